@@ -1,0 +1,2 @@
+module ResOdeProofs.Theory.Placeholder
+let version = "0.1.0"
