@@ -1,0 +1,208 @@
+using ResOdeProofs.Numerics.Model;
+using ResOdeProofs.Numerics.Training;
+
+namespace ResOdeProofs.Numerics.IO;
+
+/// <summary>
+/// A run directory read back: the interchange format between the engine, the theory layer and any
+/// other tool (see docs/run-format.md). Snapshot s holds W at <c>W[s]</c> (L·m·d, layer-major,
+/// each W_k m×d row-major) and V at <c>V[s]</c> (each V_k d×m) taken at iteration <c>Steps[s]</c>.
+/// </summary>
+public sealed class RunData
+{
+    public required string Directory { get; init; }
+    public required RunMetadata Meta { get; init; }
+    public required NetworkShape Shape { get; init; }
+    public required Dataset Data { get; init; }
+    public double[]? A { get; init; }
+    public double[]? B { get; init; }
+    public required ActivationKind Activation { get; init; }
+    public required double Eta { get; init; }
+    public required int[] Steps { get; init; }
+    public required double[][] W { get; init; }
+    public required double[][] V { get; init; }
+    public required double[] Losses { get; init; }
+    /// <summary>Per-iterate diagnostics present in trace/ (may be empty for a foreign run).</summary>
+    public required IReadOnlyDictionary<string, double[]> Trace { get; init; }
+    public bool Diverged => Meta.Status == "diverged";
+    public double? Clip => Meta.ClipRadius;
+    /// <summary>Number of updates N (losses has N + 1 entries for a completed run).</summary>
+    public int Iterations => Losses.Length - 1;
+}
+
+/// <summary>Writes and reads run directories. Writing is all-or-nothing.</summary>
+public static class RunDirectory
+{
+    /// <summary>
+    /// Writes <paramref name="r"/> to <paramref name="dir"/>. Everything goes to a hidden sibling
+    /// directory first and is moved into place at the end, so an interrupted write leaves no
+    /// half-written run. An existing non-empty directory is replaced only with <paramref name="force"/>.
+    /// </summary>
+    public static void Write(TrainResult r, string dir, bool force = false)
+    {
+        var meta = Metadata(r);
+        WriteAtomically(dir, force, tmp =>
+        {
+            var s = r.Shape; int S = r.SnapshotSteps.Count, L = s.Depth, m = s.Width, d = s.Dim;
+            Npy.Write(Path.Combine(tmp, "x.npy"), r.Data.X, r.Data.Count, r.Data.InputDim);
+            Npy.Write(Path.Combine(tmp, "y.npy"), r.Data.Y, r.Data.Count, r.Data.OutputDim);
+            if (r.A is not null) Npy.Write(Path.Combine(tmp, "a.npy"), r.A, d, s.InputDim);
+            if (r.B is not null) Npy.Write(Path.Combine(tmp, "b.npy"), r.B, s.OutputDim, d);
+            Npy.Write(Path.Combine(tmp, "w.npy"), Concat(r.SnapshotW), S, L, m, d);
+            Npy.Write(Path.Combine(tmp, "v.npy"), Concat(r.SnapshotV), S, L, d, m);
+            Npy.WriteInt64(Path.Combine(tmp, "steps.npy"), r.SnapshotSteps.Select(x => (long)x).ToArray(), S);
+            Npy.Write(Path.Combine(tmp, "losses.npy"), r.Losses, r.Losses.Length);
+            var traceDir = Directory.CreateDirectory(Path.Combine(tmp, "trace")).FullName;
+            foreach (var (name, values) in r.Trace) Npy.Write(Path.Combine(traceDir, name + ".npy"), values, values.Length);
+            File.WriteAllText(Path.Combine(tmp, "run.json"), meta.ToJson());
+        });
+    }
+
+    /// <summary>run.json content for a training result.</summary>
+    public static RunMetadata Metadata(TrainResult r)
+    {
+        var o = r.Options; var s = r.Shape;
+        return new RunMetadata
+        {
+            EngineVersion = EngineInfo.Version,
+            Status = r.Status == RunStatus.Completed ? "completed" : "diverged",
+            DivergedAt = r.DivergedAt,
+            DivergenceReason = r.DivergenceReason,
+            Activation = Activations.Name(o.Activation),
+            Eta = o.Eta,
+            Optimizer = o.Optimizer == OptimizerKind.GradientDescent ? "gd" : "clipped-gd",
+            ClipRadius = o.Clip,
+            Iterations = o.Iterations,
+            Depth = s.Depth, Width = s.Width, N = r.Data.Count, D = s.Dim, DIn = s.InputDim, DOut = s.OutputDim,
+            Precision = o.Float32 ? "float32" : "float64",
+            Seed = r.Seed,
+            Data = r.DataDescription,
+            Init = new InitMetadata
+            {
+                Kind = r.Init.Kind.ToString().ToLowerInvariant(),
+                Scale = r.Init.Kind == InitKind.File ? null : r.Init.Scale,
+                VScale = r.Init.Kind == InitKind.File ? null : r.Init.VScale,
+                Modes = r.Init.Kind == InitKind.Smooth ? r.Init.Modes : null,
+                LipschitzW = r.Init.LipschitzW,
+                LipschitzV = r.Init.LipschitzV,
+                MaxIncrementTimesDepth = r.Init.MaxIncrementTimesDepth,
+                Description = r.Init.Description,
+            },
+            Trace = r.Trace.Keys.ToList(),
+            Fault = o.Fault == EngineFault.None ? "none" : o.Fault.ToString(),
+            Seconds = r.Seconds,
+            MsPerIteration = r.Losses.Length > 0 ? 1000.0 * r.Seconds / r.Losses.Length : null,
+            CreatedBy = $"resode {EngineInfo.Version}",
+        };
+    }
+
+    /// <summary>
+    /// Creates <paramref name="dir"/> all at once: <paramref name="fill"/> writes into a temporary
+    /// sibling directory, which is then renamed. On any failure the temporary directory is removed and
+    /// an existing <paramref name="dir"/> is left as it was.
+    /// </summary>
+    public static void WriteAtomically(string dir, bool force, Action<string> fill)
+    {
+        var full = Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar);
+        var parent = Path.GetDirectoryName(full) ?? ".";
+        var name = Path.GetFileName(full);
+        bool exists = Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any();
+        if (File.Exists(full)) throw new IOException($"{dir} is a file, not a directory: choose another --out");
+        if (exists && !force) throw new IOException($"{dir} already exists and is not empty: choose another --out or pass --force to replace it");
+        Directory.CreateDirectory(parent);
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var tmp = Path.Combine(parent, $".{name}.partial-{tag}");
+        Directory.CreateDirectory(tmp);
+        try
+        {
+            fill(tmp);
+            if (Directory.Exists(full))
+            {
+                var old = Path.Combine(parent, $".{name}.old-{tag}");
+                Directory.Move(full, old);
+                Directory.Move(tmp, full);
+                Directory.Delete(old, recursive: true);
+            }
+            else Directory.Move(tmp, full);
+        }
+        catch
+        {
+            try { if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true); } catch (IOException) { }
+            throw;
+        }
+    }
+
+    private static double[] Concat(List<double[]> parts)
+    {
+        var all = new double[parts.Sum(p => (long)p.Length)];
+        long off = 0;
+        foreach (var p in parts) { p.CopyTo(all, off); off += p.Length; }
+        return all;
+    }
+
+    /// <summary>
+    /// Reads a run directory written by this engine or by any tool that follows docs/run-format.md.
+    /// Throws <see cref="RunFormatException"/> naming the file and the problem.
+    /// </summary>
+    public static RunData Read(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new RunFormatException($"{dir}: no such run directory; create one with `resode train --out {dir}`");
+        string P(string f) => Path.Combine(dir, f);
+        if (!File.Exists(P("run.json"))) throw new RunFormatException($"{dir}: run.json is missing; a run directory needs run.json with at least \"activation\" and \"eta\" (see docs/run-format.md)");
+        var meta = RunMetadata.Parse(File.ReadAllText(P("run.json")), P("run.json"));
+        if (meta.Activation is null) throw new RunFormatException($"{P("run.json")}: \"activation\" is missing (one of gelu, tanh, softplus, relu, identity)");
+        ActivationKind act;
+        try { act = Activations.Parse(meta.Activation); }
+        catch (ArgumentException e) { throw new RunFormatException($"{P("run.json")}: {e.Message}"); }
+        if (meta.Eta is not double eta || !(eta > 0)) throw new RunFormatException($"{P("run.json")}: \"eta\" must be a positive number (the time step: Z ← Z − η·L·∂ℓ/∂Z)");
+        try
+        {
+            foreach (var f in new[] { "x.npy", "y.npy", "w.npy", "v.npy", "steps.npy", "losses.npy" })
+                if (!File.Exists(P(f))) throw new RunFormatException($"{dir}: {f} is missing (see docs/run-format.md for the files a run directory holds)");
+            var w = Npy.Read(P("w.npy"), "weights W (S, L, m, d)", -1, -1, -1, -1);
+            int S = w.Shape[0], L = w.Shape[1], m = w.Shape[2], d = w.Shape[3];
+            var v = Npy.Read(P("v.npy"), $"weights V (S, L, d, m) = ({S}, {L}, {d}, {m})", S, L, d, m);
+            var x = Npy.Read(P("x.npy"), "inputs x (n, d_in)", -1, -1);
+            int n = x.Shape[0], dIn = x.Shape[1];
+            var y = Npy.Read(P("y.npy"), $"targets y (n, d_out) with n = {n}", n, -1);
+            int dOut = y.Shape[1];
+            double[]? a = null, b = null;
+            if (File.Exists(P("a.npy"))) a = Npy.Read(P("a.npy"), $"embedding A (d, d_in) = ({d}, {dIn})", d, dIn).Data;
+            else if (dIn != d) throw new RunFormatException($"{dir}: x has d_in = {dIn} ≠ d = {d} but a.npy (the embedding A, shape ({d}, {dIn})) is missing");
+            if (File.Exists(P("b.npy"))) b = Npy.Read(P("b.npy"), $"read-out B (d_out, d) = ({dOut}, {d})", dOut, d).Data;
+            else if (dOut != d) throw new RunFormatException($"{dir}: y has d_out = {dOut} ≠ d = {d} but b.npy (the read-out B, shape ({dOut}, {d})) is missing");
+            var steps = Npy.ReadInt64(P("steps.npy"), out var stepsShape);
+            if (stepsShape.Length != 1 || stepsShape[0] != S) throw new RunFormatException($"{P("steps.npy")}: expected shape ({S},) (one iteration per snapshot in w.npy), got ({string.Join(", ", stepsShape)})");
+            var losses = Npy.Read(P("losses.npy"), "losses (N+1,)", -1).Data;
+            for (int i = 1; i < S; i++) if (steps[i] <= steps[i - 1]) throw new RunFormatException($"{P("steps.npy")}: snapshot iterations must increase strictly (entry {i} is {steps[i]} after {steps[i - 1]})");
+            if (S > 0 && (steps[0] < 0 || steps[S - 1] >= losses.Length)) throw new RunFormatException($"{P("steps.npy")}: snapshot iterations must lie in 0..{losses.Length - 1} (losses.npy has {losses.Length} entries)");
+            Check(meta.Depth, L, "depth", dir); Check(meta.Width, m, "width", dir); Check(meta.D, d, "d", dir); Check(meta.N, n, "n", dir);
+            var wData = w.Data; var vData = v.Data; int per = L * m * d;
+            var ws = new double[S][]; var vs = new double[S][];
+            for (int s = 0; s < S; s++) { ws[s] = wData.AsSpan(s * per, per).ToArray(); vs[s] = vData.AsSpan(s * per, per).ToArray(); }
+            var xArr = x.Data; var yArr = y.Data;
+            Npy.RequireFinite(x, P("x.npy"), "inputs x"); Npy.RequireFinite(y, P("y.npy"), "targets y");
+            var trace = new Dictionary<string, double[]>();
+            var traceDir = P("trace");
+            if (Directory.Exists(traceDir))
+                foreach (var f in Directory.GetFiles(traceDir, "*.npy").OrderBy(f => f, StringComparer.Ordinal))
+                {
+                    var t = Npy.Read(f, "trace column (N+1,)", losses.Length);
+                    trace[Path.GetFileNameWithoutExtension(f)] = t.Data;
+                }
+            var shape = new NetworkShape(L, m, d, dIn, dOut);
+            return new RunData
+            {
+                Directory = dir, Meta = meta, Shape = shape, Data = new Dataset(n, dIn, dOut, xArr, yArr), A = a, B = b,
+                Activation = act, Eta = eta, Steps = steps.Select(z => (int)z).ToArray(), W = ws, V = vs, Losses = losses, Trace = trace,
+            };
+        }
+        catch (NpyFormatException e) { throw new RunFormatException($"{dir}: {e.Message}", e); }
+    }
+
+    private static void Check(int? declared, int actual, string what, string dir)
+    {
+        if (declared is int v && v != actual)
+            throw new RunFormatException($"{dir}: run.json says {what} = {v} but the arrays have {what} = {actual}; fix run.json or the arrays");
+    }
+}

@@ -1,0 +1,97 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ResOdeProofs.Numerics.IO;
+
+/// <summary>Initialization block of run.json.</summary>
+public sealed class InitMetadata
+{
+    /// <summary>tied | smooth | iid | file | other (a foreign tool may write anything; only tied/smooth carry a Lipschitz constant).</summary>
+    [JsonPropertyName("kind")] public string Kind { get; set; } = "other";
+    [JsonPropertyName("scale")] public double? Scale { get; set; }
+    [JsonPropertyName("v_scale")] public double? VScale { get; set; }
+    [JsonPropertyName("modes")] public int? Modes { get; set; }
+    /// <summary>Bound on sup_s ‖dW⁰/ds‖_F of the function of depth the initial layers discretize (null: none known).</summary>
+    [JsonPropertyName("lipschitz_w")] public double? LipschitzW { get; set; }
+    [JsonPropertyName("lipschitz_v")] public double? LipschitzV { get; set; }
+    /// <summary>L·max_k ‖Z_{k+1}(0) − Z_k(0)‖_F, measured.</summary>
+    [JsonPropertyName("max_increment_times_depth")] public double? MaxIncrementTimesDepth { get; set; }
+    [JsonPropertyName("description")] public string? Description { get; set; }
+}
+
+/// <summary>
+/// run.json: what a run directory's arrays mean. Only <see cref="Activation"/> and <see cref="Eta"/>
+/// are required from a foreign tool; sizes are taken from the arrays and checked against any given here.
+/// </summary>
+public sealed class RunMetadata
+{
+    /// <summary>Format tag, "resode-run/1".</summary>
+    [JsonPropertyName("format")] public string Format { get; set; } = FormatTag;
+    [JsonPropertyName("engine_version")] public string? EngineVersion { get; set; }
+    /// <summary>completed | diverged.</summary>
+    [JsonPropertyName("status")] public string Status { get; set; } = "completed";
+    [JsonPropertyName("diverged_at")] public int? DivergedAt { get; set; }
+    [JsonPropertyName("divergence_reason")] public string? DivergenceReason { get; set; }
+    /// <summary>gelu | tanh | softplus | relu | identity.</summary>
+    [JsonPropertyName("activation")] public string? Activation { get; set; }
+    /// <summary>Time step η of the depth-scaled flow: Z ← Z − η·L·∂ℓ/∂Z.</summary>
+    [JsonPropertyName("eta")] public double? Eta { get; set; }
+    /// <summary>gd | clipped-gd.</summary>
+    [JsonPropertyName("optimizer")] public string Optimizer { get; set; } = "gd";
+    [JsonPropertyName("clip_radius")] public double? ClipRadius { get; set; }
+    [JsonPropertyName("iterations")] public int? Iterations { get; set; }
+    [JsonPropertyName("depth")] public int? Depth { get; set; }
+    [JsonPropertyName("width")] public int? Width { get; set; }
+    [JsonPropertyName("n")] public int? N { get; set; }
+    [JsonPropertyName("d")] public int? D { get; set; }
+    [JsonPropertyName("d_in")] public int? DIn { get; set; }
+    [JsonPropertyName("d_out")] public int? DOut { get; set; }
+    /// <summary>The loss convention of losses.npy: always "per-sample": ℓ = (1/n) Σ_i ‖F(x_i) − y_i‖².</summary>
+    [JsonPropertyName("loss")] public string Loss { get; set; } = "per-sample";
+    [JsonPropertyName("precision")] public string Precision { get; set; } = "float64";
+    [JsonPropertyName("seed")] public long? Seed { get; set; }
+    [JsonPropertyName("data")] public string? Data { get; set; }
+    [JsonPropertyName("init")] public InitMetadata Init { get; set; } = new();
+    /// <summary>Names of the trace/*.npy columns written.</summary>
+    [JsonPropertyName("trace")] public List<string>? Trace { get; set; }
+    /// <summary>Test-only engine fault injected into this run ("none" for a faithful run).</summary>
+    [JsonPropertyName("fault")] public string Fault { get; set; } = "none";
+    [JsonPropertyName("seconds")] public double? Seconds { get; set; }
+    [JsonPropertyName("ms_per_iteration")] public double? MsPerIteration { get; set; }
+    [JsonPropertyName("created_by")] public string? CreatedBy { get; set; }
+
+    /// <summary>The format tag this engine writes.</summary>
+    public const string FormatTag = "resode-run/1";
+
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>Serialized form.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Options);
+
+    /// <summary>Parses run.json text; <paramref name="path"/> is used in error messages.</summary>
+    public static RunMetadata Parse(string json, string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<RunMetadata>(json, Options)
+                   ?? throw new RunFormatException($"{path}: run.json is empty; it must be a JSON object with at least \"activation\" and \"eta\"");
+        }
+        catch (JsonException e)
+        {
+            throw new RunFormatException($"{path}: run.json is not valid ({e.Message}); see docs/run-format.md for the fields");
+        }
+    }
+}
+
+/// <summary>A run directory that cannot be read: the message names the file, the problem and the fix.</summary>
+public sealed class RunFormatException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public RunFormatException(string message, Exception? inner = null) : base(message, inner) { }
+}

@@ -1,0 +1,164 @@
+using ResOdeProofs.Numerics.Model;
+using ResOdeProofs.Numerics.Random;
+
+namespace ResOdeProofs.Numerics.Training;
+
+/// <summary>How the initial weights Z_k(0) = (W_k(0), V_k(0)) were chosen.</summary>
+public enum InitKind
+{
+    /// <summary>One Gaussian W for all layers, V = 0: the paper's weight tying, Z⁰(s) constant.</summary>
+    Tied,
+    /// <summary>Z_k(0) = Z⁰(k/L) for a random smooth Z⁰(s) (a few Fourier modes in s ∈ [0,1]).</summary>
+    Smooth,
+    /// <summary>Independent Gaussian layers: not the discretization of any function of depth.</summary>
+    Iid,
+    /// <summary>Read from .npy files.</summary>
+    File,
+}
+
+/// <summary>
+/// Parameters and known constants of an initialization. <see cref="LipschitzW"/> and
+/// <see cref="LipschitzV"/> bound sup_s ‖dW⁰/ds‖_F and sup_s ‖dV⁰/ds‖_F of the function of depth
+/// that the layers discretize (0 for tied; null when the layers discretize no known function:
+/// iid and file). <see cref="MaxIncrementTimesDepth"/> is the measured L·max_k ‖Z_{k+1}(0) − Z_k(0)‖_F.
+/// </summary>
+public sealed record InitInfo(
+    InitKind Kind, double Scale, double VScale, int Modes,
+    double? LipschitzW, double? LipschitzV, double MaxIncrementTimesDepth, string Description)
+{
+    /// <summary>Joint Lipschitz bound √(Lip_W² + Lip_V²) for Z = (W, V) in the Frobenius norm, when known.</summary>
+    public double? LipschitzZ => LipschitzW is double a && LipschitzV is double b ? Math.Sqrt(a * a + b * b) : null;
+}
+
+/// <summary>Initial weights (W: L×m×d, V: L×d×m, row-major) and what is known about them.</summary>
+public sealed record InitialWeights(double[] W, double[] V, InitInfo Info);
+
+/// <summary>Builds initial weights. Gaussian entries are N(0, scale²); the default scale is 1.</summary>
+public static class Initialization
+{
+    /// <summary>Parses "tied", "smooth", "iid" (case-insensitive).</summary>
+    public static InitKind Parse(string name) => name.ToLowerInvariant() switch
+    {
+        "tied" => InitKind.Tied,
+        "smooth" => InitKind.Smooth,
+        "iid" => InitKind.Iid,
+        "file" => InitKind.File,
+        _ => throw new ArgumentException($"unknown initialization '{name}': use tied, smooth or iid (or --w0/--v0 files)"),
+    };
+
+    /// <summary>
+    /// W_k = W for all k with W ~ N(0, scale²) entrywise; V_k = vScale·V with one Gaussian V (0 by default).
+    /// Z⁰(s) is constant, so its Lipschitz constant is 0 and Z_{k+1}(0) = Z_k(0).
+    /// </summary>
+    public static InitialWeights Tied(NetworkShape shape, long seed, double scale = 1.0, double vScale = 0.0)
+    {
+        var rng = Rng.ForStream(seed, "init");
+        int md = shape.LayerSize, L = shape.Depth;
+        var w1 = new double[md]; rng.FillGaussian(w1, scale);
+        var v1 = new double[md]; if (vScale != 0) rng.FillGaussian(v1, vScale);
+        var w = new double[L * md]; var v = new double[L * md];
+        for (int k = 0; k < L; k++) { w1.CopyTo(w, k * md); v1.CopyTo(v, k * md); }
+        return new(w, v, new InitInfo(InitKind.Tied, scale, vScale, 0, 0.0, 0.0, 0.0,
+            $"tied: one N(0,{scale}²) matrix W for every layer, V = {(vScale == 0 ? "0" : $"one N(0,{vScale}²) matrix")}"));
+    }
+
+    /// <summary>
+    /// Independent layers: W_k ~ N(0, scale²), V_k ~ N(0, vScale²) entrywise, independent over k.
+    /// No function of depth is discretized: the Lipschitz constant is reported as unknown (null).
+    /// </summary>
+    public static InitialWeights Iid(NetworkShape shape, long seed, double scale = 1.0, double vScale = 0.0)
+    {
+        var rng = Rng.ForStream(seed, "init");
+        int md = shape.LayerSize, L = shape.Depth;
+        var w = new double[L * md]; var v = new double[L * md];
+        for (int k = 0; k < L; k++)
+        {
+            rng.FillGaussian(w.AsSpan(k * md, md), scale);
+            if (vScale != 0) rng.FillGaussian(v.AsSpan(k * md, md), vScale);
+        }
+        return new(w, v, new InitInfo(InitKind.Iid, scale, vScale, 0, null, null, MaxIncrement(shape, w, v) * L,
+            $"iid: W_k ~ N(0,{scale}²) independent over layers, V_k {(vScale == 0 ? "= 0" : $"~ N(0,{vScale}²) independent")}"));
+    }
+
+    /// <summary>
+    /// Random smooth functions of depth s ∈ [0, 1], sampled at s_k = k/L (k = 1..L):
+    /// <code>
+    /// W⁰(s) = scale·[C₀ + (1/√F) Σ_{f=1..F} (C_f cos 2πfs + D_f sin 2πfs)/f],
+    /// V⁰(s) = vScale·[E₀ + (1/√F) Σ_{f=1..F} (E_f cos 2πfs + G_f sin 2πfs)/f],
+    /// </code>
+    /// with all C, D, E, G independent Gaussian N(0,1) matrices. Then
+    /// dW⁰/ds = scale·(2π/√F) Σ_f (−C_f sin 2πfs + D_f cos 2πfs), and since
+    /// ‖−C sin θ + D cos θ‖_F ≤ √(‖C‖_F² + ‖D‖_F²) (Cauchy–Schwarz),
+    /// <code>
+    /// Lip_W = scale·(2π/√F) Σ_f √(‖C_f‖_F² + ‖D_f‖_F²)
+    /// </code>
+    /// bounds sup_s ‖dW⁰/ds‖_F (likewise Lip_V), hence max_k ‖W_{k+1}(0) − W_k(0)‖_F ≤ Lip_W / L.
+    /// </summary>
+    public static InitialWeights Smooth(NetworkShape shape, long seed, double scale = 1.0, double vScale = 0.0, int modes = 2)
+    {
+        if (modes < 1) throw new ArgumentException("a smooth initialization needs at least one Fourier mode (--modes ≥ 1)");
+        var rng = Rng.ForStream(seed, "init");
+        int md = shape.LayerSize, L = shape.Depth;
+        var w = new double[L * md]; var v = new double[L * md];
+        double lipW = FillSmooth(rng, w, md, L, scale, modes);
+        double lipV = vScale == 0 ? 0.0 : FillSmooth(rng, v, md, L, vScale, modes);
+        return new(w, v, new InitInfo(InitKind.Smooth, scale, vScale, modes, lipW, lipV, MaxIncrement(shape, w, v) * L,
+            $"smooth: {modes} random Fourier mode(s) in depth, W scale {scale}, V scale {vScale}"));
+    }
+
+    private static double FillSmooth(Rng rng, double[] target, int md, int L, double scale, int modes)
+    {
+        var c0 = new double[md]; rng.FillGaussian(c0);
+        var c = new double[modes][]; var dd = new double[modes][];
+        double lip = 0;
+        for (int f = 0; f < modes; f++)
+        {
+            c[f] = new double[md]; rng.FillGaussian(c[f]);
+            dd[f] = new double[md]; rng.FillGaussian(dd[f]);
+            double nc = 0, nd = 0;
+            for (int i = 0; i < md; i++) { nc += c[f][i] * c[f][i]; nd += dd[f][i] * dd[f][i]; }
+            lip += Math.Sqrt(nc + nd);
+        }
+        double norm = 1.0 / Math.Sqrt(modes);
+        for (int k = 0; k < L; k++)
+        {
+            double s = (k + 1.0) / L;
+            var layer = target.AsSpan(k * md, md);
+            for (int i = 0; i < md; i++) layer[i] = c0[i];
+            for (int f = 0; f < modes; f++)
+            {
+                double th = 2 * Math.PI * (f + 1) * s;
+                double cf = norm * Math.Cos(th) / (f + 1), sf = norm * Math.Sin(th) / (f + 1);
+                for (int i = 0; i < md; i++) layer[i] += cf * c[f][i] + sf * dd[f][i];
+            }
+            for (int i = 0; i < md; i++) layer[i] *= scale;
+        }
+        return scale * 2 * Math.PI * norm * lip;
+    }
+
+    /// <summary>Wraps weights read from files; the Lipschitz constant is unknown (null).</summary>
+    public static InitialWeights FromArrays(NetworkShape shape, double[] w, double[] v, string description)
+    {
+        int expected = shape.Depth * shape.LayerSize;
+        if (w.Length != expected || v.Length != expected)
+            throw new ArgumentException($"initial weights have {w.Length} and {v.Length} entries, expected L·m·d = {expected}");
+        return new(w, v, new InitInfo(InitKind.File, 0, 0, 0, null, null, MaxIncrement(shape, w, v) * shape.Depth, description));
+    }
+
+    /// <summary>max_k ‖Z_{k+1} − Z_k‖_F with Z = (W, V) jointly.</summary>
+    public static double MaxIncrement(NetworkShape shape, ReadOnlySpan<double> w, ReadOnlySpan<double> v)
+    {
+        int md = shape.LayerSize; double best = 0;
+        for (int k = 0; k + 1 < shape.Depth; k++)
+        {
+            double s = 0;
+            for (int i = 0; i < md; i++)
+            {
+                double a = w[(k + 1) * md + i] - w[k * md + i], b = v[(k + 1) * md + i] - v[k * md + i];
+                s += a * a + b * b;
+            }
+            best = Math.Max(best, Math.Sqrt(s));
+        }
+        return best;
+    }
+}

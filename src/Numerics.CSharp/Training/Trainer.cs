@@ -1,0 +1,348 @@
+using System.Diagnostics;
+using System.Numerics;
+using ResOdeProofs.Numerics.Model;
+
+namespace ResOdeProofs.Numerics.Training;
+
+/// <summary>Optimizer of a run, as written in run.json.</summary>
+public enum OptimizerKind
+{
+    /// <summary>Full-batch gradient descent Z ← Z − η·G with G = L·∂ℓ/∂Z.</summary>
+    GradientDescent,
+    /// <summary>The same with each layer's G_k projected onto the Frobenius ball of radius C.</summary>
+    ClippedGradientDescent,
+}
+
+/// <summary>How a run ended.</summary>
+public enum RunStatus
+{
+    /// <summary>All requested iterations ran with finite loss and weights.</summary>
+    Completed,
+    /// <summary>The loss or a weight became non-finite; the run stopped there.</summary>
+    Diverged,
+}
+
+/// <summary>What to train and how. η is the time step of the depth-scaled flow (learning rate L·η on ∂ℓ/∂Z).</summary>
+public sealed record TrainOptions(ActivationKind Activation, double Eta, int Iterations)
+{
+    /// <summary>Clip radius C (per-layer Frobenius ball for G_k = L·∂ℓ/∂Z_k); null = plain gradient descent.</summary>
+    public double? Clip { get; init; }
+    /// <summary>Number of evenly spaced snapshot iterations (including 0 and the last); at least 2.</summary>
+    public int Snapshots { get; init; } = 5;
+    /// <summary>Explicit snapshot iterations (overrides <see cref="Snapshots"/>); 0 and the last are always added.</summary>
+    public int[]? SnapshotSteps { get; init; }
+    /// <summary>Run the engine in float32 (the trace and the files stay float64).</summary>
+    public bool Float32 { get; init; }
+    /// <summary>Test-only engine fault (see <see cref="EngineFault"/>).</summary>
+    public EngineFault Fault { get; init; }
+    /// <summary>Called every <see cref="ProgressEvery"/> iterations with (iteration, total, loss).</summary>
+    public Action<int, int, double>? Progress { get; init; }
+    /// <summary>Progress period in iterations (0 = about 100 calls per run).</summary>
+    public int ProgressEvery { get; init; }
+
+    /// <summary>The optimizer these options describe.</summary>
+    public OptimizerKind Optimizer => Clip is null ? OptimizerKind.GradientDescent : OptimizerKind.ClippedGradientDescent;
+
+    /// <summary>Throws an ArgumentException naming the first invalid option.</summary>
+    public void Validate()
+    {
+        if (!(Eta > 0) || !double.IsFinite(Eta)) throw new ArgumentException($"the step η must be a positive finite number (got {Eta})");
+        if (Iterations < 0) throw new ArgumentException($"the number of iterations must be ≥ 0 (got {Iterations})");
+        if (Clip is double c && !(c > 0)) throw new ArgumentException($"the clip radius must be positive (got {c})");
+        if (SnapshotSteps is null && Snapshots < 2) throw new ArgumentException($"at least 2 snapshots are needed (iteration 0 and the last), got {Snapshots}");
+    }
+}
+
+/// <summary>
+/// The per-iterate diagnostics of a run. Column j is evaluated at the iterate Z^j (j = 0..N),
+/// i.e. at time t_j = j·η; the names are those of the run directory's trace/ files.
+/// </summary>
+public static class TraceColumns
+{
+    /// <summary>Column names with their meaning, in file order.</summary>
+    public static readonly (string Name, string Meaning)[] All =
+    {
+        ("loss", "ℓ(Z^j) = (1/n) Σ_i ‖F(x_i) − y_i‖²"),
+        ("grad_norm", "‖G‖ = (Σ_k ‖G_k‖_F²)^{1/2}, G_k = L·∂ℓ/∂Z_k"),
+        ("pl_ratio", "r = Σ_k ‖G_k‖_F² / (L·ℓ): the flow has dℓ/dt = −r·ℓ"),
+        ("grad_w_max", "max_k ‖G^W_k‖_F"),
+        ("grad_v_max", "max_k ‖G^V_k‖_F"),
+        ("step_max", "max_k ‖Z_k^{j+1} − Z_k^j‖_F (the applied update, 0 at the last iterate)"),
+        ("clip_fraction", "fraction of layers whose G_k was clipped at this update"),
+        ("smooth_w", "max_{k<L} ‖W_{k+1} − W_k‖_F"),
+        ("smooth_v", "max_{k<L} ‖V_{k+1} − V_k‖_F"),
+        ("smooth_z", "max_{k<L} (‖W_{k+1} − W_k‖_F² + ‖V_{k+1} − V_k‖_F²)^{1/2}"),
+        ("w_fro_max", "max_k ‖W_k‖_F"),
+        ("v_fro_max", "max_k ‖V_k‖_F"),
+        ("w_op_max", "max_k ‖W_k‖₂ estimated by warm-started power iteration (a lower estimate; ≤ w_fro_max)"),
+        ("v_op_max", "max_k ‖V_k‖₂ estimated likewise"),
+        ("hidden_max", "max_{k,i} ‖h_k^i‖"),
+        ("adjoint_sum_max", "max_k Σ_i ‖p_k^i‖, p_k^i = ∂ℓ/∂h_k^i"),
+        ("preact_min", "min over k, i, j of (W_k h_{k−1}^i)_j"),
+        ("preact_max", "max over k, i, j of (W_k h_{k−1}^i)_j"),
+    };
+}
+
+/// <summary>Everything a training run produced, ready to be written as a run directory.</summary>
+public sealed class TrainResult
+{
+    public required NetworkShape Shape { get; init; }
+    public required Dataset Data { get; init; }
+    public double[]? A { get; init; }
+    public double[]? B { get; init; }
+    public required InitInfo Init { get; init; }
+    public required TrainOptions Options { get; init; }
+    public required long Seed { get; init; }
+    public required string DataDescription { get; init; }
+    public RunStatus Status { get; set; }
+    /// <summary>First iterate at which the loss or the weights were non-finite.</summary>
+    public int? DivergedAt { get; set; }
+    public string? DivergenceReason { get; set; }
+    /// <summary>ℓ at iterates 0..N (N + 1 entries; fewer if diverged).</summary>
+    public double[] Losses { get; set; } = Array.Empty<double>();
+    public List<int> SnapshotSteps { get; } = new();
+    public List<double[]> SnapshotW { get; } = new();
+    public List<double[]> SnapshotV { get; } = new();
+    /// <summary>Diagnostics per iterate, keyed by <see cref="TraceColumns"/> names.</summary>
+    public Dictionary<string, double[]> Trace { get; } = new();
+    public double Seconds { get; set; }
+    /// <summary>Number of updates actually applied.</summary>
+    public int UpdatesApplied { get; set; }
+}
+
+/// <summary>Full-batch (clipped) gradient descent on the depth-scaled loss, with a trace.</summary>
+public static class Trainer
+{
+    /// <summary>Trains from <paramref name="init"/> and returns losses, snapshots and the trace.</summary>
+    public static TrainResult Train(NetworkShape shape, Dataset data, InitialWeights init, TrainOptions options,
+        long seed, string dataDescription, double[]? a = null, double[]? b = null)
+    {
+        options.Validate();
+        var result = new TrainResult
+        {
+            Shape = shape, Data = data, A = a, B = b, Init = init.Info, Options = options, Seed = seed,
+            DataDescription = dataDescription,
+        };
+        var sw = Stopwatch.StartNew();
+        if (options.Float32) Run<float>(result, init);
+        else Run<double>(result, init);
+        result.Seconds = sw.Elapsed.TotalSeconds;
+        return result;
+    }
+
+    /// <summary>Snapshot iterations: K evenly spaced in [0, N] (rounded), or the explicit list, always with 0 and N.</summary>
+    public static int[] SnapshotPlan(TrainOptions o)
+    {
+        int n = o.Iterations;
+        var set = new SortedSet<int> { 0, n };
+        if (o.SnapshotSteps is not null)
+        {
+            foreach (int s in o.SnapshotSteps)
+            {
+                if (s < 0 || s > n) throw new ArgumentException($"snapshot iteration {s} is outside 0..{n}");
+                set.Add(s);
+            }
+        }
+        else
+        {
+            for (int i = 0; i < o.Snapshots; i++) set.Add((int)Math.Round((double)i * n / (o.Snapshots - 1)));
+        }
+        return set.ToArray();
+    }
+
+    private static void Run<T>(TrainResult res, InitialWeights init) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var shape = res.Shape; var o = res.Options;
+        int L = shape.Depth, md = shape.LayerSize, N = o.Iterations, total = L * md;
+        var net = new ResNet<T>(shape, o.Activation, res.Data, res.A, res.B) { Fault = o.Fault };
+        var w = new T[total]; var v = new T[total];
+        for (int i = 0; i < total; i++) { w[i] = T.CreateTruncating(init.W[i]); v[i] = T.CreateTruncating(init.V[i]); }
+        var gw = new T[total]; var gv = new T[total];
+        var gwPrev = o.Fault == EngineFault.StaleGradient ? new T[total] : null;
+        var gvPrev = o.Fault == EngineFault.StaleGradient ? new T[total] : null;
+        var plan = SnapshotPlan(o);
+        int nextSnap = 0;
+        var cols = TraceColumns.All.Select(c => c.Name).ToArray();
+        var trace = cols.ToDictionary(c => c, _ => new double[N + 1]);
+        var losses = new double[N + 1];
+        var power = new PowerIteration(shape);
+        T eta = T.CreateTruncating(o.Eta);
+        int every = o.ProgressEvery > 0 ? o.ProgressEvery : Math.Max(1, N / 100);
+        int evaluated = 0;
+        res.Status = RunStatus.Completed;
+
+        for (int j = 0; j <= N; j++)
+        {
+            var st = net.Evaluate(w, v, gw, gv);
+            losses[j] = st.Loss;
+            evaluated = j + 1;
+            Record(trace, j, st, shape, w, v, gw, gv, power);
+            if (!double.IsFinite(st.Loss) || !AllFinite(gw) || !AllFinite(gv))
+            {
+                res.Status = RunStatus.Diverged;
+                res.DivergedAt = j;
+                res.DivergenceReason = double.IsFinite(st.Loss)
+                    ? $"the gradient became non-finite at iteration {j} (loss {st.Loss:G6})"
+                    : $"the loss became non-finite at iteration {j}";
+                break;
+            }
+            if (nextSnap < plan.Length && plan[nextSnap] == j)
+            {
+                res.SnapshotSteps.Add(j); res.SnapshotW.Add(ToDouble(w)); res.SnapshotV.Add(ToDouble(v));
+                nextSnap++;
+            }
+            if (o.Progress is not null && (j % every == 0 || j == N)) o.Progress(j, N, st.Loss);
+            if (j == N) break;
+
+            // The update Z ← Z − η·G (G possibly clipped per layer; stale: G of the previous iterate).
+            ReadOnlySpan<T> uw = gw, uv = gv;
+            if (gwPrev is not null && gvPrev is not null)
+            {
+                if (j == 0) { gw.CopyTo(gwPrev, 0); gv.CopyTo(gvPrev, 0); }
+                uw = gwPrev; uv = gvPrev;
+            }
+            double stepMax = 0; int clipped = 0;
+            for (int k = 0; k < L; k++)
+            {
+                var gwk = uw.Slice(k * md, md); var gvk = uv.Slice(k * md, md);
+                double nrm = Math.Sqrt(Kernels.SumSquares(gwk) + Kernels.SumSquares(gvk));
+                double factor = 1.0;
+                if (o.Clip is double c && nrm > c) { factor = c / nrm; clipped++; }
+                T f = eta * T.CreateTruncating(factor);
+                var wk = w.AsSpan(k * md, md); var vk = v.AsSpan(k * md, md);
+                Kernels.Axpy(-f, gwk, wk);
+                Kernels.Axpy(-f, gvk, vk);
+                stepMax = Math.Max(stepMax, o.Eta * factor * nrm);
+            }
+            if (gwPrev is not null && gvPrev is not null) { gw.CopyTo(gwPrev, 0); gv.CopyTo(gvPrev, 0); }
+            trace["step_max"][j] = stepMax;
+            trace["clip_fraction"][j] = (double)clipped / L;
+            res.UpdatesApplied = j + 1;
+            if (!AllFinite(w) || !AllFinite(v))
+            {
+                res.Status = RunStatus.Diverged;
+                res.DivergedAt = j + 1;
+                res.DivergenceReason = $"a weight became non-finite after update {j + 1}";
+                losses[j + 1] = double.NaN;
+                evaluated = j + 2;
+                foreach (var col in cols) if (col != "step_max" && col != "clip_fraction") trace[col][j + 1] = double.NaN;
+                break;
+            }
+        }
+        res.Losses = losses[..evaluated];
+        foreach (var col in cols) res.Trace[col] = trace[col][..evaluated];
+    }
+
+    private static void Record<T>(Dictionary<string, double[]> trace, int j, EvaluationStats st, NetworkShape shape,
+        T[] w, T[] v, T[] gw, T[] gv, PowerIteration power) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int L = shape.Depth, md = shape.LayerSize;
+        double gsum = 0, gwMax = 0, gvMax = 0, sW = 0, sV = 0, sZ = 0, wF = 0, vF = 0;
+        for (int k = 0; k < L; k++)
+        {
+            double a = Kernels.SumSquares<T>(gw.AsSpan(k * md, md)), b = Kernels.SumSquares<T>(gv.AsSpan(k * md, md));
+            gsum += a + b;
+            gwMax = Math.Max(gwMax, Math.Sqrt(a)); gvMax = Math.Max(gvMax, Math.Sqrt(b));
+            wF = Math.Max(wF, Math.Sqrt(Kernels.SumSquares<T>(w.AsSpan(k * md, md))));
+            vF = Math.Max(vF, Math.Sqrt(Kernels.SumSquares<T>(v.AsSpan(k * md, md))));
+            if (k + 1 < L)
+            {
+                double dw = 0, dv = 0;
+                for (int i = 0; i < md; i++)
+                {
+                    double x = double.CreateTruncating(w[(k + 1) * md + i] - w[k * md + i]);
+                    double y = double.CreateTruncating(v[(k + 1) * md + i] - v[k * md + i]);
+                    dw += x * x; dv += y * y;
+                }
+                sW = Math.Max(sW, Math.Sqrt(dw)); sV = Math.Max(sV, Math.Sqrt(dv)); sZ = Math.Max(sZ, Math.Sqrt(dw + dv));
+            }
+        }
+        trace["loss"][j] = st.Loss;
+        trace["grad_norm"][j] = Math.Sqrt(gsum);
+        trace["pl_ratio"][j] = gsum / (L * st.Loss);
+        trace["grad_w_max"][j] = gwMax;
+        trace["grad_v_max"][j] = gvMax;
+        trace["smooth_w"][j] = sW; trace["smooth_v"][j] = sV; trace["smooth_z"][j] = sZ;
+        trace["w_fro_max"][j] = wF; trace["v_fro_max"][j] = vF;
+        var (wOp, vOp) = power.Step(w, v);
+        trace["w_op_max"][j] = wOp; trace["v_op_max"][j] = vOp;
+        trace["hidden_max"][j] = st.MaxHiddenNorm;
+        trace["adjoint_sum_max"][j] = st.MaxAdjointSum;
+        trace["preact_min"][j] = st.MinPreActivation;
+        trace["preact_max"][j] = st.MaxPreActivation;
+    }
+
+    private static bool AllFinite<T>(T[] a) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        foreach (var x in a) if (!T.IsFinite(x)) return false;
+        return true;
+    }
+
+    private static double[] ToDouble<T>(T[] a) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var r = new double[a.Length];
+        for (int i = 0; i < a.Length; i++) r[i] = double.CreateTruncating(a[i]);
+        return r;
+    }
+
+    /// <summary>
+    /// Warm-started power iteration for max_k ‖W_k‖₂ and max_k ‖V_k‖₂: two steps per call, from the
+    /// previous call's right singular vector estimates. The result ‖M u‖ with ‖u‖ = 1 is a lower
+    /// estimate of ‖M‖₂ that is accurate once the weights move slowly; bounds that need a certified
+    /// upper value use exact norms of the snapshots instead.
+    /// </summary>
+    private sealed class PowerIteration
+    {
+        private readonly NetworkShape _s;
+        private readonly double[] _uw, _uv, _tmpM, _tmpD;
+        public PowerIteration(NetworkShape s)
+        {
+            _s = s;
+            _uw = new double[s.Depth * s.Dim]; _uv = new double[s.Depth * s.Width];
+            Array.Fill(_uw, 1.0 / Math.Sqrt(s.Dim)); Array.Fill(_uv, 1.0 / Math.Sqrt(s.Width));
+            _tmpM = new double[s.Width]; _tmpD = new double[s.Dim];
+        }
+
+        public (double W, double V) Step<T>(T[] w, T[] v) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            int L = _s.Depth, m = _s.Width, d = _s.Dim, md = m * d;
+            double bw = 0, bv = 0;
+            for (int k = 0; k < L; k++)
+            {
+                bw = Math.Max(bw, Refine(w.AsSpan(k * md, md), m, d, _uw.AsSpan(k * d, d), _tmpM));
+                bv = Math.Max(bv, Refine(v.AsSpan(k * md, md), d, m, _uv.AsSpan(k * m, m), _tmpD));
+            }
+            return (bw, bv);
+        }
+
+        // M is rows×cols; u has cols entries (unit); returns ‖M u‖ after two steps u ← MᵀMu/‖MᵀMu‖.
+        private static double Refine<T>(ReadOnlySpan<T> mat, int rows, int cols, Span<double> u, Span<double> tmp)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            double est = 0;
+            for (int it = 0; it < 2; it++)
+            {
+                double nr = 0;
+                for (int r = 0; r < rows; r++)
+                {
+                    double acc = 0;
+                    for (int c = 0; c < cols; c++) acc += double.CreateTruncating(mat[r * cols + c]) * u[c];
+                    tmp[r] = acc; nr += acc * acc;
+                }
+                est = Math.Sqrt(nr);
+                if (est == 0 || !double.IsFinite(est)) return est;
+                double nu = 0;
+                for (int c = 0; c < cols; c++)
+                {
+                    double acc = 0;
+                    for (int r = 0; r < rows; r++) acc += double.CreateTruncating(mat[r * cols + c]) * tmp[r];
+                    u[c] = acc; nu += acc * acc;
+                }
+                nu = Math.Sqrt(nu);
+                if (nu == 0) return est;
+                for (int c = 0; c < cols; c++) u[c] /= nu;
+            }
+            return est;
+        }
+    }
+}
