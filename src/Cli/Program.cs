@@ -1,1 +1,7 @@
-Console.WriteLine("resode");
+using System.CommandLine;
+using ResOdeProofs.Cli;
+
+var root = new RootCommand("resode: executable theorems of deep residual networks and their neural-ODE limit " +
+                           "(Marion, Wu, Sander, Biau, ICLR 2024), checked against real training runs.");
+root.Subcommands.Add(TrainCommand.Build());
+return root.Parse(args).Invoke();

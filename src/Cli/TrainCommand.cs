@@ -1,0 +1,137 @@
+using System.CommandLine;
+using System.Globalization;
+using ResOdeProofs.Numerics;
+using ResOdeProofs.Numerics.IO;
+using ResOdeProofs.Numerics.Model;
+using ResOdeProofs.Numerics.Training;
+
+namespace ResOdeProofs.Cli;
+
+/// <summary>`resode train`: trains a residual network and writes a run directory.</summary>
+internal static class TrainCommand
+{
+    public static Command Build()
+    {
+        var x = new Option<string?>("--x") { Description = "Inputs as .npy, shape (n, d_in), float64/float32. Without it: synthetic x_i ~ N(0, I_d)." };
+        var y = new Option<string?>("--y") { Description = "Targets as .npy, shape (n, d_out). Required with --x." };
+        var a = new Option<string?>("--a") { Description = "Fixed embedding A as .npy, shape (d, d_in); default identity (needs d_in = d)." };
+        var b = new Option<string?>("--b") { Description = "Fixed read-out B as .npy, shape (d_out, d); default identity (needs d_out = d)." };
+        var n = new Option<int>("--n") { Description = "Number of synthetic samples n.", DefaultValueFactory = _ => 100 };
+        var d = new Option<int>("--d") { Description = "State dimension d (synthetic data: also d_in = d_out = d).", DefaultValueFactory = _ => 16 };
+        var w0 = new Option<string?>("--w0") { Description = "Initial W as .npy, shape (L, m, d); with --v0 it replaces --init, --depth and --width." };
+        var v0 = new Option<string?>("--v0") { Description = "Initial V as .npy, shape (L, d, m)." };
+        var init = new Option<string>("--init") { Description = "Initialization: tied (one Gaussian W for every layer, V = 0), smooth (random smooth functions of depth), iid (independent layers).", DefaultValueFactory = _ => "tied" };
+        var depth = new Option<int>("--depth") { Description = "Depth L (number of residual blocks).", DefaultValueFactory = _ => 64 };
+        var width = new Option<int>("--width") { Description = "Hidden width m of each block.", DefaultValueFactory = _ => 32 };
+        var scale = new Option<double>("--scale") { Description = "Standard deviation of the Gaussian entries of W.", DefaultValueFactory = _ => 1.0 };
+        var vscale = new Option<double>("--v-scale") { Description = "Standard deviation of the Gaussian entries of V (0: V = 0 at initialization, as in the paper).", DefaultValueFactory = _ => 0.0 };
+        var modes = new Option<int>("--modes") { Description = "Number of Fourier modes in depth of the smooth initialization.", DefaultValueFactory = _ => 2 };
+        var act = new Option<string>("--activation") { Description = "Activation σ: gelu, tanh, softplus, relu or identity.", DefaultValueFactory = _ => "gelu" };
+        var eta = new Option<double>("--eta") { Description = "Time step η: Z ← Z − η·L·∂ℓ/∂Z (learning rate L·η on the per-sample loss ℓ = (1/n) Σ ‖F(x_i) − y_i‖²).", DefaultValueFactory = _ => 0.01 };
+        var iters = new Option<int>("--iters") { Description = "Number of gradient-descent updates N.", DefaultValueFactory = _ => 50 };
+        var clip = new Option<double?>("--clip") { Description = "Clip radius C: each layer's update L·∂ℓ/∂Z_k is projected onto the Frobenius ball of radius C (clipped gradient descent)." };
+        var seed = new Option<long>("--seed") { Description = "Seed: fixes data, initialization and everything else.", DefaultValueFactory = _ => 0 };
+        var snaps = new Option<int>("--snapshots") { Description = "Number of evenly spaced snapshot iterations whose full weights are written (iteration 0 and the last included).", DefaultValueFactory = _ => 5 };
+        var f32 = new Option<bool>("--float32") { Description = "Compute in float32 (files stay float64)." };
+        var outDir = new Option<string>("--out") { Description = "Run directory to write.", DefaultValueFactory = _ => "runs/run" };
+        var force = new Option<bool>("--force") { Description = "Replace --out if it exists (the old directory is replaced only after the new one is complete)." };
+        var fault = new Option<string?>("--inject-fault") { Description = "TESTING ONLY: run a deliberately wrong engine (scaled-layer-gradient, forward-depth-scale, wrong-activation-derivative, stale-gradient); run.json records the fault." };
+
+        var cmd = new Command("train", "Train a residual network h_k = h_{k-1} + (1/L) V_k σ(W_k h_{k-1}) by full-batch gradient descent and write a run directory (.npy arrays + run.json).")
+        { x, y, a, b, n, d, w0, v0, init, depth, width, scale, vscale, modes, act, eta, iters, clip, seed, snaps, f32, outDir, force, fault };
+
+        cmd.SetAction(pr =>
+        {
+            try
+            {
+                var activation = Activations.Parse(pr.GetValue(act)!);
+                long sd = pr.GetValue(seed);
+                Dataset data; string dataDesc; double[]? aMat = null, bMat = null;
+                string? xPath = pr.GetValue(x), yPath = pr.GetValue(y);
+                if (xPath is not null || yPath is not null)
+                {
+                    if (xPath is null || yPath is null) return Ui.Fail("--x and --y go together: give both data files or neither (synthetic data)");
+                    var xa = Npy.Read(xPath, "inputs --x (n, d_in)", -1, -1);
+                    var ya = Npy.Read(yPath, $"targets --y (n, d_out) with n = {xa.Shape[0]}", xa.Shape[0], -1);
+                    Npy.RequireFinite(xa, xPath, "inputs"); Npy.RequireFinite(ya, yPath, "targets");
+                    data = new Dataset(xa.Shape[0], xa.Shape[1], ya.Shape[1], xa.Data, ya.Data);
+                    dataDesc = $"from files {Path.GetFileName(xPath)}, {Path.GetFileName(yPath)}";
+                }
+                else
+                {
+                    data = Dataset.SyntheticGaussian(pr.GetValue(n), pr.GetValue(d), pr.GetValue(d), sd);
+                    dataDesc = $"synthetic Gaussian: x_i, y_i ~ N(0, I_{pr.GetValue(d)}), n = {pr.GetValue(n)}, seed {sd}";
+                }
+                int dim = pr.GetValue(d);
+                if (pr.GetValue(a) is string ap) { var am = Npy.Read(ap, "embedding --a (d, d_in)", -1, data.InputDim); aMat = am.Data; dim = am.Shape[0]; }
+                else if (xPath is not null) dim = data.InputDim;
+                if (pr.GetValue(b) is string bp) { bMat = Npy.Read(bp, $"read-out --b (d_out, d) = ({data.OutputDim}, {dim})", data.OutputDim, dim).Data; }
+
+                InitialWeights initial; NetworkShape shape;
+                string? w0p = pr.GetValue(w0), v0p = pr.GetValue(v0);
+                if (w0p is not null || v0p is not null)
+                {
+                    if (w0p is null || v0p is null) return Ui.Fail("--w0 and --v0 go together: give both initial weight files or neither");
+                    var wa = Npy.Read(w0p, $"initial W --w0 (L, m, d) with d = {dim}", -1, -1, dim);
+                    int L = wa.Shape[0], m = wa.Shape[1];
+                    var va = Npy.Read(v0p, $"initial V --v0 (L, d, m) = ({L}, {dim}, {m})", L, dim, m);
+                    Npy.RequireFinite(wa, w0p, "initial W"); Npy.RequireFinite(va, v0p, "initial V");
+                    shape = new NetworkShape(L, m, dim, data.InputDim, data.OutputDim);
+                    initial = Initialization.FromArrays(shape, wa.Data, va.Data, $"from files {Path.GetFileName(w0p)}, {Path.GetFileName(v0p)}");
+                }
+                else
+                {
+                    shape = new NetworkShape(pr.GetValue(depth), pr.GetValue(width), dim, data.InputDim, data.OutputDim);
+                    shape.Validate();
+                    double sc = pr.GetValue(scale), vs = pr.GetValue(vscale);
+                    initial = Initialization.Parse(pr.GetValue(init)!) switch
+                    {
+                        InitKind.Tied => Initialization.Tied(shape, sd, sc, vs),
+                        InitKind.Smooth => Initialization.Smooth(shape, sd, sc, vs, pr.GetValue(modes)),
+                        InitKind.Iid => Initialization.Iid(shape, sd, sc, vs),
+                        _ => throw new ArgumentException("--init file: give the weights with --w0 and --v0"),
+                    };
+                }
+                var f = ParseFault(pr.GetValue(fault));
+                var opts = new TrainOptions(activation, pr.GetValue(eta), pr.GetValue(iters))
+                {
+                    Clip = pr.GetValue(clip), Snapshots = pr.GetValue(snaps), Float32 = pr.GetValue(f32), Fault = f,
+                };
+                opts.Validate();
+                string dir = pr.GetValue(outDir)!;
+                bool frc = pr.GetValue(force);
+                if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any() && !frc)
+                    return Ui.Fail($"{dir} already exists and is not empty: choose another --out or pass --force to replace it");
+                if (f != EngineFault.None) Console.Error.WriteLine($"warning: fault '{f}' injected: this run is deliberately wrong (testing only)");
+                var result = Ui.WithProgress($"train L={shape.Depth} m={shape.Width} n={data.Count}",
+                    progress => Trainer.Train(shape, data, initial, opts with { Progress = progress }, sd, dataDesc, aMat, bMat));
+                RunDirectory.Write(result, dir, frc);
+                var last = result.Losses[^1];
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{(result.Status == RunStatus.Completed ? "completed" : "DIVERGED")}: {result.UpdatesApplied} updates in {result.Seconds:F2} s " +
+                    $"({1000 * result.Seconds / Math.Max(1, result.Losses.Length):F3} ms/iteration); loss {result.Losses[0]:G6} -> {last:G6}; wrote {dir}"));
+                if (result.Status == RunStatus.Diverged)
+                {
+                    Console.Error.WriteLine($"diverged: {result.DivergenceReason}; try a smaller --eta (the run directory holds everything up to that point)");
+                    return 3;
+                }
+                return 0;
+            }
+            catch (Exception e) when (e is ArgumentException or NpyFormatException or RunFormatException or IOException)
+            {
+                return Ui.Fail(e.Message);
+            }
+        });
+        return cmd;
+    }
+
+    internal static EngineFault ParseFault(string? s) => s?.ToLowerInvariant() switch
+    {
+        null or "" or "none" => EngineFault.None,
+        "scaled-layer-gradient" => EngineFault.ScaledLayerGradient,
+        "forward-depth-scale" => EngineFault.ForwardDepthScale,
+        "wrong-activation-derivative" => EngineFault.WrongActivationDerivative,
+        "stale-gradient" => EngineFault.StaleGradient,
+        _ => throw new ArgumentException($"unknown fault '{s}': scaled-layer-gradient, forward-depth-scale, wrong-activation-derivative or stale-gradient"),
+    };
+}
