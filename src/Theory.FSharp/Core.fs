@@ -1,0 +1,117 @@
+/// The vocabulary of the theory layer: what a result is, what evaluating it on runs returns.
+namespace ResOdeProofs.Theory
+
+/// Where a statement comes from.
+type Provenance =
+    /// Stated and proved in the paper (Marion et al., ICLR 2024); the section is in the result's Source.
+    | FromPaper
+    /// Derived in this project (docs/theorems has the derivation).
+    | ProvedHere
+    /// An empirical regularity the paper reports or predicts (e.g. an observed rate), checked statistically.
+    | Empirical
+
+/// Where and when a bound failed: the witness of a violation.
+type Witness =
+    { /// e.g. "layer k = 12", "sample i = 3", "depth ladder L = 16 → 32"
+      Where: string
+      /// e.g. "iteration 40 (t = 0.4)"
+      When: string
+      Measured: float
+      Bound: float }
+
+/// The outcome of evaluating one result on a run (or a ladder of runs).
+type Verdict =
+    /// The conclusion holds: slack = bound − measured ≥ 0, tightness = bound / measured ≥ 1
+    /// (+∞ when the measured quantity is 0; 1 means the bound is attained).
+    | Holds of slack: float * tightness: float
+    /// The conclusion fails although the hypotheses hold (or a corrupted run was detected).
+    | Violated of Witness
+    /// At least one hypothesis is not met: (hypothesis name, why) for each.
+    | HypothesisNotMet of (string * string) list
+    /// The result does not speak about this input (e.g. a rate over depths given one run).
+    | NotApplicable of string
+
+/// A hypothesis checked on the input: met (with the values that show it) or not (with why).
+type HypothesisCheck =
+    | Met of string
+    | NotMet of string
+
+/// What evaluating a result returns: the verdict with the numbers behind it.
+type Evaluation =
+    { Verdict: Verdict
+      /// The measured quantity (worst case over the run) the conclusion bounds, when there is one.
+      Measured: float option
+      /// The bound it is compared with.
+      Bound: float option
+      /// Each hypothesis: (name, met?, values or reason).
+      Hypotheses: (string * bool * string) list
+      /// Explicit constants used, by name (e.g. "s1", "M_W", "kappa").
+      Constants: (string * float) list
+      /// Free-form notes for the report (e.g. the observed rate with its interval).
+      Notes: string list }
+
+/// A named, sourced, checkable statement, generic in what it is evaluated on ('input: one run, or a depth ladder).
+type Result<'input> =
+    { /// Short stable id, e.g. "A.aposteriori", "L3.adjoint"
+      Id: string
+      Title: string
+      /// Paper section/theorem, or "derived here (docs/theorems/<File>.md)".
+      Source: string
+      Provenance: Provenance
+      /// The doc page (docs/theorems/<Name>.md), same name as the F# file.
+      Doc: string
+      /// One paragraph: the statement in the project's words.
+      Statement: string
+      Hypotheses: (string * ('input -> HypothesisCheck)) list
+      /// The conclusion, evaluated once the hypotheses are met.
+      Conclusion: 'input -> Evaluation }
+
+module Verdict =
+    let isHolds = function Holds _ -> true | _ -> false
+    let isViolated = function Violated _ -> true | _ -> false
+    let isHypothesisNotMet = function HypothesisNotMet _ -> true | _ -> false
+
+    /// Short label for tables.
+    let label = function
+        | Holds _ -> "holds"
+        | Violated _ -> "VIOLATED"
+        | HypothesisNotMet _ -> "hypothesis not met"
+        | NotApplicable _ -> "not applicable"
+
+    /// tightness = bound / measured for a holding verdict.
+    let tightness = function Holds (_, t) -> Some t | _ -> None
+
+    /// Compares a measured value with an upper bound: holds with slack and tightness, or violated with the witness.
+    /// A tiny relative allowance (rel, for floating-point rounding of quantities computed in float64) is stated by the caller.
+    let compare (measured: float) (bound: float) (rel: float) (where': string) (when': string) =
+        if System.Double.IsNaN measured || System.Double.IsNaN bound then
+            Violated { Where = where'; When = when'; Measured = measured; Bound = bound }
+        elif measured <= bound * (1.0 + rel) then
+            let t = if measured = 0.0 then infinity else bound / measured
+            Holds(bound - measured, t)
+        else Violated { Where = where'; When = when'; Measured = measured; Bound = bound }
+
+module Evaluation =
+    /// An evaluation with only a verdict and the measured/bound pair.
+    let simple verdict measured bound constants =
+        { Verdict = verdict; Measured = Some measured; Bound = Some bound; Hypotheses = []; Constants = constants; Notes = [] }
+
+    let notApplicable why =
+        { Verdict = NotApplicable why; Measured = None; Bound = None; Hypotheses = []; Constants = []; Notes = [] }
+
+module Result =
+    /// Evaluates a result: the hypotheses first (all of them, so the report can list each), then,
+    /// if every one is met, the conclusion.
+    let evaluate (r: Result<'input>) (input: 'input) : Evaluation =
+        let checks =
+            r.Hypotheses
+            |> List.map (fun (name, check) ->
+                match check input with
+                | Met v -> name, true, v
+                | NotMet why -> name, false, why)
+        let failed = checks |> List.filter (fun (_, ok, _) -> not ok) |> List.map (fun (n, _, why) -> n, why)
+        if not failed.IsEmpty then
+            { Verdict = HypothesisNotMet failed; Measured = None; Bound = None; Hypotheses = checks; Constants = []; Notes = [] }
+        else
+            let e = r.Conclusion input
+            { e with Hypotheses = checks @ e.Hypotheses }

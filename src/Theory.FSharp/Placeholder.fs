@@ -1,2 +1,0 @@
-module ResOdeProofs.Theory.Placeholder
-let version = "0.1.0"
