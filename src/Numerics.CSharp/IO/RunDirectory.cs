@@ -58,6 +58,22 @@ public static class RunDirectory
         });
     }
 
+    /// <summary>
+    /// The run directory <see cref="Write"/> would produce, in memory (no disk): the same metadata and
+    /// arrays, for checks that evaluate many runs. <paramref name="label"/> stands in for the directory name.
+    /// </summary>
+    public static RunData InMemory(TrainResult r, string label = "(in memory)")
+    {
+        var meta = Metadata(r);
+        return new RunData
+        {
+            Directory = label, Meta = meta, Shape = r.Shape, Data = r.Data, A = r.A, B = r.B,
+            Activation = r.Options.Activation, Eta = r.Options.Eta, Steps = r.SnapshotSteps.ToArray(),
+            W = r.SnapshotW.ToArray(), V = r.SnapshotV.ToArray(), Losses = r.Losses,
+            Trace = new Dictionary<string, double[]>(r.Trace),
+        };
+    }
+
     /// <summary>run.json content for a training result.</summary>
     public static RunMetadata Metadata(TrainResult r)
     {

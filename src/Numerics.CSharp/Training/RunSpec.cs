@@ -27,6 +27,17 @@ public sealed record RunSpec
     public long Seed { get; init; }
     public EngineFault Fault { get; init; }
 
+    /// <summary>A copy with some fields changed (for F# callers, which have no `with` on C# records).</summary>
+    public RunSpec With(int? depth = null, int? width = null, int? samples = null, int? dim = null,
+        ActivationKind? activation = null, InitKind? init = null, double? scale = null, double? vScale = null,
+        double? eta = null, int? iterations = null, long? seed = null, EngineFault? fault = null, int? snapshots = null) => this with
+    {
+        Depth = depth ?? Depth, Width = width ?? Width, Samples = samples ?? Samples, Dim = dim ?? Dim,
+        Activation = activation ?? Activation, Init = init ?? Init, Scale = scale ?? Scale, VScale = vScale ?? VScale,
+        Eta = eta ?? Eta, Iterations = iterations ?? Iterations, Seed = seed ?? Seed, Fault = fault ?? Fault,
+        Snapshots = snapshots ?? Snapshots,
+    };
+
     /// <summary>The network shape (A = B = I).</summary>
     public NetworkShape Shape => NetworkShape.Square(Depth, Width, Dim);
 
