@@ -4,4 +4,5 @@ using ResOdeProofs.Cli;
 var root = new RootCommand("resode: executable theorems of deep residual networks and their neural-ODE limit " +
                            "(Marion, Wu, Sander, Biau, ICLR 2024), checked against real training runs.");
 root.Subcommands.Add(TrainCommand.Build());
+root.Subcommands.Add(VerifyCommand.Build());
 return root.Parse(args).Invoke();

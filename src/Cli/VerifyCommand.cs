@@ -1,0 +1,69 @@
+using System.CommandLine;
+using System.Globalization;
+using ResOdeProofs.Numerics.IO;
+using ResOdeProofs.Theory;
+
+namespace ResOdeProofs.Cli;
+
+/// <summary>`resode verify`: evaluates every applicable result on run directories and writes verdicts.json.</summary>
+internal static class VerifyCommand
+{
+    public static Command Build()
+    {
+        var dirs = new Argument<string[]>("RUN_DIR") { Description = "Run directories (one run, or a ladder of runs that differ only in depth).", Arity = ArgumentArity.OneOrMore };
+        var quiet = new Option<bool>("--quiet") { Description = "Print only the summary line." };
+        var cmd = new Command("verify", "Evaluate every result and lemma of the theory layer on run directories; print verdict, measured, bound and tightness; write verdicts.json into each run directory. Exit code 1 if a result is violated.")
+        { dirs, quiet };
+        cmd.SetAction(pr =>
+        {
+            try
+            {
+                var paths = pr.GetValue(dirs)!;
+                var runs = paths.Select(Run.Load).ToList();
+                var all = new List<Registry.VerdictRow>();
+                foreach (var run in runs)
+                {
+                    var rows = Registry.verifyRun(run).ToList();
+                    Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(rows));
+                    all.AddRange(rows);
+                }
+                if (runs.Count > 1)
+                {
+                    var ladder = LadderModule.create(Microsoft.FSharp.Collections.ListModule.OfSeq(runs));
+                    if (ladder.IsOk)
+                    {
+                        var rows = Registry.verifyLadder(ladder.ResultValue).ToList();
+                        all.AddRange(rows);
+                        foreach (var run in runs)
+                            Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(Registry.verifyRun(run).Concat(rows)));
+                    }
+                    else Console.Error.WriteLine($"note: no ladder results: {ladder.ErrorValue}");
+                }
+                if (!pr.GetValue(quiet)) Print(all);
+                int violated = all.Count(r => r.IsViolated);
+                int holds = all.Count(r => r.Verdict == "holds");
+                Console.WriteLine($"{all.Count} results: {holds} hold, {violated} violated, {all.Count - holds - violated} hypothesis not met or not applicable; verdicts.json written");
+                return violated > 0 ? 1 : 0;
+            }
+            catch (Exception e) when (e is RunFormatException or IOException or ArgumentException)
+            {
+                return Ui.Fail(e.Message);
+            }
+        });
+        return cmd;
+    }
+
+    internal static string Num(double x) =>
+        double.IsNaN(x) ? "-" : double.IsPositiveInfinity(x) ? "inf" : x.ToString("G4", CultureInfo.InvariantCulture);
+
+    private static void Print(IReadOnlyList<Registry.VerdictRow> rows)
+    {
+        string input = "";
+        foreach (var r in rows)
+        {
+            if (r.Input != input) { input = r.Input; Console.WriteLine($"\n{input}"); Console.WriteLine($"  {"result",-28} {"verdict",-19} {"measured",10} {"bound",10} {"tight",7}  detail"); }
+            Console.WriteLine($"  {r.Id,-28} {r.Verdict,-19} {Num(r.Measured),10} {Num(r.Bound),10} {Num(r.Tightness),7}  {r.Detail}");
+        }
+        Console.WriteLine();
+    }
+}

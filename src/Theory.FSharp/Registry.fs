@@ -1,0 +1,130 @@
+/// Every result and lemma of the theory layer in one place, and their evaluation on runs as plain rows
+/// (for the CLI, the report and verdicts.json).
+module ResOdeProofs.Theory.Registry
+
+open System
+open System.IO
+open System.Text.Json
+open System.Text.Json.Nodes
+
+/// Results evaluated on one run.
+let singleRun : Result<Run> list =
+    []
+
+/// Rate statements evaluated on a ladder of runs that differ only in depth.
+let ladder : Result<Ladder> list =
+    []
+
+/// One evaluated result, flattened (NaN where a number does not apply).
+type VerdictRow =
+    { Id: string
+      Title: string
+      Source: string
+      Provenance: string
+      Doc: string
+      /// what it was evaluated on: a run directory, or "ladder L = 4, 8, 16"
+      Input: string
+      /// holds | VIOLATED | hypothesis not met | not applicable
+      Verdict: string
+      Measured: float
+      Bound: float
+      /// bound / measured (NaN unless the verdict holds)
+      Tightness: float
+      /// one line: the witness, the unmet hypotheses, or the slack
+      Detail: string
+      Hypotheses: (string * bool * string) list
+      Constants: (string * float) list
+      Notes: string list
+      Seconds: float }
+    member r.IsViolated = r.Verdict = "VIOLATED"
+
+let private provenance = function
+    | FromPaper -> "from the paper"
+    | ProvedHere -> "proved here"
+    | Empirical -> "empirical"
+
+let private detail (e: Evaluation) =
+    match e.Verdict with
+    | Holds (slack, t) -> sprintf "slack %.4g, tightness %.3gx" slack t
+    | Violated w -> sprintf "at %s, %s: measured %.6g > bound %.6g" w.Where w.When w.Measured w.Bound
+    | HypothesisNotMet hs -> hs |> List.map (fun (n, why) -> sprintf "%s: %s" n why) |> String.concat "; "
+    | NotApplicable why -> why
+
+/// Evaluates one result on one input, timing it; an exception becomes a violated row naming it,
+/// so that one broken check cannot hide the others.
+let evaluateRow (r: Result<'input>) (inputName: string) (input: 'input) : VerdictRow =
+    let sw = Diagnostics.Stopwatch.StartNew()
+    let e =
+        try Result.evaluate r input
+        with ex ->
+            { Verdict = Violated { Where = "evaluation"; When = "-"; Measured = nan; Bound = nan }
+              Measured = None; Bound = None; Hypotheses = []; Constants = []
+              Notes = [ sprintf "the check raised %s: %s" (ex.GetType().Name) ex.Message ] }
+    { Id = r.Id; Title = r.Title; Source = r.Source; Provenance = provenance r.Provenance; Doc = r.Doc
+      Input = inputName
+      Verdict = Verdict.label e.Verdict
+      Measured = defaultArg e.Measured nan
+      Bound = defaultArg e.Bound nan
+      Tightness = (match e.Verdict with Holds (_, t) -> t | _ -> nan)
+      Detail = (match e.Verdict, e.Notes with
+                | Violated { Where = "evaluation" }, n :: _ -> n
+                | _ -> detail e)
+      Hypotheses = e.Hypotheses; Constants = e.Constants; Notes = e.Notes
+      Seconds = sw.Elapsed.TotalSeconds }
+
+/// Every single-run result on a run.
+let verifyRun (run: Run) : VerdictRow list =
+    singleRun |> List.map (fun r -> evaluateRow r run.Directory run)
+
+/// Every ladder result on a ladder.
+let verifyLadder (l: Ladder) : VerdictRow list =
+    let name = sprintf "ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")
+    ladder |> List.map (fun r -> evaluateRow r name l)
+
+let private num (x: float) : JsonNode | null =
+    if Double.IsFinite x then JsonValue.Create x
+    elif Double.IsNaN x then null
+    else JsonValue.Create(if x > 0.0 then "inf" else "-inf")
+
+/// A row as JSON.
+let rowJson (r: VerdictRow) : JsonObject =
+    let o = JsonObject()
+    o["id"] <- JsonValue.Create r.Id
+    o["title"] <- JsonValue.Create r.Title
+    o["source"] <- JsonValue.Create r.Source
+    o["provenance"] <- JsonValue.Create r.Provenance
+    o["doc"] <- JsonValue.Create r.Doc
+    o["input"] <- JsonValue.Create r.Input
+    o["verdict"] <- JsonValue.Create r.Verdict
+    o["measured"] <- num r.Measured
+    o["bound"] <- num r.Bound
+    o["tightness"] <- num r.Tightness
+    o["detail"] <- JsonValue.Create r.Detail
+    let hs = JsonArray()
+    for (n, ok, v) in r.Hypotheses do
+        let h = JsonObject()
+        h["name"] <- JsonValue.Create n
+        h["met"] <- JsonValue.Create ok
+        h["detail"] <- JsonValue.Create v
+        hs.Add h
+    o["hypotheses"] <- (hs :> JsonNode)
+    let cs = JsonObject()
+    for (n, v) in r.Constants do cs[n] <- num v
+    o["constants"] <- (cs :> JsonNode)
+    o["notes"] <- JsonArray(r.Notes |> List.map (fun s -> (JsonValue.Create s :> JsonNode | null)) |> Array.ofList)
+    o["seconds"] <- num r.Seconds
+    o
+
+/// Writes verdicts.json into a run directory atomically (temporary file, then rename).
+let writeVerdicts (dir: string) (rows: VerdictRow list) =
+    let root = JsonObject()
+    root["format"] <- JsonValue.Create "resode-verdicts/1"
+    root["engine_version"] <- JsonValue.Create ResOdeProofs.Numerics.EngineInfo.Version
+    root["results"] <- JsonArray(rows |> List.map (fun r -> (rowJson r :> JsonNode | null)) |> Array.ofList)
+    let path = Path.Combine(dir, "verdicts.json")
+    let tmp = path + ".tmp-" + Guid.NewGuid().ToString("N").Substring(0, 8)
+    try
+        File.WriteAllText(tmp, root.ToJsonString(JsonSerializerOptions(WriteIndented = true)))
+        File.Move(tmp, path, true)
+    finally
+        if File.Exists tmp then File.Delete tmp
