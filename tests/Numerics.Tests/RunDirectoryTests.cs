@@ -1,0 +1,226 @@
+using ResOdeProofs.Numerics.IO;
+using ResOdeProofs.Numerics.Model;
+using ResOdeProofs.Numerics.Training;
+
+namespace ResOdeProofs.Numerics.Tests;
+
+public sealed class RunDirectoryTests : IDisposable
+{
+    private readonly NpyTestUtil _tmp = new();
+
+    public void Dispose() => _tmp.Dispose();
+
+    private static void AssertSameBits(double[]? expected, double[]? actual, string what)
+    {
+        Assert.True(expected is null == actual is null, $"{what}: presence differs");
+        if (expected is null || actual is null) return;
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(BitConverter.DoubleToInt64Bits(expected[i]) == BitConverter.DoubleToInt64Bits(actual[i]),
+                $"{what}[{i}]: wrote {expected[i]:R}, read {actual[i]:R}");
+    }
+
+    /// <summary>A clipped run with an embedding A and a read-out B, so that every optional file is written.</summary>
+    private static TrainResult GeneralRun(int iterations = 10, long seed = 4)
+    {
+        var s = TestSetting.Random((int)seed, 4, 5, 3, 6, general: true);
+        var init = Initialization.Smooth(s.Shape, seed, 0.9, 0.4, modes: 2);
+        var opts = new TrainOptions(ActivationKind.Softplus, 0.03, iterations)
+        {
+            Clip = 2.0, SnapshotSteps = new[] { 3, 7 }.Where(t => t < iterations).ToArray(),
+        };
+        return Trainer.Train(s.Shape, s.Data, init, opts, seed, "random test data", s.A, s.B);
+    }
+
+    [Fact]
+    public void WriteThenReadRoundTripsEverything()
+    {
+        var r = GeneralRun();
+        var dir = _tmp.File("run");
+        RunDirectory.Write(r, dir);
+        var back = RunDirectory.Read(dir);
+
+        Assert.Equal(r.Shape, back.Shape);
+        Assert.Equal(ActivationKind.Softplus, back.Activation);
+        Assert.Equal(0.03, back.Eta);
+        Assert.Equal(2.0, back.Clip);
+        Assert.False(back.Diverged);
+        Assert.Equal(10, back.Iterations);
+        Assert.Equal(r.Data.Count, back.Data.Count);
+        Assert.Equal(r.Data.InputDim, back.Data.InputDim);
+        Assert.Equal(r.Data.OutputDim, back.Data.OutputDim);
+        AssertSameBits(r.Data.X, back.Data.X, "x");
+        AssertSameBits(r.Data.Y, back.Data.Y, "y");
+        AssertSameBits(r.A, back.A, "a");
+        AssertSameBits(r.B, back.B, "b");
+        Assert.Equal(new[] { 0, 3, 7, 10 }, back.Steps);
+        Assert.Equal(r.SnapshotSteps, back.Steps);
+        Assert.Equal(r.SnapshotW.Count, back.W.Length);
+        for (int s = 0; s < back.W.Length; s++)
+        {
+            AssertSameBits(r.SnapshotW[s], back.W[s], $"W[{s}]");
+            AssertSameBits(r.SnapshotV[s], back.V[s], $"V[{s}]");
+        }
+        AssertSameBits(r.Losses, back.Losses, "losses");
+        Assert.Equal(r.Trace.Keys.OrderBy(k => k, StringComparer.Ordinal), back.Trace.Keys.OrderBy(k => k, StringComparer.Ordinal));
+        foreach (var (name, col) in r.Trace) AssertSameBits(col, back.Trace[name], "trace " + name);
+
+        // Every metadata field survives (compared through the serialized form), and the key ones explicitly.
+        var meta = RunDirectory.Metadata(r);
+        Assert.Equal(meta.ToJson(), back.Meta.ToJson());
+        var m = back.Meta;
+        Assert.Equal(RunMetadata.FormatTag, m.Format);
+        Assert.Equal("completed", m.Status);
+        Assert.Null(m.DivergedAt);
+        Assert.Equal("softplus", m.Activation);
+        Assert.Equal("clipped-gd", m.Optimizer);
+        Assert.Equal(2.0, m.ClipRadius);
+        Assert.Equal(10, m.Iterations);
+        Assert.Equal((4, 5, 6, 3, 2, 4), (m.Depth, m.Width, m.N, m.D, m.DIn, m.DOut));
+        Assert.Equal("float64", m.Precision);
+        Assert.Equal(4L, m.Seed);
+        Assert.Equal("random test data", m.Data);
+        Assert.Equal("smooth", m.Init.Kind);
+        Assert.Equal(0.9, m.Init.Scale);
+        Assert.Equal(0.4, m.Init.VScale);
+        Assert.Equal(2, m.Init.Modes);
+        Assert.Equal(r.Init.LipschitzW, m.Init.LipschitzW);
+        Assert.Equal(r.Init.LipschitzV, m.Init.LipschitzV);
+        Assert.Equal(r.Init.MaxIncrementTimesDepth, m.Init.MaxIncrementTimesDepth);
+        Assert.Equal(r.Init.Description, m.Init.Description);
+        Assert.Equal(r.Seconds, m.Seconds);
+        Assert.Equal("none", m.Fault);
+        Assert.Equal(TraceColumns.All.Select(c => c.Name).OrderBy(x => x, StringComparer.Ordinal), m.Trace!.OrderBy(x => x, StringComparer.Ordinal));
+    }
+
+    // ------------------------------------------------------------------ a run directory written by hand
+
+    private const int L = 3, M = 4, D = 2, N = 5, S = 2;
+
+    /// <summary>Writes only the required files, as another tool following the format would.</summary>
+    private string WriteForeign(string name, string runJson = "{\"activation\": \"tanh\", \"eta\": 0.1}")
+    {
+        var dir = _tmp.File(name);
+        Directory.CreateDirectory(dir);
+        var rng = new System.Random(1);
+        Npy.Write(Path.Combine(dir, "x.npy"), TestRandom.Gaussian(rng, N * D), N, D);
+        Npy.Write(Path.Combine(dir, "y.npy"), TestRandom.Gaussian(rng, N * D), N, D);
+        Npy.Write(Path.Combine(dir, "w.npy"), TestRandom.Gaussian(rng, S * L * M * D), S, L, M, D);
+        Npy.Write(Path.Combine(dir, "v.npy"), TestRandom.Gaussian(rng, S * L * D * M), S, L, D, M);
+        Npy.WriteInt64(Path.Combine(dir, "steps.npy"), new long[] { 0, 4 }, S);
+        Npy.Write(Path.Combine(dir, "losses.npy"), new[] { 3.0, 2.5, 2.0, 1.8, 1.7 }, 5);
+        File.WriteAllText(Path.Combine(dir, "run.json"), runJson);
+        return dir;
+    }
+
+    [Fact]
+    public void MinimalForeignDirectoryReads()
+    {
+        var dir = WriteForeign("foreign");
+        var r = RunDirectory.Read(dir);
+        Assert.Equal(NetworkShape.Square(L, M, D), r.Shape);
+        Assert.Equal(ActivationKind.Tanh, r.Activation);
+        Assert.Equal(0.1, r.Eta);
+        Assert.Equal(new[] { 0, 4 }, r.Steps);
+        Assert.Equal(S, r.W.Length);
+        Assert.Equal(L * M * D, r.W[1].Length);
+        Assert.Equal(L * D * M, r.V[1].Length);
+        Assert.Equal(4, r.Iterations);
+        Assert.Equal(N, r.Data.Count);
+        Assert.Null(r.A);
+        Assert.Null(r.B);
+        Assert.Null(r.Clip);
+        Assert.False(r.Diverged);
+        Assert.Empty(r.Trace);
+        // The arrays are the ones written, in order.
+        var w = Npy.Read(Path.Combine(dir, "w.npy")).Data;
+        Assert.Equal(w.AsSpan(L * M * D).ToArray(), r.W[1]);
+    }
+
+    [Theory]
+    [InlineData("missing-run-json", new[] { "run.json", "missing" })]
+    [InlineData("missing-w", new[] { "w.npy", "missing" })]
+    [InlineData("v-wrong-shape", new[] { "v.npy", "shape" })]
+    [InlineData("steps-not-increasing", new[] { "steps.npy", "increase" })]
+    [InlineData("depth-mismatch", new[] { "depth = 7", "depth = 3" })]
+    [InlineData("invalid-json", new[] { "run.json", "not valid" })]
+    [InlineData("unknown-activation", new[] { "run.json", "swish" })]
+    [InlineData("missing-eta", new[] { "run.json", "eta" })]
+    public void BrokenDirectoriesAreRejectedWithATellingMessage(string variant, string[] fragments)
+    {
+        var dir = WriteForeign(variant);
+        string P(string f) => Path.Combine(dir, f);
+        switch (variant)
+        {
+            case "missing-run-json": File.Delete(P("run.json")); break;
+            case "missing-w": File.Delete(P("w.npy")); break;
+            case "v-wrong-shape": Npy.Write(P("v.npy"), new double[S * L * M * D], S, L, M, D); break; // (S, L, m, d) instead of (S, L, d, m)
+            case "steps-not-increasing": Npy.WriteInt64(P("steps.npy"), new long[] { 3, 3 }, S); break;
+            case "depth-mismatch": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"depth\": 7}"); break;
+            case "invalid-json": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": "); break;
+            case "unknown-activation": File.WriteAllText(P("run.json"), "{\"activation\": \"swish\", \"eta\": 0.1}"); break;
+            case "missing-eta": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\"}"); break;
+            default: throw new ArgumentException(variant);
+        }
+        var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
+        foreach (var f in fragments) Assert.Contains(f, e.Message);
+    }
+
+    [Fact]
+    public void ReadingAMissingDirectoryFails()
+    {
+        var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(_tmp.File("nothing-here")));
+        Assert.Contains("no such run directory", e.Message);
+    }
+
+    // ------------------------------------------------------------------ atomic replacement
+
+    private static Dictionary<string, byte[]> Contents(string dir) =>
+        Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
+            .ToDictionary(f => Path.GetRelativePath(dir, f), File.ReadAllBytes);
+
+    private string[] Leftovers() =>
+        Directory.GetFileSystemEntries(_tmp.Dir).Select(Path.GetFileName)
+            .Where(n => n!.Contains(".partial-") || n.Contains(".old-")).ToArray()!;
+
+    [Fact]
+    public void OverwritingNeedsForceAndIsAtomic()
+    {
+        var first = GeneralRun(iterations: 6, seed: 1);
+        var second = GeneralRun(iterations: 8, seed: 2);
+        var dir = _tmp.File("out");
+        RunDirectory.Write(first, dir);
+        var before = Contents(dir);
+        Assert.Contains("run.json", before.Keys);
+
+        Assert.Throws<IOException>(() => RunDirectory.Write(second, dir));
+        var after = Contents(dir);
+        Assert.Equal(before.Keys.OrderBy(k => k, StringComparer.Ordinal), after.Keys.OrderBy(k => k, StringComparer.Ordinal));
+        foreach (var (f, bytes) in before) Assert.Equal(bytes, after[f]);
+        Assert.Empty(Leftovers());
+
+        RunDirectory.Write(second, dir, force: true);
+        var back = RunDirectory.Read(dir);
+        AssertSameBits(second.Losses, back.Losses, "losses");
+        Assert.Equal(8, back.Iterations);
+        Assert.Empty(Leftovers());
+        Assert.Equal(new[] { "out" }, Directory.GetFileSystemEntries(_tmp.Dir).Select(Path.GetFileName).ToArray());
+    }
+
+    [Fact]
+    public void AFailedWriteLeavesTheOldDirectoryAndNoTemporaries()
+    {
+        var dir = _tmp.File("kept");
+        RunDirectory.Write(GeneralRun(iterations: 4), dir);
+        var before = Contents(dir);
+        Assert.Throws<InvalidOperationException>(() => RunDirectory.WriteAtomically(dir, force: true, tmp =>
+        {
+            File.WriteAllText(Path.Combine(tmp, "half.txt"), "partial");
+            throw new InvalidOperationException("simulated failure while writing");
+        }));
+        var after = Contents(dir);
+        Assert.Equal(before.Keys.OrderBy(k => k, StringComparer.Ordinal), after.Keys.OrderBy(k => k, StringComparer.Ordinal));
+        foreach (var (f, bytes) in before) Assert.Equal(bytes, after[f]);
+        Assert.Empty(Leftovers());
+    }
+}
