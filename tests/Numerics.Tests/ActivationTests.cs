@@ -12,7 +12,7 @@ namespace ResOdeProofs.Numerics.Tests;
 /// The alternating series cancel, but fixed point errors are absolute, so P = 160 + 1.5·q bits leaves
 /// more than 100 correct bits even in erfc(x) ≈ e^{−x²} (log2 e ≈ 1.443 &lt; 1.5).
 /// </summary>
-internal static class Reference
+internal static class HighPrecisionReference
 {
     private const int W = 4200; // working precision of the constants (enough for q ≤ 2600)
     private static readonly BigInteger PiW = ComputePi();
@@ -147,9 +147,9 @@ public class SpecialFunctionsTests
         double maxErf = 0, maxErfc = 0, worstX = 0;
         foreach (double x in Grid(-6, 6, 4000))
         {
-            double ef = RelErr(SpecialFunctions.Erf(x), Reference.Erf(x));
+            double ef = RelErr(SpecialFunctions.Erf(x), HighPrecisionReference.Erf(x));
             if (ef > maxErf) { maxErf = ef; worstX = x; }
-            maxErfc = Math.Max(maxErfc, RelErr(SpecialFunctions.Erfc(x), Reference.Erfc(x)));
+            maxErfc = Math.Max(maxErfc, RelErr(SpecialFunctions.Erfc(x), HighPrecisionReference.Erfc(x)));
         }
         _out.WriteLine($"max rel err erf {maxErf:E3} (at {worstX}), erfc {maxErfc:E3}");
         Assert.True(maxErf < ErfTol, $"erf max rel error {maxErf:E3} at {worstX}");
@@ -161,7 +161,7 @@ public class SpecialFunctionsTests
     {
         foreach (double x in new[] { 1e-300, 1e-100, 1e-20, 1e-10, 3.7e-5, 0.01, 0.2, 0.46875, 0.46875000000000006 })
         {
-            Assert.True(RelErr(SpecialFunctions.Erf(x), Reference.Erf(x)) < ErfTol, $"x = {x}");
+            Assert.True(RelErr(SpecialFunctions.Erf(x), HighPrecisionReference.Erf(x)) < ErfTol, $"x = {x}");
         }
     }
 
@@ -172,7 +172,7 @@ public class SpecialFunctionsTests
         // erfc(27.2) ≈ 1e-323 is subnormal; stop at 26.5 (erfc ≈ 1.5e-307) where results are still normal.
         foreach (double x in Grid(0.5, 26.5, 520))
         {
-            double e = RelErr(SpecialFunctions.Erfc(x), Reference.Erfc(x));
+            double e = RelErr(SpecialFunctions.Erfc(x), HighPrecisionReference.Erfc(x));
             if (e > max) { max = e; worst = x; }
         }
         _out.WriteLine($"erfc tail max rel err {max:E3} at {worst}");
@@ -182,7 +182,7 @@ public class SpecialFunctionsTests
     [Fact]
     public void Erfc_of_10_is_2_088e_minus45()
     {
-        double want = Reference.Erfc(10.0);
+        double want = HighPrecisionReference.Erfc(10.0);
         Assert.True(RelErr(want, 2.0884875837625447570e-45) < 1e-15, $"reference erfc(10) = {want:R}");
         Assert.True(RelErr(SpecialFunctions.Erfc(10.0), want) < 1e-13);
     }
@@ -230,9 +230,9 @@ public class SpecialFunctionsTests
         // Φ(−37.5) ≈ 5e-309 is the last normal double; beyond the tail is subnormal.
         foreach (double u in Grid(-37.5, 8.5, 2300))
         {
-            double e = RelErr(SpecialFunctions.NormalCdf(u), Reference.NormalCdf(u));
+            double e = RelErr(SpecialFunctions.NormalCdf(u), HighPrecisionReference.NormalCdf(u));
             if (e > maxCdf) { maxCdf = e; worst = u; }
-            maxPdf = Math.Max(maxPdf, RelErr(SpecialFunctions.NormalPdf(u), Reference.NormalPdf(u)));
+            maxPdf = Math.Max(maxPdf, RelErr(SpecialFunctions.NormalPdf(u), HighPrecisionReference.NormalPdf(u)));
         }
         _out.WriteLine($"Phi max rel err {maxCdf:E3} at {worst}; phi {maxPdf:E3}");
         Assert.True(maxCdf < ErfTol, $"Phi max rel err {maxCdf:E3} at {worst}");
@@ -322,7 +322,7 @@ public class ActivationTests
     {
         foreach (double u in new[] { -5.0, -1.0, -0.3, 0.7, 1.0, 3.0 })
         {
-            double want = u * Reference.NormalCdf(u);
+            double want = u * HighPrecisionReference.NormalCdf(u);
             // Φ is within ErfTol-level error (~6e-16 measured) and u·Φ rounds once more.
             Assert.True(Math.Abs(Activations.Value(ActivationKind.Gelu, u) - want) <= 2e-15 * Math.Abs(want), $"u = {u}");
         }
@@ -370,7 +370,7 @@ public class ActivationTests
         var g = Activations.Constants(ActivationKind.Gelu);
         Assert.Equal(0.0, g.S0);
         Assert.Equal(Math.Sqrt(2), g.S1ArgMax);
-        Assert.True(Math.Abs(g.S1 - (Reference.NormalCdf(Math.Sqrt(2)) + Math.Sqrt(2) * Reference.NormalPdf(Math.Sqrt(2)))) < 4e-16);
+        Assert.True(Math.Abs(g.S1 - (HighPrecisionReference.NormalCdf(Math.Sqrt(2)) + Math.Sqrt(2) * HighPrecisionReference.NormalPdf(Math.Sqrt(2)))) < 4e-16);
         Assert.True(Math.Abs(g.S1 - 1.1289) < 1e-4);
         Assert.True(Math.Abs(g.S2!.Value - 2 * phi0) < 2e-16);
         Assert.Equal(0.0, g.S2ArgMax);
