@@ -146,3 +146,37 @@ let ``a pl_ratio trace scaled below μ₀ is detected as Violated`` () =
         let e1 = eval PolyakLojasiewicz.plAlongRun bad
         (Verdict.isViolated e0.Verdict && Verdict.isViolated e1.Verdict)
         |@ sprintf "%s\n%A\n%A\n%s" (describe spec) e0.Verdict e1.Verdict (reproduce spec))
+
+/// A run with a general read-out B (d_out × d) and A = I.
+let private trainWithReadout (dOut: int) (b: float[]) =
+    let shape = Model.NetworkShape(6, 8, 2, 2, dOut)
+    let data = Model.Dataset.SyntheticGaussian(4, 2, dOut, 11L)
+    let init = Initialization.Tied(shape, 11L)
+    let opts = TrainOptions(ActivationKind.Tanh, 0.01, 30, Snapshots = 2)
+    let r = Trainer.Train(shape, data, init, opts, 11L, "synthetic, general read-out", null, b)
+    Run(RunDirectory.InMemory(r, "read-out B"))
+
+[<Xunit.Fact>]
+let ``a tall read-out (d_out > d) leaves an unreachable loss ℓ_⊥ > 0 and result C holds for ε = ℓ − ℓ_⊥`` () =
+    // B ∈ R^{3×2}: range(B) is a plane in R^3, σ₊(B) = 1 for orthonormal columns.
+    let s = 1.0 / sqrt 2.0
+    let run = trainWithReadout 3 [| s; 0.0; s; 0.0; 0.0; 1.0 |]
+    let ic = PolyakLojasiewicz.initConstants run
+    Xunit.Assert.True(ic.LossPerp > 0.0, sprintf "ℓ_⊥ = %g" ic.LossPerp)
+    Xunit.Assert.Equal(1.0, ic.SigmaB, 12)
+    let p = PolyakLojasiewicz.path run
+    Xunit.Assert.True(p.Eps |> Array.forall (fun e -> e >= -1e-9 * ic.LossPerp), "ε = ℓ − ℓ_⊥ went negative")
+    for r in PolyakLojasiewicz.all do
+        let e = Result.evaluate r run
+        Xunit.Assert.False(Verdict.isViolated e.Verdict, sprintf "%s: %A" r.Id e.Verdict)
+    Xunit.Assert.True(Verdict.isHolds (Result.evaluate PolyakLojasiewicz.initialPl run).Verdict)
+
+[<Xunit.Fact>]
+let ``a wide full-rank read-out (d_out < d) has ℓ_⊥ = 0 and μ₀ scaled by σ₊(B)²`` () =
+    // B = [1.2 1.6] ∈ R^{1×2}: σ₊(B) = 2, range(B) = R, so μ₀ = 4·σ₊²·λ_min(Ḡ)/n = 4·4·λ_min/4.
+    let run = trainWithReadout 1 [| 1.2; 1.6 |]
+    let ic = PolyakLojasiewicz.initConstants run
+    Xunit.Assert.Equal(0.0, ic.LossPerp, 12)
+    Xunit.Assert.Equal(2.0, ic.SigmaB, 12)
+    Xunit.Assert.Equal(4.0 * ic.LambdaMinGram, ic.Mu0, 12)
+    Xunit.Assert.True(Verdict.isHolds (Result.evaluate PolyakLojasiewicz.initialPl run).Verdict)
