@@ -277,11 +277,13 @@ let plAlongRun : Result<Run> =
               Constants = initConstantList ic @ [ "f", plFraction; "min_r", p.R.[j]; "min_r_over_mu0", p.R.[j] / ic.Mu0 ]
               Notes = [ sprintf "min_j r̃(t_j)/μ₀ = %.4g at iteration %d (r̃(0)/μ₀ = %.4g)" (p.R.[j] / ic.Mu0) j (p.R.[0] / ic.Mu0) ] } }
 
-/// A decay statement ε_j ≤ ε_0 · exp(−rate · t_j) checked at every iterate; tightness at the last iterate.
+/// A decay statement ε_j ≤ ε_0 (1 − η·rate)^j (≤ ε_0 e^{−rate·t_j}) checked at every iterate in the product form;
+/// tightness at the last iterate.
 let private decay (run: Run) (rate: float) =
     let p = path run
     let eta = run.Setting.Eta
-    let bound j = p.Eps.[0] * exp (-rate * float j * eta)
+    let perStep = max 0.0 (1.0 - eta * rate)
+    let bound j = p.Eps.[0] * Math.Pow(perStep, float j)
     let firstBad =
         [| 0 .. p.N |] |> Array.tryFind (fun j -> not (p.Eps.[j] <= bound j * (1.0 + roundingRel) + roundingRel * p.Eps.[0]))
     let tN = float p.N * eta
