@@ -1,0 +1,183 @@
+/// Properties of result C (docs/theorems/PolyakLojasiewicz.md): the PL constant μ₀ at a zero-V initialization,
+/// the PL ratio along the run, the gradient-descent decay, the path length and the a-posteriori rate; with
+/// negative controls (m < n, V(0) ≠ 0, η beyond the descent-lemma limit, a corrupted pl_ratio trace).
+module ResOdeProofs.Properties.PolyakLojasiewiczProperties
+
+open System.Collections.Generic
+open FsCheck
+open FsCheck.FSharp
+open FsCheck.Xunit
+open ResOdeProofs.Numerics
+open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Numerics.Training
+open ResOdeProofs.Theory
+open ResOdeProofs.Properties.Generators
+
+/// Settings with the hypotheses of result C: m ≥ n + 2, V(0) = 0, tied or smooth init, smooth σ, small η.
+let plSpec : Gen<RunSpec> =
+    gen {
+        let! depth = Gen.elements (if isLong then [ 4; 8; 16; 32 ] else [ 4; 8 ])
+        let! n = Gen.choose (2, if isLong then 12 else 6)
+        let! extra = Gen.choose (2, if isLong then 20 else 8)
+        let! d = Gen.choose (2, 4)
+        let! act = Gen.elements smoothActivations
+        let! init = Gen.elements [ InitKind.Tied; InitKind.Smooth ]
+        let! eta = Gen.elements [ 0.001; 0.005; 0.01 ]
+        let! iters = Gen.choose (2, if isLong then 80 else 20)
+        let! seed = Gen.choose (0, 100000)
+        return
+            RunSpec(
+                Depth = depth, Width = n + extra, Samples = n, Dim = d, Activation = act, Init = init,
+                VScale = 0.0, Eta = eta, Iterations = iters, Snapshots = 2, Seed = int64 seed
+            )
+    }
+
+/// Shrinks toward fewer layers and iterations while keeping m ≥ n + 2 and V(0) = 0.
+let shrinkPl (s: RunSpec) : seq<RunSpec> =
+    shrinkSpec s |> Seq.filter (fun t -> t.Width >= t.Samples + 2 && t.VScale = 0.0)
+
+let plArb = Arb.fromGenShrink (plSpec, shrinkPl)
+
+/// A labelled property: the label (setting, verdict, reproduction) is shown when it fails.
+let private (|@) (ok: bool) (label: string) = Prop.label label ok
+
+let private eval (r: Result<Run>) run = Result.evaluate r run
+
+let private labelled (spec: RunSpec) (ok: bool) (e: Evaluation) =
+    ok |@ sprintf "%s\n%A\n%s" (describe spec) e.Verdict (reproduce spec)
+
+/// The names of the hypotheses that were not met.
+let private unmet (e: Evaluation) =
+    match e.Verdict with
+    | HypothesisNotMet l -> l |> List.map fst
+    | _ -> []
+
+/// The run with the trace column pl_ratio multiplied by `factor` (a corrupted trace).
+let private scalePl (factor: float) (run: Run) =
+    let d = run.Data
+    let trace = Dictionary<string, float[]>(d.Trace)
+    trace.["pl_ratio"] <- trace.["pl_ratio"] |> Array.map (fun x -> x * factor)
+    Run(
+        RunData(
+            Directory = d.Directory + " (pl_ratio corrupted)", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
+            Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, W = d.W, V = d.V, Losses = d.Losses,
+            Trace = (trace :> IReadOnlyDictionary<string, float[]>)
+        )
+    )
+
+[<Property(MaxTest = 12, Replay = "(20241,77)")>]
+let ``C.mu0 holds at every zero-V initialization with m ≥ n`` () =
+    Prop.forAll plArb (fun spec ->
+        let run = train spec
+        let e = eval PolyakLojasiewicz.initialPl run
+        labelled spec (Verdict.isHolds e.Verdict) e
+        |> Prop.classify (spec.Init = InitKind.Tied) "tied"
+        |> Prop.collect (Activations.Name spec.Activation)
+        |> Prop.collect (Verdict.tightness e.Verdict |> Option.map tightnessBucket |> Option.defaultValue "-"))
+
+[<Property(MaxTest = 12, Replay = "(20242,79)")>]
+let ``the proved GD statements of result C are never violated`` () =
+    Prop.forAll plArb (fun spec ->
+        let run = train spec
+        let proved = [ PolyakLojasiewicz.gdDecay; PolyakLojasiewicz.pathLength; PolyakLojasiewicz.runRate ]
+        let es = proved |> List.map (fun r -> r.Id, eval r run)
+        let ok = es |> List.forall (fun (_, e) -> not (Verdict.isViolated e.Verdict))
+        let along = eval PolyakLojasiewicz.plAlongRun run
+        (ok |@ sprintf "%s\n%A\n%s" (describe spec) (es |> List.map (fun (id, e) -> id, e.Verdict)) (reproduce spec))
+        |> Prop.classify (Verdict.isHolds along.Verdict) "r stayed ≥ μ₀/4"
+        |> Prop.collect (spec.Init.ToString().ToLowerInvariant())
+        |> Prop.collect (
+            match (snd es.[0]).Verdict with
+            | Holds(_, t) -> tightnessBucket t
+            | v -> Verdict.label v))
+
+[<Property(MaxTest = 12, Replay = "(20243,81)")>]
+let ``the a-posteriori decay holds whenever the descent condition holds`` () =
+    Prop.forAll plArb (fun spec ->
+        let run = train spec
+        let e = eval PolyakLojasiewicz.runRate run
+        let ok = Verdict.isHolds e.Verdict || unmet e = [ "descent condition η·β̂_j < 2" ]
+        labelled spec ok e
+        |> Prop.collect (Verdict.tightness e.Verdict |> Option.map tightnessBucket |> Option.defaultValue "-"))
+
+[<Property(MaxTest = 6, Replay = "(20244,81)")>]
+let ``m < n: every result needing μ₀ reports the rank hypothesis not met`` () =
+    Prop.forAll plArb (fun spec ->
+        let spec = spec.With(width = max 1 (spec.Samples - 1), init = InitKind.Tied)
+        let run = train spec
+        let ids = [ PolyakLojasiewicz.initialPl; PolyakLojasiewicz.plAlongRun; PolyakLojasiewicz.gdDecay; PolyakLojasiewicz.pathLength ]
+        let ok =
+            ids |> List.forall (fun r ->
+                let e = eval r run
+                Verdict.isHypothesisNotMet e.Verdict && List.contains "rank: m ≥ n" (unmet e))
+        ok |@ sprintf "%s\n%s" (describe spec) (reproduce spec))
+
+[<Property(MaxTest = 6, Replay = "(20245,85)")>]
+let ``V(0) ≠ 0: the zero-V hypothesis is reported not met`` () =
+    Prop.forAll plArb (fun spec ->
+        let spec = spec.With(vScale = 0.1)
+        let run = train spec
+        let e = eval PolyakLojasiewicz.initialPl run
+        (Verdict.isHypothesisNotMet e.Verdict && List.contains "V(0) = 0" (unmet e))
+        |@ sprintf "%s\n%A\n%s" (describe spec) e.Verdict (reproduce spec))
+
+[<Property(MaxTest = 6, Replay = "(20246,83)")>]
+let ``an η far beyond the descent-lemma limit is caught`` () =
+    Prop.forAll plArb (fun spec ->
+        // η = 2 with 2 updates: the first step overshoots (η·β̂ > 1) while the run usually stays finite.
+        let spec = spec.With(eta = 2.0, iterations = 2)
+        let run = train spec
+        let e = eval PolyakLojasiewicz.gdDecay run
+        let names = unmet e
+        let caught =
+            if run.Setting.Diverged then List.contains "run not diverged" names
+            else Verdict.isViolated e.Verdict || (names |> List.exists (fun h -> h.StartsWith "descent condition"))
+        (caught |@ sprintf "%s\n%A\n%s" (describe spec) e.Verdict (reproduce spec))
+        |> Prop.classify run.Setting.Diverged "diverged"
+        |> Prop.classify (List.exists (fun (h: string) -> h.StartsWith "descent condition") names) "descent condition not met")
+
+[<Property(MaxTest = 6, Replay = "(20247,87)")>]
+let ``a pl_ratio trace scaled below μ₀ is detected as Violated`` () =
+    Prop.forAll plArb (fun spec ->
+        let run = train spec
+        let ic = PolyakLojasiewicz.initConstants run
+        let r0 = run.Trace("pl_ratio").Value.[0]
+        let bad = scalePl (0.1 * ic.Mu0 / r0) run
+        let e0 = eval PolyakLojasiewicz.initialPl bad
+        let e1 = eval PolyakLojasiewicz.plAlongRun bad
+        (Verdict.isViolated e0.Verdict && Verdict.isViolated e1.Verdict)
+        |@ sprintf "%s\n%A\n%A\n%s" (describe spec) e0.Verdict e1.Verdict (reproduce spec))
+
+/// A run with a general read-out B (d_out × d) and A = I.
+let private trainWithReadout (dOut: int) (b: float[]) =
+    let shape = Model.NetworkShape(6, 8, 2, 2, dOut)
+    let data = Model.Dataset.SyntheticGaussian(4, 2, dOut, 11L)
+    let init = Initialization.Tied(shape, 11L)
+    let opts = TrainOptions(ActivationKind.Tanh, 0.01, 30, Snapshots = 2)
+    let r = Trainer.Train(shape, data, init, opts, 11L, "synthetic, general read-out", null, b)
+    Run(RunDirectory.InMemory(r, "read-out B"))
+
+[<Xunit.Fact>]
+let ``a tall read-out (d_out > d) leaves an unreachable loss ℓ_⊥ > 0 and result C holds for ε = ℓ − ℓ_⊥`` () =
+    // B ∈ R^{3×2}: range(B) is a plane in R^3, σ₊(B) = 1 for orthonormal columns.
+    let s = 1.0 / sqrt 2.0
+    let run = trainWithReadout 3 [| s; 0.0; s; 0.0; 0.0; 1.0 |]
+    let ic = PolyakLojasiewicz.initConstants run
+    Xunit.Assert.True(ic.LossPerp > 0.0, sprintf "ℓ_⊥ = %g" ic.LossPerp)
+    Xunit.Assert.Equal(1.0, ic.SigmaB, 12)
+    let p = PolyakLojasiewicz.path run
+    Xunit.Assert.True(p.Eps |> Array.forall (fun e -> e >= -1e-9 * ic.LossPerp), "ε = ℓ − ℓ_⊥ went negative")
+    for r in PolyakLojasiewicz.all do
+        let e = Result.evaluate r run
+        Xunit.Assert.False(Verdict.isViolated e.Verdict, sprintf "%s: %A" r.Id e.Verdict)
+    Xunit.Assert.True(Verdict.isHolds (Result.evaluate PolyakLojasiewicz.initialPl run).Verdict)
+
+[<Xunit.Fact>]
+let ``a wide full-rank read-out (d_out < d) has ℓ_⊥ = 0 and μ₀ scaled by σ₊(B)²`` () =
+    // B = [1.2 1.6] ∈ R^{1×2}: σ₊(B) = 2, range(B) = R, so μ₀ = 4·σ₊²·λ_min(Ḡ)/n = 4·4·λ_min/4.
+    let run = trainWithReadout 1 [| 1.2; 1.6 |]
+    let ic = PolyakLojasiewicz.initConstants run
+    Xunit.Assert.Equal(0.0, ic.LossPerp, 12)
+    Xunit.Assert.Equal(2.0, ic.SigmaB, 12)
+    Xunit.Assert.Equal(4.0 * ic.LambdaMinGram, ic.Mu0, 12)
+    Xunit.Assert.True(Verdict.isHolds (Result.evaluate PolyakLojasiewicz.initialPl run).Verdict)
