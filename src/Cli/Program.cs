@@ -5,4 +5,5 @@ var root = new RootCommand("resode: executable theorems of deep residual network
                            "(Marion, Wu, Sander, Biau, ICLR 2024), checked against real training runs.");
 root.Subcommands.Add(TrainCommand.Build());
 root.Subcommands.Add(VerifyCommand.Build());
+root.Subcommands.Add(ResOdeProofs.Cli.Report.ReportCommand.Build());
 return root.Parse(args).Invoke();
