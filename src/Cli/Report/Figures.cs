@@ -163,19 +163,19 @@ internal static class Figures
             double[] y = x.Select(t => Math.Log10(l0) - env.Mu * t / Math.Log(10)).ToArray();
             var e = plot.Add.ScatterLine(x, y, Colors.Gray);
             e.LinePattern = LinePattern.Dashed;
-            e.LegendText = Inv($"PL envelope ℓ(0)·exp(−μt), μ = {env.Mu:G3} ({env.From})");
+            e.LegendText = Inv($"PL envelope loss(0)·exp(−mu·t), mu = {env.Mu:G3} ({env.From})");
             lo = Math.Min(lo, y.Where(double.IsFinite).DefaultIfEmpty(lo).Min());
         }
         if (lo <= hi) LogTicks(plot.Axes.Left, lo, hi);
         plot.XLabel("time t = iteration · η");
-        plot.YLabel("loss ℓ (log scale)");
+        plot.YLabel("loss (log scale)");
         plot.Title($"Long training: L = {lg.Tied.Spec.Depth}, m = {lg.Tied.Spec.Width}, n = {lg.Tied.Spec.Samples}, d = {lg.Tied.Spec.Dim}");
         plot.ShowLegend(Alignment.UpperRight);
         return Save(plot, dir, "fig3-loss", "training loss ℓ against the time t = j·η, tied and i.i.d. initialization");
     }
 
     /// <summary>(4) individual coefficients of W against the layer index k at several iterations.</summary>
-    public static Figure Coefficients(string dir, ReportRun r, int[] steps, (int Row, int Col)[] coefficients)
+    public static Figure Coefficients(string dir, ReportRun r, int[] steps, (int Row, int Col)[] coefficients, bool ofV = false)
     {
         var plot = new Plot();
         var cmap = new ScottPlot.Colormaps.Viridis();
@@ -189,17 +189,21 @@ internal static class Figures
             for (int c = 0; c < coefficients.Length; c++)
             {
                 var (row, cl) = coefficients[c];
-                double[] y = ks.Select(k => r.Data.W[si][((int)k - 1) * md + row * d + cl]).ToArray();
+                // W_k is m×d and V_k is d×m, both row-major; (row, col) indexes W_k, and V_k at (col, row)
+                double[] y = ofV
+                    ? ks.Select(k => r.Data.V[si][((int)k - 1) * md + cl * r.Spec.Width + row]).ToArray()
+                    : ks.Select(k => r.Data.W[si][((int)k - 1) * md + row * d + cl]).ToArray();
                 var line = plot.Add.ScatterLine(ks, y, col);
                 line.LineWidth = 1.5f;
                 if (c == 0) line.LegendText = Inv($"iteration {shown[ti]} (t = {shown[ti] * r.Data.Eta:G3})");
             }
         }
-        string init = r.Spec.Init.ToString().ToLowerInvariant();
+        string init = r.Spec.Init.ToString().ToLowerInvariant(), M = ofV ? "V" : "W";
         plot.XLabel("layer k");
-        plot.YLabel("coefficient (W_k)_{ij}");
-        plot.Title($"{init} init: {coefficients.Length} coefficients of W_k against k");
+        plot.YLabel($"coefficient ({M}_k)_{{ij}}");
+        plot.Title($"{init} init: {coefficients.Length} coefficients of {M}_k against k");
         plot.ShowLegend(Alignment.UpperRight);
-        return Save(plot, dir, $"fig4-coefficients-{init}", $"{init} initialization: {coefficients.Length} entries of W_k against the layer index k at {shown.Length} training times (the paper's figure 2)");
+        return Save(plot, dir, $"fig4-coefficients-{M.ToLowerInvariant()}-{init}",
+            $"{init} initialization: {coefficients.Length} entries of {M}_k against the layer index k at {shown.Length} training times (the paper's figure 2)");
     }
 }

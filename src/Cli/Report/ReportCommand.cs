@@ -32,7 +32,17 @@ internal static class ReportCommand
                 if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any() && !frc)
                     return Ui.Fail($"{dir} already exists and is not empty: choose another --out or pass --force to replace it");
                 ReportContent? content = null;
-                RunDirectory.WriteAtomically(dir, frc, tmp => content = Generate(settings, tmp));
+                using var cts = new CancellationTokenSource();
+                ConsoleCancelEventHandler onCancel = (_, e) =>
+                {
+                    if (cts.IsCancellationRequested) return; // a second Ctrl+C ends the process at once
+                    e.Cancel = true;
+                    cts.Cancel();
+                    Console.Error.WriteLine("interrupted: stopping; the partial report is removed (Ctrl+C again to kill)");
+                };
+                Console.CancelKeyPress += onCancel;
+                try { RunDirectory.WriteAtomically(dir, frc, tmp => content = Generate(settings, tmp, cts.Token)); }
+                finally { Console.CancelKeyPress -= onCancel; }
                 var faithful = content!.FaithfulRows.ToList();
                 int violated = faithful.Count(r => r.IsViolated);
                 int inj = content.Controls.Count(k => k.IsFault), caught = content.Controls.Count(k => k.IsFault && k.Caught);
@@ -40,6 +50,11 @@ internal static class ReportCommand
                     $"report written to {dir} in {content.TotalSeconds:F1} s: {faithful.Count} verdict rows on faithful runs ({violated} violated); " +
                     $"slope tied {content.Tied.SmoothnessFit.Describe()}, i.i.d. {content.Iid.SmoothnessFit.Describe()}; faults caught {caught}/{inj}; open {Path.Combine(dir, "index.html")}"));
                 return violated > 0 ? 1 : 0;
+            }
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine($"interrupted: nothing was written to {pr.GetValue(outDir)}");
+                return 130;
             }
             catch (Exception e) when (e is ArgumentException or IOException or RunFormatException or UnauthorizedAccessException)
             {
@@ -52,11 +67,11 @@ internal static class ReportCommand
     private static void Log(string line) => Console.WriteLine(line);
 
     /// <summary>Runs everything and writes the report's files into <paramref name="dir"/>.</summary>
-    internal static ReportContent Generate(ReportSettings s, string dir)
+    internal static ReportContent Generate(ReportSettings s, string dir, CancellationToken cancel)
     {
         var total = Stopwatch.StartNew();
         Log($"resode report: preset {s.Preset}, seed {s.Seed}");
-        var ex = new Experiments(s, dir, writeRuns: true, Log);
+        var ex = new Experiments(s, dir, writeRuns: true, Log, cancel);
         var tied = ex.Ladder(InitKind.Tied);
         var iid = ex.Ladder(InitKind.Iid);
         var lg = ex.Long();
@@ -88,6 +103,8 @@ internal static class ReportCommand
             Figures.Loss(figDir, lg, envelope),
             Figures.Coefficients(figDir, lg.Tied, s.CoefficientSteps, coeffs),
             Figures.Coefficients(figDir, lg.Iid, s.CoefficientSteps, coeffs),
+            Figures.Coefficients(figDir, lg.Tied, s.CoefficientSteps, coeffs, ofV: true),
+            Figures.Coefficients(figDir, lg.Iid, s.CoefficientSteps, coeffs, ofV: true),
         };
         var timings = new Dictionary<string, double>(ex.Timings) { ["figures"] = sw.Elapsed.TotalSeconds };
         var content = new ReportContent

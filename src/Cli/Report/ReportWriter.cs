@@ -92,7 +92,7 @@ internal static class ReportWriter
             F($"{c.LongRate:G4}"), c.Envelope is { } e2 ? F($"{c.LongRate / e2.Mu:G4}") : "-"));
         fig2.Add(new("final loss, i.i.d. (same seed and budget)", "no prediction", F($"{lossI:G4}"), F($"{lossI / lossT:G4} × tied")));
         foreach (var (st, t, i) in c.LongSmoothness)
-            fig2.Add(new(F($"L·max_k ‖Z_{{k+1}} − Z_k‖ at iteration {st}"), "tied: O(1) uniformly in t; i.i.d.: O(L)", F($"tied {t:G4}, i.i.d. {i:G4}"), F($"{i / t:G4}")));
+            fig2.Add(new(F($"L·max_k ‖Z_{{k+1}} − Z_k‖ at iteration {st}"), "tied: O(1) uniformly in t; i.i.d.: O(L)", F($"tied {t:G4}, i.i.d. {i:G4}"), t > 0 ? F($"{i / t:G4}") : "- (tied = 0)"));
         list.Add(("Figure 2: long training", fig2));
         return list;
     }
@@ -292,7 +292,8 @@ internal static class ReportWriter
             c.Controls.Select(k => new[]
             {
                 k.Name, k.Setting, k.Expected, k.Rows.Count.ToString(CultureInfo.InvariantCulture),
-                Join(k.ViolatedIds), Join(k.NotMetIds), k.Name.StartsWith("faithful", StringComparison.Ordinal) ? (k.ViolatedIds.Any() ? "FALSE ALARM" : "n/a (clean)") : k.Caught ? "yes" : "NO",
+                Join(k.ViolatedIds), Join(k.NotMetIds), k.Name.StartsWith("faithful", StringComparison.Ordinal) ? (k.ViolatedIds.Any() ? "FALSE ALARM" : "n/a (clean)")
+                    : k.Caught ? "yes" : k.Rows.Count == 0 ? "NO (no result evaluated)" : "NO",
             }).ToList()));
 
         var detail = c.FaithfulRows.Concat(c.Controls.SelectMany(k => k.Rows)).ToList();
