@@ -102,7 +102,10 @@ internal static class ReportWriter
     private static JsonArray Ints(IEnumerable<int> xs) => new(xs.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray());
     private static JsonArray Rows(IEnumerable<Registry.VerdictRow> rows) => new(rows.Select(r => (JsonNode?)Registry.rowJson(r)).ToArray());
 
-    public static string Machine()
+    public static string Machine() => $"{Cpu()}; {Environment.ProcessorCount} cores; {RuntimeInformation.OSDescription}; .NET {Environment.Version}";
+
+    /// <summary>The CPU model from /proc/cpuinfo where there is one.</summary>
+    public static string Cpu()
     {
         string cpu = "unknown";
         try
@@ -111,7 +114,7 @@ internal static class ReportWriter
                 cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? cpu;
         }
         catch (IOException) { }
-        return $"{cpu}; {Environment.ProcessorCount} cores; {RuntimeInformation.OSDescription}; .NET {Environment.Version}";
+        return cpu;
     }
 
     private static JsonObject SpecJson(Numerics.Training.RunSpec r) => new()
@@ -163,7 +166,7 @@ internal static class ReportWriter
             ["created_utc"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
             ["machine"] = new JsonObject
             {
-                ["description"] = Machine(), ["cores"] = Environment.ProcessorCount, ["os"] = RuntimeInformation.OSDescription,
+                ["description"] = Machine(), ["cpu"] = Cpu(), ["cores"] = Environment.ProcessorCount, ["os"] = RuntimeInformation.OSDescription,
                 ["runtime"] = Environment.Version.ToString(),
             },
             ["notes"] = new JsonArray(s.Notes.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
