@@ -5,5 +5,6 @@ var root = new RootCommand("resode: executable theorems of deep residual network
                            "(Marion, Wu, Sander, Biau, ICLR 2024), checked against real training runs.");
 root.Subcommands.Add(TrainCommand.Build());
 root.Subcommands.Add(VerifyCommand.Build());
+root.Subcommands.Add(ResOdeProofs.Cli.Report.ReportCommand.Build());
 root.Subcommands.Add(FashionCommand.Build());
 return root.Parse(args).Invoke();

@@ -1,0 +1,363 @@
+using System.Diagnostics;
+using System.Globalization;
+using ResOdeProofs.Numerics;
+using ResOdeProofs.Numerics.IO;
+using ResOdeProofs.Numerics.Model;
+using ResOdeProofs.Numerics.Training;
+using ResOdeProofs.Theory;
+using FList = Microsoft.FSharp.Collections.ListModule;
+
+namespace ResOdeProofs.Cli.Report;
+
+/// <summary>
+/// The settings of one report. η is the time step of the depth-scaled flow in the per-sample loss
+/// convention ℓ = (1/n) Σ_i ‖F(x_i) − y_i‖²; the paper's code trains the mean over the n·d entries,
+/// ℓ/d, with learning rate L·lr, which is η = lr/d here.
+/// </summary>
+internal sealed record ReportSettings(
+    string Preset,
+    long Seed,
+    RunSpec Ladder,
+    int[] LadderDepths,
+    int[] SlopeDepths,
+    int[] DistanceDepths,
+    int[] LadderSnapshotSteps,
+    RunSpec Long,
+    int[] LongSnapshotSteps,
+    int[] CoefficientSteps,
+    RunSpec Control,
+    string[] Notes)
+{
+    public static ReportSettings Create(string preset, long seed) => preset switch
+    {
+        "quick" => Quick(seed),
+        "paper" => Paper(seed),
+        _ => throw new ArgumentException($"unknown preset '{preset}': quick or paper"),
+    };
+
+    private static int[] Range(int from, int to, int step = 1) =>
+        Enumerable.Range(0, (to - from) / step + 1).Select(i => from + i * step).ToArray();
+
+    private static RunSpec ControlSpec(long seed) => new RunSpec
+    {
+        Depth = 8, Width = 16, Samples = 10, Dim = 4, Activation = ActivationKind.Gelu, Init = InitKind.Tied,
+        Eta = 0.01 / 4, Iterations = 10, SnapshotSteps = Range(0, 10), Seed = seed,
+    };
+
+    private static ReportSettings Quick(long seed)
+    {
+        const int d = 8;
+        var ladder = new RunSpec
+        {
+            Width = 16, Samples = 20, Dim = d, Activation = ActivationKind.Gelu, Init = InitKind.Tied,
+            Eta = 0.01 / d, Iterations = 30, SnapshotSteps = Range(0, 30), Seed = seed,
+        };
+        var depths = new[] { 2, 4, 8, 16, 32, 64, 128 };
+        const int n = 4000;
+        var lng = new RunSpec
+        {
+            Depth = 16, Width = 32, Samples = 16, Dim = d, Activation = ActivationKind.Gelu, Init = InitKind.Tied,
+            Eta = 0.01 / d, Iterations = n, Seed = seed,
+        };
+        var coeff = new[] { 0, 40, 400, 2000, n };
+        return new ReportSettings("quick", seed, ladder, depths, depths, depths, ladder.SnapshotSteps!,
+            lng, Range(0, n, n / 10).Union(coeff).Order().ToArray(), coeff, ControlSpec(seed),
+            new[]
+            {
+                "quick preset: the paper's experiments scaled down (d = 8, smaller n, m and L) so that the report runs in about a minute on 2 cores.",
+                "long training uses η = 0.01/d (twice the paper's figure-2 step, d = 8 instead of 16) and 4000 iterations: t = N·η = 5, against 3.1 in the paper's figure 2.",
+            });
+    }
+
+    private static ReportSettings Paper(long seed)
+    {
+        const int d = 16;
+        var ladder = new RunSpec
+        {
+            Width = 32, Samples = 100, Dim = d, Activation = ActivationKind.Gelu, Init = InitKind.Tied,
+            Eta = 0.01 / d, Iterations = 50, SnapshotSteps = Range(0, 50, 5), Seed = seed,
+        };
+        var pow2 = Enumerable.Range(1, 10).Select(i => 1 << i).ToArray();
+        var slope = new[] { 2, 16, 64, 256, 1014 };
+        const int n = 10_000;
+        var lng = new RunSpec
+        {
+            Depth = 64, Width = 64, Samples = 50, Dim = d, Activation = ActivationKind.Gelu, Init = InitKind.Tied,
+            Eta = 0.005 / d, Iterations = n, Seed = seed,
+        };
+        var coeff = new[] { 0, 100, 1000, 5000, n };
+        return new ReportSettings("paper", seed, ladder, pow2.Union(slope).Order().ToArray(), slope, pow2,
+            ladder.SnapshotSteps!, lng, Range(0, n, n / 20).Union(coeff).Order().ToArray(), coeff, ControlSpec(seed),
+            new[]
+            {
+                "paper preset: the configurations of the paper's figures 1 and 2 (authors' public code).",
+                "the authors train the mean over all n·d entries of the squared error (ℓ/d) with learning rate L·0.01 (figure 1) and L·0.005 (figure 2); in this project's per-sample convention that is η = 0.01/d and η = 0.005/d, and their loss values are ours divided by d.",
+                "figure 1 right: the reference standing in for the limit is the deepest run of the ladder (L = 1024) instead of the authors' L = 2^14.",
+                "the ladders keep a snapshot every 5 iterations (11 snapshots) instead of every iteration, to bound memory (a snapshot holds L·m·d·2 doubles); max_{k,t} ‖Z_{k+1} − Z_k‖ is taken over every iteration from the trace.",
+            });
+    }
+}
+
+/// <summary>One trained run of the report, with its verdicts.</summary>
+internal sealed class ReportRun
+{
+    public required string Name { get; init; }
+    public required RunSpec Spec { get; init; }
+    /// <summary>The run; a ladder replaces it by a copy holding only the last snapshot once measured (memory).</summary>
+    public required RunData Data { get; set; }
+    public required int[] SnapshotSteps { get; init; }
+    public required double Seconds { get; init; }
+    public List<Registry.VerdictRow> Rows { get; } = new();
+    public double[] Trace(string name) => Data.Trace.TryGetValue(name, out var v) ? v : Array.Empty<double>();
+    public double MaxSmoothZ => Trace("smooth_z").Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max();
+    public double FinalLoss => Data.Losses.Length == 0 ? double.NaN : Data.Losses[^1];
+}
+
+/// <summary>An ordinary least-squares line y = a + b·x with the 95% confidence interval of b.</summary>
+internal sealed record LineFit(double Slope, double Intercept, double Lo, double Hi, int Points)
+{
+    public static LineFit Of(IReadOnlyList<double> x, IReadOnlyList<double> y)
+    {
+        var pts = x.Zip(y).Where(p => double.IsFinite(p.First) && double.IsFinite(p.Second)).ToArray();
+        int n = pts.Length;
+        if (n < 2) return new(double.NaN, double.NaN, double.NaN, double.NaN, n);
+        double mx = pts.Average(p => p.First), my = pts.Average(p => p.Second);
+        double sxx = pts.Sum(p => (p.First - mx) * (p.First - mx)), sxy = pts.Sum(p => (p.First - mx) * (p.Second - my));
+        double b = sxy / sxx, a = my - b * mx;
+        if (n < 3) return new(b, a, double.NaN, double.NaN, n);
+        double sse = pts.Sum(p => Math.Pow(p.Second - a - b * p.First, 2));
+        double se = Math.Sqrt(sse / (n - 2) / sxx);
+        double t = MathNet.Numerics.Distributions.StudentT.InvCDF(0, 1, n - 2, 0.975);
+        return new(b, a, b - t * se, b + t * se, n);
+    }
+
+    public string Describe() => double.IsNaN(Lo)
+        ? string.Create(CultureInfo.InvariantCulture, $"{Slope:F3} (no CI: {Points} points)")
+        : string.Create(CultureInfo.InvariantCulture, $"{Slope:F3} [95% CI {Lo:F3}, {Hi:F3}]");
+}
+
+/// <summary>A ladder of runs of one initialization and what was measured on it.</summary>
+internal sealed class LadderResult
+{
+    public required string Init { get; init; }
+    public required List<ReportRun> Runs { get; init; }
+    public List<Registry.VerdictRow> LadderRows { get; } = new();
+    public required LineFit SmoothnessFit { get; init; }
+    /// <summary>Reference depth of the distances and the depths compared with it.</summary>
+    public required int ReferenceDepth { get; init; }
+    public required int[] Steps { get; init; }
+    /// <summary>Distance[depth index][snapshot] of the joint Z, and of W and V separately.</summary>
+    public required int[] DistanceDepths { get; init; }
+    public required double[][] DistZ { get; init; }
+    public required double[][] DistW { get; init; }
+    public required double[][] DistV { get; init; }
+    public required LineFit DistanceFit { get; init; }
+    public required int[] DistanceFitDepths { get; init; }
+    public required double Seconds { get; init; }
+}
+
+internal sealed class LongResult
+{
+    public required ReportRun Tied { get; init; }
+    public required ReportRun Iid { get; init; }
+    public required double Seconds { get; init; }
+}
+
+internal sealed class ControlResult
+{
+    public required string Name { get; init; }
+    public required string Setting { get; init; }
+    public required string Expected { get; init; }
+    public required List<Registry.VerdictRow> Rows { get; init; }
+    public bool IsFault { get; init; }
+    public IEnumerable<string> ViolatedIds => Rows.Where(r => r.IsViolated).Select(r => r.Id).Distinct();
+    public IEnumerable<string> NotMetIds => Rows.Where(r => r.Verdict == "hypothesis not met").Select(r => r.Id).Distinct();
+    /// <summary>Caught: a fault must be reported violated; another broken setting violated or with an unmet hypothesis.</summary>
+    public bool Caught => IsFault ? ViolatedIds.Any() : ViolatedIds.Any() || NotMetIds.Any();
+}
+
+/// <summary>Trains and measures the report's experiments.</summary>
+internal sealed class Experiments(ReportSettings s, string outDir, bool writeRuns, Action<string> log, CancellationToken cancel)
+{
+    private readonly Dictionary<string, double> _timings = new();
+    public IReadOnlyDictionary<string, double> Timings => _timings;
+
+    private ReportRun Train(string name, RunSpec spec, bool verify = true)
+    {
+        var sw = Stopwatch.StartNew();
+        string label = $"{name} (L={spec.Depth}, m={spec.Width}, n={spec.Samples}, d={spec.Dim}, {spec.Iterations} it)";
+        // The progress callback is also where a Ctrl+C is noticed: the exception unwinds into
+        // RunDirectory.WriteAtomically, which removes the partial report.
+        var result = Ui.Interactive
+            ? Ui.WithProgress(label, p => spec.Train((i, n, l) => { cancel.ThrowIfCancellationRequested(); p(i, n, l); }))
+            : spec.Train((_, _, _) => cancel.ThrowIfCancellationRequested());
+        string rel = Path.Combine("runs", name);
+        var data = RunDirectory.InMemory(result, rel);
+        var run = new ReportRun { Name = name, Spec = spec, Data = data, SnapshotSteps = data.Steps, Seconds = result.Seconds };
+        if (verify) run.Rows.AddRange(Registry.verifyRun(new Run(data)));
+        if (writeRuns)
+        {
+            RunDirectory.Write(result, Path.Combine(outDir, rel));
+            if (verify) Registry.writeVerdicts(Path.Combine(outDir, rel), FList.OfSeq(run.Rows));
+        }
+        int viol = run.Rows.Count(r => r.IsViolated);
+        log(string.Create(CultureInfo.InvariantCulture,
+            $"  {name}: {result.UpdatesApplied} updates in {result.Seconds:F2} s, loss {result.Losses[0]:G4} -> {run.FinalLoss:G4}" +
+            $"{(result.Status == RunStatus.Diverged ? " (DIVERGED)" : "")}; {run.Rows.Count} results checked, {viol} violated ({sw.Elapsed.TotalSeconds:F1} s)"));
+        return run;
+    }
+
+    /// <summary>Figure 1: a ladder of depths for one initialization.</summary>
+    public LadderResult Ladder(InitKind init)
+    {
+        var sw = Stopwatch.StartNew();
+        string tag = init.ToString().ToLowerInvariant();
+        log($"figure 1: {tag} ladder, L = {string.Join(", ", s.LadderDepths)}");
+        var runs = s.LadderDepths.Select(L =>
+            Train($"fig1-{tag}-L{L:D4}", s.Ladder.With(depth: L, init: init) with { SnapshotSteps = s.LadderSnapshotSteps })).ToList();
+        var slopeRuns = runs.Where(r => s.SlopeDepths.Contains(r.Spec.Depth)).ToList();
+        var fit = LineFit.Of(slopeRuns.Select(r => Math.Log10(r.Spec.Depth)).ToList(), slopeRuns.Select(r => Math.Log10(r.MaxSmoothZ)).ToList());
+
+        var distRuns = runs.Where(r => s.DistanceDepths.Contains(r.Spec.Depth)).OrderBy(r => r.Spec.Depth).ToList();
+        var reference = distRuns[^1];
+        var compared = distRuns.Take(distRuns.Count - 1).ToList();
+        var steps = reference.Data.Steps;
+        var dz = new double[compared.Count][]; var dw = new double[compared.Count][]; var dv = new double[compared.Count][];
+        for (int i = 0; i < compared.Count; i++)
+            (dz[i], dw[i], dv[i]) = Distances(compared[i].Data, reference.Data);
+        // Distances to a finite reference L_ref behave like C·(1/L − 1/L_ref): the slope is fitted on L ≤ L_ref/4.
+        var fitDepths = compared.Select(r => r.Spec.Depth).Where(L => 4 * L <= reference.Spec.Depth).ToArray();
+        var distFit = LineFit.Of(fitDepths.Select(L => Math.Log10(L)).ToList(),
+            fitDepths.Select(L => Math.Log10(dz[compared.FindIndex(r => r.Spec.Depth == L)][^1])).ToList());
+
+        var res = new LadderResult
+        {
+            Init = tag, Runs = runs, SmoothnessFit = fit, ReferenceDepth = reference.Spec.Depth, Steps = steps,
+            DistanceDepths = compared.Select(r => r.Spec.Depth).ToArray(), DistZ = dz, DistW = dw, DistV = dv,
+            DistanceFit = distFit, DistanceFitDepths = fitDepths, Seconds = 0,
+        };
+        var ladder = LadderModule.create(FList.OfSeq(runs.Select(r => new Run(r.Data))));
+        if (ladder.IsOk)
+        {
+            res.LadderRows.AddRange(Registry.verifyLadder(ladder.ResultValue));
+            if (writeRuns)
+                foreach (var r in runs)
+                    Registry.writeVerdicts(Path.Combine(outDir, r.Data.Directory), FList.OfSeq(r.Rows.Concat(res.LadderRows)));
+        }
+        else log($"  note: no ladder results: {ladder.ErrorValue}");
+        foreach (var r in runs) r.Data = LastSnapshotOnly(r.Data);
+        _timings[$"figure 1 ({tag} ladder)"] = sw.Elapsed.TotalSeconds;
+        log(string.Create(CultureInfo.InvariantCulture, $"  {tag}: slope of log max‖ΔZ‖ vs log L = {fit.Describe()} ({sw.Elapsed.TotalSeconds:F1} s)"));
+        return res;
+    }
+
+    /// <summary>
+    /// √((1/L) Σ_k ‖Z^L_k(t) − Z^ref_{k·L_ref/L}(t)‖²) with 1-based k (layer k of depth L sits at s = k/L,
+    /// as layer k·L_ref/L of the reference), for Z = (W, V), W and V, at every common snapshot.
+    /// </summary>
+    private static (double[] Z, double[] W, double[] V) Distances(RunData run, RunData reference)
+    {
+        int L = run.Shape.Depth, Lr = reference.Shape.Depth, md = run.Shape.Width * run.Shape.Dim;
+        int S = Math.Min(run.Steps.Length, reference.Steps.Length);
+        var z = new double[S]; var w = new double[S]; var v = new double[S];
+        for (int si = 0; si < S; si++)
+        {
+            if (run.Steps[si] != reference.Steps[si]) { z[si] = w[si] = v[si] = double.NaN; continue; }
+            double sw = 0, sv = 0;
+            for (int k = 1; k <= L; k++)
+            {
+                int kr = (int)((long)k * Lr / L);
+                int o = (k - 1) * md, orf = (kr - 1) * md;
+                for (int e = 0; e < md; e++)
+                {
+                    double a = run.W[si][o + e] - reference.W[si][orf + e]; sw += a * a;
+                    double b = run.V[si][o + e] - reference.V[si][orf + e]; sv += b * b;
+                }
+            }
+            w[si] = Math.Sqrt(sw / L); v[si] = Math.Sqrt(sv / L); z[si] = Math.Sqrt((sw + sv) / L);
+        }
+        return (z, w, v);
+    }
+
+    /// <summary>Figure 2: long training, tied and i.i.d.</summary>
+    public LongResult Long()
+    {
+        var sw = Stopwatch.StartNew();
+        log($"figure 2: long training, L = {s.Long.Depth}, {s.Long.Iterations} iterations");
+        var tied = Train("fig2-tied", s.Long with { SnapshotSteps = s.LongSnapshotSteps });
+        var iid = Train("fig2-iid", s.Long.With(init: InitKind.Iid) with { SnapshotSteps = s.LongSnapshotSteps });
+        _timings["figure 2 (long training)"] = sw.Elapsed.TotalSeconds;
+        return new LongResult { Tied = tied, Iid = iid, Seconds = sw.Elapsed.TotalSeconds };
+    }
+
+    /// <summary>Deliberately broken settings: each should be caught by some result.</summary>
+    public List<ControlResult> Controls(LadderResult iidLadder)
+    {
+        var sw = Stopwatch.StartNew();
+        log("negative controls");
+        var c = s.Control;
+        var list = new List<ControlResult>
+        {
+            new()
+            {
+                Name = "i.i.d. ladder", Setting = $"figure-1 ladder with i.i.d. initialization, L = {string.Join(", ", iidLadder.Runs.Select(r => r.Spec.Depth))}",
+                Expected = "rate statements violated or their hypotheses not met: the weights are not a discretization of a function of depth",
+                Rows = iidLadder.LadderRows.ToList(),
+            },
+        };
+        var faithful = Train("control-faithful", c);
+        list.Add(new() { Name = "faithful baseline (not broken)", Setting = Describe(c), Expected = "nothing violated (the control of the controls)", Rows = faithful.Rows });
+        var narrow = c.With(width: Math.Max(1, c.Samples / 2));
+        list.Add(new() { Name = "m < n", Setting = Describe(narrow), Expected = "the PL results' hypothesis m ≥ n not met", Rows = Train("control-m-lt-n", narrow).Rows });
+        var relu = c.With(activation: ActivationKind.Relu);
+        list.Add(new() { Name = "relu", Setting = Describe(relu), Expected = "hypotheses needing bounded σ'' not met", Rows = Train("control-relu", relu).Rows });
+
+        var bumped = Bump(faithful.Data, out string bumpDesc);
+        list.Add(new()
+        {
+            Name = "bumped snapshot", Setting = bumpDesc,
+            Expected = "depth-smoothness (and any bound on snapshot weights) violated at the bumped layer",
+            Rows = Registry.verifyRun(new Run(bumped)).ToList(),
+        });
+        foreach (var f in new[] { EngineFault.ScaledLayerGradient, EngineFault.ForwardDepthScale, EngineFault.WrongActivationDerivative, EngineFault.StaleGradient })
+        {
+            var spec = c.With(fault: f);
+            list.Add(new()
+            {
+                Name = $"engine fault {f}", Setting = Describe(spec) + $", snapshots at every iteration 0..{c.Iterations}",
+                Expected = "some result violated", IsFault = true, Rows = Train($"control-fault-{f}", spec).Rows,
+            });
+        }
+        _timings["negative controls"] = sw.Elapsed.TotalSeconds;
+        return list;
+    }
+
+    private static RunData LastSnapshotOnly(RunData d) => new()
+    {
+        Directory = d.Directory, Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
+        Steps = new[] { d.Steps[^1] }, W = new[] { d.W[^1] }, V = new[] { d.V[^1] }, Losses = d.Losses, Trace = d.Trace,
+    };
+
+    /// <summary>
+    /// A copy of <paramref name="data"/> whose last snapshot has layer ⌊L/2⌋ of W shifted by a matrix of
+    /// Frobenius norm 1 (all entries equal): an O(1) jump between neighbouring layers, where a smooth
+    /// run has jumps of order 1/L. The trace is the original one.
+    /// </summary>
+    private static RunData Bump(RunData data, out string description)
+    {
+        int L = data.Shape.Depth, md = data.Shape.Width * data.Shape.Dim, k = L / 2, last = data.W.Length - 1;
+        var w = data.W.Select(a => (double[])a.Clone()).ToArray();
+        double e = 1.0 / Math.Sqrt(md);
+        for (int i = 0; i < md; i++) w[last][k * md + i] += e;
+        description = $"copy of control-faithful with W_{k + 1} (1-based) of the last snapshot (iteration {data.Steps[last]}) shifted by a Frobenius-norm-1 matrix";
+        return new RunData
+        {
+            Directory = "control-bumped (in memory)", Meta = data.Meta, Shape = data.Shape, Data = data.Data, A = data.A, B = data.B,
+            Activation = data.Activation, Eta = data.Eta, Steps = data.Steps, W = w, V = data.V, Losses = data.Losses, Trace = data.Trace,
+        };
+    }
+
+    internal static string Describe(RunSpec r) => string.Create(CultureInfo.InvariantCulture,
+        $"L = {r.Depth}, m = {r.Width}, n = {r.Samples}, d = {r.Dim}, {Activations.Name(r.Activation)}, {r.Init.ToString().ToLowerInvariant()} init, η = {r.Eta:G4}, {r.Iterations} iterations, seed {r.Seed}")
+        + (r.Fault == EngineFault.None ? "" : $", fault {r.Fault}");
+}

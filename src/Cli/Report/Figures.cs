@@ -1,0 +1,209 @@
+using System.Globalization;
+using ScottPlot;
+
+namespace ResOdeProofs.Cli.Report;
+
+/// <summary>One figure written as PNG and SVG under figures/.</summary>
+internal sealed record Figure(string Name, string Caption, string Svg);
+
+/// <summary>
+/// The report's figures (ScottPlot). ScottPlot has no logarithmic axis: log10 values are plotted and
+/// the ticks are labelled with the powers of ten they stand for.
+/// </summary>
+internal static class Figures
+{
+    private const int Width = 800, Height = 520;
+    private static readonly IPalette Palette = new ScottPlot.Palettes.Category10();
+
+    private static string Inv(FormattableString f) => f.ToString(CultureInfo.InvariantCulture);
+
+    private static Figure Save(Plot plot, string dir, string name, string caption)
+    {
+        Directory.CreateDirectory(dir);
+        plot.SavePng(Path.Combine(dir, name + ".png"), Width, Height);
+        plot.SaveSvg(Path.Combine(dir, name + ".svg"), Width, Height);
+        return new Figure(name, caption, File.ReadAllText(Path.Combine(dir, name + ".svg")));
+    }
+
+    /// <summary>Ticks at integer log10 values labelled 10^k (and 2^j style labels for depths).</summary>
+    private static void LogTicks(IAxis axis, double lo, double hi, Func<int, string>? label = null)
+    {
+        var gen = new ScottPlot.TickGenerators.NumericManual();
+        int a = (int)Math.Floor(lo), b = (int)Math.Ceiling(hi);
+        for (int p = a; p <= b; p++)
+        {
+            gen.AddMajor(p, label?.Invoke(p) ?? (p == 0 ? "1" : p == 1 ? "10" : $"1e{p}"));
+            for (int m = 2; m <= 9 && p < b; m++) gen.AddMinor(p + Math.Log10(m));
+        }
+        axis.TickGenerator = gen;
+    }
+
+    private static void DepthTicks(IAxis axis, IEnumerable<int> depths)
+    {
+        var gen = new ScottPlot.TickGenerators.NumericManual();
+        foreach (var L in depths.Distinct().Order()) gen.AddMajor(Math.Log10(L), L.ToString(CultureInfo.InvariantCulture));
+        axis.TickGenerator = gen;
+    }
+
+    private static double[] Log10(IEnumerable<double> v) => v.Select(x => x > 0 && double.IsFinite(x) ? Math.Log10(x) : double.NaN).ToArray();
+
+    /// <summary>(1) log10 max_{k,t} ‖Z_{k+1} − Z_k‖ against log10 L, tied and i.i.d., with fits and slope −1.</summary>
+    public static Figure Smoothness(string dir, LadderResult tied, LadderResult iid, int[] slopeDepths)
+    {
+        var plot = new Plot();
+        double lo = double.MaxValue, hi = double.MinValue;
+        int ci = 0;
+        foreach (var lr in new[] { tied, iid })
+        {
+            var runs = lr.Runs.Where(r => slopeDepths.Contains(r.Spec.Depth)).ToList();
+            double[] x = runs.Select(r => Math.Log10(r.Spec.Depth)).ToArray(), y = Log10(runs.Select(r => r.MaxSmoothZ));
+            var col = Palette.GetColor(ci++);
+            var sc = plot.Add.ScatterPoints(x, y, col);
+            sc.MarkerSize = 9;
+            sc.LegendText = $"{lr.Init} init (measured)";
+            var f = lr.SmoothnessFit;
+            if (double.IsFinite(f.Slope))
+            {
+                var line = plot.Add.Line(x.Min(), f.Intercept + f.Slope * x.Min(), x.Max(), f.Intercept + f.Slope * x.Max());
+                line.Color = col; line.LineWidth = 2;
+                line.LegendText = $"{lr.Init} fit: slope {f.Describe()}";
+            }
+            foreach (var v in y.Where(double.IsFinite)) { lo = Math.Min(lo, v); hi = Math.Max(hi, v); }
+        }
+        // reference slope −1 through the tied fit's value at the smallest depth
+        var t = tied.SmoothnessFit;
+        if (double.IsFinite(t.Slope))
+        {
+            double x0 = Math.Log10(slopeDepths.Min()), x1 = Math.Log10(slopeDepths.Max());
+            double y0 = t.Intercept + t.Slope * x0;
+            var refl = plot.Add.Line(x0, y0, x1, y0 - (x1 - x0));
+            refl.Color = Colors.Gray; refl.LinePattern = LinePattern.Dashed; refl.LineWidth = 1.5f;
+            refl.LegendText = "predicted slope −1";
+            lo = Math.Min(lo, y0 - (x1 - x0)); hi = Math.Max(hi, y0);
+        }
+        DepthTicks(plot.Axes.Bottom, slopeDepths);
+        if (lo <= hi) LogTicks(plot.Axes.Left, lo, hi);
+        plot.XLabel("depth L (log scale)");
+        plot.YLabel("max over k, t of ‖Z_{k+1} − Z_k‖_F (log scale)");
+        plot.Title("Depth smoothness of the trained weights");
+        plot.ShowLegend(Alignment.LowerLeft);
+        return Save(plot, dir, "fig1-smoothness", "log-log plot of max_{k,t} ‖Z_{k+1}(t) − Z_k(t)‖_F against the depth L");
+    }
+
+    /// <summary>(2a) distance to the deepest run against iteration, one curve per depth.</summary>
+    public static Figure DistanceCurves(string dir, LadderResult lr)
+    {
+        var plot = new Plot();
+        double lo = double.MaxValue, hi = double.MinValue;
+        var cmap = new ScottPlot.Colormaps.Viridis();
+        for (int i = 0; i < lr.DistanceDepths.Length; i++)
+        {
+            var idx = Enumerable.Range(0, lr.Steps.Length).Where(j => lr.DistZ[i][j] > 0).ToArray();
+            double[] x = idx.Select(j => (double)lr.Steps[j]).ToArray(), y = idx.Select(j => Math.Log10(lr.DistZ[i][j])).ToArray();
+            if (x.Length == 0) continue;
+            var sc = plot.Add.Scatter(x, y, cmap.GetColor(lr.DistanceDepths.Length == 1 ? 0 : 0.9 * i / (lr.DistanceDepths.Length - 1)));
+            sc.LegendText = $"L = {lr.DistanceDepths[i]}";
+            sc.MarkerSize = 3; sc.LineWidth = 2;
+            lo = Math.Min(lo, y.Min()); hi = Math.Max(hi, y.Max());
+        }
+        if (lo <= hi) LogTicks(plot.Axes.Left, lo, hi);
+        plot.XLabel("iteration");
+        plot.YLabel($"distance to L = {lr.ReferenceDepth} (log scale)");
+        plot.Title($"{lr.Init} init: √((1/L) Σ_k ‖Z^L_k − Z^ref_(kL_ref/L)‖²)");
+        plot.ShowLegend(Alignment.LowerRight);
+        return Save(plot, dir, $"fig2-distance-{lr.Init}", $"{lr.Init} initialization: distance of the weights to those of the deepest run (L = {lr.ReferenceDepth}) against the iteration, one curve per depth");
+    }
+
+    /// <summary>(2b) heatmap of log10 distance, iteration × depth (as in the paper's figure 1 right).</summary>
+    public static Figure DistanceHeatmap(string dir, LadderResult lr)
+    {
+        int D = lr.DistanceDepths.Length, S = lr.Steps.Length;
+        var grid = new double[D, S];
+        for (int i = 0; i < D; i++)
+            for (int j = 0; j < S; j++)
+                grid[D - 1 - i, j] = lr.DistZ[i][j] > 0 ? Math.Log10(lr.DistZ[i][j]) : double.NaN;
+        var plot = new Plot();
+        var hm = plot.Add.Heatmap(grid);
+        hm.Colormap = new ScottPlot.Colormaps.Viridis();
+        double dx = S > 1 ? (lr.Steps[^1] - lr.Steps[0]) / (double)(S - 1) : 1;
+        hm.Extent = new CoordinateRect(lr.Steps[0] - dx / 2, lr.Steps[^1] + dx / 2, -0.5, D - 0.5);
+        var cb = plot.Add.ColorBar(hm);
+        cb.Label = "log10 distance";
+        var gen = new ScottPlot.TickGenerators.NumericManual();
+        for (int i = 0; i < D; i++) gen.AddMajor(i, lr.DistanceDepths[i].ToString(CultureInfo.InvariantCulture));
+        plot.Axes.Left.TickGenerator = gen;
+        plot.XLabel("iteration");
+        plot.YLabel("depth L");
+        plot.Title($"{lr.Init} init: log10 distance to L = {lr.ReferenceDepth}");
+        plot.Axes.SetLimits(lr.Steps[0] - dx / 2, lr.Steps[^1] + dx / 2, -0.5, D - 0.5);
+        return Save(plot, dir, $"fig2-heatmap-{lr.Init}", $"{lr.Init} initialization: log10 of the distance to the deepest run, iteration × depth (the paper's figure 1 right)");
+    }
+
+    /// <summary>(3) loss against time t = j·η (log10 scale), tied and i.i.d., with a PL envelope if one is known.</summary>
+    public static Figure Loss(string dir, LongResult lg, (double Mu, string From)? envelope)
+    {
+        var plot = new Plot();
+        double lo = double.MaxValue, hi = double.MinValue;
+        int ci = 0;
+        foreach (var r in new[] { lg.Tied, lg.Iid })
+        {
+            double eta = r.Data.Eta;
+            int stride = Math.Max(1, r.Data.Losses.Length / 2000);
+            var idx = Enumerable.Range(0, r.Data.Losses.Length).Where(j => j % stride == 0 || j == r.Data.Losses.Length - 1).ToArray();
+            double[] x = idx.Select(j => j * eta).ToArray(), y = Log10(idx.Select(j => r.Data.Losses[j]));
+            var line = plot.Add.ScatterLine(x, y, Palette.GetColor(ci++));
+            line.LineWidth = 2;
+            line.LegendText = $"{r.Spec.Init.ToString().ToLowerInvariant()} init";
+            foreach (var v in y.Where(double.IsFinite)) { lo = Math.Min(lo, v); hi = Math.Max(hi, v); }
+        }
+        if (envelope is { } env && lg.Tied.Data.Losses.Length > 0)
+        {
+            double l0 = lg.Tied.Data.Losses[0], T = (lg.Tied.Data.Losses.Length - 1) * lg.Tied.Data.Eta;
+            double[] x = Enumerable.Range(0, 101).Select(i => T * i / 100).ToArray();
+            double[] y = x.Select(t => Math.Log10(l0) - env.Mu * t / Math.Log(10)).ToArray();
+            var e = plot.Add.ScatterLine(x, y, Colors.Gray);
+            e.LinePattern = LinePattern.Dashed;
+            e.LegendText = Inv($"PL envelope loss(0)·exp(−mu·t), mu = {env.Mu:G3} ({env.From})");
+            lo = Math.Min(lo, y.Where(double.IsFinite).DefaultIfEmpty(lo).Min());
+        }
+        if (lo <= hi) LogTicks(plot.Axes.Left, lo, hi);
+        plot.XLabel("time t = iteration · η");
+        plot.YLabel("loss (log scale)");
+        plot.Title($"Long training: L = {lg.Tied.Spec.Depth}, m = {lg.Tied.Spec.Width}, n = {lg.Tied.Spec.Samples}, d = {lg.Tied.Spec.Dim}");
+        plot.ShowLegend(Alignment.UpperRight);
+        return Save(plot, dir, "fig3-loss", "training loss ℓ against the time t = j·η, tied and i.i.d. initialization");
+    }
+
+    /// <summary>(4) individual coefficients of W against the layer index k at several iterations.</summary>
+    public static Figure Coefficients(string dir, ReportRun r, int[] steps, (int Row, int Col)[] coefficients, bool ofV = false)
+    {
+        var plot = new Plot();
+        var cmap = new ScottPlot.Colormaps.Viridis();
+        int L = r.Spec.Depth, d = r.Spec.Dim, md = r.Spec.Width * d;
+        double[] ks = Enumerable.Range(1, L).Select(k => (double)k).ToArray();
+        var shown = steps.Where(st => Array.IndexOf(r.Data.Steps, st) >= 0).ToArray();
+        for (int ti = 0; ti < shown.Length; ti++)
+        {
+            int si = Array.IndexOf(r.Data.Steps, shown[ti]);
+            var col = cmap.GetColor(shown.Length == 1 ? 0 : 0.9 * ti / (shown.Length - 1));
+            for (int c = 0; c < coefficients.Length; c++)
+            {
+                var (row, cl) = coefficients[c];
+                // W_k is m×d and V_k is d×m, both row-major; (row, col) indexes W_k, and V_k at (col, row)
+                double[] y = ofV
+                    ? ks.Select(k => r.Data.V[si][((int)k - 1) * md + cl * r.Spec.Width + row]).ToArray()
+                    : ks.Select(k => r.Data.W[si][((int)k - 1) * md + row * d + cl]).ToArray();
+                var line = plot.Add.ScatterLine(ks, y, col);
+                line.LineWidth = 1.5f;
+                if (c == 0) line.LegendText = Inv($"iteration {shown[ti]} (t = {shown[ti] * r.Data.Eta:G3})");
+            }
+        }
+        string init = r.Spec.Init.ToString().ToLowerInvariant(), M = ofV ? "V" : "W";
+        plot.XLabel("layer k");
+        plot.YLabel($"coefficient ({M}_k)_{{ij}}");
+        plot.Title($"{init} init: {coefficients.Length} coefficients of {M}_k against k");
+        plot.ShowLegend(Alignment.UpperRight);
+        return Save(plot, dir, $"fig4-coefficients-{M.ToLowerInvariant()}-{init}",
+            $"{init} initialization: {coefficients.Length} entries of {M}_k against the layer index k at {shown.Length} training times (the paper's figure 2)");
+    }
+}

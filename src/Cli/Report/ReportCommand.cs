@@ -1,0 +1,151 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using ResOdeProofs.Numerics.IO;
+using ResOdeProofs.Numerics.Training;
+using ResOdeProofs.Theory;
+
+namespace ResOdeProofs.Cli.Report;
+
+/// <summary>
+/// `resode report`: trains the paper's experiments (tied and i.i.d. initialization side by side),
+/// evaluates every registered result on every run and ladder, runs the negative controls, and writes
+/// index.html, report.md, results.json and figures/ into one directory, all at once.
+/// </summary>
+internal static class ReportCommand
+{
+    public static Command Build()
+    {
+        var preset = new Option<string>("--preset") { Description = "quick (synthetic, small, about a minute on 2 cores) or paper (the configurations of the paper's figures 1 and 2).", DefaultValueFactory = _ => "quick" };
+        var outDir = new Option<string>("--out") { Description = "Report directory to write.", DefaultValueFactory = _ => "report" };
+        var seed = new Option<long>("--seed") { Description = "Seed: fixes data, initializations and everything else.", DefaultValueFactory = _ => 0 };
+        var force = new Option<bool>("--force") { Description = "Replace --out if it exists and is not empty (only once the new report is complete)." };
+        var cmd = new Command("report", "The theorem-vs-experiment report: trains the paper's experiments (tied and i.i.d. initialization), checks every result of the theory layer on the runs, runs negative controls (broken settings and injected engine faults), and writes index.html, report.md, results.json, figures/ and runs/. Exit code 1 if a result is violated on a faithful run.")
+        { preset, outDir, seed, force };
+        cmd.SetAction(pr =>
+        {
+            try
+            {
+                var settings = ReportSettings.Create(pr.GetValue(preset)!.ToLowerInvariant(), pr.GetValue(seed));
+                string dir = pr.GetValue(outDir)!;
+                bool frc = pr.GetValue(force);
+                if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any() && !frc)
+                    return Ui.Fail($"{dir} already exists and is not empty: choose another --out or pass --force to replace it");
+                ReportContent? content = null;
+                using var cts = new CancellationTokenSource();
+                ConsoleCancelEventHandler onCancel = (_, e) =>
+                {
+                    if (cts.IsCancellationRequested) return; // a second Ctrl+C ends the process at once
+                    e.Cancel = true;
+                    cts.Cancel();
+                    Console.Error.WriteLine("interrupted: stopping; the partial report is removed (Ctrl+C again to kill)");
+                };
+                Console.CancelKeyPress += onCancel;
+                try { RunDirectory.WriteAtomically(dir, frc, tmp => content = Generate(settings, tmp, cts.Token)); }
+                finally { Console.CancelKeyPress -= onCancel; }
+                var faithful = content!.FaithfulRows.ToList();
+                int violated = faithful.Count(r => r.IsViolated);
+                int inj = content.Controls.Count(k => k.IsFault), caught = content.Controls.Count(k => k.IsFault && k.Caught);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"report written to {dir} in {content.TotalSeconds:F1} s: {faithful.Count} verdict rows on faithful runs ({violated} violated); " +
+                    $"slope tied {content.Tied.SmoothnessFit.Describe()}, i.i.d. {content.Iid.SmoothnessFit.Describe()}; faults caught {caught}/{inj}; open {Path.Combine(dir, "index.html")}"));
+                return violated > 0 ? 1 : 0;
+            }
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine($"interrupted: nothing was written to {pr.GetValue(outDir)}");
+                return 130;
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or RunFormatException or UnauthorizedAccessException)
+            {
+                return Ui.Fail(e.Message);
+            }
+        });
+        return cmd;
+    }
+
+    private static void Log(string line) => Console.WriteLine(line);
+
+    /// <summary>Runs everything and writes the report's files into <paramref name="dir"/>.</summary>
+    internal static ReportContent Generate(ReportSettings s, string dir, CancellationToken cancel)
+    {
+        var total = Stopwatch.StartNew();
+        Log($"resode report: preset {s.Preset}, seed {s.Seed}");
+        var ex = new Experiments(s, dir, writeRuns: true, Log, cancel);
+        var tied = ex.Ladder(InitKind.Tied);
+        var iid = ex.Ladder(InitKind.Iid);
+        var lg = ex.Long();
+        var controls = ex.Controls(iid);
+        controls.Insert(1, new ControlResult
+        {
+            Name = "i.i.d. single runs",
+            Setting = "every run of the i.i.d. figure-1 ladder and the i.i.d. long run",
+            Expected = "results assuming a Lipschitz (smooth) initialization: hypothesis not met or violated",
+            Rows = iid.Runs.SelectMany(r => r.Rows).Concat(lg.Iid.Rows).ToList(),
+        });
+
+        var envelope = Envelope(lg.Tied.Rows);
+        double rate = Rate(lg.Tied.Data.Losses, lg.Tied.Data.Eta);
+        var smooth = s.CoefficientSteps.Select(st => (st, Smooth(lg.Tied, st), Smooth(lg.Iid, st))).ToList();
+
+        var sw = Stopwatch.StartNew();
+        Log("figures");
+        string figDir = Path.Combine(dir, "figures");
+        int m = s.Long.Width, d = s.Long.Dim;
+        var coeffs = Enumerable.Range(0, 6).Select(i => (i * (m - 1) / 5, (3 * i) % d)).ToArray();
+        var figures = new List<Figure>
+        {
+            Figures.Smoothness(figDir, tied, iid, s.SlopeDepths),
+            Figures.DistanceCurves(figDir, tied),
+            Figures.DistanceHeatmap(figDir, tied),
+            Figures.DistanceCurves(figDir, iid),
+            Figures.DistanceHeatmap(figDir, iid),
+            Figures.Loss(figDir, lg, envelope),
+            Figures.Coefficients(figDir, lg.Tied, s.CoefficientSteps, coeffs),
+            Figures.Coefficients(figDir, lg.Iid, s.CoefficientSteps, coeffs),
+            Figures.Coefficients(figDir, lg.Tied, s.CoefficientSteps, coeffs, ofV: true),
+            Figures.Coefficients(figDir, lg.Iid, s.CoefficientSteps, coeffs, ofV: true),
+        };
+        var timings = new Dictionary<string, double>(ex.Timings) { ["figures"] = sw.Elapsed.TotalSeconds };
+        var content = new ReportContent
+        {
+            Settings = s, Tied = tied, Iid = iid, Long = lg, Controls = controls, Figures = figures, Timings = timings,
+            TotalSeconds = total.Elapsed.TotalSeconds, Envelope = envelope, LongRate = rate, LongSmoothness = smooth,
+        };
+        File.WriteAllText(Path.Combine(dir, "results.json"), ReportWriter.Json(content));
+        File.WriteAllText(Path.Combine(dir, "report.md"), ReportWriter.Markdown(content));
+        File.WriteAllText(Path.Combine(dir, "index.html"), ReportWriter.Html(content, figDir));
+        return content;
+    }
+
+    /// <summary>L · max_k ‖Z_{k+1} − Z_k‖ at iteration <paramref name="step"/> (trace column smooth_z).</summary>
+    private static double Smooth(ReportRun r, int step)
+    {
+        var z = r.Trace("smooth_z");
+        return step < z.Length ? r.Spec.Depth * z[step] : double.NaN;
+    }
+
+    /// <summary>−d ln ℓ / dt fitted by least squares on the second half of the run (t = j·η).</summary>
+    private static double Rate(double[] losses, double eta)
+    {
+        int n = losses.Length;
+        if (n < 4) return double.NaN;
+        var idx = Enumerable.Range(n / 2, n - n / 2).Where(j => losses[j] > 0).ToArray();
+        return -LineFit.Of(idx.Select(j => j * eta).ToList(), idx.Select(j => Math.Log(losses[j])).ToList()).Slope;
+    }
+
+    /// <summary>
+    /// A PL constant μ from the registry, if a result evaluated on the long run returns one among its
+    /// constants (named mu0, mu_0, μ0, μ₀, mu or μ): the envelope ℓ(0)·e^{−μt}.
+    /// </summary>
+    private static (double Mu, string From)? Envelope(IEnumerable<Registry.VerdictRow> rows)
+    {
+        string[] names = { "mu0", "mu_0", "μ0", "μ₀", "mu", "μ" };
+        foreach (var name in names)
+            foreach (var r in rows)
+                foreach (var (n, v) in r.Constants)
+                    if (string.Equals(n, name, StringComparison.OrdinalIgnoreCase) && double.IsFinite(v) && v > 0)
+                        return (v, $"{r.Id}: {n}");
+        return null;
+    }
+}
