@@ -52,6 +52,18 @@ type SnapshotNorms =
       PNorm: float[][]
       /// ‖σ(u_k^i)‖ at [k − 1][i]
       SigmaNorm: float[][]
+      /// ‖P_k‖₂, ‖P_k‖_F, ‖H_k‖₂ of the d×n matrices P_k = [p_k^1 … p_k^n], H_k = [h_k^1 … h_k^n], k = 0..L
+      PSpec: float[]
+      PFro: float[]
+      HSpec: float[]
+      /// ‖Σ_k‖₂ and ‖Σ_k‖_F of the m×n matrix Σ_k = [σ(u_k^1) … σ(u_k^n)], at k − 1
+      SSpec: float[]
+      SFro: float[]
+      /// ‖H_k − H_{k−1}‖₂ and ‖H_k − H_{k−1}‖_F, at k − 1
+      DHSpec: float[]
+      DHFro: float[]
+      /// max_i ‖V_kᵀp_k^i‖_∞, at k − 1
+      GInf: float[]
       /// smallest and largest pre-activation entry over layers and samples
       PreMin: float
       PreMax: float
@@ -84,11 +96,38 @@ let snapshotNorms (run: Run) (s: int) : SnapshotNorms =
         let lo = lw.Pre |> Array.collect (Array.collect id) |> Array.fold min infinity
         let hi = lw.Pre |> Array.collect (Array.collect id) |> Array.fold max -infinity
         let lo0, hi0 = min lo 0.0, max hi 0.0
+        let n = lw.H.[0].Length
+        // columns c_i of a (rows × n) matrix given as n vectors
+        let spec (cols: float[][]) =
+            let rows = cols.[0].Length
+            let mat = MathNet.Numerics.LinearAlgebra.Matrix<float>.Build.Dense(rows, cols.Length, fun r c -> cols.[c].[r])
+            mat.L2Norm()
+        let fro (cols: float[][]) = sqrt (cols |> Array.sumBy (fun c -> Array.sumBy (fun x -> x * x) c))
+        let sgm = lw.Pre |> Array.map (Array.map (Array.map (fun x -> Activations.Value(act, x))))
+        let dh = Array.init L (fun k -> Array.init n (fun i -> Array.map2 (-) lw.H.[k + 1].[i] lw.H.[k].[i]))
+        let v = run.V s
+        let ginf =
+            Array.init L (fun k ->
+                seq {
+                    for i in 0 .. n - 1 do
+                        let p = lw.P.[k + 1].[i]
+                        for j in 0 .. m - 1 ->
+                            abs (Seq.sum (seq { for r in 0 .. d - 1 -> v.[k * m * d + r * m + j] * p.[r] }))
+                }
+                |> Seq.fold max 0.0)
         { WOp = wop
           VOp = vop
           HNorm = lw.H |> Array.map (Array.map norm)
           PNorm = lw.P |> Array.map (Array.map norm)
           SigmaNorm = lw.Pre |> Array.map (Array.map (fun u -> u |> Array.map (fun x -> Activations.Value(act, x)) |> norm))
+          PSpec = lw.P |> Array.map spec
+          PFro = lw.P |> Array.map fro
+          HSpec = lw.H |> Array.map spec
+          SSpec = sgm |> Array.map spec
+          SFro = sgm |> Array.map fro
+          DHSpec = dh |> Array.map spec
+          DHFro = dh |> Array.map fro
+          GInf = ginf
           PreMin = lo
           PreMax = hi
           S1 = Activations.SupAbsDerivative(act, lo0, hi0)
@@ -308,27 +347,39 @@ let layerGradients : Result<Run> =
                                 Where = sprintf "G^W, layer k = %d" k; When = at run s } ]
             evaluation roundingRel checks (runConstants run) [] }
 
-/// The coefficients of L5 at layers (k, k+1) of a snapshot: (a_WW, a_WV, a_VW, b_W, b_V), from the
-/// measured per-sample norms; see the doc for the term-by-term expansion.
+/// The coefficients of L5 at layers (k, k+1) of a snapshot: (a_WW, a_WV, a_VW, b_W, b_V). The difference
+/// splits exactly into seven terms (doc); each term is bounded twice, by per-sample sums (‖abᵀ‖_F = ‖a‖‖b‖ and
+/// the triangle inequality over samples) and in matrix form (‖XYᵀ‖_F ≤ ‖X‖_F‖Y‖₂ with the d×n, m×n sample
+/// matrices P_k, H_k, Σ_k), and the smaller of the two is used term by term.
 let gradientDifferenceCoefficients (run: Run) (s: int) (k: int) =
     let sn = snapshotNorms run s
     let s1 = sn.S1
     let s2 = defaultArg sn.S2 nan
     let n = run.Setting.Samples
+    let L = float run.Setting.Depth
     let kap = kappas sn
     // 1-based layer k at index k − 1, layer k + 1 at index k.
     let wk, vk, vk1, kap1 = sn.WOp.[k - 1], sn.VOp.[k - 1], sn.VOp.[k], kap.[k]
-    let mutable aWW, aWV, aVW, bW, bV = 0.0, 0.0, 0.0, 0.0, 0.0
-    for i in 0 .. n - 1 do
-        let hk, pk, pk1 = sn.HNorm.[k].[i], sn.PNorm.[k].[i], sn.PNorm.[k + 1].[i]
-        let sg1 = sn.SigmaNorm.[k].[i]
-        let fk = vk * sn.SigmaNorm.[k - 1].[i] // L·‖h_k − h_{k−1}‖ ≤ ‖V_k‖₂‖σ(u_k)‖
-        aVW <- aVW + s1 * pk * hk
-        aWW <- aWW + s2 * vk1 * pk1 * hk * hk
-        aWV <- aWV + s1 * pk1 * hk
-        bV <- bV + kap1 * pk1 * sg1 + s1 * wk * pk * fk
-        bW <- bW + s2 * vk1 * pk1 * wk * fk * hk + s1 * vk * kap1 * pk1 * hk + s1 * vk * pk * fk
-    aWW, aWV, aVW, bW, bV
+    let sum f = Seq.sum (seq { for i in 0 .. n - 1 -> f i })
+    let h i = sn.HNorm.[k].[i]
+    let p i = sn.PNorm.[k].[i]
+    let p1 i = sn.PNorm.[k + 1].[i]
+    let dh i = L * Linalg.norm (Array.map2 (-) (run.Layerwise s).H.[k].[i] (run.Layerwise s).H.[k - 1].[i]) // L‖h_k − h_{k−1}‖
+    let hS, pS, p1S, p1F, pF = sn.HSpec.[k], sn.PSpec.[k], sn.PSpec.[k + 1], sn.PFro.[k + 1], sn.PFro.[k]
+    let dhF, dhS = L * sn.DHFro.[k - 1], L * sn.DHSpec.[k - 1]
+    let g1 = sn.GInf.[k] // max_i ‖V_{k+1}ᵀp_{k+1}^i‖_∞
+    // ΔG^V = (P_{k+1} − P_k)Σ_{k+1}ᵀ + P_k(D̃∘(ΔW_k H_k))ᵀ + P_k(D̃∘(W_k ΔH))ᵀ
+    let t1 = min (kap1 * sum (fun i -> p1 i * sn.SigmaNorm.[k].[i])) (kap1 * p1F * sn.SSpec.[k])
+    let aVW = min (s1 * sum (fun i -> p i * h i)) (s1 * pS * hS)
+    let t3 = min (s1 * wk * sum (fun i -> p i * dh i)) (s1 * pS * wk * dhF)
+    // ΔG^W = [D2∘(ΔW h)∘V_{k+1}ᵀp_{k+1}]H_kᵀ + [D2∘(W_kΔh)∘V_{k+1}ᵀp_{k+1}]H_kᵀ + [σ'∘ΔVᵀp_{k+1}]H_kᵀ
+    //        + [σ'∘V_kᵀ(p_{k+1} − p_k)]H_kᵀ + Q_k ΔHᵀ
+    let aWW = min (s2 * vk1 * sum (fun i -> p1 i * h i * h i)) (s2 * g1 * hS * hS)
+    let t4b = min (s2 * vk1 * wk * sum (fun i -> p1 i * dh i * h i)) (s2 * g1 * wk * dhF * hS)
+    let aWV = min (s1 * sum (fun i -> p1 i * h i)) (s1 * p1S * hS)
+    let t6 = min (s1 * vk * kap1 * sum (fun i -> p1 i * h i)) (s1 * vk * kap1 * p1F * hS)
+    let t7 = min (s1 * vk * sum (fun i -> p i * dh i)) (s1 * vk * pF * dhS)
+    aWW, aWV, aVW, t4b + t6 + t7, t1 + t3
 
 /// Spectral norm of the 2×2 nonnegative matrix [[a_WW, a_WV], [a_VW, 0]]: the joint coefficient a.
 let jointCoefficient (aWW: float) (aWV: float) (aVW: float) =

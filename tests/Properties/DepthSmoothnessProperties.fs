@@ -16,7 +16,7 @@ open ResOdeProofs.Properties.Generators
 let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
 open ResOdeProofs.Properties.IntegrityProperties
 
-[<Property(MaxTest = 8, Replay = "(777,31337)")>]
+[<Property(MaxTest = 20, Replay = "(777,31337)")>]
 let ``the a posteriori depth-smoothness bounds hold on smooth runs`` () =
     Prop.forAll smoothArb (fun spec ->
         let run = train spec
@@ -29,7 +29,7 @@ let ``the a posteriori depth-smoothness bounds hold on smooth runs`` () =
         |> Prop.classify true (Activations.Name spec.Activation)
         |> Prop.collect tight)
 
-[<Property(MaxTest = 5, Replay = "(99,1235)")>]
+[<Property(MaxTest = 10, Replay = "(99,1235)")>]
 let ``the a priori bound holds for clipped gradient descent`` () =
     Prop.forAll smoothArb (fun spec ->
         let spec =

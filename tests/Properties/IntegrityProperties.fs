@@ -25,7 +25,7 @@ let withSteps (s: RunSpec) (steps: int[]) =
 /// Snapshots at 0, 1, 2 and the last two iterations: consecutive pairs for I.update.
 let consecutiveSteps (n: int) = [| 0; min 1 n; min 2 n; max 0 (n - 1); n |] |> Array.distinct
 
-[<Property(MaxTest = 8, Replay = "(4242,1717)")>]
+[<Property(MaxTest = 20, Replay = "(4242,1717)")>]
 let ``a faithful run passes every integrity check`` () =
     Prop.forAll smoothArb (fun spec ->
         let spec = withSteps spec (consecutiveSteps spec.Iterations)

@@ -18,7 +18,7 @@ let private check m b w t : LemmaChain.Check = { Measured = m; Bound = b; Where 
 let private verdicts (run: Run) =
     LemmaChain.all |> List.map (fun r -> r.Id, (Result.evaluate r run).Verdict)
 
-[<Property(MaxTest = 8, Replay = "(20231,7351)")>]
+[<Property(MaxTest = 20, Replay = "(20231,7351)")>]
 let ``every lemma of the chain holds at every snapshot of a smooth run`` () =
     Prop.forAll smoothArb (fun spec ->
         let run = train spec
