@@ -51,6 +51,11 @@ let private hasTrace =
         | [] -> Met "all trace columns present"
         | missing -> NotMet(sprintf "missing trace columns: %s" (String.concat ", " missing))
 
+let private initialSnapshot =
+    "a snapshot at iteration 0", fun (run: Run) ->
+        if run.SnapshotCount > 0 && run.Steps.[0] = 0 then Met "snapshot 0 is the initialization"
+        else NotMet "the run has no snapshot of the initialization (iteration 0)"
+
 let private smoothActivation =
     "sigma twice differentiable with bounded sigma''", fun (run: Run) ->
         match run.Setting.S2 with
@@ -216,7 +221,7 @@ let aposteriori : Result<Run> =
         "For gradient descent with a smooth σ and a Lipschitz initialization, max_k ‖Δ_k(t_j)‖ ≤ Π_{i<j}(1 + ηa_i)max_k‖Δ_k(0)‖ + (1/L)Σ_{i<j}ηb_iΠ_{i<l<j}(1 + ηa_l), "
         + "with a_i, b_i of lemma L5 bounded by the run's measured maxima at iterate i (hidden_max, adjoint_sum_max, certified operator norms, σ' and σ'' on [preact_min, preact_max]); "
         + "the W and V parts are propagated separately for plain GD."
-      Hypotheses = [ smoothActivation; lipschitzInit; notDiverged; noFault; hasTrace ]
+      Hypotheses = [ smoothActivation; lipschitzInit; notDiverged; noFault; hasTrace; initialSnapshot ]
       Conclusion =
         fun run ->
             let cs = aposterioriCoefficients run
@@ -260,7 +265,7 @@ let aposterioriSegments : Result<Run> =
       Statement =
         "On each interval [t_s, t_{s+1}] between snapshots, max_k‖Δ_k(t_j)‖ ≤ Π_{s≤i<j}(1 + ηa_i)max_k‖Δ_k(t_s)‖ + (1/L)Σ_{s≤i<j}ηb_iΠ_{i<l<j}(1 + ηa_l), "
         + "the initial value read from the snapshot's weights and the coefficients from the trace as in A.aposteriori; each snapshot is compared with the bound propagated from the previous one."
-      Hypotheses = [ smoothActivation; lipschitzInit; notDiverged; noFault; hasTrace ]
+      Hypotheses = [ smoothActivation; lipschitzInit; notDiverged; noFault; hasTrace; initialSnapshot ]
       Conclusion =
         fun run ->
             let bound = segmentBound run
@@ -307,7 +312,7 @@ let apriori : Result<Run> =
       Statement =
         "For clipped gradient descent with radius C, smooth σ and an initialization with Lip(Z⁰) known: max_k‖Δ_k(t_j)‖ ≤ z_j with z_0 = Lip(Z⁰)/L and "
         + "z_{j+1} = (1 + ηa(t_j))z_j + ηb(t_j)/L, where a, b are the L5 coefficients evaluated with M_W, M_V ≤ ‖Z(0)‖₂ + C t, H, P from L1 and L3 and the data norms: no measured quantity of the run enters."
-      Hypotheses = [ smoothActivation; lipschitzInit; notDiverged; noFault; clipped; hasTrace ]
+      Hypotheses = [ smoothActivation; lipschitzInit; notDiverged; noFault; clipped; hasTrace; initialSnapshot ]
       Conclusion =
         fun run ->
             let clip = run.Setting.Clip.Value
