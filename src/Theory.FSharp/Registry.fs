@@ -9,11 +9,11 @@ open System.Text.Json.Nodes
 
 /// Results evaluated on one run.
 let singleRun : Result<Run> list =
-    PolyakLojasiewicz.all
+    RunIntegrity.all @ LemmaChain.all @ DepthSmoothness.all @ PolyakLojasiewicz.all
 
 /// Rate statements evaluated on a ladder of runs that differ only in depth.
 let ladder : Result<Ladder> list =
-    []
+    DepthSmoothness.ladder
 
 /// One evaluated result, flattened (NaN where a number does not apply).
 type VerdictRow =

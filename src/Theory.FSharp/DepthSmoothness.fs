@@ -1,0 +1,397 @@
+/// Result A: depth-smoothness during training, for a finite horizon (docs/theorems/DepthSmoothness.md).
+///
+/// Gradient descent Z ← Z − η·G gives Δ_k^{j+1} = Δ_k^j − η(G_{k+1} − G_k)(Z^j), and lemma L5 gives
+///   ‖Δ_k^{j+1}‖ ≤ (1 + η a_j)‖Δ_k^j‖ + η b_j/L,
+///   max_k ‖Δ_k(t_j)‖ ≤ Π_{i<j}(1 + η a_i)·max_k ‖Δ_k(0)‖ + (1/L) Σ_{i<j} η b_i Π_{i<l<j}(1 + η a_l).
+/// The a posteriori version runs the sharper two-component recursion (W and V parts apart) with the
+/// coefficients computed from the run's trace at every iterate; the a priori version uses only the
+/// initialization, the data norms and the clip radius.
+module ResOdeProofs.Theory.DepthSmoothness
+
+open System
+open ResOdeProofs.Numerics
+open ResOdeProofs.Theory
+open ResOdeProofs.Theory.LemmaChain
+
+/// The coefficients of L5 bounded by iterate-level maxima (per iterate j).
+type Coefficients =
+    { AWW: float; AWV: float; AVW: float; BW: float; BV: float }
+    /// joint a = ‖[[a_WW, a_WV], [a_VW, 0]]‖₂
+    member c.A = jointCoefficient c.AWW c.AWV c.AVW
+    /// joint b = (b_W² + b_V²)^{1/2}
+    member c.B = sqrt (c.BW * c.BW + c.BV * c.BV)
+
+/// Coefficients from maxima: H ≥ max_{k,i}‖h_k^i‖, P ≥ max_k Σ_i‖p_k^i‖, M_W, M_V ≥ max_k ‖·‖₂,
+/// S ≥ max_{k,i}‖σ(u_k^i)‖, s1 ≥ |σ'|, s2 ≥ |σ''| on the pre-activation range:
+///   F = M_V·S, κ = s1 M_V M_W,
+///   a_WW = s2 M_V H² P, a_WV = a_VW = s1 H P,
+///   b_V = P(κ S + s1 M_W F), b_W = P(H(s2 M_V M_W F + s1 M_V κ) + s1 M_V F).
+let coefficients (h: float) (p: float) (mw: float) (mv: float) (sg: float) (s1: float) (s2: float) =
+    let f = mv * sg
+    let kap = s1 * mv * mw
+    { AWW = s2 * mv * h * h * p
+      AWV = s1 * h * p
+      AVW = s1 * h * p
+      BV = p * (kap * sg + s1 * mw * f)
+      BW = p * (h * (s2 * mv * mw * f + s1 * mv * kap) + s1 * mv * f) }
+
+let private doc = "docs/theorems/DepthSmoothness.md"
+
+let private trace (run: Run) name =
+    match run.Trace name with
+    | Some c -> c
+    | None -> failwithf "the run has no trace column '%s'" name
+
+let private traceColumns =
+    [ "loss"; "smooth_z"; "smooth_w"; "smooth_v"; "step_max"; "w_fro_max"; "v_fro_max"; "hidden_max"; "adjoint_sum_max"; "preact_min"; "preact_max" ]
+
+let private hasTrace =
+    "trace with the columns the coefficients need", fun (run: Run) ->
+        match traceColumns |> List.filter (fun c -> (run.Trace c).IsNone) with
+        | [] -> Met "all trace columns present"
+        | missing -> NotMet(sprintf "missing trace columns: %s" (String.concat ", " missing))
+
+let private initialSnapshot =
+    "a snapshot at iteration 0", fun (run: Run) ->
+        if run.SnapshotCount > 0 && run.Steps.[0] = 0 then Met "snapshot 0 is the initialization"
+        else NotMet "the run has no snapshot of the initialization (iteration 0)"
+
+let private smoothActivation =
+    "sigma twice differentiable with bounded sigma''", fun (run: Run) ->
+        match run.Setting.S2 with
+        | Some s2 -> Met(sprintf "%s, s2 = %.6g" (Activations.Name run.Setting.Activation) s2)
+        | None -> NotMet(sprintf "%s has no bounded second derivative" (Activations.Name run.Setting.Activation))
+
+let private lipschitzInit =
+    "Lipschitz initialization Z_k(0) = Z0(k/L)", fun (run: Run) ->
+        match run.Setting.InitLipschitz with
+        | Some lip -> Met(sprintf "%s init, Lip(Z0) <= %.6g" run.Setting.InitKind lip)
+        | None -> NotMet(sprintf "%s init discretizes no function of depth with a known Lipschitz constant" run.Setting.InitKind)
+
+let private notDiverged =
+    "run not diverged", fun (run: Run) ->
+        if run.Setting.Diverged then NotMet "the run diverged" else Met "completed"
+
+let private noFault =
+    "no engine fault", fun (run: Run) ->
+        if run.Setting.Fault = "none" then Met "faithful engine" else NotMet(sprintf "the run is marked with fault %s" run.Setting.Fault)
+
+/// Certified upper values of max_k ‖W_k‖₂ and max_k ‖V_k‖₂ at every iterate j: the exact spectral norms
+/// of the latest snapshot s ≤ j plus the accumulated update Σ_{s≤i<j} step_max_i (Weyl: ‖A + E‖₂ ≤ ‖A‖₂ + ‖E‖_F),
+/// and never more than the Frobenius maxima w_fro_max, v_fro_max. (w_op_max is a power-iteration lower
+/// estimate and cannot enter an upper bound.)
+let certifiedOperatorNorms (run: Run) : float[] * float[] =
+    let n = run.Losses.Length
+    let step = trace run "step_max"
+    let wf, vf = trace run "w_fro_max", trace run "v_fro_max"
+    let mw, mv = Array.zeroCreate n, Array.zeroCreate n
+    let mutable s = -1
+    let mutable baseW, baseV, acc = infinity, infinity, 0.0
+    for j in 0 .. n - 1 do
+        if s + 1 < run.SnapshotCount && run.Steps.[s + 1] = j then
+            s <- s + 1
+            let sn = snapshotNorms run s
+            baseW <- Array.max sn.WOp
+            baseV <- Array.max sn.VOp
+            acc <- 0.0
+        elif j > 0 then acc <- acc + step.[j - 1]
+        mw.[j] <- min wf.[j] (baseW + acc)
+        mv.[j] <- min vf.[j] (baseV + acc)
+    mw, mv
+
+/// The a posteriori coefficients at every iterate, from the trace.
+let aposterioriCoefficients (run: Run) : Coefficients[] =
+    let act = run.Setting.Activation
+    let sqm = sqrt (float run.Setting.Width)
+    let mw, mv = certifiedOperatorNorms run
+    let h, p = trace run "hidden_max", trace run "adjoint_sum_max"
+    let lo, hi = trace run "preact_min", trace run "preact_max"
+    Array.init run.Losses.Length (fun j ->
+        let lo0, hi0 = min lo.[j] 0.0, max hi.[j] 0.0
+        let s1 = Activations.SupAbsDerivative(act, lo0, hi0)
+        let s2 = Activations.SupAbsSecondDerivative(act, lo.[j], hi.[j])
+        // ‖σ(u)‖ ≤ min(√m·sup|σ| on the range, s0√m + s1‖u‖), ‖u‖ ≤ M_W H
+        let sg = min (sqm * Activations.SupAbsValue(act, lo.[j], hi.[j])) (run.Setting.S0 * sqm + s1 * mw.[j] * h.[j])
+        coefficients h.[j] p.[j] mw.[j] mv.[j] sg s1 s2)
+
+/// Runs the recursion: for plain GD the two-component one
+///   x_{j+1} = x_j + η(a_WW x_j + a_WV y_j + b_W/L),  y_{j+1} = y_j + η(a_VW x_j + b_V/L),  bound_j = (x_j² + y_j²)^{1/2};
+/// for clipped GD (projection onto a ball is 1-Lipschitz, but not componentwise) the scalar one
+///   z_{j+1} = (1 + η a_j) z_j + η b_j/L.
+let recursion (eta: float) (depth: int) (twoComponent: bool) (x0: float) (y0: float) (cs: Coefficients[]) : float[] =
+    let L = float depth
+    let out = Array.zeroCreate cs.Length
+    let mutable x, y = x0, y0
+    let mutable z = sqrt (x0 * x0 + y0 * y0)
+    for j in 0 .. cs.Length - 1 do
+        out.[j] <- (if twoComponent then sqrt (x * x + y * y) else z)
+        let c = cs.[j]
+        let x' = x + eta * (c.AWW * x + c.AWV * y + c.BW / L)
+        let y' = y + eta * (c.AVW * x + c.BV / L)
+        x <- x'
+        y <- y'
+        z <- (1.0 + eta * c.A) * z + eta * c.B / L
+    out
+
+/// Compares a bound sequence (per iterate) with the trace's smooth_z at every iterate and with
+/// run.DepthIncrement at every snapshot.
+let private compareWithRun (run: Run) (bound: float[]) =
+    let sz = trace run "smooth_z"
+    seq {
+        for j in 0 .. bound.Length - 1 ->
+            { Measured = sz.[j]; Bound = bound.[j]; Where = "max_k ‖Z_{k+1} − Z_k‖_F (trace smooth_z)"
+              When = sprintf "iteration %d (t = %g)" j (float j * run.Setting.Eta) }
+        for s in 0 .. run.SnapshotCount - 1 do
+            let j = run.Steps.[s]
+            if j < bound.Length then
+                yield { Measured = run.DepthIncrement s; Bound = bound.[j]; Where = "max_k ‖Z_{k+1} − Z_k‖_F (snapshot weights)"
+                        When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
+    }
+
+/// The a posteriori bound at every iterate (two-component recursion for GD, scalar for clipped GD).
+let aposterioriBound (run: Run) : float[] =
+    let cs = aposterioriCoefficients run
+    // initial increments max_k‖ΔW_k(0)‖, max_k‖ΔV_k(0)‖ (iteration 0 is always a snapshot: the trace and the weights agree, RunIntegrity checks it)
+    let sw, sv = trace run "smooth_w", trace run "smooth_v"
+    recursion run.Setting.Eta run.Setting.Depth (run.Setting.Optimizer <> "clipped-gd") sw.[0] sv.[0] cs
+
+/// The scalar form of the theorem, z_{j+1} = (1 + η a_j)z_j + η b_j/L, with the same coefficients.
+let aposterioriScalarBound (run: Run) : float[] =
+    let cs = aposterioriCoefficients run
+    recursion run.Setting.Eta run.Setting.Depth false (trace run "smooth_w").[0] (trace run "smooth_v").[0] cs
+
+/// Per-layer increments (‖ΔW_k‖_F, ‖ΔV_k‖_F), k = 1..L−1, of snapshot s.
+let private layerIncrements (run: Run) (s: int) =
+    let md = run.Shape.LayerSize
+    let w, v = run.W s, run.V s
+    Array.init (run.Setting.Depth - 1) (fun i ->
+        let k = i + 1
+        Linalg.frobeniusDiff w (k * md) w ((k - 1) * md) md, Linalg.frobeniusDiff v (k * md) v ((k - 1) * md) md)
+
+/// The recursion run layer by layer (one state (x_k, y_k) per k, since L5 bounds ‖G_{k+1} − G_k‖ by the
+/// increments of the same k): at an iterate that is a snapshot the exact per-layer coefficients of lemma L5
+/// (`LemmaChain.gradientDifferenceCoefficients`) are used, elsewhere the trace maxima (which bound every
+/// layer's). With restart = true the state is reset to the snapshot's own increments after the snapshot has
+/// been compared (the theorem applied on each interval between snapshots); the value at a snapshot iterate
+/// is always the one propagated from earlier iterates, never read from the weights it is compared with.
+let layerwiseBound (run: Run) (restart: bool) : float[] =
+    let cs = aposterioriCoefficients run
+    let n = cs.Length
+    let L, eta = run.Setting.Depth, run.Setting.Eta
+    let twoComponent = run.Setting.Optimizer <> "clipped-gd"
+    let init = layerIncrements run 0
+    let xs = init |> Array.map (fun (x, y) -> if twoComponent then x else sqrt (x * x + y * y))
+    let ys = init |> Array.map (fun (_, y) -> if twoComponent then y else 0.0)
+    let out = Array.zeroCreate n
+    let snapAt = dict [ for s in 0 .. run.SnapshotCount - 1 -> run.Steps.[s], s ]
+    let current () = if xs.Length = 0 then 0.0 else Array.map2 (fun x y -> sqrt (x * x + y * y)) xs ys |> Array.max
+    for j in 0 .. n - 1 do
+        out.[j] <- current ()
+        if j < n - 1 then
+            let snap = match snapAt.TryGetValue j with | true, s -> Some s | _ -> None
+            match snap with
+            | Some s when restart && j > 0 ->
+                layerIncrements run s |> Array.iteri (fun i (x, y) ->
+                    if twoComponent then (xs.[i] <- x; ys.[i] <- y) else (xs.[i] <- sqrt (x * x + y * y); ys.[i] <- 0.0))
+            | _ -> ()
+            for i in 0 .. xs.Length - 1 do
+                let aWW, aWV, aVW, bW, bV =
+                    match snap with
+                    | Some s -> gradientDifferenceCoefficients run s (i + 1)
+                    | None -> let c = cs.[j] in c.AWW, c.AWV, c.AVW, c.BW, c.BV
+                let x, y = xs.[i], ys.[i]
+                if twoComponent then
+                    xs.[i] <- x + eta * (aWW * x + aWV * y + bW / float L)
+                    ys.[i] <- y + eta * (aVW * x + bV / float L)
+                else
+                    xs.[i] <- (1.0 + eta * jointCoefficient aWW aWV aVW) * x + eta * sqrt (bW * bW + bV * bV) / float L
+    out
+
+/// The theorem restarted at every snapshot (see `layerwiseBound`).
+let segmentBound (run: Run) : float[] = layerwiseBound run true
+
+/// (A, a posteriori) max_k ‖Δ_k(t_j)‖ ≤ bound_j at every iterate, coefficients from the run's own trace.
+let aposteriori : Result<Run> =
+    { Id = "A.aposteriori"
+      Title = "Depth-smoothness during training (a posteriori constants)"
+      Source = "paper §3 (finite training time), constants derived here (docs/theorems/DepthSmoothness.md)"
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "For gradient descent with a smooth σ and a Lipschitz initialization, max_k ‖Δ_k(t_j)‖ ≤ Π_{i<j}(1 + ηa_i)max_k‖Δ_k(0)‖ + (1/L)Σ_{i<j}ηb_iΠ_{i<l<j}(1 + ηa_l), "
+        + "with a_i, b_i of lemma L5 bounded by the run's measured maxima at iterate i (hidden_max, adjoint_sum_max, certified operator norms, σ' and σ'' on [preact_min, preact_max]); "
+        + "the W and V parts are propagated separately for plain GD."
+      Hypotheses = [ smoothActivation; lipschitzInit; notDiverged; noFault; hasTrace; initialSnapshot ]
+      Conclusion =
+        fun run ->
+            let cs = aposterioriCoefficients run
+            let bound = layerwiseBound run false
+            let traceOnly = aposterioriBound run
+            let scalar = aposterioriScalarBound run
+            let sz = trace run "smooth_z"
+            let last = bound.Length - 1
+            let e = evaluation roundingRel (compareWithRun run bound) [] []
+            let scalarTight = if sz.[last] > 0.0 then scalar.[last] / sz.[last] else infinity
+            let finalTight = if sz.[last] > 0.0 then bound.[last] / sz.[last] else infinity
+            { e with
+                Constants =
+                    [ "a (max over iterates)", cs |> Array.map (fun c -> c.A) |> Array.max
+                      "b (max over iterates)", cs |> Array.map (fun c -> c.B) |> Array.max
+                      "max_k |Delta_k(0)|", sz.[0]
+                      "bound at the last iterate", bound.[last]
+                      "measured at the last iterate", sz.[last]
+                      "tightness at the last iterate", finalTight
+                      "trace-maxima two-component bound at the last iterate", traceOnly.[last]
+                      "scalar-form (trace maxima) bound at the last iterate", scalar.[last]
+                      "scalar-form (trace maxima) tightness at the last iterate", scalarTight ]
+                Notes =
+                    [ "operator norms: exact snapshot spectral norms + accumulated step_max, capped by the Frobenius maxima (w_op_max is a lower estimate and is not used)" ] } }
+
+/// max_k ‖W_{k+1} − W_k‖_F and max_k ‖V_{k+1} − V_k‖_F of snapshot s, from its weights.
+let snapshotIncrements (run: Run) (s: int) =
+    let md = run.Shape.LayerSize
+    let w, v = run.W s, run.V s
+    let xs = [| for k in 0 .. run.Setting.Depth - 2 -> Linalg.frobeniusDiff w ((k + 1) * md) w (k * md) md |]
+    let ys = [| for k in 0 .. run.Setting.Depth - 2 -> Linalg.frobeniusDiff v ((k + 1) * md) v (k * md) md |]
+    (if xs.Length = 0 then 0.0 else Array.max xs), (if ys.Length = 0 then 0.0 else Array.max ys)
+
+/// (A, a posteriori, per snapshot interval) the same inequality restarted at every snapshot.
+let aposterioriSegments : Result<Run> =
+    { Id = "A.aposteriori.segments"
+      Title = "Depth-smoothness during training, restarted at each snapshot (a posteriori constants)"
+      Source = "paper §3 (finite training time), constants derived here (docs/theorems/DepthSmoothness.md)"
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "On each interval [t_s, t_{s+1}] between snapshots, max_k‖Δ_k(t_j)‖ ≤ Π_{s≤i<j}(1 + ηa_i)max_k‖Δ_k(t_s)‖ + (1/L)Σ_{s≤i<j}ηb_iΠ_{i<l<j}(1 + ηa_l), "
+        + "the initial value read from the snapshot's weights and the coefficients from the trace as in A.aposteriori; each snapshot is compared with the bound propagated from the previous one."
+      Hypotheses = [ smoothActivation; lipschitzInit; notDiverged; noFault; hasTrace; initialSnapshot ]
+      Conclusion =
+        fun run ->
+            let bound = segmentBound run
+            let sz = trace run "smooth_z"
+            let checks = compareWithRun run bound |> Seq.filter (fun c -> not (c.When.StartsWith "iteration 0 " || c.When.StartsWith "snapshot 0,"))
+            let e = evaluation roundingRel checks [] []
+            let tightAt s = let j = run.Steps.[s] in if s > 0 && sz.[j] > 0.0 then bound.[j] / sz.[j] else nan
+            { e with
+                Constants =
+                    [ for s in 1 .. run.SnapshotCount - 1 -> sprintf "tightness at snapshot %d (iteration %d)" s run.Steps.[s], tightAt s ] } }
+
+/// The a priori coefficients at iterate j from the clip radius C: ‖Z_k(t) − Z_k(0)‖_F ≤ C·t.
+/// M_W(t) = max_k‖W_k(0)‖₂ + C t, M_V likewise, κ = s1 M_V M_W, H = e^κ(max_i‖h_0^i‖ + s0√m M_V),
+/// r = ‖B‖₂H + max_i‖y_i‖ ≥ max_i ‖Bh_L^i − y_i‖, P = e^κ·2‖B‖₂·r ≥ max_k Σ_i‖p_k^i‖, S = s0√m + s1 M_W H.
+let aprioriCoefficients (run: Run) (clip: float) : Coefficients[] =
+    let st = run.Setting
+    let sn0 = snapshotNorms run 0
+    let w0, v0 = Array.max sn0.WOp, Array.max sn0.VOp
+    let sqm = sqrt (float st.Width)
+    let s2 = defaultArg st.S2 nan
+    Array.init run.Losses.Length (fun j ->
+        let t = float j * st.Eta
+        let mw, mv = w0 + clip * t, v0 + clip * t
+        let kap = st.S1 * mv * mw
+        let h = exp kap * (st.InputNormMax + st.S0 * sqm * mv)
+        let r = st.ReadoutNorm * h + st.TargetNormMax
+        let p = exp kap * 2.0 * st.ReadoutNorm * r
+        let sg = st.S0 * sqm + st.S1 * mw * h
+        coefficients h p mw mv sg st.S1 s2)
+
+let private clipped =
+    "clipped gradient descent (a clip radius C)", fun (run: Run) ->
+        match run.Setting.Optimizer, run.Setting.Clip with
+        | "clipped-gd", Some c -> Met(sprintf "C = %g" c)
+        | _ -> NotMet "a priori version needs a clip radius"
+
+/// (A, a priori) the same recursion with coefficients from the clip radius, the initialization and the data norms only.
+let apriori : Result<Run> =
+    { Id = "A.apriori"
+      Title = "Depth-smoothness during training (a priori constants from the clip radius)"
+      Source = "paper §3 (clipped gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "For clipped gradient descent with radius C, smooth σ and an initialization with Lip(Z⁰) known: max_k‖Δ_k(t_j)‖ ≤ z_j with z_0 = Lip(Z⁰)/L and "
+        + "z_{j+1} = (1 + ηa(t_j))z_j + ηb(t_j)/L, where a, b are the L5 coefficients evaluated with M_W, M_V ≤ ‖Z(0)‖₂ + C t, H, P from L1 and L3 and the data norms: no measured quantity of the run enters."
+      Hypotheses = [ smoothActivation; lipschitzInit; notDiverged; noFault; clipped; hasTrace; initialSnapshot ]
+      Conclusion =
+        fun run ->
+            let clip = run.Setting.Clip.Value
+            let cs = aprioriCoefficients run clip
+            let z0 = run.Setting.InitLipschitz.Value / float run.Setting.Depth
+            let bound = recursion run.Setting.Eta run.Setting.Depth false z0 0.0 cs
+            let last = bound.Length - 1
+            let e = evaluation roundingRel (compareWithRun run bound) [] []
+            { e with
+                Constants =
+                    [ "C", clip; "z0 = Lip/L", z0
+                      "a (max over iterates)", cs |> Array.map (fun c -> c.A) |> Array.max
+                      "b (max over iterates)", cs |> Array.map (fun c -> c.B) |> Array.max
+                      "bound at the last iterate", bound.[last] ] } }
+
+/// Least-squares fit y = α + β x with the 95% confidence half-width of β (t-quantile with n − 2 degrees of freedom).
+let slopeWithCi (xs: float[]) (ys: float[]) : float * float =
+    let n = float xs.Length
+    let mx, my = Array.average xs, Array.average ys
+    let sxx = Array.sumBy (fun x -> (x - mx) ** 2.0) xs
+    let sxy = Array.map2 (fun x y -> (x - mx) * (y - my)) xs ys |> Array.sum
+    let beta = sxy / sxx
+    let alpha = my - beta * mx
+    let rss = Array.map2 (fun x y -> (y - alpha - beta * x) ** 2.0) xs ys |> Array.sum
+    let se = sqrt (rss / (n - 2.0) / sxx)
+    let tq = MathNet.Numerics.Distributions.StudentT.InvCDF(0.0, 1.0, n - 2.0, 0.975)
+    beta, tq * se
+
+/// max over iterates of max_k‖Δ_k(t)‖ (trace smooth_z, or the snapshots when there is no trace).
+let maxIncrement (run: Run) =
+    match run.Trace "smooth_z" with
+    | Some c -> Array.max c
+    | None -> Seq.max (seq { for s in 0 .. run.SnapshotCount - 1 -> run.DepthIncrement s })
+
+/// (A.rate) over a ladder of depths at equal horizon, L·max_{k,t}‖Δ_k(t)‖ stays bounded: the log-log slope
+/// of max_{k,t}‖Δ_k‖ against L is at most −1 within its 95% confidence half-width.
+let rate : Result<Ladder> =
+    { Id = "A.rate"
+      Title = "Depth-smoothness decays like 1/L across depths"
+      Source = "paper §3 and figure 1 (left); test derived here (docs/theorems/DepthSmoothness.md)"
+      Provenance = Empirical
+      Doc = doc
+      Statement =
+        "For runs that differ only in depth L (equal horizon t = Nη), the least-squares slope β of log max_{k,t}‖Δ_k(t)‖ against log L satisfies "
+        + "β − w ≤ −1, w the 95% half-width (t-quantile, n−2 dof): the data do not exclude the O(1/L) rate. A slope significantly above −1 (e.g. ≈ 0 for i.i.d. layers) is a violation."
+      Hypotheses =
+        [ "at least three depths", fun (l: Ladder) ->
+            if l.Runs.Length >= 3 then Met(sprintf "depths %A" l.Depths) else NotMet "a slope with a confidence interval needs at least three depths"
+          "equal horizon", fun (l: Ladder) ->
+            let hs = l.Runs |> List.map (fun r -> float r.Setting.Iterations * r.Setting.Eta)
+            if List.max hs - List.min hs <= 1e-12 * List.max hs then Met(sprintf "t = %g" hs.Head)
+            else NotMet(sprintf "horizons differ: %A" hs)
+          "sigma twice differentiable", fun (l: Ladder) ->
+            if l.Runs |> List.forall (fun r -> r.Setting.S2.IsSome) then Met "smooth sigma" else NotMet "sigma has no bounded second derivative"
+          "runs faithful and not diverged", fun (l: Ladder) ->
+            match l.Runs |> List.filter (fun r -> r.Setting.Diverged || r.Setting.Fault <> "none") with
+            | [] -> Met "all runs completed without fault"
+            | bad -> NotMet(sprintf "%d run(s) diverged or faulty" bad.Length) ]
+      Conclusion =
+        fun l ->
+            let xs = l.Runs |> List.map (fun r -> log (float r.Setting.Depth)) |> Array.ofList
+            let ds = l.Runs |> List.map maxIncrement |> Array.ofList
+            if ds |> Array.exists (fun d -> d <= 0.0) then
+                Evaluation.notApplicable "some depth has max_k‖Δ_k‖ = 0 at every iterate (e.g. no training): no slope to fit"
+            else
+                let beta, w = slopeWithCi xs (Array.map log ds)
+                let v = Verdict.compare (beta - w) -1.0 0.0 (sprintf "depths %A" l.Depths) "max over the horizon"
+                let v =
+                    match v with
+                    | Holds _ -> Holds(-1.0 - (beta - w), infinity)
+                    | other -> other
+                { Verdict = v; Measured = Some beta; Bound = Some -1.0; Hypotheses = []
+                  Constants =
+                    [ "slope", beta; "half-width (95%)", w ]
+                    @ List.map2 (fun (r: Run) d -> sprintf "L * max|Delta| at L = %d" r.Setting.Depth, float r.Setting.Depth * d) l.Runs (List.ofArray ds)
+                  Notes = [ sprintf "slope %.3f ± %.3f (95%%), holds iff slope − half-width ≤ −1" beta w ] } }
+
+/// The single-run results of A, for a registry.
+let all : Result<Run> list = [ aposteriori; aposterioriSegments; apriori ]
+
+/// The ladder results of A.
+let ladder : Result<Ladder> list = [ rate ]

@@ -1,0 +1,150 @@
+/// Exact checks of a run against its own recorded numbers (docs/theorems/RunIntegrity.md): the snapshot
+/// weights reproduce the recorded losses, consecutive snapshots are one (clipped) gradient step apart,
+/// and the trace agrees with the losses and the weights. They catch a faulty engine or a corrupted file.
+module ResOdeProofs.Theory.RunIntegrity
+
+open System
+open ResOdeProofs.Theory
+open ResOdeProofs.Theory.LemmaChain
+
+/// Unit roundoff of the engine's precision: 2^-53 (float64) or 2^-24 (float32).
+let unitRoundoff (run: Run) = if run.Data.Meta.Precision = "float32" then 5.960464477539063e-8 else 1.1102230246251565e-16
+
+/// Relative tolerance for a quantity that the engine and the reference (`Layerwise`, double) compute in
+/// different orders: τ = max(1e-9, 4·L·(m + d)·u). Each hidden state passes through L blocks of inner
+/// products of length m and d, each contributing a relative error ≤ (m + d)·u (first order); the factor 4
+/// covers the amplification by Π(1 + κ_k/L) ≤ e^κ for κ ≤ 1.4 and the loss' squares. In float64 the floor
+/// 1e-9 dominates (4·64·48·1.1e-16 ≈ 1.4e-12 at L = 64); in float32 the engine's own rounding dominates:
+/// τ ≈ 7e-4 at L = 64, m = 32, d = 16, and at least 1e-4.
+let tolerance (run: Run) =
+    let st = run.Setting
+    let u = unitRoundoff run
+    let floor = if run.Data.Meta.Precision = "float32" then 1e-4 else 1e-9
+    max floor (4.0 * float st.Depth * float (st.Width + st.Dim) * u)
+
+let private doc = "docs/theorems/RunIntegrity.md"
+let private src = "derived here (docs/theorems/RunIntegrity.md)"
+
+/// (I.loss) ℓ recomputed from each snapshot's weights equals the recorded loss at its iteration.
+let snapshotLoss : Result<Run> =
+    { Id = "I.loss"
+      Title = "Snapshot weights reproduce the recorded losses"
+      Source = src
+      Provenance = ProvedHere
+      Doc = doc
+      Statement = "For every snapshot s at iteration j, |ℓ(Z^j recomputed) − losses[j]| ≤ τ·|losses[j]|, τ = max(floor, 4L(m + d)u) (floor 1e-9 in float64, 1e-4 in float32)."
+      Hypotheses =
+        [ "snapshots inside the recorded losses", fun (run: Run) ->
+            if run.Steps |> Array.forall (fun j -> j < run.Losses.Length) then Met(sprintf "%d snapshots" run.SnapshotCount)
+            else NotMet "a snapshot iteration has no recorded loss" ]
+      Conclusion =
+        fun run ->
+            let tau = tolerance run
+            let checks =
+                seq {
+                    for s in 0 .. run.SnapshotCount - 1 ->
+                        let j = run.Steps.[s]
+                        let rec' = run.Losses.[j]
+                        let ref' = (run.Layerwise s).Loss
+                        { Measured = abs (ref' - rec'); Bound = tau * abs rec'; Where = sprintf "loss recomputed %.17g vs recorded %.17g" ref' rec'
+                          When = sprintf "snapshot %d (iteration %d)" s j }
+                }
+            evaluation 0.0 checks [ "tau", tau; "unit roundoff", unitRoundoff run ] [] }
+
+/// Consecutive snapshot pairs (s, s + 1) with Steps[s + 1] = Steps[s] + 1.
+let consecutivePairs (run: Run) =
+    [ for s in 0 .. run.SnapshotCount - 2 do
+        if run.Steps.[s + 1] = run.Steps.[s] + 1 then yield s ]
+
+/// (I.update) Z^{j+1} = Z^j − η·c_k·G_k(Z^j) per layer, c_k = min(1, C/‖G_k‖_F) for clipped GD (1 otherwise).
+let update : Result<Run> =
+    { Id = "I.update"
+      Title = "Consecutive snapshots are one gradient step apart"
+      Source = src
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "When snapshots are taken at iterations j and j + 1, every layer satisfies ‖Z_k^{j+1} − Z_k^j + η c_k G_k(Z^j)‖_F ≤ τ·η c_k‖G_k‖_F + 4u(‖Z_k^j‖_F + η c_k‖G_k‖_F), "
+        + "G from the reference evaluation at the snapshot weights, c_k the clip factor (1 for plain GD)."
+      Hypotheses =
+        [ "two consecutive snapshots", fun (run: Run) ->
+            match consecutivePairs run with
+            | [] -> NotMet "no two snapshots at consecutive iterations: take snapshots at j and j + 1"
+            | ps -> Met(sprintf "%d consecutive pair(s)" ps.Length) ]
+      Conclusion =
+        fun run ->
+            let tau, u = tolerance run, unitRoundoff run
+            let md, L = run.Shape.LayerSize, run.Setting.Depth
+            let eta = run.Setting.Eta
+            let checks =
+                [ for s in consecutivePairs run do
+                    let lw = run.Layerwise s
+                    let w0, v0, w1, v1 = run.W s, run.V s, run.W(s + 1), run.V(s + 1)
+                    for k in 0 .. L - 1 do
+                        let off = k * md
+                        let gnorm = sqrt ((Linalg.frobenius lw.GW.[k] 0 md) ** 2.0 + (Linalg.frobenius lw.GV.[k] 0 md) ** 2.0)
+                        let c =
+                            match run.Setting.Clip with
+                            | Some clip when run.Setting.Optimizer = "clipped-gd" && gnorm > clip -> clip / gnorm
+                            | _ -> 1.0
+                        let mutable r = 0.0
+                        let mutable z = 0.0
+                        for e in 0 .. md - 1 do
+                            let a = w1.[off + e] - w0.[off + e] + eta * c * lw.GW.[k].[e]
+                            let b = v1.[off + e] - v0.[off + e] + eta * c * lw.GV.[k].[e]
+                            r <- r + a * a + b * b
+                            z <- z + w0.[off + e] ** 2.0 + v0.[off + e] ** 2.0
+                        let step = eta * c * gnorm
+                        yield { Measured = sqrt r; Bound = tau * step + 4.0 * u * (sqrt z + step)
+                                Where = sprintf "layer k = %d (step ‖ηc_kG_k‖ = %.6g)" (k + 1) step
+                                When = sprintf "iterations %d → %d" run.Steps.[s] run.Steps.[s + 1] } ]
+            evaluation 0.0 checks [ "tau", tau; "unit roundoff", u ] [] }
+
+/// (I.trace) the trace's loss column equals the losses exactly, and smooth_z at each snapshot equals
+/// max_k‖Z_{k+1} − Z_k‖_F recomputed from the snapshot's weights (relative τ).
+let traceConsistency : Result<Run> =
+    { Id = "I.trace"
+      Title = "The trace agrees with the losses and the snapshot weights"
+      Source = src
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "trace loss[j] = losses[j] for every iterate (the same number is written twice: exact equality), and |smooth_z[j_s] − max_k‖Z_{k+1} − Z_k‖_F(snapshot s)| ≤ τ·smooth_z[j_s] + 4u·max_k ‖Z_k‖_F at every snapshot."
+      Hypotheses =
+        [ "trace with loss and smooth_z", fun (run: Run) ->
+            match run.Trace "loss", run.Trace "smooth_z" with
+            | Some _, Some _ -> Met "present"
+            | _ -> NotMet "the run has no loss or smooth_z trace column" ]
+      Conclusion =
+        fun run ->
+            let tau, u = tolerance run, unitRoundoff run
+            let tl, sz = (run.Trace "loss").Value, (run.Trace "smooth_z").Value
+            let zmax s =
+                let md = run.Shape.LayerSize
+                Seq.max (seq { for k in 0 .. run.Setting.Depth - 1 -> sqrt ((Linalg.frobenius (run.W s) (k * md) md) ** 2.0 + (Linalg.frobenius (run.V s) (k * md) md) ** 2.0) })
+            let checks =
+                seq {
+                    if tl.Length <> run.Losses.Length then
+                        yield { Measured = infinity; Bound = 0.0; Where = sprintf "trace has %d loss entries, losses %d" tl.Length run.Losses.Length; When = "whole run" }
+                    for j in 0 .. min tl.Length run.Losses.Length - 1 do
+                        let d = abs (tl.[j] - run.Losses.[j])
+                        if d > 0.0 || Double.IsNaN d then
+                            yield { Measured = (if Double.IsNaN d then infinity else d); Bound = 0.0; Where = sprintf "trace loss %.17g vs losses %.17g" tl.[j] run.Losses.[j]
+                                    When = sprintf "iteration %d" j }
+                    for s in 0 .. run.SnapshotCount - 1 do
+                        let j = run.Steps.[s]
+                        if j < sz.Length then
+                            let di = run.DepthIncrement s
+                            yield { Measured = abs (sz.[j] - di); Bound = tau * sz.[j] + 4.0 * u * zmax s
+                                    Where = sprintf "smooth_z %.17g vs recomputed %.17g" sz.[j] di; When = sprintf "snapshot %d (iteration %d)" s j }
+                }
+            evaluation 0.0 checks [ "tau", tau; "unit roundoff", u ] [] }
+
+/// Every integrity check, for a registry.
+let all : Result<Run> list = [ snapshotLoss; update; traceConsistency ]
+
+/// Ids of the integrity checks (and of the lemma chain's, which are exact inequalities) that a run violates.
+let caughtBy (run: Run) : string list =
+    (all @ LemmaChain.all)
+    |> List.filter (fun r -> Verdict.isViolated (Result.evaluate r run).Verdict)
+    |> List.map (fun r -> r.Id)

@@ -1,0 +1,110 @@
+/// Result A (docs/theorems/DepthSmoothness.md): the a posteriori and a priori bounds hold on sampled smooth
+/// runs; relu, i.i.d. layers and plain GD (for the a priori version) are reported as hypotheses not met; a
+/// bumped snapshot is a violation; the depth rate holds for a tied ladder and fails for an i.i.d. one.
+module ResOdeProofs.Properties.DepthSmoothnessProperties
+
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open FsCheck.Xunit
+open ResOdeProofs.Numerics
+open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Numerics.Training
+open ResOdeProofs.Theory
+open ResOdeProofs.Properties.Generators
+
+let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
+open ResOdeProofs.Properties.IntegrityProperties
+
+[<Property(MaxTest = 20, Replay = "(777,31337)")>]
+let ``the a posteriori depth-smoothness bounds hold on smooth runs`` () =
+    Prop.forAll smoothArb (fun spec ->
+        let run = train spec
+        let e = Result.evaluate DepthSmoothness.aposteriori run
+        let es = Result.evaluate DepthSmoothness.aposterioriSegments run
+        let tight = Verdict.tightness e.Verdict |> Option.map tightnessBucket |> Option.defaultValue "n/a"
+        ((Verdict.isHolds e.Verdict && Verdict.isHolds es.Verdict)
+         |@ sprintf "%s\nA.aposteriori: %A\nA.aposteriori.segments: %A\n%s" (describe spec) e.Verdict es.Verdict (reproduce spec))
+        |> Prop.classify true (spec.Init.ToString())
+        |> Prop.classify true (Activations.Name spec.Activation)
+        |> Prop.collect tight)
+
+[<Property(MaxTest = 10, Replay = "(99,1235)")>]
+let ``the a priori bound holds for clipped gradient descent`` () =
+    Prop.forAll smoothArb (fun spec ->
+        let spec =
+            RunSpec(Depth = spec.Depth, Width = spec.Width, Samples = spec.Samples, Dim = spec.Dim, Activation = spec.Activation,
+                    Init = spec.Init, VScale = spec.VScale, Eta = spec.Eta, Iterations = spec.Iterations, Clip = System.Nullable 2.0,
+                    Snapshots = 3, Seed = spec.Seed)
+        let e = Result.evaluate DepthSmoothness.apriori (train spec)
+        Verdict.isHolds e.Verdict |@ sprintf "%s clip 2\n%A" (describe spec) e.Verdict)
+
+let private small = RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 10, Snapshots = 3, Seed = 21L)
+
+[<Fact>]
+let ``relu does not meet the hypotheses of A`` () =
+    let run = train (small.With(activation = ActivationKind.Relu))
+    for r in DepthSmoothness.all do
+        Assert.True(Verdict.isHypothesisNotMet (Result.evaluate r run).Verdict, r.Id)
+
+[<Fact>]
+let ``an iid initialization does not meet the Lipschitz hypothesis`` () =
+    let run = train (small.With(init = InitKind.Iid))
+    Assert.True(Verdict.isHypothesisNotMet (Result.evaluate DepthSmoothness.aposteriori run).Verdict)
+
+[<Fact>]
+let ``the a priori version needs a clip radius`` () =
+    match (Result.evaluate DepthSmoothness.apriori (train small)).Verdict with
+    | HypothesisNotMet why -> Assert.Contains(why, fun (_, r) -> r = "a priori version needs a clip radius")
+    | v -> failwithf "expected HypothesisNotMet, got %A" v
+
+[<Fact>]
+let ``a faulty engine does not meet the hypotheses of A`` () =
+    let run = train (small.With(fault = ResOdeProofs.Numerics.Model.EngineFault.StaleGradient))
+    Assert.True(Verdict.isHypothesisNotMet (Result.evaluate DepthSmoothness.aposteriori run).Verdict)
+
+/// Adds δ to every entry of W_k (k = L/2) of the last snapshot, with δ√(md) = 4·max_k‖Δ_k‖: the layer's
+/// increments grow to about four times the observed value. The bound propagated from the previous
+/// (consecutive) snapshot must then be violated.
+[<Fact>]
+let ``a snapshot with one bumped layer is reported violated`` () =
+    let spec = withSteps (small.With(vScale = 0.1, iterations = 20)) [| 0; 10; 19; 20 |]
+    let data = RunDirectory.InMemory(spec.Train())
+    let before = Run(data)
+    Assert.True(Verdict.isHolds (Result.evaluate DepthSmoothness.aposterioriSegments before).Verdict)
+    let last = data.Steps.Length - 1
+    let observed = before.DepthIncrement last
+    let md = spec.Width * spec.Dim
+    let k = spec.Depth / 2
+    let delta = 4.0 * observed / sqrt (float md)
+    let w = Array.copy data.W.[last]
+    for e in 0 .. md - 1 do w.[k * md + e] <- w.[k * md + e] + delta
+    data.W.[last] <- w
+    let bumped = Run(data)
+    match (Result.evaluate DepthSmoothness.aposterioriSegments bumped).Verdict with
+    | Violated wit -> Assert.Contains("snapshot 3", wit.When)
+    | v -> failwithf "expected Violated, got %A (observed %g, bumped %g)" v observed (bumped.DepthIncrement last)
+
+let private ladderOf (init: InitKind) =
+    [ 4; 8; 16; 32 ]
+    |> List.map (fun l -> train (RunSpec(Depth = l, Width = 6, Samples = 5, Dim = 3, Init = init, Eta = 0.01, Iterations = 10, Snapshots = 2, Seed = 4L)))
+    |> Ladder.create
+    |> function
+        | Ok l -> l
+        | Error e -> failwith e
+
+[<Fact>]
+let ``the depth rate holds on a tied ladder`` () =
+    let e = Result.evaluate DepthSmoothness.rate (ladderOf InitKind.Tied)
+    Assert.True(Verdict.isHolds e.Verdict, sprintf "%A %A" e.Verdict e.Notes)
+
+[<Fact>]
+let ``the depth rate fails on an iid ladder`` () =
+    let e = Result.evaluate DepthSmoothness.rate (ladderOf InitKind.Iid)
+    Assert.True(Verdict.isViolated e.Verdict, sprintf "%A %A" e.Verdict e.Notes)
+
+[<Fact>]
+let ``the depth rate is not applicable to two depths`` () =
+    let l = ladderOf InitKind.Tied
+    let e = Result.evaluate DepthSmoothness.rate { Runs = List.take 2 l.Runs }
+    Assert.True(Verdict.isHypothesisNotMet e.Verdict)

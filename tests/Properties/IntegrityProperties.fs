@@ -1,0 +1,91 @@
+/// Run integrity (docs/theorems/RunIntegrity.md): faithful runs pass, corrupted files and every injected
+/// engine fault are caught.
+module ResOdeProofs.Properties.IntegrityProperties
+
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open FsCheck.Xunit
+open ResOdeProofs.Numerics
+open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Numerics.Model
+open ResOdeProofs.Numerics.Training
+open ResOdeProofs.Theory
+open ResOdeProofs.Properties.Generators
+
+let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
+
+/// A copy of a spec with explicit snapshot iterations (RunSpec.With has no such argument).
+let withSteps (s: RunSpec) (steps: int[]) =
+    RunSpec(
+        Depth = s.Depth, Width = s.Width, Samples = s.Samples, Dim = s.Dim, Activation = s.Activation, Init = s.Init,
+        Scale = s.Scale, VScale = s.VScale, Modes = s.Modes, Eta = s.Eta, Iterations = s.Iterations, Clip = s.Clip,
+        Snapshots = s.Snapshots, SnapshotSteps = steps, Float32 = s.Float32, Seed = s.Seed, Fault = s.Fault)
+
+/// Snapshots at 0, 1, 2 and the last two iterations: consecutive pairs for I.update.
+let consecutiveSteps (n: int) = [| 0; min 1 n; min 2 n; max 0 (n - 1); n |] |> Array.distinct
+
+[<Property(MaxTest = 20, Replay = "(4242,1717)")>]
+let ``a faithful run passes every integrity check`` () =
+    Prop.forAll smoothArb (fun spec ->
+        let spec = withSteps spec (consecutiveSteps spec.Iterations)
+        let run = train spec
+        let vs = RunIntegrity.all |> List.map (fun r -> r.Id, (Result.evaluate r run).Verdict)
+        ((vs |> List.forall (fun (_, v) -> Verdict.isHolds v))
+         |@ sprintf "%s\n%A\n%s" (describe spec) vs (reproduce spec))
+        |> Prop.classify true (Activations.Name spec.Activation)
+        |> Prop.collect (sprintf "L=%d" spec.Depth))
+
+[<Fact>]
+let ``a float32 run passes the integrity checks with its own tolerance`` () =
+    let spec = RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, Iterations = 4, SnapshotSteps = [| 0; 1; 2; 4 |], Float32 = true, Seed = 9L)
+    let run = train spec
+    Assert.True(RunIntegrity.tolerance run >= 1e-4)
+    for r in RunIntegrity.all do
+        let v = (Result.evaluate r run).Verdict
+        Assert.True(Verdict.isHolds v, sprintf "%s: %A" r.Id v)
+
+[<Fact>]
+let ``a corrupted loss entry is caught`` () =
+    let spec = RunSpec(Depth = 6, Width = 5, Samples = 4, Dim = 3, Iterations = 6, SnapshotSteps = [| 0; 3; 6 |], Seed = 2L)
+    let data = RunDirectory.InMemory(spec.Train())
+    data.Losses.[3] <- data.Losses.[3] * (1.0 + 1e-6)
+    let run = Run(data)
+    let caught = RunIntegrity.caughtBy run
+    Assert.Contains("I.loss", caught)
+    Assert.Contains("I.trace", caught)
+
+/// The setting every fault is injected into: snapshots at consecutive iterations 0, 1, 2 and 5, 6.
+let faultSpec (fault: EngineFault) =
+    RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, VScale = 0.0, Eta = 0.01, Iterations = 6,
+            SnapshotSteps = [| 0; 1; 2; 5; 6 |], Seed = 13L, Fault = fault)
+
+let faults = [ EngineFault.ScaledLayerGradient; EngineFault.ForwardDepthScale; EngineFault.WrongActivationDerivative; EngineFault.StaleGradient ]
+
+let caughtFor (fault: EngineFault) = RunIntegrity.caughtBy (train (faultSpec fault))
+
+[<Fact>]
+let ``the faithful engine is caught by no check`` () =
+    let run = train (faultSpec EngineFault.None)
+    Assert.Empty(RunIntegrity.caughtBy run)
+    for r in RunIntegrity.all do
+        Assert.True(Verdict.isHolds (Result.evaluate r run).Verdict, r.Id)
+
+[<Fact>]
+let ``ScaledLayerGradient is caught`` () = Assert.Contains("I.update", caughtFor EngineFault.ScaledLayerGradient)
+
+[<Fact>]
+let ``ForwardDepthScale is caught`` () = Assert.Contains("I.loss", caughtFor EngineFault.ForwardDepthScale)
+
+[<Fact>]
+let ``WrongActivationDerivative is caught`` () = Assert.Contains("I.update", caughtFor EngineFault.WrongActivationDerivative)
+
+[<Fact>]
+let ``StaleGradient is caught`` () = Assert.Contains("I.update", caughtFor EngineFault.StaleGradient)
+
+[<Fact>]
+let ``mutation score is 4 of 4`` () =
+    let caught = faults |> List.map (fun f -> f, caughtFor f)
+    let score = caught |> List.filter (fun (_, ids) -> not ids.IsEmpty) |> List.length
+    let table = caught |> List.map (fun (f, ids) -> sprintf "%A: %s" f (String.concat ", " ids)) |> String.concat "; "
+    Assert.True((score = faults.Length), sprintf "mutation score %d/%d (%s)" score faults.Length table)
