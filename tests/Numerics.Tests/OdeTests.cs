@@ -225,7 +225,7 @@ public class OdeTests(ITestOutputHelper output)
     [Fact]
     public void Cost_of_the_ode_solve_versus_a_deep_resnet()
     {
-        int L = 64, m = 32, d = 16, n = 100;
+        int L = 64, m = 32, d = 16, n = 20;
         var spec = new Training.RunSpec { Depth = L, Width = m, Dim = d, Samples = n, Init = Training.InitKind.Smooth, Scale = 0.25, VScale = 0.18, Seed = 1 };
         var init = spec.InitialWeights(); var data = spec.Data();
         var ode = NeuralOde.PiecewiseLinear(L, m, d, ActivationKind.Gelu, init.W, init.V);

@@ -77,7 +77,8 @@ let ``B.rate: the error is first order in 1/L when the layers sample one functio
         Verdict.isHolds e.Verdict
         |> Prop.label (sprintf "%s\n%A\n%s" (describe spec) e.Verdict (String.concat "\n" e.Notes))
         |> Prop.classify true (act spec)
-        |> Prop.classify true (init spec))
+        |> Prop.classify true (init spec)
+        |> Prop.collect (sprintf "order %.2f" (defaultArg e.Measured nan)))
 
 /// iid layers sample no function of depth: the hypothesis is reported as not met, and the conclusion, forced,
 /// is violated (the error decreases like L^(−1/2): a sum of L independent steps of size 1/L). Telling L^(−1/2)

@@ -44,7 +44,8 @@ let ``D.rate: trained weights approach the limit at order 1 (tied and smooth ini
         |> Prop.label (sprintf "%s\n%s\n%A\n%s" (describe spec) (reproduce spec) e.Verdict (String.concat "\n" e.Notes))
         |> Prop.classify true (Activations.Name spec.Activation)
         |> Prop.classify true (spec.Init.ToString().ToLowerInvariant())
-        |> Prop.collect (sprintf "VScale %g" spec.VScale))
+        |> Prop.collect (sprintf "VScale %g" spec.VScale)
+        |> Prop.collect (sprintf "order %.2f" (defaultArg e.Measured nan)))
 
 /// iid initialization: no limit function exists; the hypothesis fails, and the forced conclusion is violated
 /// (the distances do not decrease with L).
