@@ -143,7 +143,8 @@ let rate : Result<Ladder> =
         "For runs that differ only in depth (same data, same smooth or tied initialization function, same η and iterations), "
         + "at every common snapshot t = j·η where the runs do not coincide, the distance √((1/L)Σ_k‖Z^L_k(t) − Z^R(k/L, t)‖²) "
         + "to the Richardson limit Z^R of the two deepest runs decreases at least like 1/L over all depths but the deepest: the upper end "
-        + "of the 95% interval of the order p fitted as log dist = a − p log L + c/L is ≥ 1."
+        + "of the 95% interval of the order p is ≥ 1 for the plain fit log dist = a − p log L or for the fit with a correction "
+        + "term a − p log L + c/L (Rate.decide)."
       Hypotheses =
         [ "at least 5 depths",
           (fun l -> if l.Runs.Length >= 5 then Met(sprintf "%d depths (%d fitted)" l.Runs.Length (l.Runs.Length - 1)) else NotMet(sprintf "%d depths: the two deepest make the reference, all but the deepest are fitted, and an interval for the order with its 1/L term needs 4 fitted depths" l.Runs.Length))
@@ -174,20 +175,24 @@ let rate : Result<Ladder> =
                 measurable l
                 |> List.map (fun d ->
                     let eps = if Double.IsNaN d.LimitErrorEstimate then 0.0 else d.LimitErrorEstimate
-                    d, Rate.fitWithCorrectionAndUncertainty d.Depths d.Distances (d.Distances |> List.map (fun _ -> eps)))
-            let d, worst = snaps |> List.minBy (fun (_, o) -> o.Upper)
+                    let epsList = d.Distances |> List.map (fun _ -> eps)
+                    let plain = Rate.fitWithUncertainty d.Depths d.Distances epsList
+                    let corrected = Rate.fitWithCorrectionAndUncertainty d.Depths d.Distances epsList
+                    d, (plain, corrected, Rate.decide plain corrected))
+            let d, (_, _, (_, worst)) = snaps |> List.minBy (fun (_, (_, _, (_, o))) -> o.Upper)
             let target = Rate.ClaimedOrder
             let where' = sprintf "depth ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")
             // With Z^L = Z + c/L + O(1/L²) the Richardson limits of successive pairs agree to O(1/L²), far below the
             // smallest fitted distance c/L: a limit error estimate above that distance contradicts the claim.
             let noLimit = snaps |> List.tryFind (fun (d, _) -> d.LimitErrorEstimate > List.min d.Distances)
+            let allOk = snaps |> List.forall (fun (_, (_, _, (ok, _))) -> ok)
             let verdict =
                 match noLimit with
                 | Some(d, _) ->
                     Violated { Where = where' + " (Richardson limits of successive pairs disagree: no limit)"; When = sprintf "iteration %d (t = %g)" d.Iteration d.Time
                                Measured = d.LimitErrorEstimate; Bound = List.min d.Distances }
                 | None ->
-                    if Rate.consistentWithFirstOrder worst then Holds(worst.Upper - target, worst.Upper / target)
+                    if allOk then Holds(worst.Upper - target, worst.Upper / target)
                     else Violated { Where = where'; When = sprintf "iteration %d (t = %g)" d.Iteration d.Time; Measured = worst.Order; Bound = target }
             { Verdict = verdict
               Measured = Some worst.Order
@@ -199,9 +204,9 @@ let rate : Result<Ladder> =
                   "Richardson correction at the deepest depth (worst snapshot)", d.Correction
                   "limit error estimate (worst snapshot)", d.LimitErrorEstimate ]
               Notes =
-                snaps |> List.map (fun (d, o) ->
-                    sprintf "t = %g: %s; plain log-log slope: %s; reference = Richardson limit of L = %d, %d (correction %.3e, limit error estimate %.3e); distances to the deepest run instead: %s"
-                        d.Time (Rate.describe o) (Rate.describe (Rate.fit d.Depths d.Distances)) (l.Depths.[l.Depths.Length - 2]) (List.last l.Depths) d.Correction d.LimitErrorEstimate
+                snaps |> List.map (fun (d, (plain, o, _)) ->
+                    sprintf "t = %g: fit with 1/L correction: %s; plain log-log slope: %s; reference = Richardson limit of L = %d, %d (correction %.3e, limit error estimate %.3e); distances to the deepest run instead: %s"
+                        d.Time (Rate.describe o) (Rate.describe plain) (l.Depths.[l.Depths.Length - 2]) (List.last l.Depths) d.Correction d.LimitErrorEstimate
                         (d.DistancesToDeepest |> List.map (sprintf "%.3e") |> String.concat ", ")) } }
 
 /// Single-run results of this file (none: D is a statement over depths).

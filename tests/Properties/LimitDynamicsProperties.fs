@@ -25,8 +25,9 @@ let private ladderGen (inits: InitKind list) (acts: ActivationKind list) =
         let! eta = Gen.elements [ 0.005; 0.01 ]
         let! iters = Gen.choose (3, if isLong then 40 else 12)
         let! seed = Gen.choose (0, 100000)
+        // W entries N(0, 1/d): ‖W‖₂ = O(1) whatever d, so that gradient descent with these η does not diverge
         let spec =
-            RunSpec(Width = width, Samples = n, Dim = d, Activation = a, Init = i, VScale = vs, Eta = eta,
+            RunSpec(Width = width, Samples = n, Dim = d, Activation = a, Init = i, Scale = 1.0 / sqrt (float d), VScale = vs, Eta = eta,
                     Iterations = iters, Snapshots = 3, Seed = int64 seed)
         return spec, depths |> List.map (fun L -> spec.With(depth = L))
     }
