@@ -9,11 +9,11 @@ open System.Text.Json.Nodes
 
 /// Results evaluated on one run.
 let singleRun : Result<Run> list =
-    RunIntegrity.all @ LemmaChain.all @ DepthSmoothness.all @ PolyakLojasiewicz.all
+    RunIntegrity.all @ LemmaChain.all @ DepthSmoothness.all @ EulerError.all @ PolyakLojasiewicz.all @ LimitDynamics.all
 
 /// Rate statements evaluated on a ladder of runs that differ only in depth.
 let ladder : Result<Ladder> list =
-    DepthSmoothness.ladder
+    DepthSmoothness.ladder @ EulerError.ladder @ LimitDynamics.ladder
 
 /// One evaluated result, flattened (NaN where a number does not apply).
 type VerdictRow =

@@ -1,0 +1,177 @@
+using ResOdeProofs.Numerics.Model;
+
+namespace ResOdeProofs.Numerics.Ode;
+
+/// <summary>A weight function of depth: writes W(s) (m×d, row-major) and V(s) (d×m) for s ∈ [0, 1].</summary>
+public delegate void WeightFunction(double s, Span<double> w, Span<double> v);
+
+/// <summary>The neural-ODE solution for all samples: H(1), the outputs B·H(1), states at output times, solver cost.</summary>
+public sealed class NeuralOdeSolution
+{
+    /// <summary>H^i(1), n×d row-major.</summary>
+    public required double[] Final { get; init; }
+    /// <summary>F(x_i) = B H^i(1), n×d_out (equal to <see cref="Final"/> when B = I).</summary>
+    public required double[] Outputs { get; init; }
+    /// <summary>Output times s_j and the states H(s_j) (n×d each).</summary>
+    public required double[] Times { get; init; }
+    public required double[][] States { get; init; }
+    /// <summary>Accepted and rejected steps, evaluations of the right-hand side (each one covers all n samples).</summary>
+    public int Steps { get; init; }
+    public int Rejected { get; init; }
+    public int Evaluations { get; init; }
+}
+
+/// <summary>
+/// The neural ODE of the paper, for all n samples at once:
+/// <code>
+/// dH^i/ds = V(s) σ(W(s) H^i(s)),  s ∈ [0, 1],  H^i(0) = A x_i,  F(x_i) = B H^i(1),
+/// </code>
+/// with the weights given as a function of depth s ↦ (W(s), V(s)): either any <see cref="WeightFunction"/>,
+/// or the piecewise-linear interpolant of layer weights Z_1..Z_L placed at s_k = k/L (k = 1..L), extended
+/// by the constant Z_1 on [0, 1/L] (<see cref="PiecewiseLinear"/>). The ResNet
+/// h_k = h_{k−1} + (1/L) V_k σ(W_k h_{k−1}) is the scheme with Z_k = Z(k/L) applied to h_{k−1}, so this is
+/// the function of depth the layers discretize. Solved with <see cref="OdeSolver"/> (Dormand–Prince 5(4) by
+/// default); the nodes of a piecewise-linear Z, where the right-hand side is not differentiable in s, are
+/// stops of the integrator.
+/// </summary>
+public sealed class NeuralOde
+{
+    private readonly int _m, _d;
+    private readonly ActivationKind _act;
+    private readonly WeightFunction _z;
+    private readonly double[] _breaks;
+
+    /// <summary>Width m, state dimension d, activation σ, the weight function, and the s where it is not smooth.</summary>
+    public NeuralOde(int width, int dim, ActivationKind activation, WeightFunction weights, double[]? breakpoints = null)
+    {
+        if (width < 1 || dim < 1) throw new ArgumentException("width m and dimension d must be positive");
+        _m = width; _d = dim; _act = activation; _z = weights; _breaks = breakpoints ?? Array.Empty<double>();
+    }
+
+    /// <summary>Width m.</summary>
+    public int Width => _m;
+    /// <summary>State dimension d.</summary>
+    public int Dim => _d;
+    /// <summary>Points of [0,1] where Z(s) is not smooth (stops of the integrator).</summary>
+    public IReadOnlyList<double> Breakpoints => _breaks;
+
+    /// <summary>
+    /// Z(s) = Z_1 for s ≤ 1/L, and for s ∈ [k/L, (k+1)/L] (k = 1..L−1):
+    /// Z(s) = (1 − θ) Z_k + θ Z_{k+1}, θ = L·s − k. Layer k (1-based) of W (L·m·d) starts at (k−1)·m·d.
+    /// </summary>
+    public static NeuralOde PiecewiseLinear(int depth, int width, int dim, ActivationKind activation, double[] w, double[] v)
+    {
+        int md = width * dim;
+        if (w.Length != depth * md || v.Length != depth * md)
+            throw new ArgumentException($"weights have {w.Length} and {v.Length} entries, expected L·m·d = {depth * md}");
+        var wa = (double[])w.Clone(); var va = (double[])v.Clone();
+        void Z(double s, Span<double> ws, Span<double> vs)
+        {
+            double x = s * depth; // position in units of 1/L; node k sits at x = k
+            if (x <= 1 || depth == 1)
+            {
+                wa.AsSpan(0, md).CopyTo(ws); va.AsSpan(0, md).CopyTo(vs);
+                return;
+            }
+            int k = Math.Min((int)Math.Floor(x), depth - 1); // interval [k, k+1], nodes k and k+1 (1-based)
+            double th = x - k;
+            var w0 = wa.AsSpan((k - 1) * md, md); var w1 = wa.AsSpan(k * md, md);
+            var v0 = va.AsSpan((k - 1) * md, md); var v1 = va.AsSpan(k * md, md);
+            for (int i = 0; i < md; i++) { ws[i] = w0[i] + th * (w1[i] - w0[i]); vs[i] = v0[i] + th * (v1[i] - v0[i]); }
+        }
+        var breaks = Enumerable.Range(1, Math.Max(0, depth - 1)).Select(k => (double)k / depth).ToArray();
+        return new NeuralOde(width, dim, activation, Z, breaks);
+    }
+
+    /// <summary>The right-hand side V(s)σ(W(s)H^i) for all samples (y = n×d row-major).</summary>
+    public OdeRhs RightHandSide(int samples)
+    {
+        int m = _m, d = _d, md = m * d;
+        var w = new double[md]; var v = new double[md]; var a = new double[m];
+        return (s, y, dy) =>
+        {
+            _z(s, w, v);
+            for (int i = 0; i < samples; i++)
+            {
+                var h = y.Slice(i * d, d);
+                for (int j = 0; j < m; j++)
+                {
+                    double u = 0;
+                    for (int c = 0; c < d; c++) u += w[j * d + c] * h[c];
+                    a[j] = Activations.Value(_act, u);
+                }
+                for (int r = 0; r < d; r++)
+                {
+                    double acc = 0;
+                    for (int j = 0; j < m; j++) acc += v[r * m + j] * a[j];
+                    dy[i * d + r] = acc;
+                }
+            }
+        };
+    }
+
+    /// <summary>
+    /// Solves from H(0) = h0 (n×d row-major) to s = 1 with tolerances rtol, atol; returns H(1), the
+    /// outputs B·H(1) (B d_out×d row-major, null = identity) and the states at the requested output times.
+    /// </summary>
+    public NeuralOdeSolution Solve(double[] h0, double rtol, double atol, double[]? outputTimes = null,
+        ButcherTableau? tableau = null, double[]? b = null, int outputDim = 0)
+    {
+        if (h0.Length % _d != 0) throw new ArgumentException($"h0 has {h0.Length} entries, not a multiple of d = {_d}");
+        int n = h0.Length / _d;
+        var sol = OdeSolver.Integrate(RightHandSide(n), 0.0, 1.0, h0, rtol, atol, tableau, outputTimes, _breaks);
+        double[] outputs;
+        if (b is null) outputs = (double[])sol.Final.Clone();
+        else
+        {
+            int dOut = outputDim > 0 ? outputDim : b.Length / _d;
+            outputs = new double[n * dOut];
+            for (int i = 0; i < n; i++)
+                for (int o = 0; o < dOut; o++)
+                {
+                    double acc = 0;
+                    for (int c = 0; c < _d; c++) acc += b[o * _d + c] * sol.Final[i * _d + c];
+                    outputs[i * dOut + o] = acc;
+                }
+        }
+        return new NeuralOdeSolution
+        {
+            Final = sol.Final, Outputs = outputs, Times = sol.Times, States = sol.States,
+            Steps = sol.Steps, Rejected = sol.Rejected, Evaluations = sol.Evaluations,
+        };
+    }
+
+    /// <summary>
+    /// The ResNet h_k = h_{k−1} + (1/L) V(k/L) σ(W(k/L) h_{k−1}), k = 1..L, on the same weight function
+    /// (plain double code; used to compare the cost of a very deep ResNet with the ODE solve). Returns h_L (n×d).
+    /// </summary>
+    public double[] ResNetForward(double[] h0, int depth)
+    {
+        int m = _m, d = _d, md = m * d, n = h0.Length / d;
+        var w = new double[md]; var v = new double[md]; var a = new double[m];
+        var h = (double[])h0.Clone();
+        var inc = new double[d];
+        for (int k = 1; k <= depth; k++)
+        {
+            _z((double)k / depth, w, v);
+            for (int i = 0; i < n; i++)
+            {
+                var hi = h.AsSpan(i * d, d);
+                for (int j = 0; j < m; j++)
+                {
+                    double u = 0;
+                    for (int c = 0; c < d; c++) u += w[j * d + c] * hi[c];
+                    a[j] = Activations.Value(_act, u);
+                }
+                for (int r = 0; r < d; r++)
+                {
+                    double acc = 0;
+                    for (int j = 0; j < m; j++) acc += v[r * m + j] * a[j];
+                    inc[r] = acc / depth;
+                }
+                for (int r = 0; r < d; r++) hi[r] += inc[r];
+            }
+        }
+        return h;
+    }
+}

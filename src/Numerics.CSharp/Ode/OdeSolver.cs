@@ -1,0 +1,206 @@
+namespace ResOdeProofs.Numerics.Ode;
+
+/// <summary>Right-hand side of y' = f(t, y): writes f(t, y) into dydt (same length as y).</summary>
+public delegate void OdeRhs(double t, ReadOnlySpan<double> y, Span<double> dydt);
+
+/// <summary>The result of an integration: the final state, the states at the requested output times, and the cost.</summary>
+public sealed class OdeSolution
+{
+    /// <summary>y(t1).</summary>
+    public required double[] Final { get; init; }
+    /// <summary>The requested output times (sorted, inside [t0, t1]).</summary>
+    public required double[] Times { get; init; }
+    /// <summary>States[j] = y(Times[j]) (each output time is hit exactly by a step, no interpolation).</summary>
+    public required double[][] States { get; init; }
+    /// <summary>Accepted steps.</summary>
+    public int Steps { get; init; }
+    /// <summary>Rejected steps (error norm above 1).</summary>
+    public int Rejected { get; init; }
+    /// <summary>Evaluations of f.</summary>
+    public int Evaluations { get; init; }
+}
+
+/// <summary>
+/// Explicit Runge–Kutta integration with an embedded pair (<see cref="ButcherTableau"/>).
+/// Adaptive steps (Hairer–Nørsett–Wanner I, §II.4): the local error estimate e = h Σ (b_i − b̂_i) k_i is
+/// measured in the norm
+/// <code>
+/// err = √( (1/N) Σ_j ( e_j / (atol + rtol·max(|y_j|, |y_new,j|)) )² ),
+/// </code>
+/// the step is accepted when err ≤ 1, and the next step is h·min(5, max(0.2, 0.9·err^(−1/(q+1)))) with
+/// q = min(p, p̂) (no growth right after a rejection). Output times and "stops" (points where f is not
+/// smooth, e.g. the nodes of a piecewise-linear weight function) are hit exactly by shortening steps.
+/// </summary>
+public static class OdeSolver
+{
+    /// <summary>Safety factor of the step-size controller.</summary>
+    public const double Safety = 0.9;
+    /// <summary>Largest and smallest step ratio per step.</summary>
+    public const double MaxFactor = 5.0, MinFactor = 0.2;
+
+    /// <summary>
+    /// Integrates y' = f(t, y) from t0 to t1 &gt; t0 with relative and absolute tolerances rtol, atol.
+    /// Default pair: Dormand–Prince 5(4). <paramref name="outputTimes"/> (optional) are returned in
+    /// <see cref="OdeSolution.States"/>; <paramref name="stops"/> are hit exactly but not returned.
+    /// Throws InvalidOperationException when the step size underflows or maxSteps is exceeded, and when f
+    /// returns a non-finite value.
+    /// </summary>
+    public static OdeSolution Integrate(OdeRhs f, double t0, double t1, double[] y0, double rtol, double atol,
+        ButcherTableau? tableau = null, double[]? outputTimes = null, double[]? stops = null, int maxSteps = 10_000_000)
+    {
+        var tab = tableau ?? ButcherTableau.DormandPrince54;
+        if (!(t1 > t0)) throw new ArgumentException($"need t1 > t0 (got t0 = {t0}, t1 = {t1})");
+        if (!(rtol > 0) || !(atol >= 0)) throw new ArgumentException("need rtol > 0 and atol ≥ 0");
+        var outs = (outputTimes ?? Array.Empty<double>()).OrderBy(x => x).ToArray();
+        foreach (var to in outs)
+            if (to < t0 || to > t1) throw new ArgumentException($"output time {to} is outside [{t0}, {t1}]");
+        var grid = outs.Concat(stops ?? Array.Empty<double>()).Where(g => g > t0 && g < t1).Append(t1).Distinct().OrderBy(x => x).ToArray();
+        int n = y0.Length, s = tab.Stages;
+        var k = new double[s][];
+        for (int i = 0; i < s; i++) k[i] = new double[n];
+        var y = (double[])y0.Clone();
+        var yNew = new double[n]; var yStage = new double[n]; var err = new double[n];
+        var states = new double[outs.Length][];
+        int nextOut = 0;
+        while (nextOut < outs.Length && outs[nextOut] == t0) states[nextOut++] = (double[])y.Clone();
+        int steps = 0, rejected = 0, evals = 0;
+        double t = t0;
+        f(t, y, k[0]); evals++;
+        CheckFinite(k[0], t);
+        double h = InitialStep(f, t, y, k[0], tab, rtol, atol, t1 - t0, ref evals);
+        int q = Math.Min(tab.Order, tab.EmbeddedOrder);
+        bool lastRejected = false;
+        int gi = 0;
+        while (gi < grid.Length)
+        {
+            double target = grid[gi];
+            bool hits = false;
+            double hStep = h;
+            if (t + hStep >= target - 1e-14 * Math.Max(1, Math.Abs(target))) { hStep = target - t; hits = true; }
+            // stages
+            for (int i = 1; i < s; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    double acc = 0;
+                    for (int l = 0; l < i; l++) if (tab.A[i][l] != 0) acc += tab.A[i][l] * k[l][j];
+                    yStage[j] = y[j] + hStep * acc;
+                }
+                f(t + tab.C[i] * hStep, yStage, k[i]); evals++;
+            }
+            double norm = 0;
+            for (int j = 0; j < n; j++)
+            {
+                double acc = 0, e = 0;
+                for (int i = 0; i < s; i++) { acc += tab.B[i] * k[i][j]; e += (tab.B[i] - tab.BHat[i]) * k[i][j]; }
+                yNew[j] = y[j] + hStep * acc;
+                err[j] = hStep * e;
+                double sc = atol + rtol * Math.Max(Math.Abs(y[j]), Math.Abs(yNew[j]));
+                double r = err[j] / sc;
+                norm += r * r;
+            }
+            norm = Math.Sqrt(norm / n);
+            if (double.IsNaN(norm)) throw new InvalidOperationException($"the solution became non-finite near t = {t}");
+            double factor = norm == 0 ? MaxFactor : Math.Min(MaxFactor, Math.Max(MinFactor, Safety * Math.Pow(norm, -1.0 / (q + 1))));
+            if (norm <= 1)
+            {
+                steps++;
+                t = hits ? target : t + hStep;
+                (y, yNew) = (yNew, y);
+                if (tab.Fsal) (k[0], k[s - 1]) = (k[s - 1], k[0]);
+                else { f(t, y, k[0]); evals++; }
+                CheckFinite(k[0], t);
+                if (hits)
+                {
+                    while (nextOut < outs.Length && outs[nextOut] == target) states[nextOut++] = (double[])y.Clone();
+                    gi++;
+                }
+                if (lastRejected) factor = Math.Min(1, factor);
+                // a step shortened to hit a grid point does not shrink the next one
+                h = (hits ? Math.Max(h, hStep) : hStep) * factor;
+                lastRejected = false;
+            }
+            else
+            {
+                rejected++;
+                h = hStep * factor;
+                lastRejected = true;
+            }
+            if (steps + rejected > maxSteps) throw new InvalidOperationException($"more than {maxSteps} steps between {t0} and {t1}");
+            if (h < 1e-15 * Math.Max(1, Math.Abs(t))) throw new InvalidOperationException($"step size underflow at t = {t} (h = {h:E3})");
+        }
+        return new OdeSolution { Final = y, Times = outs, States = states, Steps = steps, Rejected = rejected, Evaluations = evals };
+    }
+
+    /// <summary>
+    /// Integrates with a fixed number of equal steps, using b (or b̂ when <paramref name="embedded"/>): the
+    /// plain Runge–Kutta method whose observed order the tests compare with the declared one.
+    /// </summary>
+    public static double[] IntegrateFixed(OdeRhs f, double t0, double t1, double[] y0, int stepCount, ButcherTableau tableau, bool embedded = false)
+    {
+        if (stepCount < 1) throw new ArgumentException("at least one step");
+        int n = y0.Length, s = tableau.Stages;
+        var w = embedded ? tableau.BHat : tableau.B;
+        var k = new double[s][];
+        for (int i = 0; i < s; i++) k[i] = new double[n];
+        var y = (double[])y0.Clone(); var yStage = new double[n];
+        double h = (t1 - t0) / stepCount;
+        for (int step = 0; step < stepCount; step++)
+        {
+            double t = t0 + step * h;
+            for (int i = 0; i < s; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    double acc = 0;
+                    for (int l = 0; l < i; l++) acc += tableau.A[i][l] * k[l][j];
+                    yStage[j] = y[j] + h * acc;
+                }
+                f(t + tableau.C[i] * h, yStage, k[i]);
+            }
+            for (int j = 0; j < n; j++)
+            {
+                double acc = 0;
+                for (int i = 0; i < s; i++) acc += w[i] * k[i][j];
+                y[j] += h * acc;
+            }
+        }
+        return y;
+    }
+
+    /// <summary>Initial step (Hairer–Nørsett–Wanner I, §II.4, "starting step size"), capped by the interval length.</summary>
+    private static double InitialStep(OdeRhs f, double t0, double[] y0, double[] f0, ButcherTableau tab, double rtol, double atol, double span, ref int evals)
+    {
+        int n = y0.Length;
+        double d0 = 0, d1 = 0;
+        for (int j = 0; j < n; j++)
+        {
+            double sc = atol + rtol * Math.Abs(y0[j]);
+            d0 += (y0[j] / sc) * (y0[j] / sc);
+            d1 += (f0[j] / sc) * (f0[j] / sc);
+        }
+        d0 = Math.Sqrt(d0 / n); d1 = Math.Sqrt(d1 / n);
+        double h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
+        h0 = Math.Min(h0, span);
+        var y1 = new double[n]; var f1 = new double[n];
+        for (int j = 0; j < n; j++) y1[j] = y0[j] + h0 * f0[j];
+        f(t0 + h0, y1, f1); evals++;
+        double d2 = 0;
+        for (int j = 0; j < n; j++)
+        {
+            double sc = atol + rtol * Math.Abs(y0[j]);
+            double r = (f1[j] - f0[j]) / sc;
+            d2 += r * r;
+        }
+        d2 = Math.Sqrt(d2 / n) / h0;
+        int p = Math.Min(tab.Order, tab.EmbeddedOrder) + 1;
+        double h1 = Math.Max(d1, d2) <= 1e-15 ? Math.Max(1e-6, h0 * 1e-3) : Math.Pow(0.01 / Math.Max(d1, d2), 1.0 / p);
+        return Math.Min(Math.Min(100 * h0, h1), span);
+    }
+
+    private static void CheckFinite(double[] v, double t)
+    {
+        for (int j = 0; j < v.Length; j++)
+            if (!double.IsFinite(v[j])) throw new InvalidOperationException($"f(t, y) is not finite at t = {t} (component {j})");
+    }
+}

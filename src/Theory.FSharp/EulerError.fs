@@ -1,0 +1,283 @@
+/// Result B: the ResNet at fixed weights is a first-order scheme for the neural ODE of the function of
+/// depth its layers discretize. Derivation: docs/theorems/EulerError.md.
+module ResOdeProofs.Theory.EulerError
+
+open System
+open System.Runtime.CompilerServices
+open ResOdeProofs.Numerics.Ode
+
+/// Tolerances of the reference neural-ODE solve (Dormand–Prince 5(4)).
+[<Literal>]
+let Rtol = 1e-10
+[<Literal>]
+let Atol = 1e-12
+/// Tolerances of the second, tighter solve whose difference with the first estimates the integration error.
+[<Literal>]
+let CheckRtol = 1e-12
+[<Literal>]
+let CheckAtol = 1e-14
+/// The integration error estimate must be at most this fraction of the bound, so that a bound is never
+/// confused with an integration error.
+[<Literal>]
+let IntegrationFraction = 1e-3
+
+/// One sample i at one snapshot: measured ‖h_L^i − H^i(1)‖, the layer-wise bound, the paper-form bound
+/// e^κ (Lip_Z f·K + κF)/(2L), and the integration error estimate of H^i(1).
+type SampleCheck =
+    { Sample: int
+      Measured: float
+      Bound: float
+      PaperBound: float
+      IntegrationError: float }
+
+/// All samples at one snapshot, with the constants (maxima over layers) and the cost of the ODE solve.
+type SnapshotCheck =
+    { Snapshot: int
+      Time: float
+      Samples: SampleCheck[]
+      Constants: (string * float) list
+      OdeSteps: int
+      OdeRejected: int
+      OdeSeconds: float }
+
+let private finite (a: float[]) = a |> Array.forall Double.IsFinite
+
+/// True when every snapshot's W and V are finite.
+let weightsFinite (run: Run) =
+    Seq.forall (fun s -> finite (run.W s) && finite (run.V s)) (seq { 0 .. run.SnapshotCount - 1 })
+
+let private vnorm (a: float[]) (o: int) (len: int) =
+    let mutable acc = 0.0
+    for j in o .. o + len - 1 do acc <- acc + a.[j] * a.[j]
+    sqrt acc
+
+let private vdiff (a: float[]) (b: float[]) (o: int) (len: int) =
+    let mutable acc = 0.0
+    for j in o .. o + len - 1 do
+        let x = a.[j] - b.[j]
+        acc <- acc + x * x
+    sqrt acc
+
+/// Solves the neural ODE of the piecewise-linear interpolant Z(s) of snapshot s (nodes Z_k at k/L,
+/// constant on [0, 1/L]) and evaluates, for each sample, the layer-wise bound (docs/theorems/EulerError.md):
+///   E_0 = 0,  E_k = (1 + κ_k/L) E_{k−1} + τ_k,  ‖h_L − H(1)‖ ≤ E_L, with
+///   τ_k = [a^V_k (s0√m + s1 M^W_k H̄_k) + s1 ‖V_k‖₂ a^W_k H̄_k]/(2L) + κ_k F_k/(2L²),
+///   a^W_k = ‖W_k − W_{k−1}‖₂, a^V_k = ‖V_k − V_{k−1}‖₂ (0 for k = 1), κ_k = s1 ‖V_k‖₂ ‖W_k‖₂,
+///   M^W_k = max(‖W_{k−1}‖₂, ‖W_k‖₂) (likewise M^V_k), H̄_k = (‖H(s_{k−1})‖ + M^V_k s0 √m/L)·e^{s1 M^V_k M^W_k/L},
+///   F_k = M^V_k (s0√m + s1 M^W_k H̄_k),
+/// with ‖H(s_{k−1})‖ from the solve enlarged by 10× its integration error estimate at that node.
+let analyseSnapshot (run: Run) (s: int) : SnapshotCheck =
+    let st = run.Setting
+    let L, m, d, n = st.Depth, st.Width, st.Dim, st.Samples
+    let md = m * d
+    let w, v = run.W s, run.V s
+    let lw = run.Layerwise s
+    let h0 = Array.concat lw.H.[0]
+    let ode = NeuralOde.PiecewiseLinear(L, m, d, st.Activation, w, v)
+    let nodes = [| for k in 0 .. L -> float k / float L |]
+    let sw = Diagnostics.Stopwatch.StartNew()
+    let sol = ode.Solve(h0, Rtol, Atol, nodes)
+    let seconds = sw.Elapsed.TotalSeconds
+    let chk = ode.Solve(h0, CheckRtol, CheckAtol, nodes)
+    let s0, s1, sqm = st.S0, st.S1, sqrt (float m)
+    let fL = float L
+    let nW = Array.init (L + 1) (fun k -> if k = 0 then 0.0 else Linalg.spectralNorm m d w ((k - 1) * md))
+    let nV = Array.init (L + 1) (fun k -> if k = 0 then 0.0 else Linalg.spectralNorm d m v ((k - 1) * md))
+    let incr (a: float[]) rows cols k =
+        if k <= 1 then 0.0
+        else Linalg.spectralNorm rows cols (Array.init md (fun j -> a.[(k - 1) * md + j] - a.[(k - 2) * md + j])) 0
+    let aW = Array.init (L + 1) (incr w m d)
+    let aV = Array.init (L + 1) (incr v d m)
+    let mW = Array.max nW
+    let mV = Array.max nV
+    let kappa = s1 * mV * mW
+    let kW = fL * Array.max aW
+    let kV = fL * Array.max aV
+    let samples =
+        Array.init n (fun i ->
+            let est k = vdiff sol.States.[k] chk.States.[k] (i * d) d
+            let mutable e = 0.0
+            let mutable hmax = 0.0
+            for k in 1 .. L do
+                let hn = vnorm sol.States.[k - 1] (i * d) d + 10.0 * est (k - 1)
+                let mw = max nW.[max 1 (k - 1)] nW.[k]
+                let mv = max nV.[max 1 (k - 1)] nV.[k]
+                let hbar = (hn + mv * s0 * sqm / fL) * exp (s1 * mv * mw / fL)
+                hmax <- max hmax hbar
+                let fk = mv * (s0 * sqm + s1 * mw * hbar)
+                let kap = s1 * nV.[k] * nW.[k]
+                let tau = (aV.[k] * (s0 * sqm + s1 * mw * hbar) + s1 * nV.[k] * aW.[k] * hbar) / (2.0 * fL) + kap * fk / (2.0 * fL * fL)
+                e <- (1.0 + kap / fL) * e + tau
+            let lipK = kV * (s0 * sqm + s1 * mW * hmax) + s1 * mV * kW * hmax
+            let f = mV * (s0 * sqm + s1 * mW * hmax)
+            let paper = exp kappa * (lipK + kappa * f) / (2.0 * fL)
+            let hl = lw.H.[L].[i]
+            let measured = sqrt (Array.sumBy (fun r -> let x = hl.[r] - sol.Final.[i * d + r] in x * x) [| 0 .. d - 1 |])
+            { Sample = i; Measured = measured; Bound = e; PaperBound = paper; IntegrationError = est L })
+    { Snapshot = s
+      Time = run.Time s
+      Samples = samples
+      Constants =
+        [ "s0", s0; "s1", s1; "M_W = max_k ‖W_k‖₂", mW; "M_V = max_k ‖V_k‖₂", mV; "kappa = s1 M_V M_W", kappa
+          "K_W = L max_k ‖W_{k+1} − W_k‖₂", kW; "K_V = L max_k ‖V_{k+1} − V_k‖₂", kV
+          "max_i paper-form bound e^κ(Lip_Z f·K + κF)/(2L)", (samples |> Array.map (fun c -> c.PaperBound) |> Array.max)
+          "max_i layer-wise bound E_L", (samples |> Array.map (fun c -> c.Bound) |> Array.max)
+          "max_i integration error estimate", (samples |> Array.map (fun c -> c.IntegrationError) |> Array.max)
+          "ODE steps (accepted)", float sol.Steps; "ODE steps rejected", float sol.Rejected; "ODE solve seconds", seconds ]
+      OdeSteps = sol.Steps
+      OdeRejected = sol.Rejected
+      OdeSeconds = seconds }
+
+let private cache = ConditionalWeakTable<Run, SnapshotCheck[]>()
+
+/// Every snapshot of a run, computed once per run.
+let analyse (run: Run) : SnapshotCheck[] =
+    cache.GetValue(run, ConditionalWeakTable<Run, SnapshotCheck[]>.CreateValueCallback(fun r -> Array.init r.SnapshotCount (analyseSnapshot r)))
+
+let private lipschitzSigma (run: Run) =
+    let s1 = run.Setting.S1
+    if Double.IsFinite s1 then Met(sprintf "σ = %A is Lipschitz with s1 = sup|σ'| = %.4g" run.Setting.Activation s1)
+    else NotMet "σ is not Lipschitz (s1 = ∞)"
+
+let private finiteWeights (run: Run) =
+    if weightsFinite run then Met "every snapshot's W and V are finite"
+    else NotMet "a snapshot has non-finite weights (a diverged run): the ODE and the bound are undefined"
+
+/// The integration error of H(1) (difference of the rtol 1e-10 and 1e-12 solves) is at most 1e-3 of the bound.
+let private accurateSolve (run: Run) =
+    if not (weightsFinite run) then NotMet "not evaluated: weights are not finite"
+    else
+        try
+            let worst =
+                analyse run
+                |> Array.collect (fun c -> c.Samples |> Array.map (fun x -> c, x))
+                |> Array.maxBy (fun (_, x) -> if x.IntegrationError = 0.0 then 0.0 else x.IntegrationError / x.Bound)
+            let c, x = worst
+            if x.IntegrationError <= IntegrationFraction * x.Bound then
+                Met(sprintf "integration error estimate ≤ %.2e (worst ratio to the bound %.2e, snapshot t = %g) ≤ %g·bound"
+                        x.IntegrationError (if x.Bound = 0.0 then 0.0 else x.IntegrationError / x.Bound) c.Time IntegrationFraction)
+            else
+                NotMet(sprintf "integration error estimate %.3e is not ≤ %g × bound %.3e (sample %d, t = %g): the reference solve is not accurate enough"
+                           x.IntegrationError IntegrationFraction x.Bound x.Sample c.Time)
+        with ex -> NotMet(sprintf "the neural-ODE solve failed: %s" ex.Message)
+
+/// B.bound: ‖h_L^i − H^i(1)‖ ≤ E_L^i (layer-wise) ≤ e^κ (Lip_Z f·K + κF)/(2L) at every snapshot and sample.
+let bound : Result<Run> =
+    { Id = "B.bound"
+      Title = "ResNet vs neural ODE at fixed weights: first-order error bound"
+      Source = "derived here (docs/theorems/EulerError.md); the paper's discretization argument (Marion et al., ICLR 2024, §3)"
+      Provenance = ProvedHere
+      Doc = "docs/theorems/EulerError.md"
+      Statement =
+        "At every snapshot, let Z(s) be the piecewise-linear interpolant of the layers (Z_k at s = k/L, constant on [0, 1/L]) and H the "
+        + "solution of dH/ds = V(s)σ(W(s)H), H(0) = h_0. The ResNet h_k = h_{k−1} + (1/L) V_k σ(W_k h_{k−1}) is the scheme that uses "
+        + "Z(k/L) with h_{k−1}; for σ Lipschitz its error obeys ‖h_L^i − H^i(1)‖ ≤ E_L^i, the layer-wise recursion of the doc, "
+        + "which is at most e^κ (Lip_Z f·K + κF)/(2L)."
+      Hypotheses = [ "σ Lipschitz", lipschitzSigma; "weights finite", finiteWeights; "reference solve accurate", accurateSolve ]
+      Conclusion =
+        fun run ->
+            let checks = analyse run
+            let all = checks |> Array.collect (fun c -> c.Samples |> Array.map (fun x -> c, x))
+            // H(1) is known up to its integration error; h_L is recomputed in double (relative rounding 1e-12 stated)
+            let effective (x: SampleCheck) = x.Bound + x.IntegrationError + 1e-12 * (1.0 + x.Measured)
+            let ratio (x: SampleCheck) = if x.Measured = 0.0 then 0.0 else x.Measured / effective x
+            let c, x = all |> Array.maxBy (snd >> ratio)
+            let verdict =
+                Verdict.compare x.Measured (effective x) 0.0 (sprintf "sample i = %d" x.Sample) (sprintf "snapshot %d (t = %g)" c.Snapshot c.Time)
+            let tight = all |> Array.filter (fun (_, x) -> x.Measured > 0.0) |> Array.map (fun (_, x) -> x.Bound / x.Measured)
+            let paperTight = all |> Array.filter (fun (_, x) -> x.Measured > 0.0) |> Array.map (fun (_, x) -> x.PaperBound / x.Measured)
+            { Verdict = verdict
+              Measured = Some x.Measured
+              Bound = Some x.Bound
+              Hypotheses = []
+              Constants = c.Constants
+              Notes =
+                [ sprintf "worst case: sample %d at snapshot t = %g, measured %.3e, layer-wise bound %.3e, paper-form bound %.3e, integration error %.1e"
+                      x.Sample c.Time x.Measured x.Bound x.PaperBound x.IntegrationError
+                  if tight.Length > 0 then
+                      sprintf "tightness (bound/measured) over samples and snapshots: layer-wise min %.3g, max %.3g; paper-form min %.3g"
+                          (Array.min tight) (Array.max tight) (Array.min paperTight)
+                  else "the ResNet equals the ODE solution at every snapshot (V = 0: both are the identity)"
+                  sprintf "ODE solves (DP5(4), rtol %g): %s" Rtol
+                      (checks |> Array.map (fun c -> sprintf "t=%g: %d steps, %d rejected, %.2fs" c.Time c.OdeSteps c.OdeRejected c.OdeSeconds) |> String.concat "; ") ] } }
+
+/// The common snapshot iterations of a ladder.
+let commonSteps (ladder: Ladder) =
+    ladder.Runs |> List.map (fun r -> Set.ofArray r.Steps) |> Set.intersectMany |> Set.toList
+
+/// True when the network of snapshot index s of run r is not the identity (some V entry ≠ 0).
+let private notIdentity (r: Run) (s: int) = r.V s |> Array.exists (fun x -> x <> 0.0)
+
+/// max_i ‖h_L^i − H^i(1)‖ of every run of the ladder at common iteration j.
+let private errorsAt (ladder: Ladder) (j: int) =
+    ladder.Runs |> List.map (fun r ->
+        let c = (analyse r).[Array.IndexOf(r.Steps, j)]
+        c.Samples |> Array.map (fun x -> x.Measured) |> Array.max)
+
+/// The integration error estimate of each run at common iteration j (max over samples): the uncertainty of each error.
+let private integrationErrorsAt (ladder: Ladder) (j: int) =
+    ladder.Runs |> List.map (fun r ->
+        let c = (analyse r).[Array.IndexOf(r.Steps, j)]
+        c.Samples |> Array.map (fun x -> x.IntegrationError) |> Array.max)
+
+/// The observed order of max_i ‖h_L^i − H^i(1)‖ in L at every common snapshot where no run is the identity.
+/// Only iteration 0 enters B.rate's verdict: there the layers of all depths sample exactly the same Z⁰(s);
+/// trained snapshots sample Z(s, t) only up to O(1/L) (result D) and are reported for information.
+let observedOrders (ladder: Ladder) =
+    commonSteps ladder
+    |> List.filter (fun j -> ladder.Runs |> List.forall (fun r -> notIdentity r (Array.IndexOf(r.Steps, j))))
+    |> List.map (fun j ->
+        let errs, eps = errorsAt ladder j, integrationErrorsAt ladder j
+        j, snd (Rate.decide (Rate.fitWithUncertainty ladder.Depths errs eps) (Rate.fitWithCorrectionAndUncertainty ladder.Depths errs eps)))
+
+/// B.rate: over a ladder of depths discretizing the same function of depth Z⁰, the error is O(1/L).
+let rate : Result<Ladder> =
+    { Id = "B.rate"
+      Title = "ResNet vs neural ODE: observed order in the depth L"
+      Source = "derived here (docs/theorems/EulerError.md); predicted by B.bound"
+      Provenance = Empirical
+      Doc = "docs/theorems/EulerError.md"
+      Statement =
+        "Over a ladder of runs that differ only in depth, at iteration 0, where the layers of every depth sample the same function "
+        + "of depth Z⁰(s), the error max_i ‖h_L^i − H^i(1)‖ decreases at least like 1/L: the upper end of the 95% interval of the "
+        + "order p is ≥ 1 for the plain fit log error = a − p log L or for the fit with a correction term a − p log L + c/L (Rate.decide)."
+      Hypotheses =
+        [ "at least 4 depths", (fun l -> if l.Runs.Length >= 4 then Met(sprintf "%d depths" l.Runs.Length) else NotMet(sprintf "%d depths: an interval for the order with its 1/L correction term needs at least 4" l.Runs.Length))
+          "no run diverged", (fun l -> match l.Runs |> List.tryFind (fun r -> r.Setting.Diverged) with None -> Met "none" | Some r -> NotMet(sprintf "run L = %d diverged" r.Setting.Depth))
+          "layers sample one function of depth",
+          (fun l ->
+              match l.Runs |> List.tryFind (fun r -> r.Setting.InitLipschitz.IsNone) with
+              | None -> Met(sprintf "initialization %s with a known Lipschitz function of depth in every run" l.Runs.Head.Setting.InitKind)
+              | Some r -> NotMet(sprintf "run L = %d (%s init) discretizes no known function of depth" r.Setting.Depth r.Setting.InitKind))
+          "iteration 0 snapshot in every run", (fun l -> if List.contains 0 (commonSteps l) then Met "yes" else NotMet "some run has no snapshot at iteration 0")
+          "weights finite", (fun l -> if l.Runs |> List.forall weightsFinite then Met "all runs finite" else NotMet "a run has non-finite weights")
+          "network not the identity at t = 0",
+          (fun l ->
+              if l.Runs |> List.forall (fun r -> notIdentity r 0) then Met "V⁰ ≠ 0 in every run"
+              else NotMet "V⁰ = 0: the ResNet and the ODE are both the identity, the error is 0 at every depth") ]
+      Conclusion =
+        fun l ->
+            let errs, eps = errorsAt l 0, integrationErrorsAt l 0
+            let plain = Rate.fitWithUncertainty l.Depths errs eps
+            let corrected = Rate.fitWithCorrectionAndUncertainty l.Depths errs eps
+            let ok, o = Rate.decide plain corrected
+            let target = Rate.ClaimedOrder
+            let verdict =
+                if ok then Holds(o.Upper - target, o.Upper / target)
+                else Violated { Where = sprintf "depth ladder L = %s" (l.Depths |> List.map string |> String.concat ", "); When = "iteration 0 (t = 0)"; Measured = o.Order; Bound = target }
+            { Verdict = verdict
+              Measured = Some o.Order
+              Bound = Some target
+              Hypotheses = []
+              Constants = [ "observed order", o.Order; "95% lower", o.Lower; "95% upper", o.Upper; "claimed order", Rate.ClaimedOrder ]
+              Notes =
+                sprintf "t = 0, plain log-log slope: %s" (Rate.describe plain)
+                :: sprintf "t = 0, fit with 1/L correction: %s" (Rate.describe corrected)
+                :: sprintf "decided by the %s fit" (if obj.ReferenceEquals(o, plain) then "plain" else "corrected")
+                :: (observedOrders l |> List.filter (fun (j, _) -> j <> 0) |> List.map (fun (j, o) -> sprintf "iteration %d (information only): %s" j (Rate.describe o))) } }
+
+/// Single-run results of this file.
+let all : Result<Run> list = [ bound ]
+
+/// Ladder results of this file.
+let ladder : Result<Ladder> list = [ rate ]

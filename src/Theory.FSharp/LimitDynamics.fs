@@ -1,0 +1,216 @@
+/// Result D: the trained weights of a ladder of depths converge, at each training time t, to a limit
+/// function of depth at rate O(1/L). Checked as an observed order (Provenance Empirical); docs/theorems/LimitDynamics.md.
+module ResOdeProofs.Theory.LimitDynamics
+
+open System
+
+/// Z^L(s) for a run at snapshot index s: the piecewise-linear interpolant of the layers (Z_k at k/L,
+/// constant on [0, 1/L]), evaluated at depth x ∈ [0, 1] into (w, v) buffers of size m·d each.
+let interpolate (run: Run) (snap: int) (x: float) (w: float[]) (v: float[]) =
+    let L = run.Setting.Depth
+    let md = run.LayerSize
+    let W, V = run.W snap, run.V snap
+    let pos = x * float L
+    if pos <= 1.0 || L = 1 then
+        Array.blit W 0 w 0 md
+        Array.blit V 0 v 0 md
+    else
+        let k = min (int (floor pos)) (L - 1)
+        let th = pos - float k
+        let o0, o1 = (k - 1) * md, k * md
+        for i in 0 .. md - 1 do
+            w.[i] <- W.[o0 + i] + th * (W.[o1 + i] - W.[o0 + i])
+            v.[i] <- V.[o0 + i] + th * (V.[o1 + i] - V.[o0 + i])
+
+/// The Richardson estimate of the limit from two depths L_a < L_b, assuming Z^L(s) = Z(s) + c(s)/L + O(1/L²):
+///   Z^R(s) = (L_b Z^{L_b}(s) − L_a Z^{L_a}(s)) / (L_b − L_a).
+let richardson (a: Run) (sa: int) (b: Run) (sb: int) (x: float) (w: float[]) (v: float[]) =
+    let md = a.LayerSize
+    let wa, va, wb, vb = Array.zeroCreate md, Array.zeroCreate md, Array.zeroCreate md, Array.zeroCreate md
+    interpolate a sa x wa va
+    interpolate b sb x wb vb
+    let la, lb = float a.Setting.Depth, float b.Setting.Depth
+    for i in 0 .. md - 1 do
+        w.[i] <- (lb * wb.[i] - la * wa.[i]) / (lb - la)
+        v.[i] <- (lb * vb.[i] - la * va.[i]) / (lb - la)
+
+/// The distance of figure 1 (right) of the paper, W and V jointly:
+///   dist(Z^L, Z^ref) = √( (1/L) Σ_k ‖Z^L_k − Z^ref(k/L)‖_F² ).
+let distance (run: Run) (snap: int) (reference: float -> float[] -> float[] -> unit) =
+    let L, md = run.Setting.Depth, run.LayerSize
+    let w, v = Array.zeroCreate md, Array.zeroCreate md
+    let W, V = run.W snap, run.V snap
+    let mutable acc = 0.0
+    for k in 1 .. L do
+        reference (float k / float L) w v
+        for i in 0 .. md - 1 do
+            let a = W.[(k - 1) * md + i] - w.[i]
+            let b = V.[(k - 1) * md + i] - v.[i]
+            acc <- acc + a * a + b * b
+    sqrt (acc / float L)
+
+/// √((1/G) Σ_{k=1..G} ‖Z¹(k/G) − Z²(k/G)‖_F²) for two weight functions given as evaluators.
+let gridDistance (g: int) (md: int) (z1: float -> float[] -> float[] -> unit) (z2: float -> float[] -> float[] -> unit) =
+    let w1, v1, w2, v2 = Array.zeroCreate md, Array.zeroCreate md, Array.zeroCreate md, Array.zeroCreate md
+    let mutable acc = 0.0
+    for k in 1 .. g do
+        let x = float k / float g
+        z1 x w1 v1
+        z2 x w2 v2
+        for i in 0 .. md - 1 do
+            let a = w1.[i] - w2.[i]
+            let b = v1.[i] - v2.[i]
+            acc <- acc + a * a + b * b
+    sqrt (acc / float g)
+
+/// Snapshot index of iteration j in a run.
+let private at (r: Run) (j: int) = Array.IndexOf(r.Steps, j)
+
+/// At common iteration j: the distances of every run but the deepest to the Richardson limit of the two
+/// deepest runs; the Richardson correction size and an error estimate of the limit (the Richardson limits
+/// from the pairs (L_{−3}, L_{−2}) and (L_{−2}, L_{−1}) compared on the deepest grid).
+type SnapshotDistances =
+    { Iteration: int
+      Time: float
+      /// depths fitted (all but the deepest) and their distances to the Richardson limit
+      Depths: int list
+      Distances: float list
+      /// distances to the deepest run itself (the paper's reference), same depths
+      DistancesToDeepest: float list
+      /// dist(Z^{L_max}, Z^R) on the grid k/L_{−2}: size of the Richardson correction at the deepest depth
+      Correction: float
+      /// dist on the grid k/L_{−3} between the Richardson limits of the pairs (L_{−3}, L_{−2}) and (L_{−2}, L_{−1}) (NaN with 3 runs)
+      LimitErrorEstimate: float }
+
+let snapshotDistances (ladder: Ladder) (j: int) : SnapshotDistances =
+    let runs = ladder.Runs |> Array.ofList
+    let n = runs.Length
+    let a, b = runs.[n - 2], runs.[n - 1]
+    let rich = richardson a (at a j) b (at b j)
+    let deepest (x: float) w v = interpolate b (at b j) x w v
+    let fitted = runs.[.. n - 2] |> List.ofArray
+    // Both estimates are compared on the grid k/L_{−3}, whose nodes are nodes of every run involved (dyadic ladder):
+    // off those nodes a piecewise-linear interpolant adds its own O(1/L²)·Z'' error, which is not a limit error.
+    let limitError =
+        if n < 4 then nan
+        else
+            let c = runs.[n - 3]
+            let rich2 = richardson c (at c j) a (at a j)
+            gridDistance c.Setting.Depth c.LayerSize rich rich2
+    let correction = gridDistance a.Setting.Depth a.LayerSize (fun x w v -> interpolate b (at b j) x w v) rich
+    { Iteration = j
+      Time = float j * b.Setting.Eta
+      Depths = fitted |> List.map (fun r -> r.Setting.Depth)
+      Distances = fitted |> List.map (fun r -> distance r (at r j) rich)
+      DistancesToDeepest = fitted |> List.map (fun r -> distance r (at r j) deepest)
+      Correction = correction
+      LimitErrorEstimate = limitError }
+
+/// Distances below this (relative to the weights' RMS size) are float64 rounding: the runs coincide (e.g. a
+/// tied initialization at t = 0, identical at all depths) and no rate is measurable there.
+[<Literal>]
+let CoincideTolerance = 1e-12
+
+let private rmsSize (r: Run) (s: int) =
+    let w, v = r.W s, r.V s
+    sqrt ((Array.sumBy (fun x -> x * x) w + Array.sumBy (fun x -> x * x) v) / float r.Setting.Depth)
+
+/// The common iterations where the distances are measurable (not all at rounding level).
+let measurable (ladder: Ladder) =
+    EulerError.commonSteps ladder
+    |> List.map (snapshotDistances ladder)
+    |> List.filter (fun d ->
+        let scale = ladder.Runs |> List.map (fun r -> rmsSize r (at r d.Iteration)) |> List.max
+        d.Distances |> List.forall (fun x -> x > CoincideTolerance * (1.0 + scale)))
+
+let private sameTraining (l: Ladder) =
+    let f = l.Runs.Head
+    let bad =
+        l.Runs |> List.filter (fun r ->
+            r.Setting.Eta <> f.Setting.Eta || r.Setting.Iterations <> f.Setting.Iterations || r.Steps <> f.Steps
+            || r.Setting.InitKind <> f.Setting.InitKind || r.Setting.Optimizer <> f.Setting.Optimizer || r.Data.Meta.Seed <> f.Data.Meta.Seed)
+    if bad.IsEmpty then Met(sprintf "η = %g, N = %d, snapshots %A, init %s, optimizer %s, seed %A in every run" f.Setting.Eta f.Setting.Iterations f.Steps f.Setting.InitKind f.Setting.Optimizer f.Data.Meta.Seed)
+    else NotMet(sprintf "run L = %d differs in η, iterations, snapshot steps, init, optimizer or seed: snapshots must be at the same times t = j·η" bad.Head.Setting.Depth)
+
+/// D.rate: at every common snapshot time t = j·η, dist(Z^L(t), Z^R(t)) = O(1/L).
+let rate : Result<Ladder> =
+    { Id = "D.rate"
+      Title = "Trained weights converge to the limit function of depth at rate 1/L (observed order)"
+      Source = "Marion et al., ICLR 2024, finite-training-time theorem (§4) and figure 1 right; checked here as an observed order (docs/theorems/LimitDynamics.md)"
+      Provenance = Empirical
+      Doc = "docs/theorems/LimitDynamics.md"
+      Statement =
+        "For runs that differ only in depth (same data, same smooth or tied initialization function, same η and iterations), "
+        + "at every common snapshot t = j·η where the runs do not coincide, the distance √((1/L)Σ_k‖Z^L_k(t) − Z^R(k/L, t)‖²) "
+        + "to the Richardson limit Z^R of the two deepest runs decreases at least like 1/L over all depths but the deepest: the upper end "
+        + "of the 95% interval of the order p is ≥ 1 for the plain fit log dist = a − p log L or for the fit with a correction "
+        + "term a − p log L + c/L (Rate.decide)."
+      Hypotheses =
+        [ "at least 5 depths",
+          (fun l -> if l.Runs.Length >= 5 then Met(sprintf "%d depths (%d fitted)" l.Runs.Length (l.Runs.Length - 1)) else NotMet(sprintf "%d depths: the two deepest make the reference, all but the deepest are fitted, and an interval for the order with its 1/L term needs 4 fitted depths" l.Runs.Length))
+          "no run diverged", (fun l -> match l.Runs |> List.tryFind (fun r -> r.Setting.Diverged) with None -> Met "none" | Some r -> NotMet(sprintf "run L = %d diverged" r.Setting.Depth))
+          "σ ∈ C² with bounded σ''",
+          (fun l ->
+              match l.Runs.Head.Setting.S2 with
+              | Some s2 -> Met(sprintf "s2 = %.4g" s2)
+              | None -> NotMet(sprintf "%A has no bounded σ'': outside the hypotheses of the paper's finite-time theorem" l.Runs.Head.Setting.Activation))
+          "initialization discretizes a Lipschitz function of depth",
+          (fun l ->
+              match l.Runs |> List.tryFind (fun r -> r.Setting.InitLipschitz.IsNone) with
+              | None -> Met(sprintf "%s init, Lip(Z⁰) = %.4g" l.Runs.Head.Setting.InitKind (l.Runs |> List.choose (fun r -> r.Setting.InitLipschitz) |> List.max))
+              | Some r -> NotMet(sprintf "run L = %d (%s init) discretizes no known function of depth" r.Setting.Depth r.Setting.InitKind))
+          "dyadic ladder (each depth divides the next)",
+          (fun l ->
+              let ds = l.Depths
+              if List.pairwise ds |> List.forall (fun (a, b) -> b % a = 0) then Met(sprintf "L = %A" ds)
+              else NotMet(sprintf "L = %A: the distances and the Richardson limit are evaluated at nodes common to the runs involved, which needs each depth to divide the next" ds))
+          "same training in every run", sameTraining
+          "weights finite", (fun l -> if l.Runs |> List.forall EulerError.weightsFinite then Met "all runs finite" else NotMet "a run has non-finite weights (diverged)")
+          "distances measurable", (fun l -> if measurable l |> List.isEmpty then NotMet "the runs coincide at every snapshot (distances at rounding level)" else Met(sprintf "%d snapshot(s)" (measurable l).Length)) ]
+      Conclusion =
+        fun l ->
+            // each distance is uncertain by the Richardson limit's own error (triangle inequality), estimated by
+            // LimitErrorEstimate; it widens the interval (Rate.fitWithCorrectionAndUncertainty)
+            let snaps =
+                measurable l
+                |> List.map (fun d ->
+                    let eps = if Double.IsNaN d.LimitErrorEstimate then 0.0 else d.LimitErrorEstimate
+                    let epsList = d.Distances |> List.map (fun _ -> eps)
+                    let plain = Rate.fitWithUncertainty d.Depths d.Distances epsList
+                    let corrected = Rate.fitWithCorrectionAndUncertainty d.Depths d.Distances epsList
+                    d, (plain, corrected, Rate.decide plain corrected))
+            let d, (_, _, (_, worst)) = snaps |> List.minBy (fun (_, (_, _, (_, o))) -> o.Upper)
+            let target = Rate.ClaimedOrder
+            let where' = sprintf "depth ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")
+            // With Z^L = Z + c/L + O(1/L²) the Richardson limits of successive pairs agree to O(1/L²), far below the
+            // smallest fitted distance c/L: a limit error estimate above that distance contradicts the claim.
+            let noLimit = snaps |> List.tryFind (fun (d, _) -> d.LimitErrorEstimate > List.min d.Distances)
+            let allOk = snaps |> List.forall (fun (_, (_, _, (ok, _))) -> ok)
+            let verdict =
+                match noLimit with
+                | Some(d, _) ->
+                    Violated { Where = where' + " (Richardson limits of successive pairs disagree: no limit)"; When = sprintf "iteration %d (t = %g)" d.Iteration d.Time
+                               Measured = d.LimitErrorEstimate; Bound = List.min d.Distances }
+                | None ->
+                    if allOk then Holds(worst.Upper - target, worst.Upper / target)
+                    else Violated { Where = where'; When = sprintf "iteration %d (t = %g)" d.Iteration d.Time; Measured = worst.Order; Bound = target }
+            { Verdict = verdict
+              Measured = Some worst.Order
+              Bound = Some target
+              Hypotheses = []
+              Constants =
+                [ "observed order (worst snapshot)", worst.Order; "95% lower", worst.Lower; "95% upper", worst.Upper
+                  "claimed order", Rate.ClaimedOrder
+                  "Richardson correction at the deepest depth (worst snapshot)", d.Correction
+                  "limit error estimate (worst snapshot)", d.LimitErrorEstimate ]
+              Notes =
+                snaps |> List.map (fun (d, (plain, o, _)) ->
+                    sprintf "t = %g: fit with 1/L correction: %s; plain log-log slope: %s; reference = Richardson limit of L = %d, %d (correction %.3e, limit error estimate %.3e); distances to the deepest run instead: %s"
+                        d.Time (Rate.describe o) (Rate.describe plain) (l.Depths.[l.Depths.Length - 2]) (List.last l.Depths) d.Correction d.LimitErrorEstimate
+                        (d.DistancesToDeepest |> List.map (sprintf "%.3e") |> String.concat ", ")) } }
+
+/// Single-run results of this file (none: D is a statement over depths).
+let all : Result<Run> list = []
+
+/// Ladder results of this file.
+let ladder : Result<Ladder> list = [ rate ]

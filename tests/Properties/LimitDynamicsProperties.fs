@@ -1,0 +1,67 @@
+/// Properties of result D (docs/theorems/LimitDynamics.md): over ladders of runs that differ only in depth, the
+/// trained weights approach the limit function of depth at order 1; iid and relu ladders are negative controls.
+module ResOdeProofs.Properties.LimitDynamicsProperties
+
+open FsCheck
+open FsCheck.FSharp
+open FsCheck.Xunit
+open ResOdeProofs.Numerics
+open ResOdeProofs.Numerics.Training
+open ResOdeProofs.Theory
+open ResOdeProofs.Properties.Generators
+
+/// D fits all depths but the deepest (the reference is made of the two deepest) with a 3-parameter model, so
+/// six depths leave 2 degrees of freedom for the interval.
+let private depths = if isLong then [ 4; 8; 16; 32; 64; 128; 256 ] else [ 4; 8; 16; 32; 64; 128 ]
+
+let private ladderGen (inits: InitKind list) (acts: ActivationKind list) =
+    gen {
+        let! width = Gen.choose (3, if isLong then 16 else 8)
+        let! n = Gen.choose (2, if isLong then 12 else 6)
+        let! d = Gen.choose (2, if isLong then 6 else 4)
+        let! a = Gen.elements acts
+        let! i = Gen.elements inits
+        let! vs = Gen.elements [ 0.0; 0.3 ]
+        let! eta = Gen.elements [ 0.005; 0.01 ]
+        let! iters = Gen.choose (3, if isLong then 40 else 12)
+        let! seed = Gen.choose (0, 100000)
+        // W entries N(0, 1/d): ‖W‖₂ = O(1) whatever d, so that gradient descent with these η does not diverge
+        let spec =
+            RunSpec(Width = width, Samples = n, Dim = d, Activation = a, Init = i, Scale = 1.0 / sqrt (float d), VScale = vs, Eta = eta,
+                    Iterations = iters, Snapshots = 3, Seed = int64 seed)
+        return spec, depths |> List.map (fun L -> spec.With(depth = L))
+    }
+
+let private trainLadder (specs: RunSpec list) =
+    match Ladder.create (specs |> List.map train) with
+    | Ok l -> l
+    | Error e -> failwith e
+
+[<Property(MaxTest = 8, Replay = "(1357,2469)")>]
+let ``D.rate: trained weights approach the limit at order 1 (tied and smooth inits)`` () =
+    Prop.forAll (Arb.fromGen (ladderGen [ InitKind.Tied; InitKind.Smooth ] smoothActivations)) (fun (spec, specs) ->
+        let e = Result.evaluate LimitDynamics.rate (trainLadder specs)
+        Verdict.isHolds e.Verdict
+        |> Prop.label (sprintf "%s\n%s\n%A\n%s" (describe spec) (reproduce spec) e.Verdict (String.concat "\n" e.Notes))
+        |> Prop.classify true (Activations.Name spec.Activation)
+        |> Prop.classify true (spec.Init.ToString().ToLowerInvariant())
+        |> Prop.collect (sprintf "VScale %g" spec.VScale)
+        |> Prop.collect (sprintf "order %.2f" (defaultArg e.Measured nan)))
+
+/// iid initialization: no limit function exists; the hypothesis fails, and the forced conclusion is violated
+/// (the distances do not decrease with L).
+[<Property(MaxTest = 3, Replay = "(8642,9753)")>]
+let ``negative control: an iid ladder fails D.rate`` () =
+    Prop.forAll (Arb.fromGen (ladderGen [ InitKind.Iid ] smoothActivations)) (fun (spec, specs) ->
+        let l = trainLadder specs
+        let e = Result.evaluate LimitDynamics.rate l
+        let forced = LimitDynamics.rate.Conclusion l
+        (Verdict.isHypothesisNotMet e.Verdict && Verdict.isViolated forced.Verdict)
+        |> Prop.label (sprintf "%s\n%A\n%A" (describe spec) e.Verdict forced.Verdict))
+
+/// relu has no σ'': outside the hypotheses of the paper's finite-time theorem.
+[<Property(MaxTest = 2, Replay = "(1111,2223)")>]
+let ``negative control: relu makes D.rate's hypothesis fail`` () =
+    Prop.forAll (Arb.fromGen (ladderGen [ InitKind.Tied ] [ ActivationKind.Relu ])) (fun (spec, specs) ->
+        let e = Result.evaluate LimitDynamics.rate (trainLadder specs)
+        Verdict.isHypothesisNotMet e.Verdict |> Prop.label (sprintf "%s\n%A" (describe spec) e.Verdict))
