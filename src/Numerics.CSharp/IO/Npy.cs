@@ -734,34 +734,7 @@ public static class Npy
     /// <param name="shape">Dimensions (none for a scalar, which needs exactly one element).</param>
     /// <exception cref="ArgumentException">A dimension is negative or the shape does not match the data length.</exception>
     public static void Write(string path, ReadOnlySpan<double> data, params int[] shape)
-    {
-        CheckShape(path, data.Length, shape);
-        string tmp = BeginWrite(path, "<f8", shape, out var fs);
-        try
-        {
-            using (fs)
-            {
-                if (BitConverter.IsLittleEndian) WriteRaw(fs, data);
-                else
-                {
-                    var buf = new byte[ChunkBytes];
-                    for (int i = 0; i < data.Length; i += ChunkBytes / 8)
-                    {
-                        int m = Math.Min(ChunkBytes / 8, data.Length - i);
-                        for (int j = 0; j < m; j++) BinaryPrimitives.WriteDoubleLittleEndian(buf.AsSpan(8 * j), data[i + j]);
-                        fs.Write(buf, 0, 8 * m);
-                    }
-                }
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(tmp);
-            throw;
-        }
-    }
+        => WriteTyped(path, data, shape, "<f8", 8, static (b, x) => BinaryPrimitives.WriteDoubleLittleEndian(b, x));
 
     /// <summary>Writes a float32 (<c>&lt;f4</c>) array in C order as a version 1.0 <c>.npy</c> file, atomically
     /// (temporary file in the same directory, flushed, then renamed over <paramref name="path"/>).</summary>
@@ -770,34 +743,7 @@ public static class Npy
     /// <param name="shape">Dimensions (none for a scalar, which needs exactly one element).</param>
     /// <exception cref="ArgumentException">A dimension is negative or the shape does not match the data length.</exception>
     public static void Write(string path, ReadOnlySpan<float> data, params int[] shape)
-    {
-        CheckShape(path, data.Length, shape);
-        string tmp = BeginWrite(path, "<f4", shape, out var fs);
-        try
-        {
-            using (fs)
-            {
-                if (BitConverter.IsLittleEndian) WriteRaw(fs, data);
-                else
-                {
-                    var buf = new byte[ChunkBytes];
-                    for (int i = 0; i < data.Length; i += ChunkBytes / 4)
-                    {
-                        int m = Math.Min(ChunkBytes / 4, data.Length - i);
-                        for (int j = 0; j < m; j++) BinaryPrimitives.WriteSingleLittleEndian(buf.AsSpan(4 * j), data[i + j]);
-                        fs.Write(buf, 0, 4 * m);
-                    }
-                }
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(tmp);
-            throw;
-        }
-    }
+        => WriteTyped(path, data, shape, "<f4", 4, static (b, x) => BinaryPrimitives.WriteSingleLittleEndian(b, x));
 
     /// <summary>Writes an int64 (<c>&lt;i8</c>) array in C order as a version 1.0 <c>.npy</c> file, atomically
     /// (temporary file in the same directory, flushed, then renamed over <paramref name="path"/>).</summary>
@@ -806,34 +752,7 @@ public static class Npy
     /// <param name="shape">Dimensions (none for a scalar, which needs exactly one element).</param>
     /// <exception cref="ArgumentException">A dimension is negative or the shape does not match the data length.</exception>
     public static void WriteInt64(string path, ReadOnlySpan<long> data, params int[] shape)
-    {
-        CheckShape(path, data.Length, shape);
-        string tmp = BeginWrite(path, "<i8", shape, out var fs);
-        try
-        {
-            using (fs)
-            {
-                if (BitConverter.IsLittleEndian) WriteRaw(fs, data);
-                else
-                {
-                    var buf = new byte[ChunkBytes];
-                    for (int i = 0; i < data.Length; i += ChunkBytes / 8)
-                    {
-                        int m = Math.Min(ChunkBytes / 8, data.Length - i);
-                        for (int j = 0; j < m; j++) BinaryPrimitives.WriteInt64LittleEndian(buf.AsSpan(8 * j), data[i + j]);
-                        fs.Write(buf, 0, 8 * m);
-                    }
-                }
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(tmp);
-            throw;
-        }
-    }
+        => WriteTyped(path, data, shape, "<i8", 8, static (b, x) => BinaryPrimitives.WriteInt64LittleEndian(b, x));
 
     /// <summary>
     /// Checks that every element of <paramref name="a"/> is finite (no NaN or infinity).
@@ -882,6 +801,40 @@ public static class Npy
                 nameof(shape));
         }
     }
+
+    /// <summary>The common body of the typed writers: header, little-endian data, flush, atomic rename.</summary>
+    private static void WriteTyped<T>(string path, ReadOnlySpan<T> data, int[] shape, string descr, int size, SpanAction<T> writeLittleEndian)
+        where T : unmanaged
+    {
+        CheckShape(path, data.Length, shape);
+        string tmp = BeginWrite(path, descr, shape, out var fs);
+        try
+        {
+            using (fs)
+            {
+                if (BitConverter.IsLittleEndian) WriteRaw(fs, data);
+                else
+                {
+                    var buf = new byte[ChunkBytes];
+                    for (int i = 0; i < data.Length; i += ChunkBytes / size)
+                    {
+                        int m = Math.Min(ChunkBytes / size, data.Length - i);
+                        for (int j = 0; j < m; j++) writeLittleEndian(buf.AsSpan(size * j), data[i + j]);
+                        fs.Write(buf, 0, size * m);
+                    }
+                }
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(tmp);
+            throw;
+        }
+    }
+
+    private delegate void SpanAction<T>(Span<byte> destination, T value);
 
     private static void WriteRaw<T>(FileStream fs, ReadOnlySpan<T> data) where T : unmanaged
     {
