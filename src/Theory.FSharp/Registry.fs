@@ -45,6 +45,7 @@ let private provenance = function
 
 let private detail (e: Evaluation) =
     match e.Verdict with
+    | Holds (slack, t) when Double.IsPositiveInfinity t -> sprintf "slack %.4g (no finite bound/measured ratio)" slack
     | Holds (slack, t) -> sprintf "slack %.4g, tightness %.3gx" slack t
     | Violated w -> sprintf "at %s, %s: measured %.6g > bound %.6g" w.Where w.When w.Measured w.Bound
     | HypothesisNotMet hs -> hs |> List.map (fun (n, why) -> sprintf "%s: %s" n why) |> String.concat "; "
