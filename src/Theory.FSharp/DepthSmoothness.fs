@@ -212,6 +212,7 @@ let segmentBound (run: Run) : float[] = layerwiseBound run true
 
 /// (A, a posteriori) max_k ‖Δ_k(t_j)‖ ≤ bound_j at every iterate, coefficients from the run's own trace.
 let aposteriori : Result<Run> =
+  FlowRuns.gdOnly "A.flow"
     { Id = "A.aposteriori"
       Title = "Depth-smoothness during training (a posteriori constants)"
       Source = "paper §3 (finite training time), constants derived here (docs/theorems/DepthSmoothness.md)"
@@ -247,6 +248,61 @@ let aposteriori : Result<Run> =
                 Notes =
                     [ "operator norms: exact snapshot spectral norms + accumulated step_max, capped by the Frobenius maxima (w_op_max is a lower estimate and is not used)" ] } }
 
+/// The gradient-flow version of the bound: along dZ/dt = −c·G, dΔ_k/dt = −(c_{k+1}G_{k+1} − c_kG_k), and lemma L5
+/// (projection onto a ball being 1-Lipschitz for the clipped flow) gives d⁺z/dt ≤ a(t) z + b(t)/L for z = max_k ‖Δ_k‖.
+/// Grönwall over each output interval [t_j, t_{j+1}] (Δt_j = t_{j+1} − t_j) with ā_j ≥ a, b̄_j ≥ b on the interval:
+///   z(t_{j+1}) ≤ e^{ā_j Δt_j} z(t_j) + (e^{ā_j Δt_j} − 1)/ā_j · b̄_j/L.
+/// Between output times the coefficients are bounded by the larger of their values at the two ends,
+/// ā_j = max(a(t_j), a(t_{j+1})), b̄_j likewise: a sampled bound whose gap is O(Δt·|da/dt|), not a certificate.
+let flowBound (run: Run) : float[] =
+    let cs = aposterioriCoefficients run
+    let L = float run.Setting.Depth
+    let n = cs.Length
+    let out = Array.zeroCreate n
+    let sw, sv = trace run "smooth_w", trace run "smooth_v"
+    let mutable z = sqrt (sw.[0] * sw.[0] + sv.[0] * sv.[0])
+    for j in 0 .. n - 1 do
+        out.[j] <- z
+        if j < n - 1 then
+            let dt = FlowRuns.time run (j + 1) - FlowRuns.time run j
+            let a = max cs.[j].A cs.[j + 1].A
+            let b = max cs.[j].B cs.[j + 1].B
+            let g = exp (a * dt)
+            z <- g * z + (if a > 0.0 then (g - 1.0) / a else dt) * b / L
+    out
+
+/// (A, gradient flow) max_k ‖Δ_k(t_j)‖ ≤ the Grönwall bound at every output time of a flow run.
+let flow : Result<Run> =
+  FlowRuns.flowOnly "A.aposteriori"
+    { Id = "A.flow"
+      Title = "Depth-smoothness along the gradient flow (Grönwall, a posteriori constants)"
+      Source = "paper §3 (finite training time, gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "For the integrated gradient flow (clipped or not) with a smooth σ and a Lipschitz initialization, max_k ‖Δ_k(t_j)‖ ≤ z_j with z_0 = max_k‖Δ_k(0)‖ and "
+        + "z_{j+1} = e^{ā_jΔt_j} z_j + (e^{ā_jΔt_j} − 1)/ā_j · b̄_j/L, the coefficients of lemma L5 from the trace at the output times and "
+        + "ā_j, b̄_j the larger of their values at t_j and t_{j+1}; compared up to the integration allowance 2(steps + 1)·rtol."
+      Hypotheses = [ smoothActivation; lipschitzInit; notDiverged; noFault; hasTrace; initialSnapshot ]
+      Conclusion =
+        fun run ->
+            let cs = aposterioriCoefficients run
+            let bound = flowBound run
+            let sz = trace run "smooth_z"
+            let last = bound.Length - 1
+            let rel = roundingRel + FlowRuns.integrationRel run
+            let e = evaluation rel (compareWithRun run bound) [] []
+            { e with
+                Constants =
+                    [ "a (max over output times)", cs |> Array.map (fun c -> c.A) |> Array.max
+                      "b (max over output times)", cs |> Array.map (fun c -> c.B) |> Array.max
+                      "max_k |Delta_k(0)|", sz.[0]
+                      "bound at the last output", bound.[last]
+                      "measured at the last output", sz.[last]
+                      "tightness at the last output", (if sz.[last] > 0.0 then bound.[last] / sz.[last] else infinity)
+                      "integration allowance (relative)", FlowRuns.integrationRel run ]
+                Notes = [ "between output times the coefficients are the larger of their two end values (sampled, not certified)" ] } }
+
 /// max_k ‖W_{k+1} − W_k‖_F and max_k ‖V_{k+1} − V_k‖_F of snapshot s, from its weights.
 let snapshotIncrements (run: Run) (s: int) =
     let md = run.Shape.LayerSize
@@ -257,6 +313,7 @@ let snapshotIncrements (run: Run) (s: int) =
 
 /// (A, a posteriori, per snapshot interval) the same inequality restarted at every snapshot.
 let aposterioriSegments : Result<Run> =
+  FlowRuns.gdOnly "A.flow"
     { Id = "A.aposteriori.segments"
       Title = "Depth-smoothness during training, restarted at each snapshot (a posteriori constants)"
       Source = "paper §3 (finite training time), constants derived here (docs/theorems/DepthSmoothness.md)"
@@ -304,6 +361,7 @@ let private clipped =
 
 /// (A, a priori) the same recursion with coefficients from the clip radius, the initialization and the data norms only.
 let apriori : Result<Run> =
+  FlowRuns.gdOnly "A.flow"
     { Id = "A.apriori"
       Title = "Depth-smoothness during training (a priori constants from the clip radius)"
       Source = "paper §3 (clipped gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
@@ -391,7 +449,7 @@ let rate : Result<Ladder> =
                   Notes = [ sprintf "slope %.3f ± %.3f (95%%), holds iff slope − half-width ≤ −1" beta w ] } }
 
 /// The single-run results of A, for a registry.
-let all : Result<Run> list = [ aposteriori; aposterioriSegments; apriori ]
+let all : Result<Run> list = [ aposteriori; aposterioriSegments; apriori; flow ]
 
 /// The ladder results of A.
 let ladder : Result<Ladder> list = [ rate ]

@@ -1,0 +1,44 @@
+/// Gradient-flow runs (optimizer gf / clipped-gf, docs/run-format.md): output times, the integration's
+/// error allowance, and the wrapper that makes a gradient-descent statement not applicable to them.
+module ResOdeProofs.Theory.FlowRuns
+
+open ResOdeProofs.Theory
+
+/// True for a run of the integrated gradient flow (gf or clipped-gf).
+let isFlow (run: Run) = run.Setting.Optimizer = "gf" || run.Setting.Optimizer = "clipped-gf"
+
+/// The time of output j: output_times[j] when run.json lists them, else j·η (uniform grid, η = T/N).
+let time (run: Run) (j: int) =
+    match run.Data.Meta.OutputTimes with
+    | null -> float j * run.Setting.Eta
+    | ts -> ts.[j]
+
+/// Relative error allowance on quantities recorded along a flow run: 2·(steps + 1)·rtol. Each accepted step
+/// of the integrator has a local error of at most 1 in the norm weighted by atol + rtol·|y| (≈ rtol relative
+/// for the weights), the flow is loss-decreasing so these errors are not amplified to first order, and the
+/// quadratic loss doubles a relative error of the outputs. An estimate with a stated factor, not a certificate.
+let integrationRel (run: Run) =
+    let meta = run.Data.Meta
+    match meta.Rtol, meta.OdeSteps with
+    | r, s when r.HasValue && s.HasValue -> 2.0 * float (s.Value + 1) * r.Value
+    | r, _ when r.HasValue -> 2.0 * r.Value
+    | _ -> 0.0
+
+/// A gradient-descent statement made not applicable to flow runs: its hypotheses report the flow run as met
+/// (nothing to check) and its conclusion returns NotApplicable naming the flow version.
+let gdOnly (flowVersion: string) (r: Result<Run>) : Result<Run> =
+    { r with
+        Hypotheses = r.Hypotheses |> List.map (fun (n, h) -> n, fun run -> if isFlow run then Met "gradient-flow run (not checked)" else h run)
+        Conclusion =
+            fun run ->
+                if isFlow run then Evaluation.notApplicable (sprintf "a statement about gradient descent; this is a %s run (see %s)" run.Setting.Optimizer flowVersion)
+                else r.Conclusion run }
+
+/// Makes a flow statement not applicable to gradient-descent runs.
+let flowOnly (gdVersion: string) (r: Result<Run>) : Result<Run> =
+    { r with
+        Hypotheses = r.Hypotheses |> List.map (fun (n, h) -> n, fun run -> if isFlow run then h run else Met "gradient-descent run (not checked)")
+        Conclusion =
+            fun run ->
+                if isFlow run then r.Conclusion run
+                else Evaluation.notApplicable (sprintf "a statement about the gradient flow; this is a %s run (see %s)" run.Setting.Optimizer gdVersion) }
