@@ -428,8 +428,8 @@ let private hypPlainFlow : string * (Run -> HypothesisCheck) =
     "vector field is exactly −G",
     fun run ->
         if run.Setting.Fault <> "none" then NotMet(sprintf "the engine ran with fault %s" run.Setting.Fault)
-        elif run.Setting.Optimizer <> "gf" then NotMet(sprintf "a %s run: the clipped field is not −G" run.Setting.Optimizer)
-        else Met "gf"
+        elif run.Setting.Optimizer = "clipped-gf" then NotMet "a clipped-gf run: the clipped field is not −G"
+        else Met run.Setting.Optimizer
 
 /// C.gfDecay (ii, flow): along dZ/dt = −G, dε/dt = −Σ_k‖G_k‖²/L = −r̃ ε exactly, so r̃ ≥ f μ₀ gives
 /// ε(t) ≤ ε(0) e^{−f μ₀ t} (f = 1/4): rate μ₀/4, no descent-lemma factor.
