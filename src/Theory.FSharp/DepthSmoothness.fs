@@ -319,7 +319,7 @@ let flow : Result<Run> =
         "For the integrated gradient flow (clipped or not) with a smooth σ and a Lipschitz initialization, max_k ‖Δ_k(t_j)‖ ≤ z_j with z_0 = max_k‖Δ_k(0)‖ and "
         + "(x, y, 1)_{j+1} = exp(Δt_j [[ā_WW, ā_WV, b̄_W/L], [ā_VW, 0, b̄_V/L], [0, 0, 0]]) (x, y, 1)_j (W and V parts; the scalar Grönwall form for the clipped flow), "
         + "the coefficients of lemma L5 from the trace at the output times, ā, b̄ the larger of their values at t_j and t_{j+1}; compared up to the integration allowance 2(steps + 1)·rtol."
-      Hypotheses = [ smoothActivation; lipschitzInit; notDiverged; noFault; hasTrace; initialSnapshot ]
+      Hypotheses = [ smoothActivation; lipschitzInit; notDiverged; noFault; hasTrace; initialSnapshot; FlowRuns.hypIntegration ]
       Conclusion =
         fun run ->
             let cs = aposterioriCoefficients run

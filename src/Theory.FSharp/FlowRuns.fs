@@ -24,6 +24,20 @@ let integrationRel (run: Run) =
     | r, _ when r.HasValue -> 2.0 * r.Value
     | _ -> 0.0
 
+/// The largest integration allowance a flow statement accepts: 10⁻³ relative, so that a bound is never confused
+/// with an integration error (the same fraction as result B's reference solve).
+let maxIntegrationRel = 1e-3
+
+/// Hypothesis of the flow statements: the integration allowance 2(steps + 1)·rtol is at most 10⁻³ (gradient-descent
+/// runs have none and meet it).
+let hypIntegration : string * (Run -> HypothesisCheck) =
+    "integration accurate: 2(steps + 1)·rtol ≤ 1e-3",
+    fun run ->
+        let r = integrationRel run
+        if r <= maxIntegrationRel then Met(sprintf "integration allowance %.3g" r)
+        else NotMet(sprintf "integration allowance 2(steps + 1)·rtol = %.3g > 1e-3: rtol %g is too loose to tell a bound from an integration error; integrate with a smaller --rtol"
+                        r (run.Data.Meta.Rtol.GetValueOrDefault nan))
+
 /// A gradient-descent statement made not applicable to flow runs: its hypotheses report the flow run as met
 /// (nothing to check) and its conclusion returns NotApplicable naming the flow version.
 let gdOnly (flowVersion: string) (r: Result<Run>) : Result<Run> =

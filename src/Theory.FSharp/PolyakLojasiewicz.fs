@@ -443,7 +443,7 @@ let gfDecay : Result<Run> =
       Statement =
         "Along the gradient flow, dε/dt = −r̃ ε exactly; if r̃(t) ≥ μ₀/4 on [0, T] then ε(t) ≤ ε(0) e^{−μ₀ t/4}. "
         + "Checked at every output time t_j, the hypothesis r̃ ≥ μ₀/4 at the output times (C.plAlongRun), with the integration allowance 2(steps + 1)·rtol·ε(0)."
-      Hypotheses = initHypotheses @ [ hypFinite; hypPlainFlow; hypPlAlongRun ]
+      Hypotheses = initHypotheses @ [ hypFinite; hypPlainFlow; FlowRuns.hypIntegration; hypPlAlongRun ]
       Conclusion =
         fun run ->
             let ic = initConstants run

@@ -97,3 +97,13 @@ let ``out-of-hypothesis flow runs are reported`` () =
     let iid = trainFlow (plSpec.With(iterations = 5, init = InitKind.Iid))
     let a = Result.evaluate DepthSmoothness.flow iid
     Assert.True(Verdict.isHypothesisNotMet a.Verdict, sprintf "%A" a.Verdict)
+
+/// Negative control: rtol so loose that the integration allowance exceeds 10⁻³ — the flow statements report it as an
+/// unmet hypothesis instead of comparing a bound with an integration error.
+[<Fact>]
+let ``a flow integrated with a loose rtol is reported`` () =
+    let r = plSpec.TrainFlow(1e-2, 1e-4)
+    let run = Run(RunDirectory.InMemory(r, "loose"))
+    for res in [ PolyakLojasiewicz.gfDecay; PolyakLojasiewicz.gfPathLength; DepthSmoothness.flow ] do
+        let e = Result.evaluate res run
+        Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%s: %A" res.Id e.Verdict)
