@@ -40,6 +40,13 @@ internal static class TrainCommand
         var cmd = new Command("train", "Train a residual network h_k = h_{k-1} + (1/L) V_k σ(W_k h_{k-1}) by full-batch gradient descent and write a run directory (.npy arrays + run.json).")
         { x, y, a, b, n, d, w0, v0, init, depth, width, scale, vscale, modes, act, eta, iters, clip, seed, snaps, f32, outDir, force, fault };
 
+        // Gradient flow (optimizer gf): the same setting integrated in continuous time.
+        var optimizer = new Option<string>("--optimizer") { Description = "gd (gradient descent, --eta, --iters) or gf (the gradient flow dZ/dt = −L·∂ℓ/∂Z over [0, --horizon], integrated by Dormand–Prince 5(4) with --rtol/--atol and recorded at the --iters + 1 times t_j = j·T/iters; run.json gets eta = T/iters). --clip applies to both.", DefaultValueFactory = _ => "gd" };
+        var horizon = new Option<double?>("--horizon") { Description = "gf: horizon T (default eta·iters)." };
+        var rtol = new Option<double>("--rtol") { Description = "gf: relative tolerance of the integrator.", DefaultValueFactory = _ => 1e-6 };
+        var atol = new Option<double>("--atol") { Description = "gf: absolute tolerance of the integrator.", DefaultValueFactory = _ => 1e-9 };
+        foreach (var opt in new Option[] { optimizer, horizon, rtol, atol }) cmd.Options.Add(opt);
+
         cmd.SetAction(pr =>
         {
             try
@@ -103,8 +110,25 @@ internal static class TrainCommand
                 if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any() && !frc)
                     return Ui.Fail($"{dir} already exists and is not empty: choose another --out or pass --force to replace it");
                 if (f != EngineFault.None) Console.Error.WriteLine($"warning: fault '{f}' injected: this run is deliberately wrong (testing only)");
-                var result = Ui.WithProgress($"train L={shape.Depth} m={shape.Width} n={data.Count}",
-                    progress => Trainer.Train(shape, data, initial, opts with { Progress = progress }, sd, dataDesc, aMat, bMat));
+                bool flow = pr.GetValue(optimizer)?.ToLowerInvariant() switch
+                {
+                    "gd" => false, "gf" => true,
+                    var other => throw new ArgumentException($"unknown --optimizer '{other}': gd or gf"),
+                };
+                if (flow && opts.Float32) return Ui.Fail("--float32 applies to gd only: the gradient flow is integrated in float64");
+                var result = flow
+                    ? Ui.WithProgress($"gradient flow L={shape.Depth} m={shape.Width} n={data.Count}",
+                        progress => GradientFlow.Train(shape, data, initial,
+                            new FlowOptions(activation, pr.GetValue(horizon) ?? opts.Eta * opts.Iterations, opts.Iterations)
+                            {
+                                Rtol = pr.GetValue(rtol), Atol = pr.GetValue(atol), Clip = opts.Clip, Snapshots = opts.Snapshots,
+                                Fault = f, Progress = progress,
+                            }, sd, dataDesc, aMat, bMat))
+                    : Ui.WithProgress($"train L={shape.Depth} m={shape.Width} n={data.Count}",
+                        progress => Trainer.Train(shape, data, initial, opts with { Progress = progress }, sd, dataDesc, aMat, bMat));
+                if (result.Flow is FlowInfo fi)
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"gradient flow over [0, {fi.Horizon:G6}] with {fi.Method}, rtol {fi.Rtol:G3}, atol {fi.Atol:G3}: {fi.Steps} steps, {fi.Rejected} rejected, {fi.Evaluations} evaluations"));
                 RunDirectory.Write(result, dir, frc);
                 var last = result.Losses[^1];
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -212,6 +212,7 @@ let segmentBound (run: Run) : float[] = layerwiseBound run true
 
 /// (A, a posteriori) max_k ‖Δ_k(t_j)‖ ≤ bound_j at every iterate, coefficients from the run's own trace.
 let aposteriori : Result<Run> =
+  FlowRuns.gdOnly "A.flow"
     { Id = "A.aposteriori"
       Title = "Depth-smoothness during training (a posteriori constants)"
       Source = "paper §3 (finite training time), constants derived here (docs/theorems/DepthSmoothness.md)"
@@ -247,6 +248,97 @@ let aposteriori : Result<Run> =
                 Notes =
                     [ "operator norms: exact snapshot spectral norms + accumulated step_max, capped by the Frobenius maxima (w_op_max is a lower estimate and is not used)" ] } }
 
+/// e^{M} for a 3×3 matrix with non-negative entries: Taylor series of degree 24 after scaling by 2^{-s} so that
+/// ‖M‖_∞/2^s ≤ 1/2 (remainder ≤ 2·(1/2)^25/25! relative, far below float64 rounding), then s squarings.
+/// All terms are non-negative, so there is no cancellation.
+let private expmNonnegative (m: float[,]) : float[,] =
+    let n = Array2D.length1 m
+    let norm = Seq.max (seq { for i in 0 .. n - 1 -> Seq.sum (seq { for j in 0 .. n - 1 -> abs m.[i, j] }) })
+    let s = if norm <= 0.5 then 0 else int (ceil (log (norm / 0.5) / log 2.0))
+    let scaled = Array2D.map (fun x -> x / Math.Pow(2.0, float s)) m
+    let mul (a: float[,]) (b: float[,]) = Array2D.init n n (fun i j -> Seq.sum (seq { for k in 0 .. n - 1 -> a.[i, k] * b.[k, j] }))
+    let mutable term = Array2D.init n n (fun i j -> if i = j then 1.0 else 0.0)
+    let mutable sum = Array2D.copy term
+    for k in 1 .. 24 do
+        term <- mul term scaled |> Array2D.map (fun x -> x / float k)
+        sum <- Array2D.init n n (fun i j -> sum.[i, j] + term.[i, j])
+    for _ in 1 .. s do sum <- mul sum sum
+    sum
+
+/// The gradient-flow version of the bound: along dZ/dt = −c·G, dΔ_k/dt = −(c_{k+1}G_{k+1} − c_kG_k), and lemma L5
+/// gives, for x = max_k ‖ΔW_k‖, y = max_k ‖ΔV_k‖ (upper Dini derivatives),
+///   x' ≤ a_WW x + a_WV y + b_W/L,   y' ≤ a_VW x + b_V/L,
+/// a cooperative linear system (non-negative off-diagonal coefficients), so by the comparison principle (x, y) stays
+/// below the solution of the equalities. Over each output interval [t_j, t_{j+1}] (Δt_j = t_{j+1} − t_j) with
+/// coefficients ā ≥ a, b̄ ≥ b on the interval this is exactly
+///   (x, y, 1)(t_{j+1}) ≤ exp(Δt_j·[[ā_WW, ā_WV, b̄_W/L], [ā_VW, 0, b̄_V/L], [0, 0, 0]]) (x, y, 1)(t_j).
+/// For the clipped flow (projection onto a ball is 1-Lipschitz, but not componentwise) the scalar form
+///   z(t_{j+1}) ≤ e^{ā_j Δt_j} z(t_j) + (e^{ā_j Δt_j} − 1)/ā_j · b̄_j/L with the joint a, b.
+/// Between output times each coefficient is bounded by the larger of its values at the two ends,
+/// ā_j = max(a(t_j), a(t_{j+1})): a sampled bound whose gap is O(Δt·|da/dt|), not a certificate.
+let flowBound (run: Run) : float[] =
+    let cs = aposterioriCoefficients run
+    let L = float run.Setting.Depth
+    let n = cs.Length
+    let twoComponent = run.Setting.Optimizer = "gf"
+    let out = Array.zeroCreate n
+    let sw, sv = trace run "smooth_w", trace run "smooth_v"
+    let mutable x, y = sw.[0], sv.[0]
+    let mutable z = sqrt (sw.[0] * sw.[0] + sv.[0] * sv.[0])
+    for j in 0 .. n - 1 do
+        out.[j] <- (if twoComponent then sqrt (x * x + y * y) else z)
+        if j < n - 1 then
+            let dt = FlowRuns.time run (j + 1) - FlowRuns.time run j
+            let c0, c1 = cs.[j], cs.[j + 1]
+            if twoComponent then
+                let mx f = max (f c0) (f c1)
+                let m =
+                    array2D [ [ mx (fun c -> c.AWW); mx (fun c -> c.AWV); mx (fun c -> c.BW) / L ]
+                              [ mx (fun c -> c.AVW); 0.0; mx (fun c -> c.BV) / L ]
+                              [ 0.0; 0.0; 0.0 ] ]
+                let e = expmNonnegative (Array2D.map (fun v -> v * dt) m)
+                let x', y' = e.[0, 0] * x + e.[0, 1] * y + e.[0, 2], e.[1, 0] * x + e.[1, 1] * y + e.[1, 2]
+                x <- x'
+                y <- y'
+            else
+                let a = max c0.A c1.A
+                let b = max c0.B c1.B
+                let g = exp (a * dt)
+                z <- g * z + (if a > 0.0 then (g - 1.0) / a else dt) * b / L
+    out
+
+/// (A, gradient flow) max_k ‖Δ_k(t_j)‖ ≤ the Grönwall bound at every output time of a flow run.
+let flow : Result<Run> =
+  FlowRuns.flowOnly "A.aposteriori"
+    { Id = "A.flow"
+      Title = "Depth-smoothness along the gradient flow (Grönwall, a posteriori constants)"
+      Source = "paper §3 (finite training time, gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "For the integrated gradient flow (clipped or not) with a smooth σ and a Lipschitz initialization, max_k ‖Δ_k(t_j)‖ ≤ z_j with z_0 = max_k‖Δ_k(0)‖ and "
+        + "(x, y, 1)_{j+1} = exp(Δt_j [[ā_WW, ā_WV, b̄_W/L], [ā_VW, 0, b̄_V/L], [0, 0, 0]]) (x, y, 1)_j (W and V parts; the scalar Grönwall form for the clipped flow), "
+        + "the coefficients of lemma L5 from the trace at the output times, ā, b̄ the larger of their values at t_j and t_{j+1}; compared up to the integration allowance 2(steps + 1)·rtol."
+      Hypotheses = [ smoothActivation; lipschitzInit; notDiverged; noFault; hasTrace; initialSnapshot; FlowRuns.hypIntegration ]
+      Conclusion =
+        fun run ->
+            let cs = aposterioriCoefficients run
+            let bound = flowBound run
+            let sz = trace run "smooth_z"
+            let last = bound.Length - 1
+            let rel = roundingRel + FlowRuns.integrationRel run
+            let e = evaluation rel (compareWithRun run bound) [] []
+            { e with
+                Constants =
+                    [ "a (max over output times)", cs |> Array.map (fun c -> c.A) |> Array.max
+                      "b (max over output times)", cs |> Array.map (fun c -> c.B) |> Array.max
+                      "max_k |Delta_k(0)|", sz.[0]
+                      "bound at the last output", bound.[last]
+                      "measured at the last output", sz.[last]
+                      "tightness at the last output", (if sz.[last] > 0.0 then bound.[last] / sz.[last] else infinity)
+                      "integration allowance (relative)", FlowRuns.integrationRel run ]
+                Notes = [ "between output times the coefficients are the larger of their two end values (sampled, not certified)" ] } }
+
 /// max_k ‖W_{k+1} − W_k‖_F and max_k ‖V_{k+1} − V_k‖_F of snapshot s, from its weights.
 let snapshotIncrements (run: Run) (s: int) =
     let md = run.Shape.LayerSize
@@ -257,6 +349,7 @@ let snapshotIncrements (run: Run) (s: int) =
 
 /// (A, a posteriori, per snapshot interval) the same inequality restarted at every snapshot.
 let aposterioriSegments : Result<Run> =
+  FlowRuns.gdOnly "A.flow"
     { Id = "A.aposteriori.segments"
       Title = "Depth-smoothness during training, restarted at each snapshot (a posteriori constants)"
       Source = "paper §3 (finite training time), constants derived here (docs/theorems/DepthSmoothness.md)"
@@ -304,6 +397,7 @@ let private clipped =
 
 /// (A, a priori) the same recursion with coefficients from the clip radius, the initialization and the data norms only.
 let apriori : Result<Run> =
+  FlowRuns.gdOnly "A.flow"
     { Id = "A.apriori"
       Title = "Depth-smoothness during training (a priori constants from the clip radius)"
       Source = "paper §3 (clipped gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
@@ -391,7 +485,7 @@ let rate : Result<Ladder> =
                   Notes = [ sprintf "slope %.3f ± %.3f (95%%), holds iff slope − half-width ≤ −1" beta w ] } }
 
 /// The single-run results of A, for a registry.
-let all : Result<Run> list = [ aposteriori; aposterioriSegments; apriori ]
+let all : Result<Run> list = [ aposteriori; aposterioriSegments; apriori; flow ]
 
 /// The ladder results of A.
 let ladder : Result<Ladder> list = [ rate ]

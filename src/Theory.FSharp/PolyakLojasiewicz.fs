@@ -299,6 +299,7 @@ let private decay (run: Run) (rate: float) =
 
 /// C.gdDecay (ii): ε(t_j) ≤ ε(0) Π_{i<j}(1 − η c f μ₀) ≤ ε(0) e^{−c f μ₀ t_j} with c = 1/2, f = 1/4, i.e. rate μ₀/8.
 let gdDecay : Result<Run> =
+  FlowRuns.gdOnly "C.gfDecay"
     { Id = "C.gdDecay"
       Title = "Exponential loss decay of gradient descent at rate μ₀/8"
       Source = source
@@ -328,6 +329,7 @@ let gdDecay : Result<Run> =
 
 /// C.pathLength (iii): Σ_{i<j} ‖Z^{i+1} − Z^i‖ = Σ_{i<j} η‖G^i‖ ≤ (2/c)√(L/(f μ₀)) (√ε_0 − √ε_j) ≤ 8 √(L ε(0)/μ₀).
 let pathLength : Result<Run> =
+  FlowRuns.gdOnly "C.gfPathLength"
     { Id = "C.pathLength"
       Title = "Path length of the weights bounded by 8√(L ε(0)/μ₀)"
       Source = source
@@ -361,6 +363,7 @@ let pathLength : Result<Run> =
 /// C.runRate (iv): the same decay with the PL constant and the curvature re-evaluated on the run:
 /// ε(t_j) ≤ ε(0) Π_{i<j}(1 − η c_run μ_run) ≤ ε(0) e^{−c_run μ_run t_j}, μ_run = min_{i<N} r̃_i, c_run = 1 − η max_i β̂_i⁺/2.
 let runRate : Result<Run> =
+  FlowRuns.gdOnly "C.gfDecay"
     { Id = "C.runRate"
       Title = "Loss decay at the PL constant re-evaluated along the run (a posteriori)"
       Source = source
@@ -410,5 +413,95 @@ let runRate : Result<Run> =
                       "mean_r", meanR; "rate_tightness", observed / rate ] @ mu0Consts @ lazyConsts
                   Notes = mu0Notes @ lazyNotes } }
 
+/// The PL-along-the-run hypothesis of the decay statements (C.plAlongRun holds).
+let private hypPlAlongRun : string * (Run -> HypothesisCheck) =
+    "PL along the run (C.plAlongRun)",
+    fun run ->
+        let ev = Result.evaluate plAlongRun run
+        match ev.Verdict with
+        | Holds _ -> Met(sprintf "min_j r̃/μ₀ = %.4g ≥ 1/4" (ev.Measured.Value / (initConstants run).Mu0))
+        | Violated w -> NotMet(sprintf "r̃ = %.4g < μ₀/4 = %.4g at %s" w.Measured w.Bound w.When)
+        | HypothesisNotMet _ -> NotMet "not evaluated: the hypotheses of C.plAlongRun are not met"
+        | NotApplicable why -> NotMet why
+
+let private hypPlainFlow : string * (Run -> HypothesisCheck) =
+    "vector field is exactly −G",
+    fun run ->
+        if run.Setting.Fault <> "none" then NotMet(sprintf "the engine ran with fault %s" run.Setting.Fault)
+        elif run.Setting.Optimizer = "clipped-gf" then NotMet "a clipped-gf run: the clipped field is not −G"
+        else Met run.Setting.Optimizer
+
+/// C.gfDecay (ii, flow): along dZ/dt = −G, dε/dt = −Σ_k‖G_k‖²/L = −r̃ ε exactly, so r̃ ≥ f μ₀ gives
+/// ε(t) ≤ ε(0) e^{−f μ₀ t} (f = 1/4): rate μ₀/4, no descent-lemma factor.
+let gfDecay : Result<Run> =
+  FlowRuns.flowOnly "C.gdDecay"
+    { Id = "C.gfDecay"
+      Title = "Exponential loss decay of the gradient flow at rate μ₀/4"
+      Source = source
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "Along the gradient flow, dε/dt = −r̃ ε exactly; if r̃(t) ≥ μ₀/4 on [0, T] then ε(t) ≤ ε(0) e^{−μ₀ t/4}. "
+        + "Checked at every output time t_j, the hypothesis r̃ ≥ μ₀/4 at the output times (C.plAlongRun), with the integration allowance 2(steps + 1)·rtol·ε(0)."
+      Hypotheses = initHypotheses @ [ hypFinite; hypPlainFlow; FlowRuns.hypIntegration; hypPlAlongRun ]
+      Conclusion =
+        fun run ->
+            let ic = initConstants run
+            let p = path run
+            let rate = plFraction * ic.Mu0
+            let rel = roundingRel + FlowRuns.integrationRel run
+            let t j = FlowRuns.time run j
+            let bound j = p.Eps.[0] * exp (-rate * t j)
+            let firstBad = [| 0 .. p.N |] |> Array.tryFind (fun j -> not (p.Eps.[j] <= bound j * (1.0 + rel) + rel * p.Eps.[0]))
+            let tN = t p.N
+            let observed = if p.Eps.[p.N] > 0.0 && tN > 0.0 then -log (p.Eps.[p.N] / p.Eps.[0]) / tN else infinity
+            let v =
+                match firstBad with
+                | Some j -> Violated { Where = "loss"; When = sprintf "output %d (t = %.4g)" j (t j); Measured = p.Eps.[j]; Bound = bound j }
+                | None -> Holds(bound p.N - p.Eps.[p.N], (if p.Eps.[p.N] = 0.0 then infinity else bound p.N / p.Eps.[p.N]))
+            { Verdict = v; Measured = Some p.Eps.[p.N]; Bound = Some(bound p.N); Hypotheses = []
+              Constants = initConstantList ic @ [ "f", plFraction; "predicted_rate", rate; "observed_rate", observed; "integration_rel", FlowRuns.integrationRel run ]
+              Notes = [ sprintf "predicted rate f·μ₀ = %.4g, observed rate −ln(ε(T)/ε(0))/T = %.4g (%.3gx faster); the hypothesis r̃ ≥ fμ₀ is checked at the output times only" rate observed (observed / rate) ] } }
+
+/// C.gfPathLength (iii, flow): ‖dZ/dt‖ = ‖G‖ = L(−dε/dt)/‖G‖ ≤ √(L/(fμ₀))(−dε/dt)/√ε = 2√(L/(fμ₀))(−d√ε/dt), so
+/// ∫_0^t ‖G‖ ≤ 2√(L/(fμ₀))(√ε(0) − √ε(t)) ≤ 4√(L ε(0)/μ₀). Checked on the displacement ‖Z(t_s) − Z(0)‖ ≤ path length
+/// at every snapshot (a rigorous consequence), the trapezoid estimate of ∫‖G‖ reported beside.
+let gfPathLength : Result<Run> =
+  FlowRuns.flowOnly "C.pathLength"
+    { Id = "C.gfPathLength"
+      Title = "Displacement of the weights along the flow bounded by 4√(L ε(0)/μ₀)"
+      Source = source
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "Under the hypotheses of C.gfDecay, the length of the flow's path up to t is at most 2√(L/(fμ₀))(√ε(0) − √ε(t)) ≤ 4√(Lε(0)/μ₀) (f = 1/4); "
+        + "hence ‖Z(t_s) − Z(0)‖_F is at most that at every snapshot."
+      Hypotheses = gfDecay.Hypotheses
+      Conclusion =
+        fun run ->
+            let ic = initConstants run
+            let p = path run
+            let L = float run.Setting.Depth
+            let k = 2.0 * sqrt (L / (plFraction * ic.Mu0))
+            let rel = roundingRel + FlowRuns.integrationRel run
+            let sqrtEps j = sqrt (max 0.0 p.Eps.[j])
+            let w0, v0 = run.W 0, run.V 0
+            let disp s =
+                let a = Linalg.frobeniusDiff (run.W s) 0 w0 0 w0.Length
+                let b = Linalg.frobeniusDiff (run.V s) 0 v0 0 v0.Length
+                sqrt (a * a + b * b)
+            let checks : LemmaChain.Check list =
+                [ for s in 1 .. run.SnapshotCount - 1 ->
+                    let j = run.Steps.[s]
+                    { LemmaChain.Check.Measured = disp s; Bound = k * (sqrtEps 0 - sqrtEps j) + rel * k * sqrtEps 0
+                      Where = "weights (joint Frobenius displacement from Z(0))"; When = sprintf "snapshot %d (output %d, t = %.4g)" s j (FlowRuns.time run j) } ]
+            let trapezoid =
+                Array.init p.N (fun j -> 0.5 * (p.Grad.[j] + p.Grad.[j + 1]) * (FlowRuns.time run (j + 1) - FlowRuns.time run j)) |> Array.sum
+            let ballBound = 4.0 * sqrt (L * p.Eps.[0] / ic.Mu0)
+            let e = LemmaChain.evaluation 0.0 checks [] []
+            { e with
+                Constants = initConstantList ic @ [ "f", plFraction; "path_length_trapezoid", trapezoid; "ball_radius", ballBound; "integration_rel", rel ]
+                Notes = [ sprintf "displacement ≤ path length ≈ %.4g (trapezoid over output times) ≤ 4√(Lε₀/μ₀) = %.4g" trapezoid ballBound ] } }
+
 /// Every result of this file, in dependency order.
-let all : Result<Run> list = [ initialPl; plAlongRun; gdDecay; pathLength; runRate ]
+let all : Result<Run> list = [ initialPl; plAlongRun; gdDecay; pathLength; runRate; gfDecay; gfPathLength ]

@@ -58,6 +58,7 @@ let consecutivePairs (run: Run) =
 
 /// (I.update) Z^{j+1} = Z^j − η·c_k·G_k(Z^j) per layer, c_k = min(1, C/‖G_k‖_F) for clipped GD (1 otherwise).
 let update : Result<Run> =
+  FlowRuns.gdOnly "I.loss and I.trace, which check flow runs too"
     { Id = "I.update"
       Title = "Consecutive snapshots are one gradient step apart"
       Source = src

@@ -86,8 +86,13 @@ public static class RunDirectory
             DivergenceReason = r.DivergenceReason,
             Activation = Activations.Name(o.Activation),
             Eta = o.Eta,
-            Optimizer = o.Optimizer == OptimizerKind.GradientDescent ? "gd" : "clipped-gd",
+            Optimizer = r.Flow is null
+                ? (o.Optimizer == OptimizerKind.GradientDescent ? "gd" : "clipped-gd")
+                : (o.Clip is null ? "gf" : "clipped-gf"),
             ClipRadius = o.Clip,
+            Horizon = r.Flow?.Horizon, Rtol = r.Flow?.Rtol, Atol = r.Flow?.Atol, OdeMethod = r.Flow?.Method,
+            OutputTimes = r.Flow?.OutputTimes, Dt = r.Flow is { OutputTimes: null } ? o.Eta : null,
+            OdeSteps = r.Flow?.Steps, OdeRejected = r.Flow?.Rejected, OdeEvaluations = r.Flow?.Evaluations,
             Iterations = o.Iterations,
             Depth = s.Depth, Width = s.Width, N = r.Data.Count, D = s.Dim, DIn = s.InputDim, DOut = s.OutputDim,
             Precision = o.Float32 ? "float32" : "float64",

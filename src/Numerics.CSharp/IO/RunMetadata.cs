@@ -36,8 +36,23 @@ public sealed class RunMetadata
     [JsonPropertyName("activation")] public string? Activation { get; set; }
     /// <summary>Time step η of the depth-scaled flow: Z ← Z − η·L·∂ℓ/∂Z.</summary>
     [JsonPropertyName("eta")] public double? Eta { get; set; }
-    /// <summary>gd | clipped-gd.</summary>
+    /// <summary>gd | clipped-gd | gf | clipped-gf (gf: the gradient flow dZ/dt = −G integrated by an adaptive Runge–Kutta pair).</summary>
     [JsonPropertyName("optimizer")] public string Optimizer { get; set; } = "gd";
+    /// <summary>gf: the horizon T of the flow (t ∈ [0, T]).</summary>
+    [JsonPropertyName("horizon")] public double? Horizon { get; set; }
+    /// <summary>gf: relative and absolute tolerances of the adaptive integrator.</summary>
+    [JsonPropertyName("rtol")] public double? Rtol { get; set; }
+    [JsonPropertyName("atol")] public double? Atol { get; set; }
+    /// <summary>gf: the embedded pair, e.g. "DP5(4)".</summary>
+    [JsonPropertyName("ode_method")] public string? OdeMethod { get; set; }
+    /// <summary>gf with a non-uniform grid: the output times t_j (losses[j] = ℓ(Z(t_j))); absent for the uniform grid t_j = j·eta.</summary>
+    [JsonPropertyName("output_times")] public double[]? OutputTimes { get; set; }
+    /// <summary>gf with the uniform grid: its spacing, equal to eta = T/N.</summary>
+    [JsonPropertyName("dt")] public double? Dt { get; set; }
+    /// <summary>gf: accepted and rejected integrator steps, and evaluations of the vector field.</summary>
+    [JsonPropertyName("ode_steps")] public int? OdeSteps { get; set; }
+    [JsonPropertyName("ode_rejected")] public int? OdeRejected { get; set; }
+    [JsonPropertyName("ode_evaluations")] public int? OdeEvaluations { get; set; }
     [JsonPropertyName("clip_radius")] public double? ClipRadius { get; set; }
     [JsonPropertyName("iterations")] public int? Iterations { get; set; }
     [JsonPropertyName("depth")] public int? Depth { get; set; }

@@ -43,10 +43,13 @@ public static class OdeSolver
     /// Default pair: Dormand–Prince 5(4). <paramref name="outputTimes"/> (optional) are returned in
     /// <see cref="OdeSolution.States"/>; <paramref name="stops"/> are hit exactly but not returned.
     /// Throws InvalidOperationException when the step size underflows or maxSteps is exceeded, and when f
-    /// returns a non-finite value.
+    /// returns a non-finite value. With <paramref name="onOutput"/>, each output state is passed to it
+    /// (output index, time, state; the array is reused after the call returns) instead of being stored, so
+    /// that long output grids of large states need no memory; <see cref="OdeSolution.States"/> is then empty.
     /// </summary>
     public static OdeSolution Integrate(OdeRhs f, double t0, double t1, double[] y0, double rtol, double atol,
-        ButcherTableau? tableau = null, double[]? outputTimes = null, double[]? stops = null, int maxSteps = 10_000_000)
+        ButcherTableau? tableau = null, double[]? outputTimes = null, double[]? stops = null, int maxSteps = 10_000_000,
+        Action<int, double, double[]>? onOutput = null)
     {
         var tab = tableau ?? ButcherTableau.DormandPrince54;
         if (!(t1 > t0)) throw new ArgumentException($"need t1 > t0 (got t0 = {t0}, t1 = {t1})");
@@ -60,9 +63,15 @@ public static class OdeSolver
         for (int i = 0; i < s; i++) k[i] = new double[n];
         var y = (double[])y0.Clone();
         var yNew = new double[n]; var yStage = new double[n]; var err = new double[n];
-        var states = new double[outs.Length][];
+        var states = new double[onOutput is null ? outs.Length : 0][];
         int nextOut = 0;
-        while (nextOut < outs.Length && outs[nextOut] == t0) states[nextOut++] = (double[])y.Clone();
+        void Emit(double[] state)
+        {
+            if (onOutput is null) states[nextOut] = (double[])state.Clone();
+            else onOutput(nextOut, outs[nextOut], state);
+            nextOut++;
+        }
+        while (nextOut < outs.Length && outs[nextOut] == t0) Emit(y);
         int steps = 0, rejected = 0, evals = 0;
         double t = t0;
         f(t, y, k[0]); evals++;
@@ -112,7 +121,7 @@ public static class OdeSolver
                 CheckFinite(k[0], t);
                 if (hits)
                 {
-                    while (nextOut < outs.Length && outs[nextOut] == target) states[nextOut++] = (double[])y.Clone();
+                    while (nextOut < outs.Length && outs[nextOut] == target) Emit(y);
                     gi++;
                 }
                 if (lastRejected) factor = Math.Min(1, factor);

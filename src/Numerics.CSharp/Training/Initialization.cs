@@ -108,32 +108,76 @@ public static class Initialization
 
     private static double FillSmooth(Rng rng, double[] target, int md, int L, double scale, int modes)
     {
-        var c0 = new double[md]; rng.FillGaussian(c0);
-        var c = new double[modes][]; var dd = new double[modes][];
-        double lip = 0;
-        for (int f = 0; f < modes; f++)
+        var coeff = SmoothCoefficients.Draw(rng, md, modes);
+        for (int k = 0; k < L; k++) coeff.Sample((k + 1.0) / L, scale, target.AsSpan(k * md, md));
+        return coeff.Lipschitz(scale);
+    }
+
+    /// <summary>
+    /// The function of depth s ↦ (W⁰(s), V⁰(s)) that <see cref="Smooth"/> samples at s_k = k/L (the same
+    /// random draws for the same seed, shape and modes), in closed form for every s ∈ [0, 1]: the neural-ODE
+    /// limit of the smooth initialization. Layer k of <see cref="Smooth"/> equals this function at s = k/L.
+    /// </summary>
+    public static Ode.WeightFunction SmoothFunction(NetworkShape shape, long seed, double scale = 1.0, double vScale = 0.0, int modes = 2)
+    {
+        if (modes < 1) throw new ArgumentException("a smooth initialization needs at least one Fourier mode (--modes ≥ 1)");
+        var rng = Rng.ForStream(seed, "init");
+        int md = shape.LayerSize;
+        var cw = SmoothCoefficients.Draw(rng, md, modes);
+        var cv = vScale == 0 ? null : SmoothCoefficients.Draw(rng, md, modes);
+        return (s, w, v) =>
         {
-            c[f] = new double[md]; rng.FillGaussian(c[f]);
-            dd[f] = new double[md]; rng.FillGaussian(dd[f]);
-            double nc = 0, nd = 0;
-            for (int i = 0; i < md; i++) { nc += c[f][i] * c[f][i]; nd += dd[f][i] * dd[f][i]; }
-            lip += Math.Sqrt(nc + nd);
+            cw.Sample(s, scale, w);
+            if (cv is null) v[..md].Clear(); else cv.Sample(s, vScale, v);
+        };
+    }
+
+    /// <summary>The tied initialization's (constant) function of depth: Z⁰(s) = (W, V) of every layer.</summary>
+    public static Ode.WeightFunction ConstantFunction(NetworkShape shape, InitialWeights tied)
+    {
+        int md = shape.LayerSize;
+        var w0 = tied.W[..md]; var v0 = tied.V[..md];
+        return (s, w, v) => { w0.CopyTo(w); v0.CopyTo(v); };
+    }
+
+    /// <summary>C₀, C_f, D_f of a smooth function of depth (drawn in this order from the init stream).</summary>
+    private sealed class SmoothCoefficients
+    {
+        private double[] _c0 = Array.Empty<double>();
+        private double[][] _c = Array.Empty<double[]>(), _d = Array.Empty<double[]>();
+        private double _lipSum;
+
+        public static SmoothCoefficients Draw(Rng rng, int md, int modes)
+        {
+            var r = new SmoothCoefficients { _c0 = new double[md], _c = new double[modes][], _d = new double[modes][] };
+            rng.FillGaussian(r._c0);
+            for (int f = 0; f < modes; f++)
+            {
+                r._c[f] = new double[md]; rng.FillGaussian(r._c[f]);
+                r._d[f] = new double[md]; rng.FillGaussian(r._d[f]);
+                double nc = 0, nd = 0;
+                for (int i = 0; i < md; i++) { nc += r._c[f][i] * r._c[f][i]; nd += r._d[f][i] * r._d[f][i]; }
+                r._lipSum += Math.Sqrt(nc + nd);
+            }
+            return r;
         }
-        double norm = 1.0 / Math.Sqrt(modes);
-        for (int k = 0; k < L; k++)
+
+        /// <summary>scale·[C₀ + (1/√F) Σ_f (C_f cos 2πfs + D_f sin 2πfs)/f] into layer.</summary>
+        public void Sample(double s, double scale, Span<double> layer)
         {
-            double s = (k + 1.0) / L;
-            var layer = target.AsSpan(k * md, md);
-            for (int i = 0; i < md; i++) layer[i] = c0[i];
+            int md = _c0.Length, modes = _c.Length;
+            double norm = 1.0 / Math.Sqrt(modes);
+            for (int i = 0; i < md; i++) layer[i] = _c0[i];
             for (int f = 0; f < modes; f++)
             {
                 double th = 2 * Math.PI * (f + 1) * s;
                 double cf = norm * Math.Cos(th) / (f + 1), sf = norm * Math.Sin(th) / (f + 1);
-                for (int i = 0; i < md; i++) layer[i] += cf * c[f][i] + sf * dd[f][i];
+                for (int i = 0; i < md; i++) layer[i] += cf * _c[f][i] + sf * _d[f][i];
             }
             for (int i = 0; i < md; i++) layer[i] *= scale;
         }
-        return scale * 2 * Math.PI * norm * lip;
+
+        public double Lipschitz(double scale) => scale * 2 * Math.PI * (1.0 / Math.Sqrt(_c.Length)) * _lipSum;
     }
 
     /// <summary>Wraps weights read from files; the Lipschitz constant is unknown (null).</summary>

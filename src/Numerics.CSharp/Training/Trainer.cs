@@ -11,6 +11,10 @@ public enum OptimizerKind
     GradientDescent,
     /// <summary>The same with each layer's G_k projected onto the Frobenius ball of radius C.</summary>
     ClippedGradientDescent,
+    /// <summary>The gradient flow dZ/dt = −G (<see cref="GradientFlow"/>).</summary>
+    GradientFlow,
+    /// <summary>The flow with each layer's G_k projected onto the ball of radius C.</summary>
+    ClippedGradientFlow,
 }
 
 /// <summary>How a run ended.</summary>
@@ -108,6 +112,8 @@ public sealed class TrainResult
     public double Seconds { get; set; }
     /// <summary>Number of updates actually applied.</summary>
     public int UpdatesApplied { get; set; }
+    /// <summary>For a gradient-flow run (<see cref="GradientFlow"/>): the integration's parameters and cost; null for gradient descent.</summary>
+    public FlowInfo? Flow { get; set; }
 }
 
 /// <summary>Full-batch (clipped) gradient descent on the depth-scaled loss, with a trace.</summary>
@@ -233,7 +239,8 @@ public static class Trainer
         foreach (var col in cols) res.Trace[col] = trace[col][..evaluated];
     }
 
-    private static void Record<T>(Dictionary<string, double[]> trace, int j, EvaluationStats st, NetworkShape shape,
+    /// <summary>Writes the trace columns of iterate (or output time) j from an evaluation with gradients (all but step_max and clip_fraction).</summary>
+    internal static void Record<T>(Dictionary<string, double[]> trace, int j, EvaluationStats st, NetworkShape shape,
         T[] w, T[] v, T[] gw, T[] gv, PowerIteration power) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int L = shape.Depth, md = shape.LayerSize;
@@ -291,7 +298,7 @@ public static class Trainer
     /// estimate of ‖M‖₂ that is accurate once the weights move slowly; bounds that need a certified
     /// upper value use exact norms of the snapshots instead.
     /// </summary>
-    private sealed class PowerIteration
+    internal sealed class PowerIteration
     {
         private readonly NetworkShape _s;
         private readonly double[] _uw, _uv, _tmpM, _tmpD;

@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using ResOdeProofs.Numerics.Model;
+using ResOdeProofs.Numerics.Ode;
+
+namespace ResOdeProofs.Numerics.Training;
+
+/// <summary>
+/// What to integrate: the gradient flow of the depth-L ResNet over [0, T], recorded at output times.
+/// The default grid is uniform, t_j = j·T/N (j = 0..N), so that a flow run directory has the format of a
+/// gradient-descent run with η = T/N: losses[j] = ℓ(Z(t_j)), steps.npy indexes output times.
+/// </summary>
+public sealed record FlowOptions(ActivationKind Activation, double Horizon, int Intervals)
+{
+    /// <summary>Relative and absolute tolerances of the adaptive integrator (weighted RMS norm, see <see cref="OdeSolver"/>).</summary>
+    public double Rtol { get; init; } = 1e-6;
+    public double Atol { get; init; } = 1e-9;
+    /// <summary>Clip radius C: each layer's G_k is replaced by its projection onto the Frobenius ball of radius C.</summary>
+    public double? Clip { get; init; }
+    /// <summary>Explicit output times (sorted, first 0, last T; then <see cref="Intervals"/> is ignored); null = uniform grid.</summary>
+    public double[]? OutputTimes { get; init; }
+    /// <summary>Number of evenly spaced snapshot output indices (including 0 and the last).</summary>
+    public int Snapshots { get; init; } = 5;
+    /// <summary>Explicit snapshot output indices (0 and the last are always added).</summary>
+    public int[]? SnapshotSteps { get; init; }
+    /// <summary>The embedded Runge–Kutta pair (default Dormand–Prince 5(4)).</summary>
+    public ButcherTableau? Tableau { get; init; }
+    /// <summary>Test-only engine fault, applied to the vector field as to gradient descent's update.</summary>
+    public EngineFault Fault { get; init; }
+    /// <summary>Called at each output time with (output index, number of intervals, loss).</summary>
+    public Action<int, int, double>? Progress { get; init; }
+
+    /// <summary>The output times t_0 = 0 &lt; … &lt; t_N = T.</summary>
+    public double[] Times()
+    {
+        if (OutputTimes is not null) return (double[])OutputTimes.Clone();
+        var t = new double[Intervals + 1];
+        for (int j = 0; j <= Intervals; j++) t[j] = j == Intervals ? Horizon : Horizon * j / Intervals;
+        return t;
+    }
+
+    /// <summary>Number of output intervals N (N + 1 output times).</summary>
+    public int Count => OutputTimes is null ? Intervals : OutputTimes.Length - 1;
+
+    /// <summary>
+    /// The equivalent gradient-descent options for the run directory: η = T/N (the grid spacing of a uniform
+    /// grid, so t_j = j·η), N output intervals in place of N iterations.
+    /// </summary>
+    public TrainOptions AsTrainOptions() => new(Activation, Horizon / Count, Count)
+    {
+        Clip = Clip, Snapshots = Snapshots, SnapshotSteps = SnapshotSteps, Fault = Fault,
+    };
+
+    /// <summary>Throws an ArgumentException naming the first invalid option.</summary>
+    public void Validate()
+    {
+        if (!(Horizon > 0) || !double.IsFinite(Horizon)) throw new ArgumentException($"the horizon T must be a positive finite number (got {Horizon})");
+        if (OutputTimes is null && Intervals < 1) throw new ArgumentException($"the flow needs at least one output interval (got {Intervals})");
+        if (!(Rtol > 0) || !(Atol >= 0)) throw new ArgumentException($"need rtol > 0 and atol ≥ 0 (got {Rtol}, {Atol})");
+        if (Clip is double c && !(c > 0)) throw new ArgumentException($"the clip radius must be positive (got {c})");
+        if (OutputTimes is double[] ts)
+        {
+            if (ts.Length < 2 || ts[0] != 0 || ts[^1] != Horizon) throw new ArgumentException("explicit output times must start at 0 and end at the horizon T");
+            for (int i = 1; i < ts.Length; i++)
+                if (!(ts[i] > ts[i - 1])) throw new ArgumentException($"output times must increase strictly (entry {i} is {ts[i]} after {ts[i - 1]})");
+        }
+        AsTrainOptions().Validate();
+    }
+}
+
+/// <summary>The integration behind a gradient-flow run: parameters and cost, written to run.json.</summary>
+public sealed record FlowInfo(double Horizon, double Rtol, double Atol, string Method, double[]? OutputTimes, int Steps, int Rejected, int Evaluations);
+
+/// <summary>
+/// The gradient flow of the depth-scaled loss,
+/// <code>
+/// dZ_k/dt = −c_k(Z)·G_k(Z),  G_k = L·∂ℓ/∂Z_k,  c_k = 1 (gf) or min(1, C/‖G_k‖_F) (clipped-gf),
+/// </code>
+/// integrated over [0, T] with an adaptive embedded Runge–Kutta pair (<see cref="OdeSolver"/>, state
+/// y = (W, V) flattened), the vector field from <see cref="ResNet{T}.Evaluate"/> in float64. Along the flow
+/// dℓ/dt = ⟨∂ℓ/∂Z, dZ/dt⟩ = −Σ_k c_k‖G_k‖²/L, which is −pl_ratio·ℓ for gf. At each output time t_j the
+/// loss and the trace columns of <see cref="TraceColumns"/> are recorded exactly as gradient descent
+/// records them at its iterates, except: step_max[j] = max_k ‖Z_k(t_{j+1}) − Z_k(t_j)‖_F (the displacement
+/// over the output interval) and clip_fraction[j] = fraction of layers with ‖G_k(t_j)‖_F &gt; C.
+/// </summary>
+public static class GradientFlow
+{
+    /// <summary>Integrates the flow from <paramref name="init"/>; the result writes as a run directory with optimizer gf / clipped-gf.</summary>
+    public static TrainResult Train(NetworkShape shape, Dataset data, InitialWeights init, FlowOptions options,
+        long seed, string dataDescription, double[]? a = null, double[]? b = null)
+    {
+        options.Validate();
+        var o = options.AsTrainOptions();
+        var tab = options.Tableau ?? ButcherTableau.DormandPrince54;
+        var res = new TrainResult
+        {
+            Shape = shape, Data = data, A = a, B = b, Init = init.Info, Options = o, Seed = seed,
+            DataDescription = dataDescription, Status = RunStatus.Completed,
+        };
+        var sw = Stopwatch.StartNew();
+        int L = shape.Depth, md = shape.LayerSize, total = L * md, N = options.Count;
+        var net = new ResNet<double>(shape, options.Activation, data, a, b) { Fault = options.Fault };
+        var times = options.Times();
+        var y0 = new double[2 * total];
+        init.W.CopyTo(y0, 0); init.V.CopyTo(y0, total);
+
+        // The vector field −c_k G_k.
+        var gw = new double[total]; var gv = new double[total];
+        void Field(double t, ReadOnlySpan<double> y, Span<double> dy)
+        {
+            net.Evaluate(y[..total], y[total..], gw, gv);
+            for (int k = 0; k < L; k++)
+            {
+                double factor = ClipFactor(gw.AsSpan(k * md, md), gv.AsSpan(k * md, md), options.Clip);
+                for (int i = 0; i < md; i++)
+                {
+                    dy[k * md + i] = -factor * gw[k * md + i];
+                    dy[total + k * md + i] = -factor * gv[k * md + i];
+                }
+            }
+        }
+
+        // Recording at output times (its own buffers: the field's are in use by the solver).
+        var cols = TraceColumns.All.Select(c => c.Name).ToArray();
+        var trace = cols.ToDictionary(c => c, _ => new double[N + 1]);
+        var losses = new double[N + 1];
+        var power = new Trainer.PowerIteration(shape);
+        var plan = Trainer.SnapshotPlan(o);
+        int nextSnap = 0, recorded = 0;
+        var rw = new double[total]; var rv = new double[total]; var rgw = new double[total]; var rgv = new double[total];
+        double[]? prev = null;
+        void Output(int j, double t, double[] y)
+        {
+            Array.Copy(y, 0, rw, 0, total); Array.Copy(y, total, rv, 0, total);
+            var st = net.Evaluate(rw, rv, rgw, rgv);
+            losses[j] = st.Loss;
+            Trainer.Record(trace, j, st, shape, rw, rv, rgw, rgv, power);
+            int clipped = 0;
+            for (int k = 0; k < L; k++)
+                if (ClipFactor(rgw.AsSpan(k * md, md), rgv.AsSpan(k * md, md), options.Clip) < 1) clipped++;
+            trace["clip_fraction"][j] = (double)clipped / L;
+            trace["step_max"][j] = 0;
+            if (prev is not null)
+            {
+                double best = 0;
+                for (int k = 0; k < L; k++)
+                {
+                    double s2 = 0;
+                    for (int i = 0; i < md; i++)
+                    {
+                        double dw = y[k * md + i] - prev[k * md + i], dv = y[total + k * md + i] - prev[total + k * md + i];
+                        s2 += dw * dw + dv * dv;
+                    }
+                    best = Math.Max(best, Math.Sqrt(s2));
+                }
+                trace["step_max"][j - 1] = best;
+            }
+            prev = (double[])y.Clone();
+            if (nextSnap < plan.Length && plan[nextSnap] == j)
+            {
+                res.SnapshotSteps.Add(j); res.SnapshotW.Add((double[])rw.Clone()); res.SnapshotV.Add((double[])rv.Clone());
+                nextSnap++;
+            }
+            recorded = j + 1;
+            options.Progress?.Invoke(j, N, st.Loss);
+        }
+
+        OdeSolution? sol = null;
+        try
+        {
+            sol = OdeSolver.Integrate(Field, 0.0, options.Horizon, y0, options.Rtol, options.Atol, tab, times, onOutput: Output);
+        }
+        catch (InvalidOperationException e)
+        {
+            res.Status = RunStatus.Diverged;
+            res.DivergedAt = recorded;
+            res.DivergenceReason = $"the integration stopped after output {recorded - 1} (t = {(recorded > 0 ? times[recorded - 1] : 0):G6}): {e.Message}";
+        }
+        res.Losses = losses[..recorded];
+        foreach (var col in cols) res.Trace[col] = trace[col][..recorded];
+        res.UpdatesApplied = Math.Max(0, recorded - 1);
+        res.Flow = new FlowInfo(options.Horizon, options.Rtol, options.Atol, tab.Name, options.OutputTimes is null ? null : times,
+            sol?.Steps ?? 0, sol?.Rejected ?? 0, sol?.Evaluations ?? 0);
+        res.Seconds = sw.Elapsed.TotalSeconds;
+        return res;
+    }
+
+    /// <summary>c = min(1, C/‖(G^W_k, G^V_k)‖_F), 1 without a clip radius.</summary>
+    private static double ClipFactor(ReadOnlySpan<double> gw, ReadOnlySpan<double> gv, double? clip)
+    {
+        if (clip is not double c) return 1.0;
+        double nrm = Math.Sqrt(Kernels.SumSquares(gw) + Kernels.SumSquares(gv));
+        return nrm > c ? c / nrm : 1.0;
+    }
+}
+
+/// <summary>Builds gradient-flow runs from a <see cref="RunSpec"/>.</summary>
+public static class RunSpecFlow
+{
+    /// <summary>
+    /// The gradient flow of the spec's setting over [0, T] with T = η·N (the same horizon as the spec's
+    /// gradient descent) on the uniform grid of N intervals, so that output j is at the time of iterate j.
+    /// </summary>
+    public static TrainResult TrainFlow(this RunSpec spec, double rtol = 1e-8, double atol = 1e-10, double? horizon = null, double[]? outputTimes = null)
+    {
+        var opts = new FlowOptions(spec.Activation, horizon ?? spec.Eta * spec.Iterations, spec.Iterations)
+        {
+            Rtol = rtol, Atol = atol, Clip = spec.Clip, Snapshots = spec.Snapshots, SnapshotSteps = spec.SnapshotSteps,
+            Fault = spec.Fault, OutputTimes = outputTimes,
+        };
+        return GradientFlow.Train(spec.Shape, spec.Data(), spec.InitialWeights(), opts, spec.Seed,
+            $"synthetic Gaussian: x_i, y_i ~ N(0, I_{spec.Dim}), n = {spec.Samples}, seed {spec.Seed}");
+    }
+}

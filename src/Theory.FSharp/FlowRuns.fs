@@ -1,0 +1,58 @@
+/// Gradient-flow runs (optimizer gf / clipped-gf, docs/run-format.md): output times, the integration's
+/// error allowance, and the wrapper that makes a gradient-descent statement not applicable to them.
+module ResOdeProofs.Theory.FlowRuns
+
+open ResOdeProofs.Theory
+
+/// True for a run of the integrated gradient flow (gf or clipped-gf).
+let isFlow (run: Run) = run.Setting.Optimizer = "gf" || run.Setting.Optimizer = "clipped-gf"
+
+/// The time of output j: output_times[j] when run.json lists them, else j·η (uniform grid, η = T/N).
+let time (run: Run) (j: int) =
+    match run.Data.Meta.OutputTimes with
+    | null -> float j * run.Setting.Eta
+    | ts -> ts.[j]
+
+/// Relative error allowance on quantities recorded along a flow run: 2·(steps + 1)·rtol. Each accepted step
+/// of the integrator has a local error of at most 1 in the norm weighted by atol + rtol·|y| (≈ rtol relative
+/// for the weights), the flow is loss-decreasing so these errors are not amplified to first order, and the
+/// quadratic loss doubles a relative error of the outputs. An estimate with a stated factor, not a certificate.
+let integrationRel (run: Run) =
+    let meta = run.Data.Meta
+    match meta.Rtol, meta.OdeSteps with
+    | r, s when r.HasValue && s.HasValue -> 2.0 * float (s.Value + 1) * r.Value
+    | r, _ when r.HasValue -> 2.0 * r.Value
+    | _ -> 0.0
+
+/// The largest integration allowance a flow statement accepts: 10⁻³ relative, so that a bound is never confused
+/// with an integration error (the same fraction as result B's reference solve).
+let maxIntegrationRel = 1e-3
+
+/// Hypothesis of the flow statements: the integration allowance 2(steps + 1)·rtol is at most 10⁻³ (gradient-descent
+/// runs have none and meet it).
+let hypIntegration : string * (Run -> HypothesisCheck) =
+    "integration accurate: 2(steps + 1)·rtol ≤ 1e-3",
+    fun run ->
+        let r = integrationRel run
+        if r <= maxIntegrationRel then Met(sprintf "integration allowance %.3g" r)
+        else NotMet(sprintf "integration allowance 2(steps + 1)·rtol = %.3g > 1e-3: rtol %g is too loose to tell a bound from an integration error; integrate with a smaller --rtol"
+                        r (run.Data.Meta.Rtol.GetValueOrDefault nan))
+
+/// A gradient-descent statement made not applicable to flow runs: its hypotheses report the flow run as met
+/// (nothing to check) and its conclusion returns NotApplicable naming the flow version.
+let gdOnly (flowVersion: string) (r: Result<Run>) : Result<Run> =
+    { r with
+        Hypotheses = r.Hypotheses |> List.map (fun (n, h) -> n, fun run -> if isFlow run then Met "gradient-flow run (not checked)" else h run)
+        Conclusion =
+            fun run ->
+                if isFlow run then Evaluation.notApplicable (sprintf "a statement about gradient descent; this is a %s run (see %s)" run.Setting.Optimizer flowVersion)
+                else r.Conclusion run }
+
+/// Makes a flow statement not applicable to gradient-descent runs: the hypotheses are evaluated on every run
+/// (so a run outside them is still reported as such), the conclusion only on flow runs.
+let flowOnly (gdVersion: string) (r: Result<Run>) : Result<Run> =
+    { r with
+        Conclusion =
+            fun run ->
+                if isFlow run then r.Conclusion run
+                else Evaluation.notApplicable (sprintf "a statement about the gradient flow; this is a %s run (see %s)" run.Setting.Optimizer gdVersion) }
