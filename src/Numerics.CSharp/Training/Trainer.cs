@@ -40,6 +40,40 @@ public sealed record TrainOptions(ActivationKind Activation, double Eta, int Ite
     /// <summary>Progress period in iterations (0 = about 100 calls per run).</summary>
     public int ProgressEvery { get; init; }
 
+    /// <summary>
+    /// Engine threads (the batch of samples is split; gradients are reduced in a fixed order, so a run is
+    /// bit-reproducible for a given value). null = by problem size, see <see cref="EngineFor"/>.
+    /// </summary>
+    public int? Threads { get; init; }
+    /// <summary>
+    /// Exact gradient checkpointing: segment length K (store every K-th hidden state, recompute the rest in the
+    /// backward pass; peak memory O(L/K + K) states). 0 = off; null = automatic: K = ⌈√L⌉ when storing
+    /// every state would take more than <see cref="AutoCheckpointBytes"/>, otherwise off. Results are
+    /// bit-identical with and without checkpointing.
+    /// </summary>
+    public int? Checkpoint { get; init; }
+
+    /// <summary>Stored-activation size above which the automatic setting turns checkpointing on (512 MiB).</summary>
+    public const long AutoCheckpointBytes = 512L << 20;
+    /// <summary>Work per iteration, n·d·m·L, from which the automatic setting uses 2 threads.</summary>
+    public const long AutoThreadsWork = 1L << 22;
+
+    /// <summary>
+    /// The engine options these options give for a problem: threads = <see cref="Threads"/>, or 2 when
+    /// n ≥ 32 and n·d·m·L ≥ 2^22 (about 50 MFLOP per iteration, where the split pays for its fixed
+    /// per-layer costs), else 1; checkpointing as described at <see cref="Checkpoint"/>. The choice
+    /// depends on the problem only, never on the machine, so runs stay reproducible across machines.
+    /// </summary>
+    public EngineOptions EngineFor(NetworkShape shape, int samples)
+    {
+        long work = (long)samples * shape.Dim * shape.Width * shape.Depth;
+        int threads = Threads ?? (samples >= 32 && work >= AutoThreadsWork ? 2 : 1);
+        int elem = Float32 ? 4 : 8;
+        long stored = ((long)(shape.Depth + 1) * shape.Dim + 2L * shape.Depth * shape.Width) * samples * elem;
+        int segment = Checkpoint ?? (stored > AutoCheckpointBytes ? EngineOptions.SqrtSegment(shape.Depth) : 0);
+        return new EngineOptions { Threads = threads, CheckpointSegment = segment };
+    }
+
     /// <summary>The optimizer these options describe.</summary>
     public OptimizerKind Optimizer => Clip is null ? OptimizerKind.GradientDescent : OptimizerKind.ClippedGradientDescent;
 
@@ -49,6 +83,8 @@ public sealed record TrainOptions(ActivationKind Activation, double Eta, int Ite
         if (!(Eta > 0) || !double.IsFinite(Eta)) throw new ArgumentException($"the step η must be a positive finite number (got {Eta})");
         if (Iterations < 0) throw new ArgumentException($"the number of iterations must be ≥ 0 (got {Iterations})");
         if (Clip is double c && !(c > 0)) throw new ArgumentException($"the clip radius must be positive (got {c})");
+        if (Threads is int t && t < 1) throw new ArgumentException($"the number of threads must be at least 1 (got {t})");
+        if (Checkpoint is int cp && cp < 0) throw new ArgumentException($"the checkpoint segment length must be ≥ 0 (got {cp}; 0 = off)");
         if (SnapshotSteps is null && Snapshots < 2) throw new ArgumentException($"at least 2 snapshots are needed (iteration 0 and the last), got {Snapshots}");
     }
 }
@@ -154,7 +190,7 @@ public static class Trainer
     {
         var shape = res.Shape; var o = res.Options;
         int L = shape.Depth, md = shape.LayerSize, N = o.Iterations, total = L * md;
-        var net = new ResNet<T>(shape, o.Activation, res.Data, res.A, res.B) { Fault = o.Fault };
+        var net = new ResNet<T>(shape, o.Activation, res.Data, o.EngineFor(shape, res.Data.Count), res.A, res.B) { Fault = o.Fault };
         var w = new T[total]; var v = new T[total];
         for (int i = 0; i < total; i++) { w[i] = T.CreateTruncating(init.W[i]); v[i] = T.CreateTruncating(init.V[i]); }
         var gw = new T[total]; var gv = new T[total];
