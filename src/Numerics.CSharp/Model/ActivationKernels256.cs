@@ -63,8 +63,9 @@ internal static class ActivationKernels256
         var half = Vector256.Create(0.5);
         var ax = Vector256.Abs(x);
         // e = exp(−x²/2) with x² = hi + lo split exactly by an FMA: exp(−hi/2)·(1 − lo/2).
-        var hi = x * x;
-        var lo = Vector256.FusedMultiplyAdd(x, x, -hi);
+        var xc = Vector256.Min(ax, Vector256.Create(40.0));   // exp(−x²/2) = 0 beyond; keeps x² finite
+        var hi = xc * xc;
+        var lo = Vector256.FusedMultiplyAdd(xc, xc, -hi);
         var e0 = ExpNonPositive(-half * hi);
         var e = e0 - e0 * (half * lo);
         var pdf = Vector256.Create(InvSqrt2Pi) * e;

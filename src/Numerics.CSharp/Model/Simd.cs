@@ -22,8 +22,14 @@ public static class Simd
 {
     private static readonly SimdLevel Detected = Detect();
 
-    /// <summary>Forces a level for the whole process (tests and benchmarks); null = the detected one.</summary>
-    internal static SimdLevel? Override { get; set; }
+    [ThreadStatic] private static SimdLevel? _override;
+
+    /// <summary>
+    /// Forces a level for evaluations started on the current thread (tests); null = the detected one.
+    /// Thread-local so that tests running in parallel do not see each other's setting; an evaluation
+    /// passes the level of its calling thread on to its worker threads.
+    /// </summary>
+    internal static SimdLevel? Override { get => _override; set => _override = value; }
 
     /// <summary>The level the kernels use now.</summary>
     public static SimdLevel Level => Override is SimdLevel o ? Clamp(o) : Detected;
