@@ -152,4 +152,104 @@ internal static class FastKernels
         for (; i < n; i++) s += x[i] * x[i];
         return s;
     }
+
+    /// <summary>Σ (x_i − y_i)² accumulated in double (float entries are widened before subtracting).</summary>
+    public static double SumSquaresDiff<T>(SimdLevel level, ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.Length, i = 0;
+        if (y.Length < n) throw new ArgumentException("operand too short");
+        double s = 0;
+        if (typeof(T) == typeof(double))
+        {
+            var xd = MemoryMarshal.Cast<T, double>(x); var yd = MemoryMarshal.Cast<T, double>(y);
+            ref double rx = ref MemoryMarshal.GetReference(xd); ref double ry = ref MemoryMarshal.GetReference(yd);
+            if (level == SimdLevel.Vector512 && n >= 8)
+            {
+                Vector512<double> acc = default;
+                for (; i + 8 <= n; i += 8)
+                {
+                    var t = Vector512.LoadUnsafe(ref rx, (nuint)i) - Vector512.LoadUnsafe(ref ry, (nuint)i);
+                    acc = Vector512.FusedMultiplyAdd(t, t, acc);
+                }
+                s = Vector512.Sum(acc);
+            }
+            else if (level == SimdLevel.Vector256 && n >= 4)
+            {
+                Vector256<double> acc = default;
+                for (; i + 4 <= n; i += 4)
+                {
+                    var t = Vector256.LoadUnsafe(ref rx, (nuint)i) - Vector256.LoadUnsafe(ref ry, (nuint)i);
+                    acc = Vector256.FusedMultiplyAdd(t, t, acc);
+                }
+                s = Vector256.Sum(acc);
+            }
+        }
+        for (; i < n; i++) { double t = double.CreateTruncating(x[i]) - double.CreateTruncating(y[i]); s += t * t; }
+        return s;
+    }
+
+    /// <summary>True when every entry is finite (x − x is 0 for finite x and NaN for ±∞ and NaN).</summary>
+    public static bool AllFinite<T>(SimdLevel level, ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.Length, i = 0;
+        ref T rx = ref MemoryMarshal.GetReference(x);
+        if (level == SimdLevel.Vector512)
+        {
+            var acc = Vector512<T>.Zero;
+            for (; i + Vector512<T>.Count <= n; i += Vector512<T>.Count) { var v = Vector512.LoadUnsafe(ref rx, (nuint)i); acc += v - v; }
+            if (!Vector512.EqualsAll(acc, Vector512<T>.Zero)) return false;
+        }
+        else if (level == SimdLevel.Vector256)
+        {
+            var acc = Vector256<T>.Zero;
+            for (; i + Vector256<T>.Count <= n; i += Vector256<T>.Count) { var v = Vector256.LoadUnsafe(ref rx, (nuint)i); acc += v - v; }
+            if (!Vector256.EqualsAll(acc, Vector256<T>.Zero)) return false;
+        }
+        for (; i < n; i++) if (!T.IsFinite(Unsafe.Add(ref rx, i))) return false;
+        return true;
+    }
+
+    /// <summary>Σ_c row_c·u_c in double (row converted from T).</summary>
+    public static double DotWide<T>(SimdLevel level, ReadOnlySpan<T> row, ReadOnlySpan<double> u) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = row.Length, i = 0;
+        double s = 0;
+        if (typeof(T) == typeof(double) && level == SimdLevel.Vector512 && n >= 8)
+        {
+            ref double rr = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<T, double>(row)); ref double ru = ref MemoryMarshal.GetReference(u);
+            Vector512<double> acc = default;
+            for (; i + 8 <= n; i += 8) acc = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref rr, (nuint)i), Vector512.LoadUnsafe(ref ru, (nuint)i), acc);
+            s = Vector512.Sum(acc);
+        }
+        else if (typeof(T) == typeof(double) && level == SimdLevel.Vector256 && n >= 4)
+        {
+            ref double rr = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<T, double>(row)); ref double ru = ref MemoryMarshal.GetReference(u);
+            Vector256<double> acc = default;
+            for (; i + 4 <= n; i += 4) acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref rr, (nuint)i), Vector256.LoadUnsafe(ref ru, (nuint)i), acc);
+            s = Vector256.Sum(acc);
+        }
+        for (; i < n; i++) s += double.CreateTruncating(row[i]) * u[i];
+        return s;
+    }
+
+    /// <summary>u ← u + a·row in double (row converted from T).</summary>
+    public static void AxpyWide<T>(SimdLevel level, double a, ReadOnlySpan<T> row, Span<double> u) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = row.Length, i = 0;
+        if (typeof(T) == typeof(double) && level == SimdLevel.Vector512)
+        {
+            ref double rr = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<T, double>(row)); ref double ru = ref MemoryMarshal.GetReference(u);
+            var av = Vector512.Create(a);
+            for (; i + 8 <= n; i += 8)
+                Vector512.FusedMultiplyAdd(av, Vector512.LoadUnsafe(ref rr, (nuint)i), Vector512.LoadUnsafe(ref ru, (nuint)i)).StoreUnsafe(ref ru, (nuint)i);
+        }
+        else if (typeof(T) == typeof(double) && level == SimdLevel.Vector256)
+        {
+            ref double rr = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<T, double>(row)); ref double ru = ref MemoryMarshal.GetReference(u);
+            var av = Vector256.Create(a);
+            for (; i + 4 <= n; i += 4)
+                Vector256.FusedMultiplyAdd(av, Vector256.LoadUnsafe(ref rr, (nuint)i), Vector256.LoadUnsafe(ref ru, (nuint)i)).StoreUnsafe(ref ru, (nuint)i);
+        }
+        for (; i < n; i++) u[i] += a * double.CreateTruncating(row[i]);
+    }
 }

@@ -207,13 +207,14 @@ public static class Trainer
         int evaluated = 0;
         res.Status = RunStatus.Completed;
 
+        var level = Simd.Level;
         for (int j = 0; j <= N; j++)
         {
             var st = net.Evaluate(w, v, gw, gv);
             losses[j] = st.Loss;
             evaluated = j + 1;
-            Record(trace, j, st, shape, w, v, gw, gv, power);
-            if (!double.IsFinite(st.Loss) || !AllFinite(gw) || !AllFinite(gv))
+            Record(level, trace, j, st, shape, w, v, gw, gv, power);
+            if (!double.IsFinite(st.Loss) || !FastKernels.AllFinite<T>(level, gw) || !FastKernels.AllFinite<T>(level, gv))
             {
                 res.Status = RunStatus.Diverged;
                 res.DivergedAt = j;
@@ -241,7 +242,7 @@ public static class Trainer
             for (int k = 0; k < L; k++)
             {
                 var gwk = uw.Slice(k * md, md); var gvk = uv.Slice(k * md, md);
-                double nrm = Math.Sqrt(Kernels.SumSquares(gwk) + Kernels.SumSquares(gvk));
+                double nrm = Math.Sqrt(FastKernels.SumSquares(level, gwk) + FastKernels.SumSquares(level, gvk));
                 double factor = 1.0;
                 if (o.Clip is double c && nrm > c) { factor = c / nrm; clipped++; }
                 T f = eta * T.CreateTruncating(factor);
@@ -254,7 +255,7 @@ public static class Trainer
             trace["step_max"][j] = stepMax;
             trace["clip_fraction"][j] = (double)clipped / L;
             res.UpdatesApplied = j + 1;
-            if (!AllFinite(w) || !AllFinite(v))
+            if (!FastKernels.AllFinite<T>(level, w) || !FastKernels.AllFinite<T>(level, v))
             {
                 res.Status = RunStatus.Diverged;
                 res.DivergedAt = j + 1;
@@ -269,27 +270,22 @@ public static class Trainer
         foreach (var col in cols) res.Trace[col] = trace[col][..evaluated];
     }
 
-    private static void Record<T>(Dictionary<string, double[]> trace, int j, EvaluationStats st, NetworkShape shape,
+    private static void Record<T>(SimdLevel level, Dictionary<string, double[]> trace, int j, EvaluationStats st, NetworkShape shape,
         T[] w, T[] v, T[] gw, T[] gv, PowerIteration power) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int L = shape.Depth, md = shape.LayerSize;
         double gsum = 0, gwMax = 0, gvMax = 0, sW = 0, sV = 0, sZ = 0, wF = 0, vF = 0;
         for (int k = 0; k < L; k++)
         {
-            double a = Kernels.SumSquares<T>(gw.AsSpan(k * md, md)), b = Kernels.SumSquares<T>(gv.AsSpan(k * md, md));
+            double a = FastKernels.SumSquares<T>(level, gw.AsSpan(k * md, md)), b = FastKernels.SumSquares<T>(level, gv.AsSpan(k * md, md));
             gsum += a + b;
             gwMax = Math.Max(gwMax, Math.Sqrt(a)); gvMax = Math.Max(gvMax, Math.Sqrt(b));
-            wF = Math.Max(wF, Math.Sqrt(Kernels.SumSquares<T>(w.AsSpan(k * md, md))));
-            vF = Math.Max(vF, Math.Sqrt(Kernels.SumSquares<T>(v.AsSpan(k * md, md))));
+            wF = Math.Max(wF, Math.Sqrt(FastKernels.SumSquares<T>(level, w.AsSpan(k * md, md))));
+            vF = Math.Max(vF, Math.Sqrt(FastKernels.SumSquares<T>(level, v.AsSpan(k * md, md))));
             if (k + 1 < L)
             {
-                double dw = 0, dv = 0;
-                for (int i = 0; i < md; i++)
-                {
-                    double x = double.CreateTruncating(w[(k + 1) * md + i] - w[k * md + i]);
-                    double y = double.CreateTruncating(v[(k + 1) * md + i] - v[k * md + i]);
-                    dw += x * x; dv += y * y;
-                }
+                double dw = FastKernels.SumSquaresDiff<T>(level, w.AsSpan((k + 1) * md, md), w.AsSpan(k * md, md));
+                double dv = FastKernels.SumSquaresDiff<T>(level, v.AsSpan((k + 1) * md, md), v.AsSpan(k * md, md));
                 sW = Math.Max(sW, Math.Sqrt(dw)); sV = Math.Max(sV, Math.Sqrt(dv)); sZ = Math.Max(sZ, Math.Sqrt(dw + dv));
             }
         }
@@ -300,18 +296,12 @@ public static class Trainer
         trace["grad_v_max"][j] = gvMax;
         trace["smooth_w"][j] = sW; trace["smooth_v"][j] = sV; trace["smooth_z"][j] = sZ;
         trace["w_fro_max"][j] = wF; trace["v_fro_max"][j] = vF;
-        var (wOp, vOp) = power.Step(w, v);
+        var (wOp, vOp) = power.Step(level, w, v);
         trace["w_op_max"][j] = wOp; trace["v_op_max"][j] = vOp;
         trace["hidden_max"][j] = st.MaxHiddenNorm;
         trace["adjoint_sum_max"][j] = st.MaxAdjointSum;
         trace["preact_min"][j] = st.MinPreActivation;
         trace["preact_max"][j] = st.MaxPreActivation;
-    }
-
-    private static bool AllFinite<T>(T[] a) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        foreach (var x in a) if (!T.IsFinite(x)) return false;
-        return true;
     }
 
     private static double[] ToDouble<T>(T[] a) where T : unmanaged, IFloatingPointIeee754<T>
@@ -339,20 +329,20 @@ public static class Trainer
             _tmpM = new double[s.Width]; _tmpD = new double[s.Dim];
         }
 
-        public (double W, double V) Step<T>(T[] w, T[] v) where T : unmanaged, IFloatingPointIeee754<T>
+        public (double W, double V) Step<T>(SimdLevel level, T[] w, T[] v) where T : unmanaged, IFloatingPointIeee754<T>
         {
             int L = _s.Depth, m = _s.Width, d = _s.Dim, md = m * d;
             double bw = 0, bv = 0;
             for (int k = 0; k < L; k++)
             {
-                bw = Math.Max(bw, Refine(w.AsSpan(k * md, md), m, d, _uw.AsSpan(k * d, d), _tmpM));
-                bv = Math.Max(bv, Refine(v.AsSpan(k * md, md), d, m, _uv.AsSpan(k * m, m), _tmpD));
+                bw = Math.Max(bw, Refine(level, w.AsSpan(k * md, md), m, d, _uw.AsSpan(k * d, d), _tmpM));
+                bv = Math.Max(bv, Refine(level, v.AsSpan(k * md, md), d, m, _uv.AsSpan(k * m, m), _tmpD));
             }
             return (bw, bv);
         }
 
         // M is rows×cols; u has cols entries (unit); returns ‖M u‖ after two steps u ← MᵀMu/‖MᵀMu‖.
-        private static double Refine<T>(ReadOnlySpan<T> mat, int rows, int cols, Span<double> u, Span<double> tmp)
+        private static double Refine<T>(SimdLevel level, ReadOnlySpan<T> mat, int rows, int cols, Span<double> u, Span<double> tmp)
             where T : unmanaged, IFloatingPointIeee754<T>
         {
             double est = 0;
@@ -361,19 +351,16 @@ public static class Trainer
                 double nr = 0;
                 for (int r = 0; r < rows; r++)
                 {
-                    double acc = 0;
-                    for (int c = 0; c < cols; c++) acc += double.CreateTruncating(mat[r * cols + c]) * u[c];
+                    double acc = FastKernels.DotWide(level, mat.Slice(r * cols, cols), u);
                     tmp[r] = acc; nr += acc * acc;
                 }
                 est = Math.Sqrt(nr);
                 if (est == 0 || !double.IsFinite(est)) return est;
+                // u ← Mᵀ tmp as a sum of rows (contiguous), then its norm.
+                u.Clear();
+                for (int r = 0; r < rows; r++) FastKernels.AxpyWide(level, tmp[r], mat.Slice(r * cols, cols), u);
                 double nu = 0;
-                for (int c = 0; c < cols; c++)
-                {
-                    double acc = 0;
-                    for (int r = 0; r < rows; r++) acc += double.CreateTruncating(mat[r * cols + c]) * tmp[r];
-                    u[c] = acc; nu += acc * acc;
-                }
+                for (int c = 0; c < cols; c++) nu += u[c] * u[c];
                 nu = Math.Sqrt(nu);
                 if (nu == 0) return est;
                 for (int c = 0; c < cols; c++) u[c] /= nu;
