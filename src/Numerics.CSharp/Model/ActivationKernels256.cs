@@ -5,8 +5,9 @@ using static ResOdeProofs.Numerics.SpecialFunctions;
 namespace ResOdeProofs.Numerics.Model;
 
 /// <summary>
-/// Vectorized σ and σ' on 256-bit float64 vectors: GELU through a vector exp and W. J. Cody's rational
-/// erf/erfc (the coefficients of <see cref="SpecialFunctions"/>), relu and identity. ActivationKernels256.cs
+/// Vectorized σ and σ' on 256-bit vectors: GELU through a vector exp and W. J. Cody's rational
+/// erf/erfc (the coefficients of <see cref="SpecialFunctions"/>) in float64 and, with the same algorithm,
+/// in float32 arithmetic; relu and identity. ActivationKernels256.cs
 /// is the same code on 256-bit vectors; keep the two in step.
 /// </summary>
 internal static class ActivationKernels256
@@ -125,19 +126,108 @@ internal static class ActivationKernels256
         return i;
     }
 
-    /// <summary>GELU over float spans, evaluated in float64 and rounded once; returns the count done.</summary>
+    /// <summary>GELU over float spans in float arithmetic (<see cref="GeluF"/>); returns the count done.</summary>
     internal static int GeluSingle(ReadOnlySpan<float> u, Span<float> s, Span<float> sd)
     {
         int n = u.Length, i = 0;
         for (; i + Vector256<float>.Count <= n; i += Vector256<float>.Count)
         {
-            var (lo, hi) = Vector256.Widen(Vector256.Create(u.Slice(i, Vector256<float>.Count)));
-            Gelu(lo, out var vlo, out var dlo);
-            Gelu(hi, out var vhi, out var dhi);
-            Vector256.Narrow(vlo, vhi).CopyTo(s.Slice(i));
-            Vector256.Narrow(dlo, dhi).CopyTo(sd.Slice(i));
+            GeluF(Vector256.Create(u.Slice(i, Vector256<float>.Count)), out var v, out var dv);
+            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
         }
         return i;
+    }
+
+    private const float Ln2HiF = 0.693145751953125f;            // 16 significant bits: k·Ln2HiF is exact for |k| < 2^8
+    private const float Ln2LoF = 1.428606765330187045e-06f;
+    private const float MagicF = 12582912f;                     // 1.5·2^23
+
+    /// <summary>
+    /// exp(t) for t ≤ 0 in float: as <see cref="ExpNonPositive"/> with a Taylor polynomial of degree 7
+    /// (truncation ≤ 0.347⁸/8! ≈ 5e-9 relative, below float's 6e-8) and k ∈ [−151, 0] applied in two halves.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> ExpNonPositiveF(Vector256<float> t)
+    {
+        t = Vector256.Max(t, Vector256.Create(-104.5f));
+        var magic = Vector256.Create(MagicF);
+        var kd = Vector256.FusedMultiplyAdd(t, Vector256.Create((float)Log2E), magic);
+        var kbits = kd.AsInt32() - magic.AsInt32();
+        var k = kd - magic;
+        var r = Vector256.FusedMultiplyAdd(k, Vector256.Create(-Ln2HiF), t);
+        r = Vector256.FusedMultiplyAdd(k, Vector256.Create(-Ln2LoF), r);
+        var p = Vector256.Create(1f / 5040f);
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 720f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 120f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 24f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 6f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f));
+        var nk = -kbits;
+        var k1 = -Vector256.ShiftRightLogical(nk, 1);
+        var k2 = kbits - k1;
+        var bias = Vector256.Create(127);
+        var s1 = Vector256.ShiftLeft(k1 + bias, 23).AsSingle();
+        var s2 = Vector256.ShiftLeft(k2 + bias, 23).AsSingle();
+        return p * s1 * s2;
+    }
+
+    /// <summary>
+    /// gelu and gelu' in float arithmetic for 8 lanes: the algorithm of <see cref="Gelu"/> (Cody's rationals,
+    /// exp(−x²/2) with x² split by an FMA) with float coefficients; a few float ulps.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void GeluF(Vector256<float> x, out Vector256<float> value, out Vector256<float> derivative)
+    {
+        var half = Vector256.Create(0.5f);
+        var ax = Vector256.Abs(x);
+        var xc = Vector256.Min(ax, Vector256.Create(15f));
+        var hi = xc * xc;
+        var lo = Vector256.FusedMultiplyAdd(xc, xc, -hi);
+        var e0 = ExpNonPositiveF(-half * hi);
+        var e = e0 - e0 * (half * lo);
+        var pdf = Vector256.Create((float)InvSqrt2Pi) * e;
+        var xs = x * Vector256.Create((float)InvSqrt2);
+        var z = xs * xs;
+        var num = Vector256.Create((float)A4) * z;
+        var den = z;
+        num = (num + Vector256.Create((float)A0)) * z; den = (den + Vector256.Create((float)B0)) * z;
+        num = (num + Vector256.Create((float)A1)) * z; den = (den + Vector256.Create((float)B1)) * z;
+        num = (num + Vector256.Create((float)A2)) * z; den = (den + Vector256.Create((float)B2)) * z;
+        var cdfSmall = half + half * (xs * ((num + Vector256.Create((float)A3)) / (den + Vector256.Create((float)B3))));
+        var y = ax * Vector256.Create((float)InvSqrt2);
+        num = Vector256.Create((float)C8) * y; den = y;
+        num = (num + Vector256.Create((float)C0)) * y; den = (den + Vector256.Create((float)D0)) * y;
+        num = (num + Vector256.Create((float)C1)) * y; den = (den + Vector256.Create((float)D1)) * y;
+        num = (num + Vector256.Create((float)C2)) * y; den = (den + Vector256.Create((float)D2)) * y;
+        num = (num + Vector256.Create((float)C3)) * y; den = (den + Vector256.Create((float)D3)) * y;
+        num = (num + Vector256.Create((float)C4)) * y; den = (den + Vector256.Create((float)D4)) * y;
+        num = (num + Vector256.Create((float)C5)) * y; den = (den + Vector256.Create((float)D5)) * y;
+        num = (num + Vector256.Create((float)C6)) * y; den = (den + Vector256.Create((float)D6)) * y;
+        var rr = (num + Vector256.Create((float)C7)) / (den + Vector256.Create((float)D7));
+        var four = Vector256.Create(4f);
+        if (Vector256.GreaterThanAny(y, four))
+        {
+            var zz = Vector256.Create(1f) / (y * y);
+            num = Vector256.Create((float)P5) * zz; den = zz;
+            num = (num + Vector256.Create((float)P0)) * zz; den = (den + Vector256.Create((float)Q0)) * zz;
+            num = (num + Vector256.Create((float)P1)) * zz; den = (den + Vector256.Create((float)Q1)) * zz;
+            num = (num + Vector256.Create((float)P2)) * zz; den = (den + Vector256.Create((float)Q2)) * zz;
+            num = (num + Vector256.Create((float)P3)) * zz; den = (den + Vector256.Create((float)Q3)) * zz;
+            var r3 = zz * (num + Vector256.Create((float)P4)) / (den + Vector256.Create((float)Q4));
+            r3 = (Vector256.Create((float)InvSqrtPi) - r3) / y;
+            rr = Vector256.ConditionalSelect(Vector256.GreaterThan(y, four), r3, rr);
+        }
+        var zero = Vector256<float>.Zero;
+        var tail = Vector256.ConditionalSelect(Vector256.Equals(e, zero), zero, half * e * rr);
+        var cdfBig = Vector256.ConditionalSelect(Vector256.LessThan(x, zero), tail, (half - tail) + half);
+        var cdf = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(y, Vector256.Create((float)Threshold)), cdfSmall, cdfBig);
+        var v = Vector256.ConditionalSelect(Vector256.Equals(cdf, zero), Vector256.Create(-0f), x * cdf);
+        var dv = Vector256.ConditionalSelect(Vector256.Equals(pdf, zero), cdf, cdf + x * pdf);
+        var nan = ~Vector256.Equals(x, x);
+        value = Vector256.ConditionalSelect(nan, x, v);
+        derivative = Vector256.ConditionalSelect(nan, x, dv);
     }
 
     /// <summary>relu: σ = max(u, 0) and σ' = 1 for u &gt; 0, 0 for u ≤ 0, NaN for NaN (the scalar rules).</summary>

@@ -5,8 +5,9 @@ using static ResOdeProofs.Numerics.SpecialFunctions;
 namespace ResOdeProofs.Numerics.Model;
 
 /// <summary>
-/// Vectorized σ and σ' on 512-bit float64 vectors: GELU through a vector exp and W. J. Cody's rational
-/// erf/erfc (the coefficients of <see cref="SpecialFunctions"/>), relu and identity. ActivationKernels256.cs
+/// Vectorized σ and σ' on 512-bit vectors: GELU through a vector exp and W. J. Cody's rational
+/// erf/erfc (the coefficients of <see cref="SpecialFunctions"/>) in float64 and, with the same algorithm,
+/// in float32 arithmetic; relu and identity. ActivationKernels256.cs
 /// is the same code on 256-bit vectors; keep the two in step.
 /// </summary>
 internal static class ActivationKernels512
@@ -125,19 +126,108 @@ internal static class ActivationKernels512
         return i;
     }
 
-    /// <summary>GELU over float spans, evaluated in float64 and rounded once; returns the count done.</summary>
+    /// <summary>GELU over float spans in float arithmetic (<see cref="GeluF"/>); returns the count done.</summary>
     internal static int GeluSingle(ReadOnlySpan<float> u, Span<float> s, Span<float> sd)
     {
         int n = u.Length, i = 0;
         for (; i + Vector512<float>.Count <= n; i += Vector512<float>.Count)
         {
-            var (lo, hi) = Vector512.Widen(Vector512.Create(u.Slice(i, Vector512<float>.Count)));
-            Gelu(lo, out var vlo, out var dlo);
-            Gelu(hi, out var vhi, out var dhi);
-            Vector512.Narrow(vlo, vhi).CopyTo(s.Slice(i));
-            Vector512.Narrow(dlo, dhi).CopyTo(sd.Slice(i));
+            GeluF(Vector512.Create(u.Slice(i, Vector512<float>.Count)), out var v, out var dv);
+            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
         }
         return i;
+    }
+
+    private const float Ln2HiF = 0.693145751953125f;            // 16 significant bits: k·Ln2HiF is exact for |k| < 2^8
+    private const float Ln2LoF = 1.428606765330187045e-06f;
+    private const float MagicF = 12582912f;                     // 1.5·2^23
+
+    /// <summary>
+    /// exp(t) for t ≤ 0 in float: as <see cref="ExpNonPositive"/> with a Taylor polynomial of degree 7
+    /// (truncation ≤ 0.347⁸/8! ≈ 5e-9 relative, below float's 6e-8) and k ∈ [−151, 0] applied in two halves.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> ExpNonPositiveF(Vector512<float> t)
+    {
+        t = Vector512.Max(t, Vector512.Create(-104.5f));
+        var magic = Vector512.Create(MagicF);
+        var kd = Vector512.FusedMultiplyAdd(t, Vector512.Create((float)Log2E), magic);
+        var kbits = kd.AsInt32() - magic.AsInt32();
+        var k = kd - magic;
+        var r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2HiF), t);
+        r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2LoF), r);
+        var p = Vector512.Create(1f / 5040f);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 720f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 120f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 24f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 6f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.5f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f));
+        var nk = -kbits;
+        var k1 = -Vector512.ShiftRightLogical(nk, 1);
+        var k2 = kbits - k1;
+        var bias = Vector512.Create(127);
+        var s1 = Vector512.ShiftLeft(k1 + bias, 23).AsSingle();
+        var s2 = Vector512.ShiftLeft(k2 + bias, 23).AsSingle();
+        return p * s1 * s2;
+    }
+
+    /// <summary>
+    /// gelu and gelu' in float arithmetic for 16 lanes: the algorithm of <see cref="Gelu"/> (Cody's rationals,
+    /// exp(−x²/2) with x² split by an FMA) with float coefficients; a few float ulps.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void GeluF(Vector512<float> x, out Vector512<float> value, out Vector512<float> derivative)
+    {
+        var half = Vector512.Create(0.5f);
+        var ax = Vector512.Abs(x);
+        var xc = Vector512.Min(ax, Vector512.Create(15f));
+        var hi = xc * xc;
+        var lo = Vector512.FusedMultiplyAdd(xc, xc, -hi);
+        var e0 = ExpNonPositiveF(-half * hi);
+        var e = e0 - e0 * (half * lo);
+        var pdf = Vector512.Create((float)InvSqrt2Pi) * e;
+        var xs = x * Vector512.Create((float)InvSqrt2);
+        var z = xs * xs;
+        var num = Vector512.Create((float)A4) * z;
+        var den = z;
+        num = (num + Vector512.Create((float)A0)) * z; den = (den + Vector512.Create((float)B0)) * z;
+        num = (num + Vector512.Create((float)A1)) * z; den = (den + Vector512.Create((float)B1)) * z;
+        num = (num + Vector512.Create((float)A2)) * z; den = (den + Vector512.Create((float)B2)) * z;
+        var cdfSmall = half + half * (xs * ((num + Vector512.Create((float)A3)) / (den + Vector512.Create((float)B3))));
+        var y = ax * Vector512.Create((float)InvSqrt2);
+        num = Vector512.Create((float)C8) * y; den = y;
+        num = (num + Vector512.Create((float)C0)) * y; den = (den + Vector512.Create((float)D0)) * y;
+        num = (num + Vector512.Create((float)C1)) * y; den = (den + Vector512.Create((float)D1)) * y;
+        num = (num + Vector512.Create((float)C2)) * y; den = (den + Vector512.Create((float)D2)) * y;
+        num = (num + Vector512.Create((float)C3)) * y; den = (den + Vector512.Create((float)D3)) * y;
+        num = (num + Vector512.Create((float)C4)) * y; den = (den + Vector512.Create((float)D4)) * y;
+        num = (num + Vector512.Create((float)C5)) * y; den = (den + Vector512.Create((float)D5)) * y;
+        num = (num + Vector512.Create((float)C6)) * y; den = (den + Vector512.Create((float)D6)) * y;
+        var rr = (num + Vector512.Create((float)C7)) / (den + Vector512.Create((float)D7));
+        var four = Vector512.Create(4f);
+        if (Vector512.GreaterThanAny(y, four))
+        {
+            var zz = Vector512.Create(1f) / (y * y);
+            num = Vector512.Create((float)P5) * zz; den = zz;
+            num = (num + Vector512.Create((float)P0)) * zz; den = (den + Vector512.Create((float)Q0)) * zz;
+            num = (num + Vector512.Create((float)P1)) * zz; den = (den + Vector512.Create((float)Q1)) * zz;
+            num = (num + Vector512.Create((float)P2)) * zz; den = (den + Vector512.Create((float)Q2)) * zz;
+            num = (num + Vector512.Create((float)P3)) * zz; den = (den + Vector512.Create((float)Q3)) * zz;
+            var r3 = zz * (num + Vector512.Create((float)P4)) / (den + Vector512.Create((float)Q4));
+            r3 = (Vector512.Create((float)InvSqrtPi) - r3) / y;
+            rr = Vector512.ConditionalSelect(Vector512.GreaterThan(y, four), r3, rr);
+        }
+        var zero = Vector512<float>.Zero;
+        var tail = Vector512.ConditionalSelect(Vector512.Equals(e, zero), zero, half * e * rr);
+        var cdfBig = Vector512.ConditionalSelect(Vector512.LessThan(x, zero), tail, (half - tail) + half);
+        var cdf = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(y, Vector512.Create((float)Threshold)), cdfSmall, cdfBig);
+        var v = Vector512.ConditionalSelect(Vector512.Equals(cdf, zero), Vector512.Create(-0f), x * cdf);
+        var dv = Vector512.ConditionalSelect(Vector512.Equals(pdf, zero), cdf, cdf + x * pdf);
+        var nan = ~Vector512.Equals(x, x);
+        value = Vector512.ConditionalSelect(nan, x, v);
+        derivative = Vector512.ConditionalSelect(nan, x, dv);
     }
 
     /// <summary>relu: σ = max(u, 0) and σ' = 1 for u &gt; 0, 0 for u ≤ 0, NaN for NaN (the scalar rules).</summary>

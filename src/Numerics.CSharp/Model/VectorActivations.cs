@@ -6,7 +6,7 @@ namespace ResOdeProofs.Numerics.Model;
 /// <summary>
 /// σ and σ' together over a span at the chosen <see cref="SimdLevel"/>. GELU, relu and identity are
 /// vectorized (GELU agrees with the scalar <see cref="Activations"/> to a few ulps, see the tests; float
-/// inputs are evaluated in float64 and rounded once); tanh and softplus, and the tails that do not fill a
+/// inputs use the same algorithm in float arithmetic); tanh and softplus, and the tails that do not fill a
 /// vector, use the scalar <see cref="Activations.Evaluate(ActivationKind, ReadOnlySpan{double}, Span{double}, Span{double})"/>.
 /// </summary>
 internal static class VectorActivations
