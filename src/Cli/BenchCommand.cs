@@ -25,10 +25,12 @@ internal static class BenchCommand
         var only = new Option<string?>("--config") { Description = "Only this configuration: fig2 (L=64, n=50, d=16, m=64), fig1 (L=1024, n=100, d=16, m=32) or deep (L=16384, n=100, d=16, m=32). Run one per process to read its peak memory." };
         var threads = new Option<int[]>("--threads") { Description = "Thread counts to time (default 1 2).", AllowMultipleArgumentsPerToken = true };
         var act = new Option<string>("--activation") { Description = "Activation (gelu as in the paper; identity isolates the products).", DefaultValueFactory = _ => "gelu" };
+        var ckOpt = new Option<string>("--checkpoint") { Description = "Checkpointing rows for L ≥ 1024: both (default), off or on (segment ⌈√L⌉); one setting per process gives its own peak memory.", DefaultValueFactory = _ => "both" };
+        var precOpt = new Option<string>("--precision") { Description = "both (default), f64 or f32.", DefaultValueFactory = _ => "both" };
         var repeats = new Option<int?>("--repeats") { Description = "Timed iterations per row (default: 30 for small, 5 for L = 16384; --quick: 10 and 3)." };
         var cmd = new Command("bench", "Time one full-batch gradient-descent iteration (forward, backward, update) of the engine at the paper's sizes; " +
                                        "prints ms/iteration (median and min of repeated timings after a warm-up), GFLOP/s (12·n·d·m·L per iteration), memory, threads and the machine.")
-        { quick, json, only, threads, repeats, act };
+        { quick, json, only, threads, repeats, act, ckOpt, precOpt };
         cmd.SetAction(pr =>
         {
             bool q = pr.GetValue(quick);
@@ -46,9 +48,12 @@ internal static class BenchCommand
             foreach (var (name, L, n, d, m) in configs)
             {
                 int ck = EngineOptions.SqrtSegment(L);
-                foreach (bool f32 in new[] { false, true })
+                string cko = pr.GetValue(ckOpt)!.ToLowerInvariant(), prec = pr.GetValue(precOpt)!.ToLowerInvariant();
+                var segs = L < 1024 ? new[] { 0 } : cko switch { "off" => new[] { 0 }, "on" => new[] { ck }, _ => new[] { 0, ck } };
+                var precs = prec switch { "f64" => new[] { false }, "f32" => new[] { true }, _ => new[] { false, true } };
+                foreach (bool f32 in precs)
                     foreach (int th in ths)
-                        foreach (int seg in L >= 1024 ? new[] { 0, ck } : new[] { 0 })
+                        foreach (int seg in segs)
                         {
                             int reps = pr.GetValue(repeats) ?? (L > 4096 ? (q ? 3 : 5) : (q ? 10 : 30));
                             var r = EngineBenchmark.Run(new BenchConfig(name, L, n, d, m, f32, th, seg, ResOdeProofs.Numerics.Activations.Parse(pr.GetValue(act)!)), warmup: L > 4096 ? 1 : 3, repeats: reps);

@@ -78,7 +78,8 @@ internal static class ActivationKernels256
         num = (num + Vector256.Create(A0)) * z; den = (den + Vector256.Create(B0)) * z;
         num = (num + Vector256.Create(A1)) * z; den = (den + Vector256.Create(B1)) * z;
         num = (num + Vector256.Create(A2)) * z; den = (den + Vector256.Create(B2)) * z;
-        var cdfSmall = half + half * (xs * ((num + Vector256.Create(A3)) / (den + Vector256.Create(B3))));
+        var numSmall = num + Vector256.Create(A3);
+        var denSmall = den + Vector256.Create(B3);
         // Otherwise the tail Q(|x|) = ½·e·R(y), y = |x|/√2, R(y) = exp(y²)·erfc(y) (Cody's ranges 2 and 3).
         var y = ax * Vector256.Create(InvSqrt2);
         num = Vector256.Create(C8) * y; den = y;
@@ -89,7 +90,11 @@ internal static class ActivationKernels256
         num = (num + Vector256.Create(C4)) * y; den = (den + Vector256.Create(D4)) * y;
         num = (num + Vector256.Create(C5)) * y; den = (den + Vector256.Create(D5)) * y;
         num = (num + Vector256.Create(C6)) * y; den = (den + Vector256.Create(D6)) * y;
-        var rr = (num + Vector256.Create(C7)) / (den + Vector256.Create(D7));
+        // One division for both ranges: each lane divides the numerator and denominator of its own range.
+        var small = Vector256.LessThanOrEqual(y, Vector256.Create(Threshold));
+        var quot = Vector256.ConditionalSelect(small, numSmall, num + Vector256.Create(C7)) / Vector256.ConditionalSelect(small, denSmall, den + Vector256.Create(D7));
+        var cdfSmall = half + half * (xs * quot);
+        var rr = quot;
         var four = Vector256.Create(4.0);
         if (Vector256.GreaterThanAny(y, four))
         {
@@ -106,7 +111,7 @@ internal static class ActivationKernels256
         var zero = Vector256<double>.Zero;
         var tail = Vector256.ConditionalSelect(Vector256.Equals(e, zero), zero, half * e * rr);
         var cdfBig = Vector256.ConditionalSelect(Vector256.LessThan(x, zero), tail, (half - tail) + half);
-        var cdf = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(y, Vector256.Create(Threshold)), cdfSmall, cdfBig);
+        var cdf = Vector256.ConditionalSelect(small, cdfSmall, cdfBig);
         var v = Vector256.ConditionalSelect(Vector256.Equals(cdf, zero), Vector256.Create(-0.0), x * cdf);
         var dv = Vector256.ConditionalSelect(Vector256.Equals(pdf, zero), cdf, cdf + x * pdf);
         var nan = ~Vector256.Equals(x, x);
@@ -195,7 +200,8 @@ internal static class ActivationKernels256
         num = (num + Vector256.Create((float)A0)) * z; den = (den + Vector256.Create((float)B0)) * z;
         num = (num + Vector256.Create((float)A1)) * z; den = (den + Vector256.Create((float)B1)) * z;
         num = (num + Vector256.Create((float)A2)) * z; den = (den + Vector256.Create((float)B2)) * z;
-        var cdfSmall = half + half * (xs * ((num + Vector256.Create((float)A3)) / (den + Vector256.Create((float)B3))));
+        var numSmall = num + Vector256.Create((float)A3);
+        var denSmall = den + Vector256.Create((float)B3);
         var y = ax * Vector256.Create((float)InvSqrt2);
         num = Vector256.Create((float)C8) * y; den = y;
         num = (num + Vector256.Create((float)C0)) * y; den = (den + Vector256.Create((float)D0)) * y;
@@ -205,7 +211,11 @@ internal static class ActivationKernels256
         num = (num + Vector256.Create((float)C4)) * y; den = (den + Vector256.Create((float)D4)) * y;
         num = (num + Vector256.Create((float)C5)) * y; den = (den + Vector256.Create((float)D5)) * y;
         num = (num + Vector256.Create((float)C6)) * y; den = (den + Vector256.Create((float)D6)) * y;
-        var rr = (num + Vector256.Create((float)C7)) / (den + Vector256.Create((float)D7));
+        // One division for both ranges: each lane divides the numerator and denominator of its own range.
+        var small = Vector256.LessThanOrEqual(y, Vector256.Create((float)Threshold));
+        var quot = Vector256.ConditionalSelect(small, numSmall, num + Vector256.Create((float)C7)) / Vector256.ConditionalSelect(small, denSmall, den + Vector256.Create((float)D7));
+        var cdfSmall = half + half * (xs * quot);
+        var rr = quot;
         var four = Vector256.Create(4f);
         if (Vector256.GreaterThanAny(y, four))
         {
@@ -222,7 +232,7 @@ internal static class ActivationKernels256
         var zero = Vector256<float>.Zero;
         var tail = Vector256.ConditionalSelect(Vector256.Equals(e, zero), zero, half * e * rr);
         var cdfBig = Vector256.ConditionalSelect(Vector256.LessThan(x, zero), tail, (half - tail) + half);
-        var cdf = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(y, Vector256.Create((float)Threshold)), cdfSmall, cdfBig);
+        var cdf = Vector256.ConditionalSelect(small, cdfSmall, cdfBig);
         var v = Vector256.ConditionalSelect(Vector256.Equals(cdf, zero), Vector256.Create(-0f), x * cdf);
         var dv = Vector256.ConditionalSelect(Vector256.Equals(pdf, zero), cdf, cdf + x * pdf);
         var nan = ~Vector256.Equals(x, x);

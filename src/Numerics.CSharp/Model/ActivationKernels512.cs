@@ -78,7 +78,8 @@ internal static class ActivationKernels512
         num = (num + Vector512.Create(A0)) * z; den = (den + Vector512.Create(B0)) * z;
         num = (num + Vector512.Create(A1)) * z; den = (den + Vector512.Create(B1)) * z;
         num = (num + Vector512.Create(A2)) * z; den = (den + Vector512.Create(B2)) * z;
-        var cdfSmall = half + half * (xs * ((num + Vector512.Create(A3)) / (den + Vector512.Create(B3))));
+        var numSmall = num + Vector512.Create(A3);
+        var denSmall = den + Vector512.Create(B3);
         // Otherwise the tail Q(|x|) = ½·e·R(y), y = |x|/√2, R(y) = exp(y²)·erfc(y) (Cody's ranges 2 and 3).
         var y = ax * Vector512.Create(InvSqrt2);
         num = Vector512.Create(C8) * y; den = y;
@@ -89,7 +90,11 @@ internal static class ActivationKernels512
         num = (num + Vector512.Create(C4)) * y; den = (den + Vector512.Create(D4)) * y;
         num = (num + Vector512.Create(C5)) * y; den = (den + Vector512.Create(D5)) * y;
         num = (num + Vector512.Create(C6)) * y; den = (den + Vector512.Create(D6)) * y;
-        var rr = (num + Vector512.Create(C7)) / (den + Vector512.Create(D7));
+        // One division for both ranges: each lane divides the numerator and denominator of its own range.
+        var small = Vector512.LessThanOrEqual(y, Vector512.Create(Threshold));
+        var quot = Vector512.ConditionalSelect(small, numSmall, num + Vector512.Create(C7)) / Vector512.ConditionalSelect(small, denSmall, den + Vector512.Create(D7));
+        var cdfSmall = half + half * (xs * quot);
+        var rr = quot;
         var four = Vector512.Create(4.0);
         if (Vector512.GreaterThanAny(y, four))
         {
@@ -106,7 +111,7 @@ internal static class ActivationKernels512
         var zero = Vector512<double>.Zero;
         var tail = Vector512.ConditionalSelect(Vector512.Equals(e, zero), zero, half * e * rr);
         var cdfBig = Vector512.ConditionalSelect(Vector512.LessThan(x, zero), tail, (half - tail) + half);
-        var cdf = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(y, Vector512.Create(Threshold)), cdfSmall, cdfBig);
+        var cdf = Vector512.ConditionalSelect(small, cdfSmall, cdfBig);
         var v = Vector512.ConditionalSelect(Vector512.Equals(cdf, zero), Vector512.Create(-0.0), x * cdf);
         var dv = Vector512.ConditionalSelect(Vector512.Equals(pdf, zero), cdf, cdf + x * pdf);
         var nan = ~Vector512.Equals(x, x);
@@ -195,7 +200,8 @@ internal static class ActivationKernels512
         num = (num + Vector512.Create((float)A0)) * z; den = (den + Vector512.Create((float)B0)) * z;
         num = (num + Vector512.Create((float)A1)) * z; den = (den + Vector512.Create((float)B1)) * z;
         num = (num + Vector512.Create((float)A2)) * z; den = (den + Vector512.Create((float)B2)) * z;
-        var cdfSmall = half + half * (xs * ((num + Vector512.Create((float)A3)) / (den + Vector512.Create((float)B3))));
+        var numSmall = num + Vector512.Create((float)A3);
+        var denSmall = den + Vector512.Create((float)B3);
         var y = ax * Vector512.Create((float)InvSqrt2);
         num = Vector512.Create((float)C8) * y; den = y;
         num = (num + Vector512.Create((float)C0)) * y; den = (den + Vector512.Create((float)D0)) * y;
@@ -205,7 +211,11 @@ internal static class ActivationKernels512
         num = (num + Vector512.Create((float)C4)) * y; den = (den + Vector512.Create((float)D4)) * y;
         num = (num + Vector512.Create((float)C5)) * y; den = (den + Vector512.Create((float)D5)) * y;
         num = (num + Vector512.Create((float)C6)) * y; den = (den + Vector512.Create((float)D6)) * y;
-        var rr = (num + Vector512.Create((float)C7)) / (den + Vector512.Create((float)D7));
+        // One division for both ranges: each lane divides the numerator and denominator of its own range.
+        var small = Vector512.LessThanOrEqual(y, Vector512.Create((float)Threshold));
+        var quot = Vector512.ConditionalSelect(small, numSmall, num + Vector512.Create((float)C7)) / Vector512.ConditionalSelect(small, denSmall, den + Vector512.Create((float)D7));
+        var cdfSmall = half + half * (xs * quot);
+        var rr = quot;
         var four = Vector512.Create(4f);
         if (Vector512.GreaterThanAny(y, four))
         {
@@ -222,7 +232,7 @@ internal static class ActivationKernels512
         var zero = Vector512<float>.Zero;
         var tail = Vector512.ConditionalSelect(Vector512.Equals(e, zero), zero, half * e * rr);
         var cdfBig = Vector512.ConditionalSelect(Vector512.LessThan(x, zero), tail, (half - tail) + half);
-        var cdf = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(y, Vector512.Create((float)Threshold)), cdfSmall, cdfBig);
+        var cdf = Vector512.ConditionalSelect(small, cdfSmall, cdfBig);
         var v = Vector512.ConditionalSelect(Vector512.Equals(cdf, zero), Vector512.Create(-0f), x * cdf);
         var dv = Vector512.ConditionalSelect(Vector512.Equals(pdf, zero), cdf, cdf + x * pdf);
         var nan = ~Vector512.Equals(x, x);
