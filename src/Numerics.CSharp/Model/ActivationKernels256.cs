@@ -120,6 +120,7 @@ internal static class ActivationKernels256
     }
 
     /// <summary>GELU over whole spans of double; returns how many leading entries were done (a multiple of 4).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int GeluDouble(ReadOnlySpan<double> u, Span<double> s, Span<double> sd)
     {
         int n = u.Length, i = 0;
@@ -132,6 +133,7 @@ internal static class ActivationKernels256
     }
 
     /// <summary>GELU over float spans in float arithmetic (<see cref="GeluF"/>); returns the count done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int GeluSingle(ReadOnlySpan<float> u, Span<float> s, Span<float> sd)
     {
         int n = u.Length, i = 0;
@@ -241,6 +243,7 @@ internal static class ActivationKernels256
     }
 
     /// <summary>relu: σ = max(u, 0) and σ' = 1 for u &gt; 0, 0 for u ≤ 0, NaN for NaN (the scalar rules).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int Relu<T>(ReadOnlySpan<T> u, Span<T> s, Span<T> sd) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         int n = u.Length, i = 0, w = Vector256<T>.Count;

@@ -36,6 +36,7 @@ internal static class FastKernels
     }
 
     /// <summary>Columns j0..cols−1 of the GEMM in scalar code (the fallback and the vector kernels' edge).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ScalarColumns<T>(ref T a, int ars, int aks, ref T b, ref T c, int rows, int inner, int cols, int j0,
         T alpha, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -53,6 +54,7 @@ internal static class FastKernels
     }
 
     /// <summary>dst (cols×rows) ← srcᵀ for src rows×cols.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Transpose<T>(ReadOnlySpan<T> src, Span<T> dst, int rows, int cols) where T : unmanaged
     {
         for (int r = 0; r < rows; r++)
@@ -63,6 +65,7 @@ internal static class FastKernels
     }
 
     /// <summary>x ← x ⊙ y.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyInPlace<T>(SimdLevel level, Span<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = x.Length, i = 0;
@@ -82,6 +85,7 @@ internal static class FastKernels
     /// min ← min(min, x_i), max ← max(max, x_i) over the entries, ignoring NaN entries exactly like the
     /// scalar comparisons <c>if (u &lt; min) min = u</c>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MinMax<T>(SimdLevel level, ReadOnlySpan<T> x, ref double min, ref double max) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = x.Length, i = 0;
@@ -124,6 +128,7 @@ internal static class FastKernels
         return s;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double SumSquaresDouble(SimdLevel level, ReadOnlySpan<double> x)
     {
         int n = x.Length, i = 0;
@@ -154,6 +159,7 @@ internal static class FastKernels
     }
 
     /// <summary>Σ (x_i − y_i)² accumulated in double (float entries are widened before subtracting).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double SumSquaresDiff<T>(SimdLevel level, ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = x.Length, i = 0;
@@ -189,6 +195,7 @@ internal static class FastKernels
     }
 
     /// <summary>True when every entry is finite (x − x is 0 for finite x and NaN for ±∞ and NaN).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool AllFinite<T>(SimdLevel level, ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = x.Length, i = 0;
@@ -210,6 +217,7 @@ internal static class FastKernels
     }
 
     /// <summary>Σ_c row_c·u_c in double (row converted from T).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double DotWide<T>(SimdLevel level, ReadOnlySpan<T> row, ReadOnlySpan<double> u) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = row.Length, i = 0;
@@ -233,6 +241,7 @@ internal static class FastKernels
     }
 
     /// <summary>u ← u + a·row in double (row converted from T).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AxpyWide<T>(SimdLevel level, double a, ReadOnlySpan<T> row, Span<double> u) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = row.Length, i = 0;

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace ResOdeProofs.Numerics.Model;
@@ -327,6 +328,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
 
         /// <summary>Forward through segment g (layers gK .. min(L, (g+1)K) − 1) from its checkpoint; optionally statistics.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void ForwardSegment(SimdLevel level, int g, ReadOnlySpan<T> w, ReadOnlySpan<T> v, bool stats)
         {
             var s = _net._shape;
@@ -365,6 +367,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 SegH.AsSpan((k1 - k0) * nd, nd).CopyTo(_checkpoints.AsSpan((g + 1) * nd, nd));
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(SimdLevel level, ReadOnlySpan<T> w, ReadOnlySpan<T> v, Span<T> gradW, Span<T> gradV, bool grad)
         {
             var s = _net._shape;
@@ -449,6 +452,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static double AdjointSum(SimdLevel level, ReadOnlySpan<T> p, int n, int d)
         {
             double s = 0;

@@ -64,10 +64,9 @@ public static class EngineBenchmark
         long engineBytes = GC.GetTotalMemory(true) - before;
         T minusEta = T.CreateTruncating(-1e-4);
         var times = new double[repeats];
-        // Warm-up: at least `warmup` iterations and, for the JIT's tiered compilation to settle, at least
-        // 60 iterations or 1.5 s, whichever comes first.
+        // Warm-up: at least `warmup` iterations and at least 1 s, so that the JIT's tiered compilation has settled.
         long w0 = Stopwatch.GetTimestamp();
-        for (int it = 0; it < warmup || (it < 60 && Stopwatch.GetElapsedTime(w0).TotalSeconds < 1.5); it++)
+        for (int it = 0; it < warmup || Stopwatch.GetElapsedTime(w0).TotalSeconds < 1.0; it++)
             Iterate(net, w, v, gw, gv, minusEta);
         for (int it = 0; it < repeats; it++)
         {
