@@ -25,7 +25,7 @@ internal static class BenchCommand
         var only = new Option<string?>("--config") { Description = "Only this configuration: fig2 (L=64, n=50, d=16, m=64), fig1 (L=1024, n=100, d=16, m=32) or deep (L=16384, n=100, d=16, m=32). Run one per process to read its peak memory." };
         var threads = new Option<int[]>("--threads") { Description = "Thread counts to time (default 1 2).", AllowMultipleArgumentsPerToken = true };
         var act = new Option<string>("--activation") { Description = "Activation (gelu as in the paper; identity isolates the products).", DefaultValueFactory = _ => "gelu" };
-        var ckOpt = new Option<string>("--checkpoint") { Description = "Checkpointing rows for L ≥ 1024: both (default), off or on (segment ⌈√L⌉); one setting per process gives its own peak memory.", DefaultValueFactory = _ => "both" };
+        var ckOpt = new Option<string>("--checkpoint") { Description = "Checkpointing rows for L ≥ 1024: all (default), off, on (segment ⌈√L⌉, all but the last segment recomputed) or auto (train's default: ⌈√L⌉, keeping the final layers that fit in 512 MiB); one setting per process gives its own peak memory.", DefaultValueFactory = _ => "all" };
         var precOpt = new Option<string>("--precision") { Description = "both (default), f64 or f32.", DefaultValueFactory = _ => "both" };
         var repeats = new Option<int?>("--repeats") { Description = "Timed iterations per row (default: 30 for small, 5 for L = 16384; --quick: 10 and 3)." };
         var cmd = new Command("bench", "Time one full-batch gradient-descent iteration (forward, backward, update) of the engine at the paper's sizes; " +
@@ -49,17 +49,22 @@ internal static class BenchCommand
             {
                 int ck = EngineOptions.SqrtSegment(L);
                 string cko = pr.GetValue(ckOpt)!.ToLowerInvariant(), prec = pr.GetValue(precOpt)!.ToLowerInvariant();
-                var segs = L < 1024 ? new[] { 0 } : cko switch { "off" => new[] { 0 }, "on" => new[] { ck }, _ => new[] { 0, ck } };
+                // Checkpoint rows: 0 = off, ck = ⌈√L⌉ recomputing all but the last segment, -ck = the automatic
+                // setting of TrainOptions (⌈√L⌉, keeping the final layers that fit in 512 MiB).
+                var segs = L < 1024 ? new[] { 0 } : cko switch { "off" => new[] { 0 }, "on" => new[] { ck }, "auto" => new[] { -ck }, _ => new[] { 0, ck, -ck } };
                 var precs = prec switch { "f64" => new[] { false }, "f32" => new[] { true }, _ => new[] { false, true } };
                 foreach (bool f32 in precs)
                     foreach (int th in ths)
                         foreach (int seg in segs)
                         {
                             int reps = pr.GetValue(repeats) ?? (L > 4096 ? (q ? 3 : 5) : (q ? 10 : 30));
-                            var r = EngineBenchmark.Run(new BenchConfig(name, L, n, d, m, f32, th, seg, ResOdeProofs.Numerics.Activations.Parse(pr.GetValue(act)!)), warmup: L > 4096 ? 1 : 3, repeats: reps);
+                            var shape = ResOdeProofs.Numerics.Model.NetworkShape.Square(L, m, d);
+                            int keep = seg < 0 ? (int)Math.Min(L, TrainOptions.AutoCheckpointBytes / EngineOptions.BytesPerLayer(shape, n, f32 ? 4 : 8)) : 0;
+                            var cfg = new BenchConfig(name, L, n, d, m, f32, th, Math.Abs(seg), ResOdeProofs.Numerics.Activations.Parse(pr.GetValue(act)!)) { KeepLast = keep };
+                            var r = EngineBenchmark.Run(cfg, warmup: L > 4096 ? 1 : 3, repeats: reps);
                             results.Add(r);
                             Console.WriteLine(string.Create(inv,
-                                $"{name,-6} {L,6} {n,4} {d,3} {m,3} {(f32 ? "f32" : "f64"),4} {th,3} {(seg == 0 ? "off" : seg.ToString(inv)),4} {r.MedianMs,10:F3} {r.MinMs,9:F3} {r.GflopsMedian,8:F1} {r.GflopsBest,6:F1} {r.EngineBytes / 1048576.0,10:F1}"));
+                                $"{name,-6} {L,6} {n,4} {d,3} {m,3} {(f32 ? "f32" : "f64"),4} {th,3} {(seg == 0 ? "off" : seg > 0 ? seg.ToString(inv) : "auto"),4} {r.MedianMs,10:F3} {r.MinMs,9:F3} {r.GflopsMedian,8:F1} {r.GflopsBest,6:F1} {r.EngineBytes / 1048576.0,10:F1}"));
                         }
             }
             using var proc = Process.GetCurrentProcess();
@@ -75,7 +80,7 @@ internal static class BenchCommand
                     rows = results.Select(r => new
                     {
                         r.Config.Name, r.Config.Depth, r.Config.Samples, r.Config.Dim, r.Config.Width,
-                        precision = r.Config.Float32 ? "float32" : "float64", r.Config.Threads, r.Config.Checkpoint,
+                        precision = r.Config.Float32 ? "float32" : "float64", r.Config.Threads, r.Config.Checkpoint, r.Config.KeepLast,
                         r.MedianMs, r.MinMs, r.GflopsMedian, r.GflopsBest, r.EngineBytes, r.Repeats,
                     }),
                 };

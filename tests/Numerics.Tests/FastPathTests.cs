@@ -79,9 +79,10 @@ public sealed class FastPathTests
     public void CheckpointingIsBitIdenticalAndThreadsAreDeterministic(SimdLevel level)
     {
         var s = TestSetting.Random(5, 10, 24, 8, 17, general: true, 0.5, 0.4);
-        (EvaluationStats, double[], double[]) Run(int threads, int ck)
+        (EvaluationStats, double[], double[]) Run(int threads, int ck, int keep = 0)
         {
-            var net = new ResNet<double>(s.Shape, ActivationKind.Gelu, s.Data, new EngineOptions { Threads = threads, CheckpointSegment = ck }, s.A, s.B);
+            var net = new ResNet<double>(s.Shape, ActivationKind.Gelu, s.Data,
+                new EngineOptions { Threads = threads, CheckpointSegment = ck, CheckpointKeepLast = keep }, s.A, s.B);
             var gw = new double[s.W.Length]; var gv = new double[s.V.Length];
             var st = WithLevel(level, () => { net.Evaluate(s.W, s.V, gw, gv); return net.Evaluate(s.W, s.V, gw, gv); });
             return (st, gw, gv);
@@ -89,9 +90,9 @@ public sealed class FastPathTests
         foreach (int threads in new[] { 1, 2 })
         {
             var (st0, gw0, gv0) = Run(threads, 0);
-            foreach (int ck in new[] { 1, 3, 4, 9, 10 })
+            foreach (var (ck, keep) in new[] { (1, 0), (3, 0), (4, 0), (9, 0), (10, 0), (3, 5), (2, 7), (4, 10), (3, 12) })
             {
-                var (st, gw, gv) = Run(threads, ck);
+                var (st, gw, gv) = Run(threads, ck, keep);
                 Assert.Equal(st0, st);
                 Assert.Equal(gw0, gw);
                 Assert.Equal(gv0, gv);
@@ -230,7 +231,9 @@ public sealed class FastPathTests
         Assert.Equal(1, o.EngineFor(NetworkShape.Square(64, 64, 16), 50).Threads);
         Assert.Equal(2, o.EngineFor(NetworkShape.Square(1024, 32, 16), 100).Threads);
         Assert.Equal(0, o.EngineFor(NetworkShape.Square(1024, 32, 16), 100).CheckpointSegment);
-        Assert.Equal(128, o.EngineFor(NetworkShape.Square(16384, 32, 16), 100).CheckpointSegment);
+        var deep = o.EngineFor(NetworkShape.Square(16384, 32, 16), 100);
+        Assert.Equal(128, deep.CheckpointSegment);
+        Assert.Equal((int)(TrainOptions.AutoCheckpointBytes / ((16 + 2 * 32) * 100 * 8)), deep.CheckpointKeepLast);
         Assert.Equal(3, (o with { Threads = 3, Checkpoint = 5 }).EngineFor(NetworkShape.Square(8, 4, 2), 10).Threads);
     }
 }

@@ -53,6 +53,17 @@ public sealed record EngineOptions
     /// in the backward pass (peak O(L/K + K) states; K ≈ √L minimizes it).</summary>
     public int CheckpointSegment { get; init; }
 
+    /// <summary>
+    /// With checkpointing, the number of final layers whose states are kept from the forward pass (at least one
+    /// segment, K): only the layers before them are recomputed. Larger values trade memory for less
+    /// recomputation; 0 = one segment.
+    /// </summary>
+    public int CheckpointKeepLast { get; init; }
+
+    /// <summary>Bytes stored per layer without checkpointing: h, σ and σ' of n samples, (d + 2m)·n entries.</summary>
+    public static long BytesPerLayer(NetworkShape shape, int samples, int elementBytes) =>
+        (long)(shape.Dim + 2 * shape.Width) * samples * elementBytes;
+
     /// <summary>The segment length that minimizes L/K + K: ⌈√L⌉.</summary>
     public static int SqrtSegment(int depth) => Math.Max(1, (int)Math.Ceiling(Math.Sqrt(depth)));
 
@@ -61,6 +72,7 @@ public sealed record EngineOptions
     {
         if (Threads < 1) throw new ArgumentException($"the number of threads must be at least 1 (got {Threads})");
         if (CheckpointSegment < 0) throw new ArgumentException($"the checkpoint segment length must be ≥ 0 (got {CheckpointSegment}; 0 = off)");
+        if (CheckpointKeepLast < 0) throw new ArgumentException($"the number of kept final layers must be ≥ 0 (got {CheckpointKeepLast})");
     }
 }
 
@@ -153,7 +165,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         for (int t = 0; t < threads; t++)
         {
             int i0 = (int)((long)n * t / threads), i1 = (int)((long)n * (t + 1) / threads);
-            _blocks[t] = new Block(this, i0, i1 - i0, segment, h0, ownGradients: t > 0);
+            _blocks[t] = new Block(this, i0, i1 - i0, segment, Math.Max(segment, options.CheckpointKeepLast), h0, ownGradients: t > 0);
         }
         if (threads > 1) _work = new BlockWork(this);
     }
@@ -169,7 +181,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// Hidden states of the last evaluation: (L+1)×n×d, h_k^i at [(k·n + i)·d]. Available with one thread
     /// and without checkpointing (otherwise the states are not all stored at once).
     /// </summary>
-    public ReadOnlySpan<T> HiddenStates => _blocks.Length == 1 && _blocks[0].Segment == _shape.Depth
+    public ReadOnlySpan<T> HiddenStates => _blocks.Length == 1 && _blocks[0].Recomputed == 0
         ? _blocks[0].SegH
         : throw new InvalidOperationException("all hidden states are stored only with one thread and no checkpointing");
 
@@ -285,15 +297,20 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// One contiguous block of samples [I0, I0 + Count) with its own buffers. With segment length K the
-    /// states h_0, h_K, h_{2K}, … are kept in <see cref="_checkpoints"/>; a segment's states, activations
-    /// and derivatives live in SegH/_segS/_segSd (K + 1, K, K layers). Without checkpointing K = L and the
-    /// segment buffers hold everything.
+    /// layers are cut into G recomputed segments [gK, (g+1)K), g &lt; G, and one final segment [GK, L) of at
+    /// least K layers (at least the requested kept layers) whose states stay from the forward pass. The
+    /// states h_0, h_K, …, h_{GK} are kept in <see cref="_checkpoints"/>; the segment buffers SegH/_segS/_segSd
+    /// hold the final segment and, in the backward pass, each recomputed segment in turn. Without
+    /// checkpointing G = 0 and the buffers hold everything.
     /// </summary>
     private sealed class Block
     {
         private readonly ResNet<T> _net;
         public readonly int I0, Count, Segment;
-        private readonly int _segments;
+        private readonly int _segments;      // G + 1
+        public int Recomputed => _segments - 1;
+        private int Start(int g) => g * Segment;
+        private int End(int g) => g == _segments - 1 ? _net._shape.Depth : (g + 1) * Segment;
         private readonly T[] _checkpoints;   // (segments + 1)×nb×d, [0] = h_0 (fixed)
         public readonly T[] SegH;            // (K+1)×nb×d
         private readonly T[] _segS, _segSd;  // K×nb×m
@@ -302,13 +319,15 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         public readonly double[] AdjointSums; // Σ_{i in block} ‖p_k^i‖, k = 0..L
         public double LossSum, MinPre, MaxPre, MaxHidden;
 
-        public Block(ResNet<T> net, int i0, int count, int segment, T[] h0, bool ownGradients)
+        public Block(ResNet<T> net, int i0, int count, int segment, int keep, T[] h0, bool ownGradients)
         {
             _net = net; I0 = i0; Count = count; Segment = segment;
             var s = net._shape;
             int L = s.Depth, d = s.Dim, m = s.Width, nb = count;
-            _segments = (L + segment - 1) / segment;
-            long hs = (long)(segment + 1) * nb * d, ss = (long)segment * nb * m, cs = (long)(_segments + 1) * nb * d;
+            int recomputed = L > keep ? (L - keep + segment - 1) / segment : 0;
+            _segments = recomputed + 1;
+            int buffer = Math.Max(segment, L - recomputed * segment);
+            long hs = (long)(buffer + 1) * nb * d, ss = (long)buffer * nb * m, cs = (long)(_segments + 1) * nb * d;
             if (hs > Array.MaxLength || ss > Array.MaxLength || cs > Array.MaxLength)
                 throw new ArgumentException($"stored activations need {ss} entries per array (K·n·m), more than one array holds; reduce L or n, or use checkpointing");
             _checkpoints = new T[cs];
@@ -333,7 +352,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             var s = _net._shape;
             int L = s.Depth, d = s.Dim, m = s.Width, md = m * d, nb = Count, nd = nb * d, nm = nb * m;
-            int k0 = g * Segment, k1 = Math.Min(L, k0 + Segment);
+            int k0 = Start(g), k1 = End(g);
             T invL = T.One / T.CreateTruncating(L);
             T fwdScale = _net.Fault == EngineFault.ForwardDepthScale ? T.One / T.CreateTruncating(L + 1) : invL;
             _checkpoints.AsSpan(g * nd, nd).CopyTo(SegH.AsSpan(0, nd));
@@ -381,7 +400,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             for (int g = 0; g < _segments; g++) ForwardSegment(level, g, w, v, stats: true);
 
             // Loss and p_L (the last segment's states are still in the segment buffers).
-            int lastLen = L - (_segments - 1) * Segment;
+            int lastLen = End(_segments - 1) - Start(_segments - 1);
             var hL = SegH.AsSpan(lastLen * nd, nd);
             var p = _p.AsSpan();
             int dOut = s.OutputDim, n = _net._n;
@@ -417,7 +436,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             for (int g = _segments - 1; g >= 0; g--)
             {
                 if (g != _segments - 1) ForwardSegment(level, g, w, v, stats: false);
-                int k0 = g * Segment, k1 = Math.Min(L, k0 + Segment);
+                int k0 = Start(g), k1 = End(g);
                 for (int k = k1 - 1; k >= k0; k--)
                 {
                     int j = k - k0;

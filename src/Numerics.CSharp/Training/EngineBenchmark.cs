@@ -17,6 +17,9 @@ namespace ResOdeProofs.Numerics.Training;
 public sealed record BenchConfig(string Name, int Depth, int Samples, int Dim, int Width, bool Float32, int Threads, int Checkpoint,
     ActivationKind Activation = ActivationKind.Gelu)
 {
+    /// <summary>With checkpointing: final layers kept from the forward pass (see <see cref="EngineOptions.CheckpointKeepLast"/>).</summary>
+    public int KeepLast { get; init; }
+
     /// <summary>Floating-point operations of one iteration, counted as 12·n·d·m·L (forward 4, backward 8).</summary>
     public double Flops => 12.0 * Samples * Dim * Width * Depth;
 }
@@ -49,7 +52,7 @@ public static class EngineBenchmark
         long before = GC.GetTotalMemory(true);
         var shape = NetworkShape.Square(c.Depth, c.Width, c.Dim);
         var data = Dataset.SyntheticGaussian(c.Samples, c.Dim, c.Dim, 1);
-        var net = new ResNet<T>(shape, c.Activation, data, new EngineOptions { Threads = c.Threads, CheckpointSegment = c.Checkpoint });
+        var net = new ResNet<T>(shape, c.Activation, data, new EngineOptions { Threads = c.Threads, CheckpointSegment = c.Checkpoint, CheckpointKeepLast = c.KeepLast });
         int total = c.Depth * c.Width * c.Dim;
         var w = new T[total]; var v = new T[total]; var gw = new T[total]; var gv = new T[total];
         var rng = Random.Rng.ForStream(1, "bench");

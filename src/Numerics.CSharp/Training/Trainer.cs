@@ -47,9 +47,10 @@ public sealed record TrainOptions(ActivationKind Activation, double Eta, int Ite
     public int? Threads { get; init; }
     /// <summary>
     /// Exact gradient checkpointing: segment length K (store every K-th hidden state, recompute the rest in the
-    /// backward pass; peak memory O(L/K + K) states). 0 = off; null = automatic: K = ⌈√L⌉ when storing
-    /// every state would take more than <see cref="AutoCheckpointBytes"/>, otherwise off. Results are
-    /// bit-identical with and without checkpointing.
+    /// backward pass; peak memory O(L/K + K) states). 0 = off; null = automatic: when storing every state would
+    /// take more than <see cref="AutoCheckpointBytes"/>, K = ⌈√L⌉ and the final layers that fit in that budget
+    /// are kept (only the others are recomputed), otherwise off. Results are bit-identical with and without
+    /// checkpointing.
     /// </summary>
     public int? Checkpoint { get; init; }
 
@@ -69,9 +70,12 @@ public sealed record TrainOptions(ActivationKind Activation, double Eta, int Ite
         long work = (long)samples * shape.Dim * shape.Width * shape.Depth;
         int threads = Threads ?? (samples >= 32 && work >= AutoThreadsWork ? 2 : 1);
         int elem = Float32 ? 4 : 8;
-        long stored = ((long)(shape.Depth + 1) * shape.Dim + 2L * shape.Depth * shape.Width) * samples * elem;
+        long perLayer = EngineOptions.BytesPerLayer(shape, samples, elem);
+        long stored = perLayer * shape.Depth;
         int segment = Checkpoint ?? (stored > AutoCheckpointBytes ? EngineOptions.SqrtSegment(shape.Depth) : 0);
-        return new EngineOptions { Threads = threads, CheckpointSegment = segment };
+        // Automatic checkpointing keeps as many final layers as fit in the budget and recomputes only the rest.
+        int keep = Checkpoint is null && segment > 0 ? (int)Math.Min(shape.Depth, AutoCheckpointBytes / perLayer) : 0;
+        return new EngineOptions { Threads = threads, CheckpointSegment = segment, CheckpointKeepLast = keep };
     }
 
     /// <summary>The optimizer these options describe.</summary>
