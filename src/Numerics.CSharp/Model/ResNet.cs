@@ -254,7 +254,11 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         return stats;
     }
 
-    /// <summary>Runs blocks 1.. on thread-pool threads (no allocation per call) while the caller runs block 0.</summary>
+    /// <summary>
+    /// Runs blocks 1.. on thread-pool threads (no allocation per call) while the caller runs block 0. Blocks
+    /// are claimed through a counter, and the caller claims the ones no pool thread has started yet, so an
+    /// evaluation never waits on a busy thread pool (e.g. when many evaluations run in parallel).
+    /// </summary>
     private sealed unsafe class BlockWork : IThreadPoolWorkItem
     {
         private readonly ResNet<T> _net;
@@ -267,32 +271,45 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         private int _next;
         public Exception? Error;
 
-        public BlockWork(ResNet<T> net) { _net = net; }
+        public BlockWork(ResNet<T> net) { _net = net; _next = int.MaxValue / 2; }
 
         public void Start(SimdLevel level, T* w, T* v, T* gw, T* gv, int len, bool grad)
         {
             _level = level; _w = w; _v = v; _gw = gw; _gv = gv; _len = len; _grad = grad; Error = null;
             int others = _net._blocks.Length - 1;
-            _pending = others;
-            _next = 1;
             _done.Reset();
+            Volatile.Write(ref _pending, others);
+            Volatile.Write(ref _next, 1);
             for (int t = 0; t < others; t++) ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
 
-        public void Execute()
+        public void Execute() => RunClaimed();
+
+        /// <summary>Runs blocks until none is left unclaimed.</summary>
+        private void RunClaimed()
         {
-            int t = Interlocked.Increment(ref _next) - 1;
-            try
+            int count = _net._blocks.Length;
+            while (true)
             {
-                var blk = _net._blocks[t];
-                blk.Run(_level, new ReadOnlySpan<T>(_w, _len), new ReadOnlySpan<T>(_v, _len),
-                    _grad ? blk.GradW : Span<T>.Empty, _grad ? blk.GradV : Span<T>.Empty, _grad);
+                int t = Interlocked.Increment(ref _next) - 1;
+                if (t < 1 || t >= count) return;
+                try
+                {
+                    var blk = _net._blocks[t];
+                    blk.Run(_level, new ReadOnlySpan<T>(_w, _len), new ReadOnlySpan<T>(_v, _len),
+                        _grad ? blk.GradW : Span<T>.Empty, _grad ? blk.GradV : Span<T>.Empty, _grad);
+                }
+                catch (Exception ex) { Error = ex; }
+                finally { if (Interlocked.Decrement(ref _pending) == 0) _done.Set(); }
             }
-            catch (Exception ex) { Error = ex; }
-            finally { if (Interlocked.Decrement(ref _pending) == 0) _done.Set(); }
         }
 
-        public void Wait() => _done.Wait();
+        /// <summary>Helps with the unclaimed blocks, then waits for the claimed ones.</summary>
+        public void Wait()
+        {
+            RunClaimed();
+            _done.Wait();
+        }
     }
 
     /// <summary>
