@@ -228,7 +228,9 @@ public sealed class FastPathTests
     public void AutomaticEngineOptionsDependOnTheProblemOnly()
     {
         var o = new TrainOptions(ActivationKind.Gelu, 0.01, 1);
-        Assert.Equal(1, o.EngineFor(NetworkShape.Square(64, 64, 16), 50).Threads);
+        Assert.Equal(2, o.EngineFor(NetworkShape.Square(64, 64, 16), 50).Threads);
+        Assert.Equal(1, o.EngineFor(NetworkShape.Square(64, 64, 16), 20).Threads);
+        Assert.Equal(1, o.EngineFor(NetworkShape.Square(8, 6, 3), 40).Threads);
         Assert.Equal(2, o.EngineFor(NetworkShape.Square(1024, 32, 16), 100).Threads);
         Assert.Equal(0, o.EngineFor(NetworkShape.Square(1024, 32, 16), 100).CheckpointSegment);
         var deep = o.EngineFor(NetworkShape.Square(16384, 32, 16), 100);

@@ -57,11 +57,11 @@ public sealed record TrainOptions(ActivationKind Activation, double Eta, int Ite
     /// <summary>Stored-activation size above which the automatic setting turns checkpointing on (512 MiB).</summary>
     public const long AutoCheckpointBytes = 512L << 20;
     /// <summary>Work per iteration, n·d·m·L, from which the automatic setting uses 2 threads.</summary>
-    public const long AutoThreadsWork = 1L << 22;
+    public const long AutoThreadsWork = 1L << 20;
 
     /// <summary>
     /// The engine options these options give for a problem: threads = <see cref="Threads"/>, or 2 when
-    /// n ≥ 32 and n·d·m·L ≥ 2^22 (about 50 MFLOP per iteration, where the split pays for its fixed
+    /// n ≥ 32 and n·d·m·L ≥ 2^20 (about 12 MFLOP per iteration, where the split pays for its fixed
     /// per-layer costs), else 1; checkpointing as described at <see cref="Checkpoint"/>. The choice
     /// depends on the problem only, never on the machine, so runs stay reproducible across machines.
     /// </summary>
