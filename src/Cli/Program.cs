@@ -7,4 +7,5 @@ root.Subcommands.Add(TrainCommand.Build());
 root.Subcommands.Add(VerifyCommand.Build());
 root.Subcommands.Add(ResOdeProofs.Cli.Report.ReportCommand.Build());
 root.Subcommands.Add(FashionCommand.Build());
+root.Subcommands.Add(BenchCommand.Build());
 return root.Parse(args).Invoke();

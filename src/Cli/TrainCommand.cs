@@ -35,10 +35,12 @@ internal static class TrainCommand
         var f32 = new Option<bool>("--float32") { Description = "Compute in float32 (files stay float64)." };
         var outDir = new Option<string>("--out") { Description = "Run directory to write.", DefaultValueFactory = _ => "runs/run" };
         var force = new Option<bool>("--force") { Description = "Replace --out if it exists (the old directory is replaced only after the new one is complete)." };
+        var threads = new Option<int?>("--threads") { Description = "Engine threads (the batch of samples is split; bit-reproducible for a given count). Default: 2 when n ≥ 32 and n·d·m·L ≥ 2^20, else 1." };
+        var ckpt = new Option<int?>("--checkpoint") { Description = "Exact gradient checkpointing with this segment length K (keep every K-th hidden state, recompute the rest; ~√L is best); 0 = off. Default: when the stored activations would exceed 512 MiB, K = ⌈√L⌉ keeping the final layers that fit in 512 MiB; else off." };
         var fault = new Option<string?>("--inject-fault") { Description = "TESTING ONLY: run a deliberately wrong engine (scaled-layer-gradient, forward-depth-scale, wrong-activation-derivative, stale-gradient); run.json records the fault." };
 
         var cmd = new Command("train", "Train a residual network h_k = h_{k-1} + (1/L) V_k σ(W_k h_{k-1}) by full-batch gradient descent and write a run directory (.npy arrays + run.json).")
-        { x, y, a, b, n, d, w0, v0, init, depth, width, scale, vscale, modes, act, eta, iters, clip, seed, snaps, f32, outDir, force, fault };
+        { x, y, a, b, n, d, w0, v0, init, depth, width, scale, vscale, modes, act, eta, iters, clip, seed, snaps, f32, outDir, force, fault, threads, ckpt };
 
         // Gradient flow (optimizer gf): the same setting integrated in continuous time.
         var optimizer = new Option<string>("--optimizer") { Description = "gd (gradient descent, --eta, --iters) or gf (the gradient flow dZ/dt = −L·∂ℓ/∂Z over [0, --horizon], integrated by Dormand–Prince 5(4) with --rtol/--atol and recorded at the --iters + 1 times t_j = j·T/iters; run.json gets eta = T/iters). --clip applies to both.", DefaultValueFactory = _ => "gd" };
@@ -103,6 +105,7 @@ internal static class TrainCommand
                 var opts = new TrainOptions(activation, pr.GetValue(eta), pr.GetValue(iters))
                 {
                     Clip = pr.GetValue(clip), Snapshots = pr.GetValue(snaps), Float32 = pr.GetValue(f32), Fault = f,
+                    Threads = pr.GetValue(threads), Checkpoint = pr.GetValue(ckpt),
                 };
                 opts.Validate();
                 string dir = pr.GetValue(outDir)!;

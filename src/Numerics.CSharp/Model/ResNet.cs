@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace ResOdeProofs.Numerics.Model;
@@ -36,6 +37,46 @@ public struct EvaluationStats
 }
 
 /// <summary>
+/// How the engine evaluates: sample-parallel threads and gradient checkpointing. Neither changes what is
+/// computed (exact gradients); threads change only the order of the sums over samples, checkpointing
+/// changes nothing at all (the recomputed states are bit-identical to the stored ones).
+/// </summary>
+public sealed record EngineOptions
+{
+    /// <summary>Number of threads; the batch is split into this many contiguous blocks of samples
+    /// (at most n). The per-block gradients are added in block order, so a result is bit-reproducible
+    /// for a given thread count.</summary>
+    public int Threads { get; init; } = 1;
+
+    /// <summary>Checkpoint segment length K: 0 = store every hidden state and activation (no recomputation);
+    /// K ≥ 1 = keep h_0, h_K, h_{2K}, … and the states of one segment, recomputing each segment's forward pass
+    /// in the backward pass (peak O(L/K + K) states; K ≈ √L minimizes it).</summary>
+    public int CheckpointSegment { get; init; }
+
+    /// <summary>
+    /// With checkpointing, the number of final layers whose states are kept from the forward pass (at least one
+    /// segment, K): only the layers before them are recomputed. Larger values trade memory for less
+    /// recomputation; 0 = one segment.
+    /// </summary>
+    public int CheckpointKeepLast { get; init; }
+
+    /// <summary>Bytes stored per layer without checkpointing: h, σ and σ' of n samples, (d + 2m)·n entries.</summary>
+    public static long BytesPerLayer(NetworkShape shape, int samples, int elementBytes) =>
+        (long)(shape.Dim + 2 * shape.Width) * samples * elementBytes;
+
+    /// <summary>The segment length that minimizes L/K + K: ⌈√L⌉.</summary>
+    public static int SqrtSegment(int depth) => Math.Max(1, (int)Math.Ceiling(Math.Sqrt(depth)));
+
+    /// <summary>Throws an ArgumentException naming the first invalid option.</summary>
+    public void Validate()
+    {
+        if (Threads < 1) throw new ArgumentException($"the number of threads must be at least 1 (got {Threads})");
+        if (CheckpointSegment < 0) throw new ArgumentException($"the checkpoint segment length must be ≥ 0 (got {CheckpointSegment}; 0 = off)");
+        if (CheckpointKeepLast < 0) throw new ArgumentException($"the number of kept final layers must be ≥ 0 (got {CheckpointKeepLast})");
+    }
+}
+
+/// <summary>
 /// The depth-L residual network of the paper with exact reverse-mode gradients:
 /// <code>
 /// h_0 = A x,   h_k = h_{k−1} + (1/L) V_k σ(W_k h_{k−1}),   F(x) = B h_L,
@@ -53,6 +94,8 @@ public struct EvaluationStats
 /// </code>
 /// All buffers are allocated once at construction; <see cref="Evaluate"/> allocates nothing.
 /// Precision: T = double (default) or float; the loss and the statistics accumulate in double.
+/// The products run in the vector kernels of <see cref="FastKernels"/> at the width <see cref="Simd.Level"/>;
+/// <see cref="EngineOptions"/> selects sample-parallel threads and exact checkpointing.
 /// </summary>
 public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -61,13 +104,9 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly int _n;
     private readonly T[] _y;          // n×d_out
     private readonly T[]? _b;         // d_out×d, null = identity
-    private readonly T[] _h;          // (L+1)×n×d hidden states
-    private readonly T[] _s;          // L×n×m activations σ(W_k h_{k−1})
-    private readonly T[] _sd;         // L×n×m derivatives σ'(W_k h_{k−1})
-    private readonly T[] _pre;        // n×m pre-activations of the current layer
-    private readonly T[] _p;          // n×d adjoint
-    private readonly T[] _q;          // n×m
-    private readonly T[] _out;        // n×d_out outputs (general B only)
+    private readonly EngineOptions _options;
+    private readonly Block[] _blocks;
+    private readonly BlockWork? _work;
 
     /// <summary>The fault this instance simulates (tests only).</summary>
     public EngineFault Fault { get; set; }
@@ -78,12 +117,21 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     public ActivationKind Activation => _activation;
     /// <summary>Number of samples n.</summary>
     public int SampleCount => _n;
+    /// <summary>Threads (blocks of samples) in use.</summary>
+    public int Threads => _blocks.Length;
+    /// <summary>Checkpoint segment length (0 = off).</summary>
+    public int CheckpointSegment => _options.CheckpointSegment;
 
     /// <summary>Builds the network for a fixed data set; A (d×d_in) and B (d_out×d) are fixed, null meaning identity.</summary>
     public ResNet(NetworkShape shape, ActivationKind activation, Dataset data, double[]? a = null, double[]? b = null)
+        : this(shape, activation, data, new EngineOptions(), a, b) { }
+
+    /// <summary>Builds the network with explicit engine options (threads, checkpointing).</summary>
+    public ResNet(NetworkShape shape, ActivationKind activation, Dataset data, EngineOptions options, double[]? a = null, double[]? b = null)
     {
         shape.Validate();
         data.Validate();
+        options.Validate();
         if (data.InputDim != shape.InputDim || data.OutputDim != shape.OutputDim)
             throw new ArgumentException($"data dimensions (d_in = {data.InputDim}, d_out = {data.OutputDim}) do not match the network (d_in = {shape.InputDim}, d_out = {shape.OutputDim})");
         if (a is null && shape.InputDim != shape.Dim) throw new ArgumentException($"A = I needs d_in = d, got d_in = {shape.InputDim}, d = {shape.Dim}: give an embedding matrix A");
@@ -93,22 +141,14 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         _shape = shape;
         _activation = activation;
         _n = data.Count;
-        int n = _n, d = shape.Dim, m = shape.Width, L = shape.Depth;
-        long hs = (long)(L + 1) * n * d, ss = (long)L * n * m;
-        if (hs > Array.MaxLength || ss > Array.MaxLength)
-            throw new ArgumentException($"stored activations need {ss} entries per array (L·n·m), more than one array holds; reduce L or n");
-        _h = new T[hs];
-        _s = new T[ss];
-        _sd = new T[ss];
-        _pre = new T[n * m];
-        _p = new T[n * d];
-        _q = new T[n * m];
-        _out = new T[n * shape.OutputDim];
+        _options = options;
+        int n = _n, d = shape.Dim, L = shape.Depth;
+        int segment = options.CheckpointSegment <= 0 || options.CheckpointSegment >= L ? L : options.CheckpointSegment;
         _y = Convert(data.Y);
         _b = b is null ? null : Convert(b);
         // h_0 = A x once and for all: A is fixed.
-        var h0 = _h.AsSpan(0, n * d);
-        if (a is null) Convert(data.X).CopyTo(h0);
+        var h0 = new T[n * d];
+        if (a is null) Convert(data.X).CopyTo(h0, 0);
         else
         {
             var x = data.X; int din = shape.InputDim;
@@ -120,6 +160,14 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     h0[i * d + r] = T.CreateTruncating(acc);
                 }
         }
+        int threads = Math.Min(options.Threads, n);
+        _blocks = new Block[threads];
+        for (int t = 0; t < threads; t++)
+        {
+            int i0 = (int)((long)n * t / threads), i1 = (int)((long)n * (t + 1) / threads);
+            _blocks[t] = new Block(this, i0, i1 - i0, segment, Math.Max(segment, options.CheckpointKeepLast), h0, ownGradients: t > 0);
+        }
+        if (threads > 1) _work = new BlockWork(this);
     }
 
     private static T[] Convert(double[] src)
@@ -129,8 +177,13 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         return dst;
     }
 
-    /// <summary>Hidden states of the last evaluation: (L+1)×n×d, h_k^i at [(k·n + i)·d].</summary>
-    public ReadOnlySpan<T> HiddenStates => _h;
+    /// <summary>
+    /// Hidden states of the last evaluation: (L+1)×n×d, h_k^i at [(k·n + i)·d]. Available with one thread
+    /// and without checkpointing (otherwise the states are not all stored at once).
+    /// </summary>
+    public ReadOnlySpan<T> HiddenStates => _blocks.Length == 1 && _blocks[0].Recomputed == 0
+        ? _blocks[0].SegH
+        : throw new InvalidOperationException("all hidden states are stored only with one thread and no checkpointing");
 
     /// <summary>
     /// Evaluates ℓ(Z) and, when <paramref name="gradW"/> and <paramref name="gradV"/> are non-empty,
@@ -138,108 +191,58 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     public EvaluationStats Evaluate(ReadOnlySpan<T> w, ReadOnlySpan<T> v, Span<T> gradW, Span<T> gradV)
     {
-        int n = _n, d = _shape.Dim, m = _shape.Width, L = _shape.Depth, md = m * d;
+        int L = _shape.Depth, md = _shape.LayerSize;
         if (w.Length != L * md || v.Length != L * md)
             throw new ArgumentException($"weights have {w.Length} and {v.Length} entries, expected L·m·d = {L * md} each");
         bool grad = !gradW.IsEmpty;
-        var stats = new EvaluationStats { MinPreActivation = double.PositiveInfinity, MaxPreActivation = double.NegativeInfinity };
-        T invL = T.One / T.CreateTruncating(L);
-        T fwdScale = Fault == EngineFault.ForwardDepthScale ? T.One / T.CreateTruncating(L + 1) : invL;
-        var hAll = _h.AsSpan();
-        var pre = _pre.AsSpan();
-
-        // Forward pass.
-        for (int k = 0; k < L; k++)
+        if (grad && (gradW.Length != L * md || gradV.Length != L * md))
+            throw new ArgumentException($"gradients have {gradW.Length} and {gradV.Length} entries, expected L·m·d = {L * md} each");
+        var level = Simd.Level;
+        if (_blocks.Length == 1)
         {
-            var hk = hAll.Slice(k * n * d, n * d);
-            var hn = hAll.Slice((k + 1) * n * d, n * d);
-            var wk = w.Slice(k * md, md);
-            var vk = v.Slice(k * md, md);
-            Kernels.GemmNT(hk, wk, pre, n, m, d, T.One, accumulate: false);
-            for (int i = 0; i < pre.Length; i++)
-            {
-                double u = double.CreateTruncating(pre[i]);
-                if (u < stats.MinPreActivation) stats.MinPreActivation = u;
-                if (u > stats.MaxPreActivation) stats.MaxPreActivation = u;
-            }
-            var sk = _s.AsSpan(k * n * m, n * m);
-            var sdk = _sd.AsSpan(k * n * m, n * m);
-            EvaluateActivation(pre, sk, sdk);
-            hk.CopyTo(hn);
-            Kernels.GemmNT<T>(sk, vk, hn, n, d, m, fwdScale, accumulate: true);
-        }
-        for (int k = 0; k <= L; k++)
-            for (int i = 0; i < n; i++)
-            {
-                double nrm = Math.Sqrt(Kernels.SumSquares<T>(hAll.Slice((k * n + i) * d, d)));
-                if (!(nrm <= stats.MaxHiddenNorm)) stats.MaxHiddenNorm = nrm; // NaN propagates
-            }
-
-        // Loss and p_L.
-        var hL = hAll.Slice(L * n * d, n * d);
-        var p = _p.AsSpan();
-        int dOut = _shape.OutputDim;
-        double loss = 0;
-        T twoOverN = T.CreateTruncating(2.0 / n);
-        if (_b is null)
-        {
-            for (int i = 0; i < n * d; i++)
-            {
-                T r = hL[i] - _y[i];
-                double rd = double.CreateTruncating(r);
-                loss += rd * rd;
-                p[i] = twoOverN * r;
-            }
+            _blocks[0].Run(level, w, v, gradW, gradV, grad);
         }
         else
         {
-            var outp = _out.AsSpan();
-            Kernels.GemmNT<T>(hL, _b, outp, n, dOut, d, T.One, accumulate: false);
-            for (int i = 0; i < n * dOut; i++) { outp[i] -= _y[i]; double rd = double.CreateTruncating(outp[i]); loss += rd * rd; }
-            p.Clear();
-            Kernels.GemmNNAcc<T>(outp, _b, p, n, dOut, d, twoOverN);
+            unsafe
+            {
+                fixed (T* pw = w, pv = v, pgw = gradW, pgv = gradV)
+                {
+                    _work!.Start(level, pw, pv, pgw, pgv, L * md, grad);
+                    try { _blocks[0].Run(level, w, v, gradW, gradV, grad); }
+                    finally { _work.Wait(); }
+                }
+            }
+            if (grad)
+            {
+                // Deterministic reduction: block 0 wrote into gradW/gradV, the others are added in block order.
+                for (int t = 1; t < _blocks.Length; t++)
+                {
+                    Kernels.Axpy(T.One, _blocks[t].GradW, gradW);
+                    Kernels.Axpy(T.One, _blocks[t].GradV, gradV);
+                }
+            }
         }
-        stats.Loss = loss / n;
-        stats.MaxAdjointSum = AdjointSum(p, n, d);
-        if (!grad) return stats;
-
-        // Backward pass.
-        var q = _q.AsSpan();
-        for (int k = L - 1; k >= 0; k--)
+        var stats = new EvaluationStats { MinPreActivation = double.PositiveInfinity, MaxPreActivation = double.NegativeInfinity };
+        double loss = 0;
+        foreach (var blk in _blocks)
         {
-            var hk = hAll.Slice(k * n * d, n * d);
-            var wk = w.Slice(k * md, md);
-            var vk = v.Slice(k * md, md);
-            var sk = _s.AsSpan(k * n * m, n * m);
-            var sdk = _sd.AsSpan(k * n * m, n * m);
-            var gw = gradW.Slice(k * md, md);
-            var gv = gradV.Slice(k * md, md);
-            // G^V_k = Σ_i p_k^i σ_iᵀ  (d×m)
-            gv.Clear();
-            Kernels.GemmTNAcc<T>(p, sk, gv, n, d, m, T.One);
-            // q_k^i = σ'_i ⊙ V_kᵀ p_k^i  (n×m)
-            q.Clear();
-            Kernels.GemmNNAcc(p, vk, q, n, d, m, T.One);
-            if (Fault == EngineFault.WrongActivationDerivative)
-            {
-                // Recompute the pre-activation and use σ'(u + 0.05): a plausible-looking wrong derivative.
-                Kernels.GemmNT(hk, wk, pre, n, m, d, T.One, accumulate: false);
-                for (int i = 0; i < q.Length; i++)
-                    q[i] *= T.CreateTruncating(Activations.Derivative(_activation, double.CreateTruncating(pre[i]) + 0.05));
-            }
-            else
-            {
-                for (int i = 0; i < q.Length; i++) q[i] *= sdk[i];
-            }
-            // G^W_k = Σ_i q_k^i h_{k−1}^iᵀ  (m×d)
-            gw.Clear();
-            Kernels.GemmTNAcc<T>(q, hk, gw, n, m, d, T.One);
-            // p_{k−1} = p_k + (1/L) W_kᵀ q_k
-            Kernels.GemmNNAcc(q, wk, p, n, m, d, invL);
-            double ps = AdjointSum(p, n, d);
-            if (!(ps <= stats.MaxAdjointSum)) stats.MaxAdjointSum = ps;
+            loss += blk.LossSum;
+            if (blk.MinPre < stats.MinPreActivation) stats.MinPreActivation = blk.MinPre;
+            if (blk.MaxPre > stats.MaxPreActivation) stats.MaxPreActivation = blk.MaxPre;
+            if (!(blk.MaxHidden <= stats.MaxHiddenNorm)) stats.MaxHiddenNorm = blk.MaxHidden;
         }
-        if (Fault == EngineFault.ScaledLayerGradient)
+        stats.Loss = loss / _n;
+        // max_k Σ_i ‖p_k^i‖ with the sum over all samples: per-layer sums of the blocks, added in block order.
+        int kTop = grad ? 0 : L;
+        for (int k = L; k >= kTop; k--)
+        {
+            double ps = 0;
+            foreach (var blk in _blocks) ps += blk.AdjointSums[k];
+            if (k == L) stats.MaxAdjointSum = ps;
+            else if (!(ps <= stats.MaxAdjointSum)) stats.MaxAdjointSum = ps;
+        }
+        if (grad && Fault == EngineFault.ScaledLayerGradient)
         {
             int k = L / 2;
             T f = T.CreateTruncating(1.01);
@@ -247,23 +250,250 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             var gvk = gradV.Slice(k * md, md);
             for (int i = 0; i < md; i++) { gwk[i] *= f; gvk[i] *= f; }
         }
+        if (_work?.Error is Exception ex) throw new InvalidOperationException("an engine thread failed", ex);
         return stats;
     }
 
-    private static double AdjointSum(ReadOnlySpan<T> p, int n, int d)
+    /// <summary>
+    /// Runs blocks 1.. on thread-pool threads (no allocation per call) while the caller runs block 0. Blocks
+    /// are claimed through a counter, and the caller claims the ones no pool thread has started yet, so an
+    /// evaluation never waits on a busy thread pool (e.g. when many evaluations run in parallel).
+    /// </summary>
+    private sealed unsafe class BlockWork : IThreadPoolWorkItem
     {
-        double s = 0;
-        for (int i = 0; i < n; i++) s += Math.Sqrt(Kernels.SumSquares(p.Slice(i * d, d)));
-        return s;
+        private readonly ResNet<T> _net;
+        private readonly ManualResetEventSlim _done = new(false);
+        private int _pending;
+        private SimdLevel _level;
+        private T* _w, _v, _gw, _gv;
+        private int _len;
+        private bool _grad;
+        private int _next;
+        public Exception? Error;
+
+        public BlockWork(ResNet<T> net) { _net = net; _next = int.MaxValue / 2; }
+
+        public void Start(SimdLevel level, T* w, T* v, T* gw, T* gv, int len, bool grad)
+        {
+            _level = level; _w = w; _v = v; _gw = gw; _gv = gv; _len = len; _grad = grad; Error = null;
+            int others = _net._blocks.Length - 1;
+            _done.Reset();
+            Volatile.Write(ref _pending, others);
+            Volatile.Write(ref _next, 1);
+            for (int t = 0; t < others; t++) ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+
+        public void Execute() => RunClaimed();
+
+        /// <summary>Runs blocks until none is left unclaimed.</summary>
+        private void RunClaimed()
+        {
+            int count = _net._blocks.Length;
+            while (true)
+            {
+                int t = Interlocked.Increment(ref _next) - 1;
+                if (t < 1 || t >= count) return;
+                try
+                {
+                    var blk = _net._blocks[t];
+                    blk.Run(_level, new ReadOnlySpan<T>(_w, _len), new ReadOnlySpan<T>(_v, _len),
+                        _grad ? blk.GradW : Span<T>.Empty, _grad ? blk.GradV : Span<T>.Empty, _grad);
+                }
+                catch (Exception ex) { Error = ex; }
+                finally { if (Interlocked.Decrement(ref _pending) == 0) _done.Set(); }
+            }
+        }
+
+        /// <summary>Helps with the unclaimed blocks, then waits for the claimed ones.</summary>
+        public void Wait()
+        {
+            RunClaimed();
+            _done.Wait();
+        }
     }
 
-    private void EvaluateActivation(Span<T> u, Span<T> s, Span<T> sd)
+    /// <summary>
+    /// One contiguous block of samples [I0, I0 + Count) with its own buffers. With segment length K the
+    /// layers are cut into G recomputed segments [gK, (g+1)K), g &lt; G, and one final segment [GK, L) of at
+    /// least K layers (at least the requested kept layers) whose states stay from the forward pass. The
+    /// states h_0, h_K, …, h_{GK} are kept in <see cref="_checkpoints"/>; the segment buffers SegH/_segS/_segSd
+    /// hold the final segment and, in the backward pass, each recomputed segment in turn. Without
+    /// checkpointing G = 0 and the buffers hold everything.
+    /// </summary>
+    private sealed class Block
     {
-        if (typeof(T) == typeof(double))
-            Activations.Evaluate(_activation, MemoryMarshal.Cast<T, double>(u), MemoryMarshal.Cast<T, double>(s), MemoryMarshal.Cast<T, double>(sd));
-        else if (typeof(T) == typeof(float))
-            Activations.Evaluate(_activation, MemoryMarshal.Cast<T, float>(u), MemoryMarshal.Cast<T, float>(s), MemoryMarshal.Cast<T, float>(sd));
-        else
-            throw new NotSupportedException($"precision {typeof(T).Name} is not supported; use double or float");
+        private readonly ResNet<T> _net;
+        public readonly int I0, Count, Segment;
+        private readonly int _segments;      // G + 1
+        public int Recomputed => _segments - 1;
+        private int Start(int g) => g * Segment;
+        private int End(int g) => g == _segments - 1 ? _net._shape.Depth : (g + 1) * Segment;
+        private readonly T[] _checkpoints;   // (segments + 1)×nb×d, [0] = h_0 (fixed)
+        public readonly T[] SegH;            // (K+1)×nb×d
+        private readonly T[] _segS, _segSd;  // K×nb×m
+        private readonly T[] _pre, _p, _q, _out, _wt, _vt;
+        public readonly T[] GradW, GradV;    // own gradient (blocks after the first)
+        public readonly double[] AdjointSums; // Σ_{i in block} ‖p_k^i‖, k = 0..L
+        public double LossSum, MinPre, MaxPre, MaxHidden;
+
+        public Block(ResNet<T> net, int i0, int count, int segment, int keep, T[] h0, bool ownGradients)
+        {
+            _net = net; I0 = i0; Count = count; Segment = segment;
+            var s = net._shape;
+            int L = s.Depth, d = s.Dim, m = s.Width, nb = count;
+            int recomputed = L > keep ? (L - keep + segment - 1) / segment : 0;
+            _segments = recomputed + 1;
+            int buffer = Math.Max(segment, L - recomputed * segment);
+            long hs = (long)(buffer + 1) * nb * d, ss = (long)buffer * nb * m, cs = (long)(_segments + 1) * nb * d;
+            if (hs > Array.MaxLength || ss > Array.MaxLength || cs > Array.MaxLength)
+                throw new ArgumentException($"stored activations need {ss} entries per array (K·n·m), more than one array holds; reduce L or n, or use checkpointing");
+            _checkpoints = new T[cs];
+            Array.Copy(h0, (long)i0 * d, _checkpoints, 0, (long)nb * d);
+            SegH = new T[hs];
+            _segS = new T[ss];
+            _segSd = new T[ss];
+            _pre = new T[nb * m];
+            _p = new T[nb * d];
+            _q = new T[nb * m];
+            _out = new T[nb * s.OutputDim];
+            _wt = new T[m * d];
+            _vt = new T[m * d];
+            GradW = ownGradients ? new T[L * m * d] : Array.Empty<T>();
+            GradV = ownGradients ? new T[L * m * d] : Array.Empty<T>();
+            AdjointSums = new double[L + 1];
+        }
+
+        /// <summary>Forward through segment g (layers gK .. min(L, (g+1)K) − 1) from its checkpoint; optionally statistics.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void ForwardSegment(SimdLevel level, int g, ReadOnlySpan<T> w, ReadOnlySpan<T> v, bool stats)
+        {
+            var s = _net._shape;
+            int L = s.Depth, d = s.Dim, m = s.Width, md = m * d, nb = Count, nd = nb * d, nm = nb * m;
+            int k0 = Start(g), k1 = End(g);
+            T invL = T.One / T.CreateTruncating(L);
+            T fwdScale = _net.Fault == EngineFault.ForwardDepthScale ? T.One / T.CreateTruncating(L + 1) : invL;
+            _checkpoints.AsSpan(g * nd, nd).CopyTo(SegH.AsSpan(0, nd));
+            for (int k = k0; k < k1; k++)
+            {
+                int j = k - k0;
+                var hk = SegH.AsSpan(j * nd, nd);
+                var hn = SegH.AsSpan((j + 1) * nd, nd);
+                var pre = _pre.AsSpan();
+                FastKernels.Transpose<T>(w.Slice(k * md, md), _wt, m, d);   // Wᵀ: d×m
+                FastKernels.Transpose<T>(v.Slice(k * md, md), _vt, d, m);   // Vᵀ: m×d
+                // pre = h Wᵀ (nb×m)
+                FastKernels.Gemm<T>(level, hk, d, 1, _wt, pre, nb, d, m, T.One, accumulate: false);
+                if (stats) FastKernels.MinMax<T>(level, pre, ref MinPre, ref MaxPre);
+                var sk = _segS.AsSpan(j * nm, nm);
+                var sdk = _segSd.AsSpan(j * nm, nm);
+                VectorActivations.Evaluate<T>(level, _net._activation, pre, sk, sdk);
+                // h_{k+1} = h_k + (1/L) σ Vᵀ
+                hk.CopyTo(hn);
+                FastKernels.Gemm<T>(level, sk, m, 1, _vt, hn, nb, m, d, fwdScale, accumulate: true);
+                if (stats)
+                {
+                    for (int i = 0; i < nb; i++)
+                    {
+                        double nrm = Math.Sqrt(FastKernels.SumSquares<T>(level, hn.Slice(i * d, d)));
+                        if (!(nrm <= MaxHidden)) MaxHidden = nrm; // NaN propagates
+                    }
+                }
+            }
+            if (g + 1 <= _segments && stats)
+                SegH.AsSpan((k1 - k0) * nd, nd).CopyTo(_checkpoints.AsSpan((g + 1) * nd, nd));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run(SimdLevel level, ReadOnlySpan<T> w, ReadOnlySpan<T> v, Span<T> gradW, Span<T> gradV, bool grad)
+        {
+            var s = _net._shape;
+            int L = s.Depth, d = s.Dim, m = s.Width, md = m * d, nb = Count, nd = nb * d, nm = nb * m;
+            MinPre = double.PositiveInfinity; MaxPre = double.NegativeInfinity; MaxHidden = 0;
+            for (int i = 0; i < nb; i++)
+            {
+                double nrm = Math.Sqrt(FastKernels.SumSquares<T>(level, _checkpoints.AsSpan(i * d, d)));
+                if (!(nrm <= MaxHidden)) MaxHidden = nrm;
+            }
+            for (int g = 0; g < _segments; g++) ForwardSegment(level, g, w, v, stats: true);
+
+            // Loss and p_L (the last segment's states are still in the segment buffers).
+            int lastLen = End(_segments - 1) - Start(_segments - 1);
+            var hL = SegH.AsSpan(lastLen * nd, nd);
+            var p = _p.AsSpan();
+            int dOut = s.OutputDim, n = _net._n;
+            var y = _net._y.AsSpan(I0 * dOut, nb * dOut);
+            double loss = 0;
+            T twoOverN = T.CreateTruncating(2.0 / n);
+            if (_net._b is null)
+            {
+                for (int i = 0; i < nd; i++)
+                {
+                    T r = hL[i] - y[i];
+                    double rd = double.CreateTruncating(r);
+                    loss += rd * rd;
+                    p[i] = twoOverN * r;
+                }
+            }
+            else
+            {
+                var outp = _out.AsSpan();
+                Kernels.GemmNT<T>(hL, _net._b, outp, nb, dOut, d, T.One, accumulate: false);
+                for (int i = 0; i < nb * dOut; i++) { outp[i] -= y[i]; double rd = double.CreateTruncating(outp[i]); loss += rd * rd; }
+                p.Clear();
+                Kernels.GemmNNAcc<T>(outp, _net._b, p, nb, dOut, d, twoOverN);
+            }
+            LossSum = loss;
+            AdjointSums[L] = AdjointSum(level, p, nb, d);
+            if (!grad) return;
+
+            // Backward pass, segment by segment from the last; earlier segments are recomputed from their checkpoints.
+            T invL = T.One / T.CreateTruncating(L);
+            var q = _q.AsSpan();
+            var pre = _pre.AsSpan();
+            for (int g = _segments - 1; g >= 0; g--)
+            {
+                if (g != _segments - 1) ForwardSegment(level, g, w, v, stats: false);
+                int k0 = Start(g), k1 = End(g);
+                for (int k = k1 - 1; k >= k0; k--)
+                {
+                    int j = k - k0;
+                    var hk = SegH.AsSpan(j * nd, nd);
+                    var wk = w.Slice(k * md, md);
+                    var vk = v.Slice(k * md, md);
+                    var sk = _segS.AsSpan(j * nm, nm);
+                    var sdk = _segSd.AsSpan(j * nm, nm);
+                    var gw = gradW.Slice(k * md, md);
+                    var gv = gradV.Slice(k * md, md);
+                    // G^V_k = Σ_i p_k^i σ_iᵀ  (d×m): A(r, i) = p[i·d + r]
+                    FastKernels.Gemm<T>(level, p, 1, d, sk, gv, d, nb, m, T.One, accumulate: false);
+                    // q_k^i = σ'_i ⊙ V_kᵀ p_k^i  (nb×m) = p V
+                    FastKernels.Gemm<T>(level, p, d, 1, vk, q, nb, d, m, T.One, accumulate: false);
+                    if (_net.Fault == EngineFault.WrongActivationDerivative)
+                    {
+                        // Recompute the pre-activation and use σ'(u + 0.05): a plausible-looking wrong derivative.
+                        Kernels.GemmNT(hk, wk, pre, nb, m, d, T.One, accumulate: false);
+                        for (int i = 0; i < q.Length; i++)
+                            q[i] *= T.CreateTruncating(Activations.Derivative(_net._activation, double.CreateTruncating(pre[i]) + 0.05));
+                    }
+                    else
+                    {
+                        FastKernels.MultiplyInPlace<T>(level, q, sdk);
+                    }
+                    // G^W_k = Σ_i q_k^i h_{k−1}^iᵀ  (m×d): A(j, i) = q[i·m + j]
+                    FastKernels.Gemm<T>(level, q, 1, m, hk, gw, m, nb, d, T.One, accumulate: false);
+                    // p_{k−1} = p_k + (1/L) W_kᵀ q_k = p + (1/L) q W
+                    FastKernels.Gemm<T>(level, q, m, 1, wk, p, nb, m, d, invL, accumulate: true);
+                    AdjointSums[k] = AdjointSum(level, p, nb, d);
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static double AdjointSum(SimdLevel level, ReadOnlySpan<T> p, int n, int d)
+        {
+            double s = 0;
+            for (int i = 0; i < n; i++) s += Math.Sqrt(FastKernels.SumSquares<T>(level, p.Slice(i * d, d)));
+            return s;
+        }
     }
 }

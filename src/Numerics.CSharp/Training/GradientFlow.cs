@@ -133,7 +133,7 @@ public static class GradientFlow
             Array.Copy(y, 0, rw, 0, total); Array.Copy(y, total, rv, 0, total);
             var st = net.Evaluate(rw, rv, rgw, rgv);
             losses[j] = st.Loss;
-            Trainer.Record(trace, j, st, shape, rw, rv, rgw, rgv, power);
+            Trainer.Record(Simd.Level, trace, j, st, shape, rw, rv, rgw, rgv, power);
             int clipped = 0;
             for (int k = 0; k < L; k++)
                 if (ClipFactor(rgw.AsSpan(k * md, md), rgv.AsSpan(k * md, md), options.Clip) < 1) clipped++;

@@ -26,6 +26,10 @@ public sealed record RunSpec
     public bool Float32 { get; init; }
     public long Seed { get; init; }
     public EngineFault Fault { get; init; }
+    /// <summary>Engine threads (null = by problem size, see <see cref="TrainOptions.EngineFor"/>).</summary>
+    public int? Threads { get; init; }
+    /// <summary>Checkpoint segment length (null = automatic, 0 = off), see <see cref="TrainOptions.Checkpoint"/>.</summary>
+    public int? Checkpoint { get; init; }
 
     /// <summary>A copy with some fields changed (for F# callers, which have no `with` on C# records).</summary>
     public RunSpec With(int? depth = null, int? width = null, int? samples = null, int? dim = null,
@@ -57,6 +61,7 @@ public sealed record RunSpec
     public TrainOptions Options(Action<int, int, double>? progress = null) => new(Activation, Eta, Iterations)
     {
         Clip = Clip, Snapshots = Snapshots, SnapshotSteps = SnapshotSteps, Float32 = Float32, Fault = Fault, Progress = progress,
+        Threads = Threads, Checkpoint = Checkpoint,
     };
 
     /// <summary>Trains the setting.</summary>
@@ -70,5 +75,6 @@ public sealed record RunSpec
         $"--init {Init.ToString().ToLowerInvariant()} --scale {Scale:R} --v-scale {VScale:R}" +
         (Init == InitKind.Smooth ? $" --modes {Modes}" : "") +
         $" --eta {Eta:R} --iters {Iterations}" + (Clip is double c ? $" --clip {c:R}" : "") +
-        $" --snapshots {Snapshots} --seed {Seed}" + (Float32 ? " --float32" : "") + $" --out {outDir}";
+        $" --snapshots {Snapshots} --seed {Seed}" + (Float32 ? " --float32" : "") +
+        (Threads is int th ? $" --threads {th}" : "") + (Checkpoint is int ck ? $" --checkpoint {ck}" : "") + $" --out {outDir}";
 }

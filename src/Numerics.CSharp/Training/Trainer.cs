@@ -44,6 +44,44 @@ public sealed record TrainOptions(ActivationKind Activation, double Eta, int Ite
     /// <summary>Progress period in iterations (0 = about 100 calls per run).</summary>
     public int ProgressEvery { get; init; }
 
+    /// <summary>
+    /// Engine threads (the batch of samples is split; gradients are reduced in a fixed order, so a run is
+    /// bit-reproducible for a given value). null = by problem size, see <see cref="EngineFor"/>.
+    /// </summary>
+    public int? Threads { get; init; }
+    /// <summary>
+    /// Exact gradient checkpointing: segment length K (store every K-th hidden state, recompute the rest in the
+    /// backward pass; peak memory O(L/K + K) states). 0 = off; null = automatic: when storing every state would
+    /// take more than <see cref="AutoCheckpointBytes"/>, K = ⌈√L⌉ and the final layers that fit in that budget
+    /// are kept (only the others are recomputed), otherwise off. Results are bit-identical with and without
+    /// checkpointing.
+    /// </summary>
+    public int? Checkpoint { get; init; }
+
+    /// <summary>Stored-activation size above which the automatic setting turns checkpointing on (512 MiB).</summary>
+    public const long AutoCheckpointBytes = 512L << 20;
+    /// <summary>Work per iteration, n·d·m·L, from which the automatic setting uses 2 threads.</summary>
+    public const long AutoThreadsWork = 1L << 20;
+
+    /// <summary>
+    /// The engine options these options give for a problem: threads = <see cref="Threads"/>, or 2 when
+    /// n ≥ 32 and n·d·m·L ≥ 2^20 (about 12 MFLOP per iteration, where the split pays for its fixed
+    /// per-layer costs), else 1; checkpointing as described at <see cref="Checkpoint"/>. The choice
+    /// depends on the problem only, never on the machine, so runs stay reproducible across machines.
+    /// </summary>
+    public EngineOptions EngineFor(NetworkShape shape, int samples)
+    {
+        long work = (long)samples * shape.Dim * shape.Width * shape.Depth;
+        int threads = Threads ?? (samples >= 32 && work >= AutoThreadsWork ? 2 : 1);
+        int elem = Float32 ? 4 : 8;
+        long perLayer = EngineOptions.BytesPerLayer(shape, samples, elem);
+        long stored = perLayer * shape.Depth;
+        int segment = Checkpoint ?? (stored > AutoCheckpointBytes ? EngineOptions.SqrtSegment(shape.Depth) : 0);
+        // Automatic checkpointing keeps as many final layers as fit in the budget and recomputes only the rest.
+        int keep = Checkpoint is null && segment > 0 ? (int)Math.Min(shape.Depth, AutoCheckpointBytes / perLayer) : 0;
+        return new EngineOptions { Threads = threads, CheckpointSegment = segment, CheckpointKeepLast = keep };
+    }
+
     /// <summary>The optimizer these options describe.</summary>
     public OptimizerKind Optimizer => Clip is null ? OptimizerKind.GradientDescent : OptimizerKind.ClippedGradientDescent;
 
@@ -53,6 +91,8 @@ public sealed record TrainOptions(ActivationKind Activation, double Eta, int Ite
         if (!(Eta > 0) || !double.IsFinite(Eta)) throw new ArgumentException($"the step η must be a positive finite number (got {Eta})");
         if (Iterations < 0) throw new ArgumentException($"the number of iterations must be ≥ 0 (got {Iterations})");
         if (Clip is double c && !(c > 0)) throw new ArgumentException($"the clip radius must be positive (got {c})");
+        if (Threads is int t && t < 1) throw new ArgumentException($"the number of threads must be at least 1 (got {t})");
+        if (Checkpoint is int cp && cp < 0) throw new ArgumentException($"the checkpoint segment length must be ≥ 0 (got {cp}; 0 = off)");
         if (SnapshotSteps is null && Snapshots < 2) throw new ArgumentException($"at least 2 snapshots are needed (iteration 0 and the last), got {Snapshots}");
     }
 }
@@ -160,7 +200,7 @@ public static class Trainer
     {
         var shape = res.Shape; var o = res.Options;
         int L = shape.Depth, md = shape.LayerSize, N = o.Iterations, total = L * md;
-        var net = new ResNet<T>(shape, o.Activation, res.Data, res.A, res.B) { Fault = o.Fault };
+        var net = new ResNet<T>(shape, o.Activation, res.Data, o.EngineFor(shape, res.Data.Count), res.A, res.B) { Fault = o.Fault };
         var w = new T[total]; var v = new T[total];
         for (int i = 0; i < total; i++) { w[i] = T.CreateTruncating(init.W[i]); v[i] = T.CreateTruncating(init.V[i]); }
         var gw = new T[total]; var gv = new T[total];
@@ -177,13 +217,14 @@ public static class Trainer
         int evaluated = 0;
         res.Status = RunStatus.Completed;
 
+        var level = Simd.Level;
         for (int j = 0; j <= N; j++)
         {
             var st = net.Evaluate(w, v, gw, gv);
             losses[j] = st.Loss;
             evaluated = j + 1;
-            Record(trace, j, st, shape, w, v, gw, gv, power);
-            if (!double.IsFinite(st.Loss) || !AllFinite(gw) || !AllFinite(gv))
+            Record(level, trace, j, st, shape, w, v, gw, gv, power);
+            if (!double.IsFinite(st.Loss) || !FastKernels.AllFinite<T>(level, gw) || !FastKernels.AllFinite<T>(level, gv))
             {
                 res.Status = RunStatus.Diverged;
                 res.DivergedAt = j;
@@ -211,7 +252,7 @@ public static class Trainer
             for (int k = 0; k < L; k++)
             {
                 var gwk = uw.Slice(k * md, md); var gvk = uv.Slice(k * md, md);
-                double nrm = Math.Sqrt(Kernels.SumSquares(gwk) + Kernels.SumSquares(gvk));
+                double nrm = Math.Sqrt(FastKernels.SumSquares(level, gwk) + FastKernels.SumSquares(level, gvk));
                 double factor = 1.0;
                 if (o.Clip is double c && nrm > c) { factor = c / nrm; clipped++; }
                 T f = eta * T.CreateTruncating(factor);
@@ -224,7 +265,7 @@ public static class Trainer
             trace["step_max"][j] = stepMax;
             trace["clip_fraction"][j] = (double)clipped / L;
             res.UpdatesApplied = j + 1;
-            if (!AllFinite(w) || !AllFinite(v))
+            if (!FastKernels.AllFinite<T>(level, w) || !FastKernels.AllFinite<T>(level, v))
             {
                 res.Status = RunStatus.Diverged;
                 res.DivergedAt = j + 1;
@@ -240,27 +281,22 @@ public static class Trainer
     }
 
     /// <summary>Writes the trace columns of iterate (or output time) j from an evaluation with gradients (all but step_max and clip_fraction).</summary>
-    internal static void Record<T>(Dictionary<string, double[]> trace, int j, EvaluationStats st, NetworkShape shape,
+    internal static void Record<T>(SimdLevel level, Dictionary<string, double[]> trace, int j, EvaluationStats st, NetworkShape shape,
         T[] w, T[] v, T[] gw, T[] gv, PowerIteration power) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int L = shape.Depth, md = shape.LayerSize;
         double gsum = 0, gwMax = 0, gvMax = 0, sW = 0, sV = 0, sZ = 0, wF = 0, vF = 0;
         for (int k = 0; k < L; k++)
         {
-            double a = Kernels.SumSquares<T>(gw.AsSpan(k * md, md)), b = Kernels.SumSquares<T>(gv.AsSpan(k * md, md));
+            double a = FastKernels.SumSquares<T>(level, gw.AsSpan(k * md, md)), b = FastKernels.SumSquares<T>(level, gv.AsSpan(k * md, md));
             gsum += a + b;
             gwMax = Math.Max(gwMax, Math.Sqrt(a)); gvMax = Math.Max(gvMax, Math.Sqrt(b));
-            wF = Math.Max(wF, Math.Sqrt(Kernels.SumSquares<T>(w.AsSpan(k * md, md))));
-            vF = Math.Max(vF, Math.Sqrt(Kernels.SumSquares<T>(v.AsSpan(k * md, md))));
+            wF = Math.Max(wF, Math.Sqrt(FastKernels.SumSquares<T>(level, w.AsSpan(k * md, md))));
+            vF = Math.Max(vF, Math.Sqrt(FastKernels.SumSquares<T>(level, v.AsSpan(k * md, md))));
             if (k + 1 < L)
             {
-                double dw = 0, dv = 0;
-                for (int i = 0; i < md; i++)
-                {
-                    double x = double.CreateTruncating(w[(k + 1) * md + i] - w[k * md + i]);
-                    double y = double.CreateTruncating(v[(k + 1) * md + i] - v[k * md + i]);
-                    dw += x * x; dv += y * y;
-                }
+                double dw = FastKernels.SumSquaresDiff<T>(level, w.AsSpan((k + 1) * md, md), w.AsSpan(k * md, md));
+                double dv = FastKernels.SumSquaresDiff<T>(level, v.AsSpan((k + 1) * md, md), v.AsSpan(k * md, md));
                 sW = Math.Max(sW, Math.Sqrt(dw)); sV = Math.Max(sV, Math.Sqrt(dv)); sZ = Math.Max(sZ, Math.Sqrt(dw + dv));
             }
         }
@@ -271,18 +307,12 @@ public static class Trainer
         trace["grad_v_max"][j] = gvMax;
         trace["smooth_w"][j] = sW; trace["smooth_v"][j] = sV; trace["smooth_z"][j] = sZ;
         trace["w_fro_max"][j] = wF; trace["v_fro_max"][j] = vF;
-        var (wOp, vOp) = power.Step(w, v);
+        var (wOp, vOp) = power.Step(level, w, v);
         trace["w_op_max"][j] = wOp; trace["v_op_max"][j] = vOp;
         trace["hidden_max"][j] = st.MaxHiddenNorm;
         trace["adjoint_sum_max"][j] = st.MaxAdjointSum;
         trace["preact_min"][j] = st.MinPreActivation;
         trace["preact_max"][j] = st.MaxPreActivation;
-    }
-
-    private static bool AllFinite<T>(T[] a) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        foreach (var x in a) if (!T.IsFinite(x)) return false;
-        return true;
     }
 
     private static double[] ToDouble<T>(T[] a) where T : unmanaged, IFloatingPointIeee754<T>
@@ -310,20 +340,20 @@ public static class Trainer
             _tmpM = new double[s.Width]; _tmpD = new double[s.Dim];
         }
 
-        public (double W, double V) Step<T>(T[] w, T[] v) where T : unmanaged, IFloatingPointIeee754<T>
+        public (double W, double V) Step<T>(SimdLevel level, T[] w, T[] v) where T : unmanaged, IFloatingPointIeee754<T>
         {
             int L = _s.Depth, m = _s.Width, d = _s.Dim, md = m * d;
             double bw = 0, bv = 0;
             for (int k = 0; k < L; k++)
             {
-                bw = Math.Max(bw, Refine(w.AsSpan(k * md, md), m, d, _uw.AsSpan(k * d, d), _tmpM));
-                bv = Math.Max(bv, Refine(v.AsSpan(k * md, md), d, m, _uv.AsSpan(k * m, m), _tmpD));
+                bw = Math.Max(bw, Refine(level, w.AsSpan(k * md, md), m, d, _uw.AsSpan(k * d, d), _tmpM));
+                bv = Math.Max(bv, Refine(level, v.AsSpan(k * md, md), d, m, _uv.AsSpan(k * m, m), _tmpD));
             }
             return (bw, bv);
         }
 
         // M is rows×cols; u has cols entries (unit); returns ‖M u‖ after two steps u ← MᵀMu/‖MᵀMu‖.
-        private static double Refine<T>(ReadOnlySpan<T> mat, int rows, int cols, Span<double> u, Span<double> tmp)
+        private static double Refine<T>(SimdLevel level, ReadOnlySpan<T> mat, int rows, int cols, Span<double> u, Span<double> tmp)
             where T : unmanaged, IFloatingPointIeee754<T>
         {
             double est = 0;
@@ -332,19 +362,16 @@ public static class Trainer
                 double nr = 0;
                 for (int r = 0; r < rows; r++)
                 {
-                    double acc = 0;
-                    for (int c = 0; c < cols; c++) acc += double.CreateTruncating(mat[r * cols + c]) * u[c];
+                    double acc = FastKernels.DotWide(level, mat.Slice(r * cols, cols), u);
                     tmp[r] = acc; nr += acc * acc;
                 }
                 est = Math.Sqrt(nr);
                 if (est == 0 || !double.IsFinite(est)) return est;
+                // u ← Mᵀ tmp as a sum of rows (contiguous), then its norm.
+                u.Clear();
+                for (int r = 0; r < rows; r++) FastKernels.AxpyWide(level, tmp[r], mat.Slice(r * cols, cols), u);
                 double nu = 0;
-                for (int c = 0; c < cols; c++)
-                {
-                    double acc = 0;
-                    for (int r = 0; r < rows; r++) acc += double.CreateTruncating(mat[r * cols + c]) * tmp[r];
-                    u[c] = acc; nu += acc * acc;
-                }
+                for (int c = 0; c < cols; c++) nu += u[c] * u[c];
                 nu = Math.Sqrt(nu);
                 if (nu == 0) return est;
                 for (int c = 0; c < cols; c++) u[c] /= nu;

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using ResOdeProofs.Numerics.Model;
+using ResOdeProofs.Numerics.Training;
+
+namespace ResOdeProofs.Cli;
+
+/// <summary>`resode bench`: times one full-batch GD iteration at the paper's sizes.</summary>
+internal static class BenchCommand
+{
+    private static readonly (string Name, int L, int N, int D, int M)[] Table =
+    {
+        ("fig2", 64, 50, 16, 64),
+        ("fig1", 1024, 100, 16, 32),
+        ("deep", 16384, 100, 16, 32),
+    };
+
+    public static Command Build()
+    {
+        var quick = new Option<bool>("--quick") { Description = "Short version: fewer repeats, float64 and float32 at 1 and 2 threads, no L = 16384." };
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file." };
+        var only = new Option<string?>("--config") { Description = "Only this configuration: fig2 (L=64, n=50, d=16, m=64), fig1 (L=1024, n=100, d=16, m=32) or deep (L=16384, n=100, d=16, m=32). Run one per process to read its peak memory." };
+        var threads = new Option<int[]>("--threads") { Description = "Thread counts to time (default 1 2).", AllowMultipleArgumentsPerToken = true };
+        var act = new Option<string>("--activation") { Description = "Activation (gelu as in the paper; identity isolates the products).", DefaultValueFactory = _ => "gelu" };
+        var ckOpt = new Option<string>("--checkpoint") { Description = "Checkpointing rows for L ≥ 1024: all (default), off, on (segment ⌈√L⌉, all but the last segment recomputed) or auto (train's default: ⌈√L⌉, keeping the final layers that fit in 512 MiB); one setting per process gives its own peak memory.", DefaultValueFactory = _ => "all" };
+        var precOpt = new Option<string>("--precision") { Description = "both (default), f64 or f32.", DefaultValueFactory = _ => "both" };
+        var repeats = new Option<int?>("--repeats") { Description = "Timed iterations per row (default: 30 for small, 5 for L = 16384; --quick: 10 and 3)." };
+        var cmd = new Command("bench", "Time one full-batch gradient-descent iteration (forward, backward, update) of the engine at the paper's sizes; " +
+                                       "prints ms/iteration (median and min of repeated timings after a warm-up), GFLOP/s (12·n·d·m·L per iteration), memory, threads and the machine.")
+        { quick, json, only, threads, repeats, act, ckOpt, precOpt };
+        cmd.SetAction(pr =>
+        {
+            bool q = pr.GetValue(quick);
+            var sel = pr.GetValue(only);
+            var ths = pr.GetValue(threads) is { Length: > 0 } t ? t : new[] { 1, 2 };
+            var configs = Table.Where(c => sel is null ? !(q && c.L > 4096) : c.Name.Equals(sel, StringComparison.OrdinalIgnoreCase)).ToArray();
+            if (configs.Length == 0) return Ui.Fail($"unknown --config '{sel}': fig2, fig1 or deep");
+            var inv = CultureInfo.InvariantCulture;
+            string cpu = EngineBenchmark.CpuModel();
+            Console.WriteLine($"cpu: {cpu} ({Environment.ProcessorCount} logical cores; {EngineBenchmark.CpuFlags()})");
+            Console.WriteLine($"runtime: {RuntimeInformation.FrameworkDescription}; kernels: {Simd.Level} ({Simd.Bits(Simd.Level)}-bit; hardware {Simd.Hardware})");
+            Console.WriteLine("timings on a shared machine are noisy: compare the min column across runs.");
+            Console.WriteLine($"{"config",-6} {"L",6} {"n",4} {"d",3} {"m",3} {"prec",4} {"thr",3} {"ckpt",4} {"median ms",10} {"min ms",9} {"GFLOP/s",8} {"best",6} {"engine MiB",10}");
+            var results = new List<BenchResult>();
+            foreach (var (name, L, n, d, m) in configs)
+            {
+                int ck = EngineOptions.SqrtSegment(L);
+                string cko = pr.GetValue(ckOpt)!.ToLowerInvariant(), prec = pr.GetValue(precOpt)!.ToLowerInvariant();
+                // Checkpoint rows: 0 = off, ck = ⌈√L⌉ recomputing all but the last segment, -ck = the automatic
+                // setting of TrainOptions (⌈√L⌉, keeping the final layers that fit in 512 MiB).
+                var segs = L < 1024 ? new[] { 0 } : cko switch { "off" => new[] { 0 }, "on" => new[] { ck }, "auto" => new[] { -ck }, _ => new[] { 0, ck, -ck } };
+                var precs = prec switch { "f64" => new[] { false }, "f32" => new[] { true }, _ => new[] { false, true } };
+                foreach (bool f32 in precs)
+                    foreach (int th in ths)
+                        foreach (int seg in segs)
+                        {
+                            int reps = pr.GetValue(repeats) ?? (L > 4096 ? (q ? 3 : 5) : (q ? 10 : 30));
+                            var shape = ResOdeProofs.Numerics.Model.NetworkShape.Square(L, m, d);
+                            int keep = seg < 0 ? (int)Math.Min(L, TrainOptions.AutoCheckpointBytes / EngineOptions.BytesPerLayer(shape, n, f32 ? 4 : 8)) : 0;
+                            var cfg = new BenchConfig(name, L, n, d, m, f32, th, Math.Abs(seg), ResOdeProofs.Numerics.Activations.Parse(pr.GetValue(act)!)) { KeepLast = keep };
+                            var r = EngineBenchmark.Run(cfg, warmup: L > 4096 ? 1 : 3, repeats: reps);
+                            results.Add(r);
+                            Console.WriteLine(string.Create(inv,
+                                $"{name,-6} {L,6} {n,4} {d,3} {m,3} {(f32 ? "f32" : "f64"),4} {th,3} {(seg == 0 ? "off" : seg > 0 ? seg.ToString(inv) : "auto"),4} {r.MedianMs,10:F3} {r.MinMs,9:F3} {r.GflopsMedian,8:F1} {r.GflopsBest,6:F1} {r.EngineBytes / 1048576.0,10:F1}"));
+                        }
+            }
+            using var proc = Process.GetCurrentProcess();
+            proc.Refresh();
+            Console.WriteLine(string.Create(inv, $"process peak working set: {proc.PeakWorkingSet64 / 1048576.0:F0} MiB (whole process, all rows above)"));
+            if (pr.GetValue(json) is string path)
+            {
+                var doc = new
+                {
+                    date = DateTime.UtcNow.ToString("yyyy-MM-dd", inv),
+                    cpu, cores = Environment.ProcessorCount, flags = EngineBenchmark.CpuFlags(), runtime = RuntimeInformation.FrameworkDescription,
+                    simd = Simd.Level.ToString(), peakWorkingSetBytes = proc.PeakWorkingSet64,
+                    rows = results.Select(r => new
+                    {
+                        r.Config.Name, r.Config.Depth, r.Config.Samples, r.Config.Dim, r.Config.Width,
+                        precision = r.Config.Float32 ? "float32" : "float64", r.Config.Threads, r.Config.Checkpoint, r.Config.KeepLast,
+                        r.MedianMs, r.MinMs, r.GflopsMedian, r.GflopsBest, r.EngineBytes, r.Repeats,
+                    }),
+                };
+                File.WriteAllText(path, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
+            }
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,261 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using static ResOdeProofs.Numerics.SpecialFunctions;
+
+namespace ResOdeProofs.Numerics.Model;
+
+/// <summary>
+/// Vectorized σ and σ' on 256-bit vectors: GELU through a vector exp and W. J. Cody's rational
+/// erf/erfc (the coefficients of <see cref="SpecialFunctions"/>) in float64 and, with the same algorithm,
+/// in float32 arithmetic; relu and identity. ActivationKernels256.cs
+/// is the same code on 256-bit vectors; keep the two in step.
+/// </summary>
+internal static class ActivationKernels256
+{
+    private const double Log2E = 1.4426950408889634074;
+    private const double Ln2Hi = 6.93147180369123816490e-01;   // 32 significant bits: k·Ln2Hi is exact for |k| < 2^21
+    private const double Ln2Lo = 1.90821492927058770002e-10;
+    private const double Magic = 6755399441055744.0;            // 1.5·2^52: adding it rounds to an integer held in the low bits
+
+    /// <summary>
+    /// exp(t) for t ≤ 0 (NaN lanes give unspecified values; the callers mask them): t = k·ln2 + r with
+    /// |r| ≤ ln2/2 (Cody-Waite with a two-part ln2), exp(r) by its Taylor polynomial of degree 13
+    /// (truncation below 1e-17 relative), and 2^k applied in two halves so that gradual underflow rounds once
+    /// more at most. Relative error about 2 ulp down to the subnormal range.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<double> ExpNonPositive(Vector256<double> t)
+    {
+        t = Vector256.Max(t, Vector256.Create(-746.0));
+        var magic = Vector256.Create(Magic);
+        var kd = Vector256.FusedMultiplyAdd(t, Vector256.Create(Log2E), magic);
+        var kbits = kd.AsInt64() - magic.AsInt64();
+        var k = kd - magic;
+        var r = Vector256.FusedMultiplyAdd(k, Vector256.Create(-Ln2Hi), t);
+        r = Vector256.FusedMultiplyAdd(k, Vector256.Create(-Ln2Lo), r);
+        var p = Vector256.Create(1.0 / 6227020800.0);
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0 / 479001600.0));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0 / 39916800.0));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0 / 3628800.0));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0 / 362880.0));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0 / 40320.0));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0 / 5040.0));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0 / 720.0));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0 / 120.0));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0 / 24.0));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0 / 6.0));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0));
+        // k ∈ [−1077, 0]: k = k1 + k2 with k1 = −⌊−k/2⌋, both halves ≥ −539 (normal powers of two).
+        var nk = -kbits;
+        var k1 = -Vector256.ShiftRightLogical(nk, 1);
+        var k2 = kbits - k1;
+        var bias = Vector256.Create(1023L);
+        var s1 = Vector256.ShiftLeft(k1 + bias, 52).AsDouble();
+        var s2 = Vector256.ShiftLeft(k2 + bias, 52).AsDouble();
+        return p * s1 * s2;
+    }
+
+    /// <summary>gelu(u) = u·Φ(u) and gelu'(u) = Φ(u) + u·φ(u) for 4 lanes, with the scalar code's special values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Gelu(Vector256<double> x, out Vector256<double> value, out Vector256<double> derivative)
+    {
+        var half = Vector256.Create(0.5);
+        var ax = Vector256.Abs(x);
+        // e = exp(−x²/2) with x² = hi + lo split exactly by an FMA: exp(−hi/2)·(1 − lo/2).
+        var xc = Vector256.Min(ax, Vector256.Create(40.0));   // exp(−x²/2) = 0 beyond; keeps x² finite
+        var hi = xc * xc;
+        var lo = Vector256.FusedMultiplyAdd(xc, xc, -hi);
+        var e0 = ExpNonPositive(-half * hi);
+        var e = e0 - e0 * (half * lo);
+        var pdf = Vector256.Create(InvSqrt2Pi) * e;
+        // |x|/√2 ≤ 0.46875: Φ = ½ + ½·erf(x/√2) with erf(s) = s·P(s²)/Q(s²).
+        var xs = x * Vector256.Create(InvSqrt2);
+        var z = xs * xs;
+        var num = Vector256.Create(A4) * z;
+        var den = z;
+        num = (num + Vector256.Create(A0)) * z; den = (den + Vector256.Create(B0)) * z;
+        num = (num + Vector256.Create(A1)) * z; den = (den + Vector256.Create(B1)) * z;
+        num = (num + Vector256.Create(A2)) * z; den = (den + Vector256.Create(B2)) * z;
+        var numSmall = num + Vector256.Create(A3);
+        var denSmall = den + Vector256.Create(B3);
+        // Otherwise the tail Q(|x|) = ½·e·R(y), y = |x|/√2, R(y) = exp(y²)·erfc(y) (Cody's ranges 2 and 3).
+        var y = ax * Vector256.Create(InvSqrt2);
+        num = Vector256.Create(C8) * y; den = y;
+        num = (num + Vector256.Create(C0)) * y; den = (den + Vector256.Create(D0)) * y;
+        num = (num + Vector256.Create(C1)) * y; den = (den + Vector256.Create(D1)) * y;
+        num = (num + Vector256.Create(C2)) * y; den = (den + Vector256.Create(D2)) * y;
+        num = (num + Vector256.Create(C3)) * y; den = (den + Vector256.Create(D3)) * y;
+        num = (num + Vector256.Create(C4)) * y; den = (den + Vector256.Create(D4)) * y;
+        num = (num + Vector256.Create(C5)) * y; den = (den + Vector256.Create(D5)) * y;
+        num = (num + Vector256.Create(C6)) * y; den = (den + Vector256.Create(D6)) * y;
+        // One division for both ranges: each lane divides the numerator and denominator of its own range.
+        var small = Vector256.LessThanOrEqual(y, Vector256.Create(Threshold));
+        var quot = Vector256.ConditionalSelect(small, numSmall, num + Vector256.Create(C7)) / Vector256.ConditionalSelect(small, denSmall, den + Vector256.Create(D7));
+        var cdfSmall = half + half * (xs * quot);
+        var rr = quot;
+        var four = Vector256.Create(4.0);
+        if (Vector256.GreaterThanAny(y, four))
+        {
+            var zz = Vector256.Create(1.0) / (y * y);
+            num = Vector256.Create(P5) * zz; den = zz;
+            num = (num + Vector256.Create(P0)) * zz; den = (den + Vector256.Create(Q0)) * zz;
+            num = (num + Vector256.Create(P1)) * zz; den = (den + Vector256.Create(Q1)) * zz;
+            num = (num + Vector256.Create(P2)) * zz; den = (den + Vector256.Create(Q2)) * zz;
+            num = (num + Vector256.Create(P3)) * zz; den = (den + Vector256.Create(Q3)) * zz;
+            var r3 = zz * (num + Vector256.Create(P4)) / (den + Vector256.Create(Q4));
+            r3 = (Vector256.Create(InvSqrtPi) - r3) / y;
+            rr = Vector256.ConditionalSelect(Vector256.GreaterThan(y, four), r3, rr);
+        }
+        var zero = Vector256<double>.Zero;
+        var tail = Vector256.ConditionalSelect(Vector256.Equals(e, zero), zero, half * e * rr);
+        var cdfBig = Vector256.ConditionalSelect(Vector256.LessThan(x, zero), tail, (half - tail) + half);
+        var cdf = Vector256.ConditionalSelect(small, cdfSmall, cdfBig);
+        var v = Vector256.ConditionalSelect(Vector256.Equals(cdf, zero), Vector256.Create(-0.0), x * cdf);
+        var dv = Vector256.ConditionalSelect(Vector256.Equals(pdf, zero), cdf, cdf + x * pdf);
+        var nan = ~Vector256.Equals(x, x);
+        value = Vector256.ConditionalSelect(nan, x, v);
+        derivative = Vector256.ConditionalSelect(nan, x, dv);
+    }
+
+    /// <summary>GELU over whole spans of double; returns how many leading entries were done (a multiple of 4).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int GeluDouble(ReadOnlySpan<double> u, Span<double> s, Span<double> sd)
+    {
+        int n = u.Length, i = 0;
+        for (; i + Vector256<double>.Count <= n; i += Vector256<double>.Count)
+        {
+            Gelu(Vector256.Create(u.Slice(i, Vector256<double>.Count)), out var v, out var dv);
+            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
+        }
+        return i;
+    }
+
+    /// <summary>GELU over float spans in float arithmetic (<see cref="GeluF"/>); returns the count done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int GeluSingle(ReadOnlySpan<float> u, Span<float> s, Span<float> sd)
+    {
+        int n = u.Length, i = 0;
+        for (; i + Vector256<float>.Count <= n; i += Vector256<float>.Count)
+        {
+            GeluF(Vector256.Create(u.Slice(i, Vector256<float>.Count)), out var v, out var dv);
+            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
+        }
+        return i;
+    }
+
+    private const float Ln2HiF = 0.693145751953125f;            // 16 significant bits: k·Ln2HiF is exact for |k| < 2^8
+    private const float Ln2LoF = 1.428606765330187045e-06f;
+    private const float MagicF = 12582912f;                     // 1.5·2^23
+
+    /// <summary>
+    /// exp(t) for t ≤ 0 in float: as <see cref="ExpNonPositive"/> with a Taylor polynomial of degree 7
+    /// (truncation ≤ 0.347⁸/8! ≈ 5e-9 relative, below float's 6e-8) and k ∈ [−151, 0] applied in two halves.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> ExpNonPositiveF(Vector256<float> t)
+    {
+        t = Vector256.Max(t, Vector256.Create(-104.5f));
+        var magic = Vector256.Create(MagicF);
+        var kd = Vector256.FusedMultiplyAdd(t, Vector256.Create((float)Log2E), magic);
+        var kbits = kd.AsInt32() - magic.AsInt32();
+        var k = kd - magic;
+        var r = Vector256.FusedMultiplyAdd(k, Vector256.Create(-Ln2HiF), t);
+        r = Vector256.FusedMultiplyAdd(k, Vector256.Create(-Ln2LoF), r);
+        var p = Vector256.Create(1f / 5040f);
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 720f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 120f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 24f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 6f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f));
+        var nk = -kbits;
+        var k1 = -Vector256.ShiftRightLogical(nk, 1);
+        var k2 = kbits - k1;
+        var bias = Vector256.Create(127);
+        var s1 = Vector256.ShiftLeft(k1 + bias, 23).AsSingle();
+        var s2 = Vector256.ShiftLeft(k2 + bias, 23).AsSingle();
+        return p * s1 * s2;
+    }
+
+    /// <summary>
+    /// gelu and gelu' in float arithmetic for 8 lanes: the algorithm of <see cref="Gelu"/> (Cody's rationals,
+    /// exp(−x²/2) with x² split by an FMA) with float coefficients; a few float ulps.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void GeluF(Vector256<float> x, out Vector256<float> value, out Vector256<float> derivative)
+    {
+        var half = Vector256.Create(0.5f);
+        var ax = Vector256.Abs(x);
+        var xc = Vector256.Min(ax, Vector256.Create(15f));
+        var hi = xc * xc;
+        var lo = Vector256.FusedMultiplyAdd(xc, xc, -hi);
+        var e0 = ExpNonPositiveF(-half * hi);
+        var e = e0 - e0 * (half * lo);
+        var pdf = Vector256.Create((float)InvSqrt2Pi) * e;
+        var xs = x * Vector256.Create((float)InvSqrt2);
+        var z = xs * xs;
+        var num = Vector256.Create((float)A4) * z;
+        var den = z;
+        num = (num + Vector256.Create((float)A0)) * z; den = (den + Vector256.Create((float)B0)) * z;
+        num = (num + Vector256.Create((float)A1)) * z; den = (den + Vector256.Create((float)B1)) * z;
+        num = (num + Vector256.Create((float)A2)) * z; den = (den + Vector256.Create((float)B2)) * z;
+        var numSmall = num + Vector256.Create((float)A3);
+        var denSmall = den + Vector256.Create((float)B3);
+        var y = ax * Vector256.Create((float)InvSqrt2);
+        num = Vector256.Create((float)C8) * y; den = y;
+        num = (num + Vector256.Create((float)C0)) * y; den = (den + Vector256.Create((float)D0)) * y;
+        num = (num + Vector256.Create((float)C1)) * y; den = (den + Vector256.Create((float)D1)) * y;
+        num = (num + Vector256.Create((float)C2)) * y; den = (den + Vector256.Create((float)D2)) * y;
+        num = (num + Vector256.Create((float)C3)) * y; den = (den + Vector256.Create((float)D3)) * y;
+        num = (num + Vector256.Create((float)C4)) * y; den = (den + Vector256.Create((float)D4)) * y;
+        num = (num + Vector256.Create((float)C5)) * y; den = (den + Vector256.Create((float)D5)) * y;
+        num = (num + Vector256.Create((float)C6)) * y; den = (den + Vector256.Create((float)D6)) * y;
+        // One division for both ranges: each lane divides the numerator and denominator of its own range.
+        var small = Vector256.LessThanOrEqual(y, Vector256.Create((float)Threshold));
+        var quot = Vector256.ConditionalSelect(small, numSmall, num + Vector256.Create((float)C7)) / Vector256.ConditionalSelect(small, denSmall, den + Vector256.Create((float)D7));
+        var cdfSmall = half + half * (xs * quot);
+        var rr = quot;
+        var four = Vector256.Create(4f);
+        if (Vector256.GreaterThanAny(y, four))
+        {
+            var zz = Vector256.Create(1f) / (y * y);
+            num = Vector256.Create((float)P5) * zz; den = zz;
+            num = (num + Vector256.Create((float)P0)) * zz; den = (den + Vector256.Create((float)Q0)) * zz;
+            num = (num + Vector256.Create((float)P1)) * zz; den = (den + Vector256.Create((float)Q1)) * zz;
+            num = (num + Vector256.Create((float)P2)) * zz; den = (den + Vector256.Create((float)Q2)) * zz;
+            num = (num + Vector256.Create((float)P3)) * zz; den = (den + Vector256.Create((float)Q3)) * zz;
+            var r3 = zz * (num + Vector256.Create((float)P4)) / (den + Vector256.Create((float)Q4));
+            r3 = (Vector256.Create((float)InvSqrtPi) - r3) / y;
+            rr = Vector256.ConditionalSelect(Vector256.GreaterThan(y, four), r3, rr);
+        }
+        var zero = Vector256<float>.Zero;
+        var tail = Vector256.ConditionalSelect(Vector256.Equals(e, zero), zero, half * e * rr);
+        var cdfBig = Vector256.ConditionalSelect(Vector256.LessThan(x, zero), tail, (half - tail) + half);
+        var cdf = Vector256.ConditionalSelect(small, cdfSmall, cdfBig);
+        var v = Vector256.ConditionalSelect(Vector256.Equals(cdf, zero), Vector256.Create(-0f), x * cdf);
+        var dv = Vector256.ConditionalSelect(Vector256.Equals(pdf, zero), cdf, cdf + x * pdf);
+        var nan = ~Vector256.Equals(x, x);
+        value = Vector256.ConditionalSelect(nan, x, v);
+        derivative = Vector256.ConditionalSelect(nan, x, dv);
+    }
+
+    /// <summary>relu: σ = max(u, 0) and σ' = 1 for u &gt; 0, 0 for u ≤ 0, NaN for NaN (the scalar rules).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int Relu<T>(ReadOnlySpan<T> u, Span<T> s, Span<T> sd) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int n = u.Length, i = 0, w = Vector256<T>.Count;
+        var zero = Vector256<T>.Zero; var one = Vector256.Create(T.One);
+        for (; i + w <= n; i += w)
+        {
+            var x = Vector256.Create(u.Slice(i, w));
+            var pos = Vector256.GreaterThan(x, zero);
+            var nan = ~Vector256.Equals(x, x);
+            Vector256.ConditionalSelect(nan, x, Vector256.ConditionalSelect(pos, x, zero)).CopyTo(s.Slice(i));
+            Vector256.ConditionalSelect(nan, x, Vector256.ConditionalSelect(pos, one, zero)).CopyTo(sd.Slice(i));
+        }
+        return i;
+    }
+}

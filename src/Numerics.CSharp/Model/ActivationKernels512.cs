@@ -1,0 +1,261 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using static ResOdeProofs.Numerics.SpecialFunctions;
+
+namespace ResOdeProofs.Numerics.Model;
+
+/// <summary>
+/// Vectorized σ and σ' on 512-bit vectors: GELU through a vector exp and W. J. Cody's rational
+/// erf/erfc (the coefficients of <see cref="SpecialFunctions"/>) in float64 and, with the same algorithm,
+/// in float32 arithmetic; relu and identity. ActivationKernels256.cs
+/// is the same code on 256-bit vectors; keep the two in step.
+/// </summary>
+internal static class ActivationKernels512
+{
+    private const double Log2E = 1.4426950408889634074;
+    private const double Ln2Hi = 6.93147180369123816490e-01;   // 32 significant bits: k·Ln2Hi is exact for |k| < 2^21
+    private const double Ln2Lo = 1.90821492927058770002e-10;
+    private const double Magic = 6755399441055744.0;            // 1.5·2^52: adding it rounds to an integer held in the low bits
+
+    /// <summary>
+    /// exp(t) for t ≤ 0 (NaN lanes give unspecified values; the callers mask them): t = k·ln2 + r with
+    /// |r| ≤ ln2/2 (Cody-Waite with a two-part ln2), exp(r) by its Taylor polynomial of degree 13
+    /// (truncation below 1e-17 relative), and 2^k applied in two halves so that gradual underflow rounds once
+    /// more at most. Relative error about 2 ulp down to the subnormal range.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<double> ExpNonPositive(Vector512<double> t)
+    {
+        t = Vector512.Max(t, Vector512.Create(-746.0));
+        var magic = Vector512.Create(Magic);
+        var kd = Vector512.FusedMultiplyAdd(t, Vector512.Create(Log2E), magic);
+        var kbits = kd.AsInt64() - magic.AsInt64();
+        var k = kd - magic;
+        var r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2Hi), t);
+        r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2Lo), r);
+        var p = Vector512.Create(1.0 / 6227020800.0);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 479001600.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 39916800.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 3628800.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 362880.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 40320.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 5040.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 720.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 120.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 24.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 6.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.5));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0));
+        // k ∈ [−1077, 0]: k = k1 + k2 with k1 = −⌊−k/2⌋, both halves ≥ −539 (normal powers of two).
+        var nk = -kbits;
+        var k1 = -Vector512.ShiftRightLogical(nk, 1);
+        var k2 = kbits - k1;
+        var bias = Vector512.Create(1023L);
+        var s1 = Vector512.ShiftLeft(k1 + bias, 52).AsDouble();
+        var s2 = Vector512.ShiftLeft(k2 + bias, 52).AsDouble();
+        return p * s1 * s2;
+    }
+
+    /// <summary>gelu(u) = u·Φ(u) and gelu'(u) = Φ(u) + u·φ(u) for 8 lanes, with the scalar code's special values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Gelu(Vector512<double> x, out Vector512<double> value, out Vector512<double> derivative)
+    {
+        var half = Vector512.Create(0.5);
+        var ax = Vector512.Abs(x);
+        // e = exp(−x²/2) with x² = hi + lo split exactly by an FMA: exp(−hi/2)·(1 − lo/2).
+        var xc = Vector512.Min(ax, Vector512.Create(40.0));   // exp(−x²/2) = 0 beyond; keeps x² finite
+        var hi = xc * xc;
+        var lo = Vector512.FusedMultiplyAdd(xc, xc, -hi);
+        var e0 = ExpNonPositive(-half * hi);
+        var e = e0 - e0 * (half * lo);
+        var pdf = Vector512.Create(InvSqrt2Pi) * e;
+        // |x|/√2 ≤ 0.46875: Φ = ½ + ½·erf(x/√2) with erf(s) = s·P(s²)/Q(s²).
+        var xs = x * Vector512.Create(InvSqrt2);
+        var z = xs * xs;
+        var num = Vector512.Create(A4) * z;
+        var den = z;
+        num = (num + Vector512.Create(A0)) * z; den = (den + Vector512.Create(B0)) * z;
+        num = (num + Vector512.Create(A1)) * z; den = (den + Vector512.Create(B1)) * z;
+        num = (num + Vector512.Create(A2)) * z; den = (den + Vector512.Create(B2)) * z;
+        var numSmall = num + Vector512.Create(A3);
+        var denSmall = den + Vector512.Create(B3);
+        // Otherwise the tail Q(|x|) = ½·e·R(y), y = |x|/√2, R(y) = exp(y²)·erfc(y) (Cody's ranges 2 and 3).
+        var y = ax * Vector512.Create(InvSqrt2);
+        num = Vector512.Create(C8) * y; den = y;
+        num = (num + Vector512.Create(C0)) * y; den = (den + Vector512.Create(D0)) * y;
+        num = (num + Vector512.Create(C1)) * y; den = (den + Vector512.Create(D1)) * y;
+        num = (num + Vector512.Create(C2)) * y; den = (den + Vector512.Create(D2)) * y;
+        num = (num + Vector512.Create(C3)) * y; den = (den + Vector512.Create(D3)) * y;
+        num = (num + Vector512.Create(C4)) * y; den = (den + Vector512.Create(D4)) * y;
+        num = (num + Vector512.Create(C5)) * y; den = (den + Vector512.Create(D5)) * y;
+        num = (num + Vector512.Create(C6)) * y; den = (den + Vector512.Create(D6)) * y;
+        // One division for both ranges: each lane divides the numerator and denominator of its own range.
+        var small = Vector512.LessThanOrEqual(y, Vector512.Create(Threshold));
+        var quot = Vector512.ConditionalSelect(small, numSmall, num + Vector512.Create(C7)) / Vector512.ConditionalSelect(small, denSmall, den + Vector512.Create(D7));
+        var cdfSmall = half + half * (xs * quot);
+        var rr = quot;
+        var four = Vector512.Create(4.0);
+        if (Vector512.GreaterThanAny(y, four))
+        {
+            var zz = Vector512.Create(1.0) / (y * y);
+            num = Vector512.Create(P5) * zz; den = zz;
+            num = (num + Vector512.Create(P0)) * zz; den = (den + Vector512.Create(Q0)) * zz;
+            num = (num + Vector512.Create(P1)) * zz; den = (den + Vector512.Create(Q1)) * zz;
+            num = (num + Vector512.Create(P2)) * zz; den = (den + Vector512.Create(Q2)) * zz;
+            num = (num + Vector512.Create(P3)) * zz; den = (den + Vector512.Create(Q3)) * zz;
+            var r3 = zz * (num + Vector512.Create(P4)) / (den + Vector512.Create(Q4));
+            r3 = (Vector512.Create(InvSqrtPi) - r3) / y;
+            rr = Vector512.ConditionalSelect(Vector512.GreaterThan(y, four), r3, rr);
+        }
+        var zero = Vector512<double>.Zero;
+        var tail = Vector512.ConditionalSelect(Vector512.Equals(e, zero), zero, half * e * rr);
+        var cdfBig = Vector512.ConditionalSelect(Vector512.LessThan(x, zero), tail, (half - tail) + half);
+        var cdf = Vector512.ConditionalSelect(small, cdfSmall, cdfBig);
+        var v = Vector512.ConditionalSelect(Vector512.Equals(cdf, zero), Vector512.Create(-0.0), x * cdf);
+        var dv = Vector512.ConditionalSelect(Vector512.Equals(pdf, zero), cdf, cdf + x * pdf);
+        var nan = ~Vector512.Equals(x, x);
+        value = Vector512.ConditionalSelect(nan, x, v);
+        derivative = Vector512.ConditionalSelect(nan, x, dv);
+    }
+
+    /// <summary>GELU over whole spans of double; returns how many leading entries were done (a multiple of 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int GeluDouble(ReadOnlySpan<double> u, Span<double> s, Span<double> sd)
+    {
+        int n = u.Length, i = 0;
+        for (; i + Vector512<double>.Count <= n; i += Vector512<double>.Count)
+        {
+            Gelu(Vector512.Create(u.Slice(i, Vector512<double>.Count)), out var v, out var dv);
+            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
+        }
+        return i;
+    }
+
+    /// <summary>GELU over float spans in float arithmetic (<see cref="GeluF"/>); returns the count done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int GeluSingle(ReadOnlySpan<float> u, Span<float> s, Span<float> sd)
+    {
+        int n = u.Length, i = 0;
+        for (; i + Vector512<float>.Count <= n; i += Vector512<float>.Count)
+        {
+            GeluF(Vector512.Create(u.Slice(i, Vector512<float>.Count)), out var v, out var dv);
+            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
+        }
+        return i;
+    }
+
+    private const float Ln2HiF = 0.693145751953125f;            // 16 significant bits: k·Ln2HiF is exact for |k| < 2^8
+    private const float Ln2LoF = 1.428606765330187045e-06f;
+    private const float MagicF = 12582912f;                     // 1.5·2^23
+
+    /// <summary>
+    /// exp(t) for t ≤ 0 in float: as <see cref="ExpNonPositive"/> with a Taylor polynomial of degree 7
+    /// (truncation ≤ 0.347⁸/8! ≈ 5e-9 relative, below float's 6e-8) and k ∈ [−151, 0] applied in two halves.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> ExpNonPositiveF(Vector512<float> t)
+    {
+        t = Vector512.Max(t, Vector512.Create(-104.5f));
+        var magic = Vector512.Create(MagicF);
+        var kd = Vector512.FusedMultiplyAdd(t, Vector512.Create((float)Log2E), magic);
+        var kbits = kd.AsInt32() - magic.AsInt32();
+        var k = kd - magic;
+        var r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2HiF), t);
+        r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2LoF), r);
+        var p = Vector512.Create(1f / 5040f);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 720f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 120f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 24f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 6f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.5f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f));
+        var nk = -kbits;
+        var k1 = -Vector512.ShiftRightLogical(nk, 1);
+        var k2 = kbits - k1;
+        var bias = Vector512.Create(127);
+        var s1 = Vector512.ShiftLeft(k1 + bias, 23).AsSingle();
+        var s2 = Vector512.ShiftLeft(k2 + bias, 23).AsSingle();
+        return p * s1 * s2;
+    }
+
+    /// <summary>
+    /// gelu and gelu' in float arithmetic for 16 lanes: the algorithm of <see cref="Gelu"/> (Cody's rationals,
+    /// exp(−x²/2) with x² split by an FMA) with float coefficients; a few float ulps.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void GeluF(Vector512<float> x, out Vector512<float> value, out Vector512<float> derivative)
+    {
+        var half = Vector512.Create(0.5f);
+        var ax = Vector512.Abs(x);
+        var xc = Vector512.Min(ax, Vector512.Create(15f));
+        var hi = xc * xc;
+        var lo = Vector512.FusedMultiplyAdd(xc, xc, -hi);
+        var e0 = ExpNonPositiveF(-half * hi);
+        var e = e0 - e0 * (half * lo);
+        var pdf = Vector512.Create((float)InvSqrt2Pi) * e;
+        var xs = x * Vector512.Create((float)InvSqrt2);
+        var z = xs * xs;
+        var num = Vector512.Create((float)A4) * z;
+        var den = z;
+        num = (num + Vector512.Create((float)A0)) * z; den = (den + Vector512.Create((float)B0)) * z;
+        num = (num + Vector512.Create((float)A1)) * z; den = (den + Vector512.Create((float)B1)) * z;
+        num = (num + Vector512.Create((float)A2)) * z; den = (den + Vector512.Create((float)B2)) * z;
+        var numSmall = num + Vector512.Create((float)A3);
+        var denSmall = den + Vector512.Create((float)B3);
+        var y = ax * Vector512.Create((float)InvSqrt2);
+        num = Vector512.Create((float)C8) * y; den = y;
+        num = (num + Vector512.Create((float)C0)) * y; den = (den + Vector512.Create((float)D0)) * y;
+        num = (num + Vector512.Create((float)C1)) * y; den = (den + Vector512.Create((float)D1)) * y;
+        num = (num + Vector512.Create((float)C2)) * y; den = (den + Vector512.Create((float)D2)) * y;
+        num = (num + Vector512.Create((float)C3)) * y; den = (den + Vector512.Create((float)D3)) * y;
+        num = (num + Vector512.Create((float)C4)) * y; den = (den + Vector512.Create((float)D4)) * y;
+        num = (num + Vector512.Create((float)C5)) * y; den = (den + Vector512.Create((float)D5)) * y;
+        num = (num + Vector512.Create((float)C6)) * y; den = (den + Vector512.Create((float)D6)) * y;
+        // One division for both ranges: each lane divides the numerator and denominator of its own range.
+        var small = Vector512.LessThanOrEqual(y, Vector512.Create((float)Threshold));
+        var quot = Vector512.ConditionalSelect(small, numSmall, num + Vector512.Create((float)C7)) / Vector512.ConditionalSelect(small, denSmall, den + Vector512.Create((float)D7));
+        var cdfSmall = half + half * (xs * quot);
+        var rr = quot;
+        var four = Vector512.Create(4f);
+        if (Vector512.GreaterThanAny(y, four))
+        {
+            var zz = Vector512.Create(1f) / (y * y);
+            num = Vector512.Create((float)P5) * zz; den = zz;
+            num = (num + Vector512.Create((float)P0)) * zz; den = (den + Vector512.Create((float)Q0)) * zz;
+            num = (num + Vector512.Create((float)P1)) * zz; den = (den + Vector512.Create((float)Q1)) * zz;
+            num = (num + Vector512.Create((float)P2)) * zz; den = (den + Vector512.Create((float)Q2)) * zz;
+            num = (num + Vector512.Create((float)P3)) * zz; den = (den + Vector512.Create((float)Q3)) * zz;
+            var r3 = zz * (num + Vector512.Create((float)P4)) / (den + Vector512.Create((float)Q4));
+            r3 = (Vector512.Create((float)InvSqrtPi) - r3) / y;
+            rr = Vector512.ConditionalSelect(Vector512.GreaterThan(y, four), r3, rr);
+        }
+        var zero = Vector512<float>.Zero;
+        var tail = Vector512.ConditionalSelect(Vector512.Equals(e, zero), zero, half * e * rr);
+        var cdfBig = Vector512.ConditionalSelect(Vector512.LessThan(x, zero), tail, (half - tail) + half);
+        var cdf = Vector512.ConditionalSelect(small, cdfSmall, cdfBig);
+        var v = Vector512.ConditionalSelect(Vector512.Equals(cdf, zero), Vector512.Create(-0f), x * cdf);
+        var dv = Vector512.ConditionalSelect(Vector512.Equals(pdf, zero), cdf, cdf + x * pdf);
+        var nan = ~Vector512.Equals(x, x);
+        value = Vector512.ConditionalSelect(nan, x, v);
+        derivative = Vector512.ConditionalSelect(nan, x, dv);
+    }
+
+    /// <summary>relu: σ = max(u, 0) and σ' = 1 for u &gt; 0, 0 for u ≤ 0, NaN for NaN (the scalar rules).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int Relu<T>(ReadOnlySpan<T> u, Span<T> s, Span<T> sd) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int n = u.Length, i = 0, w = Vector512<T>.Count;
+        var zero = Vector512<T>.Zero; var one = Vector512.Create(T.One);
+        for (; i + w <= n; i += w)
+        {
+            var x = Vector512.Create(u.Slice(i, w));
+            var pos = Vector512.GreaterThan(x, zero);
+            var nan = ~Vector512.Equals(x, x);
+            Vector512.ConditionalSelect(nan, x, Vector512.ConditionalSelect(pos, x, zero)).CopyTo(s.Slice(i));
+            Vector512.ConditionalSelect(nan, x, Vector512.ConditionalSelect(pos, one, zero)).CopyTo(sd.Slice(i));
+        }
+        return i;
+    }
+}

@@ -1,0 +1,264 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace ResOdeProofs.Numerics.Model;
+
+/// <summary>
+/// The engine's hot loops, at the width <see cref="Simd.Level"/> chooses. One general small-GEMM,
+/// <code>
+/// C[i,j] ← [C[i,j] +] α·Σ_k A(i,k)·B[k,j],   A(i,k) = a[i·ars + k·aks],
+/// </code>
+/// with B (inner×cols) and C (rows×cols) row-major, covers the four products of a residual block:
+/// ars = inner, aks = 1 is A·B and ars = 1, aks = rows is Aᵀ·B for A stored inner×rows. The sum over k
+/// runs in increasing k in every lane, so a result depends only on the level, never on timing.
+/// Nothing here allocates.
+/// </summary>
+internal static class FastKernels
+{
+    /// <summary>The general small GEMM (see the class summary); spans are checked once, loops run unchecked.</summary>
+    public static void Gemm<T>(SimdLevel level, ReadOnlySpan<T> a, int ars, int aks, ReadOnlySpan<T> b, Span<T> c,
+        int rows, int inner, int cols, T alpha, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (rows == 0 || cols == 0) return;
+        if (c.Length < rows * cols || b.Length < inner * cols || (inner > 0 && a.Length <= (rows - 1) * ars + (inner - 1) * aks))
+            throw new ArgumentException("GEMM operand too short for the given sizes");
+        ref T ra = ref MemoryMarshal.GetReference(a);
+        ref T rb = ref MemoryMarshal.GetReference(b);
+        ref T rc = ref MemoryMarshal.GetReference(c);
+        switch (level)
+        {
+            case SimdLevel.Vector512: Gemm512.Run(ref ra, ars, aks, ref rb, ref rc, rows, inner, cols, alpha, accumulate); break;
+            case SimdLevel.Vector256: Gemm256.Run(ref ra, ars, aks, ref rb, ref rc, rows, inner, cols, alpha, accumulate); break;
+            default: ScalarColumns(ref ra, ars, aks, ref rb, ref rc, rows, inner, cols, 0, alpha, accumulate); break;
+        }
+    }
+
+    /// <summary>Columns j0..cols−1 of the GEMM in scalar code (the fallback and the vector kernels' edge).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ScalarColumns<T>(ref T a, int ars, int aks, ref T b, ref T c, int rows, int inner, int cols, int j0,
+        T alpha, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            ref T ai = ref Unsafe.Add(ref a, i * ars);
+            for (int j = j0; j < cols; j++)
+            {
+                T s = T.Zero;
+                for (int k = 0; k < inner; k++) s += Unsafe.Add(ref ai, k * aks) * Unsafe.Add(ref b, k * cols + j);
+                ref T cij = ref Unsafe.Add(ref c, i * cols + j);
+                cij = accumulate ? cij + alpha * s : alpha * s;
+            }
+        }
+    }
+
+    /// <summary>dst (cols×rows) ← srcᵀ for src rows×cols.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Transpose<T>(ReadOnlySpan<T> src, Span<T> dst, int rows, int cols) where T : unmanaged
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            var row = src.Slice(r * cols, cols);
+            for (int c = 0; c < cols; c++) dst[c * rows + r] = row[c];
+        }
+    }
+
+    /// <summary>x ← x ⊙ y.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyInPlace<T>(SimdLevel level, Span<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.Length, i = 0;
+        if (y.Length < n) throw new ArgumentException("operand too short");
+        ref T rx = ref MemoryMarshal.GetReference(x);
+        ref T ry = ref MemoryMarshal.GetReference(y);
+        if (level == SimdLevel.Vector512)
+            for (; i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
+                (Vector512.LoadUnsafe(ref rx, (nuint)i) * Vector512.LoadUnsafe(ref ry, (nuint)i)).StoreUnsafe(ref rx, (nuint)i);
+        else if (level == SimdLevel.Vector256)
+            for (; i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
+                (Vector256.LoadUnsafe(ref rx, (nuint)i) * Vector256.LoadUnsafe(ref ry, (nuint)i)).StoreUnsafe(ref rx, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref rx, i) *= Unsafe.Add(ref ry, i);
+    }
+
+    /// <summary>
+    /// min ← min(min, x_i), max ← max(max, x_i) over the entries, ignoring NaN entries exactly like the
+    /// scalar comparisons <c>if (u &lt; min) min = u</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MinMax<T>(SimdLevel level, ReadOnlySpan<T> x, ref double min, ref double max) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.Length, i = 0;
+        ref T rx = ref MemoryMarshal.GetReference(x);
+        T lo = T.PositiveInfinity, hi = T.NegativeInfinity;
+        if (level == SimdLevel.Vector512 && n >= Vector512<T>.Count)
+        {
+            var vlo = Vector512.Create(lo); var vhi = Vector512.Create(hi);
+            for (; i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
+            {
+                var v = Vector512.LoadUnsafe(ref rx, (nuint)i);
+                vlo = Vector512.ConditionalSelect(Vector512.LessThan(v, vlo), v, vlo);
+                vhi = Vector512.ConditionalSelect(Vector512.GreaterThan(v, vhi), v, vhi);
+            }
+            for (int l = 0; l < Vector512<T>.Count; l++) { if (vlo[l] < lo) lo = vlo[l]; if (vhi[l] > hi) hi = vhi[l]; }
+        }
+        else if (level == SimdLevel.Vector256 && n >= Vector256<T>.Count)
+        {
+            var vlo = Vector256.Create(lo); var vhi = Vector256.Create(hi);
+            for (; i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
+            {
+                var v = Vector256.LoadUnsafe(ref rx, (nuint)i);
+                vlo = Vector256.ConditionalSelect(Vector256.LessThan(v, vlo), v, vlo);
+                vhi = Vector256.ConditionalSelect(Vector256.GreaterThan(v, vhi), v, vhi);
+            }
+            for (int l = 0; l < Vector256<T>.Count; l++) { if (vlo[l] < lo) lo = vlo[l]; if (vhi[l] > hi) hi = vhi[l]; }
+        }
+        for (; i < n; i++) { T v = Unsafe.Add(ref rx, i); if (v < lo) lo = v; if (v > hi) hi = v; }
+        double dlo = double.CreateTruncating(lo), dhi = double.CreateTruncating(hi);
+        if (dlo < min) min = dlo;
+        if (dhi > max) max = dhi;
+    }
+
+    /// <summary>Σ x_i² accumulated in double (float entries are widened first).</summary>
+    public static double SumSquares<T>(SimdLevel level, ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(double)) return SumSquaresDouble(level, MemoryMarshal.Cast<T, double>(x));
+        double s = 0;
+        for (int i = 0; i < x.Length; i++) { double v = double.CreateTruncating(x[i]); s += v * v; }
+        return s;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double SumSquaresDouble(SimdLevel level, ReadOnlySpan<double> x)
+    {
+        int n = x.Length, i = 0;
+        ref double rx = ref MemoryMarshal.GetReference(x);
+        double s = 0;
+        if (level == SimdLevel.Vector512 && n >= 16)
+        {
+            Vector512<double> a0 = default, a1 = default;
+            for (; i + 16 <= n; i += 16)
+            {
+                var v0 = Vector512.LoadUnsafe(ref rx, (nuint)i); var v1 = Vector512.LoadUnsafe(ref rx, (nuint)(i + 8));
+                a0 = Vector512.FusedMultiplyAdd(v0, v0, a0); a1 = Vector512.FusedMultiplyAdd(v1, v1, a1);
+            }
+            s = Vector512.Sum(a0 + a1);
+        }
+        else if (level == SimdLevel.Vector256 && n >= 8)
+        {
+            Vector256<double> a0 = default, a1 = default;
+            for (; i + 8 <= n; i += 8)
+            {
+                var v0 = Vector256.LoadUnsafe(ref rx, (nuint)i); var v1 = Vector256.LoadUnsafe(ref rx, (nuint)(i + 4));
+                a0 = Vector256.FusedMultiplyAdd(v0, v0, a0); a1 = Vector256.FusedMultiplyAdd(v1, v1, a1);
+            }
+            s = Vector256.Sum(a0 + a1);
+        }
+        for (; i < n; i++) s += x[i] * x[i];
+        return s;
+    }
+
+    /// <summary>Σ (x_i − y_i)² accumulated in double (float entries are widened before subtracting).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double SumSquaresDiff<T>(SimdLevel level, ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.Length, i = 0;
+        if (y.Length < n) throw new ArgumentException("operand too short");
+        double s = 0;
+        if (typeof(T) == typeof(double))
+        {
+            var xd = MemoryMarshal.Cast<T, double>(x); var yd = MemoryMarshal.Cast<T, double>(y);
+            ref double rx = ref MemoryMarshal.GetReference(xd); ref double ry = ref MemoryMarshal.GetReference(yd);
+            if (level == SimdLevel.Vector512 && n >= 8)
+            {
+                Vector512<double> acc = default;
+                for (; i + 8 <= n; i += 8)
+                {
+                    var t = Vector512.LoadUnsafe(ref rx, (nuint)i) - Vector512.LoadUnsafe(ref ry, (nuint)i);
+                    acc = Vector512.FusedMultiplyAdd(t, t, acc);
+                }
+                s = Vector512.Sum(acc);
+            }
+            else if (level == SimdLevel.Vector256 && n >= 4)
+            {
+                Vector256<double> acc = default;
+                for (; i + 4 <= n; i += 4)
+                {
+                    var t = Vector256.LoadUnsafe(ref rx, (nuint)i) - Vector256.LoadUnsafe(ref ry, (nuint)i);
+                    acc = Vector256.FusedMultiplyAdd(t, t, acc);
+                }
+                s = Vector256.Sum(acc);
+            }
+        }
+        for (; i < n; i++) { double t = double.CreateTruncating(x[i]) - double.CreateTruncating(y[i]); s += t * t; }
+        return s;
+    }
+
+    /// <summary>True when every entry is finite (x − x is 0 for finite x and NaN for ±∞ and NaN).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool AllFinite<T>(SimdLevel level, ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.Length, i = 0;
+        ref T rx = ref MemoryMarshal.GetReference(x);
+        if (level == SimdLevel.Vector512)
+        {
+            var acc = Vector512<T>.Zero;
+            for (; i + Vector512<T>.Count <= n; i += Vector512<T>.Count) { var v = Vector512.LoadUnsafe(ref rx, (nuint)i); acc += v - v; }
+            if (!Vector512.EqualsAll(acc, Vector512<T>.Zero)) return false;
+        }
+        else if (level == SimdLevel.Vector256)
+        {
+            var acc = Vector256<T>.Zero;
+            for (; i + Vector256<T>.Count <= n; i += Vector256<T>.Count) { var v = Vector256.LoadUnsafe(ref rx, (nuint)i); acc += v - v; }
+            if (!Vector256.EqualsAll(acc, Vector256<T>.Zero)) return false;
+        }
+        for (; i < n; i++) if (!T.IsFinite(Unsafe.Add(ref rx, i))) return false;
+        return true;
+    }
+
+    /// <summary>Σ_c row_c·u_c in double (row converted from T).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double DotWide<T>(SimdLevel level, ReadOnlySpan<T> row, ReadOnlySpan<double> u) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = row.Length, i = 0;
+        double s = 0;
+        if (typeof(T) == typeof(double) && level == SimdLevel.Vector512 && n >= 8)
+        {
+            ref double rr = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<T, double>(row)); ref double ru = ref MemoryMarshal.GetReference(u);
+            Vector512<double> acc = default;
+            for (; i + 8 <= n; i += 8) acc = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref rr, (nuint)i), Vector512.LoadUnsafe(ref ru, (nuint)i), acc);
+            s = Vector512.Sum(acc);
+        }
+        else if (typeof(T) == typeof(double) && level == SimdLevel.Vector256 && n >= 4)
+        {
+            ref double rr = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<T, double>(row)); ref double ru = ref MemoryMarshal.GetReference(u);
+            Vector256<double> acc = default;
+            for (; i + 4 <= n; i += 4) acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref rr, (nuint)i), Vector256.LoadUnsafe(ref ru, (nuint)i), acc);
+            s = Vector256.Sum(acc);
+        }
+        for (; i < n; i++) s += double.CreateTruncating(row[i]) * u[i];
+        return s;
+    }
+
+    /// <summary>u ← u + a·row in double (row converted from T).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AxpyWide<T>(SimdLevel level, double a, ReadOnlySpan<T> row, Span<double> u) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = row.Length, i = 0;
+        if (typeof(T) == typeof(double) && level == SimdLevel.Vector512)
+        {
+            ref double rr = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<T, double>(row)); ref double ru = ref MemoryMarshal.GetReference(u);
+            var av = Vector512.Create(a);
+            for (; i + 8 <= n; i += 8)
+                Vector512.FusedMultiplyAdd(av, Vector512.LoadUnsafe(ref rr, (nuint)i), Vector512.LoadUnsafe(ref ru, (nuint)i)).StoreUnsafe(ref ru, (nuint)i);
+        }
+        else if (typeof(T) == typeof(double) && level == SimdLevel.Vector256)
+        {
+            ref double rr = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<T, double>(row)); ref double ru = ref MemoryMarshal.GetReference(u);
+            var av = Vector256.Create(a);
+            for (; i + 4 <= n; i += 4)
+                Vector256.FusedMultiplyAdd(av, Vector256.LoadUnsafe(ref rr, (nuint)i), Vector256.LoadUnsafe(ref ru, (nuint)i)).StoreUnsafe(ref ru, (nuint)i);
+        }
+        for (; i < n; i++) u[i] += a * double.CreateTruncating(row[i]);
+    }
+}

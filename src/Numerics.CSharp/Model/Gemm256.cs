@@ -1,0 +1,217 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace ResOdeProofs.Numerics.Model;
+
+/// <summary>
+/// The small-GEMM micro-kernel on 256-bit vectors (see <see cref="FastKernels.Gemm{T}"/> for the contract).
+/// Register tiles of 4 rows × 4 vectors of C (16 accumulators), then 4 × 2, 8 × 1 and 4 × 1 (at least 8
+/// independent FMA chains where the shape allows, to cover the FMA latency), 1-row tiles at the edges, scalar columns last.
+/// Gemm512.cs is the same code on 512-bit vectors; keep the two in step.
+/// </summary>
+internal static class Gemm256
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> Fma<T>(Vector256<T> x, Vector256<T> y, Vector256<T> z) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(double)) return Vector256.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
+        if (typeof(T) == typeof(float)) return Vector256.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>();
+        return x * y + z;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put<T>(ref T c, Vector256<T> acc, Vector256<T> alpha, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var r = accumulate ? Fma(alpha, acc, Vector256.LoadUnsafe(ref c)) : alpha * acc;
+        r.StoreUnsafe(ref c);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put4<T>(ref T c, int w, Vector256<T> x0, Vector256<T> x1, Vector256<T> x2, Vector256<T> x3, Vector256<T> alpha, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Put(ref c, x0, alpha, accumulate); Put(ref Unsafe.Add(ref c, w), x1, alpha, accumulate);
+        Put(ref Unsafe.Add(ref c, 2 * w), x2, alpha, accumulate); Put(ref Unsafe.Add(ref c, 3 * w), x3, alpha, accumulate);
+    }
+
+    /// <summary>Rows i0..rows−1, columns j..j+2w−1, one row at a time (the edge of the 4×4 tiles).</summary>
+    private static void Tile2<T>(ref T a, int ars, int aks, ref T b, ref T c, int i0, int rows, int inner, int cols, int j, Vector256<T> av, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector256<T>.Count;
+        for (int i = i0; i < rows; i++)
+        {
+            Vector256<T> c00 = default, c01 = default;
+            ref T ai = ref Unsafe.Add(ref a, i * ars);
+            ref T bj = ref Unsafe.Add(ref b, j);
+            for (int k = 0; k < inner; k++)
+            {
+                ref T bk = ref Unsafe.Add(ref bj, k * cols);
+                var x = Vector256.Create(Unsafe.Add(ref ai, k * aks));
+                c00 = Fma(x, Vector256.LoadUnsafe(ref bk), c00);
+                c01 = Fma(x, Vector256.LoadUnsafe(ref bk, (nuint)w), c01);
+            }
+            ref T ci = ref Unsafe.Add(ref c, i * cols + j);
+            Put(ref ci, c00, av, accumulate); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate);
+        }
+    }
+
+    /// <summary>C[i,j] ← [C[i,j] +] α·Σ_k a[i·ars + k·aks]·b[k·cols + j]; C is rows×cols row-major.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<T>(ref T a, int ars, int aks, ref T b, ref T c, int rows, int inner, int cols, T alpha, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector256<T>.Count;
+        var av = Vector256.Create(alpha);
+        int j = 0;
+        for (; j + 4 * w <= cols; j += 4 * w)
+        {
+            int i = 0;
+            for (; i + 4 <= rows; i += 4)
+            {
+                Vector256<T> c00 = default, c01 = default, c02 = default, c03 = default,
+                    c10 = default, c11 = default, c12 = default, c13 = default,
+                    c20 = default, c21 = default, c22 = default, c23 = default,
+                    c30 = default, c31 = default, c32 = default, c33 = default;
+                ref T ai = ref Unsafe.Add(ref a, i * ars);
+                ref T bj = ref Unsafe.Add(ref b, j);
+                for (int k = 0; k < inner; k++)
+                {
+                    ref T bk = ref Unsafe.Add(ref bj, k * cols);
+                    var b0 = Vector256.LoadUnsafe(ref bk);
+                    var b1 = Vector256.LoadUnsafe(ref bk, (nuint)w);
+                    var b2 = Vector256.LoadUnsafe(ref bk, (nuint)(2 * w));
+                    var b3 = Vector256.LoadUnsafe(ref bk, (nuint)(3 * w));
+                    ref T ak = ref Unsafe.Add(ref ai, k * aks);
+                    var x = Vector256.Create(ak);
+                    c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01); c02 = Fma(x, b2, c02); c03 = Fma(x, b3, c03);
+                    x = Vector256.Create(Unsafe.Add(ref ak, ars));
+                    c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11); c12 = Fma(x, b2, c12); c13 = Fma(x, b3, c13);
+                    x = Vector256.Create(Unsafe.Add(ref ak, 2 * ars));
+                    c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21); c22 = Fma(x, b2, c22); c23 = Fma(x, b3, c23);
+                    x = Vector256.Create(Unsafe.Add(ref ak, 3 * ars));
+                    c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31); c32 = Fma(x, b2, c32); c33 = Fma(x, b3, c33);
+                }
+                ref T ci = ref Unsafe.Add(ref c, i * cols + j);
+                Put4(ref ci, w, c00, c01, c02, c03, av, accumulate);
+                Put4(ref Unsafe.Add(ref ci, cols), w, c10, c11, c12, c13, av, accumulate);
+                Put4(ref Unsafe.Add(ref ci, 2 * cols), w, c20, c21, c22, c23, av, accumulate);
+                Put4(ref Unsafe.Add(ref ci, 3 * cols), w, c30, c31, c32, c33, av, accumulate);
+            }
+            if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate);
+            if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j + 2 * w, av, accumulate);
+        }
+        for (; j + 2 * w <= cols; j += 2 * w)
+        {
+            int i = 0;
+            for (; i + 4 <= rows; i += 4)
+            {
+                Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default,
+                    c20 = default, c21 = default, c30 = default, c31 = default;
+                ref T ai = ref Unsafe.Add(ref a, i * ars);
+                ref T bj = ref Unsafe.Add(ref b, j);
+                for (int k = 0; k < inner; k++)
+                {
+                    ref T bk = ref Unsafe.Add(ref bj, k * cols);
+                    var b0 = Vector256.LoadUnsafe(ref bk);
+                    var b1 = Vector256.LoadUnsafe(ref bk, (nuint)w);
+                    ref T ak = ref Unsafe.Add(ref ai, k * aks);
+                    var x = Vector256.Create(ak);
+                    c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+                    x = Vector256.Create(Unsafe.Add(ref ak, ars));
+                    c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+                    x = Vector256.Create(Unsafe.Add(ref ak, 2 * ars));
+                    c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+                    x = Vector256.Create(Unsafe.Add(ref ak, 3 * ars));
+                    c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+                }
+                ref T ci = ref Unsafe.Add(ref c, i * cols + j);
+                Put(ref ci, c00, av, accumulate); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate);
+                ci = ref Unsafe.Add(ref ci, cols);
+                Put(ref ci, c10, av, accumulate); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate);
+                ci = ref Unsafe.Add(ref ci, cols);
+                Put(ref ci, c20, av, accumulate); Put(ref Unsafe.Add(ref ci, w), c21, av, accumulate);
+                ci = ref Unsafe.Add(ref ci, cols);
+                Put(ref ci, c30, av, accumulate); Put(ref Unsafe.Add(ref ci, w), c31, av, accumulate);
+            }
+            for (; i < rows; i++)
+            {
+                Vector256<T> c00 = default, c01 = default;
+                ref T ai = ref Unsafe.Add(ref a, i * ars);
+                ref T bj = ref Unsafe.Add(ref b, j);
+                for (int k = 0; k < inner; k++)
+                {
+                    ref T bk = ref Unsafe.Add(ref bj, k * cols);
+                    var x = Vector256.Create(Unsafe.Add(ref ai, k * aks));
+                    c00 = Fma(x, Vector256.LoadUnsafe(ref bk), c00);
+                    c01 = Fma(x, Vector256.LoadUnsafe(ref bk, (nuint)w), c01);
+                }
+                ref T ci = ref Unsafe.Add(ref c, i * cols + j);
+                Put(ref ci, c00, av, accumulate); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate);
+            }
+        }
+        for (; j + w <= cols; j += w)
+        {
+            int i = 0;
+            for (; i + 8 <= rows; i += 8)
+            {
+                Vector256<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+                ref T ai = ref Unsafe.Add(ref a, i * ars);
+                ref T bj = ref Unsafe.Add(ref b, j);
+                for (int k = 0; k < inner; k++)
+                {
+                    var b0 = Vector256.LoadUnsafe(ref Unsafe.Add(ref bj, k * cols));
+                    ref T ak = ref Unsafe.Add(ref ai, k * aks);
+                    c0 = Fma(Vector256.Create(ak), b0, c0);
+                    c1 = Fma(Vector256.Create(Unsafe.Add(ref ak, ars)), b0, c1);
+                    c2 = Fma(Vector256.Create(Unsafe.Add(ref ak, 2 * ars)), b0, c2);
+                    c3 = Fma(Vector256.Create(Unsafe.Add(ref ak, 3 * ars)), b0, c3);
+                    c4 = Fma(Vector256.Create(Unsafe.Add(ref ak, 4 * ars)), b0, c4);
+                    c5 = Fma(Vector256.Create(Unsafe.Add(ref ak, 5 * ars)), b0, c5);
+                    c6 = Fma(Vector256.Create(Unsafe.Add(ref ak, 6 * ars)), b0, c6);
+                    c7 = Fma(Vector256.Create(Unsafe.Add(ref ak, 7 * ars)), b0, c7);
+                }
+                ref T ci = ref Unsafe.Add(ref c, i * cols + j);
+                Put(ref ci, c0, av, accumulate);
+                Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate);
+                Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate);
+                Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate);
+                Put(ref Unsafe.Add(ref ci, 4 * cols), c4, av, accumulate);
+                Put(ref Unsafe.Add(ref ci, 5 * cols), c5, av, accumulate);
+                Put(ref Unsafe.Add(ref ci, 6 * cols), c6, av, accumulate);
+                Put(ref Unsafe.Add(ref ci, 7 * cols), c7, av, accumulate);
+            }
+            for (; i + 4 <= rows; i += 4)
+            {
+                Vector256<T> c0 = default, c1 = default, c2 = default, c3 = default;
+                ref T ai = ref Unsafe.Add(ref a, i * ars);
+                ref T bj = ref Unsafe.Add(ref b, j);
+                for (int k = 0; k < inner; k++)
+                {
+                    var b0 = Vector256.LoadUnsafe(ref Unsafe.Add(ref bj, k * cols));
+                    ref T ak = ref Unsafe.Add(ref ai, k * aks);
+                    c0 = Fma(Vector256.Create(ak), b0, c0);
+                    c1 = Fma(Vector256.Create(Unsafe.Add(ref ak, ars)), b0, c1);
+                    c2 = Fma(Vector256.Create(Unsafe.Add(ref ak, 2 * ars)), b0, c2);
+                    c3 = Fma(Vector256.Create(Unsafe.Add(ref ak, 3 * ars)), b0, c3);
+                }
+                ref T ci = ref Unsafe.Add(ref c, i * cols + j);
+                Put(ref ci, c0, av, accumulate);
+                Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate);
+                Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate);
+                Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate);
+            }
+            for (; i < rows; i++)
+            {
+                Vector256<T> c0 = default;
+                ref T ai = ref Unsafe.Add(ref a, i * ars);
+                ref T bj = ref Unsafe.Add(ref b, j);
+                for (int k = 0; k < inner; k++)
+                    c0 = Fma(Vector256.Create(Unsafe.Add(ref ai, k * aks)), Vector256.LoadUnsafe(ref Unsafe.Add(ref bj, k * cols)), c0);
+                Put(ref Unsafe.Add(ref c, i * cols + j), c0, av, accumulate);
+            }
+        }
+        if (j < cols) FastKernels.ScalarColumns(ref a, ars, aks, ref b, ref c, rows, inner, cols, j, alpha, accumulate);
+    }
+}

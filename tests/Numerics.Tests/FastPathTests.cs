@@ -1,0 +1,241 @@
+using ResOdeProofs.Numerics.Model;
+using ResOdeProofs.Numerics.Training;
+
+namespace ResOdeProofs.Numerics.Tests;
+
+/// <summary>
+/// The vectorized, multi-threaded and checkpointed engine against the plain reference path
+/// (<see cref="Layerwise"/>), at every kernel width the hardware offers, 1 and 2 threads, with and
+/// without checkpointing, for every activation.
+/// </summary>
+public sealed class FastPathTests
+{
+    public static readonly TheoryData<SimdLevel> Levels = new(AvailableLevels());
+
+    private static IEnumerable<SimdLevel> AvailableLevels() =>
+        new[] { SimdLevel.Scalar, SimdLevel.Vector256, SimdLevel.Vector512 }.Where(l => l <= Simd.Hardware);
+
+    public static IEnumerable<object[]> Cases()
+    {
+        foreach (var level in AvailableLevels())
+            foreach (ActivationKind act in Enum.GetValues<ActivationKind>())
+                foreach (int threads in new[] { 1, 2 })
+                    foreach (int ck in new[] { 0, 3 })
+                        yield return new object[] { level, act, threads, ck };
+    }
+
+    private static T WithLevel<T>(SimdLevel level, Func<T> f)
+    {
+        var old = Simd.Override;
+        Simd.Override = level;
+        try { return f(); }
+        finally { Simd.Override = old; }
+    }
+
+    /// <summary>
+    /// Tolerance 1e-12 relative to the largest gradient entry: both paths compute the same sums of at most
+    /// max(n, m, d) = 32 terms per layer in different orders (and the fast one with FMAs) through L = 7 layers,
+    /// and the vector GELU differs from the scalar one by a few ulps; the accumulated difference is a few
+    /// hundred ulps (≈ 1e-14) at most for these well-conditioned settings (weights of order 1/√d), so 1e-12
+    /// leaves a factor 100 and still catches any wrong term (which would be of relative size ≥ 1/(n·L)).
+    /// </summary>
+    private const double Tol = 1e-12;
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void FastPathAgreesWithTheLayerwiseReference(SimdLevel level, ActivationKind act, int threads, int checkpoint)
+    {
+        foreach (var (seed, width, dim, n, general) in new[] { (1, 16, 8, 13, false), (2, 19, 9, 11, true), (3, 32, 16, 9, false) })
+        {
+            var s = TestSetting.Random(seed * 31 + (int)act, 7, width, dim, n, general, 1.2 / Math.Sqrt(dim), 1.2 / Math.Sqrt(width));
+            var net = new ResNet<double>(s.Shape, act, s.Data, new EngineOptions { Threads = threads, CheckpointSegment = checkpoint }, s.A, s.B);
+            var gw = new double[s.W.Length]; var gv = new double[s.V.Length];
+            var st = WithLevel(level, () => net.Evaluate(s.W, s.V, gw, gv));
+            var r = Layerwise.Evaluate(s.Shape, act, s.Data, s.A, s.B, s.W, s.V);
+            string where = $"{level}, {act}, threads {threads}, checkpoint {checkpoint}, m = {width}, d = {dim}, n = {n}";
+            Assert.True(EngineGradientTests.RelErr(st.Loss, r.Loss) < Tol, $"{where}: loss {st.Loss:R} vs {r.Loss:R}");
+            int md = width * dim;
+            double scale = Math.Max(r.GW.Max(g => g.Max(Math.Abs)), r.GV.Max(g => g.Max(Math.Abs)));
+            for (int k = 0; k < s.Shape.Depth; k++)
+                for (int i = 0; i < md; i++)
+                {
+                    Assert.True(Math.Abs(gw[k * md + i] - r.GW[k][i]) <= Tol * scale, $"{where}: G^W_{k}[{i}] {gw[k * md + i]:R} vs {r.GW[k][i]:R}");
+                    Assert.True(Math.Abs(gv[k * md + i] - r.GV[k][i]) <= Tol * scale, $"{where}: G^V_{k}[{i}] {gv[k * md + i]:R} vs {r.GV[k][i]:R}");
+                }
+            double hMax = r.H.Max(hk => hk.Max(Norm));
+            double pMax = r.P.Max(pk => pk.Sum(Norm));
+            double preMin = r.Pre.Min(pk => pk.Min(u => u.Min())), preMax = r.Pre.Max(pk => pk.Max(u => u.Max()));
+            Assert.True(EngineGradientTests.RelErr(st.MaxHiddenNorm, hMax) < Tol, $"{where}: max ‖h‖");
+            Assert.True(EngineGradientTests.RelErr(st.MaxAdjointSum, pMax) < Tol, $"{where}: max Σ‖p‖");
+            Assert.True(Math.Abs(st.MinPreActivation - preMin) <= Tol * Math.Abs(preMin), $"{where}: min pre-activation");
+            Assert.True(Math.Abs(st.MaxPreActivation - preMax) <= Tol * Math.Abs(preMax), $"{where}: max pre-activation");
+        }
+    }
+
+    private static double Norm(double[] x) => Math.Sqrt(x.Sum(t => t * t));
+
+    [Theory]
+    [MemberData(nameof(Levels))]
+    public void CheckpointingIsBitIdenticalAndThreadsAreDeterministic(SimdLevel level)
+    {
+        var s = TestSetting.Random(5, 10, 24, 8, 17, general: true, 0.5, 0.4);
+        (EvaluationStats, double[], double[]) Run(int threads, int ck, int keep = 0)
+        {
+            var net = new ResNet<double>(s.Shape, ActivationKind.Gelu, s.Data,
+                new EngineOptions { Threads = threads, CheckpointSegment = ck, CheckpointKeepLast = keep }, s.A, s.B);
+            var gw = new double[s.W.Length]; var gv = new double[s.V.Length];
+            var st = WithLevel(level, () => { net.Evaluate(s.W, s.V, gw, gv); return net.Evaluate(s.W, s.V, gw, gv); });
+            return (st, gw, gv);
+        }
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var (st0, gw0, gv0) = Run(threads, 0);
+            foreach (var (ck, keep) in new[] { (1, 0), (3, 0), (4, 0), (9, 0), (10, 0), (3, 5), (2, 7), (4, 10), (3, 12) })
+            {
+                var (st, gw, gv) = Run(threads, ck, keep);
+                Assert.Equal(st0, st);
+                Assert.Equal(gw0, gw);
+                Assert.Equal(gv0, gv);
+            }
+            var (st1, gw1, gv1) = Run(threads, 0);
+            Assert.Equal(st0, st1);
+            Assert.Equal(gw0, gw1);
+            Assert.Equal(gv0, gv1);
+        }
+    }
+
+    /// <summary>
+    /// The vector GELU against the scalar one (itself tested against a high-precision reference in
+    /// ActivationTests). Value: relative error ≤ 8 ulp (2^−50 ≈ 8.9e-16): exp is within ~2 ulp, Cody's
+    /// rationals are evaluated with the same operations as the scalar code, and the two exp(−u²/2) splits
+    /// (table vs. FMA) each add ≤ 2 ulp. Derivative Φ + u·φ: the same bound relative to |Φ| + |u·φ|, the
+    /// condition number of the sum (it cancels near its zero u ≈ −0.75). Below the smallest normal number
+    /// (|u| &gt; 37.5) both are subnormal and agree to that absolute level.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Levels))]
+    public void VectorGeluAgreesWithTheScalarGelu(SimdLevel level)
+    {
+        var u = new List<double> { 0.0, -0.0, 1e-300, -1e-300, 5e-324, double.Epsilon, 0.46875 * Math.Sqrt(2), -0.46875 * Math.Sqrt(2),
+            4 * Math.Sqrt(2), -4 * Math.Sqrt(2), 37.5, -37.5, 38.5, -38.5, 38.8, -38.8, 40, -40, 1e10, -1e10, 1e200, -1e200,
+            double.MaxValue, double.MinValue, double.PositiveInfinity, double.NegativeInfinity, double.NaN };
+        for (int i = -400000; i <= 400000; i++) u.Add(i * 1e-4);
+        var rng = new System.Random(3);
+        for (int i = 0; i < 100000; i++) u.Add((rng.NextDouble() - 0.5) * 80);
+        var x = u.ToArray();
+        var s = new double[x.Length]; var sd = new double[x.Length];
+        var s0 = new double[x.Length]; var sd0 = new double[x.Length];
+        VectorActivations.Evaluate<double>(level, ActivationKind.Gelu, x, s, sd);
+        Activations.Evaluate(ActivationKind.Gelu, x, s0, sd0);
+        const double tol = 8.8817841970012523e-16; // 2^-50
+        for (int i = 0; i < x.Length; i++)
+        {
+            if (double.IsNaN(x[i])) { Assert.True(double.IsNaN(s[i]) && double.IsNaN(sd[i])); continue; }
+            double pdf = SpecialFunctions.NormalPdf(x[i]);
+            double cond = Math.Abs(SpecialFunctions.NormalCdf(x[i])) + (pdf == 0 ? 0 : Math.Abs(x[i] * pdf));
+            Assert.True(s[i] == s0[i] || Math.Abs(s[i] - s0[i]) <= tol * Math.Abs(s0[i]) || Math.Abs(s[i] - s0[i]) <= 2.2250738585072014e-308,
+                $"{level} gelu({x[i]:R}) = {s[i]:R}, scalar {s0[i]:R}");
+            Assert.True(sd[i] == sd0[i] || Math.Abs(sd[i] - sd0[i]) <= tol * cond || Math.Abs(sd[i] - sd0[i]) <= 2.2250738585072014e-308,
+                $"{level} gelu'({x[i]:R}) = {sd[i]:R}, scalar {sd0[i]:R}");
+        }
+        // Special values exactly as the scalar code: ±0, ±∞.
+        foreach (int i in new[] { 0, 1 }) { Assert.Equal(s0[i], s[i]); Assert.Equal(sd0[i], sd[i]); }
+        int pinf = Array.IndexOf(x, double.PositiveInfinity), minf = Array.IndexOf(x, double.NegativeInfinity);
+        Assert.Equal(s0[pinf], s[pinf]); Assert.Equal(sd0[pinf], sd[pinf]);
+        Assert.Equal(s0[minf], s[minf]); Assert.Equal(sd0[minf], sd[minf]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Levels))]
+    public void VectorActivationsAgreeInFloat32(SimdLevel level)
+    {
+        // relu and identity are exact; tanh and softplus take the scalar float64 path rounded once, so within
+        // half a float ulp (2^-24 ≈ 6e-8 relative). GELU runs in float arithmetic: exp within ~2 ulp, the
+        // FMA split of x² exact, Cody's rationals (≤ 8 Horner steps for numerator and denominator, one
+        // division) within ~8 ulp, the final products within 2 ulp: at most 16 ulp = 2^-20 relative to the
+        // value, and for gelu' = Φ + u·φ relative to |Φ| + |u·φ| (the sum cancels near u ≈ −0.75). Near the
+        // float underflow threshold (|u| ≳ 13) an absolute 16·2^-126 allows for subnormal rounding.
+        var rng = new System.Random(4);
+        var x = Enumerable.Range(0, 40099).Select(_ => (float)((rng.NextDouble() - 0.5) * 40)).ToArray();
+        foreach (var act in Enum.GetValues<ActivationKind>())
+        {
+            var s = new float[x.Length]; var sd = new float[x.Length];
+            VectorActivations.Evaluate<float>(level, act, x, s, sd);
+            for (int i = 0; i < x.Length; i++)
+            {
+                double v = Activations.Value(act, x[i]), dv = Activations.Derivative(act, x[i]);
+                double cond = act == ActivationKind.Gelu ? Math.Abs(SpecialFunctions.NormalCdf(x[i])) + Math.Abs(x[i] * SpecialFunctions.NormalPdf(x[i])) : Math.Abs(dv);
+                double tol = act == ActivationKind.Gelu ? 9.5367431640625e-7 : 6.0e-8, abs = act == ActivationKind.Gelu ? 16 * 1.1754943508222875e-38 : 1e-45;
+                Assert.True(Math.Abs(s[i] - v) <= tol * Math.Abs(v) + abs, $"{level} {act}({x[i]:R}) = {s[i]:R} vs {v:R}");
+                Assert.True(Math.Abs(sd[i] - dv) <= tol * cond + abs, $"{level} {act}'({x[i]:R}) = {sd[i]:R} vs {dv:R}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(ActivationKind.Gelu, 1, 0)]
+    [InlineData(ActivationKind.Gelu, 2, 3)]
+    [InlineData(ActivationKind.Tanh, 2, 0)]
+    [InlineData(ActivationKind.Relu, 1, 2)]
+    public void Float32FastPathMatchesFloat64(ActivationKind act, int threads, int checkpoint)
+    {
+        // Same bound as EngineGradientTests.Float32EvaluationMatchesFloat64: L = 5 layers of sums of at most
+        // 32 terms in float32 (u = 6e-8) give at most ~L·m·u ≈ 1e-5 relative to the largest entries,
+        // in practice ~1e-7; 2e-5 separates that from any real difference.
+        var s = TestSetting.Random(9, 5, 32, 16, 21, true, 0.25, 0.2);
+        var opts = new EngineOptions { Threads = threads, CheckpointSegment = checkpoint };
+        var gw = new double[s.W.Length]; var gv = new double[s.V.Length];
+        var st = new ResNet<double>(s.Shape, act, s.Data, opts, s.A, s.B).Evaluate(s.W, s.V, gw, gv);
+        var net32 = new ResNet<float>(s.Shape, act, s.Data, opts, s.A, s.B);
+        var w32 = s.W.Select(x => (float)x).ToArray(); var v32 = s.V.Select(x => (float)x).ToArray();
+        var gw32 = new float[w32.Length]; var gv32 = new float[v32.Length];
+        var st32 = net32.Evaluate(w32, v32, gw32, gv32);
+        Assert.True(EngineGradientTests.RelErr(st.Loss, st32.Loss) < 2e-5, $"loss {st.Loss:R} vs float32 {st32.Loss:R}");
+        double scale = Math.Max(gw.Max(Math.Abs), gv.Max(Math.Abs));
+        for (int i = 0; i < gw.Length; i++)
+        {
+            Assert.True(Math.Abs(gw[i] - gw32[i]) <= 2e-5 * scale, $"G^W[{i}]: {gw[i]:R} vs float32 {gw32[i]:R}");
+            Assert.True(Math.Abs(gv[i] - gv32[i]) <= 2e-5 * scale, $"G^V[{i}]: {gv[i]:R} vs float32 {gv32[i]:R}");
+        }
+    }
+
+    [Fact]
+    public void TrainerWithThreadsAndCheckpointingFollowsTheSingleThreadRun()
+    {
+        var spec = new RunSpec
+        {
+            Depth = 12, Width = 16, Dim = 8, Samples = 40, Activation = ActivationKind.Gelu, Init = InitKind.Iid, VScale = 0.5,
+            Eta = 0.01, Iterations = 20, Seed = 3, SnapshotSteps = new[] { 20 },
+        };
+        var init = spec.InitialWeights();
+        TrainResult Train(int threads, int ck) => Trainer.Train(spec.Shape, spec.Data(), init,
+            new TrainOptions(spec.Activation, spec.Eta, spec.Iterations) { Threads = threads, Checkpoint = ck, SnapshotSteps = new[] { 20 } }, spec.Seed, "test");
+        var one = Train(1, 0);
+        var two = Train(2, 4);
+        var twoAgain = Train(2, 0);
+        Assert.Equal(RunStatus.Completed, one.Status);
+        Assert.True(one.Losses[^1] < 0.95 * one.Losses[0], "the run must move");
+        Assert.Equal(two.Losses, twoAgain.Losses);            // checkpointing changes no bit
+        Assert.Equal(two.SnapshotW[^1], twoAgain.SnapshotW[^1]);
+        for (int j = 0; j < one.Losses.Length; j++)
+            Assert.True(EngineGradientTests.RelErr(two.Losses[j], one.Losses[j]) < 1e-12, $"iteration {j}: {two.Losses[j]:R} vs {one.Losses[j]:R}");
+        foreach (var col in TraceColumns.All.Select(c => c.Name))
+            for (int j = 0; j < one.Losses.Length; j++)
+                Assert.True(Math.Abs(two.Trace[col][j] - one.Trace[col][j]) <= 1e-10 * Math.Max(1, Math.Abs(one.Trace[col][j])), $"{col}[{j}]");
+    }
+
+    [Fact]
+    public void AutomaticEngineOptionsDependOnTheProblemOnly()
+    {
+        var o = new TrainOptions(ActivationKind.Gelu, 0.01, 1);
+        Assert.Equal(2, o.EngineFor(NetworkShape.Square(64, 64, 16), 50).Threads);
+        Assert.Equal(1, o.EngineFor(NetworkShape.Square(64, 64, 16), 20).Threads);
+        Assert.Equal(1, o.EngineFor(NetworkShape.Square(8, 6, 3), 40).Threads);
+        Assert.Equal(2, o.EngineFor(NetworkShape.Square(1024, 32, 16), 100).Threads);
+        Assert.Equal(0, o.EngineFor(NetworkShape.Square(1024, 32, 16), 100).CheckpointSegment);
+        var deep = o.EngineFor(NetworkShape.Square(16384, 32, 16), 100);
+        Assert.Equal(128, deep.CheckpointSegment);
+        Assert.Equal((int)(TrainOptions.AutoCheckpointBytes / ((16 + 2 * 32) * 100 * 8)), deep.CheckpointKeepLast);
+        Assert.Equal(3, (o with { Threads = 3, Checkpoint = 5 }).EngineFor(NetworkShape.Square(8, 4, 2), 10).Threads);
+    }
+}
