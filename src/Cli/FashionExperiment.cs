@@ -19,14 +19,17 @@ internal sealed record FashionOptions
     public int Depth { get; init; } = 256;
     public int Width { get; init; } = 32;
     public int Dim { get; init; } = 32;
-    public int PerClass { get; init; } = 50;
+    public int PerClass { get; init; } = 20;
     public int TestPerClass { get; init; } = 100;
-    public int Iterations { get; init; } = 100;
-    public double Eta { get; init; } = 0.002;
+    public int Iterations { get; init; } = 200;
+    public double Eta { get; init; } = 0.02;
     public ActivationKind[] Activations { get; init; } = { ActivationKind.Gelu, ActivationKind.Relu, ActivationKind.Tanh };
     public long Seed { get; init; }
-    /// <summary>Snapshots with full weights (iteration 0, evenly spaced, the last): the coefficient plots show each.</summary>
-    public int Snapshots { get; init; } = 3;
+    /// <summary>
+    /// Snapshots with full weights: the initialization and the trained weights (the coefficient plots show
+    /// both). Every snapshot costs a layer-wise evaluation in the verification, which dominates the runtime.
+    /// </summary>
+    public int Snapshots { get; init; } = 2;
 
     public string CommandLine() => string.Create(CultureInfo.InvariantCulture,
         $"resode fashion --depth {Depth} --width {Width} --d {Dim} --per-class {PerClass} --test-per-class {TestPerClass} --iters {Iterations} --eta {Eta:R} " +

@@ -7,12 +7,17 @@ namespace ResOdeProofs.Cli.Report;
 /// <summary>The figures of the real-data experiment (`resode fashion` and the paper report), with the report's helpers.</summary>
 internal static partial class Figures
 {
-    /// <summary>Colour per activation, solid line for tied and dashed for i.i.d. initialization.</summary>
+    /// <summary>
+    /// Tied cells in dark, i.i.d. cells in light colours (the paired palette: one hue per activation);
+    /// solid lines throughout, since the i.i.d. profiles are too rough for a dash pattern to be readable.
+    /// </summary>
     private static void StyleCell(ScottPlot.Plottables.Scatter line, FashionExperiment ex, FashionCell c)
     {
-        line.Color = Palette.GetColor(Array.IndexOf(ex.Options.Activations, c.Activation));
-        line.LinePattern = c.Init == InitKind.Tied ? LinePattern.Solid : LinePattern.Dashed;
-        line.LineWidth = 1.5f;
+        var paired = new ScottPlot.Palettes.ColorblindFriendly();
+        int a = Array.IndexOf(ex.Options.Activations, c.Activation);
+        var col = paired.GetColor(a);
+        line.Color = c.Init == InitKind.Tied ? col : col.WithAlpha(0.45);
+        line.LineWidth = c.Init == InitKind.Tied ? 2.5f : 1.2f;
         line.MarkerSize = 0;
     }
 
@@ -34,10 +39,10 @@ internal static partial class Figures
         if (lo <= hi) LogTicks(plot.Axes.Left, lo, hi);
         plot.XLabel("layer k");
         plot.YLabel($"‖{M}_(k+1) − {M}_k‖_F after training (log scale)");
-        plot.Title(Inv($"Fashion-MNIST, L = {ex.Shape.Depth}: depth-smoothness profile of {M} (solid tied, dashed i.i.d.)"));
+        plot.Title(Inv($"Fashion-MNIST, L = {ex.Shape.Depth}: depth-smoothness profile of {M} (tied: thick, i.i.d.: thin, light)"));
         plot.ShowLegend(Alignment.LowerRight);
         return Save(plot, dir, $"fashion-profile-{M.ToLowerInvariant()}",
-            $"Fashion-MNIST: ‖{M}_(k+1) − {M}_k‖_F against the layer k after training, per cell (tied solid, i.i.d. dashed)" +
+            $"Fashion-MNIST: ‖{M}_(k+1) − {M}_k‖_F against the layer k after training, per cell (tied thick, i.i.d. thin and light)" +
             (ofV ? "; V = 0 at initialization for both initializations, so this roughness was created by training" : ""));
     }
 
@@ -58,8 +63,8 @@ internal static partial class Figures
         if (lo <= hi) LogTicks(plot.Axes.Left, lo, hi);
         plot.XLabel("iteration");
         plot.YLabel("training loss (log scale)");
-        plot.Title(Inv($"Fashion-MNIST, L = {ex.Shape.Depth}: training loss (solid tied, dashed i.i.d.)"));
+        plot.Title(Inv($"Fashion-MNIST, L = {ex.Shape.Depth}: training loss (tied: thick, i.i.d.: thin, light)"));
         plot.ShowLegend(Alignment.UpperRight);
-        return Save(plot, dir, "fashion-loss", "Fashion-MNIST: training loss against the iteration, per cell (tied solid, i.i.d. dashed)");
+        return Save(plot, dir, "fashion-loss", "Fashion-MNIST: training loss against the iteration, per cell (tied thick, i.i.d. thin and light)");
     }
 }
