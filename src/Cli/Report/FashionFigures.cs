@@ -39,7 +39,7 @@ internal static partial class Figures
         if (lo <= hi) LogTicks(plot.Axes.Left, lo, hi);
         plot.XLabel("layer k");
         plot.YLabel($"‖{M}_(k+1) − {M}_k‖_F after training (log scale)");
-        plot.Title(Inv($"Fashion-MNIST, L = {ex.Shape.Depth}: depth-smoothness profile of {M} (tied: thick, i.i.d.: thin, light)"));
+        plot.Title(Inv($"Fashion-MNIST, L = {ex.Shape.Depth}: ‖ΔZ_k‖ profile of {M} (tied thick, i.i.d. thin)"));
         plot.ShowLegend(Alignment.LowerRight);
         return Save(plot, dir, $"fashion-profile-{M.ToLowerInvariant()}",
             $"Fashion-MNIST: ‖{M}_(k+1) − {M}_k‖_F against the layer k after training, per cell (tied thick, i.i.d. thin and light)" +
@@ -63,7 +63,7 @@ internal static partial class Figures
         if (lo <= hi) LogTicks(plot.Axes.Left, lo, hi);
         plot.XLabel("iteration");
         plot.YLabel("training loss (log scale)");
-        plot.Title(Inv($"Fashion-MNIST, L = {ex.Shape.Depth}: training loss (tied: thick, i.i.d.: thin, light)"));
+        plot.Title(Inv($"Fashion-MNIST, L = {ex.Shape.Depth}: training loss (tied thick, i.i.d. thin)"));
         plot.ShowLegend(Alignment.UpperRight);
         return Save(plot, dir, "fashion-loss", "Fashion-MNIST: training loss against the iteration, per cell (tied thick, i.i.d. thin and light)");
     }
