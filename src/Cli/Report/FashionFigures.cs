@@ -39,7 +39,7 @@ internal static partial class Figures
         if (lo <= hi) LogTicks(plot.Axes.Left, lo, hi);
         plot.XLabel("layer k");
         plot.YLabel($"‖{M}_(k+1) − {M}_k‖_F after training (log scale)");
-        plot.Title(Inv($"Fashion-MNIST, L = {ex.Shape.Depth}: ‖ΔZ_k‖ profile of {M} (tied thick, i.i.d. thin)"));
+        plot.Title(Inv($"Fashion-MNIST, L = {ex.Shape.Depth}: ‖Δ{M}_k‖ over k (tied thick, i.i.d. thin)"));
         plot.ShowLegend(Alignment.LowerRight);
         return Save(plot, dir, $"fashion-profile-{M.ToLowerInvariant()}",
             $"Fashion-MNIST: ‖{M}_(k+1) − {M}_k‖_F against the layer k after training, per cell (tied thick, i.i.d. thin and light)" +
