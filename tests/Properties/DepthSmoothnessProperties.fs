@@ -12,11 +12,12 @@ open ResOdeProofs.Numerics.IO
 open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
+open ResOdeProofs.Properties.Profile
 
 let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
 open ResOdeProofs.Properties.IntegrityProperties
 
-[<Property(MaxTest = 20, Replay = "(777,31337)")>]
+[<ProfiledProperty(20, Replay = "(777,31337)")>]
 let ``the a posteriori depth-smoothness bounds hold on smooth runs`` () =
     Prop.forAll smoothArb (fun spec ->
         let run = train spec
@@ -29,7 +30,7 @@ let ``the a posteriori depth-smoothness bounds hold on smooth runs`` () =
         |> Prop.classify true (Activations.Name spec.Activation)
         |> Prop.collect tight)
 
-[<Property(MaxTest = 10, Replay = "(99,1235)")>]
+[<ProfiledProperty(10, Replay = "(99,1235)")>]
 let ``the a priori bound holds for clipped gradient descent`` () =
     Prop.forAll smoothArb (fun spec ->
         let spec =

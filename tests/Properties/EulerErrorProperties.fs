@@ -9,6 +9,7 @@ open ResOdeProofs.Numerics
 open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
+open ResOdeProofs.Properties.Profile
 
 /// Smooth settings with V⁰ ≠ 0 (VScale 0.3–1) so that the network is not the identity at initialization.
 let private nonIdentityArb =
@@ -23,7 +24,7 @@ let private nonIdentityArb =
 let private act (s: RunSpec) = Activations.Name s.Activation
 let private init (s: RunSpec) = s.Init.ToString().ToLowerInvariant()
 
-[<Property(MaxTest = 8, Replay = "(2718,2819)")>]
+[<ProfiledProperty(8, Replay = "(2718,2819)")>]
 let ``B.bound holds at every snapshot of a smooth setting`` () =
     Prop.forAll nonIdentityArb (fun spec ->
         let e = Result.evaluate EulerError.bound (train spec)
@@ -36,14 +37,14 @@ let ``B.bound holds at every snapshot of a smooth setting`` () =
         |> Prop.collect spec.Depth)
 
 /// Relu is Lipschitz, which is all B.bound needs (σ' and σ'' never enter the derivation).
-[<Property(MaxTest = 3, Replay = "(31415,9265)")>]
+[<ProfiledProperty(3, Replay = "(31415,9265)")>]
 let ``B.bound holds for relu, whose hypothesis is only Lipschitz σ`` () =
     Prop.forAll nonIdentityArb (fun spec ->
         let spec = spec.With(activation = ActivationKind.Relu)
         let e = Result.evaluate EulerError.bound (train spec)
         Verdict.isHolds e.Verdict |> Prop.label (sprintf "%s\n%A" (describe spec) e.Verdict))
 
-[<Property(MaxTest = 3, Replay = "(1618,339)")>]
+[<ProfiledProperty(3, Replay = "(1618,339)")>]
 let ``negative control: non-finite weights make B.bound's hypothesis fail`` () =
     Prop.forAll nonIdentityArb (fun spec ->
         let run = train spec
@@ -77,7 +78,7 @@ let private trainLadder (specs: RunSpec list) =
     | Ok l -> l
     | Error e -> failwith e
 
-[<Property(MaxTest = 6, Replay = "(4242,4243)")>]
+[<ProfiledProperty(6, Replay = "(4242,4243)")>]
 let ``B.rate: the error is first order in 1/L when the layers sample one function of depth`` () =
     Prop.forAll (Arb.fromGen (ladderGen [ InitKind.Tied; InitKind.Smooth ] [ 8; 16; 32; 64; 128 ])) (fun (spec, specs) ->
         let e = Result.evaluate EulerError.rate (trainLadder specs)
@@ -92,7 +93,7 @@ let ``B.rate: the error is first order in 1/L when the layers sample one functio
 /// from L^(−1) at 95% needs a long ladder (eight depths, 4 to 512) and enough averaging over coordinates and samples
 /// (d ≥ 4, m ≥ 8, n ≥ 6): with d = 2 the error of one iid draw per depth fluctuates too much for either fit to
 /// reject order 1.
-[<Property(MaxTest = 3, Replay = "(777,779)")>]
+[<ProfiledProperty(3, Replay = "(777,779)")>]
 let ``negative control: an iid ladder fails B.rate`` () =
     Prop.forAll (Arb.fromGen (ladderGenSized [ InitKind.Iid ] [ 4; 8; 16; 32; 64; 128; 256; 512 ] (8, 12) (6, 10) (4, 6))) (fun (spec, specs) ->
         let l = trainLadder specs

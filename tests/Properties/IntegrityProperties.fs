@@ -12,6 +12,7 @@ open ResOdeProofs.Numerics.Model
 open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
+open ResOdeProofs.Properties.Profile
 
 let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
 
@@ -25,7 +26,7 @@ let withSteps (s: RunSpec) (steps: int[]) =
 /// Snapshots at 0, 1, 2 and the last two iterations: consecutive pairs for I.update.
 let consecutiveSteps (n: int) = [| 0; min 1 n; min 2 n; max 0 (n - 1); n |] |> Array.distinct
 
-[<Property(MaxTest = 20, Replay = "(4242,1717)")>]
+[<ProfiledProperty(20, Replay = "(4242,1717)")>]
 let ``a faithful run passes every integrity check`` () =
     Prop.forAll smoothArb (fun spec ->
         let spec = withSteps spec (consecutiveSteps spec.Iterations)

@@ -10,6 +10,7 @@ open ResOdeProofs.Numerics
 open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
+open ResOdeProofs.Properties.Profile
 
 let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
 
@@ -18,7 +19,7 @@ let private check m b w t : LemmaChain.Check = { Measured = m; Bound = b; Where 
 let private verdicts (run: Run) =
     LemmaChain.all |> List.map (fun r -> r.Id, (Result.evaluate r run).Verdict)
 
-[<Property(MaxTest = 20, Replay = "(20231,7351)")>]
+[<ProfiledProperty(20, Replay = "(20231,7351)")>]
 let ``every lemma of the chain holds at every snapshot of a smooth run`` () =
     Prop.forAll smoothArb (fun spec ->
         let run = train spec

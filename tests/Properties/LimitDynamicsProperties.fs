@@ -9,6 +9,7 @@ open ResOdeProofs.Numerics
 open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
+open ResOdeProofs.Properties.Profile
 
 /// D fits all depths but the deepest (the reference is made of the two deepest) with a 3-parameter model, so
 /// six depths leave 2 degrees of freedom for the interval.
@@ -37,7 +38,7 @@ let private trainLadder (specs: RunSpec list) =
     | Ok l -> l
     | Error e -> failwith e
 
-[<Property(MaxTest = 8, Replay = "(1357,2469)")>]
+[<ProfiledProperty(8, Replay = "(1357,2469)")>]
 let ``D.rate: trained weights approach the limit at order 1 (tied and smooth inits)`` () =
     Prop.forAll (Arb.fromGen (ladderGen [ InitKind.Tied; InitKind.Smooth ] smoothActivations)) (fun (spec, specs) ->
         let e = Result.evaluate LimitDynamics.rate (trainLadder specs)
@@ -50,7 +51,7 @@ let ``D.rate: trained weights approach the limit at order 1 (tied and smooth ini
 
 /// iid initialization: no limit function exists; the hypothesis fails, and the forced conclusion is violated
 /// (the distances do not decrease with L).
-[<Property(MaxTest = 3, Replay = "(8642,9753)")>]
+[<ProfiledProperty(3, Replay = "(8642,9753)")>]
 let ``negative control: an iid ladder fails D.rate`` () =
     Prop.forAll (Arb.fromGen (ladderGen [ InitKind.Iid ] smoothActivations)) (fun (spec, specs) ->
         let l = trainLadder specs
@@ -60,7 +61,7 @@ let ``negative control: an iid ladder fails D.rate`` () =
         |> Prop.label (sprintf "%s\n%A\n%A" (describe spec) e.Verdict forced.Verdict))
 
 /// relu has no σ'': outside the hypotheses of the paper's finite-time theorem.
-[<Property(MaxTest = 2, Replay = "(1111,2223)")>]
+[<ProfiledProperty(2, Replay = "(1111,2223)")>]
 let ``negative control: relu makes D.rate's hypothesis fail`` () =
     Prop.forAll (Arb.fromGen (ladderGen [ InitKind.Tied ] [ ActivationKind.Relu ])) (fun (spec, specs) ->
         let e = Result.evaluate LimitDynamics.rate (trainLadder specs)

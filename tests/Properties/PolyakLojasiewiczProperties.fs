@@ -12,6 +12,7 @@ open ResOdeProofs.Numerics.IO
 open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
+open ResOdeProofs.Properties.Profile
 
 /// Settings with the hypotheses of result C: m ≥ n + 2, V(0) = 0, tied or smooth init, smooth σ, small η.
 let plSpec : Gen<RunSpec> =
@@ -65,7 +66,7 @@ let private scalePl (factor: float) (run: Run) =
         )
     )
 
-[<Property(MaxTest = 12, Replay = "(20241,77)")>]
+[<ProfiledProperty(12, Replay = "(20241,77)")>]
 let ``C.mu0 holds at every zero-V initialization with m ≥ n`` () =
     Prop.forAll plArb (fun spec ->
         let run = train spec
@@ -75,7 +76,7 @@ let ``C.mu0 holds at every zero-V initialization with m ≥ n`` () =
         |> Prop.collect (Activations.Name spec.Activation)
         |> Prop.collect (Verdict.tightness e.Verdict |> Option.map tightnessBucket |> Option.defaultValue "-"))
 
-[<Property(MaxTest = 12, Replay = "(20242,79)")>]
+[<ProfiledProperty(12, Replay = "(20242,79)")>]
 let ``the proved GD statements of result C are never violated`` () =
     Prop.forAll plArb (fun spec ->
         let run = train spec
@@ -91,7 +92,7 @@ let ``the proved GD statements of result C are never violated`` () =
             | Holds(_, t) -> tightnessBucket t
             | v -> Verdict.label v))
 
-[<Property(MaxTest = 12, Replay = "(20243,81)")>]
+[<ProfiledProperty(12, Replay = "(20243,81)")>]
 let ``the a-posteriori decay holds whenever the descent condition holds`` () =
     Prop.forAll plArb (fun spec ->
         let run = train spec
@@ -100,7 +101,7 @@ let ``the a-posteriori decay holds whenever the descent condition holds`` () =
         labelled spec ok e
         |> Prop.collect (Verdict.tightness e.Verdict |> Option.map tightnessBucket |> Option.defaultValue "-"))
 
-[<Property(MaxTest = 6, Replay = "(20244,81)")>]
+[<ProfiledProperty(6, Replay = "(20244,81)")>]
 let ``m < n: every result needing μ₀ reports the rank hypothesis not met`` () =
     Prop.forAll plArb (fun spec ->
         let spec = spec.With(width = max 1 (spec.Samples - 1), init = InitKind.Tied)
@@ -112,7 +113,7 @@ let ``m < n: every result needing μ₀ reports the rank hypothesis not met`` ()
                 Verdict.isHypothesisNotMet e.Verdict && List.contains "rank: m ≥ n" (unmet e))
         ok |@ sprintf "%s\n%s" (describe spec) (reproduce spec))
 
-[<Property(MaxTest = 6, Replay = "(20245,85)")>]
+[<ProfiledProperty(6, Replay = "(20245,85)")>]
 let ``V(0) ≠ 0: the zero-V hypothesis is reported not met`` () =
     Prop.forAll plArb (fun spec ->
         let spec = spec.With(vScale = 0.1)
@@ -121,7 +122,7 @@ let ``V(0) ≠ 0: the zero-V hypothesis is reported not met`` () =
         (Verdict.isHypothesisNotMet e.Verdict && List.contains "V(0) = 0" (unmet e))
         |@ sprintf "%s\n%A\n%s" (describe spec) e.Verdict (reproduce spec))
 
-[<Property(MaxTest = 6, Replay = "(20246,83)")>]
+[<ProfiledProperty(6, Replay = "(20246,83)")>]
 let ``an η far beyond the descent-lemma limit is caught`` () =
     Prop.forAll plArb (fun spec ->
         // η = 2 with 2 updates: the first step overshoots (η·β̂ > 1) while the run usually stays finite.
@@ -136,7 +137,7 @@ let ``an η far beyond the descent-lemma limit is caught`` () =
         |> Prop.classify run.Setting.Diverged "diverged"
         |> Prop.classify (List.exists (fun (h: string) -> h.StartsWith "descent condition") names) "descent condition not met")
 
-[<Property(MaxTest = 6, Replay = "(20247,87)")>]
+[<ProfiledProperty(6, Replay = "(20247,87)")>]
 let ``a pl_ratio trace scaled below μ₀ is detected as Violated`` () =
     Prop.forAll plArb (fun spec ->
         let run = train spec

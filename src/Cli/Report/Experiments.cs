@@ -156,6 +156,23 @@ internal sealed class LadderResult
     public required double Seconds { get; init; }
 }
 
+/// <summary>
+/// One depth of the bound figure: measured max_{k,t} ‖ΔZ‖, the bounds at the last iterate (where they
+/// are largest), and for A.apriori the last iterate at which its bound is still finite in double
+/// precision, with the bound and the measurement there.
+/// </summary>
+internal sealed record BoundPoint(int Depth, double Measured, double Aposteriori, double Apriori,
+    int AprioriFiniteStep, double AprioriAtFiniteStep, double MeasuredAtFiniteStep, double ClipFraction,
+    Registry.VerdictRow? AposterioriRow, Registry.VerdictRow AprioriRow)
+{
+    public double AposterioriTightness => Aposteriori / Measured;
+    public double AprioriTightness => Apriori / Measured;
+    public double AprioriTightnessAtFiniteStep => AprioriAtFiniteStep / MeasuredAtFiniteStep;
+}
+
+/// <summary>The a posteriori and a priori depth-smoothness bounds along the tied ladder.</summary>
+internal sealed record BoundsResult(double Clip, double MaxGradient, int Iterations, List<BoundPoint> Points);
+
 internal sealed class LongResult
 {
     public required ReportRun Tied { get; init; }
@@ -181,6 +198,7 @@ internal sealed class Experiments(ReportSettings s, string outDir, bool writeRun
 {
     private readonly Dictionary<string, double> _timings = new();
     public IReadOnlyDictionary<string, double> Timings => _timings;
+    public void Record(string what, double seconds) => _timings[what] = seconds;
 
     private ReportRun Train(string name, RunSpec spec, bool verify = true)
     {
@@ -277,6 +295,56 @@ internal sealed class Experiments(ReportSettings s, string outDir, bool writeRun
             w[si] = Math.Sqrt(sw / L); v[si] = Math.Sqrt(sv / L); z[si] = Math.Sqrt((sw + sv) / L);
         }
         return (z, w, v);
+    }
+
+    /// <summary>
+    /// A.apriori needs clipped gradient descent: the tied runs of the slope depths are trained again
+    /// with the smallest readable clip radius above every per-layer gradient of the unclipped runs,
+    /// C = 1.1·max_{L,t,k} ‖G_k‖ rounded up to two significant digits, so that the clip never activates
+    /// (checked with clip_fraction) and the trajectory is that of plain gradient descent; A.aposteriori's
+    /// bound comes from the unclipped run, A.apriori's from the clipped one (the whole series over the
+    /// iterates, to say where it overflows).
+    /// </summary>
+    public BoundsResult Bounds(LadderResult tied)
+    {
+        var sw = Stopwatch.StartNew();
+        var runs = tied.Runs.Where(r => s.SlopeDepths.Contains(r.Spec.Depth)).ToList();
+        double gmax = runs.Max(r => r.Trace("grad_w_max").Zip(r.Trace("grad_v_max"), (a, b) => Math.Sqrt(a * a + b * b)).Where(double.IsFinite).DefaultIfEmpty(0).Max());
+        double clip = RoundUp(1.1 * gmax);
+        log(string.Create(CultureInfo.InvariantCulture, $"A.apriori: tied ladder with clip radius C = {clip:G3} (max_k,t ‖G_k‖ = {gmax:G4}), L = {string.Join(", ", runs.Select(r => r.Spec.Depth))}"));
+        var points = new List<BoundPoint>();
+        foreach (var r in runs)
+        {
+            var spec = r.Spec with { Clip = clip, SnapshotSteps = new[] { 0, r.Spec.Iterations } };
+            var result = spec.Train((_, _, _) => cancel.ThrowIfCancellationRequested());
+            var data = RunDirectory.InMemory(result, $"fig1-tied-L{spec.Depth:D4}-clipped (in memory)");
+            var run = new Run(data);
+            var row = Registry.evaluateRow(DepthSmoothness.apriori, data.Directory, run);
+            var post = r.Rows.FirstOrDefault(x => x.Id == "A.aposteriori");
+            double clipFrac = data.Trace.TryGetValue("clip_fraction", out var cf) ? cf.Where(double.IsFinite).DefaultIfEmpty(0).Max() : double.NaN;
+            var sz = data.Trace["smooth_z"];
+            // the bound series of A.apriori (its hypotheses hold on these runs: tied init, smooth σ, clipped GD)
+            var lip = run.Setting.InitLipschitz;
+            double[] series = lip is null || row.Verdict == "hypothesis not met"
+                ? Array.Empty<double>()
+                : DepthSmoothness.recursion(spec.Eta, spec.Depth, false, lip.Value / spec.Depth, 0.0, DepthSmoothness.aprioriCoefficients(run, clip));
+            int jf = Array.FindLastIndex(series, double.IsFinite);
+            points.Add(new BoundPoint(spec.Depth, r.MaxSmoothZ, Constant(post, "bound at the last iterate"), series.Length > 0 ? series[^1] : double.NaN,
+                jf, jf >= 0 ? series[jf] : double.NaN, jf >= 0 && jf < sz.Length ? sz[jf] : double.NaN, clipFrac, post, row));
+        }
+        _timings["A.apriori (clipped tied ladder)"] = sw.Elapsed.TotalSeconds;
+        return new BoundsResult(clip, gmax, runs[0].Spec.Iterations, points);
+    }
+
+    private static double Constant(Registry.VerdictRow? row, string name) =>
+        row is null ? double.NaN : row.Constants.Where(c => c.Item1 == name).Select(c => c.Item2).DefaultIfEmpty(double.NaN).First();
+
+    /// <summary>Rounds up to two significant digits (a readable radius that is still ≥ x).</summary>
+    private static double RoundUp(double x)
+    {
+        if (!(x > 0) || !double.IsFinite(x)) return 1.0;
+        double p = Math.Pow(10, Math.Floor(Math.Log10(x)) - 1);
+        return Math.Ceiling(x / p) * p;
     }
 
     /// <summary>Figure 2: long training, tied and i.i.d.</summary>

@@ -1,5 +1,7 @@
 using System.Globalization;
 using ScottPlot;
+using ResOdeProofs.Numerics.IO;
+using ResOdeProofs.Numerics.Training;
 
 namespace ResOdeProofs.Cli.Report;
 
@@ -10,18 +12,18 @@ internal sealed record Figure(string Name, string Caption, string Svg);
 /// The report's figures (ScottPlot). ScottPlot has no logarithmic axis: log10 values are plotted and
 /// the ticks are labelled with the powers of ten they stand for.
 /// </summary>
-internal static class Figures
+internal static partial class Figures
 {
     private const int Width = 800, Height = 520;
     private static readonly IPalette Palette = new ScottPlot.Palettes.Category10();
 
     private static string Inv(FormattableString f) => f.ToString(CultureInfo.InvariantCulture);
 
-    private static Figure Save(Plot plot, string dir, string name, string caption)
+    private static Figure Save(Plot plot, string dir, string name, string caption, int width = Width, int height = Height)
     {
         Directory.CreateDirectory(dir);
-        plot.SavePng(Path.Combine(dir, name + ".png"), Width, Height);
-        plot.SaveSvg(Path.Combine(dir, name + ".svg"), Width, Height);
+        plot.SavePng(Path.Combine(dir, name + ".png"), width, height);
+        plot.SaveSvg(Path.Combine(dir, name + ".svg"), width, height);
         return new Figure(name, caption, File.ReadAllText(Path.Combine(dir, name + ".svg")));
     }
 
@@ -45,10 +47,18 @@ internal static class Figures
         axis.TickGenerator = gen;
     }
 
+    /// <summary>"a–b×" over the finite values (one value: "a×").</summary>
+    private static string Range(IEnumerable<double> xs)
+    {
+        var f = xs.Where(double.IsFinite).ToArray();
+        if (f.Length == 0) return "n/a";
+        return f.Min() == f.Max() ? Inv($"{f.Min():G3}×") : Inv($"{f.Min():G3}–{f.Max():G3}×");
+    }
+
     private static double[] Log10(IEnumerable<double> v) => v.Select(x => x > 0 && double.IsFinite(x) ? Math.Log10(x) : double.NaN).ToArray();
 
     /// <summary>(1) log10 max_{k,t} ‖Z_{k+1} − Z_k‖ against log10 L, tied and i.i.d., with fits and slope −1.</summary>
-    public static Figure Smoothness(string dir, LadderResult tied, LadderResult iid, int[] slopeDepths)
+    public static Figure Smoothness(string dir, LadderResult tied, LadderResult iid, int[] slopeDepths, BoundsResult? bounds = null)
     {
         var plot = new Plot();
         double lo = double.MaxValue, hi = double.MinValue;
@@ -81,13 +91,56 @@ internal static class Figures
             refl.LegendText = "predicted slope −1";
             lo = Math.Min(lo, y0 - (x1 - x0)); hi = Math.Max(hi, y0);
         }
+        string caption = "log-log plot of max_{k,t} ‖Z_{k+1}(t) − Z_k(t)‖_F against the depth L";
+        if (bounds is { Points.Count: > 0 } bd)
+        {
+            // the bounds at the last iterate (the largest over t) beside the tied measurement
+            var pts = bd.Points.OrderBy(p => p.Depth).ToList();
+            double[] x = pts.Select(p => Math.Log10(p.Depth)).ToArray();
+            double[] post = Log10(pts.Select(p => p.Aposteriori));
+            if (post.Any(double.IsFinite))
+            {
+                var l = plot.Add.Scatter(x, post, Palette.GetColor(0));
+                l.LinePattern = LinePattern.Dotted; l.LineWidth = 2; l.MarkerSize = 6; l.MarkerShape = MarkerShape.OpenCircle;
+                l.LegendText = Inv($"A.aposteriori bound (tightness {Range(pts.Select(p => p.AposterioriTightness))})");
+                foreach (var v in post.Where(double.IsFinite)) hi = Math.Max(hi, v);
+            }
+            double[] prio = Log10(pts.Select(p => p.Apriori));
+            if (pts.Count > 0)
+            {
+                // An a priori bound many decades above the data (or infinite: its e^κ factors overflow)
+                // would flatten every other curve: values more than 3 decades above the rest are drawn at
+                // that cap (triangles) and the text says what they are.
+                double cap = hi + 3;
+                bool capped = prio.Any(v => !(v <= cap));
+                double[] shown = prio.Select(v => double.IsNaN(v) ? double.NaN : Math.Min(v, cap)).ToArray();
+                var l = plot.Add.Scatter(x, shown, Palette.GetColor(2));
+                l.LinePattern = LinePattern.DenselyDashed; l.LineWidth = 2; l.MarkerSize = 8;
+                l.MarkerShape = capped ? MarkerShape.FilledTriangleUp : MarkerShape.FilledSquare;
+                var finiteT = pts.Select(p => p.AprioriTightness).Where(double.IsFinite).ToArray();
+                l.LegendText = Inv($"A.apriori bound, clip C = {bd.Clip:G3} (tightness {(finiteT.Length == pts.Count ? Range(finiteT) : "∞ at the last iterate")})") + (capped ? ", capped" : "");
+                if (capped)
+                {
+                    var inf = pts.Where(p => !double.IsFinite(p.Apriori)).ToList();
+                    var fin = prio.Where(double.IsFinite).ToArray();
+                    string what = inf.Count > 0
+                        ? Inv($"A.apriori overflows (e^κ growth) after iteration {inf.Min(p => p.AprioriFiniteStep)}–{inf.Max(p => p.AprioriFiniteStep)} of {bd.Iterations}; tightness at its last finite iterate {Range(inf.Select(p => p.AprioriTightnessAtFiniteStep))}")
+                        : Inv($"A.apriori off scale: 10^{fin.Min():F0} to 10^{fin.Max():F0}");
+                    var note = plot.Add.Text(what + Inv($" (drawn at 10^{cap:F0})"), x.Min(), cap - 0.3);
+                    note.LabelFontSize = 11; note.LabelFontColor = Palette.GetColor(2);
+                    caption += "; " + what + Inv($", drawn capped at 10^{cap:F0}");
+                }
+                foreach (var v in shown.Where(double.IsFinite)) hi = Math.Max(hi, v);
+            }
+            caption += "; dotted: A.aposteriori's bound, dashed: A.apriori's bound (clipped tied ladder), both at the last iterate";
+        }
         DepthTicks(plot.Axes.Bottom, slopeDepths);
         if (lo <= hi) LogTicks(plot.Axes.Left, lo, hi);
         plot.XLabel("depth L (log scale)");
         plot.YLabel("max over k, t of ‖Z_{k+1} − Z_k‖_F (log scale)");
         plot.Title("Depth smoothness of the trained weights");
-        plot.ShowLegend(Alignment.LowerLeft);
-        return Save(plot, dir, "fig1-smoothness", "log-log plot of max_{k,t} ‖Z_{k+1}(t) − Z_k(t)‖_F against the depth L");
+        plot.ShowLegend(Edge.Right);
+        return Save(plot, dir, "fig1-smoothness", caption, width: 1200);
     }
 
     /// <summary>(2a) distance to the deepest run against iteration, one curve per depth.</summary>
@@ -177,33 +230,44 @@ internal static class Figures
     /// <summary>(4) individual coefficients of W against the layer index k at several iterations.</summary>
     public static Figure Coefficients(string dir, ReportRun r, int[] steps, (int Row, int Col)[] coefficients, bool ofV = false)
     {
+        string init = r.Spec.Init.ToString().ToLowerInvariant(), M = ofV ? "V" : "W";
+        return Coefficients(dir, r.Data, r.Spec.Init, steps, coefficients, ofV, $"fig4-coefficients-{M.ToLowerInvariant()}-{init}", $"{init} init", "(the paper's figure 2)");
+    }
+
+    /// <summary>
+    /// Individual coefficients of W_k (or V_k) of a run against the layer index k, one colour per
+    /// training time in <paramref name="steps"/> that has a snapshot.
+    /// </summary>
+    public static Figure Coefficients(string dir, RunData data, InitKind initKind, int[] steps, (int Row, int Col)[] coefficients, bool ofV,
+        string name, string title, string captionSuffix)
+    {
         var plot = new Plot();
         var cmap = new ScottPlot.Colormaps.Viridis();
-        int L = r.Spec.Depth, d = r.Spec.Dim, md = r.Spec.Width * d;
+        int L = data.Shape.Depth, d = data.Shape.Dim, m = data.Shape.Width, md = m * d;
         double[] ks = Enumerable.Range(1, L).Select(k => (double)k).ToArray();
-        var shown = steps.Where(st => Array.IndexOf(r.Data.Steps, st) >= 0).ToArray();
+        var shown = steps.Where(st => Array.IndexOf(data.Steps, st) >= 0).ToArray();
         for (int ti = 0; ti < shown.Length; ti++)
         {
-            int si = Array.IndexOf(r.Data.Steps, shown[ti]);
+            int si = Array.IndexOf(data.Steps, shown[ti]);
             var col = cmap.GetColor(shown.Length == 1 ? 0 : 0.9 * ti / (shown.Length - 1));
             for (int c = 0; c < coefficients.Length; c++)
             {
                 var (row, cl) = coefficients[c];
                 // W_k is m×d and V_k is d×m, both row-major; (row, col) indexes W_k, and V_k at (col, row)
                 double[] y = ofV
-                    ? ks.Select(k => r.Data.V[si][((int)k - 1) * md + cl * r.Spec.Width + row]).ToArray()
-                    : ks.Select(k => r.Data.W[si][((int)k - 1) * md + row * d + cl]).ToArray();
+                    ? ks.Select(k => data.V[si][((int)k - 1) * md + cl * m + row]).ToArray()
+                    : ks.Select(k => data.W[si][((int)k - 1) * md + row * d + cl]).ToArray();
                 var line = plot.Add.ScatterLine(ks, y, col);
                 line.LineWidth = 1.5f;
-                if (c == 0) line.LegendText = Inv($"iteration {shown[ti]} (t = {shown[ti] * r.Data.Eta:G3})");
+                if (c == 0) line.LegendText = Inv($"iteration {shown[ti]} (t = {shown[ti] * data.Eta:G3})");
             }
         }
-        string init = r.Spec.Init.ToString().ToLowerInvariant(), M = ofV ? "V" : "W";
+        string init = initKind.ToString().ToLowerInvariant(), M = ofV ? "V" : "W";
         plot.XLabel("layer k");
         plot.YLabel($"coefficient ({M}_k)_{{ij}}");
-        plot.Title($"{init} init: {coefficients.Length} coefficients of {M}_k against k");
+        plot.Title($"{title}: {coefficients.Length} coefficients of {M}_k against k");
         plot.ShowLegend(Alignment.UpperRight);
-        return Save(plot, dir, $"fig4-coefficients-{M.ToLowerInvariant()}-{init}",
-            $"{init} initialization: {coefficients.Length} entries of {M}_k against the layer index k at {shown.Length} training times (the paper's figure 2)");
+        return Save(plot, dir, name,
+            $"{title} ({init} initialization): {coefficients.Length} entries of {M}_k against the layer index k at {shown.Length} training times {captionSuffix}");
     }
 }

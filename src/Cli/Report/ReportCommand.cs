@@ -75,6 +75,7 @@ internal static class ReportCommand
         var tied = ex.Ladder(InitKind.Tied);
         var iid = ex.Ladder(InitKind.Iid);
         var lg = ex.Long();
+        var bounds = ex.Bounds(tied);
         var controls = ex.Controls(iid);
         controls.Insert(1, new ControlResult
         {
@@ -88,6 +89,25 @@ internal static class ReportCommand
         double rate = Rate(lg.Tied.Data.Losses, lg.Tied.Data.Eta);
         var smooth = s.CoefficientSteps.Select(st => (st, Smooth(lg.Tied, st), Smooth(lg.Iid, st))).ToList();
 
+        FashionExperiment? fashion = null;
+        string? fashionNote = null;
+        if (s.Preset == "paper")
+        {
+            var fsw = Stopwatch.StartNew();
+            try
+            {
+                fashion = FashionExperiment.Run(new FashionOptions { Seed = s.Seed }, Log, cancel);
+                fashion.WriteRuns(Path.Combine(dir, "runs", "fashion"));
+            }
+            catch (Exception e) when (e is Numerics.IO.IdxFormatException or IOException)
+            {
+                fashionNote = $"The real-data experiment was skipped: {e.Message}. Install the data set with `sudo apt-get install {Numerics.IO.Idx.FashionMnistPackage}` (Debian/Ubuntu; gzipped IDX files under {Numerics.IO.Idx.FashionMnistDefaultDir}) and run the report again, or run `resode fashion --data-dir DIR` on a copy of the four IDX files.";
+                Log("fashion: skipped (" + e.Message + ")");
+            }
+            ex.Record("fashion (real data)", fsw.Elapsed.TotalSeconds);
+        }
+        else fashionNote = "The real-data experiment (Fashion-MNIST, the paper's figure 3) is part of `resode report --preset paper`; on its own: `resode fashion` (after `apt-get install " + Numerics.IO.Idx.FashionMnistPackage + "`).";
+
         var sw = Stopwatch.StartNew();
         Log("figures");
         string figDir = Path.Combine(dir, "figures");
@@ -95,7 +115,7 @@ internal static class ReportCommand
         var coeffs = Enumerable.Range(0, 6).Select(i => (i * (m - 1) / 5, (3 * i) % d)).ToArray();
         var figures = new List<Figure>
         {
-            Figures.Smoothness(figDir, tied, iid, s.SlopeDepths),
+            Figures.Smoothness(figDir, tied, iid, s.SlopeDepths, bounds),
             Figures.DistanceCurves(figDir, tied),
             Figures.DistanceHeatmap(figDir, tied),
             Figures.DistanceCurves(figDir, iid),
@@ -106,11 +126,13 @@ internal static class ReportCommand
             Figures.Coefficients(figDir, lg.Tied, s.CoefficientSteps, coeffs, ofV: true),
             Figures.Coefficients(figDir, lg.Iid, s.CoefficientSteps, coeffs, ofV: true),
         };
+        if (fashion is not null) figures.AddRange(fashion.Figures(figDir));
         var timings = new Dictionary<string, double>(ex.Timings) { ["figures"] = sw.Elapsed.TotalSeconds };
         var content = new ReportContent
         {
             Settings = s, Tied = tied, Iid = iid, Long = lg, Controls = controls, Figures = figures, Timings = timings,
             TotalSeconds = total.Elapsed.TotalSeconds, Envelope = envelope, LongRate = rate, LongSmoothness = smooth,
+            Bounds = bounds, Fashion = fashion, FashionNote = fashionNote,
         };
         File.WriteAllText(Path.Combine(dir, "results.json"), ReportWriter.Json(content));
         File.WriteAllText(Path.Combine(dir, "report.md"), ReportWriter.Markdown(content));
