@@ -13,6 +13,7 @@ open ResOdeProofs.Numerics.IO
 open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
+open ResOdeProofs.Properties.Profile
 
 let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
 
@@ -35,7 +36,7 @@ let private verdicts (run: Run) =
 let private gdOnlyIds = [ "I.update"; "C.gdDecay"; "C.pathLength"; "C.runRate"; "A.aposteriori"; "A.aposteriori.segments"; "A.apriori" ]
 let private flowOnlyIds = [ "A.flow"; "C.gfDecay"; "C.gfPathLength" ]
 
-[<Property(MaxTest = 6, Replay = "(2718,2819)")>]
+[<ProfiledProperty(6, Replay = "(2718,2819)")>]
 let ``a gradient-flow run violates no result and the gd statements are not applicable`` () =
     Prop.forAll smoothArb (fun spec ->
         let run = trainFlow spec

@@ -113,13 +113,15 @@ public sealed class NeuralOde
     /// <summary>
     /// Solves from H(0) = h0 (n×d row-major) to s = 1 with tolerances rtol, atol; returns H(1), the
     /// outputs B·H(1) (B d_out×d row-major, null = identity) and the states at the requested output times.
+    /// The step budget <paramref name="maxSteps"/> (accepted + rejected) bounds the cost; exceeding it throws
+    /// an InvalidOperationException that names it.
     /// </summary>
     public NeuralOdeSolution Solve(double[] h0, double rtol, double atol, double[]? outputTimes = null,
-        ButcherTableau? tableau = null, double[]? b = null, int outputDim = 0)
+        ButcherTableau? tableau = null, double[]? b = null, int outputDim = 0, int maxSteps = 10_000_000)
     {
         if (h0.Length % _d != 0) throw new ArgumentException($"h0 has {h0.Length} entries, not a multiple of d = {_d}");
         int n = h0.Length / _d;
-        var sol = OdeSolver.Integrate(RightHandSide(n), 0.0, 1.0, h0, rtol, atol, tableau, outputTimes, _breaks);
+        var sol = OdeSolver.Integrate(RightHandSide(n), 0.0, 1.0, h0, rtol, atol, tableau, outputTimes, _breaks, maxSteps);
         double[] outputs;
         if (b is null) outputs = (double[])sol.Final.Clone();
         else
