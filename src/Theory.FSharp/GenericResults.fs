@@ -374,6 +374,9 @@ let eulerRate : Result<BlockLadder> =
           forAll "snapshot at iteration 0" (snd hypInitialSnapshot)
           forAll "layers sample a known function of depth theta0(k/L)" (snd hypInitialFunction)
           "error not zero", (fun l ->
+              match l.Runs |> List.tryFind (fun r -> r.Architecture.IsNone || (initialFunction r).IsNone) with
+              | Some r -> NotMet(sprintf "run L = %d: no registered architecture or no known function of depth to compare with" r.Setting.Depth)
+              | None ->
               match l.Runs |> List.tryFind (fun r -> (eulerCheck r).Measured = 0.0) with
               | None -> Met "every depth"
               | Some r -> NotMet(sprintf "run L = %d: the ResNet equals the ODE (f = 0 at initialization?)" r.Setting.Depth)) ]
