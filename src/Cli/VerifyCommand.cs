@@ -86,7 +86,11 @@ internal static class VerifyCommand
     private static void Print(IReadOnlyList<Registry.VerdictRow> rows)
     {
         string input = "";
-        foreach (var r in rows)
+        // rows of the other run format (MLP results on a generic run and vice versa) are summarized in one line per input
+        bool OtherFormat(Registry.VerdictRow r) => r.Verdict == "not applicable" && (r.Detail.StartsWith("a generic-architecture run") || r.Detail.StartsWith("an MLP-format run"));
+        foreach (var g in rows.Where(OtherFormat).GroupBy(r => r.Input))
+            Console.WriteLine($"\n{g.Key}: {g.Count()} results of the other run format not applicable ({g.First().Detail})");
+        foreach (var r in rows.Where(r => !OtherFormat(r)))
         {
             if (r.Input != input) { input = r.Input; Console.WriteLine($"\n{input}"); Console.WriteLine($"  {"result",-28} {"verdict",-19} {"measured",10} {"bound",10} {"tight",7}  detail"); }
             Console.WriteLine($"  {r.Id,-28} {r.Verdict,-19} {Num(r.Measured),10} {Num(r.Bound),10} {Num(r.Tightness),7}  {r.Detail}");

@@ -29,7 +29,8 @@ type IterateBounds =
 
 /// The constants an architecture supplies, as functions of the iterate-level bounds. Each is a bound valid
 /// uniformly over every (θ, h) whose part norms and state norm are within the given bounds (so also on the
-/// segments between consecutive layers' parameters and states that the lemma chain uses).
+/// segments between consecutive layers' parameters and states that the lemma chain uses), and nondecreasing in
+/// every bound (a larger H or part norm never gives a smaller constant).
 type Architecture =
     { /// name as in run.json "architecture.name" and `resode train --arch`
       Name: string
