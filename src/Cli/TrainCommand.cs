@@ -49,7 +49,7 @@ internal static class TrainCommand
 
         // Generic architectures (src/Numerics.CSharp/Blocks, docs/extending.md): --arch other than mlp trains through BlockTrainer.
         var arch = new Option<string>("--arch") { Description = "Residual block: mlp (the paper's V σ(W h), fast engine) or a generic architecture (one-layer: σ(W h + b)); see docs/extending.md.", DefaultValueFactory = _ => "mlp" };
-        var scales = new Option<string?>("--scales") { Description = "Generic architectures: Gaussian scale of each parameter part in layout order, comma-separated (default: the architecture's, e.g. one-layer W 1, b 0)." };
+        var scales = new Option<string?>("--scales") { Description = "Generic architectures: Gaussian scale of each parameter part in layout order, comma-separated (default: the architecture's, e.g. one-layer W 1/√d, b 0)." };
         cmd.Options.Add(arch); cmd.Options.Add(scales);
 
         cmd.SetAction(pr =>

@@ -87,7 +87,8 @@ let verifyLadder (l: Ladder) : VerdictRow list =
 /// The architectures with theory-side constants, looked up by run.json "architecture.name".
 let architectures : Architecture list =
     [ MlpArchitecture.architecture
-      OneLayerBlock.architecture ]
+      OneLayerBlock.architecture
+      ScaledLinearBlock.architecture ]
 
 /// Results evaluated on one generic-architecture run (theta.npy), stated once over `Architecture`.
 let blockSingleRun : Result<BlockRun> list = GenericResults.all

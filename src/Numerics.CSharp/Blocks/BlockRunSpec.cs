@@ -43,7 +43,7 @@ public sealed record BlockRunSpec
         Architecture == "mlp" ? new Dictionary<string, double> { ["width"] = Width } : new Dictionary<string, double>();
 
     public IResidualBlock Block() => BlockCatalog.Create(Architecture, Dim, Activation, Hyper);
-    public double[] EffectiveScales() => Scales ?? BlockCatalog.Find(Architecture).DefaultScales(Hyper);
+    public double[] EffectiveScales() => Scales ?? BlockCatalog.Find(Architecture).DefaultScales(Dim, Hyper);
     public Dataset Data() => Dataset.SyntheticGaussian(Samples, Dim, Dim, Seed);
 
     public BlockInitialParameters InitialParameters(IResidualBlock block) => Init switch
