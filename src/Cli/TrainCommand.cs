@@ -49,8 +49,15 @@ internal static class TrainCommand
         var atol = new Option<double>("--atol") { Description = "gf: absolute tolerance of the integrator.", DefaultValueFactory = _ => 1e-9 };
         foreach (var opt in new Option[] { optimizer, horizon, rtol, atol }) cmd.Options.Add(opt);
 
+        // Generic architectures (src/Numerics.CSharp/Blocks, docs/extending.md): --arch other than mlp trains through BlockTrainer.
+        var arch = new Option<string>("--arch") { Description = "Residual block: mlp (the paper's V σ(W h), fast engine) or a generic architecture (one-layer: σ(W h + b)); see docs/extending.md.", DefaultValueFactory = _ => "mlp" };
+        var scales = new Option<string?>("--scales") { Description = "Generic architectures: Gaussian scale of each parameter part in layout order, comma-separated (default: the architecture's, e.g. one-layer W 1/√d, b 0)." };
+        cmd.Options.Add(arch); cmd.Options.Add(scales);
+
         cmd.SetAction(pr =>
         {
+            if (!string.Equals(pr.GetValue(arch), "mlp", StringComparison.OrdinalIgnoreCase))
+                return TrainBlock.Run(pr, new TrainBlock.Options(arch, scales, x, w0, f32, fault, optimizer, n, d, depth, width, init, modes, act, eta, iters, clip, seed, snaps, outDir, force));
             try
             {
                 var activation = Activations.Parse(pr.GetValue(act)!);

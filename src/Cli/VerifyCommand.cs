@@ -19,11 +19,15 @@ internal static class VerifyCommand
             try
             {
                 var paths = pr.GetValue(dirs)!;
-                var runs = paths.Select(Run.Load).ToList();
                 var all = new List<Registry.VerdictRow>();
+                if (paths.Any(BlockRunDirectory.IsBlockRun))
+                    all.AddRange(VerifyBlockRuns(paths));
+                else
+                {
+                var runs = paths.Select(Run.Load).ToList();
                 foreach (var run in runs)
                 {
-                    var rows = Registry.verifyRun(run).ToList();
+                    var rows = Registry.verifyRunAll(run).ToList();
                     Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(rows));
                     all.AddRange(rows);
                 }
@@ -35,9 +39,10 @@ internal static class VerifyCommand
                         var rows = Registry.verifyLadder(ladder.ResultValue).ToList();
                         all.AddRange(rows);
                         foreach (var run in runs)
-                            Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(Registry.verifyRun(run).Concat(rows)));
+                            Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(Registry.verifyRunAll(run).Concat(rows)));
                     }
                     else Console.Error.WriteLine($"note: no ladder results: {ladder.ErrorValue}");
+                }
                 }
                 if (!pr.GetValue(quiet)) Print(all);
                 int violated = all.Count(r => r.IsViolated);
@@ -53,13 +58,39 @@ internal static class VerifyCommand
         return cmd;
     }
 
+    /// <summary>Generic-architecture runs (theta.npy): the generic results, and the generic ladder results when they form one.</summary>
+    private static List<Registry.VerdictRow> VerifyBlockRuns(string[] paths)
+    {
+        var notBlock = paths.Where(p => !BlockRunDirectory.IsBlockRun(p)).ToList();
+        if (notBlock.Count > 0) throw new ArgumentException($"mixed run formats: {string.Join(", ", notBlock)} are not generic-architecture runs; verify MLP-format and generic runs separately");
+        var runs = paths.Select(Registry.loadBlockRun).ToList();
+        var all = new List<Registry.VerdictRow>();
+        var perRun = runs.ToDictionary(r => r.Directory, r => Registry.verifyBlockRun(r).ToList());
+        foreach (var rows in perRun.Values) all.AddRange(rows);
+        var ladderRows = new List<Registry.VerdictRow>();
+        if (runs.Count > 1)
+        {
+            var ladder = GenericResults.BlockLadderModule.create(Microsoft.FSharp.Collections.ListModule.OfSeq(runs));
+            if (ladder.IsOk) ladderRows = Registry.verifyBlockLadder(ladder.ResultValue).ToList();
+            else Console.Error.WriteLine($"note: no ladder results: {ladder.ErrorValue}");
+        }
+        all.AddRange(ladderRows);
+        foreach (var run in runs)
+            Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(perRun[run.Directory].Concat(ladderRows)));
+        return all;
+    }
+
     internal static string Num(double x) =>
         double.IsNaN(x) ? "-" : double.IsPositiveInfinity(x) ? "inf" : x.ToString("G4", CultureInfo.InvariantCulture);
 
     private static void Print(IReadOnlyList<Registry.VerdictRow> rows)
     {
         string input = "";
-        foreach (var r in rows)
+        // rows of the other run format (MLP results on a generic run and vice versa) are summarized in one line per input
+        bool OtherFormat(Registry.VerdictRow r) => r.Verdict == "not applicable" && (r.Detail.StartsWith("a generic-architecture run") || r.Detail.StartsWith("an MLP-format run"));
+        foreach (var g in rows.Where(OtherFormat).GroupBy(r => r.Input))
+            Console.WriteLine($"\n{g.Key}: {g.Count()} results of the other run format not applicable ({g.First().Detail})");
+        foreach (var r in rows.Where(r => !OtherFormat(r)))
         {
             if (r.Input != input) { input = r.Input; Console.WriteLine($"\n{input}"); Console.WriteLine($"  {"result",-28} {"verdict",-19} {"measured",10} {"bound",10} {"tight",7}  detail"); }
             Console.WriteLine($"  {r.Id,-28} {r.Verdict,-19} {Num(r.Measured),10} {Num(r.Bound),10} {Num(r.Tightness),7}  {r.Detail}");

@@ -82,6 +82,50 @@ let verifyLadder (l: Ladder) : VerdictRow list =
     let name = sprintf "ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")
     ladder |> List.map (fun r -> evaluateRow r name l)
 
+// ---------------------------------------------------------------- generic architectures (docs/extending.md)
+
+/// The architectures with theory-side constants, looked up by run.json "architecture.name".
+let architectures : Architecture list =
+    [ MlpArchitecture.architecture
+      OneLayerBlock.architecture
+      ScaledLinearBlock.architecture ]
+
+/// Results evaluated on one generic-architecture run (theta.npy), stated once over `Architecture`.
+let blockSingleRun : Result<BlockRun> list = GenericResults.all
+
+/// Rate statements over a ladder of generic-architecture runs.
+let blockLadder : Result<GenericResults.BlockLadder> list = GenericResults.ladder
+
+/// Opens generic-architecture run data with the registered architectures.
+let openBlockRun (data: ResOdeProofs.Numerics.IO.BlockRunData) = BlockRun(data, architectures)
+
+/// Reads a generic-architecture run directory.
+let loadBlockRun (dir: string) = openBlockRun (ResOdeProofs.Numerics.IO.BlockRunDirectory.Read dir)
+
+/// A not-applicable row for a result that does not speak about this kind of run.
+let private notApplicableRow (r: Result<'a>) (inputName: string) (why: string) : VerdictRow =
+    { Id = r.Id; Title = r.Title; Source = r.Source; Provenance = provenance r.Provenance; Doc = r.Doc
+      Input = inputName; Verdict = Verdict.label (NotApplicable why); Measured = nan; Bound = nan; Tightness = nan
+      Detail = why; Hypotheses = []; Constants = []; Notes = []; Seconds = 0.0 }
+
+/// Every result on a generic-architecture run: the generic ones evaluated, the MLP-format ones not applicable.
+let verifyBlockRun (run: BlockRun) : VerdictRow list =
+    let why =
+        sprintf "a generic-architecture run (architecture '%s', theta.npy): this result is stated for the MLP run format (w.npy, v.npy); see the G.* results"
+            run.Setting.Architecture
+    (blockSingleRun |> List.map (fun r -> evaluateRow r run.Directory run))
+    @ (singleRun |> List.map (fun r -> notApplicableRow r run.Directory why))
+
+/// Every result on an MLP-format run: `verifyRun`, plus the generic results as not applicable.
+let verifyRunAll (run: Run) : VerdictRow list =
+    let why = "an MLP-format run (w.npy, v.npy): the generic results are evaluated on generic-architecture runs (theta.npy, `resode train --arch ...`)"
+    verifyRun run @ (blockSingleRun |> List.map (fun r -> notApplicableRow r run.Directory why))
+
+/// Every generic ladder result on a ladder of generic-architecture runs.
+let verifyBlockLadder (l: GenericResults.BlockLadder) : VerdictRow list =
+    let name = sprintf "ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")
+    blockLadder |> List.map (fun r -> evaluateRow r name l)
+
 let private num (x: float) : JsonNode | null =
     if Double.IsFinite x then JsonValue.Create x
     elif Double.IsNaN x then null

@@ -178,6 +178,8 @@ public static class RunDirectory
         if (meta.Eta is not double eta || !(eta > 0)) throw new RunFormatException($"{P("run.json")}: \"eta\" must be a positive number (the time step: Z ← Z − η·L·∂ℓ/∂Z)");
         try
         {
+            if (meta.Architecture is not null && File.Exists(P("theta.npy")))
+                throw new RunFormatException($"{dir}: a generic-architecture run (\"{meta.Architecture.Name}\", theta.npy): read it with BlockRunDirectory.Read");
             foreach (var f in new[] { "x.npy", "y.npy", "w.npy", "v.npy", "steps.npy", "losses.npy" })
                 if (!File.Exists(P(f))) throw new RunFormatException($"{dir}: {f} is missing (see docs/run-format.md for the files a run directory holds)");
             var w = Npy.Read(P("w.npy"), "weights W (S, L, m, d)", -1, -1, -1, -1);

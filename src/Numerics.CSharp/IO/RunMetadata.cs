@@ -17,6 +17,9 @@ public sealed class InitMetadata
     /// <summary>L·max_k ‖Z_{k+1}(0) − Z_k(0)‖_F, measured.</summary>
     [JsonPropertyName("max_increment_times_depth")] public double? MaxIncrementTimesDepth { get; set; }
     [JsonPropertyName("description")] public string? Description { get; set; }
+    /// <summary>Generic-architecture runs: per parameter part, the Gaussian scale and the bound on sup_s ‖dθ⁰_part/ds‖_F (absent when none is known).</summary>
+    [JsonPropertyName("scales")] public Dictionary<string, double>? Scales { get; set; }
+    [JsonPropertyName("lipschitz_parts")] public Dictionary<string, double>? LipschitzParts { get; set; }
 }
 
 /// <summary>
@@ -67,6 +70,8 @@ public sealed class RunMetadata
     [JsonPropertyName("seed")] public long? Seed { get; set; }
     [JsonPropertyName("data")] public string? Data { get; set; }
     [JsonPropertyName("init")] public InitMetadata Init { get; set; } = new();
+    /// <summary>Generic-architecture runs (theta.npy instead of w.npy/v.npy): the block's name, parameter layout and hyper-parameters; absent for the paper's MLP format.</summary>
+    [JsonPropertyName("architecture")] public ArchitectureMetadata? Architecture { get; set; }
     /// <summary>Names of the trace/*.npy columns written.</summary>
     [JsonPropertyName("trace")] public List<string>? Trace { get; set; }
     /// <summary>Test-only engine fault injected into this run ("none" for a faithful run).</summary>

@@ -1,0 +1,61 @@
+using System.CommandLine;
+using System.Globalization;
+using ResOdeProofs.Numerics;
+using ResOdeProofs.Numerics.Blocks;
+using ResOdeProofs.Numerics.IO;
+using ResOdeProofs.Numerics.Training;
+
+namespace ResOdeProofs.Cli;
+
+/// <summary>`resode train --arch NAME` for a generic architecture: synthetic data, BlockTrainer, a theta.npy run directory.</summary>
+internal static class TrainBlock
+{
+    /// <summary>The `resode train` options this path reads (or rejects).</summary>
+    internal sealed record Options(Option<string> Arch, Option<string?> Scales, Option<string?> X, Option<string?> W0, Option<bool> Float32,
+        Option<string?> Fault, Option<string> Optimizer, Option<int> N, Option<int> D, Option<int> Depth, Option<int> Width, Option<string> Init,
+        Option<int> Modes, Option<string> Activation, Option<double> Eta, Option<int> Iters, Option<double?> Clip, Option<long> Seed,
+        Option<int> Snapshots, Option<string> Out, Option<bool> Force);
+
+    public static int Run(ParseResult pr, Options o)
+    {
+        try
+        {
+            string name = pr.GetValue(o.Arch)!;
+            BlockCatalog.Find(name);
+            if (pr.GetValue(o.X) is not null) return Ui.Fail($"--arch {name}: data from files is not supported by the generic engine yet; use synthetic data (--n, --d)");
+            if (pr.GetValue(o.W0) is not null) return Ui.Fail($"--arch {name}: --w0/--v0 are MLP weights; the generic engine starts from --init tied|smooth|iid");
+            if (pr.GetValue(o.Float32)) return Ui.Fail($"--arch {name}: the generic engine computes in float64 only");
+            if (pr.GetValue(o.Fault) is not null) return Ui.Fail($"--arch {name}: faults are injected into the fast MLP engine only");
+            if (!string.Equals(pr.GetValue(o.Optimizer), "gd", StringComparison.OrdinalIgnoreCase)) return Ui.Fail($"--arch {name}: only gradient descent (--optimizer gd) is implemented for generic architectures");
+            double[]? scales = null;
+            if (pr.GetValue(o.Scales) is string sc)
+                scales = sc.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Select(x => double.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+            var spec = new BlockRunSpec
+            {
+                Architecture = BlockCatalog.Find(name).Name, Samples = pr.GetValue(o.N), Dim = pr.GetValue(o.D), Depth = pr.GetValue(o.Depth),
+                Width = pr.GetValue(o.Width), Activation = Activations.Parse(pr.GetValue(o.Activation)!), Init = Initialization.Parse(pr.GetValue(o.Init)!),
+                Scales = scales, Modes = pr.GetValue(o.Modes), Eta = pr.GetValue(o.Eta), Iterations = pr.GetValue(o.Iters), Clip = pr.GetValue(o.Clip),
+                Snapshots = pr.GetValue(o.Snapshots), Seed = pr.GetValue(o.Seed),
+            };
+            string dir = pr.GetValue(o.Out)!;
+            bool force = pr.GetValue(o.Force);
+            if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any() && !force)
+                return Ui.Fail($"{dir} already exists and is not empty: choose another --out or pass --force to replace it");
+            var result = Ui.WithProgress($"train --arch {spec.Architecture} L={spec.Depth} d={spec.Dim} n={spec.Samples}", progress => spec.Train(progress));
+            BlockRunDirectory.Write(result, dir, force);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{(result.Status == RunStatus.Completed ? "completed" : "DIVERGED")}: {result.UpdatesApplied} updates in {result.Seconds:F2} s; loss {result.Losses[0]:G6} -> {result.Losses[^1]:G6}; wrote {dir}"));
+            if (result.Status == RunStatus.Diverged)
+            {
+                Console.Error.WriteLine($"diverged: {result.DivergenceReason}; try a smaller --eta (the run directory holds everything up to that point)");
+                return 3;
+            }
+            return 0;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException)
+        {
+            return Ui.Fail(e.Message);
+        }
+    }
+}

@@ -1,0 +1,158 @@
+using ResOdeProofs.Numerics.Random;
+using ResOdeProofs.Numerics.Training;
+
+namespace ResOdeProofs.Numerics.Blocks;
+
+/// <summary>
+/// How θ_k(0) was chosen, generically over a block's parameter layout. <see cref="LipschitzParts"/>
+/// bounds sup_s ‖dθ⁰_part/ds‖_F for each named part of the function of depth the layers discretize
+/// (0 for tied; null when none is known: iid and file). <see cref="MaxIncrementTimesDepth"/> is the
+/// measured L·max_k‖θ_{k+1}(0) − θ_k(0)‖.
+/// </summary>
+public sealed record BlockInitInfo(InitKind Kind, double[] Scales, int Modes, double[]? LipschitzParts,
+    double MaxIncrementTimesDepth, string Description)
+{
+    /// <summary>Joint bound (Σ_part Lip_part²)^{1/2} on sup_s ‖dθ⁰/ds‖, when known.</summary>
+    public double? LipschitzTheta => LipschitzParts is null ? null : Math.Sqrt(LipschitzParts.Sum(x => x * x));
+}
+
+/// <summary>Initial parameters θ (L×P, layer after layer) and what is known about them.</summary>
+public sealed record BlockInitialParameters(double[] Theta, BlockInitInfo Info);
+
+/// <summary>
+/// Tied, smooth and iid initializations over any <see cref="IResidualBlock.ParameterLayout"/>, with one
+/// Gaussian scale per part (a part with scale 0 starts at 0, e.g. the paper's V⁰ = 0). Draws depend on
+/// the layout, the seed and the modes but not on L, so runs that differ only in depth discretize the same
+/// function of depth (what a ladder needs).
+/// </summary>
+public static class BlockInitialization
+{
+    /// <summary>One N(0, scale_part²) draw per part, the same for every layer: θ⁰(s) is constant (Lipschitz constant 0).</summary>
+    public static BlockInitialParameters Tied(IResidualBlock block, int depth, long seed, double[] scales)
+    {
+        var (offsets, sizes) = Parts(block, scales);
+        var rng = Rng.ForStream(seed, "init");
+        int P = block.ParameterCount;
+        var one = new double[P];
+        for (int q = 0; q < sizes.Length; q++) if (scales[q] != 0) rng.FillGaussian(one.AsSpan(offsets[q], sizes[q]), scales[q]);
+        var theta = new double[depth * P];
+        for (int k = 0; k < depth; k++) one.CopyTo(theta, k * P);
+        return new(theta, new BlockInitInfo(InitKind.Tied, scales, 0, new double[sizes.Length], 0.0,
+            $"tied: one Gaussian draw per part for every layer, scales {Describe(block, scales)}"));
+    }
+
+    /// <summary>Independent layers θ_k ~ N(0, scale_part²) per part; no function of depth is discretized (Lipschitz constant unknown).</summary>
+    public static BlockInitialParameters Iid(IResidualBlock block, int depth, long seed, double[] scales)
+    {
+        var (offsets, sizes) = Parts(block, scales);
+        var rng = Rng.ForStream(seed, "init");
+        int P = block.ParameterCount;
+        var theta = new double[depth * P];
+        for (int k = 0; k < depth; k++)
+            for (int q = 0; q < sizes.Length; q++)
+                if (scales[q] != 0) rng.FillGaussian(theta.AsSpan(k * P + offsets[q], sizes[q]), scales[q]);
+        return new(theta, new BlockInitInfo(InitKind.Iid, scales, 0, null, MaxIncrement(theta, depth, P) * depth,
+            $"iid: independent Gaussian layers, scales {Describe(block, scales)}"));
+    }
+
+    /// <summary>
+    /// Per part, a random smooth function of depth sampled at s_k = k/L (k = 1..L):
+    /// <code>
+    /// θ⁰_part(s) = scale·[C₀ + (1/√F) Σ_{f=1..F} (C_f cos 2πfs + D_f sin 2πfs)/f],
+    /// </code>
+    /// C, D independent N(0, 1). As for the MLP (Training/Initialization.cs), Cauchy–Schwarz gives
+    /// sup_s ‖dθ⁰_part/ds‖_F ≤ Lip_part = scale·(2π/√F) Σ_f (‖C_f‖_F² + ‖D_f‖_F²)^{1/2}.
+    /// </summary>
+    public static BlockInitialParameters Smooth(IResidualBlock block, int depth, long seed, double[] scales, int modes = 2)
+    {
+        var f = SmoothFunction(block, seed, scales, modes, out var lips);
+        int P = block.ParameterCount;
+        var theta = new double[depth * P];
+        for (int k = 0; k < depth; k++) f((k + 1.0) / depth, theta.AsSpan(k * P, P));
+        return new(theta, new BlockInitInfo(InitKind.Smooth, scales, modes, lips, MaxIncrement(theta, depth, P) * depth,
+            $"smooth: {modes} random Fourier mode(s) in depth, scales {Describe(block, scales)}"));
+    }
+
+    /// <summary>A function of depth s ↦ θ⁰(s), written into a span of P doubles.</summary>
+    public delegate void ParameterFunction(double s, Span<double> theta);
+
+    /// <summary>The closed-form function of depth that <see cref="Smooth"/> samples (same seed, same draws).</summary>
+    public static ParameterFunction SmoothFunction(IResidualBlock block, long seed, double[] scales, int modes, out double[] lipschitz)
+    {
+        if (modes < 1) throw new ArgumentException("a smooth initialization needs at least one Fourier mode (--modes ≥ 1)");
+        var (offsets, sizes) = Parts(block, scales);
+        var rng = Rng.ForStream(seed, "init");
+        int parts = sizes.Length;
+        var c0 = new double[parts][]; var c = new double[parts][][]; var dd = new double[parts][][];
+        lipschitz = new double[parts];
+        for (int q = 0; q < parts; q++)
+        {
+            if (scales[q] == 0) continue;
+            c0[q] = new double[sizes[q]]; rng.FillGaussian(c0[q]);
+            c[q] = new double[modes][]; dd[q] = new double[modes][];
+            double sum = 0;
+            for (int f = 0; f < modes; f++)
+            {
+                c[q][f] = new double[sizes[q]]; rng.FillGaussian(c[q][f]);
+                dd[q][f] = new double[sizes[q]]; rng.FillGaussian(dd[q][f]);
+                double nc = 0;
+                for (int i = 0; i < sizes[q]; i++) nc += c[q][f][i] * c[q][f][i] + dd[q][f][i] * dd[q][f][i];
+                sum += Math.Sqrt(nc);
+            }
+            lipschitz[q] = scales[q] * 2 * Math.PI / Math.Sqrt(modes) * sum;
+        }
+        double norm = 1.0 / Math.Sqrt(modes);
+        return (s, theta) =>
+        {
+            for (int q = 0; q < parts; q++)
+            {
+                var t = theta.Slice(offsets[q], sizes[q]);
+                if (scales[q] == 0) { t.Clear(); continue; }
+                for (int i = 0; i < t.Length; i++) t[i] = c0[q][i];
+                for (int f = 0; f < modes; f++)
+                {
+                    double th = 2 * Math.PI * (f + 1) * s, cf = norm * Math.Cos(th) / (f + 1), sf = norm * Math.Sin(th) / (f + 1);
+                    for (int i = 0; i < t.Length; i++) t[i] += cf * c[q][f][i] + sf * dd[q][f][i];
+                }
+                for (int i = 0; i < t.Length; i++) t[i] *= scales[q];
+            }
+        };
+    }
+
+    /// <summary>Wraps parameters from elsewhere (Lipschitz constant unknown).</summary>
+    public static BlockInitialParameters FromArray(IResidualBlock block, int depth, double[] theta, string description)
+    {
+        if (theta.Length != depth * block.ParameterCount) throw new ArgumentException($"θ has {theta.Length} entries, expected L·P = {depth}·{block.ParameterCount}");
+        return new(theta, new BlockInitInfo(InitKind.File, new double[block.ParameterLayout.Count], 0, null,
+            MaxIncrement(theta, depth, block.ParameterCount) * depth, description));
+    }
+
+    /// <summary>max_k ‖θ_{k+1} − θ_k‖ over the whole parameter vector.</summary>
+    public static double MaxIncrement(ReadOnlySpan<double> theta, int depth, int P)
+    {
+        double best = 0;
+        for (int k = 0; k + 1 < depth; k++)
+        {
+            double s = 0;
+            for (int i = 0; i < P; i++) { double x = theta[(k + 1) * P + i] - theta[k * P + i]; s += x * x; }
+            best = Math.Max(best, Math.Sqrt(s));
+        }
+        return best;
+    }
+
+    /// <summary>Offsets and sizes of the layout's parts, after checking one scale per part.</summary>
+    public static (int[] Offsets, int[] Sizes) Parts(IResidualBlock block, double[]? scales = null)
+    {
+        var layout = block.ParameterLayout;
+        if (scales is not null && scales.Length != layout.Count)
+            throw new ArgumentException($"{scales.Length} scale(s) given for the {layout.Count} parameter part(s) ({string.Join(", ", layout.Select(p => p.Name))}) of block '{block.Name}'");
+        var offsets = new int[layout.Count]; var sizes = new int[layout.Count];
+        int off = 0;
+        for (int q = 0; q < layout.Count; q++) { offsets[q] = off; sizes[q] = layout[q].Shape.Aggregate(1, (a, b) => a * b); off += sizes[q]; }
+        if (off != block.ParameterCount) throw new ArgumentException($"block '{block.Name}': the layout's parts have {off} entries but ParameterCount is {block.ParameterCount}");
+        return (offsets, sizes);
+    }
+
+    private static string Describe(IResidualBlock block, double[] scales) =>
+        string.Join(", ", block.ParameterLayout.Select((p, q) => $"{p.Name} {scales[q]:G4}"));
+}

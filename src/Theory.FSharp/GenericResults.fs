@@ -1,0 +1,531 @@
+/// Results A (depth-smoothness during training) and B (ResNet vs neural ODE) stated ONCE for any
+/// architecture that supplies its constants through `Architecture` (docs/theorems/GenericResults.md).
+///
+/// G.A.aposteriori: for gradient descent θ ← θ − η G (clipped or not), with Δ_k = θ_{k+1} − θ_k,
+///   max_k ‖Δ_k(t_j)‖ ≤ Π_{i<j}(1 + η a_i)·max_k ‖Δ_k(0)‖ + (1/L) Σ_{i<j} η b_i Π_{i<l<j}(1 + η a_l),
+/// (a_i, b_i) = the architecture's lemma-L5 constants at iterate i from the trace.
+/// G.B.bound: at fixed parameters θ_k = θ⁰(k/L) sampled from a function of depth with sup_s‖dθ⁰/ds‖ ≤ Lip,
+///   max_i ‖h_L^i − H^i(1)‖ ≤ e^κ (J·Lip + κ F)/(2L),   dH/ds = f(θ⁰(s), H), H(0) = h_0.
+/// G.B.rate: over a depth ladder the error of G.B.bound decreases at least like 1/L (Rate.decide).
+module ResOdeProofs.Theory.GenericResults
+
+open System
+open ResOdeProofs.Numerics
+open ResOdeProofs.Numerics.Blocks
+open ResOdeProofs.Theory
+open ResOdeProofs.Theory.LemmaChain
+
+let private doc = "docs/theorems/GenericResults.md"
+
+let private trace (run: BlockRun) name =
+    match run.Trace name with
+    | Some c -> c
+    | None -> failwithf "the run has no trace column '%s'" name
+
+/// Float64 rounding allowance for quantities recomputed in double (as LemmaChain.roundingRel).
+let roundingRel = LemmaChain.roundingRel
+
+// ---------------------------------------------------------------- hypotheses
+
+let hypArchitecture : string * (BlockRun -> HypothesisCheck) =
+    "architecture has stated constants", fun run ->
+        match run.Architecture with
+        | Some a -> Met(sprintf "%s (%s)" a.Name a.Doc)
+        | None -> NotMet(sprintf "no theory-side constants are registered for architecture '%s' (add them as in docs/extending.md)" run.Setting.Architecture)
+
+/// The architecture's own requirements, as one hypothesis each.
+let private requirements (run: BlockRun) =
+    match run.Architecture with
+    | None -> []
+    | Some a -> a.Requirements |> List.map (fun (name, check) -> name, check run.Setting)
+
+let hypLipschitzInit : string * (BlockRun -> HypothesisCheck) =
+    "Lipschitz initialization theta_k(0) = theta0(k/L)", fun run ->
+        match run.Setting.InitLipschitz with
+        | Some lip -> Met(sprintf "%s init, Lip(theta0) <= %.6g" run.Setting.InitKind lip)
+        | None -> NotMet(sprintf "%s init discretizes no function of depth with a known Lipschitz constant" run.Setting.InitKind)
+
+let hypNotDiverged : string * (BlockRun -> HypothesisCheck) =
+    "run not diverged", fun run -> if run.Setting.Diverged then NotMet "the run diverged" else Met "completed"
+
+let hypGradientDescent : string * (BlockRun -> HypothesisCheck) =
+    "gradient descent (plain or clipped)", fun run ->
+        match run.Setting.Optimizer with
+        | "gd" | "clipped-gd" -> Met run.Setting.Optimizer
+        | o -> NotMet(sprintf "optimizer %s: the recursion is the gradient-descent step" o)
+
+let hypTrace : string * (BlockRun -> HypothesisCheck) =
+    "trace columns present", fun run ->
+        let need = [ "smooth_theta"; "hidden_max"; "adjoint_sum_max"; "step_max" ] @ [ for (p, _) in run.Parts -> "fro_max_" + p ]
+        match need |> List.filter (fun c -> (run.Trace c).IsNone) with
+        | [] -> Met "all present"
+        | missing -> NotMet(sprintf "missing trace columns: %s" (String.concat ", " missing))
+
+let hypInitialSnapshot : string * (BlockRun -> HypothesisCheck) =
+    "snapshot at iteration 0", fun run ->
+        if run.SnapshotCount > 0 && run.Steps.[0] = 0 then Met "yes" else NotMet "no snapshot at iteration 0"
+
+/// Evaluates hypotheses the registry lists with the architecture's requirements spliced in (Result.evaluate
+/// takes a fixed list, so requirements are checked by one hypothesis that reports every unmet one).
+let hypRequirements : string * (BlockRun -> HypothesisCheck) =
+    "the architecture's requirements", fun run ->
+        match requirements run with
+        | [] -> Met "none"
+        | rs ->
+            match rs |> List.choose (fun (n, c) -> match c with NotMet why -> Some(sprintf "%s: %s" n why) | Met _ -> None) with
+            | [] -> Met(rs |> List.map (fun (n, c) -> match c with Met v -> sprintf "%s (%s)" n v | _ -> n) |> String.concat "; ")
+            | bad -> NotMet(String.concat "; " bad)
+
+// ---------------------------------------------------------------- iterate bounds from the trace
+
+/// The bounds at every iterate j: H = hidden_max, P = adjoint_sum_max, per part ‖·‖_F ≤ fro_max_<part>, and for
+/// matrix parts the certified spectral bound min(fro_max, max_k‖θ_k,part(t_s)‖₂ + Σ_{s≤i<j} step_max_i) from the
+/// latest snapshot s ≤ j (Weyl: ‖X + E‖₂ ≤ ‖X‖₂ + ‖E‖_F, and each part of an update is at most step_max);
+/// s0, s1, s2 the global constants of σ.
+let iterateBounds (run: BlockRun) : IterateBounds[] =
+    let st = run.Setting
+    let n = run.Losses.Length
+    let hid, adj, step = trace run "hidden_max", trace run "adjoint_sum_max", trace run "step_max"
+    let fro = run.Parts |> Array.map (fun (p, _) -> trace run ("fro_max_" + p))
+    let mutable s = -1
+    let mutable baseOp = Array.create run.Parts.Length infinity
+    let mutable acc = 0.0
+    Array.init n (fun j ->
+        if s + 1 < run.SnapshotCount && run.Steps.[s + 1] = j then
+            s <- s + 1
+            baseOp <- run.PartOperatorNorms s
+            acc <- 0.0
+        elif j > 0 then acc <- acc + step.[j - 1]
+        let partFro = run.Parts |> Array.mapi (fun q (p, _) -> p, fro.[q].[j]) |> Map.ofArray
+        let partOp = run.Parts |> Array.mapi (fun q (p, _) -> p, min fro.[q].[j] (baseOp.[q] + acc)) |> Map.ofArray
+        { Hidden = hid.[j]; AdjointSum = adj.[j]; PartFro = partFro; PartOp = partOp
+          S0 = st.S0; S1 = st.S1; S2 = defaultArg st.S2 nan; Dim = st.Dim; Hyper = st.Hyper })
+
+/// The bound z_j of G.A at every iterate, with the (a, b) used: z_0 = smooth_theta(0),
+/// z_{j+1} = (1 + η a_j) z_j + η b_j/L. With restart, after a snapshot at iterate j > 0 has been compared, z is
+/// reset to that snapshot's own max_k‖Δ_k‖ (the theorem applied on each interval between snapshots); the value
+/// at a snapshot is always propagated from the previous one, never read from the parameters it is compared with.
+let depthSmoothnessBoundWith (restart: bool) (arch: Architecture) (run: BlockRun) : float[] * (float * float)[] =
+    let bs = iterateBounds run
+    let ab = bs |> Array.map arch.GradientDifference
+    let L = float run.Setting.Depth
+    let eta = run.Setting.Eta
+    let snapAt = dict [ for s in 0 .. run.SnapshotCount - 1 -> run.Steps.[s], s ]
+    let z = Array.zeroCreate bs.Length
+    z.[0] <- (trace run "smooth_theta").[0]
+    for j in 1 .. bs.Length - 1 do
+        let start =
+            match snapAt.TryGetValue(j - 1) with
+            | true, s when restart && j - 1 > 0 -> run.DepthIncrement s
+            | _ -> z.[j - 1]
+        let a, b = ab.[j - 1]
+        z.[j] <- (1.0 + eta * a) * start + eta * b / L
+    z, ab
+
+/// The bound of G.A.aposteriori (from t = 0, no restart).
+let depthSmoothnessBound (arch: Architecture) (run: BlockRun) = depthSmoothnessBoundWith false arch run
+
+let private compareWithRun (run: BlockRun) (bound: float[]) : Check seq =
+    let sz = trace run "smooth_theta"
+    // iteration 0 is skipped: there the bound is the measurement itself (z_0 = smooth_theta(0))
+    seq {
+        for j in 1 .. bound.Length - 1 ->
+            { Measured = sz.[j]; Bound = bound.[j]; Where = "max_k ‖θ_{k+1} − θ_k‖ (trace smooth_theta)"
+              When = sprintf "iteration %d (t = %g)" j (float j * run.Setting.Eta) }
+        for s in 0 .. run.SnapshotCount - 1 do
+            let j = run.Steps.[s]
+            if j > 0 && j < bound.Length then
+                yield { Measured = run.DepthIncrement s; Bound = bound.[j]; Where = "max_k ‖θ_{k+1} − θ_k‖ (snapshot parameters)"
+                        When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
+    }
+
+/// (G.A.aposteriori) depth-smoothness during training for any registered architecture.
+let depthSmoothness : Result<BlockRun> =
+    { Id = "G.A.aposteriori"
+      Title = "Depth-smoothness during training, any architecture (a posteriori constants)"
+      Source = "paper §3 (finite training time), stated generically here (docs/theorems/GenericResults.md)"
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "For gradient descent (clipped or not) on h_k = h_{k−1} + (1/L) f(θ_k, h_{k−1}) with a Lipschitz initialization, max_k‖θ_{k+1}(t_j) − θ_k(t_j)‖ ≤ "
+        + "Π_{i<j}(1 + ηa_i)·max_k‖Δ_k(0)‖ + (1/L)Σ_{i<j}ηb_iΠ_{i<l<j}(1 + ηa_l), where (a_i, b_i) are the architecture's lemma-L5 constants evaluated "
+        + "with the trace's hidden_max, adjoint_sum_max and part norms at iterate i; compared with smooth_theta at every iterate and with the snapshots' parameters."
+      Hypotheses = [ hypArchitecture; hypRequirements; hypLipschitzInit; hypNotDiverged; hypGradientDescent; hypTrace; hypInitialSnapshot ]
+      Conclusion =
+        fun run ->
+            let arch = run.Architecture.Value
+            let bound, ab = depthSmoothnessBound arch run
+            let sz = trace run "smooth_theta"
+            let last = bound.Length - 1
+            let e = evaluation roundingRel (compareWithRun run bound) [] []
+            let L = float run.Setting.Depth
+            { e with
+                Constants =
+                    [ "a (max over iterates)", ab |> Array.map fst |> Array.max
+                      "b (max over iterates)", ab |> Array.map snd |> Array.max
+                      "max_k |Delta_k(0)|", sz.[0]
+                      "Lip(theta0)/L", run.Setting.InitLipschitz.Value / L
+                      "bound at the last iterate", bound.[last]
+                      "measured at the last iterate", sz.[last]
+                      "tightness at the last iterate", (if sz.[last] > 0.0 then bound.[last] / sz.[last] else infinity)
+                      "C(T) = L * bound at the last iterate", L * bound.[last] ]
+                Notes = [ sprintf "architecture %s, constants from %s" arch.Name arch.Doc ] } }
+
+/// (G.A.segments) the same inequality restarted at every snapshot from the snapshot's own increments.
+let depthSmoothnessSegments : Result<BlockRun> =
+    { depthSmoothness with
+        Id = "G.A.segments"
+        Title = "Depth-smoothness during training, any architecture, restarted at each snapshot"
+        Statement =
+          "As G.A.aposteriori on each interval [t_s, t_{s+1}] between snapshots, started from the snapshot's own max_k‖Δ_k(t_s)‖ (read from its parameters); "
+          + "each snapshot is compared with the bound propagated from the previous one. With consecutive snapshots this is the one-step form, the sharpest, "
+          + "which detects a corrupted snapshot."
+        Conclusion =
+          fun run ->
+            let arch = run.Architecture.Value
+            let bound, _ = depthSmoothnessBoundWith true arch run
+            let sz = trace run "smooth_theta"
+            let e = evaluation roundingRel (compareWithRun run bound) [] []
+            let tightAt s = let j = run.Steps.[s] in if sz.[j] > 0.0 then bound.[j] / sz.[j] else infinity
+            { e with
+                Constants = [ for s in 1 .. run.SnapshotCount - 1 -> sprintf "tightness at snapshot %d (iteration %d)" s run.Steps.[s], tightAt s ] } }
+
+// ---------------------------------------------------------------- result B: the neural ODE of θ⁰
+
+/// θ⁰(s) of the run's initialization, when the engine can rebuild it: tied → the common layer; smooth → the closed
+/// form of `BlockInitialization.SmoothFunction` from the seed, scales and modes in run.json.
+let initialFunction (run: BlockRun) : (float -> float[]) option =
+    let meta = run.Data.Meta
+    let P = run.ParameterCount
+    match run.Data.Block, meta.Init.Kind, meta.Init.Scales with
+    | null, _, _ -> None
+    | _, "tied", _ when run.SnapshotCount > 0 && run.Steps.[0] = 0 ->
+        let layer = (run.Theta 0).[0 .. P - 1]
+        Some(fun _ -> layer)
+    | block, "smooth", scalesDict when meta.Init.Modes.HasValue && meta.Seed.HasValue ->
+        match scalesDict with
+        | null -> None
+        | sd ->
+            let scales = run.Parts |> Array.map (fun (p, _) -> match sd.TryGetValue p with | true, v -> v | _ -> 0.0)
+            let f, _ = BlockInitialization.SmoothFunction(block, meta.Seed.Value, scales, meta.Init.Modes.Value)
+            Some(fun s -> let t = Array.zeroCreate P in f.Invoke(s, Span(t)); t)
+    | _ -> None
+
+/// Classic RK4 for dH/ds = f(θ⁰(s), H) on [0, 1] with M steps for the n states at once.
+/// Returns H(1) (n×d) and max over the grid of max_i ‖H^i(s)‖.
+let private rk4 (block: IResidualBlock) (theta: float -> float[]) (h0: float[]) (n: int) (steps: int) =
+    let d = block.StateDim
+    let cache = Array.zeroCreate (block.CacheSize n)
+    let f (s: float) (h: float[]) =
+        let o = Array.zeroCreate (n * d)
+        block.Forward(ReadOnlySpan(theta s), ReadOnlySpan(h), Span(o), Span(cache), n)
+        o
+    let maxNorm (h: float[]) = seq { for i in 0 .. n - 1 -> Linalg.norm h.[i * d .. i * d + d - 1] } |> Seq.max
+    let dt = 1.0 / float steps
+    let mutable h = Array.copy h0
+    let mutable hmax = maxNorm h
+    for q in 0 .. steps - 1 do
+        let s = float q * dt
+        let k1 = f s h
+        let k2 = f (s + dt / 2.0) (Array.map2 (fun a b -> a + dt / 2.0 * b) h k1)
+        let k3 = f (s + dt / 2.0) (Array.map2 (fun a b -> a + dt / 2.0 * b) h k2)
+        let k4 = f (s + dt) (Array.map2 (fun a b -> a + dt * b) h k3)
+        h <- Array.init h.Length (fun i -> h.[i] + dt / 6.0 * (k1.[i] + 2.0 * k2.[i] + 2.0 * k3.[i] + k4.[i]))
+        hmax <- max hmax (maxNorm h)
+    h, hmax
+
+/// RK4 steps of the reference solve (and twice as many for its error estimate). RK4's error is O(M⁻⁴):
+/// with M = 1024 it is far below the O(1/L) error measured for L ≤ 1024, and the estimate says how far.
+[<Literal>]
+let OdeSteps = 1024
+
+/// The check of G.B at snapshot 0: measured max_i‖h_L^i − H^i(1)‖, the bound, its constants and the integration error estimate.
+type EulerCheck = { Measured: float; Bound: float; IntegrationError: float; Constants: (string * float) list }
+
+let private eulerCache = Runtime.CompilerServices.ConditionalWeakTable<BlockRun, EulerCheck>()
+
+/// The Euler-type error at iteration 0 with its generic bound e^κ(J·Lip + κF)/(2L) (docs/theorems/GenericResults.md).
+let eulerCheck (run: BlockRun) : EulerCheck =
+    eulerCache.GetValue(run, fun run ->
+        let arch = run.Architecture.Value
+        let block = match run.Data.Block with | null -> failwith "the architecture is not registered in the engine" | b -> b
+        let theta0 = (initialFunction run).Value
+        let st = run.Setting
+        let L, n, d = st.Depth, st.Samples, st.Dim
+        let net = BlockResNet(block, L, run.Data.Data, run.Data.A, run.Data.B)
+        net.Evaluate(ReadOnlySpan(run.Theta 0), Span.Empty) |> ignore
+        let hs = net.HiddenStates.ToArray()
+        let h0, hL = hs.[0 .. n * d - 1], hs.[L * n * d .. (L + 1) * n * d - 1]
+        let ode, odeMax = rk4 block theta0 h0 n OdeSteps
+        let ode2, _ = rk4 block theta0 h0 n (2 * OdeSteps)
+        let perSample (a: float[]) (b: float[]) = seq { for i in 0 .. n - 1 -> Linalg.frobeniusDiff a (i * d) b (i * d) d } |> Seq.max
+        let measured = perSample hL ode
+        let integ = perSample ode ode2
+        let resnetMax = seq { for i in 0 .. (L + 1) * n - 1 -> Linalg.frobenius hs (i * d) d } |> Seq.max
+        // part norms of θ⁰ over s ∈ [0, 1]: a grid of G points plus Lip_part/(2G) (norms are 1-Lipschitz in the Frobenius norm)
+        let G = 256
+        let lipParts = run.Data.Meta.Init.LipschitzParts
+        let lipOf (p: string) = match lipParts with | null -> 0.0 | dct -> (match dct.TryGetValue p with | true, v -> v | _ -> 0.0)
+        let grid = [| for g in 0 .. G -> theta0 (float g / float G) |]
+        let partMax (opNorm: bool) =
+            run.Parts |> Array.mapi (fun q (p, shape) ->
+                let o, sz = run.PartOffset q, run.PartSize q
+                let m =
+                    grid |> Array.map (fun t -> if opNorm && shape.Length = 2 then Linalg.spectralNorm shape.[0] shape.[1] t o else Linalg.frobenius t o sz) |> Array.max
+                p, m + lipOf p / (2.0 * float G))
+            |> Map.ofArray
+        let partFro, partOp = partMax false, partMax true
+        let bounds hid =
+            { Hidden = hid; AdjointSum = 0.0; PartFro = partFro; PartOp = partOp
+              S0 = st.S0; S1 = st.S1; S2 = defaultArg st.S2 nan; Dim = d; Hyper = st.Hyper }
+        // H between RK4 grid points: within max + δ, δ = F(max + 1)/M ≤ 1 (as in interpolantCheck); otherwise ∞ (no bound)
+        let hmax = max odeMax resnetMax
+        let delta = arch.OutputBound (bounds (hmax + 1.0)) / float OdeSteps
+        let hid = if delta <= 1.0 then hmax + delta else infinity
+        let b = bounds hid
+        let kappa, j, fB = arch.LipschitzH b, arch.LipschitzTheta b, arch.OutputBound b
+        let lip = defaultArg st.InitLipschitz 0.0
+        let bound = exp kappa * (j * lip + kappa * fB) / (2.0 * float L)
+        { Measured = measured; Bound = bound; IntegrationError = integ
+          Constants = [ "kappa", kappa; "J", j; "F", fB; "Lip(theta0)", lip; "H", hid; "RK4 steps", float OdeSteps; "integration error estimate", integ ] })
+
+let hypInitialFunction : string * (BlockRun -> HypothesisCheck) =
+    "layers sample a known function of depth theta0(k/L)", fun run ->
+        match initialFunction run with
+        | None -> NotMet(sprintf "%s init: the engine cannot rebuild a function of depth (tied or smooth needed, with seed, scales and modes in run.json)" run.Setting.InitKind)
+        | Some f ->
+            // the snapshot-0 layers must be θ⁰(k/L) up to float64 rounding (1e-9 relative, as roundingRel)
+            let P, L = run.ParameterCount, run.Setting.Depth
+            let t = run.Theta 0
+            let worst =
+                seq { for k in 1 .. L -> let v = f (float k / float L) in Linalg.frobeniusDiff t ((k - 1) * P) v 0 P / max 1.0 (Linalg.norm v) } |> Seq.max
+            if worst <= roundingRel then Met(sprintf "%s init, layers = theta0(k/L) to %.1e" run.Setting.InitKind worst)
+            else NotMet(sprintf "snapshot 0 differs from theta0(k/L) by %.3e relative" worst)
+
+/// Minimum RK4 steps over [0, 1] for the interpolant's ODE (rounded up to a multiple of L, at least 2 per layer).
+/// RK4's error is O(M⁻⁴) on each interval where θ(s) is linear; the solve with twice as many steps estimates it.
+[<Literal>]
+let InterpolantSteps = 256
+
+/// One sample at one snapshot: measured ‖h_L^i − H^i(1)‖, the layer-wise bound E_L^i, the paper-form bound and the
+/// integration error estimate of H^i(1).
+type InterpolantSample = { Sample: int; Measured: float; Bound: float; PaperBound: float; IntegrationError: float }
+
+/// RK4 for dH/ds = f(θ(s), H) with θ(s) the piecewise-linear interpolant of the layers (θ_k at s = k/L, θ_0 := θ_1),
+/// M = q·L steps (q ≥ 1, grid aligned with the nodes): the states at the nodes s_k and, per sample and interval,
+/// the largest ‖H^i‖ at the grid points of [s_{k−1}, s_k].
+let private rk4Interpolant (block: IResidualBlock) (theta: float[]) (L: int) (P: int) (h0: float[]) (n: int) (q: int) =
+    let d = block.StateDim
+    let cache = Array.zeroCreate (block.CacheSize n)
+    let layer k = theta.[(max 1 k - 1) * P .. (max 1 k - 1) * P + P - 1]
+    let at (k: int) (frac: float) =
+        let a, b = layer (k - 1), layer k
+        Array.init P (fun j -> a.[j] + frac * (b.[j] - a.[j]))
+    let f (t: float[]) (h: float[]) =
+        let o = Array.zeroCreate (n * d)
+        block.Forward(ReadOnlySpan(t), ReadOnlySpan(h), Span(o), Span(cache), n)
+        o
+    let norms (h: float[]) = Array.init n (fun i -> Linalg.frobenius h (i * d) d)
+    let nodes = Array.zeroCreate (L + 1)
+    let intervalMax = Array.init (L + 1) (fun _ -> Array.zeroCreate n)
+    let mutable h = Array.copy h0
+    nodes.[0] <- Array.copy h
+    let dt = 1.0 / float (q * L)
+    for k in 1 .. L do
+        let mutable nm = norms h
+        for r in 0 .. q - 1 do
+            let fr = float r / float q
+            let t0, th, t1 = at k fr, at k (fr + 0.5 / float q), at k (fr + 1.0 / float q)
+            let k1 = f t0 h
+            let k2 = f th (Array.map2 (fun a b -> a + dt / 2.0 * b) h k1)
+            let k3 = f th (Array.map2 (fun a b -> a + dt / 2.0 * b) h k2)
+            let k4 = f t1 (Array.map2 (fun a b -> a + dt * b) h k3)
+            h <- Array.init h.Length (fun i -> h.[i] + dt / 6.0 * (k1.[i] + 2.0 * k2.[i] + 2.0 * k3.[i] + k4.[i]))
+            nm <- Array.map2 max nm (norms h)
+        nodes.[k] <- Array.copy h
+        intervalMax.[k] <- nm
+    nodes, intervalMax, dt
+
+/// The layer-wise bound at snapshot s (docs/theorems/GenericResults.md, "G.B.bound"): with θ(s) the piecewise-linear
+/// interpolant of the layers, e_k = h_k − H(s_k) satisfies
+///   ‖e_k‖ ≤ (1 + κ_k/L)‖e_{k−1}‖ + τ_k,   τ_k = J_k‖θ_k − θ_{k−1}‖/(2L) + κ_k F_k/(2L²),
+/// per sample, the architecture's κ_k, J_k, F_k evaluated with the part norms of layers k−1 and k and the state bound
+/// H̄_k^i = max(‖h_{k−1}^i‖, max over [s_{k−1}, s_k] of ‖H^i‖) (grid maximum enlarged to cover the path between grid points).
+let interpolantCheck (run: BlockRun) (s: int) : InterpolantSample[] =
+    let arch = run.Architecture.Value
+    let block = match run.Data.Block with | null -> failwith "the architecture is not registered in the engine" | b -> b
+    let st = run.Setting
+    let L, n, d, P = st.Depth, st.Samples, st.Dim, run.ParameterCount
+    let theta = run.Theta s
+    let net = BlockResNet(block, L, run.Data.Data, run.Data.A, run.Data.B)
+    net.Evaluate(ReadOnlySpan(theta), Span.Empty) |> ignore
+    let hs = net.HiddenStates.ToArray()
+    let hAt k i = hs.[(k * n + i) * d .. (k * n + i) * d + d - 1]
+    let q = max 2 ((InterpolantSteps + L - 1) / L)
+    let nodes, imax, dt = rk4Interpolant block theta L P hs.[0 .. n * d - 1] n q
+    let nodes2, _, _ = rk4Interpolant block theta L P hs.[0 .. n * d - 1] n (2 * q)
+    let partNorms k =
+        let k = max 1 k - 1
+        run.Parts |> Array.mapi (fun qi (name, shape) ->
+            let o = k * P + run.PartOffset qi
+            let fro = Linalg.frobenius theta o (run.PartSize qi)
+            name, fro, (if shape.Length = 2 then Linalg.spectralNorm shape.[0] shape.[1] theta o else fro))
+    let norms = Array.init (L + 1) partNorms
+    let bounds k hid =
+        let a, b = norms.[max 1 (k - 1)], norms.[k]
+        { Hidden = hid; AdjointSum = 0.0
+          PartFro = Array.map2 (fun (nm, f1, _) (_, f2, _) -> nm, max f1 f2) a b |> Map.ofArray
+          PartOp = Array.map2 (fun (nm, _, o1) (_, _, o2) -> nm, max o1 o2) a b |> Map.ofArray
+          S0 = st.S0; S1 = st.S1; S2 = defaultArg st.S2 nan; Dim = d; Hyper = st.Hyper }
+    let incr k = if k <= 1 then 0.0 else Linalg.frobeniusDiff theta ((k - 1) * P) theta ((k - 2) * P) P
+    let fL = float L
+    Array.init n (fun i ->
+        let mutable e = 0.0
+        let mutable hAll = 0.0
+        for k in 1 .. L do
+            let gridMax = max (imax.[k].[i]) (Linalg.norm (hAt (k - 1) i))
+            // between grid points the path moves at speed ≤ F: with δ = F(gridMax + 1)·dt ≤ 1 it stays within
+            // r = gridMax + δ (leaving it takes a distance δ at speed ≤ F(r) ≤ F(gridMax + 1), i.e. longer than dt)
+            let delta = arch.OutputBound (bounds k (gridMax + 1.0)) * dt
+            let hbar = if delta <= 1.0 then gridMax + delta else infinity
+            hAll <- max hAll hbar
+            let b = bounds k hbar
+            let kap, j, f = arch.LipschitzH b, arch.LipschitzTheta b, arch.OutputBound b
+            e <- (1.0 + kap / fL) * e + j * incr k / (2.0 * fL) + kap * f / (2.0 * fL * fL)
+        // the paper form e^κ(J·K + κF)/(2L) with maxima over layers, K = L·max_k‖θ_k − θ_{k−1}‖
+        let bAll = { bounds 1 hAll with PartFro = Map.empty; PartOp = Map.empty }
+        let maxPart sel = run.Parts |> Array.mapi (fun qi (nm, _) -> nm, norms |> Array.skip 1 |> Array.map (fun a -> sel a.[qi]) |> Array.max) |> Map.ofArray
+        let bAll = { bAll with PartFro = maxPart (fun (_, f, _) -> f); PartOp = maxPart (fun (_, _, o) -> o) }
+        let kappa = arch.LipschitzH bAll
+        let K = fL * (seq { for k in 2 .. L -> incr k } |> Seq.fold max 0.0)
+        let paper = exp kappa * (arch.LipschitzTheta bAll * K + kappa * arch.OutputBound bAll) / (2.0 * fL)
+        { Sample = i
+          Measured = Linalg.frobeniusDiff hs ((L * n + i) * d) nodes.[L] (i * d) d
+          Bound = e
+          PaperBound = paper
+          IntegrationError = Linalg.frobeniusDiff nodes.[L] (i * d) nodes2.[L] (i * d) d })
+
+let private interpolantCache = Runtime.CompilerServices.ConditionalWeakTable<BlockRun, InterpolantSample[][]>()
+
+/// Every snapshot of a run, computed once.
+let interpolantChecks (run: BlockRun) =
+    interpolantCache.GetValue(run, fun r -> Array.init r.SnapshotCount (interpolantCheck r))
+
+let hypFiniteParameters : string * (BlockRun -> HypothesisCheck) =
+    "parameters finite", fun run ->
+        if Seq.forall (fun s -> run.Theta s |> Array.forall Double.IsFinite) (seq { 0 .. run.SnapshotCount - 1 }) then Met "every snapshot"
+        else NotMet "a snapshot has non-finite parameters (a diverged run)"
+
+/// (G.B.bound) ResNet vs the neural ODE of its own layers at every snapshot, any registered architecture.
+let eulerBound : Result<BlockRun> =
+    { Id = "G.B.bound"
+      Title = "ResNet vs neural ODE, any architecture (layer-wise first-order bound at every snapshot)"
+      Source = "paper §3 (ResNet as a discretization of a neural ODE), stated generically here (docs/theorems/GenericResults.md)"
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "At every snapshot, with θ(s) the piecewise-linear interpolant of the layers and H the solution of dH/ds = f(θ(s), H), H(0) = h_0: "
+        + "‖h_L^i − H^i(1)‖ ≤ E_L^i, E_k = (1 + κ_k/L)E_{k−1} + J_k‖θ_k − θ_{k−1}‖/(2L) + κ_kF_k/(2L²), and E_L ≤ e^κ(J·K + κF)/(2L) (paper form, K = L·max_k‖θ_k − θ_{k−1}‖), "
+        + "κ_k, J_k, F_k the architecture's constants on layer k; H(1) by RK4 on a grid aligned with the nodes (≥ 256 steps), compared up to its estimated error."
+      Hypotheses = [ hypArchitecture; hypFiniteParameters ]
+      Conclusion =
+        fun run ->
+            let all = interpolantChecks run
+            let checks =
+                seq {
+                    for s in 0 .. run.SnapshotCount - 1 do
+                        for c in all.[s] ->
+                            { Measured = c.Measured; Bound = c.Bound + c.IntegrationError; Where = sprintf "sample i = %d" c.Sample
+                              When = sprintf "snapshot %d, iteration %d (t = %g)" s run.Steps.[s] (run.Time s) } }
+            let e = evaluation roundingRel checks [] []
+            let worstBy f = all |> Array.collect id |> Array.map f |> Array.max
+            { e with
+                Constants =
+                    [ "max_i layer-wise bound E_L (all snapshots)", worstBy (fun c -> c.Bound)
+                      "max_i paper-form bound (all snapshots)", worstBy (fun c -> c.PaperBound)
+                      "max_i measured (all snapshots)", worstBy (fun c -> c.Measured)
+                      "max_i integration error estimate", worstBy (fun c -> c.IntegrationError)
+                      "worst paper-form tightness (paper bound / measured)", all |> Array.collect id |> Array.filter (fun c -> c.Measured > 0.0) |> Array.map (fun c -> c.PaperBound / c.Measured) |> Array.fold min infinity ] } }
+
+// ---------------------------------------------------------------- ladders
+
+/// Generic-architecture runs that differ only in depth, sorted by L.
+type BlockLadder =
+    { Runs: BlockRun list }
+    member l.Depths = l.Runs |> List.map (fun r -> r.Setting.Depth)
+
+module BlockLadder =
+    /// Sorts by depth and checks that everything but the depth agrees.
+    let create (runs: BlockRun list) : Result<BlockLadder, string> =
+        match runs |> List.sortBy (fun r -> r.Setting.Depth) with
+        | [] -> Error "an empty ladder"
+        | first :: _ as sorted ->
+            let f = first.Setting
+            let bad =
+                sorted |> List.collect (fun r ->
+                    let s = r.Setting
+                    [ if s.Architecture <> f.Architecture then yield "architecture"
+                      if s.Samples <> f.Samples then yield "n"
+                      if s.Dim <> f.Dim then yield "d"
+                      if s.Activation <> f.Activation then yield "activation"
+                      if s.Eta <> f.Eta then yield "eta"
+                      if s.InitKind <> f.InitKind then yield "init"
+                      if s.Hyper <> f.Hyper then yield "hyper-parameters" ]
+                    |> List.map (fun w -> sprintf "%s: %s" r.Directory w))
+            let depths = sorted |> List.map (fun r -> r.Setting.Depth)
+            if not bad.IsEmpty then Error(sprintf "runs of a ladder must differ only in depth: %s" (String.concat "; " bad))
+            elif List.distinct depths <> depths then Error "two runs of the ladder have the same depth"
+            else Ok { Runs = sorted }
+
+/// (G.B.rate) the error of G.B.bound decreases at least like 1/L over a ladder.
+let eulerRate : Result<BlockLadder> =
+    let forAll name (check: BlockRun -> HypothesisCheck) : string * (BlockLadder -> HypothesisCheck) =
+        name, fun l ->
+            match l.Runs |> List.tryPick (fun r -> match check r with NotMet why -> Some(r.Setting.Depth, why) | Met _ -> None) with
+            | None -> Met "every run"
+            | Some(depth, why) -> NotMet(sprintf "run L = %d: %s" depth why)
+    { Id = "G.B.rate"
+      Title = "ResNet vs neural ODE, any architecture: observed order in the depth L"
+      Source = "derived here (docs/theorems/GenericResults.md); predicted by G.B.bound"
+      Provenance = Empirical
+      Doc = doc
+      Statement =
+        "Over runs that differ only in depth whose layers sample the same θ⁰(s) at iteration 0, max_i‖h_L^i − H^i(1)‖ decreases at least like 1/L: "
+        + "the upper end of the 95% interval of the order is ≥ 1 for the plain log-log fit or the fit with a 1/L correction (Rate.decide), with the RK4 error estimates as uncertainties."
+      Hypotheses =
+        [ "at least 4 depths", (fun l -> if l.Runs.Length >= 4 then Met(sprintf "%d depths" l.Runs.Length) else NotMet(sprintf "%d depths: an interval for the order with its 1/L term needs at least 4" l.Runs.Length))
+          forAll "architecture has stated constants" (snd hypArchitecture)
+          forAll "the architecture's requirements" (snd hypRequirements)
+          forAll "run not diverged" (snd hypNotDiverged)
+          forAll "snapshot at iteration 0" (snd hypInitialSnapshot)
+          forAll "layers sample a known function of depth theta0(k/L)" (snd hypInitialFunction)
+          "error not zero", (fun l ->
+              match l.Runs |> List.tryFind (fun r -> r.Architecture.IsNone || (initialFunction r).IsNone) with
+              | Some r -> NotMet(sprintf "run L = %d: no registered architecture or no known function of depth to compare with" r.Setting.Depth)
+              | None ->
+              match l.Runs |> List.tryFind (fun r -> (eulerCheck r).Measured = 0.0) with
+              | None -> Met "every depth"
+              | Some r -> NotMet(sprintf "run L = %d: the ResNet equals the ODE (f = 0 at initialization?)" r.Setting.Depth)) ]
+      Conclusion =
+        fun l ->
+            let checks = l.Runs |> List.map eulerCheck
+            let errs = checks |> List.map (fun c -> c.Measured)
+            let eps = checks |> List.map (fun c -> c.IntegrationError)
+            let plain = Rate.fitWithUncertainty l.Depths errs eps
+            let corrected = Rate.fitWithCorrectionAndUncertainty l.Depths errs eps
+            let ok, o = Rate.decide plain corrected
+            let target = Rate.ClaimedOrder
+            let verdict =
+                if ok then Holds(o.Upper - target, o.Upper / target)
+                else Violated { Where = sprintf "depth ladder L = %s" (l.Depths |> List.map string |> String.concat ", "); When = "iteration 0 (t = 0)"; Measured = o.Order; Bound = target }
+            { Verdict = verdict; Measured = Some o.Order; Bound = Some target; Hypotheses = []
+              Constants =
+                [ "observed order", o.Order; "95% lower", o.Lower; "95% upper", o.Upper ]
+                @ List.map2 (fun (r: BlockRun) (c: EulerCheck) -> sprintf "bound/measured at L = %d" r.Setting.Depth, c.Bound / c.Measured) l.Runs checks
+              Notes = [ sprintf "plain: %s" (Rate.describe plain); sprintf "with 1/L correction: %s" (Rate.describe corrected) ] } }
+
+/// Single-run generic results.
+let all : Result<BlockRun> list = [ depthSmoothness; depthSmoothnessSegments; eulerBound ]
+
+/// Ladder generic results.
+let ladder : Result<BlockLadder> list = [ eulerRate ]

@@ -1,0 +1,36 @@
+/// The paper's two-layer block f(θ, h) = V σ(W h), θ = (W, V), W m×d, V d×m, seen through the generic
+/// extension point (docs/theorems/GenericResults.md, "The MLP through the extension point"). A thin adapter:
+/// lemma L5's (a, b) are those of the lemma chain (`DepthSmoothness.coefficients`, docs/theorems/LemmaChain.md)
+/// with the iterate bounds; the other constants, with S = √m·s0 + s1·M_W·H ≥ ‖σ(W h)‖, are
+///   κ = s1 M_V M_W,   J = (S² + (s1 M_V H)²)^{1/2},   F = M_V S,
+///   C_θθ = s1 H + s2 M_V H²,   C_hθ = ((s1 M_W)² + (M_V(s2 M_W H + s1))²)^{1/2}.
+module ResOdeProofs.Theory.MlpArchitecture
+
+open ResOdeProofs.Theory
+
+let private width (b: IterateBounds) =
+    match b.Hyper.TryFind "width" with
+    | Some m -> m
+    | None -> failwith "an mlp run needs the hyper-parameter width in run.json architecture.hyper"
+
+let private mW (b: IterateBounds) = Architecture.part b.PartOp "W"
+let private mV (b: IterateBounds) = Architecture.part b.PartOp "V"
+let private sigmaBound (b: IterateBounds) = sqrt (width b) * b.S0 + b.S1 * mW b * b.Hidden
+
+/// The MLP block's constants (L5 from the lemma chain).
+let architecture : Architecture =
+    { Name = "mlp"
+      Title = "two-layer perceptron block V sigma(W h) (the paper's)"
+      Doc = "docs/theorems/LemmaChain.md"
+      Requirements = [ Architecture.smoothActivation ]
+      LipschitzH = fun b -> b.S1 * mV b * mW b
+      LipschitzTheta = fun b -> let s = sigmaBound b in sqrt (s * s + (b.S1 * mV b * b.Hidden) ** 2.0)
+      OutputBound = fun b -> mV b * sigmaBound b
+      SecondDerivatives =
+        fun b ->
+            b.S1 * b.Hidden + b.S2 * mV b * b.Hidden * b.Hidden,
+            sqrt ((b.S1 * mW b) ** 2.0 + (mV b * (b.S2 * mW b * b.Hidden + b.S1)) ** 2.0)
+      GradientDifference =
+        fun b ->
+            let c = DepthSmoothness.coefficients b.Hidden b.AdjointSum (mW b) (mV b) (sigmaBound b) b.S1 b.S2
+            c.A, c.B }

@@ -1,0 +1,138 @@
+using ResOdeProofs.Numerics.Blocks;
+using ResOdeProofs.Numerics.IO;
+using ResOdeProofs.Numerics.Model;
+using ResOdeProofs.Numerics.Training;
+
+namespace ResOdeProofs.Numerics.Tests;
+
+/// <summary>The generic engine (Blocks/): agreement with the fast MLP engine, exact gradients, trace and run directories.</summary>
+public class BlockEngineTests
+{
+    /// <summary>θ_k = (W_k, V_k) from the fast engine's separate W (L×m×d) and V (L×d×m).</summary>
+    private static double[] Interleave(double[] w, double[] v, int L, int md)
+    {
+        var t = new double[2 * L * md];
+        for (int k = 0; k < L; k++) { w.AsSpan(k * md, md).CopyTo(t.AsSpan(2 * k * md)); v.AsSpan(k * md, md).CopyTo(t.AsSpan(2 * k * md + md)); }
+        return t;
+    }
+
+    [Theory]
+    [InlineData(ActivationKind.Gelu, false, null)]
+    [InlineData(ActivationKind.Tanh, true, null)]
+    [InlineData(ActivationKind.Softplus, false, 0.5)]
+    public void MlpBlockReproducesTheFastEngine(ActivationKind act, bool general, double? clip)
+    {
+        var s = TestSetting.Random(7, depth: 6, width: 5, dim: 4, n: 9, general);
+        var init = Initialization.FromArrays(s.Shape, s.W, s.V, "test");
+        var opts = new TrainOptions(act, 0.02, 15) { Clip = clip, Snapshots = 3 };
+        var fast = Trainer.Train(s.Shape, s.Data, init, opts, 0, "test", s.A, s.B);
+        var block = new MlpBlock(4, 5, act);
+        var theta = Interleave(s.W, s.V, 6, 20);
+        var gen = BlockTrainer.Train(block, 6, s.Data, BlockInitialization.FromArray(block, 6, theta, "test"), opts, 0, "test",
+            new Dictionary<string, double> { ["width"] = 5 }, s.A, s.B);
+        Assert.Equal(fast.Losses.Length, gen.Losses.Length);
+        for (int j = 0; j < fast.Losses.Length; j++)
+            Assert.True(Math.Abs(fast.Losses[j] - gen.Losses[j]) <= 1e-12 * Math.Max(1, fast.Losses[j]), $"loss at {j}: {fast.Losses[j]} vs {gen.Losses[j]}");
+        foreach (var (a, b) in new[] { ("grad_norm", "grad_norm"), ("pl_ratio", "pl_ratio"), ("smooth_z", "smooth_theta"), ("smooth_w", "smooth_W"),
+                     ("smooth_v", "smooth_V"), ("w_fro_max", "fro_max_W"), ("hidden_max", "hidden_max"), ("adjoint_sum_max", "adjoint_sum_max"),
+                     ("step_max", "step_max"), ("clip_fraction", "clip_fraction"), ("preact_min", "preact_min"), ("preact_max", "preact_max") })
+            for (int j = 0; j < fast.Losses.Length; j++)
+                Assert.True(Math.Abs(fast.Trace[a][j] - gen.Trace[b][j]) <= 1e-10 * Math.Max(1, Math.Abs(fast.Trace[a][j])), $"{a} vs {b} at {j}: {fast.Trace[a][j]} vs {gen.Trace[b][j]}");
+        var last = Interleave(fast.SnapshotW[^1], fast.SnapshotV[^1], 6, 20);
+        for (int i = 0; i < last.Length; i++) Assert.True(Math.Abs(last[i] - gen.SnapshotTheta[^1][i]) <= 1e-11);
+    }
+
+    private static double Loss(IResidualBlock block, int L, Dataset data, double[] theta) =>
+        new BlockResNet(block, L, data).Evaluate(theta, Span<double>.Empty).Loss;
+
+    /// <summary>G_k = L·∂ℓ/∂θ_k against central differences (step 1e-6: truncation O(h²·ℓ''') ≈ 1e-12, rounding ≈ 1e-16/1e-6 = 1e-10).</summary>
+    /// <summary>Every architecture of the catalog (a new one is checked without editing this file) with each smooth σ.</summary>
+    public static IEnumerable<object[]> CatalogBlocks() =>
+        from e in BlockCatalog.All
+        from act in new[] { ActivationKind.Gelu, ActivationKind.Tanh, ActivationKind.Softplus }
+        select new object[] { e.Name, act };
+
+    [Theory]
+    [MemberData(nameof(CatalogBlocks))]
+    public void GradientMatchesFiniteDifferences(string arch, ActivationKind act)
+    {
+        int L = 5, d = 3, n = 4;
+        var block = BlockCatalog.Create(arch, d, act, new Dictionary<string, double> { ["width"] = 4 });
+        var rng = new System.Random(3);
+        var data = new Dataset(n, d, d, TestRandom.Gaussian(rng, n * d), TestRandom.Gaussian(rng, n * d));
+        var theta = TestRandom.Gaussian(rng, L * block.ParameterCount, 0.7);
+        var g = new double[theta.Length];
+        new BlockResNet(block, L, data).Evaluate(theta, g);
+        const double h = 1e-6;
+        for (int i = 0; i < theta.Length; i++)
+        {
+            var tp = (double[])theta.Clone(); tp[i] += h;
+            var tm = (double[])theta.Clone(); tm[i] -= h;
+            double fd = L * (Loss(block, L, data, tp) - Loss(block, L, data, tm)) / (2 * h);
+            Assert.True(Math.Abs(fd - g[i]) <= 1e-6 * Math.Max(1, Math.Abs(g[i])), $"{arch} parameter {i}: backprop {g[i]}, finite differences {fd}");
+        }
+    }
+
+    [Fact]
+    public void OneLayerBlockForwardIsSigmaOfAffine()
+    {
+        var block = new OneLayerBlock(2, ActivationKind.Tanh);
+        double[] theta = { 1, 2, 3, 4, 0.5, -0.5 }, h = { 0.1, 0.2 };
+        var o = new double[2]; var c = new double[block.CacheSize(1)];
+        block.Forward(theta, h, o, c, 1);
+        Assert.Equal(Math.Tanh(0.1 + 0.4 + 0.5), o[0], 15);
+        Assert.Equal(Math.Tanh(0.3 + 0.8 - 0.5), o[1], 15);
+    }
+
+    [Fact]
+    public void InitializationsHaveTheirStatedSmoothness()
+    {
+        var block = new OneLayerBlock(3, ActivationKind.Gelu);
+        var scales = new[] { 1.0, 0.3 };
+        var tied = BlockInitialization.Tied(block, 8, 1, scales);
+        Assert.Equal(0.0, BlockInitialization.MaxIncrement(tied.Theta, 8, block.ParameterCount));
+        foreach (int L in new[] { 4, 16, 64 })
+        {
+            var sm = BlockInitialization.Smooth(block, L, 1, scales, 3);
+            Assert.True(BlockInitialization.MaxIncrement(sm.Theta, L, block.ParameterCount) <= sm.Info.LipschitzTheta!.Value / L * (1 + 1e-12));
+        }
+        // The same function for every depth: layer L/2 at depth L and layer L at depth 2L are both θ⁰(1/2).
+        var a = BlockInitialization.Smooth(block, 4, 1, scales); var b = BlockInitialization.Smooth(block, 8, 1, scales);
+        int P = block.ParameterCount;
+        for (int i = 0; i < P; i++) Assert.Equal(a.Theta[1 * P + i], b.Theta[3 * P + i], 14);
+        Assert.Null(BlockInitialization.Iid(block, 8, 1, scales).Info.LipschitzTheta);
+    }
+
+    [Fact]
+    public void DivergenceIsRecorded()
+    {
+        var spec = new BlockRunSpec { Architecture = "one-layer", Depth = 4, Dim = 3, Samples = 5, Eta = 1e6, Iterations = 30, Init = InitKind.Iid, Scales = new[] { 3.0, 1.0 } };
+        var r = spec.Train();
+        Assert.Equal(RunStatus.Diverged, r.Status);
+        Assert.NotNull(r.DivergenceReason);
+        Assert.True(r.Losses.Length < 31);
+    }
+
+    [Fact]
+    public void RunDirectoryRoundTrip()
+    {
+        var spec = new BlockRunSpec { Architecture = "one-layer", Depth = 6, Dim = 3, Samples = 5, Iterations = 4, Snapshots = 3, Init = InitKind.Smooth };
+        var r = spec.Train();
+        var dir = Path.Combine(Path.GetTempPath(), "blockrun-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            BlockRunDirectory.Write(r, dir);
+            Assert.True(BlockRunDirectory.IsBlockRun(dir));
+            var back = BlockRunDirectory.Read(dir);
+            Assert.Equal("one-layer", back.Architecture.Name);
+            Assert.Equal(new[] { ("W", new[] { 3, 3 }), ("b", new[] { 3 }) }.Select(p => p.Item1), back.Architecture.Parts().Select(p => p.Name));
+            Assert.Equal(r.SnapshotTheta[^1], back.Theta[^1]);
+            Assert.Equal(r.Losses, back.Losses);
+            Assert.NotNull(back.Meta.Init.LipschitzParts);
+            Assert.NotNull(back.Block);
+            var ex = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
+            Assert.Contains("BlockRunDirectory", ex.Message);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+}

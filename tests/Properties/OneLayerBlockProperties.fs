@@ -1,0 +1,153 @@
+/// The one-layer block σ(W h + b) through the generic results (docs/theorems/OneLayerBlock.md,
+/// docs/theorems/GenericResults.md): G.A and G.B hold on sampled smooth settings, the depth rate of G.B is
+/// consistent with order 1 on smooth ladders; i.i.d. layers and relu are hypotheses not met; a bumped snapshot
+/// is a violation; the MLP block through the same extension point satisfies the same generic results.
+module ResOdeProofs.Properties.OneLayerBlockProperties
+
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open FsCheck.Xunit
+open ResOdeProofs.Numerics
+open ResOdeProofs.Numerics.Blocks
+open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Numerics.Training
+open ResOdeProofs.Theory
+open ResOdeProofs.Properties.Generators
+
+let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
+
+/// One-layer settings with the hypotheses of G.A and G.B: smooth σ, tied or smooth init, W scale ≈ 1/√d, small η.
+let oneLayerSpec : Gen<BlockRunSpec> =
+    gen {
+        let! depth = Gen.elements (if isLong then [ 4; 8; 16; 32; 64 ] else [ 4; 8; 16 ])
+        let! n = Gen.choose (2, if isLong then 30 else 10)
+        let! d = Gen.choose (2, if isLong then 8 else 4)
+        let! act = Gen.elements smoothActivations
+        let! init = Gen.elements [ InitKind.Tied; InitKind.Smooth ]
+        let! ws = Gen.elements [ 0.3; 0.6 ]
+        let! bs = Gen.elements [ 0.0; 0.2 ]
+        let! eta = Gen.elements [ 0.001; 0.005; 0.01 ]
+        let! iters = Gen.choose (1, if isLong then 60 else 15)
+        let! seed = Gen.choose (0, 100000)
+        return
+            BlockRunSpec(
+                Architecture = "one-layer", Depth = depth, Samples = n, Dim = d, Activation = act, Init = init,
+                Scales = [| ws; bs |], Eta = eta, Iterations = iters, Snapshots = 3, Seed = int64 seed)
+    }
+
+/// Shrinks toward fewer layers, iterations, samples and dimensions.
+let shrinkOneLayer (s: BlockRunSpec) : seq<BlockRunSpec> =
+    seq {
+        if s.Depth > 2 then yield s.With(depth = s.Depth / 2)
+        if s.Iterations > 1 then yield s.With(iterations = s.Iterations / 2)
+        if s.Samples > 2 then yield s.With(samples = s.Samples - 1)
+        if s.Dim > 1 then yield s.With(dim = s.Dim - 1)
+    }
+
+let oneLayerArb = Arb.fromGenShrink (oneLayerSpec, shrinkOneLayer)
+
+/// Trains a generic-architecture setting and opens it in memory with the registered architectures.
+let trainBlock (spec: BlockRunSpec) : BlockRun =
+    Registry.openBlockRun (BlockRunDirectory.InMemory(spec.Train(), sprintf "%s-L%d-seed-%d" spec.Architecture spec.Depth spec.Seed))
+
+let describeBlock (s: BlockRunSpec) =
+    sprintf "%s L=%d n=%d d=%d %s %s scales=%A eta=%g N=%d seed=%d" s.Architecture s.Depth s.Samples s.Dim
+        (Activations.Name s.Activation) (s.Init.ToString().ToLowerInvariant()) (s.EffectiveScales()) s.Eta s.Iterations s.Seed
+
+let reproduceBlock (s: BlockRunSpec) =
+    sprintf "reproduce with:\n  %s\n  resode verify runs/failing" (s.CommandLine "runs/failing")
+
+/// A ladder of the setting at depths 4, 8, 16, 32, 64 (one function of depth sampled at k/L).
+let ladderOf (spec: BlockRunSpec) =
+    [ 4; 8; 16; 32; 64 ] |> List.map (fun l -> trainBlock (spec.With(depth = l)))
+    |> GenericResults.BlockLadder.create
+    |> function Ok l -> l | Error e -> failwith e
+
+[<Property(MaxTest = 15, Replay = "(4242,2425)")>]
+let ``G.A and G.B.bound hold on smooth one-layer runs`` () =
+    Prop.forAll oneLayerArb (fun spec ->
+        let run = trainBlock spec
+        let ev r = (Result.evaluate r run).Verdict
+        let a, seg, b = ev GenericResults.depthSmoothness, ev GenericResults.depthSmoothnessSegments, ev GenericResults.eulerBound
+        ((Verdict.isHolds a && Verdict.isHolds seg && Verdict.isHolds b)
+         |@ sprintf "%s\nG.A.aposteriori: %A\nG.A.segments: %A\nG.B.bound: %A\n%s" (describeBlock spec) a seg b (reproduceBlock spec))
+        |> Prop.classify true (spec.Init.ToString())
+        |> Prop.classify true (Activations.Name spec.Activation)
+        |> Prop.collect (Verdict.tightness seg |> Option.map tightnessBucket |> Option.defaultValue "n/a"))
+
+[<Property(MaxTest = 3, Replay = "(17,71)")>]
+let ``G.B.rate is consistent with order 1 on smooth one-layer ladders`` () =
+    Prop.forAll oneLayerArb (fun spec ->
+        let spec = spec.With(init = InitKind.Smooth, iterations = 2)
+        let e = Result.evaluate GenericResults.eulerRate (ladderOf spec)
+        Verdict.isHolds e.Verdict |@ sprintf "%s\n%A\n%A\n%s" (describeBlock spec) e.Verdict e.Notes (reproduceBlock spec))
+
+[<Property(MaxTest = 4, Replay = "(5,55)")>]
+let ``iid layers: G.A and G.B.rate hypotheses are not met`` () =
+    Prop.forAll oneLayerArb (fun spec ->
+        let spec = spec.With(init = InitKind.Iid, iterations = 2)
+        let a = (Result.evaluate GenericResults.depthSmoothness (trainBlock spec)).Verdict
+        let r = (Result.evaluate GenericResults.eulerRate (ladderOf spec)).Verdict
+        (Verdict.isHypothesisNotMet a && Verdict.isHypothesisNotMet r) |@ sprintf "%s\nG.A: %A\nG.B.rate: %A" (describeBlock spec) a r)
+
+[<Property(MaxTest = 4, Replay = "(6,67)")>]
+let ``relu: the bounded sigma'' hypothesis is not met`` () =
+    Prop.forAll oneLayerArb (fun spec ->
+        let spec = spec.With(activation = ActivationKind.Relu)
+        let e = Result.evaluate GenericResults.depthSmoothness (trainBlock spec)
+        match e.Verdict with
+        | HypothesisNotMet hs -> List.exists (fun (n: string, why: string) -> n = "the architecture's requirements" && why.Contains "sigma''") hs |@ sprintf "%A" hs
+        | v -> false |@ sprintf "%s: %A" (describeBlock spec) v)
+
+/// Adds δ to every entry of layer ⌊L/2⌋ of the last snapshot with δ√P = 2.5·z_N, z_N the G.A.segments bound there:
+/// then ‖Δ_k‖ ≥ δ√P − (observed ‖Δ_k‖) ≥ 1.5·z_N > z_N (triangle inequality, observed ≤ z_N), so a check that reads
+/// the snapshot's parameters must report a violation.
+let bumpLastSnapshot (run: BlockRun) : BlockRun =
+    let d = run.Data
+    let s = run.SnapshotCount - 1
+    let P = run.ParameterCount
+    let k = run.Setting.Depth / 2
+    let bound, _ = GenericResults.depthSmoothnessBoundWith true run.Architecture.Value run
+    let delta = 2.5 * bound.[run.Steps.[s]] / sqrt (float P)
+    let theta = Array.copy (run.Theta s)
+    for i in k * P .. k * P + P - 1 do theta.[i] <- theta.[i] + delta
+    let thetas = Array.copy d.Theta
+    thetas.[s] <- theta
+    Registry.openBlockRun (
+        BlockRunData(Directory = d.Directory + " (bumped)", Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
+                     ParameterCount = d.ParameterCount, Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
+                     Steps = d.Steps, Theta = thetas, Losses = d.Losses, Trace = d.Trace))
+
+[<Property(MaxTest = 6, Replay = "(8,89)")>]
+let ``a bumped snapshot violates G.A.segments`` () =
+    Prop.forAll oneLayerArb (fun spec ->
+        let n = max 2 spec.Iterations
+        let spec = spec.With(depth = max 4 spec.Depth, iterations = n, snapshotSteps = [| n - 1; n |])
+        let run = trainBlock spec
+        let before = (Result.evaluate GenericResults.depthSmoothnessSegments run).Verdict
+        let after = (Result.evaluate GenericResults.depthSmoothnessSegments (bumpLastSnapshot run)).Verdict
+        (Verdict.isHolds before && Verdict.isViolated after) |@ sprintf "%s\nbefore: %A\nafter: %A" (describeBlock spec) before after)
+
+[<Property(MaxTest = 5, Replay = "(9,99)")>]
+let ``the MLP block through the extension point satisfies the generic results`` () =
+    Prop.forAll smoothArb (fun mlp ->
+        let spec =
+            BlockRunSpec(Architecture = "mlp", Depth = mlp.Depth, Width = mlp.Width, Samples = mlp.Samples, Dim = mlp.Dim, Activation = mlp.Activation,
+                         Init = mlp.Init, Scales = [| 1.0; mlp.VScale |], Eta = mlp.Eta, Iterations = mlp.Iterations, Snapshots = 3, Seed = mlp.Seed)
+        let run = trainBlock spec
+        let a = (Result.evaluate GenericResults.depthSmoothness run).Verdict
+        let seg = (Result.evaluate GenericResults.depthSmoothnessSegments run).Verdict
+        (Verdict.isHolds a && Verdict.isHolds seg) |@ sprintf "%s\nG.A: %A\nG.A.segments: %A" (describeBlock spec) a seg)
+
+[<Fact>]
+let ``results of the other run format are not applicable, and an unregistered architecture is a hypothesis not met`` () =
+    let spec = BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2)
+    let run = trainBlock spec
+    let rows = Registry.verifyBlockRun run
+    Assert.True(rows |> List.filter (fun r -> not (r.Id.StartsWith "G.")) |> List.forall (fun r -> r.Verdict = "not applicable"))
+    Assert.True(rows |> List.exists (fun r -> r.Id = "G.A.aposteriori" && r.Verdict = "holds"))
+    let mlpRows = Registry.verifyRunAll (train (RunSpec(Depth = 4, Width = 3, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2)))
+    Assert.True(mlpRows |> List.filter (fun r -> r.Id.StartsWith "G.") |> List.forall (fun r -> r.Verdict = "not applicable"))
+    let unknown = BlockRun(run.Data, [])
+    Assert.True(Verdict.isHypothesisNotMet (Result.evaluate GenericResults.depthSmoothness unknown).Verdict)
