@@ -14,6 +14,7 @@ open ResOdeProofs.Numerics.IO
 open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
+open ResOdeProofs.Properties.Profile
 
 let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
 
@@ -64,7 +65,7 @@ let ladderOf (spec: BlockRunSpec) =
     |> GenericResults.BlockLadder.create
     |> function Ok l -> l | Error e -> failwith e
 
-[<Property(MaxTest = 15, Replay = "(4242,2425)")>]
+[<ProfiledProperty(15, Replay = "(4242,2425)")>]
 let ``G.A and G.B.bound hold on smooth one-layer runs`` () =
     Prop.forAll oneLayerArb (fun spec ->
         let run = trainBlock spec
@@ -76,14 +77,14 @@ let ``G.A and G.B.bound hold on smooth one-layer runs`` () =
         |> Prop.classify true (Activations.Name spec.Activation)
         |> Prop.collect (Verdict.tightness seg |> Option.map tightnessBucket |> Option.defaultValue "n/a"))
 
-[<Property(MaxTest = 3, Replay = "(17,71)")>]
+[<ProfiledProperty(3, Replay = "(17,71)")>]
 let ``G.B.rate is consistent with order 1 on smooth one-layer ladders`` () =
     Prop.forAll oneLayerArb (fun spec ->
         let spec = spec.With(init = InitKind.Smooth, iterations = 2)
         let e = Result.evaluate GenericResults.eulerRate (ladderOf spec)
         Verdict.isHolds e.Verdict |@ sprintf "%s\n%A\n%A\n%s" (describeBlock spec) e.Verdict e.Notes (reproduceBlock spec))
 
-[<Property(MaxTest = 4, Replay = "(5,55)")>]
+[<ProfiledProperty(4, Replay = "(5,55)")>]
 let ``iid layers: G.A and G.B.rate hypotheses are not met`` () =
     Prop.forAll oneLayerArb (fun spec ->
         let spec = spec.With(init = InitKind.Iid, iterations = 2)
@@ -91,7 +92,7 @@ let ``iid layers: G.A and G.B.rate hypotheses are not met`` () =
         let r = (Result.evaluate GenericResults.eulerRate (ladderOf spec)).Verdict
         (Verdict.isHypothesisNotMet a && Verdict.isHypothesisNotMet r) |@ sprintf "%s\nG.A: %A\nG.B.rate: %A" (describeBlock spec) a r)
 
-[<Property(MaxTest = 4, Replay = "(6,67)")>]
+[<ProfiledProperty(4, Replay = "(6,67)")>]
 let ``relu: the bounded sigma'' hypothesis is not met`` () =
     Prop.forAll oneLayerArb (fun spec ->
         let spec = spec.With(activation = ActivationKind.Relu)
@@ -119,7 +120,7 @@ let bumpLastSnapshot (run: BlockRun) : BlockRun =
                      ParameterCount = d.ParameterCount, Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
                      Steps = d.Steps, Theta = thetas, Losses = d.Losses, Trace = d.Trace))
 
-[<Property(MaxTest = 6, Replay = "(8,89)")>]
+[<ProfiledProperty(6, Replay = "(8,89)")>]
 let ``a bumped snapshot violates G.A.segments`` () =
     Prop.forAll oneLayerArb (fun spec ->
         let n = max 2 spec.Iterations
@@ -129,7 +130,7 @@ let ``a bumped snapshot violates G.A.segments`` () =
         let after = (Result.evaluate GenericResults.depthSmoothnessSegments (bumpLastSnapshot run)).Verdict
         (Verdict.isHolds before && Verdict.isViolated after) |@ sprintf "%s\nbefore: %A\nafter: %A" (describeBlock spec) before after)
 
-[<Property(MaxTest = 5, Replay = "(9,99)")>]
+[<ProfiledProperty(5, Replay = "(9,99)")>]
 let ``the MLP block through the extension point satisfies the generic results`` () =
     Prop.forAll smoothArb (fun mlp ->
         let spec =

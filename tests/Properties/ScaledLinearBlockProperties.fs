@@ -11,6 +11,7 @@ open ResOdeProofs.Numerics.Blocks
 open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
+open ResOdeProofs.Properties.Profile
 open ResOdeProofs.Properties.OneLayerBlockProperties
 
 let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
@@ -35,7 +36,7 @@ let scaledLinearSpec : Gen<BlockRunSpec> =
 
 let scaledLinearArb = Arb.fromGenShrink (scaledLinearSpec, shrinkOneLayer)
 
-[<Property(MaxTest = 10, Replay = "(31,313)")>]
+[<ProfiledProperty(10, Replay = "(31,313)")>]
 let ``G.A and G.B.bound hold on smooth scaled-linear runs`` () =
     Prop.forAll scaledLinearArb (fun spec ->
         let run = trainBlock spec
@@ -46,21 +47,21 @@ let ``G.A and G.B.bound hold on smooth scaled-linear runs`` () =
         |> Prop.classify true (spec.Init.ToString())
         |> Prop.collect (Verdict.tightness seg |> Option.map tightnessBucket |> Option.defaultValue "n/a"))
 
-[<Property(MaxTest = 2, Replay = "(41,413)")>]
+[<ProfiledProperty(2, Replay = "(41,413)")>]
 let ``G.B.rate is consistent with order 1 on smooth scaled-linear ladders`` () =
     Prop.forAll scaledLinearArb (fun spec ->
         let spec = spec.With(init = InitKind.Smooth, iterations = 2)
         let e = Result.evaluate GenericResults.eulerRate (ladderOf spec)
         Verdict.isHolds e.Verdict |@ sprintf "%s\n%A\n%A\n%s" (describeBlock spec) e.Verdict e.Notes (reproduceBlock spec))
 
-[<Property(MaxTest = 3, Replay = "(51,515)")>]
+[<ProfiledProperty(3, Replay = "(51,515)")>]
 let ``iid layers and relu: hypotheses not met`` () =
     Prop.forAll scaledLinearArb (fun spec ->
         let iid = (Result.evaluate GenericResults.depthSmoothness (trainBlock (spec.With(init = InitKind.Iid)))).Verdict
         let relu = (Result.evaluate GenericResults.depthSmoothness (trainBlock (spec.With(activation = ActivationKind.Relu)))).Verdict
         (Verdict.isHypothesisNotMet iid && Verdict.isHypothesisNotMet relu) |@ sprintf "%s\niid: %A\nrelu: %A" (describeBlock spec) iid relu)
 
-[<Property(MaxTest = 4, Replay = "(61,617)")>]
+[<ProfiledProperty(4, Replay = "(61,617)")>]
 let ``a bumped snapshot violates G.A.segments`` () =
     Prop.forAll scaledLinearArb (fun spec ->
         let n = max 2 spec.Iterations
