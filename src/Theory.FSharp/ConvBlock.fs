@@ -51,8 +51,29 @@ let outputBound (c: Constants) (hNorm: float) = c.OutputIntercept + c.LipschitzH
 let activationBound (c: Constants) (hNorm: float) =
     c.S0 * sqrt (float c.StateDim) + c.S1 * (c.K1Norm * hNorm + sqrt (float c.Pixels) * c.B1Norm)
 
-/// ρ(h) = (9‖h‖² + P)^{1/2}: ‖δK₁∗h + δb₁‖ ≤ ρ(h)‖(δK₁, δb₁)‖.
-let rho (c: Constants) (hNorm: float) = sqrt (kernelToOperator ** 2.0 * hNorm * hNorm + float c.Pixels)
+/// What the bounds need to know about a state h: ‖h‖, π(h) = the largest C×3×3 patch norm (π ≤ ‖h‖) and
+/// ν(h) = the norm of δK ↦ δK∗h (ν ≤ 3‖h‖). `StateNorms.ofNorm` takes the worst cases π = ‖h‖, ν = 3‖h‖ (a bound
+/// from ‖h‖ alone); `StateNorms.measure` computes them for a state.
+type StateNorms =
+    { Norm: float
+      Patch: float
+      Shift: float }
+
+module StateNorms =
+    /// Worst case from ‖h‖ alone: π = ‖h‖, ν = 3‖h‖.
+    let ofNorm (n: float) = { Norm = n; Patch = n; Shift = kernelToOperator * n }
+
+    /// Measured for one state h ∈ R^{C·H·W} (`Conv2dSame.MaxPatchNorm`, `Conv2dSame.ShiftOperatorNorm`).
+    let measure (channels: int) (height: int) (width: int) (h: System.ReadOnlySpan<float>) =
+        let mutable sq = 0.0
+        for i in 0 .. h.Length - 1 do
+            sq <- sq + h.[i] * h.[i]
+        { Norm = sqrt sq
+          Patch = Conv2dSame.MaxPatchNorm(h, channels, height, width)
+          Shift = Conv2dSame.ShiftOperatorNorm(h, channels, height, width) }
+
+/// ρ(h) = (ν(h)² + P)^{1/2} ≤ (9‖h‖² + P)^{1/2}: ‖δK₁∗h + δb̃₁‖ ≤ ρ(h)‖(δK₁, δb₁)‖.
+let rho (c: Constants) (h: StateNorms) = sqrt (h.Shift * h.Shift + float c.Pixels)
 
 /// (C3) ‖h_k‖ ≤ e^κ‖h₀‖ + F₀(e^κ − 1)/κ for every k ≤ L when the norms are maxima over the layers (F₀ for κ = 0).
 let hiddenStateBound (c: Constants) (h0Norm: float) =
@@ -60,45 +81,42 @@ let hiddenStateBound (c: Constants) (h0Norm: float) =
     exp kap * h0Norm + (if kap = 0.0 then c.OutputIntercept else c.OutputIntercept * (exp kap - 1.0) / kap)
 
 /// (C4) Λ(h) = (9S(h)² + P + s1²‖K₂‖₂²ρ(h)²)^{1/2}: ‖f(θ, h) − f(θ', h)‖ ≤ Λ(h)‖θ − θ'‖, hence ‖∂f/∂θ(θ, h)‖₂ ≤ Λ(h).
-let parameterLipschitz (c: Constants) (hNorm: float) =
-    let s = activationBound c hNorm
-    let r = rho c hNorm
+let parameterLipschitz (c: Constants) (h: StateNorms) =
+    let s = activationBound c h.Norm
+    let r = rho c h
     sqrt ((kernelToOperator * s) ** 2.0 + float c.Pixels + (c.S1 * c.K2Norm * r) ** 2.0)
 
-/// (C5) β_θθ(h) = 3s1ρ(h) + s2‖K₂‖₂ρ(h)(π(h)² + 1)^{1/2}: ‖∂f/∂θ(θ', h) − ∂f/∂θ(θ, h)‖₂ ≤ β_θθ(h)‖θ' − θ‖, with
-/// π(h) the largest C×3×3 patch norm of h (π(h) ≤ ‖h‖; pass ‖h‖ when the patches are not known).
-let thetaThetaLipschitz (c: Constants) (hNorm: float) (patchNorm: float) =
-    let r = rho c hNorm
-    kernelToOperator * c.S1 * r + c.S2 * c.K2Norm * r * sqrt (patchNorm * patchNorm + 1.0)
+/// (C5) β_θθ(h) = 3s1ρ(h) + s2‖K₂‖₂ρ(h)(π(h)² + 1)^{1/2}: ‖∂f/∂θ(θ', h) − ∂f/∂θ(θ, h)‖₂ ≤ β_θθ(h)‖θ' − θ‖.
+let thetaThetaLipschitz (c: Constants) (h: StateNorms) =
+    let r = rho c h
+    kernelToOperator * c.S1 * r + c.S2 * c.K2Norm * r * sqrt (h.Patch * h.Patch + 1.0)
 
 /// (C6) β_θh(h) = 3s1(‖K₁‖₂² + ‖K₂‖₂²)^{1/2} + s2‖K₂‖₂‖K₁‖₂·min(ρ(h), (π(h)² + 1)^{1/2}):
 /// ‖∂f/∂θ(θ, h') − ∂f/∂θ(θ, h)‖₂ ≤ β_θh(h)‖h' − h‖.
-let thetaStateLipschitz (c: Constants) (hNorm: float) (patchNorm: float) =
+let thetaStateLipschitz (c: Constants) (h: StateNorms) =
     kernelToOperator * c.S1 * sqrt (c.K1Norm ** 2.0 + c.K2Norm ** 2.0)
-    + c.S2 * c.K2Norm * c.K1Norm * min (rho c hNorm) (sqrt (patchNorm * patchNorm + 1.0))
+    + c.S2 * c.K2Norm * c.K1Norm * min (rho c h) (sqrt (h.Patch * h.Patch + 1.0))
 
-/// Per-sample norms at the layer pair (k, k+1): ‖h_{k−1}‖, ‖h_k‖, their largest patch norms π, ‖p_k‖, ‖p_{k+1}‖ and
+/// Per-sample quantities at the layer pair (k, k+1): h_{k−1} and h_k (their StateNorms), ‖p_k‖, ‖p_{k+1}‖ and
 /// L‖h_k − h_{k−1}‖.
 type LayerPairSample =
-    { HPrev: float
-      H: float
-      PatchPrev: float
-      Patch: float
+    { HPrev: StateNorms
+      H: StateNorms
       P: float
       PNext: float
       ScaledIncrement: float }
 
 /// (C7, the analogue of L5) ‖G_{k+1} − G_k‖ ≤ a‖θ_{k+1} − θ_k‖ + b/L with G_k = Σ_i (∂f/∂θ)(θ_k, h_{k−1}^i)ᵀp_k^i and
 /// a = Σ_i β_θθ(h_k^i)‖p_k^i‖,
-/// b = Σ_i [Λ_{k+1}(‖h_k^i‖)κ_{k+1}‖p_{k+1}^i‖ + β_θh,k(h_{k−1}^i)‖p_k^i‖·L‖h_k^i − h_{k−1}^i‖].
+/// b = Σ_i [Λ_{k+1}(h_k^i)κ_{k+1}‖p_{k+1}^i‖ + β_θh,k(h_{k−1}^i)‖p_k^i‖·L‖h_k^i − h_{k−1}^i‖].
 /// `layerK` has the norms of θ_k, `layerK1` those of θ_{k+1}; for β_θθ (which involves both) pass `both`, built from
 /// the larger of the two layers' norms. Returns (a, b).
 let gradientDifference (layerK: Constants) (layerK1: Constants) (both: Constants) (samples: LayerPairSample seq) =
     let mutable a, b = 0.0, 0.0
     for s in samples do
-        a <- a + thetaThetaLipschitz both s.H s.Patch * s.P
+        a <- a + thetaThetaLipschitz both s.H * s.P
         b <- b + parameterLipschitz layerK1 s.H * layerK1.LipschitzH * s.PNext
-               + thetaStateLipschitz layerK s.HPrev s.PatchPrev * s.P * s.ScaledIncrement
+               + thetaStateLipschitz layerK s.HPrev * s.P * s.ScaledIncrement
     a, b
 
 /// The constants as named values for an Evaluation.
@@ -162,9 +180,9 @@ let private vjpTheta (block: ConvBlock) (theta: float[]) (h: float[]) (p: float[
     g
 
 let private sampleNorm (x: float[]) d i = Linalg.frobenius x (i * d) d
-let private samplePatch (block: ConvBlock) (x: float[]) i =
+let private sampleState (block: ConvBlock) (x: float[]) i =
     let d = block.StateDim
-    Conv2dSame.MaxPatchNorm(System.ReadOnlySpan(x, i * d, d), block.Channels, block.Height, block.Width)
+    StateNorms.measure block.Channels block.Height block.Width (System.ReadOnlySpan(x, i * d, d))
 let private sampleDiff (x: float[]) (y: float[]) d i = Linalg.frobeniusDiff x (i * d) y (i * d) d
 
 let private worst (checks: (float * float * string) list) (constants: (string * float) list) =
@@ -220,7 +238,7 @@ let lipschitzParameters : Result<Probe> =
         let d = p.Block.StateDim
         let f, g = forward p.Block p.Theta p.States p.Samples, forward p.Block p.ThetaB p.States p.Samples
         let dTheta = Linalg.frobeniusDiff p.Theta 0 p.ThetaB 0 p.Theta.Length
-        worst [ for i in 0 .. p.Samples - 1 -> sampleDiff f g d i, parameterLipschitz c (sampleNorm p.States d i) * dTheta, sprintf "sample %d" i ] (named c) }
+        worst [ for i in 0 .. p.Samples - 1 -> sampleDiff f g d i, parameterLipschitz c (sampleState p.Block p.States i) * dTheta, sprintf "sample %d" i ] (named c) }
 
 /// (C5) ‖(∂f/∂θ)(θ', h)ᵀp − (∂f/∂θ)(θ, h)ᵀp‖ ≤ β_θθ(h)‖θ' − θ‖‖p‖.
 let jacobianParameterLipschitz : Result<Probe> =
@@ -235,7 +253,7 @@ let jacobianParameterLipschitz : Result<Probe> =
         worst [ for i in 0 .. p.Samples - 1 ->
                     let g, g' = vjpTheta p.Block p.Theta p.States p.Adjoints i, vjpTheta p.Block p.ThetaB p.States p.Adjoints i
                     Linalg.frobeniusDiff g 0 g' 0 g.Length,
-                    thetaThetaLipschitz c (sampleNorm p.States d i) (samplePatch p.Block p.States i) * dTheta * sampleNorm p.Adjoints d i,
+                    thetaThetaLipschitz c (sampleState p.Block p.States i) * dTheta * sampleNorm p.Adjoints d i,
                     sprintf "sample %d" i ] (named c) }
 
 /// (C6) ‖(∂f/∂θ)(θ, h')ᵀp − (∂f/∂θ)(θ, h)ᵀp‖ ≤ β_θh(h)‖h' − h‖‖p‖.
@@ -250,7 +268,7 @@ let jacobianStateLipschitz : Result<Probe> =
         worst [ for i in 0 .. p.Samples - 1 ->
                     let g, g' = vjpTheta p.Block p.Theta p.States p.Adjoints i, vjpTheta p.Block p.Theta p.StatesB p.Adjoints i
                     Linalg.frobeniusDiff g 0 g' 0 g.Length,
-                    thetaStateLipschitz c (sampleNorm p.States d i) (samplePatch p.Block p.States i) * sampleDiff p.States p.StatesB d i * sampleNorm p.Adjoints d i,
+                    thetaStateLipschitz c (sampleState p.Block p.States i) * sampleDiff p.States p.StatesB d i * sampleNorm p.Adjoints d i,
                     sprintf "sample %d" i ] (named c) }
 
 /// Every block-level result, for a registry.

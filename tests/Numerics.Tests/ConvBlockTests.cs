@@ -313,9 +313,45 @@ public class ConvBlockTests
         sw.Restart();
         for (int r = 0; r < reps; r++) block.Backward(theta, x, cache, p, g, gh, n);
         double bwd = sw.Elapsed.TotalMilliseconds / reps;
+        var val = new double[n * d];
+        var der = new double[n * d];
+        sw.Restart();
+        for (int r = 0; r < reps; r++) Activations.Evaluate(ActivationKind.Gelu, o, val, der);
+        double act = sw.Elapsed.TotalMilliseconds / reps;
         double flops = 2.0 * n * 16 * 9 * 196;
-        _out.WriteLine($"C=4, 14x14, n=100: conv forward {conv:F3} ms ({flops / conv / 1e6:F2} GFLOP/s), adjoint {adj:F3} ms, kernel gradient {grad:F3} ms; block forward {fwd:F3} ms, block backward {bwd:F3} ms");
+        _out.WriteLine($"C=4, 14x14, n=100: conv forward {conv:F3} ms ({flops / conv / 1e6:F2} GFLOP/s), adjoint {adj:F3} ms, kernel gradient {grad:F3} ms; block forward {fwd:F3} ms (of which GELU on n·d = {n * d} entries {act:F3} ms), block backward {bwd:F3} ms");
         Assert.True(fwd > 0 && bwd > 0);
+    }
+
+    [Fact]
+    public void PatchAndShiftNormsBoundConvolutionOutputs()
+    {
+        int c = 3, h = 5, w = 6, plane = h * w;
+        var rng = new System.Random(31);
+        var x = TestRandom.Gaussian(rng, c * plane);
+        double pi = Conv2dSame.MaxPatchNorm(x, c, h, w), nu = Conv2dSame.ShiftOperatorNorm(x, c, h, w);
+        Assert.True(pi <= Norm(x) && nu <= 3 * Norm(x) * (1 + 1e-12));
+        // The dense P×9C matrix of δK ↦ δK ∗ x (one output channel), column by column from Forward.
+        var m = new double[plane * 9 * c];
+        var unit = new double[9 * c];
+        var col = new double[plane];
+        for (int j = 0; j < 9 * c; j++)
+        {
+            unit[j] = 1.0;
+            Conv2dSame.Forward(unit, ReadOnlySpan<double>.Empty, x, col, 1, c, 1, h, w);
+            for (int i = 0; i < plane; i++) m[i * 9 * c + j] = col[i];
+            unit[j] = 0.0;
+        }
+        double dense = DenseSpectralNorm(m, plane, 9 * c);
+        Assert.True(Math.Abs(nu - dense) <= 1e-10 * dense, $"shift norm {nu} vs dense {dense}");
+        for (int trial = 0; trial < 20; trial++)
+        {
+            var dk = TestRandom.Gaussian(rng, 2 * c * 9);
+            var y = new double[2 * plane];
+            Conv2dSame.Forward(dk, ReadOnlySpan<double>.Empty, x, y, 1, c, 2, h, w);
+            Assert.True(Norm(y) <= nu * Norm(dk) * (1 + 1e-12));
+            Assert.True(y.Max(Math.Abs) <= pi * Norm(dk) * (1 + 1e-12));
+        }
     }
 
     [Fact]

@@ -31,7 +31,7 @@ let private denseNorm (k: float[]) cIn cOut h w =
 [<InlineData(4, 4, 10, 10, 3)>]
 [<InlineData(1, 1, 14, 14, 4)>]
 [<InlineData(4, 4, 14, 14, 5)>]
-let ``the certified bracket contains the dense SVD norm and the power estimate matches it`` (cIn: int, cOut: int, h: int, w: int, seed: int) =
+let ``the certified bracket contains the dense SVD norm and the Lanczos estimate matches it`` (cIn: int, cOut: int, h: int, w: int, seed: int) =
     let k = gaussian (int64 seed) "kernel" (cIn * cOut * 9) (1.0 / 3.0)
     let b = ConvSpectralNorm.Compute(ReadOnlySpan k, cIn, cOut, h, w, 1e-12, 1e-10)
     let dense = denseNorm k cIn cOut h w

@@ -230,6 +230,46 @@ public static class Conv2dSame
         return Math.Sqrt(best);
     }
 
+    /// <summary>
+    /// ν(x) = the operator norm of the linear map δK ↦ δK ∗ x (kernel C_out×C×3×3, Frobenius norm, to R^{C_out·H·W}),
+    /// for one image x ∈ R^{C·H·W}: each output channel is M·δK[o] with M the P×9C matrix whose columns are the nine
+    /// zero-padded shifts of the C channels of x, so ν(x) = λ_max(MᵀM)^{1/2}, independent of C_out; ν(x) ≤ 3‖x‖.
+    /// Computed from the 9C×9C Gram matrix by Jacobi, with a rounding allowance of 1000·ε·‖MᵀM‖_F added to λ_max
+    /// (so the value is an upper bound up to the stated allowance).
+    /// </summary>
+    public static double ShiftOperatorNorm(ReadOnlySpan<double> x, int channels, int height, int width)
+    {
+        int plane = height * width, m = 9 * channels;
+        Check(x.Length, channels * plane, nameof(x));
+        var g = new double[m * m];
+        // ⟨S_t x_c, S_t' x_c'⟩ = Σ over pixels (i, j) with both shifted positions inside of x_c[i+a, j+e]·x_c'[i+a', j+e'].
+        for (int r = 0; r < m; r++)
+        {
+            int c = r / 9, t = r % 9, a = t / 3 - 1, e = t % 3 - 1;
+            for (int r2 = r; r2 < m; r2++)
+            {
+                int c2 = r2 / 9, t2 = r2 % 9, a2 = t2 / 3 - 1, e2 = t2 % 3 - 1;
+                int i0 = Math.Max(0, Math.Max(-a, -a2)), i1 = Math.Min(height, Math.Min(height - a, height - a2));
+                int j0 = Math.Max(0, Math.Max(-e, -e2)), j1 = Math.Min(width, Math.Min(width - e, width - e2));
+                double acc = 0.0;
+                for (int i = i0; i < i1; i++)
+                {
+                    if (j1 > j0)
+                    {
+                        acc += Kernels.Dot(x.Slice(c * plane + (i + a) * width + j0 + e, j1 - j0),
+                            x.Slice(c2 * plane + (i + a2) * width + j0 + e2, j1 - j0));
+                    }
+                }
+                g[r * m + r2] = acc;
+                g[r2 * m + r] = acc;
+            }
+        }
+        double fro2 = 0.0;
+        for (int i = 0; i < g.Length; i++) fro2 += g[i] * g[i];
+        double lmax = ConvSpectralNorm.SymmetricEigenvalues(g, m).Max();
+        return Math.Sqrt(Math.Max(0.0, lmax + 1000.0 * 2.220446049250313e-16 * Math.Sqrt(fro2)));
+    }
+
     private static void Add(double v, Span<double> y)
     {
         for (int i = 0; i < y.Length; i++) y[i] += v;

@@ -4,7 +4,7 @@ namespace ResOdeProofs.Numerics.Blocks;
 
 /// <summary>
 /// A certified bracket Lower ≤ ‖K‖₂ ≤ Upper for the spectral norm of a same-padding 3×3 convolution as a linear
-/// operator R^{C_in·H·W} → R^{C_out·H·W} (without bias), with the power-iteration estimate.
+/// operator R^{C_in·H·W} → R^{C_out·H·W} (without bias), with the Lanczos estimate.
 /// </summary>
 /// <param name="Lower">max over the Ritz vectors y (‖y‖ = 1) of max(‖K y‖, ‖KᵀK y‖^{1/2}), shrunk by the rounding allowance:
 /// a lower bound because both are ≤ ‖K‖₂ for every unit y.</param>
