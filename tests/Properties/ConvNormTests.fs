@@ -131,7 +131,7 @@ let ``C2 without the s0 term is caught on softplus with zero first kernel`` () =
         { Block = block; Theta = theta; ThetaB = theta; States = Array.create d 1.0; StatesB = Array.create d 1.0; Adjoints = Array.zeroCreate d; Samples = 1 }
     let e = Result.evaluate ConvBlock.outputNorm probe
     match e.Verdict with
-    | Holds (_, t) -> Assert.InRange(t, 1.0, 1.0 + 1e-9) // attained: ‖f‖ = ln 2·√d = ‖K₂‖₂ s0 √d
+    | Holds (_, t) -> Assert.InRange(t, 1.0 - 1e-9, 1.0 + 1e-9) // attained: ‖f‖ = ln 2·√d = ‖K₂‖₂ s0 √d
     | v -> failwithf "expected Holds, got %A" v
     let c = ConvBlock.probeConstants block theta None
     let withoutS0 = ConvBlock.constants (c.K1Norm, c.K2Norm, c.B1Norm, c.B2Norm, 0.0, c.S1, c.S2, 2, 5, 5)
@@ -192,3 +192,24 @@ let ``conv block constants on a paper-like probe: tightness`` () =
         Assert.True(Verdict.isHolds e.Verdict, sprintf "%s: %A" r.Id e.Verdict)
     let k = ConvBlock.probeConstants block theta None
     printfn "constants: %A" (ConvBlock.named k)
+
+[<Fact>]
+let ``C4 is attained by a bias change, and forgetting the broadcast of the bias over the pixels is caught`` () =
+    // GELU (s0 = 0), K₁ = K₂ = 0, b₁ = 0: f(θ, h) = b̃₂, so f(θ, h) − f(θ', h) = Δb̃₂ with norm √P‖Δb₂‖, and Λ(h) = √P.
+    let block = ConvBlock(3, 5, 4, ActivationKind.Gelu)
+    let d = block.StateDim
+    let theta = Array.zeroCreate block.ParameterCount
+    let thetaB = Array.zeroCreate block.ParameterCount
+    let struct (_, _, _, b2) = block.Offsets
+    thetaB.[b2] <- 0.3
+    thetaB.[b2 + 2] <- -0.4
+    let probe : ConvBlock.Probe =
+        { Block = block; Theta = theta; ThetaB = thetaB; States = gaussian 3L "h" d 1.0; StatesB = Array.zeroCreate d
+          Adjoints = Array.zeroCreate d; Samples = 1 }
+    let e = Result.evaluate ConvBlock.lipschitzParameters probe
+    match e.Verdict with
+    | Holds (_, t) -> Assert.InRange(t, 1.0 - 1e-9, 1.0 + 1e-9)
+    | v -> failwithf "expected Holds, got %A" v
+    // The same constant with the bias entering as ‖Δb‖ rather than √P‖Δb‖ (P = 20): Λ = 1, a √20 underestimate.
+    let v = Verdict.compare e.Measured.Value (1.0 * 0.5) ConvBlock.roundingRel "sample 0" "probe"
+    Assert.True(Verdict.isViolated v, sprintf "%A" v)
