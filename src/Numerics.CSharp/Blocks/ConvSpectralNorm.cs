@@ -1,0 +1,338 @@
+using ResOdeProofs.Numerics.Random;
+
+namespace ResOdeProofs.Numerics.Blocks;
+
+/// <summary>
+/// A certified bracket Lower ≤ ‖K‖₂ ≤ Upper for the spectral norm of a same-padding 3×3 convolution as a linear
+/// operator R^{C_in·H·W} → R^{C_out·H·W} (without bias), with the Lanczos estimate.
+/// </summary>
+/// <param name="Lower">max over the Ritz vectors y (‖y‖ = 1) of max(‖K y‖, ‖KᵀK y‖^{1/2}), shrunk by the rounding allowance:
+/// a lower bound because both are ≤ ‖K‖₂ for every unit y.</param>
+/// <param name="Upper">The Fourier-symbol bound (see <see cref="ConvSpectralNorm.FourierUpperBound"/>), enlarged by the
+/// rounding allowance.</param>
+/// <param name="Estimate">The square root of the last top Ritz value of KᵀK (the best guess of ‖K‖₂).</param>
+/// <param name="Iterations">Applications of KᵀK done.</param>
+/// <param name="Converged">True when the stopping rule was met before the iteration limit.</param>
+/// <param name="FourierGrid">The (N1, N2) circular grid whose symbol gave <paramref name="Upper"/>.</param>
+public sealed record ConvNormBracket(double Lower, double Upper, double Estimate, int Iterations, bool Converged, (int N1, int N2) FourierGrid)
+{
+    /// <summary>Upper / Lower − 1: how well the bracket pins the norm down.</summary>
+    public double RelativeGap => Upper / Lower - 1.0;
+}
+
+/// <summary>
+/// Spectral norm of a same-padding 3×3 convolution (see <see cref="Conv2dSame"/>).
+/// <para>
+/// Upper bound. Let N1 ≥ H + 1 and N2 ≥ W + 1, E: R^{C_in·H·W} → R^{C_in·N1·N2} the embedding of an image into the
+/// top-left corner of an N1×N2 grid padded with zeros, R: R^{C_out·N1·N2} → R^{C_out·H·W} the restriction to that
+/// corner, and C the circular convolution with the same kernel on the N1×N2 torus. For an output pixel (i, j) in the
+/// image the taps read (i+a mod N1, j+e mod N2), a, e ∈ {−1, 0, 1}; an index that leaves [0, H) lands on −1 ≡ N1 − 1
+/// or on H, both ≥ H and ≤ N1 − 1, i.e. on a padding zero, exactly as in zero padding. Hence K = R C E and, E and R
+/// having norm 1, ‖K‖₂ ≤ ‖C‖₂. C is diagonalised by the 2-D discrete Fourier transform (unitary), block-wise:
+/// ‖C‖₂ = max over ω = (2π p/N1, 2π q/N2) of ‖K̂(ω)‖₂ with the C_out×C_in symbol
+/// K̂(ω)[o, c] = Σ_{a,e} K[o, c, a+1, e+1]·e^{−i(ω₁a + ω₂e)}. Every such grid gives a bound; the minimum over the
+/// grids (H+1)×(W+1) and (H+2)×(W+2) is used (for a square-ish kernel they differ in the last digits only; the
+/// circular bound exceeds the zero-padded norm by O(1/H)).
+/// </para>
+/// <para>
+/// ‖K̂(ω)‖₂² is the largest eigenvalue of the Hermitian M = K̂ᴴK̂ = A + iB; it is also the largest eigenvalue of the
+/// real symmetric [[A, −B], [B, A]] (whose spectrum is that of M, each eigenvalue twice), computed by cyclic Jacobi
+/// rotations. Rounding allowance: Jacobi's eigenvalues are within a small multiple of ε‖M‖_F of the exact ones; the
+/// bound adds 1000·ε·‖M‖_F (ε = 2⁻⁵²) to λ_max, far above that multiple for the sizes here (2·C_in ≤ 64).
+/// </para>
+/// <para>
+/// Lower bound. For ‖v‖ = 1, ‖K v‖ ≤ ‖K‖₂ and ‖KᵀK v‖ ≤ ‖K‖₂²; Lanczos on KᵀK drives both up to ‖K‖₂ at the Ritz vector.
+/// The computed values carry relative rounding error below (9·C + H·W)·ε; the bound is shrunk by 1e-12 relative, which
+/// covers it for C·H·W up to 10⁶.
+/// </para>
+/// </summary>
+public static class ConvSpectralNorm
+{
+    private const double Eps = 2.220446049250313e-16;
+    private const double LowerAllowance = 1e-12;
+
+    /// <summary>
+    /// Lanczos on KᵀK (full reorthogonalisation, basis of at most 60 vectors, restarted from the Ritz vector) from a
+    /// seeded Gaussian start. Stops when the bracket gap Upper/Lower − 1 falls below <paramref name="gapTolerance"/>, or
+    /// when the residual ‖KᵀK y − θy‖ = β_j|s_j| of the top Ritz pair (θ, y) is at most
+    /// <paramref name="residualTolerance"/>·θ (then an eigenvalue of KᵀK lies within that distance of θ; Lanczos finds
+    /// the top of the spectrum first, and when the top two eigenvalues are closer than the residual the Ritz value is
+    /// within the residual of both), or after <paramref name="maxIterations"/> applications of KᵀK. Lower is computed
+    /// from the Ritz vector itself (‖K y‖ and ‖KᵀK y‖^{1/2} for unit y), so it does not depend on the basis staying
+    /// orthogonal. Allocates its work arrays once per call.
+    /// </summary>
+    public static ConvNormBracket Compute(ReadOnlySpan<double> kernel, int cIn, int cOut, int height, int width,
+        double gapTolerance = 1e-6, double residualTolerance = 1e-10, int maxIterations = 20000, long seed = 20240917)
+    {
+        var (upper, grid) = FourierUpperBound(kernel, cIn, cOut, height, width);
+        int dIn = cIn * height * width, dOut = cOut * height * width;
+        int m = Math.Min(dIn, 60);
+        var q = new double[(m + 1) * dIn];
+        var alpha = new double[m];
+        var beta = new double[m];
+        var t = new double[m * m];
+        var vec = new double[m * m];
+        var w = new double[dOut];
+        var z = new double[dIn];
+        var y = new double[dIn];
+        Rng.ForStream(seed, "conv-spectral-norm").FillGaussian(y);
+        Normalize(y);
+        double lower = 0.0, estimate = 0.0;
+        int applications = 0;
+        bool converged = false;
+        while (applications < maxIterations && !converged)
+        {
+            y.CopyTo(q, 0);
+            int steps = 0;
+            double[] s = Array.Empty<double>();
+            for (int j = 0; j < m && applications < maxIterations; j++)
+            {
+                var qj = q.AsSpan(j * dIn, dIn);
+                Conv2dSame.Forward(kernel, ReadOnlySpan<double>.Empty, qj, w, 1, cIn, cOut, height, width);
+                Conv2dSame.Adjoint(kernel, w, z, 1, cIn, cOut, height, width);
+                applications++;
+                alpha[j] = Dot(qj, z);
+                for (int pass = 0; pass < 2; pass++)
+                {
+                    for (int i = 0; i <= j; i++)
+                    {
+                        var qi = q.AsSpan(i * dIn, dIn);
+                        double c = Dot(qi, z);
+                        for (int r = 0; r < dIn; r++) z[r] -= c * qi[r];
+                    }
+                }
+                beta[j] = Norm(z);
+                steps = j + 1;
+                bool invariant = beta[j] <= Eps * Math.Max(Math.Abs(alpha[j]), 1e-300) * 16;
+                if (steps % 5 == 0 || steps == m || invariant || applications >= maxIterations)
+                {
+                    double theta = TopRitz(alpha, beta, steps, t, vec, out s);
+                    double residual = invariant ? 0.0 : beta[j] * Math.Abs(s[steps - 1]);
+                    estimate = Math.Sqrt(Math.Max(theta, 0.0));
+                    if (residual <= residualTolerance * Math.Max(theta, 0.0) || theta <= 0.0 || upper <= 0.0
+                        || (estimate > 0.0 && upper / estimate - 1.0 <= gapTolerance))
+                    {
+                        converged = true;
+                        break;
+                    }
+                }
+                if (invariant) break;
+                var next = q.AsSpan((j + 1) * dIn, dIn);
+                for (int r = 0; r < dIn; r++) next[r] = z[r] / beta[j];
+            }
+            if (s.Length < steps) TopRitz(alpha, beta, steps, t, vec, out s);
+            // Ritz vector y = Σ_i s_i q_i, normalised; its Rayleigh quotients give the certified lower bound.
+            Array.Clear(y);
+            for (int i = 0; i < steps; i++)
+            {
+                var qi = q.AsSpan(i * dIn, dIn);
+                for (int r = 0; r < dIn; r++) y[r] += s[i] * qi[r];
+            }
+            if (Norm(y) == 0.0) break;
+            Normalize(y);
+            Conv2dSame.Forward(kernel, ReadOnlySpan<double>.Empty, y, w, 1, cIn, cOut, height, width);
+            Conv2dSame.Adjoint(kernel, w, z, 1, cIn, cOut, height, width);
+            lower = Math.Max(lower, Math.Max(Norm(w), Math.Sqrt(Norm(z))) * (1.0 - LowerAllowance));
+            if (upper > 0.0 && upper / lower - 1.0 <= gapTolerance) converged = true;
+        }
+        return new ConvNormBracket(lower, upper, estimate, applications, converged, grid);
+    }
+
+    /// <summary>Largest eigenvalue θ of the steps×steps tridiagonal T (diagonal α, off-diagonal β) and its unit eigenvector s.</summary>
+    private static double TopRitz(double[] alpha, double[] beta, int steps, double[] t, double[] vec, out double[] s)
+    {
+        Array.Clear(t, 0, steps * steps);
+        for (int i = 0; i < steps; i++)
+        {
+            t[i * steps + i] = alpha[i];
+            if (i + 1 < steps)
+            {
+                t[i * steps + i + 1] = beta[i];
+                t[(i + 1) * steps + i] = beta[i];
+            }
+        }
+        var ev = SymmetricEigen(t, steps, vec);
+        int top = 0;
+        for (int i = 1; i < steps; i++) if (ev[i] > ev[top]) top = i;
+        s = new double[steps];
+        for (int i = 0; i < steps; i++) s[i] = vec[i * steps + top];
+        return ev[top];
+    }
+
+    /// <summary>The minimum over the grids (H+1)×(W+1) and (H+2)×(W+2) of <see cref="CircularNorm"/>: an upper bound on ‖K‖₂.</summary>
+    public static (double Bound, (int N1, int N2) Grid) FourierUpperBound(ReadOnlySpan<double> kernel, int cIn, int cOut, int height, int width)
+    {
+        double b1 = CircularNorm(kernel, cIn, cOut, height + 1, width + 1);
+        double b2 = CircularNorm(kernel, cIn, cOut, height + 2, width + 2);
+        return b1 <= b2 ? (b1, (height + 1, width + 1)) : (b2, (height + 2, width + 2));
+    }
+
+    /// <summary>
+    /// max over the N1×N2 frequency grid of ‖K̂(ω)‖₂, enlarged by the rounding allowance: the norm of the circular
+    /// convolution on the N1×N2 torus (an upper bound on the same-padding norm when N1 ≥ H+1 and N2 ≥ W+1).
+    /// </summary>
+    public static double CircularNorm(ReadOnlySpan<double> kernel, int cIn, int cOut, int n1, int n2)
+    {
+        if (kernel.Length != Conv2dSame.KernelSize(cOut, cIn))
+        {
+            throw new ArgumentException($"kernel has length {kernel.Length}, expected {Conv2dSame.KernelSize(cOut, cIn)}.", nameof(kernel));
+        }
+        var re = new double[cOut * cIn];
+        var im = new double[cOut * cIn];
+        int m = 2 * cIn;
+        var sym = new double[m * m];
+        double best = 0.0;
+        for (int p = 0; p < n1; p++)
+        {
+            for (int q = 0; q < n2; q++)
+            {
+                double w1 = 2.0 * Math.PI * p / n1, w2 = 2.0 * Math.PI * q / n2;
+                for (int oc = 0; oc < cOut * cIn; oc++)
+                {
+                    double sr = 0.0, si = 0.0;
+                    for (int t = 0; t < 9; t++)
+                    {
+                        int a = t / 3 - 1, e = t % 3 - 1;
+                        double phase = -(w1 * a + w2 * e);
+                        double k = kernel[oc * 9 + t];
+                        sr += k * Math.Cos(phase);
+                        si += k * Math.Sin(phase);
+                    }
+                    re[oc] = sr;
+                    im[oc] = si;
+                }
+                // M = K̂ᴴK̂ = A + iB: M[c, c'] = Σ_o conj(K̂[o, c])·K̂[o, c'].
+                double fro2 = 0.0;
+                for (int c = 0; c < cIn; c++)
+                {
+                    for (int c2 = 0; c2 < cIn; c2++)
+                    {
+                        double ar = 0.0, ai = 0.0;
+                        for (int o = 0; o < cOut; o++)
+                        {
+                            double xr = re[o * cIn + c], xi = im[o * cIn + c], yr = re[o * cIn + c2], yi = im[o * cIn + c2];
+                            ar += xr * yr + xi * yi;
+                            ai += xr * yi - xi * yr;
+                        }
+                        sym[c * m + c2] = ar;
+                        sym[(c + cIn) * m + c2 + cIn] = ar;
+                        sym[c * m + c2 + cIn] = -ai;
+                        sym[(c + cIn) * m + c2] = ai;
+                        fro2 += ar * ar + ai * ai;
+                    }
+                }
+                double lmax = SymmetricEigenvalues(sym, m).Max();
+                double bound = Math.Sqrt(Math.Max(0.0, lmax + 1000.0 * Eps * Math.Sqrt(fro2)));
+                best = Math.Max(best, bound);
+            }
+        }
+        return best;
+    }
+
+    /// <summary>
+    /// Eigenvalues of a real symmetric m×m matrix (row-major; destroyed) by cyclic Jacobi rotations, swept until the
+    /// off-diagonal part is below ε times the Frobenius norm (or 100 sweeps). For small matrices: O(m³) per sweep.
+    /// </summary>
+    public static double[] SymmetricEigenvalues(double[] a, int m) => SymmetricEigen(a, m, null);
+
+    /// <summary>
+    /// As <see cref="SymmetricEigenvalues"/>; when <paramref name="vectors"/> (length ≥ m·m) is given, it receives the
+    /// eigenvectors as columns (row-major m×m), column i belonging to eigenvalue i.
+    /// </summary>
+    public static double[] SymmetricEigen(double[] a, int m, double[]? vectors)
+    {
+        if (vectors is not null)
+        {
+            Array.Clear(vectors, 0, m * m);
+            for (int i = 0; i < m; i++) vectors[i * m + i] = 1.0;
+        }
+        double total = 0.0;
+        for (int i = 0; i < m * m; i++) total += a[i] * a[i];
+        double threshold = Eps * Eps * total;
+        for (int sweep = 0; sweep < 100; sweep++)
+        {
+            double off = 0.0;
+            for (int p = 0; p < m; p++)
+                for (int q = p + 1; q < m; q++)
+                    off += 2.0 * a[p * m + q] * a[p * m + q];
+            if (off <= threshold) break;
+            for (int p = 0; p < m; p++)
+            {
+                for (int q = p + 1; q < m; q++)
+                {
+                    double apq = a[p * m + q];
+                    if (apq == 0.0) continue;
+                    double app = a[p * m + p], aqq = a[q * m + q];
+                    double theta = (aqq - app) / (2.0 * apq);
+                    double t = Math.Sign(theta) / (Math.Abs(theta) + Math.Sqrt(theta * theta + 1.0));
+                    if (theta == 0.0) t = 1.0;
+                    double c = 1.0 / Math.Sqrt(t * t + 1.0), s = t * c;
+                    for (int k = 0; k < m; k++)
+                    {
+                        double akp = a[k * m + p], akq = a[k * m + q];
+                        a[k * m + p] = c * akp - s * akq;
+                        a[k * m + q] = s * akp + c * akq;
+                    }
+                    if (vectors is not null)
+                    {
+                        for (int k = 0; k < m; k++)
+                        {
+                            double vkp = vectors[k * m + p], vkq = vectors[k * m + q];
+                            vectors[k * m + p] = c * vkp - s * vkq;
+                            vectors[k * m + q] = s * vkp + c * vkq;
+                        }
+                    }
+                    for (int k = 0; k < m; k++)
+                    {
+                        double apk = a[p * m + k], aqk = a[q * m + k];
+                        a[p * m + k] = c * apk - s * aqk;
+                        a[q * m + k] = s * apk + c * aqk;
+                    }
+                }
+            }
+        }
+        var ev = new double[m];
+        for (int i = 0; i < m; i++) ev[i] = a[i * m + i];
+        return ev;
+    }
+
+    /// <summary>
+    /// The dense (C_out·H·W)×(C_in·H·W) matrix of the convolution (row-major), column j = K e_j. For checks on small
+    /// sizes only (it has (C·H·W)² entries).
+    /// </summary>
+    public static double[] DenseMatrix(ReadOnlySpan<double> kernel, int cIn, int cOut, int height, int width)
+    {
+        int dIn = cIn * height * width, dOut = cOut * height * width;
+        var matrix = new double[dOut * dIn];
+        var e = new double[dIn];
+        var col = new double[dOut];
+        for (int j = 0; j < dIn; j++)
+        {
+            e[j] = 1.0;
+            Conv2dSame.Forward(kernel, ReadOnlySpan<double>.Empty, e, col, 1, cIn, cOut, height, width);
+            for (int i = 0; i < dOut; i++) matrix[i * dIn + j] = col[i];
+            e[j] = 0.0;
+        }
+        return matrix;
+    }
+
+    private static double Norm(ReadOnlySpan<double> x)
+    {
+        double s = 0.0;
+        for (int i = 0; i < x.Length; i++) s += x[i] * x[i];
+        return Math.Sqrt(s);
+    }
+
+    private static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
+    {
+        double s = 0.0;
+        for (int i = 0; i < x.Length; i++) s += x[i] * y[i];
+        return s;
+    }
+
+    private static void Normalize(Span<double> x)
+    {
+        double nrm = Norm(x);
+        for (int i = 0; i < x.Length; i++) x[i] /= nrm;
+    }
+}
