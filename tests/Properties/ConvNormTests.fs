@@ -12,6 +12,7 @@ open ResOdeProofs.Numerics
 open ResOdeProofs.Numerics.Blocks
 open ResOdeProofs.Numerics.Random
 open ResOdeProofs.Theory
+open ResOdeProofs.Properties.Profile
 
 let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
 
@@ -72,7 +73,7 @@ let private probeGen (activations: ActivationKind list) =
 
 let private smoothActs = [ ActivationKind.Gelu; ActivationKind.Tanh; ActivationKind.Softplus; ActivationKind.Identity ]
 
-[<Property(MaxTest = 40, Replay = "(4242,1717)")>]
+[<ProfiledProperty(40, Replay = "(4242,1717)")>]
 let ``every conv block constant holds on random probes`` () =
     Prop.forAll (Arb.fromGen (probeGen smoothActs)) (fun (probe, label) ->
         let results = ConvBlock.all |> List.map (fun r -> r.Id, Result.evaluate r probe)
@@ -82,7 +83,7 @@ let ``every conv block constant holds on random probes`` () =
         |> Prop.classify true (Activations.Name probe.Block.Activation)
         |> Prop.collect (tight |> List.map (fun (id, t) -> sprintf "%s %s" id (match t with Some t when t < 10.0 -> "<10x" | Some t when t < 100.0 -> "<100x" | _ -> ">=100x"))))
 
-[<Property(MaxTest = 10, Replay = "(777,31)")>]
+[<ProfiledProperty(10, Replay = "(777,31)")>]
 let ``relu probes do not meet the second-order hypotheses`` () =
     Prop.forAll (Arb.fromGen (probeGen [ ActivationKind.Relu ])) (fun (probe, label) ->
         let v id = (ConvBlock.all |> List.find (fun r -> r.Id = id) |> fun r -> Result.evaluate r probe).Verdict
