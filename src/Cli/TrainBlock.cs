@@ -14,7 +14,22 @@ internal static class TrainBlock
     internal sealed record Options(Option<string> Arch, Option<string?> Scales, Option<string?> X, Option<string?> W0, Option<bool> Float32,
         Option<string?> Fault, Option<string> Optimizer, Option<int> N, Option<int> D, Option<int> Depth, Option<int> Width, Option<string> Init,
         Option<int> Modes, Option<string> Activation, Option<double> Eta, Option<int> Iters, Option<double?> Clip, Option<long> Seed,
-        Option<int> Snapshots, Option<string> Out, Option<bool> Force);
+        Option<int> Snapshots, Option<string> Out, Option<bool> Force, ImageOptions? Image = null);
+
+    /// <summary>The image shape of the conv block's states (d = C·H·W); --width-px because --width is the MLP's hidden width.</summary>
+    internal sealed record ImageOptions(Option<int> Channels, Option<int> Height, Option<int> WidthPx)
+    {
+        /// <summary>Adds --channels, --height, --width-px to a command.</summary>
+        public static ImageOptions AddTo(Command cmd)
+        {
+            var o = new ImageOptions(
+                new Option<int>("--channels") { Description = "--arch conv: channels C of the C×H×W states (d = C·H·W; --d is ignored).", DefaultValueFactory = _ => 2 },
+                new Option<int>("--height") { Description = "--arch conv: image height H.", DefaultValueFactory = _ => 6 },
+                new Option<int>("--width-px") { Description = "--arch conv: image width W in pixels (--width is the MLP's hidden width).", DefaultValueFactory = _ => 6 });
+            cmd.Options.Add(o.Channels); cmd.Options.Add(o.Height); cmd.Options.Add(o.WidthPx);
+            return o;
+        }
+    }
 
     public static int Run(ParseResult pr, Options o)
     {
@@ -38,11 +53,13 @@ internal static class TrainBlock
                 Scales = scales, Modes = pr.GetValue(o.Modes), Eta = pr.GetValue(o.Eta), Iterations = pr.GetValue(o.Iters), Clip = pr.GetValue(o.Clip),
                 Snapshots = pr.GetValue(o.Snapshots), Seed = pr.GetValue(o.Seed),
             };
+            if (o.Image is { } img)
+                spec = spec with { Channels = pr.GetValue(img.Channels), Height = pr.GetValue(img.Height), ImageWidth = pr.GetValue(img.WidthPx) };
             string dir = pr.GetValue(o.Out)!;
             bool force = pr.GetValue(o.Force);
             if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any() && !force)
                 return Ui.Fail($"{dir} already exists and is not empty: choose another --out or pass --force to replace it");
-            var result = Ui.WithProgress($"train --arch {spec.Architecture} L={spec.Depth} d={spec.Dim} n={spec.Samples}", progress => spec.Train(progress));
+            var result = Ui.WithProgress($"train --arch {spec.Architecture} L={spec.Depth} d={spec.StateDim} n={spec.Samples}", progress => spec.Train(progress));
             BlockRunDirectory.Write(result, dir, force);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{(result.Status == RunStatus.Completed ? "completed" : "DIVERGED")}: {result.UpdatesApplied} updates in {result.Seconds:F2} s; loss {result.Losses[0]:G6} -> {result.Losses[^1]:G6}; wrote {dir}"));

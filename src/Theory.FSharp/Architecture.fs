@@ -143,15 +143,25 @@ type BlockRun(data: BlockRunData, architectures: Architecture list) =
         let t = data.Theta.[s]
         seq { for k in 0 .. L - 2 -> Linalg.frobeniusDiff t ((k + 1) * P) t (k * P) P } |> Seq.fold max 0.0
     /// Per part: max_k ‖θ_k,part‖₂ at snapshot s (exact spectral norm for matrix parts, Euclidean norm otherwise).
-    member _.PartOperatorNorms(s: int) : float[] =
+    member this.PartOperatorNorms(s: int) : float[] =
         opNorms.GetOrAdd(s, fun s ->
             let t = data.Theta.[s]
-            parts |> Array.mapi (fun q (_, shape) ->
-                seq {
-                    for k in 0 .. L - 1 ->
-                        let o = k * P + offsets.[q]
-                        if shape.Length = 2 then Linalg.spectralNorm shape.[0] shape.[1] t o else Linalg.frobenius t o sizes.[q]
-                } |> Seq.fold max 0.0))
+            parts |> Array.mapi (fun q _ -> seq { for k in 0 .. L - 1 -> this.LayerPartOperatorNorm(t, k, q) } |> Seq.fold max 0.0))
+    /// An upper bound on the operator norm of part q of layer k (0-based) of θ (L·P): the block's own bound when it
+    /// implements IPartOperatorNorm (e.g. a convolution kernel), else the exact spectral norm of a 2-D part and the
+    /// Euclidean norm of any other part.
+    member _.LayerPartOperatorNorm(theta: float[], k: int, q: int) : float =
+        let o = k * P + offsets.[q]
+        match data.Block with
+        | :? IPartOperatorNorm as b -> b.OperatorNormBound(q, ReadOnlySpan(theta, o, sizes.[q]))
+        | _ ->
+            let shape = snd parts.[q]
+            if shape.Length = 2 then Linalg.spectralNorm shape.[0] shape.[1] theta o else Linalg.frobenius theta o sizes.[q]
+    /// c_q with ‖op(E)‖₂ ≤ c_q‖E‖_F for part q (IPartOperatorNorm.FrobeniusFactor; 1 for matrix and vector parts).
+    member _.PartFrobeniusFactor(q: int) : float =
+        match data.Block with
+        | :? IPartOperatorNorm as b -> b.FrobeniusFactor q
+        | _ -> 1.0
     /// The outputs B h_L^i (n×d_out) at parameters θ (recomputed by the engine; needs the block to be registered in the engine).
     member _.Outputs(theta: float[]) : float[] =
         match data.Block with

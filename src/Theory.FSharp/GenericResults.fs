@@ -78,10 +78,11 @@ let hypRequirements : string * (BlockRun -> HypothesisCheck) =
 
 // ---------------------------------------------------------------- iterate bounds from the trace
 
-/// The bounds at every iterate j: H = hidden_max, P = adjoint_sum_max, per part ‖·‖_F ≤ fro_max_<part>, and for
-/// matrix parts the certified spectral bound min(fro_max, max_k‖θ_k,part(t_s)‖₂ + Σ_{s≤i<j} step_max_i) from the
-/// latest snapshot s ≤ j (Weyl: ‖X + E‖₂ ≤ ‖X‖₂ + ‖E‖_F, and each part of an update is at most step_max);
-/// s0, s1, s2 the global constants of σ.
+/// The bounds at every iterate j: H = hidden_max, P = adjoint_sum_max, per part ‖·‖_F ≤ fro_max_<part>, and per part
+/// the certified operator-norm bound min(c·fro_max, max_k‖op(θ_k,part(t_s))‖₂ + c·Σ_{s≤i<j} step_max_i) from the
+/// latest snapshot s ≤ j (‖op(X + E)‖₂ ≤ ‖op(X)‖₂ + c‖E‖_F, and each part of an update is at most step_max), with
+/// c = BlockRun.PartFrobeniusFactor (1 for a matrix, Weyl; 3 for a 3×3 convolution kernel) and the snapshot's
+/// operator norms from BlockRun.LayerPartOperatorNorm; s0, s1, s2 the global constants of σ.
 let iterateBounds (run: BlockRun) : IterateBounds[] =
     let st = run.Setting
     let n = run.Losses.Length
@@ -97,7 +98,7 @@ let iterateBounds (run: BlockRun) : IterateBounds[] =
             acc <- 0.0
         elif j > 0 then acc <- acc + step.[j - 1]
         let partFro = run.Parts |> Array.mapi (fun q (p, _) -> p, fro.[q].[j]) |> Map.ofArray
-        let partOp = run.Parts |> Array.mapi (fun q (p, _) -> p, min fro.[q].[j] (baseOp.[q] + acc)) |> Map.ofArray
+        let partOp = run.Parts |> Array.mapi (fun q (p, _) -> let c = run.PartFrobeniusFactor q in p, min (c * fro.[q].[j]) (baseOp.[q] + c * acc)) |> Map.ofArray
         { Hidden = hid.[j]; AdjointSum = adj.[j]; PartFro = partFro; PartOp = partOp
           S0 = st.S0; S1 = st.S1; S2 = defaultArg st.S2 nan; Dim = st.Dim; Hyper = st.Hyper })
 
@@ -366,10 +367,9 @@ let interpolantCheck (run: BlockRun) (s: int) : InterpolantSample[] =
     let nodes2, _, _ = rk4Interpolant block theta L P hs.[0 .. n * d - 1] n (2 * q)
     let partNorms k =
         let k = max 1 k - 1
-        run.Parts |> Array.mapi (fun qi (name, shape) ->
+        run.Parts |> Array.mapi (fun qi (name, _) ->
             let o = k * P + run.PartOffset qi
-            let fro = Linalg.frobenius theta o (run.PartSize qi)
-            name, fro, (if shape.Length = 2 then Linalg.spectralNorm shape.[0] shape.[1] theta o else fro))
+            name, Linalg.frobenius theta o (run.PartSize qi), run.LayerPartOperatorNorm(theta, k, qi))
     let norms = Array.init (L + 1) partNorms
     let bounds k hid =
         let a, b = norms.[max 1 (k - 1)], norms.[k]

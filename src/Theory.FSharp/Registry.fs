@@ -88,7 +88,8 @@ let verifyLadder (l: Ladder) : VerdictRow list =
 let architectures : Architecture list =
     [ MlpArchitecture.architecture
       OneLayerBlock.architecture
-      ScaledLinearBlock.architecture ]
+      ScaledLinearBlock.architecture
+      ConvArchitecture.architecture ]
 
 /// Results evaluated on one generic-architecture run (theta.npy), stated once over `Architecture`.
 let blockSingleRun : Result<BlockRun> list = GenericResults.all

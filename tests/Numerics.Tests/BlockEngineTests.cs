@@ -56,8 +56,9 @@ public class BlockEngineTests
     [MemberData(nameof(CatalogBlocks))]
     public void GradientMatchesFiniteDifferences(string arch, ActivationKind act)
     {
-        int L = 5, d = 3, n = 4;
-        var block = BlockCatalog.Create(arch, d, act, new Dictionary<string, double> { ["width"] = 4 });
+        var (d, hyper) = BlockCatalog.Find(arch).TestShape;
+        int L = 5, n = 4;
+        var block = BlockCatalog.Create(arch, d, act, hyper);
         var rng = new System.Random(3);
         var data = new Dataset(n, d, d, TestRandom.Gaussian(rng, n * d), TestRandom.Gaussian(rng, n * d));
         var theta = TestRandom.Gaussian(rng, L * block.ParameterCount, 0.7);

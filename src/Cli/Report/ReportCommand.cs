@@ -108,6 +108,10 @@ internal static class ReportCommand
         }
         else fashionNote = "The real-data experiment (Fashion-MNIST, the paper's figure 3) is part of `resode report --preset paper`; on its own: `resode fashion` (after `apt-get install " + Numerics.IO.Idx.FashionMnistPackage + "`).";
 
+        var asw = Stopwatch.StartNew();
+        var architectures = ArchitectureSection.Run(s.Seed, dir, Log);
+        ex.Record("new architectures", asw.Elapsed.TotalSeconds);
+
         var sw = Stopwatch.StartNew();
         Log("figures");
         string figDir = Path.Combine(dir, "figures");
@@ -132,7 +136,7 @@ internal static class ReportCommand
         {
             Settings = s, Tied = tied, Iid = iid, Long = lg, Controls = controls, Figures = figures, Timings = timings,
             TotalSeconds = total.Elapsed.TotalSeconds, Envelope = envelope, LongRate = rate, LongSmoothness = smooth,
-            Bounds = bounds, Fashion = fashion, FashionNote = fashionNote,
+            Bounds = bounds, Fashion = fashion, FashionNote = fashionNote, Architectures = architectures,
         };
         File.WriteAllText(Path.Combine(dir, "results.json"), ReportWriter.Json(content));
         File.WriteAllText(Path.Combine(dir, "report.md"), ReportWriter.Markdown(content));

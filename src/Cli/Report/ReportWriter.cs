@@ -34,6 +34,8 @@ internal sealed class ReportContent
     /// <summary>The real-data experiment (paper preset, data installed), or null with <see cref="FashionNote"/> saying why not.</summary>
     public FashionExperiment? Fashion { get; init; }
     public string? FashionNote { get; init; }
+    /// <summary>One small run per architecture added through the extension point (<see cref="ArchitectureSection"/>).</summary>
+    public List<ArchitectureRun> Architectures { get; init; } = new();
 
     /// <summary>
     /// The rows of the faithful experiments: the tied runs of figure 1, the tied ladder, the tied long run,
@@ -337,6 +339,13 @@ internal static class ReportWriter
             AddFigures(b, c, "fashion-");
         }
         else b.Add(new Para(c.FashionNote ?? "not run"));
+
+        if (c.Architectures.Count > 0)
+        {
+            b.Add(new Heading(2, "New architectures"));
+            b.Add(new Para(ArchitectureSection.Intro));
+            b.Add(new Table(ArchitectureSection.Header, ArchitectureSection.TableRows(c.Architectures)));
+        }
 
         b.Add(new Heading(2, "Negative controls"));
         int inj = c.Controls.Count(k => k.IsFault), caught = c.Controls.Count(k => k.IsFault && k.Caught);

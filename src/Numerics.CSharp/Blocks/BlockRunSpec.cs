@@ -15,6 +15,10 @@ public sealed record BlockRunSpec
     /// <summary>Hidden width m (used by the mlp block only).</summary>
     public int Width { get; init; } = 32;
     public int Samples { get; init; } = 20;
+    /// <summary>Image shape C×H×W of the states (used by the conv block only, whose d is C·H·W; <see cref="Dim"/> is then ignored).</summary>
+    public int Channels { get; init; } = 2;
+    public int Height { get; init; } = 6;
+    public int ImageWidth { get; init; } = 6;
     public int Dim { get; init; } = 4;
     public ActivationKind Activation { get; init; } = ActivationKind.Gelu;
     public InitKind Init { get; init; } = InitKind.Tied;
@@ -38,13 +42,20 @@ public sealed record BlockRunSpec
         Iterations = iterations ?? Iterations, Seed = seed ?? Seed, Snapshots = snapshots ?? Snapshots, SnapshotSteps = snapshotSteps ?? SnapshotSteps,
     };
 
-    /// <summary>Hyper-parameters of the block (width for mlp, none otherwise).</summary>
-    public IReadOnlyDictionary<string, double> Hyper =>
-        Architecture == "mlp" ? new Dictionary<string, double> { ["width"] = Width } : new Dictionary<string, double>();
+    /// <summary>Hyper-parameters of the block (width for mlp; channels, height, width_px for conv; none otherwise).</summary>
+    public IReadOnlyDictionary<string, double> Hyper => Architecture switch
+    {
+        "mlp" => new Dictionary<string, double> { ["width"] = Width },
+        "conv" => new Dictionary<string, double> { ["channels"] = Channels, ["height"] = Height, ["width_px"] = ImageWidth },
+        _ => new Dictionary<string, double>(),
+    };
 
-    public IResidualBlock Block() => BlockCatalog.Create(Architecture, Dim, Activation, Hyper);
-    public double[] EffectiveScales() => Scales ?? BlockCatalog.Find(Architecture).DefaultScales(Dim, Hyper);
-    public Dataset Data() => Dataset.SyntheticGaussian(Samples, Dim, Dim, Seed);
+    /// <summary>The state dimension: C·H·W for conv, <see cref="Dim"/> otherwise.</summary>
+    public int StateDim => Architecture == "conv" ? Channels * Height * ImageWidth : Dim;
+
+    public IResidualBlock Block() => BlockCatalog.Create(Architecture, StateDim, Activation, Hyper);
+    public double[] EffectiveScales() => Scales ?? BlockCatalog.Find(Architecture).DefaultScales(StateDim, Hyper);
+    public Dataset Data() => Dataset.SyntheticGaussian(Samples, StateDim, StateDim, Seed);
 
     public BlockInitialParameters InitialParameters(IResidualBlock block) => Init switch
     {
@@ -64,14 +75,15 @@ public sealed record BlockRunSpec
     {
         var block = Block();
         return BlockTrainer.Train(block, Depth, Data(), InitialParameters(block), Options(progress), Seed,
-            $"synthetic Gaussian: x_i, y_i ~ N(0, I_{Dim}), n = {Samples}, seed {Seed}", Hyper);
+            $"synthetic Gaussian: x_i, y_i ~ N(0, I_{StateDim}), n = {Samples}, seed {Seed}", Hyper);
     }
 
     /// <summary>The `resode train` command line that reproduces this setting.</summary>
     public string CommandLine(string outDir)
     {
         var s = EffectiveScales();
-        return $"resode train --arch {Architecture} --n {Samples} --d {Dim} --depth {Depth}" + (Architecture == "mlp" ? $" --width {Width}" : "") +
+        return $"resode train --arch {Architecture} --n {Samples} --d {StateDim} --depth {Depth}" + (Architecture == "mlp" ? $" --width {Width}" : "") +
+               (Architecture == "conv" ? $" --channels {Channels} --height {Height} --width-px {ImageWidth}" : "") +
                $" --activation {Activations.Name(Activation)} --init {Init.ToString().ToLowerInvariant()} --scales {string.Join(",", s.Select(x => x.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))}" +
                (Init == InitKind.Smooth ? $" --modes {Modes}" : "") +
                $" --eta {Eta:R} --iters {Iterations}" + (Clip is double c ? $" --clip {c:R}" : "") +

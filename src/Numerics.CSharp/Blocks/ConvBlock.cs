@@ -17,7 +17,7 @@ namespace ResOdeProofs.Numerics.Blocks;
 /// <see cref="Backward"/> on two threads at once; nothing allocates after the first call at a given batch size.
 /// </para>
 /// </summary>
-public sealed class ConvBlock : IResidualBlock
+public sealed class ConvBlock : IResidualBlock, IPartOperatorNorm, IPreActivationRange
 {
     private double[] _scratch = Array.Empty<double>();
 
@@ -109,6 +109,37 @@ public sealed class ConvBlock : IResidualBlock
         for (int i = 0; i < r.Length; i++) r[i] *= ds[i];
         Conv2dSame.KernelGradient(h, r, gradTheta.Slice(k1, KernelLength), gradTheta.Slice(b1, c), n, c, c, Height, Width);
         Conv2dSame.Adjoint(theta.Slice(k1, KernelLength), r, gradH, n, c, c, Height, Width);
+    }
+
+    /// <summary>
+    /// Kernels K₁, K₂ (parts 0 and 2): the certified Fourier-symbol upper bound on the same-padding operator norm
+    /// (<see cref="ConvSpectralNorm.FourierUpperBound"/>); biases (parts 1 and 3): their Euclidean norm.
+    /// </summary>
+    public double OperatorNormBound(int part, ReadOnlySpan<double> values) => part switch
+    {
+        0 or 2 => ConvSpectralNorm.FourierUpperBound(values, Channels, Channels, Height, Width).Bound,
+        1 or 3 => Norm(values),
+        _ => throw new ArgumentOutOfRangeException(nameof(part)),
+    };
+
+    /// <summary>3 for the kernels (‖conv_E‖₂ ≤ 3‖E‖_F: each output pixel reads 9 taps, Cauchy–Schwarz over the taps and
+    /// each input pixel used by at most 9 outputs), 1 for the biases.</summary>
+    public double FrobeniusFactor(int part) => part is 0 or 2 ? 3.0 : 1.0;
+
+    /// <inheritdoc />
+    public (double Min, double Max) PreActivationRange(ReadOnlySpan<double> cache, int n)
+    {
+        var u = cache.Slice(0, n * StateDim);
+        double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
+        foreach (var x in u) { if (x < lo) lo = x; if (x > hi) hi = x; }
+        return (lo, hi);
+    }
+
+    private static double Norm(ReadOnlySpan<double> x)
+    {
+        double s = 0;
+        foreach (var v in x) s += v * v;
+        return Math.Sqrt(s);
     }
 
     private void CheckTheta(ReadOnlySpan<double> theta)

@@ -1,0 +1,58 @@
+using System.Globalization;
+using ResOdeProofs.Numerics;
+using ResOdeProofs.Numerics.Blocks;
+using ResOdeProofs.Numerics.IO;
+using ResOdeProofs.Numerics.Training;
+using ResOdeProofs.Theory;
+
+namespace ResOdeProofs.Cli.Report;
+
+/// <summary>One small run of a generic architecture with its G.* verdict rows.</summary>
+internal sealed record ArchitectureRun(BlockRunSpec Spec, string Dir, List<Registry.VerdictRow> Rows, double Seconds);
+
+/// <summary>
+/// The report's "new architectures" section: one small run per architecture added through the extension point
+/// (docs/extending.md), trained and verified with the generic results G.A.aposteriori, G.A.segments and G.B.bound.
+/// </summary>
+internal static class ArchitectureSection
+{
+    /// <summary>The settings: small, tied initialization, GELU, a step size each architecture trains stably with.</summary>
+    public static IReadOnlyList<BlockRunSpec> Specs(long seed) => new[]
+    {
+        new BlockRunSpec { Architecture = "one-layer", Depth = 16, Samples = 10, Dim = 4, Init = InitKind.Tied, Eta = 0.01, Iterations = 20, Snapshots = 5, Seed = seed },
+        new BlockRunSpec { Architecture = "scaled-linear", Depth = 16, Samples = 10, Dim = 4, Init = InitKind.Tied, Eta = 0.01, Iterations = 20, Snapshots = 5, Seed = seed },
+        new BlockRunSpec { Architecture = "conv", Depth = 8, Samples = 6, Channels = 2, Height = 6, ImageWidth = 6, Init = InitKind.Tied, Eta = 0.001, Iterations = 10, Snapshots = 5, Seed = seed },
+    };
+
+    /// <summary>Trains, writes under <paramref name="dir"/>/runs/architectures/NAME and verifies every setting.</summary>
+    public static List<ArchitectureRun> Run(long seed, string dir, Action<string> log) =>
+        Specs(seed).Select(spec =>
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            log($"architecture {spec.Architecture}");
+            var result = spec.Train();
+            string runDir = Path.Combine(dir, "runs", "architectures", spec.Architecture);
+            BlockRunDirectory.Write(result, runDir, force: true);
+            var run = Registry.openBlockRun(BlockRunDirectory.InMemory(result, Path.Combine("runs", "architectures", spec.Architecture)));
+            var rows = Registry.verifyBlockRun(run).Where(r => r.Id.StartsWith("G.", StringComparison.Ordinal)).ToList();
+            return new ArchitectureRun(spec, Path.Combine("runs", "architectures", spec.Architecture), rows, sw.Elapsed.TotalSeconds);
+        }).ToList();
+
+    public const string Intro =
+        "Architectures added through the extension point (docs/extending.md: an engine block, one catalog entry, an `Architecture` value with its constants, one registry line): " +
+        "one small run each, verified by the generic results G.A.aposteriori, G.A.segments and G.B.bound, which are stated once (docs/theorems/GenericResults.md) and not edited per architecture. " +
+        "Tightness is bound / measured. To add a third architecture, follow docs/extending.md.";
+
+    public static readonly string[] Header = { "architecture", "setting", "result", "verdict", "measured", "bound", "tightness", "seconds" };
+
+    public static List<string[]> TableRows(IEnumerable<ArchitectureRun> runs) =>
+        runs.SelectMany(r => r.Rows.Select(v => new[]
+        {
+            r.Spec.Architecture, Setting(r.Spec), v.Id, v.Verdict, VerifyCommand.Num(v.Measured), VerifyCommand.Num(v.Bound), VerifyCommand.Num(v.Tightness),
+            r.Seconds.ToString("F2", CultureInfo.InvariantCulture),
+        })).ToList();
+
+    private static string Setting(BlockRunSpec s) =>
+        (s.Architecture == "conv" ? $"C×H×W = {s.Channels}×{s.Height}×{s.ImageWidth}" : $"d = {s.StateDim}") +
+        string.Create(CultureInfo.InvariantCulture, $", L = {s.Depth}, n = {s.Samples}, {Activations.Name(s.Activation)}, {s.Init.ToString().ToLowerInvariant()}, η = {s.Eta:G4}, {s.Iterations} iterations");
+}

@@ -1,0 +1,48 @@
+/// The convolutional residual block f(θ, h) = K₂∗σ(K₁∗h + b₁) + b₂ through the generic extension point: its
+/// constants (ConvBlock.fs, derivation in docs/theorems/ConvBlock.md) as an `Architecture`, so that G.A.aposteriori,
+/// G.A.segments, G.B.bound and G.B.rate (GenericResults.fs) evaluate on conv runs.
+///
+/// The bounds given: M₁ ≥ ‖conv_{K₁}‖₂, M₂ ≥ ‖conv_{K₂}‖₂ (PartOp "K1", "K2": the certified Fourier-symbol upper bound
+/// of ConvSpectralNorm, propagated between snapshots with ‖conv_E‖₂ ≤ 3‖E‖_F), ‖b₁‖, ‖b₂‖ (PartFro), H ≥ ‖h‖, the
+/// image shape C×H×W from the run's hyper-parameters (P = H·W pixels, d = C·P), and with the state-dependent quantities
+/// of ConvBlock.fs at their worst case from ‖h‖ ≤ H alone (π = H, ν = 3H, ρ = (9H² + P)^{1/2}):
+///   κ = s1 M₂ M₁,
+///   J = Λ = (9S² + P + s1²M₂²ρ²)^{1/2},   S = s0√d + s1(M₁H + √P‖b₁‖),
+///   F = M₂ S + √P‖b₂‖,
+///   C_θθ = 3 s1 ρ + s2 M₂ ρ (H² + 1)^{1/2},
+///   C_hθ = 3 s1 (M₁² + M₂²)^{1/2} + s2 M₂ M₁ min(ρ, (H² + 1)^{1/2}),
+/// and lemma L5 in the generic form a = P_adj·C_θθ, b = P_adj(C_hθ F + J κ). Every constant is nondecreasing in every bound.
+module ResOdeProofs.Theory.ConvArchitecture
+
+open ResOdeProofs.Theory
+
+let private shape (b: IterateBounds) =
+    let get key =
+        match b.Hyper.TryFind key with
+        | Some v -> int v
+        | None -> failwithf "a conv run records its image shape in the hyper-parameters (missing '%s')" key
+    get "channels", get "height", get "width_px"
+
+/// ConvBlock.fs's constants at the iterate-level bounds.
+let constantsAt (b: IterateBounds) : ConvBlock.Constants =
+    let c, h, w = shape b
+    ConvBlock.constants (Architecture.part b.PartOp "K1", Architecture.part b.PartOp "K2",
+                         Architecture.part b.PartFro "b1", Architecture.part b.PartFro "b2", b.S0, b.S1, b.S2, c, h, w)
+
+let private state (b: IterateBounds) = ConvBlock.StateNorms.ofNorm b.Hidden
+
+/// The conv block's constants.
+let architecture : Architecture =
+    let rec arch =
+        { Name = "conv"
+          Title = "convolutional residual block K2*sigma(K1*h + b1) + b2 (3x3 same padding, C channels)"
+          Doc = "docs/theorems/ConvBlock.md"
+          Requirements = [ Architecture.smoothActivation ]
+          LipschitzH = fun b -> (constantsAt b).LipschitzH
+          LipschitzTheta = fun b -> ConvBlock.parameterLipschitz (constantsAt b) (state b)
+          OutputBound = fun b -> ConvBlock.outputBound (constantsAt b) b.Hidden
+          SecondDerivatives = fun b ->
+              let c, s = constantsAt b, state b
+              ConvBlock.thetaThetaLipschitz c s, ConvBlock.thetaStateLipschitz c s
+          GradientDifference = fun b -> Architecture.lemmaL5 arch b }
+    arch
