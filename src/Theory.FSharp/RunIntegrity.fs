@@ -32,7 +32,10 @@ let snapshotLoss : Result<Run> =
       Source = src
       Provenance = ProvedHere
       Doc = doc
-      Statement = "For every snapshot s at iteration j, |ℓ(Z^j recomputed) − losses[j]| ≤ τ·|losses[j]|, τ = max(floor, 4L(m + d)u) (floor 1e-9 in float64, 1e-4 in float32)."
+      Statement =
+        "For every snapshot s at iteration j, |ℓ(Z^j recomputed) − losses[j]| ≤ τ·ℓ + 2√ℓ·δ + δ², τ = max(floor, 4L(m + d)u) (floor 1e-9 in float64, 1e-4 in float32), "
+        + "δ = τ·‖B‖₂·max_i‖h_L^i‖: the outputs carry a rounding error relative to their own size, not to the residual's, so near an interpolating "
+        + "minimum (ℓ → 0) the residual r_i = Bh_L^i − y_i loses digits by cancellation and (1/n)Σ(2‖r_i‖‖δr_i‖ + ‖δr_i‖²) ≤ 2√ℓ·δ + δ² (Cauchy–Schwarz)."
       Hypotheses =
         [ "snapshots inside the recorded losses", fun (run: Run) ->
             if run.Steps |> Array.forall (fun j -> j < run.Losses.Length) then Met(sprintf "%d snapshots" run.SnapshotCount)
@@ -45,8 +48,12 @@ let snapshotLoss : Result<Run> =
                     for s in 0 .. run.SnapshotCount - 1 ->
                         let j = run.Steps.[s]
                         let rec' = run.Losses.[j]
-                        let ref' = (run.Layerwise s).Loss
-                        { Measured = abs (ref' - rec'); Bound = tau * abs rec'; Where = sprintf "loss recomputed %.17g vs recorded %.17g" ref' rec'
+                        let lw = run.Layerwise s
+                        let ref' = lw.Loss
+                        let hmax = lw.H.[lw.H.Length - 1] |> Array.map Linalg.norm |> Array.max
+                        let delta = tau * run.Setting.ReadoutNorm * hmax
+                        let rootLoss = sqrt (abs rec')
+                        { Measured = abs (ref' - rec'); Bound = tau * abs rec' + 2.0 * rootLoss * delta + delta * delta; Where = sprintf "loss recomputed %.17g vs recorded %.17g" ref' rec'
                           When = sprintf "snapshot %d (iteration %d)" s j }
                 }
             evaluation 0.0 checks [ "tau", tau; "unit roundoff", unitRoundoff run ] [] }
