@@ -154,6 +154,15 @@ internal sealed class LadderResult
     public required double[][] DistV { get; init; }
     public required LineFit DistanceFit { get; init; }
     public required int[] DistanceFitDepths { get; init; }
+    /// <summary>
+    /// Distances of the same depths to the Richardson limit Z^R = (L_b Z^{L_b} − L_a Z^{L_a})/(L_b − L_a) of the two
+    /// deepest runs (<c>LimitDynamics.snapshotDistances</c>), per snapshot; the limit's error estimate (distance
+    /// between the Richardson limits of the pairs (L_{−3}, L_{−2}) and (L_{−2}, L_{−1}); NaN with fewer than 4 runs);
+    /// the slope of log distance vs log L at the last snapshot over all compared depths.
+    /// </summary>
+    public required double[][] DistRichardson { get; init; }
+    public required double[] RichardsonError { get; init; }
+    public required LineFit RichardsonFit { get; init; }
     public required double Seconds { get; init; }
 }
 
@@ -249,8 +258,25 @@ internal sealed class Experiments(ReportSettings s, string outDir, bool writeRun
         var distFit = LineFit.Of(fitDepths.Select(L => Math.Log10(L)).ToList(),
             fitDepths.Select(L => Math.Log10(dz[compared.FindIndex(r => r.Spec.Depth == L)][^1])).ToList());
 
+        // The Richardson limit of the two deepest runs as a second reference (no single huge network needed).
+        var distLadder = LadderModule.create(FList.OfSeq(distRuns.Select(r => new Run(r.Data))));
+        var rich = new double[compared.Count][]; var richErr = new double[steps.Length];
+        for (int i = 0; i < compared.Count; i++) rich[i] = Enumerable.Repeat(double.NaN, steps.Length).ToArray();
+        Array.Fill(richErr, double.NaN);
+        if (distLadder.IsOk && compared.Count > 0)
+            for (int j = 0; j < steps.Length; j++)
+            {
+                if (compared.Any(r => Array.IndexOf(r.Data.Steps, steps[j]) < 0)) continue;
+                var sd = LimitDynamics.snapshotDistances(distLadder.ResultValue, steps[j]);
+                var dl = sd.Distances.ToArray();
+                for (int i = 0; i < compared.Count; i++) rich[i][j] = dl[i];
+                richErr[j] = sd.LimitErrorEstimate;
+            }
+        var richFit = LineFit.Of(compared.Select(r => Math.Log10(r.Spec.Depth)).ToList(), rich.Select(d => Math.Log10(d[^1])).ToList());
+
         var res = new LadderResult
         {
+            DistRichardson = rich, RichardsonError = richErr, RichardsonFit = richFit,
             Init = tag, Runs = runs, SmoothnessFit = fit, ReferenceDepth = reference.Spec.Depth, Steps = steps,
             DistanceDepths = compared.Select(r => r.Spec.Depth).ToArray(), DistZ = dz, DistW = dw, DistV = dv,
             DistanceFit = distFit, DistanceFitDepths = fitDepths, Seconds = 0,

@@ -158,13 +158,21 @@ internal static partial class Figures
             sc.LegendText = $"L = {lr.DistanceDepths[i]}";
             sc.MarkerSize = 3; sc.LineWidth = 2;
             lo = Math.Min(lo, y.Min()); hi = Math.Max(hi, y.Max());
+            // dashed, same colour: distance to the Richardson limit of the two deepest runs
+            var ri = Enumerable.Range(0, lr.Steps.Length).Where(j => lr.DistRichardson[i][j] > 0).ToArray();
+            if (ri.Length == 0) continue;
+            double[] rx = ri.Select(j => (double)lr.Steps[j]).ToArray(), ry = ri.Select(j => Math.Log10(lr.DistRichardson[i][j])).ToArray();
+            var rs = plot.Add.Scatter(rx, ry, sc.Color);
+            rs.LinePattern = LinePattern.Dashed; rs.MarkerSize = 0; rs.LineWidth = 1.5f;
+            lo = Math.Min(lo, ry.Min()); hi = Math.Max(hi, ry.Max());
         }
         if (lo <= hi) LogTicks(plot.Axes.Left, lo, hi);
         plot.XLabel("iteration");
-        plot.YLabel($"distance to L = {lr.ReferenceDepth} (log scale)");
+        plot.YLabel($"distance to L = {lr.ReferenceDepth} / to Richardson (--)");
         plot.Title($"{lr.Init} init: √((1/L) Σ_k ‖Z^L_k − Z^ref_(kL_ref/L)‖²)");
         plot.ShowLegend(Alignment.LowerRight);
-        return Save(plot, dir, $"fig2-distance-{lr.Init}", $"{lr.Init} initialization: distance of the weights to those of the deepest run (L = {lr.ReferenceDepth}) against the iteration, one curve per depth");
+        return Save(plot, dir, $"fig2-distance-{lr.Init}", $"{lr.Init} initialization: distance of the weights to those of the deepest run (L = {lr.ReferenceDepth}, solid) and to the Richardson limit (L_b·Z^{{L_b}} − L_a·Z^{{L_a}})/(L_b − L_a) of the two deepest runs L_a < L_b (dashed) against the iteration, one curve per depth" +
+            (lr.RichardsonError.Length > 0 && double.IsFinite(lr.RichardsonError[^1]) ? string.Create(CultureInfo.InvariantCulture, $"; error estimate of the Richardson limit at the last iteration {lr.RichardsonError[^1]:G3}") : ""));
     }
 
     /// <summary>(2b) heatmap of log10 distance, iteration × depth (as in the paper's figure 1 right).</summary>

@@ -93,6 +93,11 @@ internal static class ReportWriter
                 F($"{(1.0 / c.Tied.DistanceDepths[0] - 1.0 / c.Tied.ReferenceDepth) / (1.0 / c.Tied.DistanceDepths[^1] - 1.0 / c.Tied.ReferenceDepth):G4} (C·(1/L − 1/L_ref))"),
                 F($"{last[0]:G4} / {last[^1]:G4} = {last[0] / last[^1]:G4}"),
                 F($"{last[0] / last[^1] / ((1.0 / c.Tied.DistanceDepths[0] - 1.0 / c.Tied.ReferenceDepth) / (1.0 / c.Tied.DistanceDepths[^1] - 1.0 / c.Tied.ReferenceDepth)):G4}")),
+            new(F($"slope of log distance to the Richardson limit of L = {c.Tied.ReferenceDepth / 2}, {c.Tied.ReferenceDepth} at iteration {c.Tied.Steps[^1]} vs log L (L ≤ {c.Tied.ReferenceDepth / 2}), tied; error estimate of the limit {c.Tied.RichardsonError[^1]:G3} (distance between the Richardson limits of the two deepest pairs)"),
+                "−1 (distance O(1/L))", c.Tied.RichardsonFit.Describe(), F($"{c.Tied.RichardsonFit.Slope / -1.0:F3}")),
+            new(F($"distance to the Richardson limit at iteration {c.Tied.Steps[^1]}, tied"), F($"≫ its error estimate {c.Tied.RichardsonError[^1]:G3}"),
+                string.Join(", ", c.Tied.DistanceDepths.Select((L, i) => F($"L={L}: {c.Tied.DistRichardson[i][^1]:G3}"))),
+                F($"{c.Tied.DistRichardson[^1][^1] / c.Tied.RichardsonError[^1]:G3} (smallest distance / error estimate)")),
             new(F($"distance at iteration {c.Iid.Steps[^1]}, i.i.d. (negative control)"), "does not decrease with L",
                 string.Join(", ", c.Iid.DistanceDepths.Select((L, i) => F($"L={L}: {c.Iid.DistZ[i][^1]:G3}"))), "-"),
         }));

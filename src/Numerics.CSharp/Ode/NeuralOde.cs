@@ -54,6 +54,10 @@ public sealed class NeuralOde
     public int Dim => _d;
     /// <summary>Points of [0,1] where Z(s) is not smooth (stops of the integrator).</summary>
     public IReadOnlyList<double> Breakpoints => _breaks;
+    /// <summary>The activation σ.</summary>
+    public ActivationKind Activation => _act;
+    /// <summary>The weight function s ↦ (W(s), V(s)).</summary>
+    public WeightFunction Weights => _z;
 
     /// <summary>
     /// Z(s) = Z_1 for s ≤ 1/L, and for s ∈ [k/L, (k+1)/L] (k = 1..L−1):
