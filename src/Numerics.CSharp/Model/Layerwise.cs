@@ -46,8 +46,10 @@ public sealed class Layerwise
                 var u = new double[m];
                 for (int j = 0; j < m; j++) u[j] = Sum(d, c => wk[j * d + c] * hp[c]);
                 pre[k - 1][i] = u;
+                var su = new double[m];
+                for (int j = 0; j < m; j++) su[j] = Activations.Value(act, u[j]);
                 var hn = (double[])hp.Clone();
-                for (int r = 0; r < d; r++) hn[r] += Sum(m, j => vk[r * m + j] * Activations.Value(act, u[j])) / L;
+                for (int r = 0; r < d; r++) hn[r] += Sum(m, j => vk[r * m + j] * su[j]) / L;
                 h[k][i] = hn;
             }
         }
@@ -75,8 +77,10 @@ public sealed class Layerwise
                 var pk = p[k][i]; var u = pre[k - 1][i]; var hp = h[k - 1][i];
                 var q = new double[m];
                 for (int j = 0; j < m; j++) q[j] = Activations.Derivative(act, u[j]) * Sum(d, r => vk[r * m + j] * pk[r]);
+                var su = new double[m];
+                for (int j = 0; j < m; j++) su[j] = Activations.Value(act, u[j]);
                 for (int r = 0; r < d; r++)
-                    for (int j = 0; j < m; j++) gv[k - 1][r * m + j] += pk[r] * Activations.Value(act, u[j]);
+                    for (int j = 0; j < m; j++) gv[k - 1][r * m + j] += pk[r] * su[j];
                 for (int j = 0; j < m; j++)
                     for (int c = 0; c < d; c++) gw[k - 1][j * d + c] += q[j] * hp[c];
                 var pn = (double[])pk.Clone();
