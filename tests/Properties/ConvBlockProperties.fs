@@ -15,7 +15,6 @@ open ResOdeProofs.Properties.Generators
 open ResOdeProofs.Properties.Profile
 open ResOdeProofs.Properties.OneLayerBlockProperties
 
-let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
 
 /// Conv settings with the hypotheses of G.A and G.B: smooth σ, tied or smooth init, kernel entries N(0, 1/(9C))
 /// (the catalog's default) or half of it, biases 0 or small, small η.

@@ -12,9 +12,9 @@ open ResOdeProofs.Numerics
 open ResOdeProofs.Numerics.Blocks
 open ResOdeProofs.Numerics.Random
 open ResOdeProofs.Theory
+open ResOdeProofs.Properties.Generators
 open ResOdeProofs.Properties.Profile
 
-let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
 
 let private gaussian (seed: int64) (purpose: string) (count: int) (scale: float) =
     let a = Array.zeroCreate count

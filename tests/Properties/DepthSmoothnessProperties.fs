@@ -14,7 +14,6 @@ open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
 open ResOdeProofs.Properties.Profile
 
-let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
 open ResOdeProofs.Properties.IntegrityProperties
 
 [<ProfiledProperty(20, Replay = "(777,31337)")>]

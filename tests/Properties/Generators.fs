@@ -7,6 +7,7 @@ open System
 open FsCheck
 open FsCheck.FSharp
 open ResOdeProofs.Numerics
+open ResOdeProofs.Numerics.Blocks
 open ResOdeProofs.Numerics.IO
 open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
@@ -80,3 +81,26 @@ let tightnessBucket (t: float) =
 
 /// Number of cases per property (default profile small, long profile larger).
 let cases (defaultCount: int) = if isLong then defaultCount * 10 else defaultCount
+
+/// `condition |@ label`: a boolean check labelled with what it says, for Prop.forAll bodies.
+let (|@) (ok: bool) (label: string) = Prop.label label ok
+
+/// A generic-architecture setting (`BlockRunSpec`) with the hypotheses of G.A and G.B: smooth σ, tied or smooth
+/// initialization, small η; the architecture supplies its name, the smallest state dimension it accepts and
+/// the generator of its per-part scales.
+let blockSpec (architecture: string) (minDim: int) (scales: Gen<float[]>) : Gen<BlockRunSpec> =
+    gen {
+        let! depth = Gen.elements (if isLong then [ 4; 8; 16; 32; 64 ] else [ 4; 8; 16 ])
+        let! n = Gen.choose (2, if isLong then 30 else 10)
+        let! d = Gen.choose (minDim, if isLong then 8 else 4)
+        let! act = Gen.elements smoothActivations
+        let! init = Gen.elements [ InitKind.Tied; InitKind.Smooth ]
+        let! sc = scales
+        let! eta = Gen.elements [ 0.001; 0.005; 0.01 ]
+        let! iters = Gen.choose (1, if isLong then 60 else 15)
+        let! seed = Gen.choose (0, 100000)
+        return
+            BlockRunSpec(
+                Architecture = architecture, Depth = depth, Samples = n, Dim = d, Activation = act, Init = init,
+                Scales = sc, Eta = eta, Iterations = iters, Snapshots = 3, Seed = int64 seed)
+    }

@@ -15,7 +15,6 @@ open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
 open ResOdeProofs.Properties.Profile
 
-let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
 
 /// Integrator tolerances of the flow runs checked here.
 let rtol, atol = 1e-8, 1e-10

@@ -14,7 +14,6 @@ open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
 open ResOdeProofs.Properties.Profile
 
-let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
 
 /// A copy of a spec with explicit snapshot iterations (RunSpec.With has no such argument).
 let withSteps (s: RunSpec) (steps: int[]) =

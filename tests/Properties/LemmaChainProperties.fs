@@ -12,7 +12,6 @@ open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
 open ResOdeProofs.Properties.Profile
 
-let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
 
 let private check m b w t : LemmaChain.Check = { Measured = m; Bound = b; Where = w; When = t }
 

@@ -16,26 +16,13 @@ open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
 open ResOdeProofs.Properties.Profile
 
-let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
 
 /// One-layer settings with the hypotheses of G.A and G.B: smooth σ, tied or smooth init, W scale ≈ 1/√d, small η.
 let oneLayerSpec : Gen<BlockRunSpec> =
-    gen {
-        let! depth = Gen.elements (if isLong then [ 4; 8; 16; 32; 64 ] else [ 4; 8; 16 ])
-        let! n = Gen.choose (2, if isLong then 30 else 10)
-        let! d = Gen.choose (2, if isLong then 8 else 4)
-        let! act = Gen.elements smoothActivations
-        let! init = Gen.elements [ InitKind.Tied; InitKind.Smooth ]
+    blockSpec "one-layer" 2 (gen {
         let! ws = Gen.elements [ 0.3; 0.6 ]
         let! bs = Gen.elements [ 0.0; 0.2 ]
-        let! eta = Gen.elements [ 0.001; 0.005; 0.01 ]
-        let! iters = Gen.choose (1, if isLong then 60 else 15)
-        let! seed = Gen.choose (0, 100000)
-        return
-            BlockRunSpec(
-                Architecture = "one-layer", Depth = depth, Samples = n, Dim = d, Activation = act, Init = init,
-                Scales = [| ws; bs |], Eta = eta, Iterations = iters, Snapshots = 3, Seed = int64 seed)
-    }
+        return [| ws; bs |] })
 
 /// Shrinks toward fewer layers, iterations, samples and dimensions.
 let shrinkOneLayer (s: BlockRunSpec) : seq<BlockRunSpec> =

@@ -40,7 +40,6 @@ let shrinkPl (s: RunSpec) : seq<RunSpec> =
 let plArb = Arb.fromGenShrink (plSpec, shrinkPl)
 
 /// A labelled property: the label (setting, verdict, reproduction) is shown when it fails.
-let private (|@) (ok: bool) (label: string) = Prop.label label ok
 
 let private eval (r: Result<Run>) run = Result.evaluate r run
 

@@ -14,25 +14,10 @@ open ResOdeProofs.Properties.Generators
 open ResOdeProofs.Properties.Profile
 open ResOdeProofs.Properties.OneLayerBlockProperties
 
-let private (|@) (ok: bool) (msg: string) = Prop.label msg ok
 
 /// Scaled-linear settings: smooth σ, tied or smooth init, a scale 0.3–1, small η.
 let scaledLinearSpec : Gen<BlockRunSpec> =
-    gen {
-        let! depth = Gen.elements (if isLong then [ 4; 8; 16; 32; 64 ] else [ 4; 8; 16 ])
-        let! n = Gen.choose (2, if isLong then 30 else 10)
-        let! d = Gen.choose (1, if isLong then 8 else 4)
-        let! act = Gen.elements smoothActivations
-        let! init = Gen.elements [ InitKind.Tied; InitKind.Smooth ]
-        let! scale = Gen.elements [ 0.3; 1.0 ]
-        let! eta = Gen.elements [ 0.001; 0.005; 0.01 ]
-        let! iters = Gen.choose (1, if isLong then 60 else 15)
-        let! seed = Gen.choose (0, 100000)
-        return
-            BlockRunSpec(
-                Architecture = "scaled-linear", Depth = depth, Samples = n, Dim = d, Activation = act, Init = init,
-                Scales = [| scale |], Eta = eta, Iterations = iters, Snapshots = 3, Seed = int64 seed)
-    }
+    blockSpec "scaled-linear" 1 (Gen.elements [ 0.3; 1.0 ] |> Gen.map (fun a -> [| a |]))
 
 let scaledLinearArb = Arb.fromGenShrink (scaledLinearSpec, shrinkOneLayer)
 
