@@ -144,7 +144,7 @@ internal sealed class FashionExperiment
         return (pw, pv, pz);
     }
 
-    /// <summary>The figures of the experiment, written under <paramref name="figDir"/> (names start with "fashion-").</summary>
+    /// <summary>The figures of the experiment, written under <paramref name="figDir"/> (names start with "fig3-fashion-": the paper's figure 3 is its real-data experiment).</summary>
     public List<Figure> Figures(string figDir)
     {
         var list = new List<Figure>
@@ -160,7 +160,7 @@ internal sealed class FashionExperiment
         foreach (var init in new[] { InitKind.Tied, InitKind.Iid })
             if (Cells.FirstOrDefault(c => c.Init == init && c.Activation == act) is { } cell)
                 foreach (bool ofV in new[] { false, true })
-                    list.Add(Report.Figures.Coefficients(figDir, cell.Data, init, cell.Data.Steps, coeffs, ofV, $"fashion-coefficients-{(ofV ? "v" : "w")}-{cell.Name}",
+                    list.Add(Report.Figures.Coefficients(figDir, cell.Data, init, cell.Data.Steps, coeffs, ofV, $"fig3-fashion-coefficients-{(ofV ? "v" : "w")}-{cell.Name}",
                         $"Fashion-MNIST {cell.Name}", "(the paper's figure 3)"));
         return list;
     }
@@ -221,7 +221,7 @@ internal sealed class FashionExperiment
         foreach (var r in SummaryRows()) sb.AppendLine("| " + string.Join(" | ", r) + " |");
         sb.AppendLine().AppendLine(Prediction).AppendLine();
         foreach (var n in Findings()) sb.AppendLine("- " + n);
-        sb.AppendLine("\nFigures: figures/fashion-profile-w.png, figures/fashion-profile-v.png (‖ΔW_k‖, ‖ΔV_k‖ against k), figures/fashion-loss.png, figures/fashion-coefficients-*.png (coefficients against k, tied vs i.i.d.).");
+        sb.AppendLine("\nFigures: figures/fig3-fashion-profile-w.png, figures/fig3-fashion-profile-v.png (‖ΔW_k‖, ‖ΔV_k‖ against k), figures/fig3-fashion-loss.png, figures/fig3-fashion-coefficients-*.png (coefficients against k, tied vs i.i.d.).");
         return sb.ToString();
     }
 
@@ -229,16 +229,18 @@ internal sealed class FashionExperiment
     {
         ["data"] = Data.Description, ["seed"] = Options.Seed, ["depth"] = Shape.Depth, ["width"] = Shape.Width, ["d"] = Shape.Dim,
         ["eta"] = Options.Eta, ["iterations"] = Options.Iterations, ["total_seconds"] = Seconds, ["command"] = Options.CommandLine(),
-        ["cells"] = new JsonArray(Cells.Select(c => (JsonNode)new JsonObject
+        ["cells"] = new JsonArray(Cells.Select(c =>
         {
-            ["name"] = c.Name, ["init"] = c.Init.ToString().ToLowerInvariant(), ["activation"] = Activations.Name(c.Activation),
-            ["status"] = c.Result.Status.ToString().ToLowerInvariant(),
-            ["loss_initial"] = c.Result.Losses[0], ["loss_final"] = Finite(c.Result.Losses[^1]),
-            ["train_accuracy"] = Finite(c.TrainAccuracy), ["test_accuracy"] = Finite(c.TestAccuracy),
-            ["max_increment"] = Finite(c.MaxZ), ["max_increment_w"] = Finite(c.MaxW), ["max_increment_v"] = Finite(c.MaxV),
-            ["median_increment_w"] = Finite(FashionCell.Median(c.ProfileW)), ["median_increment_v"] = Finite(FashionCell.Median(c.ProfileV)),
-            ["train_seconds"] = c.TrainSeconds, ["verify_seconds"] = c.VerifySeconds,
-            ["verdicts"] = new JsonArray(c.Rows.Select(r => (JsonNode)Registry.rowJson(r)).ToArray()),
+            var o = Report.ReportJson.Numbers(
+                ("loss_initial", c.Result.Losses[0]), ("loss_final", c.Result.Losses[^1]),
+                ("train_accuracy", c.TrainAccuracy), ("test_accuracy", c.TestAccuracy),
+                ("max_increment", c.MaxZ), ("max_increment_w", c.MaxW), ("max_increment_v", c.MaxV),
+                ("median_increment_w", FashionCell.Median(c.ProfileW)), ("median_increment_v", FashionCell.Median(c.ProfileV)),
+                ("train_seconds", c.TrainSeconds), ("verify_seconds", c.VerifySeconds));
+            o["name"] = c.Name; o["init"] = c.Init.ToString().ToLowerInvariant(); o["activation"] = Activations.Name(c.Activation);
+            o["status"] = c.Result.Status.ToString().ToLowerInvariant();
+            o["verdicts"] = Report.ReportJson.Rows(c.Rows);
+            return (JsonNode)o;
         }).ToArray()),
     };
 
@@ -256,6 +258,5 @@ internal sealed class FashionExperiment
         }
     }
 
-    private static JsonNode? Finite(double x) => double.IsFinite(x) ? JsonValue.Create(x) : null;
     private static string Inv(FormattableString f) => f.ToString(CultureInfo.InvariantCulture);
 }

@@ -52,7 +52,7 @@ internal static class ArchitectureSection
             r.Seconds.ToString("F2", CultureInfo.InvariantCulture),
         })).ToList();
 
-    private static string Setting(BlockRunSpec s) =>
+    internal static string Setting(BlockRunSpec s) =>
         (s.Architecture == "conv" ? $"C×H×W = {s.Channels}×{s.Height}×{s.ImageWidth}" : $"d = {s.StateDim}") +
         string.Create(CultureInfo.InvariantCulture, $", L = {s.Depth}, n = {s.Samples}, {Activations.Name(s.Activation)}, {s.Init.ToString().ToLowerInvariant()}, η = {s.Eta:G4}, {s.Iterations} iterations");
 }

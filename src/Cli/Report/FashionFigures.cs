@@ -40,8 +40,8 @@ internal static partial class Figures
         plot.XLabel("layer k");
         plot.YLabel($"‖{M}_(k+1) − {M}_k‖_F after training (log scale)");
         plot.Title(Inv($"Fashion-MNIST, L = {ex.Shape.Depth}: ‖Δ{M}_k‖ over k (tied thick, i.i.d. thin)"));
-        plot.ShowLegend(Alignment.LowerRight);
-        return Save(plot, dir, $"fashion-profile-{M.ToLowerInvariant()}",
+        plot.ShowLegend(Edge.Right);
+        return Save(plot, dir, $"fig3-fashion-profile-{M.ToLowerInvariant()}",
             $"Fashion-MNIST: ‖{M}_(k+1) − {M}_k‖_F against the layer k after training, per cell (tied thick, i.i.d. thin and light)" +
             (ofV ? "; V = 0 at initialization for both initializations, so this roughness was created by training" : ""));
     }
@@ -64,7 +64,7 @@ internal static partial class Figures
         plot.XLabel("iteration");
         plot.YLabel("training loss (log scale)");
         plot.Title(Inv($"Fashion-MNIST, L = {ex.Shape.Depth}: training loss (tied thick, i.i.d. thin)"));
-        plot.ShowLegend(Alignment.UpperRight);
-        return Save(plot, dir, "fashion-loss", "Fashion-MNIST: training loss against the iteration, per cell (tied thick, i.i.d. thin and light)");
+        plot.ShowLegend(Edge.Right);
+        return Save(plot, dir, "fig3-fashion-loss", "Fashion-MNIST: training loss against the iteration, per cell (tied thick, i.i.d. thin and light)");
     }
 }

@@ -27,15 +27,28 @@ internal static partial class Figures
         return new Figure(name, caption, File.ReadAllText(Path.Combine(dir, name + ".svg")));
     }
 
-    /// <summary>Ticks at integer log10 values labelled 10^k (and 2^j style labels for depths).</summary>
+    /// <summary>
+    /// Ticks on a log10 axis labelled with the values they stand for: every power of ten in [lo, hi] (every
+    /// second or fifth one over many decades), 2·10^p and 5·10^p as well when the range spans less than two
+    /// decades, and every m·10^p under 0.7 decades, so that a narrow range still carries at least two labelled ticks.
+    /// </summary>
     private static void LogTicks(IAxis axis, double lo, double hi, Func<int, string>? label = null)
     {
         var gen = new ScottPlot.TickGenerators.NumericManual();
         int a = (int)Math.Floor(lo), b = (int)Math.Ceiling(hi);
+        if (b == a) b = a + 1;
+        int every = b - a > 24 ? 5 : b - a > 12 ? 2 : 1;
+        bool fine = hi - lo < 2, finest = hi - lo < 0.7;
+        static string Pow(int p) => p == 0 ? "1" : p == 1 ? "10" : $"1e{p}";
         for (int p = a; p <= b; p++)
         {
-            gen.AddMajor(p, label?.Invoke(p) ?? (p == 0 ? "1" : p == 1 ? "10" : $"1e{p}"));
-            for (int m = 2; m <= 9 && p < b; m++) gen.AddMinor(p + Math.Log10(m));
+            if ((p - a) % every == 0) gen.AddMajor(p, label?.Invoke(p) ?? Pow(p));
+            for (int m = 2; m <= 9 && p < b; m++)
+            {
+                double v = p + Math.Log10(m);
+                if (finest || (fine && (m == 2 || m == 5))) gen.AddMajor(v, string.Create(CultureInfo.InvariantCulture, $"{m * Math.Pow(10, p):G3}"));
+                else gen.AddMinor(v);
+            }
         }
         axis.TickGenerator = gen;
     }
@@ -140,7 +153,7 @@ internal static partial class Figures
         plot.YLabel("max over k, t of ‖Z_{k+1} − Z_k‖_F (log scale)");
         plot.Title("Depth smoothness of the trained weights");
         plot.ShowLegend(Edge.Right);
-        return Save(plot, dir, "fig1-smoothness", caption, width: 1200);
+        return Save(plot, dir, "fig1-left-smoothness", caption, width: 1200);
     }
 
     /// <summary>(2a) distance to the deepest run against iteration, one curve per depth.</summary>
@@ -170,8 +183,8 @@ internal static partial class Figures
         plot.XLabel("iteration");
         plot.YLabel($"distance to L = {lr.ReferenceDepth} / to Richardson (--)");
         plot.Title($"{lr.Init} init: √((1/L) Σ_k ‖Z^L_k − Z^ref_(kL_ref/L)‖²)");
-        plot.ShowLegend(Alignment.LowerRight);
-        return Save(plot, dir, $"fig2-distance-{lr.Init}", $"{lr.Init} initialization: distance of the weights to those of the deepest run (L = {lr.ReferenceDepth}, solid) and to the Richardson limit (L_b·Z^{{L_b}} − L_a·Z^{{L_a}})/(L_b − L_a) of the two deepest runs L_a < L_b (dashed) against the iteration, one curve per depth" +
+        plot.ShowLegend(Edge.Right);
+        return Save(plot, dir, $"fig1-right-distance-{lr.Init}", $"{lr.Init} initialization: distance of the weights to those of the deepest run (L = {lr.ReferenceDepth}, solid) and to the Richardson limit (L_b·Z^{{L_b}} − L_a·Z^{{L_a}})/(L_b − L_a) of the two deepest runs L_a < L_b (dashed) against the iteration, one curve per depth" +
             (lr.RichardsonError.Length > 0 && double.IsFinite(lr.RichardsonError[^1]) ? string.Create(CultureInfo.InvariantCulture, $"; error estimate of the Richardson limit at the last iteration {lr.RichardsonError[^1]:G3}") : ""));
     }
 
@@ -197,7 +210,7 @@ internal static partial class Figures
         plot.YLabel("depth L");
         plot.Title($"{lr.Init} init: log10 distance to L = {lr.ReferenceDepth}");
         plot.Axes.SetLimits(lr.Steps[0] - dx / 2, lr.Steps[^1] + dx / 2, -0.5, D - 0.5);
-        return Save(plot, dir, $"fig2-heatmap-{lr.Init}", $"{lr.Init} initialization: log10 of the distance to the deepest run, iteration × depth (the paper's figure 1 right)");
+        return Save(plot, dir, $"fig1-right-heatmap-{lr.Init}", $"{lr.Init} initialization: log10 of the distance to the deepest run, iteration × depth (the paper's figure 1 right)");
     }
 
     /// <summary>(3) loss against time t = j·η (log10 scale), tied and i.i.d., with a PL envelope if one is known.</summary>
@@ -231,15 +244,15 @@ internal static partial class Figures
         plot.XLabel("time t = iteration · η");
         plot.YLabel("loss (log scale)");
         plot.Title($"Long training: L = {lg.Tied.Spec.Depth}, m = {lg.Tied.Spec.Width}, n = {lg.Tied.Spec.Samples}, d = {lg.Tied.Spec.Dim}");
-        plot.ShowLegend(Alignment.UpperRight);
-        return Save(plot, dir, "fig3-loss", "training loss ℓ against the time t = j·η, tied and i.i.d. initialization");
+        plot.ShowLegend(Edge.Bottom);
+        return Save(plot, dir, "fig2-loss", "training loss ℓ against the time t = j·η, tied and i.i.d. initialization");
     }
 
     /// <summary>(4) individual coefficients of W against the layer index k at several iterations.</summary>
     public static Figure Coefficients(string dir, ReportRun r, int[] steps, (int Row, int Col)[] coefficients, bool ofV = false)
     {
         string init = r.Spec.Init.ToString().ToLowerInvariant(), M = ofV ? "V" : "W";
-        return Coefficients(dir, r.Data, r.Spec.Init, steps, coefficients, ofV, $"fig4-coefficients-{M.ToLowerInvariant()}-{init}", $"{init} init", "(the paper's figure 2)");
+        return Coefficients(dir, r.Data, r.Spec.Init, steps, coefficients, ofV, $"fig2-coefficients-{M.ToLowerInvariant()}-{init}", $"{init} init", "(the paper's figure 2)");
     }
 
     /// <summary>
@@ -274,7 +287,7 @@ internal static partial class Figures
         plot.XLabel("layer k");
         plot.YLabel($"coefficient ({M}_k)_{{ij}}");
         plot.Title($"{title}: {coefficients.Length} coefficients of {M}_k against k");
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(Edge.Right);
         return Save(plot, dir, name,
             $"{title} ({init} initialization): {coefficients.Length} entries of {M}_k against the layer index k at {shown.Length} training times {captionSuffix}");
     }

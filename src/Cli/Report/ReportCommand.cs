@@ -20,8 +20,9 @@ internal static class ReportCommand
         var outDir = new Option<string>("--out") { Description = "Report directory to write.", DefaultValueFactory = _ => "report" };
         var seed = new Option<long>("--seed") { Description = "Seed: fixes data, initializations and everything else.", DefaultValueFactory = _ => 0 };
         var force = new Option<bool>("--force") { Description = "Replace --out if it exists and is not empty (only once the new report is complete)." };
+        var docsBase = new Option<string?>("--docs-base") { Description = "Link each verdict to BASE/docs/theorems/<page>.md (e.g. the repository's web view) instead of the pages the report carries in its docs/ folder." };
         var cmd = new Command("report", "The theorem-vs-experiment report: trains the paper's experiments (tied and i.i.d. initialization), checks every result of the theory layer on the runs, runs negative controls (broken settings and injected engine faults), and writes index.html, report.md, results.json, figures/ and runs/. Exit code 1 if a result is violated on a faithful run.")
-        { preset, outDir, seed, force };
+        { preset, outDir, seed, force, docsBase };
         cmd.SetAction(pr =>
         {
             try
@@ -41,7 +42,8 @@ internal static class ReportCommand
                     Console.Error.WriteLine("interrupted: stopping; the partial report is removed (Ctrl+C again to kill)");
                 };
                 Console.CancelKeyPress += onCancel;
-                try { RunDirectory.WriteAtomically(dir, frc, tmp => content = Generate(settings, tmp, cts.Token)); }
+                var options = new ReportOptions(pr.GetValue(docsBase), CommandLine());
+                try { RunDirectory.WriteAtomically(dir, frc, tmp => content = Generate(settings, tmp, cts.Token, options)); }
                 finally { Console.CancelKeyPress -= onCancel; }
                 var faithful = content!.FaithfulRows.ToList();
                 int violated = faithful.Count(r => r.IsViolated);
@@ -66,15 +68,29 @@ internal static class ReportCommand
 
     private static void Log(string line) => Console.WriteLine(line);
 
+    /// <summary>The command line of this invocation, as "resode report …" (arguments quoted where they need it).</summary>
+    private static string CommandLine() =>
+        string.Join(' ', new[] { "resode" }.Concat(Environment.GetCommandLineArgs().Skip(1)
+            .Select(a => a.Length > 0 && a.All(ch => char.IsAsciiLetterOrDigit(ch) || "-_./=:,+@".Contains(ch)) ? a : "'" + a.Replace("'", "'\\''") + "'")));
+
     /// <summary>Runs everything and writes the report's files into <paramref name="dir"/>.</summary>
-    internal static ReportContent Generate(ReportSettings s, string dir, CancellationToken cancel)
+    internal static ReportContent Generate(ReportSettings s, string dir, CancellationToken cancel, ReportOptions? options = null)
+    {
+        Log($"resode report: preset {s.Preset}, seed {s.Seed}");
+        var content = Run(s, dir, cancel);
+        ReportWriter.Write(content, dir, options);
+        return content;
+    }
+
+    /// <summary>Trains and checks every experiment of the report (run directories are written under <paramref name="dir"/>/runs).</summary>
+    internal static ReportContent Run(ReportSettings s, string dir, CancellationToken cancel)
     {
         var total = Stopwatch.StartNew();
-        Log($"resode report: preset {s.Preset}, seed {s.Seed}");
         var ex = new Experiments(s, dir, writeRuns: true, Log, cancel);
         var tied = ex.Ladder(InitKind.Tied);
         var iid = ex.Ladder(InitKind.Iid);
         var lg = ex.Long();
+        var pl = ex.PlRun();
         var bounds = ex.Bounds(tied);
         var controls = ex.Controls(iid);
         controls.Insert(1, new ControlResult
@@ -85,8 +101,9 @@ internal static class ReportCommand
             Rows = iid.Runs.SelectMany(r => r.Rows).Concat(lg.Iid.Rows).ToList(),
         });
 
-        var envelope = Envelope(lg.Tied.Rows);
-        double rate = Rate(lg.Tied.Data.Losses, lg.Tied.Data.Eta);
+        var plRun = pl ?? lg.Tied;
+        var envelope = Envelope(plRun.Rows);
+        double rate = Rate(plRun.Data.Losses, plRun.Data.Eta);
         var smooth = s.CoefficientSteps.Select(st => (st, Smooth(lg.Tied, st), Smooth(lg.Iid, st))).ToList();
 
         FashionExperiment? fashion = null;
@@ -111,37 +128,14 @@ internal static class ReportCommand
         var asw = Stopwatch.StartNew();
         var architectures = ArchitectureSection.Run(s.Seed, dir, Log);
         ex.Record("new architectures", asw.Elapsed.TotalSeconds);
-
-        var sw = Stopwatch.StartNew();
-        Log("figures");
-        string figDir = Path.Combine(dir, "figures");
-        int m = s.Long.Width, d = s.Long.Dim;
-        var coeffs = Enumerable.Range(0, 6).Select(i => (i * (m - 1) / 5, (3 * i) % d)).ToArray();
-        var figures = new List<Figure>
+        Log("figures and pages");
+        return new ReportContent
         {
-            Figures.Smoothness(figDir, tied, iid, s.SlopeDepths, bounds),
-            Figures.DistanceCurves(figDir, tied),
-            Figures.DistanceHeatmap(figDir, tied),
-            Figures.DistanceCurves(figDir, iid),
-            Figures.DistanceHeatmap(figDir, iid),
-            Figures.Loss(figDir, lg, envelope),
-            Figures.Coefficients(figDir, lg.Tied, s.CoefficientSteps, coeffs),
-            Figures.Coefficients(figDir, lg.Iid, s.CoefficientSteps, coeffs),
-            Figures.Coefficients(figDir, lg.Tied, s.CoefficientSteps, coeffs, ofV: true),
-            Figures.Coefficients(figDir, lg.Iid, s.CoefficientSteps, coeffs, ofV: true),
-        };
-        if (fashion is not null) figures.AddRange(fashion.Figures(figDir));
-        var timings = new Dictionary<string, double>(ex.Timings) { ["figures"] = sw.Elapsed.TotalSeconds };
-        var content = new ReportContent
-        {
-            Settings = s, Tied = tied, Iid = iid, Long = lg, Controls = controls, Figures = figures, Timings = timings,
+            Settings = s, Tied = tied, Iid = iid, Long = lg, PlRun = pl, Controls = controls,
+            Timings = ex.Timings.ToDictionary(kv => ReportWriter.TimingKey(kv.Key), kv => kv.Value),
             TotalSeconds = total.Elapsed.TotalSeconds, Envelope = envelope, LongRate = rate, LongSmoothness = smooth,
             Bounds = bounds, Fashion = fashion, FashionNote = fashionNote, Architectures = architectures,
         };
-        File.WriteAllText(Path.Combine(dir, "results.json"), ReportWriter.Json(content));
-        File.WriteAllText(Path.Combine(dir, "report.md"), ReportWriter.Markdown(content));
-        File.WriteAllText(Path.Combine(dir, "index.html"), ReportWriter.Html(content, figDir));
-        return content;
     }
 
     /// <summary>L · max_k ‖Z_{k+1} − Z_k‖ at iteration <paramref name="step"/> (trace column smooth_z).</summary>

@@ -1,124 +1,205 @@
 using System.Globalization;
 using System.Net;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using ResOdeProofs.Numerics;
 using ResOdeProofs.Theory;
+using static ResOdeProofs.Cli.Report.ReportJson;
 
 namespace ResOdeProofs.Cli.Report;
 
-/// <summary>A result aggregated over the runs of the report's (faithful) experiments.</summary>
-internal sealed record SummaryRow(string Id, string Title, string Verdict, double Measured, double Bound,
-    double MinTightness, double MedianTightness, int Rows, int Holds, double Seconds);
-
-/// <summary>A paragraph of the report: prediction, measurement and ratio.</summary>
-internal sealed record Comparison(string Quantity, string Predicted, string Measured, string Ratio);
-
-/// <summary>Everything the report shows, ready to be written.</summary>
-internal sealed class ReportContent
-{
-    public required ReportSettings Settings { get; init; }
-    public required LadderResult Tied { get; init; }
-    public required LadderResult Iid { get; init; }
-    public required LongResult Long { get; init; }
-    public required List<ControlResult> Controls { get; init; }
-    public required List<Figure> Figures { get; init; }
-    public required IReadOnlyDictionary<string, double> Timings { get; init; }
-    public required double TotalSeconds { get; init; }
-    public required (double Mu, string From)? Envelope { get; init; }
-    public required double LongRate { get; init; }
-    public required List<(int Step, double Tied, double Iid)> LongSmoothness { get; init; }
-    public required BoundsResult Bounds { get; init; }
-    /// <summary>The real-data experiment (paper preset, data installed), or null with <see cref="FashionNote"/> saying why not.</summary>
-    public FashionExperiment? Fashion { get; init; }
-    public string? FashionNote { get; init; }
-    /// <summary>One small run per architecture added through the extension point (<see cref="ArchitectureSection"/>).</summary>
-    public List<ArchitectureRun> Architectures { get; init; } = new();
-
-    /// <summary>
-    /// The rows of the faithful experiments: the tied runs of figure 1, the tied ladder, the tied long run,
-    /// and A.apriori on the clipped copies of the tied ladder (on the unclipped runs its clip hypothesis is
-    /// not met by construction, so those rows are left out).
-    /// </summary>
-    public IEnumerable<Registry.VerdictRow> FaithfulRows =>
-        Tied.Runs.SelectMany(r => r.Rows).Concat(Tied.LadderRows).Concat(Long.Tied.Rows)
-            .Where(r => !(r.Id == "A.apriori" && r.Verdict == "hypothesis not met"))
-            .Concat(Bounds.Points.Select(p => p.AprioriRow));
-}
-
+/// <summary>
+/// Writes a report directory from the experiments' results: figures/, docs/theorems/ (the pages the
+/// verdicts link to), results.json (docs/report-format.md), report.md and index.html.
+/// </summary>
 internal static class ReportWriter
 {
+    /// <summary>A bound whose tightness (bound / measured) exceeds this factor is flagged as loose.</summary>
+    public const double LooseFactor = 100;
+
     private static string N(double x) => VerifyCommand.Num(x);
     private static string F(FormattableString f) => f.ToString(CultureInfo.InvariantCulture);
 
-    private static int Rank(string verdict) => verdict switch
+    /// <summary>
+    /// The public entry point: draws the figures and writes every file of the report into
+    /// <paramref name="dir"/> (which the caller has claimed; nothing outside it is touched). The time
+    /// spent on the figures is added to <see cref="ReportContent.TotalSeconds"/> and to the timings.
+    /// </summary>
+    public static void Write(ReportContent c, string dir, ReportOptions? options = null)
     {
-        "VIOLATED" => 3,
-        "hypothesis not met" => 2,
-        "not applicable" => 1,
+        var o = options ?? new ReportOptions();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        string figDir = Path.Combine(dir, "figures");
+        c.Figures.Clear();
+        c.Figures.AddRange(DrawFigures(c, figDir));
+        c.Timings[TimingKey("figures")] = sw.Elapsed.TotalSeconds;
+        c.TotalSeconds += sw.Elapsed.TotalSeconds;
+        var docs = new ReportDocs(o.DocsBase);
+        docs.Write(dir);
+        File.WriteAllText(Path.Combine(dir, "results.json"), Json(c, o));
+        File.WriteAllText(Path.Combine(dir, "report.md"), Markdown(c, docs));
+        File.WriteAllText(Path.Combine(dir, "index.html"), Html(c, figDir, docs));
+    }
+
+    private static List<Figure> DrawFigures(ReportContent c, string figDir)
+    {
+        var s = c.Settings;
+        int m = s.Long.Width, d = s.Long.Dim;
+        var coeffs = Enumerable.Range(0, 6).Select(i => (i * (m - 1) / 5, (3 * i) % d)).ToArray();
+        var figures = new List<Figure>
+        {
+            Figures.Smoothness(figDir, c.Tied, c.Iid, s.SlopeDepths, c.Bounds),
+            Figures.DistanceCurves(figDir, c.Tied),
+            Figures.DistanceHeatmap(figDir, c.Tied),
+            Figures.DistanceCurves(figDir, c.Iid),
+            Figures.DistanceHeatmap(figDir, c.Iid),
+            Figures.Loss(figDir, c.Long, c.Envelope),
+            Figures.Coefficients(figDir, c.Long.Tied, s.CoefficientSteps, coeffs),
+            Figures.Coefficients(figDir, c.Long.Iid, s.CoefficientSteps, coeffs),
+            Figures.Coefficients(figDir, c.Long.Tied, s.CoefficientSteps, coeffs, ofV: true),
+            Figures.Coefficients(figDir, c.Long.Iid, s.CoefficientSteps, coeffs, ofV: true),
+        };
+        figures.AddRange(Figures.BoundsOverTime(figDir, c));
+        if (c.Fashion is not null) figures.AddRange(c.Fashion.Figures(figDir));
+        return figures;
+    }
+
+    /// <summary>A stable snake_case key for a timing label ("figure 1 (tied ladder)" → "figure_1_tied_ladder").</summary>
+    public static string TimingKey(string label)
+    {
+        var sb = new StringBuilder();
+        foreach (char ch in label.ToLowerInvariant())
+            sb.Append(char.IsAsciiLetterOrDigit(ch) ? ch : '_');
+        var k = sb.ToString();
+        while (k.Contains("__", StringComparison.Ordinal)) k = k.Replace("__", "_", StringComparison.Ordinal);
+        return k.Trim('_');
+    }
+
+    /// <summary>
+    /// The smallest and largest tightness (bound / measured) of a row that holds: the worst case (closest
+    /// to a violation) and the loosest comparison. NaN for a row that does not hold.
+    /// </summary>
+    public static (double Min, double Max) TightnessRange(Registry.VerdictRow r) => (r.Tightness, r.Tightness);
+
+    private static int Rank(string verdict) => VerdictKey(verdict) switch
+    {
+        "violated" => 4,
+        "error" => 3,
+        "hypothesis_not_met" => 2,
+        "not_applicable" => 1,
         _ => 0,
     };
 
     public static List<SummaryRow> Summarize(IEnumerable<Registry.VerdictRow> rows) =>
         rows.GroupBy(r => r.Id).Select(g =>
         {
-            var worst = g.OrderByDescending(r => Rank(r.Verdict)).ThenBy(r => double.IsNaN(r.Tightness) ? double.MaxValue : r.Tightness).First();
-            var t = g.Where(r => r.Verdict == "holds" && double.IsFinite(r.Tightness)).Select(r => r.Tightness).Order().ToArray();
-            double med = t.Length == 0 ? double.NaN : t.Length % 2 == 1 ? t[t.Length / 2] : 0.5 * (t[t.Length / 2 - 1] + t[t.Length / 2]);
-            return new SummaryRow(g.Key, worst.Title, worst.Verdict, worst.Measured, worst.Bound,
-                t.Length == 0 ? double.NaN : t[0], med, g.Count(), g.Count(r => r.Verdict == "holds"), g.Sum(r => r.Seconds));
+            var worst = g.OrderByDescending(r => Rank(r.Verdict)).ThenBy(r => double.IsNaN(r.Tightness) ? double.MaxValue : TightnessRange(r).Min).First();
+            var holding = g.Where(r => VerdictKey(r.Verdict) == "holds").ToList();
+            var lo = holding.Select(r => TightnessRange(r).Min).Where(t => !double.IsNaN(t)).Order().ToArray();
+            var hiRow = holding.Where(r => !double.IsNaN(TightnessRange(r).Max)).OrderByDescending(r => TightnessRange(r).Max).FirstOrDefault();
+            double med = lo.Length == 0 ? double.NaN : lo.Length % 2 == 1 ? lo[lo.Length / 2] : 0.5 * (lo[lo.Length / 2 - 1] + lo[lo.Length / 2]);
+            int Count(string key) => g.Count(r => VerdictKey(r.Verdict) == key);
+            var reasons = g.Where(r => VerdictKey(r.Verdict) is "hypothesis_not_met" or "not_applicable" or "error")
+                .GroupBy(r => (VerdictKey(r.Verdict), r.Detail)).OrderByDescending(x => x.Count())
+                .Select(x => (x.Key.Item1, x.Key.Detail, x.Count())).ToList();
+            return new SummaryRow(g.Key, worst.Title, worst.Doc, g.Count(), Count("holds"), Count("violated"), Count("hypothesis_not_met"), Count("not_applicable"),
+                Count("error"), worst.Measured, worst.Bound, lo.Length == 0 ? double.NaN : lo[0], med,
+                hiRow is null ? double.NaN : TightnessRange(hiRow).Max, hiRow?.Input ?? "", g.Sum(r => r.Seconds), reasons);
         }).ToList();
 
+    /// <summary>"holds (7 of 8; 1 hypothesis not met)": the counts behind a result's status.</summary>
+    public static string StatusText(SummaryRow r)
+    {
+        var parts = new List<string>();
+        if (r.Violated > 0) parts.Add($"{r.Violated} violated");
+        if (r.Errors > 0) parts.Add($"{r.Errors} error");
+        if (r.NotMet > 0) parts.Add($"{r.NotMet} hypothesis not met");
+        if (r.NotApplicable > 0) parts.Add($"{r.NotApplicable} not applicable");
+        string rest = parts.Count == 0 ? "" : "; " + string.Join(", ", parts);
+        return r.Status switch
+        {
+            "violated" => $"VIOLATED ({r.Violated} of {r.Rows} rows{(r.Holds > 0 ? $"; {r.Holds} hold" : "")})",
+            "error" => $"error ({r.Errors} of {r.Rows} rows)",
+            "holds" => $"holds ({r.Holds} of {r.Rows}{rest})",
+            _ => $"not checked ({string.Join(", ", parts)})",
+        };
+    }
+
+    /// <summary>Why a result was not checked: its most frequent unmet hypotheses or reasons, with counts.</summary>
+    public static string Reason(SummaryRow r, int max = 2) =>
+        string.Join("; ", r.Reasons.Take(max).Select(x => $"{x.Verdict.Replace('_', ' ')} on {x.Count} of {r.Rows} rows: {Shorten(x.Detail, 220)}"));
+
+    private static string Shorten(string s, int n) => s.Length <= n ? s : s[..(n - 1)].TrimEnd() + "…";
+
+    private static double DistanceRatio(LadderResult l, int a, int b) =>
+        (1.0 / a - 1.0 / l.ReferenceDepth) / (1.0 / b - 1.0 / l.ReferenceDepth);
+
+    private static Comparison Slope(string key, string quantity, LineFit f, string[]? checkedBy, string? reference = null, string? note = null) =>
+        new(key, quantity, "−1 (O(1/L))", -1, new[] { new Measure("slope", f.Slope) }, f.Lo, f.Hi, f.Slope / -1.0, reference, checkedBy, note);
+
     /// <summary>The figure-by-figure comparison of the paper's predictions with the measurements.</summary>
-    public static List<(string Figure, List<Comparison> Rows)> Comparisons(ReportContent c)
+    public static List<(string Figure, string Id, List<Comparison> Rows)> Comparisons(ReportContent c)
     {
         var s = c.Settings;
-        var list = new List<(string, List<Comparison>)>();
+        var list = new List<(string, string, List<Comparison>)>();
         var tf = c.Tied.SmoothnessFit; var inf = c.Iid.SmoothnessFit;
-        list.Add(("Figure 1 left: depth smoothness", new()
+        var arate = c.Tied.LadderRows.FirstOrDefault(r => r.Id == "A.rate");
+        list.Add(("Figure 1 left: depth smoothness", "fig1-left", new()
         {
-            new("slope of log max_{k,t} ‖Z_{k+1} − Z_k‖ vs log L, tied", "−1 (smoothness O(1/L))", tf.Describe(), F($"{tf.Slope / -1.0:F3}")),
-            new("same, i.i.d. (negative control)", "no decay in L (slope ≈ 0; increments O(1))", inf.Describe(), "-"),
-            new("max_{k,t} ‖Z_{k+1} − Z_k‖ at the deepest L, i.i.d. / tied", "≫ 1", F($"{c.Iid.Runs[^1].MaxSmoothZ:G4} / {c.Tied.Runs[^1].MaxSmoothZ:G4}"),
-                F($"{c.Iid.Runs[^1].MaxSmoothZ / c.Tied.Runs[^1].MaxSmoothZ:G4}")),
+            Slope("smoothness_slope_tied", $"slope of log max_{{k,t}} ‖Z_{{k+1}} − Z_k‖ vs log L, tied, L ∈ {{{string.Join(", ", s.SlopeDepths)}}} (the paper's depths)", tf,
+                new[] { "A.rate" }, "paper figure 1 left: slope −1",
+                arate is null ? null : F($"A.rate fits the same quantity on the ladder it is evaluated on ({arate.Input}); its measured value is {N(arate.Measured)} (its bound: the slope minus the 95% half-width must be ≤ −1).")),
+            new("smoothness_slope_iid", "same, i.i.d. (negative control)", "no decay in L (slope ≈ 0; increments O(1))", 0, new[] { new Measure("slope", inf.Slope) }, inf.Lo, inf.Hi,
+                CheckedBy: new[] { "A.rate" }, Note: "A.rate on the i.i.d. ladder is listed under negative controls."),
+            new("smoothness_deepest_iid_over_tied", "max_{k,t} ‖Z_{k+1} − Z_k‖ at the deepest L, i.i.d. / tied", "≫ 1", double.NaN,
+                new[] { new Measure("i.i.d.", c.Iid.Runs[^1].MaxSmoothZ), new Measure("tied", c.Tied.Runs[^1].MaxSmoothZ) },
+                Ratio: c.Iid.Runs[^1].MaxSmoothZ / c.Tied.Runs[^1].MaxSmoothZ),
         }));
         var df = c.Tied.DistanceFit;
         var last = c.Tied.DistZ.Select(d => d[^1]).ToArray();
-        list.Add(("Figure 1 right: convergence to the deepest run", new()
+        int it = c.Tied.Steps[^1], L0 = c.Tied.DistanceDepths[0], L1 = c.Tied.DistanceDepths[^1];
+        double pred = DistanceRatio(c.Tied, L0, L1);
+        list.Add(("Figure 1 right: convergence to the deepest run", "fig1-right", new()
         {
-            new(F($"slope of log distance at iteration {c.Tied.Steps[^1]} vs log L (L ≤ {c.Tied.ReferenceDepth / 4}), tied"), "−1 (distance O(1/L))", df.Describe(), F($"{df.Slope / -1.0:F3}")),
-            new(F($"distance at iteration {c.Tied.Steps[^1]}, L = {c.Tied.DistanceDepths[0]} / L = {c.Tied.DistanceDepths[^1]}, tied"),
-                F($"{(1.0 / c.Tied.DistanceDepths[0] - 1.0 / c.Tied.ReferenceDepth) / (1.0 / c.Tied.DistanceDepths[^1] - 1.0 / c.Tied.ReferenceDepth):G4} (C·(1/L − 1/L_ref))"),
-                F($"{last[0]:G4} / {last[^1]:G4} = {last[0] / last[^1]:G4}"),
-                F($"{last[0] / last[^1] / ((1.0 / c.Tied.DistanceDepths[0] - 1.0 / c.Tied.ReferenceDepth) / (1.0 / c.Tied.DistanceDepths[^1] - 1.0 / c.Tied.ReferenceDepth)):G4}")),
-            new(F($"slope of log distance to the Richardson limit of L = {c.Tied.ReferenceDepth / 2}, {c.Tied.ReferenceDepth} at iteration {c.Tied.Steps[^1]} vs log L (L ≤ {c.Tied.ReferenceDepth / 2}), tied; error estimate of the limit {c.Tied.RichardsonError[^1]:G3} (distance between the Richardson limits of the two deepest pairs)"),
-                "−1 (distance O(1/L))", c.Tied.RichardsonFit.Describe(), F($"{c.Tied.RichardsonFit.Slope / -1.0:F3}")),
-            new(F($"distance to the Richardson limit at iteration {c.Tied.Steps[^1]}, tied"), F($"≫ its error estimate {c.Tied.RichardsonError[^1]:G3}"),
-                string.Join(", ", c.Tied.DistanceDepths.Select((L, i) => F($"L={L}: {c.Tied.DistRichardson[i][^1]:G3}"))),
-                F($"{c.Tied.DistRichardson[^1][^1] / c.Tied.RichardsonError[^1]:G3} (smallest distance / error estimate)")),
-            new(F($"distance at iteration {c.Iid.Steps[^1]}, i.i.d. (negative control)"), "does not decrease with L",
-                string.Join(", ", c.Iid.DistanceDepths.Select((L, i) => F($"L={L}: {c.Iid.DistZ[i][^1]:G3}"))), "-"),
+            Slope("distance_slope_tied", F($"slope of log distance at iteration {it} vs log L (L ≤ {c.Tied.ReferenceDepth / 4}), tied"), df, new[] { "D.rate" }, "paper figure 1 right: distance O(1/L)"),
+            new("distance_ratio_tied", F($"distance at iteration {it}, L = {L0} / L = {L1}, tied"), F($"{pred:G4} (C·(1/L − 1/L_ref))"), pred,
+                new[] { new Measure(F($"L = {L0}"), last[0]), new Measure(F($"L = {L1}"), last[^1]) }, Ratio: last[0] / last[^1] / pred, CheckedBy: new[] { "D.rate" }),
+            Slope("distance_richardson_slope_tied", F($"slope of log distance to the Richardson limit of L = {c.Tied.ReferenceDepth / 2}, {c.Tied.ReferenceDepth} at iteration {it} vs log L (L ≤ {c.Tied.ReferenceDepth / 2}), tied"),
+                c.Tied.RichardsonFit, new[] { "D.rate" }, note: F($"error estimate of the limit {c.Tied.RichardsonError[^1]:G3} (distance between the Richardson limits of the two deepest pairs)")),
+            new("distance_richardson_tied", F($"distance to the Richardson limit at iteration {it}, tied"), F($"≫ its error estimate {c.Tied.RichardsonError[^1]:G3}"), c.Tied.RichardsonError[^1],
+                c.Tied.DistanceDepths.Select((L, i) => new Measure(F($"L = {L}"), c.Tied.DistRichardson[i][^1])).ToList(),
+                Ratio: c.Tied.DistRichardson[^1][^1] / c.Tied.RichardsonError[^1], Note: "ratio: smallest distance / error estimate"),
+            new("distance_iid", F($"distance at iteration {c.Iid.Steps[^1]}, i.i.d. (negative control)"), "does not decrease with L", double.NaN,
+                c.Iid.DistanceDepths.Select((L, i) => new Measure(F($"L = {L}"), c.Iid.DistZ[i][^1])).ToList()),
         }));
         var lt = c.Long.Tied; double lossT = lt.FinalLoss, lossI = c.Long.Iid.FinalLoss;
+        var pl = c.PlRun ?? lt;
         var fig2 = new List<Comparison>();
         if (s.Preset == "paper")
-            fig2.Add(new("final loss in the authors' convention ℓ/d, tied", "about 1e-6 or below, at most 1e-5", F($"{lossT / s.Long.Dim:G4}"), F($"{lossT / s.Long.Dim / 1e-5:G4} × 1e-5")));
-        fig2.Add(new(F($"loss ℓ: iteration 0 → {lt.Data.Iterations}, tied"), "exponential decay (PL)", F($"{lt.Data.Losses[0]:G4} → {lossT:G4}"), F($"{lossT / lt.Data.Losses[0]:G3}")));
-        fig2.Add(new("exponential rate −d ln ℓ/dt fitted on the second half, tied", c.Envelope is { } e ? F($"≥ μ = {e.Mu:G4} ({e.From})") : "> 0 (no PL constant registered)",
-            F($"{c.LongRate:G4}"), c.Envelope is { } e2 ? F($"{c.LongRate / e2.Mu:G4}") : "-"));
-        fig2.Add(new("final loss, i.i.d. (same seed and budget)", "no prediction", F($"{lossI:G4}"), F($"{lossI / lossT:G4} × tied")));
+            fig2.Add(new("final_loss_authors_units_tied", "final loss in the authors' convention ℓ/d, tied", "about 1e-6 or below, at most 1e-5", 1e-5,
+                new[] { new Measure("ℓ/d", lossT / s.Long.Dim) }, Ratio: lossT / s.Long.Dim / 1e-5, Reference: "paper figure 2: ~1e-6 after 10 000 iterations"));
+        fig2.Add(new("loss_decay_tied", F($"loss ℓ: iteration 0 → {lt.Data.Iterations}, tied (η = {lt.Spec.Eta:G4})"), "exponential decay (PL)", double.NaN,
+            new[] { new Measure("iteration 0", lt.Data.Losses[0]), new Measure("last", lossT) }, Ratio: lossT / lt.Data.Losses[0],
+            CheckedBy: c.PlRun is null ? new[] { "C.gdDecay" } : null,
+            Note: c.PlRun is null ? null : F($"this run's step is beyond the PL results' descent limit; they are checked on {pl.Name} (η = {pl.Spec.Eta:G4}) below")));
+        if (c.PlRun is { } pr)
+            fig2.Add(new("loss_decay_pl_run", F($"loss ℓ: iteration 0 → {pr.Data.Iterations}, tied, {pr.Name} (η = {pr.Spec.Eta:G4}, inside the PL hypotheses)"), "exponential decay (PL)", double.NaN,
+                new[] { new Measure("iteration 0", pr.Data.Losses[0]), new Measure("last", pr.FinalLoss) }, Ratio: pr.FinalLoss / pr.Data.Losses[0], CheckedBy: new[] { "C.gdDecay" }));
+        fig2.Add(new("loss_rate_tied", F($"exponential rate −d ln ℓ/dt fitted on the second half, {pl.Name}"), c.Envelope is { } e ? F($"≥ μ = {e.Mu:G4} ({e.From})") : "> 0 (no PL constant registered)",
+            c.Envelope?.Mu ?? double.NaN, new[] { new Measure("rate", c.LongRate) }, Ratio: c.Envelope is { } e2 ? c.LongRate / e2.Mu : double.NaN,
+            CheckedBy: new[] { "C.mu0", "C.gdDecay" }));
+        fig2.Add(new("final_loss_iid", "final loss, i.i.d. (same seed and budget)", "no prediction", double.NaN, new[] { new Measure("i.i.d.", lossI) }, Ratio: lossI / lossT,
+            Note: "ratio: i.i.d. / tied"));
         foreach (var (st, t, i) in c.LongSmoothness)
-            fig2.Add(new(F($"L·max_k ‖Z_{{k+1}} − Z_k‖ at iteration {st}"), "tied: O(1) uniformly in t; i.i.d.: O(L)", F($"tied {t:G4}, i.i.d. {i:G4}"), t > 0 ? F($"{i / t:G4}") : "- (tied = 0)"));
-        list.Add(("Figure 2: long training", fig2));
+            fig2.Add(new(F($"depth_smoothness_iteration_{st}"), F($"L·max_k ‖Z_{{k+1}} − Z_k‖ at iteration {st}"), "tied: O(1) uniformly in t; i.i.d.: O(L)", double.NaN,
+                new[] { new Measure("tied", t), new Measure("i.i.d.", i) }, Ratio: t > 0 ? i / t : double.NaN, CheckedBy: new[] { "A.aposteriori" }, Note: "ratio: i.i.d. / tied"));
+        list.Add(("Figure 2: long training", "fig2", fig2));
         return list;
     }
 
-    private static JsonNode? Num(double x) => double.IsFinite(x) ? JsonValue.Create(x) : double.IsNaN(x) ? null : JsonValue.Create(x > 0 ? "inf" : "-inf");
-    private static JsonArray Arr(IEnumerable<double> xs) => new(xs.Select(Num).ToArray());
-    private static JsonArray Ints(IEnumerable<int> xs) => new(xs.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray());
-    private static JsonArray Rows(IEnumerable<Registry.VerdictRow> rows) => new(rows.Select(r => (JsonNode?)Registry.rowJson(r)).ToArray());
+    // ------------------------------------------------------------------ results.json
 
     public static string Machine() => $"{Cpu()}; {Environment.ProcessorCount} cores; {RuntimeInformation.OSDescription}; .NET {Environment.Version}";
 
@@ -135,26 +216,40 @@ internal static class ReportWriter
         return cpu;
     }
 
-    private static JsonObject SpecJson(Numerics.Training.RunSpec r) => new()
+    /// <summary>The commit the tool was built from (with "-dirty" when the work tree had changes), or null when the build had no git.</summary>
+    public static string? Commit()
     {
-        ["depth"] = r.Depth, ["width"] = r.Width, ["samples"] = r.Samples, ["dim"] = r.Dim,
-        ["activation"] = Activations.Name(r.Activation), ["init"] = r.Init.ToString().ToLowerInvariant(),
-        ["scale"] = r.Scale, ["v_scale"] = r.VScale, ["eta"] = r.Eta, ["iterations"] = r.Iterations, ["seed"] = r.Seed,
-        ["fault"] = r.Fault.ToString(),
-    };
+        var v = typeof(ReportWriter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
+        int plus = v?.IndexOf('+') ?? -1;
+        return plus < 0 ? null : v![(plus + 1)..];
+    }
 
-    private static JsonObject RunJson(ReportRun r) => new()
+    private static JsonObject SpecJson(Numerics.Training.RunSpec r)
     {
-        ["name"] = r.Name, ["directory"] = r.Data.Directory, ["setting"] = SpecJson(r.Spec), ["seconds"] = Num(r.Seconds),
-        ["loss_initial"] = Num(r.Data.Losses.Length > 0 ? r.Data.Losses[0] : double.NaN), ["loss_final"] = Num(r.FinalLoss),
-        ["status"] = r.Data.Meta.Status, ["max_k_t_depth_increment"] = Num(r.MaxSmoothZ), ["snapshot_steps"] = Ints(r.SnapshotSteps),
-        ["verdicts"] = Rows(r.Rows),
-    };
+        var o = new JsonObject
+        {
+            ["depth"] = r.Depth, ["width"] = r.Width, ["samples"] = r.Samples, ["dim"] = r.Dim,
+            ["activation"] = Activations.Name(r.Activation), ["init"] = r.Init.ToString().ToLowerInvariant(),
+            ["iterations"] = r.Iterations, ["seed"] = r.Seed, ["fault"] = r.Fault.ToString(),
+        };
+        return o.Put("scale", r.Scale).Put("v_scale", r.VScale).Put("eta", r.Eta).Put("clip", r.Clip ?? double.NaN);
+    }
 
-    private static JsonObject FitJson(LineFit f) => new()
+    private static JsonObject RunJson(ReportRun r)
     {
-        ["slope"] = Num(f.Slope), ["intercept"] = Num(f.Intercept), ["ci95_low"] = Num(f.Lo), ["ci95_high"] = Num(f.Hi), ["points"] = f.Points,
-    };
+        var o = new JsonObject { ["name"] = r.Name, ["directory"] = r.Data.Directory, ["setting"] = SpecJson(r.Spec), ["status"] = r.Data.Meta.Status };
+        o.Put("seconds", r.Seconds).Put("loss_initial", r.Data.Losses.Length > 0 ? r.Data.Losses[0] : double.NaN).Put("loss_final", r.FinalLoss)
+            .Put("max_k_t_depth_increment", r.MaxSmoothZ);
+        o["snapshot_steps"] = Ints(r.SnapshotSteps);
+        o["verdicts"] = Rows(r.Rows);
+        return o;
+    }
+
+    private static JsonObject FitJson(LineFit f) =>
+        Numbers(("slope", f.Slope), ("intercept", f.Intercept), ("ci95_low", f.Lo), ("ci95_high", f.Hi), ("points", f.Points));
+
+    private static JsonArray Matrix(double[][] rows, string key) =>
+        new(rows.Select(d => (JsonNode?)new JsonObject().PutArray(key, d)).ToArray());
 
     private static JsonObject LadderJson(LadderResult l) => new()
     {
@@ -164,21 +259,60 @@ internal static class ReportWriter
         ["reference_depth"] = l.ReferenceDepth,
         ["distance_steps"] = Ints(l.Steps),
         ["distance_depths"] = Ints(l.DistanceDepths),
-        ["distance_z"] = new JsonArray(l.DistZ.Select(d => (JsonNode?)Arr(d)).ToArray()),
-        ["distance_w"] = new JsonArray(l.DistW.Select(d => (JsonNode?)Arr(d)).ToArray()),
-        ["distance_v"] = new JsonArray(l.DistV.Select(d => (JsonNode?)Arr(d)).ToArray()),
+        ["distance_z"] = Matrix(l.DistZ, "values"),
+        ["distance_w"] = Matrix(l.DistW, "values"),
+        ["distance_v"] = Matrix(l.DistV, "values"),
+        ["distance_richardson"] = Matrix(l.DistRichardson, "values"),
         ["distance_fit_log10_final"] = FitJson(l.DistanceFit),
         ["distance_fit_depths"] = Ints(l.DistanceFitDepths),
+        ["richardson_fit_log10_final"] = FitJson(l.RichardsonFit),
         ["ladder_verdicts"] = Rows(l.LadderRows),
     };
 
-    public static string Json(ReportContent c)
+    private static JsonObject SummaryJson(SummaryRow r)
+    {
+        var o = new JsonObject
+        {
+            ["id"] = r.Id, ["title"] = r.Title, ["doc"] = r.Doc, ["status"] = r.Status, ["rows"] = r.Rows,
+            ["counts"] = new JsonObject
+            {
+                ["holds"] = r.Holds, ["violated"] = r.Violated, ["hypothesis_not_met"] = r.NotMet, ["not_applicable"] = r.NotApplicable, ["error"] = r.Errors,
+            },
+        };
+        o.Put("worst_measured", r.Measured).Put("worst_bound", r.Bound).Put("tightness_min", r.MinTightness).Put("tightness_median", r.MedianTightness)
+            .Put("tightness_max", r.MaxTightness);
+        o["tightness_max_input"] = r.MaxTightnessAt;
+        o["loose"] = r.Loose;
+        o.Put("seconds", r.Seconds);
+        o["reasons"] = new JsonArray(r.Reasons.Select(x => (JsonNode?)new JsonObject { ["verdict"] = x.Verdict, ["detail"] = x.Detail, ["rows"] = x.Count }).ToArray());
+        return o;
+    }
+
+    private static JsonObject ComparisonJson(Comparison r, IReadOnlyDictionary<string, SummaryRow> sum)
+    {
+        var o = new JsonObject { ["key"] = r.Key, ["quantity"] = r.Quantity, ["predicted"] = r.Predicted };
+        o.Put("predicted_value", r.PredictedValue);
+        o["measured"] = new JsonArray(r.Measured.Select(m => (JsonNode?)new JsonObject { ["label"] = m.Label }.Put("value", m.Value)).ToArray());
+        o.Put("ci95_low", r.CiLow).Put("ci95_high", r.CiHigh).Put("ratio", r.Ratio);
+        o["reference"] = r.Reference;
+        o["checked_by"] = new JsonArray((r.CheckedBy ?? Array.Empty<string>()).Select(id => (JsonNode?)new JsonObject
+            { ["id"] = id, ["status"] = sum.TryGetValue(id, out var x) ? x.Status : "not_evaluated" }).ToArray());
+        o["note"] = r.Note;
+        return o;
+    }
+
+    public static string Json(ReportContent c, ReportOptions? options = null)
     {
         var s = c.Settings;
+        var faithful = c.FaithfulRows.ToList();
+        var sum = Summarize(faithful);
+        var byId = sum.ToDictionary(r => r.Id);
         var root = new JsonObject
         {
-            ["format"] = "resode-report/1",
+            ["format"] = "resode-report/2",
             ["engine_version"] = EngineInfo.Version,
+            ["git_commit"] = Commit(),
+            ["command_line"] = options?.CommandLine,
             ["preset"] = s.Preset,
             ["seed"] = s.Seed,
             ["created_utc"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
@@ -187,57 +321,32 @@ internal static class ReportWriter
                 ["description"] = Machine(), ["cpu"] = Cpu(), ["cores"] = Environment.ProcessorCount, ["os"] = RuntimeInformation.OSDescription,
                 ["runtime"] = Environment.Version.ToString(),
             },
-            ["notes"] = new JsonArray(s.Notes.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
+            ["notes"] = Strings(s.Notes),
             ["settings"] = new JsonObject
             {
                 ["ladder"] = SpecJson(s.Ladder), ["ladder_depths"] = Ints(s.LadderDepths), ["slope_depths"] = Ints(s.SlopeDepths),
                 ["distance_depths"] = Ints(s.DistanceDepths), ["ladder_snapshot_steps"] = Ints(s.LadderSnapshotSteps),
                 ["long"] = SpecJson(s.Long), ["long_snapshot_steps"] = Ints(s.LongSnapshotSteps), ["control"] = SpecJson(s.Control),
+                ["pl_run"] = s.PlRun is null ? null : SpecJson(s.PlRun),
             },
-            ["timings_seconds"] = new JsonObject(c.Timings.Select(kv => KeyValuePair.Create(kv.Key, Num(kv.Value)))),
-            ["total_seconds"] = Num(c.TotalSeconds),
-            ["summary"] = new JsonArray(Summarize(c.FaithfulRows).Select(r => (JsonNode?)new JsonObject
-            {
-                ["id"] = r.Id, ["title"] = r.Title, ["worst_verdict"] = r.Verdict, ["measured"] = Num(r.Measured), ["bound"] = Num(r.Bound),
-                ["tightness_min"] = Num(r.MinTightness), ["tightness_median"] = Num(r.MedianTightness), ["rows"] = r.Rows, ["holds"] = r.Holds,
-                ["seconds"] = Num(r.Seconds),
-            }).ToArray()),
+            ["timings_seconds"] = Numbers(c.Timings.Select(kv => (kv.Key, kv.Value)).Append(("total", c.TotalSeconds)).ToArray()),
+            ["headline"] = HeadlineJson(c, faithful, sum),
+            ["summary"] = new JsonArray(sum.Select(r => (JsonNode?)SummaryJson(r)).ToArray()),
             ["comparisons"] = new JsonArray(Comparisons(c).Select(f => (JsonNode?)new JsonObject
             {
-                ["figure"] = f.Figure,
-                ["rows"] = new JsonArray(f.Rows.Select(r => (JsonNode?)new JsonObject
-                    { ["quantity"] = r.Quantity, ["predicted"] = r.Predicted, ["measured"] = r.Measured, ["ratio"] = r.Ratio }).ToArray()),
+                ["figure"] = f.Figure, ["key"] = f.Id,
+                ["rows"] = new JsonArray(f.Rows.Select(r => (JsonNode?)ComparisonJson(r, byId)).ToArray()),
             }).ToArray()),
             ["figure1"] = new JsonObject { ["tied"] = LadderJson(c.Tied), ["iid"] = LadderJson(c.Iid) },
-            ["figure2"] = new JsonObject
-            {
-                ["tied"] = RunJson(c.Long.Tied), ["iid"] = RunJson(c.Long.Iid),
-                ["loss_tied"] = Arr(c.Long.Tied.Data.Losses), ["loss_iid"] = Arr(c.Long.Iid.Data.Losses),
-                ["fitted_rate_second_half"] = Num(c.LongRate),
-                ["pl_envelope"] = c.Envelope is { } e ? new JsonObject { ["mu"] = Num(e.Mu), ["from"] = e.From } : null,
-                ["depth_times_smoothness"] = new JsonArray(c.LongSmoothness.Select(x => (JsonNode?)new JsonObject
-                    { ["step"] = x.Step, ["tied"] = Num(x.Tied), ["iid"] = Num(x.Iid) }).ToArray()),
-            },
-            ["depth_smoothness_bounds"] = new JsonObject
-            {
-                ["clip_radius"] = Num(c.Bounds.Clip), ["max_layer_gradient"] = Num(c.Bounds.MaxGradient), ["iterations"] = c.Bounds.Iterations,
-                ["points"] = new JsonArray(c.Bounds.Points.Select(p => (JsonNode?)new JsonObject
-                {
-                    ["depth"] = p.Depth, ["measured_max_k_t"] = Num(p.Measured), ["aposteriori_bound_last"] = Num(p.Aposteriori),
-                    ["apriori_bound_last"] = Num(p.Apriori), ["aposteriori_tightness"] = Num(p.AposterioriTightness),
-                    ["apriori_finite_up_to_iteration"] = p.AprioriFiniteStep, ["apriori_bound_there"] = Num(p.AprioriAtFiniteStep),
-                    ["measured_there"] = Num(p.MeasuredAtFiniteStep), ["apriori_tightness_there"] = Num(p.AprioriTightnessAtFiniteStep),
-                    ["apriori_tightness"] = Num(p.AprioriTightness), ["clip_fraction_max"] = Num(p.ClipFraction),
-                    ["apriori_verdict"] = Registry.rowJson(p.AprioriRow),
-                }).ToArray()),
-            },
+            ["figure2"] = Figure2Json(c),
+            ["depth_smoothness_bounds"] = BoundsJson(c.Bounds),
             ["fashion"] = c.Fashion is { } fx ? fx.Json() : new JsonObject { ["skipped"] = c.FashionNote },
+            ["architectures"] = new JsonArray(c.Architectures.Select(a => (JsonNode?)new JsonObject
+                { ["architecture"] = a.Spec.Architecture, ["directory"] = a.Dir, ["verdicts"] = Rows(a.Rows) }.Put("seconds", a.Seconds)).ToArray()),
             ["negative_controls"] = new JsonArray(c.Controls.Select(k => (JsonNode?)new JsonObject
             {
                 ["name"] = k.Name, ["setting"] = k.Setting, ["expected"] = k.Expected, ["is_fault"] = k.IsFault, ["caught"] = k.Caught,
-                ["violated_ids"] = new JsonArray(k.ViolatedIds.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray()),
-                ["hypothesis_not_met_ids"] = new JsonArray(k.NotMetIds.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray()),
-                ["verdicts"] = Rows(k.Rows),
+                ["violated_ids"] = Strings(k.ViolatedIds), ["hypothesis_not_met_ids"] = Strings(k.NotMetIds), ["verdicts"] = Rows(k.Rows),
             }).ToArray()),
             ["mutation_score"] = new JsonObject
             {
@@ -246,195 +355,413 @@ internal static class ReportWriter
             ["figures"] = new JsonArray(c.Figures.Select(f => (JsonNode?)new JsonObject
                 { ["name"] = f.Name, ["png"] = $"figures/{f.Name}.png", ["svg"] = $"figures/{f.Name}.svg", ["caption"] = f.Caption }).ToArray()),
         };
-        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        return root.ToJsonString(Options);
     }
 
-    /// <summary>The report as a list of blocks, rendered to Markdown or HTML.</summary>
+    private static JsonObject HeadlineJson(ReportContent c, List<Registry.VerdictRow> faithful, List<SummaryRow> sum)
+    {
+        var counts = new JsonObject();
+        foreach (var k in new[] { "holds", "violated", "hypothesis_not_met", "not_applicable", "error" })
+            counts[k] = faithful.Count(r => VerdictKey(r.Verdict) == k);
+        return new JsonObject
+        {
+            ["verdict_rows"] = faithful.Count,
+            ["verdict_counts"] = counts,
+            ["results"] = sum.Count,
+            ["results_by_status"] = new JsonObject(sum.GroupBy(r => r.Status).OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => KeyValuePair.Create(g.Key, (JsonNode?)JsonValue.Create(g.Count())))),
+            ["faults_caught"] = c.Controls.Count(k => k.IsFault && k.Caught),
+            ["faults_injected"] = c.Controls.Count(k => k.IsFault),
+            ["false_alarms"] = c.Controls.Where(k => k.Name.StartsWith("faithful", StringComparison.Ordinal)).Sum(k => k.ViolatedIds.Count()),
+            ["not_checked"] = Strings(sum.Where(r => r.Status == "not_checked").Select(r => r.Id)),
+            ["loose"] = Strings(sum.Where(r => r.Loose).Select(r => r.Id)),
+        };
+    }
+
+    private static JsonObject Figure2Json(ReportContent c)
+    {
+        var o = new JsonObject { ["tied"] = RunJson(c.Long.Tied), ["iid"] = RunJson(c.Long.Iid), ["pl_run"] = c.PlRun is null ? null : RunJson(c.PlRun) };
+        o.PutArray("loss_tied", c.Long.Tied.Data.Losses).PutArray("loss_iid", c.Long.Iid.Data.Losses).Put("fitted_rate_second_half", c.LongRate);
+        o["pl_envelope"] = c.Envelope is { } e ? new JsonObject { ["from"] = e.From }.Put("mu", e.Mu) : null;
+        o["depth_times_smoothness"] = new JsonArray(c.LongSmoothness.Select(x => (JsonNode?)new JsonObject { ["step"] = x.Step }.Put("tied", x.Tied).Put("iid", x.Iid)).ToArray());
+        return o;
+    }
+
+    private static JsonObject BoundsJson(BoundsResult b)
+    {
+        var o = new JsonObject { ["iterations"] = b.Iterations };
+        o.Put("clip_radius", b.Clip).Put("max_layer_gradient", b.MaxGradient);
+        o["points"] = new JsonArray(b.Points.Select(p =>
+        {
+            var q = Numbers(("measured_max_k_t", p.Measured), ("aposteriori_bound_last", p.Aposteriori), ("apriori_bound_last", p.Apriori),
+                ("aposteriori_tightness", p.AposterioriTightness), ("apriori_bound_there", p.AprioriAtFiniteStep), ("measured_there", p.MeasuredAtFiniteStep),
+                ("apriori_tightness_there", p.AprioriTightnessAtFiniteStep), ("apriori_tightness", p.AprioriTightness), ("clip_fraction_max", p.ClipFraction));
+            q["depth"] = p.Depth;
+            q["apriori_finite_up_to_iteration"] = p.AprioriFiniteStep;
+            q["apriori_verdict"] = Row(p.AprioriRow);
+            return (JsonNode?)q;
+        }).ToArray());
+        return o;
+    }
+
+    // ------------------------------------------------------------------ the document
+
+    /// <summary>A table cell: text, optionally a verdict (coloured, linked to its docs page) and a flag.</summary>
+    private sealed record Cell(string Text, string? Verdict = null, string? Href = null, string? Flag = null)
+    {
+        public static implicit operator Cell(string s) => new(s);
+    }
+
     private abstract record Block;
-    private sealed record Heading(int Level, string Text) : Block;
+    private sealed record Heading(int Level, string Text, string? Id = null) : Block;
     private sealed record Para(string Text) : Block;
-    private sealed record Table(string[] Header, List<string[]> Rows) : Block;
+    private sealed record Table(string[] Header, List<Cell[]> Rows) : Block;
     private sealed record Image(string Name, string Caption) : Block;
     private sealed record Bullets(List<string> Items) : Block;
+    /// <summary>The headline box (id "headline").</summary>
+    private sealed record Box(string Id, List<Block> Inner) : Block;
+    /// <summary>A part collapsed by default in HTML.</summary>
+    private sealed record Collapsed(string Summary, List<Block> Inner) : Block;
+    /// <summary>The table of contents: the level-2 headings of the document.</summary>
+    private sealed record Contents : Block;
 
-    private static List<Block> Blocks(ReportContent c)
+    private static Cell VerdictCell(Registry.VerdictRow r, ReportDocs docs) =>
+        new(r.Verdict, VerdictKey(r.Verdict), docs.Href(r.Doc), LooseFlag(TightnessRange(r).Max));
+
+    private static string? LooseFlag(double tightness) =>
+        tightness > LooseFactor ? $"loose: {(double.IsPositiveInfinity(tightness) ? "∞" : N(tightness))}× > {LooseFactor:G}×" : null;
+
+    private static Cell[] RowCells(Registry.VerdictRow r, ReportDocs docs) =>
+        new Cell[] { r.Input, new(r.Id, Href: docs.Href(r.Doc)), VerdictCell(r, docs), N(r.Measured), N(r.Bound), N(TightnessRange(r).Min), N(TightnessRange(r).Max), r.Detail };
+
+    private static readonly string[] RowHeader = { "input", "result", "verdict", "measured", "bound", "tightness min", "tightness max", "detail" };
+
+    private static string MeasuredText(Comparison r)
+    {
+        string v = r.Measured.Count == 1 && r.Measured[0].Label is "slope" or "rate"
+            ? F($"{r.Measured[0].Value:F3}")
+            : string.Join(", ", r.Measured.Select(m => $"{m.Label}: {N(m.Value)}"));
+        return double.IsNaN(r.CiLow) ? v : v + F($" [95% CI {r.CiLow:F3}, {r.CiHigh:F3}]");
+    }
+
+    private static List<Block> Headline(ReportContent c, List<Registry.VerdictRow> faithful, List<SummaryRow> sum, ReportDocs docs)
+    {
+        var inner = new List<Block> { new Heading(2, "At a glance", "at-a-glance") };
+        int Count(string k) => faithful.Count(r => VerdictKey(r.Verdict) == k);
+        int inj = c.Controls.Count(k => k.IsFault), caught = c.Controls.Count(k => k.IsFault && k.Caught);
+        int falseAlarms = c.Controls.Where(k => k.Name.StartsWith("faithful", StringComparison.Ordinal)).Sum(k => k.ViolatedIds.Count());
+        var byStatus = sum.GroupBy(r => r.Status).ToDictionary(g => g.Key, g => g.Count());
+        int St(string k) => byStatus.GetValueOrDefault(k);
+        string verdictLine = $"{faithful.Count} verdict rows on the faithful runs: {Count("holds")} hold, {Count("violated")} violated, {Count("hypothesis_not_met")} hypothesis not met, {Count("not_applicable")} not applicable" +
+                             (Count("error") > 0 ? $", {Count("error")} error" : "") + ".";
+        inner.Add(new Para(verdictLine));
+        inner.Add(new Table(new[] { "results", "holds", "violated", "error", "not checked", "engine faults caught", "false alarms on the faithful control" },
+            new List<Cell[]>
+            {
+                new Cell[]
+                {
+                    sum.Count.ToString(CultureInfo.InvariantCulture), new(St("holds").ToString(CultureInfo.InvariantCulture), "holds"),
+                    new(St("violated").ToString(CultureInfo.InvariantCulture), St("violated") > 0 ? "violated" : null),
+                    new(St("error").ToString(CultureInfo.InvariantCulture), St("error") > 0 ? "error" : null),
+                    new(St("not_checked").ToString(CultureInfo.InvariantCulture), St("not_checked") > 0 ? "hypothesis_not_met" : null),
+                    new($"{caught}/{inj}", caught == inj ? "holds" : "violated"), falseAlarms.ToString(CultureInfo.InvariantCulture),
+                },
+            }));
+        var loose = sum.Where(r => r.Loose).ToList();
+        if (loose.Count > 0)
+            inner.Add(new Para($"Loose bounds (some row's bound more than {LooseFactor:G}× the measured value; they hold but say little about the number): " +
+                               string.Join(", ", loose.Select(r => $"{r.Id} up to {N(r.MaxTightness)}×")) + "."));
+        var notChecked = sum.Where(r => r.Status == "not_checked").ToList();
+        if (notChecked.Count == 0) inner.Add(new Para("Every result of the theory layer reached its conclusion on at least one faithful run."));
+        else
+        {
+            inner.Add(new Para($"Not checked in this run ({notChecked.Count} of {sum.Count} results: no faithful run meets their hypotheses, so their conclusion was not evaluated):"));
+            inner.Add(new Table(new[] { "result", "claim", "why not" },
+                notChecked.Select(r => new Cell[] { new(r.Id, "hypothesis_not_met", docs.Href(r.Doc)), r.Title, Reason(r) }).ToList()));
+        }
+        return new List<Block> { new Box("headline", inner) };
+    }
+
+    private static List<Block> Blocks(ReportContent c, ReportDocs docs)
     {
         var s = c.Settings;
+        var faithful = c.FaithfulRows.ToList();
+        var sum = Summarize(faithful);
+        var byId = sum.ToDictionary(r => r.Id);
         var b = new List<Block>
         {
             new Heading(1, "Implicit regularization of deep ResNets towards neural ODEs: theorems against experiments"),
-            new Para(F($"Preset {s.Preset}, seed {s.Seed}, engine {EngineInfo.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, total {c.TotalSeconds:F1} s on {Machine()}. ") +
-                       "Paper: Marion, Wu, Sander, Biau, ICLR 2024 (arXiv:2309.01213). Every number below is in results.json; the runs are under runs/ and can be checked again with `resode verify runs/<run>`."),
-            new Heading(2, "Summary: results of the theory layer on the faithful runs"),
+            new Para(F($"Preset {s.Preset}, seed {s.Seed}, engine {EngineInfo.Version}{(Commit() is { } cm ? ", commit " + cm : "")}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, total {c.TotalSeconds:F1} s on {Machine()}. ") +
+                     "Paper: Marion, Wu, Sander, Biau, ICLR 2024 (arXiv:2309.01213). Every number below is in results.json (format: docs/report-format.md); the runs are under runs/ and can be checked again with `resode verify runs/<run>`. Each verdict links to the page of its result."),
         };
-        var sum = Summarize(c.FaithfulRows);
+        b.AddRange(Headline(c, faithful, sum, docs));
+        b.Add(new Contents());
+        b.Add(new Heading(2, "Results of the theory layer on the faithful runs", "summary"));
         if (sum.Count == 0)
             b.Add(new Para("No results are registered in the theory layer of this build (Registry.singleRun and Registry.ladder are empty): the experiments and figures below are measured, but no theorem was checked."));
         else
         {
-            b.Add(new Para("Aggregated per result over the tied runs of figure 1, the tied ladder and the tied long run: worst verdict (the measured value and bound are those of the worst row), the minimum and median tightness (bound / measured) over the rows that hold, and the total evaluation time."));
-            b.Add(new Table(new[] { "result", "title", "verdict", "measured", "bound", "tightness min", "tightness median", "rows (hold)", "runtime s" },
-                sum.Select(r => new[] { r.Id, r.Title, r.Verdict, N(r.Measured), N(r.Bound), N(r.MinTightness), N(r.MedianTightness), $"{r.Rows} ({r.Holds})", F($"{r.Seconds:F2}") }).ToList()));
+            b.Add(new Para($"One line per result over the tied runs of figure 1, the tied ladder and the tied long run{(c.PlRun is null ? "" : " and the run inside the PL hypotheses")}: its status with the count of rows in each verdict, the tightness (bound / measured) over the rows that hold, smallest first (the worst case, closest to a violation) and largest (flagged above {LooseFactor:G}×), the measured value and bound of the worst row, and the evaluation time. Every row is in the appendix."));
+            b.Add(new Table(new[] { "result", "title", "status (rows)", "tightness min", "tightness median", "tightness max", "worst row: measured", "bound", "runtime s" },
+                sum.Select(r => new Cell[]
+                {
+                    new(r.Id, Href: docs.Href(r.Doc)), r.Title, new(StatusText(r), r.Status == "not_checked" ? "hypothesis_not_met" : r.Status, docs.Href(r.Doc)),
+                    N(r.MinTightness), N(r.MedianTightness), new(N(r.MaxTightness), Flag: LooseFlag(r.MaxTightness)), N(r.Measured), N(r.Bound), F($"{r.Seconds:F2}"),
+                }).ToList()));
         }
-        b.Add(new Heading(2, "Settings"));
-        b.Add(new Bullets(new List<string>
-        {
-            "figure 1 ladder: " + Experiments.Describe(s.Ladder).Replace($"L = {s.Ladder.Depth}, ", "") + $"; L ∈ {{{string.Join(", ", s.LadderDepths)}}}; snapshots at iterations {Compact(s.LadderSnapshotSteps)}",
-            "figure 2 long training: " + Experiments.Describe(s.Long),
-            "negative controls: " + Experiments.Describe(s.Control),
-            "data x_i, y_i ~ N(0, I_d), A = B = I; tied: one N(0,1) matrix W for every layer, V = 0; i.i.d.: independent N(0,1) W_k, V = 0 (same seed and budget).",
-        }.Concat(s.Notes).ToList()));
-        b.Add(new Heading(2, "Timings"));
-        b.Add(new Table(new[] { "experiment", "seconds" }, c.Timings.Select(kv => new[] { kv.Key, F($"{kv.Value:F2}") }).Append(new[] { "total", F($"{c.TotalSeconds:F2}") }).ToList()));
 
-        foreach (var (fig, rows) in Comparisons(c))
+        foreach (var (fig, id, rows) in Comparisons(c))
         {
-            b.Add(new Heading(2, fig));
-            b.Add(new Table(new[] { "quantity", "paper predicts", "measured", "ratio" }, rows.Select(r => new[] { r.Quantity, r.Predicted, r.Measured, r.Ratio }).ToList()));
-            if (fig.StartsWith("Figure 1 left", StringComparison.Ordinal))
+            b.Add(new Heading(2, fig, id));
+            b.Add(new Para("“checked by” gives the verdict of the theory-layer results that decide the statement on these runs; a line without one is a measurement set beside the paper's prediction, not a checked claim."));
+            b.Add(new Table(new[] { "quantity", "paper predicts", "measured", "ratio", "checked by", "note" },
+                rows.Select(r => new Cell[]
+                {
+                    r.Quantity, r.Predicted + (r.Reference is null ? "" : $" ({r.Reference})"), MeasuredText(r), N(r.Ratio),
+                    CheckedByCell(r, byId, docs), r.Note ?? "",
+                }).ToList()));
+            if (id == "fig1-left")
             {
                 b.Add(new Table(new[] { "L", "max ‖ΔZ‖ tied", "L · max ‖ΔZ‖ tied", "max ‖ΔZ‖ i.i.d.", "final loss tied", "final loss i.i.d.", "seconds (tied + i.i.d.)" },
-                    c.Tied.Runs.Zip(c.Iid.Runs).Select(p => new[]
+                    c.Tied.Runs.Zip(c.Iid.Runs).Select(p => new Cell[]
                     {
                         p.First.Spec.Depth.ToString(CultureInfo.InvariantCulture), N(p.First.MaxSmoothZ), N(p.First.Spec.Depth * p.First.MaxSmoothZ), N(p.Second.MaxSmoothZ),
                         N(p.First.FinalLoss), N(p.Second.FinalLoss), F($"{p.First.Seconds + p.Second.Seconds:F2}"),
                     }).ToList()));
-                var bp = c.Bounds.Points;
-                if (bp.Count > 0)
-                {
-                    b.Add(new Para(F($"The bounds of result A beside the measurement (tied ladder, at the last iterate {c.Bounds.Iterations}, where both bounds are largest). A.apriori needs clipped gradient descent: the tied runs were trained again with clip radius C = {c.Bounds.Clip:G3}, just above the largest per-layer gradient ‖G_k‖ = {c.Bounds.MaxGradient:G4} observed on the unclipped runs, so the clip never activates (largest clip fraction {bp.Max(p => p.ClipFraction):G3}) and the trajectories are those of plain gradient descent, as the paper notes. The A.apriori verdict is the worst over the iterates; where its bound overflows double precision, the last iterate with a finite bound is shown.")));
-                    b.Add(new Table(new[] { "L", "measured max_{k,t} ‖ΔZ‖", "A.aposteriori bound", "tightness", "A.apriori bound", "tightness", "A.apriori finite up to iteration", "A.apriori tightness there", "A.apriori verdict" },
-                        bp.Select(p => new[]
-                        {
-                            p.Depth.ToString(CultureInfo.InvariantCulture), N(p.Measured), N(p.Aposteriori), N(p.AposterioriTightness), N(p.Apriori), N(p.AprioriTightness),
-                            p.AprioriFiniteStep.ToString(CultureInfo.InvariantCulture), N(p.AprioriTightnessAtFiniteStep), p.AprioriRow.Verdict + " (" + p.AprioriRow.Detail + ")",
-                        }).ToList()));
-                    var tp = bp.Select(p => double.IsFinite(p.AprioriTightness) ? p.AprioriTightness : double.PositiveInfinity).ToArray();
-                    if (tp.Max() > 100)
-                        b.Add(new Para(F($"Finding: A.apriori is loose by {N(tp.Min())}× to {N(tp.Max())}× at the last iterate{(tp.Any(double.IsPositiveInfinity) ? " (infinite: the bound overflows double precision before the end of the horizon)" : "")}. It uses only the initialization, the data norms and C: H and P carry a factor e^κ each with κ = s1·M_V·M_W and M ≤ ‖Z(0)‖₂ + C·t, and the recursion multiplies (1 + η a) with a ∝ H²P, so the bound grows like exp(t·e^(3κ)); it is a statement about the order in L, not a usable number. A.aposteriori, fed with the run's own maxima, is the bound to read for numbers (tightness {N(bp.Min(p => p.AposterioriTightness))}× to {N(bp.Max(p => p.AposterioriTightness))}×). On the figure, A.apriori values more than three decades above the rest are drawn capped.")));
-                }
-                AddFigures(b, c, "fig1-");
+                AddBounds(b, c, docs);
+                AddFigures(b, c, "fig1-left-");
             }
-            else if (fig.StartsWith("Figure 1 right", StringComparison.Ordinal))
+            else if (id == "fig1-right")
             {
                 b.Add(new Table(new[] { "L", F($"distance tied (iteration {c.Tied.Steps[^1]})"), "W part", "V part", "ratio to next depth", "predicted ratio", "distance i.i.d." },
                     c.Tied.DistanceDepths.Select((L, i) =>
                     {
                         double r = i + 1 < c.Tied.DistanceDepths.Length ? c.Tied.DistZ[i][^1] / c.Tied.DistZ[i + 1][^1] : double.NaN;
-                        double p = i + 1 < c.Tied.DistanceDepths.Length
-                            ? (1.0 / L - 1.0 / c.Tied.ReferenceDepth) / (1.0 / c.Tied.DistanceDepths[i + 1] - 1.0 / c.Tied.ReferenceDepth) : double.NaN;
-                        return new[] { L.ToString(CultureInfo.InvariantCulture), N(c.Tied.DistZ[i][^1]), N(c.Tied.DistW[i][^1]), N(c.Tied.DistV[i][^1]), N(r), N(p), N(c.Iid.DistZ[i][^1]) };
+                        double p = i + 1 < c.Tied.DistanceDepths.Length ? DistanceRatio(c.Tied, L, c.Tied.DistanceDepths[i + 1]) : double.NaN;
+                        return new Cell[] { L.ToString(CultureInfo.InvariantCulture), N(c.Tied.DistZ[i][^1]), N(c.Tied.DistW[i][^1]), N(c.Tied.DistV[i][^1]), N(r), N(p), N(c.Iid.DistZ[i][^1]) };
                     }).ToList()));
-                AddFigures(b, c, "fig2-");
+                AddFigures(b, c, "fig1-right-");
             }
-            else
-            {
-                AddFigures(b, c, "fig3-");
-                AddFigures(b, c, "fig4-");
-            }
+            else AddFigures(b, c, "fig2-");
         }
 
-        b.Add(new Heading(2, "Real data: Fashion-MNIST (the paper's figure 3)"));
+        b.Add(new Heading(2, "Bounds against their measurement over training time", "bounds-over-time"));
+        b.Add(new Para("Each result's bound and the quantity it bounds at every iterate of one faithful run (the bound from the run's own trace, the measurement recomputed from the weights), so that the reader sees how the slack evolves, not only its worst case."));
+        AddFigures(b, c, "bounds-");
+
+        b.Add(new Heading(2, "Real data: Fashion-MNIST (the paper's figure 3)", "fashion"));
         if (c.Fashion is { } fx)
         {
             b.Add(new Para(F($"{fx.Data.Description}. Depth L = {fx.Shape.Depth}, width m = {fx.Shape.Width}, d = {fx.Shape.Dim}, full-batch gradient descent with η = {fx.Options.Eta:G4} for {fx.Options.Iterations} iterations, every cell with the same data, seed and budget ({fx.Seconds:F1} s); the same code as `{fx.Options.CommandLine()}`. Run directories: runs/fashion/.")));
-            b.Add(new Table(FashionExperiment.SummaryHeader, fx.SummaryRows()));
+            b.Add(new Table(FashionExperiment.SummaryHeader, fx.SummaryRows().Select(r => r.Select(x => (Cell)x).ToArray()).ToList()));
             b.Add(new Para(FashionExperiment.Prediction));
             b.Add(new Bullets(fx.Findings()));
-            AddFigures(b, c, "fashion-");
+            AddFigures(b, c, "fig3-");
         }
         else b.Add(new Para(c.FashionNote ?? "not run"));
 
         if (c.Architectures.Count > 0)
         {
-            b.Add(new Heading(2, "New architectures"));
+            b.Add(new Heading(2, "New architectures", "architectures"));
             b.Add(new Para(ArchitectureSection.Intro));
-            b.Add(new Table(ArchitectureSection.Header, ArchitectureSection.TableRows(c.Architectures)));
+            b.Add(new Table(ArchitectureSection.Header, c.Architectures.SelectMany(a => a.Rows.Select(v => new Cell[]
+            {
+                a.Spec.Architecture, ArchitectureSection.Setting(a.Spec), new(v.Id, Href: docs.Href(v.Doc)), VerdictCell(v, docs),
+                N(v.Measured), N(v.Bound), N(TightnessRange(v).Min), F($"{a.Seconds:F2}"),
+            })).ToList()));
         }
 
-        b.Add(new Heading(2, "Negative controls"));
+        b.Add(new Heading(2, "Negative controls", "controls"));
         int inj = c.Controls.Count(k => k.IsFault), caught = c.Controls.Count(k => k.IsFault && k.Caught);
         b.Add(new Para($"Deliberately broken settings, so that a reader sees that the checks can fail. A fault counts as caught when some result reports it VIOLATED; another broken setting when some result is violated or reports an unmet hypothesis. Mutation score (engine faults caught / injected): {caught}/{inj}."));
         b.Add(new Table(new[] { "control", "setting", "expected failure", "rows", "caught by (violated)", "caught by (hypothesis not met)", "caught" },
-            c.Controls.Select(k => new[]
+            c.Controls.Select(k =>
             {
-                k.Name, k.Setting, k.Expected, k.Rows.Count.ToString(CultureInfo.InvariantCulture),
-                Join(k.ViolatedIds), Join(k.NotMetIds), k.Name.StartsWith("faithful", StringComparison.Ordinal) ? (k.ViolatedIds.Any() ? "FALSE ALARM" : "n/a (clean)")
-                    : k.Caught ? "yes" : k.Rows.Count == 0 ? "NO (no result evaluated)" : "NO",
+                bool baseline = k.Name.StartsWith("faithful", StringComparison.Ordinal);
+                Cell verdict = baseline
+                    ? (k.ViolatedIds.Any() ? new Cell("FALSE ALARM", "violated") : new Cell("n/a (clean)", "holds"))
+                    : k.Caught ? new Cell("yes", "holds") : new Cell(k.Rows.Count == 0 ? "NO (no result evaluated)" : "NO", "violated");
+                return new Cell[] { k.Name, k.Setting, k.Expected, k.Rows.Count.ToString(CultureInfo.InvariantCulture), Join(k.ViolatedIds), Join(k.NotMetIds), verdict };
             }).ToList()));
 
-        var detail = c.FaithfulRows.Concat(c.Controls.SelectMany(k => k.Rows)).ToList();
+        b.Add(new Heading(2, "Settings", "settings"));
+        b.Add(new Bullets(new List<string>
+        {
+            "figure 1 ladder: " + Experiments.Describe(s.Ladder).Replace($"L = {s.Ladder.Depth}, ", "") + $"; L ∈ {{{string.Join(", ", s.LadderDepths)}}}; snapshots at iterations {Compact(s.LadderSnapshotSteps)}; the ladder results are evaluated on the depths that divide the deepest one ({string.Join(", ", s.DistanceDepths)})",
+            "figure 2 long training: " + Experiments.Describe(s.Long) + $"; snapshots at iterations {Compact(s.LongSnapshotSteps)}",
+        }.Concat(s.PlRun is null ? Array.Empty<string>() : new[] { "run inside the PL hypotheses: " + Experiments.Describe(s.PlRun) })
+         .Concat(new[]
+        {
+            "negative controls: " + Experiments.Describe(s.Control),
+            "data x_i, y_i ~ N(0, I_d), A = B = I; tied: one N(0,1) matrix W for every layer, V = 0; i.i.d.: independent N(0,1) W_k, V = 0 (same seed and budget).",
+        }).Concat(s.Notes).ToList()));
+        b.Add(new Heading(2, "Timings", "timings"));
+        b.Add(new Table(new[] { "experiment", "seconds" }, c.Timings.Select(kv => new Cell[] { kv.Key.Replace('_', ' '), F($"{kv.Value:F2}") }).Append(new Cell[] { "total", F($"{c.TotalSeconds:F2}") }).ToList()));
+
+        var detail = faithful.Concat(c.Controls.SelectMany(k => k.Rows)).ToList();
         if (detail.Count > 0)
         {
-            b.Add(new Heading(2, "All verdict rows"));
-            b.Add(new Table(new[] { "input", "result", "verdict", "measured", "bound", "tightness", "detail" },
-                detail.Select(r => new[] { r.Input, r.Id, r.Verdict, N(r.Measured), N(r.Bound), N(r.Tightness), r.Detail }).ToList()));
+            b.Add(new Heading(2, "Appendix: all verdict rows", "appendix"));
+            b.Add(new Para($"{faithful.Count} rows on the faithful runs, then {detail.Count - faithful.Count} rows of the negative controls (where violations are expected)."));
+            b.Add(new Collapsed($"Show all {detail.Count} verdict rows", new List<Block> { new Table(RowHeader, detail.Select(r => RowCells(r, docs)).ToList()) }));
         }
         return b;
+    }
+
+    private static Cell CheckedByCell(Comparison r, IReadOnlyDictionary<string, SummaryRow> byId, ReportDocs docs)
+    {
+        if (r.CheckedBy is not { Length: > 0 } ids) return "-";
+        // The first result decides the cell's colour: the worst status among the ones named.
+        var rows = ids.Select(id => byId.GetValueOrDefault(id)).ToList();
+        string text = string.Join("; ", ids.Zip(rows, (id, x) => x is null ? $"{id}: not evaluated" : $"{id}: {StatusText(x)}"));
+        string status = rows.Any(x => x is null || x.Status == "not_checked") ? "hypothesis_not_met"
+            : rows.Any(x => x!.Status == "violated") ? "violated" : rows.Any(x => x!.Status == "error") ? "error" : "holds";
+        return new Cell(text, status, docs.Href(rows.FirstOrDefault(x => x is not null)?.Doc));
+    }
+
+    private static void AddBounds(List<Block> b, ReportContent c, ReportDocs docs)
+    {
+        var bp = c.Bounds.Points;
+        if (bp.Count == 0) return;
+        b.Add(new Para(F($"The bounds of result A beside the measurement (tied ladder, at the last iterate {c.Bounds.Iterations}, where both bounds are largest). The measured column is max over k and every iteration of ‖Z_{{k+1}} − Z_k‖ from the trace; the A.aposteriori verdict row compares at each iterate, so its own measured value (in the appendix) is the one of its worst iterate. A.apriori needs clipped gradient descent: the tied runs were trained again with clip radius C = {c.Bounds.Clip:G3}, just above the largest per-layer gradient ‖G_k‖ = {c.Bounds.MaxGradient:G4} observed on the unclipped runs, so the clip never activates (largest clip fraction {bp.Max(p => p.ClipFraction):G3}) and the trajectories are those of plain gradient descent, as the paper notes. The A.apriori verdict is the worst over the iterates; where its bound overflows double precision, the last iterate with a finite bound is shown.")));
+        b.Add(new Table(new[] { "L", "measured max_{k,t} ‖ΔZ‖", "A.aposteriori bound", "tightness", "A.apriori bound", "tightness", "A.apriori finite up to iteration", "A.apriori tightness there", "A.apriori verdict" },
+            bp.Select(p => new Cell[]
+            {
+                p.Depth.ToString(CultureInfo.InvariantCulture), N(p.Measured), N(p.Aposteriori), new(N(p.AposterioriTightness), Flag: LooseFlag(p.AposterioriTightness)),
+                N(p.Apriori), new(N(p.AprioriTightness), Flag: LooseFlag(p.AprioriTightness)),
+                p.AprioriFiniteStep.ToString(CultureInfo.InvariantCulture), N(p.AprioriTightnessAtFiniteStep),
+                new Cell(p.AprioriRow.Verdict + " (" + p.AprioriRow.Detail + ")", VerdictKey(p.AprioriRow.Verdict), docs.Href(p.AprioriRow.Doc)),
+            }).ToList()));
+        var tp = bp.Select(p => double.IsFinite(p.AprioriTightness) ? p.AprioriTightness : double.PositiveInfinity).ToArray();
+        if (tp.Max() > LooseFactor)
+            b.Add(new Para(F($"Finding: A.apriori is loose by {N(tp.Min())}× to {N(tp.Max())}× at the last iterate{(tp.Any(double.IsPositiveInfinity) ? " (infinite: the bound overflows double precision before the end of the horizon)" : "")}. It uses only the initialization, the data norms and C: H and P carry a factor e^κ each with κ = s1·M_V·M_W and M ≤ ‖Z(0)‖₂ + C·t, and the recursion multiplies (1 + η a) with a ∝ H²P, so the bound grows like exp(t·e^(3κ)); it is a statement about the order in L, not a usable number. A.aposteriori, fed with the run's own maxima, is the bound to read for numbers (tightness {N(bp.Min(p => p.AposterioriTightness))}× to {N(bp.Max(p => p.AposterioriTightness))}×). On the figure, A.apriori values more than three decades above the rest are drawn capped.")));
     }
 
     private static string Join(IEnumerable<string> ids) { var a = ids.ToArray(); return a.Length == 0 ? "-" : string.Join(", ", a); }
 
     private static string Compact(int[] steps) =>
-        steps.Length > 8 ? $"{steps[0]}, {steps[1]}, {steps[2]}, …, {steps[^1]} ({steps.Length})" : string.Join(", ", steps);
+        steps.Length > 8 ? $"{steps[0]}, {steps[1]}, {steps[2]}, …, {steps[^2]}, {steps[^1]} ({steps.Length})" : string.Join(", ", steps);
 
     private static void AddFigures(List<Block> b, ReportContent c, string prefix)
     {
         foreach (var f in c.Figures.Where(f => f.Name.StartsWith(prefix, StringComparison.Ordinal))) b.Add(new Image(f.Name, f.Caption));
     }
 
-    private static string Cell(string s) => s.Replace("|", "\\|").Replace("\n", " ");
-
-    public static string Markdown(ReportContent c)
-    {
-        var sb = new StringBuilder();
-        foreach (var bl in Blocks(c))
+    private static IEnumerable<Heading> TocEntries(IEnumerable<Block> blocks) =>
+        blocks.SelectMany(x => x switch
         {
-            switch (bl)
+            Heading { Level: 2, Id: not null } h => new[] { h },
+            _ => Array.Empty<Heading>(),
+        });
+
+    // ------------------------------------------------------------------ Markdown
+
+    private static string MdCell(Cell x)
+    {
+        string t = x.Text.Replace("|", "\\|").Replace("\n", " ");
+        if (x.Verdict is "violated" or "error") t = $"**{t}**";
+        if (x.Href is not null) t = $"[{t}]({x.Href})";
+        return x.Flag is null ? t : $"{t} ⚑ {x.Flag}";
+    }
+
+    public static string Markdown(ReportContent c, ReportDocs? docs = null)
+    {
+        var blocks = Blocks(c, docs ?? new ReportDocs(null));
+        var sb = new StringBuilder();
+        void Render(IEnumerable<Block> bs)
+        {
+            foreach (var bl in bs)
             {
-                case Heading h: sb.Append('\n').Append(new string('#', h.Level)).Append(' ').AppendLine(h.Text).AppendLine(); break;
-                case Para p: sb.AppendLine(p.Text).AppendLine(); break;
-                case Bullets l: foreach (var i in l.Items) sb.Append("- ").AppendLine(i); sb.AppendLine(); break;
-                case Image im: sb.AppendLine($"![{im.Caption}](figures/{im.Name}.png)").AppendLine().AppendLine($"*{im.Caption}* ([svg](figures/{im.Name}.svg))").AppendLine(); break;
-                case Table t:
-                    sb.AppendLine("| " + string.Join(" | ", t.Header.Select(Cell)) + " |");
-                    sb.AppendLine("|" + string.Concat(t.Header.Select(_ => "---|")));
-                    foreach (var r in t.Rows) sb.AppendLine("| " + string.Join(" | ", r.Select(Cell)) + " |");
-                    sb.AppendLine();
-                    break;
+                switch (bl)
+                {
+                    case Heading h: sb.Append('\n').Append(new string('#', h.Level)).Append(' ').AppendLine(h.Text).AppendLine(); break;
+                    case Para p: sb.AppendLine(p.Text).AppendLine(); break;
+                    case Bullets l: foreach (var i in l.Items) sb.Append("- ").AppendLine(i); sb.AppendLine(); break;
+                    case Image im: sb.AppendLine($"![{im.Caption}](figures/{im.Name}.png)").AppendLine().AppendLine($"*{im.Caption}* ([svg](figures/{im.Name}.svg))").AppendLine(); break;
+                    case Table t:
+                        sb.AppendLine("| " + string.Join(" | ", t.Header.Select(h => MdCell(h))) + " |");
+                        sb.AppendLine("|" + string.Concat(t.Header.Select(_ => "---|")));
+                        foreach (var r in t.Rows) sb.AppendLine("| " + string.Join(" | ", r.Select(MdCell)) + " |");
+                        sb.AppendLine();
+                        break;
+                    case Box x: Render(x.Inner); break;
+                    case Collapsed x: sb.AppendLine($"<details><summary>{x.Summary}</summary>").AppendLine(); Render(x.Inner); sb.AppendLine("</details>").AppendLine(); break;
+                    case Contents:
+                        sb.AppendLine("**Contents:** " + string.Join(" · ", TocEntries(blocks).Select(h => $"[{h.Text}](#{h.Id})"))).AppendLine();
+                        break;
+                }
             }
         }
+        Render(blocks);
         return sb.ToString();
     }
 
-    public static string Html(ReportContent c, string figuresDir)
+    // ------------------------------------------------------------------ HTML
+
+    private const string Style =
+        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45;overflow-wrap:break-word}" +
+        ".scroll{overflow-x:auto;max-width:100%;margin:1em 0}table{border-collapse:collapse;font-size:0.9em}" +
+        "td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}th{background:#f0f0f0}" +
+        "figure{display:inline-block;margin:0.5em;max-width:48%;vertical-align:top}figure img{max-width:100%;height:auto;border:1px solid #ddd}" +
+        "@media (max-width:800px){figure{max-width:100%;display:block;margin:0.5em 0}}" +
+        "figcaption{font-size:0.85em;color:#555}h2{border-bottom:1px solid #ddd;padding-bottom:0.2em;margin-top:1.6em}" +
+        "#headline{border:2px solid #557;border-radius:6px;padding:0.3em 1em 0.6em;background:#f7f8fc}#headline h2{border:none;margin-top:0.4em}" +
+        "nav#toc{margin:1em 0}nav#toc ol{columns:2 18em;margin:0.3em 0}" +
+        ".verdict{font-weight:600;padding:0 4px;border-radius:3px;white-space:nowrap}" +
+        ".v-holds{color:#0a5d1e;background:#e2f5e6}.v-violated{color:#fff;background:#b3261e}.v-error{color:#fff;background:#7a2e8e}" +
+        ".v-hypothesis_not_met{color:#6b4e00;background:#fff1c2}.v-not_applicable{color:#555;background:#eee}" +
+        "a.verdict{text-decoration:none}a.verdict:hover{text-decoration:underline}" +
+        ".loose{color:#a14a00;font-weight:600;white-space:nowrap}details summary{cursor:pointer;font-weight:600}";
+
+    private static string E(string s) => WebUtility.HtmlEncode(s);
+
+    private static string HtmlCell(Cell x)
     {
-        static string E(string s) => WebUtility.HtmlEncode(s);
-        var sb = new StringBuilder();
-        sb.AppendLine("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>resode report</title><style>");
-        sb.AppendLine("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}" +
-                      "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}" +
-                      "th{background:#f0f0f0}figure{display:inline-block;margin:0.5em;max-width:48%}figure img{max-width:100%;border:1px solid #ddd}" +
-                      "figcaption{font-size:0.85em;color:#555}h2{border-bottom:1px solid #ddd;padding-bottom:0.2em;margin-top:1.6em}");
-        sb.AppendLine("</style></head><body>");
-        foreach (var bl in Blocks(c))
+        string t = E(x.Text);
+        if (x.Verdict is not null)
         {
-            switch (bl)
+            string cls = $"verdict v-{x.Verdict}";
+            t = x.Href is null ? $"<span class=\"{cls}\">{t}</span>" : $"<a class=\"{cls}\" href=\"{E(x.Href)}\">{t}</a>";
+        }
+        else if (x.Href is not null) t = $"<a href=\"{E(x.Href)}\">{t}</a>";
+        if (x.Flag is not null) t += $" <span class=\"loose\" title=\"{E(x.Flag)}\">⚑ {E(x.Flag)}</span>";
+        return t;
+    }
+
+    public static string Html(ReportContent c, string figuresDir, ReportDocs? docs = null)
+    {
+        var blocks = Blocks(c, docs ?? new ReportDocs(null));
+        var sb = new StringBuilder();
+        sb.AppendLine("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
+        sb.AppendLine($"<title>resode report ({E(c.Settings.Preset)})</title><style>{Style}</style></head><body>");
+        void Render(IEnumerable<Block> bs)
+        {
+            foreach (var bl in bs)
             {
-                case Heading h: sb.AppendLine($"<h{h.Level}>{E(h.Text)}</h{h.Level}>"); break;
-                case Para p: sb.AppendLine($"<p>{E(p.Text)}</p>"); break;
-                case Bullets l: sb.AppendLine("<ul>" + string.Concat(l.Items.Select(i => $"<li>{E(i)}</li>")) + "</ul>"); break;
-                case Image im:
-                    var png = Convert.ToBase64String(File.ReadAllBytes(Path.Combine(figuresDir, im.Name + ".png")));
-                    sb.AppendLine($"<figure><img alt=\"{E(im.Caption)}\" src=\"data:image/png;base64,{png}\"><figcaption>{E(im.Caption)}</figcaption></figure>");
-                    break;
-                case Table t:
-                    sb.Append("<table><tr>").Append(string.Concat(t.Header.Select(x => $"<th>{E(x)}</th>"))).AppendLine("</tr>");
-                    foreach (var r in t.Rows) sb.Append("<tr>").Append(string.Concat(r.Select(x => $"<td>{E(x)}</td>"))).AppendLine("</tr>");
-                    sb.AppendLine("</table>");
-                    break;
+                switch (bl)
+                {
+                    case Heading h: sb.AppendLine($"<h{h.Level}{(h.Id is null ? "" : $" id=\"{h.Id}\"")}>{E(h.Text)}</h{h.Level}>"); break;
+                    case Para p: sb.AppendLine($"<p>{E(p.Text)}</p>"); break;
+                    case Bullets l: sb.AppendLine("<ul>" + string.Concat(l.Items.Select(i => $"<li>{E(i)}</li>")) + "</ul>"); break;
+                    case Image im:
+                        var png = Convert.ToBase64String(File.ReadAllBytes(Path.Combine(figuresDir, im.Name + ".png")));
+                        sb.AppendLine($"<figure id=\"{im.Name}\"><img alt=\"{E(im.Caption)}\" src=\"data:image/png;base64,{png}\"><figcaption>{E(im.Caption)} (<a href=\"figures/{im.Name}.svg\">svg</a>)</figcaption></figure>");
+                        break;
+                    case Table t:
+                        sb.Append("<div class=\"scroll\"><table><tr>").Append(string.Concat(t.Header.Select(x => $"<th>{E(x)}</th>"))).AppendLine("</tr>");
+                        foreach (var r in t.Rows) sb.Append("<tr>").Append(string.Concat(r.Select(x => $"<td>{HtmlCell(x)}</td>"))).AppendLine("</tr>");
+                        sb.AppendLine("</table></div>");
+                        break;
+                    case Box x: sb.AppendLine($"<section id=\"{x.Id}\">"); Render(x.Inner); sb.AppendLine("</section>"); break;
+                    case Collapsed x: sb.AppendLine($"<details><summary>{E(x.Summary)}</summary>"); Render(x.Inner); sb.AppendLine("</details>"); break;
+                    case Contents:
+                        sb.AppendLine("<nav id=\"toc\"><strong>Contents</strong><ol>" +
+                                      string.Concat(TocEntries(blocks).Select(h => $"<li><a href=\"#{h.Id}\">{E(h.Text)}</a></li>")) + "</ol></nav>");
+                        break;
+                }
             }
         }
+        Render(blocks);
         sb.AppendLine("</body></html>");
         return sb.ToString();
     }

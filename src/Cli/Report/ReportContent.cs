@@ -1,0 +1,71 @@
+using ResOdeProofs.Theory;
+
+namespace ResOdeProofs.Cli.Report;
+
+/// <summary>
+/// A result aggregated over the rows of the report's faithful runs: how many rows end in each verdict,
+/// the measured value and bound of its worst row, and the range of its tightness (bound / measured)
+/// over the rows that hold, the smallest (closest to a violation) first.
+/// </summary>
+internal sealed record SummaryRow(string Id, string Title, string Doc, int Rows, int Holds, int Violated, int NotMet, int NotApplicable, int Errors,
+    double Measured, double Bound, double MinTightness, double MedianTightness, double MaxTightness, string MaxTightnessAt, double Seconds,
+    IReadOnlyList<(string Verdict, string Detail, int Count)> Reasons)
+{
+    /// <summary>violated, error, holds (some row holds and none is violated) or not_checked (no row reached the conclusion).</summary>
+    public string Status => Violated > 0 ? "violated" : Errors > 0 ? "error" : Holds > 0 ? "holds" : "not_checked";
+    public bool Loose => MaxTightness > ReportWriter.LooseFactor;
+}
+
+/// <summary>One measured value of a comparison (a label, e.g. "L = 16", and the number).</summary>
+internal sealed record Measure(string Label, double Value);
+
+/// <summary>
+/// One line of a figure's comparison of the paper's prediction with the measurement. The numbers are
+/// kept as numbers (the text is made when the report is written); <see cref="CheckedBy"/> names the
+/// results of the theory layer whose verdicts decide the statement, so that a table never shows an
+/// agreement that no verdict supports.
+/// </summary>
+internal sealed record Comparison(string Key, string Quantity, string Predicted, double PredictedValue, IReadOnlyList<Measure> Measured,
+    double CiLow = double.NaN, double CiHigh = double.NaN, double Ratio = double.NaN, string? Reference = null, string[]? CheckedBy = null, string? Note = null);
+
+/// <summary>How the report is written: where verdicts link to, and the command line recorded in it.</summary>
+internal sealed record ReportOptions(string? DocsBase = null, string? CommandLine = null);
+
+/// <summary>Everything the report shows: the experiments' results, before anything is written.</summary>
+internal sealed class ReportContent
+{
+    public required ReportSettings Settings { get; init; }
+    public required LadderResult Tied { get; init; }
+    public required LadderResult Iid { get; init; }
+    public required LongResult Long { get; init; }
+    /// <summary>
+    /// A run of the figure-2 configuration inside the hypotheses of the PL results (a step within the
+    /// descent limit) when the figure-2 run itself is not (paper preset); null when the figure-2 run is.
+    /// </summary>
+    public ReportRun? PlRun { get; init; }
+    public required List<ControlResult> Controls { get; init; }
+    /// <summary>Seconds per experiment, keyed by a stable snake_case key (<see cref="ReportWriter.TimingKey"/> of the label).</summary>
+    public required Dictionary<string, double> Timings { get; init; }
+    public required double TotalSeconds { get; set; }
+    public required (double Mu, string From)? Envelope { get; init; }
+    public required double LongRate { get; init; }
+    public required List<(int Step, double Tied, double Iid)> LongSmoothness { get; init; }
+    public required BoundsResult Bounds { get; init; }
+    /// <summary>The real-data experiment (paper preset, data installed), or null with <see cref="FashionNote"/> saying why not.</summary>
+    public FashionExperiment? Fashion { get; init; }
+    public string? FashionNote { get; init; }
+    /// <summary>One small run per architecture added through the extension point (<see cref="ArchitectureSection"/>).</summary>
+    public List<ArchitectureRun> Architectures { get; init; } = new();
+    /// <summary>The figures, drawn by <see cref="ReportWriter.Write"/>.</summary>
+    public List<Figure> Figures { get; } = new();
+
+    /// <summary>
+    /// The rows of the faithful experiments: the tied runs of figure 1, the tied ladder, the tied long run
+    /// (and the run inside the PL hypotheses, when there is one), and A.apriori on the clipped copies of the
+    /// tied ladder (on the unclipped runs its clip hypothesis is not met by construction, so those rows are left out).
+    /// </summary>
+    public IEnumerable<Registry.VerdictRow> FaithfulRows =>
+        Tied.Runs.SelectMany(r => r.Rows).Concat(Tied.LadderRows).Concat(Long.Tied.Rows).Concat(PlRun?.Rows ?? Enumerable.Empty<Registry.VerdictRow>())
+            .Where(r => !(r.Id == "A.apriori" && r.Verdict == "hypothesis not met"))
+            .Concat(Bounds.Points.Select(p => p.AprioriRow));
+}

@@ -1,0 +1,39 @@
+using ResOdeProofs.Cli.Report;
+using ResOdeProofs.Theory;
+using Microsoft.FSharp.Collections;
+
+namespace ResOdeProofs.Report.Tests;
+
+/// <summary>The per-result summary shows counts, not only the worst verdict.</summary>
+public sealed class SummaryTests
+{
+    private static Registry.VerdictRow Row(string verdict, double tightness, string input) =>
+        new("X.test", "a test result", "", "proved here", "docs/theorems/RunIntegrity.md", input, verdict, 1.0, tightness, tightness,
+            verdict == "holds" ? "slack" : "rank: m ≥ n: m < n", FSharpList<Tuple<string, bool, string>>.Empty, FSharpList<Tuple<string, double>>.Empty,
+            FSharpList<string>.Empty, 0.0);
+
+    [Fact]
+    public void Eleven_of_twelve_holding_reads_holds_with_the_counts()
+    {
+        var rows = Enumerable.Range(0, 11).Select(i => Row("holds", 2 + i * 30, $"run{i}")).Append(Row("hypothesis not met", double.NaN, "run11")).ToList();
+        var s = Assert.Single(ReportWriter.Summarize(rows));
+        Assert.Equal("holds", s.Status);
+        Assert.Equal("holds (11 of 12; 1 hypothesis not met)", ReportWriter.StatusText(s));
+        Assert.Equal(2, s.MinTightness);
+        Assert.Equal(302, s.MaxTightness);
+        Assert.True(s.Loose);
+        Assert.Equal("run10", s.MaxTightnessAt);
+    }
+
+    [Fact]
+    public void One_violated_row_makes_the_result_violated_and_none_checked_reads_not_checked()
+    {
+        var rows = new[] { Row("holds", 3, "a"), Row("VIOLATED", double.NaN, "b") };
+        Assert.Equal("violated", ReportWriter.Summarize(rows).Single().Status);
+        var unmet = new[] { Row("hypothesis not met", double.NaN, "a"), Row("not applicable", double.NaN, "b") };
+        var s = ReportWriter.Summarize(unmet).Single();
+        Assert.Equal("not_checked", s.Status);
+        Assert.Contains("hypothesis not met on 1 of 2 rows: rank: m ≥ n", ReportWriter.Reason(s));
+        Assert.False(s.Loose);
+    }
+}
