@@ -45,13 +45,6 @@ internal static class ArchitectureSection
 
     public static readonly string[] Header = { "architecture", "setting", "result", "verdict", "measured", "bound", "tightness", "seconds" };
 
-    public static List<string[]> TableRows(IEnumerable<ArchitectureRun> runs) =>
-        runs.SelectMany(r => r.Rows.Select(v => new[]
-        {
-            r.Spec.Architecture, Setting(r.Spec), v.Id, v.Verdict, VerifyCommand.Num(v.Measured), VerifyCommand.Num(v.Bound), VerifyCommand.Num(v.Tightness),
-            r.Seconds.ToString("F2", CultureInfo.InvariantCulture),
-        })).ToList();
-
     internal static string Setting(BlockRunSpec s) =>
         (s.Architecture == "conv" ? $"C×H×W = {s.Channels}×{s.Height}×{s.ImageWidth}" : $"d = {s.StateDim}") +
         string.Create(CultureInfo.InvariantCulture, $", L = {s.Depth}, n = {s.Samples}, {Activations.Name(s.Activation)}, {s.Init.ToString().ToLowerInvariant()}, η = {s.Eta:G4}, {s.Iterations} iterations");

@@ -46,7 +46,7 @@ internal static partial class Figures
             double rate = PolyakLojasiewicz.descentFactor * PolyakLojasiewicz.plFraction * ic.Mu0, perStep = Math.Max(0, 1 - pr.Data.Eta * rate);
             var bound = Enumerable.Range(0, p.Eps.Length).Select(j => p.Eps[0] * Math.Pow(perStep, j)).ToArray();
             var t = Times(p.Eps.Length, pr.Data.Eta);
-            figs.Add(BoundFigure(dir, "bounds-c-pl-decay", "C.gdDecay", "ε(t) = ℓ(t) − ℓ_⊥", t, p.Eps, t, bound,
+            figs.Add(BoundFigure(dir, "bounds-c-pl-decay", "C.gdDecay", "ε(t) = loss(t) − loss_⊥", t, p.Eps, t, bound,
                 Inv($"Result C on {pr.Name} (η = {pr.Data.Eta:G4}): the excess loss ε(t) and the C.gdDecay bound ε(0)(1 − η μ₀/8)^j with μ₀ = {ic.Mu0:G4} at every iterate")));
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or KeyNotFoundException) { }

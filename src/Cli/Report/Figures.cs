@@ -118,7 +118,8 @@ internal static partial class Figures
                 l.LegendText = Inv($"A.aposteriori bound (tightness {Range(pts.Select(p => p.AposterioriTightness))})");
                 foreach (var v in post.Where(double.IsFinite)) hi = Math.Max(hi, v);
             }
-            double[] prio = Log10(pts.Select(p => p.Apriori));
+            // +∞ (the bound overflowed) stays +∞ here so that it is drawn at the cap, not dropped
+            double[] prio = pts.Select(p => p.Apriori > 0 ? Math.Log10(p.Apriori) : double.NaN).ToArray();
             if (pts.Count > 0)
             {
                 // An a priori bound many decades above the data (or infinite: its e^κ factors overflow)
@@ -139,7 +140,8 @@ internal static partial class Figures
                     string what = inf.Count > 0
                         ? Inv($"A.apriori overflows (e^κ growth) after iteration {inf.Min(p => p.AprioriFiniteStep)}–{inf.Max(p => p.AprioriFiniteStep)} of {bd.Iterations}; tightness at its last finite iterate {Range(inf.Select(p => p.AprioriTightnessAtFiniteStep))}")
                         : Inv($"A.apriori off scale: 10^{fin.Min():F0} to 10^{fin.Max():F0}");
-                    var note = plot.Add.Text(what + Inv($" (drawn at 10^{cap:F0})"), x.Min(), cap - 0.3);
+                    // a short note inside the frame; the full statement is in the caption
+                    var note = plot.Add.Text(Inv($"A.apriori off scale: drawn at 10^{cap:F0} (see caption)"), x.Min(), cap - 0.3);
                     note.LabelFontSize = 11; note.LabelFontColor = Palette.GetColor(2);
                     caption += "; " + what + Inv($", drawn capped at 10^{cap:F0}");
                 }
@@ -156,21 +158,26 @@ internal static partial class Figures
         return Save(plot, dir, "fig1-left-smoothness", caption, width: 1200);
     }
 
-    /// <summary>(2a) distance to the deepest run against iteration, one curve per depth.</summary>
-    public static Figure DistanceCurves(string dir, LadderResult lr)
+    /// <summary>
+    /// (2a) distance to the deepest run against iteration, one curve per depth: of W or of V apart, as the
+    /// paper plots them, or of Z = (W, V) jointly with the distance to the Richardson limit (dashed).
+    /// </summary>
+    public static Figure DistanceCurves(string dir, LadderResult lr, char part = 'Z')
     {
         var plot = new Plot();
         double lo = double.MaxValue, hi = double.MinValue;
         var cmap = new ScottPlot.Colormaps.Viridis();
+        var dist = part switch { 'W' => lr.DistW, 'V' => lr.DistV, _ => lr.DistZ };
         for (int i = 0; i < lr.DistanceDepths.Length; i++)
         {
-            var idx = Enumerable.Range(0, lr.Steps.Length).Where(j => lr.DistZ[i][j] > 0).ToArray();
-            double[] x = idx.Select(j => (double)lr.Steps[j]).ToArray(), y = idx.Select(j => Math.Log10(lr.DistZ[i][j])).ToArray();
+            var idx = Enumerable.Range(0, lr.Steps.Length).Where(j => dist[i][j] > 0).ToArray();
+            double[] x = idx.Select(j => (double)lr.Steps[j]).ToArray(), y = idx.Select(j => Math.Log10(dist[i][j])).ToArray();
             if (x.Length == 0) continue;
             var sc = plot.Add.Scatter(x, y, cmap.GetColor(lr.DistanceDepths.Length == 1 ? 0 : 0.9 * i / (lr.DistanceDepths.Length - 1)));
             sc.LegendText = $"L = {lr.DistanceDepths[i]}";
             sc.MarkerSize = 3; sc.LineWidth = 2;
             lo = Math.Min(lo, y.Min()); hi = Math.Max(hi, y.Max());
+            if (part != 'Z') continue;
             // dashed, same colour: distance to the Richardson limit of the two deepest runs
             var ri = Enumerable.Range(0, lr.Steps.Length).Where(j => lr.DistRichardson[i][j] > 0).ToArray();
             if (ri.Length == 0) continue;
@@ -181,10 +188,15 @@ internal static partial class Figures
         }
         if (lo <= hi) LogTicks(plot.Axes.Left, lo, hi);
         plot.XLabel("iteration");
-        plot.YLabel($"distance to L = {lr.ReferenceDepth} / to Richardson (--)");
-        plot.Title($"{lr.Init} init: √((1/L) Σ_k ‖Z^L_k − Z^ref_(kL_ref/L)‖²)");
+        string P = part == 'Z' ? "Z" : part.ToString();
+        plot.YLabel(part == 'Z' ? $"distance to L = {lr.ReferenceDepth} / to Richardson (--)" : $"distance of {P} to L = {lr.ReferenceDepth} (log scale)");
+        plot.Title($"{lr.Init} init: √((1/L) Σ_k ‖{P}^L_k − {P}^ref_(kL_ref/L)‖²)");
         plot.ShowLegend(Edge.Right);
-        return Save(plot, dir, $"fig1-right-distance-{lr.Init}", $"{lr.Init} initialization: distance of the weights to those of the deepest run (L = {lr.ReferenceDepth}, solid) and to the Richardson limit (L_b·Z^{{L_b}} − L_a·Z^{{L_a}})/(L_b − L_a) of the two deepest runs L_a < L_b (dashed) against the iteration, one curve per depth" +
+        string name = part == 'Z' ? $"fig1-right-distance-{lr.Init}" : $"fig1-right-distance-{P.ToLowerInvariant()}-{lr.Init}";
+        if (part != 'Z')
+            return Save(plot, dir, name, $"{lr.Init} initialization: distance of {P} to the deepest run (L = {lr.ReferenceDepth}) against the iteration, one curve per depth (the paper's figure 1 right plots W and V apart)" +
+                (part == 'V' ? "; V = 0 at initialization, so the V distance starts at 0 (not drawn on the log scale)" : ""));
+        return Save(plot, dir, name, $"{lr.Init} initialization: distance of the weights Z = (W, V) to those of the deepest run (L = {lr.ReferenceDepth}, solid) and to the Richardson limit (L_b·Z^{{L_b}} − L_a·Z^{{L_a}})/(L_b − L_a) of the two deepest runs L_a < L_b (dashed) against the iteration, one curve per depth" +
             (lr.RichardsonError.Length > 0 && double.IsFinite(lr.RichardsonError[^1]) ? string.Create(CultureInfo.InvariantCulture, $"; error estimate of the Richardson limit at the last iteration {lr.RichardsonError[^1]:G3}") : ""));
     }
 
@@ -214,12 +226,13 @@ internal static partial class Figures
     }
 
     /// <summary>(3) loss against time t = j·η (log10 scale), tied and i.i.d., with a PL envelope if one is known.</summary>
-    public static Figure Loss(string dir, LongResult lg, (double Mu, string From)? envelope)
+    public static Figure Loss(string dir, LongResult lg, (double Mu, string From)? envelope, ReportRun? plRun = null)
     {
         var plot = new Plot();
         double lo = double.MaxValue, hi = double.MinValue;
         int ci = 0;
-        foreach (var r in new[] { lg.Tied, lg.Iid })
+        var envRun = plRun ?? lg.Tied;
+        foreach (var r in plRun is null ? new[] { lg.Tied, lg.Iid } : new[] { lg.Tied, lg.Iid, plRun })
         {
             double eta = r.Data.Eta;
             int stride = Math.Max(1, r.Data.Losses.Length / 2000);
@@ -227,17 +240,17 @@ internal static partial class Figures
             double[] x = idx.Select(j => j * eta).ToArray(), y = Log10(idx.Select(j => r.Data.Losses[j]));
             var line = plot.Add.ScatterLine(x, y, Palette.GetColor(ci++));
             line.LineWidth = 2;
-            line.LegendText = $"{r.Spec.Init.ToString().ToLowerInvariant()} init";
+            line.LegendText = ReferenceEquals(r, plRun) ? Inv($"{r.Name} (η = {r.Spec.Eta:G3}, inside the PL hypotheses)") : Inv($"{r.Spec.Init.ToString().ToLowerInvariant()} init (η = {r.Spec.Eta:G3})");
             foreach (var v in y.Where(double.IsFinite)) { lo = Math.Min(lo, v); hi = Math.Max(hi, v); }
         }
-        if (envelope is { } env && lg.Tied.Data.Losses.Length > 0)
+        if (envelope is { } env && envRun.Data.Losses.Length > 0)
         {
-            double l0 = lg.Tied.Data.Losses[0], T = (lg.Tied.Data.Losses.Length - 1) * lg.Tied.Data.Eta;
+            double l0 = envRun.Data.Losses[0], T = (envRun.Data.Losses.Length - 1) * envRun.Data.Eta;
             double[] x = Enumerable.Range(0, 101).Select(i => T * i / 100).ToArray();
             double[] y = x.Select(t => Math.Log10(l0) - env.Mu * t / Math.Log(10)).ToArray();
             var e = plot.Add.ScatterLine(x, y, Colors.Gray);
             e.LinePattern = LinePattern.Dashed;
-            e.LegendText = Inv($"PL envelope loss(0)·exp(−mu·t), mu = {env.Mu:G3} ({env.From})");
+            e.LegendText = Inv($"PL envelope of {envRun.Name}: loss(0)·exp(−mu·t), mu = {env.Mu:G3} ({env.From})");
             lo = Math.Min(lo, y.Where(double.IsFinite).DefaultIfEmpty(lo).Min());
         }
         if (lo <= hi) LogTicks(plot.Axes.Left, lo, hi);
@@ -245,7 +258,8 @@ internal static partial class Figures
         plot.YLabel("loss (log scale)");
         plot.Title($"Long training: L = {lg.Tied.Spec.Depth}, m = {lg.Tied.Spec.Width}, n = {lg.Tied.Spec.Samples}, d = {lg.Tied.Spec.Dim}");
         plot.ShowLegend(Edge.Bottom);
-        return Save(plot, dir, "fig2-loss", "training loss ℓ against the time t = j·η, tied and i.i.d. initialization");
+        return Save(plot, dir, "fig2-loss", "training loss ℓ against the time t = j·η, tied and i.i.d. initialization" +
+            (plRun is null ? "" : $", and {plRun.Name}, the same configuration with a step inside the PL results' descent limit (the PL envelope belongs to it)"));
     }
 
     /// <summary>(4) individual coefficients of W against the layer index k at several iterations.</summary>

@@ -51,11 +51,14 @@ internal static class ReportWriter
         var figures = new List<Figure>
         {
             Figures.Smoothness(figDir, c.Tied, c.Iid, s.SlopeDepths, c.Bounds),
+            Figures.DistanceCurves(figDir, c.Tied, 'W'),
+            Figures.DistanceCurves(figDir, c.Tied, 'V'),
+            Figures.DistanceCurves(figDir, c.Iid, 'W'),
+            Figures.DistanceCurves(figDir, c.Iid, 'V'),
             Figures.DistanceCurves(figDir, c.Tied),
             Figures.DistanceHeatmap(figDir, c.Tied),
-            Figures.DistanceCurves(figDir, c.Iid),
             Figures.DistanceHeatmap(figDir, c.Iid),
-            Figures.Loss(figDir, c.Long, c.Envelope),
+            Figures.Loss(figDir, c.Long, c.Envelope, c.PlRun),
             Figures.Coefficients(figDir, c.Long.Tied, s.CoefficientSteps, coeffs),
             Figures.Coefficients(figDir, c.Long.Iid, s.CoefficientSteps, coeffs),
             Figures.Coefficients(figDir, c.Long.Tied, s.CoefficientSteps, coeffs, ofV: true),
