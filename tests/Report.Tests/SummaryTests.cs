@@ -9,6 +9,7 @@ public sealed class SummaryTests
 {
     private static Registry.VerdictRow Row(string verdict, double tightness, string input) =>
         new("X.test", "a test result", "", "proved here", "docs/theorems/RunIntegrity.md", input, verdict, 1.0, tightness, tightness,
+            tightness, verdict == "holds" ? "at the only comparison" : "", tightness, verdict == "holds" ? "at the only comparison" : "",
             verdict == "holds" ? "slack" : "rank: m ≥ n: m < n", FSharpList<Tuple<string, bool, string>>.Empty, FSharpList<Tuple<string, double>>.Empty,
             FSharpList<string>.Empty, 0.0);
 
@@ -22,7 +23,7 @@ public sealed class SummaryTests
         Assert.Equal(2, s.MinTightness);
         Assert.Equal(302, s.MaxTightness);
         Assert.True(s.Loose);
-        Assert.Equal("run10", s.MaxTightnessAt);
+        Assert.Equal("run10: at the only comparison", s.MaxTightnessAt);
     }
 
     [Fact]

@@ -27,7 +27,8 @@ internal sealed record ReportSettings(
     int[] CoefficientSteps,
     RunSpec Control,
     string[] Notes,
-    RunSpec? PlRun = null)
+    RunSpec? PlRun = null,
+    int Seeds = 5)
 {
     public static ReportSettings Create(string preset, long seed) => preset switch
     {
@@ -188,6 +189,27 @@ internal sealed record BoundPoint(int Depth, double Measured, double Aposteriori
     public double AposterioriTightness => Aposteriori / Measured;
     public double AprioriTightness => Apriori / Measured;
     public double AprioriTightnessAtFiniteStep => AprioriAtFiniteStep / MeasuredAtFiniteStep;
+}
+
+/// <summary>
+/// Figure 1 again for several seeds (each seed draws its own data and initialization): per seed, the
+/// slope of log max_{k,t} ‖ΔZ‖ against log L on the slope depths and the slope of the log distance to the
+/// deepest run at the last iteration; <see cref="Interval"/> gives the across-seed mean and 95% interval.
+/// </summary>
+internal sealed record SeedSpread(long[] Seeds, int[] SlopeDepths, double[][] MaxSmooth, double[] SmoothSlopes,
+    int ReferenceDepth, int[] DistanceDepths, double[][] Distances, double[] DistanceSlopes, double Seconds)
+{
+    /// <summary>Mean and 95% t-interval of the mean over the seeds (NaN bounds with fewer than two values).</summary>
+    public static (double Mean, double Lo, double Hi, double Sd) Interval(IReadOnlyList<double> xs)
+    {
+        var f = xs.Where(double.IsFinite).ToArray();
+        if (f.Length == 0) return (double.NaN, double.NaN, double.NaN, double.NaN);
+        double m = f.Average();
+        if (f.Length < 2) return (m, double.NaN, double.NaN, double.NaN);
+        double sd = Math.Sqrt(f.Sum(x => (x - m) * (x - m)) / (f.Length - 1));
+        double h = MathNet.Numerics.Distributions.StudentT.InvCDF(0, 1, f.Length - 1, 0.975) * sd / Math.Sqrt(f.Length);
+        return (m, m - h, m + h, sd);
+    }
 }
 
 /// <summary>The a posteriori and a priori depth-smoothness bounds along the tied ladder.</summary>
@@ -385,6 +407,38 @@ internal sealed class Experiments(ReportSettings s, string outDir, bool writeRun
         if (!(x > 0) || !double.IsFinite(x)) return 1.0;
         double p = Math.Pow(10, Math.Floor(Math.Log10(x)) - 1);
         return Math.Ceiling(x / p) * p;
+    }
+
+    /// <summary>
+    /// Figure 1 (tied) trained again for <c>Seeds</c> seeds s, s + 1, …, keeping only the trace and the last
+    /// snapshot (no verification): the spread of the slopes and plateaus from seed to seed.
+    /// </summary>
+    public SeedSpread Seeds()
+    {
+        var sw = Stopwatch.StartNew();
+        var seeds = Enumerable.Range(0, Math.Max(1, s.Seeds)).Select(i => s.Seed + i).ToArray();
+        int reference = s.DistanceDepths.Max();
+        var fitDepths = s.DistanceDepths.Where(L => 4 * L <= reference).Order().ToArray();
+        var depths = s.SlopeDepths.Union(s.DistanceDepths).Order().ToArray();
+        log($"figure 1 across seeds: {string.Join(", ", seeds)} (tied, L = {string.Join(", ", depths)}, not verified)");
+        var smooth = new double[seeds.Length][]; var slopes = new double[seeds.Length];
+        var dist = new double[seeds.Length][]; var dslopes = new double[seeds.Length];
+        for (int i = 0; i < seeds.Length; i++)
+        {
+            var runs = depths.ToDictionary(L => L, L =>
+            {
+                var spec = s.Ladder.With(depth: L, init: InitKind.Tied, seed: seeds[i]) with { SnapshotSteps = new[] { s.Ladder.Iterations } };
+                return RunDirectory.InMemory(spec.Train((_, _, _) => cancel.ThrowIfCancellationRequested()), $"seed {seeds[i]} L = {L} (in memory)");
+            });
+            smooth[i] = s.SlopeDepths.Select(L => runs[L].Trace["smooth_z"].Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max()).ToArray();
+            slopes[i] = LineFit.Of(s.SlopeDepths.Select(L => Math.Log10(L)).ToList(), smooth[i].Select(Math.Log10).ToList()).Slope;
+            dist[i] = fitDepths.Select(L => Distances(runs[L], runs[reference]).Z[^1]).ToArray();
+            dslopes[i] = LineFit.Of(fitDepths.Select(L => Math.Log10(L)).ToList(), dist[i].Select(Math.Log10).ToList()).Slope;
+        }
+        _timings["figure 1 across seeds"] = sw.Elapsed.TotalSeconds;
+        var (m, lo, hi, _) = SeedSpread.Interval(slopes);
+        log(string.Create(CultureInfo.InvariantCulture, $"  smoothness slope over {seeds.Length} seeds: mean {m:F3} [95% {lo:F3}, {hi:F3}] ({sw.Elapsed.TotalSeconds:F1} s)"));
+        return new SeedSpread(seeds, s.SlopeDepths, smooth, slopes, reference, fitDepths, dist, dslopes, sw.Elapsed.TotalSeconds);
     }
 
     /// <summary>The figure-2 configuration with a step inside the PL results' hypotheses (null when the preset has none).</summary>

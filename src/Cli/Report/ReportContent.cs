@@ -44,6 +44,8 @@ internal sealed class ReportContent
     /// </summary>
     public ReportRun? PlRun { get; init; }
     public required List<ControlResult> Controls { get; init; }
+    /// <summary>Figure 1 over several seeds (null when the preset runs one).</summary>
+    public SeedSpread? Seeds { get; init; }
     /// <summary>Seconds per experiment, keyed by a stable snake_case key (<see cref="ReportWriter.TimingKey"/> of the label).</summary>
     public required Dictionary<string, double> Timings { get; init; }
     public required double TotalSeconds { get; set; }

@@ -65,7 +65,10 @@ internal static class ReportJson
         };
         o.Put("measured", r.Measured).Put("bound", r.Bound);
         var (lo, hi) = ReportWriter.TightnessRange(r);
-        o.Put("tightness_min", lo).Put("tightness_max", hi);
+        o.Put("tightness_min", lo);
+        o["tightness_min_at"] = r.TightnessMinAt;
+        o.Put("tightness_max", hi);
+        o["tightness_max_at"] = r.TightnessMaxAt;
         o["detail"] = r.Detail;
         o["hypotheses"] = new JsonArray(r.Hypotheses.Select(h => (JsonNode?)new JsonObject
             { ["name"] = h.Item1, ["met"] = h.Item2, ["detail"] = h.Item3 }).ToArray());

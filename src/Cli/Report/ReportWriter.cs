@@ -84,7 +84,7 @@ internal static class ReportWriter
     /// The smallest and largest tightness (bound / measured) of a row that holds: the worst case (closest
     /// to a violation) and the loosest comparison. NaN for a row that does not hold.
     /// </summary>
-    public static (double Min, double Max) TightnessRange(Registry.VerdictRow r) => (r.Tightness, r.Tightness);
+    public static (double Min, double Max) TightnessRange(Registry.VerdictRow r) => (r.TightnessMin, r.TightnessMax);
 
     private static int Rank(string verdict) => VerdictKey(verdict) switch
     {
@@ -109,7 +109,7 @@ internal static class ReportWriter
                 .Select(x => (x.Key.Item1, x.Key.Detail, x.Count())).ToList();
             return new SummaryRow(g.Key, worst.Title, worst.Doc, g.Count(), Count("holds"), Count("violated"), Count("hypothesis_not_met"), Count("not_applicable"),
                 Count("error"), worst.Measured, worst.Bound, lo.Length == 0 ? double.NaN : lo[0], med,
-                hiRow is null ? double.NaN : TightnessRange(hiRow).Max, hiRow?.Input ?? "", g.Sum(r => r.Seconds), reasons);
+                hiRow is null ? double.NaN : TightnessRange(hiRow).Max, hiRow is null ? "" : $"{hiRow.Input}: {hiRow.TightnessMaxAt}", g.Sum(r => r.Seconds), reasons);
         }).ToList();
 
     /// <summary>"holds (7 of 8; 1 hypothesis not met)": the counts behind a result's status.</summary>
@@ -142,6 +142,17 @@ internal static class ReportWriter
     private static Comparison Slope(string key, string quantity, LineFit f, string[]? checkedBy, string? reference = null, string? note = null) =>
         new(key, quantity, "−1 (O(1/L))", -1, new[] { new Measure("slope", f.Slope) }, f.Lo, f.Hi, f.Slope / -1.0, reference, checkedBy, note);
 
+    /// <summary>A slope over several seeds: the mean with its 95% interval across seeds, and each seed's value.</summary>
+    private static Comparison? SeedsRow(SeedSpread? sd, string key, string quantity, Func<SeedSpread, double[]> pick)
+    {
+        if (sd is null) return null;
+        var xs = pick(sd);
+        var (m, lo, hi, _) = SeedSpread.Interval(xs);
+        return new(key, $"{quantity}: mean over {xs.Length} seeds, 95% interval across seeds", "−1 (O(1/L))", -1,
+            xs.Select((x, i) => new Measure($"seed {sd.Seeds[i]}", x)).Prepend(new Measure("mean", m)).ToList(), lo, hi, m / -1.0,
+            Note: "the spread from seed to seed (data and initialization drawn again); the theory-layer results are checked on the report's seed only");
+    }
+
     /// <summary>The figure-by-figure comparison of the paper's predictions with the measurements.</summary>
     public static List<(string Figure, string Id, List<Comparison> Rows)> Comparisons(ReportContent c)
     {
@@ -149,24 +160,26 @@ internal static class ReportWriter
         var list = new List<(string, string, List<Comparison>)>();
         var tf = c.Tied.SmoothnessFit; var inf = c.Iid.SmoothnessFit;
         var arate = c.Tied.LadderRows.FirstOrDefault(r => r.Id == "A.rate");
-        list.Add(("Figure 1 left: depth smoothness", "fig1-left", new()
+        list.Add(("Figure 1 left: depth smoothness", "fig1-left", new List<Comparison?>
         {
             Slope("smoothness_slope_tied", $"slope of log max_{{k,t}} ‖Z_{{k+1}} − Z_k‖ vs log L, tied, L ∈ {{{string.Join(", ", s.SlopeDepths)}}} (the paper's depths)", tf,
                 new[] { "A.rate" }, "paper figure 1 left: slope −1",
                 arate is null ? null : F($"A.rate fits the same quantity on the ladder it is evaluated on ({arate.Input}); its measured value is {N(arate.Measured)} (its bound: the slope minus the 95% half-width must be ≤ −1).")),
+            SeedsRow(c.Seeds, "smoothness_slope_tied_across_seeds", "same (tied, slope depths)", x => x.SmoothSlopes),
             new("smoothness_slope_iid", "same, i.i.d. (negative control)", "no decay in L (slope ≈ 0; increments O(1))", 0, new[] { new Measure("slope", inf.Slope) }, inf.Lo, inf.Hi,
                 CheckedBy: new[] { "A.rate" }, Note: "A.rate on the i.i.d. ladder is listed under negative controls."),
             new("smoothness_deepest_iid_over_tied", "max_{k,t} ‖Z_{k+1} − Z_k‖ at the deepest L, i.i.d. / tied", "≫ 1", double.NaN,
                 new[] { new Measure("i.i.d.", c.Iid.Runs[^1].MaxSmoothZ), new Measure("tied", c.Tied.Runs[^1].MaxSmoothZ) },
                 Ratio: c.Iid.Runs[^1].MaxSmoothZ / c.Tied.Runs[^1].MaxSmoothZ),
-        }));
+        }.Where(x => x is not null).Select(x => x!).ToList()));
         var df = c.Tied.DistanceFit;
         var last = c.Tied.DistZ.Select(d => d[^1]).ToArray();
         int it = c.Tied.Steps[^1], L0 = c.Tied.DistanceDepths[0], L1 = c.Tied.DistanceDepths[^1];
         double pred = DistanceRatio(c.Tied, L0, L1);
-        list.Add(("Figure 1 right: convergence to the deepest run", "fig1-right", new()
+        list.Add(("Figure 1 right: convergence to the deepest run", "fig1-right", new List<Comparison?>
         {
             Slope("distance_slope_tied", F($"slope of log distance at iteration {it} vs log L (L ≤ {c.Tied.ReferenceDepth / 4}), tied"), df, new[] { "D.rate" }, "paper figure 1 right: distance O(1/L)"),
+            SeedsRow(c.Seeds, "distance_slope_tied_across_seeds", F($"same (tied, L ≤ {c.Tied.ReferenceDepth / 4})"), x => x.DistanceSlopes),
             new("distance_ratio_tied", F($"distance at iteration {it}, L = {L0} / L = {L1}, tied"), F($"{pred:G4} (C·(1/L − 1/L_ref))"), pred,
                 new[] { new Measure(F($"L = {L0}"), last[0]), new Measure(F($"L = {L1}"), last[^1]) }, Ratio: last[0] / last[^1] / pred, CheckedBy: new[] { "D.rate" }),
             Slope("distance_richardson_slope_tied", F($"slope of log distance to the Richardson limit of L = {c.Tied.ReferenceDepth / 2}, {c.Tied.ReferenceDepth} at iteration {it} vs log L (L ≤ {c.Tied.ReferenceDepth / 2}), tied"),
@@ -176,7 +189,7 @@ internal static class ReportWriter
                 Ratio: c.Tied.DistRichardson[^1][^1] / c.Tied.RichardsonError[^1], Note: "ratio: smallest distance / error estimate"),
             new("distance_iid", F($"distance at iteration {c.Iid.Steps[^1]}, i.i.d. (negative control)"), "does not decrease with L", double.NaN,
                 c.Iid.DistanceDepths.Select((L, i) => new Measure(F($"L = {L}"), c.Iid.DistZ[i][^1])).ToList()),
-        }));
+        }.Where(x => x is not null).Select(x => x!).ToList()));
         var lt = c.Long.Tied; double lossT = lt.FinalLoss, lossI = c.Long.Iid.FinalLoss;
         var pl = c.PlRun ?? lt;
         var fig2 = new List<Comparison>();
@@ -341,6 +354,7 @@ internal static class ReportWriter
                 ["rows"] = new JsonArray(f.Rows.Select(r => (JsonNode?)ComparisonJson(r, byId)).ToArray()),
             }).ToArray()),
             ["figure1"] = new JsonObject { ["tied"] = LadderJson(c.Tied), ["iid"] = LadderJson(c.Iid) },
+            ["seeds"] = c.Seeds is null ? null : SeedsJson(c.Seeds),
             ["figure2"] = Figure2Json(c),
             ["depth_smoothness_bounds"] = BoundsJson(c.Bounds),
             ["fashion"] = c.Fashion is { } fx ? fx.Json() : new JsonObject { ["skipped"] = c.FashionNote },
@@ -381,6 +395,23 @@ internal static class ReportWriter
         };
     }
 
+    private static JsonObject SeedsJson(SeedSpread sd)
+    {
+        var o = new JsonObject
+        {
+            ["seeds"] = new JsonArray(sd.Seeds.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
+            ["slope_depths"] = Ints(sd.SlopeDepths), ["reference_depth"] = sd.ReferenceDepth, ["distance_depths"] = Ints(sd.DistanceDepths),
+            ["max_depth_increment"] = Matrix(sd.MaxSmooth, "values"), ["distance_final"] = Matrix(sd.Distances, "values"),
+        };
+        o.PutArray("smoothness_slopes", sd.SmoothSlopes).PutArray("distance_slopes", sd.DistanceSlopes).Put("seconds", sd.Seconds);
+        foreach (var (key, xs) in new[] { ("smoothness_slope", sd.SmoothSlopes), ("distance_slope", sd.DistanceSlopes) })
+        {
+            var (m, lo, hi, dev) = SeedSpread.Interval(xs);
+            o[key + "_across_seeds"] = Numbers(("mean", m), ("ci95_low", lo), ("ci95_high", hi), ("sd", dev));
+        }
+        return o;
+    }
+
     private static JsonObject Figure2Json(ReportContent c)
     {
         var o = new JsonObject { ["tied"] = RunJson(c.Long.Tied), ["iid"] = RunJson(c.Long.Iid), ["pl_run"] = c.PlRun is null ? null : RunJson(c.PlRun) };
@@ -409,8 +440,11 @@ internal static class ReportWriter
 
     // ------------------------------------------------------------------ the document
 
-    /// <summary>A table cell: text, optionally a verdict (coloured, linked to its docs page) and a flag.</summary>
-    private sealed record Cell(string Text, string? Verdict = null, string? Href = null, string? Flag = null)
+    /// <summary>
+    /// A table cell: text, optionally a verdict of a result (coloured and linked to the result's page), or a
+    /// <paramref name="Tone"/> (the same colours for a count or a status that is no single result's verdict), and a flag.
+    /// </summary>
+    private sealed record Cell(string Text, string? Verdict = null, string? Href = null, string? Flag = null, string? Tone = null)
     {
         public static implicit operator Cell(string s) => new(s);
     }
@@ -444,6 +478,8 @@ internal static class ReportWriter
         string v = r.Measured.Count == 1 && r.Measured[0].Label is "slope" or "rate"
             ? F($"{r.Measured[0].Value:F3}")
             : string.Join(", ", r.Measured.Select(m => $"{m.Label}: {N(m.Value)}"));
+        if (r.Key.EndsWith("_across_seeds", StringComparison.Ordinal))
+            v = string.Join(", ", r.Measured.Select(m => F($"{m.Label}: {m.Value:F3}")));
         return double.IsNaN(r.CiLow) ? v : v + F($" [95% CI {r.CiLow:F3}, {r.CiHigh:F3}]");
     }
 
@@ -463,11 +499,12 @@ internal static class ReportWriter
             {
                 new Cell[]
                 {
-                    sum.Count.ToString(CultureInfo.InvariantCulture), new(St("holds").ToString(CultureInfo.InvariantCulture), "holds"),
-                    new(St("violated").ToString(CultureInfo.InvariantCulture), St("violated") > 0 ? "violated" : null),
-                    new(St("error").ToString(CultureInfo.InvariantCulture), St("error") > 0 ? "error" : null),
-                    new(St("not_checked").ToString(CultureInfo.InvariantCulture), St("not_checked") > 0 ? "hypothesis_not_met" : null),
-                    new($"{caught}/{inj}", caught == inj ? "holds" : "violated"), falseAlarms.ToString(CultureInfo.InvariantCulture),
+                    sum.Count.ToString(CultureInfo.InvariantCulture), new(St("holds").ToString(CultureInfo.InvariantCulture), Tone: "holds"),
+                    new(St("violated").ToString(CultureInfo.InvariantCulture), Tone: St("violated") > 0 ? "violated" : null),
+                    new(St("error").ToString(CultureInfo.InvariantCulture), Tone: St("error") > 0 ? "error" : null),
+                    new(St("not_checked").ToString(CultureInfo.InvariantCulture), Tone: St("not_checked") > 0 ? "hypothesis_not_met" : null),
+                    new($"{caught}/{inj}", Tone: caught == inj ? "holds" : "violated"),
+                    new(falseAlarms.ToString(CultureInfo.InvariantCulture), Tone: falseAlarms == 0 ? "holds" : "violated"),
                 },
             }));
         var loose = sum.Where(r => r.Loose).ToList();
@@ -544,6 +581,7 @@ internal static class ReportWriter
                         return new Cell[] { L.ToString(CultureInfo.InvariantCulture), N(c.Tied.DistZ[i][^1]), N(c.Tied.DistW[i][^1]), N(c.Tied.DistV[i][^1]), N(r), N(p), N(c.Iid.DistZ[i][^1]) };
                     }).ToList()));
                 AddFigures(b, c, "fig1-right-");
+                AddSeeds(b, c);
             }
             else AddFigures(b, c, "fig2-");
         }
@@ -582,8 +620,8 @@ internal static class ReportWriter
             {
                 bool baseline = k.Name.StartsWith("faithful", StringComparison.Ordinal);
                 Cell verdict = baseline
-                    ? (k.ViolatedIds.Any() ? new Cell("FALSE ALARM", "violated") : new Cell("n/a (clean)", "holds"))
-                    : k.Caught ? new Cell("yes", "holds") : new Cell(k.Rows.Count == 0 ? "NO (no result evaluated)" : "NO", "violated");
+                    ? (k.ViolatedIds.Any() ? new Cell("FALSE ALARM", Tone: "violated") : new Cell("n/a (clean)", Tone: "holds"))
+                    : k.Caught ? new Cell("yes", Tone: "holds") : new Cell(k.Rows.Count == 0 ? "NO (no result evaluated)" : "NO", Tone: "violated");
                 return new Cell[] { k.Name, k.Setting, k.Expected, k.Rows.Count.ToString(CultureInfo.InvariantCulture), Join(k.ViolatedIds), Join(k.NotMetIds), verdict };
             }).ToList()));
 
@@ -614,12 +652,31 @@ internal static class ReportWriter
     private static Cell CheckedByCell(Comparison r, IReadOnlyDictionary<string, SummaryRow> byId, ReportDocs docs)
     {
         if (r.CheckedBy is not { Length: > 0 } ids) return "-";
-        // The first result decides the cell's colour: the worst status among the ones named.
+        // The colour is the worst status among the results named; the link goes to the first one's page.
         var rows = ids.Select(id => byId.GetValueOrDefault(id)).ToList();
         string text = string.Join("; ", ids.Zip(rows, (id, x) => x is null ? $"{id}: not evaluated" : $"{id}: {StatusText(x)}"));
         string status = rows.Any(x => x is null || x.Status == "not_checked") ? "hypothesis_not_met"
             : rows.Any(x => x!.Status == "violated") ? "violated" : rows.Any(x => x!.Status == "error") ? "error" : "holds";
-        return new Cell(text, status, docs.Href(rows.FirstOrDefault(x => x is not null)?.Doc));
+        var href = docs.Href(rows.FirstOrDefault(x => x is not null)?.Doc);
+        return href is null ? new Cell(text, Tone: status) : new Cell(text, status, href);
+    }
+
+    private static void AddSeeds(List<Block> b, ReportContent c)
+    {
+        if (c.Seeds is not { } sd) return;
+        b.Add(new Heading(2, $"Figure 1 across {sd.Seeds.Length} seeds", "seeds"));
+        b.Add(new Para(F($"The tied ladder trained again with seeds {string.Join(", ", sd.Seeds)} (each seed draws its own data and initialization; trained, not verified, in {sd.Seconds:F1} s). Per depth: max_{{k,t}} ‖Z_{{k+1}} − Z_k‖ over the seeds; per seed: the two slopes. The intervals are 95% t-intervals of the mean across seeds, so they speak about the seed-to-seed spread, which the regression interval of one seed does not.")));
+        b.Add(new Table(new[] { "L", "mean max ‖ΔZ‖", "min", "max", "max / min" },
+            sd.SlopeDepths.Select((L, j) =>
+            {
+                var v = sd.MaxSmooth.Select(r => r[j]).ToArray();
+                return new Cell[] { L.ToString(CultureInfo.InvariantCulture), N(v.Average()), N(v.Min()), N(v.Max()), N(v.Max() / v.Min()) };
+            }).ToList()));
+        var (m1, lo1, hi1, sd1) = SeedSpread.Interval(sd.SmoothSlopes);
+        var (m2, lo2, hi2, sd2) = SeedSpread.Interval(sd.DistanceSlopes);
+        b.Add(new Table(new[] { "seed", "slope of max ‖ΔZ‖ (figure 1 left)", F($"slope of the distance to L = {sd.ReferenceDepth} (figure 1 right)") },
+            sd.Seeds.Select((x, i) => new Cell[] { x.ToString(CultureInfo.InvariantCulture), F($"{sd.SmoothSlopes[i]:F3}"), F($"{sd.DistanceSlopes[i]:F3}") })
+              .Append(new Cell[] { "mean [95% across seeds] (sd)", F($"{m1:F3} [{lo1:F3}, {hi1:F3}] ({sd1:F3})"), F($"{m2:F3} [{lo2:F3}, {hi2:F3}] ({sd2:F3})") }).ToList()));
     }
 
     private static void AddBounds(List<Block> b, ReportContent c, ReportDocs docs)
@@ -662,7 +719,7 @@ internal static class ReportWriter
     private static string MdCell(Cell x)
     {
         string t = x.Text.Replace("|", "\\|").Replace("\n", " ");
-        if (x.Verdict is "violated" or "error") t = $"**{t}**";
+        if ((x.Verdict ?? x.Tone) is "violated" or "error") t = $"**{t}**";
         if (x.Href is not null) t = $"[{t}]({x.Href})";
         return x.Flag is null ? t : $"{t} ⚑ {x.Flag}";
     }
@@ -710,7 +767,7 @@ internal static class ReportWriter
         "figcaption{font-size:0.85em;color:#555}h2{border-bottom:1px solid #ddd;padding-bottom:0.2em;margin-top:1.6em}" +
         "#headline{border:2px solid #557;border-radius:6px;padding:0.3em 1em 0.6em;background:#f7f8fc}#headline h2{border:none;margin-top:0.4em}" +
         "nav#toc{margin:1em 0}nav#toc ol{columns:2 18em;margin:0.3em 0}" +
-        ".verdict{font-weight:600;padding:0 4px;border-radius:3px;white-space:nowrap}" +
+        ".verdict,.tone{font-weight:600;padding:0 4px;border-radius:3px}" +
         ".v-holds{color:#0a5d1e;background:#e2f5e6}.v-violated{color:#fff;background:#b3261e}.v-error{color:#fff;background:#7a2e8e}" +
         ".v-hypothesis_not_met{color:#6b4e00;background:#fff1c2}.v-not_applicable{color:#555;background:#eee}" +
         "a.verdict{text-decoration:none}a.verdict:hover{text-decoration:underline}" +
@@ -726,7 +783,8 @@ internal static class ReportWriter
             string cls = $"verdict v-{x.Verdict}";
             t = x.Href is null ? $"<span class=\"{cls}\">{t}</span>" : $"<a class=\"{cls}\" href=\"{E(x.Href)}\">{t}</a>";
         }
-        else if (x.Href is not null) t = $"<a href=\"{E(x.Href)}\">{t}</a>";
+        else if (x.Tone is not null) t = $"<span class=\"tone v-{x.Tone}\">{t}</span>";
+        if (x.Verdict is null && x.Href is not null) t = $"<a href=\"{E(x.Href)}\">{t}</a>";
         if (x.Flag is not null) t += $" <span class=\"loose\" title=\"{E(x.Flag)}\">⚑ {E(x.Flag)}</span>";
         return t;
     }
