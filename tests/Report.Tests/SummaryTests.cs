@@ -8,7 +8,7 @@ namespace ResOdeProofs.Report.Tests;
 public sealed class SummaryTests
 {
     private static Registry.VerdictRow Row(string verdict, double tightness, string input) =>
-        new("X.test", "a test result", "", "proved here", "docs/theorems/RunIntegrity.md", input, verdict, 1.0, tightness, tightness,
+        new("X.test", "a test result", "", "proved here", "docs/theorems/DepthSmoothness.md", input, verdict, 1.0, tightness, tightness,
             tightness, verdict == "holds" ? "at the only comparison" : "", tightness, verdict == "holds" ? "at the only comparison" : "",
             verdict == "holds" ? "slack" : "rank: m ≥ n: m < n", FSharpList<Tuple<string, bool, string>>.Empty, FSharpList<Tuple<string, double>>.Empty,
             FSharpList<string>.Empty, 0.0);

@@ -28,7 +28,8 @@ internal sealed record ReportSettings(
     RunSpec Control,
     string[] Notes,
     RunSpec? PlRun = null,
-    int Seeds = 5)
+    int Seeds = 5,
+    RunSpec? FlowRun = null)
 {
     public static ReportSettings Create(string preset, long seed) => preset switch
     {
@@ -45,6 +46,14 @@ internal sealed record ReportSettings(
         Depth = 8, Width = 16, Samples = 10, Dim = 4, Activation = ActivationKind.Gelu, Init = InitKind.Tied,
         Eta = 0.01 / 4, Iterations = 10, SnapshotSteps = Range(0, 10), Seed = seed,
     };
+
+    /// <summary>
+    /// The gradient flow of the quick preset's figure-2 setting over the same horizon t = 5, recorded at 100
+    /// times (for A.flow, C.gfDecay and C.gfPathLength), integrated with rtol 1e-8 so that the integration
+    /// allowance 2(steps + 1)·rtol stays below those results' 1e-3.
+    /// </summary>
+    private static RunSpec FlowSpec(RunSpec lng) =>
+        lng with { Eta = lng.Eta * lng.Iterations / 100, Iterations = 100, SnapshotSteps = Range(0, 100, 10).Append(99).Order().ToArray() };
 
     private static ReportSettings Quick(long seed)
     {
@@ -68,7 +77,8 @@ internal sealed record ReportSettings(
             {
                 "quick preset: the paper's experiments scaled down (d = 8, smaller n, m and L) so that the report runs in about a minute on 2 cores.",
                 "long training uses η = 0.01/d (twice the paper's figure-2 step, d = 8 instead of 16) and 4000 iterations: t = N·η = 5, against 3.1 in the paper's figure 2.",
-            });
+                "the gradient-flow results (A.flow, C.gfDecay, C.gfPathLength) are checked on the gradient flow of the figure-2 setting over the same horizon (fig2-tied-flow, Dormand–Prince 5(4), rtol 1e-8).",
+            }, FlowRun: FlowSpec(lng));
     }
 
     private static ReportSettings Paper(long seed)
@@ -102,7 +112,8 @@ internal sealed record ReportSettings(
                 "the ladders keep a snapshot every 5 iterations and at iteration 49 (12 snapshots; 49 and 50 are the consecutive pair that I.update needs) instead of every iteration, to bound memory (a snapshot holds L·m·d·2 doubles); max_{k,t} ‖Z_{k+1} − Z_k‖ is taken over every iteration from the trace.",
                 "the ladder results (A.rate, B.rate, D.rate) are evaluated on the dyadic depths 2, 4, …, 1024, each of which divides the deepest; L = 1014 (the authors' deepest point of figure 1 left) enters the figure-1-left slope only.",
                 "the PL results (C.*) are checked on a second figure-2 run with η = 0.005/d (fig2-tied-pl), whose steps stay within the descent limit η·β̂ ≤ 1 that those results assume.",
-            }, pl);
+                "the gradient-flow results (A.flow, C.gfDecay, C.gfPathLength) are checked on the gradient flow of the quick preset's figure-2 setting (L = 16, m = 32, n = 16, d = 8, horizon 5; fig2-tied-flow), not on the paper's size, to keep the integration short.",
+            }, pl, FlowRun: FlowSpec(Quick(seed).Long));
     }
 
     /// <summary>Every n/parts-th iteration, the coefficient-figure steps, and n − 1 (a consecutive pair with n for I.update).</summary>
@@ -242,15 +253,18 @@ internal sealed class Experiments(ReportSettings s, string outDir, bool writeRun
     public IReadOnlyDictionary<string, double> Timings => _timings;
     public void Record(string what, double seconds) => _timings[what] = seconds;
 
-    private ReportRun Train(string name, RunSpec spec, bool verify = true)
+    private ReportRun Train(string name, RunSpec spec, bool verify = true, bool flow = false)
     {
         var sw = Stopwatch.StartNew();
         string label = $"{name} (L={spec.Depth}, m={spec.Width}, n={spec.Samples}, d={spec.Dim}, {spec.Iterations} it)";
         // The progress callback is also where a Ctrl+C is noticed: the exception unwinds into
-        // RunDirectory.WriteAtomically, which removes the partial report.
-        var result = Ui.Interactive
+        // RunDirectory.WriteAtomically, which removes the partial report. (The gradient flow is checked before and after.)
+        cancel.ThrowIfCancellationRequested();
+        var result = flow ? spec.TrainFlow()
+            : Ui.Interactive
             ? Ui.WithProgress(label, p => spec.Train((i, n, l) => { cancel.ThrowIfCancellationRequested(); p(i, n, l); }))
             : spec.Train((_, _, _) => cancel.ThrowIfCancellationRequested());
+        cancel.ThrowIfCancellationRequested();
         string rel = Path.Combine("runs", name);
         var data = RunDirectory.InMemory(result, rel);
         var run = new ReportRun { Name = name, Spec = spec, Data = data, SnapshotSteps = data.Steps, Seconds = result.Seconds };
@@ -439,6 +453,17 @@ internal sealed class Experiments(ReportSettings s, string outDir, bool writeRun
         var (m, lo, hi, _) = SeedSpread.Interval(slopes);
         log(string.Create(CultureInfo.InvariantCulture, $"  smoothness slope over {seeds.Length} seeds: mean {m:F3} [95% {lo:F3}, {hi:F3}] ({sw.Elapsed.TotalSeconds:F1} s)"));
         return new SeedSpread(seeds, s.SlopeDepths, smooth, slopes, reference, fitDepths, dist, dslopes, sw.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>The gradient flow of the figure-2 setting (null when the preset has none).</summary>
+    public ReportRun? FlowRun()
+    {
+        if (s.FlowRun is null) return null;
+        var sw = Stopwatch.StartNew();
+        log($"figure 2 as a gradient flow: L = {s.FlowRun.Depth}, horizon {(s.FlowRun.Eta * s.FlowRun.Iterations).ToString("G4", CultureInfo.InvariantCulture)}");
+        var run = Train("fig2-tied-flow", s.FlowRun, flow: true);
+        _timings["figure 2 (gradient flow)"] = sw.Elapsed.TotalSeconds;
+        return run;
     }
 
     /// <summary>The figure-2 configuration with a step inside the PL results' hypotheses (null when the preset has none).</summary>

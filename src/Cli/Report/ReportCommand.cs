@@ -91,6 +91,7 @@ internal static class ReportCommand
         var iid = ex.Ladder(InitKind.Iid);
         var lg = ex.Long();
         var pl = ex.PlRun();
+        var flow = ex.FlowRun();
         var seeds = s.Seeds > 1 ? ex.Seeds() : null;
         var bounds = ex.Bounds(tied);
         var controls = ex.Controls(iid);
@@ -132,7 +133,7 @@ internal static class ReportCommand
         Log("figures and pages");
         return new ReportContent
         {
-            Settings = s, Tied = tied, Iid = iid, Long = lg, PlRun = pl, Seeds = seeds, Controls = controls,
+            Settings = s, Tied = tied, Iid = iid, Long = lg, PlRun = pl, FlowRun = flow, Seeds = seeds, Controls = controls,
             Timings = ex.Timings.ToDictionary(kv => ReportWriter.TimingKey(kv.Key), kv => kv.Value),
             TotalSeconds = total.Elapsed.TotalSeconds, Envelope = envelope, LongRate = rate, LongSmoothness = smooth,
             Bounds = bounds, Fashion = fashion, FashionNote = fashionNote, Architectures = architectures,

@@ -20,6 +20,9 @@ internal static class ReportWriter
     public const double LooseFactor = 100;
 
     private static string N(double x) => VerifyCommand.Num(x);
+
+    /// <summary>A run-integrity check (recorded against recomputed numbers within rounding), not a bound of the theory.</summary>
+    public static bool IsIntegrityCheck(string? doc) => doc?.EndsWith("/RunIntegrity.md", StringComparison.Ordinal) == true;
     private static string F(FormattableString f) => f.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
@@ -344,6 +347,7 @@ internal static class ReportWriter
                 ["distance_depths"] = Ints(s.DistanceDepths), ["ladder_snapshot_steps"] = Ints(s.LadderSnapshotSteps),
                 ["long"] = SpecJson(s.Long), ["long_snapshot_steps"] = Ints(s.LongSnapshotSteps), ["control"] = SpecJson(s.Control),
                 ["pl_run"] = s.PlRun is null ? null : SpecJson(s.PlRun),
+                ["flow_run"] = s.FlowRun is null ? null : SpecJson(s.FlowRun),
             },
             ["timings_seconds"] = Numbers(c.Timings.Select(kv => (kv.Key, kv.Value)).Append(("total", c.TotalSeconds)).ToArray()),
             ["headline"] = HeadlineJson(c, faithful, sum),
@@ -414,7 +418,7 @@ internal static class ReportWriter
 
     private static JsonObject Figure2Json(ReportContent c)
     {
-        var o = new JsonObject { ["tied"] = RunJson(c.Long.Tied), ["iid"] = RunJson(c.Long.Iid), ["pl_run"] = c.PlRun is null ? null : RunJson(c.PlRun) };
+        var o = new JsonObject { ["tied"] = RunJson(c.Long.Tied), ["iid"] = RunJson(c.Long.Iid), ["pl_run"] = c.PlRun is null ? null : RunJson(c.PlRun), ["flow_run"] = c.FlowRun is null ? null : RunJson(c.FlowRun) };
         o.PutArray("loss_tied", c.Long.Tied.Data.Losses).PutArray("loss_iid", c.Long.Iid.Data.Losses).Put("fitted_rate_second_half", c.LongRate);
         o["pl_envelope"] = c.Envelope is { } e ? new JsonObject { ["from"] = e.From }.Put("mu", e.Mu) : null;
         o["depth_times_smoothness"] = new JsonArray(c.LongSmoothness.Select(x => (JsonNode?)new JsonObject { ["step"] = x.Step }.Put("tied", x.Tied).Put("iid", x.Iid)).ToArray());
@@ -463,7 +467,7 @@ internal static class ReportWriter
     private sealed record Contents : Block;
 
     private static Cell VerdictCell(Registry.VerdictRow r, ReportDocs docs) =>
-        new(r.Verdict, VerdictKey(r.Verdict), docs.Href(r.Doc), LooseFlag(TightnessRange(r).Max));
+        new(r.Verdict, VerdictKey(r.Verdict), docs.Href(r.Doc), IsIntegrityCheck(r.Doc) ? null : LooseFlag(TightnessRange(r).Max));
 
     private static string? LooseFlag(double tightness) =>
         tightness > LooseFactor ? $"loose: {(double.IsPositiveInfinity(tightness) ? "∞" : N(tightness))}× > {LooseFactor:G}×" : null;
@@ -509,7 +513,7 @@ internal static class ReportWriter
             }));
         var loose = sum.Where(r => r.Loose).ToList();
         if (loose.Count > 0)
-            inner.Add(new Para($"Loose bounds (some row's bound more than {LooseFactor:G}× the measured value; they hold but say little about the number): " +
+            inner.Add(new Para($"Loose bounds (some comparison's bound more than {LooseFactor:G}× the measured value; they hold but say little about the number; the run-integrity checks I.* are not counted): " +
                                string.Join(", ", loose.Select(r => $"{r.Id} up to {N(r.MaxTightness)}×")) + "."));
         var notChecked = sum.Where(r => r.Status == "not_checked").ToList();
         if (notChecked.Count == 0) inner.Add(new Para("Every result of the theory layer reached its conclusion on at least one faithful run."));
@@ -541,12 +545,12 @@ internal static class ReportWriter
             b.Add(new Para("No results are registered in the theory layer of this build (Registry.singleRun and Registry.ladder are empty): the experiments and figures below are measured, but no theorem was checked."));
         else
         {
-            b.Add(new Para($"One line per result over the tied runs of figure 1, the tied ladder and the tied long run{(c.PlRun is null ? "" : " and the run inside the PL hypotheses")}: its status with the count of rows in each verdict, the tightness (bound / measured) over the rows that hold, smallest first (the worst case, closest to a violation) and largest (flagged above {LooseFactor:G}×), the measured value and bound of the worst row, and the evaluation time. Every row is in the appendix."));
+            b.Add(new Para($"One line per result over the tied runs of figure 1, the tied ladder and the tied long run{(c.PlRun is null ? "" : ", the run inside the PL hypotheses")}{(c.FlowRun is null ? "" : ", the gradient flow")}: its status with the count of rows in each verdict, the tightness (bound / measured) over the rows that hold, smallest first (the worst case, closest to a violation) and largest (flagged above {LooseFactor:G}×), the measured value and bound of the worst row, and the evaluation time. Every row is in the appendix."));
             b.Add(new Table(new[] { "result", "title", "status (rows)", "tightness min", "tightness median", "tightness max", "worst row: measured", "bound", "runtime s" },
                 sum.Select(r => new Cell[]
                 {
                     new(r.Id, Href: docs.Href(r.Doc)), r.Title, new(StatusText(r), r.Status == "not_checked" ? "hypothesis_not_met" : r.Status, docs.Href(r.Doc)),
-                    N(r.MinTightness), N(r.MedianTightness), new(N(r.MaxTightness), Flag: LooseFlag(r.MaxTightness)), N(r.Measured), N(r.Bound), F($"{r.Seconds:F2}"),
+                    N(r.MinTightness), N(r.MedianTightness), new(N(r.MaxTightness), Flag: r.Loose ? LooseFlag(r.MaxTightness) : null), N(r.Measured), N(r.Bound), F($"{r.Seconds:F2}"),
                 }).ToList()));
         }
 
@@ -631,6 +635,7 @@ internal static class ReportWriter
             "figure 1 ladder: " + Experiments.Describe(s.Ladder).Replace($"L = {s.Ladder.Depth}, ", "") + $"; L ∈ {{{string.Join(", ", s.LadderDepths)}}}; snapshots at iterations {Compact(s.LadderSnapshotSteps)}; the ladder results are evaluated on the depths that divide the deepest one ({string.Join(", ", s.DistanceDepths)})",
             "figure 2 long training: " + Experiments.Describe(s.Long) + $"; snapshots at iterations {Compact(s.LongSnapshotSteps)}",
         }.Concat(s.PlRun is null ? Array.Empty<string>() : new[] { "run inside the PL hypotheses: " + Experiments.Describe(s.PlRun) })
+         .Concat(s.FlowRun is null ? Array.Empty<string>() : new[] { "gradient flow: " + Experiments.Describe(s.FlowRun).Replace("η = ", "output spacing ") + " (Dormand–Prince 5(4), rtol 1e-8)" })
          .Concat(new[]
         {
             "negative controls: " + Experiments.Describe(s.Control),
@@ -761,7 +766,8 @@ internal static class ReportWriter
     private const string Style =
         "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45;overflow-wrap:break-word}" +
         ".scroll{overflow-x:auto;max-width:100%;margin:1em 0}table{border-collapse:collapse;font-size:0.9em}" +
-        "td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}th{background:#f0f0f0}" +
+        "td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top;min-width:4.5em}th{background:#f0f0f0}td:last-child{min-width:12em}" +
+        "@media (max-width:600px){body{padding:0 0.5em;margin:1em auto}h1{font-size:1.5em}}" +
         "figure{display:inline-block;margin:0.5em;max-width:48%;vertical-align:top}figure img{max-width:100%;height:auto;border:1px solid #ddd}" +
         "@media (max-width:800px){figure{max-width:100%;display:block;margin:0.5em 0}}" +
         "figcaption{font-size:0.85em;color:#555}h2{border-bottom:1px solid #ddd;padding-bottom:0.2em;margin-top:1.6em}" +
