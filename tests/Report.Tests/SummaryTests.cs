@@ -7,8 +7,8 @@ namespace ResOdeProofs.Report.Tests;
 /// <summary>The per-result summary shows counts, not only the worst verdict.</summary>
 public sealed class SummaryTests
 {
-    private static Registry.VerdictRow Row(string verdict, double tightness, string input) =>
-        new("X.test", "a test result", "", "proved here", "docs/theorems/DepthSmoothness.md", input, verdict, 1.0, tightness, tightness,
+    private static Registry.VerdictRow Row(string verdict, double tightness, string input, string doc = "docs/theorems/DepthSmoothness.md") =>
+        new("X.test", "a test result", "", "proved here", doc, input, verdict, 1.0, tightness, tightness,
             tightness, verdict == "holds" ? "at the only comparison" : "", tightness, verdict == "holds" ? "at the only comparison" : "",
             verdict == "holds" ? "slack" : "rank: m ≥ n: m < n", FSharpList<Tuple<string, bool, string>>.Empty, FSharpList<Tuple<string, double>>.Empty,
             FSharpList<string>.Empty, 0.0);
@@ -36,5 +36,14 @@ public sealed class SummaryTests
         Assert.Equal("not_checked", s.Status);
         Assert.Contains("hypothesis not met on 1 of 2 rows: rank: m ≥ n", ReportWriter.Reason(s));
         Assert.False(s.Loose);
+    }
+
+    [Fact]
+    public void A_run_integrity_ratio_is_not_a_loose_bound()
+    {
+        var s = ReportWriter.Summarize(new[] { Row("holds", 1e7, "a", "docs/theorems/RunIntegrity.md") }).Single();
+        Assert.Equal(1e7, s.MaxTightness);
+        Assert.False(s.Loose);
+        Assert.True(ReportWriter.Summarize(new[] { Row("holds", 1e7, "a") }).Single().Loose);
     }
 }

@@ -81,6 +81,33 @@ internal sealed record ReportSettings(
             }, FlowRun: FlowSpec(lng));
     }
 
+    /// <summary>
+    /// A test-only setting (not a preset of the command): the quick preset's code path with every optional
+    /// experiment of the paper preset switched on (the run inside the PL hypotheses, the gradient flow,
+    /// several seeds) at the smallest sizes, so that a test can run the whole report in seconds.
+    /// </summary>
+    internal static ReportSettings Tiny(long seed)
+    {
+        const int d = 4;
+        var ladder = new RunSpec
+        {
+            Width = 8, Samples = 6, Dim = d, Activation = ActivationKind.Gelu, Init = InitKind.Tied,
+            Eta = 0.01 / d, Iterations = 6, SnapshotSteps = Range(0, 6), Seed = seed,
+        };
+        var depths = new[] { 2, 4, 8, 16 };
+        const int n = 200;
+        var lng = new RunSpec
+        {
+            Depth = 8, Width = 16, Samples = 8, Dim = d, Activation = ActivationKind.Gelu, Init = InitKind.Tied,
+            Eta = 0.01 / d, Iterations = n, Seed = seed,
+        };
+        var coeff = new[] { 0, 100, n };
+        return new ReportSettings("tiny", seed, ladder, depths, depths, depths, ladder.SnapshotSteps!,
+            lng, LongSnapshots(n, 4, coeff), coeff, ControlSpec(seed), new[] { "tiny setting (tests only)." },
+            PlRun: lng with { Eta = lng.Eta / 2, SnapshotSteps = new[] { 0, n - 1, n } }, Seeds: 3,
+            FlowRun: lng with { Eta = lng.Eta * n / 20, Iterations = 20, SnapshotSteps = new[] { 0, 10, 19, 20 } });
+    }
+
     private static ReportSettings Paper(long seed)
     {
         const int d = 16;

@@ -739,7 +739,11 @@ internal static class ReportWriter
             {
                 switch (bl)
                 {
-                    case Heading h: sb.Append('\n').Append(new string('#', h.Level)).Append(' ').AppendLine(h.Text).AppendLine(); break;
+                    case Heading h:
+                        sb.Append('\n');
+                        if (h.Id is not null) sb.AppendLine($"<a id=\"{h.Id}\"></a>").AppendLine(); // the contents' anchors, wherever the Markdown is rendered
+                        sb.Append(new string('#', h.Level)).Append(' ').AppendLine(h.Text).AppendLine();
+                        break;
                     case Para p: sb.AppendLine(p.Text).AppendLine(); break;
                     case Bullets l: foreach (var i in l.Items) sb.Append("- ").AppendLine(i); sb.AppendLine(); break;
                     case Image im: sb.AppendLine($"![{im.Caption}](figures/{im.Name}.png)").AppendLine().AppendLine($"*{im.Caption}* ([svg](figures/{im.Name}.svg))").AppendLine(); break;
