@@ -8,8 +8,8 @@ public sealed class ReportPageTests
 {
     private static async Task AssertReadable(int width)
     {
+        await using var browser = await Browser.LaunchAsync(); // first: a missing browser fails at once, before the report is made
         string html = Path.Combine(QuickReport.Directory_, "index.html");
-        await using var browser = await Browser.LaunchAsync();
         var facts = await Browser.ProbeAsync(browser, html, width);
         var problems = Browser.Problems(facts, width);
         Assert.True(problems.Count == 0, $"index.html at {width} px:\n  " + string.Join("\n  ", problems));
