@@ -29,24 +29,36 @@ internal static partial class Figures
 
     /// <summary>
     /// Ticks on a log10 axis labelled with the values they stand for: every power of ten in [lo, hi] (every
-    /// second or fifth one over many decades), 2·10^p and 5·10^p as well when the range spans less than two
-    /// decades, and every m·10^p under 0.7 decades, so that a narrow range still carries at least two labelled ticks.
+    /// second or fifth one over many decades), 2·10^p and 5·10^p as well under two decades, and under one
+    /// decade evenly spaced values (steps of 1, 2 or 5 times a power of ten, about six of them), so that
+    /// even a narrow range carries several labelled ticks inside it.
     /// </summary>
     private static void LogTicks(IAxis axis, double lo, double hi, Func<int, string>? label = null)
     {
         var gen = new ScottPlot.TickGenerators.NumericManual();
         int a = (int)Math.Floor(lo), b = (int)Math.Ceiling(hi);
         if (b == a) b = a + 1;
-        int every = b - a > 24 ? 5 : b - a > 12 ? 2 : 1;
-        bool fine = hi - lo < 2, finest = hi - lo < 0.7;
         static string Pow(int p) => p == 0 ? "1" : p == 1 ? "10" : $"1e{p}";
+        if (hi - lo < 1)
+        {
+            // values, not decades: a nice step in [10^lo, 10^hi] (widened a little: the axis has a margin)
+            double vlo = Math.Pow(10, lo - 0.05 * (hi - lo + 0.1)), vhi = Math.Pow(10, hi + 0.05 * (hi - lo + 0.1));
+            double raw = (vhi - vlo) / 6, mag = Math.Pow(10, Math.Floor(Math.Log10(raw)));
+            double step = new[] { 1.0, 2.0, 5.0, 10.0 }.Select(m => m * mag).First(x => x >= raw);
+            for (double v = Math.Ceiling(vlo / step) * step; v <= vhi; v += step)
+                if (v > 0) gen.AddMajor(Math.Log10(v), string.Create(CultureInfo.InvariantCulture, $"{v:G4}"));
+            axis.TickGenerator = gen;
+            return;
+        }
+        int every = b - a > 24 ? 5 : b - a > 12 ? 2 : 1;
+        bool fine = hi - lo < 2;
         for (int p = a; p <= b; p++)
         {
             if ((p - a) % every == 0) gen.AddMajor(p, label?.Invoke(p) ?? Pow(p));
             for (int m = 2; m <= 9 && p < b; m++)
             {
                 double v = p + Math.Log10(m);
-                if (finest || (fine && (m == 2 || m == 5))) gen.AddMajor(v, string.Create(CultureInfo.InvariantCulture, $"{m * Math.Pow(10, p):G3}"));
+                if (fine && (m == 2 || m == 5)) gen.AddMajor(v, string.Create(CultureInfo.InvariantCulture, $"{m * Math.Pow(10, p):G3}"));
                 else gen.AddMinor(v);
             }
         }
