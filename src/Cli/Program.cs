@@ -8,4 +8,5 @@ root.Subcommands.Add(VerifyCommand.Build());
 root.Subcommands.Add(ResOdeProofs.Cli.Report.ReportCommand.Build());
 root.Subcommands.Add(FashionCommand.Build());
 root.Subcommands.Add(BenchCommand.Build());
+root.Subcommands.Add(ResOdeProofs.Cli.Sweep.SweepCommand.Build());
 return root.Parse(args).Invoke();
