@@ -114,6 +114,7 @@ internal static class CellRunner
             foreach (var a in prefix) psi.ArgumentList.Add(a);
             psi.ArgumentList.Add("sweep"); psi.ArgumentList.Add("exec-cell"); psi.ArgumentList.Add(dir);
             int exit;
+            using (output.KeepClaim(c))
             using (var log = new StreamWriter(Path.Combine(dir, "log.txt"), append: true) { AutoFlush = true })
             using (var p = new Process { StartInfo = psi })
             {

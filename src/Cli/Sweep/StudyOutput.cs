@@ -95,9 +95,22 @@ internal sealed class StudyOutput
             string host = c["host"]!.GetValue<string>();
             int pid = c["pid"]!.GetValue<int>();
             if (host == Environment.MachineName && !Alive(pid)) return null;
+            // Another machine's claim is live while its writer refreshes it (every HeartBeat); a claim left
+            // by a machine that went away is taken over once it is older than StaleAfter.
+            if (host != Environment.MachineName && DateTime.UtcNow - File.GetLastWriteTimeUtc(p) > StaleAfter) return null;
             return $"{host} pid {pid}";
         }
         catch (Exception e) when (e is IOException or System.Text.Json.JsonException or NullReferenceException or InvalidOperationException) { return "unknown writer"; }
+    }
+
+    /// <summary>How often a running cell's claim file is touched, and after how long without a touch another machine takes it over.</summary>
+    public static readonly TimeSpan HeartBeat = TimeSpan.FromMinutes(1), StaleAfter = TimeSpan.FromMinutes(10);
+
+    /// <summary>Keeps the claim of a running cell fresh (see <see cref="ClaimHolder"/>) until disposed.</summary>
+    public IDisposable KeepClaim(Cell c)
+    {
+        string claim = Path.Combine(CellDir(c), ".claim");
+        return new Timer(_ => { try { File.SetLastWriteTimeUtc(claim, DateTime.UtcNow); } catch (IOException) { } }, null, HeartBeat, HeartBeat);
     }
 
     private static bool Alive(int pid)
