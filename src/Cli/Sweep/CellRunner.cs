@@ -48,9 +48,9 @@ internal static class CellRunner
         string Line(Cell c, JsonObject s)
         {
             bool ok = s["status"]?.GetValue<string>() == "done";
-            string head = ok ? (s["violated"]?.GetValue<bool>() == true ? "done, VIOLATED" : "done") : "FAILED";
+            string head = ok ? (s["violated"]?.GetValue<bool>() == true ? "done, VIOLATED" : "done") : s["status"]?.GetValue<string>() == "interrupted" ? "interrupted" : "FAILED";
             string secs = (s["seconds"]?.GetValue<double>() ?? 0).ToString("F1", CultureInfo.InvariantCulture);
-            string tail = ok ? "" : $": {s["reason"]?.GetValue<string>()}; log {Path.Combine(output.CellDir(c), "log.txt")}";
+            string tail = ok || head == "interrupted" ? "" : $": {s["reason"]?.GetValue<string>()}; log {Path.Combine(output.CellDir(c), "log.txt")}";
             return $"{head}: {c.Name} ({c.Hash}) in {secs} s{tail}";
         }
 
@@ -94,6 +94,7 @@ internal static class CellRunner
     /// <summary>Runs one cell in a child process; null if another process holds it.</summary>
     private static JsonObject? RunOne(Study study, StudyOutput output, Cell c, bool retryFailed, CancellationToken cancel)
     {
+        if (cancel.IsCancellationRequested) return new JsonObject { ["status"] = "interrupted", ["reason"] = "interrupted", ["seconds"] = 0.0 };
         if (!output.TryClaim(study, c)) return null;
         try
         {
@@ -105,7 +106,7 @@ internal static class CellRunner
                 if (!retryFailed) return output.Status(c.Hash);
                 output.ArchiveAttempt(c);
             }
-            else if (Directory.Exists(Path.Combine(output.CellDir(c), "run")))
+            else if (output.HasRemains(c))
                 output.ArchiveAttempt(c); // an attempt that was killed before writing its status
             var dir = output.CellDir(c);
             var sw = Stopwatch.StartNew();
@@ -127,12 +128,15 @@ internal static class CellRunner
                 exit = p.ExitCode;
             }
             var status = output.Status(c.Hash);
+            if (status is null && cancel.IsCancellationRequested)
+                // Interrupted: no status is written, so the next run starts the cell again (its partial run is archived then).
+                return new JsonObject { ["status"] = "interrupted", ["reason"] = "interrupted", ["seconds"] = sw.Elapsed.TotalSeconds };
             if (status is null)
             {
                 status = new JsonObject
                 {
                     ["status"] = "failed",
-                    ["reason"] = cancel.IsCancellationRequested ? "interrupted" : $"the cell process ended with exit code {exit} before writing its status",
+                    ["reason"] = $"the cell process ended with exit code {exit} before writing its status",
                     ["exit_code"] = exit, ["seconds"] = sw.Elapsed.TotalSeconds, ["host"] = Environment.MachineName,
                     ["engine_version"] = study.EngineVersion,
                 };

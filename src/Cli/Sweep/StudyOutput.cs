@@ -154,7 +154,7 @@ internal sealed class StudyOutput
     {
         string dir = CellDir(c);
         int k = 1;
-        while (File.Exists(Path.Combine(dir, $"status.attempt-{k}.json"))) k++;
+        while (File.Exists(Path.Combine(dir, $"status.attempt-{k}.json")) || File.Exists(Path.Combine(dir, $"log.attempt-{k}.txt"))) k++;
         foreach (var (name, ext) in new[] { ("status", "json"), ("log", "txt") })
         {
             string p = Path.Combine(dir, $"{name}.{ext}");
@@ -162,7 +162,12 @@ internal sealed class StudyOutput
         }
         string run = Path.Combine(dir, "run");
         if (Directory.Exists(run)) Directory.Delete(run, recursive: true);
+        foreach (var partial in Directory.GetDirectories(dir, ".run.partial-*")) Directory.Delete(partial, recursive: true); // left by a killed train
     }
+
+    /// <summary>Whether an attempt left anything behind without a status (a killed process).</summary>
+    public bool HasRemains(Cell c) =>
+        Directory.Exists(Path.Combine(CellDir(c), "run")) || Directory.GetDirectories(CellDir(c), ".run.partial-*").Length > 0;
 
     /// <summary>Every cell directory present (hash → cell.json), including cells of other studies or engines.</summary>
     public Dictionary<string, JsonObject> PresentCells()
