@@ -86,7 +86,7 @@ internal static class BenchCommand
                 };
                 File.WriteAllText(path, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
             }
-            return 0;
+            return ExitCodes.Done;
         });
         return cmd;
     }

@@ -40,9 +40,6 @@ internal static class FashionCommand
             try
             {
                 string dir = pr.GetValue(outDir)!;
-                bool frc = pr.GetValue(force);
-                if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any() && !frc)
-                    return Ui.Fail($"{dir} already exists and is not empty: choose another --out or pass --force");
                 var o = new FashionOptions
                 {
                     DataDir = pr.GetValue(dataDir)!, Depth = pr.GetValue(depth), Width = pr.GetValue(width), Dim = pr.GetValue(dim),
@@ -50,8 +47,11 @@ internal static class FashionCommand
                     Activations = pr.GetValue(acts)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Activations.Parse).ToArray(),
                     Seed = pr.GetValue(seed),
                 };
-                var ex = FashionExperiment.Run(o, Console.WriteLine, CancellationToken.None);
-                RunDirectory.WriteAtomically(dir, frc, tmp =>
+                using var claim = OutputClaim.Acquire(dir, pr.GetValue(force), "fashion");
+                Ui.Notes(claim);
+                using var interrupts = Ui.OnInterrupt("interrupted: stopping; the partial output is removed (signal again to kill)");
+                var ex = FashionExperiment.Run(o, Console.WriteLine, interrupts.Token);
+                claim.Commit(tmp =>
                 {
                     ex.WriteRuns(tmp);
                     ex.Figures(Path.Combine(tmp, "figures"));
@@ -59,9 +59,14 @@ internal static class FashionCommand
                     File.WriteAllText(Path.Combine(tmp, "summary.json"), ex.Json().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
                 });
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {dir}/summary.md and {dir}/figures in {ex.Seconds:F1} s"));
-                return 0;
+                return ExitCodes.Done;
             }
-            catch (Exception e) when (e is IdxFormatException or ArgumentException or IOException or RunFormatException or NpyFormatException)
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine($"interrupted: nothing was written to {pr.GetValue(outDir)}");
+                return ExitCodes.ToolFailed;
+            }
+            catch (Exception e) when (Ui.Expected(e))
             {
                 return Ui.Fail(e.Message);
             }
