@@ -29,9 +29,11 @@ public static class ResodeApp
     }
 
     /// <summary>Runs `resode` with <paramref name="args"/> and returns its exit code.</summary>
-    public static int Run(string[] args)
+    public static int Run(string[] args) => Run(Build(), args);
+
+    /// <summary>Runs <paramref name="root"/> (the real command, or a test's) with the exit-code mapping of `resode`.</summary>
+    internal static int Run(RootCommand root, string[] args)
     {
-        var root = Build();
         var parsed = root.Parse(args);
         bool help = args.Any(a => a is "--help" or "-h" or "-?" or "--version");
         if (parsed.Errors.Count > 0 && !help)

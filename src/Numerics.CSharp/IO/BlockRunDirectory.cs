@@ -180,7 +180,7 @@ public static class BlockRunDirectory
             else if (dIn != d) throw new RunFormatException($"{dir}: d_in = {dIn} ≠ d = {d} but a.npy is missing");
             if (File.Exists(P("b.npy"))) b = Npy.Read(P("b.npy"), $"read-out B (d_out, d) = ({dOut}, {d})", dOut, d).Data;
             else if (dOut != d) throw new RunFormatException($"{dir}: d_out = {dOut} ≠ d = {d} but b.npy is missing");
-            var steps = Npy.ReadInt64(P("steps.npy"), out var stepsShape);
+            var steps = Npy.ReadInt64(P("steps.npy"), out var stepsShape, integerDTypeOnly: true);
             if (stepsShape.Length != 1 || stepsShape[0] != S) throw new RunFormatException($"{P("steps.npy")}: expected shape ({S},), one iteration per snapshot in theta.npy");
             var losses = Npy.Read(P("losses.npy"), "losses (N+1,)", -1).Data;
             for (int i = 1; i < S; i++) if (steps[i] <= steps[i - 1]) throw new RunFormatException($"{P("steps.npy")}: snapshot iterations must increase strictly");

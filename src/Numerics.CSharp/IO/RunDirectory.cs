@@ -177,6 +177,10 @@ public static class RunDirectory
                 if (!File.Exists(P(f))) throw new RunFormatException($"{dir}: {f} is missing (see docs/run-format.md for the files a run directory holds)");
             var w = Npy.Read(P("w.npy"), "weights W (S, L, m, d)", -1, -1, -1, -1);
             int S = w.Shape[0], L = w.Shape[1], m = w.Shape[2], d = w.Shape[3];
+            // A w.npy that disagrees with run.json is an error of w.npy (not of v.npy, which is checked against w below).
+            CheckArray(meta.Depth, L, "depth", P("w.npy"), w.Shape, "(S, L, m, d)");
+            CheckArray(meta.Width, m, "width", P("w.npy"), w.Shape, "(S, L, m, d)");
+            CheckArray(meta.D, d, "d", P("w.npy"), w.Shape, "(S, L, m, d)");
             var v = Npy.Read(P("v.npy"), $"weights V (S, L, d, m) = ({S}, {L}, {d}, {m})", S, L, d, m);
             var x = Npy.Read(P("x.npy"), "inputs x (n, d_in)", -1, -1);
             int n = x.Shape[0], dIn = x.Shape[1];
@@ -187,7 +191,7 @@ public static class RunDirectory
             else if (dIn != d) throw new RunFormatException($"{dir}: x has d_in = {dIn} ≠ d = {d} but a.npy (the embedding A, shape ({d}, {dIn})) is missing");
             if (File.Exists(P("b.npy"))) b = Npy.Read(P("b.npy"), $"read-out B (d_out, d) = ({dOut}, {d})", dOut, d).Data;
             else if (dOut != d) throw new RunFormatException($"{dir}: y has d_out = {dOut} ≠ d = {d} but b.npy (the read-out B, shape ({dOut}, {d})) is missing");
-            var steps = Npy.ReadInt64(P("steps.npy"), out var stepsShape);
+            var steps = Npy.ReadInt64(P("steps.npy"), out var stepsShape, integerDTypeOnly: true);
             if (stepsShape.Length != 1 || stepsShape[0] != S) throw new RunFormatException($"{P("steps.npy")}: expected shape ({S},) (one iteration per snapshot in w.npy), got ({string.Join(", ", stepsShape)})");
             var losses = Npy.Read(P("losses.npy"), "losses (N+1,)", -1).Data;
             for (int i = 1; i < S; i++) if (steps[i] <= steps[i - 1]) throw new RunFormatException($"{P("steps.npy")}: snapshot iterations must increase strictly (entry {i} is {steps[i]} after {steps[i - 1]})");
@@ -214,6 +218,12 @@ public static class RunDirectory
             };
         }
         catch (NpyFormatException e) { throw new RunFormatException($"{dir}: {e.Message}", e); }
+    }
+
+    private static void CheckArray(int? declared, int actual, string what, string file, int[] shape, string layout)
+    {
+        if (declared is int v && v != actual)
+            throw new RunFormatException($"{file}: shape {layout} = ({string.Join(", ", shape)}) has {what} = {actual} but run.json says {what} = {v}; fix w.npy or run.json");
     }
 
     private static void Check(int? declared, int actual, string what, string dir)
