@@ -32,7 +32,7 @@ internal static class FashionCommand
         var eta = new Option<double>("--eta") { Description = "Time step η (learning rate L·η on the per-sample squared loss).", DefaultValueFactory = _ => D.Eta };
         var acts = new Option<string>("--activations") { Description = "Comma-separated activations of the grid.", DefaultValueFactory = _ => string.Join(",", D.Activations.Select(Activations.Name)) };
         var seed = new Option<long>("--seed") { Description = "Seed (subset, projection, initialization).", DefaultValueFactory = _ => D.Seed };
-        var force = new Option<bool>("--force") { Description = "Replace --out if it exists." };
+        var force = new Option<bool>("--force") { Description = "Replace --out if it exists, only when it is a fashion output written by resode that holds nothing else." };
         var cmd = new Command("fashion", "Real-data experiment on Fashion-MNIST: tied vs i.i.d. initialization × activation; accuracy, depth-smoothness profiles of W and V, figures and verdicts per cell. The verification dominates the runtime, above all B.bound's ODE solves on the i.i.d. × ReLU cell (about 16 of 23 minutes with the defaults on 2 shared cores).")
         { dataDir, outDir, depth, width, dim, perClass, testPerClass, iters, eta, acts, seed, force };
         cmd.SetAction(pr =>

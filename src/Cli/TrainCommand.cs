@@ -34,7 +34,7 @@ internal static class TrainCommand
         var snaps = new Option<int>("--snapshots") { Description = "Number of evenly spaced snapshot iterations whose full weights are written (iteration 0 and the last included).", DefaultValueFactory = _ => 5 };
         var f32 = new Option<bool>("--float32") { Description = "Compute in float32 (files stay float64)." };
         var outDir = new Option<string>("--out") { Description = "Run directory to write.", DefaultValueFactory = _ => "runs/run" };
-        var force = new Option<bool>("--force") { Description = "Replace --out if it exists (the old directory is replaced only after the new one is complete)." };
+        var force = new Option<bool>("--force") { Description = "Replace --out if it exists, only when it is a run directory written by resode that holds nothing else (replaced only after the new run is complete)." };
         var threads = new Option<int?>("--threads") { Description = "Engine threads (the batch of samples is split; bit-reproducible for a given count). Default: 2 when n ≥ 32 and n·d·m·L ≥ 2^20, else 1." };
         var ckpt = new Option<int?>("--checkpoint") { Description = "Exact gradient checkpointing with this segment length K (keep every K-th hidden state, recompute the rest; ~√L is best); 0 = off. Default: when the stored activations would exceed 512 MiB, K = ⌈√L⌉ keeping the final layers that fit in 512 MiB; else off." };
         var fault = new Option<string?>("--inject-fault") { Description = "TESTING ONLY: run a deliberately wrong engine (scaled-layer-gradient, forward-depth-scale, wrong-activation-derivative, stale-gradient); run.json records the fault." };

@@ -435,3 +435,24 @@ public sealed class OutputClaimTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
     }
 }
+
+/// <summary>`bench --json` replaces only its own result files, and says so before timing anything.</summary>
+[Collection(CliCollection.Name)]
+public sealed class BenchOutputTests : IDisposable
+{
+    private readonly Scratch _s = new();
+    public void Dispose() => _s.Dispose();
+
+    [Fact]
+    public void BenchRefusesToOverwriteAForeignFileBeforeTiming()
+    {
+        File.WriteAllText(_s.P("notes.json"), "{\"mine\": true}");
+        var before = Cli.Snapshot(_s.Dir);
+        var r = Cli.Run(_s.Dir, "bench", "--quick", "--json", "notes.json");
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("not a bench result", r.Err);
+        Assert.DoesNotContain("cpu:", r.Out);
+        Assert.Equal(before, Cli.Snapshot(_s.Dir));
+    }
+}

@@ -19,7 +19,7 @@ internal static class ReportCommand
         var preset = new Option<string>("--preset") { Description = "quick (synthetic, small, about a minute on 2 cores) or paper (the configurations of the paper's figures 1 and 2).", DefaultValueFactory = _ => "quick" };
         var outDir = new Option<string>("--out") { Description = "Report directory to write.", DefaultValueFactory = _ => "report" };
         var seed = new Option<long>("--seed") { Description = "Seed: fixes data, initializations and everything else.", DefaultValueFactory = _ => 0 };
-        var force = new Option<bool>("--force") { Description = "Replace --out if it exists and is not empty (only once the new report is complete)." };
+        var force = new Option<bool>("--force") { Description = "Replace --out if it exists and is not empty, only when it is a report written by resode that holds nothing else (replaced only once the new report is complete)." };
         var cmd = new Command("report", "The theorem-vs-experiment report: trains the paper's experiments (tied and i.i.d. initialization), checks every result of the theory layer on the runs, runs negative controls (broken settings and injected engine faults), and writes index.html, report.md, results.json, figures/ and runs/. Exit code 1 if a result is violated on a faithful run.")
         { preset, outDir, seed, force };
         cmd.SetAction(pr =>
