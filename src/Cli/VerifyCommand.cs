@@ -48,9 +48,9 @@ internal static class VerifyCommand
                 int violated = all.Count(r => r.IsViolated);
                 int holds = all.Count(r => r.Verdict == "holds");
                 Console.WriteLine($"{all.Count} results: {holds} hold, {violated} violated, {all.Count - holds - violated} hypothesis not met or not applicable; verdicts.json written");
-                return violated > 0 ? 1 : 0;
+                return violated > 0 ? ExitCodes.Violated : ExitCodes.Done;
             }
-            catch (Exception e) when (e is RunFormatException or IOException or ArgumentException)
+            catch (Exception e) when (Ui.Expected(e))
             {
                 return Ui.Fail(e.Message);
             }

@@ -19,7 +19,7 @@ internal static class ReportCommand
         var preset = new Option<string>("--preset") { Description = "quick (synthetic, small, about a minute on 2 cores) or paper (the configurations of the paper's figures 1 and 2).", DefaultValueFactory = _ => "quick" };
         var outDir = new Option<string>("--out") { Description = "Report directory to write.", DefaultValueFactory = _ => "report" };
         var seed = new Option<long>("--seed") { Description = "Seed: fixes data, initializations and everything else.", DefaultValueFactory = _ => 0 };
-        var force = new Option<bool>("--force") { Description = "Replace --out if it exists and is not empty (only once the new report is complete)." };
+        var force = new Option<bool>("--force") { Description = "Replace --out if it exists and is not empty, only when it is a report written by resode that holds nothing else (replaced only once the new report is complete)." };
         var cmd = new Command("report", "The theorem-vs-experiment report: trains the paper's experiments (tied and i.i.d. initialization), checks every result of the theory layer on the runs, runs negative controls (broken settings and injected engine faults), and writes index.html, report.md, results.json, figures/ and runs/. Exit code 1 if a result is violated on a faithful run.")
         { preset, outDir, seed, force };
         cmd.SetAction(pr =>
@@ -28,35 +28,27 @@ internal static class ReportCommand
             {
                 var settings = ReportSettings.Create(pr.GetValue(preset)!.ToLowerInvariant(), pr.GetValue(seed));
                 string dir = pr.GetValue(outDir)!;
-                bool frc = pr.GetValue(force);
-                if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any() && !frc)
-                    return Ui.Fail($"{dir} already exists and is not empty: choose another --out or pass --force to replace it");
                 ReportContent? content = null;
-                using var cts = new CancellationTokenSource();
-                ConsoleCancelEventHandler onCancel = (_, e) =>
+                using (var claim = OutputClaim.Acquire(dir, pr.GetValue(force), "report"))
+                using (var interrupts = Ui.OnInterrupt("interrupted: stopping; the partial report is removed (signal again to kill)"))
                 {
-                    if (cts.IsCancellationRequested) return; // a second Ctrl+C ends the process at once
-                    e.Cancel = true;
-                    cts.Cancel();
-                    Console.Error.WriteLine("interrupted: stopping; the partial report is removed (Ctrl+C again to kill)");
-                };
-                Console.CancelKeyPress += onCancel;
-                try { RunDirectory.WriteAtomically(dir, frc, tmp => content = Generate(settings, tmp, cts.Token)); }
-                finally { Console.CancelKeyPress -= onCancel; }
+                    Ui.Notes(claim);
+                    claim.Commit(tmp => content = Generate(settings, tmp, interrupts.Token));
+                }
                 var faithful = content!.FaithfulRows.ToList();
                 int violated = faithful.Count(r => r.IsViolated);
                 int inj = content.Controls.Count(k => k.IsFault), caught = content.Controls.Count(k => k.IsFault && k.Caught);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"report written to {dir} in {content.TotalSeconds:F1} s: {faithful.Count} verdict rows on faithful runs ({violated} violated); " +
                     $"slope tied {content.Tied.SmoothnessFit.Describe()}, i.i.d. {content.Iid.SmoothnessFit.Describe()}; faults caught {caught}/{inj}; open {Path.Combine(dir, "index.html")}"));
-                return violated > 0 ? 1 : 0;
+                return violated > 0 ? ExitCodes.Violated : ExitCodes.Done;
             }
             catch (OperationCanceledException)
             {
                 Console.Error.WriteLine($"interrupted: nothing was written to {pr.GetValue(outDir)}");
-                return 130;
+                return ExitCodes.ToolFailed;
             }
-            catch (Exception e) when (e is ArgumentException or IOException or RunFormatException or UnauthorizedAccessException)
+            catch (Exception e) when (Ui.Expected(e))
             {
                 return Ui.Fail(e.Message);
             }

@@ -159,13 +159,13 @@ internal static class CellRunner
         args.Add("--out"); args.Add("run");
         Directory.SetCurrentDirectory(dir);
         Console.WriteLine($"resode train {string.Join(' ', args)}");
-        int train = TrainCommand.Build().Parse(args).Invoke();
+        int train = ResodeApp.Run(new[] { "train" }.Concat(args).ToArray());
         int verify = -1;
         string status = "failed", reason;
         if (train == ExitCodes.Done)
         {
             Console.WriteLine("resode verify --quiet run");
-            verify = VerifyCommand.Build().Parse(new[] { "--quiet", "run" }).Invoke();
+            verify = ResodeApp.Run(new[] { "verify", "--quiet", "run" });
             if (verify is ExitCodes.Done or ExitCodes.Violated) { status = "done"; reason = verify == ExitCodes.Violated ? "a result is violated" : "verified"; }
             else reason = $"verify ended with exit code {verify}";
         }

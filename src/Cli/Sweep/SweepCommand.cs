@@ -15,7 +15,7 @@ internal static class SweepCommand
 {
     public static Command Build()
     {
-        var cmd = new Command("sweep", "Studies: grids of `train` settings expanded into cells (one run + its verdicts each), run on this machine, as shards of an array job (Slurm, Kubernetes, CI matrix) or with `sweep slurm`, then merged into one report. See docs/studies.md. " + ExitCodes.Summary);
+        var cmd = new Command("sweep", "Studies: grids of `train` settings expanded into cells (one run + its verdicts each), run on this machine, as shards of an array job (Slurm, Kubernetes, CI matrix) or with `sweep slurm`, then merged into one report. See docs/studies.md.");
         cmd.Subcommands.Add(Init());
         cmd.Subcommands.Add(RunCmd());
         cmd.Subcommands.Add(SlurmCmd());
@@ -259,7 +259,7 @@ internal static class SweepCommand
             if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !ours)
                 return Ui.Fail($"{target} exists and is not a study report written by `resode sweep merge`: choose another --out (nothing was changed)");
             var m = StudyMerge.Gather(s, output);
-            RunDirectory.WriteAtomically(target, force: ours, tmp =>
+            RunDirectory.WriteAtomically(target, force: ours, kind: "study report", fill: tmp =>
             {
                 double secs = sw.Elapsed.TotalSeconds;
                 File.WriteAllText(Path.Combine(tmp, "results.json"), StudyMerge.Json(m, secs));
