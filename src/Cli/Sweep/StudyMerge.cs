@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Reflection;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.FSharp.Collections;
@@ -107,8 +108,12 @@ internal static class StudyMerge
     private static Registry.VerdictRow Relative(Registry.VerdictRow r, string root)
     {
         string p = root.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
-        return new Registry.VerdictRow(r.Id, r.Title, r.Source, r.Provenance, r.Doc, r.Input.Replace(p, ""), r.Verdict, r.Measured, r.Bound, r.Tightness,
-            r.Detail.Replace(p, ""), r.Hypotheses, r.Constants, r.Notes, r.Seconds);
+        return MakeRow(prop => prop.Name switch
+        {
+            nameof(Registry.VerdictRow.Input) => r.Input.Replace(p, ""),
+            nameof(Registry.VerdictRow.Detail) => r.Detail.Replace(p, ""),
+            _ => prop.GetValue(r),
+        });
     }
 
     private static double Num(JsonNode? n) => n switch
@@ -119,21 +124,50 @@ internal static class StudyMerge
         _ => double.NaN,
     };
 
-    /// <summary>A verdict row read back from verdicts.json (the inverse of <see cref="Registry.rowJson"/>).</summary>
-    internal static Registry.VerdictRow RowFromJson(JsonNode r, string input)
+    /// <summary>
+    /// A verdict row read back from verdicts.json (the inverse of <see cref="Registry.rowJson"/>). Every field of the
+    /// record is read from its snake_case key (TightnessMinAt from "tightness_min_at"), so that fields added to the
+    /// row later are carried through without a change here; a key that is absent reads as "", NaN or an empty list.
+    /// </summary>
+    internal static Registry.VerdictRow RowFromJson(JsonNode r, string input) => MakeRow(prop =>
     {
-        string S(string k) => r[k]?.GetValue<string>() ?? "";
-        var hyps = (r["hypotheses"] as JsonArray ?? new JsonArray()).Select(h => Tuple.Create(h!["name"]!.GetValue<string>(), h["met"]!.GetValue<bool>(), h["detail"]?.GetValue<string>() ?? ""));
-        var consts = (r["constants"] as JsonObject ?? new JsonObject()).Select(kv => Tuple.Create(kv.Key, Num(kv.Value)));
-        var notes = (r["notes"] as JsonArray ?? new JsonArray()).Select(n => n!.GetValue<string>());
-        return new Registry.VerdictRow(S("id"), S("title"), S("source"), S("provenance"), S("doc"), input, S("verdict"),
-            Num(r["measured"]), Num(r["bound"]), Num(r["tightness"]), S("detail"),
-            ListModule.OfSeq(hyps), ListModule.OfSeq(consts), ListModule.OfSeq(notes), Num(r["seconds"]));
-    }
+        if (prop.Name == nameof(Registry.VerdictRow.Input)) return input;
+        var node = r[SnakeCase(prop.Name)];
+        var t = prop.PropertyType;
+        if (t == typeof(string)) return node?.GetValue<string>() ?? "";
+        if (t == typeof(double)) return Num(node);
+        if (t == typeof(bool)) return node?.GetValue<bool>() ?? false;
+        if (t == typeof(FSharpList<Tuple<string, bool, string>>))
+            return ListModule.OfSeq((node as JsonArray ?? new JsonArray()).Select(h => Tuple.Create(h!["name"]!.GetValue<string>(), h["met"]!.GetValue<bool>(), h["detail"]?.GetValue<string>() ?? "")));
+        if (t == typeof(FSharpList<Tuple<string, double>>))
+            return ListModule.OfSeq((node as JsonObject ?? new JsonObject()).Select(kv => Tuple.Create(kv.Key, Num(kv.Value))));
+        if (t == typeof(FSharpList<string>))
+            return ListModule.OfSeq((node as JsonArray ?? new JsonArray()).Select(n => n!.GetValue<string>()));
+        throw new StudyException($"verdicts.json: cannot read the field {prop.Name} of type {t.Name}");
+    });
+
+    private static readonly ConstructorInfo RowConstructor =
+        typeof(Registry.VerdictRow).GetConstructors().OrderByDescending(c => c.GetParameters().Length).First();
+
+    /// <summary>Builds a row field by field (the record's constructor takes its fields in order).</summary>
+    private static Registry.VerdictRow MakeRow(Func<PropertyInfo, object?> field) =>
+        (Registry.VerdictRow)RowConstructor.Invoke(RowConstructor.GetParameters()
+            .Select(p => field(typeof(Registry.VerdictRow).GetProperty(p.Name!, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase)
+                               ?? throw new InvalidOperationException($"VerdictRow has no property for constructor parameter {p.Name}")))
+            .ToArray());
+
+    private static string SnakeCase(string pascal) =>
+        string.Concat(pascal.Select((ch, i) => char.IsUpper(ch) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(ch) : ch.ToString()));
 
     // ------------------------------------------------------------------ output
 
     private static string N(double x) => VerifyCommand.Num(x);
+
+    /// <summary>The worst verdict of a result over rows: violated, then error, hypothesis not met, not applicable, holds.</summary>
+    private static string Worst(IEnumerable<Registry.VerdictRow> rows, string id) =>
+        rows.Where(r => r.Id == id).Select(r => r.Verdict)
+            .OrderByDescending(v => v switch { "VIOLATED" => 4, "error" => 3, "hypothesis not met" => 2, "not applicable" => 1, _ => 0 })
+            .FirstOrDefault() ?? "-";
     private static string F(FormattableString f) => f.ToString(CultureInfo.InvariantCulture);
 
     private static JsonArray Rows(IEnumerable<Registry.VerdictRow> rows) => new(rows.Select(r => (JsonNode?)Registry.rowJson(r)).ToArray());
@@ -159,7 +193,7 @@ internal static class StudyMerge
             },
             ["summary"] = new JsonArray(ReportWriter.Summarize(m.Shown).Select(r => (JsonNode?)new JsonObject
             {
-                ["id"] = r.Id, ["title"] = r.Title, ["worst_verdict"] = r.Verdict, ["measured"] = JNum(r.Measured), ["bound"] = JNum(r.Bound),
+                ["id"] = r.Id, ["title"] = r.Title, ["worst_verdict"] = Worst(m.Shown, r.Id), ["measured"] = JNum(r.Measured), ["bound"] = JNum(r.Bound),
                 ["min_tightness"] = JNum(r.MinTightness), ["median_tightness"] = JNum(r.MedianTightness), ["rows"] = r.Rows, ["holds"] = r.Holds,
             }).ToArray()),
             ["cells"] = new JsonArray(m.Cells.Select(c =>
@@ -200,14 +234,14 @@ internal static class StudyMerge
         {
             new("Summary", "Per result over every finished cell and ladder: the worst verdict (with its measured value and bound), the minimum and median tightness (bound / measured) over the rows that hold.",
                 new[] { "result", "title", "worst verdict", "measured", "bound", "tightness min", "tightness median", "rows (hold)" },
-                ReportWriter.Summarize(shown).Select(r => new[] { r.Id, r.Title, r.Verdict, N(r.Measured), N(r.Bound), N(r.MinTightness), N(r.MedianTightness), $"{r.Rows} ({r.Holds})" }).ToList()),
+                ReportWriter.Summarize(shown).Select(r => new[] { r.Id, r.Title, Worst(shown, r.Id), N(r.Measured), N(r.Bound), N(r.MinTightness), N(r.MedianTightness), $"{r.Rows} ({r.Holds})" }).ToList()),
             new("Cells", "One row per cell, in the order of the expansion (shard I of N runs the cells whose index ≡ I mod N).",
-                new[] { "index", "cell", "hash", "status", "hold", "violated", "not met / n.a.", "seconds" },
+                new[] { "index", "cell", "hash", "status", "hold", "violated", "other (not met, n.a., error)", "seconds" },
                 m.Cells.Select(c => new[]
                 {
                     c.Cell.Index.ToString(CultureInfo.InvariantCulture), c.Cell.Name, c.Cell.Hash, c.State.ToString().ToLowerInvariant() + (c.State == CellState.Done ? "" : $" ({c.Reason})"),
                     c.Rows.Count(r => r.Verdict == "holds").ToString(CultureInfo.InvariantCulture), c.Rows.Count(r => r.IsViolated).ToString(CultureInfo.InvariantCulture),
-                    c.Rows.Count(r => r.Verdict is "hypothesis not met" or "not applicable").ToString(CultureInfo.InvariantCulture), F($"{c.Seconds:F1}"),
+                    c.Rows.Count(r => r.Verdict != "holds" && !r.IsViolated).ToString(CultureInfo.InvariantCulture), F($"{c.Seconds:F1}"),
                 }).ToList()),
         };
         if (m.Ladders.Count > 0)
