@@ -18,12 +18,30 @@ public sealed class SweepTests(BaselineStudy baseline)
         Assert.All(ladders, l => Assert.Equal("evaluated", l!["status"]!.GetValue<string>()));
         Assert.All(ladders, l => Assert.NotEmpty(l!["verdicts"]!.AsArray()));
         Assert.All(r["cells"]!.AsArray(), c => Assert.NotEmpty(c!["verdicts"]!.AsArray()));
+        // Each cell's rows in the report are its verdicts.json rows, read back without loss (only the input names the cell).
+        foreach (var c in r["cells"]!.AsArray())
+        {
+            string hash = c!["hash"]!.GetValue<string>();
+            var own = JsonNode.Parse(File.ReadAllText(Path.Combine(baseline.Out, "cells", hash, "run", "verdicts.json")))!["results"]!.AsArray();
+            foreach (var row in own) row!["input"] = $"cells/{hash}/run";
+            Assert.Equal(Canon(own).ToJsonString(), Canon(c["verdicts"]).ToJsonString());
+        }
         foreach (var f in new[] { "index.html", "report.md" }) Assert.True(new FileInfo(Path.Combine(baseline.Out, "report", f)).Length > 500, f);
         // The cell directory names are 16 hex digits of a hash, one per setting.
         var names = Directory.GetDirectories(Path.Combine(baseline.Out, "cells")).Select(Path.GetFileName).ToList();
         Assert.Equal(4, names.Count);
         Assert.All(names, n => Assert.Matches("^[0-9a-f]{16}$", n));
     }
+
+    /// <summary>JSON with every number re-read as a double (so that "1.0E-5" and "1E-05" compare equal).</summary>
+    private static JsonNode? Canon(JsonNode? n) => n switch
+    {
+        JsonObject o => new JsonObject(o.Select(kv => KeyValuePair.Create(kv.Key, Canon(kv.Value)))),
+        JsonArray a => new JsonArray(a.Select(Canon).ToArray()),
+        JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.Number => JsonValue.Create(v.GetValue<double>()),
+        null => null,
+        _ => n.DeepClone(),
+    };
 
     /// <summary>
     /// Three shards as separate processes, started at once on one output directory, the shard index taken from
