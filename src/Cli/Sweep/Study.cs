@@ -235,6 +235,7 @@ internal sealed class Study
         ["name"] = c.Name,
         ["grids"] = new JsonArray(c.Grids.Select(g => (JsonNode?)JsonValue.Create(g)).ToArray()),
         ["engine_version"] = EngineVersion,
+        ["engine_commit"] = EngineInfo.Commit,
         ["settings"] = SettingsJson(c),
         ["train_arguments"] = new JsonArray(c.TrainArguments().Select(a => (JsonNode?)JsonValue.Create(a)).ToArray()),
     };

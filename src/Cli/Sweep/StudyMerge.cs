@@ -21,7 +21,7 @@ internal static class StudyMerge
 
     internal sealed record CellResult(Cell Cell, CellState State, string? Reason, List<Registry.VerdictRow> Rows, double Seconds);
     internal sealed record LadderResult(string Grid, string Fixed, List<int> Depths, List<string> Hashes, string Status, List<Registry.VerdictRow> Rows);
-    internal sealed record Merged(Study Study, List<CellResult> Cells, List<LadderResult> Ladders, int StrayCells)
+    internal sealed record Merged(Study Study, List<CellResult> Cells, List<LadderResult> Ladders, int StrayCells, List<string> Commits)
     {
         public IEnumerable<Registry.VerdictRow> Shown =>
             Cells.SelectMany(c => c.Rows).Concat(Ladders.SelectMany(l => l.Rows)).Where(r => Study.ShowsResult(r.Id));
@@ -88,7 +88,14 @@ internal static class StudyMerge
                 ladders.Add(new LadderResult(spec.Grid, group.Key, depths, hashes, status, rows.Select(r => Relative(r, output.Root)).ToList()));
             }
         }
-        return new Merged(study, cells, ladders, stray);
+        // The engine version is part of every cell's hash; the commit the engine was built from is recorded in run.json.
+        // Cells of one version but different commits are merged (the version is the engine's promise of equal numbers)
+        // and the commits are listed, so that a reader sees it.
+        var commits = cells.Where(x => x.State == CellState.Done)
+            .Select(x => Path.Combine(output.CellDir(x.Cell), "run", "run.json")).Where(File.Exists)
+            .Select(p => JsonNode.Parse(File.ReadAllText(p))?["engine_commit"]?.GetValue<string>() ?? "unknown")
+            .Distinct().Order(StringComparer.Ordinal).ToList();
+        return new Merged(study, cells, ladders, stray, commits);
     }
 
     private static (string Status, List<Registry.VerdictRow> Rows) EvaluateLadder(List<string> dirs)
@@ -183,7 +190,7 @@ internal static class StudyMerge
         var root = new JsonObject
         {
             ["format"] = ReportFormat,
-            ["study"] = s.Name, ["title"] = s.Title, ["engine_version"] = s.EngineVersion, ["study_hash"] = s.TextHash,
+            ["study"] = s.Name, ["title"] = s.Title, ["engine_version"] = s.EngineVersion, ["engine_commits"] = new JsonArray(m.Commits.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()), ["study_hash"] = s.TextHash,
             ["results_shown"] = new JsonArray(s.Results.Select(r => (JsonNode?)JsonValue.Create(r)).ToArray()),
             ["counts"] = new JsonObject
             {
@@ -228,7 +235,7 @@ internal static class StudyMerge
         int done = m.Cells.Count(c => c.State == CellState.Done);
         string headline = F($"Study {s.Name}: {m.Cells.Count} cells, {done} finished, {m.Failed.Count()} failed, {m.Missing.Count()} missing; ") +
                           F($"{shown.Count} verdict rows, {shown.Count(r => r.IsViolated)} violated, {shown.Count(r => r.Verdict == "holds")} hold. ") +
-                          F($"Engine {s.EngineVersion}; merged {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC in {seconds:F1} s on {ReportWriter.Machine()}. ") +
+                          F($"Engine {s.EngineVersion} (built from {(m.Commits.Count == 0 ? "-" : string.Join(", ", m.Commits))}); merged {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC in {seconds:F1} s on {ReportWriter.Machine()}. ") +
                           "Paper: Marion, Wu, Sander, Biau, ICLR 2024 (arXiv:2309.01213). Every number is in results.json; each cell's run is under cells/<hash>/run.";
         var tables = new List<Table>
         {

@@ -271,6 +271,7 @@ internal static class SweepCommand
             Console.WriteLine($"merged {m.Cells.Count(c => c.State == CellState.Done)} of {m.Cells.Count} cells and {m.Ladders.Count(l => l.Status == "evaluated")} ladders of study '{s.Name}': {shown.Count} verdict rows, {violated} violated; wrote {target}");
             foreach (var c in m.Missing) Console.Error.WriteLine($"missing: {c.Cell.Name} ({c.Cell.Hash}) {c.Cell.DescribeSettings()}{(c.Reason is null ? "" : " — " + c.Reason)}");
             foreach (var c in m.Failed) Console.Error.WriteLine($"failed:  {c.Cell.Name} ({c.Cell.Hash}) {c.Cell.DescribeSettings()} — {c.Reason}; log {Path.Combine(output.CellDir(c.Cell), "log.txt")}");
+            if (m.Commits.Count > 1) Console.Error.WriteLine($"note: the cells were computed by engine {s.EngineVersion} built from {m.Commits.Count} commits ({string.Join(", ", m.Commits)}); listed in results.json (engine_commits)");
             if (m.StrayCells > 0) Console.Error.WriteLine($"note: {m.StrayCells} cell directories of other settings (an earlier version of the study) are not part of this report");
             bool incomplete = m.Missing.Any() || m.Failed.Any();
             if (incomplete && !pr.GetValue(partial))
