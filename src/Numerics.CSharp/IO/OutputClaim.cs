@@ -69,7 +69,7 @@ public sealed class OutputClaim : IDisposable
     /// </summary>
     public static OutputClaim Acquire(string dir, bool force, string kind)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(dir);
+        if (string.IsNullOrWhiteSpace(dir)) throw new OutputException("the output path is empty: give a directory, e.g. --out runs/NAME");
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));
         var cwd = Path.TrimEndingDirectorySeparator(Path.GetFullPath(Environment.CurrentDirectory));
         var parent = Path.GetDirectoryName(full);
