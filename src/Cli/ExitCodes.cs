@@ -15,7 +15,7 @@ public static class ExitCodes
     /// <summary>Bad usage or bad input: one clear line on stderr, no stack trace, no help dump.</summary>
     public const int BadInput = 2;
 
-    /// <summary>A check or the tool itself failed unexpectedly (or the run it produced is not usable: diverged, interrupted).</summary>
+    /// <summary>A check or the tool itself failed unexpectedly; also a training run that diverged, and a command stopped by a signal.</summary>
     public const int ToolFailed = 3;
 
     /// <summary>The contract in one line, for --help.</summary>

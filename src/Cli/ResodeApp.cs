@@ -41,7 +41,9 @@ public static class ResodeApp
         {
             var command = parsed.CommandResult.Command;
             string where = command == root ? "resode --help" : $"resode {command.Name} --help";
-            Console.Error.WriteLine($"error: {parsed.Errors[0].Message} (see `{where}`)");
+            // The most specific error first: an unknown word says more than the missing command it causes.
+            var error = parsed.Errors.FirstOrDefault(e => e.Message.Contains('\'') && !e.Message.StartsWith("Required command", StringComparison.Ordinal)) ?? parsed.Errors[0];
+            Console.Error.WriteLine($"error: {error.Message} (see `{where}`)");
             return ExitCodes.BadInput;
         }
         try

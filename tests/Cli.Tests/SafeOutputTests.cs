@@ -456,3 +456,25 @@ public sealed class BenchOutputTests : IDisposable
         Assert.Equal(before, Cli.Snapshot(_s.Dir));
     }
 }
+
+/// <summary>Links are not followed into replacing what they point to.</summary>
+[Collection(CliCollection.Name)]
+public sealed class LinkOutputTests : IDisposable
+{
+    private readonly Scratch _s = new();
+    public void Dispose() => _s.Dispose();
+
+    [Fact]
+    public void AnOutputThatIsASymbolicLinkIsRefused()
+    {
+        Directory.CreateDirectory(_s.P("real"));
+        Cli.UserFiles(_s.P("real"));
+        Directory.CreateSymbolicLink(_s.P("link"), _s.P("real"));
+        var before = Cli.Snapshot(_s.P("real"));
+        var r = Cli.Run(_s.Dir, Cli.Small.With("--out", "link", "--force"));
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("symbolic link", r.Err);
+        Assert.Equal(before, Cli.Snapshot(_s.P("real")));
+    }
+}

@@ -69,7 +69,7 @@ public sealed class OutputClaim : IDisposable
     /// </summary>
     public static OutputClaim Acquire(string dir, bool force, string kind)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(dir);
+        if (string.IsNullOrWhiteSpace(dir)) throw new OutputException("the output path is empty: give a directory, e.g. --out runs/NAME");
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));
         var cwd = Path.TrimEndingDirectorySeparator(Path.GetFullPath(Environment.CurrentDirectory));
         var parent = Path.GetDirectoryName(full);
@@ -185,6 +185,7 @@ public sealed class OutputClaim : IDisposable
     private static void CheckTarget(string dir, string full, bool force, string kind)
     {
         if (File.Exists(full)) throw new OutputException($"{dir} is an existing file, not a directory: choose another --out (resode never replaces a file)");
+        if (IsLink(full)) throw new OutputException($"{dir} is a symbolic link (to {new FileInfo(full).LinkTarget}): give the directory it points to, or another --out");
         if (!Directory.Exists(full) || !Directory.EnumerateFileSystemEntries(full).Any()) return;
         if (!force) throw new OutputException($"{dir} already exists and is not empty: choose another --out, or pass --force to replace it (only a {kind} directory written by resode is replaced)");
         if (Describe(full, kind) is string why)
