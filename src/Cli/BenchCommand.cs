@@ -38,6 +38,15 @@ internal static class BenchCommand
             var ths = pr.GetValue(threads) is { Length: > 0 } t ? t : new[] { 1, 2 };
             var configs = Table.Where(c => sel is null ? !(q && c.L > 4096) : c.Name.Equals(sel, StringComparison.OrdinalIgnoreCase)).ToArray();
             if (configs.Length == 0) return Ui.Fail($"unknown --config '{sel}': fig2, fig1 or deep");
+            // Never overwrite a file bench did not write; check before the timings, not after them.
+            if (pr.GetValue(json) is string target)
+            {
+                if (Directory.Exists(target)) return Ui.Fail($"--json {target} is a directory: give a file path");
+                if (File.Exists(target) && !File.ReadAllText(target).Contains("\"peakWorkingSetBytes\"", StringComparison.Ordinal))
+                    return Ui.Fail($"--json {target} exists and is not a bench result: choose another path (bench replaces only its own JSON files)");
+                var parent = Path.GetDirectoryName(Path.GetFullPath(target))!;
+                if (!Directory.Exists(parent)) return Ui.Fail($"--json {target}: the directory {parent} does not exist");
+            }
             var inv = CultureInfo.InvariantCulture;
             string cpu = EngineBenchmark.CpuModel();
             Console.WriteLine($"cpu: {cpu} ({Environment.ProcessorCount} logical cores; {EngineBenchmark.CpuFlags()})");
@@ -86,7 +95,7 @@ internal static class BenchCommand
                 };
                 File.WriteAllText(path, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
             }
-            return 0;
+            return ExitCodes.Done;
         });
         return cmd;
     }

@@ -40,9 +40,55 @@ internal static class Ui
         return result;
     }
 
+    /// <summary>Prints one line for a bad usage or a bad input and returns <see cref="ExitCodes.BadInput"/>.</summary>
     public static int Fail(string message)
     {
         Console.Error.WriteLine($"error: {message}");
-        return 2;
+        return ExitCodes.BadInput;
+    }
+
+    /// <summary>
+    /// Failures that come from the user's input or environment (a bad option value, an unreadable or malformed file, an
+    /// output that cannot be written, a setting too large for memory): one line and exit 2, never a stack trace.
+    /// </summary>
+    public static bool Expected(Exception e) => e is ArgumentException or FormatException or IOException or UnauthorizedAccessException
+        or Numerics.IO.RunFormatException or Numerics.IO.NpyFormatException or Numerics.IO.IdxFormatException;
+
+    /// <summary>Prints the notes of an output claim (stale partial directories removed or left).</summary>
+    public static void Notes(Numerics.IO.OutputClaim claim)
+    {
+        foreach (var n in claim.Notes) Console.Error.WriteLine($"note: {n}");
+    }
+
+    /// <summary>
+    /// Turns SIGINT and SIGTERM into a cancellation for the life of the returned scope: the work stops at its next
+    /// check and keeps what it has; a second signal ends the process at once.
+    /// </summary>
+    public static Interrupts OnInterrupt(string message) => new(message);
+
+    /// <summary>The SIGINT/SIGTERM registrations of <see cref="OnInterrupt"/>.</summary>
+    internal sealed class Interrupts : IDisposable
+    {
+        private readonly CancellationTokenSource _cts = new();
+        private readonly List<System.Runtime.InteropServices.PosixSignalRegistration> _regs = new();
+        public CancellationToken Token => _cts.Token;
+
+        public Interrupts(string message)
+        {
+            foreach (var sig in new[] { System.Runtime.InteropServices.PosixSignal.SIGINT, System.Runtime.InteropServices.PosixSignal.SIGTERM })
+                _regs.Add(System.Runtime.InteropServices.PosixSignalRegistration.Create(sig, ctx =>
+                {
+                    if (_cts.IsCancellationRequested) return; // a second signal: default handling, the process ends
+                    ctx.Cancel = true;
+                    Console.Error.WriteLine(message);
+                    _cts.Cancel();
+                }));
+        }
+
+        public void Dispose()
+        {
+            foreach (var r in _regs) r.Dispose();
+            _cts.Dispose();
+        }
     }
 }

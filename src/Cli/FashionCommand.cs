@@ -32,7 +32,7 @@ internal static class FashionCommand
         var eta = new Option<double>("--eta") { Description = "Time step η (learning rate L·η on the per-sample squared loss).", DefaultValueFactory = _ => D.Eta };
         var acts = new Option<string>("--activations") { Description = "Comma-separated activations of the grid.", DefaultValueFactory = _ => string.Join(",", D.Activations.Select(Activations.Name)) };
         var seed = new Option<long>("--seed") { Description = "Seed (subset, projection, initialization).", DefaultValueFactory = _ => D.Seed };
-        var force = new Option<bool>("--force") { Description = "Replace --out if it exists." };
+        var force = new Option<bool>("--force") { Description = "Replace --out if it exists, only when it is a fashion output written by resode that holds nothing else." };
         var cmd = new Command("fashion", "Real-data experiment on Fashion-MNIST: tied vs i.i.d. initialization × activation; accuracy, depth-smoothness profiles of W and V, figures and verdicts per cell. The verification dominates the runtime, above all B.bound's ODE solves on the i.i.d. × ReLU cell (about 16 of 23 minutes with the defaults on 2 shared cores).")
         { dataDir, outDir, depth, width, dim, perClass, testPerClass, iters, eta, acts, seed, force };
         cmd.SetAction(pr =>
@@ -40,9 +40,6 @@ internal static class FashionCommand
             try
             {
                 string dir = pr.GetValue(outDir)!;
-                bool frc = pr.GetValue(force);
-                if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any() && !frc)
-                    return Ui.Fail($"{dir} already exists and is not empty: choose another --out or pass --force");
                 var o = new FashionOptions
                 {
                     DataDir = pr.GetValue(dataDir)!, Depth = pr.GetValue(depth), Width = pr.GetValue(width), Dim = pr.GetValue(dim),
@@ -50,8 +47,11 @@ internal static class FashionCommand
                     Activations = pr.GetValue(acts)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Activations.Parse).ToArray(),
                     Seed = pr.GetValue(seed),
                 };
-                var ex = FashionExperiment.Run(o, Console.WriteLine, CancellationToken.None);
-                RunDirectory.WriteAtomically(dir, frc, tmp =>
+                using var claim = OutputClaim.Acquire(dir, pr.GetValue(force), "fashion");
+                Ui.Notes(claim);
+                using var interrupts = Ui.OnInterrupt("interrupted: stopping; the partial output is removed (signal again to kill)");
+                var ex = FashionExperiment.Run(o, Console.WriteLine, interrupts.Token);
+                claim.Commit(tmp =>
                 {
                     ex.WriteRuns(tmp);
                     ex.Figures(Path.Combine(tmp, "figures"));
@@ -59,9 +59,14 @@ internal static class FashionCommand
                     File.WriteAllText(Path.Combine(tmp, "summary.json"), ex.Json().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
                 });
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {dir}/summary.md and {dir}/figures in {ex.Seconds:F1} s"));
-                return 0;
+                return ExitCodes.Done;
             }
-            catch (Exception e) when (e is IdxFormatException or ArgumentException or IOException or RunFormatException or NpyFormatException)
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine($"interrupted: nothing was written to {pr.GetValue(outDir)}");
+                return ExitCodes.ToolFailed;
+            }
+            catch (Exception e) when (Ui.Expected(e))
             {
                 return Ui.Fail(e.Message);
             }

@@ -55,22 +55,24 @@ internal static class TrainBlock
             };
             if (o.Image is { } img)
                 spec = spec with { Channels = pr.GetValue(img.Channels), Height = pr.GetValue(img.Height), ImageWidth = pr.GetValue(img.WidthPx) };
+            // Fail before the work: the arrays fit in memory, and the output is ours to write (claimed, and writable).
+            var block = spec.Block();
+            int snapshots = Trainer.SnapshotPlan(spec.Options()).Length;
+            long p = (long)spec.Depth * block.ParameterCount;
+            MemoryEstimate.Require(MemoryEstimate.Block(spec.Depth, block.ParameterCount, spec.StateDim, spec.Samples, snapshots), snapshots * p,
+                $"training --arch {spec.Architecture} with L = {spec.Depth}, {block.ParameterCount} parameters per layer, n = {spec.Samples} and {snapshots} snapshots",
+                "reduce --depth, the block's sizes, --n or --snapshots");
             string dir = pr.GetValue(o.Out)!;
-            bool force = pr.GetValue(o.Force);
-            if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any() && !force)
-                return Ui.Fail($"{dir} already exists and is not empty: choose another --out or pass --force to replace it");
-            var result = Ui.WithProgress($"train --arch {spec.Architecture} L={spec.Depth} d={spec.StateDim} n={spec.Samples}", progress => spec.Train(progress));
-            BlockRunDirectory.Write(result, dir, force);
+            using var claim = OutputClaim.Acquire(dir, pr.GetValue(o.Force), "run");
+            Ui.Notes(claim);
+            using var interrupts = Ui.OnInterrupt($"interrupted: stopping at the next iteration and writing what there is to {dir} (status interrupted); signal again to kill");
+            var result = Ui.WithProgress($"train --arch {spec.Architecture} L={spec.Depth} d={spec.StateDim} n={spec.Samples}", progress => spec.Train(progress, interrupts.Token));
+            BlockRunDirectory.Write(result, claim, new RunProvenance(ResodeApp.CommandLine(pr)));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{(result.Status == RunStatus.Completed ? "completed" : "DIVERGED")}: {result.UpdatesApplied} updates in {result.Seconds:F2} s; loss {result.Losses[0]:G6} -> {result.Losses[^1]:G6}; wrote {dir}"));
-            if (result.Status == RunStatus.Diverged)
-            {
-                Console.Error.WriteLine($"diverged: {result.DivergenceReason}; try a smaller --eta (the run directory holds everything up to that point)");
-                return 3;
-            }
-            return 0;
+                $"{TrainCommand.StatusWord(result.Status)}: {result.UpdatesApplied} updates in {result.Seconds:F2} s; loss {result.Losses[0]:G6} -> {result.Losses[^1]:G6}; wrote {dir}"));
+            return TrainCommand.Finish(result.Status, result.DivergenceReason, result.UpdatesApplied, dir);
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or IOException)
+        catch (Exception e) when (Ui.Expected(e))
         {
             return Ui.Fail(e.Message);
         }

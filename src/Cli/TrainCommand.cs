@@ -34,7 +34,7 @@ internal static class TrainCommand
         var snaps = new Option<int>("--snapshots") { Description = "Number of evenly spaced snapshot iterations whose full weights are written (iteration 0 and the last included).", DefaultValueFactory = _ => 5 };
         var f32 = new Option<bool>("--float32") { Description = "Compute in float32 (files stay float64)." };
         var outDir = new Option<string>("--out") { Description = "Run directory to write.", DefaultValueFactory = _ => "runs/run" };
-        var force = new Option<bool>("--force") { Description = "Replace --out if it exists (the old directory is replaced only after the new one is complete)." };
+        var force = new Option<bool>("--force") { Description = "Replace --out if it exists, only when it is a run directory written by resode that holds nothing else (replaced only after the new run is complete)." };
         var threads = new Option<int?>("--threads") { Description = "Engine threads (the batch of samples is split; bit-reproducible for a given count). Default: 2 when n ≥ 32 and n·d·m·L ≥ 2^20, else 1." };
         var ckpt = new Option<int?>("--checkpoint") { Description = "Exact gradient checkpointing with this segment length K (keep every K-th hidden state, recompute the rest; ~√L is best); 0 = off. Default: when the stored activations would exceed 512 MiB, K = ⌈√L⌉ keeping the final layers that fit in 512 MiB; else off." };
         var fault = new Option<string?>("--inject-fault") { Description = "TESTING ONLY: run a deliberately wrong engine (scaled-layer-gradient, forward-depth-scale, wrong-activation-derivative, stale-gradient); run.json records the fault." };
@@ -84,7 +84,21 @@ internal static class TrainCommand
                 else if (xPath is not null) dim = data.InputDim;
                 if (pr.GetValue(b) is string bp) { bMat = Npy.Read(bp, $"read-out --b (d_out, d) = ({data.OutputDim}, {dim})", data.OutputDim, dim).Data; }
 
-                InitialWeights initial; NetworkShape shape;
+                var f = ParseFault(pr.GetValue(fault));
+                var opts = new TrainOptions(activation, pr.GetValue(eta), pr.GetValue(iters))
+                {
+                    Clip = pr.GetValue(clip), Snapshots = pr.GetValue(snaps), Float32 = pr.GetValue(f32), Fault = f,
+                    Threads = pr.GetValue(threads), Checkpoint = pr.GetValue(ckpt),
+                };
+                opts.Validate();
+                bool flow = pr.GetValue(optimizer)?.ToLowerInvariant() switch
+                {
+                    "gd" => false, "gf" => true,
+                    var other => throw new ArgumentException($"unknown --optimizer '{other}': gd or gf"),
+                };
+                if (flow && opts.Float32) return Ui.Fail("--float32 applies to gd only: the gradient flow is integrated in float64");
+
+                InitialWeights? initial = null; NetworkShape shape;
                 string? w0p = pr.GetValue(w0), v0p = pr.GetValue(v0);
                 if (w0p is not null || v0p is not null)
                 {
@@ -100,6 +114,17 @@ internal static class TrainCommand
                 {
                     shape = new NetworkShape(pr.GetValue(depth), pr.GetValue(width), dim, data.InputDim, data.OutputDim);
                     shape.Validate();
+                }
+                // Fail before the work: the arrays fit in memory, and the output is ours to write (claimed, and writable).
+                var (bytes, largest) = MemoryEstimate.Mlp(shape, data.Count, opts, flow);
+                MemoryEstimate.Require(bytes, largest,
+                    $"training L = {shape.Depth}, m = {shape.Width}, d = {shape.Dim}, n = {data.Count} with {Trainer.SnapshotPlan(opts).Length} snapshots",
+                    "reduce --depth, --width, --n or --snapshots, or use --float32 or --checkpoint K (K ≈ √L stores about 2√L layers' activations)");
+                string dir = pr.GetValue(outDir)!;
+                using var claim = OutputClaim.Acquire(dir, pr.GetValue(force), "run");
+                Ui.Notes(claim);
+                if (initial is null)
+                {
                     double sc = pr.GetValue(scale), vs = pr.GetValue(vscale);
                     initial = Initialization.Parse(pr.GetValue(init)!) switch
                     {
@@ -109,55 +134,53 @@ internal static class TrainCommand
                         _ => throw new ArgumentException("--init file: give the weights with --w0 and --v0"),
                     };
                 }
-                var f = ParseFault(pr.GetValue(fault));
-                var opts = new TrainOptions(activation, pr.GetValue(eta), pr.GetValue(iters))
-                {
-                    Clip = pr.GetValue(clip), Snapshots = pr.GetValue(snaps), Float32 = pr.GetValue(f32), Fault = f,
-                    Threads = pr.GetValue(threads), Checkpoint = pr.GetValue(ckpt),
-                };
-                opts.Validate();
-                string dir = pr.GetValue(outDir)!;
-                bool frc = pr.GetValue(force);
-                if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any() && !frc)
-                    return Ui.Fail($"{dir} already exists and is not empty: choose another --out or pass --force to replace it");
                 if (f != EngineFault.None) Console.Error.WriteLine($"warning: fault '{f}' injected: this run is deliberately wrong (testing only)");
-                bool flow = pr.GetValue(optimizer)?.ToLowerInvariant() switch
-                {
-                    "gd" => false, "gf" => true,
-                    var other => throw new ArgumentException($"unknown --optimizer '{other}': gd or gf"),
-                };
-                if (flow && opts.Float32) return Ui.Fail("--float32 applies to gd only: the gradient flow is integrated in float64");
+                using var interrupts = Ui.OnInterrupt($"interrupted: stopping at the next iteration and writing what there is to {dir} (status interrupted); signal again to kill");
                 var result = flow
                     ? Ui.WithProgress($"gradient flow L={shape.Depth} m={shape.Width} n={data.Count}",
                         progress => GradientFlow.Train(shape, data, initial,
                             new FlowOptions(activation, pr.GetValue(horizon) ?? opts.Eta * opts.Iterations, opts.Iterations)
                             {
                                 Rtol = pr.GetValue(rtol), Atol = pr.GetValue(atol), Clip = opts.Clip, Snapshots = opts.Snapshots,
-                                Fault = f, Progress = progress,
+                                Fault = f, Progress = progress, Cancel = interrupts.Token,
                             }, sd, dataDesc, aMat, bMat))
                     : Ui.WithProgress($"train L={shape.Depth} m={shape.Width} n={data.Count}",
-                        progress => Trainer.Train(shape, data, initial, opts with { Progress = progress }, sd, dataDesc, aMat, bMat));
+                        progress => Trainer.Train(shape, data, initial, opts with { Progress = progress, Cancel = interrupts.Token }, sd, dataDesc, aMat, bMat));
                 if (result.Flow is FlowInfo fi)
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"gradient flow over [0, {fi.Horizon:G6}] with {fi.Method}, rtol {fi.Rtol:G3}, atol {fi.Atol:G3}: {fi.Steps} steps, {fi.Rejected} rejected, {fi.Evaluations} evaluations"));
-                RunDirectory.Write(result, dir, frc);
+                RunDirectory.Write(result, claim, new RunProvenance(ResodeApp.CommandLine(pr)));
                 var last = result.Losses[^1];
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{(result.Status == RunStatus.Completed ? "completed" : "DIVERGED")}: {result.UpdatesApplied} updates in {result.Seconds:F2} s " +
+                    $"{StatusWord(result.Status)}: {result.UpdatesApplied} updates in {result.Seconds:F2} s " +
                     $"({1000 * result.Seconds / Math.Max(1, result.Losses.Length):F3} ms/iteration); loss {result.Losses[0]:G6} -> {last:G6}; wrote {dir}"));
-                if (result.Status == RunStatus.Diverged)
-                {
-                    Console.Error.WriteLine($"diverged: {result.DivergenceReason}; try a smaller --eta (the run directory holds everything up to that point)");
-                    return 3;
-                }
-                return 0;
+                return Finish(result.Status, result.DivergenceReason, result.UpdatesApplied, dir);
             }
-            catch (Exception e) when (e is ArgumentException or NpyFormatException or RunFormatException or IOException)
+            catch (Exception e) when (Ui.Expected(e))
             {
                 return Ui.Fail(e.Message);
             }
         });
         return cmd;
+    }
+
+    /// <summary>The status word of the closing line.</summary>
+    internal static string StatusWord(RunStatus s) => s switch { RunStatus.Completed => "completed", RunStatus.Diverged => "DIVERGED", _ => "INTERRUPTED" };
+
+    /// <summary>The exit code of a finished training: 0 completed; 3 (with one line saying why) diverged or interrupted.</summary>
+    internal static int Finish(RunStatus status, string? divergenceReason, int updates, string dir)
+    {
+        switch (status)
+        {
+            case RunStatus.Diverged:
+                Console.Error.WriteLine($"diverged: {divergenceReason}; try a smaller --eta (the run directory holds everything up to that point)");
+                return ExitCodes.ToolFailed;
+            case RunStatus.Interrupted:
+                Console.Error.WriteLine($"interrupted after {updates} updates: {dir} holds the run up to that point (status interrupted); rerun the same command to train it in full");
+                return ExitCodes.ToolFailed;
+            default:
+                return ExitCodes.Done;
+        }
     }
 
     internal static EngineFault ParseFault(string? s) => s?.ToLowerInvariant() switch

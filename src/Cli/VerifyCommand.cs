@@ -61,7 +61,7 @@ internal static class VerifyCommand
                 Console.WriteLine($"{all.Count} results: {holds} hold, {violated} violated, {errors} error, {all.Count - holds - violated - errors} hypothesis not met or not applicable; verdicts.json written");
                 return ExitCodeFor(all);
             }
-            catch (Exception e) when (e is RunFormatException or IOException or ArgumentException)
+            catch (Exception e) when (Ui.Expected(e))
             {
                 return Ui.Fail(e.Message);
             }

@@ -193,7 +193,7 @@ public sealed class RunDirectoryTests : IDisposable
         var before = Contents(dir);
         Assert.Contains("run.json", before.Keys);
 
-        Assert.Throws<IOException>(() => RunDirectory.Write(second, dir));
+        Assert.ThrowsAny<IOException>(() => RunDirectory.Write(second, dir));
         var after = Contents(dir);
         Assert.Equal(before.Keys.OrderBy(k => k, StringComparer.Ordinal), after.Keys.OrderBy(k => k, StringComparer.Ordinal));
         foreach (var (f, bytes) in before) Assert.Equal(bytes, after[f]);

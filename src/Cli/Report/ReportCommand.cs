@@ -19,7 +19,7 @@ internal static class ReportCommand
         var preset = new Option<string>("--preset") { Description = "quick (synthetic, small, about a minute on 2 cores) or paper (the configurations of the paper's figures 1 and 2).", DefaultValueFactory = _ => "quick" };
         var outDir = new Option<string>("--out") { Description = "Report directory to write.", DefaultValueFactory = _ => "report" };
         var seed = new Option<long>("--seed") { Description = "Seed: fixes data, initializations and everything else.", DefaultValueFactory = _ => 0 };
-        var force = new Option<bool>("--force") { Description = "Replace --out if it exists and is not empty (only once the new report is complete)." };
+        var force = new Option<bool>("--force") { Description = "Replace --out if it exists and is not empty, only when it is a report written by resode that holds nothing else (replaced only once the new report is complete)." };
         var docsBase = new Option<string?>("--docs-base") { Description = "Link each verdict to BASE/docs/theorems/<page>.md (e.g. the repository's web view) instead of the pages the report carries in its docs/ folder." };
         var cmd = new Command("report", "The theorem-vs-experiment report: trains the paper's experiments (tied and i.i.d. initialization), checks every result of the theory layer on the runs, runs negative controls (broken settings and injected engine faults), and writes index.html, report.md, results.json, figures/ and runs/. Exit code 1 if a result is violated on a faithful run.")
         { preset, outDir, seed, force, docsBase };
@@ -29,36 +29,28 @@ internal static class ReportCommand
             {
                 var settings = ReportSettings.Create(pr.GetValue(preset)!.ToLowerInvariant(), pr.GetValue(seed));
                 string dir = pr.GetValue(outDir)!;
-                bool frc = pr.GetValue(force);
-                if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any() && !frc)
-                    return Ui.Fail($"{dir} already exists and is not empty: choose another --out or pass --force to replace it");
                 ReportContent? content = null;
-                using var cts = new CancellationTokenSource();
-                ConsoleCancelEventHandler onCancel = (_, e) =>
+                using (var claim = OutputClaim.Acquire(dir, pr.GetValue(force), "report"))
+                using (var interrupts = Ui.OnInterrupt("interrupted: stopping; the partial report is removed (signal again to kill)"))
                 {
-                    if (cts.IsCancellationRequested) return; // a second Ctrl+C ends the process at once
-                    e.Cancel = true;
-                    cts.Cancel();
-                    Console.Error.WriteLine("interrupted: stopping; the partial report is removed (Ctrl+C again to kill)");
-                };
-                Console.CancelKeyPress += onCancel;
-                var options = new ReportOptions(pr.GetValue(docsBase), CommandLine());
-                try { RunDirectory.WriteAtomically(dir, frc, tmp => content = Generate(settings, tmp, cts.Token, options)); }
-                finally { Console.CancelKeyPress -= onCancel; }
+                    Ui.Notes(claim);
+                    var options = new ReportOptions(pr.GetValue(docsBase), ResodeApp.CommandLine(pr));
+                    claim.Commit(tmp => content = Generate(settings, tmp, interrupts.Token, options));
+                }
                 var faithful = content!.FaithfulRows.ToList();
                 int violated = faithful.Count(r => r.IsViolated);
                 int inj = content.Controls.Count(k => k.IsFault), caught = content.Controls.Count(k => k.IsFault && k.Caught);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"report written to {dir} in {content.TotalSeconds:F1} s: {faithful.Count} verdict rows on faithful runs ({violated} violated); " +
                     $"slope tied {content.Tied.SmoothnessFit.Describe()}, i.i.d. {content.Iid.SmoothnessFit.Describe()}; faults caught {caught}/{inj}; open {Path.Combine(dir, "index.html")}"));
-                return violated > 0 ? 1 : 0;
+                return violated > 0 ? ExitCodes.Violated : ExitCodes.Done;
             }
             catch (OperationCanceledException)
             {
                 Console.Error.WriteLine($"interrupted: nothing was written to {pr.GetValue(outDir)}");
-                return 130;
+                return ExitCodes.ToolFailed;
             }
-            catch (Exception e) when (e is ArgumentException or IOException or RunFormatException or UnauthorizedAccessException)
+            catch (Exception e) when (Ui.Expected(e))
             {
                 return Ui.Fail(e.Message);
             }
@@ -67,11 +59,6 @@ internal static class ReportCommand
     }
 
     private static void Log(string line) => Console.WriteLine(line);
-
-    /// <summary>The command line of this invocation, as "resode report …" (arguments quoted where they need it).</summary>
-    private static string CommandLine() =>
-        string.Join(' ', new[] { "resode" }.Concat(Environment.GetCommandLineArgs().Skip(1)
-            .Select(a => a.Length > 0 && a.All(ch => char.IsAsciiLetterOrDigit(ch) || "-_./=:,+@".Contains(ch)) ? a : "'" + a.Replace("'", "'\\''") + "'")));
 
     /// <summary>Runs everything and writes the report's files into <paramref name="dir"/>.</summary>
     internal static ReportContent Generate(ReportSettings s, string dir, CancellationToken cancel, ReportOptions? options = null)

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -235,13 +234,8 @@ internal static class ReportWriter
         return cpu;
     }
 
-    /// <summary>The commit the tool was built from (with "-dirty" when the work tree had changes), or null when the build had no git.</summary>
-    public static string? Commit()
-    {
-        var v = typeof(ReportWriter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
-        int plus = v?.IndexOf('+') ?? -1;
-        return plus < 0 ? null : v![(plus + 1)..];
-    }
+    /// <summary>The commit the engine was built from (EngineInfo.Commit, "+dirty" when the checkout had changes), or null when unknown.</summary>
+    public static string? Commit() => EngineInfo.Commit is { } c && c != "unknown" ? c : null;
 
     private static JsonObject SpecJson(Numerics.Training.RunSpec r)
     {

@@ -65,16 +65,16 @@ public sealed record BlockRunSpec
         _ => throw new ArgumentException("a BlockRunSpec builds tied, smooth or iid initializations"),
     };
 
-    public TrainOptions Options(Action<int, int, double>? progress = null) => new(Activation, Eta, Iterations)
+    public TrainOptions Options(Action<int, int, double>? progress = null, CancellationToken cancel = default) => new(Activation, Eta, Iterations)
     {
-        Clip = Clip, Snapshots = Snapshots, SnapshotSteps = SnapshotSteps, Progress = progress,
+        Clip = Clip, Snapshots = Snapshots, SnapshotSteps = SnapshotSteps, Progress = progress, Cancel = cancel,
     };
 
-    /// <summary>Trains the setting.</summary>
-    public BlockTrainResult Train(Action<int, int, double>? progress = null)
+    /// <summary>Trains the setting (stopping early, status interrupted, when <paramref name="cancel"/> fires).</summary>
+    public BlockTrainResult Train(Action<int, int, double>? progress = null, CancellationToken cancel = default)
     {
         var block = Block();
-        return BlockTrainer.Train(block, Depth, Data(), InitialParameters(block), Options(progress), Seed,
+        return BlockTrainer.Train(block, Depth, Data(), InitialParameters(block), Options(progress, cancel), Seed,
             $"synthetic Gaussian: x_i, y_i ~ N(0, I_{StateDim}), n = {Samples}, seed {Seed}", Hyper);
     }
 

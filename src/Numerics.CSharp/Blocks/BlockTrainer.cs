@@ -110,6 +110,12 @@ public static class BlockTrainer
             if (nextSnap < plan.Length && plan[nextSnap] == j) { res.SnapshotSteps.Add(j); res.SnapshotTheta.Add((double[])theta.Clone()); nextSnap++; }
             if (options.Progress is not null && (j % every == 0 || j == N)) options.Progress(j, N, st.Loss);
             if (j == N) break;
+            if (options.Cancel.IsCancellationRequested)
+            {
+                if (res.SnapshotSteps.Count == 0 || res.SnapshotSteps[^1] != j) { res.SnapshotSteps.Add(j); res.SnapshotTheta.Add((double[])theta.Clone()); }
+                res.Status = RunStatus.Interrupted;
+                break;
+            }
             double stepMax = 0; int clipped = 0;
             for (int k = 0; k < L; k++)
             {

@@ -78,14 +78,14 @@ public static class BlockRunDirectory
     }
 
     /// <summary>run.json content for a generic-architecture result.</summary>
-    public static RunMetadata Metadata(BlockTrainResult r)
+    public static RunMetadata Metadata(BlockTrainResult r, RunProvenance? provenance = null)
     {
         var o = r.Options;
         var names = r.Block.ParameterLayout.Select(p => p.Name).ToArray();
         return new RunMetadata
         {
-            EngineVersion = EngineInfo.Version,
-            Status = r.Status == RunStatus.Completed ? "completed" : "diverged",
+            EngineVersion = EngineInfo.Version, EngineCommit = EngineInfo.Commit, Threads = 1, CommandLine = provenance?.CommandLine,
+            Status = RunDirectory.StatusName(r.Status),
             DivergedAt = r.DivergedAt, DivergenceReason = r.DivergenceReason,
             Activation = Activations.Name(r.Block.Activation), Eta = o.Eta,
             Optimizer = o.Optimizer == OptimizerKind.GradientDescent ? "gd" : "clipped-gd", ClipRadius = o.Clip,
@@ -108,11 +108,18 @@ public static class BlockRunDirectory
         };
     }
 
-    /// <summary>Writes the run directory (all-or-nothing, as <see cref="RunDirectory.Write"/>).</summary>
-    public static void Write(BlockTrainResult r, string dir, bool force = false)
+    /// <summary>Writes the run directory (all-or-nothing, as <c>RunDirectory.Write</c>).</summary>
+    public static void Write(BlockTrainResult r, string dir, bool force = false, RunProvenance? provenance = null)
     {
-        var meta = Metadata(r);
-        RunDirectory.WriteAtomically(dir, force, tmp =>
+        using var claim = OutputClaim.Acquire(dir, force, "run");
+        Write(r, claim, provenance);
+    }
+
+    /// <summary>Writes the run directory into a claimed output and commits it.</summary>
+    public static void Write(BlockTrainResult r, OutputClaim claim, RunProvenance? provenance = null)
+    {
+        var meta = Metadata(r, provenance);
+        claim.Commit(tmp =>
         {
             int S = r.SnapshotSteps.Count, L = r.Depth, P = r.Block.ParameterCount, d = r.Block.StateDim;
             Npy.Write(Path.Combine(tmp, "x.npy"), r.Data.X, r.Data.Count, r.Data.InputDim);
@@ -130,7 +137,7 @@ public static class BlockRunDirectory
         });
     }
 
-    /// <summary>The directory <see cref="Write"/> would produce, in memory.</summary>
+    /// <summary>The directory <c>Write</c> would produce, in memory.</summary>
     public static BlockRunData InMemory(BlockTrainResult r, string label = "(in memory)")
     {
         var meta = Metadata(r);
@@ -173,7 +180,7 @@ public static class BlockRunDirectory
             else if (dIn != d) throw new RunFormatException($"{dir}: d_in = {dIn} ≠ d = {d} but a.npy is missing");
             if (File.Exists(P("b.npy"))) b = Npy.Read(P("b.npy"), $"read-out B (d_out, d) = ({dOut}, {d})", dOut, d).Data;
             else if (dOut != d) throw new RunFormatException($"{dir}: d_out = {dOut} ≠ d = {d} but b.npy is missing");
-            var steps = Npy.ReadInt64(P("steps.npy"), out var stepsShape);
+            var steps = Npy.ReadInt64(P("steps.npy"), out var stepsShape, integerDTypeOnly: true);
             if (stepsShape.Length != 1 || stepsShape[0] != S) throw new RunFormatException($"{P("steps.npy")}: expected shape ({S},), one iteration per snapshot in theta.npy");
             var losses = Npy.Read(P("losses.npy"), "losses (N+1,)", -1).Data;
             for (int i = 1; i < S; i++) if (steps[i] <= steps[i - 1]) throw new RunFormatException($"{P("steps.npy")}: snapshot iterations must increase strictly");

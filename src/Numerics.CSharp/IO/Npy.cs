@@ -148,13 +148,18 @@ public static class Npy
     /// </summary>
     /// <param name="path">The file to read.</param>
     /// <param name="shape">Receives the array's shape.</param>
+    /// <param name="integerDTypeOnly">Refuse floating-point dtypes altogether (files whose format says integer, e.g. steps.npy).</param>
     /// <returns>The elements in C order.</returns>
     /// <exception cref="NpyFormatException">The file is invalid, or holds a non-integral / out-of-range float.</exception>
-    public static long[] ReadInt64(string path, out int[] shape)
+    public static long[] ReadInt64(string path, out int[] shape, bool integerDTypeOnly = false)
     {
         ArgumentNullException.ThrowIfNull(path);
         using var fs = OpenForRead(path);
         var h = ReadHeader(fs, path);
+        if (integerDTypeOnly && h.Kind is Kind.F8 or Kind.F4)
+            throw new NpyFormatException(
+                $"'{path}': dtype {h.DType} is a floating-point type, but this file must hold integers. " +
+                "Save it with np.save(path, arr.astype(np.int64)).", path);
         var data = new long[h.Count];
         try
         {

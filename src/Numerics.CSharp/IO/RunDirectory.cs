@@ -34,14 +34,20 @@ public sealed class RunData
 public static class RunDirectory
 {
     /// <summary>
-    /// Writes <paramref name="r"/> to <paramref name="dir"/>. Everything goes to a hidden sibling
-    /// directory first and is moved into place at the end, so an interrupted write leaves no
-    /// half-written run. An existing non-empty directory is replaced only with <paramref name="force"/>.
+    /// Writes <paramref name="r"/> to <paramref name="dir"/>, all at once (see <see cref="OutputClaim"/>): an existing
+    /// non-empty directory is replaced only with <paramref name="force"/>, and only when resode wrote it.
     /// </summary>
-    public static void Write(TrainResult r, string dir, bool force = false)
+    public static void Write(TrainResult r, string dir, bool force = false, RunProvenance? provenance = null)
     {
-        var meta = Metadata(r);
-        WriteAtomically(dir, force, tmp =>
+        using var claim = OutputClaim.Acquire(dir, force, "run");
+        Write(r, claim, provenance);
+    }
+
+    /// <summary>Writes <paramref name="r"/> into a claimed output and commits it.</summary>
+    public static void Write(TrainResult r, OutputClaim claim, RunProvenance? provenance = null)
+    {
+        var meta = Metadata(r, provenance);
+        claim.Commit(tmp =>
         {
             var s = r.Shape; int S = r.SnapshotSteps.Count, L = s.Depth, m = s.Width, d = s.Dim;
             Npy.Write(Path.Combine(tmp, "x.npy"), r.Data.X, r.Data.Count, r.Data.InputDim);
@@ -59,7 +65,7 @@ public static class RunDirectory
     }
 
     /// <summary>
-    /// The run directory <see cref="Write"/> would produce, in memory (no disk): the same metadata and
+    /// The run directory <c>Write</c> would produce, in memory (no disk): the same metadata and
     /// arrays, for checks that evaluate many runs. <paramref name="label"/> stands in for the directory name.
     /// </summary>
     public static RunData InMemory(TrainResult r, string label = "(in memory)")
@@ -75,13 +81,16 @@ public static class RunDirectory
     }
 
     /// <summary>run.json content for a training result.</summary>
-    public static RunMetadata Metadata(TrainResult r)
+    public static RunMetadata Metadata(TrainResult r, RunProvenance? provenance = null)
     {
         var o = r.Options; var s = r.Shape;
         return new RunMetadata
         {
             EngineVersion = EngineInfo.Version,
-            Status = r.Status == RunStatus.Completed ? "completed" : "diverged",
+            EngineCommit = EngineInfo.Commit,
+            Threads = r.Flow is null ? o.EngineFor(s, r.Data.Count).Threads : 1, // the flow's integrator evaluates on one thread
+            CommandLine = provenance?.CommandLine,
+            Status = StatusName(r.Status),
             DivergedAt = r.DivergedAt,
             DivergenceReason = r.DivergenceReason,
             Activation = Activations.Name(o.Activation),
@@ -117,40 +126,24 @@ public static class RunDirectory
         };
     }
 
-    /// <summary>
-    /// Creates <paramref name="dir"/> all at once: <paramref name="fill"/> writes into a temporary
-    /// sibling directory, which is then renamed. On any failure the temporary directory is removed and
-    /// an existing <paramref name="dir"/> is left as it was.
-    /// </summary>
-    public static void WriteAtomically(string dir, bool force, Action<string> fill)
+    /// <summary>run.json "status" of a run status.</summary>
+    public static string StatusName(RunStatus status) => status switch
     {
-        var full = Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar);
-        var parent = Path.GetDirectoryName(full) ?? ".";
-        var name = Path.GetFileName(full);
-        bool exists = Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any();
-        if (File.Exists(full)) throw new IOException($"{dir} is a file, not a directory: choose another --out");
-        if (exists && !force) throw new IOException($"{dir} already exists and is not empty: choose another --out or pass --force to replace it");
-        Directory.CreateDirectory(parent);
-        var tag = Guid.NewGuid().ToString("N")[..8];
-        var tmp = Path.Combine(parent, $".{name}.partial-{tag}");
-        Directory.CreateDirectory(tmp);
-        try
-        {
-            fill(tmp);
-            if (Directory.Exists(full))
-            {
-                var old = Path.Combine(parent, $".{name}.old-{tag}");
-                Directory.Move(full, old);
-                Directory.Move(tmp, full);
-                Directory.Delete(old, recursive: true);
-            }
-            else Directory.Move(tmp, full);
-        }
-        catch
-        {
-            try { if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true); } catch (IOException) { }
-            throw;
-        }
+        RunStatus.Completed => "completed",
+        RunStatus.Diverged => "diverged",
+        RunStatus.Interrupted => "interrupted",
+        _ => throw new ArgumentOutOfRangeException(nameof(status)),
+    };
+
+    /// <summary>
+    /// Creates <paramref name="dir"/> all at once: <paramref name="fill"/> writes into the partial directory of an
+    /// <see cref="OutputClaim"/> of <paramref name="kind"/>, which is then moved into place. On any failure the
+    /// partial directory is removed and an existing <paramref name="dir"/> is left as it was.
+    /// </summary>
+    public static void WriteAtomically(string dir, bool force, Action<string> fill, string kind = "run")
+    {
+        using var claim = OutputClaim.Acquire(dir, force, kind);
+        claim.Commit(fill);
     }
 
     private static double[] Concat(List<double[]> parts)
@@ -184,6 +177,10 @@ public static class RunDirectory
                 if (!File.Exists(P(f))) throw new RunFormatException($"{dir}: {f} is missing (see docs/run-format.md for the files a run directory holds)");
             var w = Npy.Read(P("w.npy"), "weights W (S, L, m, d)", -1, -1, -1, -1);
             int S = w.Shape[0], L = w.Shape[1], m = w.Shape[2], d = w.Shape[3];
+            // A w.npy that disagrees with run.json is an error of w.npy (not of v.npy, which is checked against w below).
+            CheckArray(meta.Depth, L, "depth", P("w.npy"), w.Shape, "(S, L, m, d)");
+            CheckArray(meta.Width, m, "width", P("w.npy"), w.Shape, "(S, L, m, d)");
+            CheckArray(meta.D, d, "d", P("w.npy"), w.Shape, "(S, L, m, d)");
             var v = Npy.Read(P("v.npy"), $"weights V (S, L, d, m) = ({S}, {L}, {d}, {m})", S, L, d, m);
             var x = Npy.Read(P("x.npy"), "inputs x (n, d_in)", -1, -1);
             int n = x.Shape[0], dIn = x.Shape[1];
@@ -194,7 +191,7 @@ public static class RunDirectory
             else if (dIn != d) throw new RunFormatException($"{dir}: x has d_in = {dIn} ≠ d = {d} but a.npy (the embedding A, shape ({d}, {dIn})) is missing");
             if (File.Exists(P("b.npy"))) b = Npy.Read(P("b.npy"), $"read-out B (d_out, d) = ({dOut}, {d})", dOut, d).Data;
             else if (dOut != d) throw new RunFormatException($"{dir}: y has d_out = {dOut} ≠ d = {d} but b.npy (the read-out B, shape ({dOut}, {d})) is missing");
-            var steps = Npy.ReadInt64(P("steps.npy"), out var stepsShape);
+            var steps = Npy.ReadInt64(P("steps.npy"), out var stepsShape, integerDTypeOnly: true);
             if (stepsShape.Length != 1 || stepsShape[0] != S) throw new RunFormatException($"{P("steps.npy")}: expected shape ({S},) (one iteration per snapshot in w.npy), got ({string.Join(", ", stepsShape)})");
             var losses = Npy.Read(P("losses.npy"), "losses (N+1,)", -1).Data;
             for (int i = 1; i < S; i++) if (steps[i] <= steps[i - 1]) throw new RunFormatException($"{P("steps.npy")}: snapshot iterations must increase strictly (entry {i} is {steps[i]} after {steps[i - 1]})");
@@ -221,6 +218,12 @@ public static class RunDirectory
             };
         }
         catch (NpyFormatException e) { throw new RunFormatException($"{dir}: {e.Message}", e); }
+    }
+
+    private static void CheckArray(int? declared, int actual, string what, string file, int[] shape, string layout)
+    {
+        if (declared is int v && v != actual)
+            throw new RunFormatException($"{file}: shape {layout} = ({string.Join(", ", shape)}) has {what} = {actual} but run.json says {what} = {v}; fix w.npy or run.json");
     }
 
     private static void Check(int? declared, int actual, string what, string dir)

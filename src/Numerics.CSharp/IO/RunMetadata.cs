@@ -31,7 +31,13 @@ public sealed class RunMetadata
     /// <summary>Format tag, "resode-run/1".</summary>
     [JsonPropertyName("format")] public string Format { get; set; } = FormatTag;
     [JsonPropertyName("engine_version")] public string? EngineVersion { get; set; }
-    /// <summary>completed | diverged.</summary>
+    /// <summary>The git commit the engine was built from ("unknown" when it was built outside a git checkout; "+dirty" when with uncommitted changes).</summary>
+    [JsonPropertyName("engine_commit")] public string? EngineCommit { get; set; }
+    /// <summary>The engine threads the run used: results are bit-reproducible for a given seed and thread count.</summary>
+    [JsonPropertyName("threads")] public int? Threads { get; set; }
+    /// <summary>The exact command line that produced the run (absent when it was not written by the command line).</summary>
+    [JsonPropertyName("command_line")] public string? CommandLine { get; set; }
+    /// <summary>completed | diverged | interrupted (stopped by a signal: the arrays hold the iterates up to that point).</summary>
     [JsonPropertyName("status")] public string Status { get; set; } = "completed";
     [JsonPropertyName("diverged_at")] public int? DivergedAt { get; set; }
     [JsonPropertyName("divergence_reason")] public string? DivergenceReason { get; set; }
@@ -108,6 +114,9 @@ public sealed class RunMetadata
         }
     }
 }
+
+/// <summary>How a run was produced, beyond what the engine knows: the command line that started it.</summary>
+public sealed record RunProvenance(string? CommandLine);
 
 /// <summary>A run directory that cannot be read: the message names the file, the problem and the fix.</summary>
 public sealed class RunFormatException : Exception

@@ -28,6 +28,8 @@ public sealed record FlowOptions(ActivationKind Activation, double Horizon, int 
     public EngineFault Fault { get; init; }
     /// <summary>Called at each output time with (output index, number of intervals, loss).</summary>
     public Action<int, int, double>? Progress { get; init; }
+    /// <summary>Stops the integration at the next output time when cancelled (status interrupted, that output kept as the last snapshot).</summary>
+    public CancellationToken Cancel { get; init; }
 
     /// <summary>The output times t_0 = 0 &lt; … &lt; t_N = T.</summary>
     public double[] Times()
@@ -162,6 +164,11 @@ public static class GradientFlow
             }
             recorded = j + 1;
             options.Progress?.Invoke(j, N, st.Loss);
+            if (j < N && options.Cancel.IsCancellationRequested)
+            {
+                if (res.SnapshotSteps.Count == 0 || res.SnapshotSteps[^1] != j) { res.SnapshotSteps.Add(j); res.SnapshotW.Add((double[])rw.Clone()); res.SnapshotV.Add((double[])rv.Clone()); }
+                throw new OperationCanceledException(options.Cancel);
+            }
         }
 
         OdeSolution? sol = null;
@@ -174,6 +181,10 @@ public static class GradientFlow
             res.Status = RunStatus.Diverged;
             res.DivergedAt = recorded;
             res.DivergenceReason = $"the integration stopped after output {recorded - 1} (t = {(recorded > 0 ? times[recorded - 1] : 0):G6}): {e.Message}";
+        }
+        catch (OperationCanceledException) when (options.Cancel.IsCancellationRequested)
+        {
+            res.Status = RunStatus.Interrupted;
         }
         res.Losses = losses[..recorded];
         foreach (var col in cols) res.Trace[col] = trace[col][..recorded];

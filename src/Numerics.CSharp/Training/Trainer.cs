@@ -24,6 +24,8 @@ public enum RunStatus
     Completed,
     /// <summary>The loss or a weight became non-finite; the run stopped there.</summary>
     Diverged,
+    /// <summary>Stopped on request (a signal) before the last iteration; the result holds the iterates up to that point.</summary>
+    Interrupted,
 }
 
 /// <summary>What to train and how. η is the time step of the depth-scaled flow (learning rate L·η on ∂ℓ/∂Z).</summary>
@@ -43,6 +45,11 @@ public sealed record TrainOptions(ActivationKind Activation, double Eta, int Ite
     public Action<int, int, double>? Progress { get; init; }
     /// <summary>Progress period in iterations (0 = about 100 calls per run).</summary>
     public int ProgressEvery { get; init; }
+    /// <summary>
+    /// Stops the run early when cancelled: the iterate reached is evaluated and kept as the last snapshot, and the
+    /// result has status <see cref="RunStatus.Interrupted"/> (a readable run with everything up to that point).
+    /// </summary>
+    public CancellationToken Cancel { get; init; }
 
     /// <summary>
     /// Engine threads (the batch of samples is split; gradients are reduced in a fixed order, so a run is
@@ -240,6 +247,12 @@ public static class Trainer
             }
             if (o.Progress is not null && (j % every == 0 || j == N)) o.Progress(j, N, st.Loss);
             if (j == N) break;
+            if (o.Cancel.IsCancellationRequested)
+            {
+                if (res.SnapshotSteps.Count == 0 || res.SnapshotSteps[^1] != j) { res.SnapshotSteps.Add(j); res.SnapshotW.Add(ToDouble(w)); res.SnapshotV.Add(ToDouble(v)); }
+                res.Status = RunStatus.Interrupted;
+                break;
+            }
 
             // The update Z ← Z − η·G (G possibly clipped per layer; stale: G of the previous iterate).
             ReadOnlySpan<T> uw = gw, uv = gv;

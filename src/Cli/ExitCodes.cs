@@ -1,0 +1,24 @@
+namespace ResOdeProofs.Cli;
+
+/// <summary>
+/// The exit-code contract of every `resode` command, defined here and nowhere else
+/// (documented in the README and printed by --help).
+/// </summary>
+public static class ExitCodes
+{
+    /// <summary>Done: the command finished, and every verdict holds or is not applicable.</summary>
+    public const int Done = 0;
+
+    /// <summary>At least one result was violated (a comparison failed).</summary>
+    public const int Violated = 1;
+
+    /// <summary>Bad usage or bad input: one clear line on stderr, no stack trace, no help dump.</summary>
+    public const int BadInput = 2;
+
+    /// <summary>A check or the tool itself failed unexpectedly; also a training run that diverged, and a command stopped by a signal.</summary>
+    public const int ToolFailed = 3;
+
+    /// <summary>The contract in one line, for --help.</summary>
+    public const string Summary =
+        "Exit codes: 0 done (every verdict holds or is not applicable), 1 a result violated, 2 bad usage or bad input, 3 a check or the tool failed.";
+}

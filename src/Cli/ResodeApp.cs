@@ -1,0 +1,97 @@
+using System.CommandLine;
+using ResOdeProofs.Cli.Report;
+
+namespace ResOdeProofs.Cli;
+
+/// <summary>
+/// The `resode` command: parses, runs one subcommand and maps every way it can end onto <see cref="ExitCodes"/>.
+/// A bad option value is one line and exit 2 (no help dump); an unexpected exception is one line and exit 3, with
+/// the stack trace in a log file (or on the console with RESODE_DEBUG=1).
+/// </summary>
+public static class ResodeApp
+{
+    /// <summary>Environment variable that prints the stack trace of an unexpected failure on the console.</summary>
+    public const string DebugVariable = "RESODE_DEBUG";
+
+    /// <summary>The root command with every subcommand; each description ends with the exit-code contract.</summary>
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("resode: executable theorems of deep residual networks and their neural-ODE limit " +
+                                   "(Marion, Wu, Sander, Biau, ICLR 2024), checked against real training runs.");
+        root.Subcommands.Add(TrainCommand.Build());
+        root.Subcommands.Add(VerifyCommand.Build());
+        root.Subcommands.Add(ReportCommand.Build());
+        root.Subcommands.Add(FashionCommand.Build());
+        root.Subcommands.Add(BenchCommand.Build());
+        root.Subcommands.Add(Sweep.SweepCommand.Build());
+        root.Description += " " + ExitCodes.Summary;
+        foreach (var c in root.Subcommands) c.Description += " " + ExitCodes.Summary;
+        return root;
+    }
+
+    /// <summary>Runs `resode` with <paramref name="args"/> and returns its exit code.</summary>
+    public static int Run(string[] args) => Run(Build(), args);
+
+    /// <summary>Runs <paramref name="root"/> (the real command, or a test's) with the exit-code mapping of `resode`.</summary>
+    internal static int Run(RootCommand root, string[] args)
+    {
+        var parsed = root.Parse(args);
+        bool help = args.Any(a => a is "--help" or "-h" or "-?" or "--version");
+        if (parsed.Errors.Count > 0 && !help)
+        {
+            var command = parsed.CommandResult.Command;
+            string where = command == root ? "resode --help" : $"resode {command.Name} --help";
+            // The most specific error first: an unknown word says more than the missing command it causes.
+            var error = parsed.Errors.FirstOrDefault(e => e.Message.Contains('\'') && !e.Message.StartsWith("Required command", StringComparison.Ordinal)) ?? parsed.Errors[0];
+            Console.Error.WriteLine($"error: {error.Message} (see `{where}`)");
+            return ExitCodes.BadInput;
+        }
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (Ui.Expected(e))
+        {
+            return Ui.Fail(e.Message);
+        }
+        catch (Exception e)
+        {
+            return Crash(e, args);
+        }
+    }
+
+    /// <summary>The command line as typed, quoted for a POSIX shell, for run.json's "command_line".</summary>
+    public static string CommandLine(ParseResult pr) =>
+        "resode " + string.Join(" ", pr.Tokens.Select(t => Quote(t.Value)));
+
+    private static string Quote(string s) =>
+        s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,+@%".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
+
+    /// <summary>An unexpected failure: one line with where the details are; the stack trace goes to a log file.</summary>
+    private static int Crash(Exception e, string[] args)
+    {
+        string what = e is OutOfMemoryException
+            ? "ran out of memory (the setting needs more memory than the estimate before the work foresaw)"
+            : $"failed unexpectedly ({e.GetType().Name}: {FirstLine(e.Message)})";
+        string details;
+        if (Environment.GetEnvironmentVariable(DebugVariable) is { Length: > 0 } v && v != "0")
+        {
+            Console.Error.WriteLine(e);
+            details = "the stack trace is above";
+        }
+        else
+        {
+            try
+            {
+                var log = Path.Combine(Path.GetTempPath(), $"resode-failure-{Environment.ProcessId}.log");
+                File.WriteAllText(log, $"{DateTime.UtcNow:O}\nresode {string.Join(" ", args)}\nengine {Numerics.EngineInfo.Version} ({Numerics.EngineInfo.Commit})\n\n{e}\n");
+                details = $"details in {log}, or rerun with {DebugVariable}=1 to print them";
+            }
+            catch (Exception) { details = $"rerun with {DebugVariable}=1 to print the stack trace"; }
+        }
+        Console.Error.WriteLine($"error: resode {what}; {details}. This is a failure of the tool, not a verdict.");
+        return ExitCodes.ToolFailed;
+    }
+
+    private static string FirstLine(string s) => s.Split('\n', 2)[0].Trim();
+}

@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+
+namespace ResOdeProofs.Cli.Sweep;
+
+/// <summary>
+/// Runs cells: each in its own `resode sweep exec-cell DIR` process (train, then verify, output into the
+/// cell's log.txt), up to <c>jobs</c> at once. A cell another live process has claimed is left to it.
+/// </summary>
+internal static class CellRunner
+{
+    internal sealed record Outcome(int Done, int Failed, int Violated, int Skipped, int Busy, List<string> FailedNames);
+
+    /// <summary>The command that starts this program again: the apphost, or `dotnet resode.dll`.</summary>
+    internal static (string File, List<string> Prefix) Self()
+    {
+        string exe = Environment.ProcessPath ?? "dotnet";
+        var dll = Assembly.GetEntryAssembly()!.Location;
+        return string.Equals(Path.GetFileNameWithoutExtension(exe), "dotnet", StringComparison.OrdinalIgnoreCase)
+            ? (exe, new List<string> { dll })
+            : (exe, new List<string>());
+    }
+
+    public static Outcome Run(Study study, StudyOutput output, IReadOnlyList<Cell> cells, int jobs, bool retryFailed, CancellationToken cancel)
+    {
+        var pending = new List<Cell>();
+        int skipped = 0, busy = 0;
+        foreach (var c in cells)
+        {
+            var st = output.State(c.Hash);
+            if (st == CellState.Done || (st == CellState.Failed && !retryFailed)) { skipped++; continue; }
+            if (st == CellState.Running) { busy++; continue; }
+            pending.Add(c);
+        }
+        int done = 0, failed = 0, violated = 0;
+        var failedNames = new List<string>();
+        void Count(Cell c, JsonObject status)
+        {
+            lock (failedNames)
+            {
+                if (status["status"]?.GetValue<string>() == "done") { done++; if (status["violated"]?.GetValue<bool>() == true) violated++; }
+                else { failed++; failedNames.Add($"{c.Name} ({c.Hash}): {status["reason"]?.GetValue<string>()}"); }
+            }
+        }
+        string Line(Cell c, JsonObject s)
+        {
+            bool ok = s["status"]?.GetValue<string>() == "done";
+            string head = ok ? (s["violated"]?.GetValue<bool>() == true ? "done, VIOLATED" : "done") : s["status"]?.GetValue<string>() == "interrupted" ? "interrupted" : "FAILED";
+            string secs = (s["seconds"]?.GetValue<double>() ?? 0).ToString("F1", CultureInfo.InvariantCulture);
+            string tail = ok || head == "interrupted" ? "" : $": {s["reason"]?.GetValue<string>()}; log {Path.Combine(output.CellDir(c), "log.txt")}";
+            return $"{head}: {c.Name} ({c.Hash}) in {secs} s{tail}";
+        }
+
+        if (pending.Count > 0)
+        {
+            var opts = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, jobs), CancellationToken = cancel };
+            if (Ui.Interactive)
+            {
+                AnsiConsole.Progress()
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                    .Start(ctx =>
+                    {
+                        var task = ctx.AddTask($"{study.Name}: {pending.Count} cells, {opts.MaxDegreeOfParallelism} at once", maxValue: pending.Count);
+                        Parallel.ForEach(pending, opts, c =>
+                        {
+                            var s = RunOne(study, output, c, retryFailed, cancel);
+                            if (s is null) { Interlocked.Increment(ref busy); task.Increment(1); return; }
+                            Count(c, s);
+                            if (s["status"]?.GetValue<string>() != "done" || s["violated"]?.GetValue<bool>() == true)
+                                AnsiConsole.MarkupLine(Markup.Escape(Line(c, s)));
+                            task.Increment(1);
+                        });
+                    });
+            }
+            else
+            {
+                int k = 0;
+                Parallel.ForEach(pending, opts, c =>
+                {
+                    var s = RunOne(study, output, c, retryFailed, cancel);
+                    int i = Interlocked.Increment(ref k);
+                    if (s is null) { Interlocked.Increment(ref busy); Console.WriteLine($"[{i}/{pending.Count}] taken by another process: {c.Name} ({c.Hash})"); return; }
+                    Count(c, s);
+                    Console.WriteLine($"[{i}/{pending.Count}] {Line(c, s)}");
+                });
+            }
+        }
+        return new Outcome(done, failed, violated, skipped, busy, failedNames);
+    }
+
+    /// <summary>Runs one cell in a child process; null if another process holds it.</summary>
+    private static JsonObject? RunOne(Study study, StudyOutput output, Cell c, bool retryFailed, CancellationToken cancel)
+    {
+        if (cancel.IsCancellationRequested) return new JsonObject { ["status"] = "interrupted", ["reason"] = "interrupted", ["seconds"] = 0.0 };
+        if (!output.TryClaim(study, c)) return null;
+        try
+        {
+            // Re-read under the claim: another process may have finished it meanwhile.
+            var st = output.State(c.Hash);
+            if (st == CellState.Done) return output.Status(c.Hash);
+            if (st == CellState.Failed)
+            {
+                if (!retryFailed) return output.Status(c.Hash);
+                output.ArchiveAttempt(c);
+            }
+            else if (output.HasRemains(c))
+                output.ArchiveAttempt(c); // an attempt that was killed before writing its status
+            var dir = output.CellDir(c);
+            var sw = Stopwatch.StartNew();
+            var (file, prefix) = Self();
+            var psi = new ProcessStartInfo(file) { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in prefix) psi.ArgumentList.Add(a);
+            psi.ArgumentList.Add("sweep"); psi.ArgumentList.Add("exec-cell"); psi.ArgumentList.Add(dir);
+            int exit;
+            using (output.KeepClaim(c))
+            using (var log = new StreamWriter(Path.Combine(dir, "log.txt"), append: true) { AutoFlush = true })
+            using (var p = new Process { StartInfo = psi })
+            {
+                DataReceivedEventHandler pump = (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+                p.OutputDataReceived += pump; p.ErrorDataReceived += pump;
+                p.Start();
+                p.BeginOutputReadLine(); p.BeginErrorReadLine();
+                using (cancel.Register(() => { try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }))
+                    p.WaitForExit();
+                exit = p.ExitCode;
+            }
+            var status = output.Status(c.Hash);
+            if (status is null && cancel.IsCancellationRequested)
+                // Interrupted: no status is written, so the next run starts the cell again (its partial run is archived then).
+                return new JsonObject { ["status"] = "interrupted", ["reason"] = "interrupted", ["seconds"] = sw.Elapsed.TotalSeconds };
+            if (status is null)
+            {
+                status = new JsonObject
+                {
+                    ["status"] = "failed",
+                    ["reason"] = $"the cell process ended with exit code {exit} before writing its status",
+                    ["exit_code"] = exit, ["seconds"] = sw.Elapsed.TotalSeconds, ["host"] = Environment.MachineName,
+                    ["engine_version"] = study.EngineVersion,
+                };
+                StudyOutput.WriteAtomically(Path.Combine(dir, "status.json"), status.ToJsonString(Study.Indented));
+            }
+            return status;
+        }
+        finally { output.Release(c); }
+    }
+
+    /// <summary>
+    /// The child side (`resode sweep exec-cell DIR`): trains the cell's setting into DIR/run, verifies it, and
+    /// writes DIR/status.json. Runs with DIR as working directory so that verdict inputs read "run".
+    /// </summary>
+    public static int ExecCell(string dir)
+    {
+        var sw = Stopwatch.StartNew();
+        var cell = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "cell.json")))!;
+        var args = cell["train_arguments"]!.AsArray().Select(a => a!.GetValue<string>()).ToList();
+        args.Add("--out"); args.Add("run");
+        Directory.SetCurrentDirectory(dir);
+        Console.WriteLine($"resode train {string.Join(' ', args)}");
+        int train = ResodeApp.Run(new[] { "train" }.Concat(args).ToArray());
+        int verify = -1;
+        string status = "failed", reason;
+        if (train == ExitCodes.Done)
+        {
+            Console.WriteLine("resode verify --quiet run");
+            verify = ResodeApp.Run(new[] { "verify", "--quiet", "run" });
+            if (verify is ExitCodes.Done or ExitCodes.Violated) { status = "done"; reason = verify == ExitCodes.Violated ? "a result is violated" : "verified"; }
+            else reason = $"verify ended with exit code {verify}";
+        }
+        else reason = train == ExitCodes.BadInput ? "train refused the setting (exit code 2; see log.txt)" : $"train ended with exit code {train} (diverged or failed; see log.txt)";
+        var s = new JsonObject
+        {
+            ["status"] = status, ["reason"] = reason, ["train_exit"] = train, ["verify_exit"] = verify,
+            ["violated"] = verify == ExitCodes.Violated, ["seconds"] = sw.Elapsed.TotalSeconds,
+            ["host"] = Environment.MachineName, ["engine_version"] = Numerics.EngineInfo.Version,
+            ["finished_utc"] = DateTime.UtcNow.ToString("O"),
+        };
+        StudyOutput.WriteAtomically(Path.Combine(dir, "status.json"), s.ToJsonString(Study.Indented));
+        return status == "done" ? ExitCodes.Done : ExitCodes.ToolFailed;
+    }
+}

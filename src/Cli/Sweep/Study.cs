@@ -1,0 +1,251 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Tomlyn;
+using Tomlyn.Model;
+using ResOdeProofs.Numerics;
+
+namespace ResOdeProofs.Cli.Sweep;
+
+/// <summary>A study file was not understood: the message names the key and what is expected (exit code 2).</summary>
+internal sealed class StudyException(string message) : Exception(message);
+
+/// <summary>One cell of a study: one `resode train` setting, its run directory and its verdicts.</summary>
+/// <param name="Index">Position in the expansion (0-based); shard I of N runs the cells with Index ≡ I (mod N).</param>
+/// <param name="Hash">Directory name: hash of the settings (data files by content) and the engine version.</param>
+/// <param name="Grids">The grids that produce this setting (usually one).</param>
+/// <param name="Name">Human-readable name: the grid and the settings that vary within it.</param>
+/// <param name="Settings">`train` option (without the dashes) → value, sorted by option name.</param>
+internal sealed record Cell(int Index, string Hash, IReadOnlyList<string> Grids, string Name, IReadOnlyList<KeyValuePair<string, string>> Settings)
+{
+    /// <summary>The value of a setting, or null when the cell leaves it at `train`'s default.</summary>
+    public string? Get(string key) => Settings.FirstOrDefault(kv => kv.Key == key).Value;
+
+    /// <summary>The `resode train` arguments of this cell (without --out).</summary>
+    public List<string> TrainArguments()
+    {
+        var args = new List<string>();
+        foreach (var (k, v) in Settings)
+        {
+            if (v == "true" && Study.FlagOptions.Contains(k)) args.Add("--" + k);
+            else if (v == "false" && Study.FlagOptions.Contains(k)) continue;
+            else { args.Add("--" + k); args.Add(v); }
+        }
+        return args;
+    }
+
+    public string DescribeSettings() => string.Join(" ", Settings.Select(kv => $"{kv.Key}={kv.Value}"));
+}
+
+/// <summary>A ladder to evaluate: the cells of one grid that differ only in depth.</summary>
+internal sealed record LadderSpec(string Grid);
+
+/// <summary>
+/// A study: named grids of `resode train` settings (lists expand to a product, seeds as a range),
+/// the ladders and results to evaluate, and the report to produce. Read from TOML (docs/studies.md).
+/// </summary>
+internal sealed class Study
+{
+    public required string Name { get; init; }
+    public required string Title { get; init; }
+    public required string Text { get; init; }
+    public required List<Cell> Cells { get; init; }
+    public required List<string> GridNames { get; init; }
+    public required List<LadderSpec> Ladders { get; init; }
+    /// <summary>Result ids or id prefixes the report shows (empty: all).</summary>
+    public required List<string> Results { get; init; }
+    public string EngineVersion => EngineInfo.Version;
+
+    /// <summary>SHA-256 of the study text: shards check they run the same study.</summary>
+    public string TextHash => Hex(SHA256.HashData(Encoding.UTF8.GetBytes(Text)))[..16];
+
+    public bool ShowsResult(string id) => Results.Count == 0 || Results.Any(r => id == r || (r.EndsWith('.') || r.EndsWith('*')) && id.StartsWith(r.TrimEnd('*'), StringComparison.Ordinal));
+
+    /// <summary>Options of `resode train` that a study may not set (the sweep chooses them).</summary>
+    private static readonly HashSet<string> Reserved = new() { "out", "force", "help" };
+
+    /// <summary>Options of `resode train` that are flags (true/false in the study).</summary>
+    internal static readonly HashSet<string> FlagOptions = new() { "float32" };
+
+    /// <summary>Options whose value is a file: the cell hash covers the file's content, and relative paths are resolved from the study file's folder.</summary>
+    private static readonly HashSet<string> FileOptions = new() { "x", "y", "a", "b", "w0", "v0" };
+
+    private static readonly Lazy<Dictionary<string, System.CommandLine.Option>> TrainOptions = new(() =>
+        TrainCommand.Build().Options.Where(o => o.Name.StartsWith("--", StringComparison.Ordinal))
+            .ToDictionary(o => o.Name[2..], o => o));
+
+    public static Study Load(string path)
+    {
+        if (!File.Exists(path)) throw new StudyException($"{path}: no such study file (write an example with `resode sweep init {path}`)");
+        return Parse(File.ReadAllText(path), Path.GetDirectoryName(Path.GetFullPath(path))!, path);
+    }
+
+    public static Study Parse(string text, string baseDir, string label)
+    {
+        TomlTable root;
+        try { root = TomlSerializer.Deserialize<TomlTable>(text) ?? throw new StudyException($"{label}: empty study"); }
+        catch (TomlException e) { throw new StudyException($"{label}: not valid TOML: {e.Message.Split('\n')[0]}"); }
+        string Where(string key) => $"{label}: {key}";
+
+        foreach (var key in root.Keys)
+            if (key is not ("name" or "title" or "defaults" or "grid" or "ladder" or "report"))
+                throw new StudyException($"{Where(key)}: unknown key; a study has name, title, [defaults], [grid.NAME], [[ladder]] and [report]");
+        string name = root.TryGetValue("name", out var nm) && nm is string s && s.Length > 0 ? s : throw new StudyException($"{Where("name")}: give the study a name (a string)");
+        string title = root.TryGetValue("title", out var tt) && tt is string t2 ? t2 : name;
+
+        var defaults = root.TryGetValue("defaults", out var dv) ? dv as TomlTable ?? throw new StudyException($"{Where("defaults")}: must be a table [defaults]") : new TomlTable();
+        if (!root.TryGetValue("grid", out var gv) || gv is not TomlTable grids || grids.Count == 0)
+            throw new StudyException($"{Where("grid")}: a study needs at least one grid, e.g. [grid.tied] with depth = [4, 8]");
+
+        var byHash = new Dictionary<string, (List<string> Grids, string Name, List<KeyValuePair<string, string>> Settings, int Order)>();
+        var order = new List<string>();
+        var gridNames = new List<string>();
+        foreach (var (gname, gobj) in grids)
+        {
+            if (gobj is not TomlTable gt) throw new StudyException($"{Where("grid." + gname)}: must be a table [grid.{gname}]");
+            gridNames.Add(gname);
+            var axes = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
+            foreach (var (k, v) in defaults) axes[k] = Values(k, v, $"defaults.{k}", baseDir, label);
+            foreach (var (k, v) in gt) axes[k] = Values(k, v, $"grid.{gname}.{k}", baseDir, label);
+            var varying = axes.Where(a => a.Value.Count > 1).Select(a => a.Key).ToList();
+            foreach (var combo in Product(axes.ToList()))
+            {
+                string hash = CellHash(combo, baseDir);
+                if (byHash.TryGetValue(hash, out var existing)) { if (!existing.Grids.Contains(gname)) existing.Grids.Add(gname); continue; }
+                string cname = gname + (varying.Count == 0 ? "" : "[" + string.Join(",", varying.Select(k => $"{k}={combo.First(c => c.Key == k).Value}")) + "]");
+                byHash[hash] = (new List<string> { gname }, cname, combo, order.Count);
+                order.Add(hash);
+            }
+        }
+        var cells = order.Select((h, i) => new Cell(i, h, byHash[h].Grids, byHash[h].Name, byHash[h].Settings)).ToList();
+
+        var ladders = new List<LadderSpec>();
+        if (root.TryGetValue("ladder", out var lv))
+        {
+            if (lv is not TomlTableArray la) throw new StudyException($"{Where("ladder")}: write ladders as [[ladder]] tables with grid = \"NAME\"");
+            foreach (var l in la)
+            {
+                foreach (var k in l.Keys)
+                    if (k is not ("grid" or "over")) throw new StudyException($"{Where("ladder." + k)}: unknown key; a ladder has grid and over");
+                string g = l.TryGetValue("grid", out var gg) && gg is string gs ? gs : throw new StudyException($"{Where("ladder")}: each [[ladder]] needs grid = \"NAME\"");
+                if (!gridNames.Contains(g)) throw new StudyException($"{Where("ladder")}: no grid named '{g}' (grids: {string.Join(", ", gridNames)})");
+                if (l.TryGetValue("over", out var ov) && !Equals(ov, "depth")) throw new StudyException($"{Where("ladder.over")}: ladders run over depth only (over = \"depth\")");
+                ladders.Add(new LadderSpec(g));
+            }
+        }
+
+        var results = new List<string>();
+        if (root.TryGetValue("report", out var rv))
+        {
+            if (rv is not TomlTable rt) throw new StudyException($"{Where("report")}: must be a table [report]");
+            foreach (var (k, v) in rt)
+            {
+                if (k == "title" && v is string rtitle) title = rtitle;
+                else if (k == "results" && v is TomlArray ra && ra.All(x => x is string)) results.AddRange(ra.Cast<string>());
+                else throw new StudyException($"{Where("report." + k)}: [report] has title (a string) and results (a list of result ids, or prefixes ending in '.' such as \"A.\")");
+            }
+        }
+        return new Study { Name = name, Title = title, Text = text, Cells = cells, GridNames = gridNames, Ladders = ladders, Results = results };
+    }
+
+    /// <summary>The values of one setting: a scalar is one value, a list several; seed may be a range "A..B" (inclusive).</summary>
+    private static List<string> Values(string key, object? v, string where, string baseDir, string label)
+    {
+        if (Reserved.Contains(key)) throw new StudyException($"{label}: {where}: --{key} is chosen by the sweep (each cell writes its own run directory)");
+        if (!TrainOptions.Value.TryGetValue(key, out var opt))
+            throw new StudyException($"{label}: {where}: `resode train` has no option --{key} (see `resode train --help`)");
+        var raw = v is TomlArray arr ? arr.ToList() : new List<object?> { v };
+        if (raw.Count == 0) throw new StudyException($"{label}: {where}: an empty list gives no cells");
+        var list = new List<string>();
+        foreach (var x in raw)
+        {
+            if (key == "seed" && x is string range && range.Contains(".."))
+            {
+                var parts = range.Split("..");
+                if (parts.Length != 2 || !long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out long a)
+                    || !long.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out long b) || b < a || b - a > 100_000)
+                    throw new StudyException($"{label}: {where}: a seed range is \"FIRST..LAST\" with FIRST ≤ LAST (both included), e.g. \"0..4\"");
+                for (long s = a; s <= b; s++) list.Add(s.ToString(CultureInfo.InvariantCulture));
+                continue;
+            }
+            string value = x switch
+            {
+                string s => s,
+                long l => l.ToString(CultureInfo.InvariantCulture),
+                int i => i.ToString(CultureInfo.InvariantCulture),
+                double d => d.ToString("R", CultureInfo.InvariantCulture),
+                bool bo => bo ? "true" : "false",
+                _ => throw new StudyException($"{label}: {where}: expected a number, a string, true/false or a list of them"),
+            };
+            if (x is bool != FlagOptions.Contains(key))
+                throw new StudyException($"{label}: {where}: --{key} {(FlagOptions.Contains(key) ? "is a flag: write true or false" : "takes a value, not true/false")}");
+            if (FileOptions.Contains(key)) value = Path.GetFullPath(Path.Combine(baseDir, value));
+            list.Add(value);
+        }
+        // Check every value with train's own parser, so that a typo fails before any cell runs.
+        foreach (var value in list)
+        {
+            if (FlagOptions.Contains(key)) continue;
+            var probe = TrainCommand.Build().Parse(new[] { "--" + key, value });
+            if (probe.Errors.Count > 0) throw new StudyException($"{label}: {where}: '{value}' is not a valid --{key}: {probe.Errors[0].Message}");
+        }
+        return list;
+    }
+
+    private static IEnumerable<List<KeyValuePair<string, string>>> Product(List<KeyValuePair<string, List<string>>> axes)
+    {
+        IEnumerable<List<KeyValuePair<string, string>>> acc = new[] { new List<KeyValuePair<string, string>>() };
+        foreach (var (k, vals) in axes)
+            acc = acc.SelectMany(prefix => vals.Select(v => new List<KeyValuePair<string, string>>(prefix) { new(k, v) }));
+        return acc;
+    }
+
+    /// <summary>
+    /// The cell's directory name: SHA-256 over the engine version and the sorted settings, with each
+    /// data file replaced by the hash of its content (so a moved file is the same cell, an edited one a new cell).
+    /// </summary>
+    private static string CellHash(List<KeyValuePair<string, string>> settings, string baseDir)
+    {
+        var o = new JsonObject { ["engine"] = EngineInfo.Version };
+        var s = new JsonObject();
+        foreach (var (k, v) in settings.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            s[k] = FileOptions.Contains(k) ? "sha256:" + FileHash(v) : v;
+        o["settings"] = s;
+        return Hex(SHA256.HashData(Encoding.UTF8.GetBytes(o.ToJsonString())))[..16];
+    }
+
+    private static string FileHash(string path)
+    {
+        if (!File.Exists(path)) throw new StudyException($"{path}: no such data file (paths in a study are relative to the study file's folder)");
+        using var f = File.OpenRead(path);
+        return Hex(SHA256.HashData(f));
+    }
+
+    internal static string Hex(byte[] b) => Convert.ToHexString(b).ToLowerInvariant();
+
+    /// <summary>The cell description written to cell.json.</summary>
+    public JsonObject CellJson(Cell c) => new()
+    {
+        ["format"] = "resode-cell/1",
+        ["study"] = Name,
+        ["hash"] = c.Hash,
+        ["index"] = c.Index,
+        ["name"] = c.Name,
+        ["grids"] = new JsonArray(c.Grids.Select(g => (JsonNode?)JsonValue.Create(g)).ToArray()),
+        ["engine_version"] = EngineVersion,
+        ["engine_commit"] = EngineInfo.Commit,
+        ["settings"] = SettingsJson(c),
+        ["train_arguments"] = new JsonArray(c.TrainArguments().Select(a => (JsonNode?)JsonValue.Create(a)).ToArray()),
+    };
+
+    public static JsonObject SettingsJson(Cell c)
+    {
+        var s = new JsonObject();
+        foreach (var (k, v) in c.Settings) s[k] = v;
+        return s;
+    }
+
+    internal static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+}

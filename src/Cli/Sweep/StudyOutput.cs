@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace ResOdeProofs.Cli.Sweep;
+
+/// <summary>The state of one cell's directory.</summary>
+internal enum CellState { Missing, Running, Done, Failed }
+
+/// <summary>
+/// A study's output directory: a marker file that says the sweep made it, a copy of the study
+/// (study.toml, read by the array tasks and by merge), and one directory per cell under cells/:
+/// cell.json (settings), .claim (the writer, while it runs), log.txt, status.json, run/ (the run directory with verdicts.json).
+/// </summary>
+internal sealed class StudyOutput
+{
+    public const string Marker = ".resode-study";
+    public const string StudyFile = "study.toml";
+
+    public string Root { get; }
+    public StudyOutput(string root) => Root = Path.GetFullPath(root);
+
+    public string CellsDir => Path.Combine(Root, "cells");
+    public string StudyPath => Path.Combine(Root, StudyFile);
+    public string CellDir(Cell c) => Path.Combine(CellsDir, c.Hash);
+    public string CellDir(string hash) => Path.Combine(CellsDir, hash);
+    public bool IsStudyOutput => File.Exists(Path.Combine(Root, Marker));
+
+    /// <summary>
+    /// Claims the directory for the sweep (refusing a non-empty directory the sweep did not create) and keeps
+    /// a copy of the study in it. Safe when several shards start at once: every step is create-if-absent.
+    /// </summary>
+    public void Prepare(Study study, Action<string> note)
+    {
+        if (File.Exists(Root)) throw new StudyException($"{Root} is a file: give --out a directory");
+        if (Directory.Exists(Root) && !IsStudyOutput && Directory.EnumerateFileSystemEntries(Root).Any())
+            throw new StudyException($"{Root} exists and was not made by `resode sweep` (no {Marker} file): choose another --out; nothing was changed");
+        Directory.CreateDirectory(Root);
+        CreateIfAbsent(Path.Combine(Root, Marker), $"{{\"format\": \"resode-study-output/1\", \"study\": {JsonValue.Create(study.Name).ToJsonString()}}}\n");
+        Directory.CreateDirectory(CellsDir);
+        if (!CreateIfAbsent(StudyPath, study.Text) && File.ReadAllText(StudyPath) != study.Text)
+        {
+            // Our own copy of an earlier version of the study: replace it; the cells of the old settings stay
+            // under cells/ (their hashes differ) and are simply not part of the new study's merge.
+            string tmp = StudyPath + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
+            File.WriteAllText(tmp, study.Text);
+            File.Move(tmp, StudyPath, overwrite: true);
+            note($"note: {StudyPath} held another version of the study; it now holds this one (cells of changed settings are new cells)");
+        }
+    }
+
+    /// <summary>Writes a file only if it does not exist; false if it already did.</summary>
+    internal static bool CreateIfAbsent(string path, string text)
+    {
+        try
+        {
+            using var f = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+            using var w = new StreamWriter(f);
+            w.Write(text);
+            return true;
+        }
+        catch (IOException) when (File.Exists(path)) { return false; }
+    }
+
+    internal static void WriteAtomically(string path, string text)
+    {
+        string tmp = path + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
+        File.WriteAllText(tmp, text);
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    public JsonObject? Status(string hash)
+    {
+        string p = Path.Combine(CellDir(hash), "status.json");
+        if (!File.Exists(p)) return null;
+        try { return JsonNode.Parse(File.ReadAllText(p)) as JsonObject; }
+        catch (System.Text.Json.JsonException) { return null; }
+    }
+
+    public CellState State(string hash)
+    {
+        var s = Status(hash);
+        if (s?["status"]?.GetValue<string>() is "done") return CellState.Done;
+        if (s is not null) return CellState.Failed;
+        return ClaimHolder(hash) is not null ? CellState.Running : CellState.Missing;
+    }
+
+    /// <summary>The live writer of a cell ("host pid N"), or null when there is none or its process is gone.</summary>
+    public string? ClaimHolder(string hash)
+    {
+        string p = Path.Combine(CellDir(hash), ".claim");
+        if (!File.Exists(p)) return null;
+        try
+        {
+            var c = JsonNode.Parse(File.ReadAllText(p))!;
+            string host = c["host"]!.GetValue<string>();
+            int pid = c["pid"]!.GetValue<int>();
+            if (host == Environment.MachineName && !Alive(pid)) return null;
+            // Another machine's claim is live while its writer refreshes it (every HeartBeat); a claim left
+            // by a machine that went away is taken over once it is older than StaleAfter.
+            if (host != Environment.MachineName && DateTime.UtcNow - File.GetLastWriteTimeUtc(p) > StaleAfter) return null;
+            return $"{host} pid {pid}";
+        }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException or NullReferenceException or InvalidOperationException) { return "unknown writer"; }
+    }
+
+    /// <summary>How often a running cell's claim file is touched, and after how long without a touch another machine takes it over.</summary>
+    public static readonly TimeSpan HeartBeat = TimeSpan.FromMinutes(1), StaleAfter = TimeSpan.FromMinutes(10);
+
+    /// <summary>Keeps the claim of a running cell fresh (see <see cref="ClaimHolder"/>) until disposed.</summary>
+    public IDisposable KeepClaim(Cell c)
+    {
+        string claim = Path.Combine(CellDir(c), ".claim");
+        return new Timer(_ => { try { File.SetLastWriteTimeUtc(claim, DateTime.UtcNow); } catch (IOException) { } }, null, HeartBeat, HeartBeat);
+    }
+
+    private static bool Alive(int pid)
+    {
+        try { using var p = Process.GetProcessById(pid); return !p.HasExited; }
+        catch (ArgumentException) { return false; }
+    }
+
+    /// <summary>
+    /// Claims a cell for this process: creates the claim file exclusively. A claim left by a dead process
+    /// of this host is taken over; a live or foreign claim is respected (false).
+    /// </summary>
+    public bool TryClaim(Study study, Cell c)
+    {
+        string dir = CellDir(c);
+        Directory.CreateDirectory(dir);
+        string claim = Path.Combine(dir, ".claim");
+        string body = new JsonObject { ["host"] = Environment.MachineName, ["pid"] = Environment.ProcessId, ["utc"] = DateTime.UtcNow.ToString("O") }.ToJsonString();
+        if (!CreateIfAbsent(claim, body))
+        {
+            if (ClaimHolder(c.Hash) is not null) return false;
+            File.Delete(claim); // stale: its process of this host has ended
+            if (!CreateIfAbsent(claim, body)) return false;
+        }
+        string cellJson = Path.Combine(dir, "cell.json");
+        if (!File.Exists(cellJson)) WriteAtomically(cellJson, study.CellJson(c).ToJsonString(Study.Indented));
+        return true;
+    }
+
+    public void Release(Cell c)
+    {
+        string claim = Path.Combine(CellDir(c), ".claim");
+        if (File.Exists(claim)) File.Delete(claim);
+    }
+
+    /// <summary>
+    /// Before a retry: the failed attempt's log and status are kept under numbered names; its partial run
+    /// directory (written by this tool into this cell) is removed so that train starts clean.
+    /// </summary>
+    public void ArchiveAttempt(Cell c)
+    {
+        string dir = CellDir(c);
+        int k = 1;
+        while (File.Exists(Path.Combine(dir, $"status.attempt-{k}.json")) || File.Exists(Path.Combine(dir, $"log.attempt-{k}.txt"))) k++;
+        foreach (var (name, ext) in new[] { ("status", "json"), ("log", "txt") })
+        {
+            string p = Path.Combine(dir, $"{name}.{ext}");
+            if (File.Exists(p)) File.Move(p, Path.Combine(dir, $"{name}.attempt-{k}.{ext}"));
+        }
+        string run = Path.Combine(dir, "run");
+        if (Directory.Exists(run)) Directory.Delete(run, recursive: true);
+        foreach (var partial in Directory.GetDirectories(dir, ".run.partial-*")) Directory.Delete(partial, recursive: true); // left by a killed train
+    }
+
+    /// <summary>Whether an attempt left anything behind without a status (a killed process).</summary>
+    public bool HasRemains(Cell c) =>
+        Directory.Exists(Path.Combine(CellDir(c), "run")) || Directory.GetDirectories(CellDir(c), ".run.partial-*").Length > 0;
+
+    /// <summary>Every cell directory present (hash → cell.json), including cells of other studies or engines.</summary>
+    public Dictionary<string, JsonObject> PresentCells()
+    {
+        var d = new Dictionary<string, JsonObject>();
+        if (!Directory.Exists(CellsDir)) return d;
+        foreach (var dir in Directory.GetDirectories(CellsDir).OrderBy(x => x, StringComparer.Ordinal))
+        {
+            string p = Path.Combine(dir, "cell.json");
+            if (!File.Exists(p)) continue;
+            try { if (JsonNode.Parse(File.ReadAllText(p)) is JsonObject o) d[Path.GetFileName(dir)] = o; }
+            catch (System.Text.Json.JsonException) { }
+        }
+        return d;
+    }
+}

@@ -1,0 +1,292 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using ResOdeProofs.Numerics.IO;
+
+namespace ResOdeProofs.Cli.Sweep;
+
+/// <summary>
+/// `resode sweep`: declarative studies (a TOML file of grids of `train` settings), expanded into cells
+/// that run on this machine (`run`, `--shard I/N`), as a Slurm job array (`slurm`), or under any other
+/// array scheduler, and gathered into one report (`merge`). See docs/studies.md.
+/// </summary>
+internal static class SweepCommand
+{
+    public static Command Build()
+    {
+        var cmd = new Command("sweep", "Studies: grids of `train` settings expanded into cells (one run + its verdicts each), run on this machine, as shards of an array job (Slurm, Kubernetes, CI matrix) or with `sweep slurm`, then merged into one report. See docs/studies.md.");
+        cmd.Subcommands.Add(Init());
+        cmd.Subcommands.Add(RunCmd());
+        cmd.Subcommands.Add(SlurmCmd());
+        cmd.Subcommands.Add(StatusCmd());
+        cmd.Subcommands.Add(MergeCmd());
+        var dir = new Argument<string>("CELL_DIR");
+        var exec = new Command("exec-cell", "Internal: runs one claimed cell (train, verify, status.json).") { Hidden = true };
+        exec.Arguments.Add(dir);
+        exec.SetAction(pr => Guard(() => CellRunner.ExecCell(pr.GetValue(dir)!)));
+        cmd.Subcommands.Add(exec);
+        return cmd;
+    }
+
+    /// <summary>Expected failures become one line and exit code 2; anything else propagates.</summary>
+    private static int Guard(Func<int> work)
+    {
+        try { return work(); }
+        catch (StudyException e) { return Ui.Fail(e.Message); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or RunFormatException or System.Text.Json.JsonException)
+        {
+            return Ui.Fail(e.Message);
+        }
+    }
+
+    // ------------------------------------------------------------------ init
+
+    internal const string Example = """
+        # A resode study: named grids of `resode train` settings, expanded into cells.
+        # Each cell is one `resode train` run plus its verdicts (`resode verify`), in a directory whose
+        # name is a hash of the settings and the engine version: running the study again skips the
+        # finished cells, and a changed setting is a new cell. Run it, then merge the cells into a report:
+        #
+        #   resode sweep run study.toml --out study-out          # on this machine (--jobs K at once)
+        #   resode sweep slurm study.toml --out study-out        # as a Slurm job array (shared --out)
+        #   resode sweep merge study-out                         # index.html, report.md, results.json
+        #
+        # This example has 6 cells of a few hundred milliseconds each. Reference: docs/studies.md.
+
+        name = "example"
+        title = "Example study: depth smoothness of tied and i.i.d. initializations"
+
+        # Settings of every grid: any option of `resode train`, without the dashes.
+        [defaults]
+        n = 16            # synthetic samples
+        d = 4             # state dimension
+        width = 8         # hidden width m
+        eta = 0.01        # time step
+        iters = 20        # gradient-descent updates
+        snapshots = 3
+
+        # A grid: a list expands to every value, several lists to their product.
+        # Here: 2 depths x 2 seeds = 4 cells.
+        [grid.tied]
+        init = "tied"
+        depth = [4, 16]
+        seed = "0..1"     # a seed range FIRST..LAST, both included
+
+        # The negative control: independent layers, 2 cells.
+        [grid.iid]
+        init = "iid"
+        depth = [4, 16]
+        seed = 0
+
+        # Rate results over the cells of a grid that differ only in depth.
+        [[ladder]]
+        grid = "tied"
+
+        [report]
+        title = "Example study"
+        # results = ["A.", "D.rate"]   # show only these result ids (a trailing '.' is a prefix); default: all
+        """;
+
+    private static Command Init()
+    {
+        var path = new Argument<string>("PATH") { Description = "Where to write the example study (a new file)." };
+        var cmd = new Command("init", "Write a small, commented example study (6 cells that run in seconds) to PATH, as the starting point for your own.") { path };
+        cmd.SetAction(pr => Guard(() =>
+        {
+            string p = pr.GetValue(path)!;
+            if (Directory.Exists(p)) return Ui.Fail($"{p} is a directory: give a file name, e.g. {Path.Combine(p, "study.toml")}");
+            string? parent = Path.GetDirectoryName(Path.GetFullPath(p));
+            if (parent is not null && !Directory.Exists(parent)) return Ui.Fail($"{parent}: no such directory");
+            if (!StudyOutput.CreateIfAbsent(p, Example + "\n")) return Ui.Fail($"{p} already exists: choose another path (nothing was changed)");
+            var study = Study.Load(p);
+            Console.WriteLine($"wrote {p}: study '{study.Name}', {study.Cells.Count} cells; run it with `resode sweep run {p} --out {Path.GetFileNameWithoutExtension(p)}-out`");
+            return ExitCodes.Done;
+        }));
+        return cmd;
+    }
+
+    // ------------------------------------------------------------------ run
+
+    /// <summary>Environment variables an array scheduler sets to the task's index, in the order they are read by `--shard auto/N`.</summary>
+    internal static readonly string[] ShardVariables = { "SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "RESODE_SHARD_INDEX" };
+
+    /// <summary>Parses I/N (or auto/N: I from the scheduler's environment variable).</summary>
+    internal static (int Index, int Count) ParseShard(string s)
+    {
+        var parts = s.Split('/');
+        if (parts.Length != 2 || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1)
+            throw new StudyException($"--shard '{s}': write I/N with 0 ≤ I < N (e.g. 2/8), or auto/N to read I from {string.Join(", ", ShardVariables)}");
+        string idx = parts[0];
+        string from = "";
+        if (idx == "auto")
+        {
+            var v = ShardVariables.FirstOrDefault(x => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(x)))
+                    ?? throw new StudyException($"--shard auto/{n}: none of {string.Join(", ", ShardVariables)} is set; give the index explicitly (--shard I/{n})");
+            idx = Environment.GetEnvironmentVariable(v)!;
+            from = $" (from {v})";
+        }
+        if (!int.TryParse(idx, NumberStyles.None, CultureInfo.InvariantCulture, out int i) || i >= n)
+            throw new StudyException($"--shard: index '{idx}'{from} must be an integer with 0 ≤ I < {n}");
+        return (i, n);
+    }
+
+    private static Command RunCmd()
+    {
+        var study = new Argument<string>("STUDY") { Description = "The study file (TOML)." };
+        var outDir = new Option<string>("--out") { Description = "Output directory of the study (shared by every shard; made by the sweep or empty).", Required = true };
+        var jobs = new Option<int?>("--jobs") { Description = "Cells run at once, each in its own process. Default: SLURM_CPUS_PER_TASK when set, else the number of cores." };
+        var shard = new Option<string?>("--shard") { Description = "I/N: run only the cells whose index ≡ I (mod N). auto/N reads I from SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or RESODE_SHARD_INDEX (a CI matrix)." };
+        var retry = new Option<bool>("--retry-failed") { Description = "Run failed cells again (their previous log and status are kept as log.attempt-K.txt, status.attempt-K.json)." };
+        var cmd = new Command("run", "Run the cells of a study on this machine (several processes at once, progress bar on a terminal). Finished cells are skipped, so running again resumes. Exit code 1 if a cell has a violated result, 3 if a cell failed.")
+        { study, outDir, jobs, shard, retry };
+        cmd.SetAction(pr => Guard(() =>
+        {
+            var s = Study.Load(pr.GetValue(study)!);
+            var (index, count) = pr.GetValue(shard) is string sh ? ParseShard(sh) : (0, 1);
+            int k = pr.GetValue(jobs) ?? (int.TryParse(Environment.GetEnvironmentVariable("SLURM_CPUS_PER_TASK"), out int c) && c > 0 ? c : Environment.ProcessorCount);
+            if (k < 1) return Ui.Fail("--jobs must be at least 1");
+            var output = new StudyOutput(pr.GetValue(outDir)!);
+            output.Prepare(s, Console.Error.WriteLine);
+            var mine = s.Cells.Where(x => x.Index % count == index).ToList();
+            string where = count > 1 ? $"shard {index}/{count}: " : "";
+            Console.WriteLine($"{where}study '{s.Name}': {mine.Count} of {s.Cells.Count} cells, up to {k} at once, into {output.Root}");
+            using var cts = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); Console.Error.WriteLine("interrupted: stopping the running cells; run again to resume"); };
+            Console.CancelKeyPress += onCancel;
+            CellRunner.Outcome o;
+            try { o = CellRunner.Run(s, output, mine, k, pr.GetValue(retry), cts.Token); }
+            catch (OperationCanceledException) { return 130; }
+            finally { Console.CancelKeyPress -= onCancel; }
+            Console.WriteLine($"{where}{o.Done + o.Failed} cells run ({o.Done} done, {o.Violated} with a violated result, {o.Failed} failed), {o.Skipped} finished earlier, {o.Busy} held by other processes; merge with `resode sweep merge {pr.GetValue(outDir)}`");
+            foreach (var f in o.FailedNames) Console.Error.WriteLine($"failed: {f}");
+            return o.Failed > 0 ? ExitCodes.ToolFailed : o.Violated > 0 ? ExitCodes.Violated : ExitCodes.Done;
+        }));
+        return cmd;
+    }
+
+    // ------------------------------------------------------------------ slurm
+
+    private static Command SlurmCmd()
+    {
+        var study = new Argument<string>("STUDY") { Description = "The study file (TOML)." };
+        var outDir = new Option<string>("--out") { Description = "Output directory on storage shared by the login node and the compute nodes.", Required = true };
+        var partition = new Option<string?>("--partition") { Description = "Slurm partition (default: the cluster's default)." };
+        var time = new Option<string?>("--time") { Description = "Time limit of each array task (Slurm format, e.g. 01:00:00)." };
+        var cpus = new Option<int>("--cpus") { Description = "CPUs per array task; the task runs that many cells at once.", DefaultValueFactory = _ => 1 };
+        var maxPar = new Option<int?>("--max-parallel") { Description = "At most this many array tasks at once (sbatch --array=0-N%K)." };
+        var shards = new Option<int?>("--shards") { Description = "Number of array tasks (default: one per cell, at most 1000)." };
+        var account = new Option<string?>("--account") { Description = "Slurm account to charge." };
+        var mem = new Option<string?>("--mem") { Description = "Memory per array task (Slurm format, e.g. 2G)." };
+        var dry = new Option<bool>("--dry-run") { Description = "Write the sbatch script and print the command, without submitting." };
+        var cmd = new Command("slurm", "Run a study as a Slurm job array: write an sbatch script (one array task per shard, on the shared --out), submit it with sbatch and print the job id. Follow with `resode sweep status DIR`, then `resode sweep merge DIR`.")
+        { study, outDir, partition, time, cpus, maxPar, shards, account, mem, dry };
+        cmd.SetAction(pr => Guard(() =>
+        {
+            var s = Study.Load(pr.GetValue(study)!);
+            int c = pr.GetValue(cpus);
+            if (c < 1) return Ui.Fail("--cpus must be at least 1");
+            int n = pr.GetValue(shards) ?? Math.Min(s.Cells.Count, 1000);
+            if (n < 1) return Ui.Fail("--shards must be at least 1");
+            if (pr.GetValue(maxPar) is int mp && mp < 1) return Ui.Fail("--max-parallel must be at least 1");
+            bool dryRun = pr.GetValue(dry);
+            if (!dryRun && !Slurm.Has("sbatch")) return Ui.Fail("sbatch not found on the PATH: run this on a Slurm login node, or use --dry-run to write the script only");
+            var output = new StudyOutput(pr.GetValue(outDir)!);
+            output.Prepare(s, Console.Error.WriteLine);
+            string dir = Directory.CreateDirectory(Path.Combine(output.Root, "slurm")).FullName;
+            string script = Path.Combine(dir, "sweep.sbatch");
+            StudyOutput.WriteAtomically(script, Slurm.Script(s, output, new Slurm.Options(pr.GetValue(partition), pr.GetValue(time), c, pr.GetValue(maxPar), n, pr.GetValue(account), pr.GetValue(mem))));
+            if (dryRun)
+            {
+                Console.WriteLine($"wrote {script} ({n} array tasks for {s.Cells.Count} cells); submit it with: sbatch {Slurm.Sh(script)}");
+                return ExitCodes.Done;
+            }
+            string id = Slurm.Submit(script);
+            File.AppendAllText(Path.Combine(dir, "jobs.txt"), $"{id} {DateTime.UtcNow:O} {n}\n");
+            Console.WriteLine(id);
+            Console.Error.WriteLine($"submitted job {id}: {n} array tasks for {s.Cells.Count} cells of study '{s.Name}'; logs in {dir}; follow with `resode sweep status {pr.GetValue(outDir)}`");
+            return ExitCodes.Done;
+        }));
+        return cmd;
+    }
+
+    // ------------------------------------------------------------------ status
+
+    private static StudyOutput OpenOutput(string dir)
+    {
+        var output = new StudyOutput(dir);
+        if (!output.IsStudyOutput) throw new StudyException($"{dir}: not a study output directory (no {StudyOutput.Marker}); make one with `resode sweep run STUDY --out {dir}`");
+        return output;
+    }
+
+    private static Command StatusCmd()
+    {
+        var dir = new Argument<string>("DIR") { Description = "The study's output directory." };
+        var cmd = new Command("status", "Show the cells of a study output (done, failed, running, missing) and, for jobs submitted with `sweep slurm`, what squeue and sacct say.") { dir };
+        cmd.SetAction(pr => Guard(() =>
+        {
+            var output = OpenOutput(pr.GetValue(dir)!);
+            var s = Study.Load(output.StudyPath);
+            var states = s.Cells.Select(c => (Cell: c, State: output.State(c.Hash))).ToList();
+            int Count(CellState st) => states.Count(x => x.State == st);
+            Console.WriteLine($"study '{s.Name}' in {output.Root}: {s.Cells.Count} cells: {Count(CellState.Done)} done, {Count(CellState.Running)} running, {Count(CellState.Failed)} failed, {Count(CellState.Missing)} not started");
+            foreach (var (c, st) in states.Where(x => x.State is CellState.Failed or CellState.Running))
+                Console.WriteLine(st == CellState.Failed
+                    ? $"  failed  {c.Name} ({c.Hash}): {output.Status(c.Hash)?["reason"]?.GetValue<string>()}; log {Path.Combine(output.CellDir(c), "log.txt")}"
+                    : $"  running {c.Name} ({c.Hash}) on {output.ClaimHolder(c.Hash)}");
+            foreach (var line in Slurm.Describe(Slurm.Jobs(output))) Console.WriteLine(line);
+            return ExitCodes.Done;
+        }));
+        return cmd;
+    }
+
+    // ------------------------------------------------------------------ merge
+
+    private static Command MergeCmd()
+    {
+        var dir = new Argument<string>("DIR") { Description = "The study's output directory." };
+        var outDir = new Option<string?>("--out") { Description = "Report directory (default DIR/report; replaced when it is an earlier merge's)." };
+        var partial = new Option<bool>("--partial") { Description = "Accept missing or failed cells (they are listed in the report either way); without it they make the exit code 3." };
+        var cmd = new Command("merge", "Gather the finished cells of a study into one report (index.html, report.md, results.json): the results summarized over the cells, the ladders evaluated, missing and failed cells listed by name and setting. Refuses cells of another engine version. Exit code 1 if a result is violated, 3 if cells are missing or failed (unless --partial).")
+        { dir, outDir, partial };
+        cmd.SetAction(pr => Guard(() =>
+        {
+            var sw = Stopwatch.StartNew();
+            var output = OpenOutput(pr.GetValue(dir)!);
+            var s = Study.Load(output.StudyPath);
+            string target = Path.GetFullPath(pr.GetValue(outDir) ?? Path.Combine(output.Root, "report"));
+            bool ours = File.Exists(Path.Combine(target, "results.json")) && IsOurReport(Path.Combine(target, "results.json"));
+            if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !ours)
+                return Ui.Fail($"{target} exists and is not a study report written by `resode sweep merge`: choose another --out (nothing was changed)");
+            var m = StudyMerge.Gather(s, output);
+            RunDirectory.WriteAtomically(target, force: ours, kind: "study report", fill: tmp =>
+            {
+                double secs = sw.Elapsed.TotalSeconds;
+                File.WriteAllText(Path.Combine(tmp, "results.json"), StudyMerge.Json(m, secs));
+                File.WriteAllText(Path.Combine(tmp, "report.md"), StudyMerge.Markdown(m, secs));
+                File.WriteAllText(Path.Combine(tmp, "index.html"), StudyMerge.Html(m, secs));
+            });
+            var shown = m.Shown.ToList();
+            int violated = shown.Count(r => r.IsViolated);
+            Console.WriteLine($"merged {m.Cells.Count(c => c.State == CellState.Done)} of {m.Cells.Count} cells and {m.Ladders.Count(l => l.Status == "evaluated")} ladders of study '{s.Name}': {shown.Count} verdict rows, {violated} violated; wrote {target}");
+            foreach (var c in m.Missing) Console.Error.WriteLine($"missing: {c.Cell.Name} ({c.Cell.Hash}) {c.Cell.DescribeSettings()}{(c.Reason is null ? "" : " — " + c.Reason)}");
+            foreach (var c in m.Failed) Console.Error.WriteLine($"failed:  {c.Cell.Name} ({c.Cell.Hash}) {c.Cell.DescribeSettings()} — {c.Reason}; log {Path.Combine(output.CellDir(c.Cell), "log.txt")}");
+            if (m.Commits.Count > 1) Console.Error.WriteLine($"note: the cells were computed by engine {s.EngineVersion} built from {m.Commits.Count} commits ({string.Join(", ", m.Commits)}); listed in results.json (engine_commits)");
+            if (m.StrayCells > 0) Console.Error.WriteLine($"note: {m.StrayCells} cell directories of other settings (an earlier version of the study) are not part of this report");
+            bool incomplete = m.Missing.Any() || m.Failed.Any();
+            if (incomplete && !pr.GetValue(partial))
+            {
+                Console.Error.WriteLine("error: the study is incomplete (cells listed above); the report lists them. Run the study again to finish it, or pass --partial to accept it");
+                return ExitCodes.ToolFailed;
+            }
+            return violated > 0 ? ExitCodes.Violated : ExitCodes.Done;
+        }));
+        return cmd;
+    }
+
+    private static bool IsOurReport(string resultsJson)
+    {
+        try { return JsonNode.Parse(File.ReadAllText(resultsJson))?["format"]?.GetValue<string>() == StudyMerge.ReportFormat; }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or IOException) { return false; }
+    }
+}

@@ -1,0 +1,372 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace ResOdeProofs.Numerics.IO;
+
+/// <summary>
+/// An output path that cannot be used (a file, the working directory, a directory of someone else's files,
+/// a place that cannot be written, another writer at work). The message says what is there and what to do.
+/// </summary>
+public sealed class OutputException : IOException
+{
+    /// <summary>Creates the exception.</summary>
+    public OutputException(string message, Exception? inner = null) : base(message, inner) { }
+}
+
+/// <summary>
+/// The exclusive claim of an output directory, taken before any work is done:
+/// <list type="number">
+/// <item>the path is checked: not a file, not the working directory or one of its parents, and, when it exists and
+/// is not empty, replaceable only with force and only when resode wrote everything in it (<see cref="Describe"/>);</item>
+/// <item>a lock file <c>.NAME.lock</c> beside the target is created and held with an exclusive lock for the
+/// life of the claim (a second writer fails at once; the lock dies with its process, so a crash leaves a
+/// stale file that the next writer takes over);</item>
+/// <item>partial directories left by a killed writer of the same target are removed;</item>
+/// <item>the partial directory <c>.NAME.partial-XXXXXXXX</c> is created, proving that the place is writable.</item>
+/// </list>
+/// <c>Commit</c> records the manifest of what was written (<c>.resode-output</c>) and moves the partial
+/// directory into place without replacing anything that is not ours; disposing an uncommitted claim
+/// removes the partial directory. The lock is released on dispose.
+/// </summary>
+public sealed class OutputClaim : IDisposable
+{
+    /// <summary>Manifest file written into every output directory: who wrote it and every file it holds.</summary>
+    public const string ManifestName = ".resode-output";
+    /// <summary>Marker inside a partial directory: the pid of its writer (a partial with it is ours to remove).</summary>
+    public const string PartialMarkerName = ".resode-partial";
+    /// <summary>Files that resode writes into an existing output later (verify's verdicts), wherever they are.</summary>
+    private static readonly string[] LaterFiles = { "verdicts.json" };
+    /// <summary>The names of a run directory (docs/run-format.md), for run directories written before the manifest existed.</summary>
+    private static readonly string[] RunFiles =
+        { "run.json", "x.npy", "y.npy", "a.npy", "b.npy", "w.npy", "v.npy", "theta.npy", "steps.npy", "losses.npy", "verdicts.json", ManifestName };
+
+    private readonly string _kind;
+    private readonly bool _force;
+    private FileStream? _lock;
+    private readonly string _lockPath;
+    private bool _committed, _keepPartial;
+
+    /// <summary>The target as the user gave it (for messages).</summary>
+    public string Display { get; }
+    /// <summary>Absolute path of the target directory.</summary>
+    public string Target { get; }
+    /// <summary>The partial directory to write into; it becomes <see cref="Target"/> on <c>Commit</c>.</summary>
+    public string Partial { get; }
+    /// <summary>What the claim found and did on the way (stale partial directories removed or left).</summary>
+    public IReadOnlyList<string> Notes => _notes;
+    private readonly List<string> _notes = new();
+
+    private OutputClaim(string display, string target, string kind, bool force, string lockPath, FileStream lockStream, string partial)
+    {
+        Display = display; Target = target; _kind = kind; _force = force; _lockPath = lockPath; _lock = lockStream; Partial = partial;
+    }
+
+    /// <summary>
+    /// Claims <paramref name="dir"/> for a new output of <paramref name="kind"/> ("run", "report", "fashion", …).
+    /// Throws <see cref="OutputException"/> when the output cannot or must not be written.
+    /// </summary>
+    public static OutputClaim Acquire(string dir, bool force, string kind)
+    {
+        if (string.IsNullOrWhiteSpace(dir)) throw new OutputException("the output path is empty: give a directory, e.g. --out runs/NAME");
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));
+        var cwd = Path.TrimEndingDirectorySeparator(Path.GetFullPath(Environment.CurrentDirectory));
+        var parent = Path.GetDirectoryName(full);
+        var name = Path.GetFileName(full);
+        if (parent is null || name.Length == 0 || IsSameOrAncestor(full, cwd))
+            throw new OutputException($"{dir} is the working directory or one of its parents: resode never writes over it; choose a new subdirectory, e.g. --out runs/NAME");
+        CheckTarget(dir, full, force, kind);
+        try { Directory.CreateDirectory(parent); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            string? file = null;
+            for (var p = parent; p is not null && file is null; p = Path.GetDirectoryName(p)) if (File.Exists(p)) file = p;
+            string reason = file is null ? Reason(e) : $"{file} is a file, not a directory";
+            throw new OutputException($"cannot create the parent directory of {dir} ({reason}); choose an --out in a place you can write");
+        }
+        var lockPath = Path.Combine(parent, $".{name}.lock");
+        var lockStream = TakeLock(dir, parent, name, lockPath);
+        string partial = "";
+        try
+        {
+            var notes = CleanStalePartials(parent, name);
+            partial = Path.Combine(parent, $".{name}.partial-{Guid.NewGuid().ToString("N")[..8]}");
+            Directory.CreateDirectory(partial);
+            File.WriteAllText(Path.Combine(partial, PartialMarkerName), $"{Environment.ProcessId}\n");
+            var claim = new OutputClaim(dir, full, kind, force, lockPath, lockStream, partial);
+            claim._notes.AddRange(notes);
+            return claim;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            if (partial.Length > 0) TryDelete(partial);
+            Release(lockPath, lockStream);
+            if (e is OutputException) throw;
+            throw new OutputException($"cannot write in {Path.GetDirectoryName(Path.GetFullPath(dir))} ({Reason(e)}); choose an --out in a place you can write");
+        }
+    }
+
+    /// <summary>
+    /// Fills the partial directory with <paramref name="fill"/> and commits it; on any failure the partial directory
+    /// is removed and an existing target is left as it was.
+    /// </summary>
+    public void Commit(Action<string> fill)
+    {
+        try { fill(Partial); }
+        catch { TryDelete(Partial); throw; }
+        Commit();
+    }
+
+    /// <summary>
+    /// Writes the manifest and moves the partial directory to the target. An existing target is replaced only if the
+    /// claim was made with force and everything in it is still ours; a target that appeared meanwhile is never replaced
+    /// (the finished output then stays in the partial directory, named in the message).
+    /// </summary>
+    public void Commit()
+    {
+        if (_committed) throw new InvalidOperationException("the output was already committed");
+        File.Delete(Path.Combine(Partial, PartialMarkerName));
+        WriteManifest(Partial, _kind);
+        // From here on the partial directory holds a finished output: it is never removed, even when it cannot be moved.
+        _keepPartial = true;
+        string keep = $"the finished output is kept in {Partial}; move it where you want it";
+        if (File.Exists(Target) || IsLink(Target))
+            throw new OutputException($"{Display} appeared as a file or link while resode was working; {keep}");
+        string? old = null;
+        if (Directory.Exists(Target))
+        {
+            if (!Directory.EnumerateFileSystemEntries(Target).Any()) TryDeleteEmpty(Target);
+            else
+            {
+                if (!_force) throw new OutputException($"{Display} appeared while resode was working and is not empty; {keep}");
+                if (Describe(Target, _kind) is string why) throw new OutputException($"--force refused: {Display} changed while resode was working: {why}; {keep}");
+                old = Path.Combine(Path.GetDirectoryName(Target)!, $".{Path.GetFileName(Target)}.old-{Guid.NewGuid().ToString("N")[..8]}");
+                Directory.Move(Target, old);
+            }
+        }
+        if (!MoveNoReplace(Partial, Target))
+        {
+            if (old is not null && !Directory.Exists(Target)) Directory.Move(old, Target);
+            throw new OutputException($"{Display} appeared while resode was working; {keep}");
+        }
+        _committed = true;
+        if (old is not null) Directory.Delete(old, recursive: true);
+    }
+
+    /// <summary>Releases the lock; an uncommitted partial directory is removed.</summary>
+    public void Dispose()
+    {
+        if (!_committed && !_keepPartial) TryDelete(Partial);
+        if (_lock is not null) { Release(_lockPath, _lock); _lock = null; }
+    }
+
+    /// <summary>
+    /// Why <paramref name="dir"/> may not be replaced by a new output of <paramref name="kind"/>, or null when it may:
+    /// resode wrote it (its manifest, or for a run directory written before manifests, a run.json created by resode)
+    /// and it holds nothing else.
+    /// </summary>
+    public static string? Describe(string dir, string kind)
+    {
+        if (IsLink(dir)) return $"it is a symbolic link to {new DirectoryInfo(dir).LinkTarget}, not a directory resode wrote";
+        var entries = Directory.EnumerateFiles(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
+            .Select(f => Path.GetRelativePath(dir, f).Replace(Path.DirectorySeparatorChar, '/')).ToList();
+        HashSet<string>? ours = ReadManifest(dir, kind, out string? problem);
+        if (ours is null && kind == "run" && RunJsonIsOurs(dir))
+            ours = entries.Where(e => RunFiles.Contains(e) || (e.StartsWith("trace/", StringComparison.Ordinal) && e.EndsWith(".npy", StringComparison.Ordinal) && e.Count(c => c == '/') == 1)).ToHashSet();
+        if (ours is null)
+            return problem ?? $"it was not written by resode (no {ManifestName} manifest{(kind == "run" ? " and no run.json created by resode" : "")}); it holds {Sample(entries, dir)}";
+        var foreign = entries.Where(e => !ours.Contains(e) && !LaterFiles.Contains(Path.GetFileName(e))).ToList();
+        if (foreign.Count > 0)
+            return $"it holds files resode did not write: {Sample(foreign, dir)}";
+        return null;
+    }
+
+    private static void CheckTarget(string dir, string full, bool force, string kind)
+    {
+        if (File.Exists(full)) throw new OutputException($"{dir} is an existing file, not a directory: choose another --out (resode never replaces a file)");
+        if (IsLink(full)) throw new OutputException($"{dir} is a symbolic link (to {new FileInfo(full).LinkTarget}): give the directory it points to, or another --out");
+        if (!Directory.Exists(full) || !Directory.EnumerateFileSystemEntries(full).Any()) return;
+        if (!force) throw new OutputException($"{dir} already exists and is not empty: choose another --out, or pass --force to replace it (only a {kind} directory written by resode is replaced)");
+        if (Describe(full, kind) is string why)
+            throw new OutputException($"--force refused: {dir}: {why}. Move what you want to keep elsewhere, or choose another --out");
+    }
+
+    private static HashSet<string>? ReadManifest(string dir, string kind, out string? problem)
+    {
+        problem = null;
+        var path = Path.Combine(dir, ManifestName);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            var node = JsonNode.Parse(File.ReadAllText(path));
+            string? by = node?["created_by"]?.GetValue<string>(), k = node?["kind"]?.GetValue<string>();
+            if (by is null || !by.StartsWith("resode", StringComparison.Ordinal)) { problem = $"its {ManifestName} was not written by resode"; return null; }
+            if (k != kind) { problem = $"it is a resode {k} directory, not a {kind} directory"; return null; }
+            var files = node!["files"]!.AsArray().Select(f => f!.GetValue<string>()).ToHashSet();
+            files.Add(ManifestName);
+            return files;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or IOException)
+        {
+            problem = $"its {ManifestName} cannot be read ({e.Message})";
+            return null;
+        }
+    }
+
+    private static bool RunJsonIsOurs(string dir)
+    {
+        var json = Path.Combine(dir, "run.json");
+        if (!File.Exists(json)) return false;
+        try { return RunMetadata.Parse(File.ReadAllText(json), json).CreatedBy?.StartsWith("resode", StringComparison.Ordinal) == true; }
+        catch (Exception e) when (e is RunFormatException or IOException) { return false; }
+    }
+
+    private static void WriteManifest(string dir, string kind)
+    {
+        var files = Directory.EnumerateFiles(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
+            .Select(f => Path.GetRelativePath(dir, f).Replace(Path.DirectorySeparatorChar, '/'))
+            .Where(f => f != ManifestName).OrderBy(f => f, StringComparer.Ordinal).ToArray();
+        var node = new JsonObject
+        {
+            ["created_by"] = $"resode {EngineInfo.Version}",
+            ["kind"] = kind,
+            ["files"] = new JsonArray(files.Select(f => (JsonNode?)JsonValue.Create(f)).ToArray()),
+        };
+        File.WriteAllText(Path.Combine(dir, ManifestName), node.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    private static string Sample(IReadOnlyList<string> entries, string dir)
+    {
+        if (entries.Count == 0)
+        {
+            var dirs = Directory.EnumerateDirectories(dir).Select(Path.GetFileName).Take(3).ToList();
+            return dirs.Count == 0 ? "nothing" : $"empty subdirectories ({string.Join(", ", dirs)})";
+        }
+        var shown = string.Join(", ", entries.Take(4));
+        return entries.Count > 4 ? $"{shown}, … ({entries.Count} files)" : shown;
+    }
+
+    private static FileStream TakeLock(string display, string parent, string name, string lockPath)
+    {
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            FileStream fs;
+            try { fs = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+            catch (UnauthorizedAccessException e) { throw new OutputException($"cannot write in {parent} ({Reason(e)}); choose an --out in a place you can write", e); }
+            catch (IOException e) when (File.Exists(lockPath) || Directory.Exists(lockPath))
+            {
+                throw new OutputException($"another resode process{Holder(parent, name)} is writing {display} right now (it holds {lockPath}); wait for it to finish or choose another --out", e);
+            }
+            catch (IOException e) { throw new OutputException($"cannot write in {parent} ({Reason(e)}); choose an --out in a place you can write", e); }
+            // The file may have been removed by its previous holder between our open and our lock: then retry.
+            if (OperatingSystem.IsLinux() && new FileInfo($"/proc/self/fd/{fs.SafeFileHandle.DangerousGetHandle()}").LinkTarget is string t && t.EndsWith(" (deleted)", StringComparison.Ordinal))
+            {
+                fs.Dispose();
+                continue;
+            }
+            fs.SetLength(0);
+            var info = System.Text.Encoding.UTF8.GetBytes($"pid {Environment.ProcessId}\nstarted {DateTime.UtcNow:O}\n");
+            fs.Write(info);
+            fs.Flush();
+            return fs;
+        }
+        throw new OutputException($"could not take the lock {lockPath}: other writers keep replacing it; try again");
+    }
+
+    /// <summary>The pid of the live writer of NAME as recorded in its partial directory, for the message.</summary>
+    private static string Holder(string parent, string name)
+    {
+        try
+        {
+            foreach (var p in Directory.EnumerateDirectories(parent, $".{name}.partial-*"))
+            {
+                var marker = Path.Combine(p, PartialMarkerName);
+                if (File.Exists(marker) && int.TryParse(File.ReadAllText(marker).Trim(), out int pid)) return $" (pid {pid})";
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return "";
+    }
+
+    /// <summary>Under the lock, every partial directory of NAME was left by a writer that died: remove ours, report the others.</summary>
+    private static List<string> CleanStalePartials(string parent, string name)
+    {
+        var notes = new List<string>();
+        foreach (var p in Directory.EnumerateDirectories(parent, $".{name}.partial-*").Concat(Directory.EnumerateDirectories(parent, $".{name}.old-*")))
+        {
+            bool ours = File.Exists(Path.Combine(p, PartialMarkerName));
+            string label = Path.GetFileName(p);
+            if (ours && label.Contains(".partial-", StringComparison.Ordinal))
+            {
+                string pid = File.ReadAllText(Path.Combine(p, PartialMarkerName)).Trim();
+                long bytes = SizeOf(p);
+                TryDelete(p);
+                notes.Add($"removed {label} ({bytes / 1024} KiB), the partial output of an interrupted resode process (pid {pid})");
+            }
+            else
+                notes.Add($"left {Path.Combine(parent, label)} in place: it looks like the output of an interrupted resode process, but resode cannot tell that it is incomplete; remove it if you do not need it");
+        }
+        return notes;
+    }
+
+    private static long SizeOf(string dir)
+    {
+        try { return new DirectoryInfo(dir).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length); }
+        catch (IOException) { return 0; }
+    }
+
+    private static void Release(string lockPath, FileStream fs)
+    {
+        try { File.Delete(lockPath); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        fs.Dispose();
+    }
+
+    private static bool IsSameOrAncestor(string path, string of) =>
+        string.Equals(path, of, StringComparison.Ordinal) ||
+        of.StartsWith(path.EndsWith(Path.DirectorySeparatorChar) ? path : path + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+
+    private static bool IsLink(string path)
+    {
+        try { return new FileInfo(path).LinkTarget is not null; }
+        catch (IOException) { return false; }
+    }
+
+    private static string Reason(Exception e) => e is UnauthorizedAccessException ? "permission denied" : e.Message;
+
+    private static void TryDelete(string dir)
+    {
+        try { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    private static void TryDeleteEmpty(string dir)
+    {
+        try { Directory.Delete(dir, recursive: false); }
+        catch (IOException) { }
+    }
+
+    /// <summary>Renames a directory onto a path that must not exist; false when something is there.</summary>
+    private static bool MoveNoReplace(string from, string to)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            const int AtFdCwd = -100, RenameNoReplace = 1, EExist = 17, ENotEmpty = 39;
+            try
+            {
+                if (renameat2(AtFdCwd, from, AtFdCwd, to, RenameNoReplace) == 0) return true;
+                int err = Marshal.GetLastPInvokeError();
+                if (err == EExist || err == ENotEmpty) return false;
+                // ENOSYS / EINVAL: the kernel or the file system lacks the flag; fall through.
+            }
+            catch (EntryPointNotFoundException) { }
+            catch (DllNotFoundException) { }
+        }
+        if (Directory.Exists(to) || File.Exists(to)) return false;
+        Directory.Move(from, to);
+        return true;
+    }
+
+    [DllImport("libc", SetLastError = true, CharSet = CharSet.Ansi, BestFitMapping = false)]
+    private static extern int renameat2(int olddirfd, string oldpath, int newdirfd, string newpath, uint flags);
+}

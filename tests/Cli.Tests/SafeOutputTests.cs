@@ -1,0 +1,480 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
+using ResOdeProofs.Numerics.IO;
+
+namespace ResOdeProofs.Cli.Tests;
+
+/// <summary>
+/// Bad inputs and faults on the command line: each asserts the exit code, the message, and that nothing that
+/// existed before was lost.
+/// </summary>
+[Collection(CliCollection.Name)]
+public sealed class SafeOutputTests : IDisposable
+{
+    private readonly Scratch _s = new();
+    public void Dispose() => _s.Dispose();
+
+    private static void Unchanged(Dictionary<string, string> before, string dir) => Assert.Equal(before, Cli.Snapshot(dir));
+
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    [InlineData("sub/..")]
+    public void ForceOntoTheWorkingDirectoryOrAParentIsRefusedAndDeletesNothing(string outDir)
+    {
+        var home = _s.P("thesis");
+        Directory.CreateDirectory(home);
+        Cli.UserFiles(home);
+        var before = Cli.Snapshot(_s.Dir);
+        var r = Cli.Run(home, Cli.Small.With("--out", outDir, "--force"));
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("working directory", r.Err);
+        Assert.DoesNotContain("completed", r.Out);
+        Unchanged(before, _s.Dir);
+    }
+
+    [Fact]
+    public void ForceOntoAForeignDirectoryIsRefusedWithWhatIsThere()
+    {
+        var target = _s.P("mine");
+        Directory.CreateDirectory(target);
+        Cli.UserFiles(target);
+        var before = Cli.Snapshot(_s.Dir);
+        foreach (var cmd in new[] { Cli.Small, new[] { "report", "--preset", "quick" }, new[] { "fashion" } })
+        {
+            var r = Cli.Run(_s.Dir, cmd.With("--out", "mine", "--force"));
+            Assert.Equal(ExitCodes.BadInput, r.Code);
+            Cli.OneLine(r);
+            Assert.Contains("--force refused", r.Err);
+            Assert.Contains("not written by resode", r.Err);
+            Assert.Contains("thesis.tex", r.Err);
+            Unchanged(before, _s.Dir);
+        }
+    }
+
+    [Fact]
+    public void ForceOntoAForeignRunDirectoryIsRefused()
+    {
+        // A run directory written by another tool (NumPy): run.json without our created_by.
+        var target = _s.P("numpy-run");
+        Directory.CreateDirectory(target);
+        File.WriteAllText(Path.Combine(target, "run.json"), "{\"activation\": \"tanh\", \"eta\": 0.01}");
+        Npy.Write(Path.Combine(target, "losses.npy"), new[] { 1.0, 0.5 }, 2);
+        var before = Cli.Snapshot(_s.Dir);
+        var r = Cli.Run(_s.Dir, Cli.Small.With("--out", "numpy-run", "--force"));
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Assert.Contains("not written by resode", r.Err);
+        Unchanged(before, _s.Dir);
+    }
+
+    [Fact]
+    public void ForceOntoOurRunHoldingAUserFileIsRefusedAndOurRunIsReplacedOtherwise()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "1")).Code);
+        File.WriteAllText(_s.P("run", "notes.txt"), "my notes about this run");
+        var before = Cli.Snapshot(_s.Dir);
+        var r = Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "2", "--force"));
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("notes.txt", r.Err);
+        Unchanged(before, _s.Dir);
+
+        File.Delete(_s.P("run", "notes.txt"));
+        File.WriteAllText(_s.P("run", "verdicts.json"), "[]"); // written later by `resode verify`: ours
+        var ok = Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "2", "--force"));
+        Assert.Equal(ExitCodes.Done, ok.Code);
+        Assert.Equal(2, RunDirectory.Read(_s.P("run")).Meta.Seed);
+        Assert.Equal(new[] { "run" }, Directory.GetFileSystemEntries(_s.Dir).Select(Path.GetFileName).ToArray());
+    }
+
+    [Fact]
+    public void ANonEmptyOutputWithoutForceIsRefusedBeforeTraining()
+    {
+        Directory.CreateDirectory(_s.P("out"));
+        File.WriteAllText(_s.P("out", "keep.txt"), "keep");
+        var before = Cli.Snapshot(_s.Dir);
+        var r = Cli.Run(_s.Dir, Cli.Small.With("--out", "out"));
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("--force", r.Err);
+        Assert.DoesNotContain("iteration", r.Out);
+        Unchanged(before, _s.Dir);
+    }
+
+    [Fact]
+    public void AnOutputThatIsAFileIsRefusedBeforeTraining()
+    {
+        File.WriteAllText(_s.P("results.csv"), "precious");
+        var before = Cli.Snapshot(_s.Dir);
+        foreach (var force in new[] { false, true })
+        {
+            var args = Cli.Long.With("--out", "results.csv");
+            var r = Cli.Run(_s.Dir, force ? args.With("--force") : args);
+            Assert.Equal(ExitCodes.BadInput, r.Code);
+            Cli.OneLine(r);
+            Assert.Contains("existing file", r.Err);
+            Assert.DoesNotContain("iteration", r.Out);
+            Unchanged(before, _s.Dir);
+        }
+    }
+
+    /// <summary>
+    /// A parent that cannot be created: a path under a regular file fails for every user, root included (a
+    /// permission-based test would pass as root without testing anything).
+    /// </summary>
+    [Fact]
+    public void AnOutputWhoseParentCannotBeCreatedFailsBeforeTraining()
+    {
+        File.WriteAllText(_s.P("thesis.pdf"), "precious");
+        var before = Cli.Snapshot(_s.Dir);
+        var sw = Stopwatch.StartNew();
+        var r = Cli.Run(_s.Dir, Cli.Long.With("--out", "thesis.pdf/runs/a"));
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("cannot create the parent directory", r.Err);
+        Assert.Contains("is a file", r.Err);
+        Assert.DoesNotContain("iteration", r.Out);
+        Unchanged(before, _s.Dir);
+    }
+
+    [Theory]
+    [InlineData("--seed", "abc")]
+    [InlineData("--depth", "many")]
+    [InlineData("--eta", "0.1.2")]
+    [InlineData("--no-such-option", "1")]
+    public void ABadOptionValueIsOneLineAndExitTwoWithoutHelp(string option, string value)
+    {
+        var r = Cli.Run(_s.Dir, "train", option, value, "--out", "x");
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("resode train --help", r.Err);
+        Assert.False(Directory.Exists(_s.P("x")));
+    }
+
+    [Theory]
+    [InlineData("--depth", "0")]
+    [InlineData("--eta", "-1")]
+    [InlineData("--threads", "0")]
+    [InlineData("--activation", "sigmoid")]
+    public void AnInvalidSettingIsOneLineAndExitTwo(string option, string value)
+    {
+        var r = Cli.Run(_s.Dir, Cli.Small.With(option, value, "--out", "x"));
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.False(Directory.Exists(_s.P("x")));
+        Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
+    }
+
+    [Fact]
+    public void ASettingTooLargeForMemoryIsRefusedWithTheEstimateAndTheRemedies()
+    {
+        var r = Cli.Run(_s.Dir, "train", "--depth", "20000", "--width", "1000", "--out", "big");
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("L = 20000, m = 1000", r.Err);
+        Assert.Contains("GiB", r.Err);
+        Assert.Contains("--checkpoint", r.Err);
+        Assert.Contains("--float32", r.Err);
+        Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
+        // Beyond what one array holds, on any machine.
+        var huge = Cli.Run(_s.Dir, "train", "--depth", "1000000", "--width", "1000", "--out", "big");
+        Assert.Equal(ExitCodes.BadInput, huge.Code);
+        Cli.OneLine(huge);
+        Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
+    }
+
+    [Fact]
+    public void ASecondWriterFailsAtOnceWhileTheFirstHoldsTheOutput()
+    {
+        using (var first = OutputClaim.Acquire(_s.P("run"), force: false, "run"))
+        {
+            var sw = Stopwatch.StartNew();
+            var r = Cli.Run(_s.Dir, Cli.Long.With("--out", "run"));
+            Assert.Equal(ExitCodes.BadInput, r.Code);
+            Cli.OneLine(r);
+            Assert.Contains("another resode process", r.Err);
+            Assert.Contains($"pid {Environment.ProcessId}", r.Err);
+            Assert.DoesNotContain("iteration", r.Out);
+            Assert.True(Directory.Exists(first.Partial), "the first writer's partial directory must survive");
+            first.Commit(tmp => File.WriteAllText(Path.Combine(tmp, "result.txt"), "first"));
+        }
+        Assert.Equal("first", File.ReadAllText(_s.P("run", "result.txt")));
+        Assert.False(File.Exists(_s.P(".run.lock")), "the lock is released");
+    }
+
+    [Fact]
+    public void TwoProcessesStartedAtOnceWithTheSameOutputLeaveOneRunAndOneClearFailure()
+    {
+        var args = new[] { "train", "--depth", "32", "--width", "16", "--n", "32", "--iters", "1500", "--out", "same" };
+        var a = Cli.Start(_s.Dir, args);
+        var b = Cli.Start(_s.Dir, args);
+        var ra = Cli.Finish(a); var rb = Cli.Finish(b);
+        var codes = new[] { ra.Code, rb.Code }.OrderBy(c => c).ToArray();
+        Assert.True(codes.SequenceEqual(new[] { ExitCodes.Done, ExitCodes.BadInput }), $"{ra}\n{rb}");
+        var loser = ra.Code == ExitCodes.BadInput ? ra : rb;
+        Assert.True(loser.Err.Contains("another resode process") || loser.Err.Contains("already exists"), loser.ToString());
+        Assert.Equal(1500, RunDirectory.Read(_s.P("same")).Iterations);
+        Assert.Equal(new[] { "same" }, Directory.GetFileSystemEntries(_s.Dir).Select(Path.GetFileName).ToArray());
+    }
+
+    [Fact]
+    public void AStaleLockLeftByACrashIsTakenOver()
+    {
+        File.WriteAllText(_s.P(".run.lock"), "pid 999999\nstarted 2026-01-01T00:00:00Z\n");
+        var r = Cli.Run(_s.Dir, Cli.Small.With("--out", "run"));
+        Assert.Equal(ExitCodes.Done, r.Code);
+        Assert.True(File.Exists(_s.P("run", "run.json")));
+        Assert.False(File.Exists(_s.P(".run.lock")));
+    }
+
+    [Fact]
+    public void PartialDirectoriesOfAKilledWriterAreRemovedAndForeignOnesReported()
+    {
+        var stale = _s.P(".run.partial-0badc0de");
+        Directory.CreateDirectory(stale);
+        File.WriteAllText(Path.Combine(stale, OutputClaim.PartialMarkerName), "999999\n");
+        File.WriteAllBytes(Path.Combine(stale, "w.npy"), new byte[100_000]);
+        var unknown = _s.P(".run.partial-12345678"); // no marker: resode cannot tell what it is
+        Directory.CreateDirectory(unknown);
+        File.WriteAllText(Path.Combine(unknown, "data.txt"), "who knows");
+        var r = Cli.Run(_s.Dir, Cli.Small.With("--out", "run"));
+        Assert.Equal(ExitCodes.Done, r.Code);
+        Assert.False(Directory.Exists(stale));
+        Assert.Contains("removed .run.partial-0badc0de", r.Err);
+        Assert.True(File.Exists(Path.Combine(unknown, "data.txt")));
+        Assert.Contains(".run.partial-12345678 in place", r.Err);
+    }
+
+    [Fact]
+    public void HelpListsTheExitCodes()
+    {
+        foreach (var cmd in new[] { "train", "verify", "report", "fashion", "bench" })
+        {
+            var r = Cli.Run(_s.Dir, cmd, "--help");
+            Assert.Equal(ExitCodes.Done, r.Code);
+            Assert.Contains(ExitCodes.Summary, r.Out.ReplaceLineEndings(" ").Replace("  ", " "));
+        }
+    }
+
+    [Fact]
+    public void AnUnexpectedFailureIsOneLineExitThreeWithWhereTheDetailsAre()
+    {
+        var root = new System.CommandLine.RootCommand("test");
+        var boom = new System.CommandLine.Command("boom");
+        boom.SetAction(_ => ((string?)null)!.Length);
+        root.Subcommands.Add(boom);
+        var r = Cli.Run(_s.Dir, root, "boom");
+        Assert.Equal(ExitCodes.ToolFailed, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("NullReferenceException", r.Err);
+        Assert.Contains(ResodeApp.DebugVariable, r.Err);
+        var log = System.Text.RegularExpressions.Regex.Match(r.Err, @"details in (\S+\.log)").Groups[1].Value;
+        Assert.Contains("   at ", File.ReadAllText(log)); // the stack trace is in the log, not on the console
+        File.Delete(log);
+    }
+
+    [Fact]
+    public void TheWrongWidthOfWIsReportedAsAnErrorOfW()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
+        var w = Npy.Read(_s.P("run", "w.npy"), "w", -1, -1, -1, -1);
+        int S = w.Shape[0], L = w.Shape[1], m = w.Shape[2], d = w.Shape[3];
+        Npy.Write(_s.P("run", "w.npy"), new double[S * L * (m + 1) * d], S, L, m + 1, d);
+        var r = Cli.Run(_s.Dir, "verify", "run");
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("w.npy", r.Err);
+        Assert.DoesNotContain("v.npy", r.Err);
+        Assert.Contains($"width = {m + 1}", r.Err);
+    }
+
+    [Fact]
+    public void FloatStepsAreRefusedAsNotInteger()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
+        var steps = Npy.ReadInt64(_s.P("run", "steps.npy"), out _);
+        Npy.Write(_s.P("run", "steps.npy"), steps.Select(x => (double)x).ToArray(), steps.Length);
+        var r = Cli.Run(_s.Dir, "verify", "run");
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("steps.npy", r.Err);
+        Assert.Contains("integer", r.Err);
+    }
+
+    [Fact]
+    public void RunJsonRecordsThreadsCommitAndCommandLineAndARerunReproducesTheRunBitForBit()
+    {
+        var args = new[] { "train", "--depth", "8", "--width", "8", "--n", "40", "--d", "4", "--iters", "20", "--threads", "2", "--seed", "7", "--init", "smooth", "--out", "first run" };
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, args).Code);
+        var meta = JsonNode.Parse(File.ReadAllText(_s.P("first run", "run.json")))!;
+        Assert.Equal(2, (int)meta["threads"]!);
+        Assert.False(string.IsNullOrEmpty((string?)meta["engine_commit"]));
+        string line = (string)meta["command_line"]!;
+        Assert.Equal("resode train --depth 8 --width 8 --n 40 --d 4 --iters 20 --threads 2 --seed 7 --init smooth --out 'first run'", line);
+
+        var again = ShellWords(line).Skip(1).ToArray();
+        again[Array.IndexOf(again, "--out") + 1] = "rerun";
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, again).Code);
+        var npys = Directory.EnumerateFiles(_s.P("first run"), "*.npy", SearchOption.AllDirectories).ToList();
+        Assert.True(npys.Count > 10);
+        foreach (var f in npys)
+            Assert.Equal(File.ReadAllBytes(f), File.ReadAllBytes(Path.Combine(_s.P("rerun"), Path.GetRelativePath(_s.P("first run"), f))));
+
+        // The thread count is part of what fixes the run: it changes the order of the sums, so it is recorded.
+        var one = again.ToArray(); one[Array.IndexOf(one, "--threads") + 1] = "1"; one[Array.IndexOf(one, "--out") + 1] = "one";
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, one).Code);
+        Assert.Equal(1, (int)JsonNode.Parse(File.ReadAllText(_s.P("one", "run.json")))!["threads"]!);
+    }
+
+    /// <summary>Splits a POSIX-shell line of plain words and single-quoted words.</summary>
+    private static IEnumerable<string> ShellWords(string line)
+    {
+        var cur = new System.Text.StringBuilder(); bool quoted = false, any = false;
+        foreach (char c in line)
+        {
+            if (c == '\'') { quoted = !quoted; any = true; }
+            else if (c == ' ' && !quoted) { if (any) yield return cur.ToString(); cur.Clear(); any = false; }
+            else { cur.Append(c); any = true; }
+        }
+        if (any) yield return cur.ToString();
+    }
+
+    [Fact]
+    public void SigtermLeavesAReadableInterruptedRun()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // POSIX signals only
+        var p = Cli.Start(_s.Dir, "train", "--depth", "8", "--width", "8", "--n", "16", "--d", "4", "--iters", "50000000", "--snapshots", "3", "--out", "long");
+        var sw = Stopwatch.StartNew();
+        // The partial directory exists once the output is claimed, just before training starts.
+        while (!Directory.EnumerateDirectories(_s.Dir, ".long.partial-*").Any() && sw.Elapsed < TimeSpan.FromSeconds(60) && !p.HasExited) Thread.Sleep(20);
+        Thread.Sleep(500);
+        Assert.False(p.HasExited, "the training should still be running");
+        Assert.Equal(0, kill(p.Id, 15));
+        var r = Cli.Finish(p);
+        Assert.Equal(ExitCodes.ToolFailed, r.Code);
+        Assert.Contains("interrupted", r.Err);
+        Assert.DoesNotContain("   at ", r.Err);
+        var run = RunDirectory.Read(_s.P("long"));
+        Assert.Equal("interrupted", run.Meta.Status);
+        Assert.True(run.Losses.Length >= 1);
+        Assert.Equal(run.Losses.Length - 1, run.Steps[^1]); // the iterate reached is the last snapshot
+        Assert.Equal(0, run.Steps[0]);
+        Assert.All(run.Losses, l => Assert.True(double.IsFinite(l)));
+        Assert.Equal(new[] { "long" }, Directory.GetFileSystemEntries(_s.Dir).Select(Path.GetFileName).ToArray());
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+}
+
+/// <summary>The output claim itself: what it replaces and what it never replaces.</summary>
+[Collection(CliCollection.Name)]
+public sealed class OutputClaimTests : IDisposable
+{
+    private readonly Scratch _s = new();
+    public void Dispose() => _s.Dispose();
+
+    [Fact]
+    public void TheFinalMoveNeverReplacesADirectoryThatAppearedMeanwhile()
+    {
+        var target = _s.P("out");
+        using var claim = OutputClaim.Acquire(target, force: false, "report");
+        Cli.UserFiles(target); // another program (or the user) creates the directory while resode works
+        var before = Cli.Snapshot(target);
+        var e = Assert.Throws<OutputException>(() => claim.Commit(tmp => File.WriteAllText(Path.Combine(tmp, "index.html"), "report")));
+        Assert.Contains("appeared while resode was working", e.Message);
+        Assert.Contains(claim.Partial, e.Message);
+        Assert.Equal(before, Cli.Snapshot(target));
+        claim.Dispose();
+        Assert.True(File.Exists(Path.Combine(claim.Partial, "index.html")), "the finished output is kept where the message says");
+    }
+
+    [Fact]
+    public void ForceRechecksAtTheEndThatEverythingReplacedIsStillOurs()
+    {
+        var target = _s.P("out");
+        RunDirectory.WriteAtomically(target, force: false, tmp => File.WriteAllText(Path.Combine(tmp, "index.html"), "old"), "report");
+        using var claim = OutputClaim.Acquire(target, force: true, "report");
+        File.WriteAllText(Path.Combine(target, "added-meanwhile.txt"), "user's");
+        var e = Assert.Throws<OutputException>(() => claim.Commit(tmp => File.WriteAllText(Path.Combine(tmp, "index.html"), "new")));
+        Assert.Contains("added-meanwhile.txt", e.Message);
+        Assert.Equal("old", File.ReadAllText(Path.Combine(target, "index.html")));
+        Assert.Equal("user's", File.ReadAllText(Path.Combine(target, "added-meanwhile.txt")));
+    }
+
+    [Fact]
+    public void ADirectoryIsRecognisedByItsManifestAndItsKind()
+    {
+        var report = _s.P("report");
+        RunDirectory.WriteAtomically(report, force: false, tmp =>
+        {
+            Directory.CreateDirectory(Path.Combine(tmp, "figures"));
+            File.WriteAllText(Path.Combine(tmp, "figures", "a.svg"), "<svg/>");
+            File.WriteAllText(Path.Combine(tmp, "index.html"), "x");
+        }, "report");
+        Assert.Null(OutputClaim.Describe(report, "report"));
+        Assert.Contains("not a run directory", OutputClaim.Describe(report, "run"));
+        File.WriteAllText(Path.Combine(report, "figures", "mine.png"), "user");
+        Assert.Contains("figures/mine.png", OutputClaim.Describe(report, "report"));
+        File.Delete(Path.Combine(report, "figures", "mine.png"));
+        File.WriteAllText(Path.Combine(report, OutputClaim.ManifestName), "{\"created_by\": \"someone else\", \"kind\": \"report\", \"files\": []}");
+        Assert.Contains("not written by resode", OutputClaim.Describe(report, "report"));
+    }
+
+    [Fact]
+    public void AFailedFillRemovesThePartialDirectoryAndTheLock()
+    {
+        var target = _s.P("out");
+        Assert.Throws<InvalidOperationException>(() => RunDirectory.WriteAtomically(target, force: false, tmp =>
+        {
+            File.WriteAllText(Path.Combine(tmp, "half.txt"), "partial");
+            throw new InvalidOperationException("simulated failure");
+        }));
+        Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
+    }
+}
+
+/// <summary>`bench --json` replaces only its own result files, and says so before timing anything.</summary>
+[Collection(CliCollection.Name)]
+public sealed class BenchOutputTests : IDisposable
+{
+    private readonly Scratch _s = new();
+    public void Dispose() => _s.Dispose();
+
+    [Fact]
+    public void BenchRefusesToOverwriteAForeignFileBeforeTiming()
+    {
+        File.WriteAllText(_s.P("notes.json"), "{\"mine\": true}");
+        var before = Cli.Snapshot(_s.Dir);
+        var r = Cli.Run(_s.Dir, "bench", "--quick", "--json", "notes.json");
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("not a bench result", r.Err);
+        Assert.DoesNotContain("cpu:", r.Out);
+        Assert.Equal(before, Cli.Snapshot(_s.Dir));
+    }
+}
+
+/// <summary>Links are not followed into replacing what they point to.</summary>
+[Collection(CliCollection.Name)]
+public sealed class LinkOutputTests : IDisposable
+{
+    private readonly Scratch _s = new();
+    public void Dispose() => _s.Dispose();
+
+    [Fact]
+    public void AnOutputThatIsASymbolicLinkIsRefused()
+    {
+        Directory.CreateDirectory(_s.P("real"));
+        Cli.UserFiles(_s.P("real"));
+        Directory.CreateSymbolicLink(_s.P("link"), _s.P("real"));
+        var before = Cli.Snapshot(_s.P("real"));
+        var r = Cli.Run(_s.Dir, Cli.Small.With("--out", "link", "--force"));
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("symbolic link", r.Err);
+        Assert.Equal(before, Cli.Snapshot(_s.P("real")));
+    }
+}

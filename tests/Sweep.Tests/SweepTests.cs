@@ -1,0 +1,231 @@
+using System.Text.Json.Nodes;
+
+namespace ResOdeProofs.Sweep.Tests;
+
+[Collection("baseline study")]
+public sealed class SweepTests(BaselineStudy baseline)
+{
+    [Fact]
+    public void Baseline_runs_every_cell_and_merges_them_with_the_ladder()
+    {
+        Assert.True(baseline.RunResult.Exit == 0, baseline.RunResult.ToString());
+        Assert.True(baseline.MergeResult.Exit == 0, baseline.MergeResult.ToString());
+        var r = JsonNode.Parse(File.ReadAllText(Path.Combine(baseline.Out, "report", "results.json")))!;
+        Assert.Equal(4, r["counts"]!["done"]!.GetValue<int>());
+        Assert.Equal(0, r["counts"]!["missing"]!.GetValue<int>());
+        var ladders = r["ladders"]!.AsArray();
+        Assert.Equal(2, ladders.Count); // seeds 0 and 1, each a ladder L = 4, 8
+        Assert.All(ladders, l => Assert.Equal("evaluated", l!["status"]!.GetValue<string>()));
+        Assert.All(ladders, l => Assert.NotEmpty(l!["verdicts"]!.AsArray()));
+        Assert.All(r["cells"]!.AsArray(), c => Assert.NotEmpty(c!["verdicts"]!.AsArray()));
+        // Each cell's rows in the report are its verdicts.json rows, read back without loss (only the input names the cell).
+        foreach (var c in r["cells"]!.AsArray())
+        {
+            string hash = c!["hash"]!.GetValue<string>();
+            var own = JsonNode.Parse(File.ReadAllText(Path.Combine(baseline.Out, "cells", hash, "run", "verdicts.json")))!["results"]!.AsArray();
+            foreach (var row in own) row!["input"] = $"cells/{hash}/run";
+            Assert.Equal(Canon(own).ToJsonString(), Canon(c["verdicts"]).ToJsonString());
+        }
+        foreach (var f in new[] { "index.html", "report.md" }) Assert.True(new FileInfo(Path.Combine(baseline.Out, "report", f)).Length > 500, f);
+        // The cell directory names are 16 hex digits of a hash, one per setting.
+        var names = Directory.GetDirectories(Path.Combine(baseline.Out, "cells")).Select(Path.GetFileName).ToList();
+        Assert.Equal(4, names.Count);
+        Assert.All(names, n => Assert.Matches("^[0-9a-f]{16}$", n));
+    }
+
+    /// <summary>JSON with every number re-read as a double (so that "1.0E-5" and "1E-05" compare equal).</summary>
+    private static JsonNode? Canon(JsonNode? n) => n switch
+    {
+        JsonObject o => new JsonObject(o.Select(kv => KeyValuePair.Create(kv.Key, Canon(kv.Value)))),
+        JsonArray a => new JsonArray(a.Select(Canon).ToArray()),
+        JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.Number => JsonValue.Create(v.GetValue<double>()),
+        null => null,
+        _ => n.DeepClone(),
+    };
+
+    /// <summary>
+    /// Three shards as separate processes, started at once on one output directory, the shard index taken from
+    /// a CI matrix variable, from Kubernetes' JOB_COMPLETION_INDEX and given explicitly: merged, the same as one machine.
+    /// </summary>
+    [Fact]
+    public void Shards_as_separate_processes_merge_to_the_single_machine_result_bit_for_bit()
+    {
+        string root = Cli.TempDir("shards");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            var procs = new[]
+            {
+                Cli.Start(root, new Dictionary<string, string> { ["RESODE_SHARD_INDEX"] = "0" }, "sweep", "run", baseline.StudyPath, "--out", outDir, "--shard", "auto/3", "--jobs", "1"),
+                Cli.Start(root, new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "1" }, "sweep", "run", baseline.StudyPath, "--out", outDir, "--shard", "auto/3", "--jobs", "1"),
+                Cli.Start(root, null, "sweep", "run", baseline.StudyPath, "--out", outDir, "--shard", "2/3", "--jobs", "1"),
+            };
+            var results = procs.Select(p => Cli.Finish(p, TimeSpan.FromMinutes(5))).ToArray();
+            foreach (var p in procs) p.Dispose();
+            Assert.All(results, r => Assert.True(r.Exit == 0, r.ToString()));
+            // Cells 0..3 split as {0, 3}, {1}, {2}.
+            Assert.Contains("shard 0/3: study 'ci': 2 of 4 cells", results[0].Out);
+            Assert.Contains("shard 1/3: study 'ci': 1 of 4 cells", results[1].Out);
+            Assert.Contains("shard 2/3: study 'ci': 1 of 4 cells", results[2].Out);
+            var merge = Cli.Run(root, "sweep", "merge", outDir);
+            Assert.True(merge.Exit == 0, merge.ToString());
+            Assert.Empty(Compare.Studies(baseline.Out, outDir));
+
+            // The comparison can fail: one flipped bit in one array of one cell is found.
+            string copy = Path.Combine(root, "copy");
+            Compare.CopyDirectory(outDir, copy);
+            string w = Directory.GetFiles(Path.Combine(copy, "cells"), "w.npy", SearchOption.AllDirectories).Order().First();
+            var bytes = File.ReadAllBytes(w);
+            bytes[^3] ^= 1;
+            File.WriteAllBytes(w, bytes);
+            Assert.Contains(Compare.Studies(baseline.Out, copy), d => d.Contains("w.npy: bytes differ"));
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
+    [Fact]
+    public void A_rerun_skips_finished_cells_and_a_changed_setting_is_a_new_cell()
+    {
+        string root = Cli.TempDir("resume");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            Compare.CopyDirectory(baseline.Out, outDir);
+            var again = Cli.Run(root, "sweep", "run", baseline.StudyPath, "--out", outDir);
+            Assert.True(again.Exit == 0, again.ToString());
+            Assert.Contains("0 cells run (0 done, 0 with a violated result, 0 failed), 4 finished earlier", again.Out);
+
+            // One more seed: the four finished cells are kept, two new ones run.
+            string changed = Path.Combine(root, "changed.toml");
+            File.WriteAllText(changed, BaselineStudy.Text.Replace("seed = \"0..1\"", "seed = \"0..2\""));
+            var more = Cli.Run(root, "sweep", "run", changed, "--out", outDir, "--jobs", "2");
+            Assert.True(more.Exit == 0, more.ToString());
+            Assert.Contains("2 cells run (2 done, 0 with a violated result, 0 failed), 4 finished earlier", more.Out);
+            Assert.Equal(6, Directory.GetDirectories(Path.Combine(outDir, "cells")).Length);
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
+    [Fact]
+    public void A_failed_cell_keeps_its_log_and_status_is_listed_by_merge_and_runs_again_with_retry_failed()
+    {
+        string root = Cli.TempDir("failed");
+        try
+        {
+            string study = Path.Combine(root, "study.toml");
+            // eta = 1e6 diverges at once: train stops with status diverged and exit code 3.
+            File.WriteAllText(study, "name = \"fails\"\n[grid.g]\nn = 8\nd = 3\nwidth = 4\niters = 8\ndepth = 4\neta = [0.01, 1e6]\n");
+            string outDir = Path.Combine(root, "out");
+            var run = Cli.Run(root, "sweep", "run", study, "--out", outDir, "--jobs", "2");
+            Assert.True(run.Exit == 3, run.ToString());
+            Assert.Contains("1 failed", run.Out);
+            string failedCell = Directory.GetDirectories(Path.Combine(outDir, "cells"))
+                .Single(d => JsonNode.Parse(File.ReadAllText(Path.Combine(d, "status.json")))!["status"]!.GetValue<string>() == "failed");
+            Assert.Contains("diverged", File.ReadAllText(Path.Combine(failedCell, "log.txt")));
+            Assert.Contains("exit code 3", File.ReadAllText(Path.Combine(failedCell, "status.json")));
+
+            var merge = Cli.Run(root, "sweep", "merge", outDir);
+            Assert.True(merge.Exit == 3, merge.ToString());
+            Assert.Contains("failed:  g[eta=1000000]", merge.Err);
+            Assert.Contains("eta=1000000", File.ReadAllText(Path.Combine(outDir, "report", "report.md")));
+            var partial = Cli.Run(root, "sweep", "merge", outDir, "--partial");
+            Assert.True(partial.Exit == 0, partial.ToString());
+
+            // Without --retry-failed the failed cell is left alone; with it, it runs again and the first attempt is kept.
+            var rerun = Cli.Run(root, "sweep", "run", study, "--out", outDir);
+            Assert.Contains("0 cells run", rerun.Out);
+            var retry = Cli.Run(root, "sweep", "run", study, "--out", outDir, "--retry-failed");
+            Assert.True(retry.Exit == 3, retry.ToString());
+            Assert.Contains("1 cells run (0 done, 0 with a violated result, 1 failed)", retry.Out);
+            Assert.True(File.Exists(Path.Combine(failedCell, "log.attempt-1.txt")));
+            Assert.True(File.Exists(Path.Combine(failedCell, "status.attempt-1.json")));
+            Assert.True(File.Exists(Path.Combine(failedCell, "log.txt")));
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
+    [Fact]
+    public void Merge_refuses_cells_of_another_engine_version()
+    {
+        string root = Cli.TempDir("engine");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            Compare.CopyDirectory(baseline.Out, outDir);
+            Assert.Equal(0, Cli.Run(root, "sweep", "merge", outDir).Exit);
+            string cell = Directory.GetDirectories(Path.Combine(outDir, "cells")).Order().First();
+            string cj = Path.Combine(cell, "cell.json");
+            var o = JsonNode.Parse(File.ReadAllText(cj))!;
+            o["engine_version"] = "0.0.1-older";
+            File.WriteAllText(cj, o.ToJsonString());
+            var merge = Cli.Run(root, "sweep", "merge", outDir);
+            Assert.True(merge.Exit == 2, merge.ToString());
+            Assert.Contains("never mixes engine versions", merge.Err);
+            Assert.DoesNotContain("   at ", merge.Err);
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
+    [Fact]
+    public void Bad_studies_and_foreign_output_directories_are_refused_before_any_work()
+    {
+        string root = Cli.TempDir("bad");
+        try
+        {
+            string study = Path.Combine(root, "s.toml");
+            File.WriteAllText(study, "name = \"typo\"\n[grid.g]\ndepht = [4, 8]\n");
+            var r = Cli.Run(root, "sweep", "run", study, "--out", Path.Combine(root, "o1"));
+            Assert.True(r.Exit == 2, r.ToString());
+            Assert.Contains("--depht", r.Err);
+            Assert.False(Directory.Exists(Path.Combine(root, "o1")));
+
+            File.WriteAllText(study, "name = \"badvalue\"\n[grid.g]\ndepth = [4, \"many\"]\n");
+            r = Cli.Run(root, "sweep", "run", study, "--out", Path.Combine(root, "o1"));
+            Assert.True(r.Exit == 2, r.ToString());
+            Assert.Contains("'many' is not a valid --depth", r.Err);
+
+            // A directory with a user's file in it is never written to.
+            string foreign = Path.Combine(root, "thesis");
+            Directory.CreateDirectory(foreign);
+            File.WriteAllText(Path.Combine(foreign, "chapter1.tex"), "keep me");
+            File.WriteAllText(study, BaselineStudy.Text);
+            r = Cli.Run(root, "sweep", "run", study, "--out", foreign);
+            Assert.True(r.Exit == 2, r.ToString());
+            Assert.Equal(new[] { "chapter1.tex" }, Directory.GetFileSystemEntries(foreign).Select(Path.GetFileName));
+
+            // init writes a study that expands, and never overwrites.
+            string ex = Path.Combine(root, "example.toml");
+            var init = Cli.Run(root, "sweep", "init", ex);
+            Assert.True(init.Exit == 0, init.ToString());
+            Assert.Contains("6 cells", init.Out);
+            var again = Cli.Run(root, "sweep", "init", ex);
+            Assert.Equal(2, again.Exit);
+
+            var shard = Cli.Run(root, "sweep", "run", ex, "--out", Path.Combine(root, "o2"), "--shard", "3/3");
+            Assert.Equal(2, shard.Exit);
+            Assert.Contains("0 ≤ I < 3", shard.Err);
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
+    [Fact]
+    public void Slurm_dry_run_writes_an_array_script_with_one_task_per_shard()
+    {
+        string root = Cli.TempDir("dry");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            var r = Cli.Run(root, "sweep", "slurm", baseline.StudyPath, "--out", outDir, "--dry-run", "--max-parallel", "2", "--time", "00:10:00", "--partition", "debug", "--cpus", "2");
+            Assert.True(r.Exit == 0, r.ToString());
+            string script = File.ReadAllText(Path.Combine(outDir, "slurm", "sweep.sbatch"));
+            Assert.Contains("#SBATCH --array=0-3%2", script);
+            Assert.Contains("#SBATCH --time=00:10:00", script);
+            Assert.Contains("#SBATCH --partition=debug", script);
+            Assert.Contains("#SBATCH --cpus-per-task=2", script);
+            Assert.Contains("--shard \"${SLURM_ARRAY_TASK_ID}/4\" --jobs 2", script);
+            Assert.Equal(BaselineStudy.Text, File.ReadAllText(Path.Combine(outDir, "study.toml")));
+            Assert.False(File.Exists(Path.Combine(outDir, "slurm", "jobs.txt")));
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+}
