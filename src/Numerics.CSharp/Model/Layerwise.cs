@@ -48,7 +48,7 @@ public sealed class Layerwise
         var h = new double[L + 1][][]; var p = new double[L + 1][][]; var pre = new double[L][][]; var sigma = new double[L][][];
         // Feature-major work rows: xT[c·n + i] is coordinate c of sample i.
         var hT = new double[d * n]; var uT = new double[m * n]; var tmp = new double[Math.Max(d, m) * n];
-        var sig = new double[L][]; var dsig = new double[L][];
+        var sk = new double[m * n]; var dsig = new double[L][];
         h[0] = new double[n][];
         for (int i = 0; i < n; i++)
         {
@@ -71,7 +71,7 @@ public sealed class Layerwise
             for (int j = 0; j < m; j++)
                 for (int c = 0; c < d; c++) AddScaled(wk[j * d + c], hT.AsSpan(c * n, n), uT.AsSpan(j * n, n));
             pre[k - 1] = ToSampleMajor(uT, m, n);
-            var sk = sig[k - 1] = new double[m * n]; var dk = dsig[k - 1] = new double[m * n];
+            var dk = dsig[k - 1] = new double[m * n];
             Activations.Evaluate(act, uT, sk, dk);
             sigma[k - 1] = ToSampleMajor(sk, m, n);
             // h_k = h_{k−1} + (Σ_j V[r,j] σ_j) / L
@@ -120,7 +120,7 @@ public sealed class Layerwise
         for (int k = L; k >= 1; k--)
         {
             var wk = w.Slice((k - 1) * md, md); var vk = v.Slice((k - 1) * md, md);
-            var sk = sig[k - 1]; var dk = dsig[k - 1];
+            var dk = dsig[k - 1];
             var gwk = gw[k - 1] = new double[md]; var gvk = gv[k - 1] = new double[md];
             // a_j = Σ_r V[r,j] p_r, q_j = σ'(u_j)·a_j
             Array.Clear(qT);
@@ -129,13 +129,9 @@ public sealed class Layerwise
             vtpMax[k - 1] = MaxAbs(qT);
             Multiply(dk, qT);
             // G^V[r,:] = Σ_i p_i[r] σ_i, G^W[j,:] = Σ_i q_i[j] h_{k−1,i}: samples in order, lanes over the row
-            var pk = p[k];
-            Transpose(sk, rowM, m, n);
+            var pk = p[k]; var sigk = sigma[k - 1];
             for (int i = 0; i < n; i++)
-            {
-                var si = rowM.AsSpan(i * m, m);
-                for (int r = 0; r < d; r++) AddScaled(pk[i][r], si, gvk.AsSpan(r * m, m));
-            }
+                for (int r = 0; r < d; r++) AddScaled(pk[i][r], sigk[i], gvk.AsSpan(r * m, m));
             Transpose(qT, rowM, m, n);
             var hPrev = h[k - 1];
             for (int i = 0; i < n; i++)
