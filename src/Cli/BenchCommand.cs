@@ -28,9 +28,10 @@ internal static class BenchCommand
         var ckOpt = new Option<string>("--checkpoint") { Description = "Checkpointing rows for L ≥ 1024: all (default), off, on (segment ⌈√L⌉, all but the last segment recomputed) or auto (train's default: ⌈√L⌉, keeping the final layers that fit in 512 MiB); one setting per process gives its own peak memory.", DefaultValueFactory = _ => "all" };
         var precOpt = new Option<string>("--precision") { Description = "both (default), f64 or f32.", DefaultValueFactory = _ => "both" };
         var repeats = new Option<int?>("--repeats") { Description = "Timed iterations per row (default: 30 for small, 5 for L = 16384; --quick: 10 and 3)." };
+        var torch = new Option<bool>("--compare-pytorch") { Description = "Also time the same iteration in PyTorch (python3 with torch; same sizes, precision and threads) and print the ratio per row." };
         var cmd = new Command("bench", "Time one full-batch gradient-descent iteration (forward, backward, update) of the engine at the paper's sizes; " +
                                        "prints ms/iteration (median and min of repeated timings after a warm-up), GFLOP/s (12·n·d·m·L per iteration), memory, threads and the machine.")
-        { quick, json, only, threads, repeats, act, ckOpt, precOpt };
+        { quick, json, only, threads, repeats, act, ckOpt, precOpt, torch };
         cmd.SetAction(pr =>
         {
             bool q = pr.GetValue(quick);
@@ -48,12 +49,17 @@ internal static class BenchCommand
                 if (!Directory.Exists(parent)) return Ui.Fail($"--json {target}: the directory {parent} does not exist");
             }
             var inv = CultureInfo.InvariantCulture;
+            bool compare = pr.GetValue(torch);
+            if (compare && PyTorchComparison.Unavailable() is string why) return Ui.Fail($"--compare-pytorch: {why}");
+            if (compare && !pr.GetValue(act)!.Equals("gelu", StringComparison.OrdinalIgnoreCase)) return Ui.Fail("--compare-pytorch times the GELU network: leave --activation at gelu");
             string cpu = EngineBenchmark.CpuModel();
             Console.WriteLine($"cpu: {cpu} ({Environment.ProcessorCount} logical cores; {EngineBenchmark.CpuFlags()})");
             Console.WriteLine($"runtime: {RuntimeInformation.FrameworkDescription}; kernels: {Simd.Level} ({Simd.Bits(Simd.Level)}-bit; hardware {Simd.Hardware})");
+            Console.WriteLine($"clock: {EngineBenchmark.NominalMHz()} MHz as /proc/cpuinfo reports it (nominal; boost not visible in a virtual machine)");
             Console.WriteLine("timings on a shared machine are noisy: compare the min column across runs.");
             Console.WriteLine($"{"config",-6} {"L",6} {"n",4} {"d",3} {"m",3} {"prec",4} {"thr",3} {"ckpt",4} {"median ms",10} {"min ms",9} {"GFLOP/s",8} {"best",6} {"engine MiB",10}");
             var results = new List<BenchResult>();
+            var torchRows = new Dictionary<BenchResult, PyTorchComparison.Timing>();
             foreach (var (name, L, n, d, m) in configs)
             {
                 int ck = EngineOptions.SqrtSegment(L);
@@ -74,6 +80,12 @@ internal static class BenchCommand
                             results.Add(r);
                             Console.WriteLine(string.Create(inv,
                                 $"{name,-6} {L,6} {n,4} {d,3} {m,3} {(f32 ? "f32" : "f64"),4} {th,3} {(seg == 0 ? "off" : seg > 0 ? seg.ToString(inv) : "auto"),4} {r.MedianMs,10:F3} {r.MinMs,9:F3} {r.GflopsMedian,8:F1} {r.GflopsBest,6:F1} {r.EngineBytes / 1048576.0,10:F1}"));
+                            if (compare && seg == 0)
+                            {
+                                var pt = torchRows[r] = PyTorchComparison.Run(cfg, reps);
+                                Console.WriteLine(string.Create(inv,
+                                    $"  pytorch {pt.Version} ({pt.Threads} thr) {pt.MedianMs,10:F3} {pt.MinMs,9:F3} ms: resode {pt.MinMs / r.MinMs:F1}x faster (min), {pt.MedianMs / r.MedianMs:F1}x (median)"));
+                            }
                         }
             }
             using var proc = Process.GetCurrentProcess();
@@ -85,12 +97,14 @@ internal static class BenchCommand
                 {
                     date = DateTime.UtcNow.ToString("yyyy-MM-dd", inv),
                     cpu, cores = Environment.ProcessorCount, flags = EngineBenchmark.CpuFlags(), runtime = RuntimeInformation.FrameworkDescription,
-                    simd = Simd.Level.ToString(), peakWorkingSetBytes = proc.PeakWorkingSet64,
+                    simd = Simd.Level.ToString(), nominalMHz = EngineBenchmark.NominalMHz(), peakWorkingSetBytes = proc.PeakWorkingSet64,
                     rows = results.Select(r => new
                     {
                         r.Config.Name, r.Config.Depth, r.Config.Samples, r.Config.Dim, r.Config.Width,
                         precision = r.Config.Float32 ? "float32" : "float64", r.Config.Threads, r.Config.Checkpoint, r.Config.KeepLast,
                         r.MedianMs, r.MinMs, r.GflopsMedian, r.GflopsBest, r.EngineBytes, r.Repeats,
+                        pytorchMedianMs = torchRows.TryGetValue(r, out var tm) ? tm.MedianMs : (double?)null,
+                        pytorchMinMs = torchRows.TryGetValue(r, out var t2) ? t2.MinMs : (double?)null,
                     }),
                 };
                 File.WriteAllText(path, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));

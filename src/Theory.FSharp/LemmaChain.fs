@@ -132,28 +132,16 @@ let snapshotNorms (run: Run) (s: int) : SnapshotNorms =
         let lo0, hi0 = min lo 0.0, max hi 0.0
         let n = lw.H.[0].Length
         // columns c_i of a (rows × n) matrix given as n vectors
-        let spec (cols: float[][]) =
-            let rows = cols.[0].Length
-            let mat = MathNet.Numerics.LinearAlgebra.Matrix<float>.Build.Dense(rows, cols.Length, fun r c -> cols.[c].[r])
-            mat.L2Norm()
+        let spec (cols: float[][]) = Model.SpectralNorm.OfColumns cols
         let fro (cols: float[][]) = sqrt (cols |> Array.sumBy (fun c -> Array.sumBy (fun x -> x * x) c))
-        let sgm = lw.Pre |> Array.map (Array.map (Array.map (fun x -> Activations.Value(act, x))))
+        let sgm = lw.Sigma // σ(pre-activations), from the reference's forward pass
         let dh = Array.init L (fun k -> Array.init n (fun i -> Array.map2 (-) lw.H.[k + 1].[i] lw.H.[k].[i]))
-        let v = run.V s
-        let ginf =
-            Array.init L (fun k ->
-                seq {
-                    for i in 0 .. n - 1 do
-                        let p = lw.P.[k + 1].[i]
-                        for j in 0 .. m - 1 ->
-                            abs (Seq.sum (seq { for r in 0 .. d - 1 -> v.[k * m * d + r * m + j] * p.[r] }))
-                }
-                |> Seq.fold max 0.0)
+        let ginf = lw.VtPMax // max_{i,j} |Σ_r V_k[r,j]·p_k^i[r]|, formed by the reference's backward pass
         { WOp = wop
           VOp = vop
           HNorm = lw.H |> Array.map (Array.map norm)
           PNorm = lw.P |> Array.map (Array.map norm)
-          SigmaNorm = lw.Pre |> Array.map (Array.map (fun u -> u |> Array.map (fun x -> Activations.Value(act, x)) |> norm))
+          SigmaNorm = sgm |> Array.map (Array.map norm)
           PSpec = lw.P |> Array.map spec
           PFro = lw.P |> Array.map fro
           HSpec = lw.H |> Array.map spec

@@ -9,8 +9,7 @@ let matrix (rows: int) (cols: int) (data: float[]) (offset: int) : Matrix<float>
 
 /// Spectral norm ‖M‖₂ (largest singular value) of a row-major block.
 let spectralNorm (rows: int) (cols: int) (data: float[]) (offset: int) : float =
-    let m = matrix rows cols data offset
-    if m.RowCount = 0 || m.ColumnCount = 0 then 0.0 else m.L2Norm()
+    ResOdeProofs.Numerics.Model.SpectralNorm.OfBlock(rows, cols, data, offset) // Gram matrix + tridiagonal bisection, not a full SVD
 
 /// Frobenius norm of a block.
 let frobenius (data: float[]) (offset: int) (count: int) : float =
@@ -31,5 +30,4 @@ let norm (v: float[]) = sqrt (Array.sumBy (fun x -> x * x) v)
 
 /// Smallest eigenvalue of a symmetric matrix.
 let lambdaMin (m: Matrix<float>) : float =
-    let evd = m.Evd(Symmetricity.Symmetric)
-    evd.EigenValues |> Seq.map (fun c -> c.Real) |> Seq.min
+    ResOdeProofs.Numerics.Model.SpectralNorm.SmallestEigenvalue(m.ToRowMajorArray(), m.RowCount) // tridiagonal bisection, not a full EVD

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace ResOdeProofs.Numerics;
 
@@ -94,6 +95,7 @@ public static class Activations
         return Math.Log(w) * (x / (w - 1.0));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gelu(double u, out double value, out double derivative, out double pdf)
     {
         SpecialFunctions.NormalCdfAndPdf(u, out double cdf, out pdf);
@@ -103,6 +105,7 @@ public static class Activations
     }
 
     /// <summary>t = tanh(u) and sech²(u) = 1 − t², the latter without cancellation for large |u|.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TanhSech2(double u, out double t, out double sech2)
     {
         double a = Math.Abs(u);
@@ -119,6 +122,7 @@ public static class Activations
     }
 
     /// <summary>softplus and its derivative from the single exponential e = exp(−|u|).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SoftplusKernel(double u, out double value, out double derivative, out double e)
     {
         e = Math.Exp(-Math.Abs(u));
@@ -231,6 +235,7 @@ public static class Activations
     /// no allocation. Bit-identical to <see cref="Value"/> and <see cref="Derivative"/>; gelu evaluates
     /// Φ and φ from one shared exp(−u²/2), tanh and softplus use one exponential per element.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Evaluate(ActivationKind k, ReadOnlySpan<double> u, Span<double> value, Span<double> derivative)
     {
         CheckLengths(u.Length, value.Length, derivative.Length);
@@ -280,6 +285,7 @@ public static class Activations
     /// Single-precision overload of <see cref="Evaluate(ActivationKind, ReadOnlySpan{double}, Span{double}, Span{double})"/>:
     /// computes σ and σ' in double precision and rounds each result to float.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Evaluate(ActivationKind k, ReadOnlySpan<float> u, Span<float> value, Span<float> derivative)
     {
         CheckLengths(u.Length, value.Length, derivative.Length);

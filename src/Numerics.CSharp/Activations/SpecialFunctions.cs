@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace ResOdeProofs.Numerics;
 
 /// <summary>
@@ -73,6 +74,7 @@ public static class SpecialFunctions
     /// exp(-y²) for 0 &lt;= y &lt; 27.5 accurate to a couple of ulps: y = y₀ + d, y₀ = trunc(16y)/16,
     /// exp(-y²) = exp(-y₀²)·exp(-d(y + y₀)) with d(y + y₀) formed error-free (Fast2Sum + FMA).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double ExpNegSquareSplit(double y, double[] table, double scale)
     {
         int k = (int)(y * 16.0);
@@ -104,6 +106,7 @@ public static class SpecialFunctions
     }
 
     /// <summary>erf(x)/x as Cody's rational x ↦ P(x²)/Q(x²), for |x| &lt;= 0.46875.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double ErfOverX(double x)
     {
         double z = x * x;
@@ -119,6 +122,7 @@ public static class SpecialFunctions
     /// The scaled complementary error function R(y) = exp(y²)·erfc(y) for y &gt; 0.46875 (finite or +∞),
     /// from Cody's second and third approximations.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static double ErfcScaled(double y)
     {
         if (y <= 4.0)
@@ -223,6 +227,7 @@ public static class SpecialFunctions
     /// Φ(u) and φ(u) together, sharing the single exp(-u²/2) evaluation when |u| &gt; 0.46875·√2.
     /// Bit-identical to <see cref="NormalCdf"/> and <see cref="NormalPdf"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void NormalCdfAndPdf(double u, out double cdf, out double pdf)
     {
         double a = Math.Abs(u);

@@ -73,26 +73,27 @@ internal static class ActivationKernels256
         // |x|/√2 ≤ 0.46875: Φ = ½ + ½·erf(x/√2) with erf(s) = s·P(s²)/Q(s²).
         var xs = x * Vector256.Create(InvSqrt2);
         var z = xs * xs;
-        var num = Vector256.Create(A4) * z;
-        var den = z;
-        num = (num + Vector256.Create(A0)) * z; den = (den + Vector256.Create(B0)) * z;
-        num = (num + Vector256.Create(A1)) * z; den = (den + Vector256.Create(B1)) * z;
-        num = (num + Vector256.Create(A2)) * z; den = (den + Vector256.Create(B2)) * z;
-        var numSmall = num + Vector256.Create(A3);
-        var denSmall = den + Vector256.Create(B3);
+        // Cody's polynomials in Horner form with fused multiply-adds (one rounding per coefficient instead
+        // of two; the scalar code's (num + a)·z order differs from this by an ulp or so).
+        var numSmall = Vector256.FusedMultiplyAdd(Vector256.Create(A4), z, Vector256.Create(A0));
+        var denSmall = z + Vector256.Create(B0);
+        numSmall = Vector256.FusedMultiplyAdd(numSmall, z, Vector256.Create(A1)); denSmall = Vector256.FusedMultiplyAdd(denSmall, z, Vector256.Create(B1));
+        numSmall = Vector256.FusedMultiplyAdd(numSmall, z, Vector256.Create(A2)); denSmall = Vector256.FusedMultiplyAdd(denSmall, z, Vector256.Create(B2));
+        numSmall = Vector256.FusedMultiplyAdd(numSmall, z, Vector256.Create(A3)); denSmall = Vector256.FusedMultiplyAdd(denSmall, z, Vector256.Create(B3));
         // Otherwise the tail Q(|x|) = ½·e·R(y), y = |x|/√2, R(y) = exp(y²)·erfc(y) (Cody's ranges 2 and 3).
         var y = ax * Vector256.Create(InvSqrt2);
-        num = Vector256.Create(C8) * y; den = y;
-        num = (num + Vector256.Create(C0)) * y; den = (den + Vector256.Create(D0)) * y;
-        num = (num + Vector256.Create(C1)) * y; den = (den + Vector256.Create(D1)) * y;
-        num = (num + Vector256.Create(C2)) * y; den = (den + Vector256.Create(D2)) * y;
-        num = (num + Vector256.Create(C3)) * y; den = (den + Vector256.Create(D3)) * y;
-        num = (num + Vector256.Create(C4)) * y; den = (den + Vector256.Create(D4)) * y;
-        num = (num + Vector256.Create(C5)) * y; den = (den + Vector256.Create(D5)) * y;
-        num = (num + Vector256.Create(C6)) * y; den = (den + Vector256.Create(D6)) * y;
+        var num = Vector256.FusedMultiplyAdd(Vector256.Create(C8), y, Vector256.Create(C0));
+        var den = y + Vector256.Create(D0);
+        num = Vector256.FusedMultiplyAdd(num, y, Vector256.Create(C1)); den = Vector256.FusedMultiplyAdd(den, y, Vector256.Create(D1));
+        num = Vector256.FusedMultiplyAdd(num, y, Vector256.Create(C2)); den = Vector256.FusedMultiplyAdd(den, y, Vector256.Create(D2));
+        num = Vector256.FusedMultiplyAdd(num, y, Vector256.Create(C3)); den = Vector256.FusedMultiplyAdd(den, y, Vector256.Create(D3));
+        num = Vector256.FusedMultiplyAdd(num, y, Vector256.Create(C4)); den = Vector256.FusedMultiplyAdd(den, y, Vector256.Create(D4));
+        num = Vector256.FusedMultiplyAdd(num, y, Vector256.Create(C5)); den = Vector256.FusedMultiplyAdd(den, y, Vector256.Create(D5));
+        num = Vector256.FusedMultiplyAdd(num, y, Vector256.Create(C6)); den = Vector256.FusedMultiplyAdd(den, y, Vector256.Create(D6));
+        num = Vector256.FusedMultiplyAdd(num, y, Vector256.Create(C7)); den = Vector256.FusedMultiplyAdd(den, y, Vector256.Create(D7));
         // One division for both ranges: each lane divides the numerator and denominator of its own range.
         var small = Vector256.LessThanOrEqual(y, Vector256.Create(Threshold));
-        var quot = Vector256.ConditionalSelect(small, numSmall, num + Vector256.Create(C7)) / Vector256.ConditionalSelect(small, denSmall, den + Vector256.Create(D7));
+        var quot = Vector256.ConditionalSelect(small, numSmall, num) / Vector256.ConditionalSelect(small, denSmall, den);
         var cdfSmall = half + half * (xs * quot);
         var rr = quot;
         var four = Vector256.Create(4.0);

@@ -1,11 +1,23 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace ResOdeProofs.Numerics.Model;
 
 /// <summary>
 /// Every intermediate quantity of one forward and backward pass at fixed weights, kept layer by
-/// layer for the theory layer's lemma checks (h_k^i, p_k^i, pre-activations, G_k). It is a plain,
-/// allocating double-precision implementation written directly from the formulas (see
-/// <see cref="ResNet{T}"/>), independent of the engine's kernels, so it doubles as the slow
-/// reference path that the fast engine is compared with.
+/// layer for the theory layer's lemma checks (h_k^i, p_k^i, pre-activations, G_k). It is a
+/// double-precision implementation written directly from the formulas (see <see cref="ResNet{T}"/>),
+/// independent of the engine's kernels (no GEMM, no vector activation, no threads, no checkpointing),
+/// so it doubles as the reference path that the fast engine is compared with.
+/// <para>
+/// Every sum is taken term by term in the order of its formula (over c for W h, over j for V σ and Wᵀq,
+/// over r for Vᵀp, over the samples i for the gradients), from zero, one rounding per term, and σ, σ' come
+/// from the accurate scalar <see cref="Activations.Evaluate(ActivationKind, ReadOnlySpan{double}, Span{double}, Span{double})"/>.
+/// For speed the independent sums run side by side in vector lanes: over the samples for the states and
+/// adjoints (kept feature-major, one row of n samples per coordinate), over the output coordinates for the
+/// gradients. Lanes never mix, so each entry is rounded exactly as the scalar formula would round it.
+/// </para>
 /// Indices: k = 0..L for h and p (h[k] is h_k), layer k = 1..L stored at index k − 1 for the rest.
 /// </summary>
 public sealed class Layerwise
@@ -16,85 +28,198 @@ public sealed class Layerwise
     public required double[][][] P { get; init; }
     /// <summary>pre[k−1][i] = W_k h_{k−1}^i ∈ R^m.</summary>
     public required double[][][] Pre { get; init; }
+    /// <summary>sigma[k−1][i] = σ(W_k h_{k−1}^i) ∈ R^m (the same numbers as <see cref="Activations.Value"/> of <see cref="Pre"/>).</summary>
+    public required double[][][] Sigma { get; init; }
     /// <summary>G^W_k = L·∂ℓ/∂W_k (m×d row-major), at index k − 1.</summary>
     public required double[][] GW { get; init; }
     /// <summary>G^V_k = L·∂ℓ/∂V_k (d×m row-major), at index k − 1.</summary>
     public required double[][] GV { get; init; }
+    /// <summary>max_{i,j} |(V_kᵀ p_k^i)_j| at index k − 1 (the sums over r = 0..d−1 the backward pass forms anyway).</summary>
+    public required double[] VtPMax { get; init; }
     /// <summary>ℓ = (1/n) Σ_i ‖B h_L^i − y_i‖².</summary>
     public required double Loss { get; init; }
 
     /// <summary>Evaluates everything at weights W (L·m·d), V (L·d·m).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Layerwise Evaluate(NetworkShape s, ActivationKind act, Dataset data, double[]? a, double[]? b,
         ReadOnlySpan<double> w, ReadOnlySpan<double> v)
     {
         int L = s.Depth, m = s.Width, d = s.Dim, n = data.Count, md = m * d, dIn = s.InputDim, dOut = s.OutputDim;
-        var h = new double[L + 1][][]; var p = new double[L + 1][][]; var pre = new double[L][][];
+        var h = new double[L + 1][][]; var p = new double[L + 1][][]; var pre = new double[L][][]; var sigma = new double[L][][];
+        // Feature-major work rows: xT[c·n + i] is coordinate c of sample i.
+        var hT = new double[d * n]; var uT = new double[m * n]; var tmp = new double[Math.Max(d, m) * n];
+        var sk = new double[m * n]; var dsig = new double[L][];
         h[0] = new double[n][];
         for (int i = 0; i < n; i++)
         {
-            h[0][i] = new double[d];
+            var h0 = h[0][i] = new double[d];
             for (int r = 0; r < d; r++)
-                h[0][i][r] = a is null ? data.X[i * dIn + r] : Sum(dIn, c => a[r * dIn + c] * data.X[i * dIn + c]);
+            {
+                if (a is null) { h0[r] = data.X[i * dIn + r]; continue; }
+                double acc = 0;
+                for (int c = 0; c < dIn; c++) acc += a[r * dIn + c] * data.X[i * dIn + c];
+                h0[r] = acc;
+            }
         }
+        ToFeatureMajor(h[0], hT, d, n);
+        double depth = L;
         for (int k = 1; k <= L; k++)
         {
-            var wk = w.Slice((k - 1) * md, md).ToArray(); var vk = v.Slice((k - 1) * md, md).ToArray();
-            h[k] = new double[n][]; pre[k - 1] = new double[n][];
-            for (int i = 0; i < n; i++)
-            {
-                var hp = h[k - 1][i];
-                var u = new double[m];
-                for (int j = 0; j < m; j++) u[j] = Sum(d, c => wk[j * d + c] * hp[c]);
-                pre[k - 1][i] = u;
-                var su = new double[m];
-                for (int j = 0; j < m; j++) su[j] = Activations.Value(act, u[j]);
-                var hn = (double[])hp.Clone();
-                for (int r = 0; r < d; r++) hn[r] += Sum(m, j => vk[r * m + j] * su[j]) / L;
-                h[k][i] = hn;
-            }
+            var wk = w.Slice((k - 1) * md, md); var vk = v.Slice((k - 1) * md, md);
+            // u_j = Σ_c W[j,c] h_c
+            Array.Clear(uT);
+            for (int j = 0; j < m; j++)
+                for (int c = 0; c < d; c++) AddScaled(wk[j * d + c], hT.AsSpan(c * n, n), uT.AsSpan(j * n, n));
+            pre[k - 1] = ToSampleMajor(uT, m, n);
+            var dk = dsig[k - 1] = new double[m * n];
+            Activations.Evaluate(act, uT, sk, dk);
+            sigma[k - 1] = ToSampleMajor(sk, m, n);
+            // h_k = h_{k−1} + (Σ_j V[r,j] σ_j) / L
+            Array.Clear(tmp, 0, d * n);
+            for (int r = 0; r < d; r++)
+                for (int j = 0; j < m; j++) AddScaled(vk[r * m + j], sk.AsSpan(j * n, n), tmp.AsSpan(r * n, n));
+            AddDivided(tmp.AsSpan(0, d * n), depth, hT);
+            h[k] = ToSampleMajor(hT, d, n);
         }
         double loss = 0;
         p[L] = new double[n][];
+        var res = new double[dOut];
         for (int i = 0; i < n; i++)
         {
             var hl = h[L][i];
-            var res = new double[dOut];
             for (int o = 0; o < dOut; o++)
-                res[o] = (b is null ? hl[o] : Sum(d, c => b[o * d + c] * hl[c])) - data.Y[i * dOut + o];
-            loss += Sum(dOut, o => res[o] * res[o]);
-            var pl = new double[d];
-            for (int c = 0; c < d; c++) pl[c] = 2.0 / n * (b is null ? res[c] : Sum(dOut, o => b[o * d + c] * res[o]));
-            p[L][i] = pl;
-        }
-        var gw = new double[L][]; var gv = new double[L][];
-        for (int k = L; k >= 1; k--)
-        {
-            var wk = w.Slice((k - 1) * md, md).ToArray(); var vk = v.Slice((k - 1) * md, md).ToArray();
-            gw[k - 1] = new double[md]; gv[k - 1] = new double[md];
-            p[k - 1] = new double[n][];
-            for (int i = 0; i < n; i++)
             {
-                var pk = p[k][i]; var u = pre[k - 1][i]; var hp = h[k - 1][i];
-                var q = new double[m];
-                for (int j = 0; j < m; j++) q[j] = Activations.Derivative(act, u[j]) * Sum(d, r => vk[r * m + j] * pk[r]);
-                var su = new double[m];
-                for (int j = 0; j < m; j++) su[j] = Activations.Value(act, u[j]);
-                for (int r = 0; r < d; r++)
-                    for (int j = 0; j < m; j++) gv[k - 1][r * m + j] += pk[r] * su[j];
-                for (int j = 0; j < m; j++)
-                    for (int c = 0; c < d; c++) gw[k - 1][j * d + c] += q[j] * hp[c];
-                var pn = (double[])pk.Clone();
-                for (int c = 0; c < d; c++) pn[c] += Sum(m, j => wk[j * d + c] * q[j]) / L;
-                p[k - 1][i] = pn;
+                double bh;
+                if (b is null) bh = hl[o];
+                else
+                {
+                    bh = 0;
+                    for (int c = 0; c < d; c++) bh += b[o * d + c] * hl[c];
+                }
+                res[o] = bh - data.Y[i * dOut + o];
+            }
+            double sq = 0;
+            for (int o = 0; o < dOut; o++) sq += res[o] * res[o];
+            loss += sq;
+            var pl = p[L][i] = new double[d];
+            for (int c = 0; c < d; c++)
+            {
+                double br;
+                if (b is null) br = res[c];
+                else
+                {
+                    br = 0;
+                    for (int o = 0; o < dOut; o++) br += b[o * d + c] * res[o];
+                }
+                pl[c] = 2.0 / n * br;
             }
         }
-        return new Layerwise { H = h, P = p, Pre = pre, GW = gw, GV = gv, Loss = loss / n };
+        var gw = new double[L][]; var gv = new double[L][]; var vtpMax = new double[L];
+        var pT = new double[d * n]; var qT = new double[m * n]; var rowM = new double[n * m];
+        ToFeatureMajor(p[L], pT, d, n);
+        for (int k = L; k >= 1; k--)
+        {
+            var wk = w.Slice((k - 1) * md, md); var vk = v.Slice((k - 1) * md, md);
+            var dk = dsig[k - 1];
+            var gwk = gw[k - 1] = new double[md]; var gvk = gv[k - 1] = new double[md];
+            // a_j = Σ_r V[r,j] p_r, q_j = σ'(u_j)·a_j
+            Array.Clear(qT);
+            for (int j = 0; j < m; j++)
+                for (int r = 0; r < d; r++) AddScaled(vk[r * m + j], pT.AsSpan(r * n, n), qT.AsSpan(j * n, n));
+            vtpMax[k - 1] = MaxAbs(qT);
+            Multiply(dk, qT);
+            // G^V[r,:] = Σ_i p_i[r] σ_i, G^W[j,:] = Σ_i q_i[j] h_{k−1,i}: samples in order, lanes over the row
+            var pk = p[k]; var sigk = sigma[k - 1];
+            for (int i = 0; i < n; i++)
+                for (int r = 0; r < d; r++) AddScaled(pk[i][r], sigk[i], gvk.AsSpan(r * m, m));
+            Transpose(qT, rowM, m, n);
+            var hPrev = h[k - 1];
+            for (int i = 0; i < n; i++)
+            {
+                var qi = rowM.AsSpan(i * m, m);
+                for (int j = 0; j < m; j++) AddScaled(qi[j], hPrev[i], gwk.AsSpan(j * d, d));
+            }
+            // p_{k−1} = p_k + (Σ_j W[j,c] q_j) / L
+            Array.Clear(tmp, 0, d * n);
+            for (int c = 0; c < d; c++)
+                for (int j = 0; j < m; j++) AddScaled(wk[j * d + c], qT.AsSpan(j * n, n), tmp.AsSpan(c * n, n));
+            AddDivided(tmp.AsSpan(0, d * n), depth, pT);
+            p[k - 1] = ToSampleMajor(pT, d, n);
+        }
+        return new Layerwise { H = h, P = p, Pre = pre, Sigma = sigma, GW = gw, GV = gv, VtPMax = vtpMax, Loss = loss / n };
     }
 
-    private static double Sum(int count, Func<int, double> term)
+    /// <summary>y ← y + α·x, lane by lane (one product and one sum per entry, no fused multiply-add).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddScaled(double alpha, ReadOnlySpan<double> x, Span<double> y)
     {
-        double s = 0;
-        for (int i = 0; i < count; i++) s += term(i);
-        return s;
+        int len = x.Length, i = 0;
+        if (Vector.IsHardwareAccelerated && len >= Vector<double>.Count)
+        {
+            var av = new Vector<double>(alpha);
+            var xv = MemoryMarshal.Cast<double, Vector<double>>(x);
+            var yv = MemoryMarshal.Cast<double, Vector<double>>(y);
+            for (int j = 0; j < xv.Length; j++) yv[j] = yv[j] + av * xv[j];
+            i = xv.Length * Vector<double>.Count;
+        }
+        for (; i < len; i++) y[i] = y[i] + alpha * x[i];
+    }
+
+    /// <summary>y ← y + x / divisor entrywise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddDivided(ReadOnlySpan<double> x, double divisor, Span<double> y)
+    {
+        int len = x.Length, i = 0;
+        if (Vector.IsHardwareAccelerated && len >= Vector<double>.Count)
+        {
+            var dv = new Vector<double>(divisor);
+            var xv = MemoryMarshal.Cast<double, Vector<double>>(x);
+            var yv = MemoryMarshal.Cast<double, Vector<double>>(y);
+            for (int j = 0; j < xv.Length; j++) yv[j] = yv[j] + xv[j] / dv;
+            i = xv.Length * Vector<double>.Count;
+        }
+        for (; i < len; i++) y[i] = y[i] + x[i] / divisor;
+    }
+
+    /// <summary>y ← x ⊙ y.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Multiply(ReadOnlySpan<double> x, Span<double> y)
+    {
+        for (int i = 0; i < x.Length; i++) y[i] = x[i] * y[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double MaxAbs(ReadOnlySpan<double> x)
+    {
+        double mx = 0;
+        foreach (var t in x) mx = Math.Max(mx, Math.Abs(t));
+        return mx;
+    }
+
+    /// <summary>dst[i·rows + r] = src[r·cols + i] for a rows × cols src.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose(double[] src, double[] dst, int rows, int cols)
+    {
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < cols; i++) dst[i * rows + r] = src[r * cols + i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ToFeatureMajor(double[][] x, double[] dst, int dim, int n)
+    {
+        for (int i = 0; i < n; i++)
+            for (int r = 0; r < dim; r++) dst[r * n + i] = x[i][r];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double[][] ToSampleMajor(double[] src, int dim, int n)
+    {
+        var x = new double[n][];
+        for (int i = 0; i < n; i++)
+        {
+            var xi = x[i] = new double[dim];
+            for (int r = 0; r < dim; r++) xi[r] = src[r * n + i];
+        }
+        return x;
     }
 }

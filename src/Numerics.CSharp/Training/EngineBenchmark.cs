@@ -91,12 +91,17 @@ public static class EngineBenchmark
     }
 
     /// <summary>CPU model from /proc/cpuinfo ("unknown" elsewhere).</summary>
-    public static string CpuModel()
+    public static string CpuModel() => CpuInfo("model name");
+
+    /// <summary>The "cpu MHz" line of /proc/cpuinfo ("unknown" elsewhere): the nominal clock inside a virtual machine.</summary>
+    public static string NominalMHz() => CpuInfo("cpu MHz");
+
+    private static string CpuInfo(string key)
     {
         try
         {
             foreach (var line in File.ReadLines("/proc/cpuinfo"))
-                if (line.StartsWith("model name", StringComparison.Ordinal)) return line[(line.IndexOf(':') + 1)..].Trim();
+                if (line.StartsWith(key, StringComparison.Ordinal)) return line[(line.IndexOf(':') + 1)..].Trim();
         }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
