@@ -85,7 +85,10 @@ let maxOdeSteps (activation: ResOdeProofs.Numerics.ActivationKind) (depth: int) 
 [<Literal>]
 let MaxCheckedSamples = 16
 
-let analyseSnapshot (run: Run) (s: int) : SnapshotCheck =
+/// The analysis of snapshot s with the ResNet's error scaled by c: the final states are replaced by
+/// H̃_L + c·(h_L − H̃_L) (c = 1: the run itself). c ≠ 1 is a mutation for tests: a scheme whose error is c times
+/// the actual one, which a bound loose by less than c must reject.
+let analyseSnapshotScaled (c: float) (run: Run) (s: int) : SnapshotCheck =
     let st = run.Setting
     let L, m, d = st.Depth, st.Width, st.Dim
     let n = min st.Samples MaxCheckedSamples
@@ -153,7 +156,7 @@ let analyseSnapshot (run: Run) (s: int) : SnapshotCheck =
             let lipK = kV * (s0 * sqm + s1 * mW * hmax) + s1 * mV * kW * hmax
             let f = mV * (s0 * sqm + s1 * mW * hmax)
             let paper = exp kappa * (lipK + kappa * f) / (2.0 * fL)
-            let hl = lw.H.[L].[i]
+            let hl = Array.init d (fun r -> sol.Final.[i * d + r] + c * (lw.H.[L].[i].[r] - sol.Final.[i * d + r]))
             let measured = sqrt (Array.sumBy (fun r -> let x = hl.[r] - sol.Final.[i * d + r] in x * x) [| 0 .. d - 1 |])
             { Sample = i; Measured = measured; Bound = e; PaperBound = paper; IntegrationError = est L; SecantBound = secant })
     { Snapshot = s
@@ -171,6 +174,8 @@ let analyseSnapshot (run: Run) (s: int) : SnapshotCheck =
       OdeSteps = sol.Steps
       OdeRejected = sol.Rejected
       OdeSeconds = seconds }
+
+let analyseSnapshot (run: Run) (s: int) : SnapshotCheck = analyseSnapshotScaled 1.0 run s
 
 let private cache = ConditionalWeakTable<Run, SnapshotCheck[]>()
 
@@ -249,6 +254,32 @@ let bound : Result<Run> =
                   sprintf "ODE solves (DP5(4), rtol %g): %s" Rtol
                       (checks |> Array.map (fun c -> sprintf "t=%g: %d steps, %d rejected, %.2fs" c.Time c.OdeSteps c.OdeRejected c.OdeSeconds) |> String.concat "; ") ] } }
 
+/// The verdict of B.bound.secant on analysed snapshots.
+let secantConclusion (checks: SnapshotCheck[]) : Evaluation =
+    let all = checks |> Array.collect (fun c -> c.Samples |> Array.map (fun x -> c, x))
+    let effective (x: SampleCheck) = x.SecantBound + x.IntegrationError + 1e-12 * (1.0 + x.Measured)
+    let ratio (x: SampleCheck) = if x.Measured = 0.0 then 0.0 else x.Measured / effective x
+    let c, x = all |> Array.maxBy (snd >> ratio)
+    let verdict =
+        Verdict.compare x.Measured (effective x) 0.0 (sprintf "sample i = %d" x.Sample) (sprintf "snapshot %d (t = %g)" c.Snapshot c.Time)
+    let tight f = all |> Array.filter (fun (_, x) -> x.Measured > 0.0) |> Array.map (fun (_, x) -> f x / x.Measured)
+    let secantTight, oldTight = tight (fun x -> x.SecantBound), tight (fun x -> x.Bound)
+    { Verdict = verdict
+      Measured = Some x.Measured
+      Bound = Some x.SecantBound
+      Hypotheses = []
+      Constants =
+        c.Constants
+        @ [ "worst tightness, secant-Jacobian bound", (if secantTight.Length > 0 then Array.min secantTight else infinity)
+            "worst tightness, layer-wise bound of B.bound (same samples)", (if oldTight.Length > 0 then Array.min oldTight else infinity) ]
+      Notes =
+        [ sprintf "worst case: sample %d at snapshot t = %g, measured %.3e, secant-Jacobian bound %.3e (B.bound's layer-wise bound %.3e), integration error %.1e"
+              x.Sample c.Time x.Measured x.SecantBound x.Bound x.IntegrationError
+          if secantTight.Length > 0 then
+              sprintf "tightness over samples and snapshots: secant min %.3g, max %.3g; layer-wise (B.bound) min %.3g"
+                  (Array.min secantTight) (Array.max secantTight) (Array.min oldTight)
+          else "the ResNet equals the ODE solution at every snapshot (V = 0: both are the identity)" ] }
+
 /// B.bound.secant: the same local errors, propagated by the products of the exact secant Jacobians of the error
 /// recursion instead of the products of their norm bounds (docs/theorems/EulerError.md).
 let boundSecant : Result<Run> =
@@ -265,32 +296,7 @@ let boundSecant : Result<Run> =
       Hypotheses =
         [ "σ Lipschitz", lipschitzSigma; "weights finite", finiteWeights
           "reference solve accurate", accurateSolveFor (fun x -> x.SecantBound) ]
-      Conclusion =
-        fun run ->
-            let checks = analyse run
-            let all = checks |> Array.collect (fun c -> c.Samples |> Array.map (fun x -> c, x))
-            let effective (x: SampleCheck) = x.SecantBound + x.IntegrationError + 1e-12 * (1.0 + x.Measured)
-            let ratio (x: SampleCheck) = if x.Measured = 0.0 then 0.0 else x.Measured / effective x
-            let c, x = all |> Array.maxBy (snd >> ratio)
-            let verdict =
-                Verdict.compare x.Measured (effective x) 0.0 (sprintf "sample i = %d" x.Sample) (sprintf "snapshot %d (t = %g)" c.Snapshot c.Time)
-            let tight f = all |> Array.filter (fun (_, x) -> x.Measured > 0.0) |> Array.map (fun (_, x) -> f x / x.Measured)
-            let secantTight, oldTight = tight (fun x -> x.SecantBound), tight (fun x -> x.Bound)
-            { Verdict = verdict
-              Measured = Some x.Measured
-              Bound = Some x.SecantBound
-              Hypotheses = []
-              Constants =
-                c.Constants
-                @ [ "worst tightness, secant-Jacobian bound", (if secantTight.Length > 0 then Array.min secantTight else infinity)
-                    "worst tightness, layer-wise bound of B.bound (same samples)", (if oldTight.Length > 0 then Array.min oldTight else infinity) ]
-              Notes =
-                [ sprintf "worst case: sample %d at snapshot t = %g, measured %.3e, secant-Jacobian bound %.3e (B.bound's layer-wise bound %.3e), integration error %.1e"
-                      x.Sample c.Time x.Measured x.SecantBound x.Bound x.IntegrationError
-                  if secantTight.Length > 0 then
-                      sprintf "tightness over samples and snapshots: secant min %.3g, max %.3g; layer-wise (B.bound) min %.3g"
-                          (Array.min secantTight) (Array.max secantTight) (Array.min oldTight)
-                  else "the ResNet equals the ODE solution at every snapshot (V = 0: both are the identity)" ] } }
+      Conclusion = fun run -> secantConclusion (analyse run) }
 
 /// The common snapshot iterations of a ladder.
 let commonSteps (ladder: Ladder) =
