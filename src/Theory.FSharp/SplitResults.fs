@@ -117,7 +117,7 @@ let forcing : Result<Run> =
             evaluation roundingRel checks [ "b (max over pairs and snapshots)", bmax; "L max_k |E_k| (max over snapshots)", emax ] [] }
 
 // ---------------------------------------------------------------------------------------------------------
-// Result A in split form, driven by the replay (Replay.stream).
+// Result A in split form, driven by the replay (SplitReplay.stream).
 
 /// Per-pair state of the recursion: the accumulated exact forcing D = Δ(t_s) − ηΣE (as matrices), the bound r on
 /// ‖Δ − D‖ (the bracket terms), and the plain Grönwall value x; ‖Δ‖ ≤ u = min(x, ‖D‖ + r), W and V apart.
@@ -173,7 +173,7 @@ let bounds (run: Run) : SplitBounds =
         fromZero.[0] <- boundOf zero
         segs.[0] <- boundOf seg
         let mutable drift, amax, lemax = 0.0, 0.0, 0.0
-        Replay.stream run
+        SplitReplay.stream run
             (fun j s it ->
                 if s > 0 && j = run.Steps.[s] then seg <- startState run (run.W s) (run.V s)
                 for p in it.Pairs do
@@ -253,6 +253,7 @@ let private statementCore =
 
 /// (A.split) from t = 0.
 let split : Result<Run> =
+  FlowRuns.gdOnly "A.flow"
     { Id = "A.split"
       Title = "Depth-smoothness during training, exact state forcing (from t = 0)"
       Source = "paper §3 (finite training time), split form derived here (docs/theorems/DepthSmoothness.md, A.split)"
@@ -268,6 +269,7 @@ let split : Result<Run> =
 
 /// (A.split.segments) restarted at every snapshot.
 let splitSegments : Result<Run> =
+  FlowRuns.gdOnly "A.flow"
     { Id = "A.split.segments"
       Title = "Depth-smoothness during training, exact state forcing, restarted at each snapshot"
       Source = "paper §3 (finite training time), split form derived here (docs/theorems/DepthSmoothness.md, A.split)"

@@ -2,7 +2,7 @@
 /// that it can be replaced by a fuller replay: segment s starts at the RECORDED weights of snapshot s and
 /// applies Z ← Z − η·G(Z) (G = L·∂ℓ/∂Z, computed by `IterateSplit.evaluate` from the weights and the data)
 /// up to the iteration of snapshot s + 1. Nothing is read from the producer's trace.
-module ResOdeProofs.Theory.Replay
+module ResOdeProofs.Theory.SplitReplay
 
 open ResOdeProofs.Theory.IterateSplit
 
