@@ -264,7 +264,14 @@ let secantConclusion (checks: SnapshotCheck[]) : Evaluation =
         Verdict.compare x.Measured (effective x) 0.0 (sprintf "sample i = %d" x.Sample) (sprintf "snapshot %d (t = %g)" c.Snapshot c.Time)
     let tight f = all |> Array.filter (fun (_, x) -> x.Measured > 0.0) |> Array.map (fun (_, x) -> f x / x.Measured)
     let secantTight, oldTight = tight (fun x -> x.SecantBound), tight (fun x -> x.Bound)
-    { Verdict = verdict
+    let range =
+        all
+        |> Array.map (fun (c, x) ->
+            ({ Measured = x.Measured; Bound = effective x; Where = sprintf "sample i = %d" x.Sample; When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time }
+             : LemmaChain.Check))
+        |> LemmaChain.tightnessRange
+    { Range = range
+      Verdict = verdict
       Measured = Some x.Measured
       Bound = Some x.SecantBound
       Hypotheses = []
