@@ -170,8 +170,9 @@ let bounds (run: Run) : SplitBounds =
         let fromZero, segs = Array.zeroCreate (n + 1), Array.zeroCreate (n + 1)
         let zero = startState run (run.W 0) (run.V 0)
         let mutable seg = startState run (run.W 0) (run.V 0)
-        fromZero.[0] <- boundOf zero
-        segs.[0] <- boundOf seg
+        let j0 = run.Steps.[0]
+        fromZero.[j0] <- boundOf zero
+        segs.[j0] <- boundOf seg
         let mutable drift, amax, lemax = 0.0, 0.0, 0.0
         SplitReplay.stream run
             (fun j s it ->
