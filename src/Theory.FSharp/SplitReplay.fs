@@ -6,6 +6,20 @@ module ResOdeProofs.Theory.SplitReplay
 
 open ResOdeProofs.Theory.IterateSplit
 
+/// Work budget of one replay, in units of n·m·d·L (one forward pass) times the number of replayed iterates: each
+/// iterate costs about ten such passes (forward, backward, the extra pass of IterateSplit) in plain float64 loops.
+/// 3·10^9 covers the figure-1 setting at L = 1024 (2.6·10^9) and not 10 000 iterates of the figure-2 setting
+/// (3.3·10^10, about 35 CPU-minutes); past it the results that need the replay report the hypothesis not met
+/// (the budget only bounds the check's cost, it never decides a verdict).
+[<Literal>]
+let WorkBudget = 3e9
+
+/// The replay work of a run in the units of `WorkBudget`.
+let work (run: Run) =
+    let st = run.Setting
+    let iterates = if run.SnapshotCount = 0 then 0 else run.Steps.[run.SnapshotCount - 1] - run.Steps.[0]
+    float iterates * float st.Samples * float st.Width * float st.Dim * float st.Depth
+
 /// What the replay hands to its consumer at the end of a segment: the replayed weights at the iteration of
 /// the next snapshot (to be compared with the recorded ones).
 type SegmentEnd = { Snapshot: int; W: float[]; V: float[] }

@@ -220,6 +220,12 @@ let private twoSnapshotsFromZero =
         if run.SnapshotCount >= 2 && run.Steps.[0] = 0 then Met(sprintf "%d snapshots from iteration 0" run.SnapshotCount)
         else NotMet "the replay needs a snapshot at iteration 0 and at least one later snapshot"
 
+let private withinBudget =
+    "replay within its work budget", fun (run: Run) ->
+        let w = SplitReplay.work run
+        if w <= SplitReplay.WorkBudget then Met(sprintf "replay work %.3g ≤ %.3g (n·m·d·L × iterates)" w SplitReplay.WorkBudget)
+        else NotMet(sprintf "replay work %.3g (n·m·d·L × iterates) exceeds the budget %.3g of the verifier's float64 replay: not evaluated" w SplitReplay.WorkBudget)
+
 /// Checks of a bound sequence against the trace's smooth_z (when present) and the snapshot weights.
 let private compareWithRun (run: Run) (bound: float[]) (skipStart: bool) =
     let sz = run.Trace "smooth_z"
@@ -261,7 +267,7 @@ let split : Result<Run> =
       Provenance = ProvedHere
       Doc = aDoc
       Statement = statementCore + "; started at the increments of snapshot 0 and compared at every iterate and snapshot."
-      Hypotheses = [ smooth; plainGd; float64Run; notDiverged; noFault; twoSnapshotsFromZero ]
+      Hypotheses = [ smooth; plainGd; float64Run; notDiverged; noFault; twoSnapshotsFromZero; withinBudget ]
       Conclusion =
         fun run ->
             let b = bounds run
@@ -279,7 +285,7 @@ let splitSegments : Result<Run> =
       Statement =
         statementCore
         + "; restarted at the recorded increments of every snapshot, each snapshot compared with the value propagated from the previous one."
-      Hypotheses = [ smooth; plainGd; float64Run; notDiverged; noFault; twoSnapshotsFromZero ]
+      Hypotheses = [ smooth; plainGd; float64Run; notDiverged; noFault; twoSnapshotsFromZero; withinBudget ]
       Conclusion =
         fun run ->
             let b = bounds run
