@@ -11,12 +11,12 @@ internal static class VerifyCommand
     // Exit codes of `resode verify` (the project's exit-code contract: 0 done, 1 a result violated, 2 bad usage or
     // input, 3 a check or the tool failed). Precedence: 1 when any row is violated (a theorem failed, whatever else
     // happened), else 3 when any row is `error` (a check could not be evaluated), else 0.
-    internal const int ExitViolated = 1;
-    internal const int ExitCheckError = 3;
+    internal const int ExitViolated = ExitCodes.Violated;
+    internal const int ExitCheckError = ExitCodes.ToolFailed;
 
     /// <summary>The exit code for a set of rows: 1 if any is violated, else 3 if any is an error, else 0.</summary>
     internal static int ExitCodeFor(IReadOnlyCollection<Registry.VerdictRow> rows) =>
-        rows.Any(r => r.IsViolated) ? ExitViolated : rows.Any(r => r.IsError) ? ExitCheckError : 0;
+        rows.Any(r => r.IsViolated) ? ExitViolated : rows.Any(r => r.IsError) ? ExitCheckError : ExitCodes.Done;
 
     public static Command Build()
     {

@@ -32,7 +32,7 @@ let reproduceFlow (spec: RunSpec) =
 let private verdicts (run: Run) =
     Registry.singleRun |> List.map (fun r -> r.Id, (Result.evaluate r run).Verdict)
 
-let private gdOnlyIds = [ "I.update"; "C.gdDecay"; "C.pathLength"; "C.runRate"; "A.aposteriori"; "A.aposteriori.segments"; "A.apriori" ]
+let private gdOnlyIds = [ "I.update"; "C.gdDecay"; "C.pathLength"; "C.runRate"; "A.aposteriori"; "A.aposteriori.segments"; "A.apriori"; "A.split"; "A.split.segments" ]
 let private flowOnlyIds = [ "A.flow"; "C.gfDecay"; "C.gfPathLength" ]
 
 [<ProfiledProperty(6, Replay = "(2718,2819)")>]

@@ -1,0 +1,296 @@
+/// The split form of lemma L5 and of result A (docs/theorems/LemmaChain.md "L5.split", "L5.forcing";
+/// docs/theorems/DepthSmoothness.md "A.split"): the part of G_{k+1} − G_k that does not depend on
+/// Δ_k = Z_{k+1} − Z_k is computed exactly from the states of each iterate (E_k), only the rest is bounded.
+module ResOdeProofs.Theory.SplitResults
+
+open System
+open System.Runtime.CompilerServices
+open ResOdeProofs.Numerics
+open ResOdeProofs.Theory
+open ResOdeProofs.Theory.IterateSplit
+open ResOdeProofs.Theory.LemmaChain
+
+let private lemmaDoc = "docs/theorems/LemmaChain.md"
+let private aDoc = "docs/theorems/DepthSmoothness.md"
+
+let private at (run: Run) (s: int) = sprintf "snapshot %d (iteration %d, t = %g)" s run.Steps.[s] (run.Time s)
+
+let private snapshotCache = ConditionalWeakTable<Run, Collections.Concurrent.ConcurrentDictionary<int, Iterate>>()
+
+/// The split quantities at snapshot s, from its recorded weights (computed once per run and snapshot).
+let atSnapshot (run: Run) (s: int) : Iterate =
+    let per = snapshotCache.GetValue(run, fun _ -> Collections.Concurrent.ConcurrentDictionary<int, Iterate>())
+    per.GetOrAdd(s, fun s -> evaluate (Context.ofRun run) true (run.W s) (run.V s))
+
+let private notDiverged =
+    "run not diverged", fun (run: Run) ->
+        if run.Setting.Diverged then NotMet "the run diverged: its last iterates are not finite" else Met "completed with finite weights"
+
+let private hasSnapshots =
+    "at least one snapshot", fun (run: Run) ->
+        if run.SnapshotCount >= 1 then Met(sprintf "%d snapshots" run.SnapshotCount) else NotMet "the run has no snapshot"
+
+let private smooth =
+    "sigma twice differentiable with bounded sigma''", fun (run: Run) ->
+        match run.Setting.S2 with
+        | Some s2 -> Met(sprintf "%s, s2 = %.6g" (Activations.Name run.Setting.Activation) s2)
+        | None -> NotMet(sprintf "%s has no bounded second derivative" (Activations.Name run.Setting.Activation))
+
+/// The two-component bound of L5.split at one pair: W part a_WW x + a_WV y + ‖E^W‖, V part a_VW x + ‖E^V‖.
+let splitBound (p: Pair) =
+    sqrt ((p.AWW * p.X + p.AWV * p.Y + p.EW) ** 2.0 + (p.AVW * p.X + p.EV) ** 2.0)
+
+/// (L5.split) ‖G_{k+1} − G_k‖ against the exact E_k plus the bracket bound, at every snapshot and pair.
+let gradientDifferenceSplit : Result<Run> =
+    { Id = "L5.split"
+      Title = "Consecutive layer gradients: exact state part plus a·‖Δ_k‖"
+      Source = "derived here (docs/theorems/LemmaChain.md, L5.split)"
+      Provenance = ProvedHere
+      Doc = lemmaDoc
+      Statement =
+        "G_{k+1} − G_k = [G(Z_{k+1}; h_k, p_{k+1}) − G(Z_k; h_k, p_{k+1})] + E_k with E_k = G(Z_k; h_k, p_{k+1}) − G(Z_k; h_{k−1}, p_k) computed from the states; "
+        + "‖G^W_{k+1} − G^W_k − E^W_k‖ ≤ a_WW‖ΔW_k‖ + a_WV‖ΔV_k‖ and ‖G^V_{k+1} − G^V_k − E^V_k‖ ≤ a_VW‖ΔW_k‖ with a_WW = s2·max|V_{k+1}ᵀp_{k+1}|·‖H_k‖₂², "
+        + "a_WV = max|σ'(W_k h_k)|·‖P_{k+1}‖₂‖H_k‖₂, a_VW = s1‖P_{k+1}‖₂‖H_k‖₂ (s1, s2 over the entries of W_k h_k and W_{k+1} h_k)."
+      Hypotheses = [ notDiverged; hasSnapshots; smooth ]
+      Conclusion =
+        fun run ->
+            let mutable amax = 0.0
+            let md = run.Shape.LayerSize
+            let checks =
+                [ for s in 0 .. run.SnapshotCount - 1 do
+                    let it = atSnapshot run s
+                    // the measured difference comes from the run's layer-wise reference pass (Run.Layerwise), the
+                    // bound from this file's own evaluation of the same weights: two independent computations
+                    let lw = run.Layerwise s
+                    for k0 in 0 .. it.Pairs.Length - 1 do
+                        let p = it.Pairs.[k0]
+                        amax <- max amax (jointCoefficient p.AWW p.AWV p.AVW)
+                        let gw = Linalg.frobeniusDiff lw.GW.[k0 + 1] 0 lw.GW.[k0] 0 md
+                        let gv = Linalg.frobeniusDiff lw.GV.[k0 + 1] 0 lw.GV.[k0] 0 md
+                        yield { Measured = sqrt (gw * gw + gv * gv); Bound = splitBound p
+                                Where = sprintf "layers k = %d, %d" (k0 + 1) (k0 + 2); When = at run s } ]
+            evaluation roundingRel checks [ "a (max over pairs and snapshots)", amax ] [] }
+
+/// The forcing bounds b_W,k, b_V,k of L5.forcing at snapshot s from the given pair quantities (exact layer
+/// spectral norms from the snapshot).
+let forcingBoundsOf (run: Run) (s: int) (pairs: Pair[]) =
+    let sn = snapshotNorms run s
+    let kap = kappas sn
+    let fL = float run.Setting.Depth
+    pairs |> Array.mapi (fun k0 p ->
+        // layer k = k0 + 1 at index k0; layer k + 1 at index k0 + 1
+        let wk, vk, kap1 = sn.WOp.[k0], sn.VOp.[k0], kap.[k0 + 1]
+        let bV = kap1 * p.PF1 * p.SHatS + p.S1F * p.PS * wk * fL * p.DHF
+        let bW = p.S2F * p.GHatInf * wk * fL * p.DHF * p.HS + p.D1Max * vk * kap1 * p.PF1 * p.HS + p.D1Max * vk * p.PF * fL * p.DHS
+        bW, bV)
+
+/// The forcing bounds of L5.forcing at snapshot s.
+let forcingBounds (run: Run) (s: int) = forcingBoundsOf run s (atSnapshot run s).Pairs
+
+/// (L5.forcing) L‖E^W_k‖ ≤ b_W,k and L‖E^V_k‖ ≤ b_V,k: the O(1/L) content of L5.
+let forcing : Result<Run> =
+    { Id = "L5.forcing"
+      Title = "The state part E_k of consecutive layer gradients is O(1/L)"
+      Source = "derived here (docs/theorems/LemmaChain.md, L5.forcing)"
+      Provenance = ProvedHere
+      Doc = lemmaDoc
+      Statement =
+        "L‖E^V_k‖_F ≤ b_V,k = κ_{k+1}‖P_{k+1}‖_F‖σ(W_kH_k)‖₂ + s1‖P_k‖₂‖W_k‖₂·L‖H_k − H_{k−1}‖_F and "
+        + "L‖E^W_k‖_F ≤ b_W,k = s2·max|V_kᵀp_{k+1}|·‖W_k‖₂·L‖H_k − H_{k−1}‖_F‖H_k‖₂ + s1‖V_k‖₂κ_{k+1}‖P_{k+1}‖_F‖H_k‖₂ + s1‖V_k‖₂‖P_k‖_F·L‖H_k − H_{k−1}‖₂ "
+        + "(L3 for p_{k+1} − p_k, L2 for h_k − h_{k−1}); hence L·max_k‖E_k‖ ≤ b = max_k (b_W,k² + b_V,k²)^{1/2}."
+      Hypotheses = [ notDiverged; hasSnapshots; smooth ]
+      Conclusion =
+        fun run ->
+            let fL = float run.Setting.Depth
+            let mutable bmax, emax = 0.0, 0.0
+            let checks =
+                [ for s in 0 .. run.SnapshotCount - 1 do
+                    let it = atSnapshot run s
+                    let bs = forcingBounds run s
+                    for k0 in 0 .. it.Pairs.Length - 1 do
+                        let p = it.Pairs.[k0]
+                        let bW, bV = bs.[k0]
+                        bmax <- max bmax (sqrt (bW * bW + bV * bV))
+                        emax <- max emax (fL * sqrt (p.EW * p.EW + p.EV * p.EV))
+                        yield { Measured = fL * p.EW; Bound = bW; Where = sprintf "L‖E^W_k‖, k = %d" (k0 + 1); When = at run s }
+                        yield { Measured = fL * p.EV; Bound = bV; Where = sprintf "L‖E^V_k‖, k = %d" (k0 + 1); When = at run s } ]
+            evaluation roundingRel checks [ "b (max over pairs and snapshots)", bmax; "L max_k |E_k| (max over snapshots)", emax ] [] }
+
+// ---------------------------------------------------------------------------------------------------------
+// Result A in split form, driven by the replay (SplitReplay.stream).
+
+/// Per-pair state of the recursion: the accumulated exact forcing D = Δ(t_s) − ηΣE (as matrices), the bound r on
+/// ‖Δ − D‖ (the bracket terms), and the plain Grönwall value x; ‖Δ‖ ≤ u = min(x, ‖D‖ + r), W and V apart.
+type private PairState =
+    { DW: float[]; DV: float[]; mutable RW: float; mutable RV: float; mutable XW: float; mutable XV: float }
+
+let private increments (run: Run) (w: float[]) (v: float[]) =
+    let md = run.Shape.LayerSize
+    Array.init (run.Setting.Depth - 1) (fun k0 ->
+        Array.init md (fun e -> w.[(k0 + 1) * md + e] - w.[k0 * md + e]),
+        Array.init md (fun e -> v.[(k0 + 1) * md + e] - v.[k0 * md + e]))
+
+let private startState (run: Run) (w: float[]) (v: float[]) =
+    increments run w v |> Array.map (fun (dw, dv) -> { DW = dw; DV = dv; RW = 0.0; RV = 0.0; XW = Linalg.norm dw; XV = Linalg.norm dv })
+
+let private uOf (st: PairState) = min st.XW (Linalg.norm st.DW + st.RW), min st.XV (Linalg.norm st.DV + st.RV)
+
+let private boundOf (states: PairState[]) =
+    states |> Array.fold (fun acc st -> let uw, uv = uOf st in max acc (sqrt (uw * uw + uv * uv))) 0.0
+
+/// One gradient-descent step of the recursion with the quantities of iterate j.
+let private step (eta: float) (md: int) (it: Iterate) (states: PairState[]) =
+    states |> Array.iteri (fun k0 st ->
+        let p = it.Pairs.[k0]
+        let uw, uv = uOf st
+        let bw = p.AWW * uw + p.AWV * uv
+        let bv = p.AVW * uw
+        st.XW <- uw + eta * (bw + p.EW)
+        st.XV <- uv + eta * (bv + p.EV)
+        st.RW <- st.RW + eta * bw
+        st.RV <- st.RV + eta * bv
+        for e in 0 .. md - 1 do
+            st.DW.[e] <- st.DW.[e] - eta * it.EWm.[k0 * md + e]
+            st.DV.[e] <- st.DV.[e] - eta * it.EVm.[k0 * md + e])
+
+/// The bounds of A.split from t = 0 and restarted at every snapshot, at every iterate 0..Steps[last], from one replay.
+type SplitBounds =
+    { FromZero: float[]; Segments: float[]
+      /// max over segment ends of max|Z_replayed − Z_recorded| / max|Z_recorded|
+      ReplayDrift: float
+      AMax: float; LEMax: float; Seconds: float }
+
+let private boundsCache = ConditionalWeakTable<Run, SplitBounds>()
+
+let bounds (run: Run) : SplitBounds =
+    boundsCache.GetValue(run, fun run ->
+        let sw = Diagnostics.Stopwatch.StartNew()
+        let n = run.Steps.[run.SnapshotCount - 1]
+        let eta, md, fL = run.Setting.Eta, run.Shape.LayerSize, float run.Setting.Depth
+        let fromZero, segs = Array.zeroCreate (n + 1), Array.zeroCreate (n + 1)
+        let zero = startState run (run.W 0) (run.V 0)
+        let mutable seg = startState run (run.W 0) (run.V 0)
+        let j0 = run.Steps.[0]
+        fromZero.[j0] <- boundOf zero
+        segs.[j0] <- boundOf seg
+        let mutable drift, amax, lemax = 0.0, 0.0, 0.0
+        SplitReplay.stream run
+            (fun j s it ->
+                if s > 0 && j = run.Steps.[s] then seg <- startState run (run.W s) (run.V s)
+                for p in it.Pairs do
+                    amax <- max amax (jointCoefficient p.AWW p.AWV p.AVW)
+                    lemax <- max lemax (fL * sqrt (p.EW * p.EW + p.EV * p.EV))
+                step eta md it zero
+                step eta md it seg
+                fromZero.[j + 1] <- boundOf zero
+                segs.[j + 1] <- boundOf seg)
+            (fun e ->
+                // the from-zero trajectory continues from the recorded snapshot: add the jump of each increment
+                // (after the bound at this iterate has been stored and compared)
+                let recW, recV = run.W e.Snapshot, run.V e.Snapshot
+                let scale = max 1e-300 (Array.fold (fun a x -> max a (abs x)) 0.0 recW)
+                for i in 0 .. recW.Length - 1 do
+                    drift <- max drift (max (abs (recW.[i] - e.W.[i])) (abs (recV.[i] - e.V.[i])) / scale)
+                let rec' = increments run recW recV
+                let rep = increments run e.W e.V
+                zero |> Array.iteri (fun k0 st ->
+                    let (rw, rv), (pw, pv) = rec'.[k0], rep.[k0]
+                    let jw = Linalg.frobeniusDiff rw 0 pw 0 md
+                    let jv = Linalg.frobeniusDiff rv 0 pv 0 md
+                    st.RW <- st.RW + jw; st.XW <- st.XW + jw
+                    st.RV <- st.RV + jv; st.XV <- st.XV + jv))
+        { FromZero = fromZero; Segments = segs; ReplayDrift = drift; AMax = amax; LEMax = lemax; Seconds = sw.Elapsed.TotalSeconds })
+
+let private plainGd =
+    "plain gradient descent", fun (run: Run) ->
+        if run.Setting.Optimizer = "gd" then Met "gd"
+        else NotMet(sprintf "the split recursion replays plain gradient descent; this run's optimizer is %s" run.Setting.Optimizer)
+
+let private float64Run =
+    "float64 run", fun (run: Run) ->
+        if run.Data.Meta.Precision = "float64" then Met "float64"
+        else NotMet(sprintf "the replay is float64 and is compared with the recorded weights; this run computed in %s" run.Data.Meta.Precision)
+
+let private noFault =
+    "no engine fault", fun (run: Run) ->
+        if run.Setting.Fault = "none" then Met "faithful engine" else NotMet(sprintf "the run is marked with fault %s" run.Setting.Fault)
+
+let private twoSnapshotsFromZero =
+    "snapshots at iteration 0 and later", fun (run: Run) ->
+        if run.SnapshotCount >= 2 && run.Steps.[0] = 0 then Met(sprintf "%d snapshots from iteration 0" run.SnapshotCount)
+        else NotMet "the replay needs a snapshot at iteration 0 and at least one later snapshot"
+
+let private withinBudget =
+    "replay within its work budget", fun (run: Run) ->
+        let w = SplitReplay.work run
+        if w <= SplitReplay.WorkBudget then Met(sprintf "replay work %.3g ≤ %.3g (n·m·d·L × iterates)" w SplitReplay.WorkBudget)
+        else NotMet(sprintf "replay work %.3g (n·m·d·L × iterates) exceeds the budget %.3g of the verifier's float64 replay: not evaluated" w SplitReplay.WorkBudget)
+
+/// Checks of a bound sequence against the trace's smooth_z (when present) and the snapshot weights.
+let private compareWithRun (run: Run) (bound: float[]) (skipStart: bool) =
+    let sz = run.Trace "smooth_z"
+    seq {
+        match sz with
+        | Some sz ->
+            for j in (if skipStart then 1 else 0) .. min (bound.Length - 1) (sz.Length - 1) ->
+                { Measured = sz.[j]; Bound = bound.[j]; Where = "max_k ‖Z_{k+1} − Z_k‖_F (trace smooth_z)"
+                  When = sprintf "iteration %d (t = %g)" j (float j * run.Setting.Eta) }
+        | None -> ()
+        for s in (if skipStart then 1 else 0) .. run.SnapshotCount - 1 do
+            let j = run.Steps.[s]
+            if j < bound.Length then
+                yield { Measured = run.DepthIncrement s; Bound = bound.[j]; Where = "max_k ‖Z_{k+1} − Z_k‖_F (snapshot weights)"
+                        When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
+    }
+
+let private snapshotTightness (run: Run) (bound: float[]) =
+    [ for s in 1 .. run.SnapshotCount - 1 ->
+        let j = run.Steps.[s]
+        let m = run.DepthIncrement s
+        sprintf "tightness at snapshot %d (iteration %d)" s j, (if m > 0.0 then bound.[j] / m else infinity) ]
+
+let private splitConstants (b: SplitBounds) =
+    [ "a (max over iterates and pairs)", b.AMax; "L max_k |E_k| (max over iterates)", b.LEMax
+      "replay drift at snapshots (max relative)", b.ReplayDrift; "replay seconds", b.Seconds ]
+
+let private statementCore =
+    "For plain gradient descent, Δ_k(t_{j+1}) = Δ_k(t_j) − η(G_{k+1} − G_k)(Z^j) and L5.split give, per pair k and W/V part, "
+    + "‖Δ_k(t_j)‖ ≤ u_k^j = min(x_k^j, ‖D_k^j‖ + r_k^j) with D_k^{j+1} = D_k^j − ηE_k^j (exact matrices), r^{j+1} = r^j + η·a^j·u^j and "
+    + "x^{j+1} = u^j + η(a^j u^j + ‖E_k^j‖), E_k^j and a^j computed from the weights of iterate j (replayed from the snapshots, never read from the trace)"
+
+/// (A.split) from t = 0.
+let split : Result<Run> =
+  FlowRuns.gdOnly "A.flow"
+    { Id = "A.split"
+      Title = "Depth-smoothness during training, exact state forcing (from t = 0)"
+      Source = "paper §3 (finite training time), split form derived here (docs/theorems/DepthSmoothness.md, A.split)"
+      Provenance = ProvedHere
+      Doc = aDoc
+      Statement = statementCore + "; started at the increments of snapshot 0 and compared at every iterate and snapshot."
+      Hypotheses = [ smooth; plainGd; float64Run; notDiverged; noFault; twoSnapshotsFromZero; withinBudget ]
+      Conclusion =
+        fun run ->
+            let b = bounds run
+            let e = evaluation roundingRel (compareWithRun run b.FromZero false) [] []
+            { e with Constants = splitConstants b @ snapshotTightness run b.FromZero } }
+
+/// (A.split.segments) restarted at every snapshot.
+let splitSegments : Result<Run> =
+  FlowRuns.gdOnly "A.flow"
+    { Id = "A.split.segments"
+      Title = "Depth-smoothness during training, exact state forcing, restarted at each snapshot"
+      Source = "paper §3 (finite training time), split form derived here (docs/theorems/DepthSmoothness.md, A.split)"
+      Provenance = ProvedHere
+      Doc = aDoc
+      Statement =
+        statementCore
+        + "; restarted at the recorded increments of every snapshot, each snapshot compared with the value propagated from the previous one."
+      Hypotheses = [ smooth; plainGd; float64Run; notDiverged; noFault; twoSnapshotsFromZero; withinBudget ]
+      Conclusion =
+        fun run ->
+            let b = bounds run
+            let e = evaluation roundingRel (compareWithRun run b.Segments true) [] []
+            { e with Constants = splitConstants b @ snapshotTightness run b.Segments } }
+
+/// The results of this file, for a registry.
+let all : Result<Run> list = [ gradientDifferenceSplit; forcing; split; splitSegments ]

@@ -1,0 +1,176 @@
+/// The sharper results (docs/theorems/LemmaChain.md L5.split, L5.forcing; DepthSmoothness.md A.split;
+/// EulerError.md B.bound.secant): they hold on sampled settings, their negative controls fail, and each rejects a
+/// corrupted input that the looser result it sharpens lets through.
+module ResOdeProofs.Properties.SharperBoundsProperties
+
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open FsCheck.Xunit
+open ResOdeProofs.Numerics
+open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Numerics.Model
+open ResOdeProofs.Numerics.Training
+open ResOdeProofs.Theory
+open ResOdeProofs.Properties.Generators
+open ResOdeProofs.Properties.Profile
+open ResOdeProofs.Properties.IntegrityProperties
+
+let private splitResults =
+    [ SplitResults.gradientDifferenceSplit; SplitResults.forcing; SplitResults.split; SplitResults.splitSegments ]
+
+let private verdicts (rs: Result<Run> list) (run: Run) = rs |> List.map (fun r -> r.Id, (Result.evaluate r run).Verdict)
+
+[<ProfiledProperty(15, Replay = "(2121,2123)")>]
+let ``the split forms of L5 and A hold on smooth runs`` () =
+    Prop.forAll smoothArb (fun spec ->
+        let vs = verdicts splitResults (train spec)
+        (vs |> List.forall (snd >> Verdict.isHolds))
+        |@ sprintf "%s\n%A\n%s" (describe spec) vs (reproduce spec)
+        |> Prop.classify true (Activations.Name spec.Activation))
+
+/// Smooth settings with V⁰ ≠ 0, as for B.bound.
+let private nonIdentityArb =
+    Arb.fromGenShrink (
+        gen {
+            let! s = smoothSpec
+            let! vs = Gen.elements [ 0.3; 0.6; 1.0 ]
+            return s.With(vScale = vs, iterations = min s.Iterations 5)
+        },
+        shrinkSpec)
+
+[<ProfiledProperty(8, Replay = "(3141,5927)")>]
+let ``B.bound.secant holds at every snapshot of a smooth setting`` () =
+    Prop.forAll nonIdentityArb (fun spec ->
+        let e = Result.evaluate EulerError.boundSecant (train spec)
+        Verdict.isHolds e.Verdict |@ sprintf "%s\n%A\n%s\n%s" (describe spec) e.Verdict (String.concat "\n" e.Notes) (reproduce spec))
+
+[<ProfiledProperty(3, Replay = "(2718,1829)")>]
+let ``B.bound.secant holds for relu (secant slopes need only Lipschitz σ)`` () =
+    Prop.forAll nonIdentityArb (fun spec ->
+        let spec = spec.With(activation = ActivationKind.Relu)
+        let e = Result.evaluate EulerError.boundSecant (train spec)
+        Verdict.isHolds e.Verdict |@ sprintf "%s\n%A" (describe spec) e.Verdict)
+
+let private small = RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 10, Snapshots = 3, VScale = 0.1, Seed = 21L)
+
+[<Fact>]
+let ``negative control: relu does not meet the hypotheses of the split results`` () =
+    for id, v in verdicts splitResults (train (small.With(activation = ActivationKind.Relu))) do
+        Assert.True(Verdict.isHypothesisNotMet v, sprintf "%s: %A" id v)
+
+[<Fact>]
+let ``negative control: clipped and float32 runs are not covered by the replay`` () =
+    let mk clip f32 =
+        RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 10, Snapshots = 3, VScale = 0.1, Seed = 21L,
+                Clip = clip, Float32 = f32)
+    let clipped = mk (System.Nullable 1.0) false
+    let f32 = mk (System.Nullable()) true
+    for run in [ train clipped; train f32 ] do
+        for id, v in verdicts [ SplitResults.split; SplitResults.splitSegments ] run do
+            Assert.True(Verdict.isHypothesisNotMet v, sprintf "%s: %A" id v)
+
+[<Fact>]
+let ``negative control: non-finite weights make B.bound.secant's hypothesis fail`` () =
+    let run = train (small.With(vScale = 0.5))
+    (run.W(run.SnapshotCount - 1)).[0] <- nan
+    Assert.True(Verdict.isHypothesisNotMet (Result.evaluate EulerError.boundSecant run).Verdict)
+
+/// Without its exact state part E_k the split bound of L5 is only a·‖Δ_k‖, which is 0 at a tied
+/// initialization while G_{k+1} ≠ G_k when V ≠ 0: the comparison must fail.
+[<Fact>]
+let ``negative control: L5.split without E_k is violated at a tied initialization`` () =
+    let run = train (small.With(vScale = 0.5))
+    let it = SplitResults.atSnapshot run 0
+    let lw = run.Layerwise 0
+    let md = run.Shape.LayerSize
+    let violated =
+        it.Pairs |> Array.mapi (fun k0 p ->
+            let gw = Linalg.frobeniusDiff lw.GW.[k0 + 1] 0 lw.GW.[k0] 0 md
+            let gv = Linalg.frobeniusDiff lw.GV.[k0 + 1] 0 lw.GV.[k0] 0 md
+            let withoutE = SplitResults.splitBound { p with EW = 0.0; EV = 0.0 }
+            sqrt (gw * gw + gv * gv) > withoutE)
+    Assert.True(Array.forall id violated)
+    Assert.True(Verdict.isHolds (Result.evaluate SplitResults.gradientDifferenceSplit run).Verdict)
+
+/// E^W_k is nonzero only through σ' (G^W = Σ (σ'(u) ⊙ Vᵀp) hᵀ); L5.forcing with the σ' and σ'' factors set to 0
+/// (as if σ were constant) bounds it by 0 and must be violated on a run with V ≠ 0, while the full check holds.
+[<Fact>]
+let ``negative control: L5.forcing without its sigma-prime factors is violated`` () =
+    let run = train (small.With(vScale = 0.5))
+    let it = SplitResults.atSnapshot run 0
+    let fL = float run.Setting.Depth
+    let without = SplitResults.forcingBoundsOf run 0 (it.Pairs |> Array.map (fun p -> { p with S1F = 0.0; S2F = 0.0; D1Max = 0.0 }))
+    let exceeded =
+        Array.exists2 (fun (p: IterateSplit.Pair) (bw, bv) -> fL * p.EW > bw * (1.0 + 1e-9) || fL * p.EV > bv * (1.0 + 1e-9)) it.Pairs without
+    Assert.True(exceeded)
+    Assert.True(Verdict.isHolds (Result.evaluate SplitResults.forcing run).Verdict)
+
+/// Adds δ to every entry of W_k (k = L/2) of snapshot s and rewrites the losses and the trace at that iterate
+/// from the bumped weights, so that the integrity checks (I.loss, I.trace) see a consistent run.
+let bumpSnapshot (data: RunData) (s: int) (delta: float) =
+    let sh = data.Shape
+    let md = sh.Width * sh.Dim
+    let k = sh.Depth / 2
+    let w = Array.copy data.W.[s]
+    for e in 0 .. md - 1 do w.[k * md + e] <- w.[k * md + e] + delta
+    data.W.[s] <- w
+    let j = data.Steps.[s]
+    let lw = Layerwise.Evaluate(sh, data.Activation, data.Data, data.A, data.B, System.ReadOnlySpan w, System.ReadOnlySpan data.V.[s])
+    data.Losses.[j] <- lw.Loss
+    let run = Run(data)
+    let w', v' = DepthSmoothness.snapshotIncrements run s
+    let set name (x: float) = match data.Trace.TryGetValue name with | true, col -> col.[j] <- x | _ -> ()
+    set "loss" lw.Loss
+    set "smooth_z" (run.DepthIncrement s)
+    set "smooth_w" w'
+    set "smooth_v" v'
+
+/// The figure-1 setting at L = 64 with the default 5 snapshots; a bump δ = 0.001 on one layer of the middle
+/// snapshot. The integrity checks on losses and trace and the looser A.aposteriori(.segments) let it through;
+/// A.split.segments (and A.split) report it violated.
+[<Fact>]
+let ``mutation: a bump of 0.001 on one layer of one snapshot at L = 64 is violated by A.split but not by A.aposteriori`` () =
+    let spec = RunSpec(Depth = 64, Width = 32, Samples = 100, Dim = 16, Eta = 0.000625, Iterations = 50, Snapshots = 5, Seed = 0L)
+    let data = RunDirectory.InMemory(spec.Train())
+    let s = 2
+    bumpSnapshot data s 0.001
+    let run = Run(data)
+    for r in [ RunIntegrity.snapshotLoss; RunIntegrity.traceConsistency; DepthSmoothness.aposteriori; DepthSmoothness.aposterioriSegments ] do
+        let v = (Result.evaluate r run).Verdict
+        Assert.True(Verdict.isHolds v, sprintf "%s lets the bump through: %A" r.Id v)
+    for r in [ SplitResults.split; SplitResults.splitSegments ] do
+        match (Result.evaluate r run).Verdict with
+        | Violated w -> Assert.Contains(sprintf "iteration %d" data.Steps.[s], w.When)
+        | v -> failwithf "%s: expected Violated, got %A" r.Id v
+
+/// One layer's gradient off by 1% at one snapshot (as the engine fault ScaledLayerGradient would produce in the
+/// reference pass): L5.gradient-difference (loose by ~16x) holds, L5.split rejects it.
+[<Fact>]
+let ``mutation: a layer gradient scaled by 1.01 is rejected by L5.split but not by L5.gradient-difference`` () =
+    let run = train (RunSpec(Depth = 16, Width = 12, Samples = 20, Dim = 4, Eta = 0.005, Iterations = 10, Snapshots = 2, Seed = 5L))
+    let s = run.SnapshotCount - 1
+    for g in [ (run.Layerwise s).GW.[8]; (run.Layerwise s).GV.[8] ] do
+        for e in 0 .. g.Length - 1 do g.[e] <- 1.01 * g.[e]
+    let old = (Result.evaluate LemmaChain.gradientDifference run).Verdict
+    Assert.True(Verdict.isHolds old, sprintf "L5.gradient-difference: %A" old)
+    match (Result.evaluate SplitResults.gradientDifferenceSplit run).Verdict with
+    | Violated w -> Assert.True(w.Where = "layers k = 8, 9" || w.Where = "layers k = 9, 10", w.Where) // the pairs that touch layer 9
+    | v -> failwithf "L5.split: expected Violated, got %A" v
+
+/// A ResNet whose error is c times the actual one, with c between the worst tightness of B.bound.secant and that
+/// of B.bound: the looser layer-wise bound holds, the secant bound is violated.
+[<Fact>]
+let ``mutation: an error scaled between the two tightnesses is rejected by B.bound.secant but not by B.bound`` () =
+    let run = train (RunSpec(Depth = 16, Width = 8, Samples = 6, Dim = 4, VScale = 0.5, Eta = 0.01, Iterations = 5, Snapshots = 2, Seed = 3L))
+    let checks = EulerError.analyse run
+    let samples = checks |> Array.collect (fun c -> c.Samples) |> Array.filter (fun x -> x.Measured > 0.0)
+    let tSecant = samples |> Array.map (fun x -> x.SecantBound / x.Measured) |> Array.min
+    let tOld = samples |> Array.map (fun x -> x.Bound / x.Measured) |> Array.min
+    Assert.True(tOld > 2.0 * tSecant, sprintf "the secant bound is not sharper here: %g vs %g" tSecant tOld)
+    let c = sqrt (tSecant * tOld)
+    let mutated = Array.init run.SnapshotCount (EulerError.analyseSnapshotScaled c run)
+    let oldHolds =
+        mutated |> Array.forall (fun sc -> sc.Samples |> Array.forall (fun x -> x.Measured <= x.Bound + x.IntegrationError + 1e-12 * (1.0 + x.Measured)))
+    Assert.True(oldHolds, "B.bound rejects the scaled error")
+    Assert.True(Verdict.isViolated (EulerError.secantConclusion mutated).Verdict)
