@@ -8,11 +8,21 @@ namespace ResOdeProofs.Cli;
 /// <summary>`resode verify`: evaluates every applicable result on run directories and writes verdicts.json.</summary>
 internal static class VerifyCommand
 {
+    // Exit codes of `resode verify` (the project's exit-code contract: 0 done, 1 a result violated, 2 bad usage or
+    // input, 3 a check or the tool failed). Precedence: 1 when any row is violated (a theorem failed, whatever else
+    // happened), else 3 when any row is `error` (a check could not be evaluated), else 0.
+    internal const int ExitViolated = 1;
+    internal const int ExitCheckError = 3;
+
+    /// <summary>The exit code for a set of rows: 1 if any is violated, else 3 if any is an error, else 0.</summary>
+    internal static int ExitCodeFor(IReadOnlyCollection<Registry.VerdictRow> rows) =>
+        rows.Any(r => r.IsViolated) ? ExitViolated : rows.Any(r => r.IsError) ? ExitCheckError : 0;
+
     public static Command Build()
     {
         var dirs = new Argument<string[]>("RUN_DIR") { Description = "Run directories (one run, or a ladder of runs that differ only in depth).", Arity = ArgumentArity.OneOrMore };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the summary line." };
-        var cmd = new Command("verify", "Evaluate every result and lemma of the theory layer on run directories; print verdict, measured, bound and tightness; write verdicts.json into each run directory. Exit code 1 if a result is violated.")
+        var cmd = new Command("verify", "Evaluate every result and lemma of the theory layer on run directories; print verdict, measured, bound and tightness; write verdicts.json into each run directory. Exit code 1 if a result is violated, else 3 if a check could not be evaluated (verdict `error`).")
         { dirs, quiet };
         cmd.SetAction(pr =>
         {
@@ -49,9 +59,10 @@ internal static class VerifyCommand
                 }
                 if (!pr.GetValue(quiet)) Print(all);
                 int violated = all.Count(r => r.IsViolated);
+                int errors = all.Count(r => r.IsError);
                 int holds = all.Count(r => r.Verdict == "holds");
-                Console.WriteLine($"{all.Count} results: {holds} hold, {violated} violated, {all.Count - holds - violated} hypothesis not met or not applicable; verdicts.json written");
-                return violated > 0 ? ExitCodes.Violated : ExitCodes.Done;
+                Console.WriteLine($"{all.Count} results: {holds} hold, {violated} violated, {errors} error, {all.Count - holds - violated - errors} hypothesis not met or not applicable; verdicts.json written");
+                return ExitCodeFor(all);
             }
             catch (Exception e) when (Ui.Expected(e))
             {
@@ -95,8 +106,9 @@ internal static class VerifyCommand
             Console.WriteLine($"\n{g.Key}: {g.Count()} results of the other run format not applicable ({g.First().Detail})");
         foreach (var r in rows.Where(r => !OtherFormat(r)))
         {
-            if (r.Input != input) { input = r.Input; Console.WriteLine($"\n{input}"); Console.WriteLine($"  {"result",-28} {"verdict",-19} {"measured",10} {"bound",10} {"tight",7}  detail"); }
-            Console.WriteLine($"  {r.Id,-28} {r.Verdict,-19} {Num(r.Measured),10} {Num(r.Bound),10} {Num(r.Tightness),7}  {r.Detail}");
+            if (r.Input != input) { input = r.Input; Console.WriteLine($"\n{input}"); Console.WriteLine($"  {"result",-28} {"verdict",-19} {"measured",10} {"bound",10} {"worst",8} {"best",8}  detail"); }
+            // worst = the loosest comparison's bound/measured (the bound's worst case), best = the tightest
+            Console.WriteLine($"  {r.Id,-28} {r.Verdict,-19} {Num(r.Measured),10} {Num(r.Bound),10} {Num(r.TightnessMax),8} {Num(r.TightnessMin),8}  {r.Detail}");
         }
         Console.WriteLine();
     }

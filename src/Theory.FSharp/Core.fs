@@ -1,6 +1,8 @@
 /// The vocabulary of the theory layer: what a result is, what evaluating it on runs returns.
 namespace ResOdeProofs.Theory
 
+open System
+
 /// Where a statement comes from.
 type Provenance =
     /// Stated and proved in the paper (Marion et al., ICLR 2024); the section is in the result's Source.
@@ -30,6 +32,23 @@ type Verdict =
     | HypothesisNotMet of (string * string) list
     /// The result does not speak about this input (e.g. a rate over depths given one run).
     | NotApplicable of string
+    /// The fifth outcome, `error`: the check itself could not be evaluated (it raised an exception). Not a verdict
+    /// about the theorem: counted apart from violations, and `resode verify` exits with code 3 for it.
+    | CheckError of reason: string
+
+/// Raised by the theory layer when an optional input of a run is absent (e.g. a trace column): `Result.evaluate`
+/// turns it into "hypothesis not met" (input present: why), never into an error or a violation.
+exception MissingInput of string
+
+/// Where the tightness bound/measured of a result's comparisons was smallest (the tightest comparison, 1 means
+/// attained) and largest (the loosest, the worst case of the bound), over every comparison with measured > 0.
+type TightnessRange =
+    { Min: float
+      MinAt: string
+      Max: float
+      MaxAt: string
+      /// comparisons the range is taken over
+      Count: int }
 
 /// A hypothesis checked on the input: met (with the values that show it) or not (with why).
 type HypothesisCheck =
@@ -48,7 +67,9 @@ type Evaluation =
       /// Explicit constants used, by name (e.g. "s1", "M_W", "kappa").
       Constants: (string * float) list
       /// Free-form notes for the report (e.g. the observed rate with its interval).
-      Notes: string list }
+      Notes: string list
+      /// Tightness over every comparison the result made (None: one comparison, the verdict's own tightness).
+      Range: TightnessRange option }
 
 /// A named, sourced, checkable statement, generic in what it is evaluated on ('input: one run, or a depth ladder).
 type Result<'input> =
@@ -70,6 +91,7 @@ module Verdict =
     let isHolds = function Holds _ -> true | _ -> false
     let isViolated = function Violated _ -> true | _ -> false
     let isHypothesisNotMet = function HypothesisNotMet _ -> true | _ -> false
+    let isError = function CheckError _ -> true | _ -> false
 
     /// Short label for tables.
     let label = function
@@ -77,15 +99,27 @@ module Verdict =
         | Violated _ -> "VIOLATED"
         | HypothesisNotMet _ -> "hypothesis not met"
         | NotApplicable _ -> "not applicable"
+        | CheckError _ -> "error"
 
     /// tightness = bound / measured for a holding verdict.
     let tightness = function Holds (_, t) -> Some t | _ -> None
 
+    /// The verdict for a bound that is not a finite number (it overflowed to ∞, or ∞·0 gave NaN): the statement
+    /// claims nothing there, so this is a hypothesis not met ("finite bound"), with the value and where it occurred.
+    let noFiniteBound (bound: float) (where': string) (when': string) =
+        HypothesisNotMet [ "finite bound", sprintf "no finite bound claimed: the bound is %g at %s, %s (it overflowed)" bound where' when' ]
+
+    /// The verdict for a measured quantity that is not a number (NaN): nothing was measured, so nothing can fail.
+    let notMeasured (where': string) (when': string) =
+        HypothesisNotMet [ "finite measured quantity", sprintf "the measured quantity is not a number at %s, %s" where' when' ]
+
     /// Compares a measured value with an upper bound: holds with slack and tightness, or violated with the witness.
-    /// A tiny relative allowance (rel, for floating-point rounding of quantities computed in float64) is stated by the caller.
+    /// A relative allowance (rel, for floating-point rounding, derived by the caller) is stated by the caller.
+    /// A bound that is NaN or +∞ is "no finite bound claimed" and a NaN measurement is "not measured" (both
+    /// hypotheses not met): NaN never becomes a violation, ∞ is never compared with a number.
     let compare (measured: float) (bound: float) (rel: float) (where': string) (when': string) =
-        if System.Double.IsNaN measured || System.Double.IsNaN bound then
-            Violated { Where = where'; When = when'; Measured = measured; Bound = bound }
+        if Double.IsNaN bound || Double.IsPositiveInfinity bound then noFiniteBound bound where' when'
+        elif Double.IsNaN measured then notMeasured where' when'
         elif measured <= bound * (1.0 + rel) then
             let t = if measured = 0.0 then infinity else bound / measured
             Holds(bound - measured, t)
@@ -94,24 +128,31 @@ module Verdict =
 module Evaluation =
     /// An evaluation with only a verdict and the measured/bound pair.
     let simple verdict measured bound constants =
-        { Verdict = verdict; Measured = Some measured; Bound = Some bound; Hypotheses = []; Constants = constants; Notes = [] }
+        { Verdict = verdict; Measured = Some measured; Bound = Some bound; Hypotheses = []; Constants = constants; Notes = []; Range = None }
 
     let notApplicable why =
-        { Verdict = NotApplicable why; Measured = None; Bound = None; Hypotheses = []; Constants = []; Notes = [] }
+        { Verdict = NotApplicable why; Measured = None; Bound = None; Hypotheses = []; Constants = []; Notes = []; Range = None }
+
+    /// An evaluation that only says which hypotheses are not met.
+    let hypothesisNotMet (failed: (string * string) list) checks =
+        { Verdict = HypothesisNotMet failed; Measured = None; Bound = None; Hypotheses = checks; Constants = []; Notes = []; Range = None }
 
 module Result =
     /// Evaluates a result: the hypotheses first (all of them, so the report can list each), then,
-    /// if every one is met, the conclusion.
+    /// if every one is met, the conclusion. An absent optional input (MissingInput, raised by a hypothesis or the
+    /// conclusion) makes the verdict "hypothesis not met" (input present: what is missing).
     let evaluate (r: Result<'input>) (input: 'input) : Evaluation =
+        let missing why = "input present", why
         let checks =
             r.Hypotheses
             |> List.map (fun (name, check) ->
-                match check input with
+                match (try check input with MissingInput why -> NotMet why) with
                 | Met v -> name, true, v
                 | NotMet why -> name, false, why)
         let failed = checks |> List.filter (fun (_, ok, _) -> not ok) |> List.map (fun (n, _, why) -> n, why)
-        if not failed.IsEmpty then
-            { Verdict = HypothesisNotMet failed; Measured = None; Bound = None; Hypotheses = checks; Constants = []; Notes = [] }
+        if not failed.IsEmpty then Evaluation.hypothesisNotMet failed checks
         else
-            let e = r.Conclusion input
-            { e with Hypotheses = checks @ e.Hypotheses }
+            try
+                let e = r.Conclusion input
+                { e with Hypotheses = checks @ e.Hypotheses }
+            with MissingInput why -> Evaluation.hypothesisNotMet [ missing why ] (checks @ [ let n, w = missing why in n, false, w ])

@@ -40,7 +40,7 @@ let private doc = "docs/theorems/DepthSmoothness.md"
 let private trace (run: Run) name =
     match run.Trace name with
     | Some c -> c
-    | None -> failwithf "the run has no trace column '%s'" name
+    | None -> raise (MissingInput(sprintf "the run has no trace column '%s'" name))
 
 let private traceColumns =
     [ "loss"; "smooth_z"; "smooth_w"; "smooth_v"; "step_max"; "w_fro_max"; "v_fro_max"; "hidden_max"; "adjoint_sum_max"; "preact_min"; "preact_max" ]
@@ -478,7 +478,7 @@ let rate : Result<Ladder> =
                     match v with
                     | Holds _ -> Holds(-1.0 - (beta - w), infinity)
                     | other -> other
-                { Verdict = v; Measured = Some beta; Bound = Some -1.0; Hypotheses = []
+                { Range = None; Verdict = v; Measured = Some beta; Bound = Some -1.0; Hypotheses = []
                   Constants =
                     [ "slope", beta; "half-width (95%)", w ]
                     @ List.map2 (fun (r: Run) d -> sprintf "L * max|Delta| at L = %d" r.Setting.Depth, float r.Setting.Depth * d) l.Runs (List.ofArray ds)

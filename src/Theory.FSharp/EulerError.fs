@@ -205,7 +205,7 @@ let bound : Result<Run> =
                 Verdict.compare x.Measured (effective x) 0.0 (sprintf "sample i = %d" x.Sample) (sprintf "snapshot %d (t = %g)" c.Snapshot c.Time)
             let tight = all |> Array.filter (fun (_, x) -> x.Measured > 0.0) |> Array.map (fun (_, x) -> x.Bound / x.Measured)
             let paperTight = all |> Array.filter (fun (_, x) -> x.Measured > 0.0) |> Array.map (fun (_, x) -> x.PaperBound / x.Measured)
-            { Verdict = verdict
+            { Range = None; Verdict = verdict
               Measured = Some x.Measured
               Bound = Some x.Bound
               Hypotheses = []
@@ -284,7 +284,7 @@ let rate : Result<Ladder> =
             let verdict =
                 if ok then Holds(o.Upper - target, o.Upper / target)
                 else Violated { Where = sprintf "depth ladder L = %s" (l.Depths |> List.map string |> String.concat ", "); When = "iteration 0 (t = 0)"; Measured = o.Order; Bound = target }
-            { Verdict = verdict
+            { Range = None; Verdict = verdict
               Measured = Some o.Order
               Bound = Some target
               Hypotheses = []

@@ -20,7 +20,7 @@ let private doc = "docs/theorems/GenericResults.md"
 let private trace (run: BlockRun) name =
     match run.Trace name with
     | Some c -> c
-    | None -> failwithf "the run has no trace column '%s'" name
+    | None -> raise (MissingInput(sprintf "the run has no trace column '%s'" name))
 
 /// Float64 rounding allowance for quantities recomputed in double (as LemmaChain.roundingRel).
 let roundingRel = LemmaChain.roundingRel
@@ -518,7 +518,7 @@ let eulerRate : Result<BlockLadder> =
             let verdict =
                 if ok then Holds(o.Upper - target, o.Upper / target)
                 else Violated { Where = sprintf "depth ladder L = %s" (l.Depths |> List.map string |> String.concat ", "); When = "iteration 0 (t = 0)"; Measured = o.Order; Bound = target }
-            { Verdict = verdict; Measured = Some o.Order; Bound = Some target; Hypotheses = []
+            { Range = None; Verdict = verdict; Measured = Some o.Order; Bound = Some target; Hypotheses = []
               Constants =
                 [ "observed order", o.Order; "95% lower", o.Lower; "95% upper", o.Upper ]
                 @ List.map2 (fun (r: BlockRun) (c: EulerCheck) -> sprintf "bound/measured at L = %d" r.Setting.Depth, c.Bound / c.Measured) l.Runs checks

@@ -19,28 +19,62 @@ type Check = { Measured: float; Bound: float; Where: string; When: string }
 /// this project; 1e-9 leaves a factor 100 of margin. It only matters when a bound is attained (e.g. V = 0).
 let roundingRel = 1e-9
 
+/// A comparison whose bound is a finite number and whose measurement is not NaN: the only kind that can hold or fail.
+let private comparable (c: Check) = Double.IsFinite c.Bound && not (Double.IsNaN c.Measured)
+
 /// The worst comparison (largest measured / bound) and its verdict; the tightness of a holding verdict
-/// is then min over all checks of bound / measured.
+/// is then min over all checks of bound / measured. A violated finite comparison decides; otherwise a bound that
+/// is not finite (overflow to ∞, or ∞·0 = NaN) is "no finite bound claimed" and a NaN measurement "not measured"
+/// (hypotheses not met, never violations), reported at the first place they occur.
 let worst (rel: float) (checks: Check seq) : Verdict * Check option =
     let arr = Seq.toArray checks
     if arr.Length = 0 then NotApplicable "nothing to compare", None
     else
         let ratio c =
-            if Double.IsNaN c.Measured || Double.IsNaN c.Bound then infinity
-            elif c.Measured = 0.0 then 0.0
+            if c.Measured <= 0.0 then 0.0
+            elif c.Bound <= 0.0 then infinity
             else c.Measured / c.Bound
-        let w = arr |> Array.maxBy ratio
-        Verdict.compare w.Measured w.Bound rel w.Where w.When, Some w
+        let finite = arr |> Array.filter comparable
+        let decided =
+            if finite.Length = 0 then None
+            else
+                let w = finite |> Array.maxBy ratio
+                Some(Verdict.compare w.Measured w.Bound rel w.Where w.When, Some w)
+        match decided, arr |> Array.tryFind (comparable >> not) with
+        | Some(Violated _, _ as d), _ -> d
+        | _, Some c ->
+            let v = if Double.IsNaN c.Measured && Double.IsFinite c.Bound then Verdict.notMeasured c.Where c.When else Verdict.noFiniteBound c.Bound c.Where c.When
+            let v =
+                match v with
+                | HypothesisNotMet [ name, why ] ->
+                    HypothesisNotMet [ name, sprintf "%s; %d of %d comparisons had a finite bound and none of them failed" why finite.Length arr.Length ]
+                | other -> other
+            v, Some c
+        | Some d, None -> d
+        | None, None -> NotApplicable "nothing to compare", None
+
+/// Tightness bound/measured over every finite comparison with measured > 0: smallest (tightest) and largest
+/// (loosest) with where each was attained; None when no comparison measured anything positive.
+let tightnessRange (checks: Check seq) : TightnessRange option =
+    let pos = checks |> Seq.filter (fun c -> comparable c && c.Measured > 0.0) |> Seq.toArray
+    if pos.Length = 0 then None
+    else
+        let t c = c.Bound / c.Measured
+        let lo, hi = Array.minBy t pos, Array.maxBy t pos
+        let at c = sprintf "%s, %s" c.Where c.When
+        Some { Min = t lo; MinAt = at lo; Max = t hi; MaxAt = at hi; Count = pos.Length }
 
 /// An evaluation from a set of checks, with constants and notes.
 let evaluation (rel: float) (checks: Check seq) constants notes : Evaluation =
-    let v, w = worst rel checks
+    let arr = Seq.toArray checks
+    let v, w = worst rel arr
     { Verdict = v
       Measured = w |> Option.map (fun c -> c.Measured)
       Bound = w |> Option.map (fun c -> c.Bound)
       Hypotheses = []
       Constants = constants
-      Notes = notes }
+      Notes = notes
+      Range = tightnessRange arr }
 
 /// Norms of one snapshot, computed once per run and snapshot.
 type SnapshotNorms =
@@ -381,10 +415,20 @@ let gradientDifferenceCoefficients (run: Run) (s: int) (k: int) =
     let t7 = min (s1 * vk * sum (fun i -> p i * dh i)) (s1 * vk * pF * dhS)
     aWW, aWV, aVW, t4b + t6 + t7, t1 + t3
 
-/// Spectral norm of the 2×2 nonnegative matrix [[a_WW, a_WV], [a_VW, 0]]: the joint coefficient a.
+/// Spectral norm of the 2×2 nonnegative matrix [[a_WW, a_WV], [a_VW, 0]]: the joint coefficient a. Closed form
+/// σ_max² = (‖M‖_F² + (‖M‖_F⁴ − 4 det(M)²)^{1/2})/2 (the larger eigenvalue of MᵀM), after scaling by the largest
+/// entry so that huge finite coefficients do not overflow; a coefficient that is not finite gives +∞ (no finite
+/// bound), never an SVD of a non-finite matrix.
 let jointCoefficient (aWW: float) (aWV: float) (aVW: float) =
-    let m = MathNet.Numerics.LinearAlgebra.Matrix<float>.Build.DenseOfArray(array2D [ [ aWW; aWV ]; [ aVW; 0.0 ] ])
-    m.L2Norm()
+    if not (Double.IsFinite aWW && Double.IsFinite aWV && Double.IsFinite aVW) then infinity
+    else
+        let s = max (abs aWW) (max (abs aWV) (abs aVW))
+        if s = 0.0 then 0.0
+        else
+            let a, b, c = aWW / s, aWV / s, aVW / s
+            let fro2 = a * a + b * b + c * c
+            let det = b * c
+            s * sqrt ((fro2 + sqrt (max 0.0 (fro2 * fro2 - 4.0 * det * det))) / 2.0)
 
 let private twiceDifferentiable =
     "sigma twice differentiable with bounded sigma''", fun (run: Run) ->

@@ -194,7 +194,7 @@ let rate : Result<Ladder> =
                 | None ->
                     if allOk then Holds(worst.Upper - target, worst.Upper / target)
                     else Violated { Where = where'; When = sprintf "iteration %d (t = %g)" d.Iteration d.Time; Measured = worst.Order; Bound = target }
-            { Verdict = verdict
+            { Range = None; Verdict = verdict
               Measured = Some worst.Order
               Bound = Some target
               Hypotheses = []

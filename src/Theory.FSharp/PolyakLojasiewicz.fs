@@ -132,7 +132,7 @@ type Path =
 let private column (run: Run) name =
     match run.Trace name with
     | Some c -> c
-    | None -> failwithf "the run has no trace column %s" name
+    | None -> raise (MissingInput(sprintf "the run has no trace column '%s'" name))
 
 /// Reads the path quantities from the trace.
 let path (run: Run) : Path =
@@ -250,7 +250,7 @@ let initialPl : Result<Run> =
             let p = path run
             let allowance = ic.Mu0Error + roundingRel * abs p.R.[0]
             let v = atLeast p.R.[0] ic.Mu0 allowance "initialization" "iteration 0 (t = 0)"
-            { Verdict = v; Measured = Some p.R.[0]; Bound = Some ic.Mu0; Hypotheses = []
+            { Range = None; Verdict = v; Measured = Some p.R.[0]; Bound = Some ic.Mu0; Hypotheses = []
               Constants = initConstantList ic @ [ "r0", p.R.[0] ]
               Notes = [ sprintf "r̃(0) = %.4g vs μ₀ = %.4g (ratio %.3g); layer-averaged μ₀ = %.4g" p.R.[0] ic.Mu0 (p.R.[0] / ic.Mu0) ic.Mu0Layers ] } }
 
@@ -273,7 +273,7 @@ let plAlongRun : Result<Run> =
             let bound = plFraction * ic.Mu0
             let allowance = plFraction * ic.Mu0Error + roundingRel * abs p.R.[j]
             let v = atLeast p.R.[j] bound allowance "all layers" (sprintf "iteration %d (t = %.4g)" j (float j * run.Setting.Eta))
-            { Verdict = v; Measured = Some p.R.[j]; Bound = Some bound; Hypotheses = []
+            { Range = None; Verdict = v; Measured = Some p.R.[j]; Bound = Some bound; Hypotheses = []
               Constants = initConstantList ic @ [ "f", plFraction; "min_r", p.R.[j]; "min_r_over_mu0", p.R.[j] / ic.Mu0 ]
               Notes = [ sprintf "min_j r̃(t_j)/μ₀ = %.4g at iteration %d (r̃(0)/μ₀ = %.4g)" (p.R.[j] / ic.Mu0) j (p.R.[0] / ic.Mu0) ] } }
 
@@ -317,13 +317,14 @@ let gdDecay : Result<Run> =
                                | Holds _ -> Met(sprintf "min_j r̃/μ₀ = %.4g ≥ 1/4" (ev.Measured.Value / (initConstants run).Mu0))
                                | Violated w -> NotMet(sprintf "r̃ = %.4g < μ₀/4 = %.4g at %s" w.Measured w.Bound w.When)
                                | HypothesisNotMet _ -> NotMet "not evaluated: the hypotheses of C.plAlongRun are not met"
-                               | NotApplicable why -> NotMet why ]
+                               | NotApplicable why -> NotMet why
+                               | CheckError why -> NotMet why ]
       Conclusion =
         fun run ->
             let ic = initConstants run
             let rate = descentFactor * plFraction * ic.Mu0
             let v, measured, bound, observed = decay run rate
-            { Verdict = v; Measured = Some measured; Bound = Some bound; Hypotheses = []
+            { Range = None; Verdict = v; Measured = Some measured; Bound = Some bound; Hypotheses = []
               Constants = initConstantList ic @ [ "c", descentFactor; "f", plFraction; "predicted_rate", rate; "observed_rate", observed ]
               Notes = [ sprintf "predicted rate c·f·μ₀ = %.4g, observed rate −ln(ε_N/ε_0)/t_N = %.4g (%.3gx faster)" rate observed (observed / rate) ] } }
 
@@ -356,7 +357,7 @@ let pathLength : Result<Run> =
                 match firstBad with
                 | Some j -> Violated { Where = "weights (joint Frobenius)"; When = sprintf "iteration %d" j; Measured = partial.[j]; Bound = bound j }
                 | None -> Verdict.compare total ballBound roundingRel "weights (joint Frobenius)" (sprintf "iteration %d" p.N)
-            { Verdict = v; Measured = Some total; Bound = Some ballBound; Hypotheses = []
+            { Range = None; Verdict = v; Measured = Some total; Bound = Some ballBound; Hypotheses = []
               Constants = initConstantList ic @ [ "c", descentFactor; "f", plFraction; "path_length", total; "ball_radius", ballBound ]
               Notes = [ sprintf "path length %.4g ≤ partial-sum bound %.4g ≤ 8√(Lε₀/μ₀) = %.4g" total (bound p.N) ballBound ] } }
 
@@ -407,7 +408,7 @@ let runRate : Result<Run> =
                         [ sprintf "frozen-kernel (linearized at init) prediction ℓ_lin(t_N) = %.4g vs observed ℓ(t_N) = %.4g (observed/predicted %.3g)"
                               l run.Losses.[p.N] (run.Losses.[p.N] / l) ], [ "frozen_kernel_loss", l ]
                     | None -> [], []
-                { Verdict = v; Measured = Some measured; Bound = Some bound; Hypotheses = []
+                { Range = None; Verdict = v; Measured = Some measured; Bound = Some bound; Hypotheses = []
                   Constants =
                     [ "mu_run", muRun; "beta_max", betaMax; "c_run", cRun; "predicted_rate", rate; "observed_rate", observed
                       "mean_r", meanR; "rate_tightness", observed / rate ] @ mu0Consts @ lazyConsts
@@ -423,6 +424,7 @@ let private hypPlAlongRun : string * (Run -> HypothesisCheck) =
         | Violated w -> NotMet(sprintf "r̃ = %.4g < μ₀/4 = %.4g at %s" w.Measured w.Bound w.When)
         | HypothesisNotMet _ -> NotMet "not evaluated: the hypotheses of C.plAlongRun are not met"
         | NotApplicable why -> NotMet why
+        | CheckError why -> NotMet why
 
 let private hypPlainFlow : string * (Run -> HypothesisCheck) =
     "vector field is exactly −G",
@@ -459,7 +461,7 @@ let gfDecay : Result<Run> =
                 match firstBad with
                 | Some j -> Violated { Where = "loss"; When = sprintf "output %d (t = %.4g)" j (t j); Measured = p.Eps.[j]; Bound = bound j }
                 | None -> Holds(bound p.N - p.Eps.[p.N], (if p.Eps.[p.N] = 0.0 then infinity else bound p.N / p.Eps.[p.N]))
-            { Verdict = v; Measured = Some p.Eps.[p.N]; Bound = Some(bound p.N); Hypotheses = []
+            { Range = None; Verdict = v; Measured = Some p.Eps.[p.N]; Bound = Some(bound p.N); Hypotheses = []
               Constants = initConstantList ic @ [ "f", plFraction; "predicted_rate", rate; "observed_rate", observed; "integration_rel", FlowRuns.integrationRel run ]
               Notes = [ sprintf "predicted rate f·μ₀ = %.4g, observed rate −ln(ε(T)/ε(0))/T = %.4g (%.3gx faster); the hypothesis r̃ ≥ fμ₀ is checked at the output times only" rate observed (observed / rate) ] } }
 

@@ -24,12 +24,18 @@ type VerdictRow =
       Doc: string
       /// what it was evaluated on: a run directory, or "ladder L = 4, 8, 16"
       Input: string
-      /// holds | VIOLATED | hypothesis not met | not applicable
+      /// holds | VIOLATED | hypothesis not met | not applicable | error
       Verdict: string
       Measured: float
       Bound: float
-      /// bound / measured (NaN unless the verdict holds)
+      /// bound / measured of the comparison that decided the verdict, the tightest (NaN unless the verdict holds)
       Tightness: float
+      /// bound / measured over every comparison the result made: smallest (tightest) and largest (loosest, the worst
+      /// case of the bound), and where each was attained (NaN and "" unless the verdict holds)
+      TightnessMin: float
+      TightnessMinAt: string
+      TightnessMax: float
+      TightnessMaxAt: string
       /// one line: the witness, the unmet hypotheses, or the slack
       Detail: string
       Hypotheses: (string * bool * string) list
@@ -37,6 +43,8 @@ type VerdictRow =
       Notes: string list
       Seconds: float }
     member r.IsViolated = r.Verdict = "VIOLATED"
+    /// The check could not be evaluated (the fifth outcome, `error`): not a verdict about the theorem.
+    member r.IsError = r.Verdict = "error"
 
 let private provenance = function
     | FromPaper -> "from the paper"
@@ -50,26 +58,37 @@ let private detail (e: Evaluation) =
     | Violated w -> sprintf "at %s, %s: measured %.6g > bound %.6g" w.Where w.When w.Measured w.Bound
     | HypothesisNotMet hs -> hs |> List.map (fun (n, why) -> sprintf "%s: %s" n why) |> String.concat "; "
     | NotApplicable why -> why
+    | CheckError why -> why
 
-/// Evaluates one result on one input, timing it; an exception becomes a violated row naming it,
+/// The tightness range of a holding evaluation: the one over all its comparisons, or the verdict's own tightness
+/// (a result that made one comparison).
+let tightnessRange (e: Evaluation) : TightnessRange option =
+    match e.Verdict, e.Range with
+    | Holds _, Some r -> Some r
+    | Holds (_, t), None -> Some { Min = t; MinAt = "the only comparison"; Max = t; MaxAt = "the only comparison"; Count = 1 }
+    | _ -> None
+
+/// Evaluates one result on one input, timing it; an exception becomes an `error` row naming it (not a verdict),
 /// so that one broken check cannot hide the others.
 let evaluateRow (r: Result<'input>) (inputName: string) (input: 'input) : VerdictRow =
     let sw = Diagnostics.Stopwatch.StartNew()
     let e =
         try Result.evaluate r input
         with ex ->
-            { Verdict = Violated { Where = "evaluation"; When = "-"; Measured = nan; Bound = nan }
-              Measured = None; Bound = None; Hypotheses = []; Constants = []
-              Notes = [ sprintf "the check raised %s: %s" (ex.GetType().Name) ex.Message ] }
+            { Verdict = CheckError(sprintf "the check raised %s: %s" (ex.GetType().Name) ex.Message)
+              Measured = None; Bound = None; Hypotheses = []; Constants = []; Notes = []; Range = None }
+    let range = tightnessRange e
     { Id = r.Id; Title = r.Title; Source = r.Source; Provenance = provenance r.Provenance; Doc = r.Doc
       Input = inputName
       Verdict = Verdict.label e.Verdict
       Measured = defaultArg e.Measured nan
       Bound = defaultArg e.Bound nan
       Tightness = (match e.Verdict with Holds (_, t) -> t | _ -> nan)
-      Detail = (match e.Verdict, e.Notes with
-                | Violated { Where = "evaluation" }, n :: _ -> n
-                | _ -> detail e)
+      TightnessMin = (match range with Some t -> t.Min | None -> nan)
+      TightnessMinAt = (match range with Some t -> t.MinAt | None -> "")
+      TightnessMax = (match range with Some t -> t.Max | None -> nan)
+      TightnessMaxAt = (match range with Some t -> t.MaxAt | None -> "")
+      Detail = detail e
       Hypotheses = e.Hypotheses; Constants = e.Constants; Notes = e.Notes
       Seconds = sw.Elapsed.TotalSeconds }
 
@@ -107,6 +126,7 @@ let loadBlockRun (dir: string) = openBlockRun (ResOdeProofs.Numerics.IO.BlockRun
 let private notApplicableRow (r: Result<'a>) (inputName: string) (why: string) : VerdictRow =
     { Id = r.Id; Title = r.Title; Source = r.Source; Provenance = provenance r.Provenance; Doc = r.Doc
       Input = inputName; Verdict = Verdict.label (NotApplicable why); Measured = nan; Bound = nan; Tightness = nan
+      TightnessMin = nan; TightnessMinAt = ""; TightnessMax = nan; TightnessMaxAt = ""
       Detail = why; Hypotheses = []; Constants = []; Notes = []; Seconds = 0.0 }
 
 /// Every result on a generic-architecture run: the generic ones evaluated, the MLP-format ones not applicable.
@@ -145,6 +165,10 @@ let rowJson (r: VerdictRow) : JsonObject =
     o["measured"] <- num r.Measured
     o["bound"] <- num r.Bound
     o["tightness"] <- num r.Tightness
+    o["tightness_min"] <- num r.TightnessMin
+    o["tightness_min_at"] <- JsonValue.Create r.TightnessMinAt
+    o["tightness_max"] <- num r.TightnessMax
+    o["tightness_max_at"] <- JsonValue.Create r.TightnessMaxAt
     o["detail"] <- JsonValue.Create r.Detail
     let hs = JsonArray()
     for (n, ok, v) in r.Hypotheses do

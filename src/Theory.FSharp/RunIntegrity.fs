@@ -135,9 +135,12 @@ let traceConsistency : Result<Run> =
                     if tl.Length <> run.Losses.Length then
                         yield { Measured = infinity; Bound = 0.0; Where = sprintf "trace has %d loss entries, losses %d" tl.Length run.Losses.Length; When = "whole run" }
                     for j in 0 .. min tl.Length run.Losses.Length - 1 do
-                        let d = abs (tl.[j] - run.Losses.[j])
-                        if d > 0.0 || Double.IsNaN d then
-                            yield { Measured = (if Double.IsNaN d then infinity else d); Bound = 0.0; Where = sprintf "trace loss %.17g vs losses %.17g" tl.[j] run.Losses.[j]
+                        // the same number written twice: equal as IEEE values (∞ = ∞ on a diverged run) or both NaN;
+                        // |∞ − ∞| = NaN is not a difference
+                        let a, b = tl.[j], run.Losses.[j]
+                        let same = a = b || (Double.IsNaN a && Double.IsNaN b)
+                        if not same then
+                            yield { Measured = (if Double.IsFinite a && Double.IsFinite b then abs (a - b) else infinity); Bound = 0.0; Where = sprintf "trace loss %.17g vs losses %.17g" tl.[j] run.Losses.[j]
                                     When = sprintf "iteration %d" j }
                     for s in 0 .. run.SnapshotCount - 1 do
                         let j = run.Steps.[s]
