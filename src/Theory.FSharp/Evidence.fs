@@ -106,7 +106,7 @@ let replay : Result<Run> =
 let private lipschitzColumns = [ "smooth_w", 2.0; "smooth_v", 2.0; "smooth_z", 2.0; "w_fro_max", 1.0; "v_fro_max", 1.0 ]
 
 /// Columns that are fixed functions of the weights, compared at snapshot iterates (relative τ).
-let private snapshotColumns = [ "grad_norm"; "grad_w_max"; "grad_v_max"; "hidden_max"; "adjoint_sum_max"; "preact_min"; "preact_max"; "step_max" ]
+let private snapshotColumns = [ "grad_norm"; "pl_ratio"; "grad_w_max"; "grad_v_max"; "hidden_max"; "adjoint_sum_max"; "preact_min"; "preact_max"; "step_max" ]
 
 /// (E.claims) the producer's trace agrees with the verifier's columns and with the snapshots.
 let claims : Result<Run> =
@@ -118,7 +118,7 @@ let claims : Result<Run> =
       Statement =
         "Each recorded trace column is a claim. Identities on any run: per layer ‖Z_k(s+1) − Z_k(s)‖ ≤ Σ step_max over the segment, and |smooth_z[j+1] − smooth_z[j]| ≤ 2·step_max[j]. "
         + "On replayed gradient descent: the loss and the Lipschitz columns (smooth_*, *_fro_max) agree with the replay within f·E (f = 2 or 1) plus rounding at every iterate, "
-        + "the gradient, hidden-state, adjoint and pre-activation columns and step_max agree at every snapshot iterate within τ relative."
+        + "the gradient, PL-ratio, hidden-state, adjoint and pre-activation columns and step_max agree at every snapshot iterate within τ relative."
       Hypotheses = []
       Conclusion =
         fun run ->
@@ -179,7 +179,11 @@ let claims : Result<Run> =
                                   match claimed name with
                                   | Some c when not (name = "step_max" && last < 0) ->
                                       let v = (verified name).[0]
-                                      yield { Measured = abs (c.[r.From] - v); Bound = tau * (abs v + abs c.[r.From]) + 8.0 * u * scaleAt 0
+                                      // pl_ratio = Σ‖G_k‖²/(Lℓ): relative 2τ from the squares, and the loss' own relative tolerance
+                                      let bound =
+                                          if name = "pl_ratio" then (abs v + abs c.[r.From]) * (2.0 * tau + r.LossTolerance.[0] / abs r.Losses.[0])
+                                          else tau * (abs v + abs c.[r.From]) + 8.0 * u * scaleAt 0
+                                      yield { Measured = abs (c.[r.From] - v); Bound = bound
                                               Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[r.From] v; When = sprintf "snapshot %d (iteration %d)" r.Snapshot r.From }
                                   | _ -> ()
                   | None -> () ]
@@ -235,10 +239,56 @@ let init : Result<Run> =
 /// Every evidence check, for a registry.
 let all : Result<Run> list = [ replay; claims; init ]
 
+/// Why the coarser run `c` and the finer run `f` do not discretize one function of depth at initialization (None: they do):
+/// layer k of `c` (s = k/L_c) must equal layer k·L_f/L_c of `f` when that is an integer (within 8u(‖Z_c‖ + ‖Z_f‖ + L_f·max
+/// increment of f), the rounding of sampling at s), and otherwise lie within two of f's increments of its chord.
+let private initDiff (c: Run) (f: Run) =
+    if c.SnapshotCount = 0 || c.Steps.[0] <> 0 || f.SnapshotCount = 0 || f.Steps.[0] <> 0 then Some "no snapshot at iteration 0 to compare the initializations"
+    elif c.Shape.LayerSize <> f.Shape.LayerSize then Some "different layer sizes"
+    else
+        let md = c.Shape.LayerSize
+        let lc, lf = c.Setting.Depth, f.Setting.Depth
+        let u = max (unit c) (unit f)
+        let incF = f.DepthIncrement 0
+        let layer (r: Run) k = Array.append (r.W 0).[k * md .. k * md + md - 1] (r.V 0).[k * md .. k * md + md - 1]
+        let lipF = float lf * incF
+        seq {
+            for k in 1 .. lc do
+                let zc = layer c (k - 1)
+                let num = k * lf
+                if num % lc = 0 then
+                    let p = num / lc
+                    let zf = layer f (p - 1)
+                    let d = Linalg.norm (Array.map2 (-) zc zf)
+                    let allowed = 8.0 * u * (Linalg.norm zc + Linalg.norm zf + lipF)
+                    if not (d <= allowed) then
+                        yield sprintf "layer %d of L = %d and layer %d of L = %d (s = %g) differ by %.4g (allowed %.3g): the initializations are not one function of depth" k lc p lf (float k / float lc) d allowed
+                else
+                    let pos = float num / float lc
+                    let p0 = max 1 (int (floor pos))
+                    let p1 = min lf (p0 + 1)
+                    let t = pos - float p0
+                    let chord = Array.map2 (fun a b -> (1.0 - t) * a + t * b) (layer f (p0 - 1)) (layer f (p1 - 1))
+                    let d = Linalg.norm (Array.map2 (-) zc chord)
+                    let allowed = 2.0 * incF + 8.0 * u * (Linalg.norm zc + lipF)
+                    if not (d <= allowed) then
+                        yield sprintf "layer %d of L = %d (s = %g) is %.4g from the L = %d layers around it (allowed %.3g): the initializations are not one function of depth" k lc (float k / float lc) d lf allowed
+        }
+        |> Seq.tryHead
+
+/// Hypothesis of the ladder results: the runs' initial layers sample one function of depth (checked from the weights,
+/// consecutive depths pairwise); met with the largest measured L·max_k‖Z_{k+1}(0) − Z_k(0)‖.
+let sameInitialFunction (runs: Run list) : HypothesisCheck =
+    let sorted = runs |> List.sortBy (fun r -> r.Setting.Depth)
+    match List.pairwise sorted |> List.tryPick (fun (c, f) -> initDiff c f) with
+    | Some why -> NotMet why
+    | None ->
+        let lip = sorted |> List.choose (fun r -> r.Setting.InitLipschitz) |> function [] -> nan | l -> List.max l
+        Met(sprintf "one function of depth at initialization (checked from the weights), measured Lip(Z⁰) ≥ %.4g" lip)
+
 /// Checks that runs form a ladder from their evidence, not their labels: the same data (x, y, A, B), activation, η,
-/// iteration count, optimizer and clip radius, and the same function of depth at initialization — layer k of a coarser
-/// run (s = k/L) equals the finer run's layer at the same s (or lies within two of its increments of the chord when
-/// s falls between its layers). Error: one line naming the first disagreement.
+/// iteration count, optimizer and clip radius, distinct depths, and the same function of depth at initialization
+/// (`sameInitialFunction`). Error: one line naming the first disagreement.
 let checkLadder (runs: Run list) : Result<unit, string> =
     let sorted = runs |> List.sortBy (fun r -> r.Setting.Depth)
     let name (r: Run) = sprintf "%s (L = %d)" r.Directory r.Setting.Depth
@@ -255,40 +305,8 @@ let checkLadder (runs: Run list) : Result<unit, string> =
           if a.Eta <> b.Eta then sprintf "η %g vs %g" a.Eta b.Eta
           if a.Iterations <> b.Iterations then sprintf "%d vs %d iterations" a.Iterations b.Iterations
           if a.Optimizer <> b.Optimizer || a.Clip <> b.Clip then "different optimizer or clip radius"
-          if a.Width <> b.Width || a.Dim <> b.Dim then "different width or state dimension" ]
-    let initDiff (c: Run) (f: Run) =
-        if c.SnapshotCount = 0 || c.Steps.[0] <> 0 || f.SnapshotCount = 0 || f.Steps.[0] <> 0 then Some "no snapshot at iteration 0 to compare the initializations"
-        else
-            let md = c.Shape.LayerSize
-            let lc, lf = c.Setting.Depth, f.Setting.Depth
-            let u = max (unit c) (unit f)
-            let incF = f.DepthIncrement 0
-            let layer (r: Run) k = Array.append (r.W 0).[k * md .. k * md + md - 1] (r.V 0).[k * md .. k * md + md - 1]
-            let norm (x: float[]) = Linalg.norm x
-            let lipF = float lf * incF
-            seq {
-                for k in 1 .. lc do
-                    let zc = layer c (k - 1)
-                    let num = k * lf
-                    if num % lc = 0 then
-                        let p = num / lc
-                        let zf = layer f (p - 1)
-                        let d = norm (Array.map2 (-) zc zf)
-                        let allowed = 8.0 * u * (norm zc + norm zf + lipF)
-                        if not (d <= allowed) then
-                            yield sprintf "layer %d of L = %d and layer %d of L = %d (s = %g) differ by %.4g (allowed %.3g): the initializations are not the same function of depth" k lc p lf (float k / float lc) d allowed
-                    else
-                        let pos = float num / float lc
-                        let p0 = max 1 (int (floor pos))
-                        let p1 = min lf (p0 + 1)
-                        let t = pos - float p0
-                        let chord = Array.map2 (fun a b -> (1.0 - t) * a + t * b) (layer f (p0 - 1)) (layer f (p1 - 1))
-                        let d = norm (Array.map2 (-) zc chord)
-                        let allowed = 2.0 * incF + 8.0 * u * (norm zc + lipF)
-                        if not (d <= allowed) then
-                            yield sprintf "layer %d of L = %d (s = %g) is %.4g from the L = %d layers around it (allowed %.3g): the initializations are not the same function of depth" k lc (float k / float lc) d lf allowed
-            }
-            |> Seq.tryHead
+          if a.Width <> b.Width || a.Dim <> b.Dim then "different width or state dimension"
+          if a.Depth = b.Depth then "the same depth twice" ]
     match sorted with
     | [] | [ _ ] -> Ok()
     | first :: _ ->
@@ -297,7 +315,6 @@ let checkLadder (runs: Run list) : Result<unit, string> =
                 for d in settingDiff first r -> sprintf "%s vs %s: %s" (name first) (name r) d ]
         if not bad.IsEmpty then Error(sprintf "not a ladder of depths: %s" bad.Head)
         else
-            let pairs = List.pairwise sorted
-            match pairs |> List.tryPick (fun (c, f) -> initDiff c f |> Option.map (fun d -> sprintf "%s vs %s: %s" (name c) (name f) d)) with
+            match List.pairwise sorted |> List.tryPick (fun (c, f) -> initDiff c f |> Option.map (fun d -> sprintf "%s vs %s: %s" (name c) (name f) d)) with
             | Some d -> Error(sprintf "not a ladder of depths: %s" d)
             | None -> Ok()
