@@ -59,13 +59,13 @@ let private certification (seg: SegmentEvidence) =
     if not r.Finite then sprintf "iterations %d → %d: the replay from snapshot %d became non-finite" r.From r.To r.Snapshot
     else
         let spacing =
-            if r.CertifiableSpacing = 0 then "not even one step is certifiable at this precision (the updates are below the rounding of the weights)"
-            else sprintf "snapshots every %d iterations or fewer would make it certifiable" r.CertifiableSpacing
-        sprintf "iterations %d → %d: the tolerance E = %.3g exceeds %g of the replay's displacement %.3g (a perturbation of one ulp grows %.3g×); %s"
-            r.From r.To r.WeightTolerance.[len] SegmentReplay.CertifyFraction r.Displacement.[len] (Array.max r.Growth) spacing
+            if r.CertifiableSpacing = 0 then "not even one step is certifiable at this precision"
+            else sprintf "its first %d iterations are certifiable: take snapshots at most %d iterations apart" r.CertifiableSpacing r.CertifiableSpacing
+        sprintf "iterations %d → %d: the tolerance E = %.3g exceeds %g of the weights' norm %.3g (perturbations grow up to %.3g×); %s"
+            r.From r.To r.WeightTolerance.[len] SegmentReplay.CertifyFraction r.StartNorm (Array.max r.Growth) spacing
 
 let private hypCertified : string * (Run -> HypothesisCheck) =
-    "every segment certifiable (tolerance ≤ 1% of the displacement)", fun run ->
+    "every segment certifiable (tolerance ≤ 1% of the weights' norm)", fun run ->
         match run.Evidence with
         | None -> NotMet "no replay (not gradient descent)"
         | Some e ->
@@ -85,7 +85,7 @@ let replay : Result<Run> =
         "From every snapshot s the verifier replays the declared (plain or clipped) gradient descent in float64 with the recorded data, η and activation; "
         + "the next snapshot's weights lie within E + u‖Z‖ of the replay and every recorded loss within 2λE + 2(τℓ + 2√ℓδ + δ²), where E = 4·g·Σ(τ‖ηG‖ + u(‖Z‖ + ‖ηG‖)) "
         + "is the producer's accumulated rounding grown by the measured growth g of a one-ulp perturbation, and λ bounds the loss' sensitivity. "
-        + "A segment whose E exceeds 1% of its displacement is not certifiable and is reported, never violated."
+        + "A segment whose E exceeds 1% of the weights' norm is not certifiable and is reported, never violated."
       Hypotheses = [ hypGradientDescent; hypStart; hypCertified ]
       Conclusion =
         fun run ->

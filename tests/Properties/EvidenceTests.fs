@@ -75,7 +75,8 @@ let setting (seed: int) (L: int) (iid: bool) =
 
 /// Trains N steps and keeps snapshots at `snaps` (weights rounded to the producer's precision by `r`).
 let produce (r: float -> float) (opt: Optimizer) (seed: int) (L: int) (iid: bool) (eta: float) (N: int) (snaps: int[]) =
-    let m, d, x, y, w0, v0 = setting seed L iid
+    let m, d, x0, y0, w0, v0 = setting seed L iid
+    let x, y = Array.map (Array.map r) x0, Array.map (Array.map r) y0
     let w, v = Array.map r w0, Array.map r v0
     let n = x.Length
     let size = w.Length
@@ -155,7 +156,7 @@ let verdicts (dir: string) =
         Directory.Delete(dir, true)
 
 let verdict (rows: Collections.Generic.IDictionary<string, Registry.VerdictRow>) id = rows.[id].Verdict
-let noneViolated (rows: Collections.Generic.IDictionary<string, Registry.VerdictRow>) =
+let noneViolated (rows: Collections.Generic.IDictionary<string, Registry.VerdictRow>) : string list =
     rows.Values |> Seq.filter (fun r -> r.IsViolated) |> Seq.map (fun r -> sprintf "%s: %s" r.Id r.Detail) |> List.ofSeq
 
 /// The paper's main result must be evaluated (not "hypothesis not met") and hold.
@@ -164,6 +165,9 @@ let assertMainResultHolds rows =
     Assert.True((verdict rows "A.aposteriori.segments" = "holds"), sprintf "A.aposteriori.segments: %s" rows.["A.aposteriori.segments"].Detail)
 
 let L, eta, N, snaps = 8, 0.05, 40, [| 0; 20; 40 |]
+
+/// A step at which the naive producer's float32 run amplifies rounding beyond certification over its whole length.
+let chaoticEta = 0.2
 
 // ---------------------------------------------------------------- faithful runs
 
@@ -360,3 +364,27 @@ let ``the documented exporter's format reads: init as a string, the mean-over-en
     Assert.Empty(noneViolated rows)
     Assert.Equal("holds", verdict rows "E.replay")
     assertMainResultHolds rows
+
+// ---------------------------------------------------------------- a chaotic run
+
+/// The spacing verify asks for, read from E.replay's hypothesis ("snapshots every J iterations or fewer").
+let private askedSpacing (detail: string) =
+    let m = Text.RegularExpressions.Regex.Match(detail, "at most (\\d+) iterations apart")
+    if m.Success then Some(int m.Groups.[1].Value) else None
+
+[<Fact>]
+let ``a faithful chaotic float32 run is never violated: the replay says which snapshot spacing to take, and here that spacing certifies it`` () =
+    let etaC, nC = chaoticEta, 600
+    let p = produce f32 GD 11 L false etaC nC [| 0; nC |]
+    let rows = verdicts (write p true (gdJson etaC) ignore)
+    Assert.Empty(noneViolated rows)
+    Assert.Equal("hypothesis not met", verdict rows "E.replay")
+    let detail = rows.["E.replay"].Detail
+    Assert.Contains("not certifiable", rows.["A.aposteriori"].Detail)
+    match askedSpacing detail with
+    | Some j when j > 0 ->
+        let fine = produce f32 GD 11 L false etaC nC [| 0 .. j .. nC |]
+        let rows = verdicts (write fine true (gdJson etaC) ignore)
+        Assert.Empty(noneViolated rows)
+        Assert.True((verdict rows "E.replay" = "holds"), rows.["E.replay"].Detail)
+    | _ -> failwithf "no snapshot spacing suggested: %s" detail

@@ -33,7 +33,7 @@ public sealed class SegmentReplay
     public required double[] WeightTolerance { get; init; }
     /// <summary>Allowed |ℓ_recorded − ℓ_replay| at iterate From + i.</summary>
     public required double[] LossTolerance { get; init; }
-    /// <summary>Measured growth g_i = D_i / min_{l≤i} D_l of a perturbation of relative size ≈ u (≥ 1).</summary>
+    /// <summary>Measured growth Π_{l&lt;i} max(1, γ_l) of the most expanded direction up to iterate From + i (≥ 1).</summary>
     public required double[] Growth { get; init; }
     /// <summary>‖Z_replay(From + i) − Z_s‖_F, the displacement of the replay from the snapshot.</summary>
     public required double[] Displacement { get; init; }
@@ -44,10 +44,15 @@ public sealed class SegmentReplay
     public double EndWorstLayerDeviation { get; init; } = double.NaN;
     /// <summary>False when the replay's weights or losses became non-finite.</summary>
     public bool Finite { get; init; } = true;
-    /// <summary>Relative certification threshold: the segment is certified when E_To ≤ this × displacement.</summary>
+    /// <summary>‖Z_s‖_F, the norm of the snapshot the segment starts from (all layers).</summary>
+    public required double StartNorm { get; init; }
+    /// <summary>Relative certification threshold: the segment is certified when E_To ≤ this × ‖Z_s‖_F.</summary>
     public const double CertifyFraction = 0.01;
-    /// <summary>E at the end is at most <see cref="CertifyFraction"/> of the displacement: the replay can tell the run from a change of that size.</summary>
-    public bool Certified => Finite && (To == From || WeightTolerance[^1] <= CertifyFraction * Displacement[^1]);
+    /// <summary>
+    /// E at the end is at most <see cref="CertifyFraction"/> of the weights' norm: the producer's rounding, grown by the
+    /// measured sensitivity, stays a small perturbation of the weights, where the first-order estimate applies.
+    /// </summary>
+    public bool Certified => Finite && (To == From || WeightTolerance[^1] <= CertifyFraction * StartNorm);
     /// <summary>The largest number of iterations J ≤ To − From over which every prefix is certifiable (0: not even one step).</summary>
     public required int CertifiableSpacing { get; init; }
 }
@@ -122,10 +127,12 @@ public static class Replay
     /// <summary>
     /// Replays gradient descent from snapshot <paramref name="s"/> to the next snapshot (or the last recorded
     /// iterate), calling <paramref name="onIterate"/> at every iterate of the replay (From..To, both included).
-    /// The clip radius is applied when the run declares clipped-gd. A second replay from the snapshot perturbed
-    /// by about one unit roundoff of the producer's precision measures the trajectory's growth of errors; the
-    /// tolerance is E_i = 4·g_i·Σ_{l&lt;i} e_l with e_l = τ·‖ηc G_l‖ + u·(‖Z_l‖ + ‖ηc G_l‖) the rounding of
-    /// step l and g_i = D_i / min_{l≤i} D_l the measured growth (docs/theorems/Evidence.md).
+    /// The clip radius is applied when the run declares clipped-gd. A companion replay, a perturbation of relative
+    /// size 1e-7 aligned with the first step's most expanded direction and brought back to that size after every
+    /// step, measures each step's expansion γ_l, so that S_{l+1} = max(1, γ_l)·S_l + e_l, e_l = τ·‖ηc G_l‖ + u·(‖Z_l‖ + ‖ηc G_l‖)
+    /// the producer's rounding of step l, bounds its accumulated error to first order; a second companion with an error of
+    /// that size injected into every entry at every step gives a sampled deviation N_i. The tolerance is
+    /// E_i = 4·max(S_i, N_i) (docs/theorems/Evidence.md).
     /// </summary>
     public static SegmentReplay Segment(RunData run, int s, IterateCallback? onIterate = null)
     {
@@ -144,17 +151,37 @@ public static class Replay
 
         var w = (double[])run.W[s].Clone(); var v = (double[])run.V[s].Clone();
         var w0 = run.W[s]; var v0 = run.V[s];
-        // The perturbed companion: each entry moved by ±4u(|z| + ρ), ρ the rms entry (a few ulps of the producer's precision).
-        var wp = (double[])w.Clone(); var vp = (double[])v.Clone();
-        double rms = Math.Sqrt((FastKernels.SumSquares<double>(level, w) + FastKernels.SumSquares<double>(level, v)) / (2.0 * total));
-        if (!(rms > 0) || !double.IsFinite(rms)) rms = 1.0;
-        for (int i = 0; i < total; i++)
-        {
-            wp[i] += 4 * u * (Math.Abs(wp[i]) + rms) * Sign(i);
-            vp[i] += 4 * u * (Math.Abs(vp[i]) + rms) * Sign(i + total);
-        }
         var gw = new double[total]; var gv = new double[total];
         var gwp = new double[total]; var gvp = new double[total];
+        double startNorm = Math.Sqrt(FastKernels.SumSquares<double>(level, w0) + FastKernels.SumSquares<double>(level, v0));
+        // The companion Z' = Z + δ, ‖δ‖ = ε, tracks the direction in which the trajectory expands perturbations the most.
+        double eps = PerturbationSize * (startNorm > 0 && double.IsFinite(startNorm) ? startNorm : 1.0);
+        var dw = new double[total]; var dv = new double[total];
+        for (int i = 0; i < total; i++) { dw[i] = Sign(i); dv[i] = Sign(i + total); }
+        Rescale(level, dw, dv, eps);
+        var wp = new double[total]; var vp = new double[total];
+        // align δ with the most expanded direction of the first step: power iteration on δ ↦ Φ(Z + δ) − Φ(Z), Φ the update
+        if (len > 0)
+        {
+            net.Evaluate(w, v, gw, gv);
+            var pw = (double[])w.Clone(); var pv = (double[])v.Clone();
+            Trainer.ApplyUpdate<double>(level, pw, pv, gw, gv, L, md, eta, clip);
+            for (int it = 0; it < AlignSteps; it++)
+            {
+                for (int i = 0; i < total; i++) { wp[i] = w[i] + dw[i]; vp[i] = v[i] + dv[i]; }
+                net.Evaluate(wp, vp, gwp, gvp);
+                Trainer.ApplyUpdate<double>(level, wp, vp, gwp, gvp, L, md, eta, clip);
+                for (int i = 0; i < total; i++) { dw[i] = wp[i] - pw[i]; dv[i] = vp[i] - pv[i]; }
+                if (!Rescale(level, dw, dv, eps)) break;
+            }
+        }
+        for (int i = 0; i < total; i++) { wp[i] = w[i] + dw[i]; vp[i] = v[i] + dv[i]; }
+        // The noisy companion: the same updates with an error of the producer's worst-case size injected into every entry at
+        // every step (signs from a fixed pseudo-random sequence); its distance from the replay samples what rounding does to
+        // the trajectory, including sudden instabilities the tracked direction has not turned to yet.
+        var wn = (double[])w.Clone(); var vn = (double[])v.Clone();
+        var gwn = new double[total]; var gvn = new double[total];
+        ulong noise = 0x9E3779B97F4A7C15UL ^ (ulong)(s + 1);
 
         var cols = TraceColumns.All.Select(c => c.Name).ToArray();
         var trace = cols.ToDictionary(c => c, _ => new double[len + 1]);
@@ -163,7 +190,7 @@ public static class Replay
         var growth = new double[len + 1]; var disp = new double[len + 1];
         var power = new Trainer.PowerIteration(shape);
         double bNorm = run.B is null ? 1.0 : Math.Sqrt(FastKernels.SumSquares<double>(level, run.B));
-        double sumE = 0, minD = double.PositiveInfinity;
+        double acc = 0, grown = 1;
         bool finite = true;
         int spacing = -1;
         for (int i = 0; i <= len; i++)
@@ -173,27 +200,44 @@ public static class Replay
             losses[i] = st.Loss;
             onIterate?.Invoke(from + i, w, v, gw, gv, st);
             var sp = net.Evaluate(wp, vp, gwp, gvp);
-            double d = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, wp, w) + FastKernels.SumSquaresDiff<double>(level, vp, v));
-            minD = Math.Min(minD, d);
-            double g = minD > 0 ? Math.Max(1.0, d / minD) : 1.0;
-            growth[i] = g;
-            tol[i] = Safety * g * sumE;
-            disp[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, w, w0) + FastKernels.SumSquaresDiff<double>(level, v, v0));
+            var sn = net.Evaluate(wn, vn, gwn, gvn);
+            double d = Distance(level, wp, w, vp, v);
+            double dn = Distance(level, wn, w, vn, v);
+            growth[i] = grown;
+            tol[i] = Safety * Math.Max(acc, dn);
+            disp[i] = Distance(level, w, w0, v, v0);
             // |ℓ_producer − ℓ_replay| ≤ 2λE + 2(τℓ + 2√ℓ δ + δ²): λ the larger of ‖∇ℓ‖ = ‖G‖/L and the measured secant
-            // |ℓ(Z') − ℓ(Z)|/D along the perturbation; the second term is the rounding of both loss evaluations.
+            // |ℓ(Z') − ℓ(Z)|/‖Z' − Z‖ along the most expanded direction; the second term is the rounding of both loss evaluations.
             double gnorm = trace["grad_norm"][i];
             double lam = Math.Max(gnorm / L, d > 0 ? Math.Abs(sp.Loss - st.Loss) / d : 0.0);
             double delta = tau * bNorm * st.MaxHiddenNorm;
-            ltol[i] = 2 * lam * tol[i] + 2 * (tau * Math.Abs(st.Loss) + 2 * Math.Sqrt(Math.Abs(st.Loss)) * delta + delta * delta);
-            if (!double.IsFinite(st.Loss) || !double.IsFinite(disp[i])) { finite = false; TruncateNaN(trace, losses, tol, ltol, growth, disp, i); break; }
-            if (spacing < 0 && i > 0 && !(tol[i] <= SegmentReplay.CertifyFraction * disp[i])) spacing = i - 1;
+            double rounding = 2 * (tau * Math.Abs(st.Loss) + 2 * Math.Sqrt(Math.Abs(st.Loss)) * delta + delta * delta);
+            ltol[i] = Math.Max(2 * lam * tol[i], Safety * Math.Abs(sn.Loss - st.Loss)) + rounding;
+            if (!double.IsFinite(st.Loss) || !double.IsFinite(disp[i]) || !double.IsFinite(ltol[i])) { finite = false; TruncateNaN(trace, losses, tol, ltol, growth, disp, i); break; }
+            if (spacing < 0 && i > 0 && !(tol[i] <= SegmentReplay.CertifyFraction * startNorm)) spacing = i - 1;
             if (i == len) break;
             double zNorm = Math.Sqrt(FastKernels.SumSquares<double>(level, w) + FastKernels.SumSquares<double>(level, v));
             var (stepMax, clipped, stepNorm) = Trainer.ApplyUpdate<double>(level, w, v, gw, gv, L, md, eta, clip);
             Trainer.ApplyUpdate<double>(level, wp, vp, gwp, gvp, L, md, eta, clip);
+            Trainer.ApplyUpdate<double>(level, wn, vn, gwn, gvn, L, md, eta, clip);
+            double etaTau = eta * tau;
+            for (int q = 0; q < total; q++)
+            {
+                wn[q] += NextSign(ref noise) * (u * Math.Abs(wn[q]) + etaTau * Math.Abs(gwn[q]));
+                vn[q] += NextSign(ref noise) * (u * Math.Abs(vn[q]) + etaTau * Math.Abs(gvn[q]));
+            }
             trace["step_max"][i] = stepMax;
             trace["clip_fraction"][i] = (double)clipped / L;
-            sumE += tau * stepNorm + u * (zNorm + stepNorm);
+            // this step's expansion γ of the tracked direction (never counted below 1), then the companion is brought back to ε
+            double dNext = Distance(level, wp, w, vp, v);
+            double gamma = d > 0 ? Math.Max(1.0, dNext / d) : 1.0;
+            acc = gamma * acc + tau * stepNorm + u * (zNorm + stepNorm);
+            grown *= gamma;
+            if (dNext > 0 && double.IsFinite(dNext))
+            {
+                double f = eps / dNext;
+                for (int q = 0; q < total; q++) { wp[q] = w[q] + (wp[q] - w[q]) * f; vp[q] = v[q] + (vp[q] - v[q]) * f; }
+            }
         }
         if (spacing < 0) spacing = finite ? len : 0;
 
@@ -214,8 +258,34 @@ public static class Replay
         {
             Snapshot = s, From = from, To = to, Trace = trace, Losses = losses, WeightTolerance = tol, LossTolerance = ltol,
             Growth = growth, Displacement = disp, EndDeviation = endDev, EndWorstLayer = worst, EndWorstLayerDeviation = worstDev,
-            Finite = finite, CertifiableSpacing = spacing,
+            Finite = finite, CertifiableSpacing = spacing, StartNorm = startNorm,
         };
+    }
+
+    /// <summary>Size of the tracking perturbation relative to ‖Z_s‖_F: far above float64 rounding, far inside the linear regime.</summary>
+    public const double PerturbationSize = 1e-7;
+
+    /// <summary>Power-iteration steps that align the tracking perturbation with the first step's most expanded direction.</summary>
+    public const int AlignSteps = 8;
+
+    private static double Distance(SimdLevel level, double[] a, double[] b, double[] c, double[] d) =>
+        Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, a, b) + FastKernels.SumSquaresDiff<double>(level, c, d));
+
+    // Scales (dw, dv) to joint norm eps; false when it is zero or not finite.
+    private static bool Rescale(SimdLevel level, double[] dw, double[] dv, double eps)
+    {
+        double nrm = Math.Sqrt(FastKernels.SumSquares<double>(level, dw) + FastKernels.SumSquares<double>(level, dv));
+        if (!(nrm > 0) || !double.IsFinite(nrm)) return false;
+        double f = eps / nrm;
+        for (int i = 0; i < dw.Length; i++) { dw[i] *= f; dv[i] *= f; }
+        return true;
+    }
+
+    // xorshift64: a deterministic ±1 sequence for the injected errors.
+    private static double NextSign(ref ulong state)
+    {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+        return (state & 1) == 0 ? 1.0 : -1.0;
     }
 
     // A fixed ±1 pattern (a multiplicative hash of the index): deterministic, no random stream involved.
