@@ -8,15 +8,10 @@ namespace ResOdeProofs.Cli;
 /// <summary>`resode verify`: evaluates every applicable result on run directories and writes verdicts.json.</summary>
 internal static class VerifyCommand
 {
-    // Exit codes of `resode verify` (the project's exit-code contract: 0 done, 1 a result violated, 2 bad usage or
-    // input, 3 a check or the tool failed). Precedence: 1 when any row is violated (a theorem failed, whatever else
-    // happened), else 3 when any row is `error` (a check could not be evaluated), else 0.
-    internal const int ExitViolated = 1;
-    internal const int ExitCheckError = 3;
-
-    /// <summary>The exit code for a set of rows: 1 if any is violated, else 3 if any is an error, else 0.</summary>
+    /// <summary>The exit code for a set of rows (ExitCodes): Violated when any row is violated (a theorem failed,
+    /// whatever else happened), else ToolFailed when any row is `error` (a check could not be evaluated), else Done.</summary>
     internal static int ExitCodeFor(IReadOnlyCollection<Registry.VerdictRow> rows) =>
-        rows.Any(r => r.IsViolated) ? ExitViolated : rows.Any(r => r.IsError) ? ExitCheckError : 0;
+        rows.Any(r => r.IsViolated) ? ExitCodes.Violated : rows.Any(r => r.IsError) ? ExitCodes.ToolFailed : ExitCodes.Done;
 
     public static Command Build()
     {
