@@ -115,10 +115,11 @@ let aposterioriCoefficients (run: Run) : Coefficients[] =
         coefficients h.[j] p.[j] mw.[j] mv.[j] sg s1 s2)
 
 /// Runs the recursion: for plain GD the two-component one
-///   x_{j+1} = x_j + η(a_WW x_j + a_WV y_j + b_W/L),  y_{j+1} = y_j + η(a_VW x_j + b_V/L),  bound_j = (x_j² + y_j²)^{1/2};
+///   x_{j+1} = x_j + η(a_WW x_j + a_WV y_j + b_W/L) + r^W_j,  y_{j+1} = y_j + η(a_VW x_j + b_V/L) + r^V_j,  bound_j = (x_j² + y_j²)^{1/2};
 /// for clipped GD (projection onto a ball is 1-Lipschitz, but not componentwise) the scalar one
-///   z_{j+1} = (1 + η a_j) z_j + η b_j/L.
-let recursion (eta: float) (depth: int) (twoComponent: bool) (x0: float) (y0: float) (cs: Coefficients[]) : float[] =
+///   z_{j+1} = (1 + η a_j) z_j + η b_j/L + ((r^W_j)² + (r^V_j)²)^{1/2},
+/// with (r^W_j, r^V_j) = extra.[j] the rounding allowance of update j (`Rounding.updateAllowance`; empty: none).
+let recursionWith (extra: (float * float)[]) (eta: float) (depth: int) (twoComponent: bool) (x0: float) (y0: float) (cs: Coefficients[]) : float[] =
     let L = float depth
     let out = Array.zeroCreate cs.Length
     let mutable x, y = x0, y0
@@ -126,25 +127,41 @@ let recursion (eta: float) (depth: int) (twoComponent: bool) (x0: float) (y0: fl
     for j in 0 .. cs.Length - 1 do
         out.[j] <- (if twoComponent then sqrt (x * x + y * y) else z)
         let c = cs.[j]
-        let x' = x + eta * (c.AWW * x + c.AWV * y + c.BW / L)
-        let y' = y + eta * (c.AVW * x + c.BV / L)
+        let rw, rv = if j < extra.Length then extra.[j] else (0.0, 0.0)
+        let x' = x + eta * (c.AWW * x + c.AWV * y + c.BW / L) + rw
+        let y' = y + eta * (c.AVW * x + c.BV / L) + rv
         x <- x'
         y <- y'
-        z <- (1.0 + eta * c.A) * z + eta * c.B / L
+        z <- (1.0 + eta * c.A) * z + eta * c.B / L + sqrt (rw * rw + rv * rv)
     out
+
+/// The recursion in exact arithmetic (no rounding allowance).
+let recursion (eta: float) (depth: int) (twoComponent: bool) (x0: float) (y0: float) (cs: Coefficients[]) : float[] =
+    recursionWith [||] eta depth twoComponent x0 y0 cs
+
+/// The rounding allowance of every update j → j + 1 of a gradient-descent run in its recorded precision, from the
+/// trace's Frobenius maxima after the update and the update's step_max (`Rounding.updateAllowance`).
+let roundingAllowance (run: Run) : (float * float)[] =
+    let wf, vf, step = trace run "w_fro_max", trace run "v_fro_max", trace run "step_max"
+    Array.init (max 0 (run.Losses.Length - 1)) (fun j -> Rounding.updateAllowance run wf.[j + 1] vf.[j + 1] step.[j])
 
 /// Compares a bound sequence (per iterate) with the trace's smooth_z at every iterate and with
 /// run.DepthIncrement at every snapshot.
+/// Each compared bound carries the rounding of the measured increment in the run's precision
+/// (`Rounding.incrementMeasurement`, with max_k‖Z_k‖_F ≤ (w_fro_max² + v_fro_max²)^{1/2}).
 let private compareWithRun (run: Run) (bound: float[]) =
     let sz = trace run "smooth_z"
+    let wf, vf = trace run "w_fro_max", trace run "v_fro_max"
+    let allowance j m = Rounding.incrementMeasurement run m (sqrt (wf.[j] * wf.[j] + vf.[j] * vf.[j]))
     seq {
         for j in 0 .. bound.Length - 1 ->
-            { Measured = sz.[j]; Bound = bound.[j]; Where = "max_k ‖Z_{k+1} − Z_k‖_F (trace smooth_z)"
+            { Measured = sz.[j]; Bound = bound.[j] + allowance j sz.[j]; Where = "max_k ‖Z_{k+1} − Z_k‖_F (trace smooth_z)"
               When = sprintf "iteration %d (t = %g)" j (float j * run.Setting.Eta) }
         for s in 0 .. run.SnapshotCount - 1 do
             let j = run.Steps.[s]
             if j < bound.Length then
-                yield { Measured = run.DepthIncrement s; Bound = bound.[j]; Where = "max_k ‖Z_{k+1} − Z_k‖_F (snapshot weights)"
+                let m = run.DepthIncrement s
+                yield { Measured = m; Bound = bound.[j] + allowance j m; Where = "max_k ‖Z_{k+1} − Z_k‖_F (snapshot weights)"
                         When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
     }
 
@@ -153,12 +170,12 @@ let aposterioriBound (run: Run) : float[] =
     let cs = aposterioriCoefficients run
     // initial increments max_k‖ΔW_k(0)‖, max_k‖ΔV_k(0)‖ (iteration 0 is always a snapshot: the trace and the weights agree, RunIntegrity checks it)
     let sw, sv = trace run "smooth_w", trace run "smooth_v"
-    recursion run.Setting.Eta run.Setting.Depth (run.Setting.Optimizer <> "clipped-gd") sw.[0] sv.[0] cs
+    recursionWith (roundingAllowance run) run.Setting.Eta run.Setting.Depth (run.Setting.Optimizer <> "clipped-gd") sw.[0] sv.[0] cs
 
 /// The scalar form of the theorem, z_{j+1} = (1 + η a_j)z_j + η b_j/L, with the same coefficients.
 let aposterioriScalarBound (run: Run) : float[] =
     let cs = aposterioriCoefficients run
-    recursion run.Setting.Eta run.Setting.Depth false (trace run "smooth_w").[0] (trace run "smooth_v").[0] cs
+    recursionWith (roundingAllowance run) run.Setting.Eta run.Setting.Depth false (trace run "smooth_w").[0] (trace run "smooth_v").[0] cs
 
 /// Per-layer increments (‖ΔW_k‖_F, ‖ΔV_k‖_F), k = 1..L−1, of snapshot s.
 let private layerIncrements (run: Run) (s: int) =
@@ -184,6 +201,7 @@ let layerwiseBound (run: Run) (restart: bool) : float[] =
     let ys = init |> Array.map (fun (_, y) -> if twoComponent then y else 0.0)
     let out = Array.zeroCreate n
     let snapAt = dict [ for s in 0 .. run.SnapshotCount - 1 -> run.Steps.[s], s ]
+    let extra = roundingAllowance run
     let current () = if xs.Length = 0 then 0.0 else Array.map2 (fun x y -> sqrt (x * x + y * y)) xs ys |> Array.max
     for j in 0 .. n - 1 do
         out.[j] <- current ()
@@ -200,11 +218,12 @@ let layerwiseBound (run: Run) (restart: bool) : float[] =
                     | Some s -> gradientDifferenceCoefficients run s (i + 1)
                     | None -> let c = cs.[j] in c.AWW, c.AWV, c.AVW, c.BW, c.BV
                 let x, y = xs.[i], ys.[i]
+                let rw, rv = extra.[j]
                 if twoComponent then
-                    xs.[i] <- x + eta * (aWW * x + aWV * y + bW / float L)
-                    ys.[i] <- y + eta * (aVW * x + bV / float L)
+                    xs.[i] <- x + eta * (aWW * x + aWV * y + bW / float L) + rw
+                    ys.[i] <- y + eta * (aVW * x + bV / float L) + rv
                 else
-                    xs.[i] <- (1.0 + eta * jointCoefficient aWW aWV aVW) * x + eta * sqrt (bW * bW + bV * bV) / float L
+                    xs.[i] <- (1.0 + eta * jointCoefficient aWW aWV aVW) * x + eta * sqrt (bW * bW + bV * bV) / float L + sqrt (rw * rw + rv * rv)
     out
 
 /// The theorem restarted at every snapshot (see `layerwiseBound`).
@@ -412,7 +431,14 @@ let apriori : Result<Run> =
             let clip = run.Setting.Clip.Value
             let cs = aprioriCoefficients run clip
             let z0 = run.Setting.InitLipschitz.Value / float run.Setting.Depth
-            let bound = recursion run.Setting.Eta run.Setting.Depth false z0 0.0 cs
+            // rounding of each update with a priori norms: max_k‖Z_k‖_F ≤ max_k‖Z_k(0)‖_F + C·t, each step ≤ η·C
+            let w0 = Seq.max (seq { for k in 0 .. run.Setting.Depth - 1 -> Linalg.frobenius (run.W 0) (k * run.Shape.LayerSize) run.Shape.LayerSize })
+            let v0 = Seq.max (seq { for k in 0 .. run.Setting.Depth - 1 -> Linalg.frobenius (run.V 0) (k * run.Shape.LayerSize) run.Shape.LayerSize })
+            let extra =
+                Array.init (max 0 (cs.Length - 1)) (fun j ->
+                    let t = float (j + 1) * run.Setting.Eta
+                    Rounding.updateAllowance run (w0 + clip * t) (v0 + clip * t) (run.Setting.Eta * clip))
+            let bound = recursionWith extra run.Setting.Eta run.Setting.Depth false z0 0.0 cs
             let last = bound.Length - 1
             let e = evaluation roundingRel (compareWithRun run bound) [] []
             { e with
@@ -451,7 +477,8 @@ let rate : Result<Ladder> =
       Doc = doc
       Statement =
         "For runs that differ only in depth L (equal horizon t = Nη), the least-squares slope β of log max_{k,t}‖Δ_k(t)‖ against log L satisfies "
-        + "β − w ≤ −1, w the 95% half-width (t-quantile, n−2 dof): the data do not exclude the O(1/L) rate. A slope significantly above −1 (e.g. ≈ 0 for i.i.d. layers) is a violation."
+        + "β − w ≤ −1, w the 95% half-width (t-quantile, n−2 dof): the data do not exclude the O(1/L) rate; it holds only when 2w < 1 (an interval of width ≥ 1 "
+        + "cannot tell the 1/L rate from no decay: inconclusive). A slope significantly above −1 (e.g. ≈ 0 for i.i.d. layers) is a violation."
       Hypotheses =
         [ "at least three depths", fun (l: Ladder) ->
             if l.Runs.Length >= 3 then Met(sprintf "depths %A" l.Depths) else NotMet "a slope with a confidence interval needs at least three depths"
@@ -473,16 +500,18 @@ let rate : Result<Ladder> =
                 Evaluation.notApplicable "some depth has max_k‖Δ_k‖ = 0 at every iterate (e.g. no training): no slope to fit"
             else
                 let beta, w = slopeWithCi xs (Array.map log ds)
-                let v = Verdict.compare (beta - w) -1.0 0.0 (sprintf "depths %A" l.Depths) "max over the horizon"
-                let v =
-                    match v with
-                    | Holds _ -> Holds(-1.0 - (beta - w), infinity)
-                    | other -> other
+                // the order of decay is −slope: the claim is order ≥ 1 (slope ≤ −1), decided by Rate's rule (an interval
+                // of width ≥ 1 is inconclusive)
+                let order =
+                    ({ Depths = l.Depths; Errors = List.ofArray ds; Order = -beta; Lower = -beta - w; Upper = -beta + w
+                       Correction = 0.0; Weights = [] } : Rate.ObservedOrder)
+                let v = Rate.verdict (Rate.outcome [ order ]) order (sprintf "depths %A" l.Depths) "max over the horizon"
+                let v = match v with Violated wit -> Violated { wit with Measured = beta; Bound = -1.0 } | other -> other
                 { Range = None; Verdict = v; Measured = Some beta; Bound = Some -1.0; Hypotheses = []
                   Constants =
                     [ "slope", beta; "half-width (95%)", w ]
                     @ List.map2 (fun (r: Run) d -> sprintf "L * max|Delta| at L = %d" r.Setting.Depth, float r.Setting.Depth * d) l.Runs (List.ofArray ds)
-                  Notes = [ sprintf "slope %.3f ± %.3f (95%%), holds iff slope − half-width ≤ −1" beta w ] } }
+                  Notes = [ sprintf "slope %.3f ± %.3f (95%%): holds iff slope − half-width ≤ −1 and the interval is narrower than %g; inconclusive when wider" beta w Rate.inconclusiveWidth ] } }
 
 /// The single-run results of A, for a registry.
 let all : Result<Run> list = [ aposteriori; aposterioriSegments; apriori; flow ]

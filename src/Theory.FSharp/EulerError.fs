@@ -259,7 +259,8 @@ let rate : Result<Ladder> =
       Statement =
         "Over a ladder of runs that differ only in depth, at iteration 0, where the layers of every depth sample the same function "
         + "of depth Z⁰(s), the error max_i ‖h_L^i − H^i(1)‖ decreases at least like 1/L: the upper end of the 95% interval of the "
-        + "order p is ≥ 1 for the plain fit log error = a − p log L or for the fit with a correction term a − p log L + c/L (Rate.decide)."
+        + "order p is ≥ 1 for the plain fit log error = a − p log L or for the fit with a correction term a − p log L + c/L, each widened by the "
+        + "first term its model neglects (Rate.decideOutcome); an interval of width ≥ 1 (claimed order − order of no decay) is inconclusive, not a hold."
       Hypotheses =
         [ "at least 4 depths", (fun l -> if l.Runs.Length >= 4 then Met(sprintf "%d depths" l.Runs.Length) else NotMet(sprintf "%d depths: an interval for the order with its 1/L correction term needs at least 4" l.Runs.Length))
           "no run diverged", (fun l -> match l.Runs |> List.tryFind (fun r -> r.Setting.Diverged) with None -> Met "none" | Some r -> NotMet(sprintf "run L = %d diverged" r.Setting.Depth))
@@ -276,11 +277,9 @@ let rate : Result<Ladder> =
             let errs, eps = errorsAt l 0, integrationErrorsAt l 0
             let plain = Rate.fitWithUncertainty l.Depths errs eps
             let corrected = Rate.fitWithCorrectionAndUncertainty l.Depths errs eps
-            let ok, o = Rate.decide plain corrected
+            let outcome, o = Rate.decideOutcome plain corrected
             let target = Rate.ClaimedOrder
-            let verdict =
-                if ok then Holds(o.Upper - target, o.Upper / target)
-                else Violated { Where = sprintf "depth ladder L = %s" (l.Depths |> List.map string |> String.concat ", "); When = "iteration 0 (t = 0)"; Measured = o.Order; Bound = target }
+            let verdict = Rate.verdict outcome o (sprintf "depth ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")) "iteration 0 (t = 0)"
             { Range = None; Verdict = verdict
               Measured = Some o.Order
               Bound = Some target
@@ -289,7 +288,7 @@ let rate : Result<Ladder> =
               Notes =
                 sprintf "t = 0, plain log-log slope: %s" (Rate.describe plain)
                 :: sprintf "t = 0, fit with 1/L correction: %s" (Rate.describe corrected)
-                :: sprintf "decided by the %s fit" (if obj.ReferenceEquals(o, plain) then "plain" else "corrected")
+                :: sprintf "decided by the %s fit, widened by its model allowance to [%.3f, %.3f]; an interval of width ≥ %g is inconclusive" (if o.Correction = 0.0 then "plain" else "corrected") o.Lower o.Upper Rate.inconclusiveWidth
                 :: (observedOrders l |> List.filter (fun (j, _) -> j <> 0) |> List.map (fun (j, o) -> sprintf "iteration %d (information only): %s" j (Rate.describe o))) } }
 
 /// Single-run results of this file.

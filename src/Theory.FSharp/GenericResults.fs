@@ -491,7 +491,7 @@ let eulerRate : Result<BlockLadder> =
       Doc = doc
       Statement =
         "Over runs that differ only in depth whose layers sample the same θ⁰(s) at iteration 0, max_i‖h_L^i − H^i(1)‖ decreases at least like 1/L: "
-        + "the upper end of the 95% interval of the order is ≥ 1 for the plain log-log fit or the fit with a 1/L correction (Rate.decide), with the RK4 error estimates as uncertainties."
+        + "the upper end of the 95% interval of the order is ≥ 1 for the plain log-log fit or the fit with a 1/L correction, each widened by the first term its model neglects (Rate.decideOutcome), with the RK4 error estimates as uncertainties; an interval of width ≥ 1 is inconclusive."
       Hypotheses =
         [ "at least 4 depths", (fun l -> if l.Runs.Length >= 4 then Met(sprintf "%d depths" l.Runs.Length) else NotMet(sprintf "%d depths: an interval for the order with its 1/L term needs at least 4" l.Runs.Length))
           forAll "architecture has stated constants" (snd hypArchitecture)
@@ -513,11 +513,9 @@ let eulerRate : Result<BlockLadder> =
             let eps = checks |> List.map (fun c -> c.IntegrationError)
             let plain = Rate.fitWithUncertainty l.Depths errs eps
             let corrected = Rate.fitWithCorrectionAndUncertainty l.Depths errs eps
-            let ok, o = Rate.decide plain corrected
+            let outcome, o = Rate.decideOutcome plain corrected
             let target = Rate.ClaimedOrder
-            let verdict =
-                if ok then Holds(o.Upper - target, o.Upper / target)
-                else Violated { Where = sprintf "depth ladder L = %s" (l.Depths |> List.map string |> String.concat ", "); When = "iteration 0 (t = 0)"; Measured = o.Order; Bound = target }
+            let verdict = Rate.verdict outcome o (sprintf "depth ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")) "iteration 0 (t = 0)"
             { Range = None; Verdict = verdict; Measured = Some o.Order; Bound = Some target; Hypotheses = []
               Constants =
                 [ "observed order", o.Order; "95% lower", o.Lower; "95% upper", o.Upper ]

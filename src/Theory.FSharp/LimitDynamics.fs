@@ -144,7 +144,7 @@ let rate : Result<Ladder> =
         + "at every common snapshot t = j·η where the runs do not coincide, the distance √((1/L)Σ_k‖Z^L_k(t) − Z^R(k/L, t)‖²) "
         + "to the Richardson limit Z^R of the two deepest runs decreases at least like 1/L over all depths but the deepest: the upper end "
         + "of the 95% interval of the order p is ≥ 1 for the plain fit log dist = a − p log L or for the fit with a correction "
-        + "term a − p log L + c/L (Rate.decide)."
+        + "term a − p log L + c/L, each widened by the first term its model neglects (Rate.decideOutcome); an interval of width ≥ 1 at some snapshot is inconclusive."
       Hypotheses =
         [ "at least 5 depths",
           (fun l -> if l.Runs.Length >= 5 then Met(sprintf "%d depths (%d fitted)" l.Runs.Length (l.Runs.Length - 1)) else NotMet(sprintf "%d depths: the two deepest make the reference, all but the deepest are fitted, and an interval for the order with its 1/L term needs 4 fitted depths" l.Runs.Length))
@@ -175,22 +175,24 @@ let rate : Result<Ladder> =
                     let epsList = d.Distances |> List.map (fun _ -> eps)
                     let plain = Rate.fitWithUncertainty d.Depths d.Distances epsList
                     let corrected = Rate.fitWithCorrectionAndUncertainty d.Depths d.Distances epsList
-                    d, (plain, corrected, Rate.decide plain corrected))
+                    d, (plain, corrected, Rate.decideOutcome plain corrected))
             let d, (_, _, (_, worst)) = snaps |> List.minBy (fun (_, (_, _, (_, o))) -> o.Upper)
+            let outcomes = snaps |> List.map (fun (_, (_, _, (oc, _))) -> oc)
+            let combined =
+                if List.contains Rate.Rejected outcomes then Rate.Rejected
+                elif List.contains Rate.Inconclusive outcomes then Rate.Inconclusive
+                else Rate.Consistent
             let target = Rate.ClaimedOrder
             let where' = sprintf "depth ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")
             // With Z^L = Z + c/L + O(1/L²) the Richardson limits of successive pairs agree to O(1/L²), far below the
             // smallest fitted distance c/L: a limit error estimate above that distance contradicts the claim.
             let noLimit = snaps |> List.tryFind (fun (d, _) -> d.LimitErrorEstimate > List.min d.Distances)
-            let allOk = snaps |> List.forall (fun (_, (_, _, (ok, _))) -> ok)
             let verdict =
                 match noLimit with
                 | Some(d, _) ->
                     Violated { Where = where' + " (Richardson limits of successive pairs disagree: no limit)"; When = sprintf "iteration %d (t = %g)" d.Iteration d.Time
                                Measured = d.LimitErrorEstimate; Bound = List.min d.Distances }
-                | None ->
-                    if allOk then Holds(worst.Upper - target, worst.Upper / target)
-                    else Violated { Where = where'; When = sprintf "iteration %d (t = %g)" d.Iteration d.Time; Measured = worst.Order; Bound = target }
+                | None -> Rate.verdict combined worst where' (sprintf "iteration %d (t = %g)" d.Iteration d.Time)
             { Range = None; Verdict = verdict
               Measured = Some worst.Order
               Bound = Some target

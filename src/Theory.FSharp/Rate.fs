@@ -2,6 +2,9 @@
 /// with 95% confidence intervals, and the project's rule for "the error decreases at least like 1/L".
 module ResOdeProofs.Theory.Rate
 
+open System
+open ResOdeProofs.Theory
+
 open MathNet.Numerics.Distributions
 open MathNet.Numerics.LinearAlgebra
 
@@ -14,7 +17,11 @@ type ObservedOrder =
       /// 95% interval p̂ ∓ t_{0.975, N−k}·se(p̂) (k fitted parameters; infinite when N = k), widened by the
       /// propagated uncertainty of the errors
       Lower: float
-      Upper: float }
+      Upper: float
+      /// the coefficient c of the 1/L term (0 for the plain fit)
+      Correction: float
+      /// the row of (XᵀX)⁻¹Xᵀ that gives p̂: p̂ moves by Σ_i w_i δ_i when log e_i moves by δ_i
+      Weights: float list }
 
 /// The claimed order: errors O(1/L).
 [<Literal>]
@@ -46,7 +53,8 @@ let private regress (withCorrection: bool) (depths: int list) (errors: float lis
             StudentT.InvCDF(0.0, 1.0, float (n - k), 0.975) * sqrt (s2 * xtxInv.[1, 1])
     let w = (xtxInv * x.Transpose()).Row 1
     let shift = List.mapi (fun i (e, eps) -> abs w.[i] * eps / e) (List.zip errors perturbation) |> List.sum
-    { Depths = depths; Errors = errors; Order = p; Lower = p - half - shift; Upper = p + half + shift }
+    { Depths = depths; Errors = errors; Order = p; Lower = p - half - shift; Upper = p + half + shift
+      Correction = (if withCorrection then beta.[2] else 0.0); Weights = List.init n (fun i -> w.[i]) }
 
 let private zeros (errors: float list) = errors |> List.map (fun _ -> 0.0)
 
@@ -70,13 +78,82 @@ let fitWithCorrection (depths: int list) (errors: float list) = regress true dep
 /// order (1e-9: a ratio of sums of a few logarithms computed in double). No other allowance.
 let consistentWithFirstOrder (o: ObservedOrder) = o.Upper >= ClaimedOrder - 1e-9
 
+/// The order of no decay at all (an error that does not shrink with L, e.g. i.i.d. layers): the alternative a rate
+/// statement must be able to tell from the claimed order.
+[<Literal>]
+let NullOrder = 0.0
+
+/// An interval at least this wide is inconclusive: |ClaimedOrder − NullOrder| = 1. An interval of width ≥ 1 can
+/// contain both the claimed order 1 and the order 0 of no decay, so it cannot tell a 1/L rate from none.
+let inconclusiveWidth = ClaimedOrder - NullOrder
+
+/// The outcome of a rate statement on a ladder.
+type RateOutcome =
+    /// the interval (widened by the model allowance) is narrower than `inconclusiveWidth` and reaches the claimed order
+    | Consistent
+    /// every fit's interval lies below the claimed order
+    | Rejected
+    /// no fit rejects the claim, but every fit that does not is too wide to mean anything
+    | Inconclusive
+
+/// The model allowance of a fit: the first term its model neglects, moved onto p̂ through its weights. The fit with
+/// the correction neglects the remainder of log(1 + c/L) ≈ c/L, at most x²/(2(1 − |x|)) for x = ĉ/L (|x| < 1; ∞
+/// otherwise); the plain fit neglects c/L itself, with ĉ the corrected fit's estimate. So an order of 0.997 with an
+/// interval [0.995, 0.9998] is not a rejection when the c/L terms the fits neglect can move it by more than 0.0002.
+let modelAllowance (o: ObservedOrder) (c: float) (withCorrection: bool) =
+    List.zip o.Weights o.Depths
+    |> List.sumBy (fun (w, l) ->
+        let x = abs c / float l
+        if withCorrection then (if x < 1.0 then abs w * x * x / (2.0 * (1.0 - x)) else infinity)
+        else abs w * x)
+
+/// A fit's interval widened on both sides by an allowance.
+let widen (o: ObservedOrder) (delta: float) = { o with Lower = o.Lower - delta; Upper = o.Upper + delta }
+
+/// The outcome of one or more fits, each as (fit, fit widened by its model allowance): the claim is rejected when
+/// every widened fit rejects it (its upper end, allowance included, is below the claimed order); it is consistent
+/// when some fit, as fitted or as widened, has an interval narrower than `inconclusiveWidth` that reaches the claimed
+/// order; otherwise (no rejection, but only wide intervals reach the claim) it is inconclusive.
+let outcomeOf (fits: (ObservedOrder * ObservedOrder) list) =
+    let narrow (o: ObservedOrder) = o.Upper - o.Lower < inconclusiveWidth
+    let supports (o: ObservedOrder) = narrow o && consistentWithFirstOrder o
+    if fits |> List.forall (snd >> consistentWithFirstOrder >> not) then Rejected
+    elif fits |> List.exists (fun (raw, wide) -> supports raw || supports wide) then Consistent
+    else Inconclusive
+
+/// `outcomeOf` for fits without a model allowance.
+let outcome (fits: ObservedOrder list) = outcomeOf (fits |> List.map (fun o -> o, o))
+
 /// The verdict rule of the rate results: the claim p ≥ 1 stands unless BOTH fits reject it — the plain slope
 /// (biased low when the error approaches C/L from below, e.g. C/L − c/L²) and the fit with the c/L correction
 /// (whose log(1 + c₁/L) ≈ c₁/L is poor when c₁/L is not small at the smallest depth, e.g. an error approaching
-/// C/L from above like C/L + c/L² with a large c). Returns the verdict and the fit that decides (larger upper end).
+/// C/L from above like C/L + c/L² with a large c), each widened by its model allowance (`modelAllowance`) before it
+/// may reject; and it holds only when an interval narrower than `inconclusiveWidth` supports it (`outcomeOf`).
+/// Returns the outcome and the fit to report (the widened fit with the larger upper end).
+let decideOutcome (plain: ObservedOrder) (corrected: ObservedOrder) =
+    let c = corrected.Correction
+    let p' = widen plain (modelAllowance plain c false)
+    let c' = widen corrected (modelAllowance corrected c true)
+    let best = if p'.Upper >= c'.Upper then p' else c'
+    let best = if Double.IsFinite best.Upper then best else (if plain.Upper >= corrected.Upper then plain else corrected)
+    outcomeOf [ plain, p'; corrected, c' ], best
+
+/// `decideOutcome` as a yes/no (consistent or inconclusive: not rejected).
 let decide (plain: ObservedOrder) (corrected: ObservedOrder) =
-    let best = if plain.Upper >= corrected.Upper then plain else corrected
-    consistentWithFirstOrder best, best
+    let o, best = decideOutcome plain corrected
+    o <> Rejected, best
+
+/// The verdict of a rate statement from its outcome: holds (slack Upper − 1, tightness Upper/1), violated with the
+/// witness, or inconclusive (a hypothesis not met: the ladder does not determine the order to within 1).
+let verdict (o: RateOutcome) (best: ObservedOrder) (where': string) (when': string) =
+    match o with
+    | Consistent -> Holds(best.Upper - ClaimedOrder, best.Upper / ClaimedOrder)
+    | Rejected -> Violated { Where = where'; When = when'; Measured = best.Order; Bound = ClaimedOrder }
+    | Inconclusive ->
+        HypothesisNotMet
+            [ "informative interval (width < 1)",
+              sprintf "inconclusive: order %.3f with interval [%.3f, %.3f] (width %.3f ≥ %g = claimed order − order of no decay): the ladder cannot tell a 1/L rate from none; add depths or samples"
+                  best.Order best.Lower best.Upper (best.Upper - best.Lower) inconclusiveWidth ]
 
 /// One line for notes: "order 1.02, 95% interval [0.97, 1.07], over L = 4, 8, 16, 32 (errors ...)".
 let describe (o: ObservedOrder) =

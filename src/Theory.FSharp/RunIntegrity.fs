@@ -7,20 +7,22 @@ open System
 open ResOdeProofs.Theory
 open ResOdeProofs.Theory.LemmaChain
 
-/// Unit roundoff of the engine's precision: 2^-53 (float64) or 2^-24 (float32).
-let unitRoundoff (run: Run) = if run.Data.Meta.Precision = "float32" then 5.960464477539063e-8 else 1.1102230246251565e-16
+/// Unit roundoff of the engine's precision (`Rounding.unitRoundoff`).
+let unitRoundoff (run: Run) = Rounding.unitRoundoff run
 
-/// Relative tolerance for a quantity that the engine and the reference (`Layerwise`, double) compute in
-/// different orders: τ = max(1e-9, 4·L·(m + d)·u). Each hidden state passes through L blocks of inner
-/// products of length m and d, each contributing a relative error ≤ (m + d)·u (first order); the factor 4
-/// covers the amplification by Π(1 + κ_k/L) ≤ e^κ for κ ≤ 1.4 and the loss' squares. In float64 the floor
-/// 1e-9 dominates (4·64·48·1.1e-16 ≈ 1.4e-12 at L = 64); in float32 the engine's own rounding dominates:
-/// τ ≈ 7e-4 at L = 64, m = 32, d = 16, and at least 1e-4.
-let tolerance (run: Run) =
-    let st = run.Setting
-    let u = unitRoundoff run
-    let floor = if run.Data.Meta.Precision = "float32" then 1e-4 else 1e-9
-    max floor (4.0 * float st.Depth * float (st.Width + st.Dim) * u)
+/// τ = max(floor, 4·L·(m + d)·u) (`Rounding.tolerance`, derivation there). In float64 the floor 1e-9 dominates
+/// (4·64·48·1.1e-16 ≈ 1.4e-12 at L = 64); in float32 the engine's own rounding dominates: τ ≈ 7e-4 at L = 64,
+/// m = 32, d = 16, and at least 1e-4.
+let tolerance (run: Run) = Rounding.tolerance run
+
+/// The rounding allowance of a loss recomputed from snapshot s's weights against the engine's:
+/// τ·ℓ + 2√ℓ·δ + δ², δ = τ·‖B‖₂·max_i‖h_L^i‖ (ℓ the recomputed loss; derivation in I.loss's statement).
+let lossAllowance (run: Run) (s: int) =
+    let tau = tolerance run
+    let lw = run.Layerwise s
+    let hmax = lw.H.[lw.H.Length - 1] |> Array.map Linalg.norm |> Array.max
+    let delta = tau * run.Setting.ReadoutNorm * hmax
+    tau * abs lw.Loss + 2.0 * sqrt (abs lw.Loss) * delta + delta * delta
 
 let private doc = "docs/theorems/RunIntegrity.md"
 let private src = "derived here (docs/theorems/RunIntegrity.md)"
@@ -48,12 +50,8 @@ let snapshotLoss : Result<Run> =
                     for s in 0 .. run.SnapshotCount - 1 ->
                         let j = run.Steps.[s]
                         let rec' = run.Losses.[j]
-                        let lw = run.Layerwise s
-                        let ref' = lw.Loss
-                        let hmax = lw.H.[lw.H.Length - 1] |> Array.map Linalg.norm |> Array.max
-                        let delta = tau * run.Setting.ReadoutNorm * hmax
-                        let rootLoss = sqrt (abs rec')
-                        { Measured = abs (ref' - rec'); Bound = tau * abs rec' + 2.0 * rootLoss * delta + delta * delta; Where = sprintf "loss recomputed %.17g vs recorded %.17g" ref' rec'
+                        let ref' = (run.Layerwise s).Loss
+                        { Measured = abs (ref' - rec'); Bound = lossAllowance run s; Where = sprintf "loss recomputed %.17g vs recorded %.17g" ref' rec'
                           When = sprintf "snapshot %d (iteration %d)" s j }
                 }
             evaluation 0.0 checks [ "tau", tau; "unit roundoff", unitRoundoff run ] [] }

@@ -53,9 +53,10 @@ let describeConv (s: BlockRunSpec) =
     sprintf "conv C=%d H=%d W=%d (d=%d) L=%d n=%d %s %s scales=%A eta=%g N=%d seed=%d" s.Channels s.Height s.ImageWidth s.StateDim s.Depth s.Samples
         (Activations.Name s.Activation) (s.Init.ToString().ToLowerInvariant()) (s.EffectiveScales()) s.Eta s.Iterations s.Seed
 
-/// A ladder of the setting at depths 4, 8, 16, 32 (one function of depth sampled at k/L).
+/// A ladder of the setting at depths 4, 8, 16, 32, 64 (one function of depth sampled at k/L): five depths, so that
+/// the plain fit's interval (three degrees of freedom) is narrow enough to decide (Rate.inconclusiveWidth).
 let convLadder (spec: BlockRunSpec) =
-    [ 4; 8; 16; 32 ] |> List.map (fun l -> trainBlock (spec.With(depth = l)))
+    [ 4; 8; 16; 32; 64 ] |> List.map (fun l -> trainBlock (spec.With(depth = l)))
     |> GenericResults.BlockLadder.create
     |> function Ok l -> l | Error e -> failwith e
 

@@ -1,0 +1,37 @@
+/// Rounding is part of the statement: the unit roundoff of a run's recorded precision and the allowances derived
+/// from it that a bound compared with that run carries (docs/theorems/RunIntegrity.md, "Rounding allowances").
+module ResOdeProofs.Theory.Rounding
+
+open ResOdeProofs.Theory
+
+/// True when the engine computed and stored the run in float32 (run.json "precision").
+let isFloat32 (run: Run) = run.Data.Meta.Precision = "float32"
+
+/// Unit roundoff of the engine's precision: 2^-53 (float64) or 2^-24 (float32).
+let unitRoundoff (run: Run) = if isFloat32 run then 5.960464477539063e-8 else 1.1102230246251565e-16
+
+/// Relative tolerance for a quantity that the engine and the reference (`Layerwise`, double) compute in
+/// different orders: τ = max(floor, 4·L·(m + d)·u), floor 1e-9 in float64 and 1e-4 in float32. Each hidden state
+/// passes through L blocks of inner products of length m and d, each contributing a relative error ≤ (m + d)·u
+/// (first order); the factor 4 covers the amplification by Π(1 + κ_k/L) ≤ e^κ for κ ≤ 1.4 and the loss' squares.
+let tolerance (run: Run) =
+    let st = run.Setting
+    let floor = if isFloat32 run then 1e-4 else 1e-9
+    max floor (4.0 * float st.Depth * float (st.Width + st.Dim) * unitRoundoff run)
+
+/// The rounding of one gradient-descent update Z^{j+1} = fl(Z^j − η·Ĝ^j) seen by the depth increments
+/// Δ_k = Z_{k+1} − Z_k, for the W part and the V part: storing each layer in the recorded precision moves it by at
+/// most u·‖Z_k^{j+1}‖_F (so a difference of two layers by 2u·max_k‖Z_k^{j+1}‖_F), and the computed gradient differs
+/// from the exact one by at most τ·‖G_k‖_F per layer (so η(Ĝ_{k+1} − Ĝ_k) from η(G_{k+1} − G_k) by 2τ·max_k η‖G_k‖,
+/// at most 2τ·step_max). The allowance added to the recursion at update j is therefore
+///   (2u·fro_W(j + 1) + 2τ·step(j),  2u·fro_V(j + 1) + 2τ·step(j)),
+/// fro_W, fro_V upper bounds of max_k ‖W_k‖_F, max_k ‖V_k‖_F after the update and step an upper bound of the update's
+/// largest layer norm.
+let updateAllowance (run: Run) (froW: float) (froV: float) (step: float) =
+    let u, tau = unitRoundoff run, tolerance run
+    2.0 * u * froW + 2.0 * tau * step, 2.0 * u * froV + 2.0 * tau * step
+
+/// The rounding of a measured depth increment max_k ‖Z_{k+1} − Z_k‖_F that the engine computed from weights stored in
+/// the recorded precision: τ relative, plus 4u·max_k‖Z_k‖_F absolute (the same allowance as I.trace).
+let incrementMeasurement (run: Run) (measured: float) (froZ: float) =
+    tolerance run * measured + 4.0 * unitRoundoff run * froZ
