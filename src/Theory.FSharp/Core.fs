@@ -126,6 +126,11 @@ module Verdict =
         else Violated { Where = where'; When = when'; Measured = measured; Bound = bound }
 
 module Evaluation =
+    /// The note of a result that is a pure inequality valid for any weights (L1–L5, B.bound, G.B.bound): it cannot be
+    /// violated by a run, only by a wrong implementation of the bound or of the measured quantity.
+    [<Literal>]
+    let AnyWeights = "holds for any weights: checks the implementation, not the run"
+
     /// An evaluation with only a verdict and the measured/bound pair.
     let simple verdict measured bound constants =
         { Verdict = verdict; Measured = Some measured; Bound = Some bound; Hypotheses = []; Constants = constants; Notes = []; Range = None }

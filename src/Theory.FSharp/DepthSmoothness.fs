@@ -165,6 +165,10 @@ let private compareWithRun (run: Run) (bound: float[]) =
                         When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
     }
 
+/// The comparisons after t = 0 (at t = 0 the a posteriori bound is the measured increment itself: an identity, not a check).
+let private afterStart (checks: Check seq) =
+    checks |> Seq.filter (fun c -> not (c.When.StartsWith "iteration 0 " || c.When.StartsWith "snapshot 0,"))
+
 /// The a posteriori bound at every iterate (two-component recursion for GD, scalar for clipped GD).
 let aposterioriBound (run: Run) : float[] =
     let cs = aposterioriCoefficients run
@@ -250,7 +254,7 @@ let aposteriori : Result<Run> =
             let scalar = aposterioriScalarBound run
             let sz = trace run "smooth_z"
             let last = bound.Length - 1
-            let e = evaluation roundingRel (compareWithRun run bound) [] []
+            let e = evaluation roundingRel (afterStart (compareWithRun run bound)) [] []
             let scalarTight = if sz.[last] > 0.0 then scalar.[last] / sz.[last] else infinity
             let finalTight = if sz.[last] > 0.0 then bound.[last] / sz.[last] else infinity
             { e with
@@ -346,7 +350,7 @@ let flow : Result<Run> =
             let sz = trace run "smooth_z"
             let last = bound.Length - 1
             let rel = roundingRel + FlowRuns.integrationRel run
-            let e = evaluation rel (compareWithRun run bound) [] []
+            let e = evaluation rel (afterStart (compareWithRun run bound)) [] []
             { e with
                 Constants =
                     [ "a (max over output times)", cs |> Array.map (fun c -> c.A) |> Array.max
@@ -382,7 +386,7 @@ let aposterioriSegments : Result<Run> =
         fun run ->
             let bound = segmentBound run
             let sz = trace run "smooth_z"
-            let checks = compareWithRun run bound |> Seq.filter (fun c -> not (c.When.StartsWith "iteration 0 " || c.When.StartsWith "snapshot 0,"))
+            let checks = afterStart (compareWithRun run bound)
             let e = evaluation roundingRel checks [] []
             let tightAt s = let j = run.Steps.[s] in if s > 0 && sz.[j] > 0.0 then bound.[j] / sz.[j] else nan
             { e with

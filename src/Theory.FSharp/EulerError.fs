@@ -205,13 +205,18 @@ let bound : Result<Run> =
                 Verdict.compare x.Measured (effective x) 0.0 (sprintf "sample i = %d" x.Sample) (sprintf "snapshot %d (t = %g)" c.Snapshot c.Time)
             let tight = all |> Array.filter (fun (_, x) -> x.Measured > 0.0) |> Array.map (fun (_, x) -> x.Bound / x.Measured)
             let paperTight = all |> Array.filter (fun (_, x) -> x.Measured > 0.0) |> Array.map (fun (_, x) -> x.PaperBound / x.Measured)
-            { Range = None; Verdict = verdict
+            let range =
+                LemmaChain.tightnessRange
+                    [ for (c, x) in all ->
+                        { LemmaChain.Check.Measured = x.Measured; Bound = effective x; Where = sprintf "sample i = %d" x.Sample; When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time } ]
+            { Range = range; Verdict = verdict
               Measured = Some x.Measured
               Bound = Some x.Bound
               Hypotheses = []
               Constants = c.Constants
               Notes =
-                [ sprintf "worst case: sample %d at snapshot t = %g, measured %.3e, layer-wise bound %.3e, paper-form bound %.3e, integration error %.1e"
+                [ Evaluation.AnyWeights
+                  sprintf "worst case: sample %d at snapshot t = %g, measured %.3e, layer-wise bound %.3e, paper-form bound %.3e, integration error %.1e"
                       x.Sample c.Time x.Measured x.Bound x.PaperBound x.IntegrationError
                   if tight.Length > 0 then
                       sprintf "tightness (bound/measured) over samples and snapshots: layer-wise min %.3g, max %.3g; paper-form min %.3g"

@@ -437,7 +437,7 @@ let eulerBound : Result<BlockRun> =
                         for c in all.[s] ->
                             { Measured = c.Measured; Bound = c.Bound + c.IntegrationError; Where = sprintf "sample i = %d" c.Sample
                               When = sprintf "snapshot %d, iteration %d (t = %g)" s run.Steps.[s] (run.Time s) } }
-            let e = evaluation roundingRel checks [] []
+            let e = evaluation roundingRel checks [] [ Evaluation.AnyWeights ]
             let worstBy f = all |> Array.collect id |> Array.map f |> Array.max
             { e with
                 Constants =

@@ -236,7 +236,8 @@ let hiddenStates : Result<Run> =
                     for s in snapshots run do
                         let sn = snapshotNorms run s
                         let hb = hiddenBound run sn
-                        for k in 0 .. run.Setting.Depth do
+                        // k = 0 is not compared: Hb_0 = ‖h_0^i‖ is the measured norm itself
+                        for k in 1 .. run.Setting.Depth do
                             for i in 0 .. run.Setting.Samples - 1 ->
                                 { Measured = sn.HNorm.[k].[i]; Bound = hb.[k].[i]
                                   Where = sprintf "layer k = %d, sample i = %d" k i; When = at run s }
@@ -246,7 +247,7 @@ let hiddenStates : Result<Run> =
                     let sn = snapshotNorms run s
                     let kap = Array.max (kappas sn)
                     exp kap * (run.Setting.InputNormMax + run.Setting.S0 * sqrt (float run.Setting.Width) * Array.max sn.VOp)) run
-            evaluation roundingRel checks (runConstants run @ [ "H (closed form e^kappa (max|h0| + s0 sqrt(m) M_V))", closed ]) [] }
+            evaluation roundingRel checks (runConstants run @ [ "H (closed form e^kappa (max|h0| + s0 sqrt(m) M_V))", closed ]) [ Evaluation.AnyWeights ] }
 
 /// (L2) L·‖h_k^i − h_{k−1}^i‖ ≤ F_k^i := ‖V_k‖₂(s0·√m + s1‖W_k‖₂·Hb_{k−1}^i) ≤ F := M_V(s0√m + s1 M_W H).
 let increments : Result<Run> =
@@ -275,7 +276,7 @@ let increments : Result<Run> =
                             fmax <- max fmax f
                             yield { Measured = float L * diffNorm lw.H.[k].[i] lw.H.[k - 1].[i]; Bound = f
                                     Where = sprintf "layer k = %d, sample i = %d" k i; When = at run s } ]
-            evaluation roundingRel checks (runConstants run @ [ "F (max over layers, samples, snapshots)", fmax ]) [] }
+            evaluation roundingRel checks (runConstants run @ [ "F (max over layers, samples, snapshots)", fmax ]) [ Evaluation.AnyWeights ] }
 
 /// (L3a) ‖p_k^i‖ ≤ Π_{j>k}(1 + κ_j/L)‖p_L^i‖ ≤ e^{κ(L−k)/L}‖p_L^i‖.
 let adjoints : Result<Run> =
@@ -294,12 +295,13 @@ let adjoints : Result<Run> =
                     for s in snapshots run do
                         let sn = snapshotNorms run s
                         let pb = adjointBound run sn
-                        for k in 0 .. run.Setting.Depth do
+                        // k = L is not compared: Pb_L = ‖p_L^i‖ is the measured norm itself
+                        for k in 0 .. run.Setting.Depth - 1 do
                             for i in 0 .. run.Setting.Samples - 1 ->
                                 { Measured = sn.PNorm.[k].[i]; Bound = pb.[k].[i]
                                   Where = sprintf "layer k = %d, sample i = %d" k i; When = at run s }
                 }
-            evaluation roundingRel checks (runConstants run) [] }
+            evaluation roundingRel checks (runConstants run) [ Evaluation.AnyWeights ] }
 
 /// (L3b) ‖p_{k+1}^i − p_k^i‖ ≤ κ_{k+1}‖p_{k+1}^i‖/L.
 let adjointIncrements : Result<Run> =
@@ -325,7 +327,7 @@ let adjointIncrements : Result<Run> =
                                   Bound = kap.[k] * sn.PNorm.[k + 1].[i] / float L
                                   Where = sprintf "layers k = %d → %d, sample i = %d" (k + 1) k i; When = at run s }
                 }
-            evaluation roundingRel checks (runConstants run) [] }
+            evaluation roundingRel checks (runConstants run) [ Evaluation.AnyWeights ] }
 
 /// (L3c) Σ_i ‖p_L^i‖ ≤ 2‖B‖₂√ℓ.
 let terminalAdjointSum : Result<Run> =
@@ -348,7 +350,7 @@ let terminalAdjointSum : Result<Run> =
                           Bound = 2.0 * run.Setting.ReadoutNorm * sqrt (run.Layerwise s).Loss
                           Where = "k = L"; When = at run s }
                 }
-            evaluation roundingRel checks [ "norm B (spectral)", run.Setting.ReadoutNorm ] [] }
+            evaluation roundingRel checks [ "norm B (spectral)", run.Setting.ReadoutNorm ] [ Evaluation.AnyWeights ] }
 
 /// (L4) ‖G^V_k‖_F ≤ Σ_i Pb_k^i(s0√m + s1‖W_k‖₂Hb_{k−1}^i) and ‖G^W_k‖_F ≤ s1‖V_k‖₂Σ_i Pb_k^i Hb_{k−1}^i.
 let layerGradients : Result<Run> =
@@ -379,7 +381,7 @@ let layerGradients : Result<Run> =
                                 Where = sprintf "G^V, layer k = %d" k; When = at run s }
                         yield { Measured = Linalg.frobenius lw.GW.[k - 1] 0 md; Bound = bw
                                 Where = sprintf "G^W, layer k = %d" k; When = at run s } ]
-            evaluation roundingRel checks (runConstants run) [] }
+            evaluation roundingRel checks (runConstants run) [ Evaluation.AnyWeights ] }
 
 /// The coefficients of L5 at layers (k, k+1) of a snapshot: (a_WW, a_WV, a_VW, b_W, b_V). The difference
 /// splits exactly into seven terms (doc); each term is bounded twice, by per-sample sums (‖abᵀ‖_F = ‖a‖‖b‖ and
@@ -467,7 +469,7 @@ let gradientDifference : Result<Run> =
                         let bound = sqrt ((aWW * x + aWV * y + bW / float L) ** 2.0 + (aVW * x + bV / float L) ** 2.0)
                         yield { Measured = sqrt (gw * gw + gv * gv); Bound = bound
                                 Where = sprintf "layers k = %d, %d" k (k + 1); When = at run s } ]
-            evaluation roundingRel checks (runConstants run @ [ "a (max)", amax; "b (max)", bmax ]) [] }
+            evaluation roundingRel checks (runConstants run @ [ "a (max)", amax; "b (max)", bmax ]) [ Evaluation.AnyWeights ] }
 
 /// Every lemma of the chain, for a registry.
 let all : Result<Run> list =

@@ -88,7 +88,7 @@ let evaluateRow (r: Result<'input>) (inputName: string) (input: 'input) : Verdic
       TightnessMinAt = (match range with Some t -> t.MinAt | None -> "")
       TightnessMax = (match range with Some t -> t.Max | None -> nan)
       TightnessMaxAt = (match range with Some t -> t.MaxAt | None -> "")
-      Detail = detail e
+      Detail = (if List.contains Evaluation.AnyWeights e.Notes && Verdict.isHolds e.Verdict then sprintf "%s (%s)" (detail e) Evaluation.AnyWeights else detail e)
       Hypotheses = e.Hypotheses; Constants = e.Constants; Notes = e.Notes
       Seconds = sw.Elapsed.TotalSeconds }
 

@@ -1,0 +1,168 @@
+/// Every check can fail, and these properties show it: for each result that depends on the run, a corrupted input
+/// that the result rejects (VIOLATED) while every one of its hypotheses stays met; for the pure inequalities that
+/// hold for any weights (L1–L4), a setting where each is attained to within a factor 2, so that an implementation
+/// that lost a factor 2 in a constant would be rejected. (L5, I.*, C.mu0, the rates and G.A.segments have their
+/// negative controls beside their positive properties.)
+module ResOdeProofs.Properties.EveryCheckCanFail
+
+open System.Collections.Generic
+open FsCheck
+open FsCheck.FSharp
+open FsCheck.Xunit
+open ResOdeProofs.Numerics
+open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Numerics.Blocks
+open ResOdeProofs.Numerics.Training
+open ResOdeProofs.Theory
+open ResOdeProofs.Properties.Generators
+open ResOdeProofs.Properties.Profile
+
+let private allMet (e: Evaluation) = e.Hypotheses |> List.forall (fun (_, ok, _) -> ok)
+
+/// Rejected: violated with every hypothesis met.
+let private rejected (e: Evaluation) = Verdict.isViolated e.Verdict && allMet e
+
+/// A copy of a run with its losses and trace replaced.
+let private rebuild (run: Run) (label: string) (losses: float[]) (trace: IReadOnlyDictionary<string, float[]>) =
+    let d = run.Data
+    Run(
+        RunData(
+            Directory = d.Directory + " (" + label + ")", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
+            Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, W = d.W, V = d.V, Losses = losses, Trace = trace))
+
+let private replaced (column: float[]) (j: int) (value: float) =
+    let c = Array.copy column
+    c.[j] <- value
+    c
+
+/// The run with trace column `name` at iterate j set to `value` (the recorded losses untouched).
+let withTraceEntry (run: Run) (name: string) (j: int) (value: float) =
+    let t = Dictionary<string, float[]>(run.Data.Trace)
+    t.[name] <- replaced t.[name] j value
+    rebuild run (sprintf "%s[%d] corrupted" name j) run.Data.Losses t
+
+/// The run with recorded loss j (losses.npy) set to `value` (the trace untouched).
+let withLoss (run: Run) (j: int) (value: float) =
+    rebuild run (sprintf "losses[%d] corrupted" j) (replaced run.Data.Losses j value) run.Data.Trace
+
+/// A generic-architecture run with trace column `name` at iterate j set to `value`.
+let withBlockTraceEntry (run: BlockRun) (name: string) (j: int) (value: float) =
+    let d = run.Data
+    let t = Dictionary<string, float[]>(d.Trace)
+    t.[name] <- replaced t.[name] j value
+    Registry.openBlockRun (
+        BlockRunData(Directory = d.Directory + " (corrupted)", Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
+                     ParameterCount = d.ParameterCount, Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
+                     Steps = d.Steps, Theta = d.Theta, Losses = d.Losses, Trace = t))
+
+/// A measured value far above a bound b: 3b + 1e-6 (above every rounding allowance of these settings).
+let private farAbove (b: float) = 3.0 * b + 1e-6
+
+/// The property of one corruption: on the faithful run the result holds (a case where it does not, e.g. a diverged
+/// setting, is classified and counted, not passed silently); on the corrupted run it is rejected.
+let private caught (id: string) (faithful: Evaluation) (corrupted: unit -> Evaluation) (label: string) =
+    if not (Verdict.isHolds faithful.Verdict) then
+        (not (Verdict.isViolated faithful.Verdict)) |@ sprintf "%s on the faithful run: %A\n%s" id faithful.Verdict label
+        |> Prop.classify true "faithful run outside the hypotheses"
+    else
+        let e = corrupted ()
+        rejected e |@ sprintf "%s on the corrupted run: %A\nhypotheses: %A\n%s" id e.Verdict e.Hypotheses label
+        |> Prop.classify true "faithful holds, corrupted rejected"
+
+[<ProfiledProperty(6, Replay = "(4242,1919)")>]
+let ``A.aposteriori and A.aposteriori.segments reject a depth increment far above their bound`` () =
+    Prop.forAll smoothArb (fun spec ->
+        let run = train spec
+        let n = run.Losses.Length - 1
+        let label = sprintf "%s\n%s" (describe spec) (reproduce spec)
+        let a =
+            caught "A.aposteriori" (Result.evaluate DepthSmoothness.aposteriori run)
+                (fun () -> Result.evaluate DepthSmoothness.aposteriori (withTraceEntry run "smooth_z" n (farAbove (DepthSmoothness.layerwiseBound run false).[n]))) label
+        let s =
+            caught "A.aposteriori.segments" (Result.evaluate DepthSmoothness.aposterioriSegments run)
+                (fun () -> Result.evaluate DepthSmoothness.aposterioriSegments (withTraceEntry run "smooth_z" n (farAbove (DepthSmoothness.segmentBound run).[n]))) label
+        a .&. s)
+
+[<ProfiledProperty(4, Replay = "(4243,1921)")>]
+let ``A.apriori rejects a depth increment far above its bound`` () =
+    Prop.forAll smoothArb (fun spec ->
+        let spec = spec.With(iterations = min spec.Iterations 5)
+        let spec =
+            RunSpec(Depth = spec.Depth, Width = spec.Width, Samples = spec.Samples, Dim = spec.Dim, Activation = spec.Activation,
+                    Init = spec.Init, VScale = spec.VScale, Eta = spec.Eta, Iterations = spec.Iterations, Clip = System.Nullable 2.0,
+                    Snapshots = 3, Seed = spec.Seed)
+        let run = train spec
+        let n = run.Losses.Length - 1
+        let z0 = run.Setting.InitLipschitz.Value / float run.Setting.Depth
+        let b = DepthSmoothness.recursion run.Setting.Eta run.Setting.Depth false z0 0.0 (DepthSmoothness.aprioriCoefficients run 2.0)
+        caught "A.apriori" (Result.evaluate DepthSmoothness.apriori run)
+            (fun () -> Result.evaluate DepthSmoothness.apriori (withTraceEntry run "smooth_z" n (farAbove b.[n]))) (sprintf "%s clip 2" (describe spec)))
+
+[<ProfiledProperty(3, Replay = "(4244,1923)")>]
+let ``A.flow rejects a depth increment far above its bound`` () =
+    Prop.forAll smoothArb (fun spec ->
+        let spec = spec.With(iterations = min spec.Iterations 8)
+        let run = GradientFlowProperties.trainFlow spec
+        let n = run.Losses.Length - 1
+        caught "A.flow" (Result.evaluate DepthSmoothness.flow run)
+            (fun () -> Result.evaluate DepthSmoothness.flow (withTraceEntry run "smooth_z" n (farAbove (DepthSmoothness.flowBound run).[n])))
+            (GradientFlowProperties.reproduceFlow spec))
+
+/// The decay statements of result C: their hypotheses and ε(0) come from the trace, the conclusion is compared with
+/// the recorded losses, so a recorded loss far above ε(0) is rejected while every hypothesis stays met.
+[<ProfiledProperty(8, Replay = "(4245,1925)")>]
+let ``C.gdDecay, C.pathLength and C.runRate reject a recorded loss above the decay envelope`` () =
+    Prop.forAll PolyakLojasiewiczProperties.plArb (fun spec ->
+        let run = train spec
+        let n = run.Losses.Length - 1
+        let bad = withLoss run n (10.0 * run.Losses.[0] + 1.0)
+        let label = sprintf "%s\n%s" (describe spec) (reproduce spec)
+        [ PolyakLojasiewicz.gdDecay; PolyakLojasiewicz.pathLength; PolyakLojasiewicz.runRate ]
+        |> List.map (fun r -> caught r.Id (Result.evaluate r run) (fun () -> Result.evaluate r bad) label)
+        |> List.reduce (.&.))
+
+[<ProfiledProperty(3, Replay = "(4246,1927)")>]
+let ``C.gfDecay and C.gfPathLength reject a recorded loss above the decay envelope`` () =
+    Prop.forAll PolyakLojasiewiczProperties.plArb (fun spec ->
+        let run = GradientFlowProperties.trainFlow (spec.With(iterations = min spec.Iterations 10))
+        let n = run.Losses.Length - 1
+        let bad = withLoss run n (10.0 * run.Losses.[0] + 1.0)
+        [ PolyakLojasiewicz.gfDecay; PolyakLojasiewicz.gfPathLength ]
+        |> List.map (fun r -> caught r.Id (Result.evaluate r run) (fun () -> Result.evaluate r bad) (GradientFlowProperties.reproduceFlow spec))
+        |> List.reduce (.&.))
+
+[<ProfiledProperty(4, Replay = "(4247,1929)")>]
+let ``G.A.aposteriori rejects a depth increment far above its bound`` () =
+    Prop.forAll OneLayerBlockProperties.oneLayerArb (fun spec ->
+        let run = OneLayerBlockProperties.trainBlock spec
+        let n = run.Losses.Length - 1
+        let bound, _ = GenericResults.depthSmoothnessBound run.Architecture.Value run
+        caught "G.A.aposteriori" (Result.evaluate GenericResults.depthSmoothness run)
+            (fun () -> Result.evaluate GenericResults.depthSmoothness (withBlockTraceEntry run "smooth_theta" n (farAbove bound.[n])))
+            (OneLayerBlockProperties.describeBlock spec))
+
+/// A scalar network (d = m = n = 1, tanh, small weights, L ≥ 16): every comparison of L1–L4 is within a factor 2 of
+/// attained (κ/L small, |σ(u)| ≈ |u|, σ'(u) ≈ 1, and Cauchy–Schwarz is an equality for one sample), so a bound that
+/// lost a factor 2 would be violated: the checks, which hold for any weights, can still fail on a wrong implementation.
+[<ProfiledProperty(6, Replay = "(4248,1931)")>]
+let ``L1 to L4 are attained within a factor 2 on a scalar network, so a lost factor 2 is caught`` () =
+    let gen =
+        gen {
+            let! depth = Gen.elements [ 16; 32 ]
+            let! seed = Gen.choose (0, 100000)
+            return RunSpec(Depth = depth, Width = 1, Samples = 1, Dim = 1, Activation = ActivationKind.Tanh, Init = InitKind.Tied,
+                           Scale = 0.3, VScale = 0.3, Eta = 0.01, Iterations = 2, Snapshots = 2, Seed = int64 seed)
+        }
+    Prop.forAll (Arb.fromGen gen) (fun spec ->
+        let run = train spec
+        [ LemmaChain.hiddenStates; LemmaChain.increments; LemmaChain.adjoints; LemmaChain.adjointIncrements
+          LemmaChain.terminalAdjointSum; LemmaChain.layerGradients ]
+        |> List.map (fun r ->
+            let e = Result.evaluate r run
+            match e.Verdict, e.Range with
+            | Holds _, Some range ->
+                // the tightest comparison with its bound halved: measured 1 against bound Min/2
+                let halved = Verdict.compare 1.0 (range.Min / 2.0) LemmaChain.roundingRel range.MinAt "bound halved"
+                (range.Min < 2.0 && Verdict.isViolated halved) |@ sprintf "%s: tightest %.4g at %s\n%s" r.Id range.Min range.MinAt (describe spec)
+            | v, _ -> false |@ sprintf "%s: %A\n%s" r.Id v (describe spec))
+        |> List.reduce (.&.))
