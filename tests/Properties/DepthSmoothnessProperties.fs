@@ -20,6 +20,8 @@ open ResOdeProofs.Properties.IntegrityProperties
 let ``the a posteriori depth-smoothness bounds hold on smooth runs`` () =
     Prop.forAll smoothArb (fun spec ->
         let run = train spec
+        // a setting that diverges is outside the hypotheses: discarded (FsCheck draws another), not counted as a pass
+        (not run.Setting.Diverged) ==> lazy (
         let e = Result.evaluate DepthSmoothness.aposteriori run
         let es = Result.evaluate DepthSmoothness.aposterioriSegments run
         let tight = Verdict.tightness e.Verdict |> Option.map tightnessBucket |> Option.defaultValue "n/a"
@@ -27,7 +29,7 @@ let ``the a posteriori depth-smoothness bounds hold on smooth runs`` () =
          |@ sprintf "%s\nA.aposteriori: %A\nA.aposteriori.segments: %A\n%s" (describe spec) e.Verdict es.Verdict (reproduce spec))
         |> Prop.classify true (spec.Init.ToString())
         |> Prop.classify true (Activations.Name spec.Activation)
-        |> Prop.collect tight)
+        |> Prop.collect tight))
 
 [<ProfiledProperty(10, Replay = "(99,1235)")>]
 let ``the a priori bound holds for clipped gradient descent`` () =
@@ -37,7 +39,10 @@ let ``the a priori bound holds for clipped gradient descent`` () =
                     Init = spec.Init, VScale = spec.VScale, Eta = spec.Eta, Iterations = spec.Iterations, Clip = System.Nullable 2.0,
                     Snapshots = 3, Seed = spec.Seed)
         let e = Result.evaluate DepthSmoothness.apriori (train spec)
-        Verdict.isHolds e.Verdict |@ sprintf "%s clip 2\n%A" (describe spec) e.Verdict)
+        // the a priori bound grows like exp(t·e^(3κ)) and may overflow before the horizon: then it claims no finite bound
+        let overflowed = match e.Verdict with HypothesisNotMet [ "finite bound", _ ] -> true | _ -> false
+        (Verdict.isHolds e.Verdict || overflowed) |@ sprintf "%s clip 2\n%A" (describe spec) e.Verdict
+        |> Prop.classify overflowed "bound overflowed (no finite bound claimed)")
 
 let private small = RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 10, Snapshots = 3, Seed = 21L)
 

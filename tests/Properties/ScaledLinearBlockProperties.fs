@@ -27,7 +27,10 @@ let ``G.A and G.B.bound hold on smooth scaled-linear runs`` () =
         let run = trainBlock spec
         let ev r = (Result.evaluate r run).Verdict
         let a, seg, b = ev GenericResults.depthSmoothness, ev GenericResults.depthSmoothnessSegments, ev GenericResults.eulerBound
-        ((Verdict.isHolds a && Verdict.isHolds seg && Verdict.isHolds b)
+        // G.B.bound's state bound may overflow for a block that grows faster than linearly: then no finite bound is claimed
+        let noFiniteBound = match b with HypothesisNotMet [ "finite bound", _ ] -> true | _ -> false
+        (not run.Setting.Diverged) ==> lazy
+        ((Verdict.isHolds a && Verdict.isHolds seg && (Verdict.isHolds b || noFiniteBound))
          |@ sprintf "%s\nG.A.aposteriori: %A\nG.A.segments: %A\nG.B.bound: %A\n%s" (describeBlock spec) a seg b (reproduceBlock spec))
         |> Prop.classify true (spec.Init.ToString())
         |> Prop.collect (Verdict.tightness seg |> Option.map tightnessBucket |> Option.defaultValue "n/a"))
