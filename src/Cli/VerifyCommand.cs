@@ -17,13 +17,17 @@ internal static class VerifyCommand
     {
         var dirs = new Argument<string[]>("RUN_DIR") { Description = "Run directories (one run, or a ladder of runs that differ only in depth).", Arity = ArgumentArity.OneOrMore };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the summary line." };
+        var writeIndex = new Option<string?>("--write-index") { Description = "Also write the results index (Markdown, e.g. docs/theorems/index.md) generated from these runs. An existing file is replaced only if this option wrote it." };
         var cmd = new Command("verify", "Evaluate every result and lemma of the theory layer on run directories; print verdict, measured, bound and tightness; write verdicts.json into each run directory. Exit code 1 if a result is violated, else 3 if a check could not be evaluated (verdict `error`).")
-        { dirs, quiet };
+        { dirs, quiet, writeIndex };
         cmd.SetAction(pr =>
         {
             try
             {
                 var paths = pr.GetValue(dirs)!;
+                var indexPath = pr.GetValue(writeIndex);
+                // claim the index before the work: fail now, not after verifying, if it cannot be written
+                if (indexPath is not null) ClaimIndex(indexPath);
                 var all = new List<Registry.VerdictRow>();
                 if (paths.Any(BlockRunDirectory.IsBlockRun))
                     all.AddRange(VerifyBlockRuns(paths));
@@ -53,6 +57,14 @@ internal static class VerifyCommand
                 }
                 }
                 if (!pr.GetValue(quiet)) Print(all);
+                if (indexPath is not null)
+                {
+                    var command = "resode verify --write-index " + indexPath + " " + string.Join(" ", paths);
+                    var tmp = indexPath + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
+                    File.WriteAllText(tmp, Registry.indexMarkdown(command, Microsoft.FSharp.Collections.ListModule.OfSeq(all)));
+                    File.Move(tmp, indexPath, true);
+                    Console.WriteLine($"results index written to {indexPath}");
+                }
                 int violated = all.Count(r => r.IsViolated);
                 int errors = all.Count(r => r.IsError);
                 int holds = all.Count(r => r.Verdict == "holds");
@@ -87,6 +99,19 @@ internal static class VerifyCommand
         foreach (var run in runs)
             Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(perRun[run.Directory].Concat(ladderRows)));
         return all;
+    }
+
+    /// <summary>Checks that the index can be written: its directory exists, and an existing file is one this option wrote.</summary>
+    private static void ClaimIndex(string path)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is null || !Directory.Exists(dir)) throw new ArgumentException($"--write-index {path}: the directory does not exist");
+        if (File.Exists(path))
+        {
+            using var reader = new StreamReader(path);
+            if (reader.ReadLine() != Registry.IndexMarker)
+                throw new ArgumentException($"--write-index {path}: the file exists and was not written by --write-index; refusing to replace it (move it away first)");
+        }
     }
 
     internal static string Num(double x) =>
