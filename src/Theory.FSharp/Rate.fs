@@ -129,14 +129,19 @@ let outcome (fits: ObservedOrder list) = outcomeOf (fits |> List.map (fun o -> o
 /// (whose log(1 + c₁/L) ≈ c₁/L is poor when c₁/L is not small at the smallest depth, e.g. an error approaching
 /// C/L from above like C/L + c/L² with a large c), each widened by its model allowance (`modelAllowance`) before it
 /// may reject; and it holds only when an interval narrower than `inconclusiveWidth` supports it (`outcomeOf`).
-/// Returns the outcome and the fit to report (the widened fit with the larger upper end).
+/// A fit with the correction whose |ĉ|/L ≥ 1 at some depth is not used. Returns the outcome and the fit to report
+/// (the widened fit with the larger upper end).
 let decideOutcome (plain: ObservedOrder) (corrected: ObservedOrder) =
     let c = corrected.Correction
-    let p' = widen plain (modelAllowance plain c false)
-    let c' = widen corrected (modelAllowance corrected c true)
-    let best = if p'.Upper >= c'.Upper then p' else c'
-    let best = if Double.IsFinite best.Upper then best else (if plain.Upper >= corrected.Upper then plain else corrected)
-    outcomeOf [ plain, p'; corrected, c' ], best
+    // the corrected model log(1 + c/L) ≈ c/L is usable only where |c|/L < 1 at every depth of the ladder; otherwise
+    // that fit is not used (neither to support nor to reject), and the plain fit is taken as fitted
+    let valid = plain.Depths |> List.forall (fun l -> abs c / float l < 1.0)
+    let fits =
+        if valid then
+            [ plain, widen plain (modelAllowance plain c false); corrected, widen corrected (modelAllowance corrected c true) ]
+        else [ plain, plain ]
+    let best = fits |> List.map snd |> List.maxBy (fun o -> o.Upper)
+    outcomeOf fits, best
 
 /// `decideOutcome` as a yes/no (consistent or inconclusive: not rejected).
 let decide (plain: ObservedOrder) (corrected: ObservedOrder) =
