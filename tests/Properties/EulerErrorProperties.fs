@@ -24,17 +24,26 @@ let private nonIdentityArb =
 let private act (s: RunSpec) = Activations.Name s.Activation
 let private init (s: RunSpec) = s.Init.ToString().ToLowerInvariant()
 
+/// False when the only unmet hypothesis is the reference solve (a setting the ODE solver cannot integrate).
+let private solvable (e: Evaluation) =
+    match e.Verdict with
+    | HypothesisNotMet [ "reference solve accurate", _ ] -> false
+    | _ -> true
+
 [<ProfiledProperty(8, Replay = "(2718,2819)")>]
 let ``B.bound holds at every snapshot of a smooth setting`` () =
     Prop.forAll nonIdentityArb (fun spec ->
         let e = Result.evaluate EulerError.bound (train spec)
         let t = Verdict.tightness e.Verdict |> Option.defaultValue nan
+        // a setting whose reference ODE solve cannot be computed (step budget, blow-up) is outside the hypotheses:
+        // discarded, FsCheck draws another
+        solvable e ==> lazy (
         Verdict.isHolds e.Verdict
         |> Prop.label (sprintf "%s\n%s\n%A\n%s" (describe spec) (reproduce spec) e.Verdict (String.concat "\n" e.Notes))
         |> Prop.classify true (act spec)
         |> Prop.classify true (init spec)
         |> Prop.classify true (tightnessBucket t)
-        |> Prop.collect spec.Depth)
+        |> Prop.collect spec.Depth))
 
 /// Relu is Lipschitz, which is all B.bound needs (σ' and σ'' never enter the derivation).
 [<ProfiledProperty(3, Replay = "(31415,9265)")>]
@@ -42,7 +51,7 @@ let ``B.bound holds for relu, whose hypothesis is only Lipschitz σ`` () =
     Prop.forAll nonIdentityArb (fun spec ->
         let spec = spec.With(activation = ActivationKind.Relu)
         let e = Result.evaluate EulerError.bound (train spec)
-        Verdict.isHolds e.Verdict |> Prop.label (sprintf "%s\n%A" (describe spec) e.Verdict))
+        solvable e ==> lazy (Verdict.isHolds e.Verdict |> Prop.label (sprintf "%s\n%A" (describe spec) e.Verdict)))
 
 [<ProfiledProperty(3, Replay = "(1618,339)")>]
 let ``negative control: non-finite weights make B.bound's hypothesis fail`` () =
