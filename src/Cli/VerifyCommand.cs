@@ -34,6 +34,12 @@ internal static class VerifyCommand
                 else
                 {
                 var runs = paths.Select(Run.Load).ToList();
+                if (runs.Count > 1)
+                {
+                    // a ladder is checked from the evidence (data, settings, the initial function of depth) before any work
+                    var checkedLadder = Evidence.checkLadder(Microsoft.FSharp.Collections.ListModule.OfSeq(runs));
+                    if (checkedLadder.IsError) throw new ArgumentException(checkedLadder.ErrorValue);
+                }
                 foreach (var run in runs)
                 {
                     var rows = Registry.verifyRunAll(run).ToList();
@@ -43,14 +49,11 @@ internal static class VerifyCommand
                 if (runs.Count > 1)
                 {
                     var ladder = LadderModule.create(Microsoft.FSharp.Collections.ListModule.OfSeq(runs));
-                    if (ladder.IsOk)
-                    {
-                        var rows = Registry.verifyLadder(ladder.ResultValue).ToList();
-                        all.AddRange(rows);
-                        foreach (var run in runs)
-                            Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(Registry.verifyRunAll(run).Concat(rows)));
-                    }
-                    else Console.Error.WriteLine($"note: no ladder results: {ladder.ErrorValue}");
+                    if (ladder.IsError) throw new ArgumentException(ladder.ErrorValue);
+                    var rows = Registry.verifyLadder(ladder.ResultValue).ToList();
+                    all.AddRange(rows);
+                    foreach (var run in runs)
+                        Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(Registry.verifyRunAll(run).Concat(rows)));
                 }
                 }
                 if (!pr.GetValue(quiet)) Print(all);

@@ -46,10 +46,10 @@ let private traceColumns =
     [ "loss"; "smooth_z"; "smooth_w"; "smooth_v"; "step_max"; "w_fro_max"; "v_fro_max"; "hidden_max"; "adjoint_sum_max"; "preact_min"; "preact_max" ]
 
 let private hasTrace =
-    "trace with the columns the coefficients need", fun (run: Run) ->
+    "per-iterate quantities the coefficients need (computed by the verifier)", fun (run: Run) ->
         match traceColumns |> List.filter (fun c -> (run.Trace c).IsNone) with
-        | [] -> Met "all trace columns present"
-        | missing -> NotMet(sprintf "missing trace columns: %s" (String.concat ", " missing))
+        | [] -> Met "all columns available"
+        | missing -> NotMet(run.TraceUnavailable missing)
 
 let private initialSnapshot =
     "a snapshot at iteration 0", fun (run: Run) ->
@@ -65,8 +65,8 @@ let private smoothActivation =
 let private lipschitzInit =
     "Lipschitz initialization Z_k(0) = Z0(k/L)", fun (run: Run) ->
         match run.Setting.InitLipschitz with
-        | Some lip -> Met(sprintf "%s init, Lip(Z0) <= %.6g" run.Setting.InitKind lip)
-        | None -> NotMet(sprintf "%s init discretizes no function of depth with a known Lipschitz constant" run.Setting.InitKind)
+        | Some lip -> Met(sprintf "measured from snapshot 0: L·max_k‖Z_{k+1}(0) − Z_k(0)‖ = %.6g" lip)
+        | None -> NotMet "no snapshot at iteration 0: the initial smoothness cannot be measured"
 
 let private notDiverged =
     "run not diverged", fun (run: Run) ->

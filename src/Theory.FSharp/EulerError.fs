@@ -355,10 +355,7 @@ let rate : Result<Ladder> =
         [ "at least 4 depths", (fun l -> if l.Runs.Length >= 4 then Met(sprintf "%d depths" l.Runs.Length) else NotMet(sprintf "%d depths: an interval for the order with its 1/L correction term needs at least 4" l.Runs.Length))
           "no run diverged", (fun l -> match l.Runs |> List.tryFind (fun r -> r.Setting.Diverged) with None -> Met "none" | Some r -> NotMet(sprintf "run L = %d diverged" r.Setting.Depth))
           "layers sample one function of depth",
-          (fun l ->
-              match l.Runs |> List.tryFind (fun r -> r.Setting.InitLipschitz.IsNone) with
-              | None -> Met(sprintf "initialization %s with a known Lipschitz function of depth in every run" l.Runs.Head.Setting.InitKind)
-              | Some r -> NotMet(sprintf "run L = %d (%s init) discretizes no known function of depth" r.Setting.Depth r.Setting.InitKind))
+          (fun l -> Evidence.sameInitialFunction l.Runs)
           "iteration 0 snapshot in every run", (fun l -> if List.contains 0 (commonSteps l) then Met "yes" else NotMet "some run has no snapshot at iteration 0")
           "weights finite", (fun l -> if l.Runs |> List.forall weightsFinite then Met "all runs finite" else NotMet "a run has non-finite weights")
           "network not the identity at t = 0",

@@ -155,10 +155,7 @@ let rate : Result<Ladder> =
               | Some s2 -> Met(sprintf "s2 = %.4g" s2)
               | None -> NotMet(sprintf "%A has no bounded σ'': outside the hypotheses of the paper's finite-time theorem" l.Runs.Head.Setting.Activation))
           "initialization discretizes a Lipschitz function of depth",
-          (fun l ->
-              match l.Runs |> List.tryFind (fun r -> r.Setting.InitLipschitz.IsNone) with
-              | None -> Met(sprintf "%s init, Lip(Z⁰) = %.4g" l.Runs.Head.Setting.InitKind (l.Runs |> List.choose (fun r -> r.Setting.InitLipschitz) |> List.max))
-              | Some r -> NotMet(sprintf "run L = %d (%s init) discretizes no known function of depth" r.Setting.Depth r.Setting.InitKind))
+          (fun l -> Evidence.sameInitialFunction l.Runs)
           "dyadic ladder (each depth divides the next)",
           (fun l ->
               let ds = l.Depths

@@ -118,13 +118,13 @@ let traceConsistency : Result<Run> =
         "trace loss[j] = losses[j] for every iterate (the same number is written twice: exact equality), and |smooth_z[j_s] − max_k‖Z_{k+1} − Z_k‖_F(snapshot s)| ≤ τ·smooth_z[j_s] + 4u·max_k ‖Z_k‖_F at every snapshot."
       Hypotheses =
         [ "trace with loss and smooth_z", fun (run: Run) ->
-            match run.Trace "loss", run.Trace "smooth_z" with
+            match run.ClaimedTrace "loss", run.ClaimedTrace "smooth_z" with
             | Some _, Some _ -> Met "present"
             | _ -> NotMet "the run has no loss or smooth_z trace column" ]
       Conclusion =
         fun run ->
             let tau, u = tolerance run, unitRoundoff run
-            let tl, sz = (run.Trace "loss").Value, (run.Trace "smooth_z").Value
+            let tl, sz = (run.ClaimedTrace "loss").Value, (run.ClaimedTrace "smooth_z").Value
             let zmax s =
                 let md = run.Shape.LayerSize
                 Seq.max (seq { for k in 0 .. run.Setting.Depth - 1 -> sqrt ((Linalg.frobenius (run.W s) (k * md) md) ** 2.0 + (Linalg.frobenius (run.V s) (k * md) md) ** 2.0) })

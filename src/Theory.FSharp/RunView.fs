@@ -5,7 +5,9 @@ namespace ResOdeProofs.Theory
 open System
 open ResOdeProofs.Numerics
 open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Numerics.Model
+open ResOdeProofs.Numerics.Verification
 
 /// The quantities of a run that the results' hypotheses and constants are made of.
 type Setting =
@@ -30,10 +32,13 @@ type Setting =
       Clip: float option
       /// "gd" | "clipped-gd"
       Optimizer: string
-      /// init kind as written in run.json (tied, smooth, iid, file, other)
+      /// init kind as written in run.json (tied, smooth, iid, file, other): a label, checked by E.init
       InitKind: string
-      /// Lipschitz bound of the function of depth the initialization discretizes (Frobenius, joint W,V); None if none is known
+      /// Measured initial smoothness L·max_k ‖Z_{k+1}(0) − Z_k(0)‖_F (joint W, V) from snapshot 0: the Lipschitz
+      /// constant of the piecewise-linear function of depth through the initial layers; None without a snapshot 0
       InitLipschitz: float option
+      /// The Lipschitz bound run.json declares (a claim, checked against the weights by E.init); None if none
+      DeclaredInitLipschitz: float option
       /// max_i ‖h_0^i‖ = max_i ‖A x_i‖
       InputNormMax: float
       /// max_i ‖y_i‖
@@ -43,6 +48,49 @@ type Setting =
       /// the run's fault marker ("none" for a faithful run)
       Fault: string
       Diverged: bool }
+
+/// What the replay of one snapshot segment shows (docs/theorems/Evidence.md).
+type SegmentEvidence =
+    { Replay: SegmentReplay
+      /// (measured, bound, where) of every comparison: the next snapshot's weights, then the loss at every iterate
+      Checks: (float * float * string * int) list
+      /// the replay's tolerance is at most 1% of the segment's displacement
+      Certified: bool
+      /// every comparison within its tolerance
+      Reproduced: bool }
+
+/// The verifier's own per-iterate evidence of a gradient-descent run: every segment replayed from its snapshot.
+type RunEvidence =
+    { Replay: RunReplay
+      Segments: SegmentEvidence[] }
+    /// Every segment certified and reproduced, and a snapshot at iteration 0: the replay's columns stand for the run's.
+    member e.Complete = e.Segments |> Array.forall (fun s -> s.Certified && s.Reproduced)
+
+module RunEvidence =
+    /// Replays every segment and compares it with the recorded snapshots and losses: the next snapshot's weights
+    /// within E_To + u·‖Z_{s+1}‖_F (storage), the recorded loss at every iterate within the loss tolerance.
+    let build (data: RunData) : RunEvidence =
+        let replay = Replay.Run data
+        let u = Replay.UnitRoundoff data.Meta.Precision
+        let segs =
+            replay.Segments
+            |> Array.map (fun seg ->
+                let len = seg.To - seg.From
+                let checks =
+                    [ if seg.Snapshot + 1 < data.Steps.Length then
+                        let s1 = seg.Snapshot + 1
+                        let zn = sqrt (Linalg.frobenius data.W.[s1] 0 data.W.[s1].Length ** 2.0 + Linalg.frobenius data.V.[s1] 0 data.V.[s1].Length ** 2.0)
+                        let m = if seg.Finite then seg.EndDeviation else infinity
+                        yield m, seg.WeightTolerance.[len] + u * zn,
+                              sprintf "snapshot %d weights vs replay from snapshot %d (worst layer k = %d: %.6g)" s1 seg.Snapshot seg.EndWorstLayer seg.EndWorstLayerDeviation, seg.To
+                      for i in 0 .. len do
+                        let rec' = data.Losses.[seg.From + i]
+                        let d = abs (rec' - seg.Losses.[i])
+                        yield (if Double.IsNaN d then infinity else d), seg.LossTolerance.[i],
+                              sprintf "recorded loss %.17g vs replayed %.17g" rec' seg.Losses.[i], seg.From + i ]
+                { Replay = seg; Checks = checks; Certified = seg.Certified
+                  Reproduced = checks |> List.forall (fun (m, b, _, _) -> m <= b) })
+        { Replay = replay; Segments = segs }
 
 /// A run directory opened for verification.
 type Run(data: RunData) =
@@ -72,11 +120,25 @@ type Run(data: RunData) =
           Optimizer = data.Meta.Optimizer
           InitKind = data.Meta.Init.Kind
           InitLipschitz =
+            if data.Steps.Length > 0 && data.Steps.[0] = 0 then
+                Some(float shape.Depth * Initialization.MaxIncrement(shape, ReadOnlySpan(data.W.[0]), ReadOnlySpan(data.V.[0])))
+            else None
+          DeclaredInitLipschitz =
             (match data.Meta.Init.LipschitzW, data.Meta.Init.LipschitzV with
              | w, v when w.HasValue && v.HasValue -> Some(sqrt (w.Value * w.Value + v.Value * v.Value))
              | _ -> None)
           InputNormMax = h0max; TargetNormMax = ymax; ReadoutNorm = bnorm
           Fault = data.Meta.Fault; Diverged = data.Diverged }
+
+    /// The verifier's evidence for plain and clipped gradient descent (None for other optimizers).
+    let evidence = lazy (if Replay.IsGradientDescent data then Some(RunEvidence.build data) else None)
+    let isFlow = data.Meta.Optimizer = "gf" || data.Meta.Optimizer = "clipped-gf"
+    let columns =
+        lazy
+            (match evidence.Force() with
+             | Some e when e.Complete && data.Steps.Length > 0 && data.Steps.[0] = 0 ->
+                 TraceColumns.All |> Array.map (fun struct (name, _) -> name, e.Replay.Column name) |> dict |> Some
+             | _ -> None)
 
     /// Opens a run directory (raises RunFormatException with a clear message if it is malformed).
     static member Load(dir: string) = Run(RunDirectory.Read dir)
@@ -99,11 +161,42 @@ type Run(data: RunData) =
     member _.Layerwise(s: int) : Layerwise =
         layerwise.GetOrAdd(s, fun s ->
             Layerwise.Evaluate(shape, data.Activation, data.Data, data.A, data.B, ReadOnlySpan(data.W.[s]), ReadOnlySpan(data.V.[s])))
-    /// A trace column (per iterate), if present.
+    /// A per-iterate column computed by the verifier (docs/theorems/Evidence.md): for gradient descent, the replay
+    /// of every snapshot segment, available when every segment is certified and reproduced; for a gradient-flow
+    /// run the producer's column (the flow is not replayed); None otherwise (see `TraceUnavailable`).
     member _.Trace(name: string) : float[] option =
+        if isFlow then
+            match data.Trace.TryGetValue name with
+            | true, v -> Some v
+            | _ -> None
+        else
+            match columns.Force() with
+            | Some cols when cols.ContainsKey name -> Some cols.[name]
+            | _ -> None
+    /// A trace column as the producer recorded it (a claim, checked by E.claims and I.trace).
+    member _.ClaimedTrace(name: string) : float[] option =
         match data.Trace.TryGetValue name with
         | true, v -> Some v
         | _ -> None
+    /// The replay evidence (None unless the run declares plain or clipped gradient descent).
+    member _.Evidence : RunEvidence option = evidence.Force()
+    /// Why the per-iterate columns `missing` are not available.
+    member this.TraceUnavailable(missing: string list) : string =
+        let cols = String.concat ", " missing
+        if isFlow then sprintf "missing trace columns: %s (a gradient-flow run's per-iterate columns are the producer's)" cols
+        elif not (Replay.IsGradientDescent data) then
+            sprintf "not plain gradient descent (optimizer '%s'): the verifier rebuilds per-iterate quantities only by replaying gradient descent" data.Meta.Optimizer
+        elif data.Steps.Length = 0 || data.Steps.[0] <> 0 then "no snapshot at iteration 0: the replay has no starting point"
+        else
+            match this.Evidence with
+            | Some e ->
+                match e.Segments |> Array.tryFind (fun s -> not s.Reproduced && s.Certified) with
+                | Some s -> sprintf "the replay does not reproduce the run from snapshot %d (see E.replay)" s.Replay.Snapshot
+                | None ->
+                    match e.Segments |> Array.tryFind (fun s -> not s.Certified) with
+                    | Some s -> sprintf "the replay is not certifiable from snapshot %d (iterations %d → %d; see E.replay)" s.Replay.Snapshot s.Replay.From s.Replay.To
+                    | None -> sprintf "missing columns: %s" cols
+            | None -> sprintf "missing columns: %s" cols
     member _.Losses = data.Losses
     /// Exact spectral norms max_k ‖W_k‖₂ and max_k ‖V_k‖₂ at snapshot s.
     member this.MaxOperatorNorms(s: int) =

@@ -94,9 +94,10 @@ let ``out-of-hypothesis flow runs are reported`` () =
     Assert.Equal("clipped-gf", clipped.Setting.Optimizer)
     let e = Result.evaluate PolyakLojasiewicz.gfDecay clipped
     Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%A" e.Verdict)
+    // an i.i.d. initialization is measured, not labelled: A.flow starts from its large initial increments
     let iid = trainFlow (plSpec.With(iterations = 5, init = InitKind.Iid))
     let a = Result.evaluate DepthSmoothness.flow iid
-    Assert.True(Verdict.isHypothesisNotMet a.Verdict, sprintf "%A" a.Verdict)
+    Assert.True(Verdict.isHolds a.Verdict, sprintf "%A" a.Verdict)
 
 /// Negative control: rtol so loose that the integration allowance exceeds 10⁻³ — the flow statements report it as an
 /// unmet hypothesis instead of comparing a bound with an integration error.

@@ -52,8 +52,15 @@ let private unmet (e: Evaluation) =
     | HypothesisNotMet l -> l |> List.map fst
     | _ -> []
 
-/// The run with the trace column pl_ratio multiplied by `factor` (a corrupted trace).
+/// The run with the verifier's own pl_ratio column multiplied by `factor`, in place: the evidence itself corrupted,
+/// to show that C.mu0 and C.plAlongRun can fail (a corrupted trace file is a claim, caught by E.claims, see below).
 let private scalePl (factor: float) (run: Run) =
+    let col = run.Trace("pl_ratio").Value
+    for j in 0 .. col.Length - 1 do col.[j] <- col.[j] * factor
+    run
+
+/// The run with the producer's trace column pl_ratio multiplied by `factor` (a corrupted trace file).
+let private scalePlClaim (factor: float) (run: Run) =
     let d = run.Data
     let trace = Dictionary<string, float[]>(d.Trace)
     trace.["pl_ratio"] <- trace.["pl_ratio"] |> Array.map (fun x -> x * factor)
@@ -142,12 +149,13 @@ let ``a pl_ratio trace scaled below μ₀ violates C.mu0, and C.plAlongRun repor
         let run = train spec
         let ic = PolyakLojasiewicz.initConstants run
         let r0 = run.Trace("pl_ratio").Value.[0]
+        let claim = eval Evidence.claims (scalePlClaim (0.1 * ic.Mu0 / r0) run)
         let bad = scalePl (0.1 * ic.Mu0 / r0) run
         let e0 = eval PolyakLojasiewicz.initialPl bad
         let e1 = eval PolyakLojasiewicz.plAlongRun bad
         // C.plAlongRun is an observation: never violated on its own, its "not observed" is a hypothesis not met
-        (Verdict.isViolated e0.Verdict && Verdict.isHypothesisNotMet e1.Verdict)
-        |@ sprintf "%s\n%A\n%A\n%s" (describe spec) e0.Verdict e1.Verdict (reproduce spec))
+        (Verdict.isViolated e0.Verdict && Verdict.isHypothesisNotMet e1.Verdict && Verdict.isViolated claim.Verdict)
+        |@ sprintf "%s\n%A\n%A\n%A\n%s" (describe spec) e0.Verdict e1.Verdict claim.Verdict (reproduce spec))
 
 /// A run with a general read-out B (d_out × d) and A = I.
 let private trainWithReadout (dOut: int) (b: float[]) =

@@ -168,7 +168,10 @@ public static class RunDirectory
         ActivationKind act;
         try { act = Activations.Parse(meta.Activation); }
         catch (ArgumentException e) { throw new RunFormatException($"{P("run.json")}: {e.Message}"); }
-        if (meta.Eta is not double eta || !(eta > 0)) throw new RunFormatException($"{P("run.json")}: \"eta\" must be a positive number (the time step: Z ← Z − η·L·∂ℓ/∂Z)");
+        bool meanOverEntries = meta.Loss is "mean-over-entries" or "mean";
+        if (!meanOverEntries && meta.Loss != "per-sample")
+            throw new RunFormatException($"{P("run.json")}: \"loss\" is \"{meta.Loss}\"; use \"per-sample\" ((1/n) Σ_i ‖F(x_i) − y_i‖²) or \"mean-over-entries\" (the mean over all n·d_out entries)");
+        if (meta.Eta is null && meta.LearningRate is null) throw new RunFormatException($"{P("run.json")}: \"eta\" is missing (the time step: Z ← Z − η·L·∂ℓ/∂Z), or give the tool's own \"learning_rate\"");
         try
         {
             if (meta.Architecture is not null && File.Exists(P("theta.npy")))
@@ -194,6 +197,18 @@ public static class RunDirectory
             var steps = Npy.ReadInt64(P("steps.npy"), out var stepsShape, integerDTypeOnly: true);
             if (stepsShape.Length != 1 || stepsShape[0] != S) throw new RunFormatException($"{P("steps.npy")}: expected shape ({S},) (one iteration per snapshot in w.npy), got ({string.Join(", ", stepsShape)})");
             var losses = Npy.Read(P("losses.npy"), "losses (N+1,)", -1).Data;
+            // foreign conventions: the loss as a mean over entries, a raw learning rate, precision from the weights' dtype
+            if (meanOverEntries) for (int i = 0; i < losses.Length; i++) losses[i] *= dOut;
+            double lossScale = meanOverEntries ? dOut : 1.0;
+            if (meta.LearningRate is double lr)
+            {
+                double derived = lr / (L * lossScale);
+                if (meta.Eta is double given && Math.Abs(given - derived) > 1e-12 * derived)
+                    throw new RunFormatException($"{P("run.json")}: \"eta\" = {given} disagrees with \"learning_rate\" = {lr} (η = learning_rate/(L·{lossScale}) = {derived}); give one of them");
+                meta.Eta = derived;
+            }
+            if (meta.Eta is not double eta || !(eta > 0) || !double.IsFinite(eta)) throw new RunFormatException($"{P("run.json")}: \"eta\" must be a positive number (the time step: Z ← Z − η·L·∂ℓ/∂Z)");
+            if (!DeclaresPrecision(File.ReadAllText(P("run.json")))) meta.Precision = w.DType.EndsWith("f4") && v.DType.EndsWith("f4") ? "float32" : "float64";
             for (int i = 1; i < S; i++) if (steps[i] <= steps[i - 1]) throw new RunFormatException($"{P("steps.npy")}: snapshot iterations must increase strictly (entry {i} is {steps[i]} after {steps[i - 1]})");
             if (S > 0 && (steps[0] < 0 || steps[S - 1] >= losses.Length)) throw new RunFormatException($"{P("steps.npy")}: snapshot iterations must lie in 0..{losses.Length - 1} (losses.npy has {losses.Length} entries)");
             Check(meta.Depth, L, "depth", dir); Check(meta.Width, m, "width", dir); Check(meta.D, d, "d", dir); Check(meta.N, n, "n", dir);
@@ -208,7 +223,9 @@ public static class RunDirectory
                 foreach (var f in Directory.GetFiles(traceDir, "*.npy").OrderBy(f => f, StringComparer.Ordinal))
                 {
                     var t = Npy.Read(f, "trace column (N+1,)", losses.Length);
-                    trace[Path.GetFileNameWithoutExtension(f)] = t.Data;
+                    var col = Path.GetFileNameWithoutExtension(f);
+                    if (meanOverEntries && col == "loss") for (int i = 0; i < t.Data.Length; i++) t.Data[i] *= dOut;
+                    trace[col] = t.Data;
                 }
             var shape = new NetworkShape(L, m, d, dIn, dOut);
             return new RunData
@@ -224,6 +241,13 @@ public static class RunDirectory
     {
         if (declared is int v && v != actual)
             throw new RunFormatException($"{file}: shape {layout} = ({string.Join(", ", shape)}) has {what} = {actual} but run.json says {what} = {v}; fix w.npy or run.json");
+    }
+
+    /// <summary>True when run.json has a "precision" key (otherwise the weights' dtype decides).</summary>
+    private static bool DeclaresPrecision(string json)
+    {
+        try { return System.Text.Json.Nodes.JsonNode.Parse(json) is System.Text.Json.Nodes.JsonObject o && o.ContainsKey("precision"); }
+        catch (System.Text.Json.JsonException) { return false; }
     }
 
     private static void Check(int? declared, int actual, string what, string dir)

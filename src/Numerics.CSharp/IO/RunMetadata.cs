@@ -70,12 +70,24 @@ public sealed class RunMetadata
     [JsonPropertyName("d")] public int? D { get; set; }
     [JsonPropertyName("d_in")] public int? DIn { get; set; }
     [JsonPropertyName("d_out")] public int? DOut { get; set; }
-    /// <summary>The loss convention of losses.npy: always "per-sample": ℓ = (1/n) Σ_i ‖F(x_i) − y_i‖².</summary>
+    /// <summary>
+    /// The loss convention of losses.npy: "per-sample" (this engine): ℓ = (1/n) Σ_i ‖F(x_i) − y_i‖²; or "mean-over-entries"
+    /// (the mean over all n·d_out entries, as torch.nn.MSELoss computes it): the reader multiplies losses.npy and a trace
+    /// loss column by d_out.
+    /// </summary>
     [JsonPropertyName("loss")] public string Loss { get; set; } = "per-sample";
     [JsonPropertyName("precision")] public string Precision { get; set; } = "float64";
     [JsonPropertyName("seed")] public long? Seed { get; set; }
     [JsonPropertyName("data")] public string? Data { get; set; }
-    [JsonPropertyName("init")] public InitMetadata Init { get; set; } = new();
+    /// <summary>The initialization: an object, or just its kind as a string (<c>"init": "tied"</c>, as foreign tools write it).</summary>
+    [JsonPropertyName("init")]
+    [JsonConverter(typeof(InitMetadataConverter))]
+    public InitMetadata Init { get; set; } = new();
+    /// <summary>
+    /// A foreign tool's raw learning rate on its own loss (instead of <see cref="Eta"/>): η = learning_rate / (L·c), c = d_out
+    /// under the <c>"loss": "mean-over-entries"</c> convention and 1 under the per-sample one.
+    /// </summary>
+    [JsonPropertyName("learning_rate")] public double? LearningRate { get; set; }
     /// <summary>Generic-architecture runs (theta.npy instead of w.npy/v.npy): the block's name, parameter layout and hyper-parameters; absent for the paper's MLP format.</summary>
     [JsonPropertyName("architecture")] public ArchitectureMetadata? Architecture { get; set; }
     /// <summary>Names of the trace/*.npy columns written.</summary>
@@ -117,6 +129,23 @@ public sealed class RunMetadata
 
 /// <summary>How a run was produced, beyond what the engine knows: the command line that started it.</summary>
 public sealed record RunProvenance(string? CommandLine);
+
+/// <summary>Reads run.json's "init" as an object or as a bare kind string; writes the object.</summary>
+public sealed class InitMetadataConverter : JsonConverter<InitMetadata>
+{
+    /// <inheritdoc/>
+    public override InitMetadata Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType == JsonTokenType.String) return new InitMetadata { Kind = reader.GetString() ?? "other" };
+        if (reader.TokenType == JsonTokenType.Null) return new InitMetadata();
+        var plain = new JsonSerializerOptions(options);
+        return JsonSerializer.Deserialize<InitMetadata>(ref reader, plain) ?? new InitMetadata();
+    }
+
+    /// <inheritdoc/>
+    public override void Write(Utf8JsonWriter writer, InitMetadata value, JsonSerializerOptions options) =>
+        JsonSerializer.Serialize(writer, value, options);
+}
 
 /// <summary>A run directory that cannot be read: the message names the file, the problem and the fix.</summary>
 public sealed class RunFormatException : Exception

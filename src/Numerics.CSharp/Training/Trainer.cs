@@ -219,7 +219,6 @@ public static class Trainer
         var trace = cols.ToDictionary(c => c, _ => new double[N + 1]);
         var losses = new double[N + 1];
         var power = new PowerIteration(shape);
-        T eta = T.CreateTruncating(o.Eta);
         int every = o.ProgressEvery > 0 ? o.ProgressEvery : Math.Max(1, N / 100);
         int evaluated = 0;
         res.Status = RunStatus.Completed;
@@ -261,19 +260,7 @@ public static class Trainer
                 if (j == 0) { gw.CopyTo(gwPrev, 0); gv.CopyTo(gvPrev, 0); }
                 uw = gwPrev; uv = gvPrev;
             }
-            double stepMax = 0; int clipped = 0;
-            for (int k = 0; k < L; k++)
-            {
-                var gwk = uw.Slice(k * md, md); var gvk = uv.Slice(k * md, md);
-                double nrm = Math.Sqrt(FastKernels.SumSquares(level, gwk) + FastKernels.SumSquares(level, gvk));
-                double factor = 1.0;
-                if (o.Clip is double c && nrm > c) { factor = c / nrm; clipped++; }
-                T f = eta * T.CreateTruncating(factor);
-                var wk = w.AsSpan(k * md, md); var vk = v.AsSpan(k * md, md);
-                Kernels.Axpy(-f, gwk, wk);
-                Kernels.Axpy(-f, gvk, vk);
-                stepMax = Math.Max(stepMax, o.Eta * factor * nrm);
-            }
+            var (stepMax, clipped, _) = ApplyUpdate(level, w, v, uw, uv, L, md, o.Eta, o.Clip);
             if (gwPrev is not null && gvPrev is not null) { gw.CopyTo(gwPrev, 0); gv.CopyTo(gvPrev, 0); }
             trace["step_max"][j] = stepMax;
             trace["clip_fraction"][j] = (double)clipped / L;
@@ -291,6 +278,32 @@ public static class Trainer
         }
         res.Losses = losses[..evaluated];
         foreach (var col in cols) res.Trace[col] = trace[col][..evaluated];
+    }
+
+    /// <summary>
+    /// The update Z_k ← Z_k − η·c_k·G_k of every layer k, c_k = min(1, C/‖G_k‖_F) with a clip radius C (1 without).
+    /// Returns max_k ‖η c_k G_k‖_F, the number of clipped layers and ‖(η c_k G_k)_k‖_F over all layers.
+    /// </summary>
+    internal static (double StepMax, int Clipped, double StepNorm) ApplyUpdate<T>(SimdLevel level, T[] w, T[] v, ReadOnlySpan<T> uw, ReadOnlySpan<T> uv,
+        int L, int md, double eta, double? clip) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double stepMax = 0, stepSq = 0; int clipped = 0;
+        T etaT = T.CreateTruncating(eta);
+        for (int k = 0; k < L; k++)
+        {
+            var gwk = uw.Slice(k * md, md); var gvk = uv.Slice(k * md, md);
+            double nrm = Math.Sqrt(FastKernels.SumSquares(level, gwk) + FastKernels.SumSquares(level, gvk));
+            double factor = 1.0;
+            if (clip is double c && nrm > c) { factor = c / nrm; clipped++; }
+            T f = etaT * T.CreateTruncating(factor);
+            var wk = w.AsSpan(k * md, md); var vk = v.AsSpan(k * md, md);
+            Kernels.Axpy(-f, gwk, wk);
+            Kernels.Axpy(-f, gvk, vk);
+            double step = eta * factor * nrm;
+            stepMax = Math.Max(stepMax, step);
+            stepSq += step * step;
+        }
+        return (stepMax, clipped, Math.Sqrt(stepSq));
     }
 
     /// <summary>Writes the trace columns of iterate (or output time) j from an evaluation with gradients (all but step_max and clip_fraction).</summary>

@@ -1,0 +1,299 @@
+using ResOdeProofs.Numerics.IO;
+using ResOdeProofs.Numerics.Model;
+using ResOdeProofs.Numerics.Training;
+
+namespace ResOdeProofs.Numerics.Verification;
+
+/// <summary>
+/// Called at every replayed iterate with the iteration index j, the replayed weights Z^j (W, V), the
+/// depth-scaled gradient G(Z^j) = L·∂ℓ/∂Z and the evaluation's statistics. The spans are valid only
+/// during the call (copy what you keep).
+/// </summary>
+public delegate void IterateCallback(int iteration, ReadOnlySpan<double> w, ReadOnlySpan<double> v,
+    ReadOnlySpan<double> gw, ReadOnlySpan<double> gv, EvaluationStats stats);
+
+/// <summary>
+/// The replay of one snapshot segment: gradient descent (plain or clipped, as the run declares) from the
+/// recorded snapshot s at iteration <see cref="From"/> up to the next snapshot's iteration <see cref="To"/>
+/// (or the last recorded loss), in float64 with the recorded data, η and activation, together with the
+/// tolerance within which the producer's own trajectory must lie (see docs/theorems/Evidence.md).
+/// Arrays indexed by iterate are relative to <see cref="From"/>: entry i is iteration From + i.
+/// </summary>
+public sealed class SegmentReplay
+{
+    /// <summary>The snapshot the segment starts from.</summary>
+    public required int Snapshot { get; init; }
+    public required int From { get; init; }
+    public required int To { get; init; }
+    /// <summary>The verifier's trace columns (names of <see cref="TraceColumns"/>) at iterates From..To.</summary>
+    public required Dictionary<string, double[]> Trace { get; init; }
+    /// <summary>ℓ of the replayed iterates.</summary>
+    public required double[] Losses { get; init; }
+    /// <summary>E_i: estimated bound on ‖Z_producer − Z_replay‖_F (all layers) at iterate From + i.</summary>
+    public required double[] WeightTolerance { get; init; }
+    /// <summary>Allowed |ℓ_recorded − ℓ_replay| at iterate From + i.</summary>
+    public required double[] LossTolerance { get; init; }
+    /// <summary>Measured growth Π_{l&lt;i} max(1, γ_l) of the most expanded direction up to iterate From + i (≥ 1).</summary>
+    public required double[] Growth { get; init; }
+    /// <summary>‖Z_replay(From + i) − Z_s‖_F, the displacement of the replay from the snapshot.</summary>
+    public required double[] Displacement { get; init; }
+    /// <summary>‖Z_recorded(s + 1) − Z_replay(To)‖_F (NaN for the last snapshot).</summary>
+    public double EndDeviation { get; init; } = double.NaN;
+    /// <summary>The layer (1-based) with the largest deviation at the next snapshot and that deviation.</summary>
+    public int EndWorstLayer { get; init; }
+    public double EndWorstLayerDeviation { get; init; } = double.NaN;
+    /// <summary>False when the replay's weights or losses became non-finite.</summary>
+    public bool Finite { get; init; } = true;
+    /// <summary>‖Z_s‖_F, the norm of the snapshot the segment starts from (all layers).</summary>
+    public required double StartNorm { get; init; }
+    /// <summary>Relative certification threshold: the segment is certified when E_To ≤ this × ‖Z_s‖_F.</summary>
+    public const double CertifyFraction = 0.01;
+    /// <summary>
+    /// E at the end is at most <see cref="CertifyFraction"/> of the weights' norm: the producer's rounding, grown by the
+    /// measured sensitivity, stays a small perturbation of the weights, where the first-order estimate applies.
+    /// </summary>
+    public bool Certified => Finite && (To == From || WeightTolerance[^1] <= CertifyFraction * StartNorm);
+    /// <summary>The largest number of iterations J ≤ To − From over which every prefix is certifiable (0: not even one step).</summary>
+    public required int CertifiableSpacing { get; init; }
+}
+
+/// <summary>All segments of a run replayed, with the verifier's per-iterate columns stitched over 0..N.</summary>
+public sealed class RunReplay
+{
+    public required SegmentReplay[] Segments { get; init; }
+    public required int Iterates { get; init; }
+    /// <summary>
+    /// A trace column over every iterate 0..N (NaN before the first snapshot): each iterate's value comes from
+    /// the segment that starts at or before it, the snapshot iterates from the recorded snapshot itself.
+    /// </summary>
+    public double[] Column(string name)
+    {
+        var col = new double[Iterates];
+        Array.Fill(col, double.NaN);
+        foreach (var seg in Segments)
+        {
+            var src = seg.Trace[name];
+            for (int i = 0; i < src.Length; i++) col[seg.From + i] = src[i];
+        }
+        // each segment's last iterate is overwritten by the next segment's first (the recorded snapshot)
+        foreach (var seg in Segments) col[seg.From] = seg.Trace[name][0];
+        if (name == "step_max" || name == "clip_fraction") col[Iterates - 1] = 0.0;
+        return col;
+    }
+
+    /// <summary>The replayed loss at every iterate (NaN before the first snapshot), stitched like <see cref="Column"/>.</summary>
+    public double[] Losses()
+    {
+        var col = new double[Iterates];
+        Array.Fill(col, double.NaN);
+        foreach (var seg in Segments) for (int i = 0; i < seg.Losses.Length; i++) col[seg.From + i] = seg.Losses[i];
+        foreach (var seg in Segments) col[seg.From] = seg.Losses[0];
+        return col;
+    }
+}
+
+/// <summary>
+/// Replays a run's gradient descent from its recorded snapshots: the verifier's evidence-building core.
+/// Nothing of the producer's trace is used; only the data, the weights, η, the activation and the clip radius.
+/// </summary>
+public static class Replay
+{
+    /// <summary>Safety factor on the first-order estimate of the producer's accumulated rounding.</summary>
+    public const double Safety = 4.0;
+
+    /// <summary>Unit roundoff of a precision name: 2⁻²⁴ for float32, else 2⁻⁵³.</summary>
+    public static double UnitRoundoff(string precision) => precision == "float32" ? 5.960464477539063e-8 : 1.1102230246251565e-16;
+
+    /// <summary>
+    /// τ = 4(m + d + n + L)·u: relative rounding of one gradient evaluation to first order. A hidden state
+    /// passes L additions (L·u) of 1/L-scaled increments made of inner products of lengths d and m
+    /// ((m + d)·u relative to the increment); the gradient sums n per-sample terms (n·u); the factor 4 covers the
+    /// backward pass, which repeats the forward pass' pattern, and the amplification e^κ with κ ≤ 1.4.
+    /// </summary>
+    public static double GradientRounding(NetworkShape shape, int samples, double u) =>
+        4.0 * (shape.Width + shape.Dim + samples + shape.Depth) * u;
+
+    /// <summary>True when the run declares plain or clipped gradient descent (the optimizers the replay reproduces).</summary>
+    public static bool IsGradientDescent(RunData run) => run.Meta.Optimizer is "gd" or "clipped-gd";
+
+    /// <summary>Replays every segment (see <see cref="Segment"/>).</summary>
+    public static RunReplay Run(RunData run)
+    {
+        var segs = new SegmentReplay[run.Steps.Length];
+        for (int s = 0; s < segs.Length; s++) segs[s] = Segment(run, s);
+        return new RunReplay { Segments = segs, Iterates = run.Losses.Length };
+    }
+
+    /// <summary>
+    /// Replays gradient descent from snapshot <paramref name="s"/> to the next snapshot (or the last recorded
+    /// iterate), calling <paramref name="onIterate"/> at every iterate of the replay (From..To, both included).
+    /// The clip radius is applied when the run declares clipped-gd. A companion replay, a perturbation of relative
+    /// size 1e-7 aligned with the first step's most expanded direction and brought back to that size after every
+    /// step, measures each step's expansion γ_l, so that S_{l+1} = max(1, γ_l)·S_l + e_l, e_l = τ·‖ηc G_l‖ + u·(‖Z_l‖ + ‖ηc G_l‖)
+    /// the producer's rounding of step l, bounds its accumulated error to first order; a second companion with an error of
+    /// that size injected into every entry at every step gives a sampled deviation N_i. The tolerance is
+    /// E_i = 4·max(S_i, N_i) (docs/theorems/Evidence.md).
+    /// </summary>
+    public static SegmentReplay Segment(RunData run, int s, IterateCallback? onIterate = null)
+    {
+        var shape = run.Shape;
+        int L = shape.Depth, md = shape.LayerSize, total = L * md, n = run.Data.Count;
+        int from = run.Steps[s];
+        int to = s + 1 < run.Steps.Length ? run.Steps[s + 1] : run.Losses.Length - 1;
+        int len = to - from;
+        double u = UnitRoundoff(run.Meta.Precision);
+        double tau = GradientRounding(shape, n, u);
+        double eta = run.Eta;
+        double? clip = run.Meta.Optimizer == "clipped-gd" ? run.Clip : null;
+        var engine = new TrainOptions(run.Activation, eta, 0).EngineFor(shape, n);
+        var net = new ResNet<double>(shape, run.Activation, run.Data, engine, run.A, run.B);
+        var level = Simd.Level;
+
+        var w = (double[])run.W[s].Clone(); var v = (double[])run.V[s].Clone();
+        var w0 = run.W[s]; var v0 = run.V[s];
+        var gw = new double[total]; var gv = new double[total];
+        var gwp = new double[total]; var gvp = new double[total];
+        double startNorm = Math.Sqrt(FastKernels.SumSquares<double>(level, w0) + FastKernels.SumSquares<double>(level, v0));
+        // The companion Z' = Z + δ, ‖δ‖ = ε, tracks the direction in which the trajectory expands perturbations the most.
+        double eps = PerturbationSize * (startNorm > 0 && double.IsFinite(startNorm) ? startNorm : 1.0);
+        var dw = new double[total]; var dv = new double[total];
+        for (int i = 0; i < total; i++) { dw[i] = Sign(i); dv[i] = Sign(i + total); }
+        Rescale(level, dw, dv, eps);
+        var wp = new double[total]; var vp = new double[total];
+        // align δ with the most expanded direction of the first step: power iteration on δ ↦ Φ(Z + δ) − Φ(Z), Φ the update
+        if (len > 0)
+        {
+            net.Evaluate(w, v, gw, gv);
+            var pw = (double[])w.Clone(); var pv = (double[])v.Clone();
+            Trainer.ApplyUpdate<double>(level, pw, pv, gw, gv, L, md, eta, clip);
+            for (int it = 0; it < AlignSteps; it++)
+            {
+                for (int i = 0; i < total; i++) { wp[i] = w[i] + dw[i]; vp[i] = v[i] + dv[i]; }
+                net.Evaluate(wp, vp, gwp, gvp);
+                Trainer.ApplyUpdate<double>(level, wp, vp, gwp, gvp, L, md, eta, clip);
+                for (int i = 0; i < total; i++) { dw[i] = wp[i] - pw[i]; dv[i] = vp[i] - pv[i]; }
+                if (!Rescale(level, dw, dv, eps)) break;
+            }
+        }
+        for (int i = 0; i < total; i++) { wp[i] = w[i] + dw[i]; vp[i] = v[i] + dv[i]; }
+        // The noisy companion: the same updates with an error of the producer's worst-case size injected into every entry at
+        // every step (signs from a fixed pseudo-random sequence); its distance from the replay samples what rounding does to
+        // the trajectory, including sudden instabilities the tracked direction has not turned to yet.
+        var wn = (double[])w.Clone(); var vn = (double[])v.Clone();
+        var gwn = new double[total]; var gvn = new double[total];
+        ulong noise = 0x9E3779B97F4A7C15UL ^ (ulong)(s + 1);
+
+        var cols = TraceColumns.All.Select(c => c.Name).ToArray();
+        var trace = cols.ToDictionary(c => c, _ => new double[len + 1]);
+        var losses = new double[len + 1];
+        var tol = new double[len + 1]; var ltol = new double[len + 1];
+        var growth = new double[len + 1]; var disp = new double[len + 1];
+        var power = new Trainer.PowerIteration(shape);
+        double bNorm = run.B is null ? 1.0 : Math.Sqrt(FastKernels.SumSquares<double>(level, run.B));
+        double acc = 0, grown = 1;
+        bool finite = true;
+        int spacing = -1;
+        for (int i = 0; i <= len; i++)
+        {
+            var st = net.Evaluate(w, v, gw, gv);
+            Trainer.Record(level, trace, i, st, shape, w, v, gw, gv, power);
+            losses[i] = st.Loss;
+            onIterate?.Invoke(from + i, w, v, gw, gv, st);
+            var sp = net.Evaluate(wp, vp, gwp, gvp);
+            var sn = net.Evaluate(wn, vn, gwn, gvn);
+            double d = Distance(level, wp, w, vp, v);
+            double dn = Distance(level, wn, w, vn, v);
+            growth[i] = grown;
+            tol[i] = Safety * Math.Max(acc, dn);
+            disp[i] = Distance(level, w, w0, v, v0);
+            // |ℓ_producer − ℓ_replay| ≤ 2λE + 2(τℓ + 2√ℓ δ + δ²): λ the larger of ‖∇ℓ‖ = ‖G‖/L and the measured secant
+            // |ℓ(Z') − ℓ(Z)|/‖Z' − Z‖ along the most expanded direction; the second term is the rounding of both loss evaluations.
+            double gnorm = trace["grad_norm"][i];
+            double lam = Math.Max(gnorm / L, d > 0 ? Math.Abs(sp.Loss - st.Loss) / d : 0.0);
+            double delta = tau * bNorm * st.MaxHiddenNorm;
+            double rounding = 2 * (tau * Math.Abs(st.Loss) + 2 * Math.Sqrt(Math.Abs(st.Loss)) * delta + delta * delta);
+            ltol[i] = Math.Max(2 * lam * tol[i], Safety * Math.Abs(sn.Loss - st.Loss)) + rounding;
+            if (!double.IsFinite(st.Loss) || !double.IsFinite(disp[i]) || !double.IsFinite(ltol[i])) { finite = false; TruncateNaN(trace, losses, tol, ltol, growth, disp, i); break; }
+            if (spacing < 0 && i > 0 && !(tol[i] <= SegmentReplay.CertifyFraction * startNorm)) spacing = i - 1;
+            if (i == len) break;
+            double zNorm = Math.Sqrt(FastKernels.SumSquares<double>(level, w) + FastKernels.SumSquares<double>(level, v));
+            var (stepMax, clipped, stepNorm) = Trainer.ApplyUpdate<double>(level, w, v, gw, gv, L, md, eta, clip);
+            Trainer.ApplyUpdate<double>(level, wp, vp, gwp, gvp, L, md, eta, clip);
+            Trainer.ApplyUpdate<double>(level, wn, vn, gwn, gvn, L, md, eta, clip);
+            double etaTau = eta * tau;
+            for (int q = 0; q < total; q++)
+            {
+                wn[q] += NextSign(ref noise) * (u * Math.Abs(wn[q]) + etaTau * Math.Abs(gwn[q]));
+                vn[q] += NextSign(ref noise) * (u * Math.Abs(vn[q]) + etaTau * Math.Abs(gvn[q]));
+            }
+            trace["step_max"][i] = stepMax;
+            trace["clip_fraction"][i] = (double)clipped / L;
+            // this step's expansion γ of the tracked direction (never counted below 1), then the companion is brought back to ε
+            double dNext = Distance(level, wp, w, vp, v);
+            double gamma = d > 0 ? Math.Max(1.0, dNext / d) : 1.0;
+            acc = gamma * acc + tau * stepNorm + u * (zNorm + stepNorm);
+            grown *= gamma;
+            if (dNext > 0 && double.IsFinite(dNext))
+            {
+                double f = eps / dNext;
+                for (int q = 0; q < total; q++) { wp[q] = w[q] + (wp[q] - w[q]) * f; vp[q] = v[q] + (vp[q] - v[q]) * f; }
+            }
+        }
+        if (spacing < 0) spacing = finite ? len : 0;
+
+        double endDev = double.NaN, worstDev = double.NaN; int worst = 0;
+        if (s + 1 < run.Steps.Length && finite)
+        {
+            double sq = 0; worstDev = 0;
+            for (int k = 0; k < L; k++)
+            {
+                double a = FastKernels.SumSquaresDiff<double>(level, run.W[s + 1].AsSpan(k * md, md), w.AsSpan(k * md, md))
+                         + FastKernels.SumSquaresDiff<double>(level, run.V[s + 1].AsSpan(k * md, md), v.AsSpan(k * md, md));
+                sq += a;
+                if (Math.Sqrt(a) > worstDev || double.IsNaN(a)) { worstDev = Math.Sqrt(a); worst = k + 1; }
+            }
+            endDev = Math.Sqrt(sq);
+        }
+        return new SegmentReplay
+        {
+            Snapshot = s, From = from, To = to, Trace = trace, Losses = losses, WeightTolerance = tol, LossTolerance = ltol,
+            Growth = growth, Displacement = disp, EndDeviation = endDev, EndWorstLayer = worst, EndWorstLayerDeviation = worstDev,
+            Finite = finite, CertifiableSpacing = spacing, StartNorm = startNorm,
+        };
+    }
+
+    /// <summary>Size of the tracking perturbation relative to ‖Z_s‖_F: far above float64 rounding, far inside the linear regime.</summary>
+    public const double PerturbationSize = 1e-7;
+
+    /// <summary>Power-iteration steps that align the tracking perturbation with the first step's most expanded direction.</summary>
+    public const int AlignSteps = 8;
+
+    private static double Distance(SimdLevel level, double[] a, double[] b, double[] c, double[] d) =>
+        Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, a, b) + FastKernels.SumSquaresDiff<double>(level, c, d));
+
+    // Scales (dw, dv) to joint norm eps; false when it is zero or not finite.
+    private static bool Rescale(SimdLevel level, double[] dw, double[] dv, double eps)
+    {
+        double nrm = Math.Sqrt(FastKernels.SumSquares<double>(level, dw) + FastKernels.SumSquares<double>(level, dv));
+        if (!(nrm > 0) || !double.IsFinite(nrm)) return false;
+        double f = eps / nrm;
+        for (int i = 0; i < dw.Length; i++) { dw[i] *= f; dv[i] *= f; }
+        return true;
+    }
+
+    // xorshift64: a deterministic ±1 sequence for the injected errors.
+    private static double NextSign(ref ulong state)
+    {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+        return (state & 1) == 0 ? 1.0 : -1.0;
+    }
+
+    // A fixed ±1 pattern (a multiplicative hash of the index): deterministic, no random stream involved.
+    private static double Sign(int i) => ((uint)i * 2654435761u >> 31) == 0 ? 1.0 : -1.0;
+
+    private static void TruncateNaN(Dictionary<string, double[]> trace, double[] losses, double[] tol, double[] ltol, double[] growth, double[] disp, int from)
+    {
+        foreach (var c in trace.Values) Array.Fill(c, double.NaN, from, c.Length - from);
+        foreach (var a in new[] { losses, tol, ltol, growth, disp }) Array.Fill(a, double.NaN, from, a.Length - from);
+    }
+}

@@ -1,0 +1,390 @@
+/// The verifier builds its own evidence (docs/theorems/Evidence.md): runs written by an independent
+/// implementation (naive loops below, not the engine) in the documented format, faithful and corrupted,
+/// each with the verdicts it must get.
+module ResOdeProofs.Properties.EvidenceTests
+
+open System
+open System.IO
+open Xunit
+open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Theory
+
+// ---------------------------------------------------------------- an independent producer
+
+/// h_0 = x, h_k = h_{k−1} + (1/L) V_k tanh(W_k h_{k−1}), F = h_L, ℓ = (1/n)Σ‖h_L − y‖²; returns ℓ and G = L·∂ℓ/∂Z.
+/// `r` rounds every operation's result (identity for float64, to float32 for a float32 producer).
+let lossAndGrad (r: float -> float) (L: int) (m: int) (d: int) (x: float[][]) (y: float[][]) (w: float[]) (v: float[]) =
+    let n = x.Length
+    let md = m * d
+    let gw, gv = Array.zeroCreate (L * md), Array.zeroCreate (L * md)
+    let mutable loss = 0.0
+    for i in 0 .. n - 1 do
+        let hs = Array.zeroCreate (L + 1)
+        let us = Array.zeroCreate L
+        hs.[0] <- Array.copy x.[i]
+        for k in 0 .. L - 1 do
+            let h = hs.[k]
+            let u = Array.init m (fun a -> Seq.fold (fun acc c -> r (acc + r (w.[k * md + a * d + c] * h.[c]))) 0.0 [ 0 .. d - 1 ])
+            us.[k] <- u
+            let s = u |> Array.map (fun z -> r (tanh z))
+            hs.[k + 1] <- Array.init d (fun c -> r (h.[c] + r ((Seq.fold (fun acc a -> r (acc + r (v.[k * md + c * m + a] * s.[a]))) 0.0 [ 0 .. m - 1 ]) / float L)))
+        let res = Array.map2 (fun a b -> r (a - b)) hs.[L] y.[i]
+        loss <- r (loss + Array.fold (fun acc z -> r (acc + r (z * z))) 0.0 res)
+        let mutable p = res |> Array.map (fun z -> r (2.0 * z / float n))
+        for k in L - 1 .. -1 .. 0 do
+            let h, u = hs.[k], us.[k]
+            let s = u |> Array.map (fun z -> r (tanh z))
+            // G^V_k = L·(1/L) p sᵀ, q = (1/L)(V_kᵀ p) ⊙ σ'(u), G^W_k = L q hᵀ
+            for c in 0 .. d - 1 do
+                for a in 0 .. m - 1 do
+                    gv.[k * md + c * m + a] <- r (gv.[k * md + c * m + a] + r (p.[c] * s.[a]))
+            let q = Array.init m (fun a -> r (r ((Seq.fold (fun acc c -> r (acc + r (v.[k * md + c * m + a] * p.[c]))) 0.0 [ 0 .. d - 1 ]) / float L) * r (1.0 - r (s.[a] * s.[a]))))
+            for a in 0 .. m - 1 do
+                for c in 0 .. d - 1 do
+                    gw.[k * md + a * d + c] <- r (gw.[k * md + a * d + c] + r (float L * r (q.[a] * h.[c])))
+            p <- Array.init d (fun c -> r (p.[c] + Seq.fold (fun acc a -> r (acc + r (w.[k * md + a * d + c] * q.[a]))) 0.0 [ 0 .. m - 1 ]))
+    r (loss / float n), gw, gv
+
+/// How the producer updates the weights from G.
+type Optimizer =
+    | GD
+    | Momentum of beta: float
+    | Adam
+    /// gradient descent on the first half of the samples at even steps, the second half at odd ones
+    | MiniBatch
+
+/// A run as a foreign tool would write it.
+type Produced =
+    { L: int; M: int; D: int; X: float[][]; Y: float[][]; Eta: float
+      Steps: int[]; W: float[][]; V: float[][]; Losses: float[] }
+
+let private rng (seed: int) = Random(seed)
+let private gauss (g: Random) = sqrt (-2.0 * log (1.0 - g.NextDouble())) * cos (2.0 * Math.PI * g.NextDouble())
+
+/// Data and initial weights: tied (one W for every layer, V = 0) or iid (independent layers, small V).
+let setting (seed: int) (L: int) (iid: bool) =
+    let m, d, n = 8, 4, 6
+    let g = rng seed
+    let x = Array.init n (fun _ -> Array.init d (fun _ -> gauss g))
+    let y = Array.init n (fun _ -> Array.init d (fun _ -> gauss g))
+    let gi = rng (seed + 1000)
+    let w1 = Array.init (m * d) (fun _ -> gauss gi / sqrt (float d))
+    let w = if iid then Array.init (L * m * d) (fun _ -> gauss gi / sqrt (float d)) else Array.init (L * m * d) (fun i -> w1.[i % (m * d)])
+    let v = if iid then Array.init (L * m * d) (fun _ -> 0.3 * gauss gi / sqrt (float m)) else Array.zeroCreate (L * m * d)
+    m, d, x, y, w, v
+
+/// Trains N steps and keeps snapshots at `snaps` (weights rounded to the producer's precision by `r`).
+let produce (r: float -> float) (opt: Optimizer) (seed: int) (L: int) (iid: bool) (eta: float) (N: int) (snaps: int[]) =
+    let m, d, x0, y0, w0, v0 = setting seed L iid
+    let x, y = Array.map (Array.map r) x0, Array.map (Array.map r) y0
+    let w, v = Array.map r w0, Array.map r v0
+    let n = x.Length
+    let size = w.Length
+    let mw, mv = Array.zeroCreate size, Array.zeroCreate size
+    let sw, sv = Array.zeroCreate size, Array.zeroCreate size
+    let losses = Array.zeroCreate (N + 1)
+    let ws, vs = Collections.Generic.List<float[]>(), Collections.Generic.List<float[]>()
+    for j in 0 .. N do
+        let loss, gw, gv = lossAndGrad r L m d x y w v
+        losses.[j] <- loss
+        if Array.contains j snaps then (ws.Add(Array.copy w); vs.Add(Array.copy v))
+        if j < N then
+            match opt with
+            | GD ->
+                for i in 0 .. size - 1 do
+                    w.[i] <- r (w.[i] - r (eta * gw.[i]))
+                    v.[i] <- r (v.[i] - r (eta * gv.[i]))
+            | Momentum beta ->
+                for i in 0 .. size - 1 do
+                    mw.[i] <- beta * mw.[i] + gw.[i]
+                    mv.[i] <- beta * mv.[i] + gv.[i]
+                    w.[i] <- r (w.[i] - eta * mw.[i])
+                    v.[i] <- r (v.[i] - eta * mv.[i])
+            | Adam ->
+                let b1, b2, t = 0.9, 0.999, float (j + 1)
+                let step (z: float[]) (g: float[]) (m1: float[]) (m2: float[]) i =
+                    m1.[i] <- b1 * m1.[i] + (1.0 - b1) * g.[i]
+                    m2.[i] <- b2 * m2.[i] + (1.0 - b2) * g.[i] * g.[i]
+                    z.[i] <- r (z.[i] - 0.01 * (m1.[i] / (1.0 - b1 ** t)) / (sqrt (m2.[i] / (1.0 - b2 ** t)) + 1e-8))
+                for i in 0 .. size - 1 do
+                    step w gw mw sw i
+                    step v gv mv sv i
+            | MiniBatch ->
+                let half = if j % 2 = 0 then x.[.. n / 2 - 1], y.[.. n / 2 - 1] else x.[n / 2 ..], y.[n / 2 ..]
+                let _, bw, bv = lossAndGrad r L m d (fst half) (snd half) w v
+                for i in 0 .. size - 1 do
+                    w.[i] <- r (w.[i] - eta * bw.[i])
+                    v.[i] <- r (v.[i] - eta * bv.[i])
+    { L = L; M = m; D = d; X = x; Y = y; Eta = eta; Steps = snaps; W = ws.ToArray(); V = vs.ToArray(); Losses = losses }
+
+let f64 (z: float) = z
+let f32 (z: float) = float (float32 z)
+
+// ---------------------------------------------------------------- writing it in the documented format
+
+let private tempDir () =
+    let dir = Path.Combine(Path.GetTempPath(), "resode-evidence-" + Guid.NewGuid().ToString("N").Substring(0, 10))
+    Directory.CreateDirectory dir |> ignore
+    dir
+
+/// Writes the run directory; `float32` stores the arrays as <f4; `json` is run.json verbatim.
+let write (p: Produced) (single: bool) (json: string) (extra: string -> unit) =
+    let dir = tempDir ()
+    let P f = Path.Combine(dir, f)
+    let save (f: string) (data: float[]) (shape: int[]) =
+        if single then Npy.Write(P f, ReadOnlySpan<float32>(data |> Array.map float32), shape)
+        else Npy.Write(P f, ReadOnlySpan<float>(data), shape)
+    let n, S = p.X.Length, p.Steps.Length
+    save "x.npy" (Array.concat p.X) [| n; p.D |]
+    save "y.npy" (Array.concat p.Y) [| n; p.D |]
+    save "w.npy" (Array.concat p.W) [| S; p.L; p.M; p.D |]
+    save "v.npy" (Array.concat p.V) [| S; p.L; p.D; p.M |]
+    Npy.WriteInt64(P "steps.npy", ReadOnlySpan(p.Steps |> Array.map int64), [| S |])
+    save "losses.npy" p.Losses [| p.Losses.Length |]
+    File.WriteAllText(P "run.json", json)
+    extra dir
+    dir
+
+let gdJson (eta: float) = sprintf """{"activation": "tanh", "eta": %.17g, "optimizer": "gd", "init": {"kind": "tied"}}""" eta
+
+/// Verdicts by result id.
+let verdicts (dir: string) =
+    try
+        let run = Run.Load dir
+        Registry.verifyRun run |> List.map (fun r -> r.Id, r) |> dict
+    finally
+        Directory.Delete(dir, true)
+
+let verdict (rows: Collections.Generic.IDictionary<string, Registry.VerdictRow>) id = rows.[id].Verdict
+let noneViolated (rows: Collections.Generic.IDictionary<string, Registry.VerdictRow>) : string list =
+    rows.Values |> Seq.filter (fun r -> r.IsViolated) |> Seq.map (fun r -> sprintf "%s: %s" r.Id r.Detail) |> List.ofSeq
+
+/// The paper's main result must be evaluated (not "hypothesis not met") and hold.
+let assertMainResultHolds rows =
+    Assert.True((verdict rows "A.aposteriori" = "holds"), sprintf "A.aposteriori: %s" rows.["A.aposteriori"].Detail)
+    Assert.True((verdict rows "A.aposteriori.segments" = "holds"), sprintf "A.aposteriori.segments: %s" rows.["A.aposteriori.segments"].Detail)
+
+let L, eta, N, snaps = 8, 0.05, 40, [| 0; 20; 40 |]
+
+/// A step at which the naive producer's float32 run amplifies rounding beyond certification over its whole length.
+let chaoticEta = 0.2
+
+// ---------------------------------------------------------------- faithful runs
+
+[<Fact>]
+let ``a faithful float64 run of another implementation, without trace, gets the main result evaluated and nothing violated`` () =
+    let p = produce f64 GD 1 L false eta N snaps
+    let rows = verdicts (write p false (gdJson eta) ignore)
+    Assert.Empty(noneViolated rows)
+    Assert.Equal("holds", verdict rows "E.replay")
+    assertMainResultHolds rows
+
+[<Fact>]
+let ``a faithful float32 run without a precision key: precision from the dtype, nothing violated`` () =
+    let p = produce f32 GD 2 L false eta N snaps
+    let dir = write p true (gdJson eta) ignore
+    Assert.Equal("float32", (RunDirectory.Read dir).Meta.Precision)
+    let rows = verdicts dir
+    Assert.Empty(noneViolated rows)
+    Assert.Equal("holds", verdict rows "E.replay")
+    Assert.Equal("holds", verdict rows "I.loss")
+    assertMainResultHolds rows
+
+// ---------------------------------------------------------------- corrupted runs
+
+/// The last snapshot modified by `f` and the last loss rewritten to match the modified weights.
+let corruptLast (f: float[] -> float[] -> unit) (p: Produced) =
+    let s = p.Steps.Length - 1
+    let w, v = Array.copy p.W.[s], Array.copy p.V.[s]
+    f w v
+    let loss, _, _ = lossAndGrad f64 p.L p.M p.D p.X p.Y w v
+    let losses = Array.copy p.Losses
+    losses.[losses.Length - 1] <- loss
+    { p with W = Array.append p.W.[.. s - 1] [| w |]; V = Array.append p.V.[.. s - 1] [| v |]; Losses = losses }
+
+let bump (delta: float) (layer: int) (p: Produced) =
+    corruptLast (fun w _ -> let md = p.M * p.D in for i in layer * md .. layer * md + md - 1 do w.[i] <- w.[i] + delta) p
+
+let swap (a: int) (b: int) (p: Produced) =
+    corruptLast (fun w v ->
+        let md = p.M * p.D
+        for i in 0 .. md - 1 do
+            let t = w.[a * md + i] in w.[a * md + i] <- w.[b * md + i]; w.[b * md + i] <- t
+            let t = v.[a * md + i] in v.[a * md + i] <- v.[b * md + i]; v.[b * md + i] <- t) p
+
+let assertCaughtByReplay rows =
+    Assert.Equal("VIOLATED", verdict rows "E.replay")
+    // no theorem is called violated because of a corrupted file: the per-iterate results lose their hypothesis
+    for id in [ "A.aposteriori"; "A.aposteriori.segments" ] do
+        Assert.Equal("hypothesis not met", verdict rows id)
+
+[<Fact>]
+let ``a bump of 0.005 on one layer of the last snapshot, loss rewritten, is caught by the replay`` () =
+    let p = produce f64 GD 3 L false eta N snaps |> bump 0.005 5
+    assertCaughtByReplay (verdicts (write p false (gdJson eta) ignore))
+
+[<Fact>]
+let ``two layers of the last snapshot swapped, loss rewritten, are caught by the replay`` () =
+    let p = produce f64 GD 4 L false eta N snaps |> swap 2 6
+    assertCaughtByReplay (verdicts (write p false (gdJson eta) ignore))
+
+/// The seed of the runs whose trace the tests write.
+let seedOfTrace = 5
+
+/// The trace columns E.claims compares, computed by the naive producer at the recorded snapshots and filled between them.
+let writeTrace (p: Produced) (edit: string -> float[] -> unit) (dir: string) =
+    let t = Directory.CreateDirectory(Path.Combine(dir, "trace")).FullName
+    let md = p.M * p.D
+    // the naive producer trains again keeping every iterate (same seed as the run: the same trajectory)
+    let full = produce f64 GD seedOfTrace p.L false p.Eta (p.Losses.Length - 1) [| 0 .. p.Losses.Length - 1 |]
+    let smoothZ (w: float[]) (v: float[]) =
+        Seq.max (seq { for k in 0 .. p.L - 2 -> sqrt (Seq.sum (seq { for i in 0 .. md - 1 -> (w.[(k + 1) * md + i] - w.[k * md + i]) ** 2.0 + (v.[(k + 1) * md + i] - v.[k * md + i]) ** 2.0 })) })
+    let stepMax j =
+        if j + 1 >= full.W.Length then 0.0
+        else Seq.max (seq { for k in 0 .. p.L - 1 -> sqrt (Seq.sum (seq { for i in 0 .. md - 1 -> (full.W.[j + 1].[k * md + i] - full.W.[j].[k * md + i]) ** 2.0 + (full.V.[j + 1].[k * md + i] - full.V.[j].[k * md + i]) ** 2.0 })) })
+    let n = full.Losses.Length
+    let cols =
+        [ "loss", Array.copy full.Losses
+          "smooth_z", Array.init n (fun j -> smoothZ full.W.[j] full.V.[j])
+          "step_max", Array.init n stepMax ]
+    for (name, values) in cols do
+        edit name values
+        Npy.Write(Path.Combine(t, name + ".npy"), ReadOnlySpan<float>(values), [| values.Length |])
+
+[<Fact>]
+let ``a trace forged consistently with a bumped last snapshot is caught`` () =
+    let p = produce f64 GD seedOfTrace L false eta N snaps
+    let bumped = p |> bump 0.005 3
+    let forge name (values: float[]) =
+        let last = values.Length - 1
+        let s = bumped.Steps.Length - 1
+        match name with
+        | "loss" -> values.[last] <- bumped.Losses.[last]
+        | "smooth_z" ->
+            let md = p.M * p.D
+            let w, v = bumped.W.[s], bumped.V.[s]
+            values.[last] <- Seq.max (seq { for k in 0 .. p.L - 2 -> sqrt (Seq.sum (seq { for i in 0 .. md - 1 -> (w.[(k + 1) * md + i] - w.[k * md + i]) ** 2.0 + (v.[(k + 1) * md + i] - v.[k * md + i]) ** 2.0 })) })
+        | _ -> ()
+    let rows = verdicts (write bumped false (gdJson eta) (writeTrace p forge))
+    assertCaughtByReplay rows
+
+[<Fact>]
+let ``a trace column that disagrees with the weights is reported by E.claims with both values`` () =
+    let p = produce f64 GD seedOfTrace L false eta N snaps
+    let forge name (values: float[]) = if name = "smooth_z" then values.[N / 2 + 3] <- values.[N / 2 + 3] * 0.5
+    let rows = verdicts (write p false (gdJson eta) (writeTrace p forge))
+    Assert.Equal("holds", verdict rows "E.replay")
+    Assert.Equal("VIOLATED", verdict rows "E.claims")
+    Assert.Contains("claimed", rows.["E.claims"].Detail)
+    Assert.Contains("verified", rows.["E.claims"].Detail)
+
+[<Fact>]
+let ``a faithful trace of another implementation agrees with the verifier's columns`` () =
+    let p = produce f64 GD seedOfTrace L false eta N snaps
+    let rows = verdicts (write p false (gdJson eta) (writeTrace p (fun _ _ -> ())))
+    Assert.Equal("holds", verdict rows "E.claims")
+    Assert.Empty(noneViolated rows)
+
+[<Fact>]
+let ``i.i.d. layers labelled tied with Lipschitz constant 0 are caught by E.init`` () =
+    let p = produce f64 GD 6 L true eta N snaps
+    let json = sprintf """{"activation": "tanh", "eta": %.17g, "init": {"kind": "tied", "lipschitz_w": 0, "lipschitz_v": 0}}""" eta
+    let rows = verdicts (write p false json ignore)
+    Assert.Equal("VIOLATED", verdict rows "E.init")
+    Assert.Contains("measured", rows.["E.init"].Detail)
+    // the a posteriori results use the measured initial smoothness and still hold
+    assertMainResultHolds rows
+
+// ---------------------------------------------------------------- other optimizers
+
+let otherOptimizer (opt: Optimizer) (name: string) =
+    let p = produce f64 opt 7 L false eta N snaps
+    let json = sprintf """{"activation": "tanh", "eta": %.17g, "optimizer": "%s"}""" eta name
+    let rows = verdicts (write p false json ignore)
+    Assert.Empty(noneViolated rows)
+    Assert.Equal("hypothesis not met", verdict rows "E.replay")
+    Assert.Contains("not plain gradient descent", rows.["E.replay"].Detail)
+    Assert.Contains("differs from a gradient-descent replay", rows.["E.replay"].Detail)
+    for id in [ "A.aposteriori"; "A.aposteriori.segments" ] do
+        Assert.Equal("hypothesis not met", verdict rows id)
+    // results at fixed weights still apply
+    for id in [ "L1.hidden"; "L3.adjoint"; "L5.gradient-difference"; "I.loss" ] do
+        Assert.Equal("holds", verdict rows id)
+
+[<Fact>]
+let ``an Adam run is reported as not plain gradient descent, never a theorem violated`` () = otherOptimizer Adam "adam"
+
+[<Fact>]
+let ``a momentum run is reported as not plain gradient descent`` () = otherOptimizer (Momentum 0.9) "momentum"
+
+[<Fact>]
+let ``a mini-batch run is reported as not plain gradient descent`` () = otherOptimizer MiniBatch "sgd"
+
+[<Fact>]
+let ``an Adam run labelled gd is an integrity violation, never a theorem violation`` () =
+    let p = produce f64 Adam 8 L false eta N snaps
+    let rows = verdicts (write p false (gdJson eta) ignore)
+    assertCaughtByReplay rows
+    let theorems = noneViolated rows |> List.filter (fun s -> not (s.StartsWith "E." || s.StartsWith "I."))
+    Assert.Empty(theorems)
+
+// ---------------------------------------------------------------- ladders
+
+let ladderRun (seed: int) (depth: int) =
+    let p = produce f64 GD seed depth false eta 10 [| 0; 10 |]
+    let dir = write p false (gdJson eta) ignore
+    let run = Run.Load dir
+    Directory.Delete(dir, true)
+    run
+
+[<Fact>]
+let ``a ladder of one initialization and data is accepted, a mixed one refused`` () =
+    let ok = Evidence.checkLadder [ ladderRun 9 4; ladderRun 9 8 ]
+    Assert.True(ok.IsOk, sprintf "%A" ok)
+    let mixed = Evidence.checkLadder [ ladderRun 9 4; ladderRun 19 8 ]
+    match mixed with
+    | Error e -> Assert.Contains("not a ladder", e)
+    | Ok () -> failwith "a ladder of runs with different seeds (data and initialization) was accepted"
+
+// ---------------------------------------------------------------- foreign formats
+
+[<Fact>]
+let ``the documented exporter's format reads: init as a string, the mean-over-entries loss, a learning rate, float32 arrays`` () =
+    let p = produce f32 GD 10 L false eta N snaps
+    // the exporter writes the loss as a mean over the n·d entries and the tool's own learning rate lr = η·L·d_out
+    let pm = { p with Losses = p.Losses |> Array.map (fun l -> float (float32 (l / float p.D))) }
+    let lr = eta * float L * float p.D
+    let json = sprintf """{"activation": "tanh", "learning_rate": %.17g, "loss": "mean-over-entries", "init": "tied"}""" lr
+    let dir = write pm true json ignore
+    let data = RunDirectory.Read dir
+    Assert.Equal("tied", data.Meta.Init.Kind)
+    Assert.Equal("float32", data.Meta.Precision)
+    Assert.Equal(eta, data.Eta, 12)
+    let rows = verdicts dir
+    Assert.Empty(noneViolated rows)
+    Assert.Equal("holds", verdict rows "E.replay")
+    assertMainResultHolds rows
+
+// ---------------------------------------------------------------- a chaotic run
+
+/// The spacing verify asks for, read from E.replay's hypothesis ("snapshots every J iterations or fewer").
+let private askedSpacing (detail: string) =
+    let m = Text.RegularExpressions.Regex.Match(detail, "at most (\\d+) iterations apart")
+    if m.Success then Some(int m.Groups.[1].Value) else None
+
+[<Fact>]
+let ``a faithful chaotic float32 run is never violated: the replay says which snapshot spacing to take, and here that spacing certifies it`` () =
+    let etaC, nC = chaoticEta, 600
+    let p = produce f32 GD 11 L false etaC nC [| 0; nC |]
+    let rows = verdicts (write p true (gdJson etaC) ignore)
+    Assert.Empty(noneViolated rows)
+    Assert.Equal("hypothesis not met", verdict rows "E.replay")
+    let detail = rows.["E.replay"].Detail
+    Assert.Contains("not certifiable", rows.["A.aposteriori"].Detail)
+    match askedSpacing detail with
+    | Some j when j > 0 ->
+        let fine = produce f32 GD 11 L false etaC nC [| 0 .. j .. nC |]
+        let rows = verdicts (write fine true (gdJson etaC) ignore)
+        Assert.Empty(noneViolated rows)
+        Assert.True((verdict rows "E.replay" = "holds"), rows.["E.replay"].Detail)
+    | _ -> failwithf "no snapshot spacing suggested: %s" detail
