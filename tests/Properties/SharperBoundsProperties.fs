@@ -127,8 +127,8 @@ let bumpSnapshot (data: RunData) (s: int) (delta: float) =
     set "smooth_v" v'
 
 /// The figure-1 setting at L = 64 with the default 5 snapshots; a bump δ = 0.001 on one layer of the middle
-/// snapshot. The integrity checks on losses and trace and the looser A.aposteriori(.segments) let it through;
-/// A.split.segments (and A.split) report it violated.
+/// snapshot. The integrity checks on losses and trace let it through and the looser A.aposteriori(.segments) are not
+/// violated by it; A.split.segments (and A.split), theorems, report it violated.
 [<Fact>]
 let ``mutation: a bump of 0.001 on one layer of one snapshot at L = 64 is violated by A.split but not by A.aposteriori`` () =
     let spec = RunSpec(Depth = 64, Width = 32, Samples = 100, Dim = 16, Eta = 0.000625, Iterations = 50, Snapshots = 5, Seed = 0L)
@@ -136,9 +136,14 @@ let ``mutation: a bump of 0.001 on one layer of one snapshot at L = 64 is violat
     let s = 2
     bumpSnapshot data s 0.001
     let run = Run(data)
-    for r in [ RunIntegrity.snapshotLoss; RunIntegrity.traceConsistency; DepthSmoothness.aposteriori; DepthSmoothness.aposterioriSegments ] do
+    for r in [ RunIntegrity.snapshotLoss; RunIntegrity.traceConsistency ] do
         let v = (Result.evaluate r run).Verdict
         Assert.True(Verdict.isHolds v, sprintf "%s lets the bump through: %A" r.Id v)
+    // the looser bounds cannot notice it: they are never violated (since the verifier replays the run, they report
+    // their per-iterate hypothesis not met and leave the catch to E.replay, an integrity check, not a theorem)
+    for r in [ DepthSmoothness.aposteriori; DepthSmoothness.aposterioriSegments ] do
+        let v = (Result.evaluate r run).Verdict
+        Assert.False(Verdict.isViolated v, sprintf "%s was expected not to notice the bump: %A" r.Id v)
     for r in [ SplitResults.split; SplitResults.splitSegments ] do
         match (Result.evaluate r run).Verdict with
         | Violated w -> Assert.Contains(sprintf "iteration %d" data.Steps.[s], w.When)
