@@ -34,27 +34,33 @@ internal static class VerifyCommand
                 else
                 {
                 var runs = paths.Select(Run.Load).ToList();
-                if (runs.Count > 1)
+                // several runs of distinct depths are a ladder (checked from the evidence before any work: data, settings,
+                // the initial function of depth); runs that repeat a depth are verified one by one, with a note
+                bool isLadder = runs.Count > 1 && runs.Select(r => r.Setting.Depth).Distinct().Count() == runs.Count;
+                if (isLadder)
                 {
-                    // a ladder is checked from the evidence (data, settings, the initial function of depth) before any work
                     var checkedLadder = Evidence.checkLadder(Microsoft.FSharp.Collections.ListModule.OfSeq(runs));
                     if (checkedLadder.IsError) throw new ArgumentException(checkedLadder.ErrorValue);
                 }
+                else if (runs.Count > 1)
+                    Console.Error.WriteLine("note: the runs repeat a depth, so they are not a ladder: each is verified on its own, no rate results");
+                var perRun = new List<(Run Run, List<Registry.VerdictRow> Rows)>();
                 foreach (var run in runs)
                 {
                     var rows = Registry.verifyRunAll(run).ToList();
-                    Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(rows));
+                    perRun.Add((run, rows));
                     all.AddRange(rows);
                 }
-                if (runs.Count > 1)
+                var ladderRows = new List<Registry.VerdictRow>();
+                if (isLadder)
                 {
                     var ladder = LadderModule.create(Microsoft.FSharp.Collections.ListModule.OfSeq(runs));
                     if (ladder.IsError) throw new ArgumentException(ladder.ErrorValue);
-                    var rows = Registry.verifyLadder(ladder.ResultValue).ToList();
-                    all.AddRange(rows);
-                    foreach (var run in runs)
-                        Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(Registry.verifyRunAll(run).Concat(rows)));
+                    ladderRows = Registry.verifyLadder(ladder.ResultValue).ToList();
+                    all.AddRange(ladderRows);
                 }
+                foreach (var (run, rows) in perRun)
+                    Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(rows.Concat(ladderRows)));
                 }
                 if (!pr.GetValue(quiet)) Print(all);
                 if (indexPath is not null)
