@@ -158,12 +158,66 @@ public sealed class FastPathTests(ITestOutputHelper output)
         Assert.Equal(s0[minf], s[minf]); Assert.Equal(sd0[minf], sd[minf]);
     }
 
+    /// <summary>
+    /// Vector tanh and softplus (float64) against the scalar code, relative to each value and derivative, on a
+    /// dense grid over [−40, 40], random points, the tails up to ±750 and the special values. The bound adds
+    /// the two codes' roundings (u = 2^-53). Vector: exp within 2u; m = expm1(−2|u|) either r·p (k = 0, 3u) or
+    /// e − 1 with e ≤ 2^-1/2, which magnifies e's error at most 2.42× (≤ 6u); tanh = −m/(2 + m) adds the
+    /// error of 2 + m (≤ 7u) and the division: ≤ 14u; sech² = 4e/(1 + e)²: 2u + 2·2u + 2u ≤ 8u. log1p(e):
+    /// s = (f − 1)/(f + 1) 2u (f − 1 exact), the series ≤ 1u, the ln2 step and c/w 2u, the final max(u, 0) + 1u
+    /// and e's 2u through it: ≤ 8u; softplus' = e/w or 1/w ≤ 4u. Scalar: Math.Tanh and Math.Exp within 2u (a
+    /// correctly rounded libm within 1u), (1 − e)/(1 + e) and 4e/(1 + e)² within 8u, (1 − t)(1 + t) within
+    /// 6u, Log1p (w − 1 exact, one log, one division, one product) within 5u plus the sum: ≤ 16u per code,
+    /// 32u = 2^-48 together. Results below the smallest normal number agree to that absolute level.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Levels))]
+    public void VectorTanhAndSoftplusAgreeWithTheScalarCode(SimdLevel level)
+    {
+        var u = new List<double> { 0.0, -0.0, 1e-300, -1e-300, 5e-324, -5e-324, 0.5, -0.5, 0.1733, -0.1733, 0.3466, -0.3466,
+            372, -372, 373, -373, 745, -745, 746, -746, 750, -750, 1e10, -1e10, 1e300, -1e300, double.MaxValue, double.MinValue,
+            double.PositiveInfinity, double.NegativeInfinity, double.NaN };
+        for (int i = -400000; i <= 400000; i++) u.Add(i * 1e-4);
+        for (int i = 0; i <= 71000; i++) { u.Add(40 + i * 1e-2); u.Add(-40 - i * 1e-2); }
+        for (int i = -300; i <= 0; i++) { u.Add(Math.Pow(2, i / 4.0)); u.Add(-Math.Pow(2, i / 4.0)); }
+        var rng = new System.Random(5);
+        for (int i = 0; i < 100000; i++) u.Add((rng.NextDouble() - 0.5) * 80);
+        var x = u.ToArray();
+        const double tol = 3.5527136788005009e-15, tiny = 2.2250738585072014e-308; // 2^-48 = 32u; smallest normal
+        foreach (var act in new[] { ActivationKind.Tanh, ActivationKind.Softplus })
+        {
+            var s = new double[x.Length]; var sd = new double[x.Length];
+            var s0 = new double[x.Length]; var sd0 = new double[x.Length];
+            VectorActivations.Evaluate<double>(level, act, x, s, sd);
+            Activations.Evaluate(act, x, s0, sd0);
+            double worstValue = 0, worstDerivative = 0, worstAt = 0, worstDAt = 0;
+            for (int i = 0; i < x.Length; i++)
+            {
+                if (double.IsNaN(x[i])) { Assert.True(double.IsNaN(s[i]) && double.IsNaN(sd[i])); continue; }
+                double dv = Math.Abs(s[i] - s0[i]), dd = Math.Abs(sd[i] - sd0[i]);
+                if (dv > tiny && dv / Math.Abs(s0[i]) > worstValue) (worstValue, worstAt) = (dv / Math.Abs(s0[i]), x[i]);
+                if (dd > tiny && dd / Math.Abs(sd0[i]) > worstDerivative) (worstDerivative, worstDAt) = (dd / Math.Abs(sd0[i]), x[i]);
+                Assert.True(s[i] == s0[i] || dv <= tol * Math.Abs(s0[i]) || dv <= tiny, $"{level} {act}({x[i]:R}) = {s[i]:R}, scalar {s0[i]:R}");
+                Assert.True(sd[i] == sd0[i] || dd <= tol * Math.Abs(sd0[i]) || dd <= tiny, $"{level} {act}'({x[i]:R}) = {sd[i]:R}, scalar {sd0[i]:R}");
+            }
+            output.WriteLine($"{level} {act}: max relative Δσ = {worstValue / 1.1102230246251565e-16:F2}·2^-53 at u = {worstAt:R}; " +
+                             $"max relative Δσ' = {worstDerivative / 1.1102230246251565e-16:F2}·2^-53 at u = {worstDAt:R}");
+            // ±0 and ±∞ exactly as the scalar code.
+            foreach (double v in new[] { 0.0, -0.0, double.PositiveInfinity, double.NegativeInfinity })
+            {
+                int i = Array.IndexOf(x, v);
+                Assert.Equal(s0[i], s[i]); Assert.Equal(sd0[i], sd[i]);
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Levels))]
     public void VectorActivationsAgreeInFloat32(SimdLevel level)
     {
-        // relu and identity are exact; tanh and softplus take the scalar float64 path rounded once, so within
-        // half a float ulp (2^-24 ≈ 6e-8 relative). GELU runs in float arithmetic: exp within ~2 ulp, the
+        // relu and identity are exact (the 6e-8 bound below is half a float ulp). tanh and softplus run in float
+        // arithmetic with the algorithms of the float64 test above, at most 14 and 8 float ulps (2^-24 each)
+        // from the exact values, so within 16 ulp = 2^-20. GELU runs in float arithmetic: exp within ~2 ulp, the
         // FMA split of x² exact, Cody's rationals (≤ 8 Horner steps for numerator and denominator, one
         // division) within ~8 ulp, the final products within 2 ulp: at most 16 ulp = 2^-20 relative to the
         // value, and for gelu' = Φ + u·φ relative to |Φ| + |u·φ| (the sum cancels near u ≈ −0.75). Near the
@@ -178,7 +232,8 @@ public sealed class FastPathTests(ITestOutputHelper output)
             {
                 double v = Activations.Value(act, x[i]), dv = Activations.Derivative(act, x[i]);
                 double cond = act == ActivationKind.Gelu ? Math.Abs(SpecialFunctions.NormalCdf(x[i])) + Math.Abs(x[i] * SpecialFunctions.NormalPdf(x[i])) : Math.Abs(dv);
-                double tol = act == ActivationKind.Gelu ? 9.5367431640625e-7 : 6.0e-8, abs = act == ActivationKind.Gelu ? 16 * 1.1754943508222875e-38 : 1e-45;
+                bool exact = act is ActivationKind.Relu or ActivationKind.Identity;
+                double tol = exact ? 6.0e-8 : 9.5367431640625e-7, abs = exact ? 1e-45 : 16 * 1.1754943508222875e-38;
                 Assert.True(Math.Abs(s[i] - v) <= tol * Math.Abs(v) + abs, $"{level} {act}({x[i]:R}) = {s[i]:R} vs {v:R}");
                 Assert.True(Math.Abs(sd[i] - dv) <= tol * cond + abs, $"{level} {act}'({x[i]:R}) = {sd[i]:R} vs {dv:R}");
             }

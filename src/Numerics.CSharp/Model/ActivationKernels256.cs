@@ -26,12 +26,23 @@ internal static class ActivationKernels256
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<double> ExpNonPositive(Vector256<double> t)
     {
+        var p = ExpReduced(t, out var r, out var kbits);
+        return Scale(Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0)), kbits);
+    }
+
+    /// <summary>
+    /// The reduction and polynomial of <see cref="ExpNonPositive"/>: returns p with exp(r) = 1 + r·p, where
+    /// t = k·ln2 + r and k is returned in <paramref name="kbits"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> ExpReduced(Vector256<double> t, out Vector256<double> r, out Vector256<long> kbits)
+    {
         t = Vector256.Max(t, Vector256.Create(-746.0));
         var magic = Vector256.Create(Magic);
         var kd = Vector256.FusedMultiplyAdd(t, Vector256.Create(Log2E), magic);
-        var kbits = kd.AsInt64() - magic.AsInt64();
+        kbits = kd.AsInt64() - magic.AsInt64();
         var k = kd - magic;
-        var r = Vector256.FusedMultiplyAdd(k, Vector256.Create(-Ln2Hi), t);
+        r = Vector256.FusedMultiplyAdd(k, Vector256.Create(-Ln2Hi), t);
         r = Vector256.FusedMultiplyAdd(k, Vector256.Create(-Ln2Lo), r);
         var p = Vector256.Create(1.0 / 6227020800.0);
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0 / 479001600.0));
@@ -45,16 +56,88 @@ internal static class ActivationKernels256
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0 / 24.0));
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0 / 6.0));
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0));
-        // k ∈ [−1077, 0]: k = k1 + k2 with k1 = −⌊−k/2⌋, both halves ≥ −539 (normal powers of two).
+        return Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0));
+    }
+
+    /// <summary>x·2^k for k ∈ [−1077, 0], applied in two halves k1 = −⌊−k/2⌋ and k − k1, both ≥ −539 (normal).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> Scale(Vector256<double> x, Vector256<long> kbits)
+    {
         var nk = -kbits;
         var k1 = -Vector256.ShiftRightLogical(nk, 1);
         var k2 = kbits - k1;
         var bias = Vector256.Create(1023L);
         var s1 = Vector256.ShiftLeft(k1 + bias, 52).AsDouble();
         var s2 = Vector256.ShiftLeft(k2 + bias, 52).AsDouble();
-        return p * s1 * s2;
+        return x * s1 * s2;
+    }
+
+    /// <summary>
+    /// e = exp(t) and m = exp(t) − 1 for t ≤ 0 from one reduction. Where k = 0 (|t| ≲ ln2/2), m = r·p without
+    /// cancellation; elsewhere e ≤ 2^-1/2 and m = e − 1 loses at most a factor e/(1 − e) ≤ 2.42 of e's error.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void ExpAndExpm1NonPositive(Vector256<double> t, out Vector256<double> e, out Vector256<double> m)
+    {
+        var p = ExpReduced(t, out var r, out var kbits);
+        e = Scale(Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.0)), kbits);
+        m = Vector256.ConditionalSelect(Vector256.Equals(kbits, Vector256<long>.Zero).AsDouble(), p * r, e - Vector256.Create(1.0));
+    }
+
+    /// <summary>
+    /// tanh and sech² for 4 lanes from m = expm1(−2|u|) and e = exp(−2|u|): tanh|u| = −m/(2 + m) and
+    /// sech²u = 4e/(1 + e)² (the scalar code's formula for |u| ≥ ½; below, the scalar code calls Math.Tanh).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Tanh(Vector256<double> x, out Vector256<double> value, out Vector256<double> derivative)
+    {
+        var a = Vector256.Abs(x);
+        ExpAndExpm1NonPositive(Vector256.Create(-2.0) * a, out var e, out var m);
+        var t = -m / (Vector256.Create(2.0) + m);
+        var onePlus = Vector256.Create(1.0) + e;
+        var sech2 = Vector256.Create(4.0) * e / (onePlus * onePlus);
+        var nan = ~Vector256.Equals(x, x);
+        value = Vector256.ConditionalSelect(nan, x, Vector256.CopySign(t, x));
+        derivative = Vector256.ConditionalSelect(nan, x, sech2);
+    }
+
+    /// <summary>
+    /// softplus(u) = max(u, 0) + log1p(e) and softplus'(u) = 1/(1 + e) (u ≥ 0) or e/(1 + e) (u &lt; 0) for 8
+    /// lanes, e = exp(−|u|) ∈ (0, 1]. log1p(e): w = 1 + e rounded and c = e − (w − 1) its exact remainder
+    /// (w ≥ 1 ≥ e), log w = j·ln2 + log f with f = w/2^j ∈ [2^-1/2, 2^1/2), log f = 2·atanh(s),
+    /// s = (f − 1)/(f + 1), |s| ≤ 0.1716, by its series to s^19 (truncation ≤ 0.0295^10/21 &lt; 2^-55 relative),
+    /// then log1p(e) = log w + c/w.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Softplus(Vector256<double> x, out Vector256<double> value, out Vector256<double> derivative)
+    {
+        var one = Vector256.Create(1.0);
+        var zero = Vector256<double>.Zero;
+        var e = ExpNonPositive(-Vector256.Abs(x));
+        var w = one + e;
+        var c = e - (w - one);
+        var big = Vector256.GreaterThanOrEqual(w, Vector256.Create(1.4142135623730951));
+        var f = Vector256.ConditionalSelect(big, w * Vector256.Create(0.5), w);
+        var s = (f - one) / (f + one);
+        var z = s * s;
+        var p = Vector256.Create(1.0 / 19.0);
+        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(1.0 / 17.0));
+        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(1.0 / 15.0));
+        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(1.0 / 13.0));
+        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(1.0 / 11.0));
+        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(1.0 / 9.0));
+        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(1.0 / 7.0));
+        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(1.0 / 5.0));
+        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(1.0 / 3.0));
+        var twoS = s + s;
+        var logf = Vector256.FusedMultiplyAdd(twoS * z, p, twoS);
+        var logw = Vector256.ConditionalSelect(big, (logf + Vector256.Create(Ln2Lo)) + Vector256.Create(Ln2Hi), logf);
+        var l1p = logw + c / w;
+        var v = Vector256.ConditionalSelect(Vector256.GreaterThan(x, zero), x, zero) + l1p;
+        var dv = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, zero), one, e) / w;
+        var nan = ~Vector256.Equals(x, x);
+        value = Vector256.ConditionalSelect(nan, x, v);
+        derivative = Vector256.ConditionalSelect(nan, x, dv);
     }
 
     /// <summary>gelu(u) = u·Φ(u) and gelu'(u) = Φ(u) + u·φ(u) for 4 lanes, with the scalar code's special values.</summary>
@@ -146,6 +229,58 @@ internal static class ActivationKernels256
         return i;
     }
 
+    /// <summary>tanh over whole spans of double; returns how many leading entries were done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int TanhDouble(ReadOnlySpan<double> u, Span<double> s, Span<double> sd)
+    {
+        int n = u.Length, i = 0;
+        for (; i + Vector256<double>.Count <= n; i += Vector256<double>.Count)
+        {
+            Tanh(Vector256.Create(u.Slice(i, Vector256<double>.Count)), out var v, out var dv);
+            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
+        }
+        return i;
+    }
+
+    /// <summary>softplus over whole spans of double; returns how many leading entries were done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int SoftplusDouble(ReadOnlySpan<double> u, Span<double> s, Span<double> sd)
+    {
+        int n = u.Length, i = 0;
+        for (; i + Vector256<double>.Count <= n; i += Vector256<double>.Count)
+        {
+            Softplus(Vector256.Create(u.Slice(i, Vector256<double>.Count)), out var v, out var dv);
+            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
+        }
+        return i;
+    }
+
+    /// <summary>tanh over float spans in float arithmetic (<see cref="TanhF"/>); returns the count done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int TanhSingle(ReadOnlySpan<float> u, Span<float> s, Span<float> sd)
+    {
+        int n = u.Length, i = 0;
+        for (; i + Vector256<float>.Count <= n; i += Vector256<float>.Count)
+        {
+            TanhF(Vector256.Create(u.Slice(i, Vector256<float>.Count)), out var v, out var dv);
+            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
+        }
+        return i;
+    }
+
+    /// <summary>softplus over float spans in float arithmetic (<see cref="SoftplusF"/>); returns the count done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int SoftplusSingle(ReadOnlySpan<float> u, Span<float> s, Span<float> sd)
+    {
+        int n = u.Length, i = 0;
+        for (; i + Vector256<float>.Count <= n; i += Vector256<float>.Count)
+        {
+            SoftplusF(Vector256.Create(u.Slice(i, Vector256<float>.Count)), out var v, out var dv);
+            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
+        }
+        return i;
+    }
+
     private const float Ln2HiF = 0.693145751953125f;            // 16 significant bits: k·Ln2HiF is exact for |k| < 2^8
     private const float Ln2LoF = 1.428606765330187045e-06f;
     private const float MagicF = 12582912f;                     // 1.5·2^23
@@ -157,12 +292,20 @@ internal static class ActivationKernels256
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> ExpNonPositiveF(Vector256<float> t)
     {
+        var p = ExpReducedF(t, out var r, out var kbits);
+        return ScaleF(Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f)), kbits);
+    }
+
+    /// <summary>The reduction and polynomial of <see cref="ExpNonPositiveF"/>: exp(r) = 1 + r·p, t = k·ln2 + r.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ExpReducedF(Vector256<float> t, out Vector256<float> r, out Vector256<int> kbits)
+    {
         t = Vector256.Max(t, Vector256.Create(-104.5f));
         var magic = Vector256.Create(MagicF);
         var kd = Vector256.FusedMultiplyAdd(t, Vector256.Create((float)Log2E), magic);
-        var kbits = kd.AsInt32() - magic.AsInt32();
+        kbits = kd.AsInt32() - magic.AsInt32();
         var k = kd - magic;
-        var r = Vector256.FusedMultiplyAdd(k, Vector256.Create(-Ln2HiF), t);
+        r = Vector256.FusedMultiplyAdd(k, Vector256.Create(-Ln2HiF), t);
         r = Vector256.FusedMultiplyAdd(k, Vector256.Create(-Ln2LoF), r);
         var p = Vector256.Create(1f / 5040f);
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 720f));
@@ -170,15 +313,67 @@ internal static class ActivationKernels256
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 24f));
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 6f));
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f));
+        return Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f));
+    }
+
+    /// <summary>x·2^k for k ∈ [−151, 0] in two halves (both normal powers of two).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ScaleF(Vector256<float> x, Vector256<int> kbits)
+    {
         var nk = -kbits;
         var k1 = -Vector256.ShiftRightLogical(nk, 1);
         var k2 = kbits - k1;
         var bias = Vector256.Create(127);
         var s1 = Vector256.ShiftLeft(k1 + bias, 23).AsSingle();
         var s2 = Vector256.ShiftLeft(k2 + bias, 23).AsSingle();
-        return p * s1 * s2;
+        return x * s1 * s2;
+    }
+
+    /// <summary>tanh and sech² in float arithmetic for 8 lanes: the algorithm of <see cref="Tanh"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void TanhF(Vector256<float> x, out Vector256<float> value, out Vector256<float> derivative)
+    {
+        var a = Vector256.Abs(x);
+        var p = ExpReducedF(Vector256.Create(-2f) * a, out var r, out var kbits);
+        var e = ScaleF(Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f)), kbits);
+        var m = Vector256.ConditionalSelect(Vector256.Equals(kbits, Vector256<int>.Zero).AsSingle(), p * r, e - Vector256.Create(1f));
+        var t = -m / (Vector256.Create(2f) + m);
+        var onePlus = Vector256.Create(1f) + e;
+        var sech2 = Vector256.Create(4f) * e / (onePlus * onePlus);
+        var nan = ~Vector256.Equals(x, x);
+        value = Vector256.ConditionalSelect(nan, x, Vector256.CopySign(t, x));
+        derivative = Vector256.ConditionalSelect(nan, x, sech2);
+    }
+
+    /// <summary>
+    /// softplus and softplus' in float arithmetic for 8 lanes: the algorithm of <see cref="Softplus"/> with
+    /// the atanh series to s^9 (truncation ≤ 0.0295^5/11 &lt; 2^-28 relative).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void SoftplusF(Vector256<float> x, out Vector256<float> value, out Vector256<float> derivative)
+    {
+        var one = Vector256.Create(1f);
+        var zero = Vector256<float>.Zero;
+        var e = ExpNonPositiveF(-Vector256.Abs(x));
+        var w = one + e;
+        var c = e - (w - one);
+        var big = Vector256.GreaterThanOrEqual(w, Vector256.Create(1.41421356f));
+        var f = Vector256.ConditionalSelect(big, w * Vector256.Create(0.5f), w);
+        var s = (f - one) / (f + one);
+        var z = s * s;
+        var p = Vector256.Create(1f / 9f);
+        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(1f / 7f));
+        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(1f / 5f));
+        p = Vector256.FusedMultiplyAdd(p, z, Vector256.Create(1f / 3f));
+        var twoS = s + s;
+        var logf = Vector256.FusedMultiplyAdd(twoS * z, p, twoS);
+        var logw = Vector256.ConditionalSelect(big, (logf + Vector256.Create(Ln2LoF)) + Vector256.Create(Ln2HiF), logf);
+        var l1p = logw + c / w;
+        var v = Vector256.ConditionalSelect(Vector256.GreaterThan(x, zero), x, zero) + l1p;
+        var dv = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, zero), one, e) / w;
+        var nan = ~Vector256.Equals(x, x);
+        value = Vector256.ConditionalSelect(nan, x, v);
+        derivative = Vector256.ConditionalSelect(nan, x, dv);
     }
 
     /// <summary>

@@ -26,12 +26,23 @@ internal static class ActivationKernels512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<double> ExpNonPositive(Vector512<double> t)
     {
+        var p = ExpReduced(t, out var r, out var kbits);
+        return Scale(Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0)), kbits);
+    }
+
+    /// <summary>
+    /// The reduction and polynomial of <see cref="ExpNonPositive"/>: returns p with exp(r) = 1 + r·p, where
+    /// t = k·ln2 + r and k is returned in <paramref name="kbits"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> ExpReduced(Vector512<double> t, out Vector512<double> r, out Vector512<long> kbits)
+    {
         t = Vector512.Max(t, Vector512.Create(-746.0));
         var magic = Vector512.Create(Magic);
         var kd = Vector512.FusedMultiplyAdd(t, Vector512.Create(Log2E), magic);
-        var kbits = kd.AsInt64() - magic.AsInt64();
+        kbits = kd.AsInt64() - magic.AsInt64();
         var k = kd - magic;
-        var r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2Hi), t);
+        r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2Hi), t);
         r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2Lo), r);
         var p = Vector512.Create(1.0 / 6227020800.0);
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 479001600.0));
@@ -45,16 +56,88 @@ internal static class ActivationKernels512
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 24.0));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 6.0));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.5));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0));
-        // k ∈ [−1077, 0]: k = k1 + k2 with k1 = −⌊−k/2⌋, both halves ≥ −539 (normal powers of two).
+        return Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0));
+    }
+
+    /// <summary>x·2^k for k ∈ [−1077, 0], applied in two halves k1 = −⌊−k/2⌋ and k − k1, both ≥ −539 (normal).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> Scale(Vector512<double> x, Vector512<long> kbits)
+    {
         var nk = -kbits;
         var k1 = -Vector512.ShiftRightLogical(nk, 1);
         var k2 = kbits - k1;
         var bias = Vector512.Create(1023L);
         var s1 = Vector512.ShiftLeft(k1 + bias, 52).AsDouble();
         var s2 = Vector512.ShiftLeft(k2 + bias, 52).AsDouble();
-        return p * s1 * s2;
+        return x * s1 * s2;
+    }
+
+    /// <summary>
+    /// e = exp(t) and m = exp(t) − 1 for t ≤ 0 from one reduction. Where k = 0 (|t| ≲ ln2/2), m = r·p without
+    /// cancellation; elsewhere e ≤ 2^-1/2 and m = e − 1 loses at most a factor e/(1 − e) ≤ 2.42 of e's error.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void ExpAndExpm1NonPositive(Vector512<double> t, out Vector512<double> e, out Vector512<double> m)
+    {
+        var p = ExpReduced(t, out var r, out var kbits);
+        e = Scale(Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0)), kbits);
+        m = Vector512.ConditionalSelect(Vector512.Equals(kbits, Vector512<long>.Zero).AsDouble(), p * r, e - Vector512.Create(1.0));
+    }
+
+    /// <summary>
+    /// tanh and sech² for 8 lanes from m = expm1(−2|u|) and e = exp(−2|u|): tanh|u| = −m/(2 + m) and
+    /// sech²u = 4e/(1 + e)² (the scalar code's formula for |u| ≥ ½; below, the scalar code calls Math.Tanh).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Tanh(Vector512<double> x, out Vector512<double> value, out Vector512<double> derivative)
+    {
+        var a = Vector512.Abs(x);
+        ExpAndExpm1NonPositive(Vector512.Create(-2.0) * a, out var e, out var m);
+        var t = -m / (Vector512.Create(2.0) + m);
+        var onePlus = Vector512.Create(1.0) + e;
+        var sech2 = Vector512.Create(4.0) * e / (onePlus * onePlus);
+        var nan = ~Vector512.Equals(x, x);
+        value = Vector512.ConditionalSelect(nan, x, Vector512.CopySign(t, x));
+        derivative = Vector512.ConditionalSelect(nan, x, sech2);
+    }
+
+    /// <summary>
+    /// softplus(u) = max(u, 0) + log1p(e) and softplus'(u) = 1/(1 + e) (u ≥ 0) or e/(1 + e) (u &lt; 0) for 8
+    /// lanes, e = exp(−|u|) ∈ (0, 1]. log1p(e): w = 1 + e rounded and c = e − (w − 1) its exact remainder
+    /// (w ≥ 1 ≥ e), log w = j·ln2 + log f with f = w/2^j ∈ [2^-1/2, 2^1/2), log f = 2·atanh(s),
+    /// s = (f − 1)/(f + 1), |s| ≤ 0.1716, by its series to s^19 (truncation ≤ 0.0295^10/21 &lt; 2^-55 relative),
+    /// then log1p(e) = log w + c/w.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Softplus(Vector512<double> x, out Vector512<double> value, out Vector512<double> derivative)
+    {
+        var one = Vector512.Create(1.0);
+        var zero = Vector512<double>.Zero;
+        var e = ExpNonPositive(-Vector512.Abs(x));
+        var w = one + e;
+        var c = e - (w - one);
+        var big = Vector512.GreaterThanOrEqual(w, Vector512.Create(1.4142135623730951));
+        var f = Vector512.ConditionalSelect(big, w * Vector512.Create(0.5), w);
+        var s = (f - one) / (f + one);
+        var z = s * s;
+        var p = Vector512.Create(1.0 / 19.0);
+        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(1.0 / 17.0));
+        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(1.0 / 15.0));
+        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(1.0 / 13.0));
+        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(1.0 / 11.0));
+        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(1.0 / 9.0));
+        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(1.0 / 7.0));
+        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(1.0 / 5.0));
+        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(1.0 / 3.0));
+        var twoS = s + s;
+        var logf = Vector512.FusedMultiplyAdd(twoS * z, p, twoS);
+        var logw = Vector512.ConditionalSelect(big, (logf + Vector512.Create(Ln2Lo)) + Vector512.Create(Ln2Hi), logf);
+        var l1p = logw + c / w;
+        var v = Vector512.ConditionalSelect(Vector512.GreaterThan(x, zero), x, zero) + l1p;
+        var dv = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, zero), one, e) / w;
+        var nan = ~Vector512.Equals(x, x);
+        value = Vector512.ConditionalSelect(nan, x, v);
+        derivative = Vector512.ConditionalSelect(nan, x, dv);
     }
 
     /// <summary>gelu(u) = u·Φ(u) and gelu'(u) = Φ(u) + u·φ(u) for 8 lanes, with the scalar code's special values.</summary>
@@ -146,6 +229,58 @@ internal static class ActivationKernels512
         return i;
     }
 
+    /// <summary>tanh over whole spans of double; returns how many leading entries were done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int TanhDouble(ReadOnlySpan<double> u, Span<double> s, Span<double> sd)
+    {
+        int n = u.Length, i = 0;
+        for (; i + Vector512<double>.Count <= n; i += Vector512<double>.Count)
+        {
+            Tanh(Vector512.Create(u.Slice(i, Vector512<double>.Count)), out var v, out var dv);
+            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
+        }
+        return i;
+    }
+
+    /// <summary>softplus over whole spans of double; returns how many leading entries were done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int SoftplusDouble(ReadOnlySpan<double> u, Span<double> s, Span<double> sd)
+    {
+        int n = u.Length, i = 0;
+        for (; i + Vector512<double>.Count <= n; i += Vector512<double>.Count)
+        {
+            Softplus(Vector512.Create(u.Slice(i, Vector512<double>.Count)), out var v, out var dv);
+            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
+        }
+        return i;
+    }
+
+    /// <summary>tanh over float spans in float arithmetic (<see cref="TanhF"/>); returns the count done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int TanhSingle(ReadOnlySpan<float> u, Span<float> s, Span<float> sd)
+    {
+        int n = u.Length, i = 0;
+        for (; i + Vector512<float>.Count <= n; i += Vector512<float>.Count)
+        {
+            TanhF(Vector512.Create(u.Slice(i, Vector512<float>.Count)), out var v, out var dv);
+            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
+        }
+        return i;
+    }
+
+    /// <summary>softplus over float spans in float arithmetic (<see cref="SoftplusF"/>); returns the count done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int SoftplusSingle(ReadOnlySpan<float> u, Span<float> s, Span<float> sd)
+    {
+        int n = u.Length, i = 0;
+        for (; i + Vector512<float>.Count <= n; i += Vector512<float>.Count)
+        {
+            SoftplusF(Vector512.Create(u.Slice(i, Vector512<float>.Count)), out var v, out var dv);
+            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
+        }
+        return i;
+    }
+
     private const float Ln2HiF = 0.693145751953125f;            // 16 significant bits: k·Ln2HiF is exact for |k| < 2^8
     private const float Ln2LoF = 1.428606765330187045e-06f;
     private const float MagicF = 12582912f;                     // 1.5·2^23
@@ -157,12 +292,20 @@ internal static class ActivationKernels512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> ExpNonPositiveF(Vector512<float> t)
     {
+        var p = ExpReducedF(t, out var r, out var kbits);
+        return ScaleF(Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f)), kbits);
+    }
+
+    /// <summary>The reduction and polynomial of <see cref="ExpNonPositiveF"/>: exp(r) = 1 + r·p, t = k·ln2 + r.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ExpReducedF(Vector512<float> t, out Vector512<float> r, out Vector512<int> kbits)
+    {
         t = Vector512.Max(t, Vector512.Create(-104.5f));
         var magic = Vector512.Create(MagicF);
         var kd = Vector512.FusedMultiplyAdd(t, Vector512.Create((float)Log2E), magic);
-        var kbits = kd.AsInt32() - magic.AsInt32();
+        kbits = kd.AsInt32() - magic.AsInt32();
         var k = kd - magic;
-        var r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2HiF), t);
+        r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2HiF), t);
         r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2LoF), r);
         var p = Vector512.Create(1f / 5040f);
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 720f));
@@ -170,15 +313,67 @@ internal static class ActivationKernels512
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 24f));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 6f));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.5f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f));
+        return Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f));
+    }
+
+    /// <summary>x·2^k for k ∈ [−151, 0] in two halves (both normal powers of two).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ScaleF(Vector512<float> x, Vector512<int> kbits)
+    {
         var nk = -kbits;
         var k1 = -Vector512.ShiftRightLogical(nk, 1);
         var k2 = kbits - k1;
         var bias = Vector512.Create(127);
         var s1 = Vector512.ShiftLeft(k1 + bias, 23).AsSingle();
         var s2 = Vector512.ShiftLeft(k2 + bias, 23).AsSingle();
-        return p * s1 * s2;
+        return x * s1 * s2;
+    }
+
+    /// <summary>tanh and sech² in float arithmetic for 16 lanes: the algorithm of <see cref="Tanh"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void TanhF(Vector512<float> x, out Vector512<float> value, out Vector512<float> derivative)
+    {
+        var a = Vector512.Abs(x);
+        var p = ExpReducedF(Vector512.Create(-2f) * a, out var r, out var kbits);
+        var e = ScaleF(Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f)), kbits);
+        var m = Vector512.ConditionalSelect(Vector512.Equals(kbits, Vector512<int>.Zero).AsSingle(), p * r, e - Vector512.Create(1f));
+        var t = -m / (Vector512.Create(2f) + m);
+        var onePlus = Vector512.Create(1f) + e;
+        var sech2 = Vector512.Create(4f) * e / (onePlus * onePlus);
+        var nan = ~Vector512.Equals(x, x);
+        value = Vector512.ConditionalSelect(nan, x, Vector512.CopySign(t, x));
+        derivative = Vector512.ConditionalSelect(nan, x, sech2);
+    }
+
+    /// <summary>
+    /// softplus and softplus' in float arithmetic for 16 lanes: the algorithm of <see cref="Softplus"/> with
+    /// the atanh series to s^9 (truncation ≤ 0.0295^5/11 &lt; 2^-28 relative).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void SoftplusF(Vector512<float> x, out Vector512<float> value, out Vector512<float> derivative)
+    {
+        var one = Vector512.Create(1f);
+        var zero = Vector512<float>.Zero;
+        var e = ExpNonPositiveF(-Vector512.Abs(x));
+        var w = one + e;
+        var c = e - (w - one);
+        var big = Vector512.GreaterThanOrEqual(w, Vector512.Create(1.41421356f));
+        var f = Vector512.ConditionalSelect(big, w * Vector512.Create(0.5f), w);
+        var s = (f - one) / (f + one);
+        var z = s * s;
+        var p = Vector512.Create(1f / 9f);
+        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(1f / 7f));
+        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(1f / 5f));
+        p = Vector512.FusedMultiplyAdd(p, z, Vector512.Create(1f / 3f));
+        var twoS = s + s;
+        var logf = Vector512.FusedMultiplyAdd(twoS * z, p, twoS);
+        var logw = Vector512.ConditionalSelect(big, (logf + Vector512.Create(Ln2LoF)) + Vector512.Create(Ln2HiF), logf);
+        var l1p = logw + c / w;
+        var v = Vector512.ConditionalSelect(Vector512.GreaterThan(x, zero), x, zero) + l1p;
+        var dv = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, zero), one, e) / w;
+        var nan = ~Vector512.Equals(x, x);
+        value = Vector512.ConditionalSelect(nan, x, v);
+        derivative = Vector512.ConditionalSelect(nan, x, dv);
     }
 
     /// <summary>
