@@ -198,6 +198,15 @@ type Run(data: RunData) as this =
         | _ -> None
     /// The replay evidence (None unless the run declares plain or clipped gradient descent).
     member _.Evidence : RunEvidence option = evidence.Force()
+    /// Why the replay's iterates cannot stand for the run's (the first segment E.replay does not certify), None when every
+    /// segment is certified; also None for a run that is not replayed.
+    member this.Uncertified : string option =
+        match this.Evidence with
+        | Some e ->
+            e.Segments |> Array.tryFind (fun s -> not s.Certified)
+            |> Option.map (fun s ->
+                sprintf "the replay is not certifiable from snapshot %d (iterations %d → %d; see E.replay)" s.Replay.Snapshot s.Replay.From s.Replay.To)
+        | None -> None
     /// Why the per-iterate columns `missing` are not available.
     member this.TraceUnavailable(missing: string list) : string =
         let cols = String.concat ", " missing
@@ -210,10 +219,7 @@ type Run(data: RunData) as this =
             | Some e ->
                 match e.Segments |> Array.tryFind (fun s -> not s.Reproduced && s.Certified) with
                 | Some s -> sprintf "the replay does not reproduce the run from snapshot %d (see E.replay)" s.Replay.Snapshot
-                | None ->
-                    match e.Segments |> Array.tryFind (fun s -> not s.Certified) with
-                    | Some s -> sprintf "the replay is not certifiable from snapshot %d (iterations %d → %d; see E.replay)" s.Replay.Snapshot s.Replay.From s.Replay.To
-                    | None -> sprintf "missing columns: %s" cols
+                | None -> defaultArg this.Uncertified (sprintf "missing columns: %s" cols)
             | None -> sprintf "missing columns: %s" cols
     member _.Losses = data.Losses
     /// Exact spectral norms max_k ‖W_k‖₂ and max_k ‖V_k‖₂ at snapshot s.
