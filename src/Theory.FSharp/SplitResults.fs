@@ -305,7 +305,7 @@ let private snapshotTightness (run: Run) (bound: float[]) =
 
 let private splitConstants (b: SplitBounds) =
     [ "a (max over iterates and pairs)", b.AMax; "L max_k |E_k| (max over iterates)", b.LEMax
-      "replay drift at snapshots (max relative)", b.ReplayDrift; "recursion seconds (within the shared replay)", b.Seconds ]
+      "replay drift at snapshots (max relative)", b.ReplayDrift; "split recursion seconds", b.Seconds ]
 
 let private statementCore =
     "For plain gradient descent, Δ_k(t_{j+1}) = Δ_k(t_j) − η(G_{k+1} − G_k)(Z^j) and L5.split give, per pair k and W/V part, "
