@@ -69,8 +69,8 @@ type RunEvidence =
 module RunEvidence =
     /// Replays every segment and compares it with the recorded snapshots and losses: the next snapshot's weights
     /// within E_To + u·‖Z_{s+1}‖_F (storage), the recorded loss at every iterate within the loss tolerance.
-    let build (data: RunData) : RunEvidence =
-        let replay = Replay.Run data
+    let build (data: RunData) (onSegment: Func<int, IterateCallback | null> | null) : RunEvidence =
+        let replay = Replay.Run(data, onSegment)
         let u = Replay.UnitRoundoff data.Meta.Precision
         let segs =
             replay.Segments
@@ -93,7 +93,7 @@ module RunEvidence =
         { Replay = replay; Segments = segs }
 
 /// A run directory opened for verification.
-type Run(data: RunData) =
+type Run(data: RunData) as this =
     let shape = data.Shape
     let md = shape.Width * shape.Dim
     let layerwise = Collections.Concurrent.ConcurrentDictionary<int, Layerwise>()
@@ -131,7 +131,22 @@ type Run(data: RunData) =
           Fault = data.Meta.Fault; Diverged = data.Diverged }
 
     /// The verifier's evidence for plain and clipped gradient descent (None for other optimizers).
-    let evidence = lazy (if Replay.IsGradientDescent data then Some(RunEvidence.build data) else None)
+    /// The replay runs once per run: the observers registered in `Run.IterateObservers` that take part in this run
+    /// receive every replayed iterate through the same pass.
+    let evidence =
+        lazy
+            (if Replay.IsGradientDescent data then
+                 let observers = Run.IterateObservers |> Seq.choose (fun f -> f this) |> Seq.toArray
+                 let onSegment : Func<int, IterateCallback | null> | null =
+                     if observers.Length = 0 then null
+                     else
+                         Func<int, IterateCallback | null>(fun s ->
+                             match observers |> Array.choose (fun o -> o s) with
+                             | [||] -> null
+                             | [| one |] -> one
+                             | many -> IterateCallback(fun j w v gw gv st -> for c in many do c.Invoke(j, w, v, gw, gv, st)))
+                 Some(RunEvidence.build data onSegment)
+             else None)
     let isFlow = data.Meta.Optimizer = "gf" || data.Meta.Optimizer = "clipped-gf"
     let columns =
         lazy
@@ -140,6 +155,9 @@ type Run(data: RunData) =
                  TraceColumns.All |> Array.map (fun struct (name, _) -> name, e.Replay.Column name) |> dict |> Some
              | _ -> None)
 
+    /// Checks that need every replayed iterate register here (once, at start-up): given a run, each returns the
+    /// per-segment callback (None for a segment it skips), or None when it has nothing to do on that run.
+    static member val IterateObservers = Collections.Generic.List<Run -> (int -> IterateCallback option) option>() with get
     /// Opens a run directory (raises RunFormatException with a clear message if it is malformed).
     static member Load(dir: string) = Run(RunDirectory.Read dir)
     member _.Data = data
@@ -180,6 +198,15 @@ type Run(data: RunData) =
         | _ -> None
     /// The replay evidence (None unless the run declares plain or clipped gradient descent).
     member _.Evidence : RunEvidence option = evidence.Force()
+    /// Why the replay's iterates cannot stand for the run's (the first segment E.replay does not certify), None when every
+    /// segment is certified; also None for a run that is not replayed.
+    member this.Uncertified : string option =
+        match this.Evidence with
+        | Some e ->
+            e.Segments |> Array.tryFind (fun s -> not s.Certified)
+            |> Option.map (fun s ->
+                sprintf "the replay is not certifiable from snapshot %d (iterations %d → %d; see E.replay)" s.Replay.Snapshot s.Replay.From s.Replay.To)
+        | None -> None
     /// Why the per-iterate columns `missing` are not available.
     member this.TraceUnavailable(missing: string list) : string =
         let cols = String.concat ", " missing
@@ -192,10 +219,7 @@ type Run(data: RunData) =
             | Some e ->
                 match e.Segments |> Array.tryFind (fun s -> not s.Reproduced && s.Certified) with
                 | Some s -> sprintf "the replay does not reproduce the run from snapshot %d (see E.replay)" s.Replay.Snapshot
-                | None ->
-                    match e.Segments |> Array.tryFind (fun s -> not s.Certified) with
-                    | Some s -> sprintf "the replay is not certifiable from snapshot %d (iterations %d → %d; see E.replay)" s.Replay.Snapshot s.Replay.From s.Replay.To
-                    | None -> sprintf "missing columns: %s" cols
+                | None -> defaultArg this.Uncertified (sprintf "missing columns: %s" cols)
             | None -> sprintf "missing columns: %s" cols
     member _.Losses = data.Losses
     /// Exact spectral norms max_k ‖W_k‖₂ and max_k ‖V_k‖₂ at snapshot s.

@@ -116,11 +116,14 @@ public static class Replay
     /// <summary>True when the run declares plain or clipped gradient descent (the optimizers the replay reproduces).</summary>
     public static bool IsGradientDescent(RunData run) => run.Meta.Optimizer is "gd" or "clipped-gd";
 
-    /// <summary>Replays every segment (see <see cref="Segment"/>).</summary>
-    public static RunReplay Run(RunData run)
+    /// <summary>
+    /// Replays every segment (see <see cref="Segment"/>); <paramref name="onSegment"/>, when given, supplies the
+    /// per-iterate callback of segment s (or null), so that other checks share this one replay.
+    /// </summary>
+    public static RunReplay Run(RunData run, Func<int, IterateCallback?>? onSegment = null)
     {
         var segs = new SegmentReplay[run.Steps.Length];
-        for (int s = 0; s < segs.Length; s++) segs[s] = Segment(run, s);
+        for (int s = 0; s < segs.Length; s++) segs[s] = Segment(run, s, onSegment?.Invoke(s));
         return new RunReplay { Segments = segs, Iterates = run.Losses.Length };
     }
 
