@@ -24,11 +24,6 @@ let private nonIdentityArb =
 let private act (s: RunSpec) = Activations.Name s.Activation
 let private init (s: RunSpec) = s.Init.ToString().ToLowerInvariant()
 
-/// False when the only unmet hypothesis is the reference solve (a setting the ODE solver cannot integrate).
-let private solvable (e: Evaluation) =
-    match e.Verdict with
-    | HypothesisNotMet [ "reference solve accurate", _ ] -> false
-    | _ -> true
 
 [<ProfiledProperty(8, Replay = "(2718,2819)")>]
 let ``B.bound holds at every snapshot of a smooth setting`` () =
@@ -37,7 +32,7 @@ let ``B.bound holds at every snapshot of a smooth setting`` () =
         let t = Verdict.tightness e.Verdict |> Option.defaultValue nan
         // a setting whose reference ODE solve cannot be computed (step budget, blow-up) is outside the hypotheses:
         // discarded, FsCheck draws another
-        solvable e ==> lazy (
+        referenceSolvable e ==> lazy (
         Verdict.isHolds e.Verdict
         |> Prop.label (sprintf "%s\n%s\n%A\n%s" (describe spec) (reproduce spec) e.Verdict (String.concat "\n" e.Notes))
         |> Prop.classify true (act spec)
@@ -51,7 +46,7 @@ let ``B.bound holds for relu, whose hypothesis is only Lipschitz σ`` () =
     Prop.forAll nonIdentityArb (fun spec ->
         let spec = spec.With(activation = ActivationKind.Relu)
         let e = Result.evaluate EulerError.bound (train spec)
-        solvable e ==> lazy (Verdict.isHolds e.Verdict |> Prop.label (sprintf "%s\n%A" (describe spec) e.Verdict)))
+        referenceSolvable e ==> lazy (Verdict.isHolds e.Verdict |> Prop.label (sprintf "%s\n%A" (describe spec) e.Verdict)))
 
 [<ProfiledProperty(3, Replay = "(1618,339)")>]
 let ``negative control: non-finite weights make B.bound's hypothesis fail`` () =

@@ -43,14 +43,16 @@ let private nonIdentityArb =
 let ``B.bound.secant holds at every snapshot of a smooth setting`` () =
     Prop.forAll nonIdentityArb (fun spec ->
         let e = Result.evaluate EulerError.boundSecant (train spec)
-        Verdict.isHolds e.Verdict |@ sprintf "%s\n%A\n%s\n%s" (describe spec) e.Verdict (String.concat "\n" e.Notes) (reproduce spec))
+        // a setting whose reference ODE solve cannot be computed is outside the hypotheses: discarded
+        referenceSolvable e ==> lazy (
+        Verdict.isHolds e.Verdict |@ sprintf "%s\n%A\n%s\n%s" (describe spec) e.Verdict (String.concat "\n" e.Notes) (reproduce spec)))
 
 [<ProfiledProperty(3, Replay = "(2718,1829)")>]
 let ``B.bound.secant holds for relu (secant slopes need only Lipschitz σ)`` () =
     Prop.forAll nonIdentityArb (fun spec ->
         let spec = spec.With(activation = ActivationKind.Relu)
         let e = Result.evaluate EulerError.boundSecant (train spec)
-        Verdict.isHolds e.Verdict |@ sprintf "%s\n%A" (describe spec) e.Verdict)
+        referenceSolvable e ==> lazy (Verdict.isHolds e.Verdict |@ sprintf "%s\n%A" (describe spec) e.Verdict))
 
 let private small = RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 10, Snapshots = 3, VScale = 0.1, Seed = 21L)
 
