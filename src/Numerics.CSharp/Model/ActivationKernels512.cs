@@ -7,8 +7,9 @@ namespace ResOdeProofs.Numerics.Model;
 /// <summary>
 /// Vectorized σ and σ' on 512-bit vectors: GELU through a vector exp and W. J. Cody's rational
 /// erf/erfc (the coefficients of <see cref="SpecialFunctions"/>) in float64 and, with the same algorithm,
-/// in float32 arithmetic; relu and identity. ActivationKernels256.cs
-/// is the same code on 256-bit vectors; keep the two in step.
+/// in float32 arithmetic; relu and identity. This file is the one source of these kernels at every width:
+/// the build generates ActivationKernels256 from it by renaming the vector type (the target
+/// GenerateVector256Kernels in the project file).
 /// </summary>
 internal static class ActivationKernels512
 {
@@ -85,7 +86,7 @@ internal static class ActivationKernels512
     }
 
     /// <summary>
-    /// tanh and sech² for 8 lanes from m = expm1(−2|u|) and e = exp(−2|u|): tanh|u| = −m/(2 + m) and
+    /// tanh and sech² lane by lane from m = expm1(−2|u|) and e = exp(−2|u|): tanh|u| = −m/(2 + m) and
     /// sech²u = 4e/(1 + e)² (the scalar code's formula for |u| ≥ ½; below, the scalar code calls Math.Tanh).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -102,8 +103,8 @@ internal static class ActivationKernels512
     }
 
     /// <summary>
-    /// softplus(u) = max(u, 0) + log1p(e) and softplus'(u) = 1/(1 + e) (u ≥ 0) or e/(1 + e) (u &lt; 0) for 8
-    /// lanes, e = exp(−|u|) ∈ (0, 1]. log1p(e): w = 1 + e rounded and c = e − (w − 1) its exact remainder
+    /// softplus(u) = max(u, 0) + log1p(e) and softplus'(u) = 1/(1 + e) (u ≥ 0) or e/(1 + e) (u &lt; 0) lane by
+    /// lane, e = exp(−|u|) ∈ (0, 1]. log1p(e): w = 1 + e rounded and c = e − (w − 1) its exact remainder
     /// (w ≥ 1 ≥ e), log w = j·ln2 + log f with f = w/2^j ∈ [2^-1/2, 2^1/2), log f = 2·atanh(s),
     /// s = (f − 1)/(f + 1), |s| ≤ 0.1716, by its series to s^19 (truncation ≤ 0.0295^10/21 &lt; 2^-55 relative),
     /// then log1p(e) = log w + c/w.
@@ -140,7 +141,7 @@ internal static class ActivationKernels512
         derivative = Vector512.ConditionalSelect(nan, x, dv);
     }
 
-    /// <summary>gelu(u) = u·Φ(u) and gelu'(u) = Φ(u) + u·φ(u) for 8 lanes, with the scalar code's special values.</summary>
+    /// <summary>gelu(u) = u·Φ(u) and gelu'(u) = Φ(u) + u·φ(u) lane by lane, with the scalar code's special values.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Gelu(Vector512<double> x, out Vector512<double> value, out Vector512<double> derivative)
     {
@@ -203,7 +204,7 @@ internal static class ActivationKernels512
         derivative = Vector512.ConditionalSelect(nan, x, dv);
     }
 
-    /// <summary>GELU over whole spans of double; returns how many leading entries were done (a multiple of 8).</summary>
+    /// <summary>GELU over whole spans of double; returns how many leading entries were done (a multiple of the lane count).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int GeluDouble(ReadOnlySpan<double> u, Span<double> s, Span<double> sd)
     {
@@ -329,7 +330,7 @@ internal static class ActivationKernels512
         return x * s1 * s2;
     }
 
-    /// <summary>tanh and sech² in float arithmetic for 16 lanes: the algorithm of <see cref="Tanh"/>.</summary>
+    /// <summary>tanh and sech² in float arithmetic lane by lane: the algorithm of <see cref="Tanh"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void TanhF(Vector512<float> x, out Vector512<float> value, out Vector512<float> derivative)
     {
@@ -346,7 +347,7 @@ internal static class ActivationKernels512
     }
 
     /// <summary>
-    /// softplus and softplus' in float arithmetic for 16 lanes: the algorithm of <see cref="Softplus"/> with
+    /// softplus and softplus' in float arithmetic lane by lane: the algorithm of <see cref="Softplus"/> with
     /// the atanh series to s^9 (truncation ≤ 0.0295^5/11 &lt; 2^-28 relative).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -377,7 +378,7 @@ internal static class ActivationKernels512
     }
 
     /// <summary>
-    /// gelu and gelu' in float arithmetic for 16 lanes: the algorithm of <see cref="Gelu"/> (Cody's rationals,
+    /// gelu and gelu' in float arithmetic lane by lane: the algorithm of <see cref="Gelu"/> (Cody's rationals,
     /// exp(−x²/2) with x² split by an FMA) with float coefficients; a few float ulps.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

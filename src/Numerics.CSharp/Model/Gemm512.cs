@@ -6,9 +6,10 @@ namespace ResOdeProofs.Numerics.Model;
 
 /// <summary>
 /// The small-GEMM micro-kernel on 512-bit vectors (see <see cref="FastKernels.Gemm{T}"/> for the contract).
+/// This file is the one source of the kernel at every width: the build generates Gemm256 from it by
+/// renaming the vector type (the target GenerateVector256Kernels in the project file).
 /// Register tiles of 4 rows × 4 vectors of C (16 accumulators), then 4 × 2, 8 × 1 and 4 × 1 (at least 8
 /// independent FMA chains where the shape allows, to cover the FMA latency), 1-row tiles at the edges, scalar columns last.
-/// Gemm256.cs is the same code on 256-bit vectors; keep the two in step.
 /// </summary>
 internal static class Gemm512
 {
