@@ -278,38 +278,6 @@ public sealed class EngineTrainingTests : IDisposable
 
     // ------------------------------------------------------------------ trace
 
-    private static double SpectralNorm(double[] flat, int offset, int rows, int cols)
-    {
-        // Power iteration on MᵀM from a generic start; 3000 steps converge to machine precision for
-        // any gap that matters at these sizes.
-        var u = new double[cols];
-        for (int c = 0; c < cols; c++) u[c] = 1.0 + 0.1 * c;
-        var t = new double[rows];
-        double est = 0;
-        for (int it = 0; it < 3000; it++)
-        {
-            double nt = 0;
-            for (int r = 0; r < rows; r++)
-            {
-                double s = 0;
-                for (int c = 0; c < cols; c++) s += flat[offset + r * cols + c] * u[c];
-                t[r] = s; nt += s * s;
-            }
-            est = Math.Sqrt(nt);
-            if (est == 0) return 0;
-            double nu = 0;
-            for (int c = 0; c < cols; c++)
-            {
-                double s = 0;
-                for (int r = 0; r < rows; r++) s += flat[offset + r * cols + c] * t[r];
-                u[c] = s; nu += s * s;
-            }
-            nu = Math.Sqrt(nu);
-            for (int c = 0; c < cols; c++) u[c] /= nu;
-        }
-        return est;
-    }
-
     [Theory]
     [InlineData(InitKind.Smooth, 0.3)]
     [InlineData(InitKind.Iid, 0.5)]
@@ -331,27 +299,18 @@ public sealed class EngineTrainingTests : IDisposable
             double g2 = res.Trace["grad_norm"][j] * res.Trace["grad_norm"][j];
             double lhs = res.Trace["pl_ratio"][j] * L * res.Losses[j];
             Assert.True(RelErr(lhs, g2) < 1e-12, $"iteration {j}: pl_ratio·L·loss = {lhs:R}, grad_norm² = {g2:R}");
-            Assert.True(res.Trace["w_op_max"][j] <= res.Trace["w_fro_max"][j] * (1 + 1e-12));
-            Assert.True(res.Trace["v_op_max"][j] <= res.Trace["v_fro_max"][j] * (1 + 1e-12));
             Assert.True(res.Trace["preact_min"][j] <= res.Trace["preact_max"][j]);
         }
-        // The power-iteration estimates at the last iterate against exact spectral norms of the last snapshot.
+        // The Frobenius maximum at the last iterate against the last snapshot.
         Assert.Equal(N, res.SnapshotSteps[^1]);
-        double wOp = 0, vOp = 0, wFro = 0;
+        double wFro = 0;
         for (int k = 0; k < L; k++)
         {
-            wOp = Math.Max(wOp, SpectralNorm(res.SnapshotW[^1], k * md, m, d));
-            vOp = Math.Max(vOp, SpectralNorm(res.SnapshotV[^1], k * md, d, m));
             double f = 0;
             for (int i = k * md; i < (k + 1) * md; i++) f += res.SnapshotW[^1][i] * res.SnapshotW[^1][i];
             wFro = Math.Max(wFro, Math.Sqrt(f));
         }
         Assert.True(RelErr(res.Trace["w_fro_max"][N], wFro) < 1e-13);
-        Assert.True(res.Trace["w_op_max"][N] <= wOp * (1 + 1e-12) && res.Trace["w_op_max"][N] >= 0.99 * wOp,
-            $"w_op_max {res.Trace["w_op_max"][N]:R} vs exact {wOp:R}");
-        Assert.True(res.Trace["v_op_max"][N] <= vOp * (1 + 1e-12) && res.Trace["v_op_max"][N] >= 0.99 * vOp,
-            $"v_op_max {res.Trace["v_op_max"][N]:R} vs exact {vOp:R}");
-        Assert.True(res.Trace["w_op_max"][N] < res.Trace["w_fro_max"][N], "a 6×3 Gaussian-like W has ‖W‖₂ < ‖W‖_F");
     }
 
     // ------------------------------------------------------------------ divergence

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ResOdeProofs.Numerics;
 using ResOdeProofs.Numerics.IO;
 using ResOdeProofs.Numerics.Ode;
+using ResOdeProofs.Numerics.Tests.Limit;
 using ResOdeProofs.Numerics.Training;
 using Xunit.Abstractions;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ResOdeProofs.Numerics.Model;
 using ResOdeProofs.Numerics.Ode;
+using ResOdeProofs.Numerics.Tests.Limit;
 using ResOdeProofs.Numerics.Training;
 using Xunit.Abstractions;
 

@@ -4,25 +4,6 @@ using System.Runtime.InteropServices;
 
 namespace ResOdeProofs.Numerics.Model;
 
-/// <summary>
-/// Deliberate engine faults, for the property suite's mutation tests only. They are reachable from
-/// code that sets <see cref="ResNet{T}.Fault"/> (the CLI exposes them only behind an explicit
-/// --inject-fault option that marks the run directory as faulty).
-/// </summary>
-public enum EngineFault
-{
-    /// <summary>The engine as specified.</summary>
-    None,
-    /// <summary>The gradient of the middle layer (k = ⌊L/2⌋, 0-based) is multiplied by 1.01.</summary>
-    ScaledLayerGradient,
-    /// <summary>The forward pass uses 1/(L+1) instead of 1/L; the backward pass still uses 1/L.</summary>
-    ForwardDepthScale,
-    /// <summary>The backward pass uses σ'(u + 0.05) instead of σ'(u).</summary>
-    WrongActivationDerivative,
-    /// <summary>Each update (after the first) applies the previous iterate's gradient.</summary>
-    StaleGradient,
-}
-
 /// <summary>Cheap by-products of one loss-and-gradient evaluation, used by the trace.</summary>
 public struct EvaluationStats
 {
@@ -108,8 +89,14 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly Block[] _blocks;
     private readonly BlockWork? _work;
 
-    /// <summary>The fault this instance simulates (tests only).</summary>
-    public EngineFault Fault { get; set; }
+    private FaultInjection<T>? _fault;
+
+    /// <summary>The fault this instance simulates (tests only; see <see cref="FaultInjection{T}"/>).</summary>
+    public EngineFault Fault
+    {
+        get => _fault?.Kind ?? EngineFault.None;
+        set => _fault = value == EngineFault.None ? null : new FaultInjection<T>(value, _activation);
+    }
 
     /// <summary>Shape of the network.</summary>
     public NetworkShape Shape => _shape;
@@ -242,14 +229,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (k == L) stats.MaxAdjointSum = ps;
             else if (!(ps <= stats.MaxAdjointSum)) stats.MaxAdjointSum = ps;
         }
-        if (grad && Fault == EngineFault.ScaledLayerGradient)
-        {
-            int k = L / 2;
-            T f = T.CreateTruncating(1.01);
-            var gwk = gradW.Slice(k * md, md);
-            var gvk = gradV.Slice(k * md, md);
-            for (int i = 0; i < md; i++) { gwk[i] *= f; gvk[i] *= f; }
-        }
+        if (grad) _fault?.Gradient(gradW, gradV, L, md);
         if (_work?.Error is Exception ex) throw new InvalidOperationException("an engine thread failed", ex);
         return stats;
     }
@@ -371,7 +351,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             int L = s.Depth, d = s.Dim, m = s.Width, md = m * d, nb = Count, nd = nb * d, nm = nb * m;
             int k0 = Start(g), k1 = End(g);
             T invL = T.One / T.CreateTruncating(L);
-            T fwdScale = _net.Fault == EngineFault.ForwardDepthScale ? T.One / T.CreateTruncating(L + 1) : invL;
+            T fwdScale = _net._fault?.ForwardScale(L) ?? invL;
             _checkpoints.AsSpan(g * nd, nd).CopyTo(SegH.AsSpan(0, nd));
             for (int k = k0; k < k1; k++)
             {
@@ -387,6 +367,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 var sk = _segS.AsSpan(j * nm, nm);
                 var sdk = _segSd.AsSpan(j * nm, nm);
                 VectorActivations.Evaluate<T>(level, _net._activation, pre, sk, sdk);
+                _net._fault?.StoredDerivative(pre, sdk);
                 // h_{k+1} = h_k + (1/L) σ Vᵀ
                 hk.CopyTo(hn);
                 FastKernels.Gemm<T>(level, sk, m, 1, _vt, hn, nb, m, d, fwdScale, accumulate: true);
@@ -449,7 +430,6 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             // Backward pass, segment by segment from the last; earlier segments are recomputed from their checkpoints.
             T invL = T.One / T.CreateTruncating(L);
             var q = _q.AsSpan();
-            var pre = _pre.AsSpan();
             for (int g = _segments - 1; g >= 0; g--)
             {
                 if (g != _segments - 1) ForwardSegment(level, g, w, v, stats: false);
@@ -468,17 +448,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     FastKernels.Gemm<T>(level, p, 1, d, sk, gv, d, nb, m, T.One, accumulate: false);
                     // q_k^i = σ'_i ⊙ V_kᵀ p_k^i  (nb×m) = p V
                     FastKernels.Gemm<T>(level, p, d, 1, vk, q, nb, d, m, T.One, accumulate: false);
-                    if (_net.Fault == EngineFault.WrongActivationDerivative)
-                    {
-                        // Recompute the pre-activation and use σ'(u + 0.05): a plausible-looking wrong derivative.
-                        Kernels.GemmNT(hk, wk, pre, nb, m, d, T.One, accumulate: false);
-                        for (int i = 0; i < q.Length; i++)
-                            q[i] *= T.CreateTruncating(Activations.Derivative(_net._activation, double.CreateTruncating(pre[i]) + 0.05));
-                    }
-                    else
-                    {
-                        FastKernels.MultiplyInPlace<T>(level, q, sdk);
-                    }
+                    FastKernels.MultiplyInPlace<T>(level, q, sdk);
                     // G^W_k = Σ_i q_k^i h_{k−1}^iᵀ  (m×d): A(j, i) = q[i·m + j]
                     FastKernels.Gemm<T>(level, q, 1, m, hk, gw, m, nb, d, T.One, accumulate: false);
                     // p_{k−1} = p_k + (1/L) W_kᵀ q_k = p + (1/L) q W

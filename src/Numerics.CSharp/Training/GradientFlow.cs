@@ -125,7 +125,6 @@ public static class GradientFlow
         var cols = TraceColumns.All.Select(c => c.Name).ToArray();
         var trace = cols.ToDictionary(c => c, _ => new double[N + 1]);
         var losses = new double[N + 1];
-        var power = new Trainer.PowerIteration(shape);
         var plan = Trainer.SnapshotPlan(o);
         int nextSnap = 0, recorded = 0;
         var rw = new double[total]; var rv = new double[total]; var rgw = new double[total]; var rgv = new double[total];
@@ -135,7 +134,7 @@ public static class GradientFlow
             Array.Copy(y, 0, rw, 0, total); Array.Copy(y, total, rv, 0, total);
             var st = net.Evaluate(rw, rv, rgw, rgv);
             losses[j] = st.Loss;
-            Trainer.Record(Simd.Level, trace, j, st, shape, rw, rv, rgw, rgv, power);
+            Trainer.Record(Simd.Level, trace, j, st, shape, rw, rv, rgw, rgv);
             int clipped = 0;
             for (int k = 0; k < L; k++)
                 if (ClipFactor(rgw.AsSpan(k * md, md), rgv.AsSpan(k * md, md), options.Clip) < 1) clipped++;

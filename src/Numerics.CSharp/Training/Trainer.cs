@@ -125,8 +125,6 @@ public static class TraceColumns
         ("smooth_z", "max_{k<L} (‖W_{k+1} − W_k‖_F² + ‖V_{k+1} − V_k‖_F²)^{1/2}"),
         ("w_fro_max", "max_k ‖W_k‖_F"),
         ("v_fro_max", "max_k ‖V_k‖_F"),
-        ("w_op_max", "max_k ‖W_k‖₂ estimated by warm-started power iteration (a lower estimate; ≤ w_fro_max)"),
-        ("v_op_max", "max_k ‖V_k‖₂ estimated likewise"),
         ("hidden_max", "max_{k,i} ‖h_k^i‖"),
         ("adjoint_sum_max", "max_k Σ_i ‖p_k^i‖, p_k^i = ∂ℓ/∂h_k^i"),
         ("preact_min", "min over k, i, j of (W_k h_{k−1}^i)_j"),
@@ -211,14 +209,12 @@ public static class Trainer
         var w = new T[total]; var v = new T[total];
         for (int i = 0; i < total; i++) { w[i] = T.CreateTruncating(init.W[i]); v[i] = T.CreateTruncating(init.V[i]); }
         var gw = new T[total]; var gv = new T[total];
-        var gwPrev = o.Fault == EngineFault.StaleGradient ? new T[total] : null;
-        var gvPrev = o.Fault == EngineFault.StaleGradient ? new T[total] : null;
+        var stale = StaleGradient<T>.For(o.Fault, total);
         var plan = SnapshotPlan(o);
         int nextSnap = 0;
         var cols = TraceColumns.All.Select(c => c.Name).ToArray();
         var trace = cols.ToDictionary(c => c, _ => new double[N + 1]);
         var losses = new double[N + 1];
-        var power = new PowerIteration(shape);
         int every = o.ProgressEvery > 0 ? o.ProgressEvery : Math.Max(1, N / 100);
         int evaluated = 0;
         res.Status = RunStatus.Completed;
@@ -229,7 +225,7 @@ public static class Trainer
             var st = net.Evaluate(w, v, gw, gv);
             losses[j] = st.Loss;
             evaluated = j + 1;
-            Record(level, trace, j, st, shape, w, v, gw, gv, power);
+            Record(level, trace, j, st, shape, w, v, gw, gv);
             if (!double.IsFinite(st.Loss) || !FastKernels.AllFinite<T>(level, gw) || !FastKernels.AllFinite<T>(level, gv))
             {
                 res.Status = RunStatus.Diverged;
@@ -254,14 +250,9 @@ public static class Trainer
             }
 
             // The update Z ← Z − η·G (G possibly clipped per layer; stale: G of the previous iterate).
-            ReadOnlySpan<T> uw = gw, uv = gv;
-            if (gwPrev is not null && gvPrev is not null)
-            {
-                if (j == 0) { gw.CopyTo(gwPrev, 0); gv.CopyTo(gvPrev, 0); }
-                uw = gwPrev; uv = gvPrev;
-            }
+            var (uw, uv) = stale?.Applied(gw, gv) ?? (gw, gv);
             var (stepMax, clipped, _) = ApplyUpdate(level, w, v, uw, uv, L, md, o.Eta, o.Clip);
-            if (gwPrev is not null && gvPrev is not null) { gw.CopyTo(gwPrev, 0); gv.CopyTo(gvPrev, 0); }
+            stale?.Remember(gw, gv);
             trace["step_max"][j] = stepMax;
             trace["clip_fraction"][j] = (double)clipped / L;
             res.UpdatesApplied = j + 1;
@@ -308,7 +299,7 @@ public static class Trainer
 
     /// <summary>Writes the trace columns of iterate (or output time) j from an evaluation with gradients (all but step_max and clip_fraction).</summary>
     internal static void Record<T>(SimdLevel level, Dictionary<string, double[]> trace, int j, EvaluationStats st, NetworkShape shape,
-        T[] w, T[] v, T[] gw, T[] gv, PowerIteration power) where T : unmanaged, IFloatingPointIeee754<T>
+        T[] w, T[] v, T[] gw, T[] gv) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int L = shape.Depth, md = shape.LayerSize;
         double gsum = 0, gwMax = 0, gvMax = 0, sW = 0, sV = 0, sZ = 0, wF = 0, vF = 0;
@@ -333,8 +324,6 @@ public static class Trainer
         trace["grad_v_max"][j] = gvMax;
         trace["smooth_w"][j] = sW; trace["smooth_v"][j] = sV; trace["smooth_z"][j] = sZ;
         trace["w_fro_max"][j] = wF; trace["v_fro_max"][j] = vF;
-        var (wOp, vOp) = power.Step(level, w, v);
-        trace["w_op_max"][j] = wOp; trace["v_op_max"][j] = vOp;
         trace["hidden_max"][j] = st.MaxHiddenNorm;
         trace["adjoint_sum_max"][j] = st.MaxAdjointSum;
         trace["preact_min"][j] = st.MinPreActivation;
@@ -346,63 +335,5 @@ public static class Trainer
         var r = new double[a.Length];
         for (int i = 0; i < a.Length; i++) r[i] = double.CreateTruncating(a[i]);
         return r;
-    }
-
-    /// <summary>
-    /// Warm-started power iteration for max_k ‖W_k‖₂ and max_k ‖V_k‖₂: two steps per call, from the
-    /// previous call's right singular vector estimates. The result ‖M u‖ with ‖u‖ = 1 is a lower
-    /// estimate of ‖M‖₂ that is accurate once the weights move slowly; bounds that need a certified
-    /// upper value use exact norms of the snapshots instead.
-    /// </summary>
-    internal sealed class PowerIteration
-    {
-        private readonly NetworkShape _s;
-        private readonly double[] _uw, _uv, _tmpM, _tmpD;
-        public PowerIteration(NetworkShape s)
-        {
-            _s = s;
-            _uw = new double[s.Depth * s.Dim]; _uv = new double[s.Depth * s.Width];
-            Array.Fill(_uw, 1.0 / Math.Sqrt(s.Dim)); Array.Fill(_uv, 1.0 / Math.Sqrt(s.Width));
-            _tmpM = new double[s.Width]; _tmpD = new double[s.Dim];
-        }
-
-        public (double W, double V) Step<T>(SimdLevel level, T[] w, T[] v) where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            int L = _s.Depth, m = _s.Width, d = _s.Dim, md = m * d;
-            double bw = 0, bv = 0;
-            for (int k = 0; k < L; k++)
-            {
-                bw = Math.Max(bw, Refine(level, w.AsSpan(k * md, md), m, d, _uw.AsSpan(k * d, d), _tmpM));
-                bv = Math.Max(bv, Refine(level, v.AsSpan(k * md, md), d, m, _uv.AsSpan(k * m, m), _tmpD));
-            }
-            return (bw, bv);
-        }
-
-        // M is rows×cols; u has cols entries (unit); returns ‖M u‖ after two steps u ← MᵀMu/‖MᵀMu‖.
-        private static double Refine<T>(SimdLevel level, ReadOnlySpan<T> mat, int rows, int cols, Span<double> u, Span<double> tmp)
-            where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            double est = 0;
-            for (int it = 0; it < 2; it++)
-            {
-                double nr = 0;
-                for (int r = 0; r < rows; r++)
-                {
-                    double acc = FastKernels.DotWide(level, mat.Slice(r * cols, cols), u);
-                    tmp[r] = acc; nr += acc * acc;
-                }
-                est = Math.Sqrt(nr);
-                if (est == 0 || !double.IsFinite(est)) return est;
-                // u ← Mᵀ tmp as a sum of rows (contiguous), then its norm.
-                u.Clear();
-                for (int r = 0; r < rows; r++) FastKernels.AxpyWide(level, tmp[r], mat.Slice(r * cols, cols), u);
-                double nu = 0;
-                for (int c = 0; c < cols; c++) nu += u[c] * u[c];
-                nu = Math.Sqrt(nu);
-                if (nu == 0) return est;
-                for (int c = 0; c < cols; c++) u[c] /= nu;
-            }
-            return est;
-        }
     }
 }

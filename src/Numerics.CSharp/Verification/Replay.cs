@@ -191,7 +191,6 @@ public static class Replay
         var losses = new double[len + 1];
         var tol = new double[len + 1]; var ltol = new double[len + 1];
         var growth = new double[len + 1]; var disp = new double[len + 1];
-        var power = new Trainer.PowerIteration(shape);
         double bNorm = run.B is null ? 1.0 : Math.Sqrt(FastKernels.SumSquares<double>(level, run.B));
         double acc = 0, grown = 1;
         bool finite = true;
@@ -199,7 +198,7 @@ public static class Replay
         for (int i = 0; i <= len; i++)
         {
             var st = net.Evaluate(w, v, gw, gv);
-            Trainer.Record(level, trace, i, st, shape, w, v, gw, gv, power);
+            Trainer.Record(level, trace, i, st, shape, w, v, gw, gv);
             losses[i] = st.Loss;
             onIterate?.Invoke(from + i, w, v, gw, gv, st);
             var sp = net.Evaluate(wp, vp, gwp, gvp);

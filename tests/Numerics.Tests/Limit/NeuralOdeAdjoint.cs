@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using ResOdeProofs.Numerics.Model;
+using ResOdeProofs.Numerics.Ode;
 
-namespace ResOdeProofs.Numerics.Ode;
+namespace ResOdeProofs.Numerics.Tests.Limit;
 
 /// <summary>
 /// The gradient of the neural-ODE loss ℓ = (1/n) Σ_i ‖H^i(1) − y_i‖² (B = I) with respect to the weights, from

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using ResOdeProofs.Numerics.Model;
+using ResOdeProofs.Numerics.Ode;
 using ResOdeProofs.Numerics.Training;
 
-namespace ResOdeProofs.Numerics.Ode;
+namespace ResOdeProofs.Numerics.Tests.Limit;
 
 /// <summary>
 /// The distance between the finite network and its neural-ODE limit at initialization, with the solve's cost:

@@ -1,7 +1,6 @@
-using ResOdeProofs.Numerics.IO;
 using ResOdeProofs.Numerics.Model;
 
-namespace ResOdeProofs.Numerics.Training;
+namespace ResOdeProofs.Numerics.IO;
 
 /// <summary>
 /// Fashion-MNIST prepared for the residual network of the theory: a class-balanced subset, pixels
