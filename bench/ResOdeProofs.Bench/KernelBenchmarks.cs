@@ -91,3 +91,21 @@ public class EngineBenchmarks
 
     [Benchmark] public void Evaluate() => _eval();
 }
+
+/// <summary>
+/// The float64 FMA peak of one core at a vector width, measured (see <c>Gemm512.FmaPeak</c>): the GEMM
+/// benchmarks' GFLOP/s divided by this one's, taken in the same run, is the fraction of the peak without
+/// knowing the clock (which a virtual machine does not show). FLOP per call = Trips · 12 · 2 · lanes.
+/// </summary>
+public class FmaPeakBenchmarks
+{
+    [Params(SimdLevel.Vector256, SimdLevel.Vector512)] public SimdLevel Level;
+    /// <summary>Loop trips per call.</summary>
+    public const int Trips = 100_000;
+
+    [GlobalSetup]
+    public void Setup() { if (Level > Simd.Hardware) throw new NotSupportedException($"{Level} is not accelerated here"); }
+
+    [Benchmark]
+    public double Peak() => Level == SimdLevel.Vector512 ? Gemm512.FmaPeak(Trips) : Gemm256.FmaPeak(Trips);
+}
