@@ -45,19 +45,24 @@ internal static class ActivationKernels512
         var k = kd - magic;
         r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2Hi), t);
         r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2Lo), r);
-        var p = Vector512.Create(1.0 / 6227020800.0);
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 479001600.0));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 39916800.0));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 3628800.0));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 362880.0));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 40320.0));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 5040.0));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 720.0));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 120.0));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 24.0));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 6.0));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.5));
-        return Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0));
+        // p = Σ_{k=0..12} r^k/(k+1)! by Estrin's scheme: pairs, then r², r⁴, r⁸ — a dependency chain of 4 FMAs
+        // after r⁸ instead of Horner's 12, for 3 more operations. The terms after the first two are below
+        // 0.06 of the first, so the rounding stays about one ulp of p as with Horner.
+        var r2 = r * r;
+        var r4 = r2 * r2;
+        var r8 = r4 * r4;
+        var q0 = Vector512.FusedMultiplyAdd(r, Vector512.Create(0.5), Vector512.Create(1.0));
+        var q1 = Vector512.FusedMultiplyAdd(r, Vector512.Create(1.0 / 24.0), Vector512.Create(1.0 / 6.0));
+        var q2 = Vector512.FusedMultiplyAdd(r, Vector512.Create(1.0 / 720.0), Vector512.Create(1.0 / 120.0));
+        var q3 = Vector512.FusedMultiplyAdd(r, Vector512.Create(1.0 / 40320.0), Vector512.Create(1.0 / 5040.0));
+        var q4 = Vector512.FusedMultiplyAdd(r, Vector512.Create(1.0 / 3628800.0), Vector512.Create(1.0 / 362880.0));
+        var q5 = Vector512.FusedMultiplyAdd(r, Vector512.Create(1.0 / 479001600.0), Vector512.Create(1.0 / 39916800.0));
+        var s0 = Vector512.FusedMultiplyAdd(q1, r2, q0);
+        var s1 = Vector512.FusedMultiplyAdd(q3, r2, q2);
+        var s2 = Vector512.FusedMultiplyAdd(q5, r2, q4);
+        var t0 = Vector512.FusedMultiplyAdd(s1, r4, s0);
+        var t1 = Vector512.FusedMultiplyAdd(Vector512.Create(1.0 / 6227020800.0), r4, s2);
+        return Vector512.FusedMultiplyAdd(t1, r8, t0);
     }
 
     /// <summary>x·2^k for k ∈ [−1077, 0], applied in two halves k1 = −⌊−k/2⌋ and k − k1, both ≥ −539 (normal).</summary>
