@@ -209,6 +209,26 @@ internal static class ActivationKernels512
         derivative = Vector512.ConditionalSelect(nan, x, dv);
     }
 
+    /// <summary>σ and σ' of <paramref name="kind"/> over the leading whole vectors of the span; returns how many entries were done (0 for identity: the caller's).</summary>
+    internal static int Evaluate(ActivationKind kind, ReadOnlySpan<double> u, Span<double> s, Span<double> sd) => kind switch
+    {
+        ActivationKind.Gelu => GeluDouble(u, s, sd),
+        ActivationKind.Tanh => TanhDouble(u, s, sd),
+        ActivationKind.Softplus => SoftplusDouble(u, s, sd),
+        ActivationKind.Relu => Relu(u, s, sd),
+        _ => 0,
+    };
+
+    /// <summary>The same in float arithmetic.</summary>
+    internal static int Evaluate(ActivationKind kind, ReadOnlySpan<float> u, Span<float> s, Span<float> sd) => kind switch
+    {
+        ActivationKind.Gelu => GeluSingle(u, s, sd),
+        ActivationKind.Tanh => TanhSingle(u, s, sd),
+        ActivationKind.Softplus => SoftplusSingle(u, s, sd),
+        ActivationKind.Relu => Relu(u, s, sd),
+        _ => 0,
+    };
+
     /// <summary>GELU over whole spans of double; returns how many leading entries were done (a multiple of the lane count).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int GeluDouble(ReadOnlySpan<double> u, Span<double> s, Span<double> sd)

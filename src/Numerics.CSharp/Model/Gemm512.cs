@@ -36,7 +36,8 @@ internal static class Gemm512
         Put(ref Unsafe.Add(ref c, 2 * w), x2, alpha, accumulate); Put(ref Unsafe.Add(ref c, 3 * w), x3, alpha, accumulate);
     }
 
-    /// <summary>Rows i0..rows−1, columns j..j+2w−1, one row at a time (the edge of the 4×4 tiles).</summary>
+    /// <summary>Rows i0..rows−1, columns j..j+2w−1, one row at a time (the edge of the 4×4 and 4×2 tiles).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile2<T>(ref T a, int ars, int aks, ref T b, ref T c, int i0, int rows, int inner, int cols, int j, Vector512<T> av, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -136,21 +137,7 @@ internal static class Gemm512
                 ci = ref Unsafe.Add(ref ci, cols);
                 Put(ref ci, c30, av, accumulate); Put(ref Unsafe.Add(ref ci, w), c31, av, accumulate);
             }
-            for (; i < rows; i++)
-            {
-                Vector512<T> c00 = default, c01 = default;
-                ref T ai = ref Unsafe.Add(ref a, i * ars);
-                ref T bj = ref Unsafe.Add(ref b, j);
-                for (int k = 0; k < inner; k++)
-                {
-                    ref T bk = ref Unsafe.Add(ref bj, k * cols);
-                    var x = Vector512.Create(Unsafe.Add(ref ai, k * aks));
-                    c00 = Fma(x, Vector512.LoadUnsafe(ref bk), c00);
-                    c01 = Fma(x, Vector512.LoadUnsafe(ref bk, (nuint)w), c01);
-                }
-                ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-                Put(ref ci, c00, av, accumulate); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate);
-            }
+            if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate);
         }
         for (; j + w <= cols; j += w)
         {

@@ -23,101 +23,33 @@ internal static class VectorActivations
 
     private static void EvaluateDouble(SimdLevel level, ActivationKind kind, ReadOnlySpan<double> u, Span<double> s, Span<double> sd)
     {
-        int done = 0;
-        switch (kind)
+        int done = kind == ActivationKind.Identity ? Identity(level, u, s, sd) : level switch
         {
-            case ActivationKind.Gelu:
-                done = level switch
-                {
-                    SimdLevel.Vector512 => ActivationKernels512.GeluDouble(u, s, sd),
-                    SimdLevel.Vector256 => ActivationKernels256.GeluDouble(u, s, sd),
-                    _ => 0,
-                };
-                break;
-            case ActivationKind.Tanh:
-                done = level switch
-                {
-                    SimdLevel.Vector512 => ActivationKernels512.TanhDouble(u, s, sd),
-                    SimdLevel.Vector256 => ActivationKernels256.TanhDouble(u, s, sd),
-                    _ => 0,
-                };
-                break;
-            case ActivationKind.Softplus:
-                done = level switch
-                {
-                    SimdLevel.Vector512 => ActivationKernels512.SoftplusDouble(u, s, sd),
-                    SimdLevel.Vector256 => ActivationKernels256.SoftplusDouble(u, s, sd),
-                    _ => 0,
-                };
-                break;
-            case ActivationKind.Relu:
-                done = level switch
-                {
-                    SimdLevel.Vector512 => ActivationKernels512.Relu(u, s, sd),
-                    SimdLevel.Vector256 => ActivationKernels256.Relu(u, s, sd),
-                    _ => 0,
-                };
-                break;
-            case ActivationKind.Identity:
-                if (level != SimdLevel.Scalar)
-                {
-                    u.CopyTo(s);
-                    sd.Fill(1.0);
-                    for (int i = 0; i < u.Length; i++) if (double.IsNaN(u[i])) sd[i] = u[i];
-                    done = u.Length;
-                }
-                break;
-        }
+            SimdLevel.Vector512 => ActivationKernels512.Evaluate(kind, u, s, sd),
+            SimdLevel.Vector256 => ActivationKernels256.Evaluate(kind, u, s, sd),
+            _ => 0,
+        };
         if (done < u.Length) Activations.Evaluate(kind, u[done..], s[done..], sd[done..]);
     }
 
     private static void EvaluateSingle(SimdLevel level, ActivationKind kind, ReadOnlySpan<float> u, Span<float> s, Span<float> sd)
     {
-        int done = 0;
-        switch (kind)
+        int done = kind == ActivationKind.Identity ? Identity(level, u, s, sd) : level switch
         {
-            case ActivationKind.Gelu:
-                done = level switch
-                {
-                    SimdLevel.Vector512 => ActivationKernels512.GeluSingle(u, s, sd),
-                    SimdLevel.Vector256 => ActivationKernels256.GeluSingle(u, s, sd),
-                    _ => 0,
-                };
-                break;
-            case ActivationKind.Tanh:
-                done = level switch
-                {
-                    SimdLevel.Vector512 => ActivationKernels512.TanhSingle(u, s, sd),
-                    SimdLevel.Vector256 => ActivationKernels256.TanhSingle(u, s, sd),
-                    _ => 0,
-                };
-                break;
-            case ActivationKind.Softplus:
-                done = level switch
-                {
-                    SimdLevel.Vector512 => ActivationKernels512.SoftplusSingle(u, s, sd),
-                    SimdLevel.Vector256 => ActivationKernels256.SoftplusSingle(u, s, sd),
-                    _ => 0,
-                };
-                break;
-            case ActivationKind.Relu:
-                done = level switch
-                {
-                    SimdLevel.Vector512 => ActivationKernels512.Relu(u, s, sd),
-                    SimdLevel.Vector256 => ActivationKernels256.Relu(u, s, sd),
-                    _ => 0,
-                };
-                break;
-            case ActivationKind.Identity:
-                if (level != SimdLevel.Scalar)
-                {
-                    u.CopyTo(s);
-                    sd.Fill(1f);
-                    for (int i = 0; i < u.Length; i++) if (float.IsNaN(u[i])) sd[i] = u[i];
-                    done = u.Length;
-                }
-                break;
-        }
+            SimdLevel.Vector512 => ActivationKernels512.Evaluate(kind, u, s, sd),
+            SimdLevel.Vector256 => ActivationKernels256.Evaluate(kind, u, s, sd),
+            _ => 0,
+        };
         if (done < u.Length) Activations.Evaluate(kind, u[done..], s[done..], sd[done..]);
+    }
+
+    /// <summary>σ = u, σ' = 1 (NaN where u is NaN) at a vector level; the scalar level leaves it to the scalar code.</summary>
+    private static int Identity<T>(SimdLevel level, ReadOnlySpan<T> u, Span<T> s, Span<T> sd) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (level == SimdLevel.Scalar) return 0;
+        u.CopyTo(s);
+        sd.Fill(T.One);
+        for (int i = 0; i < u.Length; i++) if (T.IsNaN(u[i])) sd[i] = u[i];
+        return u.Length;
     }
 }
