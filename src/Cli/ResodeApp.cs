@@ -23,6 +23,7 @@ public static class ResodeApp
         root.Subcommands.Add(ReportCommand.Build());
         root.Subcommands.Add(FashionCommand.Build());
         root.Subcommands.Add(BenchCommand.Build());
+        root.Subcommands.Add(BenchConvCommand.Build());
         root.Subcommands.Add(Sweep.SweepCommand.Build());
         root.Description += " " + ExitCodes.Summary;
         foreach (var c in root.Subcommands) c.Description += " " + ExitCodes.Summary;

@@ -50,13 +50,17 @@ internal static class TrainCommand
         foreach (var opt in new Option[] { optimizer, horizon, rtol, atol }) cmd.Options.Add(opt);
 
         // Generic architectures (src/Numerics.CSharp/Blocks, docs/extending.md): --arch other than mlp trains through BlockTrainer.
-        var arch = new Option<string>("--arch") { Description = "Residual block: mlp (the paper's V σ(W h), fast engine) or a generic architecture (one-layer: σ(W h + b); scaled-linear: σ(a h); conv: K₂∗σ(K₁∗h + b₁) + b₂ on C×H×W images); see docs/extending.md.", DefaultValueFactory = _ => "mlp" };
+        var arch = new Option<string>("--arch") { Description = "Residual block: mlp (the paper's V σ(W h), fast engine) or a generic architecture (one-layer: σ(W h + b); scaled-linear: σ(a h); conv: K₂∗σ(K₁∗h + b₁) + b₂ on C×H×W images; bn-conv: the paper's real-data network with batch norm, trained by SGD on Fashion-MNIST, docs/real-data.md); see docs/extending.md.", DefaultValueFactory = _ => "mlp" };
         var scales = new Option<string?>("--scales") { Description = "Generic architectures: Gaussian scale of each parameter part in layout order, comma-separated (default: the architecture's, e.g. one-layer W 1/√d, b 0)." };
         cmd.Options.Add(arch); cmd.Options.Add(scales);
         var image = TrainBlock.ImageOptions.AddTo(cmd);
+        var bnConv = TrainBnConv.Options.AddTo(cmd); // --arch bn-conv: the convolutional network with batch norm trained by SGD
 
         cmd.SetAction(pr =>
         {
+            if (string.Equals(pr.GetValue(arch), "bn-conv", StringComparison.OrdinalIgnoreCase))
+                return TrainBnConv.Run(pr, bnConv, depth, act, init, seed, outDir, force, image.Channels, threads, optimizer);
+            if (TrainBnConv.RefuseForOtherArch(pr, pr.GetValue(arch)!) is string refusal) return Ui.Fail(refusal);
             if (!string.Equals(pr.GetValue(arch), "mlp", StringComparison.OrdinalIgnoreCase))
                 return TrainBlock.Run(pr, new TrainBlock.Options(arch, scales, x, w0, f32, fault, optimizer, n, d, depth, width, init, modes, act, eta, iters, clip, seed, snaps, outDir, force, image));
             try

@@ -62,7 +62,18 @@ public sealed record BnConvTrainOptions
 }
 
 /// <summary>The measurements of one epoch.</summary>
-public sealed record EpochRecord(int Epoch, double LearningRate, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy, double Seconds);
+/// <param name="Epoch">0-based epoch index.</param>
+/// <param name="LearningRate">The rate used throughout the epoch.</param>
+/// <param name="TrainLoss">Mean cross-entropy over the epoch's (augmented, training-mode) batches.</param>
+/// <param name="TrainAccuracy">Fraction correct over the same batches.</param>
+/// <param name="TestLoss">Mean cross-entropy on the test images after the epoch (evaluation mode, folded).</param>
+/// <param name="TestAccuracy">Fraction correct on the test images after the epoch.</param>
+/// <param name="Seconds">Wall-clock seconds of the epoch (training and test evaluation).</param>
+/// <param name="CpuSeconds">Processor seconds of the process over the epoch (on a loaded machine a better measure of the work than wall-clock time).</param>
+/// <param name="SmoothK1">L·max_k ‖K₁^(k+1) − K₁^(k)‖_F after the epoch (Frobenius norm over the kernel's entries; 0 when L = 1).</param>
+/// <param name="SmoothK2">The same for K₂.</param>
+public sealed record EpochRecord(int Epoch, double LearningRate, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy, double Seconds,
+    double CpuSeconds, double SmoothK1, double SmoothK2);
 
 /// <summary>The state after some epochs: what a checkpoint holds and what a run directory records.</summary>
 public sealed class BnConvState
@@ -131,6 +142,7 @@ public static class BnConvTrainer
         {
             if (cancel.IsCancellationRequested || (stopAfter is int limit && done >= limit)) break;
             var sw = Stopwatch.StartNew();
+            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             var rng = Rng.ForStream(o.Seed, "bn-conv-epoch-" + e.ToString(CultureInfo.InvariantCulture));
             var perm = Enumerable.Range(0, train.Count).ToArray();
             for (int i = perm.Length - 1; i > 0; i--) { int j = rng.NextInt(i + 1); (perm[i], perm[j]) = (perm[j], perm[i]); }
@@ -157,12 +169,34 @@ public static class BnConvTrainer
                 }
             }
             var (testLoss, testAcc) = Evaluate(net, theta, state.Statistics, test, mean, std, folded: true);
-            state.Epochs.Add(new EpochRecord(e, lr, lossSum / train.Count, (double)correct / train.Count, testLoss, testAcc, sw.Elapsed.TotalSeconds));
+            var (s1, s2) = Smoothness(cfg, theta);
+            state.Epochs.Add(new EpochRecord(e, lr, lossSum / train.Count, (double)correct / train.Count, testLoss, testAcc, sw.Elapsed.TotalSeconds,
+                (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds, s1, s2));
             done++;
             progress?.Invoke(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {e + 1}/{o.Epochs}: train loss {lossSum / train.Count:F4} acc {(double)correct / train.Count:P2}, test loss {testLoss:F4} acc {testAcc:P2}, {sw.Elapsed.TotalSeconds:F1} s"));
+                $"epoch {e + 1}/{o.Epochs}: train loss {lossSum / train.Count:F4} acc {(double)correct / train.Count:P2}, test loss {testLoss:F4} acc {testAcc:P2}, {sw.Elapsed.TotalSeconds:F1} s ({(Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds:F1} s processor)"));
             afterEpoch?.Invoke(state);
         }
+    }
+
+    /// <summary>L·max_k ‖K^(k+1) − K^(k)‖_F for the blocks' K₁ and K₂ (the discrete smoothness in depth of the paper's figure 3).</summary>
+    public static (double K1, double K2) Smoothness(BnConvConfig cfg, ReadOnlySpan<float> theta)
+    {
+        var (k1, _, _, k2, _, _) = cfg.BlockParts;
+        int kl = cfg.Block.KernelLength;
+        double m1 = 0, m2 = 0;
+        for (int k = 0; k + 1 < cfg.Depth; k++)
+        {
+            int a = cfg.BlockOffset(k), b = cfg.BlockOffset(k + 1);
+            double d1 = 0, d2 = 0;
+            for (int i = 0; i < kl; i++)
+            {
+                double x = (double)theta[b + k1 + i] - theta[a + k1 + i], y = (double)theta[b + k2 + i] - theta[a + k2 + i];
+                d1 += x * x; d2 += y * y;
+            }
+            m1 = Math.Max(m1, Math.Sqrt(d1)); m2 = Math.Max(m2, Math.Sqrt(d2));
+        }
+        return (cfg.Depth * m1, cfg.Depth * m2);
     }
 
     /// <summary>Mean cross-entropy and accuracy of the network in evaluation mode (no augmentation), in batches of at most the network's size.</summary>
@@ -212,7 +246,7 @@ public static class BnConvTrainer
             WriteArray(w, st.Theta); WriteArray(w, st.Velocity);
             w.Write(st.Statistics.Length); foreach (var x in st.Statistics) w.Write(x);
             w.Write(st.Epochs.Count);
-            foreach (var r in st.Epochs) { w.Write(r.Epoch); w.Write(r.LearningRate); w.Write(r.TrainLoss); w.Write(r.TrainAccuracy); w.Write(r.TestLoss); w.Write(r.TestAccuracy); w.Write(r.Seconds); }
+            foreach (var r in st.Epochs) { w.Write(r.Epoch); w.Write(r.LearningRate); w.Write(r.TrainLoss); w.Write(r.TrainAccuracy); w.Write(r.TestLoss); w.Write(r.TestAccuracy); w.Write(r.Seconds); w.Write(r.CpuSeconds); w.Write(r.SmoothK1); w.Write(r.SmoothK2); }
         }
         File.Move(tmp, path, overwrite: true);
     }
@@ -241,7 +275,7 @@ public static class BnConvTrainer
             int ne = r.ReadInt32();
             var epochs = new List<EpochRecord>();
             for (int i = 0; i < ne; i++)
-                epochs.Add(new EpochRecord(r.ReadInt32(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble()));
+                epochs.Add(new EpochRecord(r.ReadInt32(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble()));
             return new BnConvState { Theta = theta, Velocity = vel, Statistics = stats, Epochs = epochs };
         }
         catch (EndOfStreamException) { throw new ArgumentException($"{path}: damaged checkpoint (truncated); remove it to start over"); }
