@@ -46,10 +46,22 @@ public class BnConvTests
     [InlineData(2, 3, 3, 1, 1, 7, 5)]
     [InlineData(1, 4, 5, 3, 2, 28, 28)]
     [InlineData(3, 2, 5, 3, 0, 11, 9)]
+    [InlineData(4, 4, 3, 1, 1, 40, 40)]
+    [InlineData(16, 16, 3, 1, 1, 10, 10)] // the blocks' shape
     public void Im2colConvolutionMatchesTheDefinitionAndItsAdjoints(int cIn, int cOut, int k, int stride, int pad, int h, int w)
     {
+        foreach (int budget in new[] { 0, 1 }) // the default chunks, and the smallest ones (several chunks per batch)
+        {
+            ConvIm2col.ChunkFloatsOverride = budget;
+            try { CheckConvolution(cIn, cOut, k, stride, pad, h, w); }
+            finally { ConvIm2col.ChunkFloatsOverride = 0; }
+        }
+    }
+
+    private static void CheckConvolution(int cIn, int cOut, int k, int stride, int pad, int h, int w)
+    {
         var s = new ConvShape(cIn, cOut, k, stride, pad, h, w);
-        int n = 3, mIn = n * h * w, mOut = n * s.HOut * s.WOut;
+        int n = 5, mIn = n * h * w, mOut = n * s.HOut * s.WOut;
         var rng = new Rng(5);
         var x = new double[cIn * mIn]; var ker = new double[s.KernelLength]; var dy = new double[cOut * mOut];
         rng.FillGaussian(x); rng.FillGaussian(ker); rng.FillGaussian(dy);
@@ -63,7 +75,7 @@ public class BnConvTests
         }
         // Adjoints: ⟨dy, K∗x⟩ = ⟨Kᵀdy, x⟩ and = ⟨∂/∂K, K⟩ (linearity in K).
         var gk = new double[s.KernelLength]; var dx = new double[cIn * mIn];
-        ConvIm2col.Backward(s, n, ker, x, dy, gk, dx, cols, new double[cOut * mOut], new double[s.Inner * cOut]);
+        ConvIm2col.Backward(s, n, ker, x, dy, gk, dx, cols, new double[s.Inner * cOut]);
         double lhs = Dot(dy, want), viaX = Dot(dx, x), viaK = Dot(gk, ker);
         double scale = 4 * s.Inner * mOut * U * Abs(ker) * MaxAbs(x) * Abs(dy);
         Assert.True(Math.Abs(lhs - viaX) <= scale, $"<dy, Kx> = {lhs}, <K^T dy, x> = {viaX}");

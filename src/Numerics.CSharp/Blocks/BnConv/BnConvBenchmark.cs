@@ -91,15 +91,22 @@ public static class BnConvBenchmark
     }
 
     /// <summary>GFLOP/s (best of the repetitions) of one block convolution's forward, of its backward (kernel gradient and input adjoint) on a batch, and of the forward's GEMM without the im2col copy.</summary>
-    public static (double Forward, double Backward, double GemmOnly) ConvGflops(BnConvConfig cfg, int batch, int repeats)
+    public static (double Forward, double Backward, double GemmOnly) ConvGflops(BnConvConfig cfg, int batch, int repeats, int chunkEntries = 0)
+    {
+        ConvIm2col.ChunkFloatsOverride = chunkEntries;
+        try { return ConvGflopsCore(cfg, batch, repeats); }
+        finally { ConvIm2col.ChunkFloatsOverride = 0; }
+    }
+
+    private static (double Forward, double Backward, double GemmOnly) ConvGflopsCore(BnConvConfig cfg, int batch, int repeats)
     {
         var s = cfg.Block; int m = batch * s.HOut * s.WOut;
         var rng = new Rng(1);
         var x = Random(rng, s.CIn * m); var k = Random(rng, s.KernelLength); var dy = Random(rng, s.COut * m);
-        var y = new float[s.COut * m]; var cols = new float[s.Inner * m]; var dyT = new float[s.COut * m]; var gT = new float[s.Inner * s.COut];
+        var y = new float[s.COut * m]; var cols = new float[s.Inner * m]; var gT = new float[s.Inner * s.COut];
         var gk = new float[s.KernelLength]; var dx = new float[s.CIn * m];
         double f = MinSeconds(() => ConvIm2col.Forward(s, batch, k, x, y, cols), repeats);
-        double b = MinSeconds(() => ConvIm2col.Backward(s, batch, k, x, dy, gk, dx, cols, dyT, gT), repeats);
+        double b = MinSeconds(() => ConvIm2col.Backward(s, batch, k, x, dy, gk, dx, cols, gT), repeats);
         double g = MinSeconds(() => FastKernels.Gemm(Simd.Level, k, s.Inner, 1, cols, y, s.COut, s.Inner, m, 1f, false), repeats);
         double flops = 2.0 * s.MultiplyAdds(batch);
         return (flops / f / 1e9, 2 * flops / b / 1e9, flops / g / 1e9);

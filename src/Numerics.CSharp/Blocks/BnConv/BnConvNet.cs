@@ -92,7 +92,7 @@ public sealed class BnConvNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly int _maxN, _plane, _cm;
     // Per layer (stored for backward): block inputs h_k (L+1), conv₁ outputs u₁, activations a, conv₂ outputs u₂.
     private readonly T[] _h, _u1, _a, _u2;
-    private readonly T[] _u0, _x, _cols, _dyT, _gT, _tmp, _tmp2, _dh, _dtmp, _sd;
+    private readonly T[] _u0, _x, _cols, _gT, _tmp, _tmp2, _dh, _dtmp, _sd;
     private readonly double[] _stemMean, _stemInv, _mean1, _inv1, _mean2, _inv2;
     private readonly double[] _pooled, _logits;
 
@@ -111,8 +111,9 @@ public sealed class BnConvNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         _x = new T[cfg.InputChannels * maxBatch * cfg.InputSide * cfg.InputSide];
         _u0 = new T[_cm];
         int inner = Math.Max(stem.Inner, cfg.Block.Inner);
-        _cols = new T[inner * maxBatch * _plane];
-        _dyT = new T[_cm]; _gT = new T[inner * c];
+        long Cols(in ConvShape s) => (long)s.Inner * Math.Min(ConvIm2col.ChunkImages(s), maxBatch) * s.HOut * s.WOut;
+        _cols = new T[Math.Max(Cols(stem), Cols(cfg.Block))];
+        _gT = new T[inner * c];
         _tmp = new T[_cm]; _tmp2 = new T[_cm]; _dh = new T[_cm]; _dtmp = new T[_cm]; _sd = new T[_cm];
         _stemMean = new double[c]; _stemInv = new double[c];
         _mean1 = new double[L * c]; _inv1 = new double[L * c]; _mean2 = new double[L * c]; _inv2 = new double[L * c];
@@ -215,20 +216,20 @@ public sealed class BnConvNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             for (int i = 0; i < cm; i++) tmp[i] = invL * dh[i];
             BatchNorm.Backward<T>(u2, tmp, dtmp, c, m, th.Slice(pg2, c), _mean2.AsSpan(k * c, c), _inv2.AsSpan(k * c, c), g.Slice(pg2, c), g.Slice(pb2, c));
             tmp2.Clear();
-            ConvIm2col.Backward(blk, n, th.Slice(pk2, kl), a, dtmp, g.Slice(pk2, kl), tmp2, _cols, _dyT, _gT);
+            ConvIm2col.Backward(blk, n, th.Slice(pk2, kl), a, dtmp, g.Slice(pk2, kl), tmp2, _cols, _gT);
             // σ'(bn₁(u₁)), recomputed.
             BatchNorm.ForwardTrain<T>(u1, tmp, c, m, th.Slice(pg1, c), th.Slice(pb1, c), _mean1.AsSpan(k * c, c), _inv1.AsSpan(k * c, c), Span<double>.Empty, Span<double>.Empty);
             VectorActivations.Evaluate<T>(Simd.Level, cfg.Activation, tmp, dtmp, sd);
             for (int i = 0; i < cm; i++) tmp2[i] *= sd[i];
             BatchNorm.Backward<T>(u1, tmp2, dtmp, c, m, th.Slice(pg1, c), _mean1.AsSpan(k * c, c), _inv1.AsSpan(k * c, c), g.Slice(pg1, c), g.Slice(pb1, c));
-            ConvIm2col.Backward(blk, n, th.Slice(pk1, kl), hk, dtmp, g.Slice(pk1, kl), dh, _cols, _dyT, _gT);
+            ConvIm2col.Backward(blk, n, th.Slice(pk1, kl), hk, dtmp, g.Slice(pk1, kl), dh, _cols, _gT);
         }
         // Stem backward.
         var h0b = H(0, cm);
         for (int i = 0; i < cm; i++) tmp[i] = h0b[i] > T.Zero ? dh[i] : T.Zero;
         BatchNorm.Backward<T>(u0, tmp, dtmp, c, m, theta.Slice(stem.KernelLength, c), _stemMean, _stemInv,
             grad.Slice(stem.KernelLength, c), grad.Slice(stem.KernelLength + c, c));
-        ConvIm2col.Backward(stem, n, theta[..stem.KernelLength], input, dtmp, grad[..stem.KernelLength], Span<T>.Empty, _cols, _dyT, _gT);
+        ConvIm2col.Backward(stem, n, theta[..stem.KernelLength], input, dtmp, grad[..stem.KernelLength], Span<T>.Empty, _cols, _gT);
         return (loss, correct);
     }
 
