@@ -588,9 +588,10 @@ internal static class ReportWriter
         b.Add(new Para("Each result's bound and the quantity it bounds at every iterate of one faithful run (the bound from the run's own trace, the measurement recomputed from the weights), so that the reader sees how the slack evolves, not only its worst case."));
         AddFigures(b, c, "bounds-");
 
-        b.Add(new Heading(2, "Real data: Fashion-MNIST (the paper's figure 3)", "fashion"));
+        b.Add(new Heading(2, "Real data: Fashion-MNIST (a residual MLP in the theorems' setting, not the paper's figure-3 network)", "fashion"));
         if (c.Fashion is { } fx)
         {
+            b.Add(new Para(fx.Scope()));
             b.Add(new Para(F($"{fx.Data.Description}. Depth L = {fx.Shape.Depth}, width m = {fx.Shape.Width}, d = {fx.Shape.Dim}, full-batch gradient descent with η = {fx.Options.Eta:G4} for {fx.Options.Iterations} iterations, every cell with the same data, seed and budget ({fx.Seconds:F1} s); the same code as `{fx.Options.CommandLine()}`. Run directories: runs/fashion/.")));
             b.Add(new Table(FashionExperiment.SummaryHeader, fx.SummaryRows().Select(r => r.Select(x => (Cell)x).ToArray()).ToList()));
             b.Add(new Para(FashionExperiment.Prediction));
