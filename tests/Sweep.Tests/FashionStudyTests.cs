@@ -50,6 +50,15 @@ public class FashionStudyTests
             Assert.Equal(6, seen.Count);
             var m = Cli.Run(dir, "sweep", "merge", out_);
             Assert.True(m.Exit == 0, m.ToString());
+            // Table 1's layout: six rows; after 2 epochs the tied cells are still smooth by the stated criterion and the
+            // i.i.d. ones are not (ρ ≈ √2·L for independent layers against √L = 2).
+            var t = Cli.Run(dir, "sweep", "table1", out_);
+            Assert.True(t.Exit == 0, t.ToString());
+            var rows = t.Out.Split('\n').Where(l => l.StartsWith("| identity") || l.StartsWith("| gelu") || l.StartsWith("| relu")).ToList();
+            Assert.Equal(6, rows.Count);
+            Assert.All(rows.Where(l => l.Contains("| tied |")), l => Assert.EndsWith("| yes |", l.TrimEnd()));
+            Assert.All(rows.Where(l => l.Contains("| iid |")), l => Assert.EndsWith("| no |", l.TrimEnd()));
+            Assert.Contains("Smooth: smooth when", t.Out);
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

@@ -21,6 +21,7 @@ internal static class SweepCommand
         cmd.Subcommands.Add(SlurmCmd());
         cmd.Subcommands.Add(StatusCmd());
         cmd.Subcommands.Add(MergeCmd());
+        cmd.Subcommands.Add(BnConvTable.Build());
         var dir = new Argument<string>("CELL_DIR");
         var exec = new Command("exec-cell", "Internal: runs one claimed cell (train, verify, status.json).") { Hidden = true };
         exec.Arguments.Add(dir);

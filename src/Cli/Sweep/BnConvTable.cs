@@ -1,0 +1,120 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using ResOdeProofs.Numerics.IO;
+
+namespace ResOdeProofs.Cli.Sweep;
+
+/// <summary>
+/// `resode sweep table1 DIR`: the layout of the paper's Table 1 for a study of `train --arch bn-conv` cells (fashion-smoke,
+/// fashion-reduced, fashion-paper): per activation and initialization, the median and interquartile range over seeds of
+/// the train and test accuracy, and a "smooth" column decided by <see cref="Criterion"/>.
+/// </summary>
+internal static class BnConvTable
+{
+    /// <summary>The stated numeric criterion of the "smooth" column.</summary>
+    public const string Criterion =
+        "smooth when ρ = L·max_k ‖K^(k+1) − K^(k)‖_F / max_k ‖K^(k)‖_F ≤ √L for both conv₁ and conv₂ of the trained network: " +
+        "weights that discretize a Lipschitz function of depth keep ρ bounded as L grows (ρ ≤ the relative Lipschitz constant), " +
+        "while independent layers have ‖K^(k+1) − K^(k)‖ ≈ √2·‖K^(k)‖, i.e. ρ ≈ √2·L; √L separates the two regimes for every L ≥ 4 " +
+        "by a factor growing like √L (16 at L = 256).";
+
+    /// <summary>One trained cell: its grid coordinates and measurements.</summary>
+    internal sealed record Run(string Activation, string Init, long Seed, int Depth, double TrainAccuracy, double TestAccuracy, double Rho1, double Rho2)
+    {
+        public bool Smooth => Math.Max(Rho1, Rho2) <= Math.Sqrt(Depth);
+    }
+
+    public static Command Build()
+    {
+        var dir = new Argument<string>("DIR") { Description = "Output directory of a study of `train --arch bn-conv` cells." };
+        var cmd = new Command("table1", "Print the paper's Table 1 layout for a study of `train --arch bn-conv` cells: median [interquartile range] over seeds of train and test accuracy per activation and initialization, and the smooth column (criterion printed with the table).") { dir };
+        cmd.SetAction(pr =>
+        {
+            try
+            {
+                var runs = Read(pr.GetValue(dir)!);
+                if (runs.Count == 0) return Ui.Fail($"{pr.GetValue(dir)}: no finished bn-conv cells (cells/*/run/run.json with \"kind\": \"bn-conv\")");
+                Console.Write(Markdown(runs));
+                return ExitCodes.Done;
+            }
+            catch (Exception e) when (Ui.Expected(e) || e is RunFormatException or NpyFormatException or System.Text.Json.JsonException)
+            {
+                return Ui.Fail(e.Message);
+            }
+        });
+        return cmd;
+    }
+
+    /// <summary>The finished bn-conv cells of a study output.</summary>
+    public static List<Run> Read(string dir)
+    {
+        var cells = Path.Combine(dir, "cells");
+        if (!Directory.Exists(cells)) throw new ArgumentException($"{dir}: not a study output (no cells/ directory)");
+        var runs = new List<Run>();
+        foreach (var c in Directory.GetDirectories(cells).OrderBy(x => x, StringComparer.Ordinal))
+        {
+            var runDir = Path.Combine(c, "run");
+            if (!TrainBnConv.IsRun(runDir)) continue;
+            var j = JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, "run.json")))!;
+            int L = j["depth"]!.GetValue<int>(), C = j["channels"]!.GetValue<int>();
+            var lay = j["params_layout"]!;
+            int off = lay["block_offset"]!.GetValue<int>(), size = lay["block_size"]!.GetValue<int>(), kl = C * C * 9;
+            var p = Npy.Read(Path.Combine(runDir, "params.npy"), "parameters (P,)", -1).Data;
+            double Rho(int part)
+            {
+                double maxK = 0, maxD = 0;
+                for (int k = 0; k < L; k++)
+                {
+                    double n2 = 0, d2 = 0;
+                    for (int i = 0; i < kl; i++)
+                    {
+                        double x = p[off + k * size + part + i];
+                        n2 += x * x;
+                        if (k + 1 < L) { double d = p[off + (k + 1) * size + part + i] - x; d2 += d * d; }
+                    }
+                    maxK = Math.Max(maxK, Math.Sqrt(n2)); maxD = Math.Max(maxD, Math.Sqrt(d2));
+                }
+                return maxK > 0 ? L * maxD / maxK : 0;
+            }
+            var parts = lay["block_parts"]!;
+            runs.Add(new Run(j["activation"]!.GetValue<string>(), j["init"]!.GetValue<string>(), j["seed"]!.GetValue<long>(), L,
+                j["final"]!["train_accuracy_eval"]!.GetValue<double>(), j["final"]!["test_accuracy"]!.GetValue<double>(),
+                Rho(parts["conv1"]!.GetValue<int>()), Rho(parts["conv2"]!.GetValue<int>())));
+        }
+        return runs;
+    }
+
+    /// <summary>Quantile q of sorted values, linear interpolation between order statistics.</summary>
+    internal static double Quantile(IReadOnlyList<double> sorted, double q)
+    {
+        double h = (sorted.Count - 1) * q;
+        int lo = (int)Math.Floor(h), hi = Math.Min(lo + 1, sorted.Count - 1);
+        return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+    }
+
+    public static string Markdown(IReadOnlyList<Run> runs)
+    {
+        string Pct(IEnumerable<double> xs)
+        {
+            var s = xs.Order().ToList();
+            return string.Create(CultureInfo.InvariantCulture, $"{100 * Quantile(s, 0.5):F1} [{100 * Quantile(s, 0.25):F1}, {100 * Quantile(s, 0.75):F1}]");
+        }
+        var order = new[] { "identity", "gelu", "relu" };
+        var sb = new StringBuilder();
+        sb.AppendLine("| activation | initialization | seeds | train accuracy % | test accuracy % | max ρ over seeds (conv₁, conv₂) | smooth |");
+        sb.AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var g in runs.GroupBy(r => (r.Activation, r.Init)).OrderBy(g => Array.IndexOf(order, g.Key.Activation) is var i && i < 0 ? 99 : i).ThenBy(g => g.Key.Init == "tied" ? 0 : 1))
+        {
+            int smooth = g.Count(r => r.Smooth), n = g.Count();
+            string verdict = smooth == n ? "yes" : smooth == 0 ? "no" : $"mixed ({smooth} of {n})";
+            sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {g.Key.Activation} | {g.Key.Init} | {n} | {Pct(g.Select(r => r.TrainAccuracy))} | {Pct(g.Select(r => r.TestAccuracy))} | {g.Max(r => r.Rho1):G3}, {g.Max(r => r.Rho2):G3} | {verdict} |"));
+        }
+        sb.AppendLine();
+        sb.AppendLine("Accuracies: median [first quartile, third quartile] over seeds; train accuracy in evaluation mode on the unaugmented training images after the last epoch.");
+        sb.AppendLine("Smooth: " + Criterion);
+        return sb.ToString();
+    }
+}
