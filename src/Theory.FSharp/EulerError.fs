@@ -30,8 +30,18 @@ type SampleCheck =
       PaperBound: float
       IntegrationError: float
       /// Σ_k π_k (τ̄_k + δ̂_k): the local-error bounds propagated by certified norms of products of secant
-      /// Jacobians (B.bound.secant) instead of the products of the factors 1 + κ_k/L
-      SecantBound: float }
+      /// Jacobians (B.bound.secant) instead of the products of the factors 1 + κ_k/L; τ̄_k the smallest of the
+      /// norm bounds and the Taylor-model bound (docs/theorems/EulerError.md, "sharper local error")
+      SecantBound: float
+      /// the same sum with the norm bounds of the local error only (B.bound.secant before the Taylor model)
+      SecantBoundNormLocal: float
+      /// Σ_k π_k (‖τ̂_k‖ + ρ_k): the computed defects of the reference nodes propagated by the same π_k (B.bound.defect)
+      DefectBound: float
+      /// per layer k = 1..L (index k − 1): the computed defect ‖τ̂_k‖ of the reference nodes, its rounding bound ρ_k,
+      /// and the local-error bound min(τ̄_k, τ̄'_k, τ̄''_k) + δ_k it must satisfy (B.local)
+      Defects: float[]
+      DefectRounding: float[]
+      LocalBounds: float[] }
 
 /// All samples at one snapshot, with the constants (maxima over layers) and the cost of the ODE solve.
 type SnapshotCheck =
@@ -128,6 +138,9 @@ let analyseSnapshotScaled (c: float) (run: Run) (s: int) : SnapshotCheck =
                     (fun k -> lw.H.[k].[i]) (fun k -> sol.States.[k].[i * d .. i * d + d - 1])
             let mutable e = 0.0
             let mutable secant = 0.0
+            let mutable secantNorm = 0.0
+            let mutable defectBound = 0.0
+            let defects, defectRounding, localBounds = Array.zeroCreate L, Array.zeroCreate L, Array.zeroCreate L
             let mutable hmax = 0.0
             for k in 1 .. L do
                 let hn = vnorm sol.States.[k - 1] (i * d) d + 10.0 * est (k - 1)
@@ -152,13 +165,25 @@ let analyseSnapshotScaled (c: float) (run: Run) (s: int) : SnapshotCheck =
                                            let x = ResOdeProofs.Numerics.Activations.Value(st.Activation, u) in x * x }))
                 let sk = min (s0 * sqm + s1 * mw * hbar) (sigNorm + s1 * (aW.[k] * hbar + nW.[k] * fk / fL))
                 let tauS = (aV.[k] * sk + s1 * nV.[k] * aW.[k] * hbar) / (2.0 * fL) + kap * mv * sk / (2.0 * fL * fL)
-                secant <- secant + pi.[k] * (min tau tauS + delta)
+                let wkm, vkm, _, _ = layerMats.[k - 1]
+                let prev = if k = 1 then None else (let wp, vp, _, _ = layerMats.[k - 2] in Some (wp, vp))
+                let tauT =
+                    Secant.taylorLocalError st.Activation s1 st.S2 L wkm vkm prev (mv * sk) mw mv nW.[k] nV.[k] aW.[k] aV.[k] yk
+                    |> Option.defaultValue infinity
+                secant <- secant + pi.[k] * (min (min tau tauS) tauT + delta)
+                secantNorm <- secantNorm + pi.[k] * (min tau tauS + delta)
+                let struct (dn, dr) = Secant.nodeDefect st.Activation s1 L wkm vkm yk sol.States.[k].[i * d .. i * d + d - 1]
+                defects.[k - 1] <- dn
+                defectRounding.[k - 1] <- dr
+                localBounds.[k - 1] <- min (min tau tauS) tauT + delta
+                defectBound <- defectBound + pi.[k] * (dn + dr)
             let lipK = kV * (s0 * sqm + s1 * mW * hmax) + s1 * mV * kW * hmax
             let f = mV * (s0 * sqm + s1 * mW * hmax)
             let paper = exp kappa * (lipK + kappa * f) / (2.0 * fL)
             let hl = Array.init d (fun r -> sol.Final.[i * d + r] + c * (lw.H.[L].[i].[r] - sol.Final.[i * d + r]))
             let measured = sqrt (Array.sumBy (fun r -> let x = hl.[r] - sol.Final.[i * d + r] in x * x) [| 0 .. d - 1 |])
-            { Sample = i; Measured = measured; Bound = e; PaperBound = paper; IntegrationError = est L; SecantBound = secant })
+            { Sample = i; Measured = measured; Bound = e; PaperBound = paper; IntegrationError = est L; SecantBound = secant; SecantBoundNormLocal = secantNorm
+              DefectBound = defectBound; Defects = defects; DefectRounding = defectRounding; LocalBounds = localBounds })
     { Snapshot = s
       Time = run.Time s
       Samples = samples
@@ -259,16 +284,23 @@ let bound : Result<Run> =
                   sprintf "ODE solves (DP5(4), rtol %g): %s" Rtol
                       (checks |> Array.map (fun c -> sprintf "t=%g: %d steps, %d rejected, %.2fs" c.Time c.OdeSteps c.OdeRejected c.OdeSeconds) |> String.concat "; ") ] } }
 
-/// The verdict of B.bound.secant on analysed snapshots.
-let secantConclusion (checks: SnapshotCheck[]) : Evaluation =
+/// The verdict of a propagated bound (B.bound.secant, B.bound.defect) on analysed snapshots: `boundOf` selects the
+/// bound of a sample, `name` names it in the notes; the tightness of the other bounds on the same samples is listed.
+let propagatedConclusion (name: string) (boundOf: SampleCheck -> float) (checks: SnapshotCheck[]) : Evaluation =
     let all = checks |> Array.collect (fun c -> c.Samples |> Array.map (fun x -> c, x))
-    let effective (x: SampleCheck) = x.SecantBound + x.IntegrationError + 1e-12 * (1.0 + x.Measured)
+    let effective (x: SampleCheck) = boundOf x + x.IntegrationError + 1e-12 * (1.0 + x.Measured)
     let ratio (x: SampleCheck) = if x.Measured = 0.0 then 0.0 else x.Measured / effective x
     let c, x = all |> Array.maxBy (snd >> ratio)
     let verdict =
         Verdict.compare x.Measured (effective x) 0.0 (sprintf "sample i = %d" x.Sample) (sprintf "snapshot %d (t = %g)" c.Snapshot c.Time)
     let tight f = all |> Array.filter (fun (_, x) -> x.Measured > 0.0) |> Array.map (fun (_, x) -> f x / x.Measured)
-    let secantTight, oldTight = tight (fun x -> x.SecantBound), tight (fun x -> x.Bound)
+    let worst (a: float[]) = if a.Length > 0 then Array.min a else infinity
+    let thisTight = tight boundOf
+    let others =
+        [ "secant propagation, Taylor-model local errors (B.bound.secant)", tight (fun x -> x.SecantBound)
+          "secant propagation, norm bounds of the local error only", tight (fun x -> x.SecantBoundNormLocal)
+          "secant propagation of the computed node defects (B.bound.defect)", tight (fun x -> x.DefectBound)
+          "layer-wise bound of B.bound", tight (fun x -> x.Bound) ]
     let range =
         all
         |> Array.map (fun (c, x) ->
@@ -278,19 +310,46 @@ let secantConclusion (checks: SnapshotCheck[]) : Evaluation =
     { Range = range
       Verdict = verdict
       Measured = Some x.Measured
-      Bound = Some x.SecantBound
+      Bound = Some(boundOf x)
       Hypotheses = []
       Constants =
         c.Constants
-        @ [ "worst tightness, secant-Jacobian bound", (if secantTight.Length > 0 then Array.min secantTight else infinity)
-            "worst tightness, layer-wise bound of B.bound (same samples)", (if oldTight.Length > 0 then Array.min oldTight else infinity) ]
+        @ [ sprintf "worst tightness, %s" name, worst thisTight ]
+        @ [ for n, t in others -> sprintf "worst tightness, %s (same samples)" n, worst t ]
       Notes =
-        [ sprintf "worst case: sample %d at snapshot t = %g, measured %.3e, secant-Jacobian bound %.3e (B.bound's layer-wise bound %.3e), integration error %.1e"
-              x.Sample c.Time x.Measured x.SecantBound x.Bound x.IntegrationError
-          if secantTight.Length > 0 then
-              sprintf "tightness over samples and snapshots: secant min %.3g, max %.3g; layer-wise (B.bound) min %.3g"
-                  (Array.min secantTight) (Array.max secantTight) (Array.min oldTight)
+        [ sprintf "worst case: sample %d at snapshot t = %g, measured %.3e, %s %.3e (B.bound's layer-wise bound %.3e), integration error %.1e"
+              x.Sample c.Time x.Measured name (boundOf x) x.Bound x.IntegrationError
+          if thisTight.Length > 0 then
+              sprintf "tightness over samples and snapshots: %s; %s" (sprintf "%s min %.3g, max %.3g" name (Array.min thisTight) (Array.max thisTight))
+                  (others |> List.filter (fun (_, t) -> t.Length > 0) |> List.map (fun (n, t) -> sprintf "%s min %.3g, max %.3g" n (Array.min t) (Array.max t)) |> String.concat "; ")
           else "the ResNet equals the ODE solution at every snapshot (V = 0: both are the identity)" ] }
+
+/// The verdict of B.bound.secant on analysed snapshots.
+let secantConclusion (checks: SnapshotCheck[]) : Evaluation =
+    propagatedConclusion "secant-Jacobian bound" (fun x -> x.SecantBound) checks
+
+/// The verdict of B.bound.defect on analysed snapshots.
+let defectConclusion (checks: SnapshotCheck[]) : Evaluation =
+    propagatedConclusion "propagated node-defect bound" (fun x -> x.DefectBound) checks
+
+/// The verdict of B.local on analysed snapshots: every computed node defect against its local-error bound.
+let localConclusion (checks: SnapshotCheck[]) : Evaluation =
+    let all =
+        [ for c in checks do
+            for x in c.Samples do
+                for k0 in 0 .. x.Defects.Length - 1 ->
+                    ({ Measured = x.Defects.[k0]; Bound = x.LocalBounds.[k0] + x.DefectRounding.[k0]
+                       Where = sprintf "sample i = %d, layer k = %d" x.Sample (k0 + 1); When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time }
+                     : LemmaChain.Check) ]
+    let worst = all |> List.maxBy (fun x -> if x.Measured = 0.0 then 0.0 else x.Measured / x.Bound)
+    { Range = LemmaChain.tightnessRange all
+      Verdict = Verdict.compare worst.Measured worst.Bound 0.0 worst.Where worst.When
+      Measured = Some worst.Measured
+      Bound = Some worst.Bound
+      Hypotheses = []
+      Constants = [ "comparisons (samples × layers × snapshots)", float all.Length ]
+      Notes =
+        [ sprintf "worst case: %s at %s, computed defect %.3e, local-error bound %.3e" worst.Where worst.When worst.Measured worst.Bound ] }
 
 /// B.bound.secant: the same local errors, propagated by the products of the exact secant Jacobians of the error
 /// recursion instead of the products of their norm bounds (docs/theorems/EulerError.md).
@@ -309,6 +368,39 @@ let boundSecant : Result<Run> =
         [ "σ Lipschitz", lipschitzSigma; "weights finite", finiteWeights
           "reference solve accurate", accurateSolveFor (fun x -> x.SecantBound) ]
       Conclusion = fun run -> secantConclusion (analyse run) }
+
+/// B.bound.defect: the computed defects of the reference nodes propagated by the same certified products.
+let boundDefect : Result<Run> =
+    { Id = "B.bound.defect"
+      Title = "ResNet vs neural ODE at fixed weights: the error is the propagated defect of the ODE's nodes"
+      Source = "derived here (docs/theorems/EulerError.md, B.bound.defect)"
+      Provenance = ProvedHere
+      Doc = "docs/theorems/EulerError.md"
+      Statement =
+        "At every snapshot, with H̃_k the reference solution at s = k/L and J̃_k the secant Jacobians of B.bound.secant, the error "
+        + "ẽ_k = h_k − H̃_k obeys ẽ_k = J̃_k ẽ_{k−1} − τ̃_k with the node defect τ̃_k = H̃_k − H̃_{k−1} − (1/L)V_kσ(W_k H̃_{k−1}), computed "
+        + "with a bound on its rounding, so ‖h_L^i − H^i(1)‖ ≤ Σ_k π_k (‖τ̂_k‖ + ρ_k) + ‖H̃_L − H(1)‖. B.local bounds each defect by "
+        + "the local-error bounds (the O(1/L²) content); together they give B.bound.secant."
+      Hypotheses =
+        [ "σ Lipschitz", lipschitzSigma; "weights finite", finiteWeights
+          "reference solve accurate", accurateSolveFor (fun x -> x.DefectBound) ]
+      Conclusion = fun run -> defectConclusion (analyse run) }
+
+/// B.local: every defect of the reference nodes is within the local-error bound of the layer interval.
+let localError : Result<Run> =
+    { Id = "B.local"
+      Title = "ResNet vs neural ODE at fixed weights: one-layer defect within the local-error bound"
+      Source = "derived here (docs/theorems/EulerError.md, B.local)"
+      Provenance = ProvedHere
+      Doc = "docs/theorems/EulerError.md"
+      Statement =
+        "At every snapshot, sample and layer k, the defect of the reference nodes ‖H̃_k − H̃_{k−1} − (1/L)V_kσ(W_k H̃_{k−1})‖ is at most "
+        + "min(τ̄_k, τ̄'_k, τ̄''_k) + δ_k: the local error of the flow over [s_{k−1}, s_k] started at H̃_{k−1} (norm bounds τ̄_k, τ̄'_k of "
+        + "B.bound.secant; Taylor model τ̄''_k, a computed second-order term plus a bounded remainder) plus the one-interval integration error."
+      Hypotheses =
+        [ "σ Lipschitz", lipschitzSigma; "weights finite", finiteWeights
+          "reference solve accurate", accurateSolveFor (fun x -> x.SecantBound) ]
+      Conclusion = fun run -> localConclusion (analyse run) }
 
 /// The common snapshot iterations of a ladder.
 let commonSteps (ladder: Ladder) =
@@ -382,7 +474,7 @@ let rate : Result<Ladder> =
                 :: (observedOrders l |> List.filter (fun (j, _) -> j <> 0) |> List.map (fun (j, o) -> sprintf "iteration %d (information only): %s" j (Rate.describe o))) } }
 
 /// Single-run results of this file.
-let all : Result<Run> list = [ bound; boundSecant ]
+let all : Result<Run> list = [ bound; boundSecant; boundDefect; localError ]
 
 /// Ladder results of this file.
 let ladder : Result<Ladder> list = [ rate ]

@@ -94,3 +94,136 @@ let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (dep
         let steps = float (L - k + 1)
         pi.[k - 1] <- mhat.L2Norm() * (1.0 + 4.0 * float d * U) + prodPert * Math.Pow(1.0 + 2.0 * float d * U, steps) - prodNorm
     pi
+
+/// The image f = V σ(W y) of one layer at a state y, with a bound on its rounding: f̂ is off by at most
+/// errF = (m + 2)u‖V‖_F‖σ(u)‖ + ‖V‖_F √m ε_σ, where ε_σ = 16u(1 + max|σ|) + s1 (d + 1)u max_j (|W||y|)_j bounds the
+/// error of each σ value (its evaluation and the rounding of u = W y).
+type LayerImage =
+    { U: Vector<float>
+      Sigma: Vector<float>
+      F: Vector<float>
+      /// bound on the rounding of each entry of u
+      UErr: float
+      /// bound on the error of each σ value
+      SigmaErr: float
+      /// bound on ‖f̂ − f‖
+      FErr: float }
+
+let layerImage (act: ActivationKind) (s1: float) (wk: Matrix<float>) (vk: Matrix<float>) (y: Vector<float>) : LayerImage =
+    let m, d = wk.RowCount, wk.ColumnCount
+    let u = wk * y
+    let sg = u.Map(fun x -> Activations.Value(act, x))
+    let uErr = (wk.PointwiseAbs() * y.PointwiseAbs()).AbsoluteMaximum() * float (d + 1) * U
+    let sigErr = 16.0 * U * (1.0 + sg.AbsoluteMaximum()) + s1 * uErr
+    let vF = vk.FrobeniusNorm()
+    { U = u; Sigma = sg; F = vk * sg; UErr = uErr; SigmaErr = sigErr
+      FErr = float (m + 2) * U * vF * sg.L2Norm() + vF * sqrt (float m) * sigErr }
+
+/// The computed defect of the reference nodes over layer k, τ̃_k = H̃_k − H̃_{k−1} − (1/L) V_k σ(W_k H̃_{k−1}), as
+/// ‖τ̂_k‖ plus a bound on its rounding: each entry of a − b − f̂/L is off by at most 3u(|a| + |b| + |f̂|/L), f̂ by
+/// errF, and the norm by (d + 2)u relative (docs/theorems/EulerError.md, B.bound.defect). Returns (‖τ̂_k‖, the
+/// bound on |‖τ̂_k‖ − ‖τ̃_k‖|).
+let nodeDefect (act: ActivationKind) (s1: float) (depth: int) (wk: Matrix<float>) (vk: Matrix<float>)
+               (yPrev: float[]) (yNext: float[]) : struct (float * float) =
+    let fL = float depth
+    let img = layerImage act s1 wk vk (Vector<float>.Build.DenseOfArray yPrev)
+    let tau = Array.init yPrev.Length (fun r -> yNext.[r] - yPrev.[r] - img.F.[r] / fL)
+    let n = Linalg.norm tau
+    struct (n, n * float (yPrev.Length + 2) * U + 3.0 * U * (Linalg.norm yNext + Linalg.norm yPrev + img.F.L2Norm() / fL) + img.FErr / fL)
+
+/// Number of midpoint nodes of the quadrature of the weight-variation part of the local error.
+[<Literal>]
+let QuadratureNodes = 8
+
+/// The Taylor-model bound of the local error λ_k = Φ_k(y) − y − (1/L) V_k σ(W_k y) of one layer interval
+/// I_k = [s_{k−1}, s_k] for the flow of dH/ds = V(s)σ(W(s)H) started at y (docs/theorems/EulerError.md,
+/// "Taylor-model local error"). λ_k = c_k + R_k with the computed vector
+///   c_k = (1/(2L²)) V_k diag(σ'(u)) W_k f + V_k q₁ − LΔV q₂,   u = W_k y, f = V_k σ(u), g = LΔW y,
+///   q₁ ≈ ∫_0^{1/L} [σ(u − r g) − σ(u)] dr, q₂ ≈ ∫_0^{1/L} r σ(u − r g) dr (midpoint rule, error bounded by s2),
+/// and ‖R_k‖ bounded by second-order terms. Returns ‖ĉ_k‖ plus the bounds of the quadrature, of the rounding
+/// and of R_k. `prev` is (W_{k−1}, V_{k−1}) for k ≥ 2 (None for k = 1, where Z is constant on I_1).
+/// fBar ≥ sup_{I_k} ‖V(s)σ(W(s)H(s))‖ (an a priori value; the Grönwall value of the doc is used when smaller);
+/// mW, mV ≥ sup_{I_k} ‖W(s)‖₂, ‖V(s)‖₂; nW, nV = ‖W_k‖₂, ‖V_k‖₂; aW, aV = ‖ΔW‖₂, ‖ΔV‖₂.
+/// None when σ'' is not bounded (relu).
+let taylorLocalError (act: ActivationKind) (s1: float) (s2: float option) (depth: int)
+                     (wk: Matrix<float>) (vk: Matrix<float>) (prev: (Matrix<float> * Matrix<float>) option)
+                     (fBar: float) (mW: float) (mV: float) (nW: float) (nV: float) (aW: float) (aV: float)
+                     (y: float[]) : float option =
+    match s2 with
+    | None -> None
+    | Some s2 ->
+        let m, d = wk.RowCount, wk.ColumnCount
+        let fL = float depth
+        let h = 1.0 / fL
+        let yv = Vector<float>.Build.DenseOfArray y
+        let img = layerImage act s1 wk vk yv
+        let u, sg, f = img.U, img.Sigma, img.F
+        let dsig = u.Map(fun x -> Activations.Derivative(act, x))
+        // leading term of the state part: (h²/2) V_k diag(σ'(u)) W_k f
+        let lead = vk * (dsig.PointwiseMultiply(wk * f)) * (0.5 * h * h)
+        let g, dv =
+            match prev with
+            | None -> Vector<float>.Build.Dense m, None
+            | Some (wp, vp) -> (wk - wp) * yv * fL, Some ((vk - vp) * fL)
+        // weight-variation part: ∫_0^h V_k[σ(u − r g) − σ(u)] − r LΔV σ(u − r g) dr by the midpoint rule on N nodes
+        let nq = QuadratureNodes
+        let q1 = Vector<float>.Build.Dense m
+        let q2 = Vector<float>.Build.Dense m
+        let mutable quadErr1, quadErr2 = 0.0, 0.0
+        let mutable sigMax = sg.AbsoluteMaximum()
+        for j in 0 .. m - 1 do
+            let mutable a1, a2 = 0.0, 0.0
+            for i in 0 .. nq - 1 do
+                let r = (float i + 0.5) * h / float nq
+                let sv = Activations.Value(act, u.[j] - r * g.[j])
+                sigMax <- max sigMax (abs sv)
+                a1 <- a1 + (sv - sg.[j])
+                a2 <- a2 + r * sv
+            q1.[j] <- a1 * h / float nq
+            q2.[j] <- a2 * h / float nq
+            // midpoint rule: |∫_0^h φ − h/N Σ φ(r_i)| ≤ h³ sup|φ''|/(24N²);
+            // φ = σ(u − r g) − σ(u): φ'' = g²σ''; φ = rσ(u − r g): φ'' = −2gσ' + r g²σ''
+            let gj = abs g.[j]
+            quadErr1 <- quadErr1 + (gj * gj * s2) ** 2.0
+            quadErr2 <- quadErr2 + (2.0 * gj * s1 + h * gj * gj * s2) ** 2.0
+        let cw = vk * q1
+        let c =
+            match dv with
+            | None -> lead + cw
+            | Some dv -> lead + cw - dv * q2
+        let quadScale = h * h * h / (24.0 * float (nq * nq))
+        let dvF = match dv with None -> 0.0 | Some dv -> dv.FrobeniusNorm()
+        let quad = quadScale * (nV * sqrt quadErr1 + (match dv with None -> 0.0 | Some _ -> fL * aV) * sqrt quadErr2)
+        // rounding of forming ĉ_k: every entry is a sum of at most m + d + N + 8 rounded products (a majorant with
+        // absolute values), plus the errors of f̂, of σ'(û) (s2 times the rounding of u) and of the σ values at the
+        // nodes, whose argument u − r ĝ is also off by the rounding of ĝ (one subtraction, d products, the factor L)
+        let gAbs =
+            match prev with
+            | None -> 0.0
+            | Some (wp, _) -> ((wk - wp).PointwiseAbs() * yv.PointwiseAbs()).AbsoluteMaximum() * fL
+        let evalSig = 16.0 * U * (1.0 + sigMax) + s1 * (img.UErr + float (d + 4) * U * (u.AbsoluteMaximum() + h * gAbs))
+        let vF, wF = vk.FrobeniusNorm(), wk.FrobeniusNorm()
+        let fN = f.L2Norm() + img.FErr
+        let majorant =
+            0.5 * h * h * vF * s1 * wF * fN
+            + h * vF * 2.0 * sqrt (float m) * (1.0 + sigMax)
+            + h * h * dvF * sqrt (float m) * (1.0 + sigMax)
+        let evalPart =
+            0.5 * h * h * vF * (16.0 * U * (1.0 + s1) + s2 * img.UErr) * wF * fN
+            + 0.5 * h * h * vF * s1 * wF * img.FErr
+            + (h * vF * 2.0 + h * h * dvF) * sqrt (float m) * evalSig
+        let rounding = float (m + d + nq + 8) * U * majorant + evalPart
+        // remainder R_k = ∫_0^h A(t) − t J_k f dt, A(t) = f(t, H(t)) − f(t, y) (state part), t from s_{k−1}, r = h − t:
+        //   ‖B(τ)‖ = ‖f(τ, y) − f_k(y)‖ ≤ (h − τ)β, β = ‖V_k‖ s1‖g‖ + L a^V(‖σ(u)‖ + s1 h‖g‖);
+        //   Grönwall: ‖f(t, H(t))‖ ≤ (‖f‖ + hβ) e^{κ̄t} =: F̄ and ‖H(t) − y‖ ≤ t F̄ on I_k;
+        //   [V(t)D(t)W(t) − J_k](H(t) − y), ‖V(t) − V_k‖ ≤ rL a^V, ‖W(t) − W_k‖ ≤ rL a^W,
+        //   |D(t) − σ'(u)| ≤ s2 (r ‖g‖_∞ + M^W t F̄)   →   F̄[(h³/6)L s1 (a^V M^W + ‖V_k‖ a^W) + ‖V_k‖ M^W s2 ((h³/6)‖g‖_∞ + M^W F̄ h³/3)]
+        //   J_k[(H(t) − y) − t f]: ‖J_k‖ ≤ s1‖V_k‖‖W_k‖, ‖A(τ)‖ ≤ κ̄ τ F̄   →   s1‖V_k‖‖W_k‖ (κ̄ F̄ h³/6 + β h³/3)
+        let h3 = h * h * h
+        let gInf = g.AbsoluteMaximum()
+        let kappaBar = s1 * mV * mW
+        let beta = nV * s1 * g.L2Norm() + fL * aV * (sg.L2Norm() + s1 * h * g.L2Norm())
+        let fBar = min fBar ((fN + h * beta) * exp (kappaBar * h))
+        let rem1 = fBar * (h3 / 6.0 * fL * s1 * (aV * mW + nV * aW) + nV * mW * s2 * (h3 / 6.0 * gInf + mW * fBar * h3 / 3.0))
+        let rem2 = s1 * nV * nW * (kappaBar * fBar * h3 / 6.0 + beta * h3 / 3.0)
+        Some (c.L2Norm() * (1.0 + float (d + 2) * U) + quad + rounding + rem1 + rem2)
