@@ -41,7 +41,9 @@ type SampleCheck =
       /// and the local-error bound min(τ̄_k, τ̄'_k, τ̄''_k) + δ_k it must satisfy (B.local)
       Defects: float[]
       DefectRounding: float[]
-      LocalBounds: float[] }
+      LocalBounds: float[]
+      /// the local-error bounds without the Taylor model, min(τ̄_k, τ̄'_k) + δ_k
+      LocalBoundsNorm: float[] }
 
 /// All samples at one snapshot, with the constants (maxima over layers) and the cost of the ODE solve.
 type SnapshotCheck =
@@ -96,9 +98,11 @@ let maxOdeSteps (activation: ResOdeProofs.Numerics.ActivationKind) (depth: int) 
 let MaxCheckedSamples = 16
 
 /// The analysis of snapshot s with the ResNet's error scaled by c: the final states are replaced by
-/// H̃_L + c·(h_L − H̃_L) (c = 1: the run itself). c ≠ 1 is a mutation for tests: a scheme whose error is c times
-/// the actual one, which a bound loose by less than c must reject.
-let analyseSnapshotScaled (c: float) (run: Run) (s: int) : SnapshotCheck =
+/// H̃_L + c·(h_L − H̃_L) (c = 1: the run itself), and with every defect of the reference nodes scaled by
+/// cDefect: the node checked against layer k is H̃_{k−1} + (1/L)V_kσ(W_k H̃_{k−1}) + cDefect·τ̃_k. Scales ≠ 1 are
+/// mutations for tests: a scheme whose error is c times the actual one, or a reference solution whose one-layer
+/// defects are cDefect times the actual ones, which a bound loose by less than the scale must reject.
+let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : SnapshotCheck =
     let st = run.Setting
     let L, m, d = st.Depth, st.Width, st.Dim
     let n = min st.Samples MaxCheckedSamples
@@ -141,6 +145,7 @@ let analyseSnapshotScaled (c: float) (run: Run) (s: int) : SnapshotCheck =
             let mutable secantNorm = 0.0
             let mutable defectBound = 0.0
             let defects, defectRounding, localBounds = Array.zeroCreate L, Array.zeroCreate L, Array.zeroCreate L
+            let localBoundsNorm = Array.zeroCreate L
             let mutable hmax = 0.0
             for k in 1 .. L do
                 let hn = vnorm sol.States.[k - 1] (i * d) d + 10.0 * est (k - 1)
@@ -172,10 +177,17 @@ let analyseSnapshotScaled (c: float) (run: Run) (s: int) : SnapshotCheck =
                     |> Option.defaultValue infinity
                 secant <- secant + pi.[k] * (min (min tau tauS) tauT + delta)
                 secantNorm <- secantNorm + pi.[k] * (min tau tauS + delta)
-                let struct (dn, dr) = Secant.nodeDefect st.Activation s1 L wkm vkm yk sol.States.[k].[i * d .. i * d + d - 1]
+                let next = sol.States.[k].[i * d .. i * d + d - 1]
+                let next =
+                    if cDefect = 1.0 then next
+                    else
+                        let fy = vkm * (wkm * MathNet.Numerics.LinearAlgebra.Vector<float>.Build.DenseOfArray yk).Map(fun x -> ResOdeProofs.Numerics.Activations.Value(st.Activation, x))
+                        Array.init d (fun r -> yk.[r] + fy.[r] / fL + cDefect * (next.[r] - yk.[r] - fy.[r] / fL))
+                let struct (dn, dr) = Secant.nodeDefect st.Activation s1 L wkm vkm yk next
                 defects.[k - 1] <- dn
                 defectRounding.[k - 1] <- dr
                 localBounds.[k - 1] <- min (min tau tauS) tauT + delta
+                localBoundsNorm.[k - 1] <- min tau tauS + delta
                 defectBound <- defectBound + pi.[k] * (dn + dr)
             let lipK = kV * (s0 * sqm + s1 * mW * hmax) + s1 * mV * kW * hmax
             let f = mV * (s0 * sqm + s1 * mW * hmax)
@@ -183,7 +195,8 @@ let analyseSnapshotScaled (c: float) (run: Run) (s: int) : SnapshotCheck =
             let hl = Array.init d (fun r -> sol.Final.[i * d + r] + c * (lw.H.[L].[i].[r] - sol.Final.[i * d + r]))
             let measured = sqrt (Array.sumBy (fun r -> let x = hl.[r] - sol.Final.[i * d + r] in x * x) [| 0 .. d - 1 |])
             { Sample = i; Measured = measured; Bound = e; PaperBound = paper; IntegrationError = est L; SecantBound = secant; SecantBoundNormLocal = secantNorm
-              DefectBound = defectBound; Defects = defects; DefectRounding = defectRounding; LocalBounds = localBounds })
+              DefectBound = defectBound; Defects = defects; DefectRounding = defectRounding; LocalBounds = localBounds
+              LocalBoundsNorm = localBoundsNorm })
     { Snapshot = s
       Time = run.Time s
       Samples = samples
@@ -199,6 +212,9 @@ let analyseSnapshotScaled (c: float) (run: Run) (s: int) : SnapshotCheck =
       OdeSteps = sol.Steps
       OdeRejected = sol.Rejected
       OdeSeconds = seconds }
+
+/// The analysis of snapshot s with the ResNet's error scaled by c (analyseSnapshotMutated c 1).
+let analyseSnapshotScaled (c: float) (run: Run) (s: int) : SnapshotCheck = analyseSnapshotMutated c 1.0 run s
 
 let analyseSnapshot (run: Run) (s: int) : SnapshotCheck = analyseSnapshotScaled 1.0 run s
 

@@ -1,5 +1,5 @@
 /// The sharper results (docs/theorems/LemmaChain.md L5.split, L5.forcing; DepthSmoothness.md A.split;
-/// EulerError.md B.bound.secant): they hold on sampled settings, their negative controls fail, and each rejects a
+/// EulerError.md B.bound.secant, B.bound.defect, B.local): they hold on sampled settings, their negative controls fail, and each rejects a
 /// corrupted input that the looser result it sharpens lets through.
 module ResOdeProofs.Properties.SharperBoundsProperties
 
@@ -54,6 +54,23 @@ let ``B.bound.secant holds for relu (secant slopes need only Lipschitz σ)`` () 
         let e = Result.evaluate EulerError.boundSecant (train spec)
         referenceSolvable e ==> lazy (Verdict.isHolds e.Verdict |@ sprintf "%s\n%A" (describe spec) e.Verdict))
 
+[<ProfiledProperty(8, Replay = "(1618,3399)")>]
+let ``B.bound.defect and B.local hold at every snapshot of a smooth setting`` () =
+    Prop.forAll nonIdentityArb (fun spec ->
+        let run = train spec
+        let es = [ EulerError.boundDefect; EulerError.localError ] |> List.map (fun r -> r.Id, Result.evaluate r run)
+        (es |> List.forall (snd >> referenceSolvable)) ==> lazy (
+        (es |> List.forall (fun (_, e) -> Verdict.isHolds e.Verdict))
+        |@ sprintf "%s\n%A\n%s" (describe spec) (es |> List.map (fun (id, e) -> id, e.Verdict, e.Notes)) (reproduce spec)))
+
+[<ProfiledProperty(3, Replay = "(1414,2137)")>]
+let ``B.bound.defect and B.local hold for relu (no Taylor model: the norm bounds of the local error)`` () =
+    Prop.forAll nonIdentityArb (fun spec ->
+        let run = train (spec.With(activation = ActivationKind.Relu))
+        let es = [ EulerError.boundDefect; EulerError.localError ] |> List.map (fun r -> r.Id, Result.evaluate r run)
+        (es |> List.forall (snd >> referenceSolvable)) ==> lazy (
+        (es |> List.forall (fun (_, e) -> Verdict.isHolds e.Verdict)) |@ sprintf "%s\n%A" (describe spec) (es |> List.map (fun (id, e) -> id, e.Verdict))))
+
 let private small = RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 10, Snapshots = 3, VScale = 0.1, Seed = 21L)
 
 [<Fact>]
@@ -73,10 +90,11 @@ let ``negative control: clipped and float32 runs are not covered by the replay``
             Assert.True(Verdict.isHypothesisNotMet v, sprintf "%s: %A" id v)
 
 [<Fact>]
-let ``negative control: non-finite weights make B.bound.secant's hypothesis fail`` () =
+let ``negative control: non-finite weights make the hypotheses of B.bound.secant, B.bound.defect and B.local fail`` () =
     let run = train (small.With(vScale = 0.5))
     (run.W(run.SnapshotCount - 1)).[0] <- nan
-    Assert.True(Verdict.isHypothesisNotMet (Result.evaluate EulerError.boundSecant run).Verdict)
+    for r in [ EulerError.boundSecant; EulerError.boundDefect; EulerError.localError ] do
+        Assert.True(Verdict.isHypothesisNotMet (Result.evaluate r run).Verdict, r.Id)
 
 /// Without its exact state part E_k the split bound of L5 is only a·‖Δ_k‖, which is 0 at a tied
 /// initialization while G_{k+1} ≠ G_k when V ≠ 0: the comparison must fail.
@@ -181,3 +199,70 @@ let ``mutation: an error scaled between the two tightnesses is rejected by B.bou
         mutated |> Array.forall (fun sc -> sc.Samples |> Array.forall (fun x -> x.Measured <= x.Bound + x.IntegrationError + 1e-12 * (1.0 + x.Measured)))
     Assert.True(oldHolds, "B.bound rejects the scaled error")
     Assert.True(Verdict.isViolated (EulerError.secantConclusion mutated).Verdict)
+
+/// The setting of the B mutation tests: V⁰ of order 1, where the three propagated bounds differ by more than 4x.
+let private bSpec = RunSpec(Depth = 16, Width = 8, Samples = 6, Dim = 4, VScale = 0.5, Eta = 0.01, Iterations = 5, Snapshots = 2, Seed = 3L)
+
+/// The worst tightness bound/measured of one bound over every checked sample of an analysis.
+let private worstTightness (checks: EulerError.SnapshotCheck[]) (boundOf: EulerError.SampleCheck -> float) =
+    checks |> Array.collect (fun c -> c.Samples) |> Array.filter (fun x -> x.Measured > 0.0) |> Array.map (fun x -> boundOf x / x.Measured) |> Array.min
+
+/// True when every sample of an analysis satisfies a propagated bound (as its conclusion compares it).
+let private allWithin (checks: EulerError.SnapshotCheck[]) (boundOf: EulerError.SampleCheck -> float) =
+    checks |> Array.forall (fun c -> c.Samples |> Array.forall (fun x -> x.Measured <= boundOf x + x.IntegrationError + 1e-12 * (1.0 + x.Measured)))
+
+/// An error scaled by c between the worst tightness of B.bound.secant with the Taylor-model local errors and that of
+/// the same propagation with the norm bounds of the local error only (B.bound.secant before the Taylor model):
+/// the looser sum holds, the sharper one is violated.
+[<Fact>]
+let ``mutation: an error scaled between the two local-error forms is rejected by the Taylor-model B.bound.secant`` () =
+    let run = train bSpec
+    let checks = EulerError.analyse run
+    let tTaylor = worstTightness checks (fun x -> x.SecantBound)
+    let tNorm = worstTightness checks (fun x -> x.SecantBoundNormLocal)
+    Assert.True(tNorm > 2.0 * tTaylor, sprintf "the Taylor model is not sharper here: %g vs %g" tTaylor tNorm)
+    let c = sqrt (tTaylor * tNorm)
+    let mutated = Array.init run.SnapshotCount (EulerError.analyseSnapshotScaled c run)
+    Assert.True(allWithin mutated (fun x -> x.SecantBoundNormLocal), "the norm-local sum rejects the scaled error")
+    Assert.True(Verdict.isViolated (EulerError.secantConclusion mutated).Verdict)
+
+/// Negative control and mutation of B.bound.defect: an error scaled by c between its worst tightness and that of
+/// B.bound.secant, with every hypothesis met on the run itself: B.bound.secant lets it through, B.bound.defect
+/// rejects it.
+[<Fact>]
+let ``mutation: an error scaled between the defect and the secant tightness is rejected by B.bound.defect`` () =
+    let run = train bSpec
+    Assert.True(Verdict.isHolds (Result.evaluate EulerError.boundDefect run).Verdict)
+    let checks = EulerError.analyse run
+    let tDefect = worstTightness checks (fun x -> x.DefectBound)
+    let tSecant = worstTightness checks (fun x -> x.SecantBound)
+    Assert.True(tSecant > 2.0 * tDefect, sprintf "the defect bound is not sharper here: %g vs %g" tDefect tSecant)
+    let c = sqrt (tDefect * tSecant)
+    let mutated = Array.init run.SnapshotCount (EulerError.analyseSnapshotScaled c run)
+    Assert.True(Verdict.isHolds (EulerError.secantConclusion mutated).Verdict)
+    match (EulerError.defectConclusion mutated).Verdict with
+    | Violated w -> Assert.StartsWith("sample i = ", w.Where)
+    | v -> failwithf "B.bound.defect: expected Violated, got %A" v
+
+/// Negative control and mutation of B.local: a reference solution whose one-layer defects are c times the actual
+/// ones, c between the worst tightness of the local bounds with the Taylor model and without it: the norm bounds
+/// let it through, B.local rejects it.
+[<Fact>]
+let ``mutation: node defects scaled between the two local-error forms are rejected by B.local`` () =
+    let run = train bSpec
+    Assert.True(Verdict.isHolds (Result.evaluate EulerError.localError run).Verdict)
+    let checks = EulerError.analyse run
+    let ratios (bounds: EulerError.SampleCheck -> float[]) =
+        checks |> Array.collect (fun c -> c.Samples |> Array.collect (fun x -> Array.init x.Defects.Length (fun k -> (bounds x).[k] / x.Defects.[k])))
+    let tTaylor = ratios (fun x -> x.LocalBounds) |> Array.min
+    let tNorm = ratios (fun x -> x.LocalBoundsNorm) |> Array.min
+    Assert.True(tNorm > 2.0 * tTaylor, sprintf "the Taylor model is not sharper here: %g vs %g" tTaylor tNorm)
+    let c = sqrt (tTaylor * tNorm)
+    let mutated = Array.init run.SnapshotCount (EulerError.analyseSnapshotMutated 1.0 c run)
+    let normHolds =
+        mutated |> Array.forall (fun sc -> sc.Samples |> Array.forall (fun x ->
+            Array.forall2 (fun (dn: float) (b: float) -> dn <= b) x.Defects (Array.map2 (+) x.LocalBoundsNorm x.DefectRounding)))
+    Assert.True(normHolds, "the norm bounds of the local error reject the scaled defects")
+    match (EulerError.localConclusion mutated).Verdict with
+    | Violated w -> Assert.Contains("layer k = ", w.Where)
+    | v -> failwithf "B.local: expected Violated, got %A" v
