@@ -379,7 +379,9 @@ let boundSecant : Result<Run> =
         "At every snapshot, with H̃_k the reference solution of the neural ODE of the layers' piecewise-linear interpolant at s = k/L, "
         + "the error ẽ_k = h_k − H̃_k obeys exactly ẽ_k = J̃_k ẽ_{k−1} − τ̃_k with the secant Jacobians J̃_k = I + (1/L)V_k diag(D̃_k)W_k "
         + "(D̃_k the slopes of σ between W_k h_{k−1} and W_k H̃_{k−1}), so ‖h_L^i − H̃^i_L‖ ≤ Σ_k π_k (τ̄_k + δ_k) with π_k ≥ ‖J̃_L⋯J̃_{k+1}‖₂ "
-        + "certified from the computed products, τ̄_k the local-error bound of B.bound and δ_k the one-interval integration error."
+        + "certified from the computed products, τ̄_k the smallest of the local-error bounds of the doc (the norm bound of "
+        + "B.bound, the one measured from σ(W_k H̃_{k−1}), and the Taylor model: a computed second-order term plus a bounded remainder) "
+        + "and δ_k the one-interval integration error."
       Hypotheses =
         [ "σ Lipschitz", lipschitzSigma; "weights finite", finiteWeights
           "reference solve accurate", accurateSolveFor (fun x -> x.SecantBound) ]
