@@ -134,6 +134,10 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
     let layerMats =
         Array.init L (fun k0 ->
             Linalg.matrix m d w (k0 * md), Linalg.matrix d m v (k0 * md), nW.[k0 + 1], nV.[k0 + 1])
+    let layers =
+        Array.init L (fun k0 ->
+            let wk, vk, _, _ = layerMats.[k0]
+            Secant.layer L wk vk (if k0 = 0 then None else (let wp, vp, _, _ = layerMats.[k0 - 1] in Some (wp, vp))))
     let samples =
         Array.init n (fun i ->
             let est k = vdiff sol.States.[k] chk.States.[k] (i * d) d
@@ -163,17 +167,13 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
                 // the local error of the flow started at H̃_{k−1} (B.bound.secant), with the sharper bound S_k of
                 // ‖σ(W(s)H(s))‖ on I_k measured from σ(W_k H̃_{k−1}) (doc): F_k ≤ M^V S_k
                 let yk = sol.States.[k - 1].[i * d .. i * d + d - 1]
-                let (wk: MathNet.Numerics.LinearAlgebra.Matrix<float>), _, _, _ = layerMats.[k - 1]
-                let sigNorm =
-                    sqrt (Seq.sum (seq { for j in 0 .. m - 1 ->
-                                           let u = Seq.sum (seq { for c in 0 .. d - 1 -> wk.[j, c] * yk.[c] })
-                                           let x = ResOdeProofs.Numerics.Activations.Value(st.Activation, u) in x * x }))
+                let ly = layers.[k - 1]
+                let img = Secant.layerImage st.Activation s1 ly (MathNet.Numerics.LinearAlgebra.Vector<float>.Build.DenseOfArray yk)
+                let sigNorm = img.Sigma.L2Norm()
                 let sk = min (s0 * sqm + s1 * mw * hbar) (sigNorm + s1 * (aW.[k] * hbar + nW.[k] * fk / fL))
                 let tauS = (aV.[k] * sk + s1 * nV.[k] * aW.[k] * hbar) / (2.0 * fL) + kap * mv * sk / (2.0 * fL * fL)
-                let wkm, vkm, _, _ = layerMats.[k - 1]
-                let prev = if k = 1 then None else (let wp, vp, _, _ = layerMats.[k - 2] in Some (wp, vp))
                 let tauT =
-                    Secant.taylorLocalError st.Activation s1 st.S2 L wkm vkm prev (mv * sk) mw mv nW.[k] nV.[k] aW.[k] aV.[k] yk
+                    Secant.taylorLocalError st.Activation s1 st.S2 L ly img (mv * sk) mw mv nW.[k] nV.[k] aW.[k] aV.[k] yk
                     |> Option.defaultValue infinity
                 secant <- secant + pi.[k] * (min (min tau tauS) tauT + delta)
                 secantNorm <- secantNorm + pi.[k] * (min tau tauS + delta)
@@ -181,9 +181,8 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
                 let next =
                     if cDefect = 1.0 then next
                     else
-                        let fy = vkm * (wkm * MathNet.Numerics.LinearAlgebra.Vector<float>.Build.DenseOfArray yk).Map(fun x -> ResOdeProofs.Numerics.Activations.Value(st.Activation, x))
-                        Array.init d (fun r -> yk.[r] + fy.[r] / fL + cDefect * (next.[r] - yk.[r] - fy.[r] / fL))
-                let struct (dn, dr) = Secant.nodeDefect st.Activation s1 L wkm vkm yk next
+                        Array.init d (fun r -> yk.[r] + img.F.[r] / fL + cDefect * (next.[r] - yk.[r] - img.F.[r] / fL))
+                let struct (dn, dr) = Secant.nodeDefect L img yk next
                 defects.[k - 1] <- dn
                 defectRounding.[k - 1] <- dr
                 localBounds.[k - 1] <- min (min tau tauS) tauT + delta

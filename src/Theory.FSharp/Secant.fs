@@ -95,6 +95,20 @@ let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (dep
         pi.[k - 1] <- mhat.L2Norm() * (1.0 + 4.0 * float d * U) + prodPert * Math.Pow(1.0 + 2.0 * float d * U, steps) - prodNorm
     pi
 
+/// One layer k of a snapshot with what the local-error bounds need of it, computed once per snapshot: W_k, V_k,
+/// |W_k| (entrywise), Frobenius norms, and for k ≥ 2 ΔW = W_k − W_{k−1}, |ΔW| and LΔV (None for k = 1).
+type Layer =
+    { W: Matrix<float>
+      V: Matrix<float>
+      AbsW: Matrix<float>
+      WF: float
+      VF: float
+      Delta: (Matrix<float> * Matrix<float> * Matrix<float>) option }
+
+let layer (depth: int) (wk: Matrix<float>) (vk: Matrix<float>) (prev: (Matrix<float> * Matrix<float>) option) : Layer =
+    { W = wk; V = vk; AbsW = wk.PointwiseAbs(); WF = wk.FrobeniusNorm(); VF = vk.FrobeniusNorm()
+      Delta = prev |> Option.map (fun (wp, vp) -> let dw = wk - wp in dw, dw.PointwiseAbs(), (vk - vp) * float depth) }
+
 /// The image f = V σ(W y) of one layer at a state y, with a bound on its rounding: f̂ is off by at most
 /// errF = (m + 2)u‖V‖_F‖σ(u)‖ + ‖V‖_F √m ε_σ, where ε_σ = 16u(1 + max|σ|) + s1 (d + 1)u max_j (|W||y|)_j bounds the
 /// error of each σ value (its evaluation and the rounding of u = W y).
@@ -109,24 +123,21 @@ type LayerImage =
       /// bound on ‖f̂ − f‖
       FErr: float }
 
-let layerImage (act: ActivationKind) (s1: float) (wk: Matrix<float>) (vk: Matrix<float>) (y: Vector<float>) : LayerImage =
-    let m, d = wk.RowCount, wk.ColumnCount
-    let u = wk * y
+let layerImage (act: ActivationKind) (s1: float) (ly: Layer) (y: Vector<float>) : LayerImage =
+    let m, d = ly.W.RowCount, ly.W.ColumnCount
+    let u = ly.W * y
     let sg = u.Map(fun x -> Activations.Value(act, x))
-    let uErr = (wk.PointwiseAbs() * y.PointwiseAbs()).AbsoluteMaximum() * float (d + 1) * U
+    let uErr = (ly.AbsW * y.PointwiseAbs()).AbsoluteMaximum() * float (d + 1) * U
     let sigErr = 16.0 * U * (1.0 + sg.AbsoluteMaximum()) + s1 * uErr
-    let vF = vk.FrobeniusNorm()
-    { U = u; Sigma = sg; F = vk * sg; UErr = uErr; SigmaErr = sigErr
-      FErr = float (m + 2) * U * vF * sg.L2Norm() + vF * sqrt (float m) * sigErr }
+    { U = u; Sigma = sg; F = ly.V * sg; UErr = uErr; SigmaErr = sigErr
+      FErr = float (m + 2) * U * ly.VF * sg.L2Norm() + ly.VF * sqrt (float m) * sigErr }
 
 /// The computed defect of the reference nodes over layer k, τ̃_k = H̃_k − H̃_{k−1} − (1/L) V_k σ(W_k H̃_{k−1}), as
 /// ‖τ̂_k‖ plus a bound on its rounding: each entry of a − b − f̂/L is off by at most 3u(|a| + |b| + |f̂|/L), f̂ by
 /// errF, and the norm by (d + 2)u relative (docs/theorems/EulerError.md, B.bound.defect). Returns (‖τ̂_k‖, the
 /// bound on |‖τ̂_k‖ − ‖τ̃_k‖|).
-let nodeDefect (act: ActivationKind) (s1: float) (depth: int) (wk: Matrix<float>) (vk: Matrix<float>)
-               (yPrev: float[]) (yNext: float[]) : struct (float * float) =
+let nodeDefect (depth: int) (img: LayerImage) (yPrev: float[]) (yNext: float[]) : struct (float * float) =
     let fL = float depth
-    let img = layerImage act s1 wk vk (Vector<float>.Build.DenseOfArray yPrev)
     let tau = Array.init yPrev.Length (fun r -> yNext.[r] - yPrev.[r] - img.F.[r] / fL)
     let n = Linalg.norm tau
     struct (n, n * float (yPrev.Length + 2) * U + 3.0 * U * (Linalg.norm yNext + Linalg.norm yPrev + img.F.L2Norm() / fL) + img.FErr / fL)
@@ -141,30 +152,30 @@ let QuadratureNodes = 8
 ///   c_k = (1/(2L²)) V_k diag(σ'(u)) W_k f + V_k q₁ − LΔV q₂,   u = W_k y, f = V_k σ(u), g = LΔW y,
 ///   q₁ ≈ ∫_0^{1/L} [σ(u − r g) − σ(u)] dr, q₂ ≈ ∫_0^{1/L} r σ(u − r g) dr (midpoint rule, error bounded by s2),
 /// and ‖R_k‖ bounded by second-order terms. Returns ‖ĉ_k‖ plus the bounds of the quadrature, of the rounding
-/// and of R_k. `prev` is (W_{k−1}, V_{k−1}) for k ≥ 2 (None for k = 1, where Z is constant on I_1).
+/// and of R_k. `ly` is the layer (with its increments for k ≥ 2; none for k = 1, where Z is constant on I_1), `img` its
+/// image at y.
 /// fBar ≥ sup_{I_k} ‖V(s)σ(W(s)H(s))‖ (an a priori value; the Grönwall value of the doc is used when smaller);
 /// mW, mV ≥ sup_{I_k} ‖W(s)‖₂, ‖V(s)‖₂; nW, nV = ‖W_k‖₂, ‖V_k‖₂; aW, aV = ‖ΔW‖₂, ‖ΔV‖₂.
 /// None when σ'' is not bounded (relu).
-let taylorLocalError (act: ActivationKind) (s1: float) (s2: float option) (depth: int)
-                     (wk: Matrix<float>) (vk: Matrix<float>) (prev: (Matrix<float> * Matrix<float>) option)
+let taylorLocalError (act: ActivationKind) (s1: float) (s2: float option) (depth: int) (ly: Layer) (img: LayerImage)
                      (fBar: float) (mW: float) (mV: float) (nW: float) (nV: float) (aW: float) (aV: float)
                      (y: float[]) : float option =
     match s2 with
     | None -> None
     | Some s2 ->
+        let wk, vk = ly.W, ly.V
         let m, d = wk.RowCount, wk.ColumnCount
         let fL = float depth
         let h = 1.0 / fL
         let yv = Vector<float>.Build.DenseOfArray y
-        let img = layerImage act s1 wk vk yv
         let u, sg, f = img.U, img.Sigma, img.F
         let dsig = u.Map(fun x -> Activations.Derivative(act, x))
         // leading term of the state part: (h²/2) V_k diag(σ'(u)) W_k f
         let lead = vk * (dsig.PointwiseMultiply(wk * f)) * (0.5 * h * h)
         let g, dv =
-            match prev with
+            match ly.Delta with
             | None -> Vector<float>.Build.Dense m, None
-            | Some (wp, vp) -> (wk - wp) * yv * fL, Some ((vk - vp) * fL)
+            | Some (dw, _, dvL) -> dw * yv * fL, Some dvL
         // weight-variation part: ∫_0^h V_k[σ(u − r g) − σ(u)] − r LΔV σ(u − r g) dr by the midpoint rule on N nodes
         let nq = QuadratureNodes
         let q1 = Vector<float>.Build.Dense m
@@ -198,11 +209,11 @@ let taylorLocalError (act: ActivationKind) (s1: float) (s2: float option) (depth
         // absolute values), plus the errors of f̂, of σ'(û) (s2 times the rounding of u) and of the σ values at the
         // nodes, whose argument u − r ĝ is also off by the rounding of ĝ (one subtraction, d products, the factor L)
         let gAbs =
-            match prev with
+            match ly.Delta with
             | None -> 0.0
-            | Some (wp, _) -> ((wk - wp).PointwiseAbs() * yv.PointwiseAbs()).AbsoluteMaximum() * fL
+            | Some (_, absDw, _) -> (absDw * yv.PointwiseAbs()).AbsoluteMaximum() * fL
         let evalSig = 16.0 * U * (1.0 + sigMax) + s1 * (img.UErr + float (d + 4) * U * (u.AbsoluteMaximum() + h * gAbs))
-        let vF, wF = vk.FrobeniusNorm(), wk.FrobeniusNorm()
+        let vF, wF = ly.VF, ly.WF
         let fN = f.L2Norm() + img.FErr
         let majorant =
             0.5 * h * h * vF * s1 * wF * fN
