@@ -156,7 +156,7 @@ let QuadratureNodes = 8
 /// image at y.
 /// fBar ≥ sup_{I_k} ‖V(s)σ(W(s)H(s))‖ (an a priori value; the Grönwall value of the doc is used when smaller);
 /// mW, mV ≥ sup_{I_k} ‖W(s)‖₂, ‖V(s)‖₂; nW, nV = ‖W_k‖₂, ‖V_k‖₂; aW, aV = ‖ΔW‖₂, ‖ΔV‖₂.
-/// None when σ'' is not bounded (relu).
+/// None when σ'' is not bounded (relu) or a term is undefined (an overflow).
 let taylorLocalError (act: ActivationKind) (s1: float) (s2: float option) (depth: int) (ly: Layer) (img: LayerImage)
                      (fBar: float) (mW: float) (mV: float) (nW: float) (nV: float) (aW: float) (aV: float)
                      (y: float[]) : float option =
@@ -237,4 +237,6 @@ let taylorLocalError (act: ActivationKind) (s1: float) (s2: float option) (depth
         let fBar = min fBar ((fN + h * beta) * exp (kappaBar * h))
         let rem1 = fBar * (h3 / 6.0 * fL * s1 * (aV * mW + nV * aW) + nV * mW * s2 * (h3 / 6.0 * gInf + mW * fBar * h3 / 3.0))
         let rem2 = s1 * nV * nW * (kappaBar * fBar * h3 / 6.0 + beta * h3 / 3.0)
-        Some (c.L2Norm() * (1.0 + float (d + 2) * U) + quad + rounding + rem1 + rem2)
+        let total = c.L2Norm() * (1.0 + float (d + 2) * U) + quad + rounding + rem1 + rem2
+        // weights so large that a term overflows (0·∞ = NaN) leave the model undefined: the other bounds are used
+        if Double.IsNaN total then None else Some total
