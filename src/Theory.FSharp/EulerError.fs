@@ -144,12 +144,15 @@ let analyseSnapshotScaled (c: float) (run: Run) (s: int) : SnapshotCheck =
                 let delta = 10.0 * (est k + exp (s1 * mv * mw / fL) * est (k - 1))
                 // the local error of the flow started at H̃_{k−1} (B.bound.secant), with the sharper bound S_k of
                 // ‖σ(W(s)H(s))‖ on I_k measured from σ(W_k H̃_{k−1}) (doc): F_k ≤ M^V S_k
-                let yk = sol.States.[k - 1].[i * d .. i * d + d - 1]
-                let (wk: MathNet.Numerics.LinearAlgebra.Matrix<float>), _, _, _ = layerMats.[k - 1]
-                let sigNorm =
-                    sqrt (Seq.sum (seq { for j in 0 .. m - 1 ->
-                                           let u = Seq.sum (seq { for c in 0 .. d - 1 -> wk.[j, c] * yk.[c] })
-                                           let x = ResOdeProofs.Numerics.Activations.Value(st.Activation, u) in x * x }))
+                // ‖σ(W_k H̃_{k−1})‖ from the flat weights (the sums in the same order as over the matrix entries)
+                let yk = sol.States.[k - 1]
+                let mutable sigSq = 0.0
+                for j in 0 .. m - 1 do
+                    let mutable u = 0.0
+                    for c in 0 .. d - 1 do u <- u + w.[(k - 1) * md + j * d + c] * yk.[i * d + c]
+                    let x = ResOdeProofs.Numerics.Activations.Value(st.Activation, u)
+                    sigSq <- sigSq + x * x
+                let sigNorm = sqrt sigSq
                 let sk = min (s0 * sqm + s1 * mw * hbar) (sigNorm + s1 * (aW.[k] * hbar + nW.[k] * fk / fL))
                 let tauS = (aV.[k] * sk + s1 * nV.[k] * aW.[k] * hbar) / (2.0 * fL) + kap * mv * sk / (2.0 * fL * fL)
                 secant <- secant + pi.[k] * (min tau tauS + delta)
