@@ -36,6 +36,10 @@ public static class ResodeApp
     /// <summary>Runs <paramref name="root"/> (the real command, or a test's) with the exit-code mapping of `resode`.</summary>
     internal static int Run(RootCommand root, string[] args)
     {
+        // MathNet's products of the theory layer's small matrices (16×16 per sample and layer in B.bound) run as
+        // parallel loops by default: each waits for a thread-pool thread, which on a loaded machine turned seconds of
+        // work into minutes of waiting. One thread computes every entry exactly as before.
+        MathNet.Numerics.Control.MaxDegreeOfParallelism = 1;
         var parsed = root.Parse(args);
         bool help = args.Any(a => a is "--help" or "-h" or "-?" or "--version");
         if (parsed.Errors.Count > 0 && !help)

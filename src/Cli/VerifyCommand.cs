@@ -17,15 +17,18 @@ internal static class VerifyCommand
     {
         var dirs = new Argument<string[]>("RUN_DIR") { Description = "Run directories (one run, or a ladder of runs that differ only in depth).", Arity = ArgumentArity.OneOrMore };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the summary line." };
+        var timings = new Option<bool>("--timings") { Description = "Also print the wall and CPU seconds of every check, costliest first (a check that first computes a quantity shared with others, e.g. the evidence replay, pays for it)." };
         var writeIndex = new Option<string?>("--write-index") { Description = "Also write the results index (Markdown, e.g. docs/theorems/index.md) generated from these runs. An existing file is replaced only if this option wrote it." };
         var cmd = new Command("verify", "Evaluate every result and lemma of the theory layer on run directories; print verdict, measured, bound and tightness; write verdicts.json into each run directory. Exit code 1 if a result is violated, else 3 if a check could not be evaluated (verdict `error`).")
-        { dirs, quiet, writeIndex };
+        { dirs, quiet, writeIndex, timings };
         cmd.SetAction(pr =>
         {
             try
             {
                 var paths = pr.GetValue(dirs)!;
                 var indexPath = pr.GetValue(writeIndex);
+                double cpu0 = Registry.processCpuSeconds();
+                var wall = System.Diagnostics.Stopwatch.StartNew();
                 // claim the index before the work: fail now, not after verifying, if it cannot be written
                 if (indexPath is not null) ClaimIndex(indexPath);
                 if (paths.Any(TrainBnConv.IsRun)) return VerifyBnConvRuns(paths);
@@ -64,6 +67,7 @@ internal static class VerifyCommand
                     Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(rows.Concat(ladderRows)));
                 }
                 if (!pr.GetValue(quiet)) Print(all);
+                if (pr.GetValue(timings)) PrintTimings(all, wall.Elapsed.TotalSeconds, Registry.processCpuSeconds() - cpu0);
                 if (indexPath is not null)
                 {
                     var command = "resode verify --write-index " + indexPath + " " + string.Join(" ", paths);
@@ -132,6 +136,20 @@ internal static class VerifyCommand
             if (reader.ReadLine() != Registry.IndexMarker)
                 throw new ArgumentException($"--write-index {path}: the file exists and was not written by --write-index; refusing to replace it (move it away first)");
         }
+    }
+
+    /// <summary>The per-check cost table of `--timings`: rows with any cost, costliest (CPU) first, then the totals.</summary>
+    private static void PrintTimings(IReadOnlyList<Registry.VerdictRow> rows, double wall, double cpu)
+    {
+        Console.WriteLine($"  {"result",-28} {"input",-30} {"wall s",8} {"CPU s",8}");
+        foreach (var r in rows.Where(r => r.Seconds > 0 || r.CpuSeconds > 0).OrderByDescending(r => r.CpuSeconds))
+        {
+            var input = r.Input.Length <= 30 ? r.Input : "…" + r.Input[^29..];
+            Console.WriteLine(FormattableString.Invariant($"  {r.Id,-28} {input,-30} {r.Seconds,8:F3} {r.CpuSeconds,8:F3}"));
+        }
+        Console.WriteLine(FormattableString.Invariant($"  {"checks",-28} {"",-30} {rows.Sum(r => r.Seconds),8:F3} {rows.Sum(r => r.CpuSeconds),8:F3}"));
+        Console.WriteLine(FormattableString.Invariant($"  {"verify (loading, checks, writing)",-59} {wall,8:F3} {cpu,8:F3}"));
+        Console.WriteLine();
     }
 
     internal static string Num(double x) =>

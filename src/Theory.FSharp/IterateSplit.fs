@@ -12,6 +12,7 @@
 module ResOdeProofs.Theory.IterateSplit
 
 open System
+open System.Runtime.CompilerServices
 open ResOdeProofs.Numerics
 
 /// The fixed inputs of every iterate: shape, activation, embedded inputs h_0 (n×d), targets, read-out B.
@@ -81,23 +82,34 @@ let inline private dot (a: float[]) (ao: int) (b: float[]) (bo: int) (len: int) 
     acc
 
 let inline private axpy (alpha: float) (x: float[]) (xo: int) (y: float[]) (yo: int) (len: int) =
-    for i in 0 .. len - 1 do y.[yo + i] <- y.[yo + i] + alpha * x.[xo + i]
+    // y += alpha·x entry by entry (one product and one sum per entry, as in the scalar loop), in vector lanes
+    let w = Numerics.Vector<float>.Count
+    let va = Numerics.Vector<float>(alpha)
+    let mutable i = 0
+    while i + w <= len do
+        (Numerics.Vector<float>(y, yo + i) + va * Numerics.Vector<float>(x, xo + i)).CopyTo(y, yo + i)
+        i <- i + w
+    while i < len do
+        y.[yo + i] <- y.[yo + i] + alpha * x.[xo + i]
+        i <- i + 1
 
-let private transpose (a: float[]) (ao: int) (rows: int) (cols: int) =
-    let t = Array.zeroCreate (rows * cols)
+let private transposeInto (t: float[]) (a: float[]) (ao: int) (rows: int) (cols: int) =
     for r in 0 .. rows - 1 do
         for c in 0 .. cols - 1 do t.[c * rows + r] <- a.[ao + r * cols + c]
     t
+
+let private transpose (a: float[]) (ao: int) (rows: int) (cols: int) = transposeInto (Array.zeroCreate (rows * cols)) a ao rows cols
 
 /// An upper value of the spectral norm of an n×d row-major matrix X: with the Gram matrix G of the smaller side
 /// (XᵀX, or XXᵀ when n < d), λ_max(G) ≤ (tr G^{2^q})^{1/2^q} ≤ r^{1/2^q} λ_max(G) (r = min(n, d)); q = 6 gives at most
 /// r^{1/128} above ‖X‖₂ (2.2% for r = 16). Computed on G/tr G with renormalized squarings; relative rounding ≤ 1e-12
 /// allowed for.
-let specUpper (x: float[]) (n: int) (d: int) =
+[<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+let private specUpperWith (scratch: float[]) (x: float[]) (n: int) (d: int) =
     let r = min n d
     // rows of the smaller Gram matrix as contiguous vectors: the columns of X (d ≤ n) or its rows (n < d)
     let rows, len =
-        if d <= n then transpose x 0 n d, n
+        if d <= n then transposeInto scratch x 0 n d, n
         else x, d
     let g = Array.zeroCreate (r * r)
     for a in 0 .. r - 1 do
@@ -129,44 +141,80 @@ let specUpper (x: float[]) (n: int) (d: int) =
             a <- b
         sqrt (tr * exp (logC / p) * (1.0 + 1e-12))
 
+let specUpper (x: float[]) (n: int) (d: int) = specUpperWith (Array.zeroCreate (n * d)) x n d
+
 let private fro (x: float[]) = sqrt (Array.sumBy (fun v -> v * v) x)
 
-/// Evaluates one iterate at weights W (L·m·d) and V (L·d·m); `withForcing` adds the spectral norms that only the
-/// forcing check L5.forcing needs (‖H_k − H_{k−1}‖₂, ‖σ(W_k H_k)‖₂).
-let evaluate (c: Context) (withForcing: bool) (w: float[]) (v: float[]) : Iterate =
+/// The buffers of one evaluation, reusable from one iterate to the next: the recursion of A.split evaluates every
+/// replayed iterate, and allocating ≈ (L + 1)·n·(5m + 3d) fresh entries each time (zeroing and page faults) cost
+/// about as much as the arithmetic. An `Iterate` computed in a workspace holds its arrays (GW, GV, EWm, EVm): it is
+/// valid until the next evaluation in the same workspace.
+type Workspace(c: Context) =
+    let L, m, d, n = c.Depth, c.Width, c.Dim, c.Samples
+    let md = m * d
+    let vecs count len : float[][] = Array.init count (fun _ -> Array.zeroCreate len)
+    let h = vecs (L + 1) (n * d)
+    do Array.blit c.H0 0 h.[0] 0 (n * d)
+    member _.Context = c
+    /// h_k, p_k (n×d), k = 0..L
+    member val H = h
+    member val P = vecs (L + 1) (n * d)
+    /// u_k, σ(u_k), σ'(u_k), g_k = V_kᵀp_k (n×m), k = 1..L (index 0 unused)
+    member val U = vecs (L + 1) (n * m)
+    member val Sg = vecs (L + 1) (n * m)
+    member val Sd = vecs (L + 1) (n * m)
+    member val Gk = vecs (L + 1) (n * m)
+    /// V_kᵀ (m×d) and W_kᵀ (d×m)
+    member val Vt = vecs L md
+    member val Wt = vecs L md
+    /// temporaries of one layer: q (n×m); û, σ(û), σ'(û) (n×m); h_k − h_{k−1} (n×d); the transposes of specUpper
+    member val Q : float[] = Array.zeroCreate (n * m)
+    member val Uh : float[] = Array.zeroCreate (n * m)
+    member val Sh : float[] = Array.zeroCreate (n * m)
+    member val Dhs : float[] = Array.zeroCreate (n * m)
+    member val Dh : float[] = Array.zeroCreate (n * d)
+    member val Scratch : float[] = Array.zeroCreate (n * max d m)
+    /// the layer gradients when summed here, and E^W, E^V of the pairs
+    member val GW : float[] = Array.zeroCreate (L * md)
+    member val GV : float[] = Array.zeroCreate (L * md)
+    member val EW : float[] = Array.zeroCreate (max 0 (L - 1) * md)
+    member val EV : float[] = Array.zeroCreate (max 0 (L - 1) * md)
+
+/// Evaluates one iterate at weights W (L·m·d) and V (L·d·m) in the buffers of `ws`; `withForcing` adds the spectral
+/// norms that only the forcing check L5.forcing needs (‖H_k − H_{k−1}‖₂, ‖σ(W_k H_k)‖₂). `given`, when present, is the
+/// depth-scaled gradient (G^W, G^V) of these weights already computed by the caller (the evidence replay's pass):
+/// the layer gradients are then taken from it instead of being summed again here; the states and adjoints are
+/// still this function's own.
+[<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+let evaluateIn (ws: Workspace) (withForcing: bool) (given: (float[] * float[]) option) (w: float[]) (v: float[]) : Iterate =
+    let c = ws.Context
     let L, m, d, n = c.Depth, c.Width, c.Dim, c.Samples
     let md = m * d
     let fL = float L
     let act = c.Activation
     let smooth = Activations.IsTwiceDifferentiable act
-    let h = Array.zeroCreate (L + 1)
-    let u = Array.zeroCreate (L + 1)
-    let sg = Array.zeroCreate (L + 1)
-    let sd = Array.zeroCreate (L + 1) // σ'(u_k)
-    h.[0] <- c.H0
-    let vt = Array.init L (fun k -> transpose v (k * md) d m) // V_kᵀ, m×d
-    let wt = Array.init L (fun k -> transpose w (k * md) m d) // W_kᵀ, d×m
+    let h, u, sg, sd = ws.H, ws.U, ws.Sg, ws.Sd // σ'(u_k) in sd
+    let vt = ws.Vt // V_kᵀ, m×d
+    let wt = ws.Wt // W_kᵀ, d×m
+    for k in 0 .. L - 1 do
+        transposeInto vt.[k] v (k * md) d m |> ignore
+        transposeInto wt.[k] w (k * md) m d |> ignore
     for k in 1 .. L do
         let wo = (k - 1) * md
         let hp = h.[k - 1]
-        let uk = Array.zeroCreate (n * m)
-        let sk = Array.zeroCreate (n * m)
-        let dk = Array.zeroCreate (n * m)
+        let uk, sk, dk = u.[k], sg.[k], sd.[k]
         for i in 0 .. n - 1 do
             for j in 0 .. m - 1 do uk.[i * m + j] <- dot w (wo + j * d) hp (i * d) d
         Activations.Evaluate(act, ReadOnlySpan uk, Span sk, Span dk)
-        sd.[k] <- dk
-        let hn = Array.copy hp
+        let hn = h.[k]
+        Array.blit hp 0 hn 0 hp.Length
         for i in 0 .. n - 1 do
             for r in 0 .. d - 1 do
                 hn.[i * d + r] <- hn.[i * d + r] + dot sk (i * m) v (wo + r * m) m / fL
-        u.[k] <- uk
-        sg.[k] <- sk
-        h.[k] <- hn
     // loss and terminal adjoint
     let dOut = c.OutDim
-    let p = Array.zeroCreate (L + 1)
-    let pl = Array.zeroCreate (n * d)
+    let p = ws.P
+    let pl = p.[L]
     let mutable loss = 0.0
     for i in 0 .. n - 1 do
         let res = Array.init dOut (fun o ->
@@ -175,42 +223,49 @@ let evaluate (c: Context) (withForcing: bool) (w: float[]) (v: float[]) : Iterat
         for col in 0 .. d - 1 do
             pl.[i * d + col] <-
                 2.0 / float n * (match c.B with None -> res.[col] | Some b -> Seq.sum (seq { for o in 0 .. dOut - 1 -> b.[o * d + col] * res.[o] }))
-    p.[L] <- pl
-    let gw = Array.zeroCreate (L * md)
-    let gv = Array.zeroCreate (L * md)
-    let gk = Array.zeroCreate (L + 1) // g_k = V_kᵀ p_k per sample, n×m
+    let sumGradient = given.IsNone
+    let gw, gv =
+        match given with
+        | Some (gw, gv) -> gw, gv
+        | None ->
+            Array.Clear ws.GW
+            Array.Clear ws.GV
+            ws.GW, ws.GV
+    let gk = ws.Gk // g_k = V_kᵀ p_k per sample, n×m
+    let q = ws.Q
     for k in L .. -1 .. 1 do
         let wo = (k - 1) * md
         let pk = p.[k]
-        let g = Array.zeroCreate (n * m)
-        let q = Array.zeroCreate (n * m)
+        let g = gk.[k]
         for i in 0 .. n - 1 do
             for j in 0 .. m - 1 do
                 let x = dot pk (i * d) vt.[k - 1] (j * d) d
                 g.[i * m + j] <- x
                 q.[i * m + j] <- sd.[k].[i * m + j] * x
-        for i in 0 .. n - 1 do
-            for r in 0 .. d - 1 do axpy pk.[i * d + r] sg.[k] (i * m) gv (wo + r * m) m
-            for j in 0 .. m - 1 do axpy q.[i * m + j] h.[k - 1] (i * d) gw (wo + j * d) d
-        let pn = Array.copy pk
+        if sumGradient then
+            for i in 0 .. n - 1 do
+                for r in 0 .. d - 1 do axpy pk.[i * d + r] sg.[k] (i * m) gv (wo + r * m) m
+                for j in 0 .. m - 1 do axpy q.[i * m + j] h.[k - 1] (i * d) gw (wo + j * d) d
+        let pn = p.[k - 1]
+        Array.blit pk 0 pn 0 pk.Length
         for i in 0 .. n - 1 do
             for col in 0 .. d - 1 do
                 pn.[i * d + col] <- pn.[i * d + col] + dot q (i * m) wt.[k - 1] (col * m) m / fL
-        p.[k - 1] <- pn
-        gk.[k] <- g
     // the extra pass: G(Z_k; h_k, p_{k+1}) for k = 1..L−1
-    let ewm = Array.zeroCreate (max 0 (L - 1) * md)
-    let evm = Array.zeroCreate (max 0 (L - 1) * md)
-    let hs = Array.init (L + 1) (fun k -> specUpper h.[k] n d)
-    let ps = Array.init (L + 1) (fun k -> specUpper p.[k] n d)
-    let pairs =
-        Array.init (max 0 (L - 1)) (fun k0 ->
+    let ewm, evm = ws.EW, ws.EV
+    Array.Clear ewm
+    Array.Clear evm
+    let scratch = ws.Scratch
+    let hs = Array.init (L + 1) (fun k -> specUpperWith scratch h.[k] n d)
+    let ps = Array.init (L + 1) (fun k -> specUpperWith scratch p.[k] n d)
+    // a loop, not a closure: the body is compiled with this method's full optimization
+    let pairs : Pair[] = Array.zeroCreate (max 0 (L - 1))
+    for k0 in 0 .. pairs.Length - 1 do
+        pairs.[k0] <-
             let k = k0 + 1
             let wo, wo1 = (k - 1) * md, k * md
             let hk, p1 = h.[k], p.[k + 1]
-            let uh = Array.zeroCreate (n * m)
-            let sh = Array.zeroCreate (n * m)
-            let dhs = Array.zeroCreate (n * m)
+            let uh, sh, dhs = ws.Uh, ws.Sh, ws.Dhs
             let mutable lo, hi = infinity, -infinity
             let mutable loF, hiF = infinity, -infinity
             let mutable d1max, d1maxK, ghat = 0.0, 0.0, 0.0
@@ -239,7 +294,8 @@ let evaluate (c: Context) (withForcing: bool) (w: float[]) (v: float[]) : Iterat
             let s1 = Activations.SupAbsDerivative(act, lo, hi)
             let s2 = if smooth then Activations.SupAbsSecondDerivative(act, lo, hi) else nan
             let g1inf = gk.[k + 1] |> Array.fold (fun a x -> max a (abs x)) 0.0
-            let dh = Array.map2 (-) h.[k] h.[k - 1]
+            let dh = ws.Dh
+            for e in 0 .. dh.Length - 1 do dh.[e] <- h.[k].[e] - h.[k - 1].[e]
             { EW = Linalg.frobenius ewm eo md; EV = Linalg.frobenius evm eo md
               AWW = s2 * g1inf * hs.[k] * hs.[k]
               AWV = d1max * ps.[k + 1] * hs.[k]
@@ -247,9 +303,12 @@ let evaluate (c: Context) (withForcing: bool) (w: float[]) (v: float[]) : Iterat
               X = Linalg.frobeniusDiff w wo1 w wo md; Y = Linalg.frobeniusDiff v wo1 v wo md
               DGW = Linalg.frobeniusDiff gw wo1 gw wo md; DGV = Linalg.frobeniusDiff gv wo1 gv wo md
               PF1 = fro p1; PF = fro p.[k]; PS = ps.[k]; HS = hs.[k]
-              DHF = fro dh; DHS = (if withForcing then specUpper dh n d else nan)
-              SHatS = (if withForcing then specUpper sh n m else nan); GHatInf = ghat
+              DHF = fro dh; DHS = (if withForcing then specUpperWith scratch dh n d else nan)
+              SHatS = (if withForcing then specUpperWith scratch sh n m else nan); GHatInf = ghat
               S1F = Activations.SupAbsDerivative(act, loF, hiF)
               S2F = (if smooth then Activations.SupAbsSecondDerivative(act, loF, hiF) else nan)
-              D1Max = d1maxK })
+              D1Max = d1maxK }
     { GW = gw; GV = gv; Loss = loss / float n; Pairs = pairs; EWm = ewm; EVm = evm }
+
+/// `evaluateIn` fresh buffers, summing the layer gradients itself.
+let evaluate (c: Context) (withForcing: bool) (w: float[]) (v: float[]) : Iterate = evaluateIn (Workspace c) withForcing None w v

@@ -41,7 +41,10 @@ type VerdictRow =
       Hypotheses: (string * bool * string) list
       Constants: (string * float) list
       Notes: string list
-      Seconds: float }
+      /// wall-clock seconds of the evaluation (a check that first computes a quantity shared with others pays for it)
+      Seconds: float
+      /// CPU seconds of the whole process during the evaluation (all threads, JIT and GC included)
+      CpuSeconds: float }
     member r.IsViolated = r.Verdict = "VIOLATED"
     /// The check could not be evaluated (the fifth outcome, `error`): not a verdict about the theorem.
     member r.IsError = r.Verdict = "error"
@@ -68,10 +71,16 @@ let tightnessRange (e: Evaluation) : TightnessRange option =
     | Holds (_, t), None -> Some { Min = t; MinAt = "the only comparison"; Max = t; MaxAt = "the only comparison"; Count = 1 }
     | _ -> None
 
+/// CPU seconds this process has used so far (all threads).
+let processCpuSeconds () =
+    use p = Diagnostics.Process.GetCurrentProcess()
+    p.TotalProcessorTime.TotalSeconds
+
 /// Evaluates one result on one input, timing it; an exception becomes an `error` row naming it (not a verdict),
 /// so that one broken check cannot hide the others.
 let evaluateRow (r: Result<'input>) (inputName: string) (input: 'input) : VerdictRow =
     let sw = Diagnostics.Stopwatch.StartNew()
+    let cpu0 = processCpuSeconds ()
     let e =
         try Result.evaluate r input
         with ex ->
@@ -90,7 +99,8 @@ let evaluateRow (r: Result<'input>) (inputName: string) (input: 'input) : Verdic
       TightnessMaxAt = (match range with Some t -> t.MaxAt | None -> "")
       Detail = (if List.contains Evaluation.AnyWeights e.Notes && Verdict.isHolds e.Verdict then sprintf "%s (%s)" (detail e) Evaluation.AnyWeights else detail e)
       Hypotheses = e.Hypotheses; Constants = e.Constants; Notes = e.Notes
-      Seconds = sw.Elapsed.TotalSeconds }
+      Seconds = sw.Elapsed.TotalSeconds
+      CpuSeconds = processCpuSeconds () - cpu0 }
 
 /// Every single-run result on a run.
 let verifyRun (run: Run) : VerdictRow list =
@@ -127,7 +137,7 @@ let private notApplicableRow (r: Result<'a>) (inputName: string) (why: string) :
     { Id = r.Id; Title = r.Title; Source = r.Source; Provenance = provenance r.Provenance; Doc = r.Doc
       Input = inputName; Verdict = Verdict.label (NotApplicable why); Measured = nan; Bound = nan; Tightness = nan
       TightnessMin = nan; TightnessMinAt = ""; TightnessMax = nan; TightnessMaxAt = ""
-      Detail = why; Hypotheses = []; Constants = []; Notes = []; Seconds = 0.0 }
+      Detail = why; Hypotheses = []; Constants = []; Notes = []; Seconds = 0.0; CpuSeconds = 0.0 }
 
 /// Every result on a generic-architecture run: the generic ones evaluated, the MLP-format ones not applicable.
 let verifyBlockRun (run: BlockRun) : VerdictRow list =
@@ -183,6 +193,7 @@ let rowJson (r: VerdictRow) : JsonObject =
     o["constants"] <- (cs :> JsonNode)
     o["notes"] <- JsonArray(r.Notes |> List.map (fun s -> (JsonValue.Create s :> JsonNode | null)) |> Array.ofList)
     o["seconds"] <- num r.Seconds
+    o["cpu_seconds"] <- num r.CpuSeconds
     o
 
 /// Writes verdicts.json into a run directory atomically (temporary file, then rename).

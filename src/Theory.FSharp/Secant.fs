@@ -48,6 +48,10 @@ let secantSlope (act: ActivationKind) (s2: float option) (preErr: float) (a: flo
             if qErr <= midErr then struct (q, qErr + moved) else struct (mid, midErr + moved)
     | _, None -> invalidArg "s2" "a smooth activation needs its s2"
 
+/// ‖A‖₂ of a small dense matrix by the Gram-matrix eigenvalue (`Linalg.spectralNorm`, relative error of order k·u
+/// like a full SVD's, at a fraction of its cost: B.bound evaluates two per sample, layer and snapshot).
+let private l2Norm (a: Matrix<float>) = Linalg.spectralNorm a.RowCount a.ColumnCount (a.ToRowMajorArray()) 0
+
 /// Upper values π_k ≥ ‖J_L ⋯ J_{k+1}‖₂, k = 0..L (π_L = 1), of the exact secant Jacobians of one sample,
 /// given the states x_{k−1} (ResNet) and y_{k−1} (the other trajectory) entering layer k = 1..L.
 ///
@@ -87,12 +91,12 @@ let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (dep
         let vd = Matrix<float>.Build.Dense(d, m, fun r j -> v.[r, j] * slopes.[j] / fL)
         let j = Matrix<float>.Build.DenseIdentity d + vd * w
         let eta = (vOp * wOp * epsMax + float (m + 2) * U * (s1 + epsMax) * v.FrobeniusNorm() * w.FrobeniusNorm()) / fL
-        let nbar = j.L2Norm() * (1.0 + 4.0 * float d * U)
+        let nbar = l2Norm j * (1.0 + 4.0 * float d * U)
         mhat <- mhat * j
         prodPert <- prodPert * (nbar + eta)
         prodNorm <- prodNorm * nbar
         let steps = float (L - k + 1)
-        pi.[k - 1] <- mhat.L2Norm() * (1.0 + 4.0 * float d * U) + prodPert * Math.Pow(1.0 + 2.0 * float d * U, steps) - prodNorm
+        pi.[k - 1] <- l2Norm mhat * (1.0 + 4.0 * float d * U) + prodPert * Math.Pow(1.0 + 2.0 * float d * U, steps) - prodNorm
     pi
 
 /// One layer k of a snapshot with what the local-error bounds need of it, computed once per snapshot: W_k, V_k,

@@ -179,17 +179,22 @@ let private observe (run: Run) : int -> IterateCallback option =
     segs.[j0] <- boundOf seg.Value
     let drift, amax, lemax, seconds = ref 0.0, ref 0.0, ref 0.0, ref 0.0
     let w, v = Array.zeroCreate (run.W 0).Length, Array.zeroCreate (run.V 0).Length
+    let gw, gv = Array.zeroCreate (run.W 0).Length, Array.zeroCreate (run.V 0).Length
+    let buffers = Workspace ctx
     fun s ->
         if s >= last then None
         else
             let from, until = run.Steps.[s], run.Steps.[s + 1]
-            Some <| IterateCallback(fun j ws vs _ _ _ ->
+            Some <| IterateCallback(fun j ws vs gws gvs _ ->
                 let sw = Diagnostics.Stopwatch.StartNew()
                 ws.CopyTo(Span w)
                 vs.CopyTo(Span v)
                 if j < until then
                     if s > 0 && j = from then seg.Value <- startState run (run.W s) (run.V s)
-                    let it = evaluate ctx false w v
+                    // the replay's gradient of this iterate is reused; the states and adjoints are IterateSplit's own
+                    gws.CopyTo(Span gw)
+                    gvs.CopyTo(Span gv)
+                    let it = evaluateIn buffers false (Some(gw, gv)) w v
                     for p in it.Pairs do
                         amax.Value <- max amax.Value (jointCoefficient p.AWW p.AWV p.AVW)
                         lemax.Value <- max lemax.Value (fL * sqrt (p.EW * p.EW + p.EV * p.EV))
