@@ -82,6 +82,17 @@ internal sealed class Study
         return Parse(File.ReadAllText(path), Path.GetDirectoryName(Path.GetFullPath(path))!, path);
     }
 
+    /// <summary>
+    /// A study given on the command line: an existing file, else the built-in study of that name
+    /// (<see cref="BuiltinStudies"/>; its relative data paths, if any, are read from the working directory).
+    /// </summary>
+    public static Study Resolve(string pathOrName)
+    {
+        if (File.Exists(pathOrName)) return Load(pathOrName);
+        if (BuiltinStudies.Text(pathOrName) is { } text) return Parse(text, Directory.GetCurrentDirectory(), $"built-in study {pathOrName}");
+        throw new StudyException($"{pathOrName}: no such study file and no built-in study of that name (built-in: {BuiltinStudies.List()}; write an example with `resode sweep init {pathOrName}`)");
+    }
+
     public static Study Parse(string text, string baseDir, string label)
     {
         TomlTable root;
@@ -203,12 +214,34 @@ internal sealed class Study
     }
 
     /// <summary>
-    /// The cell's directory name: SHA-256 over the engine version and the sorted settings, with each
+    /// Which engine computed a cell, as it enters the cell hash: "commit:SHA" for a build from a clean checkout;
+    /// for a build with uncommitted changes ("SHA+dirty") or without git ("unknown") the commit does not say what
+    /// was built, so the identity is "content:H" with H the SHA-256 of the tool's own assemblies (the command, the
+    /// engine and the theory layer; .NET builds are deterministic, so the same sources give the same H), and any
+    /// rebuild that changes them makes new cells instead of mixing results of two different programs.
+    /// </summary>
+    public static string EngineIdentity => EngineIdentityValue.Value;
+
+    private static readonly Lazy<string> EngineIdentityValue = new(() =>
+    {
+        string c = EngineInfo.Commit;
+        if (c != "unknown" && !c.EndsWith("+dirty", StringComparison.Ordinal)) return "commit:" + c;
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var asm in new[] { typeof(Study).Assembly, typeof(EngineInfo).Assembly, typeof(Theory.Registry).Assembly })
+        {
+            var bytes = string.IsNullOrEmpty(asm.Location) ? Encoding.UTF8.GetBytes(asm.FullName ?? "") : File.ReadAllBytes(asm.Location);
+            sha.AppendData(SHA256.HashData(bytes));
+        }
+        return "content:" + Hex(sha.GetHashAndReset())[..16];
+    });
+
+    /// <summary>
+    /// The cell's directory name: SHA-256 over the engine version and identity (<see cref="EngineIdentity"/>) and the sorted settings, with each
     /// data file replaced by the hash of its content (so a moved file is the same cell, an edited one a new cell).
     /// </summary>
     private static string CellHash(List<KeyValuePair<string, string>> settings, string baseDir)
     {
-        var o = new JsonObject { ["engine"] = EngineInfo.Version };
+        var o = new JsonObject { ["engine"] = EngineInfo.Version, ["build"] = EngineIdentity };
         var s = new JsonObject();
         foreach (var (k, v) in settings.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             s[k] = FileOptions.Contains(k) ? "sha256:" + FileHash(v) : v;
@@ -236,6 +269,7 @@ internal sealed class Study
         ["grids"] = new JsonArray(c.Grids.Select(g => (JsonNode?)JsonValue.Create(g)).ToArray()),
         ["engine_version"] = EngineVersion,
         ["engine_commit"] = EngineInfo.Commit,
+        ["engine_identity"] = EngineIdentity,
         ["settings"] = SettingsJson(c),
         ["train_arguments"] = new JsonArray(c.TrainArguments().Select(a => (JsonNode?)JsonValue.Create(a)).ToArray()),
     };
