@@ -228,8 +228,9 @@ internal static class SweepCommand
         var dir = new Argument<string>("DIR") { Description = "The study's output directory." };
         var outDir = new Option<string?>("--out") { Description = "Report directory (default DIR/report; replaced when it is an earlier merge's)." };
         var partial = new Option<bool>("--partial") { Description = "Accept missing or failed cells (they are listed in the report either way); without it they make the exit code 3." };
-        var cmd = new Command("merge", "Gather the finished cells of a study into one report (index.html, report.md, results.json): the results summarized over the cells, the ladders evaluated, missing and failed cells listed by name and setting. Refuses cells of another engine version. Exit code 1 if a result is violated, 3 if cells are missing or failed (unless --partial).")
-        { dir, outDir, partial };
+        var docsBase = new Option<string?>("--docs-base") { Description = "Link each verdict to BASE/docs/theorems/<page>.md instead of the pages the report carries in its docs/ folder." };
+        var cmd = new Command("merge", "Gather the finished cells of a study into one report, the page of `resode report` (index.html, report.md, results.json, docs/): the results summarized over the cells, the ladders evaluated, missing and failed cells listed by name and setting. Refuses cells of another engine version. Exit code 1 if a result is violated, 3 if cells are missing or failed (unless --partial).")
+        { dir, outDir, partial, docsBase };
         cmd.SetAction(pr => Guard(() =>
         {
             var sw = Stopwatch.StartNew();
@@ -242,10 +243,7 @@ internal static class SweepCommand
             var m = StudyMerge.Gather(s, output);
             RunDirectory.WriteAtomically(target, force: ours, kind: "study report", fill: tmp =>
             {
-                double secs = sw.Elapsed.TotalSeconds;
-                File.WriteAllText(Path.Combine(tmp, "results.json"), StudyMerge.Json(m, secs));
-                File.WriteAllText(Path.Combine(tmp, "report.md"), StudyMerge.Markdown(m, secs));
-                File.WriteAllText(Path.Combine(tmp, "index.html"), StudyMerge.Html(m, secs));
+                Report.ReportWriter.WriteStudy(m, tmp, sw.Elapsed.TotalSeconds, new Report.ReportOptions(pr.GetValue(docsBase), ResodeApp.CommandLine(pr)));
             });
             var shown = m.Shown.ToList();
             int violated = shown.Count(r => r.IsViolated);
@@ -253,7 +251,7 @@ internal static class SweepCommand
             foreach (var c in m.Missing) Console.Error.WriteLine($"missing: {c.Cell.Name} ({c.Cell.Hash}) {c.Cell.DescribeSettings()}{(c.Reason is null ? "" : " — " + c.Reason)}");
             foreach (var c in m.Failed) Console.Error.WriteLine($"failed:  {c.Cell.Name} ({c.Cell.Hash}) {c.Cell.DescribeSettings()} — {c.Reason}; log {Path.Combine(output.CellDir(c.Cell), "log.txt")}");
             if (m.Commits.Count > 1) Console.Error.WriteLine($"note: the cells were computed by engine {s.EngineVersion} built from {m.Commits.Count} commits ({string.Join(", ", m.Commits)}); listed in results.json (engine_commits)");
-            if (m.StrayCells > 0) Console.Error.WriteLine($"note: {m.StrayCells} cell directories of other settings (an earlier version of the study) are not part of this report");
+            if (m.StrayCells > 0) Console.Error.WriteLine($"note: {m.StrayCells} cell directories of other settings or of another engine build (an earlier version of the study or of resode) are not part of this report");
             bool incomplete = m.Missing.Any() || m.Failed.Any();
             if (incomplete && !pr.GetValue(partial))
             {
@@ -267,7 +265,12 @@ internal static class SweepCommand
 
     private static bool IsOurReport(string resultsJson)
     {
-        try { return JsonNode.Parse(File.ReadAllText(resultsJson))?["format"]?.GetValue<string>() == StudyMerge.ReportFormat; }
+        try
+        {
+            var root = JsonNode.Parse(File.ReadAllText(resultsJson));
+            string? format = root?["format"]?.GetValue<string>();
+            return format == StudyMerge.OldReportFormat || (format == "resode-report/2" && root?["kind"]?.GetValue<string>() == "study");
+        }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or IOException) { return false; }
     }
 }
