@@ -39,6 +39,18 @@ public sealed class TinyReportTests
                 Assert.Contains("stroke-dasharray=", File.ReadAllText(Path.Combine(dir, "figures", f + ".svg")));
             foreach (var svg in Directory.GetFiles(Path.Combine(dir, "figures"), "*.svg"))
                 Assert.DoesNotMatch("stroke=\"#[0-9A-Fa-f]{2}0307\"", File.ReadAllText(svg));
+
+            // One code path: the report's directory is a study output, and `sweep merge` of its cells writes the same
+            // results.json as the report itself, apart from timings and the command line.
+            Assert.True(File.Exists(Path.Combine(dir, "study.toml")) && Directory.GetDirectories(Path.Combine(dir, "cells")).Length == 19);
+            string merged = dir + "-merged";
+            try
+            {
+                Assert.Equal(0, ResOdeProofs.Cli.ResodeApp.Run(new[] { "sweep", "merge", dir, "--out", merged }));
+                Assert.Equal(Untimed(JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "results.json"))))!.ToJsonString(),
+                             Untimed(JsonNode.Parse(File.ReadAllText(Path.Combine(merged, "results.json"))))!.ToJsonString());
+            }
+            finally { if (Directory.Exists(merged)) Directory.Delete(merged, true); }
         }
         finally { Directory.Delete(dir, true); }
     }
@@ -78,6 +90,17 @@ public sealed class TinyReportTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    /// <summary>JSON without timings (keys ending in "seconds", and their _inf flags), the creation time and the command line.</summary>
+    private static JsonNode? Untimed(JsonNode? n) => n switch
+    {
+        JsonObject o => new JsonObject(o.Where(kv => !(kv.Key.EndsWith("seconds", StringComparison.Ordinal) || kv.Key.EndsWith("seconds_inf", StringComparison.Ordinal)
+                                                       || kv.Key is "created_utc" or "command_line"))
+                                        .Select(kv => KeyValuePair.Create(kv.Key, Untimed(kv.Value)))),
+        JsonArray a => new JsonArray(a.Select(Untimed).ToArray()),
+        null => null,
+        _ => n.DeepClone(),
+    };
 
     private static double StudyMergeConstant(ResOdeProofs.Theory.Registry.VerdictRow r, string name) =>
         r.Constants.Where(c => c.Item1 == name).Select(c => c.Item2).DefaultIfEmpty(double.NaN).First();

@@ -241,12 +241,27 @@ internal static class SweepCommand
             if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !ours)
                 return Ui.Fail($"{target} exists and is not a study report written by `resode sweep merge`: choose another --out (nothing was changed)");
             var m = StudyMerge.Gather(s, output);
+            int? pageViolated = null;
             RunDirectory.WriteAtomically(target, force: ours, kind: "study report", fill: tmp =>
             {
-                Report.ReportWriter.WriteStudy(m, tmp, sw.Elapsed.TotalSeconds, new Report.ReportOptions(pr.GetValue(docsBase), ResodeApp.CommandLine(pr)));
+                var options = new Report.ReportOptions(pr.GetValue(docsBase), ResodeApp.CommandLine(pr));
+                if (s.Layout is not null && !m.Missing.Any() && !m.Failed.Any())
+                {
+                    // A study with the report's layout (a preset, or a copy of one) gets the page of `resode report`, built from its cells.
+                    var content = Report.ReportCommand.Assemble(Report.ReportStudy.Settings(s), output, tmp, CancellationToken.None);
+                    content.TotalSeconds += m.Cells.Sum(c => c.Seconds);
+                    Report.ReportWriter.Write(content, tmp, options);
+                    pageViolated = content.FaithfulRows.Count(r => r.IsViolated);
+                }
+                else
+                {
+                    if (s.Layout is not null) Console.Error.WriteLine("note: cells are missing or failed, so the report's figures cannot be drawn; the study's page lists them");
+                    Report.ReportWriter.WriteStudy(m, tmp, sw.Elapsed.TotalSeconds, options);
+                }
             });
             var shown = m.Shown.ToList();
-            int violated = shown.Count(r => r.IsViolated);
+            // On the report's page the negative controls are violated by design: the exit code follows the faithful runs.
+            int violated = pageViolated ?? shown.Count(r => r.IsViolated);
             Console.WriteLine($"merged {m.Cells.Count(c => c.State == CellState.Done)} of {m.Cells.Count} cells and {m.Ladders.Count(l => l.Status == "evaluated")} ladders of study '{s.Name}': {shown.Count} verdict rows, {violated} violated; wrote {target}");
             foreach (var c in m.Missing) Console.Error.WriteLine($"missing: {c.Cell.Name} ({c.Cell.Hash}) {c.Cell.DescribeSettings()}{(c.Reason is null ? "" : " — " + c.Reason)}");
             foreach (var c in m.Failed) Console.Error.WriteLine($"failed:  {c.Cell.Name} ({c.Cell.Hash}) {c.Cell.DescribeSettings()} — {c.Reason}; log {Path.Combine(output.CellDir(c.Cell), "log.txt")}");
@@ -269,7 +284,7 @@ internal static class SweepCommand
         {
             var root = JsonNode.Parse(File.ReadAllText(resultsJson));
             string? format = root?["format"]?.GetValue<string>();
-            return format == StudyMerge.OldReportFormat || (format == "resode-report/2" && root?["kind"]?.GetValue<string>() == "study");
+            return format is StudyMerge.OldReportFormat or "resode-report/2";
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or IOException) { return false; }
     }
