@@ -91,7 +91,7 @@ public sealed class TinyReportTests
         finally { Directory.Delete(dir, true); }
     }
 
-    /// <summary>JSON without timings (keys ending in "seconds", and their _inf flags), the creation time and the command line.</summary>
+    /// <summary>JSON without timings (keys ending in "seconds" and their _inf flags, "0.02s" durations in text), the creation time and the command line.</summary>
     private static JsonNode? Untimed(JsonNode? n) => n switch
     {
         JsonObject o => new JsonObject(o.Where(kv => !(kv.Key.EndsWith("seconds", StringComparison.Ordinal) || kv.Key.EndsWith("seconds_inf", StringComparison.Ordinal)
@@ -99,6 +99,7 @@ public sealed class TinyReportTests
                                         .Select(kv => KeyValuePair.Create(kv.Key, Untimed(kv.Value)))),
         JsonArray a => new JsonArray(a.Select(Untimed).ToArray()),
         null => null,
+        JsonValue v when v.TryGetValue<string>(out var text) => JsonValue.Create(System.Text.RegularExpressions.Regex.Replace(text, @"\b\d+(\.\d+)?(e-?\d+)?s\b", "#s")), // "0.02s" durations in notes
         _ => n.DeepClone(),
     };
 
