@@ -173,50 +173,24 @@ internal sealed class ControlResult
 
 /// <summary>Trains and measures the report's experiments.</summary>
 /// <remarks>
-/// With <paramref name="cells"/> the runs are not trained here: each is read, with its verdicts, from the study's
-/// finished cell of that name (<see cref="ReportStudy.Runs"/>); the measurements on them, the ladders, and the
+/// The runs are not trained here: each is read, with its verdicts, from the study's finished cell of that name
+/// (<paramref name="cells"/>, <see cref="ReportStudy.Runs"/>); the measurements on them, the ladders, and the
 /// in-memory experiments (clipped copies for A.apriori, the seed spread, the bumped snapshot) are computed here.
 /// </remarks>
-internal sealed class Experiments(ReportSettings s, string outDir, bool writeRuns, Action<string> log, CancellationToken cancel,
-    Func<string, RunSpec, ReportRun>? cells = null)
+internal sealed class Experiments(ReportSettings s, Action<string> log, CancellationToken cancel, Func<string, RunSpec, ReportRun> cells)
 {
     private readonly Dictionary<string, double> _timings = new();
     public IReadOnlyDictionary<string, double> Timings => _timings;
     public void Record(string what, double seconds) => _timings[what] = seconds;
 
-    private ReportRun Train(string name, RunSpec spec, bool verify = true, bool flow = false)
+    /// <summary>The run of that name, read from its cell (the spec says what the page expects; the cell's own is kept).</summary>
+    private ReportRun Train(string name, RunSpec spec)
     {
-        if (cells is not null)
-        {
-            var c = cells(name, spec);
-            log(string.Create(CultureInfo.InvariantCulture,
-                $"  {name}: {c.Data.Directory}, loss {c.Data.Losses[0]:G4} -> {c.FinalLoss:G4}{(c.Data.Diverged ? " (DIVERGED)" : "")}; {c.Rows.Count} results, {c.Rows.Count(r => r.IsViolated)} violated"));
-            return c;
-        }
-        var sw = Stopwatch.StartNew();
-        string label = $"{name} (L={spec.Depth}, m={spec.Width}, n={spec.Samples}, d={spec.Dim}, {spec.Iterations} it)";
-        // The progress callback is also where a Ctrl+C is noticed: the exception unwinds into
-        // RunDirectory.WriteAtomically, which removes the partial report. (The gradient flow is checked before and after.)
         cancel.ThrowIfCancellationRequested();
-        var result = flow ? spec.TrainFlow()
-            : Ui.Interactive
-            ? Ui.WithProgress(label, p => spec.Train((i, n, l) => { cancel.ThrowIfCancellationRequested(); p(i, n, l); }))
-            : spec.Train((_, _, _) => cancel.ThrowIfCancellationRequested());
-        cancel.ThrowIfCancellationRequested();
-        string rel = Path.Combine("runs", name);
-        var data = RunDirectory.InMemory(result, rel);
-        var run = new ReportRun { Name = name, Spec = spec, Data = data, SnapshotSteps = data.Steps, Seconds = result.Seconds };
-        if (verify) run.Rows.AddRange(Registry.verifyRun(new Run(data)));
-        if (writeRuns)
-        {
-            RunDirectory.Write(result, Path.Combine(outDir, rel));
-            if (verify) Registry.writeVerdicts(Path.Combine(outDir, rel), FList.OfSeq(run.Rows));
-        }
-        int viol = run.Rows.Count(r => r.IsViolated);
+        var c = cells(name, spec);
         log(string.Create(CultureInfo.InvariantCulture,
-            $"  {name}: {result.UpdatesApplied} updates in {result.Seconds:F2} s, loss {result.Losses[0]:G4} -> {run.FinalLoss:G4}" +
-            $"{(result.Status == RunStatus.Diverged ? " (DIVERGED)" : "")}; {run.Rows.Count} results checked, {viol} violated ({sw.Elapsed.TotalSeconds:F1} s)"));
-        return run;
+            $"  {name}: {c.Data.Directory}, loss {c.Data.Losses[0]:G4} -> {c.FinalLoss:G4}{(c.Data.Diverged ? " (DIVERGED)" : "")}; {c.Rows.Count} results, {c.Rows.Count(r => r.IsViolated)} violated"));
+        return c;
     }
 
     /// <summary>Figure 1: a ladder of depths for one initialization.</summary>
@@ -269,13 +243,7 @@ internal sealed class Experiments(ReportSettings s, string outDir, bool writeRun
         // that divide the deepest one (a depth such as 1014 in a dyadic ladder would not nest).
         var nested = runs.Where(r => reference.Spec.Depth % r.Spec.Depth == 0).ToList();
         var ladder = LadderModule.create(FList.OfSeq(nested.Select(r => new Run(r.Data))));
-        if (ladder.IsOk)
-        {
-            res.LadderRows.AddRange(Registry.verifyLadder(ladder.ResultValue));
-            if (writeRuns)
-                foreach (var r in runs)
-                    Registry.writeVerdicts(Path.Combine(outDir, r.Data.Directory), FList.OfSeq(r.Rows.Concat(res.LadderRows)));
-        }
+        if (ladder.IsOk) res.LadderRows.AddRange(Registry.verifyLadder(ladder.ResultValue));
         else log($"  note: no ladder results: {ladder.ErrorValue}");
         foreach (var r in runs) r.Data = LastSnapshotOnly(r.Data);
         _timings[$"figure 1 ({tag} ladder)"] = sw.Elapsed.TotalSeconds;
@@ -399,7 +367,7 @@ internal sealed class Experiments(ReportSettings s, string outDir, bool writeRun
         if (s.FlowRun is null) return null;
         var sw = Stopwatch.StartNew();
         log($"figure 2 as a gradient flow: L = {s.FlowRun.Depth}, horizon {(s.FlowRun.Eta * s.FlowRun.Iterations).ToString("G4", CultureInfo.InvariantCulture)}");
-        var run = Train("fig2-tied-flow", s.FlowRun, flow: true);
+        var run = Train("fig2-tied-flow", s.FlowRun);
         _timings["figure 2 (gradient flow)"] = sw.Elapsed.TotalSeconds;
         return run;
     }

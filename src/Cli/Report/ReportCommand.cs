@@ -107,7 +107,7 @@ internal static class ReportCommand
     internal static ReportContent Run(ReportSettings s, string dir, CancellationToken cancel, Func<string, RunSpec, ReportRun> cells)
     {
         var total = Stopwatch.StartNew();
-        var ex = new Experiments(s, dir, writeRuns: false, Log, cancel, cells);
+        var ex = new Experiments(s, Log, cancel, cells);
         var tied = ex.Ladder(InitKind.Tied);
         var iid = ex.Ladder(InitKind.Iid);
         var lg = ex.Long();
