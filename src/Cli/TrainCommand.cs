@@ -31,6 +31,7 @@ internal static class TrainCommand
         var iters = new Option<int>("--iters") { Description = "Number of gradient-descent updates N.", DefaultValueFactory = _ => 50 };
         var clip = new Option<double?>("--clip") { Description = "Clip radius C: each layer's update L·∂ℓ/∂Z_k is projected onto the Frobenius ball of radius C (clipped gradient descent)." };
         var seed = new Option<long>("--seed") { Description = "Seed: fixes data, initialization and everything else.", DefaultValueFactory = _ => 0 };
+        var snapSteps = new Option<string?>("--snapshot-steps") { Description = "The snapshot iterations themselves, instead of --snapshots: a comma-separated list of iterations and ranges FIRST..LAST or FIRST..LAST/STEP (both ends included), e.g. 0..50/5,49." };
         var snaps = new Option<int>("--snapshots") { Description = "Number of evenly spaced snapshot iterations whose full weights are written (iteration 0 and the last included).", DefaultValueFactory = _ => 5 };
         var f32 = new Option<bool>("--float32") { Description = "Compute in float32 (files stay float64)." };
         var outDir = new Option<string>("--out") { Description = "Run directory to write.", DefaultValueFactory = _ => "runs/run" };
@@ -40,7 +41,7 @@ internal static class TrainCommand
         var fault = new Option<string?>("--inject-fault") { Description = "TESTING ONLY: run a deliberately wrong engine (scaled-layer-gradient, forward-depth-scale, wrong-activation-derivative, stale-gradient); run.json records the fault." };
 
         var cmd = new Command("train", "Train a residual network h_k = h_{k-1} + (1/L) V_k σ(W_k h_{k-1}) by full-batch gradient descent and write a run directory (.npy arrays + run.json).")
-        { x, y, a, b, n, d, w0, v0, init, depth, width, scale, vscale, modes, act, eta, iters, clip, seed, snaps, f32, outDir, force, fault, threads, ckpt };
+        { x, y, a, b, n, d, w0, v0, init, depth, width, scale, vscale, modes, act, eta, iters, clip, seed, snaps, snapSteps, f32, outDir, force, fault, threads, ckpt };
 
         // Gradient flow (optimizer gf): the same setting integrated in continuous time.
         var optimizer = new Option<string>("--optimizer") { Description = "gd (gradient descent, --eta, --iters) or gf (the gradient flow dZ/dt = −L·∂ℓ/∂Z over [0, --horizon], integrated by Dormand–Prince 5(4) with --rtol/--atol and recorded at the --iters + 1 times t_j = j·T/iters; run.json gets eta = T/iters). --clip applies to both.", DefaultValueFactory = _ => "gd" };
@@ -91,7 +92,7 @@ internal static class TrainCommand
                 var f = ParseFault(pr.GetValue(fault));
                 var opts = new TrainOptions(activation, pr.GetValue(eta), pr.GetValue(iters))
                 {
-                    Clip = pr.GetValue(clip), Snapshots = pr.GetValue(snaps), Float32 = pr.GetValue(f32), Fault = f,
+                    Clip = pr.GetValue(clip), Snapshots = pr.GetValue(snaps), SnapshotSteps = ParseSteps(pr.GetValue(snapSteps), pr.GetValue(iters)), Float32 = pr.GetValue(f32), Fault = f,
                     Threads = pr.GetValue(threads), Checkpoint = pr.GetValue(ckpt),
                 };
                 opts.Validate();
@@ -145,7 +146,7 @@ internal static class TrainCommand
                         progress => GradientFlow.Train(shape, data, initial,
                             new FlowOptions(activation, pr.GetValue(horizon) ?? opts.Eta * opts.Iterations, opts.Iterations)
                             {
-                                Rtol = pr.GetValue(rtol), Atol = pr.GetValue(atol), Clip = opts.Clip, Snapshots = opts.Snapshots,
+                                Rtol = pr.GetValue(rtol), Atol = pr.GetValue(atol), Clip = opts.Clip, Snapshots = opts.Snapshots, SnapshotSteps = opts.SnapshotSteps,
                                 Fault = f, Progress = progress, Cancel = interrupts.Token,
                             }, sd, dataDesc, aMat, bMat))
                     : Ui.WithProgress($"train L={shape.Depth} m={shape.Width} n={data.Count}",
@@ -166,6 +167,37 @@ internal static class TrainCommand
             }
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// The iterations of --snapshot-steps ("0..50/5,49": ranges FIRST..LAST[/STEP] with both ends included, and single
+    /// iterations), sorted and without repeats; null when the option is absent.
+    /// </summary>
+    internal static int[]? ParseSteps(string? text, int iterations)
+    {
+        if (text is null) return null;
+        var steps = new SortedSet<int>();
+        string Bad(string item) => $"--snapshot-steps '{text}': '{item}' is not an iteration 0..{iterations} or a range FIRST..LAST[/STEP] (e.g. 0..50/5,49)";
+        static bool Int(string t, out int v) => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out v);
+        foreach (var raw in text.Split(','))
+        {
+            string item = raw.Trim();
+            var range = item.Split("..");
+            if (range.Length == 1)
+            {
+                if (!Int(item, out int k) || k > iterations) throw new ArgumentException(Bad(item));
+                steps.Add(k);
+                continue;
+            }
+            var tail = range[1].Split('/');
+            int step = 1;
+            if (range.Length != 2 || tail.Length > 2 || !Int(range[0], out int a) || !Int(tail[0], out int b) || b < a || b > iterations
+                || (tail.Length == 2 && (!Int(tail[1], out step) || step < 1)))
+                throw new ArgumentException(Bad(item));
+            for (int k = a; k <= b; k += step) steps.Add(k);
+            steps.Add(b);
+        }
+        return steps.Count == 0 ? throw new ArgumentException($"--snapshot-steps '{text}': no iterations") : steps.ToArray();
     }
 
     /// <summary>The status word of the closing line.</summary>

@@ -157,10 +157,11 @@ let verifyBlockLadder (l: GenericResults.BlockLadder) : VerdictRow list =
     let name = sprintf "ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")
     blockLadder |> List.map (fun r -> evaluateRow r name l)
 
-let private num (x: float) : JsonNode | null =
-    if Double.IsFinite x then JsonValue.Create x
-    elif Double.IsNaN x then null
-    else JsonValue.Create(if x > 0.0 then "inf" else "-inf")
+/// Sets o[key] to a number: JSON has no infinity, so NaN (not measured) is null and ±∞ is null with a sibling
+/// o[key_inf] = +1 or −1, the convention of the report's results.json (docs/run-format.md, docs/report-format.md).
+let private putNum (o: JsonObject) (key: string) (x: float) =
+    o[key] <- (if Double.IsFinite x then (JsonValue.Create x :> JsonNode | null) else null)
+    if Double.IsInfinity x then o[key + "_inf"] <- JsonValue.Create(if x > 0.0 then 1 else -1)
 
 /// A row as JSON.
 let rowJson (r: VerdictRow) : JsonObject =
@@ -172,12 +173,12 @@ let rowJson (r: VerdictRow) : JsonObject =
     o["doc"] <- JsonValue.Create r.Doc
     o["input"] <- JsonValue.Create r.Input
     o["verdict"] <- JsonValue.Create r.Verdict
-    o["measured"] <- num r.Measured
-    o["bound"] <- num r.Bound
-    o["tightness"] <- num r.Tightness
-    o["tightness_min"] <- num r.TightnessMin
+    putNum o "measured" r.Measured
+    putNum o "bound" r.Bound
+    putNum o "tightness" r.Tightness
+    putNum o "tightness_min" r.TightnessMin
     o["tightness_min_at"] <- JsonValue.Create r.TightnessMinAt
-    o["tightness_max"] <- num r.TightnessMax
+    putNum o "tightness_max" r.TightnessMax
     o["tightness_max_at"] <- JsonValue.Create r.TightnessMaxAt
     o["detail"] <- JsonValue.Create r.Detail
     let hs = JsonArray()
@@ -189,17 +190,17 @@ let rowJson (r: VerdictRow) : JsonObject =
         hs.Add h
     o["hypotheses"] <- (hs :> JsonNode)
     let cs = JsonObject()
-    for (n, v) in r.Constants do cs[n] <- num v
+    for (n, v) in r.Constants do putNum cs n v
     o["constants"] <- (cs :> JsonNode)
     o["notes"] <- JsonArray(r.Notes |> List.map (fun s -> (JsonValue.Create s :> JsonNode | null)) |> Array.ofList)
-    o["seconds"] <- num r.Seconds
-    o["cpu_seconds"] <- num r.CpuSeconds
+    putNum o "seconds" r.Seconds
+    putNum o "cpu_seconds" r.CpuSeconds
     o
 
 /// Writes verdicts.json into a run directory atomically (temporary file, then rename).
 let writeVerdicts (dir: string) (rows: VerdictRow list) =
     let root = JsonObject()
-    root["format"] <- JsonValue.Create "resode-verdicts/1"
+    root["format"] <- JsonValue.Create "resode-verdicts/2"
     root["engine_version"] <- JsonValue.Create ResOdeProofs.Numerics.EngineInfo.Version
     root["results"] <- JsonArray(rows |> List.map (fun r -> (rowJson r :> JsonNode | null)) |> Array.ofList)
     let path = Path.Combine(dir, "verdicts.json")

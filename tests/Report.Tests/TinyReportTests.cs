@@ -33,7 +33,76 @@ public sealed class TinyReportTests
             foreach (var f in new[] { "fig2-loss", "bounds-a-depth-smoothness", "bounds-c-pl-decay", "fig1-right-distance-w-tied", "fig1-right-distance-v-tied" })
                 Assert.True(File.Exists(Path.Combine(dir, "figures", f + ".png")), f + ".png missing");
             Assert.Contains("id=\"headline\"", File.ReadAllText(Path.Combine(dir, "index.html")));
+            // Dashed lines keep their pattern in the SVG (Skia's SVG canvas drops path effects; Figures.SaveSvgWithDashes
+            // restores them): the figure-1 reference line and the Richardson curves are dashed, and no stand-in colour is left.
+            foreach (var f in new[] { "fig1-left-smoothness", "fig1-right-distance-tied" })
+                Assert.Contains("stroke-dasharray=", File.ReadAllText(Path.Combine(dir, "figures", f + ".svg")));
+            foreach (var svg in Directory.GetFiles(Path.Combine(dir, "figures"), "*.svg"))
+                Assert.DoesNotMatch("stroke=\"#[0-9A-Fa-f]{2}0307\"", File.ReadAllText(svg));
+
+            // One code path: the report's directory is a study output, and `sweep merge` of its cells writes the same
+            // results.json as the report itself, apart from timings and the command line.
+            Assert.True(File.Exists(Path.Combine(dir, "study.toml")) && Directory.GetDirectories(Path.Combine(dir, "cells")).Length == 19);
+            string merged = dir + "-merged";
+            try
+            {
+                Assert.Equal(0, ResOdeProofs.Cli.ResodeApp.Run(new[] { "sweep", "merge", dir, "--out", merged }));
+                Assert.Equal(Untimed(JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "results.json"))))!.ToJsonString(),
+                             Untimed(JsonNode.Parse(File.ReadAllText(Path.Combine(merged, "results.json"))))!.ToJsonString());
+            }
+            finally { if (Directory.Exists(merged)) Directory.Delete(merged, true); }
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    [Fact]
+    public void Verdicts_json_writes_infinities_as_null_with_a_flag_and_reads_them_back()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "resode-verdicts-inf-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            // a registered result evaluated on nothing gives a real row; its numbers are replaced by infinities
+            var row = ResOdeProofs.Cli.Sweep.StudyMerge.RowFromJson(JsonNode.Parse("""
+                {"id":"X.test","title":"t","verdict":"holds","measured":1.5,"bound":null,"bound_inf":1,"tightness":null,"tightness_inf":1,
+                 "tightness_min":2,"tightness_max":null,"tightness_max_inf":1,"constants":{"C":null,"C_inf":-1,"K":3},"seconds":0.1}
+                """)!, "in");
+            Assert.True(double.IsPositiveInfinity(row.Bound));
+            Assert.Equal(1.5, row.Measured);
+            Assert.True(double.IsNaN(StudyMergeConstant(row, "missing")));
+            Assert.True(double.IsNegativeInfinity(StudyMergeConstant(row, "C")));
+            Assert.Equal(2, row.Constants.Length);
+            ResOdeProofs.Theory.Registry.writeVerdicts(dir, Microsoft.FSharp.Collections.ListModule.OfSeq(new[] { row }));
+            string text = File.ReadAllText(Path.Combine(dir, "verdicts.json"));
+            Assert.DoesNotContain("\"inf\"", text);
+            Assert.DoesNotContain("\"-inf\"", text);
+            var o = JsonNode.Parse(text)!["results"]![0]!;
+            Assert.Null(o["bound"]);
+            Assert.Equal(1, o["bound_inf"]!.GetValue<int>());
+            Assert.Null(o["constants"]!["C"]);
+            Assert.Equal(-1, o["constants"]!["C_inf"]!.GetValue<int>());
+            Assert.Equal(3, o["constants"]!["K"]!.GetValue<double>());
+            Assert.Null(o["measured_inf"]);
+            // and it reads back to the same numbers
+            var back = ResOdeProofs.Cli.Sweep.StudyMerge.RowFromJson(o, "in");
+            Assert.True(double.IsPositiveInfinity(back.Bound) && double.IsPositiveInfinity(back.TightnessMax) && back.Measured == 1.5);
+            Assert.True(double.IsNegativeInfinity(StudyMergeConstant(back, "C")));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>JSON without timings (keys ending in "seconds" and their _inf flags, "0.02s" durations in text), the creation time and the command line.</summary>
+    private static JsonNode? Untimed(JsonNode? n) => n switch
+    {
+        JsonObject o => new JsonObject(o.Where(kv => !(kv.Key.EndsWith("seconds", StringComparison.Ordinal) || kv.Key.EndsWith("seconds_inf", StringComparison.Ordinal)
+                                                       || kv.Key is "created_utc" or "command_line"))
+                                        .Select(kv => KeyValuePair.Create(kv.Key, Untimed(kv.Value)))),
+        JsonArray a => new JsonArray(a.Select(Untimed).ToArray()),
+        null => null,
+        JsonValue v when v.TryGetValue<string>(out var text) => JsonValue.Create(System.Text.RegularExpressions.Regex.Replace(text, @"\b\d+(\.\d+)?(e-?\d+)?s\b", "#s")), // "0.02s" durations in notes
+        _ => n.DeepClone(),
+    };
+
+    private static double StudyMergeConstant(ResOdeProofs.Theory.Registry.VerdictRow r, string name) =>
+        r.Constants.Where(c => c.Item1 == name).Select(c => c.Item2).DefaultIfEmpty(double.NaN).First();
 }

@@ -62,7 +62,8 @@ internal static class Cli
 /// Compares two merged studies: results.json with the timings taken out, and every file of every cell's
 /// run directory (the arrays and run.json) byte for byte, apart from run.json's timing fields.
 /// Timings are: keys ending in "seconds" or starting with "ms_per" (run.json's ms_per_iteration), the "timings"
-/// object, the host and finishing time of a cell, and "0.24s"-style durations inside notes.
+/// object, the host and finishing time of a cell, and "0.24s"-style durations inside notes; besides timings, the
+/// command line that wrote a report (it names the directory merged).
 /// </summary>
 internal static class Compare
 {
@@ -77,7 +78,7 @@ internal static class Compare
         _ => n.DeepClone(),
     };
 
-    private static bool IsTiming(string key) => key == "timings" || key.EndsWith("seconds", StringComparison.OrdinalIgnoreCase) || key.StartsWith("ms_per", StringComparison.Ordinal) || key is "finished_utc" or "utc" or "host";
+    private static bool IsTiming(string key) => key == "timings" || key.EndsWith("seconds", StringComparison.OrdinalIgnoreCase) || key.StartsWith("ms_per", StringComparison.Ordinal) || key is "finished_utc" or "utc" or "host" or "command_line";
 
     /// <summary>The differences between two merged study directories (empty: equal apart from timings).</summary>
     public static List<string> Studies(string a, string b)

@@ -31,121 +31,19 @@ internal sealed record ReportSettings(
     int Seeds = 5,
     RunSpec? FlowRun = null)
 {
-    public static ReportSettings Create(string preset, long seed) => preset switch
-    {
-        "quick" => Quick(seed),
-        "paper" => Paper(seed),
-        _ => throw new ArgumentException($"unknown preset '{preset}': quick or paper"),
-    };
+    /// <summary>The study the settings were read from (<see cref="ReportStudy.Settings"/>).</summary>
+    public Sweep.Study? Study { get; init; }
+    /// <summary>Whether the page includes the real-data experiment (Fashion-MNIST, the paper's figure 3).</summary>
+    public bool Fashion { get; init; }
 
-    private static int[] Range(int from, int to, int step = 1) =>
-        Enumerable.Range(0, (to - from) / step + 1).Select(i => from + i * step).ToArray();
-
-    private static RunSpec ControlSpec(long seed) => new RunSpec
-    {
-        Depth = 8, Width = 16, Samples = 10, Dim = 4, Activation = ActivationKind.Gelu, Init = InitKind.Tied,
-        Eta = 0.01 / 4, Iterations = 10, SnapshotSteps = Range(0, 10), Seed = seed,
-    };
+    /// <summary>The settings of a built-in preset (a built-in study with the paper's layout), every seed replaced by <paramref name="seed"/> when given.</summary>
+    public static ReportSettings Create(string preset, long? seed = null) => ReportStudy.Settings(ReportStudy.Load(preset, null, seed));
 
     /// <summary>
-    /// The gradient flow of the quick preset's figure-2 setting over the same horizon t = 5, recorded at 100
-    /// times (for A.flow, C.gfDecay and C.gfPathLength), integrated with rtol 1e-8 so that the integration
-    /// allowance 2(steps + 1)·rtol stays below those results' 1e-3.
+    /// A test-only setting: the built-in study "tiny", the report's code path with every optional experiment of the
+    /// paper preset switched on (the run inside the PL hypotheses, the gradient flow, several seeds) at the smallest sizes.
     /// </summary>
-    private static RunSpec FlowSpec(RunSpec lng) =>
-        lng with { Eta = lng.Eta * lng.Iterations / 100, Iterations = 100, SnapshotSteps = Range(0, 100, 10).Append(99).Order().ToArray() };
-
-    private static ReportSettings Quick(long seed)
-    {
-        const int d = 8;
-        var ladder = new RunSpec
-        {
-            Width = 16, Samples = 20, Dim = d, Activation = ActivationKind.Gelu, Init = InitKind.Tied,
-            Eta = 0.01 / d, Iterations = 30, SnapshotSteps = Range(0, 30), Seed = seed,
-        };
-        var depths = new[] { 2, 4, 8, 16, 32, 64, 128 };
-        const int n = 4000;
-        var lng = new RunSpec
-        {
-            Depth = 16, Width = 32, Samples = 16, Dim = d, Activation = ActivationKind.Gelu, Init = InitKind.Tied,
-            Eta = 0.01 / d, Iterations = n, Seed = seed,
-        };
-        var coeff = new[] { 0, 40, 400, 2000, n };
-        return new ReportSettings("quick", seed, ladder, depths, depths, depths, ladder.SnapshotSteps!,
-            lng, LongSnapshots(n, 10, coeff), coeff, ControlSpec(seed),
-            new[]
-            {
-                "quick preset: the paper's experiments scaled down (d = 8, smaller n, m and L) so that the report runs in about a minute on 2 cores.",
-                "long training uses η = 0.01/d (twice the paper's figure-2 step, d = 8 instead of 16) and 4000 iterations: t = N·η = 5, against 3.1 in the paper's figure 2.",
-                "the gradient-flow results (A.flow, C.gfDecay, C.gfPathLength) are checked on the gradient flow of the figure-2 setting over the same horizon (fig2-tied-flow, Dormand–Prince 5(4), rtol 1e-8).",
-            }, FlowRun: FlowSpec(lng));
-    }
-
-    /// <summary>
-    /// A test-only setting (not a preset of the command): the quick preset's code path with every optional
-    /// experiment of the paper preset switched on (the run inside the PL hypotheses, the gradient flow,
-    /// several seeds) at the smallest sizes, so that a test can run the whole report in seconds.
-    /// </summary>
-    internal static ReportSettings Tiny(long seed)
-    {
-        const int d = 4;
-        var ladder = new RunSpec
-        {
-            Width = 8, Samples = 6, Dim = d, Activation = ActivationKind.Gelu, Init = InitKind.Tied,
-            Eta = 0.01 / d, Iterations = 6, SnapshotSteps = Range(0, 6), Seed = seed,
-        };
-        var depths = new[] { 2, 4, 8, 16 };
-        const int n = 200;
-        var lng = new RunSpec
-        {
-            Depth = 8, Width = 16, Samples = 8, Dim = d, Activation = ActivationKind.Gelu, Init = InitKind.Tied,
-            Eta = 0.01 / d, Iterations = n, Seed = seed,
-        };
-        var coeff = new[] { 0, 100, n };
-        return new ReportSettings("tiny", seed, ladder, depths, depths, depths, ladder.SnapshotSteps!,
-            lng, LongSnapshots(n, 4, coeff), coeff, ControlSpec(seed), new[] { "tiny setting (tests only)." },
-            PlRun: lng with { Eta = lng.Eta / 2, SnapshotSteps = new[] { 0, n - 1, n } }, Seeds: 3,
-            FlowRun: lng with { Eta = lng.Eta * n / 20, Iterations = 20, SnapshotSteps = new[] { 0, 10, 19, 20 } });
-    }
-
-    private static ReportSettings Paper(long seed)
-    {
-        const int d = 16;
-        var ladder = new RunSpec
-        {
-            Width = 32, Samples = 100, Dim = d, Activation = ActivationKind.Gelu, Init = InitKind.Tied,
-            Eta = 0.01 / d, Iterations = 50, SnapshotSteps = Range(0, 50, 5).Append(49).Order().ToArray(), Seed = seed,
-        };
-        var pow2 = Enumerable.Range(1, 10).Select(i => 1 << i).ToArray();
-        var slope = new[] { 2, 16, 64, 256, 1014 };
-        const int n = 10_000;
-        var lng = new RunSpec
-        {
-            Depth = 64, Width = 64, Samples = 50, Dim = d, Activation = ActivationKind.Gelu, Init = InitKind.Tied,
-            Eta = 0.005, Iterations = n, Seed = seed,
-        };
-        var coeff = new[] { 0, 100, 1000, 5000, n };
-        // The PL results need a step within the descent limit (η·β̂ ≤ 1); figure 2's η = 0.005 is beyond it
-        // (η·β̂ ≈ 3), the literal conversion of the authors' step, η = 0.005/d, is within it.
-        var pl = lng with { Eta = 0.005 / d, SnapshotSteps = new[] { 0, n / 2, n - 1, n } };
-        return new ReportSettings("paper", seed, ladder, pow2.Union(slope).Order().ToArray(), slope, pow2,
-            ladder.SnapshotSteps!, lng, LongSnapshots(n, 20, coeff), coeff, ControlSpec(seed),
-            new[]
-            {
-                "paper preset: the configurations of the paper's figures 1 and 2 (authors' public code).",
-                "figure 1: the authors train the mean over all n·d entries of the squared error (ℓ/d) with learning rate L·0.01; in this project's per-sample convention that is η = 0.01/d, and their loss values are ours divided by d.",
-                "figure 2: with the same conversion (η = 0.005/d) the loss after 10 000 iterations stays near 1e-2 in the authors' units, far above the paper's ~1e-6; with η = 0.005, i.e. learning rate L·0.005 on the per-sample loss ℓ (sum over the d outputs, mean over samples), it falls to ~3e-7, the level of the paper's figure. This preset uses η = 0.005 for figure 2; which convention the authors' figure-2 run used is an open question recorded here, not a settled fact.",
-                "figure 1 right: the reference standing in for the limit is the deepest run of the ladder (L = 1024) instead of the authors' L = 2^14.",
-                "the ladders keep a snapshot every 5 iterations and at iteration 49 (12 snapshots; 49 and 50 are the consecutive pair that I.update needs) instead of every iteration, to bound memory (a snapshot holds L·m·d·2 doubles); max_{k,t} ‖Z_{k+1} − Z_k‖ is taken over every iteration from the trace.",
-                "the ladder results (A.rate, B.rate, D.rate) are evaluated on the dyadic depths 2, 4, …, 1024, each of which divides the deepest; L = 1014 (the authors' deepest point of figure 1 left) enters the figure-1-left slope only.",
-                "the PL results (C.*) are checked on a second figure-2 run with η = 0.005/d (fig2-tied-pl), whose steps stay within the descent limit η·β̂ ≤ 1 that those results assume.",
-                "the gradient-flow results (A.flow, C.gfDecay, C.gfPathLength) are checked on the gradient flow of the quick preset's figure-2 setting (L = 16, m = 32, n = 16, d = 8, horizon 5; fig2-tied-flow), not on the paper's size, to keep the integration short.",
-            }, pl, FlowRun: FlowSpec(Quick(seed).Long));
-    }
-
-    /// <summary>Every n/parts-th iteration, the coefficient-figure steps, and n − 1 (a consecutive pair with n for I.update).</summary>
-    private static int[] LongSnapshots(int n, int parts, int[] coeff) =>
-        Range(0, n, n / parts).Union(coeff).Append(n - 1).Distinct().Order().ToArray();
+    internal static ReportSettings Tiny(long seed) => Create("tiny", seed);
 }
 
 /// <summary>One trained run of the report, with its verdicts.</summary>
@@ -274,38 +172,25 @@ internal sealed class ControlResult
 }
 
 /// <summary>Trains and measures the report's experiments.</summary>
-internal sealed class Experiments(ReportSettings s, string outDir, bool writeRuns, Action<string> log, CancellationToken cancel)
+/// <remarks>
+/// The runs are not trained here: each is read, with its verdicts, from the study's finished cell of that name
+/// (<paramref name="cells"/>, <see cref="ReportStudy.Runs"/>); the measurements on them, the ladders, and the
+/// in-memory experiments (clipped copies for A.apriori, the seed spread, the bumped snapshot) are computed here.
+/// </remarks>
+internal sealed class Experiments(ReportSettings s, Action<string> log, CancellationToken cancel, Func<string, RunSpec, ReportRun> cells)
 {
     private readonly Dictionary<string, double> _timings = new();
     public IReadOnlyDictionary<string, double> Timings => _timings;
     public void Record(string what, double seconds) => _timings[what] = seconds;
 
-    private ReportRun Train(string name, RunSpec spec, bool verify = true, bool flow = false)
+    /// <summary>The run of that name, read from its cell (the spec says what the page expects; the cell's own is kept).</summary>
+    private ReportRun Train(string name, RunSpec spec)
     {
-        var sw = Stopwatch.StartNew();
-        string label = $"{name} (L={spec.Depth}, m={spec.Width}, n={spec.Samples}, d={spec.Dim}, {spec.Iterations} it)";
-        // The progress callback is also where a Ctrl+C is noticed: the exception unwinds into
-        // RunDirectory.WriteAtomically, which removes the partial report. (The gradient flow is checked before and after.)
         cancel.ThrowIfCancellationRequested();
-        var result = flow ? spec.TrainFlow()
-            : Ui.Interactive
-            ? Ui.WithProgress(label, p => spec.Train((i, n, l) => { cancel.ThrowIfCancellationRequested(); p(i, n, l); }))
-            : spec.Train((_, _, _) => cancel.ThrowIfCancellationRequested());
-        cancel.ThrowIfCancellationRequested();
-        string rel = Path.Combine("runs", name);
-        var data = RunDirectory.InMemory(result, rel);
-        var run = new ReportRun { Name = name, Spec = spec, Data = data, SnapshotSteps = data.Steps, Seconds = result.Seconds };
-        if (verify) run.Rows.AddRange(Registry.verifyRun(new Run(data)));
-        if (writeRuns)
-        {
-            RunDirectory.Write(result, Path.Combine(outDir, rel));
-            if (verify) Registry.writeVerdicts(Path.Combine(outDir, rel), FList.OfSeq(run.Rows));
-        }
-        int viol = run.Rows.Count(r => r.IsViolated);
+        var c = cells(name, spec);
         log(string.Create(CultureInfo.InvariantCulture,
-            $"  {name}: {result.UpdatesApplied} updates in {result.Seconds:F2} s, loss {result.Losses[0]:G4} -> {run.FinalLoss:G4}" +
-            $"{(result.Status == RunStatus.Diverged ? " (DIVERGED)" : "")}; {run.Rows.Count} results checked, {viol} violated ({sw.Elapsed.TotalSeconds:F1} s)"));
-        return run;
+            $"  {name}: {c.Data.Directory}, loss {c.Data.Losses[0]:G4} -> {c.FinalLoss:G4}{(c.Data.Diverged ? " (DIVERGED)" : "")}; {c.Rows.Count} results, {c.Rows.Count(r => r.IsViolated)} violated"));
+        return c;
     }
 
     /// <summary>Figure 1: a ladder of depths for one initialization.</summary>
@@ -358,13 +243,7 @@ internal sealed class Experiments(ReportSettings s, string outDir, bool writeRun
         // that divide the deepest one (a depth such as 1014 in a dyadic ladder would not nest).
         var nested = runs.Where(r => reference.Spec.Depth % r.Spec.Depth == 0).ToList();
         var ladder = LadderModule.create(FList.OfSeq(nested.Select(r => new Run(r.Data))));
-        if (ladder.IsOk)
-        {
-            res.LadderRows.AddRange(Registry.verifyLadder(ladder.ResultValue));
-            if (writeRuns)
-                foreach (var r in runs)
-                    Registry.writeVerdicts(Path.Combine(outDir, r.Data.Directory), FList.OfSeq(r.Rows.Concat(res.LadderRows)));
-        }
+        if (ladder.IsOk) res.LadderRows.AddRange(Registry.verifyLadder(ladder.ResultValue));
         else log($"  note: no ladder results: {ladder.ErrorValue}");
         foreach (var r in runs) r.Data = LastSnapshotOnly(r.Data);
         _timings[$"figure 1 ({tag} ladder)"] = sw.Elapsed.TotalSeconds;
@@ -488,7 +367,7 @@ internal sealed class Experiments(ReportSettings s, string outDir, bool writeRun
         if (s.FlowRun is null) return null;
         var sw = Stopwatch.StartNew();
         log($"figure 2 as a gradient flow: L = {s.FlowRun.Depth}, horizon {(s.FlowRun.Eta * s.FlowRun.Iterations).ToString("G4", CultureInfo.InvariantCulture)}");
-        var run = Train("fig2-tied-flow", s.FlowRun, flow: true);
+        var run = Train("fig2-tied-flow", s.FlowRun);
         _timings["figure 2 (gradient flow)"] = sw.Elapsed.TotalSeconds;
         return run;
     }
@@ -531,11 +410,11 @@ internal sealed class Experiments(ReportSettings s, string outDir, bool writeRun
             },
         };
         var faithful = Train("control-faithful", c);
-        list.Add(new() { Name = "faithful baseline (not broken)", Setting = Describe(c), Expected = "nothing violated (the control of the controls)", Rows = faithful.Rows });
-        var narrow = c.With(width: Math.Max(1, c.Samples / 2));
-        list.Add(new() { Name = "m < n", Setting = Describe(narrow), Expected = "the PL results' hypothesis m ≥ n not met", Rows = Train("control-m-lt-n", narrow).Rows });
-        var relu = c.With(activation: ActivationKind.Relu);
-        list.Add(new() { Name = "relu", Setting = Describe(relu), Expected = "hypotheses needing bounded σ'' not met", Rows = Train("control-relu", relu).Rows });
+        list.Add(new() { Name = "faithful baseline (not broken)", Setting = Describe(faithful.Spec), Expected = "nothing violated (the control of the controls)", Rows = faithful.Rows });
+        var narrow = Train("control-m-lt-n", c.With(width: Math.Max(1, c.Samples / 2)));
+        list.Add(new() { Name = "m < n", Setting = Describe(narrow.Spec), Expected = "the PL results' hypothesis m ≥ n not met", Rows = narrow.Rows });
+        var relu = Train("control-relu", c.With(activation: ActivationKind.Relu));
+        list.Add(new() { Name = "relu", Setting = Describe(relu.Spec), Expected = "hypotheses needing bounded σ'' not met", Rows = relu.Rows });
 
         var bumped = Bump(faithful.Data, out string bumpDesc);
         list.Add(new()
@@ -546,21 +425,25 @@ internal sealed class Experiments(ReportSettings s, string outDir, bool writeRun
         });
         foreach (var f in new[] { EngineFault.ScaledLayerGradient, EngineFault.ForwardDepthScale, EngineFault.WrongActivationDerivative, EngineFault.StaleGradient })
         {
-            var spec = c.With(fault: f);
+            var run = Train($"control-fault-{f}", c.With(fault: f));
             list.Add(new()
             {
-                Name = $"engine fault {f}", Setting = Describe(spec) + $", snapshots at every iteration 0..{c.Iterations}",
-                Expected = "some result violated", IsFault = true, Rows = Train($"control-fault-{f}", spec).Rows,
+                Name = $"engine fault {f}", Setting = Describe(run.Spec) + $", snapshots at iterations {string.Join(", ", run.SnapshotSteps)}",
+                Expected = "some result violated", IsFault = true, Rows = run.Rows,
             });
         }
         _timings["negative controls"] = sw.Elapsed.TotalSeconds;
         return list;
     }
 
-    private static RunData LastSnapshotOnly(RunData d) => new()
+    private static RunData LastSnapshotOnly(RunData d) => Copy(d, lastOnly: true);
+
+    /// <summary>A copy of a run (the arrays shared) under another directory name, or holding only the last snapshot (memory).</summary>
+    internal static RunData Copy(RunData d, string? directory = null, bool lastOnly = false) => new()
     {
-        Directory = d.Directory, Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
-        Steps = new[] { d.Steps[^1] }, W = new[] { d.W[^1] }, V = new[] { d.V[^1] }, Losses = d.Losses, Trace = d.Trace,
+        Directory = directory ?? d.Directory, Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
+        Steps = lastOnly ? new[] { d.Steps[^1] } : d.Steps, W = lastOnly ? new[] { d.W[^1] } : d.W, V = lastOnly ? new[] { d.V[^1] } : d.V,
+        Losses = d.Losses, Trace = d.Trace,
     };
 
     /// <summary>

@@ -23,7 +23,7 @@ internal static partial class Figures
     {
         Directory.CreateDirectory(dir);
         plot.SavePng(Path.Combine(dir, name + ".png"), width, height);
-        plot.SaveSvg(Path.Combine(dir, name + ".svg"), width, height);
+        SaveSvgWithDashes(plot, Path.Combine(dir, name + ".svg"), width, height);
         return new Figure(name, caption, File.ReadAllText(Path.Combine(dir, name + ".svg")));
     }
 

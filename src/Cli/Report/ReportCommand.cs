@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using ResOdeProofs.Numerics.IO;
 using ResOdeProofs.Numerics.Training;
+using ResOdeProofs.Cli.Sweep;
 using ResOdeProofs.Theory;
 
 namespace ResOdeProofs.Cli.Report;
@@ -16,18 +17,20 @@ internal static class ReportCommand
 {
     public static Command Build()
     {
-        var preset = new Option<string>("--preset") { Description = "quick (synthetic, small, about a minute on 2 cores) or paper (the configurations of the paper's figures 1 and 2).", DefaultValueFactory = _ => "quick" };
+        var preset = new Option<string>("--preset") { Description = "A built-in study with the report's page: quick (synthetic, small, about a minute on 2 cores), paper (the configurations of the paper's figures 1 to 3) or tiny (seconds; every part of the page). `resode sweep show NAME` prints one.", DefaultValueFactory = _ => "quick" };
+        var studyFile = new Option<string?>("--study") { Description = "Your own study file instead of a preset (start from `resode sweep show quick > mine.toml`; docs/studies.md)." };
+        var jobs = new Option<int?>("--jobs") { Description = "Cells run at once, each in its own process (default: the number of cores)." };
         var outDir = new Option<string>("--out") { Description = "Report directory to write.", DefaultValueFactory = _ => "report" };
-        var seed = new Option<long>("--seed") { Description = "Seed: fixes data, initializations and everything else.", DefaultValueFactory = _ => 0 };
+        var seed = new Option<long?>("--seed") { Description = "Seed of every run (replaces the study's seeds): fixes data, initializations and everything else. Default: the study's (0 in the presets)." };
         var force = new Option<bool>("--force") { Description = "Replace --out if it exists and is not empty, only when it is a report written by resode that holds nothing else (replaced only once the new report is complete)." };
         var docsBase = new Option<string?>("--docs-base") { Description = "Link each verdict to BASE/docs/theorems/<page>.md (e.g. the repository's web view) instead of the pages the report carries in its docs/ folder." };
         var cmd = new Command("report", "The theorem-vs-experiment report: trains the paper's experiments (tied and i.i.d. initialization), checks every result of the theory layer on the runs, runs negative controls (broken settings and injected engine faults), and writes index.html, report.md, results.json, figures/ and runs/. Exit code 1 if a result is violated on a faithful run.")
-        { preset, outDir, seed, force, docsBase };
+        { preset, studyFile, outDir, seed, force, docsBase, jobs };
         cmd.SetAction(pr =>
         {
             try
             {
-                var settings = ReportSettings.Create(pr.GetValue(preset)!.ToLowerInvariant(), pr.GetValue(seed));
+                var settings = ReportStudy.Settings(ReportStudy.Load(pr.GetValue(preset)!.ToLowerInvariant(), pr.GetValue(studyFile), pr.GetValue(seed)));
                 string dir = pr.GetValue(outDir)!;
                 ReportContent? content = null;
                 using (var claim = OutputClaim.Acquire(dir, pr.GetValue(force), "report"))
@@ -35,7 +38,7 @@ internal static class ReportCommand
                 {
                     Ui.Notes(claim);
                     var options = new ReportOptions(pr.GetValue(docsBase), ResodeApp.CommandLine(pr));
-                    claim.Commit(tmp => content = Generate(settings, tmp, interrupts.Token, options));
+                    claim.Commit(tmp => content = Generate(settings, tmp, interrupts.Token, options, pr.GetValue(jobs)));
                 }
                 var faithful = content!.FaithfulRows.ToList();
                 int violated = faithful.Count(r => r.IsViolated);
@@ -50,6 +53,15 @@ internal static class ReportCommand
                 Console.Error.WriteLine($"interrupted: nothing was written to {pr.GetValue(outDir)}");
                 return ExitCodes.ToolFailed;
             }
+            catch (ReportCellsFailed e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}; nothing was written to {pr.GetValue(outDir)} (run the study with `resode sweep run` to keep and inspect the cells)");
+                return ExitCodes.ToolFailed;
+            }
+            catch (StudyException e)
+            {
+                return Ui.Fail(e.Message);
+            }
             catch (Exception e) when (Ui.Expected(e))
             {
                 return Ui.Fail(e.Message);
@@ -60,20 +72,42 @@ internal static class ReportCommand
 
     private static void Log(string line) => Console.WriteLine(line);
 
-    /// <summary>Runs everything and writes the report's files into <paramref name="dir"/>.</summary>
-    internal static ReportContent Generate(ReportSettings s, string dir, CancellationToken cancel, ReportOptions? options = null)
+    /// <summary>
+    /// The report as a study: runs the study's cells into <paramref name="dir"/>/cells (as `resode sweep run`:
+    /// each a `train` run plus `verify` in its own process, <paramref name="jobs"/> at once), then builds the page
+    /// from them (as `resode sweep merge`) and writes the report's files into <paramref name="dir"/>.
+    /// </summary>
+    internal static ReportContent Generate(ReportSettings s, string dir, CancellationToken cancel, ReportOptions? options = null, int? jobs = null)
     {
-        Log($"resode report: preset {s.Preset}, seed {s.Seed}");
-        var content = Run(s, dir, cancel);
+        var study = s.Study ?? throw new InvalidOperationException("report settings without their study");
+        Log($"resode report: study {study.Name} ({study.Cells.Count} cells), seed {s.Seed}");
+        var sw = Stopwatch.StartNew();
+        var output = new StudyOutput(dir);
+        output.Prepare(study, Log, claimed: true);
+        var outcome = CellRunner.Run(study, output, study.Cells, Math.Max(1, jobs ?? Environment.ProcessorCount), retryFailed: false, cancel);
+        cancel.ThrowIfCancellationRequested();
+        if (outcome.Failed > 0)
+            throw new ReportCellsFailed($"{outcome.Failed} cell(s) of study {study.Name} failed: {string.Join("; ", outcome.FailedNames)}");
+        double cellSeconds = sw.Elapsed.TotalSeconds;
+        var content = Assemble(s, output, dir, cancel);
+        content.Timings[ReportWriter.TimingKey("cells (train and verify)")] = cellSeconds;
+        content.TotalSeconds += cellSeconds;
         ReportWriter.Write(content, dir, options);
         return content;
     }
 
-    /// <summary>Trains and checks every experiment of the report (run directories are written under <paramref name="dir"/>/runs).</summary>
-    internal static ReportContent Run(ReportSettings s, string dir, CancellationToken cancel)
+    /// <summary>The page's content from a study's finished cells (`resode report`, and `resode sweep merge` of a study with the paper's layout).</summary>
+    internal static ReportContent Assemble(ReportSettings s, StudyOutput output, string dir, CancellationToken cancel)
+    {
+        var merged = StudyMerge.Gather(s.Study!, output);
+        return Run(s, dir, cancel, ReportStudy.Runs(merged, output));
+    }
+
+    /// <summary>Measures every experiment of the report on its runs (from the study's cells), and runs the in-memory ones.</summary>
+    internal static ReportContent Run(ReportSettings s, string dir, CancellationToken cancel, Func<string, RunSpec, ReportRun> cells)
     {
         var total = Stopwatch.StartNew();
-        var ex = new Experiments(s, dir, writeRuns: true, Log, cancel);
+        var ex = new Experiments(s, Log, cancel, cells);
         var tied = ex.Ladder(InitKind.Tied);
         var iid = ex.Ladder(InitKind.Iid);
         var lg = ex.Long();
@@ -97,7 +131,7 @@ internal static class ReportCommand
 
         FashionExperiment? fashion = null;
         string? fashionNote = null;
-        if (s.Preset == "paper")
+        if (s.Fashion)
         {
             var fsw = Stopwatch.StartNew();
             try

@@ -13,7 +13,7 @@ namespace ResOdeProofs.Cli.Report;
 /// Writes a report directory from the experiments' results: figures/, docs/theorems/ (the pages the
 /// verdicts link to), results.json (docs/report-format.md), report.md and index.html.
 /// </summary>
-internal static class ReportWriter
+internal static partial class ReportWriter
 {
     /// <summary>A bound whose tightness (bound / measured) exceeds this factor is flagged as loose.</summary>
     public const double LooseFactor = 100;
@@ -481,6 +481,25 @@ internal static class ReportWriter
         return double.IsNaN(r.CiLow) ? v : v + F($" [95% CI {r.CiLow:F3}, {r.CiHigh:F3}]");
     }
 
+    /// <summary>The headline's closing part: the loose bounds, and the results not checked with the reason.</summary>
+    private static List<Block> LooseAndNotChecked(List<SummaryRow> sum, ReportDocs docs)
+    {
+        var b = new List<Block>();
+        var loose = sum.Where(r => r.Loose).ToList();
+        if (loose.Count > 0)
+            b.Add(new Para($"Loose bounds (some comparison's bound more than {LooseFactor:G}× the measured value; they hold but say little about the number; the run-integrity checks I.* are not counted): " +
+                               string.Join(", ", loose.Select(r => $"{r.Id} up to {N(r.MaxTightness)}×")) + "."));
+        var notChecked = sum.Where(r => r.Status == "not_checked").ToList();
+        if (notChecked.Count == 0) b.Add(new Para("Every result of the theory layer reached its conclusion on at least one faithful run."));
+        else
+        {
+            b.Add(new Para($"Not checked in this run ({notChecked.Count} of {sum.Count} results: no faithful run meets their hypotheses, so their conclusion was not evaluated):"));
+            b.Add(new Table(new[] { "result", "claim", "why not" },
+                notChecked.Select(r => new Cell[] { new(r.Id, "hypothesis_not_met", docs.Href(r.Doc)), r.Title, Reason(r) }).ToList()));
+        }
+        return b;
+    }
+
     private static List<Block> Headline(ReportContent c, List<Registry.VerdictRow> faithful, List<SummaryRow> sum, ReportDocs docs)
     {
         var inner = new List<Block> { new Heading(2, "At a glance", "at-a-glance") };
@@ -505,18 +524,7 @@ internal static class ReportWriter
                     new(falseAlarms.ToString(CultureInfo.InvariantCulture), Tone: falseAlarms == 0 ? "holds" : "violated"),
                 },
             }));
-        var loose = sum.Where(r => r.Loose).ToList();
-        if (loose.Count > 0)
-            inner.Add(new Para($"Loose bounds (some comparison's bound more than {LooseFactor:G}× the measured value; they hold but say little about the number; the run-integrity checks I.* are not counted): " +
-                               string.Join(", ", loose.Select(r => $"{r.Id} up to {N(r.MaxTightness)}×")) + "."));
-        var notChecked = sum.Where(r => r.Status == "not_checked").ToList();
-        if (notChecked.Count == 0) inner.Add(new Para("Every result of the theory layer reached its conclusion on at least one faithful run."));
-        else
-        {
-            inner.Add(new Para($"Not checked in this run ({notChecked.Count} of {sum.Count} results: no faithful run meets their hypotheses, so their conclusion was not evaluated):"));
-            inner.Add(new Table(new[] { "result", "claim", "why not" },
-                notChecked.Select(r => new Cell[] { new(r.Id, "hypothesis_not_met", docs.Href(r.Doc)), r.Title, Reason(r) }).ToList()));
-        }
+        inner.AddRange(LooseAndNotChecked(sum, docs));
         return new List<Block> { new Box("headline", inner) };
     }
 
@@ -530,7 +538,7 @@ internal static class ReportWriter
         {
             new Heading(1, "Implicit regularization of deep ResNets towards neural ODEs: theorems against experiments"),
             new Para(F($"Preset {s.Preset}, seed {s.Seed}, engine {EngineInfo.Version}{(Commit() is { } cm ? ", commit " + cm : "")}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, total {c.TotalSeconds:F1} s on {Machine()}. ") +
-                     "Paper: Marion, Wu, Sander, Biau, ICLR 2024 (arXiv:2309.01213). Every number below is in results.json (format: docs/report-format.md); the runs are under runs/ and can be checked again with `resode verify runs/<run>`. Each verdict links to the page of its result."),
+                     "Paper: Marion, Wu, Sander, Biau, ICLR 2024 (arXiv:2309.01213). Every number below is in results.json (format: docs/report-format.md); the report is a study (study.toml): its runs are under cells/<hash>/run, each can be checked again with `resode verify cells/<hash>/run`, and `resode sweep merge` of this directory rebuilds the page from them. Each verdict links to the page of its result."),
         };
         b.AddRange(Headline(c, faithful, sum, docs));
         b.Add(new Contents());
@@ -540,12 +548,7 @@ internal static class ReportWriter
         else
         {
             b.Add(new Para($"One line per result over the tied runs of figure 1, the tied ladder and the tied long run{(c.PlRun is null ? "" : ", the run inside the PL hypotheses")}{(c.FlowRun is null ? "" : ", the gradient flow")}: its status with the count of rows in each verdict, the tightness (bound / measured) over the rows that hold, smallest first (the worst case, closest to a violation) and largest (flagged above {LooseFactor:G}×), the measured value and bound of the worst row, and the evaluation time. Every row is in the appendix."));
-            b.Add(new Table(new[] { "result", "title", "status (rows)", "tightness min", "tightness median", "tightness max", "worst row: measured", "bound", "runtime s" },
-                sum.Select(r => new Cell[]
-                {
-                    new(r.Id, Href: docs.Href(r.Doc)), r.Title, new(StatusText(r), r.Status == "not_checked" ? "hypothesis_not_met" : r.Status, docs.Href(r.Doc)),
-                    N(r.MinTightness), N(r.MedianTightness), new(N(r.MaxTightness), Flag: r.Loose ? LooseFlag(r.MaxTightness) : null), N(r.Measured), N(r.Bound), F($"{r.Seconds:F2}"),
-                }).ToList()));
+            b.Add(SummaryTable(sum, docs));
         }
 
         foreach (var (fig, id, rows) in Comparisons(c))
@@ -649,6 +652,15 @@ internal static class ReportWriter
         return b;
     }
 
+    /// <summary>One line per result: status with counts, tightness min / median / max (flagged when loose), worst row, runtime.</summary>
+    private static Table SummaryTable(List<SummaryRow> sum, ReportDocs docs) =>
+        new(new[] { "result", "title", "status (rows)", "tightness min", "tightness median", "tightness max", "worst row: measured", "bound", "runtime s" },
+            sum.Select(r => new Cell[]
+            {
+                new(r.Id, Href: docs.Href(r.Doc)), r.Title, new(StatusText(r), r.Status == "not_checked" ? "hypothesis_not_met" : r.Status, docs.Href(r.Doc)),
+                N(r.MinTightness), N(r.MedianTightness), new(N(r.MaxTightness), Flag: r.Loose ? LooseFlag(r.MaxTightness) : null), N(r.Measured), N(r.Bound), F($"{r.Seconds:F2}"),
+            }).ToList());
+
     private static Cell CheckedByCell(Comparison r, IReadOnlyDictionary<string, SummaryRow> byId, ReportDocs docs)
     {
         if (r.CheckedBy is not { Length: > 0 } ids) return "-";
@@ -724,9 +736,10 @@ internal static class ReportWriter
         return x.Flag is null ? t : $"{t} ⚑ {x.Flag}";
     }
 
-    public static string Markdown(ReportContent c, ReportDocs? docs = null)
+    public static string Markdown(ReportContent c, ReportDocs? docs = null) => RenderMarkdown(Blocks(c, docs ?? new ReportDocs(null)));
+
+    private static string RenderMarkdown(List<Block> blocks)
     {
-        var blocks = Blocks(c, docs ?? new ReportDocs(null));
         var sb = new StringBuilder();
         void Render(IEnumerable<Block> bs)
         {
@@ -794,12 +807,14 @@ internal static class ReportWriter
         return t;
     }
 
-    public static string Html(ReportContent c, string figuresDir, ReportDocs? docs = null)
+    public static string Html(ReportContent c, string figuresDir, ReportDocs? docs = null) =>
+        RenderHtml(Blocks(c, docs ?? new ReportDocs(null)), $"resode report ({c.Settings.Preset})", figuresDir);
+
+    private static string RenderHtml(List<Block> blocks, string title, string figuresDir)
     {
-        var blocks = Blocks(c, docs ?? new ReportDocs(null));
         var sb = new StringBuilder();
         sb.AppendLine("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
-        sb.AppendLine($"<title>resode report ({E(c.Settings.Preset)})</title><style>{Style}</style></head><body>");
+        sb.AppendLine($"<title>{E(title)}</title><style>{Style}</style></head><body>");
         void Render(IEnumerable<Block> bs)
         {
             foreach (var bl in bs)

@@ -14,14 +14,18 @@ internal static class CellRunner
 {
     internal sealed record Outcome(int Done, int Failed, int Violated, int Skipped, int Busy, List<string> FailedNames);
 
-    /// <summary>The command that starts this program again: the apphost, or `dotnet resode.dll`.</summary>
+    /// <summary>
+    /// The command that starts this program again: the resode apphost, or `dotnet resode.dll` (also when the
+    /// command's code runs inside another host, such as a test runner: resode.dll is the assembly of this class).
+    /// </summary>
     internal static (string File, List<string> Prefix) Self()
     {
         string exe = Environment.ProcessPath ?? "dotnet";
-        var dll = Assembly.GetEntryAssembly()!.Location;
-        return string.Equals(Path.GetFileNameWithoutExtension(exe), "dotnet", StringComparison.OrdinalIgnoreCase)
-            ? (exe, new List<string> { dll })
-            : (exe, new List<string>());
+        var dll = typeof(CellRunner).Assembly.Location;
+        if (string.Equals(Path.GetFileNameWithoutExtension(exe), Path.GetFileNameWithoutExtension(dll), StringComparison.OrdinalIgnoreCase))
+            return (exe, new List<string>());
+        string dotnet = string.Equals(Path.GetFileNameWithoutExtension(exe), "dotnet", StringComparison.OrdinalIgnoreCase) ? exe : "dotnet";
+        return (dotnet, new List<string> { dll });
     }
 
     public static Outcome Run(Study study, StudyOutput output, IReadOnlyList<Cell> cells, int jobs, bool retryFailed, CancellationToken cancel)

@@ -39,6 +39,33 @@ internal sealed record Cell(int Index, string Hash, IReadOnlyList<string> Grids,
     public string DescribeSettings() => string.Join(" ", Settings.Select(kv => $"{kv.Key}={kv.Value}"));
 }
 
+/// <summary>
+/// The parameters of the paper's page (`resode report`) in a study's [report] table: <c>layout = "paper"</c>
+/// asks for it, and the grids named fig1-tied, fig1-iid, fig2-tied, fig2-iid, control-faithful, control-m-lt-n,
+/// control-relu, control-faults (and optionally fig2-tied-pl, fig2-tied-flow) hold its runs (docs/studies.md).
+/// </summary>
+internal sealed record ReportLayout(string Layout, int[] SlopeDepths, int[] DistanceDepths, int[] CoefficientSteps, int Seeds, bool Fashion, string[] Notes)
+{
+    public static readonly string[] Keys = { "layout", "slope_depths", "distance_depths", "coefficient_steps", "seeds", "fashion", "notes" };
+
+    /// <summary>The layout of a [report] table, or null when it has no layout key (the study's own page).</summary>
+    public static ReportLayout? Parse(TomlTable t, Func<string, string> where)
+    {
+        if (!t.TryGetValue("layout", out var lv)) return null;
+        if (lv is not "paper") throw new StudyException($"{where("report.layout")}: the only layout is \"paper\" (the page of `resode report`)");
+        int[] Ints(string k)
+        {
+            if (t.TryGetValue(k, out var v) && v is TomlArray a && a.Count > 0 && a.All(x => x is long l && l >= 0 && l <= int.MaxValue))
+                return a.Select(x => (int)(long)x!).ToArray();
+            throw new StudyException($"{where("report." + k)}: give a non-empty list of non-negative integers");
+        }
+        int seeds = t.TryGetValue("seeds", out var sv) ? sv is long sl && sl >= 1 && sl <= 1000 ? (int)sl : throw new StudyException($"{where("report.seeds")}: an integer from 1 to 1000") : 1;
+        bool fashion = t.TryGetValue("fashion", out var fv) ? fv is bool fb ? fb : throw new StudyException($"{where("report.fashion")}: true or false") : false;
+        string[] notes = t.TryGetValue("notes", out var nv) ? nv is TomlArray na && na.All(x => x is string) ? na.Cast<string>().ToArray() : throw new StudyException($"{where("report.notes")}: a list of strings") : Array.Empty<string>();
+        return new ReportLayout("paper", Ints("slope_depths"), Ints("distance_depths"), Ints("coefficient_steps"), seeds, fashion, notes);
+    }
+}
+
 /// <summary>A ladder to evaluate: the cells of one grid that differ only in depth.</summary>
 internal sealed record LadderSpec(string Grid);
 
@@ -54,7 +81,9 @@ internal sealed class Study
     public required List<Cell> Cells { get; init; }
     public required List<string> GridNames { get; init; }
     public required List<LadderSpec> Ladders { get; init; }
-    /// <summary>Result ids or id prefixes the report shows (empty: all).</summary>
+    /// <summary>The page of `resode report` (figures 1 and 2, bounds, controls) when the study asks for it (<c>[report] layout = "paper"</c>).</summary>
+    public ReportLayout? Layout { get; init; }
+        /// <summary>Result ids or id prefixes the report shows (empty: all).</summary>
     public required List<string> Results { get; init; }
     public string EngineVersion => EngineInfo.Version;
 
@@ -82,6 +111,17 @@ internal sealed class Study
         return Parse(File.ReadAllText(path), Path.GetDirectoryName(Path.GetFullPath(path))!, path);
     }
 
+    /// <summary>
+    /// A study given on the command line: an existing file, else the built-in study of that name
+    /// (<see cref="BuiltinStudies"/>; its relative data paths, if any, are read from the working directory).
+    /// </summary>
+    public static Study Resolve(string pathOrName)
+    {
+        if (File.Exists(pathOrName)) return Load(pathOrName);
+        if (BuiltinStudies.Text(pathOrName) is { } text) return Parse(text, Directory.GetCurrentDirectory(), $"built-in study {pathOrName}");
+        throw new StudyException($"{pathOrName}: no such study file and no built-in study of that name (built-in: {BuiltinStudies.List()}; write an example with `resode sweep init {pathOrName}`)");
+    }
+
     public static Study Parse(string text, string baseDir, string label)
     {
         TomlTable root;
@@ -90,12 +130,13 @@ internal sealed class Study
         string Where(string key) => $"{label}: {key}";
 
         foreach (var key in root.Keys)
-            if (key is not ("name" or "title" or "defaults" or "grid" or "ladder" or "report"))
-                throw new StudyException($"{Where(key)}: unknown key; a study has name, title, [defaults], [grid.NAME], [[ladder]] and [report]");
+            if (key is not ("name" or "title" or "defaults" or "grid" or "ladder" or "report" or "overrides"))
+                throw new StudyException($"{Where(key)}: unknown key; a study has name, title, [defaults], [grid.NAME], [overrides], [[ladder]] and [report]");
         string name = root.TryGetValue("name", out var nm) && nm is string s && s.Length > 0 ? s : throw new StudyException($"{Where("name")}: give the study a name (a string)");
         string title = root.TryGetValue("title", out var tt) && tt is string t2 ? t2 : name;
 
         var defaults = root.TryGetValue("defaults", out var dv) ? dv as TomlTable ?? throw new StudyException($"{Where("defaults")}: must be a table [defaults]") : new TomlTable();
+        var overrides = root.TryGetValue("overrides", out var ovr) ? ovr as TomlTable ?? throw new StudyException($"{Where("overrides")}: must be a table [overrides]") : new TomlTable();
         if (!root.TryGetValue("grid", out var gv) || gv is not TomlTable grids || grids.Count == 0)
             throw new StudyException($"{Where("grid")}: a study needs at least one grid, e.g. [grid.tied] with depth = [4, 8]");
 
@@ -109,6 +150,7 @@ internal sealed class Study
             var axes = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
             foreach (var (k, v) in defaults) axes[k] = Values(k, v, $"defaults.{k}", baseDir, label);
             foreach (var (k, v) in gt) axes[k] = Values(k, v, $"grid.{gname}.{k}", baseDir, label);
+            foreach (var (k, v) in overrides) axes[k] = Values(k, v, $"overrides.{k}", baseDir, label);
             var varying = axes.Where(a => a.Value.Count > 1).Select(a => a.Key).ToList();
             foreach (var combo in Product(axes.ToList()))
             {
@@ -137,6 +179,7 @@ internal sealed class Study
         }
 
         var results = new List<string>();
+        ReportLayout? layout = null;
         if (root.TryGetValue("report", out var rv))
         {
             if (rv is not TomlTable rt) throw new StudyException($"{Where("report")}: must be a table [report]");
@@ -144,10 +187,12 @@ internal sealed class Study
             {
                 if (k == "title" && v is string rtitle) title = rtitle;
                 else if (k == "results" && v is TomlArray ra && ra.All(x => x is string)) results.AddRange(ra.Cast<string>());
-                else throw new StudyException($"{Where("report." + k)}: [report] has title (a string) and results (a list of result ids, or prefixes ending in '.' such as \"A.\")");
+                else if (ReportLayout.Keys.Contains(k)) continue;
+                else throw new StudyException($"{Where("report." + k)}: [report] has title (a string), results (a list of result ids, or prefixes ending in '.' such as \"A.\") and the keys of the paper's page ({string.Join(", ", ReportLayout.Keys)}; docs/studies.md)");
             }
+            layout = ReportLayout.Parse(rt, Where);
         }
-        return new Study { Name = name, Title = title, Text = text, Cells = cells, GridNames = gridNames, Ladders = ladders, Results = results };
+        return new Study { Name = name, Title = title, Text = text, Cells = cells, GridNames = gridNames, Ladders = ladders, Results = results, Layout = layout };
     }
 
     /// <summary>The values of one setting: a scalar is one value, a list several; seed may be a range "A..B" (inclusive).</summary>
@@ -203,12 +248,34 @@ internal sealed class Study
     }
 
     /// <summary>
-    /// The cell's directory name: SHA-256 over the engine version and the sorted settings, with each
+    /// Which engine computed a cell, as it enters the cell hash: "commit:SHA" for a build from a clean checkout;
+    /// for a build with uncommitted changes ("SHA+dirty") or without git ("unknown") the commit does not say what
+    /// was built, so the identity is "content:H" with H the SHA-256 of the tool's own assemblies (the command, the
+    /// engine and the theory layer; .NET builds are deterministic, so the same sources give the same H), and any
+    /// rebuild that changes them makes new cells instead of mixing results of two different programs.
+    /// </summary>
+    public static string EngineIdentity => EngineIdentityValue.Value;
+
+    private static readonly Lazy<string> EngineIdentityValue = new(() =>
+    {
+        string c = EngineInfo.Commit;
+        if (c != "unknown" && !c.EndsWith("+dirty", StringComparison.Ordinal)) return "commit:" + c;
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var asm in new[] { typeof(Study).Assembly, typeof(EngineInfo).Assembly, typeof(Theory.Registry).Assembly })
+        {
+            var bytes = string.IsNullOrEmpty(asm.Location) ? Encoding.UTF8.GetBytes(asm.FullName ?? "") : File.ReadAllBytes(asm.Location);
+            sha.AppendData(SHA256.HashData(bytes));
+        }
+        return "content:" + Hex(sha.GetHashAndReset())[..16];
+    });
+
+    /// <summary>
+    /// The cell's directory name: SHA-256 over the engine version and identity (<see cref="EngineIdentity"/>) and the sorted settings, with each
     /// data file replaced by the hash of its content (so a moved file is the same cell, an edited one a new cell).
     /// </summary>
     private static string CellHash(List<KeyValuePair<string, string>> settings, string baseDir)
     {
-        var o = new JsonObject { ["engine"] = EngineInfo.Version };
+        var o = new JsonObject { ["engine"] = EngineInfo.Version, ["build"] = EngineIdentity };
         var s = new JsonObject();
         foreach (var (k, v) in settings.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             s[k] = FileOptions.Contains(k) ? "sha256:" + FileHash(v) : v;
@@ -236,6 +303,7 @@ internal sealed class Study
         ["grids"] = new JsonArray(c.Grids.Select(g => (JsonNode?)JsonValue.Create(g)).ToArray()),
         ["engine_version"] = EngineVersion,
         ["engine_commit"] = EngineInfo.Commit,
+        ["engine_identity"] = EngineIdentity,
         ["settings"] = SettingsJson(c),
         ["train_arguments"] = new JsonArray(c.TrainArguments().Select(a => (JsonNode?)JsonValue.Create(a)).ToArray()),
     };

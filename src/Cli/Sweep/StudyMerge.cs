@@ -11,13 +11,14 @@ using ResOdeProofs.Theory;
 namespace ResOdeProofs.Cli.Sweep;
 
 /// <summary>
-/// `resode sweep merge`: gathers the finished cells of a study output into one report — index.html,
-/// report.md and results.json, aggregated with the report's own summary (<see cref="ReportWriter.Summarize"/>) —
-/// evaluates the study's ladders on the finished runs, and lists missing and failed cells by name and setting.
+/// `resode sweep merge`: gathers the finished cells of a study output (their verdicts.json), evaluates the
+/// study's ladders on the finished runs, and finds missing and failed cells; <see cref="ReportWriter.WriteStudy"/>
+/// writes the report.
 /// </summary>
 internal static class StudyMerge
 {
-    public const string ReportFormat = "resode-study-report/1";
+    /// <summary>The format of the study reports of earlier versions (a merge replaces such a report too).</summary>
+    public const string OldReportFormat = "resode-study-report/1";
 
     internal sealed record CellResult(Cell Cell, CellState State, string? Reason, List<Registry.VerdictRow> Rows, double Seconds);
     internal sealed record LadderResult(string Grid, string Fixed, List<int> Depths, List<string> Hashes, string Status, List<Registry.VerdictRow> Rows);
@@ -123,9 +124,13 @@ internal static class StudyMerge
         });
     }
 
-    private static double Num(JsonNode? n) => n switch
+    /// <summary>
+    /// The number o[key] of verdicts.json: a JSON number, or null meaning NaN, or null with o[key_inf] = ±1 meaning ±∞
+    /// (resode-verdicts/2; the "inf"/"-inf" strings of resode-verdicts/1 are still read).
+    /// </summary>
+    private static double Num(JsonObject o, string key) => o[key] switch
     {
-        null => double.NaN,
+        null => o[key + "_inf"] is JsonValue f && f.TryGetValue<int>(out int sign) ? (sign > 0 ? double.PositiveInfinity : double.NegativeInfinity) : double.NaN,
         JsonValue v when v.TryGetValue<double>(out var d) => d,
         JsonValue v when v.TryGetValue<string>(out var s) => s == "inf" ? double.PositiveInfinity : s == "-inf" ? double.NegativeInfinity : double.NaN,
         _ => double.NaN,
@@ -142,12 +147,17 @@ internal static class StudyMerge
         var node = r[SnakeCase(prop.Name)];
         var t = prop.PropertyType;
         if (t == typeof(string)) return node?.GetValue<string>() ?? "";
-        if (t == typeof(double)) return Num(node);
+        if (t == typeof(double)) return Num(r.AsObject(), SnakeCase(prop.Name));
         if (t == typeof(bool)) return node?.GetValue<bool>() ?? false;
         if (t == typeof(FSharpList<Tuple<string, bool, string>>))
             return ListModule.OfSeq((node as JsonArray ?? new JsonArray()).Select(h => Tuple.Create(h!["name"]!.GetValue<string>(), h["met"]!.GetValue<bool>(), h["detail"]?.GetValue<string>() ?? "")));
         if (t == typeof(FSharpList<Tuple<string, double>>))
-            return ListModule.OfSeq((node as JsonObject ?? new JsonObject()).Select(kv => Tuple.Create(kv.Key, Num(kv.Value))));
+        {
+            var cs = node as JsonObject ?? new JsonObject();
+            // a key k_inf next to k is the infinity flag of k, not a constant of its own
+            return ListModule.OfSeq(cs.Where(kv => !(kv.Key.EndsWith("_inf", StringComparison.Ordinal) && cs.ContainsKey(kv.Key[..^4])))
+                .Select(kv => Tuple.Create(kv.Key, Num(cs, kv.Key))));
+        }
         if (t == typeof(FSharpList<string>))
             return ListModule.OfSeq((node as JsonArray ?? new JsonArray()).Select(n => n!.GetValue<string>()));
         throw new StudyException($"verdicts.json: cannot read the field {prop.Name} of type {t.Name}");
@@ -165,147 +175,4 @@ internal static class StudyMerge
 
     private static string SnakeCase(string pascal) =>
         string.Concat(pascal.Select((ch, i) => char.IsUpper(ch) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(ch) : ch.ToString()));
-
-    // ------------------------------------------------------------------ output
-
-    private static string N(double x) => VerifyCommand.Num(x);
-
-    /// <summary>The worst verdict of a result over rows: violated, then error, hypothesis not met, not applicable, holds.</summary>
-    private static string Worst(IEnumerable<Registry.VerdictRow> rows, string id) =>
-        rows.Where(r => r.Id == id).Select(r => r.Verdict)
-            .OrderByDescending(v => v switch { "VIOLATED" => 4, "error" => 3, "hypothesis not met" => 2, "not applicable" => 1, _ => 0 })
-            .FirstOrDefault() ?? "-";
-    private static string F(FormattableString f) => f.ToString(CultureInfo.InvariantCulture);
-
-    private static JsonArray Rows(IEnumerable<Registry.VerdictRow> rows) => new(rows.Select(r => (JsonNode?)Registry.rowJson(r)).ToArray());
-    private static JsonNode? JNum(double x) => double.IsFinite(x) ? JsonValue.Create(x) : null;
-
-    public static string Json(Merged m, double seconds)
-    {
-        var s = m.Study;
-        JsonObject CellRef(CellResult c) => new()
-        {
-            ["index"] = c.Cell.Index, ["hash"] = c.Cell.Hash, ["name"] = c.Cell.Name, ["settings"] = Study.SettingsJson(c.Cell),
-        };
-        var root = new JsonObject
-        {
-            ["format"] = ReportFormat,
-            ["study"] = s.Name, ["title"] = s.Title, ["engine_version"] = s.EngineVersion, ["engine_commits"] = new JsonArray(m.Commits.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()), ["study_hash"] = s.TextHash,
-            ["results_shown"] = new JsonArray(s.Results.Select(r => (JsonNode?)JsonValue.Create(r)).ToArray()),
-            ["counts"] = new JsonObject
-            {
-                ["cells"] = m.Cells.Count, ["done"] = m.Cells.Count(c => c.State == CellState.Done), ["failed"] = m.Failed.Count(),
-                ["missing"] = m.Missing.Count(), ["violated_rows"] = m.Shown.Count(r => r.IsViolated), ["rows"] = m.Shown.Count(),
-                ["cells_of_other_settings"] = m.StrayCells,
-            },
-            ["summary"] = new JsonArray(ReportWriter.Summarize(m.Shown).Select(r => (JsonNode?)new JsonObject
-            {
-                ["id"] = r.Id, ["title"] = r.Title, ["worst_verdict"] = Worst(m.Shown, r.Id), ["measured"] = JNum(r.Measured), ["bound"] = JNum(r.Bound),
-                ["min_tightness"] = JNum(r.MinTightness), ["median_tightness"] = JNum(r.MedianTightness), ["rows"] = r.Rows, ["holds"] = r.Holds,
-            }).ToArray()),
-            ["cells"] = new JsonArray(m.Cells.Select(c =>
-            {
-                var o = CellRef(c);
-                o["grids"] = new JsonArray(c.Cell.Grids.Select(g => (JsonNode?)JsonValue.Create(g)).ToArray());
-                o["status"] = c.State.ToString().ToLowerInvariant();
-                if (c.State != CellState.Done && c.Reason is not null) o["reason"] = c.Reason;
-                o["verdicts"] = Rows(c.Rows.Where(r => s.ShowsResult(r.Id)));
-                o["seconds"] = c.Seconds;
-                return (JsonNode?)o;
-            }).ToArray()),
-            ["ladders"] = new JsonArray(m.Ladders.Select(l => (JsonNode?)new JsonObject
-            {
-                ["grid"] = l.Grid, ["fixed_settings"] = l.Fixed, ["depths"] = new JsonArray(l.Depths.Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
-                ["cells"] = new JsonArray(l.Hashes.Select(h => (JsonNode?)JsonValue.Create(h)).ToArray()), ["status"] = l.Status,
-                ["verdicts"] = Rows(l.Rows.Where(r => s.ShowsResult(r.Id))),
-            }).ToArray()),
-            ["missing"] = new JsonArray(m.Missing.Select(c => { var o = CellRef(c); if (c.Reason is not null) o["reason"] = c.Reason; return (JsonNode?)o; }).ToArray()),
-            ["failed"] = new JsonArray(m.Failed.Select(c => { var o = CellRef(c); o["reason"] = c.Reason; o["log"] = $"cells/{c.Cell.Hash}/log.txt"; return (JsonNode?)o; }).ToArray()),
-            ["timings"] = new JsonObject { ["merge_seconds"] = seconds, ["cell_seconds_total"] = m.Cells.Sum(c => c.Seconds) },
-        };
-        return root.ToJsonString(Study.Indented);
-    }
-
-    private sealed record Table(string Title, string Intro, string[] Header, List<string[]> Rows);
-
-    private static (string Headline, List<Table> Tables) Document(Merged m, double seconds)
-    {
-        var s = m.Study;
-        var shown = m.Shown.ToList();
-        int done = m.Cells.Count(c => c.State == CellState.Done);
-        string headline = F($"Study {s.Name}: {m.Cells.Count} cells, {done} finished, {m.Failed.Count()} failed, {m.Missing.Count()} missing; ") +
-                          F($"{shown.Count} verdict rows, {shown.Count(r => r.IsViolated)} violated, {shown.Count(r => r.Verdict == "holds")} hold. ") +
-                          F($"Engine {s.EngineVersion} (built from {(m.Commits.Count == 0 ? "-" : string.Join(", ", m.Commits))}); merged {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC in {seconds:F1} s on {ReportWriter.Machine()}. ") +
-                          "Paper: Marion, Wu, Sander, Biau, ICLR 2024 (arXiv:2309.01213). Every number is in results.json; each cell's run is under cells/<hash>/run.";
-        var tables = new List<Table>
-        {
-            new("Summary", "Per result over every finished cell and ladder: the worst verdict (with its measured value and bound), the minimum and median tightness (bound / measured) over the rows that hold.",
-                new[] { "result", "title", "worst verdict", "measured", "bound", "tightness min", "tightness median", "rows (hold)" },
-                ReportWriter.Summarize(shown).Select(r => new[] { r.Id, r.Title, Worst(shown, r.Id), N(r.Measured), N(r.Bound), N(r.MinTightness), N(r.MedianTightness), $"{r.Rows} ({r.Holds})" }).ToList()),
-            new("Cells", "One row per cell, in the order of the expansion (shard I of N runs the cells whose index ≡ I mod N).",
-                new[] { "index", "cell", "hash", "status", "hold", "violated", "other (not met, n.a., error)", "seconds" },
-                m.Cells.Select(c => new[]
-                {
-                    c.Cell.Index.ToString(CultureInfo.InvariantCulture), c.Cell.Name, c.Cell.Hash, c.State.ToString().ToLowerInvariant() + (c.State == CellState.Done ? "" : $" ({c.Reason})"),
-                    c.Rows.Count(r => r.Verdict == "holds").ToString(CultureInfo.InvariantCulture), c.Rows.Count(r => r.IsViolated).ToString(CultureInfo.InvariantCulture),
-                    c.Rows.Count(r => r.Verdict != "holds" && !r.IsViolated).ToString(CultureInfo.InvariantCulture), F($"{c.Seconds:F1}"),
-                }).ToList()),
-        };
-        if (m.Ladders.Count > 0)
-            tables.Add(new("Ladders", "Cells of one grid that differ only in depth, evaluated together by the rate results.",
-                new[] { "grid", "fixed settings", "depths", "status", "hold", "violated" },
-                m.Ladders.Select(l => new[] { l.Grid, l.Fixed, string.Join(", ", l.Depths), l.Status, l.Rows.Count(r => r.Verdict == "holds").ToString(CultureInfo.InvariantCulture), l.Rows.Count(r => r.IsViolated).ToString(CultureInfo.InvariantCulture) }).ToList()));
-        var gaps = m.Missing.Concat(m.Failed).OrderBy(c => c.Cell.Index).ToList();
-        if (gaps.Count > 0)
-            tables.Add(new("Missing and failed cells", "Not in this report. Run `resode sweep run` again to fill the missing ones (finished cells are skipped), add `--retry-failed` for the failed ones; each failed cell keeps its log.txt and status.json.",
-                new[] { "cell", "hash", "state", "settings", "reason" },
-                gaps.Select(c => new[] { c.Cell.Name, c.Cell.Hash, c.State.ToString().ToLowerInvariant(), c.Cell.DescribeSettings(), c.Reason ?? "not run yet" }).ToList()));
-        var all = m.Cells.SelectMany(c => c.Rows).Concat(m.Ladders.SelectMany(l => l.Rows)).Where(r => s.ShowsResult(r.Id)).ToList();
-        if (all.Count > 0)
-            tables.Add(new("All verdict rows", "", new[] { "input", "result", "verdict", "measured", "bound", "tightness", "detail" },
-                all.Select(r => new[] { r.Input, r.Id, r.Verdict, N(r.Measured), N(r.Bound), N(r.Tightness), r.Detail }).ToList()));
-        return (headline, tables);
-    }
-
-    private static string Cell(string s) => s.Replace("|", "\\|").Replace("\n", " ");
-
-    public static string Markdown(Merged m, double seconds)
-    {
-        var (headline, tables) = Document(m, seconds);
-        var sb = new StringBuilder();
-        sb.Append("# ").AppendLine(m.Study.Title).AppendLine().AppendLine(headline).AppendLine();
-        foreach (var t in tables)
-        {
-            sb.Append("## ").AppendLine(t.Title).AppendLine();
-            if (t.Intro.Length > 0) sb.AppendLine(t.Intro).AppendLine();
-            sb.AppendLine("| " + string.Join(" | ", t.Header.Select(Cell)) + " |");
-            sb.AppendLine("|" + string.Concat(t.Header.Select(_ => "---|")));
-            foreach (var r in t.Rows) sb.AppendLine("| " + string.Join(" | ", r.Select(Cell)) + " |");
-            sb.AppendLine();
-        }
-        return sb.ToString();
-    }
-
-    public static string Html(Merged m, double seconds)
-    {
-        static string E(string s) => WebUtility.HtmlEncode(s);
-        var (headline, tables) = Document(m, seconds);
-        var sb = new StringBuilder();
-        sb.AppendLine($"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{E(m.Study.Title)}</title><style>");
-        sb.AppendLine("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}" +
-                      ".scroll{overflow-x:auto}table{border-collapse:collapse;margin:1em 0;font-size:0.9em}td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}" +
-                      "th{background:#f0f0f0}h2{border-bottom:1px solid #ddd;padding-bottom:0.2em;margin-top:1.6em}");
-        sb.AppendLine("</style></head><body>");
-        sb.AppendLine($"<h1>{E(m.Study.Title)}</h1><p>{E(headline)}</p>");
-        foreach (var t in tables)
-        {
-            sb.AppendLine($"<h2>{E(t.Title)}</h2>");
-            if (t.Intro.Length > 0) sb.AppendLine($"<p>{E(t.Intro)}</p>");
-            sb.Append("<div class=\"scroll\"><table><tr>").Append(string.Concat(t.Header.Select(x => $"<th>{E(x)}</th>"))).AppendLine("</tr>");
-            foreach (var r in t.Rows) sb.Append("<tr>").Append(string.Concat(r.Select(x => $"<td>{E(x)}</td>"))).AppendLine("</tr>");
-            sb.AppendLine("</table></div>");
-        }
-        sb.AppendLine("</body></html>");
-        return sb.ToString();
-    }
 }

@@ -29,10 +29,11 @@ internal sealed class StudyOutput
     /// Claims the directory for the sweep (refusing a non-empty directory the sweep did not create) and keeps
     /// a copy of the study in it. Safe when several shards start at once: every step is create-if-absent.
     /// </summary>
-    public void Prepare(Study study, Action<string> note)
+    /// <param name="claimed">The caller has claimed <see cref="Root"/> as a new output of its own (`resode report`), which may already hold its bookkeeping.</param>
+    public void Prepare(Study study, Action<string> note, bool claimed = false)
     {
         if (File.Exists(Root)) throw new StudyException($"{Root} is a file: give --out a directory");
-        if (Directory.Exists(Root) && !IsStudyOutput && Directory.EnumerateFileSystemEntries(Root).Any())
+        if (!claimed && Directory.Exists(Root) && !IsStudyOutput && Directory.EnumerateFileSystemEntries(Root).Any())
             throw new StudyException($"{Root} exists and was not made by `resode sweep` (no {Marker} file): choose another --out; nothing was changed");
         Directory.CreateDirectory(Root);
         CreateIfAbsent(Path.Combine(Root, Marker), $"{{\"format\": \"resode-study-output/1\", \"study\": {JsonValue.Create(study.Name).ToJsonString()}}}\n");

@@ -17,6 +17,7 @@ internal static class SweepCommand
     {
         var cmd = new Command("sweep", "Studies: grids of `train` settings expanded into cells (one run + its verdicts each), run on this machine, as shards of an array job (Slurm, Kubernetes, CI matrix) or with `sweep slurm`, then merged into one report. See docs/studies.md.");
         cmd.Subcommands.Add(Init());
+        cmd.Subcommands.Add(ShowCmd());
         cmd.Subcommands.Add(RunCmd());
         cmd.Subcommands.Add(SlurmCmd());
         cmd.Subcommands.Add(StatusCmd());
@@ -43,51 +44,8 @@ internal static class SweepCommand
 
     // ------------------------------------------------------------------ init
 
-    internal const string Example = """
-        # A resode study: named grids of `resode train` settings, expanded into cells.
-        # Each cell is one `resode train` run plus its verdicts (`resode verify`), in a directory whose
-        # name is a hash of the settings and the engine version: running the study again skips the
-        # finished cells, and a changed setting is a new cell. Run it, then merge the cells into a report:
-        #
-        #   resode sweep run study.toml --out study-out          # on this machine (--jobs K at once)
-        #   resode sweep slurm study.toml --out study-out        # as a Slurm job array (shared --out)
-        #   resode sweep merge study-out                         # index.html, report.md, results.json
-        #
-        # This example has 6 cells of a few hundred milliseconds each. Reference: docs/studies.md.
-
-        name = "example"
-        title = "Example study: depth smoothness of tied and i.i.d. initializations"
-
-        # Settings of every grid: any option of `resode train`, without the dashes.
-        [defaults]
-        n = 16            # synthetic samples
-        d = 4             # state dimension
-        width = 8         # hidden width m
-        eta = 0.01        # time step
-        iters = 20        # gradient-descent updates
-        snapshots = 3
-
-        # A grid: a list expands to every value, several lists to their product.
-        # Here: 2 depths x 2 seeds = 4 cells.
-        [grid.tied]
-        init = "tied"
-        depth = [4, 16]
-        seed = "0..1"     # a seed range FIRST..LAST, both included
-
-        # The negative control: independent layers, 2 cells.
-        [grid.iid]
-        init = "iid"
-        depth = [4, 16]
-        seed = 0
-
-        # Rate results over the cells of a grid that differ only in depth.
-        [[ladder]]
-        grid = "tied"
-
-        [report]
-        title = "Example study"
-        # results = ["A.", "D.rate"]   # show only these result ids (a trailing '.' is a prefix); default: all
-        """;
+    /// <summary>The example study that `sweep init` writes (the built-in study "example", src/Cli/Studies/example.toml).</summary>
+    internal static string Example => BuiltinStudies.Text("example")!;
 
     private static Command Init()
     {
@@ -99,9 +57,32 @@ internal static class SweepCommand
             if (Directory.Exists(p)) return Ui.Fail($"{p} is a directory: give a file name, e.g. {Path.Combine(p, "study.toml")}");
             string? parent = Path.GetDirectoryName(Path.GetFullPath(p));
             if (parent is not null && !Directory.Exists(parent)) return Ui.Fail($"{parent}: no such directory");
-            if (!StudyOutput.CreateIfAbsent(p, Example + "\n")) return Ui.Fail($"{p} already exists: choose another path (nothing was changed)");
+            if (!StudyOutput.CreateIfAbsent(p, Example)) return Ui.Fail($"{p} already exists: choose another path (nothing was changed)");
             var study = Study.Load(p);
             Console.WriteLine($"wrote {p}: study '{study.Name}', {study.Cells.Count} cells; run it with `resode sweep run {p} --out {Path.GetFileNameWithoutExtension(p)}-out`");
+            return ExitCodes.Done;
+        }));
+        return cmd;
+    }
+
+    private static Command ShowCmd()
+    {
+        var name = new Argument<string?>("NAME") { Description = "A built-in study; without it, the list of built-in studies.", Arity = ArgumentArity.ZeroOrOne };
+        var cmd = new Command("show", "Print a built-in study (copy it to a file to make your own: `resode sweep show NAME > mine.toml`), or list them.") { name };
+        cmd.SetAction(pr => Guard(() =>
+        {
+            string? n = pr.GetValue(name);
+            if (n is null)
+            {
+                foreach (var b in BuiltinStudies.Names)
+                {
+                    var st = Study.Resolve(b);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{b}: {st.Title} ({st.Cells.Count} cells)"));
+                }
+                return ExitCodes.Done;
+            }
+            var text = BuiltinStudies.Text(n) ?? throw new StudyException($"no built-in study named '{n}' (built-in: {BuiltinStudies.List()})");
+            Console.Write(text);
             return ExitCodes.Done;
         }));
         return cmd;
@@ -134,7 +115,7 @@ internal static class SweepCommand
 
     private static Command RunCmd()
     {
-        var study = new Argument<string>("STUDY") { Description = "The study file (TOML)." };
+        var study = new Argument<string>("STUDY") { Description = "The study file (TOML), or the name of a built-in study (`resode sweep show`)." };
         var outDir = new Option<string>("--out") { Description = "Output directory of the study (shared by every shard; made by the sweep or empty).", Required = true };
         var jobs = new Option<int?>("--jobs") { Description = "Cells run at once, each in its own process. Default: SLURM_CPUS_PER_TASK when set, else the number of cores." };
         var shard = new Option<string?>("--shard") { Description = "I/N: run only the cells whose index ≡ I (mod N). auto/N reads I from SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or RESODE_SHARD_INDEX (a CI matrix)." };
@@ -143,7 +124,7 @@ internal static class SweepCommand
         { study, outDir, jobs, shard, retry };
         cmd.SetAction(pr => Guard(() =>
         {
-            var s = Study.Load(pr.GetValue(study)!);
+            var s = Study.Resolve(pr.GetValue(study)!);
             var (index, count) = pr.GetValue(shard) is string sh ? ParseShard(sh) : (0, 1);
             int k = pr.GetValue(jobs) ?? (int.TryParse(Environment.GetEnvironmentVariable("SLURM_CPUS_PER_TASK"), out int c) && c > 0 ? c : Environment.ProcessorCount);
             if (k < 1) return Ui.Fail("--jobs must be at least 1");
@@ -170,7 +151,7 @@ internal static class SweepCommand
 
     private static Command SlurmCmd()
     {
-        var study = new Argument<string>("STUDY") { Description = "The study file (TOML)." };
+        var study = new Argument<string>("STUDY") { Description = "The study file (TOML), or the name of a built-in study (`resode sweep show`)." };
         var outDir = new Option<string>("--out") { Description = "Output directory on storage shared by the login node and the compute nodes.", Required = true };
         var partition = new Option<string?>("--partition") { Description = "Slurm partition (default: the cluster's default)." };
         var time = new Option<string?>("--time") { Description = "Time limit of each array task (Slurm format, e.g. 01:00:00)." };
@@ -184,7 +165,7 @@ internal static class SweepCommand
         { study, outDir, partition, time, cpus, maxPar, shards, account, mem, dry };
         cmd.SetAction(pr => Guard(() =>
         {
-            var s = Study.Load(pr.GetValue(study)!);
+            var s = Study.Resolve(pr.GetValue(study)!);
             int c = pr.GetValue(cpus);
             if (c < 1) return Ui.Fail("--cpus must be at least 1");
             int n = pr.GetValue(shards) ?? Math.Min(s.Cells.Count, 1000);
@@ -248,8 +229,9 @@ internal static class SweepCommand
         var dir = new Argument<string>("DIR") { Description = "The study's output directory." };
         var outDir = new Option<string?>("--out") { Description = "Report directory (default DIR/report; replaced when it is an earlier merge's)." };
         var partial = new Option<bool>("--partial") { Description = "Accept missing or failed cells (they are listed in the report either way); without it they make the exit code 3." };
-        var cmd = new Command("merge", "Gather the finished cells of a study into one report (index.html, report.md, results.json): the results summarized over the cells, the ladders evaluated, missing and failed cells listed by name and setting. Refuses cells of another engine version. Exit code 1 if a result is violated, 3 if cells are missing or failed (unless --partial).")
-        { dir, outDir, partial };
+        var docsBase = new Option<string?>("--docs-base") { Description = "Link each verdict to BASE/docs/theorems/<page>.md instead of the pages the report carries in its docs/ folder." };
+        var cmd = new Command("merge", "Gather the finished cells of a study into one report, the page of `resode report` (index.html, report.md, results.json, docs/): the results summarized over the cells, the ladders evaluated, missing and failed cells listed by name and setting. Refuses cells of another engine version. Exit code 1 if a result is violated, 3 if cells are missing or failed (unless --partial).")
+        { dir, outDir, partial, docsBase };
         cmd.SetAction(pr => Guard(() =>
         {
             var sw = Stopwatch.StartNew();
@@ -260,20 +242,32 @@ internal static class SweepCommand
             if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !ours)
                 return Ui.Fail($"{target} exists and is not a study report written by `resode sweep merge`: choose another --out (nothing was changed)");
             var m = StudyMerge.Gather(s, output);
+            int? pageViolated = null;
             RunDirectory.WriteAtomically(target, force: ours, kind: "study report", fill: tmp =>
             {
-                double secs = sw.Elapsed.TotalSeconds;
-                File.WriteAllText(Path.Combine(tmp, "results.json"), StudyMerge.Json(m, secs));
-                File.WriteAllText(Path.Combine(tmp, "report.md"), StudyMerge.Markdown(m, secs));
-                File.WriteAllText(Path.Combine(tmp, "index.html"), StudyMerge.Html(m, secs));
+                var options = new Report.ReportOptions(pr.GetValue(docsBase), ResodeApp.CommandLine(pr));
+                if (s.Layout is not null && !m.Missing.Any() && !m.Failed.Any())
+                {
+                    // A study with the report's layout (a preset, or a copy of one) gets the page of `resode report`, built from its cells.
+                    var content = Report.ReportCommand.Assemble(Report.ReportStudy.Settings(s), output, tmp, CancellationToken.None);
+                    content.TotalSeconds += m.Cells.Sum(c => c.Seconds);
+                    Report.ReportWriter.Write(content, tmp, options);
+                    pageViolated = content.FaithfulRows.Count(r => r.IsViolated);
+                }
+                else
+                {
+                    if (s.Layout is not null) Console.Error.WriteLine("note: cells are missing or failed, so the report's figures cannot be drawn; the study's page lists them");
+                    Report.ReportWriter.WriteStudy(m, tmp, sw.Elapsed.TotalSeconds, options);
+                }
             });
             var shown = m.Shown.ToList();
-            int violated = shown.Count(r => r.IsViolated);
+            // On the report's page the negative controls are violated by design: the exit code follows the faithful runs.
+            int violated = pageViolated ?? shown.Count(r => r.IsViolated);
             Console.WriteLine($"merged {m.Cells.Count(c => c.State == CellState.Done)} of {m.Cells.Count} cells and {m.Ladders.Count(l => l.Status == "evaluated")} ladders of study '{s.Name}': {shown.Count} verdict rows, {violated} violated; wrote {target}");
             foreach (var c in m.Missing) Console.Error.WriteLine($"missing: {c.Cell.Name} ({c.Cell.Hash}) {c.Cell.DescribeSettings()}{(c.Reason is null ? "" : " — " + c.Reason)}");
             foreach (var c in m.Failed) Console.Error.WriteLine($"failed:  {c.Cell.Name} ({c.Cell.Hash}) {c.Cell.DescribeSettings()} — {c.Reason}; log {Path.Combine(output.CellDir(c.Cell), "log.txt")}");
             if (m.Commits.Count > 1) Console.Error.WriteLine($"note: the cells were computed by engine {s.EngineVersion} built from {m.Commits.Count} commits ({string.Join(", ", m.Commits)}); listed in results.json (engine_commits)");
-            if (m.StrayCells > 0) Console.Error.WriteLine($"note: {m.StrayCells} cell directories of other settings (an earlier version of the study) are not part of this report");
+            if (m.StrayCells > 0) Console.Error.WriteLine($"note: {m.StrayCells} cell directories of other settings or of another engine build (an earlier version of the study or of resode) are not part of this report");
             bool incomplete = m.Missing.Any() || m.Failed.Any();
             if (incomplete && !pr.GetValue(partial))
             {
@@ -287,7 +281,12 @@ internal static class SweepCommand
 
     private static bool IsOurReport(string resultsJson)
     {
-        try { return JsonNode.Parse(File.ReadAllText(resultsJson))?["format"]?.GetValue<string>() == StudyMerge.ReportFormat; }
+        try
+        {
+            var root = JsonNode.Parse(File.ReadAllText(resultsJson));
+            string? format = root?["format"]?.GetValue<string>();
+            return format is StudyMerge.OldReportFormat or "resode-report/2";
+        }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or IOException) { return false; }
     }
 }
