@@ -94,8 +94,9 @@ let ratio (measured: float, declared: float) = if declared = 0.0 then (if measur
 /// One probe result: the worst ratio found for a constant, and whether every sample stayed within its bound.
 type ProbeResult = { Constant: string; Tightness: float; Samples: int; AllWithin: bool }
 
-/// The activations the probe uses: tanh (s0 = 0, s1 and s2 attained) and softplus (s0 = ln 2 > 0, s2 attained).
-let activations = [ ActivationKind.Tanh; ActivationKind.Softplus ]
+/// The activations the probe uses: tanh (s0 = 0, s1 and s2 attained), softplus (s0 = ln 2 > 0, s2 attained) and gelu
+/// (s0 = 0, s1 ≈ 1.13 attained at u ≈ 1.41 only, s2 = 2φ(0) at u = 0).
+let activations = [ ActivationKind.Tanh; ActivationKind.Softplus; ActivationKind.Gelu ]
 
 /// Probes every constant of `arch` on the engine block `name` (its catalog TestShape): for each activation, `restarts`
 /// random starts (part scales from 0 to 2, states of norm 0 to 3, some along a coordinate) and `climb` hill-climbing steps

@@ -13,7 +13,7 @@ open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
 open ResOdeProofs.Properties.Profile
-open ResOdeProofs.Properties.OneLayerBlockProperties
+open ResOdeProofs.Properties.BlockProperties
 
 
 /// Conv settings with the hypotheses of G.A and G.B: smooth σ, tied or smooth init, kernel entries N(0, 1/(9C))

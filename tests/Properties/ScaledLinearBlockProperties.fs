@@ -12,14 +12,14 @@ open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
 open ResOdeProofs.Properties.Profile
-open ResOdeProofs.Properties.OneLayerBlockProperties
+open ResOdeProofs.Properties.BlockProperties
 
 
 /// Scaled-linear settings: smooth σ, tied or smooth init, a scale 0.3–1, small η.
 let scaledLinearSpec : Gen<BlockRunSpec> =
     blockSpec "scaled-linear" 1 (Gen.elements [ 0.3; 1.0 ] |> Gen.map (fun a -> [| a |]))
 
-let scaledLinearArb = Arb.fromGenShrink (scaledLinearSpec, shrinkOneLayer)
+let scaledLinearArb = Arb.fromGenShrink (scaledLinearSpec, shrinkBlock)
 
 [<ProfiledProperty(10, Replay = "(31,313)")>]
 let ``G.A and G.B.bound hold on smooth scaled-linear runs`` () =

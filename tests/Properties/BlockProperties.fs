@@ -1,0 +1,58 @@
+/// The helpers every generic-architecture property module uses: train a setting in memory and open it with the
+/// registered architectures, describe it, print the command lines that reproduce it, shrink it, build a depth ladder,
+/// and corrupt a snapshot (the negative control of G.A.segments).
+module ResOdeProofs.Properties.BlockProperties
+
+open ResOdeProofs.Numerics
+open ResOdeProofs.Numerics.Blocks
+open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Theory
+
+/// Shrinks toward fewer layers, iterations, samples and dimensions.
+let shrinkBlock (s: BlockRunSpec) : seq<BlockRunSpec> =
+    seq {
+        if s.Depth > 2 then yield s.With(depth = s.Depth / 2)
+        if s.Iterations > 1 then yield s.With(iterations = s.Iterations / 2)
+        if s.Samples > 2 then yield s.With(samples = s.Samples - 1)
+        if s.Dim > 1 then yield s.With(dim = s.Dim - 1)
+    }
+
+
+/// Trains a generic-architecture setting and opens it in memory with the registered architectures.
+let trainBlock (spec: BlockRunSpec) : BlockRun =
+    Registry.openBlockRun (BlockRunDirectory.InMemory(spec.Train(), sprintf "%s-L%d-seed-%d" spec.Architecture spec.Depth spec.Seed))
+
+/// One line naming the setting (with the hyper-parameters its catalog entry declares).
+let describeBlock (s: BlockRunSpec) =
+    let hyper = s.Hyper |> Seq.map (fun kv -> sprintf " %s=%g" kv.Key kv.Value) |> String.concat ""
+    sprintf "%s%s L=%d n=%d d=%d %s %s scales=%A eta=%g N=%d seed=%d" s.Architecture hyper s.Depth s.Samples s.StateDim
+        (Activations.Name s.Activation) (s.Init.ToString().ToLowerInvariant()) (s.EffectiveScales()) s.Eta s.Iterations s.Seed
+
+let reproduceBlock (s: BlockRunSpec) =
+    sprintf "reproduce with:\n  %s\n  resode verify runs/failing" (s.CommandLine "runs/failing")
+
+/// A ladder of the setting at depths 4, 8, 16, 32, 64 (one function of depth sampled at k/L).
+let ladderOf (spec: BlockRunSpec) =
+    [ 4; 8; 16; 32; 64 ] |> List.map (fun l -> trainBlock (spec.With(depth = l)))
+    |> GenericResults.BlockLadder.create
+    |> function Ok l -> l | Error e -> failwith e
+
+/// Adds δ to every entry of layer ⌊L/2⌋ of the last snapshot with δ√P = 2.5·z_N, z_N the G.A.segments bound there:
+/// then ‖Δ_k‖ ≥ δ√P − (observed ‖Δ_k‖) ≥ 1.5·z_N > z_N (triangle inequality, observed ≤ z_N), so a check that reads
+/// the snapshot's parameters must report a violation.
+let bumpLastSnapshot (run: BlockRun) : BlockRun =
+    let d = run.Data
+    let s = run.SnapshotCount - 1
+    let P = run.ParameterCount
+    let k = run.Setting.Depth / 2
+    let bound, _ = GenericResults.depthSmoothnessBoundWith true run.Architecture.Value run
+    let delta = 2.5 * bound.[run.Steps.[s]] / sqrt (float P)
+    let theta = Array.copy (run.Theta s)
+    for i in k * P .. k * P + P - 1 do theta.[i] <- theta.[i] + delta
+    let thetas = Array.copy d.Theta
+    thetas.[s] <- theta
+    Registry.openBlockRun (
+        BlockRunData(Directory = d.Directory + " (bumped)", Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
+                     ParameterCount = d.ParameterCount, Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
+                     Steps = d.Steps, Theta = thetas, Losses = d.Losses, Trace = d.Trace))
+
