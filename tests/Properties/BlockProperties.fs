@@ -17,7 +17,6 @@ let shrinkBlock (s: BlockRunSpec) : seq<BlockRunSpec> =
         if s.Dim > 1 then yield s.With(dim = s.Dim - 1)
     }
 
-
 /// Trains a generic-architecture setting and opens it in memory with the registered architectures.
 let trainBlock (spec: BlockRunSpec) : BlockRun =
     Registry.openBlockRun (BlockRunDirectory.InMemory(spec.Train(), sprintf "%s-L%d-seed-%d" spec.Architecture spec.Depth spec.Seed))
@@ -31,11 +30,14 @@ let describeBlock (s: BlockRunSpec) =
 let reproduceBlock (s: BlockRunSpec) =
     sprintf "reproduce with:\n  %s\n  resode verify runs/failing" (s.CommandLine "runs/failing")
 
-/// A ladder of the setting at depths 4, 8, 16, 32, 64 (one function of depth sampled at k/L).
-let ladderOf (spec: BlockRunSpec) =
-    [ 4; 8; 16; 32; 64 ] |> List.map (fun l -> trainBlock (spec.With(depth = l)))
+/// A ladder of the setting at the given depths (one function of depth sampled at k/L).
+let ladderAt (depths: int list) (spec: BlockRunSpec) =
+    depths |> List.map (fun l -> trainBlock (spec.With(depth = l)))
     |> GenericResults.BlockLadder.create
     |> function Ok l -> l | Error e -> failwith e
+
+/// A ladder of the setting at depths 4, 8, 16, 32, 64.
+let ladderOf (spec: BlockRunSpec) = ladderAt [ 4; 8; 16; 32; 64 ] spec
 
 /// Adds δ to every entry of layer ⌊L/2⌋ of the last snapshot with δ√P = 2.5·z_N, z_N the G.A.segments bound there:
 /// then ‖Δ_k‖ ≥ δ√P − (observed ‖Δ_k‖) ≥ 1.5·z_N > z_N (triangle inequality, observed ≤ z_N), so a check that reads
