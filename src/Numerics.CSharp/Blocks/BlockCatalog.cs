@@ -16,7 +16,8 @@ public static class BlockCatalog
     /// <summary>A parameter part of θ_k (in storage order) with what its default initialization scale means.</summary>
     public sealed record Part(string Name, string Shape, string DefaultScale);
 
-    /// <summary>The small synthetic setting the report's architectures section trains (tied initialization, GELU).</summary>
+    /// <summary>The small synthetic setting the report's architectures section trains (tied initialization, GELU, default
+    /// hyper-parameters and scales); <paramref name="Dim"/> is ignored when the hyper-parameters fix d.</summary>
     public sealed record Example(int Depth, int Samples, int Dim, double Eta, int Iterations);
 
     /// <summary>One architecture: how to build its block from d, σ and its hyper-parameters, and its default per-part
@@ -97,7 +98,7 @@ public static class BlockCatalog
                 new("width_px", "width-px", 6, "image width W in pixels (--width is the hidden width of mlp and glu)"),
             },
             StateDimOf = h => (int)(h["channels"] * h["height"] * h["width_px"]),
-            ReportExample = new(8, 6, 0, 0.001, 10),
+            ReportExample = new(8, 6, 72, 0.001, 10),
             TestShape = (2 * 3 * 4, new Dictionary<string, double> { ["channels"] = 2, ["height"] = 3, ["width_px"] = 4 }),
         },
         new("glu", "the gated block V(σ(W h) ⊙ (U h)), θ = (W, U, V), W and U m×d, V d×m", (d, act, h) => new GluBlock(d, Positive(h, "glu", "width"), act),
