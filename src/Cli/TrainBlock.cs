@@ -25,7 +25,9 @@ internal static class TrainBlock
         foreach (var group in BlockCatalog.All.SelectMany(e => e.HyperParameters.Select(p => (Entry: e, Param: p))).GroupBy(x => x.Param.Name))
         {
             var first = group.First().Param;
-            string description = string.Join("; ", group.Select(x => $"--arch {x.Entry.Name}: {x.Param.Meaning} (default {x.Param.Default})")) + ".";
+            // the option's own default is the first block's; with several blocks each one's default is stated
+            bool shared = group.Count() > 1;
+            string description = string.Join("; ", group.Select(x => $"--arch {x.Entry.Name}: {x.Param.Meaning}" + (shared ? $" (default {x.Param.Default})" : ""))) + ".";
             if (existing.TryGetValue(first.Name, out var reused)) { reused.Description = description; map[first.Name] = reused; continue; }
             var option = new Option<int>("--" + first.Option) { Description = description, DefaultValueFactory = _ => first.Default };
             cmd.Options.Add(option);

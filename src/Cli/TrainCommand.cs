@@ -180,7 +180,7 @@ internal static class TrainCommand
         {
             case RunStatus.Diverged when updates == 0:
                 // nothing was updated: the step size cannot be the cause, the initialization (or the data) is
-                Console.Error.WriteLine($"diverged: {divergenceReason}; no update was applied, so --eta is not the cause: the initial weights make the network overflow; reduce the initialization scales (--scales for --arch other than mlp, --scale/--v-scale for mlp) (the run directory holds iteration 0)");
+                Console.Error.WriteLine($"diverged: {divergenceReason}; no update was applied, so --eta is not the cause: reduce the initialization scales (--scales for --arch other than mlp, --scale/--v-scale for mlp) (the run directory holds iteration 0)");
                 return ExitCodes.ToolFailed;
             case RunStatus.Diverged:
                 Console.Error.WriteLine($"diverged: {divergenceReason}; try a smaller --eta (the run directory holds everything up to that point)");

@@ -90,7 +90,7 @@ public static class BlockCatalog
             Parts = new Part[]
             {
                 new("K1", "C×C×3×3", "1/√(9C): each output pixel sums 9C terms, pre-activations of order one"), new("b1", "C", "0"),
-                new("K2", "C×C×3×3", "1/√(9C), as K1"), new("b2", "C", "0"),
+                new("K2", "C×C×3×3", "1/√(9C): as K1"), new("b2", "C", "0"),
             },
             HyperParameters = new HyperParameter[]
             {
