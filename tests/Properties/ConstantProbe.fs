@@ -156,7 +156,7 @@ let restarts, climb = 4, 40
 
 /// Constants looser than 2x at their worst point on the catalog's test shape, so that no probe can tell them from a
 /// 2x understatement: the conv block's second-order constants, whose worst case from ‖h‖ ≤ H alone (patch norm 3H,
-/// ρ = (9H² + P)^{1/2}) is not approached on a 2×3×4 image with zero padding (measured tightness 0.17 and 0.27 with
+/// ρ = (9H² + P)^{1/2}) is not approached on a 2×3×4 image with zero padding (measured tightness 0.32 and 0.32 with
 /// this search; 0.44 and 0.30 with 6 restarts × 60 steps; 0.56 and 0.39 on a 1×6×6 image). The main probe fails if this list stops being exactly the constants below 1/2.
 let knownLoose = set [ "conv", "C_thth"; "conv", "C_hth" ]
 
