@@ -3,10 +3,14 @@
 /// and corrupt a snapshot (the negative control of G.A.segments).
 module ResOdeProofs.Properties.BlockProperties
 
+open FsCheck
+open FsCheck.FSharp
 open ResOdeProofs.Numerics
 open ResOdeProofs.Numerics.Blocks
 open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
+open ResOdeProofs.Properties.Generators
 
 /// Shrinks toward fewer layers, iterations, samples and dimensions.
 let shrinkBlock (s: BlockRunSpec) : seq<BlockRunSpec> =
@@ -58,3 +62,34 @@ let bumpLastSnapshot (run: BlockRun) : BlockRun =
                      ParameterCount = d.ParameterCount, Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
                      Steps = d.Steps, Theta = thetas, Losses = d.Losses, Trace = d.Trace))
 
+
+/// The negative control of G.A.segments on one setting: trained with snapshots at its last two iterations, G.A.segments
+/// holds, and with the last snapshot bumped (`bumpLastSnapshot`) it is violated; `describe` names the setting.
+let bumpedSnapshotViolates (describe: BlockRunSpec -> string) (spec: BlockRunSpec) =
+    let n = max 2 spec.Iterations
+    let spec = spec.With(depth = max 4 spec.Depth, iterations = n, snapshotSteps = [| n - 1; n |])
+    let run = trainBlock spec
+    let before = (Result.evaluate GenericResults.depthSmoothnessSegments run).Verdict
+    let after = (Result.evaluate GenericResults.depthSmoothnessSegments (bumpLastSnapshot run)).Verdict
+    (Verdict.isHolds before && Verdict.isViolated after) |@ sprintf "%s\nbefore: %A\nafter: %A" (describe spec) before after
+
+/// The negative controls of G.A's hypotheses on one setting: i.i.d. layers and relu are both "hypothesis not met".
+let iidAndReluNotMet (spec: BlockRunSpec) =
+    let iid = (Result.evaluate GenericResults.depthSmoothness (trainBlock (spec.With(init = InitKind.Iid)))).Verdict
+    let relu = (Result.evaluate GenericResults.depthSmoothness (trainBlock (spec.With(activation = ActivationKind.Relu)))).Verdict
+    (Verdict.isHypothesisNotMet iid && Verdict.isHypothesisNotMet relu) |@ sprintf "%s\niid: %A\nrelu: %A" (describeBlock spec) iid relu
+
+/// G.A.aposteriori and G.A.segments hold, and G.B.bound holds or claims no finite bound (for a block that grows faster
+/// than linearly the state bound of its reference ODE may overflow, which is not a violation), on a setting that did
+/// not diverge; classified by initialization and activation, collected by G.A.segments' tightness.
+let genericResultsHold (spec: BlockRunSpec) =
+    let run = trainBlock spec
+    let ev r = (Result.evaluate r run).Verdict
+    let a, seg, b = ev GenericResults.depthSmoothness, ev GenericResults.depthSmoothnessSegments, ev GenericResults.eulerBound
+    let noFiniteBound = match b with HypothesisNotMet [ "finite bound", _ ] -> true | _ -> false
+    (not run.Setting.Diverged) ==> lazy
+    ((Verdict.isHolds a && Verdict.isHolds seg && (Verdict.isHolds b || noFiniteBound))
+     |@ sprintf "%s\nG.A.aposteriori: %A\nG.A.segments: %A\nG.B.bound: %A\n%s" (describeBlock spec) a seg b (reproduceBlock spec))
+    |> Prop.classify true (spec.Init.ToString())
+    |> Prop.classify true (Activations.Name spec.Activation)
+    |> Prop.collect (Verdict.tightness seg |> Option.map tightnessBucket |> Option.defaultValue "n/a")

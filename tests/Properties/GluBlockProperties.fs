@@ -27,21 +27,9 @@ let gluSpec : Gen<BlockRunSpec> =
 
 let gluArb = Arb.fromGenShrink (gluSpec, shrinkBlock)
 
-/// G.B.bound claims no finite bound (its state bound overflowed), which is not a violation.
-let private noFiniteBound v = match v with HypothesisNotMet [ "finite bound", _ ] -> true | _ -> false
-
 [<ProfiledProperty(10, Replay = "(1729,4105)")>]
 let ``G.A and G.B.bound hold on smooth glu runs`` () =
-    Prop.forAll gluArb (fun spec ->
-        let run = trainBlock spec
-        let ev r = (Result.evaluate r run).Verdict
-        let a, seg, b = ev GenericResults.depthSmoothness, ev GenericResults.depthSmoothnessSegments, ev GenericResults.eulerBound
-        (not run.Setting.Diverged) ==> lazy
-        ((Verdict.isHolds a && Verdict.isHolds seg && (Verdict.isHolds b || noFiniteBound b))
-         |@ sprintf "%s\nG.A.aposteriori: %A\nG.A.segments: %A\nG.B.bound: %A\n%s" (describeBlock spec) a seg b (reproduceBlock spec))
-        |> Prop.classify true (spec.Init.ToString())
-        |> Prop.classify true (Activations.Name spec.Activation)
-        |> Prop.collect (Verdict.tightness seg |> Option.map tightnessBucket |> Option.defaultValue "n/a"))
+    Prop.forAll gluArb genericResultsHold
 
 [<ProfiledProperty(2, Replay = "(1731,4107)")>]
 let ``G.B.rate is consistent with order 1 on smooth glu ladders`` () =
@@ -54,20 +42,11 @@ let ``G.B.rate is consistent with order 1 on smooth glu ladders`` () =
 
 [<ProfiledProperty(3, Replay = "(1733,4111)")>]
 let ``iid layers and relu: hypotheses not met`` () =
-    Prop.forAll gluArb (fun spec ->
-        let iid = (Result.evaluate GenericResults.depthSmoothness (trainBlock (spec.With(init = InitKind.Iid)))).Verdict
-        let relu = (Result.evaluate GenericResults.depthSmoothness (trainBlock (spec.With(activation = ActivationKind.Relu)))).Verdict
-        (Verdict.isHypothesisNotMet iid && Verdict.isHypothesisNotMet relu) |@ sprintf "%s\niid: %A\nrelu: %A" (describeBlock spec) iid relu)
+    Prop.forAll gluArb iidAndReluNotMet
 
 [<ProfiledProperty(4, Replay = "(1735,4113)")>]
 let ``a bumped snapshot violates G.A.segments`` () =
-    Prop.forAll gluArb (fun spec ->
-        let n = max 2 spec.Iterations
-        let spec = spec.With(depth = max 4 spec.Depth, iterations = n, snapshotSteps = [| n - 1; n |])
-        let run = trainBlock spec
-        let before = (Result.evaluate GenericResults.depthSmoothnessSegments run).Verdict
-        let after = (Result.evaluate GenericResults.depthSmoothnessSegments (bumpLastSnapshot run)).Verdict
-        (Verdict.isHolds before && Verdict.isViolated after) |@ sprintf "%s\nbefore: %A\nafter: %A" (describeBlock spec) before after)
+    Prop.forAll gluArb (bumpedSnapshotViolates describeBlock)
 
 /// Iterate bounds with the given state bound and part bounds (W, U, V), GELU's constants, d = 3, width 4.
 let private boundsWith (h: float) (w: float) (u: float) (v: float) (adj: float) =

@@ -65,13 +65,7 @@ let ``relu: the bounded sigma'' hypothesis is not met`` () =
 
 [<ProfiledProperty(6, Replay = "(8,89)")>]
 let ``a bumped snapshot violates G.A.segments`` () =
-    Prop.forAll oneLayerArb (fun spec ->
-        let n = max 2 spec.Iterations
-        let spec = spec.With(depth = max 4 spec.Depth, iterations = n, snapshotSteps = [| n - 1; n |])
-        let run = trainBlock spec
-        let before = (Result.evaluate GenericResults.depthSmoothnessSegments run).Verdict
-        let after = (Result.evaluate GenericResults.depthSmoothnessSegments (bumpLastSnapshot run)).Verdict
-        (Verdict.isHolds before && Verdict.isViolated after) |@ sprintf "%s\nbefore: %A\nafter: %A" (describeBlock spec) before after)
+    Prop.forAll oneLayerArb (bumpedSnapshotViolates describeBlock)
 
 [<ProfiledProperty(5, Replay = "(9,99)")>]
 let ``the MLP block through the extension point satisfies the generic results`` () =

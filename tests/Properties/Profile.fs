@@ -16,7 +16,7 @@ open ResOdeProofs.Properties.Generators
 /// Why a Replay text cannot be replayed, or None if it can. FsCheck reads "(seed,gamma)" or "(seed,gamma,size)" into
 /// its SplitMix generator, whose gamma must be odd; an even gamma (or an unreadable text) makes FsCheck throw while it
 /// sets the property up, outside the test, which crashes the whole test host.
-let replayProblem (replay: string) : string option =
+let replayProblem (replay: string | null) : string option =
     match replay with
     | null -> Some "no Replay seed"
     | r ->
@@ -34,7 +34,7 @@ let replayProblem (replay: string) : string option =
 [<AttributeUsage(AttributeTargets.Method ||| AttributeTargets.Property, AllowMultiple = false)>]
 type ProfiledPropertyAttribute(defaultCases: int) as this =
     inherit PropertyAttribute()
-    let mutable replay : string = null
+    let mutable replay : string | null = null
     do this.MaxTest <- cases defaultCases
     /// The number of cases in the default profile.
     member _.DefaultCases = defaultCases
@@ -43,7 +43,7 @@ type ProfiledPropertyAttribute(defaultCases: int) as this =
     /// The fixed seed "(seed,gamma)", gamma odd; an unusable one leaves FsCheck's Replay unset and skips the property.
     member _.Replay
         with get () = replay
-        and set (v: string) =
+        and set (v: string | null) =
             replay <- v
             match replayProblem v with
             | None -> base.Replay <- v
@@ -72,7 +72,7 @@ type ReplaySeeds(output: ITestOutputHelper) =
         let props = properties ()
         output.WriteLine(sprintf "RESODE_PROPERTY_PROFILE=%s: %d properties" profile props.Length)
         for (m, a) in props do
-            output.WriteLine(sprintf "  %s.%s: Replay = \"%s\", MaxTest = %d" (typeName m) m.Name (a :> PropertyAttribute).Replay a.MaxTest)
+            output.WriteLine(sprintf "  %s.%s: Replay = \"%s\", MaxTest = %d" (typeName m) m.Name a.Replay a.MaxTest)
         Assert.NotEmpty props
         for (m, a) in props do
             Assert.True(a :? ProfiledPropertyAttribute, sprintf "%s: use [<ProfiledProperty(n, Replay = ...)>] so that the long profile applies" m.Name)
