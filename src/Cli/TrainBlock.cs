@@ -10,25 +10,30 @@ namespace ResOdeProofs.Cli;
 /// <summary>`resode train --arch NAME` for a generic architecture: synthetic data, BlockTrainer, a theta.npy run directory.</summary>
 internal static class TrainBlock
 {
-    /// <summary>The `resode train` options this path reads (or rejects).</summary>
+    /// <summary>The `resode train` options this path reads (or rejects); <paramref name="Hyper"/> holds one option per
+    /// hyper-parameter name declared in the catalog.</summary>
     internal sealed record Options(Option<string> Arch, Option<string?> Scales, Option<string?> X, Option<string?> W0, Option<bool> Float32,
-        Option<string?> Fault, Option<string> Optimizer, Option<int> N, Option<int> D, Option<int> Depth, Option<int> Width, Option<string> Init,
+        Option<string?> Fault, Option<string> Optimizer, Option<int> N, Option<int> D, Option<int> Depth, Option<string> Init,
         Option<int> Modes, Option<string> Activation, Option<double> Eta, Option<int> Iters, Option<double?> Clip, Option<long> Seed,
-        Option<int> Snapshots, Option<string> Out, Option<bool> Force, ImageOptions? Image = null);
+        Option<int> Snapshots, Option<string> Out, Option<bool> Force, IReadOnlyDictionary<string, Option<int>> Hyper);
 
-    /// <summary>The image shape of the conv block's states (d = C·H·W); --width-px because --width is the MLP's hidden width.</summary>
-    internal sealed record ImageOptions(Option<int> Channels, Option<int> Height, Option<int> WidthPx)
+    /// <summary>One option per hyper-parameter the catalog declares (one per name; an option the command already has,
+    /// such as the MLP's --width, is reused), described from the catalog: which architectures read it, what it means, its default.</summary>
+    internal static IReadOnlyDictionary<string, Option<int>> AddHyperOptions(Command cmd, IReadOnlyDictionary<string, Option<int>> existing)
     {
-        /// <summary>Adds --channels, --height, --width-px to a command.</summary>
-        public static ImageOptions AddTo(Command cmd)
+        var map = new Dictionary<string, Option<int>>();
+        foreach (var group in BlockCatalog.All.SelectMany(e => e.HyperParameters.Select(p => (Entry: e, Param: p))).GroupBy(x => x.Param.Name))
         {
-            var o = new ImageOptions(
-                new Option<int>("--channels") { Description = "--arch conv: channels C of the C×H×W states (d = C·H·W; --d is ignored).", DefaultValueFactory = _ => 2 },
-                new Option<int>("--height") { Description = "--arch conv: image height H.", DefaultValueFactory = _ => 6 },
-                new Option<int>("--width-px") { Description = "--arch conv: image width W in pixels (--width is the MLP's hidden width).", DefaultValueFactory = _ => 6 });
-            cmd.Options.Add(o.Channels); cmd.Options.Add(o.Height); cmd.Options.Add(o.WidthPx);
-            return o;
+            var first = group.First().Param;
+            // the option's own default is the first block's; with several blocks each one's default is stated
+            bool shared = group.Count() > 1;
+            string description = string.Join("; ", group.Select(x => $"--arch {x.Entry.Name}: {x.Param.Meaning}" + (shared ? $" (default {x.Param.Default})" : ""))) + ".";
+            if (existing.TryGetValue(first.Name, out var reused)) { reused.Description = description; map[first.Name] = reused; continue; }
+            var option = new Option<int>("--" + first.Option) { Description = description, DefaultValueFactory = _ => first.Default };
+            cmd.Options.Add(option);
+            map[first.Name] = option;
         }
+        return map;
     }
 
     public static int Run(ParseResult pr, Options o)
@@ -36,7 +41,6 @@ internal static class TrainBlock
         try
         {
             string name = pr.GetValue(o.Arch)!;
-            BlockCatalog.Find(name);
             if (pr.GetValue(o.X) is not null) return Ui.Fail($"--arch {name}: data from files is not supported by the generic engine yet; use synthetic data (--n, --d)");
             if (pr.GetValue(o.W0) is not null) return Ui.Fail($"--arch {name}: --w0/--v0 are MLP weights; the generic engine starts from --init tied|smooth|iid");
             if (pr.GetValue(o.Float32)) return Ui.Fail($"--arch {name}: the generic engine computes in float64 only");
@@ -46,15 +50,19 @@ internal static class TrainBlock
             if (pr.GetValue(o.Scales) is string sc)
                 scales = sc.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                     .Select(x => double.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+            var entry = BlockCatalog.Find(name);
+            // a hyper-parameter not given on the command line takes this architecture's default (options are shared by several blocks)
+            var hyper = entry.HyperParameters.ToDictionary(p => p.Name,
+                p => pr.GetResult(o.Hyper[p.Name]) is { Implicit: false } ? (double)pr.GetValue(o.Hyper[p.Name]) : p.Default);
             var spec = new BlockRunSpec
             {
-                Architecture = BlockCatalog.Find(name).Name, Samples = pr.GetValue(o.N), Dim = pr.GetValue(o.D), Depth = pr.GetValue(o.Depth),
-                Width = pr.GetValue(o.Width), Activation = Activations.Parse(pr.GetValue(o.Activation)!), Init = Initialization.Parse(pr.GetValue(o.Init)!),
+                Architecture = entry.Name, Samples = pr.GetValue(o.N), Dim = pr.GetValue(o.D), Depth = pr.GetValue(o.Depth),
+                HyperValues = hyper, Activation = Activations.Parse(pr.GetValue(o.Activation)!), Init = Initialization.Parse(pr.GetValue(o.Init)!),
                 Scales = scales, Modes = pr.GetValue(o.Modes), Eta = pr.GetValue(o.Eta), Iterations = pr.GetValue(o.Iters), Clip = pr.GetValue(o.Clip),
                 Snapshots = pr.GetValue(o.Snapshots), Seed = pr.GetValue(o.Seed),
             };
-            if (o.Image is { } img)
-                spec = spec with { Channels = pr.GetValue(img.Channels), Height = pr.GetValue(img.Height), ImageWidth = pr.GetValue(img.WidthPx) };
+            if (scales is not null && scales.Length != entry.Parts.Count)
+                return Ui.Fail($"--scales: --arch {entry.Name} has {entry.Parts.Count} parts ({string.Join(", ", entry.Parts.Select(q => q.Name))}), got {scales.Length} scales");
             // Fail before the work: the arrays fit in memory, and the output is ours to write (claimed, and writable).
             var block = spec.Block();
             int snapshots = Trainer.SnapshotPlan(spec.Options()).Length;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using ResOdeProofs.Numerics;
+using ResOdeProofs.Numerics.Blocks;
 using ResOdeProofs.Numerics.IO;
 using ResOdeProofs.Numerics.Model;
 using ResOdeProofs.Numerics.Training;
@@ -51,19 +52,20 @@ internal static class TrainCommand
         foreach (var opt in new Option[] { optimizer, horizon, rtol, atol }) cmd.Options.Add(opt);
 
         // Generic architectures (src/Numerics.CSharp/Blocks, docs/extending.md): --arch other than mlp trains through BlockTrainer.
-        var arch = new Option<string>("--arch") { Description = "Residual block: mlp (the paper's V σ(W h), fast engine) or a generic architecture (one-layer: σ(W h + b); scaled-linear: σ(a h); conv: K₂∗σ(K₁∗h + b₁) + b₂ on C×H×W images; bn-conv: the paper's real-data network with batch norm, trained by SGD on Fashion-MNIST, docs/real-data.md); see docs/extending.md.", DefaultValueFactory = _ => "mlp" };
-        var scales = new Option<string?>("--scales") { Description = "Generic architectures: Gaussian scale of each parameter part in layout order, comma-separated (default: the architecture's, e.g. one-layer W 1/√d, b 0)." };
+        var arch = new Option<string>("--arch") { Description = BlockCatalog.ArchHelp + " Also bn-conv: the paper's real-data network with batch norm, trained by SGD on Fashion-MNIST (docs/real-data.md).", DefaultValueFactory = _ => "mlp" };
+        var scales = new Option<string?>("--scales") { Description = "Generic architectures: standard deviation of the Gaussian entries of each parameter part at initialization, in layout order, comma-separated (0 starts a part at 0). Defaults: " +
+            string.Join("; ", BlockCatalog.All.Where(e => e.Name != "mlp").Select(e => $"{e.Name} {string.Join(", ", e.Parts.Select(q => $"{q.Name} {q.DefaultScale.Split(':')[0]}"))}")) + "." };
         cmd.Options.Add(arch); cmd.Options.Add(scales);
-        var image = TrainBlock.ImageOptions.AddTo(cmd);
+        var hyper = TrainBlock.AddHyperOptions(cmd, new Dictionary<string, Option<int>> { ["width"] = width });
         var bnConv = TrainBnConv.Options.AddTo(cmd); // --arch bn-conv: the convolutional network with batch norm trained by SGD
 
         cmd.SetAction(pr =>
         {
             if (string.Equals(pr.GetValue(arch), "bn-conv", StringComparison.OrdinalIgnoreCase))
-                return TrainBnConv.Run(pr, bnConv, depth, act, init, seed, outDir, force, image.Channels, threads, optimizer);
+                return TrainBnConv.Run(pr, bnConv, depth, act, init, seed, outDir, force, hyper["channels"], threads, optimizer);
             if (TrainBnConv.RefuseForOtherArch(pr, pr.GetValue(arch)!) is string refusal) return Ui.Fail(refusal);
             if (!string.Equals(pr.GetValue(arch), "mlp", StringComparison.OrdinalIgnoreCase))
-                return TrainBlock.Run(pr, new TrainBlock.Options(arch, scales, x, w0, f32, fault, optimizer, n, d, depth, width, init, modes, act, eta, iters, clip, seed, snaps, outDir, force, image));
+                return TrainBlock.Run(pr, new TrainBlock.Options(arch, scales, x, w0, f32, fault, optimizer, n, d, depth, init, modes, act, eta, iters, clip, seed, snaps, outDir, force, hyper));
             try
             {
                 var activation = Activations.Parse(pr.GetValue(act)!);
@@ -208,6 +210,10 @@ internal static class TrainCommand
     {
         switch (status)
         {
+            case RunStatus.Diverged when updates == 0:
+                // nothing was updated: the step size cannot be the cause, the initialization (or the data) is
+                Console.Error.WriteLine($"diverged: {divergenceReason}; no update was applied, so --eta is not the cause: reduce the initialization scales (--scales for --arch other than mlp, --scale/--v-scale for mlp) (the run directory holds iteration 0)");
+                return ExitCodes.ToolFailed;
             case RunStatus.Diverged:
                 Console.Error.WriteLine($"diverged: {divergenceReason}; try a smaller --eta (the run directory holds everything up to that point)");
                 return ExitCodes.ToolFailed;

@@ -118,7 +118,8 @@ let architectures : Architecture list =
     [ MlpArchitecture.architecture
       OneLayerBlock.architecture
       ScaledLinearBlock.architecture
-      ConvArchitecture.architecture ]
+      ConvArchitecture.architecture
+      GluBlock.architecture ]
 
 /// Results evaluated on one generic-architecture run (theta.npy), stated once over `Architecture`.
 let blockSingleRun : Result<BlockRun> list = GenericResults.all

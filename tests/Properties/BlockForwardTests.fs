@@ -9,11 +9,22 @@ open Xunit
 open ResOdeProofs.Numerics
 open ResOdeProofs.Numerics.Blocks
 
-/// σ written from its definition: tanh, and softplus log(1 + eᵘ) in its overflow-free form.
+/// erf(x) = (2/√π) e^{−x²} Σ_{n≥0} 2ⁿ x^{2n+1} / (1·3·5···(2n+1)): a series of terms of one sign (no cancellation),
+/// summed until the terms no longer change the sum.
+let erf (x: float) =
+    let mutable term, sum, n = x, x, 0
+    while abs term > 1e-17 * abs sum do
+        n <- n + 1
+        term <- term * 2.0 * x * x / float (2 * n + 1)
+        sum <- sum + term
+    2.0 / sqrt Math.PI * exp (-(x * x)) * sum
+
+/// σ written from its definition: tanh, softplus log(1 + eᵘ) in its overflow-free form, gelu u·Φ(u) = u(1 + erf(u/√2))/2.
 let sigma (act: ActivationKind) (u: float) =
     match act with
     | ActivationKind.Tanh -> Math.Tanh u
     | ActivationKind.Softplus -> max u 0.0 + log (1.0 + exp (-(abs u)))
+    | ActivationKind.Gelu -> 0.5 * u * (1.0 + erf (u / sqrt 2.0))
     | a -> failwithf "no naive formula for %A" a
 
 /// The naive f(θ, h) of each catalog block (θ in the block's storage order, row-major parts).
@@ -41,6 +52,11 @@ let naive (name: string) (act: ActivationKind) (hyper: Collections.Generic.IRead
                                 acc <- acc + theta.[k0 + ((o * C + c) * 3 + a + 1) * 3 + e + 1] * x.[(c * H + i + a) * W + j + e]
                 acc)
         conv (ks + C) (2 * ks + C) (conv 0 ks h |> Array.map s)
+    | "glu" ->
+        let m = int hyper.["width"]
+        let row (off: int) (r: int) = Seq.sum (seq { for c in 0 .. d - 1 -> theta.[off + r * d + c] * h.[c] })
+        let z = Array.init m (fun r -> s (row 0 r) * row (m * d) r)
+        Array.init d (fun r -> Seq.sum (seq { for c in 0 .. m - 1 -> theta.[2 * m * d + r * m + c] * z.[c] }))
     | other -> failwithf "the catalog block '%s' has no naive formula in BlockForwardTests.fs: add one" other
 
 /// The block's Forward at one state.
@@ -66,7 +82,7 @@ let worstGap (name: string) (act: ActivationKind) (make: unit -> IResidualBlock)
 let tolerance = 1e-12
 
 let catalog () =
-    seq { for e in BlockCatalog.All do for act in [ ActivationKind.Tanh; ActivationKind.Softplus ] -> [| box e.Name; box act |] }
+    seq { for e in BlockCatalog.All do for act in [ ActivationKind.Tanh; ActivationKind.Softplus; ActivationKind.Gelu ] -> [| box e.Name; box act |] }
 
 [<Theory; MemberData(nameof catalog)>]
 let ``every catalog block's Forward is its naive formula`` (name: string, act: ActivationKind) =

@@ -13,7 +13,7 @@ open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
 open ResOdeProofs.Properties.Profile
-open ResOdeProofs.Properties.OneLayerBlockProperties
+open ResOdeProofs.Properties.BlockProperties
 
 
 /// Conv settings with the hypotheses of G.A and G.B: smooth σ, tied or smooth init, kernel entries N(0, 1/(9C))
@@ -101,10 +101,4 @@ let ``conv, relu: the bounded sigma'' hypothesis is not met`` () =
 
 [<ProfiledProperty(6, Replay = "(2236,1733)")>]
 let ``conv, a bumped snapshot violates G.A.segments`` () =
-    Prop.forAll convArb (fun spec ->
-        let n = max 2 spec.Iterations
-        let spec = spec.With(depth = max 4 spec.Depth, iterations = n, snapshotSteps = [| n - 1; n |])
-        let run = trainBlock spec
-        let before = (Result.evaluate GenericResults.depthSmoothnessSegments run).Verdict
-        let after = (Result.evaluate GenericResults.depthSmoothnessSegments (bumpLastSnapshot run)).Verdict
-        (Verdict.isHolds before && Verdict.isViolated after) |@ sprintf "%s\nbefore: %A\nafter: %A" (describeConv spec) before after)
+    Prop.forAll convArb (bumpedSnapshotViolates describeConv)

@@ -148,12 +148,12 @@ let ``C.gfDecay and C.gfPathLength reject a recorded loss above the decay envelo
 [<ProfiledProperty(4, Replay = "(4247,1929)")>]
 let ``G.A.aposteriori rejects a depth increment far above its bound`` () =
     Prop.forAll OneLayerBlockProperties.oneLayerArb (fun spec ->
-        let run = OneLayerBlockProperties.trainBlock spec
+        let run = BlockProperties.trainBlock spec
         let n = run.Losses.Length - 1
         let bound, _ = GenericResults.depthSmoothnessBound run.Architecture.Value run
         caught "G.A.aposteriori" (Result.evaluate GenericResults.depthSmoothness run)
             (fun () -> Result.evaluate GenericResults.depthSmoothness (withBlockTraceEntry run "smooth_theta" n (farAbove bound.[n])))
-            (OneLayerBlockProperties.describeBlock spec))
+            (BlockProperties.describeBlock spec))
 
 /// A scalar network (d = m = n = 1, tanh, small weights, L ≥ 16): the tightest comparison of each of L1–L4 is within
 /// a factor 3 of attained (κ/L small, |σ(u)| ≈ |u|, σ'(u) ≈ 1, Cauchy–Schwarz an equality for one sample; the growth

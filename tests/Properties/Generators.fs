@@ -87,8 +87,11 @@ let (|@) (ok: bool) (label: string) = Prop.label label ok
 
 /// A generic-architecture setting (`BlockRunSpec`) with the hypotheses of G.A and G.B: smooth σ, tied or smooth
 /// initialization, small η; the architecture supplies its name, the smallest state dimension it accepts and
-/// the generator of its per-part scales.
+/// the generator of its per-part scales; its hyper-parameters are the small ones its catalog entry declares for tests
+/// (`BlockCatalog.Entry.TestShape`).
 let blockSpec (architecture: string) (minDim: int) (scales: Gen<float[]>) : Gen<BlockRunSpec> =
+    let entry = BlockCatalog.Find architecture
+    let struct (_, testHyper) = entry.TestShape
     gen {
         let! depth = Gen.elements (if isLong then [ 4; 8; 16; 32; 64 ] else [ 4; 8; 16 ])
         let! n = Gen.choose (2, if isLong then 30 else 10)
@@ -101,8 +104,8 @@ let blockSpec (architecture: string) (minDim: int) (scales: Gen<float[]>) : Gen<
         let! seed = Gen.choose (0, 100000)
         return
             BlockRunSpec(
-                Architecture = architecture, Depth = depth, Samples = n, Dim = d, Activation = act, Init = init,
-                Scales = sc, Eta = eta, Iterations = iters, Snapshots = 3, Seed = int64 seed)
+                Architecture = architecture, Depth = depth, Samples = n, Dim = d, HyperValues = entry.HyperWithDefaults testHyper,
+                Activation = act, Init = init, Scales = sc, Eta = eta, Iterations = iters, Snapshots = 3, Seed = int64 seed)
     }
 
 /// False when the only unmet hypothesis is the reference solve of the neural ODE (a setting the ODE solver cannot

@@ -15,6 +15,7 @@ open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
 open ResOdeProofs.Properties.Profile
+open ResOdeProofs.Properties.BlockProperties
 
 
 /// One-layer settings with the hypotheses of G.A and G.B: smooth σ, tied or smooth init, W scale ≈ 1/√d, small η.
@@ -24,33 +25,7 @@ let oneLayerSpec : Gen<BlockRunSpec> =
         let! bs = Gen.elements [ 0.0; 0.2 ]
         return [| ws; bs |] })
 
-/// Shrinks toward fewer layers, iterations, samples and dimensions.
-let shrinkOneLayer (s: BlockRunSpec) : seq<BlockRunSpec> =
-    seq {
-        if s.Depth > 2 then yield s.With(depth = s.Depth / 2)
-        if s.Iterations > 1 then yield s.With(iterations = s.Iterations / 2)
-        if s.Samples > 2 then yield s.With(samples = s.Samples - 1)
-        if s.Dim > 1 then yield s.With(dim = s.Dim - 1)
-    }
-
-let oneLayerArb = Arb.fromGenShrink (oneLayerSpec, shrinkOneLayer)
-
-/// Trains a generic-architecture setting and opens it in memory with the registered architectures.
-let trainBlock (spec: BlockRunSpec) : BlockRun =
-    Registry.openBlockRun (BlockRunDirectory.InMemory(spec.Train(), sprintf "%s-L%d-seed-%d" spec.Architecture spec.Depth spec.Seed))
-
-let describeBlock (s: BlockRunSpec) =
-    sprintf "%s L=%d n=%d d=%d %s %s scales=%A eta=%g N=%d seed=%d" s.Architecture s.Depth s.Samples s.Dim
-        (Activations.Name s.Activation) (s.Init.ToString().ToLowerInvariant()) (s.EffectiveScales()) s.Eta s.Iterations s.Seed
-
-let reproduceBlock (s: BlockRunSpec) =
-    sprintf "reproduce with:\n  %s\n  resode verify runs/failing" (s.CommandLine "runs/failing")
-
-/// A ladder of the setting at depths 4, 8, 16, 32, 64 (one function of depth sampled at k/L).
-let ladderOf (spec: BlockRunSpec) =
-    [ 4; 8; 16; 32; 64 ] |> List.map (fun l -> trainBlock (spec.With(depth = l)))
-    |> GenericResults.BlockLadder.create
-    |> function Ok l -> l | Error e -> failwith e
+let oneLayerArb = Arb.fromGenShrink (oneLayerSpec, shrinkBlock)
 
 [<ProfiledProperty(15, Replay = "(4242,2425)")>]
 let ``G.A and G.B.bound hold on smooth one-layer runs`` () =
@@ -88,34 +63,9 @@ let ``relu: the bounded sigma'' hypothesis is not met`` () =
         | HypothesisNotMet hs -> List.exists (fun (n: string, why: string) -> n = "the architecture's requirements" && why.Contains "sigma''") hs |@ sprintf "%A" hs
         | v -> false |@ sprintf "%s: %A" (describeBlock spec) v)
 
-/// Adds δ to every entry of layer ⌊L/2⌋ of the last snapshot with δ√P = 2.5·z_N, z_N the G.A.segments bound there:
-/// then ‖Δ_k‖ ≥ δ√P − (observed ‖Δ_k‖) ≥ 1.5·z_N > z_N (triangle inequality, observed ≤ z_N), so a check that reads
-/// the snapshot's parameters must report a violation.
-let bumpLastSnapshot (run: BlockRun) : BlockRun =
-    let d = run.Data
-    let s = run.SnapshotCount - 1
-    let P = run.ParameterCount
-    let k = run.Setting.Depth / 2
-    let bound, _ = GenericResults.depthSmoothnessBoundWith true run.Architecture.Value run
-    let delta = 2.5 * bound.[run.Steps.[s]] / sqrt (float P)
-    let theta = Array.copy (run.Theta s)
-    for i in k * P .. k * P + P - 1 do theta.[i] <- theta.[i] + delta
-    let thetas = Array.copy d.Theta
-    thetas.[s] <- theta
-    Registry.openBlockRun (
-        BlockRunData(Directory = d.Directory + " (bumped)", Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
-                     ParameterCount = d.ParameterCount, Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
-                     Steps = d.Steps, Theta = thetas, Losses = d.Losses, Trace = d.Trace))
-
 [<ProfiledProperty(6, Replay = "(8,89)")>]
 let ``a bumped snapshot violates G.A.segments`` () =
-    Prop.forAll oneLayerArb (fun spec ->
-        let n = max 2 spec.Iterations
-        let spec = spec.With(depth = max 4 spec.Depth, iterations = n, snapshotSteps = [| n - 1; n |])
-        let run = trainBlock spec
-        let before = (Result.evaluate GenericResults.depthSmoothnessSegments run).Verdict
-        let after = (Result.evaluate GenericResults.depthSmoothnessSegments (bumpLastSnapshot run)).Verdict
-        (Verdict.isHolds before && Verdict.isViolated after) |@ sprintf "%s\nbefore: %A\nafter: %A" (describeBlock spec) before after)
+    Prop.forAll oneLayerArb (bumpedSnapshotViolates describeBlock)
 
 [<ProfiledProperty(5, Replay = "(9,99)")>]
 let ``the MLP block through the extension point satisfies the generic results`` () =

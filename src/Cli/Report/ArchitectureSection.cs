@@ -16,13 +16,14 @@ internal sealed record ArchitectureRun(BlockRunSpec Spec, string Dir, List<Regis
 /// </summary>
 internal static class ArchitectureSection
 {
-    /// <summary>The settings: small, tied initialization, GELU, a step size each architecture trains stably with.</summary>
-    public static IReadOnlyList<BlockRunSpec> Specs(long seed) => new[]
-    {
-        new BlockRunSpec { Architecture = "one-layer", Depth = 16, Samples = 10, Dim = 4, Init = InitKind.Tied, Eta = 0.01, Iterations = 20, Snapshots = 5, Seed = seed },
-        new BlockRunSpec { Architecture = "scaled-linear", Depth = 16, Samples = 10, Dim = 4, Init = InitKind.Tied, Eta = 0.01, Iterations = 20, Snapshots = 5, Seed = seed },
-        new BlockRunSpec { Architecture = "conv", Depth = 8, Samples = 6, Channels = 2, Height = 6, ImageWidth = 6, Init = InitKind.Tied, Eta = 0.001, Iterations = 10, Snapshots = 5, Seed = seed },
-    };
+    /// <summary>The settings: one per catalog entry that declares a report example (BlockCatalog.Entry.ReportExample: small,
+    /// a step size the architecture trains stably with), tied initialization, GELU, the catalog's default hyper-parameters and scales.</summary>
+    public static IReadOnlyList<BlockRunSpec> Specs(long seed) =>
+        BlockCatalog.All.Where(e => e.ReportExample is not null).Select(e => new BlockRunSpec
+        {
+            Architecture = e.Name, Depth = e.ReportExample!.Depth, Samples = e.ReportExample.Samples, Dim = e.ReportExample.Dim, Init = InitKind.Tied,
+            Eta = e.ReportExample.Eta, Iterations = e.ReportExample.Iterations, Snapshots = 5, Seed = seed,
+        }).ToList();
 
     /// <summary>Trains, writes under <paramref name="dir"/>/runs/architectures/NAME and verifies every setting.</summary>
     public static List<ArchitectureRun> Run(long seed, string dir, Action<string> log) =>
@@ -41,11 +42,11 @@ internal static class ArchitectureSection
     public const string Intro =
         "Architectures added through the extension point (docs/extending.md: an engine block, one catalog entry, an `Architecture` value with its constants, one registry line): " +
         "one small run each, verified by the generic results G.A.aposteriori, G.A.segments and G.B.bound, which are stated once (docs/theorems/GenericResults.md) and not edited per architecture. " +
-        "Tightness is bound / measured. To add a third architecture, follow docs/extending.md.";
+        "Tightness is bound / measured. To add an architecture, follow docs/extending.md.";
 
     public static readonly string[] Header = { "architecture", "setting", "result", "verdict", "measured", "bound", "tightness", "seconds" };
 
     internal static string Setting(BlockRunSpec s) =>
-        (s.Architecture == "conv" ? $"C×H×W = {s.Channels}×{s.Height}×{s.ImageWidth}" : $"d = {s.StateDim}") +
+        $"d = {s.StateDim}" + string.Concat(s.Hyper.Select(kv => string.Create(CultureInfo.InvariantCulture, $", {kv.Key} {kv.Value:G}"))) +
         string.Create(CultureInfo.InvariantCulture, $", L = {s.Depth}, n = {s.Samples}, {Activations.Name(s.Activation)}, {s.Init.ToString().ToLowerInvariant()}, η = {s.Eta:G4}, {s.Iterations} iterations");
 }

@@ -12,13 +12,16 @@ public sealed record BlockRunSpec
 {
     public string Architecture { get; init; } = "one-layer";
     public int Depth { get; init; } = 16;
-    /// <summary>Hidden width m (used by the mlp block only).</summary>
-    public int Width { get; init; } = 32;
     public int Samples { get; init; } = 20;
-    /// <summary>Image shape C×H×W of the states (used by the conv block only, whose d is C·H·W; <see cref="Dim"/> is then ignored).</summary>
-    public int Channels { get; init; } = 2;
-    public int Height { get; init; } = 6;
-    public int ImageWidth { get; init; } = 6;
+    /// <summary>Hyper-parameter values by their catalog name (run.json "architecture.hyper"); a hyper-parameter the
+    /// architecture declares and this map lacks takes the catalog's default, names the architecture does not declare are ignored.</summary>
+    public IReadOnlyDictionary<string, double> HyperValues { get; init; } = new Dictionary<string, double>();
+    /// <summary>Shorthand for the hyper-parameter "width" (hidden width m of mlp and glu).</summary>
+    public int Width { get => HyperValue("width"); init => HyperValues = WithHyper("width", value); }
+    /// <summary>Shorthands for the conv block's image shape C×H×W (its d is C·H·W; <see cref="Dim"/> is then ignored).</summary>
+    public int Channels { get => HyperValue("channels"); init => HyperValues = WithHyper("channels", value); }
+    public int Height { get => HyperValue("height"); init => HyperValues = WithHyper("height", value); }
+    public int ImageWidth { get => HyperValue("width_px"); init => HyperValues = WithHyper("width_px", value); }
     public int Dim { get; init; } = 4;
     public ActivationKind Activation { get; init; } = ActivationKind.Gelu;
     public InitKind Init { get; init; } = InitKind.Tied;
@@ -37,24 +40,30 @@ public sealed record BlockRunSpec
         ActivationKind? activation = null, InitKind? init = null, double[]? scales = null, double? eta = null, int? iterations = null,
         long? seed = null, int? snapshots = null, int[]? snapshotSteps = null) => this with
     {
-        Architecture = architecture ?? Architecture, Depth = depth ?? Depth, Width = width ?? Width, Samples = samples ?? Samples,
+        Architecture = architecture ?? Architecture, Depth = depth ?? Depth, HyperValues = width is int w ? WithHyper("width", w) : HyperValues, Samples = samples ?? Samples,
         Dim = dim ?? Dim, Activation = activation ?? Activation, Init = init ?? Init, Scales = scales ?? Scales, Eta = eta ?? Eta,
         Iterations = iterations ?? Iterations, Seed = seed ?? Seed, Snapshots = snapshots ?? Snapshots, SnapshotSteps = snapshotSteps ?? SnapshotSteps,
     };
 
-    /// <summary>Hyper-parameters of the block (width for mlp; channels, height, width_px for conv; none otherwise).</summary>
-    public IReadOnlyDictionary<string, double> Hyper => Architecture switch
-    {
-        "mlp" => new Dictionary<string, double> { ["width"] = Width },
-        "conv" => new Dictionary<string, double> { ["channels"] = Channels, ["height"] = Height, ["width_px"] = ImageWidth },
-        _ => new Dictionary<string, double>(),
-    };
+    private Dictionary<string, double> WithHyper(string name, double value) => new(HyperValues) { [name] = value };
 
-    /// <summary>The state dimension: C·H·W for conv, <see cref="Dim"/> otherwise.</summary>
-    public int StateDim => Architecture == "conv" ? Channels * Height * ImageWidth : Dim;
+    /// <summary>The value of a hyper-parameter: given, else the default of the first catalog entry that declares it (this
+    /// architecture's first).</summary>
+    private int HyperValue(string name) =>
+        HyperValues.TryGetValue(name, out var v) ? (int)v
+        : BlockCatalog.All.OrderBy(e => e.Name == Architecture ? 0 : 1).SelectMany(e => e.HyperParameters).First(p => p.Name == name).Default;
+
+    /// <summary>The architecture's catalog entry.</summary>
+    public BlockCatalog.Entry Entry() => BlockCatalog.Find(Architecture);
+
+    /// <summary>Hyper-parameters of the block: those its catalog entry declares, given or at their defaults.</summary>
+    public IReadOnlyDictionary<string, double> Hyper => Entry().HyperWithDefaults(HyperValues);
+
+    /// <summary>The state dimension: fixed by the hyper-parameters for some blocks (conv: C·H·W), <see cref="Dim"/> otherwise.</summary>
+    public int StateDim => Entry().StateDim(Dim, HyperValues);
 
     public IResidualBlock Block() => BlockCatalog.Create(Architecture, StateDim, Activation, Hyper);
-    public double[] EffectiveScales() => Scales ?? BlockCatalog.Find(Architecture).DefaultScales(StateDim, Hyper);
+    public double[] EffectiveScales() => Scales ?? Entry().DefaultScales(StateDim, Hyper);
     public Dataset Data() => Dataset.SyntheticGaussian(Samples, StateDim, StateDim, Seed);
 
     public BlockInitialParameters InitialParameters(IResidualBlock block) => Init switch
@@ -82,8 +91,9 @@ public sealed record BlockRunSpec
     public string CommandLine(string outDir)
     {
         var s = EffectiveScales();
-        return $"resode train --arch {Architecture} --n {Samples} --d {StateDim} --depth {Depth}" + (Architecture == "mlp" ? $" --width {Width}" : "") +
-               (Architecture == "conv" ? $" --channels {Channels} --height {Height} --width-px {ImageWidth}" : "") +
+        var hyper = Hyper;
+        return $"resode train --arch {Architecture} --n {Samples} --d {StateDim} --depth {Depth}" +
+               string.Concat(Entry().HyperParameters.Select(p => $" --{p.Option} {hyper[p.Name]:R}")) +
                $" --activation {Activations.Name(Activation)} --init {Init.ToString().ToLowerInvariant()} --scales {string.Join(",", s.Select(x => x.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))}" +
                (Init == InitKind.Smooth ? $" --modes {Modes}" : "") +
                $" --eta {Eta:R} --iters {Iterations}" + (Clip is double c ? $" --clip {c:R}" : "") +

@@ -102,7 +102,10 @@ public static class BlockTrainer
             if (!double.IsFinite(st.Loss) || !AllFinite(g))
             {
                 res.Status = RunStatus.Diverged; res.DivergedAt = j;
-                res.DivergenceReason = double.IsFinite(st.Loss)
+                res.DivergenceReason = j == 0
+                    ? $"the {(double.IsFinite(st.Loss) ? "gradient" : "loss")} is not finite at iteration 0, before any update: the initialization " +
+                      $"(scales {string.Join(", ", block.ParameterLayout.Select((q, i) => i < init.Info.Scales.Length ? $"{q.Name} {init.Info.Scales[i]:G4}" : q.Name))}) makes the network overflow"
+                    : double.IsFinite(st.Loss)
                     ? $"the gradient became non-finite at iteration {j} (loss {st.Loss:G6})"
                     : $"the loss became non-finite at iteration {j}";
                 break;
