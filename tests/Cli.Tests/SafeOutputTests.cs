@@ -291,6 +291,22 @@ public sealed class SafeOutputTests : IDisposable
     }
 
     [Fact]
+    public void VerifyTimingsListEveryCostlyCheckAndVerdictsJsonRecordsItsCpuSeconds()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
+        var r = Cli.Run(_s.Dir, "verify", "run", "--timings");
+        Assert.True(r.Code is ExitCodes.Done, r.ToString());
+        Assert.Contains("CPU s", r.Out);
+        Assert.Contains("verify (loading, checks, writing)", r.Out);
+        var rows = JsonNode.Parse(File.ReadAllText(_s.P("run", "verdicts.json")))!["results"]!.AsArray();
+        // every row carries its CPU seconds as a number, and the replay that everything else reads costs something
+        Assert.All(rows, row => Assert.True(row!["cpu_seconds"] is JsonValue v && v.GetValue<double>() >= 0, row!.ToJsonString()));
+        var replay = rows.Single(row => (string)row!["id"]! == "E.replay")!;
+        Assert.True((double)replay["cpu_seconds"]! > 0, replay.ToJsonString());
+        Assert.Matches(@"\n  E\.replay\s+run\s+[0-9.]+\s+[0-9.]+", r.Out);
+    }
+
+    [Fact]
     public void FloatStepsAreRefusedAsNotInteger()
     {
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
