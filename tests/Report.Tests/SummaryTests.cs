@@ -44,6 +44,7 @@ public sealed class SummaryTests
         var s = ReportWriter.Summarize(new[] { Row("holds", 1e7, "a", "docs/theorems/RunIntegrity.md") }).Single();
         Assert.Equal(1e7, s.MaxTightness);
         Assert.False(s.Loose);
+        Assert.False(ReportWriter.Summarize(new[] { Row("holds", double.PositiveInfinity, "a", "docs/theorems/Evidence.md") }).Single().Loose);
         Assert.True(ReportWriter.Summarize(new[] { Row("holds", 1e7, "a") }).Single().Loose);
     }
 }

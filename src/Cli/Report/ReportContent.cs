@@ -15,7 +15,7 @@ internal sealed record SummaryRow(string Id, string Title, string Doc, int Rows,
     public string Status => Violated > 0 ? "violated" : Errors > 0 ? "error" : Holds > 0 ? "holds" : "not_checked";
     /// <summary>
     /// Some row's bound exceeds its measurement more than <see cref="ReportWriter.LooseFactor"/>-fold. The run-integrity
-    /// checks (docs/theorems/RunIntegrity.md) are left out: they compare recorded numbers with recomputed ones against a
+    /// and evidence checks (docs/theorems/RunIntegrity.md, Evidence.md) are left out: they compare recorded numbers with recomputed ones against a
     /// rounding allowance, and a large ratio there says the numbers agree far inside it, not that a bound is weak.
     /// </summary>
     public bool Loose => MaxTightness > ReportWriter.LooseFactor && !ReportWriter.IsIntegrityCheck(Doc);

@@ -21,7 +21,9 @@ internal static partial class ReportWriter
     private static string N(double x) => VerifyCommand.Num(x);
 
     /// <summary>A run-integrity check (recorded against recomputed numbers within rounding), not a bound of the theory.</summary>
-    public static bool IsIntegrityCheck(string? doc) => doc?.EndsWith("/RunIntegrity.md", StringComparison.Ordinal) == true;
+    /// <summary>The run-integrity (I.*) and evidence (E.*) checks: recorded numbers against recomputed ones within a rounding allowance.</summary>
+    public static bool IsIntegrityCheck(string? doc) =>
+        doc?.EndsWith("/RunIntegrity.md", StringComparison.Ordinal) == true || doc?.EndsWith("/Evidence.md", StringComparison.Ordinal) == true;
     private static string F(FormattableString f) => f.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
@@ -487,7 +489,7 @@ internal static partial class ReportWriter
         var b = new List<Block>();
         var loose = sum.Where(r => r.Loose).ToList();
         if (loose.Count > 0)
-            b.Add(new Para($"Loose bounds (some comparison's bound more than {LooseFactor:G}× the measured value; they hold but say little about the number; the run-integrity checks I.* are not counted): " +
+            b.Add(new Para($"Loose bounds (some comparison's bound more than {LooseFactor:G}× the measured value; they hold but say little about the number; the run-integrity checks I.* and the evidence checks E.*, which compare recorded numbers with recomputed ones, are not counted): " +
                                string.Join(", ", loose.Select(r => $"{r.Id} up to {N(r.MaxTightness)}×")) + "."));
         var notChecked = sum.Where(r => r.Status == "not_checked").ToList();
         if (notChecked.Count == 0) b.Add(new Para("Every result of the theory layer reached its conclusion on at least one faithful run."));
