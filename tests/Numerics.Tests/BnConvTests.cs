@@ -273,10 +273,13 @@ public class BnConvTests
         {
             var path = Path.Combine(dir.FullName, "ckpt");
             string fp = o.Fingerprint(train.Count, test.Count);
+            // a file of the user's beside the checkpoint, named as a temporary file might be, is never touched
+            File.WriteAllText(path + ".tmp", "the user's notes");
             var first = BnConvTrainer.Start(o);
             BnConvTrainer.Train(o, train, test, first, st => BnConvTrainer.SaveCheckpoint(path, fp, st), stopAfter: 1);
             Assert.Equal(1, first.EpochsDone);
             Assert.True(BnConvTrainer.IsCheckpoint(path));
+            Assert.Equal("the user's notes", File.ReadAllText(path + ".tmp"));
             var resumed = BnConvTrainer.LoadCheckpoint(path, fp, o.Config);
             BnConvTrainer.Train(o, train, test, resumed);
             Assert.Equal(whole.Theta, resumed.Theta);

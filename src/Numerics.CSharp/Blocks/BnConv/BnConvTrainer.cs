@@ -239,8 +239,9 @@ public static class BnConvTrainer
     /// <summary>Writes the state after its last epoch to <paramref name="path"/> atomically (temporary file, then rename).</summary>
     public static void SaveCheckpoint(string path, string fingerprint, BnConvState st)
     {
-        var tmp = path + ".tmp";
-        using (var w = new BinaryWriter(File.Create(tmp), Encoding.UTF8))
+        // a fresh temporary name opened with CreateNew: a file that happens to exist beside the checkpoint is never truncated
+        var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
+        using (var w = new BinaryWriter(new FileStream(tmp, FileMode.CreateNew, FileAccess.Write), Encoding.UTF8))
         {
             w.Write(Magic); w.Write(fingerprint);
             WriteArray(w, st.Theta); WriteArray(w, st.Velocity);
