@@ -81,10 +81,7 @@ module Architecture =
 
     /// The requirement "σ twice differentiable with bounded σ''" (for architectures whose constants use s2).
     let smoothActivation : string * (BlockSetting -> HypothesisCheck) =
-        "sigma twice differentiable with bounded sigma''", fun s ->
-            match s.S2 with
-            | Some s2 -> Met(sprintf "%s, s2 = %.6g" (Activations.Name s.Activation) s2)
-            | None -> NotMet(sprintf "%s has no bounded second derivative" (Activations.Name s.Activation))
+        Hypotheses.SmoothSigmaName, fun s -> Hypotheses.smoothSigmaOf s.Activation s.S2
 
     /// A part bound by name (fails with the list of known parts).
     let part (m: Map<string, float>) (name: string) =

@@ -160,8 +160,9 @@ let probeConstants (block: ConvBlock) (theta: float[]) (thetaB: float[] option) 
     let s2 = if ac.S2.HasValue then ac.S2.Value else infinity
     constants (k1, k2, b1, b2, ac.S0, ac.S1, s2, block.Channels, block.Height, block.Width)
 
-/// Float64 rounding allowance for quantities recomputed in double (sums of at most ~10⁴ products).
-let roundingRel = 1e-9
+/// Float64 rounding allowance for quantities recomputed in double (sums of at most ~10⁴ products): the comparison
+/// kernel's (`Comparison.roundingRel`).
+let roundingRel = Comparison.roundingRel
 
 let private forward (block: ConvBlock) (theta: float[]) (h: float[]) n =
     let out = Array.zeroCreate (n * block.StateDim)
@@ -199,9 +200,9 @@ let private hasSamples = "at least one sample", fun (p: Probe) ->
     then Met(sprintf "n = %d, d = %d" p.Samples p.Block.StateDim)
     else NotMet "shapes of θ, θ', h, h', p do not match the block"
 
-let private twiceDifferentiable = "sigma twice differentiable with bounded sigma''", fun (p: Probe) ->
-    if Activations.IsTwiceDifferentiable p.Block.Activation then Met(Activations.Name p.Block.Activation)
-    else NotMet(sprintf "%s has no bounded second derivative" (Activations.Name p.Block.Activation))
+let private twiceDifferentiable = Hypotheses.SmoothSigmaName, fun (p: Probe) ->
+    let s2 = (Activations.Constants p.Block.Activation).S2
+    Hypotheses.smoothSigmaOf p.Block.Activation (if s2.HasValue then Some s2.Value else None)
 
 /// (C1) ‖f(θ, h) − f(θ, h')‖ ≤ κ‖h − h'‖, κ = s1‖K₂‖₂‖K₁‖₂.
 let lipschitzState : Result<Probe> =

@@ -12,6 +12,8 @@ open System
 open ResOdeProofs.Numerics
 open ResOdeProofs.Theory
 open ResOdeProofs.Theory.LemmaChain
+open ResOdeProofs.Theory.Comparison
+open ResOdeProofs.Theory.Hypotheses
 
 /// The coefficients of L5 bounded by iterate-level maxima (per iterate j).
 type Coefficients =
@@ -51,30 +53,8 @@ let private hasTrace =
         | [] -> Met "all columns available"
         | missing -> NotMet(run.TraceUnavailable missing)
 
-let private initialSnapshot =
-    "a snapshot at iteration 0", fun (run: Run) ->
-        if run.SnapshotCount > 0 && run.Steps.[0] = 0 then Met "snapshot 0 is the initialization"
-        else NotMet "the run has no snapshot of the initialization (iteration 0)"
-
-let private smoothActivation =
-    "sigma twice differentiable with bounded sigma''", fun (run: Run) ->
-        match run.Setting.S2 with
-        | Some s2 -> Met(sprintf "%s, s2 = %.6g" (Activations.Name run.Setting.Activation) s2)
-        | None -> NotMet(sprintf "%s has no bounded second derivative" (Activations.Name run.Setting.Activation))
-
-let private lipschitzInit =
-    "Lipschitz initialization Z_k(0) = Z0(k/L)", fun (run: Run) ->
-        match run.Setting.InitLipschitz with
-        | Some lip -> Met(sprintf "measured from snapshot 0: L·max_k‖Z_{k+1}(0) − Z_k(0)‖ = %.6g" lip)
-        | None -> NotMet "no snapshot at iteration 0: the initial smoothness cannot be measured"
-
-let private notDiverged =
-    "run not diverged", fun (run: Run) ->
-        if run.Setting.Diverged then NotMet "the run diverged" else Met "completed"
-
-let private noFault =
-    "no engine fault", fun (run: Run) ->
-        if run.Setting.Fault = "none" then Met "faithful engine" else NotMet(sprintf "the run is marked with fault %s" run.Setting.Fault)
+/// The hypotheses of result A's statements (A.aposteriori, its segments, A.flow; A.apriori adds the clip).
+let private statementHypotheses = [ smoothSigma; lipschitzInit; notDiverged; noFault; hasTrace; initialSnapshot ]
 
 /// Certified upper values of max_k ‖W_k‖₂ and max_k ‖V_k‖₂ at every iterate j: the exact spectral norms
 /// of the latest snapshot s ≤ j plus the accumulated update Σ_{s≤i<j} step_max_i (Weyl: ‖A + E‖₂ ≤ ‖A‖₂ + ‖E‖_F),
@@ -245,7 +225,7 @@ let aposteriori : Result<Run> =
         "For gradient descent with a smooth σ and a Lipschitz initialization, max_k ‖Δ_k(t_j)‖ ≤ Π_{i<j}(1 + ηa_i)max_k‖Δ_k(0)‖ + (1/L)Σ_{i<j}ηb_iΠ_{i<l<j}(1 + ηa_l), "
         + "with a_i, b_i of lemma L5 bounded by the run's measured maxima at iterate i (hidden_max, adjoint_sum_max, certified operator norms, σ' and σ'' on [preact_min, preact_max]); "
         + "the W and V parts are propagated separately for plain GD."
-      Hypotheses = [ smoothActivation; lipschitzInit; notDiverged; noFault; hasTrace; initialSnapshot ]
+      Hypotheses = statementHypotheses
       Conclusion =
         fun run ->
             let cs = aposterioriCoefficients run
@@ -342,7 +322,7 @@ let flow : Result<Run> =
         "For the integrated gradient flow (clipped or not) with a smooth σ and a Lipschitz initialization, max_k ‖Δ_k(t_j)‖ ≤ z_j with z_0 = max_k‖Δ_k(0)‖ and "
         + "(x, y, 1)_{j+1} = exp(Δt_j [[ā_WW, ā_WV, b̄_W/L], [ā_VW, 0, b̄_V/L], [0, 0, 0]]) (x, y, 1)_j (W and V parts; the scalar Grönwall form for the clipped flow), "
         + "the coefficients of lemma L5 from the trace at the output times, ā, b̄ the larger of their values at t_j and t_{j+1}; compared up to the integration allowance 2(steps + 1)·rtol."
-      Hypotheses = [ smoothActivation; lipschitzInit; notDiverged; noFault; hasTrace; initialSnapshot; FlowRuns.hypIntegration ]
+      Hypotheses = statementHypotheses @ [ FlowRuns.hypIntegration ]
       Conclusion =
         fun run ->
             let cs = aposterioriCoefficients run
@@ -381,7 +361,7 @@ let aposterioriSegments : Result<Run> =
       Statement =
         "On each interval [t_s, t_{s+1}] between snapshots, max_k‖Δ_k(t_j)‖ ≤ Π_{s≤i<j}(1 + ηa_i)max_k‖Δ_k(t_s)‖ + (1/L)Σ_{s≤i<j}ηb_iΠ_{i<l<j}(1 + ηa_l), "
         + "the initial value read from the snapshot's weights and the coefficients from the trace as in A.aposteriori; each snapshot is compared with the bound propagated from the previous one."
-      Hypotheses = [ smoothActivation; lipschitzInit; notDiverged; noFault; hasTrace; initialSnapshot ]
+      Hypotheses = statementHypotheses
       Conclusion =
         fun run ->
             let bound = segmentBound run
@@ -429,7 +409,7 @@ let apriori : Result<Run> =
       Statement =
         "For clipped gradient descent with radius C, smooth σ and an initialization with Lip(Z⁰) known: max_k‖Δ_k(t_j)‖ ≤ z_j with z_0 = Lip(Z⁰)/L and "
         + "z_{j+1} = (1 + ηa(t_j))z_j + ηb(t_j)/L, where a, b are the L5 coefficients evaluated with M_W, M_V ≤ ‖Z(0)‖₂ + C t, H, P from L1 and L3 and the data norms: no measured quantity of the run enters."
-      Hypotheses = [ smoothActivation; lipschitzInit; notDiverged; noFault; clipped; hasTrace; initialSnapshot ]
+      Hypotheses = [ smoothSigma; lipschitzInit; notDiverged; noFault; clipped; hasTrace; initialSnapshot ]
       Conclusion =
         fun run ->
             let clip = run.Setting.Clip.Value
@@ -444,26 +424,17 @@ let apriori : Result<Run> =
                     Rounding.updateAllowance run (w0 + clip * t) (v0 + clip * t) (run.Setting.Eta * clip))
             let bound = recursionWith extra run.Setting.Eta run.Setting.Depth false z0 0.0 cs
             let last = bound.Length - 1
+            // where the a-priori bound is still a finite number in double precision (its e^κ growth overflows on long runs)
+            let lastFinite = Array.FindLastIndex(bound, fun b -> Double.IsFinite b)
             let e = evaluation roundingRel (compareWithRun run bound) [] []
             { e with
                 Constants =
                     [ "C", clip; "z0 = Lip/L", z0
                       "a (max over iterates)", cs |> Array.map (fun c -> c.A) |> Array.max
                       "b (max over iterates)", cs |> Array.map (fun c -> c.B) |> Array.max
-                      "bound at the last iterate", bound.[last] ] } }
-
-/// Least-squares fit y = α + β x with the 95% confidence half-width of β (t-quantile with n − 2 degrees of freedom).
-let slopeWithCi (xs: float[]) (ys: float[]) : float * float =
-    let n = float xs.Length
-    let mx, my = Array.average xs, Array.average ys
-    let sxx = Array.sumBy (fun x -> (x - mx) ** 2.0) xs
-    let sxy = Array.map2 (fun x y -> (x - mx) * (y - my)) xs ys |> Array.sum
-    let beta = sxy / sxx
-    let alpha = my - beta * mx
-    let rss = Array.map2 (fun x y -> (y - alpha - beta * x) ** 2.0) xs ys |> Array.sum
-    let se = sqrt (rss / (n - 2.0) / sxx)
-    let tq = MathNet.Numerics.Distributions.StudentT.InvCDF(0.0, 1.0, n - 2.0, 0.975)
-    beta, tq * se
+                      "bound at the last iterate", bound.[last]
+                      "last iterate with a finite bound", float lastFinite
+                      "bound at the last finite iterate", (if lastFinite >= 0 then bound.[lastFinite] else nan) ] } }
 
 /// max over iterates of max_k‖Δ_k(t)‖ (trace smooth_z, or the snapshots when there is no trace).
 let maxIncrement (run: Run) =
@@ -490,8 +461,7 @@ let rate : Result<Ladder> =
             let hs = l.Runs |> List.map (fun r -> float r.Setting.Iterations * r.Setting.Eta)
             if List.max hs - List.min hs <= 1e-12 * List.max hs then Met(sprintf "t = %g" hs.Head)
             else NotMet(sprintf "horizons differ: %A" hs)
-          "sigma twice differentiable", fun (l: Ladder) ->
-            if l.Runs |> List.forall (fun r -> r.Setting.S2.IsSome) then Met "smooth sigma" else NotMet "sigma has no bounded second derivative"
+          onEveryRun smoothSigma
           "runs faithful and not diverged", fun (l: Ladder) ->
             match l.Runs |> List.filter (fun r -> r.Setting.Diverged || r.Setting.Fault <> "none") with
             | [] -> Met "all runs completed without fault"
@@ -503,7 +473,8 @@ let rate : Result<Ladder> =
             if ds |> Array.exists (fun d -> d <= 0.0) then
                 Evaluation.notApplicable "some depth has max_k‖Δ_k‖ = 0 at every iterate (e.g. no training): no slope to fit"
             else
-                let beta, w = slopeWithCi xs (Array.map log ds)
+                let fit = LeastSquares.line xs (Array.map log ds)
+                let beta, w = fit.Slope, fit.HalfWidth
                 // the order of decay is −slope: the claim is order ≥ 1 (slope ≤ −1), decided by Rate's rule (an interval
                 // of width ≥ 1 is inconclusive)
                 let order =

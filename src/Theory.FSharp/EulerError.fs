@@ -282,7 +282,7 @@ let bound : Result<Run> =
             let range =
                 LemmaChain.tightnessRange
                     [ for (c, x) in all ->
-                        { LemmaChain.Check.Measured = x.Measured; Bound = effective x; Where = sprintf "sample i = %d" x.Sample; When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time } ]
+                        { Comparison.Check.Measured = x.Measured; Bound = effective x; Where = sprintf "sample i = %d" x.Sample; When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time } ]
             { Range = range; Verdict = verdict
               Measured = Some x.Measured
               Bound = Some x.Bound
@@ -320,7 +320,7 @@ let propagatedConclusion (name: string) (boundOf: SampleCheck -> float) (checks:
         all
         |> Array.map (fun (c, x) ->
             ({ Measured = x.Measured; Bound = effective x; Where = sprintf "sample i = %d" x.Sample; When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time }
-             : LemmaChain.Check))
+             : Comparison.Check))
         |> LemmaChain.tightnessRange
     { Range = range
       Verdict = verdict
@@ -355,7 +355,7 @@ let localConclusion (checks: SnapshotCheck[]) : Evaluation =
                 for k0 in 0 .. x.Defects.Length - 1 ->
                     ({ Measured = x.Defects.[k0]; Bound = x.LocalBounds.[k0] + x.DefectRounding.[k0]
                        Where = sprintf "sample i = %d, layer k = %d" x.Sample (k0 + 1); When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time }
-                     : LemmaChain.Check) ]
+                     : Comparison.Check) ]
     let worst = all |> List.maxBy (fun x -> if x.Measured = 0.0 then 0.0 else x.Measured / x.Bound)
     { Range = LemmaChain.tightnessRange all
       Verdict = Verdict.compare worst.Measured worst.Bound 0.0 worst.Where worst.When

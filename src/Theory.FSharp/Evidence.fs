@@ -7,7 +7,7 @@ module ResOdeProofs.Theory.Evidence
 open System
 open ResOdeProofs.Numerics.Verification
 open ResOdeProofs.Theory
-open ResOdeProofs.Theory.LemmaChain
+open ResOdeProofs.Theory.Comparison
 
 let private doc = "docs/theorems/Evidence.md"
 let private src = "derived here (docs/theorems/Evidence.md)"

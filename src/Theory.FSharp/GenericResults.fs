@@ -14,6 +14,7 @@ open ResOdeProofs.Numerics
 open ResOdeProofs.Numerics.Blocks
 open ResOdeProofs.Theory
 open ResOdeProofs.Theory.LemmaChain
+open ResOdeProofs.Theory.Comparison
 
 let private doc = "docs/theorems/GenericResults.md"
 
@@ -22,8 +23,8 @@ let private trace (run: BlockRun) name =
     | Some c -> c
     | None -> raise (MissingInput(sprintf "the run has no trace column '%s'" name))
 
-/// Float64 rounding allowance for quantities recomputed in double (as LemmaChain.roundingRel).
-let roundingRel = LemmaChain.roundingRel
+/// Float64 rounding allowance for quantities recomputed in double (the comparison kernel's).
+let roundingRel = Comparison.roundingRel
 
 // ---------------------------------------------------------------- hypotheses
 
@@ -212,7 +213,7 @@ let initialFunction (run: BlockRun) : (float -> float[]) option =
             Some(fun s -> let t = Array.zeroCreate P in f.Invoke(s, Span(t)); t)
     | _ -> None
 
-/// Classic RK4 for dH/ds = f(θ⁰(s), H) on [0, 1] with M steps for the n states at once.
+/// Classic RK4 (`Integration.rk4Step`) for dH/ds = f(θ⁰(s), H) on [0, 1] with M steps for the n states at once.
 /// Returns H(1) (n×d) and max over the grid of max_i ‖H^i(s)‖.
 let private rk4 (block: IResidualBlock) (theta: float -> float[]) (h0: float[]) (n: int) (steps: int) =
     let d = block.StateDim
@@ -227,11 +228,7 @@ let private rk4 (block: IResidualBlock) (theta: float -> float[]) (h0: float[]) 
     let mutable hmax = maxNorm h
     for q in 0 .. steps - 1 do
         let s = float q * dt
-        let k1 = f s h
-        let k2 = f (s + dt / 2.0) (Array.map2 (fun a b -> a + dt / 2.0 * b) h k1)
-        let k3 = f (s + dt / 2.0) (Array.map2 (fun a b -> a + dt / 2.0 * b) h k2)
-        let k4 = f (s + dt) (Array.map2 (fun a b -> a + dt * b) h k3)
-        h <- Array.init h.Length (fun i -> h.[i] + dt / 6.0 * (k1.[i] + 2.0 * k2.[i] + 2.0 * k3.[i] + k4.[i]))
+        h <- Integration.rk4Step (f s) (f (s + dt / 2.0)) (f (s + dt)) dt h
         hmax <- max hmax (maxNorm h)
     h, hmax
 
@@ -337,11 +334,7 @@ let private rk4Interpolant (block: IResidualBlock) (theta: float[]) (L: int) (P:
         for r in 0 .. q - 1 do
             let fr = float r / float q
             let t0, th, t1 = at k fr, at k (fr + 0.5 / float q), at k (fr + 1.0 / float q)
-            let k1 = f t0 h
-            let k2 = f th (Array.map2 (fun a b -> a + dt / 2.0 * b) h k1)
-            let k3 = f th (Array.map2 (fun a b -> a + dt / 2.0 * b) h k2)
-            let k4 = f t1 (Array.map2 (fun a b -> a + dt * b) h k3)
-            h <- Array.init h.Length (fun i -> h.[i] + dt / 6.0 * (k1.[i] + 2.0 * k2.[i] + 2.0 * k3.[i] + k4.[i]))
+            h <- Integration.rk4Step (f t0) (f th) (f t1) dt h
             nm <- Array.map2 max nm (norms h)
         nodes.[k] <- Array.copy h
         intervalMax.[k] <- nm

@@ -10,71 +10,25 @@ open System
 open System.Runtime.CompilerServices
 open ResOdeProofs.Numerics
 open ResOdeProofs.Theory
+open ResOdeProofs.Theory.Comparison
+open ResOdeProofs.Theory.Hypotheses
 
-/// One comparison of a measured quantity with its bound, at a place and a time.
-type Check = { Measured: float; Bound: float; Where: string; When: string }
+// The comparison kernel moved to Comparison.fs; these names forward to it for code that still refers to them here.
 
-/// Relative allowance for float64 rounding: every quantity compared here is recomputed in double with
-/// O(L·(m + d)) operations per entry, a relative error below L·(m + d)·1.1e-16 ≤ 1e-11 for the sizes of
-/// this project; 1e-9 leaves a factor 100 of margin. It only matters when a bound is attained (e.g. V = 0).
-let roundingRel = 1e-9
+/// Forwards to `Comparison.Check` (the record's fields are those of Comparison: open it to build one).
+type Check = Comparison.Check
 
-/// A comparison whose bound is a finite number and whose measurement is not NaN: the only kind that can hold or fail.
-let private comparable (c: Check) = Double.IsFinite c.Bound && not (Double.IsNaN c.Measured)
+/// Forwards to `Comparison.roundingRel`.
+let roundingRel = Comparison.roundingRel
 
-/// The worst comparison (largest measured / bound) and its verdict; the tightness of a holding verdict
-/// is then min over all checks of bound / measured. A violated finite comparison decides; otherwise a bound that
-/// is not finite (overflow to ∞, or ∞·0 = NaN) is "no finite bound claimed" and a NaN measurement "not measured"
-/// (hypotheses not met, never violations), reported at the first place they occur.
-let worst (rel: float) (checks: Check seq) : Verdict * Check option =
-    let arr = Seq.toArray checks
-    if arr.Length = 0 then NotApplicable "nothing to compare", None
-    else
-        let ratio c =
-            if c.Measured <= 0.0 then 0.0
-            elif c.Bound <= 0.0 then infinity
-            else c.Measured / c.Bound
-        let finite = arr |> Array.filter comparable
-        let decided =
-            if finite.Length = 0 then None
-            else
-                let w = finite |> Array.maxBy ratio
-                Some(Verdict.compare w.Measured w.Bound rel w.Where w.When, Some w)
-        match decided, arr |> Array.tryFind (comparable >> not) with
-        | Some(Violated _, _ as d), _ -> d
-        | _, Some c ->
-            let v = if Double.IsNaN c.Measured && Double.IsFinite c.Bound then Verdict.notMeasured c.Where c.When else Verdict.noFiniteBound c.Bound c.Where c.When
-            let v =
-                match v with
-                | HypothesisNotMet [ name, why ] ->
-                    HypothesisNotMet [ name, sprintf "%s; %d of %d comparisons had a finite bound and none of them failed" why finite.Length arr.Length ]
-                | other -> other
-            v, Some c
-        | Some d, None -> d
-        | None, None -> NotApplicable "nothing to compare", None
+/// Forwards to `Comparison.worst`.
+let worst rel checks = Comparison.worst rel checks
 
-/// Tightness bound/measured over every finite comparison with measured > 0: smallest (tightest) and largest
-/// (loosest) with where each was attained; None when no comparison measured anything positive.
-let tightnessRange (checks: Check seq) : TightnessRange option =
-    let pos = checks |> Seq.filter (fun c -> comparable c && c.Measured > 0.0) |> Seq.toArray
-    if pos.Length = 0 then None
-    else
-        let t c = c.Bound / c.Measured
-        let lo, hi = Array.minBy t pos, Array.maxBy t pos
-        let at c = sprintf "%s, %s" c.Where c.When
-        Some { Min = t lo; MinAt = at lo; Max = t hi; MaxAt = at hi; Count = pos.Length }
+/// Forwards to `Comparison.tightnessRange`.
+let tightnessRange checks = Comparison.tightnessRange checks
 
-/// An evaluation from a set of checks, with constants and notes.
-let evaluation (rel: float) (checks: Check seq) constants notes : Evaluation =
-    let arr = Seq.toArray checks
-    let v, w = worst rel arr
-    { Verdict = v
-      Measured = w |> Option.map (fun c -> c.Measured)
-      Bound = w |> Option.map (fun c -> c.Bound)
-      Hypotheses = []
-      Constants = constants
-      Notes = notes
-      Range = tightnessRange arr }
+/// Forwards to `Comparison.evaluation`.
+let evaluation rel checks constants notes = Comparison.evaluation rel checks constants notes
 
 /// Norms of one snapshot, computed once per run and snapshot.
 type SnapshotNorms =
@@ -181,15 +135,6 @@ let adjointBound (run: Run) (sn: SnapshotNorms) : float[][] =
     pb
 
 let private at (run: Run) (s: int) = sprintf "snapshot %d (iteration %d, t = %g)" s run.Steps.[s] (run.Time s)
-
-let private notDiverged =
-    "run not diverged", fun (run: Run) ->
-        if run.Setting.Diverged then NotMet "the run diverged: its last iterates are not finite"
-        else Met "completed with finite weights"
-
-let private hasSnapshots =
-    "at least one snapshot", fun (run: Run) ->
-        if run.SnapshotCount >= 1 then Met(sprintf "%d snapshots" run.SnapshotCount) else NotMet "the run has no snapshot"
 
 let private snapshots (run: Run) = seq { 0 .. run.SnapshotCount - 1 }
 
@@ -420,12 +365,6 @@ let jointCoefficient (aWW: float) (aWV: float) (aVW: float) =
             let det = b * c
             s * sqrt ((fro2 + sqrt (max 0.0 (fro2 * fro2 - 4.0 * det * det))) / 2.0)
 
-let private twiceDifferentiable =
-    "sigma twice differentiable with bounded sigma''", fun (run: Run) ->
-        match run.Setting.S2 with
-        | Some s2 -> Met(sprintf "s2 = %.6g" s2)
-        | None -> NotMet(sprintf "%s has no bounded second derivative" (Activations.Name run.Setting.Activation))
-
 /// (L5) ‖G_{k+1} − G_k‖_F ≤ a‖Δ_k‖_F + b/L, with the W and V parts kept apart.
 let gradientDifference : Result<Run> =
     { Id = "L5.gradient-difference"
@@ -437,7 +376,7 @@ let gradientDifference : Result<Run> =
         "With Δ_k = Z_{k+1} − Z_k = (ΔW_k, ΔV_k): ‖G^W_{k+1} − G^W_k‖_F ≤ a_WW‖ΔW_k‖ + a_WV‖ΔV_k‖ + b_W/L and ‖G^V_{k+1} − G^V_k‖_F ≤ a_VW‖ΔW_k‖ + b_V/L, "
         + "hence ‖G_{k+1} − G_k‖_F ≤ a‖Δ_k‖_F + b/L with a = ‖[[a_WW, a_WV], [a_VW, 0]]‖₂, b = (b_W² + b_V²)^{1/2}; the coefficients are sums over samples of "
         + "products of ‖h‖, ‖p‖, ‖σ(u)‖, layer spectral norms, s1 and s2 (doc)."
-      Hypotheses = [ notDiverged; hasSnapshots; twiceDifferentiable ]
+      Hypotheses = [ notDiverged; hasSnapshots; smoothSigma ]
       Conclusion =
         fun run ->
             let L, md = run.Setting.Depth, run.Shape.LayerSize

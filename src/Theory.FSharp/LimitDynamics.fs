@@ -34,20 +34,33 @@ let richardson (a: Run) (sa: int) (b: Run) (sb: int) (x: float) (w: float[]) (v:
         w.[i] <- (lb * wb.[i] - la * wa.[i]) / (lb - la)
         v.[i] <- (lb * vb.[i] - la * va.[i]) / (lb - la)
 
-/// The distance of figure 1 (right) of the paper, W and V jointly:
-///   dist(Z^L, Z^ref) = √( (1/L) Σ_k ‖Z^L_k − Z^ref(k/L)‖_F² ).
-let distance (run: Run) (snap: int) (reference: float -> float[] -> float[] -> unit) =
+/// The distance to the limit, the one the report and D.rate both use: figure 1 (right) of the paper,
+///   dist(Z^L, Z^ref) = √( (1/L) Σ_k ‖Z^L_k − Z^ref(k/L)‖_F² ),
+/// with the reference a function of depth evaluated at s = k/L (for a run, its piecewise-linear interpolant
+/// `interpolate`, which is the run's own layer at a common node and adds O(‖Z''‖/L_ref²) between nodes, against the
+/// O(‖Z'‖/L_ref) of the nearest layer). Returns (W and V jointly, W alone, V alone).
+let distanceParts (run: Run) (snap: int) (reference: float -> float[] -> float[] -> unit) =
     let L, md = run.Setting.Depth, run.LayerSize
     let w, v = Array.zeroCreate md, Array.zeroCreate md
     let W, V = run.W snap, run.V snap
-    let mutable acc = 0.0
+    let mutable acc, accW, accV = 0.0, 0.0, 0.0
     for k in 1 .. L do
         reference (float k / float L) w v
         for i in 0 .. md - 1 do
             let a = W.[(k - 1) * md + i] - w.[i]
             let b = V.[(k - 1) * md + i] - v.[i]
             acc <- acc + a * a + b * b
-    sqrt (acc / float L)
+            accW <- accW + a * a
+            accV <- accV + b * b
+    sqrt (acc / float L), sqrt (accW / float L), sqrt (accV / float L)
+
+/// `distanceParts` to another run's weights at snapshot refSnap, read as the piecewise-linear function of depth.
+let distanceToRun (run: Run) (snap: int) (reference: Run) (refSnap: int) = distanceParts run snap (interpolate reference refSnap)
+
+/// `distanceParts`, W and V jointly.
+let distance (run: Run) (snap: int) (reference: float -> float[] -> float[] -> unit) =
+    let z, _, _ = distanceParts run snap reference
+    z
 
 /// √((1/G) Σ_{k=1..G} ‖Z¹(k/G) − Z²(k/G)‖_F²) for two weight functions given as evaluators.
 let gridDistance (g: int) (md: int) (z1: float -> float[] -> float[] -> unit) (z2: float -> float[] -> float[] -> unit) =
@@ -149,11 +162,7 @@ let rate : Result<Ladder> =
         [ "at least 5 depths",
           (fun l -> if l.Runs.Length >= 5 then Met(sprintf "%d depths (%d fitted)" l.Runs.Length (l.Runs.Length - 1)) else NotMet(sprintf "%d depths: the two deepest make the reference, all but the deepest are fitted, and an interval for the order with its 1/L term needs 4 fitted depths" l.Runs.Length))
           "no run diverged", (fun l -> match l.Runs |> List.tryFind (fun r -> r.Setting.Diverged) with None -> Met "none" | Some r -> NotMet(sprintf "run L = %d diverged" r.Setting.Depth))
-          "σ ∈ C² with bounded σ''",
-          (fun l ->
-              match l.Runs.Head.Setting.S2 with
-              | Some s2 -> Met(sprintf "s2 = %.4g" s2)
-              | None -> NotMet(sprintf "%A has no bounded σ'': outside the hypotheses of the paper's finite-time theorem" l.Runs.Head.Setting.Activation))
+          Hypotheses.onEveryRun Hypotheses.smoothSigma
           "initialization discretizes a Lipschitz function of depth",
           (fun l -> Evidence.sameInitialFunction l.Runs)
           "dyadic ladder (each depth divides the next)",

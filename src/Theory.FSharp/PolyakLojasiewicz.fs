@@ -14,9 +14,10 @@ open ResOdeProofs.Numerics
 /// Unit roundoff of float64, 2^-52.
 let private unitRoundoff = Math.Pow(2.0, -52.0)
 
-/// Relative accuracy assumed for losses and trace quantities computed in float64 along the run (a stated factor,
-/// well above the n·d·2^-52 accumulation error of the settings checked here).
-let roundingRel = 1e-9
+/// Relative accuracy assumed for losses and trace quantities computed in float64 along the run: the float64 rounding
+/// allowance of the comparison kernel (`Comparison.roundingRel`), well above the n·d·2^-52 accumulation error of the
+/// settings checked here.
+let roundingRel = Comparison.roundingRel
 
 /// The fraction f of μ₀ that the PL ratio must keep along the run: r̃(t_j) ≥ f·μ₀.
 let plFraction = 0.25
@@ -163,18 +164,18 @@ let path (run: Run) : Path =
 /// The decay comparisons of a bound ε_0·q_j (q_j from the hypotheses' side, ε_0 from the trace): the recorded ε_j at
 /// every iterate (allowance roundingRel·(bound + ε_0): both are float64 losses of the same run), and ε recomputed
 /// from the weights of every snapshot (allowance RunIntegrity.lossAllowance: the recomputation's rounding).
-let private decayChecks (run: Run) (p: Path) (bound: int -> float) (time: int -> float) : LemmaChain.Check list =
+let private decayChecks (run: Run) (p: Path) (bound: int -> float) (time: int -> float) : Comparison.Check list =
     let slack j = roundingRel * (bound j + p.Eps.[0])
     // iteration 0 is not compared: there the bound is ε_0 itself (the agreement of the recorded and recomputed
     // initial loss with the trace is I.trace's and I.loss's)
     [ for j in 1 .. min p.N (p.Recorded.Length - 1) ->
-        { LemmaChain.Check.Measured = p.Recorded.[j]; Bound = bound j + slack j; Where = "recorded loss (losses.npy)"
+        { Comparison.Check.Measured = p.Recorded.[j]; Bound = bound j + slack j; Where = "recorded loss (losses.npy)"
           When = sprintf "iteration %d (t = %.4g)" j (time j) }
       for s in 0 .. run.SnapshotCount - 1 do
         let j = run.Steps.[s]
         if j > 0 && j <= p.N then
             let lw = run.Layerwise s
-            yield { LemmaChain.Check.Measured = lw.Loss - (initConstants run).LossPerp
+            yield { Comparison.Check.Measured = lw.Loss - (initConstants run).LossPerp
                     Bound = bound j + slack j + RunIntegrity.lossAllowance run s
                     Where = "loss recomputed from the snapshot weights"; When = sprintf "snapshot %d, iteration %d (t = %.4g)" s j (time j) } ]
 
@@ -321,7 +322,7 @@ let private decay (run: Run) (rate: float) =
     let bound j = p.Eps.[0] * Math.Pow(perStep, float j)
     let tN = float p.N * eta
     let observed = if p.Recorded.[p.N] > 0.0 && tN > 0.0 then -log (p.Recorded.[p.N] / p.Eps.[0]) / tN else infinity
-    let e = LemmaChain.evaluation 0.0 (decayChecks run p bound (fun j -> float j * eta)) [] []
+    let e = Comparison.evaluation 0.0 (decayChecks run p bound (fun j -> float j * eta)) [] []
     e, observed
 
 /// C.gdDecay (ii): ε(t_j) ≤ ε(0) Π_{i<j}(1 − η c f μ₀) ≤ ε(0) e^{−c f μ₀ t_j} with c = 1/2, f = 1/4, i.e. rate μ₀/8.
@@ -386,17 +387,17 @@ let pathLength : Result<Run> =
                 let a = Linalg.frobeniusDiff (run.W s) 0 w0 0 w0.Length
                 let b = Linalg.frobeniusDiff (run.V s) 0 v0 0 v0.Length
                 sqrt (a * a + b * b)
-            let checks : LemmaChain.Check list =
+            let checks : Comparison.Check list =
                 [ for j in 1 .. min p.N (p.Recorded.Length - 1) ->
-                    { LemmaChain.Check.Measured = partial.[j]; Bound = bound j; Where = "path length Σ η‖G^i‖ (trace grad_norm)"; When = sprintf "iteration %d" j }
+                    { Comparison.Check.Measured = partial.[j]; Bound = bound j; Where = "path length Σ η‖G^i‖ (trace grad_norm)"; When = sprintf "iteration %d" j }
                   for s in 1 .. run.SnapshotCount - 1 do
                     let j = run.Steps.[s]
                     if j <= p.N then
-                        yield { LemmaChain.Check.Measured = disp s; Bound = bound j; Where = "displacement ‖Z − Z(0)‖_F (snapshot weights)"
+                        yield { Comparison.Check.Measured = disp s; Bound = bound j; Where = "displacement ‖Z − Z(0)‖_F (snapshot weights)"
                                 When = sprintf "snapshot %d, iteration %d" s j } ]
             let total = partial.[p.N]
             let ballBound = 8.0 * sqrt (L * p.Eps.[0] / ic.Mu0)
-            let e = LemmaChain.evaluation 0.0 checks [] []
+            let e = Comparison.evaluation 0.0 checks [] []
             { e with
                 Constants = initConstantList ic @ [ "c", descentFactor; "f", plFraction; "path_length", total; "ball_radius", ballBound ]
                 Notes = [ sprintf "path length %.4g ≤ partial-sum bound %.4g ≤ 8√(Lε₀/μ₀) = %.4g" total (bound p.N) ballBound ] } }
@@ -499,7 +500,7 @@ let gfDecay : Result<Run> =
             let bound j = p.Eps.[0] * exp (-rate * t j) + rel * p.Eps.[0]
             let tN = t p.N
             let observed = if p.Recorded.[p.N] > 0.0 && tN > 0.0 then -log (p.Recorded.[p.N] / p.Eps.[0]) / tN else infinity
-            let e = LemmaChain.evaluation 0.0 (decayChecks run p bound t) [] []
+            let e = Comparison.evaluation 0.0 (decayChecks run p bound t) [] []
             { e with
                 Constants = initConstantList ic @ [ "f", plFraction; "predicted_rate", rate; "observed_rate", observed; "integration_rel", FlowRuns.integrationRel run ]
                 Notes = [ sprintf "predicted rate f·μ₀ = %.4g, observed rate −ln(ε(T)/ε(0))/T = %.4g (%.3gx faster); the hypothesis r̃ ≥ fμ₀ is checked at the output times only" rate observed (observed / rate) ] } }
@@ -532,15 +533,15 @@ let gfPathLength : Result<Run> =
                 let a = Linalg.frobeniusDiff (run.W s) 0 w0 0 w0.Length
                 let b = Linalg.frobeniusDiff (run.V s) 0 v0 0 v0.Length
                 sqrt (a * a + b * b)
-            let checks : LemmaChain.Check list =
+            let checks : Comparison.Check list =
                 [ for s in 1 .. run.SnapshotCount - 1 ->
                     let j = run.Steps.[s]
-                    { LemmaChain.Check.Measured = disp s; Bound = k * (sqrtEps 0 - sqrtEps j) + rel * k * sqrtEps 0
+                    { Comparison.Check.Measured = disp s; Bound = k * (sqrtEps 0 - sqrtEps j) + rel * k * sqrtEps 0
                       Where = "weights (joint Frobenius displacement from Z(0))"; When = sprintf "snapshot %d (output %d, t = %.4g)" s j (FlowRuns.time run j) } ]
             let trapezoid =
                 Array.init p.N (fun j -> 0.5 * (p.Grad.[j] + p.Grad.[j + 1]) * (FlowRuns.time run (j + 1) - FlowRuns.time run j)) |> Array.sum
             let ballBound = 4.0 * sqrt (L * p.Eps.[0] / ic.Mu0)
-            let e = LemmaChain.evaluation 0.0 checks [] []
+            let e = Comparison.evaluation 0.0 checks [] []
             { e with
                 Constants = initConstantList ic @ [ "f", plFraction; "path_length_trapezoid", trapezoid; "ball_radius", ballBound; "integration_rel", rel ]
                 Notes = [ sprintf "displacement ≤ path length ≈ %.4g (trapezoid over output times) ≤ 4√(Lε₀/μ₀) = %.4g" trapezoid ballBound ] } }

@@ -5,9 +5,6 @@ module ResOdeProofs.Theory.Rate
 open System
 open ResOdeProofs.Theory
 
-open MathNet.Numerics.Distributions
-open MathNet.Numerics.LinearAlgebra
-
 /// A fitted order: err ≈ C·L^(−p). (Lower, Upper) is the 95% interval of p.
 type ObservedOrder =
     { Depths: int list
@@ -27,34 +24,18 @@ type ObservedOrder =
 [<Literal>]
 let ClaimedOrder = 1.0
 
-/// Fits log err = a − p log L (+ c/L when withCorrection) by least squares: p̂ from β = (XᵀX)⁻¹Xᵀy, se(p̂) from
-/// (XᵀX)⁻¹·RSS/(N − k), 95% interval with Student's t on N − k degrees of freedom (infinite when none is left),
+/// Fits log err = a − p log L (+ c/L when withCorrection) by least squares (`LeastSquares.regress`): p̂ from
+/// β = (XᵀX)⁻¹Xᵀy, se(p̂) from (XᵀX)⁻¹·RSS/(N − k), 95% interval with Student's t on N − k degrees of freedom (infinite when none is left),
 /// widened on both sides by Σ_i |w_i| ε_i/e_i, where ε_i is an absolute uncertainty of e_i (e.g. a reference's
 /// own error) and w the row of (XᵀX)⁻¹Xᵀ that gives p̂ (ε_i moves log e_i by at most ε_i/e_i to first order).
 let private regress (withCorrection: bool) (depths: int list) (errors: float list) (perturbation: float list) : ObservedOrder =
     let n = depths.Length
-    let k = if withCorrection then 3 else 2
-    let x =
-        Matrix<float>.Build.Dense(n, k, fun i j ->
-            let l = float depths.[i]
-            match j with
-            | 0 -> 1.0
-            | 1 -> -(log l)
-            | _ -> 1.0 / l)
-    let y = Vector<float>.Build.DenseOfEnumerable(errors |> List.map log)
-    let xtxInv = (x.TransposeThisAndMultiply x).Inverse()
-    let beta = xtxInv * (x.TransposeThisAndMultiply y)
-    let p = beta.[1]
-    let half =
-        if n <= k then infinity
-        else
-            let r = y - x * beta
-            let s2 = (r * r) / float (n - k)
-            StudentT.InvCDF(0.0, 1.0, float (n - k), 0.975) * sqrt (s2 * xtxInv.[1, 1])
-    let w = (xtxInv * x.Transpose()).Row 1
+    let row (l: int) = let l = float l in if withCorrection then [| 1.0; -(log l); 1.0 / l |] else [| 1.0; -(log l) |]
+    let f = LeastSquares.regress (depths |> List.map row |> Array.ofList) (errors |> List.map log |> Array.ofList)
+    let p, half, w = f.Coefficients.[1], f.HalfWidths.[1], f.Weights.[1]
     let shift = List.mapi (fun i (e, eps) -> abs w.[i] * eps / e) (List.zip errors perturbation) |> List.sum
     { Depths = depths; Errors = errors; Order = p; Lower = p - half - shift; Upper = p + half + shift
-      Correction = (if withCorrection then beta.[2] else 0.0); Weights = List.init n (fun i -> w.[i]) }
+      Correction = (if withCorrection then f.Coefficients.[2] else 0.0); Weights = List.init n (fun i -> w.[i]) }
 
 let private zeros (errors: float list) = errors |> List.map (fun _ -> 0.0)
 

@@ -5,7 +5,7 @@ module ResOdeProofs.Theory.RunIntegrity
 
 open System
 open ResOdeProofs.Theory
-open ResOdeProofs.Theory.LemmaChain
+open ResOdeProofs.Theory.Comparison
 
 /// Unit roundoff of the engine's precision (`Rounding.unitRoundoff`).
 let unitRoundoff (run: Run) = Rounding.unitRoundoff run

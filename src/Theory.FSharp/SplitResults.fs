@@ -10,6 +10,8 @@ open ResOdeProofs.Numerics.Verification
 open ResOdeProofs.Theory
 open ResOdeProofs.Theory.IterateSplit
 open ResOdeProofs.Theory.LemmaChain
+open ResOdeProofs.Theory.Comparison
+open ResOdeProofs.Theory.Hypotheses
 
 let private lemmaDoc = "docs/theorems/LemmaChain.md"
 let private aDoc = "docs/theorems/DepthSmoothness.md"
@@ -22,20 +24,6 @@ let private snapshotCache = ConditionalWeakTable<Run, Collections.Concurrent.Con
 let atSnapshot (run: Run) (s: int) : Iterate =
     let per = snapshotCache.GetValue(run, fun _ -> Collections.Concurrent.ConcurrentDictionary<int, Iterate>())
     per.GetOrAdd(s, fun s -> evaluate (Context.ofRun run) true (run.W s) (run.V s))
-
-let private notDiverged =
-    "run not diverged", fun (run: Run) ->
-        if run.Setting.Diverged then NotMet "the run diverged: its last iterates are not finite" else Met "completed with finite weights"
-
-let private hasSnapshots =
-    "at least one snapshot", fun (run: Run) ->
-        if run.SnapshotCount >= 1 then Met(sprintf "%d snapshots" run.SnapshotCount) else NotMet "the run has no snapshot"
-
-let private smooth =
-    "sigma twice differentiable with bounded sigma''", fun (run: Run) ->
-        match run.Setting.S2 with
-        | Some s2 -> Met(sprintf "%s, s2 = %.6g" (Activations.Name run.Setting.Activation) s2)
-        | None -> NotMet(sprintf "%s has no bounded second derivative" (Activations.Name run.Setting.Activation))
 
 /// The two-component bound of L5.split at one pair: W part a_WW x + a_WV y + ‖E^W‖, V part a_VW x + ‖E^V‖.
 let splitBound (p: Pair) =
@@ -52,7 +40,7 @@ let gradientDifferenceSplit : Result<Run> =
         "G_{k+1} − G_k = [G(Z_{k+1}; h_k, p_{k+1}) − G(Z_k; h_k, p_{k+1})] + E_k with E_k = G(Z_k; h_k, p_{k+1}) − G(Z_k; h_{k−1}, p_k) computed from the states; "
         + "‖G^W_{k+1} − G^W_k − E^W_k‖ ≤ a_WW‖ΔW_k‖ + a_WV‖ΔV_k‖ and ‖G^V_{k+1} − G^V_k − E^V_k‖ ≤ a_VW‖ΔW_k‖ with a_WW = s2·max|V_{k+1}ᵀp_{k+1}|·‖H_k‖₂², "
         + "a_WV = max|σ'(W_k h_k)|·‖P_{k+1}‖₂‖H_k‖₂, a_VW = s1‖P_{k+1}‖₂‖H_k‖₂ (s1, s2 over the entries of W_k h_k and W_{k+1} h_k)."
-      Hypotheses = [ notDiverged; hasSnapshots; smooth ]
+      Hypotheses = [ notDiverged; hasSnapshots; smoothSigma ]
       Conclusion =
         fun run ->
             let mutable amax = 0.0
@@ -99,7 +87,7 @@ let forcing : Result<Run> =
         "L‖E^V_k‖_F ≤ b_V,k = κ_{k+1}‖P_{k+1}‖_F‖σ(W_kH_k)‖₂ + s1‖P_k‖₂‖W_k‖₂·L‖H_k − H_{k−1}‖_F and "
         + "L‖E^W_k‖_F ≤ b_W,k = s2·max|V_kᵀp_{k+1}|·‖W_k‖₂·L‖H_k − H_{k−1}‖_F‖H_k‖₂ + s1‖V_k‖₂κ_{k+1}‖P_{k+1}‖_F‖H_k‖₂ + s1‖V_k‖₂‖P_k‖_F·L‖H_k − H_{k−1}‖₂ "
         + "(L3 for p_{k+1} − p_k, L2 for h_k − h_{k−1}); hence L·max_k‖E_k‖ ≤ b = max_k (b_W,k² + b_V,k²)^{1/2}."
-      Hypotheses = [ notDiverged; hasSnapshots; smooth ]
+      Hypotheses = [ notDiverged; hasSnapshots; smoothSigma ]
       Conclusion =
         fun run ->
             let fL = float run.Setting.Depth
@@ -245,10 +233,6 @@ let private float64Run =
         if run.Data.Meta.Precision = "float64" then Met "float64"
         else NotMet(sprintf "the replay is float64 and is compared with the recorded weights; this run computed in %s" run.Data.Meta.Precision)
 
-let private noFault =
-    "no engine fault", fun (run: Run) ->
-        if run.Setting.Fault = "none" then Met "faithful engine" else NotMet(sprintf "the run is marked with fault %s" run.Setting.Fault)
-
 let private twoSnapshotsFromZero =
     "snapshots at iteration 0 and later", fun (run: Run) ->
         if run.SnapshotCount >= 2 && run.Steps.[0] = 0 then Met(sprintf "%d snapshots from iteration 0" run.SnapshotCount)
@@ -326,7 +310,7 @@ let split : Result<Run> =
       Provenance = ProvedHere
       Doc = aDoc
       Statement = statementCore + "; started at the increments of snapshot 0 and compared at every iterate and snapshot."
-      Hypotheses = [ smooth; plainGd; float64Run; notDiverged; noFault; twoSnapshotsFromZero; withinBudget; replayCertified ]
+      Hypotheses = [ smoothSigma; plainGd; float64Run; notDiverged; noFault; twoSnapshotsFromZero; withinBudget; replayCertified ]
       Conclusion =
         fun run ->
             let b = bounds run
@@ -344,7 +328,7 @@ let splitSegments : Result<Run> =
       Statement =
         statementCore
         + "; restarted at the recorded increments of every snapshot, each snapshot compared with the value propagated from the previous one."
-      Hypotheses = [ smooth; plainGd; float64Run; notDiverged; noFault; twoSnapshotsFromZero; withinBudget; replayCertified ]
+      Hypotheses = [ smoothSigma; plainGd; float64Run; notDiverged; noFault; twoSnapshotsFromZero; withinBudget; replayCertified ]
       Conclusion =
         fun run ->
             let b = bounds run
@@ -354,7 +338,7 @@ let splitSegments : Result<Run> =
 // The recursion joins the evidence replay on the runs where its cheap hypotheses hold (the replay's own verdict is
 // known only after the pass; the results check it).
 do Run.IterateObservers.Add(fun run ->
-    let cheap = [ smooth; plainGd; float64Run; notDiverged; noFault; twoSnapshotsFromZero; withinBudget ]
+    let cheap = [ smoothSigma; plainGd; float64Run; notDiverged; noFault; twoSnapshotsFromZero; withinBudget ]
     if cheap |> List.forall (fun (_, h) -> match h run with Met _ -> true | _ -> false) then Some(observe run) else None)
 
 /// The results of this file, for a registry.

@@ -61,7 +61,10 @@ internal sealed class ReportRun
     public double FinalLoss => Data.Losses.Length == 0 ? double.NaN : Data.Losses[^1];
 }
 
-/// <summary>An ordinary least-squares line y = a + b·x with the 95% confidence interval of b.</summary>
+/// <summary>
+/// An ordinary least-squares line y = a + b·x with the 95% confidence interval of b: the theory layer's one fit
+/// (<c>LeastSquares.line</c>) over the finite points; no interval (NaN) with fewer than three points.
+/// </summary>
 internal sealed record LineFit(double Slope, double Intercept, double Lo, double Hi, int Points)
 {
     public static LineFit Of(IReadOnlyList<double> x, IReadOnlyList<double> y)
@@ -69,14 +72,8 @@ internal sealed record LineFit(double Slope, double Intercept, double Lo, double
         var pts = x.Zip(y).Where(p => double.IsFinite(p.First) && double.IsFinite(p.Second)).ToArray();
         int n = pts.Length;
         if (n < 2) return new(double.NaN, double.NaN, double.NaN, double.NaN, n);
-        double mx = pts.Average(p => p.First), my = pts.Average(p => p.Second);
-        double sxx = pts.Sum(p => (p.First - mx) * (p.First - mx)), sxy = pts.Sum(p => (p.First - mx) * (p.Second - my));
-        double b = sxy / sxx, a = my - b * mx;
-        if (n < 3) return new(b, a, double.NaN, double.NaN, n);
-        double sse = pts.Sum(p => Math.Pow(p.Second - a - b * p.First, 2));
-        double se = Math.Sqrt(sse / (n - 2) / sxx);
-        double t = MathNet.Numerics.Distributions.StudentT.InvCDF(0, 1, n - 2, 0.975);
-        return new(b, a, b - t * se, b + t * se, n);
+        var f = LeastSquares.line(pts.Select(p => p.First).ToArray(), pts.Select(p => p.Second).ToArray());
+        return n < 3 ? new(f.Slope, f.Intercept, double.NaN, double.NaN, n) : new(f.Slope, f.Intercept, f.Slope - f.HalfWidth, f.Slope + f.HalfWidth, n);
     }
 
     public string Describe() => double.IsNaN(Lo)
@@ -252,29 +249,18 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
     }
 
     /// <summary>
-    /// √((1/L) Σ_k ‖Z^L_k(t) − Z^ref_{k·L_ref/L}(t)‖²) with 1-based k (layer k of depth L sits at s = k/L,
-    /// as layer k·L_ref/L of the reference), for Z = (W, V), W and V, at every common snapshot.
+    /// The distance to the limit of D.rate (<c>LimitDynamics.distanceParts</c>): √((1/L) Σ_k ‖Z^L_k(t) − Z^ref(k/L, t)‖²)
+    /// with Z^ref the reference run's piecewise-linear function of depth, for Z = (W, V), W and V, at every common snapshot.
     /// </summary>
     private static (double[] Z, double[] W, double[] V) Distances(RunData run, RunData reference)
     {
-        int L = run.Shape.Depth, Lr = reference.Shape.Depth, md = run.Shape.Width * run.Shape.Dim;
+        var r = new Run(run); var rf = new Run(reference);
         int S = Math.Min(run.Steps.Length, reference.Steps.Length);
         var z = new double[S]; var w = new double[S]; var v = new double[S];
         for (int si = 0; si < S; si++)
         {
             if (run.Steps[si] != reference.Steps[si]) { z[si] = w[si] = v[si] = double.NaN; continue; }
-            double sw = 0, sv = 0;
-            for (int k = 1; k <= L; k++)
-            {
-                int kr = (int)((long)k * Lr / L);
-                int o = (k - 1) * md, orf = (kr - 1) * md;
-                for (int e = 0; e < md; e++)
-                {
-                    double a = run.W[si][o + e] - reference.W[si][orf + e]; sw += a * a;
-                    double b = run.V[si][o + e] - reference.V[si][orf + e]; sv += b * b;
-                }
-            }
-            w[si] = Math.Sqrt(sw / L); v[si] = Math.Sqrt(sv / L); z[si] = Math.Sqrt((sw + sv) / L);
+            (z[si], w[si], v[si]) = LimitDynamics.distanceToRun(r, si, rf, si);
         }
         return (z, w, v);
     }
@@ -305,14 +291,11 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
             var post = r.Rows.FirstOrDefault(x => x.Id == "A.aposteriori");
             double clipFrac = data.Trace.TryGetValue("clip_fraction", out var cf) ? cf.Where(double.IsFinite).DefaultIfEmpty(0).Max() : double.NaN;
             var sz = data.Trace["smooth_z"];
-            // the bound series of A.apriori (its hypotheses hold on these runs: tied init, smooth σ, clipped GD)
-            var lip = run.Setting.InitLipschitz;
-            double[] series = lip is null || row.Verdict == "hypothesis not met"
-                ? Array.Empty<double>()
-                : DepthSmoothness.recursion(spec.Eta, spec.Depth, false, lip.Value / spec.Depth, 0.0, DepthSmoothness.aprioriCoefficients(run, clip));
-            int jf = Array.FindLastIndex(series, double.IsFinite);
-            points.Add(new BoundPoint(spec.Depth, r.MaxSmoothZ, Constant(post, "bound at the last iterate"), series.Length > 0 ? series[^1] : double.NaN,
-                jf, jf >= 0 ? series[jf] : double.NaN, jf >= 0 && jf < sz.Length ? sz[jf] : double.NaN, clipFrac, post, row));
+            // A.apriori's bound at the last iterate and where it is last finite, as its verdict row states them
+            double lastFinite = Constant(row, "last iterate with a finite bound");
+            int jf = double.IsFinite(lastFinite) ? (int)lastFinite : -1;
+            points.Add(new BoundPoint(spec.Depth, r.MaxSmoothZ, Constant(post, "bound at the last iterate"), Constant(row, "bound at the last iterate"),
+                jf, jf >= 0 ? Constant(row, "bound at the last finite iterate") : double.NaN, jf >= 0 && jf < sz.Length ? sz[jf] : double.NaN, clipFrac, post, row));
         }
         _timings["A.apriori (clipped tied ladder)"] = sw.Elapsed.TotalSeconds;
         return new BoundsResult(clip, gmax, runs[0].Spec.Iterations, points);

@@ -1,0 +1,60 @@
+/// Hypotheses that several results share, as named reusable values: each is (name, check), the name being what a
+/// verdict row lists. A result states its hypotheses by listing these (and its own); a ladder result lifts a run
+/// hypothesis with `onEveryRun`.
+module ResOdeProofs.Theory.Hypotheses
+
+open ResOdeProofs.Numerics
+open ResOdeProofs.Theory
+
+/// A hypothesis on inputs of type 'input.
+type Hypothesis<'input> = string * ('input -> HypothesisCheck)
+
+/// The name of "σ twice differentiable with bounded σ''" (the hypothesis of every result whose constants use s2).
+[<Literal>]
+let SmoothSigmaName = "sigma twice differentiable with bounded sigma''"
+
+/// "σ twice differentiable with bounded σ''" for an activation and its s2 (None: no bounded second derivative).
+let smoothSigmaOf (activation: ActivationKind) (s2: float option) =
+    match s2 with
+    | Some s2 -> Met(sprintf "%s, s2 = %.6g" (Activations.Name activation) s2)
+    | None -> NotMet(sprintf "%s has no bounded second derivative" (Activations.Name activation))
+
+/// σ twice differentiable with bounded σ'', on a run.
+let smoothSigma : Hypothesis<Run> = SmoothSigmaName, fun run -> smoothSigmaOf run.Setting.Activation run.Setting.S2
+
+/// The run completed: its last iterates are finite.
+let notDiverged : Hypothesis<Run> =
+    "run not diverged", fun run ->
+        if run.Setting.Diverged then NotMet "the run diverged: its last iterates are not finite" else Met "completed with finite weights"
+
+/// At least one snapshot of the weights.
+let hasSnapshots : Hypothesis<Run> =
+    "at least one snapshot", fun run ->
+        if run.SnapshotCount >= 1 then Met(sprintf "%d snapshots" run.SnapshotCount) else NotMet "the run has no snapshot"
+
+/// A snapshot of the initialization (iteration 0).
+let initialSnapshot : Hypothesis<Run> =
+    "a snapshot at iteration 0", fun run ->
+        if run.SnapshotCount > 0 && run.Steps.[0] = 0 then Met "snapshot 0 is the initialization"
+        else NotMet "the run has no snapshot of the initialization (iteration 0)"
+
+/// The run was produced by a faithful engine (no injected fault recorded).
+let noFault : Hypothesis<Run> =
+    "no engine fault", fun run ->
+        if run.Setting.Fault = "none" then Met "faithful engine" else NotMet(sprintf "the run is marked with fault %s" run.Setting.Fault)
+
+/// The initialization discretizes a Lipschitz function of depth, Z_k(0) = Z0(k/L), its constant measured from snapshot 0.
+let lipschitzInit : Hypothesis<Run> =
+    "Lipschitz initialization Z_k(0) = Z0(k/L)", fun run ->
+        match run.Setting.InitLipschitz with
+        | Some lip -> Met(sprintf "measured from snapshot 0: L·max_k‖Z_{k+1}(0) − Z_k(0)‖ = %.6g" lip)
+        | None -> NotMet "no snapshot at iteration 0: the initial smoothness cannot be measured"
+
+/// A run hypothesis required of every run of a ladder: met when each run meets it, otherwise not met with the
+/// first run (by depth) that does not and why.
+let onEveryRun ((name, check): Hypothesis<Run>) : Hypothesis<Ladder> =
+    name, fun l ->
+        let failed = l.Runs |> List.tryPick (fun r -> match check r with NotMet why -> Some(r, why) | Met _ -> None)
+        match failed with
+        | None -> Met(sprintf "every run (L = %s)" (l.Depths |> List.map string |> String.concat ", "))
+        | Some(r, why) -> NotMet(sprintf "run L = %d: %s" r.Setting.Depth why)

@@ -1,0 +1,97 @@
+/// The theory core's shared vocabulary checked on its own: the one least-squares fit (a hand-computed example and a
+/// known-slope property) and the one RK4 step (its order on an ODE with a known solution).
+module ResOdeProofs.Properties.VocabularyTests
+
+open System
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open ResOdeProofs.Theory
+open ResOdeProofs.Properties.Profile
+
+// ---------------------------------------------------------------- least squares
+
+/// Four points worked by hand: x = 0, 1, 2, 3 and y = 1, 3, 2, 5 give x̄ = 1.5, ȳ = 2.75, Sxx = 5, Sxy = 5.5, so
+/// b = 1.1 and a = ȳ − b·x̄ = 1.1; the residuals −0.1, 0.8, −1.3, 0.6 give RSS = 2.7, s² = RSS/2 = 1.35 and
+/// se(b) = (s²/Sxx)^{1/2} = 0.27^{1/2}. With two degrees of freedom Student's quantile has the closed form
+/// t_p = (2p − 1)/(2p(1 − p))^{1/2}, so t_{0.975} = 0.95/0.04875^{1/2} and the half-width is t_{0.975}·0.27^{1/2}.
+[<Fact>]
+let ``LeastSquares.line: four points worked by hand → slope 1.1, intercept 1.1, half-width t(0.975, 2)·0.27^½`` () =
+    let f = LeastSquares.line [| 0.0; 1.0; 2.0; 3.0 |] [| 1.0; 3.0; 2.0; 5.0 |]
+    let half = 0.95 / sqrt 0.04875 * sqrt 0.27
+    // a 2×2 normal-equation solve of numbers of order 10: rounding far below 1e-12 relative
+    let close (expected: float) (actual: float) = Assert.True(abs (actual - expected) <= 1e-12 * abs expected, sprintf "%.17g, expected %.17g" actual expected)
+    close 1.1 f.Slope
+    close 1.1 f.Intercept
+    close half f.HalfWidth
+    Assert.Equal(4, f.Points)
+
+[<Fact>]
+let ``LeastSquares.line: two points → the line through them with an infinite half-width`` () =
+    let f = LeastSquares.line [| 1.0; 3.0 |] [| 2.0; 8.0 |]
+    Assert.True(abs (f.Slope - 3.0) <= 1e-14 && abs (f.Intercept + 1.0) <= 1e-14, sprintf "slope %g intercept %g" f.Slope f.Intercept)
+    Assert.True(Double.IsPositiveInfinity f.HalfWidth)
+
+/// Distinct abscissae in [−4, 4] and residuals in [−1, 1].
+let private sample =
+    gen {
+        let! n = Gen.choose (3, 9)
+        let! xs = Gen.listOfLength n (Gen.choose (-4000, 4000)) |> Gen.filter (fun l -> (List.distinct l).Length = l.Length)
+        let! noise = Gen.listOfLength n (Gen.choose (-1000, 1000))
+        let! slope = Gen.choose (-3000, 3000)
+        let! intercept = Gen.choose (-3000, 3000)
+        return (xs |> List.map (fun x -> float x / 1000.0) |> Array.ofList), (noise |> List.map (fun e -> float e / 1000.0) |> Array.ofList),
+               float slope / 1000.0, float intercept / 1000.0
+    }
+
+/// Least squares is linear in y, and the line a + b·x is fitted exactly: adding it to any data adds b to the slope and
+/// leaves the residuals, hence the half-width, unchanged; on the line alone the slope is b and the half-width 0.
+[<ProfiledProperty(100, Replay = "(2468,1357)")>]
+let ``LeastSquares.line: a known line added to any residuals → its slope recovered, half-width unchanged`` () =
+    Prop.forAll (Arb.fromGen sample) (fun (xs, noise, b, a) ->
+        let onLine = xs |> Array.map (fun x -> a + b * x)
+        let base' = LeastSquares.line xs noise
+        let shifted = LeastSquares.line xs (Array.map2 (+) noise onLine)
+        let exact = LeastSquares.line xs onLine
+        // values of order 10 through a 2×2 solve: an absolute 1e-9 is far above the rounding and far below any error
+        let near x y = abs (x - y) <= 1e-9
+        near shifted.Slope (base'.Slope + b) && near shifted.HalfWidth base'.HalfWidth
+        && near exact.Slope b && near exact.Intercept a && exact.HalfWidth <= 1e-9)
+
+/// The rate results' plain log-log order is the same fit: order = −slope of log error against log L.
+[<ProfiledProperty(100, Replay = "(1212,3435)")>]
+let ``Rate.fit: any ladder of errors → the order is minus LeastSquares.line's slope, with its interval`` () =
+    Prop.forAll (Arb.fromGen sample) (fun (xs, noise, _, _) ->
+        let depths = xs |> Array.mapi (fun i _ -> 1 <<< (i + 1)) |> List.ofArray
+        let errors = noise |> Array.map exp |> List.ofArray
+        let o = Rate.fit depths errors
+        let f = LeastSquares.line (depths |> List.map (float >> log) |> Array.ofList) (errors |> List.map log |> Array.ofList)
+        let near x y = abs (x - y) <= 1e-9 * (1.0 + abs y)
+        near o.Order -f.Slope && near o.Lower (-f.Slope - f.HalfWidth) && near o.Upper (-f.Slope + f.HalfWidth))
+
+// ---------------------------------------------------------------- RK4
+
+/// y' = t·y, y(0) = 1 has y(1) = e^{1/2}: non-autonomous, so the stages must see the field at s, s + dt/2 and s + dt.
+let private solve (step: (float[] -> float[]) -> (float[] -> float[]) -> (float[] -> float[]) -> float -> float[] -> float[]) (m: int) =
+    let f (t: float) (y: float[]) = [| t * y.[0] |]
+    let dt = 1.0 / float m
+    let mutable y = [| 1.0 |]
+    for q in 0 .. m - 1 do
+        let t = float q * dt
+        y <- step (f t) (f (t + dt / 2.0)) (f (t + dt)) dt y
+    abs (y.[0] - exp 0.5)
+
+/// The observed order log₂(e(M)/e(2M)) at M = 16 → 32; a fourth-order method gives 4 up to O(1/M) (the next term of
+/// its error expansion), here within 0.1; a method whose middle stages see the field at the wrong time is first order.
+let private observedOrder step = Math.Log2(solve step 16 / solve step 32)
+
+[<Fact>]
+let ``Integration.rk4Step: y' = t·y with the step halved → error divided by ≈ 16 (fourth order)`` () =
+    let p = observedOrder Integration.rk4Step
+    Assert.True(abs (p - 4.0) <= 0.1, sprintf "observed order %.4f (error ratio %.3f)" p (2.0 ** p))
+
+[<Fact>]
+let ``Integration.rk4Step: middle stages given the field at the start of the step → order check fails (first order)`` () =
+    let wrong atStart _ atEnd dt h = Integration.rk4Step atStart atStart atEnd dt h
+    let p = observedOrder wrong
+    Assert.True(abs (p - 4.0) > 0.1, sprintf "a stepper with wrong stage times passed the order check: %.4f" p)
