@@ -54,7 +54,9 @@ let lipschitzInit : Hypothesis<Run> =
 /// first run (by depth) that does not and why.
 let onEveryRun ((name, check): Hypothesis<Run>) : Hypothesis<Ladder> =
     name, fun l ->
-        let failed = l.Runs |> List.tryPick (fun r -> match check r with NotMet why -> Some(r, why) | Met _ -> None)
-        match failed with
-        | None -> Met(sprintf "every run (L = %s)" (l.Depths |> List.map string |> String.concat ", "))
+        let checks = l.Runs |> List.map (fun r -> r, check r)
+        match checks |> List.tryPick (fun (r, c) -> match c with NotMet why -> Some(r, why) | Met _ -> None) with
+        | None ->
+            let first = match checks with (_, Met v) :: _ -> ": " + v | _ -> ""
+            Met(sprintf "every run (L = %s)%s" (l.Depths |> List.map string |> String.concat ", ") first)
         | Some(r, why) -> NotMet(sprintf "run L = %d: %s" r.Setting.Depth why)
