@@ -85,7 +85,7 @@ let catalog () =
     seq { for e in BlockCatalog.All do for act in [ ActivationKind.Tanh; ActivationKind.Softplus; ActivationKind.Gelu ] -> [| box e.Name; box act |] }
 
 [<Theory; MemberData(nameof catalog)>]
-let ``every catalog block's Forward is its naive formula`` (name: string, act: ActivationKind) =
+let ``block Forward: every catalog block → equals its naive formula`` (name: string, act: ActivationKind) =
     let struct (d, hyper) = (BlockCatalog.Find name).TestShape
     let gap = worstGap name act (fun () -> BlockCatalog.Create(name, d, act, hyper))
     Assert.True(gap <= tolerance, sprintf "%s/%A: Forward differs from the formula by %.3g" name act gap)
@@ -112,7 +112,7 @@ type SwappedBlock(inner: IResidualBlock) =
             for i in 0 .. g.Length - 1 do gradTheta.[i] <- gradTheta.[i] + g.[i]
 
 [<Theory; MemberData(nameof catalog)>]
-let ``a self-consistent but wrong Forward is caught`` (name: string, act: ActivationKind) =
+let ``block Forward: self-consistent but wrong Forward → caught`` (name: string, act: ActivationKind) =
     let struct (d, hyper) = (BlockCatalog.Find name).TestShape
     let gap = worstGap name act (fun () -> SwappedBlock(BlockCatalog.Create(name, d, act, hyper)) :> IResidualBlock)
     Assert.True(gap > 1e-3, sprintf "%s/%A: the swapped block passed the forward comparison (gap %.3g)" name act gap)

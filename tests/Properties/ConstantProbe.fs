@@ -161,7 +161,7 @@ let restarts, climb = 4, 40
 let knownLoose = set [ "conv", "C_thth"; "conv", "C_hth" ]
 
 [<Fact>]
-let ``every declared constant of every catalog block bounds the engine's exact Jacobians`` () =
+let ``block constants: every catalog block, exact Jacobians → bounded by the declared constants`` () =
     let archs = probed ()
     Assert.True(archs.Length >= 4, sprintf "probed %d architectures" archs.Length)
     for arch in archs do
@@ -176,7 +176,7 @@ let ``every declared constant of every catalog block bounds the engine's exact J
         printfn "probe %s: %d ms" arch.Name sw.ElapsedMilliseconds
 
 [<Fact>]
-let ``a 2x understatement of any constant of any block fails the probe`` () =
+let ``block constants: any constant understated 2x → probe fails`` () =
     for arch in probed () do
         for c in constantNames |> List.filter (fun c -> not (knownLoose.Contains(arch.Name, c))) do
             let r = probe (halve arch c) arch.Name 17 restarts climb [ c ] |> List.exactlyOne

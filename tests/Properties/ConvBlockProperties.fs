@@ -61,7 +61,7 @@ let convLadder (spec: BlockRunSpec) =
     |> function Ok l -> l | Error e -> failwith e
 
 [<ProfiledProperty(15, Replay = "(3141,5927)")>]
-let ``G.A and G.B.bound hold on smooth conv runs`` () =
+let ``G.A, G.B.bound: smooth conv runs → hold`` () =
     Prop.forAll convArb (fun spec ->
         let run = trainBlock spec
         let ev r = (Result.evaluate r run).Verdict
@@ -74,7 +74,7 @@ let ``G.A and G.B.bound hold on smooth conv runs`` () =
         |> Prop.collect (Verdict.tightness b |> Option.map tightnessBucket |> Option.defaultValue "n/a"))
 
 [<ProfiledProperty(2, Replay = "(2718,2819)")>]
-let ``G.B.rate is consistent with order 1 on a smooth conv ladder`` () =
+let ``G.B.rate: smooth conv ladder → holds (order 1)`` () =
     Prop.forAll convArb (fun spec ->
         let spec = spec.With(init = InitKind.Smooth, iterations = 1, samples = 2)
         let e = Result.evaluate GenericResults.eulerRate (convLadder spec)
@@ -84,14 +84,14 @@ let ``G.B.rate is consistent with order 1 on a smooth conv ladder`` () =
         |> Prop.classify (Verdict.isHypothesisNotMet e.Verdict) "inconclusive")
 
 [<ProfiledProperty(4, Replay = "(1618,339)")>]
-let ``conv, iid layers: G.A hypothesis is not met`` () =
+let ``G.A: conv run with i.i.d. layers → hypothesis not met`` () =
     Prop.forAll convArb (fun spec ->
         let spec = spec.With(init = InitKind.Iid, iterations = 2)
         let a = (Result.evaluate GenericResults.depthSmoothness (trainBlock spec)).Verdict
         Verdict.isHypothesisNotMet a |@ sprintf "%s\nG.A: %A" (describeConv spec) a)
 
 [<ProfiledProperty(4, Replay = "(1414,2137)")>]
-let ``conv, relu: the bounded sigma'' hypothesis is not met`` () =
+let ``G.A: conv run with relu → hypothesis not met (bounded σ'')`` () =
     Prop.forAll convArb (fun spec ->
         let spec = spec.With(activation = ActivationKind.Relu)
         let e = Result.evaluate GenericResults.depthSmoothness (trainBlock spec)
@@ -100,5 +100,5 @@ let ``conv, relu: the bounded sigma'' hypothesis is not met`` () =
         | v -> false |@ sprintf "%s: %A" (describeConv spec) v)
 
 [<ProfiledProperty(6, Replay = "(2236,1733)")>]
-let ``conv, a bumped snapshot violates G.A.segments`` () =
+let ``G.A.segments: conv run, last snapshot bumped → violated`` () =
     Prop.forAll convArb (bumpedSnapshotViolates describeConv)

@@ -32,7 +32,7 @@ let private denseNorm (k: float[]) cIn cOut h w =
 [<InlineData(4, 4, 10, 10, 3)>]
 [<InlineData(1, 1, 14, 14, 4)>]
 [<InlineData(4, 4, 14, 14, 5)>]
-let ``the certified bracket contains the dense SVD norm and the Lanczos estimate matches it`` (cIn: int, cOut: int, h: int, w: int, seed: int) =
+let ``ConvSpectralNorm: random kernels → certified bracket contains the dense SVD norm, Lanczos estimate matches it`` (cIn: int, cOut: int, h: int, w: int, seed: int) =
     let k = gaussian (int64 seed) "kernel" (cIn * cOut * 9) (1.0 / 3.0)
     let b = ConvSpectralNorm.Compute(ReadOnlySpan k, cIn, cOut, h, w, 1e-12, 1e-10)
     let dense = denseNorm k cIn cOut h w
@@ -74,7 +74,7 @@ let private probeGen (activations: ActivationKind list) =
 let private smoothActs = [ ActivationKind.Gelu; ActivationKind.Tanh; ActivationKind.Softplus; ActivationKind.Identity ]
 
 [<ProfiledProperty(40, Replay = "(4242,1717)")>]
-let ``every conv block constant holds on random probes`` () =
+let ``Conv.C*: random probes → hold`` () =
     Prop.forAll (Arb.fromGen (probeGen smoothActs)) (fun (probe, label) ->
         let results = ConvBlock.all |> List.map (fun r -> r.Id, Result.evaluate r probe)
         let bad = results |> List.filter (fun (_, e) -> not (Verdict.isHolds e.Verdict))
@@ -84,7 +84,7 @@ let ``every conv block constant holds on random probes`` () =
         |> Prop.collect (tight |> List.map (fun (id, t) -> sprintf "%s %s" id (match t with Some t when t < 10.0 -> "<10x" | Some t when t < 100.0 -> "<100x" | _ -> ">=100x"))))
 
 [<ProfiledProperty(10, Replay = "(777,31)")>]
-let ``relu probes do not meet the second-order hypotheses`` () =
+let ``Conv.C*: relu probes → second-order results hypothesis not met`` () =
     Prop.forAll (Arb.fromGen (probeGen [ ActivationKind.Relu ])) (fun (probe, label) ->
         let v id = (ConvBlock.all |> List.find (fun r -> r.Id = id) |> fun r -> Result.evaluate r probe).Verdict
         (Verdict.isHypothesisNotMet (v "Conv.C5.jacobian-theta-theta") && Verdict.isHypothesisNotMet (v "Conv.C6.jacobian-theta-state")
@@ -109,7 +109,7 @@ let private boxProbe (act: ActivationKind) (h: int) =
     probe
 
 [<Fact>]
-let ``C1 is nearly attained on the box filter, and the Frobenius norm in place of the operator norm is caught`` () =
+let ``Conv.C1: box filter → nearly attained; Frobenius norm in place of the operator norm → violated`` () =
     let probe = boxProbe ActivationKind.Identity 12
     let e = Result.evaluate ConvBlock.lipschitzState probe
     let exact = (1.0 + 2.0 * cos (Math.PI / 13.0)) ** 2.0 / 3.0
@@ -122,7 +122,7 @@ let ``C1 is nearly attained on the box filter, and the Frobenius norm in place o
     Assert.True(Verdict.isViolated frob, sprintf "%A" frob)
 
 [<Fact>]
-let ``C2 without the s0 term is caught on softplus with zero first kernel`` () =
+let ``Conv.C2: softplus, zero first kernel, bound without the s0 term → violated`` () =
     let block = ConvBlock(2, 5, 5, ActivationKind.Softplus)
     let theta = Array.zeroCreate block.ParameterCount
     let struct (_, _, k2, _) = block.Offsets
@@ -140,7 +140,7 @@ let ``C2 without the s0 term is caught on softplus with zero first kernel`` () =
     Assert.True(Verdict.isViolated v, sprintf "%A" v)
 
 [<Fact>]
-let ``the hidden-state bound dominates a deep conv forward pass`` () =
+let ``ConvBlock.hiddenStateBound: deep conv forward pass → holds`` () =
     // h_k = h_{k−1} + (1/L) f(θ_k, h_{k−1}) over L = 16 layers with random θ_k: ‖h_k‖ ≤ e^κ‖h₀‖ + F₀(e^κ − 1)/κ, norms maxima.
     let block = ConvBlock(2, 6, 6, ActivationKind.Gelu)
     let L, d = 16, block.StateDim
@@ -166,7 +166,7 @@ let ``the hidden-state bound dominates a deep conv forward pass`` () =
 /// (the first 20 test images; Gaussian images of the same size when the data set is not installed), GELU, kernels with
 /// He-like entries N(0, 1/(9C)), zero biases, θ' − θ and h' − h at 1% of θ and h, Gaussian adjoints.
 [<Fact>]
-let ``conv block constants on a paper-like probe: tightness`` () =
+let ``Conv.C*: paper-like probe (Fashion-MNIST stem, GELU) → hold, tightness printed`` () =
     let c, n = 4, 20
     let stem = ConvStem(c, 1L)
     let states =
@@ -195,7 +195,7 @@ let ``conv block constants on a paper-like probe: tightness`` () =
     printfn "constants: %A" (ConvBlock.named k)
 
 [<Fact>]
-let ``C4 is attained by a bias change, and forgetting the broadcast of the bias over the pixels is caught`` () =
+let ``Conv.C4: bias change → attained; bias not broadcast over the pixels → violated`` () =
     // GELU (s0 = 0), K₁ = K₂ = 0, b₁ = 0: f(θ, h) = b̃₂, so f(θ, h) − f(θ', h) = Δb̃₂ with norm √P‖Δb₂‖, and Λ(h) = √P.
     let block = ConvBlock(3, 5, 4, ActivationKind.Gelu)
     let d = block.StateDim

@@ -17,7 +17,7 @@ open ResOdeProofs.Properties.Profile
 open ResOdeProofs.Properties.IntegrityProperties
 
 [<ProfiledProperty(20, Replay = "(777,31337)")>]
-let ``the a posteriori depth-smoothness bounds hold on smooth runs`` () =
+let ``A.aposteriori, A.aposteriori.segments: smooth runs → hold`` () =
     Prop.forAll smoothArb (fun spec ->
         let run = train spec
         // a setting that diverges is outside the hypotheses: discarded (FsCheck draws another), not counted as a pass
@@ -32,7 +32,7 @@ let ``the a posteriori depth-smoothness bounds hold on smooth runs`` () =
         |> Prop.collect tight))
 
 [<ProfiledProperty(10, Replay = "(99,1235)")>]
-let ``the a priori bound holds for clipped gradient descent`` () =
+let ``A.apriori: clipped gradient descent → holds`` () =
     Prop.forAll smoothArb (fun spec ->
         let spec =
             RunSpec(Depth = spec.Depth, Width = spec.Width, Samples = spec.Samples, Dim = spec.Dim, Activation = spec.Activation,
@@ -47,26 +47,26 @@ let ``the a priori bound holds for clipped gradient descent`` () =
 let private small = RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 10, Snapshots = 3, Seed = 21L)
 
 [<Fact>]
-let ``relu does not meet the hypotheses of A`` () =
+let ``A.*: relu → hypothesis not met`` () =
     let run = train (small.With(activation = ActivationKind.Relu))
     for r in DepthSmoothness.all do
         Assert.True(Verdict.isHypothesisNotMet (Result.evaluate r run).Verdict, r.Id)
 
 [<Fact>]
-let ``an iid initialization is measured, not labelled: the a posteriori bound starts from its large increments and holds`` () =
+let ``A.aposteriori: i.i.d. initialization (large measured increments) → holds`` () =
     let run = train (small.With(init = InitKind.Iid))
     let e = Result.evaluate DepthSmoothness.aposteriori run
     Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
     Assert.Equal(float run.Setting.Depth * run.DepthIncrement 0, run.Setting.InitLipschitz.Value, 12)
 
 [<Fact>]
-let ``the a priori version needs a clip radius`` () =
+let ``A.apriori: unclipped gradient descent → hypothesis not met (clip radius)`` () =
     match (Result.evaluate DepthSmoothness.apriori (train small)).Verdict with
     | HypothesisNotMet why -> Assert.Contains(why, fun (_, r) -> r = "a priori version needs a clip radius")
     | v -> failwithf "expected HypothesisNotMet, got %A" v
 
 [<Fact>]
-let ``a faulty engine does not meet the hypotheses of A`` () =
+let ``A.*: faulty engine → hypothesis not met`` () =
     let run = train (small.With(fault = ResOdeProofs.Numerics.Model.EngineFault.StaleGradient))
     Assert.True(Verdict.isHypothesisNotMet (Result.evaluate DepthSmoothness.aposteriori run).Verdict)
 
@@ -74,7 +74,7 @@ let ``a faulty engine does not meet the hypotheses of A`` () =
 /// increments grow to about four times the observed value. The bound propagated from the previous
 /// (consecutive) snapshot must then be violated.
 [<Fact>]
-let ``a snapshot with one bumped layer is reported violated`` () =
+let ``A.aposteriori: a snapshot with one layer bumped → violated`` () =
     let spec = withSteps (small.With(vScale = 0.1, iterations = 20)) [| 0; 10; 19; 20 |]
     let data = RunDirectory.InMemory(spec.Train())
     let before = Run(data)
@@ -110,17 +110,17 @@ let private ladderOf (init: InitKind) =
         | Error e -> failwith e
 
 [<Fact>]
-let ``the depth rate holds on a tied ladder`` () =
+let ``A.rate: tied ladder → holds`` () =
     let e = Result.evaluate DepthSmoothness.rate (ladderOf InitKind.Tied)
     Assert.True(Verdict.isHolds e.Verdict, sprintf "%A %A" e.Verdict e.Notes)
 
 [<Fact>]
-let ``the depth rate fails on an iid ladder`` () =
+let ``A.rate: i.i.d. ladder → violated`` () =
     let e = Result.evaluate DepthSmoothness.rate (ladderOf InitKind.Iid)
     Assert.True(Verdict.isViolated e.Verdict, sprintf "%A %A" e.Verdict e.Notes)
 
 [<Fact>]
-let ``the depth rate is not applicable to two depths`` () =
+let ``A.rate: two depths → hypothesis not met (three depths)`` () =
     let l = ladderOf InitKind.Tied
     let e = Result.evaluate DepthSmoothness.rate { Runs = List.take 2 l.Runs }
     Assert.True(Verdict.isHypothesisNotMet e.Verdict)

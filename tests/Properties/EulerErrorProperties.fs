@@ -26,7 +26,7 @@ let private init (s: RunSpec) = s.Init.ToString().ToLowerInvariant()
 
 
 [<ProfiledProperty(8, Replay = "(2718,2819)")>]
-let ``B.bound holds at every snapshot of a smooth setting`` () =
+let ``B.bound: smooth setting, every snapshot → holds`` () =
     Prop.forAll nonIdentityArb (fun spec ->
         let e = Result.evaluate EulerError.bound (train spec)
         let t = Verdict.tightness e.Verdict |> Option.defaultValue nan
@@ -42,14 +42,14 @@ let ``B.bound holds at every snapshot of a smooth setting`` () =
 
 /// Relu is Lipschitz, which is all B.bound needs (σ' and σ'' never enter the derivation).
 [<ProfiledProperty(3, Replay = "(31415,9265)")>]
-let ``B.bound holds for relu, whose hypothesis is only Lipschitz σ`` () =
+let ``B.bound: relu (Lipschitz σ only) → holds`` () =
     Prop.forAll nonIdentityArb (fun spec ->
         let spec = spec.With(activation = ActivationKind.Relu)
         let e = Result.evaluate EulerError.bound (train spec)
         referenceSolvable e ==> lazy (Verdict.isHolds e.Verdict |> Prop.label (sprintf "%s\n%A" (describe spec) e.Verdict)))
 
 [<ProfiledProperty(3, Replay = "(1618,339)")>]
-let ``negative control: non-finite weights make B.bound's hypothesis fail`` () =
+let ``B.bound: non-finite weights → hypothesis not met`` () =
     Prop.forAll nonIdentityArb (fun spec ->
         let run = train spec
         (run.W(run.SnapshotCount - 1)).[0] <- nan
@@ -83,7 +83,7 @@ let private trainLadder (specs: RunSpec list) =
     | Error e -> failwith e
 
 [<ProfiledProperty(6, Replay = "(4242,4243)")>]
-let ``B.rate: the error is first order in 1/L when the layers sample one function of depth`` () =
+let ``B.rate: layers sample one function of depth → holds (order 1)`` () =
     Prop.forAll (Arb.fromGen (ladderGen [ InitKind.Tied; InitKind.Smooth ] [ 8; 16; 32; 64; 128 ])) (fun (spec, specs) ->
         let e = Result.evaluate EulerError.rate (trainLadder specs)
         Verdict.isHolds e.Verdict
@@ -98,7 +98,7 @@ let ``B.rate: the error is first order in 1/L when the layers sample one functio
 /// (d ≥ 4, m ≥ 8, n ≥ 6): with d = 2 the error of one iid draw per depth fluctuates too much for either fit to
 /// reject order 1.
 [<ProfiledProperty(3, Replay = "(777,779)")>]
-let ``negative control: an iid ladder fails B.rate`` () =
+let ``B.rate: i.i.d. ladder → hypothesis not met; its conclusion forced past it → violated or inconclusive`` () =
     Prop.forAll (Arb.fromGen (ladderGenSized [ InitKind.Iid ] [ 4; 8; 16; 32; 64; 128; 256; 512 ] (8, 12) (6, 10) (4, 6))) (fun (spec, specs) ->
         let l = trainLadder specs
         let e = Result.evaluate EulerError.rate l

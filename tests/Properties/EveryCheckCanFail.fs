@@ -84,7 +84,7 @@ let private caught (id: string) (faithful: Evaluation) (corrupted: unit -> Evalu
         |> Prop.classify true "faithful holds, corrupted rejected"
 
 [<ProfiledProperty(6, Replay = "(4242,1919)")>]
-let ``A.aposteriori and A.aposteriori.segments reject a depth increment far above their bound`` () =
+let ``A.aposteriori, A.aposteriori.segments: depth increment far above the bound → violated`` () =
     Prop.forAll smoothArb (fun spec ->
         let run = train spec
         let n = run.Losses.Length - 1
@@ -98,7 +98,7 @@ let ``A.aposteriori and A.aposteriori.segments reject a depth increment far abov
         a .&. s)
 
 [<ProfiledProperty(4, Replay = "(4243,1921)")>]
-let ``A.apriori rejects a depth increment far above its bound`` () =
+let ``A.apriori: depth increment far above the bound → violated`` () =
     Prop.forAll smoothArb (fun spec ->
         let spec = spec.With(iterations = min spec.Iterations 5)
         let spec =
@@ -113,7 +113,7 @@ let ``A.apriori rejects a depth increment far above its bound`` () =
             (fun () -> Result.evaluate DepthSmoothness.apriori (withTraceEntry run "smooth_z" n (farAbove b.[n]))) (sprintf "%s clip 2" (describe spec)))
 
 [<ProfiledProperty(3, Replay = "(4244,1923)")>]
-let ``A.flow rejects a depth increment far above its bound`` () =
+let ``A.flow: depth increment far above the bound → violated`` () =
     Prop.forAll smoothArb (fun spec ->
         let spec = spec.With(iterations = min spec.Iterations 8)
         let run = GradientFlowProperties.trainFlow spec
@@ -125,7 +125,7 @@ let ``A.flow rejects a depth increment far above its bound`` () =
 /// The decay statements of result C: their hypotheses and ε(0) come from the trace, the conclusion is compared with
 /// the recorded losses, so a recorded loss far above ε(0) is rejected while every hypothesis stays met.
 [<ProfiledProperty(8, Replay = "(4245,1925)")>]
-let ``C.gdDecay, C.pathLength and C.runRate reject a recorded loss above the decay envelope`` () =
+let ``C.gdDecay, C.pathLength, C.runRate: recorded loss above the decay envelope → violated`` () =
     Prop.forAll PolyakLojasiewiczProperties.plArb (fun spec ->
         let run = train spec
         let n = run.Losses.Length - 1
@@ -136,7 +136,7 @@ let ``C.gdDecay, C.pathLength and C.runRate reject a recorded loss above the dec
         |> List.reduce (.&.))
 
 [<ProfiledProperty(3, Replay = "(4246,1927)")>]
-let ``C.gfDecay and C.gfPathLength reject a recorded loss above the decay envelope`` () =
+let ``C.gfDecay, C.gfPathLength: recorded loss above the decay envelope → violated`` () =
     Prop.forAll PolyakLojasiewiczProperties.plArb (fun spec ->
         let run = GradientFlowProperties.trainFlow (spec.With(iterations = min spec.Iterations 10))
         let n = run.Losses.Length - 1
@@ -146,7 +146,7 @@ let ``C.gfDecay and C.gfPathLength reject a recorded loss above the decay envelo
         |> List.reduce (.&.))
 
 [<ProfiledProperty(4, Replay = "(4247,1929)")>]
-let ``G.A.aposteriori rejects a depth increment far above its bound`` () =
+let ``G.A.aposteriori: depth increment far above the bound → violated`` () =
     Prop.forAll OneLayerBlockProperties.oneLayerArb (fun spec ->
         let run = BlockProperties.trainBlock spec
         let n = run.Losses.Length - 1
@@ -159,7 +159,7 @@ let ``G.A.aposteriori rejects a depth increment far above its bound`` () =
 /// a factor 3 of attained (κ/L small, |σ(u)| ≈ |u|, σ'(u) ≈ 1, Cauchy–Schwarz an equality for one sample; the growth
 /// factors e^κ of Hb and Pb stay below 3/2 each), so a bound that lost a factor 3 would be violated: the checks, which hold for any weights, can still fail on a wrong implementation.
 [<ProfiledProperty(6, Replay = "(4248,1931)")>]
-let ``L1 to L4 are attained within a factor 3 on a scalar network, so a lost factor 3 is caught`` () =
+let ``L1–L4: scalar network → attained within a factor 3, so a bound 3x too small is violated`` () =
     let gen =
         gen {
             let! depth = Gen.elements [ 16; 32 ]
@@ -186,7 +186,7 @@ let ``L1 to L4 are attained within a factor 3 on a scalar network, so a lost fac
 /// setting, a faithful run is never VIOLATED and no check raises (`error`): a run outside a result's hypotheses is a
 /// hypothesis not met. The long profile draws the full range (depths up to 512); the default one stays small.
 [<ProfiledProperty(1, Replay = "(4249,1933)")>]
-let ``sweep: a faithful run is never violated and no check errs`` () =
+let ``Registry: random faithful settings (to divergence, relu, clip, flow, float32) → never violated, no check errs`` () =
     let gen =
         gen {
             let! depth = Gen.elements (if isLong then [ 2; 3; 8; 16; 64; 256; 512 ] else [ 2; 3; 8 ])

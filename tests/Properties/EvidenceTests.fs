@@ -172,7 +172,7 @@ let chaoticEta = 0.2
 // ---------------------------------------------------------------- faithful runs
 
 [<Fact>]
-let ``a faithful float64 run of another implementation, without trace, gets the main result evaluated and nothing violated`` () =
+let ``E.*: faithful float64 run of another implementation, no trace → main result evaluated, nothing violated`` () =
     let p = produce f64 GD 1 L false eta N snaps
     let rows = verdicts (write p false (gdJson eta) ignore)
     Assert.Empty(noneViolated rows)
@@ -180,7 +180,7 @@ let ``a faithful float64 run of another implementation, without trace, gets the 
     assertMainResultHolds rows
 
 [<Fact>]
-let ``a faithful float32 run without a precision key: precision from the dtype, nothing violated`` () =
+let ``E.*: faithful float32 run without a precision key → precision from the dtype, nothing violated`` () =
     let p = produce f32 GD 2 L false eta N snaps
     let dir = write p true (gdJson eta) ignore
     Assert.Equal("float32", (RunDirectory.Read dir).Meta.Precision)
@@ -219,12 +219,12 @@ let assertCaughtByReplay rows =
         Assert.Equal("hypothesis not met", verdict rows id)
 
 [<Fact>]
-let ``a bump of 0.005 on one layer of the last snapshot, loss rewritten, is caught by the replay`` () =
+let ``E.replay: one layer of the last snapshot bumped by 0.005, loss rewritten → violated`` () =
     let p = produce f64 GD 3 L false eta N snaps |> bump 0.005 5
     assertCaughtByReplay (verdicts (write p false (gdJson eta) ignore))
 
 [<Fact>]
-let ``two layers of the last snapshot swapped, loss rewritten, are caught by the replay`` () =
+let ``E.replay: two layers of the last snapshot swapped, loss rewritten → violated`` () =
     let p = produce f64 GD 4 L false eta N snaps |> swap 2 6
     assertCaughtByReplay (verdicts (write p false (gdJson eta) ignore))
 
@@ -252,7 +252,7 @@ let writeTrace (p: Produced) (edit: string -> float[] -> unit) (dir: string) =
         Npy.Write(Path.Combine(t, name + ".npy"), ReadOnlySpan<float>(values), [| values.Length |])
 
 [<Fact>]
-let ``a trace forged consistently with a bumped last snapshot is caught`` () =
+let ``E.replay: trace forged consistently with a bumped last snapshot → violated`` () =
     let p = produce f64 GD seedOfTrace L false eta N snaps
     let bumped = p |> bump 0.005 3
     let forge name (values: float[]) =
@@ -269,7 +269,7 @@ let ``a trace forged consistently with a bumped last snapshot is caught`` () =
     assertCaughtByReplay rows
 
 [<Fact>]
-let ``a trace column that disagrees with the weights is reported by E.claims with both values`` () =
+let ``E.claims: trace column disagreeing with the weights → violated, both values reported`` () =
     let p = produce f64 GD seedOfTrace L false eta N snaps
     let forge name (values: float[]) = if name = "smooth_z" then values.[N / 2 + 3] <- values.[N / 2 + 3] * 0.5
     let rows = verdicts (write p false (gdJson eta) (writeTrace p forge))
@@ -279,14 +279,14 @@ let ``a trace column that disagrees with the weights is reported by E.claims wit
     Assert.Contains("verified", rows.["E.claims"].Detail)
 
 [<Fact>]
-let ``a faithful trace of another implementation agrees with the verifier's columns`` () =
+let ``E.claims: faithful trace of another implementation → holds`` () =
     let p = produce f64 GD seedOfTrace L false eta N snaps
     let rows = verdicts (write p false (gdJson eta) (writeTrace p (fun _ _ -> ())))
     Assert.Equal("holds", verdict rows "E.claims")
     Assert.Empty(noneViolated rows)
 
 [<Fact>]
-let ``i.i.d. layers labelled tied with Lipschitz constant 0 are caught by E.init`` () =
+let ``E.init: i.i.d. layers labelled tied with Lipschitz constant 0 → violated`` () =
     let p = produce f64 GD 6 L true eta N snaps
     let json = sprintf """{"activation": "tanh", "eta": %.17g, "init": {"kind": "tied", "lipschitz_w": 0, "lipschitz_v": 0}}""" eta
     let rows = verdicts (write p false json ignore)
@@ -312,16 +312,16 @@ let otherOptimizer (opt: Optimizer) (name: string) =
         Assert.Equal("holds", verdict rows id)
 
 [<Fact>]
-let ``an Adam run is reported as not plain gradient descent, never a theorem violated`` () = otherOptimizer Adam "adam"
+let ``E.*: Adam run → hypothesis not met (not plain gradient descent), no theorem violated`` () = otherOptimizer Adam "adam"
 
 [<Fact>]
-let ``a momentum run is reported as not plain gradient descent`` () = otherOptimizer (Momentum 0.9) "momentum"
+let ``E.*: momentum run → hypothesis not met (not plain gradient descent)`` () = otherOptimizer (Momentum 0.9) "momentum"
 
 [<Fact>]
-let ``a mini-batch run is reported as not plain gradient descent`` () = otherOptimizer MiniBatch "sgd"
+let ``E.*: mini-batch run → hypothesis not met (not plain gradient descent)`` () = otherOptimizer MiniBatch "sgd"
 
 [<Fact>]
-let ``an Adam run labelled gd is an integrity violation, never a theorem violation`` () =
+let ``E.*: Adam run labelled gd → integrity check violated, no theorem violated`` () =
     let p = produce f64 Adam 8 L false eta N snaps
     let rows = verdicts (write p false (gdJson eta) ignore)
     assertCaughtByReplay rows
@@ -338,7 +338,7 @@ let ladderRun (seed: int) (depth: int) =
     run
 
 [<Fact>]
-let ``a ladder of one initialization and data is accepted, a mixed one refused`` () =
+let ``Ladder: one initialization and data → accepted; mixed → refused`` () =
     let ok = Evidence.checkLadder [ ladderRun 9 4; ladderRun 9 8 ]
     Assert.True(ok.IsOk, sprintf "%A" ok)
     let mixed = Evidence.checkLadder [ ladderRun 9 4; ladderRun 19 8 ]
@@ -349,7 +349,7 @@ let ``a ladder of one initialization and data is accepted, a mixed one refused``
 // ---------------------------------------------------------------- foreign formats
 
 [<Fact>]
-let ``the documented exporter's format reads: init as a string, the mean-over-entries loss, a learning rate, float32 arrays`` () =
+let ``run format: the documented exporter's files (init string, mean-over-entries loss, learning rate, float32) → read`` () =
     let p = produce f32 GD 10 L false eta N snaps
     // the exporter writes the loss as a mean over the n·d entries and the tool's own learning rate lr = η·L·d_out
     let pm = { p with Losses = p.Losses |> Array.map (fun l -> float (float32 (l / float p.D))) }
@@ -373,7 +373,7 @@ let private askedSpacing (detail: string) =
     if m.Success then Some(int m.Groups.[1].Value) else None
 
 [<Fact>]
-let ``a faithful chaotic float32 run is never violated: the replay says which snapshot spacing to take, and here that spacing certifies it`` () =
+let ``E.replay: faithful chaotic float32 run at the spacing the replay asks for → not violated`` () =
     let etaC, nC = chaoticEta, 600
     let p = produce f32 GD 11 L false etaC nC [| 0; nC |]
     let rows = verdicts (write p true (gdJson etaC) ignore)

@@ -28,11 +28,11 @@ let gluSpec : Gen<BlockRunSpec> =
 let gluArb = Arb.fromGenShrink (gluSpec, shrinkBlock)
 
 [<ProfiledProperty(10, Replay = "(1729,4105)")>]
-let ``G.A and G.B.bound hold on smooth glu runs`` () =
+let ``G.A, G.B.bound: smooth glu runs → hold`` () =
     Prop.forAll gluArb genericResultsHold
 
 [<ProfiledProperty(2, Replay = "(1731,4107)")>]
-let ``G.B.rate is consistent with order 1 on smooth glu ladders`` () =
+let ``G.B.rate: smooth glu ladder → holds (order 1)`` () =
     Prop.forAll gluArb (fun spec ->
         let spec = spec.With(init = InitKind.Smooth, iterations = 2, scales = [| 0.6; 0.6; 0.3 |])
         // depths from 8: at L = 4 the 1/L² term of a block quadratic in h is still as large as the 1/L term (measured
@@ -41,11 +41,11 @@ let ``G.B.rate is consistent with order 1 on smooth glu ladders`` () =
         Verdict.isHolds e.Verdict |@ sprintf "%s\n%A\n%A\n%s" (describeBlock spec) e.Verdict e.Notes (reproduceBlock spec))
 
 [<ProfiledProperty(3, Replay = "(1733,4111)")>]
-let ``iid layers and relu: hypotheses not met`` () =
+let ``G.A: glu run with i.i.d. layers, or with relu → hypothesis not met`` () =
     Prop.forAll gluArb iidAndReluNotMet
 
 [<ProfiledProperty(4, Replay = "(1735,4113)")>]
-let ``a bumped snapshot violates G.A.segments`` () =
+let ``G.A.segments: glu run, last snapshot bumped → violated`` () =
     Prop.forAll gluArb (bumpedSnapshotViolates describeBlock)
 
 /// Iterate bounds with the given state bound and part bounds (W, U, V), GELU's constants, d = 3, width 4.
@@ -60,7 +60,7 @@ let private allConstants (a: Architecture) (b: IterateBounds) =
     [ "kappa", a.LipschitzH b; "J", a.LipschitzTheta b; "F", a.OutputBound b; "C_thth", cTT; "C_hth", cHT; "L5 a", ga; "L5 b", gb ]
 
 [<Fact>]
-let ``the glu constants are never NaN, also with an unbounded state and a zero part`` () =
+let ``glu constants: unbounded state or a zero part → never NaN`` () =
     let values = [ 0.0; 0.5; 3.0; infinity ]
     for h in values do
         for w in values do

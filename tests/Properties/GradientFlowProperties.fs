@@ -36,7 +36,7 @@ let private gdOnlyIds = [ "I.update"; "C.gdDecay"; "C.pathLength"; "C.runRate"; 
 let private flowOnlyIds = [ "A.flow"; "C.gfDecay"; "C.gfPathLength" ]
 
 [<ProfiledProperty(6, Replay = "(2718,2819)")>]
-let ``a gradient-flow run violates no result and the gd statements are not applicable`` () =
+let ``Registry: gradient-flow run → nothing violated, gradient-descent statements not applicable`` () =
     Prop.forAll smoothArb (fun spec ->
         let run = trainFlow spec
         let vs = verdicts run
@@ -53,7 +53,7 @@ let ``a gradient-flow run violates no result and the gd statements are not appli
 let plSpec = RunSpec(Depth = 16, Width = 24, Samples = 12, Dim = 4, Init = InitKind.Tied, Eta = 0.05, Iterations = 20, Snapshots = 3, Seed = 7L)
 
 [<Fact>]
-let ``the flow versions hold on a PL setting`` () =
+let ``flow results, I.loss, I.trace, C.mu0, C.plAlongRun: gradient flow on a PL setting → hold`` () =
     let run = trainFlow plSpec
     for id in flowOnlyIds @ [ "I.loss"; "I.trace"; "C.mu0"; "C.plAlongRun" ] do
         let r = Registry.singleRun |> List.find (fun r -> r.Id = id)
@@ -61,7 +61,7 @@ let ``the flow versions hold on a PL setting`` () =
         Assert.True(Verdict.isHolds e.Verdict, sprintf "%s: %A %A\n%s" id e.Verdict e.Notes (reproduceFlow plSpec))
 
 [<Fact>]
-let ``the flow statements are not applicable to a gradient-descent run`` () =
+let ``flow results: gradient-descent run → not applicable`` () =
     let run = train plSpec
     for id in flowOnlyIds do
         let e = Result.evaluate (Registry.singleRun |> List.find (fun r -> r.Id = id)) run
@@ -70,7 +70,7 @@ let ``the flow statements are not applicable to a gradient-descent run`` () =
 /// Negative control: one loss entry raised above the decay bound (losses and trace alike, so that only the
 /// recomputation from the snapshot weights and the decay statement can see it).
 [<Fact>]
-let ``a corrupted loss entry of a flow run is reported`` () =
+let ``I.loss, C.gfDecay: flow run with its last loss raised 1% → violated`` () =
     let good = plSpec.TrainFlow(rtol, atol)
     let data = RunDirectory.InMemory(good, "corrupted")
     let losses = Array.copy data.Losses
@@ -89,7 +89,7 @@ let ``a corrupted loss entry of a flow run is reported`` () =
 /// Negative controls by hypothesis: the clipped flow is not the field −G (C.gfDecay), an iid initialization
 /// discretizes no Lipschitz function of depth (A.flow).
 [<Fact>]
-let ``out-of-hypothesis flow runs are reported`` () =
+let ``C.gfDecay: clipped flow → hypothesis not met; A.flow: i.i.d. initialization → holds`` () =
     let clipped = trainFlow (plSpec.With(iterations = 5) |> fun s -> RunSpec(Depth = s.Depth, Width = s.Width, Samples = s.Samples, Dim = s.Dim, Init = s.Init, Eta = s.Eta, Iterations = s.Iterations, Snapshots = 3, Seed = s.Seed, Clip = Nullable 0.01))
     Assert.Equal("clipped-gf", clipped.Setting.Optimizer)
     let e = Result.evaluate PolyakLojasiewicz.gfDecay clipped
@@ -102,7 +102,7 @@ let ``out-of-hypothesis flow runs are reported`` () =
 /// Negative control: rtol so loose that the integration allowance exceeds 10⁻³ — the flow statements report it as an
 /// unmet hypothesis instead of comparing a bound with an integration error.
 [<Fact>]
-let ``a flow integrated with a loose rtol is reported`` () =
+let ``C.gfDecay, C.gfPathLength, A.flow: flow integrated with rtol 1e-2 → hypothesis not met`` () =
     let r = plSpec.TrainFlow(1e-2, 1e-4)
     let run = Run(RunDirectory.InMemory(r, "loose"))
     for res in [ PolyakLojasiewicz.gfDecay; PolyakLojasiewicz.gfPathLength; DepthSmoothness.flow ] do

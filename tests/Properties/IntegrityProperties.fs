@@ -26,7 +26,7 @@ let withSteps (s: RunSpec) (steps: int[]) =
 let consecutiveSteps (n: int) = [| 0; min 1 n; min 2 n; max 0 (n - 1); n |] |> Array.distinct
 
 [<ProfiledProperty(20, Replay = "(4242,1717)")>]
-let ``a faithful run passes every integrity check`` () =
+let ``I.*: faithful run → hold`` () =
     Prop.forAll smoothArb (fun spec ->
         let spec = withSteps spec (consecutiveSteps spec.Iterations)
         let run = train spec
@@ -37,7 +37,7 @@ let ``a faithful run passes every integrity check`` () =
         |> Prop.collect (sprintf "L=%d" spec.Depth))
 
 [<Fact>]
-let ``a float32 run passes the integrity checks with its own tolerance`` () =
+let ``I.*: float32 run, its own tolerance → hold`` () =
     let spec = RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, Iterations = 4, SnapshotSteps = [| 0; 1; 2; 4 |], Float32 = true, Seed = 9L)
     let run = train spec
     Assert.True(RunIntegrity.tolerance run >= 1e-4)
@@ -46,7 +46,7 @@ let ``a float32 run passes the integrity checks with its own tolerance`` () =
         Assert.True(Verdict.isHolds v, sprintf "%s: %A" r.Id v)
 
 [<Fact>]
-let ``a corrupted loss entry is caught`` () =
+let ``I.*: corrupted loss entry → violated`` () =
     let spec = RunSpec(Depth = 6, Width = 5, Samples = 4, Dim = 3, Iterations = 6, SnapshotSteps = [| 0; 3; 6 |], Seed = 2L)
     let data = RunDirectory.InMemory(spec.Train())
     data.Losses.[3] <- data.Losses.[3] * (1.0 + 1e-6)
@@ -65,26 +65,26 @@ let faults = [ EngineFault.ScaledLayerGradient; EngineFault.ForwardDepthScale; E
 let caughtFor (fault: EngineFault) = RunIntegrity.caughtBy (train (faultSpec fault))
 
 [<Fact>]
-let ``the faithful engine is caught by no check`` () =
+let ``EngineFault none: faithful engine → no check violated`` () =
     let run = train (faultSpec EngineFault.None)
     Assert.Empty(RunIntegrity.caughtBy run)
     for r in RunIntegrity.all do
         Assert.True(Verdict.isHolds (Result.evaluate r run).Verdict, r.Id)
 
 [<Fact>]
-let ``ScaledLayerGradient is caught`` () = Assert.Contains("I.update", caughtFor EngineFault.ScaledLayerGradient)
+let ``EngineFault ScaledLayerGradient: one layer's gradient × 1.01 → violated`` () = Assert.Contains("I.update", caughtFor EngineFault.ScaledLayerGradient)
 
 [<Fact>]
-let ``ForwardDepthScale is caught`` () = Assert.Contains("I.loss", caughtFor EngineFault.ForwardDepthScale)
+let ``EngineFault ForwardDepthScale: 1/(L+1) in the forward pass → violated`` () = Assert.Contains("I.loss", caughtFor EngineFault.ForwardDepthScale)
 
 [<Fact>]
-let ``WrongActivationDerivative is caught`` () = Assert.Contains("I.update", caughtFor EngineFault.WrongActivationDerivative)
+let ``EngineFault WrongActivationDerivative: shifted σ' → violated`` () = Assert.Contains("I.update", caughtFor EngineFault.WrongActivationDerivative)
 
 [<Fact>]
-let ``StaleGradient is caught`` () = Assert.Contains("I.update", caughtFor EngineFault.StaleGradient)
+let ``EngineFault StaleGradient: stale gradient → violated`` () = Assert.Contains("I.update", caughtFor EngineFault.StaleGradient)
 
 [<Fact>]
-let ``mutation score is 4 of 4`` () =
+let ``EngineFault: each of the four faults → violated by at least one check`` () =
     let caught = faults |> List.map (fun f -> f, caughtFor f)
     let score = caught |> List.filter (fun (_, ids) -> not ids.IsEmpty) |> List.length
     let table = caught |> List.map (fun (f, ids) -> sprintf "%A: %s" f (String.concat ", " ids)) |> String.concat "; "

@@ -19,7 +19,7 @@ let private verdicts (run: Run) =
     LemmaChain.all |> List.map (fun r -> r.Id, (Result.evaluate r run).Verdict)
 
 [<ProfiledProperty(20, Replay = "(20231,7351)")>]
-let ``every lemma of the chain holds at every snapshot of a smooth run`` () =
+let ``L1–L5: smooth run, every snapshot → hold`` () =
     Prop.forAll smoothArb (fun spec ->
         let run = train spec
         // a setting that diverges is outside the hypotheses: discarded (FsCheck draws another), not counted as a pass
@@ -35,7 +35,7 @@ let ``every lemma of the chain holds at every snapshot of a smooth run`` () =
         |> Prop.collect (worstL5 |> Option.map tightnessBucket |> Option.defaultValue "n/a")))
 
 [<Fact>]
-let ``relu meets the hypotheses of L1 to L4 but not those of L5`` () =
+let ``L1–L5: relu → L1–L4 hold, L5 hypothesis not met`` () =
     let run = train (RunSpec(Depth = 6, Width = 6, Samples = 4, Dim = 3, Activation = ActivationKind.Relu, VScale = 0.1, Iterations = 5, Seed = 3L))
     for id, v in verdicts run do
         if id = "L5.gradient-difference" then Assert.True(Verdict.isHypothesisNotMet v, sprintf "%s: %A" id v)
@@ -43,7 +43,7 @@ let ``relu meets the hypotheses of L1 to L4 but not those of L5`` () =
 
 /// The hidden-state bound without its growth factor (κ = 0, i.e. V treated as 0) must fail once V ≠ 0.
 [<Fact>]
-let ``L1 without the growth factor is violated`` () =
+let ``L1.hidden: bound without the growth factor → violated`` () =
     let run = train (RunSpec(Depth = 8, Width = 8, Samples = 5, Dim = 3, VScale = 0.5, Iterations = 3, Seed = 11L))
     let s = run.SnapshotCount - 1
     let sn = LemmaChain.snapshotNorms run s
@@ -60,7 +60,7 @@ let ``L1 without the growth factor is violated`` () =
 
 /// L5 without its b/L term must fail at a tied initialization with V ≠ 0: Δ_k = 0 while G_{k+1} ≠ G_k.
 [<Fact>]
-let ``L5 without the b over L term is violated on a tied initialization`` () =
+let ``L5.gradient-difference: bound without the b/L term, tied initialization → violated`` () =
     let run = train (RunSpec(Depth = 8, Width = 8, Samples = 5, Dim = 3, VScale = 0.5, Iterations = 2, Seed = 5L))
     let lw = run.Layerwise 0
     let md = run.Shape.LayerSize

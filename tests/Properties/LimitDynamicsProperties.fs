@@ -39,7 +39,7 @@ let private trainLadder (specs: RunSpec list) =
     | Error e -> failwith e
 
 [<ProfiledProperty(8, Replay = "(1357,2469)")>]
-let ``D.rate: trained weights approach the limit at order 1 (tied and smooth inits)`` () =
+let ``D.rate: tied or smooth initialization, trained ladder → holds (order 1)`` () =
     Prop.forAll (Arb.fromGen (ladderGen [ InitKind.Tied; InitKind.Smooth ] smoothActivations)) (fun (spec, specs) ->
         let e = Result.evaluate LimitDynamics.rate (trainLadder specs)
         Verdict.isHolds e.Verdict
@@ -52,7 +52,7 @@ let ``D.rate: trained weights approach the limit at order 1 (tied and smooth ini
 /// iid initialization: no limit function exists; the hypothesis fails, and the forced conclusion is violated
 /// (the distances do not decrease with L).
 [<ProfiledProperty(3, Replay = "(8642,9753)")>]
-let ``negative control: an iid ladder fails D.rate`` () =
+let ``D.rate: i.i.d. ladder → hypothesis not met; its conclusion forced past it → violated`` () =
     Prop.forAll (Arb.fromGen (ladderGen [ InitKind.Iid ] smoothActivations)) (fun (spec, specs) ->
         let l = trainLadder specs
         let e = Result.evaluate LimitDynamics.rate l
@@ -62,7 +62,7 @@ let ``negative control: an iid ladder fails D.rate`` () =
 
 /// relu has no σ'': outside the hypotheses of the paper's finite-time theorem.
 [<ProfiledProperty(2, Replay = "(1111,2223)")>]
-let ``negative control: relu makes D.rate's hypothesis fail`` () =
+let ``D.rate: relu ladder → hypothesis not met`` () =
     Prop.forAll (Arb.fromGen (ladderGen [ InitKind.Tied ] [ ActivationKind.Relu ])) (fun (spec, specs) ->
         let e = Result.evaluate LimitDynamics.rate (trainLadder specs)
         Verdict.isHypothesisNotMet e.Verdict |> Prop.label (sprintf "%s\n%A" (describe spec) e.Verdict))

@@ -28,7 +28,7 @@ let oneLayerSpec : Gen<BlockRunSpec> =
 let oneLayerArb = Arb.fromGenShrink (oneLayerSpec, shrinkBlock)
 
 [<ProfiledProperty(15, Replay = "(4242,2425)")>]
-let ``G.A and G.B.bound hold on smooth one-layer runs`` () =
+let ``G.A, G.B.bound: smooth one-layer runs → hold`` () =
     Prop.forAll oneLayerArb (fun spec ->
         let run = trainBlock spec
         let ev r = (Result.evaluate r run).Verdict
@@ -40,14 +40,14 @@ let ``G.A and G.B.bound hold on smooth one-layer runs`` () =
         |> Prop.collect (Verdict.tightness seg |> Option.map tightnessBucket |> Option.defaultValue "n/a"))
 
 [<ProfiledProperty(3, Replay = "(17,71)")>]
-let ``G.B.rate is consistent with order 1 on smooth one-layer ladders`` () =
+let ``G.B.rate: smooth one-layer ladder → holds (order 1)`` () =
     Prop.forAll oneLayerArb (fun spec ->
         let spec = spec.With(init = InitKind.Smooth, iterations = 2)
         let e = Result.evaluate GenericResults.eulerRate (ladderOf spec)
         Verdict.isHolds e.Verdict |@ sprintf "%s\n%A\n%A\n%s" (describeBlock spec) e.Verdict e.Notes (reproduceBlock spec))
 
 [<ProfiledProperty(4, Replay = "(5,55)")>]
-let ``iid layers: G.A and G.B.rate hypotheses are not met`` () =
+let ``G.A, G.B.rate: one-layer runs with i.i.d. layers → hypothesis not met`` () =
     Prop.forAll oneLayerArb (fun spec ->
         let spec = spec.With(init = InitKind.Iid, iterations = 2)
         let a = (Result.evaluate GenericResults.depthSmoothness (trainBlock spec)).Verdict
@@ -55,7 +55,7 @@ let ``iid layers: G.A and G.B.rate hypotheses are not met`` () =
         (Verdict.isHypothesisNotMet a && Verdict.isHypothesisNotMet r) |@ sprintf "%s\nG.A: %A\nG.B.rate: %A" (describeBlock spec) a r)
 
 [<ProfiledProperty(4, Replay = "(6,67)")>]
-let ``relu: the bounded sigma'' hypothesis is not met`` () =
+let ``G.A: one-layer run with relu → hypothesis not met (bounded σ'')`` () =
     Prop.forAll oneLayerArb (fun spec ->
         let spec = spec.With(activation = ActivationKind.Relu)
         let e = Result.evaluate GenericResults.depthSmoothness (trainBlock spec)
@@ -64,11 +64,11 @@ let ``relu: the bounded sigma'' hypothesis is not met`` () =
         | v -> false |@ sprintf "%s: %A" (describeBlock spec) v)
 
 [<ProfiledProperty(6, Replay = "(8,89)")>]
-let ``a bumped snapshot violates G.A.segments`` () =
+let ``G.A.segments: one-layer run, last snapshot bumped → violated`` () =
     Prop.forAll oneLayerArb (bumpedSnapshotViolates describeBlock)
 
 [<ProfiledProperty(5, Replay = "(9,99)")>]
-let ``the MLP block through the extension point satisfies the generic results`` () =
+let ``G.*: the MLP block through the extension point → hold`` () =
     Prop.forAll smoothArb (fun mlp ->
         let spec =
             BlockRunSpec(Architecture = "mlp", Depth = mlp.Depth, Width = mlp.Width, Samples = mlp.Samples, Dim = mlp.Dim, Activation = mlp.Activation,
@@ -80,7 +80,7 @@ let ``the MLP block through the extension point satisfies the generic results`` 
         (Verdict.isHolds a && Verdict.isHolds seg) |@ sprintf "%s\nG.A: %A\nG.A.segments: %A" (describeBlock spec) a seg))
 
 [<Fact>]
-let ``results of the other run format are not applicable, and an unregistered architecture is a hypothesis not met`` () =
+let ``Registry: a result of the other run format → not applicable; an unregistered architecture → hypothesis not met`` () =
     let spec = BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2)
     let run = trainBlock spec
     let rows = Registry.verifyBlockRun run

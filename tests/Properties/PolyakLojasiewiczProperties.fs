@@ -73,7 +73,7 @@ let private scalePlClaim (factor: float) (run: Run) =
     )
 
 [<ProfiledProperty(12, Replay = "(20241,77)")>]
-let ``C.mu0 holds at every zero-V initialization with m ≥ n`` () =
+let ``C.mu0: zero-V initialization with m ≥ n → holds`` () =
     Prop.forAll plArb (fun spec ->
         let run = train spec
         let e = eval PolyakLojasiewicz.initialPl run
@@ -83,7 +83,7 @@ let ``C.mu0 holds at every zero-V initialization with m ≥ n`` () =
         |> Prop.collect (Verdict.tightness e.Verdict |> Option.map tightnessBucket |> Option.defaultValue "-"))
 
 [<ProfiledProperty(12, Replay = "(20242,79)")>]
-let ``the proved GD statements of result C are never violated`` () =
+let ``C.* (gradient descent): sampled settings → never violated`` () =
     Prop.forAll plArb (fun spec ->
         let run = train spec
         let proved = [ PolyakLojasiewicz.gdDecay; PolyakLojasiewicz.pathLength; PolyakLojasiewicz.runRate ]
@@ -99,7 +99,7 @@ let ``the proved GD statements of result C are never violated`` () =
             | v -> Verdict.label v))
 
 [<ProfiledProperty(12, Replay = "(20243,81)")>]
-let ``the a-posteriori decay holds whenever the descent condition holds`` () =
+let ``C.runRate: sampled PL settings → holds, or hypothesis not met (descent condition η·β̂ < 2)`` () =
     Prop.forAll plArb (fun spec ->
         let run = train spec
         let e = eval PolyakLojasiewicz.runRate run
@@ -108,7 +108,7 @@ let ``the a-posteriori decay holds whenever the descent condition holds`` () =
         |> Prop.collect (Verdict.tightness e.Verdict |> Option.map tightnessBucket |> Option.defaultValue "-"))
 
 [<ProfiledProperty(6, Replay = "(20244,81)")>]
-let ``m < n: every result needing μ₀ reports the rank hypothesis not met`` () =
+let ``C.*: m < n → hypothesis not met (rank) for every result needing μ₀`` () =
     Prop.forAll plArb (fun spec ->
         let spec = spec.With(width = max 1 (spec.Samples - 1), init = InitKind.Tied)
         let run = train spec
@@ -120,7 +120,7 @@ let ``m < n: every result needing μ₀ reports the rank hypothesis not met`` ()
         ok |@ sprintf "%s\n%s" (describe spec) (reproduce spec))
 
 [<ProfiledProperty(6, Replay = "(20245,85)")>]
-let ``V(0) ≠ 0: the zero-V hypothesis is reported not met`` () =
+let ``C.mu0: V(0) ≠ 0 → hypothesis not met (V(0) = 0)`` () =
     Prop.forAll plArb (fun spec ->
         let spec = spec.With(vScale = 0.1)
         let run = train spec
@@ -129,7 +129,7 @@ let ``V(0) ≠ 0: the zero-V hypothesis is reported not met`` () =
         |@ sprintf "%s\n%A\n%s" (describe spec) e.Verdict (reproduce spec))
 
 [<ProfiledProperty(6, Replay = "(20246,83)")>]
-let ``an η far beyond the descent-lemma limit is caught`` () =
+let ``C.gdDecay: η = 2, far beyond the descent-lemma limit → violated, or hypothesis not met (descent condition; diverged)`` () =
     Prop.forAll plArb (fun spec ->
         // η = 2 with 2 updates: the first step overshoots (η·β̂ > 1) while the run usually stays finite.
         let spec = spec.With(eta = 2.0, iterations = 2)
@@ -144,7 +144,7 @@ let ``an η far beyond the descent-lemma limit is caught`` () =
         |> Prop.classify (List.exists (fun (h: string) -> h.StartsWith "descent condition") names) "descent condition not met")
 
 [<ProfiledProperty(6, Replay = "(20247,87)")>]
-let ``a pl_ratio trace scaled below μ₀ violates C.mu0, and C.plAlongRun reports the observation as not made`` () =
+let ``C.mu0: pl_ratio trace scaled below μ₀ → violated; C.plAlongRun → hypothesis not met`` () =
     Prop.forAll plArb (fun spec ->
         let run = train spec
         let ic = PolyakLojasiewicz.initConstants run
@@ -167,7 +167,7 @@ let private trainWithReadout (dOut: int) (b: float[]) =
     Run(RunDirectory.InMemory(r, "read-out B"))
 
 [<Xunit.Fact>]
-let ``a tall read-out (d_out > d) leaves an unreachable loss ℓ_⊥ > 0 and result C holds for ε = ℓ − ℓ_⊥`` () =
+let ``C.*: tall read-out (d_out > d), ℓ_⊥ > 0 → holds for ε = ℓ − ℓ_⊥`` () =
     // B ∈ R^{3×2}: range(B) is a plane in R^3, σ₊(B) = 1 for orthonormal columns.
     let s = 1.0 / sqrt 2.0
     let run = trainWithReadout 3 [| s; 0.0; s; 0.0; 0.0; 1.0 |]
@@ -182,7 +182,7 @@ let ``a tall read-out (d_out > d) leaves an unreachable loss ℓ_⊥ > 0 and res
     Xunit.Assert.True(Verdict.isHolds (Result.evaluate PolyakLojasiewicz.initialPl run).Verdict)
 
 [<Xunit.Fact>]
-let ``a wide full-rank read-out (d_out < d) has ℓ_⊥ = 0 and μ₀ scaled by σ₊(B)²`` () =
+let ``C.mu0: wide full-rank read-out (d_out < d) → ℓ_⊥ = 0 and μ₀ scaled by σ₊(B)²`` () =
     // B = [1.2 1.6] ∈ R^{1×2}: σ₊(B) = 2, range(B) = R, so μ₀ = 4·σ₊²·λ_min(Ḡ)/n = 4·4·λ_min/4.
     let run = trainWithReadout 1 [| 1.2; 1.6 |]
     let ic = PolyakLojasiewicz.initConstants run

@@ -68,7 +68,7 @@ let properties () =
 /// CI's result files), and requires a fixed seed and the profiled attribute everywhere.
 type ReplaySeeds(output: ITestOutputHelper) =
     [<Fact>]
-    member _.``every property runs with the profile's case count and a fixed, printed replay seed``() =
+    member _.``properties: every property → the profile's case count and a fixed, printed replay seed``() =
         let props = properties ()
         output.WriteLine(sprintf "RESODE_PROPERTY_PROFILE=%s: %d properties" profile props.Length)
         for (m, a) in props do
@@ -81,7 +81,7 @@ type ReplaySeeds(output: ITestOutputHelper) =
             Assert.Equal(cases pa.DefaultCases, a.MaxTest)
 
     [<Fact>]
-    member _.``a seed FsCheck cannot replay is skipped with its reason, not handed to FsCheck``() =
+    member _.``ProfiledProperty: a seed FsCheck cannot replay → skipped with its reason, not handed to FsCheck``() =
         for bad in [ "(4242,2424)"; "(1,2,3)"; "4242"; "(a,b)" ] do
             let a = ProfiledPropertyAttribute(1, Replay = bad)
             Assert.True((a :> PropertyAttribute).Replay = null, sprintf "%s reached FsCheck" bad)

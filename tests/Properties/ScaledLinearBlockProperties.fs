@@ -22,20 +22,20 @@ let scaledLinearSpec : Gen<BlockRunSpec> =
 let scaledLinearArb = Arb.fromGenShrink (scaledLinearSpec, shrinkBlock)
 
 [<ProfiledProperty(10, Replay = "(31,313)")>]
-let ``G.A and G.B.bound hold on smooth scaled-linear runs`` () =
+let ``G.A, G.B.bound: smooth scaled-linear runs → hold`` () =
     Prop.forAll scaledLinearArb genericResultsHold
 
 [<ProfiledProperty(2, Replay = "(41,413)")>]
-let ``G.B.rate is consistent with order 1 on smooth scaled-linear ladders`` () =
+let ``G.B.rate: smooth scaled-linear ladder → holds (order 1)`` () =
     Prop.forAll scaledLinearArb (fun spec ->
         let spec = spec.With(init = InitKind.Smooth, iterations = 2)
         let e = Result.evaluate GenericResults.eulerRate (ladderOf spec)
         Verdict.isHolds e.Verdict |@ sprintf "%s\n%A\n%A\n%s" (describeBlock spec) e.Verdict e.Notes (reproduceBlock spec))
 
 [<ProfiledProperty(3, Replay = "(51,515)")>]
-let ``iid layers and relu: hypotheses not met`` () =
+let ``G.A: scaled-linear run with i.i.d. layers, or with relu → hypothesis not met`` () =
     Prop.forAll scaledLinearArb iidAndReluNotMet
 
 [<ProfiledProperty(4, Replay = "(61,617)")>]
-let ``a bumped snapshot violates G.A.segments`` () =
+let ``G.A.segments: scaled-linear run, last snapshot bumped → violated`` () =
     Prop.forAll scaledLinearArb (bumpedSnapshotViolates describeBlock)

@@ -22,7 +22,7 @@ let private splitResults =
 let private verdicts (rs: Result<Run> list) (run: Run) = rs |> List.map (fun r -> r.Id, (Result.evaluate r run).Verdict)
 
 [<ProfiledProperty(15, Replay = "(2121,2123)")>]
-let ``the split forms of L5 and A hold on smooth runs`` () =
+let ``L5.split, L5.forcing, A.split: smooth runs → hold`` () =
     Prop.forAll smoothArb (fun spec ->
         let vs = verdicts splitResults (train spec)
         (vs |> List.forall (snd >> Verdict.isHolds))
@@ -40,7 +40,7 @@ let private nonIdentityArb =
         shrinkSpec)
 
 [<ProfiledProperty(8, Replay = "(3141,5927)")>]
-let ``B.bound.secant holds at every snapshot of a smooth setting`` () =
+let ``B.bound.secant: smooth setting, every snapshot → holds`` () =
     Prop.forAll nonIdentityArb (fun spec ->
         let e = Result.evaluate EulerError.boundSecant (train spec)
         // a setting whose reference ODE solve cannot be computed is outside the hypotheses: discarded
@@ -48,14 +48,14 @@ let ``B.bound.secant holds at every snapshot of a smooth setting`` () =
         Verdict.isHolds e.Verdict |@ sprintf "%s\n%A\n%s\n%s" (describe spec) e.Verdict (String.concat "\n" e.Notes) (reproduce spec)))
 
 [<ProfiledProperty(3, Replay = "(2718,1829)")>]
-let ``B.bound.secant holds for relu (secant slopes need only Lipschitz σ)`` () =
+let ``B.bound.secant: relu (Lipschitz σ only) → holds`` () =
     Prop.forAll nonIdentityArb (fun spec ->
         let spec = spec.With(activation = ActivationKind.Relu)
         let e = Result.evaluate EulerError.boundSecant (train spec)
         referenceSolvable e ==> lazy (Verdict.isHolds e.Verdict |@ sprintf "%s\n%A" (describe spec) e.Verdict))
 
 [<ProfiledProperty(8, Replay = "(1618,3399)")>]
-let ``B.bound.defect and B.local hold at every snapshot of a smooth setting`` () =
+let ``B.bound.defect, B.local: smooth setting, every snapshot → hold`` () =
     Prop.forAll nonIdentityArb (fun spec ->
         let run = train spec
         let es = [ EulerError.boundDefect; EulerError.localError ] |> List.map (fun r -> r.Id, Result.evaluate r run)
@@ -64,7 +64,7 @@ let ``B.bound.defect and B.local hold at every snapshot of a smooth setting`` ()
         |@ sprintf "%s\n%A\n%s" (describe spec) (es |> List.map (fun (id, e) -> id, e.Verdict, e.Notes)) (reproduce spec)))
 
 [<ProfiledProperty(3, Replay = "(1414,2137)")>]
-let ``B.bound.defect and B.local hold for relu (no Taylor model: the norm bounds of the local error)`` () =
+let ``B.bound.defect, B.local: relu (norm bounds of the local error) → hold`` () =
     Prop.forAll nonIdentityArb (fun spec ->
         let run = train (spec.With(activation = ActivationKind.Relu))
         let es = [ EulerError.boundDefect; EulerError.localError ] |> List.map (fun r -> r.Id, Result.evaluate r run)
@@ -74,12 +74,12 @@ let ``B.bound.defect and B.local hold for relu (no Taylor model: the norm bounds
 let private small = RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 10, Snapshots = 3, VScale = 0.1, Seed = 21L)
 
 [<Fact>]
-let ``negative control: relu does not meet the hypotheses of the split results`` () =
+let ``L5.split, A.split: relu → hypothesis not met`` () =
     for id, v in verdicts splitResults (train (small.With(activation = ActivationKind.Relu))) do
         Assert.True(Verdict.isHypothesisNotMet v, sprintf "%s: %A" id v)
 
 [<Fact>]
-let ``negative control: clipped and float32 runs are not covered by the replay`` () =
+let ``A.split: clipped or float32 run → hypothesis not met`` () =
     let mk clip f32 =
         RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 10, Snapshots = 3, VScale = 0.1, Seed = 21L,
                 Clip = clip, Float32 = f32)
@@ -90,7 +90,7 @@ let ``negative control: clipped and float32 runs are not covered by the replay``
             Assert.True(Verdict.isHypothesisNotMet v, sprintf "%s: %A" id v)
 
 [<Fact>]
-let ``negative control: non-finite weights make the hypotheses of B.bound.secant, B.bound.defect and B.local fail`` () =
+let ``B.bound.secant, B.bound.defect, B.local: non-finite weights → hypothesis not met`` () =
     let run = train (small.With(vScale = 0.5))
     (run.W(run.SnapshotCount - 1)).[0] <- nan
     for r in [ EulerError.boundSecant; EulerError.boundDefect; EulerError.localError ] do
@@ -99,7 +99,7 @@ let ``negative control: non-finite weights make the hypotheses of B.bound.secant
 /// Without its exact state part E_k the split bound of L5 is only a·‖Δ_k‖, which is 0 at a tied
 /// initialization while G_{k+1} ≠ G_k when V ≠ 0: the comparison must fail.
 [<Fact>]
-let ``negative control: L5.split without E_k is violated at a tied initialization`` () =
+let ``L5.split: bound without E_k, tied initialization → violated`` () =
     let run = train (small.With(vScale = 0.5))
     let it = SplitResults.atSnapshot run 0
     let lw = run.Layerwise 0
@@ -116,7 +116,7 @@ let ``negative control: L5.split without E_k is violated at a tied initializatio
 /// E^W_k is nonzero only through σ' (G^W = Σ (σ'(u) ⊙ Vᵀp) hᵀ); L5.forcing with the σ' and σ'' factors set to 0
 /// (as if σ were constant) bounds it by 0 and must be violated on a run with V ≠ 0, while the full check holds.
 [<Fact>]
-let ``negative control: L5.forcing without its sigma-prime factors is violated`` () =
+let ``L5.forcing: bound without its σ' factors → violated`` () =
     let run = train (small.With(vScale = 0.5))
     let it = SplitResults.atSnapshot run 0
     let fL = float run.Setting.Depth
@@ -150,7 +150,7 @@ let bumpSnapshot (data: RunData) (s: int) (delta: float) =
 /// snapshot. The integrity checks on losses and trace let it through and the looser A.aposteriori(.segments) are not
 /// violated by it; A.split.segments (and A.split), theorems, report it violated.
 [<Fact>]
-let ``mutation: a bump of 0.001 on one layer of one snapshot at L = 64 is violated by A.split but not by A.aposteriori`` () =
+let ``A.split: one layer of one snapshot bumped by 0.001 at L = 64 → violated (A.aposteriori holds)`` () =
     let spec = RunSpec(Depth = 64, Width = 32, Samples = 100, Dim = 16, Eta = 0.000625, Iterations = 50, Snapshots = 5, Seed = 0L)
     let data = RunDirectory.InMemory(spec.Train())
     let s = 2
@@ -172,7 +172,7 @@ let ``mutation: a bump of 0.001 on one layer of one snapshot at L = 64 is violat
 /// One layer's gradient off by 1% at one snapshot (as the engine fault ScaledLayerGradient would produce in the
 /// reference pass): L5.gradient-difference (loose by ~16x) holds, L5.split rejects it.
 [<Fact>]
-let ``mutation: a layer gradient scaled by 1.01 is rejected by L5.split but not by L5.gradient-difference`` () =
+let ``L5.split: one layer gradient × 1.01 → violated (L5.gradient-difference holds)`` () =
     let run = train (RunSpec(Depth = 16, Width = 12, Samples = 20, Dim = 4, Eta = 0.005, Iterations = 10, Snapshots = 2, Seed = 5L))
     let s = run.SnapshotCount - 1
     for g in [ (run.Layerwise s).GW.[8]; (run.Layerwise s).GV.[8] ] do
@@ -186,7 +186,7 @@ let ``mutation: a layer gradient scaled by 1.01 is rejected by L5.split but not 
 /// A ResNet whose error is c times the actual one, with c between the worst tightness of B.bound.secant and that
 /// of B.bound: the looser layer-wise bound holds, the secant bound is violated.
 [<Fact>]
-let ``mutation: an error scaled between the two tightnesses is rejected by B.bound.secant but not by B.bound`` () =
+let ``B.bound.secant: error scaled between the two tightnesses → violated (B.bound holds)`` () =
     let run = train (RunSpec(Depth = 16, Width = 8, Samples = 6, Dim = 4, VScale = 0.5, Eta = 0.01, Iterations = 5, Snapshots = 2, Seed = 3L))
     let checks = EulerError.analyse run
     let samples = checks |> Array.collect (fun c -> c.Samples) |> Array.filter (fun x -> x.Measured > 0.0)
@@ -215,7 +215,7 @@ let private allWithin (checks: EulerError.SnapshotCheck[]) (boundOf: EulerError.
 /// the same propagation with the norm bounds of the local error only (B.bound.secant before the Taylor model):
 /// the looser sum holds, the sharper one is violated.
 [<Fact>]
-let ``mutation: an error scaled between the two local-error forms is rejected by the Taylor-model B.bound.secant`` () =
+let ``B.bound.secant (Taylor model): error scaled between the two local-error forms → violated`` () =
     let run = train bSpec
     let checks = EulerError.analyse run
     let tTaylor = worstTightness checks (fun x -> x.SecantBound)
@@ -230,7 +230,7 @@ let ``mutation: an error scaled between the two local-error forms is rejected by
 /// B.bound.secant, with every hypothesis met on the run itself: B.bound.secant lets it through, B.bound.defect
 /// rejects it.
 [<Fact>]
-let ``mutation: an error scaled between the defect and the secant tightness is rejected by B.bound.defect`` () =
+let ``B.bound.defect: error scaled between the defect and the secant tightness → violated`` () =
     let run = train bSpec
     Assert.True(Verdict.isHolds (Result.evaluate EulerError.boundDefect run).Verdict)
     let checks = EulerError.analyse run
@@ -248,7 +248,7 @@ let ``mutation: an error scaled between the defect and the secant tightness is r
 /// ones, c between the worst tightness of the local bounds with the Taylor model and without it: the norm bounds
 /// let it through, B.local rejects it.
 [<Fact>]
-let ``mutation: node defects scaled between the two local-error forms are rejected by B.local`` () =
+let ``B.local: node defects scaled between the two local-error forms → violated`` () =
     let run = train bSpec
     Assert.True(Verdict.isHolds (Result.evaluate EulerError.localError run).Verdict)
     let checks = EulerError.analyse run

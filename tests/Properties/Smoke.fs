@@ -5,7 +5,7 @@ open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Properties.Generators
 
 [<Fact>]
-let ``a sampled run opens as a theory run with its setting`` () =
+let ``Run: sampled setting → opens as a theory run with that setting`` () =
     let spec = RunSpec(Depth = 4, Width = 5, Samples = 3, Dim = 2, Iterations = 3, Seed = 7L)
     let run = train spec
     Assert.Equal(4, run.Setting.Depth)
