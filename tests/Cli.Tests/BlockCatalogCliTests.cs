@@ -15,7 +15,7 @@ public sealed class BlockCatalogCliTests : IDisposable
 
     private static readonly string[] Glu = { "train", "--arch", "glu", "--depth", "4", "--n", "4", "--d", "3", "--iters", "2" };
 
-    [Fact]
+    [Fact(DisplayName = "train --help: every catalog block → listed with its hyper-parameters")]
     public void TheHelpListsEveryCatalogBlockAndItsHyperParameters()
     {
         var r = Cli.Run(_s.Dir, "train", "--help");
@@ -26,7 +26,7 @@ public sealed class BlockCatalogCliTests : IDisposable
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "train --arch glu: no width given → trains with its default width and records it")]
     public void TheGatedBlockTrainsWithItsDefaultWidthAndRecordsIt()
     {
         var r = Cli.Run(_s.Dir, Glu.With("--out", "g"));
@@ -39,7 +39,7 @@ public sealed class BlockCatalogCliTests : IDisposable
         Assert.Equal(3.0, BlockRunDirectory.Read(_s.P("g3")).Architecture.Hyper["width"]);
     }
 
-    [Fact]
+    [Fact(DisplayName = "train --arch: wrong number of scales → exit 2")]
     public void AWrongNumberOfScalesIsBadInput()
     {
         var r = Cli.Run(_s.Dir, Glu.With("--scales", "1,1", "--out", "g"));
@@ -49,7 +49,7 @@ public sealed class BlockCatalogCliTests : IDisposable
         Assert.False(Directory.Exists(_s.P("g")));
     }
 
-    [Fact]
+    [Fact(DisplayName = "train: loss not finite at iteration 0 → message blames the initialization, not the step size")]
     public void ALossThatIsNotFiniteAtIterationZeroBlamesTheInitializationNotTheStepSize()
     {
         var r = Cli.Run(_s.Dir, Glu.With("--scales", "1e200,1e200,1e200", "--out", "bad"));

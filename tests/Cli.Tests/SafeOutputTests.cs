@@ -17,7 +17,7 @@ public sealed class SafeOutputTests : IDisposable
 
     private static void Unchanged(Dictionary<string, string> before, string dir) => Assert.Equal(before, Cli.Snapshot(dir));
 
-    [Theory]
+    [Theory(DisplayName = "train --force: --out is the working directory or a parent → exit 2, nothing deleted")]
     [InlineData(".")]
     [InlineData("..")]
     [InlineData("sub/..")]
@@ -35,7 +35,7 @@ public sealed class SafeOutputTests : IDisposable
         Unchanged(before, _s.Dir);
     }
 
-    [Fact]
+    [Fact(DisplayName = "train --force: onto a foreign directory → exit 2, what is there named, nothing touched")]
     public void ForceOntoAForeignDirectoryIsRefusedWithWhatIsThere()
     {
         var target = _s.P("mine");
@@ -54,7 +54,7 @@ public sealed class SafeOutputTests : IDisposable
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "train --force: onto a run directory resode did not write → exit 2, untouched")]
     public void ForceOntoAForeignRunDirectoryIsRefused()
     {
         // A run directory written by another tool (NumPy): run.json without our created_by.
@@ -69,7 +69,7 @@ public sealed class SafeOutputTests : IDisposable
         Unchanged(before, _s.Dir);
     }
 
-    [Fact]
+    [Fact(DisplayName = "train --force: our run holding a user file → refused; our run alone → replaced")]
     public void ForceOntoOurRunHoldingAUserFileIsRefusedAndOurRunIsReplacedOtherwise()
     {
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "1")).Code);
@@ -89,7 +89,7 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Equal(new[] { "run" }, Directory.GetFileSystemEntries(_s.Dir).Select(Path.GetFileName).ToArray());
     }
 
-    [Fact]
+    [Fact(DisplayName = "train: non-empty --out without --force → exit 2 before training")]
     public void ANonEmptyOutputWithoutForceIsRefusedBeforeTraining()
     {
         Directory.CreateDirectory(_s.P("out"));
@@ -103,7 +103,7 @@ public sealed class SafeOutputTests : IDisposable
         Unchanged(before, _s.Dir);
     }
 
-    [Fact]
+    [Fact(DisplayName = "train: --out is a file → exit 2 before training, file untouched")]
     public void AnOutputThatIsAFileIsRefusedBeforeTraining()
     {
         File.WriteAllText(_s.P("results.csv"), "precious");
@@ -124,7 +124,7 @@ public sealed class SafeOutputTests : IDisposable
     /// A parent that cannot be created: a path under a regular file fails for every user, root included (a
     /// permission-based test would pass as root without testing anything).
     /// </summary>
-    [Fact]
+    [Fact(DisplayName = "train: --out whose parent cannot be created → exit 2 before training")]
     public void AnOutputWhoseParentCannotBeCreatedFailsBeforeTraining()
     {
         File.WriteAllText(_s.P("thesis.pdf"), "precious");
@@ -139,7 +139,7 @@ public sealed class SafeOutputTests : IDisposable
         Unchanged(before, _s.Dir);
     }
 
-    [Theory]
+    [Theory(DisplayName = "resode: bad option value → exit 2, one line, no help dump")]
     [InlineData("--seed", "abc")]
     [InlineData("--depth", "many")]
     [InlineData("--eta", "0.1.2")]
@@ -153,7 +153,7 @@ public sealed class SafeOutputTests : IDisposable
         Assert.False(Directory.Exists(_s.P("x")));
     }
 
-    [Theory]
+    [Theory(DisplayName = "train: invalid setting → exit 2, one line")]
     [InlineData("--depth", "0")]
     [InlineData("--eta", "-1")]
     [InlineData("--threads", "0")]
@@ -167,7 +167,7 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
     }
 
-    [Fact]
+    [Fact(DisplayName = "train: setting too large for memory → exit 2 with the estimate and the remedies")]
     public void ASettingTooLargeForMemoryIsRefusedWithTheEstimateAndTheRemedies()
     {
         var r = Cli.Run(_s.Dir, "train", "--depth", "20000", "--width", "1000", "--out", "big");
@@ -185,7 +185,7 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
     }
 
-    [Fact]
+    [Fact(DisplayName = "--out lock: second writer while the first holds the output → fails at once")]
     public void ASecondWriterFailsAtOnceWhileTheFirstHoldsTheOutput()
     {
         using (var first = OutputClaim.Acquire(_s.P("run"), force: false, "run"))
@@ -204,7 +204,7 @@ public sealed class SafeOutputTests : IDisposable
         Assert.False(File.Exists(_s.P(".run.lock")), "the lock is released");
     }
 
-    [Fact]
+    [Fact(DisplayName = "--out lock: two processes started at once on one output → one run, one clear failure")]
     public void TwoProcessesStartedAtOnceWithTheSameOutputLeaveOneRunAndOneClearFailure()
     {
         var args = new[] { "train", "--depth", "32", "--width", "16", "--n", "32", "--iters", "1500", "--out", "same" };
@@ -219,7 +219,7 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Equal(new[] { "same" }, Directory.GetFileSystemEntries(_s.Dir).Select(Path.GetFileName).ToArray());
     }
 
-    [Fact]
+    [Fact(DisplayName = "--out lock: stale lock left by a crash → taken over")]
     public void AStaleLockLeftByACrashIsTakenOver()
     {
         File.WriteAllText(_s.P(".run.lock"), "pid 999999\nstarted 2026-01-01T00:00:00Z\n");
@@ -229,7 +229,7 @@ public sealed class SafeOutputTests : IDisposable
         Assert.False(File.Exists(_s.P(".run.lock")));
     }
 
-    [Fact]
+    [Fact(DisplayName = "--out: partial directories of a killed writer → removed; foreign ones → reported")]
     public void PartialDirectoriesOfAKilledWriterAreRemovedAndForeignOnesReported()
     {
         var stale = _s.P(".run.partial-0badc0de");
@@ -247,7 +247,7 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Contains(".run.partial-12345678 in place", r.Err);
     }
 
-    [Fact]
+    [Fact(DisplayName = "resode --help: → lists the exit codes")]
     public void HelpListsTheExitCodes()
     {
         foreach (var cmd in new[] { "train", "verify", "report", "fashion", "bench" })
@@ -258,7 +258,7 @@ public sealed class SafeOutputTests : IDisposable
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "resode: unexpected failure → exit 3, one line naming where the details are")]
     public void AnUnexpectedFailureIsOneLineExitThreeWithWhereTheDetailsAre()
     {
         var root = new System.CommandLine.RootCommand("test");
@@ -275,7 +275,7 @@ public sealed class SafeOutputTests : IDisposable
         File.Delete(log);
     }
 
-    [Fact]
+    [Fact(DisplayName = "verify: w.npy of the wrong width → exit 2, the error names W")]
     public void TheWrongWidthOfWIsReportedAsAnErrorOfW()
     {
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
@@ -290,7 +290,7 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Contains($"width = {m + 1}", r.Err);
     }
 
-    [Fact]
+    [Fact(DisplayName = "verify --timings: → every costly check listed, verdicts.json records its CPU seconds")]
     public void VerifyTimingsListEveryCostlyCheckAndVerdictsJsonRecordsItsCpuSeconds()
     {
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
@@ -306,7 +306,7 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Matches(@"\n  E\.replay\s+run\s+[0-9.]+\s+[0-9.]+", r.Out);
     }
 
-    [Fact]
+    [Fact(DisplayName = "verify: steps.npy of floats → exit 2, not integer")]
     public void FloatStepsAreRefusedAsNotInteger()
     {
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
@@ -319,7 +319,7 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Contains("integer", r.Err);
     }
 
-    [Fact]
+    [Fact(DisplayName = "train: run.json (threads, commit, command line) → a rerun reproduces the run bit for bit")]
     public void RunJsonRecordsThreadsCommitAndCommandLineAndARerunReproducesTheRunBitForBit()
     {
         var args = new[] { "train", "--depth", "8", "--width", "8", "--n", "40", "--d", "4", "--iters", "20", "--threads", "2", "--seed", "7", "--init", "smooth", "--out", "first run" };
@@ -357,7 +357,7 @@ public sealed class SafeOutputTests : IDisposable
         if (any) yield return cur.ToString();
     }
 
-    [Fact]
+    [Fact(DisplayName = "train: SIGTERM → a readable run with status interrupted, exit 3")]
     public void SigtermLeavesAReadableInterruptedRun()
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // POSIX signals only
@@ -392,7 +392,7 @@ public sealed class OutputClaimTests : IDisposable
     private readonly Scratch _s = new();
     public void Dispose() => _s.Dispose();
 
-    [Fact]
+    [Fact(DisplayName = "--out: a directory appearing during the run → never replaced by the final move")]
     public void TheFinalMoveNeverReplacesADirectoryThatAppearedMeanwhile()
     {
         var target = _s.P("out");
@@ -407,7 +407,7 @@ public sealed class OutputClaimTests : IDisposable
         Assert.True(File.Exists(Path.Combine(claim.Partial, "index.html")), "the finished output is kept where the message says");
     }
 
-    [Fact]
+    [Fact(DisplayName = "train --force: a foreign file appearing during the run → nothing replaced")]
     public void ForceRechecksAtTheEndThatEverythingReplacedIsStillOurs()
     {
         var target = _s.P("out");
@@ -420,7 +420,7 @@ public sealed class OutputClaimTests : IDisposable
         Assert.Equal("user's", File.ReadAllText(Path.Combine(target, "added-meanwhile.txt")));
     }
 
-    [Fact]
+    [Fact(DisplayName = "--force: a directory → recognised as ours by its manifest and its kind only")]
     public void ADirectoryIsRecognisedByItsManifestAndItsKind()
     {
         var report = _s.P("report");
@@ -439,7 +439,7 @@ public sealed class OutputClaimTests : IDisposable
         Assert.Contains("not written by resode", OutputClaim.Describe(report, "report"));
     }
 
-    [Fact]
+    [Fact(DisplayName = "--out: a failed fill → partial directory and lock removed")]
     public void AFailedFillRemovesThePartialDirectoryAndTheLock()
     {
         var target = _s.P("out");
@@ -459,7 +459,7 @@ public sealed class BenchOutputTests : IDisposable
     private readonly Scratch _s = new();
     public void Dispose() => _s.Dispose();
 
-    [Fact]
+    [Fact(DisplayName = "bench --out: a foreign file → exit 2 before timing, file untouched")]
     public void BenchRefusesToOverwriteAForeignFileBeforeTiming()
     {
         File.WriteAllText(_s.P("notes.json"), "{\"mine\": true}");
@@ -480,7 +480,7 @@ public sealed class LinkOutputTests : IDisposable
     private readonly Scratch _s = new();
     public void Dispose() => _s.Dispose();
 
-    [Fact]
+    [Fact(DisplayName = "--out: a symbolic link → exit 2, link and target untouched")]
     public void AnOutputThatIsASymbolicLinkIsRefused()
     {
         Directory.CreateDirectory(_s.P("real"));
