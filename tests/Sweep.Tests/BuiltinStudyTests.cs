@@ -5,7 +5,7 @@ namespace ResOdeProofs.Sweep.Tests;
 /// <summary>Built-in studies (src/Cli/Studies/*.toml), study features they use, and the engine identity in the cell hash.</summary>
 public sealed class BuiltinStudyTests
 {
-    [Fact]
+    [Fact(DisplayName = "sweep: built-in studies → listed, printed and run by name")]
     public void Built_in_studies_are_listed_printed_and_run_by_name()
     {
         string root = Cli.TempDir("builtin");
@@ -53,7 +53,7 @@ public sealed class BuiltinStudyTests
         finally { Directory.Delete(root, true); }
     }
 
-    [Fact]
+    [Fact(DisplayName = "sweep study: snapshot steps and overrides → set what they say; bad ones → refused")]
     public void Snapshot_steps_and_overrides_set_what_they_say_and_bad_ones_are_refused()
     {
         string root = Cli.TempDir("steps");

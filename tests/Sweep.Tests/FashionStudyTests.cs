@@ -19,7 +19,7 @@ public class FashionStudyTests
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "sweep run fashion-smoke: → every cell of the grid runs")]
     public void FashionSmokeRunsEveryCellOfTheGrid()
     {
         var dir = Cli.TempDir("fashion-smoke");
@@ -63,7 +63,7 @@ public class FashionStudyTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
-    [Theory]
+    [Theory(DisplayName = "sweep: fashion cluster studies → expand to the paper's grid")]
     [InlineData("fashion-reduced", 12)]
     [InlineData("fashion-paper", 30)]
     public void ClusterStudiesExpandToThePapersGrid(string name, int cells)
@@ -78,7 +78,7 @@ public class FashionStudyTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
-    [Theory]
+    [Theory(DisplayName = "train --arch bn-conv: an option that does not apply → exit 2")]
     [InlineData("--arch", "bn-conv", "--eta", "0.1")]
     [InlineData("--arch", "bn-conv", "--init", "smooth")]
     [InlineData("--arch", "bn-conv", "--optimizer", "gd")]

@@ -170,7 +170,7 @@ public sealed class SlurmFactAttribute : FactAttribute
 [Collection("baseline study")]
 public sealed class SlurmTests(BaselineStudy baseline)
 {
-    [SlurmFact]
+    [SlurmFact(DisplayName = "sweep slurm: study on a real one-node Slurm → merge equals the single-machine result bit for bit")]
     public void A_study_submitted_to_a_real_Slurm_merges_to_the_single_machine_result_bit_for_bit()
     {
         Assert.True(SlurmCluster.Unavailable() is null, $"{SlurmCluster.ExpectVariable}=1 but Slurm cannot run here: {SlurmCluster.Unavailable()}");

@@ -5,7 +5,7 @@ namespace ResOdeProofs.Sweep.Tests;
 [Collection("baseline study")]
 public sealed class SweepTests(BaselineStudy baseline)
 {
-    [Fact]
+    [Fact(DisplayName = "sweep run: baseline study → every cell runs, merged with the ladder")]
     public void Baseline_runs_every_cell_and_merges_them_with_the_ladder()
     {
         Assert.True(baseline.RunResult.Exit == 0, baseline.RunResult.ToString());
@@ -57,7 +57,7 @@ public sealed class SweepTests(BaselineStudy baseline)
     /// Three shards as separate processes, started at once on one output directory, the shard index taken from
     /// a CI matrix variable, from Kubernetes' JOB_COMPLETION_INDEX and given explicitly: merged, the same as one machine.
     /// </summary>
-    [Fact]
+    [Fact(DisplayName = "sweep --shard: shards as separate processes → merge equals the single-machine result bit for bit")]
     public void Shards_as_separate_processes_merge_to_the_single_machine_result_bit_for_bit()
     {
         string root = Cli.TempDir("shards");
@@ -93,7 +93,7 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
-    [Fact]
+    [Fact(DisplayName = "sweep run: rerun → finished cells skipped; a changed setting → a new cell")]
     public void A_rerun_skips_finished_cells_and_a_changed_setting_is_a_new_cell()
     {
         string root = Cli.TempDir("resume");
@@ -116,7 +116,7 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
-    [Fact]
+    [Fact(DisplayName = "sweep run: a failed cell → log kept, listed by merge, runs again with --retry-failed")]
     public void A_failed_cell_keeps_its_log_and_status_is_listed_by_merge_and_runs_again_with_retry_failed()
     {
         string root = Cli.TempDir("failed");
@@ -154,7 +154,7 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
-    [Fact]
+    [Fact(DisplayName = "sweep merge: cells of another engine version → refused")]
     public void Merge_refuses_cells_of_another_engine_version()
     {
         string root = Cli.TempDir("engine");
@@ -176,7 +176,7 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
-    [Fact]
+    [Fact(DisplayName = "sweep run: bad study or foreign output directory → exit 2 before any work")]
     public void Bad_studies_and_foreign_output_directories_are_refused_before_any_work()
     {
         string root = Cli.TempDir("bad");
@@ -218,7 +218,7 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
-    [Fact]
+    [Fact(DisplayName = "sweep slurm --dry-run: → an array script with one task per shard")]
     public void Slurm_dry_run_writes_an_array_script_with_one_task_per_shard()
     {
         string root = Cli.TempDir("dry");
