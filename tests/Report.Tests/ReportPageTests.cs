@@ -19,14 +19,14 @@ public sealed class ReportPageTests
         Assert.True(facts.VerdictHrefs.Count >= 5, $"verdicts link to only {facts.VerdictHrefs.Count} distinct pages");
     }
 
-    [BrowserFact]
+    [BrowserFact(DisplayName = "report page: quick report at 1400 px → images load, no horizontal overflow, every verdict links to a page")]
     public Task Quick_report_reads_at_1400_px() => AssertReadable(1400);
 
-    [BrowserFact]
+    [BrowserFact(DisplayName = "report page: quick report at 420 px → images load, no horizontal overflow, every verdict links to a page")]
     public Task Quick_report_reads_at_420_px() => AssertReadable(420);
 
     /// <summary>The same checks reject a page with each defect: they can fail.</summary>
-    [BrowserFact]
+    [BrowserFact(DisplayName = "report page check: a page with any one defect → rejected")]
     public async Task A_broken_page_is_rejected_for_each_defect()
     {
         string dir = Path.Combine(Path.GetTempPath(), "resode-broken-page-" + Guid.NewGuid().ToString("N")[..8]);
@@ -64,7 +64,7 @@ public sealed class ResultsJsonTests
             for (int i = 0; i < a.Count; i++) foreach (var x in Walk(a[i], $"{path}[{i}]")) yield return x;
     }
 
-    [Fact]
+    [Fact(DisplayName = "report results.json: quick report → follows the documented conventions")]
     public void Quick_report_json_follows_the_documented_conventions()
     {
         var root = JsonNode.Parse(File.ReadAllText(Path.Combine(QuickReport.Directory_, "results.json")))!;

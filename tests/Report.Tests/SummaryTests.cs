@@ -13,7 +13,7 @@ public sealed class SummaryTests
             verdict == "holds" ? "slack" : "rank: m ≥ n: m < n", FSharpList<Tuple<string, bool, string>>.Empty, FSharpList<Tuple<string, double>>.Empty,
             FSharpList<string>.Empty, 0.0, 0.0);
 
-    [Fact]
+    [Fact(DisplayName = "report summary: 11 of 12 rows holding, 1 hypothesis not met → holds, with the counts")]
     public void Eleven_of_twelve_holding_reads_holds_with_the_counts()
     {
         var rows = Enumerable.Range(0, 11).Select(i => Row("holds", 2 + i * 30, $"run{i}")).Append(Row("hypothesis not met", double.NaN, "run11")).ToList();
@@ -26,7 +26,7 @@ public sealed class SummaryTests
         Assert.Equal("run10: at the only comparison", s.MaxTightnessAt);
     }
 
-    [Fact]
+    [Fact(DisplayName = "report summary: one violated row → violated; no row checked → not checked")]
     public void One_violated_row_makes_the_result_violated_and_none_checked_reads_not_checked()
     {
         var rows = new[] { Row("holds", 3, "a"), Row("VIOLATED", double.NaN, "b") };
@@ -38,7 +38,7 @@ public sealed class SummaryTests
         Assert.False(s.Loose);
     }
 
-    [Fact]
+    [Fact(DisplayName = "report loose-bound flag: run-integrity (I.*) and evidence (E.*) ratios → not flagged")]
     public void A_run_integrity_ratio_is_not_a_loose_bound()
     {
         var s = ReportWriter.Summarize(new[] { Row("holds", 1e7, "a", "docs/theorems/RunIntegrity.md") }).Single();

@@ -10,7 +10,7 @@ namespace ResOdeProofs.Report.Tests;
 /// </summary>
 public sealed class TinyReportTests
 {
-    [Fact]
+    [Fact(DisplayName = "report (tiny study): the paper preset's extra experiments → go through the report")]
     public void The_paper_presets_extra_experiments_go_through_the_report()
     {
         string dir = Path.Combine(Path.GetTempPath(), "resode-tiny-report-" + Guid.NewGuid().ToString("N")[..8]);
@@ -55,7 +55,7 @@ public sealed class TinyReportTests
         finally { Directory.Delete(dir, true); }
     }
 
-    [Fact]
+    [Fact(DisplayName = "verdicts.json: infinite tightness → written as null with a flag, read back as ∞")]
     public void Verdicts_json_writes_infinities_as_null_with_a_flag_and_reads_them_back()
     {
         string dir = Path.Combine(Path.GetTempPath(), "resode-verdicts-inf-" + Guid.NewGuid().ToString("N")[..8]);
