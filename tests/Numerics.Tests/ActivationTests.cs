@@ -141,7 +141,7 @@ public class SpecialFunctionsTests
     // about 4e-16 for erf, 8e-16 for erfc, 6e-16 for Phi) are well inside.
     private const double ErfTol = 2e-15;
 
-    [Fact]
+    [Fact(DisplayName = "Erf, Erfc: dense grid → match a high-precision reference")]
     public void Erf_and_erfc_match_high_precision_reference_on_dense_grid()
     {
         double maxErf = 0, maxErfc = 0, worstX = 0;
@@ -156,7 +156,7 @@ public class SpecialFunctionsTests
         Assert.True(maxErfc < ErfTol, $"erfc max rel error {maxErfc:E3}");
     }
 
-    [Fact]
+    [Fact(DisplayName = "Erf: tiny arguments → match the reference")]
     public void Erf_tiny_arguments_match_reference()
     {
         foreach (double x in new[] { 1e-300, 1e-100, 1e-20, 1e-10, 3.7e-5, 0.01, 0.2, 0.46875, 0.46875000000000006 })
@@ -165,7 +165,7 @@ public class SpecialFunctionsTests
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "Erfc: tail up to underflow → matches the reference")]
     public void Erfc_tail_matches_reference_up_to_underflow()
     {
         double max = 0, worst = 0;
@@ -179,7 +179,7 @@ public class SpecialFunctionsTests
         Assert.True(max < ErfTol, $"erfc tail max rel error {max:E3} at {worst}");
     }
 
-    [Fact]
+    [Fact(DisplayName = "Erfc: x = 10 → 2.088e-45")]
     public void Erfc_of_10_is_2_088e_minus45()
     {
         double want = HighPrecisionReference.Erfc(10.0);
@@ -187,7 +187,7 @@ public class SpecialFunctionsTests
         Assert.True(RelErr(SpecialFunctions.Erfc(10.0), want) < 1e-13);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Erf, Erfc: any x → erf odd, erfc = 1 − erf")]
     public void Erf_is_odd_and_erfc_is_one_minus_erf()
     {
         foreach (double x in Grid(0, 8, 2000))
@@ -200,7 +200,7 @@ public class SpecialFunctionsTests
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "Erf, Erfc, Φ, φ: ±∞ → exact limits; NaN → NaN")]
     public void Special_values()
     {
         Assert.Equal(1.0, SpecialFunctions.Erf(double.PositiveInfinity));
@@ -223,7 +223,7 @@ public class SpecialFunctionsTests
         Assert.Equal(1.0, SpecialFunctions.Erf(30));
     }
 
-    [Fact]
+    [Fact(DisplayName = "Φ, φ: including the lower tail → match the reference")]
     public void Normal_cdf_and_pdf_match_reference_including_lower_tail()
     {
         double maxCdf = 0, maxPdf = 0, worst = 0;
@@ -239,7 +239,7 @@ public class SpecialFunctionsTests
         Assert.True(maxPdf < ErfTol, $"phi max rel err {maxPdf:E3}");
     }
 
-    [Fact]
+    [Fact(DisplayName = "Φ, φ: shared helper → bit-identical to the separate ones")]
     public void Shared_cdf_pdf_helper_is_bit_identical()
     {
         foreach (double u in Grid(-40, 40, 3000).Concat(new[] { double.NaN, double.PositiveInfinity, double.NegativeInfinity, -0.0 }))
@@ -278,7 +278,7 @@ public class ActivationTests
         Assert.True(err < 1e-7, $"{what} at u = {u}: analytic {d:R}, fd {fd:R}, rel err {err:E2}");
     }
 
-    [Fact]
+    [Fact(DisplayName = "σ': every activation → matches central differences")]
     public void Derivatives_match_central_differences()
     {
         foreach (var k in All)
@@ -291,7 +291,7 @@ public class ActivationTests
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "σ'': every twice-differentiable activation → matches central differences of σ'")]
     public void Second_derivatives_match_central_differences_of_first()
     {
         foreach (var k in Smooth)
@@ -303,7 +303,7 @@ public class ActivationTests
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "relu: σ'(0) → 0; σ'' requested → refused (no second derivative)")]
     public void Relu_conventions_and_no_second_derivative()
     {
         Assert.Equal(0.0, Activations.Derivative(ActivationKind.Relu, 0.0));
@@ -317,7 +317,7 @@ public class ActivationTests
         Assert.True(Smooth.Length == 4);
     }
 
-    [Fact]
+    [Fact(DisplayName = "gelu: any u → the exact erf-based formula")]
     public void Gelu_is_exact_erf_based()
     {
         foreach (double u in new[] { -5.0, -1.0, -0.3, 0.7, 1.0, 3.0 })
@@ -361,7 +361,7 @@ public class ActivationTests
         return gf > bestF ? (gx, gf) : (bestX, bestF);
     }
 
-    [Fact]
+    [Fact(DisplayName = "activation constants s0, s1, s2 → their closed forms")]
     public void Constants_have_the_expected_closed_forms()
     {
         // Comparisons to closed forms allow 1-2 ulp (2e-16 to 4e-16 near 1): the constants are one or two
@@ -409,7 +409,7 @@ public class ActivationTests
     // Grid step 1e-3 on [−20, 20] then golden section: at an interior smooth maximum the refined value agrees
     // with the true sup to O(eps) (the argmax only to ~√eps, so the argmax is compared with 1e-6).
     // Softplus' sup 1 is a limit at +∞: on [−20, 20] it is 1/(1 + e^{−20}) = 1 − 2.06e-9, hence 3e-9 there.
-    [Fact]
+    [Fact(DisplayName = "activation constants: grid and golden-section search on [−20, 20] → agree")]
     public void Constants_agree_with_dense_grid_and_golden_section_on_minus20_20()
     {
         foreach (var k in All)
@@ -431,7 +431,7 @@ public class ActivationTests
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "gelu: critical points of σ' and σ'' → where derived")]
     public void Gelu_critical_points_are_where_derived()
     {
         // gelu'' = φ(2 − u²) vanishes at ±√2 and gelu''' = φ(u³ − 4u) at 0, ±2 (checked by differences).
@@ -455,7 +455,7 @@ public class ActivationTests
     };
 
     // Grid of 20000 cells + golden-section refinement of the best cell: equality to 1e-14 relative.
-    [Theory]
+    [Theory(DisplayName = "SupAbsDerivative on intervals: any interval → matches a grid search")]
     [MemberData(nameof(Intervals))]
     public void SupAbs_on_intervals_match_grid_search(double lo, double hi)
     {
@@ -474,7 +474,7 @@ public class ActivationTests
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "SupAbsDerivative: infinite endpoints → accepted; bad intervals → rejected")]
     public void SupAbs_accepts_infinite_endpoints_and_rejects_bad_intervals()
     {
         foreach (var k in All)
@@ -491,7 +491,7 @@ public class ActivationTests
             .Concat(new[] { 0.0, -0.0, 800.0, -800.0, 1e300, -1e300, 1e-300, double.PositiveInfinity, double.NegativeInfinity, double.NaN })
             .ToArray();
 
-    [Fact]
+    [Fact(DisplayName = "Activations.Evaluate: any u → equals Value and Derivative exactly")]
     public void Evaluate_matches_Value_and_Derivative_exactly()
     {
         var v = new double[Specials.Length];
@@ -520,7 +520,7 @@ public class ActivationTests
         Assert.Throws<ArgumentException>(() => Activations.Evaluate(ActivationKind.Gelu, new float[3], new float[3], new float[4]));
     }
 
-    [Fact]
+    [Fact(DisplayName = "softplus: extreme arguments → finite and accurate")]
     public void Softplus_is_stable_at_extremes()
     {
         Assert.Equal(800.0, Activations.Value(ActivationKind.Softplus, 800));
@@ -537,7 +537,7 @@ public class ActivationTests
         Assert.True(Math.Abs(Activations.Derivative(ActivationKind.Softplus, -50) / Math.Exp(-50) - 1) < 4e-16);
     }
 
-    [Fact]
+    [Fact(DisplayName = "tanh': tails → relative accuracy kept")]
     public void Tanh_derivative_keeps_relative_accuracy_in_tails()
     {
         // sech²(u) = 4e^{−2u}/(1 + e^{−2u})² = 4e^{−2u}(1 − 2e^{−2u} + …), and e^{−20} ≈ 2e-9 < 1e-8;
@@ -546,7 +546,7 @@ public class ActivationTests
             Assert.True(Math.Abs(Activations.Derivative(ActivationKind.Tanh, u) / (4 * Math.Exp(-2 * u)) - 1) < 1e-8);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Activations.Parse, Name: every name → round trip; unknown name → error")]
     public void Parse_and_Name_round_trip_and_errors()
     {
         foreach (var k in All)

@@ -16,7 +16,7 @@ public class BlockEngineTests
         return t;
     }
 
-    [Theory]
+    [Theory(DisplayName = "MlpBlock: any setting → reproduces the fast engine")]
     [InlineData(ActivationKind.Gelu, false, null)]
     [InlineData(ActivationKind.Tanh, true, null)]
     [InlineData(ActivationKind.Softplus, false, 0.5)]
@@ -52,7 +52,7 @@ public class BlockEngineTests
         from act in new[] { ActivationKind.Gelu, ActivationKind.Tanh, ActivationKind.Softplus }
         select new object[] { e.Name, act };
 
-    [Theory]
+    [Theory(DisplayName = "block gradient: every catalog block → matches finite differences")]
     [MemberData(nameof(CatalogBlocks))]
     public void GradientMatchesFiniteDifferences(string arch, ActivationKind act)
     {
@@ -74,7 +74,7 @@ public class BlockEngineTests
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "OneLayerBlock.Forward: any input → σ of the affine map")]
     public void OneLayerBlockForwardIsSigmaOfAffine()
     {
         var block = new OneLayerBlock(2, ActivationKind.Tanh);
@@ -85,7 +85,7 @@ public class BlockEngineTests
         Assert.Equal(Math.Tanh(0.3 + 0.8 - 0.5), o[1], 15);
     }
 
-    [Fact]
+    [Fact(DisplayName = "block initializations: tied, smooth, iid → their stated smoothness")]
     public void InitializationsHaveTheirStatedSmoothness()
     {
         var block = new OneLayerBlock(3, ActivationKind.Gelu);
@@ -104,7 +104,7 @@ public class BlockEngineTests
         Assert.Null(BlockInitialization.Iid(block, 8, 1, scales).Info.LipschitzTheta);
     }
 
-    [Fact]
+    [Fact(DisplayName = "BlockTrainer: a diverging step → status diverged recorded")]
     public void DivergenceIsRecorded()
     {
         var spec = new BlockRunSpec { Architecture = "one-layer", Depth = 4, Dim = 3, Samples = 5, Eta = 1e6, Iterations = 30, Init = InitKind.Iid, Scales = new[] { 3.0, 1.0 } };
@@ -114,7 +114,7 @@ public class BlockEngineTests
         Assert.True(r.Losses.Length < 31);
     }
 
-    [Fact]
+    [Fact(DisplayName = "BlockRunDirectory: write then read → the same run")]
     public void RunDirectoryRoundTrip()
     {
         var spec = new BlockRunSpec { Architecture = "one-layer", Depth = 6, Dim = 3, Samples = 5, Iterations = 4, Snapshots = 3, Init = InitKind.Smooth };

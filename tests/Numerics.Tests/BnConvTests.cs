@@ -42,7 +42,7 @@ public class BnConvTests
         return y;
     }
 
-    [Theory]
+    [Theory(DisplayName = "bn-conv im2col convolution: any shape → matches the definition and its adjoints")]
     [InlineData(2, 3, 3, 1, 1, 7, 5)]
     [InlineData(1, 4, 5, 3, 2, 28, 28)]
     [InlineData(3, 2, 5, 3, 0, 11, 9)]
@@ -147,7 +147,7 @@ public class BnConvTests
         return parts;
     }
 
-    [Theory]
+    [Theory(DisplayName = "bn-conv gradient: every part → matches finite differences")]
     [InlineData(ActivationKind.Gelu)]
     [InlineData(ActivationKind.Identity)]
     public void GradientsMatchFiniteDifferencesInEveryPart(ActivationKind act)
@@ -159,7 +159,7 @@ public class BnConvTests
         Assert.True(bad.Count == 0, string.Join("\n", bad));
     }
 
-    [Fact]
+    [Fact(DisplayName = "bn-conv gradient check: a gradient off by 0.1% → rejected")]
     public void TheGradientCheckRejectsAGradientOffByOnePerMille()
     {
         var (net, theta, input, labels) = Setting(ActivationKind.Gelu);
@@ -175,7 +175,7 @@ public class BnConvTests
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "bn-conv batch norm: training statistics and running averages → follow their definitions")]
     public void BatchNormTrainingStatisticsAndRunningAveragesFollowTheirDefinitions()
     {
         var (net, theta, input, labels) = Setting(ActivationKind.Gelu);
@@ -200,7 +200,7 @@ public class BnConvTests
     /// contractions up to the factor (1 + Lip/L)^L ≤ e^Lip, and the read-out adds C + 1 terms; 64·(2L + 2)·(Inner + 4)·u
     /// times the logits' scale covers this with a factor of at least e^4 to spare for Lip ≤ 4.
     /// </summary>
-    [Fact]
+    [Fact(DisplayName = "bn-conv evaluation: folded and unfolded → agree to rounding")]
     public void FoldedAndUnfoldedEvaluationAgreeToRounding()
     {
         var (net, theta, input, labels) = Setting(ActivationKind.Gelu);
@@ -221,7 +221,7 @@ public class BnConvTests
         Assert.True(a.Zip(c2, (x, y) => Math.Abs(x - y)).Max() > tol, "a perturbed running variance went unnoticed");
     }
 
-    [Fact]
+    [Fact(DisplayName = "bn-conv init: tied → copies layer 0; iid → does not")]
     public void TiedInitializationCopiesLayerZeroAndIidDoesNot()
     {
         var cfg = Small(ActivationKind.Relu, depth: 4);
@@ -238,7 +238,7 @@ public class BnConvTests
         Assert.All(tied.AsSpan(cfg.BlockOffset(2) + g1, cfg.Channels).ToArray(), x => Assert.Equal(1f, x));
     }
 
-    [Fact]
+    [Fact(DisplayName = "bn-conv cosine schedule: → starts at the rate, halves at the midpoint")]
     public void CosineScheduleStartsAtTheRateAndHalvesAtMidpoint()
     {
         var o = new BnConvTrainOptions { Config = Small(ActivationKind.Gelu), Epochs = 10, LearningRate = 0.04 };
@@ -259,7 +259,7 @@ public class BnConvTests
         return new ImageSet(img, lab, side);
     }
 
-    [Fact]
+    [Fact(DisplayName = "bn-conv checkpoint: resumed run → bits of an uninterrupted run")]
     public void ResumingFromACheckpointGivesTheBitsOfAnUninterruptedRun()
     {
         var o = new BnConvTrainOptions { Config = Small(ActivationKind.Gelu) with { Depth = 4 }, Init = BnConvInit.Tied, Epochs = 3, Batch = 7, LearningRate = 0.05, Seed = 11 };

@@ -43,7 +43,7 @@ public class ConvBlockTests
         return y;
     }
 
-    [Theory]
+    [Theory(DisplayName = "ConvBlock.Forward: any shape → matches the definition")]
     [InlineData(1, 1, 1, 1, 1)]
     [InlineData(2, 3, 2, 5, 7)]
     [InlineData(3, 4, 4, 14, 14)]
@@ -62,7 +62,7 @@ public class ConvBlockTests
         for (int i = 0; i < y.Length; i++) Assert.True(Math.Abs(y[i] - expected[i]) <= scale, $"entry {i}: {y[i]} vs {expected[i]}");
     }
 
-    [Theory]
+    [Theory(DisplayName = "ConvBlock adjoint: ⟨Kx, y⟩ = ⟨x, Kᵀy⟩ → holds to rounding")]
     [InlineData(2, 3, 2, 5, 7)]
     [InlineData(3, 4, 4, 14, 14)]
     [InlineData(1, 1, 3, 1, 6)]
@@ -84,7 +84,7 @@ public class ConvBlockTests
         Assert.True(Math.Abs(lhs - rhs) <= tol);
     }
 
-    [Fact]
+    [Fact(DisplayName = "ConvBlock adjoint: → the transpose of the dense matrix")]
     public void AdjointIsTheTransposeOfTheDenseMatrix()
     {
         int cIn = 2, cOut = 3, h = 4, w = 5;
@@ -102,7 +102,7 @@ public class ConvBlockTests
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "ConvBlock kernel gradient: → the adjoint of kernel-to-output")]
     public void KernelGradientIsTheAdjointOfKernelToOutput()
     {
         // K ↦ ⟨y, K x + b⟩ is linear, so ⟨∇_K, δK⟩ + ⟨∇_b, δb⟩ = ⟨y, δK x + δb⟩ exactly up to rounding.
@@ -136,7 +136,7 @@ public class ConvBlockTests
         return Math.Sqrt(ConvSpectralNorm.SymmetricEigenvalues(g, cols).Max());
     }
 
-    [Theory]
+    [Theory(DisplayName = "ConvSpectralNorm: any kernel → bracket contains the dense norm")]
     [InlineData(1, 1, 3, 3, 1)]
     [InlineData(2, 2, 4, 5, 2)]
     [InlineData(3, 2, 6, 6, 3)]
@@ -157,7 +157,7 @@ public class ConvBlockTests
         Assert.True(Math.Abs(bracket.Estimate - dense) <= 1e-8 * dense, $"estimate {bracket.Estimate} vs dense {dense}");
     }
 
-    [Fact]
+    [Fact(DisplayName = "ConvSpectralNorm Fourier bound: identity → exact; box filter → strict")]
     public void FourierBoundIsExactForTheIdentityAndStrictForTheBoxFilter()
     {
         var id = new double[9];
@@ -181,7 +181,7 @@ public class ConvBlockTests
         new[] { ActivationKind.Gelu, ActivationKind.Tanh, ActivationKind.Softplus, ActivationKind.Identity, ActivationKind.Relu }
             .Select(a => new object[] { a });
 
-    [Theory]
+    [Theory(DisplayName = "ConvBlock gradient: → matches central differences")]
     [MemberData(nameof(ActivationCases))]
     public void BlockGradientsMatchCentralDifferences(ActivationKind act)
     {
@@ -242,7 +242,7 @@ public class ConvBlockTests
         for (int i = 0; i < twice.Length; i++) Assert.Equal(2 * gTheta[i], twice[i], 1e-12 * (1 + Math.Abs(gTheta[i])));
     }
 
-    [Fact]
+    [Fact(DisplayName = "ConvBlock: parameter layout and shapes → as documented")]
     public void BlockLayoutAndShapes()
     {
         var block = new ConvBlock(4, 14, 14, ActivationKind.Gelu);
@@ -253,7 +253,7 @@ public class ConvBlockTests
         Assert.Equal(new[] { "K1", "b1", "K2", "b2" }, block.ParameterLayout.Select(p => p.Name));
     }
 
-    [Fact]
+    [Fact(DisplayName = "ConvBlock forward and backward: → no allocation")]
     public void ForwardAndBackwardDoNotAllocate()
     {
         int n = 10;
@@ -278,7 +278,7 @@ public class ConvBlockTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
-    [Fact]
+    [Fact(DisplayName = "ConvBlock: 4 channels, 14×14, 100 images → forward and backward run (times printed)")]
     public void SpeedForFourChannelsFourteenByFourteenHundredImages()
     {
         int n = 100, reps = 20;
@@ -323,7 +323,7 @@ public class ConvBlockTests
         Assert.True(fwd > 0 && bwd > 0);
     }
 
-    [Fact]
+    [Fact(DisplayName = "ConvBlock patch and shift norms: → bound the convolution outputs")]
     public void PatchAndShiftNormsBoundConvolutionOutputs()
     {
         int c = 3, h = 5, w = 6, plane = h * w;
@@ -354,7 +354,7 @@ public class ConvBlockTests
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "ConvStem: → shapes and values as defined")]
     public void StemShapesAndValues()
     {
         var stem = new ConvStem(4, 7);
@@ -383,7 +383,7 @@ public class ConvBlockTests
         Assert.NotEqual(stem.Kernel, new ConvStem(4, 8).Kernel);
     }
 
-    [Fact]
+    [Fact(DisplayName = "ConvReadOut: → shapes and ranks as defined")]
     public void ReadOutShapesAndRanks()
     {
         var stem = new ConvStem(4, 7);

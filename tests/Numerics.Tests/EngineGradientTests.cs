@@ -256,7 +256,7 @@ public sealed class EngineGradientTests
         return data;
     }
 
-    [Theory]
+    [Theory(DisplayName = "ResNet gradient: smooth σ → matches central differences")]
     [MemberData(nameof(GradientCases))]
     public void GradientMatchesCentralDifferences(ActivationKind act, int depth, int width, int seed, bool general)
     {
@@ -265,7 +265,7 @@ public sealed class EngineGradientTests
         Assert.True(err < 1e-6, $"{act} L={depth} m={width} general={general}: relative error {err:E3}");
     }
 
-    [Theory]
+    [Theory(DisplayName = "ResNet gradient: relu away from kinks → matches central differences")]
     [InlineData(3, 4, false)]
     [InlineData(4, 5, true)]
     [InlineData(5, 6, false)]
@@ -300,7 +300,7 @@ public sealed class EngineGradientTests
 
     // The wider cases (m = 19, d = 9) make the engine's vectorized loops run full SIMD blocks plus
     // remainders, for float as well as double.
-    [Theory]
+    [Theory(DisplayName = "ResNet: any setting → agrees with the reference implementation")]
     [InlineData(ActivationKind.Gelu, false, 5, 3)]
     [InlineData(ActivationKind.Tanh, true, 5, 3)]
     [InlineData(ActivationKind.Softplus, true, 5, 3)]
@@ -330,7 +330,7 @@ public sealed class EngineGradientTests
         Assert.True(RelErr(st.MaxAdjointSum, r.MaxAdjointSum) < 1e-12, $"max Σ‖p‖ {st.MaxAdjointSum:R} vs {r.MaxAdjointSum:R}");
     }
 
-    [Theory]
+    [Theory(DisplayName = "ResNet float32: loss and gradient → match float64 within float32 rounding")]
     [InlineData(ActivationKind.Gelu, false, 6, 3)]
     [InlineData(ActivationKind.Tanh, true, 6, 3)]
     [InlineData(ActivationKind.Gelu, true, 19, 9)]
@@ -356,7 +356,7 @@ public sealed class EngineGradientTests
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "ResNet loss-only evaluation: → the same loss")]
     public void LossOnlyEvaluationGivesTheSameLoss()
     {
         var s = TestSetting.Random(3, 4, 5, 3, 4, general: true);
@@ -373,7 +373,7 @@ public sealed class EngineGradientTests
     /// ∂ℓ/∂v = Σ_i r_i·b·σ(u_i), ∂ℓ/∂w = Σ_i r_i·b·v·σ'(u_i)·h_0 (the factor 2/n is 1), and G = 1·∂ℓ/∂Z.
     /// The numbers are chosen so that no sum cancels.
     /// </summary>
-    [Theory]
+    [Theory(DisplayName = "ResNet, one layer: loss and gradient → the closed form")]
     [InlineData(ActivationKind.Identity, false)]
     [InlineData(ActivationKind.Tanh, false)]
     [InlineData(ActivationKind.Identity, true)]
@@ -402,7 +402,7 @@ public sealed class EngineGradientTests
         Assert.True(RelErr(gv[0], gV) < 1e-14, $"G^V {gv[0]:R} vs {gV:R}");
     }
 
-    [Theory]
+    [Theory(DisplayName = "EngineFault: each injected fault → gradient check fails")]
     [InlineData(EngineFault.ScaledLayerGradient, ActivationKind.Gelu)]
     [InlineData(EngineFault.ScaledLayerGradient, ActivationKind.Tanh)]
     [InlineData(EngineFault.ForwardDepthScale, ActivationKind.Gelu)]

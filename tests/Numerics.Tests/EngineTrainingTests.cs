@@ -28,7 +28,7 @@ public sealed class EngineTrainingTests : IDisposable
 
     // ------------------------------------------------------------------ reference trajectories
 
-    [Theory]
+    [Theory(DisplayName = "Trainer: gradient descent → follows the reference")]
     [InlineData(ActivationKind.Gelu, InitKind.Tied, 0.0)]
     [InlineData(ActivationKind.Tanh, InitKind.Tied, 0.0)]
     [InlineData(ActivationKind.Gelu, InitKind.Iid, 0.5)]
@@ -55,7 +55,7 @@ public sealed class EngineTrainingTests : IDisposable
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "Trainer with embedding A and read-out B: → follows the reference")]
     public void TrainerWithEmbeddingAndReadOutFollowsTheReference()
     {
         var s = TestSetting.Random(77, 6, 5, 3, 5, general: true);
@@ -68,7 +68,7 @@ public sealed class EngineTrainingTests : IDisposable
         Assert.True(losses[25] < losses[0]);
     }
 
-    [Fact]
+    [Fact(DisplayName = "EngineFault StaleGradient: → leaves the reference trajectory")]
     public void StaleGradientFaultLeavesTheReferenceTrajectory()
     {
         var spec = Small(iterations: 20);
@@ -96,7 +96,7 @@ public sealed class EngineTrainingTests : IDisposable
             Assert.True(BitConverter.DoubleToInt64Bits(a[i]) == BitConverter.DoubleToInt64Bits(b[i]), $"{what}[{i}]: {a[i]:R} vs {b[i]:R}");
     }
 
-    [Theory]
+    [Theory(DisplayName = "Trainer: the same spec twice → bit-identical runs")]
     [InlineData(InitKind.Tied, 0.0)]
     [InlineData(InitKind.Smooth, 0.3)]
     [InlineData(InitKind.Iid, 0.5)]
@@ -122,7 +122,7 @@ public sealed class EngineTrainingTests : IDisposable
         Assert.NotEqual(r1.Losses[0], other.Train().Losses[0]);
     }
 
-    [Theory]
+    [Theory(DisplayName = "Trainer float32: losses → track float64")]
     [InlineData(ActivationKind.Gelu)]
     [InlineData(ActivationKind.Tanh)]
     public void Float32LossesTrackFloat64(ActivationKind act)
@@ -154,7 +154,7 @@ public sealed class EngineTrainingTests : IDisposable
         return Math.Sqrt(s);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Trainer --clip: tiny radius → every layer update bounded by it")]
     public void TinyClipRadiusBoundsEveryLayerUpdate()
     {
         const double c = 1e-3;
@@ -183,7 +183,7 @@ public sealed class EngineTrainingTests : IDisposable
         Assert.Equal("clipped-gd", RunDirectory.Metadata(res).Optimizer);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Trainer --clip: huge radius → plain gradient descent")]
     public void HugeClipRadiusIsPlainGradientDescent()
     {
         var spec = Small(iterations: 15);
@@ -201,7 +201,7 @@ public sealed class EngineTrainingTests : IDisposable
 
     // ------------------------------------------------------------------ initializations
 
-    [Theory]
+    [Theory(DisplayName = "init tied: → every layer equal")]
     [InlineData(0.0)]
     [InlineData(0.7)]
     public void TiedInitializationHasEqualLayers(double vScale)
@@ -226,7 +226,7 @@ public sealed class EngineTrainingTests : IDisposable
         Assert.All(spec.InitialWeights().V, x => Assert.Equal(0.0, x));
     }
 
-    [Theory]
+    [Theory(DisplayName = "init smooth: layer increments → shrink like 1/L")]
     [InlineData(0.0)]
     [InlineData(0.5)]
     public void SmoothInitializationIncrementsShrinkLikeOneOverDepth(double vScale)
@@ -259,7 +259,7 @@ public sealed class EngineTrainingTests : IDisposable
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "init iid: layer increments → do not shrink")]
     public void IidInitializationIncrementsDoNotShrink()
     {
         double first = 0;
@@ -278,7 +278,7 @@ public sealed class EngineTrainingTests : IDisposable
 
     // ------------------------------------------------------------------ trace
 
-    [Theory]
+    [Theory(DisplayName = "Trainer trace: every column → consistent with the weights")]
     [InlineData(InitKind.Smooth, 0.3)]
     [InlineData(InitKind.Iid, 0.5)]
     [InlineData(InitKind.Tied, 0.0)]
@@ -315,7 +315,7 @@ public sealed class EngineTrainingTests : IDisposable
 
     // ------------------------------------------------------------------ divergence
 
-    [Theory]
+    [Theory(DisplayName = "Trainer: huge step → status diverged, run written")]
     [InlineData(1e6)]   // the weights stay finite, the loss overflows a few iterations later
     [InlineData(1e308)] // the first update itself overflows the weights
     public void HugeStepDivergesCleanlyAndIsWritten(double eta)
@@ -351,7 +351,7 @@ public sealed class EngineTrainingTests : IDisposable
         Assert.Equal(at, json.RootElement.GetProperty("diverged_at").GetInt32());
     }
 
-    [Fact]
+    [Fact(DisplayName = "Trainer: non-finite from the start → written without snapshots")]
     public void RunThatIsNonFiniteFromTheStartIsWrittenWithoutSnapshots()
     {
         // Entries of 1e200 overflow h_1 = h_0 + (1/L)·V·σ(W h_0) at once: the loss at iteration 0 is not finite.

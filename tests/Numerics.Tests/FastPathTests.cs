@@ -42,7 +42,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
     /// </summary>
     private const double Tol = 1e-12;
 
-    [Theory]
+    [Theory(DisplayName = "ResNet fast path: any setting → agrees with the layer-wise reference")]
     [MemberData(nameof(Cases))]
     public void FastPathAgreesWithTheLayerwiseReference(SimdLevel level, ActivationKind act, int threads, int checkpoint)
     {
@@ -75,7 +75,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
 
     private static double Norm(double[] x) => Math.Sqrt(x.Sum(t => t * t));
 
-    [Theory]
+    [Theory(DisplayName = "ResNet checkpointing and threads: → bit-identical, deterministic")]
     [MemberData(nameof(Levels))]
     public void CheckpointingIsBitIdenticalAndThreadsAreDeterministic(SimdLevel level)
     {
@@ -118,7 +118,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
     /// condition number of the sum (it cancels near its zero u ≈ −0.75). Below the smallest normal number
     /// (|u| &gt; 37.5) both are subnormal and agree to that absolute level.
     /// </summary>
-    [Theory]
+    [Theory(DisplayName = "vector gelu: → agrees with the scalar gelu")]
     [MemberData(nameof(Levels))]
     public void VectorGeluAgreesWithTheScalarGelu(SimdLevel level)
     {
@@ -170,7 +170,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
     /// 6u, Log1p (w − 1 exact, one log, one division, one product) within 5u plus the sum: ≤ 16u per code,
     /// 32u = 2^-48 together. Results below the smallest normal number agree to that absolute level.
     /// </summary>
-    [Theory]
+    [Theory(DisplayName = "vector tanh, softplus: → agree with the scalar code")]
     [MemberData(nameof(Levels))]
     public void VectorTanhAndSoftplusAgreeWithTheScalarCode(SimdLevel level)
     {
@@ -211,7 +211,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
         }
     }
 
-    [Theory]
+    [Theory(DisplayName = "vector activations float32: → agree with the scalar code")]
     [MemberData(nameof(Levels))]
     public void VectorActivationsAgreeInFloat32(SimdLevel level)
     {
@@ -240,7 +240,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
         }
     }
 
-    [Theory]
+    [Theory(DisplayName = "ResNet fast path float32: → matches float64 within float32 rounding")]
     [InlineData(ActivationKind.Gelu, 1, 0)]
     [InlineData(ActivationKind.Gelu, 2, 3)]
     [InlineData(ActivationKind.Tanh, 2, 0)]
@@ -267,7 +267,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "Trainer with threads and checkpointing: → follows the single-thread run")]
     public void TrainerWithThreadsAndCheckpointingFollowsTheSingleThreadRun()
     {
         var spec = new RunSpec
@@ -292,7 +292,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
                 Assert.True(Math.Abs(two.Trace[col][j] - one.Trace[col][j]) <= 1e-10 * Math.Max(1, Math.Abs(one.Trace[col][j])), $"{col}[{j}]");
     }
 
-    [Fact]
+    [Fact(DisplayName = "engine options auto: → depend on the problem only")]
     public void AutomaticEngineOptionsDependOnTheProblemOnly()
     {
         var o = new TrainOptions(ActivationKind.Gelu, 0.01, 1);

@@ -31,7 +31,7 @@ public class GradientFlowTests(ITestOutputHelper output)
     /// over the coarse grid t_j = j·T/10 is O(η). The flow is integrated at rtol 1e-11 (its error is below
     /// 1e-8 of the smallest GD error on the ladder); the fitted order over N = 20..320 is within ±0.3 of 1.
     /// </summary>
-    [Fact]
+    [Fact(DisplayName = "GradientFlow: gradient descent as η → 0 → converges to the flow at order 1")]
     public void Gradient_descent_converges_to_the_flow_at_order_one_in_eta()
     {
         const double T = 1.0;
@@ -56,7 +56,7 @@ public class GradientFlowTests(ITestOutputHelper output)
     /// by 2·(steps + 1)·rtol·ℓ (each accepted step adds at most rtol relative error in the weighted norm, and
     /// the quadratic loss doubles a relative error of the outputs).
     /// </summary>
-    [Fact]
+    [Fact(DisplayName = "GradientFlow: loss → non-increasing")]
     public void The_flow_loss_is_non_increasing()
     {
         const double rtol = 1e-8;
@@ -75,7 +75,7 @@ public class GradientFlowTests(ITestOutputHelper output)
     /// losses (≤ 2(steps + 1)·rtol·ℓ, as above) enters divided by δ. Tolerance: twice the truncation estimate plus
     /// that term plus float64 rounding 1e-15·ℓ/δ.
     /// </summary>
-    [Fact]
+    [Fact(DisplayName = "GradientFlow trace: → obeys dℓ/dt = −‖G‖²/L")]
     public void The_trace_obeys_the_flow_identity()
     {
         const double T = 2.0, rtol = 1e-12, delta = 1e-3;
@@ -106,7 +106,7 @@ public class GradientFlowTests(ITestOutputHelper output)
     /// a crude bound on the weighted-RMS local errors accumulated); the clip is active (C below the initial max ‖G_k‖).
     /// The loss still does not increase (dℓ/dt = −Σ_k c_k‖G_k‖²/L ≤ 0).
     /// </summary>
-    [Fact]
+    [Fact(DisplayName = "GradientFlow --clip: → the field respects the radius")]
     public void The_clipped_flow_respects_the_radius()
     {
         const double rtol = 1e-9, atol = 1e-11;
@@ -130,7 +130,7 @@ public class GradientFlowTests(ITestOutputHelper output)
     }
 
     /// <summary>A flow run directory round-trips with the gf fields, one loss per output time and eta = T/N.</summary>
-    [Fact]
+    [Fact(DisplayName = "GradientFlow run directory: write then read → the same run")]
     public void A_flow_run_directory_round_trips()
     {
         var run = Small.With(eta: 0.05, iterations: 8).TrainFlow(1e-8, 1e-10);
@@ -156,7 +156,7 @@ public class GradientFlowTests(ITestOutputHelper output)
     /// in L (fitted over L = 8..64, within ±0.3) with the limit's integration error below 1e-3 of every distance;
     /// an iid initialization has no limit. Also reports the cost of the limit's solve against a 2^14-layer ResNet.
     /// </summary>
-    [Fact]
+    [Fact(DisplayName = "ResNetWithLimit: → converges at order 1, costs less than a deep reference")]
     public void The_limit_object_converges_at_order_one_and_costs_less_than_a_deep_reference()
     {
         var depths = new[] { 8, 16, 32, 64 };
@@ -188,7 +188,7 @@ public class GradientFlowTests(ITestOutputHelper output)
     /// extrapolated loss with its error estimate |R_4L − R_2L| and checks that the extrapolation is consistent:
     /// the error estimate is below the first-order correction |ℓ_4L − R_4L| it removes, at the last output time.
     /// </summary>
-    [Fact]
+    [Fact(DisplayName = "ResNetWithLimit training limit by Richardson: → removes more than its own error estimate")]
     public void The_training_limit_by_richardson_has_an_error_estimate()
     {
         var spec = new RunSpec { Depth = 8, Width = 8, Dim = 3, Samples = 6, Init = InitKind.Smooth, Scale = 0.5, VScale = 0.3, Seed = 5, Eta = 0.1, Iterations = 10 };

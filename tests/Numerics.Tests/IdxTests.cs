@@ -11,7 +11,7 @@ public sealed class IdxTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
     private string P(string f) => Path.Combine(_dir, f);
 
-    [Theory]
+    [Theory(DisplayName = "Idx: plain and gzip → round trip")]
     [InlineData("a.idx")]
     [InlineData("a.idx.gz")]
     public void RoundTripsPlainAndGzip(string name)
@@ -23,7 +23,7 @@ public sealed class IdxTests : IDisposable
         Assert.Equal(a.Data, b.Data);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Idx: hand-written header → read as big-endian")]
     public void HandWrittenHeaderIsBigEndian()
     {
         File.WriteAllBytes(P("h.idx"), new byte[] { 0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9 });
@@ -32,7 +32,7 @@ public sealed class IdxTests : IDisposable
         Assert.Equal(new byte[] { 7, 8, 9 }, a.Data);
     }
 
-    [Theory]
+    [Theory(DisplayName = "Idx: a bad file → error naming it")]
     [InlineData(new byte[] { 0, 0, 8 }, "truncated")]
     [InlineData(new byte[] { 1, 2, 8, 1, 0, 0, 0, 1, 5 }, "not an IDX file")]
     [InlineData(new byte[] { 0, 0, 0x0D, 1, 0, 0, 0, 1, 5, 5, 5, 5 }, "type code")]
@@ -47,7 +47,7 @@ public sealed class IdxTests : IDisposable
         Assert.Contains("bad.idx", e.Message);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Idx: corrupt gzip → reported")]
     public void CorruptGzipIsReported()
     {
         File.WriteAllBytes(P("c.gz"), new byte[] { 0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8 });
@@ -55,7 +55,7 @@ public sealed class IdxTests : IDisposable
         Assert.Contains("gzip", e.Message);
     }
 
-    [Fact]
+    [Fact(DisplayName = "FashionMnist: data set missing → error names the Debian package")]
     public void MissingDataSetNamesThePackage()
     {
         var e = Assert.Throws<IdxFormatException>(() => FashionMnist.Load(_dir));
@@ -63,7 +63,7 @@ public sealed class IdxTests : IDisposable
         Assert.Contains("--data-dir", e.Message);
     }
 
-    [Fact]
+    [Fact(DisplayName = "FashionMnist: wrong image shape → reported")]
     public void WrongImageShapeIsReported()
     {
         var img = new IdxArray(new[] { 2, 27, 28 }, new byte[2 * 27 * 28]);
@@ -78,7 +78,7 @@ public sealed class IdxTests : IDisposable
 /// <summary>Trains on real Fashion-MNIST images (installed by .ci/run from Debian's package).</summary>
 public sealed class FashionMnistTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    [Fact]
+    [Fact(DisplayName = "ResNet on Fashion-MNIST: small network → learns well above chance")]
     public void SmallResNetLearnsWellAboveChance()
     {
         // Needs the Debian package dataset-fashion-mnist (the CI script installs it). Without it the

@@ -92,7 +92,7 @@ public sealed class LayerwiseTests
     /// Bit-identical: both take every sum term by term in the same order with one rounding per term and the
     /// same scalar σ, σ'; the batched code only places independent sums side by side in vector lanes.
     /// </summary>
-    [Theory]
+    [Theory(DisplayName = "Layerwise batched: → reproduces the formula bit for bit")]
     [InlineData(ActivationKind.Gelu)]
     [InlineData(ActivationKind.Tanh)]
     [InlineData(ActivationKind.Softplus)]
@@ -132,7 +132,7 @@ public sealed class LayerwiseTests
     }
 
     /// <summary>The comparison above can fail: one weight changed by one ulp changes the reference's gradient.</summary>
-    [Fact]
+    [Fact(DisplayName = "Layerwise: one ulp in one weight → seen")]
     public void OneUlpInOneWeightIsSeen()
     {
         var s = TestSetting.Random(5, 6, 16, 8, 13, false);

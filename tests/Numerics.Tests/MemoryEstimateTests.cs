@@ -8,7 +8,7 @@ public sealed class MemoryEstimateTests
 {
     private static long Bytes(int L, int m, int n, TrainOptions o) => MemoryEstimate.Mlp(new NetworkShape(L, m, 16, 16, 16), n, o).Bytes;
 
-    [Fact]
+    [Fact(DisplayName = "memory estimate: every option the refusal recommends → estimate smaller")]
     public void EveryOptionThatTheRefusalRecommendsMakesTheEstimateSmaller()
     {
         var o = new TrainOptions(ActivationKind.Gelu, 0.01, 100) { Checkpoint = 0 };
@@ -21,7 +21,7 @@ public sealed class MemoryEstimateTests
         Assert.True(Bytes(16384, 32, 50, o) < full);
     }
 
-    [Fact]
+    [Fact(DisplayName = "memory estimate: → counts the stored activations and the snapshots")]
     public void TheEstimateCountsTheStoredActivationsAndTheSnapshots()
     {
         // L = 16384, m = 32, d = 16, n = 100: without checkpointing the activations alone are (d + 2m)·n·L doubles = 1.05 GB.
@@ -31,7 +31,7 @@ public sealed class MemoryEstimateTests
         Assert.InRange(Bytes(16384, 32, 100, o), activations + 2 * 4 * p * 8, activations + 20 * p * 8 + MemoryEstimate.RuntimeBytes + (1L << 20));
     }
 
-    [Fact]
+    [Fact(DisplayName = "memory estimate: setting beyond the machine → refused with the estimate and the remedy")]
     public void ASettingBeyondTheMachineIsRefusedWithTheEstimateAndTheRemedy()
     {
         var e = Assert.Throws<ArgumentException>(() => MemoryEstimate.Require(MemoryEstimate.Available() + 1, 10, "this setting", "use less"));

@@ -20,7 +20,7 @@ public class NeuralOdeAdjointTests(ITestOutputHelper output)
     /// relative for a gradient of norm ≳ 1e-2 (it is O(1/L)·O(1) here). The adjoint itself is solved at the same
     /// tolerances, so its error (≈ 1e-12) is negligible against the FD error.
     /// </summary>
-    [Fact]
+    [Fact(DisplayName = "NeuralOdeAdjoint: gradient → matches central finite differences")]
     public void Node_gradient_matches_central_finite_differences()
     {
         int L = 4, m = 3, d = 2, n = 3;
@@ -65,7 +65,7 @@ public class NeuralOdeAdjointTests(ITestOutputHelper output)
     /// 1.98 → 2. (With scales 0.8, 0.6 and L = 8..128 the ratios were 1.41 … 1.90 and the fitted slope 0.76:
     /// the same order, seen before the asymptotic regime.)
     /// </summary>
-    [Fact]
+    [Fact(DisplayName = "ResNet gradient: L → ∞ → converges to the ODE gradient at order 1")]
     public void ResNet_gradient_converges_to_the_ode_gradient_at_order_one()
     {
         int m = 6, d = 3, n = 5;

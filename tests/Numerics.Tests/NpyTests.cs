@@ -107,7 +107,7 @@ public sealed class NpyTests : IDisposable
 
     // ------------------------------------------------------------ round trips
 
-    [Theory]
+    [Theory(DisplayName = "Npy: float64 → round trip")]
     [MemberData(nameof(Shapes))]
     public void RoundTrip_Float64(int[] shape)
     {
@@ -125,7 +125,7 @@ public sealed class NpyTests : IDisposable
         if (n > 2) Assert.True(double.IsNegative(a.Data[2]));
     }
 
-    [Theory]
+    [Theory(DisplayName = "Npy: float32 → round trip")]
     [MemberData(nameof(Shapes))]
     public void RoundTrip_Float32(int[] shape)
     {
@@ -139,7 +139,7 @@ public sealed class NpyTests : IDisposable
         Assert.Equal(data.Select(x => (double)x).ToArray(), a.Data);
     }
 
-    [Theory]
+    [Theory(DisplayName = "Npy: int64 → round trip")]
     [MemberData(nameof(Shapes))]
     public void RoundTrip_Int64(int[] shape)
     {
@@ -156,7 +156,7 @@ public sealed class NpyTests : IDisposable
         Assert.Equal(data.Select(x => (double)x).ToArray(), a.Data);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy: large array across chunk boundaries → round trip")]
     public void RoundTrip_LargeArray_CrossesChunkBoundaries()
     {
         int n = 600_000; // > 1 MiB for both f4 and f8
@@ -172,7 +172,7 @@ public sealed class NpyTests : IDisposable
 
     // ------------------------------------------------------------ written layout
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Write: → version 1 header, aligned to 64, trailing newline")]
     public void Write_ProducesVersion1Header_AlignedTo64_WithTrailingNewline()
     {
         string p = _tmp.File("layout.npy");
@@ -190,7 +190,7 @@ public sealed class NpyTests : IDisposable
         Assert.Equal(3.0, BinaryPrimitives.ReadDoubleLittleEndian(bytes.AsSpan(preamble + 16)));
     }
 
-    [Theory]
+    [Theory(DisplayName = "Npy.Write: any shape → Python tuple syntax")]
     [InlineData(new int[0], "()")]
     [InlineData(new[] { 3 }, "(3,)")]
     [InlineData(new[] { 2, 3 }, "(2, 3)")]
@@ -206,7 +206,7 @@ public sealed class NpyTests : IDisposable
         Assert.Equal(0, (10 + hlen) % 64);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Write: shape mismatch → throws")]
     public void Write_ShapeMismatch_Throws()
     {
         string p = _tmp.File("bad.npy");
@@ -220,7 +220,7 @@ public sealed class NpyTests : IDisposable
 
     // ------------------------------------------------------------ atomic writes
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Write: → atomic, no temporary left, overwrites")]
     public void Write_IsAtomic_LeavesNoTempFiles_AndOverwrites()
     {
         string p = _tmp.File("atomic.npy");
@@ -233,7 +233,7 @@ public sealed class NpyTests : IDisposable
         Assert.Equal(new[] { 3 }, s);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Write: failure → temporary deleted, target kept")]
     public void Write_Failure_DeletesTempFile_AndKeepsTarget()
     {
         // The destination is a directory, so the final rename fails after the temp file was written.
@@ -244,7 +244,7 @@ public sealed class NpyTests : IDisposable
         Assert.True(Directory.Exists(p));
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Write: missing directory → throws, leaves nothing")]
     public void Write_MissingDirectory_Throws_LeavesNothing()
     {
         string p = Path.Combine(_tmp.Dir, "nope", "x.npy");
@@ -254,7 +254,7 @@ public sealed class NpyTests : IDisposable
 
     // ------------------------------------------------------------ hand-built files
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: hand-built v1 float64 → read")]
     public void Read_HandBuilt_V1_Float64()
     {
         string h = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }" + new string(' ', 3) + "\n";
@@ -265,7 +265,7 @@ public sealed class NpyTests : IDisposable
         Assert.Equal(6, a.Count);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: hand-built v2 float64 → read")]
     public void Read_HandBuilt_V2_Float64()
     {
         string h = "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }\n";
@@ -275,7 +275,7 @@ public sealed class NpyTests : IDisposable
         Assert.Equal(new double[] { -1, 0, 1 }, a.Data);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: hand-built v3 UTF-8 header → read")]
     public void Read_HandBuilt_V3_Utf8()
     {
         string h = "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }\n";
@@ -283,7 +283,7 @@ public sealed class NpyTests : IDisposable
         Assert.Equal(new double[] { 42 }, Npy.Read(p).Data);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: header dict in any valid syntax → read")]
     public void Read_RobustDictSyntax()
     {
         string h = "{ \"shape\" :( 2 ,2 ,) ,\"fortran_order\":False,   'descr':\"=f8\" }    \n";
@@ -294,7 +294,7 @@ public sealed class NpyTests : IDisposable
         Assert.Equal(new double[] { 1, 2, 3, 4 }, a.Data);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: scalar → read")]
     public void Read_Scalar()
     {
         var p = Put("scalar.npy", NpyTestUtil.Build("{'descr': '<f8', 'fortran_order': False, 'shape': (), }\n", NpyTestUtil.F8(3.5)));
@@ -305,7 +305,7 @@ public sealed class NpyTests : IDisposable
         Assert.Equal(new[] { 3.5 }, a.Data);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: float32 → widened to float64")]
     public void Read_Float32_Widened()
     {
         var p = Put("f4.npy", NpyTestUtil.Build("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }\n", NpyTestUtil.F4(0.1f, -2.5f, float.Epsilon)));
@@ -314,7 +314,7 @@ public sealed class NpyTests : IDisposable
         Assert.Equal(new double[] { 0.1f, -2.5f, float.Epsilon }, a.Data);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: int32 → read")]
     public void Read_Int32()
     {
         var p = Put("i4.npy", NpyTestUtil.Build("{'descr': '<i4', 'fortran_order': False, 'shape': (2, 2), }\n", NpyTestUtil.I4(int.MinValue, -1, 0, int.MaxValue)));
@@ -325,7 +325,7 @@ public sealed class NpyTests : IDisposable
         Assert.Equal(new[] { 2, 2 }, s);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: u1, i1 → read")]
     public void Read_Bytes_U1_I1()
     {
         var pu = Put("u1.npy", NpyTestUtil.Build("{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }\n", new byte[] { 0, 128, 255 }));
@@ -337,7 +337,7 @@ public sealed class NpyTests : IDisposable
         Assert.Equal(new long[] { 0, -128, -1 }, Npy.ReadInt64(pi, out _));
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.ReadInt64: integral floats → accepted; fractional → rejected")]
     public void ReadInt64_AcceptsIntegralFloats_RejectsFractional()
     {
         var p = Put("f8int.npy", NpyTestUtil.Build("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }\n", NpyTestUtil.F8(1, -7, 1e15)));
@@ -354,7 +354,7 @@ public sealed class NpyTests : IDisposable
         Assert.Contains("int64 range", Assert.Throws<NpyFormatException>(() => Npy.ReadInt64(huge, out _)).Message);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: zero size with a huge other dimension → empty")]
     public void Read_ZeroSizeWithHugeOtherDim_IsEmpty()
     {
         var p = Put("zero.npy", NpyTestUtil.Build("{'descr': '<f8', 'fortran_order': False, 'shape': (0, 2000000000, 2000000000), }\n", Array.Empty<byte>()));
@@ -365,7 +365,7 @@ public sealed class NpyTests : IDisposable
 
     // ------------------------------------------------------------ shape check
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read with expected shape: wildcards → accepted")]
     public void Read_WithExpectedShape_AcceptsWildcards()
     {
         string p = _tmp.File("w.npy");
@@ -374,7 +374,7 @@ public sealed class NpyTests : IDisposable
         Assert.Equal(new[] { 2, 3, 4 }, Npy.Read(p, "initial W (L, m, d)", 2, 3, 4).Shape);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read with expected shape: mismatch → error names both shapes")]
     public void Read_WithExpectedShape_MismatchNamesBothShapes()
     {
         string p = _tmp.File("w.npy");
@@ -391,7 +391,7 @@ public sealed class NpyTests : IDisposable
 
     // ------------------------------------------------------------ error cases
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: missing file → error")]
     public void Error_MissingFile()
     {
         string p = _tmp.File("does-not-exist.npy");
@@ -400,7 +400,7 @@ public sealed class NpyTests : IDisposable
         Assert.Contains("must exist", ex.Message);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: a directory → error")]
     public void Error_DirectoryInsteadOfFile()
     {
         string p = _tmp.File("adir.npy");
@@ -408,7 +408,7 @@ public sealed class NpyTests : IDisposable
         Assert.Contains("directory", Fails(p).Message);
     }
 
-    [Theory]
+    [Theory(DisplayName = "Npy.Read: file too short → error")]
     [InlineData(0)]
     [InlineData(3)]
     [InlineData(7)]
@@ -420,7 +420,7 @@ public sealed class NpyTests : IDisposable
         Assert.Contains("too short", Fails(p).Message);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: truncated header → error")]
     public void Error_TruncatedHeader()
     {
         var full = NpyTestUtil.Build("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }\n", Array.Empty<byte>());
@@ -430,7 +430,7 @@ public sealed class NpyTests : IDisposable
         Assert.Contains("header", msg);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: bad magic → error")]
     public void Error_BadMagic()
     {
         var p = Put("magic.npy", Encoding.ASCII.GetBytes("PK\x03\x04 this is a zip, not an npy file at all"));
@@ -439,7 +439,7 @@ public sealed class NpyTests : IDisposable
         Assert.Contains("not a .npy file", Fails(p2).Message);
     }
 
-    [Theory]
+    [Theory(DisplayName = "Npy.Read: unsupported version → error")]
     [InlineData(4, 0)]
     [InlineData(1, 1)]
     [InlineData(0, 0)]
@@ -451,7 +451,7 @@ public sealed class NpyTests : IDisposable
         Assert.Contains($"{major}.{minor}", msg);
     }
 
-    [Theory]
+    [Theory(DisplayName = "Npy.Read: malformed header → error")]
     [InlineData("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), \n")]           // unclosed
     [InlineData("'descr': '<f8', 'fortran_order': False, 'shape': (1,)}\n")]             // no '{'
     [InlineData("{'descr': '<f8', 'fortran_order': False}\n")]                          // missing shape
@@ -475,7 +475,7 @@ public sealed class NpyTests : IDisposable
         Assert.Contains("malformed", Fails(p).Message);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: big-endian data → error")]
     public void Error_BigEndian()
     {
         var p = Put("be.npy", NpyTestUtil.Build("{'descr': '>f8', 'fortran_order': False, 'shape': (1,), }\n", new byte[8]));
@@ -486,7 +486,7 @@ public sealed class NpyTests : IDisposable
         Assert.Contains("astype('<i4')", Fails(p4).Message);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: Fortran order → error")]
     public void Error_FortranOrder()
     {
         var p = Put("fortran.npy", NpyTestUtil.Build("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 2), }\n", NpyTestUtil.F8(1, 2, 3, 4)));
@@ -495,7 +495,7 @@ public sealed class NpyTests : IDisposable
         Assert.Contains("np.ascontiguousarray", msg);
     }
 
-    [Theory]
+    [Theory(DisplayName = "Npy.Read: unsupported dtype → error")]
     [InlineData("<c16")]
     [InlineData("<f2")]
     [InlineData("<u8")]
@@ -514,7 +514,7 @@ public sealed class NpyTests : IDisposable
         Assert.Contains("astype(np.float64)", msg);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: structured dtype → error")]
     public void Error_StructuredDType()
     {
         var p = Put("rec.npy", NpyTestUtil.Build("{'descr': [('a', '<f8'), ('b', '<i4')], 'fortran_order': False, 'shape': (1,), }\n", new byte[12]));
@@ -523,7 +523,7 @@ public sealed class NpyTests : IDisposable
         Assert.Contains("structured", msg);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: object array → error")]
     public void Error_ObjectArray()
     {
         var p = Put("obj.npy", NpyTestUtil.Build("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }\n", new byte[40]));
@@ -532,7 +532,7 @@ public sealed class NpyTests : IDisposable
         Assert.Contains("dtype", msg);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: negative dimension → error")]
     public void Error_NegativeDimension()
     {
         var p = Put("neg.npy", NpyTestUtil.Build("{'descr': '<f8', 'fortran_order': False, 'shape': (2, -3), }\n", Array.Empty<byte>()));
@@ -541,7 +541,7 @@ public sealed class NpyTests : IDisposable
         Assert.Contains("-3", msg);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: truncated data → error")]
     public void Error_TruncatedData()
     {
         var p = Put("truncd.npy", NpyTestUtil.Build("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }\n", NpyTestUtil.F8(1, 2, 3, 4, 5)));
@@ -552,7 +552,7 @@ public sealed class NpyTests : IDisposable
         Assert.Throws<NpyFormatException>(() => Npy.ReadInt64(p, out _));
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: trailing bytes → error")]
     public void Error_TrailingGarbage()
     {
         var p = Put("trail.npy", NpyTestUtil.Build("{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }\n", NpyTestUtil.I4(1, 2, 3)));
@@ -562,14 +562,14 @@ public sealed class NpyTests : IDisposable
         Assert.Contains("12", msg);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read: too many elements → error")]
     public void Error_TooManyElements()
     {
         var p = Put("huge.npy", NpyTestUtil.Build("{'descr': '<f8', 'fortran_order': False, 'shape': (2000000000, 2000000000), }\n", Array.Empty<byte>()));
         Assert.Contains("too many elements", Fails(p).Message);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.Read errors: → messages suggest the fix")]
     public void Error_MessagesSuggestFix()
     {
         var p = Put("be.npy", NpyTestUtil.Build("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }\n", new byte[8]));
@@ -578,14 +578,14 @@ public sealed class NpyTests : IDisposable
 
     // ------------------------------------------------------------ RequireFinite
 
-    [Fact]
+    [Fact(DisplayName = "Npy.RequireFinite: finite data → passes")]
     public void RequireFinite_PassesForFiniteData()
     {
         Npy.RequireFinite(new NpyArray(new[] { 2 }, new[] { 1.0, -1e308 }, "<f8"), "x.npy", "x");
         Npy.RequireFinite(new NpyArray(new[] { 0, 3 }, Array.Empty<double>(), "<f8"), "x.npy", "x");
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.RequireFinite: a non-finite entry → error names its multi-index")]
     public void RequireFinite_NamesMultiIndex()
     {
         var data = new double[24];
@@ -602,7 +602,7 @@ public sealed class NpyTests : IDisposable
         Assert.Equal("w0.npy", ex.Path);
     }
 
-    [Fact]
+    [Fact(DisplayName = "Npy.RequireFinite: non-finite scalar → error")]
     public void RequireFinite_Scalar()
     {
         var a = new NpyArray(Array.Empty<int>(), new[] { double.NegativeInfinity }, "<f8");
@@ -611,7 +611,7 @@ public sealed class NpyTests : IDisposable
         Assert.Contains("[]", ex.Message);
     }
 
-    [Fact]
+    [Fact(DisplayName = "NpyFormatException: with and without a path → Path kept")]
     public void Exception_Constructors()
     {
         Assert.Null(new NpyFormatException("m").Path);

@@ -58,7 +58,7 @@ public class OdeTests(ITestOutputHelper output)
     /// times T0 + (T1 − T0)·j/4, j = 1..4 (N is a multiple of 4), so that a leading error coefficient that
     /// happens to vanish at one time cannot fake a higher order.
     /// </summary>
-    [Theory]
+    [Theory(DisplayName = "Ode tableaux: observed order → the declared order")]
     [MemberData(nameof(Cases))]
     public void Observed_order_matches_declared_order(string problem, string tableau, bool embedded)
     {
@@ -84,7 +84,7 @@ public class OdeTests(ITestOutputHelper output)
     /// atol + rtol·|y|, so the global error is at most (steps)·(atol + rtol·max|y|)·e^{Lip·(t1 − t0)}
     /// (local errors propagated by the Lipschitz constant). Checked at rtol = 1e-6 and 1e-10.
     /// </summary>
-    [Theory]
+    [Theory(DisplayName = "Ode adaptive solve: → meets its tolerance")]
     [MemberData(nameof(Cases))]
     public void Adaptive_solve_meets_its_tolerance(string problem, string tableau, bool unused)
     {
@@ -104,7 +104,7 @@ public class OdeTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "Ode solve: output times → hit exactly")]
     public void Output_times_are_hit_exactly()
     {
         var p = OdeProblem.Rotation;
@@ -115,7 +115,7 @@ public class OdeTests(ITestOutputHelper output)
             Assert.True(MaxAbsDiff(sol.States[j], p.Exact(times[j])) < 1e-8, $"state at t = {times[j]}");
     }
 
-    [Fact]
+    [Fact(DisplayName = "Ode tableaux: published ones → satisfy their invariants")]
     public void Published_tableaux_satisfy_their_invariants()
     {
         foreach (var tab in new[] { ButcherTableau.DormandPrince54, ButcherTableau.BogackiShampine32 })
@@ -132,7 +132,7 @@ public class OdeTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [Fact(DisplayName = "Ode tableaux: a broken one → rejected")]
     public void A_broken_tableau_is_rejected()
     {
         var bs = ButcherTableau.BogackiShampine32;
@@ -154,7 +154,7 @@ public class OdeTests(ITestOutputHelper output)
     }
 
     /// <summary>With σ = identity and constant W, V the neural ODE is linear: H(1) = exp(VW) H(0).</summary>
-    [Fact]
+    [Fact(DisplayName = "NeuralOde: linear → matches the matrix exponential")]
     public void Linear_neural_ode_matches_the_matrix_exponential()
     {
         int m = 3, d = 2, n = 2;
@@ -185,7 +185,7 @@ public class OdeTests(ITestOutputHelper output)
     }
 
     /// <summary>The piecewise-linear interpolant: nodes at k/L, constant on [0, 1/L], linear in between.</summary>
-    [Fact]
+    [Fact(DisplayName = "NeuralOde piecewise-linear weights: → interpolate the layers")]
     public void Piecewise_linear_weights_interpolate_the_layers()
     {
         int L = 4, m = 1, d = 1;
@@ -206,7 +206,7 @@ public class OdeTests(ITestOutputHelper output)
     }
 
     /// <summary>The ResNet forward on the interpolant's nodes equals the layer-wise reference forward.</summary>
-    [Fact]
+    [Fact(DisplayName = "ResNet forward on the nodes: → matches the layer-wise reference")]
     public void ResNet_forward_on_the_nodes_matches_the_layerwise_reference()
     {
         var spec = new Training.RunSpec { Depth = 6, Width = 5, Dim = 3, Samples = 4, Init = Training.InitKind.Smooth, VScale = 0.5, Seed = 3 };
@@ -222,7 +222,7 @@ public class OdeTests(ITestOutputHelper output)
     /// initialization of depth 64 (W scale 1/√d, V scale ≈ 1/√m, so that κ = s1·max‖V‖₂‖W‖₂ is O(1)) against a 2^14-layer ResNet forward on the same weight function, and the
     /// distance of each to the other.
     /// </summary>
-    [Fact]
+    [Fact(DisplayName = "NeuralOde solve: against a ResNet of 2^14 layers → the deeper ResNet is closer (costs printed)")]
     public void Cost_of_the_ode_solve_versus_a_deep_resnet()
     {
         int L = 64, m = 32, d = 16, n = 20;

@@ -32,7 +32,7 @@ public sealed class RunDirectoryTests : IDisposable
         return Trainer.Train(s.Shape, s.Data, init, opts, seed, "random test data", s.A, s.B);
     }
 
-    [Fact]
+    [Fact(DisplayName = "RunDirectory: write then read → everything round trips")]
     public void WriteThenReadRoundTripsEverything()
     {
         var r = GeneralRun();
@@ -113,7 +113,7 @@ public sealed class RunDirectoryTests : IDisposable
         return dir;
     }
 
-    [Fact]
+    [Fact(DisplayName = "RunDirectory: minimal foreign directory → read")]
     public void MinimalForeignDirectoryReads()
     {
         var dir = WriteForeign("foreign");
@@ -137,7 +137,7 @@ public sealed class RunDirectoryTests : IDisposable
         Assert.Equal(w.AsSpan(L * M * D).ToArray(), r.W[1]);
     }
 
-    [Theory]
+    [Theory(DisplayName = "RunDirectory: broken directory → rejected with a telling message")]
     [InlineData("missing-run-json", new[] { "run.json", "missing" })]
     [InlineData("missing-w", new[] { "w.npy", "missing" })]
     [InlineData("v-wrong-shape", new[] { "v.npy", "shape" })]
@@ -166,7 +166,7 @@ public sealed class RunDirectoryTests : IDisposable
         foreach (var f in fragments) Assert.Contains(f, e.Message);
     }
 
-    [Fact]
+    [Fact(DisplayName = "RunDirectory: missing directory → error")]
     public void ReadingAMissingDirectoryFails()
     {
         var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(_tmp.File("nothing-here")));
@@ -183,7 +183,7 @@ public sealed class RunDirectoryTests : IDisposable
         Directory.GetFileSystemEntries(_tmp.Dir).Select(Path.GetFileName)
             .Where(n => n!.Contains(".partial-") || n.Contains(".old-")).ToArray()!;
 
-    [Fact]
+    [Fact(DisplayName = "RunDirectory: overwrite → needs force, atomic")]
     public void OverwritingNeedsForceAndIsAtomic()
     {
         var first = GeneralRun(iterations: 6, seed: 1);
@@ -207,7 +207,7 @@ public sealed class RunDirectoryTests : IDisposable
         Assert.Equal(new[] { "out" }, Directory.GetFileSystemEntries(_tmp.Dir).Select(Path.GetFileName).ToArray());
     }
 
-    [Fact]
+    [Fact(DisplayName = "RunDirectory: failed write → old directory kept, no temporaries")]
     public void AFailedWriteLeavesTheOldDirectoryAndNoTemporaries()
     {
         var dir = _tmp.File("kept");

@@ -42,7 +42,7 @@ public sealed class SpectralNormTests
     /// ‖M‖₂ by as much (Weyl); the Gram route adds k·u/2 more. A wrong λ_max (another eigenvalue, a missed
     /// reflection) is off by the gap between singular values, here ≥ 1e-3 relative.
     /// </summary>
-    [Theory]
+    [Theory(DisplayName = "SpectralNorm: any matrix → the largest singular value")]
     [InlineData(16, 100, 1)]
     [InlineData(32, 100, 2)]
     [InlineData(32, 16, 3)]
@@ -67,7 +67,7 @@ public sealed class SpectralNormTests
     }
 
     /// <summary>λ_min and λ_max of Q diag(λ) Qᵀ, λ of both signs and a zero one: absolute 1e-13·‖G‖₂ (k·u·‖G‖₂).</summary>
-    [Theory]
+    [Theory(DisplayName = "SpectralNorm extreme eigenvalues: symmetric matrix of known spectrum → its smallest and largest eigenvalue")]
     [InlineData(100, 1)]
     [InlineData(16, 2)]
     [InlineData(3, 3)]
@@ -88,7 +88,7 @@ public sealed class SpectralNormTests
         Assert.True(Math.Abs(SpectralNorm.LargestEigenvalue((double[])a.Clone(), k) - lam.Max()) <= 1e-13 * scale);
     }
 
-    [Fact]
+    [Fact(DisplayName = "SpectralNorm: non-finite entries → non-finite norm")]
     public void NonFiniteEntriesGiveNonFiniteNorms()
     {
         Assert.True(double.IsNaN(SpectralNorm.OfBlock(2, 2, new[] { 1.0, double.NaN, 0.0, 1.0 }, 0)));
