@@ -122,7 +122,7 @@ let architectures : Architecture list =
       GluBlock.architecture ]
 
 /// Results evaluated on one generic-architecture run (theta.npy), stated once over `Architecture`.
-let blockSingleRun : Result<BlockRun> list = GenericResults.all
+let blockSingleRun : Result<BlockRun> list = GenericResults.all @ GenericSplit.all
 
 /// Rate statements over a ladder of generic-architecture runs.
 let blockLadder : Result<GenericResults.BlockLadder> list = GenericResults.ladder

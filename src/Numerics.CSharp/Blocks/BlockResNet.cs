@@ -23,6 +23,7 @@ public sealed class BlockResNet
     private readonly double[] _y;
     private readonly double[]? _b;
     private readonly double[] _h, _caches, _f, _p, _gh, _out;
+    private double[]? _adj;
 
     /// <summary>Builds the network for a fixed data set; A (d×d_in) and B (d_out×d) are fixed, null meaning identity.</summary>
     public BlockResNet(IResidualBlock block, int depth, Dataset data, double[]? a = null, double[]? b = null)
@@ -62,6 +63,13 @@ public sealed class BlockResNet
 
     /// <summary>Hidden states of the last evaluation: (L+1)×n×d, h_k^i at [(k·n + i)·d].</summary>
     public ReadOnlySpan<double> HiddenStates => _h;
+
+    /// <summary>When set, an evaluation with a gradient also keeps every adjoint p_k (see <see cref="Adjoints"/>); off by default.</summary>
+    public bool KeepAdjoints { get; set; }
+
+    /// <summary>Adjoints p_k^i = ∂ℓ/∂h_k^i of the last evaluation with a gradient and <see cref="KeepAdjoints"/> set:
+    /// (L+1)×n×d, p_k^i at [(k·n + i)·d]; empty otherwise.</summary>
+    public ReadOnlySpan<double> Adjoints => _adj;
 
     /// <summary>
     /// Evaluates ℓ(θ) and, when <paramref name="grad"/> is non-empty, G = L·∂ℓ/∂θ into it (same layout as θ).
@@ -127,8 +135,11 @@ public sealed class BlockResNet
         if (grad.IsEmpty) return stats;
         if (grad.Length != L * P) throw new ArgumentException($"the gradient buffer has {grad.Length} entries, expected L·P = {L * P}");
 
+        if (KeepAdjoints) _adj ??= new double[_h.Length];
+        var adj = KeepAdjoints ? _adj : null;
         for (int k = L - 1; k >= 0; k--)
         {
+            if (adj is not null) p.CopyTo(adj.AsSpan((k + 1) * nd, nd));
             var gk = grad.Slice(k * P, P);
             gk.Clear();
             _block.Backward(theta.Slice(k * P, P), _h.AsSpan(k * nd, nd), _caches.AsSpan(k * _cache, _cache), p, gk, _gh, n);
@@ -136,6 +147,7 @@ public sealed class BlockResNet
             double ps = AdjointSum(p, n, d);
             if (!(ps <= stats.MaxAdjointSum)) stats.MaxAdjointSum = ps;
         }
+        if (adj is not null) p.CopyTo(adj.AsSpan(0, nd));
         return stats;
     }
 
