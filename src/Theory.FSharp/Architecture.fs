@@ -48,7 +48,11 @@ type Architecture =
       /// (C_θθ, C_hθ): ‖∂_θf(θ', h) − ∂_θf(θ, h)‖₂ ≤ C_θθ‖θ' − θ‖ and ‖∂_θf(θ, h') − ∂_θf(θ, h)‖₂ ≤ C_hθ‖h' − h‖
       SecondDerivatives: IterateBounds -> float * float
       /// (a, b) of lemma L5: ‖G_{k+1} − G_k‖ ≤ a‖θ_{k+1} − θ_k‖ + b/L (usually `Architecture.lemmaL5`)
-      GradientDifference: IterateBounds -> float * float }
+      GradientDifference: IterateBounds -> float * float
+      /// Optional, for a block that has sharper per-state quantities than ‖h‖ (conv: patch norms): C_θθ at ONE state h
+      /// (the Dim entries of the array from the offset), with ‖∂_θf(θ', h) − ∂_θf(θ, h)‖₂ ≤ C_θθ‖θ' − θ‖ for every θ, θ'
+      /// within the part bounds; None: the first value of SecondDerivatives with Hidden = ‖h‖ (G.A.split uses it).
+      ThetaThetaAtState: (IterateBounds -> float[] -> int -> float) option }
 
 /// A generic-architecture run's setting (the quantities hypotheses and constants are made of).
 and BlockSetting =

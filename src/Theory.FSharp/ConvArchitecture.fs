@@ -44,5 +44,10 @@ let architecture : Architecture =
           SecondDerivatives = fun b ->
               let c, s = constantsAt b, state b
               ConvBlock.thetaThetaLipschitz c s, ConvBlock.thetaStateLipschitz c s
-          GradientDifference = fun b -> Architecture.lemmaL5 arch b }
+          GradientDifference = fun b -> Architecture.lemmaL5 arch b
+          // at one state: β_θθ(h) of ConvBlock.fs with the measured patch norm π(h) and shift norm ν(h) (≤ ‖h‖ and 3‖h‖)
+          ThetaThetaAtState =
+            Some(fun b x o ->
+                let c, h, w = shape b
+                ConvBlock.thetaThetaLipschitz (constantsAt b) (ConvBlock.StateNorms.measure c h w (System.ReadOnlySpan(x, o, b.Dim)))) }
     arch

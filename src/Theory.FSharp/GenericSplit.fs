@@ -58,7 +58,11 @@ let pairQuantities (run: BlockRun) (arch: Architecture) (block: IResidualBlock) 
             let pn = Linalg.frobenius ps ((k + 2) * nd + i * d) d
             let b = { Hidden = Linalg.frobenius hs ((k + 1) * nd + i * d) d; AdjointSum = pn; PartFro = fro; PartOp = op
                       S0 = st.S0; S1 = st.S1; S2 = defaultArg st.S2 nan; Dim = d; Hyper = st.Hyper }
-            a <- a + weigh pn (fst (arch.SecondDerivatives b))
+            let cTT =
+                match arch.ThetaThetaAtState with
+                | Some at -> at b hs ((k + 1) * nd + i * d)
+                | None -> fst (arch.SecondDerivatives b)
+            a <- a + weigh pn cTT
         { E = e; A = a })
 
 /// The recursion's state for one pair.

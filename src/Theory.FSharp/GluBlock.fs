@@ -72,5 +72,6 @@ let architecture : Architecture =
           GradientDifference =
             fun b ->
                 let cTT, cHT = arch.SecondDerivatives b
-                mul b.AdjointSum cTT, mul b.AdjointSum (mul cHT (arch.OutputBound b) + mul (arch.LipschitzTheta b) (arch.LipschitzH b)) }
+                mul b.AdjointSum cTT, mul b.AdjointSum (mul cHT (arch.OutputBound b) + mul (arch.LipschitzTheta b) (arch.LipschitzH b))
+          ThetaThetaAtState = None }
     arch

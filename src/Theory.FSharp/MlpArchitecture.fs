@@ -33,4 +33,5 @@ let architecture : Architecture =
       GradientDifference =
         fun b ->
             let c = DepthSmoothness.coefficients b.Hidden b.AdjointSum (mW b) (mV b) (sigmaBound b) b.S1 b.S2
-            c.A, c.B }
+            c.A, c.B
+      ThetaThetaAtState = None }

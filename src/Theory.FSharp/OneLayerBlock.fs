@@ -23,5 +23,6 @@ let architecture : Architecture =
           LipschitzTheta = fun b -> b.S1 * hh b
           OutputBound = fun b -> sqrt (float b.Dim) * b.S0 + b.S1 * (mW b * b.Hidden + mB b)
           SecondDerivatives = fun b -> b.S2 * (b.Hidden * b.Hidden + 1.0), b.S2 * mW b * hh b + b.S1
-          GradientDifference = fun b -> Architecture.lemmaL5 arch b }
+          GradientDifference = fun b -> Architecture.lemmaL5 arch b
+          ThetaThetaAtState = None }
     arch
