@@ -43,16 +43,14 @@ let ladderAt (depths: int list) (spec: BlockRunSpec) =
 /// A ladder of the setting at depths 4, 8, 16, 32, 64.
 let ladderOf (spec: BlockRunSpec) = ladderAt [ 4; 8; 16; 32; 64 ] spec
 
-/// Adds δ to every entry of layer ⌊L/2⌋ of the last snapshot with δ√P = 2.5·z_N, z_N the G.A.segments bound there:
-/// then ‖Δ_k‖ ≥ δ√P − (observed ‖Δ_k‖) ≥ 1.5·z_N > z_N (triangle inequality, observed ≤ z_N), so a check that reads
-/// the snapshot's parameters must report a violation.
-let bumpLastSnapshot (run: BlockRun) : BlockRun =
+/// Adds δ to every entry of layer ⌊L/2⌋ of the last snapshot with δ√P = target: the increments of the two pairs that
+/// layer belongs to move to within the observed max_k ‖Δ_k‖ of target (triangle inequality), the others stay.
+let bumpLastSnapshotBy (target: float) (run: BlockRun) : BlockRun =
     let d = run.Data
     let s = run.SnapshotCount - 1
     let P = run.ParameterCount
     let k = run.Setting.Depth / 2
-    let bound, _ = GenericResults.depthSmoothnessBoundWith true run.Architecture.Value run
-    let delta = 2.5 * bound.[run.Steps.[s]] / sqrt (float P)
+    let delta = target / sqrt (float P)
     let theta = Array.copy (run.Theta s)
     for i in k * P .. k * P + P - 1 do theta.[i] <- theta.[i] + delta
     let thetas = Array.copy d.Theta
@@ -61,6 +59,19 @@ let bumpLastSnapshot (run: BlockRun) : BlockRun =
         BlockRunData(Directory = d.Directory + " (bumped)", Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
                      ParameterCount = d.ParameterCount, Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
                      Steps = d.Steps, Theta = thetas, Losses = d.Losses, Trace = d.Trace))
+
+/// Adds δ to every entry of layer ⌊L/2⌋ of the last snapshot with δ√P = 2.5·z_N, z_N the G.A.segments bound there:
+/// then ‖Δ_k‖ ≥ δ√P − (observed ‖Δ_k‖) ≥ 1.5·z_N > z_N (triangle inequality, observed ≤ z_N), so a check that reads
+/// the snapshot's parameters must report a violation.
+let bumpLastSnapshot (run: BlockRun) : BlockRun =
+    let bound, _ = GenericResults.depthSmoothnessBoundWith true run.Architecture.Value run
+    bumpLastSnapshotBy (2.5 * bound.[run.Steps.[run.SnapshotCount - 1]]) run
+
+/// The setting of a catalog entry's report example (as the report's architectures section trains it).
+let reportExample (e: BlockCatalog.Entry) =
+    let x = e.ReportExample
+    BlockRunSpec(Architecture = e.Name, Depth = x.Depth, Samples = x.Samples, Dim = x.Dim, Init = InitKind.Tied, Eta = x.Eta,
+                 Iterations = x.Iterations, Snapshots = 5, Seed = 0L)
 
 
 /// The negative control of G.A.segments on one setting: trained with snapshots at its last two iterations, G.A.segments

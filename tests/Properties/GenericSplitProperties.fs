@@ -1,0 +1,78 @@
+/// The split form of result A for any architecture (docs/theorems/GenericResults.md, "G.A.split"): it holds on sampled
+/// runs of every catalog block, a corrupted last snapshot is violated with every hypothesis met, and a corruption that
+/// G.A.aposteriori lets through is violated by G.A.split.
+module ResOdeProofs.Properties.GenericSplitProperties
+
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open FsCheck.Xunit
+open ResOdeProofs.Numerics
+open ResOdeProofs.Numerics.Blocks
+open ResOdeProofs.Theory
+open ResOdeProofs.Properties.Generators
+open ResOdeProofs.Properties.Profile
+open ResOdeProofs.Properties.BlockProperties
+
+/// Smooth settings of every block of the catalog with theory-side constants (one-layer, scaled-linear, conv, glu).
+let catalogSpec : Gen<BlockRunSpec> =
+    Gen.oneof [ OneLayerBlockProperties.oneLayerSpec; ScaledLinearBlockProperties.scaledLinearSpec; ConvBlockProperties.convSpec; GluBlockProperties.gluSpec ]
+
+let private describe (s: BlockRunSpec) = if s.Architecture = "conv" then ConvBlockProperties.describeConv s else describeBlock s
+
+let catalogArb = Arb.fromGenShrink (catalogSpec, fun s -> if s.Architecture = "conv" then ConvBlockProperties.shrinkConv s else shrinkBlock s)
+
+let private verdict (r: Result<BlockRun>) run = (Result.evaluate r run).Verdict
+
+[<ProfiledProperty(12, Replay = "(3141,5927)")>]
+let ``G.A.split: sampled smooth runs of every catalog block → holds, restarted or not`` () =
+    Prop.forAll catalogArb (fun spec ->
+        let run = trainBlock spec
+        let a, seg = verdict GenericSplit.split run, verdict GenericSplit.splitSegments run
+        (not run.Setting.Diverged) ==> lazy (
+            (Verdict.isHolds a && Verdict.isHolds seg)
+            |@ sprintf "%s\nG.A.split: %A\nG.A.split.segments: %A\n%s" (describe spec) a seg (reproduceBlock spec))
+        |> Prop.classify true spec.Architecture
+        |> Prop.collect (Verdict.tightness seg |> Option.map tightnessBucket |> Option.defaultValue "n/a"))
+
+/// The G.A.split bound (from t = 0, or restarted) at the last snapshot.
+let private splitBoundAtLast (restart: bool) (run: BlockRun) =
+    let t = GenericSplit.tracks run
+    let st = if restart then List.last t.Segments else t.FromZero
+    let j = run.Steps.[run.SnapshotCount - 1]
+    st.Value.Bound.[j]
+
+[<ProfiledProperty(8, Replay = "(2718,2819)")>]
+let ``G.A.split: last snapshot bumped to 2.5 times its bound, hypotheses met → violated, restarted or not`` () =
+    Prop.forAll catalogArb (fun spec ->
+        let spec = spec.With(depth = max 4 spec.Depth, iterations = max 2 spec.Iterations)
+        let run = trainBlock spec
+        (not run.Setting.Diverged) ==> lazy (
+        let before = verdict GenericSplit.split run, verdict GenericSplit.splitSegments run
+        let afterZero = verdict GenericSplit.split (bumpLastSnapshotBy (2.5 * splitBoundAtLast false run) run)
+        let afterSeg = verdict GenericSplit.splitSegments (bumpLastSnapshotBy (2.5 * splitBoundAtLast true run) run)
+        (Verdict.isHolds (fst before) && Verdict.isHolds (snd before) && Verdict.isViolated afterZero && Verdict.isViolated afterSeg)
+        |@ sprintf "%s\nbefore: %A\nafter (from t = 0): %A\nafter (segments): %A" (describe spec) before afterZero afterSeg))
+
+/// The mutation: on the report's example of every catalog block, the last snapshot bumped so that its largest increment
+/// lies strictly between the G.A.split bound and the G.A.aposteriori bound (target √(split·old), and the observed
+/// increment m on both sides: split < target − m, target + m < old) → G.A.aposteriori holds, G.A.split is violated.
+[<Fact>]
+let ``G.A.split: report examples with the last snapshot bumped between both bounds → G.A.aposteriori holds, G.A.split violated`` () =
+    for e in BlockCatalog.All |> Seq.filter (fun e -> not (isNull e.ReportExample)) do
+        let run = trainBlock (reportExample e)
+        let j = run.Steps.[run.SnapshotCount - 1]
+        let old = (fst (GenericResults.depthSmoothnessBound run.Architecture.Value run)).[j]
+        let sharp = splitBoundAtLast false run
+        let m = run.DepthIncrement(run.SnapshotCount - 1)
+        let target = sqrt (sharp * old)
+        Assert.True(sharp < target - m && target + m < old,
+                    sprintf "%s: no room between the bounds (split %g, G.A.aposteriori %g, observed %g)" e.Name sharp old m)
+        let bumped = bumpLastSnapshotBy target run
+        let loose, sharper = verdict GenericResults.depthSmoothness bumped, verdict GenericSplit.split bumped
+        Assert.True(Verdict.isHolds loose && Verdict.isViolated sharper, sprintf "%s: G.A.aposteriori %A, G.A.split %A" e.Name loose sharper)
+
+[<Fact>]
+let ``G.A.split: clipped gradient descent → hypothesis not met`` () =
+    let spec = BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2, Clip = System.Nullable 0.5)
+    Assert.True(Verdict.isHypothesisNotMet (verdict GenericSplit.split (trainBlock spec)))
