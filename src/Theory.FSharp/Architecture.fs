@@ -49,10 +49,15 @@ type Architecture =
       SecondDerivatives: IterateBounds -> float * float
       /// (a, b) of lemma L5: ‖G_{k+1} − G_k‖ ≤ a‖θ_{k+1} − θ_k‖ + b/L (usually `Architecture.lemmaL5`)
       GradientDifference: IterateBounds -> float * float
-      /// Optional, for a block that has sharper per-state quantities than ‖h‖ (conv: patch norms): C_θθ at ONE state h
-      /// (the Dim entries of the array from the offset), with ‖∂_θf(θ', h) − ∂_θf(θ, h)‖₂ ≤ C_θθ‖θ' − θ‖ for every θ, θ'
-      /// within the part bounds; None: the first value of SecondDerivatives with Hidden = ‖h‖ (G.A.split uses it).
-      ThetaThetaAtState: (IterateBounds -> float[] -> int -> float) option }
+      /// Optional, for a block that has sharper per-state quantities than ‖h‖ (conv: patch norms; glu: ‖U h‖_∞, ‖W h‖_∞):
+      /// C_θθ at ONE state h between two given layers θ, θ', with ‖∂_θf(θ'', h) − ∂_θf(θ''', h)‖₂ ≤ C_θθ‖θ'' − θ'''‖
+      /// for every θ'', θ''' on the segment [θ, θ'] (whose part norms are within the bounds); None: the first value of
+      /// SecondDerivatives with Hidden = ‖h‖ (G.A.split uses it).
+      ThetaThetaAtState: (IterateBounds -> PairAtState -> float) option }
+
+/// A state h and the two layers θ, θ' of a segment, for `Architecture.ThetaThetaAtState` (flat arrays with offsets:
+/// θ = Theta[First .. First + P − 1], θ' = Theta[Second ..], h = State[StateOffset .. StateOffset + Dim − 1]).
+and PairAtState = { Theta: float[]; First: int; Second: int; State: float[]; StateOffset: int }
 
 /// A generic-architecture run's setting (the quantities hypotheses and constants are made of).
 and BlockSetting =

@@ -47,7 +47,7 @@ let architecture : Architecture =
           GradientDifference = fun b -> Architecture.lemmaL5 arch b
           // at one state: β_θθ(h) of ConvBlock.fs with the measured patch norm π(h) and shift norm ν(h) (≤ ‖h‖ and 3‖h‖)
           ThetaThetaAtState =
-            Some(fun b x o ->
+            Some(fun b at ->
                 let c, h, w = shape b
-                ConvBlock.thetaThetaLipschitz (constantsAt b) (ConvBlock.StateNorms.measure c h w (System.ReadOnlySpan(x, o, b.Dim)))) }
+                ConvBlock.thetaThetaLipschitz (constantsAt b) (ConvBlock.StateNorms.measure c h w (System.ReadOnlySpan(at.State, at.StateOffset, b.Dim)))) }
     arch

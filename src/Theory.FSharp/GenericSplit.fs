@@ -60,7 +60,7 @@ let pairQuantities (run: BlockRun) (arch: Architecture) (block: IResidualBlock) 
                       S0 = st.S0; S1 = st.S1; S2 = defaultArg st.S2 nan; Dim = d; Hyper = st.Hyper }
             let cTT =
                 match arch.ThetaThetaAtState with
-                | Some at -> at b hs ((k + 1) * nd + i * d)
+                | Some at -> at b { Theta = theta; First = k * P; Second = (k + 1) * P; State = hs; StateOffset = (k + 1) * nd + i * d }
                 | None -> fst (arch.SecondDerivatives b)
             a <- a + weigh pn cTT
         { E = e; A = a })

@@ -49,6 +49,34 @@ let thetaThetaMatrix (b: IterateBounds) =
 
 let private norm3 (a: float) (b: float) (c: float) = sqrt (a * a + b * b + c * c)
 
+/// max over the rows r of the m×d matrix stored at `o` in both layers (offsets o1, o2) of |(X h)_r|, an upper value:
+/// each computed sum plus 2(d + 1)u times the sum of the absolute products (the rounding of a d-term sum).
+let private rowMax (at: PairAtState) (o: int) (m: int) (d: int) =
+    let u = System.Math.ScaleB(1.0, -53)
+    let mutable best = 0.0
+    for first in [ at.First; at.Second ] do
+        for r in 0 .. m - 1 do
+            let mutable acc, mag = 0.0, 0.0
+            for c in 0 .. d - 1 do
+                let t = at.Theta.[first + o + r * d + c] * at.State.[at.StateOffset + c]
+                acc <- acc + t
+                mag <- mag + abs t
+            best <- max best (abs acc + 2.0 * float (d + 1) * u * mag)
+    best
+
+/// C_θθ at one state h on the segment between two layers (docs/theorems/GluBlock.md, "C_θθ at a state"): Q with
+/// c∞ = max_t ‖U(t)h‖_∞ and γ_h = s0 + s1 max_t ‖W(t)h‖_∞ in place of M_U H and γ (entrywise affine in t: the maxima
+/// are at the two layers), H = ‖h‖.
+let thetaThetaAtState (b: IterateBounds) (at: PairAtState) =
+    let d = b.Dim
+    let m = int (Architecture.part b.Hyper "width")
+    let h = Linalg.frobenius at.State at.StateOffset d
+    let aInf, cInf = rowMax at 0 m d, rowMax at (m * d) m d
+    let gammaH = b.S0 + mul b.S1 aInf
+    let h2 = mul h h
+    let ww, wu, wv, uv = prod [ b.S2; mV b; cInf; h2 ], prod [ b.S1; mV b; h2 ], prod [ b.S1; cInf; h ], mul gammaH h
+    spectralRadiusBound (array2D [ [ ww; wu; wv ]; [ wu; 0.0; uv ]; [ wv; uv; 0.0 ] ])
+
 /// The gated block's constants.
 let architecture : Architecture =
     let rec arch =
@@ -73,5 +101,5 @@ let architecture : Architecture =
             fun b ->
                 let cTT, cHT = arch.SecondDerivatives b
                 mul b.AdjointSum cTT, mul b.AdjointSum (mul cHT (arch.OutputBound b) + mul (arch.LipschitzTheta b) (arch.LipschitzH b))
-          ThetaThetaAtState = None }
+          ThetaThetaAtState = Some thetaThetaAtState }
     arch
