@@ -69,7 +69,7 @@ let bumpLastSnapshot (run: BlockRun) : BlockRun =
 
 /// The setting of a catalog entry's report example (as the report's architectures section trains it).
 let reportExample (e: BlockCatalog.Entry) =
-    let x = e.ReportExample
+    let x = nonNull e.ReportExample
     BlockRunSpec(Architecture = e.Name, Depth = x.Depth, Samples = x.Samples, Dim = x.Dim, Init = InitKind.Tied, Eta = x.Eta,
                  Iterations = x.Iterations, Snapshots = 5, Seed = 0L)
 
