@@ -148,7 +148,9 @@ public static class Replay
         double tau = GradientRounding(shape, n, u);
         double eta = run.Eta;
         double? clip = run.Meta.Optimizer == "clipped-gd" ? run.Clip : null;
-        var engine = new TrainOptions(run.Activation, eta, 0).EngineFor(shape, n);
+        // the producer's recorded thread count fixes the order of the gradient's reduction over sample blocks: with the
+        // same engine build the replay then reproduces the producer bit for bit
+        var engine = new TrainOptions(run.Activation, eta, 0) { Threads = RecordedThreads(run) }.EngineFor(shape, n);
         var net = new ResNet<double>(shape, run.Activation, run.Data, engine, run.A, run.B);
         var level = Simd.Level;
 
@@ -262,6 +264,20 @@ public static class Replay
             Growth = growth, Displacement = disp, EndDeviation = endDev, EndWorstLayer = worst, EndWorstLayerDeviation = worstDev,
             Finite = finite, CertifiableSpacing = spacing, StartNorm = startNorm,
         };
+    }
+
+    /// <summary>The thread count run.json records when it is a usable one (1..64), else null (chosen by problem size).</summary>
+    public static int? RecordedThreads(RunData run) => run.Meta.Threads is int t && t >= 1 && t <= 64 ? t : null;
+
+    /// <summary>
+    /// Why the replay is expected to reproduce the producer bit for bit (null when it is not): run.json names this
+    /// engine's build (engine_commit) and a usable thread count, which the replay uses, and the run is float64.
+    /// </summary>
+    public static string? BitExactClaim(RunData run)
+    {
+        if (run.Meta.Precision != "float64") return null;
+        if (EngineInfo.Commit == "unknown" || run.Meta.EngineCommit != EngineInfo.Commit) return null;
+        return RecordedThreads(run) is int t ? $"run.json names this engine build ({EngineInfo.Commit}) and {t} thread(s)" : null;
     }
 
     /// <summary>Size of the tracking perturbation relative to ‖Z_s‖_F: far above float64 rounding, far inside the linear regime.</summary>

@@ -1,0 +1,252 @@
+using ResOdeProofs.Numerics.Model;
+using System.Runtime.CompilerServices;
+
+namespace ResOdeProofs.Numerics.Verification;
+
+/// <summary>
+/// The per-iterate quantities of the split of consecutive layer gradients (docs/theorems/LemmaChain.md, "L5.split")
+/// on the engine's vector kernels, batched over samples: one forward pass storing h_k, u_k = W_k h_{k−1} and σ'(u_k),
+/// one backward pass storing the adjoints p_k, and the pair pass
+///   E_k = G(Z_k; h_k, p_{k+1}) − G(Z_k; h_{k−1}, p_k),  G^V = Σ_i p^i σ(W h^i)ᵀ,  G^W = Σ_i (σ'(W h^i) ⊙ Vᵀp^i) h^{iᵀ},
+/// with the ranges, maxima and norms the bracket coefficients and the forcing bounds need. The layer gradients
+/// G(Z_k; h_{k−1}, p_k) are taken from the caller when given (the evidence replay has just computed them with the
+/// engine) and summed here otherwise. Float64 only; nothing here reads a producer's trace.
+/// Every buffer is owned by the instance and reused: the arrays are valid until the next <see cref="Evaluate"/>.
+/// </summary>
+public sealed class SplitPass
+{
+    private readonly int _L, _m, _d, _n, _dOut;
+    private readonly ActivationKind _act;
+    private readonly double[] _y;
+    private readonly double[]? _b;
+    private readonly double[][] _h, _p, _u, _sd, _s;
+    private readonly double[] _wt, _vt, _q, _uh, _sh, _dsh, _gh, _dh, _res, _gram, _sq, _scratch;
+    private readonly double[] _gInf;
+    private readonly double[] _hs, _ps;
+
+    /// <summary>A pass for one data set: h_0 (n×d, the embedded inputs A x_i), targets y (n×d_out), read-out B (d_out×d, null = I).</summary>
+    public SplitPass(NetworkShape shape, ActivationKind activation, int samples, double[] h0, double[] y, double[]? b)
+    {
+        shape.Validate();
+        _L = shape.Depth; _m = shape.Width; _d = shape.Dim; _n = samples; _dOut = shape.OutputDim;
+        if (h0.Length != _n * _d) throw new ArgumentException($"h_0 has {h0.Length} entries, expected n·d = {_n * _d}");
+        if (y.Length != _n * _dOut) throw new ArgumentException($"y has {y.Length} entries, expected n·d_out = {_n * _dOut}");
+        _act = activation; _y = y; _b = b;
+        int L = _L, nd = _n * _d, nm = _n * _m, md = _m * _d;
+        _h = Alloc(L + 1, nd); _p = Alloc(L + 1, nd);
+        _u = Alloc(L + 1, nm); _sd = Alloc(L + 1, nm); _s = Alloc(L + 1, nm);
+        h0.CopyTo(_h[0], 0);
+        _wt = new double[md]; _vt = new double[md];
+        _q = new double[nm]; _uh = new double[nm]; _sh = new double[nm]; _dsh = new double[nm]; _gh = new double[nm];
+        _dh = new double[nd]; _res = new double[_n * _dOut];
+        int r = Math.Max(Math.Min(_n, _d), Math.Min(_n, _m));
+        _gram = new double[r * r]; _sq = new double[r * r];
+        _scratch = new double[_n * Math.Max(_d, _m)];
+        _gInf = new double[L + 1];
+        _hs = new double[L + 1]; _ps = new double[L + 1];
+        int pairs = Math.Max(0, L - 1);
+        EW = new double[pairs * md]; EV = new double[pairs * md];
+        GW = new double[L * md]; GV = new double[L * md];
+        Pairs = new PairQuantities(pairs);
+    }
+
+    private static double[][] Alloc(int count, int len)
+    {
+        var a = new double[count][];
+        for (int i = 0; i < count; i++) a[i] = new double[len];
+        return a;
+    }
+
+    /// <summary>E^W_k (m×d) and E^V_k (d×m) of pair k (1-based) at offset (k − 1)·m·d.</summary>
+    public double[] EW { get; }
+    public double[] EV { get; }
+    /// <summary>The layer gradients summed here (when the caller gave none).</summary>
+    public double[] GW { get; }
+    public double[] GV { get; }
+    /// <summary>ℓ of the last evaluation (mean over samples of the squared error).</summary>
+    public double Loss { get; private set; }
+    /// <summary>The per-pair quantities of the last evaluation, index k − 1 for the pair (k, k + 1).</summary>
+    public PairQuantities Pairs { get; }
+    /// <summary>Hidden states h_k (n×d, one row per sample) and adjoints p_k of the last evaluation, k = 0..L.</summary>
+    public double[][] States => _h;
+    public double[][] Adjoints => _p;
+
+    /// <summary>
+    /// Evaluates one iterate at weights W (L·m·d, W_k m×d) and V (L·d·m, V_k d×m). <paramref name="gw"/>,
+    /// <paramref name="gv"/>: the depth-scaled gradient G = L·∂ℓ/∂Z of these weights when already computed (else empty:
+    /// summed here into <see cref="GW"/>, <see cref="GV"/>). <paramref name="withForcing"/> adds the spectral norms only
+    /// L5.forcing needs (‖H_k − H_{k−1}‖₂, ‖σ(W_k H_k)‖₂).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Evaluate(ReadOnlySpan<double> w, ReadOnlySpan<double> v, ReadOnlySpan<double> gw, ReadOnlySpan<double> gv, bool withForcing)
+    {
+        int L = _L, m = _m, d = _d, n = _n, md = m * d, nd = n * d, nm = n * m;
+        if (w.Length != L * md || v.Length != L * md) throw new ArgumentException($"weights have {w.Length} and {v.Length} entries, expected L·m·d = {L * md}");
+        bool given = !gw.IsEmpty;
+        if (given && (gw.Length != L * md || gv.Length != L * md)) throw new ArgumentException("the given gradient does not match the weights");
+        var level = Simd.Level;
+        double invL = 1.0 / L;
+        // forward: u_k = h_{k−1} W_kᵀ, h_k = h_{k−1} + (1/L) σ(u_k) V_kᵀ
+        for (int k = 1; k <= L; k++)
+        {
+            int o = (k - 1) * md;
+            FastKernels.Transpose<double>(w.Slice(o, md), _wt, m, d);
+            FastKernels.Transpose<double>(v.Slice(o, md), _vt, d, m);
+            FastKernels.Gemm<double>(level, _h[k - 1], d, 1, _wt, _u[k], n, d, m, 1.0, accumulate: false);
+            VectorActivations.Evaluate<double>(level, _act, _u[k], _s[k], _sd[k]);
+            _h[k - 1].AsSpan().CopyTo(_h[k]);
+            FastKernels.Gemm<double>(level, _s[k], m, 1, _vt, _h[k], n, m, d, invL, accumulate: true);
+        }
+        // loss and p_L = (2/n)·Bᵀ(B h_L − y)
+        var hL = _h[L]; var pL = _p[L];
+        double loss = 0;
+        if (_b is null)
+        {
+            for (int e = 0; e < nd; e++) { double r = hL[e] - _y[e]; loss += r * r; pL[e] = 2.0 / n * r; }
+        }
+        else
+        {
+            Kernels.GemmNT<double>(hL, _b, _res, n, _dOut, d, 1.0, accumulate: false);
+            for (int e = 0; e < _res.Length; e++) { _res[e] -= _y[e]; loss += _res[e] * _res[e]; }
+            Array.Clear(pL);
+            Kernels.GemmNNAcc<double>(_res, _b, pL, n, _dOut, d, 2.0 / n);
+        }
+        Loss = loss / n;
+        // backward: g_k = p_k V_k (n×m), q_k = σ'(u_k) ⊙ g_k, p_{k−1} = p_k + (1/L) q_k W_k
+        for (int k = L; k >= 1; k--)
+        {
+            int o = (k - 1) * md;
+            var pk = _p[k];
+            FastKernels.Gemm<double>(level, pk, d, 1, v.Slice(o, md), _q, n, d, m, 1.0, accumulate: false);
+            _gInf[k] = MaxAbs(_q);
+            FastKernels.MultiplyInPlace<double>(level, _q, _sd[k]);
+            if (!given)
+            {
+                FastKernels.Gemm<double>(level, pk, 1, d, _s[k], GV.AsSpan(o, md), d, n, m, 1.0, accumulate: false);
+                FastKernels.Gemm<double>(level, _q, 1, m, _h[k - 1], GW.AsSpan(o, md), m, n, d, 1.0, accumulate: false);
+            }
+            pk.AsSpan().CopyTo(_p[k - 1]);
+            FastKernels.Gemm<double>(level, _q, m, 1, w.Slice(o, md), _p[k - 1], n, m, d, invL, accumulate: true);
+        }
+        ReadOnlySpan<double> gW = given ? gw : GW, gV = given ? gv : GV;
+        for (int k = 0; k <= L; k++) { _hs[k] = SpectralUpper(level, _h[k], n, d); _ps[k] = SpectralUpper(level, _p[k], n, d); }
+        // the pair pass: Ĝ = G(Z_k; h_k, p_{k+1}), E_k = Ĝ − G_k
+        var pq = Pairs;
+        for (int k = 1; k <= L - 1; k++)
+        {
+            int o = (k - 1) * md, o1 = k * md, i = k - 1;
+            var hk = _h[k]; var p1 = _p[k + 1];
+            FastKernels.Transpose<double>(w.Slice(o, md), _wt, m, d);
+            FastKernels.Gemm<double>(level, hk, d, 1, _wt, _uh, n, d, m, 1.0, accumulate: false);
+            VectorActivations.Evaluate<double>(level, _act, _uh, _sh, _dsh);
+            double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
+            FastKernels.MinMax<double>(level, _uh, ref lo, ref hi);
+            double loF = lo, hiF = hi;
+            FastKernels.MinMax<double>(level, _u[k + 1], ref lo, ref hi);
+            FastKernels.MinMax<double>(level, _u[k], ref loF, ref hiF);
+            // ĝ = p_{k+1} V_k (n×m), then σ'(û) ⊙ ĝ in place
+            FastKernels.Gemm<double>(level, p1, d, 1, v.Slice(o, md), _gh, n, d, m, 1.0, accumulate: false);
+            pq.GHatInf[i] = MaxAbs(_gh);
+            pq.D1Hat[i] = MaxAbs(_dsh);
+            pq.D1K[i] = MaxAbs(_sd[k]);
+            FastKernels.MultiplyInPlace<double>(level, _gh, _dsh);
+            var ew = EW.AsSpan(o, md); var ev = EV.AsSpan(o, md);
+            FastKernels.Gemm<double>(level, _gh, 1, m, hk, ew, m, n, d, 1.0, accumulate: false);
+            FastKernels.Gemm<double>(level, p1, 1, d, _sh, ev, d, n, m, 1.0, accumulate: false);
+            Subtract(ew, gW.Slice(o, md));
+            Subtract(ev, gV.Slice(o, md));
+            pq.EW[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, ew));
+            pq.EV[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, ev));
+            pq.Lo[i] = lo; pq.Hi[i] = hi; pq.LoF[i] = loF; pq.HiF[i] = hiF;
+            pq.G1Inf[i] = _gInf[k + 1];
+            pq.HS[i] = _hs[k]; pq.PS1[i] = _ps[k + 1]; pq.PS[i] = _ps[k];
+            pq.X[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, w.Slice(o1, md), w.Slice(o, md)));
+            pq.Y[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, v.Slice(o1, md), v.Slice(o, md)));
+            pq.DGW[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, gW.Slice(o1, md), gW.Slice(o, md)));
+            pq.DGV[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, gV.Slice(o1, md), gV.Slice(o, md)));
+            pq.PF1[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, p1));
+            pq.PF[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, _p[k]));
+            pq.DHF[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, hk, _h[k - 1]));
+            if (withForcing)
+            {
+                for (int e = 0; e < nd; e++) _dh[e] = hk[e] - _h[k - 1][e];
+                pq.DHS[i] = SpectralUpper(level, _dh, n, d);
+                pq.SHatS[i] = SpectralUpper(level, _sh, n, m);
+            }
+            else { pq.DHS[i] = double.NaN; pq.SHatS[i] = double.NaN; }
+        }
+    }
+
+    private static double MaxAbs(ReadOnlySpan<double> x)
+    {
+        double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
+        FastKernels.MinMax<double>(Simd.Level, x, ref lo, ref hi);
+        return Math.Max(Math.Abs(lo), Math.Abs(hi));
+    }
+
+    private static void Subtract(Span<double> x, ReadOnlySpan<double> y)
+    {
+        for (int e = 0; e < x.Length; e++) x[e] -= y[e];
+    }
+
+    /// <summary>
+    /// An upper value of ‖X‖₂ for an n×c row-major X: with G the Gram matrix of the smaller side (XᵀX or XXᵀ) and
+    /// r = min(n, c), λ_max(G) ≤ (tr G^{64})^{1/64} ≤ r^{1/64} λ_max(G); computed on G/tr G with six renormalized
+    /// squarings (docs/theorems/LemmaChain.md, "L5.split"), a relative 1e-12 added for rounding.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public double SpectralUpper(ReadOnlySpan<double> x, int n, int c) => SpectralUpper(Simd.Level, x, n, c);
+
+    private double SpectralUpper(SimdLevel level, ReadOnlySpan<double> x, int n, int c)
+    {
+        int r = Math.Min(n, c);
+        var g = _gram.AsSpan(0, r * r);
+        if (c <= n) FastKernels.Gemm<double>(level, x, 1, c, x, g, c, n, c, 1.0, accumulate: false);
+        else
+        {
+            FastKernels.Transpose<double>(x.Slice(0, n * c), _scratch, n, c);
+            FastKernels.Gemm<double>(level, x, c, 1, _scratch, g, n, c, n, 1.0, accumulate: false);
+        }
+        double tr = Trace(g, r);
+        if (!(tr > 0)) return tr == 0 ? 0.0 : double.NaN;
+        for (int e = 0; e < g.Length; e++) g[e] /= tr;
+        // a_q = a_0^{2^q} / C_q with tr a_q = 1, so tr a_0^{2^q} = C_q and λ_max(a_0) ≤ C_q^{1/2^q}
+        double logC = 0, p = 1;
+        var a = g; var b = _sq.AsSpan(0, r * r);
+        for (int q = 0; q < 6; q++)
+        {
+            FastKernels.Gemm<double>(level, a, r, 1, a, b, r, r, r, 1.0, accumulate: false);
+            double t = Trace(b, r);
+            p *= 2; logC = 2 * logC + Math.Log(t);
+            for (int e = 0; e < b.Length; e++) b[e] /= t;
+            var tmp = a; a = b; b = tmp;
+        }
+        return Math.Sqrt(tr * Math.Exp(logC / p) * (1 + 1e-12));
+    }
+
+    private static double Trace(ReadOnlySpan<double> g, int r)
+    {
+        double t = 0;
+        for (int i = 0; i < r; i++) t += g[i * r + i];
+        return t;
+    }
+}
+
+/// <summary>
+/// The per-pair quantities of one <see cref="SplitPass"/> evaluation, index k − 1 for the pair of layers (k, k + 1):
+/// ‖E^W_k‖_F, ‖E^V_k‖_F; the hull [Lo, Hi] of the entries of W_k h_k and W_{k+1} h_k (the bracket's σ', σ'' range) and
+/// [LoF, HiF] of W_k h_k and W_k h_{k−1} (the forcing's); max|σ'(W_k h_k)|, max|σ'(W_k h_{k−1})|, max|V_kᵀp_{k+1}|,
+/// max|V_{k+1}ᵀp_{k+1}|; upper values of ‖H_k‖₂, ‖P_{k+1}‖₂, ‖P_k‖₂; ‖ΔW_k‖_F, ‖ΔV_k‖_F; ‖G^W_{k+1} − G^W_k‖_F,
+/// ‖G^V_{k+1} − G^V_k‖_F; ‖P_{k+1}‖_F, ‖P_k‖_F, ‖H_k − H_{k−1}‖_F; with forcing ‖H_k − H_{k−1}‖₂ and ‖σ(W_k H_k)‖₂ (upper).
+/// </summary>
+public sealed class PairQuantities
+{
+    public PairQuantities(int count)
+    {
+        double[] A() => new double[count];
+        EW = A(); EV = A(); Lo = A(); Hi = A(); LoF = A(); HiF = A(); D1Hat = A(); D1K = A(); GHatInf = A(); G1Inf = A();
+        HS = A(); PS1 = A(); PS = A(); X = A(); Y = A(); DGW = A(); DGV = A(); PF1 = A(); PF = A(); DHF = A(); DHS = A(); SHatS = A();
+    }
+    public int Count => EW.Length;
+    public double[] EW, EV, Lo, Hi, LoF, HiF, D1Hat, D1K, GHatInf, G1Inf, HS, PS1, PS, X, Y, DGW, DGV, PF1, PF, DHF, DHS, SHatS;
+}

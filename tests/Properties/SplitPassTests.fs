@@ -1,0 +1,122 @@
+/// The split quantities on the engine's kernels (IterateSplit over SplitPass) against the independent scalar reference
+/// (SplitReference), and the per-segment A.split on the figure-2 setting.
+module ResOdeProofs.Properties.SplitPassTests
+
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open FsCheck.Xunit
+open ResOdeProofs.Numerics
+open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Numerics.Training
+open ResOdeProofs.Numerics.Verification
+open ResOdeProofs.Theory
+open ResOdeProofs.Theory.IterateSplit
+open ResOdeProofs.Properties.Generators
+open ResOdeProofs.Properties.Profile
+
+/// Largest |σ'''| of the smooth activations (tanh: 2 at 0; GELU: φ(x)|x³ − 4x| ≤ 0.8; softplus ≤ 0.1), which also
+/// bounds their |σ''|: how far a supremum of |σ'| or |σ''| over a hull can move when an end of the hull moves.
+let private k3 = 2.0
+
+/// The rounding allowance of the comparison (docs/theorems/LemmaChain.md, "L5.split", the fast pass): each
+/// implementation computes every quantity within τ' of the exact value relative to its scale, with τ = 4(m + d + n + L)u
+/// the relative rounding of one gradient evaluation (Replay.GradientRounding) and 2·m·d·u for the sums of squares of a
+/// layer's m·d entries; the two then differ by at most 2τ' times the scale (τ'(|a| + |b|) to first order). A product of
+/// c computed factors carries c times that; a supremum of |σ'| or |σ''| over a hull whose ends are within 2τ'R of each
+/// other (R the largest end) moves by at most k3·2τ'R.
+type private Allowance = { Tau: float }
+
+let private tauOf (c: Context) =
+    let u = Replay.UnitRoundoff "float64"
+    Replay.GradientRounding(ResOdeProofs.Numerics.Model.NetworkShape(c.Depth, c.Width, c.Dim, c.Dim, c.OutDim), c.Samples, u)
+    + 2.0 * float (c.Width * c.Dim) * u
+
+/// The comparisons that fail (name, fast, reference, allowance); empty when the fast pass agrees with the reference.
+let compare (c: Context) (q: PairQuantities) (fast: Iterate) (reference: Iterate) =
+    let t = tauOf c
+    let md = c.Width * c.Dim
+    let failures = ResizeArray<string * float * float * float>()
+    let check name (a: float) (b: float) (factors: float) (extra: float) =
+        let allowed = factors * t * (abs a + abs b) + extra
+        if not (abs (a - b) <= allowed) && not (System.Double.IsNaN a && System.Double.IsNaN b) then failures.Add((name, a, b, allowed))
+    check "loss" fast.Loss reference.Loss 1.0 0.0
+    for k in 0 .. c.Depth - 1 do
+        let gw = Linalg.frobenius reference.GW (k * md) md
+        let gv = Linalg.frobenius reference.GV (k * md) md
+        check (sprintf "G^W_%d" (k + 1)) (Linalg.frobeniusDiff fast.GW (k * md) reference.GW (k * md) md) 0.0 1.0 (2.0 * t * gw)
+        check (sprintf "G^V_%d" (k + 1)) (Linalg.frobeniusDiff fast.GV (k * md) reference.GV (k * md) md) 0.0 1.0 (2.0 * t * gv)
+    for i in 0 .. fast.Pairs.Length - 1 do
+        let f, r = fast.Pairs.[i], reference.Pairs.[i]
+        let pair name = sprintf "%s, pair %d" name (i + 1)
+        // E = Ĝ − G: rounding relative to ‖Ĝ‖ + ‖G‖ ≤ ‖E‖ + 2‖G‖
+        let gw = Linalg.frobenius reference.GW (i * md) md
+        let gv = Linalg.frobenius reference.GV (i * md) md
+        check (pair "‖E^W − E^W_ref‖") (Linalg.frobeniusDiff fast.EWm (i * md) reference.EWm (i * md) md) 0.0 1.0 (2.0 * t * (r.EW + 2.0 * gw))
+        check (pair "‖E^V − E^V_ref‖") (Linalg.frobeniusDiff fast.EVm (i * md) reference.EVm (i * md) md) 0.0 1.0 (2.0 * t * (r.EV + 2.0 * gv))
+        check (pair "‖E^W‖") f.EW r.EW 1.0 (2.0 * t * 2.0 * gw)
+        check (pair "‖E^V‖") f.EV r.EV 1.0 (2.0 * t * 2.0 * gv)
+        for name, a, b in [ "‖ΔW‖", f.X, r.X; "‖ΔV‖", f.Y, r.Y; "‖G^W_{k+1} − G^W_k‖", f.DGW, r.DGW; "‖G^V_{k+1} − G^V_k‖", f.DGV, r.DGV
+                            "‖P_{k+1}‖_F", f.PF1, r.PF1; "‖P_k‖_F", f.PF, r.PF; "‖P_k‖₂", f.PS, r.PS; "‖H_k‖₂", f.HS, r.HS
+                            "‖H_k − H_{k−1}‖_F", f.DHF, r.DHF; "‖H_k − H_{k−1}‖₂", f.DHS, r.DHS; "‖σ(W_k H_k)‖₂", f.SHatS, r.SHatS
+                            "max|V_kᵀp_{k+1}|", f.GHatInf, r.GHatInf; "max|σ'(u_k)|", f.D1Max, r.D1Max ] do
+            check (pair name) a b 1.0 0.0
+        // the differences of gradients and of states carry the rounding of the terms, not of the difference
+        let hull = max (abs q.Lo.[i]) (abs q.Hi.[i])
+        let hullF = max (abs q.LoF.[i]) (abs q.HiF.[i])
+        check (pair "a_WW") f.AWW r.AWW 4.0 (k3 * 2.0 * t * hull * q.G1Inf.[i] * q.HS.[i] * q.HS.[i])
+        check (pair "a_WV") f.AWV r.AWV 3.0 (k3 * 2.0 * t * hull * q.PS1.[i] * q.HS.[i])
+        check (pair "a_VW") f.AVW r.AVW 3.0 (k3 * 2.0 * t * hull * q.PS1.[i] * q.HS.[i])
+        check (pair "s1 (forcing hull)") f.S1F r.S1F 1.0 (k3 * 2.0 * t * hullF)
+        check (pair "s2 (forcing hull)") f.S2F r.S2F 1.0 (k3 * 2.0 * t * hullF)
+    List.ofSeq failures
+
+/// Evaluates one snapshot of a run both ways (with the forcing norms).
+let private both (run: Run) (s: int) =
+    let ctx = Context.ofRun run
+    let ws = Workspace ctx
+    let fast = evaluateIn ws true None (run.W s) (run.V s)
+    let reference = SplitReference.evaluate ctx true (run.W s) (run.V s)
+    ctx, ws.Pass.Pairs, fast, reference
+
+[<ProfiledProperty(12, Replay = "(4242,7717)")>]
+let ``SplitPass: a smooth setting at every snapshot → equals the scalar reference within the rounding allowance`` () =
+    Prop.forAll smoothArb (fun spec ->
+        let run = train (spec.With(vScale = 0.3))
+        let bad =
+            [ for s in 0 .. run.SnapshotCount - 1 do
+                let ctx, q, fast, reference = both run s
+                yield! compare ctx q fast reference ]
+        bad.IsEmpty |@ sprintf "%s\n%A" (describe spec) (List.truncate 5 bad))
+
+/// The figure-2 shape (L = 64, m = 64, n = 50, d = 16), where the sums are longest.
+[<Fact(DisplayName = "SplitPass: figure-2 shape, after 20 iterations → equals the scalar reference within the rounding allowance")>]
+let figure2Shape () =
+    let spec = RunSpec(Depth = 64, Width = 64, Samples = 50, Dim = 16, Eta = 0.005, Iterations = 20, Snapshots = 2, VScale = 0.3, Seed = 3L)
+    let run = train spec
+    let ctx, q, fast, reference = both run (run.SnapshotCount - 1)
+    Assert.Empty(compare ctx q fast reference)
+
+/// The comparison is sharp at the rounding scale: one entry of E^W_k, or ‖E^V_k‖, moved by twice its allowance (a
+/// few hundred units in the last place of the quantity's scale), is rejected.
+[<Fact(DisplayName = "SplitPass: one entry of E^W or one norm off by twice the rounding allowance → rejected")>]
+let corruption () =
+    let run = train (RunSpec(Depth = 16, Width = 12, Samples = 10, Dim = 4, Eta = 0.005, Iterations = 5, Snapshots = 2, VScale = 0.3, Seed = 9L))
+    let ctx, q, fast, reference = both run (run.SnapshotCount - 1)
+    Assert.Empty(compare ctx q fast reference)
+    let md = ctx.Width * ctx.Dim
+    let k0 = 7
+    let t = tauOf ctx
+    let gw = Linalg.frobenius reference.GW (k0 * md) md
+    let allowed = 2.0 * t * (reference.Pairs.[k0].EW + 2.0 * gw)
+    let ew = Array.copy fast.EWm
+    ew.[k0 * md + 3] <- ew.[k0 * md + 3] + 2.0 * allowed
+    let bad = compare ctx q { fast with EWm = ew } reference
+    Assert.Contains(bad, fun (name, _, _, _) -> name = "‖E^W − E^W_ref‖, pair 8")
+    let p = fast.Pairs.[k0]
+    let allowedEV = t * 2.0 * p.EV + 2.0 * t * 2.0 * Linalg.frobenius reference.GV (k0 * md) md
+    let pairs = Array.copy fast.Pairs
+    pairs.[k0] <- { p with EV = p.EV + 2.0 * allowedEV }
+    let bad = compare ctx q { fast with Pairs = pairs } reference
+    Assert.Contains(bad, fun (name, _, _, _) -> name = "‖E^V‖, pair 8")
+    Assert.Equal(1, bad.Length)
