@@ -126,12 +126,11 @@ let ``L5.forcing: bound without its σ' factors → violated`` () =
     Assert.True(exceeded)
     Assert.True(Verdict.isHolds (Result.evaluate SplitResults.forcing run).Verdict)
 
-/// Adds δ to every entry of W_k (k = L/2) of snapshot s and rewrites the losses and the trace at that iterate
+/// Adds δ to every entry of W_k (0-based layer k) of snapshot s and rewrites the losses and the trace at that iterate
 /// from the bumped weights, so that the integrity checks (I.loss, I.trace) see a consistent run.
-let bumpSnapshot (data: RunData) (s: int) (delta: float) =
+let bumpLayer (data: RunData) (s: int) (k: int) (delta: float) =
     let sh = data.Shape
     let md = sh.Width * sh.Dim
-    let k = sh.Depth / 2
     let w = Array.copy data.W.[s]
     for e in 0 .. md - 1 do w.[k * md + e] <- w.[k * md + e] + delta
     data.W.[s] <- w
@@ -145,6 +144,9 @@ let bumpSnapshot (data: RunData) (s: int) (delta: float) =
     set "smooth_z" (run.DepthIncrement s)
     set "smooth_w" w'
     set "smooth_v" v'
+
+/// `bumpLayer` at k = L/2.
+let bumpSnapshot (data: RunData) (s: int) (delta: float) = bumpLayer data s (data.Shape.Depth / 2) delta
 
 /// The figure-1 setting at L = 64 with the default 5 snapshots; a bump δ = 0.001 on one layer of the middle
 /// snapshot. The integrity checks on losses and trace let it through and the looser A.aposteriori(.segments) are not

@@ -120,3 +120,66 @@ let corruption () =
     let bad = compare ctx q { fast with Pairs = pairs } reference
     Assert.Contains(bad, fun (name, _, _, _) -> name = "‖E^V‖, pair 8")
     Assert.Equal(1, bad.Length)
+
+/// A copy of a run's data with its own loss and trace arrays (the bump below rewrites them).
+let private ownCopy (data: RunData) =
+    RunData(Directory = data.Directory, Meta = data.Meta, Shape = data.Shape, Data = data.Data, A = data.A, B = data.B,
+            Activation = data.Activation, Eta = data.Eta, Steps = data.Steps, W = Array.copy data.W, V = data.V,
+            Losses = Array.copy data.Losses,
+            Trace = System.Collections.Generic.Dictionary<string, float[]>(data.Trace |> Seq.map (fun kv -> System.Collections.Generic.KeyValuePair(kv.Key, Array.copy kv.Value))))
+
+/// Bumps one layer of snapshot s by δ (losses and trace rewritten), checks that the integrity checks let it through,
+/// and that A.split.segments reports it violated at that snapshot.
+let private bumpIsViolated (data: RunData) (s: int) (layer: int) (delta: float) =
+    let data = ownCopy data
+    SharperBoundsProperties.bumpLayer data s layer delta
+    let run = Run(data)
+    for r in [ RunIntegrity.snapshotLoss; RunIntegrity.traceConsistency ] do
+        let v = (Result.evaluate r run).Verdict
+        Assert.True(Verdict.isHolds v, sprintf "%s lets the bump through: %A" r.Id v)
+    match (Result.evaluate SplitResults.splitSegments run).Verdict with
+    | Violated w -> Assert.Contains(sprintf "iteration %d" data.Steps.[s], w.When)
+    | v -> failwithf "A.split.segments: expected Violated, got %A" v
+
+/// The figure-2 setting (L = 64, m = 64, n = 50, d = 16, η = 0.005) over 1000 iterations with snapshots at 0, 500 and
+/// 1000: the replay certifies only about the first 370 iterations of a segment there (perturbations grow by orders of
+/// magnitude), so the segments are covered through the bit-exact producer alone. The faithful run holds; the same run
+/// claiming another engine build is not covered.
+[<Fact(DisplayName = "A.split.segments: figure-2 setting, segments too long to certify, this engine's build → holds; another build named → hypothesis not met")>]
+let figure2Segments () =
+    let spec = RunSpec(Depth = 64, Width = 64, Samples = 50, Dim = 16, Eta = 0.005, Iterations = 1000, Snapshots = 3, Seed = 0L)
+    let faithful = train spec
+    Assert.Equal<int[]>([| 0; 500; 1000 |], faithful.Steps)
+    Assert.True((Verdict.isHypothesisNotMet (Result.evaluate Evidence.replay faithful).Verdict), "the segments were expected to be too long to certify")
+    let e = Result.evaluate SplitResults.splitSegments faithful
+    Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
+    faithful.Data.Meta.EngineCommit <- "another-build"
+    match (Result.evaluate SplitResults.splitSegments faithful).Verdict with
+    | HypothesisNotMet why -> Assert.Contains("does not name this engine build", sprintf "%A" why)
+    | v -> failwithf "expected hypothesis not met, got %A" v
+
+/// The paper preset's second figure-2 run (fig2-tied-pl: L = 64, m = 64, n = 50, d = 16, η = 0.005/16), 50 iterations,
+/// 5 snapshots: one layer of the middle snapshot bumped by 0.001 is violated by A.split.segments.
+[<Fact(DisplayName = "A.split.segments: figure-2 shape (η = 0.005/d), one layer of one snapshot bumped by 0.001, losses and trace rewritten → violated")>]
+let figure2ShapeBump () =
+    let spec = RunSpec(Depth = 64, Width = 64, Samples = 50, Dim = 16, Eta = 0.0003125, Iterations = 50, Snapshots = 5, Seed = 0L)
+    bumpIsViolated (RunDirectory.InMemory(spec.Train())) 2 (spec.Depth / 2) 0.001
+
+/// The figure-2 run itself (η = 0.005, 10 000 iterations, 11 snapshots; long profile only: about 2.5 CPU-minutes): one
+/// layer of snapshot 9 (iteration 9 000), at the end of a segment the replay cannot certify, bumped by 0.001 (the
+/// layer whose bump raises the largest increment: the comparison is max_k‖Δ_k‖ against the bound's max_k) is
+/// violated by A.split.segments (the bit-exact producer's path).
+[<Fact(DisplayName = "A.split.segments: figure 2, one layer of snapshot 9 bumped by 0.001, losses and trace rewritten → violated (long profile)")>]
+let figure2Bump () =
+    if not isLong then () // the short profile runs figure2Segments and figure2ShapeBump instead
+    else
+    let spec = RunSpec(Depth = 64, Width = 64, Samples = 50, Dim = 16, Eta = 0.005, Iterations = 10000, Snapshots = 11, Seed = 0L)
+    let data = RunDirectory.InMemory(spec.Train())
+    // the layer: of the two layers of the pair with the largest increment at snapshot 9, the one whose bump raises that
+    // pair's increment (chosen from the snapshot alone, before anything is verified)
+    let md = data.Shape.LayerSize
+    let w = data.W.[9]
+    let inc k = Linalg.frobeniusDiff w ((k + 1) * md) w (k * md) md
+    let kmax = [ 0 .. data.Shape.Depth - 2 ] |> List.maxBy inc
+    let sumInc = Array.sum (Array.init md (fun e -> w.[(kmax + 1) * md + e] - w.[kmax * md + e]))
+    bumpIsViolated data 9 (if sumInc >= 0.0 then kmax + 1 else kmax) 0.001
