@@ -58,6 +58,33 @@ public class BnConvTests
         }
     }
 
+    [Theory(DisplayName = "ConvIm2col: patch matrix of images 1..3 of 5, one flat run per tap → equals the definition entry for entry, zeros outside")]
+    [InlineData(16, 3, 1, 10, 10)] // the blocks' shape
+    [InlineData(2, 5, 2, 7, 6)]    // wider padding: two rows and columns per side read outside
+    [InlineData(3, 1, 0, 4, 9)]    // 1×1: one tap, nothing outside
+    public void Im2colSameTapsEqualTheDefinition(int cIn, int k, int pad, int h, int w)
+    {
+        var s = new ConvShape(cIn, 1, k, 1, pad, h, w);
+        int n = 5, img0 = 1, cnt = 3, mOut = cnt * h * w;
+        var x = new double[cIn * n * h * w];
+        new Rng(9).FillGaussian(x);
+        var cols = new double[s.Inner * mOut];
+        Array.Fill(cols, double.NaN); // every entry must be written
+        ConvIm2col.Im2col(s, n, img0, cnt, x, cols);
+        for (int c = 0; c < cIn; c++)
+            for (int a = 0; a < k; a++)
+                for (int e = 0; e < k; e++)
+                    for (int img = 0; img < cnt; img++)
+                        for (int i = 0; i < h; i++)
+                            for (int j = 0; j < w; j++)
+                            {
+                                int ii = i + a - pad, jj = j + e - pad;
+                                double want = ii < 0 || ii >= h || jj < 0 || jj >= w ? 0.0 : x[c * n * h * w + ((img0 + img) * h + ii) * w + jj];
+                                double got = cols[((c * k + a) * k + e) * mOut + (img * h + i) * w + j];
+                                Assert.True(want.Equals(got), $"tap ({c}, {a}, {e}), image {img0 + img}, pixel ({i}, {j}): {got} instead of {want}");
+                            }
+    }
+
     private static void CheckConvolution(int cIn, int cOut, int k, int stride, int pad, int h, int w)
     {
         var s = new ConvShape(cIn, cOut, k, stride, pad, h, w);
