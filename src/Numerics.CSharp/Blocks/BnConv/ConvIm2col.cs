@@ -145,6 +145,12 @@ public static class ConvIm2col
         {
             int cnt = Math.Min(g, n - i0), mc = cnt * px;
             Im2col(s, n, i0, cnt, x, cols);
+            if (cnt == n)
+            {
+                // One chunk holds the whole batch: its output has y's layout, so the GEMM writes y itself.
+                FastKernels.Gemm(Simd.Level, kernel, inner, 1, cols, y, cOut, inner, mc, T.One, false);
+                continue;
+            }
             FastKernels.Gemm(Simd.Level, kernel, inner, 1, cols, yc, cOut, inner, mc, T.One, false);
             for (int o = 0; o < cOut; o++) yc.Slice(o * mc, mc).CopyTo(y.Slice(o * mOut + i0 * px, mc));
         }
@@ -163,14 +169,17 @@ public static class ConvIm2col
         for (int i0 = 0; i0 < n; i0 += g)
         {
             int cnt = Math.Min(g, n - i0), mc = cnt * px;
-            for (int o = 0; o < cOut; o++) dy.Slice(o * mOut + i0 * px, mc).CopyTo(dyc.Slice(o * mc, mc));
-            FastKernels.Transpose<T>(dyc[..(cOut * mc)], dyT, cOut, mc);
+            // The chunk's output adjoints (C_out × mc); one chunk of the whole batch is dy itself, no copy.
+            ReadOnlySpan<T> dyChunk = cnt == n ? dy[..(cOut * mc)] : dyc[..(cOut * mc)];
+            if (cnt != n)
+                for (int o = 0; o < cOut; o++) dy.Slice(o * mOut + i0 * px, mc).CopyTo(dyc.Slice(o * mc, mc));
+            FastKernels.Transpose<T>(dyChunk, dyT, cOut, mc);
             Im2col(s, n, i0, cnt, x, cols);
             // gT (Inner × C_out) += X̂_chunk · dY_chunkᵀ; ∂/∂K = gTᵀ at the end.
             FastKernels.Gemm(Simd.Level, cols, mc, 1, dyT, gT, inner, mc, cOut, T.One, i0 > 0);
             if (dx.IsEmpty) continue;
             // dX̂_chunk (Inner × mc) = Kᵀ · dY_chunk, K read transposed (A(i, k) = K[k, i]).
-            FastKernels.Gemm(Simd.Level, kernel, 1, inner, dyc, cols, inner, cOut, mc, T.One, false);
+            FastKernels.Gemm(Simd.Level, kernel, 1, inner, dyChunk, cols, inner, cOut, mc, T.One, false);
             Col2imAdd(s, n, i0, cnt, cols, dx);
         }
         FastKernels.Transpose<T>(gT[..(inner * cOut)], gradKernel, inner, cOut);
