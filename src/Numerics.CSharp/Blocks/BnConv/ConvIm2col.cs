@@ -37,7 +37,8 @@ public readonly record struct ConvShape(int CIn, int COut, int Kernel, int Strid
 /// which bounds the scratch memory for large batches. Measured on the blocks' shape (16 channels, 10×10, batch 64),
 /// chunks small enough for the core's cache (4 images) ran slower than one chunk for the whole batch (forward about 18
 /// against 83 GFLOP/s, `resode bench-conv`), so the budget holds a whole batch of the paper's size. For a stride-1
-/// "same" convolution each tap is copied as one flat run of the plane (<see cref="SameTap{T}"/>) rather than row by row.
+/// "same" convolution each tap is copied as one flat run over all planes of the chunk (<see cref="SameTap{T}"/>) rather
+/// than row by row or image by image.
 /// The chunk size depends on the shape only, so results do not depend on the machine.
 /// </para>
 /// </summary>
