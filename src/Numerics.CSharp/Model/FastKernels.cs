@@ -147,59 +147,29 @@ internal static class FastKernels
     /// <summary>Σ x_i² accumulated in double (float entries are widened first).</summary>
     public static double SumSquares<T>(SimdLevel level, ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(double)) return SumSquaresDouble(level, MemoryMarshal.Cast<T, double>(x));
-        if (typeof(T) == typeof(float)) return SumSquaresSingle(level, MemoryMarshal.Cast<T, float>(x));
+        if (typeof(T) == typeof(double) || typeof(T) == typeof(float)) return SumSquaresWide(level, x);
         double s = 0;
         for (int i = 0; i < x.Length; i++) { double v = double.CreateTruncating(x[i]); s += v * v; }
         return s;
     }
 
     /// <summary>
-    /// Σ x_i² of float entries in double: each entry is widened (exactly) and squared in double, where the square of a
-    /// float is exact; only the order of the additions differs from the scalar loop (relative difference ≤ n·2⁻⁵³).
+    /// Σ x_i² in double for double or float entries, 16 (512-bit) or 8 (256-bit) entries a trip in two accumulators. A
+    /// float is widened exactly and its square is exact in double, so for floats only the order of the additions differs
+    /// from the scalar loop (relative difference ≤ n·2⁻⁵³).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double SumSquaresSingle(SimdLevel level, ReadOnlySpan<float> x)
+    private static double SumSquaresWide<T>(SimdLevel level, ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = x.Length, i = 0;
-        ref float rx = ref MemoryMarshal.GetReference(x);
+        ref T rx = ref MemoryMarshal.GetReference(x);
         double s = 0;
         if (level == SimdLevel.Vector512 && n >= 16)
         {
             Vector512<double> a0 = default, a1 = default;
             for (; i + 16 <= n; i += 16)
             {
-                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref rx, (nuint)i));
-                a0 = Vector512.FusedMultiplyAdd(lo, lo, a0); a1 = Vector512.FusedMultiplyAdd(hi, hi, a1);
-            }
-            s = Vector512.Sum(a0 + a1);
-        }
-        else if (level == SimdLevel.Vector256 && n >= 8)
-        {
-            Vector256<double> a0 = default, a1 = default;
-            for (; i + 8 <= n; i += 8)
-            {
-                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref rx, (nuint)i));
-                a0 = Vector256.FusedMultiplyAdd(lo, lo, a0); a1 = Vector256.FusedMultiplyAdd(hi, hi, a1);
-            }
-            s = Vector256.Sum(a0 + a1);
-        }
-        for (; i < n; i++) { double v = x[i]; s += v * v; }
-        return s;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double SumSquaresDouble(SimdLevel level, ReadOnlySpan<double> x)
-    {
-        int n = x.Length, i = 0;
-        ref double rx = ref MemoryMarshal.GetReference(x);
-        double s = 0;
-        if (level == SimdLevel.Vector512 && n >= 16)
-        {
-            Vector512<double> a0 = default, a1 = default;
-            for (; i + 16 <= n; i += 16)
-            {
-                var v0 = Vector512.LoadUnsafe(ref rx, (nuint)i); var v1 = Vector512.LoadUnsafe(ref rx, (nuint)(i + 8));
+                Wide512(ref rx, i, out var v0, out var v1);
                 a0 = Vector512.FusedMultiplyAdd(v0, v0, a0); a1 = Vector512.FusedMultiplyAdd(v1, v1, a1);
             }
             s = Vector512.Sum(a0 + a1);
@@ -209,13 +179,31 @@ internal static class FastKernels
             Vector256<double> a0 = default, a1 = default;
             for (; i + 8 <= n; i += 8)
             {
-                var v0 = Vector256.LoadUnsafe(ref rx, (nuint)i); var v1 = Vector256.LoadUnsafe(ref rx, (nuint)(i + 4));
+                Wide256(ref rx, i, out var v0, out var v1);
                 a0 = Vector256.FusedMultiplyAdd(v0, v0, a0); a1 = Vector256.FusedMultiplyAdd(v1, v1, a1);
             }
             s = Vector256.Sum(a0 + a1);
         }
-        for (; i < n; i++) s += x[i] * x[i];
+        for (; i < n; i++) { double v = double.CreateTruncating(Unsafe.Add(ref rx, i)); s += v * v; }
         return s;
+    }
+
+    /// <summary>Entries i..i+15 as two 512-bit double vectors: two loads of doubles, or one load of floats widened.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Wide512<T>(ref T r, int i, out Vector512<double> lo, out Vector512<double> hi) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) { (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref Unsafe.As<T, float>(ref r), (nuint)i)); return; }
+        ref double d = ref Unsafe.As<T, double>(ref r);
+        lo = Vector512.LoadUnsafe(ref d, (nuint)i); hi = Vector512.LoadUnsafe(ref d, (nuint)(i + 8));
+    }
+
+    /// <summary>Entries i..i+7 as two 256-bit double vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Wide256<T>(ref T r, int i, out Vector256<double> lo, out Vector256<double> hi) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) { (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref Unsafe.As<T, float>(ref r), (nuint)i)); return; }
+        ref double d = ref Unsafe.As<T, double>(ref r);
+        lo = Vector256.LoadUnsafe(ref d, (nuint)i); hi = Vector256.LoadUnsafe(ref d, (nuint)(i + 4));
     }
 
     /// <summary>Σ (x_i − y_i)² accumulated in double (float entries are widened before subtracting).</summary>
@@ -253,15 +241,13 @@ internal static class FastKernels
         else if (typeof(T) == typeof(float))
         {
             // Widened to double before subtracting, as in the scalar loop below; only the order of the additions differs.
-            var xf = MemoryMarshal.Cast<T, float>(x); var yf = MemoryMarshal.Cast<T, float>(y);
-            ref float rx = ref MemoryMarshal.GetReference(xf); ref float ry = ref MemoryMarshal.GetReference(yf);
+            ref T rx = ref MemoryMarshal.GetReference(x); ref T ry = ref MemoryMarshal.GetReference(y);
             if (level == SimdLevel.Vector512 && n >= 16)
             {
                 Vector512<double> a0 = default, a1 = default;
                 for (; i + 16 <= n; i += 16)
                 {
-                    var (xl, xh) = Vector512.Widen(Vector512.LoadUnsafe(ref rx, (nuint)i));
-                    var (yl, yh) = Vector512.Widen(Vector512.LoadUnsafe(ref ry, (nuint)i));
+                    Wide512(ref rx, i, out var xl, out var xh); Wide512(ref ry, i, out var yl, out var yh);
                     var tl = xl - yl; var th = xh - yh;
                     a0 = Vector512.FusedMultiplyAdd(tl, tl, a0); a1 = Vector512.FusedMultiplyAdd(th, th, a1);
                 }
@@ -272,8 +258,7 @@ internal static class FastKernels
                 Vector256<double> a0 = default, a1 = default;
                 for (; i + 8 <= n; i += 8)
                 {
-                    var (xl, xh) = Vector256.Widen(Vector256.LoadUnsafe(ref rx, (nuint)i));
-                    var (yl, yh) = Vector256.Widen(Vector256.LoadUnsafe(ref ry, (nuint)i));
+                    Wide256(ref rx, i, out var xl, out var xh); Wide256(ref ry, i, out var yl, out var yh);
                     var tl = xl - yl; var th = xh - yh;
                     a0 = Vector256.FusedMultiplyAdd(tl, tl, a0); a1 = Vector256.FusedMultiplyAdd(th, th, a1);
                 }
