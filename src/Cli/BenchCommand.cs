@@ -28,10 +28,11 @@ internal static class BenchCommand
         var ckOpt = new Option<string>("--checkpoint") { Description = "Checkpointing rows for L ≥ 1024: all (default), off, on (segment ⌈√L⌉, all but the last segment recomputed) or auto (train's default: ⌈√L⌉, keeping the final layers that fit in 512 MiB); one setting per process gives its own peak memory.", DefaultValueFactory = _ => "all" };
         var precOpt = new Option<string>("--precision") { Description = "both (default), f64 or f32.", DefaultValueFactory = _ => "both" };
         var repeats = new Option<int?>("--repeats") { Description = "Timed iterations per row (default: 30 for small, 5 for L = 16384; --quick: 10 and 3)." };
+        var withTrace = new Option<bool>("--trace") { Description = "Time what `resode train` does per iteration: the engine iteration plus the trace record (per-layer norms and smoothness) and the finiteness checks." };
         var torch = new Option<bool>("--compare-pytorch") { Description = "Also time the same iteration in PyTorch (python3 with torch; same sizes, precision and threads) and print the ratio per row." };
         var cmd = new Command("bench", "Time one full-batch gradient-descent iteration (forward, backward, update) of the engine at the paper's sizes; " +
                                        "prints ms/iteration (median and min of repeated timings after a warm-up), GFLOP/s (12·n·d·m·L per iteration), memory, threads and the machine.")
-        { quick, json, only, threads, repeats, act, ckOpt, precOpt, torch };
+        { quick, json, only, threads, repeats, act, ckOpt, precOpt, torch, withTrace };
         cmd.SetAction(pr =>
         {
             bool q = pr.GetValue(quick);
@@ -57,6 +58,7 @@ internal static class BenchCommand
             Console.WriteLine($"runtime: {RuntimeInformation.FrameworkDescription}; kernels: {Simd.Level} ({Simd.Bits(Simd.Level)}-bit; hardware {Simd.Hardware})");
             Console.WriteLine($"clock: {EngineBenchmark.NominalMHz()} MHz as /proc/cpuinfo reports it (nominal; boost not visible in a virtual machine)");
             Console.WriteLine("timings on a shared machine are noisy: compare the min column across runs.");
+            if (pr.GetValue(withTrace)) Console.WriteLine("--trace: each iteration includes the trainer's trace record, finiteness checks and update (as `resode train`).");
             Console.WriteLine($"{"config",-6} {"L",6} {"n",4} {"d",3} {"m",3} {"prec",4} {"thr",3} {"ckpt",4} {"median ms",10} {"min ms",9} {"GFLOP/s",8} {"best",6} {"engine MiB",10}");
             var results = new List<BenchResult>();
             var torchRows = new Dictionary<BenchResult, PyTorchComparison.Timing>();
@@ -75,7 +77,7 @@ internal static class BenchCommand
                             int reps = pr.GetValue(repeats) ?? (L > 4096 ? (q ? 3 : 5) : (q ? 10 : 30));
                             var shape = ResOdeProofs.Numerics.Model.NetworkShape.Square(L, m, d);
                             int keep = seg < 0 ? (int)Math.Min(L, TrainOptions.AutoCheckpointBytes / EngineOptions.BytesPerLayer(shape, n, f32 ? 4 : 8)) : 0;
-                            var cfg = new BenchConfig(name, L, n, d, m, f32, th, Math.Abs(seg), ResOdeProofs.Numerics.Activations.Parse(pr.GetValue(act)!)) { KeepLast = keep };
+                            var cfg = new BenchConfig(name, L, n, d, m, f32, th, Math.Abs(seg), ResOdeProofs.Numerics.Activations.Parse(pr.GetValue(act)!)) { KeepLast = keep, WithTrace = pr.GetValue(withTrace) };
                             var r = EngineBenchmark.Run(cfg, warmup: L > 4096 ? 1 : 3, repeats: reps);
                             results.Add(r);
                             Console.WriteLine(string.Create(inv,

@@ -58,6 +58,69 @@ public class BnConvTests
         }
     }
 
+    [Theory(DisplayName = "ConvIm2col: patch matrix of images 1..3 of 5, one flat run per tap → equals the definition entry for entry, zeros outside")]
+    [InlineData(16, 3, 1, 10, 10)] // the blocks' shape
+    [InlineData(2, 5, 2, 7, 6)]    // wider padding: two rows and columns per side read outside
+    [InlineData(3, 1, 0, 4, 9)]    // 1×1: one tap, nothing outside
+    public void Im2colSameTapsEqualTheDefinition(int cIn, int k, int pad, int h, int w)
+    {
+        var s = new ConvShape(cIn, 1, k, 1, pad, h, w);
+        int n = 5, img0 = 1, cnt = 3, mOut = cnt * h * w;
+        var x = new double[cIn * n * h * w];
+        new Rng(9).FillGaussian(x);
+        var cols = new double[s.Inner * mOut];
+        Array.Fill(cols, double.NaN); // every entry must be written
+        ConvIm2col.Im2col(s, n, img0, cnt, x, cols);
+        for (int c = 0; c < cIn; c++)
+            for (int a = 0; a < k; a++)
+                for (int e = 0; e < k; e++)
+                    for (int img = 0; img < cnt; img++)
+                        for (int i = 0; i < h; i++)
+                            for (int j = 0; j < w; j++)
+                            {
+                                int ii = i + a - pad, jj = j + e - pad;
+                                double want = ii < 0 || ii >= h || jj < 0 || jj >= w ? 0.0 : x[c * n * h * w + ((img0 + img) * h + ii) * w + jj];
+                                double got = cols[((c * k + a) * k + e) * mOut + (img * h + i) * w + j];
+                                Assert.True(want.Equals(got), $"tap ({c}, {a}, {e}), image {img0 + img}, pixel ({i}, {j}): {got} instead of {want}");
+                            }
+    }
+
+    [Fact(DisplayName = "BatchNorm: statistics and adjoint sums in interleaved partial sums → within M·2⁻⁵³·Σ|terms| of the left-to-right sums")]
+    public void BatchNormSumsStayWithinTheReorderingBound()
+    {
+        const int channels = 3, m = 6403; // not a multiple of the lanes: the scalar tail runs too
+        var rng = new Rng(21);
+        var x = new float[channels * m]; var dy = new float[channels * m];
+        for (int i = 0; i < x.Length; i++) { x[i] = (float)(1000 + rng.NextGaussian()); dy[i] = (float)rng.NextGaussian(); } // offset: cancellation in the variance
+        var gamma = new float[] { 1.5f, -0.5f, 2f }; var beta = new float[] { 0.1f, 0.2f, -0.3f };
+        var y = new float[x.Length]; var mean = new double[channels]; var inv = new double[channels];
+        BatchNorm.ForwardTrain<float>(x, y, channels, m, gamma, beta, mean, inv, Span<double>.Empty, Span<double>.Empty);
+        var dx = new float[x.Length]; var dGamma = new float[channels]; var dBeta = new float[channels];
+        BatchNorm.Backward<float>(x, dy, dx, channels, m, gamma, mean, inv, dGamma, dBeta);
+        for (int c = 0; c < channels; c++)
+        {
+            double s = 0, sa = 0;
+            for (int i = 0; i < m; i++) { s += x[c * m + i]; sa += Math.Abs(x[c * m + i]); }
+            double mu = s / m;
+            // Both sums carry at most (M − 1)·u·Σ|terms| each (γ_{M−1} bound for any order): twice that between them.
+            Assert.True(Math.Abs(mean[c] - mu) <= 2 * m * U * sa / m + 2 * U * Math.Abs(mu), $"channel {c}: mean {mean[c]} vs {mu}");
+            double v = 0, va = 0;
+            for (int i = 0; i < m; i++) { double d = x[c * m + i] - mean[c]; v += d * d; va += d * d; }
+            double wantInv = 1.0 / Math.Sqrt(v / m + BatchNorm.Epsilon);
+            // The variance's terms are positive: relative error ≤ 2·M·u, halved by the square root, plus the root's and division's roundings.
+            Assert.True(Math.Abs(inv[c] - wantInv) <= (m * U + 4 * U) * wantInv, $"channel {c}: 1/std {inv[c]} vs {wantInv}");
+            double sdy = 0, sdyAbs = 0, sdyx = 0, sdyxAbs = 0;
+            for (int i = 0; i < m; i++)
+            {
+                double g = dy[c * m + i], t = g * (x[c * m + i] - mean[c]) * inv[c];
+                sdy += g; sdyAbs += Math.Abs(g); sdyx += t; sdyxAbs += Math.Abs(t);
+            }
+            // ∂β and ∂γ are stored in float32: the float64 reordering bound plus one float32 rounding.
+            Assert.True(Math.Abs(dBeta[c] - sdy) <= 2 * m * U * sdyAbs + Math.Abs(sdy) * 5.9604644775390625e-08, $"channel {c}: dβ {dBeta[c]} vs {sdy}");
+            Assert.True(Math.Abs(dGamma[c] - sdyx) <= 2 * m * U * sdyxAbs + Math.Abs(sdyx) * 5.9604644775390625e-08, $"channel {c}: dγ {dGamma[c]} vs {sdyx}");
+        }
+    }
+
     private static void CheckConvolution(int cIn, int cOut, int k, int stride, int pad, int h, int w)
     {
         var s = new ConvShape(cIn, cOut, k, stride, pad, h, w);

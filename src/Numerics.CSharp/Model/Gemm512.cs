@@ -22,23 +22,24 @@ internal static class Gemm512
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put<T>(ref T c, Vector512<T> acc, Vector512<T> alpha, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Put<T>(ref T c, Vector512<T> acc, Vector512<T> alpha, bool accumulate, bool multiply, nint off) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var r = accumulate ? Fma(alpha, acc, Vector512.LoadUnsafe(ref c)) : alpha * acc;
+        if (multiply) r *= Vector512.LoadUnsafe(ref Unsafe.AddByteOffset(ref c, off));
         r.StoreUnsafe(ref c);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put4<T>(ref T c, int w, Vector512<T> x0, Vector512<T> x1, Vector512<T> x2, Vector512<T> x3, Vector512<T> alpha, bool accumulate)
+    private static void Put4<T>(ref T c, int w, Vector512<T> x0, Vector512<T> x1, Vector512<T> x2, Vector512<T> x3, Vector512<T> alpha, bool accumulate, bool multiply, nint off)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Put(ref c, x0, alpha, accumulate); Put(ref Unsafe.Add(ref c, w), x1, alpha, accumulate);
-        Put(ref Unsafe.Add(ref c, 2 * w), x2, alpha, accumulate); Put(ref Unsafe.Add(ref c, 3 * w), x3, alpha, accumulate);
+        Put(ref c, x0, alpha, accumulate, multiply, off); Put(ref Unsafe.Add(ref c, w), x1, alpha, accumulate, multiply, off);
+        Put(ref Unsafe.Add(ref c, 2 * w), x2, alpha, accumulate, multiply, off); Put(ref Unsafe.Add(ref c, 3 * w), x3, alpha, accumulate, multiply, off);
     }
 
     /// <summary>Rows i0..rows−1, columns j..j+2w−1, one row at a time (the edge of the 4×4 and 4×2 tiles).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile2<T>(ref T a, int ars, int aks, ref T b, ref T c, int i0, int rows, int inner, int cols, int j, Vector512<T> av, bool accumulate)
+    private static void Tile2<T>(ref T a, int ars, int aks, ref T b, ref T c, int i0, int rows, int inner, int cols, int j, Vector512<T> av, bool accumulate, bool multiply, nint off)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int w = Vector512<T>.Count;
@@ -55,15 +56,21 @@ internal static class Gemm512
                 c01 = Fma(x, Vector512.LoadUnsafe(ref bk, (nuint)w), c01);
             }
             ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-            Put(ref ci, c00, av, accumulate); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate);
+            Put(ref ci, c00, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off);
         }
     }
 
-    /// <summary>C[i,j] ← [C[i,j] +] α·Σ_k a[i·ars + k·aks]·b[k·cols + j]; C is rows×cols row-major.</summary>
+    /// <summary>
+    /// C[i,j] ← [C[i,j] +] α·Σ_k a[i·ars + k·aks]·b[k·cols + j]; C is rows×cols row-major. With
+    /// <paramref name="multiply"/> each result is then multiplied by mul[i·cols + j] (same layout as C) before it is
+    /// stored: the product rounded as it would be stored, times the multiplier, one more rounding (the same result as
+    /// storing it and multiplying in a second pass).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run<T>(ref T a, int ars, int aks, ref T b, ref T c, int rows, int inner, int cols, T alpha, bool accumulate)
+    public static void Run<T>(ref T a, int ars, int aks, ref T b, ref T c, int rows, int inner, int cols, T alpha, bool accumulate, ref T mul, bool multiply)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        nint off = multiply ? Unsafe.ByteOffset(ref c, ref mul) : 0;
         int w = Vector512<T>.Count;
         var av = Vector512.Create(alpha);
         int j = 0;
@@ -96,13 +103,13 @@ internal static class Gemm512
                     c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31); c32 = Fma(x, b2, c32); c33 = Fma(x, b3, c33);
                 }
                 ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-                Put4(ref ci, w, c00, c01, c02, c03, av, accumulate);
-                Put4(ref Unsafe.Add(ref ci, cols), w, c10, c11, c12, c13, av, accumulate);
-                Put4(ref Unsafe.Add(ref ci, 2 * cols), w, c20, c21, c22, c23, av, accumulate);
-                Put4(ref Unsafe.Add(ref ci, 3 * cols), w, c30, c31, c32, c33, av, accumulate);
+                Put4(ref ci, w, c00, c01, c02, c03, av, accumulate, multiply, off);
+                Put4(ref Unsafe.Add(ref ci, cols), w, c10, c11, c12, c13, av, accumulate, multiply, off);
+                Put4(ref Unsafe.Add(ref ci, 2 * cols), w, c20, c21, c22, c23, av, accumulate, multiply, off);
+                Put4(ref Unsafe.Add(ref ci, 3 * cols), w, c30, c31, c32, c33, av, accumulate, multiply, off);
             }
-            if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate);
-            if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j + 2 * w, av, accumulate);
+            if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate, multiply, off);
+            if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j + 2 * w, av, accumulate, multiply, off);
         }
         for (; j + 2 * w <= cols; j += 2 * w)
         {
@@ -129,15 +136,15 @@ internal static class Gemm512
                     c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
                 }
                 ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-                Put(ref ci, c00, av, accumulate); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate);
+                Put(ref ci, c00, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off);
                 ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c10, av, accumulate); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate);
+                Put(ref ci, c10, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate, multiply, off);
                 ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c20, av, accumulate); Put(ref Unsafe.Add(ref ci, w), c21, av, accumulate);
+                Put(ref ci, c20, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c21, av, accumulate, multiply, off);
                 ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c30, av, accumulate); Put(ref Unsafe.Add(ref ci, w), c31, av, accumulate);
+                Put(ref ci, c30, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c31, av, accumulate, multiply, off);
             }
-            if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate);
+            if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate, multiply, off);
         }
         for (; j + w <= cols; j += w)
         {
@@ -161,14 +168,14 @@ internal static class Gemm512
                     c7 = Fma(Vector512.Create(Unsafe.Add(ref ak, 7 * ars)), b0, c7);
                 }
                 ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-                Put(ref ci, c0, av, accumulate);
-                Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate);
-                Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate);
-                Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate);
-                Put(ref Unsafe.Add(ref ci, 4 * cols), c4, av, accumulate);
-                Put(ref Unsafe.Add(ref ci, 5 * cols), c5, av, accumulate);
-                Put(ref Unsafe.Add(ref ci, 6 * cols), c6, av, accumulate);
-                Put(ref Unsafe.Add(ref ci, 7 * cols), c7, av, accumulate);
+                Put(ref ci, c0, av, accumulate, multiply, off);
+                Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off);
+                Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate, multiply, off);
+                Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate, multiply, off);
+                Put(ref Unsafe.Add(ref ci, 4 * cols), c4, av, accumulate, multiply, off);
+                Put(ref Unsafe.Add(ref ci, 5 * cols), c5, av, accumulate, multiply, off);
+                Put(ref Unsafe.Add(ref ci, 6 * cols), c6, av, accumulate, multiply, off);
+                Put(ref Unsafe.Add(ref ci, 7 * cols), c7, av, accumulate, multiply, off);
             }
             for (; i + 4 <= rows; i += 4)
             {
@@ -185,10 +192,10 @@ internal static class Gemm512
                     c3 = Fma(Vector512.Create(Unsafe.Add(ref ak, 3 * ars)), b0, c3);
                 }
                 ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-                Put(ref ci, c0, av, accumulate);
-                Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate);
-                Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate);
-                Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate);
+                Put(ref ci, c0, av, accumulate, multiply, off);
+                Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off);
+                Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate, multiply, off);
+                Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate, multiply, off);
             }
             for (; i < rows; i++)
             {
@@ -197,10 +204,10 @@ internal static class Gemm512
                 ref T bj = ref Unsafe.Add(ref b, j);
                 for (int k = 0; k < inner; k++)
                     c0 = Fma(Vector512.Create(Unsafe.Add(ref ai, k * aks)), Vector512.LoadUnsafe(ref Unsafe.Add(ref bj, k * cols)), c0);
-                Put(ref Unsafe.Add(ref c, i * cols + j), c0, av, accumulate);
+                Put(ref Unsafe.Add(ref c, i * cols + j), c0, av, accumulate, multiply, off);
             }
         }
-        if (j < cols) FastKernels.ScalarColumns(ref a, ars, aks, ref b, ref c, rows, inner, cols, j, alpha, accumulate);
+        if (j < cols) FastKernels.ScalarColumns(ref a, ars, aks, ref b, ref c, rows, inner, cols, j, alpha, accumulate, ref mul, multiply);
     }
 
     /// <summary>

@@ -447,8 +447,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     // G^V_k = Σ_i p_k^i σ_iᵀ  (d×m): A(r, i) = p[i·d + r]
                     FastKernels.Gemm<T>(level, p, 1, d, sk, gv, d, nb, m, T.One, accumulate: false);
                     // q_k^i = σ'_i ⊙ V_kᵀ p_k^i  (nb×m) = p V
-                    FastKernels.Gemm<T>(level, p, d, 1, vk, q, nb, d, m, T.One, accumulate: false);
-                    FastKernels.MultiplyInPlace<T>(level, q, sdk);
+                    FastKernels.Gemm<T>(level, p, d, 1, vk, q, nb, d, m, T.One, accumulate: false, multiplier: sdk);
                     // G^W_k = Σ_i q_k^i h_{k−1}^iᵀ  (m×d): A(j, i) = q[i·m + j]
                     FastKernels.Gemm<T>(level, q, 1, m, hk, gw, m, nb, d, T.One, accumulate: false);
                     // p_{k−1} = p_k + (1/L) W_kᵀ q_k = p + (1/L) q W

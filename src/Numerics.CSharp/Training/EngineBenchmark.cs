@@ -20,6 +20,12 @@ public sealed record BenchConfig(string Name, int Depth, int Samples, int Dim, i
     /// <summary>With checkpointing: final layers kept from the forward pass (see <see cref="EngineOptions.CheckpointKeepLast"/>).</summary>
     public int KeepLast { get; init; }
 
+    /// <summary>
+    /// Time what `resode train` does per iteration rather than the engine iteration alone: the evaluation, the trace
+    /// record (norms and smoothness of every layer), the finiteness checks and the update of the trainer's loop.
+    /// </summary>
+    public bool WithTrace { get; init; }
+
     /// <summary>Floating-point operations of one iteration, counted as 12·n·d·m·L (forward 4, backward 8).</summary>
     public double Flops => 12.0 * Samples * Dim * Width * Depth;
 }
@@ -68,13 +74,14 @@ public static class EngineBenchmark
         T minusEta = T.CreateTruncating(-1e-4);
         var times = new double[repeats];
         // Warm-up: at least `warmup` iterations and at least 1 s, so that the JIT's tiered compilation has settled.
+        var trace = c.WithTrace ? TraceColumns.All.ToDictionary(col => col.Name, _ => new double[1]) : null;
         long w0 = Stopwatch.GetTimestamp();
         for (int it = 0; it < warmup || Stopwatch.GetElapsedTime(w0).TotalSeconds < 1.0; it++)
-            Iterate(net, w, v, gw, gv, minusEta);
+            Iterate(net, w, v, gw, gv, minusEta, trace);
         for (int it = 0; it < repeats; it++)
         {
             long t0 = Stopwatch.GetTimestamp();
-            Iterate(net, w, v, gw, gv, minusEta);
+            Iterate(net, w, v, gw, gv, minusEta, trace);
             times[it] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         }
         Array.Sort(times);
@@ -83,11 +90,24 @@ public static class EngineBenchmark
         return new BenchResult(c, median, times[0], repeats, engineBytes, Simd.Level);
     }
 
-    private static void Iterate<T>(ResNet<T> net, T[] w, T[] v, T[] gw, T[] gv, T minusEta) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Iterate<T>(ResNet<T> net, T[] w, T[] v, T[] gw, T[] gv, T minusEta, Dictionary<string, double[]>? trace)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        net.Evaluate(w, v, gw, gv);
-        Kernels.Axpy(minusEta, gw, w);
-        Kernels.Axpy(minusEta, gv, v);
+        var st = net.Evaluate(w, v, gw, gv);
+        if (trace is null)
+        {
+            Kernels.Axpy(minusEta, gw, w);
+            Kernels.Axpy(minusEta, gv, v);
+            return;
+        }
+        // The body of the trainer's loop (Trainer.Run) without snapshots and progress: record, checks, update, checks.
+        var level = Simd.Level; var shape = net.Shape;
+        Trainer.Record(level, trace, 0, st, shape, w, v, gw, gv);
+        bool finite = double.IsFinite(st.Loss) && FastKernels.AllFinite<T>(level, gw) && FastKernels.AllFinite<T>(level, gv);
+        var (stepMax, clipped, _) = Trainer.ApplyUpdate(level, w, v, gw, gv, shape.Depth, shape.LayerSize, -double.CreateTruncating(minusEta), null);
+        trace["step_max"][0] = stepMax; trace["clip_fraction"][0] = clipped;
+        finite &= FastKernels.AllFinite<T>(level, w) && FastKernels.AllFinite<T>(level, v);
+        if (!finite) throw new InvalidOperationException("the benchmark iteration became non-finite");
     }
 
     /// <summary>CPU model from /proc/cpuinfo ("unknown" elsewhere).</summary>

@@ -198,7 +198,8 @@ public sealed class BnConvNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             ConvIm2col.Forward(blk, n, th.Slice(pk2, kl), a, u2, _cols);
             var (m2, v2) = stats is null ? (Memory<double>.Empty, Memory<double>.Empty) : Stats(stats, 2 + 2 * k);
             BatchNorm.ForwardTrain<T>(u2, _tmp, c, m, th.Slice(pg2, c), th.Slice(pb2, c), _mean2.AsSpan(k * c, c), _inv2.AsSpan(k * c, c), m2.Span, v2.Span);
-            for (int i = 0; i < cm; i++) hn[i] = hk[i] + invL * _tmp[i];
+            hk.CopyTo(hn);
+            Kernels.Axpy(invL, _tmp.AsSpan(0, cm), hn); // hn = hk + (1/L)·tmp, entry by entry as before
         }
         var (loss, correct) = Head(theta, H(L, cm), labels, n, out var dLogits);
         if (grad.IsEmpty) return (loss, correct);
@@ -213,14 +214,15 @@ public sealed class BnConvNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             var th = theta.Slice(cfg.BlockOffset(k), cfg.BlockParameters);
             var g = grad.Slice(cfg.BlockOffset(k), cfg.BlockParameters);
             var hk = H(k, cm); var u1 = Layer(_u1, k, cm); var a = Layer(_a, k, cm); var u2 = Layer(_u2, k, cm);
-            for (int i = 0; i < cm; i++) tmp[i] = invL * dh[i];
+            tmp.Clear();
+            Kernels.Axpy(invL, dh, tmp); // tmp = 0 + (1/L)·dh = (1/L)·dh exactly as a product
             BatchNorm.Backward<T>(u2, tmp, dtmp, c, m, th.Slice(pg2, c), _mean2.AsSpan(k * c, c), _inv2.AsSpan(k * c, c), g.Slice(pg2, c), g.Slice(pb2, c));
             tmp2.Clear();
             ConvIm2col.Backward(blk, n, th.Slice(pk2, kl), a, dtmp, g.Slice(pk2, kl), tmp2, _cols, _gT);
             // σ'(bn₁(u₁)), recomputed.
             BatchNorm.ForwardTrain<T>(u1, tmp, c, m, th.Slice(pg1, c), th.Slice(pb1, c), _mean1.AsSpan(k * c, c), _inv1.AsSpan(k * c, c), Span<double>.Empty, Span<double>.Empty);
             VectorActivations.Evaluate<T>(Simd.Level, cfg.Activation, tmp, dtmp, sd);
-            for (int i = 0; i < cm; i++) tmp2[i] *= sd[i];
+            FastKernels.MultiplyInPlace<T>(Simd.Level, tmp2, sd);
             BatchNorm.Backward<T>(u1, tmp2, dtmp, c, m, th.Slice(pg1, c), _mean1.AsSpan(k * c, c), _inv1.AsSpan(k * c, c), g.Slice(pg1, c), g.Slice(pb1, c));
             ConvIm2col.Backward(blk, n, th.Slice(pk1, kl), hk, dtmp, g.Slice(pk1, kl), dh, _cols, _gT);
         }

@@ -37,7 +37,8 @@ public readonly record struct ConvShape(int CIn, int COut, int Kernel, int Strid
 /// which bounds the scratch memory for large batches. Measured on the blocks' shape (16 channels, 10×10, batch 64),
 /// chunks small enough for the core's cache (4 images) ran slower than one chunk for the whole batch (forward about 18
 /// against 83 GFLOP/s, `resode bench-conv`), so the budget holds a whole batch of the paper's size. For a stride-1
-/// "same" convolution each tap is copied as one flat run of the plane (<see cref="SameTap{T}"/>) rather than row by row.
+/// "same" convolution each tap is copied as one flat run over all planes of the chunk (<see cref="SameTap{T}"/>) rather
+/// than row by row or image by image.
 /// The chunk size depends on the shape only, so results do not depend on the machine.
 /// </para>
 /// </summary>
@@ -83,8 +84,7 @@ public static class ConvIm2col
                     ColumnRange(e, pad, st, wIn, wOut, out int j0, out int j1);
                     if (Same(s))
                     {
-                        for (int img = 0; img < cnt; img++)
-                            SameTap(src.Slice((img0 + img) * hIn * wIn, hIn * wIn), dst.Slice(img * hIn * wIn, hIn * wIn), a - pad, e - pad, hIn, wIn, j0, j1);
+                        SameTap(src.Slice(img0 * hIn * wIn, cnt * hIn * wIn), dst, cnt, a - pad, e - pad, hIn, wIn, j0, j1);
                         continue;
                     }
                     for (int img = 0; img < cnt; img++)
@@ -119,8 +119,7 @@ public static class ConvIm2col
                     if (Same(s))
                     {
                         int plane = hIn * wIn;
-                        for (int img = 0; img < cnt; img++)
-                            SameTapAdjoint(src.Slice(img * plane, plane), dst.Slice((img0 + img) * plane, plane), a - pad, e - pad, hIn, wIn, j0, j1);
+                        SameTapAdjoint(src[..(cnt * plane)], dst.Slice(img0 * plane, cnt * plane), cnt, a - pad, e - pad, hIn, wIn, j0, j1);
                         continue;
                     }
                     for (int img = 0; img < cnt; img++)
@@ -147,6 +146,12 @@ public static class ConvIm2col
         {
             int cnt = Math.Min(g, n - i0), mc = cnt * px;
             Im2col(s, n, i0, cnt, x, cols);
+            if (cnt == n)
+            {
+                // One chunk holds the whole batch: its output has y's layout, so the GEMM writes y itself.
+                FastKernels.Gemm(Simd.Level, kernel, inner, 1, cols, y, cOut, inner, mc, T.One, false);
+                continue;
+            }
             FastKernels.Gemm(Simd.Level, kernel, inner, 1, cols, yc, cOut, inner, mc, T.One, false);
             for (int o = 0; o < cOut; o++) yc.Slice(o * mc, mc).CopyTo(y.Slice(o * mOut + i0 * px, mc));
         }
@@ -165,14 +170,17 @@ public static class ConvIm2col
         for (int i0 = 0; i0 < n; i0 += g)
         {
             int cnt = Math.Min(g, n - i0), mc = cnt * px;
-            for (int o = 0; o < cOut; o++) dy.Slice(o * mOut + i0 * px, mc).CopyTo(dyc.Slice(o * mc, mc));
-            FastKernels.Transpose<T>(dyc[..(cOut * mc)], dyT, cOut, mc);
+            // The chunk's output adjoints (C_out × mc); one chunk of the whole batch is dy itself, no copy.
+            ReadOnlySpan<T> dyChunk = cnt == n ? dy[..(cOut * mc)] : dyc[..(cOut * mc)];
+            if (cnt != n)
+                for (int o = 0; o < cOut; o++) dy.Slice(o * mOut + i0 * px, mc).CopyTo(dyc.Slice(o * mc, mc));
+            FastKernels.Transpose<T>(dyChunk, dyT, cOut, mc);
             Im2col(s, n, i0, cnt, x, cols);
             // gT (Inner × C_out) += X̂_chunk · dY_chunkᵀ; ∂/∂K = gTᵀ at the end.
             FastKernels.Gemm(Simd.Level, cols, mc, 1, dyT, gT, inner, mc, cOut, T.One, i0 > 0);
             if (dx.IsEmpty) continue;
             // dX̂_chunk (Inner × mc) = Kᵀ · dY_chunk, K read transposed (A(i, k) = K[k, i]).
-            FastKernels.Gemm(Simd.Level, kernel, 1, inner, dyc, cols, inner, cOut, mc, T.One, false);
+            FastKernels.Gemm(Simd.Level, kernel, 1, inner, dyChunk, cols, inner, cOut, mc, T.One, false);
             Col2imAdd(s, n, i0, cnt, cols, dx);
         }
         FastKernels.Transpose<T>(gT[..(inner * cOut)], gradKernel, inner, cOut);
@@ -182,37 +190,53 @@ public static class ConvIm2col
     private static bool Same(in ConvShape s) => s.Stride == 1 && s.HOut == s.HIn && s.WOut == s.WIn;
 
     /// <summary>
-    /// One tap (row shift da, column shift de) of a "same" convolution on one H×W plane: dst[i, j] = src[i + da, j + de], 0 outside.
-    /// The valid rows i0 ≤ i &lt; i1 are copied as one flat run of the plane (columns j0 ≤ j &lt; j1 of the first and last row,
-    /// whole rows between); the at most |de| columns per row that the run picks up from the neighbouring row are then
-    /// zeroed, like the rows outside.
+    /// One tap (row shift da, column shift de) of a "same" convolution on <paramref name="cnt"/> consecutive H×W planes:
+    /// dst[img, i, j] = src[img, i + da, j + de], 0 outside the image. The planes are consecutive in both spans, so the
+    /// tap is one flat run over all of them (from the first valid entry of the first plane to the last valid entry of
+    /// the last); the entries the run picks up across a row or plane boundary — the |da| rows and |de| columns per plane
+    /// that read outside their own image — are then zeroed. One copy per tap instead of one per image and tap: the
+    /// planes of the blocks are small (10×10), where the per-call cost dominated the copy.
     /// </summary>
-    private static void SameTap<T>(ReadOnlySpan<T> src, Span<T> dst, int da, int de, int h, int w, int j0, int j1) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void SameTap<T>(ReadOnlySpan<T> src, Span<T> dst, int cnt, int da, int de, int h, int w, int j0, int j1) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int i0 = Math.Max(0, -da), i1 = Math.Min(h, h - da);
-        if (i1 <= i0 || j1 <= j0) { dst.Clear(); return; }
-        int start = i0 * w + j0, end = (i1 - 1) * w + j1, off = da * w + de;
+        int i0 = Math.Max(0, -da), i1 = Math.Min(h, h - da), plane = h * w;
+        if (i1 <= i0 || j1 <= j0) { dst[..(cnt * plane)].Clear(); return; }
+        int start = i0 * w + j0, end = (cnt - 1) * plane + (i1 - 1) * w + j1, off = da * w + de;
         dst[..start].Clear();
-        dst[end..].Clear();
+        dst[end..(cnt * plane)].Clear();
         src.Slice(start + off, end - start).CopyTo(dst[start..end]);
-        for (int i = i0; i < i1; i++)
+        ZeroOutside(dst, cnt, h, w, i0, i1, j0, j1);
+    }
+
+    /// <summary>Zeroes, in each of <paramref name="cnt"/> consecutive H×W planes, the rows outside [i0, i1) and in the rows inside the columns outside [j0, j1).</summary>
+    private static void ZeroOutside<T>(Span<T> planes, int cnt, int h, int w, int i0, int i1, int j0, int j1) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int plane = h * w;
+        for (int img = 0; img < cnt; img++)
         {
-            for (int j = 0; j < j0; j++) dst[i * w + j] = T.Zero;
-            for (int j = j1; j < w; j++) dst[i * w + j] = T.Zero;
+            var p = planes.Slice(img * plane, plane);
+            p[..(i0 * w)].Clear();
+            p[(i1 * w)..].Clear();
+            if (j0 == 0 && j1 == w) continue;
+            for (int i = i0; i < i1; i++)
+            {
+                for (int j = 0; j < j0; j++) p[i * w + j] = T.Zero;
+                for (int j = j1; j < w; j++) p[i * w + j] = T.Zero;
+            }
         }
     }
 
-    /// <summary>The adjoint of <see cref="SameTap{T}"/>, accumulated: dst[i + da, j + de] += src[i, j] over the valid (i, j); src's invalid columns are zeroed first so one flat run adds exactly the valid entries.</summary>
-    private static void SameTapAdjoint<T>(Span<T> src, Span<T> dst, int da, int de, int h, int w, int j0, int j1) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// The adjoint of <see cref="SameTap{T}"/>, accumulated: dst[img, i + da, j + de] += src[img, i, j] over the valid
+    /// (img, i, j). src's entries that read outside their image are zeroed first, so one flat run over all planes adds
+    /// exactly the valid entries (and +0 elsewhere, which changes no value).
+    /// </summary>
+    private static void SameTapAdjoint<T>(Span<T> src, Span<T> dst, int cnt, int da, int de, int h, int w, int j0, int j1) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int i0 = Math.Max(0, -da), i1 = Math.Min(h, h - da);
-        if (i1 <= i0) return;
-        int start = i0 * w + j0, end = (i1 - 1) * w + j1, off = da * w + de;
-        for (int i = i0; i < i1; i++)
-        {
-            for (int j = 0; j < j0; j++) src[i * w + j] = T.Zero;
-            for (int j = j1; j < w; j++) src[i * w + j] = T.Zero;
-        }
+        int i0 = Math.Max(0, -da), i1 = Math.Min(h, h - da), plane = h * w;
+        if (i1 <= i0 || j1 <= j0) return;
+        int start = i0 * w + j0, end = (cnt - 1) * plane + (i1 - 1) * w + j1, off = da * w + de;
+        ZeroOutside(src, cnt, h, w, i0, i1, j0, j1);
         Kernels.Axpy(T.One, src[start..end], dst.Slice(start + off, end - start));
     }
 
