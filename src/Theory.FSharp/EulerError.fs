@@ -134,6 +134,7 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
     let layerMats =
         Array.init L (fun k0 ->
             Linalg.matrix m d w (k0 * md), Linalg.matrix d m v (k0 * md), nW.[k0 + 1], nV.[k0 + 1])
+    let frobenius = layerMats |> Array.map (fun (wk, vk, _, _) -> Secant.frobeniusProduct wk vk)
     let layers =
         Array.init L (fun k0 ->
             let wk, vk, _, _ = layerMats.[k0]
@@ -142,7 +143,7 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
         Array.init n (fun i ->
             let est k = vdiff sol.States.[k] chk.States.[k] (i * d) d
             let pi =
-                Secant.propagationFactors st.Activation s1 st.S2 L m d (fun k -> layerMats.[k - 1])
+                Secant.propagationFactors st.Activation s1 st.S2 L m d (fun k -> layerMats.[k - 1]) (fun k -> frobenius.[k - 1])
                     (fun k -> lw.H.[k].[i]) (fun k -> sol.States.[k].[i * d .. i * d + d - 1])
             let mutable e = 0.0
             let mutable secant = 0.0

@@ -60,9 +60,10 @@ let private l2Norm (a: Matrix<float>) = Linalg.spectralNorm a.RowCount a.ColumnC
 /// forming Ĵ_k). With n̄_j = ‖Ĵ_j‖₂(1 + 4du) and M̂_k the computed product (rounding of one d×d product ≤ 2du
 /// relative to the product of the norms),
 ///   ‖J_L⋯J_{k+1}‖₂ ≤ ‖M̂_k‖₂(1 + 4du) + Π_{j>k}(n̄_j + η_j)(1 + 2du)^{L−k} − Π_{j>k} n̄_j =: π_k.
-/// `weights k` returns (W_k m×d, V_k d×m, ‖W_k‖₂, ‖V_k‖₂) for 1-based k.
+/// `weights k` returns (W_k m×d, V_k d×m, ‖W_k‖₂, ‖V_k‖₂) for 1-based k; `frobenius k` returns ‖V_k‖_F·‖W_k‖_F
+/// (`frobeniusProduct`, formed once per layer by the caller rather than once per sample).
 let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (depth: int) (width: int) (dim: int)
-                       (weights: int -> Matrix<float> * Matrix<float> * float * float)
+                       (weights: int -> Matrix<float> * Matrix<float> * float * float) (frobenius: int -> float)
                        (x: int -> float[]) (y: int -> float[]) : float[] =
     let L, m, d = depth, width, dim
     let fL = float L
@@ -87,10 +88,11 @@ let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (dep
             let struct (q, e) = secantSlope act s2 preErr a b
             slopes.[j] <- q
             epsMax <- max epsMax e
-        // Ĵ_k = I + (1/L) V diag(D̂) W
-        let vd = Matrix<float>.Build.Dense(d, m, fun r j -> v.[r, j] * slopes.[j] / fL)
+        // Ĵ_k = I + (1/L) V diag(D̂) W (V diag(D̂)/L filled column by column, MathNet's storage order)
+        let vdata = match v.AsColumnMajorArray() with null -> v.ToColumnMajorArray() | a -> a
+        let vd = Matrix<float>.Build.Dense(d, m, Array.init (d * m) (fun e -> vdata.[e] * slopes.[e / d] / fL))
         let j = Matrix<float>.Build.DenseIdentity d + vd * w
-        let eta = (vOp * wOp * epsMax + float (m + 2) * U * (s1 + epsMax) * v.FrobeniusNorm() * w.FrobeniusNorm()) / fL
+        let eta = (vOp * wOp * epsMax + float (m + 2) * U * (s1 + epsMax) * frobenius k) / fL
         let nbar = l2Norm j * (1.0 + 4.0 * float d * U)
         mhat <- mhat * j
         prodPert <- prodPert * (nbar + eta)
@@ -108,6 +110,9 @@ type Layer =
       WF: float
       VF: float
       Delta: (Matrix<float> * Matrix<float> * Matrix<float>) option }
+
+/// ‖V‖_F·‖W‖_F of one layer, as `propagationFactors` uses it.
+let frobeniusProduct (w: Matrix<float>) (v: Matrix<float>) = v.FrobeniusNorm() * w.FrobeniusNorm()
 
 let layer (depth: int) (wk: Matrix<float>) (vk: Matrix<float>) (prev: (Matrix<float> * Matrix<float>) option) : Layer =
     { W = wk; V = vk; AbsW = wk.PointwiseAbs(); WF = wk.FrobeniusNorm(); VF = vk.FrobeniusNorm()

@@ -104,6 +104,43 @@ public static class Activations
         derivative = pdf == 0.0 ? cdf : cdf + u * pdf;
     }
 
+    /// <summary>
+    /// u·Φ(u) alone: Φ from <see cref="SpecialFunctions.NormalCdf"/>, bit-identical to the Φ of
+    /// <see cref="SpecialFunctions.NormalCdfAndPdf"/> (the same operations), so the value equals <see cref="Gelu"/>'s
+    /// bit for bit; it skips φ's exp(−u²/2) where Φ does not need it (|u| ≤ 0.46875·√2).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double GeluValue(double u)
+    {
+        double cdf = SpecialFunctions.NormalCdf(u);
+        return cdf == 0.0 ? -0.0 : u * cdf;
+    }
+
+    /// <summary>
+    /// value[i] = σ(u[i]) elementwise (no derivative), bit-identical to <see cref="Value(ActivationKind, double)"/>:
+    /// the same scalar code with the choice of σ made once per call instead of once per entry.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Values(ActivationKind k, ReadOnlySpan<double> u, Span<double> value)
+    {
+        if (value.Length != u.Length) throw new ArgumentException("u and value must have the same length");
+        switch (k)
+        {
+            case ActivationKind.Gelu:
+                for (int i = 0; i < u.Length; i++) value[i] = GeluValue(u[i]);
+                break;
+            case ActivationKind.Relu:
+                for (int i = 0; i < u.Length; i++) value[i] = ReluValue(u[i]);
+                break;
+            case ActivationKind.Identity:
+                u.CopyTo(value);
+                break;
+            default:
+                for (int i = 0; i < u.Length; i++) value[i] = Value(k, u[i]);
+                break;
+        }
+    }
+
     /// <summary>t = tanh(u) and sech²(u) = 1 − t², the latter without cancellation for large |u|.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TanhSech2(double u, out double t, out double sech2)
@@ -149,8 +186,7 @@ public static class Activations
         switch (k)
         {
             case ActivationKind.Gelu:
-                Gelu(u, out double gv, out _, out _);
-                return gv;
+                return GeluValue(u);
             case ActivationKind.Tanh:
                 TanhSech2(u, out double t, out _);
                 return t;

@@ -149,9 +149,10 @@ public sealed class Layerwise
         return new Layerwise { H = h, P = p, Pre = pre, Sigma = sigma, GW = gw, GV = gv, VtPMax = vtpMax, Loss = loss / n };
     }
 
-    /// <summary>y ← y + α·x, lane by lane (one product and one sum per entry, no fused multiply-add).</summary>
+    /// <summary>y ← y + α·x, lane by lane (one product and one sum per entry, no fused multiply-add); also the
+    /// reference neural-ODE right-hand side's (<see cref="Ode.NeuralOde"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddScaled(double alpha, ReadOnlySpan<double> x, Span<double> y)
+    internal static void AddScaled(double alpha, ReadOnlySpan<double> x, Span<double> y)
     {
         int len = x.Length, i = 0;
         if (Vector.IsHardwareAccelerated && len >= Vector<double>.Count)

@@ -19,31 +19,64 @@ public static class SpectralNorm
     private const double U = 1.1102230246251565e-16; // 2⁻⁵³
 
     /// <summary>‖M‖₂ of the rows×cols row-major block of <paramref name="data"/> starting at <paramref name="offset"/>.</summary>
-    public static double OfBlock(int rows, int cols, double[] data, int offset) =>
-        Compute(rows, cols, (r, c) => data[offset + r * cols + c]);
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double OfBlock(int rows, int cols, double[] data, int offset)
+    {
+        if (rows == 0 || cols == 0) return 0.0;
+        bool byRows = rows <= cols;
+        int k = byRows ? rows : cols;
+        var x = new double[rows * cols];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+            {
+                double e = data[offset + r * cols + c];
+                if (!double.IsFinite(e)) return double.IsNaN(e) ? e : double.PositiveInfinity;
+                if (byRows) x[c * k + r] = e; else x[r * k + c] = e;
+            }
+        return FromLongByK(x, rows * cols / k, k);
+    }
 
     /// <summary>‖M‖₂ of the matrix whose columns are the given vectors (all of one length).</summary>
     public static double OfColumns(double[][] columns)
     {
         if (columns.Length == 0) return 0.0;
-        return Compute(columns[0].Length, columns.Length, (r, c) => columns[c][r]);
+        int rows = columns[0].Length, cols = columns.Length;
+        if (rows == 0) return 0.0;
+        bool byRows = rows <= cols;
+        int k = byRows ? rows : cols;
+        var x = new double[rows * cols];
+        for (int c = 0; c < cols; c++)
+        {
+            var col = columns[c];
+            for (int r = 0; r < rows; r++)
+            {
+                double e = col[r];
+                if (!double.IsFinite(e)) return FirstNonFinite(columns, rows, cols);
+                if (byRows) x[c * k + r] = e; else x[r * k + c] = e;
+            }
+        }
+        return FromLongByK(x, rows * cols / k, k);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double Compute(int rows, int cols, Func<int, int, double> entry)
+    /// <summary>What the row-by-row scan reports for a matrix with a non-finite entry: the first one in row order decides.</summary>
+    private static double FirstNonFinite(double[][] columns, int rows, int cols)
     {
-        if (rows == 0 || cols == 0) return 0.0;
-        // Copy into a matrix with the longer side as rows: x is (long × k), G = xᵀx is k × k.
-        bool byRows = rows <= cols; // k = rows: G = M Mᵀ, the long index runs over the columns
-        int k = byRows ? rows : cols, len = byRows ? cols : rows;
-        var x = new double[len * k];
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++)
             {
-                double e = entry(r, c);
+                double e = columns[c][r];
                 if (!double.IsFinite(e)) return double.IsNaN(e) ? e : double.PositiveInfinity;
-                if (byRows) x[c * k + r] = e; else x[r * k + c] = e;
             }
+        return double.NaN;
+    }
+
+    /// <summary>
+    /// ‖M‖₂ from x, the matrix copied with its longer side as rows (len × k, row-major; every entry finite): the
+    /// Gram matrix G = xᵀx, each entry summed over the long index in order, then λ_max(G).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double FromLongByK(double[] x, int len, int k)
+    {
         var g = new double[k * k];
         for (int t = 0; t < len; t++)
         {
@@ -115,25 +148,28 @@ public static class SpectralNorm
         if (scale == 0.0) return 0.0;
         lo -= scale * 1e-15; hi += scale * 1e-15;
         int target = largest ? k : 1; // λ_max: all k below; λ_min: at least one below
+        var off2 = new double[off.Length]; // the squares the Sturm count divides, formed once instead of at every step
+        for (int i = 0; i < off.Length; i++) off2[i] = off[i] * off[i];
         for (int it = 0; it < 200; it++)
         {
             double mid = 0.5 * (lo + hi);
             double width = hi - lo;
             if (mid <= lo || mid >= hi || width <= 2.0 * U * Math.Max(Math.Abs(lo), Math.Abs(hi)) || width <= U * scale) break;
-            if (CountBelow(diag, off, mid) >= target) hi = mid; else lo = mid;
+            if (CountBelow(diag, off2, mid) >= target) hi = mid; else lo = mid;
         }
         return 0.5 * (lo + hi);
     }
 
-    /// <summary>Number of eigenvalues of the tridiagonal matrix (diag, off) below λ (Sturm sequence).</summary>
-    private static int CountBelow(double[] diag, double[] off, double lambda)
+    /// <summary>Number of eigenvalues below λ of the tridiagonal matrix with diagonal diag and squared off-diagonal off2 (Sturm sequence).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int CountBelow(double[] diag, double[] off2, double lambda)
     {
-        int count = 0;
-        double q = 1.0;
-        for (int i = 0; i < diag.Length; i++)
+        double q = diag[0] - lambda - 0.0;
+        if (q == 0.0) q = -1e-300;
+        int count = q < 0 ? 1 : 0;
+        for (int i = 1; i < diag.Length; i++)
         {
-            double e2 = i > 0 ? off[i - 1] * off[i - 1] : 0.0;
-            q = diag[i] - lambda - (i > 0 ? e2 / q : 0.0);
+            q = diag[i] - lambda - off2[i - 1] / q;
             if (q == 0.0) q = -1e-300;
             if (q < 0) count++;
         }

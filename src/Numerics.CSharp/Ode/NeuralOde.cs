@@ -87,8 +87,45 @@ public sealed class NeuralOde
         return new NeuralOde(width, dim, activation, Z, breaks);
     }
 
-    /// <summary>The right-hand side V(s)σ(W(s)H^i) for all samples (y = n×d row-major).</summary>
+    /// <summary>
+    /// The right-hand side V(s)σ(W(s)H^i) for all samples (y = n×d row-major). Each entry is the formula's sum
+    /// taken in its order (over c for u_j = Σ_c W_jc h_c, over j for Σ_j V_rj σ(u_j)), from zero, one product and
+    /// one rounded sum per term, with σ from the accurate scalar code (<see cref="Activations.Values"/>); the
+    /// independent sums run side by side in vector lanes (over j, then over r, from transposed copies of W(s)
+    /// and V(s)), which rounds every entry exactly as the one-entry-at-a-time loop does (tested).
+    /// </summary>
     public OdeRhs RightHandSide(int samples)
+    {
+        int m = _m, d = _d, md = m * d;
+        var w = new double[md]; var v = new double[md];
+        var wT = new double[md]; var vT = new double[md]; // wT[c·m + j] = W_jc, vT[j·d + r] = V_rj
+        var u = new double[samples * m]; var a = new double[samples * m];
+        return (s, y, dy) =>
+        {
+            _z(s, w, v);
+            for (int j = 0; j < m; j++)
+                for (int c = 0; c < d; c++) wT[c * m + j] = w[j * d + c];
+            for (int r = 0; r < d; r++)
+                for (int j = 0; j < m; j++) vT[j * d + r] = v[r * m + j];
+            Array.Clear(u);
+            for (int i = 0; i < samples; i++)
+            {
+                var ui = u.AsSpan(i * m, m);
+                for (int c = 0; c < d; c++) Layerwise.AddScaled(y[i * d + c], wT.AsSpan(c * m, m), ui);
+            }
+            Activations.Values(_act, u, a);
+            var dyAll = dy.Slice(0, samples * d);
+            dyAll.Clear();
+            for (int i = 0; i < samples; i++)
+            {
+                var dyi = dyAll.Slice(i * d, d);
+                for (int j = 0; j < m; j++) Layerwise.AddScaled(a[i * m + j], vT.AsSpan(j * d, d), dyi);
+            }
+        };
+    }
+
+    /// <summary>The right-hand side written entry by entry from the formula (the oracle of the batched one in the tests).</summary>
+    internal OdeRhs RightHandSideByEntry(int samples)
     {
         int m = _m, d = _d, md = m * d;
         var w = new double[md]; var v = new double[md]; var a = new double[m];
@@ -100,9 +137,9 @@ public sealed class NeuralOde
                 var h = y.Slice(i * d, d);
                 for (int j = 0; j < m; j++)
                 {
-                    double u = 0;
-                    for (int c = 0; c < d; c++) u += w[j * d + c] * h[c];
-                    a[j] = Activations.Value(_act, u);
+                    double acc = 0;
+                    for (int c = 0; c < d; c++) acc += w[j * d + c] * h[c];
+                    a[j] = Activations.Value(_act, acc);
                 }
                 for (int r = 0; r < d; r++)
                 {
