@@ -88,78 +88,64 @@ public static class RunDirectory
     public static RunMetadata Metadata(TrainResult r, RunProvenance? provenance = null)
     {
         var o = r.Options; var s = r.Shape;
-        return new RunMetadata
+        var meta = Common(r, provenance);
+        meta.Threads = r.Flow is null ? o.EngineFor(s, r.Data.Count).Threads : 1; // the flow's integrator evaluates on one thread
+        if (r.Flow is { } flow)
         {
-            EngineVersion = EngineInfo.Version,
-            EngineCommit = EngineInfo.Commit,
-            Threads = r.Flow is null ? o.EngineFor(s, r.Data.Count).Threads : 1, // the flow's integrator evaluates on one thread
-            CommandLine = provenance?.CommandLine,
-            Status = StatusName(r.Status),
-            DivergedAt = r.DivergedAt,
-            DivergenceReason = r.DivergenceReason,
-            Activation = Activations.Name(o.Activation),
-            Eta = o.Eta,
-            Optimizer = r.Flow is null
-                ? (o.Optimizer == OptimizerKind.GradientDescent ? "gd" : "clipped-gd")
-                : (o.Clip is null ? "gf" : "clipped-gf"),
-            ClipRadius = o.Clip,
-            Horizon = r.Flow?.Horizon, Rtol = r.Flow?.Rtol, Atol = r.Flow?.Atol, OdeMethod = r.Flow?.Method,
-            OutputTimes = r.Flow?.OutputTimes, Dt = r.Flow is { OutputTimes: null } ? o.Eta : null,
-            OdeSteps = r.Flow?.Steps, OdeRejected = r.Flow?.Rejected, OdeEvaluations = r.Flow?.Evaluations,
-            Iterations = o.Iterations,
-            Depth = s.Depth, Width = s.Width, N = r.Data.Count, D = s.Dim, DIn = s.InputDim, DOut = s.OutputDim,
-            Precision = o.Float32 ? "float32" : "float64",
-            Seed = r.Seed,
-            Data = r.DataDescription,
-            Init = new InitMetadata
-            {
-                Kind = r.Init.Kind.ToString().ToLowerInvariant(),
-                Scale = r.Init.Kind == InitKind.File ? null : r.Init.Scale,
-                VScale = r.Init.Kind == InitKind.File ? null : r.Init.VScale,
-                Modes = r.Init.Kind == InitKind.Smooth ? r.Init.Modes : null,
-                LipschitzW = r.Init.LipschitzW,
-                LipschitzV = r.Init.LipschitzV,
-                MaxIncrementTimesDepth = r.Init.MaxIncrementTimesDepth,
-                Description = r.Init.Description,
-            },
-            Trace = r.Trace.Keys.ToList(),
-            Fault = o.Fault == EngineFault.None ? "none" : o.Fault.ToString(),
-            Seconds = r.Seconds,
-            MsPerIteration = r.Losses.Length > 0 ? 1000.0 * r.Seconds / r.Losses.Length : null,
-            CreatedBy = $"resode {EngineInfo.Version}",
+            meta.Optimizer = o.Clip is null ? "gf" : "clipped-gf";
+            meta.Horizon = flow.Horizon; meta.Rtol = flow.Rtol; meta.Atol = flow.Atol; meta.OdeMethod = flow.Method;
+            meta.OutputTimes = flow.OutputTimes; meta.Dt = flow.OutputTimes is null ? o.Eta : null;
+            meta.OdeSteps = flow.Steps; meta.OdeRejected = flow.Rejected; meta.OdeEvaluations = flow.Evaluations;
+        }
+        meta.Depth = s.Depth; meta.Width = s.Width; meta.D = s.Dim;
+        meta.Precision = o.Float32 ? "float32" : "float64";
+        meta.Init = new InitMetadata
+        {
+            Kind = r.Init.Kind.ToString().ToLowerInvariant(),
+            Scale = r.Init.Kind == InitKind.File ? null : r.Init.Scale,
+            VScale = r.Init.Kind == InitKind.File ? null : r.Init.VScale,
+            Modes = r.Init.Kind == InitKind.Smooth ? r.Init.Modes : null,
+            LipschitzW = r.Init.LipschitzW,
+            LipschitzV = r.Init.LipschitzV,
+            MaxIncrementTimesDepth = r.Init.MaxIncrementTimesDepth,
+            Description = r.Init.Description,
         };
+        meta.Fault = o.Fault == EngineFault.None ? "none" : o.Fault.ToString();
+        return meta;
     }
 
     /// <summary>run.json content for a block's training result.</summary>
     public static RunMetadata Metadata(BlockTrainResult r, RunProvenance? provenance = null)
     {
-        var o = r.Options;
         var names = r.Block.ParameterLayout.Select(p => p.Name).ToArray();
-        return new RunMetadata
+        var meta = Common(r, provenance);
+        meta.Threads = 1;
+        meta.Depth = r.Depth; meta.D = r.Block.StateDim;
+        meta.Init = new InitMetadata
         {
-            EngineVersion = EngineInfo.Version, EngineCommit = EngineInfo.Commit, Threads = 1, CommandLine = provenance?.CommandLine,
-            Status = StatusName(r.Status),
-            DivergedAt = r.DivergedAt, DivergenceReason = r.DivergenceReason,
-            Activation = Activations.Name(r.Block.Activation), Eta = o.Eta,
-            Optimizer = o.Optimizer == OptimizerKind.GradientDescent ? "gd" : "clipped-gd", ClipRadius = o.Clip,
-            Iterations = o.Iterations, Depth = r.Depth, N = r.Data.Count, D = r.Block.StateDim, DIn = r.Data.InputDim, DOut = r.Data.OutputDim,
-            Seed = r.Seed, Data = r.DataDescription,
-            Init = new InitMetadata
-            {
-                Kind = r.Init.Kind.ToString().ToLowerInvariant(),
-                Modes = r.Init.Kind == InitKind.Smooth ? r.Init.Modes : null,
-                Scales = r.Init.Kind == InitKind.File ? null : names.Zip(r.Init.Scales).ToDictionary(x => x.First, x => x.Second),
-                LipschitzParts = r.Init.LipschitzParts is null ? null : names.Zip(r.Init.LipschitzParts).ToDictionary(x => x.First, x => x.Second),
-                MaxIncrementTimesDepth = r.Init.MaxIncrementTimesDepth,
-                Description = r.Init.Description,
-            },
-            Architecture = ArchitectureMetadata.Of(r.Block, r.Hyper),
-            Trace = r.Trace.Keys.ToList(),
-            Seconds = r.Seconds,
-            MsPerIteration = r.Losses.Length > 0 ? 1000.0 * r.Seconds / r.Losses.Length : null,
-            CreatedBy = $"resode {EngineInfo.Version}",
+            Kind = r.Init.Kind.ToString().ToLowerInvariant(),
+            Modes = r.Init.Kind == InitKind.Smooth ? r.Init.Modes : null,
+            Scales = r.Init.Kind == InitKind.File ? null : names.Zip(r.Init.Scales).ToDictionary(x => x.First, x => x.Second),
+            LipschitzParts = r.Init.LipschitzParts is null ? null : names.Zip(r.Init.LipschitzParts).ToDictionary(x => x.First, x => x.Second),
+            MaxIncrementTimesDepth = r.Init.MaxIncrementTimesDepth,
+            Description = r.Init.Description,
         };
+        meta.Architecture = ArchitectureMetadata.Of(r.Block, r.Hyper);
+        return meta;
     }
+
+    /// <summary>The run.json keys every architecture's training result fills alike (gradient descent; the flow overrides the optimizer).</summary>
+    private static RunMetadata Common(TrainRecord r, RunProvenance? provenance) => new()
+    {
+        EngineVersion = EngineInfo.Version, EngineCommit = EngineInfo.Commit, CommandLine = provenance?.CommandLine,
+        Status = StatusName(r.Status), DivergedAt = r.DivergedAt, DivergenceReason = r.DivergenceReason,
+        Activation = Activations.Name(r.Options.Activation), Eta = r.Options.Eta,
+        Optimizer = r.Options.Optimizer == OptimizerKind.GradientDescent ? "gd" : "clipped-gd", ClipRadius = r.Options.Clip,
+        Iterations = r.Options.Iterations, N = r.Data.Count, DIn = r.Data.InputDim, DOut = r.Data.OutputDim,
+        Seed = r.Seed, Data = r.DataDescription, Trace = r.Trace.Keys.ToList(),
+        Seconds = r.Seconds, MsPerIteration = r.Losses.Length > 0 ? 1000.0 * r.Seconds / r.Losses.Length : null,
+        CreatedBy = $"resode {EngineInfo.Version}",
+    };
 
     /// <summary>run.json "status" of a run status.</summary>
     public static string StatusName(RunStatus status) => status switch
