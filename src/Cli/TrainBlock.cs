@@ -75,7 +75,7 @@ internal static class TrainBlock
             Ui.Notes(claim);
             using var interrupts = Ui.OnInterrupt($"interrupted: stopping at the next iteration and writing what there is to {dir} (status interrupted); signal again to kill");
             var result = Ui.WithProgress($"train --arch {spec.Architecture} L={spec.Depth} d={spec.StateDim} n={spec.Samples}", progress => spec.Train(progress, interrupts.Token));
-            BlockRunDirectory.Write(result, claim, new RunProvenance(ResodeApp.CommandLine(pr)));
+            RunDirectory.Write(result, claim, new RunProvenance(ResodeApp.CommandLine(pr)));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{TrainCommand.StatusWord(result.Status)}: {result.UpdatesApplied} updates in {result.Seconds:F2} s; loss {result.Losses[0]:G6} -> {result.Losses[^1]:G6}; wrote {dir}"));
             return TrainCommand.Finish(result.Status, result.DivergenceReason, result.UpdatesApplied, dir);

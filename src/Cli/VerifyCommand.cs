@@ -32,40 +32,26 @@ internal static class VerifyCommand
                 // claim the index before the work: fail now, not after verifying, if it cannot be written
                 if (indexPath is not null) ClaimIndex(indexPath);
                 if (paths.Any(TrainBnConv.IsRun)) return VerifyBnConvRuns(paths);
-                var all = new List<Registry.VerdictRow>();
-                if (paths.Any(BlockRunDirectory.IsBlockRun))
-                    all.AddRange(VerifyBlockRuns(paths));
-                else
+                // one path for every architecture: each run gets the results of its architecture; several runs of one
+                // architecture and distinct depths are a ladder (for the MLP checked from the evidence before any work:
+                // data, settings, the initial function of depth); otherwise each is verified on its own, with a note
+                var runs = paths.Select(Registry.loadRun).ToList();
+                var ladderRows = new List<Registry.VerdictRow>();
+                if (runs.Count > 1)
                 {
-                var runs = paths.Select(Run.Load).ToList();
-                // several runs of distinct depths are a ladder (checked from the evidence before any work: data, settings,
-                // the initial function of depth); runs that repeat a depth are verified one by one, with a note
-                bool isLadder = runs.Count > 1 && runs.Select(r => r.Setting.Depth).Distinct().Count() == runs.Count;
-                if (isLadder)
-                {
-                    var checkedLadder = Evidence.checkLadder(Microsoft.FSharp.Collections.ListModule.OfSeq(runs));
-                    if (checkedLadder.IsError) throw new ArgumentException(checkedLadder.ErrorValue);
+                    var ladder = Registry.verifyLadderOf(Microsoft.FSharp.Collections.ListModule.OfSeq(runs));
+                    if (ladder.IsOk) ladderRows = ladder.ResultValue.ToList();
+                    else if (ladder.ErrorValue.Item2) throw new ArgumentException(ladder.ErrorValue.Item1);
+                    else Console.Error.WriteLine($"note: {ladder.ErrorValue.Item1}");
                 }
-                else if (runs.Count > 1)
-                    Console.Error.WriteLine("note: the runs repeat a depth, so they are not a ladder: each is verified on its own, no rate results");
-                var perRun = new List<(Run Run, List<Registry.VerdictRow> Rows)>();
+                var all = new List<Registry.VerdictRow>();
                 foreach (var run in runs)
                 {
-                    var rows = Registry.verifyRunAll(run).ToList();
-                    perRun.Add((run, rows));
+                    var rows = Registry.verifyOpen(run).ToList();
                     all.AddRange(rows);
-                }
-                var ladderRows = new List<Registry.VerdictRow>();
-                if (isLadder)
-                {
-                    var ladder = LadderModule.create(Microsoft.FSharp.Collections.ListModule.OfSeq(runs));
-                    if (ladder.IsError) throw new ArgumentException(ladder.ErrorValue);
-                    ladderRows = Registry.verifyLadder(ladder.ResultValue).ToList();
-                    all.AddRange(ladderRows);
-                }
-                foreach (var (run, rows) in perRun)
                     Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(rows.Concat(ladderRows)));
                 }
+                all.AddRange(ladderRows);
                 if (!pr.GetValue(quiet)) Print(all);
                 if (pr.GetValue(timings)) PrintTimings(all, wall.Elapsed.TotalSeconds, Registry.processCpuSeconds() - cpu0);
                 if (indexPath is not null)
@@ -88,28 +74,6 @@ internal static class VerifyCommand
             }
         });
         return cmd;
-    }
-
-    /// <summary>Generic-architecture runs (theta.npy): the generic results, and the generic ladder results when they form one.</summary>
-    private static List<Registry.VerdictRow> VerifyBlockRuns(string[] paths)
-    {
-        var notBlock = paths.Where(p => !BlockRunDirectory.IsBlockRun(p)).ToList();
-        if (notBlock.Count > 0) throw new ArgumentException($"mixed run formats: {string.Join(", ", notBlock)} are not generic-architecture runs; verify MLP-format and generic runs separately");
-        var runs = paths.Select(Registry.loadBlockRun).ToList();
-        var all = new List<Registry.VerdictRow>();
-        var perRun = runs.ToDictionary(r => r.Directory, r => Registry.verifyBlockRun(r).ToList());
-        foreach (var rows in perRun.Values) all.AddRange(rows);
-        var ladderRows = new List<Registry.VerdictRow>();
-        if (runs.Count > 1)
-        {
-            var ladder = GenericResults.BlockLadderModule.create(Microsoft.FSharp.Collections.ListModule.OfSeq(runs));
-            if (ladder.IsOk) ladderRows = Registry.verifyBlockLadder(ladder.ResultValue).ToList();
-            else Console.Error.WriteLine($"note: no ladder results: {ladder.ErrorValue}");
-        }
-        all.AddRange(ladderRows);
-        foreach (var run in runs)
-            Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(perRun[run.Directory].Concat(ladderRows)));
-        return all;
     }
 
     /// <summary>
@@ -158,11 +122,7 @@ internal static class VerifyCommand
     private static void Print(IReadOnlyList<Registry.VerdictRow> rows)
     {
         string input = "";
-        // rows of the other run format (MLP results on a generic run and vice versa) are summarized in one line per input
-        bool OtherFormat(Registry.VerdictRow r) => r.Verdict == "not applicable" && (r.Detail.StartsWith("a generic-architecture run") || r.Detail.StartsWith("an MLP-format run"));
-        foreach (var g in rows.Where(OtherFormat).GroupBy(r => r.Input))
-            Console.WriteLine($"\n{g.Key}: {g.Count()} results of the other run format not applicable ({g.First().Detail})");
-        foreach (var r in rows.Where(r => !OtherFormat(r)))
+        foreach (var r in rows)
         {
             if (r.Input != input) { input = r.Input; Console.WriteLine($"\n{input}"); Console.WriteLine($"  {"result",-28} {"verdict",-19} {"measured",10} {"bound",10} {"worst",8} {"best",8}  detail"); }
             // worst = the loosest comparison's bound/measured (the bound's worst case), best = the tightest

@@ -100,7 +100,7 @@ module Architecture =
 
 /// A generic-architecture run directory opened for verification; `architectures` are the theory-side
 /// descriptions known to the registry (the run's is looked up by name).
-type BlockRun(data: BlockRunData, architectures: Architecture list) =
+type BlockRun(data: RunData, architectures: Architecture list) =
     let parts = data.Architecture.Parts() |> Array.map (fun struct (n, s) -> n, s)
     let sizes = parts |> Array.map (fun (_, s) -> Array.fold (*) 1 s)
     let offsets = Array.scan (+) 0 sizes

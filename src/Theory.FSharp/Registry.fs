@@ -102,7 +102,7 @@ let evaluateRow (r: Result<'input>) (inputName: string) (input: 'input) : Verdic
       Seconds = sw.Elapsed.TotalSeconds
       CpuSeconds = processCpuSeconds () - cpu0 }
 
-/// Every single-run result on a run.
+/// Every single-run result of the MLP on an MLP run.
 let verifyRun (run: Run) : VerdictRow list =
     singleRun |> List.map (fun r -> evaluateRow r run.Directory run)
 
@@ -121,42 +121,72 @@ let architectures : Architecture list =
       ConvArchitecture.architecture
       GluBlock.architecture ]
 
-/// Results evaluated on one generic-architecture run (theta.npy), stated once over `Architecture`.
+/// Results evaluated on one run of any architecture but the MLP, stated once over `Architecture`. They are not listed
+/// for an MLP run: each has a sharper statement with the MLP's own constants (G.A.aposteriori → A.aposteriori,
+/// G.A.segments → A.aposteriori.segments, G.B.bound → B.bound, G.B.rate → B.rate,
+/// G.A.split → A.split, G.A.split.segments → A.split.segments), and the MLP's results (its lemma
+/// chain, evidence, Polyak–Łojasiewicz and limit results) are not listed for the other architectures.
 let blockSingleRun : Result<BlockRun> list = GenericResults.all @ GenericSplit.all
 
-/// Rate statements over a ladder of generic-architecture runs.
+/// Rate statements over a ladder of runs of one architecture other than the MLP.
 let blockLadder : Result<GenericResults.BlockLadder> list = GenericResults.ladder
 
-/// Opens generic-architecture run data with the registered architectures.
-let openBlockRun (data: ResOdeProofs.Numerics.IO.BlockRunData) = BlockRun(data, architectures)
+/// A run opened for the results of its architecture: the MLP's, with its sharper constants, or the generic ones.
+type OpenRun =
+    | MlpRun of Run
+    | BlockRunOf of BlockRun
+    member r.Directory = match r with MlpRun m -> m.Directory | BlockRunOf b -> b.Directory
+    member r.Depth = match r with MlpRun m -> m.Setting.Depth | BlockRunOf b -> b.Setting.Depth
+    member r.Architecture = match r with MlpRun _ -> "mlp" | BlockRunOf b -> b.Setting.Architecture
 
-/// Reads a generic-architecture run directory.
-let loadBlockRun (dir: string) = openBlockRun (ResOdeProofs.Numerics.IO.BlockRunDirectory.Read dir)
+/// Opens run data as a run of an architecture other than the MLP (the generic results' view of it).
+let openBlockRun (data: ResOdeProofs.Numerics.IO.RunData) = BlockRun(data, architectures)
 
-/// A not-applicable row for a result that does not speak about this kind of run.
-let private notApplicableRow (r: Result<'a>) (inputName: string) (why: string) : VerdictRow =
-    { Id = r.Id; Title = r.Title; Source = r.Source; Provenance = provenance r.Provenance; Doc = r.Doc
-      Input = inputName; Verdict = Verdict.label (NotApplicable why); Measured = nan; Bound = nan; Tightness = nan
-      TightnessMin = nan; TightnessMinAt = ""; TightnessMax = nan; TightnessMaxAt = ""
-      Detail = why; Hypotheses = []; Constants = []; Notes = []; Seconds = 0.0; CpuSeconds = 0.0 }
+/// Opens run data for the results of its architecture.
+let openRun (data: ResOdeProofs.Numerics.IO.RunData) =
+    if data.IsMlp then MlpRun(Run data) else BlockRunOf(openBlockRun data)
 
-/// Every result on a generic-architecture run: the generic ones evaluated, the MLP-format ones not applicable.
+/// Reads a run directory of any architecture and opens it for the results of its architecture.
+let loadRun (dir: string) = openRun (ResOdeProofs.Numerics.IO.RunDirectory.Read dir)
+
+/// Every generic result on a run of an architecture other than the MLP.
 let verifyBlockRun (run: BlockRun) : VerdictRow list =
-    let why =
-        sprintf "a generic-architecture run (architecture '%s', theta.npy): this result is stated for the MLP run format (w.npy, v.npy); see the G.* results"
-            run.Setting.Architecture
-    (blockSingleRun |> List.map (fun r -> evaluateRow r run.Directory run))
-    @ (singleRun |> List.map (fun r -> notApplicableRow r run.Directory why))
+    blockSingleRun |> List.map (fun r -> evaluateRow r run.Directory run)
 
-/// Every result on an MLP-format run: `verifyRun`, plus the generic results as not applicable.
-let verifyRunAll (run: Run) : VerdictRow list =
-    let why = "an MLP-format run (w.npy, v.npy): the generic results are evaluated on generic-architecture runs (theta.npy, `resode train --arch ...`)"
-    verifyRun run @ (blockSingleRun |> List.map (fun r -> notApplicableRow r run.Directory why))
+/// Every result of the run's architecture on one run.
+let verifyOpen (run: OpenRun) : VerdictRow list =
+    match run with
+    | MlpRun m -> verifyRun m
+    | BlockRunOf b -> verifyBlockRun b
 
-/// Every generic ladder result on a ladder of generic-architecture runs.
+/// Every generic ladder result on a ladder of runs of one architecture other than the MLP.
 let verifyBlockLadder (l: GenericResults.BlockLadder) : VerdictRow list =
     let name = sprintf "ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")
     blockLadder |> List.map (fun r -> evaluateRow r name l)
+
+/// The ladder results on runs that differ only in depth: Ok rows, or Error with why the runs are no ladder. MLP runs of
+/// distinct depths are a ladder only when the evidence shows one setting (data, settings, the initial function of
+/// depth): otherwise Error with `refused` set, which the command line treats as bad input.
+let verifyLadderOf (runs: OpenRun list) : Result<VerdictRow list, string * bool> =
+    let mlp = runs |> List.choose (function MlpRun m -> Some m | _ -> None)
+    let blocks = runs |> List.choose (function BlockRunOf b -> Some b | _ -> None)
+    if runs.Length < 2 then Error("one run", false)
+    elif (runs |> List.map (fun r -> r.Architecture) |> List.distinct).Length > 1 then
+        Error(sprintf "the runs have different architectures (%s): each is verified on its own, no rate results"
+                  (runs |> List.map (fun r -> r.Architecture) |> List.distinct |> String.concat ", "), false)
+    elif (runs |> List.map (fun r -> r.Depth) |> List.distinct).Length < runs.Length then
+        Error("the runs repeat a depth, so they are not a ladder: each is verified on its own, no rate results", false)
+    elif not mlp.IsEmpty then
+        match Evidence.checkLadder mlp with
+        | Error e -> Error(e, true)
+        | Ok _ ->
+            match Ladder.create mlp with
+            | Error e -> Error(e, true)
+            | Ok l -> Ok(verifyLadder l)
+    else
+        match GenericResults.BlockLadder.create blocks with
+        | Error e -> Error(sprintf "no ladder results: %s" e, false)
+        | Ok l -> Ok(verifyBlockLadder l)
 
 /// Sets o[key] to a number: JSON has no infinity, so NaN (not measured) is null and ±∞ is null with a sibling
 /// o[key_inf] = +1 or −1, the convention of the report's results.json (docs/run-format.md, docs/report-format.md).

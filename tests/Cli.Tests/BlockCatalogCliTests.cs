@@ -31,12 +31,12 @@ public sealed class BlockCatalogCliTests : IDisposable
     {
         var r = Cli.Run(_s.Dir, Glu.With("--out", "g"));
         Assert.Equal(ExitCodes.Done, r.Code);
-        var run = BlockRunDirectory.Read(_s.P("g"));
+        var run = RunDirectory.Read(_s.P("g"));
         Assert.Equal("glu", run.Architecture.Name);
         Assert.Equal(8.0, run.Architecture.Hyper["width"]);   // glu's declared default, not the mlp's 32
         var r2 = Cli.Run(_s.Dir, Glu.With("--width", "3", "--out", "g3"));
         Assert.Equal(ExitCodes.Done, r2.Code);
-        Assert.Equal(3.0, BlockRunDirectory.Read(_s.P("g3")).Architecture.Hyper["width"]);
+        Assert.Equal(3.0, RunDirectory.Read(_s.P("g3")).Architecture.Hyper["width"]);
     }
 
     [Fact(DisplayName = "train --arch: wrong number of scales → exit 2")]

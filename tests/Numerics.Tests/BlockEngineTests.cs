@@ -114,7 +114,7 @@ public class BlockEngineTests
         Assert.True(r.Losses.Length < 31);
     }
 
-    [Fact(DisplayName = "BlockRunDirectory: write then read → the same run")]
+    [Fact(DisplayName = "RunDirectory: a one-layer run written and read back → its parts by name, θ, losses and block")]
     public void RunDirectoryRoundTrip()
     {
         var spec = new BlockRunSpec { Architecture = "one-layer", Depth = 6, Dim = 3, Samples = 5, Iterations = 4, Snapshots = 3, Init = InitKind.Smooth };
@@ -122,17 +122,41 @@ public class BlockEngineTests
         var dir = Path.Combine(Path.GetTempPath(), "blockrun-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
-            BlockRunDirectory.Write(r, dir);
-            Assert.True(BlockRunDirectory.IsBlockRun(dir));
-            var back = BlockRunDirectory.Read(dir);
+            RunDirectory.Write(r, dir);
+            Assert.True(File.Exists(Path.Combine(dir, "theta.npy")));
+            var back = RunDirectory.Read(dir);
             Assert.Equal("one-layer", back.Architecture.Name);
+            Assert.False(back.IsMlp);
             Assert.Equal(new[] { ("W", new[] { 3, 3 }), ("b", new[] { 3 }) }.Select(p => p.Item1), back.Architecture.Parts().Select(p => p.Name));
             Assert.Equal(r.SnapshotTheta[^1], back.Theta[^1]);
+            // part b of layer k is the last 3 entries of θ_k (layout W (3, 3), b (3))
+            for (int k = 0; k < 6; k++) Assert.Equal(r.SnapshotTheta[^1].AsSpan(k * 12 + 9, 3).ToArray(), back.Part("b")[^1].AsSpan(k * 3, 3).ToArray());
             Assert.Equal(r.Losses, back.Losses);
             Assert.NotNull(back.Meta.Init.LipschitzParts);
             Assert.NotNull(back.Block);
-            var ex = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
-            Assert.Contains("BlockRunDirectory", ex.Message);
+            Assert.Throws<ArgumentException>(() => back.Part("V"));
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
+    [Fact(DisplayName = "RunDirectory: an MLP run read back → parts W and V as in w.npy and v.npy, θ_k = (W_k, V_k)")]
+    public void MlpRunHasPartsWAndV()
+    {
+        var r = new RunSpec { Depth = 3, Width = 4, Dim = 2, Samples = 5, Iterations = 2, Snapshots = 2 }.Train();
+        var dir = Path.Combine(Path.GetTempPath(), "mlprun-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            RunDirectory.Write(r, dir);
+            var back = RunDirectory.Read(dir);
+            Assert.True(back.IsMlp);
+            Assert.Equal(new[] { "W", "V" }, back.Architecture.Parts().Select(p => p.Name));
+            Assert.Equal(r.SnapshotW[^1], back.Part("W")[^1]);
+            Assert.Equal(r.SnapshotV[^1], back.V[^1]);
+            Assert.Equal(16, back.ParameterCount);
+            // layer 1 of θ: W_1 (4×2) then V_1 (2×4)
+            Assert.Equal(r.SnapshotW[^1].AsSpan(8, 8).ToArray(), back.Theta[^1].AsSpan(16, 8).ToArray());
+            Assert.Equal(r.SnapshotV[^1].AsSpan(8, 8).ToArray(), back.Theta[^1].AsSpan(24, 8).ToArray());
+            Assert.IsType<MlpBlock>(back.Block);
         }
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
     }

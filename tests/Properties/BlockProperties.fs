@@ -23,7 +23,7 @@ let shrinkBlock (s: BlockRunSpec) : seq<BlockRunSpec> =
 
 /// Trains a generic-architecture setting and opens it in memory with the registered architectures.
 let trainBlock (spec: BlockRunSpec) : BlockRun =
-    Registry.openBlockRun (BlockRunDirectory.InMemory(spec.Train(), sprintf "%s-L%d-seed-%d" spec.Architecture spec.Depth spec.Seed))
+    Registry.openBlockRun (RunDirectory.InMemory(spec.Train(), sprintf "%s-L%d-seed-%d" spec.Architecture spec.Depth spec.Seed))
 
 /// One line naming the setting (with the hyper-parameters its catalog entry declares).
 let describeBlock (s: BlockRunSpec) =
@@ -56,8 +56,8 @@ let bumpLastSnapshotBy (target: float) (run: BlockRun) : BlockRun =
     let thetas = Array.copy d.Theta
     thetas.[s] <- theta
     Registry.openBlockRun (
-        BlockRunData(Directory = d.Directory + " (bumped)", Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
-                     ParameterCount = d.ParameterCount, Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
+        RunData(Directory = d.Directory + " (bumped)", Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
+                     Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
                      Steps = d.Steps, Theta = thetas, Losses = d.Losses, Trace = d.Trace))
 
 /// Adds δ to every entry of layer ⌊L/2⌋ of the last snapshot with δ√P = 2.5·z_N, z_N the G.A.segments bound there:

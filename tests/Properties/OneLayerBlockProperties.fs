@@ -80,13 +80,32 @@ let ``G.*: the MLP block through the extension point → hold`` () =
         (Verdict.isHolds a && Verdict.isHolds seg) |@ sprintf "%s\nG.A: %A\nG.A.segments: %A" (describeBlock spec) a seg))
 
 [<Fact>]
-let ``Registry: a result of the other run format → not applicable; an unregistered architecture → hypothesis not met`` () =
+let ``Registry: a one-layer run → the G.* results, none of the MLP's listed`` () =
     let spec = BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2)
-    let run = trainBlock spec
-    let rows = Registry.verifyBlockRun run
-    Assert.True(rows |> List.filter (fun r -> not (r.Id.StartsWith "G.")) |> List.forall (fun r -> r.Verdict = "not applicable"))
+    let rows = Registry.verifyOpen (Registry.openRun (RunDirectory.InMemory(spec.Train(), "one-layer")))
+    Assert.Equal<string list>(Registry.blockSingleRun |> List.map (fun r -> r.Id), rows |> List.map (fun r -> r.Id))
     Assert.True(rows |> List.exists (fun r -> r.Id = "G.A.aposteriori" && r.Verdict = "holds"))
-    let mlpRows = Registry.verifyRunAll (train (RunSpec(Depth = 4, Width = 3, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2)))
-    Assert.True(mlpRows |> List.filter (fun r -> r.Id.StartsWith "G.") |> List.forall (fun r -> r.Verdict = "not applicable"))
+
+[<Fact>]
+let ``Registry: an MLP run → the MLP's results, none of the G.* (each has its sharper MLP statement)`` () =
+    let rows = Registry.verifyOpen (Registry.openRun (RunDirectory.InMemory((RunSpec(Depth = 4, Width = 3, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2)).Train())))
+    Assert.Equal<string list>(Registry.singleRun |> List.map (fun r -> r.Id), rows |> List.map (fun r -> r.Id))
+    Assert.DoesNotContain(rows, fun r -> r.Verdict = "not applicable" && r.Detail.Contains "run format")
+
+[<Fact>]
+let ``Registry: the MLP block trained through the generic trainer (theta.npy) → read as an MLP run, no result violated`` () =
+    let spec = BlockRunSpec(Architecture = "mlp", Depth = 4, Width = 3, Samples = 3, Dim = 2, Iterations = 3, Snapshots = 2)
+    let data = RunDirectory.InMemory(spec.Train(), "mlp-block")
+    Assert.True(data.IsMlp)
+    match Registry.openRun data with
+    | Registry.MlpRun run ->
+        Assert.Equal(3, run.Setting.Width)
+        let bad = Registry.verifyRun run |> List.filter (fun r -> r.IsViolated || r.IsError)
+        Assert.True(bad.IsEmpty, bad |> List.map (fun r -> sprintf "%s: %s: %s" r.Id r.Verdict r.Detail) |> String.concat "\n")
+    | _ -> failwith "an mlp run opened as another architecture"
+
+[<Fact>]
+let ``G.A.aposteriori: an architecture the registry does not know → hypothesis not met`` () =
+    let run = trainBlock (BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2))
     let unknown = BlockRun(run.Data, [])
     Assert.True(Verdict.isHypothesisNotMet (Result.evaluate GenericResults.depthSmoothness unknown).Verdict)

@@ -33,8 +33,8 @@ internal static class ArchitectureSection
             log($"architecture {spec.Architecture}");
             var result = spec.Train();
             string runDir = Path.Combine(dir, "runs", "architectures", spec.Architecture);
-            BlockRunDirectory.Write(result, runDir, force: true);
-            var run = Registry.openBlockRun(BlockRunDirectory.InMemory(result, Path.Combine("runs", "architectures", spec.Architecture)));
+            RunDirectory.Write(result, runDir, force: true);
+            var run = Registry.openBlockRun(RunDirectory.InMemory(result, Path.Combine("runs", "architectures", spec.Architecture)));
             var rows = Registry.verifyBlockRun(run).Where(r => r.Id.StartsWith("G.", StringComparison.Ordinal)).ToList();
             return new ArchitectureRun(spec, Path.Combine("runs", "architectures", spec.Architecture), rows, sw.Elapsed.TotalSeconds);
         }).ToList();

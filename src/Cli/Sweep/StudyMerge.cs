@@ -101,15 +101,8 @@ internal static class StudyMerge
 
     private static (string Status, List<Registry.VerdictRow> Rows) EvaluateLadder(List<string> dirs)
     {
-        if (dirs.All(BlockRunDirectory.IsBlockRun))
-        {
-            var runs = dirs.Select(Registry.loadBlockRun).ToList();
-            var l = GenericResults.BlockLadderModule.create(ListModule.OfSeq(runs));
-            return l.IsOk ? ("evaluated", Registry.verifyBlockLadder(l.ResultValue).ToList()) : ("not a ladder: " + l.ErrorValue, new());
-        }
-        var mlp = dirs.Select(Run.Load).ToList();
-        var ladder = LadderModule.create(ListModule.OfSeq(mlp));
-        return ladder.IsOk ? ("evaluated", Registry.verifyLadder(ladder.ResultValue).ToList()) : ("not a ladder: " + ladder.ErrorValue, new());
+        var ladder = Registry.verifyLadderOf(ListModule.OfSeq(dirs.Select(Registry.loadRun)));
+        return ladder.IsOk ? ("evaluated", ladder.ResultValue.ToList()) : ("not a ladder: " + ladder.ErrorValue.Item1, new());
     }
 
     /// <summary>Paths inside the output directory are written relative to it, so that two copies of a study merge to the same report.</summary>

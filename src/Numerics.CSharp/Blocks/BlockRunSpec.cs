@@ -4,36 +4,24 @@ using ResOdeProofs.Numerics.Training;
 namespace ResOdeProofs.Numerics.Blocks;
 
 /// <summary>
-/// A complete synthetic setting for a generic architecture in one value (the analogue of
-/// <see cref="RunSpec"/>): data x_i, y_i ~ N(0, I_d) (A = B = I), a block from <see cref="BlockCatalog"/>,
-/// an initialization with per-part scales, and the training options. The same seed gives identical runs.
+/// A complete synthetic setting of any block in one value: the common setting (<see cref="SyntheticSetting"/>, as for
+/// the MLP's <see cref="RunSpec"/>), a block from <see cref="BlockCatalog"/> with its hyper-parameters, and one Gaussian
+/// scale per parameter part.
 /// </summary>
-public sealed record BlockRunSpec
+public sealed record BlockRunSpec : SyntheticSetting
 {
     public string Architecture { get; init; } = "one-layer";
-    public int Depth { get; init; } = 16;
-    public int Samples { get; init; } = 20;
     /// <summary>Hyper-parameter values by their catalog name (run.json "architecture.hyper"); a hyper-parameter the
     /// architecture declares and this map lacks takes the catalog's default, names the architecture does not declare are ignored.</summary>
     public IReadOnlyDictionary<string, double> HyperValues { get; init; } = new Dictionary<string, double>();
     /// <summary>Shorthand for the hyper-parameter "width" (hidden width m of mlp and glu).</summary>
     public int Width { get => HyperValue("width"); init => HyperValues = WithHyper("width", value); }
-    /// <summary>Shorthands for the conv block's image shape C×H×W (its d is C·H·W; <see cref="Dim"/> is then ignored).</summary>
+    /// <summary>Shorthands for the conv block's image shape C×H×W (its d is C·H·W; <see cref="SyntheticSetting.Dim"/> is then ignored).</summary>
     public int Channels { get => HyperValue("channels"); init => HyperValues = WithHyper("channels", value); }
     public int Height { get => HyperValue("height"); init => HyperValues = WithHyper("height", value); }
     public int ImageWidth { get => HyperValue("width_px"); init => HyperValues = WithHyper("width_px", value); }
-    public int Dim { get; init; } = 4;
-    public ActivationKind Activation { get; init; } = ActivationKind.Gelu;
-    public InitKind Init { get; init; } = InitKind.Tied;
     /// <summary>Scale of each parameter part in layout order; null = the architecture's defaults.</summary>
     public double[]? Scales { get; init; }
-    public int Modes { get; init; } = 2;
-    public double Eta { get; init; } = 0.01;
-    public int Iterations { get; init; } = 20;
-    public double? Clip { get; init; }
-    public int Snapshots { get; init; } = 5;
-    public int[]? SnapshotSteps { get; init; }
-    public long Seed { get; init; }
 
     /// <summary>A copy with some fields changed (for F# callers).</summary>
     public BlockRunSpec With(string? architecture = null, int? depth = null, int? width = null, int? samples = null, int? dim = null,
@@ -59,7 +47,7 @@ public sealed record BlockRunSpec
     /// <summary>Hyper-parameters of the block: those its catalog entry declares, given or at their defaults.</summary>
     public IReadOnlyDictionary<string, double> Hyper => Entry().HyperWithDefaults(HyperValues);
 
-    /// <summary>The state dimension: fixed by the hyper-parameters for some blocks (conv: C·H·W), <see cref="Dim"/> otherwise.</summary>
+    /// <summary>The state dimension: fixed by the hyper-parameters for some blocks (conv: C·H·W), <see cref="SyntheticSetting.Dim"/> otherwise.</summary>
     public int StateDim => Entry().StateDim(Dim, HyperValues);
 
     public IResidualBlock Block() => BlockCatalog.Create(Architecture, StateDim, Activation, Hyper);
@@ -74,17 +62,14 @@ public sealed record BlockRunSpec
         _ => throw new ArgumentException("a BlockRunSpec builds tied, smooth or iid initializations"),
     };
 
-    public TrainOptions Options(Action<int, int, double>? progress = null, CancellationToken cancel = default) => new(Activation, Eta, Iterations)
-    {
-        Clip = Clip, Snapshots = Snapshots, SnapshotSteps = SnapshotSteps, Progress = progress, Cancel = cancel,
-    };
+    public TrainOptions Options(Action<int, int, double>? progress = null, CancellationToken cancel = default) => BaseOptions(progress, cancel);
 
     /// <summary>Trains the setting (stopping early, status interrupted, when <paramref name="cancel"/> fires).</summary>
     public BlockTrainResult Train(Action<int, int, double>? progress = null, CancellationToken cancel = default)
     {
         var block = Block();
         return BlockTrainer.Train(block, Depth, Data(), InitialParameters(block), Options(progress, cancel), Seed,
-            $"synthetic Gaussian: x_i, y_i ~ N(0, I_{StateDim}), n = {Samples}, seed {Seed}", Hyper);
+            SyntheticDescription(StateDim), Hyper);
     }
 
     /// <summary>The `resode train` command line that reproduces this setting.</summary>

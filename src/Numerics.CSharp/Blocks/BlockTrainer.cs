@@ -35,36 +35,22 @@ public static class BlockTraceColumns
             .ToArray();
 }
 
-/// <summary>Everything a generic-architecture training run produced.</summary>
-public sealed class BlockTrainResult
+/// <summary>Everything a block's training run produced.</summary>
+public sealed class BlockTrainResult : TrainRecord
 {
     public required IResidualBlock Block { get; init; }
     /// <summary>Block hyper-parameters written to run.json (e.g. width for the MLP block).</summary>
     public required IReadOnlyDictionary<string, double> Hyper { get; init; }
     public required int Depth { get; init; }
-    public required Dataset Data { get; init; }
-    public double[]? A { get; init; }
-    public double[]? B { get; init; }
     public required BlockInitInfo Init { get; init; }
-    public required TrainOptions Options { get; init; }
-    public required long Seed { get; init; }
-    public required string DataDescription { get; init; }
-    public RunStatus Status { get; set; }
-    public int? DivergedAt { get; set; }
-    public string? DivergenceReason { get; set; }
-    public double[] Losses { get; set; } = Array.Empty<double>();
-    public List<int> SnapshotSteps { get; } = new();
     /// <summary>θ (L·P) at each snapshot.</summary>
     public List<double[]> SnapshotTheta { get; } = new();
-    public Dictionary<string, double[]> Trace { get; } = new();
-    public double Seconds { get; set; }
-    public int UpdatesApplied { get; set; }
 }
 
 /// <summary>
 /// Full-batch (clipped) gradient descent θ_k ← θ_k − η·G_k (G_k = L·∂ℓ/∂θ_k, optionally projected onto
-/// the ball of radius C per layer) on a <see cref="BlockResNet"/>, with the same snapshot plan, divergence
-/// handling and trace semantics as <see cref="Trainer"/>.
+/// the ball of radius C per layer) on a <see cref="BlockResNet"/>: the generic engine as a backend of the one
+/// training loop (<see cref="TrainingLoop"/>), which the MLP's fast kernels share.
 /// </summary>
 public static class BlockTrainer
 {
@@ -76,7 +62,7 @@ public static class BlockTrainer
         if (options.Float32) throw new ArgumentException("the generic block engine computes in float64 only (drop --float32)");
         if (options.Fault != EngineFault.None) throw new ArgumentException("engine faults are injected into the fast MLP engine only");
         if (options.Activation != block.Activation) throw new ArgumentException($"the options' activation {options.Activation} differs from the block's {block.Activation}");
-        int P = block.ParameterCount, L = depth, N = options.Iterations;
+        int P = block.ParameterCount, L = depth;
         if (init.Theta.Length != L * P) throw new ArgumentException($"initial θ has {init.Theta.Length} entries, expected L·P = {L}·{P}");
         var res = new BlockTrainResult
         {
@@ -84,68 +70,66 @@ public static class BlockTrainer
             Init = init.Info, Options = options, Seed = seed, DataDescription = dataDescription, Status = RunStatus.Completed,
         };
         var sw = Stopwatch.StartNew();
-        var net = new BlockResNet(block, depth, data, a, b);
-        var theta = (double[])init.Theta.Clone();
-        var g = new double[L * P];
-        var plan = Trainer.SnapshotPlan(options);
-        int nextSnap = 0, evaluated = 0, every = options.ProgressEvery > 0 ? options.ProgressEvery : Math.Max(1, N / 100);
-        var cols = BlockTraceColumns.For(block);
-        var trace = cols.ToDictionary(c => c, _ => new double[N + 1]);
-        var losses = new double[N + 1];
-        var (offsets, sizes) = BlockInitialization.Parts(block);
-        for (int j = 0; j <= N; j++)
-        {
-            var st = net.Evaluate(theta, g);
-            losses[j] = st.Loss;
-            evaluated = j + 1;
-            Record(trace, j, st, theta, g, L, P, block, offsets, sizes);
-            if (!double.IsFinite(st.Loss) || !AllFinite(g))
-            {
-                res.Status = RunStatus.Diverged; res.DivergedAt = j;
-                res.DivergenceReason = j == 0
-                    ? $"the {(double.IsFinite(st.Loss) ? "gradient" : "loss")} is not finite at iteration 0, before any update: the initialization " +
-                      $"(scales {string.Join(", ", block.ParameterLayout.Select((q, i) => i < init.Info.Scales.Length ? $"{q.Name} {init.Info.Scales[i]:G4}" : q.Name))}) makes the network overflow"
-                    : double.IsFinite(st.Loss)
-                    ? $"the gradient became non-finite at iteration {j} (loss {st.Loss:G6})"
-                    : $"the loss became non-finite at iteration {j}";
-                break;
-            }
-            if (nextSnap < plan.Length && plan[nextSnap] == j) { res.SnapshotSteps.Add(j); res.SnapshotTheta.Add((double[])theta.Clone()); nextSnap++; }
-            if (options.Progress is not null && (j % every == 0 || j == N)) options.Progress(j, N, st.Loss);
-            if (j == N) break;
-            if (options.Cancel.IsCancellationRequested)
-            {
-                if (res.SnapshotSteps.Count == 0 || res.SnapshotSteps[^1] != j) { res.SnapshotSteps.Add(j); res.SnapshotTheta.Add((double[])theta.Clone()); }
-                res.Status = RunStatus.Interrupted;
-                break;
-            }
-            double stepMax = 0; int clipped = 0;
-            for (int k = 0; k < L; k++)
-            {
-                var gk = g.AsSpan(k * P, P);
-                double nrm = BlockResNet.Norm(gk), factor = 1.0;
-                if (options.Clip is double c && nrm > c) { factor = c / nrm; clipped++; }
-                double f = options.Eta * factor;
-                var tk = theta.AsSpan(k * P, P);
-                for (int i = 0; i < P; i++) tk[i] -= f * gk[i];
-                stepMax = Math.Max(stepMax, f * nrm);
-            }
-            trace["step_max"][j] = stepMax;
-            trace["clip_fraction"][j] = (double)clipped / L;
-            res.UpdatesApplied = j + 1;
-            if (!AllFinite(theta))
-            {
-                res.Status = RunStatus.Diverged; res.DivergedAt = j + 1;
-                res.DivergenceReason = $"a parameter became non-finite after update {j + 1}";
-                losses[j + 1] = double.NaN; evaluated = j + 2;
-                foreach (var col in cols) if (col != "step_max" && col != "clip_fraction") trace[col][j + 1] = double.NaN;
-                break;
-            }
-        }
-        res.Losses = losses[..evaluated];
-        foreach (var col in cols) res.Trace[col] = trace[col][..evaluated];
+        TrainingLoop.Run(res, new Backend(res, init));
         res.Seconds = sw.Elapsed.TotalSeconds;
         return res;
+    }
+
+    /// <summary>The generic block engine (<see cref="BlockResNet"/>) as the training loop's backend.</summary>
+    private sealed class Backend : ITrainingBackend
+    {
+        private readonly BlockTrainResult _res;
+        private readonly BlockResNet _net;
+        private readonly double[] _theta, _g;
+        private readonly int _P;
+        private readonly int[] _offsets, _sizes;
+
+        public Backend(BlockTrainResult res, BlockInitialParameters init)
+        {
+            _res = res;
+            _net = new BlockResNet(res.Block, res.Depth, res.Data, res.A, res.B);
+            _theta = (double[])init.Theta.Clone();
+            _P = res.Block.ParameterCount;
+            _g = new double[res.Depth * _P];
+            (_offsets, _sizes) = BlockInitialization.Parts(res.Block);
+            TraceColumns = BlockTraceColumns.For(res.Block);
+        }
+
+        public int Layers => _res.Depth;
+        public string[] TraceColumns { get; }
+        public string ParameterNoun => "parameter";
+
+        public string? DivergedAtStart(double loss) =>
+            $"the {(double.IsFinite(loss) ? "gradient" : "loss")} is not finite at iteration 0, before any update: the initialization " +
+            $"(scales {string.Join(", ", _res.Block.ParameterLayout.Select((q, i) => i < _res.Init.Scales.Length ? $"{q.Name} {_res.Init.Scales[i]:G4}" : q.Name))}) makes the network overflow";
+
+        public double Evaluate(Dictionary<string, double[]> trace, int j)
+        {
+            var st = _net.Evaluate(_theta, _g);
+            Record(trace, j, st, _theta, _g, Layers, _P, _res.Block, _offsets, _sizes);
+            return st.Loss;
+        }
+
+        public bool GradientFinite() => AllFinite(_g);
+        public bool ParametersFinite() => AllFinite(_theta);
+
+        public (double StepMax, int Clipped) Update(double eta, double? clip)
+        {
+            double stepMax = 0; int clipped = 0;
+            for (int k = 0; k < Layers; k++)
+            {
+                var gk = _g.AsSpan(k * _P, _P);
+                double nrm = BlockResNet.Norm(gk), factor = 1.0;
+                if (clip is double c && nrm > c) { factor = c / nrm; clipped++; }
+                double f = eta * factor;
+                var tk = _theta.AsSpan(k * _P, _P);
+                for (int i = 0; i < _P; i++) tk[i] -= f * gk[i];
+                stepMax = Math.Max(stepMax, f * nrm);
+            }
+            return (stepMax, clipped);
+        }
+
+        public void Snapshot(int j) => _res.SnapshotTheta.Add((double[])_theta.Clone());
     }
 
     private static void Record(Dictionary<string, double[]> trace, int j, EvaluationStats st, double[] theta, double[] g,

@@ -1,36 +1,10 @@
+using ResOdeProofs.Numerics.Blocks;
 using ResOdeProofs.Numerics.Model;
 using ResOdeProofs.Numerics.Training;
 
 namespace ResOdeProofs.Numerics.IO;
 
-/// <summary>
-/// A run directory read back: the interchange format between the engine, the theory layer and any
-/// other tool (see docs/run-format.md). Snapshot s holds W at <c>W[s]</c> (L·m·d, layer-major,
-/// each W_k m×d row-major) and V at <c>V[s]</c> (each V_k d×m) taken at iteration <c>Steps[s]</c>.
-/// </summary>
-public sealed class RunData
-{
-    public required string Directory { get; init; }
-    public required RunMetadata Meta { get; init; }
-    public required NetworkShape Shape { get; init; }
-    public required Dataset Data { get; init; }
-    public double[]? A { get; init; }
-    public double[]? B { get; init; }
-    public required ActivationKind Activation { get; init; }
-    public required double Eta { get; init; }
-    public required int[] Steps { get; init; }
-    public required double[][] W { get; init; }
-    public required double[][] V { get; init; }
-    public required double[] Losses { get; init; }
-    /// <summary>Per-iterate diagnostics present in trace/ (may be empty for a foreign run).</summary>
-    public required IReadOnlyDictionary<string, double[]> Trace { get; init; }
-    public bool Diverged => Meta.Status == "diverged";
-    public double? Clip => Meta.ClipRadius;
-    /// <summary>Number of updates N (losses has N + 1 entries for a completed run).</summary>
-    public int Iterations => Losses.Length - 1;
-}
-
-/// <summary>Writes and reads run directories. Writing is all-or-nothing.</summary>
+/// <summary>Writes and reads run directories of every architecture (docs/run-format.md). Writing is all-or-nothing.</summary>
 public static class RunDirectory
 {
     /// <summary>
@@ -44,23 +18,45 @@ public static class RunDirectory
     }
 
     /// <summary>Writes <paramref name="r"/> into a claimed output and commits it.</summary>
-    public static void Write(TrainResult r, OutputClaim claim, RunProvenance? provenance = null)
+    public static void Write(TrainResult r, OutputClaim claim, RunProvenance? provenance = null) =>
+        Write(InMemory(r, claim.Target, provenance), claim, thetaFile: false);
+
+    /// <summary>Writes a block's run to <paramref name="dir"/> (all-or-nothing, as for the MLP).</summary>
+    public static void Write(BlockTrainResult r, string dir, bool force = false, RunProvenance? provenance = null)
     {
-        var meta = Metadata(r, provenance);
+        using var claim = OutputClaim.Acquire(dir, force, "run");
+        Write(r, claim, provenance);
+    }
+
+    /// <summary>Writes a block's run into a claimed output and commits it.</summary>
+    public static void Write(BlockTrainResult r, OutputClaim claim, RunProvenance? provenance = null) =>
+        Write(InMemory(r, claim.Target, provenance), claim, thetaFile: true);
+
+    /// <summary>
+    /// Writes a run into a claimed output and commits it: the parameters as theta.npy (S, L, P) with run.json
+    /// "architecture" when <paramref name="thetaFile"/>, else as the MLP's parts w.npy (S, L, m, d) and v.npy (S, L, d, m).
+    /// </summary>
+    private static void Write(RunData run, OutputClaim claim, bool thetaFile)
+    {
         claim.Commit(tmp =>
         {
-            var s = r.Shape; int S = r.SnapshotSteps.Count, L = s.Depth, m = s.Width, d = s.Dim;
-            Npy.Write(Path.Combine(tmp, "x.npy"), r.Data.X, r.Data.Count, r.Data.InputDim);
-            Npy.Write(Path.Combine(tmp, "y.npy"), r.Data.Y, r.Data.Count, r.Data.OutputDim);
-            if (r.A is not null) Npy.Write(Path.Combine(tmp, "a.npy"), r.A, d, s.InputDim);
-            if (r.B is not null) Npy.Write(Path.Combine(tmp, "b.npy"), r.B, s.OutputDim, d);
-            Npy.Write(Path.Combine(tmp, "w.npy"), Concat(r.SnapshotW), S, L, m, d);
-            Npy.Write(Path.Combine(tmp, "v.npy"), Concat(r.SnapshotV), S, L, d, m);
-            Npy.WriteInt64(Path.Combine(tmp, "steps.npy"), r.SnapshotSteps.Select(x => (long)x).ToArray(), S);
-            Npy.Write(Path.Combine(tmp, "losses.npy"), r.Losses, r.Losses.Length);
+            int S = run.Steps.Length, L = run.Depth, d = run.Dim;
+            Npy.Write(Path.Combine(tmp, "x.npy"), run.Data.X, run.Data.Count, run.Data.InputDim);
+            Npy.Write(Path.Combine(tmp, "y.npy"), run.Data.Y, run.Data.Count, run.Data.OutputDim);
+            if (run.A is not null) Npy.Write(Path.Combine(tmp, "a.npy"), run.A, d, run.Data.InputDim);
+            if (run.B is not null) Npy.Write(Path.Combine(tmp, "b.npy"), run.B, run.Data.OutputDim, d);
+            if (thetaFile) Npy.Write(Path.Combine(tmp, "theta.npy"), Concat(run.Theta), S, L, run.ParameterCount);
+            else
+            {
+                int m = run.Shape.Width;
+                Npy.Write(Path.Combine(tmp, "w.npy"), Concat(run.W), S, L, m, d);
+                Npy.Write(Path.Combine(tmp, "v.npy"), Concat(run.V), S, L, d, m);
+            }
+            Npy.WriteInt64(Path.Combine(tmp, "steps.npy"), run.Steps.Select(x => (long)x).ToArray(), S);
+            Npy.Write(Path.Combine(tmp, "losses.npy"), run.Losses, run.Losses.Length);
             var traceDir = Directory.CreateDirectory(Path.Combine(tmp, "trace")).FullName;
-            foreach (var (name, values) in r.Trace) Npy.Write(Path.Combine(traceDir, name + ".npy"), values, values.Length);
-            File.WriteAllText(Path.Combine(tmp, "run.json"), meta.ToJson());
+            foreach (var (name, values) in run.Trace) Npy.Write(Path.Combine(traceDir, name + ".npy"), values, values.Length);
+            File.WriteAllText(Path.Combine(tmp, "run.json"), run.Meta.ToJson());
         });
     }
 
@@ -68,15 +64,23 @@ public static class RunDirectory
     /// The run directory <c>Write</c> would produce, in memory (no disk): the same metadata and
     /// arrays, for checks that evaluate many runs. <paramref name="label"/> stands in for the directory name.
     /// </summary>
-    public static RunData InMemory(TrainResult r, string label = "(in memory)")
+    public static RunData InMemory(TrainResult r, string label = "(in memory)", RunProvenance? provenance = null) => new()
     {
-        var meta = Metadata(r);
+        Directory = label, Meta = Metadata(r, provenance), Shape = r.Shape, Data = r.Data, A = r.A, B = r.B,
+        Activation = r.Options.Activation, Eta = r.Options.Eta, Steps = r.SnapshotSteps.ToArray(),
+        W = r.SnapshotW.ToArray(), V = r.SnapshotV.ToArray(), Losses = r.Losses,
+        Trace = new Dictionary<string, double[]>(r.Trace),
+    };
+
+    /// <summary>A block's run directory, in memory (as <see cref="InMemory(TrainResult, string, RunProvenance?)"/>).</summary>
+    public static RunData InMemory(BlockTrainResult r, string label = "(in memory)", RunProvenance? provenance = null)
+    {
+        var meta = Metadata(r, provenance);
         return new RunData
         {
-            Directory = label, Meta = meta, Shape = r.Shape, Data = r.Data, A = r.A, B = r.B,
-            Activation = r.Options.Activation, Eta = r.Options.Eta, Steps = r.SnapshotSteps.ToArray(),
-            W = r.SnapshotW.ToArray(), V = r.SnapshotV.ToArray(), Losses = r.Losses,
-            Trace = new Dictionary<string, double[]>(r.Trace),
+            Directory = label, Meta = meta, Architecture = meta.Architecture!, Block = r.Block, Depth = r.Depth, Dim = r.Block.StateDim,
+            Data = r.Data, A = r.A, B = r.B, Activation = r.Block.Activation, Eta = r.Options.Eta, Steps = r.SnapshotSteps.ToArray(),
+            Theta = r.SnapshotTheta.ToArray(), Losses = r.Losses, Trace = new Dictionary<string, double[]>(r.Trace),
         };
     }
 
@@ -84,47 +88,64 @@ public static class RunDirectory
     public static RunMetadata Metadata(TrainResult r, RunProvenance? provenance = null)
     {
         var o = r.Options; var s = r.Shape;
-        return new RunMetadata
+        var meta = Common(r, provenance);
+        meta.Threads = r.Flow is null ? o.EngineFor(s, r.Data.Count).Threads : 1; // the flow's integrator evaluates on one thread
+        if (r.Flow is { } flow)
         {
-            EngineVersion = EngineInfo.Version,
-            EngineCommit = EngineInfo.Commit,
-            Threads = r.Flow is null ? o.EngineFor(s, r.Data.Count).Threads : 1, // the flow's integrator evaluates on one thread
-            CommandLine = provenance?.CommandLine,
-            Status = StatusName(r.Status),
-            DivergedAt = r.DivergedAt,
-            DivergenceReason = r.DivergenceReason,
-            Activation = Activations.Name(o.Activation),
-            Eta = o.Eta,
-            Optimizer = r.Flow is null
-                ? (o.Optimizer == OptimizerKind.GradientDescent ? "gd" : "clipped-gd")
-                : (o.Clip is null ? "gf" : "clipped-gf"),
-            ClipRadius = o.Clip,
-            Horizon = r.Flow?.Horizon, Rtol = r.Flow?.Rtol, Atol = r.Flow?.Atol, OdeMethod = r.Flow?.Method,
-            OutputTimes = r.Flow?.OutputTimes, Dt = r.Flow is { OutputTimes: null } ? o.Eta : null,
-            OdeSteps = r.Flow?.Steps, OdeRejected = r.Flow?.Rejected, OdeEvaluations = r.Flow?.Evaluations,
-            Iterations = o.Iterations,
-            Depth = s.Depth, Width = s.Width, N = r.Data.Count, D = s.Dim, DIn = s.InputDim, DOut = s.OutputDim,
-            Precision = o.Float32 ? "float32" : "float64",
-            Seed = r.Seed,
-            Data = r.DataDescription,
-            Init = new InitMetadata
-            {
-                Kind = r.Init.Kind.ToString().ToLowerInvariant(),
-                Scale = r.Init.Kind == InitKind.File ? null : r.Init.Scale,
-                VScale = r.Init.Kind == InitKind.File ? null : r.Init.VScale,
-                Modes = r.Init.Kind == InitKind.Smooth ? r.Init.Modes : null,
-                LipschitzW = r.Init.LipschitzW,
-                LipschitzV = r.Init.LipschitzV,
-                MaxIncrementTimesDepth = r.Init.MaxIncrementTimesDepth,
-                Description = r.Init.Description,
-            },
-            Trace = r.Trace.Keys.ToList(),
-            Fault = o.Fault == EngineFault.None ? "none" : o.Fault.ToString(),
-            Seconds = r.Seconds,
-            MsPerIteration = r.Losses.Length > 0 ? 1000.0 * r.Seconds / r.Losses.Length : null,
-            CreatedBy = $"resode {EngineInfo.Version}",
+            meta.Optimizer = o.Clip is null ? "gf" : "clipped-gf";
+            meta.Horizon = flow.Horizon; meta.Rtol = flow.Rtol; meta.Atol = flow.Atol; meta.OdeMethod = flow.Method;
+            meta.OutputTimes = flow.OutputTimes; meta.Dt = flow.OutputTimes is null ? o.Eta : null;
+            meta.OdeSteps = flow.Steps; meta.OdeRejected = flow.Rejected; meta.OdeEvaluations = flow.Evaluations;
+        }
+        meta.Depth = s.Depth; meta.Width = s.Width; meta.D = s.Dim;
+        meta.Precision = o.Float32 ? "float32" : "float64";
+        meta.Init = new InitMetadata
+        {
+            Kind = r.Init.Kind.ToString().ToLowerInvariant(),
+            Scale = r.Init.Kind == InitKind.File ? null : r.Init.Scale,
+            VScale = r.Init.Kind == InitKind.File ? null : r.Init.VScale,
+            Modes = r.Init.Kind == InitKind.Smooth ? r.Init.Modes : null,
+            LipschitzW = r.Init.LipschitzW,
+            LipschitzV = r.Init.LipschitzV,
+            MaxIncrementTimesDepth = r.Init.MaxIncrementTimesDepth,
+            Description = r.Init.Description,
         };
+        meta.Fault = o.Fault == EngineFault.None ? "none" : o.Fault.ToString();
+        return meta;
     }
+
+    /// <summary>run.json content for a block's training result.</summary>
+    public static RunMetadata Metadata(BlockTrainResult r, RunProvenance? provenance = null)
+    {
+        var names = r.Block.ParameterLayout.Select(p => p.Name).ToArray();
+        var meta = Common(r, provenance);
+        meta.Threads = 1;
+        meta.Depth = r.Depth; meta.D = r.Block.StateDim;
+        meta.Init = new InitMetadata
+        {
+            Kind = r.Init.Kind.ToString().ToLowerInvariant(),
+            Modes = r.Init.Kind == InitKind.Smooth ? r.Init.Modes : null,
+            Scales = r.Init.Kind == InitKind.File ? null : names.Zip(r.Init.Scales).ToDictionary(x => x.First, x => x.Second),
+            LipschitzParts = r.Init.LipschitzParts is null ? null : names.Zip(r.Init.LipschitzParts).ToDictionary(x => x.First, x => x.Second),
+            MaxIncrementTimesDepth = r.Init.MaxIncrementTimesDepth,
+            Description = r.Init.Description,
+        };
+        meta.Architecture = ArchitectureMetadata.Of(r.Block, r.Hyper);
+        return meta;
+    }
+
+    /// <summary>The run.json keys every architecture's training result fills alike (gradient descent; the flow overrides the optimizer).</summary>
+    private static RunMetadata Common(TrainRecord r, RunProvenance? provenance) => new()
+    {
+        EngineVersion = EngineInfo.Version, EngineCommit = EngineInfo.Commit, CommandLine = provenance?.CommandLine,
+        Status = StatusName(r.Status), DivergedAt = r.DivergedAt, DivergenceReason = r.DivergenceReason,
+        Activation = Activations.Name(r.Options.Activation), Eta = r.Options.Eta,
+        Optimizer = r.Options.Optimizer == OptimizerKind.GradientDescent ? "gd" : "clipped-gd", ClipRadius = r.Options.Clip,
+        Iterations = r.Options.Iterations, N = r.Data.Count, DIn = r.Data.InputDim, DOut = r.Data.OutputDim,
+        Seed = r.Seed, Data = r.DataDescription, Trace = r.Trace.Keys.ToList(),
+        Seconds = r.Seconds, MsPerIteration = r.Losses.Length > 0 ? 1000.0 * r.Seconds / r.Losses.Length : null,
+        CreatedBy = $"resode {EngineInfo.Version}",
+    };
 
     /// <summary>run.json "status" of a run status.</summary>
     public static string StatusName(RunStatus status) => status switch
@@ -146,7 +167,7 @@ public static class RunDirectory
         claim.Commit(fill);
     }
 
-    private static double[] Concat(List<double[]> parts)
+    private static double[] Concat(IReadOnlyList<double[]> parts)
     {
         var all = new double[parts.Sum(p => (long)p.Length)];
         long off = 0;
@@ -155,8 +176,10 @@ public static class RunDirectory
     }
 
     /// <summary>
-    /// Reads a run directory written by this engine or by any tool that follows docs/run-format.md.
-    /// Throws <see cref="RunFormatException"/> naming the file and the problem.
+    /// Reads a run directory of any architecture written by this engine or by any tool that follows docs/run-format.md:
+    /// an MLP run (no "architecture" in run.json, or "mlp") from its parts w.npy and v.npy, any other (and an MLP written
+    /// so) from theta.npy laid out as run.json "architecture" says. Throws <see cref="RunFormatException"/> naming the
+    /// file and the problem.
     /// </summary>
     public static RunData Read(string dir)
     {
@@ -172,21 +195,43 @@ public static class RunDirectory
         if (!meanOverEntries && meta.Loss != "per-sample")
             throw new RunFormatException($"{P("run.json")}: \"loss\" is \"{meta.Loss}\"; use \"per-sample\" ((1/n) Σ_i ‖F(x_i) − y_i‖²) or \"mean-over-entries\" (the mean over all n·d_out entries)");
         if (meta.Eta is null && meta.LearningRate is null) throw new RunFormatException($"{P("run.json")}: \"eta\" is missing (the time step: Z ← Z − η·L·∂ℓ/∂Z), or give the tool's own \"learning_rate\"");
+        var arch = meta.Architecture;
+        // theta.npy: the parts of every layer in one array, as run.json "architecture" lays them out; else the MLP's w.npy, v.npy
+        bool thetaFile = arch is not null && (arch.Name != "mlp" || File.Exists(P("theta.npy")));
         try
         {
-            if (meta.Architecture is not null && File.Exists(P("theta.npy")))
-                throw new RunFormatException($"{dir}: a generic-architecture run (\"{meta.Architecture.Name}\", theta.npy): read it with BlockRunDirectory.Read");
-            foreach (var f in new[] { "x.npy", "y.npy", "w.npy", "v.npy", "steps.npy", "losses.npy" })
+            foreach (var f in new[] { "x.npy", "y.npy" }.Concat(thetaFile ? new[] { "theta.npy" } : new[] { "w.npy", "v.npy" }).Concat(new[] { "steps.npy", "losses.npy" }))
                 if (!File.Exists(P(f))) throw new RunFormatException($"{dir}: {f} is missing (see docs/run-format.md for the files a run directory holds)");
-            var w = Npy.Read(P("w.npy"), "weights W (S, L, m, d)", -1, -1, -1, -1);
-            int S = w.Shape[0], L = w.Shape[1], m = w.Shape[2], d = w.Shape[3];
-            // A w.npy that disagrees with run.json is an error of w.npy (not of v.npy, which is checked against w below).
-            CheckArray(meta.Depth, L, "depth", P("w.npy"), w.Shape, "(S, L, m, d)");
-            CheckArray(meta.Width, m, "width", P("w.npy"), w.Shape, "(S, L, m, d)");
-            CheckArray(meta.D, d, "d", P("w.npy"), w.Shape, "(S, L, m, d)");
-            var v = Npy.Read(P("v.npy"), $"weights V (S, L, d, m) = ({S}, {L}, {d}, {m})", S, L, d, m);
             var x = Npy.Read(P("x.npy"), "inputs x (n, d_in)", -1, -1);
             int n = x.Shape[0], dIn = x.Shape[1];
+            int S, L, d, m = 0;
+            double[][] ws = Array.Empty<double[]>(), vs = Array.Empty<double[]>(), thetas = Array.Empty<double[]>();
+            bool float32;
+            if (thetaFile)
+            {
+                var parts = arch!.Parts();
+                int perLayer = parts.Sum(q => q.Shape.Aggregate(1, (a, b) => a * b));
+                var th = Npy.Read(P("theta.npy"), $"parameters θ (S, L, P) with P = {perLayer} from architecture.layout", -1, -1, perLayer);
+                S = th.Shape[0]; L = th.Shape[1]; d = meta.D ?? dIn;
+                CheckArray(meta.Depth, L, "depth", P("theta.npy"), th.Shape, "(S, L, P)");
+                thetas = new double[S][];
+                for (int s = 0; s < S; s++) thetas[s] = th.Data.AsSpan(s * L * perLayer, L * perLayer).ToArray();
+                float32 = th.DType.EndsWith("f4");
+            }
+            else
+            {
+                var w = Npy.Read(P("w.npy"), "weights W (S, L, m, d)", -1, -1, -1, -1);
+                S = w.Shape[0]; L = w.Shape[1]; m = w.Shape[2]; d = w.Shape[3];
+                // A w.npy that disagrees with run.json is an error of w.npy (not of v.npy, which is checked against w below).
+                CheckArray(meta.Depth, L, "depth", P("w.npy"), w.Shape, "(S, L, m, d)");
+                CheckArray(meta.Width, m, "width", P("w.npy"), w.Shape, "(S, L, m, d)");
+                CheckArray(meta.D, d, "d", P("w.npy"), w.Shape, "(S, L, m, d)");
+                var v = Npy.Read(P("v.npy"), $"weights V (S, L, d, m) = ({S}, {L}, {d}, {m})", S, L, d, m);
+                int per = L * m * d;
+                ws = new double[S][]; vs = new double[S][];
+                for (int s = 0; s < S; s++) { ws[s] = w.Data.AsSpan(s * per, per).ToArray(); vs[s] = v.Data.AsSpan(s * per, per).ToArray(); }
+                float32 = w.DType.EndsWith("f4") && v.DType.EndsWith("f4");
+            }
             var y = Npy.Read(P("y.npy"), $"targets y (n, d_out) with n = {n}", n, -1);
             int dOut = y.Shape[1];
             double[]? a = null, b = null;
@@ -195,9 +240,9 @@ public static class RunDirectory
             if (File.Exists(P("b.npy"))) b = Npy.Read(P("b.npy"), $"read-out B (d_out, d) = ({dOut}, {d})", dOut, d).Data;
             else if (dOut != d) throw new RunFormatException($"{dir}: y has d_out = {dOut} ≠ d = {d} but b.npy (the read-out B, shape ({dOut}, {d})) is missing");
             var steps = Npy.ReadInt64(P("steps.npy"), out var stepsShape, integerDTypeOnly: true);
-            if (stepsShape.Length != 1 || stepsShape[0] != S) throw new RunFormatException($"{P("steps.npy")}: expected shape ({S},) (one iteration per snapshot in w.npy), got ({string.Join(", ", stepsShape)})");
+            if (stepsShape.Length != 1 || stepsShape[0] != S) throw new RunFormatException($"{P("steps.npy")}: expected shape ({S},) (one iteration per snapshot in {(thetaFile ? "theta.npy" : "w.npy")}), got ({string.Join(", ", stepsShape)})");
             var losses = Npy.Read(P("losses.npy"), "losses (N+1,)", -1).Data;
-            // foreign conventions: the loss as a mean over entries, a raw learning rate, precision from the weights' dtype
+            // foreign conventions: the loss as a mean over entries, a raw learning rate, precision from the parameters' dtype
             if (meanOverEntries) for (int i = 0; i < losses.Length; i++) losses[i] *= dOut;
             double lossScale = meanOverEntries ? dOut : 1.0;
             if (meta.LearningRate is double lr)
@@ -208,14 +253,11 @@ public static class RunDirectory
                 meta.Eta = derived;
             }
             if (meta.Eta is not double eta || !(eta > 0) || !double.IsFinite(eta)) throw new RunFormatException($"{P("run.json")}: \"eta\" must be a positive number (the time step: Z ← Z − η·L·∂ℓ/∂Z)");
-            if (!DeclaresPrecision(File.ReadAllText(P("run.json")))) meta.Precision = w.DType.EndsWith("f4") && v.DType.EndsWith("f4") ? "float32" : "float64";
+            if (!DeclaresPrecision(File.ReadAllText(P("run.json")))) meta.Precision = float32 ? "float32" : "float64";
             for (int i = 1; i < S; i++) if (steps[i] <= steps[i - 1]) throw new RunFormatException($"{P("steps.npy")}: snapshot iterations must increase strictly (entry {i} is {steps[i]} after {steps[i - 1]})");
             if (S > 0 && (steps[0] < 0 || steps[S - 1] >= losses.Length)) throw new RunFormatException($"{P("steps.npy")}: snapshot iterations must lie in 0..{losses.Length - 1} (losses.npy has {losses.Length} entries)");
-            Check(meta.Depth, L, "depth", dir); Check(meta.Width, m, "width", dir); Check(meta.D, d, "d", dir); Check(meta.N, n, "n", dir);
-            var wData = w.Data; var vData = v.Data; int per = L * m * d;
-            var ws = new double[S][]; var vs = new double[S][];
-            for (int s = 0; s < S; s++) { ws[s] = wData.AsSpan(s * per, per).ToArray(); vs[s] = vData.AsSpan(s * per, per).ToArray(); }
-            var xArr = x.Data; var yArr = y.Data;
+            Check(meta.Depth, L, "depth", dir); Check(meta.D, d, "d", dir); Check(meta.N, n, "n", dir);
+            if (!thetaFile) Check(meta.Width, m, "width", dir);
             Npy.RequireFinite(x, P("x.npy"), "inputs x"); Npy.RequireFinite(y, P("y.npy"), "targets y");
             var trace = new Dictionary<string, double[]>();
             var traceDir = P("trace");
@@ -227,12 +269,22 @@ public static class RunDirectory
                     if (meanOverEntries && col == "loss") for (int i = 0; i < t.Data.Length; i++) t.Data[i] *= dOut;
                     trace[col] = t.Data;
                 }
-            var shape = new NetworkShape(L, m, d, dIn, dOut);
-            return new RunData
+            var data = new Dataset(n, dIn, dOut, x.Data, y.Data);
+            var intSteps = steps.Select(z => (int)z).ToArray();
+            if (!thetaFile)
+                return new RunData
+                {
+                    Directory = dir, Meta = meta, Shape = new NetworkShape(L, m, d, dIn, dOut), Data = data, A = a, B = b,
+                    Activation = act, Eta = eta, Steps = intSteps, W = ws, V = vs, Losses = losses, Trace = trace,
+                };
+            var run = new RunData
             {
-                Directory = dir, Meta = meta, Shape = shape, Data = new Dataset(n, dIn, dOut, xArr, yArr), A = a, B = b,
-                Activation = act, Eta = eta, Steps = steps.Select(z => (int)z).ToArray(), W = ws, V = vs, Losses = losses, Trace = trace,
+                Directory = dir, Meta = meta, Architecture = arch!, Depth = L, Dim = d, Data = data, A = a, B = b,
+                Activation = act, Eta = eta, Steps = intSteps, Theta = thetas, Losses = losses, Trace = trace,
             };
+            if (run.Block is { } block && block.ParameterCount != run.ParameterCount)
+                throw new RunFormatException($"{P("run.json")}: architecture '{arch!.Name}' with d = {d} has {block.ParameterCount} parameters per layer, the layout says {run.ParameterCount}");
+            return run;
         }
         catch (NpyFormatException e) { throw new RunFormatException($"{dir}: {e.Message}", e); }
     }

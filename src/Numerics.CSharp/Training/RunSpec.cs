@@ -3,28 +3,16 @@ using ResOdeProofs.Numerics.Model;
 namespace ResOdeProofs.Numerics.Training;
 
 /// <summary>
-/// A complete synthetic setting in one value: data x_i, y_i ~ N(0, I_d) (A = B = I), an
-/// initialization, and the training options. The same seed gives bit-identical runs.
-/// This is what the property suite samples and what `resode train` builds from its options.
+/// A complete synthetic setting of the paper's MLP in one value: the common setting (<see cref="SyntheticSetting"/>),
+/// the width and the scales of W and V. This is what the property suite samples and what `resode train` builds from
+/// its options.
 /// </summary>
-public sealed record RunSpec
+public sealed record RunSpec : SyntheticSetting
 {
-    public int Depth { get; init; } = 16;
     public int Width { get; init; } = 32;
-    public int Samples { get; init; } = 20;
-    public int Dim { get; init; } = 4;
-    public ActivationKind Activation { get; init; } = ActivationKind.Gelu;
-    public InitKind Init { get; init; } = InitKind.Tied;
     public double Scale { get; init; } = 1.0;
     public double VScale { get; init; }
-    public int Modes { get; init; } = 2;
-    public double Eta { get; init; } = 0.01;
-    public int Iterations { get; init; } = 20;
-    public double? Clip { get; init; }
-    public int Snapshots { get; init; } = 5;
-    public int[]? SnapshotSteps { get; init; }
     public bool Float32 { get; init; }
-    public long Seed { get; init; }
     public EngineFault Fault { get; init; }
     /// <summary>Engine threads (null = by problem size, see <see cref="TrainOptions.EngineFor"/>).</summary>
     public int? Threads { get; init; }
@@ -58,16 +46,12 @@ public sealed record RunSpec
     };
 
     /// <summary>The training options of this setting.</summary>
-    public TrainOptions Options(Action<int, int, double>? progress = null) => new(Activation, Eta, Iterations)
-    {
-        Clip = Clip, Snapshots = Snapshots, SnapshotSteps = SnapshotSteps, Float32 = Float32, Fault = Fault, Progress = progress,
-        Threads = Threads, Checkpoint = Checkpoint,
-    };
+    public TrainOptions Options(Action<int, int, double>? progress = null) =>
+        BaseOptions(progress) with { Float32 = Float32, Fault = Fault, Threads = Threads, Checkpoint = Checkpoint };
 
     /// <summary>Trains the setting.</summary>
     public TrainResult Train(Action<int, int, double>? progress = null) =>
-        Trainer.Train(Shape, Data(), InitialWeights(), Options(progress), Seed,
-            $"synthetic Gaussian: x_i, y_i ~ N(0, I_{Dim}), n = {Samples}, seed {Seed}");
+        Trainer.Train(Shape, Data(), InitialWeights(), Options(progress), Seed, SyntheticDescription(Dim));
 
     /// <summary>The `resode train` command line that reproduces this setting.</summary>
     public string CommandLine(string outDir) =>

@@ -132,31 +132,13 @@ public static class TraceColumns
     };
 }
 
-/// <summary>Everything a training run produced, ready to be written as a run directory.</summary>
-public sealed class TrainResult
+/// <summary>Everything an MLP training run produced, ready to be written as a run directory.</summary>
+public sealed class TrainResult : TrainRecord
 {
     public required NetworkShape Shape { get; init; }
-    public required Dataset Data { get; init; }
-    public double[]? A { get; init; }
-    public double[]? B { get; init; }
     public required InitInfo Init { get; init; }
-    public required TrainOptions Options { get; init; }
-    public required long Seed { get; init; }
-    public required string DataDescription { get; init; }
-    public RunStatus Status { get; set; }
-    /// <summary>First iterate at which the loss or the weights were non-finite.</summary>
-    public int? DivergedAt { get; set; }
-    public string? DivergenceReason { get; set; }
-    /// <summary>ℓ at iterates 0..N (N + 1 entries; fewer if diverged).</summary>
-    public double[] Losses { get; set; } = Array.Empty<double>();
-    public List<int> SnapshotSteps { get; } = new();
     public List<double[]> SnapshotW { get; } = new();
     public List<double[]> SnapshotV { get; } = new();
-    /// <summary>Diagnostics per iterate, keyed by <see cref="TraceColumns"/> names.</summary>
-    public Dictionary<string, double[]> Trace { get; } = new();
-    public double Seconds { get; set; }
-    /// <summary>Number of updates actually applied.</summary>
-    public int UpdatesApplied { get; set; }
     /// <summary>For a gradient-flow run (<see cref="GradientFlow"/>): the integration's parameters and cost; null for gradient descent.</summary>
     public FlowInfo? Flow { get; set; }
 }
@@ -201,74 +183,57 @@ public static class Trainer
         return set.ToArray();
     }
 
-    private static void Run<T>(TrainResult res, InitialWeights init) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Run<T>(TrainResult res, InitialWeights init) where T : unmanaged, IFloatingPointIeee754<T> =>
+        TrainingLoop.Run(res, new FastBackend<T>(res, init));
+
+    /// <summary>The MLP's fast kernels (<see cref="ResNet{T}"/>) as the training loop's backend; the engine fault, if any, acts here.</summary>
+    private sealed class FastBackend<T> : ITrainingBackend where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var shape = res.Shape; var o = res.Options;
-        int L = shape.Depth, md = shape.LayerSize, N = o.Iterations, total = L * md;
-        var net = new ResNet<T>(shape, o.Activation, res.Data, o.EngineFor(shape, res.Data.Count), res.A, res.B) { Fault = o.Fault };
-        var w = new T[total]; var v = new T[total];
-        for (int i = 0; i < total; i++) { w[i] = T.CreateTruncating(init.W[i]); v[i] = T.CreateTruncating(init.V[i]); }
-        var gw = new T[total]; var gv = new T[total];
-        var stale = StaleGradient<T>.For(o.Fault, total);
-        var plan = SnapshotPlan(o);
-        int nextSnap = 0;
-        var cols = TraceColumns.All.Select(c => c.Name).ToArray();
-        var trace = cols.ToDictionary(c => c, _ => new double[N + 1]);
-        var losses = new double[N + 1];
-        int every = o.ProgressEvery > 0 ? o.ProgressEvery : Math.Max(1, N / 100);
-        int evaluated = 0;
-        res.Status = RunStatus.Completed;
+        private readonly TrainResult _res;
+        private readonly ResNet<T> _net;
+        private readonly T[] _w, _v, _gw, _gv;
+        private readonly StaleGradient<T>? _stale;
+        private readonly SimdLevel _level = Simd.Level;
+        private readonly int _md;
 
-        var level = Simd.Level;
-        for (int j = 0; j <= N; j++)
+        public FastBackend(TrainResult res, InitialWeights init)
         {
-            var st = net.Evaluate(w, v, gw, gv);
-            losses[j] = st.Loss;
-            evaluated = j + 1;
-            Record(level, trace, j, st, shape, w, v, gw, gv);
-            if (!double.IsFinite(st.Loss) || !FastKernels.AllFinite<T>(level, gw) || !FastKernels.AllFinite<T>(level, gv))
-            {
-                res.Status = RunStatus.Diverged;
-                res.DivergedAt = j;
-                res.DivergenceReason = double.IsFinite(st.Loss)
-                    ? $"the gradient became non-finite at iteration {j} (loss {st.Loss:G6})"
-                    : $"the loss became non-finite at iteration {j}";
-                break;
-            }
-            if (nextSnap < plan.Length && plan[nextSnap] == j)
-            {
-                res.SnapshotSteps.Add(j); res.SnapshotW.Add(ToDouble(w)); res.SnapshotV.Add(ToDouble(v));
-                nextSnap++;
-            }
-            if (o.Progress is not null && (j % every == 0 || j == N)) o.Progress(j, N, st.Loss);
-            if (j == N) break;
-            if (o.Cancel.IsCancellationRequested)
-            {
-                if (res.SnapshotSteps.Count == 0 || res.SnapshotSteps[^1] != j) { res.SnapshotSteps.Add(j); res.SnapshotW.Add(ToDouble(w)); res.SnapshotV.Add(ToDouble(v)); }
-                res.Status = RunStatus.Interrupted;
-                break;
-            }
-
-            // The update Z ← Z − η·G (G possibly clipped per layer; stale: G of the previous iterate).
-            var (uw, uv) = stale?.Applied(gw, gv) ?? (gw, gv);
-            var (stepMax, clipped, _) = ApplyUpdate(level, w, v, uw, uv, L, md, o.Eta, o.Clip);
-            stale?.Remember(gw, gv);
-            trace["step_max"][j] = stepMax;
-            trace["clip_fraction"][j] = (double)clipped / L;
-            res.UpdatesApplied = j + 1;
-            if (!FastKernels.AllFinite<T>(level, w) || !FastKernels.AllFinite<T>(level, v))
-            {
-                res.Status = RunStatus.Diverged;
-                res.DivergedAt = j + 1;
-                res.DivergenceReason = $"a weight became non-finite after update {j + 1}";
-                losses[j + 1] = double.NaN;
-                evaluated = j + 2;
-                foreach (var col in cols) if (col != "step_max" && col != "clip_fraction") trace[col][j + 1] = double.NaN;
-                break;
-            }
+            _res = res;
+            var shape = res.Shape; var o = res.Options;
+            int total = shape.Depth * shape.LayerSize;
+            _md = shape.LayerSize;
+            _net = new ResNet<T>(shape, o.Activation, res.Data, o.EngineFor(shape, res.Data.Count), res.A, res.B) { Fault = o.Fault };
+            _w = new T[total]; _v = new T[total];
+            for (int i = 0; i < total; i++) { _w[i] = T.CreateTruncating(init.W[i]); _v[i] = T.CreateTruncating(init.V[i]); }
+            _gw = new T[total]; _gv = new T[total];
+            _stale = StaleGradient<T>.For(o.Fault, total);
         }
-        res.Losses = losses[..evaluated];
-        foreach (var col in cols) res.Trace[col] = trace[col][..evaluated];
+
+        public int Layers => _res.Shape.Depth;
+        public string[] TraceColumns => Training.TraceColumns.All.Select(c => c.Name).ToArray();
+        public string ParameterNoun => "weight";
+        public string? DivergedAtStart(double loss) => null;
+
+        public double Evaluate(Dictionary<string, double[]> trace, int j)
+        {
+            var st = _net.Evaluate(_w, _v, _gw, _gv);
+            Record(_level, trace, j, st, _res.Shape, _w, _v, _gw, _gv);
+            return st.Loss;
+        }
+
+        public bool GradientFinite() => FastKernels.AllFinite<T>(_level, _gw) && FastKernels.AllFinite<T>(_level, _gv);
+        public bool ParametersFinite() => FastKernels.AllFinite<T>(_level, _w) && FastKernels.AllFinite<T>(_level, _v);
+
+        public (double StepMax, int Clipped) Update(double eta, double? clip)
+        {
+            // stale (a test-only fault): the update uses G of the previous iterate
+            var (uw, uv) = _stale?.Applied(_gw, _gv) ?? (_gw, _gv);
+            var (stepMax, clipped, _) = ApplyUpdate(_level, _w, _v, uw, uv, Layers, _md, eta, clip);
+            _stale?.Remember(_gw, _gv);
+            return (stepMax, clipped);
+        }
+
+        public void Snapshot(int j) { _res.SnapshotW.Add(ToDouble(_w)); _res.SnapshotV.Add(ToDouble(_v)); }
     }
 
     /// <summary>

@@ -1,0 +1,32 @@
+namespace ResOdeProofs.Numerics.Training;
+
+/// <summary>
+/// What every synthetic setting fixes, whatever the architecture: data x_i, y_i ~ N(0, I_d) (A = B = I) of this seed,
+/// the depth, the initialization kind, the step, the iterations and the snapshots. The MLP's setting
+/// (<see cref="RunSpec"/>) and any block's (<c>BlockRunSpec</c>) add their parameters' shapes and scales. The same
+/// seed gives bit-identical runs.
+/// </summary>
+public abstract record SyntheticSetting
+{
+    public int Depth { get; init; } = 16;
+    public int Samples { get; init; } = 20;
+    public int Dim { get; init; } = 4;
+    public ActivationKind Activation { get; init; } = ActivationKind.Gelu;
+    public InitKind Init { get; init; } = InitKind.Tied;
+    public int Modes { get; init; } = 2;
+    public double Eta { get; init; } = 0.01;
+    public int Iterations { get; init; } = 20;
+    public double? Clip { get; init; }
+    public int Snapshots { get; init; } = 5;
+    public int[]? SnapshotSteps { get; init; }
+    public long Seed { get; init; }
+
+    /// <summary>The training options of this setting (the architecture's own options on top).</summary>
+    protected TrainOptions BaseOptions(Action<int, int, double>? progress, CancellationToken cancel = default) => new(Activation, Eta, Iterations)
+    {
+        Clip = Clip, Snapshots = Snapshots, SnapshotSteps = SnapshotSteps, Progress = progress, Cancel = cancel,
+    };
+
+    /// <summary>The data set's description in run.json.</summary>
+    protected string SyntheticDescription(int dim) => $"synthetic Gaussian: x_i, y_i ~ N(0, I_{dim}), n = {Samples}, seed {Seed}";
+}
