@@ -31,9 +31,10 @@ internal static class VerifyCommand
                 var wall = System.Diagnostics.Stopwatch.StartNew();
                 // claim the index before the work: fail now, not after verifying, if it cannot be written
                 if (indexPath is not null) ClaimIndex(indexPath);
-                if (paths.Any(TrainBnConv.IsRun)) return VerifyBnConvRuns(paths);
                 var all = new List<Registry.VerdictRow>();
-                if (paths.Any(BlockRunDirectory.IsBlockRun))
+                if (paths.Any(TrainBnConv.IsRun))
+                    all.AddRange(BnConvVerify.VerifyAll(paths));
+                else if (paths.Any(BlockRunDirectory.IsBlockRun))
                     all.AddRange(VerifyBlockRuns(paths));
                 else
                 {
@@ -82,7 +83,7 @@ internal static class VerifyCommand
                 Console.WriteLine($"{all.Count} results: {holds} hold, {violated} violated, {errors} error, {all.Count - holds - violated - errors} hypothesis not met or not applicable; verdicts.json written");
                 return ExitCodeFor(all);
             }
-            catch (Exception e) when (Ui.Expected(e))
+            catch (Exception e) when (Ui.Expected(e) || e is IdxFormatException)
             {
                 return Ui.Fail(e.Message);
             }
@@ -110,19 +111,6 @@ internal static class VerifyCommand
         foreach (var run in runs)
             Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(perRun[run.Directory].Concat(ladderRows)));
         return all;
-    }
-
-    /// <summary>
-    /// Runs of `train --arch bn-conv` (mini-batch SGD with batch norm): no result of the theory covers that optimizer, so
-    /// verify records an empty verdict list (every verdict not applicable) and says why; exit code 0.
-    /// </summary>
-    private static int VerifyBnConvRuns(string[] paths)
-    {
-        var other = paths.Where(p => !TrainBnConv.IsRun(p)).ToList();
-        if (other.Count > 0) throw new ArgumentException($"mixed run formats: {string.Join(", ", other)} are not bn-conv runs; verify them separately");
-        foreach (var p in paths) Registry.writeVerdicts(p, Microsoft.FSharp.Collections.FSharpList<Registry.VerdictRow>.Empty);
-        Console.WriteLine($"{paths.Length} bn-conv run(s): no result applies (the theorems cover full-batch gradient descent and flow without batch norm, not mini-batch SGD with batch norm); verdicts.json written with no results");
-        return ExitCodes.Done;
     }
 
     /// <summary>Checks that the index can be written: its directory exists, and an existing file is one this option wrote.</summary>
