@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using ResOdeProofs.Cli.Sweep;
 using ResOdeProofs.Numerics.Random;
+using ResOdeProofs.Theory;
 
 namespace ResOdeProofs.Cli.Report;
 
@@ -166,6 +167,37 @@ internal static partial class ReportWriter
                 x.c.Cell.Name, x.r.Id, VerdictCell(x.r, docs), N(x.r.Measured), N(x.r.Bound),
                 N(x.r.Measured * (cells.FirstOrDefault(c => c.Hash == x.c.Cell.Hash)?.Depth ?? double.NaN)), x.r.Detail,
             }).ToList()));
+        b.AddRange(BnConvLadder(m, cells));
+        return b;
+    }
+
+    /// <summary>
+    /// Cells that differ only in depth (fashion-ladder): per activation, initialization and seed, the quantities whose
+    /// rates in L the ladder tests — ρ of the trained kernels, L·‖h_L − g_{L/2}‖ and B.half.ode's constant C, and L times
+    /// G.B.bound's measured distance to the neural ODE of the folded layers; each should stay bounded as L grows.
+    /// </summary>
+    private static List<Block> BnConvLadder(StudyMerge.Merged m, List<BnConvCellData> cells)
+    {
+        var b = new List<Block>();
+        var groups = cells.GroupBy(c => (c.Activation, c.Init, c.Seed)).Where(g => g.Select(c => c.Depth).Distinct().Count() > 1).ToList();
+        if (groups.Count == 0) return b;
+        var rows = m.Cells.ToDictionary(c => c.Cell.Hash, c => c.Rows);
+        Registry.VerdictRow? Row(BnConvCellData c, string id) => rows.TryGetValue(c.Hash, out var r) ? r.FirstOrDefault(x => x.Id == id) : null;
+        double Constant(Registry.VerdictRow? r, string prefix) => r?.Constants.FirstOrDefault(t => t.Item1.StartsWith(prefix, StringComparison.Ordinal))?.Item2 ?? double.NaN;
+        b.Add(new Heading(3, "Depth ladder: the rates in 1/L"));
+        b.Add(new Para("Cells that differ only in depth. For a network that stays a discretization of a neural ODE each column stays bounded as L grows: ρ (L·max_k‖ΔK_k‖ / max_k‖K_k‖, smooth in depth), L·‖h_L − g_{L/2}‖ and the constant C of B.half.ode (every second layer at step 2/L moves the output by C/L), and L times G.B.bound's measured distance between the folded network and the neural ODE of its layers (first order in 1/L). Independent layers make ρ and C grow like L."));
+        b.Add(new Table(new[] { "activation", "init", "seed", "L", "ρ(conv₁)", "ρ(conv₂)", "L·‖h_L − g_{L/2}‖", "C (B.half.ode)", "L·‖h_L − H(1)‖ (G.B.bound)" },
+            groups.SelectMany(g => g.OrderBy(c => c.Depth).Select(c =>
+            {
+                var half = Row(c, "B.half"); var ode = Row(c, "G.B.bound");
+                double Rho(string part) { var d = c.Increments(part); return c.MaxNorm(part) > 0 ? c.Depth * d.DefaultIfEmpty(0).Max() / c.MaxNorm(part) : 0; }
+                return new Cell[]
+                {
+                    c.Activation, c.Init, c.Seed.ToString(CultureInfo.InvariantCulture), c.Depth.ToString(CultureInfo.InvariantCulture),
+                    N(Rho("conv1")), N(Rho("conv2")), N(Constant(half, "L * max_i measured")), N(Constant(half, "C = ")),
+                    N(ode is null ? double.NaN : c.Depth * ode.Measured),
+                };
+            })).ToList()));
         return b;
     }
 }
