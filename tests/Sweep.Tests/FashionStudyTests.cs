@@ -145,6 +145,36 @@ public class FashionStudyTests
         Assert.Contains(v.Out.Split('\n'), l => l.Contains("E.accuracy.train") && l.Contains("holds"));
     }
 
+    /// <summary>Two tied GELU cells that differ only in depth (L = 2, 4; 64 images, one epoch): the page's depth-ladder table.</summary>
+    [Fact(DisplayName = "sweep merge: bn-conv cells at L = 2 and 4 → the depth-ladder table, one row per depth")]
+    public void BnConvCellsOfTwoDepthsGetTheLadderTable()
+    {
+        var dir = Cli.TempDir("bnconv-ladder");
+        try
+        {
+            var toml = Path.Combine(dir, "ladder.toml");
+            File.WriteAllText(toml, string.Join("\n",
+                "name = \"bn-ladder-tiny\"", "title = \"tiny bn-conv ladder\"", "[defaults]", "arch = \"bn-conv\"", "optimizer = \"sgd\"", "threads = 1",
+                "channels = 4", "epochs = 1", "batch = 32", "train-size = 64", "test-size = 64", "activation = \"gelu\"", "init = \"tied\"", "seed = 0",
+                "[grid.ladder]", "depth = [2, 4]", ""));
+            var out_ = Path.Combine(dir, "out");
+            var r = Cli.Run(dir, "sweep", "run", toml, "--out", out_, "--jobs", "2");
+            Assert.True(r.Exit == 0, r.ToString());
+            var m = Cli.Run(dir, "sweep", "merge", out_);
+            Assert.True(m.Exit == 0, m.ToString());
+            var md = File.ReadAllText(Path.Combine(out_, "report", "report.md")).Split('\n');
+            int i = Array.FindIndex(md, l => l.StartsWith("### Depth ladder"));
+            Assert.True(i >= 0, "no depth-ladder section");
+            var rows = md.Skip(i + 1).TakeWhile(l => !l.StartsWith("#")).Where(l => l.StartsWith("| gelu | tied | 0 |")).ToList();
+            Assert.Equal(2, rows.Count);
+            Assert.StartsWith("| gelu | tied | 0 | 2 |", rows[0]);
+            Assert.StartsWith("| gelu | tied | 0 | 4 |", rows[1]);
+            // every quantity of the row was found (no "-" for a missing verdict row or constant)
+            Assert.All(rows, row => Assert.DoesNotContain("| - |", row));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     [Theory(DisplayName = "sweep: fashion cluster studies → expand to the paper's grid")]
     [InlineData("fashion-reduced", 12)]
     [InlineData("fashion-paper", 30)]
