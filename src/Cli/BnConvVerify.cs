@@ -17,7 +17,7 @@ namespace ResOdeProofs.Cli;
 internal static class BnConvVerify
 {
     /// <summary>Test images the folded network is evaluated on (its states after the stem are the samples h₀).</summary>
-    public const int FoldedSamples = 4;
+    public const int FoldedSamples = 2;
 
     /// <summary>Every row for one run (also writes nothing: the caller writes verdicts.json).</summary>
     public static List<Registry.VerdictRow> Rows(string dir, string? dataDir = null)
