@@ -27,8 +27,8 @@ public class FashionStudyTests
         {
             var out_ = Path.Combine(dir, "out");
             // six cells, each trained and verified (the folded checks included): minutes on a loaded machine, so a longer guard
-            using var p = Cli.Start(dir, null, "sweep", "run", Path.Combine(Studies, "fashion-smoke.toml"), "--out", out_, "--jobs", "2");
-            var r = Cli.Finish(p, TimeSpan.FromMinutes(15));
+            using var proc = Cli.Start(dir, null, "sweep", "run", Path.Combine(Studies, "fashion-smoke.toml"), "--out", out_, "--jobs", "2");
+            var r = Cli.Finish(proc, TimeSpan.FromMinutes(15));
             Assert.True(r.Exit == 0, r.ToString());
             var runs = Directory.GetDirectories(Path.Combine(out_, "cells")).Select(c => Path.Combine(c, "run", "run.json")).ToList();
             Assert.Equal(6, runs.Count);
