@@ -6,7 +6,7 @@
 ///    G.B.bound (ResNet vs the neural ODE of its own layers), B.half and B.half.ode (every second layer, docs/theorems/HalfDepth.md).
 module ResOdeProofs.Theory.BnConvResults
 
-open ResOdeProofs.Theory.LemmaChain
+open ResOdeProofs.Theory.Comparison
 
 /// The sentence of every gradient-descent result on such a run.
 [<Literal>]

@@ -14,7 +14,7 @@ module ResOdeProofs.Theory.HalfDepth
 open System
 open ResOdeProofs.Numerics.Blocks
 open ResOdeProofs.Numerics.Blocks.BnConv
-open ResOdeProofs.Theory.LemmaChain
+open ResOdeProofs.Theory.Comparison
 
 let private doc = "docs/theorems/HalfDepth.md"
 
