@@ -173,6 +173,7 @@ internal static class TrainBnConv
             ["command_line"] = commandLine, ["status"] = "completed", ["threads"] = 1, ["simd"] = Simd.Level.ToString(), ["precision"] = "float32",
             ["seed"] = o.Seed,
             ["data"] = $"Fashion-MNIST: first {train.Count} training and {test.Count} test images, pixels p/255 standardized by the training images' mean and std",
+            ["train_size"] = train.Count, ["test_size"] = test.Count,
             ["augment"] = o.Augment ? "random crops (zero padding 4) and horizontal flips" : "none",
             ["architecture"] = cfg.Describe(),
             ["depth"] = cfg.Depth, ["channels"] = cfg.Channels, ["side"] = cfg.Side, ["activation"] = Activations.Name(cfg.Activation),

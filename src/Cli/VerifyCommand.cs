@@ -31,27 +31,30 @@ internal static class VerifyCommand
                 var wall = System.Diagnostics.Stopwatch.StartNew();
                 // claim the index before the work: fail now, not after verifying, if it cannot be written
                 if (indexPath is not null) ClaimIndex(indexPath);
-                if (paths.Any(TrainBnConv.IsRun)) return VerifyBnConvRuns(paths);
-                // one path for every architecture: each run gets the results of its architecture; several runs of one
-                // architecture and distinct depths are a ladder (for the MLP checked from the evidence before any work:
-                // data, settings, the initial function of depth); otherwise each is verified on its own, with a note
-                var runs = paths.Select(Registry.loadRun).ToList();
-                var ladderRows = new List<Registry.VerdictRow>();
-                if (runs.Count > 1)
-                {
-                    var ladder = Registry.verifyLadderOf(Microsoft.FSharp.Collections.ListModule.OfSeq(runs));
-                    if (ladder.IsOk) ladderRows = ladder.ResultValue.ToList();
-                    else if (ladder.ErrorValue.Item2) throw new ArgumentException(ladder.ErrorValue.Item1);
-                    else Console.Error.WriteLine($"note: {ladder.ErrorValue.Item1}");
-                }
                 var all = new List<Registry.VerdictRow>();
-                foreach (var run in runs)
+                if (paths.Any(TrainBnConv.IsRun)) all.AddRange(BnConvVerify.VerifyAll(paths));
+                else
                 {
-                    var rows = Registry.verifyOpen(run).ToList();
-                    all.AddRange(rows);
-                    Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(rows.Concat(ladderRows)));
+                    // one path for every architecture: each run gets the results of its architecture; several runs of one
+                    // architecture and distinct depths are a ladder (for the MLP checked from the evidence before any work:
+                    // data, settings, the initial function of depth); otherwise each is verified on its own, with a note
+                    var runs = paths.Select(Registry.loadRun).ToList();
+                    var ladderRows = new List<Registry.VerdictRow>();
+                    if (runs.Count > 1)
+                    {
+                        var ladder = Registry.verifyLadderOf(Microsoft.FSharp.Collections.ListModule.OfSeq(runs));
+                        if (ladder.IsOk) ladderRows = ladder.ResultValue.ToList();
+                        else if (ladder.ErrorValue.Item2) throw new ArgumentException(ladder.ErrorValue.Item1);
+                        else Console.Error.WriteLine($"note: {ladder.ErrorValue.Item1}");
+                    }
+                    foreach (var run in runs)
+                    {
+                        var rows = Registry.verifyOpen(run).ToList();
+                        all.AddRange(rows);
+                        Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(rows.Concat(ladderRows)));
+                    }
+                    all.AddRange(ladderRows);
                 }
-                all.AddRange(ladderRows);
                 if (!pr.GetValue(quiet)) Print(all);
                 if (pr.GetValue(timings)) PrintTimings(all, wall.Elapsed.TotalSeconds, Registry.processCpuSeconds() - cpu0);
                 if (indexPath is not null)
@@ -68,7 +71,7 @@ internal static class VerifyCommand
                 Console.WriteLine($"{all.Count} results: {holds} hold, {violated} violated, {errors} error, {all.Count - holds - violated - errors} hypothesis not met or not applicable; verdicts.json written");
                 return ExitCodeFor(all);
             }
-            catch (Exception e) when (Ui.Expected(e))
+            catch (Exception e) when (Ui.Expected(e) || e is IdxFormatException)
             {
                 return Ui.Fail(e.Message);
             }
@@ -76,17 +79,6 @@ internal static class VerifyCommand
         return cmd;
     }
 
-    /// <summary>
-    /// Runs of `train --arch bn-conv` (mini-batch SGD with batch norm): no result of the theory covers that optimizer, so
-    /// verify records an empty verdict list (every verdict not applicable) and says why; exit code 0.
-    /// </summary>
-    private static int VerifyBnConvRuns(string[] paths)
-    {
-        var other = paths.Where(p => !TrainBnConv.IsRun(p)).ToList();
-        if (other.Count > 0) throw new ArgumentException($"mixed run formats: {string.Join(", ", other)} are not bn-conv runs; verify them separately");
-        foreach (var p in paths) Registry.writeVerdicts(p, Microsoft.FSharp.Collections.FSharpList<Registry.VerdictRow>.Empty);
-        Console.WriteLine($"{paths.Length} bn-conv run(s): no result applies (the theorems cover full-batch gradient descent and flow without batch norm, not mini-batch SGD with batch norm); verdicts.json written with no results");
-        return ExitCodes.Done;
     }
 
     /// <summary>Checks that the index can be written: its directory exists, and an existing file is one this option wrote.</summary>

@@ -19,14 +19,16 @@ public class FashionStudyTests
         }
     }
 
-    [Fact(DisplayName = "sweep run fashion-smoke: → every cell of the grid runs")]
+    [Fact(DisplayName = "fashion-smoke: every cell run, merged and verified → Table 1 and figure 3 on the page, claims recomputed; run.json's accuracy raised by 5 points → mismatch, exit 1")]
     public void FashionSmokeRunsEveryCellOfTheGrid()
     {
         var dir = Cli.TempDir("fashion-smoke");
         try
         {
             var out_ = Path.Combine(dir, "out");
-            var r = Cli.Run(dir, "sweep", "run", Path.Combine(Studies, "fashion-smoke.toml"), "--out", out_, "--jobs", "2");
+            // six cells, each trained and verified (the folded checks included): minutes on a loaded machine, so a longer guard
+            using var proc = Cli.Start(dir, null, "sweep", "run", Path.Combine(Studies, "fashion-smoke.toml"), "--out", out_, "--jobs", "2");
+            var r = Cli.Finish(proc, TimeSpan.FromMinutes(15));
             Assert.True(r.Exit == 0, r.ToString());
             var runs = Directory.GetDirectories(Path.Combine(out_, "cells")).Select(c => Path.Combine(c, "run", "run.json")).ToList();
             Assert.Equal(6, runs.Count);
@@ -56,9 +58,121 @@ public class FashionStudyTests
             Assert.True(t.Exit == 0, t.ToString());
             var rows = t.Out.Split('\n').Where(l => l.StartsWith("| identity") || l.StartsWith("| gelu") || l.StartsWith("| relu")).ToList();
             Assert.Equal(6, rows.Count);
-            Assert.All(rows.Where(l => l.Contains("| tied |")), l => Assert.EndsWith("| yes |", l.TrimEnd()));
-            Assert.All(rows.Where(l => l.Contains("| iid |")), l => Assert.EndsWith("| no |", l.TrimEnd()));
+            Assert.All(rows.Where(l => l.Contains("| tied |")), l => Assert.EndsWith("| yes | agree |", l.TrimEnd()));
+            Assert.All(rows.Where(l => l.Contains("| iid |")), l => Assert.EndsWith("| no | agree |", l.TrimEnd()));
             Assert.Contains("Smooth: smooth when", t.Out);
+            StudyPageShowsTheRealDataSection(Path.Combine(out_, "report"));
+            VerifyRowsOfABnConvRun(Path.GetDirectoryName(runs[0])!);
+            CorruptedAccuracyIsCaught(dir, out_, runs[0]);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    /// <summary>The merged page's real-data section, read as a reader reads report.md.</summary>
+    private static void StudyPageShowsTheRealDataSection(string report)
+    {
+        var md = File.ReadAllText(Path.Combine(report, "report.md"));
+        var lines = md.Split('\n');
+        string Section(string heading)
+        {
+            int i = Array.FindIndex(lines, l => l.StartsWith(heading));
+            Assert.True(i >= 0, $"report.md has no '{heading}'");
+            return string.Join('\n', lines.Skip(i + 1).TakeWhile(l => !l.StartsWith("## ") && !l.StartsWith("### ")));
+        }
+        string[] Rows(string section, string first) => section.Split('\n').Where(l => l.StartsWith(first)).ToArray();
+        // Table 1's layout: six rows, the smooth column by the criterion, each with its evidence rows
+        var t1 = Section("## Real data: the paper's Table 1");
+        var t1rows = Rows(t1, "| identity").Concat(Rows(t1, "| gelu")).Concat(Rows(t1, "| relu")).ToArray();
+        Assert.Equal(6, t1rows.Length);
+        Assert.All(t1rows, r => Assert.EndsWith("| recomputed: 2 of 2 claims agree |", r.TrimEnd()));
+        Assert.All(t1rows.Where(r => r.Contains("| tied |")), r => Assert.Contains("| yes |", r));
+        Assert.All(t1rows.Where(r => r.Contains("| iid |")), r => Assert.Contains("| no |", r));
+        Assert.Contains("√L", t1);
+        // figure 3's layout and the γ/β and per-epoch figures: referenced and written
+        foreach (var act in new[] { "identity", "gelu", "relu" })
+        {
+            foreach (var name in new[] { $"bnconv-fig3-{act}-conv1", $"bnconv-fig3-{act}-conv2", $"bnconv-gamma-beta-{act}" })
+            {
+                Assert.Contains($"](figures/{name}.png)", md);
+                Assert.True(new FileInfo(Path.Combine(report, "figures", name + ".png")).Length > 1000, name);
+            }
+        }
+        // the mean over k of ‖ΔK_k‖: tied cells still equal across layers to float32 rounding, i.i.d. cells of order one
+        var inc = Rows(Section("### Increments across depth"), "| tied[").Concat(Rows(Section("### Increments across depth"), "| iid[")).ToArray();
+        Assert.Equal(6, inc.Length);
+        double Col(string row, int j) => double.Parse(row.Split('|', StringSplitOptions.TrimEntries)[j + 1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.All(inc.Where(r => r.StartsWith("| tied[")), r => Assert.True(Col(r, 4) < 1e-4 && Col(r, 7) < 1e-4, r));
+        Assert.All(inc.Where(r => r.StartsWith("| iid[")), r => Assert.True(Col(r, 4) > 0.5 && Col(r, 7) > 0.5, r));
+        // γ and β across layers: one row per cell
+        Assert.Equal(6, Rows(Section("### Batch norm's γ and β across layers"), "| tied[").Length + Rows(Section("### Batch norm's γ and β across layers"), "| iid[").Length);
+        // L·max_k‖ΔK_k‖ across epochs: two epochs per cell, the i.i.d. cells far above √L·max‖K‖ scale, the tied near 0
+        var ep = Section("### L·max_k ‖ΔK_k‖ across epochs");
+        Assert.All(Rows(ep, "| iid[").Concat(Rows(ep, "| tied[")), r => Assert.Equal(2, (int)Col(r, 4)));
+        Assert.All(Rows(ep, "| iid["), r => Assert.True(Col(r, 6) > 1, r));
+        Assert.All(Rows(ep, "| tied["), r => Assert.True(Col(r, 6) < 1e-3, r));
+        // the folded network: B.half.ode holds for the tied cells and is flagged (hypothesis not met) for the i.i.d. ones
+        var folded = Section("### The trained network with batch norm folded");
+        Assert.Equal(3, Rows(folded, "| tied[").Count(r => r.Contains("| B.half.ode | [holds]")));
+        Assert.Equal(3, Rows(folded, "| iid[").Count(r => r.Contains("| B.half.ode | [hypothesis not met]")));
+        Assert.Equal(6, Rows(folded, "|").Count(r => r.Contains("| G.B.bound | [holds]")));
+    }
+
+    /// <summary>verify on one bn-conv cell: one row per result, none silently empty.</summary>
+    private static void VerifyRowsOfABnConvRun(string run)
+    {
+        var v = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "verdicts.json")))!["results"]!.AsArray();
+        string Verdict(string id) => v.Single(r => r!["id"]!.GetValue<string>() == id)!["verdict"]!.GetValue<string>();
+        foreach (var id in new[] { "A.aposteriori", "B.bound", "C.gdDecay", "G.A.aposteriori", "E.replay" })
+        {
+            Assert.Equal("hypothesis not met", Verdict(id));
+            Assert.Contains("mini-batch SGD with momentum and batch norm is not gradient descent", v.Single(r => r!["id"]!.GetValue<string>() == id)!["detail"]!.GetValue<string>());
+        }
+        foreach (var id in new[] { "E.accuracy.train", "E.accuracy.test", "G.B.bound", "B.half" }) Assert.Equal("holds", Verdict(id));
+    }
+
+    /// <summary>run.json's test accuracy raised by 5 points: table1 and verify report the mismatch (exit 1).</summary>
+    private static void CorruptedAccuracyIsCaught(string dir, string out_, string runJson)
+    {
+        var j = JsonNode.Parse(File.ReadAllText(runJson))!;
+        double claimed = j["final"]!["test_accuracy"]!.GetValue<double>();
+        j["final"]!["test_accuracy"] = claimed + 0.05;
+        File.WriteAllText(runJson, j.ToJsonString());
+        var t = Cli.Run(dir, "sweep", "table1", out_);
+        Assert.True(t.Exit == 1, t.ToString());
+        Assert.Contains("MISMATCH in 1 of 1", t.Out);
+        Assert.Contains("MISMATCH " + Path.GetDirectoryName(runJson), t.Out);
+        var v = Cli.Run(dir, "verify", Path.GetDirectoryName(runJson)!);
+        Assert.True(v.Exit == 1, v.ToString());
+        Assert.Contains(v.Out.Split('\n'), l => l.Contains("E.accuracy.test") && l.Contains("VIOLATED"));
+        Assert.Contains(v.Out.Split('\n'), l => l.Contains("E.accuracy.train") && l.Contains("holds"));
+    }
+
+    /// <summary>Two tied GELU cells that differ only in depth (L = 2, 4; 64 images, one epoch): the page's depth-ladder table.</summary>
+    [Fact(DisplayName = "sweep merge: bn-conv cells at L = 2 and 4 → the depth-ladder table, one row per depth")]
+    public void BnConvCellsOfTwoDepthsGetTheLadderTable()
+    {
+        var dir = Cli.TempDir("bnconv-ladder");
+        try
+        {
+            var toml = Path.Combine(dir, "ladder.toml");
+            File.WriteAllText(toml, string.Join("\n",
+                "name = \"bn-ladder-tiny\"", "title = \"tiny bn-conv ladder\"", "[defaults]", "arch = \"bn-conv\"", "optimizer = \"sgd\"", "threads = 1",
+                "channels = 4", "epochs = 1", "batch = 32", "train-size = 64", "test-size = 64", "activation = \"gelu\"", "init = \"tied\"", "seed = 0",
+                "[grid.ladder]", "depth = [2, 4]", ""));
+            var out_ = Path.Combine(dir, "out");
+            var r = Cli.Run(dir, "sweep", "run", toml, "--out", out_, "--jobs", "2");
+            Assert.True(r.Exit == 0, r.ToString());
+            var m = Cli.Run(dir, "sweep", "merge", out_);
+            Assert.True(m.Exit == 0, m.ToString());
+            var md = File.ReadAllText(Path.Combine(out_, "report", "report.md")).Split('\n');
+            int i = Array.FindIndex(md, l => l.StartsWith("### Depth ladder"));
+            Assert.True(i >= 0, "no depth-ladder section");
+            var rows = md.Skip(i + 1).TakeWhile(l => !l.StartsWith("#")).Where(l => l.StartsWith("| gelu | tied | 0 |")).ToList();
+            Assert.Equal(2, rows.Count);
+            Assert.StartsWith("| gelu | tied | 0 | 2 |", rows[0]);
+            Assert.StartsWith("| gelu | tied | 0 | 4 |", rows[1]);
+            // every quantity of the row was found (no "-" for a missing verdict row or constant)
+            Assert.All(rows, row => Assert.DoesNotContain("| - |", row));
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
@@ -66,6 +180,7 @@ public class FashionStudyTests
     [Theory(DisplayName = "sweep: fashion cluster studies → expand to the paper's grid")]
     [InlineData("fashion-reduced", 12)]
     [InlineData("fashion-paper", 30)]
+    [InlineData("fashion-ladder", 12)]
     public void ClusterStudiesExpandToThePapersGrid(string name, int cells)
     {
         var dir = Cli.TempDir(name);

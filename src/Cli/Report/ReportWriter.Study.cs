@@ -22,6 +22,7 @@ internal static partial class ReportWriter
         var docs = new ReportDocs(o.DocsBase);
         docs.Write(dir);
         var blocks = StudyBlocks(m, seconds, docs);
+        blocks.InsertRange(blocks.FindIndex(x => x is Heading { Id: "cells" }), BnConvBlocks(m, dir, docs));
         File.WriteAllText(Path.Combine(dir, "results.json"), StudyJson(m, seconds, o));
         File.WriteAllText(Path.Combine(dir, "report.md"), RenderMarkdown(blocks));
         File.WriteAllText(Path.Combine(dir, "index.html"), RenderHtml(blocks, m.Study.Title, Path.Combine(dir, "figures")));

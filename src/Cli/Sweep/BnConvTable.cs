@@ -24,22 +24,33 @@ internal static class BnConvTable
     internal sealed record Run(string Activation, string Init, long Seed, int Depth, double TrainAccuracy, double TestAccuracy, double Rho1, double Rho2)
     {
         public bool Smooth => Math.Max(Rho1, Rho2) <= Math.Sqrt(Depth);
+        /// <summary>The cell's run directory.</summary>
+        public string Dir { get; init; } = "";
+        /// <summary>run.json's claims checked against a recomputation (null: taken from run.json unchecked).</summary>
+        public BnConvAccuracy.Check? TrainCheck { get; init; }
+        public BnConvAccuracy.Check? TestCheck { get; init; }
+        public bool ClaimsAgree => (TrainCheck?.Agrees ?? true) && (TestCheck?.Agrees ?? true);
     }
 
     public static Command Build()
     {
         var dir = new Argument<string>("DIR") { Description = "Output directory of a study of `train --arch bn-conv` cells." };
-        var cmd = new Command("table1", "Print the paper's Table 1 layout for a study of `train --arch bn-conv` cells: median [interquartile range] over seeds of train and test accuracy per activation and initialization, and the smooth column (criterion printed with the table).") { dir };
+        var dataDir = new Option<string?>("--data-dir") { Description = $"Directory of the Fashion-MNIST IDX files the accuracies are recomputed on (default {Idx.FashionMnistDefaultDir})." };
+        var cmd = new Command("table1", "Print the paper's Table 1 layout for a study of `train --arch bn-conv` cells: median [interquartile range] over seeds of train and test accuracy per activation and initialization, recomputed from params.npy and the images and compared with run.json's claims (exit 1 on a mismatch), and the smooth column (criterion printed with the table).") { dir, dataDir };
         cmd.SetAction(pr =>
         {
             try
             {
-                var runs = Read(pr.GetValue(dir)!);
+                var runs = Read(pr.GetValue(dir)!, recompute: true, pr.GetValue(dataDir));
                 if (runs.Count == 0) return Ui.Fail($"{pr.GetValue(dir)}: no finished bn-conv cells (cells/*/run/run.json with \"kind\": \"bn-conv\")");
                 Console.Write(Markdown(runs));
-                return ExitCodes.Done;
+                var bad = runs.Where(r => !r.ClaimsAgree).ToList();
+                foreach (var r in bad)
+                    foreach (var c in new[] { r.TrainCheck!, r.TestCheck! }.Where(c => !c.Agrees))
+                        Console.WriteLine($"MISMATCH {r.Dir}: {c.Describe()}");
+                return bad.Count > 0 ? ExitCodes.Violated : ExitCodes.Done;
             }
-            catch (Exception e) when (Ui.Expected(e) || e is RunFormatException or NpyFormatException or System.Text.Json.JsonException)
+            catch (Exception e) when (Ui.Expected(e) || e is RunFormatException or NpyFormatException or System.Text.Json.JsonException or IdxFormatException)
             {
                 return Ui.Fail(e.Message);
             }
@@ -47,8 +58,12 @@ internal static class BnConvTable
         return cmd;
     }
 
-    /// <summary>The finished bn-conv cells of a study output.</summary>
-    public static List<Run> Read(string dir)
+    /// <summary>
+    /// The finished bn-conv cells of a study output. With <paramref name="recompute"/> the accuracies are recomputed from
+    /// params.npy, statistics.npy and the images (BnConvAccuracy: two evaluation passes over the run's images per cell,
+    /// about a third of one training epoch's work) and run.json's claims are checked against them.
+    /// </summary>
+    public static List<Run> Read(string dir, bool recompute = false, string? dataDir = null)
     {
         var cells = Path.Combine(dir, "cells");
         if (!Directory.Exists(cells)) throw new ArgumentException($"{dir}: not a study output (no cells/ directory)");
@@ -79,9 +94,15 @@ internal static class BnConvTable
                 return maxK > 0 ? L * maxD / maxK : 0;
             }
             var parts = lay["block_parts"]!;
-            runs.Add(new Run(j["activation"]!.GetValue<string>(), j["init"]!.GetValue<string>(), j["seed"]!.GetValue<long>(), L,
+            var run = new Run(j["activation"]!.GetValue<string>(), j["init"]!.GetValue<string>(), j["seed"]!.GetValue<long>(), L,
                 j["final"]!["train_accuracy_eval"]!.GetValue<double>(), j["final"]!["test_accuracy"]!.GetValue<double>(),
-                Rho(parts["conv1"]!.GetValue<int>()), Rho(parts["conv2"]!.GetValue<int>())));
+                Rho(parts["conv1"]!.GetValue<int>()), Rho(parts["conv2"]!.GetValue<int>())) { Dir = runDir };
+            if (recompute)
+            {
+                var (tr, te) = BnConvAccuracy.Verify(BnConvRun.Load(runDir), dataDir);
+                run = run with { TrainAccuracy = tr.Recomputed, TestAccuracy = te.Recomputed, TrainCheck = tr, TestCheck = te };
+            }
+            runs.Add(run);
         }
         return runs;
     }
@@ -94,7 +115,8 @@ internal static class BnConvTable
         return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
     }
 
-    public static string Markdown(IReadOnlyList<Run> runs)
+    /// <summary>Table 1's rows, one per activation and initialization (identity, GELU, ReLU; tied before i.i.d.).</summary>
+    internal static List<(string Activation, string Init, string[] Cells, List<Run> Runs)> Groups(IReadOnlyList<Run> runs)
     {
         string Pct(IEnumerable<double> xs)
         {
@@ -102,18 +124,35 @@ internal static class BnConvTable
             return string.Create(CultureInfo.InvariantCulture, $"{100 * Quantile(s, 0.5):F1} [{100 * Quantile(s, 0.25):F1}, {100 * Quantile(s, 0.75):F1}]");
         }
         var order = new[] { "identity", "gelu", "relu" };
-        var sb = new StringBuilder();
-        sb.AppendLine("| activation | initialization | seeds | train accuracy % | test accuracy % | max ρ over seeds (conv₁, conv₂) | smooth |");
-        sb.AppendLine("|---|---|---|---|---|---|---|");
+        var list = new List<(string, string, string[], List<Run>)>();
         foreach (var g in runs.GroupBy(r => (r.Activation, r.Init)).OrderBy(g => Array.IndexOf(order, g.Key.Activation) is var i && i < 0 ? 99 : i).ThenBy(g => g.Key.Init == "tied" ? 0 : 1))
         {
             int smooth = g.Count(r => r.Smooth), n = g.Count();
             string verdict = smooth == n ? "yes" : smooth == 0 ? "no" : $"mixed ({smooth} of {n})";
-            sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {g.Key.Activation} | {g.Key.Init} | {n} | {Pct(g.Select(r => r.TrainAccuracy))} | {Pct(g.Select(r => r.TestAccuracy))} | {g.Max(r => r.Rho1):G3}, {g.Max(r => r.Rho2):G3} | {verdict} |"));
+            list.Add((g.Key.Activation, g.Key.Init, new[]
+            {
+                g.Key.Activation, g.Key.Init, n.ToString(CultureInfo.InvariantCulture), Pct(g.Select(r => r.TrainAccuracy)), Pct(g.Select(r => r.TestAccuracy)),
+                string.Create(CultureInfo.InvariantCulture, $"{g.Max(r => r.Rho1):G3}, {g.Max(r => r.Rho2):G3}"), verdict,
+            }, g.ToList()));
         }
+        return list;
+    }
+
+    /// <summary>The header of <see cref="Groups"/>' cells.</summary>
+    internal static readonly string[] Header = { "activation", "initialization", "seeds", "train accuracy %", "test accuracy %", "max ρ over seeds (conv₁, conv₂)", "smooth" };
+
+    public static string Markdown(IReadOnlyList<Run> runs)
+    {
+        var sb = new StringBuilder();
+        bool checkedClaims = runs.Any(r => r.TrainCheck is not null);
+        sb.AppendLine("| " + string.Join(" | ", Header) + " |" + (checkedClaims ? " run.json's claims |" : ""));
+        sb.AppendLine(string.Concat(Enumerable.Repeat("|---", Header.Length)) + "|" + (checkedClaims ? "---|" : ""));
+        foreach (var (_, _, cells, g) in Groups(runs))
+            sb.AppendLine("| " + string.Join(" | ", cells) + " |" +
+                (checkedClaims ? (g.All(r => r.ClaimsAgree) ? " agree |" : $" MISMATCH in {g.Count(r => !r.ClaimsAgree)} of {g.Count} |") : ""));
         sb.AppendLine();
-        sb.AppendLine("Accuracies: median [first quartile, third quartile] over seeds; train accuracy in evaluation mode on the unaugmented training images after the last epoch.");
+        sb.AppendLine("Accuracies: median [first quartile, third quartile] over seeds; train accuracy in evaluation mode on the unaugmented training images after the last epoch" +
+            (checkedClaims ? "; recomputed here from params.npy, statistics.npy and the images (evaluation mode, running statistics), and compared with run.json's claims within a rounding allowance of A images, A = the images classified differently by the folded and the unfolded evaluation." : " (as run.json records them)."));
         sb.AppendLine("Smooth: " + Criterion);
         return sb.ToString();
     }

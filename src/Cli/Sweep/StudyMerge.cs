@@ -28,6 +28,8 @@ internal static class StudyMerge
             Cells.SelectMany(c => c.Rows).Concat(Ladders.SelectMany(l => l.Rows)).Where(r => Study.ShowsResult(r.Id));
         public IEnumerable<CellResult> Missing => Cells.Where(c => c.State is CellState.Missing or CellState.Running);
         public IEnumerable<CellResult> Failed => Cells.Where(c => c.State == CellState.Failed);
+        /// <summary>The study output's directory (a cell's run is Root/cells/HASH/run).</summary>
+        public string Root { get; init; } = "";
     }
 
     /// <summary>Reads every cell of the study from the output directory and evaluates the ladders.</summary>
@@ -96,7 +98,7 @@ internal static class StudyMerge
             .Select(x => Path.Combine(output.CellDir(x.Cell), "run", "run.json")).Where(File.Exists)
             .Select(p => JsonNode.Parse(File.ReadAllText(p))?["engine_commit"]?.GetValue<string>() ?? "unknown")
             .Distinct().Order(StringComparer.Ordinal).ToList();
-        return new Merged(study, cells, ladders, stray, commits);
+        return new Merged(study, cells, ladders, stray, commits) { Root = output.Root };
     }
 
     private static (string Status, List<Registry.VerdictRow> Rows) EvaluateLadder(List<string> dirs)

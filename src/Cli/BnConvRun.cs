@@ -1,0 +1,133 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using ResOdeProofs.Numerics;
+using ResOdeProofs.Numerics.Blocks.BnConv;
+using ResOdeProofs.Numerics.IO;
+using ResOdeProofs.Numerics.Model;
+
+namespace ResOdeProofs.Cli;
+
+/// <summary>
+/// A finished run of `train --arch bn-conv` read back: its settings, trained parameters and running statistics, and
+/// the images it was trained and tested on (Fashion-MNIST, the same first N images), for checks that recompute what
+/// run.json claims.
+/// </summary>
+internal sealed class BnConvRun
+{
+    public required string Directory { get; init; }
+    public required JsonNode Json { get; init; }
+    public required BnConvConfig Config { get; init; }
+    public required float[] Theta { get; init; }
+    public required double[] Statistics { get; init; }
+    public required int TrainSize { get; init; }
+    public required int TestSize { get; init; }
+    public required int Batch { get; init; }
+    public string Init => Json["init"]?.GetValue<string>() ?? "?";
+
+    /// <summary>Reads run.json, params.npy and statistics.npy; a malformed run is a RunFormatException naming the file.</summary>
+    public static BnConvRun Load(string dir)
+    {
+        var path = Path.Combine(dir, "run.json");
+        JsonNode j;
+        try { j = JsonNode.Parse(File.ReadAllText(path)) ?? throw new RunFormatException($"{path}: empty"); }
+        catch (System.Text.Json.JsonException e) { throw new RunFormatException($"{path}: not JSON ({e.Message})"); }
+        try
+        {
+            var cfg = new BnConvConfig
+            {
+                Depth = j["depth"]!.GetValue<int>(), Channels = j["channels"]!.GetValue<int>(), Activation = Activations.Parse(j["activation"]!.GetValue<string>()),
+            };
+            var theta = Npy.Read(Path.Combine(dir, "params.npy"), $"parameters ({cfg.ParameterCount},)", cfg.ParameterCount).Data.Select(x => (float)x).ToArray();
+            var stats = Npy.Read(Path.Combine(dir, "statistics.npy"), $"running statistics ({cfg.StatisticsCount},)", cfg.StatisticsCount).Data;
+            var (train, test) = Sizes(j, path);
+            return new BnConvRun
+            {
+                Directory = dir, Json = j, Config = cfg, Theta = theta, Statistics = stats, TrainSize = train, TestSize = test,
+                Batch = j["optimizer"]?["batch"]?.GetValue<int>() ?? 64,
+            };
+        }
+        catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            throw new RunFormatException($"{path}: not a readable bn-conv run ({e.Message})");
+        }
+        catch (NpyFormatException e) { throw new RunFormatException($"{dir}: {e.Message}"); }
+    }
+
+    /// <summary>The image counts: run.json "train_size"/"test_size", or (runs written before those keys) the data sentence.</summary>
+    private static (int Train, int Test) Sizes(JsonNode j, string path)
+    {
+        if (j["train_size"] is JsonNode a && j["test_size"] is JsonNode b) return (a.GetValue<int>(), b.GetValue<int>());
+        var m = Regex.Match(j["data"]?.GetValue<string>() ?? "", @"first (\d+) training and (\d+) test images");
+        if (!m.Success) throw new RunFormatException($"{path}: the training and test image counts are not recorded (train_size, test_size)");
+        return (int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The run's training and test images (Fashion-MNIST from <paramref name="dataDir"/> or the default place).</summary>
+    public (ImageSet Train, ImageSet Test) Data(string? dataDir)
+    {
+        var (train, test) = ImageSet.FashionMnist(dataDir ?? Json["data_dir"]?.GetValue<string>());
+        return (train.Take(TrainSize), test.Take(TestSize));
+    }
+}
+
+/// <summary>
+/// Evidence for a bn-conv run's accuracies: run.json's claim against the accuracy recomputed from params.npy,
+/// statistics.npy and the images, in evaluation mode (batch norm with the running statistics), in batches as the trainer
+/// evaluates. The allowance is rounding, and is counted rather than guessed: the images whose predicted class differs
+/// between the folded and the unfolded evaluation (equal in real arithmetic, so any difference is rounding).
+/// </summary>
+internal static class BnConvAccuracy
+{
+    /// <summary>One claim checked: N images, the claimed fraction, the recomputed correct counts, the allowance.</summary>
+    internal sealed record Check(string Set, int N, double Claimed, int Folded, int Unfolded, int Allowance)
+    {
+        /// <summary>Images by which the claim differs from the recomputation (folded, as the trainer measures).</summary>
+        public double Difference => Math.Abs(Claimed * N - Folded);
+        /// <summary>The claim agrees when it is within the allowance (plus 10⁻⁹ for the decimal form of the fraction).</summary>
+        public bool Agrees => Difference <= Allowance + 1e-9;
+        public double Recomputed => (double)Folded / N;
+        public string Describe() => string.Create(CultureInfo.InvariantCulture,
+            $"{Set}: run.json claims {100 * Claimed:F2}% of {N} images, recomputed {100 * Recomputed:F2}% ({Folded} correct; unfolded batch norm {Unfolded}); " +
+            $"difference {Difference:G4} images, rounding allowance {Allowance} (images classified differently by the folded and unfolded evaluation)");
+    }
+
+    /// <summary>Both claims of a run: train accuracy in evaluation mode, then test accuracy.</summary>
+    public static (Check Train, Check Test) Verify(BnConvRun run, string? dataDir = null)
+    {
+        var (train, test) = run.Data(dataDir);
+        var (mean, std) = BnConvTrainer.PixelMoments(train);
+        var final = run.Json["final"] ?? throw new RunFormatException($"{run.Directory}/run.json: \"final\" is missing");
+        // batches as the trainer formed them (train: TrainBnConv's final evaluation; test: the trainer's per-epoch one)
+        var tr = Count(run, train, mean, std, Math.Min(1000, train.Count));
+        var te = Count(run, test, mean, std, Math.Max(Math.Min(run.Batch, train.Count), Math.Min(test.Count, 1000)));
+        return (new Check("train accuracy (evaluation mode)", train.Count, final["train_accuracy_eval"]!.GetValue<double>(), tr.Folded, tr.Unfolded, tr.Disagree),
+                new Check("test accuracy", test.Count, final["test_accuracy"]!.GetValue<double>(), te.Folded, te.Unfolded, te.Disagree));
+    }
+
+    private static (int Folded, int Unfolded, int Disagree) Count(BnConvRun run, ImageSet set, double mean, double std, int nb)
+    {
+        var cfg = run.Config;
+        var net = new BnConvNet<float>(cfg, nb);
+        int px = set.Side * set.Side, q = cfg.Classes;
+        var input = new float[nb * px]; var labels = new int[nb];
+        var zf = new double[nb * q]; var zu = new double[nb * q];
+        int folded = 0, unfolded = 0, disagree = 0;
+        for (int b0 = 0; b0 < set.Count; b0 += nb)
+        {
+            int n = Math.Min(nb, set.Count - b0);
+            for (int s = 0; s < n; s++) { BnConvTrainer.Prepare(set, b0 + s, 0, 0, false, mean, std, input.AsSpan(s * px, px)); labels[s] = set.Labels[b0 + s]; }
+            folded += net.Evaluate(run.Theta, run.Statistics, input.AsSpan(0, n * px), labels.AsSpan(0, n), n, folded: true, zf).Correct;
+            unfolded += net.Evaluate(run.Theta, run.Statistics, input.AsSpan(0, n * px), labels.AsSpan(0, n), n, folded: false, zu).Correct;
+            for (int s = 0; s < n; s++) if (ArgMax(zf.AsSpan(s * q, q)) != ArgMax(zu.AsSpan(s * q, q))) disagree++;
+        }
+        return (folded, unfolded, disagree);
+    }
+
+    private static int ArgMax(ReadOnlySpan<double> z)
+    {
+        int a = 0;
+        for (int j = 1; j < z.Length; j++) if (z[j] > z[a]) a = j;
+        return a;
+    }
+}
