@@ -63,9 +63,9 @@ internal static class BnConvVerify
             Activation = Activations.Name(cfg.Activation), Eta = 1.0, Optimizer = "sgd", Iterations = 0, Depth = cfg.Depth, N = n, D = d, DIn = d, DOut = d,
             Init = new InitMetadata { Kind = init, Description = "trained bn-conv network, batch norm folded" }, Architecture = arch,
         };
-        var data = new BlockRunData
+        var data = new RunData
         {
-            Directory = name, Meta = meta, Architecture = arch, Block = block, Depth = cfg.Depth, ParameterCount = block.ParameterCount, Dim = d,
+            Directory = name, Meta = meta, Architecture = arch, Block = block, Depth = cfg.Depth, Dim = d,
             Data = new Dataset(n, d, d, h0, new double[h0.Length]), Activation = cfg.Activation, Eta = 1.0,
             Steps = new[] { 0 }, Theta = new[] { theta }, Losses = new[] { 0.0 }, Trace = new Dictionary<string, double[]>(),
         };

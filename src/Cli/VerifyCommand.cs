@@ -79,8 +79,6 @@ internal static class VerifyCommand
         return cmd;
     }
 
-    }
-
     /// <summary>Checks that the index can be written: its directory exists, and an existing file is one this option wrote.</summary>
     private static void ClaimIndex(string path)
     {
