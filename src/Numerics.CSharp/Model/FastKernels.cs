@@ -23,7 +23,7 @@ internal static class FastKernels
     /// (rows×cols, same layout as C) in the same pass: each entry is the GEMM's stored value times the multiplier,
     /// rounded once more, i.e. bit for bit the GEMM followed by <see cref="MultiplyInPlace{T}"/>.
     /// </summary>
-    public static void Gemm<T>(SimdLevel level, ReadOnlySpan<T> a, int ars, int aks, ReadOnlySpan<T> b, Span<T> c,
+    public static unsafe void Gemm<T>(SimdLevel level, ReadOnlySpan<T> a, int ars, int aks, ReadOnlySpan<T> b, Span<T> c,
         int rows, int inner, int cols, T alpha, bool accumulate, ReadOnlySpan<T> multiplier = default) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (rows == 0 || cols == 0) return;
@@ -33,13 +33,20 @@ internal static class FastKernels
             throw new ArgumentException("GEMM operand too short for the given sizes");
         ref T ra = ref MemoryMarshal.GetReference(a);
         ref T rb = ref MemoryMarshal.GetReference(b);
-        ref T rc = ref MemoryMarshal.GetReference(c);
-        ref T rm = ref multiply ? ref MemoryMarshal.GetReference(multiplier) : ref rc;
-        switch (level)
+        // The vector kernels reach the multiplier through its byte offset from C. C and the multiplier may be two
+        // arrays, and a garbage collection (started by any thread) may move either one while the kernel runs, which
+        // would leave that offset pointing anywhere: both are pinned for the call, so the offset stays valid.
+        fixed (T* pc = c)
+        fixed (T* pm = multiplier)
         {
-            case SimdLevel.Vector512: Gemm512.Run(ref ra, ars, aks, ref rb, ref rc, rows, inner, cols, alpha, accumulate, ref rm, multiply); break;
-            case SimdLevel.Vector256: Gemm256.Run(ref ra, ars, aks, ref rb, ref rc, rows, inner, cols, alpha, accumulate, ref rm, multiply); break;
-            default: ScalarColumns(ref ra, ars, aks, ref rb, ref rc, rows, inner, cols, 0, alpha, accumulate, ref rm, multiply); break;
+            ref T rc = ref Unsafe.AsRef<T>(pc);
+            ref T rm = ref multiply ? ref Unsafe.AsRef<T>(pm) : ref rc;
+            switch (level)
+            {
+                case SimdLevel.Vector512: Gemm512.Run(ref ra, ars, aks, ref rb, ref rc, rows, inner, cols, alpha, accumulate, ref rm, multiply); break;
+                case SimdLevel.Vector256: Gemm256.Run(ref ra, ars, aks, ref rb, ref rc, rows, inner, cols, alpha, accumulate, ref rm, multiply); break;
+                default: ScalarColumns(ref ra, ars, aks, ref rb, ref rc, rows, inner, cols, 0, alpha, accumulate, ref rm, multiply); break;
+            }
         }
     }
 

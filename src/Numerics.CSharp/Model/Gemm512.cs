@@ -70,6 +70,7 @@ internal static class Gemm512
     public static void Run<T>(ref T a, int ars, int aks, ref T b, ref T c, int rows, int inner, int cols, T alpha, bool accumulate, ref T mul, bool multiply)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // the multiplier is reached through its byte offset from C: the caller (FastKernels.Gemm) pins both for the call
         nint off = multiply ? Unsafe.ByteOffset(ref c, ref mul) : 0;
         int w = Vector512<T>.Count;
         var av = Vector512.Create(alpha);
