@@ -65,13 +65,23 @@ let private certification (seg: SegmentEvidence) =
             r.From r.To r.WeightTolerance.[len] SegmentReplay.CertifyFraction r.StartNorm (Array.max r.Growth) spacing
 
 let private hypCertified : string * (Run -> HypothesisCheck) =
-    "every segment certifiable (tolerance ≤ 1% of the weights' norm)", fun run ->
+    "every segment certifiable (tolerance ≤ 1% of the weights' norm) or claimed bit-exact", fun run ->
         match run.Evidence with
         | None -> NotMet "no replay (not gradient descent)"
         | Some e ->
-            match e.Segments |> Array.filter (fun s -> not s.Certified) with
-            | [||] -> Met(sprintf "%d segment(s), largest error growth %.3g×" e.Segments.Length (e.Segments |> Array.map (fun s -> Array.max s.Replay.Growth) |> Array.max))
-            | bad -> NotMet(bad |> Array.map certification |> String.concat "; ")
+            match e.Segments |> Array.filter (fun s -> not s.Certified), Replay.BitExactClaim run.Data with
+            | [||], _ -> Met(sprintf "%d segment(s), largest error growth %.3g×" e.Segments.Length (e.Segments |> Array.map (fun s -> Array.max s.Replay.Growth) |> Array.max))
+            | bad, null -> NotMet(bad |> Array.map certification |> String.concat "; ")
+            | bad, claim -> Met(sprintf "%d of %d segment(s) certified; the other %d compared bit for bit, since %s" (e.Segments.Length - bad.Length) e.Segments.Length bad.Length claim)
+
+/// The comparison of an uncertified segment covered by the bit-exact claim: the replay must land on the next recorded
+/// snapshot exactly (allowance 0), as the same program with the same thread count and vector width does.
+let private bitExactLanding (run: Run) (seg: SegmentEvidence) =
+    let r = seg.Replay
+    [ if r.Snapshot + 1 < run.SnapshotCount then
+        { Measured = (if r.Finite then r.EndDeviation else infinity); Bound = 0.0
+          Where = sprintf "snapshot %d weights vs the bit-exact replay from snapshot %d (‖ΔZ‖_F; worst layer k = %d)" (r.Snapshot + 1) r.Snapshot r.EndWorstLayer
+          When = sprintf "iteration %d (segment from snapshot %d, not certifiable: compared bit for bit)" r.To r.Snapshot } ]
 
 /// (E.replay) replaying gradient descent from every snapshot reproduces the next snapshot and every recorded loss.
 let replay : Result<Run> =
@@ -85,15 +95,18 @@ let replay : Result<Run> =
         "From every snapshot s the verifier replays the declared (plain or clipped) gradient descent in float64 with the recorded data, η and activation; "
         + "the next snapshot's weights lie within E + u‖Z‖ of the replay and every recorded loss within 2λE + 2(τℓ + 2√ℓδ + δ²), where E = 4·g·Σ(τ‖ηG‖ + u(‖Z‖ + ‖ηG‖)) "
         + "is the producer's accumulated rounding grown by the measured growth g of a one-ulp perturbation, and λ bounds the loss' sensitivity. "
-        + "A segment whose E exceeds 1% of the weights' norm is not certifiable and is reported, never violated."
+        + "A segment whose E exceeds 1% of the weights' norm is not certifiable and is reported, never violated, unless run.json claims this engine's build, "
+        + "vector width and thread count: the replay is then the producer's own computation and must land on the next snapshot exactly."
       Hypotheses = [ hypGradientDescent; hypStart; hypCertified ]
       Conclusion =
         fun run ->
             let e = run.Evidence.Value
             let checks =
                 [ for seg in e.Segments do
-                    for (m, b, where', j) in seg.Checks ->
-                        { Measured = m; Bound = b; Where = where'; When = sprintf "iteration %d (segment from snapshot %d)" j seg.Replay.Snapshot } ]
+                    if seg.Certified then
+                        for (m, b, where', j) in seg.Checks ->
+                            { Measured = m; Bound = b; Where = where'; When = sprintf "iteration %d (segment from snapshot %d)" j seg.Replay.Snapshot }
+                    else yield! bitExactLanding run seg ]
             let ev = evaluation 0.0 checks [ "tau", tau run; "unit roundoff", unit run; "safety factor", Replay.Safety ] []
             let growth = e.Segments |> Array.map (fun s -> Array.max s.Replay.Growth) |> Array.max
             { ev with

@@ -261,7 +261,7 @@ let private withinBudget =
 
 /// The recursion runs on the evidence replay's weights from each recorded snapshot. Those weights stand for the
 /// producer's iterates (a) where E.replay certifies the segment (the producer lies within E ≤ 1% of the weights), or
-/// (b) where the producer is this engine's build with the recorded thread count: the replay is then the producer's
+/// (b) where the producer is this engine's build with the recorded vector width and thread count (checked bit for bit by E.replay): the replay is then the producer's
 /// own computation, bit for bit, and the next recorded snapshot is compared with the bound as it is (landing gap
 /// allowed: 0). Otherwise (a foreign producer on a segment too long to certify) nothing links the replay to the
 /// recorded numbers: widening the bound by the measured gap would make the comparison a triangle inequality on the
@@ -275,7 +275,7 @@ let private replayStandsForRun =
         | Some e, None -> Met(sprintf "%d segment(s) certified" e.Segments.Length)
         | Some _, Some why ->
             match Replay.BitExactClaim run.Data with
-            | null -> NotMet(why + "; and run.json does not name this engine build and its thread count, so the replay is not the producer's own computation")
+            | null -> NotMet(why + "; and run.json does not name this engine build, its vector width and its thread count, so the replay is not the producer's own computation")
             | claim -> Met(sprintf "%s: the replay is the producer's computation (landing gap allowed 0); E.replay: %s" claim why)
 
 /// max over segments of ‖Z(recorded s + 1) − Z(replayed from s)‖_F and of max_k ‖Z_k(recorded) − Z_k(replayed)‖_F.
