@@ -15,4 +15,25 @@ public static class EngineInfo
     public static string Commit { get; } =
         typeof(EngineInfo).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "EngineCommit")?.Value is { Length: > 0 } c
             ? c : "unknown";
+
+    /// <summary>
+    /// The identity of the engine's arithmetic: "commit:SHA" for a build of a clean checkout, otherwise "content:H" with H
+    /// the SHA-256 of the engine assembly (a dirty or unknown commit names no one program: two different uncommitted trees
+    /// both say "SHA+dirty"). A run that records this identity, the vector width and the thread count claims that this
+    /// engine replays it bit for bit; the verifier checks that claim (E.replay).
+    /// </summary>
+    public static string Build { get; } = ComputeBuild();
+
+    private static string ComputeBuild()
+    {
+        if (Commit != "unknown" && !Commit.EndsWith("+dirty", StringComparison.Ordinal)) return "commit:" + Commit;
+        try
+        {
+            var path = typeof(EngineInfo).Assembly.Location;
+            if (path.Length == 0 || !File.Exists(path)) return "content:unknown";
+            using var f = File.OpenRead(path);
+            return "content:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(f))[..16].ToLowerInvariant();
+        }
+        catch (IOException) { return "content:unknown"; }
+    }
 }

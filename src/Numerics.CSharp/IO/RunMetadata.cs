@@ -33,6 +33,10 @@ public sealed class RunMetadata
     [JsonPropertyName("engine_version")] public string? EngineVersion { get; set; }
     /// <summary>The git commit the engine was built from ("unknown" when it was built outside a git checkout; "+dirty" when with uncommitted changes).</summary>
     [JsonPropertyName("engine_commit")] public string? EngineCommit { get; set; }
+    /// <summary>The identity of the engine's arithmetic ("commit:SHA" for a clean build, "content:H" otherwise; see EngineInfo.Build).</summary>
+    [JsonPropertyName("engine_build")] public string? EngineBuild { get; set; }
+    /// <summary>The vector width in bits the engine's kernels ran at (512, 256, or 64 for scalar loops).</summary>
+    [JsonPropertyName("simd_bits")] public int? SimdBits { get; set; }
     /// <summary>The engine threads the run used: results are bit-reproducible for a given seed and thread count.</summary>
     [JsonPropertyName("threads")] public int? Threads { get; set; }
     /// <summary>The exact command line that produced the run (absent when it was not written by the command line).</summary>

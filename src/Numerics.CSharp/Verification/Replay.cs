@@ -271,13 +271,16 @@ public static class Replay
 
     /// <summary>
     /// Why the replay is expected to reproduce the producer bit for bit (null when it is not): run.json names this
-    /// engine's build (engine_commit) and a usable thread count, which the replay uses, and the run is float64.
+    /// engine's build (engine_build), the vector width the replay runs at (simd_bits) and a usable thread count, which
+    /// the replay uses, and the run is float64. This is a claim: E.replay compares every segment it covers bit for bit.
     /// </summary>
     public static string? BitExactClaim(RunData run)
     {
         if (run.Meta.Precision != "float64") return null;
-        if (EngineInfo.Commit == "unknown" || run.Meta.EngineCommit != EngineInfo.Commit) return null;
-        return RecordedThreads(run) is int t ? $"run.json names this engine build ({EngineInfo.Commit}) and {t} thread(s)" : null;
+        if (EngineInfo.Build.EndsWith(":unknown", StringComparison.Ordinal) || run.Meta.EngineBuild != EngineInfo.Build) return null;
+        int bits = Simd.Bits(Simd.Level);
+        if (run.Meta.SimdBits != bits) return null;
+        return RecordedThreads(run) is int t ? $"run.json names this engine build ({EngineInfo.Build}), its {bits}-bit kernels and {t} thread(s)" : null;
     }
 
     /// <summary>Size of the tracking perturbation relative to ‖Z_s‖_F: far above float64 rounding, far inside the linear regime.</summary>
