@@ -33,7 +33,10 @@ internal sealed class StudyOutput
     public void Prepare(Study study, Action<string> note, bool claimed = false)
     {
         if (File.Exists(Root)) throw new StudyException($"{Root} is a file: give --out a directory");
-        if (!claimed && Directory.Exists(Root) && !IsStudyOutput && Directory.EnumerateFileSystemEntries(Root).Any())
+        // Entries first, the marker second: a shard creates the marker before anything else in the directory, so once an
+        // entry is seen the marker of a sweep's directory already exists. (The other order let a shard that looked for the
+        // marker just before a sibling shard wrote it see that marker as a foreign entry and refuse.)
+        if (!claimed && Directory.Exists(Root) && Directory.EnumerateFileSystemEntries(Root).Any() && !IsStudyOutput)
             throw new StudyException($"{Root} exists and was not made by `resode sweep` (no {Marker} file): choose another --out; nothing was changed");
         Directory.CreateDirectory(Root);
         CreateIfAbsent(Path.Combine(Root, Marker), $"{{\"format\": \"resode-study-output/1\", \"study\": {JsonValue.Create(study.Name).ToJsonString()}}}\n");
