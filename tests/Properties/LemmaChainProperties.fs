@@ -13,7 +13,7 @@ open ResOdeProofs.Properties.Generators
 open ResOdeProofs.Properties.Profile
 
 
-let private check m b w t : LemmaChain.Check = { Measured = m; Bound = b; Where = w; When = t }
+let private check m b w t : Comparison.Check = { Measured = m; Bound = b; Where = w; When = t }
 
 let private verdicts (run: Run) =
     LemmaChain.all |> List.map (fun r -> r.Id, (Result.evaluate r run).Verdict)
@@ -54,7 +54,7 @@ let ``L1.hidden: bound without the growth factor → violated`` () =
                 for i in 0 .. run.Setting.Samples - 1 ->
                     check sn.HNorm.[k].[i] weakened.[k].[i] (sprintf "k=%d i=%d" k i) "last"
         }
-    let v, _ = LemmaChain.worst LemmaChain.roundingRel checks
+    let v, _ = Comparison.worst Comparison.roundingRel checks
     Assert.True(Verdict.isViolated v, sprintf "%A" v)
     Assert.True(Verdict.isHolds (Result.evaluate LemmaChain.hiddenStates run).Verdict)
 
@@ -73,6 +73,6 @@ let ``L5.gradient-difference: bound without the b/L term, tied initialization �
                 // Δ_k(0) = 0 for a tied initialization, so the a-part of the bound is 0
                 check (sqrt (gw * gw + gv * gv)) ((aWW + aWV + aVW) * run.DepthIncrement 0) (sprintf "k=%d" k) "t = 0"
         }
-    let v, _ = LemmaChain.worst LemmaChain.roundingRel checks
+    let v, _ = Comparison.worst Comparison.roundingRel checks
     Assert.True(Verdict.isViolated v, sprintf "%A" v)
     Assert.True(Verdict.isHolds (Result.evaluate LemmaChain.gradientDifference run).Verdict)

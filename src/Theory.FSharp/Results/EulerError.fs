@@ -281,7 +281,7 @@ let bound : Result<Run> =
             let tight = all |> Array.filter (fun (_, x) -> x.Measured > 0.0) |> Array.map (fun (_, x) -> x.Bound / x.Measured)
             let paperTight = all |> Array.filter (fun (_, x) -> x.Measured > 0.0) |> Array.map (fun (_, x) -> x.PaperBound / x.Measured)
             let range =
-                LemmaChain.tightnessRange
+                Comparison.tightnessRange
                     [ for (c, x) in all ->
                         { Comparison.Check.Measured = x.Measured; Bound = effective x; Where = sprintf "sample i = %d" x.Sample; When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time } ]
             { Range = range; Verdict = verdict
@@ -322,7 +322,7 @@ let propagatedConclusion (name: string) (boundOf: SampleCheck -> float) (checks:
         |> Array.map (fun (c, x) ->
             ({ Measured = x.Measured; Bound = effective x; Where = sprintf "sample i = %d" x.Sample; When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time }
              : Comparison.Check))
-        |> LemmaChain.tightnessRange
+        |> Comparison.tightnessRange
     { Range = range
       Verdict = verdict
       Measured = Some x.Measured
@@ -358,7 +358,7 @@ let localConclusion (checks: SnapshotCheck[]) : Evaluation =
                        Where = sprintf "sample i = %d, layer k = %d" x.Sample (k0 + 1); When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time }
                      : Comparison.Check) ]
     let worst = all |> List.maxBy (fun x -> if x.Measured = 0.0 then 0.0 else x.Measured / x.Bound)
-    { Range = LemmaChain.tightnessRange all
+    { Range = Comparison.tightnessRange all
       Verdict = Verdict.compare worst.Measured worst.Bound 0.0 worst.Where worst.When
       Measured = Some worst.Measured
       Bound = Some worst.Bound

@@ -19,6 +19,7 @@ open ResOdeProofs.Numerics.Blocks
 open ResOdeProofs.Numerics.Verification
 open ResOdeProofs.Theory
 open ResOdeProofs.Theory.LemmaChain
+open ResOdeProofs.Theory.Comparison
 open ResOdeProofs.Theory.GenericResults
 
 let private doc = "docs/theorems/GenericResults.md"

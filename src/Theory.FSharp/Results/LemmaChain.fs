@@ -13,23 +13,6 @@ open ResOdeProofs.Theory
 open ResOdeProofs.Theory.Comparison
 open ResOdeProofs.Theory.Hypotheses
 
-// The comparison kernel moved to Comparison.fs; these names forward to it for code that still refers to them here.
-
-/// Forwards to `Comparison.Check` (the record's fields are those of Comparison: open it to build one).
-type Check = Comparison.Check
-
-/// Forwards to `Comparison.roundingRel`.
-let roundingRel = Comparison.roundingRel
-
-/// Forwards to `Comparison.worst`.
-let worst rel checks = Comparison.worst rel checks
-
-/// Forwards to `Comparison.tightnessRange`.
-let tightnessRange checks = Comparison.tightnessRange checks
-
-/// Forwards to `Comparison.evaluation`.
-let evaluation rel checks constants notes = Comparison.evaluation rel checks constants notes
-
 /// Norms of one snapshot, computed once per run and snapshot.
 type SnapshotNorms =
     { /// ‖W_k‖₂, ‖V_k‖₂ at index k − 1 (exact, SVD)
