@@ -194,24 +194,29 @@ let depthSmoothnessSegments : Result<BlockRun> =
 
 // ---------------------------------------------------------------- result B: the neural ODE of θ⁰
 
-/// θ⁰(s) of the run's initialization, when the engine can rebuild it: tied → the common layer; smooth → the closed
-/// form of `BlockInitialization.SmoothFunction` from the seed, scales and modes in run.json.
-let initialFunction (run: BlockRun) : (float -> float[]) option =
+/// θ⁰(s) of the run's initialization and the Lipschitz constant of each part in s, when the engine can rebuild it:
+/// tied → the common layer (Lipschitz 0); smooth → the closed form of `BlockInitialization.SmoothFunction` from the
+/// seed, scales and modes in run.json, with the Lipschitz constants that function computes from its own coefficients
+/// (never run.json's declared ones: the weights are checked against θ⁰(k/L) by `hypInitialFunction`).
+let initialFunctionWithLipschitz (run: BlockRun) : ((float -> float[]) * float[]) option =
     let meta = run.Data.Meta
     let P = run.ParameterCount
     match run.Data.Block, meta.Init.Kind, meta.Init.Scales with
     | null, _, _ -> None
     | _, "tied", _ when run.SnapshotCount > 0 && run.Steps.[0] = 0 ->
         let layer = (run.Theta 0).[0 .. P - 1]
-        Some(fun _ -> layer)
+        Some((fun _ -> layer), Array.zeroCreate run.Parts.Length)
     | block, "smooth", scalesDict when meta.Init.Modes.HasValue && meta.Seed.HasValue ->
         match scalesDict with
         | null -> None
         | sd ->
             let scales = run.Parts |> Array.map (fun (p, _) -> match sd.TryGetValue p with | true, v -> v | _ -> 0.0)
-            let f, _ = BlockInitialization.SmoothFunction(block, meta.Seed.Value, scales, meta.Init.Modes.Value)
-            Some(fun s -> let t = Array.zeroCreate P in f.Invoke(s, Span(t)); t)
+            let f, lips = BlockInitialization.SmoothFunction(block, meta.Seed.Value, scales, meta.Init.Modes.Value)
+            Some((fun s -> let t = Array.zeroCreate P in f.Invoke(s, Span(t)); t), lips)
     | _ -> None
+
+/// θ⁰(s) of the run's initialization, when the engine can rebuild it (see `initialFunctionWithLipschitz`).
+let initialFunction (run: BlockRun) : (float -> float[]) option = initialFunctionWithLipschitz run |> Option.map fst
 
 /// Classic RK4 (`Integration.rk4Step`) for dH/ds = f(θ⁰(s), H) on [0, 1] with M steps for the n states at once.
 /// Returns H(1) (n×d) and max over the grid of max_i ‖H^i(s)‖.
@@ -247,7 +252,7 @@ let eulerCheck (run: BlockRun) : EulerCheck =
     eulerCache.GetValue(run, fun run ->
         let arch = run.Architecture.Value
         let block = match run.Data.Block with | null -> failwith "the architecture is not registered in the engine" | b -> b
-        let theta0 = (initialFunction run).Value
+        let theta0, lipParts = (initialFunctionWithLipschitz run).Value
         let st = run.Setting
         let L, n, d = st.Depth, st.Samples, st.Dim
         let net = BlockResNet(block, L, run.Data.Data, run.Data.A, run.Data.B)
@@ -262,15 +267,13 @@ let eulerCheck (run: BlockRun) : EulerCheck =
         let resnetMax = seq { for i in 0 .. (L + 1) * n - 1 -> Linalg.frobenius hs (i * d) d } |> Seq.max
         // part norms of θ⁰ over s ∈ [0, 1]: a grid of G points plus Lip_part/(2G) (norms are 1-Lipschitz in the Frobenius norm)
         let G = 256
-        let lipParts = run.Data.Meta.Init.LipschitzParts
-        let lipOf (p: string) = match lipParts with | null -> 0.0 | dct -> (match dct.TryGetValue p with | true, v -> v | _ -> 0.0)
         let grid = [| for g in 0 .. G -> theta0 (float g / float G) |]
         let partMax (opNorm: bool) =
             run.Parts |> Array.mapi (fun q (p, shape) ->
                 let o, sz = run.PartOffset q, run.PartSize q
                 let m =
                     grid |> Array.map (fun t -> if opNorm && shape.Length = 2 then Linalg.spectralNorm shape.[0] shape.[1] t o else Linalg.frobenius t o sz) |> Array.max
-                p, m + lipOf p / (2.0 * float G))
+                p, m + lipParts.[q] / (2.0 * float G))
             |> Map.ofArray
         let partFro, partOp = partMax false, partMax true
         let bounds hid =
@@ -282,7 +285,8 @@ let eulerCheck (run: BlockRun) : EulerCheck =
         let hid = if delta <= 1.0 then hmax + delta else infinity
         let b = bounds hid
         let kappa, j, fB = arch.LipschitzH b, arch.LipschitzTheta b, arch.OutputBound b
-        let lip = defaultArg st.InitLipschitz 0.0
+        // Lip(θ⁰) of the rebuilt function (joint over parts), not the declared one
+        let lip = sqrt (lipParts |> Array.sumBy (fun x -> x * x))
         let bound = exp kappa * (j * lip + kappa * fB) / (2.0 * float L)
         { Measured = measured; Bound = bound; IntegrationError = integ
           Constants = [ "kappa", kappa; "J", j; "F", fB; "Lip(theta0)", lip; "H", hid; "RK4 steps", float OdeSteps; "integration error estimate", integ ] })
