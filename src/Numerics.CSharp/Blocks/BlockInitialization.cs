@@ -31,12 +31,9 @@ public static class BlockInitialization
     public static BlockInitialParameters Tied(IResidualBlock block, int depth, long seed, double[] scales)
     {
         var (offsets, sizes) = Parts(block, scales);
-        var rng = Rng.ForStream(seed, "init");
         int P = block.ParameterCount;
-        var one = new double[P];
-        for (int q = 0; q < sizes.Length; q++) if (scales[q] != 0) rng.FillGaussian(one.AsSpan(offsets[q], sizes[q]), scales[q]);
         var theta = new double[depth * P];
-        for (int k = 0; k < depth; k++) one.CopyTo(theta, k * P);
+        InitialDraws.Tied(depth, seed, scales, (k, q) => theta.AsSpan(k * P + offsets[q], sizes[q]));
         return new(theta, new BlockInitInfo(InitKind.Tied, scales, 0, new double[sizes.Length], 0.0,
             $"tied: one Gaussian draw per part for every layer, scales {Describe(block, scales)}"));
     }
@@ -45,12 +42,9 @@ public static class BlockInitialization
     public static BlockInitialParameters Iid(IResidualBlock block, int depth, long seed, double[] scales)
     {
         var (offsets, sizes) = Parts(block, scales);
-        var rng = Rng.ForStream(seed, "init");
         int P = block.ParameterCount;
         var theta = new double[depth * P];
-        for (int k = 0; k < depth; k++)
-            for (int q = 0; q < sizes.Length; q++)
-                if (scales[q] != 0) rng.FillGaussian(theta.AsSpan(k * P + offsets[q], sizes[q]), scales[q]);
+        InitialDraws.Iid(depth, seed, scales, (k, q) => theta.AsSpan(k * P + offsets[q], sizes[q]));
         return new(theta, new BlockInitInfo(InitKind.Iid, scales, 0, null, MaxIncrement(theta, depth, P) * depth,
             $"iid: independent Gaussian layers, scales {Describe(block, scales)}"));
     }
@@ -60,15 +54,16 @@ public static class BlockInitialization
     /// <code>
     /// θ⁰_part(s) = scale·[C₀ + (1/√F) Σ_{f=1..F} (C_f cos 2πfs + D_f sin 2πfs)/f],
     /// </code>
-    /// C, D independent N(0, 1). As for the MLP (Training/Initialization.cs), Cauchy–Schwarz gives
-    /// sup_s ‖dθ⁰_part/ds‖_F ≤ Lip_part = scale·(2π/√F) Σ_f (‖C_f‖_F² + ‖D_f‖_F²)^{1/2}.
+    /// C, D independent N(0, 1). Since ‖−C sin x + D cos x‖_F ≤ (‖C‖_F² + ‖D‖_F²)^{1/2} (Cauchy–Schwarz),
+    /// sup_s ‖dθ⁰_part/ds‖_F ≤ Lip_part = scale·(2π/√F) Σ_f (‖C_f‖_F² + ‖D_f‖_F²)^{1/2}, hence
+    /// max_k ‖θ_{k+1}(0) − θ_k(0)‖ ≤ (Σ_part Lip_part²)^{1/2} / L.
     /// </summary>
     public static BlockInitialParameters Smooth(IResidualBlock block, int depth, long seed, double[] scales, int modes = 2)
     {
-        var f = SmoothFunction(block, seed, scales, modes, out var lips);
+        var (offsets, sizes) = Parts(block, scales);
         int P = block.ParameterCount;
         var theta = new double[depth * P];
-        for (int k = 0; k < depth; k++) f((k + 1.0) / depth, theta.AsSpan(k * P, P));
+        var lips = InitialDraws.Smooth(depth, seed, sizes, scales, modes, (k, q) => theta.AsSpan(k * P + offsets[q], sizes[q]));
         return new(theta, new BlockInitInfo(InitKind.Smooth, scales, modes, lips, MaxIncrement(theta, depth, P) * depth,
             $"smooth: {modes} random Fourier mode(s) in depth, scales {Describe(block, scales)}"));
     }
@@ -79,44 +74,10 @@ public static class BlockInitialization
     /// <summary>The closed-form function of depth that <see cref="Smooth"/> samples (same seed, same draws).</summary>
     public static ParameterFunction SmoothFunction(IResidualBlock block, long seed, double[] scales, int modes, out double[] lipschitz)
     {
-        if (modes < 1) throw new ArgumentException("a smooth initialization needs at least one Fourier mode (--modes ≥ 1)");
         var (offsets, sizes) = Parts(block, scales);
-        var rng = Rng.ForStream(seed, "init");
-        int parts = sizes.Length;
-        var c0 = new double[parts][]; var c = new double[parts][][]; var dd = new double[parts][][];
-        lipschitz = new double[parts];
-        for (int q = 0; q < parts; q++)
-        {
-            if (scales[q] == 0) continue;
-            c0[q] = new double[sizes[q]]; rng.FillGaussian(c0[q]);
-            c[q] = new double[modes][]; dd[q] = new double[modes][];
-            double sum = 0;
-            for (int f = 0; f < modes; f++)
-            {
-                c[q][f] = new double[sizes[q]]; rng.FillGaussian(c[q][f]);
-                dd[q][f] = new double[sizes[q]]; rng.FillGaussian(dd[q][f]);
-                double nc = 0;
-                for (int i = 0; i < sizes[q]; i++) nc += c[q][f][i] * c[q][f][i] + dd[q][f][i] * dd[q][f][i];
-                sum += Math.Sqrt(nc);
-            }
-            lipschitz[q] = scales[q] * 2 * Math.PI / Math.Sqrt(modes) * sum;
-        }
-        double norm = 1.0 / Math.Sqrt(modes);
-        return (s, theta) =>
-        {
-            for (int q = 0; q < parts; q++)
-            {
-                var t = theta.Slice(offsets[q], sizes[q]);
-                if (scales[q] == 0) { t.Clear(); continue; }
-                for (int i = 0; i < t.Length; i++) t[i] = c0[q][i];
-                for (int f = 0; f < modes; f++)
-                {
-                    double th = 2 * Math.PI * (f + 1) * s, cf = norm * Math.Cos(th) / (f + 1), sf = norm * Math.Sin(th) / (f + 1);
-                    for (int i = 0; i < t.Length; i++) t[i] += cf * c[q][f][i] + sf * dd[q][f][i];
-                }
-                for (int i = 0; i < t.Length; i++) t[i] *= scales[q];
-            }
-        };
+        var f = InitialDraws.SmoothDraw.Draw(seed, sizes, scales, modes);
+        lipschitz = f.Lipschitz;
+        return (s, theta) => { for (int q = 0; q < sizes.Length; q++) f.Sample(s, q, theta.Slice(offsets[q], sizes[q])); };
     }
 
     /// <summary>Wraps parameters from elsewhere (Lipschitz constant unknown).</summary>

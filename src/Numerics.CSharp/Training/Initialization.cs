@@ -1,5 +1,4 @@
 using ResOdeProofs.Numerics.Model;
-using ResOdeProofs.Numerics.Random;
 
 namespace ResOdeProofs.Numerics.Training;
 
@@ -52,12 +51,7 @@ public static class Initialization
     /// </summary>
     public static InitialWeights Tied(NetworkShape shape, long seed, double scale = 1.0, double vScale = 0.0)
     {
-        var rng = Rng.ForStream(seed, "init");
-        int md = shape.LayerSize, L = shape.Depth;
-        var w1 = new double[md]; rng.FillGaussian(w1, scale);
-        var v1 = new double[md]; if (vScale != 0) rng.FillGaussian(v1, vScale);
-        var w = new double[L * md]; var v = new double[L * md];
-        for (int k = 0; k < L; k++) { w1.CopyTo(w, k * md); v1.CopyTo(v, k * md); }
+        var (w, v) = Fill(shape, target => InitialDraws.Tied(shape.Depth, seed, [scale, vScale], target));
         return new(w, v, new InitInfo(InitKind.Tied, scale, vScale, 0, 0.0, 0.0, 0.0,
             $"tied: one N(0,{scale}²) matrix W for every layer, V = {(vScale == 0 ? "0" : $"one N(0,{vScale}²) matrix")}"));
     }
@@ -68,49 +62,29 @@ public static class Initialization
     /// </summary>
     public static InitialWeights Iid(NetworkShape shape, long seed, double scale = 1.0, double vScale = 0.0)
     {
-        var rng = Rng.ForStream(seed, "init");
-        int md = shape.LayerSize, L = shape.Depth;
-        var w = new double[L * md]; var v = new double[L * md];
-        for (int k = 0; k < L; k++)
-        {
-            rng.FillGaussian(w.AsSpan(k * md, md), scale);
-            if (vScale != 0) rng.FillGaussian(v.AsSpan(k * md, md), vScale);
-        }
-        return new(w, v, new InitInfo(InitKind.Iid, scale, vScale, 0, null, null, MaxIncrement(shape, w, v) * L,
+        var (w, v) = Fill(shape, target => InitialDraws.Iid(shape.Depth, seed, [scale, vScale], target));
+        return new(w, v, new InitInfo(InitKind.Iid, scale, vScale, 0, null, null, MaxIncrement(shape, w, v) * shape.Depth,
             $"iid: W_k ~ N(0,{scale}²) independent over layers, V_k {(vScale == 0 ? "= 0" : $"~ N(0,{vScale}²) independent")}"));
     }
 
     /// <summary>
-    /// Random smooth functions of depth s ∈ [0, 1], sampled at s_k = k/L (k = 1..L):
+    /// Random smooth functions of depth s ∈ [0, 1], sampled at s_k = k/L (k = 1..L): <see cref="InitialDraws.Smooth"/>
+    /// with the parts W (scale) and V (vScale),
     /// <code>
     /// W⁰(s) = scale·[C₀ + (1/√F) Σ_{f=1..F} (C_f cos 2πfs + D_f sin 2πfs)/f],
     /// V⁰(s) = vScale·[E₀ + (1/√F) Σ_{f=1..F} (E_f cos 2πfs + G_f sin 2πfs)/f],
     /// </code>
-    /// with all C, D, E, G independent Gaussian N(0,1) matrices. Then
-    /// dW⁰/ds = scale·(2π/√F) Σ_f (−C_f sin 2πfs + D_f cos 2πfs), and since
-    /// ‖−C sin θ + D cos θ‖_F ≤ √(‖C‖_F² + ‖D‖_F²) (Cauchy–Schwarz),
-    /// <code>
-    /// Lip_W = scale·(2π/√F) Σ_f √(‖C_f‖_F² + ‖D_f‖_F²)
-    /// </code>
-    /// bounds sup_s ‖dW⁰/ds‖_F (likewise Lip_V), hence max_k ‖W_{k+1}(0) − W_k(0)‖_F ≤ Lip_W / L.
+    /// with all C, D, E, G independent Gaussian N(0,1) matrices, and
+    /// Lip_W = scale·(2π/√F) Σ_f √(‖C_f‖_F² + ‖D_f‖_F²) ≥ sup_s ‖dW⁰/ds‖_F (likewise Lip_V),
+    /// hence max_k ‖W_{k+1}(0) − W_k(0)‖_F ≤ Lip_W / L.
     /// </summary>
     public static InitialWeights Smooth(NetworkShape shape, long seed, double scale = 1.0, double vScale = 0.0, int modes = 2)
     {
-        if (modes < 1) throw new ArgumentException("a smooth initialization needs at least one Fourier mode (--modes ≥ 1)");
-        var rng = Rng.ForStream(seed, "init");
-        int md = shape.LayerSize, L = shape.Depth;
-        var w = new double[L * md]; var v = new double[L * md];
-        double lipW = FillSmooth(rng, w, md, L, scale, modes);
-        double lipV = vScale == 0 ? 0.0 : FillSmooth(rng, v, md, L, vScale, modes);
-        return new(w, v, new InitInfo(InitKind.Smooth, scale, vScale, modes, lipW, lipV, MaxIncrement(shape, w, v) * L,
+        double[] lips = [];
+        var (w, v) = Fill(shape, target =>
+            lips = InitialDraws.Smooth(shape.Depth, seed, [shape.LayerSize, shape.LayerSize], [scale, vScale], modes, target));
+        return new(w, v, new InitInfo(InitKind.Smooth, scale, vScale, modes, lips[0], lips[1], MaxIncrement(shape, w, v) * shape.Depth,
             $"smooth: {modes} random Fourier mode(s) in depth, W scale {scale}, V scale {vScale}"));
-    }
-
-    private static double FillSmooth(Rng rng, double[] target, int md, int L, double scale, int modes)
-    {
-        var coeff = SmoothCoefficients.Draw(rng, md, modes);
-        for (int k = 0; k < L; k++) coeff.Sample((k + 1.0) / L, scale, target.AsSpan(k * md, md));
-        return coeff.Lipschitz(scale);
     }
 
     /// <summary>
@@ -120,16 +94,9 @@ public static class Initialization
     /// </summary>
     public static Ode.WeightFunction SmoothFunction(NetworkShape shape, long seed, double scale = 1.0, double vScale = 0.0, int modes = 2)
     {
-        if (modes < 1) throw new ArgumentException("a smooth initialization needs at least one Fourier mode (--modes ≥ 1)");
-        var rng = Rng.ForStream(seed, "init");
         int md = shape.LayerSize;
-        var cw = SmoothCoefficients.Draw(rng, md, modes);
-        var cv = vScale == 0 ? null : SmoothCoefficients.Draw(rng, md, modes);
-        return (s, w, v) =>
-        {
-            cw.Sample(s, scale, w);
-            if (cv is null) v[..md].Clear(); else cv.Sample(s, vScale, v);
-        };
+        var f = InitialDraws.SmoothDraw.Draw(seed, [md, md], [scale, vScale], modes);
+        return (s, w, v) => { f.Sample(s, 0, w[..md]); f.Sample(s, 1, v[..md]); };
     }
 
     /// <summary>The tied initialization's (constant) function of depth: Z⁰(s) = (W, V) of every layer.</summary>
@@ -140,44 +107,14 @@ public static class Initialization
         return (s, w, v) => { w0.CopyTo(w); v0.CopyTo(v); };
     }
 
-    /// <summary>C₀, C_f, D_f of a smooth function of depth (drawn in this order from the init stream).</summary>
-    private sealed class SmoothCoefficients
+    /// <summary>The MLP's parameters as the block initialization sees them: layer k's parts W (index 0) and V (1)
+    /// stored in the separate arrays W (L×m×d) and V (L×d×m) of the fast engine.</summary>
+    private static (double[] W, double[] V) Fill(NetworkShape shape, Action<InitialDraws.PartSpan> fill)
     {
-        private double[] _c0 = Array.Empty<double>();
-        private double[][] _c = Array.Empty<double[]>(), _d = Array.Empty<double[]>();
-        private double _lipSum;
-
-        public static SmoothCoefficients Draw(Rng rng, int md, int modes)
-        {
-            var r = new SmoothCoefficients { _c0 = new double[md], _c = new double[modes][], _d = new double[modes][] };
-            rng.FillGaussian(r._c0);
-            for (int f = 0; f < modes; f++)
-            {
-                r._c[f] = new double[md]; rng.FillGaussian(r._c[f]);
-                r._d[f] = new double[md]; rng.FillGaussian(r._d[f]);
-                double nc = 0, nd = 0;
-                for (int i = 0; i < md; i++) { nc += r._c[f][i] * r._c[f][i]; nd += r._d[f][i] * r._d[f][i]; }
-                r._lipSum += Math.Sqrt(nc + nd);
-            }
-            return r;
-        }
-
-        /// <summary>scale·[C₀ + (1/√F) Σ_f (C_f cos 2πfs + D_f sin 2πfs)/f] into layer.</summary>
-        public void Sample(double s, double scale, Span<double> layer)
-        {
-            int md = _c0.Length, modes = _c.Length;
-            double norm = 1.0 / Math.Sqrt(modes);
-            for (int i = 0; i < md; i++) layer[i] = _c0[i];
-            for (int f = 0; f < modes; f++)
-            {
-                double th = 2 * Math.PI * (f + 1) * s;
-                double cf = norm * Math.Cos(th) / (f + 1), sf = norm * Math.Sin(th) / (f + 1);
-                for (int i = 0; i < md; i++) layer[i] += cf * _c[f][i] + sf * _d[f][i];
-            }
-            for (int i = 0; i < md; i++) layer[i] *= scale;
-        }
-
-        public double Lipschitz(double scale) => scale * 2 * Math.PI * (1.0 / Math.Sqrt(_c.Length)) * _lipSum;
+        int md = shape.LayerSize;
+        var w = new double[shape.Depth * md]; var v = new double[shape.Depth * md];
+        fill((k, q) => (q == 0 ? w : v).AsSpan(k * md, md));
+        return (w, v);
     }
 
     /// <summary>Wraps weights read from files; the Lipschitz constant is unknown (null).</summary>
