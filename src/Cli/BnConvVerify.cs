@@ -36,7 +36,7 @@ internal static class BnConvVerify
         new(c.Set, c.N, c.Claimed, c.Folded, c.Allowance, c.Describe());
 
     /// <summary>The folded network as a conv-block run (one snapshot: the trained parameters) and as the half-depth input.</summary>
-    internal static (BlockRun Run, HalfDepth.HalfDepthInput Half) Folded(BnConvRun run, string? dataDir, double halfStepScale = 1.0)
+    internal static (Run Run, HalfDepth.HalfDepthInput Half) Folded(BnConvRun run, string? dataDir, double halfStepScale = 1.0)
     {
         var cfg = run.Config;
         var (train, test) = run.Data(dataDir);
@@ -52,7 +52,7 @@ internal static class BnConvVerify
     }
 
     /// <summary>A conv-block run in memory whose one snapshot is <paramref name="theta"/> and whose inputs are the states h₀.</summary>
-    internal static BlockRun FoldedRun(BnConvConfig cfg, double[] theta, double[] h0, int n, string init, string name)
+    internal static Run FoldedRun(BnConvConfig cfg, double[] theta, double[] h0, int n, string init, string name)
     {
         var block = BnConvFolded.Block(cfg);
         var hyper = new Dictionary<string, double> { ["channels"] = cfg.Channels, ["height"] = cfg.Side, ["width_px"] = cfg.Side };

@@ -9,46 +9,6 @@ open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Numerics.Model
 open ResOdeProofs.Numerics.Verification
 
-/// The quantities of a run that the results' hypotheses and constants are made of.
-type Setting =
-    { /// depth L
-      Depth: int
-      /// width m
-      Width: int
-      /// samples n
-      Samples: int
-      /// state dimension d
-      Dim: int
-      Activation: ActivationKind
-      /// s0 = |σ(0)|, s1 = sup|σ'|, s2 = sup|σ''| (None: σ'' unbounded or undefined, e.g. relu)
-      S0: float
-      S1: float
-      S2: float option
-      /// time step η (Z ← Z − η·G, t = j·η)
-      Eta: float
-      /// number of updates N
-      Iterations: int
-      /// clip radius C of clipped gradient descent
-      Clip: float option
-      /// "gd" | "clipped-gd"
-      Optimizer: string
-      /// init kind as written in run.json (tied, smooth, iid, file, other): a label, checked by E.init
-      InitKind: string
-      /// Measured initial smoothness L·max_k ‖Z_{k+1}(0) − Z_k(0)‖_F (joint W, V) from snapshot 0: the Lipschitz
-      /// constant of the piecewise-linear function of depth through the initial layers; None without a snapshot 0
-      InitLipschitz: float option
-      /// The Lipschitz bound run.json declares (a claim, checked against the weights by E.init); None if none
-      DeclaredInitLipschitz: float option
-      /// max_i ‖h_0^i‖ = max_i ‖A x_i‖
-      InputNormMax: float
-      /// max_i ‖y_i‖
-      TargetNormMax: float
-      /// ‖B‖₂ (1 for B = I)
-      ReadoutNorm: float
-      /// the run's fault marker ("none" for a faithful run)
-      Fault: string
-      Diverged: bool }
-
 /// What the replay of one snapshot segment shows (docs/theorems/Evidence.md).
 type SegmentEvidence =
     { Replay: SegmentReplay
@@ -92,14 +52,20 @@ module RunEvidence =
                   Reproduced = checks |> List.forall (fun (m, b, _, _) -> m <= b) })
         { Replay = replay; Segments = segs }
 
-/// A run directory opened for verification.
-type Run(data: RunData) as this =
-    let shape = data.Shape
-    let md = shape.Width * shape.Dim
+/// A run directory opened for verification: one view of a run of any architecture. Every result takes it: the
+/// generic ones (G.*) read θ by parts (`Parts`, `Theta`, `PartOperatorNorms`, `Architecture`), the MLP's (its sharper
+/// constants) read the W/V views (`Shape`, `W`, `V`, `Layerwise`, `MaxOperatorNorms`, `Evidence`), which exist when
+/// the architecture is the MLP (`IsMlp`). `architectures` are the theory-side descriptions known to the registry
+/// (the run's is looked up by name; `Run(data)` knows none).
+type Run(data: RunData, architectures: Architecture list) as this =
+    let isMlp = data.IsMlp
+    let L = data.Depth
+    let shape = lazy data.Shape
+    let md = lazy (shape.Value.Width * shape.Value.Dim)
     let layerwise = Collections.Concurrent.ConcurrentDictionary<int, Layerwise>()
     let consts = Activations.Constants data.Activation
     let h0max =
-        let n, dIn, d = data.Data.Count, shape.InputDim, shape.Dim
+        let n, dIn, d = data.Data.Count, data.Data.InputDim, data.Dim
         [| for i in 0 .. n - 1 ->
              let h =
                  Array.init d (fun r ->
@@ -109,33 +75,50 @@ type Run(data: RunData) as this =
              Linalg.norm h |]
         |> Array.max
     let ymax =
-        let n, dOut = data.Data.Count, shape.OutputDim
+        let n, dOut = data.Data.Count, data.Data.OutputDim
         [| for i in 0 .. n - 1 -> Linalg.norm data.Data.Y.[i * dOut .. i * dOut + dOut - 1] |] |> Array.max
-    let bnorm = match data.B with null -> 1.0 | b -> Linalg.spectralNorm shape.OutputDim shape.Dim b 0
+    let bnorm = match data.B with null -> 1.0 | b -> Linalg.spectralNorm data.Data.OutputDim data.Dim b 0
+    let parts = data.Architecture.Parts() |> Array.map (fun struct (n, s) -> n, s)
+    let sizes = parts |> Array.map (fun (_, s) -> Array.fold (*) 1 s)
+    let offsets = Array.scan (+) 0 sizes
+    let P = data.ParameterCount
+    let hyper = data.Architecture.Hyper |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq
+    let meta = data.Meta
     let setting =
-        { Depth = shape.Depth; Width = shape.Width; Samples = data.Data.Count; Dim = shape.Dim
+        { Architecture = data.Architecture.Name
+          Depth = L; Width = (if isMlp then shape.Value.Width else (match hyper.TryFind "width" with Some m -> int m | None -> 0))
+          Samples = data.Data.Count; Dim = data.Dim
           Activation = data.Activation; S0 = consts.S0; S1 = consts.S1
           S2 = (if consts.S2.HasValue then Some consts.S2.Value else None)
           Eta = data.Eta; Iterations = data.Iterations; Clip = (if data.Clip.HasValue then Some data.Clip.Value else None)
-          Optimizer = data.Meta.Optimizer
-          InitKind = data.Meta.Init.Kind
+          Optimizer = meta.Optimizer
+          InitKind = meta.Init.Kind
           InitLipschitz =
             if data.Steps.Length > 0 && data.Steps.[0] = 0 then
-                Some(float shape.Depth * Initialization.MaxIncrement(shape, ReadOnlySpan(data.W.[0]), ReadOnlySpan(data.V.[0])))
+                if isMlp then Some(float L * Initialization.MaxIncrement(shape.Value, ReadOnlySpan(data.W.[0]), ReadOnlySpan(data.V.[0])))
+                else Some(float L * Blocks.BlockInitialization.MaxIncrement(ReadOnlySpan(data.Theta.[0]), L, P))
             else None
           DeclaredInitLipschitz =
-            (match data.Meta.Init.LipschitzW, data.Meta.Init.LipschitzV with
-             | w, v when w.HasValue && v.HasValue -> Some(sqrt (w.Value * w.Value + v.Value * v.Value))
-             | _ -> None)
+            if isMlp then
+                (match meta.Init.LipschitzW, meta.Init.LipschitzV with
+                 | w, v when w.HasValue && v.HasValue -> Some(sqrt (w.Value * w.Value + v.Value * v.Value))
+                 | _ -> None)
+            else
+                (match meta.Init.LipschitzParts with
+                 | null -> None
+                 | d -> Some(sqrt (d.Values |> Seq.sumBy (fun x -> x * x))))
           InputNormMax = h0max; TargetNormMax = ymax; ReadoutNorm = bnorm
-          Fault = data.Meta.Fault; Diverged = data.Diverged }
+          Hyper = hyper
+          Fault = meta.Fault; Diverged = data.Diverged }
+    let arch = architectures |> List.tryFind (fun a -> a.Name = data.Architecture.Name)
+    let opNorms = Collections.Concurrent.ConcurrentDictionary<int, float[]>()
 
     /// The verifier's evidence for plain and clipped gradient descent (None for other optimizers).
     /// The replay runs once per run: the observers registered in `Run.IterateObservers` that take part in this run
     /// receive every replayed iterate through the same pass.
     let evidence =
         lazy
-            (if Replay.IsGradientDescent data then
+            (if isMlp && Replay.IsGradientDescent data then
                  let observers = Run.IterateObservers |> Seq.choose (fun f -> f this) |> Seq.toArray
                  let onSegment : Func<int, IterateCallback | null> | null =
                      if observers.Length = 0 then null
@@ -158,12 +141,17 @@ type Run(data: RunData) as this =
     /// Checks that need every replayed iterate register here (once, at start-up): given a run, each returns the
     /// per-segment callback (None for a segment it skips), or None when it has nothing to do on that run.
     static member val IterateObservers = Collections.Generic.List<Run -> (int -> IterateCallback option) option>() with get
+    /// A view that knows no architecture's theory-side constants (`Architecture` is None): enough for the MLP's results.
+    new(data: RunData) = Run(data, [])
     /// Opens a run directory (raises RunFormatException with a clear message if it is malformed).
     static member Load(dir: string) = Run(RunDirectory.Read dir)
     member _.Data = data
     member _.Directory = data.Directory
     member _.Setting = setting
-    member _.Shape = shape
+    /// True for the paper's MLP (parts W and V): its W/V views and its sharper results apply.
+    member _.IsMlp = isMlp
+    /// The MLP's shape (L, m, d, d_in, d_out); raises for an architecture without a width.
+    member _.Shape = shape.Value
     /// Snapshot iterations.
     member _.Steps = data.Steps
     member _.SnapshotCount = data.Steps.Length
@@ -173,17 +161,19 @@ type Run(data: RunData) as this =
     member _.W(s: int) = data.W.[s]
     member _.V(s: int) = data.V.[s]
     /// Offset of layer k (0-based) in W or V.
-    member _.LayerOffset(k: int) = k * md
-    member _.LayerSize = md
+    member _.LayerOffset(k: int) = k * md.Value
+    member _.LayerSize = md.Value
     /// All layer-wise quantities (h, p, pre-activations, G) at snapshot s, computed once.
     member _.Layerwise(s: int) : Layerwise =
         layerwise.GetOrAdd(s, fun s ->
-            Layerwise.Evaluate(shape, data.Activation, data.Data, data.A, data.B, ReadOnlySpan(data.W.[s]), ReadOnlySpan(data.V.[s])))
+            Layerwise.Evaluate(shape.Value, data.Activation, data.Data, data.A, data.B, ReadOnlySpan(data.W.[s]), ReadOnlySpan(data.V.[s])))
     /// A per-iterate column computed by the verifier (docs/theorems/Evidence.md): for gradient descent, the replay
     /// of every snapshot segment, available when every segment is certified and reproduced; for a gradient-flow
-    /// run the producer's column (the flow is not replayed); None otherwise (see `TraceUnavailable`).
+    /// run the producer's column (the flow is not replayed); None otherwise (see `TraceUnavailable`). An architecture
+    /// other than the MLP is not replayed here: its columns are the producer's, which the generic results compare with
+    /// the snapshots' parameters.
     member _.Trace(name: string) : float[] option =
-        if isFlow then
+        if isFlow || not isMlp then
             match data.Trace.TryGetValue name with
             | true, v -> Some v
             | _ -> None
@@ -222,22 +212,68 @@ type Run(data: RunData) as this =
                 | None -> defaultArg this.Uncertified (sprintf "missing columns: %s" cols)
             | None -> sprintf "missing columns: %s" cols
     member _.Losses = data.Losses
-    /// Exact spectral norms max_k ‖W_k‖₂ and max_k ‖V_k‖₂ at snapshot s.
+    /// Exact spectral norms max_k ‖W_k‖₂ and max_k ‖V_k‖₂ at snapshot s (the MLP).
     member this.MaxOperatorNorms(s: int) =
+        let shape, md = shape.Value, md.Value
         let w, v = data.W.[s], data.V.[s]
         let mw = Seq.max (seq { for k in 0 .. shape.Depth - 1 -> Linalg.spectralNorm shape.Width shape.Dim w (k * md) })
         let mv = Seq.max (seq { for k in 0 .. shape.Depth - 1 -> Linalg.spectralNorm shape.Dim shape.Width v (k * md) })
         mw, mv
-    /// max_k ‖Z_{k+1} − Z_k‖_F (joint W, V) at snapshot s.
+    /// max_k ‖θ_{k+1} − θ_k‖ at snapshot s, from its parameters (the MLP: joint W, V in the Frobenius norm).
     member _.DepthIncrement(s: int) =
-        let w, v = data.W.[s], data.V.[s]
-        seq {
-            for k in 0 .. shape.Depth - 2 ->
-                let a = Linalg.frobeniusDiff w ((k + 1) * md) w (k * md) md
-                let b = Linalg.frobeniusDiff v ((k + 1) * md) v (k * md) md
-                sqrt (a * a + b * b)
-        }
-        |> Seq.fold max 0.0
+        if isMlp then
+            let md = md.Value
+            let w, v = data.W.[s], data.V.[s]
+            seq {
+                for k in 0 .. L - 2 ->
+                    let a = Linalg.frobeniusDiff w ((k + 1) * md) w (k * md) md
+                    let b = Linalg.frobeniusDiff v ((k + 1) * md) v (k * md) md
+                    sqrt (a * a + b * b)
+            }
+            |> Seq.fold max 0.0
+        else
+            let t = data.Theta.[s]
+            seq { for k in 0 .. L - 2 -> Linalg.frobeniusDiff t ((k + 1) * P) t (k * P) P } |> Seq.fold max 0.0
+
+    // ------------------------------------------------ θ by parts: what the results stated over any architecture read
+
+    /// The theory-side description of this run's architecture, if registered.
+    member _.Architecture : Architecture option = arch
+    /// (name, shape) of the parts of θ_k in storage order.
+    member _.Parts = parts
+    member _.PartOffset(q: int) = offsets.[q]
+    member _.PartSize(q: int) = sizes.[q]
+    member _.ParameterCount = P
+    /// θ of snapshot s (L·P, layer after layer).
+    member _.Theta(s: int) = data.Theta.[s]
+    /// Per part: max_k ‖θ_k,part‖₂ at snapshot s (exact spectral norm for matrix parts, Euclidean norm otherwise).
+    member this.PartOperatorNorms(s: int) : float[] =
+        opNorms.GetOrAdd(s, fun s ->
+            let t = data.Theta.[s]
+            parts |> Array.mapi (fun q _ -> seq { for k in 0 .. L - 1 -> this.LayerPartOperatorNorm(t, k, q) } |> Seq.fold max 0.0))
+    /// An upper bound on the operator norm of part q of layer k (0-based) of θ (L·P): the block's own bound when it
+    /// implements IPartOperatorNorm (e.g. a convolution kernel), else the exact spectral norm of a 2-D part and the
+    /// Euclidean norm of any other part.
+    member _.LayerPartOperatorNorm(theta: float[], k: int, q: int) : float =
+        let o = k * P + offsets.[q]
+        match data.Block with
+        | :? Blocks.IPartOperatorNorm as b -> b.OperatorNormBound(q, ReadOnlySpan(theta, o, sizes.[q]))
+        | _ ->
+            let shape = snd parts.[q]
+            if shape.Length = 2 then Linalg.spectralNorm shape.[0] shape.[1] theta o else Linalg.frobenius theta o sizes.[q]
+    /// c_q with ‖op(E)‖₂ ≤ c_q‖E‖_F for part q (IPartOperatorNorm.FrobeniusFactor; 1 for matrix and vector parts).
+    member _.PartFrobeniusFactor(q: int) : float =
+        match data.Block with
+        | :? Blocks.IPartOperatorNorm as b -> b.FrobeniusFactor q
+        | _ -> 1.0
+    /// The outputs B h_L^i (n×d_out) at parameters θ (recomputed by the engine; needs the block to be registered in the engine).
+    member _.Outputs(theta: float[]) : float[] =
+        match data.Block with
+        | null -> failwithf "architecture '%s' is not registered in the engine's BlockCatalog" data.Architecture.Name
+        | block ->
+            let net = Blocks.BlockResNet(block, L, data.Data, data.A, data.B)
+            net.Evaluate(ReadOnlySpan(theta), Span.Empty) |> ignore
+            net.Outputs()
 
 /// A ladder of runs that differ only in depth (sorted by L), for rate statements.
 type Ladder =

@@ -42,7 +42,7 @@ let private requirements (run: BlockRun) =
 
 let hypLipschitzInit : string * (BlockRun -> HypothesisCheck) =
     "Lipschitz initialization theta_k(0) = theta0(k/L)", fun run ->
-        match run.Setting.InitLipschitz with
+        match run.Setting.DeclaredInitLipschitz with
         | Some lip -> Met(sprintf "%s init, Lip(theta0) <= %.6g" run.Setting.InitKind lip)
         | None -> NotMet(sprintf "%s init discretizes no function of depth with a known Lipschitz constant" run.Setting.InitKind)
 
@@ -166,7 +166,7 @@ let depthSmoothness : Result<BlockRun> =
                     [ "a (max over iterates)", ab |> Array.map fst |> Array.max
                       "b (max over iterates)", ab |> Array.map snd |> Array.max
                       "max_k |Delta_k(0)|", sz.[0]
-                      "Lip(theta0)/L", run.Setting.InitLipschitz.Value / L
+                      "Lip(theta0)/L", run.Setting.DeclaredInitLipschitz.Value / L
                       "bound at the last iterate", bound.[last]
                       "measured at the last iterate", sz.[last]
                       "tightness at the last iterate", (if sz.[last] > 0.0 then bound.[last] / sz.[last] else infinity)
