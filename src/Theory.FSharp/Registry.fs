@@ -131,33 +131,25 @@ let blockSingleRun : Result<BlockRun> list = GenericResults.all @ GenericSplit.a
 /// Rate statements over a ladder of runs of one architecture other than the MLP.
 let blockLadder : Result<GenericResults.BlockLadder> list = GenericResults.ladder
 
-/// A run opened for the results of its architecture: the MLP's, with its sharper constants, or the generic ones.
-type OpenRun =
-    | MlpRun of Run
-    | BlockRunOf of BlockRun
-    member r.Directory = match r with MlpRun m -> m.Directory | BlockRunOf b -> b.Directory
-    member r.Depth = match r with MlpRun m -> m.Setting.Depth | BlockRunOf b -> b.Setting.Depth
-    member r.Architecture = match r with MlpRun _ -> "mlp" | BlockRunOf b -> b.Setting.Architecture
+/// A run opened for the results of its architecture (one view of any run; the former name).
+type OpenRun = Run
 
-/// Opens run data as a run of an architecture other than the MLP (the generic results' view of it).
-let openBlockRun (data: ResOdeProofs.Numerics.IO.RunData) = BlockRun(data, architectures)
+/// Opens run data for the results of its architecture: one view, which knows the registered architectures.
+let openRun (data: ResOdeProofs.Numerics.IO.RunData) = Run(data, architectures)
 
-/// Opens run data for the results of its architecture.
-let openRun (data: ResOdeProofs.Numerics.IO.RunData) =
-    if data.IsMlp then MlpRun(Run data) else BlockRunOf(openBlockRun data)
+/// The former name of `openRun` (any architecture).
+let openBlockRun (data: ResOdeProofs.Numerics.IO.RunData) = openRun data
 
 /// Reads a run directory of any architecture and opens it for the results of its architecture.
 let loadRun (dir: string) = openRun (ResOdeProofs.Numerics.IO.RunDirectory.Read dir)
 
-/// Every generic result on a run of an architecture other than the MLP.
-let verifyBlockRun (run: BlockRun) : VerdictRow list =
+/// Every generic result on a run (G.*; the registry lists them for architectures other than the MLP).
+let verifyBlockRun (run: Run) : VerdictRow list =
     blockSingleRun |> List.map (fun r -> evaluateRow r run.Directory run)
 
-/// Every result of the run's architecture on one run.
-let verifyOpen (run: OpenRun) : VerdictRow list =
-    match run with
-    | MlpRun m -> verifyRun m
-    | BlockRunOf b -> verifyBlockRun b
+/// Every result of the run's architecture on one run: the MLP's sharper results on an MLP run, the generic ones otherwise.
+let verifyOpen (run: Run) : VerdictRow list =
+    if run.IsMlp then verifyRun run else verifyBlockRun run
 
 /// Every generic ladder result on a ladder of runs of one architecture other than the MLP.
 let verifyBlockLadder (l: GenericResults.BlockLadder) : VerdictRow list =
@@ -167,14 +159,14 @@ let verifyBlockLadder (l: GenericResults.BlockLadder) : VerdictRow list =
 /// The ladder results on runs that differ only in depth: Ok rows, or Error with why the runs are no ladder. MLP runs of
 /// distinct depths are a ladder only when the evidence shows one setting (data, settings, the initial function of
 /// depth): otherwise Error with `refused` set, which the command line treats as bad input.
-let verifyLadderOf (runs: OpenRun list) : Result<VerdictRow list, string * bool> =
-    let mlp = runs |> List.choose (function MlpRun m -> Some m | _ -> None)
-    let blocks = runs |> List.choose (function BlockRunOf b -> Some b | _ -> None)
+let verifyLadderOf (runs: Run list) : Result<VerdictRow list, string * bool> =
+    let mlp = runs |> List.filter (fun r -> r.IsMlp)
+    let blocks = runs |> List.filter (fun r -> not r.IsMlp)
+    let archs = runs |> List.map (fun r -> r.Setting.Architecture) |> List.distinct
     if runs.Length < 2 then Error("one run", false)
-    elif (runs |> List.map (fun r -> r.Architecture) |> List.distinct).Length > 1 then
-        Error(sprintf "the runs have different architectures (%s): each is verified on its own, no rate results"
-                  (runs |> List.map (fun r -> r.Architecture) |> List.distinct |> String.concat ", "), false)
-    elif (runs |> List.map (fun r -> r.Depth) |> List.distinct).Length < runs.Length then
+    elif archs.Length > 1 then
+        Error(sprintf "the runs have different architectures (%s): each is verified on its own, no rate results" (String.concat ", " archs), false)
+    elif (runs |> List.map (fun r -> r.Setting.Depth) |> List.distinct).Length < runs.Length then
         Error("the runs repeat a depth, so they are not a ladder: each is verified on its own, no rate results", false)
     elif not mlp.IsEmpty then
         match Evidence.checkLadder mlp with

@@ -97,12 +97,11 @@ let ``Registry: the MLP block trained through the generic trainer (theta.npy) â†
     let spec = BlockRunSpec(Architecture = "mlp", Depth = 4, Width = 3, Samples = 3, Dim = 2, Iterations = 3, Snapshots = 2)
     let data = RunDirectory.InMemory(spec.Train(), "mlp-block")
     Assert.True(data.IsMlp)
-    match Registry.openRun data with
-    | Registry.MlpRun run ->
-        Assert.Equal(3, run.Setting.Width)
-        let bad = Registry.verifyRun run |> List.filter (fun r -> r.IsViolated || r.IsError)
-        Assert.True(bad.IsEmpty, bad |> List.map (fun r -> sprintf "%s: %s: %s" r.Id r.Verdict r.Detail) |> String.concat "\n")
-    | _ -> failwith "an mlp run opened as another architecture"
+    let run = Registry.openRun data
+    Assert.True(run.IsMlp, "an mlp run opened as another architecture")
+    Assert.Equal(3, run.Setting.Width)
+    let bad = Registry.verifyOpen run |> List.filter (fun r -> r.IsViolated || r.IsError)
+    Assert.True(bad.IsEmpty, bad |> List.map (fun r -> sprintf "%s: %s: %s" r.Id r.Verdict r.Detail) |> String.concat "\n")
 
 [<Fact>]
 let ``G.A.aposteriori: an architecture the registry does not know â†’ hypothesis not met`` () =
