@@ -69,7 +69,7 @@ internal static class BnConvVerify
             Data = new Dataset(n, d, d, h0, new double[h0.Length]), Activation = cfg.Activation, Eta = 1.0,
             Steps = new[] { 0 }, Theta = new[] { theta }, Losses = new[] { 0.0 }, Trace = new Dictionary<string, double[]>(),
         };
-        return Registry.openBlockRun(data);
+        return Registry.openRun(data);
     }
 
     /// <summary>verify's branch for bn-conv runs: every row of every run, verdicts.json per run, printed; the exit code.</summary>

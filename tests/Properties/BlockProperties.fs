@@ -22,8 +22,8 @@ let shrinkBlock (s: BlockRunSpec) : seq<BlockRunSpec> =
     }
 
 /// Trains a generic-architecture setting and opens it in memory with the registered architectures.
-let trainBlock (spec: BlockRunSpec) : BlockRun =
-    Registry.openBlockRun (RunDirectory.InMemory(spec.Train(), sprintf "%s-L%d-seed-%d" spec.Architecture spec.Depth spec.Seed))
+let trainBlock (spec: BlockRunSpec) : Run =
+    Registry.openRun (RunDirectory.InMemory(spec.Train(), sprintf "%s-L%d-seed-%d" spec.Architecture spec.Depth spec.Seed))
 
 /// One line naming the setting (with the hyper-parameters its catalog entry declares).
 let describeBlock (s: BlockRunSpec) =
@@ -45,7 +45,7 @@ let ladderOf (spec: BlockRunSpec) = ladderAt [ 4; 8; 16; 32; 64 ] spec
 
 /// Adds δ to every entry of layer ⌊L/2⌋ of the last snapshot with δ√P = target: the increments of the two pairs that
 /// layer belongs to move to within the observed max_k ‖Δ_k‖ of target (triangle inequality), the others stay.
-let bumpLastSnapshotBy (target: float) (run: BlockRun) : BlockRun =
+let bumpLastSnapshotBy (target: float) (run: Run) : Run =
     let d = run.Data
     let s = run.SnapshotCount - 1
     let P = run.ParameterCount
@@ -55,7 +55,7 @@ let bumpLastSnapshotBy (target: float) (run: BlockRun) : BlockRun =
     for i in k * P .. k * P + P - 1 do theta.[i] <- theta.[i] + delta
     let thetas = Array.copy d.Theta
     thetas.[s] <- theta
-    Registry.openBlockRun (
+    Registry.openRun (
         RunData(Directory = d.Directory + " (bumped)", Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
                      Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
                      Steps = d.Steps, Theta = thetas, Losses = d.Losses, Trace = d.Trace))
@@ -63,7 +63,7 @@ let bumpLastSnapshotBy (target: float) (run: BlockRun) : BlockRun =
 /// Adds δ to every entry of layer ⌊L/2⌋ of the last snapshot with δ√P = 2.5·z_N, z_N the G.A.segments bound there:
 /// then ‖Δ_k‖ ≥ δ√P − (observed ‖Δ_k‖) ≥ 1.5·z_N > z_N (triangle inequality, observed ≤ z_N), so a check that reads
 /// the snapshot's parameters must report a violation.
-let bumpLastSnapshot (run: BlockRun) : BlockRun =
+let bumpLastSnapshot (run: Run) : Run =
     let bound, _ = GenericResults.depthSmoothnessBoundWith true run.Architecture.Value run
     bumpLastSnapshotBy (2.5 * bound.[run.Steps.[run.SnapshotCount - 1]]) run
 

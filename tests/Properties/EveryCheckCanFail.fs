@@ -60,11 +60,11 @@ let withLoss (run: Run) (j: int) (value: float) =
         copy
 
 /// A generic-architecture run with trace column `name` at iterate j set to `value`.
-let withBlockTraceEntry (run: BlockRun) (name: string) (j: int) (value: float) =
+let withBlockTraceEntry (run: Run) (name: string) (j: int) (value: float) =
     let d = run.Data
     let t = Dictionary<string, float[]>(d.Trace)
     t.[name] <- replaced t.[name] j value
-    Registry.openBlockRun (
+    Registry.openRun (
         RunData(Directory = d.Directory + " (corrupted)", Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
                      Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
                      Steps = d.Steps, Theta = d.Theta, Losses = d.Losses, Trace = t))

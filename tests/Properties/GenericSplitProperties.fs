@@ -22,7 +22,7 @@ let private describe (s: BlockRunSpec) = if s.Architecture = "conv" then ConvBlo
 
 let catalogArb = Arb.fromGenShrink (catalogSpec, fun s -> if s.Architecture = "conv" then ConvBlockProperties.shrinkConv s else shrinkBlock s)
 
-let private verdict (r: Result<BlockRun>) run = (Result.evaluate r run).Verdict
+let private verdict (r: Result<Run>) run = (Result.evaluate r run).Verdict
 
 [<ProfiledProperty(12, Replay = "(3141,5927)")>]
 let ``G.A.split: sampled smooth runs of every catalog block → holds, restarted or not`` () =
@@ -36,7 +36,7 @@ let ``G.A.split: sampled smooth runs of every catalog block → holds, restarted
         |> Prop.collect (Verdict.tightness seg |> Option.map tightnessBucket |> Option.defaultValue "n/a"))
 
 /// The G.A.split bound (from t = 0, or restarted) at the last snapshot.
-let private splitBoundAtLast (restart: bool) (run: BlockRun) =
+let private splitBoundAtLast (restart: bool) (run: Run) =
     let t = GenericSplit.tracks run
     let st = if restart then List.last t.Segments else t.FromZero
     let j = run.Steps.[run.SnapshotCount - 1]

@@ -106,18 +106,18 @@ let ``Registry: the MLP block trained through the generic trainer (theta.npy) �
 [<Fact>]
 let ``G.A.aposteriori: an architecture the registry does not know → hypothesis not met`` () =
     let run = trainBlock (BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2))
-    let unknown = BlockRun(run.Data, [])
+    let unknown = Run(run.Data, [])
     Assert.True(Verdict.isHypothesisNotMet (Result.evaluate GenericResults.depthSmoothness unknown).Verdict)
 
 [<Fact>]
 let ``G.B.bound: smooth init whose run.json understates Lip(theta0) 100x → the same bound (the rebuilt function's constant, not the label)`` () =
     let spec = BlockRunSpec(Architecture = "one-layer", Depth = 16, Samples = 3, Dim = 2, Init = InitKind.Smooth, Iterations = 1, Snapshots = 2)
     let data = RunDirectory.InMemory(spec.Train(), "smooth-one-layer")
-    let honest = GenericResults.eulerCheck (Registry.openBlockRun data)
+    let honest = GenericResults.eulerCheck (Registry.openRun data)
     let lip = honest.Constants |> List.find (fun (k, _) -> k = "Lip(theta0)") |> snd
     Assert.True(lip > 0.0, "a smooth initialization has a positive Lipschitz constant in depth")
     let declared = nonNull data.Meta.Init.LipschitzParts
     for k in List.ofSeq declared.Keys do declared.[k] <- declared.[k] / 100.0
-    let lied = GenericResults.eulerCheck (Registry.openBlockRun data)
+    let lied = GenericResults.eulerCheck (Registry.openRun data)
     Assert.Equal(honest.Bound, lied.Bound)
     Assert.Equal(lip, lied.Constants |> List.find (fun (k, _) -> k = "Lip(theta0)") |> snd)

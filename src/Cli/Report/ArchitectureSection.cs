@@ -34,7 +34,7 @@ internal static class ArchitectureSection
             var result = spec.Train();
             string runDir = Path.Combine(dir, "runs", "architectures", spec.Architecture);
             RunDirectory.Write(result, runDir, force: true);
-            var run = Registry.openBlockRun(RunDirectory.InMemory(result, Path.Combine("runs", "architectures", spec.Architecture)));
+            var run = Registry.openRun(RunDirectory.InMemory(result, Path.Combine("runs", "architectures", spec.Architecture)));
             var rows = Registry.verifyBlockRun(run).Where(r => r.Id.StartsWith("G.", StringComparison.Ordinal)).ToList();
             return new ArchitectureRun(spec, Path.Combine("runs", "architectures", spec.Architecture), rows, sw.Elapsed.TotalSeconds);
         }).ToList();

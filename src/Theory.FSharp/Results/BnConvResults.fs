@@ -57,6 +57,6 @@ let trainAccuracy = accuracy "E.accuracy.train" "train accuracy (evaluation mode
 let testAccuracy = accuracy "E.accuracy.test" "test accuracy"
 
 /// The rows of the folded network: G.B.bound on it, and the half-depth results.
-let foldedRows (blockRun: BlockRun) (half: HalfDepth.HalfDepthInput) : Registry.VerdictRow list =
+let foldedRows (blockRun: Run) (half: HalfDepth.HalfDepthInput) : Registry.VerdictRow list =
     Registry.evaluateRow GenericResults.eulerBound half.Name blockRun
     :: (HalfDepth.all |> List.map (fun r -> Registry.evaluateRow r half.Name half))
