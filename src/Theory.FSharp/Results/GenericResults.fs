@@ -18,7 +18,7 @@ open ResOdeProofs.Theory.Comparison
 
 let private doc = "docs/theorems/GenericResults.md"
 
-let private trace (run: BlockRun) name =
+let private trace (run: Run) name =
     match run.Trace name with
     | Some c -> c
     | None -> raise (MissingInput(sprintf "the run has no trace column '%s'" name))
@@ -28,47 +28,47 @@ let roundingRel = Comparison.roundingRel
 
 // ---------------------------------------------------------------- hypotheses
 
-let hypArchitecture : string * (BlockRun -> HypothesisCheck) =
+let hypArchitecture : string * (Run -> HypothesisCheck) =
     "architecture has stated constants", fun run ->
         match run.Architecture with
         | Some a -> Met(sprintf "%s (%s)" a.Name a.Doc)
         | None -> NotMet(sprintf "no theory-side constants are registered for architecture '%s' (add them as in docs/extending.md)" run.Setting.Architecture)
 
 /// The architecture's own requirements, as one hypothesis each.
-let private requirements (run: BlockRun) =
+let private requirements (run: Run) =
     match run.Architecture with
     | None -> []
     | Some a -> a.Requirements |> List.map (fun (name, check) -> name, check run.Setting)
 
-let hypLipschitzInit : string * (BlockRun -> HypothesisCheck) =
+let hypLipschitzInit : string * (Run -> HypothesisCheck) =
     "Lipschitz initialization theta_k(0) = theta0(k/L)", fun run ->
         match run.Setting.DeclaredInitLipschitz with
         | Some lip -> Met(sprintf "%s init, Lip(theta0) <= %.6g" run.Setting.InitKind lip)
         | None -> NotMet(sprintf "%s init discretizes no function of depth with a known Lipschitz constant" run.Setting.InitKind)
 
-let hypNotDiverged : string * (BlockRun -> HypothesisCheck) =
+let hypNotDiverged : string * (Run -> HypothesisCheck) =
     "run not diverged", fun run -> if run.Setting.Diverged then NotMet "the run diverged" else Met "completed"
 
-let hypGradientDescent : string * (BlockRun -> HypothesisCheck) =
+let hypGradientDescent : string * (Run -> HypothesisCheck) =
     "gradient descent (plain or clipped)", fun run ->
         match run.Setting.Optimizer with
         | "gd" | "clipped-gd" -> Met run.Setting.Optimizer
         | o -> NotMet(sprintf "optimizer %s: the recursion is the gradient-descent step" o)
 
-let hypTrace : string * (BlockRun -> HypothesisCheck) =
+let hypTrace : string * (Run -> HypothesisCheck) =
     "trace columns present", fun run ->
         let need = [ "smooth_theta"; "hidden_max"; "adjoint_sum_max"; "step_max" ] @ [ for (p, _) in run.Parts -> "fro_max_" + p ]
         match need |> List.filter (fun c -> (run.Trace c).IsNone) with
         | [] -> Met "all present"
         | missing -> NotMet(sprintf "missing trace columns: %s" (String.concat ", " missing))
 
-let hypInitialSnapshot : string * (BlockRun -> HypothesisCheck) =
+let hypInitialSnapshot : string * (Run -> HypothesisCheck) =
     "snapshot at iteration 0", fun run ->
         if run.SnapshotCount > 0 && run.Steps.[0] = 0 then Met "yes" else NotMet "no snapshot at iteration 0"
 
 /// Evaluates hypotheses the registry lists with the architecture's requirements spliced in (Result.evaluate
 /// takes a fixed list, so requirements are checked by one hypothesis that reports every unmet one).
-let hypRequirements : string * (BlockRun -> HypothesisCheck) =
+let hypRequirements : string * (Run -> HypothesisCheck) =
     "the architecture's requirements", fun run ->
         match requirements run with
         | [] -> Met "none"
@@ -82,9 +82,9 @@ let hypRequirements : string * (BlockRun -> HypothesisCheck) =
 /// The bounds at every iterate j: H = hidden_max, P = adjoint_sum_max, per part ‖·‖_F ≤ fro_max_<part>, and per part
 /// the certified operator-norm bound min(c·fro_max, max_k‖op(θ_k,part(t_s))‖₂ + c·Σ_{s≤i<j} step_max_i) from the
 /// latest snapshot s ≤ j (‖op(X + E)‖₂ ≤ ‖op(X)‖₂ + c‖E‖_F, and each part of an update is at most step_max), with
-/// c = BlockRun.PartFrobeniusFactor (1 for a matrix, Weyl; 3 for a 3×3 convolution kernel) and the snapshot's
-/// operator norms from BlockRun.LayerPartOperatorNorm; s0, s1, s2 the global constants of σ.
-let iterateBounds (run: BlockRun) : IterateBounds[] =
+/// c = Run.PartFrobeniusFactor (1 for a matrix, Weyl; 3 for a 3×3 convolution kernel) and the snapshot's
+/// operator norms from Run.LayerPartOperatorNorm; s0, s1, s2 the global constants of σ.
+let iterateBounds (run: Run) : IterateBounds[] =
     let st = run.Setting
     let n = run.Losses.Length
     let hid, adj, step = trace run "hidden_max", trace run "adjoint_sum_max", trace run "step_max"
@@ -107,7 +107,7 @@ let iterateBounds (run: BlockRun) : IterateBounds[] =
 /// z_{j+1} = (1 + η a_j) z_j + η b_j/L. With restart, after a snapshot at iterate j > 0 has been compared, z is
 /// reset to that snapshot's own max_k‖Δ_k‖ (the theorem applied on each interval between snapshots); the value
 /// at a snapshot is always propagated from the previous one, never read from the parameters it is compared with.
-let depthSmoothnessBoundWith (restart: bool) (arch: Architecture) (run: BlockRun) : float[] * (float * float)[] =
+let depthSmoothnessBoundWith (restart: bool) (arch: Architecture) (run: Run) : float[] * (float * float)[] =
     let bs = iterateBounds run
     let ab = bs |> Array.map arch.GradientDifference
     let L = float run.Setting.Depth
@@ -125,9 +125,9 @@ let depthSmoothnessBoundWith (restart: bool) (arch: Architecture) (run: BlockRun
     z, ab
 
 /// The bound of G.A.aposteriori (from t = 0, no restart).
-let depthSmoothnessBound (arch: Architecture) (run: BlockRun) = depthSmoothnessBoundWith false arch run
+let depthSmoothnessBound (arch: Architecture) (run: Run) = depthSmoothnessBoundWith false arch run
 
-let private compareWithRun (run: BlockRun) (bound: float[]) : Check seq =
+let private compareWithRun (run: Run) (bound: float[]) : Check seq =
     let sz = trace run "smooth_theta"
     // iteration 0 is skipped: there the bound is the measurement itself (z_0 = smooth_theta(0))
     seq {
@@ -142,7 +142,7 @@ let private compareWithRun (run: BlockRun) (bound: float[]) : Check seq =
     }
 
 /// (G.A.aposteriori) depth-smoothness during training for any registered architecture.
-let depthSmoothness : Result<BlockRun> =
+let depthSmoothness : Result<Run> =
     { Id = "G.A.aposteriori"
       Title = "Depth-smoothness during training, any architecture (a posteriori constants)"
       Source = "paper §3 (finite training time), stated generically here (docs/theorems/GenericResults.md)"
@@ -174,7 +174,7 @@ let depthSmoothness : Result<BlockRun> =
                 Notes = [ sprintf "architecture %s, constants from %s" arch.Name arch.Doc ] } }
 
 /// (G.A.segments) the same inequality restarted at every snapshot from the snapshot's own increments.
-let depthSmoothnessSegments : Result<BlockRun> =
+let depthSmoothnessSegments : Result<Run> =
     { depthSmoothness with
         Id = "G.A.segments"
         Title = "Depth-smoothness during training, any architecture, restarted at each snapshot"
@@ -198,7 +198,7 @@ let depthSmoothnessSegments : Result<BlockRun> =
 /// tied → the common layer (Lipschitz 0); smooth → the closed form of `BlockInitialization.SmoothFunction` from the
 /// seed, scales and modes in run.json, with the Lipschitz constants that function computes from its own coefficients
 /// (never run.json's declared ones: the weights are checked against θ⁰(k/L) by `hypInitialFunction`).
-let initialFunctionWithLipschitz (run: BlockRun) : ((float -> float[]) * float[]) option =
+let initialFunctionWithLipschitz (run: Run) : ((float -> float[]) * float[]) option =
     let meta = run.Data.Meta
     let P = run.ParameterCount
     match run.Data.Block, meta.Init.Kind, meta.Init.Scales with
@@ -216,7 +216,7 @@ let initialFunctionWithLipschitz (run: BlockRun) : ((float -> float[]) * float[]
     | _ -> None
 
 /// θ⁰(s) of the run's initialization, when the engine can rebuild it (see `initialFunctionWithLipschitz`).
-let initialFunction (run: BlockRun) : (float -> float[]) option = initialFunctionWithLipschitz run |> Option.map fst
+let initialFunction (run: Run) : (float -> float[]) option = initialFunctionWithLipschitz run |> Option.map fst
 
 /// Classic RK4 (`Integration.rk4Step`) for dH/ds = f(θ⁰(s), H) on [0, 1] with M steps for the n states at once.
 /// Returns H(1) (n×d) and max over the grid of max_i ‖H^i(s)‖.
@@ -245,10 +245,10 @@ let OdeSteps = 1024
 /// The check of G.B at snapshot 0: measured max_i‖h_L^i − H^i(1)‖, the bound, its constants and the integration error estimate.
 type EulerCheck = { Measured: float; Bound: float; IntegrationError: float; Constants: (string * float) list }
 
-let private eulerCache = Runtime.CompilerServices.ConditionalWeakTable<BlockRun, EulerCheck>()
+let private eulerCache = Runtime.CompilerServices.ConditionalWeakTable<Run, EulerCheck>()
 
 /// The Euler-type error at iteration 0 with its generic bound e^κ(J·Lip + κF)/(2L) (docs/theorems/GenericResults.md).
-let eulerCheck (run: BlockRun) : EulerCheck =
+let eulerCheck (run: Run) : EulerCheck =
     eulerCache.GetValue(run, fun run ->
         let arch = run.Architecture.Value
         let block = match run.Data.Block with | null -> failwith "the architecture is not registered in the engine" | b -> b
@@ -291,7 +291,7 @@ let eulerCheck (run: BlockRun) : EulerCheck =
         { Measured = measured; Bound = bound; IntegrationError = integ
           Constants = [ "kappa", kappa; "J", j; "F", fB; "Lip(theta0)", lip; "H", hid; "RK4 steps", float OdeSteps; "integration error estimate", integ ] })
 
-let hypInitialFunction : string * (BlockRun -> HypothesisCheck) =
+let hypInitialFunction : string * (Run -> HypothesisCheck) =
     "layers sample a known function of depth theta0(k/L)", fun run ->
         match initialFunction run with
         | None -> NotMet(sprintf "%s init: the engine cannot rebuild a function of depth (tied or smooth needed, with seed, scales and modes in run.json)" run.Setting.InitKind)
@@ -349,7 +349,7 @@ let private rk4Interpolant (block: IResidualBlock) (theta: float[]) (L: int) (P:
 ///   ‖e_k‖ ≤ (1 + κ_k/L)‖e_{k−1}‖ + τ_k,   τ_k = J_k‖θ_k − θ_{k−1}‖/(2L) + κ_k F_k/(2L²),
 /// per sample, the architecture's κ_k, J_k, F_k evaluated with the part norms of layers k−1 and k and the state bound
 /// H̄_k^i = max(‖h_{k−1}^i‖, max over [s_{k−1}, s_k] of ‖H^i‖) (grid maximum enlarged to cover the path between grid points).
-let interpolantCheck (run: BlockRun) (s: int) : InterpolantSample[] =
+let interpolantCheck (run: Run) (s: int) : InterpolantSample[] =
     let arch = run.Architecture.Value
     let block = match run.Data.Block with | null -> failwith "the architecture is not registered in the engine" | b -> b
     let st = run.Setting
@@ -402,19 +402,19 @@ let interpolantCheck (run: BlockRun) (s: int) : InterpolantSample[] =
           PaperBound = paper
           IntegrationError = Linalg.frobeniusDiff nodes.[L] (i * d) nodes2.[L] (i * d) d })
 
-let private interpolantCache = Runtime.CompilerServices.ConditionalWeakTable<BlockRun, InterpolantSample[][]>()
+let private interpolantCache = Runtime.CompilerServices.ConditionalWeakTable<Run, InterpolantSample[][]>()
 
 /// Every snapshot of a run, computed once.
-let interpolantChecks (run: BlockRun) =
+let interpolantChecks (run: Run) =
     interpolantCache.GetValue(run, fun r -> Array.init r.SnapshotCount (interpolantCheck r))
 
-let hypFiniteParameters : string * (BlockRun -> HypothesisCheck) =
+let hypFiniteParameters : string * (Run -> HypothesisCheck) =
     "parameters finite", fun run ->
         if Seq.forall (fun s -> run.Theta s |> Array.forall Double.IsFinite) (seq { 0 .. run.SnapshotCount - 1 }) then Met "every snapshot"
         else NotMet "a snapshot has non-finite parameters (a diverged run)"
 
 /// (G.B.bound) ResNet vs the neural ODE of its own layers at every snapshot, any registered architecture.
-let eulerBound : Result<BlockRun> =
+let eulerBound : Result<Run> =
     { Id = "G.B.bound"
       Title = "ResNet vs neural ODE, any architecture (layer-wise first-order bound at every snapshot)"
       Source = "paper §3 (ResNet as a discretization of a neural ODE), stated generically here (docs/theorems/GenericResults.md)"
@@ -448,12 +448,12 @@ let eulerBound : Result<BlockRun> =
 
 /// Generic-architecture runs that differ only in depth, sorted by L.
 type BlockLadder =
-    { Runs: BlockRun list }
+    { Runs: Run list }
     member l.Depths = l.Runs |> List.map (fun r -> r.Setting.Depth)
 
 module BlockLadder =
     /// Sorts by depth and checks that everything but the depth agrees.
-    let create (runs: BlockRun list) : Result<BlockLadder, string> =
+    let create (runs: Run list) : Result<BlockLadder, string> =
         match runs |> List.sortBy (fun r -> r.Setting.Depth) with
         | [] -> Error "an empty ladder"
         | first :: _ as sorted ->
@@ -476,7 +476,7 @@ module BlockLadder =
 
 /// (G.B.rate) the error of G.B.bound decreases at least like 1/L over a ladder.
 let eulerRate : Result<BlockLadder> =
-    let forAll name (check: BlockRun -> HypothesisCheck) : string * (BlockLadder -> HypothesisCheck) =
+    let forAll name (check: Run -> HypothesisCheck) : string * (BlockLadder -> HypothesisCheck) =
         name, fun l ->
             match l.Runs |> List.tryPick (fun r -> match check r with NotMet why -> Some(r.Setting.Depth, why) | Met _ -> None) with
             | None -> Met "every run"
@@ -516,11 +516,11 @@ let eulerRate : Result<BlockLadder> =
             { Range = None; Verdict = verdict; Measured = Some o.Order; Bound = Some target; Hypotheses = []
               Constants =
                 [ "observed order", o.Order; "95% lower", o.Lower; "95% upper", o.Upper ]
-                @ List.map2 (fun (r: BlockRun) (c: EulerCheck) -> sprintf "bound/measured at L = %d" r.Setting.Depth, c.Bound / c.Measured) l.Runs checks
+                @ List.map2 (fun (r: Run) (c: EulerCheck) -> sprintf "bound/measured at L = %d" r.Setting.Depth, c.Bound / c.Measured) l.Runs checks
               Notes = [ sprintf "plain: %s" (Rate.describe plain); sprintf "with 1/L correction: %s" (Rate.describe corrected) ] } }
 
 /// Single-run generic results.
-let all : Result<BlockRun> list = [ depthSmoothness; depthSmoothnessSegments; eulerBound ]
+let all : Result<Run> list = [ depthSmoothness; depthSmoothnessSegments; eulerBound ]
 
 /// Ladder generic results.
 let ladder : Result<BlockLadder> list = [ eulerRate ]
