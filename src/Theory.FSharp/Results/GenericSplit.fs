@@ -34,7 +34,7 @@ let private weigh (a: float) (c: float) = if a = 0.0 then 0.0 else a * c
 type PairQuantities = { E: float[]; A: float }
 
 /// Evaluates E_k and a_k for every pair at one iterate from its parameters, states, adjoints and gradient.
-let pairQuantities (run: BlockRun) (arch: Architecture) (block: IResidualBlock) (theta: float[]) (hs: float[]) (ps: float[]) (g: float[]) =
+let pairQuantities (run: Run) (arch: Architecture) (block: IResidualBlock) (theta: float[]) (hs: float[]) (ps: float[]) (g: float[]) =
     let st = run.Setting
     let L, n, d, P = st.Depth, st.Samples, st.Dim, run.ParameterCount
     let nd = n * d
@@ -78,7 +78,7 @@ type Stretch = { From: int; To: int; Bound: float[]; AMax: float; LEMax: float; 
 /// Replays the iterates from..to starting at the parameters `theta0` (those of iterate `from`), running the recursion
 /// from Δ_k(from) read from `theta0`; `total` is the length of the per-iterate arrays. None when the replay leaves the
 /// finite numbers.
-let replayStretch (run: BlockRun) (theta0: float[]) (from: int) (upTo: int) (total: int) : Stretch option =
+let replayStretch (run: Run) (theta0: float[]) (from: int) (upTo: int) (total: int) : Stretch option =
     let arch = run.Architecture.Value
     let block = nonNull run.Data.Block
     let st = run.Setting
@@ -128,16 +128,16 @@ let replayStretch (run: BlockRun) (theta0: float[]) (from: int) (upTo: int) (tot
     | _ -> Some { From = from; To = upTo; Bound = bound; AMax = aMax; LEMax = leMax; GronwallOnly = gronwall }
 
 /// The last iterate a generic run evaluated (its losses), at least its last snapshot.
-let lastIterate (run: BlockRun) = max (run.Losses.Length - 1) run.Steps.[run.SnapshotCount - 1]
+let lastIterate (run: Run) = max (run.Losses.Length - 1) run.Steps.[run.SnapshotCount - 1]
 
 /// Both recursions of a run: from t = 0 (one replay from snapshot 0) and restarted at every snapshot (one replay per
 /// interval between snapshots, from the recorded parameters).
 type SplitTracks = { FromZero: Stretch option; Segments: Stretch option list }
 
-let private cache = ConditionalWeakTable<BlockRun, SplitTracks>()
+let private cache = ConditionalWeakTable<Run, SplitTracks>()
 
 /// The two recursions of a run, computed once.
-let tracks (run: BlockRun) : SplitTracks =
+let tracks (run: Run) : SplitTracks =
     cache.GetValue(run, fun run ->
         let last = lastIterate run
         let total = last + 1
@@ -151,24 +151,24 @@ let tracks (run: BlockRun) : SplitTracks =
 
 // ---------------------------------------------------------------- hypotheses
 
-let hypPlainGd : string * (BlockRun -> HypothesisCheck) =
+let hypPlainGd : string * (Run -> HypothesisCheck) =
     "plain gradient descent", fun run ->
         match run.Setting.Optimizer with
         | "gd" -> Met "gd"
         | o -> NotMet(sprintf "optimizer %s: the split recursion replays the plain step θ ← θ − ηG" o)
 
-let hypEngineBlock : string * (BlockRun -> HypothesisCheck) =
+let hypEngineBlock : string * (Run -> HypothesisCheck) =
     "block registered in the engine", fun run ->
         match run.Data.Block with
         | null -> NotMet(sprintf "architecture '%s' is not registered in the engine's BlockCatalog (the replay needs its Backward)" run.Setting.Architecture)
         | b -> Met b.Name
 
-let hypSnapshots : string * (BlockRun -> HypothesisCheck) =
+let hypSnapshots : string * (Run -> HypothesisCheck) =
     "snapshot at iteration 0 and a later one", fun run ->
         if run.SnapshotCount >= 2 && run.Steps.[0] = 0 then Met(sprintf "%d snapshots" run.SnapshotCount)
         else NotMet "needs a snapshot at iteration 0 and at least one more"
 
-let hypFiniteReplay : string * (BlockRun -> HypothesisCheck) =
+let hypFiniteReplay : string * (Run -> HypothesisCheck) =
     "replayed iterates finite", fun run ->
         let t = tracks run
         if t.FromZero.IsSome && t.Segments |> List.forall Option.isSome then Met "every replayed iterate"
@@ -176,7 +176,7 @@ let hypFiniteReplay : string * (BlockRun -> HypothesisCheck) =
 
 // ---------------------------------------------------------------- comparisons
 
-let private checksOf (run: BlockRun) (st: Stretch) : Check seq =
+let private checksOf (run: Run) (st: Stretch) : Check seq =
     let sz = run.Trace "smooth_theta"
     seq {
         match sz with
@@ -195,7 +195,7 @@ let private checksOf (run: BlockRun) (st: Stretch) : Check seq =
 let private hypotheses =
     [ hypArchitecture; hypRequirements; hypEngineBlock; hypLipschitzInit; hypNotDiverged; hypPlainGd; hypSnapshots; hypFiniteReplay ]
 
-let private constantsOf (sts: Stretch list) (run: BlockRun) =
+let private constantsOf (sts: Stretch list) (run: Run) =
     let last = lastIterate run
     let finalBound = sts |> List.tryPick (fun s -> if s.To = last then Some s.Bound.[last] else None) |> Option.defaultValue nan
     let finalPlain = sts |> List.tryPick (fun s -> if s.To = last then Some s.GronwallOnly.[last] else None) |> Option.defaultValue nan
@@ -205,7 +205,7 @@ let private constantsOf (sts: Stretch list) (run: BlockRun) =
       "Grönwall with exact E_k only (no accumulated forcing), at the last iterate", finalPlain ]
 
 /// (G.A.split) from t = 0.
-let split : Result<BlockRun> =
+let split : Result<Run> =
     { Id = "G.A.split"
       Title = "Depth-smoothness during training, any architecture: exact forcing from the block's backward pass"
       Source = "paper §3 (finite training time), stated generically here (docs/theorems/GenericResults.md, G.A.split)"
@@ -223,7 +223,7 @@ let split : Result<BlockRun> =
             { e with Constants = constantsOf [ st ] run; Notes = [ sprintf "architecture %s; C_θθ from %s" run.Architecture.Value.Name run.Architecture.Value.Doc ] } }
 
 /// (G.A.split.segments) restarted at every snapshot from its recorded parameters.
-let splitSegments : Result<BlockRun> =
+let splitSegments : Result<Run> =
     { split with
         Id = "G.A.split.segments"
         Title = "Depth-smoothness during training, any architecture: exact forcing, restarted at each snapshot"
@@ -237,4 +237,4 @@ let splitSegments : Result<BlockRun> =
             { e with Constants = constantsOf sts run } }
 
 /// The results of this file, for a registry.
-let all : Result<BlockRun> list = [ split; splitSegments ]
+let all : Result<Run> list = [ split; splitSegments ]
