@@ -99,14 +99,10 @@ type Run(data: RunData, architectures: Architecture list) as this =
                 else Some(float L * Blocks.BlockInitialization.MaxIncrement(ReadOnlySpan(data.Theta.[0]), L, P))
             else None
           DeclaredInitLipschitz =
-            if isMlp then
-                (match meta.Init.LipschitzW, meta.Init.LipschitzV with
-                 | w, v when w.HasValue && v.HasValue -> Some(sqrt (w.Value * w.Value + v.Value * v.Value))
-                 | _ -> None)
-            else
-                (match meta.Init.LipschitzParts with
-                 | null -> None
-                 | d -> Some(sqrt (d.Values |> Seq.sumBy (fun x -> x * x))))
+            (match meta.Init.LipschitzParts, meta.Init.LipschitzW, meta.Init.LipschitzV with
+             | null, w, v when w.HasValue && v.HasValue -> Some(sqrt (w.Value * w.Value + v.Value * v.Value))
+             | null, _, _ -> None
+             | d, _, _ -> Some(sqrt (d.Values |> Seq.sumBy (fun x -> x * x))))
           InputNormMax = h0max; TargetNormMax = ymax; ReadoutNorm = bnorm
           Hyper = hyper
           Fault = meta.Fault; Diverged = data.Diverged }

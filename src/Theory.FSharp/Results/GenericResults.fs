@@ -19,7 +19,7 @@ open ResOdeProofs.Theory.Comparison
 let private doc = "docs/theorems/GenericResults.md"
 
 let private trace (run: Run) name =
-    match run.Trace name with
+    match run.ClaimedTrace name with
     | Some c -> c
     | None -> raise (MissingInput(sprintf "the run has no trace column '%s'" name))
 
@@ -58,7 +58,7 @@ let hypGradientDescent : string * (Run -> HypothesisCheck) =
 let hypTrace : string * (Run -> HypothesisCheck) =
     "trace columns present", fun run ->
         let need = [ "smooth_theta"; "hidden_max"; "adjoint_sum_max"; "step_max" ] @ [ for (p, _) in run.Parts -> "fro_max_" + p ]
-        match need |> List.filter (fun c -> (run.Trace c).IsNone) with
+        match need |> List.filter (fun c -> (run.ClaimedTrace c).IsNone) with
         | [] -> Met "all present"
         | missing -> NotMet(sprintf "missing trace columns: %s" (String.concat ", " missing))
 

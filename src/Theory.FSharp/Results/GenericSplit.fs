@@ -177,7 +177,7 @@ let hypFiniteReplay : string * (Run -> HypothesisCheck) =
 // ---------------------------------------------------------------- comparisons
 
 let private checksOf (run: Run) (st: Stretch) : Check seq =
-    let sz = run.Trace "smooth_theta"
+    let sz = run.ClaimedTrace "smooth_theta"
     seq {
         match sz with
         | Some sz ->
