@@ -1,4 +1,5 @@
 using System.Globalization;
+using ResOdeProofs.Numerics.Blocks.BnConv;
 using System.Text.Json.Nodes;
 using ResOdeProofs.Cli.Sweep;
 using ResOdeProofs.Numerics.Random;
