@@ -51,7 +51,7 @@ internal static partial class Figures
         return new BoundSeries(row, pts.Select(x => x.t).ToArray(), pts.Select(x => x.p.Measured).ToArray(), pts.Select(x => x.p.Bound).ToArray());
     }
 
-    private static Figure BoundFigure(string dir, string name, string result, string quantity, double[] tm, double[] measured, double[] tb, double[] bound, string caption)
+    internal static Figure BoundFigure(string dir, string name, string result, string quantity, double[] tm, double[] measured, double[] tb, double[] bound, string caption)
     {
         var plot = new Plot();
         double lo = double.MaxValue, hi = double.MinValue;
