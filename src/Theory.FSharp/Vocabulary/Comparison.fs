@@ -62,7 +62,6 @@ let tightnessRange (checks: Check seq) : TightnessRange option =
 
 /// Points a series keeps at most: a result that compares at every iterate of a long run (thousands of times) is shown
 /// by this many points, each the worst comparison of a run of consecutive times.
-[<Literal>]
 let SeriesPoints = 64
 
 /// How near a comparison came to failing: measured / bound (0 when nothing was measured); a comparison that cannot
