@@ -141,15 +141,6 @@ internal static class TrainBnConv
     internal static string CheckpointPath(string target) =>
         Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.bn-conv-checkpoint");
 
-    /// <summary>True when <paramref name="dir"/> holds a run written by this command.</summary>
-    internal static bool IsRun(string dir)
-    {
-        var p = Path.Combine(dir, "run.json");
-        if (!File.Exists(p)) return false;
-        try { return JsonNode.Parse(File.ReadAllText(p))?["kind"]?.GetValue<string>() == "bn-conv"; }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException) { return false; }
-    }
-
     private static JsonObject Metadata(BnConvTrainOptions o, ImageSet train, ImageSet test, BnConvState st, double trainLossEval, double trainAccEval,
         string? commandLine, int epochsThisProcess, double secondsThisProcess)
     {

@@ -32,29 +32,26 @@ internal static class VerifyCommand
                 // claim the index before the work: fail now, not after verifying, if it cannot be written
                 if (indexPath is not null) ClaimIndex(indexPath);
                 var all = new List<Registry.VerdictRow>();
-                if (paths.Any(TrainBnConv.IsRun)) all.AddRange(BnConvVerify.VerifyAll(paths));
-                else
+                // one path for every run: each gets the results of its architecture (a bn-conv run, trained by mini-batch SGD
+                // with batch norm, those of BnConvResults); several runs of one architecture and distinct depths are a ladder
+                // (for the MLP checked from the evidence before any work: data, settings, the initial function of depth);
+                // otherwise each is verified on its own, with a note
+                var runs = paths.Select(Registry.loadRun).ToList();
+                var ladderRows = new List<Registry.VerdictRow>();
+                if (runs.Count > 1)
                 {
-                    // one path for every architecture: each run gets the results of its architecture; several runs of one
-                    // architecture and distinct depths are a ladder (for the MLP checked from the evidence before any work:
-                    // data, settings, the initial function of depth); otherwise each is verified on its own, with a note
-                    var runs = paths.Select(Registry.loadRun).ToList();
-                    var ladderRows = new List<Registry.VerdictRow>();
-                    if (runs.Count > 1)
-                    {
-                        var ladder = Registry.verifyLadderOf(Microsoft.FSharp.Collections.ListModule.OfSeq(runs));
-                        if (ladder.IsOk) ladderRows = ladder.ResultValue.ToList();
-                        else if (ladder.ErrorValue.Item2) throw new ArgumentException(ladder.ErrorValue.Item1);
-                        else Console.Error.WriteLine($"note: {ladder.ErrorValue.Item1}");
-                    }
-                    foreach (var run in runs)
-                    {
-                        var rows = Registry.verifyOpen(run).ToList();
-                        all.AddRange(rows);
-                        Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(rows.Concat(ladderRows)));
-                    }
-                    all.AddRange(ladderRows);
+                    var ladder = Registry.verifyLadderOf(Microsoft.FSharp.Collections.ListModule.OfSeq(runs));
+                    if (ladder.IsOk) ladderRows = ladder.ResultValue.ToList();
+                    else if (ladder.ErrorValue.Item2) throw new ArgumentException(ladder.ErrorValue.Item1);
+                    else Console.Error.WriteLine($"note: {ladder.ErrorValue.Item1}");
                 }
+                foreach (var run in runs)
+                {
+                    var rows = Registry.verifyOpen(run).ToList();
+                    all.AddRange(rows);
+                    Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(rows.Concat(ladderRows)));
+                }
+                all.AddRange(ladderRows);
                 if (!pr.GetValue(quiet)) Print(all);
                 if (pr.GetValue(timings)) PrintTimings(all, wall.Elapsed.TotalSeconds, Registry.processCpuSeconds() - cpu0);
                 if (indexPath is not null)

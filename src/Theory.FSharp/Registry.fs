@@ -44,7 +44,10 @@ type VerdictRow =
       /// wall-clock seconds of the evaluation (a check that first computes a quantity shared with others pays for it)
       Seconds: float
       /// CPU seconds of the whole process during the evaluation (all threads, JIT and GC included)
-      CpuSeconds: float }
+      CpuSeconds: float
+      /// the comparisons the verdict was decided on, one point per time or depth (Comparison.series; empty for a
+      /// result that makes no point-by-point comparison): what the report plots
+      Series: SeriesPoint list }
     member r.IsViolated = r.Verdict = "VIOLATED"
     /// The check could not be evaluated (the fifth outcome, `error`): not a verdict about the theorem.
     member r.IsError = r.Verdict = "error"
@@ -85,7 +88,7 @@ let evaluateRow (r: Result<'input>) (inputName: string) (input: 'input) : Verdic
         try Result.evaluate r input
         with ex ->
             { Verdict = CheckError(sprintf "the check raised %s: %s" (ex.GetType().Name) ex.Message)
-              Measured = None; Bound = None; Hypotheses = []; Constants = []; Notes = []; Range = None }
+              Measured = None; Bound = None; Hypotheses = []; Constants = []; Notes = []; Range = None; Series = [] }
     let range = tightnessRange e
     { Id = r.Id; Title = r.Title; Source = r.Source; Provenance = provenance r.Provenance; Doc = r.Doc
       Input = inputName
@@ -100,7 +103,8 @@ let evaluateRow (r: Result<'input>) (inputName: string) (input: 'input) : Verdic
       Detail = (if List.contains Evaluation.AnyWeights e.Notes && Verdict.isHolds e.Verdict then sprintf "%s (%s)" (detail e) Evaluation.AnyWeights else detail e)
       Hypotheses = e.Hypotheses; Constants = e.Constants; Notes = e.Notes
       Seconds = sw.Elapsed.TotalSeconds
-      CpuSeconds = processCpuSeconds () - cpu0 }
+      CpuSeconds = processCpuSeconds () - cpu0
+      Series = e.Series }
 
 /// Every single-run result of the MLP on an MLP run.
 let verifyRun (run: Run) : VerdictRow list =
@@ -131,8 +135,14 @@ let blockSingleRun : Result<Run> list = GenericResults.all @ GenericSplit.all
 /// Rate statements over a ladder of runs of one architecture other than the MLP.
 let blockLadder : Result<GenericResults.BlockLadder> list = GenericResults.ladder
 
-/// A run opened for the results of its architecture (one view of any run; the former name).
-type OpenRun = Run
+/// A run opened for the results of its architecture: any run of the one run format (one view, `Run`), or a run of
+/// `train --arch bn-conv` (mini-batch SGD, batch norm: the results of BnConvResults).
+type OpenRun =
+    | RunOf of Run
+    | BnConvRunOf of ResOdeProofs.Numerics.Blocks.BnConv.BnConvRun
+    member r.Directory = match r with RunOf m -> m.Directory | BnConvRunOf c -> c.Directory
+    member r.Depth = match r with RunOf m -> m.Setting.Depth | BnConvRunOf c -> c.Config.Depth
+    member r.Architecture = match r with RunOf m -> m.Setting.Architecture | BnConvRunOf _ -> "bn-conv"
 
 /// Opens run data for the results of its architecture: one view, which knows the registered architectures.
 let openRun (data: ResOdeProofs.Numerics.IO.RunData) = Run(data, architectures)
@@ -141,15 +151,39 @@ let openRun (data: ResOdeProofs.Numerics.IO.RunData) = Run(data, architectures)
 let openBlockRun (data: ResOdeProofs.Numerics.IO.RunData) = openRun data
 
 /// Reads a run directory of any architecture and opens it for the results of its architecture.
-let loadRun (dir: string) = openRun (ResOdeProofs.Numerics.IO.RunDirectory.Read dir)
+let loadRun (dir: string) =
+    if ResOdeProofs.Numerics.Blocks.BnConv.BnConvRun.IsRun dir then BnConvRunOf(ResOdeProofs.Numerics.Blocks.BnConv.BnConvRun.Load dir)
+    else RunOf(openRun (ResOdeProofs.Numerics.IO.RunDirectory.Read dir))
 
 /// Every generic result on a run (G.*; the registry lists them for architectures other than the MLP).
 let verifyBlockRun (run: Run) : VerdictRow list =
     blockSingleRun |> List.map (fun r -> evaluateRow r run.Directory run)
 
 /// Every result of the run's architecture on one run: the MLP's sharper results on an MLP run, the generic ones otherwise.
-let verifyOpen (run: Run) : VerdictRow list =
+let verifyView (run: Run) : VerdictRow list =
     if run.IsMlp then verifyRun run else verifyBlockRun run
+
+/// Every result on a bn-conv run (BnConvResults; the images are read once): each result about gradient descent or flow
+/// as "hypothesis not met", E.accuracy.train/test, and on the trained network with batch norm folded G.B.bound, B.half
+/// and B.half.ode.
+let verifyBnConv (run: ResOdeProofs.Numerics.Blocks.BnConv.BnConvRun) : VerdictRow list =
+    let dir = run.Directory
+    let gd =
+        (singleRun |> List.map BnConvResults.notGradientDescent)
+        @ (blockSingleRun |> List.filter (fun r -> r.Id <> GenericResults.eulerBound.Id) |> List.map BnConvResults.notGradientDescent)
+    let train, test = ResOdeProofs.Numerics.Blocks.BnConv.BnConvAccuracy.Verify(run).ToTuple()
+    let blockRun, half = BnConvResults.folded architectures (run.Folded())
+    (gd |> List.map (fun r -> evaluateRow r dir ()))
+    @ [ evaluateRow BnConvResults.trainAccuracy dir (BnConvResults.claim train)
+        evaluateRow BnConvResults.testAccuracy dir (BnConvResults.claim test)
+        evaluateRow GenericResults.eulerBound half.Name blockRun ]
+    @ (HalfDepth.all |> List.map (fun r -> evaluateRow r half.Name half))
+
+/// Every result of the run's architecture on one loaded run.
+let verifyOpen (run: OpenRun) : VerdictRow list =
+    match run with
+    | RunOf r -> verifyView r
+    | BnConvRunOf c -> verifyBnConv c
 
 /// Every generic ladder result on a ladder of runs of one architecture other than the MLP.
 let verifyBlockLadder (l: GenericResults.BlockLadder) : VerdictRow list =
@@ -159,14 +193,17 @@ let verifyBlockLadder (l: GenericResults.BlockLadder) : VerdictRow list =
 /// The ladder results on runs that differ only in depth: Ok rows, or Error with why the runs are no ladder. MLP runs of
 /// distinct depths are a ladder only when the evidence shows one setting (data, settings, the initial function of
 /// depth): otherwise Error with `refused` set, which the command line treats as bad input.
-let verifyLadderOf (runs: Run list) : Result<VerdictRow list, string * bool> =
-    let mlp = runs |> List.filter (fun r -> r.IsMlp)
-    let blocks = runs |> List.filter (fun r -> not r.IsMlp)
-    let archs = runs |> List.map (fun r -> r.Setting.Architecture) |> List.distinct
+let verifyLadderOf (runs: OpenRun list) : Result<VerdictRow list, string * bool> =
+    let views = runs |> List.choose (function RunOf r -> Some r | BnConvRunOf _ -> None)
+    let mlp = views |> List.filter (fun r -> r.IsMlp)
+    let blocks = views |> List.filter (fun r -> not r.IsMlp)
+    let archs = runs |> List.map (fun r -> r.Architecture) |> List.distinct
     if runs.Length < 2 then Error("one run", false)
     elif archs.Length > 1 then
         Error(sprintf "the runs have different architectures (%s): each is verified on its own, no rate results" (String.concat ", " archs), false)
-    elif (runs |> List.map (fun r -> r.Setting.Depth) |> List.distinct).Length < runs.Length then
+    elif runs |> List.exists (function BnConvRunOf _ -> true | _ -> false) then
+        Error("bn-conv runs have no rate results (they are not trained by gradient descent): each is verified on its own", false)
+    elif (runs |> List.map (fun r -> r.Depth) |> List.distinct).Length < runs.Length then
         Error("the runs repeat a depth, so they are not a ladder: each is verified on its own, no rate results", false)
     elif not mlp.IsEmpty then
         match Evidence.checkLadder mlp with
@@ -185,6 +222,18 @@ let verifyLadderOf (runs: Run list) : Result<VerdictRow list, string * bool> =
 let private putNum (o: JsonObject) (key: string) (x: float) =
     o[key] <- (if Double.IsFinite x then (JsonValue.Create x :> JsonNode | null) else null)
     if Double.IsInfinity x then o[key + "_inf"] <- JsonValue.Create(if x > 0.0 then 1 else -1)
+
+/// A series as JSON (resode-verdicts/3): one object per point, its numbers by the putNum convention.
+let seriesJson (points: SeriesPoint list) : JsonNode =
+    JsonArray(
+        [| for p in points ->
+            let o = JsonObject()
+            o["when"] <- JsonValue.Create p.When
+            o["where"] <- JsonValue.Create p.Where
+            putNum o "measured" p.Measured
+            putNum o "bound" p.Bound
+            o["count"] <- JsonValue.Create p.Count
+            (o :> JsonNode | null) |])
 
 /// A row as JSON.
 let rowJson (r: VerdictRow) : JsonObject =
@@ -218,12 +267,13 @@ let rowJson (r: VerdictRow) : JsonObject =
     o["notes"] <- JsonArray(r.Notes |> List.map (fun s -> (JsonValue.Create s :> JsonNode | null)) |> Array.ofList)
     putNum o "seconds" r.Seconds
     putNum o "cpu_seconds" r.CpuSeconds
+    o["series"] <- seriesJson r.Series
     o
 
 /// Writes verdicts.json into a run directory atomically (temporary file, then rename).
 let writeVerdicts (dir: string) (rows: VerdictRow list) =
     let root = JsonObject()
-    root["format"] <- JsonValue.Create "resode-verdicts/2"
+    root["format"] <- JsonValue.Create "resode-verdicts/3"
     root["engine_version"] <- JsonValue.Create ResOdeProofs.Numerics.EngineInfo.Version
     root["results"] <- JsonArray(rows |> List.map (fun r -> (rowJson r :> JsonNode | null)) |> Array.ofList)
     let path = Path.Combine(dir, "verdicts.json")

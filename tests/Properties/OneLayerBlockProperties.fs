@@ -82,13 +82,13 @@ let ``G.*: the MLP block through the extension point → hold`` () =
 [<Fact>]
 let ``Registry: a one-layer run → the G.* results, none of the MLP's listed`` () =
     let spec = BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2)
-    let rows = Registry.verifyOpen (Registry.openRun (RunDirectory.InMemory(spec.Train(), "one-layer")))
+    let rows = Registry.verifyView (Registry.openRun (RunDirectory.InMemory(spec.Train(), "one-layer")))
     Assert.Equal<string list>(Registry.blockSingleRun |> List.map (fun r -> r.Id), rows |> List.map (fun r -> r.Id))
     Assert.True(rows |> List.exists (fun r -> r.Id = "G.A.aposteriori" && r.Verdict = "holds"))
 
 [<Fact>]
 let ``Registry: an MLP run → the MLP's results, none of the G.* (each has its sharper MLP statement)`` () =
-    let rows = Registry.verifyOpen (Registry.openRun (RunDirectory.InMemory((RunSpec(Depth = 4, Width = 3, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2)).Train())))
+    let rows = Registry.verifyView (Registry.openRun (RunDirectory.InMemory((RunSpec(Depth = 4, Width = 3, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2)).Train())))
     Assert.Equal<string list>(Registry.singleRun |> List.map (fun r -> r.Id), rows |> List.map (fun r -> r.Id))
     Assert.DoesNotContain(rows, fun r -> r.Verdict = "not applicable" && r.Detail.Contains "run format")
 
@@ -100,7 +100,7 @@ let ``Registry: the MLP block trained through the generic trainer (theta.npy) �
     let run = Registry.openRun data
     Assert.True(run.IsMlp, "an mlp run opened as another architecture")
     Assert.Equal(3, run.Setting.Width)
-    let bad = Registry.verifyOpen run |> List.filter (fun r -> r.IsViolated || r.IsError)
+    let bad = Registry.verifyView run |> List.filter (fun r -> r.IsViolated || r.IsError)
     Assert.True(bad.IsEmpty, bad |> List.map (fun r -> sprintf "%s: %s: %s" r.Id r.Verdict r.Detail) |> String.concat "\n")
 
 [<Fact>]

@@ -11,7 +11,7 @@ public sealed class SummaryTests
         new("X.test", "a test result", "", "proved here", doc, input, verdict, 1.0, tightness, tightness,
             tightness, verdict == "holds" ? "at the only comparison" : "", tightness, verdict == "holds" ? "at the only comparison" : "",
             verdict == "holds" ? "slack" : "rank: m ≥ n: m < n", FSharpList<Tuple<string, bool, string>>.Empty, FSharpList<Tuple<string, double>>.Empty,
-            FSharpList<string>.Empty, 0.0, 0.0);
+            FSharpList<string>.Empty, 0.0, 0.0, FSharpList<SeriesPoint>.Empty);
 
     [Fact(DisplayName = "report summary: 11 of 12 rows holding, 1 hypothesis not met → holds, with the counts")]
     public void Eleven_of_twelve_holding_reads_holds_with_the_counts()

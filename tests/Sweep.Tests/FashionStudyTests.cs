@@ -128,6 +128,25 @@ public class FashionStudyTests
             Assert.Contains("mini-batch SGD with momentum and batch norm is not gradient descent", v.Single(r => r!["id"]!.GetValue<string>() == id)!["detail"]!.GetValue<string>());
         }
         foreach (var id in new[] { "E.accuracy.train", "E.accuracy.test", "G.B.bound", "B.half" }) Assert.Equal("holds", Verdict(id));
+        BnConvRunThroughTheOneVerifyPath(run, v);
+    }
+
+    /// <summary>
+    /// A bn-conv run opened by the one run reader (Registry.loadRun) and verified by Registry.verifyOpen, as `verify` and
+    /// `sweep merge` do for any run: the rows `verify` wrote, in order, with the Fashion-MNIST files read once.
+    /// </summary>
+    private static void BnConvRunThroughTheOneVerifyPath(string run, JsonArray written)
+    {
+        var opened = Theory.Registry.loadRun(run);
+        var bn = Assert.IsType<Theory.Registry.OpenRun.BnConvRunOf>(opened);
+        Assert.Equal("bn-conv", opened.Architecture);
+        var rows = Theory.Registry.verifyOpen(opened).ToList();
+        Assert.Equal(1, bn.Item.DataReads);
+        Assert.Equal(written.Select(r => (r!["id"]!.GetValue<string>(), r["verdict"]!.GetValue<string>(), r["detail"]!.GetValue<string>())),
+                     rows.Select(r => (r.Id, r.Verdict, r.Detail)));
+        // two bn-conv runs at once: each verified on its own (no rate results), as for runs of any architecture that are no ladder
+        var ladder = Theory.Registry.verifyLadderOf(Microsoft.FSharp.Collections.ListModule.OfSeq(new[] { opened, Theory.Registry.loadRun(run) }));
+        Assert.True(ladder.IsError && !ladder.ErrorValue.Item2, ladder.ToString());
     }
 
     /// <summary>run.json's test accuracy raised by 5 points: table1 and verify report the mismatch (exit 1).</summary>

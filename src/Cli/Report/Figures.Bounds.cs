@@ -9,53 +9,49 @@ internal static partial class Figures
     public static IEnumerable<Figure> BoundsOverTime(string dir, ReportContent c)
     {
         var lt = c.Long.Tied;
-        var run = new Run(lt.Data);
-        var figs = new List<Figure>();
-        double eta = lt.Data.Eta;
-
-        // A: max_k ‖Z_{k+1} − Z_k‖ at every iterate (engine trace) against the a posteriori bound of A.aposteriori.
-        var measuredA = lt.Trace("smooth_z");
-        double[] boundA;
-        try { boundA = DepthSmoothness.aposterioriScalarBound(run); }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or KeyNotFoundException) { boundA = Array.Empty<double>(); }
-        if (measuredA.Length > 0 && boundA.Length > 0)
-            figs.Add(BoundFigure(dir, "bounds-a-depth-smoothness", "A.aposteriori", "max_k ‖Z_{k+1} − Z_k‖",
-                Times(measuredA.Length, eta), measuredA, Times(boundA.Length, eta), boundA,
-                $"Result A on {lt.Name}: the measured depth increment max_k ‖Z_(k+1) − Z_k‖ (trace) and the A.aposteriori bound (the recursion fed with the run's own maxima) at every iterate"));
-
-        // B: ‖h_L − H(1)‖ (max over the checked samples) against the layer-wise bound, at every snapshot.
-        try
-        {
-            var checks = EulerError.analyse(run);
-            var withSamples = checks.Where(s => s.Samples.Length > 0).ToArray();
-            if (withSamples.Length > 0)
-                figs.Add(BoundFigure(dir, "bounds-b-euler", "B.bound", "max_i ‖h_L^i − H^i(1)‖",
-                    withSamples.Select(s => s.Time).ToArray(), withSamples.Select(s => s.Samples.Max(x => x.Measured)).ToArray(),
-                    withSamples.Select(s => s.Time).ToArray(), withSamples.Select(s => s.Samples.Max(x => x.Bound)).ToArray(),
-                    $"Result B on {lt.Name}: the largest distance between the ResNet output and the neural-ODE solution over the checked samples, and the largest layer-wise bound, at every snapshot (at t = 0, V = 0 makes both the identity: nothing to plot there)"));
-        }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or KeyNotFoundException) { }
-
-        // C: ε(t) = ℓ(t) − ℓ_⊥ against ε(0)(1 − η μ₀/8)^j of C.gdDecay, on the run inside the PL hypotheses.
         var pr = c.PlRun ?? lt;
-        var prun = ReferenceEquals(pr, lt) ? run : new Run(pr.Data);
-        try
-        {
-            var p = PolyakLojasiewicz.path(prun);
-            var ic = PolyakLojasiewicz.initConstants(prun);
-            double rate = PolyakLojasiewicz.descentFactor * PolyakLojasiewicz.plFraction * ic.Mu0, perStep = Math.Max(0, 1 - pr.Data.Eta * rate);
-            var bound = Enumerable.Range(0, p.Eps.Length).Select(j => p.Eps[0] * Math.Pow(perStep, j)).ToArray();
-            var t = Times(p.Eps.Length, pr.Data.Eta);
-            figs.Add(BoundFigure(dir, "bounds-c-pl-decay", "C.gdDecay", "ε(t) = loss(t) − loss_⊥", t, p.Eps, t, bound,
-                Inv($"Result C on {pr.Name} (η = {pr.Data.Eta:G4}): the excess loss ε(t) and the C.gdDecay bound ε(0)(1 − η μ₀/8)^j with μ₀ = {ic.Mu0:G4} at every iterate")));
-        }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or KeyNotFoundException) { }
+        var figs = new List<Figure>();
+        // Every number is the verdict row's: the comparisons the verifier decided on (Registry.VerdictRow.Series), the
+        // worst at each iterate or snapshot; nothing is recomputed here.
+        // A: max_k ‖Z_{k+1} − Z_k‖ (trace and snapshot weights) against the bound A.aposteriori compared it with.
+        if (Drawn(lt, "A.aposteriori") is { } a)
+            figs.Add(BoundFigure(dir, "bounds-a-depth-smoothness", "A.aposteriori", "max_k ‖Z_{k+1} − Z_k‖", a.T, a.Measured, a.T, a.Bound,
+                $"Result A on {lt.Name}: the measured depth increment max_k ‖Z_(k+1) − Z_k‖ (trace, and the snapshot weights) and the A.aposteriori bound it was compared with (the recursion fed with the run's own maxima, plus the rounding allowance), as the verdict row records them ({Describe(a.Row)})"));
+        // B: ‖h_L^i − H^i(1)‖ against the layer-wise bound, the worst sample at every snapshot.
+        if (Drawn(lt, "B.bound") is { } b)
+            figs.Add(BoundFigure(dir, "bounds-b-euler", "B.bound", "‖h_L^i − H^i(1)‖, worst sample", b.T, b.Measured, b.T, b.Bound,
+                $"Result B on {lt.Name}: at every snapshot, the sample whose distance between the ResNet output and the neural-ODE solution came nearest to its layer-wise bound (bound plus the solver's error estimate), as the verdict row records it ({Describe(b.Row)}; at t = 0, V = 0 makes both the identity: nothing to plot there)"));
+        // C: ε(t) = ℓ(t) − ℓ_⊥ against ε(0)(1 − η μ₀/8)^j of C.gdDecay, on the run inside the PL hypotheses.
+        if (Drawn(pr, "C.gdDecay") is { } d)
+            figs.Add(BoundFigure(dir, "bounds-c-pl-decay", "C.gdDecay", "ε(t) = loss(t) − loss_⊥", d.T, d.Measured, d.T, d.Bound,
+                Inv($"Result C on {pr.Name} (η = {pr.Data.Eta:G4}): the excess loss ε(t) (recorded, and recomputed from the snapshot weights) and the C.gdDecay bound ε(0)(1 − η μ₀/8)^j it was compared with, as the verdict row records them ({Describe(d.Row)})")));
         return figs;
     }
 
-    private static double[] Times(int n, double eta) => Enumerable.Range(0, n).Select(j => j * eta).ToArray();
+    /// <summary>The series a bound figure draws for result <paramref name="id"/> of a run: its verdict row's comparisons.</summary>
+    private static BoundSeries? Drawn(ReportRun run, string id) =>
+        run.Rows.FirstOrDefault(r => r.Id == id) is { } row && SeriesOf(row) is { T.Length: > 0 } s ? s : null;
 
-    private static Figure BoundFigure(string dir, string name, string result, string quantity, double[] tm, double[] measured, double[] tb, double[] bound, string caption)
+    private static string Describe(Registry.VerdictRow r) =>
+        $"verdict: {r.Verdict}; {r.Series.Length} points standing for {r.Series.Sum(p => p.Count)} comparisons";
+
+    /// <summary>A verdict row's comparisons as plotted: the time t of each point (read from its "t = …"), the measured
+    /// value and the bound, ordered by time; points without a time are not drawn.</summary>
+    internal sealed record BoundSeries(Registry.VerdictRow Row, double[] T, double[] Measured, double[] Bound);
+
+    private static readonly System.Text.RegularExpressions.Regex TimeOf = new(@"\bt = ([-+0-9.eE]+|inf|nan)\)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    internal static BoundSeries SeriesOf(Registry.VerdictRow row)
+    {
+        var pts = row.Series
+            .Select(p => (p, m: TimeOf.Match(p.When)))
+            .Where(x => x.m.Success && double.TryParse(x.m.Groups[1].Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _))
+            .Select(x => (x.p, t: double.Parse(x.m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)))
+            .OrderBy(x => x.t).ToArray();
+        return new BoundSeries(row, pts.Select(x => x.t).ToArray(), pts.Select(x => x.p.Measured).ToArray(), pts.Select(x => x.p.Bound).ToArray());
+    }
+
+    internal static Figure BoundFigure(string dir, string name, string result, string quantity, double[] tm, double[] measured, double[] tb, double[] bound, string caption)
     {
         var plot = new Plot();
         double lo = double.MaxValue, hi = double.MinValue;

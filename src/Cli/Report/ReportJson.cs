@@ -77,6 +77,7 @@ internal static class ReportJson
         o["constants"] = cs;
         o["notes"] = Strings(r.Notes);
         o.Put("seconds", r.Seconds);
+        o["series"] = Registry.seriesJson(r.Series);
         return o;
     }
 

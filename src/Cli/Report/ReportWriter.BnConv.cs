@@ -1,4 +1,5 @@
 using System.Globalization;
+using ResOdeProofs.Numerics.Blocks.BnConv;
 using System.Text.Json.Nodes;
 using ResOdeProofs.Cli.Sweep;
 using ResOdeProofs.Numerics.Random;
@@ -74,7 +75,7 @@ internal static partial class ReportWriter
     private static List<BnConvCellData> BnConvCells(StudyMerge.Merged m) =>
         m.Cells.Where(c => c.State == CellState.Done)
             .Select(c => (c, dir: Path.Combine(m.Root, "cells", c.Cell.Hash, "run")))
-            .Where(x => m.Root != "" && TrainBnConv.IsRun(x.dir))
+            .Where(x => m.Root != "" && BnConvRun.IsRun(x.dir))
             .Select(x => new BnConvCellData { Name = x.c.Cell.Name, Hash = x.c.Cell.Hash, Run = BnConvRun.Load(x.dir) })
             .ToList();
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using ResOdeProofs.Numerics.Blocks.BnConv;
 using System.Text;
 using System.Text.Json.Nodes;
 using ResOdeProofs.Numerics.IO;
@@ -71,7 +72,7 @@ internal static class BnConvTable
         foreach (var c in Directory.GetDirectories(cells).OrderBy(x => x, StringComparer.Ordinal))
         {
             var runDir = Path.Combine(c, "run");
-            if (!TrainBnConv.IsRun(runDir)) continue;
+            if (!BnConvRun.IsRun(runDir)) continue;
             var j = JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, "run.json")))!;
             int L = j["depth"]!.GetValue<int>(), C = j["channels"]!.GetValue<int>();
             var lay = j["params_layout"]!;

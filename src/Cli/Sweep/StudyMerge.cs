@@ -121,7 +121,7 @@ internal static class StudyMerge
 
     /// <summary>
     /// The number o[key] of verdicts.json: a JSON number, or null meaning NaN, or null with o[key_inf] = ±1 meaning ±∞
-    /// (resode-verdicts/2; the "inf"/"-inf" strings of resode-verdicts/1 are still read).
+    /// (resode-verdicts/2 and /3; the "inf"/"-inf" strings of resode-verdicts/1 are still read).
     /// </summary>
     private static double Num(JsonObject o, string key) => o[key] switch
     {
@@ -155,6 +155,10 @@ internal static class StudyMerge
         }
         if (t == typeof(FSharpList<string>))
             return ListModule.OfSeq((node as JsonArray ?? new JsonArray()).Select(n => n!.GetValue<string>()));
+        if (t == typeof(FSharpList<SeriesPoint>))
+            return ListModule.OfSeq((node as JsonArray ?? new JsonArray()).Select(p => new SeriesPoint(
+                p!["when"]?.GetValue<string>() ?? "", p["where"]?.GetValue<string>() ?? "", Num(p.AsObject(), "measured"), Num(p.AsObject(), "bound"),
+                p["count"]?.GetValue<int>() ?? 1)));
         throw new StudyException($"verdicts.json: cannot read the field {prop.Name} of type {t.Name}");
     });
 

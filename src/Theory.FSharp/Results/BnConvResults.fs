@@ -12,19 +12,11 @@ open ResOdeProofs.Theory.Comparison
 [<Literal>]
 let NotGradientDescent = "mini-batch SGD with momentum and batch norm is not gradient descent"
 
-/// A result about gradient descent, restated on a bn-conv run: its one hypothesis is not met.
-let private notGd (id: string) (title: string) (source: string) (prov: Provenance) (doc: string) : Result<unit> =
-    { Id = id; Title = title; Source = source; Provenance = prov; Doc = doc; Statement = ""
+/// A result about gradient descent or flow, restated on a bn-conv run: its one hypothesis is not met.
+let notGradientDescent (r: Result<'input>) : Result<unit> =
+    { Id = r.Id; Title = r.Title; Source = r.Source; Provenance = r.Provenance; Doc = r.Doc; Statement = ""
       Hypotheses = [ "gradient descent or gradient flow on the full batch, without batch norm", fun () -> NotMet NotGradientDescent ]
       Conclusion = fun () -> Evaluation.notApplicable "not evaluated" }
-
-/// One row per result about gradient descent or flow, every one "hypothesis not met".
-let gradientDescentRows (input: string) : Registry.VerdictRow list =
-    let ofRun = Registry.singleRun |> List.map (fun r -> notGd r.Id r.Title r.Source r.Provenance r.Doc)
-    let ofBlock =
-        Registry.blockSingleRun |> List.filter (fun r -> r.Id <> GenericResults.eulerBound.Id)
-        |> List.map (fun r -> notGd r.Id r.Title r.Source r.Provenance r.Doc)
-    (ofRun @ ofBlock) |> List.map (fun r -> Registry.evaluateRow r input ())
 
 /// A claimed accuracy and its recomputation (counts over N images; the allowance in images).
 type AccuracyClaim =
@@ -56,7 +48,12 @@ let accuracy (id: string) (what: string) : Result<AccuracyClaim> =
 let trainAccuracy = accuracy "E.accuracy.train" "train accuracy (evaluation mode)"
 let testAccuracy = accuracy "E.accuracy.test" "test accuracy"
 
-/// The rows of the folded network: G.B.bound on it, and the half-depth results.
-let foldedRows (blockRun: Run) (half: HalfDepth.HalfDepthInput) : Registry.VerdictRow list =
-    Registry.evaluateRow GenericResults.eulerBound half.Name blockRun
-    :: (HalfDepth.all |> List.map (fun r -> Registry.evaluateRow r half.Name half))
+/// A claim of run.json checked by the engine, as the input of E.accuracy.*.
+let claim (c: ResOdeProofs.Numerics.Blocks.BnConv.BnConvAccuracy.Check) : AccuracyClaim =
+    { Set = c.Set; Images = c.N; Claimed = c.Claimed; Recomputed = c.Folded; Allowance = c.Allowance; Detail = c.Describe() }
+
+/// The folded network of a run as the input of G.B.bound (a conv-block run, opened with `architectures`) and of the
+/// half-depth results.
+let folded (architectures: Architecture list) (f: ResOdeProofs.Numerics.Blocks.BnConv.FoldedNetwork) : Run * HalfDepth.HalfDepthInput =
+    Run(f.Run, architectures),
+    { Name = f.Name; Block = f.Block; Theta = f.Theta; Depth = f.Depth; H0 = f.H0; Samples = f.Samples; HalfStepScale = 1.0 }

@@ -482,7 +482,7 @@ let rate : Result<Ladder> =
                        Correction = 0.0; Weights = [] } : Rate.ObservedOrder)
                 let v = Rate.verdict (Rate.outcome [ order ]) order (sprintf "depths %A" l.Depths) "max over the horizon"
                 let v = match v with Violated wit -> Violated { wit with Measured = beta; Bound = -1.0 } | other -> other
-                { Range = None; Verdict = v; Measured = Some beta; Bound = Some -1.0; Hypotheses = []
+                { Range = None; Series = []; Verdict = v; Measured = Some beta; Bound = Some -1.0; Hypotheses = []
                   Constants =
                     [ "slope", beta; "half-width (95%)", w ]
                     @ List.map2 (fun (r: Run) d -> sprintf "L * max|Delta| at L = %d" r.Setting.Depth, float r.Setting.Depth * d) l.Runs (List.ofArray ds)

@@ -280,11 +280,11 @@ let bound : Result<Run> =
                 Verdict.compare x.Measured (effective x) 0.0 (sprintf "sample i = %d" x.Sample) (sprintf "snapshot %d (t = %g)" c.Snapshot c.Time)
             let tight = all |> Array.filter (fun (_, x) -> x.Measured > 0.0) |> Array.map (fun (_, x) -> x.Bound / x.Measured)
             let paperTight = all |> Array.filter (fun (_, x) -> x.Measured > 0.0) |> Array.map (fun (_, x) -> x.PaperBound / x.Measured)
-            let range =
-                Comparison.tightnessRange
-                    [ for (c, x) in all ->
-                        { Comparison.Check.Measured = x.Measured; Bound = effective x; Where = sprintf "sample i = %d" x.Sample; When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time } ]
-            { Range = range; Verdict = verdict
+            let compared =
+                [ for (c, x) in all ->
+                    ({ Measured = x.Measured; Bound = effective x; Where = sprintf "sample i = %d" x.Sample; When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time }
+                     : Comparison.Check) ]
+            { Range = Comparison.tightnessRange compared; Series = Comparison.series compared; Verdict = verdict
               Measured = Some x.Measured
               Bound = Some x.Bound
               Hypotheses = []
@@ -317,13 +317,13 @@ let propagatedConclusion (name: string) (boundOf: SampleCheck -> float) (checks:
           "secant propagation, norm bounds of the local error only", tight (fun x -> x.SecantBoundNormLocal)
           "secant propagation of the computed node defects (B.bound.defect)", tight (fun x -> x.DefectBound)
           "layer-wise bound of B.bound", tight (fun x -> x.Bound) ]
-    let range =
+    let compared =
         all
         |> Array.map (fun (c, x) ->
             ({ Measured = x.Measured; Bound = effective x; Where = sprintf "sample i = %d" x.Sample; When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time }
              : Comparison.Check))
-        |> Comparison.tightnessRange
-    { Range = range
+    { Range = Comparison.tightnessRange compared
+      Series = Comparison.series compared
       Verdict = verdict
       Measured = Some x.Measured
       Bound = Some(boundOf x)
@@ -359,6 +359,7 @@ let localConclusion (checks: SnapshotCheck[]) : Evaluation =
                      : Comparison.Check) ]
     let worst = all |> List.maxBy (fun x -> if x.Measured = 0.0 then 0.0 else x.Measured / x.Bound)
     { Range = Comparison.tightnessRange all
+      Series = Comparison.series all
       Verdict = Verdict.compare worst.Measured worst.Bound 0.0 worst.Where worst.When
       Measured = Some worst.Measured
       Bound = Some worst.Bound
@@ -480,7 +481,7 @@ let rate : Result<Ladder> =
             let outcome, o = Rate.decideOutcome plain corrected
             let target = Rate.ClaimedOrder
             let verdict = Rate.verdict outcome o (sprintf "depth ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")) "iteration 0 (t = 0)"
-            { Range = None; Verdict = verdict
+            { Range = None; Series = []; Verdict = verdict
               Measured = Some o.Order
               Bound = Some target
               Hypotheses = []

@@ -513,7 +513,7 @@ let eulerRate : Result<BlockLadder> =
             let outcome, o = Rate.decideOutcome plain corrected
             let target = Rate.ClaimedOrder
             let verdict = Rate.verdict outcome o (sprintf "depth ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")) "iteration 0 (t = 0)"
-            { Range = None; Verdict = verdict; Measured = Some o.Order; Bound = Some target; Hypotheses = []
+            { Range = None; Series = []; Verdict = verdict; Measured = Some o.Order; Bound = Some target; Hypotheses = []
               Constants =
                 [ "observed order", o.Order; "95% lower", o.Lower; "95% upper", o.Upper ]
                 @ List.map2 (fun (r: Run) (c: EulerCheck) -> sprintf "bound/measured at L = %d" r.Setting.Depth, c.Bound / c.Measured) l.Runs checks

@@ -202,7 +202,7 @@ let rate : Result<Ladder> =
                     Violated { Where = where' + " (Richardson limits of successive pairs disagree: no limit)"; When = sprintf "iteration %d (t = %g)" d.Iteration d.Time
                                Measured = d.LimitErrorEstimate; Bound = List.min d.Distances }
                 | None -> Rate.verdict combined worst where' (sprintf "iteration %d (t = %g)" d.Iteration d.Time)
-            { Range = None; Verdict = verdict
+            { Range = None; Series = []; Verdict = verdict
               Measured = Some worst.Order
               Bound = Some target
               Hypotheses = []

@@ -274,7 +274,7 @@ let initialPl : Result<Run> =
             let p = path run
             let allowance = ic.Mu0Error + roundingRel * abs p.R.[0]
             let v = atLeast p.R.[0] ic.Mu0 allowance "initialization" "iteration 0 (t = 0)"
-            { Range = None; Verdict = v; Measured = Some p.R.[0]; Bound = Some ic.Mu0; Hypotheses = []
+            { Range = None; Series = []; Verdict = v; Measured = Some p.R.[0]; Bound = Some ic.Mu0; Hypotheses = []
               Constants = initConstantList ic @ [ "r0", p.R.[0] ]
               Notes = [ sprintf "r̃(0) = %.4g vs μ₀ = %.4g (ratio %.3g); layer-averaged μ₀ = %.4g" p.R.[0] ic.Mu0 (p.R.[0] / ic.Mu0) ic.Mu0Layers ] } }
 
@@ -309,7 +309,7 @@ let plAlongRun : Result<Run> =
                           sprintf "not observed: min_j r̃ = %.4g < μ₀/4 = %.4g at %s (r̃/μ₀ = %.3g); an observation, not a violation"
                               w.Measured w.Bound w.When (w.Measured / ic.Mu0) ]
                 | other -> other
-            { Range = None; Verdict = v; Measured = Some p.R.[j]; Bound = Some bound; Hypotheses = []
+            { Range = None; Series = []; Verdict = v; Measured = Some p.R.[j]; Bound = Some bound; Hypotheses = []
               Constants = initConstantList ic @ [ "f", plFraction; "min_r", p.R.[j]; "min_r_over_mu0", p.R.[j] / ic.Mu0 ]
               Notes = [ sprintf "min_j r̃(t_j)/μ₀ = %.4g at iteration %d (r̃(0)/μ₀ = %.4g)" (p.R.[j] / ic.Mu0) j (p.R.[0] / ic.Mu0) ] } }
 

@@ -60,6 +60,42 @@ let tightnessRange (checks: Check seq) : TightnessRange option =
         let at c = sprintf "%s, %s" c.Where c.When
         Some { Min = t lo; MinAt = at lo; Max = t hi; MaxAt = at hi; Count = pos.Length }
 
+/// Points a series keeps at most: a result that compares at every iterate of a long run (thousands of times) is shown
+/// by this many points, each the worst comparison of a run of consecutive times.
+let SeriesPoints = 64
+
+/// How near a comparison came to failing: measured / bound (0 when nothing was measured); a comparison that cannot
+/// hold or fail (a bound that is not finite, a NaN measurement) ranks above every finite one, as in `worst`.
+let private nearness (c: Check) =
+    if not (comparable c) then infinity
+    elif c.Measured <= 0.0 then 0.0
+    elif c.Bound <= 0.0 then infinity
+    else c.Measured / c.Bound
+
+/// The series of a set of comparisons, kept compact: one point per time or depth (`When`, in the order first
+/// compared), the comparison nearest to failing there; over more than `SeriesPoints` times, consecutive times are
+/// merged into `SeriesPoints` runs of equal length, each kept as its worst comparison. Every point is a comparison the
+/// result made (its own measured value, bound, place and time), and the verdict's deciding comparison, the worst of
+/// all, is always one of them.
+let series (checks: Check seq) : SeriesPoint list =
+    let order = Collections.Generic.List<string>()
+    let best = Collections.Generic.Dictionary<string, Check * int>()
+    for c in checks do
+        match best.TryGetValue c.When with
+        | true, (w, n) -> best.[c.When] <- ((if nearness c > nearness w then c else w), n + 1)
+        | _ ->
+            order.Add c.When
+            best.[c.When] <- (c, 1)
+    let perTime = [| for w in order -> best.[w] |]
+    let runs =
+        if perTime.Length <= SeriesPoints then perTime |> Array.map Array.singleton
+        else
+            let per = (perTime.Length + SeriesPoints - 1) / SeriesPoints
+            perTime |> Array.chunkBySize per
+    [ for run in runs ->
+        let c, n = run |> Array.reduce (fun (a, na) (b, nb) -> (if nearness b > nearness a then b else a), na + nb)
+        { SeriesPoint.When = c.When; Where = c.Where; Measured = c.Measured; Bound = c.Bound; Count = n } ]
+
 /// An evaluation from a set of checks, with constants and notes.
 let evaluation (rel: float) (checks: Check seq) constants notes : Evaluation =
     let arr = Seq.toArray checks
@@ -70,4 +106,5 @@ let evaluation (rel: float) (checks: Check seq) constants notes : Evaluation =
       Hypotheses = []
       Constants = constants
       Notes = notes
-      Range = tightnessRange arr }
+      Range = tightnessRange arr
+      Series = series arr }

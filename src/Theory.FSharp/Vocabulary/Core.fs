@@ -12,6 +12,18 @@ type Provenance =
     /// An empirical regularity the paper reports or predicts (e.g. an observed rate), checked statistically.
     | Empirical
 
+/// One point of a result's series of comparisons (Comparison.series): at one time or depth (`When`), or over a run of
+/// consecutive ones, the comparison that came nearest to failing (largest measured / bound) among the `Count` made
+/// there, with where it was made. Declared before `Witness` so that a record written with Where/When/Measured/Bound
+/// alone is still read as a witness or a comparison.
+type SeriesPoint =
+    { When: string
+      Where: string
+      Measured: float
+      Bound: float
+      /// comparisons this point stands for (the others at its time, or in its run of times, came less near to failing)
+      Count: int }
+
 /// Where and when a bound failed: the witness of a violation.
 type Witness =
     { /// e.g. "layer k = 12", "sample i = 3", "depth ladder L = 16 → 32"
@@ -69,7 +81,10 @@ type Evaluation =
       /// Free-form notes for the report (e.g. the observed rate with its interval).
       Notes: string list
       /// Tightness over every comparison the result made (None: one comparison, the verdict's own tightness).
-      Range: TightnessRange option }
+      Range: TightnessRange option
+      /// The comparisons the verdict was decided on, one point per time or depth (empty: a result that does not compare
+      /// a measured quantity with a bound point by point, e.g. a rate).
+      Series: SeriesPoint list }
 
 /// A named, sourced, checkable statement, generic in what it is evaluated on ('input: one run, or a depth ladder).
 type Result<'input> =
@@ -133,14 +148,14 @@ module Evaluation =
 
     /// An evaluation with only a verdict and the measured/bound pair.
     let simple verdict measured bound constants =
-        { Verdict = verdict; Measured = Some measured; Bound = Some bound; Hypotheses = []; Constants = constants; Notes = []; Range = None }
+        { Verdict = verdict; Measured = Some measured; Bound = Some bound; Hypotheses = []; Constants = constants; Notes = []; Range = None; Series = [] }
 
     let notApplicable why =
-        { Verdict = NotApplicable why; Measured = None; Bound = None; Hypotheses = []; Constants = []; Notes = []; Range = None }
+        { Verdict = NotApplicable why; Measured = None; Bound = None; Hypotheses = []; Constants = []; Notes = []; Range = None; Series = [] }
 
     /// An evaluation that only says which hypotheses are not met.
     let hypothesisNotMet (failed: (string * string) list) checks =
-        { Verdict = HypothesisNotMet failed; Measured = None; Bound = None; Hypotheses = checks; Constants = []; Notes = []; Range = None }
+        { Verdict = HypothesisNotMet failed; Measured = None; Bound = None; Hypotheses = checks; Constants = []; Notes = []; Range = None; Series = [] }
 
 module Result =
     /// Evaluates a result: the hypotheses first (all of them, so the report can list each), then,

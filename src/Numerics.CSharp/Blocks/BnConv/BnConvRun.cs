@@ -1,19 +1,18 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using ResOdeProofs.Numerics;
-using ResOdeProofs.Numerics.Blocks.BnConv;
 using ResOdeProofs.Numerics.IO;
 using ResOdeProofs.Numerics.Model;
 
-namespace ResOdeProofs.Cli;
+namespace ResOdeProofs.Numerics.Blocks.BnConv;
 
 /// <summary>
 /// A finished run of `train --arch bn-conv` read back: its settings, trained parameters and running statistics, and
 /// the images it was trained and tested on (Fashion-MNIST, the same first N images), for checks that recompute what
-/// run.json claims.
+/// run.json claims. The images are read once per run object (the first <see cref="Data"/> call), however many checks
+/// use them.
 /// </summary>
-internal sealed class BnConvRun
+public sealed class BnConvRun
 {
     public required string Directory { get; init; }
     public required JsonNode Json { get; init; }
@@ -24,6 +23,15 @@ internal sealed class BnConvRun
     public required int TestSize { get; init; }
     public required int Batch { get; init; }
     public string Init => Json["init"]?.GetValue<string>() ?? "?";
+
+    /// <summary>True when <paramref name="dir"/> holds a run written by `train --arch bn-conv` (run.json "kind": "bn-conv").</summary>
+    public static bool IsRun(string dir)
+    {
+        var p = Path.Combine(dir, "run.json");
+        if (!File.Exists(p)) return false;
+        try { return JsonNode.Parse(File.ReadAllText(p))?["kind"]?.GetValue<string>() == "bn-conv"; }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException) { return false; }
+    }
 
     /// <summary>Reads run.json, params.npy and statistics.npy; a malformed run is a RunFormatException naming the file.</summary>
     public static BnConvRun Load(string dir)
@@ -66,10 +74,60 @@ internal sealed class BnConvRun
     /// <summary>The run's training and test images (Fashion-MNIST from <paramref name="dataDir"/> or the default place).</summary>
     public (ImageSet Train, ImageSet Test) Data(string? dataDir)
     {
-        var (train, test) = ImageSet.FashionMnist(dataDir ?? Json["data_dir"]?.GetValue<string>());
-        return (train.Take(TrainSize), test.Take(TestSize));
+        lock (_data)
+        {
+            if (_data.TryGetValue(dataDir ?? "", out var d)) return d;
+            var (train, test) = ImageSet.FashionMnist(dataDir ?? Json["data_dir"]?.GetValue<string>());
+            DataReads++;
+            return _data[dataDir ?? ""] = (train.Take(TrainSize), test.Take(TestSize));
+        }
+    }
+
+    private readonly Dictionary<string, (ImageSet, ImageSet)> _data = new();
+
+    /// <summary>How many times this run read the image files (once per data directory asked for).</summary>
+    public int DataReads { get; private set; }
+
+    /// <summary>Test images the folded network is evaluated on (its states after the stem are the samples h₀).</summary>
+    public const int FoldedSamples = 2;
+
+    /// <summary>
+    /// The trained network with batch norm folded into its convolutions, as run data of conv blocks (one snapshot: the
+    /// trained parameters; inputs: the states h₀ after the stem of the first <see cref="FoldedSamples"/> test images),
+    /// with the block, its parameters and h₀ for the half-depth results.
+    /// </summary>
+    public FoldedNetwork Folded(string? dataDir = null)
+    {
+        var cfg = Config;
+        var (train, test) = Data(dataDir);
+        var (mean, std) = BnConvTrainer.PixelMoments(train);
+        int n = Math.Min(FoldedSamples, test.Count), px = cfg.InputSide * cfg.InputSide;
+        var images = new float[n * px];
+        for (int s = 0; s < n; s++) BnConvTrainer.Prepare(test, s, 0, 0, false, mean, std, images.AsSpan(s * px, px));
+        var h0 = BnConvFolded.Stem(cfg, Theta, Statistics, images, n);
+        var theta = BnConvFolded.Fold(cfg, Theta, Statistics);
+        string name = $"{Directory} (trained network, batch norm folded, {n} test images)";
+        var block = BnConvFolded.Block(cfg);
+        var hyper = new Dictionary<string, double> { ["channels"] = cfg.Channels, ["height"] = cfg.Side, ["width_px"] = cfg.Side };
+        int d = block.StateDim;
+        var arch = ArchitectureMetadata.Of(block, hyper);
+        var meta = new RunMetadata
+        {
+            Activation = Activations.Name(cfg.Activation), Eta = 1.0, Optimizer = "sgd", Iterations = 0, Depth = cfg.Depth, N = n, D = d, DIn = d, DOut = d,
+            Init = new InitMetadata { Kind = Init, Description = "trained bn-conv network, batch norm folded" }, Architecture = arch,
+        };
+        var data = new RunData
+        {
+            Directory = name, Meta = meta, Architecture = arch, Block = block, Depth = cfg.Depth, Dim = d,
+            Data = new Dataset(n, d, d, h0, new double[h0.Length]), Activation = cfg.Activation, Eta = 1.0,
+            Steps = new[] { 0 }, Theta = new[] { theta }, Losses = new[] { 0.0 }, Trace = new Dictionary<string, double[]>(),
+        };
+        return new FoldedNetwork(name, data, block, theta, cfg.Depth, h0, n);
     }
 }
+
+/// <summary>The folded network of a bn-conv run (<see cref="BnConvRun.Folded"/>): as run data, and its parts.</summary>
+public sealed record FoldedNetwork(string Name, RunData Run, ConvBlock Block, double[] Theta, int Depth, double[] H0, int Samples);
 
 /// <summary>
 /// Evidence for a bn-conv run's accuracies: run.json's claim against the accuracy recomputed from params.npy,
@@ -77,10 +135,10 @@ internal sealed class BnConvRun
 /// evaluates. The allowance is rounding, and is counted rather than guessed: the images whose predicted class differs
 /// between the folded and the unfolded evaluation (equal in real arithmetic, so any difference is rounding).
 /// </summary>
-internal static class BnConvAccuracy
+public static class BnConvAccuracy
 {
     /// <summary>One claim checked: N images, the claimed fraction, the recomputed correct counts, the allowance.</summary>
-    internal sealed record Check(string Set, int N, double Claimed, int Folded, int Unfolded, int Allowance)
+    public sealed record Check(string Set, int N, double Claimed, int Folded, int Unfolded, int Allowance)
     {
         /// <summary>Images by which the claim differs from the recomputation (folded, as the trainer measures).</summary>
         public double Difference => Math.Abs(Claimed * N - Folded);
