@@ -177,3 +177,47 @@ let figure2Segments () =
 let figure2ShapeBump () =
     let spec = RunSpec(Depth = 64, Width = 64, Samples = 50, Dim = 16, Eta = 0.0003125, Iterations = 50, Snapshots = 5, Seed = 0L)
     bumpIsViolated (RunDirectory.InMemory(spec.Train())) 2 (spec.Depth / 2) 0.001
+
+/// Per-pair comparisons (docs/theorems/DepthSmoothness.md, "A.split.pairs"): on the reduced figure-2 shape a bump of
+/// 0.001 on one layer of snapshot 2 (losses and trace rewritten) is looked for at every layer whose bumped increments stay
+/// below the largest per-pair bound, so that the former comparison (max over pairs against max over pairs) cannot see it;
+/// at least one such layer must exist, and at each of them the per-pair comparison of A.split.segments reports it
+/// violated at that snapshot while the former comparison holds.
+[<Fact(DisplayName = "A.split.segments: figure-2 shape, one layer bumped by 0.001 below the largest increment's bound → violated per pair (max-over-pairs comparison holds)")>]
+let figure2ShapePairBump () =
+    let spec = RunSpec(Depth = 64, Width = 64, Samples = 50, Dim = 16, Eta = 0.0003125, Iterations = 50, Snapshots = 5, Seed = 0L)
+    let faithful = RunDirectory.InMemory(spec.Train())
+    let s, delta = 2, 0.001
+    let b = SplitResults.bounds (Run(faithful))
+    let pairBound = b.SegmentPairs.[s]
+    let maxBound = Array.max pairBound
+    let md = spec.Width * spec.Dim
+    let incrementsAfterBump (layer: int) =
+        // pairs layer − 1 and layer (0-based) change: ‖ΔW ± δ·1‖ with the V part unchanged
+        let w, v = faithful.W.[s], faithful.V.[s]
+        [ for k0 in [ layer - 1; layer ] do
+            if k0 >= 0 && k0 < spec.Depth - 1 then
+                let sign = if k0 = layer - 1 then 1.0 else -1.0
+                let dw = Array.init md (fun e -> w.[(k0 + 1) * md + e] - w.[k0 * md + e] + sign * delta)
+                let dv = Linalg.frobeniusDiff v ((k0 + 1) * md) v (k0 * md) md
+                yield k0, sqrt (Linalg.norm dw ** 2.0 + dv * dv) ]
+    let hidden =
+        [ for layer in 1 .. spec.Depth - 2 do
+            let after = incrementsAfterBump layer
+            if after |> List.forall (fun (_, x) -> x < maxBound * (1.0 - 1e-3))
+               && after |> List.exists (fun (k0, x) -> x > pairBound.[k0] * (1.0 + 1e-3)) then yield layer ]
+    Assert.True(not hidden.IsEmpty, "no layer whose bump stays below the largest bound yet exceeds its pair's bound")
+    for layer in hidden |> List.truncate 3 do
+        let data = ownCopy faithful
+        SharperBoundsProperties.bumpLayer data s layer delta
+        let run = Run(data)
+        for r in [ RunIntegrity.snapshotLoss; RunIntegrity.traceConsistency ] do
+            Assert.True(Verdict.isHolds (Result.evaluate r run).Verdict, sprintf "%s lets the bump through" r.Id)
+        let bumped = SplitResults.bounds run
+        let former = Comparison.evaluation Comparison.roundingRel (SplitResults.compareMaxOnly run bumped.Segments true) [] []
+        Assert.True(Verdict.isHolds former.Verdict, sprintf "layer %d: the max-over-pairs comparison was expected to hold: %A" layer former.Verdict)
+        match (Result.evaluate SplitResults.splitSegments run).Verdict with
+        | Violated w ->
+            Assert.Contains(sprintf "iteration %d" data.Steps.[s], w.When)
+            Assert.Contains("pair k =", w.Where)
+        | v -> failwithf "layer %d: A.split.segments expected Violated, got %A" layer v
