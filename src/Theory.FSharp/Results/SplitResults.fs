@@ -330,8 +330,8 @@ let private compareWithRun (run: Run) (bound: float[]) (pairs: float[][]) =
                             When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
     }
 
-/// The former comparison, max over pairs of the increments against max over pairs of the bounds (kept for the tests
-/// that show what the per-pair comparison adds).
+/// The former comparison, max over pairs of the increments against max over pairs of the bounds (for a mutation test
+/// showing what the per-pair comparison adds).
 let compareMaxOnly (run: Run) (bound: float[]) (skipStart: bool) =
     let sz = run.Trace "smooth_z"
     seq {
