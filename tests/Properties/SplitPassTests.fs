@@ -177,3 +177,4 @@ let figure2Segments () =
 let figure2ShapeBump () =
     let spec = RunSpec(Depth = 64, Width = 64, Samples = 50, Dim = 16, Eta = 0.0003125, Iterations = 50, Snapshots = 5, Seed = 0L)
     bumpIsViolated (RunDirectory.InMemory(spec.Train())) 2 (spec.Depth / 2) 0.001
+

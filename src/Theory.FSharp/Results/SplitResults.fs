@@ -124,8 +124,10 @@ let private startState (run: Run) (w: float[]) (v: float[]) =
 
 let private uOf (st: PairState) = min st.XW (Linalg.norm st.DW + st.RW), min st.XV (Linalg.norm st.DV + st.RV)
 
-let private boundOf (states: PairState[]) =
-    states |> Array.fold (fun acc st -> let uw, uv = uOf st in max acc (sqrt (uw * uw + uv * uv))) 0.0
+/// The bound of each pair, (u_W² + u_V²)^{1/2}.
+let private pairBounds (states: PairState[]) = states |> Array.map (fun st -> let uw, uv = uOf st in sqrt (uw * uw + uv * uv))
+
+let private boundOf (states: PairState[]) = pairBounds states |> Array.fold max 0.0
 
 /// One gradient-descent step of the recursion with the quantities of iterate j.
 let private step (eta: float) (md: int) (it: Iterate) (states: PairState[]) =
@@ -145,6 +147,9 @@ let private step (eta: float) (md: int) (it: Iterate) (states: PairState[]) =
 /// The bounds of A.split from t = 0 and restarted at every snapshot, at every iterate 0..Steps[last], from one replay.
 type SplitBounds =
     { FromZero: float[]; Segments: float[]
+      /// the bound of every pair (index k − 1 for the pair k, k + 1) at every snapshot s ≥ 1, from t = 0 and propagated from
+      /// snapshot s − 1 (index s; entry 0 unused)
+      FromZeroPairs: float[][]; SegmentPairs: float[][]
       /// max over segment ends of max|Z_replayed − Z_recorded| / max|Z_recorded|
       ReplayDrift: float
       AMax: float; LEMax: float; Seconds: float }
@@ -160,6 +165,7 @@ let private observe (run: Run) : int -> IterateCallback option =
     let eta, md, fL = run.Setting.Eta, run.Shape.LayerSize, float run.Setting.Depth
     let ctx = Context.ofRun run
     let fromZero, segs = Array.zeroCreate (n + 1), Array.zeroCreate (n + 1)
+    let zeroPairs, segPairs = Array.create run.SnapshotCount [||], Array.create run.SnapshotCount [||]
     let zero = startState run (run.W 0) (run.V 0)
     let seg = ref (startState run (run.W 0) (run.V 0))
     let j0 = run.Steps.[0]
@@ -190,6 +196,9 @@ let private observe (run: Run) : int -> IterateCallback option =
                     step eta md it seg.Value
                     fromZero.[j + 1] <- boundOf zero
                     segs.[j + 1] <- boundOf seg.Value
+                    if j + 1 = until then
+                        zeroPairs.[s + 1] <- pairBounds zero
+                        segPairs.[s + 1] <- pairBounds seg.Value
                 else
                     // the end of the segment: the from-zero trajectory continues from the recorded snapshot s + 1;
                     // add the jump of each increment (after the bound at this iterate has been stored)
@@ -207,7 +216,8 @@ let private observe (run: Run) : int -> IterateCallback option =
                         st.RV <- st.RV + jv; st.XV <- st.XV + jv)
                 seconds.Value <- seconds.Value + sw.Elapsed.TotalSeconds
                 if j = until && s + 1 = last then
-                    boundsCache.AddOrUpdate(run, { FromZero = fromZero; Segments = segs; ReplayDrift = drift.Value
+                    boundsCache.AddOrUpdate(run, { FromZero = fromZero; Segments = segs; FromZeroPairs = zeroPairs; SegmentPairs = segPairs
+                                                   ReplayDrift = drift.Value
                                                    AMax = amax.Value; LEMax = lemax.Value; Seconds = seconds.Value }))
 
 /// The bounds of a run whose evidence replay is certified (the hypotheses say so): computed during that replay, or,
@@ -289,8 +299,40 @@ let landingGap (run: Run) =
             (ends |> Array.map (fun s -> s.Replay.EndDeviation) |> Array.max),
             (ends |> Array.map (fun s -> s.Replay.EndWorstLayerDeviation) |> Array.max)
 
-/// Checks of a bound sequence against the trace's smooth_z (when present) and the snapshot weights.
-let private compareWithRun (run: Run) (bound: float[]) (skipStart: bool) =
+/// ‖Z_{k+1} − Z_k‖_F of every pair (index k − 1) at snapshot s, from the recorded weights.
+let private recordedIncrements (run: Run) (s: int) =
+    let md = run.Shape.LayerSize
+    let w, v = run.W s, run.V s
+    Array.init (run.Setting.Depth - 1) (fun k0 ->
+        let a = Linalg.frobeniusDiff w ((k0 + 1) * md) w (k0 * md) md
+        let b = Linalg.frobeniusDiff v ((k0 + 1) * md) v (k0 * md) md
+        sqrt (a * a + b * b))
+
+/// Checks of a bound sequence against the trace's smooth_z (when present, max over pairs at every iterate) and, pair by
+/// pair, the recorded snapshot weights: each pair's increment against that pair's bound (A.split.pairs in
+/// docs/theorems/DepthSmoothness.md). The iterate-0 bound of A.split is the snapshot's own increments and is not compared.
+let private compareWithRun (run: Run) (bound: float[]) (pairs: float[][]) =
+    let sz = run.Trace "smooth_z"
+    seq {
+        match sz with
+        | Some sz ->
+            for j in 1 .. min (bound.Length - 1) (sz.Length - 1) ->
+                { Measured = sz.[j]; Bound = bound.[j]; Where = "max_k ‖Z_{k+1} − Z_k‖_F (trace smooth_z)"
+                  When = sprintf "iteration %d (t = %g)" j (float j * run.Setting.Eta) }
+        | None -> ()
+        for s in 1 .. run.SnapshotCount - 1 do
+            let j = run.Steps.[s]
+            if pairs.[s].Length > 0 then
+                let measured = recordedIncrements run s
+                for k0 in 0 .. measured.Length - 1 do
+                    yield { Measured = measured.[k0]; Bound = pairs.[s].[k0]
+                            Where = sprintf "‖Z_{k+1} − Z_k‖_F, pair k = %d (snapshot weights)" (k0 + 1)
+                            When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
+    }
+
+/// The former comparison, max over pairs of the increments against max over pairs of the bounds (for a mutation test
+/// showing what the per-pair comparison adds).
+let compareMaxOnly (run: Run) (bound: float[]) (skipStart: bool) =
     let sz = run.Trace "smooth_z"
     seq {
         match sz with
@@ -306,11 +348,14 @@ let private compareWithRun (run: Run) (bound: float[]) (skipStart: bool) =
                         When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
     }
 
-let private snapshotTightness (run: Run) (bound: float[]) =
-    [ for s in 1 .. run.SnapshotCount - 1 ->
+let private snapshotTightness (run: Run) (bound: float[]) (pairs: float[][]) =
+    [ for s in 1 .. run.SnapshotCount - 1 do
         let j = run.Steps.[s]
         let m = run.DepthIncrement s
-        sprintf "tightness at snapshot %d (iteration %d)" s j, (if m > 0.0 then bound.[j] / m else infinity) ]
+        yield sprintf "tightness at snapshot %d (iteration %d), max over pairs" s j, (if m > 0.0 then bound.[j] / m else infinity)
+        if pairs.[s].Length > 0 then
+            let worst = Array.map2 (fun b x -> if x > 0.0 then b / x else infinity) pairs.[s] (recordedIncrements run s) |> Array.max
+            yield sprintf "tightness at snapshot %d, worst pair" s, worst ]
 
 let private splitConstants (run: Run) (b: SplitBounds) =
     let gap, gapLayer = landingGap run
@@ -337,8 +382,8 @@ let split : Result<Run> =
       Conclusion =
         fun run ->
             let b = bounds run
-            let e = evaluation roundingRel (compareWithRun run b.FromZero false) [] []
-            { e with Constants = splitConstants run b @ snapshotTightness run b.FromZero } }
+            let e = evaluation roundingRel (compareWithRun run b.FromZero b.FromZeroPairs) [] []
+            { e with Constants = splitConstants run b @ snapshotTightness run b.FromZero b.FromZeroPairs } }
 
 /// (A.split.segments) restarted at every snapshot.
 let splitSegments : Result<Run> =
@@ -355,8 +400,8 @@ let splitSegments : Result<Run> =
       Conclusion =
         fun run ->
             let b = bounds run
-            let e = evaluation roundingRel (compareWithRun run b.Segments true) [] []
-            { e with Constants = splitConstants run b @ snapshotTightness run b.Segments } }
+            let e = evaluation roundingRel (compareWithRun run b.Segments b.SegmentPairs) [] []
+            { e with Constants = splitConstants run b @ snapshotTightness run b.Segments b.SegmentPairs } }
 
 // The recursion joins the evidence replay on the runs where its cheap hypotheses hold (the replay's own verdict is
 // known only after the pass; the results check it).
