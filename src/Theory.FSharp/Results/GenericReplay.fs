@@ -21,7 +21,8 @@ let unit = Math.ScaleB(1.0, -53)
 let weigh (a: float) (c: float) = if a = 0.0 then 0.0 else a * c
 
 /// The quantities of pair (k, k+1) (0-based k = 0..L−2) at one iterate: the exact forcing E_k (P entries) and a_k.
-type PairQuantities = { E: float[]; A: float }
+/// With the architecture's PartBracket, also the part-by-part bracket matrix summed over the samples (else None).
+type PairQuantities = { E: float[]; A: float; Parts: float[,] option }
 
 /// Evaluates E_k and a_k for every pair at one iterate from its parameters, states, adjoints and gradient.
 let pairQuantities (run: BlockRun) (arch: Architecture) (block: IResidualBlock) (theta: float[]) (hs: float[]) (ps: float[]) (g: float[]) =
@@ -45,6 +46,7 @@ let pairQuantities (run: BlockRun) (arch: Architecture) (block: IResidualBlock) 
         let fro = run.Parts |> Array.mapi (fun q (name, _) -> name, max (fst partNorms.[k].[q]) (fst partNorms.[k + 1].[q])) |> Map.ofArray
         let op = run.Parts |> Array.mapi (fun q (name, _) -> name, max (snd partNorms.[k].[q]) (snd partNorms.[k + 1].[q])) |> Map.ofArray
         let mutable a = 0.0
+        let parts = arch.PartBracket |> Option.map (fun _ -> Array2D.zeroCreate run.Parts.Length run.Parts.Length)
         for i in 0 .. n - 1 do
             let pn = Linalg.frobenius ps ((k + 2) * nd + i * d) d
             let b = { Hidden = Linalg.frobenius hs ((k + 1) * nd + i * d) d; AdjointSum = pn; PartFro = fro; PartOp = op
@@ -54,12 +56,24 @@ let pairQuantities (run: BlockRun) (arch: Architecture) (block: IResidualBlock) 
                 | Some at -> at b { Theta = theta; First = k * P; Second = (k + 1) * P; State = hs; StateOffset = (k + 1) * nd + i * d }
                 | None -> fst (arch.SecondDerivatives b)
             a <- a + weigh pn cTT
-        { E = e; A = a })
+            match arch.PartBracket, parts with
+            | Some pb, Some m ->
+                let ai = pb b { Theta = theta; First = k * P; Second = (k + 1) * P; State = hs; StateOffset = (k + 1) * nd + i * d } ps ((k + 2) * nd + i * d)
+                m |> Array2D.iteri (fun q q' v -> m.[q, q'] <- v + ai.[q, q'])
+            | _ -> ()
+        { E = e; A = a; Parts = parts })
 
-/// The recursion's state for one pair.
-type private PairState = { D: float[]; mutable R: float; mutable X: float }
+/// The recursion's state for one pair: the exact accumulated forcing D, and for the whole layer difference and for each
+/// part (with a part-by-part bracket) the accumulated bracket bound r and the plain Grönwall value x.
+type private PairState = { D: float[]; mutable R: float; mutable X: float; RQ: float[]; XQ: float[] }
 
-let private uOf (p: PairState) = min p.X (Linalg.norm p.D + p.R)
+/// ‖Δ_k‖ ≤ u and ‖Δ_k,q‖ ≤ uq_q: u = min(x, ‖D‖ + r, (Σ_q ũ_q²)^{1/2}) with ũ_q = min(xq_q, ‖D_q‖ + rq_q), uq_q = min(ũ_q, u)
+/// (each term bounds the same norm by induction, so their minimum does too; without parts, ũ = ∞).
+let private bounds (off: int[]) (size: int[]) (p: PairState) =
+    let scalar = min p.X (Linalg.norm p.D + p.R)
+    let partU = Array.init off.Length (fun q -> min p.XQ.[q] (Linalg.frobenius p.D off.[q] size.[q] + p.RQ.[q]))
+    let u = min scalar (sqrt (partU |> Array.sumBy (fun x -> x * x)))
+    u, partU |> Array.map (min u)
 
 /// One replayed stretch from..to: the recomputed columns (BlockTraceColumns; absolute iterate index, NaN
 /// outside the stretch; step_max at j is the update applied after iterate j), per part the largest operator norm over the
@@ -67,6 +81,8 @@ let private uOf (p: PairState) = min p.X (Linalg.norm p.D + p.R)
 /// and for plain gradient descent the bound of G.A.split per iterate (NaN otherwise) with the largest a_k, L‖E_k‖ seen.
 type Stretch =
     { From: int; To: int; Bound: float[]; AMax: float; LEMax: float; GronwallOnly: float[]
+      /// the bound with the scalar bracket a_k‖Δ_k‖ only (equal to Bound for a block without PartBracket)
+      ScalarBound: float[]
       Columns: IReadOnlyDictionary<string, float[]>
       OpNorms: Map<int, float[]>
       EndTheta: float[] }
@@ -99,17 +115,25 @@ let replayStretch (run: BlockRun) (theta0: float[]) (from: int) (upTo: int) (tot
     for c in BlockTraceColumns.For block do columns.[c] <- Array.create total nan
     let snapIters = set run.Steps
     let mutable opNorms = Map.empty
-    let states =
-        Array.init (L - 1) (fun k ->
-            let dv = Array.init P (fun i -> theta0.[(k + 1) * P + i] - theta0.[k * P + i])
-            let x = Linalg.norm dv
-            { D = dv; R = 0.0; X = x })
+    let withParts = withPairs && arch.Value.PartBracket.IsSome
+    let nParts = run.Parts.Length
+    let newState k =
+        let dv = Array.init P (fun i -> theta0.[(k + 1) * P + i] - theta0.[k * P + i])
+        let x = Linalg.norm dv
+        { D = dv; R = 0.0; X = x
+          RQ = Array.zeroCreate nParts
+          XQ = Array.init nParts (fun q -> if withParts then Linalg.frobenius dv offsets.[q] sizes.[q] else infinity) }
+    let states = Array.init (L - 1) newState
+    let scalarStates = Array.init (L - 1) newState
+    for p in scalarStates do Array.fill p.XQ 0 nParts infinity
     let plain = Array.init (L - 1) (fun k -> states.[k].X)
     let bound = Array.create total nan
+    let scalarBound = Array.create total nan
     let gronwall = Array.create total nan
     let mutable aMax, leMax = 0.0, 0.0
     let record j =
-        bound.[j] <- states |> Array.fold (fun m p -> max m (uOf p)) 0.0
+        bound.[j] <- states |> Array.fold (fun m p -> max m (fst (bounds offsets sizes p))) 0.0
+        scalarBound.[j] <- scalarStates |> Array.fold (fun m p -> max m (fst (bounds offsets sizes p))) 0.0
         gronwall.[j] <- Array.max (Array.append plain [| 0.0 |])
     if withPairs then record from
     let observe =
@@ -128,13 +152,11 @@ let replayStretch (run: BlockRun) (theta0: float[]) (from: int) (upTo: int) (tot
                 let th, g = theta.ToArray(), grad.ToArray()
                 let q = pairQuantities run arch.Value block th (net.HiddenStates.ToArray()) (net.Adjoints.ToArray()) g
                 for k in 0 .. L - 2 do
-                    let p = states.[k]
                     let e = q.[k].E
                     let en = Linalg.norm e
                     let a = q.[k].A
                     aMax <- max aMax a
                     leMax <- max leMax (float L * en)
-                    let u = uOf p
                     // rounding of the update θ ← θ − ηG of both layers (entry-wise u|θ_new| + u|ηg|, the last term generous)
                     let layerNew k' =
                         let mutable s = 0.0
@@ -143,15 +165,26 @@ let replayStretch (run: BlockRun) (theta0: float[]) (from: int) (upTo: int) (tot
                             s <- s + v * v
                         sqrt s + 1.01 * eta * Linalg.frobenius g (k' * P) P
                     let rounding = 1.01 * unit * (layerNew k + layerNew (k + 1))
-                    for i in 0 .. P - 1 do p.D.[i] <- p.D.[i] - eta * e.[i]
-                    p.R <- p.R + eta * weigh u a + rounding
-                    p.X <- u + eta * weigh u a + eta * en + rounding
+                    for p in [ states.[k]; scalarStates.[k] ] do
+                        let u, uq = bounds offsets sizes p
+                        match q.[k].Parts with
+                        | Some m when not (Double.IsInfinity p.XQ.[0]) ->
+                            for r in 0 .. nParts - 1 do
+                                let mutable beta = 0.0
+                                for c in 0 .. nParts - 1 do beta <- beta + weigh uq.[c] m.[r, c]
+                                let eq = Linalg.frobenius e offsets.[r] sizes.[r]
+                                p.RQ.[r] <- p.RQ.[r] + eta * beta + rounding
+                                p.XQ.[r] <- uq.[r] + eta * beta + eta * eq + rounding
+                        | _ -> ()
+                        for i in 0 .. P - 1 do p.D.[i] <- p.D.[i] - eta * e.[i]
+                        p.R <- p.R + eta * weigh u a + rounding
+                        p.X <- u + eta * weigh u a + eta * en + rounding
                     plain.[k] <- plain.[k] + eta * weigh plain.[k] a + eta * en + rounding
                 record (j + 1))
     match BlockReplay.Run(block, L, run.Data.Data, run.Data.A, run.Data.B, eta, Option.toNullable clip, ReadOnlySpan(theta0), from, upTo, observe) with
     | null -> None
     | endTheta ->
-        Some { From = from; To = upTo; Bound = bound; AMax = aMax; LEMax = leMax; GronwallOnly = gronwall
+        Some { From = from; To = upTo; Bound = bound; ScalarBound = scalarBound; AMax = aMax; LEMax = leMax; GronwallOnly = gronwall
                Columns = columns; OpNorms = opNorms; EndTheta = endTheta }
 
 /// The last iterate a generic run evaluated (its losses), at least its last snapshot.
