@@ -71,7 +71,10 @@ type private PairState = { D: float[]; mutable R: float; mutable X: float; RQ: f
 /// (each term bounds the same norm by induction, so their minimum does too; without parts, ũ = ∞).
 let private bounds (off: int[]) (size: int[]) (p: PairState) =
     let scalar = min p.X (Linalg.norm p.D + p.R)
-    let partU = Array.init off.Length (fun q -> min p.XQ.[q] (Linalg.frobenius p.D off.[q] size.[q] + p.RQ.[q]))
+    let partU =
+        Array.init off.Length (fun q ->
+            if Double.IsPositiveInfinity p.XQ.[q] then infinity   // no part-by-part recursion: no bound from it
+            else min p.XQ.[q] (Linalg.frobenius p.D off.[q] size.[q] + p.RQ.[q]))
     let u = min scalar (sqrt (partU |> Array.sumBy (fun x -> x * x)))
     u, partU |> Array.map (min u)
 
