@@ -64,7 +64,7 @@ let bumpLastSnapshotBy (target: float) (run: Run) : Run =
 /// then ‖Δ_k‖ ≥ δ√P − (observed ‖Δ_k‖) ≥ 1.5·z_N > z_N (triangle inequality, observed ≤ z_N), so a check that reads
 /// the snapshot's parameters must report a violation.
 let bumpLastSnapshot (run: Run) : Run =
-    let bound, _ = GenericResults.depthSmoothnessBoundWith true run.Architecture.Value run
+    let bound, _, _ = GenericResults.depthSmoothnessBoundWith true run.Architecture.Value run
     bumpLastSnapshotBy (2.5 * bound.[run.Steps.[run.SnapshotCount - 1]]) run
 
 /// The setting of a catalog entry's report example (as the report's architectures section trains it).

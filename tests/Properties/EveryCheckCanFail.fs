@@ -146,13 +146,13 @@ let ``C.gfDecay, C.gfPathLength: recorded loss above the decay envelope → viol
         |> List.reduce (.&.))
 
 [<ProfiledProperty(4, Replay = "(4247,1929)")>]
-let ``G.A.aposteriori: depth increment far above the bound → violated`` () =
+let ``G.A.aposteriori: last snapshot's depth increment far above the bound → violated`` () =
     Prop.forAll OneLayerBlockProperties.oneLayerArb (fun spec ->
         let run = BlockProperties.trainBlock spec
-        let n = run.Losses.Length - 1
-        let bound, _ = GenericResults.depthSmoothnessBound run.Architecture.Value run
+        let j = run.Steps.[run.SnapshotCount - 1]
+        let bound, _, _ = GenericResults.depthSmoothnessBound run.Architecture.Value run
         caught "G.A.aposteriori" (Result.evaluate GenericResults.depthSmoothness run)
-            (fun () -> Result.evaluate GenericResults.depthSmoothness (withBlockTraceEntry run "smooth_theta" n (farAbove bound.[n])))
+            (fun () -> Result.evaluate GenericResults.depthSmoothness (BlockProperties.bumpLastSnapshotBy (farAbove bound.[j]) run))
             (BlockProperties.describeBlock spec))
 
 /// A scalar network (d = m = n = 1, tanh, small weights, L ≥ 16): the tightest comparison of each of L1–L4 is within

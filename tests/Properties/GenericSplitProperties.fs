@@ -62,7 +62,8 @@ let ``G.A.split: report examples with the last snapshot bumped between both boun
     for e in BlockCatalog.All |> Seq.filter (fun e -> not (isNull e.ReportExample)) do
         let run = trainBlock (reportExample e)
         let j = run.Steps.[run.SnapshotCount - 1]
-        let old = (fst (GenericResults.depthSmoothnessBound run.Architecture.Value run)).[j]
+        let old, _, _ = GenericResults.depthSmoothnessBound run.Architecture.Value run
+        let old = old.[j]
         let sharp = splitBoundAtLast false run
         let m = run.DepthIncrement(run.SnapshotCount - 1)
         let target = sqrt (sharp * old)

@@ -163,7 +163,7 @@ public sealed class BlockResNet
         return r;
     }
 
-    internal static double Norm(ReadOnlySpan<double> x) { double s = 0; foreach (var v in x) s += v * v; return Math.Sqrt(s); }
+    public static double Norm(ReadOnlySpan<double> x) { double s = 0; foreach (var v in x) s += v * v; return Math.Sqrt(s); }
     private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b) { double s = 0; for (int i = 0; i < a.Length; i++) s += a[i] * b[i]; return s; }
     private static double AdjointSum(ReadOnlySpan<double> p, int n, int d)
     {

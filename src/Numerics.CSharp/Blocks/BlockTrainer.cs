@@ -132,7 +132,10 @@ public static class BlockTrainer
         public void Snapshot(int j) => _res.SnapshotTheta.Add((double[])_theta.Clone());
     }
 
-    private static void Record(Dictionary<string, double[]> trace, int j, EvaluationStats st, double[] theta, double[] g,
+    /// <summary>Writes the evaluation columns of <see cref="BlockTraceColumns"/> (all but step_max and clip_fraction) at index
+    /// <paramref name="j"/> from θ, G and the evaluation's statistics: the producer's record, and the verifier's recomputation
+    /// from a replay (the same operations, so the engine's own run is reproduced bit for bit).</summary>
+    public static void Record(Dictionary<string, double[]> trace, int j, EvaluationStats st, ReadOnlySpan<double> theta, ReadOnlySpan<double> g,
         int L, int P, IResidualBlock block, int[] offsets, int[] sizes)
     {
         int parts = sizes.Length;
@@ -144,7 +147,7 @@ public static class BlockTrainer
             for (int i = 0; i < P; i++) { gk += g[k * P + i] * g[k * P + i]; tk += theta[k * P + i] * theta[k * P + i]; }
             gsum += gk; gmax = Math.Max(gmax, Math.Sqrt(gk)); tMax = Math.Max(tMax, Math.Sqrt(tk));
             for (int q = 0; q < parts; q++)
-                fPart[q] = Math.Max(fPart[q], BlockResNet.Norm(theta.AsSpan(k * P + offsets[q], sizes[q])));
+                fPart[q] = Math.Max(fPart[q], BlockResNet.Norm(theta.Slice(k * P + offsets[q], sizes[q])));
             if (k + 1 < L)
             {
                 double all = 0;

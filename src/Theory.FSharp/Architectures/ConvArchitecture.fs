@@ -31,6 +31,39 @@ let constantsAt (b: IterateBounds) : ConvBlock.Constants =
 
 let private state (b: IterateBounds) = ConvBlock.StateNorms.ofNorm b.Hidden
 
+/// The bracket of G.A.split part by part at one sample (docs/theorems/ConvBlock.md, "The bracket part by part"), parts in
+/// layout order K₁, b₁, K₂, b₂. With z = K₁∗h + b₁, g = conv_{K₂}ᵀp at θ = θ_k, primes at θ' = θ_{k+1}, ν(x) the shift
+/// norm (‖corr(x, e)‖ ≤ ν(x)‖e‖ and ‖conv_Kᵀx‖ ≤ ν(x)‖K‖_F), π(h) the largest patch norm, P pixels:
+///   G_K₂' − G_K₂ = corr(p, σ(z') − σ(z)):      ‖·‖ ≤ s1ν(p)(ν(h)‖δK₁‖ + √P‖δb₁‖);  G_b₂ does not depend on θ;
+///   δq = σ'(z')⊙(g' − g) + (σ'(z') − σ'(z))⊙g:  ‖δq‖ ≤ s1ν(p)‖δK₂‖ + s2 min(ν(h)‖g‖_∞, π(h)‖g‖)‖δK₁‖ + s2 min(√P‖g‖_∞, ‖g‖)‖δb₁‖,
+///   G_K₁' − G_K₁ = corr(δq, h): ‖·‖ ≤ ν(h)‖δq‖;   G_b₁' − G_b₁ = Σ_pixels δq: ‖·‖ ≤ √P‖δq‖.
+let partBracket (b: IterateBounds) (at: PairAtState) (adjoint: float[]) (offset: int) : float[,] =
+    let c, ht, w = shape b
+    let d = b.Dim
+    let pix = float (ht * w)
+    let h = System.ReadOnlySpan(at.State, at.StateOffset, d)
+    let p = System.ReadOnlySpan(adjoint, offset, d)
+    let nuH = ResOdeProofs.Numerics.Blocks.Conv2dSame.ShiftOperatorNorm(h, c, ht, w)
+    let piH = ResOdeProofs.Numerics.Blocks.Conv2dSame.MaxPatchNorm(h, c, ht, w)
+    let nuP = ResOdeProofs.Numerics.Blocks.Conv2dSame.ShiftOperatorNorm(p, c, ht, w)
+    let kl = ResOdeProofs.Numerics.Blocks.Conv2dSame.KernelSize(c, c)
+    // g = conv_{K₂}ᵀ p with K₂ of θ (parts K₁, b₁, K₂, b₂ in this order)
+    let g = Array.zeroCreate d
+    ResOdeProofs.Numerics.Blocks.Conv2dSame.Adjoint(System.ReadOnlySpan(at.Theta, at.First + kl + c, kl), p, System.Span g, 1, c, c, ht, w)
+    let gInf = g |> Array.fold (fun m x -> max m (abs x)) 0.0
+    let gNorm = sqrt (g |> Array.sumBy (fun x -> x * x))
+    let qK1 = b.S2 * min (nuH * gInf) (piH * gNorm)
+    let qB1 = b.S2 * min (sqrt pix * gInf) gNorm
+    let qK2 = b.S1 * nuP
+    let a = Array2D.zeroCreate 4 4
+    for row, f in [ 0, nuH; 1, sqrt pix ] do
+        a.[row, 0] <- f * qK1
+        a.[row, 1] <- f * qB1
+        a.[row, 2] <- f * qK2
+    a.[2, 0] <- b.S1 * nuP * nuH
+    a.[2, 1] <- b.S1 * nuP * sqrt pix
+    a
+
 /// The conv block's constants.
 let architecture : Architecture =
     let rec arch =
@@ -49,5 +82,6 @@ let architecture : Architecture =
           ThetaThetaAtState =
             Some(fun b at ->
                 let c, h, w = shape b
-                ConvBlock.thetaThetaLipschitz (constantsAt b) (ConvBlock.StateNorms.measure c h w (System.ReadOnlySpan(at.State, at.StateOffset, b.Dim)))) }
+                ConvBlock.thetaThetaLipschitz (constantsAt b) (ConvBlock.StateNorms.measure c h w (System.ReadOnlySpan(at.State, at.StateOffset, b.Dim))))
+          PartBracket = Some partBracket }
     arch

@@ -101,5 +101,6 @@ let architecture : Architecture =
             fun b ->
                 let cTT, cHT = arch.SecondDerivatives b
                 mul b.AdjointSum cTT, mul b.AdjointSum (mul cHT (arch.OutputBound b) + mul (arch.LipschitzTheta b) (arch.LipschitzH b))
-          ThetaThetaAtState = Some thetaThetaAtState }
+          ThetaThetaAtState = Some thetaThetaAtState
+          PartBracket = None }
     arch

@@ -34,4 +34,5 @@ let architecture : Architecture =
         fun b ->
             let c = DepthSmoothness.coefficients b.Hidden b.AdjointSum (mW b) (mV b) (sigmaBound b) b.S1 b.S2
             c.A, c.B
-      ThetaThetaAtState = None }
+      ThetaThetaAtState = None
+      PartBracket = None }

@@ -24,5 +24,6 @@ let architecture : Architecture =
           OutputBound = fun b -> sqrt (float b.Dim) * b.S0 + b.S1 * (mW b * b.Hidden + mB b)
           SecondDerivatives = fun b -> b.S2 * (b.Hidden * b.Hidden + 1.0), b.S2 * mW b * hh b + b.S1
           GradientDifference = fun b -> Architecture.lemmaL5 arch b
-          ThetaThetaAtState = None }
+          ThetaThetaAtState = None
+          PartBracket = None }
     arch

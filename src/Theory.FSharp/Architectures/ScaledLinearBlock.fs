@@ -20,5 +20,6 @@ let architecture : Architecture =
           OutputBound = fun b -> sqrt (float b.Dim) * b.S0 + b.S1 * mA b * b.Hidden
           SecondDerivatives = fun b -> b.S2 * b.Hidden * b.Hidden, b.S2 * mA b * b.Hidden + b.S1
           GradientDifference = fun b -> Architecture.lemmaL5 arch b
-          ThetaThetaAtState = None }
+          ThetaThetaAtState = None
+          PartBracket = None }
     arch

@@ -3,7 +3,8 @@
 ///
 /// G.A.aposteriori: for gradient descent θ ← θ − η G (clipped or not), with Δ_k = θ_{k+1} − θ_k,
 ///   max_k ‖Δ_k(t_j)‖ ≤ Π_{i<j}(1 + η a_i)·max_k ‖Δ_k(0)‖ + (1/L) Σ_{i<j} η b_i Π_{i<l<j}(1 + η a_l),
-/// (a_i, b_i) = the architecture's lemma-L5 constants at iterate i from the trace.
+/// (a_i, b_i) = the architecture's lemma-L5 constants at iterate i, from the quantities of the verifier's replay
+/// (GenericReplay: hidden states, adjoints and part norms recomputed at every iterate; the producer's trace is not read).
 /// G.B.bound: at fixed parameters θ_k = θ⁰(k/L) sampled from a function of depth with sup_s‖dθ⁰/ds‖ ≤ Lip,
 ///   max_i ‖h_L^i − H^i(1)‖ ≤ e^κ (J·Lip + κ F)/(2L),   dH/ds = f(θ⁰(s), H), H(0) = h_0.
 /// G.B.rate: over a depth ladder the error of G.B.bound decreases at least like 1/L (Rate.decide).
@@ -17,11 +18,6 @@ open ResOdeProofs.Theory.LemmaChain
 open ResOdeProofs.Theory.Comparison
 
 let private doc = "docs/theorems/GenericResults.md"
-
-let private trace (run: Run) name =
-    match run.ClaimedTrace name with
-    | Some c -> c
-    | None -> raise (MissingInput(sprintf "the run has no trace column '%s'" name))
 
 /// Float64 rounding allowance for quantities recomputed in double (the comparison kernel's).
 let roundingRel = Comparison.roundingRel
@@ -55,12 +51,22 @@ let hypGradientDescent : string * (Run -> HypothesisCheck) =
         | "gd" | "clipped-gd" -> Met run.Setting.Optimizer
         | o -> NotMet(sprintf "optimizer %s: the recursion is the gradient-descent step" o)
 
-let hypTrace : string * (Run -> HypothesisCheck) =
-    "trace columns present", fun run ->
-        let need = [ "smooth_theta"; "hidden_max"; "adjoint_sum_max"; "step_max" ] @ [ for (p, _) in run.Parts -> "fro_max_" + p ]
-        match need |> List.filter (fun c -> (run.ClaimedTrace c).IsNone) with
-        | [] -> Met "all present"
-        | missing -> NotMet(sprintf "missing trace columns: %s" (String.concat ", " missing))
+let hypEngineBlock : string * (Run -> HypothesisCheck) =
+    "block registered in the engine", fun run ->
+        match run.Data.Block with
+        | null -> NotMet(sprintf "architecture '%s' is not registered in the engine's BlockCatalog (the replay needs its Backward)" run.Setting.Architecture)
+        | b -> Met b.Name
+
+let hypSnapshots : string * (Run -> HypothesisCheck) =
+    "snapshot at iteration 0 and a later one", fun run ->
+        if run.SnapshotCount >= 2 && run.Steps.[0] = 0 then Met(sprintf "%d snapshots" run.SnapshotCount)
+        else NotMet "needs a snapshot at iteration 0 and at least one more"
+
+let hypFiniteReplay : string * (Run -> HypothesisCheck) =
+    "replayed iterates finite", fun run ->
+        let t = GenericReplay.tracks run
+        if t.FromZero.IsSome && t.Segments |> List.forall Option.isSome then Met "every replayed iterate"
+        else NotMet "the replay of the recorded gradient descent left the finite numbers"
 
 let hypInitialSnapshot : string * (Run -> HypothesisCheck) =
     "snapshot at iteration 0", fun run ->
@@ -77,62 +83,70 @@ let hypRequirements : string * (Run -> HypothesisCheck) =
             | [] -> Met(rs |> List.map (fun (n, c) -> match c with Met v -> sprintf "%s (%s)" n v | _ -> n) |> String.concat "; ")
             | bad -> NotMet(String.concat "; " bad)
 
-// ---------------------------------------------------------------- iterate bounds from the trace
+// ---------------------------------------------------------------- iterate bounds from the replay
 
-/// The bounds at every iterate j: H = hidden_max, P = adjoint_sum_max, per part ‖·‖_F ≤ fro_max_<part>, and per part
-/// the certified operator-norm bound min(c·fro_max, max_k‖op(θ_k,part(t_s))‖₂ + c·Σ_{s≤i<j} step_max_i) from the
-/// latest snapshot s ≤ j (‖op(X + E)‖₂ ≤ ‖op(X)‖₂ + c‖E‖_F, and each part of an update is at most step_max), with
-/// c = Run.PartFrobeniusFactor (1 for a matrix, Weyl; 3 for a 3×3 convolution kernel) and the snapshot's
-/// operator norms from Run.LayerPartOperatorNorm; s0, s1, s2 the global constants of σ.
-let iterateBounds (run: Run) : IterateBounds[] =
-    let st = run.Setting
-    let n = run.Losses.Length
-    let hid, adj, step = trace run "hidden_max", trace run "adjoint_sum_max", trace run "step_max"
-    let fro = run.Parts |> Array.map (fun (p, _) -> trace run ("fro_max_" + p))
-    let mutable s = -1
+/// The bounds at every iterate j of a replayed stretch (absolute index, NaN-filled outside it): H = hidden_max,
+/// P = adjoint_sum_max, per part ‖·‖_F ≤ fro_max_<part>, all recomputed from the replayed iterate, and per part the
+/// certified operator-norm bound min(c·fro_max, max_k‖op(θ_k,part(t_s))‖₂ + c·Σ_{s≤i<j} step_max_i) from the latest
+/// replayed iterate t_s ≤ j at which the operator norms were taken (the stretch's start and every snapshot iterate:
+/// ‖op(X + E)‖₂ ≤ ‖op(X)‖₂ + c‖E‖_F, and each part of an update is at most step_max), with c = Run.PartFrobeniusFactor
+/// (1 for a matrix, Weyl; 3 for a 3×3 convolution kernel) and the norms from Run.LayerPartOperatorNorm; s0, s1, s2
+/// the global constants of σ.
+let iterateBounds (run: Run) (st: GenericReplay.Stretch) : IterateBounds[] =
+    let set = run.Setting
+    let hid, adj, step = st.Column "hidden_max", st.Column "adjoint_sum_max", st.Column "step_max"
+    let fro = run.Parts |> Array.map (fun (p, _) -> st.Column("fro_max_" + p))
     let mutable baseOp = Array.create run.Parts.Length infinity
     let mutable acc = 0.0
-    Array.init n (fun j ->
-        if s + 1 < run.SnapshotCount && run.Steps.[s + 1] = j then
-            s <- s + 1
-            baseOp <- run.PartOperatorNorms s
-            acc <- 0.0
-        elif j > 0 then acc <- acc + step.[j - 1]
-        let partFro = run.Parts |> Array.mapi (fun q (p, _) -> p, fro.[q].[j]) |> Map.ofArray
-        let partOp = run.Parts |> Array.mapi (fun q (p, _) -> let c = run.PartFrobeniusFactor q in p, min (c * fro.[q].[j]) (baseOp.[q] + c * acc)) |> Map.ofArray
-        { Hidden = hid.[j]; AdjointSum = adj.[j]; PartFro = partFro; PartOp = partOp
-          S0 = st.S0; S1 = st.S1; S2 = defaultArg st.S2 nan; Dim = st.Dim; Hyper = st.Hyper })
+    Array.init (st.To + 1) (fun j ->
+        if j < st.From then Unchecked.defaultof<IterateBounds>
+        else
+            match st.OpNorms.TryFind j with
+            | Some ops -> baseOp <- ops; acc <- 0.0
+            | None -> acc <- acc + step.[j - 1]
+            let partFro = run.Parts |> Array.mapi (fun q (p, _) -> p, fro.[q].[j]) |> Map.ofArray
+            let partOp = run.Parts |> Array.mapi (fun q (p, _) -> let c = run.PartFrobeniusFactor q in p, min (c * fro.[q].[j]) (baseOp.[q] + c * acc)) |> Map.ofArray
+            { Hidden = hid.[j]; AdjointSum = adj.[j]; PartFro = partFro; PartOp = partOp
+              S0 = set.S0; S1 = set.S1; S2 = defaultArg set.S2 nan; Dim = set.Dim; Hyper = set.Hyper })
 
-/// The bound z_j of G.A at every iterate, with the (a, b) used: z_0 = smooth_theta(0),
-/// z_{j+1} = (1 + η a_j) z_j + η b_j/L. With restart, after a snapshot at iterate j > 0 has been compared, z is
-/// reset to that snapshot's own max_k‖Δ_k‖ (the theorem applied on each interval between snapshots); the value
-/// at a snapshot is always propagated from the previous one, never read from the parameters it is compared with.
-let depthSmoothnessBoundWith (restart: bool) (arch: Architecture) (run: Run) : float[] * (float * float)[] =
-    let bs = iterateBounds run
-    let ab = bs |> Array.map arch.GradientDifference
+/// The bound of G.A on each replayed stretch: z at the stretch's start is its own max_k‖Δ_k‖ (snapshot 0's, or with
+/// restart the snapshot's recorded parameters), z_{j+1} = (1 + η a_j) z_j + η b_j/L with (a_j, b_j) the architecture's
+/// lemma-L5 constants at the replayed iterate j. Returns, per iterate (absolute index), the bound, the replayed
+/// max_k‖θ_{k+1} − θ_k‖ it is compared with, and the (a, b) used. Without restart one stretch from t = 0; with restart one
+/// per interval between snapshots, each replayed from the snapshot's recorded parameters; the value at a snapshot is
+/// always propagated from the previous one, never read from the parameters it is compared with.
+let depthSmoothnessBoundWith (restart: bool) (arch: Architecture) (run: Run) : float[] * (float * float)[] * float[] =
+    let t = GenericReplay.tracks run
+    let stretches = if restart then t.Segments |> List.map Option.get else [ t.FromZero.Value ]
+    let total = GenericReplay.lastIterate run + 1
+    let z = Array.create total nan
+    let measured = Array.create total nan
+    let ab = Array.create total (nan, nan)
     let L = float run.Setting.Depth
     let eta = run.Setting.Eta
-    let snapAt = dict [ for s in 0 .. run.SnapshotCount - 1 -> run.Steps.[s], s ]
-    let z = Array.zeroCreate bs.Length
-    z.[0] <- (trace run "smooth_theta").[0]
-    for j in 1 .. bs.Length - 1 do
-        let start =
-            match snapAt.TryGetValue(j - 1) with
-            | true, s when restart && j - 1 > 0 -> run.DepthIncrement s
-            | _ -> z.[j - 1]
-        let a, b = ab.[j - 1]
-        z.[j] <- (1.0 + eta * a) * start + eta * b / L
-    z, ab
+    for st in stretches do
+        let bs = iterateBounds run st
+        let sz = st.Column "smooth_theta"
+        // the start is the stretch's own increment; a snapshot iterate keeps the value propagated to it by the previous stretch
+        if Double.IsNaN z.[st.From] then z.[st.From] <- sz.[st.From]
+        if Double.IsNaN measured.[st.From] then measured.[st.From] <- sz.[st.From]
+        let mutable prev = sz.[st.From]
+        for j in st.From + 1 .. st.To do
+            let a, b = arch.GradientDifference bs.[j - 1]
+            ab.[j - 1] <- (a, b)
+            prev <- (1.0 + eta * a) * prev + eta * b / L
+            z.[j] <- prev
+            measured.[j] <- sz.[j]
+    z, ab, measured
 
 /// The bound of G.A.aposteriori (from t = 0, no restart).
 let depthSmoothnessBound (arch: Architecture) (run: Run) = depthSmoothnessBoundWith false arch run
 
-let private compareWithRun (run: Run) (bound: float[]) : Check seq =
-    let sz = trace run "smooth_theta"
-    // iteration 0 is skipped: there the bound is the measurement itself (z_0 = smooth_theta(0))
+let private compareWithRun (run: Run) (bound: float[]) (measured: float[]) : Check seq =
+    // iteration 0 is skipped: there the bound is the measurement itself (z_0 = max_k‖Δ_k(0)‖)
     seq {
         for j in 1 .. bound.Length - 1 ->
-            { Measured = sz.[j]; Bound = bound.[j]; Where = "max_k ‖θ_{k+1} − θ_k‖ (trace smooth_theta)"
+            { Measured = measured.[j]; Bound = bound.[j]; Where = "max_k ‖θ_{k+1} − θ_k‖ (replayed iterate)"
               When = sprintf "iteration %d (t = %g)" j (float j * run.Setting.Eta) }
         for s in 0 .. run.SnapshotCount - 1 do
             let j = run.Steps.[s]
@@ -140,6 +154,9 @@ let private compareWithRun (run: Run) (bound: float[]) : Check seq =
                 yield { Measured = run.DepthIncrement s; Bound = bound.[j]; Where = "max_k ‖θ_{k+1} − θ_k‖ (snapshot parameters)"
                         When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
     }
+
+let private aposterioriHypotheses =
+    [ hypArchitecture; hypRequirements; hypEngineBlock; hypLipschitzInit; hypNotDiverged; hypGradientDescent; hypSnapshots; hypFiniteReplay ]
 
 /// (G.A.aposteriori) depth-smoothness during training for any registered architecture.
 let depthSmoothness : Result<Run> =
@@ -151,15 +168,16 @@ let depthSmoothness : Result<Run> =
       Statement =
         "For gradient descent (clipped or not) on h_k = h_{k−1} + (1/L) f(θ_k, h_{k−1}) with a Lipschitz initialization, max_k‖θ_{k+1}(t_j) − θ_k(t_j)‖ ≤ "
         + "Π_{i<j}(1 + ηa_i)·max_k‖Δ_k(0)‖ + (1/L)Σ_{i<j}ηb_iΠ_{i<l<j}(1 + ηa_l), where (a_i, b_i) are the architecture's lemma-L5 constants evaluated "
-        + "with the trace's hidden_max, adjoint_sum_max and part norms at iterate i; compared with smooth_theta at every iterate and with the snapshots' parameters."
-      Hypotheses = [ hypArchitecture; hypRequirements; hypLipschitzInit; hypNotDiverged; hypGradientDescent; hypTrace; hypInitialSnapshot ]
+        + "with the hidden-state, adjoint and part norms of the verifier's replay (from snapshot 0) at iterate i; compared with max_k‖θ_{k+1} − θ_k‖ of every replayed iterate and with the snapshots' parameters. "
+        + "An a-posteriori statement with the block's global constants: it may be loose by orders of magnitude; the result held to a tightness target is G.A.split."
+      Hypotheses = aposterioriHypotheses
       Conclusion =
         fun run ->
             let arch = run.Architecture.Value
-            let bound, ab = depthSmoothnessBound arch run
-            let sz = trace run "smooth_theta"
+            let bound, ab, sz = depthSmoothnessBound arch run
             let last = bound.Length - 1
-            let e = evaluation roundingRel (compareWithRun run bound) [] []
+            let ab = ab.[0 .. last - 1]
+            let e = evaluation roundingRel (compareWithRun run bound sz) [] []
             let L = float run.Setting.Depth
             { e with
                 Constants =
@@ -179,15 +197,14 @@ let depthSmoothnessSegments : Result<Run> =
         Id = "G.A.segments"
         Title = "Depth-smoothness during training, any architecture, restarted at each snapshot"
         Statement =
-          "As G.A.aposteriori on each interval [t_s, t_{s+1}] between snapshots, started from the snapshot's own max_k‖Δ_k(t_s)‖ (read from its parameters); "
+          "As G.A.aposteriori on each interval [t_s, t_{s+1}] between snapshots, replayed from the snapshot's recorded parameters and started from its own max_k‖Δ_k(t_s)‖; "
           + "each snapshot is compared with the bound propagated from the previous one. With consecutive snapshots this is the one-step form, the sharpest, "
           + "which detects a corrupted snapshot."
         Conclusion =
           fun run ->
             let arch = run.Architecture.Value
-            let bound, _ = depthSmoothnessBoundWith true arch run
-            let sz = trace run "smooth_theta"
-            let e = evaluation roundingRel (compareWithRun run bound) [] []
+            let bound, _, sz = depthSmoothnessBoundWith true arch run
+            let e = evaluation roundingRel (compareWithRun run bound sz) [] []
             let tightAt s = let j = run.Steps.[s] in if sz.[j] > 0.0 then bound.[j] / sz.[j] else infinity
             { e with
                 Constants = [ for s in 1 .. run.SnapshotCount - 1 -> sprintf "tightness at snapshot %d (iteration %d)" s run.Steps.[s], tightAt s ] } }

@@ -1,0 +1,213 @@
+/// The verifier's own replay of a generic-architecture run (docs/theorems/GenericResults.md, "The replay"): plain or
+/// clipped gradient descent recomputed through the block's Forward/Backward (BlockReplay) from recorded snapshots, with
+/// every per-iterate quantity the generic results use recomputed from the replayed iterates (the columns of
+/// BlockTraceColumns, by the producer's own recording routine), and for plain gradient descent the pair quantities of
+/// G.A.split (the exact forcing E_k and the bracket coefficient a_k) with that result's recursion. The producer's trace is
+/// never read here: it is a claim, compared with these columns by G.E.claims.
+module ResOdeProofs.Theory.GenericReplay
+
+open System
+open System.Collections.Generic
+open System.Runtime.CompilerServices
+open ResOdeProofs.Numerics
+open ResOdeProofs.Numerics.Blocks
+open ResOdeProofs.Numerics.Verification
+open ResOdeProofs.Theory
+
+/// Unit roundoff of float64.
+let unit = Math.ScaleB(1.0, -53)
+
+/// a·c for a nonnegative weight a and a bound c that may be +∞: a weight 0 makes the product 0 (no NaN).
+let weigh (a: float) (c: float) = if a = 0.0 then 0.0 else a * c
+
+/// The quantities of pair (k, k+1) (0-based k = 0..L−2) at one iterate: the exact forcing E_k (P entries) and a_k.
+/// With the architecture's PartBracket, also the part-by-part bracket matrix summed over the samples (else None).
+type PairQuantities = { E: float[]; A: float; Parts: float[,] option }
+
+/// Evaluates E_k and a_k for every pair at one iterate from its parameters, states, adjoints and gradient.
+let pairQuantities (run: Run) (arch: Architecture) (block: IResidualBlock) (theta: float[]) (hs: float[]) (ps: float[]) (g: float[]) =
+    let st = run.Setting
+    let L, n, d, P = st.Depth, st.Samples, st.Dim, run.ParameterCount
+    let nd = n * d
+    let cache = Array.zeroCreate (block.CacheSize n)
+    let out = Array.zeroCreate nd
+    let gh = Array.zeroCreate nd
+    let partNorms =
+        Array.init L (fun k ->
+            run.Parts |> Array.mapi (fun q _ ->
+                Linalg.frobenius theta (k * P + run.PartOffset q) (run.PartSize q), run.LayerPartOperatorNorm(theta, k, q)))
+    Array.init (L - 1) (fun k ->
+        let th = ReadOnlySpan(theta, k * P, P)
+        let h = ReadOnlySpan(hs, (k + 1) * nd, nd)
+        let e = Array.zeroCreate P
+        block.Forward(th, h, Span(out), Span(cache), n)
+        block.Backward(th, h, ReadOnlySpan(cache), ReadOnlySpan(ps, (k + 2) * nd, nd), Span(e), Span(gh), n)
+        for i in 0 .. P - 1 do e.[i] <- e.[i] - g.[k * P + i]
+        let fro = run.Parts |> Array.mapi (fun q (name, _) -> name, max (fst partNorms.[k].[q]) (fst partNorms.[k + 1].[q])) |> Map.ofArray
+        let op = run.Parts |> Array.mapi (fun q (name, _) -> name, max (snd partNorms.[k].[q]) (snd partNorms.[k + 1].[q])) |> Map.ofArray
+        let mutable a = 0.0
+        let parts = arch.PartBracket |> Option.map (fun _ -> Array2D.zeroCreate run.Parts.Length run.Parts.Length)
+        for i in 0 .. n - 1 do
+            let pn = Linalg.frobenius ps ((k + 2) * nd + i * d) d
+            let b = { Hidden = Linalg.frobenius hs ((k + 1) * nd + i * d) d; AdjointSum = pn; PartFro = fro; PartOp = op
+                      S0 = st.S0; S1 = st.S1; S2 = defaultArg st.S2 nan; Dim = d; Hyper = st.Hyper }
+            let cTT =
+                match arch.ThetaThetaAtState with
+                | Some at -> at b { Theta = theta; First = k * P; Second = (k + 1) * P; State = hs; StateOffset = (k + 1) * nd + i * d }
+                | None -> fst (arch.SecondDerivatives b)
+            a <- a + weigh pn cTT
+            match arch.PartBracket, parts with
+            | Some pb, Some m ->
+                let ai = pb b { Theta = theta; First = k * P; Second = (k + 1) * P; State = hs; StateOffset = (k + 1) * nd + i * d } ps ((k + 2) * nd + i * d)
+                m |> Array2D.iteri (fun q q' v -> m.[q, q'] <- v + ai.[q, q'])
+            | _ -> ()
+        { E = e; A = a; Parts = parts })
+
+/// The recursion's state for one pair: the exact accumulated forcing D, and for the whole layer difference and for each
+/// part (with a part-by-part bracket) the accumulated bracket bound r and the plain Grönwall value x.
+type private PairState = { D: float[]; mutable R: float; mutable X: float; RQ: float[]; XQ: float[] }
+
+/// ‖Δ_k‖ ≤ u and ‖Δ_k,q‖ ≤ uq_q: u = min(x, ‖D‖ + r, (Σ_q ũ_q²)^{1/2}) with ũ_q = min(xq_q, ‖D_q‖ + rq_q), uq_q = min(ũ_q, u)
+/// (each term bounds the same norm by induction, so their minimum does too; without parts, ũ = ∞).
+let private bounds (off: int[]) (size: int[]) (p: PairState) =
+    let scalar = min p.X (Linalg.norm p.D + p.R)
+    let partU =
+        Array.init off.Length (fun q ->
+            if Double.IsPositiveInfinity p.XQ.[q] then infinity   // no part-by-part recursion: no bound from it
+            else min p.XQ.[q] (Linalg.frobenius p.D off.[q] size.[q] + p.RQ.[q]))
+    let u = min scalar (sqrt (partU |> Array.sumBy (fun x -> x * x)))
+    u, partU |> Array.map (min u)
+
+/// One replayed stretch from..to: the recomputed columns (BlockTraceColumns; absolute iterate index, NaN
+/// outside the stretch; step_max at j is the update applied after iterate j), per part the largest operator norm over the
+/// layers of the replayed θ at the stretch's start and at every snapshot iterate inside it, the replayed θ at the end,
+/// and for plain gradient descent the bound of G.A.split per iterate (NaN otherwise) with the largest a_k, L‖E_k‖ seen.
+type Stretch =
+    { From: int; To: int; Bound: float[]; AMax: float; LEMax: float; GronwallOnly: float[]
+      /// the bound with the scalar bracket a_k‖Δ_k‖ only (equal to Bound for a block without PartBracket)
+      ScalarBound: float[]
+      Columns: IReadOnlyDictionary<string, float[]>
+      OpNorms: Map<int, float[]>
+      EndTheta: float[] }
+    member s.Column(name: string) =
+        match s.Columns.TryGetValue name with
+        | true, c -> c
+        | _ -> failwithf "the replay records no column '%s'" name
+
+/// Per part: the largest operator-norm bound over the layers of θ (Run.LayerPartOperatorNorm).
+let operatorNorms (run: Run) (theta: float[]) =
+    run.Parts |> Array.mapi (fun q _ -> seq { for k in 0 .. run.Setting.Depth - 1 -> run.LayerPartOperatorNorm(theta, k, q) } |> Seq.fold max 0.0)
+
+/// The clipping radius of a clipped run (None for plain gradient descent).
+let clipOf (run: Run) = if run.Setting.Optimizer = "clipped-gd" then run.Setting.Clip else None
+
+/// Replays the iterates from..upTo starting at the parameters `theta0` (those of iterate `from`); `total` is the length of
+/// the per-iterate arrays. The recursion of G.A.split runs from Δ_k(from) read from `theta0` when the run is plain
+/// gradient descent. None when the replay leaves the finite numbers.
+let replayStretch (run: Run) (theta0: float[]) (from: int) (upTo: int) (total: int) : Stretch option =
+    let arch = run.Architecture
+    let block = nonNull run.Data.Block
+    let st = run.Setting
+    let L, P = st.Depth, run.ParameterCount
+    let eta = st.Eta
+    let clip = clipOf run
+    let withPairs = st.Optimizer = "gd" && arch.IsSome
+    let offsets = Array.init run.Parts.Length run.PartOffset
+    let sizes = Array.init run.Parts.Length run.PartSize
+    let columns = Dictionary<string, float[]>()
+    for c in BlockTraceColumns.For block do columns.[c] <- Array.create total nan
+    let snapIters = set run.Steps
+    let mutable opNorms = Map.empty
+    let withParts = withPairs && arch.Value.PartBracket.IsSome
+    let nParts = run.Parts.Length
+    let newState k =
+        let dv = Array.init P (fun i -> theta0.[(k + 1) * P + i] - theta0.[k * P + i])
+        let x = Linalg.norm dv
+        { D = dv; R = 0.0; X = x
+          RQ = Array.zeroCreate nParts
+          XQ = Array.init nParts (fun q -> if withParts then Linalg.frobenius dv offsets.[q] sizes.[q] else infinity) }
+    let states = Array.init (L - 1) newState
+    let scalarStates = Array.init (L - 1) newState
+    for p in scalarStates do Array.fill p.XQ 0 nParts infinity
+    let plain = Array.init (L - 1) (fun k -> states.[k].X)
+    let bound = Array.create total nan
+    let scalarBound = Array.create total nan
+    let gronwall = Array.create total nan
+    let mutable aMax, leMax = 0.0, 0.0
+    let record j =
+        bound.[j] <- states |> Array.fold (fun m p -> max m (fst (bounds offsets sizes p))) 0.0
+        scalarBound.[j] <- scalarStates |> Array.fold (fun m p -> max m (fst (bounds offsets sizes p))) 0.0
+        gronwall.[j] <- Array.max (Array.append plain [| 0.0 |])
+    if withPairs then record from
+    let observe =
+        BlockReplay.Observer(fun j theta net grad stats ->
+            BlockTrainer.Record(columns, j, stats, theta, grad, L, P, block, offsets, sizes)
+            if j = from || snapIters.Contains j then opNorms <- opNorms.Add(j, operatorNorms run (theta.ToArray()))
+            if j < upTo then
+                // the update's step, as the trainer computes it
+                let mutable stepMax = 0.0
+                for k in 0 .. L - 1 do
+                    let nrm = BlockResNet.Norm(grad.Slice(k * P, P))
+                    let factor = match clip with Some c when nrm > c -> c / nrm | _ -> 1.0
+                    stepMax <- max stepMax (eta * factor * nrm)
+                columns.["step_max"].[j] <- stepMax
+            if j < upTo && withPairs then
+                let th, g = theta.ToArray(), grad.ToArray()
+                let q = pairQuantities run arch.Value block th (net.HiddenStates.ToArray()) (net.Adjoints.ToArray()) g
+                for k in 0 .. L - 2 do
+                    let e = q.[k].E
+                    let en = Linalg.norm e
+                    let a = q.[k].A
+                    aMax <- max aMax a
+                    leMax <- max leMax (float L * en)
+                    // rounding of the update θ ← θ − ηG of both layers (entry-wise u|θ_new| + u|ηg|, the last term generous)
+                    let layerNew k' =
+                        let mutable s = 0.0
+                        for i in k' * P .. k' * P + P - 1 do
+                            let v = th.[i] - eta * g.[i]
+                            s <- s + v * v
+                        sqrt s + 1.01 * eta * Linalg.frobenius g (k' * P) P
+                    let rounding = 1.01 * unit * (layerNew k + layerNew (k + 1))
+                    for p in [ states.[k]; scalarStates.[k] ] do
+                        let u, uq = bounds offsets sizes p
+                        match q.[k].Parts with
+                        | Some m when not (Double.IsInfinity p.XQ.[0]) ->
+                            for r in 0 .. nParts - 1 do
+                                let mutable beta = 0.0
+                                for c in 0 .. nParts - 1 do beta <- beta + weigh uq.[c] m.[r, c]
+                                let eq = Linalg.frobenius e offsets.[r] sizes.[r]
+                                p.RQ.[r] <- p.RQ.[r] + eta * beta + rounding
+                                p.XQ.[r] <- uq.[r] + eta * beta + eta * eq + rounding
+                        | _ -> ()
+                        for i in 0 .. P - 1 do p.D.[i] <- p.D.[i] - eta * e.[i]
+                        p.R <- p.R + eta * weigh u a + rounding
+                        p.X <- u + eta * weigh u a + eta * en + rounding
+                    plain.[k] <- plain.[k] + eta * weigh plain.[k] a + eta * en + rounding
+                record (j + 1))
+    match BlockReplay.Run(block, L, run.Data.Data, run.Data.A, run.Data.B, eta, Option.toNullable clip, ReadOnlySpan(theta0), from, upTo, observe) with
+    | null -> None
+    | endTheta ->
+        Some { From = from; To = upTo; Bound = bound; ScalarBound = scalarBound; AMax = aMax; LEMax = leMax; GronwallOnly = gronwall
+               Columns = columns; OpNorms = opNorms; EndTheta = endTheta }
+
+/// The last iterate a generic run evaluated (its losses), at least its last snapshot.
+let lastIterate (run: Run) = max (run.Losses.Length - 1) run.Steps.[run.SnapshotCount - 1]
+
+/// Both replays of a run: from t = 0 (one replay from snapshot 0) and restarted at every snapshot (one replay per
+/// interval between snapshots, from the recorded parameters).
+type SplitTracks = { FromZero: Stretch option; Segments: Stretch option list }
+
+let private cache = ConditionalWeakTable<Run, SplitTracks>()
+
+/// The replays of a run, computed once (needs the block registered in the engine and a snapshot at iteration 0).
+let tracks (run: Run) : SplitTracks =
+    cache.GetValue(run, fun run ->
+        let last = lastIterate run
+        let total = last + 1
+        let fromZero = replayStretch run (run.Theta 0) 0 last total
+        let segments =
+            [ for s in 0 .. run.SnapshotCount - 1 do
+                let a = run.Steps.[s]
+                let b = if s + 1 < run.SnapshotCount then run.Steps.[s + 1] else last
+                if b > a then yield replayStretch run (run.Theta s) a b total ]
+        { FromZero = fromZero; Segments = segments })

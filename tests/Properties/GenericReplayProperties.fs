@@ -1,0 +1,56 @@
+/// The generic results read no producer's trace (GenericReplay): G.E.claims compares the recorded trace and losses of a
+/// generic-architecture run with the replay's columns; a rewritten entry is caught by it and changes no G.A verdict.
+module ResOdeProofs.Properties.GenericReplayProperties
+
+open System.Collections.Generic
+open Xunit
+open ResOdeProofs.Numerics.Blocks
+open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Theory
+open ResOdeProofs.Properties.BlockProperties
+
+let private verdict (r: Result<Run>) run = (Result.evaluate r run).Verdict
+
+/// The run with column `name` of the trace scaled by `factor` at iterate j (losses.npy when name = "losses").
+let private rewritten (run: Run) (name: string) (j: int) (factor: float) =
+    let d = run.Data
+    let t = Dictionary<string, float[]>(d.Trace)
+    let losses = Array.copy d.Losses
+    if name = "losses" then losses.[j] <- losses.[j] * factor
+    else
+        let c = Array.copy t.[name]
+        c.[j] <- c.[j] * factor
+        t.[name] <- c
+    Registry.openBlockRun (
+        RunData(Directory = d.Directory + " (rewritten)", Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
+                Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
+                Steps = d.Steps, Theta = d.Theta, Losses = losses, Trace = t))
+
+let private examples () =
+    BlockCatalog.All |> Seq.filter (fun e -> not (isNull e.ReportExample)) |> Seq.map (fun e -> e.Name, trainBlock (reportExample e)) |> List.ofSeq
+
+[<Fact(DisplayName = "G.E.claims: report examples of every catalog block, and a clipped run → holds")>]
+let claimsHold () =
+    let clipped = trainBlock (BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 4, Snapshots = 3, Clip = System.Nullable 0.05))
+    for name, run in examples () @ [ "one-layer clipped", clipped ] do
+        let e = Result.evaluate GenericClaims.claims run
+        Assert.True(Verdict.isHolds e.Verdict, sprintf "%s: %A %A" name e.Verdict e.Notes)
+        Assert.Empty(e.Notes)
+
+[<Fact(DisplayName = "G.E.claims: one entry of hidden_max, adjoint_sum_max, smooth_theta, step_max or the losses rewritten by one part in 10⁶ → violated")>]
+let claimsCatchRewrite () =
+    let _, run = examples () |> List.find (fun (n, _) -> n = "conv")
+    let j = run.Steps.[1] + 1
+    for name in [ "hidden_max"; "adjoint_sum_max"; "smooth_theta"; "step_max"; "fro_max_K2"; "losses" ] do
+        let v = verdict GenericClaims.claims (rewritten run name j (1.0 + 1e-6))
+        Assert.True(Verdict.isViolated v, sprintf "%s rewritten at iteration %d: %A" name j v)
+
+[<Fact(DisplayName = "G.A.aposteriori: trace columns rewritten tenfold → the same bound and verdict (the trace is not read)")>]
+let aposterioriIgnoresTrace () =
+    let _, run = examples () |> List.find (fun (n, _) -> n = "one-layer")
+    let j = run.Losses.Length - 1
+    let bad = [ "hidden_max"; "adjoint_sum_max"; "smooth_theta" ] |> List.fold (fun r c -> rewritten r c j 10.0) run
+    for r in [ GenericResults.depthSmoothness; GenericResults.depthSmoothnessSegments; GenericSplit.split ] do
+        let a, b = Result.evaluate r run, Result.evaluate r bad
+        Assert.True(Verdict.isHolds a.Verdict && a.Verdict = b.Verdict, sprintf "%s: %A vs %A" r.Id a.Verdict b.Verdict)
+    Assert.True(Verdict.isViolated (verdict GenericClaims.claims bad))
