@@ -126,7 +126,7 @@ let architectures : Architecture list =
 /// G.A.segments → A.aposteriori.segments, G.B.bound → B.bound, G.B.rate → B.rate,
 /// G.A.split → A.split, G.A.split.segments → A.split.segments), and the MLP's results (its lemma
 /// chain, evidence, Polyak–Łojasiewicz and limit results) are not listed for the other architectures.
-let blockSingleRun : Result<BlockRun> list = GenericResults.all @ GenericSplit.all
+let blockSingleRun : Result<BlockRun> list = GenericResults.all @ GenericSplit.all @ GenericEuler.all
 
 /// Rate statements over a ladder of runs of one architecture other than the MLP.
 let blockLadder : Result<GenericResults.BlockLadder> list = GenericResults.ladder
