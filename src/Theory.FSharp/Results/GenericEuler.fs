@@ -82,7 +82,8 @@ type JacobianSample =
 
 /// The analysis of snapshot s (docs/theorems/GenericResults.md, "G.B.bound.jacobian"), with the ResNet's error scaled by c
 /// (c = 1: the run itself; c ≠ 1 is the mutation of the tests: h_L replaced by H̃_L + c(h_L − H̃_L)).
-let analyseScaled (c: float) (run: BlockRun) (s: int) : JacobianSample[] =
+/// `curvature` is the block's C_hh (`stateCurvature`); None gives the fallback, G.B.bound's layer-wise bound.
+let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: BlockRun) (s: int) : JacobianSample[] =
     let arch = run.Architecture.Value
     let block = match run.Data.Block with | null -> failwith "the architecture is not registered in the engine" | b -> b
     let old = (GenericResults.interpolantChecks run).[s]
@@ -100,7 +101,7 @@ let analyseScaled (c: float) (run: BlockRun) (s: int) : JacobianSample[] =
     let measuredOf i =
         let raw = Linalg.frobeniusDiff hs ((L * n + i) * d) nodes.[L] (i * d) d
         c * raw
-    match stateCurvature arch.Name with
+    match curvature with
     | None ->
         old |> Array.map (fun o ->
             { Sample = o.Sample; Measured = measuredOf o.Sample; Bound = o.Bound; LayerwiseBound = o.Bound; IntegrationError = o.IntegrationError
@@ -214,6 +215,9 @@ let analyseScaled (c: float) (run: BlockRun) (s: int) : JacobianSample[] =
           Propagation = pi.[0]
           PropagationOld = seq { for k in 1 .. L -> 1.0 + kap.[k] / fL } |> Seq.fold (*) 1.0
           LocalSum = Array.sum tau.[1..]; LocalSumOld = Array.sum tauOld.[1..]; Sharpened = true })
+
+/// The analysis of snapshot s with the block's own C_hh and the error scaled by c.
+let analyseScaled (c: float) (run: BlockRun) (s: int) = analyseWith (stateCurvature run.Architecture.Value.Name) c run s
 
 let private cache = Runtime.CompilerServices.ConditionalWeakTable<BlockRun, JacobianSample[][]>()
 
