@@ -22,7 +22,7 @@ let private notGd (id: string) (title: string) (source: string) (prov: Provenanc
 let gradientDescentRows (input: string) : Registry.VerdictRow list =
     let ofRun = Registry.singleRun |> List.map (fun r -> notGd r.Id r.Title r.Source r.Provenance r.Doc)
     let ofBlock =
-        Registry.blockSingleRun |> List.filter (fun r -> r.Id <> GenericResults.eulerBound.Id)
+        Registry.blockSingleRun |> List.filter (fun r -> r.Id <> GenericResults.eulerBound.Id && r.Id <> GenericEuler.eulerBoundJacobian.Id)
         |> List.map (fun r -> notGd r.Id r.Title r.Source r.Provenance r.Doc)
     (ofRun @ ofBlock) |> List.map (fun r -> Registry.evaluateRow r input ())
 
