@@ -130,7 +130,7 @@ let architectures : Architecture list =
 /// G.A.segments → A.aposteriori.segments, G.B.bound → B.bound, G.B.rate → B.rate,
 /// G.A.split → A.split, G.A.split.segments → A.split.segments), and the MLP's results (its lemma
 /// chain, evidence, Polyak–Łojasiewicz and limit results) are not listed for the other architectures.
-let blockSingleRun : Result<Run> list = GenericResults.all @ GenericSplit.all @ GenericClaims.all
+let blockSingleRun : Result<Run> list = GenericResults.all @ GenericSplit.all @ GenericEuler.all @ GenericClaims.all
 
 /// Rate statements over a ladder of runs of one architecture other than the MLP.
 let blockLadder : Result<GenericResults.BlockLadder> list = GenericResults.ladder
@@ -170,7 +170,7 @@ let verifyBnConv (run: ResOdeProofs.Numerics.Blocks.BnConv.BnConvRun) : VerdictR
     let dir = run.Directory
     let gd =
         (singleRun |> List.map BnConvResults.notGradientDescent)
-        @ (blockSingleRun |> List.filter (fun r -> r.Id <> GenericResults.eulerBound.Id) |> List.map BnConvResults.notGradientDescent)
+        @ (blockSingleRun |> List.filter (fun r -> r.Id <> GenericResults.eulerBound.Id && r.Id <> GenericEuler.eulerBoundJacobian.Id) |> List.map BnConvResults.notGradientDescent)
     let train, test = ResOdeProofs.Numerics.Blocks.BnConv.BnConvAccuracy.Verify(run).ToTuple()
     let blockRun, half = BnConvResults.folded architectures (run.Folded())
     (gd |> List.map (fun r -> evaluateRow r dir ()))

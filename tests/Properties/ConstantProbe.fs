@@ -92,7 +92,10 @@ let within (measured: float, declared: float) = measured <= declared * (1.0 + 1e
 let ratio (measured: float, declared: float) = if declared = 0.0 then (if measured <= 1e-9 then 0.0 else infinity) else measured / declared
 
 /// One probe result: the worst ratio found for a constant, and whether every sample stayed within its bound.
-type ProbeResult = { Constant: string; Tightness: float; Samples: int; AllWithin: bool; PerActivation: (ActivationKind * float) list }
+type ProbeResult =
+    { Constant: string; Tightness: float; Samples: int; AllWithin: bool; PerActivation: (ActivationKind * float) list
+      /// per activation: whether every sample of that activation stayed within its bound
+      WithinPerActivation: (ActivationKind * bool) list }
 
 /// The activations the probe uses: tanh (s0 = 0, s1 and s2 attained), softplus (s0 = ln 2 > 0, s2 attained) and gelu
 /// (s0 = 0, s1 ≈ 1.13 attained at u ≈ 1.41 only, s2 = 2φ(0) at u = 0).
@@ -109,9 +112,10 @@ let probe (arch: Architecture) (name: string) (seed: int) (restarts: int) (climb
     let gauss () = let u1, u2 = 1.0 - rng.NextDouble(), rng.NextDouble() in sqrt (-2.0 * log u1) * cos (2.0 * Math.PI * u2)
     let gaussArr n = Array.init n (fun _ -> gauss ())
     constants |> List.map (fun c ->
-        let mutable worst, count, ok, perAct = 0.0, 0, true, []
+        let mutable worst, count, ok, perAct, okAct = 0.0, 0, true, [], []
         for act in activations do
             let mutable worstAct = 0.0
+            let mutable within1 = true
             let block = entry.Create.Invoke(d0, act, hyperDict)
             let consts = Activations.Constants act
             let d, P = block.StateDim, block.ParameterCount
@@ -124,7 +128,7 @@ let probe (arch: Architecture) (name: string) (seed: int) (restarts: int) (climb
             let score x =
                 let m = measure arch block consts hyper c x
                 count <- count + 1
-                if not (within m) then ok <- false
+                if not (within m) then ok <- false; within1 <- false
                 ratio m
             for _ in 1 .. restarts do
                 let mutable x = { Theta = randomTheta (); H = randomH (); DTheta = gaussArr P; DH = gaussArr d }
@@ -138,7 +142,8 @@ let probe (arch: Architecture) (name: string) (seed: int) (restarts: int) (climb
                 worstAct <- max worstAct s
             worst <- max worst worstAct
             perAct <- perAct @ [ act, worstAct ]
-        { Constant = c; Tightness = worst; Samples = count; AllWithin = ok; PerActivation = perAct })
+            okAct <- okAct @ [ act, within1 ]
+        { Constant = c; Tightness = worst; Samples = count; AllWithin = ok; PerActivation = perAct; WithinPerActivation = okAct })
 
 /// The architectures probed: every registered one that the engine catalog builds.
 let probed () = Registry.architectures |> List.filter (fun a -> BlockCatalog.All |> Seq.exists (fun e -> e.Name = a.Name))
@@ -160,6 +165,18 @@ let restarts, climb = 4, 40
 /// this search; 0.44 and 0.30 with 6 restarts × 60 steps; 0.56 and 0.39 on a 1×6×6 image). The main probe fails if this list stops being exactly the constants below 1/2.
 let knownLoose = set [ "conv", "C_thth"; "conv", "C_hth" ]
 
+/// Constants within 2x over the three activations together but looser than 2x with one activation alone (measured
+/// 2026-11-30 with this search, seed 17): with GELU the generic |σ(a)| ≤ s0 + s1|a| and |σ'| ≤ s1 are far from
+/// attained at the random and hill-climbed points (GELU ≈ max(a, 0), s1 ≈ 1.13 only near a ≈ 1.4), and the GLU's C_θθ
+/// with tanh (the gate's s2 term); the per-activation probe fails if this list stops being exactly the pairs below 1/2.
+let knownLoosePerActivation =
+    set [ "mlp", "C_hth", ActivationKind.Gelu
+          "glu", "J", ActivationKind.Gelu
+          "glu", "F", ActivationKind.Gelu
+          "glu", "C_thth", ActivationKind.Tanh
+          "glu", "C_thth", ActivationKind.Gelu
+          "glu", "C_hth", ActivationKind.Gelu ]
+
 [<Fact>]
 let ``block constants: every catalog block, exact Jacobians → bounded by the declared constants`` () =
     let archs = probed ()
@@ -173,11 +190,18 @@ let ``block constants: every catalog block, exact Jacobians → bounded by the d
             Assert.True(r.Tightness > 0.0, sprintf "%s: %s never measured" arch.Name r.Constant)
             Assert.True((r.Tightness <= 0.5) = knownLoose.Contains(arch.Name, r.Constant),
                         sprintf "%s: %s has tightness %.4f; update knownLoose (constants looser than 2x)" arch.Name r.Constant r.Tightness)
+            if not (knownLoose.Contains(arch.Name, r.Constant)) then
+                for act, t in r.PerActivation do
+                    Assert.True((t <= 0.5) = knownLoosePerActivation.Contains(arch.Name, r.Constant, act),
+                                sprintf "%s: %s with %s has tightness %.4f; update knownLoosePerActivation" arch.Name r.Constant (Activations.Name act) t)
         printfn "probe %s: %d ms" arch.Name sw.ElapsedMilliseconds
 
 [<Fact>]
-let ``block constants: any constant understated 2x → probe fails`` () =
+let ``block constants: any constant understated 2x, each activation alone → probe fails`` () =
     for arch in probed () do
         for c in constantNames |> List.filter (fun c -> not (knownLoose.Contains(arch.Name, c))) do
             let r = probe (halve arch c) arch.Name 17 restarts climb [ c ] |> List.exactlyOne
             Assert.False(r.AllWithin, sprintf "%s with %s halved passed the probe (worst measured/declared %.4g)" arch.Name c r.Tightness)
+            for act, ok in r.WithinPerActivation do
+                if not (knownLoosePerActivation.Contains(arch.Name, c, act)) then
+                    Assert.False(ok, sprintf "%s with %s halved passed the probe with %s alone" arch.Name c (Activations.Name act))

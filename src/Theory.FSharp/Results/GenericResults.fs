@@ -333,7 +333,7 @@ type InterpolantSample = { Sample: int; Measured: float; Bound: float; PaperBoun
 /// RK4 for dH/ds = f(θ(s), H) with θ(s) the piecewise-linear interpolant of the layers (θ_k at s = k/L, θ_0 := θ_1),
 /// M = q·L steps (q ≥ 1, grid aligned with the nodes): the states at the nodes s_k and, per sample and interval,
 /// the largest ‖H^i‖ at the grid points of [s_{k−1}, s_k].
-let private rk4Interpolant (block: IResidualBlock) (theta: float[]) (L: int) (P: int) (h0: float[]) (n: int) (q: int) =
+let rk4Interpolant (block: IResidualBlock) (theta: float[]) (L: int) (P: int) (h0: float[]) (n: int) (q: int) =
     let d = block.StateDim
     let cache = Array.zeroCreate (block.CacheSize n)
     let layer k = theta.[(max 1 k - 1) * P .. (max 1 k - 1) * P + P - 1]

@@ -1,0 +1,271 @@
+/// G.B.bound.jacobian: result B for any architecture with the local errors computed to second order and propagated by
+/// the products of the block's exact Jacobians along the reference solution (docs/theorems/GenericResults.md,
+/// "G.B.bound.jacobian"). The generic form of B.bound.secant and the Taylor-model local error of EulerError.md, taken
+/// through the block interface only: Forward (the field and a quadrature over the interpolated layer) and Backward
+/// applied to the basis vectors (the Jacobian ∂_hf at a state), with the declared constants for the remainders and one
+/// more constant per block, C_hh (`stateCurvature`). A block without C_hh keeps G.B.bound's layer-wise bound.
+module ResOdeProofs.Theory.GenericEuler
+
+open System
+open MathNet.Numerics.LinearAlgebra
+open ResOdeProofs.Numerics.Blocks
+open ResOdeProofs.Theory
+open ResOdeProofs.Theory.Comparison
+
+let private doc = "docs/theorems/GenericResults.md"
+
+let private op (b: IterateBounds) name = Architecture.part b.PartOp name
+
+/// C_hh ≥ ‖∂_hf(θ, h') − ∂_hf(θ, h)‖₂/‖h' − h‖ for ‖h‖, ‖h'‖ ≤ H and parts within the bounds (derived on each block's page,
+/// "C_hh"): one-layer s2 M_W², scaled-linear s2 M_a², conv s2 M₂M₁², mlp s2 M_V M_W², glu M_V M_W(s2 M_W M_U H + 2 s1 M_U)
+/// (with 0·∞ = 0). None: the block declares no C_hh, and G.B.bound.jacobian falls back to G.B.bound's layer-wise bound.
+let stateCurvature (name: string) : (IterateBounds -> float) option =
+    match name with
+    | "one-layer" -> Some(fun b -> b.S2 * op b "W" * op b "W")
+    | "scaled-linear" -> Some(fun b -> let a = Architecture.part b.PartFro "a" in b.S2 * a * a)
+    | "conv" -> Some(fun b -> b.S2 * op b "K2" * op b "K1" * op b "K1")
+    | "mlp" -> Some(fun b -> b.S2 * op b "V" * op b "W" * op b "W")
+    | "glu" ->
+        Some(fun b ->
+            let mul = GluBlock.mul
+            let mw, mu = op b "W", op b "U"
+            mul (mul (op b "V") mw) (mul (mul b.S2 mw) (mul mu b.Hidden) + 2.0 * mul b.S1 mu))
+    | _ -> None
+
+/// Midpoint nodes of the quadrature of the weight-variation part of the local error.
+[<Literal>]
+let QuadratureNodes = 8
+
+/// The Jacobian ∂_hf(θ, z) (d×d) of the block at one state, from one Forward and one Backward with the basis vectors
+/// as adjoints (a batch of d copies of z: row j of the result is e_jᵀ∂_hf).
+let jacobianAt (block: IResidualBlock) (theta: float[]) (z: float[]) : Matrix<float> =
+    let d, P = block.StateDim, block.ParameterCount
+    let hs = Array.init (d * d) (fun e -> z.[e % d])
+    let cache = Array.zeroCreate (block.CacheSize d)
+    let out = Array.zeroCreate (d * d)
+    block.Forward(ReadOnlySpan(theta), ReadOnlySpan(hs), Span(out), Span(cache), d)
+    let p = Array.init (d * d) (fun e -> if e / d = e % d then 1.0 else 0.0)
+    let gT, gH = Array.zeroCreate P, Array.zeroCreate (d * d)
+    block.Backward(ReadOnlySpan(theta), ReadOnlySpan(hs), ReadOnlySpan(cache), ReadOnlySpan(p), Span(gT), Span(gH), d)
+    Matrix<float>.Build.DenseOfRowMajor(d, d, gH)
+
+/// A radius the flow started at a state y of norm ny stays within over one layer interval, given travel(ny + δ) ≥ the
+/// distance it can cover in that time while it stays in the ball of radius δ around y (a speed bound times h, or the
+/// Grönwall value f̄_y(e^{κh} − 1)/κ from ‖f(θ(s), H)‖ ≤ f̄_y + κ‖H − y‖): for δ = 2¹⁰, 2⁹, …, 2⁻²⁰, if travel(ny + δ) ≤ δ
+/// the path cannot leave that ball (leaving needs the distance δ), so it stays within ny + travel(ny + δ); the smallest
+/// such value, +∞ if no δ qualifies.
+let pathRadius (travel: float -> float) (ny: float) =
+    seq { for j in -10 .. 20 -> Math.ScaleB(1.0, -j) }
+    |> Seq.map (fun delta -> let t = travel (ny + delta) in if t <= delta then ny + t else infinity)
+    |> Seq.fold min infinity
+
+/// A nonnegative bound whose formula overflowed (0·∞) means no bound: +∞.
+let private orInf (x: float) = if Double.IsNaN x then infinity else x
+
+/// One sample at one snapshot: measured ‖h_L^i − H̃_L^i‖ (H̃ the RK4 reference), the bound of G.B.bound.jacobian, G.B.bound's
+/// layer-wise bound on the same sample, the integration error estimate of H̃_L^i, and the parts of the new bound:
+/// Σ_k π_k τ̄_k with π_k = ‖J_L⋯J_{k+1}‖₂, the largest π_0, the largest Π_{j}(1 + κ_j/L), and Σ_k τ̄_k against Σ_k τ_k (old).
+type JacobianSample =
+    { Sample: int
+      Measured: float
+      Bound: float
+      LayerwiseBound: float
+      IntegrationError: float
+      /// π_0 = ‖J_L⋯J_1‖₂ and the product of the factors 1 + κ_k/L it replaces
+      Propagation: float
+      PropagationOld: float
+      /// Σ_k of the local-error bounds (new: min(Taylor model, old) + δ_k) and of G.B.bound's τ_k
+      LocalSum: float
+      LocalSumOld: float
+      /// true when the block declares C_hh (else Bound = LayerwiseBound)
+      Sharpened: bool }
+
+/// The analysis of snapshot s (docs/theorems/GenericResults.md, "G.B.bound.jacobian"), with the ResNet's error scaled by c
+/// (c = 1: the run itself; c ≠ 1 is the mutation of the tests: h_L replaced by H̃_L + c(h_L − H̃_L)).
+/// `curvature` is the block's C_hh (`stateCurvature`); None gives the fallback, G.B.bound's layer-wise bound.
+let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Run) (s: int) : JacobianSample[] =
+    let arch = run.Architecture.Value
+    let block = match run.Data.Block with | null -> failwith "the architecture is not registered in the engine" | b -> b
+    let old = (GenericResults.interpolantChecks run).[s]
+    let st = run.Setting
+    let L, n, d, P = st.Depth, st.Samples, st.Dim, run.ParameterCount
+    let fL = float L
+    let h = 1.0 / fL
+    let theta = run.Theta s
+    let net = BlockResNet(block, L, run.Data.Data, run.Data.A, run.Data.B)
+    net.Evaluate(ReadOnlySpan(theta), Span.Empty) |> ignore
+    let hs = net.HiddenStates.ToArray()
+    let q = max 2 ((GenericResults.InterpolantSteps + L - 1) / L)
+    let nodes, _, _ = GenericResults.rk4Interpolant block theta L P hs.[0 .. n * d - 1] n q
+    let nodes2, _, _ = GenericResults.rk4Interpolant block theta L P hs.[0 .. n * d - 1] n (2 * q)
+    let measuredOf i =
+        let raw = Linalg.frobeniusDiff hs ((L * n + i) * d) nodes.[L] (i * d) d
+        c * raw
+    match curvature with
+    | None ->
+        old |> Array.map (fun o ->
+            { Sample = o.Sample; Measured = measuredOf o.Sample; Bound = o.Bound; LayerwiseBound = o.Bound; IntegrationError = o.IntegrationError
+              Propagation = nan; PropagationOld = nan; LocalSum = nan; LocalSumOld = nan; Sharpened = false })
+    | Some chh ->
+    // layer k (1-based; θ_0 := θ_1) and its part norms
+    let layer k = let k = max 1 k - 1 in theta.[k * P .. k * P + P - 1]
+    let partNorms k =
+        let k = max 1 k - 1
+        run.Parts |> Array.mapi (fun qi (name, _) ->
+            name, Linalg.frobenius theta (k * P + run.PartOffset qi) (run.PartSize qi), run.LayerPartOperatorNorm(theta, k, qi))
+    let norms = Array.init (L + 1) partNorms
+    let bounds k hid =
+        let a, b = norms.[max 1 (k - 1)], norms.[k]
+        { Hidden = hid; AdjointSum = 0.0
+          PartFro = Array.map2 (fun (nm, f1, _) (_, f2, _) -> nm, max f1 f2) a b |> Map.ofArray
+          PartOp = Array.map2 (fun (nm, _, o1) (_, _, o2) -> nm, max o1 o2) a b |> Map.ofArray
+          S0 = st.S0; S1 = st.S1; S2 = defaultArg st.S2 nan; Dim = d; Hyper = st.Hyper }
+    let forward (t: float[]) (y: float[]) =
+        let o = Array.zeroCreate (n * d)
+        block.Forward(ReadOnlySpan(t), ReadOnlySpan(y), Span(o), Span(Array.zeroCreate (block.CacheSize n)), n)
+        o
+    let N = QuadratureNodes
+    // per layer, for all samples at once: f_y = f(θ_k, y) and the quadrature Q̂ = (h/N) Σ_i [f(θ(t_i), y) − f_y], y = H̃_{k−1}
+    let fy = Array.zeroCreate (L + 1)
+    let quad = Array.zeroCreate (L + 1)
+    let dTheta = Array.zeroCreate (L + 1)
+    for k in 1 .. L do
+        let tk, tp = layer k, layer (k - 1)
+        let y = nodes.[k - 1]
+        let f0 = forward tk y
+        fy.[k] <- f0
+        dTheta.[k] <- Linalg.frobeniusDiff tk 0 tp 0 P
+        let acc = Array.zeroCreate (n * d)
+        if dTheta.[k] > 0.0 then
+            for i in 0 .. N - 1 do
+                let fr = (float i + 0.5) / float N
+                let ti = Array.init P (fun j -> tp.[j] + fr * (tk.[j] - tp.[j]))
+                let fi = forward ti y
+                for e in 0 .. n * d - 1 do acc.[e] <- acc.[e] + (fi.[e] - f0.[e]) * h / float N
+        quad.[k] <- acc
+    Array.init n (fun i ->
+        let sl (a: float[]) = a.[i * d .. i * d + d - 1]
+        let eps k = Linalg.frobeniusDiff nodes.[k] (i * d) nodes2.[k] (i * d) d
+        let jac = Array.zeroCreate (L + 1)
+        let tau = Array.zeroCreate (L + 1)
+        let tauOld = Array.zeroCreate (L + 1)
+        let kap = Array.zeroCreate (L + 1)
+        for k in 1 .. L do
+            let y = sl nodes.[k - 1]
+            let ny = Linalg.norm y
+            let a = jacobianAt block (layer k) y
+            jac.[k] <- a
+            let b0 = bounds k ny
+            let jy = arch.LipschitzTheta b0
+            let dth = dTheta.[k]
+            let fyv = Vector<float>.Build.DenseOfArray(sl fy.[k])
+            // ‖f(θ(s), y)‖ ≤ ‖f_y‖ + J‖θ(s) − θ_k‖ ≤ f̄_y on the interval; within ‖H − y‖ ≤ δ the speed is ≤ f̄_y + κ(‖y‖ + δ)δ
+            let fbarY = fyv.L2Norm() + (if dth = 0.0 then 0.0 else jy * dth)
+            let travel r =
+                let kr = arch.LipschitzH (bounds k r)
+                let gron = if kr = 0.0 then fbarY * h elif fbarY = 0.0 then 0.0 else fbarY * (let x = kr * h in if x < 1e-3 then x * (1.0 + x) else exp x - 1.0) / kr
+                min (h * arch.OutputBound (bounds k r)) gron
+            let hbar = pathRadius travel ny
+            let bb = bounds k hbar
+            let kbar, jbar, fA = arch.LipschitzH bb, arch.LipschitzTheta bb, arch.OutputBound bb
+            kap.[k] <- kbar
+            let cTT =
+                match arch.ThetaThetaAtState with
+                | Some at when k > 1 -> at b0 { Theta = theta; First = (k - 2) * P; Second = (k - 1) * P; State = nodes.[k - 1]; StateOffset = i * d }
+                | _ -> fst (arch.SecondDerivatives b0)
+            let cHT = snd (arch.SecondDerivatives b0)
+            let fbar = min fA (fbarY * exp (kbar * h))
+            let cvec = (a * fyv) * (0.5 * h * h) + Vector<float>.Build.DenseOfArray(sl quad.[k])
+            let h2, h3 = h * h, h * h * h
+            let zeroIf0 (x: float) (y: float) = GluBlock.mul x y
+            let quadErr = zeroIf0 cTT (dth * dth) / (24.0 * fL * float (N * N))
+            let aNorm = Linalg.spectralNorm d d (a.ToRowMajorArray()) 0
+            let rA =
+                aNorm * (kbar * fbar * h3 / 6.0 + zeroIf0 jy dth * h2 / 3.0)
+                + zeroIf0 cHT dth * fbar * h2 / 6.0
+                + zeroIf0 (chh bb) (fbar * fbar) * h3 / 6.0
+            let taylor = orInf (cvec.L2Norm() + quadErr + rA)
+            let oldTau = orInf (zeroIf0 jbar dth / (2.0 * fL) + zeroIf0 kbar fA / (2.0 * fL * fL))
+            tauOld.[k] <- oldTau
+            // one-interval integration error of the reference nodes, 10× the estimates (as B.bound.secant)
+            let dk = 10.0 * (eps k + GluBlock.mul (exp (kbar * h)) (eps (k - 1)))
+            tau.[k] <- min taylor oldTau + dk
+        // π_k = ‖J_L⋯J_{k+1}‖₂, J_k = I + ∂_hf(θ_k, H̃_{k−1})/L
+        let pi = Array.zeroCreate (L + 1)
+        let ident = Matrix<float>.Build.DenseIdentity d
+        let mutable m = ident
+        pi.[L] <- 1.0
+        for k in L .. -1 .. 1 do
+            m <- m * (ident + jac.[k] / fL)
+            pi.[k - 1] <- Linalg.spectralNorm d d (m.ToRowMajorArray()) 0
+        // ε_k ≥ ‖h_k − H̃_k‖ forward (for the linearization remainder C_hh ε²/(2L)), and the bound Σ_k π_k(τ̄_k + C_hh ε_{k−1}²/(2L))
+        let mutable e = 0.0
+        let mutable bound = 0.0
+        for k in 1 .. L do
+            let y = sl nodes.[k - 1]
+            let bk = bounds k (Linalg.norm y + e)
+            let rem = if e = 0.0 then 0.0 else orInf (GluBlock.mul (chh bk) (e * e) / (2.0 * fL))
+            bound <- bound + pi.[k] * (tau.[k] + rem)
+            let jn = Linalg.spectralNorm d d ((ident + jac.[k] / fL).ToRowMajorArray()) 0
+            let viaJ = jn * e + rem + tau.[k]
+            let viaKappa = orInf ((1.0 + arch.LipschitzH bk / fL) * e) + tau.[k]
+            e <- min viaJ viaKappa
+        let o = old |> Array.find (fun o -> o.Sample = i)
+        { Sample = i; Measured = measuredOf i; Bound = orInf bound; LayerwiseBound = o.Bound; IntegrationError = eps L
+          Propagation = pi.[0]
+          PropagationOld = seq { for k in 1 .. L -> 1.0 + kap.[k] / fL } |> Seq.fold (*) 1.0
+          LocalSum = Array.sum tau.[1..]; LocalSumOld = Array.sum tauOld.[1..]; Sharpened = true })
+
+/// The analysis of snapshot s with the block's own C_hh and the error scaled by c.
+let analyseScaled (c: float) (run: Run) (s: int) = analyseWith (stateCurvature run.Architecture.Value.Name) c run s
+
+let private cache = Runtime.CompilerServices.ConditionalWeakTable<Run, JacobianSample[][]>()
+
+/// Every snapshot of a run, computed once.
+let analyse (run: Run) = cache.GetValue(run, fun r -> Array.init r.SnapshotCount (analyseScaled 1.0 r))
+
+/// The verdict of a bound on analysed snapshots: `boundOf` selects it (the new bound, or G.B.bound's layer-wise bound on the
+/// same measured values, for the mutation tests); every sample of every snapshot compared, the integration error added.
+let conclusionOf (boundOf: JacobianSample -> float) (run: Run) (all: JacobianSample[][]) : Evaluation =
+    let checks =
+        seq {
+            for s in 0 .. all.Length - 1 do
+                for x in all.[s] ->
+                    { Measured = x.Measured; Bound = boundOf x + x.IntegrationError; Where = sprintf "sample i = %d" x.Sample
+                      When = sprintf "snapshot %d, iteration %d (t = %g)" s run.Steps.[s] (run.Time s) } }
+    let e = evaluation GenericResults.roundingRel checks [] [ Evaluation.AnyWeights ]
+    let flat = all |> Array.collect id
+    let worstTight f = flat |> Array.filter (fun x -> x.Measured > 0.0) |> Array.map (fun x -> f x / x.Measured) |> Array.fold max 0.0
+    let maxOf f = flat |> Array.map f |> Array.fold max 0.0
+    { e with
+        Constants =
+            [ "worst tightness, G.B.bound.jacobian (bound / measured)", worstTight (fun x -> x.Bound)
+              "worst tightness, G.B.bound's layer-wise bound (same samples)", worstTight (fun x -> x.LayerwiseBound)
+              "max_i pi_0 = |J_L...J_1|_2 (Jacobian products)", maxOf (fun x -> x.Propagation)
+              "max_i prod_k (1 + kappa_k/L) (G.B.bound's factor)", maxOf (fun x -> x.PropagationOld)
+              "max_i sum_k of the local-error bounds", maxOf (fun x -> x.LocalSum)
+              "max_i sum_k of G.B.bound's local terms", maxOf (fun x -> x.LocalSumOld) ]
+        Notes =
+            [ Evaluation.AnyWeights
+              (if flat |> Array.forall (fun x -> x.Sharpened) then "the block declares C_hh: local errors to second order, Jacobian products"
+               else "the block declares no C_hh: G.B.bound's layer-wise bound is used (fallback)") ] }
+
+/// (G.B.bound.jacobian) ResNet vs the neural ODE of its own layers at every snapshot, local errors to second order
+/// propagated by the products of the block's Jacobians along the reference solution.
+let eulerBoundJacobian : Result<Run> =
+    { Id = "G.B.bound.jacobian"
+      Title = "ResNet vs neural ODE, any architecture: second-order local errors propagated by Jacobian products"
+      Source = "derived here (docs/theorems/GenericResults.md, G.B.bound.jacobian); the generic form of B.bound.secant"
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "At every snapshot, with H̃_k the RK4 reference solution of dH/ds = f(θ(s), H) (θ(s) the piecewise-linear interpolant of the layers) at s = k/L, "
+        + "J_k = I + ∂_hf(θ_k, H̃_{k−1})/L (the block's Backward on the basis vectors) and π_k ≥ ‖J_L⋯J_{k+1}‖₂: ‖h_L^i − H̃_L^i‖ ≤ Σ_k π_k(τ̄_k + C_hh ε_{k−1}²/(2L)), "
+        + "τ̄_k the smaller of G.B.bound's local term and the Taylor model (the computed (h²/2)∂_hf f + ∫[f(θ(s), H̃_{k−1}) − f(θ_k, H̃_{k−1})] by the midpoint rule, "
+        + "plus remainders from κ, J, C_θθ, C_hθ, C_hh and a Grönwall bound on ‖f‖ over the interval) plus the one-interval integration error; "
+        + "ε_k ≥ ‖h_k − H̃_k‖ by the same recursion in norms. A block without C_hh keeps G.B.bound's layer-wise bound."
+      Hypotheses = [ GenericResults.hypArchitecture; GenericResults.hypFiniteParameters ]
+      Conclusion = fun run -> conclusionOf (fun x -> x.Bound) run (analyse run) }
+
+/// The results of this file.
+let all : Result<Run> list = [ eulerBoundJacobian ]
