@@ -93,6 +93,41 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
+    /// <summary>
+    /// The baseline ran its four cells in two long-lived worker processes (two cells each). Run again one process per cell
+    /// (`sweep exec-cell`, a fresh process that compiles everything anew): every file of every run is the same, so a
+    /// worker's earlier cells leave nothing behind that changes a later one; and each cell's log holds its own commands only.
+    /// </summary>
+    [Fact(DisplayName = "sweep run: cells sharing a worker process → the same bits as one process per cell, one log per cell")]
+    public void Cells_sharing_a_worker_process_give_the_same_bits_as_one_process_per_cell()
+    {
+        Assert.True(baseline.RunResult.Exit == 0, baseline.RunResult.ToString());
+        foreach (var cell in Directory.GetDirectories(Path.Combine(baseline.Out, "cells")))
+        {
+            var log = File.ReadAllLines(Path.Combine(cell, "log.txt"));
+            Assert.Single(log, l => l.StartsWith("resode train ", StringComparison.Ordinal));
+            Assert.Single(log, l => l == "resode verify --quiet run");
+        }
+        string root = Cli.TempDir("separate");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            Compare.CopyDirectory(baseline.Out, outDir);
+            foreach (var cell in Directory.GetDirectories(Path.Combine(outDir, "cells")))
+            {
+                Directory.Delete(Path.Combine(cell, "run"), recursive: true);
+                File.Delete(Path.Combine(cell, "status.json"));
+                File.Delete(Path.Combine(cell, "log.txt"));
+                var one = Cli.Run(root, "sweep", "exec-cell", cell);
+                Assert.True(one.Exit == 0, one.ToString());
+            }
+            var merge = Cli.Run(root, "sweep", "merge", outDir);
+            Assert.True(merge.Exit == 0, merge.ToString());
+            Assert.Empty(Compare.Studies(baseline.Out, outDir));
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
     [Fact(DisplayName = "sweep run: rerun → finished cells skipped; a changed setting → a new cell")]
     public void A_rerun_skips_finished_cells_and_a_changed_setting_is_a_new_cell()
     {

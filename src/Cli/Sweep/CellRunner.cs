@@ -7,8 +7,8 @@ using Spectre.Console;
 namespace ResOdeProofs.Cli.Sweep;
 
 /// <summary>
-/// Runs cells: each in its own `resode sweep exec-cell DIR` process (train, then verify, output into the
-/// cell's log.txt), up to <c>jobs</c> at once. A cell another live process has claimed is left to it.
+/// Runs cells (train, then verify, output into the cell's log.txt), up to <c>jobs</c> at once, each in a child process
+/// (<see cref="CellWorkers"/>: up to <c>jobs</c> long-lived `resode sweep exec-cells` processes that take one cell after another). A cell another live process has claimed is left to it.
 /// </summary>
 internal static class CellRunner
 {
@@ -60,6 +60,7 @@ internal static class CellRunner
 
         if (pending.Count > 0)
         {
+            using var workers = new CellWorkers();
             var opts = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, jobs), CancellationToken = cancel };
             if (Ui.Interactive)
             {
@@ -70,7 +71,7 @@ internal static class CellRunner
                         var task = ctx.AddTask($"{study.Name}: {pending.Count} cells, {opts.MaxDegreeOfParallelism} at once", maxValue: pending.Count);
                         Parallel.ForEach(pending, opts, c =>
                         {
-                            var s = RunOne(study, output, c, retryFailed, cancel);
+                            var s = RunOne(study, output, workers, c, retryFailed, cancel);
                             if (s is null) { Interlocked.Increment(ref busy); task.Increment(1); return; }
                             Count(c, s);
                             if (s["status"]?.GetValue<string>() != "done" || s["violated"]?.GetValue<bool>() == true)
@@ -84,7 +85,7 @@ internal static class CellRunner
                 int k = 0;
                 Parallel.ForEach(pending, opts, c =>
                 {
-                    var s = RunOne(study, output, c, retryFailed, cancel);
+                    var s = RunOne(study, output, workers, c, retryFailed, cancel);
                     int i = Interlocked.Increment(ref k);
                     if (s is null) { Interlocked.Increment(ref busy); Console.WriteLine($"[{i}/{pending.Count}] taken by another process: {c.Name} ({c.Hash})"); return; }
                     Count(c, s);
@@ -95,8 +96,8 @@ internal static class CellRunner
         return new Outcome(done, failed, violated, skipped, busy, failedNames);
     }
 
-    /// <summary>Runs one cell in a child process; null if another process holds it.</summary>
-    private static JsonObject? RunOne(Study study, StudyOutput output, Cell c, bool retryFailed, CancellationToken cancel)
+    /// <summary>Runs one cell in a worker process; null if another process holds it.</summary>
+    private static JsonObject? RunOne(Study study, StudyOutput output, CellWorkers workers, Cell c, bool retryFailed, CancellationToken cancel)
     {
         if (cancel.IsCancellationRequested) return new JsonObject { ["status"] = "interrupted", ["reason"] = "interrupted", ["seconds"] = 0.0 };
         if (!output.TryClaim(study, c)) return null;
@@ -114,23 +115,11 @@ internal static class CellRunner
                 output.ArchiveAttempt(c); // an attempt that was killed before writing its status
             var dir = output.CellDir(c);
             var sw = Stopwatch.StartNew();
-            var (file, prefix) = Self();
-            var psi = new ProcessStartInfo(file) { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in prefix) psi.ArgumentList.Add(a);
-            psi.ArgumentList.Add("sweep"); psi.ArgumentList.Add("exec-cell"); psi.ArgumentList.Add(dir);
             int exit;
+            var logPath = Path.Combine(dir, "log.txt");
+            var logLock = new object();
             using (output.KeepClaim(c))
-            using (var log = new StreamWriter(Path.Combine(dir, "log.txt"), append: true) { AutoFlush = true })
-            using (var p = new Process { StartInfo = psi })
-            {
-                DataReceivedEventHandler pump = (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
-                p.OutputDataReceived += pump; p.ErrorDataReceived += pump;
-                p.Start();
-                p.BeginOutputReadLine(); p.BeginErrorReadLine();
-                using (cancel.Register(() => { try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }))
-                    p.WaitForExit();
-                exit = p.ExitCode;
-            }
+                exit = workers.Run(dir, line => { lock (logLock) File.AppendAllText(logPath, line + Environment.NewLine); }, cancel);
             var status = output.Status(c.Hash);
             if (status is null && cancel.IsCancellationRequested)
                 // Interrupted: no status is written, so the next run starts the cell again (its partial run is archived then).

@@ -28,6 +28,9 @@ internal static class SweepCommand
         exec.Arguments.Add(dir);
         exec.SetAction(pr => Guard(() => CellRunner.ExecCell(pr.GetValue(dir)!)));
         cmd.Subcommands.Add(exec);
+        var worker = new Command("exec-cells", "Internal: runs the cells whose directories arrive on standard input, one a line.") { Hidden = true };
+        worker.SetAction(_ => CellWorkers.Serve());
+        cmd.Subcommands.Add(worker);
         return cmd;
     }
 

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace ResOdeProofs.Cli.Sweep;
+
+/// <summary>
+/// Long-lived child processes that run cells one after another (`resode sweep exec-cells`): a cell costs its training and
+/// verification, not a process start and the compilation of the whole tool again (about one CPU second per cell, most of
+/// a small cell's cost). Each cell still runs outside the parent process, in the same order of operations as in a process
+/// of its own (the same seed and thread count give the same bits), with its output in its own log.txt. A worker that dies
+/// takes only its current cell with it: that cell is reported with the worker's exit code, and the next cell starts a
+/// fresh worker.
+/// </summary>
+internal sealed class CellWorkers : IDisposable
+{
+    /// <summary>The line a worker writes to its standard output after each cell: the prefix, then the cell's exit code.</summary>
+    internal const string DonePrefix = "resode-cell-exit ";
+
+    private readonly Stack<Worker> _idle = new();
+    private readonly List<Worker> _all = new();
+    private bool _disposed;
+
+    /// <summary>
+    /// Runs the cell in DIR in an idle worker (a new one when none is idle) and returns its exit code; the worker's
+    /// standard error during the cell (what the runtime itself prints, e.g. on a fatal error) is appended to
+    /// <paramref name="log"/>. Cancellation ends the worker at once.
+    /// </summary>
+    public int Run(string dir, Action<string> log, CancellationToken cancel)
+    {
+        Worker w;
+        lock (_idle)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_idle.TryPop(out w!)) { w = Worker.Start(); _all.Add(w); }
+        }
+        int? exit = null;
+        try
+        {
+            using (cancel.Register(w.Kill))
+                exit = w.Exec(dir, log);
+            return exit ?? w.ExitCode();
+        }
+        finally
+        {
+            lock (_idle)
+            {
+                if (exit is not null && !_disposed && !cancel.IsCancellationRequested) _idle.Push(w);
+                else { w.Kill(); _all.Remove(w); w.Dispose(); }
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        List<Worker> all;
+        lock (_idle) { _disposed = true; all = new List<Worker>(_all); _all.Clear(); _idle.Clear(); }
+        foreach (var w in all) { w.Close(); w.Dispose(); }
+    }
+
+    /// <summary>The child side: reads cell directories from standard input, one a line, and runs each (see <see cref="CellRunner.ExecCell"/>).</summary>
+    public static int Serve()
+    {
+        var reply = Console.Out;
+        var err = Console.Error;
+        string home = Directory.GetCurrentDirectory();
+        string? dir;
+        while ((dir = Console.In.ReadLine()) is not null)
+        {
+            if (dir.Length == 0) continue;
+            int code;
+            using (var log = new StreamWriter(Path.Combine(dir, "log.txt"), append: true) { AutoFlush = true })
+            {
+                Console.SetOut(log); Console.SetError(log);
+                try { code = CellRunner.ExecCell(dir); }
+                catch (Exception e)
+                {
+                    log.WriteLine($"error: the cell failed unexpectedly ({e.GetType().Name}: {e.Message.Split('\n')[0]})");
+                    code = ExitCodes.ToolFailed;
+                }
+                finally { Console.SetOut(reply); Console.SetError(err); Directory.SetCurrentDirectory(home); }
+            }
+            reply.WriteLine(DonePrefix + code.ToString(CultureInfo.InvariantCulture));
+            reply.Flush();
+        }
+        return ExitCodes.Done;
+    }
+
+    private sealed class Worker : IDisposable
+    {
+        private readonly Process _p;
+        private Action<string>? _log;
+
+        private Worker(Process p) { _p = p; }
+
+        public static Worker Start()
+        {
+            var (file, prefix) = CellRunner.Self();
+            var psi = new ProcessStartInfo(file)
+            {
+                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            };
+            foreach (var a in prefix) psi.ArgumentList.Add(a);
+            psi.ArgumentList.Add("sweep"); psi.ArgumentList.Add("exec-cells");
+            var w = new Worker(new Process { StartInfo = psi });
+            w._p.ErrorDataReceived += (_, e) => { if (e.Data is not null) Volatile.Read(ref w._log)?.Invoke(e.Data); };
+            w._p.Start();
+            w._p.BeginErrorReadLine();
+            return w;
+        }
+
+        /// <summary>The cell's exit code, or null when the worker ended before answering.</summary>
+        public int? Exec(string dir, Action<string> log)
+        {
+            Volatile.Write(ref _log, log);
+            try
+            {
+                try { _p.StandardInput.WriteLine(dir); _p.StandardInput.Flush(); }
+                catch (IOException) { return null; } // the worker is gone
+                string? line;
+                while ((line = _p.StandardOutput.ReadLine()) is not null)
+                {
+                    if (line.StartsWith(DonePrefix, StringComparison.Ordinal)
+                        && int.TryParse(line.AsSpan(DonePrefix.Length), NumberStyles.Integer, CultureInfo.InvariantCulture, out int code))
+                        return code;
+                    log(line); // anything else the worker printed outside a cell's log
+                }
+                return null;
+            }
+            finally { Volatile.Write(ref _log, null); }
+        }
+
+        public int ExitCode()
+        {
+            _p.WaitForExit();
+            return _p.ExitCode;
+        }
+
+        public void Kill()
+        {
+            try { if (!_p.HasExited) _p.Kill(entireProcessTree: true); }
+            catch (InvalidOperationException) { }
+        }
+
+        /// <summary>Ends the worker by closing its input (it finishes the loop) and waits for it.</summary>
+        public void Close()
+        {
+            try { _p.StandardInput.Close(); } catch (IOException) { }
+            if (!_p.WaitForExit(10_000)) Kill();
+        }
+
+        public void Dispose() => _p.Dispose();
+    }
+}
