@@ -91,6 +91,11 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     private FaultInjection<T>? _fault;
 
+    // With several blocks: per layer, how many blocks have formed their part of G_k in this evaluation; the last one adds
+    // the others' parts into the output (in block order, as one pass at the end would) while they are still in a cache.
+    private readonly int[] _layerParts;
+    private unsafe T* _outW, _outV;
+
     /// <summary>The fault this instance simulates (tests only; see <see cref="FaultInjection{T}"/>).</summary>
     public EngineFault Fault
     {
@@ -155,6 +160,25 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             _blocks[t] = new Block(this, i0, i1 - i0, segment, Math.Max(segment, options.CheckpointKeepLast), h0, ownGradients: t > 0);
         }
         if (threads > 1) _work = new BlockWork(this);
+        _layerParts = threads > 1 ? new int[L] : Array.Empty<int>();
+    }
+
+    /// <summary>
+    /// Called by each block once its part of G_k is stored: the last of the blocks to get there adds the parts of
+    /// blocks 1.. into the output, in block order (block 0 wrote its part there), so the sums are those of one
+    /// reduction pass after all blocks, entry by entry.
+    /// </summary>
+    private unsafe void LayerPartDone(int k)
+    {
+        if (Interlocked.Increment(ref _layerParts[k]) != _blocks.Length) return;
+        int md = _shape.LayerSize;
+        var gw = new Span<T>(_outW + (long)k * md, md);
+        var gv = new Span<T>(_outV + (long)k * md, md);
+        for (int t = 1; t < _blocks.Length; t++)
+        {
+            Kernels.Axpy(T.One, _blocks[t].GradW.AsSpan(k * md, md), gw);
+            Kernels.Axpy(T.One, _blocks[t].GradV.AsSpan(k * md, md), gv);
+        }
     }
 
     private static T[] Convert(double[] src)
@@ -195,18 +219,13 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             {
                 fixed (T* pw = w, pv = v, pgw = gradW, pgv = gradV)
                 {
+                    // Deterministic reduction, layer by layer as the blocks finish it (LayerPartDone): block 0 writes into
+                    // gradW/gradV, the others' parts are added in block order.
+                    Array.Clear(_layerParts);
+                    _outW = pgw; _outV = pgv;
                     _work!.Start(level, pw, pv, pgw, pgv, L * md, grad);
                     try { _blocks[0].Run(level, w, v, gradW, gradV, grad); }
-                    finally { _work.Wait(); }
-                }
-            }
-            if (grad)
-            {
-                // Deterministic reduction: block 0 wrote into gradW/gradV, the others are added in block order.
-                for (int t = 1; t < _blocks.Length; t++)
-                {
-                    Kernels.Axpy(T.One, _blocks[t].GradW, gradW);
-                    Kernels.Axpy(T.One, _blocks[t].GradV, gradV);
+                    finally { _work.Wait(); _outW = null; _outV = null; }
                 }
             }
         }
@@ -453,6 +472,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     // p_{k−1} = p_k + (1/L) W_kᵀ q_k = p + (1/L) q W
                     FastKernels.Gemm<T>(level, q, m, 1, wk, p, nb, m, d, invL, accumulate: true);
                     AdjointSums[k] = AdjointSum(level, p, nb, d);
+                    if (_net._blocks.Length > 1) _net.LayerPartDone(k);
                 }
             }
         }
