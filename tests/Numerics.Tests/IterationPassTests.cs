@@ -88,6 +88,37 @@ public class IterationPassTests
         Assert.True(w1.AsSpan().SequenceEqual(w2) && v1.AsSpan().SequenceEqual(v2), $"{typeof(T).Name} at {level}: updated weights differ");
     }
 
+    [Theory(DisplayName = "FastKernels.MaxRowNorm and SumRowNorms: rows of 16, 5 and 37 entries → the per-row SumSquares results bit for bit; a NaN row → NaN")]
+    [InlineData(50, 16)]
+    [InlineData(9, 5)]
+    [InlineData(7, 37)]
+    public void RowNormsEqualPerRowSums(int rows, int cols)
+    {
+        foreach (var level in new[] { SimdLevel.Scalar, SimdLevel.Vector256, SimdLevel.Vector512 })
+        {
+            if (level > Simd.Hardware) continue;
+            Check<double>(level); Check<float>(level);
+        }
+
+        void Check<T>(SimdLevel level) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var x = Gaussian<T>(rows * cols, 8);
+            double max = 0, sum = 0;
+            for (int i = 0; i < rows; i++)
+            {
+                double nrm = Math.Sqrt(FastKernels.SumSquares<T>(level, x.AsSpan(i * cols, cols)));
+                max = Math.Max(max, nrm); sum += nrm;
+            }
+            double fusedMax = 0;
+            FastKernels.MaxRowNorm<T>(level, x, rows, cols, ref fusedMax);
+            Assert.Equal(max, fusedMax);
+            Assert.Equal(sum, FastKernels.SumRowNorms<T>(level, x, rows, cols));
+            x[(rows - 1) * cols] = T.NaN;
+            FastKernels.MaxRowNorm<T>(level, x, rows, cols, ref fusedMax);
+            Assert.True(double.IsNaN(fusedMax), $"{typeof(T).Name} at {level}: a NaN row was not propagated");
+        }
+    }
+
     private static Dictionary<string, double[]> Row() => TraceColumns.All.ToDictionary(c => c.Name, _ => new double[1]);
 
     [Theory(DisplayName = "IterationPasses: one non-finite gradient entry in the last layer, or a weight that the update makes infinite → not finite")]

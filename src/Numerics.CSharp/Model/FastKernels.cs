@@ -210,10 +210,52 @@ internal static class FastKernels
     /// from the scalar loop (relative difference ≤ n·2⁻⁵³).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double SumSquaresWide<T>(SimdLevel level, ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    private static double SumSquaresWide<T>(SimdLevel level, ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T> =>
+        SumSquaresAt(level, ref MemoryMarshal.GetReference(x), x.Length);
+
+    /// <summary>
+    /// max over the rows of x (rows×cols) of the Euclidean norm of the row, each row's Σ x² formed exactly as
+    /// <see cref="SumSquares{T}"/> forms it; <paramref name="max"/> is raised to it (NaN propagates as in
+    /// <c>if (!(nrm &lt;= max)) max = nrm</c>). One call per block of rows instead of one per row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MaxRowNorm<T>(SimdLevel level, ReadOnlySpan<T> x, int rows, int cols, ref double max) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = x.Length, i = 0;
-        ref T rx = ref MemoryMarshal.GetReference(x);
+        if (x.Length < rows * cols) throw new ArgumentException("operand too short");
+        ref T r0 = ref MemoryMarshal.GetReference(x);
+        for (int i = 0; i < rows; i++)
+        {
+            double nrm = Math.Sqrt(RowSumSquares(level, ref Unsafe.Add(ref r0, i * cols), cols));
+            if (!(nrm <= max)) max = nrm;
+        }
+    }
+
+    /// <summary>Σ over the rows of x (rows×cols) of the Euclidean norm of the row, in row order, each row's Σ x² as <see cref="SumSquares{T}"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double SumRowNorms<T>(SimdLevel level, ReadOnlySpan<T> x, int rows, int cols) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (x.Length < rows * cols) throw new ArgumentException("operand too short");
+        ref T r0 = ref MemoryMarshal.GetReference(x);
+        double s = 0;
+        for (int i = 0; i < rows; i++) s += Math.Sqrt(RowSumSquares(level, ref Unsafe.Add(ref r0, i * cols), cols));
+        return s;
+    }
+
+    /// <summary>Σ x² of one row as <see cref="SumSquares{T}"/> computes it (the same code, inlined).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double RowSumSquares<T>(SimdLevel level, ref T x, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(double) || typeof(T) == typeof(float)) return SumSquaresAt(level, ref x, n);
+        double s = 0;
+        for (int i = 0; i < n; i++) { double v = double.CreateTruncating(Unsafe.Add(ref x, i)); s += v * v; }
+        return s;
+    }
+
+    /// <summary>The body of <see cref="SumSquaresWide{T}"/> on n entries from x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double SumSquaresAt<T>(SimdLevel level, ref T rx, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
         double s = 0;
         if (level == SimdLevel.Vector512 && n >= 16)
         {

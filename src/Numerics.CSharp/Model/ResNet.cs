@@ -390,14 +390,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 // h_{k+1} = h_k + (1/L) σ Vᵀ
                 hk.CopyTo(hn);
                 FastKernels.Gemm<T>(level, sk, m, 1, _vt, hn, nb, m, d, fwdScale, accumulate: true);
-                if (stats)
-                {
-                    for (int i = 0; i < nb; i++)
-                    {
-                        double nrm = Math.Sqrt(FastKernels.SumSquares<T>(level, hn.Slice(i * d, d)));
-                        if (!(nrm <= MaxHidden)) MaxHidden = nrm; // NaN propagates
-                    }
-                }
+                if (stats) FastKernels.MaxRowNorm<T>(level, hn, nb, d, ref MaxHidden);   // NaN propagates
             }
             if (g + 1 <= _segments && stats)
                 SegH.AsSpan((k1 - k0) * nd, nd).CopyTo(_checkpoints.AsSpan((g + 1) * nd, nd));
@@ -409,11 +402,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             var s = _net._shape;
             int L = s.Depth, d = s.Dim, m = s.Width, md = m * d, nb = Count, nd = nb * d, nm = nb * m;
             MinPre = double.PositiveInfinity; MaxPre = double.NegativeInfinity; MaxHidden = 0;
-            for (int i = 0; i < nb; i++)
-            {
-                double nrm = Math.Sqrt(FastKernels.SumSquares<T>(level, _checkpoints.AsSpan(i * d, d)));
-                if (!(nrm <= MaxHidden)) MaxHidden = nrm;
-            }
+            FastKernels.MaxRowNorm<T>(level, _checkpoints.AsSpan(0, nd), nb, d, ref MaxHidden);
             for (int g = 0; g < _segments; g++) ForwardSegment(level, g, w, v, stats: true);
 
             // Loss and p_L (the last segment's states are still in the segment buffers).
@@ -477,12 +466,6 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static double AdjointSum(SimdLevel level, ReadOnlySpan<T> p, int n, int d)
-        {
-            double s = 0;
-            for (int i = 0; i < n; i++) s += Math.Sqrt(FastKernels.SumSquares<T>(level, p.Slice(i * d, d)));
-            return s;
-        }
+        private static double AdjointSum(SimdLevel level, ReadOnlySpan<T> p, int n, int d) => FastKernels.SumRowNorms<T>(level, p, n, d);
     }
 }
