@@ -40,25 +40,27 @@ public class IterationPassTests
         }
     }
 
-    public static readonly TheoryData<int, int, double?> Settings = new()
+    public static readonly TheoryData<int, int, double?, int> Settings = new()
     {
-        { 9, 1024, null },    // figure 2's layer size
-        { 6, 37, 0.5 },       // a layer size that leaves scalar tails; clipping on some layers
+        { 9, 1024, null, 1 },    // figure 2's layer size
+        { 6, 37, 0.5, 1 },       // a layer size that leaves scalar tails; clipping on some layers
+        { 9, 32771, 0.5, 2 },    // above IterationPasses.ParallelEntries: two halves of the layers on two threads
     };
 
-    [Theory(DisplayName = "IterationPasses: fused record and update → the same trace row, step, clip count, weights and finiteness as the separate passes, bit for bit")]
+    [Theory(DisplayName = "IterationPasses: fused record and update, on one thread or two halves → the same trace row, step, clip count, weights and finiteness as the separate passes, bit for bit")]
     [MemberData(nameof(Settings))]
-    public void FusedPassesEqualTheSeparatePasses(int L, int md, double? clip)
+    public void FusedPassesEqualTheSeparatePasses(int L, int md, double? clip, int threads)
     {
+        Assert.Equal(threads > 1, (long)L * md >= IterationPasses<double>.ParallelEntries);
         foreach (var level in new[] { SimdLevel.Scalar, SimdLevel.Vector256, SimdLevel.Vector512 })
         {
             if (level > Simd.Hardware) continue;
-            Compare<double>(level, L, md, clip);
-            Compare<float>(level, L, md, clip);
+            Compare<double>(level, L, md, clip, threads);
+            Compare<float>(level, L, md, clip, threads);
         }
     }
 
-    private static void Compare<T>(SimdLevel level, int L, int md, double? clip) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Compare<T>(SimdLevel level, int L, int md, double? clip, int threads) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int total = L * md;
         var w = Gaussian<T>(total, 1); var v = Gaussian<T>(total, 2);
@@ -73,7 +75,7 @@ public class IterationPassTests
         bool sepGradFinite = FastKernels.AllFinite<T>(level, gw) && FastKernels.AllFinite<T>(level, gv);
         var (sepStep, sepClipped, _) = Trainer.ApplyUpdate(level, w1, v1, gw, gv, L, md, eta, clip);
 
-        var passes = new IterationPasses<T>(level, L, md);
+        var passes = new IterationPasses<T>(level, L, md, threads);
         var (w2, v2) = ((T[])w.Clone(), (T[])v.Clone());
         bool gradFinite = passes.Record(fusedTrace, 0, st, w2, v2, gw, gv);
         var (step, clipped, finite) = passes.Update(w2, v2, gw, gv, eta, clip);
@@ -121,20 +123,22 @@ public class IterationPassTests
 
     private static Dictionary<string, double[]> Row() => TraceColumns.All.ToDictionary(c => c.Name, _ => new double[1]);
 
-    [Theory(DisplayName = "IterationPasses: one non-finite gradient entry in the last layer, or a weight that the update makes infinite → not finite")]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void NonFiniteEntriesAreFound(bool inWeights)
+    [Theory(DisplayName = "IterationPasses: one non-finite gradient entry in the last layer, or a weight that the update makes infinite → not finite, on one thread and on two halves")]
+    [InlineData(false, 40, 1)]
+    [InlineData(true, 40, 1)]
+    [InlineData(false, 65537, 2)]
+    [InlineData(true, 65537, 2)]
+    public void NonFiniteEntriesAreFound(bool inWeights, int md, int threads)
     {
         foreach (var level in new[] { SimdLevel.Scalar, SimdLevel.Vector256, SimdLevel.Vector512 })
         {
             if (level > Simd.Hardware) continue;
-            int L = 5, md = 40, total = L * md;
+            int L = 5, total = L * md;
             var w = Gaussian<double>(total, 1); var v = Gaussian<double>(total, 2);
             var gw = Gaussian<double>(total, 3); var gv = Gaussian<double>(total, 4);
             if (inWeights) { w[total - 3] = double.MaxValue; gw[total - 3] = -double.MaxValue; }   // w − η·g overflows
             else gv[total - 1] = double.NaN;                                                        // the scalar tail of the last layer
-            var passes = new IterationPasses<double>(level, L, md);
+            var passes = new IterationPasses<double>(level, L, md, threads);
             bool gradFinite = passes.Record(Row(), 0, new EvaluationStats { Loss = 1 }, w, v, gw, gv);
             Assert.Equal(inWeights, gradFinite);
             var (_, _, finite) = passes.Update(w, v, gw, gv, 1.0, null);

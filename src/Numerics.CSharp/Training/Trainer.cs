@@ -209,7 +209,7 @@ public static class Trainer
             for (int i = 0; i < total; i++) { _w[i] = T.CreateTruncating(init.W[i]); _v[i] = T.CreateTruncating(init.V[i]); }
             _gw = new T[total]; _gv = new T[total];
             _stale = StaleGradient<T>.For(o.Fault, total);
-            _passes = new IterationPasses<T>(_level, shape.Depth, _md);
+            _passes = new IterationPasses<T>(_level, shape.Depth, _md, _net.Threads);
         }
 
         public int Layers => _res.Shape.Depth;
