@@ -91,6 +91,11 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     private FaultInjection<T>? _fault;
 
+    // With several blocks: per layer, how many blocks have formed their part of G_k in this evaluation; the last one adds
+    // the others' parts into the output (in block order, as one pass at the end would) while they are still in a cache.
+    private readonly int[] _layerParts;
+    private unsafe T* _outW, _outV;
+
     /// <summary>The fault this instance simulates (tests only; see <see cref="FaultInjection{T}"/>).</summary>
     public EngineFault Fault
     {
@@ -155,6 +160,25 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             _blocks[t] = new Block(this, i0, i1 - i0, segment, Math.Max(segment, options.CheckpointKeepLast), h0, ownGradients: t > 0);
         }
         if (threads > 1) _work = new BlockWork(this);
+        _layerParts = threads > 1 ? new int[L] : Array.Empty<int>();
+    }
+
+    /// <summary>
+    /// Called by each block once its part of G_k is stored: the last of the blocks to get there adds the parts of
+    /// blocks 1.. into the output, in block order (block 0 wrote its part there), so the sums are those of one
+    /// reduction pass after all blocks, entry by entry.
+    /// </summary>
+    private unsafe void LayerPartDone(int k)
+    {
+        if (Interlocked.Increment(ref _layerParts[k]) != _blocks.Length) return;
+        int md = _shape.LayerSize;
+        var gw = new Span<T>(_outW + (long)k * md, md);
+        var gv = new Span<T>(_outV + (long)k * md, md);
+        for (int t = 1; t < _blocks.Length; t++)
+        {
+            Kernels.Axpy(T.One, _blocks[t].GradW.AsSpan(k * md, md), gw);
+            Kernels.Axpy(T.One, _blocks[t].GradV.AsSpan(k * md, md), gv);
+        }
     }
 
     private static T[] Convert(double[] src)
@@ -195,18 +219,13 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             {
                 fixed (T* pw = w, pv = v, pgw = gradW, pgv = gradV)
                 {
+                    // Deterministic reduction, layer by layer as the blocks finish it (LayerPartDone): block 0 writes into
+                    // gradW/gradV, the others' parts are added in block order.
+                    Array.Clear(_layerParts);
+                    _outW = pgw; _outV = pgv;
                     _work!.Start(level, pw, pv, pgw, pgv, L * md, grad);
                     try { _blocks[0].Run(level, w, v, gradW, gradV, grad); }
-                    finally { _work.Wait(); }
-                }
-            }
-            if (grad)
-            {
-                // Deterministic reduction: block 0 wrote into gradW/gradV, the others are added in block order.
-                for (int t = 1; t < _blocks.Length; t++)
-                {
-                    Kernels.Axpy(T.One, _blocks[t].GradW, gradW);
-                    Kernels.Axpy(T.One, _blocks[t].GradV, gradV);
+                    finally { _work.Wait(); _outW = null; _outV = null; }
                 }
             }
         }
@@ -371,14 +390,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 // h_{k+1} = h_k + (1/L) σ Vᵀ
                 hk.CopyTo(hn);
                 FastKernels.Gemm<T>(level, sk, m, 1, _vt, hn, nb, m, d, fwdScale, accumulate: true);
-                if (stats)
-                {
-                    for (int i = 0; i < nb; i++)
-                    {
-                        double nrm = Math.Sqrt(FastKernels.SumSquares<T>(level, hn.Slice(i * d, d)));
-                        if (!(nrm <= MaxHidden)) MaxHidden = nrm; // NaN propagates
-                    }
-                }
+                if (stats) FastKernels.MaxRowNorm<T>(level, hn, nb, d, ref MaxHidden);   // NaN propagates
             }
             if (g + 1 <= _segments && stats)
                 SegH.AsSpan((k1 - k0) * nd, nd).CopyTo(_checkpoints.AsSpan((g + 1) * nd, nd));
@@ -390,11 +402,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             var s = _net._shape;
             int L = s.Depth, d = s.Dim, m = s.Width, md = m * d, nb = Count, nd = nb * d, nm = nb * m;
             MinPre = double.PositiveInfinity; MaxPre = double.NegativeInfinity; MaxHidden = 0;
-            for (int i = 0; i < nb; i++)
-            {
-                double nrm = Math.Sqrt(FastKernels.SumSquares<T>(level, _checkpoints.AsSpan(i * d, d)));
-                if (!(nrm <= MaxHidden)) MaxHidden = nrm;
-            }
+            FastKernels.MaxRowNorm<T>(level, _checkpoints.AsSpan(0, nd), nb, d, ref MaxHidden);
             for (int g = 0; g < _segments; g++) ForwardSegment(level, g, w, v, stats: true);
 
             // Loss and p_L (the last segment's states are still in the segment buffers).
@@ -453,16 +461,11 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     // p_{k−1} = p_k + (1/L) W_kᵀ q_k = p + (1/L) q W
                     FastKernels.Gemm<T>(level, q, m, 1, wk, p, nb, m, d, invL, accumulate: true);
                     AdjointSums[k] = AdjointSum(level, p, nb, d);
+                    if (_net._blocks.Length > 1) _net.LayerPartDone(k);
                 }
             }
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static double AdjointSum(SimdLevel level, ReadOnlySpan<T> p, int n, int d)
-        {
-            double s = 0;
-            for (int i = 0; i < n; i++) s += Math.Sqrt(FastKernels.SumSquares<T>(level, p.Slice(i * d, d)));
-            return s;
-        }
+        private static double AdjointSum(SimdLevel level, ReadOnlySpan<T> p, int n, int d) => FastKernels.SumRowNorms<T>(level, p, n, d);
     }
 }

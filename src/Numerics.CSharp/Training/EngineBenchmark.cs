@@ -75,13 +75,14 @@ public static class EngineBenchmark
         var times = new double[repeats];
         // Warm-up: at least `warmup` iterations and at least 1 s, so that the JIT's tiered compilation has settled.
         var trace = c.WithTrace ? TraceColumns.All.ToDictionary(col => col.Name, _ => new double[1]) : null;
+        var passes = new IterationPasses<T>(Simd.Level, c.Depth, c.Width * c.Dim, net.Threads);
         long w0 = Stopwatch.GetTimestamp();
         for (int it = 0; it < warmup || Stopwatch.GetElapsedTime(w0).TotalSeconds < 1.0; it++)
-            Iterate(net, w, v, gw, gv, minusEta, trace);
+            Iterate(net, w, v, gw, gv, minusEta, trace, passes);
         for (int it = 0; it < repeats; it++)
         {
             long t0 = Stopwatch.GetTimestamp();
-            Iterate(net, w, v, gw, gv, minusEta, trace);
+            Iterate(net, w, v, gw, gv, minusEta, trace, passes);
             times[it] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         }
         Array.Sort(times);
@@ -90,8 +91,8 @@ public static class EngineBenchmark
         return new BenchResult(c, median, times[0], repeats, engineBytes, Simd.Level);
     }
 
-    private static void Iterate<T>(ResNet<T> net, T[] w, T[] v, T[] gw, T[] gv, T minusEta, Dictionary<string, double[]>? trace)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Iterate<T>(ResNet<T> net, T[] w, T[] v, T[] gw, T[] gv, T minusEta, Dictionary<string, double[]>? trace,
+        IterationPasses<T> passes) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var st = net.Evaluate(w, v, gw, gv);
         if (trace is null)
@@ -100,13 +101,11 @@ public static class EngineBenchmark
             Kernels.Axpy(minusEta, gv, v);
             return;
         }
-        // The body of the trainer's loop (Trainer.Run) without snapshots and progress: record, checks, update, checks.
-        var level = Simd.Level; var shape = net.Shape;
-        Trainer.Record(level, trace, 0, st, shape, w, v, gw, gv);
-        bool finite = double.IsFinite(st.Loss) && FastKernels.AllFinite<T>(level, gw) && FastKernels.AllFinite<T>(level, gv);
-        var (stepMax, clipped, _) = Trainer.ApplyUpdate(level, w, v, gw, gv, shape.Depth, shape.LayerSize, -double.CreateTruncating(minusEta), null);
+        // The body of the trainer's loop (Trainer.Run) without snapshots and progress: record and check, update and check.
+        bool finite = passes.Record(trace, 0, st, w, v, gw, gv) && double.IsFinite(st.Loss);
+        var (stepMax, clipped, finiteAfter) = passes.Update(w, v, gw, gv, -double.CreateTruncating(minusEta), null);
         trace["step_max"][0] = stepMax; trace["clip_fraction"][0] = clipped;
-        finite &= FastKernels.AllFinite<T>(level, w) && FastKernels.AllFinite<T>(level, v);
+        finite &= finiteAfter;
         if (!finite) throw new InvalidOperationException("the benchmark iteration became non-finite");
     }
 

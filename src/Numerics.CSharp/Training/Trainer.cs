@@ -195,6 +195,8 @@ public static class Trainer
         private readonly StaleGradient<T>? _stale;
         private readonly SimdLevel _level = Simd.Level;
         private readonly int _md;
+        private readonly IterationPasses<T> _passes;
+        private bool _gradientFinite, _parametersFinite;
 
         public FastBackend(TrainResult res, InitialWeights init)
         {
@@ -207,6 +209,7 @@ public static class Trainer
             for (int i = 0; i < total; i++) { _w[i] = T.CreateTruncating(init.W[i]); _v[i] = T.CreateTruncating(init.V[i]); }
             _gw = new T[total]; _gv = new T[total];
             _stale = StaleGradient<T>.For(o.Fault, total);
+            _passes = new IterationPasses<T>(_level, shape.Depth, _md, _net.Threads);
         }
 
         public int Layers => _res.Shape.Depth;
@@ -217,19 +220,28 @@ public static class Trainer
         public double Evaluate(Dictionary<string, double[]> trace, int j)
         {
             var st = _net.Evaluate(_w, _v, _gw, _gv);
-            Record(_level, trace, j, st, _res.Shape, _w, _v, _gw, _gv);
+            // the record and the gradient's finiteness check in one pass over the layers (the same numbers as Record)
+            _gradientFinite = _passes.Record(trace, j, st, _w, _v, _gw, _gv);
             return st.Loss;
         }
 
-        public bool GradientFinite() => FastKernels.AllFinite<T>(_level, _gw) && FastKernels.AllFinite<T>(_level, _gv);
-        public bool ParametersFinite() => FastKernels.AllFinite<T>(_level, _w) && FastKernels.AllFinite<T>(_level, _v);
+        public bool GradientFinite() => _gradientFinite;
+        public bool ParametersFinite() => _parametersFinite;
 
         public (double StepMax, int Clipped) Update(double eta, double? clip)
         {
+            if (_stale is null)
+            {
+                // the update and the parameters' finiteness check in one pass, with the record's ‖G_k‖ (as ApplyUpdate)
+                var (max, count, finite) = _passes.Update(_w, _v, _gw, _gv, eta, clip);
+                _parametersFinite = finite;
+                return (max, count);
+            }
             // stale (a test-only fault): the update uses G of the previous iterate
-            var (uw, uv) = _stale?.Applied(_gw, _gv) ?? (_gw, _gv);
+            var (uw, uv) = _stale.Applied(_gw, _gv);
             var (stepMax, clipped, _) = ApplyUpdate(_level, _w, _v, uw, uv, Layers, _md, eta, clip);
-            _stale?.Remember(_gw, _gv);
+            _stale.Remember(_gw, _gv);
+            _parametersFinite = FastKernels.AllFinite<T>(_level, _w) && FastKernels.AllFinite<T>(_level, _v);
             return (stepMax, clipped);
         }
 
@@ -282,6 +294,13 @@ public static class Trainer
                 sW = Math.Max(sW, Math.Sqrt(dw)); sV = Math.Max(sV, Math.Sqrt(dv)); sZ = Math.Max(sZ, Math.Sqrt(dw + dv));
             }
         }
+        WriteTraceRow(trace, j, st, L, gsum, gwMax, gvMax, sW, sV, sZ, wF, vF);
+    }
+
+    /// <summary>Trace row j from the sums and maxima over the layers (shared by <see cref="Record{T}"/> and the fused passes).</summary>
+    internal static void WriteTraceRow(Dictionary<string, double[]> trace, int j, EvaluationStats st, int L,
+        double gsum, double gwMax, double gvMax, double sW, double sV, double sZ, double wF, double vF)
+    {
         trace["loss"][j] = st.Loss;
         trace["grad_norm"][j] = Math.Sqrt(gsum);
         trace["pl_ratio"][j] = gsum / (L * st.Loss);

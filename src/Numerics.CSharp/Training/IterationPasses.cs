@@ -1,0 +1,184 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using ResOdeProofs.Numerics.Model;
+
+namespace ResOdeProofs.Numerics.Training;
+
+/// <summary>
+/// The trainer's work around one engine evaluation in two passes over the layers instead of eight: the trace record
+/// with the gradient's finiteness check (<see cref="Record"/>), and the update with the parameters' finiteness check
+/// (<see cref="Update"/>). Each layer's W_k, V_k and gradients are read while they are in the cache; the update reuses
+/// the record's ‖G_k‖² instead of summing it again. Every number is the one that <see cref="Trainer.Record{T}"/>,
+/// <see cref="Trainer.ApplyUpdate{T}"/> and <see cref="FastKernels.AllFinite{T}"/> give (the same kernels on the same
+/// slices, the same order of the sums over layers): the passes only change when each layer is visited.
+/// With two threads and at least <see cref="ParallelEntries"/> entries per tensor, each pass runs on two halves of the
+/// layers at once; the per-layer values are kept and combined in layer order afterwards, so nothing changes either.
+/// </summary>
+internal sealed class IterationPasses<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>L·m·d from which the passes use two threads (when the engine does): below it the hand-off costs more than it saves.</summary>
+    public const int ParallelEntries = 1 << 18;
+
+    private readonly SimdLevel _level;
+    private readonly int _layers, _md;
+    private readonly bool _split;
+    // per layer: ‖G^W_k‖², ‖G^V_k‖², ‖W_k‖_F, ‖V_k‖_F, ‖W_{k+1} − W_k‖², ‖V_{k+1} − V_k‖², the applied step and whether clipped
+    private readonly double[] _gwSq, _gvSq, _wF, _vF, _dw, _dv, _step;
+    private readonly bool[] _clipped;
+    private readonly bool[] _finite = new bool[2];
+    private readonly Halves _halves;
+    private bool _recorded;
+
+    // the operands of the pass in progress (read by the second half's thread)
+    private T[] _w = Array.Empty<T>(), _v = Array.Empty<T>(), _gw = Array.Empty<T>(), _gv = Array.Empty<T>();
+    private double _eta;
+    private double? _clip;
+
+    public IterationPasses(SimdLevel level, int layers, int layerSize, int threads = 1)
+    {
+        _level = level; _layers = layers; _md = layerSize;
+        _split = threads > 1 && layers > 1 && (long)layers * layerSize >= ParallelEntries;
+        _gwSq = new double[layers]; _gvSq = new double[layers]; _wF = new double[layers]; _vF = new double[layers];
+        _dw = new double[layers]; _dv = new double[layers]; _step = new double[layers]; _clipped = new bool[layers];
+        _halves = new Halves(this);
+    }
+
+    /// <summary>
+    /// Writes trace row <paramref name="j"/> exactly as <see cref="Trainer.Record{T}"/> and returns whether every entry
+    /// of the gradient is finite (<see cref="FastKernels.AllFinite{T}"/> over both).
+    /// </summary>
+    public bool Record(Dictionary<string, double[]> trace, int j, EvaluationStats st, T[] w, T[] v, T[] gw, T[] gv)
+    {
+        _w = w; _v = v; _gw = gw; _gv = gv;
+        Run(update: false);
+        int L = _layers;
+        double gsum = 0, gwMax = 0, gvMax = 0, sW = 0, sV = 0, sZ = 0, wF = 0, vF = 0;
+        for (int k = 0; k < L; k++)
+        {
+            double a = _gwSq[k], b = _gvSq[k];
+            gsum += a + b;
+            gwMax = Math.Max(gwMax, Math.Sqrt(a)); gvMax = Math.Max(gvMax, Math.Sqrt(b));
+            wF = Math.Max(wF, _wF[k]); vF = Math.Max(vF, _vF[k]);
+            if (k + 1 < L)
+            {
+                double dw = _dw[k], dv = _dv[k];
+                sW = Math.Max(sW, Math.Sqrt(dw)); sV = Math.Max(sV, Math.Sqrt(dv)); sZ = Math.Max(sZ, Math.Sqrt(dw + dv));
+            }
+        }
+        Trainer.WriteTraceRow(trace, j, st, L, gsum, gwMax, gvMax, sW, sV, sZ, wF, vF);
+        _recorded = true;
+        return _finite[0] && _finite[1];
+    }
+
+    /// <summary>
+    /// Z_k ← Z_k − η·c_k·G_k for every layer with the gradient of the last <see cref="Record"/> (the result of
+    /// <see cref="Trainer.ApplyUpdate{T}"/> on it, bit for bit); returns max_k ‖η c_k G_k‖, the number of clipped layers
+    /// and whether every updated parameter is finite.
+    /// </summary>
+    public (double StepMax, int Clipped, bool Finite) Update(T[] w, T[] v, T[] gw, T[] gv, double eta, double? clip)
+    {
+        if (!_recorded) throw new InvalidOperationException("the update needs the record of the same gradient first");
+        _recorded = false;
+        _w = w; _v = v; _gw = gw; _gv = gv; _eta = eta; _clip = clip;
+        Run(update: true);
+        double stepMax = 0; int clipped = 0;
+        for (int k = 0; k < _layers; k++) { stepMax = Math.Max(stepMax, _step[k]); if (_clipped[k]) clipped++; }
+        return (stepMax, clipped, _finite[0] && _finite[1]);
+    }
+
+    private void Run(bool update)
+    {
+        if (!_split) { _finite[1] = true; Pass(update, 0, 0, _layers); return; }
+        _halves.Run(update);
+    }
+
+    /// <summary>Layers k0..k1−1 of the record (per-layer values) or of the update; half h's finiteness goes to _finite[h].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Pass(bool update, int h, int k0, int k1)
+    {
+        int L = _layers, md = _md;
+        var level = _level;
+        T[] w = _w, v = _v, gw = _gw, gv = _gv;
+        bool finite = true;
+        if (!update)
+        {
+            for (int k = k0; k < k1; k++)
+            {
+                var gwk = gw.AsSpan(k * md, md); var gvk = gv.AsSpan(k * md, md);
+                var wk = w.AsSpan(k * md, md); var vk = v.AsSpan(k * md, md);
+                _gwSq[k] = FastKernels.SumSquares<T>(level, gwk); _gvSq[k] = FastKernels.SumSquares<T>(level, gvk);
+                _wF[k] = Math.Sqrt(FastKernels.SumSquares<T>(level, wk));
+                _vF[k] = Math.Sqrt(FastKernels.SumSquares<T>(level, vk));
+                if (k + 1 < L)
+                {
+                    _dw[k] = FastKernels.SumSquaresDiff<T>(level, w.AsSpan((k + 1) * md, md), wk);
+                    _dv[k] = FastKernels.SumSquaresDiff<T>(level, v.AsSpan((k + 1) * md, md), vk);
+                }
+                if (finite) finite = FastKernels.AllFinite<T>(level, gwk) && FastKernels.AllFinite<T>(level, gvk);
+            }
+        }
+        else
+        {
+            double eta = _eta;
+            T etaT = T.CreateTruncating(eta);
+            for (int k = k0; k < k1; k++)
+            {
+                // as Trainer.ApplyUpdate: ‖G_k‖ = √(‖G^W_k‖² + ‖G^V_k‖²), c_k = min(1, C/‖G_k‖)
+                double nrm = Math.Sqrt(_gwSq[k] + _gvSq[k]);
+                double factor = 1.0;
+                _clipped[k] = false;
+                if (_clip is double c && nrm > c) { factor = c / nrm; _clipped[k] = true; }
+                T f = etaT * T.CreateTruncating(factor);
+                var wk = w.AsSpan(k * md, md); var vk = v.AsSpan(k * md, md);
+                Kernels.Axpy(-f, gw.AsSpan(k * md, md), wk);
+                Kernels.Axpy(-f, gv.AsSpan(k * md, md), vk);
+                _step[k] = eta * factor * nrm;
+                if (finite) finite = FastKernels.AllFinite<T>(level, wk) && FastKernels.AllFinite<T>(level, vk);
+            }
+        }
+        _finite[h] = finite;
+    }
+
+    /// <summary>
+    /// The two halves of a pass: the second is offered to the thread pool, and the caller runs whichever half nobody has
+    /// claimed yet (as the engine's blocks do), so a busy pool never makes the caller wait for a thread to start.
+    /// </summary>
+    private sealed class Halves(IterationPasses<T> owner) : IThreadPoolWorkItem
+    {
+        private readonly ManualResetEventSlim _done = new(false);
+        private int _next, _pending;
+        private bool _update;
+        private Exception? _error;
+
+        public void Run(bool update)
+        {
+            _update = update; _error = null;
+            _done.Reset();
+            Volatile.Write(ref _pending, 2);
+            Volatile.Write(ref _next, 0);
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            RunClaimed();
+            _done.Wait();
+            if (_error is Exception ex) throw new InvalidOperationException("a trainer pass failed", ex);
+        }
+
+        public void Execute() => RunClaimed();
+
+        private void RunClaimed()
+        {
+            while (true)
+            {
+                int h = Interlocked.Increment(ref _next) - 1;
+                if (h > 1) return;
+                try
+                {
+                    int mid = owner._layers / 2;
+                    if (h == 0) owner.Pass(_update, 0, 0, mid);
+                    else owner.Pass(_update, 1, mid, owner._layers);
+                }
+                catch (Exception ex) { _error = ex; }
+                finally { if (Interlocked.Decrement(ref _pending) == 0) _done.Set(); }
+            }
+        }
+    }
+}
