@@ -147,9 +147,6 @@ type OpenRun =
 /// Opens run data for the results of its architecture: one view, which knows the registered architectures.
 let openRun (data: ResOdeProofs.Numerics.IO.RunData) = Run(data, architectures)
 
-/// The former name of `openRun` (any architecture).
-let openBlockRun (data: ResOdeProofs.Numerics.IO.RunData) = openRun data
-
 /// Reads a run directory of any architecture and opens it for the results of its architecture.
 let loadRun (dir: string) =
     if ResOdeProofs.Numerics.Blocks.BnConv.BnConvRun.IsRun dir then BnConvRunOf(ResOdeProofs.Numerics.Blocks.BnConv.BnConvRun.Load dir)

@@ -21,7 +21,7 @@ let private rewritten (run: Run) (name: string) (j: int) (factor: float) =
         let c = Array.copy t.[name]
         c.[j] <- c.[j] * factor
         t.[name] <- c
-    Registry.openBlockRun (
+    Registry.openRun (
         RunData(Directory = d.Directory + " (rewritten)", Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
                 Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
                 Steps = d.Steps, Theta = d.Theta, Losses = losses, Trace = t))

@@ -16,7 +16,7 @@ module Architecture =
         b.AdjointSum * cTT, b.AdjointSum * (cHT * arch.OutputBound b + arch.LipschitzTheta b * arch.LipschitzH b)
 
     /// The requirement "σ twice differentiable with bounded σ''" (for architectures whose constants use s2).
-    let smoothActivation : string * (BlockSetting -> HypothesisCheck) =
+    let smoothActivation : string * (Setting -> HypothesisCheck) =
         Hypotheses.SmoothSigmaName, fun s -> Hypotheses.smoothSigmaOf s.Activation s.S2
 
     /// A part bound by name (fails with the list of known parts).
@@ -25,5 +25,3 @@ module Architecture =
         | Some v -> v
         | None -> failwithf "the run has no parameter part '%s' (parts: %s)" name (m |> Map.keys |> String.concat ", ")
 
-/// The view of a run under its former name for the results stated over any architecture (one view: `Run`).
-type BlockRun = Run

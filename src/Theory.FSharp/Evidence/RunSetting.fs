@@ -51,9 +51,6 @@ type Setting =
       Fault: string
       Diverged: bool }
 
-/// The setting under its former name (the view of a run of any architecture has one setting).
-type BlockSetting = Setting
-
 /// Upper bounds, valid at one iterate for every layer k and sample i, from which an architecture's constants are made.
 type IterateBounds =
     { /// H ≥ ‖h‖ for every state the constants are applied to (hidden states, and segments between them)
