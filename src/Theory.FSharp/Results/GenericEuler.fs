@@ -109,17 +109,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
     | Some chh ->
     // layer k (1-based; θ_0 := θ_1) and its part norms
     let layer k = let k = max 1 k - 1 in theta.[k * P .. k * P + P - 1]
-    let partNorms k =
-        let k = max 1 k - 1
-        run.Parts |> Array.mapi (fun qi (name, _) ->
-            name, Linalg.frobenius theta (k * P + run.PartOffset qi) (run.PartSize qi), run.LayerPartOperatorNorm(theta, k, qi))
-    let norms = Array.init (L + 1) partNorms
-    let bounds k hid =
-        let a, b = norms.[max 1 (k - 1)], norms.[k]
-        { Hidden = hid; AdjointSum = 0.0
-          PartFro = Array.map2 (fun (nm, f1, _) (_, f2, _) -> nm, max f1 f2) a b |> Map.ofArray
-          PartOp = Array.map2 (fun (nm, _, o1) (_, _, o2) -> nm, max o1 o2) a b |> Map.ofArray
-          S0 = st.S0; S1 = st.S1; S2 = defaultArg st.S2 nan; Dim = d; Hyper = st.Hyper }
+    let bounds = GenericResults.layerPairBounds run (GenericResults.layerPartNorms run theta)
     let forward (t: float[]) (y: float[]) =
         let o = Array.zeroCreate (n * d)
         block.Forward(ReadOnlySpan(t), ReadOnlySpan(y), Span(o), Span(Array.zeroCreate (block.CacheSize n)), n)

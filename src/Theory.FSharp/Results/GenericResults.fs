@@ -361,6 +361,25 @@ let rk4Interpolant (block: IResidualBlock) (theta: float[]) (L: int) (P: int) (h
         intervalMax.[k] <- nm
     nodes, intervalMax, dt
 
+/// Per layer k = 0 … L (1-based; entry 0 repeats layer 1) and part: the name, ‖θ_k,part‖_F and its operator-norm bound.
+let layerPartNorms (run: Run) (theta: float[]) : (string * float * float)[][] =
+    let P = run.ParameterCount
+    Array.init (run.Setting.Depth + 1) (fun k ->
+        let k = max 1 k - 1
+        run.Parts |> Array.mapi (fun qi (name, _) ->
+            name, Linalg.frobenius theta (k * P + run.PartOffset qi) (run.PartSize qi), run.LayerPartOperatorNorm(theta, k, qi)))
+
+/// The iterate bounds of the pair of layers k−1, k (1-based; layer 0 stands for layer 1), from `layerPartNorms`, with
+/// state bound `hid`: per part the larger of the two layers' norms (no adjoint bound: the forward results need none).
+let layerPairBounds (run: Run) (norms: (string * float * float)[][]) : int -> float -> IterateBounds =
+    let st = run.Setting
+    fun k hid ->
+        let a, b = norms.[max 1 (k - 1)], norms.[k]
+        { Hidden = hid; AdjointSum = 0.0
+          PartFro = Array.map2 (fun (nm, f1, _) (_, f2, _) -> nm, max f1 f2) a b |> Map.ofArray
+          PartOp = Array.map2 (fun (nm, _, o1) (_, _, o2) -> nm, max o1 o2) a b |> Map.ofArray
+          S0 = st.S0; S1 = st.S1; S2 = defaultArg st.S2 nan; Dim = st.Dim; Hyper = st.Hyper }
+
 /// The layer-wise bound at snapshot s (docs/theorems/GenericResults.md, "G.B.bound"): with θ(s) the piecewise-linear
 /// interpolant of the layers, e_k = h_k − H(s_k) satisfies
 ///   ‖e_k‖ ≤ (1 + κ_k/L)‖e_{k−1}‖ + τ_k,   τ_k = J_k‖θ_k − θ_{k−1}‖/(2L) + κ_k F_k/(2L²),
@@ -379,18 +398,8 @@ let interpolantCheck (run: Run) (s: int) : InterpolantSample[] =
     let q = max 2 ((InterpolantSteps + L - 1) / L)
     let nodes, imax, dt = rk4Interpolant block theta L P hs.[0 .. n * d - 1] n q
     let nodes2, _, _ = rk4Interpolant block theta L P hs.[0 .. n * d - 1] n (2 * q)
-    let partNorms k =
-        let k = max 1 k - 1
-        run.Parts |> Array.mapi (fun qi (name, _) ->
-            let o = k * P + run.PartOffset qi
-            name, Linalg.frobenius theta o (run.PartSize qi), run.LayerPartOperatorNorm(theta, k, qi))
-    let norms = Array.init (L + 1) partNorms
-    let bounds k hid =
-        let a, b = norms.[max 1 (k - 1)], norms.[k]
-        { Hidden = hid; AdjointSum = 0.0
-          PartFro = Array.map2 (fun (nm, f1, _) (_, f2, _) -> nm, max f1 f2) a b |> Map.ofArray
-          PartOp = Array.map2 (fun (nm, _, o1) (_, _, o2) -> nm, max o1 o2) a b |> Map.ofArray
-          S0 = st.S0; S1 = st.S1; S2 = defaultArg st.S2 nan; Dim = d; Hyper = st.Hyper }
+    let norms = layerPartNorms run theta
+    let bounds = layerPairBounds run norms
     let incr k = if k <= 1 then 0.0 else Linalg.frobeniusDiff theta ((k - 1) * P) theta ((k - 2) * P) P
     let fL = float L
     Array.init n (fun i ->
