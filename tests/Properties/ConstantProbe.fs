@@ -13,6 +13,21 @@ open ResOdeProofs.Numerics
 open ResOdeProofs.Numerics.Blocks
 open ResOdeProofs.Theory
 
+/// A standard normal draw (Box–Muller) from `rng`.
+let gaussian (rng: Random) () =
+    let u1, u2 = 1.0 - rng.NextDouble(), rng.NextDouble()
+    sqrt (-2.0 * log u1) * cos (2.0 * Math.PI * u2)
+
+/// Random parameters of a block: each part i.i.d. normal with a scale drawn from 0.05, 0.3, 1, 2, over √(its size).
+let randomTheta (rng: Random) (sizes: int[]) =
+    sizes |> Array.collect (fun n -> let s = [| 0.05; 0.3; 1.0; 2.0 |].[rng.Next 4] in Array.init n (fun _ -> gaussian rng () * s / sqrt (float n)))
+
+/// A catalog block's probe shape: its entry, test state dimension and hyper-parameters (as the engine and as a map).
+let probeShape (name: string) =
+    let entry = BlockCatalog.Find name
+    let struct (d0, hyperDict) = entry.TestShape
+    entry, d0, hyperDict, (hyperDict |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq)
+
 /// f(θ, h), ∂f/∂h (d×d, row j = e_jᵀ ∂f/∂h) and ∂f/∂θ (d×P, row j = e_jᵀ ∂f/∂θ) at one state, from Forward and Backward.
 let jacobians (block: IResidualBlock) (theta: float[]) (h: float[]) =
     let d, P = block.StateDim, block.ParameterCount

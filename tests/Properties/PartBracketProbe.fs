@@ -22,11 +22,9 @@ let private vjp (block: IResidualBlock) (theta: float[]) (h: float[]) (p: float[
 let worstRatio (name: string) (seed: int) (count: int) (edit: float[,] -> unit) =
     let arch = Registry.architectures |> List.find (fun a -> a.Name = name)
     let pb = arch.PartBracket.Value
-    let entry = BlockCatalog.Find name
-    let struct (d0, hyperDict) = entry.TestShape
-    let hyper = hyperDict |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq
+    let entry, d0, hyperDict, hyper = probeShape name
     let rng = Random(seed)
-    let gauss () = let u1, u2 = 1.0 - rng.NextDouble(), rng.NextDouble() in sqrt (-2.0 * log u1) * cos (2.0 * Math.PI * u2)
+    let gauss = gaussian rng
     let mutable worst = 0.0
     for act in [ ActivationKind.Gelu; ActivationKind.Tanh; ActivationKind.Softplus ] do
         let block = entry.Create.Invoke(d0, act, hyperDict)
@@ -35,7 +33,7 @@ let worstRatio (name: string) (seed: int) (count: int) (edit: float[,] -> unit) 
         let sizes = block.ParameterLayout |> Seq.map (fun struct (_, s) -> Array.fold (*) 1 s) |> Seq.toArray
         let offsets = Array.scan (+) 0 sizes
         for _ in 1 .. count do
-            let theta = sizes |> Array.collect (fun n -> let s = [| 0.05; 0.3; 1.0; 2.0 |].[rng.Next 4] in Array.init n (fun _ -> gauss () * s / sqrt (float n)))
+            let theta = randomTheta rng sizes
             // a perturbation of every part, or of one part only (each column of A is then probed alone)
             let only = rng.Next(sizes.Length + 1) - 1
             let len = [| 1e-3; 0.1; 1.0 |].[rng.Next 3]

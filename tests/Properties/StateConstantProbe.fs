@@ -14,11 +14,9 @@ open ResOdeProofs.Properties.ConstantProbe
 let worstRatio (name: string) (seed: int) (count: int) (scaleConstant: float) =
     let arch = Registry.architectures |> List.find (fun a -> a.Name = name)
     let at = arch.ThetaThetaAtState.Value
-    let entry = BlockCatalog.Find name
-    let struct (d0, hyperDict) = entry.TestShape
-    let hyper = hyperDict |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq
+    let entry, d0, hyperDict, hyper = probeShape name
     let rng = Random(seed)
-    let gauss () = let u1, u2 = 1.0 - rng.NextDouble(), rng.NextDouble() in sqrt (-2.0 * log u1) * cos (2.0 * Math.PI * u2)
+    let gauss = gaussian rng
     let mutable worst = 0.0
     for act in [ ActivationKind.Gelu; ActivationKind.Tanh; ActivationKind.Softplus ] do
         let block = entry.Create.Invoke(d0, act, hyperDict)
@@ -26,7 +24,7 @@ let worstRatio (name: string) (seed: int) (count: int) (scaleConstant: float) =
         let d, P = block.StateDim, block.ParameterCount
         let sizes = block.ParameterLayout |> Seq.map (fun struct (_, s) -> Array.fold (*) 1 s) |> Seq.toArray
         for _ in 1 .. count do
-            let theta = sizes |> Array.collect (fun n -> let s = [| 0.05; 0.3; 1.0; 2.0 |].[rng.Next 4] in Array.init n (fun _ -> gauss () * s / sqrt (float n)))
+            let theta = randomTheta rng sizes
             let len = [| 1e-3; 0.1; 1.0 |].[rng.Next 3]
             let dir = Array.init P (fun _ -> gauss ())
             let dn = Linalg.norm dir
