@@ -37,6 +37,9 @@ internal static class VerifyCommand
                 // (for the MLP checked from the evidence before any work: data, settings, the initial function of depth);
                 // otherwise each is verified on its own, with a note
                 var runs = paths.Select(Registry.loadRun).ToList();
+                // each run's verdicts.json is claimed before the work: a file of that name the tool did not write stays
+                foreach (var run in runs)
+                    if (Registry.foreignVerdicts(run.Directory) is { } why) throw new IOException(why.Value);
                 var ladderRows = new List<Registry.VerdictRow>();
                 if (runs.Count > 1)
                 {

@@ -267,8 +267,23 @@ let rowJson (r: VerdictRow) : JsonObject =
     o["series"] <- seriesJson r.Series
     o
 
-/// Writes verdicts.json into a run directory atomically (temporary file, then rename).
+/// Why verdicts.json in `dir` may not be replaced, or None: a file there is replaced only when it is one `resode verify`
+/// wrote (a JSON object whose "format" is resode-verdicts/N); anything else is the user's and stays untouched.
+let foreignVerdicts (dir: string) : string option =
+    let path = Path.Combine(dir, "verdicts.json")
+    if Directory.Exists path then Some(sprintf "%s is a directory, not a verdicts file written by resode verify; move it away to verify this run" path)
+    elif not (File.Exists path) then None
+    else
+        let ours = ResOdeProofs.Numerics.IO.OutputClaim.IsVerdictsFile path
+        if ours then None
+        else Some(sprintf "%s exists and was not written by resode verify (no \"format\": \"resode-verdicts/N\"); it is left untouched: move it away to verify this run" path)
+
+/// Writes verdicts.json into a run directory atomically (temporary file, then rename); refuses (IOException) to replace
+/// a verdicts.json it did not write (`foreignVerdicts`).
 let writeVerdicts (dir: string) (rows: VerdictRow list) =
+    match foreignVerdicts dir with
+    | Some why -> raise (IOException why)
+    | None -> ()
     let root = JsonObject()
     root["format"] <- JsonValue.Create "resode-verdicts/3"
     root["engine_version"] <- JsonValue.Create ResOdeProofs.Numerics.EngineInfo.Version

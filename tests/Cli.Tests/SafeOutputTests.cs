@@ -82,7 +82,7 @@ public sealed class SafeOutputTests : IDisposable
         Unchanged(before, _s.Dir);
 
         File.Delete(_s.P("run", "notes.txt"));
-        File.WriteAllText(_s.P("run", "verdicts.json"), "[]"); // written later by `resode verify`: ours
+        File.WriteAllText(_s.P("run", "verdicts.json"), "{\"format\": \"resode-verdicts/3\", \"results\": []}"); // as `resode verify` writes it: ours
         var ok = Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "2", "--force"));
         Assert.Equal(ExitCodes.Done, ok.Code);
         Assert.Equal(2, RunDirectory.Read(_s.P("run")).Meta.Seed);
@@ -304,6 +304,39 @@ public sealed class SafeOutputTests : IDisposable
         var replay = rows.Single(row => (string)row!["id"]! == "E.replay")!;
         Assert.True((double)replay["cpu_seconds"]! > 0, replay.ToJsonString());
         Assert.Matches(@"\n  E\.replay\s+run\s+[0-9.]+\s+[0-9.]+", r.Out);
+    }
+
+    [Fact(DisplayName = "train --force: a run whose verdicts.json the tool did not write → exit 2, every file untouched")]
+    public void ForceKeepsAForeignVerdictsFile()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "1")).Code);
+        File.WriteAllText(_s.P("run", "verdicts.json"), "[\"my own notes on this run\"]");
+        var before = Cli.Snapshot(_s.Dir);
+        var r = Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "2", "--force"));
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("verdicts.json", r.Err);
+        Unchanged(before, _s.Dir);
+    }
+
+    [Fact(DisplayName = "verify: a verdicts.json the tool did not write in the run → exit 2 before the work, file untouched; its own is replaced")]
+    public void VerifyRefusesAForeignVerdictsFile()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
+        File.WriteAllText(_s.P("run", "verdicts.json"), "{\"my\": \"verdicts from another tool\"}");
+        var before = Cli.Snapshot(_s.Dir);
+        var r = Cli.Run(_s.Dir, "verify", "run");
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("verdicts.json", r.Err);
+        Assert.DoesNotContain(" results: ", r.Out); // refused before any result was evaluated
+        Unchanged(before, _s.Dir);
+
+        File.Delete(_s.P("run", "verdicts.json"));
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "run").Code);
+        var again = Cli.Run(_s.Dir, "verify", "run"); // the file it wrote itself is replaced
+        Assert.Equal(ExitCodes.Done, again.Code);
+        Assert.Equal("resode-verdicts/3", (string)JsonNode.Parse(File.ReadAllText(_s.P("run", "verdicts.json")))!["format"]!);
     }
 
     [Fact(DisplayName = "verify: steps.npy of floats → exit 2, not integer")]

@@ -176,7 +176,7 @@ public sealed class OutputClaim : IDisposable
             ours = entries.Where(e => RunFiles.Contains(e) || (e.StartsWith("trace/", StringComparison.Ordinal) && e.EndsWith(".npy", StringComparison.Ordinal) && e.Count(c => c == '/') == 1)).ToHashSet();
         if (ours is null)
             return problem ?? $"it was not written by resode (no {ManifestName} manifest{(kind == "run" ? " and no run.json created by resode" : "")}); it holds {Sample(entries, dir)}";
-        var foreign = entries.Where(e => !ours.Contains(e) && !LaterFiles.Contains(Path.GetFileName(e))).ToList();
+        var foreign = entries.Where(e => !ours.Contains(e) && !(LaterFiles.Contains(Path.GetFileName(e)) && IsVerdictsFile(Path.Combine(dir, e)))).ToList();
         if (foreign.Count > 0)
             return $"it holds files resode did not write: {Sample(foreign, dir)}";
         return null;
@@ -212,6 +212,20 @@ public sealed class OutputClaim : IDisposable
             problem = $"its {ManifestName} cannot be read ({e.Message})";
             return null;
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="path"/> is a verdicts file `resode verify` wrote: a JSON object whose "format" is
+    /// resode-verdicts/N. A file of that name with anything else in it is the user's (never replaced or removed).
+    /// </summary>
+    public static bool IsVerdictsFile(string path)
+    {
+        try
+        {
+            return File.Exists(path) && JsonNode.Parse(File.ReadAllText(path)) is JsonObject o
+                && o["format"] is JsonValue v && v.TryGetValue<string>(out var f) && f.StartsWith("resode-verdicts/", StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or IOException or UnauthorizedAccessException) { return false; }
     }
 
     private static bool RunJsonIsOurs(string dir)
