@@ -92,12 +92,8 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
     let fL = float L
     let h = 1.0 / fL
     let theta = run.Theta s
-    let net = BlockResNet(block, L, run.Data.Data, run.Data.A, run.Data.B)
-    net.Evaluate(ReadOnlySpan(theta), Span.Empty) |> ignore
-    let hs = net.HiddenStates.ToArray()
-    let q = max 2 ((GenericResults.InterpolantSteps + L - 1) / L)
-    let nodes, _, _ = GenericResults.rk4Interpolant block theta L P hs.[0 .. n * d - 1] n q
-    let nodes2, _, _ = GenericResults.rk4Interpolant block theta L P hs.[0 .. n * d - 1] n (2 * q)
+    let solves = GenericResults.referenceSolves run s
+    let hs, nodes, nodes2 = solves.States, solves.Nodes, solves.NodesFine
     let measuredOf i =
         let raw = Linalg.frobeniusDiff hs ((L * n + i) * d) nodes.[L] (i * d) d
         c * raw

@@ -380,6 +380,28 @@ let layerPairBounds (run: Run) (norms: (string * float * float)[][]) : int -> fl
           PartOp = Array.map2 (fun (nm, _, o1) (_, _, o2) -> nm, max o1 o2) a b |> Map.ofArray
           S0 = st.S0; S1 = st.S1; S2 = defaultArg st.S2 nan; Dim = st.Dim; Hyper = st.Hyper }
 
+/// What G.B.bound and G.B.bound.jacobian both read at a snapshot: the ResNet's hidden states (engine Forward) and the
+/// RK4 solves of the reference ODE with q and 2q steps per layer from h_0 (nodes at s_k = k/L; the interval maxima of
+/// the q-step solve). Computed once per run and snapshot.
+type ReferenceSolves = { States: float[]; Nodes: float[][]; IntervalMax: float[][]; Step: float; NodesFine: float[][] }
+
+let private solvesCache = Runtime.CompilerServices.ConditionalWeakTable<Run, Collections.Concurrent.ConcurrentDictionary<int, Lazy<ReferenceSolves>>>()
+
+let referenceSolves (run: Run) (s: int) : ReferenceSolves =
+    let perRun = solvesCache.GetValue(run, fun _ -> Collections.Concurrent.ConcurrentDictionary<int, Lazy<ReferenceSolves>>())
+    perRun.GetOrAdd(s, fun s ->
+        lazy
+            (let block = match run.Data.Block with | null -> failwith "the architecture is not registered in the engine" | b -> b
+             let L, n, d, P = run.Setting.Depth, run.Setting.Samples, run.Setting.Dim, run.ParameterCount
+             let theta = run.Theta s
+             let net = BlockResNet(block, L, run.Data.Data, run.Data.A, run.Data.B)
+             net.Evaluate(ReadOnlySpan(theta), Span.Empty) |> ignore
+             let hs = net.HiddenStates.ToArray()
+             let q = max 2 ((InterpolantSteps + L - 1) / L)
+             let nodes, imax, dt = rk4Interpolant block theta L P hs.[0 .. n * d - 1] n q
+             let nodes2, _, _ = rk4Interpolant block theta L P hs.[0 .. n * d - 1] n (2 * q)
+             { States = hs; Nodes = nodes; IntervalMax = imax; Step = dt; NodesFine = nodes2 })).Value
+
 /// The layer-wise bound at snapshot s (docs/theorems/GenericResults.md, "G.B.bound"): with θ(s) the piecewise-linear
 /// interpolant of the layers, e_k = h_k − H(s_k) satisfies
 ///   ‖e_k‖ ≤ (1 + κ_k/L)‖e_{k−1}‖ + τ_k,   τ_k = J_k‖θ_k − θ_{k−1}‖/(2L) + κ_k F_k/(2L²),
@@ -387,17 +409,11 @@ let layerPairBounds (run: Run) (norms: (string * float * float)[][]) : int -> fl
 /// H̄_k^i = max(‖h_{k−1}^i‖, max over [s_{k−1}, s_k] of ‖H^i‖) (grid maximum enlarged to cover the path between grid points).
 let interpolantCheck (run: Run) (s: int) : InterpolantSample[] =
     let arch = run.Architecture.Value
-    let block = match run.Data.Block with | null -> failwith "the architecture is not registered in the engine" | b -> b
     let st = run.Setting
     let L, n, d, P = st.Depth, st.Samples, st.Dim, run.ParameterCount
     let theta = run.Theta s
-    let net = BlockResNet(block, L, run.Data.Data, run.Data.A, run.Data.B)
-    net.Evaluate(ReadOnlySpan(theta), Span.Empty) |> ignore
-    let hs = net.HiddenStates.ToArray()
+    let { States = hs; Nodes = nodes; IntervalMax = imax; Step = dt; NodesFine = nodes2 } = referenceSolves run s
     let hAt k i = hs.[(k * n + i) * d .. (k * n + i) * d + d - 1]
-    let q = max 2 ((InterpolantSteps + L - 1) / L)
-    let nodes, imax, dt = rk4Interpolant block theta L P hs.[0 .. n * d - 1] n q
-    let nodes2, _, _ = rk4Interpolant block theta L P hs.[0 .. n * d - 1] n (2 * q)
     let norms = layerPartNorms run theta
     let bounds = layerPairBounds run norms
     let incr k = if k <= 1 then 0.0 else Linalg.frobeniusDiff theta ((k - 1) * P) theta ((k - 2) * P) P
