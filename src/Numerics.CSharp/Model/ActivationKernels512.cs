@@ -74,13 +74,15 @@ internal static class ActivationKernels512
         E8 = 2.75572554255029e-06, E9 = 2.7626357373278975e-07, E10 = 2.5105206475334834e-08;
 
     /// <summary>
-    /// exp(t) for t ∈ [−800, 0] (GELU's −x²/2 with |x| ≤ 40): the reduction of <see cref="ExpReduced"/>, the
+    /// exp(t + tlo)/2 for t ∈ [−800, 0] and |tlo| ≤ 2^-44 (GELU's −x²/2 = t + tlo split exactly, |x| ≤ 40): the
+    /// reduction of <see cref="ExpReduced"/> with tlo added to the reduced argument r (|r| stays within the
+    /// polynomial's interval, which has a margin of 2^-20 relative), the
     /// degree-10 p above by Estrin's scheme (r², r⁴, r⁸, then a chain of 3 FMAs), and 2^k applied as
     /// 2^max(k, −1021)·2^(k − max(k, −1021)): the first product is exact (1 + r·p ≥ 2^-1/2 stays normal), the
-    /// second rounds once, so the scaling gives the bits of <see cref="Scale"/> with fewer operations.
+    /// second rounds once (the ½ folded into it), so a result is rounded once even when it is subnormal.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<double> ExpGelu(Vector512<double> t)
+    internal static Vector512<double> ExpGelu(Vector512<double> t, Vector512<double> tlo)
     {
         t = Vector512.Max(t, Vector512.Create(-746.0));
         var magic = Vector512.Create(Magic);
@@ -88,6 +90,7 @@ internal static class ActivationKernels512
         var k = kd - magic;
         var r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2Hi), t);
         r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2Lo), r);
+        r += tlo;
         var r2 = r * r;
         var r4 = r2 * r2;
         var r8 = r4 * r4;
@@ -105,7 +108,7 @@ internal static class ActivationKernels512
         // max: AVX2 has no 64-bit integer max), then 2^k1 = bits (k1 + 1023) << 52 and 2^(k − k1) likewise.
         var kd1 = Vector512.Max(kd, Vector512.Create(Magic - 1021.0));
         var f1 = Vector512.ShiftLeft(kd1.AsInt64() - Vector512.Create(BitConverter.DoubleToInt64Bits(Magic) - 1023L), 52).AsDouble();
-        var f2 = Vector512.ShiftLeft(kd.AsInt64() - kd1.AsInt64() + Vector512.Create(1023L), 52).AsDouble();
+        var f2 = Vector512.ShiftLeft(kd.AsInt64() - kd1.AsInt64() + Vector512.Create(1022L), 52).AsDouble();
         return x * f1 * f2;
     }
 
@@ -196,15 +199,15 @@ internal static class ActivationKernels512
     {
         var half = Vector512.Create(0.5);
         var ax = Vector512.Abs(x);
-        // e = exp(−x²/2) with x² = hi + lo split exactly by an FMA: exp(−hi/2)·(1 − lo/2).
+        // exp(−x²/2) with x² = hi + lo split exactly by an FMA.
         var xc = Vector512.Min(ax, Vector512.Create(40.0));   // exp(−x²/2) = 0 beyond; keeps x² finite
         var hi = xc * xc;
         var lo = Vector512.FusedMultiplyAdd(xc, xc, -hi);
         // z = fl(x²)/2 exactly (a power-of-two scaling): the exp's argument −z and erf's s² = x²/2 below.
         var z = half * hi;
-        var e0 = ExpGelu(-z);
-        var e = e0 - e0 * (half * lo);
-        var pdf = Vector512.Create(InvSqrt2Pi) * e;
+        // eh = exp(−(hi + lo)/2)/2: lo/2 (|lo/2| ≤ 2^-44 for |x| ≤ 40) joins the reduced argument, the ½ the scaling.
+        var eh = ExpGelu(-z, Vector512.Create(-0.5) * lo);
+        var pdf = Vector512.Create(2.0 * InvSqrt2Pi) * eh;
         // |x|/√2 ≤ 0.46875: Φ = ½ + ½·erf(x/√2) with erf(s) = s·P(s²)/Q(s²), s² = z (the clamp of x at 40 touches
         // no lane of this range); ½·s = x·(1/(2√2)), the constant an exact halving of 1/√2.
         // Cody's polynomials in Horner form with fused multiply-adds (one rounding per coefficient instead
@@ -246,7 +249,7 @@ internal static class ActivationKernels512
         // rr is finite and positive in every non-NaN lane (y ≤ 4: Cody's second range; y > 4: the third, taken above),
         // so the tail is 0 where e underflows without a test.
         var zero = Vector512<double>.Zero;
-        var tail = half * e * rr;
+        var tail = eh * rr;
         var cdfBig = Vector512.ConditionalSelect(Vector512.LessThan(x, zero), tail, Vector512.Create(1.0) - tail);
         var cdf = Vector512.ConditionalSelect(small, cdfSmall, cdfBig);
         // ±∞: x·Φ and x·φ with Φ or φ = 0 would be NaN; clamping x to ±MaxValue gives −0 for gelu(−∞) and Φ for
