@@ -295,6 +295,50 @@ internal static class ActivationKernels512
         return i;
     }
 
+    /// <summary>
+    /// <see cref="GeluDouble"/> that also returns the smallest and largest entry of its whole vectors in
+    /// <paramref name="lo"/> and <paramref name="hi"/> (+∞ and −∞ if none), with the comparisons and the lane order of
+    /// <see cref="FastKernels.MinMax"/>, so that the caller's scalar tail gives its bits: one pass over u instead of two.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int GeluDoubleRange(ReadOnlySpan<double> u, Span<double> s, Span<double> sd, out double lo, out double hi)
+    {
+        int n = u.Length, i = 0;
+        lo = double.PositiveInfinity; hi = double.NegativeInfinity;
+        if (n < Vector512<double>.Count) return 0;
+        var vlo = Vector512.Create(lo); var vhi = Vector512.Create(hi);
+        for (; i + Vector512<double>.Count <= n; i += Vector512<double>.Count)
+        {
+            var x = Vector512.Create(u.Slice(i, Vector512<double>.Count));
+            vlo = Vector512.ConditionalSelect(Vector512.LessThan(x, vlo), x, vlo);
+            vhi = Vector512.ConditionalSelect(Vector512.GreaterThan(x, vhi), x, vhi);
+            Gelu(x, out var v, out var dv);
+            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
+        }
+        for (int l = 0; l < Vector512<double>.Count; l++) { if (vlo[l] < lo) lo = vlo[l]; if (vhi[l] > hi) hi = vhi[l]; }
+        return i;
+    }
+
+    /// <summary><see cref="GeluDoubleRange"/> in float arithmetic (<see cref="GeluF"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int GeluSingleRange(ReadOnlySpan<float> u, Span<float> s, Span<float> sd, out float lo, out float hi)
+    {
+        int n = u.Length, i = 0;
+        lo = float.PositiveInfinity; hi = float.NegativeInfinity;
+        if (n < Vector512<float>.Count) return 0;
+        var vlo = Vector512.Create(lo); var vhi = Vector512.Create(hi);
+        for (; i + Vector512<float>.Count <= n; i += Vector512<float>.Count)
+        {
+            var x = Vector512.Create(u.Slice(i, Vector512<float>.Count));
+            vlo = Vector512.ConditionalSelect(Vector512.LessThan(x, vlo), x, vlo);
+            vhi = Vector512.ConditionalSelect(Vector512.GreaterThan(x, vhi), x, vhi);
+            GeluF(x, out var v, out var dv);
+            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
+        }
+        for (int l = 0; l < Vector512<float>.Count; l++) { if (vlo[l] < lo) lo = vlo[l]; if (vhi[l] > hi) hi = vhi[l]; }
+        return i;
+    }
+
     /// <summary>GELU over float spans in float arithmetic (<see cref="GeluF"/>); returns the count done.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int GeluSingle(ReadOnlySpan<float> u, Span<float> s, Span<float> sd)

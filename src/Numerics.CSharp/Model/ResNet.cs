@@ -382,10 +382,10 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 FastKernels.Transpose<T>(v.Slice(k * md, md), _vt, d, m);   // Vᵀ: m×d
                 // pre = h Wᵀ (nb×m)
                 FastKernels.Gemm<T>(level, hk, d, 1, _wt, pre, nb, d, m, T.One, accumulate: false);
-                if (stats) FastKernels.MinMax<T>(level, pre, ref MinPre, ref MaxPre);
                 var sk = _segS.AsSpan(j * nm, nm);
                 var sdk = _segSd.AsSpan(j * nm, nm);
-                VectorActivations.Evaluate<T>(level, _net._activation, pre, sk, sdk);
+                if (stats) VectorActivations.EvaluateWithRange<T>(level, _net._activation, pre, sk, sdk, ref MinPre, ref MaxPre);
+                else VectorActivations.Evaluate<T>(level, _net._activation, pre, sk, sdk);
                 _net._fault?.StoredDerivative(pre, sdk);
                 // h_{k+1} = h_k + (1/L) σ Vᵀ
                 hk.CopyTo(hn);

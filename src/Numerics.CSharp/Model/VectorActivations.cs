@@ -21,6 +21,48 @@ internal static class VectorActivations
             throw new NotSupportedException($"precision {typeof(T).Name} is not supported; use double or float");
     }
 
+    /// <summary>
+    /// <see cref="Evaluate"/> and <see cref="FastKernels.MinMax"/> of u together, with the bits of the two calls: GELU at
+    /// a vector level in one pass over u (the kernel tracks the range of its whole vectors, this the scalar tail
+    /// exactly as MinMax does), every other case as the two calls.
+    /// </summary>
+    public static void EvaluateWithRange<T>(SimdLevel level, ActivationKind kind, ReadOnlySpan<T> u, Span<T> s, Span<T> sd, ref double min, ref double max)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (kind != ActivationKind.Gelu || level == SimdLevel.Scalar || (typeof(T) != typeof(double) && typeof(T) != typeof(float)))
+        {
+            FastKernels.MinMax(level, u, ref min, ref max);
+            Evaluate(level, kind, u, s, sd);
+            return;
+        }
+        int done; double dlo, dhi;
+        if (typeof(T) == typeof(double))
+        {
+            var ud = MemoryMarshal.Cast<T, double>(u);
+            var sdd = MemoryMarshal.Cast<T, double>(s);
+            var sdv = MemoryMarshal.Cast<T, double>(sd);
+            double lo, hi;
+            done = level == SimdLevel.Vector512 ? ActivationKernels512.GeluDoubleRange(ud, sdd, sdv, out lo, out hi)
+                                                : ActivationKernels256.GeluDoubleRange(ud, sdd, sdv, out lo, out hi);
+            for (int i = done; i < ud.Length; i++) { double v = ud[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
+            (dlo, dhi) = (lo, hi);
+        }
+        else
+        {
+            var uf = MemoryMarshal.Cast<T, float>(u);
+            var sf = MemoryMarshal.Cast<T, float>(s);
+            var sdf = MemoryMarshal.Cast<T, float>(sd);
+            float lo, hi;
+            done = level == SimdLevel.Vector512 ? ActivationKernels512.GeluSingleRange(uf, sf, sdf, out lo, out hi)
+                                                : ActivationKernels256.GeluSingleRange(uf, sf, sdf, out lo, out hi);
+            for (int i = done; i < uf.Length; i++) { float v = uf[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
+            (dlo, dhi) = (lo, hi);
+        }
+        if (done < u.Length) Evaluate(SimdLevel.Scalar, kind, u[done..], s[done..], sd[done..]);
+        if (dlo < min) min = dlo;
+        if (dhi > max) max = dhi;
+    }
+
     private static void EvaluateDouble(SimdLevel level, ActivationKind kind, ReadOnlySpan<double> u, Span<double> s, Span<double> sd)
     {
         int done = kind == ActivationKind.Identity ? Identity(level, u, s, sd) : level switch
