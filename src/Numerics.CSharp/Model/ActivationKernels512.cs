@@ -13,6 +13,11 @@ namespace ResOdeProofs.Numerics.Model;
 /// </summary>
 internal static class ActivationKernels512
 {
+    // Clamps use MinNative/MaxNative (one vminpd/vmaxpd): Min/Max order NaN and ±0 as IEEE 754-2019 does, which
+    // costs several instructions on AVX2 (vrangepd, where the hardware has it, does it in one). Every clamp here compares with a constant
+    // of the same sign as the zeros it can meet, and NaN lanes are replaced by the input at the end, so the two give
+    // the same bits.
+
     private const double Log2E = 1.4426950408889634074;
     private const double Ln2Hi = 6.93147180369123816490e-01;   // 32 significant bits: k·Ln2Hi is exact for |k| < 2^21
     private const double Ln2Lo = 1.90821492927058770002e-10;
@@ -38,7 +43,7 @@ internal static class ActivationKernels512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<double> ExpReduced(Vector512<double> t, out Vector512<double> r, out Vector512<long> kbits)
     {
-        t = Vector512.Max(t, Vector512.Create(-746.0));
+        t = Vector512.MaxNative(t, Vector512.Create(-746.0));
         var magic = Vector512.Create(Magic);
         var kd = Vector512.FusedMultiplyAdd(t, Vector512.Create(Log2E), magic);
         kbits = kd.AsInt64() - magic.AsInt64();
@@ -84,7 +89,7 @@ internal static class ActivationKernels512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<double> ExpGelu(Vector512<double> t, Vector512<double> tlo)
     {
-        t = Vector512.Max(t, Vector512.Create(-746.0));
+        t = Vector512.MaxNative(t, Vector512.Create(-746.0));
         var magic = Vector512.Create(Magic);
         var kd = Vector512.FusedMultiplyAdd(t, Vector512.Create(Log2E), magic);
         var k = kd - magic;
@@ -106,7 +111,7 @@ internal static class ActivationKernels512
         var x = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0));
         // kd holds k + 1.5·2^52 exactly, its low bits k; k1 = max(k, −1021) is clamped in that form (a double
         // max: AVX2 has no 64-bit integer max), then 2^k1 = bits (k1 + 1023) << 52 and 2^(k − k1) likewise.
-        var kd1 = Vector512.Max(kd, Vector512.Create(Magic - 1021.0));
+        var kd1 = Vector512.MaxNative(kd, Vector512.Create(Magic - 1021.0));
         var f1 = Vector512.ShiftLeft(kd1.AsInt64() - Vector512.Create(BitConverter.DoubleToInt64Bits(Magic) - 1023L), 52).AsDouble();
         var f2 = Vector512.ShiftLeft(kd.AsInt64() - kd1.AsInt64() + Vector512.Create(1022L), 52).AsDouble();
         return x * f1 * f2;
@@ -200,7 +205,7 @@ internal static class ActivationKernels512
         var half = Vector512.Create(0.5);
         var ax = Vector512.Abs(x);
         // exp(−x²/2) with x² = hi + lo split exactly by an FMA.
-        var xc = Vector512.Min(ax, Vector512.Create(40.0));   // exp(−x²/2) = 0 beyond; keeps x² finite
+        var xc = Vector512.MinNative(ax, Vector512.Create(40.0));   // exp(−x²/2) = 0 beyond; keeps x² finite
         var hi = xc * xc;
         var lo = Vector512.FusedMultiplyAdd(xc, xc, -hi);
         // z = fl(x²)/2 exactly (a power-of-two scaling): the exp's argument −z and erf's s² = x²/2 below.
@@ -254,9 +259,9 @@ internal static class ActivationKernels512
         var cdf = Vector512.ConditionalSelect(small, cdfSmall, cdfBig);
         // ±∞: x·Φ and x·φ with Φ or φ = 0 would be NaN; clamping x to ±MaxValue gives −0 for gelu(−∞) and Φ for
         // gelu'(±∞) as the scalar code does (finite x are unchanged; gelu(+∞) = +∞·1 keeps the unclamped side).
-        var xlo = Vector512.Max(x, Vector512.Create(double.MinValue));
+        var xlo = Vector512.MaxNative(x, Vector512.Create(double.MinValue));
         var v = xlo * cdf;
-        var dv = Vector512.FusedMultiplyAdd(Vector512.Min(xlo, Vector512.Create(double.MaxValue)), pdf, cdf);
+        var dv = Vector512.FusedMultiplyAdd(Vector512.MinNative(xlo, Vector512.Create(double.MaxValue)), pdf, cdf);
         var nan = ~Vector512.Equals(x, x);
         value = Vector512.ConditionalSelect(nan, x, v);
         derivative = Vector512.ConditionalSelect(nan, x, dv);
@@ -423,7 +428,7 @@ internal static class ActivationKernels512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> ExpReducedF(Vector512<float> t, out Vector512<float> r, out Vector512<int> kbits)
     {
-        t = Vector512.Max(t, Vector512.Create(-104.5f));
+        t = Vector512.MaxNative(t, Vector512.Create(-104.5f));
         var magic = Vector512.Create(MagicF);
         var kd = Vector512.FusedMultiplyAdd(t, Vector512.Create((float)Log2E), magic);
         kbits = kd.AsInt32() - magic.AsInt32();
@@ -508,7 +513,7 @@ internal static class ActivationKernels512
     {
         var half = Vector512.Create(0.5f);
         var ax = Vector512.Abs(x);
-        var xc = Vector512.Min(ax, Vector512.Create(15f));
+        var xc = Vector512.MinNative(ax, Vector512.Create(15f));
         var hi = xc * xc;
         var lo = Vector512.FusedMultiplyAdd(xc, xc, -hi);
         var e0 = ExpNonPositiveF(-half * hi);
