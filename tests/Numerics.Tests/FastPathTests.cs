@@ -111,8 +111,10 @@ public sealed class FastPathTests(ITestOutputHelper output)
     /// codes' first-order rounding bounds around the same exact rational: Cody's rationals have degree ≤ 8
     /// with positive coefficients and arguments, so a Horner evaluation commits at most one relative u per
     /// rounding: the vector code's fused multiply-adds round once per coefficient (≤ 8u for a numerator or
-    /// denominator, ≤ 17u for the quotient), the scalar code's (num + a)·y rounds twice (≤ 33u); exp and the
-    /// two exp(−u²/2) splits (table vs. FMA) add ≤ 6u, the final products 2u: 58u ≤ 64u. A wrong coefficient
+    /// denominator, ≤ 17u for the quotient), the scalar code's (num + a)·y rounds twice (≤ 33u); exp(−u²/2) adds
+    /// ≤ 6u over both codes (scalar: a table and Math.Exp; vector: the degree-11 polynomial, 0.09u from e^r on its
+    /// interval, its Estrin evaluation ≈ 1u, the reduction and the low part of u² joined to it ≤ 2u, one rounding in
+    /// the scaling), the final products and sums 2u: 58u ≤ 64u. A wrong coefficient
     /// or branch moves the value by far more (≥ 1e-9 relative). The measured maximum, about 10u, is printed
     /// (docs/performance.md). Derivative Φ + u·φ: the same bound relative to |Φ| + |u·φ|, the
     /// condition number of the sum (it cancels near its zero u ≈ −0.75). Below the smallest normal number

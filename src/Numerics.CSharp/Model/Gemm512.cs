@@ -8,7 +8,8 @@ namespace ResOdeProofs.Numerics.Model;
 /// The small-GEMM micro-kernel on 512-bit vectors (see <see cref="FastKernels.Gemm{T}"/> for the contract).
 /// This file is the one source of the kernel at every width: the build generates Gemm256 from it by
 /// renaming the vector type (the target GenerateVector256Kernels in the project file).
-/// Register tiles of 4 rows × 4 vectors of C (16 accumulators), then 4 × 2, 8 × 1 and 4 × 1 (at least 8
+/// Register tiles of 4 rows × 4 vectors of C (16 accumulators; not with 16 vector registers, see
+/// <see cref="Simd.FewVectorRegisters"/>), then 4 × 2, 8 × 1 and 4 × 1 (at least 8
 /// independent FMA chains where the shape allows, to cover the FMA latency), 1-row tiles at the edges, scalar columns last.
 /// </summary>
 internal static class Gemm512
@@ -75,7 +76,7 @@ internal static class Gemm512
         int w = Vector512<T>.Count;
         var av = Vector512.Create(alpha);
         int j = 0;
-        for (; j + 4 * w <= cols; j += 4 * w)
+        for (; !Simd.FewVectorRegisters && j + 4 * w <= cols; j += 4 * w)
         {
             int i = 0;
             for (; i + 4 <= rows; i += 4)

@@ -39,6 +39,17 @@ public static class Simd
         Vector512.IsHardwareAccelerated ? SimdLevel.Vector512 :
         Vector256.IsHardwareAccelerated ? SimdLevel.Vector256 : SimdLevel.Scalar;
 
+    /// <summary>
+    /// True where the JIT has only 16 vector registers (x64 without AVX-512: an AVX2 machine, or AVX-512 disabled);
+    /// a JIT-time constant. The GEMM's 4 × 4 tile needs 21 live vectors (16 accumulators, 4 rows of B, one broadcast)
+    /// and spills there, so it uses its 4 × 2 tiles (11). Tiles change no bit: each entry of C sums over k in order.
+    /// </summary>
+    internal static bool FewVectorRegisters
+    {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        get => System.Runtime.Intrinsics.X86.Avx2.IsSupported && !System.Runtime.Intrinsics.X86.Avx512F.VL.IsSupported;
+    }
+
     /// <summary>Vector width in bits of a level (64 for scalar, one float64).</summary>
     public static int Bits(SimdLevel l) => l switch { SimdLevel.Vector512 => 512, SimdLevel.Vector256 => 256, _ => 64 };
 
