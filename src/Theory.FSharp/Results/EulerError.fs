@@ -248,11 +248,14 @@ let private accurateSolveFor (boundOf: SampleCheck -> float) (run: Run) =
     if not (weightsFinite run) then NotMet "not evaluated: weights are not finite"
     else
         try
-            let worst =
-                analyse run
-                |> Array.collect (fun c -> c.Samples |> Array.map (fun x -> c, x))
-                |> Array.maxBy (fun (_, x) -> if x.IntegrationError = 0.0 then 0.0 else x.IntegrationError / boundOf x)
-            let c, x = worst
+            let all = analyse run |> Array.collect (fun c -> c.Samples |> Array.map (fun x -> c, x))
+            // a solve that left the finite numbers (a finite-time blow-up of the ODE, the solver diverging) has no error
+            // estimate: NaN ratios must not be passed over by the maximum below
+            match all |> Array.tryFind (fun (_, x) -> not (Double.IsFinite x.IntegrationError)) with
+            | Some(c, x) ->
+                NotMet(sprintf "the reference solve left the finite numbers (sample %d, t = %g: the error estimate of H(1) is not finite)" x.Sample c.Time)
+            | None ->
+            let c, x = all |> Array.maxBy (fun (_, x) -> if x.IntegrationError = 0.0 then 0.0 else x.IntegrationError / boundOf x)
             let b = boundOf x
             if x.IntegrationError <= IntegrationFraction * b then
                 Met(sprintf "integration error estimate ≤ %.2e (worst ratio to the bound %.2e, snapshot t = %g) ≤ %g·bound"
@@ -262,7 +265,10 @@ let private accurateSolveFor (boundOf: SampleCheck -> float) (run: Run) =
                            x.IntegrationError IntegrationFraction b x.Sample c.Time)
         with ex -> NotMet(sprintf "the neural-ODE solve failed: %s" ex.Message)
 
-let private accurateSolve (run: Run) = accurateSolveFor (fun x -> x.Bound) run
+/// The hypotheses of the MLP's rows: σ Lipschitz, finite weights, and a reference solve whose integration error is at
+/// most 1e-3 of the bound `boundOf` selects.
+let private hypotheses (boundOf: SampleCheck -> float) =
+    [ "σ Lipschitz", lipschitzSigma; "weights finite", finiteWeights; "reference solve accurate", accurateSolveFor boundOf ]
 
 /// The MLP's rows of result B (ids B.*): the statements of OdeLimit with the MLP's own, sharper ingredients.
 let family : OdeLimit.Family =
@@ -292,7 +298,7 @@ let snapshots (checks: SnapshotCheck[]) : OdeLimit.Snapshot<SampleCheck>[] =
 /// B.bound: ‖h_L^i − H^i(1)‖ ≤ E_L^i (layer-wise) ≤ e^κ (Lip_Z f·K + κF)/(2L) at every snapshot and sample.
 let bound : Result<Run> =
     OdeLimit.boundResult family
-        [ "σ Lipschitz", lipschitzSigma; "weights finite", finiteWeights; "reference solve accurate", accurateSolve ]
+        (hypotheses (fun x -> x.Bound))
         (fun run ->
             let checks = analyse run
             let snaps = snapshots checks
@@ -357,16 +363,11 @@ let localConclusion (checks: SnapshotCheck[]) : Evaluation =
                     ({ Measured = x.Defects.[k0]; Bound = x.LocalBounds.[k0] + x.DefectRounding.[k0]
                        Where = sprintf "sample i = %d, layer k = %d" x.Sample (k0 + 1); When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time }
                      : Comparison.Check) ]
-    let worst = all |> List.maxBy (fun x -> if x.Measured = 0.0 then 0.0 else x.Measured / x.Bound)
-    { Range = Comparison.tightnessRange all
-      Series = Comparison.series all
-      Verdict = Verdict.compare worst.Measured worst.Bound 0.0 worst.Where worst.When
-      Measured = Some worst.Measured
-      Bound = Some worst.Bound
-      Hypotheses = []
-      Constants = [ "comparisons (samples × layers × snapshots)", float all.Length ]
-      Notes =
-        [ sprintf "worst case: %s at %s, computed defect %.3e, local-error bound %.3e" worst.Where worst.When worst.Measured worst.Bound ] }
+    let notes =
+        match snd (Comparison.worst 0.0 all) with
+        | Some w -> [ sprintf "worst case: %s at %s, computed defect %.3e, local-error bound %.3e" w.Where w.When w.Measured w.Bound ]
+        | None -> []
+    Comparison.evaluation 0.0 all [ "comparisons (samples × layers × snapshots)", float all.Length ] notes
 
 /// B.bound.secant: the same local errors, propagated by the products of the exact secant Jacobians of the error
 /// recursion instead of the products of their norm bounds (docs/theorems/EulerError.md).
@@ -374,8 +375,7 @@ let boundSecant : Result<Run> =
     OdeLimit.propagatedResult family "secant"
         ("the secant Jacobians J̃_k = I + (1/L)V_k diag(D̃_k)W_k (D̃_k the slopes of σ between W_k h_{k−1} and W_k H̃_{k−1}, each with a "
          + "bound on its rounding) and r_k = 0: the recursion is exact, and the Taylor model's τ̄_k is the MLP's own (docs/theorems/EulerError.md)")
-        [ "σ Lipschitz", lipschitzSigma; "weights finite", finiteWeights
-          "reference solve accurate", accurateSolveFor (fun x -> x.SecantBound) ]
+        (hypotheses (fun x -> x.SecantBound))
         (fun run -> secantConclusion (analyse run))
 
 /// B.bound.defect: the computed defects of the reference nodes propagated by the same certified products.
@@ -390,9 +390,7 @@ let boundDefect : Result<Run> =
         + "ẽ_k = h_k − H̃_k obeys ẽ_k = J̃_k ẽ_{k−1} − τ̃_k with the node defect τ̃_k = H̃_k − H̃_{k−1} − (1/L)V_kσ(W_k H̃_{k−1}), computed "
         + "with a bound on its rounding, so ‖h_L^i − H^i(1)‖ ≤ Σ_k π_k (‖τ̂_k‖ + ρ_k) + ‖H̃_L − H(1)‖. B.local bounds each defect by "
         + "the local-error bounds (the O(1/L²) content); together they give B.bound.secant."
-      Hypotheses =
-        [ "σ Lipschitz", lipschitzSigma; "weights finite", finiteWeights
-          "reference solve accurate", accurateSolveFor (fun x -> x.DefectBound) ]
+      Hypotheses = hypotheses (fun x -> x.DefectBound)
       Conclusion = fun run -> defectConclusion (analyse run) }
 
 /// B.local: every defect of the reference nodes is within the local-error bound of the layer interval.
@@ -406,9 +404,7 @@ let localError : Result<Run> =
         "At every snapshot, sample and layer k, the defect of the reference nodes ‖H̃_k − H̃_{k−1} − (1/L)V_kσ(W_k H̃_{k−1})‖ is at most "
         + "min(τ̄_k, τ̄'_k, τ̄''_k) + δ_k: the local error of the flow over [s_{k−1}, s_k] started at H̃_{k−1} (norm bounds τ̄_k, τ̄'_k of "
         + "B.bound.secant; Taylor model τ̄''_k, a computed second-order term plus a bounded remainder) plus the one-interval integration error."
-      Hypotheses =
-        [ "σ Lipschitz", lipschitzSigma; "weights finite", finiteWeights
-          "reference solve accurate", accurateSolveFor (fun x -> x.SecantBound) ]
+      Hypotheses = hypotheses (fun x -> x.SecantBound)
       Conclusion = fun run -> localConclusion (analyse run) }
 
 /// The common snapshot iterations of a ladder.

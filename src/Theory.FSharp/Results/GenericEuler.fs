@@ -32,10 +32,6 @@ let stateCurvature (name: string) : (IterateBounds -> float) option =
             mul (mul (op b "V") mw) (mul (mul b.S2 mw) (mul mu b.Hidden) + 2.0 * mul b.S1 mu))
     | _ -> None
 
-/// Midpoint nodes of the quadrature of the weight-variation part of the local error.
-[<Literal>]
-let QuadratureNodes = 8
-
 /// The Jacobian ∂_hf(θ, z) (d×d) of the block at one state, from one Forward and one Backward with the basis vectors
 /// as adjoints (a batch of d copies of z: row j of the result is e_jᵀ∂_hf).
 let jacobianAt (block: IResidualBlock) (theta: float[]) (z: float[]) : Matrix<float> =
@@ -110,7 +106,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
         let o = Array.zeroCreate (n * d)
         block.Forward(ReadOnlySpan(t), ReadOnlySpan(y), Span(o), Span(Array.zeroCreate (block.CacheSize n)), n)
         o
-    let N = QuadratureNodes
+    let N = OdeLimit.QuadratureNodes
     // per layer, for all samples at once: f_y = f(θ_k, y) and the quadrature Q̂ = (h/N) Σ_i [f(θ(t_i), y) − f_y], y = H̃_{k−1}
     let fy = Array.zeroCreate (L + 1)
     let quad = Array.zeroCreate (L + 1)

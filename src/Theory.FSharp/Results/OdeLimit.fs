@@ -29,6 +29,11 @@ let propagate (L: float) (kappa: float) (e: float) (tau: float) = (1.0 + kappa /
 let paperForm (L: float) (kappa: float) (variation: float) (speed: float) =
     exp kappa * (variation + kappa * speed) / (2.0 * L)
 
+/// Midpoint nodes of the quadrature of the weight-variation part of the local error in both Taylor models (the MLP's,
+/// Secant.taylorLocalError, and any block's, GenericEuler): the rule's error is at most h³ sup|φ''|/(24N²).
+[<Literal>]
+let QuadratureNodes = 8
+
 // ---------------------------------------------------------------- one comparison of every sample
 
 /// The samples of one snapshot, labelled as the comparisons report it ("snapshot s, iteration j (t = …)").
