@@ -372,7 +372,7 @@ let localConclusion (checks: SnapshotCheck[]) : Evaluation =
 /// B.bound.secant: the same local errors, propagated by the products of the exact secant Jacobians of the error
 /// recursion instead of the products of their norm bounds (docs/theorems/EulerError.md).
 let boundSecant : Result<Run> =
-    OdeLimit.propagatedResult family "secant"
+    OdeLimit.propagatedResult family "secant" "secant Jacobians"
         ("the secant Jacobians J̃_k = I + (1/L)V_k diag(D̃_k)W_k (D̃_k the slopes of σ between W_k h_{k−1} and W_k H̃_{k−1}, each with a "
          + "bound on its rounding) and r_k = 0: the recursion is exact, and the Taylor model's τ̄_k is the MLP's own (docs/theorems/EulerError.md)")
         (hypotheses (fun x -> x.SecantBound))
@@ -414,17 +414,12 @@ let commonSteps (ladder: Ladder) =
 /// True when the network of snapshot index s of run r is not the identity (some V entry ≠ 0).
 let private notIdentity (r: Run) (s: int) = r.V s |> Array.exists (fun x -> x <> 0.0)
 
-/// max_i ‖h_L^i − H^i(1)‖ of every run of the ladder at common iteration j.
+/// max_i ‖h_L^i − H^i(1)‖ of every run of the ladder at common iteration j, and the integration error estimate of each
+/// (max over samples): the uncertainty of each error.
 let private errorsAt (ladder: Ladder) (j: int) =
-    ladder.Runs |> List.map (fun r ->
-        let c = (analyse r).[Array.IndexOf(r.Steps, j)]
-        c.Samples |> Array.map (fun x -> x.Measured) |> Array.max)
-
-/// The integration error estimate of each run at common iteration j (max over samples): the uncertainty of each error.
-let private integrationErrorsAt (ladder: Ladder) (j: int) =
-    ladder.Runs |> List.map (fun r ->
-        let c = (analyse r).[Array.IndexOf(r.Steps, j)]
-        c.Samples |> Array.map (fun x -> x.IntegrationError) |> Array.max)
+    let at (r: Run) = (analyse r).[Array.IndexOf(r.Steps, j)].Samples
+    let worst f = ladder.Runs |> List.map (fun r -> at r |> Array.map f |> Array.max)
+    worst (fun x -> x.Measured), worst (fun x -> x.IntegrationError)
 
 /// The observed order of max_i ‖h_L^i − H^i(1)‖ in L at every common snapshot where no run is the identity.
 /// Only iteration 0 enters B.rate's verdict: there the layers of all depths sample exactly the same Z⁰(s);
@@ -433,7 +428,7 @@ let observedOrders (ladder: Ladder) =
     commonSteps ladder
     |> List.filter (fun j -> ladder.Runs |> List.forall (fun r -> notIdentity r (Array.IndexOf(r.Steps, j))))
     |> List.map (fun j ->
-        let errs, eps = errorsAt ladder j, integrationErrorsAt ladder j
+        let errs, eps = errorsAt ladder j
         j, snd (Rate.decide (Rate.fitWithUncertainty ladder.Depths errs eps) (Rate.fitWithCorrectionAndUncertainty ladder.Depths errs eps)))
 
 /// B.rate: over a ladder of depths discretizing the same function of depth Z⁰, the error is O(1/L).
@@ -447,7 +442,7 @@ let rate : Result<Ladder> =
           (fun l ->
               if l.Runs |> List.forall (fun r -> notIdentity r 0) then Met "V⁰ ≠ 0 in every run"
               else NotMet "V⁰ = 0: the ResNet and the ODE are both the identity, the error is 0 at every depth") ]
-        (fun l -> errorsAt l 0, integrationErrorsAt l 0)
+        (fun l -> errorsAt l 0)
         (fun l ->
             [],
             observedOrders l |> List.filter (fun (j, _) -> j <> 0)

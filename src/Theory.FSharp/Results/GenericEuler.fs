@@ -230,7 +230,7 @@ let conclusionOf (boundOf: JacobianSample -> float) (run: Run) (all: JacobianSam
 /// (G.B.bound.jacobian) ResNet vs the neural ODE of its own layers at every snapshot, local errors to second order
 /// propagated by the products of the block's Jacobians along the reference solution.
 let eulerBoundJacobian : Result<Run> =
-    OdeLimit.propagatedResult GenericResults.family "jacobian"
+    OdeLimit.propagatedResult GenericResults.family "jacobian" "Jacobian products"
         ("J_k = I + ∂_hf(θ_k, H̃_{k−1})/L (the block's Backward on the basis vectors) and ‖r_k‖ ≤ C_hh‖ẽ_{k−1}‖²/(2L), C_hh the block's bound "
          + "on the Lipschitz constant of ∂_hf in h, ‖ẽ_k‖ bounded forward by the same recursion in norms (a block without C_hh keeps "
          + "G.B.bound's layer-wise bound)")

@@ -88,7 +88,7 @@ let private title (f: Family) (what: string) = if f.Which = "" then sprintf "Res
 /// The a priori bound (B.bound, G.B.bound): the layer-wise recursion and its paper form.
 let boundResult (f: Family) (hypotheses: (string * (Run -> HypothesisCheck)) list) (conclusion: Run -> Evaluation) : Result<Run> =
     { Id = f.Prefix + ".bound"
-      Title = title f "first-order error bound (layer-wise, at every snapshot)"
+      Title = title f "first-order error bound"
       Source = sprintf "the paper's discretization argument (Marion et al., ICLR 2024, §3), derived here (%s)" f.Doc
       Provenance = ProvedHere
       Doc = f.Doc
@@ -103,11 +103,12 @@ let boundResult (f: Family) (hypotheses: (string * (Run -> HypothesisCheck)) lis
 
 /// The bound propagated by the products of the layers' Jacobians (B.bound.secant, G.B.bound.jacobian): the error
 /// ẽ_k = h_k − H̃_k obeys ẽ_k = J_kẽ_{k−1} + r_k − τ̃_k, so ‖h_L − H̃_L‖ ≤ Σ_k π_k(τ̄_k + ‖r_k‖ bound), π_k ≥ ‖J_L⋯J_{k+1}‖₂.
-/// `suffix` names the Jacobians ("secant", "jacobian"), `jacobians` states them and their remainder r_k.
-let propagatedResult (f: Family) (suffix: string) (jacobians: string) (hypotheses: (string * (Run -> HypothesisCheck)) list)
+/// `suffix` ends the row id ("secant", "jacobian"), `named` names the Jacobians in the title, `jacobians` states them and
+/// their remainder r_k.
+let propagatedResult (f: Family) (suffix: string) (named: string) (jacobians: string) (hypotheses: (string * (Run -> HypothesisCheck)) list)
                      (conclusion: Run -> Evaluation) : Result<Run> =
     { Id = sprintf "%s.bound.%s" f.Prefix suffix
-      Title = title f (sprintf "local errors propagated by %s Jacobian products" suffix)
+      Title = title f ("local errors propagated by " + named)
       Source = sprintf "derived here (%s, %s.bound.%s)" f.Doc f.Prefix suffix
       Provenance = ProvedHere
       Doc = f.Doc
