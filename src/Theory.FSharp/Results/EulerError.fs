@@ -169,8 +169,8 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
                 hmax <- max hmax hbar
                 let fk = mv * (s0 * sqm + s1 * mw * hbar)
                 let kap = s1 * nV.[k] * nW.[k]
-                let tau = (aV.[k] * (s0 * sqm + s1 * mw * hbar) + s1 * nV.[k] * aW.[k] * hbar) / (2.0 * fL) + kap * fk / (2.0 * fL * fL)
-                e <- (1.0 + kap / fL) * e + tau
+                let tau = OdeLimit.localError fL (aV.[k] * (s0 * sqm + s1 * mw * hbar) + s1 * nV.[k] * aW.[k] * hbar) kap fk
+                e <- OdeLimit.propagate fL kap e tau
                 // one-interval integration error of the reference nodes: ‖H̃_k − Φ_k(H̃_{k−1})‖ ≤ ε_k + e^{s1 M^V M^W/L} ε_{k−1},
                 // the node errors ε taken as 10× their estimates (as for ‖H(s_{k−1})‖ above)
                 let delta = 10.0 * (est k + exp (s1 * mv * mw / fL) * est (k - 1))
@@ -200,7 +200,7 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
                 defectBound <- defectBound + pi.[k] * (dn + dr)
             let lipK = kV * (s0 * sqm + s1 * mW * hmax) + s1 * mV * kW * hmax
             let f = mV * (s0 * sqm + s1 * mW * hmax)
-            let paper = exp kappa * (lipK + kappa * f) / (2.0 * fL)
+            let paper = OdeLimit.paperForm fL kappa lipK f
             let hl = Array.init d (fun r -> sol.Final.[i * d + r] + c * (lw.H.[L].[i].[r] - sol.Final.[i * d + r]))
             let measured = sqrt (Array.sumBy (fun r -> let x = hl.[r] - sol.Final.[i * d + r] in x * x) [| 0 .. d - 1 |])
             { Sample = i; Measured = measured; Bound = e; PaperBound = paper; IntegrationError = est L; SecantBound = secant; SecantBoundNormLocal = secantNorm
@@ -248,11 +248,14 @@ let private accurateSolveFor (boundOf: SampleCheck -> float) (run: Run) =
     if not (weightsFinite run) then NotMet "not evaluated: weights are not finite"
     else
         try
-            let worst =
-                analyse run
-                |> Array.collect (fun c -> c.Samples |> Array.map (fun x -> c, x))
-                |> Array.maxBy (fun (_, x) -> if x.IntegrationError = 0.0 then 0.0 else x.IntegrationError / boundOf x)
-            let c, x = worst
+            let all = analyse run |> Array.collect (fun c -> c.Samples |> Array.map (fun x -> c, x))
+            // a solve that left the finite numbers (a finite-time blow-up of the ODE, the solver diverging) has no error
+            // estimate: NaN ratios must not be passed over by the maximum below
+            match all |> Array.tryFind (fun (_, x) -> not (Double.IsFinite x.IntegrationError)) with
+            | Some(c, x) ->
+                NotMet(sprintf "the reference solve left the finite numbers (sample %d, t = %g: the error estimate of H(1) is not finite)" x.Sample c.Time)
+            | None ->
+            let c, x = all |> Array.maxBy (fun (_, x) -> if x.IntegrationError = 0.0 then 0.0 else x.IntegrationError / boundOf x)
             let b = boundOf x
             if x.IntegrationError <= IntegrationFraction * b then
                 Met(sprintf "integration error estimate ≤ %.2e (worst ratio to the bound %.2e, snapshot t = %g) ≤ %g·bound"
@@ -262,63 +265,67 @@ let private accurateSolveFor (boundOf: SampleCheck -> float) (run: Run) =
                            x.IntegrationError IntegrationFraction b x.Sample c.Time)
         with ex -> NotMet(sprintf "the neural-ODE solve failed: %s" ex.Message)
 
-let private accurateSolve (run: Run) = accurateSolveFor (fun x -> x.Bound) run
+/// The hypotheses of the MLP's rows: σ Lipschitz, finite weights, and a reference solve whose integration error is at
+/// most 1e-3 of the bound `boundOf` selects.
+let private hypotheses (boundOf: SampleCheck -> float) =
+    [ "σ Lipschitz", lipschitzSigma; "weights finite", finiteWeights; "reference solve accurate", accurateSolveFor boundOf ]
+
+/// The MLP's rows of result B (ids B.*): the statements of OdeLimit with the MLP's own, sharper ingredients.
+let family : OdeLimit.Family =
+    { Prefix = "B"
+      Doc = "docs/theorems/EulerError.md"
+      Which = ""
+      Constants =
+        "f(θ, h) = Vσ(Wh) with σ Lipschitz only (s1 = sup|σ'|), κ_k = s1‖V_k‖₂‖W_k‖₂ and the variation v_k = a^V_k(s0√m + s1M^W_kH̄_k) "
+        + "+ s1‖V_k‖₂a^W_kH̄_k from the spectral norms of the layers and of their increments (the MLP's own constants)"
+      Reference =
+        "H(1) by Dormand–Prince 5(4) at rtol 1e-10 with every node a stop, its error estimated by a second solve at rtol 1e-12 "
+        + "and allowed on top of the bound (hypothesis: at most 1e-3 of it)" }
+
+/// How the MLP's rows compare a sample: the bound plus the integration error estimate of H(1) plus 1e-12·(1 + measured)
+/// for h_L recomputed in double; the row reports the bound itself.
+let comparing : OdeLimit.Comparing<SampleCheck> =
+    { Sample = fun x -> x.Sample
+      Measured = fun x -> x.Measured
+      Compared = fun x b -> b + x.IntegrationError + 1e-12 * (1.0 + x.Measured)
+      Rel = 0.0
+      ReportBare = true }
+
+/// The analysed snapshots as the statements read them.
+let snapshots (checks: SnapshotCheck[]) : OdeLimit.Snapshot<SampleCheck>[] =
+    checks |> Array.map (fun c -> { When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time; Samples = c.Samples })
 
 /// B.bound: ‖h_L^i − H^i(1)‖ ≤ E_L^i (layer-wise) ≤ e^κ (Lip_Z f·K + κF)/(2L) at every snapshot and sample.
 let bound : Result<Run> =
-    { Id = "B.bound"
-      Title = "ResNet vs neural ODE at fixed weights: first-order error bound"
-      Source = "derived here (docs/theorems/EulerError.md); the paper's discretization argument (Marion et al., ICLR 2024, §3)"
-      Provenance = ProvedHere
-      Doc = "docs/theorems/EulerError.md"
-      Statement =
-        "At every snapshot, let Z(s) be the piecewise-linear interpolant of the layers (Z_k at s = k/L, constant on [0, 1/L]) and H the "
-        + "solution of dH/ds = V(s)σ(W(s)H), H(0) = h_0. The ResNet h_k = h_{k−1} + (1/L) V_k σ(W_k h_{k−1}) is the scheme that uses "
-        + "Z(k/L) with h_{k−1}; for σ Lipschitz its error obeys ‖h_L^i − H^i(1)‖ ≤ E_L^i, the layer-wise recursion of the doc, "
-        + "which is at most e^κ (Lip_Z f·K + κF)/(2L)."
-      Hypotheses = [ "σ Lipschitz", lipschitzSigma; "weights finite", finiteWeights; "reference solve accurate", accurateSolve ]
-      Conclusion =
-        fun run ->
+    OdeLimit.boundResult family
+        (hypotheses (fun x -> x.Bound))
+        (fun run ->
             let checks = analyse run
-            let all = checks |> Array.collect (fun c -> c.Samples |> Array.map (fun x -> c, x))
-            // H(1) is known up to its integration error; h_L is recomputed in double (relative rounding 1e-12 stated)
-            let effective (x: SampleCheck) = x.Bound + x.IntegrationError + 1e-12 * (1.0 + x.Measured)
-            let ratio (x: SampleCheck) = if x.Measured = 0.0 then 0.0 else x.Measured / effective x
-            let c, x = all |> Array.maxBy (snd >> ratio)
-            let verdict =
-                Verdict.compare x.Measured (effective x) 0.0 (sprintf "sample i = %d" x.Sample) (sprintf "snapshot %d (t = %g)" c.Snapshot c.Time)
-            let tight = all |> Array.filter (fun (_, x) -> x.Measured > 0.0) |> Array.map (fun (_, x) -> x.Bound / x.Measured)
-            let paperTight = all |> Array.filter (fun (_, x) -> x.Measured > 0.0) |> Array.map (fun (_, x) -> x.PaperBound / x.Measured)
-            let compared =
-                [ for (c, x) in all ->
-                    ({ Measured = x.Measured; Bound = effective x; Where = sprintf "sample i = %d" x.Sample; When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time }
-                     : Comparison.Check) ]
-            { Range = Comparison.tightnessRange compared; Series = Comparison.series compared; Verdict = verdict
-              Measured = Some x.Measured
-              Bound = Some x.Bound
-              Hypotheses = []
-              Constants = c.Constants
-              Notes =
-                [ Evaluation.AnyWeights
-                  sprintf "worst case: sample %d at snapshot t = %g, measured %.3e, layer-wise bound %.3e, paper-form bound %.3e, integration error %.1e"
-                      x.Sample c.Time x.Measured x.Bound x.PaperBound x.IntegrationError
-                  if tight.Length > 0 then
-                      sprintf "tightness (bound/measured) over samples and snapshots: layer-wise min %.3g, max %.3g; paper-form min %.3g"
-                          (Array.min tight) (Array.max tight) (Array.min paperTight)
-                  else "the ResNet equals the ODE solution at every snapshot (V = 0: both are the identity)"
-                  sprintf "ODE solves (DP5(4), rtol %g): %s" Rtol
-                      (checks |> Array.map (fun c -> sprintf "t=%g: %d steps, %d rejected, %.2fs" c.Time c.OdeSteps c.OdeRejected c.OdeSeconds) |> String.concat "; ") ] } }
+            let snaps = snapshots checks
+            let e, si, x = OdeLimit.compareAll comparing (fun x -> x.Bound) snaps
+            let c = checks.[si]
+            let tight = OdeLimit.tightness comparing (fun x -> x.Bound) snaps
+            let paperTight = OdeLimit.tightness comparing (fun x -> x.PaperBound) snaps
+            { e with
+                Constants = c.Constants
+                Notes =
+                  [ Evaluation.AnyWeights
+                    sprintf "worst case: sample %d at snapshot t = %g, measured %.3e, layer-wise bound %.3e, paper-form bound %.3e, integration error %.1e"
+                        x.Sample c.Time x.Measured x.Bound x.PaperBound x.IntegrationError
+                    if tight.Length > 0 then
+                        sprintf "tightness (bound/measured) over samples and snapshots: layer-wise min %.3g, max %.3g; paper-form min %.3g"
+                            (Array.min tight) (Array.max tight) (Array.min paperTight)
+                    else "the ResNet equals the ODE solution at every snapshot (V = 0: both are the identity)"
+                    sprintf "ODE solves (DP5(4), rtol %g): %s" Rtol
+                        (checks |> Array.map (fun c -> sprintf "t=%g: %d steps, %d rejected, %.2fs" c.Time c.OdeSteps c.OdeRejected c.OdeSeconds) |> String.concat "; ") ] })
 
 /// The verdict of a propagated bound (B.bound.secant, B.bound.defect) on analysed snapshots: `boundOf` selects the
 /// bound of a sample, `name` names it in the notes; the tightness of the other bounds on the same samples is listed.
 let propagatedConclusion (name: string) (boundOf: SampleCheck -> float) (checks: SnapshotCheck[]) : Evaluation =
-    let all = checks |> Array.collect (fun c -> c.Samples |> Array.map (fun x -> c, x))
-    let effective (x: SampleCheck) = boundOf x + x.IntegrationError + 1e-12 * (1.0 + x.Measured)
-    let ratio (x: SampleCheck) = if x.Measured = 0.0 then 0.0 else x.Measured / effective x
-    let c, x = all |> Array.maxBy (snd >> ratio)
-    let verdict =
-        Verdict.compare x.Measured (effective x) 0.0 (sprintf "sample i = %d" x.Sample) (sprintf "snapshot %d (t = %g)" c.Snapshot c.Time)
-    let tight f = all |> Array.filter (fun (_, x) -> x.Measured > 0.0) |> Array.map (fun (_, x) -> f x / x.Measured)
+    let snaps = snapshots checks
+    let e, si, x = OdeLimit.compareAll comparing boundOf snaps
+    let c = checks.[si]
+    let tight f = OdeLimit.tightness comparing f snaps
     let worst (a: float[]) = if a.Length > 0 then Array.min a else infinity
     let thisTight = tight boundOf
     let others =
@@ -326,28 +333,18 @@ let propagatedConclusion (name: string) (boundOf: SampleCheck -> float) (checks:
           "secant propagation, norm bounds of the local error only", tight (fun x -> x.SecantBoundNormLocal)
           "secant propagation of the computed node defects (B.bound.defect)", tight (fun x -> x.DefectBound)
           "layer-wise bound of B.bound", tight (fun x -> x.Bound) ]
-    let compared =
-        all
-        |> Array.map (fun (c, x) ->
-            ({ Measured = x.Measured; Bound = effective x; Where = sprintf "sample i = %d" x.Sample; When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time }
-             : Comparison.Check))
-    { Range = Comparison.tightnessRange compared
-      Series = Comparison.series compared
-      Verdict = verdict
-      Measured = Some x.Measured
-      Bound = Some(boundOf x)
-      Hypotheses = []
-      Constants =
-        c.Constants
-        @ [ sprintf "worst tightness, %s" name, worst thisTight ]
-        @ [ for n, t in others -> sprintf "worst tightness, %s (same samples)" n, worst t ]
-      Notes =
-        [ sprintf "worst case: sample %d at snapshot t = %g, measured %.3e, %s %.3e (B.bound's layer-wise bound %.3e), integration error %.1e"
-              x.Sample c.Time x.Measured name (boundOf x) x.Bound x.IntegrationError
-          if thisTight.Length > 0 then
-              sprintf "tightness over samples and snapshots: %s; %s" (sprintf "%s min %.3g, max %.3g" name (Array.min thisTight) (Array.max thisTight))
-                  (others |> List.filter (fun (_, t) -> t.Length > 0) |> List.map (fun (n, t) -> sprintf "%s min %.3g, max %.3g" n (Array.min t) (Array.max t)) |> String.concat "; ")
-          else "the ResNet equals the ODE solution at every snapshot (V = 0: both are the identity)" ] }
+    { e with
+        Constants =
+            c.Constants
+            @ [ sprintf "worst tightness, %s" name, worst thisTight ]
+            @ [ for n, t in others -> sprintf "worst tightness, %s (same samples)" n, worst t ]
+        Notes =
+            [ sprintf "worst case: sample %d at snapshot t = %g, measured %.3e, %s %.3e (B.bound's layer-wise bound %.3e), integration error %.1e"
+                  x.Sample c.Time x.Measured name (boundOf x) x.Bound x.IntegrationError
+              if thisTight.Length > 0 then
+                  sprintf "tightness over samples and snapshots: %s; %s" (sprintf "%s min %.3g, max %.3g" name (Array.min thisTight) (Array.max thisTight))
+                      (others |> List.filter (fun (_, t) -> t.Length > 0) |> List.map (fun (n, t) -> sprintf "%s min %.3g, max %.3g" n (Array.min t) (Array.max t)) |> String.concat "; ")
+              else "the ResNet equals the ODE solution at every snapshot (V = 0: both are the identity)" ] }
 
 /// The verdict of B.bound.secant on analysed snapshots.
 let secantConclusion (checks: SnapshotCheck[]) : Evaluation =
@@ -366,36 +363,20 @@ let localConclusion (checks: SnapshotCheck[]) : Evaluation =
                     ({ Measured = x.Defects.[k0]; Bound = x.LocalBounds.[k0] + x.DefectRounding.[k0]
                        Where = sprintf "sample i = %d, layer k = %d" x.Sample (k0 + 1); When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time }
                      : Comparison.Check) ]
-    let worst = all |> List.maxBy (fun x -> if x.Measured = 0.0 then 0.0 else x.Measured / x.Bound)
-    { Range = Comparison.tightnessRange all
-      Series = Comparison.series all
-      Verdict = Verdict.compare worst.Measured worst.Bound 0.0 worst.Where worst.When
-      Measured = Some worst.Measured
-      Bound = Some worst.Bound
-      Hypotheses = []
-      Constants = [ "comparisons (samples × layers × snapshots)", float all.Length ]
-      Notes =
-        [ sprintf "worst case: %s at %s, computed defect %.3e, local-error bound %.3e" worst.Where worst.When worst.Measured worst.Bound ] }
+    let notes =
+        match snd (Comparison.worst 0.0 all) with
+        | Some w -> [ sprintf "worst case: %s at %s, computed defect %.3e, local-error bound %.3e" w.Where w.When w.Measured w.Bound ]
+        | None -> []
+    Comparison.evaluation 0.0 all [ "comparisons (samples × layers × snapshots)", float all.Length ] notes
 
 /// B.bound.secant: the same local errors, propagated by the products of the exact secant Jacobians of the error
 /// recursion instead of the products of their norm bounds (docs/theorems/EulerError.md).
 let boundSecant : Result<Run> =
-    { Id = "B.bound.secant"
-      Title = "ResNet vs neural ODE at fixed weights: local errors propagated by secant Jacobians"
-      Source = "derived here (docs/theorems/EulerError.md, B.bound.secant)"
-      Provenance = ProvedHere
-      Doc = "docs/theorems/EulerError.md"
-      Statement =
-        "At every snapshot, with H̃_k the reference solution of the neural ODE of the layers' piecewise-linear interpolant at s = k/L, "
-        + "the error ẽ_k = h_k − H̃_k obeys exactly ẽ_k = J̃_k ẽ_{k−1} − τ̃_k with the secant Jacobians J̃_k = I + (1/L)V_k diag(D̃_k)W_k "
-        + "(D̃_k the slopes of σ between W_k h_{k−1} and W_k H̃_{k−1}), so ‖h_L^i − H̃^i_L‖ ≤ Σ_k π_k (τ̄_k + δ_k) with π_k ≥ ‖J̃_L⋯J̃_{k+1}‖₂ "
-        + "certified from the computed products, τ̄_k the smallest of the local-error bounds of the doc (the norm bound of "
-        + "B.bound, the one measured from σ(W_k H̃_{k−1}), and the Taylor model: a computed second-order term plus a bounded remainder) "
-        + "and δ_k the one-interval integration error."
-      Hypotheses =
-        [ "σ Lipschitz", lipschitzSigma; "weights finite", finiteWeights
-          "reference solve accurate", accurateSolveFor (fun x -> x.SecantBound) ]
-      Conclusion = fun run -> secantConclusion (analyse run) }
+    OdeLimit.propagatedResult family "secant" "secant Jacobians"
+        ("the secant Jacobians J̃_k = I + (1/L)V_k diag(D̃_k)W_k (D̃_k the slopes of σ between W_k h_{k−1} and W_k H̃_{k−1}, each with a "
+         + "bound on its rounding) and r_k = 0: the recursion is exact, and the Taylor model's τ̄_k is the MLP's own (docs/theorems/EulerError.md)")
+        (hypotheses (fun x -> x.SecantBound))
+        (fun run -> secantConclusion (analyse run))
 
 /// B.bound.defect: the computed defects of the reference nodes propagated by the same certified products.
 let boundDefect : Result<Run> =
@@ -409,9 +390,7 @@ let boundDefect : Result<Run> =
         + "ẽ_k = h_k − H̃_k obeys ẽ_k = J̃_k ẽ_{k−1} − τ̃_k with the node defect τ̃_k = H̃_k − H̃_{k−1} − (1/L)V_kσ(W_k H̃_{k−1}), computed "
         + "with a bound on its rounding, so ‖h_L^i − H^i(1)‖ ≤ Σ_k π_k (‖τ̂_k‖ + ρ_k) + ‖H̃_L − H(1)‖. B.local bounds each defect by "
         + "the local-error bounds (the O(1/L²) content); together they give B.bound.secant."
-      Hypotheses =
-        [ "σ Lipschitz", lipschitzSigma; "weights finite", finiteWeights
-          "reference solve accurate", accurateSolveFor (fun x -> x.DefectBound) ]
+      Hypotheses = hypotheses (fun x -> x.DefectBound)
       Conclusion = fun run -> defectConclusion (analyse run) }
 
 /// B.local: every defect of the reference nodes is within the local-error bound of the layer interval.
@@ -425,9 +404,7 @@ let localError : Result<Run> =
         "At every snapshot, sample and layer k, the defect of the reference nodes ‖H̃_k − H̃_{k−1} − (1/L)V_kσ(W_k H̃_{k−1})‖ is at most "
         + "min(τ̄_k, τ̄'_k, τ̄''_k) + δ_k: the local error of the flow over [s_{k−1}, s_k] started at H̃_{k−1} (norm bounds τ̄_k, τ̄'_k of "
         + "B.bound.secant; Taylor model τ̄''_k, a computed second-order term plus a bounded remainder) plus the one-interval integration error."
-      Hypotheses =
-        [ "σ Lipschitz", lipschitzSigma; "weights finite", finiteWeights
-          "reference solve accurate", accurateSolveFor (fun x -> x.SecantBound) ]
+      Hypotheses = hypotheses (fun x -> x.SecantBound)
       Conclusion = fun run -> localConclusion (analyse run) }
 
 /// The common snapshot iterations of a ladder.
@@ -437,17 +414,12 @@ let commonSteps (ladder: Ladder) =
 /// True when the network of snapshot index s of run r is not the identity (some V entry ≠ 0).
 let private notIdentity (r: Run) (s: int) = r.V s |> Array.exists (fun x -> x <> 0.0)
 
-/// max_i ‖h_L^i − H^i(1)‖ of every run of the ladder at common iteration j.
+/// max_i ‖h_L^i − H^i(1)‖ of every run of the ladder at common iteration j, and the integration error estimate of each
+/// (max over samples): the uncertainty of each error.
 let private errorsAt (ladder: Ladder) (j: int) =
-    ladder.Runs |> List.map (fun r ->
-        let c = (analyse r).[Array.IndexOf(r.Steps, j)]
-        c.Samples |> Array.map (fun x -> x.Measured) |> Array.max)
-
-/// The integration error estimate of each run at common iteration j (max over samples): the uncertainty of each error.
-let private integrationErrorsAt (ladder: Ladder) (j: int) =
-    ladder.Runs |> List.map (fun r ->
-        let c = (analyse r).[Array.IndexOf(r.Steps, j)]
-        c.Samples |> Array.map (fun x -> x.IntegrationError) |> Array.max)
+    let at (r: Run) = (analyse r).[Array.IndexOf(r.Steps, j)].Samples
+    let worst f = ladder.Runs |> List.map (fun r -> at r |> Array.map f |> Array.max)
+    worst (fun x -> x.Measured), worst (fun x -> x.IntegrationError)
 
 /// The observed order of max_i ‖h_L^i − H^i(1)‖ in L at every common snapshot where no run is the identity.
 /// Only iteration 0 enters B.rate's verdict: there the layers of all depths sample exactly the same Z⁰(s);
@@ -456,50 +428,25 @@ let observedOrders (ladder: Ladder) =
     commonSteps ladder
     |> List.filter (fun j -> ladder.Runs |> List.forall (fun r -> notIdentity r (Array.IndexOf(r.Steps, j))))
     |> List.map (fun j ->
-        let errs, eps = errorsAt ladder j, integrationErrorsAt ladder j
+        let errs, eps = errorsAt ladder j
         j, snd (Rate.decide (Rate.fitWithUncertainty ladder.Depths errs eps) (Rate.fitWithCorrectionAndUncertainty ladder.Depths errs eps)))
 
 /// B.rate: over a ladder of depths discretizing the same function of depth Z⁰, the error is O(1/L).
 let rate : Result<Ladder> =
-    { Id = "B.rate"
-      Title = "ResNet vs neural ODE: observed order in the depth L"
-      Source = "derived here (docs/theorems/EulerError.md); predicted by B.bound"
-      Provenance = Empirical
-      Doc = "docs/theorems/EulerError.md"
-      Statement =
-        "Over a ladder of runs that differ only in depth, at iteration 0, where the layers of every depth sample the same function "
-        + "of depth Z⁰(s), the error max_i ‖h_L^i − H^i(1)‖ decreases at least like 1/L: the upper end of the 95% interval of the "
-        + "order p is ≥ 1 for the plain fit log error = a − p log L or for the fit with a correction term a − p log L + c/L, each widened by the "
-        + "first term its model neglects (Rate.decideOutcome); an interval of width ≥ 1 (claimed order − order of no decay) is inconclusive, not a hold."
-      Hypotheses =
-        [ "at least 4 depths", (fun l -> if l.Runs.Length >= 4 then Met(sprintf "%d depths" l.Runs.Length) else NotMet(sprintf "%d depths: an interval for the order with its 1/L correction term needs at least 4" l.Runs.Length))
-          "no run diverged", (fun l -> match l.Runs |> List.tryFind (fun r -> r.Setting.Diverged) with None -> Met "none" | Some r -> NotMet(sprintf "run L = %d diverged" r.Setting.Depth))
-          "layers sample one function of depth",
-          (fun l -> Evidence.sameInitialFunction l.Runs)
+    OdeLimit.rateResult family (fun l -> l.Depths)
+        [ "no run diverged", (fun l -> match l.Runs |> List.tryFind (fun r -> r.Setting.Diverged) with None -> Met "none" | Some r -> NotMet(sprintf "run L = %d diverged" r.Setting.Depth))
+          "layers sample one function of depth", (fun l -> Evidence.sameInitialFunction l.Runs)
           "iteration 0 snapshot in every run", (fun l -> if List.contains 0 (commonSteps l) then Met "yes" else NotMet "some run has no snapshot at iteration 0")
           "weights finite", (fun l -> if l.Runs |> List.forall weightsFinite then Met "all runs finite" else NotMet "a run has non-finite weights")
           "network not the identity at t = 0",
           (fun l ->
               if l.Runs |> List.forall (fun r -> notIdentity r 0) then Met "V⁰ ≠ 0 in every run"
               else NotMet "V⁰ = 0: the ResNet and the ODE are both the identity, the error is 0 at every depth") ]
-      Conclusion =
-        fun l ->
-            let errs, eps = errorsAt l 0, integrationErrorsAt l 0
-            let plain = Rate.fitWithUncertainty l.Depths errs eps
-            let corrected = Rate.fitWithCorrectionAndUncertainty l.Depths errs eps
-            let outcome, o = Rate.decideOutcome plain corrected
-            let target = Rate.ClaimedOrder
-            let verdict = Rate.verdict outcome o (sprintf "depth ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")) "iteration 0 (t = 0)"
-            { Range = None; Series = []; Verdict = verdict
-              Measured = Some o.Order
-              Bound = Some target
-              Hypotheses = []
-              Constants = [ "observed order", o.Order; "95% lower", o.Lower; "95% upper", o.Upper; "claimed order", Rate.ClaimedOrder ]
-              Notes =
-                sprintf "t = 0, plain log-log slope: %s" (Rate.describe plain)
-                :: sprintf "t = 0, fit with 1/L correction: %s" (Rate.describe corrected)
-                :: sprintf "decided by the %s fit, widened by its model allowance to [%.3f, %.3f]; an interval of width ≥ %g is inconclusive" (if o.Correction = 0.0 then "plain" else "corrected") o.Lower o.Upper Rate.inconclusiveWidth
-                :: (observedOrders l |> List.filter (fun (j, _) -> j <> 0) |> List.map (fun (j, o) -> sprintf "iteration %d (information only): %s" j (Rate.describe o))) } }
+        (fun l -> errorsAt l 0)
+        (fun l ->
+            [],
+            observedOrders l |> List.filter (fun (j, _) -> j <> 0)
+            |> List.map (fun (j, o) -> sprintf "iteration %d (information only): %s" j (Rate.describe o)))
 
 /// Single-run results of this file.
 let all : Result<Run> list = [ bound; boundSecant; boundDefect; localError ]

@@ -32,10 +32,6 @@ let stateCurvature (name: string) : (IterateBounds -> float) option =
             mul (mul (op b "V") mw) (mul (mul b.S2 mw) (mul mu b.Hidden) + 2.0 * mul b.S1 mu))
     | _ -> None
 
-/// Midpoint nodes of the quadrature of the weight-variation part of the local error.
-[<Literal>]
-let QuadratureNodes = 8
-
 /// The Jacobian ∂_hf(θ, z) (d×d) of the block at one state, from one Forward and one Backward with the basis vectors
 /// as adjoints (a batch of d copies of z: row j of the result is e_jᵀ∂_hf).
 let jacobianAt (block: IResidualBlock) (theta: float[]) (z: float[]) : Matrix<float> =
@@ -110,7 +106,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
         let o = Array.zeroCreate (n * d)
         block.Forward(ReadOnlySpan(t), ReadOnlySpan(y), Span(o), Span(Array.zeroCreate (block.CacheSize n)), n)
         o
-    let N = QuadratureNodes
+    let N = OdeLimit.QuadratureNodes
     // per layer, for all samples at once: f_y = f(θ_k, y) and the quadrature Q̂ = (h/N) Σ_i [f(θ(t_i), y) − f_y], y = H̃_{k−1}
     let fy = Array.zeroCreate (L + 1)
     let quad = Array.zeroCreate (L + 1)
@@ -213,13 +209,8 @@ let analyse (run: Run) = cache.GetValue(run, fun r -> Array.init r.SnapshotCount
 /// The verdict of a bound on analysed snapshots: `boundOf` selects it (the new bound, or G.B.bound's layer-wise bound on the
 /// same measured values, for the mutation tests); every sample of every snapshot compared, the integration error added.
 let conclusionOf (boundOf: JacobianSample -> float) (run: Run) (all: JacobianSample[][]) : Evaluation =
-    let checks =
-        seq {
-            for s in 0 .. all.Length - 1 do
-                for x in all.[s] ->
-                    { Measured = x.Measured; Bound = boundOf x + x.IntegrationError; Where = sprintf "sample i = %d" x.Sample
-                      When = sprintf "snapshot %d, iteration %d (t = %g)" s run.Steps.[s] (run.Time s) } }
-    let e = evaluation GenericResults.roundingRel checks [] [ Evaluation.AnyWeights ]
+    let cmp = GenericResults.comparingWith (fun (x: JacobianSample) -> x.Sample) (fun x -> x.Measured) (fun x -> x.IntegrationError)
+    let e, _, _ = OdeLimit.compareAll cmp boundOf (GenericResults.snapshotsOf run all)
     let flat = all |> Array.collect id
     let worstTight f = flat |> Array.filter (fun x -> x.Measured > 0.0) |> Array.map (fun x -> f x / x.Measured) |> Array.fold max 0.0
     let maxOf f = flat |> Array.map f |> Array.fold max 0.0
@@ -239,19 +230,12 @@ let conclusionOf (boundOf: JacobianSample -> float) (run: Run) (all: JacobianSam
 /// (G.B.bound.jacobian) ResNet vs the neural ODE of its own layers at every snapshot, local errors to second order
 /// propagated by the products of the block's Jacobians along the reference solution.
 let eulerBoundJacobian : Result<Run> =
-    { Id = "G.B.bound.jacobian"
-      Title = "ResNet vs neural ODE, any architecture: second-order local errors propagated by Jacobian products"
-      Source = "derived here (docs/theorems/GenericResults.md, G.B.bound.jacobian); the generic form of B.bound.secant"
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "At every snapshot, with H̃_k the RK4 reference solution of dH/ds = f(θ(s), H) (θ(s) the piecewise-linear interpolant of the layers) at s = k/L, "
-        + "J_k = I + ∂_hf(θ_k, H̃_{k−1})/L (the block's Backward on the basis vectors) and π_k ≥ ‖J_L⋯J_{k+1}‖₂: ‖h_L^i − H̃_L^i‖ ≤ Σ_k π_k(τ̄_k + C_hh ε_{k−1}²/(2L)), "
-        + "τ̄_k the smaller of G.B.bound's local term and the Taylor model (the computed (h²/2)∂_hf f + ∫[f(θ(s), H̃_{k−1}) − f(θ_k, H̃_{k−1})] by the midpoint rule, "
-        + "plus remainders from κ, J, C_θθ, C_hθ, C_hh and a Grönwall bound on ‖f‖ over the interval) plus the one-interval integration error; "
-        + "ε_k ≥ ‖h_k − H̃_k‖ by the same recursion in norms. A block without C_hh keeps G.B.bound's layer-wise bound."
-      Hypotheses = [ GenericResults.hypArchitecture; GenericResults.hypFiniteParameters ]
-      Conclusion = fun run -> conclusionOf (fun x -> x.Bound) run (analyse run) }
+    OdeLimit.propagatedResult GenericResults.family "jacobian" "Jacobian products"
+        ("J_k = I + ∂_hf(θ_k, H̃_{k−1})/L (the block's Backward on the basis vectors) and ‖r_k‖ ≤ C_hh‖ẽ_{k−1}‖²/(2L), C_hh the block's bound "
+         + "on the Lipschitz constant of ∂_hf in h, ‖ẽ_k‖ bounded forward by the same recursion in norms (a block without C_hh keeps "
+         + "G.B.bound's layer-wise bound)")
+        [ GenericResults.hypArchitecture; GenericResults.hypFiniteParameters ]
+        (fun run -> conclusionOf (fun x -> x.Bound) run (analyse run))
 
 /// The results of this file.
 let all : Result<Run> list = [ eulerBoundJacobian ]

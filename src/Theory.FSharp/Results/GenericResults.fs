@@ -430,14 +430,14 @@ let interpolantCheck (run: Run) (s: int) : InterpolantSample[] =
             hAll <- max hAll hbar
             let b = bounds k hbar
             let kap, j, f = arch.LipschitzH b, arch.LipschitzTheta b, arch.OutputBound b
-            e <- (1.0 + kap / fL) * e + j * incr k / (2.0 * fL) + kap * f / (2.0 * fL * fL)
+            e <- OdeLimit.propagate fL kap e (OdeLimit.localError fL (j * incr k) kap f)
         // the paper form e^κ(J·K + κF)/(2L) with maxima over layers, K = L·max_k‖θ_k − θ_{k−1}‖
         let bAll = { bounds 1 hAll with PartFro = Map.empty; PartOp = Map.empty }
         let maxPart sel = run.Parts |> Array.mapi (fun qi (nm, _) -> nm, norms |> Array.skip 1 |> Array.map (fun a -> sel a.[qi]) |> Array.max) |> Map.ofArray
         let bAll = { bAll with PartFro = maxPart (fun (_, f, _) -> f); PartOp = maxPart (fun (_, _, o) -> o) }
         let kappa = arch.LipschitzH bAll
         let K = fL * (seq { for k in 2 .. L -> incr k } |> Seq.fold max 0.0)
-        let paper = exp kappa * (arch.LipschitzTheta bAll * K + kappa * arch.OutputBound bAll) / (2.0 * fL)
+        let paper = OdeLimit.paperForm fL kappa (arch.LipschitzTheta bAll * K) (arch.OutputBound bAll)
         { Sample = i
           Measured = Linalg.frobeniusDiff hs ((L * n + i) * d) nodes.[L] (i * d) d
           Bound = e
@@ -455,36 +455,43 @@ let hypFiniteParameters : string * (Run -> HypothesisCheck) =
         if Seq.forall (fun s -> run.Theta s |> Array.forall Double.IsFinite) (seq { 0 .. run.SnapshotCount - 1 }) then Met "every snapshot"
         else NotMet "a snapshot has non-finite parameters (a diverged run)"
 
+/// The rows of result B for any block (ids G.B.*): the statements of OdeLimit with the ingredients built from the
+/// architecture's declared constants and the block's Forward/Backward.
+let family : OdeLimit.Family =
+    { Prefix = "G.B"
+      Doc = doc
+      Which = "any architecture"
+      Constants =
+        "κ_k, F_k the architecture's constants (LipschitzH, OutputBound) with the part norms of layers k−1, k and the state bound "
+        + "H̄_k^i = max(‖h_{k−1}^i‖, max over [s_{k−1}, s_k] of ‖H^i‖), and v_k = J_k‖θ_k − θ_{k−1}‖ with J_k its LipschitzTheta"
+      Reference =
+        "H(1) by classic RK4 on a grid aligned with the nodes (≥ 256 steps, ≥ 2 per layer), its error estimated by the solve with twice "
+        + "as many steps and allowed on top of the bound" }
+
+/// How the blocks' rows compare a sample: the bound plus the integration error estimate of H̃_L, with the comparison
+/// kernel's rounding allowance; the row reports the bound as compared.
+let comparingWith (sample: 's -> int) (measured: 's -> float) (integration: 's -> float) : OdeLimit.Comparing<'s> =
+    { Sample = sample; Measured = measured; Compared = (fun x b -> b + integration x); Rel = roundingRel; ReportBare = false }
+
+/// The snapshots of a run as the statements read them.
+let snapshotsOf (run: Run) (all: 's[][]) : OdeLimit.Snapshot<'s>[] =
+    all |> Array.mapi (fun s xs -> { When = OdeLimit.snapshotLabel run s; Samples = xs })
+
 /// (G.B.bound) ResNet vs the neural ODE of its own layers at every snapshot, any registered architecture.
 let eulerBound : Result<Run> =
-    { Id = "G.B.bound"
-      Title = "ResNet vs neural ODE, any architecture (layer-wise first-order bound at every snapshot)"
-      Source = "paper §3 (ResNet as a discretization of a neural ODE), stated generically here (docs/theorems/GenericResults.md)"
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "At every snapshot, with θ(s) the piecewise-linear interpolant of the layers and H the solution of dH/ds = f(θ(s), H), H(0) = h_0: "
-        + "‖h_L^i − H^i(1)‖ ≤ E_L^i, E_k = (1 + κ_k/L)E_{k−1} + J_k‖θ_k − θ_{k−1}‖/(2L) + κ_kF_k/(2L²), and E_L ≤ e^κ(J·K + κF)/(2L) (paper form, K = L·max_k‖θ_k − θ_{k−1}‖), "
-        + "κ_k, J_k, F_k the architecture's constants on layer k; H(1) by RK4 on a grid aligned with the nodes (≥ 256 steps), compared up to its estimated error."
-      Hypotheses = [ hypArchitecture; hypFiniteParameters ]
-      Conclusion =
-        fun run ->
-            let all = interpolantChecks run
-            let checks =
-                seq {
-                    for s in 0 .. run.SnapshotCount - 1 do
-                        for c in all.[s] ->
-                            { Measured = c.Measured; Bound = c.Bound + c.IntegrationError; Where = sprintf "sample i = %d" c.Sample
-                              When = sprintf "snapshot %d, iteration %d (t = %g)" s run.Steps.[s] (run.Time s) } }
-            let e = evaluation roundingRel checks [] [ Evaluation.AnyWeights ]
-            let worstBy f = all |> Array.collect id |> Array.map f |> Array.max
-            { e with
-                Constants =
-                    [ "max_i layer-wise bound E_L (all snapshots)", worstBy (fun c -> c.Bound)
-                      "max_i paper-form bound (all snapshots)", worstBy (fun c -> c.PaperBound)
-                      "max_i measured (all snapshots)", worstBy (fun c -> c.Measured)
-                      "max_i integration error estimate", worstBy (fun c -> c.IntegrationError)
-                      "worst paper-form tightness (paper bound / measured)", all |> Array.collect id |> Array.filter (fun c -> c.Measured > 0.0) |> Array.map (fun c -> c.PaperBound / c.Measured) |> Array.fold min infinity ] } }
+    OdeLimit.boundResult family [ hypArchitecture; hypFiniteParameters ] (fun run ->
+        let all = interpolantChecks run
+        let cmp = comparingWith (fun (c: InterpolantSample) -> c.Sample) (fun c -> c.Measured) (fun c -> c.IntegrationError)
+        let e, _, _ = OdeLimit.compareAll cmp (fun c -> c.Bound) (snapshotsOf run all)
+        let worstBy f = all |> Array.collect id |> Array.map f |> Array.max
+        { e with
+            Notes = [ Evaluation.AnyWeights ]
+            Constants =
+                [ "max_i layer-wise bound E_L (all snapshots)", worstBy (fun c -> c.Bound)
+                  "max_i paper-form bound (all snapshots)", worstBy (fun c -> c.PaperBound)
+                  "max_i measured (all snapshots)", worstBy (fun c -> c.Measured)
+                  "max_i integration error estimate", worstBy (fun c -> c.IntegrationError)
+                  "worst paper-form tightness (paper bound / measured)", all |> Array.collect id |> Array.filter (fun c -> c.Measured > 0.0) |> Array.map (fun c -> c.PaperBound / c.Measured) |> Array.fold min infinity ] })
 
 // ---------------------------------------------------------------- ladders
 
@@ -523,17 +530,8 @@ let eulerRate : Result<BlockLadder> =
             match l.Runs |> List.tryPick (fun r -> match check r with NotMet why -> Some(r.Setting.Depth, why) | Met _ -> None) with
             | None -> Met "every run"
             | Some(depth, why) -> NotMet(sprintf "run L = %d: %s" depth why)
-    { Id = "G.B.rate"
-      Title = "ResNet vs neural ODE, any architecture: observed order in the depth L"
-      Source = "derived here (docs/theorems/GenericResults.md); predicted by G.B.bound"
-      Provenance = Empirical
-      Doc = doc
-      Statement =
-        "Over runs that differ only in depth whose layers sample the same θ⁰(s) at iteration 0, max_i‖h_L^i − H^i(1)‖ decreases at least like 1/L: "
-        + "the upper end of the 95% interval of the order is ≥ 1 for the plain log-log fit or the fit with a 1/L correction, each widened by the first term its model neglects (Rate.decideOutcome), with the RK4 error estimates as uncertainties; an interval of width ≥ 1 is inconclusive."
-      Hypotheses =
-        [ "at least 4 depths", (fun l -> if l.Runs.Length >= 4 then Met(sprintf "%d depths" l.Runs.Length) else NotMet(sprintf "%d depths: an interval for the order with its 1/L term needs at least 4" l.Runs.Length))
-          forAll "architecture has stated constants" (snd hypArchitecture)
+    OdeLimit.rateResult family (fun l -> l.Depths)
+        [ forAll "architecture has stated constants" (snd hypArchitecture)
           forAll "the architecture's requirements" (snd hypRequirements)
           forAll "run not diverged" (snd hypNotDiverged)
           forAll "snapshot at iteration 0" (snd hypInitialSnapshot)
@@ -545,21 +543,8 @@ let eulerRate : Result<BlockLadder> =
               match l.Runs |> List.tryFind (fun r -> (eulerCheck r).Measured = 0.0) with
               | None -> Met "every depth"
               | Some r -> NotMet(sprintf "run L = %d: the ResNet equals the ODE (f = 0 at initialization?)" r.Setting.Depth)) ]
-      Conclusion =
-        fun l ->
-            let checks = l.Runs |> List.map eulerCheck
-            let errs = checks |> List.map (fun c -> c.Measured)
-            let eps = checks |> List.map (fun c -> c.IntegrationError)
-            let plain = Rate.fitWithUncertainty l.Depths errs eps
-            let corrected = Rate.fitWithCorrectionAndUncertainty l.Depths errs eps
-            let outcome, o = Rate.decideOutcome plain corrected
-            let target = Rate.ClaimedOrder
-            let verdict = Rate.verdict outcome o (sprintf "depth ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")) "iteration 0 (t = 0)"
-            { Range = None; Series = []; Verdict = verdict; Measured = Some o.Order; Bound = Some target; Hypotheses = []
-              Constants =
-                [ "observed order", o.Order; "95% lower", o.Lower; "95% upper", o.Upper ]
-                @ List.map2 (fun (r: Run) (c: EulerCheck) -> sprintf "bound/measured at L = %d" r.Setting.Depth, c.Bound / c.Measured) l.Runs checks
-              Notes = [ sprintf "plain: %s" (Rate.describe plain); sprintf "with 1/L correction: %s" (Rate.describe corrected) ] } }
+        (fun l -> let checks = l.Runs |> List.map eulerCheck in checks |> List.map (fun c -> c.Measured), checks |> List.map (fun c -> c.IntegrationError))
+        (fun l -> [ for r in l.Runs -> let c = eulerCheck r in sprintf "bound/measured at L = %d" r.Setting.Depth, c.Bound / c.Measured ], [])
 
 /// Single-run generic results.
 let all : Result<Run> list = [ depthSmoothness; depthSmoothnessSegments; eulerBound ]

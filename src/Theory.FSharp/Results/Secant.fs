@@ -151,10 +151,6 @@ let nodeDefect (depth: int) (img: LayerImage) (yPrev: float[]) (yNext: float[]) 
     let n = Linalg.norm tau
     struct (n, n * float (yPrev.Length + 2) * U + 3.0 * U * (Linalg.norm yNext + Linalg.norm yPrev + img.F.L2Norm() / fL) + img.FErr / fL)
 
-/// Number of midpoint nodes of the quadrature of the weight-variation part of the local error.
-[<Literal>]
-let QuadratureNodes = 8
-
 /// The Taylor-model bound of the local error λ_k = Φ_k(y) − y − (1/L) V_k σ(W_k y) of one layer interval
 /// I_k = [s_{k−1}, s_k] for the flow of dH/ds = V(s)σ(W(s)H) started at y (docs/theorems/EulerError.md,
 /// "Taylor-model local error"). λ_k = c_k + R_k with the computed vector
@@ -186,7 +182,7 @@ let taylorLocalError (act: ActivationKind) (s1: float) (s2: float option) (depth
             | None -> Vector<float>.Build.Dense m, None
             | Some (dw, _, dvL) -> dw * yv * fL, Some dvL
         // weight-variation part: ∫_0^h V_k[σ(u − r g) − σ(u)] − r LΔV σ(u − r g) dr by the midpoint rule on N nodes
-        let nq = QuadratureNodes
+        let nq = OdeLimit.QuadratureNodes
         let q1 = Vector<float>.Build.Dense m
         let q2 = Vector<float>.Build.Dense m
         let mutable quadErr1, quadErr2 = 0.0, 0.0
