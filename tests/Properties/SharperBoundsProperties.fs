@@ -126,16 +126,14 @@ let ``L5.forcing: bound without its σ' factors → violated`` () =
     Assert.True(exceeded)
     Assert.True(Verdict.isHolds (Result.evaluate SplitResults.forcing run).Verdict)
 
-/// Adds δ to every entry of W_k (0-based layer k) of snapshot s and rewrites the losses and the trace at that iterate
-/// from the bumped weights, so that the integrity checks (I.loss, I.trace) see a consistent run.
-let bumpLayer (data: RunData) (s: int) (k: int) (delta: float) =
+/// Replaces the weights of snapshot s by (w, v) and rewrites, from them, its loss and the trace columns of its
+/// iteration (loss, smooth_z, smooth_w, smooth_v): a corruption the loss and trace checks cannot see.
+let rewriteSnapshot (data: RunData) (s: int) (w: float[]) (v: float[]) =
     let sh = data.Shape
-    let md = sh.Width * sh.Dim
-    let w = Array.copy data.W.[s]
-    for e in 0 .. md - 1 do w.[k * md + e] <- w.[k * md + e] + delta
     data.W.[s] <- w
+    data.V.[s] <- v
     let j = data.Steps.[s]
-    let lw = Layerwise.Evaluate(sh, data.Activation, data.Data, data.A, data.B, System.ReadOnlySpan w, System.ReadOnlySpan data.V.[s])
+    let lw = Layerwise.Evaluate(sh, data.Activation, data.Data, data.A, data.B, System.ReadOnlySpan w, System.ReadOnlySpan v)
     data.Losses.[j] <- lw.Loss
     let run = Run(data)
     let w', v' = DepthSmoothness.snapshotIncrements run s
@@ -144,6 +142,14 @@ let bumpLayer (data: RunData) (s: int) (k: int) (delta: float) =
     set "smooth_z" (run.DepthIncrement s)
     set "smooth_w" w'
     set "smooth_v" v'
+
+/// Adds δ to every entry of W_k (0-based layer k) of snapshot s and rewrites the losses and the trace at that iterate
+/// from the bumped weights, so that the integrity checks (I.loss, I.trace) see a consistent run.
+let bumpLayer (data: RunData) (s: int) (k: int) (delta: float) =
+    let md = data.Shape.Width * data.Shape.Dim
+    let w = Array.copy data.W.[s]
+    for e in 0 .. md - 1 do w.[k * md + e] <- w.[k * md + e] + delta
+    rewriteSnapshot data s w data.V.[s]
 
 /// `bumpLayer` at k = L/2.
 let bumpSnapshot (data: RunData) (s: int) (delta: float) = bumpLayer data s (data.Shape.Depth / 2) delta

@@ -178,3 +178,54 @@ let figure2ShapeBump () =
     let spec = RunSpec(Depth = 64, Width = 64, Samples = 50, Dim = 16, Eta = 0.0003125, Iterations = 50, Snapshots = 5, Seed = 0L)
     bumpIsViolated (RunDirectory.InMemory(spec.Train())) 2 (spec.Depth / 2) 0.001
 
+
+/// ‖Z_{k+1} − Z_k‖_F of every pair (index k − 1) of one snapshot's weights, computed here from the arrays.
+let private pairIncrements (data: RunData) (s: int) =
+    let md = data.Shape.Width * data.Shape.Dim
+    let w, v = data.W.[s], data.V.[s]
+    Array.init (data.Shape.Depth - 1) (fun k0 ->
+        let a = Linalg.frobeniusDiff w ((k0 + 1) * md) w (k0 * md) md
+        let b = Linalg.frobeniusDiff v ((k0 + 1) * md) v (k0 * md) md
+        sqrt (a * a + b * b))
+
+/// The mutation that separates the two comparisons of A.split (docs/theorems/DepthSmoothness.md, "A.split.pairs"). On
+/// the figure-1 setting (L = 64, m = 32, n = 100, d = 16, η = 0.01/16, 50 iterations, 5 snapshots) the last layer of
+/// the last snapshot is moved along its own increment, Z_L ← Z_{L−1} + c(Z_L − Z_{L−1}): only the pair (L − 1, L)
+/// changes, and c puts its increment at the geometric mean of that pair's own bound u_{L−1} and the largest pair bound
+/// max_k u_k (taken from the faithful run; the corruption does not move the bounds at the snapshot it corrupts, which are
+/// propagated from the snapshot before). Losses and trace are rewritten, so the loss and trace checks let it through;
+/// the max-only comparison (max_k‖Δ_k‖ against max_k u_k, the former statement) holds; the per-pair one rejects the pair.
+[<Fact(DisplayName = "A.split: last pair's increment raised between its own bound and the largest pair bound, losses and trace rewritten → violated at that pair (max-only comparison holds)")>]
+let perPairMutation () =
+    let spec = RunSpec(Depth = 64, Width = 32, Samples = 100, Dim = 16, Eta = 0.000625, Iterations = 50, Snapshots = 5, Seed = 0L)
+    let faithful = Run(RunDirectory.InMemory(spec.Train()))
+    let s = faithful.SnapshotCount - 1
+    let u = (SplitResults.bounds faithful).FromZeroPairs.[s]
+    let k0 = u.Length - 1
+    let uMax = Array.max u
+    // the gap the mutation needs: the last pair's bound clearly below the largest (a 1% margin on each side of c)
+    Assert.True(u.[k0] * 1.01 < uMax / 1.01, sprintf "last pair's bound %g, largest pair bound %g: no room between them" u.[k0] uMax)
+    let data = RunDirectory.InMemory(spec.Train())
+    let x = (pairIncrements data s).[k0]
+    let c = sqrt (u.[k0] * uMax) / x
+    let md = spec.Width * spec.Dim
+    let raise (z: float[]) =
+        let z = Array.copy z
+        for e in 0 .. md - 1 do z.[(k0 + 1) * md + e] <- z.[k0 * md + e] + c * (z.[(k0 + 1) * md + e] - z.[k0 * md + e])
+        z
+    SharperBoundsProperties.rewriteSnapshot data s (raise data.W.[s]) (raise data.V.[s])
+    let after = pairIncrements data s
+    Assert.True(after.[k0] > u.[k0] && Array.max after < uMax, sprintf "increment %g, own bound %g, largest increment %g, largest bound %g" after.[k0] u.[k0] (Array.max after) uMax)
+    let run = Run(data)
+    for r in [ RunIntegrity.snapshotLoss; RunIntegrity.traceConsistency ] do
+        let v = (Result.evaluate r run).Verdict
+        Assert.True(Verdict.isHolds v, sprintf "%s lets the corruption through: %A" r.Id v)
+    let e = Result.evaluate SplitResults.split run
+    match e.Verdict with
+    | Violated w ->
+        Assert.Contains(sprintf "pair k = %d" (k0 + 1), w.Where)
+        Assert.Contains(sprintf "iteration %d" data.Steps.[s], w.When)
+    | v -> failwithf "A.split: expected Violated at pair %d, got %A" (k0 + 1) v
+    // the former comparison on the same bounds: hypotheses met (the verdict above was a comparison), and it holds
+    let old = Comparison.evaluation Comparison.roundingRel (SplitResults.compareMaxOnly run (SplitResults.bounds run).FromZero true) [] []
+    Assert.True(Verdict.isHolds old.Verdict, sprintf "max-only comparison: %A" old.Verdict)
