@@ -114,6 +114,13 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Checkpoint segment length (0 = off).</summary>
     public int CheckpointSegment => _options.CheckpointSegment;
 
+    /// <summary>
+    /// Runs every block of samples on the calling thread, one after another (default false: blocks 1.. are offered to
+    /// the thread pool). The blocks, their sums and the order of the reduction are the same, so the result is the same
+    /// bits; a caller that keeps both cores busy itself (the verifier's replay) sets it.
+    /// </summary>
+    public bool Inline { get; set; }
+
     /// <summary>Builds the network for a fixed data set; A (d×d_in) and B (d_out×d) are fixed, null meaning identity.</summary>
     public ResNet(NetworkShape shape, ActivationKind activation, Dataset data, double[]? a = null, double[]? b = null)
         : this(shape, activation, data, new EngineOptions(), a, b) { }
@@ -279,7 +286,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             _done.Reset();
             Volatile.Write(ref _pending, others);
             Volatile.Write(ref _next, 1);
-            for (int t = 0; t < others; t++) ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            if (!_net.Inline) for (int t = 0; t < others; t++) ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
 
         public void Execute() => RunClaimed();

@@ -7,7 +7,9 @@ namespace ResOdeProofs.Numerics.Verification;
 /// <summary>
 /// Called at every replayed iterate with the iteration index j, the replayed weights Z^j (W, V), the
 /// depth-scaled gradient G(Z^j) = L·∂ℓ/∂Z and the evaluation's statistics. The spans are valid only
-/// during the call (copy what you keep).
+/// during the call (copy what you keep). The calls come one at a time and in iterate order, but possibly on another
+/// thread than the replay's caller, while the replay goes on (see <see cref="Replay.Segment"/>); the segment's
+/// replay returns after the last call has returned.
 /// </summary>
 public delegate void IterateCallback(int iteration, ReadOnlySpan<double> w, ReadOnlySpan<double> v,
     ReadOnlySpan<double> gw, ReadOnlySpan<double> gv, EvaluationStats stats);
@@ -120,10 +122,10 @@ public static class Replay
     /// Replays every segment (see <see cref="Segment"/>); <paramref name="onSegment"/>, when given, supplies the
     /// per-iterate callback of segment s (or null), so that other checks share this one replay.
     /// </summary>
-    public static RunReplay Run(RunData run, Func<int, IterateCallback?>? onSegment = null)
+    public static RunReplay Run(RunData run, Func<int, IterateCallback?>? onSegment = null, bool concurrent = true)
     {
         var segs = new SegmentReplay[run.Steps.Length];
-        for (int s = 0; s < segs.Length; s++) segs[s] = Segment(run, s, onSegment?.Invoke(s));
+        for (int s = 0; s < segs.Length; s++) segs[s] = Segment(run, s, onSegment?.Invoke(s), concurrent);
         return new RunReplay { Segments = segs, Iterates = run.Losses.Length };
     }
 
@@ -136,8 +138,11 @@ public static class Replay
     /// the producer's rounding of step l, bounds its accumulated error to first order; a second companion with an error of
     /// that size injected into every entry at every step gives a sampled deviation N_i. The tolerance is
     /// E_i = 4·max(S_i, N_i) (docs/theorems/Evidence.md).
+    /// <paramref name="concurrent"/>: use a second thread, when the machine has two processors, for the companions or,
+    /// with an observer, for the observer (see the loop). Either way every number is the same: each trajectory keeps its
+    /// evaluations, its order of operations and its blocks of samples.
     /// </summary>
-    public static SegmentReplay Segment(RunData run, int s, IterateCallback? onIterate = null)
+    public static SegmentReplay Segment(RunData run, int s, IterateCallback? onIterate = null, bool concurrent = true)
     {
         var shape = run.Shape;
         int L = shape.Depth, md = shape.LayerSize, total = L * md, n = run.Data.Count;
@@ -188,6 +193,37 @@ public static class Replay
         var gwn = new double[total]; var gvn = new double[total];
         ulong noise = 0x9E3779B97F4A7C15UL ^ (ulong)(s + 1);
 
+        // Two lanes of work (SideWorker: a second thread when the machine has two processors). With an observer (the split
+        // recursion of A.split) the observer runs beside the replay on a copy of the iterate, one iterate behind, while the
+        // replay evaluates its two companions; without one the companions evaluate and step beside the replay. Each
+        // trajectory has a network of its own with the replay's blocks of samples, so every evaluation gives the bits it
+        // gives alone, and the observer sees the iterates one at a time in order.
+        var netP = new ResNet<double>(shape, run.Activation, run.Data, engine, run.A, run.B) { Inline = onIterate is null };
+        var netN = new ResNet<double>(shape, run.Activation, run.Data, engine, run.A, run.B) { Inline = onIterate is null };
+        using var side = new SideWorker(concurrent);
+        EvaluationStats sp = default, sn = default;
+        double etaTau = eta * tau;
+        Action evaluateCompanions = () =>
+        {
+            sp = netP.Evaluate(wp, vp, gwp, gvp);
+            sn = netN.Evaluate(wn, vn, gwn, gvn);
+        };
+        Action stepCompanions = () =>
+        {
+            Trainer.ApplyUpdate<double>(level, wp, vp, gwp, gvp, L, md, eta, clip);
+            Trainer.ApplyUpdate<double>(level, wn, vn, gwn, gvn, L, md, eta, clip);
+            for (int q = 0; q < total; q++)
+            {
+                wn[q] += NextSign(ref noise) * (u * Math.Abs(wn[q]) + etaTau * Math.Abs(gwn[q]));
+                vn[q] += NextSign(ref noise) * (u * Math.Abs(vn[q]) + etaTau * Math.Abs(gvn[q]));
+            }
+        };
+        // the observer's copy of the iterate it is given (valid until its next call)
+        double[]? ow = null, ov = null, ogw = null, ogv = null;
+        int oj = 0; EvaluationStats ost = default;
+        Action observe = () => onIterate!(oj, ow, ov, ogw, ogv, ost);
+        if (onIterate is not null) { ow = new double[total]; ov = new double[total]; ogw = new double[total]; ogv = new double[total]; }
+
         var cols = TraceColumns.All.Select(c => c.Name).ToArray();
         var trace = cols.ToDictionary(c => c, _ => new double[len + 1]);
         var losses = new double[len + 1];
@@ -199,12 +235,28 @@ public static class Replay
         int spacing = -1;
         for (int i = 0; i <= len; i++)
         {
-            var st = net.Evaluate(w, v, gw, gv);
-            Trainer.Record(level, trace, i, st, shape, w, v, gw, gv);
+            EvaluationStats st;
+            if (onIterate is null)
+            {
+                side.Start(evaluateCompanions);
+                try
+                {
+                    st = net.Evaluate(w, v, gw, gv);
+                    Trainer.Record(level, trace, i, st, shape, w, v, gw, gv);
+                }
+                finally { side.Join(); }
+            }
+            else
+            {
+                st = net.Evaluate(w, v, gw, gv);
+                Trainer.Record(level, trace, i, st, shape, w, v, gw, gv);
+                side.Join();
+                w.CopyTo(ow!, 0); v.CopyTo(ov!, 0); gw.CopyTo(ogw!, 0); gv.CopyTo(ogv!, 0);
+                oj = from + i; ost = st;
+                side.Start(observe);
+                evaluateCompanions();
+            }
             losses[i] = st.Loss;
-            onIterate?.Invoke(from + i, w, v, gw, gv, st);
-            var sp = net.Evaluate(wp, vp, gwp, gvp);
-            var sn = net.Evaluate(wn, vn, gwn, gvn);
             double d = Distance(level, wp, w, vp, v);
             double dn = Distance(level, wn, w, vn, v);
             growth[i] = grown;
@@ -221,15 +273,19 @@ public static class Replay
             if (spacing < 0 && i > 0 && !(tol[i] <= SegmentReplay.CertifyFraction * startNorm)) spacing = i - 1;
             if (i == len) break;
             double zNorm = Math.Sqrt(FastKernels.SumSquares<double>(level, w) + FastKernels.SumSquares<double>(level, v));
-            var (stepMax, clipped, stepNorm) = Trainer.ApplyUpdate<double>(level, w, v, gw, gv, L, md, eta, clip);
-            Trainer.ApplyUpdate<double>(level, wp, vp, gwp, gvp, L, md, eta, clip);
-            Trainer.ApplyUpdate<double>(level, wn, vn, gwn, gvn, L, md, eta, clip);
-            double etaTau = eta * tau;
-            for (int q = 0; q < total; q++)
+            (double, int, double) update;
+            if (onIterate is null)
             {
-                wn[q] += NextSign(ref noise) * (u * Math.Abs(wn[q]) + etaTau * Math.Abs(gwn[q]));
-                vn[q] += NextSign(ref noise) * (u * Math.Abs(vn[q]) + etaTau * Math.Abs(gvn[q]));
+                side.Start(stepCompanions);
+                try { update = Trainer.ApplyUpdate<double>(level, w, v, gw, gv, L, md, eta, clip); }
+                finally { side.Join(); }
             }
+            else
+            {
+                update = Trainer.ApplyUpdate<double>(level, w, v, gw, gv, L, md, eta, clip);
+                stepCompanions();
+            }
+            var (stepMax, clipped, stepNorm) = update;
             trace["step_max"][i] = stepMax;
             trace["clip_fraction"][i] = (double)clipped / L;
             // this step's expansion γ of the tracked direction (never counted below 1), then the companion is brought back to ε
@@ -243,6 +299,7 @@ public static class Replay
                 for (int q = 0; q < total; q++) { wp[q] = w[q] + (wp[q] - w[q]) * f; vp[q] = v[q] + (vp[q] - v[q]) * f; }
             }
         }
+        side.Join();   // the observer's last iterate
         if (spacing < 0) spacing = finite ? len : 0;
 
         double endDev = double.NaN, worstDev = double.NaN; int worst = 0;
