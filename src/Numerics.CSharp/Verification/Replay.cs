@@ -125,7 +125,8 @@ public static class Replay
     public static RunReplay Run(RunData run, Func<int, IterateCallback?>? onSegment = null, bool concurrent = true)
     {
         var segs = new SegmentReplay[run.Steps.Length];
-        for (int s = 0; s < segs.Length; s++) segs[s] = Segment(run, s, onSegment?.Invoke(s), concurrent);
+        var nets = new Networks(run);
+        for (int s = 0; s < segs.Length; s++) segs[s] = SegmentOn(run, s, onSegment?.Invoke(s), concurrent, nets);
         return new RunReplay { Segments = segs, Iterates = run.Losses.Length };
     }
 
@@ -142,7 +143,25 @@ public static class Replay
     /// with an observer, for the observer (see the loop). Either way every number is the same: each trajectory keeps its
     /// evaluations, its order of operations and its blocks of samples.
     /// </summary>
-    public static SegmentReplay Segment(RunData run, int s, IterateCallback? onIterate = null, bool concurrent = true)
+    public static SegmentReplay Segment(RunData run, int s, IterateCallback? onIterate = null, bool concurrent = true) =>
+        SegmentOn(run, s, onIterate, concurrent, new Networks(run));
+
+    /// <summary>
+    /// The networks of the three trajectories (the replay, the tracked and the noisy companion), built once per run: each
+    /// with the recorded blocks of samples; an evaluation depends only on its inputs, never on an earlier one.
+    /// </summary>
+    private sealed class Networks
+    {
+        public readonly ResNet<double> Main, Tracked, Noisy;
+        public Networks(RunData run)
+        {
+            var engine = new TrainOptions(run.Activation, run.Eta, 0) { Threads = RecordedThreads(run) }.EngineFor(run.Shape, run.Data.Count);
+            ResNet<double> Make() => new(run.Shape, run.Activation, run.Data, engine, run.A, run.B);
+            Main = Make(); Tracked = Make(); Noisy = Make();
+        }
+    }
+
+    private static SegmentReplay SegmentOn(RunData run, int s, IterateCallback? onIterate, bool concurrent, Networks nets)
     {
         var shape = run.Shape;
         int L = shape.Depth, md = shape.LayerSize, total = L * md, n = run.Data.Count;
@@ -155,8 +174,8 @@ public static class Replay
         double? clip = run.Meta.Optimizer == "clipped-gd" ? run.Clip : null;
         // the producer's recorded thread count fixes the order of the gradient's reduction over sample blocks: with the
         // same engine build the replay then reproduces the producer bit for bit
-        var engine = new TrainOptions(run.Activation, eta, 0) { Threads = RecordedThreads(run) }.EngineFor(shape, n);
-        var net = new ResNet<double>(shape, run.Activation, run.Data, engine, run.A, run.B);
+        var net = nets.Main;
+        net.Inline = false;
         var level = Simd.Level;
 
         var w = (double[])run.W[s].Clone(); var v = (double[])run.V[s].Clone();
@@ -198,8 +217,8 @@ public static class Replay
         // replay evaluates its two companions; without one the companions evaluate and step beside the replay. Each
         // trajectory has a network of its own with the replay's blocks of samples, so every evaluation gives the bits it
         // gives alone, and the observer sees the iterates one at a time in order.
-        var netP = new ResNet<double>(shape, run.Activation, run.Data, engine, run.A, run.B) { Inline = onIterate is null };
-        var netN = new ResNet<double>(shape, run.Activation, run.Data, engine, run.A, run.B) { Inline = onIterate is null };
+        var netP = nets.Tracked; var netN = nets.Noisy;
+        netP.Inline = netN.Inline = onIterate is null;
         using var side = new SideWorker(concurrent);
         EvaluationStats sp = default, sn = default;
         double etaTau = eta * tau;

@@ -4,7 +4,7 @@ namespace ResOdeProofs.Numerics.Verification;
 
 /// <summary>
 /// One dedicated thread that runs a job beside the caller: <see cref="Start"/> hands it over, <see cref="Join"/> waits
-/// for it (and rethrows its exception). With a single processor, or when built with <c>concurrent: false</c>, the
+/// for it (and rethrows the job's exception as it was thrown). With a single processor, or when built with <c>concurrent: false</c>, the
 /// job runs on the caller inside <see cref="Start"/>. The kernel width forced on the creating thread
 /// (<see cref="Simd.Override"/>, tests) is forced on the worker too, so a job computes what it would on the caller.
 /// Nothing is allocated per job.
@@ -55,7 +55,8 @@ internal sealed class SideWorker : IDisposable
         if (!_pending) return;
         _done.Wait();
         _pending = false;
-        if (_error is Exception ex) throw new InvalidOperationException("a replay companion failed", ex);
+        // the job's own exception, as if it had run on the caller (its type decides the exit code)
+        if (_error is Exception ex) { _error = null; System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex).Throw(); }
     }
 
     public void Dispose()
