@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using ResOdeProofs.Numerics.Blocks.BnConv;
+using ResOdeProofs.Numerics.BnConv;
 using ResOdeProofs.Numerics.Model;
 using ResOdeProofs.Numerics.Training;
 

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ResOdeProofs.Numerics;
-using ResOdeProofs.Numerics.Blocks.BnConv;
+using ResOdeProofs.Numerics.BnConv;
 using ResOdeProofs.Numerics.IO;
 using ResOdeProofs.Numerics.Model;
 using ResOdeProofs.Numerics.Training;

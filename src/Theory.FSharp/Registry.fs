@@ -139,7 +139,7 @@ let blockLadder : Result<GenericResults.BlockLadder> list = GenericResults.ladde
 /// `train --arch bn-conv` (mini-batch SGD, batch norm: the results of BnConvResults).
 type OpenRun =
     | RunOf of Run
-    | BnConvRunOf of ResOdeProofs.Numerics.Blocks.BnConv.BnConvRun
+    | BnConvRunOf of ResOdeProofs.Numerics.BnConv.BnConvRun
     member r.Directory = match r with RunOf m -> m.Directory | BnConvRunOf c -> c.Directory
     member r.Depth = match r with RunOf m -> m.Setting.Depth | BnConvRunOf c -> c.Config.Depth
     member r.Architecture = match r with RunOf m -> m.Setting.Architecture | BnConvRunOf _ -> "bn-conv"
@@ -149,7 +149,7 @@ let openRun (data: ResOdeProofs.Numerics.IO.RunData) = Run(data, architectures)
 
 /// Reads a run directory of any architecture and opens it for the results of its architecture.
 let loadRun (dir: string) =
-    if ResOdeProofs.Numerics.Blocks.BnConv.BnConvRun.IsRun dir then BnConvRunOf(ResOdeProofs.Numerics.Blocks.BnConv.BnConvRun.Load dir)
+    if ResOdeProofs.Numerics.BnConv.BnConvRun.IsRun dir then BnConvRunOf(ResOdeProofs.Numerics.BnConv.BnConvRun.Load dir)
     else RunOf(openRun (ResOdeProofs.Numerics.IO.RunDirectory.Read dir))
 
 /// Every generic result on a run (G.*; the registry lists them for architectures other than the MLP).
@@ -163,12 +163,12 @@ let verifyView (run: Run) : VerdictRow list =
 /// Every result on a bn-conv run (BnConvResults; the images are read once): each result about gradient descent or flow
 /// as "hypothesis not met", E.accuracy.train/test, and on the trained network with batch norm folded G.B.bound, B.half
 /// and B.half.ode.
-let verifyBnConv (run: ResOdeProofs.Numerics.Blocks.BnConv.BnConvRun) : VerdictRow list =
+let verifyBnConv (run: ResOdeProofs.Numerics.BnConv.BnConvRun) : VerdictRow list =
     let dir = run.Directory
     let gd =
         (singleRun |> List.map BnConvResults.notGradientDescent)
         @ (blockSingleRun |> List.filter (fun r -> r.Id <> GenericResults.eulerBound.Id && r.Id <> GenericEuler.eulerBoundJacobian.Id) |> List.map BnConvResults.notGradientDescent)
-    let train, test = ResOdeProofs.Numerics.Blocks.BnConv.BnConvAccuracy.Verify(run).ToTuple()
+    let train, test = ResOdeProofs.Numerics.BnConv.BnConvAccuracy.Verify(run).ToTuple()
     let blockRun, half = BnConvResults.folded architectures (run.Folded())
     (gd |> List.map (fun r -> evaluateRow r dir ()))
     @ [ evaluateRow BnConvResults.trainAccuracy dir (BnConvResults.claim train)

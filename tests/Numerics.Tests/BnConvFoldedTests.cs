@@ -1,5 +1,5 @@
 using ResOdeProofs.Numerics;
-using ResOdeProofs.Numerics.Blocks.BnConv;
+using ResOdeProofs.Numerics.BnConv;
 using ResOdeProofs.Numerics.Random;
 
 namespace ResOdeProofs.Numerics.Tests;

@@ -1,4 +1,4 @@
-using ResOdeProofs.Numerics.Blocks.BnConv;
+using ResOdeProofs.Numerics.BnConv;
 using ResOdeProofs.Numerics.Model;
 using ResOdeProofs.Numerics.Random;
 

@@ -5,6 +5,7 @@ module ResOdeProofs.Properties.GenericReplayProperties
 open System.Collections.Generic
 open Xunit
 open ResOdeProofs.Numerics.Blocks
+open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Numerics.IO
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.BlockProperties

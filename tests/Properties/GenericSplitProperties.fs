@@ -9,6 +9,7 @@ open FsCheck.FSharp
 open FsCheck.Xunit
 open ResOdeProofs.Numerics
 open ResOdeProofs.Numerics.Blocks
+open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
 open ResOdeProofs.Properties.Profile

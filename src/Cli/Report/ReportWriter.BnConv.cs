@@ -1,5 +1,5 @@
 using System.Globalization;
-using ResOdeProofs.Numerics.Blocks.BnConv;
+using ResOdeProofs.Numerics.BnConv;
 using System.Text.Json.Nodes;
 using ResOdeProofs.Cli.Sweep;
 using ResOdeProofs.Numerics.Random;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using ResOdeProofs.Numerics.Blocks.BnConv;
+using ResOdeProofs.Numerics.BnConv;
 using System.Text;
 using System.Text.Json.Nodes;
 using ResOdeProofs.Numerics.IO;

@@ -150,7 +150,7 @@ public sealed class Layerwise
     }
 
     /// <summary>y ← y + α·x, lane by lane (one product and one sum per entry, no fused multiply-add); also the
-    /// reference neural-ODE right-hand side's (<see cref="Ode.NeuralOde"/>).</summary>
+    /// reference neural-ODE right-hand side's (<c>Ode/NeuralOde.cs</c>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void AddScaled(double alpha, ReadOnlySpan<double> x, Span<double> y)
     {

@@ -5,7 +5,7 @@ namespace ResOdeProofs.Numerics.Training;
 /// <summary>
 /// The initial draws of every architecture, written once over a parameter layout (parts with sizes and one
 /// Gaussian scale each; a part with scale 0 draws nothing and starts at 0): the MLP's (parts W and V,
-/// <see cref="Initialization"/>) and any block's (Blocks/BlockInitialization.cs) are cases of it.
+/// <see cref="Initialization"/>) and any block's (<see cref="BlockInitialization"/>) are cases of it.
 /// Draws come from the stream "init" of the seed, in layout order, and do not depend on the storage.
 /// </summary>
 public static class InitialDraws

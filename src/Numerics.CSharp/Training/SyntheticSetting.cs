@@ -3,7 +3,7 @@ namespace ResOdeProofs.Numerics.Training;
 /// <summary>
 /// What every synthetic setting fixes, whatever the architecture: data x_i, y_i ~ N(0, I_d) (A = B = I) of this seed,
 /// the depth, the initialization kind, the step, the iterations and the snapshots. The MLP's setting
-/// (<see cref="RunSpec"/>) and any block's (<c>BlockRunSpec</c>) add their parameters' shapes and scales. The same
+/// (<see cref="RunSpec"/>) and any block's (<see cref="BlockRunSpec"/>) add their parameters' shapes and scales. The same
 /// seed gives bit-identical runs.
 /// </summary>
 public abstract record SyntheticSetting

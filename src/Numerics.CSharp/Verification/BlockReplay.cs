@@ -1,5 +1,6 @@
 using ResOdeProofs.Numerics.Blocks;
 using ResOdeProofs.Numerics.Model;
+using ResOdeProofs.Numerics.Training;
 
 namespace ResOdeProofs.Numerics.Verification;
 

@@ -96,7 +96,7 @@ type Run(data: RunData, architectures: Architecture list) as this =
           InitLipschitz =
             if data.Steps.Length > 0 && data.Steps.[0] = 0 then
                 if isMlp then Some(float L * Initialization.MaxIncrement(shape.Value, ReadOnlySpan(data.W.[0]), ReadOnlySpan(data.V.[0])))
-                else Some(float L * Blocks.BlockInitialization.MaxIncrement(ReadOnlySpan(data.Theta.[0]), L, P))
+                else Some(float L * BlockInitialization.MaxIncrement(ReadOnlySpan(data.Theta.[0]), L, P))
             else None
           DeclaredInitLipschitz =
             (match meta.Init.LipschitzParts, meta.Init.LipschitzW, meta.Init.LipschitzV with

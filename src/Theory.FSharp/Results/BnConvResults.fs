@@ -49,11 +49,11 @@ let trainAccuracy = accuracy "E.accuracy.train" "train accuracy (evaluation mode
 let testAccuracy = accuracy "E.accuracy.test" "test accuracy"
 
 /// A claim of run.json checked by the engine, as the input of E.accuracy.*.
-let claim (c: ResOdeProofs.Numerics.Blocks.BnConv.BnConvAccuracy.Check) : AccuracyClaim =
+let claim (c: ResOdeProofs.Numerics.BnConv.BnConvAccuracy.Check) : AccuracyClaim =
     { Set = c.Set; Images = c.N; Claimed = c.Claimed; Recomputed = c.Folded; Allowance = c.Allowance; Detail = c.Describe() }
 
 /// The folded network of a run as the input of G.B.bound (a conv-block run, opened with `architectures`) and of the
 /// half-depth results.
-let folded (architectures: Architecture list) (f: ResOdeProofs.Numerics.Blocks.BnConv.FoldedNetwork) : Run * HalfDepth.HalfDepthInput =
+let folded (architectures: Architecture list) (f: ResOdeProofs.Numerics.BnConv.FoldedNetwork) : Run * HalfDepth.HalfDepthInput =
     Run(f.Run, architectures),
     { Name = f.Name; Block = f.Block; Theta = f.Theta; Depth = f.Depth; H0 = f.H0; Samples = f.Samples; HalfStepScale = 1.0 }

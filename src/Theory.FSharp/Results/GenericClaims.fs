@@ -6,6 +6,7 @@ module ResOdeProofs.Theory.GenericClaims
 
 open System
 open ResOdeProofs.Numerics.Blocks
+open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Theory.Comparison
 open ResOdeProofs.Theory.GenericResults

@@ -11,6 +11,7 @@ open System.Collections.Generic
 open System.Runtime.CompilerServices
 open ResOdeProofs.Numerics
 open ResOdeProofs.Numerics.Blocks
+open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Numerics.Verification
 open ResOdeProofs.Theory
 

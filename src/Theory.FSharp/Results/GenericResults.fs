@@ -13,6 +13,7 @@ module ResOdeProofs.Theory.GenericResults
 open System
 open ResOdeProofs.Numerics
 open ResOdeProofs.Numerics.Blocks
+open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Theory.LemmaChain
 open ResOdeProofs.Theory.Comparison

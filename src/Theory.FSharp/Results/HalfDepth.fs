@@ -13,7 +13,7 @@ module ResOdeProofs.Theory.HalfDepth
 
 open System
 open ResOdeProofs.Numerics.Blocks
-open ResOdeProofs.Numerics.Blocks.BnConv
+open ResOdeProofs.Numerics.BnConv
 open ResOdeProofs.Theory.Comparison
 
 let private doc = "docs/theorems/HalfDepth.md"

@@ -1,7 +1,7 @@
 using ResOdeProofs.Numerics.Random;
-using ResOdeProofs.Numerics.Training;
+using ResOdeProofs.Numerics.Blocks;
 
-namespace ResOdeProofs.Numerics.Blocks;
+namespace ResOdeProofs.Numerics.Training;
 
 /// <summary>
 /// How θ_k(0) was chosen, generically over a block's parameter layout. <see cref="LipschitzParts"/>

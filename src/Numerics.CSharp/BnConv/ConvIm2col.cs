@@ -1,7 +1,7 @@
 using System.Numerics;
 using ResOdeProofs.Numerics.Model;
 
-namespace ResOdeProofs.Numerics.Blocks.BnConv;
+namespace ResOdeProofs.Numerics.BnConv;
 
 /// <summary>
 /// The shape of one k×k convolution with stride s and zero padding p, from C_in to C_out channels on

@@ -4,7 +4,7 @@ using System.Text;
 using ResOdeProofs.Numerics.IO;
 using ResOdeProofs.Numerics.Random;
 
-namespace ResOdeProofs.Numerics.Blocks.BnConv;
+namespace ResOdeProofs.Numerics.BnConv;
 
 /// <summary>Labelled 28×28 grey images (IDX bytes) for the convolutional experiment.</summary>
 public sealed record ImageSet(byte[] Images, int[] Labels, int Side)

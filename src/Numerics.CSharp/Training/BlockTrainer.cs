@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using ResOdeProofs.Numerics.Model;
-using ResOdeProofs.Numerics.Training;
+using ResOdeProofs.Numerics.Blocks;
 
-namespace ResOdeProofs.Numerics.Blocks;
+namespace ResOdeProofs.Numerics.Training;
 
 /// <summary>
 /// The per-iterate diagnostics of a generic-architecture run (column j at iterate θ^j, time t_j = j·η).

@@ -1,6 +1,7 @@
+using ResOdeProofs.Numerics.Blocks;
 using ResOdeProofs.Numerics.Model;
 
-namespace ResOdeProofs.Numerics.Blocks.BnConv;
+namespace ResOdeProofs.Numerics.BnConv;
 
 /// <summary>
 /// A trained <see cref="BnConvNet{T}"/> in evaluation mode, rewritten as a residual network of the generic

@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 using ResOdeProofs.Numerics.Model;
 using ResOdeProofs.Numerics.Random;
 
-namespace ResOdeProofs.Numerics.Blocks.BnConv;
+namespace ResOdeProofs.Numerics.BnConv;
 
 /// <summary>
 /// Speed of the convolutional experiment's kernels, each as the minimum over repetitions (the figure least disturbed by

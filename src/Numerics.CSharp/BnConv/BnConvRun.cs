@@ -2,9 +2,10 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using ResOdeProofs.Numerics.IO;
+using ResOdeProofs.Numerics.Blocks;
 using ResOdeProofs.Numerics.Model;
 
-namespace ResOdeProofs.Numerics.Blocks.BnConv;
+namespace ResOdeProofs.Numerics.BnConv;
 
 /// <summary>
 /// A finished run of `train --arch bn-conv` read back: its settings, trained parameters and running statistics, and

@@ -2,7 +2,7 @@ using System.Numerics;
 using ResOdeProofs.Numerics.Model;
 using ResOdeProofs.Numerics.Random;
 
-namespace ResOdeProofs.Numerics.Blocks.BnConv;
+namespace ResOdeProofs.Numerics.BnConv;
 
 /// <summary>
 /// The architecture of the paper's real-data experiment (§5.2 and the authors' public code), sized by one record:

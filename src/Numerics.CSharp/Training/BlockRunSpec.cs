@@ -1,7 +1,7 @@
 using ResOdeProofs.Numerics.Model;
-using ResOdeProofs.Numerics.Training;
+using ResOdeProofs.Numerics.Blocks;
 
-namespace ResOdeProofs.Numerics.Blocks;
+namespace ResOdeProofs.Numerics.Training;
 
 /// <summary>
 /// A complete synthetic setting of any block in one value: the common setting (<see cref="SyntheticSetting"/>, as for

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace ResOdeProofs.Numerics.Blocks.BnConv;
+namespace ResOdeProofs.Numerics.BnConv;
 
 /// <summary>
 /// Batch normalization over the channels of a channel-major batch (C × M, M = n·H·W values per channel):
