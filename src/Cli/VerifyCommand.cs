@@ -21,6 +21,9 @@ internal static class VerifyCommand
         var writeIndex = new Option<string?>("--write-index") { Description = "Also write the results index (Markdown, e.g. docs/theorems/index.md) generated from these runs. An existing file is replaced only if this option wrote it." };
         var cmd = new Command("verify", "Evaluate every result and lemma of the theory layer on run directories; print verdict, measured, bound and tightness; write verdicts.json into each run directory. Exit code 1 if a result is violated, else 3 if a check could not be evaluated (verdict `error`).")
         { dirs, quiet, writeIndex, timings };
+        // internal (a study's cell): the verifier's replayed columns of the one run, for the report's ladder results
+        var evidenceColumns = new Option<string?>("--evidence-columns") { Hidden = true };
+        cmd.Options.Add(evidenceColumns);
         cmd.SetAction(pr =>
         {
             try
@@ -31,6 +34,12 @@ internal static class VerifyCommand
                 var wall = System.Diagnostics.Stopwatch.StartNew();
                 // claim the index before the work: fail now, not after verifying, if it cannot be written
                 if (indexPath is not null) ClaimIndex(indexPath);
+                var columnsPath = pr.GetValue(evidenceColumns);
+                if (columnsPath is not null)
+                {
+                    if (paths.Count() != 1) throw new ArgumentException("--evidence-columns takes one run directory");
+                    EvidenceColumns.Claim(columnsPath);
+                }
                 var all = new List<Registry.VerdictRow>();
                 // one path for every run: each gets the results of its architecture (a bn-conv run, trained by mini-batch SGD
                 // with batch norm, those of BnConvResults); several runs of one architecture and distinct depths are a ladder
@@ -55,6 +64,8 @@ internal static class VerifyCommand
                     Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(rows.Concat(ladderRows)));
                 }
                 all.AddRange(ladderRows);
+                if (columnsPath is not null && runs[0] is Registry.OpenRun.RunOf one && one.Item.VerifiedColumns is { } cols)
+                    EvidenceColumns.Write(columnsPath, cols.Value);
                 if (!pr.GetValue(quiet)) Print(all);
                 if (pr.GetValue(timings)) PrintTimings(all, wall.Elapsed.TotalSeconds, Registry.processCpuSeconds() - cpu0);
                 if (indexPath is not null)

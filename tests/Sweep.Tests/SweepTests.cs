@@ -106,7 +106,7 @@ public sealed class SweepTests(BaselineStudy baseline)
         {
             var log = File.ReadAllLines(Path.Combine(cell, "log.txt"));
             Assert.Single(log, l => l.StartsWith("resode train ", StringComparison.Ordinal));
-            Assert.Single(log, l => l == "resode verify --quiet run");
+            Assert.Single(log, l => l == "resode verify --quiet run --evidence-columns evidence-columns.csv");
         }
         string root = Cli.TempDir("separate");
         try

@@ -56,6 +56,15 @@ internal sealed class ReportRun
     public required int[] SnapshotSteps { get; init; }
     public required double Seconds { get; init; }
     public List<Registry.VerdictRow> Rows { get; } = new();
+    /// <summary>The cell's verify's replayed columns (<see cref="EvidenceColumns"/>), null when it wrote none.</summary>
+    public IDictionary<string, double[]>? VerifiedColumns { get; init; }
+    /// <summary>The theory layer's view of the run, reading the cell's replayed columns instead of replaying again when there are some.</summary>
+    public Run View()
+    {
+        var v = new Run(Data);
+        if (VerifiedColumns is not null) v.UseVerifiedColumns(VerifiedColumns);
+        return v;
+    }
     public double[] Trace(string name) => Data.Trace.TryGetValue(name, out var v) ? v : Array.Empty<double>();
     public double MaxSmoothZ => Trace("smooth_z").Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max();
     public double FinalLoss => Data.Losses.Length == 0 ? double.NaN : Data.Losses[^1];
@@ -214,7 +223,7 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
             fitDepths.Select(L => Math.Log10(dz[compared.FindIndex(r => r.Spec.Depth == L)][^1])).ToList());
 
         // The Richardson limit of the two deepest runs as a second reference (no single huge network needed).
-        var distLadder = LadderModule.create(FList.OfSeq(distRuns.Select(r => new Run(r.Data))));
+        var distLadder = LadderModule.create(FList.OfSeq(distRuns.Select(r => r.View())));
         var rich = new double[compared.Count][]; var richErr = new double[steps.Length];
         for (int i = 0; i < compared.Count; i++) rich[i] = Enumerable.Repeat(double.NaN, steps.Length).ToArray();
         Array.Fill(richErr, double.NaN);
@@ -239,7 +248,7 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
         // The ladder results compare depths at common layers and snapshots: they are evaluated on the depths
         // that divide the deepest one (a depth such as 1014 in a dyadic ladder would not nest).
         var nested = runs.Where(r => reference.Spec.Depth % r.Spec.Depth == 0).ToList();
-        var ladder = LadderModule.create(FList.OfSeq(nested.Select(r => new Run(r.Data))));
+        var ladder = LadderModule.create(FList.OfSeq(nested.Select(r => r.View())));
         if (ladder.IsOk) res.LadderRows.AddRange(Registry.verifyLadder(ladder.ResultValue));
         else log($"  note: no ladder results: {ladder.ErrorValue}");
         foreach (var r in runs) r.Data = LastSnapshotOnly(r.Data);

@@ -137,7 +137,8 @@ internal static class ReportStudy
             throw new ReportCellsFailed($"cell {cr.Cell.Name} ({cr.Cell.Hash}) is {cr.State.ToString().ToLowerInvariant()}: {cr.Reason ?? "not run"}");
         string rel = $"cells/{cr.Cell.Hash}/run";
         var data = Experiments.Copy(RunDirectory.Read(Path.Combine(output.CellDir(cr.Cell), "run")), directory: rel);
-        var run = new ReportRun { Name = name, Spec = SpecOf(cr.Cell), Data = data, SnapshotSteps = data.Steps, Seconds = cr.Seconds };
+        var run = new ReportRun { Name = name, Spec = SpecOf(cr.Cell), Data = data, SnapshotSteps = data.Steps, Seconds = cr.Seconds,
+                                  VerifiedColumns = EvidenceColumns.Read(Path.Combine(output.CellDir(cr.Cell), EvidenceColumns.FileName)) };
         run.Rows.AddRange(cr.Rows.Where(r => !(GenericIds.Contains(r.Id) && r.Verdict == "not applicable")));
         return run;
     };

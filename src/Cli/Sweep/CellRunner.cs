@@ -157,8 +157,8 @@ internal static class CellRunner
         string status = "failed", reason;
         if (train == ExitCodes.Done)
         {
-            Console.WriteLine("resode verify --quiet run");
-            verify = ResodeApp.Run(new[] { "verify", "--quiet", "run" });
+            Console.WriteLine($"resode verify --quiet run --evidence-columns {EvidenceColumns.FileName}");
+            verify = ResodeApp.Run(new[] { "verify", "--quiet", "run", "--evidence-columns", EvidenceColumns.FileName });
             if (verify is ExitCodes.Done or ExitCodes.Violated) { status = "done"; reason = verify == ExitCodes.Violated ? "a result is violated" : "verified"; }
             else reason = $"verify ended with exit code {verify}";
         }

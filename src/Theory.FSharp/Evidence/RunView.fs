@@ -127,6 +127,8 @@ type Run(data: RunData, architectures: Architecture list) as this =
                  Some(RunEvidence.build data onSegment)
              else None)
     let isFlow = data.Meta.Optimizer = "gf" || data.Meta.Optimizer = "clipped-gf"
+    /// Columns an earlier verify of this same run computed from its own replay (see `UseVerifiedColumns`).
+    let mutable verifiedColumns : Collections.Generic.IDictionary<string, float[]> option = None
     let columns =
         lazy
             (match evidence.Force() with
@@ -174,9 +176,21 @@ type Run(data: RunData, architectures: Architecture list) as this =
             | true, v -> Some v
             | _ -> None
         else
-            match columns.Force() with
-            | Some cols when cols.ContainsKey name -> Some cols.[name]
-            | _ -> None
+            match verifiedColumns with
+            | Some cols -> (match cols.TryGetValue name with | true, v -> Some v | _ -> None)
+            | None ->
+                match columns.Force() with
+                | Some cols when cols.ContainsKey name -> Some cols.[name]
+                | _ -> None
+    /// Takes the per-iterate columns that `verify` of this same run directory computed from its replay, with every segment
+    /// certified (`resode verify --evidence-columns`, written by a study's cell beside its verdicts.json), instead of
+    /// replaying the run again: the report's ladder results read them. The columns are trusted as the cell's verdicts
+    /// are; `Evidence` still replays when a check asks for it.
+    member _.UseVerifiedColumns(cols: Collections.Generic.IDictionary<string, float[]>) = verifiedColumns <- Some cols
+    /// The verifier's per-iterate columns when every segment is certified and reproduced (None otherwise): what
+    /// `resode verify --evidence-columns` writes.
+    member _.VerifiedColumns : Collections.Generic.IDictionary<string, float[]> option =
+        if isFlow || not isMlp then None else columns.Force()
     /// A trace column as the producer recorded it (a claim, checked by E.claims and I.trace).
     member _.ClaimedTrace(name: string) : float[] option =
         match data.Trace.TryGetValue name with

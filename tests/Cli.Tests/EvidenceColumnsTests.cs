@@ -1,0 +1,63 @@
+using ResOdeProofs.Theory;
+
+namespace ResOdeProofs.Cli.Tests;
+
+/// <summary>
+/// The replayed columns a study's cell writes beside its verdicts (`verify --evidence-columns`), which the report's
+/// ladder results read instead of replaying every rung again.
+/// </summary>
+[Collection(CliCollection.Name)]
+public sealed class EvidenceColumnsTests : IDisposable
+{
+    private readonly Scratch _s = new();
+    public void Dispose() => _s.Dispose();
+
+    private static readonly string[] Rung = { "train", "--width", "4", "--n", "8", "--d", "3", "--iters", "6", "--snapshots", "3", "--seed", "3" };
+
+    [Fact(DisplayName = "verify --evidence-columns: a file of that name resode did not write → exit 2, untouched")]
+    public void AForeignFileIsRefused()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
+        File.WriteAllText(_s.P("cols.csv"), "my own table\n1,2,3\n");
+        var before = Cli.Snapshot(_s.Dir);
+        var r = Cli.Run(_s.Dir, "verify", "--quiet", "run", "--evidence-columns", "cols.csv");
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("not written by resode", r.Err);
+        Assert.Equal(before, Cli.Snapshot(_s.Dir));
+    }
+
+    [Fact(DisplayName = "A.rate: the rungs' written columns instead of a second replay → the same row; one rung's smooth_z scaled → another slope")]
+    public void TheLadderReadsTheWrittenColumns()
+    {
+        var depths = new[] { 4, 8, 16 };
+        foreach (var L in depths)
+        {
+            Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Rung.With("--depth", $"{L}", "--out", $"r{L}")).Code);
+            Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "--quiet", $"r{L}", "--evidence-columns", $"c{L}.csv").Code);
+        }
+        Registry.VerdictRow Rate(Func<int, Run> view)
+        {
+            var ladder = LadderModule.create(Microsoft.FSharp.Collections.ListModule.OfSeq(depths.Select(view)));
+            Assert.True(ladder.IsOk);
+            return Registry.verifyLadder(ladder.ResultValue).Single(r => r.Id == "A.rate");
+        }
+        Run Replayed(int L) => Run.Load(_s.P($"r{L}"));
+        Run FromColumns(int L, double scale)
+        {
+            var cols = EvidenceColumns.Read(_s.P($"c{L}.csv"));
+            Assert.NotNull(cols);
+            if (L == 16) cols!["smooth_z"] = cols["smooth_z"].Select(x => x * scale).ToArray();
+            var v = Run.Load(_s.P($"r{L}"));
+            v.UseVerifiedColumns(cols!);
+            return v;
+        }
+        var replayed = Rate(Replayed);
+        var read = Rate(L => FromColumns(L, 1.0));
+        Assert.Equal(replayed.Verdict, read.Verdict);
+        Assert.Equal(replayed.Measured, read.Measured);
+        Assert.Equal(replayed.Constants.ToArray(), read.Constants.ToArray());
+        var scaled = Rate(L => FromColumns(L, 4.0));
+        Assert.NotEqual(replayed.Measured, scaled.Measured);
+    }
+}
