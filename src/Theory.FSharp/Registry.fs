@@ -129,7 +129,8 @@ let architectures : Architecture list =
 /// for an MLP run: each has a sharper statement with the MLP's own constants (G.A.aposteriori → A.aposteriori,
 /// G.A.segments → A.aposteriori.segments, G.B.bound → B.bound, G.B.rate → B.rate,
 /// G.A.split → A.split, G.A.split.segments → A.split.segments), and the MLP's results (its lemma
-/// chain, evidence, Polyak–Łojasiewicz and limit results) are not listed for the other architectures.
+/// chain, E.replay and E.claims, Polyak–Łojasiewicz and limit results) are not listed for the other architectures
+/// (E.init is, through `evidenceEveryArchitecture`).
 let blockSingleRun : Result<Run> list = GenericResults.all @ GenericSplit.all @ GenericEuler.all @ GenericClaims.all
 
 /// The evidence results stated once for every architecture and listed for the MLP in `singleRun`: on a run of any other
