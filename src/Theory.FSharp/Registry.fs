@@ -129,8 +129,16 @@ let architectures : Architecture list =
 /// for an MLP run: each has a sharper statement with the MLP's own constants (G.A.aposteriori → A.aposteriori,
 /// G.A.segments → A.aposteriori.segments, G.B.bound → B.bound, G.B.rate → B.rate,
 /// G.A.split → A.split, G.A.split.segments → A.split.segments), and the MLP's results (its lemma
-/// chain, evidence, Polyak–Łojasiewicz and limit results) are not listed for the other architectures.
+/// chain, E.replay and E.claims, Polyak–Łojasiewicz and limit results) are not listed for the other architectures
+/// (E.init is, through `evidenceEveryArchitecture`).
 let blockSingleRun : Result<Run> list = GenericResults.all @ GenericSplit.all @ GenericEuler.all @ GenericClaims.all
+
+/// The evidence results stated once for every architecture and listed for the MLP in `singleRun`: on a run of any other
+/// architecture they are evaluated through the same code (E.init; docs/theorems/Evidence.md).
+let evidenceEveryArchitecture : Result<Run> list = [ Evidence.init ]
+
+/// Every single-run result listed for a run of an architecture other than the MLP.
+let blockRunResults : Result<Run> list = evidenceEveryArchitecture @ blockSingleRun
 
 /// Rate statements over a ladder of runs of one architecture other than the MLP.
 let blockLadder : Result<GenericResults.BlockLadder> list = GenericResults.ladder
@@ -154,7 +162,7 @@ let loadRun (dir: string) =
 
 /// Every generic result on a run (G.*; the registry lists them for architectures other than the MLP).
 let verifyBlockRun (run: Run) : VerdictRow list =
-    blockSingleRun |> List.map (fun r -> evaluateRow r run.Directory run)
+    blockRunResults |> List.map (fun r -> evaluateRow r run.Directory run)
 
 /// Every result of the run's architecture on one run: the MLP's sharper results on an MLP run, the generic ones otherwise.
 let verifyView (run: Run) : VerdictRow list =

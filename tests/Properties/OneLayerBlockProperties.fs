@@ -80,10 +80,10 @@ let ``G.*: the MLP block through the extension point → hold`` () =
         (Verdict.isHolds a && Verdict.isHolds seg) |@ sprintf "%s\nG.A: %A\nG.A.segments: %A" (describeBlock spec) a seg))
 
 [<Fact>]
-let ``Registry: a one-layer run → the G.* results, none of the MLP's listed`` () =
+let ``Registry: a one-layer run → E.init and the G.* results, none of the MLP's sharper ones listed`` () =
     let spec = BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2)
     let rows = Registry.verifyView (Registry.openRun (RunDirectory.InMemory(spec.Train(), "one-layer")))
-    Assert.Equal<string list>(Registry.blockSingleRun |> List.map (fun r -> r.Id), rows |> List.map (fun r -> r.Id))
+    Assert.Equal<string list>(Registry.blockRunResults |> List.map (fun r -> r.Id), rows |> List.map (fun r -> r.Id))
     Assert.True(rows |> List.exists (fun r -> r.Id = "G.A.aposteriori" && r.Verdict = "holds"))
 
 [<Fact>]

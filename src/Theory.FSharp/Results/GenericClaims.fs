@@ -13,13 +13,8 @@ open ResOdeProofs.Theory.GenericResults
 
 let private doc = "docs/theorems/GenericResults.md"
 
-/// γ_N = N·u/(1 − N·u) with N = (L + 1)(n·d + P): the rounding of a sum of N terms in another order, N at least the number of
-/// terms of the longest sum any column depends on through one layer's state, adjoint or parameters.
-let allowance (run: Run) =
-    let st = run.Setting
-    let N = float (st.Depth + 1) * float (st.Samples * st.Dim + run.ParameterCount)
-    let nu = N * GenericReplay.unit
-    nu / (1.0 - nu)
+/// γ_N = N·u/(1 − N·u), N = (L + 1)(n·d + P) (`Evidence.blockRounding`, the same allowance E.init and E.replay use).
+let allowance (run: Run) = Evidence.blockRounding run
 
 /// Whether a segment's replay is the recorded computation: it lands on the next snapshot bit for bit (the last interval,
 /// which may end without a snapshot, counts as reproduced when the one before it is or when it is the only one).
