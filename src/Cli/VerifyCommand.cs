@@ -64,8 +64,12 @@ internal static class VerifyCommand
                     Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(rows.Concat(ladderRows)));
                 }
                 all.AddRange(ladderRows);
-                if (columnsPath is not null && runs[0] is Registry.OpenRun.RunOf one && one.Item.VerifiedColumns is { } cols)
-                    EvidenceColumns.Write(columnsPath, cols.Value);
+                if (columnsPath is not null)
+                {
+                    if (runs[0] is Registry.OpenRun.RunOf one && one.Item.VerifiedColumns is { } cols) EvidenceColumns.Write(columnsPath, cols.Value);
+                    // no certified columns this time: a file of ours from an earlier verify (claimed above) must not outlive it
+                    else if (File.Exists(columnsPath)) File.Delete(columnsPath);
+                }
                 if (!pr.GetValue(quiet)) Print(all);
                 if (pr.GetValue(timings)) PrintTimings(all, wall.Elapsed.TotalSeconds, Registry.processCpuSeconds() - cpu0);
                 if (indexPath is not null)

@@ -49,7 +49,7 @@ public sealed class EvidenceColumnsTests : IDisposable
             Assert.NotNull(cols);
             if (L == 16) cols!["smooth_z"] = cols["smooth_z"].Select(x => x * scale).ToArray();
             var v = Run.Load(_s.P($"r{L}"));
-            v.UseVerifiedColumns(cols!);
+            Assert.True(v.UseVerifiedColumns(cols!));
             return v;
         }
         var replayed = Rate(Replayed);
@@ -59,5 +59,33 @@ public sealed class EvidenceColumnsTests : IDisposable
         Assert.Equal(replayed.Constants.ToArray(), read.Constants.ToArray());
         var scaled = Rate(L => FromColumns(L, 4.0));
         Assert.NotEqual(replayed.Measured, scaled.Measured);
+    }
+
+    [Fact(DisplayName = "verify --evidence-columns: a later verify without certified columns (a gradient flow) → its own earlier file removed, no stale columns")]
+    public void AStaleFileOfOursIsRemoved()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Rung.With("--depth", "4", "--out", "gd")).Code);
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "--quiet", "gd", "--evidence-columns", "c.csv").Code);
+        Assert.NotNull(EvidenceColumns.Read(_s.P("c.csv")));
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Rung.With("--depth", "4", "--optimizer", "gf", "--out", "gf")).Code);
+        var r = Cli.Run(_s.Dir, "verify", "--quiet", "gf", "--evidence-columns", "c.csv");
+        Assert.True(r.Code is ExitCodes.Done or ExitCodes.Violated, r.Err);
+        Assert.False(File.Exists(_s.P("c.csv")));
+        Assert.True(File.Exists(_s.P("gf/verdicts.json")));
+    }
+
+    [Fact(DisplayName = "Run.UseVerifiedColumns: the columns of a run with another iterate count → not taken, the view replays")]
+    public void ColumnsOfAnotherRunAreNotTaken()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Rung.With("--depth", "4", "--out", "a")).Code);
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "--quiet", "a", "--evidence-columns", "a.csv").Code);
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "train", "--width", "4", "--n", "8", "--d", "3", "--iters", "8", "--snapshots", "3", "--seed", "3", "--depth", "4", "--out", "b").Code);
+        var cols = EvidenceColumns.Read(_s.P("a.csv"));
+        Assert.NotNull(cols);
+        var own = Run.Load(_s.P("a"));
+        var other = Run.Load(_s.P("b"));
+        Assert.True(own.UseVerifiedColumns(cols!));
+        Assert.False(other.UseVerifiedColumns(cols!));
+        Assert.Equal(other.Data.Losses.Length, other.Trace("smooth_z").Value.Length);
     }
 }

@@ -62,7 +62,7 @@ internal sealed class ReportRun
     public Run View()
     {
         var v = new Run(Data);
-        if (VerifiedColumns is not null) v.UseVerifiedColumns(VerifiedColumns);
+        if (VerifiedColumns is not null) _ = v.UseVerifiedColumns(VerifiedColumns);
         return v;
     }
     public double[] Trace(string name) => Data.Trace.TryGetValue(name, out var v) ? v : Array.Empty<double>();

@@ -185,8 +185,12 @@ type Run(data: RunData, architectures: Architecture list) as this =
     /// Takes the per-iterate columns that `verify` of this same run directory computed from its replay, with every segment
     /// certified (`resode verify --evidence-columns`, written by a study's cell beside its verdicts.json), instead of
     /// replaying the run again: the report's ladder results read them. The columns are trusted as the cell's verdicts
-    /// are; `Evidence` still replays when a check asks for it.
-    member _.UseVerifiedColumns(cols: Collections.Generic.IDictionary<string, float[]>) = verifiedColumns <- Some cols
+    /// are; `Evidence` still replays when a check asks for it. Columns whose length is not this run's iterate count (a file
+    /// of another run) are not taken: the view replays. Returns whether they were taken.
+    member _.UseVerifiedColumns(cols: Collections.Generic.IDictionary<string, float[]>) =
+        let fits = cols.Count > 0 && cols.Values |> Seq.forall (fun c -> c.Length = data.Losses.Length)
+        if fits then verifiedColumns <- Some cols
+        fits
     /// The verifier's per-iterate columns when every segment is certified and reproduced (None otherwise): what
     /// `resode verify --evidence-columns` writes.
     member _.VerifiedColumns : Collections.Generic.IDictionary<string, float[]> option =
