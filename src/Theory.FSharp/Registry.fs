@@ -53,7 +53,6 @@ type VerdictRow =
     member r.IsError = r.Verdict = "error"
 
 let private provenance = function
-    | FromPaper -> "from the paper"
     | ProvedHere -> "proved here"
     | Empirical -> "empirical"
 

@@ -361,7 +361,7 @@ public class ActivationTests
         return gf > bestF ? (gx, gf) : (bestX, bestF);
     }
 
-    [Fact(DisplayName = "activation constants s0, s1, s2 → their closed forms")]
+    [Fact(DisplayName = "Activations: constants s0, s1, s2 of every kind → their closed forms")]
     public void Constants_have_the_expected_closed_forms()
     {
         // Comparisons to closed forms allow 1-2 ulp (2e-16 to 4e-16 near 1): the constants are one or two

@@ -40,7 +40,7 @@ let ``I.*: faithful run → hold`` () =
 let ``I.*: float32 run, its own tolerance → hold`` () =
     let spec = RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, Iterations = 4, SnapshotSteps = [| 0; 1; 2; 4 |], Float32 = true, Seed = 9L)
     let run = train spec
-    Assert.True(RunIntegrity.tolerance run >= 1e-4)
+    Assert.True(Rounding.tolerance run >= 1e-4)
     for r in RunIntegrity.all do
         let v = (Result.evaluate r run).Verdict
         Assert.True(Verdict.isHolds v, sprintf "%s: %A" r.Id v)

@@ -95,3 +95,24 @@ let ``Integration.rk4Step: middle stages given the field at the start of the ste
     let wrong atStart _ atEnd dt h = Integration.rk4Step atStart atStart atEnd dt h
     let p = observedOrder wrong
     Assert.True(abs (p - 4.0) > 0.1, sprintf "a stepper with wrong stage times passed the order check: %.4f" p)
+
+/// The same ODE through the driver `rk4Solve`, the field of step q at fraction frac given by `field dt q frac`; also
+/// counts the states it was shown (one per step).
+let private solveWith (field: float -> int -> float -> float) (m: int) =
+    let dt = 1.0 / float m
+    let mutable seen = 0
+    let y = Integration.rk4Solve (fun q frac -> let t = field dt q frac in fun (y: float[]) -> [| t * y.[0] |]) dt m (fun _ _ -> seen <- seen + 1) [| 1.0 |]
+    Assert.Equal(m, seen)
+    abs (y.[0] - exp 0.5)
+
+[<Fact>]
+let ``Integration.rk4Solve: y' = t·y with the step halved → error divided by ≈ 16 (fourth order), every step observed`` () =
+    let field dt q frac = float q * dt + frac * dt
+    let p = Math.Log2(solveWith field 16 / solveWith field 32)
+    Assert.True(abs (p - 4.0) <= 0.1, sprintf "observed order %.4f" p)
+
+[<Fact>]
+let ``Integration.rk4Solve: a field that ignores the stage's fraction of the step → order check fails`` () =
+    let field dt q _ = float q * dt
+    let p = Math.Log2(solveWith field 16 / solveWith field 32)
+    Assert.True(abs (p - 4.0) > 0.1, sprintf "a driver with wrong stage times passed the order check: %.4f" p)

@@ -97,28 +97,6 @@ let thetaStateLipschitz (c: Constants) (h: StateNorms) =
     kernelToOperator * c.S1 * sqrt (c.K1Norm ** 2.0 + c.K2Norm ** 2.0)
     + c.S2 * c.K2Norm * c.K1Norm * min (rho c h) (sqrt (h.Patch * h.Patch + 1.0))
 
-/// Per-sample quantities at the layer pair (k, k+1): h_{k−1} and h_k (their StateNorms), ‖p_k‖, ‖p_{k+1}‖ and
-/// L‖h_k − h_{k−1}‖.
-type LayerPairSample =
-    { HPrev: StateNorms
-      H: StateNorms
-      P: float
-      PNext: float
-      ScaledIncrement: float }
-
-/// (C7, the analogue of L5) ‖G_{k+1} − G_k‖ ≤ a‖θ_{k+1} − θ_k‖ + b/L with G_k = Σ_i (∂f/∂θ)(θ_k, h_{k−1}^i)ᵀp_k^i and
-/// a = Σ_i β_θθ(h_k^i)‖p_k^i‖,
-/// b = Σ_i [Λ_{k+1}(h_k^i)κ_{k+1}‖p_{k+1}^i‖ + β_θh,k(h_{k−1}^i)‖p_k^i‖·L‖h_k^i − h_{k−1}^i‖].
-/// `layerK` has the norms of θ_k, `layerK1` those of θ_{k+1}; for β_θθ (which involves both) pass `both`, built from
-/// the larger of the two layers' norms. Returns (a, b).
-let gradientDifference (layerK: Constants) (layerK1: Constants) (both: Constants) (samples: LayerPairSample seq) =
-    let mutable a, b = 0.0, 0.0
-    for s in samples do
-        a <- a + thetaThetaLipschitz both s.H * s.P
-        b <- b + parameterLipschitz layerK1 s.H * layerK1.LipschitzH * s.PNext
-               + thetaStateLipschitz layerK s.HPrev * s.P * s.ScaledIncrement
-    a, b
-
 /// The constants as named values for an Evaluation.
 let named (c: Constants) =
     [ "norm K1 (spectral)", c.K1Norm; "norm K2 (spectral)", c.K2Norm; "norm b1", c.B1Norm; "norm b2", c.B2Norm
@@ -160,10 +138,6 @@ let probeConstants (block: ConvBlock) (theta: float[]) (thetaB: float[] option) 
     let s2 = if ac.S2.HasValue then ac.S2.Value else infinity
     constants (k1, k2, b1, b2, ac.S0, ac.S1, s2, block.Channels, block.Height, block.Width)
 
-/// Float64 rounding allowance for quantities recomputed in double (sums of at most ~10⁴ products): the comparison
-/// kernel's (`Comparison.roundingRel`).
-let roundingRel = Comparison.roundingRel
-
 let private forward (block: ConvBlock) (theta: float[]) (h: float[]) n =
     let out = Array.zeroCreate (n * block.StateDim)
     block.Forward(System.ReadOnlySpan theta, System.ReadOnlySpan h, System.Span out, System.Span(Array.zeroCreate (block.CacheSize n)), n)
@@ -186,13 +160,11 @@ let private sampleState (block: ConvBlock) (x: float[]) i =
     StateNorms.measure block.Channels block.Height block.Width (System.ReadOnlySpan(x, i * d, d))
 let private sampleDiff (x: float[]) (y: float[]) d i = Linalg.frobeniusDiff x (i * d) y (i * d) d
 
+/// The worst of a probe's per-sample comparisons (measured, bound, sample), by the comparison kernel with its float64
+/// rounding allowance (quantities recomputed in double: sums of at most ~10⁴ products).
 let private worst (checks: (float * float * string) list) (constants: (string * float) list) =
-    let verdicts = checks |> List.map (fun (m, b, w) -> Verdict.compare m b roundingRel w "probe", m, b)
-    match verdicts |> List.tryFind (fun (v, _, _) -> Verdict.isViolated v) with
-    | Some (v, m, b) -> Evaluation.simple v m b constants
-    | None ->
-        let v, m, b = verdicts |> List.minBy (fun (v, _, _) -> defaultArg (Verdict.tightness v) infinity)
-        Evaluation.simple v m b constants
+    Comparison.evaluation Comparison.roundingRel
+        [ for m, b, w in checks -> { Comparison.Check.Measured = m; Bound = b; Where = w; When = "probe" } ] constants []
 
 let private hasSamples = "at least one sample", fun (p: Probe) ->
     if p.Samples >= 1 && p.States.Length = p.Samples * p.Block.StateDim && p.StatesB.Length = p.States.Length

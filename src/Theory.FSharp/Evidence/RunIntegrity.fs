@@ -6,14 +6,10 @@ module ResOdeProofs.Theory.RunIntegrity
 open System
 open ResOdeProofs.Theory
 open ResOdeProofs.Theory.Comparison
-
-/// Unit roundoff of the engine's precision (`Rounding.unitRoundoff`).
-let unitRoundoff (run: Run) = Rounding.unitRoundoff run
-
-/// τ = max(floor, 4·L·(m + d)·u) (`Rounding.tolerance`, derivation there). In float64 the floor 1e-9 dominates
-/// (4·64·48·1.1e-16 ≈ 1.4e-12 at L = 64); in float32 the engine's own rounding dominates: τ ≈ 7e-4 at L = 64,
-/// m = 32, d = 16, and at least 1e-4.
-let tolerance (run: Run) = Rounding.tolerance run
+// the unit roundoff u and τ = max(floor, 4·L·(m + d)·u) of the run's precision (derivation in `Rounding.tolerance`). In
+// float64 the floor 1e-9 dominates (4·64·48·1.1e-16 ≈ 1.4e-12 at L = 64); in float32 the engine's own rounding
+// dominates: τ ≈ 7e-4 at L = 64, m = 32, d = 16, and at least 1e-4.
+open ResOdeProofs.Theory.Rounding
 
 /// The rounding allowance of a loss recomputed from snapshot s's weights against the engine's:
 /// τ·ℓ + 2√ℓ·δ + δ², δ = τ·‖B‖₂·max_i‖h_L^i‖ (ℓ the recomputed loss; derivation in I.loss's statement).

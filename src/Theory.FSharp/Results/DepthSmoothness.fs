@@ -58,8 +58,7 @@ let private statementHypotheses = [ smoothSigma; lipschitzInit; notDiverged; noF
 
 /// Certified upper values of max_k ‖W_k‖₂ and max_k ‖V_k‖₂ at every iterate j: the exact spectral norms
 /// of the latest snapshot s ≤ j plus the accumulated update Σ_{s≤i<j} step_max_i (Weyl: ‖A + E‖₂ ≤ ‖A‖₂ + ‖E‖_F),
-/// and never more than the Frobenius maxima w_fro_max, v_fro_max. (w_op_max is a power-iteration lower
-/// estimate and cannot enter an upper bound.)
+/// and never more than the Frobenius maxima w_fro_max, v_fro_max.
 let certifiedOperatorNorms (run: Run) : float[] * float[] =
     let n = run.Losses.Length
     let step = trace run "step_max"
@@ -249,7 +248,7 @@ let aposteriori : Result<Run> =
                       "scalar-form (trace maxima) bound at the last iterate", scalar.[last]
                       "scalar-form (trace maxima) tightness at the last iterate", scalarTight ]
                 Notes =
-                    [ "operator norms: exact snapshot spectral norms + accumulated step_max, capped by the Frobenius maxima (w_op_max is a lower estimate and is not used)" ] } }
+                    [ "operator norms: exact snapshot spectral norms + accumulated step_max, capped by the Frobenius maxima" ] } }
 
 /// e^{M} for a 3×3 matrix with non-negative entries: Taylor series of degree 24 after scaling by 2^{-s} so that
 /// ‖M‖_∞/2^s ≤ 1/2 (remainder ≤ 2·(1/2)^25/25! relative, far below float64 rounding), then s squarings.

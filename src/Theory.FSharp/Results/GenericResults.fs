@@ -20,9 +20,6 @@ open ResOdeProofs.Theory.Comparison
 
 let private doc = "docs/theorems/GenericResults.md"
 
-/// Float64 rounding allowance for quantities recomputed in double (the comparison kernel's).
-let roundingRel = Comparison.roundingRel
-
 // ---------------------------------------------------------------- hypotheses
 
 let hypArchitecture : string * (Run -> HypothesisCheck) =
@@ -43,8 +40,7 @@ let hypLipschitzInit : string * (Run -> HypothesisCheck) =
         | Some lip -> Met(sprintf "%s init, Lip(theta0) <= %.6g" run.Setting.InitKind lip)
         | None -> NotMet(sprintf "%s init discretizes no function of depth with a known Lipschitz constant" run.Setting.InitKind)
 
-let hypNotDiverged : string * (Run -> HypothesisCheck) =
-    "run not diverged", fun run -> if run.Setting.Diverged then NotMet "the run diverged" else Met "completed"
+let hypNotDiverged = Hypotheses.notDiverged
 
 let hypGradientDescent : string * (Run -> HypothesisCheck) =
     "gradient descent (plain or clipped)", fun run ->
@@ -69,9 +65,7 @@ let hypFiniteReplay : string * (Run -> HypothesisCheck) =
         if t.FromZero.IsSome && t.Segments |> List.forall Option.isSome then Met "every replayed iterate"
         else NotMet "the replay of the recorded gradient descent left the finite numbers"
 
-let hypInitialSnapshot : string * (Run -> HypothesisCheck) =
-    "snapshot at iteration 0", fun run ->
-        if run.SnapshotCount > 0 && run.Steps.[0] = 0 then Met "yes" else NotMet "no snapshot at iteration 0"
+let hypInitialSnapshot = Hypotheses.initialSnapshot
 
 /// Evaluates hypotheses the registry lists with the architecture's requirements spliced in (Result.evaluate
 /// takes a fixed list, so requirements are checked by one hypothesis that reports every unmet one).
@@ -236,24 +230,25 @@ let initialFunctionWithLipschitz (run: Run) : ((float -> float[]) * float[]) opt
 /// θ⁰(s) of the run's initialization, when the engine can rebuild it (see `initialFunctionWithLipschitz`).
 let initialFunction (run: Run) : (float -> float[]) option = initialFunctionWithLipschitz run |> Option.map fst
 
-/// Classic RK4 (`Integration.rk4Step`) for dH/ds = f(θ⁰(s), H) on [0, 1] with M steps for the n states at once.
+/// The vector field H ↦ f(θ, H) of the block for the n states at once (one forward cache shared by the calls).
+let private blockField (block: IResidualBlock) (n: int) =
+    let cache = Array.zeroCreate (block.CacheSize n)
+    fun (theta: float[]) ->
+        fun (h: float[]) ->
+            let o = Array.zeroCreate (n * block.StateDim)
+            block.Forward(ReadOnlySpan(theta), ReadOnlySpan(h), Span(o), Span(cache), n)
+            o
+
+/// Classic RK4 (`Integration.rk4Solve`) for dH/ds = f(θ⁰(s), H) on [0, 1] with M steps for the n states at once.
 /// Returns H(1) (n×d) and max over the grid of max_i ‖H^i(s)‖.
 let private rk4 (block: IResidualBlock) (theta: float -> float[]) (h0: float[]) (n: int) (steps: int) =
     let d = block.StateDim
-    let cache = Array.zeroCreate (block.CacheSize n)
-    let f (s: float) (h: float[]) =
-        let o = Array.zeroCreate (n * d)
-        block.Forward(ReadOnlySpan(theta s), ReadOnlySpan(h), Span(o), Span(cache), n)
-        o
+    let f = blockField block n
     let maxNorm (h: float[]) = seq { for i in 0 .. n - 1 -> Linalg.norm h.[i * d .. i * d + d - 1] } |> Seq.max
     let dt = 1.0 / float steps
-    let mutable h = Array.copy h0
-    let mutable hmax = maxNorm h
-    for q in 0 .. steps - 1 do
-        let s = float q * dt
-        h <- Integration.rk4Step (f s) (f (s + dt / 2.0)) (f (s + dt)) dt h
-        hmax <- max hmax (maxNorm h)
-    h, hmax
+    let hmax = ref (maxNorm h0)
+    let h = Integration.rk4Solve (fun q frac -> f (theta (float q * dt + frac * dt))) dt steps (fun _ h -> hmax.Value <- max hmax.Value (maxNorm h)) h0
+    h, hmax.Value
 
 /// RK4 steps of the reference solve (and twice as many for its error estimate). RK4's error is O(M⁻⁴):
 /// with M = 1024 it is far below the O(1/L) error measured for L ≤ 1024, and the estimate says how far.
@@ -336,30 +331,27 @@ type InterpolantSample = { Sample: int; Measured: float; Bound: float; PaperBoun
 /// the largest ‖H^i‖ at the grid points of [s_{k−1}, s_k].
 let rk4Interpolant (block: IResidualBlock) (theta: float[]) (L: int) (P: int) (h0: float[]) (n: int) (q: int) =
     let d = block.StateDim
-    let cache = Array.zeroCreate (block.CacheSize n)
+    let f = blockField block n
     let layer k = theta.[(max 1 k - 1) * P .. (max 1 k - 1) * P + P - 1]
     let at (k: int) (frac: float) =
         let a, b = layer (k - 1), layer k
         Array.init P (fun j -> a.[j] + frac * (b.[j] - a.[j]))
-    let f (t: float[]) (h: float[]) =
-        let o = Array.zeroCreate (n * d)
-        block.Forward(ReadOnlySpan(t), ReadOnlySpan(h), Span(o), Span(cache), n)
-        o
     let norms (h: float[]) = Array.init n (fun i -> Linalg.frobenius h (i * d) d)
     let nodes = Array.zeroCreate (L + 1)
     let intervalMax = Array.init (L + 1) (fun _ -> Array.zeroCreate n)
-    let mutable h = Array.copy h0
-    nodes.[0] <- Array.copy h
+    nodes.[0] <- Array.copy h0
+    let nm = ref (norms h0)
+    // step i is step r = i mod q of layer interval k = i / q + 1, at fractions r/q + frac/q of it
+    let fieldAt i frac = f (at (i / q + 1) (float (i % q) / float q + frac / float q))
+    let observe i (h: float[]) =
+        nm.Value <- Array.map2 max nm.Value (norms h)
+        if i % q = q - 1 then
+            let k = i / q + 1
+            nodes.[k] <- Array.copy h
+            intervalMax.[k] <- nm.Value
+            nm.Value <- norms h
     let dt = 1.0 / float (q * L)
-    for k in 1 .. L do
-        let mutable nm = norms h
-        for r in 0 .. q - 1 do
-            let fr = float r / float q
-            let t0, th, t1 = at k fr, at k (fr + 0.5 / float q), at k (fr + 1.0 / float q)
-            h <- Integration.rk4Step (f t0) (f th) (f t1) dt h
-            nm <- Array.map2 max nm (norms h)
-        nodes.[k] <- Array.copy h
-        intervalMax.[k] <- nm
+    Integration.rk4Solve fieldAt dt (q * L) observe h0 |> ignore
     nodes, intervalMax, dt
 
 /// Per layer k = 0 … L (1-based; entry 0 repeats layer 1) and part: the name, ‖θ_k,part‖_F and its operator-norm bound.
@@ -526,17 +518,13 @@ module BlockLadder =
 
 /// (G.B.rate) the error of G.B.bound decreases at least like 1/L over a ladder.
 let eulerRate : Result<BlockLadder> =
-    let forAll name (check: Run -> HypothesisCheck) : string * (BlockLadder -> HypothesisCheck) =
-        name, fun l ->
-            match l.Runs |> List.tryPick (fun r -> match check r with NotMet why -> Some(r.Setting.Depth, why) | Met _ -> None) with
-            | None -> Met "every run"
-            | Some(depth, why) -> NotMet(sprintf "run L = %d: %s" depth why)
+    let forAll = Hypotheses.onEveryRunOf (fun (l: BlockLadder) -> l.Runs)
     OdeLimit.rateResult family (fun l -> l.Depths)
-        [ forAll "architecture has stated constants" (snd hypArchitecture)
-          forAll "the architecture's requirements" (snd hypRequirements)
-          forAll "run not diverged" (snd hypNotDiverged)
-          forAll "snapshot at iteration 0" (snd hypInitialSnapshot)
-          forAll "layers sample a known function of depth theta0(k/L)" (snd hypInitialFunction)
+        [ forAll hypArchitecture
+          forAll hypRequirements
+          forAll hypNotDiverged
+          forAll hypInitialSnapshot
+          forAll hypInitialFunction
           "error not zero", (fun l ->
               match l.Runs |> List.tryFind (fun r -> r.Architecture.IsNone || (initialFunction r).IsNone) with
               | Some r -> NotMet(sprintf "run L = %d: no registered architecture or no known function of depth to compare with" r.Setting.Depth)

@@ -50,8 +50,6 @@ type HalfDepthCheck =
       Rho: float
       HMax: float }
 
-let private unitRoundoff = 1.1102230246251565e-16
-
 let private norm (a: float[]) (o: int) (d: int) =
     let mutable s = 0.0
     for i in o .. o + d - 1 do s <- s + a.[i] * a.[i]
@@ -115,7 +113,7 @@ let compute (x: HalfDepthInput) : HalfDepthCheck =
             + sqrt plane * norm th (o + 2 * kl + c) c)
         |> Seq.max
     let m = float (2 * (9 * c + 1) + 1)
-    let gamma = m * unitRoundoff / (1.0 - m * unitRoundoff)
+    let gamma = m * Rounding.Float64UnitRoundoff / (1.0 - m * Rounding.Float64UnitRoundoff)
     let rounding = 2.0 * exp kMax * 1.5 * fL * gamma * (hMax + fHat)
     { Measured = Array.init n (fun i -> diff full.[L] (i * d) half.[L / 2] (i * d) d)
       Recursion = e

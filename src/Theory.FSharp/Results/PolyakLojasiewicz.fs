@@ -10,14 +10,13 @@ module ResOdeProofs.Theory.PolyakLojasiewicz
 open System
 open MathNet.Numerics.LinearAlgebra
 open ResOdeProofs.Numerics
+// roundingRel, the relative accuracy assumed for losses and trace quantities computed in float64 along the run, is
+// the comparison kernel's (well above the n·d·2^-52 accumulation error of the settings checked here)
+open ResOdeProofs.Theory.Comparison
 
-/// Unit roundoff of float64, 2^-52.
-let private unitRoundoff = Math.Pow(2.0, -52.0)
-
-/// Relative accuracy assumed for losses and trace quantities computed in float64 along the run: the float64 rounding
-/// allowance of the comparison kernel (`Comparison.roundingRel`), well above the n·d·2^-52 accumulation error of the
-/// settings checked here.
-let roundingRel = Comparison.roundingRel
+/// Machine epsilon of float64, 2^-52 = 2u (`Rounding.Float64UnitRoundoff`): the usual relative tolerance of a
+/// computed eigenvalue or singular value.
+let private machineEpsilon = 2.0 * Rounding.Float64UnitRoundoff
 
 /// The fraction f of μ₀ that the PL ratio must keep along the run: r̃(t_j) ≥ f·μ₀.
 let plFraction = 0.25
@@ -65,7 +64,7 @@ let initConstants (run: Run) : InitConstants =
         let lamGram = max 0.0 (Linalg.lambdaMin gbar)
         let lamLayers = grams |> Array.averageBy (fun g -> max 0.0 (Linalg.lambdaMin g))
         let tr = gbar.Trace()
-        let tau = float (m + n) * unitRoundoff * tr
+        let tau = float (m + n) * machineEpsilon * tr
         let dOut = run.Shape.OutputDim
         let y = run.Data.Data.Y
         let sigmaB, lossPerp =
@@ -76,7 +75,7 @@ let initConstants (run: Run) : InitConstants =
                 let svd = bm.Svd(true)
                 let sv = svd.S.ToArray()
                 let smax = if sv.Length = 0 then 0.0 else Array.max sv
-                let tol = float (max dOut d) * unitRoundoff * smax
+                let tol = float (max dOut d) * machineEpsilon * smax
                 let rank = sv |> Array.filter (fun x -> x > tol) |> Array.length
                 let u = svd.U.SubMatrix(0, dOut, 0, rank)
                 let perp =
@@ -212,7 +211,7 @@ let private hypPositive : string * (Run -> HypothesisCheck) =
         else NotMet(sprintf "λ_min(Ḡ) = %.4g ≤ τ = %.3g: numerically singular, μ₀ = 0" ic.LambdaMinGram ic.Threshold)
 
 let private hypFinite : string * (Run -> HypothesisCheck) =
-    "run not diverged",
+    "run not diverged, every loss finite",
     fun run ->
         if run.Setting.Diverged then NotMet "the run diverged"
         elif run.Losses |> Array.exists (fun l -> not (Double.IsFinite l)) then NotMet "a loss is not finite"

@@ -12,9 +12,9 @@ open System
 open MathNet.Numerics.LinearAlgebra
 open ResOdeProofs.Numerics
 
-/// Unit roundoff of float64.
+/// Unit roundoff of float64 (`Rounding.Float64UnitRoundoff`).
 [<Literal>]
-let U = 1.1102230246251565e-16
+let U = Rounding.Float64UnitRoundoff
 
 /// Assumed accuracy of the activation library: σ(u) and σ'(u) are evaluated with an absolute error of at most
 /// 16u·(1 + |value|) (erf-, tanh- and log1p-based kernels are accurate to a few ulps).

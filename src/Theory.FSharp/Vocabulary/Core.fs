@@ -3,10 +3,9 @@ namespace ResOdeProofs.Theory
 
 open System
 
-/// Where a statement comes from.
+/// Where a statement comes from. Every proved result is `ProvedHere`, those taken from the paper included: the paper
+/// states them with implicit constants, which this project makes explicit (its section is in the result's Source).
 type Provenance =
-    /// Stated and proved in the paper (Marion et al., ICLR 2024); the section is in the result's Source.
-    | FromPaper
     /// Derived in this project (docs/theorems has the derivation).
     | ProvedHere
     /// An empirical regularity the paper reports or predicts (e.g. an observed rate), checked statistically.

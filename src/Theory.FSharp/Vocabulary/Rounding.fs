@@ -4,19 +4,28 @@ module ResOdeProofs.Theory.Rounding
 
 open ResOdeProofs.Theory
 
+/// Unit roundoff of float64, u = 2^-53: the one definition every float64 error bound of the theory layer uses.
+[<Literal>]
+let Float64UnitRoundoff = 1.1102230246251565e-16
+
+/// Unit roundoff of float32, u = 2^-24.
+[<Literal>]
+let Float32UnitRoundoff = 5.960464477539063e-8
+
 /// True when the engine computed and stored the run in float32 (run.json "precision").
 let isFloat32 (run: Run) = run.Data.Meta.Precision = "float32"
 
 /// Unit roundoff of the engine's precision: 2^-53 (float64) or 2^-24 (float32).
-let unitRoundoff (run: Run) = if isFloat32 run then 5.960464477539063e-8 else 1.1102230246251565e-16
+let unitRoundoff (run: Run) = if isFloat32 run then Float32UnitRoundoff else Float64UnitRoundoff
 
 /// Relative tolerance for a quantity that the engine and the reference (`Layerwise`, double) compute in
-/// different orders: τ = max(floor, 4·L·(m + d)·u), floor 1e-9 in float64 and 1e-4 in float32. Each hidden state
+/// different orders: τ = max(floor, 4·L·(m + d)·u), floor 1e-9 in float64 (the comparison kernel's
+/// `Comparison.roundingRel`) and 1e-4 in float32. Each hidden state
 /// passes through L blocks of inner products of length m and d, each contributing a relative error ≤ (m + d)·u
 /// (first order); the factor 4 covers the amplification by Π(1 + κ_k/L) ≤ e^κ for κ ≤ 1.4 and the loss' squares.
 let tolerance (run: Run) =
     let st = run.Setting
-    let floor = if isFloat32 run then 1e-4 else 1e-9
+    let floor = if isFloat32 run then 1e-4 else Comparison.roundingRel
     max floor (4.0 * float st.Depth * float (st.Width + st.Dim) * unitRoundoff run)
 
 /// The rounding of one gradient-descent update Z^{j+1} = fl(Z^j − η·Ĝ^j) seen by the depth increments
