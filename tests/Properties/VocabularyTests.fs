@@ -1,5 +1,6 @@
 /// The theory core's shared vocabulary checked on its own: the one least-squares fit (a hand-computed example and a
-/// known-slope property) and the one RK4 step (its order on an ODE with a known solution).
+/// known-slope property), the one RK4 step and driver (their order on an ODE with a known solution) and the
+/// lower-bound comparison.
 module ResOdeProofs.Properties.VocabularyTests
 
 open System
@@ -116,3 +117,25 @@ let ``Integration.rk4Solve: a field that ignores the stage's fraction of the ste
     let field dt q _ = float q * dt
     let p = Math.Log2(solveWith field 16 / solveWith field 32)
     Assert.True(abs (p - 4.0) > 0.1, sprintf "a driver with wrong stage times passed the order check: %.4f" p)
+
+// ---------------------------------------------------------------- lower-bound comparison
+
+[<Fact>]
+let ``Comparison.atLeast: measured 0.9 against a lower bound 1 with allowance 0.05 → violated with the witness`` () =
+    match Comparison.atLeast 0.9 1.0 0.05 "all layers" "iteration 3" with
+    | Violated w -> Assert.True(w.Measured = 0.9 && w.Bound = 1.0 && w.When = "iteration 3")
+    | v -> failwithf "expected violated, got %A" v
+
+[<Fact>]
+let ``Comparison.atLeast: measured 0.96 against 1 with allowance 0.05, and 2 against 1 → holds (tightness measured / bound)`` () =
+    Assert.True(Verdict.isHolds (Comparison.atLeast 0.96 1.0 0.05 "w" "t"))
+    match Comparison.atLeast 2.0 1.0 0.0 "w" "t" with
+    | Holds(slack, t) -> Assert.True(slack = 1.0 && t = 2.0)
+    | v -> failwithf "expected holds, got %A" v
+
+[<Fact>]
+let ``Comparison.atLeast: a measurement or a bound that is not a number → hypothesis not met, never violated`` () =
+    for v in [ Comparison.atLeast nan 1.0 0.0 "w" "t"; Comparison.atLeast 1.0 nan 0.0 "w" "t" ] do
+        match v with
+        | HypothesisNotMet _ -> ()
+        | other -> failwithf "expected hypothesis not met, got %A" other

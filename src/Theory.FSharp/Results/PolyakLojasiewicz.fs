@@ -178,12 +178,6 @@ let private decayChecks (run: Run) (p: Path) (bound: int -> float) (time: int ->
                     Bound = bound j + slack j + RunIntegrity.lossAllowance run s
                     Where = "loss recomputed from the snapshot weights"; When = sprintf "snapshot %d, iteration %d (t = %.4g)" s j (time j) } ]
 
-/// A lower-bound comparison: holds when measured ≥ bound − allowance; tightness = measured / bound (≥ 1 when it holds).
-let private atLeast (measured: float) (bound: float) (allowance: float) where' when' =
-    if Double.IsNaN measured || Double.IsNaN bound || measured < bound - allowance then
-        Violated { Where = where'; When = when'; Measured = measured; Bound = bound }
-    else Holds(measured - bound, (if bound <= 0.0 then infinity else measured / bound))
-
 // ---- Hypotheses -------------------------------------------------------------------------------------
 
 let private hypZeroV : string * (Run -> HypothesisCheck) =

@@ -15,6 +15,16 @@ type Check = { Measured: float; Bound: float; Where: string; When: string }
 /// this project; 1e-9 leaves a factor 100 of margin. It only matters when a bound is attained (e.g. V = 0).
 let roundingRel = 1e-9
 
+/// A measured value against a lower bound: holds when measured ≥ bound − allowance (the allowance absolute, derived by
+/// the caller), with slack measured − bound and tightness measured / bound (+∞ for a bound ≤ 0); violated with the
+/// witness otherwise. A bound that is not a number, or a measurement that is not, is not a failed comparison: no finite
+/// bound claimed, or not measured (hypotheses not met), as in `Verdict.compare`.
+let atLeast (measured: float) (bound: float) (allowance: float) (where': string) (when': string) =
+    if Double.IsNaN bound || Double.IsNegativeInfinity bound then Verdict.noFiniteBound bound where' when'
+    elif Double.IsNaN measured then Verdict.notMeasured where' when'
+    elif measured < bound - allowance then Violated { Where = where'; When = when'; Measured = measured; Bound = bound }
+    else Holds(measured - bound, (if bound <= 0.0 then infinity else measured / bound))
+
 /// A comparison whose bound is a finite number and whose measurement is not NaN: the only kind that can hold or fail.
 let private comparable (c: Check) = Double.IsFinite c.Bound && not (Double.IsNaN c.Measured)
 
