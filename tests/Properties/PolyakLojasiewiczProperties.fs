@@ -137,7 +137,7 @@ let ``C.gdDecay: η = 2, far beyond the descent-lemma limit → violated, or hyp
         let e = eval PolyakLojasiewicz.gdDecay run
         let names = unmet e
         let caught =
-            if run.Setting.Diverged then List.contains "run not diverged" names
+            if run.Setting.Diverged then List.contains "run not diverged, every loss finite" names
             else Verdict.isViolated e.Verdict || (names |> List.exists (fun h -> h.StartsWith "descent condition"))
         (caught |@ sprintf "%s\n%A\n%s" (describe spec) e.Verdict (reproduce spec))
         |> Prop.classify run.Setting.Diverged "diverged"
