@@ -2,6 +2,15 @@ using ResOdeProofs.Numerics.Model;
 
 namespace ResOdeProofs.Numerics.Blocks;
 
+/// <summary>The hidden states h_k^i and adjoints p_k^i = ∂ℓ/∂h_k^i of an evaluated network, (L+1)×n×d each, at [(k·n + i)·d].</summary>
+public interface IBlockStates
+{
+    /// <summary>h_0..h_L of the last evaluation.</summary>
+    ReadOnlySpan<double> HiddenStates { get; }
+    /// <summary>p_0..p_L of the last evaluation with a gradient (empty when the network keeps no adjoints).</summary>
+    ReadOnlySpan<double> Adjoints { get; }
+}
+
 /// <summary>
 /// The depth-L residual network of any <see cref="IResidualBlock"/>, with exact reverse-mode gradients:
 /// <code>
@@ -16,7 +25,7 @@ namespace ResOdeProofs.Numerics.Blocks;
 /// layer (L·P doubles, P = <see cref="IResidualBlock.ParameterCount"/>). Float64 only; buffers are
 /// allocated once.
 /// </summary>
-public sealed class BlockResNet
+public sealed class BlockResNet : IBlockStates
 {
     private readonly IResidualBlock _block;
     private readonly int _L, _n, _d, _dOut, _P, _cache;

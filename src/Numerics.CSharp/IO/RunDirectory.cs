@@ -120,6 +120,13 @@ public static class RunDirectory
         var names = r.Block.ParameterLayout.Select(p => p.Name).ToArray();
         var meta = Common(r, provenance);
         meta.Threads = 1;
+        if (r.Block is MlpBlock mlp)
+        {
+            // the MLP block runs on the fast kernels: their thread count, precision and fault are the run's, as for the MLP
+            meta.Threads = r.Options.EngineFor(new NetworkShape(r.Depth, mlp.Width, mlp.StateDim, r.Data.InputDim, r.Data.OutputDim), r.Data.Count).Threads;
+            meta.Precision = r.Options.Float32 ? "float32" : "float64";
+            meta.Fault = r.Options.Fault == EngineFault.None ? "none" : r.Options.Fault.ToString();
+        }
         meta.Depth = r.Depth; meta.D = r.Block.StateDim;
         meta.Init = new InitMetadata
         {

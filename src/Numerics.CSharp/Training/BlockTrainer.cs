@@ -54,14 +54,12 @@ public sealed class BlockTrainResult : TrainRecord
 /// </summary>
 public static class BlockTrainer
 {
-    /// <summary>Trains from <paramref name="init"/>. Options.Float32 and Options.Fault are not supported by the generic engine.</summary>
+    /// <summary>Trains from <paramref name="init"/>. The MLP block runs on the fast kernels (<see cref="Trainer.FastBackend{T}"/>),
+    /// where Options.Float32, Threads, Checkpoint and Fault apply; every other block on the generic pass, in float64 and without faults.</summary>
     public static BlockTrainResult Train(IResidualBlock block, int depth, Dataset data, BlockInitialParameters init, TrainOptions options,
         long seed, string dataDescription, IReadOnlyDictionary<string, double>? hyper = null, double[]? a = null, double[]? b = null)
     {
         options.Validate();
-        if (options.Float32) throw new ArgumentException("the generic block engine computes in float64 only (drop --float32)");
-        if (options.Fault != EngineFault.None) throw new ArgumentException("engine faults are injected into the fast MLP engine only");
-        if (options.Activation != block.Activation) throw new ArgumentException($"the options' activation {options.Activation} differs from the block's {block.Activation}");
         int P = block.ParameterCount, L = depth;
         if (init.Theta.Length != L * P) throw new ArgumentException($"initial θ has {init.Theta.Length} entries, expected L·P = {L}·{P}");
         var res = new BlockTrainResult
@@ -70,43 +68,74 @@ public static class BlockTrainer
             Init = init.Info, Options = options, Seed = seed, DataDescription = dataDescription, Status = RunStatus.Completed,
         };
         var sw = Stopwatch.StartNew();
-        TrainingLoop.Run(res, new Backend(res, init));
+        TrainingLoop.Run(res, Backend(block, depth, data, a, b, options, init.Theta, res.SnapshotTheta.Add, loss => DivergedAtStart(block, init.Info.Scales, loss)));
         res.Seconds = sw.Elapsed.TotalSeconds;
         return res;
     }
 
-    /// <summary>The generic block engine (<see cref="BlockResNet"/>) as the training loop's backend.</summary>
-    private sealed class Backend : ITrainingBackend
+    /// <summary>True when the block has a fast backend (the MLP block: float32, threads, checkpointing and faults apply).</summary>
+    public static bool HasFastBackend(IResidualBlock block) => block is MlpBlock;
+
+    /// <summary>
+    /// The backend of a block's run from θ (copied): the fast MLP kernels for the MLP block, the generic pass
+    /// (<see cref="BlockResNet"/>) otherwise. The trainer and the verifier's replay both run it, so a replay from a
+    /// snapshot repeats the producer's own operations. <paramref name="keepAdjoints"/> keeps the generic pass's adjoints.
+    /// </summary>
+    public static IThetaBackend Backend(IResidualBlock block, int depth, Dataset data, double[]? a, double[]? b, TrainOptions options,
+        ReadOnlySpan<double> theta, Action<double[]>? snapshot = null, Func<double, string?>? divergedAtStart = null, bool keepAdjoints = false)
     {
-        private readonly BlockTrainResult _res;
+        if (options.Activation != block.Activation) throw new ArgumentException($"the options' activation {options.Activation} differs from the block's {block.Activation}");
+        if (block is MlpBlock mlp) return Trainer.MlpBlockBackend(mlp, depth, data, a, b, options, theta, snapshot, divergedAtStart);
+        if (options.Float32) throw new ArgumentException("the generic block engine computes in float64 only (drop --float32)");
+        if (options.Fault != EngineFault.None) throw new ArgumentException("engine faults are injected into the fast MLP engine only");
+        return new GenericBackend(block, depth, data, a, b, theta, snapshot, divergedAtStart) { KeepAdjoints = keepAdjoints };
+    }
+
+    /// <summary>Why a block's run cannot start: the loss or gradient is not finite at iteration 0.</summary>
+    private static string DivergedAtStart(IResidualBlock block, double[] scales, double loss) =>
+        $"the {(double.IsFinite(loss) ? "gradient" : "loss")} is not finite at iteration 0, before any update: the initialization " +
+        $"(scales {string.Join(", ", block.ParameterLayout.Select((q, i) => i < scales.Length ? $"{q.Name} {scales[i]:G4}" : q.Name))}) makes the network overflow";
+
+    /// <summary>The generic block engine (<see cref="BlockResNet"/>) as the training loop's backend.</summary>
+    private sealed class GenericBackend : IThetaBackend
+    {
+        private readonly IResidualBlock _block;
         private readonly BlockResNet _net;
         private readonly double[] _theta, _g;
         private readonly int _P;
         private readonly int[] _offsets, _sizes;
+        private readonly Action<double[]>? _snapshot;
+        private readonly Func<double, string?>? _divergedAtStart;
 
-        public Backend(BlockTrainResult res, BlockInitialParameters init)
+        public GenericBackend(IResidualBlock block, int depth, Dataset data, double[]? a, double[]? b, ReadOnlySpan<double> theta,
+            Action<double[]>? snapshot, Func<double, string?>? divergedAtStart)
         {
-            _res = res;
-            _net = new BlockResNet(res.Block, res.Depth, res.Data, res.A, res.B);
-            _theta = (double[])init.Theta.Clone();
-            _P = res.Block.ParameterCount;
-            _g = new double[res.Depth * _P];
-            (_offsets, _sizes) = BlockInitialization.Parts(res.Block);
-            TraceColumns = BlockTraceColumns.For(res.Block);
+            _block = block; _snapshot = snapshot; _divergedAtStart = divergedAtStart;
+            _net = new BlockResNet(block, depth, data, a, b);
+            _theta = theta.ToArray();
+            _P = block.ParameterCount;
+            _g = new double[depth * _P];
+            (_offsets, _sizes) = BlockInitialization.Parts(block);
+            TraceColumns = BlockTraceColumns.For(block);
+            Layers = depth;
         }
 
-        public int Layers => _res.Depth;
+        public bool KeepAdjoints { get => _net.KeepAdjoints; init => _net.KeepAdjoints = value; }
+        public int Layers { get; }
         public string[] TraceColumns { get; }
         public string ParameterNoun => "parameter";
+        public ReadOnlySpan<double> Theta => _theta;
+        public ReadOnlySpan<double> Gradient => _g;
+        public BlockResNet? Network => _net;
 
-        public string? DivergedAtStart(double loss) =>
-            $"the {(double.IsFinite(loss) ? "gradient" : "loss")} is not finite at iteration 0, before any update: the initialization " +
-            $"(scales {string.Join(", ", _res.Block.ParameterLayout.Select((q, i) => i < _res.Init.Scales.Length ? $"{q.Name} {_res.Init.Scales[i]:G4}" : q.Name))}) makes the network overflow";
+        public string? DivergedAtStart(double loss) => _divergedAtStart?.Invoke(loss);
+
+        public EvaluationStats EvaluateTheta() => _net.Evaluate(_theta, _g);
 
         public double Evaluate(Dictionary<string, double[]> trace, int j)
         {
-            var st = _net.Evaluate(_theta, _g);
-            Record(trace, j, st, _theta, _g, Layers, _P, _res.Block, _offsets, _sizes);
+            var st = EvaluateTheta();
+            Record(trace, j, st, _theta, _g, Layers, _P, _block, _offsets, _sizes);
             return st.Loss;
         }
 
@@ -129,7 +158,7 @@ public static class BlockTrainer
             return (stepMax, clipped);
         }
 
-        public void Snapshot(int j) => _res.SnapshotTheta.Add((double[])_theta.Clone());
+        public void Snapshot(int j) => _snapshot?.Invoke((double[])_theta.Clone());
     }
 
     /// <summary>Writes the evaluation columns of <see cref="BlockTraceColumns"/> (all but step_max and clip_fraction) at index

@@ -12,12 +12,6 @@ public sealed record RunSpec : SyntheticSetting
     public int Width { get; init; } = 32;
     public double Scale { get; init; } = 1.0;
     public double VScale { get; init; }
-    public bool Float32 { get; init; }
-    public EngineFault Fault { get; init; }
-    /// <summary>Engine threads (null = by problem size, see <see cref="TrainOptions.EngineFor"/>).</summary>
-    public int? Threads { get; init; }
-    /// <summary>Checkpoint segment length (null = automatic, 0 = off), see <see cref="TrainOptions.Checkpoint"/>.</summary>
-    public int? Checkpoint { get; init; }
 
     /// <summary>A copy with some fields changed (for F# callers, which have no `with` on C# records).</summary>
     public RunSpec With(int? depth = null, int? width = null, int? samples = null, int? dim = null,
@@ -46,8 +40,7 @@ public sealed record RunSpec : SyntheticSetting
     };
 
     /// <summary>The training options of this setting.</summary>
-    public TrainOptions Options(Action<int, int, double>? progress = null) =>
-        BaseOptions(progress) with { Float32 = Float32, Fault = Fault, Threads = Threads, Checkpoint = Checkpoint };
+    public TrainOptions Options(Action<int, int, double>? progress = null) => BaseOptions(progress);
 
     /// <summary>Trains the setting.</summary>
     public TrainResult Train(Action<int, int, double>? progress = null) =>

@@ -20,11 +20,20 @@ public abstract record SyntheticSetting
     public int Snapshots { get; init; } = 5;
     public int[]? SnapshotSteps { get; init; }
     public long Seed { get; init; }
+    /// <summary>Engine settings of the fast kernels (the MLP's, also as the MLP block's backend; another block's generic
+    /// pass computes in float64 on one thread and refuses float32 and faults).</summary>
+    public bool Float32 { get; init; }
+    public Model.EngineFault Fault { get; init; }
+    /// <summary>Engine threads (null = by problem size, see <see cref="TrainOptions.EngineFor"/>).</summary>
+    public int? Threads { get; init; }
+    /// <summary>Checkpoint segment length (null = automatic, 0 = off), see <see cref="TrainOptions.Checkpoint"/>.</summary>
+    public int? Checkpoint { get; init; }
 
     /// <summary>The training options of this setting (the architecture's own options on top).</summary>
     protected TrainOptions BaseOptions(Action<int, int, double>? progress, CancellationToken cancel = default) => new(Activation, Eta, Iterations)
     {
         Clip = Clip, Snapshots = Snapshots, SnapshotSteps = SnapshotSteps, Progress = progress, Cancel = cancel,
+        Float32 = Float32, Fault = Fault, Threads = Threads, Checkpoint = Checkpoint,
     };
 
     /// <summary>The data set's description in run.json.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Numerics;
+using ResOdeProofs.Numerics.Blocks;
 using ResOdeProofs.Numerics.Model;
 
 namespace ResOdeProofs.Numerics.Training;
@@ -184,45 +185,99 @@ public static class Trainer
     }
 
     private static void Run<T>(TrainResult res, InitialWeights init) where T : unmanaged, IFloatingPointIeee754<T> =>
-        TrainingLoop.Run(res, new FastBackend<T>(res, init));
+        TrainingLoop.Run(res, new FastBackend<T>(res.Shape, res.Data, res.A, res.B, res.Options, init.W, init.V,
+            (w, v) => { res.SnapshotW.Add(ToDouble(w)); res.SnapshotV.Add(ToDouble(v)); }));
 
-    /// <summary>The MLP's fast kernels (<see cref="ResNet{T}"/>) as the training loop's backend; the engine fault, if any, acts here.</summary>
-    private sealed class FastBackend<T> : ITrainingBackend where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// The MLP's fast kernels (<see cref="ResNet{T}"/>) as the training loop's backend, for a run spelled with the MLP's
+    /// parts W and V (the trace columns of <see cref="TraceColumns"/>) or, given the block, as the backend
+    /// of the MLP block (θ layer after layer, the block's trace columns: <see cref="BlockTrainer"/>, <see cref="IThetaBackend"/>).
+    /// Both spellings run the same kernels and the same update on the same W and V, so they hold the same parameters bit
+    /// for bit. The engine fault, if any, acts here.
+    /// </summary>
+    internal sealed class FastBackend<T> : IThetaBackend where T : unmanaged, IFloatingPointIeee754<T>
     {
-        private readonly TrainResult _res;
+        private readonly NetworkShape _shape;
         private readonly ResNet<T> _net;
         private readonly T[] _w, _v, _gw, _gv;
         private readonly StaleGradient<T>? _stale;
         private readonly SimdLevel _level = Simd.Level;
         private readonly int _md;
         private readonly IterationPasses<T> _passes;
+        private readonly Action<T[], T[]> _snapshot;
         private bool _gradientFinite, _parametersFinite;
+        // the MLP block's spelling: θ and G layer after layer (W_k then V_k), and the MLP trace row the fused passes write
+        private readonly MlpBlock? _block;
+        private readonly double[] _theta = Array.Empty<double>(), _g = Array.Empty<double>();
+        private readonly Dictionary<string, double[]> _mlpRow = new();
+        private readonly Func<double, string?> _divergedAtStart = _ => null;
+        private readonly int[] _offsets = Array.Empty<int>(), _sizes = Array.Empty<int>();
 
-        public FastBackend(TrainResult res, InitialWeights init)
+        public FastBackend(NetworkShape shape, Dataset data, double[]? a, double[]? b, TrainOptions o, ReadOnlySpan<double> w0, ReadOnlySpan<double> v0,
+            Action<T[], T[]> snapshot, MlpBlock? block = null, Func<double, string?>? divergedAtStart = null)
         {
-            _res = res;
-            var shape = res.Shape; var o = res.Options;
+            _shape = shape; _snapshot = snapshot; _block = block;
             int total = shape.Depth * shape.LayerSize;
             _md = shape.LayerSize;
-            _net = new ResNet<T>(shape, o.Activation, res.Data, o.EngineFor(shape, res.Data.Count), res.A, res.B) { Fault = o.Fault };
+            _net = new ResNet<T>(shape, o.Activation, data, o.EngineFor(shape, data.Count), a, b) { Fault = o.Fault };
             _w = new T[total]; _v = new T[total];
-            for (int i = 0; i < total; i++) { _w[i] = T.CreateTruncating(init.W[i]); _v[i] = T.CreateTruncating(init.V[i]); }
+            for (int i = 0; i < total; i++) { _w[i] = T.CreateTruncating(w0[i]); _v[i] = T.CreateTruncating(v0[i]); }
             _gw = new T[total]; _gv = new T[total];
             _stale = StaleGradient<T>.For(o.Fault, total);
             _passes = new IterationPasses<T>(_level, shape.Depth, _md, _net.Threads);
+            if (block is not null)
+            {
+                _theta = new double[2 * total]; _g = new double[2 * total];
+                foreach (var (name, _) in Training.TraceColumns.All) _mlpRow[name] = new double[1];
+                TraceColumns = BlockTraceColumns.For(block);
+                (_offsets, _sizes) = BlockInitialization.Parts(block);
+                if (divergedAtStart is not null) _divergedAtStart = divergedAtStart;
+            }
+            else TraceColumns = Training.TraceColumns.All.Select(c => c.Name).ToArray();
         }
 
-        public int Layers => _res.Shape.Depth;
-        public string[] TraceColumns => Training.TraceColumns.All.Select(c => c.Name).ToArray();
-        public string ParameterNoun => "weight";
-        public string? DivergedAtStart(double loss) => null;
+        public int Layers => _shape.Depth;
+        public string[] TraceColumns { get; }
+        public string ParameterNoun => _block is null ? "weight" : "parameter";
+        public string? DivergedAtStart(double loss) => _divergedAtStart(loss);
+        public ReadOnlySpan<double> Theta => _theta;
+        public ReadOnlySpan<double> Gradient => _g;
+        public BlockResNet? Network => null;
 
         public double Evaluate(Dictionary<string, double[]> trace, int j)
         {
+            if (_block is null)
+            {
+                var st = _net.Evaluate(_w, _v, _gw, _gv);
+                // the record and the gradient's finiteness check in one pass over the layers (the same numbers as Record)
+                _gradientFinite = _passes.Record(trace, j, st, _w, _v, _gw, _gv);
+                return st.Loss;
+            }
+            var s = EvaluateTheta();
+            BlockTrainer.Record(trace, j, s, _theta, _g, Layers, _block.ParameterCount, _block, _offsets, _sizes);
+            return s.Loss;
+        }
+
+        /// <summary>The MLP block's evaluation: ℓ and G by the fast kernels, then θ and G in the block's layout.</summary>
+        public EvaluationStats EvaluateTheta()
+        {
             var st = _net.Evaluate(_w, _v, _gw, _gv);
-            // the record and the gradient's finiteness check in one pass over the layers (the same numbers as Record)
-            _gradientFinite = _passes.Record(trace, j, st, _w, _v, _gw, _gv);
-            return st.Loss;
+            // the fused passes check the gradient and keep ‖G_k‖ for the update (their MLP row is not recorded)
+            _gradientFinite = _passes.Record(_mlpRow, 0, st, _w, _v, _gw, _gv);
+            Interleave(_w, _v, _theta); Interleave(_gw, _gv, _g);
+            return st;
+        }
+
+        /// <summary>W_k, V_k (each m·d entries) of every layer into θ_k = (W_k, V_k).</summary>
+        private void Interleave(T[] w, T[] v, double[] theta)
+        {
+            int md = _md;
+            for (int k = 0; k < Layers; k++)
+                for (int i = 0; i < md; i++)
+                {
+                    theta[2 * k * md + i] = double.CreateTruncating(w[k * md + i]);
+                    theta[(2 * k + 1) * md + i] = double.CreateTruncating(v[k * md + i]);
+                }
         }
 
         public bool GradientFinite() => _gradientFinite;
@@ -245,7 +300,36 @@ public static class Trainer
             return (stepMax, clipped);
         }
 
-        public void Snapshot(int j) { _res.SnapshotW.Add(ToDouble(_w)); _res.SnapshotV.Add(ToDouble(_v)); }
+        public void Snapshot(int j) => _snapshot(_w, _v);
+
+        /// <summary>The MLP block's θ (L·P, θ_k = (W_k, V_k)) as the fast engine's W and V arrays.</summary>
+        public static (double[] W, double[] V) Split(ReadOnlySpan<double> theta, int depth, int md)
+        {
+            var w = new double[depth * md]; var v = new double[depth * md];
+            for (int k = 0; k < depth; k++)
+            {
+                theta.Slice(2 * k * md, md).CopyTo(w.AsSpan(k * md, md));
+                theta.Slice((2 * k + 1) * md, md).CopyTo(v.AsSpan(k * md, md));
+            }
+            return (w, v);
+        }
+    }
+
+    /// <summary>
+    /// The fast kernels as the backend of the MLP block (<see cref="MlpBlock"/>), from θ layer after layer; float32 when
+    /// the options say so. Each snapshot is θ in the block's layout.
+    /// </summary>
+    internal static IThetaBackend MlpBlockBackend(MlpBlock block, int depth, Dataset data, double[]? a, double[]? b, TrainOptions o,
+        ReadOnlySpan<double> theta, Action<double[]>? snapshot = null, Func<double, string?>? divergedAtStart = null)
+    {
+        var shape = new NetworkShape(depth, block.Width, block.StateDim, data.InputDim, data.OutputDim);
+        var (w, v) = FastBackend<double>.Split(theta, depth, shape.LayerSize);
+        IThetaBackend? self = null;
+        void Keep() { if (snapshot is not null) snapshot(self!.Theta.ToArray()); }
+        self = o.Float32
+            ? new FastBackend<float>(shape, data, a, b, o, w, v, (_, _) => Keep(), block, divergedAtStart)
+            : new FastBackend<double>(shape, data, a, b, o, w, v, (_, _) => Keep(), block, divergedAtStart);
+        return self;
     }
 
     /// <summary>

@@ -58,6 +58,24 @@ public interface ITrainingBackend
 }
 
 /// <summary>
+/// A backend that holds θ layer after layer, as every block does (the generic pass over any block, and the fast MLP
+/// kernels as the backend of the MLP block): what the trainer runs and what the verifier's replay
+/// (<c>Verification/BlockReplay.cs</c>) drives from a recorded snapshot, so that a faithful run is reproduced bit for bit.
+/// </summary>
+public interface IThetaBackend : ITrainingBackend
+{
+    /// <summary>Evaluates ℓ and G at the current θ (no trace row): afterwards <see cref="Theta"/> and <see cref="Gradient"/>
+    /// hold θ and G = L·∂ℓ/∂θ (L·P each) and <see cref="ITrainingBackend.GradientFinite"/> answers for this G.</summary>
+    EvaluationStats EvaluateTheta();
+    /// <summary>θ of the last evaluation (L·P, layer after layer).</summary>
+    ReadOnlySpan<double> Theta { get; }
+    /// <summary>G of the last evaluation (L·P).</summary>
+    ReadOnlySpan<double> Gradient { get; }
+    /// <summary>The generic network that evaluated θ (hidden states, adjoints when kept), or null for the fast kernels.</summary>
+    Blocks.BlockResNet? Network { get; }
+}
+
+/// <summary>
 /// Full-batch (clipped) gradient descent Z ← Z − η·G with a trace, one loop for every architecture: the snapshot plan,
 /// the trace, interruption by <see cref="TrainOptions.Cancel"/> (the iterate reached becomes the last snapshot) and
 /// divergence (the first non-finite loss, gradient or parameter stops the run with a readable result).

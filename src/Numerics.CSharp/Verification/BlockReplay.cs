@@ -5,18 +5,20 @@ using ResOdeProofs.Numerics.Training;
 namespace ResOdeProofs.Numerics.Verification;
 
 /// <summary>
-/// The gradient-descent iterates of a generic-architecture run (theta.npy), recomputed from one recorded snapshot with
-/// the block's own Forward/Backward: θ_k ← θ_k − η G_k, G_k = L·∂ℓ/∂θ_k, evaluated by <see cref="BlockResNet"/> exactly as
-/// <see cref="BlockTrainer"/> evaluates and applies it (the same operations in the same order, so a faithful run is
-/// reproduced bit for bit). After each evaluation the observer sees the iterate's parameters, the network (hidden
-/// states h_0..h_L and adjoints p_0..p_L), the gradient and the evaluation's statistics, before the update is applied.
-/// Plain gradient descent, or clipped with the trainer's per-layer factor C/‖G_k‖ when ‖G_k‖ &gt; C.
+/// The gradient-descent iterates of a block's run (theta.npy), recomputed from one recorded snapshot by the producer's own
+/// backend (<see cref="BlockTrainer.Backend"/>): the fast MLP kernels for the MLP block (in the run's precision and thread
+/// count), the block's Forward/Backward through <see cref="BlockResNet"/> for any other. θ_k ← θ_k − η G_k,
+/// G_k = L·∂ℓ/∂θ_k, evaluated and applied by the same code as in training, so a faithful run is reproduced bit for bit.
+/// After each evaluation the observer sees the iterate's parameters, the network's hidden states h_0..h_L and adjoints
+/// p_0..p_L (for the fast kernels, from the generic pass at the same θ, computed when first read), the gradient and the
+/// evaluation's statistics, before the update is applied. Plain gradient descent, or clipped with the trainer's per-layer
+/// factor C/‖G_k‖ when ‖G_k‖ &gt; C.
 /// </summary>
 public static class BlockReplay
 {
-    /// <summary>Called at every replayed iterate: its index, θ (L·P), the evaluated network (states and adjoints), G (L·P) and
-    /// the evaluation's statistics (max hidden norm, max adjoint sum, pre-activation range).</summary>
-    public delegate void Observer(int iterate, ReadOnlySpan<double> theta, BlockResNet net, ReadOnlySpan<double> gradient, EvaluationStats stats);
+    /// <summary>Called at every replayed iterate: its index, θ (L·P), the network's states and adjoints, G (L·P) and the
+    /// evaluation's statistics (max hidden norm, max adjoint sum, pre-activation range).</summary>
+    public delegate void Observer(int iterate, ReadOnlySpan<double> theta, IBlockStates net, ReadOnlySpan<double> gradient, EvaluationStats stats);
 
     /// <summary>
     /// Replays the iterates <paramref name="first"/> .. <paramref name="last"/> from θ at iterate <paramref name="first"/>
@@ -28,37 +30,54 @@ public static class BlockReplay
         Run(block, depth, data, a, b, eta, null, thetaFirst, first, last, observe);
 
     /// <summary>As the plain replay, with the clipping radius <paramref name="clip"/> (null: unclipped) applied per layer as
-    /// <see cref="BlockTrainer"/> applies it.</summary>
+    /// the trainer applies it. <paramref name="float32"/> and <paramref name="threads"/> are the run's engine settings
+    /// (run.json "precision" and "threads"; they change the fast kernels' last bits, not the generic pass's).</summary>
     public static double[]? Run(IResidualBlock block, int depth, Dataset data, double[]? a, double[]? b, double eta, double? clip,
-        ReadOnlySpan<double> thetaFirst, int first, int last, Observer observe)
+        ReadOnlySpan<double> thetaFirst, int first, int last, Observer observe, bool float32 = false, int? threads = null)
     {
         if (last < first) throw new ArgumentException($"a replay from iterate {first} cannot end at iterate {last}");
-        int P = block.ParameterCount, L = depth;
-        var net = new BlockResNet(block, depth, data, a, b) { KeepAdjoints = true };
-        var theta = thetaFirst.ToArray();
-        var g = new double[L * P];
+        bool fast = BlockTrainer.HasFastBackend(block);
+        var options = new TrainOptions(block.Activation, eta, last - first)
+        {
+            Clip = clip, Float32 = fast && float32, Threads = fast ? threads : null,
+        };
+        var backend = BlockTrainer.Backend(block, depth, data, a, b, options, thetaFirst, keepAdjoints: true);
+        var states = new States(backend, block, depth, data, a, b);
         for (int j = first; ; j++)
         {
-            var st = net.Evaluate(theta, g);
-            if (!double.IsFinite(st.Loss) || !AllFinite(g)) return null;
-            observe(j, theta, net, g, st);
-            if (j == last) return theta;
-            for (int k = 0; k < L; k++)
-            {
-                var gk = g.AsSpan(k * P, P);
-                // BlockTrainer's factor (1 for an unclipped layer, kept so that the product is the same)
-                double factor = 1.0;
-                if (clip is double c) { double nrm = BlockResNet.Norm(gk); if (nrm > c) factor = c / nrm; }
-                double f = eta * factor;
-                var tk = theta.AsSpan(k * P, P);
-                for (int i = 0; i < P; i++) tk[i] -= f * gk[i];
-            }
+            var st = backend.EvaluateTheta();
+            if (!double.IsFinite(st.Loss) || !backend.GradientFinite()) return null;
+            states.Evaluated();
+            observe(j, backend.Theta, states, backend.Gradient, st);
+            if (j == last) return backend.Theta.ToArray();
+            backend.Update(eta, clip);
         }
     }
 
-    private static bool AllFinite(ReadOnlySpan<double> x)
+    /// <summary>The observer's hidden states and adjoints: the backend's own network, or a generic pass at the backend's θ
+    /// evaluated when first read after each evaluation (the fast kernels keep neither).</summary>
+    private sealed class States(IThetaBackend backend, IResidualBlock block, int depth, Dataset data, double[]? a, double[]? b) : IBlockStates
     {
-        foreach (var v in x) if (!double.IsFinite(v)) return false;
-        return true;
+        private BlockResNet? _generic;
+        private double[]? _g;
+        private bool _current;
+
+        public void Evaluated() => _current = false;
+
+        private BlockResNet Net()
+        {
+            if (backend.Network is { } own) return own;
+            if (!_current)
+            {
+                _generic ??= new BlockResNet(block, depth, data, a, b) { KeepAdjoints = true };
+                _g ??= new double[depth * block.ParameterCount];
+                _generic.Evaluate(backend.Theta, _g);
+                _current = true;
+            }
+            return _generic!;
+        }
+
+        public ReadOnlySpan<double> HiddenStates => Net().HiddenStates;
+        public ReadOnlySpan<double> Adjoints => Net().Adjoints;
     }
 }

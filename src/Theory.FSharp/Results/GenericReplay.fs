@@ -185,7 +185,9 @@ let replayStretch (run: Run) (theta0: float[]) (from: int) (upTo: int) (total: i
                         p.X <- u + eta * weigh u a + eta * en + rounding
                     plain.[k] <- plain.[k] + eta * weigh plain.[k] a + eta * en + rounding
                 record (j + 1))
-    match BlockReplay.Run(block, L, run.Data.Data, run.Data.A, run.Data.B, eta, Option.toNullable clip, ReadOnlySpan(theta0), from, upTo, observe) with
+    // the run's engine settings: the MLP block is replayed by the fast kernels, whose last bits depend on them
+    let float32, threads = run.Data.Meta.Precision = "float32", run.Data.Meta.Threads
+    match BlockReplay.Run(block, L, run.Data.Data, run.Data.A, run.Data.B, eta, Option.toNullable clip, ReadOnlySpan(theta0), from, upTo, observe, float32, threads) with
     | null -> None
     | endTheta ->
         Some { From = from; To = upTo; Bound = bound; ScalarBound = scalarBound; AMax = aMax; LEMax = leMax; GronwallOnly = gronwall
