@@ -69,6 +69,25 @@ internal sealed class FashionCell
     }
 }
 
+/// <summary>The data and network of the real-data experiment, loaded once for all of its cells.</summary>
+internal sealed record FashionSetup(FashionOptions Options, FashionData Data, NetworkShape Shape)
+{
+    /// <summary>The grid's cells in their order: initialization (tied, then i.i.d.) × activation.</summary>
+    public IEnumerable<(InitKind Init, ActivationKind Activation)> Grid =>
+        new[] { InitKind.Tied, InitKind.Iid }.SelectMany(i => Options.Activations.Select(a => (i, a)));
+
+    /// <summary>Loads and prepares the data (IdxFormatException naming the package when it is missing).</summary>
+    public static FashionSetup Load(FashionOptions o, Action<string> log)
+    {
+        var raw = FashionMnist.Load(o.DataDir);
+        var fd = FashionData.Prepare(raw, o.PerClass, o.TestPerClass, o.Dim, o.Seed);
+        var shape = new NetworkShape(o.Depth, o.Width, o.Dim, 784, 10);
+        shape.Validate();
+        log($"fashion: {fd.Description}; L = {shape.Depth}, m = {shape.Width}, {o.Iterations} iterations, η = {o.Eta.ToString(CultureInfo.InvariantCulture)}");
+        return new FashionSetup(o, fd, shape);
+    }
+}
+
 /// <summary>
 /// The paper's real-data experiment (its figure 3, CIFAR-10 there) on Fashion-MNIST: tied vs i.i.d.
 /// initialization × activation, same data, seed and budget, full-batch gradient descent. Used by
@@ -82,48 +101,50 @@ internal sealed class FashionExperiment
     public required List<FashionCell> Cells { get; init; }
     public required double Seconds { get; init; }
 
-    /// <summary>Loads the data (IdxFormatException naming the package when it is missing) and trains every cell.</summary>
+    /// <summary>Loads the data (IdxFormatException naming the package when it is missing) and trains every cell, one after another.</summary>
     public static FashionExperiment Run(FashionOptions o, Action<string> log, CancellationToken cancel)
     {
         var total = Stopwatch.StartNew();
-        var raw = FashionMnist.Load(o.DataDir);
-        var fd = FashionData.Prepare(raw, o.PerClass, o.TestPerClass, o.Dim, o.Seed);
-        var shape = new NetworkShape(o.Depth, o.Width, o.Dim, 784, 10);
-        shape.Validate();
-        log($"fashion: {fd.Description}; L = {shape.Depth}, m = {shape.Width}, {o.Iterations} iterations, η = {o.Eta.ToString(CultureInfo.InvariantCulture)}");
-        var cells = new List<FashionCell>();
-        foreach (var init in new[] { InitKind.Tied, InitKind.Iid })
-            foreach (var act in o.Activations)
-            {
-                string name = $"{init.ToString().ToLowerInvariant()}-{Activations.Name(act)}";
-                var w0 = init == InitKind.Tied ? Initialization.Tied(shape, o.Seed) : Initialization.Iid(shape, o.Seed);
-                var opts = new TrainOptions(act, o.Eta, o.Iterations) { Snapshots = o.Snapshots };
-                string label = $"fashion {name} L={shape.Depth}";
-                var sw = Stopwatch.StartNew();
-                var r = Ui.Interactive
-                    ? Ui.WithProgress(label, p => Trainer.Train(shape, fd.Train, w0, opts with { Progress = (i, n, l) => { cancel.ThrowIfCancellationRequested(); p(i, n, l); } }, o.Seed, fd.Description, fd.A, fd.B))
-                    : Trainer.Train(shape, fd.Train, w0, opts with { Progress = (_, _, _) => cancel.ThrowIfCancellationRequested() }, o.Seed, fd.Description, fd.A, fd.B);
-                double trainSec = sw.Elapsed.TotalSeconds;
-                double trAcc = double.NaN, teAcc = double.NaN;
-                if (r.Status == RunStatus.Completed)
-                {
-                    trAcc = FashionData.Accuracy(shape, act, fd.Train, fd.TrainLabels, fd.A, fd.B, r.SnapshotW[^1], r.SnapshotV[^1]);
-                    teAcc = FashionData.Accuracy(shape, act, fd.Test, fd.TestLabels, fd.A, fd.B, r.SnapshotW[^1], r.SnapshotV[^1]);
-                }
-                var (pw, pv, pz) = Profiles(shape, r.SnapshotW[^1], r.SnapshotV[^1]);
-                sw.Restart();
-                var data = RunDirectory.InMemory(r, name);
-                var rows = Registry.verifyRun(new Run(data)).ToList();
-                var cell = new FashionCell
-                {
-                    Name = name, Init = init, Activation = act, Result = r, Data = data, TrainAccuracy = trAcc, TestAccuracy = teAcc,
-                    ProfileW = pw, ProfileV = pv, Profile = pz, Rows = rows, TrainSeconds = trainSec, VerifySeconds = sw.Elapsed.TotalSeconds,
-                };
-                cells.Add(cell);
-                log(string.Create(CultureInfo.InvariantCulture,
-                    $"  {name}: loss {r.Losses[0]:G4} -> {r.Losses[^1]:G4}, train {trAcc:P1}, test {teAcc:P1}, L·max_k ‖ΔW_k‖ = {shape.Depth * cell.MaxW:G4}, L·max_k ‖ΔV_k‖ = {shape.Depth * cell.MaxV:G4} (train {cell.TrainSeconds:F1} s, verify {cell.VerifySeconds:F1} s)"));
-            }
-        return new FashionExperiment { Options = o, Data = fd, Shape = shape, Cells = cells, Seconds = total.Elapsed.TotalSeconds };
+        var setup = FashionSetup.Load(o, log);
+        var cells = setup.Grid.Select(g => RunCell(setup, g.Init, g.Activation, log, cancel, Ui.Interactive)).ToList();
+        return new FashionExperiment { Options = o, Data = setup.Data, Shape = setup.Shape, Cells = cells, Seconds = total.Elapsed.TotalSeconds };
+    }
+
+    /// <summary>
+    /// Trains, measures and verifies one cell of the grid. Cells share nothing writable (each its own initialization,
+    /// trainer and view), so cells may run at once, each giving the bits it gives alone; <paramref name="progress"/> draws
+    /// a progress bar (only when nothing else draws one).
+    /// </summary>
+    public static FashionCell RunCell(FashionSetup setup, InitKind init, ActivationKind act, Action<string> log, CancellationToken cancel, bool progress = false)
+    {
+        var (o, fd, shape) = (setup.Options, setup.Data, setup.Shape);
+        string name = $"{init.ToString().ToLowerInvariant()}-{Activations.Name(act)}";
+        var w0 = init == InitKind.Tied ? Initialization.Tied(shape, o.Seed) : Initialization.Iid(shape, o.Seed);
+        var opts = new TrainOptions(act, o.Eta, o.Iterations) { Snapshots = o.Snapshots };
+        string label = $"fashion {name} L={shape.Depth}";
+        var sw = Stopwatch.StartNew();
+        var r = progress
+            ? Ui.WithProgress(label, p => Trainer.Train(shape, fd.Train, w0, opts with { Progress = (i, n, l) => { cancel.ThrowIfCancellationRequested(); p(i, n, l); } }, o.Seed, fd.Description, fd.A, fd.B))
+            : Trainer.Train(shape, fd.Train, w0, opts with { Progress = (_, _, _) => cancel.ThrowIfCancellationRequested() }, o.Seed, fd.Description, fd.A, fd.B);
+        double trainSec = sw.Elapsed.TotalSeconds;
+        double trAcc = double.NaN, teAcc = double.NaN;
+        if (r.Status == RunStatus.Completed)
+        {
+            trAcc = FashionData.Accuracy(shape, act, fd.Train, fd.TrainLabels, fd.A, fd.B, r.SnapshotW[^1], r.SnapshotV[^1]);
+            teAcc = FashionData.Accuracy(shape, act, fd.Test, fd.TestLabels, fd.A, fd.B, r.SnapshotW[^1], r.SnapshotV[^1]);
+        }
+        var (pw, pv, pz) = Profiles(shape, r.SnapshotW[^1], r.SnapshotV[^1]);
+        sw.Restart();
+        var data = RunDirectory.InMemory(r, name);
+        var rows = Registry.verifyRun(new Run(data)).ToList();
+        var cell = new FashionCell
+        {
+            Name = name, Init = init, Activation = act, Result = r, Data = data, TrainAccuracy = trAcc, TestAccuracy = teAcc,
+            ProfileW = pw, ProfileV = pv, Profile = pz, Rows = rows, TrainSeconds = trainSec, VerifySeconds = sw.Elapsed.TotalSeconds,
+        };
+        log(string.Create(CultureInfo.InvariantCulture,
+            $"  {name}: loss {r.Losses[0]:G4} -> {r.Losses[^1]:G4}, train {trAcc:P1}, test {teAcc:P1}, L·max_k ‖ΔW_k‖ = {shape.Depth * cell.MaxW:G4}, L·max_k ‖ΔV_k‖ = {shape.Depth * cell.MaxV:G4} (train {cell.TrainSeconds:F1} s, verify {cell.VerifySeconds:F1} s)"));
+        return cell;
     }
 
     /// <summary>‖W_{k+1} − W_k‖_F, ‖V_{k+1} − V_k‖_F and the joint norm for k = 1..L−1.</summary>

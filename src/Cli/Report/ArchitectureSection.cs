@@ -26,18 +26,20 @@ internal static class ArchitectureSection
         }).ToList();
 
     /// <summary>Trains, writes under <paramref name="dir"/>/runs/architectures/NAME and verifies every setting.</summary>
-    public static List<ArchitectureRun> Run(long seed, string dir, Action<string> log) =>
-        Specs(seed).Select(spec =>
-        {
-            var sw = System.Diagnostics.Stopwatch.StartNew();
-            log($"architecture {spec.Architecture}");
-            var result = spec.Train();
-            string runDir = Path.Combine(dir, "runs", "architectures", spec.Architecture);
-            RunDirectory.Write(result, runDir, force: true);
-            var run = Registry.openRun(RunDirectory.InMemory(result, Path.Combine("runs", "architectures", spec.Architecture)));
-            var rows = Registry.verifyBlockRun(run).Where(r => r.Id.StartsWith("G.", StringComparison.Ordinal)).ToList();
-            return new ArchitectureRun(spec, Path.Combine("runs", "architectures", spec.Architecture), rows, sw.Elapsed.TotalSeconds);
-        }).ToList();
+    public static List<ArchitectureRun> Run(long seed, string dir, Action<string> log) => Specs(seed).Select(spec => RunOne(spec, dir, log)).ToList();
+
+    /// <summary>Trains one setting, writes it under <paramref name="dir"/>/runs/architectures/NAME and verifies it.</summary>
+    public static ArchitectureRun RunOne(BlockRunSpec spec, string dir, Action<string> log)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        log($"architecture {spec.Architecture}");
+        var result = spec.Train();
+        string runDir = Path.Combine(dir, "runs", "architectures", spec.Architecture);
+        RunDirectory.Write(result, runDir, force: true);
+        var run = Registry.openRun(RunDirectory.InMemory(result, Path.Combine("runs", "architectures", spec.Architecture)));
+        var rows = Registry.verifyBlockRun(run).Where(r => r.Id.StartsWith("G.", StringComparison.Ordinal)).ToList();
+        return new ArchitectureRun(spec, Path.Combine("runs", "architectures", spec.Architecture), rows, sw.Elapsed.TotalSeconds);
+    }
 
     public const string Intro =
         "Architectures added through the extension point (docs/extending.md: an engine block, one catalog entry, an `Architecture` value with its constants, one registry line): " +

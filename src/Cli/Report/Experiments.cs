@@ -321,36 +321,45 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
         return Math.Ceiling(x / p) * p;
     }
 
-    /// <summary>
-    /// Figure 1 (tied) trained again for <c>Seeds</c> seeds s, s + 1, …, keeping only the trace and the last
-    /// snapshot (no verification): the spread of the slopes and plateaus from seed to seed.
-    /// </summary>
-    public SeedSpread Seeds()
+    // Figure 1 (tied) trained again for `Seeds` seeds s, s + 1, …, keeping only the trace and the last snapshot (no
+    // verification): the spread of the slopes and plateaus from seed to seed. One job per seed (ReportSideWork).
+
+    /// <summary>The depths figure 1 across seeds trains: the slope depths and the distance depths.</summary>
+    public int[] SeedDepths() => s.SlopeDepths.Union(s.DistanceDepths).Order().ToArray();
+
+    /// <summary>One seed of figure 1 across seeds: its maxima at the slope depths, their slope, its distances at the last iteration and their slope.</summary>
+    internal sealed record SeedRow(long Seed, double[] MaxSmooth, double SmoothSlope, double[] Distances, double DistanceSlope);
+
+    /// <summary>Seed s + <paramref name="i"/> of figure 1 across seeds, trained and measured on its own (it depends on no other seed).</summary>
+    public SeedRow RunSeed(int i)
     {
-        var sw = Stopwatch.StartNew();
-        var seeds = Enumerable.Range(0, Math.Max(1, s.Seeds)).Select(i => s.Seed + i).ToArray();
+        long seed = s.Seed + i;
         int reference = s.DistanceDepths.Max();
         var fitDepths = s.DistanceDepths.Where(L => 4 * L <= reference).Order().ToArray();
-        var depths = s.SlopeDepths.Union(s.DistanceDepths).Order().ToArray();
-        log($"figure 1 across seeds: {string.Join(", ", seeds)} (tied, L = {string.Join(", ", depths)}, not verified)");
-        var smooth = new double[seeds.Length][]; var slopes = new double[seeds.Length];
-        var dist = new double[seeds.Length][]; var dslopes = new double[seeds.Length];
-        for (int i = 0; i < seeds.Length; i++)
+        if (i == 0) log($"figure 1 across seeds: {string.Join(", ", Enumerable.Range(0, Math.Max(1, s.Seeds)).Select(k => s.Seed + k))} (tied, L = {string.Join(", ", SeedDepths())}, not verified)");
+        var runs = SeedDepths().ToDictionary(L => L, L =>
         {
-            var runs = depths.ToDictionary(L => L, L =>
-            {
-                var spec = s.Ladder.With(depth: L, init: InitKind.Tied, seed: seeds[i]) with { SnapshotSteps = new[] { s.Ladder.Iterations } };
-                return RunDirectory.InMemory(spec.Train((_, _, _) => cancel.ThrowIfCancellationRequested()), $"seed {seeds[i]} L = {L} (in memory)");
-            });
-            smooth[i] = s.SlopeDepths.Select(L => runs[L].Trace["smooth_z"].Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max()).ToArray();
-            slopes[i] = LineFit.Of(s.SlopeDepths.Select(L => Math.Log10(L)).ToList(), smooth[i].Select(Math.Log10).ToList()).Slope;
-            dist[i] = fitDepths.Select(L => Distances(runs[L], runs[reference]).Z[^1]).ToArray();
-            dslopes[i] = LineFit.Of(fitDepths.Select(L => Math.Log10(L)).ToList(), dist[i].Select(Math.Log10).ToList()).Slope;
-        }
-        _timings["figure 1 across seeds"] = sw.Elapsed.TotalSeconds;
+            var spec = s.Ladder.With(depth: L, init: InitKind.Tied, seed: seed) with { SnapshotSteps = new[] { s.Ladder.Iterations } };
+            return RunDirectory.InMemory(spec.Train((_, _, _) => cancel.ThrowIfCancellationRequested()), $"seed {seed} L = {L} (in memory)");
+        });
+        var smooth = s.SlopeDepths.Select(L => runs[L].Trace["smooth_z"].Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max()).ToArray();
+        double slope = LineFit.Of(s.SlopeDepths.Select(L => Math.Log10(L)).ToList(), smooth.Select(Math.Log10).ToList()).Slope;
+        var dist = fitDepths.Select(L => Distances(runs[L], runs[reference]).Z[^1]).ToArray();
+        double dslope = LineFit.Of(fitDepths.Select(L => Math.Log10(L)).ToList(), dist.Select(Math.Log10).ToList()).Slope;
+        return new SeedRow(seed, smooth, slope, dist, dslope);
+    }
+
+    /// <summary>Figure 1 across seeds from its rows (in the order of the seeds).</summary>
+    public SeedSpread SeedSpreadOf(SeedRow[] rows, double seconds)
+    {
+        int reference = s.DistanceDepths.Max();
+        var fitDepths = s.DistanceDepths.Where(L => 4 * L <= reference).Order().ToArray();
+        var slopes = rows.Select(r => r.SmoothSlope).ToArray();
+        _timings["figure 1 across seeds"] = seconds;
         var (m, lo, hi, _) = SeedSpread.Interval(slopes);
-        log(string.Create(CultureInfo.InvariantCulture, $"  smoothness slope over {seeds.Length} seeds: mean {m:F3} [95% {lo:F3}, {hi:F3}] ({sw.Elapsed.TotalSeconds:F1} s)"));
-        return new SeedSpread(seeds, s.SlopeDepths, smooth, slopes, reference, fitDepths, dist, dslopes, sw.Elapsed.TotalSeconds);
+        log(string.Create(CultureInfo.InvariantCulture, $"  smoothness slope over {rows.Length} seeds: mean {m:F3} [95% {lo:F3}, {hi:F3}] ({seconds:F1} s)"));
+        return new SeedSpread(rows.Select(r => r.Seed).ToArray(), s.SlopeDepths, rows.Select(r => r.MaxSmooth).ToArray(), slopes, reference, fitDepths,
+            rows.Select(r => r.Distances).ToArray(), rows.Select(r => r.DistanceSlope).ToArray(), seconds);
     }
 
     /// <summary>The gradient flow of the figure-2 setting (null when the preset has none).</summary>

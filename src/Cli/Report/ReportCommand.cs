@@ -23,9 +23,10 @@ internal static class ReportCommand
         var outDir = new Option<string>("--out") { Description = "Report directory to write.", DefaultValueFactory = _ => "report" };
         var seed = new Option<long?>("--seed") { Description = "Seed of every run (replaces the study's seeds): fixes data, initializations and everything else. Default: the study's (0 in the presets)." };
         var force = new Option<bool>("--force") { Description = "Replace --out if it exists and is not empty, only when it is a report written by resode that holds nothing else (replaced only once the new report is complete)." };
+        var timings = new Option<bool>("--timings") { Description = "Print the wall and CPU seconds of every part of the report at the end (the cells' CPU is the workers' sum; when the lanes ran out of work)." };
         var docsBase = new Option<string?>("--docs-base") { Description = "Link each verdict to BASE/docs/theorems/<page>.md (e.g. the repository's web view) instead of the pages the report carries in its docs/ folder." };
         var cmd = new Command("report", "The theorem-vs-experiment report: trains the paper's experiments (tied and i.i.d. initialization), checks every result of the theory layer on the runs, runs negative controls (broken settings and injected engine faults), and writes index.html, report.md, results.json, figures/ and runs/. Exit code 1 if a result is violated on a faithful run.")
-        { preset, studyFile, outDir, seed, force, docsBase, jobs };
+        { preset, studyFile, outDir, seed, force, docsBase, jobs, timings };
         cmd.SetAction(pr =>
         {
             try
@@ -46,6 +47,7 @@ internal static class ReportCommand
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"report written to {dir} in {content.TotalSeconds:F1} s: {faithful.Count} verdict rows on faithful runs ({violated} violated); " +
                     $"slope tied {content.Tied.SmoothnessFit.Describe()}, i.i.d. {content.Iid.SmoothnessFit.Describe()}; faults caught {caught}/{inj}; open {Path.Combine(dir, "index.html")}"));
+                if (pr.GetValue(timings)) PrintTimings(content);
                 return violated > 0 ? ExitCodes.Violated : ExitCodes.Done;
             }
             catch (OperationCanceledException)
@@ -72,6 +74,23 @@ internal static class ReportCommand
 
     private static void Log(string line) => Console.WriteLine(line);
 
+    /// <summary>`report --timings`: every part's wall seconds and the CPU seconds it cost (this process, or the cells' workers).</summary>
+    private static void PrintTimings(ReportContent c)
+    {
+        string F(double x) => double.IsNaN(x) ? "-" : x.ToString("F1", CultureInfo.InvariantCulture);
+        Console.WriteLine("timings: part, wall s, CPU s (of this process; for the cells, of their workers)");
+        foreach (var (k, v) in c.Timings.Where(kv => kv.Key != "cells_cpu"))
+        {
+            double cpu = k == "cells_train_and_verify" ? c.Timings.GetValueOrDefault("cells_cpu", double.NaN)
+                : k == "figures" ? c.CpuSeconds.GetValueOrDefault("figures_and_pages", double.NaN) : c.CpuSeconds.GetValueOrDefault(k, double.NaN);
+            string note = k == "cells_train_and_verify" && c.LaneEnds.Length > 0
+                ? " (lanes ran out of work at " + string.Join(", ", c.LaneEnds.Select(F)) + " s; the side work ran on them)"
+                : k is "figure_1_across_seeds" or "new_architectures" or "fashion_real_data" ? " (on the cells' lanes, summed over its jobs)" : "";
+            Console.WriteLine($"  {k,-42} {F(v),8} {F(cpu),8}{note}");
+        }
+        Console.WriteLine($"  {"total",-42} {F(c.TotalSeconds),8} {F(c.CpuSeconds.GetValueOrDefault("report_process_total", double.NaN) + c.Timings.GetValueOrDefault("cells_cpu")),8}");
+    }
+
     /// <summary>
     /// The report as a study: runs the study's cells into <paramref name="dir"/>/cells (as `resode sweep run`:
     /// each a `train` run plus `verify` in its own process, <paramref name="jobs"/> at once), then builds the page
@@ -84,38 +103,64 @@ internal static class ReportCommand
         var sw = Stopwatch.StartNew();
         var output = new StudyOutput(dir);
         output.Prepare(study, Log, claimed: true);
-        var outcome = CellRunner.Run(study, output, study.Cells, Math.Max(1, jobs ?? Environment.ProcessorCount), retryFailed: false, cancel);
+        // The work that needs no cell (figure 1 across seeds, the architectures, Fashion-MNIST) shares the cells' lanes.
+        var side = new ReportSideWork(s, dir, Log, cancel);
+        var outcome = CellRunner.Run(study, output, study.Cells, Math.Max(1, jobs ?? Environment.ProcessorCount), retryFailed: false, cancel, side.Jobs);
         cancel.ThrowIfCancellationRequested();
         if (outcome.Failed > 0)
             throw new ReportCellsFailed($"{outcome.Failed} cell(s) of study {study.Name} failed: {string.Join("; ", outcome.FailedNames)}");
         double cellSeconds = sw.Elapsed.TotalSeconds;
-        var content = Assemble(s, output, dir, cancel);
+        var content = Assemble(s, output, dir, cancel, side: side);
         content.Timings[ReportWriter.TimingKey("cells (train and verify)")] = cellSeconds;
+        // CPU seconds of the cells summed over the workers (each status.json's cpu_seconds), beside their wall time
+        content.Timings[ReportWriter.TimingKey("cells cpu")] = study.Cells.Sum(c => output.Status(c.Hash)?["cpu_seconds"]?.GetValue<double>() ?? 0);
         content.TotalSeconds += cellSeconds;
+        content.LaneEnds = outcome.LaneEnds;
+        var c0 = ProcessCpu();
         ReportWriter.Write(content, dir, options);
+        content.CpuSeconds["figures_and_pages"] = ProcessCpu() - c0;
+        content.CpuSeconds["report_process_total"] = ProcessCpu();
         return content;
     }
 
-    /// <summary>The page's content from a study's finished cells (`resode report`, and `resode sweep merge` of a study with the paper's layout).</summary>
-    internal static ReportContent Assemble(ReportSettings s, StudyOutput output, string dir, CancellationToken cancel)
+    /// <summary>CPU seconds of this process so far (every thread).</summary>
+    private static double ProcessCpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+
+    /// <summary>
+    /// The page's content from a study's finished cells (`resode report`, and `resode sweep merge` of a study with the paper's
+    /// layout; <paramref name="merged"/> when the caller has gathered the cells already). The study's own ladder rows are not
+    /// evaluated here: the page evaluates its ladders itself (<see cref="Experiments.Ladder"/>).
+    /// </summary>
+    internal static ReportContent Assemble(ReportSettings s, StudyOutput output, string dir, CancellationToken cancel, StudyMerge.Merged? merged = null, ReportSideWork? side = null)
     {
-        var merged = StudyMerge.Gather(s.Study!, output);
-        return Run(s, dir, cancel, ReportStudy.Runs(merged, output));
+        merged ??= StudyMerge.Gather(s.Study!, output, evaluateLadders: false);
+        return Run(s, dir, cancel, ReportStudy.Runs(merged, output), side);
     }
 
     /// <summary>Measures every experiment of the report on its runs (from the study's cells), and runs the in-memory ones.</summary>
-    internal static ReportContent Run(ReportSettings s, string dir, CancellationToken cancel, Func<string, RunSpec, ReportRun> cells)
+    internal static ReportContent Run(ReportSettings s, string dir, CancellationToken cancel, Func<string, RunSpec, ReportRun> cells, ReportSideWork? side = null)
     {
         var total = Stopwatch.StartNew();
+        // the side work that has not run beside the cells runs now, one job after another
+        side ??= new ReportSideWork(s, dir, Log, cancel);
+        side.RunRemaining();
         var ex = new Experiments(s, Log, cancel, cells);
-        var tied = ex.Ladder(InitKind.Tied);
-        var iid = ex.Ladder(InitKind.Iid);
-        var lg = ex.Long();
-        var pl = ex.PlRun();
-        var flow = ex.FlowRun();
-        var seeds = s.Seeds > 1 ? ex.Seeds() : null;
-        var bounds = ex.Bounds(tied);
-        var controls = ex.Controls(iid);
+        var cpu = new Dictionary<string, double>();
+        T Cpu<T>(string label, Func<T> f)
+        {
+            var c0 = ProcessCpu();
+            var r = f();
+            cpu[ReportWriter.TimingKey(label)] = ProcessCpu() - c0;
+            return r;
+        }
+        var tied = Cpu("figure 1 (tied ladder)", () => ex.Ladder(InitKind.Tied));
+        var iid = Cpu("figure 1 (iid ladder)", () => ex.Ladder(InitKind.Iid));
+        var lg = Cpu("figure 2 (long training)", ex.Long);
+        var pl = Cpu("figure 2 (run inside the PL hypotheses)", ex.PlRun);
+        var flow = Cpu("figure 2 (gradient flow)", ex.FlowRun);
+        var seeds = side.Seeds;
+        var bounds = Cpu("A.apriori (clipped tied ladder)", () => ex.Bounds(tied));
+        var controls = Cpu("negative controls", () => ex.Controls(iid));
         controls.Insert(1, new ControlResult
         {
             Name = "i.i.d. single runs",
@@ -129,35 +174,16 @@ internal static class ReportCommand
         double rate = Rate(plRun.Data.Losses, plRun.Data.Eta);
         var smooth = s.CoefficientSteps.Select(st => (st, Smooth(lg.Tied, st), Smooth(lg.Iid, st))).ToList();
 
-        FashionExperiment? fashion = null;
-        string? fashionNote = null;
-        if (s.Fashion)
-        {
-            var fsw = Stopwatch.StartNew();
-            try
-            {
-                fashion = FashionExperiment.Run(new FashionOptions { Seed = s.Seed }, Log, cancel);
-                fashion.WriteRuns(Path.Combine(dir, "runs", "fashion"));
-            }
-            catch (Exception e) when (e is Numerics.IO.IdxFormatException or IOException)
-            {
-                fashionNote = $"The real-data experiment was skipped: {e.Message}. Install the data set with `sudo apt-get install {Numerics.IO.Idx.FashionMnistPackage}` (Debian/Ubuntu; gzipped IDX files under {Numerics.IO.Idx.FashionMnistDefaultDir}) and run the report again, or run `resode fashion --data-dir DIR` on a copy of the four IDX files.";
-                Log("fashion: skipped (" + e.Message + ")");
-            }
-            ex.Record("fashion (real data)", fsw.Elapsed.TotalSeconds);
-        }
-        else fashionNote = "The real-data experiment (Fashion-MNIST, the paper's figure 3) is part of `resode report --preset paper`; on its own: `resode fashion` (after `apt-get install " + Numerics.IO.Idx.FashionMnistPackage + "`).";
-
-        var asw = Stopwatch.StartNew();
-        var architectures = ArchitectureSection.Run(s.Seed, dir, Log);
-        ex.Record("new architectures", asw.Elapsed.TotalSeconds);
+        var fashion = side.Fashion();
+        var architectures = side.Architectures;
+        foreach (var (k, v) in side.Timings) ex.Record(k, v);
         Log("figures and pages");
         return new ReportContent
         {
             Settings = s, Tied = tied, Iid = iid, Long = lg, PlRun = pl, FlowRun = flow, Seeds = seeds, Controls = controls,
             Timings = ex.Timings.ToDictionary(kv => ReportWriter.TimingKey(kv.Key), kv => kv.Value),
             TotalSeconds = total.Elapsed.TotalSeconds, Envelope = envelope, LongRate = rate, LongSmoothness = smooth,
-            Bounds = bounds, Fashion = fashion, FashionNote = fashionNote, Architectures = architectures,
+            Bounds = bounds, Fashion = fashion, FashionNote = side.FashionNote, Architectures = architectures, CpuSeconds = cpu,
         };
     }
 

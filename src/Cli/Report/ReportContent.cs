@@ -56,6 +56,10 @@ internal sealed class ReportContent
     /// <summary>Seconds per experiment, keyed by a stable snake_case key (<see cref="ReportWriter.TimingKey"/> of the label).</summary>
     public required Dictionary<string, double> Timings { get; init; }
     public required double TotalSeconds { get; set; }
+    /// <summary>CPU seconds of this process per part (keys as <see cref="Timings"/>), for `report --timings`; not written to results.json.</summary>
+    public Dictionary<string, double> CpuSeconds { get; init; } = new();
+    /// <summary>Seconds from the start of the cells at which each lane ran out of work (`report --timings`).</summary>
+    public double[] LaneEnds { get; set; } = Array.Empty<double>();
     public required (double Mu, string From)? Envelope { get; init; }
     public required double LongRate { get; init; }
     public required List<(int Step, double Tied, double Iid)> LongSmoothness { get; init; }

@@ -8,11 +8,17 @@ namespace ResOdeProofs.Cli.Sweep;
 
 /// <summary>
 /// Runs cells (train, then verify, output into the cell's log.txt), up to <c>jobs</c> at once, each in a child process
-/// (<see cref="CellWorkers"/>: up to <c>jobs</c> long-lived `resode sweep exec-cells` processes that take one cell after another). A cell another live process has claimed is left to it.
+/// (<see cref="CellWorkers"/>: up to <c>jobs</c> long-lived `resode sweep exec-cells` processes that take one cell after another),
+/// longest estimated first (<see cref="CellSchedule"/>), with any <see cref="SideJob"/> of the calling process on the same
+/// lanes. A cell another live process has claimed is left to it.
 /// </summary>
 internal static class CellRunner
 {
-    internal sealed record Outcome(int Done, int Failed, int Violated, int Skipped, int Busy, List<string> FailedNames);
+    internal sealed record Outcome(int Done, int Failed, int Violated, int Skipped, int Busy, List<string> FailedNames)
+    {
+        /// <summary>Seconds from the start at which each lane ran out of work (empty when nothing ran).</summary>
+        public double[] LaneEnds { get; init; } = Array.Empty<double>();
+    }
 
     /// <summary>
     /// The command that starts this program again: the resode apphost, or `dotnet resode.dll` (also when the
@@ -28,7 +34,7 @@ internal static class CellRunner
         return (dotnet, new List<string> { dll });
     }
 
-    public static Outcome Run(Study study, StudyOutput output, IReadOnlyList<Cell> cells, int jobs, bool retryFailed, CancellationToken cancel)
+    public static Outcome Run(Study study, StudyOutput output, IReadOnlyList<Cell> cells, int jobs, bool retryFailed, CancellationToken cancel, IReadOnlyList<SideJob>? side = null)
     {
         var pending = new List<Cell>();
         int skipped = 0, busy = 0;
@@ -58,42 +64,50 @@ internal static class CellRunner
             return $"{head}: {c.Name} ({c.Hash}) in {secs} s{tail}";
         }
 
-        if (pending.Count > 0)
+        var items = pending.Select(c => (Cell: (Cell?)c, Side: (SideJob?)null))
+            .Concat((side ?? Array.Empty<SideJob>()).Select(j => (Cell: (Cell?)null, Side: (SideJob?)j))).ToList();
+        var laneEnds = Array.Empty<double>();
+        if (items.Count > 0)
         {
             using var workers = new CellWorkers();
-            var opts = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, jobs), CancellationToken = cancel };
+            int lanes = Math.Max(1, jobs);
+            double Cost((Cell? Cell, SideJob? Side) x) => x.Side?.Cost ?? CellSchedule.Estimate(x.Cell!);
             if (Ui.Interactive)
             {
                 AnsiConsole.Progress()
                     .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
                     .Start(ctx =>
                     {
-                        var task = ctx.AddTask($"{study.Name}: {pending.Count} cells, {opts.MaxDegreeOfParallelism} at once", maxValue: pending.Count);
-                        Parallel.ForEach(pending, opts, c =>
+                        var task = ctx.AddTask($"{study.Name}: {pending.Count} cells, {lanes} at once", maxValue: items.Count);
+                        laneEnds = CellSchedule.RunLanes(items, Cost, lanes, x =>
                         {
+                            if (x.Side is { } j) { j.Run(); task.Increment(1); return; }
+                            var c = x.Cell!;
                             var s = RunOne(study, output, workers, c, retryFailed, cancel);
                             if (s is null) { Interlocked.Increment(ref busy); task.Increment(1); return; }
                             Count(c, s);
                             if (s["status"]?.GetValue<string>() != "done" || s["violated"]?.GetValue<bool>() == true)
                                 AnsiConsole.MarkupLine(Markup.Escape(Line(c, s)));
                             task.Increment(1);
-                        });
+                        }, cancel);
                     });
             }
             else
             {
                 int k = 0;
-                Parallel.ForEach(pending, opts, c =>
+                laneEnds = CellSchedule.RunLanes(items, Cost, lanes, x =>
                 {
+                    if (x.Side is { } j) { j.Run(); return; }
+                    var c = x.Cell!;
                     var s = RunOne(study, output, workers, c, retryFailed, cancel);
                     int i = Interlocked.Increment(ref k);
                     if (s is null) { Interlocked.Increment(ref busy); Console.WriteLine($"[{i}/{pending.Count}] taken by another process: {c.Name} ({c.Hash})"); return; }
                     Count(c, s);
                     Console.WriteLine($"[{i}/{pending.Count}] {Line(c, s)}");
-                });
+                }, cancel);
             }
         }
-        return new Outcome(done, failed, violated, skipped, busy, failedNames);
+        return new Outcome(done, failed, violated, skipped, busy, failedNames) { LaneEnds = laneEnds };
     }
 
     /// <summary>Runs one cell in a worker process; null if another process holds it.</summary>
@@ -147,6 +161,7 @@ internal static class CellRunner
     public static int ExecCell(string dir)
     {
         var sw = Stopwatch.StartNew();
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var cell = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "cell.json")))!;
         var args = cell["train_arguments"]!.AsArray().Select(a => a!.GetValue<string>()).ToList();
         args.Add("--out"); args.Add("run");
@@ -167,6 +182,8 @@ internal static class CellRunner
         {
             ["status"] = status, ["reason"] = reason, ["train_exit"] = train, ["verify_exit"] = verify,
             ["violated"] = verify == ExitCodes.Violated, ["seconds"] = sw.Elapsed.TotalSeconds,
+            // the worker runs one cell at a time: its CPU time over the cell is the cell's (all threads, the JIT of code first met here included)
+            ["cpu_seconds"] = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds,
             ["host"] = Environment.MachineName, ["engine_version"] = Numerics.EngineInfo.Version,
             ["finished_utc"] = DateTime.UtcNow.ToString("O"),
         };

@@ -32,8 +32,11 @@ internal static class StudyMerge
         public string Root { get; init; } = "";
     }
 
-    /// <summary>Reads every cell of the study from the output directory and evaluates the ladders.</summary>
-    public static Merged Gather(Study study, StudyOutput output)
+    /// <summary>
+    /// Reads every cell of the study from the output directory and evaluates the ladders (unless <paramref name="evaluateLadders"/>
+    /// is false: the report's page evaluates its own ladders, so it skips the study's).
+    /// </summary>
+    public static Merged Gather(Study study, StudyOutput output, bool evaluateLadders = true)
     {
         // One engine per report: cells written by another engine version are refused, not mixed in.
         var present = output.PresentCells();
@@ -72,7 +75,7 @@ internal static class StudyMerge
         }
 
         var ladders = new List<LadderResult>();
-        foreach (var spec in study.Ladders)
+        foreach (var spec in evaluateLadders ? study.Ladders : new List<LadderSpec>())
         {
             var members = cells.Where(x => x.Cell.Grids.Contains(spec.Grid));
             foreach (var group in members.GroupBy(x => string.Join(" ", x.Cell.Settings.Where(kv => kv.Key != "depth").Select(kv => $"{kv.Key}={kv.Value}"))))

@@ -244,15 +244,21 @@ internal static class SweepCommand
             bool ours = File.Exists(Path.Combine(target, "results.json")) && IsOurReport(Path.Combine(target, "results.json"));
             if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !ours)
                 return Ui.Fail($"{target} exists and is not a study report written by `resode sweep merge`: choose another --out (nothing was changed)");
-            var m = StudyMerge.Gather(s, output);
-            int? pageViolated = null;
+            // A complete study with the report's layout gets the report's page, which evaluates its ladders itself.
+            var m = StudyMerge.Gather(s, output, evaluateLadders: s.Layout is null);
+            bool page = s.Layout is not null && !m.Missing.Any() && !m.Failed.Any();
+            if (s.Layout is not null && !page) m = StudyMerge.Gather(s, output);
+            int? pageViolated = null, ladders = null;
+            int ladderRows = 0;
             RunDirectory.WriteAtomically(target, force: ours, kind: "study report", fill: tmp =>
             {
                 var options = new Report.ReportOptions(pr.GetValue(docsBase), ResodeApp.CommandLine(pr));
-                if (s.Layout is not null && !m.Missing.Any() && !m.Failed.Any())
+                if (page)
                 {
                     // A study with the report's layout (a preset, or a copy of one) gets the page of `resode report`, built from its cells.
-                    var content = Report.ReportCommand.Assemble(Report.ReportStudy.Settings(s), output, tmp, CancellationToken.None);
+                    var content = Report.ReportCommand.Assemble(Report.ReportStudy.Settings(s), output, tmp, CancellationToken.None, m);
+                    ladders = (content.Tied.LadderRows.Count > 0 ? 1 : 0) + (content.Iid.LadderRows.Count > 0 ? 1 : 0);
+                    ladderRows = content.Tied.LadderRows.Count + content.Iid.LadderRows.Count;
                     content.TotalSeconds += m.Cells.Sum(c => c.Seconds);
                     Report.ReportWriter.Write(content, tmp, options);
                     pageViolated = content.FaithfulRows.Count(r => r.IsViolated);
@@ -266,7 +272,7 @@ internal static class SweepCommand
             var shown = m.Shown.ToList();
             // On the report's page the negative controls are violated by design: the exit code follows the faithful runs.
             int violated = pageViolated ?? shown.Count(r => r.IsViolated);
-            Console.WriteLine($"merged {m.Cells.Count(c => c.State == CellState.Done)} of {m.Cells.Count} cells and {m.Ladders.Count(l => l.Status == "evaluated")} ladders of study '{s.Name}': {shown.Count} verdict rows, {violated} violated; wrote {target}");
+            Console.WriteLine($"merged {m.Cells.Count(c => c.State == CellState.Done)} of {m.Cells.Count} cells and {ladders ?? m.Ladders.Count(l => l.Status == "evaluated")} ladders of study '{s.Name}': {shown.Count + ladderRows} verdict rows, {violated} violated; wrote {target}");
             foreach (var c in m.Missing) Console.Error.WriteLine($"missing: {c.Cell.Name} ({c.Cell.Hash}) {c.Cell.DescribeSettings()}{(c.Reason is null ? "" : " — " + c.Reason)}");
             foreach (var c in m.Failed) Console.Error.WriteLine($"failed:  {c.Cell.Name} ({c.Cell.Hash}) {c.Cell.DescribeSettings()} — {c.Reason}; log {Path.Combine(output.CellDir(c.Cell), "log.txt")}");
             if (m.Commits.Count > 1) Console.Error.WriteLine($"note: the cells were computed by engine {s.EngineVersion} built from {m.Commits.Count} commits ({string.Join(", ", m.Commits)}); listed in results.json (engine_commits)");
