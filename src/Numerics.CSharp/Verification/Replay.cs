@@ -176,6 +176,7 @@ public static class Replay
         // same engine build the replay then reproduces the producer bit for bit
         var net = nets.Main;
         net.Inline = false;
+        net.Keep = null;
         var level = Simd.Level;
 
         var w = (double[])run.W[s].Clone(); var v = (double[])run.V[s].Clone();
@@ -237,11 +238,20 @@ public static class Replay
                 vn[q] += NextSign(ref noise) * (u * Math.Abs(vn[q]) + etaTau * Math.Abs(gvn[q]));
             }
         };
-        // the observer's copy of the iterate it is given (valid until its next call)
+        // the observer's copy of the weights it is given (valid until its next call); the gradient and the states the engine
+        // kept (ResNet.Keep: h_k, p_k and per-layer ranges, which the split pass would otherwise compute again) alternate
+        // between two sets, so that iterate i's stay untouched while the replay evaluates iterate i + 1
         double[]? ow = null, ov = null, ogw = null, ogv = null;
         int oj = 0; EvaluationStats ost = default;
         Action observe = () => onIterate!(oj, ow, ov, ogw, ogv, ost);
-        if (onIterate is not null) { ow = new double[total]; ov = new double[total]; ogw = new double[total]; ogv = new double[total]; }
+        double[][]? gwSets = null, gvSets = null;
+        ResNet<double>.KeptStates[]? keptSets = null;
+        if (onIterate is not null)
+        {
+            ow = new double[total]; ov = new double[total];
+            gwSets = [gw, new double[total]]; gvSets = [gv, new double[total]];
+            if (net.CanKeep) keptSets = [new(shape, n), new(shape, n)];
+        }
 
         var cols = TraceColumns.All.Select(c => c.Name).ToArray();
         var trace = cols.ToDictionary(c => c, _ => new double[len + 1]);
@@ -267,10 +277,13 @@ public static class Replay
             }
             else
             {
+                gw = gwSets![i & 1]; gv = gvSets![i & 1];
+                net.Keep = keptSets?[i & 1];
                 st = net.Evaluate(w, v, gw, gv);
                 Trainer.Record(level, trace, i, st, shape, w, v, gw, gv);
                 side.Join();
-                w.CopyTo(ow!, 0); v.CopyTo(ov!, 0); gw.CopyTo(ogw!, 0); gv.CopyTo(ogv!, 0);
+                w.CopyTo(ow!, 0); v.CopyTo(ov!, 0);
+                ogw = gw; ogv = gv;
                 oj = from + i; ost = st;
                 side.Start(observe);
                 evaluateCompanions();
@@ -319,6 +332,7 @@ public static class Replay
             }
         }
         side.Join();   // the observer's last iterate
+        net.Keep = null;
         if (spacing < 0) spacing = finite ? len : 0;
 
         double endDev = double.NaN, worstDev = double.NaN; int worst = 0;
