@@ -227,8 +227,28 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         public double Loss;
     }
 
-    /// <summary>True when an evaluation can fill a <see cref="KeptStates"/> (no checkpointing: every state is stored once).</summary>
-    public bool CanKeep => _blocks[0].Recomputed == 0;
+    /// <summary>
+    /// True when an evaluation can fill a <see cref="KeptStates"/> with the numbers one pass over all samples at once gives:
+    /// without checkpointing (every state is stored once), and with one block of samples or, at a vector width, blocks
+    /// whose n_b·m pre-activations fill whole vectors (the activation kernels leave the entries of a last partial vector
+    /// to the scalar σ, a few ulp apart, so with other blocks an entry's σ would depend on where its block starts).
+    /// </summary>
+    public bool CanKeep
+    {
+        get
+        {
+            if (_blocks[0].Recomputed != 0) return false;
+            if (_blocks.Length == 1) return true;
+            int lanes = Simd.Level switch
+            {
+                SimdLevel.Vector512 => System.Runtime.Intrinsics.Vector512<T>.Count,
+                SimdLevel.Vector256 => System.Runtime.Intrinsics.Vector256<T>.Count,
+                _ => 1,
+            };
+            foreach (var blk in _blocks) if (blk.Count * _shape.Width % lanes != 0) return false;
+            return true;
+        }
+    }
 
     /// <summary>
     /// When set (and <see cref="CanKeep"/>), the next evaluations with gradient also fill it. It changes no number the
@@ -239,7 +259,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         get => _keep;
         set
         {
-            if (value is not null && !CanKeep) throw new InvalidOperationException("states are kept only without checkpointing");
+            if (value is not null && !CanKeep) throw new InvalidOperationException("states are kept only without checkpointing and with blocks of samples that fill whole vectors (see CanKeep)");
             if (value is not null && value.H.Length != (_shape.Depth + 1) * _n * _shape.Dim) throw new ArgumentException("kept states of another shape");
             _keep = value;
         }
