@@ -10,7 +10,9 @@ namespace ResOdeProofs.Numerics.Verification;
 ///   E_k = G(Z_k; h_k, p_{k+1}) − G(Z_k; h_{k−1}, p_k),  G^V = Σ_i p^i σ(W h^i)ᵀ,  G^W = Σ_i (σ'(W h^i) ⊙ Vᵀp^i) h^{iᵀ},
 /// with the ranges, maxima and norms the bracket coefficients and the forcing bounds need. The layer gradients
 /// G(Z_k; h_{k−1}, p_k) are taken from the caller when given (the evidence replay has just computed them with the
-/// engine) and summed here otherwise. Float64 only; nothing here reads a producer's trace.
+/// engine) and summed here otherwise; <see cref="EvaluateKept"/> also takes the states, adjoints and per-layer ranges
+/// from the engine's evaluation of the same weights (<see cref="ResNet{T}.Keep"/>), so that only the pair pass runs.
+/// Float64 only; nothing here reads a producer's trace.
 /// Every buffer is owned by the instance and reused: the arrays are valid until the next <see cref="Evaluate"/>.
 /// </summary>
 public sealed class SplitPass

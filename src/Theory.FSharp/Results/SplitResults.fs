@@ -261,9 +261,10 @@ let private twoSnapshotsFromZero =
 
 /// Work budget of the recursion's per-iterate evaluation, in units of n·m·d·L (one forward pass) times the number of
 /// replayed iterates. On the engine's kernels (SplitPass) one iterate costs eight such GEMM passes against the
-/// evidence replay's eighteen (three evaluations), so the recursion adds less than half of the replay, which runs on
-/// every gradient-descent run anyway; measured on the figure-2 setting (3.3·10^10 units) it took 27 CPU-seconds
-/// against the replay's 80 (2-core AMD EPYC, loaded). 10^11 covers figure 2 and figure 1 at L = 1024 (2.6·10^9); past it
+/// evidence replay's eighteen (three evaluations), four when the replay hands over its states and adjoints
+/// (docs/performance.md), so the recursion adds at most half of the replay, which runs on every gradient-descent run
+/// anyway; measured on the figure-2 setting (3.3·10^10 units) it took 27 CPU-seconds against the replay's 80 (2-core
+/// AMD EPYC, loaded) before that hand-over. 10^11 covers figure 2 and figure 1 at L = 1024 (2.6·10^9); past it
 /// the results report the hypothesis not met (the budget only bounds the check's cost, it never decides a verdict).
 [<Literal>]
 let WorkBudget = 1e11
