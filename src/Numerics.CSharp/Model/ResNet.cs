@@ -15,6 +15,8 @@ public struct EvaluationStats
     public double MaxAdjointSum;
     /// <summary>Smallest and largest pre-activation W_k h_{k−1}^i entry over all k and i.</summary>
     public double MinPreActivation, MaxPreActivation;
+    /// <summary>The <see cref="ResNet{T}.KeptStates"/> this evaluation filled (see <see cref="ResNet{T}.Keep"/>), else null.</summary>
+    public object? Kept;
 }
 
 /// <summary>
@@ -204,6 +206,67 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         : throw new InvalidOperationException("all hidden states are stored only with one thread and no checkpointing");
 
     /// <summary>
+    /// What one evaluation with gradient can keep for a caller that needs the pass itself (the verifier's split of
+    /// consecutive layer gradients): every hidden state and adjoint, over all samples in sample order, and per layer the
+    /// range of the pre-activations, max|σ'| and max|V_kᵀp_k|. These are the numbers the evaluation computes anyway, copied
+    /// as they are (the product V_kᵀp_k is stored once before σ' multiplies it, which is the same bits as the fused product).
+    /// </summary>
+    public sealed class KeptStates
+    {
+        public KeptStates(NetworkShape shape, int samples)
+        {
+            int L = shape.Depth, nd = samples * shape.Dim;
+            H = new T[(L + 1) * nd]; P = new T[(L + 1) * nd];
+            PreMin = new double[L + 1]; PreMax = new double[L + 1]; DerivativeMax = new double[L + 1]; AdjointProductMax = new double[L + 1];
+        }
+        /// <summary>h_k (k = 0..L) and p_k = ∂ℓ/∂h_k, n×d each: entry (i, r) of k at (k·n + i)·d + r.</summary>
+        public readonly T[] H, P;
+        /// <summary>Per layer k = 1..L (index k): min and max of the entries of W_k h_{k−1}, max|σ'(W_k h_{k−1})|, max|V_kᵀp_k|.</summary>
+        public readonly double[] PreMin, PreMax, DerivativeMax, AdjointProductMax;
+        /// <summary>ℓ of the evaluation.</summary>
+        public double Loss;
+    }
+
+    /// <summary>
+    /// True when an evaluation can fill a <see cref="KeptStates"/> with the numbers one pass over all samples at once gives:
+    /// without checkpointing (every state is stored once), and with one block of samples or, at a vector width, blocks
+    /// whose n_b·m pre-activations fill whole vectors (the activation kernels leave the entries of a last partial vector
+    /// to the scalar σ, a few ulp apart, so with other blocks an entry's σ would depend on where its block starts).
+    /// </summary>
+    public bool CanKeep
+    {
+        get
+        {
+            if (_blocks[0].Recomputed != 0) return false;
+            if (_blocks.Length == 1) return true;
+            int lanes = Simd.Level switch
+            {
+                SimdLevel.Vector512 => System.Runtime.Intrinsics.Vector512<T>.Count,
+                SimdLevel.Vector256 => System.Runtime.Intrinsics.Vector256<T>.Count,
+                _ => 1,
+            };
+            foreach (var blk in _blocks) if (blk.Count * _shape.Width % lanes != 0) return false;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// When set (and <see cref="CanKeep"/>), the next evaluations with gradient also fill it. It changes no number the
+    /// evaluation returns.
+    /// </summary>
+    public KeptStates? Keep
+    {
+        get => _keep;
+        set
+        {
+            if (value is not null && !CanKeep) throw new InvalidOperationException("states are kept only without checkpointing and with blocks of samples that fill whole vectors (see CanKeep)");
+            if (value is not null && value.H.Length != (_shape.Depth + 1) * _n * _shape.Dim) throw new ArgumentException("kept states of another shape");
+            _keep = value;
+        }
+    }
+    private KeptStates? _keep;
+
+    /// <summary>
     /// Evaluates ℓ(Z) and, when <paramref name="gradW"/> and <paramref name="gradV"/> are non-empty,
     /// the depth-scaled gradient G = L·∂ℓ/∂Z into them (same layout as W and V).
     /// </summary>
@@ -246,6 +309,29 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (!(blk.MaxHidden <= stats.MaxHiddenNorm)) stats.MaxHiddenNorm = blk.MaxHidden;
         }
         stats.Loss = loss / _n;
+        if (grad && _keep is KeptStates kept)
+        {
+            kept.Loss = stats.Loss;
+            stats.Kept = kept;
+            for (int k = 1; k <= L; k++)
+            {
+                // the blocks' ranges merged as one pass over all samples would find them (NaN entries ignored, as in MinMax)
+                double lo = double.PositiveInfinity, hi = double.NegativeInfinity, dlo = lo, dhi = hi, glo = lo, ghi = hi;
+                foreach (var blk in _blocks)
+                {
+                    var r = blk.KeptRanges.AsSpan(6 * k, 6);
+                    if (r[0] < lo) lo = r[0];
+                    if (r[1] > hi) hi = r[1];
+                    if (r[2] < dlo) dlo = r[2];
+                    if (r[3] > dhi) dhi = r[3];
+                    if (r[4] < glo) glo = r[4];
+                    if (r[5] > ghi) ghi = r[5];
+                }
+                kept.PreMin[k] = lo; kept.PreMax[k] = hi;
+                kept.DerivativeMax[k] = Math.Max(Math.Abs(dlo), Math.Abs(dhi));
+                kept.AdjointProductMax[k] = Math.Max(Math.Abs(glo), Math.Abs(ghi));
+            }
+        }
         // max_k Σ_i ‖p_k^i‖ with the sum over all samples: per-layer sums of the blocks, added in block order.
         int kTop = grad ? 0 : L;
         for (int k = L; k >= kTop; k--)
@@ -340,6 +426,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         private readonly T[] _pre, _p, _q, _out, _wt, _vt;
         public readonly T[] GradW, GradV;    // own gradient (blocks after the first)
         public readonly double[] AdjointSums; // Σ_{i in block} ‖p_k^i‖, k = 0..L
+        public readonly double[] KeptRanges; // per layer k = 1..L at 6k: ranges of W_k h_{k−1}, σ', V_kᵀp_k over this block's samples (see KeptStates)
         public double LossSum, MinPre, MaxPre, MaxHidden;
 
         public Block(ResNet<T> net, int i0, int count, int segment, int keep, T[] h0, bool ownGradients)
@@ -367,11 +454,12 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             GradW = ownGradients ? new T[L * m * d] : Array.Empty<T>();
             GradV = ownGradients ? new T[L * m * d] : Array.Empty<T>();
             AdjointSums = new double[L + 1];
+            KeptRanges = new double[6 * (L + 1)];
         }
 
         /// <summary>Forward through segment g (layers gK .. min(L, (g+1)K) − 1) from its checkpoint; optionally statistics.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void ForwardSegment(SimdLevel level, int g, ReadOnlySpan<T> w, ReadOnlySpan<T> v, bool stats)
+        private void ForwardSegment(SimdLevel level, int g, ReadOnlySpan<T> w, ReadOnlySpan<T> v, bool stats, KeptStates? kept = null)
         {
             var s = _net._shape;
             int L = s.Depth, d = s.Dim, m = s.Width, md = m * d, nb = Count, nd = nb * d, nm = nb * m;
@@ -394,9 +482,17 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 if (stats) VectorActivations.EvaluateWithRange<T>(level, _net._activation, pre, sk, sdk, ref MinPre, ref MaxPre);
                 else VectorActivations.Evaluate<T>(level, _net._activation, pre, sk, sdk);
                 _net._fault?.StoredDerivative(pre, sdk);
+                if (kept is not null)
+                {
+                    var r = KeptRanges.AsSpan(6 * (k + 1), 4);
+                    r[0] = r[2] = double.PositiveInfinity; r[1] = r[3] = double.NegativeInfinity;
+                    FastKernels.MinMax<T>(level, pre, ref r[0], ref r[1]);
+                    FastKernels.MinMax<T>(level, sdk, ref r[2], ref r[3]);
+                }
                 // h_{k+1} = h_k + (1/L) σ Vᵀ
                 hk.CopyTo(hn);
                 FastKernels.Gemm<T>(level, sk, m, 1, _vt, hn, nb, m, d, fwdScale, accumulate: true);
+                if (kept is not null) hn.CopyTo(kept.H.AsSpan(((k + 1) * _net._n + I0) * d, nd));
                 if (stats) FastKernels.MaxRowNorm<T>(level, hn, nb, d, ref MaxHidden);   // NaN propagates
             }
             if (g + 1 <= _segments && stats)
@@ -410,7 +506,11 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             int L = s.Depth, d = s.Dim, m = s.Width, md = m * d, nb = Count, nd = nb * d, nm = nb * m;
             MinPre = double.PositiveInfinity; MaxPre = double.NegativeInfinity; MaxHidden = 0;
             FastKernels.MaxRowNorm<T>(level, _checkpoints.AsSpan(0, nd), nb, d, ref MaxHidden);
-            for (int g = 0; g < _segments; g++) ForwardSegment(level, g, w, v, stats: true);
+            // states kept for the caller (with gradient only; ResNet.Keep allows it only without checkpointing)
+            var kept = grad ? _net._keep : null;
+            int keptAt = I0 * d, keptStride = _net._n * d;   // (k·n + I0)·d: this block's rows of state k
+            if (kept is not null) _checkpoints.AsSpan(0, nd).CopyTo(kept.H.AsSpan(keptAt, nd));
+            for (int g = 0; g < _segments; g++) ForwardSegment(level, g, w, v, stats: true, kept);
 
             // Loss and p_L (the last segment's states are still in the segment buffers).
             int lastLen = End(_segments - 1) - Start(_segments - 1);
@@ -441,6 +541,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             LossSum = loss;
             AdjointSums[L] = AdjointSum(level, p, nb, d);
             if (!grad) return;
+            if (kept is not null) p.CopyTo(kept.P.AsSpan(L * keptStride + keptAt, nd));
 
             // Backward pass, segment by segment from the last; earlier segments are recomputed from their checkpoints.
             T invL = T.One / T.CreateTruncating(L);
@@ -462,12 +563,22 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     // G^V_k = Σ_i p_k^i σ_iᵀ  (d×m): A(r, i) = p[i·d + r]
                     FastKernels.Gemm<T>(level, p, 1, d, sk, gv, d, nb, m, T.One, accumulate: false);
                     // q_k^i = σ'_i ⊙ V_kᵀ p_k^i  (nb×m) = p V
-                    FastKernels.Gemm<T>(level, p, d, 1, vk, q, nb, d, m, T.One, accumulate: false, multiplier: sdk);
+                    if (kept is null) FastKernels.Gemm<T>(level, p, d, 1, vk, q, nb, d, m, T.One, accumulate: false, multiplier: sdk);
+                    else
+                    {
+                        // the product stored, its range kept, then σ' applied: the same bits as the fused product
+                        FastKernels.Gemm<T>(level, p, d, 1, vk, q, nb, d, m, T.One, accumulate: false);
+                        var r = KeptRanges.AsSpan(6 * (k + 1) + 4, 2);
+                        r[0] = double.PositiveInfinity; r[1] = double.NegativeInfinity;
+                        FastKernels.MinMax<T>(level, q, ref r[0], ref r[1]);
+                        FastKernels.MultiplyInPlace<T>(level, q, sdk);
+                    }
                     // G^W_k = Σ_i q_k^i h_{k−1}^iᵀ  (m×d): A(j, i) = q[i·m + j]
                     FastKernels.Gemm<T>(level, q, 1, m, hk, gw, m, nb, d, T.One, accumulate: false);
                     // p_{k−1} = p_k + (1/L) W_kᵀ q_k = p + (1/L) q W
                     FastKernels.Gemm<T>(level, q, m, 1, wk, p, nb, m, d, invL, accumulate: true);
                     AdjointSums[k] = AdjointSum(level, p, nb, d);
+                    if (kept is not null) p.CopyTo(kept.P.AsSpan(k * keptStride + keptAt, nd));
                     if (_net._blocks.Length > 1) _net.LayerPartDone(k);
                 }
             }

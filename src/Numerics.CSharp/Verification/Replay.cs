@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using ResOdeProofs.Numerics.IO;
 using ResOdeProofs.Numerics.Model;
 using ResOdeProofs.Numerics.Training;
@@ -176,6 +179,7 @@ public static class Replay
         // same engine build the replay then reproduces the producer bit for bit
         var net = nets.Main;
         net.Inline = false;
+        net.Keep = null;
         var level = Simd.Level;
 
         var w = (double[])run.W[s].Clone(); var v = (double[])run.V[s].Clone();
@@ -210,7 +214,8 @@ public static class Replay
         // the trajectory, including sudden instabilities the tracked direction has not turned to yet.
         var wn = (double[])w.Clone(); var vn = (double[])v.Clone();
         var gwn = new double[total]; var gvn = new double[total];
-        ulong noise = 0x9E3779B97F4A7C15UL ^ (ulong)(s + 1);
+        var noise = new NoiseSigns(0x9E3779B97F4A7C15UL ^ (ulong)(s + 1));
+        var noiseBits = new ulong[(2L * total + 63) / 64];
 
         // Two lanes of work (SideWorker: a second thread when the machine has two processors). With an observer (the split
         // recursion of A.split) the observer runs beside the replay on a copy of the iterate, one iterate behind, while the
@@ -231,17 +236,22 @@ public static class Replay
         {
             Trainer.ApplyUpdate<double>(level, wp, vp, gwp, gvp, L, md, eta, clip);
             Trainer.ApplyUpdate<double>(level, wn, vn, gwn, gvn, L, md, eta, clip);
-            for (int q = 0; q < total; q++)
-            {
-                wn[q] += NextSign(ref noise) * (u * Math.Abs(wn[q]) + etaTau * Math.Abs(gwn[q]));
-                vn[q] += NextSign(ref noise) * (u * Math.Abs(vn[q]) + etaTau * Math.Abs(gvn[q]));
-            }
+            noise.Inject(level, wn, vn, gwn, gvn, u, etaTau, noiseBits);
         };
-        // the observer's copy of the iterate it is given (valid until its next call)
+        // the observer's copy of the weights it is given (valid until its next call); the gradient and the states the engine
+        // kept (ResNet.Keep: h_k, p_k and per-layer ranges, which the split pass would otherwise compute again) alternate
+        // between two sets, so that iterate i's stay untouched while the replay evaluates iterate i + 1
         double[]? ow = null, ov = null, ogw = null, ogv = null;
         int oj = 0; EvaluationStats ost = default;
         Action observe = () => onIterate!(oj, ow, ov, ogw, ogv, ost);
-        if (onIterate is not null) { ow = new double[total]; ov = new double[total]; ogw = new double[total]; ogv = new double[total]; }
+        double[][]? gwSets = null, gvSets = null;
+        ResNet<double>.KeptStates[]? keptSets = null;
+        if (onIterate is not null)
+        {
+            ow = new double[total]; ov = new double[total];
+            gwSets = [gw, new double[total]]; gvSets = [gv, new double[total]];
+            if (net.CanKeep) keptSets = [new(shape, n), new(shape, n)];
+        }
 
         var cols = TraceColumns.All.Select(c => c.Name).ToArray();
         var trace = cols.ToDictionary(c => c, _ => new double[len + 1]);
@@ -267,10 +277,13 @@ public static class Replay
             }
             else
             {
+                gw = gwSets![i & 1]; gv = gvSets![i & 1];
+                net.Keep = keptSets?[i & 1];
                 st = net.Evaluate(w, v, gw, gv);
                 Trainer.Record(level, trace, i, st, shape, w, v, gw, gv);
                 side.Join();
-                w.CopyTo(ow!, 0); v.CopyTo(ov!, 0); gw.CopyTo(ogw!, 0); gv.CopyTo(ogv!, 0);
+                w.CopyTo(ow!, 0); v.CopyTo(ov!, 0);
+                ogw = gw; ogv = gv;
                 oj = from + i; ost = st;
                 side.Start(observe);
                 evaluateCompanions();
@@ -315,10 +328,12 @@ public static class Replay
             if (dNext > 0 && double.IsFinite(dNext))
             {
                 double f = eps / dNext;
-                for (int q = 0; q < total; q++) { wp[q] = w[q] + (wp[q] - w[q]) * f; vp[q] = v[q] + (vp[q] - v[q]) * f; }
+                ScaleAbout(level, wp, w, f);
+                ScaleAbout(level, vp, v, f);
             }
         }
         side.Join();   // the observer's last iterate
+        net.Keep = null;
         if (spacing < 0) spacing = finite ? len : 0;
 
         double endDev = double.NaN, worstDev = double.NaN; int worst = 0;
@@ -368,6 +383,35 @@ public static class Replay
     private static double Distance(SimdLevel level, double[] a, double[] b, double[] c, double[] d) =>
         Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, a, b) + FastKernels.SumSquaresDiff<double>(level, c, d));
 
+    // x ← c + (x − c)·f entry by entry (a difference, a product, a sum: no fused multiply-add, in vector lanes where there are).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScaleAbout(SimdLevel level, double[] x, double[] c, double f)
+    {
+        int n = x.Length, i = 0;
+        ref double rx = ref MemoryMarshal.GetArrayDataReference(x);
+        ref double rc = ref MemoryMarshal.GetArrayDataReference(c);
+        if (c.Length < n) throw new ArgumentException("operand too short");
+        if (level == SimdLevel.Vector512)
+        {
+            var fv = Vector512.Create(f);
+            for (; i + 8 <= n; i += 8)
+            {
+                var cv = Vector512.LoadUnsafe(ref rc, (nuint)i);
+                (cv + (Vector512.LoadUnsafe(ref rx, (nuint)i) - cv) * fv).StoreUnsafe(ref rx, (nuint)i);
+            }
+        }
+        else if (level == SimdLevel.Vector256)
+        {
+            var fv = Vector256.Create(f);
+            for (; i + 4 <= n; i += 4)
+            {
+                var cv = Vector256.LoadUnsafe(ref rc, (nuint)i);
+                (cv + (Vector256.LoadUnsafe(ref rx, (nuint)i) - cv) * fv).StoreUnsafe(ref rx, (nuint)i);
+            }
+        }
+        for (; i < n; i++) x[i] = c[i] + (x[i] - c[i]) * f;
+    }
+
     // Scales (dw, dv) to joint norm eps; false when it is zero or not finite.
     private static bool Rescale(SimdLevel level, double[] dw, double[] dv, double eps)
     {
@@ -376,13 +420,6 @@ public static class Replay
         double f = eps / nrm;
         for (int i = 0; i < dw.Length; i++) { dw[i] *= f; dv[i] *= f; }
         return true;
-    }
-
-    // xorshift64: a deterministic ±1 sequence for the injected errors.
-    private static double NextSign(ref ulong state)
-    {
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17;
-        return (state & 1) == 0 ? 1.0 : -1.0;
     }
 
     // A fixed ±1 pattern (a multiplicative hash of the index): deterministic, no random stream involved.

@@ -10,7 +10,9 @@ namespace ResOdeProofs.Numerics.Verification;
 ///   E_k = G(Z_k; h_k, p_{k+1}) − G(Z_k; h_{k−1}, p_k),  G^V = Σ_i p^i σ(W h^i)ᵀ,  G^W = Σ_i (σ'(W h^i) ⊙ Vᵀp^i) h^{iᵀ},
 /// with the ranges, maxima and norms the bracket coefficients and the forcing bounds need. The layer gradients
 /// G(Z_k; h_{k−1}, p_k) are taken from the caller when given (the evidence replay has just computed them with the
-/// engine) and summed here otherwise. Float64 only; nothing here reads a producer's trace.
+/// engine) and summed here otherwise; <see cref="EvaluateKept"/> also takes the states, adjoints and per-layer ranges
+/// from the engine's evaluation of the same weights (<see cref="ResNet{T}.Keep"/>), so that only the pair pass runs.
+/// Float64 only; nothing here reads a producer's trace.
 /// Every buffer is owned by the instance and reused: the arrays are valid until the next <see cref="Evaluate"/>.
 /// </summary>
 public sealed class SplitPass
@@ -19,9 +21,12 @@ public sealed class SplitPass
     private readonly ActivationKind _act;
     private readonly double[] _y;
     private readonly double[]? _b;
-    private readonly double[][] _h, _p, _u, _sd, _s;
+    private readonly double[][] _u, _sd, _s;
+    // h_k and p_k, k = 0..L, n×d each at k·n·d (the layout of ResNet.KeptStates)
+    private readonly double[] _hF, _pF;
+    // per layer k = 1..L: range of u_k, max|σ'(u_k)|, max|V_kᵀp_k|
+    private readonly double[] _uLo, _uHi, _d1, _gInf;
     private readonly double[] _wt, _vt, _q, _uh, _sh, _dsh, _gh, _dh, _res, _gram, _sq, _scratch;
-    private readonly double[] _gInf;
     private readonly double[] _hs, _ps;
 
     /// <summary>A pass for one data set: h_0 (n×d, the embedded inputs A x_i), targets y (n×d_out), read-out B (d_out×d, null = I).</summary>
@@ -33,9 +38,10 @@ public sealed class SplitPass
         if (y.Length != _n * _dOut) throw new ArgumentException($"y has {y.Length} entries, expected n·d_out = {_n * _dOut}");
         _act = activation; _y = y; _b = b;
         int L = _L, nd = _n * _d, nm = _n * _m, md = _m * _d;
-        _h = Alloc(L + 1, nd); _p = Alloc(L + 1, nd);
+        _hF = new double[(L + 1) * nd]; _pF = new double[(L + 1) * nd];
         _u = Alloc(L + 1, nm); _sd = Alloc(L + 1, nm); _s = Alloc(L + 1, nm);
-        h0.CopyTo(_h[0], 0);
+        h0.CopyTo(_hF, 0);
+        _uLo = new double[L + 1]; _uHi = new double[L + 1]; _d1 = new double[L + 1];
         _wt = new double[md]; _vt = new double[md];
         _q = new double[nm]; _uh = new double[nm]; _sh = new double[nm]; _dsh = new double[nm]; _gh = new double[nm];
         _dh = new double[nd]; _res = new double[_n * _dOut];
@@ -67,9 +73,8 @@ public sealed class SplitPass
     public double Loss { get; private set; }
     /// <summary>The per-pair quantities of the last evaluation, index k − 1 for the pair (k, k + 1).</summary>
     public PairQuantities Pairs { get; }
-    /// <summary>Hidden states h_k (n×d, one row per sample) and adjoints p_k of the last evaluation, k = 0..L.</summary>
-    public double[][] States => _h;
-    public double[][] Adjoints => _p;
+    // state or adjoint k (n×d) of a flat (L + 1)·n·d array
+    private Span<double> Slice(double[] flat, int k) => flat.AsSpan(k * _n * _d, _n * _d);
 
     /// <summary>
     /// Evaluates one iterate at weights W (L·m·d, W_k m×d) and V (L·d·m, V_k d×m). <paramref name="gw"/>,
@@ -81,24 +86,28 @@ public sealed class SplitPass
     public void Evaluate(ReadOnlySpan<double> w, ReadOnlySpan<double> v, ReadOnlySpan<double> gw, ReadOnlySpan<double> gv, bool withForcing)
     {
         int L = _L, m = _m, d = _d, n = _n, md = m * d, nd = n * d, nm = n * m;
-        if (w.Length != L * md || v.Length != L * md) throw new ArgumentException($"weights have {w.Length} and {v.Length} entries, expected L·m·d = {L * md}");
+        CheckWeights(w, v);
         bool given = !gw.IsEmpty;
         if (given && (gw.Length != L * md || gv.Length != L * md)) throw new ArgumentException("the given gradient does not match the weights");
         var level = Simd.Level;
         double invL = 1.0 / L;
-        // forward: u_k = h_{k−1} W_kᵀ, h_k = h_{k−1} + (1/L) σ(u_k) V_kᵀ
+        // forward: u_k = h_{k−1} W_kᵀ, h_k = h_{k−1} + (1/L) σ(u_k) V_kᵀ; per layer the range of u_k and max|σ'(u_k)|
         for (int k = 1; k <= L; k++)
         {
             int o = (k - 1) * md;
             FastKernels.Transpose<double>(w.Slice(o, md), _wt, m, d);
             FastKernels.Transpose<double>(v.Slice(o, md), _vt, d, m);
-            FastKernels.Gemm<double>(level, _h[k - 1], d, 1, _wt, _u[k], n, d, m, 1.0, accumulate: false);
+            var hPrev = Slice(_hF, k - 1); var hk = Slice(_hF, k);
+            FastKernels.Gemm<double>(level, hPrev, d, 1, _wt, _u[k], n, d, m, 1.0, accumulate: false);
             VectorActivations.Evaluate<double>(level, _act, _u[k], _s[k], _sd[k]);
-            _h[k - 1].AsSpan().CopyTo(_h[k]);
-            FastKernels.Gemm<double>(level, _s[k], m, 1, _vt, _h[k], n, m, d, invL, accumulate: true);
+            _uLo[k] = double.PositiveInfinity; _uHi[k] = double.NegativeInfinity;
+            FastKernels.MinMax<double>(level, _u[k], ref _uLo[k], ref _uHi[k]);
+            _d1[k] = MaxAbs(_sd[k]);
+            hPrev.CopyTo(hk);
+            FastKernels.Gemm<double>(level, _s[k], m, 1, _vt, hk, n, m, d, invL, accumulate: true);
         }
         // loss and p_L = (2/n)·Bᵀ(B h_L − y)
-        var hL = _h[L]; var pL = _p[L];
+        var hL = Slice(_hF, L); var pL = Slice(_pF, L);
         double loss = 0;
         if (_b is null)
         {
@@ -108,7 +117,7 @@ public sealed class SplitPass
         {
             Kernels.GemmNT<double>(hL, _b, _res, n, _dOut, d, 1.0, accumulate: false);
             for (int e = 0; e < _res.Length; e++) { _res[e] -= _y[e]; loss += _res[e] * _res[e]; }
-            Array.Clear(pL);
+            pL.Clear();
             Kernels.GemmNNAcc<double>(_res, _b, pL, n, _dOut, d, 2.0 / n);
         }
         Loss = loss / n;
@@ -116,39 +125,84 @@ public sealed class SplitPass
         for (int k = L; k >= 1; k--)
         {
             int o = (k - 1) * md;
-            var pk = _p[k];
+            var pk = Slice(_pF, k); var pPrev = Slice(_pF, k - 1);
             FastKernels.Gemm<double>(level, pk, d, 1, v.Slice(o, md), _q, n, d, m, 1.0, accumulate: false);
             _gInf[k] = MaxAbs(_q);
             FastKernels.MultiplyInPlace<double>(level, _q, _sd[k]);
             if (!given)
             {
                 FastKernels.Gemm<double>(level, pk, 1, d, _s[k], GV.AsSpan(o, md), d, n, m, 1.0, accumulate: false);
-                FastKernels.Gemm<double>(level, _q, 1, m, _h[k - 1], GW.AsSpan(o, md), m, n, d, 1.0, accumulate: false);
+                FastKernels.Gemm<double>(level, _q, 1, m, Slice(_hF, k - 1), GW.AsSpan(o, md), m, n, d, 1.0, accumulate: false);
             }
-            pk.AsSpan().CopyTo(_p[k - 1]);
-            FastKernels.Gemm<double>(level, _q, m, 1, w.Slice(o, md), _p[k - 1], n, m, d, invL, accumulate: true);
+            pk.CopyTo(pPrev);
+            FastKernels.Gemm<double>(level, _q, m, 1, w.Slice(o, md), pPrev, n, m, d, invL, accumulate: true);
         }
-        ReadOnlySpan<double> gW = given ? gw : GW, gV = given ? gv : GV;
-        for (int k = 0; k <= L; k++) { _hs[k] = SpectralUpper(level, _h[k], n, d); _ps[k] = SpectralUpper(level, _p[k], n, d); }
-        // the pair pass: Ĝ = G(Z_k; h_k, p_{k+1}), E_k = Ĝ − G_k
+        PairPass(level, w, v, given ? gw : GW, given ? gv : GV, _hF, _pF, withForcing);
+    }
+
+    /// <summary>
+    /// Evaluates one iterate from the forward and backward pass the engine has just made at these weights (the evidence
+    /// replay's, <see cref="ResNet{T}.Keep"/>): its states, adjoints and per-layer ranges are taken as they are, with its
+    /// gradient <paramref name="gw"/>, <paramref name="gv"/>; only the pair pass runs here. The engine's pass performs
+    /// the same operations on each sample as <see cref="Evaluate"/>'s own (the same kernels, each sample's row on its own),
+    /// so every state, adjoint and pair quantity is the same number; <see cref="Loss"/> is the engine's.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void EvaluateKept(ReadOnlySpan<double> w, ReadOnlySpan<double> v, ReadOnlySpan<double> gw, ReadOnlySpan<double> gv,
+        ResNet<double>.KeptStates kept, bool withForcing)
+    {
+        int L = _L, md = _m * _d;
+        CheckWeights(w, v);
+        if (gw.Length != L * md || gv.Length != L * md) throw new ArgumentException("the given gradient does not match the weights");
+        if (kept.H.Length != _hF.Length) throw new ArgumentException("kept states of another shape");
+        kept.PreMin.CopyTo(_uLo, 0); kept.PreMax.CopyTo(_uHi, 0);
+        kept.DerivativeMax.CopyTo(_d1, 0); kept.AdjointProductMax.CopyTo(_gInf, 0);
+        Loss = kept.Loss;
+        PairPass(Simd.Level, w, v, gw, gv, kept.H, kept.P, withForcing);
+    }
+
+    private void CheckWeights(ReadOnlySpan<double> w, ReadOnlySpan<double> v)
+    {
+        int size = _L * _m * _d;
+        if (w.Length != size || v.Length != size) throw new ArgumentException($"weights have {w.Length} and {v.Length} entries, expected L·m·d = {size}");
+    }
+
+    /// <summary>
+    /// The pair pass: Ĝ = G(Z_k; h_k, p_{k+1}), E_k = Ĝ − G_k, and the pair quantities, from the states h_k in
+    /// <paramref name="hF"/> and adjoints p_k in <paramref name="pF"/> (flat, k·n·d) and the per-layer ranges.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void PairPass(SimdLevel level, ReadOnlySpan<double> w, ReadOnlySpan<double> v, ReadOnlySpan<double> gW, ReadOnlySpan<double> gV,
+        double[] hF, double[] pF, bool withForcing)
+    {
+        int L = _L, m = _m, d = _d, n = _n, md = m * d, nd = n * d;
+        // the spectral upper values the pairs read: ‖H_k‖₂ for k = 1..L−1, ‖P_k‖₂ for k = 1..L
+        for (int k = 1; k <= L; k++)
+        {
+            if (k < L) _hs[k] = SpectralUpper(level, Slice(hF, k), n, d);
+            _ps[k] = SpectralUpper(level, Slice(pF, k), n, d);
+        }
         var pq = Pairs;
         for (int k = 1; k <= L - 1; k++)
         {
             int o = (k - 1) * md, o1 = k * md, i = k - 1;
-            var hk = _h[k]; var p1 = _p[k + 1];
+            var hk = Slice(hF, k); var hPrev = Slice(hF, k - 1); var p1 = Slice(pF, k + 1);
             FastKernels.Transpose<double>(w.Slice(o, md), _wt, m, d);
             FastKernels.Gemm<double>(level, hk, d, 1, _wt, _uh, n, d, m, 1.0, accumulate: false);
             VectorActivations.Evaluate<double>(level, _act, _uh, _sh, _dsh);
             double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
             FastKernels.MinMax<double>(level, _uh, ref lo, ref hi);
             double loF = lo, hiF = hi;
-            FastKernels.MinMax<double>(level, _u[k + 1], ref lo, ref hi);
-            FastKernels.MinMax<double>(level, _u[k], ref loF, ref hiF);
+            // the hulls with the ranges of u_{k+1} and u_k measured once per layer (as MinMax merges a range: ignoring NaN)
+            if (_uLo[k + 1] < lo) lo = _uLo[k + 1];
+            if (_uHi[k + 1] > hi) hi = _uHi[k + 1];
+            if (_uLo[k] < loF) loF = _uLo[k];
+            if (_uHi[k] > hiF) hiF = _uHi[k];
             // ĝ = p_{k+1} V_k (n×m), then σ'(û) ⊙ ĝ in place
             FastKernels.Gemm<double>(level, p1, d, 1, v.Slice(o, md), _gh, n, d, m, 1.0, accumulate: false);
             pq.GHatInf[i] = MaxAbs(_gh);
             pq.D1Hat[i] = MaxAbs(_dsh);
-            pq.D1K[i] = MaxAbs(_sd[k]);
+            pq.D1K[i] = _d1[k];
             FastKernels.MultiplyInPlace<double>(level, _gh, _dsh);
             var ew = EW.AsSpan(o, md); var ev = EV.AsSpan(o, md);
             FastKernels.Gemm<double>(level, _gh, 1, m, hk, ew, m, n, d, 1.0, accumulate: false);
@@ -165,11 +219,11 @@ public sealed class SplitPass
             pq.DGW[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, gW.Slice(o1, md), gW.Slice(o, md)));
             pq.DGV[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, gV.Slice(o1, md), gV.Slice(o, md)));
             pq.PF1[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, p1));
-            pq.PF[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, _p[k]));
-            pq.DHF[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, hk, _h[k - 1]));
+            pq.PF[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, Slice(pF, k)));
+            pq.DHF[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, hk, hPrev));
             if (withForcing)
             {
-                for (int e = 0; e < nd; e++) _dh[e] = hk[e] - _h[k - 1][e];
+                for (int e = 0; e < nd; e++) _dh[e] = hk[e] - hPrev[e];
                 pq.DHS[i] = SpectralUpper(level, _dh, n, d);
                 pq.SHatS[i] = SpectralUpper(level, _sh, n, m);
             }

@@ -113,3 +113,16 @@ let evaluateIn (ws: Workspace) (withForcing: bool) (given: (float[] * float[]) o
 
 /// `evaluateIn` fresh buffers, summing the layer gradients itself.
 let evaluate (c: Context) (withForcing: bool) (w: float[]) (v: float[]) : Iterate = evaluateIn (Workspace c) withForcing None w v
+
+/// The split quantities of an iterate the evidence replay has just evaluated, in the buffers of `ws`, with nothing copied:
+/// its weights, its depth-scaled gradient, and the states the engine kept in that evaluation (`stats.Kept`, see
+/// `ResNet.Keep`: h_k, p_k and the per-layer ranges, the same numbers the pass would compute) when it kept them; else the
+/// pass computes its own states and adjoints. Returns the pairs and E^W, E^V (valid until the next evaluation in `ws`).
+let evaluateReplayed (ws: Workspace, w: ReadOnlySpan<float>, v: ReadOnlySpan<float>, gw: ReadOnlySpan<float>, gv: ReadOnlySpan<float>,
+                      stats: EvaluationStats) : Pair[] * float[] * float[] =
+    let pass = ws.Pass
+    match stats.Kept with
+    | :? ResNet<float>.KeptStates as kept -> pass.EvaluateKept(w, v, gw, gv, kept, false)
+    | _ -> pass.Evaluate(w, v, gw, gv, false)
+    let q = pass.Pairs
+    Array.init q.Count (pairOf ws.Context.Activation q), pass.EW, pass.EV

@@ -111,7 +111,9 @@ let forcing : Result<Run> =
 /// Per-pair state of the recursion: the accumulated exact forcing D = Δ(t_s) − ηΣE (as matrices), the bound r on
 /// ‖Δ − D‖ (the bracket terms), and the plain Grönwall value x; ‖Δ‖ ≤ u = min(x, ‖D‖ + r), W and V apart.
 type private PairState =
-    { DW: float[]; DV: float[]; mutable RW: float; mutable RV: float; mutable XW: float; mutable XV: float }
+    { DW: float[]; DV: float[]; mutable RW: float; mutable RV: float; mutable XW: float; mutable XV: float
+      /// ‖DW‖, ‖DV‖ (Linalg.norm), kept up to date with DW and DV
+      mutable NW: float; mutable NV: float }
 
 let private increments (run: Run) (w: float[]) (v: float[]) =
     let md = run.Shape.LayerSize
@@ -120,19 +122,31 @@ let private increments (run: Run) (w: float[]) (v: float[]) =
         Array.init md (fun e -> v.[(k0 + 1) * md + e] - v.[k0 * md + e]))
 
 let private startState (run: Run) (w: float[]) (v: float[]) =
-    increments run w v |> Array.map (fun (dw, dv) -> { DW = dw; DV = dv; RW = 0.0; RV = 0.0; XW = Linalg.norm dw; XV = Linalg.norm dv })
+    increments run w v |> Array.map (fun (dw, dv) ->
+        let nw, nv = Linalg.norm dw, Linalg.norm dv
+        { DW = dw; DV = dv; RW = 0.0; RV = 0.0; XW = nw; XV = nv; NW = nw; NV = nv })
 
-let private uOf (st: PairState) = min st.XW (Linalg.norm st.DW + st.RW), min st.XV (Linalg.norm st.DV + st.RV)
+let private uOf (st: PairState) = min st.XW (st.NW + st.RW), min st.XV (st.NV + st.RV)
 
 /// The bound of each pair, (u_W² + u_V²)^{1/2}.
 let private pairBounds (states: PairState[]) = states |> Array.map (fun st -> let uw, uv = uOf st in sqrt (uw * uw + uv * uv))
 
 let private boundOf (states: PairState[]) = pairBounds states |> Array.fold max 0.0
 
-/// One gradient-descent step of the recursion with the quantities of iterate j.
-let private step (eta: float) (md: int) (it: Iterate) (states: PairState[]) =
+/// D ← D − ηE over one pair's entries, returning ‖D‖ of the result with Linalg.norm's operations (squares summed in
+/// order from 0, then the square root), in the same pass.
+let private axpyNorm (eta: float) (d: float[]) (e: float[]) (offset: int) =
+    let mutable s = 0.0
+    for i in 0 .. d.Length - 1 do
+        let x = d.[i] - eta * e.[offset + i]
+        d.[i] <- x
+        s <- s + x * x
+    sqrt s
+
+/// One gradient-descent step of the recursion with the quantities of iterate j (its pairs and E^W, E^V).
+let private step (eta: float) (md: int) (pairs: Pair[], ewm: float[], evm: float[]) (states: PairState[]) =
     states |> Array.iteri (fun k0 st ->
-        let p = it.Pairs.[k0]
+        let p = pairs.[k0]
         let uw, uv = uOf st
         let bw = p.AWW * uw + p.AWV * uv
         let bv = p.AVW * uw
@@ -140,9 +154,8 @@ let private step (eta: float) (md: int) (it: Iterate) (states: PairState[]) =
         st.XV <- uv + eta * (bv + p.EV)
         st.RW <- st.RW + eta * bw
         st.RV <- st.RV + eta * bv
-        for e in 0 .. md - 1 do
-            st.DW.[e] <- st.DW.[e] - eta * it.EWm.[k0 * md + e]
-            st.DV.[e] <- st.DV.[e] - eta * it.EVm.[k0 * md + e])
+        st.NW <- axpyNorm eta st.DW ewm (k0 * md)
+        st.NV <- axpyNorm eta st.DV evm (k0 * md))
 
 /// The bounds of A.split from t = 0 and restarted at every snapshot, at every iterate 0..Steps[last], from one replay.
 type SplitBounds =
@@ -173,23 +186,19 @@ let private observe (run: Run) : int -> IterateCallback option =
     segs.[j0] <- boundOf seg.Value
     let drift, amax, lemax, seconds = ref 0.0, ref 0.0, ref 0.0, ref 0.0
     let w, v = Array.zeroCreate (run.W 0).Length, Array.zeroCreate (run.V 0).Length
-    let gw, gv = Array.zeroCreate (run.W 0).Length, Array.zeroCreate (run.V 0).Length
     let buffers = Workspace ctx
     fun s ->
         if s >= last then None
         else
             let from, until = run.Steps.[s], run.Steps.[s + 1]
-            Some <| IterateCallback(fun j ws vs gws gvs _ ->
+            Some <| IterateCallback(fun j ws vs gws gvs st ->
                 let sw = Diagnostics.Stopwatch.StartNew()
-                ws.CopyTo(Span w)
-                vs.CopyTo(Span v)
                 if j < until then
                     if s > 0 && j = from then seg.Value <- startState run (run.W s) (run.V s)
-                    // the replay's gradient of this iterate is reused; the states and adjoints are IterateSplit's own
-                    gws.CopyTo(Span gw)
-                    gvs.CopyTo(Span gv)
-                    let it = evaluateIn buffers false (Some(gw, gv)) w v
-                    for p in it.Pairs do
+                    // the replay's gradient of this iterate is reused, and its states and adjoints when the engine kept them
+                    let it = evaluateReplayed (buffers, ws, vs, gws, gvs, st)
+                    let pairs, _, _ = it
+                    for p in pairs do
                         amax.Value <- max amax.Value (jointCoefficient p.AWW p.AWV p.AVW)
                         lemax.Value <- max lemax.Value (fL * sqrt (p.EW * p.EW + p.EV * p.EV))
                     step eta md it zero
@@ -202,6 +211,8 @@ let private observe (run: Run) : int -> IterateCallback option =
                 else
                     // the end of the segment: the from-zero trajectory continues from the recorded snapshot s + 1;
                     // add the jump of each increment (after the bound at this iterate has been stored)
+                    ws.CopyTo(Span w)
+                    vs.CopyTo(Span v)
                     let recW, recV = run.W (s + 1), run.V (s + 1)
                     let scale = max 1e-300 (Array.fold (fun a x -> max a (abs x)) 0.0 recW)
                     for i in 0 .. recW.Length - 1 do
@@ -250,9 +261,10 @@ let private twoSnapshotsFromZero =
 
 /// Work budget of the recursion's per-iterate evaluation, in units of n·m·d·L (one forward pass) times the number of
 /// replayed iterates. On the engine's kernels (SplitPass) one iterate costs eight such GEMM passes against the
-/// evidence replay's eighteen (three evaluations), so the recursion adds less than half of the replay, which runs on
-/// every gradient-descent run anyway; measured on the figure-2 setting (3.3·10^10 units) it took 27 CPU-seconds
-/// against the replay's 80 (2-core AMD EPYC, loaded). 10^11 covers figure 2 and figure 1 at L = 1024 (2.6·10^9); past it
+/// evidence replay's eighteen (three evaluations), four when the replay hands over its states and adjoints
+/// (docs/performance.md), so the recursion adds at most half of the replay, which runs on every gradient-descent run
+/// anyway; measured on the figure-2 setting (3.3·10^10 units) it took 27 CPU-seconds against the replay's 80 (2-core
+/// AMD EPYC, loaded) before that hand-over. 10^11 covers figure 2 and figure 1 at L = 1024 (2.6·10^9); past it
 /// the results report the hypothesis not met (the budget only bounds the check's cost, it never decides a verdict).
 [<Literal>]
 let WorkBudget = 1e11
