@@ -53,3 +53,52 @@ let initCatchesUnderstatedLipschitz () =
     declared.[part] <- 0.5 * float L * measured
     let e = Result.evaluate Evidence.init run
     Assert.True(Verdict.isViolated e.Verdict && hypothesesMet e, sprintf "%A" e.Verdict)
+
+// ---------------------------------------------------------------- E.replay on block runs (ReplayEvidence.fs)
+
+/// A one-layer run with snapshots every iteration or two (the segments the replay compares).
+let private oneLayer () =
+    trainBlock (BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 6, Snapshots = 4))
+
+[<Fact(DisplayName = "E.replay: the report example of every catalog block, run.json naming this engine build → holds, every segment compared bit for bit")>]
+let replayHoldsOnBlocks () =
+    for e in BlockCatalog.All |> Seq.filter (fun e -> not (isNull e.ReportExample)) do
+        let run = trainBlock (reportExample e)
+        let ev = Result.evaluate ReplayEvidence.replay run
+        Assert.True(Verdict.isHolds ev.Verdict, sprintf "%s: %A" e.Name ev.Verdict)
+        Assert.Equal(Some 0.0, ev.Measured)
+
+[<Fact(DisplayName = "E.replay: one entry of snapshot 2 of a one-layer run moved by 10⁻¹² (relative) → violated, hypotheses met")>]
+let replayCatchesMovedEntry () =
+    let run = oneLayer ()
+    Assert.True(Verdict.isHolds (Result.evaluate ReplayEvidence.replay run).Verdict)
+    let e = Result.evaluate ReplayEvidence.replay (moved run 2 1 0 1e-12)
+    match e.Verdict with
+    | Violated w ->
+        Assert.True(hypothesesMet e)
+        Assert.Contains("snapshot 2 weights vs the bit-exact replay from snapshot 1", w.Where)
+    | v -> failwithf "E.replay: expected violated, got %A" v
+
+[<Fact(DisplayName = "E.replay: a one-layer run naming another engine build → hypothesis not met (the block replay certifies no tolerance)")>]
+let replayUncertifiedOnBlocks () =
+    let run = oneLayer ()
+    run.Data.Meta.EngineBuild <- "commit:another-build"
+    match (Result.evaluate ReplayEvidence.replay run).Verdict with
+    | HypothesisNotMet why -> Assert.Contains("certifies no tolerance", sprintf "%A" why)
+    | v -> failwithf "E.replay: expected hypothesis not met, got %A" v
+
+[<Fact(DisplayName = "E.claims: one-layer run, step_max claimed halved at every iterate → violated")>]
+let claimsIdentityOnBlocks () =
+    let run = oneLayer ()
+    Assert.True(Verdict.isHolds (Result.evaluate ReplayEvidence.claims run).Verdict)
+    let d = run.Data
+    let t = System.Collections.Generic.Dictionary<string, float[]>(d.Trace)
+    t.["step_max"] <- t.["step_max"] |> Array.map (fun x -> 0.5 * x)
+    let halved =
+        Registry.openRun (
+            RunData(Directory = d.Directory + " (step_max halved)", Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
+                    Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
+                    Steps = d.Steps, Theta = d.Theta, Losses = d.Losses, Trace = t))
+    match (Result.evaluate ReplayEvidence.claims halved).Verdict with
+    | Violated w -> Assert.Contains("step_max", w.Where)
+    | v -> failwithf "E.claims: expected violated, got %A" v
