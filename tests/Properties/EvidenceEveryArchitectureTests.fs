@@ -11,6 +11,14 @@ open ResOdeProofs.Properties.BlockProperties
 
 let private hypothesesMet (e: Evaluation) = e.Hypotheses |> List.forall (fun (_, ok, _) -> ok)
 
+/// The run with its snapshots' θ and its trace replaced (the rest shared), opened for the results.
+let private rebuilt (run: Run) (label: string) (theta: float[][]) (trace: System.Collections.Generic.IReadOnlyDictionary<string, float[]>) =
+    let d = run.Data
+    Registry.openRun (
+        RunData(Directory = d.Directory + label, Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
+                Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
+                Steps = d.Steps, Theta = theta, Losses = d.Losses, Trace = trace))
+
 /// The run with entry i of layer k of snapshot s moved by a relative `delta` (θ of the other snapshots shared).
 let private moved (run: Run) (s: int) (k: int) (i: int) (delta: float) =
     let d = run.Data
@@ -19,10 +27,7 @@ let private moved (run: Run) (s: int) (k: int) (i: int) (delta: float) =
     let at = k * run.ParameterCount + i
     t.[at] <- t.[at] * (1.0 + delta) + (if t.[at] = 0.0 then delta else 0.0)
     theta.[s] <- t
-    Registry.openRun (
-        RunData(Directory = d.Directory + " (moved)", Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
-                Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
-                Steps = d.Steps, Theta = theta, Losses = d.Losses, Trace = d.Trace))
+    rebuilt run " (moved)" theta d.Trace
 
 [<Fact(DisplayName = "E.init: the report example of every catalog block → holds, through the MLP's code path")>]
 let initHoldsOnBlocks () =
@@ -94,11 +99,7 @@ let claimsIdentityOnBlocks () =
     let d = run.Data
     let t = System.Collections.Generic.Dictionary<string, float[]>(d.Trace)
     t.["step_max"] <- t.["step_max"] |> Array.map (fun x -> 0.5 * x)
-    let halved =
-        Registry.openRun (
-            RunData(Directory = d.Directory + " (step_max halved)", Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
-                    Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
-                    Steps = d.Steps, Theta = d.Theta, Losses = d.Losses, Trace = t))
+    let halved = rebuilt run " (step_max halved)" d.Theta (t :> System.Collections.Generic.IReadOnlyDictionary<_, _>)
     match (Result.evaluate ReplayEvidence.claims halved).Verdict with
     | Violated w -> Assert.Contains("step_max", w.Where)
     | v -> failwithf "E.claims: expected violated, got %A" v
