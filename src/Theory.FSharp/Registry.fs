@@ -9,7 +9,7 @@ open System.Text.Json.Nodes
 
 /// Results evaluated on one run.
 let singleRun : Result<Run> list =
-    RunIntegrity.all @ Evidence.all @ LemmaChain.all @ DepthSmoothness.all @ SplitResults.all @ EulerError.all @ PolyakLojasiewicz.all @ LimitDynamics.all
+    RunIntegrity.all @ ReplayEvidence.all @ [ Evidence.init ] @ LemmaChain.all @ DepthSmoothness.all @ SplitResults.all @ EulerError.all @ PolyakLojasiewicz.all @ LimitDynamics.all
 
 /// Rate statements evaluated on a ladder of runs that differ only in depth.
 let ladder : Result<Ladder> list =
@@ -128,13 +128,13 @@ let architectures : Architecture list =
 /// for an MLP run: each has a sharper statement with the MLP's own constants (G.A.aposteriori → A.aposteriori,
 /// G.A.segments → A.aposteriori.segments, G.B.bound → B.bound, G.B.rate → B.rate,
 /// G.A.split → A.split, G.A.split.segments → A.split.segments), and the MLP's results (its lemma
-/// chain, E.replay and E.claims, Polyak–Łojasiewicz and limit results) are not listed for the other architectures
-/// (E.init is, through `evidenceEveryArchitecture`).
-let blockSingleRun : Result<Run> list = GenericResults.all @ GenericSplit.all @ GenericEuler.all @ GenericClaims.all
+/// chain, Polyak–Łojasiewicz and limit results) are not listed for the other architectures (the evidence results
+/// are, through `evidenceEveryArchitecture`).
+let blockSingleRun : Result<Run> list = GenericResults.all @ GenericSplit.all @ GenericEuler.all
 
 /// The evidence results stated once for every architecture and listed for the MLP in `singleRun`: on a run of any other
-/// architecture they are evaluated through the same code (E.init; docs/theorems/Evidence.md).
-let evidenceEveryArchitecture : Result<Run> list = [ Evidence.init ]
+/// architecture they are evaluated through the same code (E.replay, E.claims, E.init; docs/theorems/Evidence.md).
+let evidenceEveryArchitecture : Result<Run> list = ReplayEvidence.all @ [ Evidence.init ]
 
 /// Every single-run result listed for a run of an architecture other than the MLP.
 let blockRunResults : Result<Run> list = evidenceEveryArchitecture @ blockSingleRun

@@ -90,7 +90,7 @@ let ``A.aposteriori: a snapshot with one layer bumped → violated`` () =
     data.W.[last] <- w
     // read from a file, the bump is caught by the replay, and the result loses its per-iterate evidence
     let fromFile = Run(data)
-    Assert.True(Verdict.isViolated (Result.evaluate Evidence.replay fromFile).Verdict)
+    Assert.True(Verdict.isViolated (Result.evaluate ReplayEvidence.replay fromFile).Verdict)
     Assert.True(Verdict.isHypothesisNotMet (Result.evaluate DepthSmoothness.aposterioriSegments fromFile).Verdict)
     // the comparison itself: evidence built from the faithful weights, then the snapshot bumped in place
     data.W.[last] <- Array.copy original

@@ -11,6 +11,14 @@ open ResOdeProofs.Properties.BlockProperties
 
 let private hypothesesMet (e: Evaluation) = e.Hypotheses |> List.forall (fun (_, ok, _) -> ok)
 
+/// The run with its snapshots' θ and its trace replaced (the rest shared), opened for the results.
+let private rebuilt (run: Run) (label: string) (theta: float[][]) (trace: System.Collections.Generic.IReadOnlyDictionary<string, float[]>) =
+    let d = run.Data
+    Registry.openRun (
+        RunData(Directory = d.Directory + label, Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
+                Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
+                Steps = d.Steps, Theta = theta, Losses = d.Losses, Trace = trace))
+
 /// The run with entry i of layer k of snapshot s moved by a relative `delta` (θ of the other snapshots shared).
 let private moved (run: Run) (s: int) (k: int) (i: int) (delta: float) =
     let d = run.Data
@@ -19,10 +27,7 @@ let private moved (run: Run) (s: int) (k: int) (i: int) (delta: float) =
     let at = k * run.ParameterCount + i
     t.[at] <- t.[at] * (1.0 + delta) + (if t.[at] = 0.0 then delta else 0.0)
     theta.[s] <- t
-    Registry.openRun (
-        RunData(Directory = d.Directory + " (moved)", Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
-                Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
-                Steps = d.Steps, Theta = theta, Losses = d.Losses, Trace = d.Trace))
+    rebuilt run " (moved)" theta d.Trace
 
 [<Fact(DisplayName = "E.init: the report example of every catalog block → holds, through the MLP's code path")>]
 let initHoldsOnBlocks () =
@@ -53,3 +58,48 @@ let initCatchesUnderstatedLipschitz () =
     declared.[part] <- 0.5 * float L * measured
     let e = Result.evaluate Evidence.init run
     Assert.True(Verdict.isViolated e.Verdict && hypothesesMet e, sprintf "%A" e.Verdict)
+
+// ---------------------------------------------------------------- E.replay on block runs (ReplayEvidence.fs)
+
+/// A one-layer run with snapshots every iteration or two (the segments the replay compares).
+let private oneLayer () =
+    trainBlock (BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 6, Snapshots = 4))
+
+[<Fact(DisplayName = "E.replay: the report example of every catalog block, run.json naming this engine build → holds, every segment compared bit for bit")>]
+let replayHoldsOnBlocks () =
+    for e in BlockCatalog.All |> Seq.filter (fun e -> not (isNull e.ReportExample)) do
+        let run = trainBlock (reportExample e)
+        let ev = Result.evaluate ReplayEvidence.replay run
+        Assert.True(Verdict.isHolds ev.Verdict, sprintf "%s: %A" e.Name ev.Verdict)
+        Assert.Equal(Some 0.0, ev.Measured)
+
+[<Fact(DisplayName = "E.replay: one entry of snapshot 2 of a one-layer run moved by 10⁻¹² (relative) → violated, hypotheses met")>]
+let replayCatchesMovedEntry () =
+    let run = oneLayer ()
+    Assert.True(Verdict.isHolds (Result.evaluate ReplayEvidence.replay run).Verdict)
+    let e = Result.evaluate ReplayEvidence.replay (moved run 2 1 0 1e-12)
+    match e.Verdict with
+    | Violated w ->
+        Assert.True(hypothesesMet e)
+        Assert.Contains("snapshot 2 weights vs the bit-exact replay from snapshot 1", w.Where)
+    | v -> failwithf "E.replay: expected violated, got %A" v
+
+[<Fact(DisplayName = "E.replay: a one-layer run naming another engine build → hypothesis not met (the block replay certifies no tolerance)")>]
+let replayUncertifiedOnBlocks () =
+    let run = oneLayer ()
+    run.Data.Meta.EngineBuild <- "commit:another-build"
+    match (Result.evaluate ReplayEvidence.replay run).Verdict with
+    | HypothesisNotMet why -> Assert.Contains("certifies no tolerance", sprintf "%A" why)
+    | v -> failwithf "E.replay: expected hypothesis not met, got %A" v
+
+[<Fact(DisplayName = "E.claims: one-layer run, step_max claimed halved at every iterate → violated")>]
+let claimsIdentityOnBlocks () =
+    let run = oneLayer ()
+    Assert.True(Verdict.isHolds (Result.evaluate ReplayEvidence.claims run).Verdict)
+    let d = run.Data
+    let t = System.Collections.Generic.Dictionary<string, float[]>(d.Trace)
+    t.["step_max"] <- t.["step_max"] |> Array.map (fun x -> 0.5 * x)
+    let halved = rebuilt run " (step_max halved)" d.Theta (t :> System.Collections.Generic.IReadOnlyDictionary<_, _>)
+    match (Result.evaluate ReplayEvidence.claims halved).Verdict with
+    | Violated w -> Assert.Contains("step_max", w.Where)
+    | v -> failwithf "E.claims: expected violated, got %A" v

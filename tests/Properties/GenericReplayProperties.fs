@@ -1,5 +1,6 @@
-/// The generic results read no producer's trace (GenericReplay): G.E.claims compares the recorded trace and losses of a
-/// generic-architecture run with the replay's columns; a rewritten entry is caught by it and changes no G.A verdict.
+/// The generic results read no producer's trace (GenericReplay): E.claims (stated once for every architecture,
+/// ReplayEvidence.fs) compares the recorded trace and losses of a generic-architecture run with the replay's columns; a
+/// rewritten entry is caught by it and changes no G.A verdict.
 module ResOdeProofs.Properties.GenericReplayProperties
 
 open System.Collections.Generic
@@ -30,20 +31,20 @@ let private rewritten (run: Run) (name: string) (j: int) (factor: float) =
 let private examples () =
     BlockCatalog.All |> Seq.filter (fun e -> not (isNull e.ReportExample)) |> Seq.map (fun e -> e.Name, trainBlock (reportExample e)) |> List.ofSeq
 
-[<Fact(DisplayName = "G.E.claims: report examples of every catalog block, and a clipped run → holds")>]
+[<Fact(DisplayName = "E.claims: the report example of every catalog block, and a clipped one-layer run → holds")>]
 let claimsHold () =
     let clipped = trainBlock (BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 4, Snapshots = 3, Clip = System.Nullable 0.05))
     for name, run in examples () @ [ "one-layer clipped", clipped ] do
-        let e = Result.evaluate GenericClaims.claims run
+        let e = Result.evaluate ReplayEvidence.claims run
         Assert.True(Verdict.isHolds e.Verdict, sprintf "%s: %A %A" name e.Verdict e.Notes)
         Assert.Empty(e.Notes)
 
-[<Fact(DisplayName = "G.E.claims: one entry of hidden_max, adjoint_sum_max, smooth_theta, step_max or the losses rewritten by one part in 10⁶ → violated")>]
+[<Fact(DisplayName = "E.claims: conv report example, one entry of hidden_max, adjoint_sum_max, smooth_theta, step_max or the losses rewritten by one part in 10⁶ → violated")>]
 let claimsCatchRewrite () =
     let _, run = examples () |> List.find (fun (n, _) -> n = "conv")
     let j = run.Steps.[1] + 1
     for name in [ "hidden_max"; "adjoint_sum_max"; "smooth_theta"; "step_max"; "fro_max_K2"; "losses" ] do
-        let v = verdict GenericClaims.claims (rewritten run name j (1.0 + 1e-6))
+        let v = verdict ReplayEvidence.claims (rewritten run name j (1.0 + 1e-6))
         Assert.True(Verdict.isViolated v, sprintf "%s rewritten at iteration %d: %A" name j v)
 
 [<Fact(DisplayName = "G.A.aposteriori: trace columns rewritten tenfold → the same bound and verdict (the trace is not read)")>]
@@ -54,4 +55,4 @@ let aposterioriIgnoresTrace () =
     for r in [ GenericResults.depthSmoothness; GenericResults.depthSmoothnessSegments; GenericSplit.split ] do
         let a, b = Result.evaluate r run, Result.evaluate r bad
         Assert.True(Verdict.isHolds a.Verdict && a.Verdict = b.Verdict, sprintf "%s: %A vs %A" r.Id a.Verdict b.Verdict)
-    Assert.True(Verdict.isViolated (verdict GenericClaims.claims bad))
+    Assert.True(Verdict.isViolated (verdict ReplayEvidence.claims bad))

@@ -149,7 +149,7 @@ let ``C.mu0: pl_ratio trace scaled below μ₀ → violated; C.plAlongRun → hy
         let run = train spec
         let ic = PolyakLojasiewicz.initConstants run
         let r0 = run.Trace("pl_ratio").Value.[0]
-        let claim = eval Evidence.claims (scalePlClaim (0.1 * ic.Mu0 / r0) run)
+        let claim = eval ReplayEvidence.claims (scalePlClaim (0.1 * ic.Mu0 / r0) run)
         let bad = scalePl (0.1 * ic.Mu0 / r0) run
         let e0 = eval PolyakLojasiewicz.initialPl bad
         let e1 = eval PolyakLojasiewicz.plAlongRun bad

@@ -152,7 +152,7 @@ let figure2Segments () =
     let faithful = train spec
     Assert.Equal<int[]>([| 0; 500; 1000 |], faithful.Steps)
     Assert.True(faithful.Evidence.Value.Segments |> Array.exists (fun s -> not s.Certified), "the segments were expected to be too long to certify")
-    let replay = Result.evaluate Evidence.replay faithful
+    let replay = Result.evaluate ReplayEvidence.replay faithful
     Assert.True(Verdict.isHolds replay.Verdict, sprintf "E.replay on the bit-exact claim: %A" replay.Verdict)
     let e = Result.evaluate SplitResults.splitSegments faithful
     Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
@@ -162,14 +162,14 @@ let figure2Segments () =
     let w1 = Array.copy bumped.W.[s1]
     w1.[17] <- w1.[17] + 1e-12
     bumped.W.[s1] <- w1
-    match (Result.evaluate Evidence.replay (Run(bumped))).Verdict with
+    match (Result.evaluate ReplayEvidence.replay (Run(bumped))).Verdict with
     | Violated w -> Assert.Contains("bit-exact replay", w.Where)
     | v -> failwithf "E.replay: expected Violated, got %A" v
     faithful.Data.Meta.EngineBuild <- "commit:another-build"
     match (Result.evaluate SplitResults.splitSegments faithful).Verdict with
     | HypothesisNotMet why -> Assert.Contains("does not name this engine build", sprintf "%A" why)
     | v -> failwithf "expected hypothesis not met, got %A" v
-    Assert.True(Verdict.isHypothesisNotMet (Result.evaluate Evidence.replay faithful).Verdict, "E.replay: another build named, segments uncertifiable")
+    Assert.True(Verdict.isHypothesisNotMet (Result.evaluate ReplayEvidence.replay faithful).Verdict, "E.replay: another build named, segments uncertifiable")
 
 /// The paper preset's second figure-2 run (fig2-tied-pl: L = 64, m = 64, n = 50, d = 16, η = 0.005/16), 50 iterations,
 /// 5 snapshots: one layer of the middle snapshot bumped by 0.001 is violated by A.split.segments.

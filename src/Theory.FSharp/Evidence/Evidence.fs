@@ -1,7 +1,7 @@
-/// The verifier's own evidence against the producer's claims (docs/theorems/Evidence.md): a gradient-descent
-/// replay of every snapshot segment, the producer's trace columns and declared initialization constants
-/// compared with what the verifier computes, and the check that a ladder of runs shares data, settings and
-/// the function of depth its initialization discretizes.
+/// The verifier's own evidence against the producer's claims (docs/theorems/Evidence.md): the rounding allowances of
+/// the replay, the declared initialization constants compared with snapshot 0 (E.init), and the check that a ladder of
+/// runs shares data, settings and the function of depth its initialization discretizes. The replay's statements
+/// E.replay and E.claims, which need every architecture's replay, are in ReplayEvidence.fs.
 module ResOdeProofs.Theory.Evidence
 
 open System
@@ -13,7 +13,7 @@ let private doc = "docs/theorems/Evidence.md"
 let private src = "derived here (docs/theorems/Evidence.md)"
 
 /// Unit roundoff of the producer's precision.
-let private unit (run: Run) = Replay.UnitRoundoff run.Data.Meta.Precision
+let unit (run: Run) = Replay.UnitRoundoff run.Data.Meta.Precision
 
 /// γ_N = N·u/(1 − N·u) with N = (L + 1)(n·d + P), u the producer's unit roundoff: the relative rounding of a quantity of a
 /// block run computed in another order (N at least the number of terms of the longest sum any column depends on through one
@@ -25,10 +25,10 @@ let blockRounding (run: Run) =
 
 /// τ of the replay: relative rounding of one gradient evaluation in the producer's precision (the MLP's sharper
 /// 4(m + d + n + L)u; any other architecture γ_N).
-let private tau (run: Run) = if run.IsMlp then Replay.GradientRounding(run.Shape, run.Setting.Samples, unit run) else blockRounding run
+let tau (run: Run) = if run.IsMlp then Replay.GradientRounding(run.Shape, run.Setting.Samples, unit run) else blockRounding run
 
 /// ‖Z‖_F over all layers and max_k ‖Z_k‖_F of snapshot s (Z_k = θ_k, for the MLP the pair W_k, V_k).
-let private zNorms (run: Run) (s: int) =
+let zNorms (run: Run) (s: int) =
     let per =
         if run.IsMlp then
             let md = run.Shape.LayerSize
@@ -79,170 +79,10 @@ let notGradientDescent (run: Run) =
         | None -> ""
     sprintf "not plain gradient descent (run.json optimizer '%s')%s" run.Setting.Optimizer dev
 
-let private hypGradientDescent : string * (Run -> HypothesisCheck) =
-    "plain or clipped gradient descent", fun run ->
-        if Replay.IsGradientDescent run.Data then Met(sprintf "optimizer %s" run.Setting.Optimizer)
-        else NotMet(notGradientDescent run)
-
-let private hypStart : string * (Run -> HypothesisCheck) =
+let hypStart : string * (Run -> HypothesisCheck) =
     "a snapshot at iteration 0", fun run ->
         if run.SnapshotCount > 0 && run.Steps.[0] = 0 then Met(sprintf "%d snapshots" run.SnapshotCount)
         else NotMet "no snapshot at iteration 0: the replay has no starting point"
-
-/// The certification statement of one segment.
-let private certification (seg: SegmentEvidence) =
-    let r = seg.Replay
-    let len = r.To - r.From
-    if not r.Finite then sprintf "iterations %d → %d: the replay from snapshot %d became non-finite" r.From r.To r.Snapshot
-    else
-        let spacing =
-            if r.CertifiableSpacing = 0 then "not even one step is certifiable at this precision"
-            else sprintf "its first %d iterations are certifiable: take snapshots at most %d iterations apart" r.CertifiableSpacing r.CertifiableSpacing
-        sprintf "iterations %d → %d: the tolerance E = %.3g exceeds %g of the weights' norm %.3g (perturbations grow up to %.3g×); %s"
-            r.From r.To r.WeightTolerance.[len] SegmentReplay.CertifyFraction r.StartNorm (Array.max r.Growth) spacing
-
-let private hypCertified : string * (Run -> HypothesisCheck) =
-    "every segment certifiable (tolerance ≤ 1% of the weights' norm) or claimed bit-exact", fun run ->
-        match run.Evidence with
-        | None -> NotMet "no replay (not gradient descent)"
-        | Some e ->
-            match e.Segments |> Array.filter (fun s -> not s.Certified), Replay.BitExactClaim run.Data with
-            | [||], _ -> Met(sprintf "%d segment(s), largest error growth %.3g×" e.Segments.Length (e.Segments |> Array.map (fun s -> Array.max s.Replay.Growth) |> Array.max))
-            | bad, null -> NotMet(bad |> Array.map certification |> String.concat "; ")
-            | bad, claim -> Met(sprintf "%d of %d segment(s) certified; the other %d compared bit for bit, since %s" (e.Segments.Length - bad.Length) e.Segments.Length bad.Length claim)
-
-/// The comparison of an uncertified segment covered by the bit-exact claim: the replay must land on the next recorded
-/// snapshot exactly (allowance 0), as the same program with the same thread count and vector width does.
-let private bitExactLanding (run: Run) (seg: SegmentEvidence) =
-    let r = seg.Replay
-    [ if r.Snapshot + 1 < run.SnapshotCount then
-        { Measured = (if r.Finite then r.EndDeviation else infinity); Bound = 0.0
-          Where = sprintf "snapshot %d weights vs the bit-exact replay from snapshot %d (‖ΔZ‖_F; worst layer k = %d)" (r.Snapshot + 1) r.Snapshot r.EndWorstLayer
-          When = sprintf "iteration %d (segment from snapshot %d, not certifiable: compared bit for bit)" r.To r.Snapshot } ]
-
-/// (E.replay) replaying gradient descent from every snapshot reproduces the next snapshot and every recorded loss.
-let replay : Result<Run> =
-  FlowRuns.gdOnly "E.claims (the flow is not replayed)"
-    { Id = "E.replay"
-      Title = "A gradient-descent replay reproduces the recorded snapshots and losses"
-      Source = src
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "From every snapshot s the verifier replays the declared (plain or clipped) gradient descent in float64 with the recorded data, η and activation; "
-        + "the next snapshot's weights lie within E + u‖Z‖ of the replay and every recorded loss within 2λE + 2(τℓ + 2√ℓδ + δ²), where E = 4·g·Σ(τ‖ηG‖ + u(‖Z‖ + ‖ηG‖)) "
-        + "is the producer's accumulated rounding grown by the measured growth g of a one-ulp perturbation, and λ bounds the loss' sensitivity. "
-        + "A segment whose E exceeds 1% of the weights' norm is not certifiable and is reported, never violated, unless run.json claims this engine's build, "
-        + "vector width and thread count: the replay is then the producer's own computation and must land on the next snapshot exactly."
-      Hypotheses = [ hypGradientDescent; hypStart; hypCertified ]
-      Conclusion =
-        fun run ->
-            let e = run.Evidence.Value
-            let checks =
-                [ for seg in e.Segments do
-                    if seg.Certified then
-                        for (m, b, where', j) in seg.Checks ->
-                            { Measured = m; Bound = b; Where = where'; When = sprintf "iteration %d (segment from snapshot %d)" j seg.Replay.Snapshot }
-                    else yield! bitExactLanding run seg ]
-            let ev = evaluation 0.0 checks [ "tau", tau run; "unit roundoff", unit run; "safety factor", Replay.Safety ] []
-            let growth = e.Segments |> Array.map (fun s -> Array.max s.Replay.Growth) |> Array.max
-            { ev with
-                Constants = ev.Constants @ [ "largest error growth", growth ]
-                Notes =
-                    [ if Verdict.isViolated ev.Verdict then
-                        "the recorded run is not the declared gradient descent: a modified snapshot or loss, or another optimizer (declare Adam, momentum or mini-batches in run.json \"optimizer\"; the gradient-descent results then say hypothesis not met)" ] } }
-
-/// Lipschitz factor in Z (Frobenius, all layers) of the columns the replay's tolerance E carries to every iterate.
-let private lipschitzColumns = [ "smooth_w", 2.0; "smooth_v", 2.0; "smooth_z", 2.0; "w_fro_max", 1.0; "v_fro_max", 1.0 ]
-
-/// Columns that are fixed functions of the weights, compared at snapshot iterates (relative τ).
-let private snapshotColumns = [ "grad_norm"; "pl_ratio"; "grad_w_max"; "grad_v_max"; "hidden_max"; "adjoint_sum_max"; "preact_min"; "preact_max"; "step_max" ]
-
-/// (E.claims) the producer's trace agrees with the verifier's columns and with the snapshots.
-let claims : Result<Run> =
-    { Id = "E.claims"
-      Title = "The producer's trace columns agree with the verifier's evidence"
-      Source = src
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "Each recorded trace column is a claim. Identities on any run: per layer ‖Z_k(s+1) − Z_k(s)‖ ≤ Σ step_max over the segment, and |smooth_z[j+1] − smooth_z[j]| ≤ 2·step_max[j]. "
-        + "On replayed gradient descent: the loss and the Lipschitz columns (smooth_*, *_fro_max) agree with the replay within f·E (f = 2 or 1) plus rounding at every iterate, "
-        + "the gradient, PL-ratio, hidden-state, adjoint and pre-activation columns and step_max agree at every snapshot iterate within τ relative."
-      Hypotheses = []
-      Conclusion =
-        fun run ->
-            let claimed name = run.ClaimedTrace name
-            let present = ResOdeProofs.Numerics.Training.TraceColumns.All |> Array.exists (fun struct (n, _) -> (claimed n).IsSome)
-            if not present then Evaluation.notApplicable "the run records no trace columns: nothing is claimed beyond the snapshots and losses"
-            else
-            let tau, u = tau run, unit run
-            let md, L = run.Shape.LayerSize, run.Setting.Depth
-            let checks =
-                [ // identities on the claims alone
-                  match claimed "step_max" with
-                  | Some step ->
-                      for s in 0 .. run.SnapshotCount - 2 do
-                          let a, b = run.Steps.[s], run.Steps.[s + 1]
-                          let budget = Seq.sum (seq { for j in a .. b - 1 -> step.[j] })
-                          let disp =
-                              Seq.max (seq { for k in 0 .. L - 1 ->
-                                               sqrt (Linalg.frobeniusDiff (run.W(s + 1)) (k * md) (run.W s) (k * md) md ** 2.0
-                                                     + Linalg.frobeniusDiff (run.V(s + 1)) (k * md) (run.V s) (k * md) md ** 2.0) })
-                          let _, zmax = zNorms run (s + 1)
-                          yield { Measured = disp; Bound = budget * (1.0 + tau) + 4.0 * u * zmax
-                                  Where = sprintf "max_k ‖Z_k(snapshot %d) − Z_k(snapshot %d)‖ = %.6g vs claimed Σ step_max = %.6g" (s + 1) s disp budget
-                                  When = sprintf "iterations %d → %d" a b }
-                      match claimed "smooth_z", claimed "w_fro_max", claimed "v_fro_max" with
-                      | Some sz, Some wf, Some vf ->
-                          for j in 0 .. sz.Length - 2 do
-                              let scale = max (max wf.[j] vf.[j]) (max wf.[j + 1] vf.[j + 1])
-                              yield { Measured = abs (sz.[j + 1] - sz.[j]); Bound = 2.0 * step.[j] * (1.0 + tau) + 8.0 * u * scale
-                                      Where = sprintf "claimed |smooth_z[j+1] − smooth_z[j]| = %.6g vs 2·claimed step_max = %.6g" (abs (sz.[j + 1] - sz.[j])) (2.0 * step.[j])
-                                      When = sprintf "iteration %d → %d" j (j + 1) }
-                      | _ -> ()
-                  | None -> ()
-                  // the claims against the replay
-                  match run.Evidence with
-                  | Some e ->
-                      for seg in e.Segments do
-                          let r = seg.Replay
-                          if seg.Certified && seg.Reproduced then
-                              let last = if r.Snapshot + 1 < run.SnapshotCount then r.To - r.From - 1 else r.To - r.From
-                              let verified name = r.Trace.[name]
-                              let scaleAt i = max (verified "w_fro_max").[i] (verified "v_fro_max").[i]
-                              for i in 0 .. last do
-                                  let j = r.From + i
-                                  match claimed "loss" with
-                                  | Some c ->
-                                      yield { Measured = abs (c.[j] - r.Losses.[i]); Bound = r.LossTolerance.[i]
-                                              Where = sprintf "claimed loss %.17g vs verified %.17g" c.[j] r.Losses.[i]; When = sprintf "iteration %d" j }
-                                  | None -> ()
-                                  for (name, f) in lipschitzColumns do
-                                      match claimed name with
-                                      | Some c ->
-                                          let v = (verified name).[i]
-                                          yield { Measured = abs (c.[j] - v); Bound = f * r.WeightTolerance.[i] + tau * abs v + 8.0 * u * scaleAt i
-                                                  Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[j] v; When = sprintf "iteration %d" j }
-                                      | None -> ()
-                              for name in snapshotColumns do
-                                  match claimed name with
-                                  | Some c when not (name = "step_max" && last < 0) ->
-                                      let v = (verified name).[0]
-                                      // pl_ratio = Σ‖G_k‖²/(Lℓ): relative 2τ from the squares, and the loss' own relative tolerance
-                                      let bound =
-                                          if name = "pl_ratio" then (abs v + abs c.[r.From]) * (2.0 * tau + r.LossTolerance.[0] / abs r.Losses.[0])
-                                          else tau * (abs v + abs c.[r.From]) + 8.0 * u * scaleAt 0
-                                      yield { Measured = abs (c.[r.From] - v); Bound = bound
-                                              Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[r.From] v; When = sprintf "snapshot %d (iteration %d)" r.Snapshot r.From }
-                                  | _ -> ()
-                  | None -> () ]
-            let notes =
-                [ match run.Evidence with
-                  | Some e when not e.Complete -> "segments that are not certified or not reproduced are compared through the identities only (see E.replay)"
-                  | None -> "no replay (not gradient descent, or a flow run): the claims are checked through the identities only"
-                  | _ -> () ]
-            evaluation 0.0 checks [ "tau", tau; "unit roundoff", u ] notes }
 
 /// (E.init) what run.json declares about the initialization agrees with snapshot 0.
 let init : Result<Run> =
@@ -282,8 +122,6 @@ let init : Result<Run> =
                 let e = evaluation 0.0 checks [ "measured L*max increment", L * inc; "tau", tau; "unit roundoff", u ] []
                 e }
 
-/// Every evidence check, for a registry.
-let all : Result<Run> list = [ replay; claims; init ]
 
 /// Why the coarser run `c` and the finer run `f` do not discretize one function of depth at initialization (None: they do):
 /// layer k of `c` (s = k/L_c) must equal layer k·L_f/L_c of `f` when that is an integer (within 8u(‖Z_c‖ + ‖Z_f‖ + L_f·max

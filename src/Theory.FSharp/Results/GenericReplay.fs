@@ -3,7 +3,7 @@
 /// every per-iterate quantity the generic results use recomputed from the replayed iterates (the columns of
 /// BlockTraceColumns, by the producer's own recording routine), and for plain gradient descent the pair quantities of
 /// G.A.split (the exact forcing E_k and the bracket coefficient a_k) with that result's recursion. The producer's trace is
-/// never read here: it is a claim, compared with these columns by G.E.claims.
+/// never read here: it is a claim, compared with these columns by E.claims (Evidence/ReplayEvidence.fs).
 module ResOdeProofs.Theory.GenericReplay
 
 open System

@@ -38,18 +38,18 @@ let hypPlainGd : string * (Run -> HypothesisCheck) =
 
 // ---------------------------------------------------------------- comparisons
 
-let private checksOf (run: Run) (st: Stretch) : Check seq =
-    let sz = st.Column "smooth_theta"
-    seq {
-        for j in st.From + 1 .. st.To do
-            yield { Measured = sz.[j]; Bound = st.Bound.[j]; Where = "max_k ‖θ_{k+1} − θ_k‖ (replayed iterate)"
-                    When = sprintf "iteration %d (t = %g)" j (float j * run.Setting.Eta) }
-        for s in 0 .. run.SnapshotCount - 1 do
-            let j = run.Steps.[s]
-            if j > st.From && j <= st.To then
-                yield { Measured = run.DepthIncrement s; Bound = st.Bound.[j]; Where = "max_k ‖θ_{k+1} − θ_k‖ (snapshot parameters)"
-                        When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
-    }
+/// The replayed stretches as one track of the family's comparison (SplitFamily.checks): the bound of each stretch on its
+/// iterates From + 1 .. To (a snapshot at To compared with the bound propagated to it), compared with max_k ‖θ_{k+1} − θ_k‖
+/// of every replayed iterate and with each later snapshot's max_k ‖θ_{k+1} − θ_k‖.
+let private track (sts: Stretch list) : SplitFamily.Track =
+    let bound = Array.create (sts.Head.Bound.Length) nan
+    bound.[sts.Head.From] <- sts.Head.Bound.[sts.Head.From]
+    for st in sts do
+        for j in st.From + 1 .. st.To do bound.[j] <- st.Bound.[j]
+    { Bound = bound
+      Iterates = [ for st in sts do let sz = st.Column "smooth_theta" in for j in st.From + 1 .. st.To -> j, sz.[j] ]
+      IterateLabel = "max_k ‖θ_{k+1} − θ_k‖ (replayed iterate)"
+      PairBounds = None }
 
 let private hypotheses =
     [ hypArchitecture; hypRequirements; hypEngineBlock; hypLipschitzInit; hypNotDiverged; hypPlainGd; hypSnapshots; hypFiniteReplay ]
@@ -63,37 +63,26 @@ let private constantsOf (sts: Stretch list) (run: Run) =
       "bound at the last iterate", finalBound
       "Grönwall with exact E_k only (no accumulated forcing), at the last iterate", finalPlain ]
 
+/// Any block's rows of the split form of result A (the statements: SplitFamily.fs).
+let family : SplitFamily.Family =
+    { Prefix = "G.A"; Doc = doc; Which = "any architecture"
+      Source = "paper §3 (finite training time), stated generically here (docs/theorems/GenericResults.md, G.A.split)"
+      Bracket = "for h_k = h_{k−1} + (1/L) f(θ_k, h_{k−1}), E_k is one extra backward pass of the block at mixed arguments and a_k = Σ_i ‖p^i_{k+1}‖ C_θθ the block's declared constant per pair and sample (part by part when the block declares a part bracket)"
+      Replay = "replayed from the snapshots through the block's Forward/Backward (BlockReplay)"
+      Compared = "with max_k ‖θ_{k+1} − θ_k‖ of every later snapshot's recorded parameters" }
+
 /// (G.A.split) from t = 0.
 let split : Result<Run> =
-    { Id = "G.A.split"
-      Title = "Depth-smoothness during training, any architecture: exact forcing from the block's backward pass"
-      Source = "paper §3 (finite training time), stated generically here (docs/theorems/GenericResults.md, G.A.split)"
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "For plain gradient descent on h_k = h_{k−1} + (1/L) f(θ_k, h_{k−1}) replayed from snapshot 0 with the block's Forward/Backward, max_k‖θ_{k+1}(t_j) − θ_k(t_j)‖ ≤ max_k u_k(j), "
-        + "u_k = min(x_k, ‖D_k‖ + r_k), D_k = Δ_k(0) − ηΣE_k the exact accumulated forcing (E_k = G(θ_k; h_k, p_{k+1}) − G_k, one extra backward pass), "
-        + "r_k = Σηa_k u_k the bracket bounded with the block's C_θθ per pair and sample; compared with max_k‖θ_{k+1} − θ_k‖ of every replayed iterate and with the snapshots' parameters (the producer's trace is not read)."
-      Hypotheses = hypotheses
-      Conclusion =
-        fun run ->
-            let st = (tracks run).FromZero.Value
-            let e = evaluation roundingRel (checksOf run st) [] []
-            { e with Constants = constantsOf [ st ] run; Notes = [ sprintf "architecture %s; C_θθ from %s" run.Architecture.Value.Name run.Architecture.Value.Doc ] } }
+    SplitFamily.splitResult family hypotheses (fun run ->
+        let st = (tracks run).FromZero.Value
+        SplitFamily.evaluate run (track [ st ]) (constantsOf [ st ] run)
+            [ sprintf "architecture %s; C_θθ from %s" run.Architecture.Value.Name run.Architecture.Value.Doc ])
 
 /// (G.A.split.segments) restarted at every snapshot from its recorded parameters.
 let splitSegments : Result<Run> =
-    { split with
-        Id = "G.A.split.segments"
-        Title = "Depth-smoothness during training, any architecture: exact forcing, restarted at each snapshot"
-        Statement =
-          "As G.A.split on each interval between snapshots, replayed from the snapshot's recorded parameters and started from its own Δ_k; "
-          + "each snapshot is compared with the bound propagated from the previous one, so a corrupted snapshot is measured against the replay of its predecessor."
-        Conclusion =
-          fun run ->
-            let sts = (tracks run).Segments |> List.map Option.get
-            let e = evaluation roundingRel (sts |> Seq.collect (checksOf run)) [] []
-            { e with Constants = constantsOf sts run } }
+    SplitFamily.splitSegmentsResult family hypotheses (fun run ->
+        let sts = (tracks run).Segments |> List.map Option.get
+        SplitFamily.evaluate run (track sts) (constantsOf sts run) [])
 
 /// The results of this file, for a registry.
 let all : Result<Run> list = [ split; splitSegments ]

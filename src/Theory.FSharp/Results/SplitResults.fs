@@ -311,36 +311,14 @@ let landingGap (run: Run) =
             (ends |> Array.map (fun s -> s.Replay.EndDeviation) |> Array.max),
             (ends |> Array.map (fun s -> s.Replay.EndWorstLayerDeviation) |> Array.max)
 
-/// ‖Z_{k+1} − Z_k‖_F of every pair (index k − 1) at snapshot s, from the recorded weights.
-let private recordedIncrements (run: Run) (s: int) =
-    let md = run.Shape.LayerSize
-    let w, v = run.W s, run.V s
-    Array.init (run.Setting.Depth - 1) (fun k0 ->
-        let a = Linalg.frobeniusDiff w ((k0 + 1) * md) w (k0 * md) md
-        let b = Linalg.frobeniusDiff v ((k0 + 1) * md) v (k0 * md) md
-        sqrt (a * a + b * b))
-
-/// Checks of a bound sequence against the trace's smooth_z (when present, max over pairs at every iterate) and, pair by
-/// pair, the recorded snapshot weights: each pair's increment against that pair's bound (A.split.pairs in
+/// A bound sequence of the recursion as the family's comparison reads it (SplitFamily.checks): the verifier's
+/// smooth_z column (when present) at every iterate, and each later snapshot pair by pair (A.split.pairs in
 /// docs/theorems/DepthSmoothness.md). The iterate-0 bound of A.split is the snapshot's own increments and is not compared.
-let private compareWithRun (run: Run) (bound: float[]) (pairs: float[][]) =
-    let sz = run.Trace "smooth_z"
-    seq {
-        match sz with
-        | Some sz ->
-            for j in 1 .. min (bound.Length - 1) (sz.Length - 1) ->
-                { Measured = sz.[j]; Bound = bound.[j]; Where = "max_k ‖Z_{k+1} − Z_k‖_F (trace smooth_z)"
-                  When = sprintf "iteration %d (t = %g)" j (float j * run.Setting.Eta) }
-        | None -> ()
-        for s in 1 .. run.SnapshotCount - 1 do
-            let j = run.Steps.[s]
-            if pairs.[s].Length > 0 then
-                let measured = recordedIncrements run s
-                for k0 in 0 .. measured.Length - 1 do
-                    yield { Measured = measured.[k0]; Bound = pairs.[s].[k0]
-                            Where = sprintf "‖Z_{k+1} − Z_k‖_F, pair k = %d (snapshot weights)" (k0 + 1)
-                            When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
-    }
+let private track (run: Run) (bound: float[]) (pairs: float[][]) : SplitFamily.Track =
+    { Bound = bound
+      Iterates = (match run.Trace "smooth_z" with Some sz -> [ for j in 1 .. min (bound.Length - 1) (sz.Length - 1) -> j, sz.[j] ] | None -> [])
+      IterateLabel = "max_k ‖Z_{k+1} − Z_k‖_F (trace smooth_z)"
+      PairBounds = Some pairs }
 
 /// The former comparison, max over pairs of the increments against max over pairs of the bounds (for a mutation test
 /// showing what the per-pair comparison adds).
@@ -366,7 +344,7 @@ let private snapshotTightness (run: Run) (bound: float[]) (pairs: float[][]) =
         let m = run.DepthIncrement s
         yield sprintf "tightness at snapshot %d (iteration %d), max over pairs" s j, (if m > 0.0 then bound.[j] / m else infinity)
         if pairs.[s].Length > 0 then
-            let worst = Array.map2 (fun b x -> if x > 0.0 then b / x else infinity) pairs.[s] (recordedIncrements run s) |> Array.max
+            let worst = Array.map2 (fun b x -> if x > 0.0 then b / x else infinity) pairs.[s] (SplitFamily.recordedIncrements run s) |> Array.max
             yield sprintf "tightness at snapshot %d, worst pair" s, worst ]
 
 let private splitConstants (run: Run) (b: SplitBounds) =
@@ -376,44 +354,27 @@ let private splitConstants (run: Run) (b: SplitBounds) =
       "landing gap max_s |Z(s+1) recorded - replayed| (all layers)", gap; "landing gap, worst layer", gapLayer
       "split recursion seconds", b.Seconds ]
 
-let private statementCore =
-    "For plain gradient descent, Δ_k(t_{j+1}) = Δ_k(t_j) − η(G_{k+1} − G_k)(Z^j) and L5.split give, per pair k and W/V part, "
-    + "‖Δ_k(t_j)‖ ≤ u_k^j = min(x_k^j, ‖D_k^j‖ + r_k^j) with D_k^{j+1} = D_k^j − ηE_k^j (exact matrices), r^{j+1} = r^j + η·a^j·u^j and "
-    + "x^{j+1} = u^j + η(a^j u^j + ‖E_k^j‖), E_k^j and a^j computed from the weights of iterate j (replayed from the snapshots, never read from the trace)"
+/// The MLP's rows of the split form of result A (the statements: SplitFamily.fs).
+let family : SplitFamily.Family =
+    { Prefix = "A"; Doc = aDoc; Which = ""
+      Source = "paper §3 (finite training time), split form derived here (docs/theorems/DepthSmoothness.md, A.split)"
+      Bracket = "per pair k and W/V part, with the coefficients a_WW, a_WV, a_VW of L5.split computed from the weights of iterate j"
+      Replay = "the engine's evidence replay from the snapshots (E.replay)"
+      Compared = "each pair's recorded increment at every later snapshot against that pair's bound" }
+
+let private hypotheses = [ smoothSigma; plainGd; float64Run; notDiverged; noFault; twoSnapshotsFromZero; withinBudget; replayStandsForRun ]
 
 /// (A.split) from t = 0.
 let split : Result<Run> =
-  FlowRuns.gdOnly "A.flow"
-    { Id = "A.split"
-      Title = "Depth-smoothness during training, exact state forcing (from t = 0)"
-      Source = "paper §3 (finite training time), split form derived here (docs/theorems/DepthSmoothness.md, A.split)"
-      Provenance = ProvedHere
-      Doc = aDoc
-      Statement = statementCore + "; started at the increments of snapshot 0 and compared at every iterate and snapshot."
-      Hypotheses = [ smoothSigma; plainGd; float64Run; notDiverged; noFault; twoSnapshotsFromZero; withinBudget; replayStandsForRun ]
-      Conclusion =
-        fun run ->
-            let b = bounds run
-            let e = evaluation roundingRel (compareWithRun run b.FromZero b.FromZeroPairs) [] []
-            { e with Constants = splitConstants run b @ snapshotTightness run b.FromZero b.FromZeroPairs } }
+    SplitFamily.splitResult family hypotheses (fun run ->
+        let b = bounds run
+        SplitFamily.evaluate run (track run b.FromZero b.FromZeroPairs) (splitConstants run b @ snapshotTightness run b.FromZero b.FromZeroPairs) [])
 
 /// (A.split.segments) restarted at every snapshot.
 let splitSegments : Result<Run> =
-  FlowRuns.gdOnly "A.flow"
-    { Id = "A.split.segments"
-      Title = "Depth-smoothness during training, exact state forcing, restarted at each snapshot"
-      Source = "paper §3 (finite training time), split form derived here (docs/theorems/DepthSmoothness.md, A.split)"
-      Provenance = ProvedHere
-      Doc = aDoc
-      Statement =
-        statementCore
-        + "; restarted at the recorded increments of every snapshot, each snapshot compared with the value propagated from the previous one."
-      Hypotheses = [ smoothSigma; plainGd; float64Run; notDiverged; noFault; twoSnapshotsFromZero; withinBudget; replayStandsForRun ]
-      Conclusion =
-        fun run ->
-            let b = bounds run
-            let e = evaluation roundingRel (compareWithRun run b.Segments b.SegmentPairs) [] []
-            { e with Constants = splitConstants run b @ snapshotTightness run b.Segments b.SegmentPairs } }
+    SplitFamily.splitSegmentsResult family hypotheses (fun run ->
+        let b = bounds run
+        SplitFamily.evaluate run (track run b.Segments b.SegmentPairs) (splitConstants run b @ snapshotTightness run b.Segments b.SegmentPairs) [])
 
 // The recursion joins the evidence replay on the runs where its cheap hypotheses hold (the replay's own verdict is
 // known only after the pass; the results check it).

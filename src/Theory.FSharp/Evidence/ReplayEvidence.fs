@@ -1,0 +1,359 @@
+/// E.replay and E.claims stated once for every architecture (docs/theorems/Evidence.md): the verifier's gradient-descent
+/// replay of every snapshot segment against the recorded snapshots, and the producer's trace columns against that replay.
+/// The statements are written here once, over what an architecture's replay supplies (`Replayed`): its segments (each
+/// certified with a tolerance for a foreign producer's rounding, or not), the rounding constants, and the comparisons of
+/// the recorded columns with the replayed ones. The paper's MLP supplies the sharper pieces of its own replay
+/// (Verification/Replay.cs: a measured error growth, hence a certified tolerance per segment, and columns compared
+/// within it); any other block supplies the replay through its Forward/Backward (Verification/BlockReplay.cs,
+/// GenericReplay.fs: no growth measured, so its segments are covered by the bit-exact claim only, and its columns are
+/// compared within γ_N).
+module ResOdeProofs.Theory.ReplayEvidence
+
+open System
+open ResOdeProofs.Numerics.Blocks
+open ResOdeProofs.Numerics.Training
+open ResOdeProofs.Numerics.Verification
+open ResOdeProofs.Theory
+open ResOdeProofs.Theory.Comparison
+
+let private doc = "docs/theorems/Evidence.md"
+let private src = "derived here (docs/theorems/Evidence.md)"
+
+// ---------------------------------------------------------------- what an architecture's replay supplies
+
+/// One snapshot segment as the statements read it, for any architecture.
+type ReplayedSegment =
+    { Snapshot: int
+      From: int
+      To: int
+      /// the replay stayed finite
+      Finite: bool
+      /// the architecture's tolerance for a foreign producer's rounding is certified on this segment
+      Certified: bool
+      /// why the segment is not certifiable, as the hypothesis states it ("" when it is)
+      Uncertifiable: string
+      /// the largest growth of a perturbation measured over the segment (NaN: the architecture measures none)
+      Growth: float
+      /// the comparisons within the certified tolerance (the next snapshot, then every recorded loss; empty unless certified)
+      Checks: Check list
+      /// ‖Z_recorded(s + 1) − Z_replay(To)‖_F and the worst layer (1-based); None when no snapshot ends the segment
+      Landing: (float * int) option }
+
+/// What an architecture's replay supplies to E.replay and E.claims.
+type Replayed =
+    { Segments: ReplayedSegment[]
+      /// the rounding constants the comparisons use (τ, u, …)
+      Constants: (string * float) list
+      /// the recorded trace columns and losses compared with the replayed ones
+      ClaimChecks: Check list
+      /// what the column comparison left out, and why
+      ClaimNotes: string list }
+
+/// The trace columns an architecture's producer records (the claims E.claims reads).
+let private traceColumns (run: Run) =
+    if run.IsMlp then TraceColumns.All |> Array.map (fun struct (n, _) -> n)
+    else
+        match run.Data.Block with
+        | null -> run.Data.Trace.Keys |> Seq.toArray
+        | block -> BlockTraceColumns.For block
+
+/// The column of max_k‖Z_{k+1} − Z_k‖ and the columns whose maximum bounds ‖Z_k‖ (MLP: smooth_z, w_fro_max and v_fro_max;
+/// any other block: smooth_theta, theta_fro_max).
+let private smoothColumns (run: Run) =
+    if run.IsMlp then "smooth_z", [ "w_fro_max"; "v_fro_max" ] else "smooth_theta", [ "theta_fro_max" ]
+
+/// ‖Z_k(s') − Z_k(s)‖_F of layer k (0-based) between two snapshots (Z_k = θ_k, for the MLP the pair W_k, V_k).
+let private layerDistance (run: Run) (s': int) (s: int) (k: int) =
+    if run.IsMlp then
+        let md = run.Shape.LayerSize
+        sqrt (Linalg.frobeniusDiff (run.W s') (k * md) (run.W s) (k * md) md ** 2.0 + Linalg.frobeniusDiff (run.V s') (k * md) (run.V s) (k * md) md ** 2.0)
+    else
+        let P = run.ParameterCount
+        Linalg.frobeniusDiff (run.Theta s') (k * P) (run.Theta s) (k * P) P
+
+// ---------------------------------------------------------------- the MLP's replay (Verification/Replay.cs)
+
+/// Lipschitz factor in Z (Frobenius, all layers) of the columns the replay's tolerance E carries to every iterate.
+let private lipschitzColumns = [ "smooth_w", 2.0; "smooth_v", 2.0; "smooth_z", 2.0; "w_fro_max", 1.0; "v_fro_max", 1.0 ]
+
+/// Columns that are fixed functions of the weights, compared at snapshot iterates (relative τ).
+let private snapshotColumns = [ "grad_norm"; "pl_ratio"; "grad_w_max"; "grad_v_max"; "hidden_max"; "adjoint_sum_max"; "preact_min"; "preact_max"; "step_max" ]
+
+/// The certification statement of one segment of the MLP's replay.
+let private certification (seg: SegmentEvidence) =
+    let r = seg.Replay
+    let len = r.To - r.From
+    if not r.Finite then sprintf "iterations %d → %d: the replay from snapshot %d became non-finite" r.From r.To r.Snapshot
+    else
+        let spacing =
+            if r.CertifiableSpacing = 0 then "not even one step is certifiable at this precision"
+            else sprintf "its first %d iterations are certifiable: take snapshots at most %d iterations apart" r.CertifiableSpacing r.CertifiableSpacing
+        sprintf "iterations %d → %d: the tolerance E = %.3g exceeds %g of the weights' norm %.3g (perturbations grow up to %.3g×); %s"
+            r.From r.To r.WeightTolerance.[len] SegmentReplay.CertifyFraction r.StartNorm (Array.max r.Growth) spacing
+
+/// The MLP's recorded columns against its replay: the loss and the Lipschitz columns at every iterate within f·E plus
+/// rounding, the columns that are functions of the weights at every snapshot iterate within τ relative.
+let private mlpClaimChecks (run: Run) (e: RunEvidence) =
+    let tau, u = Evidence.tau run, Evidence.unit run
+    let claimed name = run.ClaimedTrace name
+    [ for seg in e.Segments do
+        let r = seg.Replay
+        if seg.Certified && seg.Reproduced then
+            let last = if r.Snapshot + 1 < run.SnapshotCount then r.To - r.From - 1 else r.To - r.From
+            let verified name = r.Trace.[name]
+            let scaleAt i = max (verified "w_fro_max").[i] (verified "v_fro_max").[i]
+            for i in 0 .. last do
+                let j = r.From + i
+                match claimed "loss" with
+                | Some c ->
+                    yield { Measured = abs (c.[j] - r.Losses.[i]); Bound = r.LossTolerance.[i]
+                            Where = sprintf "claimed loss %.17g vs verified %.17g" c.[j] r.Losses.[i]; When = sprintf "iteration %d" j }
+                | None -> ()
+                for (name, f) in lipschitzColumns do
+                    match claimed name with
+                    | Some c ->
+                        let v = (verified name).[i]
+                        yield { Measured = abs (c.[j] - v); Bound = f * r.WeightTolerance.[i] + tau * abs v + 8.0 * u * scaleAt i
+                                Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[j] v; When = sprintf "iteration %d" j }
+                    | None -> ()
+            for name in snapshotColumns do
+                match claimed name with
+                | Some c when not (name = "step_max" && last < 0) ->
+                    let v = (verified name).[0]
+                    // pl_ratio = Σ‖G_k‖²/(Lℓ): relative 2τ from the squares, and the loss' own relative tolerance
+                    let bound =
+                        if name = "pl_ratio" then (abs v + abs c.[r.From]) * (2.0 * tau + r.LossTolerance.[0] / abs r.Losses.[0])
+                        else tau * (abs v + abs c.[r.From]) + 8.0 * u * scaleAt 0
+                    yield { Measured = abs (c.[r.From] - v); Bound = bound
+                            Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[r.From] v; When = sprintf "snapshot %d (iteration %d)" r.Snapshot r.From }
+                | _ -> () ]
+
+/// What the MLP's replay supplies: every segment with its certified tolerance (E from the measured growth), the
+/// comparisons of the next snapshot and every loss within it.
+let private mlpReplayed (run: Run) : Result<Replayed, string> =
+    match run.Evidence with
+    | None -> Error "no replay (not gradient descent)"
+    | Some e ->
+        let segments =
+            e.Segments |> Array.map (fun seg ->
+                let r = seg.Replay
+                { Snapshot = r.Snapshot; From = r.From; To = r.To; Finite = r.Finite; Certified = seg.Certified
+                  Uncertifiable = (if seg.Certified then "" else certification seg)
+                  Growth = Array.max r.Growth
+                  Checks =
+                    [ for (m, b, where', j) in seg.Checks ->
+                        { Measured = m; Bound = b; Where = where'; When = sprintf "iteration %d (segment from snapshot %d)" j r.Snapshot } ]
+                  Landing = (if r.Snapshot + 1 < run.SnapshotCount then Some(r.EndDeviation, r.EndWorstLayer) else None) })
+        Ok { Segments = segments
+             Constants = [ "tau", Evidence.tau run; "unit roundoff", Evidence.unit run; "safety factor", Replay.Safety ]
+             ClaimChecks = mlpClaimChecks run e
+             ClaimNotes = (if e.Complete then [] else [ "segments that are not certified or not reproduced are compared through the identities only (see E.replay)" ]) }
+
+// ---------------------------------------------------------------- any other block's replay (Verification/BlockReplay.cs)
+
+/// Whether a block segment's replay is the recorded computation: it lands on the next snapshot bit for bit (the last
+/// interval, which may end without a snapshot, counts as landing).
+let private landsExactly (run: Run) (s: int) (st: GenericReplay.Stretch) =
+    if s + 1 < run.SnapshotCount then
+        let t = run.Theta(s + 1)
+        t.Length = st.EndTheta.Length && Array.forall2 (fun (a: float) b -> a = b) t st.EndTheta
+    else true
+
+/// Block columns not compared (the clipping fraction counts layers; it enters no bound).
+let private skipped = set [ "clip_fraction" ]
+
+/// A block's recorded columns and losses against the replay of the interval containing the iterate, within
+/// γ_N(|recorded| + |recomputed|): at every iterate of an interval whose replay lands bit for bit (and the one before it
+/// too), else at its first iterate, whose parameters are the snapshot's.
+let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * GenericReplay.Stretch) list) =
+    let gamma = Evidence.blockRounding run
+    let recorded =
+        [ for c in BlockTraceColumns.For block do
+            if not (skipped.Contains c) then
+                match run.ClaimedTrace c with
+                | Some v -> yield c, v
+                | None -> ()
+          yield "loss (losses.npy)", run.Losses ]
+    let byIndex = Map.ofList segs
+    let partial = ResizeArray()
+    let checks =
+        [ for (s, st) in segs do
+            let full = landsExactly run s st && (s = 0 || (match byIndex.TryFind(s - 1) with Some p -> landsExactly run (s - 1) p | None -> false))
+            if not full then partial.Add(sprintf "iterations %d → %d" st.From st.To)
+            // the iterate of the next snapshot belongs to the next interval (it is replayed from that snapshot)
+            let last = if full then (if s + 1 < run.SnapshotCount && byIndex.ContainsKey(s + 1) then st.To - 1 else st.To) else st.From
+            for (name, rec') in recorded do
+                let v = st.Column(if name.StartsWith "loss" then "loss" else name)
+                for j in st.From .. min last (rec'.Length - 1) do
+                    let c, r = rec'.[j], v.[j]
+                    if not (Double.IsNaN c && Double.IsNaN r) && not (name = "step_max" && j = rec'.Length - 1) then
+                        let diff = if Double.IsNaN c || Double.IsNaN r then infinity else abs (c - r)
+                        yield { Measured = diff; Bound = gamma * (abs c + abs r)
+                                Where = sprintf "recorded %s %.17g vs recomputed %.17g" name c r
+                                When = sprintf "iteration %d (replayed from snapshot %d)" j s } ]
+    checks,
+    [ if partial.Count > 0 then
+        sprintf "the replay does not land bit for bit on the recording in %s: there the columns are compared at the interval's first iterate only" (String.concat ", " partial) ]
+
+/// What a block's replay supplies: every segment replayed from its snapshot through the block's Forward/Backward. No
+/// perturbation growth is measured, so no tolerance is certified for a foreign producer: each segment is covered by the
+/// bit-exact claim only. The columns are compared within γ_N (`blockClaimChecks`).
+let private blockReplayed (run: Run) : Result<Replayed, string> =
+    match run.Data.Block with
+    | null -> Error(sprintf "architecture '%s' is not registered in the engine's BlockCatalog (the replay needs its Backward)" run.Setting.Architecture)
+    | _ when not (Replay.IsGradientDescent run.Data) -> Error "no replay (not gradient descent)"
+    | _ when run.SnapshotCount = 0 || run.Steps.[0] <> 0 -> Error "no snapshot at iteration 0: the replay has no starting point"
+    | block ->
+        let tracks = GenericReplay.tracks run
+        let P, L = run.ParameterCount, run.Setting.Depth
+        let last = GenericReplay.lastIterate run
+        let stretches =
+            [ for s in 0 .. run.SnapshotCount - 1 do
+                let a = run.Steps.[s]
+                let b = if s + 1 < run.SnapshotCount then run.Steps.[s + 1] else last
+                if b > a then yield s, a, b ]
+        let segments =
+            List.map2 (fun (s, a, b) (st: GenericReplay.Stretch option) ->
+                let landing =
+                    if s + 1 >= run.SnapshotCount then None
+                    else
+                        match st with
+                        | None -> Some(infinity, 0)
+                        | Some st ->
+                            let t = run.Theta(s + 1)
+                            let per = Array.init L (fun k -> Linalg.frobeniusDiff t (k * P) st.EndTheta (k * P) P)
+                            let worst = Array.IndexOf(per, Array.max per)
+                            Some(sqrt (per |> Array.sumBy (fun x -> x * x)), worst + 1)
+                { Snapshot = s; From = a; To = b; Finite = st.IsSome; Certified = false
+                  Uncertifiable =
+                    (if st.IsNone then sprintf "iterations %d → %d: the replay from snapshot %d became non-finite" a b s
+                     else sprintf "iterations %d → %d: the block replay measures no growth of a rounding perturbation, so it certifies no tolerance for another producer" a b)
+                  Growth = nan; Checks = []; Landing = landing }) stretches tracks.Segments
+            |> Array.ofList
+        let finite = List.zip stretches tracks.Segments |> List.choose (fun ((s, _, _), st) -> st |> Option.map (fun st -> s, st))
+        let checks, notes = blockClaimChecks run block finite
+        Ok { Segments = segments
+             Constants = [ "tau", Evidence.tau run; "unit roundoff", Evidence.unit run ]
+             ClaimChecks = checks
+             ClaimNotes =
+                notes @ [ if finite.Length < segments.Length then "intervals whose replay left the finite numbers are compared through the identities only (see E.replay)" ] }
+
+/// The replay of a run, supplied by its architecture (Error: why there is none).
+let replayed (run: Run) : Result<Replayed, string> = if run.IsMlp then mlpReplayed run else blockReplayed run
+
+// ---------------------------------------------------------------- the statements, once
+
+let private hypGradientDescent : string * (Run -> HypothesisCheck) =
+    "plain or clipped gradient descent", fun run ->
+        if Replay.IsGradientDescent run.Data then Met(sprintf "optimizer %s" run.Setting.Optimizer)
+        else NotMet(Evidence.notGradientDescent run)
+
+let private hypCertified : string * (Run -> HypothesisCheck) =
+    "every segment certifiable (tolerance ≤ 1% of the weights' norm) or claimed bit-exact", fun run ->
+        match replayed run with
+        | Error why -> NotMet why
+        | Ok e ->
+            match e.Segments |> Array.filter (fun s -> not s.Certified), Replay.BitExactClaim run.Data with
+            | [||], _ -> Met(sprintf "%d segment(s), largest error growth %.3g×" e.Segments.Length (e.Segments |> Array.map (fun s -> s.Growth) |> Array.fold max 1.0))
+            | bad, null -> NotMet(bad |> Array.map (fun s -> s.Uncertifiable) |> String.concat "; ")
+            | bad, claim -> Met(sprintf "%d of %d segment(s) certified; the other %d compared bit for bit, since %s" (e.Segments.Length - bad.Length) e.Segments.Length bad.Length claim)
+
+/// The comparison of an uncertified segment covered by the bit-exact claim: the replay must land on the next recorded
+/// snapshot exactly (allowance 0), as the same program with the same thread count and vector width does.
+let private bitExactLanding (seg: ReplayedSegment) =
+    [ match seg.Landing with
+      | Some (d, worst) ->
+          { Measured = (if seg.Finite then d else infinity); Bound = 0.0
+            Where = sprintf "snapshot %d weights vs the bit-exact replay from snapshot %d (‖ΔZ‖_F; worst layer k = %d)" (seg.Snapshot + 1) seg.Snapshot worst
+            When = sprintf "iteration %d (segment from snapshot %d, not certifiable: compared bit for bit)" seg.To seg.Snapshot }
+      | None -> () ]
+
+/// (E.replay) replaying gradient descent from every snapshot reproduces the next snapshot and every recorded loss.
+let replay : Result<Run> =
+  FlowRuns.gdOnly "E.claims (the flow is not replayed)"
+    { Id = "E.replay"
+      Title = "A gradient-descent replay reproduces the recorded snapshots and losses"
+      Source = src
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "From every snapshot s the verifier replays the declared (plain or clipped) gradient descent in float64 with the recorded data, η and activation "
+        + "(any architecture: the MLP through its kernels, any other block through its Forward/Backward); on a certified segment "
+        + "the next snapshot's weights lie within E + u‖Z‖ of the replay and every recorded loss within 2λE + 2(τℓ + 2√ℓδ + δ²), where E = 4·g·Σ(τ‖ηG‖ + u(‖Z‖ + ‖ηG‖)) "
+        + "is the producer's accumulated rounding grown by the measured growth g of a one-ulp perturbation, and λ bounds the loss' sensitivity. "
+        + "A segment whose E exceeds 1% of the weights' norm, or whose architecture measures no growth (every block but the MLP), is not certifiable and is reported, "
+        + "never violated, unless run.json claims this engine's build, vector width and thread count: the replay is then the producer's own computation and must land "
+        + "on the next snapshot exactly."
+      Hypotheses = [ hypGradientDescent; Evidence.hypStart; hypCertified ]
+      Conclusion =
+        fun run ->
+            match replayed run with
+            | Error why -> Evaluation.notApplicable why
+            | Ok e ->
+                let checks = [ for seg in e.Segments do if seg.Certified then yield! seg.Checks else yield! bitExactLanding seg ]
+                let ev = evaluation 0.0 checks e.Constants []
+                let growth = e.Segments |> Array.map (fun s -> s.Growth) |> Array.filter (fun g -> not (Double.IsNaN g))
+                { ev with
+                    Constants = ev.Constants @ [ if growth.Length > 0 then "largest error growth", Array.max growth ]
+                    Notes =
+                        [ if Verdict.isViolated ev.Verdict then
+                            "the recorded run is not the declared gradient descent: a modified snapshot or loss, or another optimizer (declare Adam, momentum or mini-batches in run.json \"optimizer\"; the gradient-descent results then say hypothesis not met)" ] } }
+
+/// (E.claims) the producer's trace agrees with the verifier's columns and with the snapshots.
+let claims : Result<Run> =
+    { Id = "E.claims"
+      Title = "The producer's trace columns agree with the verifier's evidence"
+      Source = src
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "Each recorded trace column is a claim. Identities on any run (Z_k = θ_k, for the MLP the pair W_k, V_k): per layer ‖Z_k(s+1) − Z_k(s)‖ ≤ Σ step_max over the segment, "
+        + "and |smooth[j+1] − smooth[j]| ≤ 2·step_max[j] for smooth = max_k‖Z_{k+1} − Z_k‖ (smooth_z; other blocks smooth_theta). "
+        + "On replayed gradient descent, the MLP: the loss and the Lipschitz columns (smooth_*, *_fro_max) agree with the replay within f·E (f = 2 or 1) plus rounding at every iterate, "
+        + "the gradient, PL-ratio, hidden-state, adjoint and pre-activation columns and step_max agree at every snapshot iterate within τ relative; "
+        + "any other block: every recorded column and loss agrees with the column recomputed from the replay within γ_N(|recorded| + |recomputed|), γ_N = Nu/(1 − Nu), "
+        + "N = (L + 1)(nd + P), at every iterate of an interval whose replay lands on the next snapshot bit for bit, else at the interval's first iterate."
+      Hypotheses = []
+      Conclusion =
+        fun run ->
+            let claimed name = run.ClaimedTrace name
+            let evidence = replayed run
+            let replayChecks = match evidence with Ok e -> e.ClaimChecks | Error _ -> []
+            let present = traceColumns run |> Array.exists (fun n -> (claimed n).IsSome)
+            if not present && replayChecks.IsEmpty then Evaluation.notApplicable "the run records no trace columns: nothing is claimed beyond the snapshots and losses"
+            else
+            let tau, u = Evidence.tau run, Evidence.unit run
+            let L = run.Setting.Depth
+            let smooth, scales = smoothColumns run
+            let checks =
+                [ // identities on the claims alone
+                  match claimed "step_max" with
+                  | Some step ->
+                      for s in 0 .. run.SnapshotCount - 2 do
+                          let a, b = run.Steps.[s], run.Steps.[s + 1]
+                          let budget = Seq.sum (seq { for j in a .. b - 1 -> step.[j] })
+                          let disp = Seq.max (seq { for k in 0 .. L - 1 -> layerDistance run (s + 1) s k })
+                          let _, zmax = Evidence.zNorms run (s + 1)
+                          yield { Measured = disp; Bound = budget * (1.0 + tau) + 4.0 * u * zmax
+                                  Where = sprintf "max_k ‖Z_k(snapshot %d) − Z_k(snapshot %d)‖ = %.6g vs claimed Σ step_max = %.6g" (s + 1) s disp budget
+                                  When = sprintf "iterations %d → %d" a b }
+                      match claimed smooth, scales |> List.map claimed with
+                      | Some sz, fros when fros |> List.forall Option.isSome ->
+                          let fros = fros |> List.map Option.get
+                          for j in 0 .. sz.Length - 2 do
+                              let scale = fros |> List.map (fun f -> max f.[j] f.[j + 1]) |> List.max
+                              yield { Measured = abs (sz.[j + 1] - sz.[j]); Bound = 2.0 * step.[j] * (1.0 + tau) + 8.0 * u * scale
+                                      Where = sprintf "claimed |%s[j+1] − %s[j]| = %.6g vs 2·claimed step_max = %.6g" smooth smooth (abs (sz.[j + 1] - sz.[j])) (2.0 * step.[j])
+                                      When = sprintf "iteration %d → %d" j (j + 1) }
+                      | _ -> ()
+                  | None -> ()
+                  // the claims against the replay
+                  yield! replayChecks ]
+            let notes =
+                match evidence with
+                | Ok e -> e.ClaimNotes
+                | Error _ -> [ "no replay (not gradient descent, or a flow run): the claims are checked through the identities only" ]
+            evaluation 0.0 checks [ "tau", tau; "unit roundoff", u ] notes }
+
+/// E.replay and E.claims, for a registry (with E.init: `Registry.evidenceEveryArchitecture`).
+let all : Result<Run> list = [ replay; claims ]

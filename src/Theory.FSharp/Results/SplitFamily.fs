@@ -1,0 +1,107 @@
+/// The split form of result A stated once for every architecture (docs/theorems/DepthSmoothness.md, "A.split";
+/// docs/theorems/GenericResults.md, "G.A.split"): the recursion on the layer increments Δ_k = Z_{k+1} − Z_k with the
+/// exact state forcing E_k, started at snapshot 0 (A.split, G.A.split) or restarted at every snapshot (A.split.segments,
+/// G.A.split.segments), and the comparison of the bound with the replayed iterates and the recorded snapshots. Each
+/// statement and the comparison are written here once. An architecture supplies the ingredients: the bound per iterate
+/// from its replay (`Track`), the bracket coefficients behind it, and whether it bounds each pair or only the maximum.
+/// The paper's MLP supplies sharper ones of its own (SplitResults.fs: W/V parts with the coefficients of L5.split, one
+/// bound per pair, the recursion fed by the engine's evidence replay; rows A.*); any block supplies them from its
+/// declared C_θθ and its Forward/Backward (GenericSplit.fs, GenericReplay.fs; rows G.A.*).
+module ResOdeProofs.Theory.SplitFamily
+
+open ResOdeProofs.Theory
+open ResOdeProofs.Theory.Comparison
+
+/// What names and describes an architecture's rows of the split form of result A; the statements are written below once.
+type Family =
+    { /// row id prefix: "A" (the MLP's sharper ingredients) or "G.A" (any block, from its declared constants)
+      Prefix: string
+      Doc: string
+      Source: string
+      /// how the titles name the architecture ("" for the MLP: its rows are the paper's)
+      Which: string
+      /// the bracket bound a_k and the parts the recursion runs on
+      Bracket: string
+      /// how the replayed iterates are computed
+      Replay: string
+      /// what is compared at the snapshots
+      Compared: string }
+
+/// One bound sequence of the recursion, with what it is compared with (indices are iterates).
+type Track =
+    { /// the bound on max_k ‖Δ_k‖ at every iterate the recursion reached
+      Bound: float[]
+      /// (iterate j, measured max_k ‖Δ_k(j)‖) at the replayed iterates, the verifier's own values
+      Iterates: (int * float) list
+      /// how the comparisons of `Iterates` name the measured value
+      IterateLabel: string
+      /// per snapshot s ≥ 1, the bound of each pair k, k + 1 (index k − 1) when the architecture bounds the pairs one by
+      /// one; None: the snapshot's max_k ‖Δ_k‖ is compared with `Bound`
+      PairBounds: float[][] option }
+
+/// ‖Z_{k+1} − Z_k‖_F of every pair (index k − 1) at snapshot s, from the recorded parameters (Z_k = θ_k, for the MLP the
+/// pair W_k, V_k).
+let recordedIncrements (run: Run) (s: int) =
+    if run.IsMlp then
+        let md = run.Shape.LayerSize
+        let w, v = run.W s, run.V s
+        Array.init (run.Setting.Depth - 1) (fun k0 ->
+            let a = Linalg.frobeniusDiff w ((k0 + 1) * md) w (k0 * md) md
+            let b = Linalg.frobeniusDiff v ((k0 + 1) * md) v (k0 * md) md
+            sqrt (a * a + b * b))
+    else
+        let P, t = run.ParameterCount, run.Theta s
+        Array.init (run.Setting.Depth - 1) (fun k0 -> Linalg.frobeniusDiff t ((k0 + 1) * P) t (k0 * P) P)
+
+/// Every comparison of a track: the replayed iterates against the bound, then every later snapshot's recorded
+/// increments, pair by pair against each pair's bound or as max_k against the bound.
+let checks (run: Run) (t: Track) : Check seq =
+    seq {
+        for (j, m) in t.Iterates ->
+            { Measured = m; Bound = t.Bound.[j]; Where = t.IterateLabel; When = sprintf "iteration %d (t = %g)" j (float j * run.Setting.Eta) }
+        for s in 1 .. run.SnapshotCount - 1 do
+            let j = run.Steps.[s]
+            match t.PairBounds with
+            | Some pairs ->
+                if pairs.[s].Length > 0 then
+                    let measured = recordedIncrements run s
+                    for k0 in 0 .. measured.Length - 1 do
+                        yield { Measured = measured.[k0]; Bound = pairs.[s].[k0]
+                                Where = sprintf "‖Z_{k+1} − Z_k‖_F, pair k = %d (snapshot weights)" (k0 + 1)
+                                When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
+            | None ->
+                if j > 0 && j < t.Bound.Length then
+                    yield { Measured = run.DepthIncrement s; Bound = t.Bound.[j]; Where = "max_k ‖θ_{k+1} − θ_k‖ (snapshot parameters)"
+                            When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
+    }
+
+/// The evaluation of a track (the worst comparison decides, with the float64 rounding allowance), with the
+/// architecture's constants and notes.
+let evaluate (run: Run) (t: Track) (constants: (string * float) list) (notes: string list) : Evaluation =
+    let e = evaluation roundingRel (checks run t) [] []
+    { e with Constants = constants; Notes = notes }
+
+let private title (f: Family) (what: string) =
+    if f.Which = "" then sprintf "Depth-smoothness during training, exact state forcing%s" what
+    else sprintf "Depth-smoothness during training, %s: exact state forcing%s" f.Which what
+
+let private statement (f: Family) (start: string) =
+    "For plain gradient descent, Δ_k = Z_{k+1} − Z_k obeys Δ_k(t_{j+1}) = Δ_k(t_j) − η(G_{k+1} − G_k)(Z^j) with G_{k+1} − G_k = [G(Z_{k+1}; h_k, p_{k+1}) − G(Z_k; h_k, p_{k+1})] + E_k, "
+    + "E_k = G(Z_k; h_k, p_{k+1}) − G_k computed exactly at the states of iterate j and the bracket at most a_k‖Δ_k‖; so ‖Δ_k(t_j)‖ ≤ u_k^j = min(x_k^j, ‖D_k^j‖ + r_k^j) "
+    + "with D_k^{j+1} = D_k^j − ηE_k^j (exact), r^{j+1} = r^j + η·a^j·u^j and x^{j+1} = u^j + η(a^j u^j + ‖E_k^j‖); "
+    + f.Bracket + "; the iterates are " + f.Replay + ", never read from the trace; " + start + "; compared with max_k ‖Δ_k‖ at every replayed iterate and " + f.Compared + "."
+
+let private result (f: Family) (suffix: string) (titled: string) (start: string) hypotheses (conclusion: Run -> Evaluation) : Result<Run> =
+  FlowRuns.gdOnly "A.flow"
+    { Id = f.Prefix + suffix; Title = title f titled; Source = f.Source; Provenance = ProvedHere; Doc = f.Doc
+      Statement = statement f start; Hypotheses = hypotheses; Conclusion = conclusion }
+
+/// (A.split, G.A.split) the recursion from t = 0.
+let splitResult (f: Family) (hypotheses: (string * (Run -> HypothesisCheck)) list) (conclusion: Run -> Evaluation) : Result<Run> =
+    result f ".split" " (from t = 0)" "started at the increments of snapshot 0" hypotheses conclusion
+
+/// (A.split.segments, G.A.split.segments) the recursion restarted at every snapshot.
+let splitSegmentsResult (f: Family) (hypotheses: (string * (Run -> HypothesisCheck)) list) (conclusion: Run -> Evaluation) : Result<Run> =
+    result f ".split.segments" ", restarted at each snapshot"
+        ("restarted at the recorded increments of every snapshot (each snapshot compared with the value propagated from the previous one, "
+         + "so a corrupted snapshot is measured against the replay of its predecessor)") hypotheses conclusion
