@@ -219,27 +219,68 @@ public sealed class FastPathTests(ITestOutputHelper output)
     {
         // relu and identity are exact (the 6e-8 bound below is half a float ulp). tanh and softplus run in float
         // arithmetic with the algorithms of the float64 test above, at most 14 and 8 float ulps (2^-24 each)
-        // from the exact values, so within 16 ulp = 2^-20. GELU runs in float arithmetic: exp within ~2 ulp, the
-        // FMA split of x² exact, Cody's rationals (≤ 8 Horner steps for numerator and denominator, one
-        // division) within ~8 ulp, the final products within 2 ulp: at most 16 ulp = 2^-20 relative to the
-        // value, and for gelu' = Φ + u·φ relative to |Φ| + |u·φ| (the sum cancels near u ≈ −0.75). Near the
-        // float underflow threshold (|u| ≳ 13) an absolute 16·2^-126 allows for subnormal rounding.
+        // from the exact values, so within 16 ulp = 2^-20. Near the float underflow threshold an absolute
+        // 16·2^-126 allows for subnormal rounding. GELU has its own test below.
         var rng = new System.Random(4);
         var x = Enumerable.Range(0, 40099).Select(_ => (float)((rng.NextDouble() - 0.5) * 40)).ToArray();
         foreach (var act in Enum.GetValues<ActivationKind>())
         {
+            if (act == ActivationKind.Gelu) continue;
             var s = new float[x.Length]; var sd = new float[x.Length];
             VectorActivations.Evaluate<float>(level, act, x, s, sd);
             for (int i = 0; i < x.Length; i++)
             {
                 double v = Activations.Value(act, x[i]), dv = Activations.Derivative(act, x[i]);
-                double cond = act == ActivationKind.Gelu ? Math.Abs(SpecialFunctions.NormalCdf(x[i])) + Math.Abs(x[i] * SpecialFunctions.NormalPdf(x[i])) : Math.Abs(dv);
                 bool exact = act is ActivationKind.Relu or ActivationKind.Identity;
                 double tol = exact ? 6.0e-8 : 9.5367431640625e-7, abs = exact ? 1e-45 : 16 * 1.1754943508222875e-38;
                 Assert.True(Math.Abs(s[i] - v) <= tol * Math.Abs(v) + abs, $"{level} {act}({x[i]:R}) = {s[i]:R} vs {v:R}");
-                Assert.True(Math.Abs(sd[i] - dv) <= tol * cond + abs, $"{level} {act}'({x[i]:R}) = {sd[i]:R} vs {dv:R}");
+                Assert.True(Math.Abs(sd[i] - dv) <= tol * Math.Abs(dv) + abs, $"{level} {act}'({x[i]:R}) = {sd[i]:R} vs {dv:R}");
             }
         }
+    }
+
+    /// <summary>
+    /// The float32 GELU (<c>ActivationKernels512.GeluF</c>) against the accurate float64 GELU at the same float inputs,
+    /// u = 2^-24 (a float's unit roundoff). Budget, worst case, every rounding ≤ u relative: e = exp(−t²/2) — the two
+    /// roundings of the reduced argument (≤ 0.35u each, |r| ≤ 0.35) ≤ 1u, the polynomial 0.17u from e^r, its five Horner
+    /// steps ≤ 5u scaled by |r·p|/(1 + r·p) ≤ 0.6: 3u, the last FMA 1u, the scaling exact while e is normal: ≤ 5.2u; Mills'
+    /// rational M: 0.33u from the function (coefficients as rounded), Horner on positive terms ≤ 4u (P) and 5u (Q), the
+    /// division 1u: ≤ 10.4u; the tail e·M one more: ≤ 16.6u. Φ = tail for x &lt; 0, 1 − tail ≤ ½·16.6u/½ + 1u otherwise:
+    /// ≤ 17.6u; gelu = x·Φ ≤ 18.6u. gelu' = Φ + x·φ with φ = fl(1/√(2π))·e (≤ 7.2u) and one FMA: ≤ 18.6u relative to
+    /// |Φ| + |xφ| (the sum cancels near x ≈ −0.75). The float64 reference is within 1e-15 relative. Bound: 19u. Where e
+    /// or a result is subnormal (|x| ≳ 13.2), each of e's scaling, the tail, the products and the FMA rounds with
+    /// absolute error ≤ 2^-150, carried through |x| ≤ 15 and M ≤ ½: ≤ 15·(½ + 1) + 1 ≤ 24 units of 2^-150 for gelu and
+    /// 15·(0.4 + 1) + 1.5 + 1 ≤ 24 for gelu'. Beyond |x| = 15 both sides are 0 or x to within 2^-160.
+    /// </summary>
+    [Theory(DisplayName = "vector gelu float32: → within its float error budget of the accurate gelu")]
+    [MemberData(nameof(Levels))]
+    public void VectorGeluAgreesInFloat32(SimdLevel level)
+    {
+        const double u = 5.9604644775390625e-8, tol = 19 * u, abs = 24 * 7.006492321624085e-46; // 2^-24; 24·2^-150
+        var pts = new List<float> { 0f, -0f, 15f, -15f, 13.2f, -13.2f, 14.5f, -14.5f, 1e-30f, -1e-30f, float.Epsilon, -float.Epsilon,
+            1e10f, -1e10f, float.MaxValue, float.MinValue, float.PositiveInfinity, float.NegativeInfinity, float.NaN };
+        for (int i = -170000; i <= 170000; i++) pts.Add(i * 1e-4f);
+        var rng = new System.Random(4);
+        for (int i = 0; i < 40000; i++) pts.Add((float)((rng.NextDouble() - 0.5) * 40));
+        var x = pts.ToArray();
+        var s = new float[x.Length]; var sd = new float[x.Length];
+        VectorActivations.Evaluate<float>(level, ActivationKind.Gelu, x, s, sd);
+        double worstValue = 0, worstDerivative = 0, worstAt = 0, worstDAt = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            if (float.IsNaN(x[i])) { Assert.True(float.IsNaN(s[i]) && float.IsNaN(sd[i])); continue; }
+            double v = Activations.Value(ActivationKind.Gelu, x[i]), dv = Activations.Derivative(ActivationKind.Gelu, x[i]);
+            double pdf = SpecialFunctions.NormalPdf(x[i]);
+            double cond = Math.Abs(SpecialFunctions.NormalCdf(x[i])) + (pdf == 0 ? 0 : Math.Abs(x[i] * pdf));
+            double ev = Math.Abs(s[i] - v), ed = Math.Abs(sd[i] - dv);
+            if (double.IsInfinity(v)) ev = s[i] == v ? 0 : double.PositiveInfinity;
+            if (ev > abs && ev / Math.Abs(v) > worstValue) (worstValue, worstAt) = (ev / Math.Abs(v), x[i]);
+            if (ed > abs && ed / cond > worstDerivative) (worstDerivative, worstDAt) = (ed / cond, x[i]);
+            Assert.True(ev <= tol * Math.Abs(v) + abs, $"{level} gelu({x[i]:R}) = {s[i]:R} vs {v:R}");
+            Assert.True(ed <= tol * cond + abs, $"{level} gelu'({x[i]:R}) = {sd[i]:R} vs {dv:R}");
+        }
+        output.WriteLine($"{level}: max |Δgelu|/|gelu| = {worstValue / u:F2}·2^-24 at u = {worstAt:R}; " +
+                         $"max |Δgelu'|/(|Φ| + |uφ|) = {worstDerivative / u:F2}·2^-24 at u = {worstDAt:R}");
     }
 
     [Theory(DisplayName = "ResNet fast path float32: → matches float64 within float32 rounding")]
