@@ -48,7 +48,10 @@ public sealed class Layerwise
         var h = new double[L + 1][][]; var p = new double[L + 1][][]; var pre = new double[L][][]; var sigma = new double[L][][];
         // Feature-major work rows: xT[c·n + i] is coordinate c of sample i.
         var hT = new double[d * n]; var uT = new double[m * n]; var tmp = new double[Math.Max(d, m) * n];
-        var sk = new double[m * n]; var dsig = new double[L][];
+        var sk = new double[m * n];
+        // σ'(u_k) of every layer, kept from the forward pass for the backward pass only: one buffer per thread, reused
+        // by the next evaluation (a verify evaluates one per snapshot; fresh memory for each cost more than the pass)
+        var dsig = DerivativeBuffer(L * m * n);
         h[0] = new double[n][];
         for (int i = 0; i < n; i++)
         {
@@ -71,7 +74,7 @@ public sealed class Layerwise
             for (int j = 0; j < m; j++)
                 for (int c = 0; c < d; c++) AddScaled(wk[j * d + c], hT.AsSpan(c * n, n), uT.AsSpan(j * n, n));
             pre[k - 1] = ToSampleMajor(uT, m, n);
-            var dk = dsig[k - 1] = new double[m * n];
+            var dk = dsig.AsSpan((k - 1) * m * n, m * n);
             Activations.Evaluate(act, uT, sk, dk);
             sigma[k - 1] = ToSampleMajor(sk, m, n);
             // h_k = h_{k−1} + (Σ_j V[r,j] σ_j) / L
@@ -120,7 +123,7 @@ public sealed class Layerwise
         for (int k = L; k >= 1; k--)
         {
             var wk = w.Slice((k - 1) * md, md); var vk = v.Slice((k - 1) * md, md);
-            var dk = dsig[k - 1];
+            var dk = dsig.AsSpan((k - 1) * m * n, m * n);
             var gwk = gw[k - 1] = new double[md]; var gvk = gv[k - 1] = new double[md];
             // a_j = Σ_r V[r,j] p_r, q_j = σ'(u_j)·a_j
             Array.Clear(qT);
@@ -147,6 +150,16 @@ public sealed class Layerwise
             p[k - 1] = ToSampleMajor(pT, d, n);
         }
         return new Layerwise { H = h, P = p, Pre = pre, Sigma = sigma, GW = gw, GV = gv, VtPMax = vtpMax, Loss = loss / n };
+    }
+
+    [ThreadStatic] private static double[]? t_derivatives;
+
+    /// <summary>This thread's buffer for σ' of every layer, grown to at least <paramref name="length"/> entries.</summary>
+    private static double[] DerivativeBuffer(int length)
+    {
+        var b = t_derivatives;
+        if (b is null || b.Length < length) t_derivatives = b = new double[length];
+        return b;
     }
 
     /// <summary>y ← y + α·x, lane by lane (one product and one sum per entry, no fused multiply-add); also the

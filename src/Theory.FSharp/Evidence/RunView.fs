@@ -108,6 +108,7 @@ type Run(data: RunData, architectures: Architecture list) as this =
           Fault = meta.Fault; Diverged = data.Diverged }
     let arch = architectures |> List.tryFind (fun a -> a.Name = data.Architecture.Name)
     let opNorms = Collections.Concurrent.ConcurrentDictionary<int, float[]>()
+    let layerOpNorms = Collections.Concurrent.ConcurrentDictionary<int, struct (float[] * float[])>()
 
     /// The verifier's evidence for plain and clipped gradient descent (None for other optimizers).
     /// The replay runs once per run: the observers registered in `Run.IterateObservers` that take part in this run
@@ -226,13 +227,18 @@ type Run(data: RunData, architectures: Architecture list) as this =
                 | None -> defaultArg this.Uncertified (sprintf "missing columns: %s" cols)
             | None -> sprintf "missing columns: %s" cols
     member _.Losses = data.Losses
+    /// Exact spectral norms ‖W_k‖₂ and ‖V_k‖₂ of every layer at snapshot s (the MLP; index k − 1), computed once per
+    /// snapshot for every check that reads them (the lemma chain, B.bound, the PL constants).
+    member _.LayerOperatorNorms(s: int) : struct (float[] * float[]) =
+        layerOpNorms.GetOrAdd(s, fun s ->
+            let shape, md = shape.Value, md.Value
+            let w, v = data.W.[s], data.V.[s]
+            struct (Array.init shape.Depth (fun k -> Linalg.spectralNorm shape.Width shape.Dim w (k * md)),
+                    Array.init shape.Depth (fun k -> Linalg.spectralNorm shape.Dim shape.Width v (k * md))))
     /// Exact spectral norms max_k ‖W_k‖₂ and max_k ‖V_k‖₂ at snapshot s (the MLP).
     member this.MaxOperatorNorms(s: int) =
-        let shape, md = shape.Value, md.Value
-        let w, v = data.W.[s], data.V.[s]
-        let mw = Seq.max (seq { for k in 0 .. shape.Depth - 1 -> Linalg.spectralNorm shape.Width shape.Dim w (k * md) })
-        let mv = Seq.max (seq { for k in 0 .. shape.Depth - 1 -> Linalg.spectralNorm shape.Dim shape.Width v (k * md) })
-        mw, mv
+        let struct (w, v) = this.LayerOperatorNorms s
+        Array.max w, Array.max v
     /// max_k ‖θ_{k+1} − θ_k‖ at snapshot s, from its parameters (the MLP: joint W, V in the Frobenius norm).
     member _.DepthIncrement(s: int) =
         if isMlp then

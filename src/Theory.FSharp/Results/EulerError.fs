@@ -128,8 +128,9 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
     let chk = chkTask.GetAwaiter().GetResult()
     let s0, s1, sqm = st.S0, st.S1, sqrt (float m)
     let fL = float L
-    let nW = Array.init (L + 1) (fun k -> if k = 0 then 0.0 else Linalg.spectralNorm m d w ((k - 1) * md))
-    let nV = Array.init (L + 1) (fun k -> if k = 0 then 0.0 else Linalg.spectralNorm d m v ((k - 1) * md))
+    let struct (wOp, vOp) = run.LayerOperatorNorms s
+    let nW = Array.init (L + 1) (fun k -> if k = 0 then 0.0 else wOp.[k - 1])
+    let nV = Array.init (L + 1) (fun k -> if k = 0 then 0.0 else vOp.[k - 1])
     let incr (a: float[]) rows cols k =
         if k <= 1 then 0.0
         else Linalg.spectralNorm rows cols (Array.init md (fun j -> a.[(k - 1) * md + j] - a.[(k - 2) * md + j])) 0
@@ -148,11 +149,12 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
         Array.init L (fun k0 ->
             let wk, vk, _, _ = layerMats.[k0]
             Secant.layer L wk vk (if k0 = 0 then None else (let wp, vp, _, _ = layerMats.[k0 - 1] in Some (wp, vp))))
+    // the samples are independent of one another (each reads the shared arrays only): two at a time, same numbers
     let samples =
-        Array.init n (fun i ->
+        Array.Parallel.init n (fun i ->
             let est k = vdiff sol.States.[k] chk.States.[k] (i * d) d
             let pi =
-                Secant.propagationFactors st.Activation s1 st.S2 L m d (fun k -> layerMats.[k - 1]) (fun k -> frobenius.[k - 1])
+                Secant.propagationFactors st.Activation s1 st.S2 L m d w v (fun k -> struct (nW.[k], nV.[k])) (fun k -> frobenius.[k - 1])
                     (fun k -> lw.H.[k].[i]) (fun k -> sol.States.[k].[i * d .. i * d + d - 1])
             let mutable e = 0.0
             let mutable secant = 0.0

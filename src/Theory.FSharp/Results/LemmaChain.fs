@@ -62,17 +62,35 @@ let snapshotNorms (run: Run) (s: int) : SnapshotNorms =
         let L, m, d = sh.Depth, sh.Width, sh.Dim
         let lw = run.Layerwise s
         let act = run.Setting.Activation
-        let wop = Array.init L (fun k -> Linalg.spectralNorm m d (run.W s) (k * m * d))
-        let vop = Array.init L (fun k -> Linalg.spectralNorm d m (run.V s) (k * m * d))
-        let lo = lw.Pre |> Array.collect (Array.collect id) |> Array.fold min infinity
-        let hi = lw.Pre |> Array.collect (Array.collect id) |> Array.fold max -infinity
+        let struct (wop, vop) = run.LayerOperatorNorms s
+        // the range of the pre-activations, in one pass over the reference's arrays (no concatenated copy)
+        let mutable lo, hi = infinity, -infinity
+        for pk in lw.Pre do
+            for ui in pk do
+                for x in ui do
+                    lo <- min lo x
+                    hi <- max hi x
         let lo0, hi0 = min lo 0.0, max hi 0.0
         let n = lw.H.[0].Length
         // columns c_i of a (rows × n) matrix given as n vectors
         let spec (cols: float[][]) = Model.SpectralNorm.OfColumns cols
-        let fro (cols: float[][]) = sqrt (cols |> Array.sumBy (fun c -> Array.sumBy (fun x -> x * x) c))
+        let fro (cols: float[][]) =
+            let mutable acc = 0.0
+            for c in cols do
+                let mutable sc = 0.0
+                for x in c do sc <- sc + x * x
+                acc <- acc + sc
+            sqrt acc
         let sgm = lw.Sigma // σ(pre-activations), from the reference's forward pass
-        let dh = Array.init L (fun k -> Array.init n (fun i -> Array.map2 (-) lw.H.[k + 1].[i] lw.H.[k].[i]))
+        // H_k − H_{k−1}, one layer at a time in one set of columns (its norms are all that is kept)
+        let dh = Array.init n (fun _ -> Array.zeroCreate d)
+        let dhSpec, dhFro = Array.zeroCreate L, Array.zeroCreate L
+        for k in 0 .. L - 1 do
+            for i in 0 .. n - 1 do
+                let a, b, o = lw.H.[k + 1].[i], lw.H.[k].[i], dh.[i]
+                for r in 0 .. d - 1 do o.[r] <- a.[r] - b.[r]
+            dhSpec.[k] <- spec dh
+            dhFro.[k] <- fro dh
         let ginf = lw.VtPMax // max_{i,j} |Σ_r V_k[r,j]·p_k^i[r]|, formed by the reference's backward pass
         { WOp = wop
           VOp = vop
@@ -84,8 +102,8 @@ let snapshotNorms (run: Run) (s: int) : SnapshotNorms =
           HSpec = lw.H |> Array.map spec
           SSpec = sgm |> Array.map spec
           SFro = sgm |> Array.map fro
-          DHSpec = dh |> Array.map spec
-          DHFro = dh |> Array.map fro
+          DHSpec = dhSpec
+          DHFro = dhFro
           GInf = ginf
           PreMin = lo
           PreMax = hi
@@ -147,6 +165,7 @@ let hiddenStates : Result<Run> =
       Hypotheses = [ notDiverged; hasSnapshots ]
       Conclusion =
         fun run ->
+            let whenOf = Array.init run.SnapshotCount (at run)
             let checks =
                 seq {
                     for s in snapshots run do
@@ -156,7 +175,7 @@ let hiddenStates : Result<Run> =
                         for k in 1 .. run.Setting.Depth do
                             for i in 0 .. run.Setting.Samples - 1 ->
                                 { Measured = sn.HNorm.[k].[i]; Bound = hb.[k].[i]
-                                  Where = sprintf "layer k = %d, sample i = %d" k i; When = at run s }
+                                  Where = "layer k = " + string k + ", sample i = " + string i; When = whenOf.[s] }
                 }
             let closed =
                 maxOver (fun s ->
@@ -178,6 +197,7 @@ let increments : Result<Run> =
       Hypotheses = [ notDiverged; hasSnapshots ]
       Conclusion =
         fun run ->
+            let whenOf = Array.init run.SnapshotCount (at run)
             let L = run.Setting.Depth
             let sqm = sqrt (float run.Setting.Width)
             let mutable fmax = 0.0
@@ -191,7 +211,7 @@ let increments : Result<Run> =
                             let f = sn.VOp.[k - 1] * (run.Setting.S0 * sqm + sn.S1 * sn.WOp.[k - 1] * hb.[k - 1].[i])
                             fmax <- max fmax f
                             yield { Measured = float L * diffNorm lw.H.[k].[i] lw.H.[k - 1].[i]; Bound = f
-                                    Where = sprintf "layer k = %d, sample i = %d" k i; When = at run s } ]
+                                    Where = "layer k = " + string k + ", sample i = " + string i; When = whenOf.[s] } ]
             evaluation roundingRel checks (runConstants run @ [ "F (max over layers, samples, snapshots)", fmax ]) [ Evaluation.AnyWeights ] }
 
 /// (L3a) ‖p_k^i‖ ≤ Π_{j>k}(1 + κ_j/L)‖p_L^i‖ ≤ e^{κ(L−k)/L}‖p_L^i‖.
@@ -206,6 +226,7 @@ let adjoints : Result<Run> =
       Hypotheses = [ notDiverged; hasSnapshots ]
       Conclusion =
         fun run ->
+            let whenOf = Array.init run.SnapshotCount (at run)
             let checks =
                 seq {
                     for s in snapshots run do
@@ -215,7 +236,7 @@ let adjoints : Result<Run> =
                         for k in 0 .. run.Setting.Depth - 1 do
                             for i in 0 .. run.Setting.Samples - 1 ->
                                 { Measured = sn.PNorm.[k].[i]; Bound = pb.[k].[i]
-                                  Where = sprintf "layer k = %d, sample i = %d" k i; When = at run s }
+                                  Where = "layer k = " + string k + ", sample i = " + string i; When = whenOf.[s] }
                 }
             evaluation roundingRel checks (runConstants run) [ Evaluation.AnyWeights ] }
 
@@ -230,6 +251,7 @@ let adjointIncrements : Result<Run> =
       Hypotheses = [ notDiverged; hasSnapshots ]
       Conclusion =
         fun run ->
+            let whenOf = Array.init run.SnapshotCount (at run)
             let L = run.Setting.Depth
             let checks =
                 seq {
@@ -241,7 +263,7 @@ let adjointIncrements : Result<Run> =
                             for i in 0 .. run.Setting.Samples - 1 ->
                                 { Measured = diffNorm lw.P.[k + 1].[i] lw.P.[k].[i]
                                   Bound = kap.[k] * sn.PNorm.[k + 1].[i] / float L
-                                  Where = sprintf "layers k = %d → %d, sample i = %d" (k + 1) k i; When = at run s }
+                                  Where = "layers k = " + string (k + 1) + " → " + string k + ", sample i = " + string i; When = whenOf.[s] }
                 }
             evaluation roundingRel checks (runConstants run) [ Evaluation.AnyWeights ] }
 
@@ -257,6 +279,7 @@ let terminalAdjointSum : Result<Run> =
       Hypotheses = [ notDiverged; hasSnapshots ]
       Conclusion =
         fun run ->
+            let whenOf = Array.init run.SnapshotCount (at run)
             let L = run.Setting.Depth
             let checks =
                 seq {
@@ -264,7 +287,7 @@ let terminalAdjointSum : Result<Run> =
                         let sn = snapshotNorms run s
                         { Measured = Array.sum sn.PNorm.[L]
                           Bound = 2.0 * run.Setting.ReadoutNorm * sqrt (run.Layerwise s).Loss
-                          Where = "k = L"; When = at run s }
+                          Where = "k = L"; When = whenOf.[s] }
                 }
             evaluation roundingRel checks [ "norm B (spectral)", run.Setting.ReadoutNorm ] [ Evaluation.AnyWeights ] }
 
@@ -281,6 +304,7 @@ let layerGradients : Result<Run> =
       Hypotheses = [ notDiverged; hasSnapshots ]
       Conclusion =
         fun run ->
+            let whenOf = Array.init run.SnapshotCount (at run)
             let L, n = run.Setting.Depth, run.Setting.Samples
             let sqm = sqrt (float run.Setting.Width)
             let md = run.Shape.LayerSize
@@ -294,9 +318,9 @@ let layerGradients : Result<Run> =
                         let bv = Seq.sum (seq { for i in 0 .. n - 1 -> pb.[k].[i] * (run.Setting.S0 * sqm + sn.S1 * sn.WOp.[k - 1] * hb.[k - 1].[i]) })
                         let bw = sn.S1 * sn.VOp.[k - 1] * Seq.sum (seq { for i in 0 .. n - 1 -> pb.[k].[i] * hb.[k - 1].[i] })
                         yield { Measured = Linalg.frobenius lw.GV.[k - 1] 0 md; Bound = bv
-                                Where = sprintf "G^V, layer k = %d" k; When = at run s }
+                                Where = sprintf "G^V, layer k = %d" k; When = whenOf.[s] }
                         yield { Measured = Linalg.frobenius lw.GW.[k - 1] 0 md; Bound = bw
-                                Where = sprintf "G^W, layer k = %d" k; When = at run s } ]
+                                Where = sprintf "G^W, layer k = %d" k; When = whenOf.[s] } ]
             evaluation roundingRel checks (runConstants run) [ Evaluation.AnyWeights ] }
 
 /// The coefficients of L5 at layers (k, k+1) of a snapshot: (a_WW, a_WV, a_VW, b_W, b_V). The difference
@@ -362,6 +386,7 @@ let gradientDifference : Result<Run> =
       Hypotheses = [ notDiverged; hasSnapshots; smoothSigma ]
       Conclusion =
         fun run ->
+            let whenOf = Array.init run.SnapshotCount (at run)
             let L, md = run.Setting.Depth, run.Shape.LayerSize
             let mutable amax, bmax = 0.0, 0.0
             let checks =
@@ -378,7 +403,7 @@ let gradientDifference : Result<Run> =
                         let gv = Linalg.frobeniusDiff lw.GV.[k] 0 lw.GV.[k - 1] 0 md
                         let bound = sqrt ((aWW * x + aWV * y + bW / float L) ** 2.0 + (aVW * x + bV / float L) ** 2.0)
                         yield { Measured = sqrt (gw * gw + gv * gv); Bound = bound
-                                Where = sprintf "layers k = %d, %d" k (k + 1); When = at run s } ]
+                                Where = sprintf "layers k = %d, %d" k (k + 1); When = whenOf.[s] } ]
             evaluation roundingRel checks (runConstants run @ [ "a (max)", amax; "b (max)", bmax ]) [ Evaluation.AnyWeights ] }
 
 /// Every lemma of the chain, for a registry.

@@ -48,10 +48,6 @@ let secantSlope (act: ActivationKind) (s2: float option) (preErr: float) (a: flo
             if qErr <= midErr then struct (q, qErr + moved) else struct (mid, midErr + moved)
     | _, None -> invalidArg "s2" "a smooth activation needs its s2"
 
-/// ‖A‖₂ of a small dense matrix by the Gram-matrix eigenvalue (`Linalg.spectralNorm`, relative error of order k·u
-/// like a full SVD's, at a fraction of its cost: B.bound evaluates two per sample, layer and snapshot).
-let private l2Norm (a: Matrix<float>) = Linalg.spectralNorm a.RowCount a.ColumnCount (a.ToRowMajorArray()) 0
-
 /// Upper values π_k ≥ ‖J_L ⋯ J_{k+1}‖₂, k = 0..L (π_L = 1), of the exact secant Jacobians of one sample,
 /// given the states x_{k−1} (ResNet) and y_{k−1} (the other trajectory) entering layer k = 1..L.
 ///
@@ -60,45 +56,65 @@ let private l2Norm (a: Matrix<float>) = Linalg.spectralNorm a.RowCount a.ColumnC
 /// forming Ĵ_k). With n̄_j = ‖Ĵ_j‖₂(1 + 4du) and M̂_k the computed product (rounding of one d×d product ≤ 2du
 /// relative to the product of the norms),
 ///   ‖J_L⋯J_{k+1}‖₂ ≤ ‖M̂_k‖₂(1 + 4du) + Π_{j>k}(n̄_j + η_j)(1 + 2du)^{L−k} − Π_{j>k} n̄_j =: π_k.
-/// `weights k` returns (W_k m×d, V_k d×m, ‖W_k‖₂, ‖V_k‖₂) for 1-based k; `frobenius k` returns ‖V_k‖_F·‖W_k‖_F
-/// (`frobeniusProduct`, formed once per layer by the caller rather than once per sample).
+/// `w` (L·m·d) and `v` (L·d·m) are the snapshot's layers, row-major, layer k (1-based) at (k − 1)·m·d; `norms k` returns
+/// (‖W_k‖₂, ‖V_k‖₂) and `frobenius k` ‖V_k‖_F·‖W_k‖_F (`frobeniusProduct`, formed once per layer by the caller rather than
+/// once per sample). Ĵ_k and the products are formed in plain loops over flat d×d arrays, every sum from zero in index
+/// order (the rounding bounds above hold for any order of the sums); nothing is allocated per layer.
 let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (depth: int) (width: int) (dim: int)
-                       (weights: int -> Matrix<float> * Matrix<float> * float * float) (frobenius: int -> float)
+                       (w: float[]) (v: float[]) (norms: int -> struct (float * float)) (frobenius: int -> float)
                        (x: int -> float[]) (y: int -> float[]) : float[] =
     let L, m, d = depth, width, dim
+    let md = m * d
     let fL = float L
     let pi = Array.zeroCreate (L + 1)
     pi.[L] <- 1.0
-    let mutable mhat = Matrix<float>.Build.DenseIdentity d
+    let mutable mhat = Array.zeroCreate (d * d)
+    let mutable next = Array.zeroCreate (d * d)
+    for r in 0 .. d - 1 do mhat.[r * d + r] <- 1.0
+    let j = Array.zeroCreate (d * d)
+    let vd = Array.zeroCreate (d * m)
+    let slopes = Array.zeroCreate m
     let mutable prodPert, prodNorm = 1.0, 1.0
     for k in L .. -1 .. 1 do
-        let w, v, wOp, vOp = weights k
+        let o = (k - 1) * md
+        let struct (wOp, vOp) = norms k
         let xk, yk = x (k - 1), y (k - 1)
-        let slopes = Array.zeroCreate m
         let mutable epsMax = 0.0
-        for j in 0 .. m - 1 do
+        for jj in 0 .. m - 1 do
             let mutable a, b, abs1, abs2 = 0.0, 0.0, 0.0, 0.0
             for c in 0 .. d - 1 do
-                let wj = w.[j, c]
+                let wj = w.[o + jj * d + c]
                 a <- a + wj * xk.[c]
                 b <- b + wj * yk.[c]
                 abs1 <- abs1 + abs (wj * xk.[c])
                 abs2 <- abs2 + abs (wj * yk.[c])
             let preErr = float (d + 1) * U * max abs1 abs2
             let struct (q, e) = secantSlope act s2 preErr a b
-            slopes.[j] <- q
+            slopes.[jj] <- q
             epsMax <- max epsMax e
-        // Ĵ_k = I + (1/L) V diag(D̂) W (V diag(D̂)/L filled column by column, MathNet's storage order)
-        let vdata = match v.AsColumnMajorArray() with null -> v.ToColumnMajorArray() | a -> a
-        let vd = Matrix<float>.Build.Dense(d, m, Array.init (d * m) (fun e -> vdata.[e] * slopes.[e / d] / fL))
-        let j = Matrix<float>.Build.DenseIdentity d + vd * w
+        // Ĵ_k = I + (V diag(D̂)/L) W: V diag(D̂)/L rounded entry by entry, then each entry of the product summed over j
+        for r in 0 .. d - 1 do
+            for jj in 0 .. m - 1 do vd.[r * m + jj] <- v.[o + r * m + jj] * slopes.[jj] / fL
+        for r in 0 .. d - 1 do
+            for c in 0 .. d - 1 do
+                let mutable acc = 0.0
+                for jj in 0 .. m - 1 do acc <- acc + vd.[r * m + jj] * w.[o + jj * d + c]
+                j.[r * d + c] <- (if r = c then 1.0 else 0.0) + acc
         let eta = (vOp * wOp * epsMax + float (m + 2) * U * (s1 + epsMax) * frobenius k) / fL
-        let nbar = l2Norm j * (1.0 + 4.0 * float d * U)
-        mhat <- mhat * j
+        let nbar = Linalg.spectralNorm d d j 0 * (1.0 + 4.0 * float d * U)
+        // M̂ ← M̂ Ĵ_k
+        for r in 0 .. d - 1 do
+            for c in 0 .. d - 1 do
+                let mutable acc = 0.0
+                for t in 0 .. d - 1 do acc <- acc + mhat.[r * d + t] * j.[t * d + c]
+                next.[r * d + c] <- acc
+        let swap = mhat
+        mhat <- next
+        next <- swap
         prodPert <- prodPert * (nbar + eta)
         prodNorm <- prodNorm * nbar
         let steps = float (L - k + 1)
-        pi.[k - 1] <- l2Norm mhat * (1.0 + 4.0 * float d * U) + prodPert * Math.Pow(1.0 + 2.0 * float d * U, steps) - prodNorm
+        pi.[k - 1] <- Linalg.spectralNorm d d mhat 0 * (1.0 + 4.0 * float d * U) + prodPert * Math.Pow(1.0 + 2.0 * float d * U, steps) - prodNorm
     pi
 
 /// One layer k of a snapshot with what the local-error bounds need of it, computed once per snapshot: W_k, V_k,
