@@ -238,8 +238,12 @@ let private blockReplayed (run: Run) : Result<Replayed, string> =
              ClaimNotes =
                 notes @ [ if finite.Length < segments.Length then "intervals whose replay left the finite numbers are compared through the identities only (see E.replay)" ] }
 
-/// The replay of a run, supplied by its architecture (Error: why there is none).
-let replayed (run: Run) : Result<Replayed, string> = if run.IsMlp then mlpReplayed run else blockReplayed run
+let private replayCache = System.Runtime.CompilerServices.ConditionalWeakTable<Run, Lazy<Result<Replayed, string>>>()
+
+/// The replay of a run, supplied by its architecture (Error: why there is none); built once per run (E.replay's
+/// hypothesis and conclusion and E.claims read it).
+let replayed (run: Run) : Result<Replayed, string> =
+    replayCache.GetValue(run, fun run -> lazy (if run.IsMlp then mlpReplayed run else blockReplayed run)).Value
 
 // ---------------------------------------------------------------- the statements, once
 
