@@ -30,11 +30,7 @@ let tracks (run: Run) : SplitTracks = GenericReplay.tracks run
 
 // ---------------------------------------------------------------- hypotheses
 
-let hypPlainGd : string * (Run -> HypothesisCheck) =
-    "plain gradient descent", fun run ->
-        match run.Setting.Optimizer with
-        | "gd" -> Met "gd"
-        | o -> NotMet(sprintf "optimizer %s: the split recursion replays the plain step θ ← θ − ηG" o)
+let hypPlainGd = SplitFamily.hypPlainGd
 
 // ---------------------------------------------------------------- comparisons
 

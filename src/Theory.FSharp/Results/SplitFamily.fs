@@ -12,6 +12,13 @@ module ResOdeProofs.Theory.SplitFamily
 open ResOdeProofs.Theory
 open ResOdeProofs.Theory.Comparison
 
+/// The hypothesis both forms share: the recursion replays the plain step θ ← θ − ηG (no clipping, no other optimizer).
+let hypPlainGd : string * (Run -> HypothesisCheck) =
+    "plain gradient descent", fun run ->
+        match run.Setting.Optimizer with
+        | "gd" -> Met "gd"
+        | o -> NotMet(sprintf "optimizer %s: the split recursion replays the plain step θ ← θ − ηG" o)
+
 /// What names and describes an architecture's rows of the split form of result A; the statements are written below once.
 type Family =
     { /// row id prefix: "A" (the MLP's sharper ingredients) or "G.A" (any block, from its declared constants)

@@ -244,10 +244,7 @@ let bounds (run: Run) : SplitBounds =
         | true, b -> b
         | _ -> failwith "the replay stopped before the last snapshot although it was certified"
 
-let private plainGd =
-    "plain gradient descent", fun (run: Run) ->
-        if run.Setting.Optimizer = "gd" then Met "gd"
-        else NotMet(sprintf "the split recursion replays plain gradient descent; this run's optimizer is %s" run.Setting.Optimizer)
+let private plainGd = SplitFamily.hypPlainGd
 
 let private float64Run =
     "float64 run", fun (run: Run) ->
