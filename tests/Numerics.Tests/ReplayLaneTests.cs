@@ -16,8 +16,13 @@ public sealed class ReplayLaneTests : IDisposable
 
     public void Dispose() => _tmp.Dispose();
 
-    /// <summary>A run on two blocks of samples (the recorded thread count the replay reproduces), written and read back.</summary>
-    private RunData TwoBlockRun(string name)
+    /// <summary>
+    /// A run on two blocks of samples (the recorded thread count the replay reproduces), written and read back.
+    /// <paramref name="claim"/>: keep run.json's bit-exact claim (this engine build, its vector width, the thread count),
+    /// which the replay then executes without its companions; otherwise engine_build and simd_bits are removed (the
+    /// thread count stays, so that the replayed trajectory is the same) and the companion path runs.
+    /// </summary>
+    private RunData TwoBlockRun(string name, bool claim = false)
     {
         var s = TestSetting.Random(11, 6, 5, 4, 9, general: true);
         var init = Initialization.Smooth(s.Shape, 3, 0.9, 0.5, modes: 2);
@@ -29,7 +34,22 @@ public sealed class ReplayLaneTests : IDisposable
         Assert.Equal(2, run.Meta.Threads);
         Assert.Equal(new[] { 0, 6, 12, 18 }, run.Steps);
         Assert.False(run.Diverged);
+        Assert.NotNull(Replay.BitExactClaim(run));
+        if (!claim)
+        {
+            run.Meta.EngineBuild = null;
+            run.Meta.SimdBits = null;
+            Assert.Null(Replay.BitExactClaim(run));
+        }
         return run;
+    }
+
+    /// <summary>The companion path ran: a measured growth and a positive tolerance E.</summary>
+    private static void RanCompanions(SegmentReplay r)
+    {
+        Assert.False(r.BitExact);
+        Assert.All(r.Growth, g => Assert.True(g >= 1.0, $"growth {g}"));
+        if (r.To > r.From) Assert.True(r.WeightTolerance[^1] > 0, $"E = {r.WeightTolerance[^1]}");
     }
 
     private static void SameBits(double[] a, double[] b, string what)
@@ -72,6 +92,7 @@ public sealed class ReplayLaneTests : IDisposable
             var bare = Replay.Segment(run, s, null, concurrent: true);
             SameReplay(one, two);
             SameReplay(one, bare);
+            RanCompanions(one);
             Assert.True(one.Finite);
             Assert.Equal(one.To - one.From + 1, seenOne.Count);
             Assert.Equal(seenOne, seenTwo);
@@ -94,6 +115,7 @@ public sealed class ReplayLaneTests : IDisposable
             {
                 var seen = new List<string>();
                 var faithful = Replay.Segment(run, last - 1, observed ? Recorder(seen) : null, concurrent);
+                RanCompanions(faithful);
                 Assert.True(faithful.EndDeviation <= Allowed(faithful), $"faithful: {faithful.EndDeviation} > {Allowed(faithful)}");
             }
         for (int e = 2 * md; e < 3 * md; e++) run.W[last][e] += 1e-3;
@@ -105,5 +127,56 @@ public sealed class ReplayLaneTests : IDisposable
                 Assert.True(r.EndDeviation > Allowed(r), $"concurrent {concurrent}, observed {observed}: {r.EndDeviation} ≤ {Allowed(r)}");
                 Assert.Equal(3, r.EndWorstLayer);
             }
+    }
+
+    [Fact(DisplayName = "Replay: a run claiming this engine build → no companions (E = 0, growth not measured), lands bit for bit; iterates and columns the companion replay's bit for bit, on every lane")]
+    public void BitExactClaimRunsWithoutCompanions()
+    {
+        var run = TwoBlockRun("exact", claim: true);
+        var exact = new SegmentReplay[run.Steps.Length];
+        for (int s = 0; s < run.Steps.Length; s++)
+        {
+            var seenOne = new List<string>(); var seenTwo = new List<string>();
+            var one = Replay.Segment(run, s, Recorder(seenOne), concurrent: false);
+            var two = Replay.Segment(run, s, Recorder(seenTwo), concurrent: true);
+            var bare = Replay.Segment(run, s, null, concurrent: true);
+            SameReplay(one, two);
+            SameReplay(one, bare);
+            Assert.Equal(seenOne, seenTwo);
+            Assert.Equal(one.To - one.From + 1, seenOne.Count);
+            Assert.True(one.BitExact && one.Certified && one.Finite);
+            Assert.All(one.WeightTolerance, e => Assert.Equal(0.0, e));
+            Assert.All(one.Growth, g => Assert.True(double.IsNaN(g)));
+            Assert.Equal(one.To - one.From, one.CertifiableSpacing);
+            if (s + 1 < run.Steps.Length) Assert.Equal(0.0, one.EndDeviation);
+            exact[s] = one;
+        }
+        // the same arrays naming another build: the companion path, whose replayed trajectory is the same computation
+        run.Meta.EngineBuild = "commit:another-build";
+        Assert.Null(Replay.BitExactClaim(run));
+        for (int s = 0; s < run.Steps.Length; s++)
+        {
+            var companion = Replay.Segment(run, s, null, concurrent: true);
+            RanCompanions(companion);
+            SameBits(exact[s].Losses, companion.Losses, "losses");
+            SameBits(exact[s].Displacement, companion.Displacement, "displacement");
+            SameBits(new[] { exact[s].EndDeviation }, new[] { companion.EndDeviation }, "landing");
+            foreach (var (name, col) in exact[s].Trace) SameBits(col, companion.Trace[name], name);
+            // what E = 0 leaves of the loss tolerance: the rounding term alone, below the companion's
+            for (int i = 0; i < companion.LossTolerance.Length; i++)
+                Assert.True(exact[s].LossTolerance[i] <= companion.LossTolerance[i], $"iterate {i}: {exact[s].LossTolerance[i]} > {companion.LossTolerance[i]}");
+        }
+    }
+
+    [Fact(DisplayName = "Replay: a run claiming this engine build, one entry of the last snapshot moved by 1e-12 → landing nonzero (the exact comparison fails)")]
+    public void BitExactLandingSeesOneEntry()
+    {
+        var run = TwoBlockRun("exact-moved", claim: true);
+        int last = run.Steps.Length - 1;
+        run.W[last][5] += 1e-12 * Math.Max(1.0, Math.Abs(run.W[last][5]));
+        var r = Replay.Segment(run, last - 1);
+        Assert.True(r.BitExact);
+        Assert.True(r.EndDeviation > 0, $"landing {r.EndDeviation}");
+        Assert.Equal(1, r.EndWorstLayer);
     }
 }

@@ -142,34 +142,37 @@ let private bumpIsViolated (data: RunData) (s: int) (layer: int) (delta: float) 
     | v -> failwithf "A.split.segments: expected Violated, got %A" v
 
 /// The figure-2 setting (L = 64, m = 64, n = 50, d = 16, η = 0.005) over 1000 iterations with snapshots at 0, 500 and
-/// 1000: the replay certifies only about the first 370 iterations of a segment there (perturbations grow by orders of
-/// magnitude), so the segments are covered through the bit-exact claim alone (run.json names this engine build, its
-/// vector width and thread count). The faithful run holds, and E.replay compares it bit for bit; the same run claiming
-/// another engine build is not covered; a layer of the last snapshot bumped by 1e-12 breaks the claim: E.replay violated.
-[<Fact(DisplayName = "A.split.segments: figure-2 setting, segments too long to certify, this engine's build → holds; another build named → hypothesis not met; E.replay: claimed bit-exact, an uncertified segment's end bumped by 1e-12 → violated")>]
+/// 1000: the companion replay certifies only about the first 370 iterations of a segment there (perturbations grow by
+/// orders of magnitude), so the segments are covered through the bit-exact claim alone (run.json names this engine
+/// build, its vector width and thread count), replayed without the companions. The faithful run holds, and E.replay
+/// compares it bit for bit; a layer of the middle snapshot bumped by 1e-12 breaks the claim: E.replay violated; the same
+/// run claiming another engine build takes the companion path, which certifies no segment: hypothesis not met.
+[<Fact(DisplayName = "A.split.segments: figure-2 setting, segments too long to certify, this engine's build → holds; another build named → hypothesis not met; E.replay: claimed bit-exact, a segment's end bumped by 1e-12 → violated")>]
 let figure2Segments () =
     let spec = RunSpec(Depth = 64, Width = 64, Samples = 50, Dim = 16, Eta = 0.005, Iterations = 1000, Snapshots = 3, Seed = 0L)
     let faithful = train spec
     Assert.Equal<int[]>([| 0; 500; 1000 |], faithful.Steps)
-    Assert.True(faithful.Evidence.Value.Segments |> Array.exists (fun s -> not s.Certified), "the segments were expected to be too long to certify")
+    Assert.True(faithful.Evidence.Value.Segments |> Array.forall (fun s -> s.Replay.BitExact), "the claimed run was expected to be replayed without the companions")
     let replay = Result.evaluate ReplayEvidence.replay faithful
     Assert.True(Verdict.isHolds replay.Verdict, sprintf "E.replay on the bit-exact claim: %A" replay.Verdict)
     let e = Result.evaluate SplitResults.splitSegments faithful
     Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
-    // the snapshot at the end of a segment the replay cannot certify: only the bit-exact comparison covers it
-    let s1 = (faithful.Evidence.Value.Segments |> Array.find (fun s -> not s.Certified)).Replay.Snapshot + 1
+    // the snapshot at the end of the first segment: only the bit-exact comparison covers it
     let bumped = ownCopy faithful.Data
-    let w1 = Array.copy bumped.W.[s1]
+    let w1 = Array.copy bumped.W.[1]
     w1.[17] <- w1.[17] + 1e-12
-    bumped.W.[s1] <- w1
+    bumped.W.[1] <- w1
     match (Result.evaluate ReplayEvidence.replay (Run(bumped))).Verdict with
     | Violated w -> Assert.Contains("bit-exact replay", w.Where)
     | v -> failwithf "E.replay: expected Violated, got %A" v
+    // another build named: a new view of the same arrays takes the companion path, which cannot certify these segments
     faithful.Data.Meta.EngineBuild <- "commit:another-build"
-    match (Result.evaluate SplitResults.splitSegments faithful).Verdict with
+    let foreign = Run(faithful.Data)
+    Assert.True(foreign.Evidence.Value.Segments |> Array.exists (fun s -> not s.Certified && not s.Replay.BitExact), "the companion path was expected to leave a segment uncertified")
+    match (Result.evaluate SplitResults.splitSegments foreign).Verdict with
     | HypothesisNotMet why -> Assert.Contains("does not name this engine build", sprintf "%A" why)
     | v -> failwithf "expected hypothesis not met, got %A" v
-    Assert.True(Verdict.isHypothesisNotMet (Result.evaluate ReplayEvidence.replay faithful).Verdict, "E.replay: another build named, segments uncertifiable")
+    Assert.True(Verdict.isHypothesisNotMet (Result.evaluate ReplayEvidence.replay foreign).Verdict, "E.replay: another build named, segments uncertifiable")
 
 /// The paper preset's second figure-2 run (fig2-tied-pl: L = 64, m = 64, n = 50, d = 16, η = 0.005/16), 50 iterations,
 /// 5 snapshots: one layer of the middle snapshot bumped by 0.001 is violated by A.split.segments.

@@ -57,9 +57,17 @@ public sealed class SegmentReplay
     /// E at the end is at most <see cref="CertifyFraction"/> of the weights' norm: the producer's rounding, grown by the
     /// measured sensitivity, stays a small perturbation of the weights, where the first-order estimate applies.
     /// </summary>
-    public bool Certified => Finite && (To == From || WeightTolerance[^1] <= CertifyFraction * StartNorm);
+    /// A bit-exact segment (<see cref="BitExact"/>) has E = 0: it stands or falls by its exact landing.
+    public bool Certified => Finite && (BitExact || To == From || WeightTolerance[^1] <= CertifyFraction * StartNorm);
     /// <summary>The largest number of iterations J ≤ To − From over which every prefix is certifiable (0: not even one step).</summary>
     public required int CertifiableSpacing { get; init; }
+    /// <summary>
+    /// Replayed as the producer's own program (run.json's bit-exact claim, <see cref="Replay.BitExactClaim"/>): no
+    /// companion ran, E is 0 at every iterate (the landing is compared exactly), <see cref="Growth"/> is NaN (not
+    /// measured), the loss tolerance is the rounding of the two loss evaluations alone and every prefix counts as
+    /// certifiable (<see cref="CertifiableSpacing"/> = To − From): the comparison is exact whatever the spacing.
+    /// </summary>
+    public bool BitExact { get; init; }
 }
 
 /// <summary>All segments of a run replayed, with the verifier's per-iterate columns stitched over 0..N.</summary>
@@ -129,7 +137,8 @@ public static class Replay
     {
         var segs = new SegmentReplay[run.Steps.Length];
         var nets = new Networks(run);
-        for (int s = 0; s < segs.Length; s++) segs[s] = SegmentOn(run, s, onSegment?.Invoke(s), concurrent, nets);
+        bool exact = BitExactClaim(run) is not null;
+        for (int s = 0; s < segs.Length; s++) segs[s] = SegmentOn(run, s, onSegment?.Invoke(s), concurrent, nets, exact);
         return new RunReplay { Segments = segs, Iterates = run.Losses.Length };
     }
 
@@ -142,30 +151,40 @@ public static class Replay
     /// the producer's rounding of step l, bounds its accumulated error to first order; a second companion with an error of
     /// that size injected into every entry at every step gives a sampled deviation N_i. The tolerance is
     /// E_i = 4·max(S_i, N_i) (docs/theorems/Evidence.md).
+    /// When run.json's bit-exact claim names this engine (<see cref="BitExactClaim"/>), the replay is the producer's own
+    /// program and the companions, which estimate how far another producer's rounding drifts, are not run: one evaluation
+    /// per iterate, E = 0 (<see cref="SegmentReplay.BitExact"/>); the landing is then compared exactly.
     /// <paramref name="concurrent"/>: use a second thread, when the machine has two processors, for the companions or,
     /// with an observer, for the observer (see the loop). Either way every number is the same: each trajectory keeps its
     /// evaluations, its order of operations and its blocks of samples.
     /// </summary>
     public static SegmentReplay Segment(RunData run, int s, IterateCallback? onIterate = null, bool concurrent = true) =>
-        SegmentOn(run, s, onIterate, concurrent, new Networks(run));
+        SegmentOn(run, s, onIterate, concurrent, new Networks(run), BitExactClaim(run) is not null);
 
     /// <summary>
     /// The networks of the three trajectories (the replay, the tracked and the noisy companion), built once per run: each
-    /// with the recorded blocks of samples; an evaluation depends only on its inputs, never on an earlier one.
+    /// with the recorded blocks of samples; an evaluation depends only on its inputs, never on an earlier one. The
+    /// companions' networks are made when first used (a bit-exact replay runs none).
     /// </summary>
     private sealed class Networks
     {
-        public readonly ResNet<double> Main, Tracked, Noisy;
+        public readonly ResNet<double> Main;
+        private readonly Func<ResNet<double>> _make;
+        private ResNet<double>? _tracked, _noisy;
+        public ResNet<double> Tracked => _tracked ??= _make();
+        public ResNet<double> Noisy => _noisy ??= _make();
         public Networks(RunData run)
         {
             var engine = new TrainOptions(run.Activation, run.Eta, 0) { Threads = RecordedThreads(run) }.EngineFor(run.Shape, run.Data.Count);
-            ResNet<double> Make() => new(run.Shape, run.Activation, run.Data, engine, run.A, run.B);
-            Main = Make(); Tracked = Make(); Noisy = Make();
+            _make = () => new(run.Shape, run.Activation, run.Data, engine, run.A, run.B);
+            Main = _make();
         }
     }
 
-    private static SegmentReplay SegmentOn(RunData run, int s, IterateCallback? onIterate, bool concurrent, Networks nets)
+    private static SegmentReplay SegmentOn(RunData run, int s, IterateCallback? onIterate, bool concurrent, Networks nets, bool exact)
     {
+        // the companions estimate how far another producer's rounding drifts; the producer's own program (exact) needs none
+        bool companions = !exact;
         var shape = run.Shape;
         int L = shape.Depth, md = shape.LayerSize, total = L * md, n = run.Data.Count;
         int from = run.Steps[s];
@@ -189,12 +208,13 @@ public static class Replay
         double startNorm = Math.Sqrt(FastKernels.SumSquares<double>(level, w0) + FastKernels.SumSquares<double>(level, v0));
         // The companion Z' = Z + δ, ‖δ‖ = ε, tracks the direction in which the trajectory expands perturbations the most.
         double eps = PerturbationSize * (startNorm > 0 && double.IsFinite(startNorm) ? startNorm : 1.0);
-        var dw = new double[total]; var dv = new double[total];
-        for (int i = 0; i < total; i++) { dw[i] = Sign(i); dv[i] = Sign(i + total); }
-        Rescale(level, dw, dv, eps);
-        var wp = new double[total]; var vp = new double[total];
+        int ct = companions ? total : 0;
+        var dw = new double[ct]; var dv = new double[ct];
+        for (int i = 0; i < ct; i++) { dw[i] = Sign(i); dv[i] = Sign(i + total); }
+        if (companions) Rescale(level, dw, dv, eps);
+        var wp = new double[ct]; var vp = new double[ct];
         // align δ with the most expanded direction of the first step: power iteration on δ ↦ Φ(Z + δ) − Φ(Z), Φ the update
-        if (len > 0)
+        if (len > 0 && companions)
         {
             net.Evaluate(w, v, gw, gv);
             var pw = (double[])w.Clone(); var pv = (double[])v.Clone();
@@ -208,12 +228,12 @@ public static class Replay
                 if (!Rescale(level, dw, dv, eps)) break;
             }
         }
-        for (int i = 0; i < total; i++) { wp[i] = w[i] + dw[i]; vp[i] = v[i] + dv[i]; }
+        for (int i = 0; i < ct; i++) { wp[i] = w[i] + dw[i]; vp[i] = v[i] + dv[i]; }
         // The noisy companion: the same updates with an error of the producer's worst-case size injected into every entry at
         // every step (signs from a fixed pseudo-random sequence); its distance from the replay samples what rounding does to
         // the trajectory, including sudden instabilities the tracked direction has not turned to yet.
-        var wn = (double[])w.Clone(); var vn = (double[])v.Clone();
-        var gwn = new double[total]; var gvn = new double[total];
+        var wn = companions ? (double[])w.Clone() : []; var vn = companions ? (double[])v.Clone() : [];
+        var gwn = new double[ct]; var gvn = new double[ct];
         var noise = new NoiseSigns(0x9E3779B97F4A7C15UL ^ (ulong)(s + 1));
         var noiseBits = new ulong[(2L * total + 63) / 64];
 
@@ -222,15 +242,15 @@ public static class Replay
         // replay evaluates its two companions; without one the companions evaluate and step beside the replay. Each
         // trajectory has a network of its own with the replay's blocks of samples, so every evaluation gives the bits it
         // gives alone, and the observer sees the iterates one at a time in order.
-        var netP = nets.Tracked; var netN = nets.Noisy;
-        netP.Inline = netN.Inline = onIterate is null;
+        var netP = companions ? nets.Tracked : null; var netN = companions ? nets.Noisy : null;
+        if (companions) netP!.Inline = netN!.Inline = onIterate is null;
         using var side = new SideWorker(concurrent);
         EvaluationStats sp = default, sn = default;
         double etaTau = eta * tau;
         Action evaluateCompanions = () =>
         {
-            sp = netP.Evaluate(wp, vp, gwp, gvp);
-            sn = netN.Evaluate(wn, vn, gwn, gvn);
+            sp = netP!.Evaluate(wp, vp, gwp, gvp);
+            sn = netN!.Evaluate(wn, vn, gwn, gvn);
         };
         Action stepCompanions = () =>
         {
@@ -267,7 +287,7 @@ public static class Replay
             EvaluationStats st;
             if (onIterate is null)
             {
-                side.Start(evaluateCompanions);
+                if (companions) side.Start(evaluateCompanions);
                 try
                 {
                     st = net.Evaluate(w, v, gw, gv);
@@ -286,13 +306,13 @@ public static class Replay
                 ogw = gw; ogv = gv;
                 oj = from + i; ost = st;
                 side.Start(observe);
-                evaluateCompanions();
+                if (companions) evaluateCompanions();
             }
             losses[i] = st.Loss;
-            double d = Distance(level, wp, w, vp, v);
-            double dn = Distance(level, wn, w, vn, v);
-            growth[i] = grown;
-            tol[i] = Safety * Math.Max(acc, dn);
+            double d = companions ? Distance(level, wp, w, vp, v) : 0.0;
+            double dn = companions ? Distance(level, wn, w, vn, v) : 0.0;
+            growth[i] = companions ? grown : double.NaN;
+            tol[i] = companions ? Safety * Math.Max(acc, dn) : 0.0;
             disp[i] = Distance(level, w, w0, v, v0);
             // |ℓ_producer − ℓ_replay| ≤ 2λE + 2(τℓ + 2√ℓ δ + δ²): λ the larger of ‖∇ℓ‖ = ‖G‖/L and the measured secant
             // |ℓ(Z') − ℓ(Z)|/‖Z' − Z‖ along the most expanded direction; the second term is the rounding of both loss evaluations.
@@ -300,26 +320,28 @@ public static class Replay
             double lam = Math.Max(gnorm / L, d > 0 ? Math.Abs(sp.Loss - st.Loss) / d : 0.0);
             double delta = tau * bNorm * st.MaxHiddenNorm;
             double rounding = 2 * (tau * Math.Abs(st.Loss) + 2 * Math.Sqrt(Math.Abs(st.Loss)) * delta + delta * delta);
-            ltol[i] = Math.Max(2 * lam * tol[i], Safety * Math.Abs(sn.Loss - st.Loss)) + rounding;
+            // the producer's own program (exact): its weights are the replay's, E = 0, and only the rounding term is left
+            ltol[i] = (companions ? Math.Max(2 * lam * tol[i], Safety * Math.Abs(sn.Loss - st.Loss)) : 0.0) + rounding;
             if (!double.IsFinite(st.Loss) || !double.IsFinite(disp[i]) || !double.IsFinite(ltol[i])) { finite = false; TruncateNaN(trace, losses, tol, ltol, growth, disp, i); break; }
             if (spacing < 0 && i > 0 && !(tol[i] <= SegmentReplay.CertifyFraction * startNorm)) spacing = i - 1;
             if (i == len) break;
-            double zNorm = Math.Sqrt(FastKernels.SumSquares<double>(level, w) + FastKernels.SumSquares<double>(level, v));
+            double zNorm = companions ? Math.Sqrt(FastKernels.SumSquares<double>(level, w) + FastKernels.SumSquares<double>(level, v)) : 0.0;
             (double, int, double) update;
             if (onIterate is null)
             {
-                side.Start(stepCompanions);
+                if (companions) side.Start(stepCompanions);
                 try { update = Trainer.ApplyUpdate<double>(level, w, v, gw, gv, L, md, eta, clip); }
                 finally { side.Join(); }
             }
             else
             {
                 update = Trainer.ApplyUpdate<double>(level, w, v, gw, gv, L, md, eta, clip);
-                stepCompanions();
+                if (companions) stepCompanions();
             }
             var (stepMax, clipped, stepNorm) = update;
             trace["step_max"][i] = stepMax;
             trace["clip_fraction"][i] = (double)clipped / L;
+            if (!companions) continue;
             // this step's expansion γ of the tracked direction (never counted below 1), then the companion is brought back to ε
             double dNext = Distance(level, wp, w, vp, v);
             double gamma = d > 0 ? Math.Max(1.0, dNext / d) : 1.0;
@@ -353,7 +375,7 @@ public static class Replay
         {
             Snapshot = s, From = from, To = to, Trace = trace, Losses = losses, WeightTolerance = tol, LossTolerance = ltol,
             Growth = growth, Displacement = disp, EndDeviation = endDev, EndWorstLayer = worst, EndWorstLayerDeviation = worstDev,
-            Finite = finite, CertifiableSpacing = spacing, StartNorm = startNorm,
+            Finite = finite, CertifiableSpacing = spacing, StartNorm = startNorm, BitExact = exact,
         };
     }
 

@@ -139,7 +139,7 @@ let private mlpReplayed (run: Run) : Result<Replayed, string> =
                 let r = seg.Replay
                 { Snapshot = r.Snapshot; From = r.From; To = r.To; Finite = r.Finite; Certified = seg.Certified
                   Uncertifiable = (if seg.Certified then "" else certification seg)
-                  Growth = Array.max r.Growth
+                  Growth = (if r.BitExact then nan else Array.max r.Growth)
                   Checks =
                     [ for (m, b, where', j) in seg.Checks ->
                         { Measured = m; Bound = b; Where = where'; When = sprintf "iteration %d (segment from snapshot %d)" j r.Snapshot } ]
@@ -258,7 +258,10 @@ let private hypCertified : string * (Run -> HypothesisCheck) =
         | Error why -> NotMet why
         | Ok e ->
             match e.Segments |> Array.filter (fun s -> not s.Certified), Replay.BitExactClaim run.Data with
-            | [||], _ -> Met(sprintf "%d segment(s), largest error growth %.3g×" e.Segments.Length (e.Segments |> Array.map (fun s -> s.Growth) |> Array.fold max 1.0))
+            | [||], null -> Met(sprintf "%d segment(s), largest error growth %.3g×" e.Segments.Length (e.Segments |> Array.map (fun s -> s.Growth) |> Array.fold max 1.0))
+            | [||], claim when run.IsMlp ->
+                Met(sprintf "%d segment(s) replayed as the producer's own program, without the rounding companions, each compared bit for bit, since %s" e.Segments.Length claim)
+            | [||], _ -> Met(sprintf "%d segment(s), largest error growth %.3g×" e.Segments.Length (e.Segments |> Array.map (fun s -> s.Growth) |> Array.filter (fun g -> not (Double.IsNaN g)) |> Array.fold max 1.0))
             | bad, null -> NotMet(bad |> Array.map (fun s -> s.Uncertifiable) |> String.concat "; ")
             | bad, claim -> Met(sprintf "%d of %d segment(s) certified; the other %d compared bit for bit, since %s" (e.Segments.Length - bad.Length) e.Segments.Length bad.Length claim)
 
@@ -287,7 +290,8 @@ let replay : Result<Run> =
         + "is the producer's accumulated rounding grown by the measured growth g of a one-ulp perturbation, and λ bounds the loss' sensitivity. "
         + "A segment whose E exceeds 1% of the weights' norm, or whose architecture measures no growth (every block but the MLP), is not certifiable and is reported, "
         + "never violated, unless run.json claims this engine's build, vector width and thread count: the replay is then the producer's own computation and must land "
-        + "on the next snapshot exactly."
+        + "on the next snapshot exactly. Such a run (the MLP) is replayed without the companions that measure the growth: every segment must land exactly, "
+        + "and every recorded loss lie within 2(τℓ + 2√ℓδ + δ²) (E = 0)."
       Hypotheses = [ hypGradientDescent; Evidence.hypStart; hypCertified ]
       Conclusion =
         fun run ->

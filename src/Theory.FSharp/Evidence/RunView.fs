@@ -28,7 +28,9 @@ type RunEvidence =
 
 module RunEvidence =
     /// Replays every segment and compares it with the recorded snapshots and losses: the next snapshot's weights
-    /// within E_To + u·‖Z_{s+1}‖_F (storage), the recorded loss at every iterate within the loss tolerance.
+    /// within E_To + u·‖Z_{s+1}‖_F (storage), the recorded loss at every iterate within the loss tolerance. A segment
+    /// replayed as the producer's own program (`SegmentReplay.BitExact`) must land exactly (allowance 0), its losses
+    /// within the rounding of the two loss evaluations (its E is 0).
     let build (data: RunData) (onSegment: Func<int, IterateCallback | null> | null) : RunEvidence =
         let replay = Replay.Run(data, onSegment)
         let u = Replay.UnitRoundoff data.Meta.Precision
@@ -41,8 +43,12 @@ module RunEvidence =
                         let s1 = seg.Snapshot + 1
                         let zn = sqrt (Linalg.frobenius data.W.[s1] 0 data.W.[s1].Length ** 2.0 + Linalg.frobenius data.V.[s1] 0 data.V.[s1].Length ** 2.0)
                         let m = if seg.Finite then seg.EndDeviation else infinity
-                        yield m, seg.WeightTolerance.[len] + u * zn,
-                              sprintf "snapshot %d weights vs replay from snapshot %d (worst layer k = %d: %.6g)" s1 seg.Snapshot seg.EndWorstLayer seg.EndWorstLayerDeviation, seg.To
+                        if seg.BitExact then
+                            yield m, 0.0,
+                                  sprintf "snapshot %d weights vs the bit-exact replay from snapshot %d (‖ΔZ‖_F; worst layer k = %d: %.6g)" s1 seg.Snapshot seg.EndWorstLayer seg.EndWorstLayerDeviation, seg.To
+                        else
+                            yield m, seg.WeightTolerance.[len] + u * zn,
+                                  sprintf "snapshot %d weights vs replay from snapshot %d (worst layer k = %d: %.6g)" s1 seg.Snapshot seg.EndWorstLayer seg.EndWorstLayerDeviation, seg.To
                       for i in 0 .. len do
                         let rec' = data.Losses.[seg.From + i]
                         let d = abs (rec' - seg.Losses.[i])

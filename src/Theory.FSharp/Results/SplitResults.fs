@@ -291,7 +291,10 @@ let private replayStandsForRun =
     "replay stands for the producer (E.replay certified, or bit-exact producer)", fun (run: Run) ->
         match run.Evidence, run.Uncertified with
         | None, _ -> NotMet "not replayed (the recursion needs plain gradient descent)"
-        | Some e, None -> Met(sprintf "%d segment(s) certified" e.Segments.Length)
+        | Some e, None ->
+            match Replay.BitExactClaim run.Data with
+            | null -> Met(sprintf "%d segment(s) certified" e.Segments.Length)
+            | claim -> Met(sprintf "%s: the replay is the producer's computation, its %d segment(s) replayed without the rounding companions (landing gap allowed 0; see E.replay)" claim e.Segments.Length)
         | Some _, Some why ->
             match Replay.BitExactClaim run.Data with
             | null -> NotMet(why + "; and run.json does not name this engine build, its vector width and its thread count, so the replay is not the producer's own computation")
