@@ -99,9 +99,9 @@ public sealed class SplitPass
             FastKernels.Transpose<double>(v.Slice(o, md), _vt, d, m);
             var hPrev = Slice(_hF, k - 1); var hk = Slice(_hF, k);
             FastKernels.Gemm<double>(level, hPrev, d, 1, _wt, _u[k], n, d, m, 1.0, accumulate: false);
-            VectorActivations.Evaluate<double>(level, _act, _u[k], _s[k], _sd[k]);
+            // σ, σ' and the range of u_k in one pass over u_k (the bits of Evaluate and MinMax called one after the other)
             _uLo[k] = double.PositiveInfinity; _uHi[k] = double.NegativeInfinity;
-            FastKernels.MinMax<double>(level, _u[k], ref _uLo[k], ref _uHi[k]);
+            VectorActivations.EvaluateWithRange<double>(level, _act, _u[k], _s[k], _sd[k], ref _uLo[k], ref _uHi[k]);
             _d1[k] = MaxAbs(_sd[k]);
             hPrev.CopyTo(hk);
             FastKernels.Gemm<double>(level, _s[k], m, 1, _vt, hk, n, m, d, invL, accumulate: true);
@@ -189,9 +189,8 @@ public sealed class SplitPass
             var hk = Slice(hF, k); var hPrev = Slice(hF, k - 1); var p1 = Slice(pF, k + 1);
             FastKernels.Transpose<double>(w.Slice(o, md), _wt, m, d);
             FastKernels.Gemm<double>(level, hk, d, 1, _wt, _uh, n, d, m, 1.0, accumulate: false);
-            VectorActivations.Evaluate<double>(level, _act, _uh, _sh, _dsh);
             double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
-            FastKernels.MinMax<double>(level, _uh, ref lo, ref hi);
+            VectorActivations.EvaluateWithRange<double>(level, _act, _uh, _sh, _dsh, ref lo, ref hi);
             double loF = lo, hiF = hi;
             // the hulls with the ranges of u_{k+1} and u_k measured once per layer (as MinMax merges a range: ignoring NaN)
             if (_uLo[k + 1] < lo) lo = _uLo[k + 1];
