@@ -55,9 +55,9 @@ public sealed class SegmentReplay
     public const double CertifyFraction = 0.01;
     /// <summary>
     /// E at the end is at most <see cref="CertifyFraction"/> of the weights' norm: the producer's rounding, grown by the
-    /// measured sensitivity, stays a small perturbation of the weights, where the first-order estimate applies.
+    /// measured sensitivity, stays a small perturbation of the weights, where the first-order estimate applies. A bit-exact
+    /// segment (<see cref="BitExact"/>) has E = 0: it stands or falls by its exact landing.
     /// </summary>
-    /// A bit-exact segment (<see cref="BitExact"/>) has E = 0: it stands or falls by its exact landing.
     public bool Certified => Finite && (BitExact || To == From || WeightTolerance[^1] <= CertifyFraction * StartNorm);
     /// <summary>The largest number of iterations J ≤ To − From over which every prefix is certifiable (0: not even one step).</summary>
     public required int CertifiableSpacing { get; init; }
