@@ -95,19 +95,21 @@ let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (dep
         // Ĵ_k = I + (V diag(D̂)/L) W: V diag(D̂)/L rounded entry by entry, then each entry of the product summed over j
         for r in 0 .. d - 1 do
             for jj in 0 .. m - 1 do vd.[r * m + jj] <- v.[o + r * m + jj] * slopes.[jj] / fL
+        // (each row as a sum of scaled rows of W_k, j in order, lanes over the columns: the same products and sums as
+        // entry by entry, so the same bits; 0 + acc = acc off the diagonal, acc never being −0)
+        Array.Clear j
         for r in 0 .. d - 1 do
-            for c in 0 .. d - 1 do
-                let mutable acc = 0.0
-                for jj in 0 .. m - 1 do acc <- acc + vd.[r * m + jj] * w.[o + jj * d + c]
-                j.[r * d + c] <- (if r = c then 1.0 else 0.0) + acc
+            let row = Span(j, r * d, d)
+            for jj in 0 .. m - 1 do Model.Layerwise.AddScaled(vd.[r * m + jj], ReadOnlySpan(w, o + jj * d, d), row)
+            j.[r * d + r] <- 1.0 + j.[r * d + r]
         let eta = (vOp * wOp * epsMax + float (m + 2) * U * (s1 + epsMax) * frobenius k) / fL
         let nbar = Linalg.spectralNorm d d j 0 * (1.0 + 4.0 * float d * U)
         // M̂ ← M̂ Ĵ_k
+        // (row r of the product as a sum of scaled rows of Ĵ_k, t in order: the same bits as entry by entry)
+        Array.Clear next
         for r in 0 .. d - 1 do
-            for c in 0 .. d - 1 do
-                let mutable acc = 0.0
-                for t in 0 .. d - 1 do acc <- acc + mhat.[r * d + t] * j.[t * d + c]
-                next.[r * d + c] <- acc
+            let row = Span(next, r * d, d)
+            for t in 0 .. d - 1 do Model.Layerwise.AddScaled(mhat.[r * d + t], ReadOnlySpan(j, t * d, d), row)
         let swap = mhat
         mhat <- next
         next <- swap
