@@ -190,3 +190,38 @@ let ``C.mu0: wide full-rank read-out (d_out < d) → ℓ_⊥ = 0 and μ₀ scale
     Xunit.Assert.Equal(2.0, ic.SigmaB, 12)
     Xunit.Assert.Equal(4.0 * ic.LambdaMinGram, ic.Mu0, 12)
     Xunit.Assert.True(Verdict.isHolds (Result.evaluate PolyakLojasiewicz.initialPl run).Verdict)
+
+/// A GELU run of the given width on n = 6 samples (d = 2, V(0) = 0), the reference pass at snapshot 0.
+let private geluRunOfWidth (m: int) =
+    let shape = Model.NetworkShape.Square(5, m, 2)
+    let data = Model.Dataset.SyntheticGaussian(6, 2, 2, 7L)
+    let opts = TrainOptions(ActivationKind.Gelu, 0.01, 4, Snapshots = 2)
+    let r = Trainer.Train(shape, data, Initialization.Tied(shape, 7L), opts, 7L, "synthetic", null, null)
+    Run(RunDirectory.InMemory(r, "width " + string m))
+
+[<Xunit.Fact>]
+let ``C.mu0: Φ_k read from the reference's σ values → the same bits as σ of its pre-activations`` () =
+    // initConstants reads Φ_k from Layerwise.Sigma instead of evaluating σ again: the two must be one and the same number
+    for m in [ 3; 8 ] do
+        let run = geluRunOfWidth m
+        let lw = run.Layerwise 0
+        for k in 0 .. lw.Pre.Length - 1 do
+            for i in 0 .. lw.Pre.[k].Length - 1 do
+                for j in 0 .. m - 1 do
+                    let v = Activations.Value(ActivationKind.Gelu, lw.Pre.[k].[i].[j])
+                    Xunit.Assert.True(System.BitConverter.DoubleToInt64Bits v = System.BitConverter.DoubleToInt64Bits lw.Sigma.[k].[i].[j],
+                                      sprintf "m = %d, layer %d, sample %d, unit %d: %.17g vs %.17g" m (k + 1) i j v lw.Sigma.[k].[i].[j])
+
+[<Xunit.Fact>]
+let ``C.mu0: m < n → per-layer λ_min mean 0, each Gram's computed spectrum at 0 within its rounding`` () =
+    // m = 3 < n = 6: Φ_kᵀΦ_k (6×6) has rank ≤ 3, so λ_min = 0 exactly; initConstants states it without solving the
+    // eigenproblems, and MathNet's spectrum of every Gram agrees within n·u·tr (a backward-stable EVD's error)
+    let run = geluRunOfWidth 3
+    let ic = PolyakLojasiewicz.initConstants run
+    Xunit.Assert.Equal(0.0, ic.LambdaMinLayersMean)
+    let lw = run.Layerwise 0
+    for k in 0 .. lw.Pre.Length - 1 do
+        let phi = MathNet.Numerics.LinearAlgebra.Matrix<float>.Build.Dense(3, 6, fun j i -> lw.Sigma.[k].[i].[j])
+        let g = phi.TransposeThisAndMultiply phi
+        let lmin = g.Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric).EigenValues |> Seq.map (fun z -> z.Real) |> Seq.min
+        Xunit.Assert.True(abs lmin <= 6.0 * 6.0 * 1.1102230246251565e-16 * g.Trace(), sprintf "layer %d: λ_min = %g, tr = %g" (k + 1) lmin (g.Trace()))

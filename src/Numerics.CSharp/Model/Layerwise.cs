@@ -163,9 +163,10 @@ public sealed class Layerwise
     }
 
     /// <summary>y ← y + α·x, lane by lane (one product and one sum per entry, no fused multiply-add); also the
-    /// reference neural-ODE right-hand side's (<c>Ode/NeuralOde.cs</c>).</summary>
+    /// reference neural-ODE right-hand side's (<c>Ode/NeuralOde.cs</c>) and the secant factors' row updates (theory layer,
+    /// <c>Secant.propagationFactors</c>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void AddScaled(double alpha, ReadOnlySpan<double> x, Span<double> y)
+    public static void AddScaled(double alpha, ReadOnlySpan<double> x, Span<double> y)
     {
         int len = x.Length, i = 0;
         if (Vector.IsHardwareAccelerated && len >= Vector<double>.Count)

@@ -57,12 +57,14 @@ let initConstants (run: Run) : InitConstants =
         let v0 = run.V 0
         let v0norm = Seq.max (seq { for k in 0 .. L - 1 -> Linalg.frobenius v0 (run.LayerOffset k) run.LayerSize })
         let lw = run.Layerwise 0
-        // Φ_k[j, i] = σ((W_k h_{k−1}^i)_j); with V(0) = 0, h_{k−1} = h_0.
-        let phi k = Matrix<float>.Build.Dense(m, n, fun j i -> Activations.Value(s.Activation, lw.Pre.[k].[i].[j]))
+        // Φ_k[j, i] = σ((W_k h_{k−1}^i)_j); with V(0) = 0, h_{k−1} = h_0. The reference's forward pass holds these values
+        // (`Sigma`: the same numbers as `Activations.Value` of its pre-activations), so they are read, not evaluated again.
+        let phi k = Matrix<float>.Build.Dense(m, n, fun j i -> lw.Sigma.[k].[i].[j])
         let grams = [| for k in 0 .. L - 1 -> let p = phi k in p.TransposeThisAndMultiply p |]
         let gbar = (grams |> Array.reduce (+)) / float L
         let lamGram = max 0.0 (Linalg.lambdaMin gbar)
-        let lamLayers = grams |> Array.averageBy (fun g -> max 0.0 (Linalg.lambdaMin g))
+        // λ_min(Φ_kᵀΦ_k) = 0 exactly when m < n (its rank is at most m): the n×n eigenproblems are solved only when m ≥ n
+        let lamLayers = if m < n then 0.0 else grams |> Array.averageBy (fun g -> max 0.0 (Linalg.lambdaMin g))
         let tr = gbar.Trace()
         let tau = float (m + n) * machineEpsilon * tr
         let dOut = run.Shape.OutputDim
@@ -102,7 +104,7 @@ let frozenKernelLoss (run: Run) : (int -> float) option =
         let lw = run.Layerwise 0
         let gbar =
             (Array.init L (fun k ->
-                let p = Matrix<float>.Build.Dense(m, n, fun j i -> Activations.Value(s.Activation, lw.Pre.[k].[i].[j]))
+                let p = Matrix<float>.Build.Dense(m, n, fun j i -> lw.Sigma.[k].[i].[j]) // σ of the pre-activations, as in `initConstants`
                 p.TransposeThisAndMultiply p)
              |> Array.reduce (+)) / float L
         let evd = gbar.Evd(Symmetricity.Symmetric)

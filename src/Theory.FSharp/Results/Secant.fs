@@ -95,19 +95,21 @@ let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (dep
         // Ĵ_k = I + (V diag(D̂)/L) W: V diag(D̂)/L rounded entry by entry, then each entry of the product summed over j
         for r in 0 .. d - 1 do
             for jj in 0 .. m - 1 do vd.[r * m + jj] <- v.[o + r * m + jj] * slopes.[jj] / fL
+        // (each row as a sum of scaled rows of W_k, j in order, lanes over the columns: the same products and sums as
+        // entry by entry, so the same bits; 0 + acc = acc off the diagonal, acc never being −0)
+        Array.Clear j
         for r in 0 .. d - 1 do
-            for c in 0 .. d - 1 do
-                let mutable acc = 0.0
-                for jj in 0 .. m - 1 do acc <- acc + vd.[r * m + jj] * w.[o + jj * d + c]
-                j.[r * d + c] <- (if r = c then 1.0 else 0.0) + acc
+            let row = Span(j, r * d, d)
+            for jj in 0 .. m - 1 do Model.Layerwise.AddScaled(vd.[r * m + jj], ReadOnlySpan(w, o + jj * d, d), row)
+            j.[r * d + r] <- 1.0 + j.[r * d + r]
         let eta = (vOp * wOp * epsMax + float (m + 2) * U * (s1 + epsMax) * frobenius k) / fL
         let nbar = Linalg.spectralNorm d d j 0 * (1.0 + 4.0 * float d * U)
         // M̂ ← M̂ Ĵ_k
+        // (row r of the product as a sum of scaled rows of Ĵ_k, t in order: the same bits as entry by entry)
+        Array.Clear next
         for r in 0 .. d - 1 do
-            for c in 0 .. d - 1 do
-                let mutable acc = 0.0
-                for t in 0 .. d - 1 do acc <- acc + mhat.[r * d + t] * j.[t * d + c]
-                next.[r * d + c] <- acc
+            let row = Span(next, r * d, d)
+            for t in 0 .. d - 1 do Model.Layerwise.AddScaled(mhat.[r * d + t], ReadOnlySpan(j, t * d, d), row)
         let swap = mhat
         mhat <- next
         next <- swap
@@ -118,21 +120,25 @@ let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (dep
     pi
 
 /// One layer k of a snapshot with what the local-error bounds need of it, computed once per snapshot: W_k, V_k,
-/// |W_k| (entrywise), Frobenius norms, and for k ≥ 2 ΔW = W_k − W_{k−1}, |ΔW| and LΔV (None for k = 1).
+/// |W_k| (entrywise), Frobenius norms, and for k ≥ 2 ΔW = W_k − W_{k−1}, |ΔW| and LΔV (None for k = 1) with ‖LΔV‖_F.
 type Layer =
     { W: Matrix<float>
       V: Matrix<float>
       AbsW: Matrix<float>
       WF: float
       VF: float
-      Delta: (Matrix<float> * Matrix<float> * Matrix<float>) option }
+      Delta: (Matrix<float> * Matrix<float> * Matrix<float>) option
+      /// ‖LΔV‖_F (0 for k = 1), formed once per layer rather than once per sample
+      DeltaVF: float }
 
 /// ‖V‖_F·‖W‖_F of one layer, as `propagationFactors` uses it.
 let frobeniusProduct (w: Matrix<float>) (v: Matrix<float>) = v.FrobeniusNorm() * w.FrobeniusNorm()
 
 let layer (depth: int) (wk: Matrix<float>) (vk: Matrix<float>) (prev: (Matrix<float> * Matrix<float>) option) : Layer =
+    let delta = prev |> Option.map (fun (wp, vp) -> let dw = wk - wp in dw, dw.PointwiseAbs(), (vk - vp) * float depth)
     { W = wk; V = vk; AbsW = wk.PointwiseAbs(); WF = wk.FrobeniusNorm(); VF = vk.FrobeniusNorm()
-      Delta = prev |> Option.map (fun (wp, vp) -> let dw = wk - wp in dw, dw.PointwiseAbs(), (vk - vp) * float depth) }
+      Delta = delta
+      DeltaVF = (match delta with None -> 0.0 | Some (_, _, dvL) -> dvL.FrobeniusNorm()) }
 
 /// The image f = V σ(W y) of one layer at a state y, with a bound on its rounding: f̂ is off by at most
 /// errF = (m + 2)u‖V‖_F‖σ(u)‖ + ‖V‖_F √m ε_σ, where ε_σ = 16u(1 + max|σ|) + s1 (d + 1)u max_j (|W||y|)_j bounds the
@@ -224,7 +230,7 @@ let taylorLocalError (act: ActivationKind) (s1: float) (s2: float option) (depth
             | None -> lead + cw
             | Some dv -> lead + cw - dv * q2
         let quadScale = h * h * h / (24.0 * float (nq * nq))
-        let dvF = match dv with None -> 0.0 | Some dv -> dv.FrobeniusNorm()
+        let dvF = ly.DeltaVF
         let quad = quadScale * (nV * sqrt quadErr1 + (match dv with None -> 0.0 | Some _ -> fL * aV) * sqrt quadErr2)
         // rounding of forming ĉ_k: every entry is a sum of at most m + d + N + 8 rounded products (a majorant with
         // absolute values), plus the errors of f̂, of σ'(û) (s2 times the rounding of u) and of the σ values at the
