@@ -18,7 +18,7 @@ internal static class LayerProbe
         var level = Simd.Level;
         Console.WriteLine($"level {Simd.Bits(level)}-bit, few vector registers: {Simd.FewVectorRegisters}; min over {rounds} interleaved rounds");
         int lanes = level == SimdLevel.Vector512 ? 8 : 4, trips = 200;
-        double peak = MinProbeTimes(new Action[] { () => { if (level == SimdLevel.Vector512) Gemm512.FmaPeak(trips); else Gemm256.FmaPeak(trips); } }, rounds, 20)[0];
+        double peak = MinProbe.Measure(new Action[] { () => { if (level == SimdLevel.Vector512) Gemm512.FmaPeak(trips); else Gemm256.FmaPeak(trips); } }, rounds, 20)[0];
         double peakRate = 24.0 * lanes * trips / peak;   // float64 FLOP per ns
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"float64 FMA peak {peakRate:F1} GFLOP/s (float32: twice)"));
         Probe<double>("figure 1, f64, block of 50", level, 50, 16, 32, rounds, peakRate);
@@ -51,7 +51,7 @@ internal static class LayerProbe
         };
         var calls = steps.Select(x => x.Call).ToList();
         calls.Add(() => { foreach (var st in steps) st.Call(); });
-        var best = MinProbeTimes(calls.ToArray(), rounds, 20);
+        var best = MinProbe.Measure(calls.ToArray(), rounds, 20);
         Console.WriteLine($"{label} (d = {d}, m = {m}):");
         double sum = 0;
         for (int i = 0; i < steps.Length; i++)
@@ -63,22 +63,6 @@ internal static class LayerProbe
         double all = best[^1], flop = 12.0 * nb * d * m;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  sum of steps {sum / 1000,8:F3} µs; the layer in one go {all / 1000,8:F3} µs = {flop / all / peakRate * 100:F1} % of the peak"));
-    }
-
-    /// <summary>Minimum ns per call of each action over rounds; each round times a batch of calls of each in turn.</summary>
-    internal static double[] MinProbeTimes(Action[] calls, int rounds, int batch)
-    {
-        var best = Enumerable.Repeat(double.PositiveInfinity, calls.Length).ToArray();
-        foreach (var c in calls) for (int i = 0; i < 3 * batch; i++) c();
-        for (int round = 0; round < rounds; round++)
-            for (int i = 0; i < calls.Length; i++)
-            {
-                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                for (int b = 0; b < batch; b++) calls[i]();
-                double ns = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalNanoseconds / batch;
-                if (ns < best[i]) best[i] = ns;
-            }
-        return best;
     }
 }
 

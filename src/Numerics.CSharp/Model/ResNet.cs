@@ -115,6 +115,8 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     public int Threads => _blocks.Length;
     /// <summary>Checkpoint segment length (0 = off).</summary>
     public int CheckpointSegment => _options.CheckpointSegment;
+    /// <summary>True when the blocks prefetch each next layer's data (their stored states exceed 8 MiB; values are unaffected).</summary>
+    internal bool Prefetches => _blocks.All(b => b.Prefetches);
 
     /// <summary>
     /// Runs every block of samples on the calling thread, one after another (default false: blocks 1.. are offered to
@@ -433,7 +435,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         private readonly T[] _pre, _p, _q, _out, _wt, _vt;
         // True when this block's stored states and activations exceed PrefetchBytes (far beyond a core's caches, e.g.
         // figure 1): then each layer prefetches what the next one reads. A hint to the hardware: it changes no value.
-        private readonly bool _prefetch;
+        public readonly bool Prefetches;
         public readonly T[] GradW, GradV;    // own gradient (blocks after the first)
         public readonly double[] AdjointSums; // Σ_{i in block} ‖p_k^i‖, k = 0..L
         public readonly double[] KeptRanges; // per layer k = 1..L at 6k: ranges of W_k h_{k−1}, σ', V_kᵀp_k over this block's samples (see KeptStates)
@@ -453,7 +455,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             _checkpoints = new T[cs];
             Array.Copy(h0, (long)i0 * d, _checkpoints, 0, (long)nb * d);
             SegH = new T[hs];
-            _prefetch = (hs + 2 * ss) * Unsafe.SizeOf<T>() > PrefetchBytes;
+            Prefetches = (hs + 2 * ss) * Unsafe.SizeOf<T>() > PrefetchBytes;
             _segS = new T[ss];
             _segSd = new T[ss];
             _pre = new T[nb * m];
@@ -484,8 +486,8 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 var hk = SegH.AsSpan(j * nd, nd);
                 var hn = SegH.AsSpan((j + 1) * nd, nd);
                 var pre = _pre.AsSpan();
-                // out of the caches (see _prefetch): the next layer's weights are fetched while this one computes
-                if (_prefetch && k + 1 < k1) { FastKernels.Prefetch(w.Slice((k + 1) * md, md)); FastKernels.Prefetch(v.Slice((k + 1) * md, md)); }
+                // out of the caches (see Prefetches): the next layer's weights are fetched while this one computes
+                if (Prefetches && k + 1 < k1) { FastKernels.Prefetch(w.Slice((k + 1) * md, md)); FastKernels.Prefetch(v.Slice((k + 1) * md, md)); }
                 FastKernels.Transpose<T>(w.Slice(k * md, md), _wt, m, d);   // Wᵀ: d×m
                 FastKernels.Transpose<T>(v.Slice(k * md, md), _vt, d, m);   // Vᵀ: m×d
                 // pre = h Wᵀ (nb×m)
@@ -573,7 +575,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     var sdk = _segSd.AsSpan(j * nm, nm);
                     var gw = gradW.Slice(k * md, md);
                     var gv = gradV.Slice(k * md, md);
-                    if (_prefetch && k > k0)
+                    if (Prefetches && k > k0)
                     {
                         // what layer k − 1 reads and writes, fetched while layer k computes: its stored σ, σ' and h, its
                         // weights and its gradient's lines (the backward pass walks the stored layers downwards, page by
