@@ -62,7 +62,7 @@ internal static class MinProbe
     }
 
     /// <summary>Minimum ns per call of each action over rounds; each round times a batch of calls of each in turn.</summary>
-    private static double[] Measure(Action[] calls, int rounds, int batch)
+    internal static double[] Measure(Action[] calls, int rounds, int batch)
     {
         var best = Enumerable.Repeat(double.PositiveInfinity, calls.Length).ToArray();
         foreach (var c in calls) for (int i = 0; i < 3 * batch; i++) c();

@@ -1,7 +1,10 @@
 using BenchmarkDotNet.Running;
 
-// `--min-probe [ROUNDS]`: minimum-of-many timings for a loaded machine (MinProbe.cs); anything else goes to BenchmarkDotNet.
+// `--min-probe [ROUNDS]`: minimum-of-many timings for a loaded machine (MinProbe.cs); `--layer-probe [ROUNDS]`: the engine's
+// per-layer steps at the figure sizes on this process's code path (LayerProbe.cs); anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "--min-probe")
     ResOdeProofs.Bench.MinProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
+else if (args.Length > 0 && args[0] == "--layer-probe")
+    ResOdeProofs.Bench.LayerProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
 else
     BenchmarkSwitcher.FromAssembly(typeof(ResOdeProofs.Bench.GemmBenchmarks).Assembly).Run(args);

@@ -106,6 +106,35 @@ public sealed class FastPathTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Blocks whose stored states exceed 8 MiB prefetch each next layer's data (L = 800, n = 40, m = 32: 9.2 MB per block
+    /// on two threads, 18 MB on one); checkpointed with segments of 28 layers they store far less and do not. Checkpointing
+    /// changes no bit, so both must give the same loss, statistics and gradients bit for bit.
+    /// </summary>
+    [Theory(DisplayName = "ResNet: states beyond the prefetch threshold against a checkpointed run → bit-identical")]
+    [MemberData(nameof(Levels))]
+    public void PrefetchingChangesNoBit(SimdLevel level)
+    {
+        var s = TestSetting.Random(11, 800, 32, 8, 40, general: false, 0.5, 0.4);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            (EvaluationStats, double[], double[], bool) Run(int ck)
+            {
+                var net = new ResNet<double>(s.Shape, ActivationKind.Gelu, s.Data, new EngineOptions { Threads = threads, CheckpointSegment = ck });
+                var gw = new double[s.W.Length]; var gv = new double[s.V.Length];
+                var st = WithLevel(level, () => net.Evaluate(s.W, s.V, gw, gv));
+                return (st, gw, gv, net.Prefetches);
+            }
+            var (st0, gw0, gv0, pf0) = Run(0);
+            var (st1, gw1, gv1, pf1) = Run(28);
+            Assert.True(pf0, "the stored states exceed the threshold: the blocks prefetch");
+            Assert.False(pf1, "checkpointed: the blocks do not prefetch");
+            Assert.Equal(st1, st0);
+            Assert.Equal(gw1, gw0);
+            Assert.Equal(gv1, gv0);
+        }
+    }
+
+    /// <summary>
     /// The vector GELU against the scalar one (itself tested against a high-precision reference in
     /// ActivationTests). Value: relative error ≤ 64u = 2^−47 ≈ 7.1e-15 (u = 2^−53), derived as the sum of the two
     /// codes' first-order rounding bounds around the same exact rational: Cody's rationals have degree ≤ 8
