@@ -54,7 +54,7 @@ public sealed record BlockRunSpec : SyntheticSetting
     public double[] EffectiveScales() => Scales ?? Entry().DefaultScales(StateDim, Hyper);
     public Dataset Data() => Dataset.SyntheticGaussian(Samples, StateDim, StateDim, Seed);
 
-    public BlockInitialParameters InitialParameters(IResidualBlock block) => Init switch
+    public InitialParameters InitialParameters(IResidualBlock block) => Init switch
     {
         InitKind.Tied => BlockInitialization.Tied(block, Depth, Seed, EffectiveScales()),
         InitKind.Smooth => BlockInitialization.Smooth(block, Depth, Seed, EffectiveScales(), Modes),
