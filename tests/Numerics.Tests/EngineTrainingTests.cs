@@ -218,7 +218,7 @@ public sealed class EngineTrainingTests : IDisposable
         if (vScale == 0) Assert.All(init.V, x => Assert.Equal(0.0, x));
         else Assert.Contains(init.V, x => x != 0);
         Assert.Contains(init.W, x => x != 0);
-        Assert.Equal(0.0, init.Info.LipschitzZ);
+        Assert.Equal(0.0, init.Info.LipschitzTheta);
         Assert.Equal(0.0, init.Info.MaxIncrementTimesDepth);
         Assert.Equal(0.0, Initialization.MaxIncrement(shape, init.W, init.V));
         // The default RunSpec initialization is the paper's: tied with V = 0.
@@ -240,7 +240,7 @@ public sealed class EngineTrainingTests : IDisposable
             var shape = NetworkShape.Square(L, 6, 3);
             var init = Initialization.Smooth(shape, 21, 1.0, vScale, modes: 3);
             inc[t] = Initialization.MaxIncrement(shape, init.W, init.V);
-            double lz = init.Info.LipschitzZ ?? throw new Xunit.Sdk.XunitException("smooth must report a Lipschitz constant");
+            double lz = init.Info.LipschitzTheta ?? throw new Xunit.Sdk.XunitException("smooth must report a Lipschitz constant");
             Assert.True(lz > 0);
             lip ??= lz;
             Assert.Equal(lip.Value, lz); // the same function of depth for every L
@@ -271,7 +271,7 @@ public sealed class EngineTrainingTests : IDisposable
             if (L == 4) first = inc;
             // ‖Z_{k+1} − Z_k‖_F² is a sum of 18 entries of variance 2 and 18 of variance 0.5: about √45 ≈ 6.7.
             Assert.True(inc > 0.5 * first && inc > 3, $"L = {L}: max increment {inc}");
-            Assert.Null(init.Info.LipschitzZ);
+            Assert.Null(init.Info.LipschitzTheta);
             Assert.True(RelErr(init.Info.MaxIncrementTimesDepth, inc * L) < 1e-14);
         }
     }

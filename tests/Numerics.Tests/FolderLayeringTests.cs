@@ -58,6 +58,13 @@ public class FolderLayeringTests
                     violations.Add($"{Path.GetRelativePath(root, file)}:{line} names {other}");
             }
         Assert.True(files > 50, $"only {files} engine files found under {root}");
+        // a folder's types live in its namespace (the bottom folder may use the engine's root namespace), so that a
+        // reference to a folder is always spelled with its name, here and in the compiled check (CompiledLayeringTests)
+        foreach (var folder in Layers)
+            foreach (var file in Directory.GetFiles(Path.Combine(root, folder), "*.cs", SearchOption.AllDirectories))
+                foreach (Match ns in Regex.Matches(File.ReadAllText(file), @"^\s*namespace\s+([\w.]+)", RegexOptions.Multiline))
+                    if (ns.Groups[1].Value != "ResOdeProofs.Numerics." + folder && !(folder == Layers[0] && ns.Groups[1].Value == "ResOdeProofs.Numerics"))
+                        violations.Add($"{Path.GetRelativePath(root, file)} declares namespace {ns.Groups[1].Value}, not its folder's");
         Assert.True(violations.Count == 0, string.Join("; ", violations));
     }
 

@@ -41,8 +41,8 @@ public class InitialDrawsTests
         Assert.Equal(v, mlp.V);
         if (kind == "smooth")
         {
-            Assert.Equal(mlp.Info.LipschitzW, theta.Info.LipschitzParts![0]);
-            Assert.Equal(mlp.Info.LipschitzV, theta.Info.LipschitzParts![1]);
+            Assert.Equal(mlp.Info.LipschitzParts![0], theta.Info.LipschitzParts![0]);
+            Assert.Equal(mlp.Info.LipschitzParts![1], theta.Info.LipschitzParts![1]);
         }
     }
 

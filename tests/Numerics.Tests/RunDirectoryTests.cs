@@ -84,8 +84,8 @@ public sealed class RunDirectoryTests : IDisposable
         Assert.Equal(0.9, m.Init.Scale);
         Assert.Equal(0.4, m.Init.VScale);
         Assert.Equal(2, m.Init.Modes);
-        Assert.Equal(r.Init.LipschitzW, m.Init.LipschitzW);
-        Assert.Equal(r.Init.LipschitzV, m.Init.LipschitzV);
+        Assert.Equal(r.Init.LipschitzParts![0], m.Init.LipschitzW);
+        Assert.Equal(r.Init.LipschitzParts![1], m.Init.LipschitzV);
         Assert.Equal(r.Init.MaxIncrementTimesDepth, m.Init.MaxIncrementTimesDepth);
         Assert.Equal(r.Init.Description, m.Init.Description);
         Assert.Equal(r.Seconds, m.Seconds);

@@ -8,29 +8,19 @@ namespace ResOdeProofs.Numerics.IO;
 public static class RunDirectory
 {
     /// <summary>
-    /// Writes <paramref name="r"/> to <paramref name="dir"/>, all at once (see <see cref="OutputClaim"/>): an existing
-    /// non-empty directory is replaced only with <paramref name="force"/>, and only when resode wrote it.
+    /// Writes the run <paramref name="r"/> of any architecture to <paramref name="dir"/>, all at once (see
+    /// <see cref="OutputClaim"/>): an existing non-empty directory is replaced only with <paramref name="force"/>, and only
+    /// when resode wrote it.
     /// </summary>
-    public static void Write(TrainResult r, string dir, bool force = false, RunProvenance? provenance = null)
+    public static void Write(TrainRecord r, string dir, bool force = false, RunProvenance? provenance = null)
     {
         using var claim = OutputClaim.Acquire(dir, force, "run");
         Write(r, claim, provenance);
     }
 
-    /// <summary>Writes <paramref name="r"/> into a claimed output and commits it.</summary>
-    public static void Write(TrainResult r, OutputClaim claim, RunProvenance? provenance = null) =>
-        Write(InMemory(r, claim.Target, provenance), claim, thetaFile: false);
-
-    /// <summary>Writes a block's run to <paramref name="dir"/> (all-or-nothing, as for the MLP).</summary>
-    public static void Write(BlockTrainResult r, string dir, bool force = false, RunProvenance? provenance = null)
-    {
-        using var claim = OutputClaim.Acquire(dir, force, "run");
-        Write(r, claim, provenance);
-    }
-
-    /// <summary>Writes a block's run into a claimed output and commits it.</summary>
-    public static void Write(BlockTrainResult r, OutputClaim claim, RunProvenance? provenance = null) =>
-        Write(InMemory(r, claim.Target, provenance), claim, thetaFile: true);
+    /// <summary>Writes the run <paramref name="r"/> into a claimed output and commits it.</summary>
+    public static void Write(TrainRecord r, OutputClaim claim, RunProvenance? provenance = null) =>
+        Write(InMemory(r, claim.Target, provenance), claim, thetaFile: r is BlockTrainResult);
 
     /// <summary>
     /// Writes a run into a claimed output and commits it: the parameters as theta.npy (S, L, P) with run.json
@@ -62,82 +52,80 @@ public static class RunDirectory
 
     /// <summary>
     /// The run directory <c>Write</c> would produce, in memory (no disk): the same metadata and
-    /// arrays, for checks that evaluate many runs. <paramref name="label"/> stands in for the directory name.
+    /// arrays, for checks that evaluate many runs. <paramref name="label"/> stands in for the directory name. A run spelled
+    /// with the MLP's parts (<see cref="TrainResult"/>) keeps W and V, any other (<see cref="BlockTrainResult"/>) θ.
     /// </summary>
-    public static RunData InMemory(TrainResult r, string label = "(in memory)", RunProvenance? provenance = null) => new()
-    {
-        Directory = label, Meta = Metadata(r, provenance), Shape = r.Shape, Data = r.Data, A = r.A, B = r.B,
-        Activation = r.Options.Activation, Eta = r.Options.Eta, Steps = r.SnapshotSteps.ToArray(),
-        W = r.SnapshotW.ToArray(), V = r.SnapshotV.ToArray(), Losses = r.Losses,
-        Trace = new Dictionary<string, double[]>(r.Trace),
-    };
-
-    /// <summary>A block's run directory, in memory (as <see cref="InMemory(TrainResult, string, RunProvenance?)"/>).</summary>
-    public static RunData InMemory(BlockTrainResult r, string label = "(in memory)", RunProvenance? provenance = null)
+    public static RunData InMemory(TrainRecord r, string label = "(in memory)", RunProvenance? provenance = null)
     {
         var meta = Metadata(r, provenance);
-        return new RunData
+        var trace = new Dictionary<string, double[]>(r.Trace);
+        var steps = r.SnapshotSteps.ToArray();
+        return r switch
         {
-            Directory = label, Meta = meta, Architecture = meta.Architecture!, Block = r.Block, Depth = r.Depth, Dim = r.Block.StateDim,
-            Data = r.Data, A = r.A, B = r.B, Activation = r.Block.Activation, Eta = r.Options.Eta, Steps = r.SnapshotSteps.ToArray(),
-            Theta = r.SnapshotTheta.ToArray(), Losses = r.Losses, Trace = new Dictionary<string, double[]>(r.Trace),
+            TrainResult m => new RunData
+            {
+                Directory = label, Meta = meta, Shape = m.Shape, Data = r.Data, A = r.A, B = r.B, Activation = r.Options.Activation,
+                Eta = r.Options.Eta, Steps = steps, W = m.SnapshotW.ToArray(), V = m.SnapshotV.ToArray(), Losses = r.Losses, Trace = trace,
+            },
+            BlockTrainResult t => new RunData
+            {
+                Directory = label, Meta = meta, Architecture = meta.Architecture!, Block = t.Block, Depth = t.Depth, Dim = t.Block.StateDim,
+                Data = r.Data, A = r.A, B = r.B, Activation = t.Block.Activation, Eta = r.Options.Eta, Steps = steps,
+                Theta = t.SnapshotTheta.ToArray(), Losses = r.Losses, Trace = trace,
+            },
+            _ => throw new ArgumentException($"no run-directory spelling for {r.GetType().Name}"),
         };
     }
 
-    /// <summary>run.json content for a training result.</summary>
-    public static RunMetadata Metadata(TrainResult r, RunProvenance? provenance = null)
+    /// <summary>run.json content for a training result of any architecture.</summary>
+    public static RunMetadata Metadata(TrainRecord r, RunProvenance? provenance = null)
     {
-        var o = r.Options; var s = r.Shape;
+        var o = r.Options;
         var meta = Common(r, provenance);
-        meta.Threads = r.Flow is null ? o.EngineFor(s, r.Data.Count).Threads : 1; // the flow's integrator evaluates on one thread
-        if (r.Flow is { } flow)
-        {
-            meta.Optimizer = o.Clip is null ? "gf" : "clipped-gf";
-            meta.Horizon = flow.Horizon; meta.Rtol = flow.Rtol; meta.Atol = flow.Atol; meta.OdeMethod = flow.Method;
-            meta.OutputTimes = flow.OutputTimes; meta.Dt = flow.OutputTimes is null ? o.Eta : null;
-            meta.OdeSteps = flow.Steps; meta.OdeRejected = flow.Rejected; meta.OdeEvaluations = flow.Evaluations;
-        }
-        meta.Depth = s.Depth; meta.Width = s.Width; meta.D = s.Dim;
         meta.Precision = o.Float32 ? "float32" : "float64";
-        meta.Init = new InitMetadata
-        {
-            Kind = r.Init.Kind.ToString().ToLowerInvariant(),
-            Scale = r.Init.Kind == InitKind.File ? null : r.Init.Scale,
-            VScale = r.Init.Kind == InitKind.File ? null : r.Init.VScale,
-            Modes = r.Init.Kind == InitKind.Smooth ? r.Init.Modes : null,
-            LipschitzW = r.Init.LipschitzW,
-            LipschitzV = r.Init.LipschitzV,
-            MaxIncrementTimesDepth = r.Init.MaxIncrementTimesDepth,
-            Description = r.Init.Description,
-        };
         meta.Fault = o.Fault == EngineFault.None ? "none" : o.Fault.ToString();
-        return meta;
-    }
-
-    /// <summary>run.json content for a block's training result.</summary>
-    public static RunMetadata Metadata(BlockTrainResult r, RunProvenance? provenance = null)
-    {
-        var names = r.Block.ParameterLayout.Select(p => p.Name).ToArray();
-        var meta = Common(r, provenance);
-        meta.Threads = 1;
-        if (r.Block is MlpBlock mlp)
-        {
-            // the MLP block runs on the fast kernels: their thread count, precision and fault are the run's, as for the MLP
-            meta.Threads = r.Options.EngineFor(new NetworkShape(r.Depth, mlp.Width, mlp.StateDim, r.Data.InputDim, r.Data.OutputDim), r.Data.Count).Threads;
-            meta.Precision = r.Options.Float32 ? "float32" : "float64";
-            meta.Fault = r.Options.Fault == EngineFault.None ? "none" : r.Options.Fault.ToString();
-        }
-        meta.Depth = r.Depth; meta.D = r.Block.StateDim;
         meta.Init = new InitMetadata
         {
             Kind = r.Init.Kind.ToString().ToLowerInvariant(),
             Modes = r.Init.Kind == InitKind.Smooth ? r.Init.Modes : null,
-            Scales = r.Init.Kind == InitKind.File ? null : names.Zip(r.Init.Scales).ToDictionary(x => x.First, x => x.Second),
-            LipschitzParts = r.Init.LipschitzParts is null ? null : names.Zip(r.Init.LipschitzParts).ToDictionary(x => x.First, x => x.Second),
             MaxIncrementTimesDepth = r.Init.MaxIncrementTimesDepth,
             Description = r.Init.Description,
         };
-        meta.Architecture = ArchitectureMetadata.Of(r.Block, r.Hyper);
+        switch (r)
+        {
+            case TrainResult m:
+                // the MLP spelled with its parts W and V: their own keys; the fast kernels' threads, or the flow's
+                var s = m.Shape;
+                meta.Threads = m.Flow is null ? o.EngineFor(s, r.Data.Count).Threads : 1; // the flow's integrator evaluates on one thread
+                if (m.Flow is { } flow)
+                {
+                    meta.Optimizer = o.Clip is null ? "gf" : "clipped-gf";
+                    meta.Horizon = flow.Horizon; meta.Rtol = flow.Rtol; meta.Atol = flow.Atol; meta.OdeMethod = flow.Method;
+                    meta.OutputTimes = flow.OutputTimes; meta.Dt = flow.OutputTimes is null ? o.Eta : null;
+                    meta.OdeSteps = flow.Steps; meta.OdeRejected = flow.Rejected; meta.OdeEvaluations = flow.Evaluations;
+                }
+                meta.Depth = s.Depth; meta.Width = s.Width; meta.D = s.Dim;
+                meta.Init.Scale = r.Init.Kind == InitKind.File ? null : r.Init.Scales[0];
+                meta.Init.VScale = r.Init.Kind == InitKind.File ? null : r.Init.Scales[1];
+                meta.Init.LipschitzW = r.Init.LipschitzParts?[0];
+                meta.Init.LipschitzV = r.Init.LipschitzParts?[1];
+                break;
+            case BlockTrainResult t:
+                // any block spelled as θ: scales and Lipschitz bounds by part name, "architecture" with its layout
+                var names = t.Block.ParameterLayout.Select(p => p.Name).ToArray();
+                meta.Threads = 1;
+                // the MLP block runs on the fast kernels: their thread count, as for the MLP (the generic pass: one thread, and
+                // float64 without faults, which its backend refuses otherwise)
+                if (t.Block is MlpBlock mlp)
+                    meta.Threads = o.EngineFor(new NetworkShape(t.Depth, mlp.Width, mlp.StateDim, r.Data.InputDim, r.Data.OutputDim), r.Data.Count).Threads;
+                meta.Depth = t.Depth; meta.D = t.Block.StateDim;
+                meta.Init.Scales = r.Init.Kind == InitKind.File ? null : names.Zip(r.Init.Scales).ToDictionary(x => x.First, x => x.Second);
+                meta.Init.LipschitzParts = r.Init.LipschitzParts is null ? null : names.Zip(r.Init.LipschitzParts).ToDictionary(x => x.First, x => x.Second);
+                meta.Architecture = ArchitectureMetadata.Of(t.Block, t.Hyper);
+                break;
+            default:
+                throw new ArgumentException($"no run-directory spelling for {r.GetType().Name}");
+        }
         return meta;
     }
 

@@ -4,22 +4,6 @@ using ResOdeProofs.Numerics.Blocks;
 namespace ResOdeProofs.Numerics.Training;
 
 /// <summary>
-/// How θ_k(0) was chosen, generically over a block's parameter layout. <see cref="LipschitzParts"/>
-/// bounds sup_s ‖dθ⁰_part/ds‖_F for each named part of the function of depth the layers discretize
-/// (0 for tied; null when none is known: iid and file). <see cref="MaxIncrementTimesDepth"/> is the
-/// measured L·max_k‖θ_{k+1}(0) − θ_k(0)‖.
-/// </summary>
-public sealed record BlockInitInfo(InitKind Kind, double[] Scales, int Modes, double[]? LipschitzParts,
-    double MaxIncrementTimesDepth, string Description)
-{
-    /// <summary>Joint bound (Σ_part Lip_part²)^{1/2} on sup_s ‖dθ⁰/ds‖, when known.</summary>
-    public double? LipschitzTheta => LipschitzParts is null ? null : Math.Sqrt(LipschitzParts.Sum(x => x * x));
-}
-
-/// <summary>Initial parameters θ (L×P, layer after layer) and what is known about them.</summary>
-public sealed record BlockInitialParameters(double[] Theta, BlockInitInfo Info);
-
-/// <summary>
 /// Tied, smooth and iid initializations over any <see cref="IResidualBlock.ParameterLayout"/>, with one
 /// Gaussian scale per part (a part with scale 0 starts at 0, e.g. the paper's V⁰ = 0). Draws depend on
 /// the layout, the seed and the modes but not on L, so runs that differ only in depth discretize the same
@@ -28,24 +12,24 @@ public sealed record BlockInitialParameters(double[] Theta, BlockInitInfo Info);
 public static class BlockInitialization
 {
     /// <summary>One N(0, scale_part²) draw per part, the same for every layer: θ⁰(s) is constant (Lipschitz constant 0).</summary>
-    public static BlockInitialParameters Tied(IResidualBlock block, int depth, long seed, double[] scales)
+    public static InitialParameters Tied(IResidualBlock block, int depth, long seed, double[] scales)
     {
         var (offsets, sizes) = Parts(block, scales);
         int P = block.ParameterCount;
         var theta = new double[depth * P];
         InitialDraws.Tied(depth, seed, scales, (k, q) => theta.AsSpan(k * P + offsets[q], sizes[q]));
-        return new(theta, new BlockInitInfo(InitKind.Tied, scales, 0, new double[sizes.Length], 0.0,
+        return new(theta, new InitInfo(InitKind.Tied, scales, 0, new double[sizes.Length], 0.0,
             $"tied: one Gaussian draw per part for every layer, scales {Describe(block, scales)}"));
     }
 
     /// <summary>Independent layers θ_k ~ N(0, scale_part²) per part; no function of depth is discretized (Lipschitz constant unknown).</summary>
-    public static BlockInitialParameters Iid(IResidualBlock block, int depth, long seed, double[] scales)
+    public static InitialParameters Iid(IResidualBlock block, int depth, long seed, double[] scales)
     {
         var (offsets, sizes) = Parts(block, scales);
         int P = block.ParameterCount;
         var theta = new double[depth * P];
         InitialDraws.Iid(depth, seed, scales, (k, q) => theta.AsSpan(k * P + offsets[q], sizes[q]));
-        return new(theta, new BlockInitInfo(InitKind.Iid, scales, 0, null, MaxIncrement(theta, depth, P) * depth,
+        return new(theta, new InitInfo(InitKind.Iid, scales, 0, null, MaxIncrement(theta, depth, P) * depth,
             $"iid: independent Gaussian layers, scales {Describe(block, scales)}"));
     }
 
@@ -58,13 +42,13 @@ public static class BlockInitialization
     /// sup_s ‖dθ⁰_part/ds‖_F ≤ Lip_part = scale·(2π/√F) Σ_f (‖C_f‖_F² + ‖D_f‖_F²)^{1/2}, hence
     /// max_k ‖θ_{k+1}(0) − θ_k(0)‖ ≤ (Σ_part Lip_part²)^{1/2} / L.
     /// </summary>
-    public static BlockInitialParameters Smooth(IResidualBlock block, int depth, long seed, double[] scales, int modes = 2)
+    public static InitialParameters Smooth(IResidualBlock block, int depth, long seed, double[] scales, int modes = 2)
     {
         var (offsets, sizes) = Parts(block, scales);
         int P = block.ParameterCount;
         var theta = new double[depth * P];
         var lips = InitialDraws.Smooth(depth, seed, sizes, scales, modes, (k, q) => theta.AsSpan(k * P + offsets[q], sizes[q]));
-        return new(theta, new BlockInitInfo(InitKind.Smooth, scales, modes, lips, MaxIncrement(theta, depth, P) * depth,
+        return new(theta, new InitInfo(InitKind.Smooth, scales, modes, lips, MaxIncrement(theta, depth, P) * depth,
             $"smooth: {modes} random Fourier mode(s) in depth, scales {Describe(block, scales)}"));
     }
 
@@ -81,10 +65,10 @@ public static class BlockInitialization
     }
 
     /// <summary>Wraps parameters from elsewhere (Lipschitz constant unknown).</summary>
-    public static BlockInitialParameters FromArray(IResidualBlock block, int depth, double[] theta, string description)
+    public static InitialParameters FromArray(IResidualBlock block, int depth, double[] theta, string description)
     {
         if (theta.Length != depth * block.ParameterCount) throw new ArgumentException($"θ has {theta.Length} entries, expected L·P = {depth}·{block.ParameterCount}");
-        return new(theta, new BlockInitInfo(InitKind.File, new double[block.ParameterLayout.Count], 0, null,
+        return new(theta, new InitInfo(InitKind.File, new double[block.ParameterLayout.Count], 0, null,
             MaxIncrement(theta, depth, block.ParameterCount) * depth, description));
     }
 

@@ -48,13 +48,12 @@ public sealed record BlockRunSpec : SyntheticSetting
     public IReadOnlyDictionary<string, double> Hyper => Entry().HyperWithDefaults(HyperValues);
 
     /// <summary>The state dimension: fixed by the hyper-parameters for some blocks (conv: C·H·W), <see cref="SyntheticSetting.Dim"/> otherwise.</summary>
-    public int StateDim => Entry().StateDim(Dim, HyperValues);
+    public override int StateDim => Entry().StateDim(Dim, HyperValues);
 
     public IResidualBlock Block() => BlockCatalog.Create(Architecture, StateDim, Activation, Hyper);
     public double[] EffectiveScales() => Scales ?? Entry().DefaultScales(StateDim, Hyper);
-    public Dataset Data() => Dataset.SyntheticGaussian(Samples, StateDim, StateDim, Seed);
 
-    public BlockInitialParameters InitialParameters(IResidualBlock block) => Init switch
+    public InitialParameters InitialParameters(IResidualBlock block) => Init switch
     {
         InitKind.Tied => BlockInitialization.Tied(block, Depth, Seed, EffectiveScales()),
         InitKind.Smooth => BlockInitialization.Smooth(block, Depth, Seed, EffectiveScales(), Modes),
@@ -62,18 +61,15 @@ public sealed record BlockRunSpec : SyntheticSetting
         _ => throw new ArgumentException("a BlockRunSpec builds tied, smooth or iid initializations"),
     };
 
-    public TrainOptions Options(Action<int, int, double>? progress = null, CancellationToken cancel = default) => BaseOptions(progress, cancel);
-
     /// <summary>Trains the setting (stopping early, status interrupted, when <paramref name="cancel"/> fires).</summary>
-    public BlockTrainResult Train(Action<int, int, double>? progress = null, CancellationToken cancel = default)
+    public override BlockTrainResult Train(Action<int, int, double>? progress = null, CancellationToken cancel = default)
     {
         var block = Block();
         return BlockTrainer.Train(block, Depth, Data(), InitialParameters(block), Options(progress, cancel), Seed,
-            SyntheticDescription(StateDim), Hyper);
+            DataDescription, Hyper);
     }
 
-    /// <summary>The `resode train` command line that reproduces this setting.</summary>
-    public string CommandLine(string outDir)
+    public override string CommandLine(string outDir)
     {
         var s = EffectiveScales();
         var hyper = Hyper;

@@ -42,7 +42,6 @@ public sealed class BlockTrainResult : TrainRecord
     /// <summary>Block hyper-parameters written to run.json (e.g. width for the MLP block).</summary>
     public required IReadOnlyDictionary<string, double> Hyper { get; init; }
     public required int Depth { get; init; }
-    public required BlockInitInfo Init { get; init; }
     /// <summary>θ (L·P) at each snapshot.</summary>
     public List<double[]> SnapshotTheta { get; } = new();
 }
@@ -56,7 +55,7 @@ public static class BlockTrainer
 {
     /// <summary>Trains from <paramref name="init"/>. The MLP block runs on the fast kernels (<see cref="Trainer.FastBackend{T}"/>),
     /// where Options.Float32, Threads, Checkpoint and Fault apply; every other block on the generic pass, in float64 and without faults.</summary>
-    public static BlockTrainResult Train(IResidualBlock block, int depth, Dataset data, BlockInitialParameters init, TrainOptions options,
+    public static BlockTrainResult Train(IResidualBlock block, int depth, Dataset data, InitialParameters init, TrainOptions options,
         long seed, string dataDescription, IReadOnlyDictionary<string, double>? hyper = null, double[]? a = null, double[]? b = null)
     {
         options.Validate();

@@ -217,7 +217,6 @@ public static class RunSpecFlow
             Rtol = rtol, Atol = atol, Clip = spec.Clip, Snapshots = spec.Snapshots, SnapshotSteps = spec.SnapshotSteps,
             Fault = spec.Fault, OutputTimes = outputTimes,
         };
-        return GradientFlow.Train(spec.Shape, spec.Data(), spec.InitialWeights(), opts, spec.Seed,
-            $"synthetic Gaussian: x_i, y_i ~ N(0, I_{spec.Dim}), n = {spec.Samples}, seed {spec.Seed}");
+        return GradientFlow.Train(spec.Shape, spec.Data(), spec.InitialWeights(), opts, spec.Seed, spec.DataDescription);
     }
 }

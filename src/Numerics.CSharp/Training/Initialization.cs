@@ -2,34 +2,8 @@ using ResOdeProofs.Numerics.Model;
 
 namespace ResOdeProofs.Numerics.Training;
 
-/// <summary>How the initial weights Z_k(0) = (W_k(0), V_k(0)) were chosen.</summary>
-public enum InitKind
-{
-    /// <summary>One Gaussian W for all layers, V = 0: the paper's weight tying, Z⁰(s) constant.</summary>
-    Tied,
-    /// <summary>Z_k(0) = Z⁰(k/L) for a random smooth Z⁰(s) (a few Fourier modes in s ∈ [0,1]).</summary>
-    Smooth,
-    /// <summary>Independent Gaussian layers: not the discretization of any function of depth.</summary>
-    Iid,
-    /// <summary>Read from .npy files.</summary>
-    File,
-}
-
-/// <summary>
-/// Parameters and known constants of an initialization. <see cref="LipschitzW"/> and
-/// <see cref="LipschitzV"/> bound sup_s ‖dW⁰/ds‖_F and sup_s ‖dV⁰/ds‖_F of the function of depth
-/// that the layers discretize (0 for tied; null when the layers discretize no known function:
-/// iid and file). <see cref="MaxIncrementTimesDepth"/> is the measured L·max_k ‖Z_{k+1}(0) − Z_k(0)‖_F.
-/// </summary>
-public sealed record InitInfo(
-    InitKind Kind, double Scale, double VScale, int Modes,
-    double? LipschitzW, double? LipschitzV, double MaxIncrementTimesDepth, string Description)
-{
-    /// <summary>Joint Lipschitz bound √(Lip_W² + Lip_V²) for Z = (W, V) in the Frobenius norm, when known.</summary>
-    public double? LipschitzZ => LipschitzW is double a && LipschitzV is double b ? Math.Sqrt(a * a + b * b) : null;
-}
-
-/// <summary>Initial weights (W: L×m×d, V: L×d×m, row-major) and what is known about them.</summary>
+/// <summary>The MLP's initial parameters spelled as its parts W (L×m×d) and V (L×d×m), row-major, the layout of the fast
+/// kernels, and what is known about them (parts W and V, index 0 and 1 of <see cref="InitInfo"/>).</summary>
 public sealed record InitialWeights(double[] W, double[] V, InitInfo Info);
 
 /// <summary>Builds initial weights. Gaussian entries are N(0, scale²); the default scale is 1.</summary>
@@ -52,7 +26,7 @@ public static class Initialization
     public static InitialWeights Tied(NetworkShape shape, long seed, double scale = 1.0, double vScale = 0.0)
     {
         var (w, v) = Fill(shape, target => InitialDraws.Tied(shape.Depth, seed, [scale, vScale], target));
-        return new(w, v, new InitInfo(InitKind.Tied, scale, vScale, 0, 0.0, 0.0, 0.0,
+        return new(w, v, new InitInfo(InitKind.Tied, [scale, vScale], 0, [0.0, 0.0], 0.0,
             $"tied: one N(0,{scale}²) matrix W for every layer, V = {(vScale == 0 ? "0" : $"one N(0,{vScale}²) matrix")}"));
     }
 
@@ -63,7 +37,7 @@ public static class Initialization
     public static InitialWeights Iid(NetworkShape shape, long seed, double scale = 1.0, double vScale = 0.0)
     {
         var (w, v) = Fill(shape, target => InitialDraws.Iid(shape.Depth, seed, [scale, vScale], target));
-        return new(w, v, new InitInfo(InitKind.Iid, scale, vScale, 0, null, null, MaxIncrement(shape, w, v) * shape.Depth,
+        return new(w, v, new InitInfo(InitKind.Iid, [scale, vScale], 0, null, MaxIncrement(shape, w, v) * shape.Depth,
             $"iid: W_k ~ N(0,{scale}²) independent over layers, V_k {(vScale == 0 ? "= 0" : $"~ N(0,{vScale}²) independent")}"));
     }
 
@@ -83,7 +57,7 @@ public static class Initialization
         double[] lips = [];
         var (w, v) = Fill(shape, target =>
             lips = InitialDraws.Smooth(shape.Depth, seed, [shape.LayerSize, shape.LayerSize], [scale, vScale], modes, target));
-        return new(w, v, new InitInfo(InitKind.Smooth, scale, vScale, modes, lips[0], lips[1], MaxIncrement(shape, w, v) * shape.Depth,
+        return new(w, v, new InitInfo(InitKind.Smooth, [scale, vScale], modes, lips, MaxIncrement(shape, w, v) * shape.Depth,
             $"smooth: {modes} random Fourier mode(s) in depth, W scale {scale}, V scale {vScale}"));
     }
 
@@ -123,7 +97,7 @@ public static class Initialization
         int expected = shape.Depth * shape.LayerSize;
         if (w.Length != expected || v.Length != expected)
             throw new ArgumentException($"initial weights have {w.Length} and {v.Length} entries, expected L·m·d = {expected}");
-        return new(w, v, new InitInfo(InitKind.File, 0, 0, 0, null, null, MaxIncrement(shape, w, v) * shape.Depth, description));
+        return new(w, v, new InitInfo(InitKind.File, [0.0, 0.0], 0, null, MaxIncrement(shape, w, v) * shape.Depth, description));
     }
 
     /// <summary>max_k ‖Z_{k+1} − Z_k‖_F with Z = (W, V) jointly.</summary>

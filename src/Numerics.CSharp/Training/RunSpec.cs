@@ -27,9 +27,6 @@ public sealed record RunSpec : SyntheticSetting
     /// <summary>The network shape (A = B = I).</summary>
     public NetworkShape Shape => NetworkShape.Square(Depth, Width, Dim);
 
-    /// <summary>The synthetic data set of this seed.</summary>
-    public Dataset Data() => Dataset.SyntheticGaussian(Samples, Dim, Dim, Seed);
-
     /// <summary>The initial weights of this seed.</summary>
     public InitialWeights InitialWeights() => Init switch
     {
@@ -39,15 +36,11 @@ public sealed record RunSpec : SyntheticSetting
         _ => throw new ArgumentException("a RunSpec builds tied, smooth or iid initializations; use Trainer.Train for weights from files"),
     };
 
-    /// <summary>The training options of this setting.</summary>
-    public TrainOptions Options(Action<int, int, double>? progress = null) => BaseOptions(progress);
+    /// <summary>Trains the setting on the fast kernels, spelled with the MLP's parts W and V.</summary>
+    public override TrainResult Train(Action<int, int, double>? progress = null, CancellationToken cancel = default) =>
+        Trainer.Train(Shape, Data(), InitialWeights(), Options(progress, cancel), Seed, DataDescription);
 
-    /// <summary>Trains the setting.</summary>
-    public TrainResult Train(Action<int, int, double>? progress = null) =>
-        Trainer.Train(Shape, Data(), InitialWeights(), Options(progress), Seed, SyntheticDescription(Dim));
-
-    /// <summary>The `resode train` command line that reproduces this setting.</summary>
-    public string CommandLine(string outDir) =>
+    public override string CommandLine(string outDir) =>
         $"resode train --n {Samples} --d {Dim} --depth {Depth} --width {Width} --activation {Activations.Name(Activation)} " +
         $"--init {Init.ToString().ToLowerInvariant()} --scale {Scale:R} --v-scale {VScale:R}" +
         (Init == InitKind.Smooth ? $" --modes {Modes}" : "") +

@@ -137,7 +137,6 @@ public static class TraceColumns
 public sealed class TrainResult : TrainRecord
 {
     public required NetworkShape Shape { get; init; }
-    public required InitInfo Init { get; init; }
     public List<double[]> SnapshotW { get; } = new();
     public List<double[]> SnapshotV { get; } = new();
     /// <summary>For a gradient-flow run (<see cref="GradientFlow"/>): the integration's parameters and cost; null for gradient descent.</summary>

@@ -15,6 +15,8 @@ public abstract class TrainRecord
     public required TrainOptions Options { get; init; }
     public required long Seed { get; init; }
     public required string DataDescription { get; init; }
+    /// <summary>What is known about the initial parameters (by part, for every architecture).</summary>
+    public required InitInfo Init { get; init; }
     public RunStatus Status { get; set; }
     /// <summary>First iterate at which the loss or the parameters were non-finite.</summary>
     public int? DivergedAt { get; set; }
