@@ -288,7 +288,7 @@ let replay : Result<Run> =
         + "A segment whose E exceeds 1% of the weights' norm, or whose architecture measures no growth (every block but the MLP), is not certifiable and is reported, "
         + "never violated, unless run.json claims this engine's build, vector width and thread count: the replay is then the producer's own computation and must land "
         + "on the next snapshot exactly."
-      Hypotheses = [ hypGradientDescent; Evidence.hypStart; hypCertified ]
+      Hypotheses = [ hypGradientDescent; Hypotheses.initialSnapshot; hypCertified ]
       Conclusion =
         fun run ->
             match replayed run with

@@ -488,37 +488,9 @@ let eulerBound : Result<Run> =
 
 // ---------------------------------------------------------------- ladders
 
-/// Generic-architecture runs that differ only in depth, sorted by L.
-type BlockLadder =
-    { Runs: Run list }
-    member l.Depths = l.Runs |> List.map (fun r -> r.Setting.Depth)
-
-module BlockLadder =
-    /// Sorts by depth and checks that everything but the depth agrees.
-    let create (runs: Run list) : Result<BlockLadder, string> =
-        match runs |> List.sortBy (fun r -> r.Setting.Depth) with
-        | [] -> Error "an empty ladder"
-        | first :: _ as sorted ->
-            let f = first.Setting
-            let bad =
-                sorted |> List.collect (fun r ->
-                    let s = r.Setting
-                    [ if s.Architecture <> f.Architecture then yield "architecture"
-                      if s.Samples <> f.Samples then yield "n"
-                      if s.Dim <> f.Dim then yield "d"
-                      if s.Activation <> f.Activation then yield "activation"
-                      if s.Eta <> f.Eta then yield "eta"
-                      if s.InitKind <> f.InitKind then yield "init"
-                      if s.Hyper <> f.Hyper then yield "hyper-parameters" ]
-                    |> List.map (fun w -> sprintf "%s: %s" r.Directory w))
-            let depths = sorted |> List.map (fun r -> r.Setting.Depth)
-            if not bad.IsEmpty then Error(sprintf "runs of a ladder must differ only in depth: %s" (String.concat "; " bad))
-            elif List.distinct depths <> depths then Error "two runs of the ladder have the same depth"
-            else Ok { Runs = sorted }
-
 /// (G.B.rate) the error of G.B.bound decreases at least like 1/L over a ladder.
-let eulerRate : Result<BlockLadder> =
-    let forAll = Hypotheses.onEveryRunOf (fun (l: BlockLadder) -> l.Runs)
+let eulerRate : Result<Ladder> =
+    let forAll = Hypotheses.onEveryRun
     OdeLimit.rateResult family (fun l -> l.Depths)
         [ forAll hypArchitecture
           forAll hypRequirements
@@ -539,4 +511,4 @@ let eulerRate : Result<BlockLadder> =
 let all : Result<Run> list = [ depthSmoothness; depthSmoothnessSegments; eulerBound ]
 
 /// Ladder generic results.
-let ladder : Result<BlockLadder> list = [ eulerRate ]
+let ladder : Result<Ladder> list = [ eulerRate ]
