@@ -105,6 +105,10 @@ let evaluateRow (r: Result<'input>) (inputName: string) (input: 'input) : Verdic
       CpuSeconds = processCpuSeconds () - cpu0
       Series = e.Series }
 
+/// One ladder result on a ladder, its input named "ladder L = 4, 8, 16".
+let evaluateOnLadder (r: Result<Ladder>) (l: Ladder) : VerdictRow =
+    evaluateRow r (sprintf "ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")) l
+
 /// Every single-run result of the MLP on an MLP run.
 let verifyRun (run: Run) : VerdictRow list =
     singleRun |> List.map (fun r -> evaluateRow r run.Directory run)
@@ -188,8 +192,7 @@ let verifyOpen (run: OpenRun) : VerdictRow list =
 /// Every ladder result of the runs' architecture on a ladder: the MLP's (`ladder`) on MLP runs, the generic ones
 /// (`blockLadder`) otherwise.
 let verifyLadder (l: Ladder) : VerdictRow list =
-    let name = sprintf "ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")
-    (if l.Runs.Head.IsMlp then ladder else blockLadder) |> List.map (fun r -> evaluateRow r name l)
+    (if l.Runs.Head.IsMlp then ladder else blockLadder) |> List.map (fun r -> evaluateOnLadder r l)
 
 /// The ladder results on runs that differ only in depth: Ok rows, or Error with why the runs are no ladder. MLP runs of
 /// distinct depths are a ladder only when the evidence shows one setting (data, settings, the initial function of

@@ -483,7 +483,7 @@ let rate : Result<Ladder> =
                 let v = match v with Violated wit -> Violated { wit with Measured = beta; Bound = -1.0 } | other -> other
                 { Range = None; Series = []; Verdict = v; Measured = Some beta; Bound = Some -1.0; Hypotheses = []
                   Constants =
-                    [ "slope", beta; "half-width (95%)", w ]
+                    [ "slope", beta; "half-width (95%)", w; "intercept", fit.Intercept ]
                     @ List.map2 (fun (r: Run) d -> sprintf "L * max|Delta| at L = %d" r.Setting.Depth, float r.Setting.Depth * d) l.Runs (List.ofArray ds)
                   Notes = [ sprintf "slope %.3f ± %.3f (95%%): holds iff slope − half-width ≤ −1 and the interval is narrower than %g; inconclusive when wider" beta w Rate.inconclusiveWidth ] } }
 
