@@ -61,3 +61,10 @@ let onEveryRun ((name, check): Hypothesis<Run>) : Hypothesis<Ladder> =
             let first = match checks with (_, Met v) :: _ -> ": " + v | _ -> ""
             Met(sprintf "every run (L = %s)%s" (rs |> List.map (fun r -> string r.Setting.Depth) |> String.concat ", ") first)
         | Some(r, why) -> NotMet(sprintf "run L = %d: %s" r.Setting.Depth why)
+
+/// No run of a ladder diverged (the ladder form the rate results B.rate and D.rate state; met with "none").
+let noRunDiverged : Hypothesis<Ladder> =
+    "no run diverged", fun l ->
+        match l.Runs |> List.tryFind (fun r -> r.Setting.Diverged) with
+        | None -> Met "none"
+        | Some r -> NotMet(sprintf "run L = %d diverged" r.Setting.Depth)
