@@ -137,18 +137,10 @@ let depthSmoothnessBoundWith (restart: bool) (arch: Architecture) (run: Run) : f
 /// The bound of G.A.aposteriori (from t = 0, no restart).
 let depthSmoothnessBound (arch: Architecture) (run: Run) = depthSmoothnessBoundWith false arch run
 
+/// Result A's comparison (`DepthSmoothness.incrementChecks`) with the replay's own increments (no allowance: the measured
+/// value is the verifier's), from iteration 1 (at t = 0 the bound is the measurement itself).
 let private compareWithRun (run: Run) (bound: float[]) (measured: float[]) : Check seq =
-    // iteration 0 is skipped: there the bound is the measurement itself (z_0 = max_k‖Δ_k(0)‖)
-    seq {
-        for j in 1 .. bound.Length - 1 ->
-            { Measured = measured.[j]; Bound = bound.[j]; Where = "max_k ‖θ_{k+1} − θ_k‖ (replayed iterate)"
-              When = sprintf "iteration %d (t = %g)" j (float j * run.Setting.Eta) }
-        for s in 0 .. run.SnapshotCount - 1 do
-            let j = run.Steps.[s]
-            if j > 0 && j < bound.Length then
-                yield { Measured = run.DepthIncrement s; Bound = bound.[j]; Where = "max_k ‖θ_{k+1} − θ_k‖ (snapshot parameters)"
-                        When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
-    }
+    DepthSmoothness.incrementChecks run 1 bound measured (fun _ _ -> 0.0) "max_k ‖θ_{k+1} − θ_k‖ (replayed iterate)" "max_k ‖θ_{k+1} − θ_k‖ (snapshot parameters)"
 
 let private aposterioriHypotheses =
     [ hypArchitecture; hypRequirements; hypEngineBlock; hypLipschitzInit; hypNotDiverged; hypGradientDescent; hypSnapshots; hypFiniteReplay ]
