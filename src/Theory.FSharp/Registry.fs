@@ -105,14 +105,14 @@ let evaluateRow (r: Result<'input>) (inputName: string) (input: 'input) : Verdic
       CpuSeconds = processCpuSeconds () - cpu0
       Series = e.Series }
 
+/// One ladder result on a ladder, its input named "ladder L = 4, 8, 16".
+let evaluateOnLadder (r: Result<Ladder>) (l: Ladder) : VerdictRow =
+    evaluateRow r (sprintf "ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")) l
+
 /// Every single-run result of the MLP on an MLP run.
 let verifyRun (run: Run) : VerdictRow list =
     singleRun |> List.map (fun r -> evaluateRow r run.Directory run)
 
-/// Every ladder result on a ladder.
-let verifyLadder (l: Ladder) : VerdictRow list =
-    let name = sprintf "ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")
-    ladder |> List.map (fun r -> evaluateRow r name l)
 
 // ---------------------------------------------------------------- generic architectures (docs/extending.md)
 
@@ -140,7 +140,7 @@ let evidenceEveryArchitecture : Result<Run> list = ReplayEvidence.all @ [ Eviden
 let blockRunResults : Result<Run> list = evidenceEveryArchitecture @ blockSingleRun
 
 /// Rate statements over a ladder of runs of one architecture other than the MLP.
-let blockLadder : Result<GenericResults.BlockLadder> list = GenericResults.ladder
+let blockLadder : Result<Ladder> list = GenericResults.ladder
 
 /// A run opened for the results of its architecture: any run of the one run format (one view, `Run`), or a run of
 /// `train --arch bn-conv` (mini-batch SGD, batch norm: the results of BnConvResults).
@@ -189,10 +189,10 @@ let verifyOpen (run: OpenRun) : VerdictRow list =
     | RunOf r -> verifyView r
     | BnConvRunOf c -> verifyBnConv c
 
-/// Every generic ladder result on a ladder of runs of one architecture other than the MLP.
-let verifyBlockLadder (l: GenericResults.BlockLadder) : VerdictRow list =
-    let name = sprintf "ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")
-    blockLadder |> List.map (fun r -> evaluateRow r name l)
+/// Every ladder result of the runs' architecture on a ladder: the MLP's (`ladder`) on MLP runs, the generic ones
+/// (`blockLadder`) otherwise.
+let verifyLadder (l: Ladder) : VerdictRow list =
+    (if l.Runs.Head.IsMlp then ladder else blockLadder) |> List.map (fun r -> evaluateOnLadder r l)
 
 /// The ladder results on runs that differ only in depth: Ok rows, or Error with why the runs are no ladder. MLP runs of
 /// distinct depths are a ladder only when the evidence shows one setting (data, settings, the initial function of
@@ -217,9 +217,9 @@ let verifyLadderOf (runs: OpenRun list) : Result<VerdictRow list, string * bool>
             | Error e -> Error(e, true)
             | Ok l -> Ok(verifyLadder l)
     else
-        match GenericResults.BlockLadder.create blocks with
+        match Ladder.create blocks with
         | Error e -> Error(sprintf "no ladder results: %s" e, false)
-        | Ok l -> Ok(verifyBlockLadder l)
+        | Ok l -> Ok(verifyLadder l)
 
 /// Sets o[key] to a number: JSON has no infinity, so NaN (not measured) is null and ±∞ is null with a sibling
 /// o[key_inf] = +1 or −1, the convention of the report's results.json (docs/run-format.md, docs/report-format.md).

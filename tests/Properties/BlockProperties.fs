@@ -37,7 +37,7 @@ let reproduceBlock (s: BlockRunSpec) =
 /// A ladder of the setting at the given depths (one function of depth sampled at k/L).
 let ladderAt (depths: int list) (spec: BlockRunSpec) =
     depths |> List.map (fun l -> trainBlock (spec.With(depth = l)))
-    |> GenericResults.BlockLadder.create
+    |> Ladder.create
     |> function Ok l -> l | Error e -> failwith e
 
 /// A ladder of the setting at depths 4, 8, 16, 32, 64.

@@ -57,7 +57,7 @@ let describeConv (s: BlockRunSpec) =
 /// the plain fit's interval (three degrees of freedom) is narrow enough to decide (Rate.inconclusiveWidth).
 let convLadder (spec: BlockRunSpec) =
     [ 4; 8; 16; 32; 64 ] |> List.map (fun l -> trainBlock (spec.With(depth = l)))
-    |> GenericResults.BlockLadder.create
+    |> Ladder.create
     |> function Ok l -> l | Error e -> failwith e
 
 [<ProfiledProperty(15, Replay = "(3141,5927)")>]

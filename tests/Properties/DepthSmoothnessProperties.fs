@@ -109,6 +109,18 @@ let private ladderOf (init: InitKind) =
         | Ok l -> l
         | Error e -> failwith e
 
+/// The one ladder type checks what each of the two it replaced checked: the MLP's width and the block ladder's init kind
+/// and architecture.
+[<Fact>]
+let ``Ladder: a tied and an i.i.d. run of one setting → refused, the init named`` () =
+    let run l init = train (RunSpec(Depth = l, Width = 6, Samples = 5, Dim = 3, Init = init, Eta = 0.01, Iterations = 2, Snapshots = 2, Seed = 4L))
+    match Ladder.create [ run 4 InitKind.Tied; run 8 InitKind.Iid ] with
+    | Error e -> Assert.Contains("init iid vs tied", e)
+    | Ok _ -> failwith "a tied and an i.i.d. run were accepted as one ladder"
+    match Ladder.create [ run 4 InitKind.Tied; run 8 InitKind.Tied ] with
+    | Ok l -> Assert.Equal<int list>([ 4; 8 ], l.Depths)
+    | Error e -> failwith e
+
 [<Fact>]
 let ``A.rate: tied ladder → holds`` () =
     let e = Result.evaluate DepthSmoothness.rate (ladderOf InitKind.Tied)

@@ -96,4 +96,22 @@ public sealed class ResultsJsonTests
         int sum = h["verdict_counts"]!.AsObject().Sum(kv => kv.Value!.GetValue<int>());
         Assert.Equal(h["verdict_rows"]!.GetValue<int>(), sum);
     }
+
+    [Fact(DisplayName = "report results.json: figure 1's slope, tied and i.i.d. → A.rate's row on the slope depths, not a fit of the page's own")]
+    public void Figure1_slope_is_A_rates_row()
+    {
+        var root = JsonNode.Parse(File.ReadAllText(Path.Combine(QuickReport.Directory_, "results.json")))!;
+        string input = "ladder L = " + string.Join(", ", root["settings"]!["slope_depths"]!.AsArray().Select(d => d!.GetValue<int>()));
+        foreach (var init in new[] { "tied", "iid" })
+        {
+            var l = root["figure1"]![init]!;
+            var fit = l["smoothness_fit_log10"]!;
+            var row = l["ladder_verdicts"]!.AsArray().Single(r => r!["id"]!.GetValue<string>() == "A.rate" && r["input"]!.GetValue<string>() == input)!;
+            double slope = row["measured"]!.GetValue<double>(), w = row["constants"]!["half-width (95%)"]!.GetValue<double>();
+            Assert.Equal(slope, fit["slope"]!.GetValue<double>());
+            Assert.Equal(slope - w, fit["ci95_low"]!.GetValue<double>());
+            Assert.Equal(slope + w, fit["ci95_high"]!.GetValue<double>());
+            Assert.Equal(row["constants"]!["intercept"]!.GetValue<double>() / Math.Log(10), fit["intercept"]!.GetValue<double>());
+        }
+    }
 }

@@ -28,6 +28,12 @@ public sealed class TinyReportTests
             Assert.NotNull(root["figure2"]!["pl_run"]);
             Assert.NotNull(root["figure2"]!["flow_run"]);
             Assert.Equal(3, root["seeds"]!["smoothness_slopes"]!.AsArray().Count);
+            // the slope depths (2, 4, 16) are not the nested ladder (2, 4, 8, 16): figure 1's slope is A.rate's row on them
+            var tied = root["figure1"]!["tied"]!;
+            var slopeRow = tied["ladder_verdicts"]!.AsArray().Single(r => r!["id"]!.GetValue<string>() == "A.rate" && r["input"]!.GetValue<string>() == "ladder L = 2, 4, 16")!;
+            Assert.Contains(tied["ladder_verdicts"]!.AsArray(), r => r!["id"]!.GetValue<string>() == "A.rate" && r["input"]!.GetValue<string>() == "ladder L = 2, 4, 8, 16");
+            Assert.Equal(slopeRow["measured"]!.GetValue<double>(), tied["smoothness_fit_log10"]!["slope"]!.GetValue<double>());
+            Assert.Equal(3, tied["smoothness_fit_log10"]!["points"]!.GetValue<int>());
             var fig2 = root["comparisons"]!.AsArray().First(f => f!["key"]!.GetValue<string>() == "fig2")!;
             Assert.Contains(fig2["rows"]!.AsArray(), r => r!["key"]!.GetValue<string>() == "loss_decay_pl_run");
             foreach (var f in new[] { "fig2-loss", "bounds-a-depth-smoothness", "bounds-c-pl-decay", "fig1-right-distance-w-tied", "fig1-right-distance-v-tied" })

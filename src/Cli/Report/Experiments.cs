@@ -85,6 +85,19 @@ internal sealed record LineFit(double Slope, double Intercept, double Lo, double
         return n < 3 ? new(f.Slope, f.Intercept, double.NaN, double.NaN, n) : new(f.Slope, f.Intercept, f.Slope - f.HalfWidth, f.Slope + f.HalfWidth, n);
     }
 
+    /// <summary>
+    /// A.rate's fit as its verdict row states it: the slope (its measured value), the 95% half-width and the intercept
+    /// (constants of the ln–ln fit; the intercept given here in log10, as the figures draw it), over the depths it lists.
+    /// No row (the ladder was refused) or a row without a measured slope (a hypothesis not met): NaN.
+    /// </summary>
+    public static LineFit OfRateRow(Registry.VerdictRow? row)
+    {
+        if (row is null) return new(double.NaN, double.NaN, double.NaN, double.NaN, 0);
+        int n = row.Constants.Count(c => c.Item1.StartsWith("L * max|Delta| at L = ", StringComparison.Ordinal));
+        double b = row.Measured, w = Experiments.Constant(row, "half-width (95%)"), a = Experiments.Constant(row, "intercept") / Math.Log(10);
+        return n < 3 ? new(b, a, double.NaN, double.NaN, n) : new(b, a, b - w, b + w, n);
+    }
+
     public string Describe() => double.IsNaN(Lo)
         ? string.Create(CultureInfo.InvariantCulture, $"{Slope:F3} (no CI: {Points} points)")
         : string.Create(CultureInfo.InvariantCulture, $"{Slope:F3} [95% CI {Lo:F3}, {Hi:F3}]");
@@ -96,6 +109,8 @@ internal sealed class LadderResult
     public required string Init { get; init; }
     public required List<ReportRun> Runs { get; init; }
     public List<Registry.VerdictRow> LadderRows { get; } = new();
+    /// <summary>A.rate on the slope depths (one of <see cref="LadderRows"/>): the row figure 1's slope is read from.</summary>
+    public Registry.VerdictRow? SmoothnessRow { get; init; }
     public required LineFit SmoothnessFit { get; init; }
     /// <summary>Reference depth of the distances and the depths compared with it.</summary>
     public required int ReferenceDepth { get; init; }
@@ -207,9 +222,6 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
         log($"figure 1: {tag} ladder, L = {string.Join(", ", s.LadderDepths)}");
         var runs = s.LadderDepths.Select(L =>
             Train($"fig1-{tag}-L{L:D4}", s.Ladder.With(depth: L, init: init) with { SnapshotSteps = s.LadderSnapshotSteps })).ToList();
-        var slopeRuns = runs.Where(r => s.SlopeDepths.Contains(r.Spec.Depth)).ToList();
-        var fit = LineFit.Of(slopeRuns.Select(r => Math.Log10(r.Spec.Depth)).ToList(), slopeRuns.Select(r => Math.Log10(r.MaxSmoothZ)).ToList());
-
         var distRuns = runs.Where(r => s.DistanceDepths.Contains(r.Spec.Depth)).OrderBy(r => r.Spec.Depth).ToList();
         var reference = distRuns[^1];
         var compared = distRuns.Take(distRuns.Count - 1).ToList();
@@ -238,19 +250,29 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
             }
         var richFit = LineFit.Of(compared.Select(r => Math.Log10(r.Spec.Depth)).ToList(), rich.Select(d => Math.Log10(d[^1])).ToList());
 
-        var res = new LadderResult
-        {
-            DistRichardson = rich, RichardsonError = richErr, RichardsonFit = richFit,
-            Init = tag, Runs = runs, SmoothnessFit = fit, ReferenceDepth = reference.Spec.Depth, Steps = steps,
-            DistanceDepths = compared.Select(r => r.Spec.Depth).ToArray(), DistZ = dz, DistW = dw, DistV = dv,
-            DistanceFit = distFit, DistanceFitDepths = fitDepths, Seconds = 0,
-        };
         // The ladder results compare depths at common layers and snapshots: they are evaluated on the depths
         // that divide the deepest one (a depth such as 1014 in a dyadic ladder would not nest).
         var nested = runs.Where(r => reference.Spec.Depth % r.Spec.Depth == 0).ToList();
         var ladder = LadderModule.create(FList.OfSeq(nested.Select(r => r.View())));
-        if (ladder.IsOk) res.LadderRows.AddRange(Registry.verifyLadder(ladder.ResultValue));
+        var rows = new List<Registry.VerdictRow>();
+        if (ladder.IsOk) rows.AddRange(Registry.verifyLadder(ladder.ResultValue));
         else log($"  note: no ladder results: {ladder.ErrorValue}");
+        // Figure 1's slope is A.rate's: on the nested ladder when the slope depths are its depths, otherwise A.rate
+        // evaluated on the slope depths as a row of its own (the paper's depths include L = 1014, which does not nest).
+        var slopeRuns = runs.Where(r => s.SlopeDepths.Contains(r.Spec.Depth)).ToList();
+        var slopeRow = slopeRuns.Select(r => r.Spec.Depth).SequenceEqual(nested.Select(r => r.Spec.Depth))
+            ? rows.FirstOrDefault(r => r.Id == DepthSmoothness.rate.Id)
+            : LadderModule.create(FList.OfSeq(slopeRuns.Select(r => r.View()))) is { IsOk: true } sl ? Registry.evaluateOnLadder(DepthSmoothness.rate, sl.ResultValue) : null;
+        if (slopeRow is not null && !rows.Contains(slopeRow)) rows.Add(slopeRow);
+        var fit = LineFit.OfRateRow(slopeRow);
+        var res = new LadderResult
+        {
+            DistRichardson = rich, RichardsonError = richErr, RichardsonFit = richFit,
+            Init = tag, Runs = runs, SmoothnessRow = slopeRow, SmoothnessFit = fit, ReferenceDepth = reference.Spec.Depth, Steps = steps,
+            DistanceDepths = compared.Select(r => r.Spec.Depth).ToArray(), DistZ = dz, DistW = dw, DistV = dv,
+            DistanceFit = distFit, DistanceFitDepths = fitDepths, Seconds = 0,
+        };
+        res.LadderRows.AddRange(rows);
         foreach (var r in runs) r.Data = LastSnapshotOnly(r.Data);
         _timings[$"figure 1 ({tag} ladder)"] = sw.Elapsed.TotalSeconds;
         log(string.Create(CultureInfo.InvariantCulture, $"  {tag}: slope of log max‖ΔZ‖ vs log L = {fit.Describe()} ({sw.Elapsed.TotalSeconds:F1} s)"));
@@ -310,7 +332,7 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
         return new BoundsResult(clip, gmax, runs[0].Spec.Iterations, points);
     }
 
-    private static double Constant(Registry.VerdictRow? row, string name) =>
+    internal static double Constant(Registry.VerdictRow? row, string name) =>
         row is null ? double.NaN : row.Constants.Where(c => c.Item1 == name).Select(c => c.Item2).DefaultIfEmpty(double.NaN).First();
 
     /// <summary>Rounds up to two significant digits (a readable radius that is still ≥ x).</summary>

@@ -163,15 +163,15 @@ internal static partial class ReportWriter
         var s = c.Settings;
         var list = new List<(string, string, List<Comparison>)>();
         var tf = c.Tied.SmoothnessFit; var inf = c.Iid.SmoothnessFit;
-        var arate = c.Tied.LadderRows.FirstOrDefault(r => r.Id == "A.rate");
+        var arate = c.Tied.SmoothnessRow;
         list.Add(("Figure 1 left: depth smoothness", "fig1-left", new List<Comparison?>
         {
             Slope("smoothness_slope_tied", $"slope of log max_{{k,t}} ‖Z_{{k+1}} − Z_k‖ vs log L, tied, L ∈ {{{string.Join(", ", s.SlopeDepths)}}} (the paper's depths)", tf,
                 new[] { "A.rate" }, "paper figure 1 left: slope −1",
-                arate is null ? null : F($"A.rate fits the same quantity on the ladder it is evaluated on ({arate.Input}); its measured value is {N(arate.Measured)} (its bound: the slope minus the 95% half-width must be ≤ −1).")),
+                arate is null ? "no A.rate row: the slope depths are no ladder" : F($"the slope and its interval are A.rate's on {arate.Input} (verdict {arate.Verdict}: the slope minus the 95% half-width must be ≤ −1).")),
             SeedsRow(c.Seeds, "smoothness_slope_tied_across_seeds", "same (tied, slope depths)", x => x.SmoothSlopes),
             new("smoothness_slope_iid", "same, i.i.d. (negative control)", "no decay in L (slope ≈ 0; increments O(1))", 0, new[] { new Measure("slope", inf.Slope) }, inf.Lo, inf.Hi,
-                CheckedBy: new[] { "A.rate" }, Note: "A.rate on the i.i.d. ladder is listed under negative controls."),
+                CheckedBy: new[] { "A.rate" }, Note: F($"the slope and its interval are A.rate's on the i.i.d. {c.Iid.SmoothnessRow?.Input ?? "ladder (no row)"}, listed under negative controls.")),
             new("smoothness_deepest_iid_over_tied", "max_{k,t} ‖Z_{k+1} − Z_k‖ at the deepest L, i.i.d. / tied", "≫ 1", double.NaN,
                 new[] { new Measure("i.i.d.", c.Iid.Runs[^1].MaxSmoothZ), new Measure("tied", c.Tied.Runs[^1].MaxSmoothZ) },
                 Ratio: c.Iid.Runs[^1].MaxSmoothZ / c.Tied.Runs[^1].MaxSmoothZ),

@@ -79,11 +79,6 @@ let notGradientDescent (run: Run) =
         | None -> ""
     sprintf "not plain gradient descent (run.json optimizer '%s')%s" run.Setting.Optimizer dev
 
-let hypStart : string * (Run -> HypothesisCheck) =
-    "a snapshot at iteration 0", fun run ->
-        if run.SnapshotCount > 0 && run.Steps.[0] = 0 then Met(sprintf "%d snapshots" run.SnapshotCount)
-        else NotMet "no snapshot at iteration 0: the replay has no starting point"
-
 /// (E.init) what run.json declares about the initialization agrees with snapshot 0.
 let init : Result<Run> =
     { Id = "E.init"
@@ -96,7 +91,7 @@ let init : Result<Run> =
         + "max_k‖W_{k+1}(0) − W_k(0)‖ by lipschitz_w/L (likewise V; any other architecture: each part named in lipschitz_parts); a declared max_increment_times_depth "
         + "equals L·max_k‖Z_{k+1}(0) − Z_k(0)‖ within τ (Z_k = θ_k; τ the MLP's 4(m + d + n + L)u, for other architectures γ_N = Nu/(1 − Nu), N = (L + 1)(nd + P)). "
         + "The a posteriori results use the measured value, never the declared one."
-      Hypotheses = [ hypStart ]
+      Hypotheses = [ Hypotheses.initialSnapshot ]
       Conclusion =
         fun run ->
             let meta = run.Data.Meta.Init

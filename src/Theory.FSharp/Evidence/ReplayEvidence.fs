@@ -292,7 +292,7 @@ let replay : Result<Run> =
         + "never violated, unless run.json claims this engine's build, vector width and thread count: the replay is then the producer's own computation and must land "
         + "on the next snapshot exactly. Such a run (the MLP) is replayed without the companions that measure the growth: every segment must land exactly, "
         + "and every recorded loss lie within 2(τℓ + 2√ℓδ + δ²) (E = 0)."
-      Hypotheses = [ hypGradientDescent; Evidence.hypStart; hypCertified ]
+      Hypotheses = [ hypGradientDescent; Hypotheses.initialSnapshot; hypCertified ]
       Conclusion =
         fun run ->
             match replayed run with

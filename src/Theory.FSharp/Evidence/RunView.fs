@@ -301,13 +301,15 @@ type Run(data: RunData, architectures: Architecture list) as this =
             net.Evaluate(ReadOnlySpan(theta), Span.Empty) |> ignore
             net.Outputs()
 
-/// A ladder of runs that differ only in depth (sorted by L), for rate statements.
+/// A ladder of runs of one architecture that differ only in depth (sorted by L), for rate statements: the one ladder
+/// type of every architecture (the registry evaluates on it the rate results of the runs' architecture).
 type Ladder =
     { Runs: Run list }
     member this.Depths = this.Runs |> List.map (fun r -> r.Setting.Depth)
 
 module Ladder =
-    /// Sorts by depth and checks that everything but the depth agrees (n, d, m, activation, η, N, init kind, seed data).
+    /// Sorts by depth and checks that everything but the depth agrees (architecture, m, n, d, activation, η, init kind,
+    /// block hyper-parameters); `Evidence.checkLadder` checks the data and the initial function of depth from the weights.
     let create (runs: Run list) : Result<Ladder, string> =
         match runs |> List.sortBy (fun r -> r.Setting.Depth) with
         | [] -> Error "an empty ladder: give at least two run directories that differ only in depth"
@@ -315,12 +317,14 @@ module Ladder =
             let f = first.Setting
             let differs (r: Run) =
                 let s = r.Setting
-                [ if s.Width <> f.Width then yield sprintf "width %d vs %d" s.Width f.Width
+                [ if s.Architecture <> f.Architecture then yield sprintf "architecture %s vs %s" s.Architecture f.Architecture
+                  if s.Width <> f.Width then yield sprintf "width %d vs %d" s.Width f.Width
                   if s.Samples <> f.Samples then yield sprintf "n %d vs %d" s.Samples f.Samples
                   if s.Dim <> f.Dim then yield sprintf "d %d vs %d" s.Dim f.Dim
                   if s.Activation <> f.Activation then yield "activation"
                   if s.Eta <> f.Eta then yield sprintf "eta %g vs %g" s.Eta f.Eta
-                  ]
+                  if s.InitKind <> f.InitKind then yield sprintf "init %s vs %s" s.InitKind f.InitKind
+                  if s.Hyper <> f.Hyper then yield "hyper-parameters" ]
             let bad = sorted |> List.collect (fun r -> differs r |> List.map (fun d -> sprintf "%s: %s" r.Directory d))
             let depths = sorted |> List.map (fun r -> r.Setting.Depth)
             if not bad.IsEmpty then Error(sprintf "runs of a ladder must differ only in depth: %s" (String.concat "; " bad))

@@ -124,29 +124,32 @@ let roundingAllowance (run: Run) : (float * float)[] =
     let wf, vf, step = trace run "w_fro_max", trace run "v_fro_max", trace run "step_max"
     Array.init (max 0 (run.Losses.Length - 1)) (fun j -> Rounding.updateAllowance run wf.[j + 1] vf.[j + 1] step.[j])
 
-/// Compares a bound sequence (per iterate) with the trace's smooth_z at every iterate and with
-/// run.DepthIncrement at every snapshot.
-/// Each compared bound carries the rounding of the measured increment in the run's precision
-/// (`Rounding.incrementMeasurement`, with max_k‖Z_k‖_F ≤ (w_fro_max² + v_fro_max²)^{1/2}).
-let private compareWithRun (run: Run) (bound: float[]) =
-    let sz = trace run "smooth_z"
-    let wf, vf = trace run "w_fro_max", trace run "v_fro_max"
-    let allowance j m = Rounding.incrementMeasurement run m (sqrt (wf.[j] * wf.[j] + vf.[j] * vf.[j]))
+/// Result A's comparison, written once for every architecture (A.*, and G.A.aposteriori, G.A.segments in
+/// GenericResults.fs): a bound on max_k ‖Δ_k‖ per iterate compared with the measured value at every iterate j ≥ `from`
+/// and with the increments of every snapshot's recorded parameters (run.DepthIncrement) at an iterate j ≥ `from` the
+/// bound reaches; each bound carries `allowance j measured` (the rounding of the measurement; zero where the measured
+/// value is the verifier's own). `from` = 1 leaves out t = 0, where an a posteriori bound is the measured increment
+/// itself (an identity, not a check).
+let incrementChecks (run: Run) (from: int) (bound: float[]) (measured: float[]) (allowance: int -> float -> float)
+                    (iterateLabel: string) (snapshotLabel: string) : Check seq =
     seq {
-        for j in 0 .. bound.Length - 1 ->
-            { Measured = sz.[j]; Bound = bound.[j] + allowance j sz.[j]; Where = "max_k ‖Z_{k+1} − Z_k‖_F (trace smooth_z)"
+        for j in from .. bound.Length - 1 ->
+            { Measured = measured.[j]; Bound = bound.[j] + allowance j measured.[j]; Where = iterateLabel
               When = sprintf "iteration %d (t = %g)" j (float j * run.Setting.Eta) }
         for s in 0 .. run.SnapshotCount - 1 do
             let j = run.Steps.[s]
-            if j < bound.Length then
+            if j >= from && j < bound.Length then
                 let m = run.DepthIncrement s
-                yield { Measured = m; Bound = bound.[j] + allowance j m; Where = "max_k ‖Z_{k+1} − Z_k‖_F (snapshot weights)"
+                yield { Measured = m; Bound = bound.[j] + allowance j m; Where = snapshotLabel
                         When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
     }
 
-/// The comparisons after t = 0 (at t = 0 the a posteriori bound is the measured increment itself: an identity, not a check).
-let private afterStart (checks: Check seq) =
-    checks |> Seq.filter (fun c -> not (c.When.StartsWith "iteration 0 " || c.When.StartsWith "snapshot 0,"))
+/// The MLP's form of `incrementChecks`: measured by the trace's smooth_z, each bound with the rounding of the measured
+/// increment in the run's precision (`Rounding.incrementMeasurement`, with max_k‖Z_k‖_F ≤ (w_fro_max² + v_fro_max²)^{1/2}).
+let private compareWithRun (run: Run) (from: int) (bound: float[]) =
+    let wf, vf = trace run "w_fro_max", trace run "v_fro_max"
+    incrementChecks run from bound (trace run "smooth_z") (fun j m -> Rounding.incrementMeasurement run m (sqrt (wf.[j] * wf.[j] + vf.[j] * vf.[j])))
+        "max_k ‖Z_{k+1} − Z_k‖_F (trace smooth_z)" "max_k ‖Z_{k+1} − Z_k‖_F (snapshot weights)"
 
 /// The a posteriori bound at every iterate (two-component recursion for GD, scalar for clipped GD).
 let aposterioriBound (run: Run) : float[] =
@@ -233,7 +236,7 @@ let aposteriori : Result<Run> =
             let scalar = aposterioriScalarBound run
             let sz = trace run "smooth_z"
             let last = bound.Length - 1
-            let e = evaluation roundingRel (afterStart (compareWithRun run bound)) [] []
+            let e = evaluation roundingRel (compareWithRun run 1 bound) [] []
             let scalarTight = if sz.[last] > 0.0 then scalar.[last] / sz.[last] else infinity
             let finalTight = if sz.[last] > 0.0 then bound.[last] / sz.[last] else infinity
             { e with
@@ -329,7 +332,7 @@ let flow : Result<Run> =
             let sz = trace run "smooth_z"
             let last = bound.Length - 1
             let rel = roundingRel + FlowRuns.integrationRel run
-            let e = evaluation rel (afterStart (compareWithRun run bound)) [] []
+            let e = evaluation rel (compareWithRun run 1 bound) [] []
             { e with
                 Constants =
                     [ "a (max over output times)", cs |> Array.map (fun c -> c.A) |> Array.max
@@ -365,7 +368,7 @@ let aposterioriSegments : Result<Run> =
         fun run ->
             let bound = segmentBound run
             let sz = trace run "smooth_z"
-            let checks = afterStart (compareWithRun run bound)
+            let checks = compareWithRun run 1 bound
             let e = evaluation roundingRel checks [] []
             let tightAt s = let j = run.Steps.[s] in if s > 0 && sz.[j] > 0.0 then bound.[j] / sz.[j] else nan
             { e with
@@ -425,7 +428,7 @@ let apriori : Result<Run> =
             let last = bound.Length - 1
             // where the a-priori bound is still a finite number in double precision (its e^κ growth overflows on long runs)
             let lastFinite = Array.FindLastIndex(bound, fun b -> Double.IsFinite b)
-            let e = evaluation roundingRel (compareWithRun run bound) [] []
+            let e = evaluation roundingRel (compareWithRun run 0 bound) [] []
             { e with
                 Constants =
                     [ "C", clip; "z0 = Lip/L", z0
@@ -483,7 +486,7 @@ let rate : Result<Ladder> =
                 let v = match v with Violated wit -> Violated { wit with Measured = beta; Bound = -1.0 } | other -> other
                 { Range = None; Series = []; Verdict = v; Measured = Some beta; Bound = Some -1.0; Hypotheses = []
                   Constants =
-                    [ "slope", beta; "half-width (95%)", w ]
+                    [ "slope", beta; "half-width (95%)", w; "intercept", fit.Intercept ]
                     @ List.map2 (fun (r: Run) d -> sprintf "L * max|Delta| at L = %d" r.Setting.Depth, float r.Setting.Depth * d) l.Runs (List.ofArray ds)
                   Notes = [ sprintf "slope %.3f ± %.3f (95%%): holds iff slope − half-width ≤ −1 and the interval is narrower than %g; inconclusive when wider" beta w Rate.inconclusiveWidth ] } }
 

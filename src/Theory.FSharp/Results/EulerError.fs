@@ -436,7 +436,7 @@ let observedOrders (ladder: Ladder) =
 /// B.rate: over a ladder of depths discretizing the same function of depth Z⁰, the error is O(1/L).
 let rate : Result<Ladder> =
     OdeLimit.rateResult family (fun l -> l.Depths)
-        [ "no run diverged", (fun l -> match l.Runs |> List.tryFind (fun r -> r.Setting.Diverged) with None -> Met "none" | Some r -> NotMet(sprintf "run L = %d diverged" r.Setting.Depth))
+        [ Hypotheses.noRunDiverged
           "layers sample one function of depth", (fun l -> Evidence.sameInitialFunction l.Runs)
           "iteration 0 snapshot in every run", (fun l -> if List.contains 0 (commonSteps l) then Met "yes" else NotMet "some run has no snapshot at iteration 0")
           "weights finite", (fun l -> if l.Runs |> List.forall weightsFinite then Met "all runs finite" else NotMet "a run has non-finite weights")

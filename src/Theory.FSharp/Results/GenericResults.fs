@@ -137,18 +137,10 @@ let depthSmoothnessBoundWith (restart: bool) (arch: Architecture) (run: Run) : f
 /// The bound of G.A.aposteriori (from t = 0, no restart).
 let depthSmoothnessBound (arch: Architecture) (run: Run) = depthSmoothnessBoundWith false arch run
 
+/// Result A's comparison (`DepthSmoothness.incrementChecks`) with the replay's own increments (no allowance: the measured
+/// value is the verifier's), from iteration 1 (at t = 0 the bound is the measurement itself).
 let private compareWithRun (run: Run) (bound: float[]) (measured: float[]) : Check seq =
-    // iteration 0 is skipped: there the bound is the measurement itself (z_0 = max_k‖Δ_k(0)‖)
-    seq {
-        for j in 1 .. bound.Length - 1 ->
-            { Measured = measured.[j]; Bound = bound.[j]; Where = "max_k ‖θ_{k+1} − θ_k‖ (replayed iterate)"
-              When = sprintf "iteration %d (t = %g)" j (float j * run.Setting.Eta) }
-        for s in 0 .. run.SnapshotCount - 1 do
-            let j = run.Steps.[s]
-            if j > 0 && j < bound.Length then
-                yield { Measured = run.DepthIncrement s; Bound = bound.[j]; Where = "max_k ‖θ_{k+1} − θ_k‖ (snapshot parameters)"
-                        When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
-    }
+    DepthSmoothness.incrementChecks run 1 bound measured (fun _ _ -> 0.0) "max_k ‖θ_{k+1} − θ_k‖ (replayed iterate)" "max_k ‖θ_{k+1} − θ_k‖ (snapshot parameters)"
 
 let private aposterioriHypotheses =
     [ hypArchitecture; hypRequirements; hypEngineBlock; hypLipschitzInit; hypNotDiverged; hypGradientDescent; hypSnapshots; hypFiniteReplay ]
@@ -488,37 +480,9 @@ let eulerBound : Result<Run> =
 
 // ---------------------------------------------------------------- ladders
 
-/// Generic-architecture runs that differ only in depth, sorted by L.
-type BlockLadder =
-    { Runs: Run list }
-    member l.Depths = l.Runs |> List.map (fun r -> r.Setting.Depth)
-
-module BlockLadder =
-    /// Sorts by depth and checks that everything but the depth agrees.
-    let create (runs: Run list) : Result<BlockLadder, string> =
-        match runs |> List.sortBy (fun r -> r.Setting.Depth) with
-        | [] -> Error "an empty ladder"
-        | first :: _ as sorted ->
-            let f = first.Setting
-            let bad =
-                sorted |> List.collect (fun r ->
-                    let s = r.Setting
-                    [ if s.Architecture <> f.Architecture then yield "architecture"
-                      if s.Samples <> f.Samples then yield "n"
-                      if s.Dim <> f.Dim then yield "d"
-                      if s.Activation <> f.Activation then yield "activation"
-                      if s.Eta <> f.Eta then yield "eta"
-                      if s.InitKind <> f.InitKind then yield "init"
-                      if s.Hyper <> f.Hyper then yield "hyper-parameters" ]
-                    |> List.map (fun w -> sprintf "%s: %s" r.Directory w))
-            let depths = sorted |> List.map (fun r -> r.Setting.Depth)
-            if not bad.IsEmpty then Error(sprintf "runs of a ladder must differ only in depth: %s" (String.concat "; " bad))
-            elif List.distinct depths <> depths then Error "two runs of the ladder have the same depth"
-            else Ok { Runs = sorted }
-
 /// (G.B.rate) the error of G.B.bound decreases at least like 1/L over a ladder.
-let eulerRate : Result<BlockLadder> =
-    let forAll = Hypotheses.onEveryRunOf (fun (l: BlockLadder) -> l.Runs)
+let eulerRate : Result<Ladder> =
+    let forAll = Hypotheses.onEveryRun
     OdeLimit.rateResult family (fun l -> l.Depths)
         [ forAll hypArchitecture
           forAll hypRequirements
@@ -539,4 +503,4 @@ let eulerRate : Result<BlockLadder> =
 let all : Result<Run> list = [ depthSmoothness; depthSmoothnessSegments; eulerBound ]
 
 /// Ladder generic results.
-let ladder : Result<BlockLadder> list = [ eulerRate ]
+let ladder : Result<Ladder> list = [ eulerRate ]

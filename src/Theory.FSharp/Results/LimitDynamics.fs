@@ -161,7 +161,7 @@ let rate : Result<Ladder> =
       Hypotheses =
         [ "at least 5 depths",
           (fun l -> if l.Runs.Length >= 5 then Met(sprintf "%d depths (%d fitted)" l.Runs.Length (l.Runs.Length - 1)) else NotMet(sprintf "%d depths: the two deepest make the reference, all but the deepest are fitted, and an interval for the order with its 1/L term needs 4 fitted depths" l.Runs.Length))
-          "no run diverged", (fun l -> match l.Runs |> List.tryFind (fun r -> r.Setting.Diverged) with None -> Met "none" | Some r -> NotMet(sprintf "run L = %d diverged" r.Setting.Depth))
+          Hypotheses.noRunDiverged
           Hypotheses.onEveryRun Hypotheses.smoothSigma
           "initialization discretizes a Lipschitz function of depth",
           (fun l -> Evidence.sameInitialFunction l.Runs)

@@ -50,11 +50,11 @@ let lipschitzInit : Hypothesis<Run> =
         | Some lip -> Met(sprintf "measured from snapshot 0: L·max_k‖Z_{k+1}(0) − Z_k(0)‖ = %.6g" lip)
         | None -> NotMet "no snapshot at iteration 0: the initial smoothness cannot be measured"
 
-/// A run hypothesis required of every run of a ladder of any kind (`runs` lists them by depth): met when each run meets
-/// it, otherwise not met with the first run (by depth) that does not and why.
-let onEveryRunOf (runs: 'ladder -> Run list) ((name, check): Hypothesis<Run>) : Hypothesis<'ladder> =
+/// A run hypothesis required of every run of a ladder: met when each run meets it, otherwise not met with the first run
+/// (by depth) that does not and why.
+let onEveryRun ((name, check): Hypothesis<Run>) : Hypothesis<Ladder> =
     name, fun l ->
-        let rs = runs l
+        let rs = l.Runs
         let checks = rs |> List.map (fun r -> r, check r)
         match checks |> List.tryPick (fun (r, c) -> match c with NotMet why -> Some(r, why) | Met _ -> None) with
         | None ->
@@ -62,5 +62,9 @@ let onEveryRunOf (runs: 'ladder -> Run list) ((name, check): Hypothesis<Run>) : 
             Met(sprintf "every run (L = %s)%s" (rs |> List.map (fun r -> string r.Setting.Depth) |> String.concat ", ") first)
         | Some(r, why) -> NotMet(sprintf "run L = %d: %s" r.Setting.Depth why)
 
-/// A run hypothesis required of every run of a ladder (`onEveryRunOf` over a `Ladder`).
-let onEveryRun (hypothesis: Hypothesis<Run>) : Hypothesis<Ladder> = onEveryRunOf (fun (l: Ladder) -> l.Runs) hypothesis
+/// No run of a ladder diverged (the ladder form the rate results B.rate and D.rate state; met with "none").
+let noRunDiverged : Hypothesis<Ladder> =
+    "no run diverged", fun l ->
+        match l.Runs |> List.tryFind (fun r -> r.Setting.Diverged) with
+        | None -> Met "none"
+        | Some r -> NotMet(sprintf "run L = %d diverged" r.Setting.Depth)
