@@ -1,4 +1,5 @@
 using ResOdeProofs.Numerics.Model;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace ResOdeProofs.Numerics.Verification;
@@ -113,12 +114,7 @@ public sealed class CentrePass
                 double t = Nodes[l], wl = Weights[l];
                 for (int e = 0; e < nm; e++) _ut[e] = _u0[e] + t * (_u1[e] - _u0[e]);
                 VectorActivations.Evaluate<double>(level, _act, _ut, _s, _sd);
-                for (int e = 0; e < nm; e++)
-                {
-                    double x = _ut[e];
-                    _s1[e] += wl * _sd[e];
-                    _s2[e] += wl * Activations.SecondDerivative(_act, x) * (_q0[e] + t * (_q1[e] - _q0[e]));
-                }
+                NodeSums(t, wl, nm);
             }
             // the rule's error per entry and the weights of the two outer-product sums
             double sumV = 0, sumW = 0;
@@ -152,6 +148,34 @@ public sealed class CentrePass
             MV[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, _hv));
             StepW[i] = Advance(eta, CW.AsSpan(o, md), pass.EW.AsSpan(o, md), _hw, out NormCW[i]);
             StepV[i] = Advance(eta, CV.AsSpan(o, md), pass.EV.AsSpan(o, md), _hv, out NormCV[i]);
+        }
+    }
+
+    private static readonly double InvSqrt2Pi = 1.0 / Math.Sqrt(2.0 * Math.PI);
+
+    // S1 += w σ'(u_t), S2 += w σ''(u_t) q(t) with GELU's σ''(x) = φ(x)(2 − x²), on Vector<double> then the tail
+    private void NodeSums(double t, double wl, int nm)
+    {
+        int e = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            int lanes = Vector<double>.Count;
+            var vw = new Vector<double>(wl); var vt = new Vector<double>(t); var two = new Vector<double>(2.0);
+            var half = new Vector<double>(-0.5); var c = new Vector<double>(InvSqrt2Pi);
+            for (; e + lanes <= nm; e += lanes)
+            {
+                var x = new Vector<double>(_ut, e);
+                var x2 = x * x;
+                var phi = c * Vector.Exp(half * x2);
+                var q0 = new Vector<double>(_q0, e); var q1 = new Vector<double>(_q1, e);
+                (new Vector<double>(_s1, e) + vw * new Vector<double>(_sd, e)).CopyTo(_s1, e);
+                (new Vector<double>(_s2, e) + vw * (phi * (two - x2)) * (q0 + vt * (q1 - q0))).CopyTo(_s2, e);
+            }
+        }
+        for (; e < nm; e++)
+        {
+            _s1[e] += wl * _sd[e];
+            _s2[e] += wl * Activations.SecondDerivative(_act, _ut[e]) * (_q0[e] + t * (_q1[e] - _q0[e]));
         }
     }
 
