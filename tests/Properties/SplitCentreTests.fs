@@ -17,7 +17,7 @@ open ResOdeProofs.Properties.Profile
 
 let private gelu = Arb.fromGenShrink (smoothSpec |> Gen.map (fun s -> s.With(activation = ActivationKind.Gelu)), shrinkSpec)
 
-[<ProfiledProperty(10)>]
+[<ProfiledProperty(10, Replay = "(2121,2127)")>]
 let ``A.split.centre.segments: smooth GELU runs → holds`` () =
     Prop.forAll gelu (fun spec ->
         let v = (Result.evaluate SplitResults.centreSegments (train spec)).Verdict

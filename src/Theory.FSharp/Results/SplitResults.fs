@@ -413,7 +413,7 @@ let centreSegments : Result<Run> =
         fun run ->
             let b = bounds run
             SplitFamily.evaluate run (track run b.Centre b.CentrePairs)
-                ([ "centre recursion seconds (inside the split recursion's)", b.CentreSeconds ] @ snapshotTightness run b.Centre b.CentrePairs) [] }
+                ([ "centre recursion seconds", b.CentreSeconds ] @ snapshotTightness run b.Centre b.CentrePairs) [] }
 
 // The recursion joins the evidence replay on the runs where its cheap hypotheses hold (the replay's own verdict is
 // known only after the pass; the results check it).
