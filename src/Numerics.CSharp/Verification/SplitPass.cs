@@ -73,6 +73,9 @@ public sealed class SplitPass
     public double Loss { get; private set; }
     /// <summary>The per-pair quantities of the last evaluation, index k − 1 for the pair (k, k + 1).</summary>
     public PairQuantities Pairs { get; }
+    /// <summary>The states h_k and adjoints p_k (flat, k·n·d) of the last evaluation (the pass' own or the engine's kept ones).</summary>
+    public double[]? LastStates { get; private set; }
+    public double[]? LastAdjoints { get; private set; }
     // state or adjoint k (n×d) of a flat (L + 1)·n·d array
     private Span<double> Slice(double[] flat, int k) => flat.AsSpan(k * _n * _d, _n * _d);
 
@@ -176,6 +179,7 @@ public sealed class SplitPass
         double[] hF, double[] pF, bool withForcing)
     {
         int L = _L, m = _m, d = _d, n = _n, md = m * d, nd = n * d;
+        LastStates = hF; LastAdjoints = pF;
         // the spectral upper values the pairs read: ‖H_k‖₂ for k = 1..L−1, ‖P_k‖₂ for k = 1..L
         for (int k = 1; k <= L; k++)
         {

@@ -1,0 +1,195 @@
+using ResOdeProofs.Numerics.Model;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace ResOdeProofs.Numerics.Verification;
+
+/// <summary>
+/// The linearised centre of the split recursion (docs/theorems/DepthSmoothness.md, "A.split.centre.segments"): per pair k
+/// a centre c_k = (c^W_k, c^V_k) propagated by c ← c − η(E_k + M^Q_k c), where E_k is the exact state forcing of the pair
+/// (<see cref="SplitPass.EW"/>, <see cref="SplitPass.EV"/>) and M^Q_k c the three-point Gauss–Legendre rule for
+/// M̄_k c = ∫₀¹ ∇²f_k(Z_k + tΔ_k) c dt, f_k(Z) = Σ_i p_{k+1}^{iᵀ} V σ(W h_k^i): with u(t) = (1 − t)W_k h + tW_{k+1} h and
+/// q(t) = (1 − t)V_kᵀp + tV_{k+1}ᵀp (both linear in t),
+///   (M̄c)^V = Σ_i p^i (∫σ'(u(t))dt ⊙ c^W h^i)ᵀ,  (M̄c)^W = Σ_i (∫σ''(u(t))q(t)dt ⊙ c^W h^i + ∫σ'(u(t))dt ⊙ c^{Vᵀ}p^i) h^{iᵀ}.
+/// The nodes only change the pointwise weights; the four products c^W h, c^{Vᵀ}p and the two outer-product sums are
+/// shared. Per pair it also returns the certified bound of ‖(M̄ − M^Q)c‖ (the rule's error, from sup|σ⁽⁷⁾|, sup|σ⁽⁸⁾| and
+/// the entries δ = ΔW h, ΔVᵀp), and the coefficients of the bracket bound ‖M̄e‖ for any e. GELU only (the constants of
+/// the rule's error are GELU's); float64. Reads the states and adjoints of the last <see cref="SplitPass"/> evaluation.
+/// </summary>
+public sealed class CentrePass
+{
+    /// <summary>sup over ℝ of |σ⁽⁷⁾| and |σ⁽⁸⁾| for GELU (σ⁽ᵏ⁾ = kφ⁽ᵏ⁻²⁾ + xφ⁽ᵏ⁻¹⁾, φ⁽ʲ⁾ = (−1)ʲHe_jφ), rounded up; the
+    /// property suite recomputes both on a fine grid with a Lipschitz margin.</summary>
+    public const double GeluSup7 = 16.46, GeluSup8 = 47.89;
+    /// <summary>Error constant of the n = 3 Gauss–Legendre rule on [0, 1]: (n!)⁴/((2n + 1)((2n)!)³) = 1/2 016 000.</summary>
+    public const double GaussLegendre3Error = 1.0 / 2016000.0;
+    private static readonly double[] Nodes = { 0.5 - 0.5 * Math.Sqrt(0.6), 0.5, 0.5 + 0.5 * Math.Sqrt(0.6) };
+    private static readonly double[] Weights = { 5.0 / 18.0, 8.0 / 18.0, 5.0 / 18.0 };
+
+    private readonly int _L, _m, _d, _n;
+    private readonly ActivationKind _act;
+    private readonly double[] _u0, _u1, _q0, _q1, _cw, _cv, _ut, _s, _sd, _s1, _s2, _xw, _xv, _t, _hw, _hv;
+
+    public CentrePass(NetworkShape shape, ActivationKind activation, int samples)
+    {
+        shape.Validate();
+        if (activation != ActivationKind.Gelu) throw new ArgumentException("the centre's remainder constants are derived for GELU only");
+        _L = shape.Depth; _m = shape.Width; _d = shape.Dim; _n = samples; _act = activation;
+        int nm = _n * _m, md = _m * _d, pairs = Math.Max(0, _L - 1);
+        double[] A(int len) => new double[len];
+        _u0 = A(nm); _u1 = A(nm); _q0 = A(nm); _q1 = A(nm); _cw = A(nm); _cv = A(nm); _ut = A(nm); _s = A(nm); _sd = A(nm);
+        _s1 = A(nm); _s2 = A(nm); _xw = A(nm); _xv = A(nm); _t = A(md); _hw = A(md); _hv = A(md);
+        CW = A(pairs * md); CV = A(pairs * md);
+        NormCW = A(pairs); NormCV = A(pairs); RW = A(pairs); RV = A(pairs); AWW = A(pairs); AWV = A(pairs);
+        StepW = A(pairs); StepV = A(pairs); ForcingW = A(pairs); ForcingV = A(pairs); MW = A(pairs); MV = A(pairs);
+    }
+
+    /// <summary>The centres: c^W_k (m×d) and c^V_k (d×m) of pair k (1-based) at offset (k − 1)·m·d.</summary>
+    public double[] CW { get; }
+    public double[] CV { get; }
+    /// <summary>Per pair (index k − 1): ‖c^W‖_F, ‖c^V‖_F (after <see cref="Start"/> or the last <see cref="Step"/>).</summary>
+    public double[] NormCW { get; }
+    public double[] NormCV { get; }
+    /// <summary>Per pair, of the last step: bounds of ‖((M̄ − M^Q)c)^W‖_F, ‖((M̄ − M^Q)c)^V‖_F (the rule's error).</summary>
+    public double[] RW { get; }
+    public double[] RV { get; }
+    /// <summary>Per pair, of the last step: ‖(M̄e)^W‖ ≤ AWW‖e^W‖ + AWV‖e^V‖, ‖(M̄e)^V‖ ≤ AWV‖e^W‖ for every e.</summary>
+    public double[] AWW { get; }
+    public double[] AWV { get; }
+    /// <summary>Per pair, of the last step: ‖E + M^Q c‖_F of the W and V parts (the centre's step divided by η).</summary>
+    public double[] StepW { get; }
+    public double[] StepV { get; }
+    /// <summary>Per pair, of the last step: ‖E^W‖_F, ‖E^V‖_F and ‖(M^Q c)^W‖_F, ‖(M^Q c)^V‖_F.</summary>
+    public double[] ForcingW { get; }
+    public double[] ForcingV { get; }
+    public double[] MW { get; }
+    public double[] MV { get; }
+
+    /// <summary>Starts every centre at the increments of weights W (L·m·d) and V (L·d·m).</summary>
+    public void Start(ReadOnlySpan<double> w, ReadOnlySpan<double> v)
+    {
+        int md = _m * _d;
+        for (int k0 = 0; k0 < _L - 1; k0++)
+        {
+            double sw = 0, sv = 0;
+            for (int e = 0; e < md; e++)
+            {
+                double a = w[(k0 + 1) * md + e] - w[k0 * md + e], b = v[(k0 + 1) * md + e] - v[k0 * md + e];
+                CW[k0 * md + e] = a; CV[k0 * md + e] = b; sw += a * a; sv += b * b;
+            }
+            NormCW[k0] = Math.Sqrt(sw); NormCV[k0] = Math.Sqrt(sv);
+        }
+    }
+
+    /// <summary>
+    /// One gradient-descent step of every centre with the quantities of the iterate <paramref name="pass"/> evaluated last
+    /// at weights W, V (its states, adjoints, E and pair quantities): c ← c − η(E + M^Q c).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Step(double eta, SplitPass pass, ReadOnlySpan<double> w, ReadOnlySpan<double> v)
+    {
+        int L = _L, m = _m, d = _d, n = _n, md = m * d, nm = n * m, nd = n * d;
+        var hF = pass.LastStates ?? throw new InvalidOperationException("the split pass has not evaluated an iterate");
+        var pF = pass.LastAdjoints!;
+        var q = pass.Pairs;
+        var level = Simd.Level;
+        for (int k = 1; k <= L - 1; k++)
+        {
+            int i = k - 1, o = (k - 1) * md, o1 = k * md;
+            var h = hF.AsSpan(k * nd, nd); var p = pF.AsSpan((k + 1) * nd, nd);
+            // u(0) = h W_kᵀ, u(1) = h W_{k+1}ᵀ, q(0) = p V_k, q(1) = p V_{k+1}, c^W h, c^{Vᵀ}p (n×m each)
+            FastKernels.Transpose<double>(w.Slice(o, md), _t, m, d);
+            FastKernels.Gemm<double>(level, h, d, 1, _t, _u0, n, d, m, 1.0, accumulate: false);
+            FastKernels.Transpose<double>(w.Slice(o1, md), _t, m, d);
+            FastKernels.Gemm<double>(level, h, d, 1, _t, _u1, n, d, m, 1.0, accumulate: false);
+            FastKernels.Gemm<double>(level, p, d, 1, v.Slice(o, md), _q0, n, d, m, 1.0, accumulate: false);
+            FastKernels.Gemm<double>(level, p, d, 1, v.Slice(o1, md), _q1, n, d, m, 1.0, accumulate: false);
+            FastKernels.Transpose<double>(CW.AsSpan(o, md), _t, m, d);
+            FastKernels.Gemm<double>(level, h, d, 1, _t, _cw, n, d, m, 1.0, accumulate: false);
+            FastKernels.Gemm<double>(level, p, d, 1, CV.AsSpan(o, md), _cv, n, d, m, 1.0, accumulate: false);
+            // the rule: S1 = Σ_l w_l σ'(u(t_l)), S2 = Σ_l w_l σ''(u(t_l)) q(t_l)
+            Array.Clear(_s1); Array.Clear(_s2);
+            for (int l = 0; l < Nodes.Length; l++)
+            {
+                double t = Nodes[l], wl = Weights[l];
+                for (int e = 0; e < nm; e++) _ut[e] = _u0[e] + t * (_u1[e] - _u0[e]);
+                VectorActivations.Evaluate<double>(level, _act, _ut, _s, _sd);
+                NodeSums(t, wl, nm);
+            }
+            // the rule's error per entry and the weights of the two outer-product sums
+            double sumV = 0, sumW = 0;
+            for (int e = 0; e < nm; e++)
+            {
+                double dl = Math.Abs(_u1[e] - _u0[e]), dq = Math.Abs(_q1[e] - _q0[e]);
+                double qs = Math.Max(Math.Abs(_q0[e]), Math.Abs(_q1[e]));
+                double d5 = dl * dl * dl * dl * dl, d6 = d5 * dl;
+                double e1 = GaussLegendre3Error * GeluSup7 * d6;
+                double e2 = GaussLegendre3Error * (GeluSup8 * d6 * qs + 6.0 * GeluSup7 * d5 * dq);
+                double cw = _cw[e], cv = _cv[e];
+                double rv = e1 * Math.Abs(cw), rw = e2 * Math.Abs(cw) + e1 * Math.Abs(cv);
+                sumV += rv * rv; sumW += rw * rw;
+                _xv[e] = _s1[e] * cw;
+                _xw[e] = _s2[e] * cw + _s1[e] * cv;
+            }
+            // (M^Q c)^V = Pᵀ X_V (d×m), (M^Q c)^W = X_Wᵀ H (m×d)
+            FastKernels.Gemm<double>(level, p, 1, d, _xv, _hv, d, n, m, 1.0, accumulate: false);
+            FastKernels.Gemm<double>(level, _xw, 1, m, h, _hw, m, n, d, 1.0, accumulate: false);
+            double hs = q.HS[i], ps1 = q.PS1[i];
+            RV[i] = ps1 * Math.Sqrt(sumV);
+            RW[i] = hs * Math.Sqrt(sumW);
+            // ‖M̄e‖: σ', σ'' of u(t) lie over the hull [Lo, Hi] of u(0), u(1); |q(t)| ≤ max(|q(0)|, |q(1)|)
+            double s1 = Activations.SupAbsDerivative(_act, q.Lo[i], q.Hi[i]);
+            double s2 = Activations.SupAbsSecondDerivative(_act, q.Lo[i], q.Hi[i]);
+            AWW[i] = s2 * Math.Max(q.GHatInf[i], q.G1Inf[i]) * hs * hs;
+            AWV[i] = s1 * ps1 * hs;
+            ForcingW[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, pass.EW.AsSpan(o, md)));
+            ForcingV[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, pass.EV.AsSpan(o, md)));
+            MW[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, _hw));
+            MV[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, _hv));
+            StepW[i] = Advance(eta, CW.AsSpan(o, md), pass.EW.AsSpan(o, md), _hw, out NormCW[i]);
+            StepV[i] = Advance(eta, CV.AsSpan(o, md), pass.EV.AsSpan(o, md), _hv, out NormCV[i]);
+        }
+    }
+
+    private static readonly double InvSqrt2Pi = 1.0 / Math.Sqrt(2.0 * Math.PI);
+
+    // S1 += w σ'(u_t), S2 += w σ''(u_t) q(t) with GELU's σ''(x) = φ(x)(2 − x²), on Vector<double> then the tail
+    private void NodeSums(double t, double wl, int nm)
+    {
+        int e = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            int lanes = Vector<double>.Count;
+            var vw = new Vector<double>(wl); var vt = new Vector<double>(t); var two = new Vector<double>(2.0);
+            var half = new Vector<double>(-0.5); var c = new Vector<double>(InvSqrt2Pi);
+            for (; e + lanes <= nm; e += lanes)
+            {
+                var x = new Vector<double>(_ut, e);
+                var x2 = x * x;
+                var phi = c * Vector.Exp(half * x2);
+                var q0 = new Vector<double>(_q0, e); var q1 = new Vector<double>(_q1, e);
+                (new Vector<double>(_s1, e) + vw * new Vector<double>(_sd, e)).CopyTo(_s1, e);
+                (new Vector<double>(_s2, e) + vw * (phi * (two - x2)) * (q0 + vt * (q1 - q0))).CopyTo(_s2, e);
+            }
+        }
+        for (; e < nm; e++)
+        {
+            _s1[e] += wl * _sd[e];
+            _s2[e] += wl * Activations.SecondDerivative(_act, _ut[e]) * (_q0[e] + t * (_q1[e] - _q0[e]));
+        }
+    }
+
+    // c ← c − η(E + M), returning ‖E + M‖ and ‖c‖ after the step
+    private static double Advance(double eta, Span<double> c, ReadOnlySpan<double> e, ReadOnlySpan<double> mc, out double norm)
+    {
+        double sf = 0, sc = 0;
+        for (int j = 0; j < c.Length; j++)
+        {
+            double f = e[j] + mc[j];
+            double x = c[j] - eta * f;
+            c[j] = x; sf += f * f; sc += x * x;
+        }
+        norm = Math.Sqrt(sc);
+        return Math.Sqrt(sf);
+    }
+}
