@@ -80,22 +80,30 @@ public sealed class ReplayLaneTests : IDisposable
         Assert.Equal(a.CertifiableSpacing, b.CertifiableSpacing);
     }
 
+    /// <summary>Segment s replayed on one thread and on two (observed both times) and unobserved on two: the first must give
+    /// the others' bits, the observers must see the same iterates in order, one per iterate of the segment.</summary>
+    private static SegmentReplay SameOnEveryLane(RunData run, int s)
+    {
+        var seenOne = new List<string>(); var seenTwo = new List<string>();
+        var one = Replay.Segment(run, s, Recorder(seenOne), concurrent: false);
+        var two = Replay.Segment(run, s, Recorder(seenTwo), concurrent: true);
+        var bare = Replay.Segment(run, s, null, concurrent: true);
+        SameReplay(one, two);
+        SameReplay(one, bare);
+        Assert.Equal(seenOne, seenTwo);
+        Assert.Equal(one.To - one.From + 1, seenOne.Count);
+        return one;
+    }
+
     [Fact(DisplayName = "Replay: companions or observer on a second thread → the one-thread replay bit for bit, observer sees the same iterates in order")]
     public void SecondThreadChangesNoBit()
     {
         var run = TwoBlockRun("run");
         for (int s = 0; s < run.Steps.Length; s++)
         {
-            var seenOne = new List<string>(); var seenTwo = new List<string>();
-            var one = Replay.Segment(run, s, Recorder(seenOne), concurrent: false);
-            var two = Replay.Segment(run, s, Recorder(seenTwo), concurrent: true);
-            var bare = Replay.Segment(run, s, null, concurrent: true);
-            SameReplay(one, two);
-            SameReplay(one, bare);
+            var one = SameOnEveryLane(run, s);
             RanCompanions(one);
             Assert.True(one.Finite);
-            Assert.Equal(one.To - one.From + 1, seenOne.Count);
-            Assert.Equal(seenOne, seenTwo);
         }
     }
 
@@ -136,14 +144,7 @@ public sealed class ReplayLaneTests : IDisposable
         var exact = new SegmentReplay[run.Steps.Length];
         for (int s = 0; s < run.Steps.Length; s++)
         {
-            var seenOne = new List<string>(); var seenTwo = new List<string>();
-            var one = Replay.Segment(run, s, Recorder(seenOne), concurrent: false);
-            var two = Replay.Segment(run, s, Recorder(seenTwo), concurrent: true);
-            var bare = Replay.Segment(run, s, null, concurrent: true);
-            SameReplay(one, two);
-            SameReplay(one, bare);
-            Assert.Equal(seenOne, seenTwo);
-            Assert.Equal(one.To - one.From + 1, seenOne.Count);
+            var one = SameOnEveryLane(run, s);
             Assert.True(one.BitExact && one.Certified && one.Finite);
             Assert.All(one.WeightTolerance, e => Assert.Equal(0.0, e));
             Assert.All(one.Growth, g => Assert.True(double.IsNaN(g)));

@@ -45,7 +45,8 @@ let start (c: State) (w: float[]) (v: float[]) =
         c.EW.[i] <- c.U * c.Pass.NormCW.[i]
         c.EV.[i] <- c.U * c.Pass.NormCV.[i]
 
-/// max_k ‖X_k‖_F over the L layers of a flat array (layer size md).
+/// max_k ‖X_k‖_F over the L layers of a flat array (layer size md); the callback's spans are not arrays, so
+/// `Linalg.frobenius` does not apply.
 let private maxLayerNorm (x: ReadOnlySpan<float>) (layers: int) (md: int) =
     let mutable best = 0.0
     for k in 0 .. layers - 1 do
@@ -85,15 +86,20 @@ let step (c: State, pass: SplitPass, w: ReadOnlySpan<float>, v: ReadOnlySpan<flo
         c.EW.[i] <- ew + eta * (aww * ew + awv * ev + cp.RW.[i]) + rhoW + kW
         c.EV.[i] <- ev + eta * (awv * ew + cp.RV.[i]) + rhoV + kV
 
-/// The bound of every pair, ((‖c_W‖ + ē_W)² + (‖c_V‖ + ē_V)²)^{1/2}.
-let pairBounds (c: State) =
-    Array.init c.EW.Length (fun i ->
-        let bw = c.Pass.NormCW.[i] + c.EW.[i]
-        let bv = c.Pass.NormCV.[i] + c.EV.[i]
-        sqrt (bw * bw + bv * bv))
+/// The bound of pair k (index i = k − 1), ((‖c_W‖ + ē_W)² + (‖c_V‖ + ē_V)²)^{1/2}.
+let private pairBound (c: State) i =
+    let bw = c.Pass.NormCW.[i] + c.EW.[i]
+    let bv = c.Pass.NormCV.[i] + c.EV.[i]
+    sqrt (bw * bw + bv * bv)
 
-/// max over pairs of the pair bounds.
-let bound (c: State) = pairBounds c |> Array.fold max 0.0
+/// The bound of every pair.
+let pairBounds (c: State) = Array.init c.EW.Length (pairBound c)
+
+/// max over pairs of the pair bounds (per iterate: no array).
+let bound (c: State) =
+    let mutable best = 0.0
+    for i in 0 .. c.EW.Length - 1 do best <- max best (pairBound c i)
+    best
 
 /// max over pairs of ē/‖c‖ (how much of the bound is the certified remainder).
 let remainderShare (c: State) =
