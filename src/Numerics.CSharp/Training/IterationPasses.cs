@@ -102,10 +102,22 @@ internal sealed class IterationPasses<T> where T : unmanaged, IFloatingPointIeee
         bool finite = true;
         if (!update)
         {
+            bool fused = TraceKernels.Fits(md);
             for (int k = k0; k < k1; k++)
             {
                 var gwk = gw.AsSpan(k * md, md); var gvk = gv.AsSpan(k * md, md);
                 var wk = w.AsSpan(k * md, md); var vk = v.AsSpan(k * md, md);
+                if (fused)
+                {
+                    // the same sums in two loops instead of eight (TraceKernels: each sum in its own order, the same bits)
+                    bool last = k + 1 == L;
+                    var (a, b, dw, fw) = TraceKernels.LayerSums<T>(level, gwk, wk, last ? default : w.AsSpan((k + 1) * md, md));
+                    var (c, e, dv, fv) = TraceKernels.LayerSums<T>(level, gvk, vk, last ? default : v.AsSpan((k + 1) * md, md));
+                    _gwSq[k] = a; _gvSq[k] = c; _wF[k] = Math.Sqrt(b); _vF[k] = Math.Sqrt(e);
+                    if (!last) { _dw[k] = dw; _dv[k] = dv; }
+                    finite = finite && fw && fv;
+                    continue;
+                }
                 _gwSq[k] = FastKernels.SumSquares<T>(level, gwk); _gvSq[k] = FastKernels.SumSquares<T>(level, gvk);
                 _wF[k] = Math.Sqrt(FastKernels.SumSquares<T>(level, wk));
                 _vF[k] = Math.Sqrt(FastKernels.SumSquares<T>(level, vk));
@@ -130,10 +142,11 @@ internal sealed class IterationPasses<T> where T : unmanaged, IFloatingPointIeee
                 if (_clip is double c && nrm > c) { factor = c / nrm; _clipped[k] = true; }
                 T f = etaT * T.CreateTruncating(factor);
                 var wk = w.AsSpan(k * md, md); var vk = v.AsSpan(k * md, md);
-                Kernels.Axpy(-f, gw.AsSpan(k * md, md), wk);
-                Kernels.Axpy(-f, gv.AsSpan(k * md, md), vk);
+                // Kernels.Axpy's arithmetic and AllFinite of the result in one pass over each tensor
+                bool fw = TraceKernels.AxpyFinite(level, -f, gw.AsSpan(k * md, md), wk);
+                bool fv = TraceKernels.AxpyFinite(level, -f, gv.AsSpan(k * md, md), vk);
                 _step[k] = eta * factor * nrm;
-                if (finite) finite = FastKernels.AllFinite<T>(level, wk) && FastKernels.AllFinite<T>(level, vk);
+                finite = finite && fw && fv;
             }
         }
         _finite[h] = finite;
