@@ -9,7 +9,7 @@ namespace ResOdeProofs.Bench;
 /// <summary>
 /// `--iteration-probe [ROUNDS]`: where a whole figure-2 iteration of `resode train` goes (L = 64, n = 50, d = 16, m = 64),
 /// float32 and float64, one and two threads: the evaluation alone, the trainer's record and update passes alone, the
-/// iteration as the trainer runs it (the record's sums inside the evaluation where the build does so), and one block of 25 (or 50) samples on one thread (what each thread would cost with
+/// iteration as the trainer runs it, and one block of 25 (or 50) samples on one thread (what each thread would cost with
 /// no hand-off). Each figure is the minimum over many interleaved rounds, so it reads on a loaded machine as the cost of
 /// an undisturbed call. The code path is the process's (run once per path).
 /// </summary>
@@ -30,7 +30,7 @@ internal static class IterationProbe
         public readonly Dictionary<string, double[]> Trace = TraceColumns.All.ToDictionary(c => c.Name, _ => new double[1]);
         public EvaluationStats Stats;
 
-        public Setup(int L, int n, int d, int m, int threads, bool attach = false)
+        public Setup(int L, int n, int d, int m, int threads)
         {
             var shape = NetworkShape.Square(L, m, d);
             Net = new ResNet<T>(shape, ActivationKind.Gelu, Dataset.SyntheticGaussian(n, d, d, 1), new EngineOptions { Threads = threads });
@@ -39,7 +39,6 @@ internal static class IterationProbe
             var r = new System.Random(3);
             for (int i = 0; i < total; i++) { W[i] = T.CreateTruncating((r.NextDouble() - 0.5) / 2); V[i] = T.CreateTruncating((r.NextDouble() - 0.5) / 4); }
             Passes = new IterationPasses<T>(Simd.Level, L, m * d, Net.Threads);
-            if (attach) Passes.Attach(Net, W, V, Gw, Gv);   // as the trainer: the record's sums inside the evaluation
             Stats = Net.Evaluate(W, V, Gw, Gv);
         }
 
@@ -61,17 +60,15 @@ internal static class IterationProbe
         var one = new Setup<T>(L, n, d, m, 1);
         var two = new Setup<T>(L, n, d, m, 2);
         var half = new Setup<T>(L, n / 2, d, m, 1);
-        var oneT = new Setup<T>(L, n, d, m, 1, attach: true);
-        var twoT = new Setup<T>(L, n, d, m, 2, attach: true);
         var probes = new (string Name, Action Call)[]
         {
             ("1 thread: evaluation", one.Evaluate),
             ("1 thread: record + update passes", one.Update),
-            ("1 thread: iteration as trained", oneT.Iteration),
+            ("1 thread: iteration as trained", one.Iteration),
             ("2 threads: evaluation", two.Evaluate),
             ("2 threads: record pass", two.Record),
             ("2 threads: record + update passes", two.Update),
-            ("2 threads: iteration as trained", twoT.Iteration),
+            ("2 threads: iteration as trained", two.Iteration),
             ("one block of n/2 on 1 thread: evaluation", half.Evaluate),
         };
         var best = MinProbe.Measure(probes.Select(p => p.Call).ToArray(), rounds, 1);

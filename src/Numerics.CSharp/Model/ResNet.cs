@@ -96,15 +96,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     // With several blocks: per layer, how many blocks have formed their part of G_k in this evaluation; the last one adds
     // the others' parts into the output (in block order, as one pass at the end would) while they are still in a cache.
     private readonly int[] _layerParts;
-    private unsafe T* _outW, _outV, _inW, _inV;
-    // the sink of the evaluation in progress (LayerSink, when the evaluation computes a gradient and no fault is set)
-    private ILayerGradientSink<T>? _sinkNow;
-
-    /// <summary>
-    /// Receives every layer's finished gradient during evaluations with gradient (see <see cref="ILayerGradientSink{T}"/>);
-    /// null = none. It changes no number the evaluation computes.
-    /// </summary>
-    internal ILayerGradientSink<T>? LayerSink { get; set; }
+    private unsafe T* _outW, _outV;
 
     /// <summary>The fault this instance simulates (tests only; see <see cref="FaultInjection{T}"/>).</summary>
     public EngineFault Fault
@@ -198,12 +190,6 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             Kernels.Axpy(T.One, _blocks[t].GradW.AsSpan(k * md, md), gw);
             Kernels.Axpy(T.One, _blocks[t].GradV.AsSpan(k * md, md), gv);
         }
-        if (_sinkNow is { } sink)
-        {
-            int len = _shape.Depth * md;
-            sink.LayerDone(k, new ReadOnlySpan<T>(_inW, len), new ReadOnlySpan<T>(_inV, len),
-                new ReadOnlySpan<T>(_outW, len), new ReadOnlySpan<T>(_outV, len));
-        }
     }
 
     private static T[] Convert(double[] src)
@@ -295,7 +281,6 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (grad && (gradW.Length != L * md || gradV.Length != L * md))
             throw new ArgumentException($"gradients have {gradW.Length} and {gradV.Length} entries, expected L·m·d = {L * md} each");
         var level = Simd.Level;
-        _sinkNow = grad && _fault is null ? LayerSink : null;
         if (_blocks.Length == 1)
         {
             _blocks[0].Run(level, w, v, gradW, gradV, grad);
@@ -309,10 +294,10 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     // Deterministic reduction, layer by layer as the blocks finish it (LayerPartDone): block 0 writes into
                     // gradW/gradV, the others' parts are added in block order.
                     Array.Clear(_layerParts);
-                    _outW = pgw; _outV = pgv; _inW = pw; _inV = pv;
+                    _outW = pgw; _outV = pgv;
                     _work!.Start(level, pw, pv, pgw, pgv, L * md, grad);
                     try { _blocks[0].Run(level, w, v, gradW, gradV, grad); }
-                    finally { _work.Wait(); _outW = null; _outV = null; _inW = null; _inV = null; }
+                    finally { _work.Wait(); _outW = null; _outV = null; }
                 }
             }
         }
@@ -620,7 +605,6 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     AdjointSums[k] = AdjointSum(level, p, nb, d);
                     if (kept is not null) p.CopyTo(kept.P.AsSpan(k * keptStride + keptAt, nd));
                     if (_net._blocks.Length > 1) _net.LayerPartDone(k);
-                    else _net._sinkNow?.LayerDone(k, w, v, gradW, gradV);
                 }
             }
         }

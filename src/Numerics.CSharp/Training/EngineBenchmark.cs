@@ -76,7 +76,6 @@ public static class EngineBenchmark
         // Warm-up: at least `warmup` iterations and at least 1 s, so that the JIT's tiered compilation has settled.
         var trace = c.WithTrace ? TraceColumns.All.ToDictionary(col => col.Name, _ => new double[1]) : null;
         var passes = new IterationPasses<T>(Simd.Level, c.Depth, c.Width * c.Dim, net.Threads);
-        if (c.WithTrace) passes.Attach(net, w, v, gw, gv);   // as the trainer: the record's sums inside the evaluation
         long w0 = Stopwatch.GetTimestamp();
         for (int it = 0; it < warmup || Stopwatch.GetElapsedTime(w0).TotalSeconds < 1.0; it++)
             Iterate(net, w, v, gw, gv, minusEta, trace, passes);

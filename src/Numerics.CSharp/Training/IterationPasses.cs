@@ -14,7 +14,7 @@ namespace ResOdeProofs.Numerics.Training;
 /// With two threads and at least <see cref="ParallelEntries"/> entries per tensor, each pass runs on two halves of the
 /// layers at once; the per-layer values are kept and combined in layer order afterwards, so nothing changes either.
 /// </summary>
-internal sealed class IterationPasses<T> : ILayerGradientSink<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class IterationPasses<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>L·m·d from which the passes use two threads (when the engine does): below it the hand-off costs more than it saves.</summary>
     public const int ParallelEntries = 1 << 18;
@@ -28,12 +28,6 @@ internal sealed class IterationPasses<T> : ILayerGradientSink<T> where T : unman
     private readonly bool[] _finite = new bool[2];
     private readonly Halves _halves;
     private bool _recorded;
-    // the record taken during the evaluation (Attach): the arrays it was attached with, each layer's gradient finiteness
-    // and how many layers the engine reported since the last Record
-    private ResNet<T>? _engine;
-    private T[]? _aw, _av, _agw, _agv;
-    private readonly bool[] _layerFinite;
-    private int _filled;
 
     // the operands of the pass in progress (read by the second half's thread)
     private T[] _w = Array.Empty<T>(), _v = Array.Empty<T>(), _gw = Array.Empty<T>(), _gv = Array.Empty<T>();
@@ -47,31 +41,6 @@ internal sealed class IterationPasses<T> : ILayerGradientSink<T> where T : unman
         _gwSq = new double[layers]; _gvSq = new double[layers]; _wF = new double[layers]; _vF = new double[layers];
         _dw = new double[layers]; _dv = new double[layers]; _step = new double[layers]; _clipped = new bool[layers];
         _halves = new Halves(this);
-        _layerFinite = new bool[layers];
-    }
-
-    /// <summary>
-    /// Takes the record's per-layer sums inside the evaluations of <paramref name="engine"/> (its
-    /// <see cref="ResNet{T}.LayerSink"/>): each layer as soon as its gradient is final, on the engine thread that finished
-    /// it. <see cref="Record"/> then only combines them, when it is given these same arrays and the last evaluation
-    /// reported every layer once; otherwise (an evaluation without gradient, an engine fault, other arrays) it runs its
-    /// own pass. The per-layer numbers are the same kernels on the same slices either way, so nothing changes.
-    /// </summary>
-    public void Attach(ResNet<T> engine, T[] w, T[] v, T[] gw, T[] gv)
-    {
-        if (engine.Shape.Depth != _layers || engine.Shape.LayerSize != _md) throw new ArgumentException("an engine of another shape");
-        _engine = engine; _aw = w; _av = v; _agw = gw; _agv = gv;
-        engine.LayerSink = this;
-        _filled = 0;
-    }
-
-    /// <summary>True when the last <see cref="Record"/> used the sums taken during the evaluation (tests).</summary>
-    internal bool LastRecordFromEngine { get; private set; }
-
-    void ILayerGradientSink<T>.LayerDone(int k, ReadOnlySpan<T> w, ReadOnlySpan<T> v, ReadOnlySpan<T> gw, ReadOnlySpan<T> gv)
-    {
-        _layerFinite[k] = RecordLayer(k, w, v, gw, gv);
-        Interlocked.Increment(ref _filled);
     }
 
     /// <summary>
@@ -81,18 +50,8 @@ internal sealed class IterationPasses<T> : ILayerGradientSink<T> where T : unman
     public bool Record(Dictionary<string, double[]> trace, int j, EvaluationStats st, T[] w, T[] v, T[] gw, T[] gv)
     {
         _w = w; _v = v; _gw = gw; _gv = gv;
+        Run(update: false);
         int L = _layers;
-        bool fromEngine = _engine is not null && Volatile.Read(ref _filled) == L
-            && ReferenceEquals(w, _aw) && ReferenceEquals(v, _av) && ReferenceEquals(gw, _agw) && ReferenceEquals(gv, _agv);
-        _filled = 0;
-        LastRecordFromEngine = fromEngine;
-        if (fromEngine)
-        {
-            bool all = true;
-            for (int k = 0; k < L; k++) all &= _layerFinite[k];
-            _finite[0] = all; _finite[1] = true;
-        }
-        else Run(update: false);
         double gsum = 0, gwMax = 0, gvMax = 0, sW = 0, sV = 0, sZ = 0, wF = 0, vF = 0;
         for (int k = 0; k < L; k++)
         {
@@ -143,10 +102,31 @@ internal sealed class IterationPasses<T> : ILayerGradientSink<T> where T : unman
         bool finite = true;
         if (!update)
         {
+            bool fused = TraceKernels.Fits(md);
             for (int k = k0; k < k1; k++)
             {
-                bool f = RecordLayer(k, w, v, gw, gv);
-                finite = finite && f;
+                var gwk = gw.AsSpan(k * md, md); var gvk = gv.AsSpan(k * md, md);
+                var wk = w.AsSpan(k * md, md); var vk = v.AsSpan(k * md, md);
+                if (fused)
+                {
+                    // the same sums in two loops instead of eight (TraceKernels: each sum in its own order, the same bits)
+                    bool last = k + 1 == L;
+                    var (a, b, dw, fw) = TraceKernels.LayerSums<T>(level, gwk, wk, last ? default : w.AsSpan((k + 1) * md, md));
+                    var (c, e, dv, fv) = TraceKernels.LayerSums<T>(level, gvk, vk, last ? default : v.AsSpan((k + 1) * md, md));
+                    _gwSq[k] = a; _gvSq[k] = c; _wF[k] = Math.Sqrt(b); _vF[k] = Math.Sqrt(e);
+                    if (!last) { _dw[k] = dw; _dv[k] = dv; }
+                    finite = finite && fw && fv;
+                    continue;
+                }
+                _gwSq[k] = FastKernels.SumSquares<T>(level, gwk); _gvSq[k] = FastKernels.SumSquares<T>(level, gvk);
+                _wF[k] = Math.Sqrt(FastKernels.SumSquares<T>(level, wk));
+                _vF[k] = Math.Sqrt(FastKernels.SumSquares<T>(level, vk));
+                if (k + 1 < L)
+                {
+                    _dw[k] = FastKernels.SumSquaresDiff<T>(level, w.AsSpan((k + 1) * md, md), wk);
+                    _dv[k] = FastKernels.SumSquaresDiff<T>(level, v.AsSpan((k + 1) * md, md), vk);
+                }
+                if (finite) finite = FastKernels.AllFinite<T>(level, gwk) && FastKernels.AllFinite<T>(level, gvk);
             }
         }
         else
@@ -170,35 +150,6 @@ internal sealed class IterationPasses<T> : ILayerGradientSink<T> where T : unman
             }
         }
         _finite[h] = finite;
-    }
-
-    /// <summary>Layer k of the record: its per-layer values into the arrays; returns whether G_k is finite.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private bool RecordLayer(int k, ReadOnlySpan<T> w, ReadOnlySpan<T> v, ReadOnlySpan<T> gw, ReadOnlySpan<T> gv)
-    {
-        int L = _layers, md = _md;
-        var level = _level;
-        var gwk = gw.Slice(k * md, md); var gvk = gv.Slice(k * md, md);
-        var wk = w.Slice(k * md, md); var vk = v.Slice(k * md, md);
-        bool last = k + 1 == L;
-        if (TraceKernels.Fits(md))
-        {
-            // the same sums in two loops instead of eight (TraceKernels: each sum in its own order, the same bits)
-            var (a, b, dw, fw) = TraceKernels.LayerSums<T>(level, gwk, wk, last ? default : w.Slice((k + 1) * md, md));
-            var (c, e, dv, fv) = TraceKernels.LayerSums<T>(level, gvk, vk, last ? default : v.Slice((k + 1) * md, md));
-            _gwSq[k] = a; _gvSq[k] = c; _wF[k] = Math.Sqrt(b); _vF[k] = Math.Sqrt(e);
-            if (!last) { _dw[k] = dw; _dv[k] = dv; }
-            return fw && fv;
-        }
-        _gwSq[k] = FastKernels.SumSquares<T>(level, gwk); _gvSq[k] = FastKernels.SumSquares<T>(level, gvk);
-        _wF[k] = Math.Sqrt(FastKernels.SumSquares<T>(level, wk));
-        _vF[k] = Math.Sqrt(FastKernels.SumSquares<T>(level, vk));
-        if (!last)
-        {
-            _dw[k] = FastKernels.SumSquaresDiff<T>(level, w.Slice((k + 1) * md, md), wk);
-            _dv[k] = FastKernels.SumSquaresDiff<T>(level, v.Slice((k + 1) * md, md), vk);
-        }
-        return FastKernels.AllFinite<T>(level, gwk) && FastKernels.AllFinite<T>(level, gvk);
     }
 
     /// <summary>

@@ -224,8 +224,6 @@ public static class Trainer
             _gw = new T[total]; _gv = new T[total];
             _stale = StaleGradient<T>.For(o.Fault, total);
             _passes = new IterationPasses<T>(_level, shape.Depth, _md, _net.Threads);
-            // the record's per-layer sums are taken inside the evaluation, on the engine's threads (the same numbers)
-            _passes.Attach(_net, _w, _v, _gw, _gv);
             if (block is not null)
             {
                 _theta = new double[2 * total]; _g = new double[2 * total];
