@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace ResOdeProofs.Numerics.Model;
@@ -73,10 +72,7 @@ public static class SpectralNorm
 
     /// <summary>
     /// ‖M‖₂ from x, the matrix copied with its longer side as rows (len × k, row-major; every entry finite): the
-    /// Gram matrix G = xᵀx, each entry summed over the long index in order, then λ_max(G). Row a of G takes
-    /// g[a, b] + x[t, a]·x[t, b] for t in order in vector lanes over b (<see cref="Layerwise.AddScaled"/>: one product and
-    /// one sum per entry, no fused multiply-add), so every entry on and above the diagonal is rounded as the entry-by-entry
-    /// sum would round it; the lanes also fill the lower triangle, which is then overwritten by its mirror as before.
+    /// Gram matrix G = xᵀx, each entry summed over the long index in order, then λ_max(G).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double FromLongByK(double[] x, int len, int k)
@@ -85,12 +81,12 @@ public static class SpectralNorm
         for (int t = 0; t < len; t++)
         {
             int o = t * k;
-            var row = new ReadOnlySpan<double>(x, o, k);
             for (int a = 0; a < k; a++)
             {
                 double xa = x[o + a];
                 if (xa == 0.0) continue;
-                Layerwise.AddScaled(xa, row, g.AsSpan(a * k, k));
+                int ga = a * k;
+                for (int b = a; b < k; b++) g[ga + b] += xa * x[o + b];
             }
         }
         for (int a = 0; a < k; a++)
@@ -136,10 +132,8 @@ public static class SpectralNorm
             }
             double kk = 0.5 * beta * vp;
             for (int i = j + 1; i < k; i++) p[i] -= kk * v[i];
-            // row i of the trailing block: a[i, c] − (v_i·p_c + p_i·v_c), in vector lanes over c (each entry the same two
-            // products, one sum and one difference as one at a time)
-            int n = k - j - 1;
-            for (int i = j + 1; i < k; i++) RankTwoUpdate(a.AsSpan(i * k + j + 1, n), v[i], p[i], v.AsSpan(j + 1, n), p.AsSpan(j + 1, n));
+            for (int i = j + 1; i < k; i++)
+                for (int c = j + 1; c < k; c++) a[i * k + c] -= v[i] * p[c] + p[i] * v[c];
         }
         for (int i = 0; i < k; i++) diag[i] = a[i * k + i];
         if (k >= 2) off[k - 2] = a[(k - 1) * k + k - 2];
@@ -164,23 +158,6 @@ public static class SpectralNorm
             if (CountBelow(diag, off2, mid) >= target) hi = mid; else lo = mid;
         }
         return 0.5 * (lo + hi);
-    }
-
-    /// <summary>row[c] ← row[c] − (vi·p[c] + pi·v[c]) entry by entry, in vector lanes where there are.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RankTwoUpdate(Span<double> row, double vi, double pi, ReadOnlySpan<double> v, ReadOnlySpan<double> p)
-    {
-        int len = row.Length, c = 0;
-        if (Vector.IsHardwareAccelerated && len >= Vector<double>.Count)
-        {
-            var viv = new Vector<double>(vi); var piv = new Vector<double>(pi);
-            for (; c + Vector<double>.Count <= len; c += Vector<double>.Count)
-            {
-                var rv = new Vector<double>(row.Slice(c));
-                (rv - (viv * new Vector<double>(p.Slice(c)) + piv * new Vector<double>(v.Slice(c)))).CopyTo(row.Slice(c));
-            }
-        }
-        for (; c < len; c++) row[c] -= vi * p[c] + pi * v[c];
     }
 
     /// <summary>Number of eigenvalues below λ of the tridiagonal matrix with diagonal diag and squared off-diagonal off2 (Sturm sequence).</summary>
