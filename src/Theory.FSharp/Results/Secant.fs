@@ -120,7 +120,8 @@ let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (dep
     pi
 
 /// One layer k of a snapshot with what the local-error bounds need of it, computed once per snapshot: W_k, V_k,
-/// |W_k| (entrywise), Frobenius norms, and for k ≥ 2 ΔW = W_k − W_{k−1}, |ΔW| and LΔV (None for k = 1) with ‖LΔV‖_F.
+/// |W_k| (entrywise), Frobenius norms, and for k ≥ 2 ΔW = W_k − W_{k−1}, |ΔW| and LΔV (None for k = 1) with ‖LΔV‖_F;
+/// and the same matrices transposed in flat row-major arrays (`Columns`), which the products with a vector read.
 type Layer =
     { W: Matrix<float>
       V: Matrix<float>
@@ -129,16 +130,43 @@ type Layer =
       VF: float
       Delta: (Matrix<float> * Matrix<float> * Matrix<float>) option
       /// ‖LΔV‖_F (0 for k = 1), formed once per layer rather than once per sample
-      DeltaVF: float }
+      DeltaVF: float
+      /// Wᵀ, Vᵀ, |W|ᵀ and, for k ≥ 2, ΔWᵀ, |ΔW|ᵀ, (LΔV)ᵀ: column c of each matrix contiguous (see `times`)
+      Columns: LayerColumns }
+
+/// The transposes of a layer's matrices, each a flat array holding column c of the matrix at c·rows.
+and LayerColumns =
+    { WT: float[]
+      VT: float[]
+      AbsWT: float[]
+      DeltaT: (float[] * float[] * float[]) option }
 
 /// ‖V‖_F·‖W‖_F of one layer, as `propagationFactors` uses it.
 let frobeniusProduct (w: Matrix<float>) (v: Matrix<float>) = v.FrobeniusNorm() * w.FrobeniusNorm()
 
+/// The transpose of a matrix as a flat array: column c at c·rows (a copy of the entries, no arithmetic).
+let columnsOf (a: Matrix<float>) : float[] = a.ToColumnMajorArray()
+
+/// y = A x for A (rows × cols) given by its columns (`columnsOf`): y starts at 0 and takes y + x_c·A[:, c] for
+/// c = 0 .. cols − 1 in order, one product and one sum per entry, in vector lanes over the rows
+/// (`Layerwise.AddScaled`, no fused multiply-add). Every entry is therefore the sum from zero, in index order, of its row's
+/// products: the same operations as MathNet's dense matrix–vector product, which gives the same bits (a test compares
+/// them bit for bit), without a Matrix or Vector object per product.
+let times (columns: float[]) (rows: int) (x: float[]) : float[] =
+    let y = Array.zeroCreate rows
+    let ys = Span(y)
+    for c in 0 .. x.Length - 1 do Model.Layerwise.AddScaled(x.[c], ReadOnlySpan(columns, c * rows, rows), ys)
+    y
+
 let layer (depth: int) (wk: Matrix<float>) (vk: Matrix<float>) (prev: (Matrix<float> * Matrix<float>) option) : Layer =
     let delta = prev |> Option.map (fun (wp, vp) -> let dw = wk - wp in dw, dw.PointwiseAbs(), (vk - vp) * float depth)
-    { W = wk; V = vk; AbsW = wk.PointwiseAbs(); WF = wk.FrobeniusNorm(); VF = vk.FrobeniusNorm()
+    let absW = wk.PointwiseAbs()
+    { W = wk; V = vk; AbsW = absW; WF = wk.FrobeniusNorm(); VF = vk.FrobeniusNorm()
       Delta = delta
-      DeltaVF = (match delta with None -> 0.0 | Some (_, _, dvL) -> dvL.FrobeniusNorm()) }
+      DeltaVF = (match delta with None -> 0.0 | Some (_, _, dvL) -> dvL.FrobeniusNorm())
+      Columns =
+        { WT = columnsOf wk; VT = columnsOf vk; AbsWT = columnsOf absW
+          DeltaT = delta |> Option.map (fun (dw, absDw, dvL) -> columnsOf dw, columnsOf absDw, columnsOf dvL) } }
 
 /// The image f = V σ(W y) of one layer at a state y, with a bound on its rounding: f̂ is off by at most
 /// errF = (m + 2)u‖V‖_F‖σ(u)‖ + ‖V‖_F √m ε_σ, where ε_σ = 16u(1 + max|σ|) + s1 (d + 1)u max_j (|W||y|)_j bounds the
@@ -156,11 +184,14 @@ type LayerImage =
 
 let layerImage (act: ActivationKind) (s1: float) (ly: Layer) (y: Vector<float>) : LayerImage =
     let m, d = ly.W.RowCount, ly.W.ColumnCount
-    let u = ly.W * y
-    let sg = u.Map(fun x -> Activations.Value(act, x))
-    let uErr = (ly.AbsW * y.PointwiseAbs()).AbsoluteMaximum() * float (d + 1) * U
+    let ya = y.ToArray()
+    let u = times ly.Columns.WT m ya
+    let sg = Array.zeroCreate m
+    Activations.Values(act, ReadOnlySpan(u), Span(sg))
+    let sg = Vector<float>.Build.Dense sg
+    let uErr = (Vector<float>.Build.Dense(times ly.Columns.AbsWT m (Array.map abs ya))).AbsoluteMaximum() * float (d + 1) * U
     let sigErr = 16.0 * U * (1.0 + sg.AbsoluteMaximum()) + s1 * uErr
-    { U = u; Sigma = sg; F = ly.V * sg; UErr = uErr; SigmaErr = sigErr
+    { U = Vector<float>.Build.Dense u; Sigma = sg; F = Vector<float>.Build.Dense(times ly.Columns.VT d (sg.AsArray())); UErr = uErr; SigmaErr = sigErr
       FErr = float (m + 2) * U * ly.VF * sg.L2Norm() + ly.VF * sqrt (float m) * sigErr }
 
 /// The computed defect of the reference nodes over layer k, τ̃_k = H̃_k − H̃_{k−1} − (1/L) V_k σ(W_k H̃_{k−1}), as
@@ -190,32 +221,48 @@ let taylorLocalError (act: ActivationKind) (s1: float) (s2: float option) (depth
     match s2 with
     | None -> None
     | Some s2 ->
-        let wk, vk = ly.W, ly.V
-        let m, d = wk.RowCount, wk.ColumnCount
+        let cols = ly.Columns
+        let m, d = ly.W.RowCount, ly.W.ColumnCount
         let fL = float depth
         let h = 1.0 / fL
-        let yv = Vector<float>.Build.DenseOfArray y
         let u, sg, f = img.U, img.Sigma, img.F
-        let dsig = u.Map(fun x -> Activations.Derivative(act, x))
+        let ua, sga = u.AsArray(), sg.AsArray()
+        // every product below is `times` (the operations of MathNet's matrix–vector product, entry for entry), every
+        // scaling, sum and difference one operation per entry as MathNet's vector operators perform it: the same bits
+        let dsig = Array.zeroCreate m
+        for j in 0 .. m - 1 do dsig.[j] <- Activations.Derivative(act, ua.[j])
         // leading term of the state part: (h²/2) V_k diag(σ'(u)) W_k f
-        let lead = vk * (dsig.PointwiseMultiply(wk * f)) * (0.5 * h * h)
-        let g, dv =
-            match ly.Delta with
-            | None -> Vector<float>.Build.Dense m, None
-            | Some (dw, _, dvL) -> dw * yv * fL, Some dvL
-        // weight-variation part: ∫_0^h V_k[σ(u − r g) − σ(u)] − r LΔV σ(u − r g) dr by the midpoint rule on N nodes
+        let wf = times cols.WT m (f.AsArray())
+        let leadScale = 0.5 * h * h
+        let lead = times cols.VT d (Array.init m (fun j -> dsig.[j] * wf.[j]))
+        for r in 0 .. d - 1 do lead.[r] <- lead.[r] * leadScale
+        let g =
+            match cols.DeltaT with
+            | None -> Array.zeroCreate m
+            | Some (dwT, _, _) ->
+                let g = times dwT m y
+                for j in 0 .. m - 1 do g.[j] <- g.[j] * fL
+                g
+        // weight-variation part: ∫_0^h V_k[σ(u − r g) − σ(u)] − r LΔV σ(u − r g) dr by the midpoint rule on N nodes,
+        // σ at the m·N nodes in one call (`Activations.Values`: the bits of `Activations.Value` at each)
         let nq = OdeLimit.QuadratureNodes
-        let q1 = Vector<float>.Build.Dense m
-        let q2 = Vector<float>.Build.Dense m
+        let q1 = Array.zeroCreate m
+        let q2 = Array.zeroCreate m
+        let rs = Array.init nq (fun i -> (float i + 0.5) * h / float nq)
+        let args = Array.zeroCreate (m * nq)
+        for j in 0 .. m - 1 do
+            for i in 0 .. nq - 1 do args.[j * nq + i] <- ua.[j] - rs.[i] * g.[j]
+        let svs = Array.zeroCreate (m * nq)
+        Activations.Values(act, ReadOnlySpan(args), Span(svs))
         let mutable quadErr1, quadErr2 = 0.0, 0.0
         let mutable sigMax = sg.AbsoluteMaximum()
         for j in 0 .. m - 1 do
             let mutable a1, a2 = 0.0, 0.0
             for i in 0 .. nq - 1 do
-                let r = (float i + 0.5) * h / float nq
-                let sv = Activations.Value(act, u.[j] - r * g.[j])
+                let r = rs.[i]
+                let sv = svs.[j * nq + i]
                 sigMax <- max sigMax (abs sv)
-                a1 <- a1 + (sv - sg.[j])
+                a1 <- a1 + (sv - sga.[j])
                 a2 <- a2 + r * sv
             q1.[j] <- a1 * h / float nq
             q2.[j] <- a2 * h / float nq
@@ -224,11 +271,16 @@ let taylorLocalError (act: ActivationKind) (s1: float) (s2: float option) (depth
             let gj = abs g.[j]
             quadErr1 <- quadErr1 + (gj * gj * s2) ** 2.0
             quadErr2 <- quadErr2 + (2.0 * gj * s1 + h * gj * gj * s2) ** 2.0
-        let cw = vk * q1
+        let cw = times cols.VT d q1
         let c =
-            match dv with
-            | None -> lead + cw
-            | Some dv -> lead + cw - dv * q2
+            match cols.DeltaT with
+            | None -> Array.init d (fun r -> lead.[r] + cw.[r])
+            | Some (_, _, dvLT) ->
+                let dq = times dvLT d q2
+                Array.init d (fun r -> lead.[r] + cw.[r] - dq.[r])
+        let dv = cols.DeltaT
+        let g = Vector<float>.Build.Dense g
+        let c = Vector<float>.Build.Dense c
         let quadScale = h * h * h / (24.0 * float (nq * nq))
         let dvF = ly.DeltaVF
         let quad = quadScale * (nV * sqrt quadErr1 + (match dv with None -> 0.0 | Some _ -> fL * aV) * sqrt quadErr2)
@@ -236,9 +288,9 @@ let taylorLocalError (act: ActivationKind) (s1: float) (s2: float option) (depth
         // absolute values), plus the errors of f̂, of σ'(û) (s2 times the rounding of u) and of the σ values at the
         // nodes, whose argument u − r ĝ is also off by the rounding of ĝ (one subtraction, d products, the factor L)
         let gAbs =
-            match ly.Delta with
+            match cols.DeltaT with
             | None -> 0.0
-            | Some (_, absDw, _) -> (absDw * yv.PointwiseAbs()).AbsoluteMaximum() * fL
+            | Some (_, absDwT, _) -> (Vector<float>.Build.Dense(times absDwT m (Array.map abs y))).AbsoluteMaximum() * fL
         let evalSig = 16.0 * U * (1.0 + sigMax) + s1 * (img.UErr + float (d + 4) * U * (u.AbsoluteMaximum() + h * gAbs))
         let vF, wF = ly.VF, ly.WF
         let fN = f.L2Norm() + img.FErr
