@@ -21,6 +21,18 @@ public sealed class TinyReportTests
             Assert.NotNull(c.PlRun);
             Assert.NotNull(c.FlowRun);
             Assert.Equal(3, c.Seeds!.Seeds.Length);
+            // seed 0 of figure 1 across seeds is measured on the tied ladder's cells: the same numbers as training it again
+            var s0 = ReportSettings.Tiny(0);
+            var ex = new Experiments(s0, _ => { }, CancellationToken.None, (name, _) => throw new InvalidOperationException(name));
+            var trained = ex.RunSeed(0);
+            Assert.Equal(0L, c.Seeds.LadderSeed);
+            Assert.Equal(trained.MaxSmooth, c.Seeds.MaxSmooth[0]);
+            Assert.Equal(trained.Distances, c.Seeds.Distances[0]);
+            Assert.Equal(trained.SmoothSlope, c.Seeds.SmoothSlopes[0]);
+            Assert.True(ex.SeedZeroIsLadder(L => s0.Ladder.With(depth: L, init: ResOdeProofs.Numerics.Training.InitKind.Tied)));
+            // a rung of another setting (another step) is not seed 0's run: trained again
+            Assert.False(ex.SeedZeroIsLadder(L => s0.Ladder.With(depth: L, init: ResOdeProofs.Numerics.Training.InitKind.Tied) with { Eta = 2 * s0.Ladder.Eta }));
+            Assert.False(ex.SeedZeroIsLadder(L => L == s0.Ladder.Depth ? null : s0.Ladder.With(depth: L, init: ResOdeProofs.Numerics.Training.InitKind.Tied)));
             // the gradient-flow results are evaluated on the flow run as statements about the flow
             Assert.Contains(c.FlowRun!.Rows, r => r.Id == "C.gfDecay" && r.Verdict != "not applicable");
             Assert.Contains(c.FaithfulRows, r => r.Input == c.PlRun!.Data.Directory);

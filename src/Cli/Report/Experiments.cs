@@ -156,6 +156,9 @@ internal sealed record BoundPoint(int Depth, double Measured, double Aposteriori
 internal sealed record SeedSpread(long[] Seeds, int[] SlopeDepths, double[][] MaxSmooth, double[] SmoothSlopes,
     int ReferenceDepth, int[] DistanceDepths, double[][] Distances, double[] DistanceSlopes, double Seconds)
 {
+    /// <summary>The seed whose runs are figure 1's tied ladder (measured on the study's cells, not trained again), if any.</summary>
+    public long? LadderSeed { get; init; }
+
     /// <summary>Mean and 95% t-interval of the mean over the seeds (NaN bounds with fewer than two values).</summary>
     public static (double Mean, double Lo, double Hi, double Sd) Interval(IReadOnlyList<double> xs)
     {
@@ -356,14 +359,38 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
     public SeedRow RunSeed(int i)
     {
         long seed = s.Seed + i;
+        log($"figure 1 across seeds: seed {seed} (tied, L = {string.Join(", ", SeedDepths())}, not verified)");
+        var runs = SeedDepths().ToDictionary(L => L, L =>
+            RunDirectory.InMemory(SeedSpec(i, L).Train((_, _, _) => cancel.ThrowIfCancellationRequested()), $"seed {seed} L = {L} (in memory)"));
+        return SeedRowOf(seed, runs);
+    }
+
+    /// <summary>The setting of seed s + <paramref name="i"/> of figure 1 across seeds at depth <paramref name="depth"/> (only its last snapshot kept).</summary>
+    private RunSpec SeedSpec(int i, int depth) =>
+        s.Ladder.With(depth: depth, init: InitKind.Tied, seed: s.Seed + i) with { SnapshotSteps = new[] { s.Ladder.Iterations } };
+
+    /// <summary>
+    /// Whether seed s's runs of figure 1 across seeds are the tied ladder's own: every depth of <see cref="SeedDepths"/> is a
+    /// rung of <paramref name="tied"/> (given by depth) whose setting is the seed's but for the snapshot steps. The snapshot
+    /// steps change no iterate, no loss and no trace value (the loop only copies the parameters at those steps), and the
+    /// measures of a seed read the trace and the last snapshot, so the row is the one training seed s again would give.
+    /// </summary>
+    public bool SeedZeroIsLadder(Func<int, RunSpec?> tied) =>
+        s.Seeds > 1 && SeedDepths().All(L => tied(L) is { } c && (c with { SnapshotSteps = null }) == (SeedSpec(0, L) with { SnapshotSteps = null }));
+
+    /// <summary>Seed s of figure 1 across seeds measured on the tied ladder's runs (see <see cref="SeedZeroIsLadder"/>).</summary>
+    public SeedRow SeedFromLadder(LadderResult tied)
+    {
+        if (!SeedZeroIsLadder(L => tied.Runs.FirstOrDefault(r => r.Spec.Depth == L)?.Spec))
+            throw new InvalidOperationException("figure 1 across seeds: the tied ladder's runs are not seed s's runs");
+        log($"figure 1 across seeds: seed {s.Seed} measured on the tied ladder's runs");
+        return SeedRowOf(s.Seed, SeedDepths().ToDictionary(L => L, L => tied.Runs.First(r => r.Spec.Depth == L).Data));
+    }
+
+    private SeedRow SeedRowOf(long seed, IReadOnlyDictionary<int, RunData> runs)
+    {
         int reference = s.DistanceDepths.Max();
         var fitDepths = s.DistanceDepths.Where(L => 4 * L <= reference).Order().ToArray();
-        if (i == 0) log($"figure 1 across seeds: {string.Join(", ", Enumerable.Range(0, Math.Max(1, s.Seeds)).Select(k => s.Seed + k))} (tied, L = {string.Join(", ", SeedDepths())}, not verified)");
-        var runs = SeedDepths().ToDictionary(L => L, L =>
-        {
-            var spec = s.Ladder.With(depth: L, init: InitKind.Tied, seed: seed) with { SnapshotSteps = new[] { s.Ladder.Iterations } };
-            return RunDirectory.InMemory(spec.Train((_, _, _) => cancel.ThrowIfCancellationRequested()), $"seed {seed} L = {L} (in memory)");
-        });
         var smooth = s.SlopeDepths.Select(L => runs[L].Trace["smooth_z"].Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max()).ToArray();
         double slope = LineFit.Of(s.SlopeDepths.Select(L => Math.Log10(L)).ToList(), smooth.Select(Math.Log10).ToList()).Slope;
         var dist = fitDepths.Select(L => Distances(runs[L], runs[reference]).Z[^1]).ToArray();
@@ -372,7 +399,7 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
     }
 
     /// <summary>Figure 1 across seeds from its rows (in the order of the seeds).</summary>
-    public SeedSpread SeedSpreadOf(SeedRow[] rows, double seconds)
+    public SeedSpread SeedSpreadOf(SeedRow[] rows, double seconds, bool seedZeroFromLadder = false)
     {
         int reference = s.DistanceDepths.Max();
         var fitDepths = s.DistanceDepths.Where(L => 4 * L <= reference).Order().ToArray();
@@ -381,7 +408,8 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
         var (m, lo, hi, _) = SeedSpread.Interval(slopes);
         log(string.Create(CultureInfo.InvariantCulture, $"  smoothness slope over {rows.Length} seeds: mean {m:F3} [95% {lo:F3}, {hi:F3}] ({seconds:F1} s)"));
         return new SeedSpread(rows.Select(r => r.Seed).ToArray(), s.SlopeDepths, rows.Select(r => r.MaxSmooth).ToArray(), slopes, reference, fitDepths,
-            rows.Select(r => r.Distances).ToArray(), rows.Select(r => r.DistanceSlope).ToArray(), seconds);
+            rows.Select(r => r.Distances).ToArray(), rows.Select(r => r.DistanceSlope).ToArray(), seconds)
+        { LadderSeed = seedZeroFromLadder ? s.Seed : null };
     }
 
     /// <summary>The gradient flow of the figure-2 setting (null when the preset has none).</summary>

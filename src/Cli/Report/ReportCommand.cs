@@ -158,7 +158,7 @@ internal static class ReportCommand
         var lg = Cpu("figure 2 (long training)", ex.Long);
         var pl = Cpu("figure 2 (run inside the PL hypotheses)", ex.PlRun);
         var flow = Cpu("figure 2 (gradient flow)", ex.FlowRun);
-        var seeds = side.Seeds;
+        var seeds = side.Seeds(tied);
         var bounds = Cpu("A.apriori (clipped tied ladder)", () => ex.Bounds(tied));
         var controls = Cpu("negative controls", () => ex.Controls(iid));
         controls.Insert(1, new ControlResult

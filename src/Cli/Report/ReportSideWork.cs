@@ -23,6 +23,7 @@ internal sealed class ReportSideWork
     private readonly Dictionary<string, double> _timings = new();
 
     private readonly Experiments.SeedRow?[] _seedRows;
+    private readonly bool _seedZeroFromLadder;
     private readonly ArchitectureRun?[] _architectures;
     private readonly FashionCell?[] _fashionCells = Array.Empty<FashionCell?>();
     private readonly Lazy<FashionSetup?> _fashionSetup;
@@ -36,7 +37,11 @@ internal sealed class ReportSideWork
 
         int seeds = s.Seeds > 1 ? Math.Max(1, s.Seeds) : 0;
         _seedRows = new Experiments.SeedRow?[seeds];
-        for (int i = 0; i < seeds; i++)
+        // seed s is the tied ladder's own runs when the study's fig1-tied cells are its settings: measured on them (Seeds)
+        // instead of trained again
+        _seedZeroFromLadder = s.Study is { } st && _ex.SeedZeroIsLadder(L =>
+            st.Cells.Where(c => c.Grids.Contains("fig1-tied")).Select(ReportStudy.SpecOf).Where(x => x.Depth == L).ToList() is [var one] ? one : null);
+        for (int i = _seedZeroFromLadder ? 1 : 0; i < seeds; i++)
         {
             int k = i;
             double cost = _ex.SeedDepths().Sum(L => CellSchedule.Estimate(L, s.Ladder.Samples, s.Ladder.Width, s.Ladder.Dim, s.Ladder.Iterations, 1, iid: false)) / 4;
@@ -124,8 +129,24 @@ internal sealed class ReportSideWork
         }
     }
 
-    /// <summary>Figure 1 across seeds (null when the preset runs one seed).</summary>
-    public SeedSpread? Seeds => _seedRows.Length == 0 ? null : _ex.SeedSpreadOf(_seedRows.Select(r => r!).ToArray(), _timings.GetValueOrDefault("figure 1 across seeds"));
+    /// <summary>
+    /// Figure 1 across seeds (null when the preset runs one seed), seed s measured on <paramref name="tied"/> (the figure-1
+    /// tied ladder, read from the study's cells) when its runs are that seed's.
+    /// </summary>
+    public SeedSpread? Seeds(LadderResult tied)
+    {
+        if (_seedRows.Length == 0) return null;
+        if (_seedZeroFromLadder)
+        {
+            var sw = Stopwatch.StartNew();
+            _seedRows[0] = _ex.SeedFromLadder(tied);
+            lock (_timings) _timings["figure 1 across seeds"] = _timings.GetValueOrDefault("figure 1 across seeds") + sw.Elapsed.TotalSeconds;
+        }
+        return _ex.SeedSpreadOf(_seedRows.Select(r => r!).ToArray(), _timings.GetValueOrDefault("figure 1 across seeds"), _seedZeroFromLadder);
+    }
+
+    /// <summary>Whether seed s of figure 1 across seeds is measured on the tied ladder's runs rather than trained again.</summary>
+    public bool SeedZeroFromLadder => _seedZeroFromLadder;
 
     public List<ArchitectureRun> Architectures => _architectures.Select(a => a!).ToList();
 

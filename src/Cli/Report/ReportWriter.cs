@@ -679,7 +679,10 @@ internal static partial class ReportWriter
     {
         if (c.Seeds is not { } sd) return;
         b.Add(new Heading(2, $"Figure 1 across {sd.Seeds.Length} seeds", "seeds"));
-        b.Add(new Para(F($"The tied ladder trained again with seeds {string.Join(", ", sd.Seeds)} (each seed draws its own data and initialization; trained, not verified, in {sd.Seconds:F1} s). Per depth: max_{{k,t}} ‖Z_{{k+1}} − Z_k‖ over the seeds; per seed: the two slopes. The intervals are 95% t-intervals of the mean across seeds, so they speak about the seed-to-seed spread, which the regression interval of one seed does not.")));
+        string again = sd.LadderSeed is long ls
+            ? F($"The tied ladder with seeds {string.Join(", ", sd.Seeds)} (each seed draws its own data and initialization; seed {ls}'s runs are figure 1's tied ladder above, the others trained again, not verified; {sd.Seconds:F1} s).")
+            : F($"The tied ladder trained again with seeds {string.Join(", ", sd.Seeds)} (each seed draws its own data and initialization; trained, not verified, in {sd.Seconds:F1} s).");
+        b.Add(new Para(again + F($" Per depth: max_{{k,t}} ‖Z_{{k+1}} − Z_k‖ over the seeds; per seed: the two slopes. The intervals are 95% t-intervals of the mean across seeds, so they speak about the seed-to-seed spread, which the regression interval of one seed does not.")));
         b.Add(new Table(new[] { "L", "mean max ‖ΔZ‖", "min", "max", "max / min" },
             sd.SlopeDepths.Select((L, j) =>
             {

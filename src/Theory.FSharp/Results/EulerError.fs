@@ -229,11 +229,30 @@ let analyseSnapshotScaled (c: float) (run: Run) (s: int) : SnapshotCheck = analy
 
 let analyseSnapshot (run: Run) (s: int) : SnapshotCheck = analyseSnapshotScaled 1.0 run s
 
-let private cache = ConditionalWeakTable<Run, SnapshotCheck[]>()
+/// <summary>
+/// <paramref name="compute"/> evaluated at most once per run, its failure included: a later call rethrows the exception
+/// the first call raised instead of computing again. The four rows that read the analysis (B.bound, B.bound.secant,
+/// B.bound.defect, B.local) each asked again when the reference solve failed (a step budget exhausted after minutes of
+/// solving), and got the same failure; the computation is deterministic, so its failure is as much its result as a value
+/// is. A cancellation is not kept.
+/// </summary>
+let oncePerRun (compute: Run -> 'T) : Run -> 'T =
+    let table = ConditionalWeakTable<Run, Choice<'T, Runtime.ExceptionServices.ExceptionDispatchInfo>>()
+    fun run ->
+        let kept =
+            table.GetValue(run, ConditionalWeakTable<Run, Choice<'T, Runtime.ExceptionServices.ExceptionDispatchInfo>>.CreateValueCallback(fun r ->
+                try Choice1Of2(compute r)
+                with
+                | :? OperationCanceledException -> reraise ()
+                | e -> Choice2Of2(Runtime.ExceptionServices.ExceptionDispatchInfo.Capture e)))
+        match kept with
+        | Choice1Of2 v -> v
+        | Choice2Of2 failure ->
+            failure.Throw()
+            Unchecked.defaultof<'T>
 
-/// Every snapshot of a run, computed once per run.
-let analyse (run: Run) : SnapshotCheck[] =
-    cache.GetValue(run, ConditionalWeakTable<Run, SnapshotCheck[]>.CreateValueCallback(fun r -> Array.init r.SnapshotCount (analyseSnapshot r)))
+/// Every snapshot of a run, computed once per run (a failure too, see <see cref="oncePerRun"/>).
+let analyse : Run -> SnapshotCheck[] = oncePerRun (fun r -> Array.init r.SnapshotCount (analyseSnapshot r))
 
 let private lipschitzSigma (run: Run) =
     let s1 = run.Setting.S1
