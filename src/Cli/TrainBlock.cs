@@ -15,7 +15,7 @@ internal static class TrainBlock
     internal sealed record Options(Option<string> Arch, Option<string?> Scales, Option<string?> X, Option<string?> W0, Option<bool> Float32,
         Option<string?> Fault, Option<string> Optimizer, Option<int> N, Option<int> D, Option<int> Depth, Option<string> Init,
         Option<int> Modes, Option<string> Activation, Option<double> Eta, Option<int> Iters, Option<double?> Clip, Option<long> Seed,
-        Option<int> Snapshots, Option<string> Out, Option<bool> Force, IReadOnlyDictionary<string, Option<int>> Hyper);
+        Option<int> Snapshots, Option<string?> SnapshotSteps, Option<string> Out, Option<bool> Force, IReadOnlyDictionary<string, Option<int>> Hyper);
 
     /// <summary>One option per hyper-parameter the catalog declares (one per name; an option the command already has,
     /// such as the MLP's --width, is reused), described from the catalog: which architectures read it, what it means, its default.</summary>
@@ -59,7 +59,8 @@ internal static class TrainBlock
                 Architecture = entry.Name, Samples = pr.GetValue(o.N), Dim = pr.GetValue(o.D), Depth = pr.GetValue(o.Depth),
                 HyperValues = hyper, Activation = Activations.Parse(pr.GetValue(o.Activation)!), Init = Initialization.Parse(pr.GetValue(o.Init)!),
                 Scales = scales, Modes = pr.GetValue(o.Modes), Eta = pr.GetValue(o.Eta), Iterations = pr.GetValue(o.Iters), Clip = pr.GetValue(o.Clip),
-                Snapshots = pr.GetValue(o.Snapshots), Seed = pr.GetValue(o.Seed),
+                Snapshots = pr.GetValue(o.Snapshots), SnapshotSteps = TrainCommand.ParseSteps(pr.GetValue(o.SnapshotSteps), pr.GetValue(o.Iters)),
+                Seed = pr.GetValue(o.Seed),
             };
             if (scales is not null && scales.Length != entry.Parts.Count)
                 return Ui.Fail($"--scales: --arch {entry.Name} has {entry.Parts.Count} parts ({string.Join(", ", entry.Parts.Select(q => q.Name))}), got {scales.Length} scales");

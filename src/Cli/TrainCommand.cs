@@ -65,7 +65,7 @@ internal static class TrainCommand
                 return TrainBnConv.Run(pr, bnConv, depth, act, init, seed, outDir, force, hyper["channels"], threads, optimizer);
             if (TrainBnConv.RefuseForOtherArch(pr, pr.GetValue(arch)!) is string refusal) return Ui.Fail(refusal);
             if (!string.Equals(pr.GetValue(arch), "mlp", StringComparison.OrdinalIgnoreCase))
-                return TrainBlock.Run(pr, new TrainBlock.Options(arch, scales, x, w0, f32, fault, optimizer, n, d, depth, init, modes, act, eta, iters, clip, seed, snaps, outDir, force, hyper));
+                return TrainBlock.Run(pr, new TrainBlock.Options(arch, scales, x, w0, f32, fault, optimizer, n, d, depth, init, modes, act, eta, iters, clip, seed, snaps, snapSteps, outDir, force, hyper));
             try
             {
                 var activation = Activations.Parse(pr.GetValue(act)!);

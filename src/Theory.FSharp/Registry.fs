@@ -126,7 +126,7 @@ let architectures : Architecture list =
 
 /// Results evaluated on one run of any architecture but the MLP, stated once over `Architecture`. They are not listed
 /// for an MLP run: each has a sharper statement with the MLP's own constants (G.A.aposteriori → A.aposteriori,
-/// G.A.segments → A.aposteriori.segments, G.B.bound → B.bound, G.B.rate → B.rate,
+/// G.A.aposteriori.segments → A.aposteriori.segments, G.B.bound → B.bound, G.B.rate → B.rate,
 /// G.A.split → A.split, G.A.split.segments → A.split.segments), and the MLP's results (its lemma
 /// chain, Polyak–Łojasiewicz and limit results) are not listed for the other architectures (the evidence results
 /// are, through `evidenceEveryArchitecture`).

@@ -61,13 +61,13 @@ let convLadder (spec: BlockRunSpec) =
     |> function Ok l -> l | Error e -> failwith e
 
 [<ProfiledProperty(15, Replay = "(3141,5927)")>]
-let ``G.A, G.B.bound: smooth conv runs → hold`` () =
+let ``G.A.aposteriori, G.A.aposteriori.segments, G.B.bound: smooth conv runs → hold`` () =
     Prop.forAll convArb (fun spec ->
         let run = trainBlock spec
         let ev r = (Result.evaluate r run).Verdict
         let a, seg, b = ev GenericResults.depthSmoothness, ev GenericResults.depthSmoothnessSegments, ev GenericResults.eulerBound
         ((Verdict.isHolds a && Verdict.isHolds seg && Verdict.isHolds b)
-         |@ sprintf "%s\nG.A.aposteriori: %A\nG.A.segments: %A\nG.B.bound: %A\n%s" (describeConv spec) a seg b (reproduceBlock spec))
+         |@ sprintf "%s\nG.A.aposteriori: %A\nG.A.aposteriori.segments: %A\nG.B.bound: %A\n%s" (describeConv spec) a seg b (reproduceBlock spec))
         |> Prop.classify true (spec.Init.ToString())
         |> Prop.classify true (Activations.Name spec.Activation)
         |> Prop.classify true (sprintf "C=%d" spec.Channels)
@@ -84,14 +84,14 @@ let ``G.B.rate: smooth conv ladder → holds (order 1)`` () =
         |> Prop.classify (Verdict.isHypothesisNotMet e.Verdict) "inconclusive")
 
 [<ProfiledProperty(4, Replay = "(1618,339)")>]
-let ``G.A: conv run with i.i.d. layers → hypothesis not met`` () =
+let ``G.A.aposteriori: conv run with i.i.d. layers → hypothesis not met`` () =
     Prop.forAll convArb (fun spec ->
         let spec = spec.With(init = InitKind.Iid, iterations = 2)
         let a = (Result.evaluate GenericResults.depthSmoothness (trainBlock spec)).Verdict
-        Verdict.isHypothesisNotMet a |@ sprintf "%s\nG.A: %A" (describeConv spec) a)
+        Verdict.isHypothesisNotMet a |@ sprintf "%s\nG.A.aposteriori: %A" (describeConv spec) a)
 
 [<ProfiledProperty(4, Replay = "(1414,2137)")>]
-let ``G.A: conv run with relu → hypothesis not met (bounded σ'')`` () =
+let ``G.A.aposteriori: conv run with relu → hypothesis not met (bounded σ'')`` () =
     Prop.forAll convArb (fun spec ->
         let spec = spec.With(activation = ActivationKind.Relu)
         let e = Result.evaluate GenericResults.depthSmoothness (trainBlock spec)
@@ -100,5 +100,5 @@ let ``G.A: conv run with relu → hypothesis not met (bounded σ'')`` () =
         | v -> false |@ sprintf "%s: %A" (describeConv spec) v)
 
 [<ProfiledProperty(6, Replay = "(2236,1733)")>]
-let ``G.A.segments: conv run, last snapshot bumped → violated`` () =
+let ``G.A.aposteriori.segments: conv run, last snapshot bumped → violated`` () =
     Prop.forAll convArb (bumpedSnapshotViolates describeConv)

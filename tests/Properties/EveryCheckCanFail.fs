@@ -1,7 +1,7 @@
 /// Every check can fail, and these properties show it: for each result that depends on the run, a corrupted input
 /// that the result rejects (VIOLATED) while every one of its hypotheses stays met; for the pure inequalities that
 /// hold for any weights (L1–L4), a setting where each is attained to within a factor 3, so that an implementation
-/// that lost a factor 3 in a constant would be rejected. (L5, I.*, C.mu0, the rates and G.A.segments have their
+/// that lost a factor 3 in a constant would be rejected. (L5, I.*, C.mu0, the rates and G.A.aposteriori.segments have their
 /// negative controls beside their positive properties.)
 module ResOdeProofs.Properties.EveryCheckCanFail
 

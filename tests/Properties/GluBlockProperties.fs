@@ -28,7 +28,7 @@ let gluSpec : Gen<BlockRunSpec> =
 let gluArb = Arb.fromGenShrink (gluSpec, shrinkBlock)
 
 [<ProfiledProperty(10, Replay = "(1729,4105)")>]
-let ``G.A, G.B.bound: smooth glu runs → hold`` () =
+let ``G.A.aposteriori, G.A.aposteriori.segments, G.B.bound: smooth glu runs → hold`` () =
     Prop.forAll gluArb genericResultsHold
 
 [<ProfiledProperty(2, Replay = "(1731,4107)")>]
@@ -41,11 +41,11 @@ let ``G.B.rate: smooth glu ladder → holds (order 1)`` () =
         Verdict.isHolds e.Verdict |@ sprintf "%s\n%A\n%A\n%s" (describeBlock spec) e.Verdict e.Notes (reproduceBlock spec))
 
 [<ProfiledProperty(3, Replay = "(1733,4111)")>]
-let ``G.A: glu run with i.i.d. layers, or with relu → hypothesis not met`` () =
+let ``G.A.aposteriori: glu run with i.i.d. layers, or with relu → hypothesis not met`` () =
     Prop.forAll gluArb iidAndReluNotMet
 
 [<ProfiledProperty(4, Replay = "(1735,4113)")>]
-let ``G.A.segments: glu run, last snapshot bumped → violated`` () =
+let ``G.A.aposteriori.segments: glu run, last snapshot bumped → violated`` () =
     Prop.forAll gluArb (bumpedSnapshotViolates describeBlock)
 
 /// Iterate bounds with the given state bound and part bounds (W, U, V), GELU's constants, d = 3, width 4.

@@ -28,13 +28,13 @@ let oneLayerSpec : Gen<BlockRunSpec> =
 let oneLayerArb = Arb.fromGenShrink (oneLayerSpec, shrinkBlock)
 
 [<ProfiledProperty(15, Replay = "(4242,2425)")>]
-let ``G.A, G.B.bound: smooth one-layer runs → hold`` () =
+let ``G.A.aposteriori, G.A.aposteriori.segments, G.B.bound: smooth one-layer runs → hold`` () =
     Prop.forAll oneLayerArb (fun spec ->
         let run = trainBlock spec
         let ev r = (Result.evaluate r run).Verdict
         let a, seg, b = ev GenericResults.depthSmoothness, ev GenericResults.depthSmoothnessSegments, ev GenericResults.eulerBound
         ((Verdict.isHolds a && Verdict.isHolds seg && Verdict.isHolds b)
-         |@ sprintf "%s\nG.A.aposteriori: %A\nG.A.segments: %A\nG.B.bound: %A\n%s" (describeBlock spec) a seg b (reproduceBlock spec))
+         |@ sprintf "%s\nG.A.aposteriori: %A\nG.A.aposteriori.segments: %A\nG.B.bound: %A\n%s" (describeBlock spec) a seg b (reproduceBlock spec))
         |> Prop.classify true (spec.Init.ToString())
         |> Prop.classify true (Activations.Name spec.Activation)
         |> Prop.collect (Verdict.tightness seg |> Option.map tightnessBucket |> Option.defaultValue "n/a"))
@@ -47,15 +47,15 @@ let ``G.B.rate: smooth one-layer ladder → holds (order 1)`` () =
         Verdict.isHolds e.Verdict |@ sprintf "%s\n%A\n%A\n%s" (describeBlock spec) e.Verdict e.Notes (reproduceBlock spec))
 
 [<ProfiledProperty(4, Replay = "(5,55)")>]
-let ``G.A, G.B.rate: one-layer runs with i.i.d. layers → hypothesis not met`` () =
+let ``G.A.aposteriori, G.B.rate: one-layer runs with i.i.d. layers → hypothesis not met`` () =
     Prop.forAll oneLayerArb (fun spec ->
         let spec = spec.With(init = InitKind.Iid, iterations = 2)
         let a = (Result.evaluate GenericResults.depthSmoothness (trainBlock spec)).Verdict
         let r = (Result.evaluate GenericResults.eulerRate (ladderOf spec)).Verdict
-        (Verdict.isHypothesisNotMet a && Verdict.isHypothesisNotMet r) |@ sprintf "%s\nG.A: %A\nG.B.rate: %A" (describeBlock spec) a r)
+        (Verdict.isHypothesisNotMet a && Verdict.isHypothesisNotMet r) |@ sprintf "%s\nG.A.aposteriori: %A\nG.B.rate: %A" (describeBlock spec) a r)
 
 [<ProfiledProperty(4, Replay = "(6,67)")>]
-let ``G.A: one-layer run with relu → hypothesis not met (bounded σ'')`` () =
+let ``G.A.aposteriori: one-layer run with relu → hypothesis not met (bounded σ'')`` () =
     Prop.forAll oneLayerArb (fun spec ->
         let spec = spec.With(activation = ActivationKind.Relu)
         let e = Result.evaluate GenericResults.depthSmoothness (trainBlock spec)
@@ -64,11 +64,11 @@ let ``G.A: one-layer run with relu → hypothesis not met (bounded σ'')`` () =
         | v -> false |@ sprintf "%s: %A" (describeBlock spec) v)
 
 [<ProfiledProperty(6, Replay = "(8,89)")>]
-let ``G.A.segments: one-layer run, last snapshot bumped → violated`` () =
+let ``G.A.aposteriori.segments: one-layer run, last snapshot bumped → violated`` () =
     Prop.forAll oneLayerArb (bumpedSnapshotViolates describeBlock)
 
 [<ProfiledProperty(5, Replay = "(9,99)")>]
-let ``G.*: the MLP block through the extension point → hold`` () =
+let ``G.A.aposteriori, G.A.aposteriori.segments: the MLP block through the extension point → hold`` () =
     Prop.forAll smoothArb (fun mlp ->
         let spec =
             BlockRunSpec(Architecture = "mlp", Depth = mlp.Depth, Width = mlp.Width, Samples = mlp.Samples, Dim = mlp.Dim, Activation = mlp.Activation,
@@ -77,7 +77,7 @@ let ``G.*: the MLP block through the extension point → hold`` () =
         (not run.Setting.Diverged) ==> lazy (
         let a = (Result.evaluate GenericResults.depthSmoothness run).Verdict
         let seg = (Result.evaluate GenericResults.depthSmoothnessSegments run).Verdict
-        (Verdict.isHolds a && Verdict.isHolds seg) |@ sprintf "%s\nG.A: %A\nG.A.segments: %A" (describeBlock spec) a seg))
+        (Verdict.isHolds a && Verdict.isHolds seg) |@ sprintf "%s\nG.A.aposteriori: %A\nG.A.aposteriori.segments: %A" (describeBlock spec) a seg))
 
 [<Fact>]
 let ``Registry: a one-layer run → E.init and the G.* results, none of the MLP's sharper ones listed`` () =

@@ -22,7 +22,7 @@ let scaledLinearSpec : Gen<BlockRunSpec> =
 let scaledLinearArb = Arb.fromGenShrink (scaledLinearSpec, shrinkBlock)
 
 [<ProfiledProperty(10, Replay = "(31,313)")>]
-let ``G.A, G.B.bound: smooth scaled-linear runs → hold`` () =
+let ``G.A.aposteriori, G.A.aposteriori.segments, G.B.bound: smooth scaled-linear runs → hold`` () =
     Prop.forAll scaledLinearArb genericResultsHold
 
 [<ProfiledProperty(2, Replay = "(41,413)")>]
@@ -33,9 +33,9 @@ let ``G.B.rate: smooth scaled-linear ladder → holds (order 1)`` () =
         Verdict.isHolds e.Verdict |@ sprintf "%s\n%A\n%A\n%s" (describeBlock spec) e.Verdict e.Notes (reproduceBlock spec))
 
 [<ProfiledProperty(3, Replay = "(51,515)")>]
-let ``G.A: scaled-linear run with i.i.d. layers, or with relu → hypothesis not met`` () =
+let ``G.A.aposteriori: scaled-linear run with i.i.d. layers, or with relu → hypothesis not met`` () =
     Prop.forAll scaledLinearArb iidAndReluNotMet
 
 [<ProfiledProperty(4, Replay = "(61,617)")>]
-let ``G.A.segments: scaled-linear run, last snapshot bumped → violated`` () =
+let ``G.A.aposteriori.segments: scaled-linear run, last snapshot bumped → violated`` () =
     Prop.forAll scaledLinearArb (bumpedSnapshotViolates describeBlock)

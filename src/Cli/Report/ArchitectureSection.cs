@@ -12,7 +12,7 @@ internal sealed record ArchitectureRun(BlockRunSpec Spec, string Dir, List<Regis
 
 /// <summary>
 /// The report's "new architectures" section: one small run per architecture added through the extension point
-/// (docs/extending.md), trained and verified with the generic results G.A.aposteriori, G.A.segments and G.B.bound.
+/// (docs/extending.md), trained and verified with the generic results G.A.aposteriori, G.A.aposteriori.segments and G.B.bound.
 /// </summary>
 internal static class ArchitectureSection
 {
@@ -43,7 +43,7 @@ internal static class ArchitectureSection
 
     public const string Intro =
         "Architectures added through the extension point (docs/extending.md: an engine block, one catalog entry, an `Architecture` value with its constants, one registry line): " +
-        "one small run each, verified by the generic results G.A.aposteriori, G.A.segments and G.B.bound, which are stated once (docs/theorems/GenericResults.md) and not edited per architecture, " +
+        "one small run each, verified by the generic results G.A.aposteriori, G.A.aposteriori.segments and G.B.bound, which are stated once (docs/theorems/GenericResults.md) and not edited per architecture, " +
         "and by the evidence results E.replay, E.claims and E.init, stated once for every architecture the MLP included (docs/theorems/Evidence.md). " +
         "Tightness is bound / measured. To add an architecture, follow docs/extending.md.";
 

@@ -69,15 +69,8 @@ public sealed record BlockRunSpec : SyntheticSetting
             DataDescription, Hyper);
     }
 
-    public override string CommandLine(string outDir)
-    {
-        var s = EffectiveScales();
-        var hyper = Hyper;
-        return $"resode train --arch {Architecture} --n {Samples} --d {StateDim} --depth {Depth}" +
-               string.Concat(Entry().HyperParameters.Select(p => $" --{p.Option} {hyper[p.Name]:R}")) +
-               $" --activation {Activations.Name(Activation)} --init {Init.ToString().ToLowerInvariant()} --scales {string.Join(",", s.Select(x => x.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))}" +
-               (Init == InitKind.Smooth ? $" --modes {Modes}" : "") +
-               $" --eta {Eta:R} --iters {Iterations}" + (Clip is double c ? $" --clip {c:R}" : "") +
-               $" --snapshots {Snapshots} --seed {Seed} --out {outDir}";
-    }
+    public override string CommandLine(string outDir) =>
+        $"resode train --arch {Architecture} --n {Samples} --d {StateDim} --depth {Depth}" +
+        string.Concat(Entry().HyperParameters.Select(p => $" --{p.Option} {Hyper[p.Name]:R}")) +
+        $" --scales {string.Join(",", EffectiveScales().Select(x => x.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))}" + CommonOptions(outDir);
 }

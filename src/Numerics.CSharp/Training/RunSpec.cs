@@ -41,10 +41,5 @@ public sealed record RunSpec : SyntheticSetting
         Trainer.Train(Shape, Data(), InitialWeights(), Options(progress, cancel), Seed, DataDescription);
 
     public override string CommandLine(string outDir) =>
-        $"resode train --n {Samples} --d {Dim} --depth {Depth} --width {Width} --activation {Activations.Name(Activation)} " +
-        $"--init {Init.ToString().ToLowerInvariant()} --scale {Scale:R} --v-scale {VScale:R}" +
-        (Init == InitKind.Smooth ? $" --modes {Modes}" : "") +
-        $" --eta {Eta:R} --iters {Iterations}" + (Clip is double c ? $" --clip {c:R}" : "") +
-        $" --snapshots {Snapshots} --seed {Seed}" + (Float32 ? " --float32" : "") +
-        (Threads is int th ? $" --threads {th}" : "") + (Checkpoint is int ck ? $" --checkpoint {ck}" : "") + $" --out {outDir}";
+        $"resode train --n {Samples} --d {Dim} --depth {Depth} --width {Width} --scale {Scale:R} --v-scale {VScale:R}" + CommonOptions(outDir);
 }

@@ -52,6 +52,17 @@ public abstract record SyntheticSetting
     /// <summary>The `resode train` command line that reproduces this setting.</summary>
     public abstract string CommandLine(string outDir);
 
+    /// <summary>The options of that command line this base fixes, written once for every architecture (after the
+    /// architecture's own): activation, initialization, step, iterations, clip, the snapshots (or the snapshot
+    /// iterations), seed, the engine settings that are set, and the run directory.</summary>
+    protected string CommonOptions(string outDir) =>
+        $" --activation {Activations.Name(Activation)} --init {Init.ToString().ToLowerInvariant()}" +
+        (Init == InitKind.Smooth ? $" --modes {Modes}" : "") +
+        $" --eta {Eta:R} --iters {Iterations}" + (Clip is double c ? $" --clip {c:R}" : "") +
+        (SnapshotSteps is int[] steps ? $" --snapshot-steps {string.Join(",", steps)}" : $" --snapshots {Snapshots}") + $" --seed {Seed}" +
+        (Float32 ? " --float32" : "") + (Threads is int th ? $" --threads {th}" : "") + (Checkpoint is int ck ? $" --checkpoint {ck}" : "") +
+        $" --out {outDir}";
+
     /// <summary>The data set's description in run.json.</summary>
     public string DataDescription => $"synthetic Gaussian: x_i, y_i ~ N(0, I_{StateDim}), n = {Samples}, seed {Seed}";
 }

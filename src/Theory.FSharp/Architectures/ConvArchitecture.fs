@@ -1,6 +1,6 @@
 /// The convolutional residual block f(θ, h) = K₂∗σ(K₁∗h + b₁) + b₂ through the generic extension point: its
 /// constants (ConvBlock.fs, derivation in docs/theorems/ConvBlock.md) as an `Architecture`, so that G.A.aposteriori,
-/// G.A.segments, G.B.bound and G.B.rate (GenericResults.fs) evaluate on conv runs.
+/// G.A.aposteriori.segments, G.B.bound and G.B.rate (GenericResults.fs) evaluate on conv runs.
 ///
 /// The bounds given: M₁ ≥ ‖conv_{K₁}‖₂, M₂ ≥ ‖conv_{K₂}‖₂ (PartOp "K1", "K2": the certified Fourier-symbol upper bound
 /// of ConvSpectralNorm, propagated between snapshots with ‖conv_E‖₂ ≤ 3‖E‖_F), ‖b₁‖, ‖b₂‖ (PartFro), H ≥ ‖h‖, the

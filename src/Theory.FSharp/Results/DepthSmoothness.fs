@@ -4,8 +4,9 @@
 ///   ‖Δ_k^{j+1}‖ ≤ (1 + η a_j)‖Δ_k^j‖ + η b_j/L,
 ///   max_k ‖Δ_k(t_j)‖ ≤ Π_{i<j}(1 + η a_i)·max_k ‖Δ_k(0)‖ + (1/L) Σ_{i<j} η b_i Π_{i<l<j}(1 + η a_l).
 /// The a posteriori version runs the sharper two-component recursion (W and V parts apart) with the
-/// coefficients computed from the run's trace at every iterate; the a priori version uses only the
-/// initialization, the data norms and the clip radius.
+/// coefficients computed from the run's trace at every iterate, lemma L5 per layer at the snapshots: the MLP's
+/// ingredients of the statements written once for every architecture in AposterioriFamily.fs (rows A.aposteriori,
+/// A.aposteriori.segments); the a priori version uses only the initialization, the data norms and the clip radius.
 module ResOdeProofs.Theory.DepthSmoothness
 
 open System
@@ -111,7 +112,7 @@ let recursionWith (extra: (float * float)[]) (eta: float) (depth: int) (twoCompo
         let y' = y + eta * (c.AVW * x + c.BV / L) + rv
         x <- x'
         y <- y'
-        z <- (1.0 + eta * c.A) * z + eta * c.B / L + sqrt (rw * rw + rv * rv)
+        z <- AposterioriFamily.step eta L c.A c.B z + sqrt (rw * rw + rv * rv)
     out
 
 /// The recursion in exact arithmetic (no rounding allowance).
@@ -124,32 +125,16 @@ let roundingAllowance (run: Run) : (float * float)[] =
     let wf, vf, step = trace run "w_fro_max", trace run "v_fro_max", trace run "step_max"
     Array.init (max 0 (run.Losses.Length - 1)) (fun j -> Rounding.updateAllowance run wf.[j + 1] vf.[j + 1] step.[j])
 
-/// Result A's comparison, written once for every architecture (A.*, and G.A.aposteriori, G.A.segments in
-/// GenericResults.fs): a bound on max_k ‖Δ_k‖ per iterate compared with the measured value at every iterate j ≥ `from`
-/// and with the increments of every snapshot's recorded parameters (run.DepthIncrement) at an iterate j ≥ `from` the
-/// bound reaches; each bound carries `allowance j measured` (the rounding of the measurement; zero where the measured
-/// value is the verifier's own). `from` = 1 leaves out t = 0, where an a posteriori bound is the measured increment
-/// itself (an identity, not a check).
-let incrementChecks (run: Run) (from: int) (bound: float[]) (measured: float[]) (allowance: int -> float -> float)
-                    (iterateLabel: string) (snapshotLabel: string) : Check seq =
-    seq {
-        for j in from .. bound.Length - 1 ->
-            { Measured = measured.[j]; Bound = bound.[j] + allowance j measured.[j]; Where = iterateLabel
-              When = sprintf "iteration %d (t = %g)" j (float j * run.Setting.Eta) }
-        for s in 0 .. run.SnapshotCount - 1 do
-            let j = run.Steps.[s]
-            if j >= from && j < bound.Length then
-                let m = run.DepthIncrement s
-                yield { Measured = m; Bound = bound.[j] + allowance j m; Where = snapshotLabel
-                        When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
-    }
-
-/// The MLP's form of `incrementChecks`: measured by the trace's smooth_z, each bound with the rounding of the measured
-/// increment in the run's precision (`Rounding.incrementMeasurement`, with max_k‖Z_k‖_F ≤ (w_fro_max² + v_fro_max²)^{1/2}).
-let private compareWithRun (run: Run) (from: int) (bound: float[]) =
+/// The MLP's track of result A's comparison (`AposterioriFamily.checks`): measured by the trace's smooth_z, each bound
+/// with the rounding of the measured increment in the run's precision (`Rounding.incrementMeasurement`, with
+/// max_k‖Z_k‖_F ≤ (w_fro_max² + v_fro_max²)^{1/2}).
+let private track (run: Run) (bound: float[]) : AposterioriFamily.Track =
     let wf, vf = trace run "w_fro_max", trace run "v_fro_max"
-    incrementChecks run from bound (trace run "smooth_z") (fun j m -> Rounding.incrementMeasurement run m (sqrt (wf.[j] * wf.[j] + vf.[j] * vf.[j])))
-        "max_k ‖Z_{k+1} − Z_k‖_F (trace smooth_z)" "max_k ‖Z_{k+1} − Z_k‖_F (snapshot weights)"
+    { Bound = bound; Measured = trace run "smooth_z"
+      Allowance = fun j m -> Rounding.incrementMeasurement run m (sqrt (wf.[j] * wf.[j] + vf.[j] * vf.[j]))
+      IterateLabel = "max_k ‖Z_{k+1} − Z_k‖_F (trace smooth_z)"; SnapshotLabel = "max_k ‖Z_{k+1} − Z_k‖_F (snapshot weights)" }
+
+let private compareWithRun (run: Run) (from: int) (bound: float[]) = AposterioriFamily.checks run from (track run bound)
 
 /// The a posteriori bound at every iterate (two-component recursion for GD, scalar for clipped GD).
 let aposterioriBound (run: Run) : float[] =
@@ -209,49 +194,38 @@ let layerwiseBound (run: Run) (restart: bool) : float[] =
                     xs.[i] <- x + eta * (aWW * x + aWV * y + bW / float L) + rw
                     ys.[i] <- y + eta * (aVW * x + bV / float L) + rv
                 else
-                    xs.[i] <- (1.0 + eta * jointCoefficient aWW aWV aVW) * x + eta * sqrt (bW * bW + bV * bV) / float L + sqrt (rw * rw + rv * rv)
+                    xs.[i] <- AposterioriFamily.step eta (float L) (jointCoefficient aWW aWV aVW) (sqrt (bW * bW + bV * bV)) x + sqrt (rw * rw + rv * rv)
     out
 
 /// The theorem restarted at every snapshot (see `layerwiseBound`).
 let segmentBound (run: Run) : float[] = layerwiseBound run true
 
+/// The MLP's rows of the a posteriori form of result A (the statements: AposterioriFamily.fs).
+let family : AposterioriFamily.Family =
+    { Prefix = "A"; Doc = doc; Which = ""
+      Source = "paper §3 (finite training time), constants derived here (docs/theorems/DepthSmoothness.md)"
+      Network = "on the paper's residual MLP with a smooth σ and a Lipschitz initialization (Δ_k = Z_{k+1} − Z_k, Z_k = (W_k, V_k))"
+      Coefficients =
+        "a_i, b_i are lemma L5's coefficients bounded by the run's measured maxima at iterate i (hidden_max, adjoint_sum_max, certified operator norms, "
+        + "σ' and σ'' on [preact_min, preact_max]), the bound compared is the sharper form of this recursion run layer by layer with L5's exact "
+        + "coefficients of each layer at a snapshot iterate, the W and V parts propagated separately for plain GD, each update with its rounding allowance"
+      Compared = "max_k ‖Z_{k+1} − Z_k‖_F of the checked trace (smooth_z) and of the snapshots' weights, each with the rounding of the measured increment"
+      Restart = "from the per-layer increments of the snapshot's weights, the coefficients as in A.aposteriori"
+      Remark = "" }
+
 /// (A, a posteriori) max_k ‖Δ_k(t_j)‖ ≤ bound_j at every iterate, coefficients from the run's own trace.
 let aposteriori : Result<Run> =
-  FlowRuns.gdOnly "A.flow"
-    { Id = "A.aposteriori"
-      Title = "Depth-smoothness during training (a posteriori constants)"
-      Source = "paper §3 (finite training time), constants derived here (docs/theorems/DepthSmoothness.md)"
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "For gradient descent with a smooth σ and a Lipschitz initialization, max_k ‖Δ_k(t_j)‖ ≤ Π_{i<j}(1 + ηa_i)max_k‖Δ_k(0)‖ + (1/L)Σ_{i<j}ηb_iΠ_{i<l<j}(1 + ηa_l), "
-        + "with a_i, b_i of lemma L5 bounded by the run's measured maxima at iterate i (hidden_max, adjoint_sum_max, certified operator norms, σ' and σ'' on [preact_min, preact_max]); "
-        + "the W and V parts are propagated separately for plain GD."
-      Hypotheses = statementHypotheses
-      Conclusion =
-        fun run ->
-            let cs = aposterioriCoefficients run
-            let bound = layerwiseBound run false
-            let traceOnly = aposterioriBound run
-            let scalar = aposterioriScalarBound run
-            let sz = trace run "smooth_z"
-            let last = bound.Length - 1
-            let e = evaluation roundingRel (compareWithRun run 1 bound) [] []
-            let scalarTight = if sz.[last] > 0.0 then scalar.[last] / sz.[last] else infinity
-            let finalTight = if sz.[last] > 0.0 then bound.[last] / sz.[last] else infinity
-            { e with
-                Constants =
-                    [ "a (max over iterates)", cs |> Array.map (fun c -> c.A) |> Array.max
-                      "b (max over iterates)", cs |> Array.map (fun c -> c.B) |> Array.max
-                      "max_k |Delta_k(0)|", sz.[0]
-                      "bound at the last iterate", bound.[last]
-                      "measured at the last iterate", sz.[last]
-                      "tightness at the last iterate", finalTight
-                      "trace-maxima two-component bound at the last iterate", traceOnly.[last]
-                      "scalar-form (trace maxima) bound at the last iterate", scalar.[last]
-                      "scalar-form (trace maxima) tightness at the last iterate", scalarTight ]
-                Notes =
-                    [ "operator norms: exact snapshot spectral norms + accumulated step_max, capped by the Frobenius maxima" ] } }
+    AposterioriFamily.aposterioriResult family statementHypotheses (fun run ->
+        let cs = aposterioriCoefficients run
+        let t = track run (layerwiseBound run false)
+        let traceOnly = aposterioriBound run
+        let scalar = aposterioriScalarBound run
+        let last = t.Bound.Length - 1
+        AposterioriFamily.evaluate run t (cs |> Array.map (fun c -> c.A) |> Array.max) (cs |> Array.map (fun c -> c.B) |> Array.max)
+            [ "trace-maxima two-component bound at the last iterate", traceOnly.[last]
+              "scalar-form (trace maxima) bound at the last iterate", scalar.[last]
+              "scalar-form (trace maxima) tightness at the last iterate", AposterioriFamily.tightnessAt { t with Bound = scalar } last ]
+            [ "operator norms: exact snapshot spectral norms + accumulated step_max, capped by the Frobenius maxima" ])
 
 /// e^{M} for a 3×3 matrix with non-negative entries: Taylor series of degree 24 after scaling by 2^{-s} so that
 /// ‖M‖_∞/2^s ≤ 1/2 (remainder ≤ 2·(1/2)^25/25! relative, far below float64 rounding), then s squarings.
@@ -354,26 +328,7 @@ let snapshotIncrements (run: Run) (s: int) =
 
 /// (A, a posteriori, per snapshot interval) the same inequality restarted at every snapshot.
 let aposterioriSegments : Result<Run> =
-  FlowRuns.gdOnly "A.flow"
-    { Id = "A.aposteriori.segments"
-      Title = "Depth-smoothness during training, restarted at each snapshot (a posteriori constants)"
-      Source = "paper §3 (finite training time), constants derived here (docs/theorems/DepthSmoothness.md)"
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "On each interval [t_s, t_{s+1}] between snapshots, max_k‖Δ_k(t_j)‖ ≤ Π_{s≤i<j}(1 + ηa_i)max_k‖Δ_k(t_s)‖ + (1/L)Σ_{s≤i<j}ηb_iΠ_{i<l<j}(1 + ηa_l), "
-        + "the initial value read from the snapshot's weights and the coefficients from the trace as in A.aposteriori; each snapshot is compared with the bound propagated from the previous one."
-      Hypotheses = statementHypotheses
-      Conclusion =
-        fun run ->
-            let bound = segmentBound run
-            let sz = trace run "smooth_z"
-            let checks = compareWithRun run 1 bound
-            let e = evaluation roundingRel checks [] []
-            let tightAt s = let j = run.Steps.[s] in if s > 0 && sz.[j] > 0.0 then bound.[j] / sz.[j] else nan
-            { e with
-                Constants =
-                    [ for s in 1 .. run.SnapshotCount - 1 -> sprintf "tightness at snapshot %d (iteration %d)" s run.Steps.[s], tightAt s ] } }
+    AposterioriFamily.aposterioriSegmentsResult family statementHypotheses (fun run -> AposterioriFamily.evaluateSegments run (track run (segmentBound run)))
 
 /// The a priori coefficients at iterate j from the clip radius C: ‖Z_k(t) − Z_k(0)‖_F ≤ C·t.
 /// M_W(t) = max_k‖W_k(0)‖₂ + C t, M_V likewise, κ = s1 M_V M_W, H = e^κ(max_i‖h_0^i‖ + s0√m M_V),

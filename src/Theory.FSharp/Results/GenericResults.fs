@@ -5,6 +5,8 @@
 ///   max_k ‖Δ_k(t_j)‖ ≤ Π_{i<j}(1 + η a_i)·max_k ‖Δ_k(0)‖ + (1/L) Σ_{i<j} η b_i Π_{i<l<j}(1 + η a_l),
 /// (a_i, b_i) = the architecture's lemma-L5 constants at iterate i, from the quantities of the verifier's replay
 /// (GenericReplay: hidden states, adjoints and part norms recomputed at every iterate; the producer's trace is not read).
+/// The statements of G.A.aposteriori and G.A.aposteriori.segments are AposterioriFamily's, written once for every
+/// architecture; this file supplies any block's ingredients (the bound per iterate from the replay).
 /// G.B.bound: at fixed parameters θ_k = θ⁰(k/L) sampled from a function of depth with sup_s‖dθ⁰/ds‖ ≤ Lip,
 ///   max_i ‖h_L^i − H^i(1)‖ ≤ e^κ (J·Lip + κ F)/(2L),   dH/ds = f(θ⁰(s), H), H(0) = h_0.
 /// G.B.rate: over a depth ladder the error of G.B.bound decreases at least like 1/L (Rate.decide).
@@ -129,7 +131,7 @@ let depthSmoothnessBoundWith (restart: bool) (arch: Architecture) (run: Run) : f
         for j in st.From + 1 .. st.To do
             let a, b = arch.GradientDifference bs.[j - 1]
             ab.[j - 1] <- (a, b)
-            prev <- (1.0 + eta * a) * prev + eta * b / L
+            prev <- AposterioriFamily.step eta L a b prev
             z.[j] <- prev
             measured.[j] <- sz.[j]
     z, ab, measured
@@ -137,64 +139,47 @@ let depthSmoothnessBoundWith (restart: bool) (arch: Architecture) (run: Run) : f
 /// The bound of G.A.aposteriori (from t = 0, no restart).
 let depthSmoothnessBound (arch: Architecture) (run: Run) = depthSmoothnessBoundWith false arch run
 
-/// Result A's comparison (`DepthSmoothness.incrementChecks`) with the replay's own increments (no allowance: the measured
-/// value is the verifier's), from iteration 1 (at t = 0 the bound is the measurement itself).
-let private compareWithRun (run: Run) (bound: float[]) (measured: float[]) : Check seq =
-    DepthSmoothness.incrementChecks run 1 bound measured (fun _ _ -> 0.0) "max_k ‖θ_{k+1} − θ_k‖ (replayed iterate)" "max_k ‖θ_{k+1} − θ_k‖ (snapshot parameters)"
+/// Any block's track of result A's comparison (`AposterioriFamily.checks`): the replay's own increments (no allowance:
+/// the measured value is the verifier's).
+let private track (bound: float[]) (measured: float[]) : AposterioriFamily.Track =
+    { Bound = bound; Measured = measured; Allowance = (fun _ _ -> 0.0)
+      IterateLabel = "max_k ‖θ_{k+1} − θ_k‖ (replayed iterate)"; SnapshotLabel = "max_k ‖θ_{k+1} − θ_k‖ (snapshot parameters)" }
 
 let private aposterioriHypotheses =
     [ hypArchitecture; hypRequirements; hypEngineBlock; hypLipschitzInit; hypNotDiverged; hypGradientDescent; hypSnapshots; hypFiniteReplay ]
 
+/// Any block's rows of the a posteriori form of result A (the statements: AposterioriFamily.fs).
+let aposterioriFamily : AposterioriFamily.Family =
+    { Prefix = "G.A"; Doc = doc; Which = "any architecture"
+      Source = "paper §3 (finite training time), stated generically here (docs/theorems/GenericResults.md)"
+      Network = "on h_k = h_{k−1} + (1/L) f(θ_k, h_{k−1}) with a Lipschitz initialization (Δ_k = θ_{k+1} − θ_k)"
+      Coefficients =
+        "(a_i, b_i) are the architecture's lemma-L5 constants evaluated with the hidden-state, adjoint and part norms of the verifier's replay "
+        + "(from snapshot 0) at iterate i"
+      Compared = "max_k‖θ_{k+1} − θ_k‖ of every replayed iterate and of the snapshots' parameters"
+      Restart = "replayed from the snapshot's recorded parameters and started from its own max_k‖Δ_k(t_s)‖"
+      Remark =
+        " An a-posteriori statement with the block's global constants: it may be loose by orders of magnitude; the result held to a tightness "
+        + "target is G.A.split." }
+
 /// (G.A.aposteriori) depth-smoothness during training for any registered architecture.
 let depthSmoothness : Result<Run> =
-    { Id = "G.A.aposteriori"
-      Title = "Depth-smoothness during training, any architecture (a posteriori constants)"
-      Source = "paper §3 (finite training time), stated generically here (docs/theorems/GenericResults.md)"
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "For gradient descent (clipped or not) on h_k = h_{k−1} + (1/L) f(θ_k, h_{k−1}) with a Lipschitz initialization, max_k‖θ_{k+1}(t_j) − θ_k(t_j)‖ ≤ "
-        + "Π_{i<j}(1 + ηa_i)·max_k‖Δ_k(0)‖ + (1/L)Σ_{i<j}ηb_iΠ_{i<l<j}(1 + ηa_l), where (a_i, b_i) are the architecture's lemma-L5 constants evaluated "
-        + "with the hidden-state, adjoint and part norms of the verifier's replay (from snapshot 0) at iterate i; compared with max_k‖θ_{k+1} − θ_k‖ of every replayed iterate and with the snapshots' parameters. "
-        + "An a-posteriori statement with the block's global constants: it may be loose by orders of magnitude; the result held to a tightness target is G.A.split."
-      Hypotheses = aposterioriHypotheses
-      Conclusion =
-        fun run ->
-            let arch = run.Architecture.Value
-            let bound, ab, sz = depthSmoothnessBound arch run
-            let last = bound.Length - 1
-            let ab = ab.[0 .. last - 1]
-            let e = evaluation roundingRel (compareWithRun run bound sz) [] []
-            let L = float run.Setting.Depth
-            { e with
-                Constants =
-                    [ "a (max over iterates)", ab |> Array.map fst |> Array.max
-                      "b (max over iterates)", ab |> Array.map snd |> Array.max
-                      "max_k |Delta_k(0)|", sz.[0]
-                      "Lip(theta0)/L", run.Setting.DeclaredInitLipschitz.Value / L
-                      "bound at the last iterate", bound.[last]
-                      "measured at the last iterate", sz.[last]
-                      "tightness at the last iterate", (if sz.[last] > 0.0 then bound.[last] / sz.[last] else infinity)
-                      "C(T) = L * bound at the last iterate", L * bound.[last] ]
-                Notes = [ sprintf "architecture %s, constants from %s" arch.Name arch.Doc ] } }
+    AposterioriFamily.aposterioriResult aposterioriFamily aposterioriHypotheses (fun run ->
+        let arch = run.Architecture.Value
+        let bound, ab, sz = depthSmoothnessBound arch run
+        let last = bound.Length - 1
+        let ab = ab.[0 .. last - 1]
+        let L = float run.Setting.Depth
+        AposterioriFamily.evaluate run (track bound sz) (ab |> Array.map fst |> Array.max) (ab |> Array.map snd |> Array.max)
+            [ "Lip(theta0)/L", run.Setting.DeclaredInitLipschitz.Value / L
+              "C(T) = L * bound at the last iterate", L * bound.[last] ]
+            [ sprintf "architecture %s, constants from %s" arch.Name arch.Doc ])
 
-/// (G.A.segments) the same inequality restarted at every snapshot from the snapshot's own increments.
+/// (G.A.aposteriori.segments) the same inequality restarted at every snapshot from the snapshot's own increments.
 let depthSmoothnessSegments : Result<Run> =
-    { depthSmoothness with
-        Id = "G.A.segments"
-        Title = "Depth-smoothness during training, any architecture, restarted at each snapshot"
-        Statement =
-          "As G.A.aposteriori on each interval [t_s, t_{s+1}] between snapshots, replayed from the snapshot's recorded parameters and started from its own max_k‖Δ_k(t_s)‖; "
-          + "each snapshot is compared with the bound propagated from the previous one. With consecutive snapshots this is the one-step form, the sharpest, "
-          + "which detects a corrupted snapshot."
-        Conclusion =
-          fun run ->
-            let arch = run.Architecture.Value
-            let bound, _, sz = depthSmoothnessBoundWith true arch run
-            let e = evaluation roundingRel (compareWithRun run bound sz) [] []
-            let tightAt s = let j = run.Steps.[s] in if sz.[j] > 0.0 then bound.[j] / sz.[j] else infinity
-            { e with
-                Constants = [ for s in 1 .. run.SnapshotCount - 1 -> sprintf "tightness at snapshot %d (iteration %d)" s run.Steps.[s], tightAt s ] } }
+    AposterioriFamily.aposterioriSegmentsResult aposterioriFamily aposterioriHypotheses (fun run ->
+        let bound, _, sz = depthSmoothnessBoundWith true run.Architecture.Value run
+        AposterioriFamily.evaluateSegments run (track bound sz))
 
 // ---------------------------------------------------------------- result B: the neural ODE of θ⁰
 
