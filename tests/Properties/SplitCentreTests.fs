@@ -61,7 +61,7 @@ let private geluDerivative (k: int) (x: float) =
 /// The grid maximum plus the largest move between grid points (spacing × sup|σ⁽ᵏ⁺¹⁾|, with 200 above sup|σ⁽⁸⁾| ≈ 47.9 and
 /// sup|σ⁽⁹⁾| ≈ 129) stays below the constants; beyond |x| = 14 every derivative is below 1e-30. The Hermite form is checked
 /// first against σ''(x) = φ(x)(2 − x²).
-[<Fact(DisplayName = "CentrePass: GELU's sup|σ⁽⁷⁾|, sup|σ⁽⁸⁾| constants on a grid with a Lipschitz margin → upper bounds")>]
+[<Fact(DisplayName = "CentrePass: GELU's sup|σ'|, sup|σ''|, sup|σ'''|, sup|σ⁽⁷⁾|, sup|σ⁽⁸⁾| constants on a grid with a Lipschitz margin → upper bounds")>]
 let geluConstants () =
     for x in [ -1.3; 0.0; 0.7; 2.5 ] do
         let expected = exp (-0.5 * x * x) / sqrt (2.0 * System.Math.PI) * (2.0 - x * x)
@@ -72,6 +72,12 @@ let geluConstants () =
     Assert.True(sup 7 + h * 200.0 <= CentrePass.GeluSup7, sprintf "sup|σ⁽⁷⁾| ≈ %g" (sup 7))
     Assert.True(sup 8 + h * 200.0 <= CentrePass.GeluSup8, sprintf "sup|σ⁽⁸⁾| ≈ %g" (sup 8))
     Assert.True(sup 7 > 0.99 * CentrePass.GeluSup7, "the constant is not needlessly loose")
+    // the rounding allowance's sup|σ'|, sup|σ''|, sup|σ'''| (σ' = Φ + xφ; margins h·sup of the next derivative, each below 2)
+    let sup1 = grid |> Array.fold (fun a x -> max a (abs (SpecialFunctions.NormalCdf x + x * SpecialFunctions.NormalPdf x))) 0.0
+    Assert.True(sup1 + h * 2.0 + 1e-12 <= CentrePass.GeluSup1, sprintf "sup|σ'| ≈ %g" sup1)
+    Assert.True(sup 2 + h * 2.0 <= CentrePass.GeluSup2, sprintf "sup|σ''| ≈ %g" (sup 2))
+    Assert.True(sup 3 + h * 2.0 <= CentrePass.GeluSup3, sprintf "sup|σ'''| ≈ %g" (sup 3))
+    Assert.True(sup1 > 0.999 * CentrePass.GeluSup1 && sup 2 > 0.999 * CentrePass.GeluSup2 && sup 3 > 0.999 * CentrePass.GeluSup3, "not needlessly loose")
 
 /// Figure 2's first segment (L = 64, m = 64, n = 50, d = 16, η = 0.005, snapshots at 0 and 1000, covered as a bit-exact
 /// producer). The last layer of snapshot 1 is moved along its own increment, Z_L ← Z_{L−1} + c(Z_L − Z_{L−1}), so only the

@@ -227,6 +227,21 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         public readonly double[] PreMin, PreMax, DerivativeMax, AdjointProductMax;
         /// <summary>ℓ of the evaluation.</summary>
         public double Loss;
+        /// <summary>
+        /// When set by the consumer, the next evaluations also keep the products u_k = W_k h_{k−1} (before σ) and
+        /// g_k = V_kᵀp_k (before σ' multiplies it), n×m each for k = 1..L: entry (i, j) of layer k at (k·n + i)·m + j.
+        /// Copies of numbers the evaluation computes anyway; they change nothing it returns.
+        /// </summary>
+        public bool KeepProducts;
+        /// <summary>The kept products (allocated at the first evaluation with <see cref="KeepProducts"/>), and whether the
+        /// last evaluation filled them.</summary>
+        public T[]? Pre, AdjointProduct;
+        public bool ProductsValid;
+        internal void PrepareProducts(int layers, int samples, int width)
+        {
+            ProductsValid = KeepProducts;
+            if (KeepProducts && Pre is null) { Pre = new T[(layers + 1) * samples * width]; AdjointProduct = new T[(layers + 1) * samples * width]; }
+        }
     }
 
     /// <summary>
@@ -281,6 +296,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (grad && (gradW.Length != L * md || gradV.Length != L * md))
             throw new ArgumentException($"gradients have {gradW.Length} and {gradV.Length} entries, expected L·m·d = {L * md} each");
         var level = Simd.Level;
+        if (grad) _keep?.PrepareProducts(L, _n, _shape.Width);
         if (_blocks.Length == 1)
         {
             _blocks[0].Run(level, w, v, gradW, gradV, grad);
@@ -503,6 +519,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     r[0] = r[2] = double.PositiveInfinity; r[1] = r[3] = double.NegativeInfinity;
                     FastKernels.MinMax<T>(level, pre, ref r[0], ref r[1]);
                     FastKernels.MinMax<T>(level, sdk, ref r[2], ref r[3]);
+                    if (kept.ProductsValid) pre.CopyTo(kept.Pre!.AsSpan(((k + 1) * _net._n + I0) * m, nm));
                 }
                 // h_{k+1} = h_k + (1/L) σ Vᵀ
                 hk.CopyTo(hn);
@@ -596,6 +613,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                         var r = KeptRanges.AsSpan(6 * (k + 1) + 4, 2);
                         r[0] = double.PositiveInfinity; r[1] = double.NegativeInfinity;
                         FastKernels.MinMax<T>(level, q, ref r[0], ref r[1]);
+                        if (kept.ProductsValid) q.CopyTo(kept.AdjointProduct!.AsSpan(((k + 1) * _net._n + I0) * m, nm));
                         FastKernels.MultiplyInPlace<T>(level, q, sdk);
                     }
                     // G^W_k = Σ_i q_k^i h_{k−1}^iᵀ  (m×d): A(j, i) = q[i·m + j]

@@ -14,7 +14,10 @@ namespace ResOdeProofs.Numerics.Verification;
 /// The nodes only change the pointwise weights; the four products c^W h, c^{Vᵀ}p and the two outer-product sums are
 /// shared. Per pair it also returns the certified bound of ‖(M̄ − M^Q)c‖ (the rule's error, from sup|σ⁽⁷⁾|, sup|σ⁽⁸⁾| and
 /// the entries δ = ΔW h, ΔVᵀp), and the coefficients of the bracket bound ‖M̄e‖ for any e. GELU only (the constants of
-/// the rule's error are GELU's); float64. Reads the states and adjoints of the last <see cref="SplitPass"/> evaluation.
+/// the rule's error are GELU's); float64. Reads the states and adjoints of the last <see cref="SplitPass"/> evaluation, and
+/// the products u(0), q(0) it kept and u(1), q(1) the engine kept (<see cref="ResNet{T}.KeptStates.KeepProducts"/>) when
+/// present (else computes them: the same kernels, the same bits). Per pair it also bounds the float64 rounding of the
+/// step (<see cref="RoundMW"/>, <see cref="RoundGW"/>), derived from the unit roundoff and the operations done.
 /// </summary>
 public sealed class CentrePass
 {
@@ -23,12 +26,30 @@ public sealed class CentrePass
     public const double GeluSup7 = 16.46, GeluSup8 = 47.89;
     /// <summary>Error constant of the n = 3 Gauss–Legendre rule on [0, 1]: (n!)⁴/((2n + 1)((2n)!)³) = 1/2 016 000.</summary>
     public const double GaussLegendre3Error = 1.0 / 2016000.0;
+    /// <summary>sup over ℝ of |σ'|, |σ''|, |σ'''| for GELU (σ'' = φ(x)(2 − x²), σ''' = φ(x)(x³ − 4x); maxima at x = √2, 0 and
+    /// x² = (7 − √33)/2), rounded up; checked on a grid by the property suite.</summary>
+    public const double GeluSup1 = 1.129, GeluSup2 = 0.798, GeluSup3 = 0.779;
+    /// <summary>
+    /// β: the engine's float64 GELU kernels are within β·u of the exact functions, |σ̂'(x) − σ'(x)| ≤ βu and
+    /// |σ̂''(x) − σ''(x)| ≤ βu absolutely, |σ̂(x) − σ(x)| ≤ βu|x| (the vector and scalar σ, σ' of
+    /// <see cref="VectorActivations"/> and the σ'' of <see cref="GeluSecond"/>): a chain of about ten roundings and the
+    /// erf rational's own error (below 10 ulp, the tolerance of the erf tests) with a margin of two; checked against the
+    /// high-precision reference on a dense grid on every SIMD path (tests/Numerics.Tests).
+    /// </summary>
+    public const double KernelError = 32.0;
+    /// <summary>The absolute part of σ̂'s error where σ(x) is subnormal (|x| below 2⁻¹⁰⁰⁰): |σ̂(x) − σ(x)| ≤ βu|x| + 2⁻¹⁰²⁰.</summary>
+    public static readonly double Underflow = Math.ScaleB(1.0, -1020);
+    /// <summary>Unit roundoff of float64, 2⁻⁵³ (the centre runs in float64 only).</summary>
+    public const double U = 1.1102230246251565e-16;
+    /// <summary>γ_N = Nu/(1 − Nu): an inner product or sum of N terms computed in float64 in any order, with or without
+    /// FMA, is within γ_N·Σ|terms| of the exact one.</summary>
+    public static double Gamma(int n) => n * U / (1 - n * U);
     private static readonly double[] Nodes = { 0.5 - 0.5 * Math.Sqrt(0.6), 0.5, 0.5 + 0.5 * Math.Sqrt(0.6) };
     private static readonly double[] Weights = { 5.0 / 18.0, 8.0 / 18.0, 5.0 / 18.0 };
 
     private readonly int _L, _m, _d, _n;
     private readonly ActivationKind _act;
-    private readonly double[] _u0, _u1, _q0, _q1, _cw, _cv, _ut, _s, _sd, _s1, _s2, _xw, _xv, _t, _hw, _hv;
+    private readonly double[] _u0, _u1, _q0, _q1, _cw, _cv, _ut, _s, _sd, _s1, _s2, _xw, _xv, _t, _hw, _hv, _wf, _vf;
 
     public CentrePass(NetworkShape shape, ActivationKind activation, int samples)
     {
@@ -39,9 +60,11 @@ public sealed class CentrePass
         double[] A(int len) => new double[len];
         _u0 = A(nm); _u1 = A(nm); _q0 = A(nm); _q1 = A(nm); _cw = A(nm); _cv = A(nm); _ut = A(nm); _s = A(nm); _sd = A(nm);
         _s1 = A(nm); _s2 = A(nm); _xw = A(nm); _xv = A(nm); _t = A(md); _hw = A(md); _hv = A(md);
+        _wf = A(_L); _vf = A(_L);
         CW = A(pairs * md); CV = A(pairs * md);
         NormCW = A(pairs); NormCV = A(pairs); RW = A(pairs); RV = A(pairs); AWW = A(pairs); AWV = A(pairs);
         StepW = A(pairs); StepV = A(pairs); ForcingW = A(pairs); ForcingV = A(pairs); MW = A(pairs); MV = A(pairs);
+        RoundMW = A(pairs); RoundMV = A(pairs); RoundGW = A(pairs); RoundGV = A(pairs);
     }
 
     /// <summary>The centres: c^W_k (m×d) and c^V_k (d×m) of pair k (1-based) at offset (k − 1)·m·d.</summary>
@@ -64,6 +87,34 @@ public sealed class CentrePass
     public double[] ForcingV { get; }
     public double[] MW { get; }
     public double[] MV { get; }
+    /// <summary>Per pair, of the last step: bounds of ‖(M̂c − M^Q c)^W‖_F, ‖(M̂c − M^Q c)^V‖_F, the computed rule product
+    /// against the exact one (exact σ', σ'', exact u(t), q(t), nodes and weights) at the same c.</summary>
+    public double[] RoundMW { get; }
+    public double[] RoundMV { get; }
+    /// <summary>
+    /// Per pair, of the last step: bounds of ‖ε^W‖_F, ‖ε^V‖_F, ε = Ĝ_{k+1} − Ĝ_k − (G(Z_{k+1}; h_k, p_{k+1}) − G(Z_k; h_k, p_{k+1}))
+    /// − Ê_k with G the exact formula at the states the engine used: the rounding of the engine's evaluation of layer k + 1's
+    /// gradient, of the split pass's evaluation of G(Z_k; h_k, p_{k+1}) and of the subtraction forming Ê_k.
+    /// </summary>
+    public double[] RoundGW { get; }
+    public double[] RoundGV { get; }
+
+    /// <summary>
+    /// Bound of the float64 rounding of one evaluation of the layer-gradient formula at weights (W, V) with given states h
+    /// and adjoints p (n×d): û = fl(hWᵀ), ĝ = fl(pV), q̂ = fl(σ̂'(û) ⊙ ĝ), Ĝ^W = fl(q̂ᵀh), Ĝ^V = fl(pᵀσ̂(û)), against the exact
+    /// formula with exact σ, σ'. hf = ‖h‖_F, pf = ‖p‖_F, wf = ‖W‖_F, vf = ‖V‖_F, gMax = max|ĝ| (the computed one).
+    /// </summary>
+    public static (double W, double V) EvaluationRounding(int n, int d, int m, double hf, double pf, double wf, double vf, double gMax)
+    {
+        double u = U, b = KernelError, gd = Gamma(d), gn = Gamma(n);
+        double gt = (1 + gd) * pf * vf;                      // ≥ ‖ĝ‖_F
+        double qt = (1 + u) * (GeluSup1 + b * u) * gt;       // ≥ ‖q̂‖_F
+        double dq = u * qt + b * u * gt + GeluSup2 * gd * gMax * hf * wf + GeluSup1 * gd * pf * vf;   // ≥ ‖q̂ − q‖_F
+        double errW = hf * (gn * qt + dq);
+        double ut = (1 + gd) * hf * wf;                      // ≥ ‖û‖_F ≥ ‖σ̂(û)‖_F/(1 + βu)
+        double errV = pf * (gn * (1 + b * u) * ut + b * u * ut + GeluSup1 * gd * hf * wf + Math.Sqrt((double)n * m) * Underflow);
+        return (errW, errV);
+    }
 
     /// <summary>Starts every centre at the increments of weights W (L·m·d) and V (L·d·m).</summary>
     public void Start(ReadOnlySpan<double> w, ReadOnlySpan<double> v)
@@ -93,17 +144,41 @@ public sealed class CentrePass
         var pF = pass.LastAdjoints!;
         var q = pass.Pairs;
         var level = Simd.Level;
+        // the products the split pass (u(0), q(0)) and the engine's evaluation (u(1), q(1): its W_{k+1}h_k before σ and
+        // V_{k+1}ᵀp_{k+1} before σ') computed at this iterate, when they kept them; from the next iterate on they keep them
+        var kept = pass.LastKept;
+        bool own0 = !pass.PairProductsValid, own1 = kept is not { ProductsValid: true };
+        pass.KeepPairProducts = true;
+        if (kept is not null) kept.KeepProducts = true;
+        double u = U, beta = KernelError, gd = Gamma(d), gn = Gamma(n), cu = gd + 6 * u;
+        for (int k = 0; k < L; k++)
+        {
+            _wf[k] = Math.Sqrt(FastKernels.SumSquares<double>(level, w.Slice(k * md, md)));
+            _vf[k] = Math.Sqrt(FastKernels.SumSquares<double>(level, v.Slice(k * md, md)));
+        }
         for (int k = 1; k <= L - 1; k++)
         {
             int i = k - 1, o = (k - 1) * md, o1 = k * md;
             var h = hF.AsSpan(k * nd, nd); var p = pF.AsSpan((k + 1) * nd, nd);
-            // u(0) = h W_kᵀ, u(1) = h W_{k+1}ᵀ, q(0) = p V_k, q(1) = p V_{k+1}, c^W h, c^{Vᵀ}p (n×m each)
-            FastKernels.Transpose<double>(w.Slice(o, md), _t, m, d);
-            FastKernels.Gemm<double>(level, h, d, 1, _t, _u0, n, d, m, 1.0, accumulate: false);
-            FastKernels.Transpose<double>(w.Slice(o1, md), _t, m, d);
-            FastKernels.Gemm<double>(level, h, d, 1, _t, _u1, n, d, m, 1.0, accumulate: false);
-            FastKernels.Gemm<double>(level, p, d, 1, v.Slice(o, md), _q0, n, d, m, 1.0, accumulate: false);
-            FastKernels.Gemm<double>(level, p, d, 1, v.Slice(o1, md), _q1, n, d, m, 1.0, accumulate: false);
+            // u(0) = h W_kᵀ, u(1) = h W_{k+1}ᵀ, q(0) = p V_k, q(1) = p V_{k+1}, c^W h, c^{Vᵀ}p (n×m each); the first four
+            // are the numbers the split pass and the engine computed with the same kernels (taken when kept)
+            ReadOnlySpan<double> u0, u1, q0, q1;
+            if (own0)
+            {
+                FastKernels.Transpose<double>(w.Slice(o, md), _t, m, d);
+                FastKernels.Gemm<double>(level, h, d, 1, _t, _u0, n, d, m, 1.0, accumulate: false);
+                FastKernels.Gemm<double>(level, p, d, 1, v.Slice(o, md), _q0, n, d, m, 1.0, accumulate: false);
+                u0 = _u0; q0 = _q0;
+            }
+            else { u0 = pass.PairU0.AsSpan(i * nm, nm); q0 = pass.PairQ0.AsSpan(i * nm, nm); }
+            if (own1)
+            {
+                FastKernels.Transpose<double>(w.Slice(o1, md), _t, m, d);
+                FastKernels.Gemm<double>(level, h, d, 1, _t, _u1, n, d, m, 1.0, accumulate: false);
+                FastKernels.Gemm<double>(level, p, d, 1, v.Slice(o1, md), _q1, n, d, m, 1.0, accumulate: false);
+                u1 = _u1; q1 = _q1;
+            }
+            else { u1 = kept!.Pre.AsSpan((k + 1) * nm, nm); q1 = kept.AdjointProduct.AsSpan((k + 1) * nm, nm); }
             FastKernels.Transpose<double>(CW.AsSpan(o, md), _t, m, d);
             FastKernels.Gemm<double>(level, h, d, 1, _t, _cw, n, d, m, 1.0, accumulate: false);
             FastKernels.Gemm<double>(level, p, d, 1, CV.AsSpan(o, md), _cv, n, d, m, 1.0, accumulate: false);
@@ -112,25 +187,45 @@ public sealed class CentrePass
             for (int l = 0; l < Nodes.Length; l++)
             {
                 double t = Nodes[l], wl = Weights[l];
-                for (int e = 0; e < nm; e++) _ut[e] = _u0[e] + t * (_u1[e] - _u0[e]);
+                for (int e = 0; e < nm; e++) _ut[e] = u0[e] + t * (u1[e] - u0[e]);
                 VectorActivations.Evaluate<double>(level, _act, _ut, _s, _sd);
-                NodeSums(t, wl, nm);
+                NodeSums(t, wl, nm, q0, q1);
             }
-            // the rule's error per entry and the weights of the two outer-product sums
-            double sumV = 0, sumW = 0;
+            // the rounding of the computed products against the exact ones: ‖h‖_F, ‖p‖_F and the layers' norms give
+            // ηu ≥ ‖û(t) − u(t)‖_F, ηq ≥ ‖q̂(t) − q(t)‖_F at every node (docs/theorems/DepthSmoothness.md)
+            double hf = Math.Sqrt(FastKernels.SumSquares<double>(level, h)), pf = q.PF1[i];
+            double cwn = NormCW[i], cvn = NormCV[i];
+            double etaU = cu * hf * (_wf[k - 1] + _wf[k]), etaQ = cu * pf * (_vf[k - 1] + _vf[k]);
+            double dcw = gd * hf * cwn, dcv = gd * pf * cvn;   // ≥ every entry of |ĉ_W − c^Wh|, |ĉ_V − c^{Vᵀ}p|
+            // the rule's error per entry (δ, dq, |q|, |c^Wh|, |c^{Vᵀ}p| raised by their rounding) and the weights of the
+            // two outer-product sums
+            double sumV = 0, sumW = 0, sCW = 0, sCV = 0, mCW = 0, mCV = 0, mQ = 0, mQC = 0, sXV = 0, sXW = 0;
             for (int e = 0; e < nm; e++)
             {
-                double dl = Math.Abs(_u1[e] - _u0[e]), dq = Math.Abs(_q1[e] - _q0[e]);
-                double qs = Math.Max(Math.Abs(_q0[e]), Math.Abs(_q1[e]));
+                double dl = Math.Abs(u1[e] - u0[e]) * (1 + u) + etaU, dq = Math.Abs(q1[e] - q0[e]) * (1 + u) + 2 * etaQ;
+                double qh = Math.Max(Math.Abs(q0[e]), Math.Abs(q1[e]));
+                double qs = qh + etaQ;
                 double d5 = dl * dl * dl * dl * dl, d6 = d5 * dl;
                 double e1 = GaussLegendre3Error * GeluSup7 * d6;
                 double e2 = GaussLegendre3Error * (GeluSup8 * d6 * qs + 6.0 * GeluSup7 * d5 * dq);
-                double cw = _cw[e], cv = _cv[e];
-                double rv = e1 * Math.Abs(cw), rw = e2 * Math.Abs(cw) + e1 * Math.Abs(cv);
+                double cw = _cw[e], cv = _cv[e], acw = Math.Abs(cw), acv = Math.Abs(cv);
+                double rv = e1 * (acw + dcw), rw = e2 * (acw + dcw) + e1 * (acv + dcv);
                 sumV += rv * rv; sumW += rw * rw;
-                _xv[e] = _s1[e] * cw;
-                _xw[e] = _s2[e] * cw + _s1[e] * cv;
+                double xv = _s1[e] * cw, xw = _s2[e] * cw + _s1[e] * cv;
+                _xv[e] = xv; _xw[e] = xw;
+                sCW += cw * cw; sCV += cv * cv; sXV += xv * xv; sXW += xw * xw;
+                if (acw > mCW) mCW = acw;
+                if (acv > mCV) mCV = acv;
+                if (qh > mQ) mQ = qh;
+                if (qh * acw > mQC) mQC = qh * acw;
             }
+            // bounds of ‖X̂ − X‖_F for X_V = S₁ ⊙ C_W, X_W = S₂ ⊙ C_W + S₁ ⊙ C_V, then of the two outer-product sums
+            double nCW = Math.Sqrt(sCW), nCV = Math.Sqrt(sCV), mQ1 = mQ * (1 + 6 * u), mQC1 = mQC * (1 + 6 * u);
+            double dXV = (beta + 8) * u * nCW + GeluSup2 * mCW * etaU + GeluSup1 * gd * hf * cwn;
+            double dXW = (beta + 8) * u * mQ1 * nCW + GeluSup3 * mQC1 * etaU + GeluSup2 * mCW * etaQ
+                + GeluSup2 * (mQ + etaQ) * gd * hf * cwn + (beta + 8) * u * nCV + GeluSup2 * mCV * etaU + GeluSup1 * gd * pf * cvn;
+            RoundMV[i] = pf * (gn * Math.Sqrt(sXV) + dXV);
+            RoundMW[i] = hf * (gn * Math.Sqrt(sXW) + dXW);
             // (M^Q c)^V = Pᵀ X_V (d×m), (M^Q c)^W = X_Wᵀ H (m×d)
             FastKernels.Gemm<double>(level, p, 1, d, _xv, _hv, d, n, m, 1.0, accumulate: false);
             FastKernels.Gemm<double>(level, _xw, 1, m, h, _hw, m, n, d, 1.0, accumulate: false);
@@ -144,6 +239,12 @@ public sealed class CentrePass
             AWV[i] = s1 * ps1 * hs;
             ForcingW[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, pass.EW.AsSpan(o, md)));
             ForcingV[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, pass.EV.AsSpan(o, md)));
+            // ε: the engine's Ĝ_{k+1} (weights k + 1, ĝ = p_{k+1}V_{k+1}), the split pass' G(Z_k; h_k, p_{k+1}) (ĝ = p_{k+1}V_k),
+            // the subtraction forming Ê
+            var e1r = EvaluationRounding(n, d, m, hf, pf, _wf[k], _vf[k], q.G1Inf[i]);
+            var e0r = EvaluationRounding(n, d, m, hf, pf, _wf[k - 1], _vf[k - 1], q.GHatInf[i]);
+            RoundGW[i] = e1r.W + e0r.W + u * ForcingW[i];
+            RoundGV[i] = e1r.V + e0r.V + u * ForcingV[i];
             MW[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, _hw));
             MV[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, _hv));
             StepW[i] = Advance(eta, CW.AsSpan(o, md), pass.EW.AsSpan(o, md), _hw, out NormCW[i]);
@@ -153,29 +254,34 @@ public sealed class CentrePass
 
     private static readonly double InvSqrt2Pi = 1.0 / Math.Sqrt(2.0 * Math.PI);
 
+    /// <summary>GELU's σ''(x) = φ(x)(2 − x²) lane by lane as the rule computes it (within <see cref="KernelError"/>·u).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector<double> GeluSecond(Vector<double> x)
+    {
+        var x2 = x * x;
+        return new Vector<double>(InvSqrt2Pi) * Vector.Exp(new Vector<double>(-0.5) * x2) * (new Vector<double>(2.0) - x2);
+    }
+
     // S1 += w σ'(u_t), S2 += w σ''(u_t) q(t) with GELU's σ''(x) = φ(x)(2 − x²), on Vector<double> then the tail
-    private void NodeSums(double t, double wl, int nm)
+    private void NodeSums(double t, double wl, int nm, ReadOnlySpan<double> qa, ReadOnlySpan<double> qb)
     {
         int e = 0;
         if (Vector.IsHardwareAccelerated)
         {
             int lanes = Vector<double>.Count;
-            var vw = new Vector<double>(wl); var vt = new Vector<double>(t); var two = new Vector<double>(2.0);
-            var half = new Vector<double>(-0.5); var c = new Vector<double>(InvSqrt2Pi);
+            var vw = new Vector<double>(wl); var vt = new Vector<double>(t);
             for (; e + lanes <= nm; e += lanes)
             {
                 var x = new Vector<double>(_ut, e);
-                var x2 = x * x;
-                var phi = c * Vector.Exp(half * x2);
-                var q0 = new Vector<double>(_q0, e); var q1 = new Vector<double>(_q1, e);
+                var q0 = new Vector<double>(qa.Slice(e)); var q1 = new Vector<double>(qb.Slice(e));
                 (new Vector<double>(_s1, e) + vw * new Vector<double>(_sd, e)).CopyTo(_s1, e);
-                (new Vector<double>(_s2, e) + vw * (phi * (two - x2)) * (q0 + vt * (q1 - q0))).CopyTo(_s2, e);
+                (new Vector<double>(_s2, e) + vw * GeluSecond(x) * (q0 + vt * (q1 - q0))).CopyTo(_s2, e);
             }
         }
         for (; e < nm; e++)
         {
             _s1[e] += wl * _sd[e];
-            _s2[e] += wl * Activations.SecondDerivative(_act, _ut[e]) * (_q0[e] + t * (_q1[e] - _q0[e]));
+            _s2[e] += wl * Activations.SecondDerivative(_act, _ut[e]) * (qa[e] + t * (qb[e] - qa[e]));
         }
     }
 

@@ -76,6 +76,15 @@ public sealed class SplitPass
     /// <summary>The states h_k and adjoints p_k (flat, k·n·d) of the last evaluation (the pass' own or the engine's kept ones).</summary>
     public double[]? LastStates { get; private set; }
     public double[]? LastAdjoints { get; private set; }
+    /// <summary>The engine's kept states of the last evaluation (<see cref="EvaluateKept"/>), else null.</summary>
+    public ResNet<double>.KeptStates? LastKept { get; private set; }
+    /// <summary>When set, the pair pass also keeps, per pair k (index k − 1, n×m at (k − 1)·n·m), the products it computes
+    /// anyway: u = h_k W_kᵀ in <see cref="PairU0"/> and p_{k+1}V_k (before σ' multiplies it) in <see cref="PairQ0"/>;
+    /// <see cref="PairProductsValid"/> says whether the last evaluation filled them.</summary>
+    public bool KeepPairProducts { get; set; }
+    public double[]? PairU0 { get; private set; }
+    public double[]? PairQ0 { get; private set; }
+    public bool PairProductsValid { get; private set; }
     // state or adjoint k (n×d) of a flat (L + 1)·n·d array
     private Span<double> Slice(double[] flat, int k) => flat.AsSpan(k * _n * _d, _n * _d);
 
@@ -140,6 +149,7 @@ public sealed class SplitPass
             pk.CopyTo(pPrev);
             FastKernels.Gemm<double>(level, _q, m, 1, w.Slice(o, md), pPrev, n, m, d, invL, accumulate: true);
         }
+        LastKept = null;
         PairPass(level, w, v, given ? gw : GW, given ? gv : GV, _hF, _pF, withForcing);
     }
 
@@ -161,6 +171,7 @@ public sealed class SplitPass
         kept.PreMin.CopyTo(_uLo, 0); kept.PreMax.CopyTo(_uHi, 0);
         kept.DerivativeMax.CopyTo(_d1, 0); kept.AdjointProductMax.CopyTo(_gInf, 0);
         Loss = kept.Loss;
+        LastKept = kept;
         PairPass(Simd.Level, w, v, gw, gv, kept.H, kept.P, withForcing);
     }
 
@@ -180,6 +191,9 @@ public sealed class SplitPass
     {
         int L = _L, m = _m, d = _d, n = _n, md = m * d, nd = n * d;
         LastStates = hF; LastAdjoints = pF;
+        int nm = n * m;
+        PairProductsValid = KeepPairProducts;
+        if (KeepPairProducts && PairU0 is null) { PairU0 = new double[Math.Max(0, L - 1) * nm]; PairQ0 = new double[Math.Max(0, L - 1) * nm]; }
         // the spectral upper values the pairs read: ‖H_k‖₂ for k = 1..L−1, ‖P_k‖₂ for k = 1..L
         for (int k = 1; k <= L; k++)
         {
@@ -192,9 +206,10 @@ public sealed class SplitPass
             int o = (k - 1) * md, o1 = k * md, i = k - 1;
             var hk = Slice(hF, k); var hPrev = Slice(hF, k - 1); var p1 = Slice(pF, k + 1);
             FastKernels.Transpose<double>(w.Slice(o, md), _wt, m, d);
-            FastKernels.Gemm<double>(level, hk, d, 1, _wt, _uh, n, d, m, 1.0, accumulate: false);
+            var uh = PairProductsValid ? PairU0.AsSpan(i * nm, nm) : _uh.AsSpan();
+            FastKernels.Gemm<double>(level, hk, d, 1, _wt, uh, n, d, m, 1.0, accumulate: false);
             double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
-            VectorActivations.EvaluateWithRange<double>(level, _act, _uh, _sh, _dsh, ref lo, ref hi);
+            VectorActivations.EvaluateWithRange<double>(level, _act, uh, _sh, _dsh, ref lo, ref hi);
             double loF = lo, hiF = hi;
             // the hulls with the ranges of u_{k+1} and u_k measured once per layer (as MinMax merges a range: ignoring NaN)
             if (_uLo[k + 1] < lo) lo = _uLo[k + 1];
@@ -204,6 +219,7 @@ public sealed class SplitPass
             // ĝ = p_{k+1} V_k (n×m), then σ'(û) ⊙ ĝ in place
             FastKernels.Gemm<double>(level, p1, d, 1, v.Slice(o, md), _gh, n, d, m, 1.0, accumulate: false);
             pq.GHatInf[i] = MaxAbs(_gh);
+            if (PairProductsValid) _gh.CopyTo(PairQ0.AsSpan(i * nm, nm));
             pq.D1Hat[i] = MaxAbs(_dsh);
             pq.D1K[i] = _d1[k];
             FastKernels.MultiplyInPlace<double>(level, _gh, _dsh);

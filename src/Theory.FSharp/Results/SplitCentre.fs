@@ -4,8 +4,9 @@
 ///   e^{j+1} = (I − ηM̄^j)e^j − η(M̄^j − M^Q^j)c^j + (rounding of the replay's update) − (rounding of the centre's step),
 /// so ‖e_W‖, ‖e_V‖ are bounded by ē_W, ē_V with
 ///   ē_W ← ē_W + η(a_WW ē_W + a_WV ē_V + r_W) + ρ_W + κ_W,   ē_V ← ē_V + η(a_WV ē_W + r_V) + ρ_V + κ_V,
-/// r the rule's certified error, ρ the update allowance of the run's precision (Rounding.updateAllowance) and κ the
-/// centre's own rounding; the bound of pair k is ((‖c_W‖ + ē_W)² + (‖c_V‖ + ē_V)²)^{1/2}. Run by the recursion of
+/// r the rule's certified error, ρ the rounding of storing the replay's update (Rounding.storeAllowance) and κ the
+/// centre's own rounding with the rounding ε of the gradients the recursion compares (derived from the unit roundoff and
+/// the operations done, CentrePass.RoundMW/RoundGW); the bound of pair k is ((‖c_W‖ + ē_W)² + (‖c_V‖ + ē_V)²)^{1/2}. Run by the recursion of
 /// A.split (SplitResults.observe) on the evidence replay's iterates, from the states of the same split pass.
 module ResOdeProofs.Theory.SplitCentre
 
@@ -24,8 +25,8 @@ let hypGelu : string * (Run -> HypothesisCheck) =
 
 /// The centres of every pair and the remainder bounds ē_W, ē_V (index k − 1).
 type State =
-    { Pass: CentrePass; EW: float[]; EV: float[]; OldW: float[]; OldV: float[]
-      Eta: float; Depth: int; LayerSize: int; U: float; Tau: float; Run: Run }
+    { Pass: CentrePass; EW: float[]; EV: float[]
+      Eta: float; Depth: int; LayerSize: int; U: float; Inflate: float; Run: Run }
 
 /// A centre for the run, None when σ is not GELU.
 let create (run: Run) : State option =
@@ -34,9 +35,9 @@ let create (run: Run) : State option =
         let sh = run.Shape
         let pairs = max 0 (sh.Depth - 1)
         Some { Pass = CentrePass(sh, ActivationKind.Gelu, run.Data.Data.Count)
-               EW = Array.zeroCreate pairs; EV = Array.zeroCreate pairs; OldW = Array.zeroCreate pairs; OldV = Array.zeroCreate pairs
+               EW = Array.zeroCreate pairs; EV = Array.zeroCreate pairs
                Eta = run.Setting.Eta; Depth = sh.Depth; LayerSize = sh.LayerSize
-               U = Rounding.unitRoundoff run; Tau = Rounding.tolerance run; Run = run }
+               U = Rounding.unitRoundoff run; Inflate = Rounding.normInflation run; Run = run }
 
 /// Restarts every centre at the increments of weights W, V; ē starts at the rounding of the subtraction, u‖c‖.
 let start (c: State) (w: float[]) (v: float[]) =
@@ -67,24 +68,25 @@ let private maxGradient (gw: ReadOnlySpan<float>) (gv: ReadOnlySpan<float>) (lay
 /// One gradient-descent step with the iterate the split pass `pass` has just evaluated at weights W, V with gradient G.
 let step (c: State, pass: SplitPass, w: ReadOnlySpan<float>, v: ReadOnlySpan<float>, gw: ReadOnlySpan<float>, gv: ReadOnlySpan<float>) =
     let cp = c.Pass
-    Array.blit cp.NormCW 0 c.OldW 0 c.OldW.Length
-    Array.blit cp.NormCV 0 c.OldV 0 c.OldV.Length
     cp.Step(c.Eta, pass, w, v)
-    let eta, u, tau = c.Eta, c.U, c.Tau
+    let eta, u, inflate = c.Eta, c.U, c.Inflate
     let gmax = maxGradient gw gv c.Depth c.LayerSize
     let stepMax = eta * gmax
-    // the replay's update: Z^{j+1} = fl(Z^j − ηĜ^j), ‖Z^{j+1}_k‖ ≤ ‖Z^j_k‖ + η‖Ĝ_k‖
+    // the replay's update: Z^{j+1} = fl(Z^j − ηĜ^j) with the gradient Ĝ the engine computed, ‖Z^{j+1}_k‖ ≤ ‖Z^j_k‖ + η‖Ĝ_k‖;
+    // the gradient's own rounding is in ε (CentrePass.RoundGW, RoundGV), not here
     let rhoW, rhoV =
-        Rounding.updateAllowance c.Run (maxLayerNorm w c.Depth c.LayerSize + stepMax) (maxLayerNorm v c.Depth c.LayerSize + stepMax) stepMax
+        Rounding.storeAllowance c.Run (maxLayerNorm w c.Depth c.LayerSize + stepMax) (maxLayerNorm v c.Depth c.LayerSize + stepMax) stepMax
     for i in 0 .. c.EW.Length - 1 do
         let aww, awv = cp.AWW.[i], cp.AWV.[i]
-        // the centre's rounding: storing c (u‖c‖), the product η·step (u·η‖E + M^Q c‖), the computed E against the exact
-        // one (τ(‖Ĝ‖ + ‖G_k‖) ≤ τ(‖E‖ + 2 max_k‖G_k‖)) and the computed M^Q c (τ times the bracket bound of c)
-        let kW = u * cp.NormCW.[i] + u * eta * cp.StepW.[i] + tau * eta * (cp.ForcingW.[i] + 2.0 * gmax) + tau * eta * (aww * c.OldW.[i] + awv * c.OldV.[i])
-        let kV = u * cp.NormCV.[i] + u * eta * cp.StepV.[i] + tau * eta * (cp.ForcingV.[i] + 2.0 * gmax) + tau * eta * (awv * c.OldW.[i])
+        // the centre's rounding: storing c (u‖c^{j+1}‖), the sum E + M̂c and the product by η (2u·η‖E + M̂c‖ with a
+        // factor 1 + u), the computed M̂c against the exact rule's M^Q c (η·RoundM); the gradients' rounding ε (η·RoundG)
+        let kW = u * cp.NormCW.[i] + 2.0 * (1.0 + u) * u * eta * cp.StepW.[i] + eta * cp.RoundMW.[i] + eta * cp.RoundGW.[i]
+        let kV = u * cp.NormCV.[i] + 2.0 * (1.0 + u) * u * eta * cp.StepV.[i] + eta * cp.RoundMV.[i] + eta * cp.RoundGV.[i]
         let ew, ev = c.EW.[i], c.EV.[i]
-        c.EW.[i] <- ew + eta * (aww * ew + awv * ev + cp.RW.[i]) + rhoW + kW
-        c.EV.[i] <- ev + eta * (awv * ew + cp.RV.[i]) + rhoV + kV
+        // each step's increase raised by the rounding of the computed norms and of these sums (Rounding.normInflation),
+        // the carried ē by (1 + 4u)
+        c.EW.[i] <- ew * (1.0 + 4.0 * u) + (eta * (aww * ew + awv * ev + cp.RW.[i]) + rhoW + kW) * inflate
+        c.EV.[i] <- ev * (1.0 + 4.0 * u) + (eta * (awv * ew + cp.RV.[i]) + rhoV + kV) * inflate
 
 /// The bound of pair k (index i = k − 1), ((‖c_W‖ + ē_W)² + (‖c_V‖ + ē_V)²)^{1/2}.
 let private pairBound (c: State) i =

@@ -44,3 +44,22 @@ let updateAllowance (run: Run) (froW: float) (froV: float) (step: float) =
 /// the recorded precision: τ relative, plus 4u·max_k‖Z_k‖_F absolute (the same allowance as I.trace).
 let incrementMeasurement (run: Run) (measured: float) (froZ: float) =
     tolerance run * measured + 4.0 * unitRoundoff run * froZ
+
+/// The rounding of storing one gradient-descent update Z^{j+1} = fl(Z^j − η·Ĝ^j) alone, with Ĝ the gradient as the
+/// engine computed it (a result that accounts for Ĝ's own rounding elsewhere, A.split.centre.segments): each entry moves by
+/// at most u|Z^{j+1}| when stored and u·η|Ĝ| (times 1 + u) when the product is rounded before the sum, so a difference of
+/// two layers by 2u·max_k‖Z_k^{j+1}‖_F + 2(1 + u)u·step per part:
+///   (2u·fro_W(j + 1) + 2(1 + u)u·step(j),  2u·fro_V(j + 1) + 2(1 + u)u·step(j)),
+/// fro and step as in `updateAllowance`.
+let storeAllowance (run: Run) (froW: float) (froV: float) (step: float) =
+    let u = unitRoundoff run
+    2.0 * u * froW + 2.0 * (1.0 + u) * u * step, 2.0 * u * froV + 2.0 * (1.0 + u) * u * step
+
+/// A factor 1 + γ_N, N = n·m + m·d + 16 (γ_N = Nu/(1 − Nu)), that raises a bound built from norms and sums computed in
+/// the run's precision over at most N terms (Frobenius norms of layers and of n×m arrays, the few sums of a recursion
+/// step) so that it bounds the exact expression: each such norm or sum is within γ_N of its exact value, relatively.
+let normInflation (run: Run) =
+    let st = run.Setting
+    let u = unitRoundoff run
+    let n = float (st.Samples * st.Width + st.Width * st.Dim + 16)
+    1.0 + n * u / (1.0 - n * u)
