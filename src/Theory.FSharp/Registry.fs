@@ -13,7 +13,10 @@ let singleRun : Result<Run> list =
 
 /// Rate statements evaluated on a ladder of runs that differ only in depth.
 let ladder : Result<Ladder> list =
-    DepthSmoothness.ladder @ EulerError.ladder @ LimitDynamics.ladder
+    DepthSmoothness.ladder @ EulerError.ladder @ LimitDynamics.ladder @ RateCurve.ladder
+
+/// Results over the seeds of figure 1 (each seed a tied ladder of its own data and initialization).
+let acrossSeeds : Result<RateCurve.SeedLadder list> list = RateCurve.acrossSeeds
 
 /// One evaluated result, flattened (NaN where a number does not apply).
 type VerdictRow =

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ResOdeProofs.Cli.Report;
+using ResOdeProofs.Theory;
 
 namespace ResOdeProofs.Report.Tests;
 
@@ -24,11 +25,13 @@ public sealed class TinyReportTests
             // seed 0 of figure 1 across seeds is measured on the tied ladder's cells: the same numbers as training it again
             var s0 = ReportSettings.Tiny(0);
             var ex = new Experiments(s0, _ => { }, CancellationToken.None, (name, _) => throw new InvalidOperationException(name));
-            var trained = ex.RunSeed(0);
+            var trained = ex.SeedSpreadOf(Enumerable.Range(0, 3).Select(ex.RunSeed).ToArray(), 0);
             Assert.Equal(0L, c.Seeds.LadderSeed);
-            Assert.Equal(trained.MaxSmooth, c.Seeds.MaxSmooth[0]);
-            Assert.Equal(trained.Distances, c.Seeds.Distances[0]);
-            Assert.Equal(trained.SmoothSlope, c.Seeds.SmoothSlopes[0]);
+            Assert.Null(trained.LadderSeed);
+            Assert.Equal(trained.MaxSmooth[0], c.Seeds.MaxSmooth[0]);
+            Assert.Equal(trained.Distances[0], c.Seeds.Distances[0]);
+            Assert.Equal(trained.SmoothSlopes[0], c.Seeds.SmoothSlopes[0]);
+            Assert.Equal(trained.Row!.Verdict, c.Seeds.Row!.Verdict);
             Assert.True(ex.SeedZeroIsLadder(L => s0.Ladder.With(depth: L, init: ResOdeProofs.Numerics.Training.InitKind.Tied)));
             // a rung of another setting (another step) is not seed 0's run: trained again
             Assert.False(ex.SeedZeroIsLadder(L => s0.Ladder.With(depth: L, init: ResOdeProofs.Numerics.Training.InitKind.Tied) with { Eta = 2 * s0.Ladder.Eta }));
@@ -46,6 +49,17 @@ public sealed class TinyReportTests
             Assert.Contains(tied["ladder_verdicts"]!.AsArray(), r => r!["id"]!.GetValue<string>() == "A.rate" && r["input"]!.GetValue<string>() == "ladder L = 2, 4, 8, 16");
             Assert.Equal(slopeRow["measured"]!.GetValue<double>(), tied["smoothness_fit_log10"]!["slope"]!.GetValue<double>());
             Assert.Equal(3, tied["smoothness_fit_log10"]!["points"]!.GetValue<int>());
+            // figure 1 (right) is D.curve's: the distances drawn are its row's constants, on the distance depths (2, 4, 8, 16)
+            var curve = tied["ladder_verdicts"]!.AsArray().Single(r => r!["id"]!.GetValue<string>() == "D.curve")!;
+            var steps = tied["distance_steps"]!.AsArray();
+            int lastStep = steps[steps.Count - 1]!.GetValue<int>(), shallow = tied["distance_depths"]![0]!.GetValue<int>();
+            Assert.Equal(curve["constants"]![RateCurve.distanceName("W", shallow, lastStep)]!.GetValue<double>(),
+                         tied["distance_w"]![0]!["values"]![steps.Count - 1]!.GetValue<double>());
+            // figure 1 across seeds is fig1.seeds': its slopes are the row's constants
+            var seedsRow = root["seeds"]!["verdicts"]!.AsArray().Single()!;
+            Assert.Equal("fig1.seeds", seedsRow["id"]!.GetValue<string>());
+            Assert.Equal(seedsRow["constants"]![RateCurve.seedSlopeName("depth smoothness", 0)]!.GetValue<double>(),
+                         root["seeds"]!["smoothness_slopes"]![0]!.GetValue<double>());
             var fig2 = root["comparisons"]!.AsArray().First(f => f!["key"]!.GetValue<string>() == "fig2")!;
             Assert.Contains(fig2["rows"]!.AsArray(), r => r!["key"]!.GetValue<string>() == "loss_decay_pl_run");
             foreach (var f in new[] { "fig2-loss", "bounds-a-depth-smoothness", "bounds-c-pl-decay", "fig1-right-distance-w-tied", "fig1-right-distance-v-tied" })

@@ -98,6 +98,15 @@ internal sealed record LineFit(double Slope, double Intercept, double Lo, double
         return n < 3 ? new(b, a, double.NaN, double.NaN, n) : new(b, a, b - w, b + w, n);
     }
 
+    /// <summary>A fit a verdict row records as constants (slope, 95% half-width, intercept, points); NaN where absent.</summary>
+    public static LineFit OfConstants(IReadOnlyDictionary<string, double> cs, string slope, string halfWidth, string intercept, string points)
+    {
+        double Get(string k) => cs.TryGetValue(k, out var v) ? v : double.NaN;
+        double b = Get(slope), w = Get(halfWidth), a = Get(intercept), p = Get(points);
+        int n = double.IsFinite(p) ? (int)p : 0;
+        return n < 3 ? new(b, a, double.NaN, double.NaN, n) : new(b, a, b - w, b + w, n);
+    }
+
     public string Describe() => double.IsNaN(Lo)
         ? string.Create(CultureInfo.InvariantCulture, $"{Slope:F3} (no CI: {Points} points)")
         : string.Create(CultureInfo.InvariantCulture, $"{Slope:F3} [95% CI {Lo:F3}, {Hi:F3}]");
@@ -111,6 +120,8 @@ internal sealed class LadderResult
     public List<Registry.VerdictRow> LadderRows { get; } = new();
     /// <summary>A.rate on the slope depths (one of <see cref="LadderRows"/>): the row figure 1's slope is read from.</summary>
     public Registry.VerdictRow? SmoothnessRow { get; init; }
+    /// <summary>D.curve on the distance depths (one of <see cref="LadderRows"/>): the row figure 1 (right) is read from.</summary>
+    public Registry.VerdictRow? CurveRow { get; init; }
     public required LineFit SmoothnessFit { get; init; }
     /// <summary>Reference depth of the distances and the depths compared with it.</summary>
     public required int ReferenceDepth { get; init; }
@@ -151,7 +162,8 @@ internal sealed record BoundPoint(int Depth, double Measured, double Aposteriori
 /// <summary>
 /// Figure 1 again for several seeds (each seed draws its own data and initialization): per seed, the
 /// slope of log max_{k,t} ‖ΔZ‖ against log L on the slope depths and the slope of the log distance to the
-/// deepest run at the last iteration; <see cref="Interval"/> gives the across-seed mean and 95% interval.
+/// deepest run at the last iteration, read from fig1.seeds' row (<see cref="Row"/>); <see cref="Interval"/> gives the
+/// across-seed mean and 95% interval.
 /// </summary>
 internal sealed record SeedSpread(long[] Seeds, int[] SlopeDepths, double[][] MaxSmooth, double[] SmoothSlopes,
     int ReferenceDepth, int[] DistanceDepths, double[][] Distances, double[] DistanceSlopes, double Seconds)
@@ -159,16 +171,17 @@ internal sealed record SeedSpread(long[] Seeds, int[] SlopeDepths, double[][] Ma
     /// <summary>The seed whose runs are figure 1's tied ladder (measured on the study's cells, not trained again), if any.</summary>
     public long? LadderSeed { get; init; }
 
-    /// <summary>Mean and 95% t-interval of the mean over the seeds (NaN bounds with fewer than two values).</summary>
-    public static (double Mean, double Lo, double Hi, double Sd) Interval(IReadOnlyList<double> xs)
+    /// <summary>fig1.seeds on the seeds: the verdict, and the numbers of this record.</summary>
+    public Registry.VerdictRow? Row { get; init; }
+
+    /// <summary>
+    /// Mean and 95% t-interval of the mean over the seeds and the standard deviation of one slope ("depth smoothness" or
+    /// "distance"), as fig1.seeds records them (NaN without a row, and the bounds NaN with fewer than two seeds).
+    /// </summary>
+    public (double Mean, double Lo, double Hi, double Sd) Interval(string what)
     {
-        var f = xs.Where(double.IsFinite).ToArray();
-        if (f.Length == 0) return (double.NaN, double.NaN, double.NaN, double.NaN);
-        double m = f.Average();
-        if (f.Length < 2) return (m, double.NaN, double.NaN, double.NaN);
-        double sd = Math.Sqrt(f.Sum(x => (x - m) * (x - m)) / (f.Length - 1));
-        double h = MathNet.Numerics.Distributions.StudentT.InvCDF(0, 1, f.Length - 1, 0.975) * sd / Math.Sqrt(f.Length);
-        return (m, m - h, m + h, sd);
+        double m = Experiments.Constant(Row, $"{what} slope: mean"), h = Experiments.Constant(Row, $"{what} slope: 95% half-width across seeds");
+        return (m, m - h, m + h, Experiments.Constant(Row, $"{what} slope: standard deviation"));
     }
 }
 
@@ -229,30 +242,6 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
         var reference = distRuns[^1];
         var compared = distRuns.Take(distRuns.Count - 1).ToList();
         var steps = reference.Data.Steps;
-        var dz = new double[compared.Count][]; var dw = new double[compared.Count][]; var dv = new double[compared.Count][];
-        for (int i = 0; i < compared.Count; i++)
-            (dz[i], dw[i], dv[i]) = Distances(compared[i].Data, reference.Data);
-        // Distances to a finite reference L_ref behave like C·(1/L − 1/L_ref): the slope is fitted on L ≤ L_ref/4.
-        var fitDepths = compared.Select(r => r.Spec.Depth).Where(L => 4 * L <= reference.Spec.Depth).ToArray();
-        var distFit = LineFit.Of(fitDepths.Select(L => Math.Log10(L)).ToList(),
-            fitDepths.Select(L => Math.Log10(dz[compared.FindIndex(r => r.Spec.Depth == L)][^1])).ToList());
-
-        // The Richardson limit of the two deepest runs as a second reference (no single huge network needed).
-        var distLadder = LadderModule.create(FList.OfSeq(distRuns.Select(r => r.View())));
-        var rich = new double[compared.Count][]; var richErr = new double[steps.Length];
-        for (int i = 0; i < compared.Count; i++) rich[i] = Enumerable.Repeat(double.NaN, steps.Length).ToArray();
-        Array.Fill(richErr, double.NaN);
-        if (distLadder.IsOk && compared.Count > 0)
-            for (int j = 0; j < steps.Length; j++)
-            {
-                if (compared.Any(r => Array.IndexOf(r.Data.Steps, steps[j]) < 0)) continue;
-                var sd = LimitDynamics.snapshotDistances(distLadder.ResultValue, steps[j]);
-                var dl = sd.Distances.ToArray();
-                for (int i = 0; i < compared.Count; i++) rich[i][j] = dl[i];
-                richErr[j] = sd.LimitErrorEstimate;
-            }
-        var richFit = LineFit.Of(compared.Select(r => Math.Log10(r.Spec.Depth)).ToList(), rich.Select(d => Math.Log10(d[^1])).ToList());
-
         // The ladder results compare depths at common layers and snapshots: they are evaluated on the depths
         // that divide the deepest one (a depth such as 1014 in a dyadic ladder would not nest).
         var nested = runs.Where(r => reference.Spec.Depth % r.Spec.Depth == 0).ToList();
@@ -268,10 +257,29 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
             : LadderModule.create(FList.OfSeq(slopeRuns.Select(r => r.View()))) is { IsOk: true } sl ? Registry.evaluateOnLadder(DepthSmoothness.rate, sl.ResultValue) : null;
         if (slopeRow is not null && !rows.Contains(slopeRow)) rows.Add(slopeRow);
         var fit = LineFit.OfRateRow(slopeRow);
+
+        // Figure 1 (right) is D.curve's: the distances of the distance depths to the deepest one (W and V jointly and
+        // apart), to the Richardson limit of the two deepest, the limit's error estimate and the two fits, as its row
+        // records them; on the nested ladder when the distance depths are its depths, otherwise a row of its own.
+        var curveRow = distRuns.Select(r => r.Spec.Depth).SequenceEqual(nested.Select(r => r.Spec.Depth))
+            ? rows.FirstOrDefault(r => r.Id == RateCurve.rateCurve.Id)
+            : LadderModule.create(FList.OfSeq(distRuns.Select(r => r.View()))) is { IsOk: true } dl ? Registry.evaluateOnLadder(RateCurve.rateCurve, dl.ResultValue) : null;
+        if (curveRow is not null && !rows.Contains(curveRow)) rows.Add(curveRow);
+        var cs = Constants(curveRow);
+        double[][] Series(Func<int, int, string> name) =>
+            compared.Select(r => steps.Select(j => cs.GetValueOrDefault(name(r.Spec.Depth, j), double.NaN)).ToArray()).ToArray();
+        var dz = Series((L, j) => RateCurve.distanceName("Z", L, j));
+        var dw = Series((L, j) => RateCurve.distanceName("W", L, j));
+        var dv = Series((L, j) => RateCurve.distanceName("V", L, j));
+        var rich = Series(RateCurve.richardsonName);
+        var richErr = steps.Select(j => cs.GetValueOrDefault(RateCurve.limitErrorName(j), double.NaN)).ToArray();
+        var fitDepths = compared.Select(r => r.Spec.Depth).Where(L => 4 * L <= reference.Spec.Depth).ToArray();
+        var distFit = LineFit.OfConstants(cs, "distance slope (log10, L <= L_ref/4, last iteration)", "distance slope half-width (95%)", "distance slope intercept (log10)", "distance slope points");
+        var richFit = LineFit.OfConstants(cs, "Richardson slope (log10, last iteration)", "Richardson slope half-width (95%)", "Richardson slope intercept (log10)", "Richardson slope points");
         var res = new LadderResult
         {
             DistRichardson = rich, RichardsonError = richErr, RichardsonFit = richFit,
-            Init = tag, Runs = runs, SmoothnessRow = slopeRow, SmoothnessFit = fit, ReferenceDepth = reference.Spec.Depth, Steps = steps,
+            Init = tag, Runs = runs, SmoothnessRow = slopeRow, CurveRow = curveRow, SmoothnessFit = fit, ReferenceDepth = reference.Spec.Depth, Steps = steps,
             DistanceDepths = compared.Select(r => r.Spec.Depth).ToArray(), DistZ = dz, DistW = dw, DistV = dv,
             DistanceFit = distFit, DistanceFitDepths = fitDepths, Seconds = 0,
         };
@@ -280,23 +288,6 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
         _timings[$"figure 1 ({tag} ladder)"] = sw.Elapsed.TotalSeconds;
         log(string.Create(CultureInfo.InvariantCulture, $"  {tag}: slope of log max‖ΔZ‖ vs log L = {fit.Describe()} ({sw.Elapsed.TotalSeconds:F1} s)"));
         return res;
-    }
-
-    /// <summary>
-    /// The distance to the limit of D.rate (<c>LimitDynamics.distanceParts</c>): √((1/L) Σ_k ‖Z^L_k(t) − Z^ref(k/L, t)‖²)
-    /// with Z^ref the reference run's piecewise-linear function of depth, for Z = (W, V), W and V, at every common snapshot.
-    /// </summary>
-    private static (double[] Z, double[] W, double[] V) Distances(RunData run, RunData reference)
-    {
-        var r = new Run(run); var rf = new Run(reference);
-        int S = Math.Min(run.Steps.Length, reference.Steps.Length);
-        var z = new double[S]; var w = new double[S]; var v = new double[S];
-        for (int si = 0; si < S; si++)
-        {
-            if (run.Steps[si] != reference.Steps[si]) { z[si] = w[si] = v[si] = double.NaN; continue; }
-            (z[si], w[si], v[si]) = LimitDynamics.distanceToRun(r, si, rf, si);
-        }
-        return (z, w, v);
     }
 
     /// <summary>
@@ -335,6 +326,14 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
         return new BoundsResult(clip, gmax, runs[0].Spec.Iterations, points);
     }
 
+    /// <summary>A row's constants by name (empty without a row; the first of a repeated name).</summary>
+    internal static Dictionary<string, double> Constants(Registry.VerdictRow? row)
+    {
+        var d = new Dictionary<string, double>();
+        if (row is not null) foreach (var c in row.Constants) d.TryAdd(c.Item1, c.Item2);
+        return d;
+    }
+
     internal static double Constant(Registry.VerdictRow? row, string name) =>
         row is null ? double.NaN : row.Constants.Where(c => c.Item1 == name).Select(c => c.Item2).DefaultIfEmpty(double.NaN).First();
 
@@ -352,28 +351,31 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
     /// <summary>The depths figure 1 across seeds trains: the slope depths and the distance depths.</summary>
     public int[] SeedDepths() => s.SlopeDepths.Union(s.DistanceDepths).Order().ToArray();
 
-    /// <summary>One seed of figure 1 across seeds: its maxima at the slope depths, their slope, its distances at the last iteration and their slope.</summary>
-    internal sealed record SeedRow(long Seed, double[] MaxSmooth, double SmoothSlope, double[] Distances, double DistanceSlope);
+    /// <summary>One seed of figure 1 across seeds: the views of its runs at the slope depths and at the distance depths (deepest last).</summary>
+    internal sealed record SeedRow(long Seed, Run[] SlopeRuns, Run[] DistanceRuns);
 
-    /// <summary>Seed s + <paramref name="i"/> of figure 1 across seeds, trained and measured on its own (it depends on no other seed).</summary>
+    /// <summary>
+    /// Seed s + <paramref name="i"/> of figure 1 across seeds, trained on its own (it depends on no other seed), with snapshots at
+    /// iterations 0 and N so that the verifier replays each run (the replay is run here, in the seed's own job): fig1.seeds
+    /// reads the replay's smooth_z, never the producer's trace.
+    /// </summary>
     public SeedRow RunSeed(int i)
     {
         long seed = s.Seed + i;
-        log($"figure 1 across seeds: seed {seed} (tied, L = {string.Join(", ", SeedDepths())}, not verified)");
-        var runs = SeedDepths().ToDictionary(L => L, L =>
-            RunDirectory.InMemory(SeedSpec(i, L).Train((_, _, _) => cancel.ThrowIfCancellationRequested()), $"seed {seed} L = {L} (in memory)"));
-        return SeedRowOf(seed, runs);
+        log($"figure 1 across seeds: seed {seed} (tied, L = {string.Join(", ", SeedDepths())}, verified by fig1.seeds)");
+        return SeedRowOf(seed, SeedDepths().ToDictionary(L => L, L =>
+            RunDirectory.InMemory(SeedSpec(i, L).Train((_, _, _) => cancel.ThrowIfCancellationRequested()), $"seed {seed} L = {L} (in memory)")));
     }
 
-    /// <summary>The setting of seed s + <paramref name="i"/> of figure 1 across seeds at depth <paramref name="depth"/> (only its last snapshot kept).</summary>
+    /// <summary>The setting of seed s + <paramref name="i"/> of figure 1 across seeds at depth <paramref name="depth"/> (snapshots 0 and N kept).</summary>
     private RunSpec SeedSpec(int i, int depth) =>
-        s.Ladder.With(depth: depth, init: InitKind.Tied, seed: s.Seed + i) with { SnapshotSteps = new[] { s.Ladder.Iterations } };
+        s.Ladder.With(depth: depth, init: InitKind.Tied, seed: s.Seed + i) with { SnapshotSteps = new[] { 0, s.Ladder.Iterations } };
 
     /// <summary>
     /// Whether seed s's runs of figure 1 across seeds are the tied ladder's own: every depth of <see cref="SeedDepths"/> is a
     /// rung of <paramref name="tied"/> (given by depth) whose setting is the seed's but for the snapshot steps. The snapshot
     /// steps change no iterate, no loss and no trace value (the loop only copies the parameters at those steps), and the
-    /// measures of a seed read the trace and the last snapshot, so the row is the one training seed s again would give.
+    /// replay of a run of this build lands on every snapshot bit for bit, so the row is the one training seed s again would give.
     /// </summary>
     public bool SeedZeroIsLadder(Func<int, RunSpec?> tied) =>
         s.Seeds > 1 && SeedDepths().All(L => tied(L) is { } c && (c with { SnapshotSteps = null }) == (SeedSpec(0, L) with { SnapshotSteps = null }));
@@ -387,29 +389,33 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
         return SeedRowOf(s.Seed, SeedDepths().ToDictionary(L => L, L => tied.Runs.First(r => r.Spec.Depth == L).Data));
     }
 
-    private SeedRow SeedRowOf(long seed, IReadOnlyDictionary<int, RunData> runs)
+    /// <summary>One seed's row from its runs: the verifier's views, each slope-depth run replayed here (in the seed's own job).</summary>
+    private SeedRow SeedRowOf(long seed, IReadOnlyDictionary<int, RunData> data)
     {
-        int reference = s.DistanceDepths.Max();
-        var fitDepths = s.DistanceDepths.Where(L => 4 * L <= reference).Order().ToArray();
-        var smooth = s.SlopeDepths.Select(L => runs[L].Trace["smooth_z"].Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max()).ToArray();
-        double slope = LineFit.Of(s.SlopeDepths.Select(L => Math.Log10(L)).ToList(), smooth.Select(Math.Log10).ToList()).Slope;
-        var dist = fitDepths.Select(L => Distances(runs[L], runs[reference]).Z[^1]).ToArray();
-        double dslope = LineFit.Of(fitDepths.Select(L => Math.Log10(L)).ToList(), dist.Select(Math.Log10).ToList()).Slope;
-        return new SeedRow(seed, smooth, slope, dist, dslope);
+        var runs = data.ToDictionary(kv => kv.Key, kv => new Run(kv.Value));
+        foreach (var L in s.SlopeDepths) _ = runs[L].Trace("smooth_z");
+        return new SeedRow(seed, s.SlopeDepths.Select(L => runs[L]).ToArray(), s.DistanceDepths.Order().Select(L => runs[L]).ToArray());
     }
 
-    /// <summary>Figure 1 across seeds from its rows (in the order of the seeds).</summary>
+    /// <summary>Figure 1 across seeds from its rows (in the order of the seeds): fig1.seeds evaluated on them, and its numbers.</summary>
     public SeedSpread SeedSpreadOf(SeedRow[] rows, double seconds, bool seedZeroFromLadder = false)
     {
         int reference = s.DistanceDepths.Max();
         var fitDepths = s.DistanceDepths.Where(L => 4 * L <= reference).Order().ToArray();
-        var slopes = rows.Select(r => r.SmoothSlope).ToArray();
         _timings["figure 1 across seeds"] = seconds;
-        var (m, lo, hi, _) = SeedSpread.Interval(slopes);
-        log(string.Create(CultureInfo.InvariantCulture, $"  smoothness slope over {rows.Length} seeds: mean {m:F3} [95% {lo:F3}, {hi:F3}] ({seconds:F1} s)"));
-        return new SeedSpread(rows.Select(r => r.Seed).ToArray(), s.SlopeDepths, rows.Select(r => r.MaxSmooth).ToArray(), slopes, reference, fitDepths,
-            rows.Select(r => r.Distances).ToArray(), rows.Select(r => r.DistanceSlope).ToArray(), seconds)
-        { LadderSeed = seedZeroFromLadder ? s.Seed : null };
+        static Ladder Of(Run[] rs) => LadderModule.create(FList.OfSeq(rs)) is { IsOk: true } l ? l.ResultValue : throw new InvalidOperationException(LadderModule.create(FList.OfSeq(rs)).ErrorValue);
+        var input = FList.OfSeq(rows.Select(r => new RateCurve.SeedLadder(r.Seed, Of(r.SlopeRuns), Of(r.DistanceRuns))));
+        var row = Registry.evaluateRow(RateCurve.seeds, $"seeds {string.Join(", ", rows.Select(r => r.Seed))}", input);
+        var cs = Constants(row);
+        double Get(string k) => cs.GetValueOrDefault(k, double.NaN);
+        var slopes = rows.Select(r => Get(RateCurve.seedSlopeName("depth smoothness", r.Seed))).ToArray();
+        var sd = new SeedSpread(rows.Select(r => r.Seed).ToArray(), s.SlopeDepths,
+            rows.Select(r => s.SlopeDepths.Select(L => Get(RateCurve.seedMaxName(L, r.Seed))).ToArray()).ToArray(), slopes, reference, fitDepths,
+            rows.Select(r => fitDepths.Select(L => Get(RateCurve.seedDistanceName(L, r.Seed))).ToArray()).ToArray(),
+            rows.Select(r => Get(RateCurve.seedSlopeName("distance", r.Seed))).ToArray(), seconds) { Row = row, LadderSeed = seedZeroFromLadder ? s.Seed : null };
+        var (m, lo, hi, _) = sd.Interval("depth smoothness");
+        log(string.Create(CultureInfo.InvariantCulture, $"  smoothness slope over {rows.Length} seeds: mean {m:F3} [95% {lo:F3}, {hi:F3}]; fig1.seeds {row.Verdict} ({seconds:F1} s)"));
+        return sd;
     }
 
     /// <summary>The gradient flow of the figure-2 setting (null when the preset has none).</summary>

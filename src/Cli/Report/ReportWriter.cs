@@ -140,21 +140,23 @@ internal static partial class ReportWriter
 
     private static string Shorten(string s, int n) => s.Length <= n ? s : s[..(n - 1)].TrimEnd() + "…";
 
+    /// <summary>The ratio of the rate curve 1/L − 1/L_ref at depths a and b, as D.curve's row records the curve.</summary>
     private static double DistanceRatio(LadderResult l, int a, int b) =>
-        (1.0 / a - 1.0 / l.ReferenceDepth) / (1.0 / b - 1.0 / l.ReferenceDepth);
+        Experiments.Constant(l.CurveRow, RateCurve.curveName(a)) / Experiments.Constant(l.CurveRow, RateCurve.curveName(b));
 
     private static Comparison Slope(string key, string quantity, LineFit f, string[]? checkedBy, string? reference = null, string? note = null) =>
         new(key, quantity, "−1 (O(1/L))", -1, new[] { new Measure("slope", f.Slope) }, f.Lo, f.Hi, f.Slope / -1.0, reference, checkedBy, note);
 
     /// <summary>A slope over several seeds: the mean with its 95% interval across seeds, and each seed's value.</summary>
-    private static Comparison? SeedsRow(SeedSpread? sd, string key, string quantity, Func<SeedSpread, double[]> pick)
+    private static Comparison? SeedsRow(SeedSpread? sd, string key, string quantity, string what, Func<SeedSpread, double[]> pick)
     {
         if (sd is null) return null;
         var xs = pick(sd);
-        var (m, lo, hi, _) = SeedSpread.Interval(xs);
+        var (m, lo, hi, _) = sd.Interval(what);
         return new(key, $"{quantity}: mean over {xs.Length} seeds, 95% interval across seeds", "−1 (O(1/L))", -1,
             xs.Select((x, i) => new Measure($"seed {sd.Seeds[i]}", x)).Prepend(new Measure("mean", m)).ToList(), lo, hi, m / -1.0,
-            Note: "the spread from seed to seed (data and initialization drawn again); the theory-layer results are checked on the report's seed only");
+            CheckedBy: new[] { "fig1.seeds" },
+            Note: "the spread from seed to seed (data and initialization drawn again), as fig1.seeds states it (the other results are checked on the report's seed only)");
     }
 
     /// <summary>The figure-by-figure comparison of the paper's predictions with the measurements.</summary>
@@ -169,7 +171,7 @@ internal static partial class ReportWriter
             Slope("smoothness_slope_tied", $"slope of log max_{{k,t}} ‖Z_{{k+1}} − Z_k‖ vs log L, tied, L ∈ {{{string.Join(", ", s.SlopeDepths)}}} (the paper's depths)", tf,
                 new[] { "A.rate" }, "paper figure 1 left: slope −1",
                 arate is null ? "no A.rate row: the slope depths are no ladder" : F($"the slope and its interval are A.rate's on {arate.Input} (verdict {arate.Verdict}: the slope minus the 95% half-width must be ≤ −1).")),
-            SeedsRow(c.Seeds, "smoothness_slope_tied_across_seeds", "same (tied, slope depths)", x => x.SmoothSlopes),
+            SeedsRow(c.Seeds, "smoothness_slope_tied_across_seeds", "same (tied, slope depths)", "depth smoothness", x => x.SmoothSlopes),
             new("smoothness_slope_iid", "same, i.i.d. (negative control)", "no decay in L (slope ≈ 0; increments O(1))", 0, new[] { new Measure("slope", inf.Slope) }, inf.Lo, inf.Hi,
                 CheckedBy: new[] { "A.rate" }, Note: F($"the slope and its interval are A.rate's on the i.i.d. {c.Iid.SmoothnessRow?.Input ?? "ladder (no row)"}, listed under negative controls.")),
             new("smoothness_deepest_iid_over_tied", "max_{k,t} ‖Z_{k+1} − Z_k‖ at the deepest L, i.i.d. / tied", "≫ 1", double.NaN,
@@ -182,10 +184,10 @@ internal static partial class ReportWriter
         double pred = DistanceRatio(c.Tied, L0, L1);
         list.Add(("Figure 1 right: convergence to the deepest run", "fig1-right", new List<Comparison?>
         {
-            Slope("distance_slope_tied", F($"slope of log distance at iteration {it} vs log L (L ≤ {c.Tied.ReferenceDepth / 4}), tied"), df, new[] { "D.rate" }, "paper figure 1 right: distance O(1/L)"),
-            SeedsRow(c.Seeds, "distance_slope_tied_across_seeds", F($"same (tied, L ≤ {c.Tied.ReferenceDepth / 4})"), x => x.DistanceSlopes),
+            Slope("distance_slope_tied", F($"slope of log distance at iteration {it} vs log L (L ≤ {c.Tied.ReferenceDepth / 4}), tied"), df, new[] { "D.curve" }, "paper figure 1 right: distance O(1/L)"),
+            SeedsRow(c.Seeds, "distance_slope_tied_across_seeds", F($"same (tied, L ≤ {c.Tied.ReferenceDepth / 4})"), "distance", x => x.DistanceSlopes),
             new("distance_ratio_tied", F($"distance at iteration {it}, L = {L0} / L = {L1}, tied"), F($"{pred:G4} (C·(1/L − 1/L_ref))"), pred,
-                new[] { new Measure(F($"L = {L0}"), last[0]), new Measure(F($"L = {L1}"), last[^1]) }, Ratio: last[0] / last[^1] / pred, CheckedBy: new[] { "D.rate" }),
+                new[] { new Measure(F($"L = {L0}"), last[0]), new Measure(F($"L = {L1}"), last[^1]) }, Ratio: last[0] / last[^1] / pred, CheckedBy: new[] { "D.curve" }),
             Slope("distance_richardson_slope_tied", F($"slope of log distance to the Richardson limit of L = {c.Tied.ReferenceDepth / 2}, {c.Tied.ReferenceDepth} at iteration {it} vs log L (L ≤ {c.Tied.ReferenceDepth / 2}), tied"),
                 c.Tied.RichardsonFit, new[] { "D.rate" }, note: F($"error estimate of the limit {c.Tied.RichardsonError[^1]:G3} (distance between the Richardson limits of the two deepest pairs)")),
             new("distance_richardson_tied", F($"distance to the Richardson limit at iteration {it}, tied"), F($"≫ its error estimate {c.Tied.RichardsonError[^1]:G3}"), c.Tied.RichardsonError[^1],
@@ -404,11 +406,12 @@ internal static partial class ReportWriter
             ["max_depth_increment"] = Matrix(sd.MaxSmooth, "values"), ["distance_final"] = Matrix(sd.Distances, "values"),
         };
         o.PutArray("smoothness_slopes", sd.SmoothSlopes).PutArray("distance_slopes", sd.DistanceSlopes).Put("seconds", sd.Seconds);
-        foreach (var (key, xs) in new[] { ("smoothness_slope", sd.SmoothSlopes), ("distance_slope", sd.DistanceSlopes) })
+        foreach (var (key, what) in new[] { ("smoothness_slope", "depth smoothness"), ("distance_slope", "distance") })
         {
-            var (m, lo, hi, dev) = SeedSpread.Interval(xs);
+            var (m, lo, hi, dev) = sd.Interval(what);
             o[key + "_across_seeds"] = Numbers(("mean", m), ("ci95_low", lo), ("ci95_high", hi), ("sd", dev));
         }
+        o["verdicts"] = Rows(sd.Row is null ? new List<Registry.VerdictRow>() : new List<Registry.VerdictRow> { sd.Row });
         return o;
     }
 
@@ -679,9 +682,10 @@ internal static partial class ReportWriter
     {
         if (c.Seeds is not { } sd) return;
         b.Add(new Heading(2, $"Figure 1 across {sd.Seeds.Length} seeds", "seeds"));
+        string verdict = F($"fig1.seeds {sd.Row?.Verdict ?? "not evaluated"}{(sd.Row is { } sr ? ": " + sr.Detail : "")}");
         string again = sd.LadderSeed is long ls
-            ? F($"The tied ladder with seeds {string.Join(", ", sd.Seeds)} (each seed draws its own data and initialization; seed {ls}'s runs are figure 1's tied ladder above, the others trained again, not verified; {sd.Seconds:F1} s).")
-            : F($"The tied ladder trained again with seeds {string.Join(", ", sd.Seeds)} (each seed draws its own data and initialization; trained, not verified, in {sd.Seconds:F1} s).");
+            ? F($"The tied ladder with seeds {string.Join(", ", sd.Seeds)} (each seed draws its own data and initialization; seed {ls}'s runs are figure 1's tied ladder above, the others trained again; every run replayed by the verifier, {sd.Seconds:F1} s; {verdict}).")
+            : F($"The tied ladder trained again with seeds {string.Join(", ", sd.Seeds)} (each seed draws its own data and initialization; trained and replayed by the verifier in {sd.Seconds:F1} s; {verdict}).");
         b.Add(new Para(again + F($" Per depth: max_{{k,t}} ‖Z_{{k+1}} − Z_k‖ over the seeds; per seed: the two slopes. The intervals are 95% t-intervals of the mean across seeds, so they speak about the seed-to-seed spread, which the regression interval of one seed does not.")));
         b.Add(new Table(new[] { "L", "mean max ‖ΔZ‖", "min", "max", "max / min" },
             sd.SlopeDepths.Select((L, j) =>
@@ -689,8 +693,8 @@ internal static partial class ReportWriter
                 var v = sd.MaxSmooth.Select(r => r[j]).ToArray();
                 return new Cell[] { L.ToString(CultureInfo.InvariantCulture), N(v.Average()), N(v.Min()), N(v.Max()), N(v.Max() / v.Min()) };
             }).ToList()));
-        var (m1, lo1, hi1, sd1) = SeedSpread.Interval(sd.SmoothSlopes);
-        var (m2, lo2, hi2, sd2) = SeedSpread.Interval(sd.DistanceSlopes);
+        var (m1, lo1, hi1, sd1) = sd.Interval("depth smoothness");
+        var (m2, lo2, hi2, sd2) = sd.Interval("distance");
         b.Add(new Table(new[] { "seed", "slope of max ‖ΔZ‖ (figure 1 left)", F($"slope of the distance to L = {sd.ReferenceDepth} (figure 1 right)") },
             sd.Seeds.Select((x, i) => new Cell[] { x.ToString(CultureInfo.InvariantCulture), F($"{sd.SmoothSlopes[i]:F3}"), F($"{sd.DistanceSlopes[i]:F3}") })
               .Append(new Cell[] { "mean [95% across seeds] (sd)", F($"{m1:F3} [{lo1:F3}, {hi1:F3}] ({sd1:F3})"), F($"{m2:F3} [{lo2:F3}, {hi2:F3}] ({sd2:F3})") }).ToList()));

@@ -62,10 +62,11 @@ let distance (run: Run) (snap: int) (reference: float -> float[] -> float[] -> u
     let z, _, _ = distanceParts run snap reference
     z
 
-/// √((1/G) Σ_{k=1..G} ‖Z¹(k/G) − Z²(k/G)‖_F²) for two weight functions given as evaluators.
-let gridDistance (g: int) (md: int) (z1: float -> float[] -> float[] -> unit) (z2: float -> float[] -> float[] -> unit) =
+/// √((1/G) Σ_{k=1..G} ‖Z¹(k/G) − Z²(k/G)‖_F²) for two weight functions given as evaluators: (W and V jointly,
+/// W alone, V alone).
+let gridDistanceParts (g: int) (md: int) (z1: float -> float[] -> float[] -> unit) (z2: float -> float[] -> float[] -> unit) =
     let w1, v1, w2, v2 = Array.zeroCreate md, Array.zeroCreate md, Array.zeroCreate md, Array.zeroCreate md
-    let mutable acc = 0.0
+    let mutable acc, accW, accV = 0.0, 0.0, 0.0
     for k in 1 .. g do
         let x = float k / float g
         z1 x w1 v1
@@ -74,7 +75,14 @@ let gridDistance (g: int) (md: int) (z1: float -> float[] -> float[] -> unit) (z
             let a = w1.[i] - w2.[i]
             let b = v1.[i] - v2.[i]
             acc <- acc + a * a + b * b
-    sqrt (acc / float g)
+            accW <- accW + a * a
+            accV <- accV + b * b
+    sqrt (acc / float g), sqrt (accW / float g), sqrt (accV / float g)
+
+/// `gridDistanceParts`, W and V jointly.
+let gridDistance (g: int) (md: int) (z1: float -> float[] -> float[] -> unit) (z2: float -> float[] -> float[] -> unit) =
+    let z, _, _ = gridDistanceParts g md z1 z2
+    z
 
 /// Snapshot index of iteration j in a run.
 let private at (r: Run) (j: int) = Array.IndexOf(r.Steps, j)
