@@ -380,19 +380,28 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
     public bool SeedZeroIsLadder(Func<int, RunSpec?> tied) =>
         s.Seeds > 1 && SeedDepths().All(L => tied(L) is { } c && (c with { SnapshotSteps = null }) == (SeedSpec(0, L) with { SnapshotSteps = null }));
 
-    /// <summary>Seed s of figure 1 across seeds measured on the tied ladder's runs (see <see cref="SeedZeroIsLadder"/>).</summary>
-    public SeedRow SeedFromLadder(LadderResult tied)
+    /// <summary>
+    /// Seed s of figure 1 across seeds measured on the tied ladder's runs (see <see cref="SeedZeroIsLadder"/>): each rung's view
+    /// reads the columns its cell's verify replayed (the ladder keeps only the last snapshot, so the view cannot replay
+    /// again). Null when a rung has no such columns: the caller then trains seed s again.
+    /// </summary>
+    public SeedRow? SeedFromLadder(LadderResult tied)
     {
         if (!SeedZeroIsLadder(L => tied.Runs.FirstOrDefault(r => r.Spec.Depth == L)?.Spec))
             throw new InvalidOperationException("figure 1 across seeds: the tied ladder's runs are not seed s's runs");
-        log($"figure 1 across seeds: seed {s.Seed} measured on the tied ladder's runs");
-        return SeedRowOf(s.Seed, SeedDepths().ToDictionary(L => L, L => tied.Runs.First(r => r.Spec.Depth == L).Data));
+        var rungs = SeedDepths().ToDictionary(L => L, L => tied.Runs.First(r => r.Spec.Depth == L));
+        if (rungs.Values.Any(r => r.VerifiedColumns is null)) return null;
+        var views = rungs.ToDictionary(kv => kv.Key, kv => kv.Value.View());
+        if (views.Values.Any(v => v.Trace("smooth_z") is null)) return null;
+        log($"figure 1 across seeds: seed {s.Seed} measured on the tied ladder's runs (their cells' replayed columns)");
+        return SeedRowOf(s.Seed, views);
     }
 
-    /// <summary>One seed's row from its runs: the verifier's views, each slope-depth run replayed here (in the seed's own job).</summary>
-    private SeedRow SeedRowOf(long seed, IReadOnlyDictionary<int, RunData> data)
+    /// <summary>One seed's row from the verifier's views of its runs, each slope-depth run replayed here (in the seed's own job).</summary>
+    private SeedRow SeedRowOf(long seed, IReadOnlyDictionary<int, RunData> data) => SeedRowOf(seed, data.ToDictionary(kv => kv.Key, kv => new Run(kv.Value)));
+
+    private SeedRow SeedRowOf(long seed, IReadOnlyDictionary<int, Run> runs)
     {
-        var runs = data.ToDictionary(kv => kv.Key, kv => new Run(kv.Value));
         foreach (var L in s.SlopeDepths) _ = runs[L].Trace("smooth_z");
         return new SeedRow(seed, s.SlopeDepths.Select(L => runs[L]).ToArray(), s.DistanceDepths.Order().Select(L => runs[L]).ToArray());
     }

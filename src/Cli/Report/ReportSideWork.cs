@@ -23,7 +23,7 @@ internal sealed class ReportSideWork
     private readonly Dictionary<string, double> _timings = new();
 
     private readonly Experiments.SeedRow?[] _seedRows;
-    private readonly bool _seedZeroFromLadder;
+    private bool _seedZeroFromLadder;
     private readonly ArchitectureRun?[] _architectures;
     private readonly FashionCell?[] _fashionCells = Array.Empty<FashionCell?>();
     private readonly Lazy<FashionSetup?> _fashionSetup;
@@ -140,6 +140,11 @@ internal sealed class ReportSideWork
         {
             var sw = Stopwatch.StartNew();
             _seedRows[0] = _ex.SeedFromLadder(tied);
+            if (_seedRows[0] is null)
+            {
+                _seedZeroFromLadder = false;
+                _seedRows[0] = _ex.RunSeed(0);
+            }
             lock (_timings) _timings["figure 1 across seeds"] = _timings.GetValueOrDefault("figure 1 across seeds") + sw.Elapsed.TotalSeconds;
         }
         return _ex.SeedSpreadOf(_seedRows.Select(r => r!).ToArray(), _timings.GetValueOrDefault("figure 1 across seeds"), _seedZeroFromLadder);
