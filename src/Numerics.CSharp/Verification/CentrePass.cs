@@ -197,14 +197,22 @@ public sealed class CentrePass
             for (int k = 1; k <= pairs; k++) StepPair(k, _work[0], eta, pass, w, v, level, own0, own1);
             return;
         }
-        // contiguous blocks of pairs, one per thread; the spans are read through arrays the workers capture
-        var wa = w.ToArray(); var va = v.ToArray();
+        // contiguous blocks of pairs, one per thread (the caller's among them); the weights stay pinned meanwhile
         var works = _work;
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        unsafe
         {
-            int first = 1 + (int)((long)pairs * t / threads), last = (int)((long)pairs * (t + 1) / threads);
-            for (int k = first; k <= last; k++) StepPair(k, works[t], eta, pass, wa, va, level, own0, own1);
-        });
+            fixed (double* pw = w, pv = v)
+            {
+                nint aw = (nint)pw, av = (nint)pv;
+                int lw = w.Length, lv = v.Length;
+                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+                {
+                    var ws = new ReadOnlySpan<double>((double*)aw, lw); var vs = new ReadOnlySpan<double>((double*)av, lv);
+                    int first = 1 + (int)((long)pairs * t / threads), last = (int)((long)pairs * (t + 1) / threads);
+                    for (int k = first; k <= last; k++) StepPair(k, works[t], eta, pass, ws, vs, level, own0, own1);
+                });
+            }
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
