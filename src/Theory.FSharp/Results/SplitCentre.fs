@@ -34,7 +34,7 @@ let create (run: Run) : State option =
     else
         let sh = run.Shape
         let pairs = max 0 (sh.Depth - 1)
-        Some { Pass = CentrePass(sh, ActivationKind.Gelu, run.Data.Data.Count, Threads = min 2 Environment.ProcessorCount)
+        Some { Pass = CentrePass(sh, ActivationKind.Gelu, run.Data.Data.Count)
                EW = Array.zeroCreate pairs; EV = Array.zeroCreate pairs
                Eta = run.Setting.Eta; Depth = sh.Depth; LayerSize = sh.LayerSize
                U = Rounding.unitRoundoff run; Inflate = Rounding.normInflation run; Run = run }
