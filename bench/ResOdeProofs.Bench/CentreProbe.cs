@@ -9,7 +9,8 @@ namespace ResOdeProofs.Bench;
 /// `--centre-probe [ROUNDS]`: the per-iterate cost of A.split.centre.segments' step at figure 2's shape (L = 64, m = 64,
 /// n = 50, d = 16), against the engine's evaluation with gradient and the split pass, minimum of interleaved rounds
 /// (<see cref="MinProbe.Measure"/>) on this process's SIMD path, one thread: the centre step reading the products the
-/// engine and the split pass kept, and the same step computing them itself.
+/// engine and the split pass kept, and the same step computing them itself; then the first on 2 threads (its CPU row counts
+/// both threads).
 /// </summary>
 internal static class CentreProbe
 {
@@ -33,7 +34,8 @@ internal static class CentreProbe
         var own = new SplitPass(shape, ActivationKind.Gelu, n, h0, data.Y, null);
         own.Evaluate(w, v, gw, gv, withForcing: false);
         var a = new CentrePass(shape, ActivationKind.Gelu, n); var b = new CentrePass(shape, ActivationKind.Gelu, n);
-        a.Start(w, v); b.Start(w, v);
+        var a2 = new CentrePass(shape, ActivationKind.Gelu, n) { Threads = 2 };
+        a.Start(w, v); b.Start(w, v); a2.Start(w, v);
         var xs = Fill(n * m, 6); var ys = new double[n * m]; var zs = new double[n * m];
         int lanes = System.Numerics.Vector<double>.Count;
         if (!withKept.PairProductsValid || !kept.ProductsValid || own.PairProductsValid) throw new InvalidOperationException("products not kept as intended");
@@ -43,10 +45,11 @@ internal static class CentreProbe
             () => withKept.EvaluateKept(w, v, gw, gv, kept, withForcing: false),
             () => a.Step(0.005, withKept, w, v),
             () => b.Step(0.005, own, w, v),
+            () => a2.Step(0.005, withKept, w, v),
             () => { for (int k = 0; k < 3 * (L - 1); k++) VectorActivations.Evaluate<double>(Simd.Level, ActivationKind.Gelu, xs, ys, zs); },
             () => { for (int k = 0; k < 3 * (L - 1); k++) for (int e = 0; e + lanes <= n * m; e += lanes) CentrePass.GeluSecond(new System.Numerics.Vector<double>(xs, e)).CopyTo(zs, e); },
         };
-        var names = new[] { "engine evaluation with gradient (keeping)", "split pass (from kept states)", "centre step, kept products", "centre step, own products",
+        var names = new[] { "engine evaluation with gradient (keeping)", "split pass (from kept states)", "centre step, kept products", "centre step, own products", "centre step, kept products, 2 threads",
                             "  of which σ, σ' at 3 nodes × (L − 1) pairs", "  of which σ'' (vector exp) at 3 nodes × (L − 1)" };
         var best = MinProbe.Measure(calls, rounds, 1);
         Console.WriteLine(string.Create(inv, $"figure 2 shape, {Simd.Bits(Simd.Level)}-bit, 1 thread, min of {rounds} interleaved rounds (wall):"));
@@ -60,7 +63,7 @@ internal static class CentreProbe
         for (int round = 0; round < Math.Max(3, rounds / 10); round++)
             for (int i = 0; i < calls.Length; i++)
             {
-                int batch = i < 2 ? 40 : 8;
+                int batch = i < 2 ? 40 : 8;   // (the 2-thread row: CPU of both threads)
                 proc.Refresh(); var t0 = proc.TotalProcessorTime;
                 for (int k = 0; k < batch; k++) calls[i]();
                 proc.Refresh(); cpu[i].Add((proc.TotalProcessorTime - t0).TotalMilliseconds / batch);

@@ -44,12 +44,14 @@ public sealed class CentrePass
     /// <summary>γ_N = Nu/(1 − Nu): an inner product or sum of N terms computed in float64 in any order, with or without
     /// FMA, is within γ_N·Σ|terms| of the exact one.</summary>
     public static double Gamma(int n) => n * U / (1 - n * U);
-    private static readonly double[] Nodes = { 0.5 - 0.5 * Math.Sqrt(0.6), 0.5, 0.5 + 0.5 * Math.Sqrt(0.6) };
-    private static readonly double[] Weights = { 5.0 / 18.0, 8.0 / 18.0, 5.0 / 18.0 };
+    internal static readonly double Node0 = 0.5 - 0.5 * Math.Sqrt(0.6), Node1 = 0.5, Node2 = 0.5 + 0.5 * Math.Sqrt(0.6);
+    internal const double Weight0 = 5.0 / 18.0, Weight1 = 8.0 / 18.0, Weight2 = 5.0 / 18.0;
+    private static readonly double[] Nodes = { Node0, Node1, Node2 };
+    private static readonly double[] Weights = { Weight0, Weight1, Weight2 };
 
     private readonly int _L, _m, _d, _n;
     private readonly ActivationKind _act;
-    private readonly double[] _u0, _u1, _q0, _q1, _cw, _cv, _ut, _s, _sd, _s1, _s2, _xw, _xv, _t, _hw, _hv, _wf, _vf;
+    private readonly double[] _wf, _vf;
 
     public CentrePass(NetworkShape shape, ActivationKind activation, int samples)
     {
@@ -58,8 +60,6 @@ public sealed class CentrePass
         _L = shape.Depth; _m = shape.Width; _d = shape.Dim; _n = samples; _act = activation;
         int nm = _n * _m, md = _m * _d, pairs = Math.Max(0, _L - 1);
         double[] A(int len) => new double[len];
-        _u0 = A(nm); _u1 = A(nm); _q0 = A(nm); _q1 = A(nm); _cw = A(nm); _cv = A(nm); _ut = A(nm); _s = A(nm); _sd = A(nm);
-        _s1 = A(nm); _s2 = A(nm); _xw = A(nm); _xv = A(nm); _t = A(md); _hw = A(md); _hv = A(md);
         _wf = A(_L); _vf = A(_L);
         CW = A(pairs * md); CV = A(pairs * md);
         NormCW = A(pairs); NormCV = A(pairs); RW = A(pairs); RV = A(pairs); AWW = A(pairs); AWV = A(pairs);
@@ -132,17 +132,47 @@ public sealed class CentrePass
         }
     }
 
+    /// <summary>Threads the pairs of <see cref="Step"/> are shared among (contiguous blocks of pairs; every pair's arithmetic
+    /// is the same whichever thread does it, so the results do not depend on this number).</summary>
+    public int Threads { get; init; } = 1;
+
+    /// <summary>Uses the unfused reference loops of the rule (<see cref="RuleReference"/>) at every level (tests).</summary>
+    internal bool ReferenceRule { get; init; }
+
+    // scratch of one thread
+    private sealed class Work
+    {
+        public readonly double[] U0, U1, Q0, Q1, Cw, Cv, Ut, S, Sd, S1, S2, Xw, Xv, T, Hw, Hv;
+        public Work(int nm, int md)
+        {
+            double[] A(int len) => new double[len];
+            U0 = A(nm); U1 = A(nm); Q0 = A(nm); Q1 = A(nm); Cw = A(nm); Cv = A(nm); Ut = A(nm); S = A(nm); Sd = A(nm);
+            S1 = A(nm); S2 = A(nm); Xw = A(nm); Xv = A(nm); T = A(md); Hw = A(md); Hv = A(md);
+        }
+    }
+    private Work[]? _work;
+
+    /// <summary>The per-step constants of the rule's per-entry work: u, η_u, η_q and the entry bounds of |Ĉ_W − C_W|, |Ĉ_V − C_V|.</summary>
+    internal readonly struct RuleConstants
+    {
+        public RuleConstants(double u, double etaU, double etaQ, double dcw, double dcv) { U = u; EtaU = etaU; EtaQ = etaQ; Dcw = dcw; Dcv = dcv; }
+        public readonly double U, EtaU, EtaQ, Dcw, Dcv;
+    }
+
+    /// <summary>The sums (in the entries' order) and maxima the per-entry work accumulates.</summary>
+    internal struct RuleSums
+    {
+        public double SumV, SumW, SCW, SCV, SXV, SXW, MCW, MCV, MQ, MQC;
+    }
+
     /// <summary>
     /// One gradient-descent step of every centre with the quantities of the iterate <paramref name="pass"/> evaluated last
     /// at weights W, V (its states, adjoints, E and pair quantities): c ← c − η(E + M^Q c).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Step(double eta, SplitPass pass, ReadOnlySpan<double> w, ReadOnlySpan<double> v)
     {
-        int L = _L, m = _m, d = _d, n = _n, md = m * d, nm = n * m, nd = n * d;
+        int L = _L, md = _m * _d, nm = _n * _m;
         var hF = pass.LastStates ?? throw new InvalidOperationException("the split pass has not evaluated an iterate");
-        var pF = pass.LastAdjoints!;
-        var q = pass.Pairs;
         var level = Simd.Level;
         // the products the split pass (u(0), q(0)) and the engine's evaluation (u(1), q(1): its W_{k+1}h_k before σ and
         // V_{k+1}ᵀp_{k+1} before σ') computed at this iterate, when they kept them; from the next iterate on they keep them
@@ -150,13 +180,50 @@ public sealed class CentrePass
         bool own0 = !pass.PairProductsValid, own1 = kept is not { ProductsValid: true };
         pass.KeepPairProducts = true;
         if (kept is not null) kept.KeepProducts = true;
-        double u = U, beta = KernelError, gd = Gamma(d), gn = Gamma(n), cu = gd + 6 * u;
         for (int k = 0; k < L; k++)
         {
             _wf[k] = Math.Sqrt(FastKernels.SumSquares<double>(level, w.Slice(k * md, md)));
             _vf[k] = Math.Sqrt(FastKernels.SumSquares<double>(level, v.Slice(k * md, md)));
         }
-        for (int k = 1; k <= L - 1; k++)
+        int pairs = L - 1, threads = Math.Max(1, Math.Min(Threads, pairs));
+        if (_work is null || _work.Length < threads)
+        {
+            var work = new Work[threads];
+            for (int t = 0; t < threads; t++) work[t] = _work is not null && t < _work.Length ? _work[t] : new Work(nm, md);
+            _work = work;
+        }
+        if (threads == 1)
+        {
+            for (int k = 1; k <= pairs; k++) StepPair(k, _work[0], eta, pass, w, v, level, own0, own1);
+            return;
+        }
+        // contiguous blocks of pairs, one per thread (the caller's among them); the weights stay pinned meanwhile
+        var works = _work;
+        unsafe
+        {
+            fixed (double* pw = w, pv = v)
+            {
+                nint aw = (nint)pw, av = (nint)pv;
+                int lw = w.Length, lv = v.Length;
+                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+                {
+                    var ws = new ReadOnlySpan<double>((double*)aw, lw); var vs = new ReadOnlySpan<double>((double*)av, lv);
+                    int first = 1 + (int)((long)pairs * t / threads), last = (int)((long)pairs * (t + 1) / threads);
+                    for (int k = first; k <= last; k++) StepPair(k, works[t], eta, pass, ws, vs, level, own0, own1);
+                });
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void StepPair(int k, Work s, double eta, SplitPass pass, ReadOnlySpan<double> w, ReadOnlySpan<double> v, SimdLevel level, bool own0, bool own1)
+    {
+        int m = _m, d = _d, n = _n, md = m * d, nm = n * m, nd = n * d;
+        var hF = pass.LastStates!;
+        var pF = pass.LastAdjoints!;
+        var q = pass.Pairs;
+        var kept = pass.LastKept;
+        double u = U, beta = KernelError, gd = Gamma(d), gn = Gamma(n), cu = gd + 6 * u;
         {
             int i = k - 1, o = (k - 1) * md, o1 = k * md;
             var h = hF.AsSpan(k * nd, nd); var p = pF.AsSpan((k + 1) * nd, nd);
@@ -165,73 +232,55 @@ public sealed class CentrePass
             ReadOnlySpan<double> u0, u1, q0, q1;
             if (own0)
             {
-                FastKernels.Transpose<double>(w.Slice(o, md), _t, m, d);
-                FastKernels.Gemm<double>(level, h, d, 1, _t, _u0, n, d, m, 1.0, accumulate: false);
-                FastKernels.Gemm<double>(level, p, d, 1, v.Slice(o, md), _q0, n, d, m, 1.0, accumulate: false);
-                u0 = _u0; q0 = _q0;
+                FastKernels.Transpose<double>(w.Slice(o, md), s.T, m, d);
+                FastKernels.Gemm<double>(level, h, d, 1, s.T, s.U0, n, d, m, 1.0, accumulate: false);
+                FastKernels.Gemm<double>(level, p, d, 1, v.Slice(o, md), s.Q0, n, d, m, 1.0, accumulate: false);
+                u0 = s.U0; q0 = s.Q0;
             }
             else { u0 = pass.PairU0.AsSpan(i * nm, nm); q0 = pass.PairQ0.AsSpan(i * nm, nm); }
             if (own1)
             {
-                FastKernels.Transpose<double>(w.Slice(o1, md), _t, m, d);
-                FastKernels.Gemm<double>(level, h, d, 1, _t, _u1, n, d, m, 1.0, accumulate: false);
-                FastKernels.Gemm<double>(level, p, d, 1, v.Slice(o1, md), _q1, n, d, m, 1.0, accumulate: false);
-                u1 = _u1; q1 = _q1;
+                FastKernels.Transpose<double>(w.Slice(o1, md), s.T, m, d);
+                FastKernels.Gemm<double>(level, h, d, 1, s.T, s.U1, n, d, m, 1.0, accumulate: false);
+                FastKernels.Gemm<double>(level, p, d, 1, v.Slice(o1, md), s.Q1, n, d, m, 1.0, accumulate: false);
+                u1 = s.U1; q1 = s.Q1;
             }
             else { u1 = kept!.Pre.AsSpan((k + 1) * nm, nm); q1 = kept.AdjointProduct.AsSpan((k + 1) * nm, nm); }
-            FastKernels.Transpose<double>(CW.AsSpan(o, md), _t, m, d);
-            FastKernels.Gemm<double>(level, h, d, 1, _t, _cw, n, d, m, 1.0, accumulate: false);
-            FastKernels.Gemm<double>(level, p, d, 1, CV.AsSpan(o, md), _cv, n, d, m, 1.0, accumulate: false);
-            // the rule: S1 = Σ_l w_l σ'(u(t_l)), S2 = Σ_l w_l σ''(u(t_l)) q(t_l)
-            Array.Clear(_s1); Array.Clear(_s2);
-            for (int l = 0; l < Nodes.Length; l++)
-            {
-                double t = Nodes[l], wl = Weights[l];
-                for (int e = 0; e < nm; e++) _ut[e] = u0[e] + t * (u1[e] - u0[e]);
-                VectorActivations.Evaluate<double>(level, _act, _ut, _s, _sd);
-                NodeSums(t, wl, nm, q0, q1);
-            }
+            FastKernels.Transpose<double>(CW.AsSpan(o, md), s.T, m, d);
+            FastKernels.Gemm<double>(level, h, d, 1, s.T, s.Cw, n, d, m, 1.0, accumulate: false);
+            FastKernels.Gemm<double>(level, p, d, 1, CV.AsSpan(o, md), s.Cv, n, d, m, 1.0, accumulate: false);
             // the rounding of the computed products against the exact ones: ‖h‖_F, ‖p‖_F and the layers' norms give
             // ηu ≥ ‖û(t) − u(t)‖_F, ηq ≥ ‖q̂(t) − q(t)‖_F at every node (docs/theorems/DepthSmoothness.md)
             double hf = Math.Sqrt(FastKernels.SumSquares<double>(level, h)), pf = q.PF1[i];
             double cwn = NormCW[i], cvn = NormCV[i];
             double etaU = cu * hf * (_wf[k - 1] + _wf[k]), etaQ = cu * pf * (_vf[k - 1] + _vf[k]);
             double dcw = gd * hf * cwn, dcv = gd * pf * cvn;   // ≥ every entry of |ĉ_W − c^Wh|, |ĉ_V − c^{Vᵀ}p|
-            // the rule's error per entry (δ, dq, |q|, |c^Wh|, |c^{Vᵀ}p| raised by their rounding) and the weights of the
-            // two outer-product sums
-            double sumV = 0, sumW = 0, sCW = 0, sCV = 0, mCW = 0, mCV = 0, mQ = 0, mQC = 0, sXV = 0, sXW = 0;
-            for (int e = 0; e < nm; e++)
-            {
-                double dl = Math.Abs(u1[e] - u0[e]) * (1 + u) + etaU, dq = Math.Abs(q1[e] - q0[e]) * (1 + u) + 2 * etaQ;
-                double qh = Math.Max(Math.Abs(q0[e]), Math.Abs(q1[e]));
-                double qs = qh + etaQ;
-                double d5 = dl * dl * dl * dl * dl, d6 = d5 * dl;
-                double e1 = GaussLegendre3Error * GeluSup7 * d6;
-                double e2 = GaussLegendre3Error * (GeluSup8 * d6 * qs + 6.0 * GeluSup7 * d5 * dq);
-                double cw = _cw[e], cv = _cv[e], acw = Math.Abs(cw), acv = Math.Abs(cv);
-                double rv = e1 * (acw + dcw), rw = e2 * (acw + dcw) + e1 * (acv + dcv);
-                sumV += rv * rv; sumW += rw * rw;
-                double xv = _s1[e] * cw, xw = _s2[e] * cw + _s1[e] * cv;
-                _xv[e] = xv; _xw[e] = xw;
-                sCW += cw * cw; sCV += cv * cv; sXV += xv * xv; sXW += xw * xw;
-                if (acw > mCW) mCW = acw;
-                if (acv > mCV) mCV = acv;
-                if (qh > mQ) mQ = qh;
-                if (qh * acw > mQC) mQC = qh * acw;
-            }
+            // the rule (S1 = Σ_l w_l σ'(u(t_l)), S2 = Σ_l w_l σ''(u(t_l)) q(t_l)), the rule's error per entry (δ, dq, |q|,
+            // |c^Wh|, |c^{Vᵀ}p| raised by their rounding) and the weights of the two outer-product sums: one fused pass
+            // over the entries at a vector level, the same bits as the reference loops
+            var kc = new RuleConstants(u, etaU, etaQ, dcw, dcv);
+            var sums = new RuleSums();
+            int done = 0;
+            if (!ReferenceRule && level == SimdLevel.Vector512)
+                done = CentreKernels512.Rule(u0, u1, q0, q1, s.Cw, s.Cv, s.Xv, s.Xw, kc, ref sums);
+            else if (!ReferenceRule && level == SimdLevel.Vector256)
+                done = CentreKernels256.Rule(u0, u1, q0, q1, s.Cw, s.Cv, s.Xv, s.Xw, kc, ref sums);
+            if (done == 0) RuleReference(s, level, Vector.IsHardwareAccelerated, 0, u0, u1, q0, q1, kc, ref sums);
+            else if (done < nm) RuleReference(s, SimdLevel.Scalar, false, done, u0, u1, q0, q1, kc, ref sums);
             // bounds of ‖X̂ − X‖_F for X_V = S₁ ⊙ C_W, X_W = S₂ ⊙ C_W + S₁ ⊙ C_V, then of the two outer-product sums
-            double nCW = Math.Sqrt(sCW), nCV = Math.Sqrt(sCV), mQ1 = mQ * (1 + 6 * u), mQC1 = mQC * (1 + 6 * u);
+            double nCW = Math.Sqrt(sums.SCW), nCV = Math.Sqrt(sums.SCV), mQ = sums.MQ, mCW = sums.MCW, mCV = sums.MCV;
+            double mQ1 = mQ * (1 + 6 * u), mQC1 = sums.MQC * (1 + 6 * u);
             double dXV = (beta + 8) * u * nCW + GeluSup2 * mCW * etaU + GeluSup1 * gd * hf * cwn;
             double dXW = (beta + 8) * u * mQ1 * nCW + GeluSup3 * mQC1 * etaU + GeluSup2 * mCW * etaQ
                 + GeluSup2 * (mQ + etaQ) * gd * hf * cwn + (beta + 8) * u * nCV + GeluSup2 * mCV * etaU + GeluSup1 * gd * pf * cvn;
-            RoundMV[i] = pf * (gn * Math.Sqrt(sXV) + dXV);
-            RoundMW[i] = hf * (gn * Math.Sqrt(sXW) + dXW);
+            RoundMV[i] = pf * (gn * Math.Sqrt(sums.SXV) + dXV);
+            RoundMW[i] = hf * (gn * Math.Sqrt(sums.SXW) + dXW);
             // (M^Q c)^V = Pᵀ X_V (d×m), (M^Q c)^W = X_Wᵀ H (m×d)
-            FastKernels.Gemm<double>(level, p, 1, d, _xv, _hv, d, n, m, 1.0, accumulate: false);
-            FastKernels.Gemm<double>(level, _xw, 1, m, h, _hw, m, n, d, 1.0, accumulate: false);
+            FastKernels.Gemm<double>(level, p, 1, d, s.Xv, s.Hv, d, n, m, 1.0, accumulate: false);
+            FastKernels.Gemm<double>(level, s.Xw, 1, m, h, s.Hw, m, n, d, 1.0, accumulate: false);
             double hs = q.HS[i], ps1 = q.PS1[i];
-            RV[i] = ps1 * Math.Sqrt(sumV);
-            RW[i] = hs * Math.Sqrt(sumW);
+            RV[i] = ps1 * Math.Sqrt(sums.SumV);
+            RW[i] = hs * Math.Sqrt(sums.SumW);
             // ‖M̄e‖: σ', σ'' of u(t) lie over the hull [Lo, Hi] of u(0), u(1); |q(t)| ≤ max(|q(0)|, |q(1)|)
             double s1 = Activations.SupAbsDerivative(_act, q.Lo[i], q.Hi[i]);
             double s2 = Activations.SupAbsSecondDerivative(_act, q.Lo[i], q.Hi[i]);
@@ -245,14 +294,56 @@ public sealed class CentrePass
             var e0r = EvaluationRounding(n, d, m, hf, pf, _wf[k - 1], _vf[k - 1], q.GHatInf[i]);
             RoundGW[i] = e1r.W + e0r.W + u * ForcingW[i];
             RoundGV[i] = e1r.V + e0r.V + u * ForcingV[i];
-            MW[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, _hw));
-            MV[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, _hv));
-            StepW[i] = Advance(eta, CW.AsSpan(o, md), pass.EW.AsSpan(o, md), _hw, out NormCW[i]);
-            StepV[i] = Advance(eta, CV.AsSpan(o, md), pass.EV.AsSpan(o, md), _hv, out NormCV[i]);
+            MW[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, s.Hw));
+            MV[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, s.Hv));
+            StepW[i] = Advance(eta, CW.AsSpan(o, md), pass.EW.AsSpan(o, md), s.Hw, out NormCW[i]);
+            StepV[i] = Advance(eta, CV.AsSpan(o, md), pass.EV.AsSpan(o, md), s.Hv, out NormCV[i]);
+        }
+    }
+
+    /// <summary>
+    /// The reference loops of the rule's per-entry work over entries [from, nm): u(t) for each node, σ, σ' of it by
+    /// <see cref="VectorActivations.Evaluate{T}"/> at <paramref name="level"/>, σ'' on Vector&lt;double&gt; where
+    /// <paramref name="vectorSecond"/> (else the scalar σ''), the weighted sums S₁, S₂, then the rule's error per entry,
+    /// X_V, X_W, and the sums and maxima, entry by entry. The fused kernels (CentreKernels512, CentreKernels256) do the
+    /// same operations in the same order.
+    /// </summary>
+    private void RuleReference(Work s, SimdLevel level, bool vectorSecond, int from, ReadOnlySpan<double> u0, ReadOnlySpan<double> u1,
+        ReadOnlySpan<double> q0, ReadOnlySpan<double> q1, in RuleConstants kc, ref RuleSums r)
+    {
+        int nm = _n * _m;
+        Array.Clear(s.S1); Array.Clear(s.S2);
+        for (int l = 0; l < Nodes.Length; l++)
+        {
+            double t = Nodes[l], wl = Weights[l];
+            for (int e = from; e < nm; e++) s.Ut[e] = u0[e] + t * (u1[e] - u0[e]);
+            VectorActivations.Evaluate<double>(level, _act, s.Ut.AsSpan(from), s.S.AsSpan(from), s.Sd.AsSpan(from));
+            NodeSums(s, vectorSecond, from, t, wl, nm, q0, q1);
+        }
+        double u = kc.U, etaU = kc.EtaU, etaQ = kc.EtaQ, dcw = kc.Dcw, dcv = kc.Dcv;
+        for (int e = from; e < nm; e++)
+        {
+            double dl = Math.Abs(u1[e] - u0[e]) * (1 + u) + etaU, dq = Math.Abs(q1[e] - q0[e]) * (1 + u) + 2 * etaQ;
+            double qh = Math.Max(Math.Abs(q0[e]), Math.Abs(q1[e]));
+            double qs = qh + etaQ;
+            double d5 = dl * dl * dl * dl * dl, d6 = d5 * dl;
+            double e1 = GaussLegendre3Error * GeluSup7 * d6;
+            double e2 = GaussLegendre3Error * (GeluSup8 * d6 * qs + 6.0 * GeluSup7 * d5 * dq);
+            double cw = s.Cw[e], cv = s.Cv[e], acw = Math.Abs(cw), acv = Math.Abs(cv);
+            double rv = e1 * (acw + dcw), rw = e2 * (acw + dcw) + e1 * (acv + dcv);
+            r.SumV += rv * rv; r.SumW += rw * rw;
+            double xv = s.S1[e] * cw, xw = s.S2[e] * cw + s.S1[e] * cv;
+            s.Xv[e] = xv; s.Xw[e] = xw;
+            r.SCW += cw * cw; r.SCV += cv * cv; r.SXV += xv * xv; r.SXW += xw * xw;
+            if (acw > r.MCW) r.MCW = acw;
+            if (acv > r.MCV) r.MCV = acv;
+            if (qh > r.MQ) r.MQ = qh;
+            if (qh * acw > r.MQC) r.MQC = qh * acw;
         }
     }
 
     private static readonly double InvSqrt2Pi = 1.0 / Math.Sqrt(2.0 * Math.PI);
+    internal static double InvSqrt2PiValue => InvSqrt2Pi;
 
     /// <summary>GELU's σ''(x) = φ(x)(2 − x²) lane by lane as the rule computes it (within <see cref="KernelError"/>·u).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -262,26 +353,28 @@ public sealed class CentrePass
         return new Vector<double>(InvSqrt2Pi) * Vector.Exp(new Vector<double>(-0.5) * x2) * (new Vector<double>(2.0) - x2);
     }
 
-    // S1 += w σ'(u_t), S2 += w σ''(u_t) q(t) with GELU's σ''(x) = φ(x)(2 − x²), on Vector<double> then the tail
-    private void NodeSums(double t, double wl, int nm, ReadOnlySpan<double> qa, ReadOnlySpan<double> qb)
+    // S1 += w σ'(u_t), S2 += w σ''(u_t) q(t) with GELU's σ''(x) = φ(x)(2 − x²) over entries [from, nm), on Vector<double>
+    // (where vectorSecond) then the tail
+    private void NodeSums(Work s, bool vectorSecond, int from, double t, double wl, int nm, ReadOnlySpan<double> qa, ReadOnlySpan<double> qb)
     {
-        int e = 0;
-        if (Vector.IsHardwareAccelerated)
+        int e = from;
+        var s1a = s.S1; var s2a = s.S2; var sd = s.Sd; var ut = s.Ut;
+        if (vectorSecond && Vector.IsHardwareAccelerated)
         {
             int lanes = Vector<double>.Count;
             var vw = new Vector<double>(wl); var vt = new Vector<double>(t);
             for (; e + lanes <= nm; e += lanes)
             {
-                var x = new Vector<double>(_ut, e);
+                var x = new Vector<double>(ut, e);
                 var q0 = new Vector<double>(qa.Slice(e)); var q1 = new Vector<double>(qb.Slice(e));
-                (new Vector<double>(_s1, e) + vw * new Vector<double>(_sd, e)).CopyTo(_s1, e);
-                (new Vector<double>(_s2, e) + vw * GeluSecond(x) * (q0 + vt * (q1 - q0))).CopyTo(_s2, e);
+                (new Vector<double>(s1a, e) + vw * new Vector<double>(sd, e)).CopyTo(s1a, e);
+                (new Vector<double>(s2a, e) + vw * GeluSecond(x) * (q0 + vt * (q1 - q0))).CopyTo(s2a, e);
             }
         }
         for (; e < nm; e++)
         {
-            _s1[e] += wl * _sd[e];
-            _s2[e] += wl * Activations.SecondDerivative(_act, _ut[e]) * (qa[e] + t * (qb[e] - qa[e]));
+            s1a[e] += wl * sd[e];
+            s2a[e] += wl * Activations.SecondDerivative(_act, ut[e]) * (qa[e] + t * (qb[e] - qa[e]));
         }
     }
 
