@@ -40,8 +40,8 @@ internal static class IterationProbe
             W = new T[total]; V = new T[total]; Gw = new T[total]; Gv = new T[total];
             var r = new System.Random(3);
             for (int i = 0; i < total; i++) { W[i] = T.CreateTruncating((r.NextDouble() - 0.5) / 2); V[i] = T.CreateTruncating((r.NextDouble() - 0.5) / 4); }
-            Passes = new IterationPasses<T>(Simd.Level, L, m * d, Net.Threads);
-            SplitPasses = new IterationPasses<T>(Simd.Level, L, m * d, Net.Threads, parallelEntries: 0);
+            Passes = new IterationPasses<T>(Simd.Level, L, m * d, Net.Threads, helper: Net.Helper);
+            SplitPasses = new IterationPasses<T>(Simd.Level, L, m * d, Net.Threads, parallelEntries: 0, helper: Net.Helper);
             Stats = Net.Evaluate(W, V, Gw, Gv);
         }
 

@@ -42,9 +42,11 @@ internal sealed class IterationPasses<T> where T : unmanaged, IFloatingPointIeee
     /// <summary>
     /// Passes over <paramref name="layers"/> layers of <paramref name="layerSize"/> entries per tensor at <paramref name="level"/>;
     /// split over <paramref name="threads"/> &gt; 1 threads from <paramref name="parallelEntries"/> entries L·m·d per tensor
-    /// (default <see cref="ParallelEntries"/>; a benchmark sets it to time both ways in one process).
+    /// (default <see cref="ParallelEntries"/>; a benchmark sets it to time both ways in one process), with the engine's
+    /// <paramref name="helper"/> thread when given (<see cref="ResNet{T}.Helper"/>: one thread lingers for both), else an own one.
     /// </summary>
-    public IterationPasses(SimdLevel level, int layers, int layerSize, int threads = 1, long parallelEntries = ParallelEntries)
+    public IterationPasses(SimdLevel level, int layers, int layerSize, int threads = 1, long parallelEntries = ParallelEntries,
+        EngineHelper? helper = null)
     {
         _level = level; _layers = layers; _md = layerSize;
         _split = threads > 1 && layers > 1 && (long)layers * layerSize >= parallelEntries;
@@ -52,7 +54,7 @@ internal sealed class IterationPasses<T> where T : unmanaged, IFloatingPointIeee
         _finite = new bool[_parts];
         _gwSq = new double[layers]; _gvSq = new double[layers]; _wF = new double[layers]; _vF = new double[layers];
         _dw = new double[layers]; _dv = new double[layers]; _step = new double[layers]; _clipped = new bool[layers];
-        _splitWork = new Split(this);
+        _splitWork = new Split(this, _split ? helper ?? new EngineHelper() : null);
     }
 
     /// <summary>
@@ -171,12 +173,12 @@ internal sealed class IterationPasses<T> where T : unmanaged, IFloatingPointIeee
     }
 
     /// <summary>
-    /// The parts of a split pass (<see cref="MaxParts"/> runs of consecutive layers): the pass is offered to one pool thread,
-    /// and the caller and that thread claim parts through a counter until none is left, so a pool thread that starts late
+    /// The parts of a split pass (<see cref="MaxParts"/> runs of consecutive layers): the pass is offered to the helper
+    /// thread (<see cref="EngineHelper"/>), and the caller and that thread claim parts through a counter until none is left, so a pool thread that starts late
     /// takes only what the caller has not reached yet (the caller never waits for a thread to start). Each part writes only
     /// its layers' values and its own finiteness flag, so the result does not depend on which thread ran which part.
     /// </summary>
-    private sealed class Split(IterationPasses<T> owner) : IThreadPoolWorkItem
+    private sealed class Split(IterationPasses<T> owner, EngineHelper? helper) : IClaimedWork
     {
         private readonly ManualResetEventSlim _done = new(false);
         private int _next, _pending;
@@ -189,15 +191,13 @@ internal sealed class IterationPasses<T> where T : unmanaged, IFloatingPointIeee
             _done.Reset();
             Volatile.Write(ref _pending, owner._parts);
             Volatile.Write(ref _next, 0);
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            helper!.Post(this);
             RunClaimed();
-            _done.Wait();
+            EngineHelper.Wait(ref _pending, _done);
             if (_error is Exception ex) throw new InvalidOperationException("a trainer pass failed", ex);
         }
 
-        public void Execute() => RunClaimed();
-
-        private void RunClaimed()
+        public void RunClaimed()
         {
             int parts = owner._parts, L = owner._layers;
             while (true)
