@@ -44,8 +44,10 @@ internal sealed class EngineHelper : IThreadPoolWorkItem
         while (true)
         {
             if (Interlocked.Exchange(ref _job, null) is IClaimedWork job) { job.RunClaimed(); continue; }
+            // spin, yielding the core now and then (SpinOnce without sleeping): on a busy machine other threads run meanwhile
             long t0 = Stopwatch.GetTimestamp();
-            while (Volatile.Read(ref _job) is null && Stopwatch.GetTimestamp() - t0 < LingerTicks) Thread.SpinWait(16);
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _job) is null && Stopwatch.GetTimestamp() - t0 < LingerTicks) spin.SpinOnce(sleep1Threshold: -1);
             if (Volatile.Read(ref _job) is not null) continue;
             // leave; a job posted after the exchange below queues a new helper, one posted before it is seen here
             Interlocked.Exchange(ref _running, 0);
@@ -60,10 +62,11 @@ internal sealed class EngineHelper : IThreadPoolWorkItem
     public static void Wait(ref int pending, ManualResetEventSlim done)
     {
         long t0 = Stopwatch.GetTimestamp();
+        var spin = new SpinWait();
         while (Volatile.Read(ref pending) != 0)
         {
             if (Stopwatch.GetTimestamp() - t0 >= LingerTicks) { done.Wait(); return; }
-            Thread.SpinWait(16);
+            spin.SpinOnce(sleep1Threshold: -1);
         }
     }
 }
