@@ -27,6 +27,8 @@ internal static class IterationProbe
         public readonly ResNet<T> Net;
         public readonly T[] W, V, Gw, Gv;
         public readonly IterationPasses<T> Passes;
+        // the same passes split over the engine's threads at any size (parallelEntries 0), to time both ways in one process
+        public readonly IterationPasses<T> SplitPasses;
         public readonly Dictionary<string, double[]> Trace = TraceColumns.All.ToDictionary(c => c.Name, _ => new double[1]);
         public EvaluationStats Stats;
 
@@ -38,7 +40,8 @@ internal static class IterationProbe
             W = new T[total]; V = new T[total]; Gw = new T[total]; Gv = new T[total];
             var r = new System.Random(3);
             for (int i = 0; i < total; i++) { W[i] = T.CreateTruncating((r.NextDouble() - 0.5) / 2); V[i] = T.CreateTruncating((r.NextDouble() - 0.5) / 4); }
-            Passes = new IterationPasses<T>(Simd.Level, L, m * d, Net.Threads);
+            Passes = new IterationPasses<T>(Simd.Level, L, m * d, Net.Threads, helper: Net.Helper);
+            SplitPasses = new IterationPasses<T>(Simd.Level, L, m * d, Net.Threads, parallelEntries: 0, helper: Net.Helper);
             Stats = Net.Evaluate(W, V, Gw, Gv);
         }
 
@@ -46,11 +49,15 @@ internal static class IterationProbe
         public void Record() => Passes.Record(Trace, 0, Stats, W, V, Gw, Gv);
         // a tiny step so that the weights stay put over the rounds
         public void Update() { Passes.Record(Trace, 0, Stats, W, V, Gw, Gv); Passes.Update(W, V, Gw, Gv, 1e-9, null); }
-        public void Iteration()
+        public void Iteration() => Iteration(Passes);
+        public void UpdateSplit() { SplitPasses.Record(Trace, 0, Stats, W, V, Gw, Gv); SplitPasses.Update(W, V, Gw, Gv, 1e-9, null); }
+        public void IterationSplit() => Iteration(SplitPasses);
+
+        private void Iteration(IterationPasses<T> passes)
         {
             Evaluate();
-            Passes.Record(Trace, 0, Stats, W, V, Gw, Gv);
-            Passes.Update(W, V, Gw, Gv, 1e-9, null);
+            passes.Record(Trace, 0, Stats, W, V, Gw, Gv);
+            passes.Update(W, V, Gw, Gv, 1e-9, null);
         }
     }
 
@@ -69,6 +76,8 @@ internal static class IterationProbe
             ("2 threads: record pass", two.Record),
             ("2 threads: record + update passes", two.Update),
             ("2 threads: iteration as trained", two.Iteration),
+            ("2 threads: record + update passes, split", two.UpdateSplit),
+            ("2 threads: iteration, passes split", two.IterationSplit),
             ("one block of n/2 on 1 thread: evaluation", half.Evaluate),
         };
         var best = MinProbe.Measure(probes.Select(p => p.Call).ToArray(), rounds, 1);

@@ -3,7 +3,8 @@ using BenchmarkDotNet.Running;
 // `--min-probe [ROUNDS]`: minimum-of-many timings for a loaded machine (MinProbe.cs); `--layer-probe [ROUNDS]`: the engine's
 // per-layer steps at the figure sizes on this process's code path (LayerProbe.cs); `--iteration-probe [ROUNDS]`: a whole
 // figure-2 iteration split into the evaluation and the trainer's passes (IterationProbe.cs); `--centre-probe [ROUNDS]`: the
-// centre step of A.split.centre.segments against an evaluation (CentreProbe.cs); anything else goes to BenchmarkDotNet.
+// centre step of A.split.centre.segments against an evaluation (CentreProbe.cs); `--handoff-probe [ROUNDS]`: quantiles of
+// two-thread figure-2 iterations with and without the lingering helper thread (HandoffProbe.cs); anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "--min-probe")
     ResOdeProofs.Bench.MinProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
 else if (args.Length > 0 && args[0] == "--centre-probe")
@@ -12,5 +13,7 @@ else if (args.Length > 0 && args[0] == "--layer-probe")
     ResOdeProofs.Bench.LayerProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
 else if (args.Length > 0 && args[0] == "--iteration-probe")
     ResOdeProofs.Bench.IterationProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000);
+else if (args.Length > 0 && args[0] == "--handoff-probe")
+    ResOdeProofs.Bench.HandoffProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40);
 else
     BenchmarkSwitcher.FromAssembly(typeof(ResOdeProofs.Bench.GemmBenchmarks).Assembly).Run(args);

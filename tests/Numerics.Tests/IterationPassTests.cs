@@ -44,10 +44,11 @@ public class IterationPassTests
     {
         { 9, 1024, null, 1 },    // figure 2's layer size
         { 6, 37, 0.5, 1 },       // a layer size that leaves scalar tails; clipping on some layers
-        { 9, 32771, 0.5, 2 },    // above IterationPasses.ParallelEntries: two halves of the layers on two threads
+        { 9, 32771, 0.5, 2 },    // above IterationPasses.ParallelEntries: the layers in parts on two threads
+        { 37, 1024, 0.5, 2 },    // figure 2's layer size split: 37 layers in 8 parts of 4 or 5
     };
 
-    [Theory(DisplayName = "IterationPasses: fused record and update, on one thread or two halves → the same trace row, step, clip count, weights and finiteness as the separate passes, bit for bit")]
+    [Theory(DisplayName = "IterationPasses: fused record and update, on one thread or in parts on two → the same trace row, step, clip count, weights and finiteness as the separate passes, bit for bit")]
     [MemberData(nameof(Settings))]
     public void FusedPassesEqualTheSeparatePasses(int L, int md, double? clip, int threads)
     {
@@ -123,12 +124,14 @@ public class IterationPassTests
 
     private static Dictionary<string, double[]> Row() => TraceColumns.All.ToDictionary(c => c.Name, _ => new double[1]);
 
-    [Theory(DisplayName = "IterationPasses: one non-finite gradient entry in the last layer, or a weight that the update makes infinite → not finite, on one thread and on two halves")]
-    [InlineData(false, 40, 1)]
-    [InlineData(true, 40, 1)]
-    [InlineData(false, 65537, 2)]
-    [InlineData(true, 65537, 2)]
-    public void NonFiniteEntriesAreFound(bool inWeights, int md, int threads)
+    [Theory(DisplayName = "IterationPasses: one non-finite gradient entry in the last or a middle layer, or a weight that the update makes infinite → not finite, on one thread and in parts on two")]
+    [InlineData(false, 40, 1, 4)]
+    [InlineData(true, 40, 1, 4)]
+    [InlineData(false, 65537, 2, 4)]
+    [InlineData(true, 65537, 2, 4)]
+    [InlineData(false, 7008, 2, 2)]     // L·m·d = 35 040: split, the entry in the third of five parts
+    [InlineData(true, 7008, 2, 2)]
+    public void NonFiniteEntriesAreFound(bool inWeights, int md, int threads, int layer)
     {
         foreach (var level in new[] { SimdLevel.Scalar, SimdLevel.Vector256, SimdLevel.Vector512 })
         {
@@ -136,8 +139,10 @@ public class IterationPassTests
             int L = 5, total = L * md;
             var w = Gaussian<double>(total, 1); var v = Gaussian<double>(total, 2);
             var gw = Gaussian<double>(total, 3); var gv = Gaussian<double>(total, 4);
-            if (inWeights) { w[total - 3] = double.MaxValue; gw[total - 3] = -double.MaxValue; }   // w − η·g overflows
-            else gv[total - 1] = double.NaN;                                                        // the scalar tail of the last layer
+            Assert.Equal(threads > 1, (long)L * md >= IterationPasses<double>.ParallelEntries);
+            int end = (layer + 1) * md;
+            if (inWeights) { w[end - 3] = double.MaxValue; gw[end - 3] = -double.MaxValue; }   // w − η·g overflows
+            else gv[end - 1] = double.NaN;                                                      // the layer's last entry (a scalar tail when md is odd)
             var passes = new IterationPasses<double>(level, L, md, threads);
             bool gradFinite = passes.Record(Row(), 0, new EvaluationStats { Loss = 1 }, w, v, gw, gv);
             Assert.Equal(inWeights, gradFinite);

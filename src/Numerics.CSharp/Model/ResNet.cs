@@ -90,6 +90,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly EngineOptions _options;
     private readonly Block[] _blocks;
     private readonly BlockWork? _work;
+    private readonly EngineHelper? _helper;
 
     private FaultInjection<T>? _fault;
 
@@ -113,6 +114,8 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     public int SampleCount => _n;
     /// <summary>Threads (blocks of samples) in use.</summary>
     public int Threads => _blocks.Length;
+    /// <summary>The second thread's helper (with several blocks): the trainer's passes share it, so one thread lingers for both.</summary>
+    internal EngineHelper? Helper => _helper;
     /// <summary>Checkpoint segment length (0 = off).</summary>
     public int CheckpointSegment => _options.CheckpointSegment;
     /// <summary>True when the blocks prefetch each next layer's data (their stored states exceed 8 MiB; values are unaffected).</summary>
@@ -170,7 +173,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             int i0 = (int)((long)n * t / threads), i1 = (int)((long)n * (t + 1) / threads);
             _blocks[t] = new Block(this, i0, i1 - i0, segment, Math.Max(segment, options.CheckpointKeepLast), h0, ownGradients: t > 0);
         }
-        if (threads > 1) _work = new BlockWork(this);
+        if (threads > 1) { _helper = new EngineHelper(); _work = new BlockWork(this); }
         _layerParts = threads > 1 ? new int[L] : Array.Empty<int>();
     }
 
@@ -369,7 +372,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// are claimed through a counter, and the caller claims the ones no pool thread has started yet, so an
     /// evaluation never waits on a busy thread pool (e.g. when many evaluations run in parallel).
     /// </summary>
-    private sealed unsafe class BlockWork : IThreadPoolWorkItem
+    private sealed unsafe class BlockWork : IThreadPoolWorkItem, IClaimedWork
     {
         private readonly ResNet<T> _net;
         private readonly ManualResetEventSlim _done = new(false);
@@ -390,13 +393,16 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             _done.Reset();
             Volatile.Write(ref _pending, others);
             Volatile.Write(ref _next, 1);
-            if (!_net.Inline) for (int t = 0; t < others; t++) ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            if (_net.Inline) return;
+            // block 1 to the lingering helper thread (EngineHelper), any further blocks to the pool
+            _net._helper!.Post(this);
+            for (int t = 1; t < others; t++) ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
 
         public void Execute() => RunClaimed();
 
         /// <summary>Runs blocks until none is left unclaimed.</summary>
-        private void RunClaimed()
+        public void RunClaimed()
         {
             int count = _net._blocks.Length;
             while (true)
@@ -418,7 +424,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         public void Wait()
         {
             RunClaimed();
-            _done.Wait();
+            EngineHelper.Wait(ref _pending, _done);
         }
     }
 

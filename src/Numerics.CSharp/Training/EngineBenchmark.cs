@@ -75,7 +75,7 @@ public static class EngineBenchmark
         var times = new double[repeats];
         // Warm-up: at least `warmup` iterations and at least 1 s, so that the JIT's tiered compilation has settled.
         var trace = c.WithTrace ? TraceColumns.All.ToDictionary(col => col.Name, _ => new double[1]) : null;
-        var passes = new IterationPasses<T>(Simd.Level, c.Depth, c.Width * c.Dim, net.Threads);
+        var passes = new IterationPasses<T>(Simd.Level, c.Depth, c.Width * c.Dim, net.Threads, helper: net.Helper);
         long w0 = Stopwatch.GetTimestamp();
         for (int it = 0; it < warmup || Stopwatch.GetElapsedTime(w0).TotalSeconds < 1.0; it++)
             Iterate(net, w, v, gw, gv, minusEta, trace, passes);

@@ -11,22 +11,27 @@ namespace ResOdeProofs.Numerics.Training;
 /// the record's ‖G_k‖² instead of summing it again. Every number is the one that <see cref="Trainer.Record{T}"/>,
 /// <see cref="Trainer.ApplyUpdate{T}"/> and <see cref="FastKernels.AllFinite{T}"/> give (the same kernels on the same
 /// slices, the same order of the sums over layers): the passes only change when each layer is visited.
-/// With two threads and at least <see cref="ParallelEntries"/> entries per tensor, each pass runs on two halves of the
-/// layers at once; the per-layer values are kept and combined in layer order afterwards, so nothing changes either.
+/// With two threads and at least <see cref="ParallelEntries"/> entries per tensor, each pass runs on both threads, in
+/// runs of consecutive layers claimed by whichever thread is free; the per-layer values are kept and combined in layer
+/// order afterwards (each layer's sums are the same kernels on the same slices), so nothing changes either.
 /// </summary>
 internal sealed class IterationPasses<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>L·m·d from which the passes use two threads (when the engine does): below it the hand-off costs more than it saves.</summary>
-    public const int ParallelEntries = 1 << 18;
+    public const int ParallelEntries = 1 << 15;
+
+    /// <summary>Runs of consecutive layers a split pass is cut into (at most; one per layer when there are fewer layers).</summary>
+    public const int MaxParts = 8;
 
     private readonly SimdLevel _level;
     private readonly int _layers, _md;
     private readonly bool _split;
+    private readonly int _parts;
     // per layer: ‖G^W_k‖², ‖G^V_k‖², ‖W_k‖_F, ‖V_k‖_F, ‖W_{k+1} − W_k‖², ‖V_{k+1} − V_k‖², the applied step and whether clipped
     private readonly double[] _gwSq, _gvSq, _wF, _vF, _dw, _dv, _step;
     private readonly bool[] _clipped;
-    private readonly bool[] _finite = new bool[2];
-    private readonly Halves _halves;
+    private readonly bool[] _finite;
+    private readonly Split _splitWork;
     private bool _recorded;
 
     // the operands of the pass in progress (read by the second half's thread)
@@ -34,13 +39,22 @@ internal sealed class IterationPasses<T> where T : unmanaged, IFloatingPointIeee
     private double _eta;
     private double? _clip;
 
-    public IterationPasses(SimdLevel level, int layers, int layerSize, int threads = 1)
+    /// <summary>
+    /// Passes over <paramref name="layers"/> layers of <paramref name="layerSize"/> entries per tensor at <paramref name="level"/>;
+    /// split over <paramref name="threads"/> &gt; 1 threads from <paramref name="parallelEntries"/> entries L·m·d per tensor
+    /// (default <see cref="ParallelEntries"/>; a benchmark sets it to time both ways in one process), with the engine's
+    /// <paramref name="helper"/> thread when given (<see cref="ResNet{T}.Helper"/>: one thread lingers for both), else an own one.
+    /// </summary>
+    public IterationPasses(SimdLevel level, int layers, int layerSize, int threads = 1, long parallelEntries = ParallelEntries,
+        EngineHelper? helper = null)
     {
         _level = level; _layers = layers; _md = layerSize;
-        _split = threads > 1 && layers > 1 && (long)layers * layerSize >= ParallelEntries;
+        _split = threads > 1 && layers > 1 && (long)layers * layerSize >= parallelEntries;
+        _parts = _split ? Math.Min(layers, MaxParts) : 1;
+        _finite = new bool[_parts];
         _gwSq = new double[layers]; _gvSq = new double[layers]; _wF = new double[layers]; _vF = new double[layers];
         _dw = new double[layers]; _dv = new double[layers]; _step = new double[layers]; _clipped = new bool[layers];
-        _halves = new Halves(this);
+        _splitWork = new Split(this, _split ? helper ?? new EngineHelper() : null);
     }
 
     /// <summary>
@@ -67,7 +81,7 @@ internal sealed class IterationPasses<T> where T : unmanaged, IFloatingPointIeee
         }
         Trainer.WriteTraceRow(trace, j, st, L, gsum, gwMax, gvMax, sW, sV, sZ, wF, vF);
         _recorded = true;
-        return _finite[0] && _finite[1];
+        return AllFiniteParts();
     }
 
     /// <summary>
@@ -83,16 +97,22 @@ internal sealed class IterationPasses<T> where T : unmanaged, IFloatingPointIeee
         Run(update: true);
         double stepMax = 0; int clipped = 0;
         for (int k = 0; k < _layers; k++) { stepMax = Math.Max(stepMax, _step[k]); if (_clipped[k]) clipped++; }
-        return (stepMax, clipped, _finite[0] && _finite[1]);
+        return (stepMax, clipped, AllFiniteParts());
+    }
+
+    private bool AllFiniteParts()
+    {
+        foreach (bool f in _finite) if (!f) return false;
+        return true;
     }
 
     private void Run(bool update)
     {
-        if (!_split) { _finite[1] = true; Pass(update, 0, 0, _layers); return; }
-        _halves.Run(update);
+        if (!_split) Pass(update, 0, 0, _layers);
+        else _splitWork.Run(update);
     }
 
-    /// <summary>Layers k0..k1−1 of the record (per-layer values) or of the update; half h's finiteness goes to _finite[h].</summary>
+    /// <summary>Layers k0..k1−1 of the record (per-layer values) or of the update; part h's finiteness goes to _finite[h].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Pass(bool update, int h, int k0, int k1)
     {
@@ -153,10 +173,12 @@ internal sealed class IterationPasses<T> where T : unmanaged, IFloatingPointIeee
     }
 
     /// <summary>
-    /// The two halves of a pass: the second is offered to the thread pool, and the caller runs whichever half nobody has
-    /// claimed yet (as the engine's blocks do), so a busy pool never makes the caller wait for a thread to start.
+    /// The parts of a split pass (<see cref="MaxParts"/> runs of consecutive layers): the pass is offered to the helper
+    /// thread (<see cref="EngineHelper"/>), and the caller and that thread claim parts through a counter until none is left, so a pool thread that starts late
+    /// takes only what the caller has not reached yet (the caller never waits for a thread to start). Each part writes only
+    /// its layers' values and its own finiteness flag, so the result does not depend on which thread ran which part.
     /// </summary>
-    private sealed class Halves(IterationPasses<T> owner) : IThreadPoolWorkItem
+    private sealed class Split(IterationPasses<T> owner, EngineHelper? helper) : IClaimedWork
     {
         private readonly ManualResetEventSlim _done = new(false);
         private int _next, _pending;
@@ -167,28 +189,22 @@ internal sealed class IterationPasses<T> where T : unmanaged, IFloatingPointIeee
         {
             _update = update; _error = null;
             _done.Reset();
-            Volatile.Write(ref _pending, 2);
+            Volatile.Write(ref _pending, owner._parts);
             Volatile.Write(ref _next, 0);
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            helper!.Post(this);
             RunClaimed();
-            _done.Wait();
+            EngineHelper.Wait(ref _pending, _done);
             if (_error is Exception ex) throw new InvalidOperationException("a trainer pass failed", ex);
         }
 
-        public void Execute() => RunClaimed();
-
-        private void RunClaimed()
+        public void RunClaimed()
         {
+            int parts = owner._parts, L = owner._layers;
             while (true)
             {
                 int h = Interlocked.Increment(ref _next) - 1;
-                if (h > 1) return;
-                try
-                {
-                    int mid = owner._layers / 2;
-                    if (h == 0) owner.Pass(_update, 0, 0, mid);
-                    else owner.Pass(_update, 1, mid, owner._layers);
-                }
+                if (h >= parts) return;
+                try { owner.Pass(_update, h, (int)((long)L * h / parts), (int)((long)L * (h + 1) / parts)); }
                 catch (Exception ex) { _error = ex; }
                 finally { if (Interlocked.Decrement(ref _pending) == 0) _done.Set(); }
             }

@@ -223,7 +223,7 @@ public static class Trainer
             for (int i = 0; i < total; i++) { _w[i] = T.CreateTruncating(w0[i]); _v[i] = T.CreateTruncating(v0[i]); }
             _gw = new T[total]; _gv = new T[total];
             _stale = StaleGradient<T>.For(o.Fault, total);
-            _passes = new IterationPasses<T>(_level, shape.Depth, _md, _net.Threads);
+            _passes = new IterationPasses<T>(_level, shape.Depth, _md, _net.Threads, helper: _net.Helper);
             if (block is not null)
             {
                 _theta = new double[2 * total]; _g = new double[2 * total];
