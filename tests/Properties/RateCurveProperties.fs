@@ -127,3 +127,16 @@ let ``fig1.seeds: distances flat in L on every seed, hypotheses met → violated
     Prop.forAll (Arb.fromGen seedsGen) (fun spec ->
         let e = Result.evaluate RateCurve.seeds (seedLadders spec flatDistances)
         (Verdict.isViolated e.Verdict && allMet e) |> Prop.label (sprintf "%s\n%A" (describe spec) e.Verdict))
+
+/// Seed 1's ladders relabelled as seed 7 in place of seed 2 (the labels distinct, the draws not): hypothesis not met,
+/// read from the runs' data, never from the seed labels.
+[<Xunit.Fact>]
+let ``fig1.seeds: one draw under two seed labels → hypothesis not met`` () =
+    let spec = RunSpec(Width = 6, Samples = 5, Dim = 3, Init = InitKind.Tied, Scale = 1.0 / sqrt 3.0, VScale = 0.0, Eta = 0.01, Iterations = 4, Snapshots = 3, Seed = 11L)
+    let ls = seedLadders spec id
+    let copied = [ ls.[0]; ls.[1]; { ls.[1] with Seed = 7L } ]
+    let e = Result.evaluate RateCurve.seeds copied
+    Xunit.Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%A" e.Verdict)
+    Xunit.Assert.Contains("same data", sprintf "%A" e.Verdict)
+    // the same ladders under their own seeds pass this hypothesis
+    Xunit.Assert.DoesNotContain("same data", sprintf "%A" (Result.evaluate RateCurve.seeds ls).Verdict)

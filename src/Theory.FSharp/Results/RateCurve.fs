@@ -240,6 +240,13 @@ let seeds : Result<SeedLadder list> =
           (fun ss -> if List.length ss >= 2 then Met(sprintf "%d seeds" ss.Length) else NotMet "an interval across seeds needs at least two seeds")
           "distinct seeds",
           (fun ss -> let xs = ss |> List.map (fun s -> s.Seed) in if List.distinct xs = xs then Met(sprintf "seeds %A" xs) else NotMet "a seed is repeated")
+          // the seed numbers are labels: that the draws differ is read from the runs' data themselves
+          "the seeds' runs are distinct draws (their data differ)",
+          (fun ss ->
+              let xs = ss |> List.map (fun s -> s.Seed, (List.head s.Smoothness.Runs).Data.Data.X)
+              match [ for i, (a, x) in List.indexed xs do for (b, y) in List.skip (i + 1) xs do if x = y then yield a, b ] with
+              | [] -> Met "pairwise different data"
+              | (a, b) :: _ -> NotMet(sprintf "seeds %d and %d have the same data: not independent draws" a b))
           "at least two slope depths and two distance depths ≤ L_ref/4",
           (fun ss ->
               match ss |> List.tryFind (fun s -> s.Smoothness.Runs.Length < 2 || (seedFitDepths s.Distance).Length < 2) with
