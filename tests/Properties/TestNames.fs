@@ -54,10 +54,10 @@ let ofAssembly (a: Assembly) : TestMethod list =
 type private Marker = class end
 
 [<Fact>]
-let ``Test names: every test of this suite → subject: setting → outcome, unique in its class`` () =
+let ``Test names: every test of this assembly → subject: setting → outcome, unique in its class`` () =
     let tests = ofAssembly typeof<Marker>.Assembly
     // the reflection sees the tests (this one and the properties among them), so an empty list cannot pass for a clean one
-    Assert.True(tests |> List.exists (fun t -> t.Method = "Test names: every test of this suite → subject: setting → outcome, unique in its class"), "this test was not found")
+    Assert.True(tests |> List.exists (fun t -> t.Method = "Test names: every test of this assembly → subject: setting → outcome, unique in its class"), "this test was not found")
     // FsCheck's properties are tests too: every one the profile lists is among them
     let props = Profile.properties ()
     Assert.NotEmpty props
