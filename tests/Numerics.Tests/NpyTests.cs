@@ -220,7 +220,7 @@ public sealed class NpyTests : IDisposable
 
     // ------------------------------------------------------------ atomic writes
 
-    [Fact(DisplayName = "Npy.Write: four writes to one path → atomic, no temporary left, the last one kept")]
+    [Fact(DisplayName = "Npy.Write: four writes to one path → no temporary left, the last one read back")]
     public void Write_IsAtomic_LeavesNoTempFiles_AndOverwrites()
     {
         string p = _tmp.File("atomic.npy");
