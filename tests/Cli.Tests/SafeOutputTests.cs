@@ -247,7 +247,7 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Contains(".run.partial-12345678 in place", r.Err);
     }
 
-    [Fact(DisplayName = "resode --help: → lists the exit codes")]
+    [Fact(DisplayName = "resode --help: train, verify, report, fashion, bench → exit 0, the exit codes listed")]
     public void HelpListsTheExitCodes()
     {
         foreach (var cmd in new[] { "train", "verify", "report", "fashion", "bench" })
@@ -290,7 +290,7 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Contains($"width = {m + 1}", r.Err);
     }
 
-    [Fact(DisplayName = "verify --timings: → every costly check listed, verdicts.json records its CPU seconds")]
+    [Fact(DisplayName = "resode verify --timings: a small run → every costly check listed with its CPU seconds, verdicts.json records them")]
     public void VerifyTimingsListEveryCostlyCheckAndVerdictsJsonRecordsItsCpuSeconds()
     {
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);

@@ -301,7 +301,7 @@ public class BnConvTests
         Assert.All(tied.AsSpan(cfg.BlockOffset(2) + g1, cfg.Channels).ToArray(), x => Assert.Equal(1f, x));
     }
 
-    [Fact(DisplayName = "bn-conv cosine schedule: → starts at the rate, halves at the midpoint")]
+    [Fact(DisplayName = "BnConvTrainOptions cosine schedule: 10 epochs at rate 0.04 → the rate at epoch 0, half of it at epoch 5, decreasing")]
     public void CosineScheduleStartsAtTheRateAndHalvesAtMidpoint()
     {
         var o = new BnConvTrainOptions { Config = Small(ActivationKind.Gelu), Epochs = 10, LearningRate = 0.04 };

@@ -73,7 +73,7 @@ public sealed class CentreFusedTests
         finally { Simd.Override = old; }
     }
 
-    [Fact(DisplayName = "CentreKernels512 (in the runtime's software form where the hardware has no AVX-512) → CentreKernels256's outputs and sums bit for bit")]
+    [Fact(DisplayName = "CentreKernels512: called directly (software form without AVX-512) → CentreKernels256's outputs and sums bit for bit")]
     public void Kernel512_equals_kernel256()
     {
         // the fused kernels add their sums lane by lane in the entries' order and do the scalar reference's operations in

@@ -84,7 +84,7 @@ public class ConvBlockTests
         Assert.True(Math.Abs(lhs - rhs) <= tol);
     }
 
-    [Fact(DisplayName = "ConvBlock adjoint: → the transpose of the dense matrix")]
+    [Fact(DisplayName = "Conv2dSame.Adjoint: each unit output → the transpose of the dense matrix, exactly")]
     public void AdjointIsTheTransposeOfTheDenseMatrix()
     {
         int cIn = 2, cOut = 3, h = 4, w = 5;
@@ -102,7 +102,7 @@ public class ConvBlockTests
         }
     }
 
-    [Fact(DisplayName = "ConvBlock kernel gradient: → the adjoint of kernel-to-output")]
+    [Fact(DisplayName = "Conv2dSame.KernelGradient: random kernel, bias and states → the adjoint of kernel-to-output")]
     public void KernelGradientIsTheAdjointOfKernelToOutput()
     {
         // K ↦ ⟨y, K x + b⟩ is linear, so ⟨∇_K, δK⟩ + ⟨∇_b, δb⟩ = ⟨y, δK x + δb⟩ exactly up to rounding.
@@ -181,7 +181,7 @@ public class ConvBlockTests
         new[] { ActivationKind.Gelu, ActivationKind.Tanh, ActivationKind.Softplus, ActivationKind.Identity, ActivationKind.Relu }
             .Select(a => new object[] { a });
 
-    [Theory(DisplayName = "ConvBlock gradient: → matches central differences")]
+    [Theory(DisplayName = "ConvBlock: gradients, every activation → match central differences")]
     [MemberData(nameof(ActivationCases))]
     public void BlockGradientsMatchCentralDifferences(ActivationKind act)
     {
@@ -253,7 +253,7 @@ public class ConvBlockTests
         Assert.Equal(new[] { "K1", "b1", "K2", "b2" }, block.ParameterLayout.Select(p => p.Name));
     }
 
-    [Fact(DisplayName = "ConvBlock forward and backward: → no allocation")]
+    [Fact(DisplayName = "ConvBlock: forward and backward after warm-up → no allocation")]
     public void ForwardAndBackwardDoNotAllocate()
     {
         int n = 10;
@@ -323,7 +323,7 @@ public class ConvBlockTests
         Assert.True(fwd > 0 && bwd > 0);
     }
 
-    [Fact(DisplayName = "ConvBlock patch and shift norms: → bound the convolution outputs")]
+    [Fact(DisplayName = "Conv2dSame patch and shift norms: a random state → bound the convolution outputs")]
     public void PatchAndShiftNormsBoundConvolutionOutputs()
     {
         int c = 3, h = 5, w = 6, plane = h * w;
@@ -354,7 +354,7 @@ public class ConvBlockTests
         }
     }
 
-    [Fact(DisplayName = "ConvStem: → shapes and values as defined")]
+    [Fact(DisplayName = "ConvStem: white images → shapes and channel sums as defined")]
     public void StemShapesAndValues()
     {
         var stem = new ConvStem(4, 7);
@@ -383,7 +383,7 @@ public class ConvBlockTests
         Assert.NotEqual(stem.Kernel, new ConvStem(4, 8).Kernel);
     }
 
-    [Fact(DisplayName = "ConvReadOut: → shapes and ranks as defined")]
+    [Fact(DisplayName = "ConvStem.ReadOut: dense and global-average-pool → shapes and ranks as defined")]
     public void ReadOutShapesAndRanks()
     {
         var stem = new ConvStem(4, 7);

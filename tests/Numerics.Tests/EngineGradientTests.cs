@@ -356,7 +356,7 @@ public sealed class EngineGradientTests
         }
     }
 
-    [Fact(DisplayName = "ResNet loss-only evaluation: → the same loss")]
+    [Fact(DisplayName = "ResNet: evaluation without gradient buffers → the same loss as with them")]
     public void LossOnlyEvaluationGivesTheSameLoss()
     {
         var s = TestSetting.Random(3, 4, 5, 3, 4, general: true);

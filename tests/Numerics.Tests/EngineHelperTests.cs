@@ -42,7 +42,7 @@ public class EngineHelperTests
         finally { EngineHelper.LingerTicks = saved; }
     }
 
-    [Theory(DisplayName = "ResNet on 2 threads: the same loss and gradient bits with the helper lingering 200 µs and 0 µs (which thread runs block 1 changes no number)")]
+    [Theory(DisplayName = "EngineHelper: 2 threads, helper lingering 200 µs and 0 µs → loss and gradient bit for bit equal")]
     [InlineData(false)]
     [InlineData(true)]
     public void LingeringChangesNoBits(bool f32)

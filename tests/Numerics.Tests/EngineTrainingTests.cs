@@ -55,7 +55,7 @@ public sealed class EngineTrainingTests : IDisposable
         }
     }
 
-    [Fact(DisplayName = "Trainer with embedding A and read-out B: → follows the reference")]
+    [Fact(DisplayName = "Trainer: embedding A and read-out B → the reference gradient descent's losses")]
     public void TrainerWithEmbeddingAndReadOutFollowsTheReference()
     {
         var s = TestSetting.Random(77, 6, 5, 3, 5, general: true);
@@ -68,7 +68,7 @@ public sealed class EngineTrainingTests : IDisposable
         Assert.True(losses[25] < losses[0]);
     }
 
-    [Fact(DisplayName = "EngineFault StaleGradient: → leaves the reference trajectory")]
+    [Fact(DisplayName = "EngineFault.StaleGradient: a small run → leaves the reference trajectory, the faithful run does not")]
     public void StaleGradientFaultLeavesTheReferenceTrajectory()
     {
         var spec = Small(iterations: 20);
@@ -201,7 +201,7 @@ public sealed class EngineTrainingTests : IDisposable
 
     // ------------------------------------------------------------------ initializations
 
-    [Theory(DisplayName = "init tied: → every layer equal")]
+    [Theory(DisplayName = "Initialization.Tied: v-scale 0 and 0.7 → every layer equal to the first, V zero when its scale is")]
     [InlineData(0.0)]
     [InlineData(0.7)]
     public void TiedInitializationHasEqualLayers(double vScale)

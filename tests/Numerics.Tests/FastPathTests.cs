@@ -75,7 +75,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
 
     private static double Norm(double[] x) => Math.Sqrt(x.Sum(t => t * t));
 
-    [Theory(DisplayName = "ResNet checkpointing and threads: → bit-identical, deterministic")]
+    [Theory(DisplayName = "ResNet: checkpoint segments and kept layers on 1 and on 2 threads, each SIMD level → the unchecked run's loss and gradient bit for bit, repeatable")]
     [MemberData(nameof(Levels))]
     public void CheckpointingIsBitIdenticalAndThreadsAreDeterministic(SimdLevel level)
     {
@@ -149,7 +149,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
     /// condition number of the sum (it cancels near its zero u ≈ −0.75). Below the smallest normal number
     /// (|u| &gt; 37.5) both are subnormal and agree to that absolute level.
     /// </summary>
-    [Theory(DisplayName = "vector gelu: → agrees with the scalar gelu")]
+    [Theory(DisplayName = "VectorActivations gelu: special values and a dense grid, each SIMD level → agrees with the scalar gelu")]
     [MemberData(nameof(Levels))]
     public void VectorGeluAgreesWithTheScalarGelu(SimdLevel level)
     {
@@ -201,7 +201,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
     /// 6u, Log1p (w − 1 exact, one log, one division, one product) within 5u plus the sum: ≤ 16u per code,
     /// 32u = 2^-48 together. Results below the smallest normal number agree to that absolute level.
     /// </summary>
-    [Theory(DisplayName = "vector tanh, softplus: → agree with the scalar code")]
+    [Theory(DisplayName = "VectorActivations tanh, softplus: special values and a dense grid, each SIMD level → agree with the scalar code")]
     [MemberData(nameof(Levels))]
     public void VectorTanhAndSoftplusAgreeWithTheScalarCode(SimdLevel level)
     {
@@ -242,7 +242,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
         }
     }
 
-    [Theory(DisplayName = "vector activations float32: → agree with the scalar code")]
+    [Theory(DisplayName = "VectorActivations float32: every activation but gelu, each SIMD level → within 16 float ulp of the scalar code")]
     [MemberData(nameof(Levels))]
     public void VectorActivationsAgreeInFloat32(SimdLevel level)
     {
@@ -281,7 +281,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
     /// absolute error ≤ 2^-150, carried through |x| ≤ 15 and M ≤ ½: ≤ 15·(½ + 1) + 1 ≤ 24 units of 2^-150 for gelu and
     /// 15·(0.4 + 1) + 1.5 + 1 ≤ 24 for gelu'. Beyond |x| = 15 both sides are 0 or x to within 2^-160.
     /// </summary>
-    [Theory(DisplayName = "vector gelu float32: → within its float error budget of the accurate gelu")]
+    [Theory(DisplayName = "VectorActivations gelu float32: special values and a dense grid, each SIMD level → within its float error budget of the accurate gelu")]
     [MemberData(nameof(Levels))]
     public void VectorGeluAgreesInFloat32(SimdLevel level)
     {
@@ -312,7 +312,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
                          $"max |Δgelu'|/(|Φ| + |uφ|) = {worstDerivative / u:F2}·2^-24 at u = {worstDAt:R}");
     }
 
-    [Theory(DisplayName = "ResNet fast path float32: → matches float64 within float32 rounding")]
+    [Theory(DisplayName = "ResNet float32: gelu, tanh, relu with threads and checkpoints → matches float64 within float32 rounding")]
     [InlineData(ActivationKind.Gelu, 1, 0)]
     [InlineData(ActivationKind.Gelu, 2, 3)]
     [InlineData(ActivationKind.Tanh, 2, 0)]
@@ -339,7 +339,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
         }
     }
 
-    [Fact(DisplayName = "Trainer with threads and checkpointing: → follows the single-thread run")]
+    [Fact(DisplayName = "Trainer: 2 threads with and without checkpointing → follows the single-thread run")]
     public void TrainerWithThreadsAndCheckpointingFollowsTheSingleThreadRun()
     {
         var spec = new RunSpec
@@ -364,7 +364,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
                 Assert.True(Math.Abs(two.Trace[col][j] - one.Trace[col][j]) <= 1e-10 * Math.Max(1, Math.Abs(one.Trace[col][j])), $"{col}[{j}]");
     }
 
-    [Fact(DisplayName = "engine options auto: → depend on the problem only")]
+    [Fact(DisplayName = "TrainOptions.EngineFor: automatic threads and checkpoints → depend on the problem's shape and samples only")]
     public void AutomaticEngineOptionsDependOnTheProblemOnly()
     {
         var o = new TrainOptions(ActivationKind.Gelu, 0.01, 1);

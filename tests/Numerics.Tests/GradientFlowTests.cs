@@ -75,7 +75,7 @@ public class GradientFlowTests(ITestOutputHelper output)
     /// losses (≤ 2(steps + 1)·rtol·ℓ, as above) enters divided by δ. Tolerance: twice the truncation estimate plus
     /// that term plus float64 rounding 1e-15·ℓ/δ.
     /// </summary>
-    [Fact(DisplayName = "GradientFlow trace: → obeys dℓ/dt = −‖G‖²/L")]
+    [Fact(DisplayName = "GradientFlow: the trace's PL ratio against finite differences of the loss → obeys dℓ/dt = −‖G‖²/L")]
     public void The_trace_obeys_the_flow_identity()
     {
         const double T = 2.0, rtol = 1e-12, delta = 1e-3;
@@ -106,7 +106,7 @@ public class GradientFlowTests(ITestOutputHelper output)
     /// a crude bound on the weighted-RMS local errors accumulated); the clip is active (C below the initial max ‖G_k‖).
     /// The loss still does not increase (dℓ/dt = −Σ_k c_k‖G_k‖²/L ≤ 0).
     /// </summary>
-    [Fact(DisplayName = "GradientFlow --clip: → the field respects the radius")]
+    [Fact(DisplayName = "GradientFlow --clip: a radius below the initial gradient → every step within C·Δt, the loss non-increasing")]
     public void The_clipped_flow_respects_the_radius()
     {
         const double rtol = 1e-9, atol = 1e-11;
@@ -156,7 +156,7 @@ public class GradientFlowTests(ITestOutputHelper output)
     /// in L (fitted over L = 8..64, within ±0.3) with the limit's integration error below 1e-3 of every distance;
     /// an iid initialization has no limit. Also reports the cost of the limit's solve against a 2^14-layer ResNet.
     /// </summary>
-    [Fact(DisplayName = "ResNetWithLimit: → converges at order 1, costs less than a deep reference")]
+    [Fact(DisplayName = "ResNetWithLimit: depths 8 to 64 → distance to the limit at order 1, cheaper than a deep reference")]
     public void The_limit_object_converges_at_order_one_and_costs_less_than_a_deep_reference()
     {
         var depths = new[] { 8, 16, 32, 64 };
@@ -188,7 +188,7 @@ public class GradientFlowTests(ITestOutputHelper output)
     /// extrapolated loss with its error estimate |R_4L − R_2L| and checks that the extrapolation is consistent:
     /// the error estimate is below the first-order correction |ℓ_4L − R_4L| it removes, at the last output time.
     /// </summary>
-    [Fact(DisplayName = "ResNetWithLimit training limit by Richardson: → removes more than its own error estimate")]
+    [Fact(DisplayName = "ResNetWithLimit.TrainingLimit: Richardson over depths → removes more than its own error estimate")]
     public void The_training_limit_by_richardson_has_an_error_estimate()
     {
         var spec = new RunSpec { Depth = 8, Width = 8, Dim = 3, Samples = 6, Init = InitKind.Smooth, Scale = 0.5, VScale = 0.3, Seed = 5, Eta = 0.1, Iterations = 10 };

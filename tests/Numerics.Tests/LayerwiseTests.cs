@@ -92,7 +92,7 @@ public sealed class LayerwiseTests
     /// Bit-identical: both take every sum term by term in the same order with one rounding per term and the
     /// same scalar σ, σ'; the batched code only places independent sums side by side in vector lanes.
     /// </summary>
-    [Theory(DisplayName = "Layerwise batched: → reproduces the formula bit for bit")]
+    [Theory(DisplayName = "Layerwise: batched evaluation, every activation → reproduces the formula bit for bit")]
     [InlineData(ActivationKind.Gelu)]
     [InlineData(ActivationKind.Tanh)]
     [InlineData(ActivationKind.Softplus)]

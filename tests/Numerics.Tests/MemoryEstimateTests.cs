@@ -21,7 +21,7 @@ public sealed class MemoryEstimateTests
         Assert.True(Bytes(16384, 32, 50, o) < full);
     }
 
-    [Fact(DisplayName = "memory estimate: → counts the stored activations and the snapshots")]
+    [Fact(DisplayName = "MemoryEstimate: L = 16384 without checkpointing → counts the stored activations and the snapshots")]
     public void TheEstimateCountsTheStoredActivationsAndTheSnapshots()
     {
         // L = 16384, m = 32, d = 16, n = 100: without checkpointing the activations alone are (d + 2m)·n·L doubles = 1.05 GB.

@@ -172,7 +172,7 @@ public sealed class NpyTests : IDisposable
 
     // ------------------------------------------------------------ written layout
 
-    [Fact(DisplayName = "Npy.Write: → version 1 header, aligned to 64, trailing newline")]
+    [Fact(DisplayName = "Npy.Write: a float64 vector → version 1 header, aligned to 64, trailing newline")]
     public void Write_ProducesVersion1Header_AlignedTo64_WithTrailingNewline()
     {
         string p = _tmp.File("layout.npy");
@@ -220,7 +220,7 @@ public sealed class NpyTests : IDisposable
 
     // ------------------------------------------------------------ atomic writes
 
-    [Fact(DisplayName = "Npy.Write: → atomic, no temporary left, overwrites")]
+    [Fact(DisplayName = "Npy.Write: four writes to one path → no temporary left, the last one read back")]
     public void Write_IsAtomic_LeavesNoTempFiles_AndOverwrites()
     {
         string p = _tmp.File("atomic.npy");
@@ -569,7 +569,7 @@ public sealed class NpyTests : IDisposable
         Assert.Contains("too many elements", Fails(p).Message);
     }
 
-    [Fact(DisplayName = "Npy.Read errors: → messages suggest the fix")]
+    [Fact(DisplayName = "Npy.Read: an unsupported dtype → the message suggests the fix")]
     public void Error_MessagesSuggestFix()
     {
         var p = Put("be.npy", NpyTestUtil.Build("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }\n", new byte[8]));

@@ -84,7 +84,7 @@ public class OdeTests(ITestOutputHelper output)
     /// atol + rtol·|y|, so the global error is at most (steps)·(atol + rtol·max|y|)·e^{Lip·(t1 − t0)}
     /// (local errors propagated by the Lipschitz constant). Checked at rtol = 1e-6 and 1e-10.
     /// </summary>
-    [Theory(DisplayName = "Ode adaptive solve: → meets its tolerance")]
+    [Theory(DisplayName = "OdeSolver adaptive: problems with exact solutions, each tableau, rtol 1e-6 and 1e-10 → error within its tolerance bound")]
     [MemberData(nameof(Cases))]
     public void Adaptive_solve_meets_its_tolerance(string problem, string tableau, bool unused)
     {
@@ -185,7 +185,7 @@ public class OdeTests(ITestOutputHelper output)
     }
 
     /// <summary>The piecewise-linear interpolant: nodes at k/L, constant on [0, 1/L], linear in between.</summary>
-    [Fact(DisplayName = "NeuralOde piecewise-linear weights: → interpolate the layers")]
+    [Fact(DisplayName = "NeuralOde.PiecewiseLinear: four layers, identity σ → the right-hand side interpolates the layers between the nodes")]
     public void Piecewise_linear_weights_interpolate_the_layers()
     {
         int L = 4, m = 1, d = 1;
@@ -206,7 +206,7 @@ public class OdeTests(ITestOutputHelper output)
     }
 
     /// <summary>The ResNet forward on the interpolant's nodes equals the layer-wise reference forward.</summary>
-    [Fact(DisplayName = "ResNet forward on the nodes: → matches the layer-wise reference")]
+    [Fact(DisplayName = "NeuralOde.ResNetForward: a smooth gelu network → equals the layer-wise reference on the nodes")]
     public void ResNet_forward_on_the_nodes_matches_the_layerwise_reference()
     {
         var spec = new Training.RunSpec { Depth = 6, Width = 5, Dim = 3, Samples = 4, Init = Training.InitKind.Smooth, VScale = 0.5, Seed = 3 };

@@ -48,7 +48,7 @@ let ``G.A.aposteriori (the one comparison): a bound below the last snapshot's in
     Assert.All(seg.Constants, fun (_, t) -> Assert.True(t >= 1.0 - 1e-9 && System.Double.IsFinite t))
 
 [<Fact>]
-let ``A.aposteriori.segments, G.A.aposteriori.segments (the one step): z_{j+1} = (1 + ηa)z_j + ηb/L`` () =
+let ``A.aposteriori.segments, G.A.aposteriori.segments (the one step): worked values, zero coefficients, zero start → z_{j+1} = (1 + ηa)z_j + ηb/L`` () =
     // η = 0.1, L = 8, a = 10, b = 4, z = 2: (1 + 1)·2 + 0.4/8 = 4.05
     Assert.Equal(4.05, AposterioriFamily.step 0.1 8.0 10.0 4.0 2.0, 12)
     // no growth without coefficients, and the forcing alone after a zero start

@@ -16,7 +16,7 @@ let private failure (f: unit -> 'T) : exn option =
     try f () |> ignore; None with e -> Some e
 
 [<Fact>]
-let ``oncePerRun: a failure is kept → computed once, the same exception again`` () =
+let ``EulerError.oncePerRun: a failure → computed once, the same exception again`` () =
     let mutable calls = 0
     let f = EulerError.oncePerRun (fun (_: Run) -> calls <- calls + 1; raise (InvalidOperationException "more than 10 steps between 0 and 1"))
     let run = smallRun 1L
@@ -31,7 +31,7 @@ let ``oncePerRun: a failure is kept → computed once, the same exception again`
     Assert.Equal(2, calls)
 
 [<Fact>]
-let ``oncePerRun: a value is kept; a cancellation is not`` () =
+let ``EulerError.oncePerRun: a value, then a cancellation → the value computed once and kept, the cancellation computed again`` () =
     let mutable calls = 0
     let f = EulerError.oncePerRun (fun (_: Run) -> calls <- calls + 1; [| calls |])
     let run = smallRun 3L
@@ -58,7 +58,7 @@ let private spinning (run: Run) =
     run
 
 [<Fact>]
-let ``B rows on a run whose reference solve fails → the failure computed once, every row hypothesis not met with it`` () =
+let ``B.bound, B.bound.secant, B.bound.defect, B.local: a run whose reference solve fails → the failure computed once, every row hypothesis not met with it`` () =
     let run = spinning (smallRun 4L)
     let e1 = failure (fun () -> EulerError.analyse run)
     let e2 = failure (fun () -> EulerError.analyse run)

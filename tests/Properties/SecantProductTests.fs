@@ -116,7 +116,7 @@ let private oracleTaylor (act: ActivationKind) (s1: float) (s2: float option) (d
 let private shapes = [ 32, 16; 16, 32; 64, 16; 16, 64; 3, 5; 1, 7 ]
 
 [<Fact>]
-let ``Secant.times: every entry equals MathNet's matrix–vector product bit for bit`` () =
+let ``Secant.times: 200 random matrices of each of six shapes → every entry MathNet's matrix–vector product bit for bit`` () =
     let rnd = Random 14
     for m, d in shapes do
         for _ in 1 .. 200 do
@@ -128,7 +128,7 @@ let ``Secant.times: every entry equals MathNet's matrix–vector product bit for
                 Assert.True(bits got.[r] = bits expected.[r], sprintf "%d×%d row %d: %.17g vs MathNet %.17g" m d r got.[r] expected.[r])
 
 [<Fact>]
-let ``Secant.times: the bitwise comparison sees a change of summation order`` () =
+let ``Secant.times: the same products summed from the last column down → some entry's bits differ from MathNet's`` () =
     // negative control: the same products summed from the last column down differ from MathNet's in some bits, so the
     // comparison above would catch a product that sums in another order
     let rnd = Random 15
@@ -150,7 +150,7 @@ let private randomLayer (rnd: Random) (depth: int) (m: int) (d: int) (first: boo
     Secant.layer depth wk vk prev
 
 [<Fact>]
-let ``Secant.layerImage and taylorLocalError: the bits of the MathNet formulas on every activation with a bounded σ''`` () =
+let ``Secant.layerImage and taylorLocalError: random layers, every activation with a bounded σ'' → the MathNet formulas bit for bit`` () =
     let rnd = Random 16
     for act in [ ActivationKind.Gelu; ActivationKind.Tanh; ActivationKind.Softplus ] do
         let c = Activations.Constants act

@@ -253,7 +253,7 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
-    [Fact(DisplayName = "sweep slurm --dry-run: → an array script with one task per shard")]
+    [Fact(DisplayName = "resode sweep slurm --dry-run: a four-cell study → an array script with one task per shard")]
     public void Slurm_dry_run_writes_an_array_script_with_one_task_per_shard()
     {
         string root = Cli.TempDir("dry");
