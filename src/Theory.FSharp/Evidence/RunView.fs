@@ -118,6 +118,8 @@ type Run(data: RunData, architectures: Architecture list) as this =
 
     /// False once `WithoutIterateObservers` is called: the replay then feeds no observer.
     let mutable observed = true
+    /// How many observers the replay fed (set when it runs).
+    let mutable observersFed = 0
     /// The verifier's evidence for plain and clipped gradient descent (None for other optimizers).
     /// The replay runs once per run: the observers registered in `Run.IterateObservers` that take part in this run
     /// receive every replayed iterate through the same pass.
@@ -125,6 +127,7 @@ type Run(data: RunData, architectures: Architecture list) as this =
         lazy
             (if isMlp && Replay.IsGradientDescent data then
                  let observers = if observed then Run.IterateObservers |> Seq.choose (fun f -> f this) |> Seq.toArray else [||]
+                 observersFed <- observers.Length
                  let onSegment : Func<int, IterateCallback | null> | null =
                      if observers.Length = 0 then null
                      else
@@ -158,6 +161,9 @@ type Run(data: RunData, architectures: Architecture list) as this =
         if evidence.IsValueCreated then invalidOp "the replay of this view has run: its observers can no longer be left out"
         observed <- false
         this
+    /// How many observers of `IterateObservers` the replay of this view fed (0 before it runs, without a replay, or
+    /// after `WithoutIterateObservers`).
+    member _.ObserversFed = observersFed
     /// Opens a run directory (raises RunFormatException with a clear message if it is malformed).
     static member Load(dir: string) = Run(RunDirectory.Read dir)
     member _.Data = data
