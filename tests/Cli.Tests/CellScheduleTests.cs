@@ -40,6 +40,28 @@ public sealed class CellScheduleTests
         Assert.All(started.Skip(3), x => Assert.True(x.Item < 12));
     }
 
+    [Fact(DisplayName = "CellSchedule: 40 items of mixed cost on two lanes → each runs once, the log lists each once in the order taken, on the lane that ran it")]
+    public void TheLogListsEveryItemOnce()
+    {
+        var cost = Enumerable.Range(0, 40).Select(i => (double)((i * 7) % 11)).ToArray();
+        var ran = new System.Collections.Concurrent.ConcurrentBag<(int Item, string Lane)>();
+        var log = CellSchedule.RunLanes(Enumerable.Range(0, cost.Length).ToList(), i => cost[i], 2, i =>
+        {
+            ran.Add((i, Thread.CurrentThread.Name!));
+            Thread.Sleep(1);
+        }, CancellationToken.None);
+        Assert.Equal(Enumerable.Range(0, cost.Length), ran.Select(x => x.Item).Order());
+        Assert.Equal(Enumerable.Range(0, cost.Length), log.Items.Select(x => x.Index).Order());
+        // taken longest first: the log's estimates never increase, and each item's lane is the thread that ran it
+        Assert.True(log.Items.Zip(log.Items.Skip(1)).All(p => p.First.Cost >= p.Second.Cost));
+        var lane = ran.ToDictionary(x => x.Item, x => x.Lane);
+        Assert.All(log.Items, x => Assert.Equal("lane " + x.Lane, lane[x.Index]));
+        Assert.All(log.Items, x => Assert.True(x.Start <= x.End && x.End <= log.Ends[x.Lane], $"item {x.Index}: {x.Start}..{x.End}, lane ended {log.Ends[x.Lane]}"));
+        // on one lane, items follow one another
+        foreach (var g in log.Items.GroupBy(x => x.Lane))
+            Assert.True(g.Zip(g.Skip(1)).All(p => p.First.End <= p.Second.Start));
+    }
+
     [Fact(DisplayName = "CellSchedule: an item throws → the queue stops, the exception is rethrown")]
     public void AFailureStopsTheQueue()
     {

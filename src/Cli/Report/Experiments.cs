@@ -355,16 +355,25 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
     internal sealed record SeedRow(long Seed, Run[] SlopeRuns, Run[] DistanceRuns);
 
     /// <summary>
-    /// Seed s + <paramref name="i"/> of figure 1 across seeds, trained on its own (it depends on no other seed), with snapshots at
-    /// iterations 0 and N so that the verifier replays each run (the replay is run here, in the seed's own job): fig1.seeds
-    /// reads the replay's smooth_z, never the producer's trace.
+    /// Seed s + <paramref name="i"/> of figure 1 across seeds, every depth trained on its own (<see cref="SeedRun"/>).
     /// </summary>
-    public SeedRow RunSeed(int i)
+    public SeedRow RunSeed(int i) => SeedRowOf(s.Seed + i, SeedDepths().ToDictionary(L => L, L => SeedRun(i, L)));
+
+    /// <summary>
+    /// Depth <paramref name="depth"/> of seed s + <paramref name="i"/> of figure 1 across seeds, trained on its own (it depends on
+    /// no other run), with snapshots at iterations 0 and N so that the verifier replays it: at a slope depth the replay is run
+    /// here (in this run's own job), and fig1.seeds reads the replay's smooth_z, never the producer's trace. The replay feeds
+    /// none of the iterate observers of a full verify (the split recursions of A.split*, which fig1.seeds does not read and
+    /// which cost many times the replay itself): its iterates, comparisons and columns are the same without them.
+    /// </summary>
+    public Run SeedRun(int i, int depth)
     {
         long seed = s.Seed + i;
-        log($"figure 1 across seeds: seed {seed} (tied, L = {string.Join(", ", SeedDepths())}, verified by fig1.seeds)");
-        return SeedRowOf(seed, SeedDepths().ToDictionary(L => L, L =>
-            RunDirectory.InMemory(SeedSpec(i, L).Train((_, _, _) => cancel.ThrowIfCancellationRequested()), $"seed {seed} L = {L} (in memory)")));
+        log($"figure 1 across seeds: seed {seed}, L = {depth} (tied{(s.SlopeDepths.Contains(depth) ? ", replayed for fig1.seeds" : "")})");
+        var data = RunDirectory.InMemory(SeedSpec(i, depth).Train((_, _, _) => cancel.ThrowIfCancellationRequested()), $"seed {seed} L = {depth} (in memory)");
+        var run = new Run(data).WithoutIterateObservers();
+        if (s.SlopeDepths.Contains(depth)) _ = run.Trace("smooth_z");
+        return run;
     }
 
     /// <summary>The setting of seed s + <paramref name="i"/> of figure 1 across seeds at depth <paramref name="depth"/> (snapshots 0 and N kept).</summary>
@@ -397,10 +406,8 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
         return SeedRowOf(s.Seed, views);
     }
 
-    /// <summary>One seed's row from the verifier's views of its runs, each slope-depth run replayed here (in the seed's own job).</summary>
-    private SeedRow SeedRowOf(long seed, IReadOnlyDictionary<int, RunData> data) => SeedRowOf(seed, data.ToDictionary(kv => kv.Key, kv => new Run(kv.Value)));
-
-    private SeedRow SeedRowOf(long seed, IReadOnlyDictionary<int, Run> runs)
+    /// <summary>One seed's row from the verifier's views of its runs at every depth of <see cref="SeedDepths"/> (each slope-depth run replayed when not yet).</summary>
+    internal SeedRow SeedRowOf(long seed, IReadOnlyDictionary<int, Run> runs)
     {
         foreach (var L in s.SlopeDepths) _ = runs[L].Trace("smooth_z");
         return new SeedRow(seed, s.SlopeDepths.Select(L => runs[L]).ToArray(), s.DistanceDepths.Order().Select(L => runs[L]).ToArray());

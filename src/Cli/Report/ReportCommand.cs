@@ -89,6 +89,10 @@ internal static class ReportCommand
             Console.WriteLine($"  {k,-42} {F(v),8} {F(cpu),8}{note}");
         }
         Console.WriteLine($"  {"total",-42} {F(c.TotalSeconds),8} {F(c.CpuSeconds.GetValueOrDefault("report_process_total", double.NaN) + c.Timings.GetValueOrDefault("cells_cpu")),8}");
+        if (c.Schedule.Count == 0) return;
+        Console.WriteLine("schedule: lane, start s, end s, CPU s (a cell: its worker's; a side job: its thread's), estimate, item; in the order taken");
+        foreach (var x in c.Schedule)
+            Console.WriteLine($"  {x.Lane,2} {F(x.Start),8} {F(x.End),8} {F(x.CpuSeconds),8} {F(x.Cost),8}  {(x.IsCell ? "cell " : "side ")}{x.Name}");
     }
 
     /// <summary>
@@ -116,6 +120,7 @@ internal static class ReportCommand
         content.Timings[ReportWriter.TimingKey("cells cpu")] = study.Cells.Sum(c => output.Status(c.Hash)?["cpu_seconds"]?.GetValue<double>() ?? 0);
         content.TotalSeconds += cellSeconds;
         content.LaneEnds = outcome.LaneEnds;
+        content.Schedule = outcome.Schedule;
         var c0 = ProcessCpu();
         ReportWriter.Write(content, dir, options);
         content.CpuSeconds["figures_and_pages"] = ProcessCpu() - c0;

@@ -60,6 +60,8 @@ internal sealed class ReportContent
     public Dictionary<string, double> CpuSeconds { get; init; } = new();
     /// <summary>Seconds from the start of the cells at which each lane ran out of work (`report --timings`).</summary>
     public double[] LaneEnds { get; set; } = Array.Empty<double>();
+    /// <summary>What each lane ran and when (`report --timings`; not written to results.json).</summary>
+    public IReadOnlyList<Sweep.CellRunner.Scheduled> Schedule { get; set; } = Array.Empty<Sweep.CellRunner.Scheduled>();
     public required (double Mu, string From)? Envelope { get; init; }
     public required double LongRate { get; init; }
     public required List<(int Step, double Tied, double Iid)> LongSmoothness { get; init; }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ResOdeProofs.Cli.Sweep;
 using ResOdeProofs.Numerics.Training;
+using ResOdeProofs.Theory;
 
 namespace ResOdeProofs.Cli.Report;
 
@@ -23,6 +24,8 @@ internal sealed class ReportSideWork
     private readonly Dictionary<string, double> _timings = new();
 
     private readonly Experiments.SeedRow?[] _seedRows;
+    /// <summary>The runs of figure 1 across seeds by seed index and depth (<see cref="Experiments.SeedDepths"/>), one job each.</summary>
+    private readonly Run?[][] _seedRuns;
     private bool _seedZeroFromLadder;
     private readonly ArchitectureRun?[] _architectures;
     private readonly FashionCell?[] _fashionCells = Array.Empty<FashionCell?>();
@@ -41,12 +44,19 @@ internal sealed class ReportSideWork
         // instead of trained again
         _seedZeroFromLadder = s.Study is { } st && _ex.SeedZeroIsLadder(L =>
             st.Cells.Where(c => c.Grids.Contains("fig1-tied")).Select(ReportStudy.SpecOf).Where(x => x.Depth == L).ToList() is [var one] ? one : null);
+        // One job per run (seed and depth), so that the lanes can share a seed's runs: the training, and at a slope depth the
+        // replay. Estimated at a quarter of a cell of that setting (train and a full verify) for the training, as much again
+        // for the replay.
+        var seedDepths = _ex.SeedDepths();
+        _seedRuns = Enumerable.Range(0, seeds).Select(_ => new Run?[seedDepths.Length]).ToArray();
         for (int i = _seedZeroFromLadder ? 1 : 0; i < seeds; i++)
-        {
-            int k = i;
-            double cost = _ex.SeedDepths().Sum(L => CellSchedule.Estimate(L, s.Ladder.Samples, s.Ladder.Width, s.Ladder.Dim, s.Ladder.Iterations, 1, iid: false)) / 4;
-            Add($"figure 1 across seeds: seed {s.Seed + k}", cost, "figure 1 across seeds", () => _seedRows[k] = _ex.RunSeed(k));
-        }
+            for (int j = 0; j < seedDepths.Length; j++)
+            {
+                int k = i, q = j, L = seedDepths[j];
+                double cost = CellSchedule.Estimate(L, s.Ladder.Samples, s.Ladder.Width, s.Ladder.Dim, s.Ladder.Iterations, 1, iid: false) / 4
+                              * (s.SlopeDepths.Contains(L) ? 2 : 1);
+                Add($"figure 1 across seeds: seed {s.Seed + k}, L = {L}", cost, "figure 1 across seeds", () => _seedRuns[k][q] = _ex.SeedRun(k, L));
+            }
 
         var specs = ArchitectureSection.Specs(s.Seed);
         _architectures = new ArchitectureRun?[specs.Count];
@@ -136,6 +146,9 @@ internal sealed class ReportSideWork
     public SeedSpread? Seeds(LadderResult tied)
     {
         if (_seedRows.Length == 0) return null;
+        var depths = _ex.SeedDepths();
+        for (int i = _seedZeroFromLadder ? 1 : 0; i < _seedRows.Length; i++)
+            _seedRows[i] = _ex.SeedRowOf(_s.Seed + i, depths.Select((L, j) => (L, j)).ToDictionary(x => x.L, x => _seedRuns[i][x.j]!));
         if (_seedZeroFromLadder)
         {
             var sw = Stopwatch.StartNew();

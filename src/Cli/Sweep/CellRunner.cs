@@ -18,7 +18,16 @@ internal static class CellRunner
     {
         /// <summary>Seconds from the start at which each lane ran out of work (empty when nothing ran).</summary>
         public double[] LaneEnds { get; init; } = Array.Empty<double>();
+        /// <summary>Every cell and side job that ran, in the order the lanes took them (`report --timings`).</summary>
+        public IReadOnlyList<Scheduled> Schedule { get; init; } = Array.Empty<Scheduled>();
     }
+
+    /// <summary>
+    /// One item the lanes ran: its name, lane, start and end (seconds from the start of the lanes), its estimated cost, and the
+    /// CPU seconds it cost (a cell: its worker's, from its status.json; a side job: its thread's in this process, NaN where the
+    /// thread clock is not available).
+    /// </summary>
+    internal sealed record Scheduled(string Name, bool IsCell, int Lane, double Start, double End, double Cost, double CpuSeconds);
 
     /// <summary>
     /// The command that starts this program again: the resode apphost, or `dotnet resode.dll` (also when the
@@ -66,7 +75,14 @@ internal static class CellRunner
 
         var items = pending.Select(c => (Cell: (Cell?)c, Side: (SideJob?)null))
             .Concat((side ?? Array.Empty<SideJob>()).Select(j => (Cell: (Cell?)null, Side: (SideJob?)j))).ToList();
-        var laneEnds = Array.Empty<double>();
+        var log = new LaneLog(Array.Empty<double>(), Array.Empty<LaneItem>());
+        var sideCpu = new Dictionary<SideJob, double>();
+        void RunSide(SideJob j)
+        {
+            double c0 = ThreadClock.Seconds();
+            j.Run();
+            lock (sideCpu) sideCpu[j] = ThreadClock.Seconds() - c0;
+        }
         if (items.Count > 0)
         {
             using var workers = new CellWorkers();
@@ -79,9 +95,9 @@ internal static class CellRunner
                     .Start(ctx =>
                     {
                         var task = ctx.AddTask($"{study.Name}: {pending.Count} cells, {lanes} at once", maxValue: items.Count);
-                        laneEnds = CellSchedule.RunLanes(items, Cost, lanes, x =>
+                        log = CellSchedule.RunLanes(items, Cost, lanes, x =>
                         {
-                            if (x.Side is { } j) { j.Run(); task.Increment(1); return; }
+                            if (x.Side is { } j) { RunSide(j); task.Increment(1); return; }
                             var c = x.Cell!;
                             var s = RunOne(study, output, workers, c, retryFailed, cancel);
                             if (s is null) { Interlocked.Increment(ref busy); task.Increment(1); return; }
@@ -95,9 +111,9 @@ internal static class CellRunner
             else
             {
                 int k = 0;
-                laneEnds = CellSchedule.RunLanes(items, Cost, lanes, x =>
+                log = CellSchedule.RunLanes(items, Cost, lanes, x =>
                 {
-                    if (x.Side is { } j) { j.Run(); return; }
+                    if (x.Side is { } j) { RunSide(j); return; }
                     var c = x.Cell!;
                     var s = RunOne(study, output, workers, c, retryFailed, cancel);
                     int i = Interlocked.Increment(ref k);
@@ -107,7 +123,13 @@ internal static class CellRunner
                 }, cancel);
             }
         }
-        return new Outcome(done, failed, violated, skipped, busy, failedNames) { LaneEnds = laneEnds };
+        var schedule = log.Items.Select(r =>
+        {
+            var (cell, job) = items[r.Index];
+            double cpu = job is not null ? sideCpu.GetValueOrDefault(job, double.NaN) : output.Status(cell!.Hash)?["cpu_seconds"]?.GetValue<double>() ?? double.NaN;
+            return new Scheduled(job?.Name ?? cell!.Name, job is null, r.Lane, r.Start, r.End, r.Cost, cpu);
+        }).ToList();
+        return new Outcome(done, failed, violated, skipped, busy, failedNames) { LaneEnds = log.Ends, Schedule = schedule };
     }
 
     /// <summary>Runs one cell in a worker process; null if another process holds it.</summary>

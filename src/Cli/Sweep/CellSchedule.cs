@@ -58,33 +58,36 @@ internal static class CellSchedule
     /// Runs <paramref name="items"/> on <paramref name="lanes"/> threads, longest estimated first (ties in the given order),
     /// each lane taking the next item when it is free. A lane stops taking items once <paramref name="cancel"/> is set or an
     /// item threw; the first exception is rethrown after every lane has finished its current item, and a cancellation as
-    /// <see cref="OperationCanceledException"/>. Returns the seconds at which each lane found the queue empty (how close
-    /// together the lanes ended).
+    /// <see cref="OperationCanceledException"/>. Returns when each lane found the queue empty (how close together the lanes
+    /// ended) and when each item ran on which lane.
     /// </summary>
-    public static double[] RunLanes<T>(IReadOnlyList<T> items, Func<T, double> cost, int lanes, Action<T> run, CancellationToken cancel)
+    public static LaneLog RunLanes<T>(IReadOnlyList<T> items, Func<T, double> cost, int lanes, Action<T> run, CancellationToken cancel)
     {
-        var queue = items.Select((x, i) => (x, i, c: cost(x))).OrderByDescending(t => t.c).ThenBy(t => t.i).Select(t => t.x).ToArray();
+        var queue = items.Select((x, i) => (x, i, c: cost(x))).OrderByDescending(t => t.c).ThenBy(t => t.i).ToArray();
         int next = -1;
         ExceptionDispatchInfo? failure = null;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         int n = Math.Clamp(lanes, 1, Math.Max(1, queue.Length));
         var ends = new double[n];
+        var ran = new LaneItem?[queue.Length];
         void Lane(int lane)
         {
-            try { Take(); } finally { ends[lane] = clock.Elapsed.TotalSeconds; }
+            try { Take(lane); } finally { ends[lane] = clock.Elapsed.TotalSeconds; }
         }
-        void Take()
+        void Take(int lane)
         {
             while (!cancel.IsCancellationRequested && Volatile.Read(ref failure) is null)
             {
                 int k = Interlocked.Increment(ref next);
                 if (k >= queue.Length) return;
-                try { run(queue[k]); }
+                double start = clock.Elapsed.TotalSeconds;
+                try { run(queue[k].x); }
                 catch (Exception e)
                 {
                     Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(e), null);
                     return;
                 }
+                finally { ran[k] = new LaneItem(queue[k].i, lane, start, clock.Elapsed.TotalSeconds, queue[k].c); }
             }
         }
         var threads = Enumerable.Range(0, n)
@@ -93,6 +96,15 @@ internal static class CellSchedule
         foreach (var t in threads) t.Join();
         failure?.Throw();
         cancel.ThrowIfCancellationRequested();
-        return ends;
+        return new LaneLog(ends, ran.OfType<LaneItem>().ToList());
     }
 }
+
+/// <summary>
+/// One item run by <see cref="CellSchedule.RunLanes"/>: its index in the given list, the lane that ran it, its start and end
+/// in seconds from the start of the lanes, and its estimated cost.
+/// </summary>
+internal sealed record LaneItem(int Index, int Lane, double Start, double End, double Cost);
+
+/// <summary>What <see cref="CellSchedule.RunLanes"/> did: when each lane ran out of work, and every item it ran, in the order taken.</summary>
+internal sealed record LaneLog(double[] Ends, IReadOnlyList<LaneItem> Items);

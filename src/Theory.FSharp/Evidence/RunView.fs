@@ -116,13 +116,18 @@ type Run(data: RunData, architectures: Architecture list) as this =
     let opNorms = Collections.Concurrent.ConcurrentDictionary<int, float[]>()
     let layerOpNorms = Collections.Concurrent.ConcurrentDictionary<int, struct (float[] * float[])>()
 
+    /// False once `WithoutIterateObservers` is called: the replay then feeds no observer.
+    let mutable observed = true
+    /// How many observers the replay fed (set when it runs).
+    let mutable observersFed = 0
     /// The verifier's evidence for plain and clipped gradient descent (None for other optimizers).
     /// The replay runs once per run: the observers registered in `Run.IterateObservers` that take part in this run
     /// receive every replayed iterate through the same pass.
     let evidence =
         lazy
             (if isMlp && Replay.IsGradientDescent data then
-                 let observers = Run.IterateObservers |> Seq.choose (fun f -> f this) |> Seq.toArray
+                 let observers = if observed then Run.IterateObservers |> Seq.choose (fun f -> f this) |> Seq.toArray else [||]
+                 observersFed <- observers.Length
                  let onSegment : Func<int, IterateCallback | null> | null =
                      if observers.Length = 0 then null
                      else
@@ -148,6 +153,17 @@ type Run(data: RunData, architectures: Architecture list) as this =
     static member val IterateObservers = Collections.Generic.List<Run -> (int -> IterateCallback option) option>() with get
     /// A view that knows no architecture's theory-side constants (`Architecture` is None): enough for the MLP's results.
     new(data: RunData) = Run(data, [])
+    /// This view, its replay feeding no observer of `IterateObservers`: for a caller that reads only the replayed columns
+    /// (`Trace`), as figure 1 across seeds does. The replay, its comparisons and its columns are the same; a result whose
+    /// quantities an observer computes during the replay replays once more when it is asked (`SplitResults.bounds`).
+    /// Raises once the replay has run.
+    member this.WithoutIterateObservers() : Run =
+        if evidence.IsValueCreated then invalidOp "the replay of this view has run: its observers can no longer be left out"
+        observed <- false
+        this
+    /// How many observers of `IterateObservers` the replay of this view fed (0 before it runs, without a replay, or
+    /// after `WithoutIterateObservers`).
+    member _.ObserversFed = observersFed
     /// Opens a run directory (raises RunFormatException with a clear message if it is malformed).
     static member Load(dir: string) = Run(RunDirectory.Read dir)
     member _.Data = data

@@ -1,0 +1,46 @@
+/// The evidence replay with and without the iterate observers (`Run.WithoutIterateObservers`): figure 1 across seeds reads
+/// only the replay's columns, so its views replay without the split recursions that a full verify feeds from the same pass.
+module ResOdeProofs.Properties.ReplayObserverTests
+
+open Xunit
+open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Numerics.Training
+open ResOdeProofs.Theory
+
+/// A short smooth GELU run of the engine, float64, snapshots from iteration 0: A.split's recursion joins its replay.
+let private spec = RunSpec(Depth = 8, Width = 8, Samples = 10, Dim = 4, Eta = 0.01, Iterations = 40, Snapshots = 3, Seed = 3L)
+let private data = lazy (RunDirectory.InMemory(spec.Train(), "observers"))
+
+/// The split results register their observer when their file is first used.
+let private splitRegistered () = Assert.NotEmpty(SplitResults.all); Assert.NotEmpty(Run.IterateObservers)
+
+[<Fact>]
+let ``Run.WithoutIterateObservers: a GELU run replayed → no observer fed, every replayed column and the E.replay verdict as the full view's`` () =
+    splitRegistered ()
+    let full = Run(data.Value)
+    let plain = Run(data.Value).WithoutIterateObservers()
+    let zf, zp = full.Trace "smooth_z", plain.Trace "smooth_z"
+    Assert.True(full.ObserversFed >= 1, "the full view's replay feeds A.split's recursion")
+    Assert.Equal(0, plain.ObserversFed)
+    Assert.True(zf.IsSome && zp.IsSome)
+    for KeyValue(name, col) in full.VerifiedColumns.Value do
+        Assert.Equal<float[]>(col, plain.VerifiedColumns.Value.[name])
+    Assert.Equal((Result.evaluate ReplayEvidence.replay full).Verdict, (Result.evaluate ReplayEvidence.replay plain).Verdict)
+
+[<Fact>]
+let ``Run.WithoutIterateObservers: the view's replay has run → refused`` () =
+    let run = Run(data.Value)
+    run.Trace "smooth_z" |> ignore
+    Assert.Throws<System.InvalidOperationException>(fun () -> run.WithoutIterateObservers() |> ignore) |> ignore
+
+[<Fact>]
+let ``A.split.segments: a view replayed without its observers → the same row as the full view (the recursion from a pass of its own)`` () =
+    splitRegistered ()
+    let full = Run(data.Value)
+    let plain = Run(data.Value).WithoutIterateObservers()
+    plain.Trace "smooth_z" |> ignore
+    let a = Registry.evaluateRow SplitResults.splitSegments "full" full
+    let b = Registry.evaluateRow SplitResults.splitSegments "plain" plain
+    Assert.Equal(a.Verdict, b.Verdict)
+    Assert.Equal(a.Measured, b.Measured)
+    Assert.Equal(a.Bound, b.Bound)
