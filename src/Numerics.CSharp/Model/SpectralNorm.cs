@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace ResOdeProofs.Numerics.Model;
 
@@ -78,20 +80,70 @@ public static class SpectralNorm
     private static double FromLongByK(double[] x, int len, int k)
     {
         var g = new double[k * k];
-        for (int t = 0; t < len; t++)
+        Gram(x, len, k, g);
+        return Math.Sqrt(Math.Max(0.0, LargestEigenvalue(g, k)));
+    }
+
+    /// <summary>
+    /// G = xᵀx for x (len × k, row-major): every entry G[a,b] = Σ_t x[t,a]·x[t,b] summed from zero over t in order, one
+    /// product and one sum per term (no fused multiply-add), the terms with x[t,a] = 0 left out (adding ±0 to a sum that
+    /// started at +0 changes no bit). Row a is formed whole, in vector lanes over b, its sums kept in registers across t;
+    /// G[b,a] is the same products in the same order as G[a,b] (a product does not depend on the order of its factors),
+    /// so G is exactly symmetric and equal, bit for bit, to the upper triangle summed entry by entry and mirrored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Gram(double[] x, int len, int k, double[] g)
+    {
+        int w = Vector<double>.Count;
+        ref double x0 = ref MemoryMarshal.GetArrayDataReference(x);
+        for (int a = 0; a < k; a++)
         {
-            int o = t * k;
-            for (int a = 0; a < k; a++)
+            int ga = a * k, c = 0;
+            if (Vector.IsHardwareAccelerated)
             {
-                double xa = x[o + a];
-                if (xa == 0.0) continue;
-                int ga = a * k;
-                for (int b = a; b < k; b++) g[ga + b] += xa * x[o + b];
+                for (; c + 4 * w <= k; c += 4 * w)
+                {
+                    Vector<double> s0 = Vector<double>.Zero, s1 = s0, s2 = s0, s3 = s0;
+                    for (int t = 0; t < len; t++)
+                    {
+                        int o = t * k;
+                        double xa = x[o + a];
+                        if (xa == 0.0) continue;
+                        var va = new Vector<double>(xa);
+                        ref double row = ref Unsafe.Add(ref x0, o + c);
+                        s0 += va * Vector.LoadUnsafe(ref row);
+                        s1 += va * Vector.LoadUnsafe(ref row, (nuint)w);
+                        s2 += va * Vector.LoadUnsafe(ref row, (nuint)(2 * w));
+                        s3 += va * Vector.LoadUnsafe(ref row, (nuint)(3 * w));
+                    }
+                    s0.CopyTo(g, ga + c); s1.CopyTo(g, ga + c + w); s2.CopyTo(g, ga + c + 2 * w); s3.CopyTo(g, ga + c + 3 * w);
+                }
+                for (; c + w <= k; c += w)
+                {
+                    var s0 = Vector<double>.Zero;
+                    for (int t = 0; t < len; t++)
+                    {
+                        int o = t * k;
+                        double xa = x[o + a];
+                        if (xa == 0.0) continue;
+                        s0 += new Vector<double>(xa) * Vector.LoadUnsafe(ref Unsafe.Add(ref x0, o + c));
+                    }
+                    s0.CopyTo(g, ga + c);
+                }
+            }
+            for (; c < k; c++)
+            {
+                double s0 = 0.0;
+                for (int t = 0; t < len; t++)
+                {
+                    int o = t * k;
+                    double xa = x[o + a];
+                    if (xa == 0.0) continue;
+                    s0 += xa * x[o + c];
+                }
+                g[ga + c] = s0;
             }
         }
-        for (int a = 0; a < k; a++)
-            for (int b = 0; b < a; b++) g[a * k + b] = g[b * k + a];
-        return Math.Sqrt(Math.Max(0.0, LargestEigenvalue(g, k)));
     }
 
     /// <summary>λ_max of a symmetric k×k matrix (row-major; overwritten).</summary>
@@ -107,6 +159,12 @@ public static class SpectralNorm
         foreach (var t in a.AsSpan(0, k * k)) if (!double.IsFinite(t)) return double.NaN;
         var diag = new double[k]; var off = new double[Math.Max(k - 1, 0)];
         var v = new double[k]; var p = new double[k];
+        int w = Vector<double>.Count;
+        // the matrix–vector product reads columns as rows when A is exactly symmetric (a Gram matrix of `Gram` is)
+        bool symmetric = Vector.IsHardwareAccelerated && IsExactlySymmetric(a, k);
+        ref double a0 = ref MemoryMarshal.GetArrayDataReference(a);
+        ref double p0 = ref MemoryMarshal.GetArrayDataReference(p);
+        ref double v0 = ref MemoryMarshal.GetArrayDataReference(v);
         for (int j = 0; j < k - 2; j++)
         {
             // Reflect x = a[j+1.., j] onto α·e₁.
@@ -123,17 +181,48 @@ public static class SpectralNorm
             double beta = 2.0 / vv;
             // p = β·A·v, K = (β/2)·vᵀp, w = p − K·v, A ← A − v wᵀ − w vᵀ on the trailing block.
             double vp = 0;
-            for (int i = j + 1; i < k; i++)
+            int i0 = j + 1;
+            if (symmetric)
+            {
+                // (A v)_i = Σ_c A[i,c] v_c = Σ_c A[c,i] v_c (A exactly symmetric): rows i in lanes, each lane's sum over c
+                // in order, the same products and sums as the scalar loop below
+                for (; i0 + w <= k; i0 += w)
+                {
+                    var s = Vector<double>.Zero;
+                    for (int c = j + 1; c < k; c++) s += Vector.LoadUnsafe(ref Unsafe.Add(ref a0, c * k + i0)) * new Vector<double>(v[c]);
+                    s.CopyTo(p, i0);
+                }
+            }
+            for (int i = i0; i < k; i++)
             {
                 double s = 0;
                 for (int c = j + 1; c < k; c++) s += a[i * k + c] * v[c];
-                p[i] = beta * s;
+                p[i] = s;
+            }
+            for (int i = j + 1; i < k; i++)
+            {
+                p[i] = beta * p[i];
                 vp += v[i] * p[i];
             }
             double kk = 0.5 * beta * vp;
             for (int i = j + 1; i < k; i++) p[i] -= kk * v[i];
+            // each entry's update v_i p_c + p_i v_c, in lanes over c; (i, c) and (c, i) get the same two products added in
+            // the other order, the same sum, so an exactly symmetric A stays so
             for (int i = j + 1; i < k; i++)
-                for (int c = j + 1; c < k; c++) a[i * k + c] -= v[i] * p[c] + p[i] * v[c];
+            {
+                int c = j + 1;
+                double vi = v[i], pi = p[i];
+                if (Vector.IsHardwareAccelerated)
+                {
+                    Vector<double> vvi = new(vi), vpi = new(pi);
+                    for (; c + w <= k; c += w)
+                    {
+                        ref double e = ref Unsafe.Add(ref a0, i * k + c);
+                        Vector.StoreUnsafe(Vector.LoadUnsafe(ref e) - (vvi * Vector.LoadUnsafe(ref Unsafe.Add(ref p0, c)) + vpi * Vector.LoadUnsafe(ref Unsafe.Add(ref v0, c))), ref e);
+                    }
+                }
+                for (; c < k; c++) a[i * k + c] -= vi * p[c] + pi * v[c];
+            }
         }
         for (int i = 0; i < k; i++) diag[i] = a[i * k + i];
         if (k >= 2) off[k - 2] = a[(k - 1) * k + k - 2];
@@ -158,6 +247,15 @@ public static class SpectralNorm
             if (CountBelow(diag, off2, mid) >= target) hi = mid; else lo = mid;
         }
         return 0.5 * (lo + hi);
+    }
+
+    /// <summary>True when A[i,c] and A[c,i] are the same bits for every i, c.</summary>
+    private static bool IsExactlySymmetric(double[] a, int k)
+    {
+        for (int i = 0; i < k; i++)
+            for (int c = 0; c < i; c++)
+                if (BitConverter.DoubleToInt64Bits(a[i * k + c]) != BitConverter.DoubleToInt64Bits(a[c * k + i])) return false;
+        return true;
     }
 
     /// <summary>Number of eigenvalues below λ of the tridiagonal matrix with diagonal diag and squared off-diagonal off2 (Sturm sequence).</summary>
