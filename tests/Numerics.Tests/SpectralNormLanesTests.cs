@@ -167,7 +167,7 @@ public sealed class SpectralNormLanesTests
         Assert.Equal(0.0, SpectralNorm.OfBlock(rows, cols, new double[rows * cols], 0));
     }
 
-    [Theory(DisplayName = "SpectralNorm extreme eigenvalues: a symmetric or a not exactly symmetric matrix → the scalar loops' bits")]
+    [Theory(DisplayName = "SpectralNorm extreme eigenvalues: symmetric, not exactly symmetric or small-integer matrix → the scalar loops' bits")]
     [InlineData(5)]
     [InlineData(16)]
     [InlineData(23)]
@@ -184,7 +184,11 @@ public sealed class SpectralNormLanesTests
             // the lanes that read columns as rows must not be taken for it
             var near = (double[])sym.Clone();
             near[(k - 1) * k] = Math.BitIncrement(near[(k - 1) * k]);
-            foreach (var a in new[] { sym, near })
+            // small integers: exact zeros in the Sturm sequence (its guard) and midpoints that land on eigenvalues
+            var small = new double[k * k];
+            for (int i = 0; i < k; i++)
+                for (int c = 0; c <= i; c++) small[i * k + c] = small[c * k + i] = (trial % 2 == 0 && c != i) ? 0.0 : rng.Next(-2, 3);
+            foreach (var a in new[] { sym, near, small })
                 foreach (bool largest in new[] { true, false })
                 {
                     double expected = ScalarExtreme((double[])a.Clone(), k, largest);
@@ -192,6 +196,30 @@ public sealed class SpectralNormLanesTests
                     Assert.True(SameBits(expected, got), $"k = {k} trial {trial} largest {largest}: {got:R} vs {expected:R}");
                 }
         }
+    }
+
+    [Fact(DisplayName = "SpectralNorm: the Gram matrix summed in reverse order → other bits (the comparison is not blind)")]
+    public void ReverseGramIsSeen()
+    {
+        var rng = new System.Random(11);
+        int differ = 0;
+        for (int trial = 0; trial < 20; trial++)
+        {
+            int rows = 16, cols = 32, k = 16, len = 32;
+            var m = Entries(rng, rows * cols);
+            var x = new double[rows * cols];
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++) x[c * k + r] = m[r * cols + c];
+            var g = new double[k * k];
+            for (int t = len - 1; t >= 0; t--)
+                for (int a = 0; a < k; a++)
+                    for (int b = a; b < k; b++) g[a * k + b] += x[t * k + a] * x[t * k + b];
+            for (int a = 0; a < k; a++)
+                for (int b = 0; b < a; b++) g[a * k + b] = g[b * k + a];
+            double reversed = Math.Sqrt(Math.Max(0.0, ScalarExtreme(g, k, true)));
+            if (!SameBits(reversed, SpectralNorm.OfBlock(rows, cols, m, 0))) differ++;
+        }
+        Assert.True(differ > 0, "no norm changed when the Gram matrix was summed in reverse order");
     }
 
     [Theory(DisplayName = "Layerwise.MultiplyOrdered: any shape → the bits of clearing and adding scaled rows in order")]
