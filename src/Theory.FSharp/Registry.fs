@@ -112,9 +112,35 @@ let evaluateRow (r: Result<'input>) (inputName: string) (input: 'input) : Verdic
 let evaluateOnLadder (r: Result<Ladder>) (l: Ladder) : VerdictRow =
     evaluateRow r (sprintf "ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")) l
 
-/// Every single-run result of the MLP on an MLP run.
+/// The MLP's reference computations that read only the snapshots (no replayed iterate): `Layerwise` of every snapshot
+/// (I.loss and the lemma chain), the lemma chain's norms (L1.hidden on) and B.bound's analysis (B.bound, B.bound.secant,
+/// B.bound.defect, B.local), started on a thread of their own while the rows are evaluated in order. The evidence
+/// replay's two lanes (the replay and A.split's recursion, which the replay waits for) leave a core mostly idle during
+/// E.replay; these use it. Each is kept once per run (a Lazy: a row that asks while it is being computed waits for it),
+/// and each is the same function of the same snapshot on whatever thread it runs, so every row is the same; a failure is
+/// left to the row that reads it (the computation is asked again there, or its kept failure rethrown). Exactly what the
+/// rows compute on such a run: B.bound's analysis only when the weights are finite (its rows' hypothesis before it
+/// asks), the lemma chain's norms only when the run did not diverge.
+let referencesBesideTheReplay (run: Run) : Threading.Tasks.Task =
+    Threading.Tasks.Task.Run(fun () ->
+        let quietly (f: unit -> unit) = try f () with _ -> ()
+        for s in 0 .. run.SnapshotCount - 1 do quietly (fun () -> run.Layerwise s |> ignore)
+        if EulerError.weightsFinite run then quietly (fun () -> EulerError.analyse run |> ignore)
+        if not run.Setting.Diverged then
+            for s in 0 .. run.SnapshotCount - 1 do quietly (fun () -> LemmaChain.snapshotNorms run s |> ignore))
+
+/// Every single-run result of the MLP on an MLP run. A replayed run (plain or clipped gradient descent) has its
+/// snapshot-only reference computations started beside the rows (`referencesBesideTheReplay`); the rows are the same
+/// either way, and the call returns only when that thread has finished.
 let verifyRun (run: Run) : VerdictRow list =
-    singleRun |> List.map (fun r -> evaluateRow r run.Directory run)
+    let beside =
+        if run.IsMlp && ResOdeProofs.Numerics.Verification.Replay.IsGradientDescent run.Data then Some(referencesBesideTheReplay run)
+        else None
+    try singleRun |> List.map (fun r -> evaluateRow r run.Directory run)
+    finally
+        match beside with
+        | Some t -> (try t.Wait() with _ -> ())
+        | None -> ()
 
 
 // ---------------------------------------------------------------- generic architectures (docs/extending.md)

@@ -70,3 +70,19 @@ let ``B.bound, B.bound.secant, B.bound.defect, B.local: a run whose reference so
         | HypothesisNotMet unmet ->
             Assert.Contains(unmet, fun (name, why) -> name = "reference solve accurate" && why.Contains e1.Value.Message)
         | v -> Assert.Fail(sprintf "expected hypothesis not met, got %A" v)
+
+[<Fact>]
+let ``oncePerRun: two threads asking at once → computed once, both given the one value`` () =
+    let calls = ref 0
+    use entered = new Threading.ManualResetEventSlim(false)
+    use gate = new Threading.ManualResetEventSlim(false)
+    let f = EulerError.oncePerRun (fun (_: Run) -> Threading.Interlocked.Increment(&calls.contents) |> ignore; entered.Set(); gate.Wait(); obj ())
+    let run = smallRun 5L
+    let first = Threading.Tasks.Task.Run(fun () -> f run)
+    entered.Wait()
+    // the second asks while the first is computing
+    let second = Threading.Tasks.Task.Run(fun () -> f run)
+    Threading.Thread.Sleep 50
+    gate.Set()
+    Assert.Same(first.Result, second.Result)
+    Assert.Equal(1, calls.Value)

@@ -1,4 +1,7 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace ResOdeProofs.Numerics.Model;
 
@@ -78,20 +81,70 @@ public static class SpectralNorm
     private static double FromLongByK(double[] x, int len, int k)
     {
         var g = new double[k * k];
-        for (int t = 0; t < len; t++)
+        Gram(x, len, k, g);
+        return Math.Sqrt(Math.Max(0.0, LargestEigenvalue(g, k)));
+    }
+
+    /// <summary>
+    /// G = xᵀx for x (len × k, row-major): every entry G[a,b] = Σ_t x[t,a]·x[t,b] summed from zero over t in order, one
+    /// product and one sum per term (no fused multiply-add), the terms with x[t,a] = 0 left out (adding ±0 to a sum that
+    /// started at +0 changes no bit). Row a is formed whole, in vector lanes over b, its sums kept in registers across t;
+    /// G[b,a] is the same products in the same order as G[a,b] (a product does not depend on the order of its factors),
+    /// so G is exactly symmetric and equal, bit for bit, to the upper triangle summed entry by entry and mirrored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Gram(double[] x, int len, int k, double[] g)
+    {
+        int w = Vector<double>.Count;
+        ref double x0 = ref MemoryMarshal.GetArrayDataReference(x);
+        for (int a = 0; a < k; a++)
         {
-            int o = t * k;
-            for (int a = 0; a < k; a++)
+            int ga = a * k, c = 0;
+            if (Vector.IsHardwareAccelerated)
             {
-                double xa = x[o + a];
-                if (xa == 0.0) continue;
-                int ga = a * k;
-                for (int b = a; b < k; b++) g[ga + b] += xa * x[o + b];
+                for (; c + 4 * w <= k; c += 4 * w)
+                {
+                    Vector<double> s0 = Vector<double>.Zero, s1 = s0, s2 = s0, s3 = s0;
+                    for (int t = 0; t < len; t++)
+                    {
+                        int o = t * k;
+                        double xa = x[o + a];
+                        if (xa == 0.0) continue;
+                        var va = new Vector<double>(xa);
+                        ref double row = ref Unsafe.Add(ref x0, o + c);
+                        s0 += va * Vector.LoadUnsafe(ref row);
+                        s1 += va * Vector.LoadUnsafe(ref row, (nuint)w);
+                        s2 += va * Vector.LoadUnsafe(ref row, (nuint)(2 * w));
+                        s3 += va * Vector.LoadUnsafe(ref row, (nuint)(3 * w));
+                    }
+                    s0.CopyTo(g, ga + c); s1.CopyTo(g, ga + c + w); s2.CopyTo(g, ga + c + 2 * w); s3.CopyTo(g, ga + c + 3 * w);
+                }
+                for (; c + w <= k; c += w)
+                {
+                    var s0 = Vector<double>.Zero;
+                    for (int t = 0; t < len; t++)
+                    {
+                        int o = t * k;
+                        double xa = x[o + a];
+                        if (xa == 0.0) continue;
+                        s0 += new Vector<double>(xa) * Vector.LoadUnsafe(ref Unsafe.Add(ref x0, o + c));
+                    }
+                    s0.CopyTo(g, ga + c);
+                }
+            }
+            for (; c < k; c++)
+            {
+                double s0 = 0.0;
+                for (int t = 0; t < len; t++)
+                {
+                    int o = t * k;
+                    double xa = x[o + a];
+                    if (xa == 0.0) continue;
+                    s0 += xa * x[o + c];
+                }
+                g[ga + c] = s0;
             }
         }
-        for (int a = 0; a < k; a++)
-            for (int b = 0; b < a; b++) g[a * k + b] = g[b * k + a];
-        return Math.Sqrt(Math.Max(0.0, LargestEigenvalue(g, k)));
     }
 
     /// <summary>λ_max of a symmetric k×k matrix (row-major; overwritten).</summary>
@@ -107,6 +160,12 @@ public static class SpectralNorm
         foreach (var t in a.AsSpan(0, k * k)) if (!double.IsFinite(t)) return double.NaN;
         var diag = new double[k]; var off = new double[Math.Max(k - 1, 0)];
         var v = new double[k]; var p = new double[k];
+        int w = Vector<double>.Count;
+        // the matrix–vector product reads columns as rows when A is exactly symmetric (a Gram matrix of `Gram` is)
+        bool symmetric = Vector.IsHardwareAccelerated && IsExactlySymmetric(a, k);
+        ref double a0 = ref MemoryMarshal.GetArrayDataReference(a);
+        ref double p0 = ref MemoryMarshal.GetArrayDataReference(p);
+        ref double v0 = ref MemoryMarshal.GetArrayDataReference(v);
         for (int j = 0; j < k - 2; j++)
         {
             // Reflect x = a[j+1.., j] onto α·e₁.
@@ -123,17 +182,48 @@ public static class SpectralNorm
             double beta = 2.0 / vv;
             // p = β·A·v, K = (β/2)·vᵀp, w = p − K·v, A ← A − v wᵀ − w vᵀ on the trailing block.
             double vp = 0;
-            for (int i = j + 1; i < k; i++)
+            int i0 = j + 1;
+            if (symmetric)
+            {
+                // (A v)_i = Σ_c A[i,c] v_c = Σ_c A[c,i] v_c (A exactly symmetric): rows i in lanes, each lane's sum over c
+                // in order, the same products and sums as the scalar loop below
+                for (; i0 + w <= k; i0 += w)
+                {
+                    var s = Vector<double>.Zero;
+                    for (int c = j + 1; c < k; c++) s += Vector.LoadUnsafe(ref Unsafe.Add(ref a0, c * k + i0)) * new Vector<double>(v[c]);
+                    s.CopyTo(p, i0);
+                }
+            }
+            for (int i = i0; i < k; i++)
             {
                 double s = 0;
                 for (int c = j + 1; c < k; c++) s += a[i * k + c] * v[c];
-                p[i] = beta * s;
+                p[i] = s;
+            }
+            for (int i = j + 1; i < k; i++)
+            {
+                p[i] = beta * p[i];
                 vp += v[i] * p[i];
             }
             double kk = 0.5 * beta * vp;
             for (int i = j + 1; i < k; i++) p[i] -= kk * v[i];
+            // each entry's update v_i p_c + p_i v_c, in lanes over c; (i, c) and (c, i) get the same two products added in
+            // the other order, the same sum, so an exactly symmetric A stays so
             for (int i = j + 1; i < k; i++)
-                for (int c = j + 1; c < k; c++) a[i * k + c] -= v[i] * p[c] + p[i] * v[c];
+            {
+                int c = j + 1;
+                double vi = v[i], pi = p[i];
+                if (Vector.IsHardwareAccelerated)
+                {
+                    Vector<double> vvi = new(vi), vpi = new(pi);
+                    for (; c + w <= k; c += w)
+                    {
+                        ref double e = ref Unsafe.Add(ref a0, i * k + c);
+                        Vector.StoreUnsafe(Vector.LoadUnsafe(ref e) - (vvi * Vector.LoadUnsafe(ref Unsafe.Add(ref p0, c)) + vpi * Vector.LoadUnsafe(ref Unsafe.Add(ref v0, c))), ref e);
+                    }
+                }
+                for (; c < k; c++) a[i * k + c] -= vi * p[c] + pi * v[c];
+            }
         }
         for (int i = 0; i < k; i++) diag[i] = a[i * k + i];
         if (k >= 2) off[k - 2] = a[(k - 1) * k + k - 2];
@@ -150,6 +240,7 @@ public static class SpectralNorm
         int target = largest ? k : 1; // λ_max: all k below; λ_min: at least one below
         var off2 = new double[off.Length]; // the squares the Sturm count divides, formed once instead of at every step
         for (int i = 0; i < off.Length; i++) off2[i] = off[i] * off[i];
+        if (Vector256.IsHardwareAccelerated) return BisectThreeSteps(diag, off2, lo, hi, scale, target);
         for (int it = 0; it < 200; it++)
         {
             double mid = 0.5 * (lo + hi);
@@ -158,6 +249,90 @@ public static class SpectralNorm
             if (CountBelow(diag, off2, mid) >= target) hi = mid; else lo = mid;
         }
         return 0.5 * (lo + hi);
+    }
+
+    /// <summary>
+    /// The bisection above, three steps per Sturm sweep: the midpoint of [lo, hi] and the four midpoints the next two
+    /// steps can reach (seven points, formed by the same expressions 0.5·(lo + hi) the steps form) are counted in one
+    /// sweep, in vector lanes (each lane the scalar count's operations: the same subtractions and division, the same
+    /// zero guard), and the steps then taken one at a time with the scalar loop's tests. The count's sweep is one chain of
+    /// divisions whose latency sets its cost, so three counts in lanes cost about one; every step is the step the scalar
+    /// loop takes (its midpoint is formed again and must equal the counted point bit for bit, else it is counted alone),
+    /// so the result is the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double BisectThreeSteps(double[] diag, double[] off2, double lo, double hi, double scale, int target)
+    {
+        Span<double> pts = stackalloc double[8];
+        Span<long> counts = stackalloc long[8];
+        int it = 0;
+        while (it < 200)
+        {
+            double mid = 0.5 * (lo + hi);
+            double width = hi - lo;
+            if (mid <= lo || mid >= hi || width <= 2.0 * U * Math.Max(Math.Abs(lo), Math.Abs(hi)) || width <= U * scale) break;
+            // the tree of midpoints: node p's children are 2p + 1 (its left half) and 2p + 2 (its right half)
+            pts[0] = mid;
+            pts[1] = 0.5 * (lo + mid); pts[2] = 0.5 * (mid + hi);
+            pts[3] = 0.5 * (lo + pts[1]); pts[4] = 0.5 * (pts[1] + mid); pts[5] = 0.5 * (mid + pts[2]); pts[6] = 0.5 * (pts[2] + hi);
+            pts[7] = mid;
+            CountBelow8(diag, off2, pts, counts);
+            // step 1 (its tests passed above), then up to two more, each with the scalar loop's tests
+            int node = 0;
+            if (counts[0] >= target) hi = mid; else lo = mid;
+            it++;
+            node = counts[0] >= target ? 1 : 2;
+            for (int step = 0; step < 2 && it < 200; step++)
+            {
+                mid = 0.5 * (lo + hi);
+                width = hi - lo;
+                if (mid <= lo || mid >= hi || width <= 2.0 * U * Math.Max(Math.Abs(lo), Math.Abs(hi)) || width <= U * scale) return 0.5 * (lo + hi);
+                long c = BitConverter.DoubleToInt64Bits(mid) == BitConverter.DoubleToInt64Bits(pts[node]) ? counts[node] : CountBelow(diag, off2, mid);
+                if (c >= target) hi = mid; else lo = mid;
+                it++;
+                node = c >= target ? 2 * node + 1 : 2 * node + 2;
+            }
+        }
+        return 0.5 * (lo + hi);
+    }
+
+    /// <summary><see cref="CountBelow"/> at eight points at once, two vectors of four lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CountBelow8(double[] diag, double[] off2, ReadOnlySpan<double> pts, Span<long> counts)
+    {
+        var zero = Vector256<double>.Zero;
+        var tiny = Vector256.Create(-1e-300);
+        var l0 = Vector256.Create(pts[0], pts[1], pts[2], pts[3]);
+        var l1 = Vector256.Create(pts[4], pts[5], pts[6], pts[7]);
+        var d0 = Vector256.Create(diag[0]);
+        var q0 = d0 - l0 - zero;
+        var q1 = d0 - l1 - zero;
+        q0 = Vector256.ConditionalSelect(Vector256.Equals(q0, zero), tiny, q0);
+        q1 = Vector256.ConditionalSelect(Vector256.Equals(q1, zero), tiny, q1);
+        var c0 = Vector256<long>.Zero - Vector256.LessThan(q0, zero).AsInt64();
+        var c1 = Vector256<long>.Zero - Vector256.LessThan(q1, zero).AsInt64();
+        for (int i = 1; i < diag.Length; i++)
+        {
+            var di = Vector256.Create(diag[i]);
+            var oi = Vector256.Create(off2[i - 1]);
+            q0 = di - l0 - oi / q0;
+            q1 = di - l1 - oi / q1;
+            q0 = Vector256.ConditionalSelect(Vector256.Equals(q0, zero), tiny, q0);
+            q1 = Vector256.ConditionalSelect(Vector256.Equals(q1, zero), tiny, q1);
+            c0 -= Vector256.LessThan(q0, zero).AsInt64();
+            c1 -= Vector256.LessThan(q1, zero).AsInt64();
+        }
+        c0.CopyTo(counts);
+        c1.CopyTo(counts[4..]);
+    }
+
+    /// <summary>True when A[i,c] and A[c,i] are the same bits for every i, c.</summary>
+    private static bool IsExactlySymmetric(double[] a, int k)
+    {
+        for (int i = 0; i < k; i++)
+            for (int c = 0; c < i; c++)
+                if (BitConverter.DoubleToInt64Bits(a[i * k + c]) != BitConverter.DoubleToInt64Bits(a[c * k + i])) return false;
+        return true;
     }
 
     /// <summary>Number of eigenvalues below λ of the tridiagonal matrix with diagonal diag and squared off-diagonal off2 (Sturm sequence).</summary>

@@ -68,7 +68,9 @@ type Run(data: RunData, architectures: Architecture list) as this =
     let L = data.Depth
     let shape = lazy data.Shape
     let md = lazy (shape.Value.Width * shape.Value.Dim)
-    let layerwise = Collections.Concurrent.ConcurrentDictionary<int, Layerwise>()
+    // one Lazy per snapshot: two threads that ask at once (a check and the references started beside the replay,
+    // `Registry.verifyRun`) share one evaluation instead of computing it twice
+    let layerwise = Collections.Concurrent.ConcurrentDictionary<int, Lazy<Layerwise>>()
     let consts = Activations.Constants data.Activation
     let h0max =
         let n, dIn, d = data.Data.Count, data.Data.InputDim, data.Dim
@@ -114,7 +116,7 @@ type Run(data: RunData, architectures: Architecture list) as this =
           Fault = meta.Fault; Diverged = data.Diverged }
     let arch = architectures |> List.tryFind (fun a -> a.Name = data.Architecture.Name)
     let opNorms = Collections.Concurrent.ConcurrentDictionary<int, float[]>()
-    let layerOpNorms = Collections.Concurrent.ConcurrentDictionary<int, struct (float[] * float[])>()
+    let layerOpNorms = Collections.Concurrent.ConcurrentDictionary<int, Lazy<struct (float[] * float[])>>()
 
     /// False once `WithoutIterateObservers` is called: the replay then feeds no observer.
     let mutable observed = true
@@ -187,7 +189,7 @@ type Run(data: RunData, architectures: Architecture list) as this =
     /// All layer-wise quantities (h, p, pre-activations, G) at snapshot s, computed once.
     member _.Layerwise(s: int) : Layerwise =
         layerwise.GetOrAdd(s, fun s ->
-            Layerwise.Evaluate(shape.Value, data.Activation, data.Data, data.A, data.B, ReadOnlySpan(data.W.[s]), ReadOnlySpan(data.V.[s])))
+            lazy (Layerwise.Evaluate(shape.Value, data.Activation, data.Data, data.A, data.B, ReadOnlySpan(data.W.[s]), ReadOnlySpan(data.V.[s])))).Value
     /// A per-iterate column computed by the verifier (docs/theorems/Evidence.md): for gradient descent, the replay
     /// of every snapshot segment, available when every segment is certified and reproduced; for a gradient-flow
     /// run the producer's column (the flow is not replayed); None otherwise (see `TraceUnavailable`). An architecture
@@ -253,10 +255,11 @@ type Run(data: RunData, architectures: Architecture list) as this =
     /// snapshot for every check that reads them (the lemma chain, B.bound, the PL constants).
     member _.LayerOperatorNorms(s: int) : struct (float[] * float[]) =
         layerOpNorms.GetOrAdd(s, fun s ->
-            let shape, md = shape.Value, md.Value
-            let w, v = data.W.[s], data.V.[s]
-            struct (Array.init shape.Depth (fun k -> Linalg.spectralNorm shape.Width shape.Dim w (k * md)),
-                    Array.init shape.Depth (fun k -> Linalg.spectralNorm shape.Dim shape.Width v (k * md))))
+            lazy
+                (let shape, md = shape.Value, md.Value
+                 let w, v = data.W.[s], data.V.[s]
+                 struct (Array.init shape.Depth (fun k -> Linalg.spectralNorm shape.Width shape.Dim w (k * md)),
+                         Array.init shape.Depth (fun k -> Linalg.spectralNorm shape.Dim shape.Width v (k * md))))).Value
     /// Exact spectral norms max_k ‖W_k‖₂ and max_k ‖V_k‖₂ at snapshot s (the MLP).
     member this.MaxOperatorNorms(s: int) =
         let struct (w, v) = this.LayerOperatorNorms s

@@ -237,14 +237,22 @@ let analyseSnapshot (run: Run) (s: int) : SnapshotCheck = analyseSnapshotScaled 
 /// is. A cancellation is not kept.
 /// </summary>
 let oncePerRun (compute: Run -> 'T) : Run -> 'T =
-    let table = ConditionalWeakTable<Run, Choice<'T, Runtime.ExceptionServices.ExceptionDispatchInfo>>()
+    // a Lazy per run: two threads that ask at once (a row and the references started beside the replay,
+    // `Registry.verifyRun`) share one computation, the second waiting for the first's
+    let table = ConditionalWeakTable<Run, Lazy<Choice<'T, Runtime.ExceptionServices.ExceptionDispatchInfo>>>()
     fun run ->
+        let once =
+            table.GetValue(run, ConditionalWeakTable<Run, Lazy<Choice<'T, Runtime.ExceptionServices.ExceptionDispatchInfo>>>.CreateValueCallback(fun r ->
+                lazy
+                    (try Choice1Of2(compute r)
+                     with
+                     | :? OperationCanceledException -> reraise ()
+                     | e -> Choice2Of2(Runtime.ExceptionServices.ExceptionDispatchInfo.Capture e))))
         let kept =
-            table.GetValue(run, ConditionalWeakTable<Run, Choice<'T, Runtime.ExceptionServices.ExceptionDispatchInfo>>.CreateValueCallback(fun r ->
-                try Choice1Of2(compute r)
-                with
-                | :? OperationCanceledException -> reraise ()
-                | e -> Choice2Of2(Runtime.ExceptionServices.ExceptionDispatchInfo.Capture e)))
+            try once.Value
+            with :? OperationCanceledException ->
+                table.Remove run |> ignore
+                reraise ()
         match kept with
         | Choice1Of2 v -> v
         | Choice2Of2 failure ->

@@ -43,7 +43,8 @@ type SnapshotNorms =
       /// sup |σ''| over the same interval (None for relu)
       S2: float option }
 
-let private cache = ConditionalWeakTable<Run, Collections.Concurrent.ConcurrentDictionary<int, SnapshotNorms>>()
+// one Lazy per snapshot: a check and the references started beside the replay (`Registry.verifyRun`) share one computation
+let private cache = ConditionalWeakTable<Run, Collections.Concurrent.ConcurrentDictionary<int, Lazy<SnapshotNorms>>>()
 
 let private norm (v: float[]) = Linalg.norm v
 
@@ -54,10 +55,8 @@ let private diffNorm (a: float[]) (b: float[]) =
         s <- s + x * x
     sqrt s
 
-/// The snapshot's norms (cached per run).
-let snapshotNorms (run: Run) (s: int) : SnapshotNorms =
-    let perRun = cache.GetValue(run, fun _ -> Collections.Concurrent.ConcurrentDictionary<int, SnapshotNorms>())
-    perRun.GetOrAdd(s, fun s ->
+/// The snapshot's norms, computed (`snapshotNorms` keeps them).
+let private norms (run: Run) (s: int) : SnapshotNorms =
         let sh = run.Shape
         let L, m, d = sh.Depth, sh.Width, sh.Dim
         let lw = run.Layerwise s
@@ -108,7 +107,12 @@ let snapshotNorms (run: Run) (s: int) : SnapshotNorms =
           PreMin = lo
           PreMax = hi
           S1 = Activations.SupAbsDerivative(act, lo0, hi0)
-          S2 = (if Activations.IsTwiceDifferentiable act then Some(Activations.SupAbsSecondDerivative(act, lo0, hi0)) else None) })
+          S2 = (if Activations.IsTwiceDifferentiable act then Some(Activations.SupAbsSecondDerivative(act, lo0, hi0)) else None) }
+
+/// The snapshot's norms (cached per run).
+let snapshotNorms (run: Run) (s: int) : SnapshotNorms =
+    let perRun = cache.GetValue(run, fun _ -> Collections.Concurrent.ConcurrentDictionary<int, Lazy<SnapshotNorms>>())
+    perRun.GetOrAdd(s, fun s -> lazy (norms run s)).Value
 
 /// κ_k = s1·‖W_k‖₂·‖V_k‖₂ at index k − 1.
 let kappas (sn: SnapshotNorms) = Array.init sn.WOp.Length (fun k -> sn.S1 * sn.WOp.[k] * sn.VOp.[k])

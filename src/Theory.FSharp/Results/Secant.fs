@@ -95,21 +95,16 @@ let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (dep
         // Ĵ_k = I + (V diag(D̂)/L) W: V diag(D̂)/L rounded entry by entry, then each entry of the product summed over j
         for r in 0 .. d - 1 do
             for jj in 0 .. m - 1 do vd.[r * m + jj] <- v.[o + r * m + jj] * slopes.[jj] / fL
-        // (each row as a sum of scaled rows of W_k, j in order, lanes over the columns: the same products and sums as
-        // entry by entry, so the same bits; 0 + acc = acc off the diagonal, acc never being −0)
-        Array.Clear j
+        // (each row as a sum of scaled rows of W_k, j in order, lanes over the columns, the row's sums in registers: the
+        // same products and sums as entry by entry, so the same bits; 0 + acc = acc off the diagonal, acc never being −0)
+        Model.Layerwise.MultiplyOrdered(ReadOnlySpan(vd), d, m, ReadOnlySpan(w, o, md), d, Span(j))
         for r in 0 .. d - 1 do
-            let row = Span(j, r * d, d)
-            for jj in 0 .. m - 1 do Model.Layerwise.AddScaled(vd.[r * m + jj], ReadOnlySpan(w, o + jj * d, d), row)
             j.[r * d + r] <- 1.0 + j.[r * d + r]
         let eta = (vOp * wOp * epsMax + float (m + 2) * U * (s1 + epsMax) * frobenius k) / fL
         let nbar = Linalg.spectralNorm d d j 0 * (1.0 + 4.0 * float d * U)
         // M̂ ← M̂ Ĵ_k
         // (row r of the product as a sum of scaled rows of Ĵ_k, t in order: the same bits as entry by entry)
-        Array.Clear next
-        for r in 0 .. d - 1 do
-            let row = Span(next, r * d, d)
-            for t in 0 .. d - 1 do Model.Layerwise.AddScaled(mhat.[r * d + t], ReadOnlySpan(j, t * d, d), row)
+        Model.Layerwise.MultiplyOrdered(ReadOnlySpan(mhat), d, d, ReadOnlySpan(j), d, Span(next))
         let swap = mhat
         mhat <- next
         next <- swap
@@ -149,13 +144,13 @@ let columnsOf (a: Matrix<float>) : float[] = a.ToColumnMajorArray()
 
 /// y = A x for A (rows × cols) given by its columns (`columnsOf`): y starts at 0 and takes y + x_c·A[:, c] for
 /// c = 0 .. cols − 1 in order, one product and one sum per entry, in vector lanes over the rows
-/// (`Layerwise.AddScaled`, no fused multiply-add). Every entry is therefore the sum from zero, in index order, of its row's
+/// (`Layerwise.MultiplyOrdered`, no fused multiply-add). Every entry is therefore the sum from zero, in index order, of its row's
 /// products: the same operations as MathNet's dense matrix–vector product, which gives the same bits (a test compares
 /// them bit for bit), without a Matrix or Vector object per product.
 let times (columns: float[]) (rows: int) (x: float[]) : float[] =
     let y = Array.zeroCreate rows
-    let ys = Span(y)
-    for c in 0 .. x.Length - 1 do Model.Layerwise.AddScaled(x.[c], ReadOnlySpan(columns, c * rows, rows), ys)
+    // x as a 1 × cols matrix times the columns as a cols × rows one: the same sums, y's in registers across c
+    Model.Layerwise.MultiplyOrdered(ReadOnlySpan(x), 1, x.Length, ReadOnlySpan(columns), rows, Span(y))
     y
 
 let layer (depth: int) (wk: Matrix<float>) (vk: Matrix<float>) (prev: (Matrix<float> * Matrix<float>) option) : Layer =

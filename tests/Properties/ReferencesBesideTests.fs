@@ -1,0 +1,37 @@
+/// The snapshot-only references (Layerwise, B.bound's analysis, the lemma chain's norms) computed on a thread of their own
+/// beside the rows (`Registry.verifyRun`, docs/performance.md) give the rows of the checks evaluated alone, one after another.
+module ResOdeProofs.Properties.ReferencesBesideTests
+
+open System
+open System.IO
+open Xunit
+open ResOdeProofs.Theory
+open ResOdeProofs.Properties.EvidenceTests
+
+/// What a row says, its timings left out.
+let private said (r: Registry.VerdictRow) =
+    let constants = r.Constants |> List.filter (fun (n, _) -> not (n.Contains "seconds")) |> List.map (fun (n, x) -> sprintf "%s=%.17g" n x)
+    sprintf "%s|%s|%.17g|%.17g|%.17g|%.17g|%s|%s" r.Id r.Verdict r.Measured r.Bound r.TightnessMin r.TightnessMax r.Detail (String.concat ";" constants)
+
+let private beside (dir: string) = Registry.verifyRun (Run.Load dir) |> List.map said
+let private alone (dir: string) =
+    let run = Run.Load dir
+    Registry.singleRun |> List.map (fun r -> Registry.evaluateRow r run.Directory run |> said)
+
+[<Fact>]
+let ``Registry.verifyRun: references beside the replay, faithful run → the rows of the checks alone`` () =
+    let dir = write (produce f64 GD 1 L false eta N snaps) false (gdJson eta) ignore
+    try
+        let b = beside dir
+        Assert.Equal<string list>(alone dir, b)
+        Assert.Contains(b, fun s -> s.StartsWith "B.bound|holds|")
+    finally Directory.Delete(dir, true)
+
+[<Fact>]
+let ``Registry.verifyRun: references beside the replay, one layer of the last snapshot bumped → the rows of the checks alone, E.replay violated`` () =
+    let dir = write (produce f64 GD 3 L false eta N snaps |> bump 0.005 5) false (gdJson eta) ignore
+    try
+        let b = beside dir
+        Assert.Equal<string list>(alone dir, b)
+        Assert.Contains(b, fun s -> s.StartsWith "E.replay|VIOLATED|")
+    finally Directory.Delete(dir, true)
