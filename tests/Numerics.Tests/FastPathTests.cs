@@ -136,18 +136,14 @@ public sealed class FastPathTests(ITestOutputHelper output)
 
     /// <summary>
     /// The vector GELU against the scalar one (itself tested against a high-precision reference in
-    /// ActivationTests). Value: relative error ≤ 64u = 2^−47 ≈ 7.1e-15 (u = 2^−53), derived as the sum of the two
-    /// codes' first-order rounding bounds around the same exact rational: Cody's rationals have degree ≤ 8
-    /// with positive coefficients and arguments, so a Horner evaluation commits at most one relative u per
-    /// rounding: the vector code's fused multiply-adds round once per coefficient (≤ 8u for a numerator or
-    /// denominator, ≤ 17u for the quotient), the scalar code's (num + a)·y rounds twice (≤ 33u); exp(−u²/2) adds
-    /// ≤ 6u over both codes (scalar: a table and Math.Exp; vector: the degree-11 polynomial, 0.09u from e^r on its
-    /// interval, its Estrin evaluation ≈ 1u, the reduction and the low part of u² joined to it ≤ 2u, one rounding in
-    /// the scaling), the final products and sums 2u: 58u ≤ 64u. A wrong coefficient
-    /// or branch moves the value by far more (≥ 1e-9 relative). The measured maximum, about 10u, is printed
-    /// (docs/performance.md). Derivative Φ + u·φ: the same bound relative to |Φ| + |u·φ|, the
-    /// condition number of the sum (it cancels near its zero u ≈ −0.75). Below the smallest normal number
-    /// (|u| &gt; 37.5) both are subnormal and agree to that absolute level.
+    /// ActivationTests). Value: relative error ≤ 64u = 2^−47 ≈ 7.1e-15 (u = 2^−53), the sum of the two codes' bounds
+    /// against the exact function: the vector kernel within 30.1u (proven, docs/theorems/GeluKernel.md; tested against
+    /// the high-precision reference in GeluKernelBoundTests), the scalar code's Cody rationals evaluated by Horner with a
+    /// separate product and sum (≤ 33u for the quotient), its exp(−u²/2) from a table and Math.Exp and the final product
+    /// or 1 − tail ≤ 1u more: 64u. A wrong coefficient or branch moves the value by far more (≥ 1e-9 relative). The
+    /// measured maximum, about 11u, is printed (docs/performance.md). Derivative Φ + u·φ: the same bound relative to
+    /// |Φ| + |u·φ|, the condition number of the sum (it cancels near its zero u ≈ −0.75). Below the smallest normal
+    /// number (|u| &gt; 37.5) both are subnormal and agree to that absolute level.
     /// </summary>
     [Theory(DisplayName = "VectorActivations gelu: special values and a dense grid, each SIMD level → agrees with the scalar gelu")]
     [MemberData(nameof(Levels))]

@@ -5,9 +5,8 @@ using static ResOdeProofs.Numerics.SpecialFunctions;
 namespace ResOdeProofs.Numerics.Model;
 
 /// <summary>
-/// Vectorized σ and σ' on 512-bit vectors: GELU through a vector exp and W. J. Cody's rational
-/// erf/erfc (the coefficients of <see cref="SpecialFunctions"/>) in float64 and a float algorithm of its own
-/// (one rational for Mills' ratio) in float32; tanh and softplus; relu and identity. This file is the one source of these kernels at every width:
+/// Vectorized σ and σ' on 512-bit vectors: GELU through a vector exp and one rational for the scaled complementary
+/// error function (erfcx) on the whole range, in float64 and, with a float algorithm of its own, in float32; tanh and softplus; relu and identity. This file is the one source of these kernels at every width:
 /// the build generates ActivationKernels256 from it by renaming the vector type (the target
 /// GenerateVector256Kernels in the project file).
 /// </summary>
@@ -18,10 +17,10 @@ internal static class ActivationKernels512
     // of the same sign as the zeros it can meet, and NaN lanes are replaced by the input at the end, so the two give
     // the same bits.
 
-    private const double Log2E = 1.4426950408889634074;
-    private const double Ln2Hi = 6.93147180369123816490e-01;   // 32 significant bits: k·Ln2Hi is exact for |k| < 2^21
-    private const double Ln2Lo = 1.90821492927058770002e-10;
-    private const double Magic = 6755399441055744.0;            // 1.5·2^52: adding it rounds to an integer held in the low bits
+    internal const double Log2E = 1.4426950408889634074;
+    internal const double Ln2Hi = 6.93147180369123816490e-01;   // 32 significant bits: k·Ln2Hi is exact for |k| < 2^21
+    internal const double Ln2Lo = 1.90821492927058770002e-10;
+    internal const double Magic = 6755399441055744.0;            // 1.5·2^52: adding it rounds to an integer held in the low bits
 
     /// <summary>
     /// exp(t) for t ≤ 0 (NaN lanes give unspecified values; the callers mask them): t = k·ln2 + r with
@@ -73,8 +72,9 @@ internal static class ActivationKernels512
     // exp(r) = 1 + r·p(r) on |r| ≤ ln2/2·(1 + 2^-20) for GELU: p of degree 10, the Chebyshev interpolant of
     // (e^r − 1)/r at 11 nodes with its coefficients rounded to double (computed in 50-digit arithmetic). Sampled at
     // 20 001 points of the interval in 50-digit arithmetic, 1 + r·p(r) is within 0.088·2^-53 of e^r relative (the
-    // degree-13 Taylor polynomial of ExpReduced: 0.04·2^-53), for two operations fewer.
-    private const double E0 = 1.0, E1 = 0.5000000000000006, E2 = 0.1666666666666667, E3 = 0.04166666666657314,
+    // degree-13 Taylor polynomial of ExpReduced: 0.04·2^-53), for two operations fewer; proven within 0.0893·2^-53
+    // (docs/theorems/GeluKernel.md, step 1).
+    internal const double E0 = 1.0, E1 = 0.5000000000000006, E2 = 0.1666666666666667, E3 = 0.04166666666657314,
         E4 = 0.008333333333326141, E5 = 0.0013888888932488848, E6 = 0.00019841269874800683, E7 = 2.4801504346680997e-05,
         E8 = 2.75572554255029e-06, E9 = 2.7626357373278975e-07, E10 = 2.5105206475334834e-08;
 
@@ -198,65 +198,51 @@ internal static class ActivationKernels512
         derivative = Vector512.ConditionalSelect(nan, x, dv);
     }
 
-    /// <summary>gelu(u) = u·Φ(u) and gelu'(u) = Φ(u) + u·φ(u) lane by lane, with the scalar code's special values.</summary>
+    // Φ(−t) = ½·exp(−t²/2)·F(t) for t ≥ 0, F(t) = erfcx(t/√2) = exp(t²/2)·erfc(t/√2), by one rational P/Q of degree 10
+    // over degree 11 in t on [0, 40] (exp(−t²/2)/2 is 0 in double beyond 38.6): fitted for the least maximum relative
+    // error (linearised least squares, reweighted, in 50-digit arithmetic), Q's coefficients rounded to double, then P's
+    // one at a time from the top with the rest refitted. Every coefficient is positive, so Horner's scheme on t ≥ 0 has
+    // no cancellation. Proven within 0.401·2^-53 of F relative on [0, 40] (docs/theorems/GeluKernel.md, step 2).
+    internal const double GP0 = 1.0, GP1 = 1.657176743633947, GP2 = 1.3612897803347155, GP3 = 0.7162888036896806, GP4 = 0.26487658002558506, GP5 = 0.07160235324152121,
+        GP6 = 0.01431075451944489, GP7 = 0.002090780730809244, GP8 = 0.00021451998658886536, GP9 = 1.4057604491574922e-05, GP10 = 4.523590201423445e-07;
+    internal const double GQ0 = 1.0, GQ1 = 2.4550613044368124, GQ2 = 2.8201452909693834, GQ3 = 2.004870058624391, GQ4 = 0.9824106376105386, GQ5 = 0.34937737401229735,
+        GQ6 = 0.09232540972065922, GQ7 = 0.01820359798234415, GQ8 = 0.0026380236425875775, GQ9 = 0.00026942787988070853, GQ10 = 1.761859444610806e-05, GQ11 = 5.669479550864715e-07;
+
+    /// <summary>
+    /// gelu(u) = u·Φ(u) and gelu'(u) = Φ(u) + u·φ(u) lane by lane, with the scalar code's special values. With
+    /// t = min(|u|, 40), eh = exp(−t²/2)/2 (<see cref="ExpGelu"/>, t² = hi + lo split exactly by an FMA) and the rational
+    /// F = P/Q above, the tail T = eh·F is Φ(−|u|); Φ(u) = T for u &lt; 0 and 1 − T otherwise (T ≤ ½: no cancellation),
+    /// gelu = u·Φ and gelu' = Φ + u·(2eh/√(2π)) (one FMA). One rational, one division per lane and no branch: Cody's
+    /// three ranges (two rationals in every lane and the third under a test) are gone. Error bound proven in
+    /// docs/theorems/GeluKernel.md; tested in GeluKernelBoundTests.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Gelu(Vector512<double> x, out Vector512<double> value, out Vector512<double> derivative)
     {
-        var half = Vector512.Create(0.5);
-        var ax = Vector512.Abs(x);
-        // exp(−x²/2) with x² = hi + lo split exactly by an FMA.
-        var xc = Vector512.MinNative(ax, Vector512.Create(40.0));   // exp(−x²/2) = 0 beyond; keeps x² finite
-        var hi = xc * xc;
-        var lo = Vector512.FusedMultiplyAdd(xc, xc, -hi);
-        // z = fl(x²)/2 exactly (a power-of-two scaling): the exp's argument −z and erf's s² = x²/2 below.
-        var z = half * hi;
-        // eh = exp(−(hi + lo)/2)/2: lo/2 (|lo/2| ≤ 2^-44 for |x| ≤ 40) joins the reduced argument, the ½ the scaling.
-        var eh = ExpGelu(-z, Vector512.Create(-0.5) * lo);
+        var one = Vector512.Create(1.0);
+        var t = Vector512.MinNative(Vector512.Abs(x), Vector512.Create(40.0));   // exp(−t²/2) = 0 beyond; keeps t² finite
+        var hi = t * t;
+        var lo = Vector512.FusedMultiplyAdd(t, t, -hi);
+        // eh = exp(−(hi + lo)/2)/2: −hi/2 exact (a power-of-two scaling), lo/2 (|lo/2| ≤ 2^-44 for t ≤ 40) joins the
+        // reduced argument, the ½ the scaling.
+        var mhalf = Vector512.Create(-0.5);
+        var eh = ExpGelu(mhalf * hi, mhalf * lo);
+        // F(t) = P(t)/Q(t), both by Horner with fused multiply-adds (positive coefficients, t ≥ 0), interleaved.
+        var num = Vector512.FusedMultiplyAdd(Vector512.Create(GP10), t, Vector512.Create(GP9));
+        var den = Vector512.FusedMultiplyAdd(Vector512.Create(GQ11), t, Vector512.Create(GQ10));
+        num = Vector512.FusedMultiplyAdd(num, t, Vector512.Create(GP8)); den = Vector512.FusedMultiplyAdd(den, t, Vector512.Create(GQ9));
+        num = Vector512.FusedMultiplyAdd(num, t, Vector512.Create(GP7)); den = Vector512.FusedMultiplyAdd(den, t, Vector512.Create(GQ8));
+        num = Vector512.FusedMultiplyAdd(num, t, Vector512.Create(GP6)); den = Vector512.FusedMultiplyAdd(den, t, Vector512.Create(GQ7));
+        num = Vector512.FusedMultiplyAdd(num, t, Vector512.Create(GP5)); den = Vector512.FusedMultiplyAdd(den, t, Vector512.Create(GQ6));
+        num = Vector512.FusedMultiplyAdd(num, t, Vector512.Create(GP4)); den = Vector512.FusedMultiplyAdd(den, t, Vector512.Create(GQ5));
+        num = Vector512.FusedMultiplyAdd(num, t, Vector512.Create(GP3)); den = Vector512.FusedMultiplyAdd(den, t, Vector512.Create(GQ4));
+        num = Vector512.FusedMultiplyAdd(num, t, Vector512.Create(GP2)); den = Vector512.FusedMultiplyAdd(den, t, Vector512.Create(GQ3));
+        num = Vector512.FusedMultiplyAdd(num, t, Vector512.Create(GP1)); den = Vector512.FusedMultiplyAdd(den, t, Vector512.Create(GQ2));
+        num = Vector512.FusedMultiplyAdd(num, t, Vector512.Create(GP0)); den = Vector512.FusedMultiplyAdd(den, t, Vector512.Create(GQ1));
+        den = Vector512.FusedMultiplyAdd(den, t, Vector512.Create(GQ0));
+        var tail = eh * (num / den);
+        var cdf = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<double>.Zero), tail, one - tail);
         var pdf = Vector512.Create(2.0 * InvSqrt2Pi) * eh;
-        // |x|/√2 ≤ 0.46875: Φ = ½ + ½·erf(x/√2) with erf(s) = s·P(s²)/Q(s²), s² = z (the clamp of x at 40 touches
-        // no lane of this range); ½·s = x·(1/(2√2)), the constant an exact halving of 1/√2.
-        // Cody's polynomials in Horner form with fused multiply-adds (one rounding per coefficient instead
-        // of two; the scalar code's (num + a)·z order differs from this by an ulp or so).
-        var numSmall = Vector512.FusedMultiplyAdd(Vector512.Create(A4), z, Vector512.Create(A0));
-        var denSmall = z + Vector512.Create(B0);
-        numSmall = Vector512.FusedMultiplyAdd(numSmall, z, Vector512.Create(A1)); denSmall = Vector512.FusedMultiplyAdd(denSmall, z, Vector512.Create(B1));
-        numSmall = Vector512.FusedMultiplyAdd(numSmall, z, Vector512.Create(A2)); denSmall = Vector512.FusedMultiplyAdd(denSmall, z, Vector512.Create(B2));
-        numSmall = Vector512.FusedMultiplyAdd(numSmall, z, Vector512.Create(A3)); denSmall = Vector512.FusedMultiplyAdd(denSmall, z, Vector512.Create(B3));
-        // Otherwise the tail Q(|x|) = ½·e·R(y), y = |x|/√2, R(y) = exp(y²)·erfc(y) (Cody's ranges 2 and 3).
-        var y = ax * Vector512.Create(InvSqrt2);
-        var num = Vector512.FusedMultiplyAdd(Vector512.Create(C8), y, Vector512.Create(C0));
-        var den = y + Vector512.Create(D0);
-        num = Vector512.FusedMultiplyAdd(num, y, Vector512.Create(C1)); den = Vector512.FusedMultiplyAdd(den, y, Vector512.Create(D1));
-        num = Vector512.FusedMultiplyAdd(num, y, Vector512.Create(C2)); den = Vector512.FusedMultiplyAdd(den, y, Vector512.Create(D2));
-        num = Vector512.FusedMultiplyAdd(num, y, Vector512.Create(C3)); den = Vector512.FusedMultiplyAdd(den, y, Vector512.Create(D3));
-        num = Vector512.FusedMultiplyAdd(num, y, Vector512.Create(C4)); den = Vector512.FusedMultiplyAdd(den, y, Vector512.Create(D4));
-        num = Vector512.FusedMultiplyAdd(num, y, Vector512.Create(C5)); den = Vector512.FusedMultiplyAdd(den, y, Vector512.Create(D5));
-        num = Vector512.FusedMultiplyAdd(num, y, Vector512.Create(C6)); den = Vector512.FusedMultiplyAdd(den, y, Vector512.Create(D6));
-        num = Vector512.FusedMultiplyAdd(num, y, Vector512.Create(C7)); den = Vector512.FusedMultiplyAdd(den, y, Vector512.Create(D7));
-        // One division for both ranges: each lane divides the numerator and denominator of its own range.
-        var small = Vector512.LessThanOrEqual(y, Vector512.Create(Threshold));
-        var quot = Vector512.ConditionalSelect(small, numSmall, num) / Vector512.ConditionalSelect(small, denSmall, den);
-        var cdfSmall = Vector512.FusedMultiplyAdd(x * Vector512.Create(0.5 * InvSqrt2), quot, half);
-        var rr = quot;
-        var four = Vector512.Create(4.0);
-        if (Vector512.GreaterThanAny(y, four))
-        {
-            var zz = Vector512.Create(1.0) / (y * y);
-            num = Vector512.Create(P5) * zz; den = zz;
-            num = (num + Vector512.Create(P0)) * zz; den = (den + Vector512.Create(Q0)) * zz;
-            num = (num + Vector512.Create(P1)) * zz; den = (den + Vector512.Create(Q1)) * zz;
-            num = (num + Vector512.Create(P2)) * zz; den = (den + Vector512.Create(Q2)) * zz;
-            num = (num + Vector512.Create(P3)) * zz; den = (den + Vector512.Create(Q3)) * zz;
-            var r3 = zz * (num + Vector512.Create(P4)) / (den + Vector512.Create(Q4));
-            r3 = (Vector512.Create(InvSqrtPi) - r3) / y;
-            rr = Vector512.ConditionalSelect(Vector512.GreaterThan(y, four), r3, rr);
-        }
-        // rr is finite and positive in every non-NaN lane (y ≤ 4: Cody's second range; y > 4: the third, taken above),
-        // so the tail is 0 where e underflows without a test.
-        var zero = Vector512<double>.Zero;
-        var tail = eh * rr;
-        var cdfBig = Vector512.ConditionalSelect(Vector512.LessThan(x, zero), tail, Vector512.Create(1.0) - tail);
-        var cdf = Vector512.ConditionalSelect(small, cdfSmall, cdfBig);
         // ±∞: x·Φ and x·φ with Φ or φ = 0 would be NaN; clamping x to ±MaxValue gives −0 for gelu(−∞) and Φ for
         // gelu'(±∞) as the scalar code does (finite x are unchanged; gelu(+∞) = +∞·1 keeps the unclamped side).
         var xlo = Vector512.MaxNative(x, Vector512.Create(double.MinValue));
