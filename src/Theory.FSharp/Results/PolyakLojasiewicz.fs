@@ -308,6 +308,18 @@ let plAlongRun : Result<Run> =
               Constants = initConstantList ic @ [ "f", plFraction; "min_r", p.R.[j]; "min_r_over_mu0", p.R.[j] / ic.Mu0 ]
               Notes = [ sprintf "min_j r̃(t_j)/μ₀ = %.4g at iteration %d (r̃(0)/μ₀ = %.4g)" (p.R.[j] / ic.Mu0) j (p.R.[0] / ic.Mu0) ] } }
 
+/// The PL-along-the-run hypothesis of the decay statements (C.plAlongRun holds).
+let private hypPlAlongRun : string * (Run -> HypothesisCheck) =
+    "PL along the run (C.plAlongRun)",
+    fun run ->
+        let ev = Result.evaluate plAlongRun run
+        match ev.Verdict with
+        | Holds _ -> Met(sprintf "min_j r̃/μ₀ = %.4g ≥ 1/4" (ev.Measured.Value / (initConstants run).Mu0))
+        | Violated w -> NotMet(sprintf "r̃ = %.4g < μ₀/4 = %.4g at %s" w.Measured w.Bound w.When)
+        | HypothesisNotMet _ -> NotMet "not evaluated: the hypotheses of C.plAlongRun are not met"
+        | NotApplicable why -> NotMet why
+        | CheckError why -> NotMet why
+
 /// Name of the fitted exponential rate the decay rows record (the report's figure 2 reads it back by this name).
 let fittedRateName = "fitted rate -d ln(loss)/dt, second half (verifier's loss column)"
 
@@ -349,16 +361,7 @@ let gdDecay : Result<Run> =
         + "ε(t_j) ≤ ε(0)(1 − ημ₀/8)^j ≤ ε(0) e^{−μ₀ t_j/8} at every iterate. The hypotheses and ε(0) are measured on the trace (its loss column, "
         + "pl_ratio, grad_norm); the conclusion is compared with the recorded losses and with the losses of the snapshot weights."
       Hypotheses =
-        initHypotheses @ [ hypFinite; hypPlainGd; hypDescent
-                           "PL along the run (C.plAlongRun)",
-                           fun run ->
-                               let ev = Result.evaluate plAlongRun run
-                               match ev.Verdict with
-                               | Holds _ -> Met(sprintf "min_j r̃/μ₀ = %.4g ≥ 1/4" (ev.Measured.Value / (initConstants run).Mu0))
-                               | Violated w -> NotMet(sprintf "r̃ = %.4g < μ₀/4 = %.4g at %s" w.Measured w.Bound w.When)
-                               | HypothesisNotMet _ -> NotMet "not evaluated: the hypotheses of C.plAlongRun are not met"
-                               | NotApplicable why -> NotMet why
-                               | CheckError why -> NotMet why ]
+        initHypotheses @ [ hypFinite; hypPlainGd; hypDescent; hypPlAlongRun ]
       Conclusion =
         fun run ->
             let ic = initConstants run
@@ -466,18 +469,6 @@ let runRate : Result<Run> =
                       [ "mu_run", muRun; "beta_max", betaMax; "c_run", cRun; "predicted_rate", rate; "observed_rate", observed
                         "mean_r", meanR; "rate_tightness", observed / rate; fittedRateName, fittedRate run ] @ mu0Consts @ lazyConsts
                     Notes = mu0Notes @ lazyNotes } }
-
-/// The PL-along-the-run hypothesis of the decay statements (C.plAlongRun holds).
-let private hypPlAlongRun : string * (Run -> HypothesisCheck) =
-    "PL along the run (C.plAlongRun)",
-    fun run ->
-        let ev = Result.evaluate plAlongRun run
-        match ev.Verdict with
-        | Holds _ -> Met(sprintf "min_j r̃/μ₀ = %.4g ≥ 1/4" (ev.Measured.Value / (initConstants run).Mu0))
-        | Violated w -> NotMet(sprintf "r̃ = %.4g < μ₀/4 = %.4g at %s" w.Measured w.Bound w.When)
-        | HypothesisNotMet _ -> NotMet "not evaluated: the hypotheses of C.plAlongRun are not met"
-        | NotApplicable why -> NotMet why
-        | CheckError why -> NotMet why
 
 let private hypPlainFlow : string * (Run -> HypothesisCheck) =
     "vector field is exactly −G",
