@@ -66,7 +66,12 @@ internal sealed class ReportRun
         return v;
     }
     public double[] Trace(string name) => Data.Trace.TryGetValue(name, out var v) ? v : Array.Empty<double>();
-    public double MaxSmoothZ => Trace("smooth_z").Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max();
+    /// <summary>The run's E.claims row (its verify's), which records the verifier's max_k ‖Z_{k+1} − Z_k‖; null when there is none.</summary>
+    public Registry.VerdictRow? ClaimsRow => Rows.FirstOrDefault(r => r.Id == "E.claims");
+    /// <summary>max_{k,t} ‖Z_{k+1} − Z_k‖ as E.claims records it from the verifier's column (NaN without it).</summary>
+    public double MaxSmoothZ => Experiments.Constant(ClaimsRow, ReplayEvidence.maxIncrementName);
+    /// <summary>max_k ‖Z_{k+1} − Z_k‖ at snapshot iteration <paramref name="step"/>, as E.claims records it (NaN without it).</summary>
+    public double SmoothZAt(int step) => Experiments.Constant(ClaimsRow, ReplayEvidence.incrementAtName(step));
     public double FinalLoss => Data.Losses.Length == 0 ? double.NaN : Data.Losses[^1];
 }
 
@@ -123,6 +128,9 @@ internal sealed class LadderResult
     /// <summary>D.curve on the distance depths (one of <see cref="LadderRows"/>): the row figure 1 (right) is read from.</summary>
     public Registry.VerdictRow? CurveRow { get; init; }
     public required LineFit SmoothnessFit { get; init; }
+    /// <summary>Figure 1 (left)'s point at depth <paramref name="depth"/>: max_{k,t} ‖Z_{k+1} − Z_k‖ as A.rate's row records it
+    /// (L·max over its depths, from the verifier's column), NaN where the row has no such depth.</summary>
+    public double MaxIncrement(int depth) => Experiments.Constant(SmoothnessRow, DepthSmoothness.rateIncrementName(depth)) / depth;
     /// <summary>Reference depth of the distances and the depths compared with it.</summary>
     public required int ReferenceDepth { get; init; }
     public required int[] Steps { get; init; }
@@ -315,12 +323,12 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
             var row = Registry.evaluateRow(DepthSmoothness.apriori, data.Directory, run);
             var post = r.Rows.FirstOrDefault(x => x.Id == "A.aposteriori");
             double clipFrac = data.Trace.TryGetValue("clip_fraction", out var cf) ? cf.Where(double.IsFinite).DefaultIfEmpty(0).Max() : double.NaN;
-            var sz = data.Trace["smooth_z"];
-            // A.apriori's bound at the last iterate and where it is last finite, as its verdict row states them
+            // A.apriori's bound at the last iterate, where it is last finite and what it is compared with there, as its
+            // verdict row states them; the measured maximum is E.claims' of the unclipped run
             double lastFinite = Constant(row, "last iterate with a finite bound");
             int jf = double.IsFinite(lastFinite) ? (int)lastFinite : -1;
             points.Add(new BoundPoint(spec.Depth, r.MaxSmoothZ, Constant(post, "bound at the last iterate"), Constant(row, "bound at the last iterate"),
-                jf, jf >= 0 ? Constant(row, "bound at the last finite iterate") : double.NaN, jf >= 0 && jf < sz.Length ? sz[jf] : double.NaN, clipFrac, post, row));
+                jf, jf >= 0 ? Constant(row, "bound at the last finite iterate") : double.NaN, jf >= 0 ? Constant(row, "measured at the last finite iterate") : double.NaN, clipFrac, post, row));
         }
         _timings["A.apriori (clipped tied ladder)"] = sw.Elapsed.TotalSeconds;
         return new BoundsResult(clip, gmax, runs[0].Spec.Iterations, points);

@@ -91,7 +91,7 @@ internal static partial class Figures
         foreach (var lr in new[] { tied, iid })
         {
             var runs = lr.Runs.Where(r => slopeDepths.Contains(r.Spec.Depth)).ToList();
-            double[] x = runs.Select(r => Math.Log10(r.Spec.Depth)).ToArray(), y = Log10(runs.Select(r => r.MaxSmoothZ));
+            double[] x = runs.Select(r => Math.Log10(r.Spec.Depth)).ToArray(), y = Log10(runs.Select(r => lr.MaxIncrement(r.Spec.Depth)));
             var col = Palette.GetColor(ci++);
             var sc = plot.Add.ScatterPoints(x, y, col);
             sc.MarkerSize = 9;

@@ -63,8 +63,29 @@ internal sealed class ReportContent
     /// <summary>What each lane ran and when (`report --timings`; not written to results.json).</summary>
     public IReadOnlyList<Sweep.CellRunner.Scheduled> Schedule { get; set; } = Array.Empty<Sweep.CellRunner.Scheduled>();
     public required (double Mu, string From)? Envelope { get; init; }
+    /// <summary>Not read by the page: the rate is <see cref="FittedRate"/>, the row's.</summary>
     public required double LongRate { get; init; }
+    /// <summary>Not read by the page: the values are <see cref="DepthTimesSmoothness"/>, the rows'.</summary>
     public required List<(int Step, double Tied, double Iid)> LongSmoothness { get; init; }
+
+    /// <summary>The run the PL results are checked on: <see cref="PlRun"/>, or the figure-2 tied run when it is inside their hypotheses.</summary>
+    public ReportRun PlChecked => PlRun ?? Long.Tied;
+
+    /// <summary>
+    /// Figure 2's exponential rate −d ln ℓ/dt fitted on the second half of <see cref="PlChecked"/>, as its decay row records it
+    /// (C.gdDecay, else C.runRate: the verifier's loss column; PolyakLojasiewicz.fittedRate); NaN when neither row has it.
+    /// </summary>
+    public double FittedRate =>
+        new[] { "C.gdDecay", "C.runRate" }
+            .Select(id => Experiments.Constant(PlChecked.Rows.FirstOrDefault(r => r.Id == id), PolyakLojasiewicz.fittedRateName))
+            .Where(double.IsFinite).DefaultIfEmpty(double.NaN).First();
+
+    /// <summary>
+    /// L·max_k ‖Z_{k+1} − Z_k‖ of the figure-2 tied and i.i.d. runs at each coefficient step, as their E.claims rows record
+    /// the verifier's column at the snapshot iterations (NaN at a step that is no snapshot).
+    /// </summary>
+    public List<(int Step, double Tied, double Iid)> DepthTimesSmoothness =>
+        Settings.CoefficientSteps.Select(st => (st, Long.Tied.Spec.Depth * Long.Tied.SmoothZAt(st), Long.Iid.Spec.Depth * Long.Iid.SmoothZAt(st))).ToList();
     public required BoundsResult Bounds { get; init; }
     /// <summary>The real-data experiment (paper preset, data installed), or null with <see cref="FashionNote"/> saying why not.</summary>
     public FashionExperiment? Fashion { get; init; }

@@ -210,11 +210,11 @@ internal static partial class ReportWriter
             fig2.Add(new("loss_decay_pl_run", F($"loss ℓ: iteration 0 → {pr.Data.Iterations}, tied, {pr.Name} (η = {pr.Spec.Eta:G4}, inside the PL hypotheses)"), "exponential decay (PL)", double.NaN,
                 new[] { new Measure("iteration 0", pr.Data.Losses[0]), new Measure("last", pr.FinalLoss) }, Ratio: pr.FinalLoss / pr.Data.Losses[0], CheckedBy: new[] { "C.gdDecay" }));
         fig2.Add(new("loss_rate_tied", F($"exponential rate −d ln ℓ/dt fitted on the second half, {pl.Name}"), c.Envelope is { } e ? F($"≥ μ = {e.Mu:G4} ({e.From})") : "> 0 (no PL constant registered)",
-            c.Envelope?.Mu ?? double.NaN, new[] { new Measure("rate", c.LongRate) }, Ratio: c.Envelope is { } e2 ? c.LongRate / e2.Mu : double.NaN,
+            c.Envelope?.Mu ?? double.NaN, new[] { new Measure("rate", c.FittedRate) }, Ratio: c.Envelope is { } e2 ? c.FittedRate / e2.Mu : double.NaN,
             CheckedBy: new[] { "C.mu0", "C.gdDecay" }));
         fig2.Add(new("final_loss_iid", "final loss, i.i.d. (same seed and budget)", "no prediction", double.NaN, new[] { new Measure("i.i.d.", lossI) }, Ratio: lossI / lossT,
             Note: "ratio: i.i.d. / tied"));
-        foreach (var (st, t, i) in c.LongSmoothness)
+        foreach (var (st, t, i) in c.DepthTimesSmoothness)
             fig2.Add(new(F($"depth_smoothness_iteration_{st}"), F($"L·max_k ‖Z_{{k+1}} − Z_k‖ at iteration {st}"), "tied: O(1) uniformly in t; i.i.d.: O(L)", double.NaN,
                 new[] { new Measure("tied", t), new Measure("i.i.d.", i) }, Ratio: t > 0 ? i / t : double.NaN, CheckedBy: new[] { "A.aposteriori" }, Note: "ratio: i.i.d. / tied"));
         list.Add(("Figure 2: long training", "fig2", fig2));
@@ -418,9 +418,9 @@ internal static partial class ReportWriter
     private static JsonObject Figure2Json(ReportContent c)
     {
         var o = new JsonObject { ["tied"] = RunJson(c.Long.Tied), ["iid"] = RunJson(c.Long.Iid), ["pl_run"] = c.PlRun is null ? null : RunJson(c.PlRun), ["flow_run"] = c.FlowRun is null ? null : RunJson(c.FlowRun) };
-        o.PutArray("loss_tied", c.Long.Tied.Data.Losses).PutArray("loss_iid", c.Long.Iid.Data.Losses).Put("fitted_rate_second_half", c.LongRate);
+        o.PutArray("loss_tied", c.Long.Tied.Data.Losses).PutArray("loss_iid", c.Long.Iid.Data.Losses).Put("fitted_rate_second_half", c.FittedRate);
         o["pl_envelope"] = c.Envelope is { } e ? new JsonObject { ["from"] = e.From }.Put("mu", e.Mu) : null;
-        o["depth_times_smoothness"] = new JsonArray(c.LongSmoothness.Select(x => (JsonNode?)new JsonObject { ["step"] = x.Step }.Put("tied", x.Tied).Put("iid", x.Iid)).ToArray());
+        o["depth_times_smoothness"] = new JsonArray(c.DepthTimesSmoothness.Select(x => (JsonNode?)new JsonObject { ["step"] = x.Step }.Put("tied", x.Tied).Put("iid", x.Iid)).ToArray());
         return o;
     }
 

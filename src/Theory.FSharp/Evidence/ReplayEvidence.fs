@@ -62,6 +62,24 @@ let private traceColumns (run: Run) =
 let private smoothColumns (run: Run) =
     if run.IsMlp then "smooth_z", [ "w_fro_max"; "v_fro_max" ] else "smooth_theta", [ "theta_fro_max" ]
 
+/// Names of the depth smoothness E.claims records from the verifier's column (the report reads them back by these names).
+let maxIncrementName = "max_{k,t} |Z_{k+1} - Z_k| (verifier's column)"
+let incrementAtName (iteration: int) = sprintf "max_k |Z_{k+1} - Z_k| (verifier's column) at iteration %d" iteration
+
+/// The depth smoothness max_k‖Z_{k+1} − Z_k‖ as the verifier's own column states it (`Run.Trace`: the replay on gradient
+/// descent, the producer's column on a flow run or a block other than the MLP): its largest finite value over the
+/// iterates and its value at every snapshot iteration. Empty when the verifier has no such column (an uncertified
+/// segment, no snapshot at iteration 0).
+let smoothnessConstants (run: Run) : (string * float) list =
+    let smooth, _ = smoothColumns run
+    match run.Trace smooth with
+    | Some c when c.Length > 0 ->
+        let finite = c |> Array.filter Double.IsFinite
+        [ yield maxIncrementName, (if finite.Length = 0 then nan else Array.max finite)
+          for j in Array.distinct run.Steps do
+              if j >= 0 && j < c.Length then yield incrementAtName j, c.[j] ]
+    | _ -> []
+
 /// ‖Z_k(s') − Z_k(s)‖_F of layer k (0-based) between two snapshots (Z_k = θ_k, for the MLP the pair W_k, V_k).
 let private layerDistance (run: Run) (s': int) (s: int) (k: int) =
     if run.IsMlp then
@@ -361,7 +379,7 @@ let claims : Result<Run> =
                 match evidence with
                 | Ok e -> e.ClaimNotes
                 | Error _ -> [ "no replay (not gradient descent, or a flow run): the claims are checked through the identities only" ]
-            evaluation 0.0 checks [ "tau", tau; "unit roundoff", u ] notes }
+            evaluation 0.0 checks ([ "tau", tau; "unit roundoff", u ] @ smoothnessConstants run) notes }
 
 /// E.replay and E.claims, for a registry (with E.init: `Registry.evidenceEveryArchitecture`).
 let all : Result<Run> list = [ replay; claims ]

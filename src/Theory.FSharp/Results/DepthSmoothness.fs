@@ -391,13 +391,22 @@ let apriori : Result<Run> =
                       "b (max over iterates)", cs |> Array.map (fun c -> c.B) |> Array.max
                       "bound at the last iterate", bound.[last]
                       "last iterate with a finite bound", float lastFinite
-                      "bound at the last finite iterate", (if lastFinite >= 0 then bound.[lastFinite] else nan) ] } }
+                      "bound at the last finite iterate", (if lastFinite >= 0 then bound.[lastFinite] else nan)
+                      // what the bound is compared with there (the verifier's column), so that the tightness at the last
+                      // finite iterate is read from this row
+                      "measured at the last finite iterate",
+                      (match run.Trace "smooth_z" with
+                       | Some sz when lastFinite >= 0 && lastFinite < sz.Length -> sz.[lastFinite]
+                       | _ -> nan) ] } }
 
 /// max over iterates of max_k‖Δ_k(t)‖ (trace smooth_z, or the snapshots when there is no trace).
 let maxIncrement (run: Run) =
     match run.Trace "smooth_z" with
     | Some c -> Array.max c
     | None -> Seq.max (seq { for s in 0 .. run.SnapshotCount - 1 -> run.DepthIncrement s })
+
+/// Name of A.rate's constant L·max_{k,t}‖Δ_k‖ at one depth (the report's figure 1 reads it back by this name).
+let rateIncrementName (depth: int) = sprintf "L * max|Delta| at L = %d" depth
 
 /// (A.rate) over a ladder of depths at equal horizon, L·max_{k,t}‖Δ_k(t)‖ stays bounded: the log-log slope
 /// of max_{k,t}‖Δ_k‖ against L is at most −1 within its 95% confidence half-width.
@@ -442,7 +451,7 @@ let rate : Result<Ladder> =
                 { Range = None; Series = []; Verdict = v; Measured = Some beta; Bound = Some -1.0; Hypotheses = []
                   Constants =
                     [ "slope", beta; "half-width (95%)", w; "intercept", fit.Intercept ]
-                    @ List.map2 (fun (r: Run) d -> sprintf "L * max|Delta| at L = %d" r.Setting.Depth, float r.Setting.Depth * d) l.Runs (List.ofArray ds)
+                    @ List.map2 (fun (r: Run) d -> rateIncrementName r.Setting.Depth, float r.Setting.Depth * d) l.Runs (List.ofArray ds)
                   Notes = [ sprintf "slope %.3f ± %.3f (95%%): holds iff slope − half-width ≤ −1 and the interval is narrower than %g; inconclusive when wider" beta w Rate.inconclusiveWidth ] } }
 
 /// The single-run results of A, for a registry.

@@ -144,6 +144,18 @@ let measurable (ladder: Ladder) =
         let scale = ladder.Runs |> List.map (fun r -> rmsSize r (at r d.Iteration)) |> List.max
         d.Distances |> List.forall (fun x -> x > CoincideTolerance * (1.0 + scale)))
 
+/// Hypothesis of the ladder results that compare runs at the nodes common to them (D.rate, D.curve): each depth divides
+/// the next; `why` says what is evaluated at those nodes.
+let dyadicLadder (why: string) : Hypotheses.Hypothesis<Ladder> =
+    "dyadic ladder (each depth divides the next)",
+    fun l ->
+        if List.pairwise l.Depths |> List.forall (fun (a, b) -> b % a = 0) then Met(sprintf "L = %A" l.Depths)
+        else NotMet(sprintf "L = %A: %s, which needs each depth to divide the next" l.Depths why)
+
+/// Hypothesis of the ladder results that take distances between runs' weights (D.rate, D.curve): every run's weights finite.
+let weightsFinite : Hypotheses.Hypothesis<Ladder> =
+    "weights finite", (fun l -> if l.Runs |> List.forall EulerError.weightsFinite then Met "all runs finite" else NotMet "a run has non-finite weights (diverged)")
+
 let private sameTraining (l: Ladder) =
     let f = l.Runs.Head
     let bad =
@@ -173,13 +185,9 @@ let rate : Result<Ladder> =
           Hypotheses.onEveryRun Hypotheses.smoothSigma
           "initialization discretizes a Lipschitz function of depth",
           (fun l -> Evidence.sameInitialFunction l.Runs)
-          "dyadic ladder (each depth divides the next)",
-          (fun l ->
-              let ds = l.Depths
-              if List.pairwise ds |> List.forall (fun (a, b) -> b % a = 0) then Met(sprintf "L = %A" ds)
-              else NotMet(sprintf "L = %A: the distances and the Richardson limit are evaluated at nodes common to the runs involved, which needs each depth to divide the next" ds))
+          dyadicLadder "the distances and the Richardson limit are evaluated at nodes common to the runs involved"
           "same training in every run", sameTraining
-          "weights finite", (fun l -> if l.Runs |> List.forall EulerError.weightsFinite then Met "all runs finite" else NotMet "a run has non-finite weights (diverged)")
+          weightsFinite
           "distances measurable", (fun l -> if measurable l |> List.isEmpty then NotMet "the runs coincide at every snapshot (distances at rounding level)" else Met(sprintf "%d snapshot(s)" (measurable l).Length)) ]
       Conclusion =
         fun l ->

@@ -308,6 +308,34 @@ let plAlongRun : Result<Run> =
               Constants = initConstantList ic @ [ "f", plFraction; "min_r", p.R.[j]; "min_r_over_mu0", p.R.[j] / ic.Mu0 ]
               Notes = [ sprintf "min_j r̃(t_j)/μ₀ = %.4g at iteration %d (r̃(0)/μ₀ = %.4g)" (p.R.[j] / ic.Mu0) j (p.R.[0] / ic.Mu0) ] } }
 
+/// The PL-along-the-run hypothesis of the decay statements (C.plAlongRun holds).
+let private hypPlAlongRun : string * (Run -> HypothesisCheck) =
+    "PL along the run (C.plAlongRun)",
+    fun run ->
+        let ev = Result.evaluate plAlongRun run
+        match ev.Verdict with
+        | Holds _ -> Met(sprintf "min_j r̃/μ₀ = %.4g ≥ 1/4" (ev.Measured.Value / (initConstants run).Mu0))
+        | Violated w -> NotMet(sprintf "r̃ = %.4g < μ₀/4 = %.4g at %s" w.Measured w.Bound w.When)
+        | HypothesisNotMet _ -> NotMet "not evaluated: the hypotheses of C.plAlongRun are not met"
+        | NotApplicable why -> NotMet why
+        | CheckError why -> NotMet why
+
+/// Name of the fitted exponential rate the decay rows record (the report's figure 2 reads it back by this name).
+let fittedRateName = "fitted rate -d ln(loss)/dt, second half (verifier's loss column)"
+
+/// The exponential rate of the loss fitted on the second half of the run: −b for the least-squares line
+/// ln ℓ_j ≈ a + b·t_j over j = ⌊(N+1)/2⌋ … N with ℓ_j > 0 (t_j = jη), ℓ the verifier's loss column (`Run.Trace`, the
+/// replay on gradient descent); NaN with fewer than four iterates or two usable points. An observation the decay rows
+/// carry beside their bound (the rate the loss actually decays at, next to the rate they predict), not compared.
+let fittedRate (run: Run) =
+    match run.Trace "loss" with
+    | Some loss when loss.Length >= 4 ->
+        let eta = run.Setting.Eta
+        let js = [| loss.Length / 2 .. loss.Length - 1 |] |> Array.filter (fun j -> loss.[j] > 0.0 && Double.IsFinite loss.[j])
+        if js.Length < 2 then nan
+        else -(LeastSquares.line (js |> Array.map (fun j -> float j * eta)) (js |> Array.map (fun j -> log loss.[j]))).Slope
+    | _ -> nan
+
 /// A decay statement ε_j ≤ ε_0 (1 − η·rate)^j (≤ ε_0 e^{−rate·t_j}): ε_0 and the rate from the trace (the hypotheses'
 /// side), compared with the recorded losses at every iterate and the snapshot weights' losses (`decayChecks`).
 let private decay (run: Run) (rate: float) =
@@ -333,23 +361,14 @@ let gdDecay : Result<Run> =
         + "ε(t_j) ≤ ε(0)(1 − ημ₀/8)^j ≤ ε(0) e^{−μ₀ t_j/8} at every iterate. The hypotheses and ε(0) are measured on the trace (its loss column, "
         + "pl_ratio, grad_norm); the conclusion is compared with the recorded losses and with the losses of the snapshot weights."
       Hypotheses =
-        initHypotheses @ [ hypFinite; hypPlainGd; hypDescent
-                           "PL along the run (C.plAlongRun)",
-                           fun run ->
-                               let ev = Result.evaluate plAlongRun run
-                               match ev.Verdict with
-                               | Holds _ -> Met(sprintf "min_j r̃/μ₀ = %.4g ≥ 1/4" (ev.Measured.Value / (initConstants run).Mu0))
-                               | Violated w -> NotMet(sprintf "r̃ = %.4g < μ₀/4 = %.4g at %s" w.Measured w.Bound w.When)
-                               | HypothesisNotMet _ -> NotMet "not evaluated: the hypotheses of C.plAlongRun are not met"
-                               | NotApplicable why -> NotMet why
-                               | CheckError why -> NotMet why ]
+        initHypotheses @ [ hypFinite; hypPlainGd; hypDescent; hypPlAlongRun ]
       Conclusion =
         fun run ->
             let ic = initConstants run
             let rate = descentFactor * plFraction * ic.Mu0
             let e, observed = decay run rate
             { e with
-                Constants = initConstantList ic @ [ "c", descentFactor; "f", plFraction; "predicted_rate", rate; "observed_rate", observed ]
+                Constants = initConstantList ic @ [ "c", descentFactor; "f", plFraction; "predicted_rate", rate; "observed_rate", observed; fittedRateName, fittedRate run ]
                 Notes = [ sprintf "predicted rate c·f·μ₀ = %.4g, observed rate −ln(ε_N/ε_0)/t_N = %.4g (%.3gx faster)" rate observed (observed / rate) ] } }
 
 /// C.pathLength (iii): Σ_{i<j} ‖Z^{i+1} − Z^i‖ = Σ_{i<j} η‖G^i‖ ≤ (2/c)√(L/(f μ₀)) (√ε_0 − √ε_j) ≤ 8 √(L ε(0)/μ₀).
@@ -448,20 +467,8 @@ let runRate : Result<Run> =
                 { e with
                     Constants =
                       [ "mu_run", muRun; "beta_max", betaMax; "c_run", cRun; "predicted_rate", rate; "observed_rate", observed
-                        "mean_r", meanR; "rate_tightness", observed / rate ] @ mu0Consts @ lazyConsts
+                        "mean_r", meanR; "rate_tightness", observed / rate; fittedRateName, fittedRate run ] @ mu0Consts @ lazyConsts
                     Notes = mu0Notes @ lazyNotes } }
-
-/// The PL-along-the-run hypothesis of the decay statements (C.plAlongRun holds).
-let private hypPlAlongRun : string * (Run -> HypothesisCheck) =
-    "PL along the run (C.plAlongRun)",
-    fun run ->
-        let ev = Result.evaluate plAlongRun run
-        match ev.Verdict with
-        | Holds _ -> Met(sprintf "min_j r̃/μ₀ = %.4g ≥ 1/4" (ev.Measured.Value / (initConstants run).Mu0))
-        | Violated w -> NotMet(sprintf "r̃ = %.4g < μ₀/4 = %.4g at %s" w.Measured w.Bound w.When)
-        | HypothesisNotMet _ -> NotMet "not evaluated: the hypotheses of C.plAlongRun are not met"
-        | NotApplicable why -> NotMet why
-        | CheckError why -> NotMet why
 
 let private hypPlainFlow : string * (Run -> HypothesisCheck) =
     "vector field is exactly −G",

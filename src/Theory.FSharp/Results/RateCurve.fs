@@ -97,12 +97,9 @@ let rateCurve : Result<Ladder> =
           (fun l -> if l.Runs.Length >= 4 then Met(sprintf "%d depths (%d fitted)" l.Runs.Length (l.Runs.Length - 1)) else NotMet(sprintf "%d depths: the deepest is the reference and an order with an interval needs three fitted depths" l.Runs.Length))
           Hypotheses.noRunDiverged
           Hypotheses.onEveryRun Hypotheses.smoothSigma
-          "dyadic ladder (each depth divides the next)",
-          (fun l ->
-              if List.pairwise l.Depths |> List.forall (fun (a, b) -> b % a = 0) then Met(sprintf "L = %A" l.Depths)
-              else NotMet(sprintf "L = %A: the distances are evaluated at nodes common to the runs compared, which needs each depth to divide the next" l.Depths))
+          LimitDynamics.dyadicLadder "the distances are evaluated at nodes common to the runs compared"
           "same training in every run", sameTraining
-          "weights finite", (fun l -> if l.Runs |> List.forall EulerError.weightsFinite then Met "all runs finite" else NotMet "a run has non-finite weights (diverged)") ]
+          LimitDynamics.weightsFinite ]
       Conclusion =
         fun l ->
             let runs = l.Runs |> Array.ofList
