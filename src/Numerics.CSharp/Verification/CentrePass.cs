@@ -160,15 +160,22 @@ public sealed class CentrePass
     // scratch of one thread
     private sealed class Work
     {
-        public readonly double[] U0, U1, Q0, Q1, D0, D1, S, Cw, Cv, Phi, Xw, Xv, T, Hw, Hv;
+        public readonly double[] U0, U1, Q0, Q1, D0, D1, S, Cw, Cv, Phi, Xw, Xv, Rv, Rw, T, Hw, Hv;
         public Work(int nm, int md)
         {
             double[] A(int len) => new double[len];
             U0 = A(nm); U1 = A(nm); Q0 = A(nm); Q1 = A(nm); D0 = A(nm); D1 = A(nm); S = A(nm); Cw = A(nm); Cv = A(nm);
-            Phi = A(nm); Xw = A(nm); Xv = A(nm); T = A(md); Hw = A(md); Hv = A(md);
+            Phi = A(nm); Xw = A(nm); Xv = A(nm); Rv = A(nm); Rw = A(nm); T = A(md); Hw = A(md); Hv = A(md);
         }
     }
     private Work[]? _work;
+
+    /// <summary>The per-step constants of the rule's per-entry error: u, η_u, η_q and the entry bounds of |Ĉ_W − C_W|, |Ĉ_V − C_V|.</summary>
+    internal readonly struct RuleConstants
+    {
+        public RuleConstants(double u, double etaU, double etaQ, double dcw, double dcv) { U = u; EtaU = etaU; EtaQ = etaQ; Dcw = dcw; Dcv = dcv; }
+        public readonly double U, EtaU, EtaQ, Dcw, Dcv;
+    }
 
     /// <summary>The maxima the per-entry work takes (of |Ĉ_W|, |Ĉ_V|, max(|q̂(0)|, |q̂(1)|), that times |Ĉ_W|, |δ̂|, |dq̂|).</summary>
     internal struct RuleMaxima
@@ -277,32 +284,30 @@ public sealed class CentrePass
         FastKernels.Gemm<double>(level, p, d, 1, CV.AsSpan(o, md), s.Cv, n, d, m, 1.0, accumulate: false);
         // the rule (S₁, S₂ per entry) and the weights of the two outer-product sums X_V = S₁ ⊙ Ĉ_W, X_W = S₂ ⊙ Ĉ_W + S₁ ⊙ Ĉ_V:
         // one fused pass over the entries at a vector level, the same bits as the reference loops
-        var mx = new RuleMaxima();
-        int done = 0;
-        if (!ReferenceRule && level == SimdLevel.Vector512)
-            done = CentreKernels512.Rule(u0, u1, q0, q1, d0, d1, s.Cw, s.Cv, s.Xv, s.Xw, ref mx);
-        else if (!ReferenceRule && level == SimdLevel.Vector256)
-            done = CentreKernels256.Rule(u0, u1, q0, q1, d0, d1, s.Cw, s.Cv, s.Xv, s.Xw, ref mx);
-        if (done == 0) RuleReference(s, level != SimdLevel.Scalar && Vector.IsHardwareAccelerated, 0, u0, u1, q0, q1, d0, d1, ref mx);
-        else if (done < nm) RuleReference(s, false, done, u0, u1, q0, q1, d0, d1, ref mx);
-        double sCW = FastKernels.SumSquares<double>(level, s.Cw), sCV = FastKernels.SumSquares<double>(level, s.Cv);
-        double sXV = FastKernels.SumSquares<double>(level, s.Xv), sXW = FastKernels.SumSquares<double>(level, s.Xw);
         // the rounding of the computed products against the exact ones: ‖h‖_F, ‖p‖_F and the layers' norms give
         // ηu ≥ ‖û(t) − u(t)‖_F, ηq ≥ ‖q̂(t) − q(t)‖_F for t = 0, ½, 1 (docs/theorems/DepthSmoothness.md)
         double hf = Math.Sqrt(FastKernels.SumSquares<double>(level, h)), pf = q.PF1[i];
         double cwn = NormCW[i], cvn = NormCV[i];
         double etaU = cu * hf * (_wf[k - 1] + _wf[k]), etaQ = cu * pf * (_vf[k - 1] + _vf[k]);
         double dcw = gd * hf * cwn, dcv = gd * pf * cvn;   // ≥ ‖Ĉ_W − c^Wh‖_F, ‖Ĉ_V − c^{Vᵀ}p‖_F (so ≥ every entry)
+        var kc = new RuleConstants(u, etaU, etaQ, dcw, dcv);
+        var mx = new RuleMaxima();
+        int done = 0;
+        if (!ReferenceRule && level == SimdLevel.Vector512)
+            done = CentreKernels512.Rule(u0, u1, q0, q1, d0, d1, s.Cw, s.Cv, s.Xv, s.Xw, s.Rv, s.Rw, kc, ref mx);
+        else if (!ReferenceRule && level == SimdLevel.Vector256)
+            done = CentreKernels256.Rule(u0, u1, q0, q1, d0, d1, s.Cw, s.Cv, s.Xv, s.Xw, s.Rv, s.Rw, kc, ref mx);
+        if (done == 0) RuleReference(s, level != SimdLevel.Scalar && Vector.IsHardwareAccelerated, 0, u0, u1, q0, q1, d0, d1, kc, ref mx);
+        else if (done < nm) RuleReference(s, false, done, u0, u1, q0, q1, d0, d1, kc, ref mx);
+        double sCW = FastKernels.SumSquares<double>(level, s.Cw), sCV = FastKernels.SumSquares<double>(level, s.Cv);
+        double sXV = FastKernels.SumSquares<double>(level, s.Xv), sXW = FastKernels.SumSquares<double>(level, s.Xw);
         var b = RuleBounds(u, etaU, etaQ, mx);
         // the rule's error: entrywise |S₁ − S₁^Q| ≤ e₁, |S₂ − S₂^Q| ≤ e₂ (exact δ, dq, |q| bounded by the computed ones and
-        // their rounding), against the exact c^Wh, c^{Vᵀ}p (≤ |Ĉ| + the products' rounding)
-        double nCW = Math.Sqrt(sCW), nCV = Math.Sqrt(sCV), rootNm = Math.Sqrt((double)nm);
-        double d5 = b.D * b.D * b.D * b.D * b.D, d6 = d5 * b.D;
-        double e1 = RuleErrorS1 * GeluSup7 * d6;
-        double e2 = RuleErrorS2Even * GeluSup8 * b.Qs * d6 + RuleErrorS2Odd * GeluSup7 * b.DQ * d5;
+        // their rounding), against the exact c^Wh, c^{Vᵀ}p (≤ |Ĉ| + the products' rounding): the per-entry terms r_V, r_W
+        double nCW = Math.Sqrt(sCW), nCV = Math.Sqrt(sCV);
         double hs = q.HS[i], ps1 = q.PS1[i];
-        RV[i] = ps1 * e1 * (nCW + rootNm * dcw);
-        RW[i] = hs * (e2 * (nCW + rootNm * dcw) + e1 * (nCV + rootNm * dcv));
+        RV[i] = ps1 * Math.Sqrt(FastKernels.SumSquares<double>(level, s.Rv));
+        RW[i] = hs * Math.Sqrt(FastKernels.SumSquares<double>(level, s.Rw));
         // bounds of ‖X̂ − X‖_F (X with the exact rule at exact u(t), q(t), σ's derivatives), then of the two outer-product sums
         double mQ1 = mx.MQ * (1 + 6 * u), mQC1 = mx.MQC * (1 + 6 * u), mCW = mx.MCW, mCV = mx.MCV;
         double a1 = beta * u + 6 * u * b.S1Bar + b.EpsC1, a2 = beta * u + 6 * u * b.S2Bar + b.EpsC2a;
@@ -375,8 +380,10 @@ public sealed class CentrePass
     /// entry. The fused kernels (CentreKernels512, CentreKernels256) do the same operations in the same order.
     /// </summary>
     private void RuleReference(Work s, bool vectorExp, int from, ReadOnlySpan<double> u0, ReadOnlySpan<double> u1,
-        ReadOnlySpan<double> q0, ReadOnlySpan<double> q1, ReadOnlySpan<double> d0, ReadOnlySpan<double> d1, ref RuleMaxima r)
+        ReadOnlySpan<double> q0, ReadOnlySpan<double> q1, ReadOnlySpan<double> d0, ReadOnlySpan<double> d1, in RuleConstants kc, ref RuleMaxima r)
     {
+        double u = kc.U, etaU = kc.EtaU, etaQ = kc.EtaQ, dcw = kc.Dcw, dcv = kc.Dcv;
+        double e7 = RuleErrorS1 * GeluSup7, e8 = RuleErrorS2Even * GeluSup8, e7o = RuleErrorS2Odd * GeluSup7;
         int nm = _n * _m, e = from;
         var phi = s.Phi;
         if (vectorExp)
@@ -395,8 +402,13 @@ public sealed class CentrePass
             var (s1, s2) = RuleEntry(u0[e], u1[e], q0[e], q1[e], d0[e], d1[e], phi[e]);
             double cw = s.Cw[e], cv = s.Cv[e];
             s.Xv[e] = s1 * cw; s.Xw[e] = s2 * cw + s1 * cv;
-            double acw = Math.Abs(cw), qh = Math.Max(Math.Abs(q0[e]), Math.Abs(q1[e]));
-            r.Merge(acw, Math.Abs(cv), qh, qh * acw, Math.Abs(u1[e] - u0[e]), Math.Abs(q1[e] - q0[e]));
+            double acw = Math.Abs(cw), acv = Math.Abs(cv), qh = Math.Max(Math.Abs(q0[e]), Math.Abs(q1[e]));
+            double ad = Math.Abs(u1[e] - u0[e]), adq = Math.Abs(q1[e] - q0[e]);
+            double dl = ad * (1 + u) + etaU, dql = adq * (1 + u) + 2 * etaQ, qs = qh + etaQ;
+            double d5 = dl * dl * dl * dl * dl, d6 = d5 * dl;
+            double e1 = e7 * d6, e2 = e8 * d6 * qs + e7o * d5 * dql;
+            s.Rv[e] = e1 * (acw + dcw); s.Rw[e] = e2 * (acw + dcw) + e1 * (acv + dcv);
+            r.Merge(acw, acv, qh, qh * acw, ad, adq);
         }
     }
 
