@@ -46,11 +46,11 @@ internal static class CentreProbe
             () => a.Step(0.005, withKept, w, v),
             () => b.Step(0.005, own, w, v),
             () => a2.Step(0.005, withKept, w, v),
-            () => { for (int k = 0; k < 3 * (L - 1); k++) VectorActivations.Evaluate<double>(Simd.Level, ActivationKind.Gelu, xs, ys, zs); },
-            () => { for (int k = 0; k < 3 * (L - 1); k++) for (int e = 0; e + lanes <= n * m; e += lanes) CentrePass.GeluSecond(new System.Numerics.Vector<double>(xs, e)).CopyTo(zs, e); },
+            () => { for (int k = 0; k < L - 1; k++) VectorActivations.Evaluate<double>(Simd.Level, ActivationKind.Gelu, xs, ys, zs); },
+            () => { for (int k = 0; k < L - 1; k++) for (int e = 0; e + lanes <= n * m; e += lanes) CentrePass.GeluSecond(new System.Numerics.Vector<double>(xs, e)).CopyTo(zs, e); },
         };
         var names = new[] { "engine evaluation with gradient (keeping)", "split pass (from kept states)", "centre step, kept products", "centre step, own products", "centre step, kept products, 2 threads",
-                            "  of which σ, σ' at 3 nodes × (L − 1) pairs", "  of which σ'' (vector exp) at 3 nodes × (L − 1)" };
+                            "  (for scale: σ, σ' (GELU kernel) × (L − 1) pairs)", "  (for scale: σ'' (one vector exp) × (L − 1) pairs)" };
         var best = MinProbe.Measure(calls, rounds, 1);
         Console.WriteLine(string.Create(inv, $"figure 2 shape, {Simd.Bits(Simd.Level)}-bit, 1 thread, min of {rounds} interleaved rounds (wall):"));
         for (int i = 0; i < calls.Length; i++)

@@ -61,7 +61,7 @@ let private geluDerivative (k: int) (x: float) =
 /// The grid maximum plus the largest move between grid points (spacing × sup|σ⁽ᵏ⁺¹⁾|, with 200 above sup|σ⁽⁸⁾| ≈ 47.9 and
 /// sup|σ⁽⁹⁾| ≈ 129) stays below the constants; beyond |x| = 14 every derivative is below 1e-30. The Hermite form is checked
 /// first against σ''(x) = φ(x)(2 − x²).
-[<Fact(DisplayName = "CentrePass: GELU's sup|σ'|, sup|σ''|, sup|σ'''|, sup|σ⁽⁷⁾|, sup|σ⁽⁸⁾| constants on a grid with a Lipschitz margin → upper bounds")>]
+[<Fact(DisplayName = "CentrePass: GELU's sup|σ'|, sup|σ''|, …, sup|σ⁽⁸⁾| constants on a grid with a Lipschitz margin → upper bounds")>]
 let geluConstants () =
     for x in [ -1.3; 0.0; 0.7; 2.5 ] do
         let expected = exp (-0.5 * x * x) / sqrt (2.0 * System.Math.PI) * (2.0 - x * x)
@@ -72,6 +72,11 @@ let geluConstants () =
     Assert.True(sup 7 + h * 200.0 <= CentrePass.GeluSup7, sprintf "sup|σ⁽⁷⁾| ≈ %g" (sup 7))
     Assert.True(sup 8 + h * 200.0 <= CentrePass.GeluSup8, sprintf "sup|σ⁽⁸⁾| ≈ %g" (sup 8))
     Assert.True(sup 7 > 0.99 * CentrePass.GeluSup7, "the constant is not needlessly loose")
+    // the rule's correction terms: sup|σ⁽⁴⁾|, sup|σ⁽⁵⁾|, sup|σ⁽⁶⁾| (margins h·sup of the next derivative: 2.9, 7.2, 16.5)
+    Assert.True(sup 4 + h * 3.0 <= CentrePass.GeluSup4, sprintf "sup|σ⁽⁴⁾| ≈ %g" (sup 4))
+    Assert.True(sup 5 + h * 8.0 <= CentrePass.GeluSup5, sprintf "sup|σ⁽⁵⁾| ≈ %g" (sup 5))
+    Assert.True(sup 6 + h * 17.0 <= CentrePass.GeluSup6, sprintf "sup|σ⁽⁶⁾| ≈ %g" (sup 6))
+    Assert.True(sup 4 > 0.999 * CentrePass.GeluSup4 && sup 5 > 0.999 * CentrePass.GeluSup5 && sup 6 > 0.999 * CentrePass.GeluSup6, "not needlessly loose")
     // the rounding allowance's sup|σ'|, sup|σ''|, sup|σ'''| (σ' = Φ + xφ; margins h·sup of the next derivative, each below 2)
     let sup1 = grid |> Array.fold (fun a x -> max a (abs (SpecialFunctions.NormalCdf x + x * SpecialFunctions.NormalPdf x))) 0.0
     Assert.True(sup1 + h * 2.0 + 1e-12 <= CentrePass.GeluSup1, sprintf "sup|σ'| ≈ %g" sup1)

@@ -232,18 +232,23 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         public double Loss;
         /// <summary>
         /// When set by the consumer, the next evaluations also keep the products u_k = W_k h_{k−1} (before σ) and
-        /// g_k = V_kᵀp_k (before σ' multiplies it), n×m each for k = 1..L: entry (i, j) of layer k at (k·n + i)·m + j.
-        /// Copies of numbers the evaluation computes anyway; they change nothing it returns.
+        /// g_k = V_kᵀp_k (before σ' multiplies it), and σ'(u_k) as the evaluation stored it for its backward pass, n×m each
+        /// for k = 1..L: entry (i, j) of layer k at (k·n + i)·m + j. Copies of numbers the evaluation computes anyway; they
+        /// change nothing it returns.
         /// </summary>
         public bool KeepProducts;
-        /// <summary>The kept products (allocated at the first evaluation with <see cref="KeepProducts"/>), and whether the
-        /// last evaluation filled them.</summary>
-        public T[]? Pre, AdjointProduct;
+        /// <summary>The kept products and derivatives (allocated at the first evaluation with <see cref="KeepProducts"/>), and
+        /// whether the last evaluation filled them.</summary>
+        public T[]? Pre, AdjointProduct, Derivative;
         public bool ProductsValid;
         internal void PrepareProducts(int layers, int samples, int width)
         {
             ProductsValid = KeepProducts;
-            if (KeepProducts && Pre is null) { Pre = new T[(layers + 1) * samples * width]; AdjointProduct = new T[(layers + 1) * samples * width]; }
+            if (KeepProducts && Pre is null)
+            {
+                Pre = new T[(layers + 1) * samples * width]; AdjointProduct = new T[(layers + 1) * samples * width];
+                Derivative = new T[(layers + 1) * samples * width];
+            }
         }
     }
 
@@ -525,7 +530,11 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     r[0] = r[2] = double.PositiveInfinity; r[1] = r[3] = double.NegativeInfinity;
                     FastKernels.MinMax<T>(level, pre, ref r[0], ref r[1]);
                     FastKernels.MinMax<T>(level, sdk, ref r[2], ref r[3]);
-                    if (kept.ProductsValid) pre.CopyTo(kept.Pre!.AsSpan(((k + 1) * _net._n + I0) * m, nm));
+                    if (kept.ProductsValid)
+                    {
+                        pre.CopyTo(kept.Pre!.AsSpan(((k + 1) * _net._n + I0) * m, nm));
+                        sdk.CopyTo(kept.Derivative!.AsSpan(((k + 1) * _net._n + I0) * m, nm));
+                    }
                 }
                 // h_{k+1} = h_k + (1/L) σ Vᵀ
                 hk.CopyTo(hn);

@@ -1,96 +1,88 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using ResOdeProofs.Numerics.Model;
 
 namespace ResOdeProofs.Numerics.Verification;
 
 /// <summary>
 /// The per-entry work of one pair of <see cref="CentrePass.Step"/> on 512-bit vectors, in one pass over the entries: the
-/// three Gauss–Legendre nodes' u(t), σ'(u(t)) (the engine's GELU kernel), σ''(u(t)) (φ by the vector exp times 2 − x²,
-/// <see cref="CentrePass.GeluSecond"/>), q(t), the weighted sums S₁, S₂, the rule's error per entry, the weights X_V, X_W
-/// of the two outer-product sums, and the sums and maxima the rounding bounds read. Every lane does the operations of the
-/// scalar reference (<see cref="CentrePass.RuleReference"/>) in the same order (no contraction into FMA), so X_V, X_W are
-/// the same bits; the sums are added lane by lane in the entries' order, so they are the same bits too. This file is the
-/// one source at every width: the build generates CentreKernels256 from it by renaming the vector type.
+/// rule's S₁ (the mean of the endpoint values σ̂'(û(0)), σ̂'(û(1)) kept by the split pass and the engine, minus the
+/// Euler–Maclaurin corrections) and S₂ (the midpoint Taylor form), both from one φ(x_m) (a vector exp) at the midpoint
+/// x_m = û(0) + ½δ̂ and GELU's derivatives σ⁽ʲ⁾ = φ·poly_j (<see cref="CentrePass.RuleEntry"/>); the weights X_V, X_W of the two
+/// outer-product sums; the rule's error per entry against them; and the maxima the bounds read. Every lane does the operations of the scalar form in the same order
+/// (no contraction into FMA), and maxima do not depend on the order, so the outputs are the reference loops' bits. This
+/// file is the one source at every width: the build generates CentreKernels256 from it by renaming the vector type.
 /// </summary>
 internal static class CentreKernels512
 {
     /// <summary>
-    /// Does the leading whole vectors of the entries (u(0), u(1), q(0), q(1), Ĉ_W, Ĉ_V in; X_V, X_W out) and returns how
-    /// many entries it did; the caller does the rest with the scalar reference and the same accumulators.
+    /// Does the leading whole vectors of the entries (û(0), û(1), q̂(0), q̂(1), σ̂'(û(0)), σ̂'(û(1)), Ĉ_W, Ĉ_V in; X_V, X_W and
+    /// the rule's error terms r_V, r_W per entry out) and returns how many entries it did; the caller does the rest with the
+    /// scalar form and the same maxima.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int Rule(ReadOnlySpan<double> u0, ReadOnlySpan<double> u1, ReadOnlySpan<double> q0, ReadOnlySpan<double> q1,
-        ReadOnlySpan<double> cwp, ReadOnlySpan<double> cvp, Span<double> xvOut, Span<double> xwOut,
-        in CentrePass.RuleConstants k, ref CentrePass.RuleSums s)
+        ReadOnlySpan<double> d0, ReadOnlySpan<double> d1, ReadOnlySpan<double> cwp, ReadOnlySpan<double> cvp,
+        Span<double> xvOut, Span<double> xwOut, Span<double> rvOut, Span<double> rwOut, in CentrePass.RuleConstants k,
+        ref CentrePass.RuleMaxima s)
     {
         int nm = u0.Length, e = 0, lanes = Vector512<double>.Count;
-        var one = Vector512.Create(1 + k.U);
-        var etaU = Vector512.Create(k.EtaU); var etaQ = Vector512.Create(k.EtaQ); var etaQ2 = Vector512.Create(2 * k.EtaQ);
-        var dcw = Vector512.Create(k.Dcw); var dcv = Vector512.Create(k.Dcv);
-        var c7 = Vector512.Create(CentrePass.GaussLegendre3Error * CentrePass.GeluSup7);
-        var c8 = Vector512.Create(CentrePass.GeluSup8); var c67 = Vector512.Create(6.0 * CentrePass.GeluSup7);
-        var g3 = Vector512.Create(CentrePass.GaussLegendre3Error);
-        var t0 = Vector512.Create(CentrePass.Node0); var t1 = Vector512.Create(CentrePass.Node1); var t2 = Vector512.Create(CentrePass.Node2);
-        var w0 = Vector512.Create(CentrePass.Weight0); var w1 = Vector512.Create(CentrePass.Weight1); var w2 = Vector512.Create(CentrePass.Weight2);
-        Span<double> buf = stackalloc double[6 * Vector512<double>.Count];
-        var vmCW = Vector512<double>.Zero; var vmCV = Vector512<double>.Zero; var vmQ = Vector512<double>.Zero; var vmQC = Vector512<double>.Zero;
+        var half = Vector512.Create(0.5); var mhalf = Vector512.Create(-0.5); var c = Vector512.Create(CentrePass.InvSqrt2PiValue);
+        var two = Vector512.Create(2.0); var four = Vector512.Create(4.0); var seven = Vector512.Create(7.0);
+        var eleven = Vector512.Create(11.0); var eighteen = Vector512.Create(18.0); var sixteen = Vector512.Create(16.0);
+        var fiftyOne = Vector512.Create(51.0);
+        var k12 = Vector512.Create(CentrePass.K12); var k24 = Vector512.Create(CentrePass.K24);
+        var k480 = Vector512.Create(CentrePass.K480); var k1920 = Vector512.Create(CentrePass.K1920);
+        var one = Vector512.Create(1 + k.U); var etaU = Vector512.Create(k.EtaU); var etaQ = Vector512.Create(k.EtaQ);
+        var etaQ2 = Vector512.Create(2 * k.EtaQ); var dcw = Vector512.Create(k.Dcw); var dcv = Vector512.Create(k.Dcv);
+        var e7 = Vector512.Create(CentrePass.RuleErrorS1 * CentrePass.GeluSup7);
+        var e8 = Vector512.Create(CentrePass.RuleErrorS2Even * CentrePass.GeluSup8);
+        var e7o = Vector512.Create(CentrePass.RuleErrorS2Odd * CentrePass.GeluSup7);
+        var vmCW = Vector512<double>.Zero; var vmCV = Vector512<double>.Zero; var vmQ = Vector512<double>.Zero;
+        var vmQC = Vector512<double>.Zero; var vmD = Vector512<double>.Zero; var vmDQ = Vector512<double>.Zero;
         for (; e + lanes <= nm; e += lanes)
         {
             var a0 = Vector512.Create(u0.Slice(e, lanes)); var a1 = Vector512.Create(u1.Slice(e, lanes));
             var b0 = Vector512.Create(q0.Slice(e, lanes)); var b1 = Vector512.Create(q1.Slice(e, lanes));
-            var du = a1 - a0; var dqv = b1 - b0;
-            // the rule: S₁ = Σ_l w_l σ'(u(t_l)), S₂ = Σ_l w_l σ''(u(t_l)) q(t_l), from 0 as the reference's cleared sums
-            var s1 = Vector512<double>.Zero; var s2 = Vector512<double>.Zero;
-            Node(a0 + t0 * du, b0 + t0 * dqv, w0, ref s1, ref s2);
-            Node(a0 + t1 * du, b0 + t1 * dqv, w1, ref s1, ref s2);
-            Node(a0 + t2 * du, b0 + t2 * dqv, w2, ref s1, ref s2);
-            // the rule's error per entry and the weights of the outer-product sums
-            var dl = Vector512.Abs(du) * one + etaU;
-            var dq = Vector512.Abs(dqv) * one + etaQ2;
-            var qh = Vector512.Max(Vector512.Abs(b0), Vector512.Abs(b1));
-            var qs = qh + etaQ;
-            var d5 = dl * dl * dl * dl * dl; var d6 = d5 * dl;
-            var e1 = c7 * d6;
-            var e2 = g3 * (c8 * d6 * qs + c67 * d5 * dq);
+            var du = a1 - a0; var dq = b1 - b0;
+            var xm = a0 + half * du; var qm = b0 + half * dq;
+            var y = xm * xm;
+            var phi = c * Vector512.Exp(mhalf * y);
+            var s2 = phi * (two - y);
+            var s3 = phi * (xm * (y - four));
+            var s4 = phi * ((seven - y) * y - four);
+            var s5 = phi * (xm * ((y - eleven) * y + eighteen));
+            var s6 = phi * (((sixteen - y) * y - fiftyOne) * y + eighteen);
+            var z = du * du;
+            var c2b = du * (s3 * k12 + s5 * z * k480);
+            var c1 = du * c2b;
+            var c2a = z * (s4 * k24 + s6 * z * k1920);
+            var sum1 = half * (Vector512.Create(d0.Slice(e, lanes)) + Vector512.Create(d1.Slice(e, lanes))) - c1;
+            var sum2 = qm * (s2 + c2a) + dq * c2b;
             var cw = Vector512.Create(cwp.Slice(e, lanes)); var cv = Vector512.Create(cvp.Slice(e, lanes));
+            (sum1 * cw).CopyTo(xvOut.Slice(e, lanes));
+            (sum2 * cw + sum1 * cv).CopyTo(xwOut.Slice(e, lanes));
+            // the rule's error per entry (δ, dq, |q| raised by their rounding), against the exact c^Wh, c^{Vᵀ}p
             var acw = Vector512.Abs(cw); var acv = Vector512.Abs(cv);
-            var rv = e1 * (acw + dcw); var rw = e2 * (acw + dcw) + e1 * (acv + dcv);
-            var xv = s1 * cw; var xw = s2 * cw + s1 * cv;
-            xv.CopyTo(xvOut.Slice(e, lanes)); xw.CopyTo(xwOut.Slice(e, lanes));
-            (rv * rv).CopyTo(buf); (rw * rw).CopyTo(buf.Slice(lanes)); (cw * cw).CopyTo(buf.Slice(2 * lanes));
-            (cv * cv).CopyTo(buf.Slice(3 * lanes)); (xv * xv).CopyTo(buf.Slice(4 * lanes)); (xw * xw).CopyTo(buf.Slice(5 * lanes));
-            // the sums in the entries' order (the reference's bits); the maxima lane by lane with the reference's rule
-            // (a NaN never replaces a maximum), which no order changes
-            for (int j = 0; j < lanes; j++)
-            {
-                s.SumV += buf[j]; s.SumW += buf[lanes + j]; s.SCW += buf[2 * lanes + j];
-                s.SCV += buf[3 * lanes + j]; s.SXV += buf[4 * lanes + j]; s.SXW += buf[5 * lanes + j];
-            }
+            var qh = Vector512.Max(Vector512.Abs(b0), Vector512.Abs(b1));
+            var ad = Vector512.Abs(du); var adq = Vector512.Abs(dq);
+            var dl = ad * one + etaU; var dql = adq * one + etaQ2; var qs = qh + etaQ;
+            var d5 = dl * dl * dl * dl * dl; var d6 = d5 * dl;
+            var e1 = e7 * d6; var e2 = e8 * d6 * qs + e7o * d5 * dql;
+            (e1 * (acw + dcw)).CopyTo(rvOut.Slice(e, lanes));
+            (e2 * (acw + dcw) + e1 * (acv + dcv)).CopyTo(rwOut.Slice(e, lanes));
+            // the maxima lane by lane with the scalar form's rule (a NaN never replaces a maximum), which no order changes
+            var qc = qh * acw;
             vmCW = Vector512.ConditionalSelect(Vector512.GreaterThan(acw, vmCW), acw, vmCW);
             vmCV = Vector512.ConditionalSelect(Vector512.GreaterThan(acv, vmCV), acv, vmCV);
             vmQ = Vector512.ConditionalSelect(Vector512.GreaterThan(qh, vmQ), qh, vmQ);
-            var qc = qh * acw;
             vmQC = Vector512.ConditionalSelect(Vector512.GreaterThan(qc, vmQC), qc, vmQC);
+            vmD = Vector512.ConditionalSelect(Vector512.GreaterThan(ad, vmD), ad, vmD);
+            vmDQ = Vector512.ConditionalSelect(Vector512.GreaterThan(adq, vmDQ), adq, vmDQ);
         }
         for (int j = 0; j < lanes; j++)
         {
-            double a = vmCW.GetElement(j), b = vmCV.GetElement(j), c = vmQ.GetElement(j), d = vmQC.GetElement(j);
-            if (a > s.MCW) s.MCW = a;
-            if (b > s.MCV) s.MCV = b;
-            if (c > s.MQ) s.MQ = c;
-            if (d > s.MQC) s.MQC = d;
+            s.Merge(vmCW.GetElement(j), vmCV.GetElement(j), vmQ.GetElement(j), vmQC.GetElement(j), vmD.GetElement(j), vmDQ.GetElement(j));
         }
         return e;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Node(Vector512<double> x, Vector512<double> q, Vector512<double> wl, ref Vector512<double> s1, ref Vector512<double> s2)
-    {
-        ActivationKernels512.Gelu(x, out _, out var sd);
-        s1 += wl * sd;
-        var x2 = x * x;
-        var second = Vector512.Create(CentrePass.InvSqrt2PiValue) * Vector512.Exp(Vector512.Create(-0.5) * x2) * (Vector512.Create(2.0) - x2);
-        s2 += wl * second * q;
     }
 }

@@ -7,25 +7,47 @@ namespace ResOdeProofs.Numerics.Verification;
 /// <summary>
 /// The linearised centre of the split recursion (docs/theorems/DepthSmoothness.md, "A.split.centre.segments"): per pair k
 /// a centre c_k = (c^W_k, c^V_k) propagated by c ← c − η(E_k + M^Q_k c), where E_k is the exact state forcing of the pair
-/// (<see cref="SplitPass.EW"/>, <see cref="SplitPass.EV"/>) and M^Q_k c the three-point Gauss–Legendre rule for
+/// (<see cref="SplitPass.EW"/>, <see cref="SplitPass.EV"/>) and M^Q_k c a rule for
 /// M̄_k c = ∫₀¹ ∇²f_k(Z_k + tΔ_k) c dt, f_k(Z) = Σ_i p_{k+1}^{iᵀ} V σ(W h_k^i): with u(t) = (1 − t)W_k h + tW_{k+1} h and
 /// q(t) = (1 − t)V_kᵀp + tV_{k+1}ᵀp (both linear in t),
-///   (M̄c)^V = Σ_i p^i (∫σ'(u(t))dt ⊙ c^W h^i)ᵀ,  (M̄c)^W = Σ_i (∫σ''(u(t))q(t)dt ⊙ c^W h^i + ∫σ'(u(t))dt ⊙ c^{Vᵀ}p^i) h^{iᵀ}.
-/// The nodes only change the pointwise weights; the four products c^W h, c^{Vᵀ}p and the two outer-product sums are
-/// shared. Per pair it also returns the certified bound of ‖(M̄ − M^Q)c‖ (the rule's error, from sup|σ⁽⁷⁾|, sup|σ⁽⁸⁾| and
-/// the entries δ = ΔW h, ΔVᵀp), and the coefficients of the bracket bound ‖M̄e‖ for any e. GELU only (the constants of
-/// the rule's error are GELU's); float64. Reads the states and adjoints of the last <see cref="SplitPass"/> evaluation, and
-/// the products u(0), q(0) it kept and u(1), q(1) the engine kept (<see cref="ResNet{T}.KeptStates.KeepProducts"/>) when
-/// present (else computes them: the same kernels, the same bits). Per pair it also bounds the float64 rounding of the
-/// step (<see cref="RoundMW"/>, <see cref="RoundGW"/>), derived from the unit roundoff and the operations done.
+///   (M̄c)^V = Σ_i p^i (S₁ ⊙ c^W h^i)ᵀ,  (M̄c)^W = Σ_i (S₂ ⊙ c^W h^i + S₁ ⊙ c^{Vᵀ}p^i) h^{iᵀ},
+///   S₁ = ∫₀¹σ'(u(t))dt, S₂ = ∫₀¹σ''(u(t))q(t)dt (entrywise).
+/// The rule (<see cref="RuleEntry"/>): S₁ by the trapezoid of the endpoint values σ'(u(0)), σ'(u(1)) (which the split pass
+/// and the engine compute anyway) with its Euler–Maclaurin corrections −σ'''(x_m)δ²/12 − σ⁽⁵⁾(x_m)δ⁴/480, S₂ by the Taylor
+/// form at the midpoint x_m, q_m(σ'' + σ⁽⁴⁾δ²/24 + σ⁽⁶⁾δ⁴/1920) + dq(σ'''δ/12 + σ⁽⁵⁾δ³/480), every derivative at x_m from one
+/// φ(x_m) (GELU's σ⁽ʲ⁾ = φ·poly_j for j ≥ 2): one exp per entry and no erf. Per pair it also returns the certified bound of
+/// ‖(M̄ − M^Q)c‖ (the rule's error, from sup|σ⁽⁷⁾|, sup|σ⁽⁸⁾| and the entries δ = ΔW h, ΔVᵀp), and the coefficients of the
+/// bracket bound ‖M̄e‖ for any e. GELU only (the constants are GELU's); float64. Reads the states and adjoints of the last
+/// <see cref="SplitPass"/> evaluation, and the products u(0), q(0) and σ'(u(0)) it kept and u(1), q(1), σ'(u(1)) the engine
+/// kept (<see cref="ResNet{T}.KeptStates.KeepProducts"/>) when present (else computes them: the same kernels, the same
+/// bits). Per pair it also bounds the float64 rounding of the step (<see cref="RoundMW"/>, <see cref="RoundGW"/>), derived
+/// from the unit roundoff and the operations done.
 /// </summary>
 public sealed class CentrePass
 {
     /// <summary>sup over ℝ of |σ⁽⁷⁾| and |σ⁽⁸⁾| for GELU (σ⁽ᵏ⁾ = kφ⁽ᵏ⁻²⁾ + xφ⁽ᵏ⁻¹⁾, φ⁽ʲ⁾ = (−1)ʲHe_jφ), rounded up; the
     /// property suite recomputes both on a fine grid with a Lipschitz margin.</summary>
     public const double GeluSup7 = 16.46, GeluSup8 = 47.89;
-    /// <summary>Error constant of the n = 3 Gauss–Legendre rule on [0, 1]: (n!)⁴/((2n + 1)((2n)!)³) = 1/2 016 000.</summary>
-    public const double GaussLegendre3Error = 1.0 / 2016000.0;
+    /// <summary>
+    /// Error constants of the rule on [0, 1] (docs/theorems/DepthSmoothness.md): |S₁ − S₁^Q| ≤ s₇δ⁶/40 320 (the trapezoid with its
+    /// two Euler–Maclaurin corrections: the midpoint Taylor remainder s₇δ⁶/322 560 plus that of the endpoints' mean at the
+    /// midpoint, s₇(δ/2)⁶/720), |S₂ − S₂^Q| ≤ s₈|q_m|δ⁶/322 560 + s₇|dq||δ|⁵/53 760 (the Taylor remainders of ∫σ''(x_m + sδ)ds
+    /// and ∫sσ''(x_m + sδ)ds over s ∈ [−½, ½]).
+    /// </summary>
+    public const double RuleErrorS1 = 1.0 / 40320.0, RuleErrorS2Even = 1.0 / 322560.0, RuleErrorS2Odd = 1.0 / 53760.0;
+    /// <summary>The rule's weights of the corrections (1/12, 1/24, 1/480, 1/1920, rounded to float64).</summary>
+    internal const double K12 = 1.0 / 12.0, K24 = 1.0 / 24.0, K480 = 1.0 / 480.0, K1920 = 1.0 / 1920.0;
+    /// <summary>sup over ℝ of |σ⁽⁴⁾|, |σ⁽⁵⁾|, |σ⁽⁶⁾| for GELU (σ⁽⁴⁾ = φ(−x⁴ + 7x² − 4), σ⁽⁵⁾ = φx(x⁴ − 11x² + 18),
+    /// σ⁽⁶⁾ = φ(−x⁶ + 16x⁴ − 51x² + 18); the maxima 1.5958, 2.8425, 7.1810), rounded up; checked on a grid.</summary>
+    public const double GeluSup4 = 1.596, GeluSup5 = 2.843, GeluSup6 = 7.182;
+    /// <summary>
+    /// B_j (j = 3..6): the rule's σ̂⁽ʲ⁾(x) = fl(φ̂(x)·poly_j(x)) (φ̂ = fl(c·exp(−x²/2)), poly_j by Horner in x², <see cref="RuleEntry"/>)
+    /// is within B_j·u of σ⁽ʲ⁾(x) at every float x: its relative error against φ(x)p̄_j(|x|) (p̄_j the polynomial with the
+    /// coefficients' absolute values) is at most (x²/2 + 16)u (x² rounded, then amplified by exp: x²u/2; exp, c and the
+    /// product: 5u; Horner of degree r ≤ 3 in x², with x² rounded: 3r u; the factor x and the last product: 2u), and B_j is
+    /// sup φ(x)p̄_j(|x|)(x²/2 + 16) (21.36, 55.05, 162.24, 536.25), rounded up; checked against the high-precision reference.
+    /// </summary>
+    public const double DerivativeError3 = 22, DerivativeError4 = 56, DerivativeError5 = 163, DerivativeError6 = 537;
     /// <summary>sup over ℝ of |σ'|, |σ''|, |σ'''| for GELU (σ'' = φ(x)(2 − x²), σ''' = φ(x)(x³ − 4x); maxima at x = √2, 0 and
     /// x² = (7 − √33)/2), rounded up; checked on a grid by the property suite.</summary>
     public const double GeluSup1 = 1.129, GeluSup2 = 0.798, GeluSup3 = 0.779;
@@ -44,10 +66,6 @@ public sealed class CentrePass
     /// <summary>γ_N = Nu/(1 − Nu): an inner product or sum of N terms computed in float64 in any order, with or without
     /// FMA, is within γ_N·Σ|terms| of the exact one.</summary>
     public static double Gamma(int n) => n * U / (1 - n * U);
-    internal static readonly double Node0 = 0.5 - 0.5 * Math.Sqrt(0.6), Node1 = 0.5, Node2 = 0.5 + 0.5 * Math.Sqrt(0.6);
-    internal const double Weight0 = 5.0 / 18.0, Weight1 = 8.0 / 18.0, Weight2 = 5.0 / 18.0;
-    private static readonly double[] Nodes = { Node0, Node1, Node2 };
-    private static readonly double[] Weights = { Weight0, Weight1, Weight2 };
 
     private readonly int _L, _m, _d, _n;
     private readonly ActivationKind _act;
@@ -142,27 +160,37 @@ public sealed class CentrePass
     // scratch of one thread
     private sealed class Work
     {
-        public readonly double[] U0, U1, Q0, Q1, Cw, Cv, Ut, S, Sd, S1, S2, Xw, Xv, T, Hw, Hv;
+        public readonly double[] U0, U1, Q0, Q1, D0, D1, S, Cw, Cv, Phi, Xw, Xv, Rv, Rw, T, Hw, Hv;
         public Work(int nm, int md)
         {
             double[] A(int len) => new double[len];
-            U0 = A(nm); U1 = A(nm); Q0 = A(nm); Q1 = A(nm); Cw = A(nm); Cv = A(nm); Ut = A(nm); S = A(nm); Sd = A(nm);
-            S1 = A(nm); S2 = A(nm); Xw = A(nm); Xv = A(nm); T = A(md); Hw = A(md); Hv = A(md);
+            U0 = A(nm); U1 = A(nm); Q0 = A(nm); Q1 = A(nm); D0 = A(nm); D1 = A(nm); S = A(nm); Cw = A(nm); Cv = A(nm);
+            Phi = A(nm); Xw = A(nm); Xv = A(nm); Rv = A(nm); Rw = A(nm); T = A(md); Hw = A(md); Hv = A(md);
         }
     }
     private Work[]? _work;
 
-    /// <summary>The per-step constants of the rule's per-entry work: u, η_u, η_q and the entry bounds of |Ĉ_W − C_W|, |Ĉ_V − C_V|.</summary>
+    /// <summary>The per-step constants of the rule's per-entry error: u, η_u, η_q and the entry bounds of |Ĉ_W − C_W|, |Ĉ_V − C_V|.</summary>
     internal readonly struct RuleConstants
     {
         public RuleConstants(double u, double etaU, double etaQ, double dcw, double dcv) { U = u; EtaU = etaU; EtaQ = etaQ; Dcw = dcw; Dcv = dcv; }
         public readonly double U, EtaU, EtaQ, Dcw, Dcv;
     }
 
-    /// <summary>The sums (in the entries' order) and maxima the per-entry work accumulates.</summary>
-    internal struct RuleSums
+    /// <summary>The maxima the per-entry work takes (of |Ĉ_W|, |Ĉ_V|, max(|q̂(0)|, |q̂(1)|), that times |Ĉ_W|, |δ̂|, |dq̂|).</summary>
+    internal struct RuleMaxima
     {
-        public double SumV, SumW, SCW, SCV, SXV, SXW, MCW, MCV, MQ, MQC;
+        public double MCW, MCV, MQ, MQC, MD, MDQ;
+        /// <summary>Takes each value that exceeds its maximum (a NaN never does).</summary>
+        public void Merge(double acw, double acv, double qh, double qc, double ad, double adq)
+        {
+            if (acw > MCW) MCW = acw;
+            if (acv > MCV) MCV = acv;
+            if (qh > MQ) MQ = qh;
+            if (qc > MQC) MQC = qc;
+            if (ad > MD) MD = ad;
+            if (adq > MDQ) MDQ = adq;
+        }
     }
 
     /// <summary>
@@ -224,122 +252,212 @@ public sealed class CentrePass
         var q = pass.Pairs;
         var kept = pass.LastKept;
         double u = U, beta = KernelError, gd = Gamma(d), gn = Gamma(n), cu = gd + 6 * u;
+        int i = k - 1, o = (k - 1) * md, o1 = k * md;
+        var h = hF.AsSpan(k * nd, nd); var p = pF.AsSpan((k + 1) * nd, nd);
+        // u(0) = h W_kᵀ, u(1) = h W_{k+1}ᵀ, q(0) = p V_k, q(1) = p V_{k+1}, σ'(u(0)), σ'(u(1)) (n×m each): the numbers the
+        // split pass and the engine computed with the same kernels (taken when kept), then c^W h, c^{Vᵀ}p
+        ReadOnlySpan<double> u0, u1, q0, q1, d0, d1;
+        if (own0)
         {
-            int i = k - 1, o = (k - 1) * md, o1 = k * md;
-            var h = hF.AsSpan(k * nd, nd); var p = pF.AsSpan((k + 1) * nd, nd);
-            // u(0) = h W_kᵀ, u(1) = h W_{k+1}ᵀ, q(0) = p V_k, q(1) = p V_{k+1}, c^W h, c^{Vᵀ}p (n×m each); the first four
-            // are the numbers the split pass and the engine computed with the same kernels (taken when kept)
-            ReadOnlySpan<double> u0, u1, q0, q1;
-            if (own0)
-            {
-                FastKernels.Transpose<double>(w.Slice(o, md), s.T, m, d);
-                FastKernels.Gemm<double>(level, h, d, 1, s.T, s.U0, n, d, m, 1.0, accumulate: false);
-                FastKernels.Gemm<double>(level, p, d, 1, v.Slice(o, md), s.Q0, n, d, m, 1.0, accumulate: false);
-                u0 = s.U0; q0 = s.Q0;
-            }
-            else { u0 = pass.PairU0.AsSpan(i * nm, nm); q0 = pass.PairQ0.AsSpan(i * nm, nm); }
-            if (own1)
-            {
-                FastKernels.Transpose<double>(w.Slice(o1, md), s.T, m, d);
-                FastKernels.Gemm<double>(level, h, d, 1, s.T, s.U1, n, d, m, 1.0, accumulate: false);
-                FastKernels.Gemm<double>(level, p, d, 1, v.Slice(o1, md), s.Q1, n, d, m, 1.0, accumulate: false);
-                u1 = s.U1; q1 = s.Q1;
-            }
-            else { u1 = kept!.Pre.AsSpan((k + 1) * nm, nm); q1 = kept.AdjointProduct.AsSpan((k + 1) * nm, nm); }
-            FastKernels.Transpose<double>(CW.AsSpan(o, md), s.T, m, d);
-            FastKernels.Gemm<double>(level, h, d, 1, s.T, s.Cw, n, d, m, 1.0, accumulate: false);
-            FastKernels.Gemm<double>(level, p, d, 1, CV.AsSpan(o, md), s.Cv, n, d, m, 1.0, accumulate: false);
-            // the rounding of the computed products against the exact ones: ‖h‖_F, ‖p‖_F and the layers' norms give
-            // ηu ≥ ‖û(t) − u(t)‖_F, ηq ≥ ‖q̂(t) − q(t)‖_F at every node (docs/theorems/DepthSmoothness.md)
-            double hf = Math.Sqrt(FastKernels.SumSquares<double>(level, h)), pf = q.PF1[i];
-            double cwn = NormCW[i], cvn = NormCV[i];
-            double etaU = cu * hf * (_wf[k - 1] + _wf[k]), etaQ = cu * pf * (_vf[k - 1] + _vf[k]);
-            double dcw = gd * hf * cwn, dcv = gd * pf * cvn;   // ≥ every entry of |ĉ_W − c^Wh|, |ĉ_V − c^{Vᵀ}p|
-            // the rule (S1 = Σ_l w_l σ'(u(t_l)), S2 = Σ_l w_l σ''(u(t_l)) q(t_l)), the rule's error per entry (δ, dq, |q|,
-            // |c^Wh|, |c^{Vᵀ}p| raised by their rounding) and the weights of the two outer-product sums: one fused pass
-            // over the entries at a vector level, the same bits as the reference loops
-            var kc = new RuleConstants(u, etaU, etaQ, dcw, dcv);
-            var sums = new RuleSums();
-            int done = 0;
-            if (!ReferenceRule && level == SimdLevel.Vector512)
-                done = CentreKernels512.Rule(u0, u1, q0, q1, s.Cw, s.Cv, s.Xv, s.Xw, kc, ref sums);
-            else if (!ReferenceRule && level == SimdLevel.Vector256)
-                done = CentreKernels256.Rule(u0, u1, q0, q1, s.Cw, s.Cv, s.Xv, s.Xw, kc, ref sums);
-            if (done == 0) RuleReference(s, level, Vector.IsHardwareAccelerated, 0, u0, u1, q0, q1, kc, ref sums);
-            else if (done < nm) RuleReference(s, SimdLevel.Scalar, false, done, u0, u1, q0, q1, kc, ref sums);
-            // bounds of ‖X̂ − X‖_F for X_V = S₁ ⊙ C_W, X_W = S₂ ⊙ C_W + S₁ ⊙ C_V, then of the two outer-product sums
-            double nCW = Math.Sqrt(sums.SCW), nCV = Math.Sqrt(sums.SCV), mQ = sums.MQ, mCW = sums.MCW, mCV = sums.MCV;
-            double mQ1 = mQ * (1 + 6 * u), mQC1 = sums.MQC * (1 + 6 * u);
-            double dXV = (beta + 8) * u * nCW + GeluSup2 * mCW * etaU + GeluSup1 * gd * hf * cwn;
-            double dXW = (beta + 8) * u * mQ1 * nCW + GeluSup3 * mQC1 * etaU + GeluSup2 * mCW * etaQ
-                + GeluSup2 * (mQ + etaQ) * gd * hf * cwn + (beta + 8) * u * nCV + GeluSup2 * mCV * etaU + GeluSup1 * gd * pf * cvn;
-            RoundMV[i] = pf * (gn * Math.Sqrt(sums.SXV) + dXV);
-            RoundMW[i] = hf * (gn * Math.Sqrt(sums.SXW) + dXW);
-            // (M^Q c)^V = Pᵀ X_V (d×m), (M^Q c)^W = X_Wᵀ H (m×d)
-            FastKernels.Gemm<double>(level, p, 1, d, s.Xv, s.Hv, d, n, m, 1.0, accumulate: false);
-            FastKernels.Gemm<double>(level, s.Xw, 1, m, h, s.Hw, m, n, d, 1.0, accumulate: false);
-            double hs = q.HS[i], ps1 = q.PS1[i];
-            RV[i] = ps1 * Math.Sqrt(sums.SumV);
-            RW[i] = hs * Math.Sqrt(sums.SumW);
-            // ‖M̄e‖: σ', σ'' of u(t) lie over the hull [Lo, Hi] of u(0), u(1); |q(t)| ≤ max(|q(0)|, |q(1)|)
-            double s1 = Activations.SupAbsDerivative(_act, q.Lo[i], q.Hi[i]);
-            double s2 = Activations.SupAbsSecondDerivative(_act, q.Lo[i], q.Hi[i]);
-            AWW[i] = s2 * Math.Max(q.GHatInf[i], q.G1Inf[i]) * hs * hs;
-            AWV[i] = s1 * ps1 * hs;
-            ForcingW[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, pass.EW.AsSpan(o, md)));
-            ForcingV[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, pass.EV.AsSpan(o, md)));
-            // ε: the engine's Ĝ_{k+1} (weights k + 1, ĝ = p_{k+1}V_{k+1}), the split pass' G(Z_k; h_k, p_{k+1}) (ĝ = p_{k+1}V_k),
-            // the subtraction forming Ê
-            var e1r = EvaluationRounding(n, d, m, hf, pf, _wf[k], _vf[k], q.G1Inf[i]);
-            var e0r = EvaluationRounding(n, d, m, hf, pf, _wf[k - 1], _vf[k - 1], q.GHatInf[i]);
-            RoundGW[i] = e1r.W + e0r.W + u * ForcingW[i];
-            RoundGV[i] = e1r.V + e0r.V + u * ForcingV[i];
-            MW[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, s.Hw));
-            MV[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, s.Hv));
-            StepW[i] = Advance(eta, CW.AsSpan(o, md), pass.EW.AsSpan(o, md), s.Hw, out NormCW[i]);
-            StepV[i] = Advance(eta, CV.AsSpan(o, md), pass.EV.AsSpan(o, md), s.Hv, out NormCV[i]);
+            FastKernels.Transpose<double>(w.Slice(o, md), s.T, m, d);
+            FastKernels.Gemm<double>(level, h, d, 1, s.T, s.U0, n, d, m, 1.0, accumulate: false);
+            FastKernels.Gemm<double>(level, p, d, 1, v.Slice(o, md), s.Q0, n, d, m, 1.0, accumulate: false);
+            VectorActivations.Evaluate<double>(level, _act, s.U0, s.S, s.D0);
+            u0 = s.U0; q0 = s.Q0; d0 = s.D0;
         }
+        else { u0 = pass.PairU0.AsSpan(i * nm, nm); q0 = pass.PairQ0.AsSpan(i * nm, nm); d0 = pass.PairD0.AsSpan(i * nm, nm); }
+        if (own1)
+        {
+            FastKernels.Transpose<double>(w.Slice(o1, md), s.T, m, d);
+            FastKernels.Gemm<double>(level, h, d, 1, s.T, s.U1, n, d, m, 1.0, accumulate: false);
+            FastKernels.Gemm<double>(level, p, d, 1, v.Slice(o1, md), s.Q1, n, d, m, 1.0, accumulate: false);
+            VectorActivations.Evaluate<double>(level, _act, s.U1, s.S, s.D1);
+            u1 = s.U1; q1 = s.Q1; d1 = s.D1;
+        }
+        else
+        {
+            u1 = kept!.Pre.AsSpan((k + 1) * nm, nm); q1 = kept.AdjointProduct.AsSpan((k + 1) * nm, nm);
+            d1 = kept.Derivative.AsSpan((k + 1) * nm, nm);
+        }
+        FastKernels.Transpose<double>(CW.AsSpan(o, md), s.T, m, d);
+        FastKernels.Gemm<double>(level, h, d, 1, s.T, s.Cw, n, d, m, 1.0, accumulate: false);
+        FastKernels.Gemm<double>(level, p, d, 1, CV.AsSpan(o, md), s.Cv, n, d, m, 1.0, accumulate: false);
+        // the rule (S₁, S₂ per entry) and the weights of the two outer-product sums X_V = S₁ ⊙ Ĉ_W, X_W = S₂ ⊙ Ĉ_W + S₁ ⊙ Ĉ_V:
+        // one fused pass over the entries at a vector level, the same bits as the reference loops
+        // the rounding of the computed products against the exact ones: ‖h‖_F, ‖p‖_F and the layers' norms give
+        // ηu ≥ ‖û(t) − u(t)‖_F, ηq ≥ ‖q̂(t) − q(t)‖_F for t = 0, ½, 1 (docs/theorems/DepthSmoothness.md)
+        double hf = Math.Sqrt(FastKernels.SumSquares<double>(level, h)), pf = q.PF1[i];
+        double cwn = NormCW[i], cvn = NormCV[i];
+        double etaU = cu * hf * (_wf[k - 1] + _wf[k]), etaQ = cu * pf * (_vf[k - 1] + _vf[k]);
+        double dcw = gd * hf * cwn, dcv = gd * pf * cvn;   // ≥ ‖Ĉ_W − c^Wh‖_F, ‖Ĉ_V − c^{Vᵀ}p‖_F (so ≥ every entry)
+        var kc = new RuleConstants(u, etaU, etaQ, dcw, dcv);
+        var mx = new RuleMaxima();
+        int done = 0;
+        if (!ReferenceRule && level == SimdLevel.Vector512)
+            done = CentreKernels512.Rule(u0, u1, q0, q1, d0, d1, s.Cw, s.Cv, s.Xv, s.Xw, s.Rv, s.Rw, kc, ref mx);
+        else if (!ReferenceRule && level == SimdLevel.Vector256)
+            done = CentreKernels256.Rule(u0, u1, q0, q1, d0, d1, s.Cw, s.Cv, s.Xv, s.Xw, s.Rv, s.Rw, kc, ref mx);
+        if (done == 0) RuleReference(s, level != SimdLevel.Scalar && Vector.IsHardwareAccelerated, 0, u0, u1, q0, q1, d0, d1, kc, ref mx);
+        else if (done < nm) RuleReference(s, false, done, u0, u1, q0, q1, d0, d1, kc, ref mx);
+        double sCW = FastKernels.SumSquares<double>(level, s.Cw), sCV = FastKernels.SumSquares<double>(level, s.Cv);
+        double sXV = FastKernels.SumSquares<double>(level, s.Xv), sXW = FastKernels.SumSquares<double>(level, s.Xw);
+        var b = RuleBounds(u, etaU, etaQ, mx);
+        // the rule's error: entrywise |S₁ − S₁^Q| ≤ e₁, |S₂ − S₂^Q| ≤ e₂ (exact δ, dq, |q| bounded by the computed ones and
+        // their rounding), against the exact c^Wh, c^{Vᵀ}p (≤ |Ĉ| + the products' rounding): the per-entry terms r_V, r_W
+        double nCW = Math.Sqrt(sCW), nCV = Math.Sqrt(sCV);
+        double hs = q.HS[i], ps1 = q.PS1[i];
+        RV[i] = ps1 * Math.Sqrt(FastKernels.SumSquares<double>(level, s.Rv));
+        RW[i] = hs * Math.Sqrt(FastKernels.SumSquares<double>(level, s.Rw));
+        // bounds of ‖X̂ − X‖_F (X with the exact rule at exact u(t), q(t), σ's derivatives), then of the two outer-product sums
+        double mQ1 = mx.MQ * (1 + 6 * u), mQC1 = mx.MQC * (1 + 6 * u), mCW = mx.MCW, mCV = mx.MCV;
+        double a1 = beta * u + 6 * u * b.S1Bar + b.EpsC1, a2 = beta * u + 6 * u * b.S2Bar + b.EpsC2a;
+        double dXV = (beta * u + 5 * u * b.S1Bar + b.EpsC1) * nCW + GeluSup2 * mCW * etaU + (GeluSup1 + b.C1Bar) * gd * hf * cwn;
+        double dXW = a2 * mQ1 * nCW + GeluSup3 * mQC1 * etaU + b.S2Bar * mCW * etaQ
+            + (mx.MDQ * (b.EpsC2b + 6 * u * b.C2bBar) + b.C2bBar * b.EpsDq) * nCW
+            + a1 * nCV + GeluSup2 * mCV * etaU
+            + (b.S2Bar * b.Qs + b.C2bBar * (mx.MDQ * (1 + u) + b.EpsDq)) * gd * hf * cwn + (GeluSup1 + b.C1Bar) * gd * pf * cvn;
+        RoundMV[i] = pf * (gn * Math.Sqrt(sXV) + dXV);
+        RoundMW[i] = hf * (gn * Math.Sqrt(sXW) + dXW);
+        // (M^Q c)^V = Pᵀ X_V (d×m), (M^Q c)^W = X_Wᵀ H (m×d)
+        FastKernels.Gemm<double>(level, p, 1, d, s.Xv, s.Hv, d, n, m, 1.0, accumulate: false);
+        FastKernels.Gemm<double>(level, s.Xw, 1, m, h, s.Hw, m, n, d, 1.0, accumulate: false);
+        // ‖M̄e‖: σ', σ'' of u(t) lie over the hull [Lo, Hi] of u(0), u(1); |q(t)| ≤ max(|q(0)|, |q(1)|)
+        double s1 = Activations.SupAbsDerivative(_act, q.Lo[i], q.Hi[i]);
+        double s2 = Activations.SupAbsSecondDerivative(_act, q.Lo[i], q.Hi[i]);
+        AWW[i] = s2 * Math.Max(q.GHatInf[i], q.G1Inf[i]) * hs * hs;
+        AWV[i] = s1 * ps1 * hs;
+        ForcingW[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, pass.EW.AsSpan(o, md)));
+        ForcingV[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, pass.EV.AsSpan(o, md)));
+        // ε: the engine's Ĝ_{k+1} (weights k + 1, ĝ = p_{k+1}V_{k+1}), the split pass' G(Z_k; h_k, p_{k+1}) (ĝ = p_{k+1}V_k),
+        // the subtraction forming Ê
+        var e1r = EvaluationRounding(n, d, m, hf, pf, _wf[k], _vf[k], q.G1Inf[i]);
+        var e0r = EvaluationRounding(n, d, m, hf, pf, _wf[k - 1], _vf[k - 1], q.GHatInf[i]);
+        RoundGW[i] = e1r.W + e0r.W + u * ForcingW[i];
+        RoundGV[i] = e1r.V + e0r.V + u * ForcingV[i];
+        MW[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, s.Hw));
+        MV[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, s.Hv));
+        StepW[i] = Advance(eta, CW.AsSpan(o, md), pass.EW.AsSpan(o, md), s.Hw, out NormCW[i]);
+        StepV[i] = Advance(eta, CV.AsSpan(o, md), pass.EV.AsSpan(o, md), s.Hv, out NormCV[i]);
+    }
+
+    /// <summary>The per-pair bounds of the rule's arithmetic (docs/theorems/DepthSmoothness.md, item 4).</summary>
+    internal readonly record struct Bounds(double D, double DQ, double Qs, double EpsDq, double C1Bar, double C2aBar, double C2bBar,
+        double EpsC1, double EpsC2a, double EpsC2b, double S1Bar, double S2Bar);
+
+    /// <summary>
+    /// From the maxima of one pair's entries and η_u, η_q: D ≥ |δ|, |δ̂| and DQ ≥ |dq| (δ = u(1) − u(0), dq = q(1) − q(0)),
+    /// Qs ≥ |q(t)|, ε_dq ≥ |dq̂ − dq|; C̄ ≥ the corrections C₁ = σ'''δ²/12 + σ⁽⁵⁾δ⁴/480, C₂a = σ⁽⁴⁾δ²/24 + σ⁽⁶⁾δ⁴/1920,
+    /// C₂b = σ'''δ/12 + σ⁽⁵⁾δ³/480 (exact at x_m, δ and as computed); ε_C ≥ |Ĉ − C(x_m, δ)|: per term σ⁽ʲ⁾δᵖ/c, a chain of at
+    /// most p + 5 roundings on σ̂⁽ʲ⁾ (within B_j u), plus the moves of x_m (≤ η_u) and δ (≤ u|δ̂| + η_u);
+    /// S̄₁ ≥ |Ŝ₁|-type values ((s₁ + βu)(1 + u) + C̄₁), S̄₂ likewise with s₂ and C̄₂a.
+    /// </summary>
+    internal static Bounds RuleBounds(double u, double etaU, double etaQ, in RuleMaxima mx)
+    {
+        double D = mx.MD * (1 + u) + etaU, DQ = mx.MDQ * (1 + u) + 2 * etaQ, qs = mx.MQ + etaQ;
+        double epsD = u * mx.MD + etaU, epsDq = u * mx.MDQ + 2 * etaQ;
+        double cBar1 = 0, cBar2a = 0, cBar2b = 0, eps1 = 0, eps2a = 0, eps2b = 0;
+        void Term(ref double cBar, ref double eps, double sj, double sj1, double bj, int pw, double c)
+        {
+            double dp = Math.Pow(D, pw), dp1 = Math.Pow(D, pw - 1);
+            cBar += sj * dp / c;
+            eps += (((pw + 6) * (sj + bj * u) + bj) * u * dp + sj1 * etaU * dp + sj * pw * dp1 * epsD) / c;
+        }
+        Term(ref cBar1, ref eps1, GeluSup3, GeluSup4, DerivativeError3, 2, 12);
+        Term(ref cBar1, ref eps1, GeluSup5, GeluSup6, DerivativeError5, 4, 480);
+        Term(ref cBar2a, ref eps2a, GeluSup4, GeluSup5, DerivativeError4, 2, 24);
+        Term(ref cBar2a, ref eps2a, GeluSup6, GeluSup7, DerivativeError6, 4, 1920);
+        Term(ref cBar2b, ref eps2b, GeluSup3, GeluSup4, DerivativeError3, 1, 12);
+        Term(ref cBar2b, ref eps2b, GeluSup5, GeluSup6, DerivativeError5, 3, 480);
+        double c1 = cBar1 + eps1, c2a = cBar2a + eps2a, c2b = cBar2b + eps2b;
+        double beta = KernelError;
+        return new Bounds(D, DQ, qs, epsDq, c1, c2a, c2b, eps1, eps2a, eps2b,
+            (GeluSup1 + beta * u) * (1 + u) + c1, (GeluSup2 + beta * u) * (1 + u) + c2a);
     }
 
     /// <summary>
-    /// The reference loops of the rule's per-entry work over entries [from, nm): u(t) for each node, σ, σ' of it by
-    /// <see cref="VectorActivations.Evaluate{T}"/> at <paramref name="level"/>, σ'' on Vector&lt;double&gt; where
-    /// <paramref name="vectorSecond"/> (else the scalar σ''), the weighted sums S₁, S₂, then the rule's error per entry,
-    /// X_V, X_W, and the sums and maxima, entry by entry. The fused kernels (CentreKernels512, CentreKernels256) do the
-    /// same operations in the same order.
+    /// The reference loops of the rule's per-entry work over entries [from, nm): φ̂(x_m) for every entry (on Vector&lt;double&gt;
+    /// where <paramref name="vectorExp"/>, else by Math.Exp), then <see cref="RuleEntry"/>, X_V, X_W and the maxima, entry by
+    /// entry. The fused kernels (CentreKernels512, CentreKernels256) do the same operations in the same order.
     /// </summary>
-    private void RuleReference(Work s, SimdLevel level, bool vectorSecond, int from, ReadOnlySpan<double> u0, ReadOnlySpan<double> u1,
-        ReadOnlySpan<double> q0, ReadOnlySpan<double> q1, in RuleConstants kc, ref RuleSums r)
+    private void RuleReference(Work s, bool vectorExp, int from, ReadOnlySpan<double> u0, ReadOnlySpan<double> u1,
+        ReadOnlySpan<double> q0, ReadOnlySpan<double> q1, ReadOnlySpan<double> d0, ReadOnlySpan<double> d1, in RuleConstants kc, ref RuleMaxima r)
     {
-        int nm = _n * _m;
-        Array.Clear(s.S1); Array.Clear(s.S2);
-        for (int l = 0; l < Nodes.Length; l++)
-        {
-            double t = Nodes[l], wl = Weights[l];
-            for (int e = from; e < nm; e++) s.Ut[e] = u0[e] + t * (u1[e] - u0[e]);
-            VectorActivations.Evaluate<double>(level, _act, s.Ut.AsSpan(from), s.S.AsSpan(from), s.Sd.AsSpan(from));
-            NodeSums(s, vectorSecond, from, t, wl, nm, q0, q1);
-        }
         double u = kc.U, etaU = kc.EtaU, etaQ = kc.EtaQ, dcw = kc.Dcw, dcv = kc.Dcv;
-        for (int e = from; e < nm; e++)
+        double e7 = RuleErrorS1 * GeluSup7, e8 = RuleErrorS2Even * GeluSup8, e7o = RuleErrorS2Odd * GeluSup7;
+        int nm = _n * _m, e = from;
+        var phi = s.Phi;
+        if (vectorExp)
         {
-            double dl = Math.Abs(u1[e] - u0[e]) * (1 + u) + etaU, dq = Math.Abs(q1[e] - q0[e]) * (1 + u) + 2 * etaQ;
-            double qh = Math.Max(Math.Abs(q0[e]), Math.Abs(q1[e]));
-            double qs = qh + etaQ;
-            double d5 = dl * dl * dl * dl * dl, d6 = d5 * dl;
-            double e1 = GaussLegendre3Error * GeluSup7 * d6;
-            double e2 = GaussLegendre3Error * (GeluSup8 * d6 * qs + 6.0 * GeluSup7 * d5 * dq);
-            double cw = s.Cw[e], cv = s.Cv[e], acw = Math.Abs(cw), acv = Math.Abs(cv);
-            double rv = e1 * (acw + dcw), rw = e2 * (acw + dcw) + e1 * (acv + dcv);
-            r.SumV += rv * rv; r.SumW += rw * rw;
-            double xv = s.S1[e] * cw, xw = s.S2[e] * cw + s.S1[e] * cv;
-            s.Xv[e] = xv; s.Xw[e] = xw;
-            r.SCW += cw * cw; r.SCV += cv * cv; r.SXV += xv * xv; r.SXW += xw * xw;
-            if (acw > r.MCW) r.MCW = acw;
-            if (acv > r.MCV) r.MCV = acv;
-            if (qh > r.MQ) r.MQ = qh;
-            if (qh * acw > r.MQC) r.MQC = qh * acw;
+            int lanes = Vector<double>.Count;
+            var y = new double[lanes];
+            for (; e + lanes <= nm; e += lanes)
+            {
+                for (int j = 0; j < lanes; j++) { double xm = Midpoint(u0[e + j], u1[e + j]); y[j] = -0.5 * (xm * xm); }
+                (new Vector<double>(InvSqrt2Pi) * Vector.Exp(new Vector<double>(y))).CopyTo(phi, e);
+            }
         }
+        for (; e < nm; e++) { double xm = Midpoint(u0[e], u1[e]); phi[e] = InvSqrt2Pi * Math.Exp(-0.5 * (xm * xm)); }
+        for (e = from; e < nm; e++)
+        {
+            var (s1, s2) = RuleEntry(u0[e], u1[e], q0[e], q1[e], d0[e], d1[e], phi[e]);
+            double cw = s.Cw[e], cv = s.Cv[e];
+            s.Xv[e] = s1 * cw; s.Xw[e] = s2 * cw + s1 * cv;
+            double acw = Math.Abs(cw), acv = Math.Abs(cv), qh = Math.Max(Math.Abs(q0[e]), Math.Abs(q1[e]));
+            double ad = Math.Abs(u1[e] - u0[e]), adq = Math.Abs(q1[e] - q0[e]);
+            double dl = ad * (1 + u) + etaU, dql = adq * (1 + u) + 2 * etaQ, qs = qh + etaQ;
+            double d5 = dl * dl * dl * dl * dl, d6 = d5 * dl;
+            double e1 = e7 * d6, e2 = e8 * d6 * qs + e7o * d5 * dql;
+            s.Rv[e] = e1 * (acw + dcw); s.Rw[e] = e2 * (acw + dcw) + e1 * (acv + dcv);
+            r.Merge(acw, acv, qh, qh * acw, ad, adq);
+        }
+    }
+
+    /// <summary>x_m = û(0) + ½(û(1) − û(0)) as the rule computes it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static double Midpoint(double a0, double a1) => a0 + 0.5 * (a1 - a0);
+
+    /// <summary>
+    /// The rule at one entry, in the fused kernels' order of operations: δ = a1 − a0, dq = b1 − b0, x_m, q_m the midpoints,
+    /// y = x_m², the derivatives σ⁽ʲ⁾(x_m) = φ·poly_j (φ = <paramref name="phi"/>, φ̂(x_m) as computed), and
+    ///   S₁ = ½(σ'(u(0)) + σ'(u(1))) − δ(δ(σ'''/12 + σ⁽⁵⁾δ²/480)),
+    ///   S₂ = q_m(σ'' + δ²(σ⁽⁴⁾/24 + σ⁽⁶⁾δ²/1920)) + dq·δ(σ'''/12 + σ⁽⁵⁾δ²/480),
+    /// with <paramref name="d0"/>, <paramref name="d1"/> the endpoint values σ'(u(0)), σ'(u(1)).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static (double S1, double S2) RuleEntry(double a0, double a1, double b0, double b1, double d0, double d1, double phi)
+    {
+        double du = a1 - a0, dq = b1 - b0;
+        double xm = a0 + 0.5 * du, qm = b0 + 0.5 * dq;
+        double y = xm * xm;
+        double s2 = phi * (2.0 - y);
+        double s3 = phi * (xm * (y - 4.0));
+        double s4 = phi * ((7.0 - y) * y - 4.0);
+        double s5 = phi * (xm * ((y - 11.0) * y + 18.0));
+        double s6 = phi * (((16.0 - y) * y - 51.0) * y + 18.0);
+        double z = du * du;
+        double c2b = du * (s3 * K12 + s5 * z * K480);
+        double c1 = du * c2b;
+        double c2a = z * (s4 * K24 + s6 * z * K1920);
+        double sum1 = 0.5 * (d0 + d1) - c1;
+        double sum2 = qm * (s2 + c2a) + dq * c2b;
+        return (sum1, sum2);
+    }
+
+    /// <summary>GELU's σ⁽ʲ⁾(x), j = 2..6, as the rule computes them from φ̂(x) (by Math.Exp, or by the vector exp the lanes use),
+    /// for the tests of B_j.</summary>
+    internal static double RuleDerivative(int j, double x, bool vectorExp = false)
+    {
+        double y = x * x;
+        double phi = InvSqrt2Pi * (vectorExp ? Vector.Exp(new Vector<double>(-0.5 * y))[0] : Math.Exp(-0.5 * y));
+        return j switch
+        {
+            2 => phi * (2.0 - y),
+            3 => phi * (x * (y - 4.0)),
+            4 => phi * ((7.0 - y) * y - 4.0),
+            5 => phi * (x * ((y - 11.0) * y + 18.0)),
+            6 => phi * (((16.0 - y) * y - 51.0) * y + 18.0),
+            _ => throw new ArgumentOutOfRangeException(nameof(j)),
+        };
     }
 
     private static readonly double InvSqrt2Pi = 1.0 / Math.Sqrt(2.0 * Math.PI);
@@ -351,31 +469,6 @@ public sealed class CentrePass
     {
         var x2 = x * x;
         return new Vector<double>(InvSqrt2Pi) * Vector.Exp(new Vector<double>(-0.5) * x2) * (new Vector<double>(2.0) - x2);
-    }
-
-    // S1 += w σ'(u_t), S2 += w σ''(u_t) q(t) with GELU's σ''(x) = φ(x)(2 − x²) over entries [from, nm), on Vector<double>
-    // (where vectorSecond) then the tail
-    private void NodeSums(Work s, bool vectorSecond, int from, double t, double wl, int nm, ReadOnlySpan<double> qa, ReadOnlySpan<double> qb)
-    {
-        int e = from;
-        var s1a = s.S1; var s2a = s.S2; var sd = s.Sd; var ut = s.Ut;
-        if (vectorSecond && Vector.IsHardwareAccelerated)
-        {
-            int lanes = Vector<double>.Count;
-            var vw = new Vector<double>(wl); var vt = new Vector<double>(t);
-            for (; e + lanes <= nm; e += lanes)
-            {
-                var x = new Vector<double>(ut, e);
-                var q0 = new Vector<double>(qa.Slice(e)); var q1 = new Vector<double>(qb.Slice(e));
-                (new Vector<double>(s1a, e) + vw * new Vector<double>(sd, e)).CopyTo(s1a, e);
-                (new Vector<double>(s2a, e) + vw * GeluSecond(x) * (q0 + vt * (q1 - q0))).CopyTo(s2a, e);
-            }
-        }
-        for (; e < nm; e++)
-        {
-            s1a[e] += wl * sd[e];
-            s2a[e] += wl * Activations.SecondDerivative(_act, ut[e]) * (qa[e] + t * (qb[e] - qa[e]));
-        }
     }
 
     // c ← c − η(E + M), returning ‖E + M‖ and ‖c‖ after the step

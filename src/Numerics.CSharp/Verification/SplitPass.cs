@@ -79,11 +79,12 @@ public sealed class SplitPass
     /// <summary>The engine's kept states of the last evaluation (<see cref="EvaluateKept"/>), else null.</summary>
     public ResNet<double>.KeptStates? LastKept { get; private set; }
     /// <summary>When set, the pair pass also keeps, per pair k (index k − 1, n×m at (k − 1)·n·m), the products it computes
-    /// anyway: u = h_k W_kᵀ in <see cref="PairU0"/> and p_{k+1}V_k (before σ' multiplies it) in <see cref="PairQ0"/>;
-    /// <see cref="PairProductsValid"/> says whether the last evaluation filled them.</summary>
+    /// anyway: u = h_k W_kᵀ in <see cref="PairU0"/>, p_{k+1}V_k (before σ' multiplies it) in <see cref="PairQ0"/> and σ'(u) in
+    /// <see cref="PairD0"/>; <see cref="PairProductsValid"/> says whether the last evaluation filled them.</summary>
     public bool KeepPairProducts { get; set; }
     public double[]? PairU0 { get; private set; }
     public double[]? PairQ0 { get; private set; }
+    public double[]? PairD0 { get; private set; }
     public bool PairProductsValid { get; private set; }
     // state or adjoint k (n×d) of a flat (L + 1)·n·d array
     private Span<double> Slice(double[] flat, int k) => flat.AsSpan(k * _n * _d, _n * _d);
@@ -193,7 +194,10 @@ public sealed class SplitPass
         LastStates = hF; LastAdjoints = pF;
         int nm = n * m;
         PairProductsValid = KeepPairProducts;
-        if (KeepPairProducts && PairU0 is null) { PairU0 = new double[Math.Max(0, L - 1) * nm]; PairQ0 = new double[Math.Max(0, L - 1) * nm]; }
+        if (KeepPairProducts && PairU0 is null)
+        {
+            PairU0 = new double[Math.Max(0, L - 1) * nm]; PairQ0 = new double[Math.Max(0, L - 1) * nm]; PairD0 = new double[Math.Max(0, L - 1) * nm];
+        }
         // the spectral upper values the pairs read: ‖H_k‖₂ for k = 1..L−1, ‖P_k‖₂ for k = 1..L
         for (int k = 1; k <= L; k++)
         {
@@ -209,7 +213,8 @@ public sealed class SplitPass
             var uh = PairProductsValid ? PairU0.AsSpan(i * nm, nm) : _uh.AsSpan();
             FastKernels.Gemm<double>(level, hk, d, 1, _wt, uh, n, d, m, 1.0, accumulate: false);
             double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
-            VectorActivations.EvaluateWithRange<double>(level, _act, uh, _sh, _dsh, ref lo, ref hi);
+            var dsh = PairProductsValid ? PairD0.AsSpan(i * nm, nm) : _dsh.AsSpan();
+            VectorActivations.EvaluateWithRange<double>(level, _act, uh, _sh, dsh, ref lo, ref hi);
             double loF = lo, hiF = hi;
             // the hulls with the ranges of u_{k+1} and u_k measured once per layer (as MinMax merges a range: ignoring NaN)
             if (_uLo[k + 1] < lo) lo = _uLo[k + 1];
@@ -220,9 +225,9 @@ public sealed class SplitPass
             FastKernels.Gemm<double>(level, p1, d, 1, v.Slice(o, md), _gh, n, d, m, 1.0, accumulate: false);
             pq.GHatInf[i] = MaxAbs(_gh);
             if (PairProductsValid) _gh.CopyTo(PairQ0.AsSpan(i * nm, nm));
-            pq.D1Hat[i] = MaxAbs(_dsh);
+            pq.D1Hat[i] = MaxAbs(dsh);
             pq.D1K[i] = _d1[k];
-            FastKernels.MultiplyInPlace<double>(level, _gh, _dsh);
+            FastKernels.MultiplyInPlace<double>(level, _gh, dsh);
             var ew = EW.AsSpan(o, md); var ev = EV.AsSpan(o, md);
             FastKernels.Gemm<double>(level, _gh, 1, m, hk, ew, m, n, d, 1.0, accumulate: false);
             FastKernels.Gemm<double>(level, p1, 1, d, _sh, ev, d, n, m, 1.0, accumulate: false);

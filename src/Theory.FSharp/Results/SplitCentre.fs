@@ -1,5 +1,5 @@
 /// The linearised centre of the split recursion with a certified remainder (docs/theorems/DepthSmoothness.md,
-/// "A.split.centre.segments"): per pair k, Δ_k = c_k + e_k where the centre c_k follows the Gauss–Legendre linearised step
+/// "A.split.centre.segments"): per pair k, Δ_k = c_k + e_k where the centre c_k follows the linearised step (the rule of CentrePass)
 /// c ← c − η(E_k + M^Q_k c) exactly as computed (`CentrePass`), and the remainder obeys
 ///   e^{j+1} = (I − ηM̄^j)e^j − η(M̄^j − M^Q^j)c^j + (rounding of the replay's update) − (rounding of the centre's step),
 /// so ‖e_W‖, ‖e_V‖ are bounded by ē_W, ē_V with

@@ -404,10 +404,11 @@ let centreSegments : Result<Run> =
       Doc = aDoc
       Statement =
         "For plain gradient descent, Δ_k = Z_{k+1} − Z_k obeys Δ^{j+1} = (I − ηM̄^j)Δ^j − ηE^j exactly, M̄^j the Hessian of f(Z) = Σ_i p_{k+1}^{iᵀ}Vσ(Wh_k^i) "
-        + "averaged over the segment Z_k → Z_{k+1} and E^j the exact state forcing; the centre c^{j+1} = c^j − η(E^j + M^Q^j c^j), M^Q the three-point "
-        + "Gauss–Legendre rule for M̄ (computed), leaves e = Δ − c with e^{j+1} = (I − ηM̄^j)e^j − η(M̄^j − M^Q^j)c^j, so ‖e_W‖ ≤ ē_W, ‖e_V‖ ≤ ē_V with "
+        + "averaged over the segment Z_k → Z_{k+1} and E^j the exact state forcing; the centre c^{j+1} = c^j − η(E^j + M^Q^j c^j), M^Q the rule for M̄ "
+        + "(computed: ∫σ'(u(t))dt by the endpoints' mean with two Euler–Maclaurin corrections, ∫σ''(u(t))q(t)dt by the midpoint Taylor form to δ⁵), "
+        + "leaves e = Δ − c with e^{j+1} = (I − ηM̄^j)e^j − η(M̄^j − M^Q^j)c^j, so ‖e_W‖ ≤ ē_W, ‖e_V‖ ≤ ē_V with "
         + "ē_W ← ē_W + η(a_WW ē_W + a_WV ē_V + r_W), ē_V ← ē_V + η(a_WV ē_W + r_V) plus the rounding of the update and of the centre, "
-        + "r the rule's error (1/2 016 000)·(sup|σ⁽⁷⁾|, sup|σ⁽⁸⁾|)·δ⁶ with δ = ΔW_k h_k; hence ‖Δ_k‖ ≤ ((‖c_W‖ + ē_W)² + (‖c_V‖ + ē_V)²)^{1/2}; "
+        + "r the rule's error (sup|σ⁽⁷⁾|δ⁶/40 320, sup|σ⁽⁸⁾||q|δ⁶/322 560 + sup|σ⁽⁷⁾||dq||δ|⁵/53 760) with δ = ΔW_k h_k, dq = ΔV_kᵀp; hence ‖Δ_k‖ ≤ ((‖c_W‖ + ē_W)² + (‖c_V‖ + ē_V)²)^{1/2}; "
         + "the iterates are the engine's evidence replay from the snapshots (E.replay), restarted at the recorded increments of every snapshot "
         + "(c = Δ, ē = u‖Δ‖); compared with max_k ‖Δ_k‖ at every replayed iterate and each pair's recorded increment at every later snapshot "
         + "against that pair's bound propagated from the snapshot before."

@@ -1,0 +1,153 @@
+using ResOdeProofs.Numerics;
+using ResOdeProofs.Numerics.Verification;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ResOdeProofs.Numerics.Tests;
+
+/// <summary>
+/// The rule of A.split.centre.segments (docs/theorems/DepthSmoothness.md): S₁ = ∫₀¹σ'(u(t))dt by the endpoints' mean with
+/// its two Euler–Maclaurin corrections and S₂ = ∫₀¹σ''(u(t))q(t)dt by the midpoint Taylor form (<see cref="CentrePass.RuleEntry"/>),
+/// against a high-accuracy integral, within the stated error terms; a rule with one wrong weight exceeds them; and the
+/// rule's derivatives σ̂⁽ʲ⁾ = φ̂·poly_j within their kernel constants B_j·u.
+/// </summary>
+public sealed class CentreRuleTests
+{
+    private readonly ITestOutputHelper _out;
+    public CentreRuleTests(ITestOutputHelper output) => _out = output;
+
+    private const double U = CentrePass.U;
+
+    // GELU's σ'(x) = Φ(x) + xφ(x) and σ''(x) = φ(x)(2 − x²), float64 (within a few u).
+    private static double D1(double x) => Activations.Derivative(ActivationKind.Gelu, x);
+    private static double D2(double x) => Activations.SecondDerivative(ActivationKind.Gelu, x);
+
+    // ∫₀¹ f by the 5-point Gauss–Legendre rule on 64 panels: its error on these smooth integrands (|f⁽¹⁰⁾| below 10⁴·δ¹⁰
+    // with |δ| ≤ 1.5) is below 10⁻²⁰, far under the terms compared
+    private static double Integral(Func<double, double> f)
+    {
+        double[] xs = { -0.9061798459386640, -0.5384693101056831, 0, 0.5384693101056831, 0.9061798459386640 };
+        double[] ws = { 0.2369268850561891, 0.4786286704993665, 0.5688888888888889, 0.4786286704993665, 0.2369268850561891 };
+        const int panels = 64;
+        double sum = 0;
+        for (int p = 0; p < panels; p++)
+        {
+            double a = (double)p / panels, h = 1.0 / panels;
+            for (int l = 0; l < 5; l++) sum += 0.5 * h * ws[l] * f(a + 0.5 * h * (xs[l] + 1));
+        }
+        return sum;
+    }
+
+    // The rule at one entry as the centre computes it: σ'(u(0)), σ'(u(1)) given, φ̂(x_m) by Math.Exp.
+    private static (double S1, double S2) Rule(double a0, double a1, double b0, double b1)
+    {
+        double xm = CentrePass.Midpoint(a0, a1);
+        return CentrePass.RuleEntry(a0, a1, b0, b1, D1(a0), D1(a1), CentrePass.InvSqrt2PiValue * Math.Exp(-0.5 * (xm * xm)));
+    }
+
+    private sealed record Sample(double A0, double A1, double B0, double B1, double S1, double S2, double RuleS1, double RuleS2,
+        double Bound1, double Bound2, double S5, double S6, double Delta);
+
+    // Random entries: x_m ∈ [−4, 4], δ ∈ [−1.5, 1.5] (large, so that the rule's error stands far above float64 rounding),
+    // q(0) ∈ [−2, 2], dq ∈ [−1, 1].
+    private static List<Sample> Samples(int count, int seed)
+    {
+        var rng = new System.Random(seed);
+        var list = new List<Sample>();
+        for (int i = 0; i < count; i++)
+        {
+            double xm = 8 * rng.NextDouble() - 4, delta = 3 * rng.NextDouble() - 1.5, b0 = 4 * rng.NextDouble() - 2, dq = 2 * rng.NextDouble() - 1;
+            double a0 = xm - 0.5 * delta, a1 = xm + 0.5 * delta, b1 = b0 + dq;
+            double du = a1 - a0, qd = b1 - b0;   // the δ and dq the rule sees
+            double s1 = Integral(t => D1(a0 + t * du));
+            double s2 = Integral(t => D2(a0 + t * du) * (b0 + t * qd));
+            var (r1, r2) = Rule(a0, a1, b0, b1);
+            double ad = Math.Abs(du), qm = Math.Abs(b0 + 0.5 * qd);
+            // the stated error terms, plus the float64 rounding of the rule and of the reference integral (well below 10⁻¹³)
+            double bound1 = CentrePass.RuleErrorS1 * CentrePass.GeluSup7 * Math.Pow(ad, 6) + 1e-13;
+            double bound2 = CentrePass.RuleErrorS2Even * CentrePass.GeluSup8 * qm * Math.Pow(ad, 6)
+                + CentrePass.RuleErrorS2Odd * CentrePass.GeluSup7 * Math.Abs(qd) * Math.Pow(ad, 5) + 1e-13;
+            double xr = CentrePass.Midpoint(a0, a1);
+            list.Add(new Sample(a0, a1, b0, b1, s1, s2, r1, r2, bound1, bound2,
+                CentrePass.RuleDerivative(5, xr), CentrePass.RuleDerivative(6, xr), du));
+        }
+        return list;
+    }
+
+    [Fact(DisplayName = "CentrePass rule: random entries with large δ → within s₇δ⁶/40 320 (S₁) and s₈|q_m|δ⁶/322 560 + s₇|dq||δ|⁵/53 760 (S₂) of the integral, and not loosely")]
+    public void Rule_within_its_error_terms()
+    {
+        var samples = Samples(4000, 5);
+        double worst1 = 0, worst2 = 0;
+        foreach (var s in samples)
+        {
+            Assert.True(Math.Abs(s.RuleS1 - s.S1) <= s.Bound1, $"S₁ at u(0) = {s.A0:R}, u(1) = {s.A1:R}: {Math.Abs(s.RuleS1 - s.S1):E3} > {s.Bound1:E3}");
+            Assert.True(Math.Abs(s.RuleS2 - s.S2) <= s.Bound2, $"S₂ at u(0) = {s.A0:R}, u(1) = {s.A1:R}: {Math.Abs(s.RuleS2 - s.S2):E3} > {s.Bound2:E3}");
+            if (Math.Abs(s.Delta) > 0.5)
+            {
+                worst1 = Math.Max(worst1, Math.Abs(s.RuleS1 - s.S1) / s.Bound1);
+                worst2 = Math.Max(worst2, Math.Abs(s.RuleS2 - s.S2) / s.Bound2);
+            }
+        }
+        _out.WriteLine($"largest error / bound: S₁ {worst1:F3}, S₂ {worst2:F3}");
+        // the leading error of S₁ is σ⁽⁷⁾δ⁶/53 760 (3/4 of the bound where |σ⁽⁷⁾| peaks): a bound many times too large fails here
+        Assert.True(worst1 > 0.3, $"S₁: the error term is loose ({worst1:F3} of it reached)");
+        Assert.True(worst2 > 0.1, $"S₂: the error term is loose ({worst2:F3} of it reached)");
+    }
+
+    [Fact(DisplayName = "CentrePass rule: the δ⁴ weight 1/480 of S₁ or 1/1920 of S₂ replaced by a wrong one → outside the error terms")]
+    public void Wrong_weight_is_rejected()
+    {
+        var samples = Samples(4000, 6);
+        // the rule with 1/400 in place of 1/480 in S₁'s correction σ⁽⁵⁾δ⁴/480, and 1/1600 in place of 1/1920 in S₂'s σ⁽⁶⁾δ⁴/1920
+        int caught1 = samples.Count(s =>
+            Math.Abs(s.RuleS1 - Math.Pow(s.Delta, 4) * s.S5 * (1.0 / 400 - 1.0 / 480) - s.S1) > s.Bound1);
+        int caught2 = samples.Count(s =>
+            Math.Abs(s.RuleS2 + (s.B0 + 0.5 * (s.B1 - s.B0)) * Math.Pow(s.Delta, 4) * s.S6 * (1.0 / 1600 - 1.0 / 1920) - s.S2) > s.Bound2);
+        _out.WriteLine($"wrong weights rejected on {caught1} (S₁) and {caught2} (S₂) of {samples.Count} entries");
+        Assert.True(caught1 > 0, "S₁ with the weight 1/400 passed every entry");
+        Assert.True(caught2 > 0, "S₂ with the weight 1/1600 passed every entry");
+    }
+
+    // The grid of CentreRoundingTests: [−12, 12] with full mantissas and the kernels' branch points.
+    private static IEnumerable<double> Grid()
+    {
+        const int n = 12000;
+        for (int i = 0; i <= n; i++) yield return -12.0 + 24.0 * i / n + 1e-3 * (Math.Sqrt(2.0) - 1.0) * 24.0 / n;
+        foreach (double b in new[] { 0.0, 1e-300, 1e-8, Math.Sqrt(2.0), 2.0, 0.5, Math.Sqrt(3.0), Math.Sqrt(7.0) })
+        {
+            yield return b; yield return -b; yield return Math.BitIncrement(b); yield return Math.BitDecrement(b);
+        }
+    }
+
+    // poly_j(x) of σ⁽ʲ⁾ = φ·poly_j, in double (within a few u of the absolute-value polynomial, far below B_j).
+    private static double Poly(int j, double x) => j switch
+    {
+        2 => 2 - x * x,
+        3 => x * x * x - 4 * x,
+        4 => -Math.Pow(x, 4) + 7 * x * x - 4,
+        5 => Math.Pow(x, 5) - 11 * Math.Pow(x, 3) + 18 * x,
+        _ => -Math.Pow(x, 6) + 16 * Math.Pow(x, 4) - 51 * x * x + 18,
+    };
+
+    [Fact(DisplayName = "CentrePass rule: σ̂⁽ʲ⁾ = φ̂·poly_j (j = 2..6, scalar and vector exp), dense grid → within B_j·u of the high-precision reference")]
+    public void Rule_derivatives_within_their_constants()
+    {
+        double[] limits = { CentrePass.KernelError - 4, CentrePass.DerivativeError3, CentrePass.DerivativeError4, CentrePass.DerivativeError5, CentrePass.DerivativeError6 };
+        for (int j = 2; j <= 6; j++)
+        {
+            double worstS = 0, worstV = 0;
+            foreach (double x in Grid())
+            {
+                double reference = HighPrecisionReference.NormalPdf(x) * Poly(j, x);
+                worstS = Math.Max(worstS, Math.Abs(CentrePass.RuleDerivative(j, x) - reference) / U);
+                // the lanes' form: φ̂ by the vector exp, then the same polynomial
+                worstV = Math.Max(worstV, Math.Abs(CentrePass.RuleDerivative(j, x, vectorExp: true) - reference) / U);
+            }
+            _out.WriteLine($"σ⁽{j}⁾: {worstS:F2}u (scalar exp), {worstV:F2}u (vector exp); limit {limits[j - 2]}u");
+            Assert.True(worstS <= limits[j - 2] / 2, $"σ⁽{j}⁾ scalar: {worstS:F2}u");
+            Assert.True(worstV <= limits[j - 2] / 2, $"σ⁽{j}⁾ vector: {worstV:F2}u");
+            Assert.True(worstS > 0, "the comparison sees the rounding");
+        }
+    }
+}
