@@ -48,6 +48,23 @@ let tanhNotCovered () =
     | HypothesisNotMet why -> Assert.Contains("GELU", sprintf "%A" why)
     | v -> failwithf "expected hypothesis not met, got %A" v
 
+/// Independent layers make δ = ΔW_k h_k of order one, where the rule's error (order δ⁶) makes the centre looser than
+/// A.split.segments; the row then takes A.split.segments' bound (an independent recursion of the same increments).
+[<Fact(DisplayName = "A.split.centre.segments: i.i.d. GELU layers → holds, its bound nowhere above A.split.segments', which it takes at some iterates")>]
+let iidTakesTheSegmentsBound () =
+    let spec = RunSpec(Depth = 8, Width = 16, Samples = 20, Dim = 4, Eta = 0.01, Iterations = 30, Snapshots = 4, Seed = 5L, Init = InitKind.Iid)
+    let run = Run(RunDirectory.InMemory(spec.Train()))
+    let centre = Result.evaluate SplitResults.centreSegments run
+    let segments = Result.evaluate SplitResults.splitSegments run
+    Assert.True(Verdict.isHolds centre.Verdict, sprintf "%A" centre.Verdict)
+    Assert.True(Verdict.isHolds segments.Verdict, sprintf "%A" segments.Verdict)
+    let taken = centre.Constants |> List.find (fun (n, _) -> n = "iterates where A.split.segments' bound is the tighter") |> snd
+    Assert.True(taken > 0.0, "on independent layers A.split.segments' bound is the tighter somewhere")
+    Assert.Equal(segments.Series.Length, centre.Series.Length)
+    for c, s in List.zip centre.Series segments.Series do
+        Assert.Equal(s.When, c.When)
+        Assert.True(c.Bound <= s.Bound, sprintf "%s: centre %g above A.split.segments %g" c.When c.Bound s.Bound)
+
 /// σ⁽ᵏ⁾ of GELU from the Hermite form kφ⁽ᵏ⁻²⁾ + xφ⁽ᵏ⁻¹⁾, φ⁽ʲ⁾ = (−1)ʲHe_jφ (He_{j+1} = xHe_j − jHe_{j−1}).
 let private geluDerivative (k: int) (x: float) =
     let he = Array.zeroCreate (k + 1)

@@ -176,8 +176,6 @@ internal static class ReportCommand
 
         var plRun = pl ?? lg.Tied;
         var envelope = Envelope(plRun.Rows);
-        double rate = Rate(plRun.Data.Losses, plRun.Data.Eta);
-        var smooth = s.CoefficientSteps.Select(st => (st, Smooth(lg.Tied, st), Smooth(lg.Iid, st))).ToList();
 
         var fashion = side.Fashion();
         var architectures = side.Architectures;
@@ -187,25 +185,9 @@ internal static class ReportCommand
         {
             Settings = s, Tied = tied, Iid = iid, Long = lg, PlRun = pl, FlowRun = flow, Seeds = seeds, Controls = controls,
             Timings = ex.Timings.ToDictionary(kv => ReportWriter.TimingKey(kv.Key), kv => kv.Value),
-            TotalSeconds = total.Elapsed.TotalSeconds, Envelope = envelope, LongRate = rate, LongSmoothness = smooth,
+            TotalSeconds = total.Elapsed.TotalSeconds, Envelope = envelope,
             Bounds = bounds, Fashion = fashion, FashionNote = side.FashionNote, Architectures = architectures, CpuSeconds = cpu,
         };
-    }
-
-    /// <summary>L · max_k ‖Z_{k+1} − Z_k‖ at iteration <paramref name="step"/> (trace column smooth_z).</summary>
-    private static double Smooth(ReportRun r, int step)
-    {
-        var z = r.Trace("smooth_z");
-        return step < z.Length ? r.Spec.Depth * z[step] : double.NaN;
-    }
-
-    /// <summary>−d ln ℓ / dt fitted by least squares on the second half of the run (t = j·η).</summary>
-    private static double Rate(double[] losses, double eta)
-    {
-        int n = losses.Length;
-        if (n < 4) return double.NaN;
-        var idx = Enumerable.Range(n / 2, n - n / 2).Where(j => losses[j] > 0).ToArray();
-        return -LineFit.Of(idx.Select(j => j * eta).ToList(), idx.Select(j => Math.Log(losses[j])).ToList()).Slope;
     }
 
     /// <summary>

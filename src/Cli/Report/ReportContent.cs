@@ -63,10 +63,6 @@ internal sealed class ReportContent
     /// <summary>What each lane ran and when (`report --timings`; not written to results.json).</summary>
     public IReadOnlyList<Sweep.CellRunner.Scheduled> Schedule { get; set; } = Array.Empty<Sweep.CellRunner.Scheduled>();
     public required (double Mu, string From)? Envelope { get; init; }
-    /// <summary>Not read by the page: the rate is <see cref="FittedRate"/>, the row's.</summary>
-    public required double LongRate { get; init; }
-    /// <summary>Not read by the page: the values are <see cref="DepthTimesSmoothness"/>, the rows'.</summary>
-    public required List<(int Step, double Tied, double Iid)> LongSmoothness { get; init; }
 
     /// <summary>The run the PL results are checked on: <see cref="PlRun"/>, or the figure-2 tied run when it is inside their hypotheses.</summary>
     public ReportRun PlChecked => PlRun ?? Long.Tied;
