@@ -243,6 +243,18 @@ public sealed class CentrePass
         }
     }
 
+    /// <summary>u = h W_lᵀ, q = p V_l and σ'(u) of one layer l, computed here when no pass kept them (the same kernels, so
+    /// the same numbers as the kept ones).</summary>
+    private void OwnProducts(Work s, SimdLevel level, ReadOnlySpan<double> h, ReadOnlySpan<double> p, ReadOnlySpan<double> wl,
+        ReadOnlySpan<double> vl, double[] u, double[] q, double[] dsig)
+    {
+        int m = _m, d = _d, n = _n;
+        FastKernels.Transpose<double>(wl, s.T, m, d);
+        FastKernels.Gemm<double>(level, h, d, 1, s.T, u, n, d, m, 1.0, accumulate: false);
+        FastKernels.Gemm<double>(level, p, d, 1, vl, q, n, d, m, 1.0, accumulate: false);
+        VectorActivations.Evaluate<double>(level, _act, u, s.S, dsig);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void StepPair(int k, Work s, double eta, SplitPass pass, ReadOnlySpan<double> w, ReadOnlySpan<double> v, SimdLevel level, bool own0, bool own1)
     {
@@ -259,19 +271,13 @@ public sealed class CentrePass
         ReadOnlySpan<double> u0, u1, q0, q1, d0, d1;
         if (own0)
         {
-            FastKernels.Transpose<double>(w.Slice(o, md), s.T, m, d);
-            FastKernels.Gemm<double>(level, h, d, 1, s.T, s.U0, n, d, m, 1.0, accumulate: false);
-            FastKernels.Gemm<double>(level, p, d, 1, v.Slice(o, md), s.Q0, n, d, m, 1.0, accumulate: false);
-            VectorActivations.Evaluate<double>(level, _act, s.U0, s.S, s.D0);
+            OwnProducts(s, level, h, p, w.Slice(o, md), v.Slice(o, md), s.U0, s.Q0, s.D0);
             u0 = s.U0; q0 = s.Q0; d0 = s.D0;
         }
         else { u0 = pass.PairU0.AsSpan(i * nm, nm); q0 = pass.PairQ0.AsSpan(i * nm, nm); d0 = pass.PairD0.AsSpan(i * nm, nm); }
         if (own1)
         {
-            FastKernels.Transpose<double>(w.Slice(o1, md), s.T, m, d);
-            FastKernels.Gemm<double>(level, h, d, 1, s.T, s.U1, n, d, m, 1.0, accumulate: false);
-            FastKernels.Gemm<double>(level, p, d, 1, v.Slice(o1, md), s.Q1, n, d, m, 1.0, accumulate: false);
-            VectorActivations.Evaluate<double>(level, _act, s.U1, s.S, s.D1);
+            OwnProducts(s, level, h, p, w.Slice(o1, md), v.Slice(o1, md), s.U1, s.Q1, s.D1);
             u1 = s.U1; q1 = s.Q1; d1 = s.D1;
         }
         else
