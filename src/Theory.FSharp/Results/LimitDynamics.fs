@@ -179,8 +179,7 @@ let rate : Result<Ladder> =
         + "of the 95% interval of the order p is ≥ 1 for the plain fit log dist = a − p log L or for the fit with a correction "
         + "term a − p log L + c/L, each widened by the first term its model neglects (Rate.decideOutcome); an interval of width ≥ 1 at some snapshot is inconclusive."
       Hypotheses =
-        [ "at least 5 depths",
-          (fun l -> if l.Runs.Length >= 5 then Met(sprintf "%d depths (%d fitted)" l.Runs.Length (l.Runs.Length - 1)) else NotMet(sprintf "%d depths: the two deepest make the reference, all but the deepest are fitted, and an interval for the order with its 1/L term needs 4 fitted depths" l.Runs.Length))
+        [ Hypotheses.atLeastDepths 5 (fun c -> c - 1) "the two deepest make the reference, all but the deepest are fitted, and an interval for the order with its 1/L term needs 4 fitted depths"
           Hypotheses.noRunDiverged
           Hypotheses.onEveryRun Hypotheses.smoothSigma
           "initialization discretizes a Lipschitz function of depth",

@@ -93,8 +93,7 @@ let rateCurve : Result<Ladder> =
         + "the claim p ≥ 1 on the fitted order is not rejected by both the plain fit and the fit with a 1/L correction, each widened by the "
         + "term its model neglects (Rate.decideOutcome); an interval of width ≥ 1 is inconclusive."
       Hypotheses =
-        [ "at least 4 depths",
-          (fun l -> if l.Runs.Length >= 4 then Met(sprintf "%d depths (%d fitted)" l.Runs.Length (l.Runs.Length - 1)) else NotMet(sprintf "%d depths: the deepest is the reference and an order with an interval needs three fitted depths" l.Runs.Length))
+        [ Hypotheses.atLeastDepths 4 (fun c -> c - 1) "the deepest is the reference and an order with an interval needs three fitted depths"
           Hypotheses.noRunDiverged
           Hypotheses.onEveryRun Hypotheses.smoothSigma
           LimitDynamics.dyadicLadder "the distances are evaluated at nodes common to the runs compared"

@@ -62,6 +62,13 @@ let onEveryRun ((name, check): Hypothesis<Run>) : Hypothesis<Ladder> =
             Met(sprintf "every run (L = %s)%s" (rs |> List.map (fun r -> string r.Setting.Depth) |> String.concat ", ") first)
         | Some(r, why) -> NotMet(sprintf "run L = %d: %s" r.Setting.Depth why)
 
+/// A ladder with at least `n` runs, for the observed-order statements: `fitted` says how many of c depths the fit uses
+/// (the others are its reference), `need` why fewer cannot give an order with an interval. Met with both counts.
+let atLeastDepths (n: int) (fitted: int -> int) (need: string) : Hypothesis<Ladder> =
+    sprintf "at least %d depths" n, fun l ->
+        let c = l.Runs.Length
+        if c >= n then Met(sprintf "%d depths (%d fitted)" c (fitted c)) else NotMet(sprintf "%d depths: %s" c need)
+
 /// No run of a ladder diverged (the ladder form the rate results B.rate and D.rate state; met with "none").
 let noRunDiverged : Hypothesis<Ladder> =
     "no run diverged", fun l ->
