@@ -420,7 +420,9 @@ let centreSegments : Result<Run> =
             // same increments: their minimum is a bound too (it can only make a comparison fail sooner). The centre is the
             // tighter one where the layers are smooth in depth; on independent layers (δ of order one) the rule's error,
             // of order δ⁶, makes A.split.segments the tighter one.
-            let tighter (a: float[]) (c: float[]) = if a.Length = c.Length then Array.map2 min a c else a
+            // (a NaN, a bound that could not be computed, gives way to the other one; F#'s min would keep it on one side)
+            let lower (x: float) (y: float) = if Double.IsNaN x then y elif Double.IsNaN y then x else min x y
+            let tighter (a: float[]) (c: float[]) = if a.Length = c.Length then Array.map2 lower a c else a
             let iterates = tighter b.Centre b.Segments
             let pairs = Array.map2 tighter b.CentrePairs b.SegmentPairs
             let segmentsTighter = Array.fold2 (fun n x y -> if y < x then n + 1 else n) 0 b.Centre (if b.Segments.Length = b.Centre.Length then b.Segments else b.Centre)
