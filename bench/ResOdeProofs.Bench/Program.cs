@@ -2,7 +2,9 @@ using BenchmarkDotNet.Running;
 
 // `--min-probe [ROUNDS]`: minimum-of-many timings for a loaded machine (MinProbe.cs); `--layer-probe [ROUNDS]`: the engine's
 // per-layer steps at the figure sizes on this process's code path (LayerProbe.cs); `--iteration-probe [ROUNDS]`: a whole
-// figure-2 iteration split into the evaluation and the trainer's passes (IterationProbe.cs); `--centre-probe [ROUNDS]`: the
+// figure-2 iteration split into the evaluation and the trainer's passes (IterationProbe.cs); `--fig1-probe [ROUNDS]`: a
+// figure-1 evaluation on one and two threads against one block alone, in the cache, and the memory bandwidth
+// (Fig1Probe.cs); `--centre-probe [ROUNDS]`: the
 // centre step of A.split.centre.segments against an evaluation (CentreProbe.cs); `--handoff-probe [ROUNDS]`: quantiles of
 // two-thread figure-2 iterations with and without the lingering helper thread (HandoffProbe.cs); anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "--min-probe")
@@ -13,6 +15,8 @@ else if (args.Length > 0 && args[0] == "--layer-probe")
     ResOdeProofs.Bench.LayerProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
 else if (args.Length > 0 && args[0] == "--iteration-probe")
     ResOdeProofs.Bench.IterationProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000);
+else if (args.Length > 0 && args[0] == "--fig1-probe")
+    ResOdeProofs.Bench.Fig1Probe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40);
 else if (args.Length > 0 && args[0] == "--handoff-probe")
     ResOdeProofs.Bench.HandoffProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40);
 else
