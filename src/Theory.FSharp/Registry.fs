@@ -157,16 +157,21 @@ let architectures : Architecture list =
 /// for an MLP run: each has a sharper statement with the MLP's own constants (G.A.aposteriori → A.aposteriori,
 /// G.A.aposteriori.segments → A.aposteriori.segments, G.B.bound → B.bound, G.B.rate → B.rate,
 /// G.A.split → A.split, G.A.split.segments → A.split.segments), and the MLP's results (its lemma
-/// chain, Polyak–Łojasiewicz and limit results) are not listed for the other architectures (the evidence results
-/// are, through `evidenceEveryArchitecture`).
+/// chain and limit results) are not listed for the other architectures (the evidence results are, through
+/// `evidenceEveryArchitecture`, and result C through `polyakLojasiewiczEveryArchitecture`).
 let blockSingleRun : Result<Run> list = GenericResults.all @ GenericSplit.all @ GenericEuler.all
 
 /// The evidence results stated once for every architecture and listed for the MLP in `singleRun`: on a run of any other
 /// architecture they are evaluated through the same code (E.replay, E.claims, E.init; docs/theorems/Evidence.md).
 let evidenceEveryArchitecture : Result<Run> list = ReplayEvidence.all @ [ Evidence.init ]
 
+/// Result C stated once for every architecture (PolyakLojasiewicz.fs): on a run of an architecture other than the MLP,
+/// its statements with what any block supplies (μ₀ from the block's Jacobians at an identity initialization, the replay's
+/// columns), under the same ids as the MLP's rows in `singleRun`.
+let polyakLojasiewiczEveryArchitecture : Result<Run> list = PolyakLojasiewicz.blockAll
+
 /// Every single-run result listed for a run of an architecture other than the MLP.
-let blockRunResults : Result<Run> list = evidenceEveryArchitecture @ blockSingleRun
+let blockRunResults : Result<Run> list = evidenceEveryArchitecture @ blockSingleRun @ polyakLojasiewiczEveryArchitecture
 
 /// Rate statements over a ladder of runs of one architecture other than the MLP.
 let blockLadder : Result<Ladder> list = GenericResults.ladder

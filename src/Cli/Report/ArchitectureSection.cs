@@ -44,7 +44,8 @@ internal static class ArchitectureSection
     public const string Intro =
         "Architectures added through the extension point (docs/extending.md: an engine block, one catalog entry, an `Architecture` value with its constants, one registry line): " +
         "one small run each, verified by the generic results G.A.aposteriori, G.A.aposteriori.segments and G.B.bound, which are stated once (docs/theorems/GenericResults.md) and not edited per architecture, " +
-        "and by the evidence results E.replay, E.claims and E.init, stated once for every architecture the MLP included (docs/theorems/Evidence.md). " +
+        "by the evidence results E.replay, E.claims and E.init, stated once for every architecture the MLP included (docs/theorems/Evidence.md), " +
+        "and by result C (C.mu0 … C.gfPathLength: the PL constant at an identity initialization and the loss decay it gives), stated once for every architecture the MLP included (docs/theorems/PolyakLojasiewicz.md). " +
         "Tightness is bound / measured. To add an architecture, follow docs/extending.md.";
 
     public static readonly string[] Header = { "architecture", "setting", "result", "verdict", "measured", "bound", "tightness", "seconds" };

@@ -1,10 +1,17 @@
-/// Result C: the Polyak–Łojasiewicz (PL) condition at a zero-V initialization and what it gives for long
-/// gradient-descent training. Derivations: docs/theorems/PolyakLojasiewicz.md.
+/// Result C: the Polyak–Łojasiewicz (PL) condition at initialization and what it gives for long gradient-descent
+/// training, stated once for every architecture. Derivations: docs/theorems/PolyakLojasiewicz.md.
 ///
 /// Notation. R = [B h_L^1 − y_1 … B h_L^n − y_n] (residuals), ℓ = (1/n)‖R‖_F², G_k = L·∂ℓ/∂Z_k,
 /// r := Σ_k ‖G_k‖_F² / (L ℓ) (the trace column pl_ratio). ℓ_⊥ = (1/n) Σ_i ‖(I − Π_B) y_i‖² is the part of
 /// the loss outside the range of B (no weights can reduce it; 0 when B = I or B has full row rank),
 /// ε := ℓ − ℓ_⊥ the reducible loss, r̃ := r·ℓ/ε = Σ_k‖G_k‖²/(L ε).
+///
+/// The statements (C.mu0, C.plAlongRun, C.gdDecay, C.pathLength, C.runRate, C.gfDecay, C.gfPathLength) are written
+/// once (`statedOver`) over what an architecture supplies (`Supply`): the lower bound μ₀ on the PL ratio at
+/// initialization with its hypotheses, the verifier's per-iterate columns, the loss of a snapshot's parameters and the
+/// displacement of the parameters. The paper's MLP supplies μ₀ from its constants at a zero-V initialization (`mlp`,
+/// rows `all`); any other block supplies μ₀ from its own Forward/Backward at an identity initialization (the kernel
+/// K̄ of its parameter Jacobians) and the columns of its replay (`anyBlock`, rows `blockAll`). Same row ids on both.
 module ResOdeProofs.Theory.PolyakLojasiewicz
 
 open System
@@ -24,17 +31,20 @@ let plFraction = 0.25
 /// The descent-lemma factor c: under η·β̂_j ≤ 1 each step gives ε_{j+1} ≤ ε_j (1 − c·η·r̃_j) with c = 1/2.
 let descentFactor = 0.5
 
-/// The quantities of the initialization that μ₀ is made of.
+/// The quantities of the initialization that μ₀ is made of. For the MLP the kernel is Ḡ (n×n, below); for any other
+/// block it is K̄ = (1/L) Σ_k J̃_kᵀJ̃_k (nd×nd), J̃_k = [∂_θf(θ_k(0), h_0^i)ᵀe_c]_{i,c} ∈ R^{P×nd} (`blockInit`).
 type InitConstants =
-    { /// max_k ‖V_k(0)‖_F
+    { /// the MLP: max_k ‖V_k(0)‖_F; any other block: max_{k,i} ‖f(θ_k(0), h_0^i)‖. Zero exactly when the residual
+      /// branch vanishes on the data at initialization
       V0Norm: float
-      /// λ_min(Ḡ), Ḡ = (1/L) Σ_k Φ_kᵀΦ_k ∈ R^{n×n}, Φ_k = [σ(W_k(0) h_0^1) … σ(W_k(0) h_0^n)] ∈ R^{m×n}
+      /// λ_min(Ḡ), Ḡ = (1/L) Σ_k Φ_kᵀΦ_k ∈ R^{n×n}, Φ_k = [σ(W_k(0) h_0^1) … σ(W_k(0) h_0^n)] ∈ R^{m×n} (any other block: λ_min(K̄))
       LambdaMinGram: float
-      /// (1/L) Σ_k λ_min(Φ_kᵀΦ_k) ≤ λ_min(Ḡ)
+      /// (1/L) Σ_k λ_min(Φ_kᵀΦ_k) ≤ λ_min(Ḡ) (any other block: not computed, NaN)
       LambdaMinLayersMean: float
-      /// tr Ḡ = (1/L) Σ_k ‖Φ_k‖_F² (≥ ‖Ḡ‖₂)
+      /// tr Ḡ = (1/L) Σ_k ‖Φ_k‖_F² (≥ ‖Ḡ‖₂) (any other block: tr K̄)
       GramTrace: float
       /// τ = (m + n)·2^-52·tr Ḡ: the float64 error bound of a computed eigenvalue of Ḡ; λ_min ≤ τ counts as 0
+      /// (any other block: (P + nd)·2^-52·tr K̄)
       Threshold: float
       /// smallest nonzero singular value σ_+(B) of the read-out (1 for B = I)
       SigmaB: float
@@ -47,31 +57,18 @@ type InitConstants =
       /// rounding allowance on μ₀: 4 σ_+(B)² τ / n
       Mu0Error: float }
 
-let private cache = Runtime.CompilerServices.ConditionalWeakTable<Run, InitConstants>()
+let private readOutCache = Runtime.CompilerServices.ConditionalWeakTable<Run, Tuple<float, float>>()
 
-/// Computes the initialization constants from snapshot 0 (iteration 0).
-let initConstants (run: Run) : InitConstants =
-    cache.GetValue(run, fun run ->
-        let s = run.Setting
-        let L, m, n, d = s.Depth, s.Width, s.Samples, s.Dim
-        let v0 = run.V 0
-        let v0norm = Seq.max (seq { for k in 0 .. L - 1 -> Linalg.frobenius v0 (run.LayerOffset k) run.LayerSize })
-        let lw = run.Layerwise 0
-        // Φ_k[j, i] = σ((W_k h_{k−1}^i)_j); with V(0) = 0, h_{k−1} = h_0. The reference's forward pass holds these values
-        // (`Sigma`: the same numbers as `Activations.Value` of its pre-activations), so they are read, not evaluated again.
-        let phi k = Matrix<float>.Build.Dense(m, n, fun j i -> lw.Sigma.[k].[i].[j])
-        let grams = [| for k in 0 .. L - 1 -> let p = phi k in p.TransposeThisAndMultiply p |]
-        let gbar = (grams |> Array.reduce (+)) / float L
-        let lamGram = max 0.0 (Linalg.lambdaMin gbar)
-        // λ_min(Φ_kᵀΦ_k) = 0 exactly when m < n (its rank is at most m): the n×n eigenproblems are solved only when m ≥ n
-        let lamLayers = if m < n then 0.0 else grams |> Array.averageBy (fun g -> max 0.0 (Linalg.lambdaMin g))
-        let tr = gbar.Trace()
-        let tau = float (m + n) * machineEpsilon * tr
-        let dOut = run.Shape.OutputDim
-        let y = run.Data.Data.Y
-        let sigmaB, lossPerp =
+/// (σ_+(B), ℓ_⊥) of the run's read-out and targets, for any architecture: the smallest nonzero singular value of B
+/// (1 for B = I) and the loss outside the range of B (0 for B = I).
+let readOut (run: Run) : float * float =
+    let t =
+        readOutCache.GetValue(run, fun run ->
+            let d, n = run.Setting.Dim, run.Setting.Samples
+            let dOut = run.Data.Data.OutputDim
+            let y = run.Data.Data.Y
             match run.Data.B with
-            | null -> 1.0, 0.0
+            | null -> Tuple.Create(1.0, 0.0)
             | b ->
                 let bm = Linalg.matrix dOut d b 0
                 let svd = bm.Svd(true)
@@ -86,10 +83,105 @@ let initConstants (run: Run) : InitConstants =
                         let r = yi - u * (u.TransposeThisAndMultiply yi)
                         r.DotProduct r ]
                     |> List.sum
-                (if rank = 0 then 0.0 else sv.[rank - 1]), perp / float n
+                Tuple.Create((if rank = 0 then 0.0 else sv.[rank - 1]), perp / float n))
+    t
+
+let private cache = Runtime.CompilerServices.ConditionalWeakTable<Run, InitConstants>()
+
+/// Computes the MLP's initialization constants from snapshot 0 (iteration 0).
+let initConstants (run: Run) : InitConstants =
+    cache.GetValue(run, fun run ->
+        let s = run.Setting
+        let L, m, n = s.Depth, s.Width, s.Samples
+        let v0 = run.V 0
+        let v0norm = Seq.max (seq { for k in 0 .. L - 1 -> Linalg.frobenius v0 (run.LayerOffset k) run.LayerSize })
+        let lw = run.Layerwise 0
+        // Φ_k[j, i] = σ((W_k h_{k−1}^i)_j); with V(0) = 0, h_{k−1} = h_0. The reference's forward pass holds these values
+        // (`Sigma`: the same numbers as `Activations.Value` of its pre-activations), so they are read, not evaluated again.
+        let phi k = Matrix<float>.Build.Dense(m, n, fun j i -> lw.Sigma.[k].[i].[j])
+        let grams = [| for k in 0 .. L - 1 -> let p = phi k in p.TransposeThisAndMultiply p |]
+        let gbar = (grams |> Array.reduce (+)) / float L
+        let lamGram = max 0.0 (Linalg.lambdaMin gbar)
+        // λ_min(Φ_kᵀΦ_k) = 0 exactly when m < n (its rank is at most m): the n×n eigenproblems are solved only when m ≥ n
+        let lamLayers = if m < n then 0.0 else grams |> Array.averageBy (fun g -> max 0.0 (Linalg.lambdaMin g))
+        let tr = gbar.Trace()
+        let tau = float (m + n) * machineEpsilon * tr
+        let sigmaB, lossPerp = readOut run
         let c = 4.0 * sigmaB * sigmaB / float n
         { V0Norm = v0norm; LambdaMinGram = lamGram; LambdaMinLayersMean = lamLayers; GramTrace = tr; Threshold = tau
           SigmaB = sigmaB; LossPerp = lossPerp; Mu0 = c * lamGram; Mu0Layers = c * lamLayers; Mu0Error = c * tau })
+
+/// The largest kernel K̄ (n·d rows) formed for a block: its eigenproblem and the n·d backward passes per layer stay
+/// within a second or so; a larger one is not formed (C.mu0's hypothesis "kernel formed" is then not met).
+let maxKernelSize = 1024
+
+/// What any block's initialization shows (`blockInit`): whether its residual branch vanishes on the data, and μ₀.
+type BlockInit =
+    { /// max_{k,i} ‖f(θ_k(0), h_0^i)‖
+      OutputMax: float
+      /// max_{k,i} of the largest entry of ∂_hf(θ_k(0), h_0^i) (from the block's Backward with every unit adjoint)
+      StateJacobianMax: float
+      /// the constants, or why they were not computed
+      Constants: Result<InitConstants, string> }
+
+let private blockCache = Runtime.CompilerServices.ConditionalWeakTable<Run, BlockInit>()
+
+/// Any block at snapshot 0 (iteration 0), through its own Forward/Backward at the initial states h_0^i: per layer k and
+/// sample i, f(θ_k(0), h_0^i), and for every unit output adjoint e_c the row ∂_θf(θ_k(0), h_0^i)ᵀe_c of J̃_k and the
+/// state part ∂_hf(θ_k(0), h_0^i)ᵀe_c. When f and ∂_hf vanish (an identity initialization), K̄ = (1/L)Σ_k J̃_kᵀJ̃_k and
+/// μ₀ = 4σ_+(B)²λ_min(K̄)/n (docs/theorems/PolyakLojasiewicz.md, "stated over every architecture").
+let blockInit (run: Run) : BlockInit =
+    blockCache.GetValue(run, fun run ->
+        let block =
+            match run.Data.Block with
+            | null -> raise (MissingInput(sprintf "architecture '%s' is not registered in the engine's BlockCatalog (its Forward/Backward give μ₀)" run.Setting.Architecture))
+            | b -> b
+        if run.SnapshotCount = 0 || run.Steps.[0] <> 0 then raise (MissingInput "snapshot 0 is not iteration 0")
+        let s = run.Setting
+        let L, n, d, P = s.Depth, s.Samples, s.Dim, run.ParameterCount
+        let nd = n * d
+        let theta = run.Theta 0
+        let net = Blocks.BlockResNet(block, L, run.Data.Data, run.Data.A, run.Data.B)
+        net.Evaluate(ReadOnlySpan(theta), Span.Empty) |> ignore
+        let h0 = net.HiddenStates.Slice(0, nd).ToArray()
+        let out = Array.zeroCreate d
+        let cache = Array.zeroCreate (block.CacheSize 1)
+        let unitAdjoint = Array.zeroCreate d
+        let gh = Array.zeroCreate d
+        let rows = Array.init nd (fun _ -> Array.zeroCreate P)
+        let form = nd <= maxKernelSize
+        let kbar = Matrix<float>.Build.Dense((if form then nd else 0), (if form then nd else 0))
+        let mutable outMax, jhMax = 0.0, 0.0
+        for k in 0 .. L - 1 do
+            let th = ReadOnlySpan(theta, k * P, P)
+            for i in 0 .. n - 1 do
+                let h = ReadOnlySpan(h0, i * d, d)
+                block.Forward(th, h, Span(out), Span(cache), 1)
+                outMax <- max outMax (Linalg.norm out)
+                for c in 0 .. d - 1 do
+                    Array.fill unitAdjoint 0 d 0.0
+                    unitAdjoint.[c] <- 1.0
+                    let row = rows.[i * d + c]
+                    Array.fill row 0 P 0.0
+                    block.Backward(th, h, ReadOnlySpan(cache), ReadOnlySpan(unitAdjoint), Span(row), Span(gh), 1)
+                    for x in gh do jhMax <- max jhMax (abs x)
+            if form then
+                let jt = Matrix<float>.Build.DenseOfColumnArrays(rows)
+                kbar.Add(jt.TransposeThisAndMultiply jt, kbar)
+        let constants =
+            if outMax <> 0.0 || jhMax <> 0.0 then
+                Error(sprintf "not an identity initialization (max ‖f(θ_k(0), h_0^i)‖ = %.4g, max |∂_hf| = %.4g)" outMax jhMax)
+            elif not form then Error(sprintf "n·d = %d > %d: the kernel K̄ is not formed" nd maxKernelSize)
+            else
+                let kbar = kbar / float L
+                let lam = max 0.0 (Linalg.lambdaMin kbar)
+                let tr = kbar.Trace()
+                let tau = float (P + nd) * machineEpsilon * tr
+                let sigmaB, lossPerp = readOut run
+                let c = 4.0 * sigmaB * sigmaB / float n
+                Ok { V0Norm = outMax; LambdaMinGram = lam; LambdaMinLayersMean = nan; GramTrace = tr; Threshold = tau
+                     SigmaB = sigmaB; LossPerp = lossPerp; Mu0 = c * lam; Mu0Layers = nan; Mu0Error = c * tau }
+        { OutputMax = outMax; StateJacobianMax = jhMax; Constants = constants })
 
 /// The loss that gradient descent on the network linearized at a zero-V initialization (the kernel frozen at
 /// K̃(0) = Ḡ ⊗ I_d, B = I) would reach after j steps: with Ḡ = Σ_a λ_a u_a u_aᵀ and R_0 ∈ R^{n×d} the initial residuals,
@@ -115,8 +207,34 @@ let frozenKernelLoss (run: Run) : (int -> float) option =
         Some(fun j ->
             (Array.map2 (fun l w -> w * Math.Pow(1.0 - 2.0 * s.Eta * l / float n, 2.0 * float j)) lam weight |> Array.sum) / float n)
 
+/// What an architecture supplies to the statements of result C (written once in `statedOver`).
+type Supply =
+    { /// the hypotheses under which μ₀ bounds r̃(0) from below (names as the rows report them)
+      InitHypotheses: (string * (Run -> HypothesisCheck)) list
+      /// μ₀ and the quantities it is made of (called once the hypotheses are met)
+      Init: Run -> InitConstants
+      /// whether μ₀ is stated on the run without evaluating the hypotheses (C.runRate reports it beside its rate then)
+      Mu0Stated: Run -> bool
+      /// C.mu0's title and statement, and how the decay statements name the initialization
+      Mu0Title: string
+      Mu0Statement: string
+      Start: string
+      /// C.mu0's note after "r̃(0) = … vs μ₀ = … (ratio …)"
+      Mu0Note: InitConstants -> string
+      /// a per-iterate column computed by the verifier (loss, pl_ratio, grad_norm, clip_fraction or grad_max); raises
+      /// MissingInput when there is none
+      Column: Run -> string -> float[]
+      /// whether the clip acted at some update (the step is then not −η·G)
+      Clipped: Run -> bool
+      /// the loss recomputed from snapshot s's parameters and the allowance for its rounding
+      SnapshotLoss: Run -> int -> float * float
+      /// ‖Z(t_s) − Z(0)‖_F over every layer and part
+      Displacement: Run -> int -> float
+      /// the frozen-kernel prediction of C.runRate (None: not stated)
+      FrozenKernel: Run -> (int -> float) option }
+
 /// The per-iterate quantities the results use (j = 0..N). Everything the hypotheses and the bounds are made of
-/// comes from the trace (its own loss column, pl_ratio, grad_norm); what the conclusions are compared with comes
+/// comes from the verifier's columns (loss, pl_ratio, grad_norm); what the conclusions are compared with comes
 /// from elsewhere: the recorded losses (losses.npy) and the losses recomputed from the snapshot weights.
 type Path =
     { /// number of updates N
@@ -135,21 +253,16 @@ type Path =
       /// rounding allowance on β̂_j: 4 L · roundingRel · ℓ_j / (η² ‖G^j‖²)
       BetaError: float[] }
 
-let private column (run: Run) name =
-    match run.Trace name with
-    | Some c -> c
-    | None -> raise (MissingInput(sprintf "the run has no trace column '%s'" name))
-
-/// Reads the path quantities: hypotheses from the trace, the measured losses from losses.npy.
-let path (run: Run) : Path =
-    let ic = initConstants run
+/// Reads the path quantities through a supply: hypotheses from the verifier's columns, the measured losses from losses.npy.
+let pathOf (supply: Supply) (run: Run) : Path =
+    let _, lossPerp = readOut run
     let L = float run.Setting.Depth
     let eta = run.Setting.Eta
-    let loss = column run "loss"
-    let pl = column run "pl_ratio"
-    let g = column run "grad_norm"
+    let loss = supply.Column run "loss"
+    let pl = supply.Column run "pl_ratio"
+    let g = supply.Column run "grad_norm"
     let n = loss.Length - 1
-    let eps = loss |> Array.map (fun l -> l - ic.LossPerp)
+    let eps = loss |> Array.map (fun l -> l - lossPerp)
     let r = Array.init (n + 1) (fun j -> if eps.[j] > 0.0 then pl.[j] * loss.[j] / eps.[j] else infinity)
     let beta =
         Array.init n (fun j ->
@@ -159,14 +272,15 @@ let path (run: Run) : Path =
         Array.init n (fun j ->
             let g2 = g.[j] * g.[j]
             if g2 = 0.0 then 0.0 else 4.0 * L * roundingRel * loss.[j] / (eta * eta * g2))
-    { N = n; Eps = eps; Recorded = run.Losses |> Array.map (fun l -> l - ic.LossPerp)
+    { N = n; Eps = eps; Recorded = run.Losses |> Array.map (fun l -> l - lossPerp)
       R = r; Grad = g; Beta = beta; BetaError = betaErr }
 
 /// The decay comparisons of a bound ε_0·q_j (q_j from the hypotheses' side, ε_0 from the trace): the recorded ε_j at
 /// every iterate (allowance roundingRel·(bound + ε_0): both are float64 losses of the same run), and ε recomputed
-/// from the weights of every snapshot (allowance RunIntegrity.lossAllowance: the recomputation's rounding).
-let private decayChecks (run: Run) (p: Path) (bound: int -> float) (time: int -> float) : Comparison.Check list =
+/// from the weights of every snapshot (allowance: the recomputation's rounding, `Supply.SnapshotLoss`).
+let private decayChecks (supply: Supply) (run: Run) (p: Path) (bound: int -> float) (time: int -> float) : Comparison.Check list =
     let slack j = roundingRel * (bound j + p.Eps.[0])
+    let _, lossPerp = readOut run
     // iteration 0 is not compared: there the bound is ε_0 itself (the agreement of the recorded and recomputed
     // initial loss with the trace is I.trace's and I.loss's)
     [ for j in 1 .. min p.N (p.Recorded.Length - 1) ->
@@ -175,12 +289,365 @@ let private decayChecks (run: Run) (p: Path) (bound: int -> float) (time: int ->
       for s in 0 .. run.SnapshotCount - 1 do
         let j = run.Steps.[s]
         if j > 0 && j <= p.N then
-            let lw = run.Layerwise s
-            yield { Comparison.Check.Measured = lw.Loss - (initConstants run).LossPerp
-                    Bound = bound j + slack j + RunIntegrity.lossAllowance run s
+            let loss, allowance = supply.SnapshotLoss run s
+            yield { Comparison.Check.Measured = loss - lossPerp
+                    Bound = bound j + slack j + allowance
                     Where = "loss recomputed from the snapshot weights"; When = sprintf "snapshot %d, iteration %d (t = %.4g)" s j (time j) } ]
 
 // ---- Hypotheses -------------------------------------------------------------------------------------
+
+let private hypFinite : string * (Run -> HypothesisCheck) =
+    "run not diverged, every loss finite",
+    fun run ->
+        if run.Setting.Diverged then NotMet "the run diverged"
+        elif run.Losses |> Array.exists (fun l -> not (Double.IsFinite l)) then NotMet "a loss is not finite"
+        else Met(sprintf "%d finite iterates" run.Losses.Length)
+
+let private hypPlainGd (supply: Supply) : string * (Run -> HypothesisCheck) =
+    "update is exactly −η·G",
+    fun run ->
+        if run.Setting.Fault <> "none" then NotMet(sprintf "the engine ran with fault %s" run.Setting.Fault)
+        elif supply.Clipped run then NotMet "the clip was active at some update: the step is not −η·G"
+        else Met(sprintf "%s, no layer clipped" run.Setting.Optimizer)
+
+/// η·β̂_j ≤ 1 for every step (up to rounding): the measured descent-lemma condition along the run.
+let private hypDescent (supply: Supply) : string * (Run -> HypothesisCheck) =
+    "descent condition η·β̂_j ≤ 1",
+    fun run ->
+        let p = pathOf supply run
+        let eta = run.Setting.Eta
+        if p.N = 0 then Met "no update"
+        else
+            let j = [| 0 .. p.N - 1 |] |> Array.maxBy (fun j -> eta * (p.Beta.[j] - p.BetaError.[j]))
+            let worst = eta * p.Beta.[j]
+            if eta * (p.Beta.[j] - p.BetaError.[j]) <= 1.0 then
+                Met(sprintf "max_j η·β̂_j = %.4g ≤ 1 (step %d)" worst j)
+            else NotMet(sprintf "η·β̂_j = %.4g > 1 at step %d (t = %.4g): the step is beyond the descent-lemma limit" worst j (float j * eta))
+
+let private hypPlainFlow : string * (Run -> HypothesisCheck) =
+    "vector field is exactly −G",
+    fun run ->
+        if run.Setting.Fault <> "none" then NotMet(sprintf "the engine ran with fault %s" run.Setting.Fault)
+        elif run.Setting.Optimizer = "clipped-gf" then NotMet "a clipped-gf run: the clipped field is not −G"
+        else Met run.Setting.Optimizer
+
+/// Name of the fitted exponential rate the decay rows record (the report's figure 2 reads it back by this name).
+let fittedRateName = "fitted rate -d ln(loss)/dt, second half (verifier's loss column)"
+
+/// −b of the least-squares line ln ℓ_j ≈ a + b·t_j over j = ⌊(N+1)/2⌋ … N with ℓ_j > 0 (t_j = jη) of a loss column.
+let private fittedRateOf (eta: float) (loss: float[] option) =
+    match loss with
+    | Some loss when loss.Length >= 4 ->
+        let js = [| loss.Length / 2 .. loss.Length - 1 |] |> Array.filter (fun j -> loss.[j] > 0.0 && Double.IsFinite loss.[j])
+        if js.Length < 2 then nan
+        else -(LeastSquares.line (js |> Array.map (fun j -> float j * eta)) (js |> Array.map (fun j -> log loss.[j]))).Slope
+    | _ -> nan
+
+/// The exponential rate of the loss fitted on the second half of the run: −b for the least-squares line
+/// ln ℓ_j ≈ a + b·t_j over j = ⌊(N+1)/2⌋ … N with ℓ_j > 0 (t_j = jη), ℓ the verifier's loss column (`Run.Trace`, the
+/// replay on gradient descent); NaN with fewer than four iterates or two usable points. An observation the decay rows
+/// carry beside their bound (the rate the loss actually decays at, next to the rate they predict), not compared.
+let fittedRate (run: Run) = fittedRateOf run.Setting.Eta (run.Trace "loss")
+
+/// The same fit on the supply's loss column (NaN without one).
+let private fittedRateFor (supply: Supply) (run: Run) =
+    fittedRateOf run.Setting.Eta (try Some(supply.Column run "loss") with MissingInput _ -> None)
+
+/// A decay statement ε_j ≤ ε_0 (1 − η·rate)^j (≤ ε_0 e^{−rate·t_j}): ε_0 and the rate from the trace (the hypotheses'
+/// side), compared with the recorded losses at every iterate and the snapshot weights' losses (`decayChecks`).
+let private decay (supply: Supply) (run: Run) (rate: float) =
+    let p = pathOf supply run
+    let eta = run.Setting.Eta
+    let perStep = max 0.0 (1.0 - eta * rate)
+    let bound j = p.Eps.[0] * Math.Pow(perStep, float j)
+    let tN = float p.N * eta
+    let observed = if p.Recorded.[p.N] > 0.0 && tN > 0.0 then -log (p.Recorded.[p.N] / p.Eps.[0]) / tN else infinity
+    let e = Comparison.evaluation 0.0 (decayChecks supply run p bound (fun j -> float j * eta)) [] []
+    e, observed
+
+// ---- Results, stated once ------------------------------------------------------------------------------
+
+let private doc = "docs/theorems/PolyakLojasiewicz.md"
+let private source = "derived here (docs/theorems/PolyakLojasiewicz.md); paper Section 4 (PL for two-layer-perceptron residuals)"
+
+let private initConstantList (ic: InitConstants) =
+    [ "lambda_min_gram", ic.LambdaMinGram; "lambda_min_layers_mean", ic.LambdaMinLayersMean
+      "gram_trace", ic.GramTrace; "tau", ic.Threshold; "sigma_B", ic.SigmaB; "loss_perp", ic.LossPerp
+      "mu0", ic.Mu0; "mu0_layers", ic.Mu0Layers; "mu0_rounding", ic.Mu0Error ]
+
+/// The results of C as stated over one supply.
+type Statements =
+    { InitialPl: Result<Run>
+      PlAlongRun: Result<Run>
+      GdDecay: Result<Run>
+      PathLength: Result<Run>
+      RunRate: Result<Run>
+      GfDecay: Result<Run>
+      GfPathLength: Result<Run> }
+    /// Every result, in dependency order.
+    member s.All = [ s.InitialPl; s.PlAlongRun; s.GdDecay; s.PathLength; s.RunRate; s.GfDecay; s.GfPathLength ]
+
+/// Every statement of result C, written once over what an architecture supplies.
+let statedOver (supply: Supply) : Statements =
+    let path = pathOf supply
+    let initHypotheses = supply.InitHypotheses
+
+    /// Lemma C.mu0: under the supply's initialization hypotheses, r̃(0) = Σ_k‖G_k(0)‖²/(L ε(0)) ≥ μ₀.
+    /// Proof (MLP): h_k = h_0, p_k^i = p^i = (2/n)Bᵀ(B h_0^i − y_i), G^W_k = 0, G^V_k = P Φ_kᵀ, so
+    /// Σ_k ‖PΦ_kᵀ‖² = L tr(P Ḡ Pᵀ) ≥ L λ_min(Ḡ) ‖P‖² ≥ L λ_min(Ḡ) (4/n²) σ_+(B)² Σ_i‖Π_B r_i‖² = L λ_min(Ḡ)(4/n)σ_+(B)² ε(0);
+    /// any block: the same with G_k = J̃_k vec(P) and K̄ in place of Ḡ (docs/theorems/PolyakLojasiewicz.md).
+    let initialPl : Result<Run> =
+        { Id = "C.mu0"
+          Title = supply.Mu0Title
+          Source = source
+          Provenance = ProvedHere
+          Doc = doc
+          Statement = supply.Mu0Statement
+          Hypotheses = initHypotheses
+          Conclusion =
+            fun run ->
+                let ic = supply.Init run
+                let p = path run
+                let allowance = ic.Mu0Error + roundingRel * abs p.R.[0]
+                let v = atLeast p.R.[0] ic.Mu0 allowance "initialization" "iteration 0 (t = 0)"
+                { Range = None; Series = []; Verdict = v; Measured = Some p.R.[0]; Bound = Some ic.Mu0; Hypotheses = []
+                  Constants = initConstantList ic @ [ "r0", p.R.[0] ]
+                  Notes = [ sprintf "r̃(0) = %.4g vs μ₀ = %.4g (ratio %.3g)%s" p.R.[0] ic.Mu0 (p.R.[0] / ic.Mu0) (supply.Mu0Note ic) ] } }
+
+    /// C.plAlongRun (i): an observation, not a theorem: whether the PL ratio keeps a fraction f = 1/4 of μ₀ along the
+    /// run, min_j r̃(t_j) ≥ μ₀/4. Nothing in the hypotheses implies the factor 1/4 (a long run can leave the region
+    /// where it holds while the loss keeps decreasing), so a run below it is reported as "not observed" (a hypothesis
+    /// of the decay results not met), never as a violation.
+    let plAlongRun : Result<Run> =
+        { Id = "C.plAlongRun"
+          Title = "Observed: the PL ratio stays above μ₀/4 along the run"
+          Source = "paper Section 4 (local PL in a ball around the initialization); an observation here, not a theorem"
+          Provenance = Empirical
+          Doc = doc
+          Statement =
+            "Observation (never violated on its own): along the gradient-descent run started at " + supply.Start + ", is r̃(t_j) ≥ μ₀/4 at every iterate? "
+            + "When it is, the decay results C.gdDecay, C.pathLength, C.gfDecay and C.gfPathLength apply; when it is not, their hypothesis is not met. "
+            + "No constant is derived for the factor 1/4."
+          Hypotheses = initHypotheses @ [ hypFinite ]
+          Conclusion =
+            fun run ->
+                let ic = supply.Init run
+                let p = path run
+                let j = [| 0 .. p.N |] |> Array.minBy (fun j -> p.R.[j])
+                let bound = plFraction * ic.Mu0
+                let allowance = plFraction * ic.Mu0Error + roundingRel * abs p.R.[j]
+                let when' = sprintf "iteration %d (t = %.4g)" j (float j * run.Setting.Eta)
+                let v =
+                    match atLeast p.R.[j] bound allowance "all layers" when' with
+                    | Violated w ->
+                        HypothesisNotMet
+                            [ "observed PL along the run",
+                              sprintf "not observed: min_j r̃ = %.4g < μ₀/4 = %.4g at %s (r̃/μ₀ = %.3g); an observation, not a violation"
+                                  w.Measured w.Bound w.When (w.Measured / ic.Mu0) ]
+                    | other -> other
+                { Range = None; Series = []; Verdict = v; Measured = Some p.R.[j]; Bound = Some bound; Hypotheses = []
+                  Constants = initConstantList ic @ [ "f", plFraction; "min_r", p.R.[j]; "min_r_over_mu0", p.R.[j] / ic.Mu0 ]
+                  Notes = [ sprintf "min_j r̃(t_j)/μ₀ = %.4g at iteration %d (r̃(0)/μ₀ = %.4g)" (p.R.[j] / ic.Mu0) j (p.R.[0] / ic.Mu0) ] } }
+
+    /// The PL-along-the-run hypothesis of the decay statements (C.plAlongRun holds).
+    let hypPlAlongRun : string * (Run -> HypothesisCheck) =
+        "PL along the run (C.plAlongRun)",
+        fun run ->
+            let ev = Result.evaluate plAlongRun run
+            match ev.Verdict with
+            | Holds _ -> Met(sprintf "min_j r̃/μ₀ = %.4g ≥ 1/4" (ev.Measured.Value / (supply.Init run).Mu0))
+            | Violated w -> NotMet(sprintf "r̃ = %.4g < μ₀/4 = %.4g at %s" w.Measured w.Bound w.When)
+            | HypothesisNotMet _ -> NotMet "not evaluated: the hypotheses of C.plAlongRun are not met"
+            | NotApplicable why -> NotMet why
+            | CheckError why -> NotMet why
+
+    /// C.gdDecay (ii): ε(t_j) ≤ ε(0) Π_{i<j}(1 − η c f μ₀) ≤ ε(0) e^{−c f μ₀ t_j} with c = 1/2, f = 1/4, i.e. rate μ₀/8.
+    let gdDecay : Result<Run> =
+      FlowRuns.gdOnly "C.gfDecay"
+        { Id = "C.gdDecay"
+          Title = "Exponential loss decay of gradient descent at rate μ₀/8"
+          Source = source
+          Provenance = ProvedHere
+          Doc = doc
+          Statement =
+            "If r̃(t_j) ≥ μ₀/4 along the run and every step satisfies the descent condition η·β̂_j ≤ 1, then "
+            + "ε(t_j) ≤ ε(0)(1 − ημ₀/8)^j ≤ ε(0) e^{−μ₀ t_j/8} at every iterate. The hypotheses and ε(0) are measured on the trace (its loss column, "
+            + "pl_ratio, grad_norm); the conclusion is compared with the recorded losses and with the losses of the snapshot weights."
+          Hypotheses =
+            initHypotheses @ [ hypFinite; hypPlainGd supply; hypDescent supply; hypPlAlongRun ]
+          Conclusion =
+            fun run ->
+                let ic = supply.Init run
+                let rate = descentFactor * plFraction * ic.Mu0
+                let e, observed = decay supply run rate
+                { e with
+                    Constants = initConstantList ic @ [ "c", descentFactor; "f", plFraction; "predicted_rate", rate; "observed_rate", observed; fittedRateName, fittedRateFor supply run ]
+                    Notes = [ sprintf "predicted rate c·f·μ₀ = %.4g, observed rate −ln(ε_N/ε_0)/t_N = %.4g (%.3gx faster)" rate observed (observed / rate) ] } }
+
+    /// C.pathLength (iii): Σ_{i<j} ‖Z^{i+1} − Z^i‖ = Σ_{i<j} η‖G^i‖ ≤ (2/c)√(L/(f μ₀)) (√ε_0 − √ε_j) ≤ 8 √(L ε(0)/μ₀).
+    let pathLength : Result<Run> =
+      FlowRuns.gdOnly "C.gfPathLength"
+        { Id = "C.pathLength"
+          Title = "Path length of the weights bounded by 8√(L ε(0)/μ₀)"
+          Source = source
+          Provenance = ProvedHere
+          Doc = doc
+          Statement =
+            "Under the hypotheses of C.gdDecay, the length of the weight path up to iterate j, Σ_{i<j} η‖G^i‖, is at most "
+            + "(2/c)√(L/(fμ₀))(√ε_0 − √ε_j) ≤ 8√(Lε(0)/μ₀) (c = 1/2, f = 1/4), at every j: the weights stay in a ball around the initialization. "
+            + "Checked with the bound from the recorded losses against the path of the trace's gradient norms at every iterate and the displacement of the snapshot weights."
+          Hypotheses = gdDecay.Hypotheses
+          Conclusion =
+            fun run ->
+                let ic = supply.Init run
+                let p = path run
+                let eta = run.Setting.Eta
+                let L = float run.Setting.Depth
+                let k = (2.0 / descentFactor) * sqrt (L / (plFraction * ic.Mu0))
+                // the bound from the recorded losses (ε_0 from the trace, ε_j from losses.npy); the measured path from the
+                // trace's gradient norms at every iterate, and the displacement ‖Z(t_s) − Z(0)‖_F (≤ the path) from the snapshot weights
+                let sqrtEps0 = sqrt (max 0.0 p.Eps.[0])
+                let bound j = k * (sqrtEps0 - sqrt (max 0.0 p.Recorded.[j])) + roundingRel * k * sqrtEps0
+                let partial = Array.scan (+) 0.0 (Array.init p.N (fun i -> eta * p.Grad.[i]))
+                let checks : Comparison.Check list =
+                    [ for j in 1 .. min p.N (p.Recorded.Length - 1) ->
+                        { Comparison.Check.Measured = partial.[j]; Bound = bound j; Where = "path length Σ η‖G^i‖ (trace grad_norm)"; When = sprintf "iteration %d" j }
+                      for s in 1 .. run.SnapshotCount - 1 do
+                        let j = run.Steps.[s]
+                        if j <= p.N then
+                            yield { Comparison.Check.Measured = supply.Displacement run s; Bound = bound j; Where = "displacement ‖Z − Z(0)‖_F (snapshot weights)"
+                                    When = sprintf "snapshot %d, iteration %d" s j } ]
+                let total = partial.[p.N]
+                let ballBound = 8.0 * sqrt (L * p.Eps.[0] / ic.Mu0)
+                let e = Comparison.evaluation 0.0 checks [] []
+                { e with
+                    Constants = initConstantList ic @ [ "c", descentFactor; "f", plFraction; "path_length", total; "ball_radius", ballBound ]
+                    Notes = [ sprintf "path length %.4g ≤ partial-sum bound %.4g ≤ 8√(Lε₀/μ₀) = %.4g" total (bound p.N) ballBound ] } }
+
+    /// C.runRate (iv): the same decay with the PL constant and the curvature re-evaluated on the run:
+    /// ε(t_j) ≤ ε(0) Π_{i<j}(1 − η c_run μ_run) ≤ ε(0) e^{−c_run μ_run t_j}, μ_run = min_{i<N} r̃_i, c_run = 1 − η max_i β̂_i⁺/2.
+    let runRate : Result<Run> =
+      FlowRuns.gdOnly "C.gfDecay"
+        { Id = "C.runRate"
+          Title = "Loss decay at the PL constant re-evaluated along the run (a posteriori)"
+          Source = source
+          Provenance = ProvedHere
+          Doc = doc
+          Statement =
+            "For any gradient-descent run with η·β̂_j < 2: ε_{j+1} = ε_j(1 − η r̃_j(1 − ηβ̂_j/2)) exactly, hence "
+            + "ε(t_j) ≤ ε(0) e^{−c_run μ_run t_j} with μ_run = min_{i<N} r̃_i and c_run = 1 − η max_i max(β̂_i, 0)/2. "
+            + "The constants are measured on the trace (its loss column, pl_ratio, grad_norm); the conclusion is compared with the recorded losses "
+            + "and with the losses of the snapshot weights. Reported side by side with the a-priori rate μ₀/8 and the observed rate."
+          Hypotheses =
+            [ hypFinite; hypPlainGd supply
+              "descent condition η·β̂_j < 2",
+              fun run ->
+                  let p = path run
+                  let eta = run.Setting.Eta
+                  let worst = if p.N = 0 then 0.0 else p.Beta |> Array.map (fun b -> eta * b) |> Array.max
+                  if worst < 2.0 then Met(sprintf "max_j η·β̂_j = %.4g < 2" worst)
+                  else NotMet(sprintf "max_j η·β̂_j = %.4g ≥ 2: a step may increase the loss" worst) ]
+          Conclusion =
+            fun run ->
+                let p = path run
+                let eta = run.Setting.Eta
+                if p.N = 0 then Evaluation.notApplicable "no update"
+                else
+                    let muRun = p.R.[.. p.N - 1] |> Array.min
+                    let betaMax = max 0.0 (Array.max p.Beta)
+                    let cRun = 1.0 - eta * betaMax / 2.0
+                    let rate = cRun * muRun
+                    let e, observed = decay supply run rate
+                    let meanR = Array.average p.R.[.. p.N - 1]
+                    let mu0Notes, mu0Consts =
+                        if supply.Mu0Stated run then
+                            let mu0 = (supply.Init run).Mu0
+                            [ sprintf "rates: a priori μ₀/8 = %.4g, μ₀ = %.4g, r̃(0) = %.4g, a posteriori c_run·μ_run = %.4g, mean r̃ = %.4g, observed = %.4g"
+                                  (mu0 / 8.0) mu0 p.R.[0] rate meanR observed ], [ "mu0", mu0 ]
+                        else [ sprintf "rates: r̃(0) = %.4g, a posteriori c_run·μ_run = %.4g, mean r̃ = %.4g, observed = %.4g" p.R.[0] rate meanR observed ], []
+                    let lazyNotes, lazyConsts =
+                        match supply.FrozenKernel run with
+                        | Some lin ->
+                            let l = lin p.N
+                            [ sprintf "frozen-kernel (linearized at init) prediction ℓ_lin(t_N) = %.4g vs observed ℓ(t_N) = %.4g (observed/predicted %.3g)"
+                                  l run.Losses.[p.N] (run.Losses.[p.N] / l) ], [ "frozen_kernel_loss", l ]
+                        | None -> [], []
+                    { e with
+                        Constants =
+                          [ "mu_run", muRun; "beta_max", betaMax; "c_run", cRun; "predicted_rate", rate; "observed_rate", observed
+                            "mean_r", meanR; "rate_tightness", observed / rate; fittedRateName, fittedRateFor supply run ] @ mu0Consts @ lazyConsts
+                        Notes = mu0Notes @ lazyNotes } }
+
+    /// C.gfDecay (ii, flow): along dZ/dt = −G, dε/dt = −Σ_k‖G_k‖²/L = −r̃ ε exactly, so r̃ ≥ f μ₀ gives
+    /// ε(t) ≤ ε(0) e^{−f μ₀ t} (f = 1/4): rate μ₀/4, no descent-lemma factor.
+    let gfDecay : Result<Run> =
+      FlowRuns.flowOnly "C.gdDecay"
+        { Id = "C.gfDecay"
+          Title = "Exponential loss decay of the gradient flow at rate μ₀/4"
+          Source = source
+          Provenance = ProvedHere
+          Doc = doc
+          Statement =
+            "Along the gradient flow, dε/dt = −r̃ ε exactly; if r̃(t) ≥ μ₀/4 on [0, T] then ε(t) ≤ ε(0) e^{−μ₀ t/4}. "
+            + "Checked at every output time t_j, the hypothesis r̃ ≥ μ₀/4 at the output times (C.plAlongRun), with the integration allowance 2(steps + 1)·rtol·ε(0)."
+          Hypotheses = initHypotheses @ [ hypFinite; hypPlainFlow; FlowRuns.hypIntegration; hypPlAlongRun ]
+          Conclusion =
+            fun run ->
+                let ic = supply.Init run
+                let p = path run
+                let rate = plFraction * ic.Mu0
+                let rel = roundingRel + FlowRuns.integrationRel run
+                let t j = FlowRuns.time run j
+                // ε_0 and the hypotheses from the trace; compared with the recorded losses and the snapshot weights' losses,
+                // each with the integration allowance rel·ε(0) on top of decayChecks' rounding
+                let bound j = p.Eps.[0] * exp (-rate * t j) + rel * p.Eps.[0]
+                let tN = t p.N
+                let observed = if p.Recorded.[p.N] > 0.0 && tN > 0.0 then -log (p.Recorded.[p.N] / p.Eps.[0]) / tN else infinity
+                let e = Comparison.evaluation 0.0 (decayChecks supply run p bound t) [] []
+                { e with
+                    Constants = initConstantList ic @ [ "f", plFraction; "predicted_rate", rate; "observed_rate", observed; "integration_rel", FlowRuns.integrationRel run ]
+                    Notes = [ sprintf "predicted rate f·μ₀ = %.4g, observed rate −ln(ε(T)/ε(0))/T = %.4g (%.3gx faster); the hypothesis r̃ ≥ fμ₀ is checked at the output times only" rate observed (observed / rate) ] } }
+
+    /// C.gfPathLength (iii, flow): ‖dZ/dt‖ = ‖G‖ = L(−dε/dt)/‖G‖ ≤ √(L/(fμ₀))(−dε/dt)/√ε = 2√(L/(fμ₀))(−d√ε/dt), so
+    /// ∫_0^t ‖G‖ ≤ 2√(L/(fμ₀))(√ε(0) − √ε(t)) ≤ 4√(L ε(0)/μ₀). Checked on the displacement ‖Z(t_s) − Z(0)‖ ≤ path length
+    /// at every snapshot (a rigorous consequence), the trapezoid estimate of ∫‖G‖ reported beside.
+    let gfPathLength : Result<Run> =
+      FlowRuns.flowOnly "C.pathLength"
+        { Id = "C.gfPathLength"
+          Title = "Displacement of the weights along the flow bounded by 4√(L ε(0)/μ₀)"
+          Source = source
+          Provenance = ProvedHere
+          Doc = doc
+          Statement =
+            "Under the hypotheses of C.gfDecay, the length of the flow's path up to t is at most 2√(L/(fμ₀))(√ε(0) − √ε(t)) ≤ 4√(Lε(0)/μ₀) (f = 1/4); "
+            + "hence ‖Z(t_s) − Z(0)‖_F is at most that at every snapshot."
+          Hypotheses = gfDecay.Hypotheses
+          Conclusion =
+            fun run ->
+                let ic = supply.Init run
+                let p = path run
+                let L = float run.Setting.Depth
+                let k = 2.0 * sqrt (L / (plFraction * ic.Mu0))
+                let rel = roundingRel + FlowRuns.integrationRel run
+                // ε(0) from the trace, ε(t_s) from the recorded losses: the bound and the displacement (snapshot weights) independent
+                let sqrtEps j = sqrt (max 0.0 (if j = 0 then p.Eps.[0] else p.Recorded.[j]))
+                let checks : Comparison.Check list =
+                    [ for s in 1 .. run.SnapshotCount - 1 ->
+                        let j = run.Steps.[s]
+                        { Comparison.Check.Measured = supply.Displacement run s; Bound = k * (sqrtEps 0 - sqrtEps j) + rel * k * sqrtEps 0
+                          Where = "weights (joint Frobenius displacement from Z(0))"; When = sprintf "snapshot %d (output %d, t = %.4g)" s j (FlowRuns.time run j) } ]
+                let trapezoid =
+                    Array.init p.N (fun j -> 0.5 * (p.Grad.[j] + p.Grad.[j + 1]) * (FlowRuns.time run (j + 1) - FlowRuns.time run j)) |> Array.sum
+                let ballBound = 4.0 * sqrt (L * p.Eps.[0] / ic.Mu0)
+                let e = Comparison.evaluation 0.0 checks [] []
+                { e with
+                    Constants = initConstantList ic @ [ "f", plFraction; "path_length_trapezoid", trapezoid; "ball_radius", ballBound; "integration_rel", rel ]
+                    Notes = [ sprintf "displacement ≤ path length ≈ %.4g (trapezoid over output times) ≤ 4√(Lε₀/μ₀) = %.4g" trapezoid ballBound ] } }
+
+    { InitialPl = initialPl; PlAlongRun = plAlongRun; GdDecay = gdDecay; PathLength = pathLength; RunRate = runRate
+      GfDecay = gfDecay; GfPathLength = gfPathLength }
+
+// ---- What the MLP supplies: its constants at a zero-V initialization ----------------------------------------
 
 let private hypZeroV : string * (Run -> HypothesisCheck) =
     "V(0) = 0",
@@ -206,347 +673,146 @@ let private hypPositive : string * (Run -> HypothesisCheck) =
             Met(sprintf "λ_min(Ḡ) = %.4g > τ = (m+n)·2^-52·tr Ḡ = %.3g" ic.LambdaMinGram ic.Threshold)
         else NotMet(sprintf "λ_min(Ḡ) = %.4g ≤ τ = %.3g: numerically singular, μ₀ = 0" ic.LambdaMinGram ic.Threshold)
 
-let private hypFinite : string * (Run -> HypothesisCheck) =
-    "run not diverged, every loss finite",
-    fun run ->
-        if run.Setting.Diverged then NotMet "the run diverged"
-        elif run.Losses |> Array.exists (fun l -> not (Double.IsFinite l)) then NotMet "a loss is not finite"
-        else Met(sprintf "%d finite iterates" run.Losses.Length)
+let private traceColumn (run: Run) name =
+    match run.Trace name with
+    | Some c -> c
+    | None -> raise (MissingInput(sprintf "the run has no trace column '%s'" name))
 
-let private hypPlainGd : string * (Run -> HypothesisCheck) =
-    "update is exactly −η·G",
-    fun run ->
-        let clipped =
+/// The paper's MLP: μ₀ from Ḡ at V(0) = 0, the verifier's columns (`Run.Trace`: the replay on gradient descent), the
+/// loss of the snapshot weights with I.loss's allowance, and the joint W, V displacement.
+let mlp : Supply =
+    { InitHypotheses = [ hypZeroV; hypRank; hypPositive ]
+      Init = initConstants
+      Mu0Stated = fun run -> (initConstants run).V0Norm = 0.0 && run.Setting.Width >= run.Setting.Samples
+      Mu0Title = "PL constant at a zero-V initialization"
+      Mu0Statement =
+        "With V(0) = 0, the PL ratio at initialization r̃(0) = Σ_k‖G_k‖²/(L ε(0)) is at least "
+        + "μ₀ = 4 σ_+(B)² λ_min(Ḡ)/n, Ḡ = (1/L) Σ_k Φ_kᵀΦ_k; for B = I, μ₀ = 4 λ_min(Ḡ)/n ≥ 4 (1/L)Σ_k λ_min(Φ_kᵀΦ_k)/n."
+      Start = "V(0) = 0"
+      Mu0Note = fun ic -> sprintf "; layer-averaged μ₀ = %.4g" ic.Mu0Layers
+      Column = traceColumn
+      Clipped =
+        fun run ->
             match run.Trace "clip_fraction" with
             | Some c -> c |> Array.exists (fun x -> x > 0.0)
             | None -> run.Setting.Optimizer <> "gd"
-        if run.Setting.Fault <> "none" then NotMet(sprintf "the engine ran with fault %s" run.Setting.Fault)
-        elif clipped then NotMet "the clip was active at some update: the step is not −η·G"
-        else Met(sprintf "%s, no layer clipped" run.Setting.Optimizer)
+      SnapshotLoss = fun run s -> (run.Layerwise s).Loss, RunIntegrity.lossAllowance run s
+      Displacement =
+        fun run s ->
+            let w0, v0 = run.W 0, run.V 0
+            let a = Linalg.frobeniusDiff (run.W s) 0 w0 0 w0.Length
+            let b = Linalg.frobeniusDiff (run.V s) 0 v0 0 v0.Length
+            sqrt (a * a + b * b)
+      FrozenKernel = frozenKernelLoss }
 
-/// η·β̂_j ≤ 1 for every step (up to rounding): the measured descent-lemma condition along the run.
-let private hypDescent : string * (Run -> HypothesisCheck) =
-    "descent condition η·β̂_j ≤ 1",
+let private mlpStatements = statedOver mlp
+
+/// Lemma C.mu0 on the MLP: at V(0) = 0, r̃(0) ≥ μ₀ = 4 σ_+(B)² λ_min(Ḡ)/n.
+let initialPl = mlpStatements.InitialPl
+/// C.plAlongRun (i) on the MLP.
+let plAlongRun = mlpStatements.PlAlongRun
+/// C.gdDecay (ii) on the MLP.
+let gdDecay = mlpStatements.GdDecay
+/// C.pathLength (iii) on the MLP.
+let pathLength = mlpStatements.PathLength
+/// C.runRate (iv) on the MLP.
+let runRate = mlpStatements.RunRate
+/// C.gfDecay (ii, flow) on the MLP.
+let gfDecay = mlpStatements.GfDecay
+/// C.gfPathLength (iii, flow) on the MLP.
+let gfPathLength = mlpStatements.GfPathLength
+
+/// The MLP's path quantities (the verifier's columns).
+let path (run: Run) : Path = pathOf mlp run
+
+/// Every result of this file on the MLP, in dependency order.
+let all : Result<Run> list = mlpStatements.All
+
+// ---- What any other block supplies: its Forward/Backward at an identity initialization, its replay ---------------
+
+let private blockConstants (run: Run) =
+    match (blockInit run).Constants with
+    | Ok c -> c
+    | Error why -> raise (MissingInput why)
+
+let private hypIdentity : string * (Run -> HypothesisCheck) =
+    "identity at initialization: f(θ_k(0), h_0^i) = 0 and ∂_hf(θ_k(0), h_0^i) = 0",
     fun run ->
-        let p = path run
-        let eta = run.Setting.Eta
-        if p.N = 0 then Met "no update"
+        let b = blockInit run
+        if b.OutputMax = 0.0 && b.StateJacobianMax = 0.0 then Met "max_{k,i} ‖f(θ_k(0), h_0^i)‖ = 0 and ∂_hf = 0 at every layer and sample"
         else
-            let j = [| 0 .. p.N - 1 |] |> Array.maxBy (fun j -> eta * (p.Beta.[j] - p.BetaError.[j]))
-            let worst = eta * p.Beta.[j]
-            if eta * (p.Beta.[j] - p.BetaError.[j]) <= 1.0 then
-                Met(sprintf "max_j η·β̂_j = %.4g ≤ 1 (step %d)" worst j)
-            else NotMet(sprintf "η·β̂_j = %.4g > 1 at step %d (t = %.4g): the step is beyond the descent-lemma limit" worst j (float j * eta))
+            NotMet(sprintf "max_{k,i} ‖f(θ_k(0), h_0^i)‖ = %.4g, max |∂_hf| = %.4g: the network is not the identity at initialization"
+                       b.OutputMax b.StateJacobianMax)
 
-let private initHypotheses = [ hypZeroV; hypRank; hypPositive ]
-
-// ---- Results -----------------------------------------------------------------------------------------
-
-let private doc = "docs/theorems/PolyakLojasiewicz.md"
-let private source = "derived here (docs/theorems/PolyakLojasiewicz.md); paper Section 4 (PL for two-layer-perceptron residuals)"
-
-let private initConstantList (ic: InitConstants) =
-    [ "lambda_min_gram", ic.LambdaMinGram; "lambda_min_layers_mean", ic.LambdaMinLayersMean
-      "gram_trace", ic.GramTrace; "tau", ic.Threshold; "sigma_B", ic.SigmaB; "loss_perp", ic.LossPerp
-      "mu0", ic.Mu0; "mu0_layers", ic.Mu0Layers; "mu0_rounding", ic.Mu0Error ]
-
-/// Lemma C.mu0: at V(0) = 0, r̃(0) = Σ_k‖G_k(0)‖²/(L ε(0)) ≥ μ₀ = 4 σ_+(B)² λ_min(Ḡ)/n.
-/// Proof: h_k = h_0, p_k^i = p^i = (2/n)Bᵀ(B h_0^i − y_i), G^W_k = 0, G^V_k = P Φ_kᵀ, so
-/// Σ_k ‖PΦ_kᵀ‖² = L tr(P Ḡ Pᵀ) ≥ L λ_min(Ḡ) ‖P‖² ≥ L λ_min(Ḡ) (4/n²) σ_+(B)² Σ_i‖Π_B r_i‖² = L λ_min(Ḡ)(4/n)σ_+(B)² ε(0).
-let initialPl : Result<Run> =
-    { Id = "C.mu0"
-      Title = "PL constant at a zero-V initialization"
-      Source = source
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "With V(0) = 0, the PL ratio at initialization r̃(0) = Σ_k‖G_k‖²/(L ε(0)) is at least "
-        + "μ₀ = 4 σ_+(B)² λ_min(Ḡ)/n, Ḡ = (1/L) Σ_k Φ_kᵀΦ_k; for B = I, μ₀ = 4 λ_min(Ḡ)/n ≥ 4 (1/L)Σ_k λ_min(Φ_kᵀΦ_k)/n."
-      Hypotheses = initHypotheses
-      Conclusion =
-        fun run ->
-            let ic = initConstants run
-            let p = path run
-            let allowance = ic.Mu0Error + roundingRel * abs p.R.[0]
-            let v = atLeast p.R.[0] ic.Mu0 allowance "initialization" "iteration 0 (t = 0)"
-            { Range = None; Series = []; Verdict = v; Measured = Some p.R.[0]; Bound = Some ic.Mu0; Hypotheses = []
-              Constants = initConstantList ic @ [ "r0", p.R.[0] ]
-              Notes = [ sprintf "r̃(0) = %.4g vs μ₀ = %.4g (ratio %.3g); layer-averaged μ₀ = %.4g" p.R.[0] ic.Mu0 (p.R.[0] / ic.Mu0) ic.Mu0Layers ] } }
-
-/// C.plAlongRun (i): an observation, not a theorem: whether the PL ratio keeps a fraction f = 1/4 of μ₀ along the
-/// run, min_j r̃(t_j) ≥ μ₀/4. Nothing in the hypotheses implies the factor 1/4 (a long run can leave the region
-/// where it holds while the loss keeps decreasing), so a run below it is reported as "not observed" (a hypothesis
-/// of the decay results not met), never as a violation.
-let plAlongRun : Result<Run> =
-    { Id = "C.plAlongRun"
-      Title = "Observed: the PL ratio stays above μ₀/4 along the run"
-      Source = "paper Section 4 (local PL in a ball around the initialization); an observation here, not a theorem"
-      Provenance = Empirical
-      Doc = doc
-      Statement =
-        "Observation (never violated on its own): along the gradient-descent run started at V(0) = 0, is r̃(t_j) ≥ μ₀/4 at every iterate? "
-        + "When it is, the decay results C.gdDecay, C.pathLength, C.gfDecay and C.gfPathLength apply; when it is not, their hypothesis is not met. "
-        + "No constant is derived for the factor 1/4."
-      Hypotheses = initHypotheses @ [ hypFinite ]
-      Conclusion =
-        fun run ->
-            let ic = initConstants run
-            let p = path run
-            let j = [| 0 .. p.N |] |> Array.minBy (fun j -> p.R.[j])
-            let bound = plFraction * ic.Mu0
-            let allowance = plFraction * ic.Mu0Error + roundingRel * abs p.R.[j]
-            let when' = sprintf "iteration %d (t = %.4g)" j (float j * run.Setting.Eta)
-            let v =
-                match atLeast p.R.[j] bound allowance "all layers" when' with
-                | Violated w ->
-                    HypothesisNotMet
-                        [ "observed PL along the run",
-                          sprintf "not observed: min_j r̃ = %.4g < μ₀/4 = %.4g at %s (r̃/μ₀ = %.3g); an observation, not a violation"
-                              w.Measured w.Bound w.When (w.Measured / ic.Mu0) ]
-                | other -> other
-            { Range = None; Series = []; Verdict = v; Measured = Some p.R.[j]; Bound = Some bound; Hypotheses = []
-              Constants = initConstantList ic @ [ "f", plFraction; "min_r", p.R.[j]; "min_r_over_mu0", p.R.[j] / ic.Mu0 ]
-              Notes = [ sprintf "min_j r̃(t_j)/μ₀ = %.4g at iteration %d (r̃(0)/μ₀ = %.4g)" (p.R.[j] / ic.Mu0) j (p.R.[0] / ic.Mu0) ] } }
-
-/// The PL-along-the-run hypothesis of the decay statements (C.plAlongRun holds).
-let private hypPlAlongRun : string * (Run -> HypothesisCheck) =
-    "PL along the run (C.plAlongRun)",
+let private hypKernelFormed : string * (Run -> HypothesisCheck) =
+    sprintf "kernel formed: n·d ≤ %d" maxKernelSize,
     fun run ->
-        let ev = Result.evaluate plAlongRun run
-        match ev.Verdict with
-        | Holds _ -> Met(sprintf "min_j r̃/μ₀ = %.4g ≥ 1/4" (ev.Measured.Value / (initConstants run).Mu0))
-        | Violated w -> NotMet(sprintf "r̃ = %.4g < μ₀/4 = %.4g at %s" w.Measured w.Bound w.When)
-        | HypothesisNotMet _ -> NotMet "not evaluated: the hypotheses of C.plAlongRun are not met"
-        | NotApplicable why -> NotMet why
-        | CheckError why -> NotMet why
+        let nd = run.Setting.Samples * run.Setting.Dim
+        if nd <= maxKernelSize then Met(sprintf "n·d = %d" nd)
+        else NotMet(sprintf "n·d = %d > %d: the kernel K̄ (n·d × n·d) is not formed" nd maxKernelSize)
 
-/// Name of the fitted exponential rate the decay rows record (the report's figure 2 reads it back by this name).
-let fittedRateName = "fitted rate -d ln(loss)/dt, second half (verifier's loss column)"
-
-/// The exponential rate of the loss fitted on the second half of the run: −b for the least-squares line
-/// ln ℓ_j ≈ a + b·t_j over j = ⌊(N+1)/2⌋ … N with ℓ_j > 0 (t_j = jη), ℓ the verifier's loss column (`Run.Trace`, the
-/// replay on gradient descent); NaN with fewer than four iterates or two usable points. An observation the decay rows
-/// carry beside their bound (the rate the loss actually decays at, next to the rate they predict), not compared.
-let fittedRate (run: Run) =
-    match run.Trace "loss" with
-    | Some loss when loss.Length >= 4 ->
-        let eta = run.Setting.Eta
-        let js = [| loss.Length / 2 .. loss.Length - 1 |] |> Array.filter (fun j -> loss.[j] > 0.0 && Double.IsFinite loss.[j])
-        if js.Length < 2 then nan
-        else -(LeastSquares.line (js |> Array.map (fun j -> float j * eta)) (js |> Array.map (fun j -> log loss.[j]))).Slope
-    | _ -> nan
-
-/// A decay statement ε_j ≤ ε_0 (1 − η·rate)^j (≤ ε_0 e^{−rate·t_j}): ε_0 and the rate from the trace (the hypotheses'
-/// side), compared with the recorded losses at every iterate and the snapshot weights' losses (`decayChecks`).
-let private decay (run: Run) (rate: float) =
-    let p = path run
-    let eta = run.Setting.Eta
-    let perStep = max 0.0 (1.0 - eta * rate)
-    let bound j = p.Eps.[0] * Math.Pow(perStep, float j)
-    let tN = float p.N * eta
-    let observed = if p.Recorded.[p.N] > 0.0 && tN > 0.0 then -log (p.Recorded.[p.N] / p.Eps.[0]) / tN else infinity
-    let e = Comparison.evaluation 0.0 (decayChecks run p bound (fun j -> float j * eta)) [] []
-    e, observed
-
-/// C.gdDecay (ii): ε(t_j) ≤ ε(0) Π_{i<j}(1 − η c f μ₀) ≤ ε(0) e^{−c f μ₀ t_j} with c = 1/2, f = 1/4, i.e. rate μ₀/8.
-let gdDecay : Result<Run> =
-  FlowRuns.gdOnly "C.gfDecay"
-    { Id = "C.gdDecay"
-      Title = "Exponential loss decay of gradient descent at rate μ₀/8"
-      Source = source
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "If r̃(t_j) ≥ μ₀/4 along the run and every step satisfies the descent condition η·β̂_j ≤ 1, then "
-        + "ε(t_j) ≤ ε(0)(1 − ημ₀/8)^j ≤ ε(0) e^{−μ₀ t_j/8} at every iterate. The hypotheses and ε(0) are measured on the trace (its loss column, "
-        + "pl_ratio, grad_norm); the conclusion is compared with the recorded losses and with the losses of the snapshot weights."
-      Hypotheses =
-        initHypotheses @ [ hypFinite; hypPlainGd; hypDescent; hypPlAlongRun ]
-      Conclusion =
-        fun run ->
-            let ic = initConstants run
-            let rate = descentFactor * plFraction * ic.Mu0
-            let e, observed = decay run rate
-            { e with
-                Constants = initConstantList ic @ [ "c", descentFactor; "f", plFraction; "predicted_rate", rate; "observed_rate", observed; fittedRateName, fittedRate run ]
-                Notes = [ sprintf "predicted rate c·f·μ₀ = %.4g, observed rate −ln(ε_N/ε_0)/t_N = %.4g (%.3gx faster)" rate observed (observed / rate) ] } }
-
-/// C.pathLength (iii): Σ_{i<j} ‖Z^{i+1} − Z^i‖ = Σ_{i<j} η‖G^i‖ ≤ (2/c)√(L/(f μ₀)) (√ε_0 − √ε_j) ≤ 8 √(L ε(0)/μ₀).
-let pathLength : Result<Run> =
-  FlowRuns.gdOnly "C.gfPathLength"
-    { Id = "C.pathLength"
-      Title = "Path length of the weights bounded by 8√(L ε(0)/μ₀)"
-      Source = source
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "Under the hypotheses of C.gdDecay, the length of the weight path up to iterate j, Σ_{i<j} η‖G^i‖, is at most "
-        + "(2/c)√(L/(fμ₀))(√ε_0 − √ε_j) ≤ 8√(Lε(0)/μ₀) (c = 1/2, f = 1/4), at every j: the weights stay in a ball around the initialization. "
-        + "Checked with the bound from the recorded losses against the path of the trace's gradient norms at every iterate and the displacement of the snapshot weights."
-      Hypotheses = gdDecay.Hypotheses
-      Conclusion =
-        fun run ->
-            let ic = initConstants run
-            let p = path run
-            let eta = run.Setting.Eta
-            let L = float run.Setting.Depth
-            let k = (2.0 / descentFactor) * sqrt (L / (plFraction * ic.Mu0))
-            // the bound from the recorded losses (ε_0 from the trace, ε_j from losses.npy); the measured path from the
-            // trace's gradient norms at every iterate, and the displacement ‖Z(t_s) − Z(0)‖_F (≤ the path) from the snapshot weights
-            let sqrtEps0 = sqrt (max 0.0 p.Eps.[0])
-            let bound j = k * (sqrtEps0 - sqrt (max 0.0 p.Recorded.[j])) + roundingRel * k * sqrtEps0
-            let partial = Array.scan (+) 0.0 (Array.init p.N (fun i -> eta * p.Grad.[i]))
-            let w0, v0 = run.W 0, run.V 0
-            let disp s =
-                let a = Linalg.frobeniusDiff (run.W s) 0 w0 0 w0.Length
-                let b = Linalg.frobeniusDiff (run.V s) 0 v0 0 v0.Length
-                sqrt (a * a + b * b)
-            let checks : Comparison.Check list =
-                [ for j in 1 .. min p.N (p.Recorded.Length - 1) ->
-                    { Comparison.Check.Measured = partial.[j]; Bound = bound j; Where = "path length Σ η‖G^i‖ (trace grad_norm)"; When = sprintf "iteration %d" j }
-                  for s in 1 .. run.SnapshotCount - 1 do
-                    let j = run.Steps.[s]
-                    if j <= p.N then
-                        yield { Comparison.Check.Measured = disp s; Bound = bound j; Where = "displacement ‖Z − Z(0)‖_F (snapshot weights)"
-                                When = sprintf "snapshot %d, iteration %d" s j } ]
-            let total = partial.[p.N]
-            let ballBound = 8.0 * sqrt (L * p.Eps.[0] / ic.Mu0)
-            let e = Comparison.evaluation 0.0 checks [] []
-            { e with
-                Constants = initConstantList ic @ [ "c", descentFactor; "f", plFraction; "path_length", total; "ball_radius", ballBound ]
-                Notes = [ sprintf "path length %.4g ≤ partial-sum bound %.4g ≤ 8√(Lε₀/μ₀) = %.4g" total (bound p.N) ballBound ] } }
-
-/// C.runRate (iv): the same decay with the PL constant and the curvature re-evaluated on the run:
-/// ε(t_j) ≤ ε(0) Π_{i<j}(1 − η c_run μ_run) ≤ ε(0) e^{−c_run μ_run t_j}, μ_run = min_{i<N} r̃_i, c_run = 1 − η max_i β̂_i⁺/2.
-let runRate : Result<Run> =
-  FlowRuns.gdOnly "C.gfDecay"
-    { Id = "C.runRate"
-      Title = "Loss decay at the PL constant re-evaluated along the run (a posteriori)"
-      Source = source
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "For any gradient-descent run with η·β̂_j < 2: ε_{j+1} = ε_j(1 − η r̃_j(1 − ηβ̂_j/2)) exactly, hence "
-        + "ε(t_j) ≤ ε(0) e^{−c_run μ_run t_j} with μ_run = min_{i<N} r̃_i and c_run = 1 − η max_i max(β̂_i, 0)/2. "
-        + "The constants are measured on the trace (its loss column, pl_ratio, grad_norm); the conclusion is compared with the recorded losses "
-        + "and with the losses of the snapshot weights. Reported side by side with the a-priori rate μ₀/8 and the observed rate."
-      Hypotheses =
-        [ hypFinite; hypPlainGd
-          "descent condition η·β̂_j < 2",
-          fun run ->
-              let p = path run
-              let eta = run.Setting.Eta
-              let worst = if p.N = 0 then 0.0 else p.Beta |> Array.map (fun b -> eta * b) |> Array.max
-              if worst < 2.0 then Met(sprintf "max_j η·β̂_j = %.4g < 2" worst)
-              else NotMet(sprintf "max_j η·β̂_j = %.4g ≥ 2: a step may increase the loss" worst) ]
-      Conclusion =
-        fun run ->
-            let p = path run
-            let eta = run.Setting.Eta
-            if p.N = 0 then Evaluation.notApplicable "no update"
-            else
-                let muRun = p.R.[.. p.N - 1] |> Array.min
-                let betaMax = max 0.0 (Array.max p.Beta)
-                let cRun = 1.0 - eta * betaMax / 2.0
-                let rate = cRun * muRun
-                let e, observed = decay run rate
-                let meanR = Array.average p.R.[.. p.N - 1]
-                let mu0Notes, mu0Consts =
-                    if (initConstants run).V0Norm = 0.0 && run.Setting.Width >= run.Setting.Samples then
-                        let mu0 = (initConstants run).Mu0
-                        [ sprintf "rates: a priori μ₀/8 = %.4g, μ₀ = %.4g, r̃(0) = %.4g, a posteriori c_run·μ_run = %.4g, mean r̃ = %.4g, observed = %.4g"
-                              (mu0 / 8.0) mu0 p.R.[0] rate meanR observed ], [ "mu0", mu0 ]
-                    else [ sprintf "rates: r̃(0) = %.4g, a posteriori c_run·μ_run = %.4g, mean r̃ = %.4g, observed = %.4g" p.R.[0] rate meanR observed ], []
-                let lazyNotes, lazyConsts =
-                    match frozenKernelLoss run with
-                    | Some lin ->
-                        let l = lin p.N
-                        [ sprintf "frozen-kernel (linearized at init) prediction ℓ_lin(t_N) = %.4g vs observed ℓ(t_N) = %.4g (observed/predicted %.3g)"
-                              l run.Losses.[p.N] (run.Losses.[p.N] / l) ], [ "frozen_kernel_loss", l ]
-                    | None -> [], []
-                { e with
-                    Constants =
-                      [ "mu_run", muRun; "beta_max", betaMax; "c_run", cRun; "predicted_rate", rate; "observed_rate", observed
-                        "mean_r", meanR; "rate_tightness", observed / rate; fittedRateName, fittedRate run ] @ mu0Consts @ lazyConsts
-                    Notes = mu0Notes @ lazyNotes } }
-
-let private hypPlainFlow : string * (Run -> HypothesisCheck) =
-    "vector field is exactly −G",
+let private hypPositiveKernel : string * (Run -> HypothesisCheck) =
+    "λ_min(K̄) > τ",
     fun run ->
-        if run.Setting.Fault <> "none" then NotMet(sprintf "the engine ran with fault %s" run.Setting.Fault)
-        elif run.Setting.Optimizer = "clipped-gf" then NotMet "a clipped-gf run: the clipped field is not −G"
-        else Met run.Setting.Optimizer
+        match (blockInit run).Constants with
+        | Error why -> NotMet(sprintf "not evaluated: %s" why)
+        | Ok ic ->
+            if ic.LambdaMinGram > ic.Threshold then
+                Met(sprintf "λ_min(K̄) = %.4g > τ = (P+nd)·2^-52·tr K̄ = %.3g" ic.LambdaMinGram ic.Threshold)
+            else NotMet(sprintf "λ_min(K̄) = %.4g ≤ τ = %.3g: numerically singular, μ₀ = 0" ic.LambdaMinGram ic.Threshold)
 
-/// C.gfDecay (ii, flow): along dZ/dt = −G, dε/dt = −Σ_k‖G_k‖²/L = −r̃ ε exactly, so r̃ ≥ f μ₀ gives
-/// ε(t) ≤ ε(0) e^{−f μ₀ t} (f = 1/4): rate μ₀/4, no descent-lemma factor.
-let gfDecay : Result<Run> =
-  FlowRuns.flowOnly "C.gdDecay"
-    { Id = "C.gfDecay"
-      Title = "Exponential loss decay of the gradient flow at rate μ₀/4"
-      Source = source
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "Along the gradient flow, dε/dt = −r̃ ε exactly; if r̃(t) ≥ μ₀/4 on [0, T] then ε(t) ≤ ε(0) e^{−μ₀ t/4}. "
-        + "Checked at every output time t_j, the hypothesis r̃ ≥ μ₀/4 at the output times (C.plAlongRun), with the integration allowance 2(steps + 1)·rtol·ε(0)."
-      Hypotheses = initHypotheses @ [ hypFinite; hypPlainFlow; FlowRuns.hypIntegration; hypPlAlongRun ]
-      Conclusion =
+/// A column of the verifier's replay of a block run from snapshot 0 (GenericReplay; the producer's trace is a claim,
+/// compared with it by E.claims).
+let private replayColumn (run: Run) (name: string) : float[] =
+    if isNull run.Data.Block then
+        raise (MissingInput(sprintf "architecture '%s' is not registered in the engine's BlockCatalog (the replay needs its Backward)" run.Setting.Architecture))
+    elif not (Verification.Replay.IsGradientDescent run.Data) then
+        raise (MissingInput(sprintf "optimizer %s: the verifier replays gradient descent only" run.Setting.Optimizer))
+    elif run.SnapshotCount = 0 || run.Steps.[0] <> 0 then raise (MissingInput "no snapshot at iteration 0: the replay has no starting point")
+    else
+        match (GenericReplay.tracks run).FromZero with
+        | None -> raise (MissingInput "the replay of the recorded gradient descent left the finite numbers")
+        | Some st -> (st.Column name).[.. run.Losses.Length - 1]
+
+/// Any block registered in the engine: μ₀ from the kernel of its parameter Jacobians at an identity initialization
+/// (`blockInit`), the columns of its replay, the loss of a snapshot's parameters through its Forward, the displacement of θ.
+let anyBlock : Supply =
+    { InitHypotheses = [ hypIdentity; hypKernelFormed; hypPositiveKernel ]
+      Init = blockConstants
+      Mu0Stated = fun run -> (try (match (blockInit run).Constants with Ok _ -> true | Error _ -> false) with MissingInput _ -> false)
+      Mu0Title = "PL constant at an identity initialization"
+      Mu0Statement =
+        "If f(θ_k(0), h_0^i) = 0 and ∂_hf(θ_k(0), h_0^i) = 0 at every layer and sample (the network is the identity at initialization), the PL ratio "
+        + "r̃(0) = Σ_k‖G_k‖²/(L ε(0)) is at least μ₀ = 4 σ_+(B)² λ_min(K̄)/n, K̄ = (1/L) Σ_k J̃_kᵀJ̃_k with J̃_k = [∂_θf(θ_k(0), h_0^i)ᵀe_c]_{i,c}: "
+        + "the kernel of the block's parameter Jacobians on the data, from its own Backward (for the paper's MLP at V(0) = 0, K̄ = Ḡ ⊗ I_d)."
+      Start = "an identity initialization"
+      Mu0Note = fun ic -> sprintf "; λ_min(K̄) = %.4g, tr K̄ = %.4g" ic.LambdaMinGram ic.GramTrace
+      Column = replayColumn
+      Clipped =
         fun run ->
-            let ic = initConstants run
-            let p = path run
-            let rate = plFraction * ic.Mu0
-            let rel = roundingRel + FlowRuns.integrationRel run
-            let t j = FlowRuns.time run j
-            // ε_0 and the hypotheses from the trace; compared with the recorded losses and the snapshot weights' losses,
-            // each with the integration allowance rel·ε(0) on top of decayChecks' rounding
-            let bound j = p.Eps.[0] * exp (-rate * t j) + rel * p.Eps.[0]
-            let tN = t p.N
-            let observed = if p.Recorded.[p.N] > 0.0 && tN > 0.0 then -log (p.Recorded.[p.N] / p.Eps.[0]) / tN else infinity
-            let e = Comparison.evaluation 0.0 (decayChecks run p bound t) [] []
-            { e with
-                Constants = initConstantList ic @ [ "f", plFraction; "predicted_rate", rate; "observed_rate", observed; "integration_rel", FlowRuns.integrationRel run ]
-                Notes = [ sprintf "predicted rate f·μ₀ = %.4g, observed rate −ln(ε(T)/ε(0))/T = %.4g (%.3gx faster); the hypothesis r̃ ≥ fμ₀ is checked at the output times only" rate observed (observed / rate) ] } }
+            match run.Setting.Optimizer, run.Setting.Clip with
+            | "gd", _ -> false
+            | "clipped-gd", Some c ->
+                // the trainer scales G_k by C/‖G_k‖ when ‖G_k‖ > C: the clip acted at an update j < N iff max_k ‖G_k‖ > C there
+                let gm = replayColumn run "grad_max"
+                gm.[.. gm.Length - 2] |> Array.exists (fun g -> g > c)
+            | _ -> true
+      SnapshotLoss =
+        fun run s ->
+            let block = nonNull run.Data.Block
+            let net = Blocks.BlockResNet(block, run.Setting.Depth, run.Data.Data, run.Data.A, run.Data.B)
+            let st = net.Evaluate(ReadOnlySpan(run.Theta s), Span.Empty)
+            // the rounding of the recomputed loss, in the form of I.loss's allowance with the block's γ_N for τ
+            let gamma = Evidence.blockRounding run
+            let delta = gamma * run.Setting.ReadoutNorm * st.MaxHiddenNorm
+            st.Loss, gamma * abs st.Loss + 2.0 * sqrt (abs st.Loss) * delta + delta * delta
+      Displacement =
+        fun run s ->
+            let t0 = run.Theta 0
+            Linalg.frobeniusDiff (run.Theta s) 0 t0 0 t0.Length
+      FrozenKernel = fun _ -> None }
 
-/// C.gfPathLength (iii, flow): ‖dZ/dt‖ = ‖G‖ = L(−dε/dt)/‖G‖ ≤ √(L/(fμ₀))(−dε/dt)/√ε = 2√(L/(fμ₀))(−d√ε/dt), so
-/// ∫_0^t ‖G‖ ≤ 2√(L/(fμ₀))(√ε(0) − √ε(t)) ≤ 4√(L ε(0)/μ₀). Checked on the displacement ‖Z(t_s) − Z(0)‖ ≤ path length
-/// at every snapshot (a rigorous consequence), the trapezoid estimate of ∫‖G‖ reported beside.
-let gfPathLength : Result<Run> =
-  FlowRuns.flowOnly "C.pathLength"
-    { Id = "C.gfPathLength"
-      Title = "Displacement of the weights along the flow bounded by 4√(L ε(0)/μ₀)"
-      Source = source
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "Under the hypotheses of C.gfDecay, the length of the flow's path up to t is at most 2√(L/(fμ₀))(√ε(0) − √ε(t)) ≤ 4√(Lε(0)/μ₀) (f = 1/4); "
-        + "hence ‖Z(t_s) − Z(0)‖_F is at most that at every snapshot."
-      Hypotheses = gfDecay.Hypotheses
-      Conclusion =
-        fun run ->
-            let ic = initConstants run
-            let p = path run
-            let L = float run.Setting.Depth
-            let k = 2.0 * sqrt (L / (plFraction * ic.Mu0))
-            let rel = roundingRel + FlowRuns.integrationRel run
-            // ε(0) from the trace, ε(t_s) from the recorded losses: the bound and the displacement (snapshot weights) independent
-            let sqrtEps j = sqrt (max 0.0 (if j = 0 then p.Eps.[0] else p.Recorded.[j]))
-            let w0, v0 = run.W 0, run.V 0
-            let disp s =
-                let a = Linalg.frobeniusDiff (run.W s) 0 w0 0 w0.Length
-                let b = Linalg.frobeniusDiff (run.V s) 0 v0 0 v0.Length
-                sqrt (a * a + b * b)
-            let checks : Comparison.Check list =
-                [ for s in 1 .. run.SnapshotCount - 1 ->
-                    let j = run.Steps.[s]
-                    { Comparison.Check.Measured = disp s; Bound = k * (sqrtEps 0 - sqrtEps j) + rel * k * sqrtEps 0
-                      Where = "weights (joint Frobenius displacement from Z(0))"; When = sprintf "snapshot %d (output %d, t = %.4g)" s j (FlowRuns.time run j) } ]
-            let trapezoid =
-                Array.init p.N (fun j -> 0.5 * (p.Grad.[j] + p.Grad.[j + 1]) * (FlowRuns.time run (j + 1) - FlowRuns.time run j)) |> Array.sum
-            let ballBound = 4.0 * sqrt (L * p.Eps.[0] / ic.Mu0)
-            let e = Comparison.evaluation 0.0 checks [] []
-            { e with
-                Constants = initConstantList ic @ [ "f", plFraction; "path_length_trapezoid", trapezoid; "ball_radius", ballBound; "integration_rel", rel ]
-                Notes = [ sprintf "displacement ≤ path length ≈ %.4g (trapezoid over output times) ≤ 4√(Lε₀/μ₀) = %.4g" trapezoid ballBound ] } }
+let private blockStatements = statedOver anyBlock
 
-/// Every result of this file, in dependency order.
-let all : Result<Run> list = [ initialPl; plAlongRun; gdDecay; pathLength; runRate; gfDecay; gfPathLength ]
+/// Every result of this file on a run of any architecture other than the MLP (the same ids as `all`).
+let blockAll : Result<Run> list = blockStatements.All

@@ -1,0 +1,142 @@
+/// Result C stated once for every architecture (PolyakLojasiewicz.fs, docs/theorems/PolyakLojasiewicz.md, "stated over
+/// every architecture"): the MLP's rows and any block's are the same statements under the same ids; on a block the
+/// hypotheses and bounds read the verifier's replay and μ₀ comes from the block's own Jacobians at an identity
+/// initialization; the conclusions are compared with the recorded losses and the snapshot parameters, so a corrupted
+/// recording is caught while the hypotheses stay met.
+module ResOdeProofs.Properties.PolyakLojasiewiczFamilyTests
+
+open Xunit
+open ResOdeProofs.Numerics
+open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Numerics.Training
+open ResOdeProofs.Theory
+
+/// A one-layer block σ(W h + b) started at W = 0, b = 0 (an identity initialization for GELU, σ(0) = 0), n ≤ d + 1 so
+/// that the kernel (H₀ᵀH₀ + 11ᵀ)σ'(0)² ⊗ I_d can be positive definite.
+let private identitySpec =
+    BlockRunSpec(Architecture = "one-layer", Depth = 8, Samples = 4, Dim = 4, Scales = [| 0.0; 0.0 |], Eta = 0.01, Iterations = 60,
+                 Snapshots = 3, Seed = 3L)
+
+let private oneLayerAtIdentity = lazy (BlockProperties.trainBlock identitySpec)
+
+let private eval (r: Result<Run>) (run: Run) = Result.evaluate r run
+
+/// The block statements by id.
+let private blockResult (id: string) = PolyakLojasiewicz.blockAll |> List.find (fun r -> r.Id = id)
+
+/// The run with its recorded losses and snapshot parameters replaced (the replay, from snapshot 0, is unchanged).
+let private rewritten (what: string) (losses: float[]) (thetas: float[][]) (run: Run) =
+    let d = run.Data
+    Registry.openRun (
+        RunData(Directory = d.Directory + " (" + what + ")", Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
+                Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
+                Steps = d.Steps, Theta = thetas, Losses = losses, Trace = d.Trace))
+
+let private unmet (e: Evaluation) =
+    match e.Verdict with
+    | HypothesisNotMet l -> l |> List.map fst
+    | _ -> []
+
+[<Fact>]
+let ``C.*: one statement each → the MLP's rows and any block's carry the same ids, a block run lists them`` () =
+    let ids (rs: Result<Run> list) = rs |> List.map (fun r -> r.Id)
+    Assert.Equal<string list>([ "C.mu0"; "C.plAlongRun"; "C.gdDecay"; "C.pathLength"; "C.runRate"; "C.gfDecay"; "C.gfPathLength" ], ids PolyakLojasiewicz.all)
+    Assert.Equal<string list>(ids PolyakLojasiewicz.all, ids PolyakLojasiewicz.blockAll)
+    let listed = ids Registry.blockRunResults
+    for id in ids PolyakLojasiewicz.all do Assert.Contains(id, listed)
+    // the MLP keeps its own rows (its sharper μ₀ from Ḡ), listed once
+    Assert.Equal(7, Registry.singleRun |> List.filter (fun r -> r.Id.StartsWith "C.") |> List.length)
+
+[<Fact>]
+let ``C.gdDecay: a one-layer block run at an identity initialization → holds, as do C.mu0, C.plAlongRun, C.pathLength, C.runRate`` () =
+    let run = oneLayerAtIdentity.Value
+    for id in [ "C.mu0"; "C.plAlongRun"; "C.gdDecay"; "C.pathLength"; "C.runRate" ] do
+        let e = eval (blockResult id) run
+        Assert.True(Verdict.isHolds e.Verdict, sprintf "%s: %A" id e.Verdict)
+    // the flow statements are about another optimizer
+    for id in [ "C.gfDecay"; "C.gfPathLength" ] do
+        match (eval (blockResult id) run).Verdict with
+        | NotApplicable _ -> ()
+        | v -> failwithf "%s: expected not applicable, got %A" id v
+    // μ₀ is positive and the hypothesis names are the block's
+    let mu0 = eval (blockResult "C.mu0") run
+    Assert.True(mu0.Bound.Value > 0.0)
+    Assert.Contains(mu0.Hypotheses, fun (n, ok, _) -> n.StartsWith "identity at initialization" && ok)
+
+[<Fact>]
+let ``C.gdDecay, C.runRate: a one-layer block run whose last recorded loss is raised above ε(0) → violated, hypotheses met`` () =
+    let run = oneLayerAtIdentity.Value
+    let losses = Array.copy run.Losses
+    losses.[losses.Length - 1] <- 1.5 * losses.[0]
+    let bad = rewritten "last loss raised" losses run.Data.Theta run
+    for id in [ "C.gdDecay"; "C.runRate" ] do
+        let e = eval (blockResult id) bad
+        match e.Verdict with
+        | Violated w ->
+            Assert.Equal("recorded loss (losses.npy)", w.Where)
+            Assert.Contains(sprintf "iteration %d" (losses.Length - 1), w.When)
+        | v -> failwithf "%s: expected violated, got %A" id v
+        Assert.All(e.Hypotheses, fun (n, ok, why) -> Assert.True(ok, sprintf "%s: %s" n why))
+
+[<Fact>]
+let ``C.pathLength, C.gdDecay: a one-layer block run with its last snapshot bumped → violated at that snapshot, hypotheses met`` () =
+    let run = oneLayerAtIdentity.Value
+    let ball = (eval (blockResult "C.pathLength") run).Constants |> List.find (fun (n, _) -> n = "ball_radius") |> snd
+    // δ on every entry of the last snapshot moves θ by δ√(LP) = 2·ball: the displacement from θ(0) is then at least
+    // 2·ball − (the recorded displacement ≤ ball, the row held) ≥ ball ≥ the path-length bound
+    let s = run.SnapshotCount - 1
+    let theta = Array.copy (run.Theta s)
+    let delta = 2.0 * ball / sqrt (float theta.Length)
+    for i in 0 .. theta.Length - 1 do theta.[i] <- theta.[i] + delta
+    let thetas = Array.copy run.Data.Theta
+    thetas.[s] <- theta
+    let bad = rewritten "last snapshot bumped" run.Losses thetas run
+    let e = eval (blockResult "C.pathLength") bad
+    match e.Verdict with
+    | Violated w ->
+        Assert.Equal("displacement ‖Z − Z(0)‖_F (snapshot weights)", w.Where)
+        Assert.StartsWith(sprintf "snapshot %d" s, w.When)
+    | v -> failwithf "C.pathLength: expected violated, got %A" v
+    Assert.All(e.Hypotheses, fun (n, ok, why) -> Assert.True(ok, sprintf "%s: %s" n why))
+    // the loss of the bumped parameters, recomputed through the block's Forward, leaves the decay envelope too
+    match (eval (blockResult "C.gdDecay") bad).Verdict with
+    | Violated w -> Assert.Equal("loss recomputed from the snapshot weights", w.Where)
+    | v -> failwithf "C.gdDecay: expected violated, got %A" v
+
+[<Fact>]
+let ``C.mu0: one-layer block at its default initialization (W ≠ 0) → hypothesis not met (identity at initialization); C.runRate → holds`` () =
+    let spec = BlockRunSpec(Architecture = "one-layer", Depth = 8, Samples = 4, Dim = 4, Eta = 0.01, Iterations = 60, Snapshots = 3, Seed = 3L)
+    let run = BlockProperties.trainBlock spec
+    let e = eval (blockResult "C.mu0") run
+    Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%A" e.Verdict)
+    Assert.Contains(unmet e, fun n -> n.StartsWith "identity at initialization")
+    Assert.True(Verdict.isHolds (eval (blockResult "C.runRate") run).Verdict)
+
+[<Fact>]
+let ``C.mu0: scaled-linear block at a = 0 (one parameter per layer, n·d = 16) → hypothesis not met (λ_min(K̄) > τ)`` () =
+    // G_k = σ'(0) Σ_i ⟨p^i, h_0^i⟩ is one number per layer and tied: K̄ has rank 1 < n·d
+    let run = BlockProperties.trainBlock (identitySpec.With(architecture = "scaled-linear", scales = [| 0.0 |]))
+    let e = eval (blockResult "C.mu0") run
+    Assert.Equal<string list>([ "λ_min(K̄) > τ" ], unmet e)
+
+[<Fact>]
+let ``C.mu0: an MLP run at V(0) = 0 → any block's kernel K̄ = Ḡ ⊗ I_d gives the MLP's μ₀ within both roundings`` () =
+    let spec = RunSpec(Depth = 4, Width = 8, Samples = 5, Dim = 3, VScale = 0.0, Eta = 0.01, Iterations = 3, Snapshots = 2, Seed = 5L)
+    let run = Registry.openRun (RunDirectory.InMemory(spec.Train(), "mlp at V(0) = 0"))
+    let mlp = PolyakLojasiewicz.initConstants run
+    let b = PolyakLojasiewicz.blockInit run
+    Assert.Equal(0.0, b.OutputMax)
+    Assert.Equal(0.0, b.StateJacobianMax)
+    match b.Constants with
+    | Ok k ->
+        Assert.True(mlp.Mu0 > mlp.Mu0Error, sprintf "μ₀ = %g not above its rounding %g" mlp.Mu0 mlp.Mu0Error)
+        // each λ_min is within its τ of the exact one: the two μ₀ within the sum of both allowances
+        Assert.True(abs (k.Mu0 - mlp.Mu0) <= k.Mu0Error + mlp.Mu0Error, sprintf "block μ₀ = %.17g, MLP μ₀ = %.17g" k.Mu0 mlp.Mu0)
+        // tr K̄ = d·tr Ḡ
+        Assert.True(abs (k.GramTrace - 3.0 * mlp.GramTrace) <= 1e-12 * k.GramTrace, sprintf "tr K̄ = %g, d·tr Ḡ = %g" k.GramTrace (3.0 * mlp.GramTrace))
+    | Error why -> failwith why
+    // V(0) ≠ 0: the residual branch does not vanish, no kernel is stated
+    let moved = Registry.openRun (RunDirectory.InMemory(spec.With(vScale = 0.1).Train(), "mlp at V(0) ≠ 0"))
+    match (PolyakLojasiewicz.blockInit moved).Constants with
+    | Error why -> Assert.Contains("not an identity initialization", why)
+    | Ok _ -> failwith "expected no kernel away from an identity initialization"
