@@ -65,8 +65,8 @@ let private maxGradient (gw: ReadOnlySpan<float>) (gv: ReadOnlySpan<float>) (lay
         best <- max best (sqrt s)
     best
 
-/// The remainder bounds' part of a step whose centre step (`CentrePass.Step`) has just been taken at weights W, V with
-/// gradient G: by `step`, or inside the split pass' pair loop (`fuse`).
+/// The remainder bounds' part of a gradient-descent step at weights W, V with gradient G, once the centres' step has been
+/// taken inside the split pass' evaluation of that iterate (`fuse`; the same numbers as `CentrePass.Step` after it).
 let finish (c: State, w: ReadOnlySpan<float>, v: ReadOnlySpan<float>, gw: ReadOnlySpan<float>, gv: ReadOnlySpan<float>) =
     let cp = c.Pass
     let eta, u, inflate = c.Eta, c.U, c.Inflate
@@ -87,11 +87,6 @@ let finish (c: State, w: ReadOnlySpan<float>, v: ReadOnlySpan<float>, gw: ReadOn
         // the carried ē by (1 + 4u)
         c.EW.[i] <- ew * (1.0 + 4.0 * u) + (eta * (aww * ew + awv * ev + cp.RW.[i]) + rhoW + kW) * inflate
         c.EV.[i] <- ev * (1.0 + 4.0 * u) + (eta * (awv * ew + cp.RV.[i]) + rhoV + kV) * inflate
-
-/// One gradient-descent step with the iterate the split pass `pass` has just evaluated at weights W, V with gradient G.
-let step (c: State, pass: SplitPass, w: ReadOnlySpan<float>, v: ReadOnlySpan<float>, gw: ReadOnlySpan<float>, gv: ReadOnlySpan<float>) =
-    c.Pass.Step(c.Eta, pass, w, v)
-    finish (c, w, v, gw, gv)
 
 /// Makes every later evaluation of `pass` also take the centre's step inside its pair loop (SplitPass.FusedCentre): pair
 /// k's step right after pair k's split quantities, on the products still in the pair's buffers; the same numbers as
