@@ -10,7 +10,7 @@ namespace ResOdeProofs.Bench;
 /// n = 50, d = 16), against the engine's evaluation with gradient and the split pass, minimum of interleaved rounds
 /// (<see cref="MinProbe.Measure"/>) on this process's SIMD path, one thread: the centre step reading the products the
 /// engine and the split pass kept, and the same step computing them itself; then the first on 2 threads (its CPU row counts
-/// both threads).
+/// both threads); then the split pass with the centre's step fused into its pair loop (split + centre in one pass).
 /// </summary>
 internal static class CentreProbe
 {
@@ -35,7 +35,10 @@ internal static class CentreProbe
         own.Evaluate(w, v, gw, gv, withForcing: false);
         var a = new CentrePass(shape, ActivationKind.Gelu, n); var b = new CentrePass(shape, ActivationKind.Gelu, n);
         var a2 = new CentrePass(shape, ActivationKind.Gelu, n) { Threads = 2 };
-        a.Start(w, v); b.Start(w, v); a2.Start(w, v);
+        // the split pass with the centre's step fused into its pair loop (what the observed replay runs)
+        var f = new CentrePass(shape, ActivationKind.Gelu, n);
+        var fused = new SplitPass(shape, ActivationKind.Gelu, n, h0, data.Y, null) { FusedCentre = f, FusedEta = 0.005 };
+        a.Start(w, v); b.Start(w, v); a2.Start(w, v); f.Start(w, v);
         var xs = Fill(n * m, 6); var ys = new double[n * m]; var zs = new double[n * m];
         int lanes = System.Numerics.Vector<double>.Count;
         if (!withKept.PairProductsValid || !kept.ProductsValid || own.PairProductsValid) throw new InvalidOperationException("products not kept as intended");
@@ -46,10 +49,11 @@ internal static class CentreProbe
             () => a.Step(0.005, withKept, w, v),
             () => b.Step(0.005, own, w, v),
             () => a2.Step(0.005, withKept, w, v),
+            () => fused.EvaluateKept(w, v, gw, gv, kept, withForcing: false),
             () => { for (int k = 0; k < L - 1; k++) VectorActivations.Evaluate<double>(Simd.Level, ActivationKind.Gelu, xs, ys, zs); },
             () => { for (int k = 0; k < L - 1; k++) for (int e = 0; e + lanes <= n * m; e += lanes) CentrePass.GeluSecond(new System.Numerics.Vector<double>(xs, e)).CopyTo(zs, e); },
         };
-        var names = new[] { "engine evaluation with gradient (keeping)", "split pass (from kept states)", "centre step, kept products", "centre step, own products", "centre step, kept products, 2 threads",
+        var names = new[] { "engine evaluation with gradient (keeping)", "split pass (from kept states)", "centre step, kept products", "centre step, own products", "centre step, kept products, 2 threads", "split pass with the centre step fused",
                             "  (for scale: σ, σ' (GELU kernel) × (L − 1) pairs)", "  (for scale: σ'' (one vector exp) × (L − 1) pairs)" };
         var best = MinProbe.Measure(calls, rounds, 1);
         Console.WriteLine(string.Create(inv, $"figure 2 shape, {Simd.Bits(Simd.Level)}-bit, 1 thread, min of {rounds} interleaved rounds (wall):"));

@@ -255,8 +255,58 @@ public sealed class CentrePass
         VectorActivations.Evaluate<double>(level, _act, u, s.S, dsig);
     }
 
+    // the fused step's state for the iterate the split pass is evaluating (BeginStep)
+    private bool _fusedOwn1;
+    private long _fusedTicks;
+
+    /// <summary>Stopwatch ticks spent in the steps of pairs done inside the split pass' pair loop, summed over threads.</summary>
+    public long FusedTicks => Interlocked.Read(ref _fusedTicks);
+
+    /// <summary>
+    /// The start of a step done inside the split pass' pair loop (<see cref="SplitPass.FusedCentre"/>): the pass calls this
+    /// before its loops, <see cref="LayerNorms"/> for every layer and <see cref="StepPairFused"/> for every pair once that
+    /// pair's split quantities are computed. The products u(1), q(1), σ'(u(1)) are read from the engine's kept states when it
+    /// kept them (from the next iterate on it does), as in <see cref="Step"/>.
+    /// </summary>
+    internal void BeginStep(SplitPass pass)
+    {
+        var kept = pass.LastKept;
+        _fusedOwn1 = kept is not { ProductsValid: true };
+        if (kept is not null) kept.KeepProducts = true;
+        int nm = _n * _m, md = _m * _d;
+        if (_work is null || _work.Length < ObserverTeam.Workers)
+        {
+            var work = new Work[ObserverTeam.Workers];
+            for (int t = 0; t < work.Length; t++) work[t] = _work is not null && t < _work.Length ? _work[t] : new Work(nm, md);
+            _work = work;
+        }
+    }
+
+    /// <summary>‖W_l‖_F, ‖V_l‖_F of layer index l (0-based), as <see cref="Step"/> computes them.</summary>
+    internal void LayerNorms(int l, ReadOnlySpan<double> w, ReadOnlySpan<double> v)
+    {
+        int md = _m * _d;
+        var level = Simd.Level;
+        _wf[l] = Math.Sqrt(FastKernels.SumSquares<double>(level, w.Slice(l * md, md)));
+        _vf[l] = Math.Sqrt(FastKernels.SumSquares<double>(level, v.Slice(l * md, md)));
+    }
+
+    /// <summary>Pair k's step inside the split pass' pair loop, on worker <paramref name="worker"/>'s scratch, with the pair's
+    /// u(0), q(0), σ'(u(0)) as the pass has just computed them.</summary>
+    internal void StepPairFused(int k, int worker, double eta, SplitPass pass, ReadOnlySpan<double> w, ReadOnlySpan<double> v, SimdLevel level,
+        ReadOnlySpan<double> u0, ReadOnlySpan<double> q0, ReadOnlySpan<double> d0)
+    {
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        StepPair(k, _work![worker], eta, pass, w, v, level, false, _fusedOwn1, u0, q0, d0);
+        Interlocked.Add(ref _fusedTicks, System.Diagnostics.Stopwatch.GetTimestamp() - t0);
+    }
+
+    private void StepPair(int k, Work s, double eta, SplitPass pass, ReadOnlySpan<double> w, ReadOnlySpan<double> v, SimdLevel level, bool own0, bool own1) =>
+        StepPair(k, s, eta, pass, w, v, level, own0, own1, default, default, default);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void StepPair(int k, Work s, double eta, SplitPass pass, ReadOnlySpan<double> w, ReadOnlySpan<double> v, SimdLevel level, bool own0, bool own1)
+    private void StepPair(int k, Work s, double eta, SplitPass pass, ReadOnlySpan<double> w, ReadOnlySpan<double> v, SimdLevel level, bool own0, bool own1,
+        ReadOnlySpan<double> given0, ReadOnlySpan<double> givenQ0, ReadOnlySpan<double> givenD0)
     {
         int m = _m, d = _d, n = _n, md = m * d, nm = n * m, nd = n * d;
         var hF = pass.LastStates!;
@@ -274,6 +324,7 @@ public sealed class CentrePass
             OwnProducts(s, level, h, p, w.Slice(o, md), v.Slice(o, md), s.U0, s.Q0, s.D0);
             u0 = s.U0; q0 = s.Q0; d0 = s.D0;
         }
+        else if (!given0.IsEmpty) { u0 = given0; q0 = givenQ0; d0 = givenD0; }
         else { u0 = pass.PairU0.AsSpan(i * nm, nm); q0 = pass.PairQ0.AsSpan(i * nm, nm); d0 = pass.PairD0.AsSpan(i * nm, nm); }
         if (own1)
         {

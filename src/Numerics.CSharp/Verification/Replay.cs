@@ -243,8 +243,14 @@ public static class Replay
         // trajectory has a network of its own with the replay's blocks of samples, so every evaluation gives the bits it
         // gives alone, and the observer sees the iterates one at a time in order.
         var netP = companions ? nets.Tracked : null; var netN = companions ? nets.Noisy : null;
-        if (companions) netP!.Inline = netN!.Inline = onIterate is null;
         using var side = new SideWorker(concurrent);
+        // With an observer on a thread of its own, the replay's thread evaluates its recorded blocks of samples one after
+        // the other (Inline: the same blocks and reduction, so the same bits) and then shares the observer's per-pair work
+        // (ObserverTeam): two busy threads, none spinning beside them. Without one, the replay's evaluation uses the
+        // engine's helper thread, or the companions run on the side thread.
+        var team = onIterate is not null && side.Concurrent ? new ObserverTeam() : null;
+        net.Inline = team is not null;
+        if (companions) netP!.Inline = netN!.Inline = onIterate is null || team is not null;
         EvaluationStats sp = default, sn = default;
         double etaTau = eta * tau;
         Action evaluateCompanions = () =>
@@ -264,6 +270,7 @@ public static class Replay
         double[]? ow = null, ov = null, ogw = null, ogv = null;
         int oj = 0; EvaluationStats ost = default;
         Action observe = () => onIterate!(oj, ow, ov, ogw, ogv, ost);
+        if (team is not null) observe = team.Wrap(observe);
         double[][]? gwSets = null, gvSets = null;
         ResNet<double>.KeptStates[]? keptSets = null;
         if (onIterate is not null)
@@ -301,10 +308,12 @@ public static class Replay
                 net.Keep = keptSets?[i & 1];
                 st = net.Evaluate(w, v, gw, gv);
                 Trainer.Record(level, trace, i, st, shape, w, v, gw, gv);
+                team?.Help();   // the observer of iterate i − 1: its remaining parts, until it has finished
                 side.Join();
                 w.CopyTo(ow!, 0); v.CopyTo(ov!, 0);
                 ogw = gw; ogv = gv;
                 oj = from + i; ost = st;
+                team?.Reset();
                 side.Start(observe);
                 if (companions) evaluateCompanions();
             }
@@ -354,8 +363,10 @@ public static class Replay
                 ScaleAbout(level, vp, v, f);
             }
         }
+        team?.Help();
         side.Join();   // the observer's last iterate
         net.Keep = null;
+        net.Inline = false;
         if (spacing < 0) spacing = finite ? len : 0;
 
         double endDev = double.NaN, worstDev = double.NaN; int worst = 0;

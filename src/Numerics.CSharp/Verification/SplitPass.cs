@@ -26,8 +26,22 @@ public sealed class SplitPass
     private readonly double[] _hF, _pF;
     // per layer k = 1..L: range of u_k, max|σ'(u_k)|, max|V_kᵀp_k|
     private readonly double[] _uLo, _uHi, _d1, _gInf;
-    private readonly double[] _wt, _vt, _q, _uh, _sh, _dsh, _gh, _dh, _res, _gram, _sq, _scratch;
+    private readonly double[] _wt, _vt, _q, _res;
     private readonly double[] _hs, _ps;
+    // the pair pass' buffers, one set per worker of an ObserverTeam (a part of the pair loop uses its worker's set)
+    private readonly Scratch[] _scr;
+
+    private sealed class Scratch
+    {
+        public readonly double[] Wt, Uh, Sh, Dsh, Gh, Q0, Dh, Gram, Sq, Spare;
+        public Scratch(int n, int m, int d)
+        {
+            int nm = n * m, r = Math.Max(Math.Min(n, d), Math.Min(n, m));
+            Wt = new double[m * d]; Uh = new double[nm]; Sh = new double[nm]; Dsh = new double[nm]; Gh = new double[nm];
+            Q0 = new double[nm]; Dh = new double[n * d]; Gram = new double[r * r]; Sq = new double[r * r];
+            Spare = new double[n * Math.Max(d, m)];
+        }
+    }
 
     /// <summary>A pass for one data set: h_0 (n×d, the embedded inputs A x_i), targets y (n×d_out), read-out B (d_out×d, null = I).</summary>
     public SplitPass(NetworkShape shape, ActivationKind activation, int samples, double[] h0, double[] y, double[]? b)
@@ -43,11 +57,9 @@ public sealed class SplitPass
         h0.CopyTo(_hF, 0);
         _uLo = new double[L + 1]; _uHi = new double[L + 1]; _d1 = new double[L + 1];
         _wt = new double[md]; _vt = new double[md];
-        _q = new double[nm]; _uh = new double[nm]; _sh = new double[nm]; _dsh = new double[nm]; _gh = new double[nm];
-        _dh = new double[nd]; _res = new double[_n * _dOut];
-        int r = Math.Max(Math.Min(_n, _d), Math.Min(_n, _m));
-        _gram = new double[r * r]; _sq = new double[r * r];
-        _scratch = new double[_n * Math.Max(_d, _m)];
+        _q = new double[nm]; _res = new double[_n * _dOut];
+        _scr = new Scratch[ObserverTeam.Workers];
+        for (int t = 0; t < _scr.Length; t++) _scr[t] = new Scratch(_n, _m, _d);
         _gInf = new double[L + 1];
         _hs = new double[L + 1]; _ps = new double[L + 1];
         int pairs = Math.Max(0, L - 1);
@@ -183,14 +195,24 @@ public sealed class SplitPass
     }
 
     /// <summary>
-    /// The pair pass: Ĝ = G(Z_k; h_k, p_{k+1}), E_k = Ĝ − G_k, and the pair quantities, from the states h_k in
-    /// <paramref name="hF"/> and adjoints p_k in <paramref name="pF"/> (flat, k·n·d) and the per-layer ranges.
+    /// When set, every evaluation also takes one step of this centre (<see cref="CentrePass.Step"/> with η =
+    /// <see cref="FusedEta"/>) inside the pair loop: pair k's centre step runs right after pair k's split quantities, on the
+    /// products u(0) = h_k W_kᵀ, q(0) = p_{k+1}V_k and σ'(u(0)) still in the pair's buffers (no array of them is stored and
+    /// read again). The same operations on the same numbers as the separate step, so the same bits.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void PairPass(SimdLevel level, ReadOnlySpan<double> w, ReadOnlySpan<double> v, ReadOnlySpan<double> gW, ReadOnlySpan<double> gV,
+    public CentrePass? FusedCentre { get; set; }
+    public double FusedEta { get; set; }
+
+    /// <summary>
+    /// The pair pass: Ĝ = G(Z_k; h_k, p_{k+1}), E_k = Ĝ − G_k, and the pair quantities, from the states h_k in
+    /// <paramref name="hF"/> and adjoints p_k in <paramref name="pF"/> (flat, k·n·d) and the per-layer ranges. Its two loops
+    /// (the layers' spectral values, then the pairs) run in parts (<see cref="ObserverTeam.For"/>): every layer or pair
+    /// writes only its own results, so the numbers do not depend on which thread ran it.
+    /// </summary>
+    private unsafe void PairPass(SimdLevel level, ReadOnlySpan<double> w, ReadOnlySpan<double> v, ReadOnlySpan<double> gW, ReadOnlySpan<double> gV,
         double[] hF, double[] pF, bool withForcing)
     {
-        int L = _L, m = _m, d = _d, n = _n, md = m * d, nd = n * d;
+        int L = _L, m = _m, d = _d, n = _n, md = m * d;
         LastStates = hF; LastAdjoints = pF;
         int nm = n * m;
         PairProductsValid = KeepPairProducts;
@@ -198,60 +220,89 @@ public sealed class SplitPass
         {
             PairU0 = new double[Math.Max(0, L - 1) * nm]; PairQ0 = new double[Math.Max(0, L - 1) * nm]; PairD0 = new double[Math.Max(0, L - 1) * nm];
         }
-        // the spectral upper values the pairs read: ‖H_k‖₂ for k = 1..L−1, ‖P_k‖₂ for k = 1..L
-        for (int k = 1; k <= L; k++)
+        var centre = FusedCentre;
+        centre?.BeginStep(this);
+        fixed (double* pw = w, pv = v, pgw = gW, pgv = gV)
         {
-            if (k < L) _hs[k] = SpectralUpper(level, Slice(hF, k), n, d);
-            _ps[k] = SpectralUpper(level, Slice(pF, k), n, d);
-        }
-        var pq = Pairs;
-        for (int k = 1; k <= L - 1; k++)
-        {
-            int o = (k - 1) * md, o1 = k * md, i = k - 1;
-            var hk = Slice(hF, k); var hPrev = Slice(hF, k - 1); var p1 = Slice(pF, k + 1);
-            FastKernels.Transpose<double>(w.Slice(o, md), _wt, m, d);
-            var uh = PairProductsValid ? PairU0.AsSpan(i * nm, nm) : _uh.AsSpan();
-            FastKernels.Gemm<double>(level, hk, d, 1, _wt, uh, n, d, m, 1.0, accumulate: false);
-            double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
-            var dsh = PairProductsValid ? PairD0.AsSpan(i * nm, nm) : _dsh.AsSpan();
-            VectorActivations.EvaluateWithRange<double>(level, _act, uh, _sh, dsh, ref lo, ref hi);
-            double loF = lo, hiF = hi;
-            // the hulls with the ranges of u_{k+1} and u_k measured once per layer (as MinMax merges a range: ignoring NaN)
-            if (_uLo[k + 1] < lo) lo = _uLo[k + 1];
-            if (_uHi[k + 1] > hi) hi = _uHi[k + 1];
-            if (_uLo[k] < loF) loF = _uLo[k];
-            if (_uHi[k] > hiF) hiF = _uHi[k];
-            // ĝ = p_{k+1} V_k (n×m), then σ'(û) ⊙ ĝ in place
-            FastKernels.Gemm<double>(level, p1, d, 1, v.Slice(o, md), _gh, n, d, m, 1.0, accumulate: false);
-            pq.GHatInf[i] = MaxAbs(_gh);
-            if (PairProductsValid) _gh.CopyTo(PairQ0.AsSpan(i * nm, nm));
-            pq.D1Hat[i] = MaxAbs(dsh);
-            pq.D1K[i] = _d1[k];
-            FastKernels.MultiplyInPlace<double>(level, _gh, dsh);
-            var ew = EW.AsSpan(o, md); var ev = EV.AsSpan(o, md);
-            FastKernels.Gemm<double>(level, _gh, 1, m, hk, ew, m, n, d, 1.0, accumulate: false);
-            FastKernels.Gemm<double>(level, p1, 1, d, _sh, ev, d, n, m, 1.0, accumulate: false);
-            Subtract(ew, gW.Slice(o, md));
-            Subtract(ev, gV.Slice(o, md));
-            pq.EW[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, ew));
-            pq.EV[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, ev));
-            pq.Lo[i] = lo; pq.Hi[i] = hi; pq.LoF[i] = loF; pq.HiF[i] = hiF;
-            pq.G1Inf[i] = _gInf[k + 1];
-            pq.HS[i] = _hs[k]; pq.PS1[i] = _ps[k + 1]; pq.PS[i] = _ps[k];
-            pq.X[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, w.Slice(o1, md), w.Slice(o, md)));
-            pq.Y[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, v.Slice(o1, md), v.Slice(o, md)));
-            pq.DGW[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, gW.Slice(o1, md), gW.Slice(o, md)));
-            pq.DGV[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, gV.Slice(o1, md), gV.Slice(o, md)));
-            pq.PF1[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, p1));
-            pq.PF[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, Slice(pF, k)));
-            pq.DHF[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, hk, hPrev));
-            if (withForcing)
+            nint aw = (nint)pw, av = (nint)pv, agw = (nint)pgw, agv = (nint)pgv;
+            int lw = w.Length, lv = v.Length, lgw = gW.Length, lgv = gV.Length;
+            // the spectral upper values the pairs read: ‖H_k‖₂ for k = 1..L−1, ‖P_k‖₂ for k = 1..L (and the centre's layer norms)
+            ObserverTeam.For(L, (from, until, t) =>
             {
-                for (int e = 0; e < nd; e++) _dh[e] = hk[e] - hPrev[e];
-                pq.DHS[i] = SpectralUpper(level, _dh, n, d);
-                pq.SHatS[i] = SpectralUpper(level, _sh, n, m);
-            }
-            else { pq.DHS[i] = double.NaN; pq.SHatS[i] = double.NaN; }
+                var sc = _scr[t];
+                for (int k = from + 1; k <= until; k++)
+                {
+                    if (k < L) _hs[k] = SpectralUpper(level, sc, Slice(hF, k), n, d);
+                    _ps[k] = SpectralUpper(level, sc, Slice(pF, k), n, d);
+                    centre?.LayerNorms(k - 1, new ReadOnlySpan<double>((double*)aw, lw), new ReadOnlySpan<double>((double*)av, lv));
+                }
+            });
+            ObserverTeam.For(L - 1, (from, until, t) =>
+            {
+                var ws = new ReadOnlySpan<double>((double*)aw, lw); var vs = new ReadOnlySpan<double>((double*)av, lv);
+                var gws = new ReadOnlySpan<double>((double*)agw, lgw); var gvs = new ReadOnlySpan<double>((double*)agv, lgv);
+                for (int k = from + 1; k <= until; k++) PairAt(level, _scr[t], t, k, ws, vs, gws, gvs, hF, pF, withForcing, centre);
+            });
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void PairAt(SimdLevel level, Scratch sc, int worker, int k, ReadOnlySpan<double> w, ReadOnlySpan<double> v, ReadOnlySpan<double> gW,
+        ReadOnlySpan<double> gV, double[] hF, double[] pF, bool withForcing, CentrePass? centre)
+    {
+        int m = _m, d = _d, n = _n, md = m * d, nd = n * d, nm = n * m;
+        var pq = Pairs;
+        int o = (k - 1) * md, o1 = k * md, i = k - 1;
+        var hk = Slice(hF, k); var hPrev = Slice(hF, k - 1); var p1 = Slice(pF, k + 1);
+        FastKernels.Transpose<double>(w.Slice(o, md), sc.Wt, m, d);
+        var uh = PairProductsValid ? PairU0.AsSpan(i * nm, nm) : sc.Uh.AsSpan();
+        FastKernels.Gemm<double>(level, hk, d, 1, sc.Wt, uh, n, d, m, 1.0, accumulate: false);
+        double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
+        var dsh = PairProductsValid ? PairD0.AsSpan(i * nm, nm) : sc.Dsh.AsSpan();
+        VectorActivations.EvaluateWithRange<double>(level, _act, uh, sc.Sh, dsh, ref lo, ref hi);
+        double loF = lo, hiF = hi;
+        // the hulls with the ranges of u_{k+1} and u_k measured once per layer (as MinMax merges a range: ignoring NaN)
+        if (_uLo[k + 1] < lo) lo = _uLo[k + 1];
+        if (_uHi[k + 1] > hi) hi = _uHi[k + 1];
+        if (_uLo[k] < loF) loF = _uLo[k];
+        if (_uHi[k] > hiF) hiF = _uHi[k];
+        // ĝ = p_{k+1} V_k (n×m), then σ'(û) ⊙ ĝ in place (ĝ itself kept for the centre when it steps here)
+        var gh = sc.Gh;
+        FastKernels.Gemm<double>(level, p1, d, 1, v.Slice(o, md), gh, n, d, m, 1.0, accumulate: false);
+        pq.GHatInf[i] = MaxAbs(gh);
+        if (PairProductsValid) gh.CopyTo(PairQ0.AsSpan(i * nm, nm));
+        else if (centre is not null) gh.CopyTo(sc.Q0, 0);
+        pq.D1Hat[i] = MaxAbs(dsh);
+        pq.D1K[i] = _d1[k];
+        FastKernels.MultiplyInPlace<double>(level, gh, dsh);
+        var ew = EW.AsSpan(o, md); var ev = EV.AsSpan(o, md);
+        FastKernels.Gemm<double>(level, gh, 1, m, hk, ew, m, n, d, 1.0, accumulate: false);
+        FastKernels.Gemm<double>(level, p1, 1, d, sc.Sh, ev, d, n, m, 1.0, accumulate: false);
+        Subtract(ew, gW.Slice(o, md));
+        Subtract(ev, gV.Slice(o, md));
+        pq.EW[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, ew));
+        pq.EV[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, ev));
+        pq.Lo[i] = lo; pq.Hi[i] = hi; pq.LoF[i] = loF; pq.HiF[i] = hiF;
+        pq.G1Inf[i] = _gInf[k + 1];
+        pq.HS[i] = _hs[k]; pq.PS1[i] = _ps[k + 1]; pq.PS[i] = _ps[k];
+        pq.X[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, w.Slice(o1, md), w.Slice(o, md)));
+        pq.Y[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, v.Slice(o1, md), v.Slice(o, md)));
+        pq.DGW[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, gW.Slice(o1, md), gW.Slice(o, md)));
+        pq.DGV[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, gV.Slice(o1, md), gV.Slice(o, md)));
+        pq.PF1[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, p1));
+        pq.PF[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, Slice(pF, k)));
+        pq.DHF[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, hk, hPrev));
+        if (withForcing)
+        {
+            for (int e = 0; e < nd; e++) sc.Dh[e] = hk[e] - hPrev[e];
+            pq.DHS[i] = SpectralUpper(level, sc, sc.Dh, n, d);
+            pq.SHatS[i] = SpectralUpper(level, sc, sc.Sh, n, m);
+        }
+        else { pq.DHS[i] = double.NaN; pq.SHatS[i] = double.NaN; }
+        if (centre is not null)
+        {
+            ReadOnlySpan<double> q0 = PairProductsValid ? PairQ0.AsSpan(i * nm, nm) : sc.Q0;
+            centre.StepPairFused(k, worker, FusedEta, this, w, v, level, uh, q0, dsh);
         }
     }
 
@@ -273,24 +324,24 @@ public sealed class SplitPass
     /// squarings (docs/theorems/LemmaChain.md, "L5.split"), a relative 1e-12 added for rounding.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public double SpectralUpper(ReadOnlySpan<double> x, int n, int c) => SpectralUpper(Simd.Level, x, n, c);
+    public double SpectralUpper(ReadOnlySpan<double> x, int n, int c) => SpectralUpper(Simd.Level, _scr[0], x, n, c);
 
-    private double SpectralUpper(SimdLevel level, ReadOnlySpan<double> x, int n, int c)
+    private static double SpectralUpper(SimdLevel level, Scratch sc, ReadOnlySpan<double> x, int n, int c)
     {
         int r = Math.Min(n, c);
-        var g = _gram.AsSpan(0, r * r);
+        var g = sc.Gram.AsSpan(0, r * r);
         if (c <= n) FastKernels.Gemm<double>(level, x, 1, c, x, g, c, n, c, 1.0, accumulate: false);
         else
         {
-            FastKernels.Transpose<double>(x.Slice(0, n * c), _scratch, n, c);
-            FastKernels.Gemm<double>(level, x, c, 1, _scratch, g, n, c, n, 1.0, accumulate: false);
+            FastKernels.Transpose<double>(x.Slice(0, n * c), sc.Spare, n, c);
+            FastKernels.Gemm<double>(level, x, c, 1, sc.Spare, g, n, c, n, 1.0, accumulate: false);
         }
         double tr = Trace(g, r);
         if (!(tr > 0)) return tr == 0 ? 0.0 : double.NaN;
         for (int e = 0; e < g.Length; e++) g[e] /= tr;
         // a_q = a_0^{2^q} / C_q with tr a_q = 1, so tr a_0^{2^q} = C_q and λ_max(a_0) ≤ C_q^{1/2^q}
         double logC = 0, p = 1;
-        var a = g; var b = _sq.AsSpan(0, r * r);
+        var a = g; var b = sc.Sq.AsSpan(0, r * r);
         for (int q = 0; q < 6; q++)
         {
             FastKernels.Gemm<double>(level, a, r, 1, a, b, r, r, r, 1.0, accumulate: false);

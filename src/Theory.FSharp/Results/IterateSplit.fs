@@ -125,4 +125,7 @@ let evaluateReplayed (ws: Workspace, w: ReadOnlySpan<float>, v: ReadOnlySpan<flo
     | :? ResNet<float>.KeptStates as kept -> pass.EvaluateKept(w, v, gw, gv, kept, false)
     | _ -> pass.Evaluate(w, v, gw, gv, false)
     let q = pass.Pairs
-    Array.init q.Count (pairOf ws.Context.Activation q), pass.EW, pass.EV
+    // pair by pair in parts (ObserverTeam.For; each record is its pair's own)
+    let pairs = Array.zeroCreate q.Count
+    ObserverTeam.For(q.Count, ObserverTeam.PartBody(fun from until _ -> for i in from .. until - 1 do pairs.[i] <- pairOf ws.Context.Activation q i))
+    pairs, pass.EW, pass.EV

@@ -65,10 +65,10 @@ let private maxGradient (gw: ReadOnlySpan<float>) (gv: ReadOnlySpan<float>) (lay
         best <- max best (sqrt s)
     best
 
-/// One gradient-descent step with the iterate the split pass `pass` has just evaluated at weights W, V with gradient G.
-let step (c: State, pass: SplitPass, w: ReadOnlySpan<float>, v: ReadOnlySpan<float>, gw: ReadOnlySpan<float>, gv: ReadOnlySpan<float>) =
+/// The remainder bounds' part of a gradient-descent step at weights W, V with gradient G, once the centres' step has been
+/// taken inside the split pass' evaluation of that iterate (`fuse`; the same numbers as `CentrePass.Step` after it).
+let finish (c: State, w: ReadOnlySpan<float>, v: ReadOnlySpan<float>, gw: ReadOnlySpan<float>, gv: ReadOnlySpan<float>) =
     let cp = c.Pass
-    cp.Step(c.Eta, pass, w, v)
     let eta, u, inflate = c.Eta, c.U, c.Inflate
     let gmax = maxGradient gw gv c.Depth c.LayerSize
     let stepMax = eta * gmax
@@ -87,6 +87,13 @@ let step (c: State, pass: SplitPass, w: ReadOnlySpan<float>, v: ReadOnlySpan<flo
         // the carried ē by (1 + 4u)
         c.EW.[i] <- ew * (1.0 + 4.0 * u) + (eta * (aww * ew + awv * ev + cp.RW.[i]) + rhoW + kW) * inflate
         c.EV.[i] <- ev * (1.0 + 4.0 * u) + (eta * (awv * ew + cp.RV.[i]) + rhoV + kV) * inflate
+
+/// Makes every later evaluation of `pass` also take the centre's step inside its pair loop (SplitPass.FusedCentre): pair
+/// k's step right after pair k's split quantities, on the products still in the pair's buffers; the same numbers as
+/// `CentrePass.Step` after the evaluation. `finish` then completes the step.
+let fuse (c: State) (pass: SplitPass) =
+    pass.FusedCentre <- c.Pass
+    pass.FusedEta <- c.Eta
 
 /// The bound of pair k (index i = k − 1), ((‖c_W‖ + ē_W)² + (‖c_V‖ + ē_V)²)^{1/2}.
 let private pairBound (c: State) i =

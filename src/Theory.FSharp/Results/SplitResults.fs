@@ -143,19 +143,27 @@ let private axpyNorm (eta: float) (d: float[]) (e: float[]) (offset: int) =
         s <- s + x * x
     sqrt s
 
-/// One gradient-descent step of the recursion with the quantities of iterate j (its pairs and E^W, E^V).
-let private step (eta: float) (md: int) (pairs: Pair[], ewm: float[], evm: float[]) (states: PairState[]) =
-    states |> Array.iteri (fun k0 st ->
-        let p = pairs.[k0]
-        let uw, uv = uOf st
-        let bw = p.AWW * uw + p.AWV * uv
-        let bv = p.AVW * uw
-        st.XW <- uw + eta * (bw + p.EW)
-        st.XV <- uv + eta * (bv + p.EV)
-        st.RW <- st.RW + eta * bw
-        st.RV <- st.RV + eta * bv
-        st.NW <- axpyNorm eta st.DW ewm (k0 * md)
-        st.NV <- axpyNorm eta st.DV evm (k0 * md))
+/// One gradient-descent step of pair k0 of the recursion with the quantities of iterate j (its pairs and E^W, E^V).
+let private stepPair (eta: float) (md: int) (pairs: Pair[], ewm: float[], evm: float[]) (states: PairState[]) (k0: int) =
+    let st = states.[k0]
+    let p = pairs.[k0]
+    let uw, uv = uOf st
+    let bw = p.AWW * uw + p.AWV * uv
+    let bv = p.AVW * uw
+    st.XW <- uw + eta * (bw + p.EW)
+    st.XV <- uv + eta * (bv + p.EV)
+    st.RW <- st.RW + eta * bw
+    st.RV <- st.RV + eta * bv
+    st.NW <- axpyNorm eta st.DW ewm (k0 * md)
+    st.NV <- axpyNorm eta st.DV evm (k0 * md)
+
+/// One step of both recursions, pair by pair in parts (ObserverTeam.For: each pair's state is its own, so the numbers do not
+/// depend on which thread stepped it).
+let private stepBoth (eta: float) (md: int) (it: Pair[] * float[] * float[]) (a: PairState[]) (b: PairState[]) =
+    ObserverTeam.For(a.Length, ObserverTeam.PartBody(fun from until _ ->
+        for k0 in from .. until - 1 do
+            stepPair eta md it a k0
+            stepPair eta md it b k0))
 
 /// The bounds of A.split from t = 0 and restarted at every snapshot, at every iterate 0..Steps[last], from one replay.
 type SplitBounds =
@@ -193,7 +201,7 @@ let private observe (run: Run) : int -> IterateCallback option =
     let centre = SplitCentre.create run
     let centreBound, centrePairs = Array.zeroCreate (n + 1), Array.create run.SnapshotCount [||]
     let centreSeconds = ref 0.0
-    centre |> Option.iter (fun c -> SplitCentre.start c (run.W 0) (run.V 0); centreBound.[j0] <- SplitCentre.bound c)
+    centre |> Option.iter (fun c -> SplitCentre.start c (run.W 0) (run.V 0); centreBound.[j0] <- SplitCentre.bound c; SplitCentre.fuse c buffers.Pass)
     fun s ->
         if s >= last then None
         else
@@ -202,21 +210,25 @@ let private observe (run: Run) : int -> IterateCallback option =
                 let sw = Diagnostics.Stopwatch.StartNew()
                 if j < until then
                     if s > 0 && j = from then seg.Value <- startState run (run.W s) (run.V s)
+                    // the centre restarts before the evaluation: its step is taken inside the split pass' pair loop
+                    match centre with
+                    | Some c when s > 0 && j = from -> SplitCentre.start c (run.W s) (run.V s)
+                    | _ -> ()
+                    let fusedTicks = match centre with Some c -> c.Pass.FusedTicks | None -> 0L
                     // the replay's gradient of this iterate is reused, and its states and adjoints when the engine kept them
                     let it = evaluateReplayed (buffers, ws, vs, gws, gvs, st)
                     let pairs, _, _ = it
                     for p in pairs do
                         amax.Value <- max amax.Value (jointCoefficient p.AWW p.AWV p.AVW)
                         lemax.Value <- max lemax.Value (fL * sqrt (p.EW * p.EW + p.EV * p.EV))
-                    step eta md it zero
-                    step eta md it seg.Value
+                    stepBoth eta md it zero seg.Value
                     fromZero.[j + 1] <- boundOf zero
                     segs.[j + 1] <- boundOf seg.Value
                     match centre with
                     | Some c ->
                         let cw = Diagnostics.Stopwatch.StartNew()
-                        if s > 0 && j = from then SplitCentre.start c (run.W s) (run.V s)
-                        SplitCentre.step (c, buffers.Pass, ws, vs, gws, gvs)
+                        SplitCentre.finish (c, ws, vs, gws, gvs)
+                        centreSeconds.Value <- centreSeconds.Value + float (c.Pass.FusedTicks - fusedTicks) / float Diagnostics.Stopwatch.Frequency
                         centreBound.[j + 1] <- SplitCentre.bound c
                         if j + 1 = until then centrePairs.[s + 1] <- SplitCentre.pairBounds c
                         centreSeconds.Value <- centreSeconds.Value + cw.Elapsed.TotalSeconds
