@@ -25,8 +25,9 @@ namespace ResOdeProofs.Numerics.Verification;
 /// </summary>
 public sealed class CentrePass
 {
-    /// <summary>sup over ℝ of |σ⁽⁷⁾| and |σ⁽⁸⁾| for GELU (σ⁽ᵏ⁾ = kφ⁽ᵏ⁻²⁾ + xφ⁽ᵏ⁻¹⁾, φ⁽ʲ⁾ = (−1)ʲHe_jφ), rounded up; the
-    /// property suite recomputes both on a fine grid with a Lipschitz margin.</summary>
+    /// <summary>sup over ℝ of |σ⁽⁷⁾| and |σ⁽⁸⁾| for GELU (σ⁽ᵏ⁾ = kφ⁽ᵏ⁻²⁾ + xφ⁽ᵏ⁻¹⁾, φ⁽ʲ⁾ = (−1)ʲHe_jφ; the maxima
+    /// 16.4476 and 47.8731), rounded up; proven by docs/theorems/GeluConstants.py (the sup of φ·P_j is taken at a real root of
+    /// P_{j+1}, isolated by Sturm sequences and evaluated in interval arithmetic), checked on grids by the tests.</summary>
     public const double GeluSup7 = 16.46, GeluSup8 = 47.89;
     /// <summary>
     /// Error constants of the rule on [0, 1] (docs/theorems/DepthSmoothness.md): |S₁ − S₁^Q| ≤ s₇δ⁶/40 320 (the trapezoid with its
@@ -38,18 +39,31 @@ public sealed class CentrePass
     /// <summary>The rule's weights of the corrections (1/12, 1/24, 1/480, 1/1920, rounded to float64).</summary>
     internal const double K12 = 1.0 / 12.0, K24 = 1.0 / 24.0, K480 = 1.0 / 480.0, K1920 = 1.0 / 1920.0;
     /// <summary>sup over ℝ of |σ⁽⁴⁾|, |σ⁽⁵⁾|, |σ⁽⁶⁾| for GELU (σ⁽⁴⁾ = φ(−x⁴ + 7x² − 4), σ⁽⁵⁾ = φx(x⁴ − 11x² + 18),
-    /// σ⁽⁶⁾ = φ(−x⁶ + 16x⁴ − 51x² + 18); the maxima 1.5958, 2.8425, 7.1810), rounded up; checked on a grid.</summary>
+    /// σ⁽⁶⁾ = φ(−x⁶ + 16x⁴ − 51x² + 18); the maxima 1.5958, 2.8425, 7.1810), rounded up; proven by
+    /// docs/theorems/GeluConstants.py, checked on grids by the tests.</summary>
     public const double GeluSup4 = 1.596, GeluSup5 = 2.843, GeluSup6 = 7.182;
     /// <summary>
     /// B_j (j = 3..6): the rule's σ̂⁽ʲ⁾(x) = fl(φ̂(x)·poly_j(x)) (φ̂ = fl(c·exp(−x²/2)), poly_j by Horner in x², <see cref="RuleEntry"/>)
-    /// is within B_j·u of σ⁽ʲ⁾(x) at every float x: its relative error against φ(x)p̄_j(|x|) (p̄_j the polynomial with the
-    /// coefficients' absolute values) is at most (x²/2 + 16)u (x² rounded, then amplified by exp: x²u/2; exp, c and the
-    /// product: 5u; Horner of degree r ≤ 3 in x², with x² rounded: 3r u; the factor x and the last product: 2u), and B_j is
-    /// sup φ(x)p̄_j(|x|)(x²/2 + 16) (21.36, 55.05, 162.24, 536.25), rounded up; checked against the high-precision reference.
+    /// is within B_j·u of σ⁽ʲ⁾(x) at every float x with |x| ≤ 2¹⁶⁰, given the exp within <see cref="ExpError"/>·u. Counted per
+    /// term a_k·x^(e_k) of poly_j: x² rounded (k factors 1 + δ, and the move x²u/2 of exp's argument), the exp (ε_e), c (ε_c =
+    /// 0.563u) and their product, the Horner steps the term passes (2k + 1, or 2r − 1 for the top one: the leading ±1 makes the
+    /// first step one subtraction), the factor x (odd j) and the last product; so |σ̂⁽ʲ⁾ − σ⁽ʲ⁾| ≤ u·φ·Σ|a_k||x|^(e_k)(α_k + β_k x²)
+    /// with α_k ≈ ε_c/u + ε_e/u + 1 + n_k + k + m_j, β_k ≈ ½. Its sup is proven by docs/theorems/GeluConstants.py: 17.39, 49.57,
+    /// 150.91, 541.42 at ε_e = 8u, rounded up (B₆ was 537 from a uniform (x²/2 + 16)u that left the exp's own error unstated;
+    /// 537 covers an exp within 7.85u only); checked against the high-precision reference.
     /// </summary>
-    public const double DerivativeError3 = 22, DerivativeError4 = 56, DerivativeError5 = 163, DerivativeError6 = 537;
-    /// <summary>sup over ℝ of |σ'|, |σ''|, |σ'''| for GELU (σ'' = φ(x)(2 − x²), σ''' = φ(x)(x³ − 4x); maxima at x = √2, 0 and
-    /// x² = (7 − √33)/2), rounded up; checked on a grid by the property suite.</summary>
+    public const double DerivativeError3 = 22, DerivativeError4 = 56, DerivativeError5 = 163, DerivativeError6 = 542;
+    /// <summary>
+    /// ε_e/u: the hypothesis H_exp under which the B_j are proven: the exp the rule calls (Math.Exp, and the runtime's vector
+    /// exp for full vectors) is within ε_e·e^z of e^z for −708 ≤ z ≤ 0, and at most 2e^z + 2⁻¹⁰⁷⁴ below. Not proven here (both
+    /// functions belong to the runtime and the C library): measured at most 1.7u (Math.Exp) and 3.4u (the vector exp), each
+    /// ±1u; 8u is about twice the vector exp's measured worst case, and above the engine's own exp of the same design, proven
+    /// within 6.14u (GeluKernel.md). Checked on a dense grid against ε_e/2 + 1u by the tests.
+    /// </summary>
+    public const double ExpError = 8;
+    /// <summary>sup over ℝ of |σ'|, |σ''|, |σ'''| for GELU (σ'' = φ(x)(2 − x²), σ''' = φ(x)(x³ − 4x); maxima 1.128904 at x = √2,
+    /// 0.797885 at 0 and 0.778770 at x² = (7 − √33)/2), rounded up; proven by docs/theorems/GeluConstants.py, checked on grids
+    /// by the tests.</summary>
     public const double GeluSup1 = 1.129, GeluSup2 = 0.798, GeluSup3 = 0.779;
     /// <summary>
     /// β: the engine's float64 GELU kernels are within β·u of the exact functions, |σ̂'(x) − σ'(x)| ≤ βu and
