@@ -202,7 +202,8 @@ let verifyView (run: Run) : VerdictRow list =
     if run.IsMlp then verifyRun run else verifyBlockRun run
 
 /// Every result on a bn-conv run (BnConvResults; the images are read once): each result about gradient descent or flow
-/// as "hypothesis not met", E.accuracy.train/test, and on the trained network with batch norm folded G.B.bound, B.half
+/// as "hypothesis not met", E.accuracy.train/test, E.profile (the kernels' smoothness in depth), and on the trained
+/// network with batch norm folded G.B.bound, B.half
 /// and B.half.ode.
 let verifyBnConv (run: ResOdeProofs.Numerics.BnConv.BnConvRun) : VerdictRow list =
     let dir = run.Directory
