@@ -15,6 +15,7 @@ open ResOdeProofs.Numerics.IO
 open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
+open ResOdeProofs.Properties.Profile
 
 let private constant (e: Evaluation) (name: string) =
     match e.Constants |> List.tryFind (fun (n, _) -> n = name) with
@@ -33,7 +34,7 @@ let private mlpSpec (init: InitKind) =
     RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, Activation = ActivationKind.Gelu, Init = init, VScale = 0.1,
             Eta = 0.01, Iterations = 12, Snapshots = 3, Seed = 11L)
 
-[<Property(MaxTest = 12)>]
+[<ProfiledProperty(12, Replay = "(1729,4105)")>]
 let ``E.profile: a trained MLP run, trace against its last snapshot → holds`` () =
     Prop.forAll smoothArb (fun spec ->
         let run = train spec
@@ -118,7 +119,7 @@ let private bnRun (tied: bool) (seed: int) =
     BnConvRun(Directory = "bn-conv-in-memory", Json = json, Config = cfg, Theta = theta, Statistics = Array.zeroCreate cfg.StatisticsCount,
               TrainSize = 0, TestSize = 0, Batch = 1)
 
-[<Property(MaxTest = 20)>]
+[<ProfiledProperty(20, Replay = "(6174,497)")>]
 let ``E.profile: a bn-conv run whose run.json the trainer's smoothness wrote → holds`` (seed: int) (tied: bool) =
     let e = Result.evaluate DepthProfile.profile (BnConvResults.profileInput (bnRun tied seed))
     Verdict.isHolds e.Verdict |@ sprintf "seed %d tied %b: %A" seed tied e.Verdict
