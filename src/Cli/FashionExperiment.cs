@@ -50,23 +50,25 @@ internal sealed class FashionCell
     public required RunData Data { get; init; }
     public required double TrainAccuracy { get; init; }
     public required double TestAccuracy { get; init; }
-    /// <summary>‖W_{k+1} − W_k‖_F, ‖V_{k+1} − V_k‖_F and the joint ‖Z_{k+1} − Z_k‖_F, k = 1..L−1, after training.</summary>
+    /// <summary>
+    /// ‖W_{k+1} − W_k‖_F, ‖V_{k+1} − V_k‖_F and the joint ‖Z_{k+1} − Z_k‖_F, k = 1..L−1, after training: E.profile's input
+    /// (DepthProfile.mlpProfiles), kept only to be drawn and written as recorded curves (the figures, smoothness_profile*.npy);
+    /// every statistic of them below is a constant of the cell's E.profile row.
+    /// </summary>
     public required double[] ProfileW { get; init; }
     public required double[] ProfileV { get; init; }
     public required double[] Profile { get; init; }
     public required List<Registry.VerdictRow> Rows { get; init; }
     public required double TrainSeconds { get; init; }
     public required double VerifySeconds { get; init; }
-    public double MaxW => Max(ProfileW);
-    public double MaxV => Max(ProfileV);
-    public double MaxZ => Max(Profile);
-    private static double Max(double[] p) => p.Length == 0 ? 0 : p.Max();
-    public static double Median(double[] p)
-    {
-        if (p.Length == 0) return 0;
-        var s = p.Order().ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : 0.5 * (s[s.Length / 2 - 1] + s[s.Length / 2]);
-    }
+    /// <summary>max_k ‖ΔW_k‖, max_k ‖ΔV_k‖, max_k ‖ΔZ_k‖ and the medians after training: constants of the E.profile row (NaN without it).</summary>
+    public double MaxW => Profiled(DepthProfile.maxIncrementName("W"));
+    public double MaxV => Profiled(DepthProfile.maxIncrementName("V"));
+    public double MaxZ => Profiled(DepthProfile.maxIncrementName("Z"));
+    public double MedianW => Profiled(DepthProfile.medianIncrementName("W"));
+    public double MedianV => Profiled(DepthProfile.medianIncrementName("V"));
+    private double Profiled(string name) =>
+        Rows.FirstOrDefault(r => r.Id == DepthProfile.profile.Id)?.Constants.FirstOrDefault(c => c.Item1 == name)?.Item2 ?? double.NaN;
 }
 
 /// <summary>The data and network of the real-data experiment, loaded once for all of its cells.</summary>
@@ -133,36 +135,21 @@ internal sealed class FashionExperiment
             trAcc = FashionData.Accuracy(shape, act, fd.Train, fd.TrainLabels, fd.A, fd.B, r.SnapshotW[^1], r.SnapshotV[^1]);
             teAcc = FashionData.Accuracy(shape, act, fd.Test, fd.TestLabels, fd.A, fd.B, r.SnapshotW[^1], r.SnapshotV[^1]);
         }
-        var (pw, pv, pz) = Profiles(shape, r.SnapshotW[^1], r.SnapshotV[^1]);
         sw.Restart();
         var data = RunDirectory.InMemory(r, name);
-        var rows = Registry.verifyRun(new Run(data)).ToList();
+        var view = new Run(data);
+        var rows = Registry.verifyRun(view).ToList();
+        var profile = DepthProfile.ofMlpRun(view);
+        rows.Add(Registry.profileRow(profile));
+        var part = profile.Parts.ToDictionary(p => p.Part, p => p.Increments);
         var cell = new FashionCell
         {
             Name = name, Init = init, Activation = act, Result = r, Data = data, TrainAccuracy = trAcc, TestAccuracy = teAcc,
-            ProfileW = pw, ProfileV = pv, Profile = pz, Rows = rows, TrainSeconds = trainSec, VerifySeconds = sw.Elapsed.TotalSeconds,
+            ProfileW = part["W"], ProfileV = part["V"], Profile = part["Z"], Rows = rows, TrainSeconds = trainSec, VerifySeconds = sw.Elapsed.TotalSeconds,
         };
         log(string.Create(CultureInfo.InvariantCulture,
             $"  {name}: loss {r.Losses[0]:G4} -> {r.Losses[^1]:G4}, train {trAcc:P1}, test {teAcc:P1}, L·max_k ‖ΔW_k‖ = {shape.Depth * cell.MaxW:G4}, L·max_k ‖ΔV_k‖ = {shape.Depth * cell.MaxV:G4} (train {cell.TrainSeconds:F1} s, verify {cell.VerifySeconds:F1} s)"));
         return cell;
-    }
-
-    /// <summary>‖W_{k+1} − W_k‖_F, ‖V_{k+1} − V_k‖_F and the joint norm for k = 1..L−1.</summary>
-    internal static (double[] W, double[] V, double[] Z) Profiles(NetworkShape s, double[] w, double[] v)
-    {
-        int md = s.LayerSize, n = Math.Max(0, s.Depth - 1);
-        var pw = new double[n]; var pv = new double[n]; var pz = new double[n];
-        for (int k = 0; k < n; k++)
-        {
-            double aw = 0, av = 0;
-            for (int i = 0; i < md; i++)
-            {
-                double a = w[(k + 1) * md + i] - w[k * md + i], b = v[(k + 1) * md + i] - v[k * md + i];
-                aw += a * a; av += b * b;
-            }
-            pw[k] = Math.Sqrt(aw); pv[k] = Math.Sqrt(av); pz[k] = Math.Sqrt(aw + av);
-        }
-        return (pw, pv, pz);
     }
 
     /// <summary>The figures of the experiment, written under <paramref name="figDir"/> (names start with "fig3-fashion-": the paper's figure 3 is its real-data experiment).</summary>
@@ -203,13 +190,13 @@ internal sealed class FashionExperiment
             {
                 c.Name, c.Result.Status.ToString().ToLowerInvariant(), Inv($"{c.Result.Losses[0]:G4} → {c.Result.Losses[^1]:G4}"),
                 Inv($"{c.TrainAccuracy:P1}"), Inv($"{c.TestAccuracy:P1}"), Inv($"{L * c.MaxW:G4}"), Inv($"{L * c.MaxV:G4}"),
-                Inv($"{L * FashionCell.Median(c.ProfileW):G4}"), Inv($"{L * FashionCell.Median(c.ProfileV):G4}"),
+                Inv($"{L * c.MedianW:G4}"), Inv($"{L * c.MedianV:G4}"),
                 $"{h} / {vi} / {c.Rows.Count - h - vi}", Inv($"{c.TrainSeconds:F1} + {c.VerifySeconds:F1}"),
             };
         }).ToList();
     }
 
-    /// <summary>The finding in words, from the measured profiles (not by eye).</summary>
+    /// <summary>The finding in words, from the measured profiles (not by eye): the cells' E.profile constants.</summary>
     public List<string> Findings()
     {
         var notes = new List<string>();
@@ -278,7 +265,7 @@ internal sealed class FashionExperiment
                 ("loss_initial", c.Result.Losses[0]), ("loss_final", c.Result.Losses[^1]),
                 ("train_accuracy", c.TrainAccuracy), ("test_accuracy", c.TestAccuracy),
                 ("max_increment", c.MaxZ), ("max_increment_w", c.MaxW), ("max_increment_v", c.MaxV),
-                ("median_increment_w", FashionCell.Median(c.ProfileW)), ("median_increment_v", FashionCell.Median(c.ProfileV)),
+                ("median_increment_w", c.MedianW), ("median_increment_v", c.MedianV),
                 ("train_seconds", c.TrainSeconds), ("verify_seconds", c.VerifySeconds));
             o["name"] = c.Name; o["init"] = c.Init.ToString().ToLowerInvariant(); o["activation"] = Activations.Name(c.Activation);
             o["status"] = c.Result.Status.ToString().ToLowerInvariant();

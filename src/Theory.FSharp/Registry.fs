@@ -129,6 +129,11 @@ let referencesBesideTheReplay (run: Run) : Threading.Tasks.Task =
         if not run.Setting.Diverged then
             for s in 0 .. run.SnapshotCount - 1 do quietly (fun () -> LemmaChain.snapshotNorms run s |> ignore))
 
+/// E.profile on an MLP run's input (`DepthProfile.ofMlpRun`: the trace's smoothness in depth at the last snapshot against a
+/// recomputation from its weights), the row whose constants the real-data pages read: listed for the Fashion-MNIST runs
+/// of `resode fashion` and the paper preset, after their `verifyRun` rows.
+let profileRow (input: DepthProfile.ProfileInput) : VerdictRow = evaluateRow DepthProfile.profile input.Name input
+
 /// Every single-run result of the MLP on an MLP run. A replayed run (plain or clipped gradient descent) has its
 /// snapshot-only reference computations started beside the rows (`referencesBesideTheReplay`); the rows are the same
 /// either way, and the call returns only when that thread has finished.
@@ -202,7 +207,8 @@ let verifyView (run: Run) : VerdictRow list =
     if run.IsMlp then verifyRun run else verifyBlockRun run
 
 /// Every result on a bn-conv run (BnConvResults; the images are read once): each result about gradient descent or flow
-/// as "hypothesis not met", E.accuracy.train/test, and on the trained network with batch norm folded G.B.bound, B.half
+/// as "hypothesis not met", E.accuracy.train/test, E.profile (the kernels' smoothness in depth), and on the trained
+/// network with batch norm folded G.B.bound, B.half
 /// and B.half.ode.
 let verifyBnConv (run: ResOdeProofs.Numerics.BnConv.BnConvRun) : VerdictRow list =
     let dir = run.Directory
@@ -214,6 +220,7 @@ let verifyBnConv (run: ResOdeProofs.Numerics.BnConv.BnConvRun) : VerdictRow list
     (gd |> List.map (fun r -> evaluateRow r dir ()))
     @ [ evaluateRow BnConvResults.trainAccuracy dir (BnConvResults.claim train)
         evaluateRow BnConvResults.testAccuracy dir (BnConvResults.claim test)
+        evaluateRow DepthProfile.profile dir (BnConvResults.profileInput run)
         evaluateRow GenericResults.eulerBound half.Name blockRun ]
     @ (HalfDepth.all |> List.map (fun r -> evaluateRow r half.Name half))
 

@@ -19,7 +19,7 @@ public class FashionStudyTests
         }
     }
 
-    [Fact(DisplayName = "fashion-smoke: every cell run, merged and verified → Table 1 and figure 3 on the page, claims recomputed; run.json's accuracy raised by 5 points → mismatch, exit 1")]
+    [Fact(DisplayName = "fashion-smoke: every cell run, merged and verified → Table 1 and figure 3 on the page, claims recomputed; run.json's accuracy raised by 5 points → mismatch, exit 1; its smoothness in depth raised → E.profile violated")]
     public void FashionSmokeRunsEveryCellOfTheGrid()
     {
         var dir = Cli.TempDir("fashion-smoke");
@@ -127,7 +127,7 @@ public class FashionStudyTests
             Assert.Equal("hypothesis not met", Verdict(id));
             Assert.Contains("mini-batch SGD with momentum and batch norm is not gradient descent", v.Single(r => r!["id"]!.GetValue<string>() == id)!["detail"]!.GetValue<string>());
         }
-        foreach (var id in new[] { "E.accuracy.train", "E.accuracy.test", "G.B.bound", "B.half" }) Assert.Equal("holds", Verdict(id));
+        foreach (var id in new[] { "E.accuracy.train", "E.accuracy.test", "E.profile", "G.B.bound", "B.half" }) Assert.Equal("holds", Verdict(id));
         BnConvRunThroughTheOneVerifyPath(run, v);
     }
 
@@ -149,7 +149,7 @@ public class FashionStudyTests
         Assert.True(ladder.IsError && !ladder.ErrorValue.Item2, ladder.ToString());
     }
 
-    /// <summary>run.json's test accuracy raised by 5 points: table1 and verify report the mismatch (exit 1).</summary>
+    /// <summary>run.json's test accuracy raised by 5 points: table1 and verify report the mismatch (exit 1); then its last smooth_conv1 raised: E.profile violated.</summary>
     private static void CorruptedAccuracyIsCaught(string dir, string out_, string runJson)
     {
         var j = JsonNode.Parse(File.ReadAllText(runJson))!;
@@ -164,6 +164,16 @@ public class FashionStudyTests
         Assert.True(v.Exit == 1, v.ToString());
         Assert.Contains(v.Out.Split('\n'), l => l.Contains("E.accuracy.test") && l.Contains("VIOLATED"));
         Assert.Contains(v.Out.Split('\n'), l => l.Contains("E.accuracy.train") && l.Contains("holds"));
+        Assert.Contains(v.Out.Split('\n'), l => l.Contains("E.profile") && l.Contains("holds"));
+        // run.json's last-epoch L·max_k‖ΔK₁‖ raised by 1e-9 relative (and 1e-12 absolute, for a tied cell's 0): E.profile,
+        // which recomputes it from params.npy, is violated
+        var epochs = j["epochs"]!.AsArray();
+        var last = epochs[epochs.Count - 1]!;
+        last["smooth_conv1"] = last["smooth_conv1"]!.GetValue<double>() * (1 + 1e-9) + 1e-12;
+        File.WriteAllText(runJson, j.ToJsonString());
+        var p = Cli.Run(dir, "verify", Path.GetDirectoryName(runJson)!);
+        Assert.True(p.Exit == 1, p.ToString());
+        Assert.Contains(p.Out.Split('\n'), l => l.Contains("E.profile") && l.Contains("VIOLATED"));
     }
 
     /// <summary>Two tied GELU cells that differ only in depth (L = 2, 4; 64 images, one epoch): the page's depth-ladder table.</summary>

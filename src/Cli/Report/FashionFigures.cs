@@ -41,7 +41,10 @@ internal static partial class Figures
         m.MarkerLineWidth = 1.5f;
     }
 
-    /// <summary>‖W_{k+1} − W_k‖_F (or the V part) against k after training, one line per cell, log scale.</summary>
+    /// <summary>
+    /// ‖W_{k+1} − W_k‖_F (or the V part) against k after training, one line per cell, log scale: the curve is E.profile's
+    /// input drawn as it is (presentational), the legend's L·max the row's constant.
+    /// </summary>
     public static Figure FashionProfile(string dir, FashionExperiment ex, bool ofV)
     {
         var plot = new Plot();
@@ -54,7 +57,7 @@ internal static partial class Figures
             var line = plot.Add.ScatterLine(x, y);
             StyleCell(line, ex, c);
             CellMarkers(plot, x, y, ex, c, line);
-            line.LegendText = Inv($"{c.Name}: L·max = {ex.Shape.Depth * p.DefaultIfEmpty(0).Max():G3}");
+            line.LegendText = Inv($"{c.Name}: L·max = {ex.Shape.Depth * (ofV ? c.MaxV : c.MaxW):G3}");
             foreach (var v in y.Where(double.IsFinite)) { lo = Math.Min(lo, v); hi = Math.Max(hi, v); }
         }
         if (lo <= hi) LogTicks(plot.Axes.Left, lo, hi);
@@ -68,7 +71,7 @@ internal static partial class Figures
             (ofV ? "; V = 0 at initialization for both initializations, so this roughness was created by training" : ""));
     }
 
-    /// <summary>Training loss against the iteration, one line per cell, log scale.</summary>
+    /// <summary>Training loss against the iteration, one line per cell, log scale: losses.npy drawn as recorded (presentational).</summary>
     public static Figure FashionLoss(string dir, FashionExperiment ex)
     {
         var plot = new Plot();

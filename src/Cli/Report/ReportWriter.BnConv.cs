@@ -18,46 +18,26 @@ internal sealed class BnConvCellData
     public long Seed => Run.Json["seed"]?.GetValue<long>() ?? 0;
     public int Depth => Run.Config.Depth;
 
+    /// <summary>The cell's verdict rows (none when verify did not run).</summary>
+    public required List<Registry.VerdictRow> Rows { get; init; }
+
     private int PartOffset(string part) => part == "conv1" ? Run.Config.BlockParts.K1 : Run.Config.BlockParts.K2;
 
-    /// <summary>Entry <paramref name="e"/> of conv₁ or conv₂ in every layer k = 0..L−1.</summary>
+    /// <summary>Entry <paramref name="e"/> of conv₁ or conv₂ in every layer k = 0..L−1: stored parameters drawn as they are (figure 3's layout).</summary>
     public double[] Entries(string part, int e) =>
         Enumerable.Range(0, Depth).Select(k => (double)Run.Theta[Run.Config.BlockOffset(k) + PartOffset(part) + e]).ToArray();
 
-    /// <summary>‖K^(k+1) − K^(k)‖_F for k = 0..L−2.</summary>
-    public double[] Increments(string part)
-    {
-        int kl = Run.Config.Block.KernelLength, o = PartOffset(part);
-        return Enumerable.Range(0, Depth - 1).Select(k =>
-        {
-            double s = 0;
-            int a = Run.Config.BlockOffset(k) + o, b = Run.Config.BlockOffset(k + 1) + o;
-            for (int i = 0; i < kl; i++) { double x = (double)Run.Theta[b + i] - Run.Theta[a + i]; s += x * x; }
-            return Math.Sqrt(s);
-        }).ToArray();
-    }
+    /// <summary>A constant of the cell's E.profile row (the statistics in depth of the trained parameters); NaN without the row.</summary>
+    public double Profiled(string name) =>
+        Rows.FirstOrDefault(r => r.Id == DepthProfile.profile.Id)?.Constants.FirstOrDefault(c => c.Item1 == name)?.Item2 ?? double.NaN;
 
-    /// <summary>max_k ‖K^(k)‖_F.</summary>
-    public double MaxNorm(string part)
-    {
-        int kl = Run.Config.Block.KernelLength, o = PartOffset(part);
-        return Enumerable.Range(0, Depth).Max(k =>
-        {
-            double s = 0; int a = Run.Config.BlockOffset(k) + o;
-            for (int i = 0; i < kl; i++) s += (double)Run.Theta[a + i] * Run.Theta[a + i];
-            return Math.Sqrt(s);
-        });
-    }
+    /// <summary>Mean over channels of γ₁ (q = 0), β₁, γ₂, β₂ (q = 3) per layer, to be drawn (the table reads E.profile's constants).</summary>
+    public double[] NormMeans(int q) => BnConvResults.channelMeans(Run, BnConvResults.normParts[q]);
 
-    /// <summary>Mean over channels of γ₁ (q = 0), β₁, γ₂, β₂ (q = 3) per layer.</summary>
-    public double[] NormMeans(int q)
-    {
-        var (_, g1, b1, _, g2, b2) = Run.Config.BlockParts;
-        int off = new[] { g1, b1, g2, b2 }[q], c = Run.Config.Channels;
-        return Enumerable.Range(0, Depth).Select(k => Enumerable.Range(0, c).Average(i => (double)Run.Theta[Run.Config.BlockOffset(k) + off + i])).ToArray();
-    }
-
-    /// <summary>run.json's L·max_k‖ΔK_k‖_F after every epoch (smooth_conv1 / smooth_conv2).</summary>
+    /// <summary>
+    /// run.json's L·max_k‖ΔK_k‖_F after every epoch (smooth_conv1 / smooth_conv2), drawn and tabled as recorded
+    /// (presentational): only the last epoch's parameters are stored, and E.profile checks that epoch's claim against them.
+    /// </summary>
     public double[] SmoothByEpoch(string part) =>
         (Run.Json["epochs"] as JsonArray ?? new JsonArray()).Select(e => e?["smooth_" + part]?.GetValue<double>() ?? double.NaN).ToArray();
 }
@@ -76,7 +56,7 @@ internal static partial class ReportWriter
         m.Cells.Where(c => c.State == CellState.Done)
             .Select(c => (c, dir: Path.Combine(m.Root, "cells", c.Cell.Hash, "run")))
             .Where(x => m.Root != "" && BnConvRun.IsRun(x.dir))
-            .Select(x => new BnConvCellData { Name = x.c.Cell.Name, Hash = x.c.Cell.Hash, Run = BnConvRun.Load(x.dir) })
+            .Select(x => new BnConvCellData { Name = x.c.Cell.Name, Hash = x.c.Cell.Hash, Run = BnConvRun.Load(x.dir), Rows = x.c.Rows })
             .ToList();
 
     /// <summary>
@@ -93,8 +73,9 @@ internal static partial class ReportWriter
         b.Add(new Heading(2, "Real data: the paper's Table 1 and figure 3 (convolutional ResNet with batch norm, SGD)", "bn-conv"));
         b.Add(new Para(F($"{cells.Count} finished cells of `train --arch bn-conv` on Fashion-MNIST (depth {string.Join(", ", cells.Select(c => c.Depth).Distinct())}). The paper's Table 1 (CIFAR-10, L = 256, 180 epochs, 5 seeds; §5.2) reads: identity tied 56.5 / 59.8 smooth, i.i.d. 56.1 / 59.6 not; GELU tied 80.5 / 79.9 smooth, i.i.d. 89.8 / 85.7 not; ReLU tied 97.4 / 88.1 not smooth, i.i.d. 98.4 / 88.4 not (median train / test accuracy %). ") +
             "Below, the same layout for this study; each cell's accuracies are run.json's claims, which `resode verify` recomputed from params.npy and the images (rows E.accuracy.train and E.accuracy.test, the last column)."));
-        var runs = BnConvTable.Read(m.Root);
         var rowsByDir = m.Cells.ToDictionary(c => Path.Combine(m.Root, "cells", c.Cell.Hash, "run"), c => c.Rows);
+        // ρ of the smooth column: the cells' E.profile constants
+        var runs = BnConvTable.Read(m.Root, rows: dir => rowsByDir.TryGetValue(dir, out var rows) ? rows : null);
         Cell Evidence(List<BnConvTable.Run> g)
         {
             var ev = g.SelectMany(r => rowsByDir.TryGetValue(r.Dir, out var rows) ? rows : new()).Where(r => r.Id.StartsWith("E.accuracy.", StringComparison.Ordinal)).ToList();
@@ -121,24 +102,19 @@ internal static partial class ReportWriter
             }
         }
         b.Add(new Heading(3, "Increments across depth: the mean over k of ‖ΔK_k‖"));
-        b.Add(new Para("Per cell, the mean and the largest over k of ‖K^(k+1) − K^(k)‖_F for conv₁ and conv₂ of the trained network, with ρ = L·max_k‖ΔK_k‖ / max_k‖K_k‖ (the smooth column's quantity)."));
+        b.Add(new Para("Per cell, the mean and the largest over k of ‖K^(k+1) − K^(k)‖_F for conv₁ and conv₂ of the trained network, with ρ = L·max_k‖ΔK_k‖ / max_k‖K_k‖ (the smooth column's quantity): the constants of the cell's E.profile row, recomputed by `resode verify` from params.npy."));
         b.Add(new Table(new[] { "cell", "activation", "init", "seed", "mean_k ‖ΔK₁‖", "max_k ‖ΔK₁‖", "ρ(conv₁)", "mean_k ‖ΔK₂‖", "max_k ‖ΔK₂‖", "ρ(conv₂)" },
             cells.OrderBy(c => c.Activation).ThenBy(c => c.Init).ThenBy(c => c.Seed).Select(c =>
-            {
-                var d1 = c.Increments("conv1"); var d2 = c.Increments("conv2");
-                double Rho(double[] d, string part) => c.MaxNorm(part) > 0 ? c.Depth * d.DefaultIfEmpty(0).Max() / c.MaxNorm(part) : 0;
-                return new Cell[]
-                {
-                    c.Name, c.Activation, c.Init, c.Seed.ToString(CultureInfo.InvariantCulture),
-                    N(d1.DefaultIfEmpty(0).Average()), N(d1.DefaultIfEmpty(0).Max()), N(Rho(d1, "conv1")),
-                    N(d2.DefaultIfEmpty(0).Average()), N(d2.DefaultIfEmpty(0).Max()), N(Rho(d2, "conv2")),
-                };
-            }).ToList()));
+                new Cell[] { c.Name, c.Activation, c.Init, c.Seed.ToString(CultureInfo.InvariantCulture) }
+                    .Concat(new[] { "conv1", "conv2" }.SelectMany(part => new Cell[]
+                    {
+                        N(c.Profiled(DepthProfile.meanIncrementName(part))), N(c.Profiled(DepthProfile.maxIncrementName(part))), N(c.Profiled(DepthProfile.rhoName(part))),
+                    })).ToArray()).ToList()));
         b.Add(new Heading(3, "Batch norm's γ and β across layers"));
         b.Add(new Table(new[] { "cell", "activation", "init", "seed", "γ₁ (mean, min..max over k)", "β₁", "γ₂", "β₂" },
             cells.OrderBy(c => c.Activation).ThenBy(c => c.Init).ThenBy(c => c.Seed).Select(c =>
                 new Cell[] { c.Name, c.Activation, c.Init, c.Seed.ToString(CultureInfo.InvariantCulture) }
-                    .Concat(Enumerable.Range(0, 4).Select(q => { var v = c.NormMeans(q); return (Cell)$"{N(v.Average())} ({N(v.Min())}..{N(v.Max())})"; })).ToArray()).ToList()));
+                    .Concat(BnConvResults.normParts.Select(part => (Cell)$"{N(c.Profiled(BnConvResults.normMeanName(part)))} ({N(c.Profiled(BnConvResults.normMinName(part)))}..{N(c.Profiled(BnConvResults.normMaxName(part)))})")).ToArray()).ToList()));
         foreach (var act in cells.Select(c => c.Activation).Distinct())
         {
             var pick = cells.Where(c => c.Activation == act).GroupBy(c => c.Init).OrderBy(g => g.Key == "tied" ? 0 : 1).Select(g => g.OrderBy(c => c.Seed).First()).ToList();
@@ -191,11 +167,10 @@ internal static partial class ReportWriter
             groups.SelectMany(g => g.OrderBy(c => c.Depth).Select(c =>
             {
                 var half = Row(c, "B.half"); var ode = Row(c, "G.B.bound");
-                double Rho(string part) { var d = c.Increments(part); return c.MaxNorm(part) > 0 ? c.Depth * d.DefaultIfEmpty(0).Max() / c.MaxNorm(part) : 0; }
                 return new Cell[]
                 {
                     c.Activation, c.Init, c.Seed.ToString(CultureInfo.InvariantCulture), c.Depth.ToString(CultureInfo.InvariantCulture),
-                    N(Rho("conv1")), N(Rho("conv2")), N(Constant(half, "L * max_i measured")), N(Constant(half, "C = ")),
+                    N(c.Profiled(DepthProfile.rhoName("conv1"))), N(c.Profiled(DepthProfile.rhoName("conv2"))), N(Constant(half, "L * max_i measured")), N(Constant(half, "C = ")),
                     N(ode is null ? double.NaN : c.Depth * ode.Measured),
                 };
             })).ToList()));

@@ -21,9 +21,10 @@ internal static partial class ReportWriter
     private static string N(double x) => VerifyCommand.Num(x);
 
     /// <summary>A run-integrity check (recorded against recomputed numbers within rounding), not a bound of the theory.</summary>
-    /// <summary>The run-integrity (I.*) and evidence (E.*) checks: recorded numbers against recomputed ones within a rounding allowance.</summary>
+    /// <summary>The run-integrity (I.*) and evidence (E.*, E.profile's page included) checks: recorded numbers against recomputed ones within a rounding allowance.</summary>
     public static bool IsIntegrityCheck(string? doc) =>
-        doc?.EndsWith("/RunIntegrity.md", StringComparison.Ordinal) == true || doc?.EndsWith("/Evidence.md", StringComparison.Ordinal) == true;
+        doc?.EndsWith("/RunIntegrity.md", StringComparison.Ordinal) == true || doc?.EndsWith("/Evidence.md", StringComparison.Ordinal) == true
+        || doc?.EndsWith("/DepthProfile.md", StringComparison.Ordinal) == true;
     private static string F(FormattableString f) => f.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>

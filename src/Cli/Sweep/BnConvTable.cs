@@ -62,9 +62,11 @@ internal static class BnConvTable
     /// <summary>
     /// The finished bn-conv cells of a study output. With <paramref name="recompute"/> the accuracies are recomputed from
     /// params.npy, statistics.npy and the images (BnConvAccuracy: two evaluation passes over the run's images per cell,
-    /// about a third of one training epoch's work) and run.json's claims are checked against them.
+    /// about a third of one training epoch's work) and run.json's claims are checked against them. ρ of conv₁ and conv₂ is
+    /// the constant of the cell's E.profile row when <paramref name="rows"/> gives the cell's verdict rows (the report),
+    /// otherwise the same quantity of the theory layer's profile of params.npy (BnConvResults.kernelProfiles).
     /// </summary>
-    public static List<Run> Read(string dir, bool recompute = false, string? dataDir = null)
+    public static List<Run> Read(string dir, bool recompute = false, string? dataDir = null, Func<string, List<Theory.Registry.VerdictRow>?>? rows = null)
     {
         var cells = Path.Combine(dir, "cells");
         if (!Directory.Exists(cells)) throw new ArgumentException($"{dir}: not a study output (no cells/ directory)");
@@ -74,33 +76,19 @@ internal static class BnConvTable
             var runDir = Path.Combine(c, "run");
             if (!BnConvRun.IsRun(runDir)) continue;
             var j = JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, "run.json")))!;
-            int L = j["depth"]!.GetValue<int>(), C = j["channels"]!.GetValue<int>();
-            var lay = j["params_layout"]!;
-            int off = lay["block_offset"]!.GetValue<int>(), size = lay["block_size"]!.GetValue<int>(), kl = C * C * 9;
-            var p = Npy.Read(Path.Combine(runDir, "params.npy"), "parameters (P,)", -1).Data;
-            double Rho(int part)
-            {
-                double maxK = 0, maxD = 0;
-                for (int k = 0; k < L; k++)
-                {
-                    double n2 = 0, d2 = 0;
-                    for (int i = 0; i < kl; i++)
-                    {
-                        double x = p[off + k * size + part + i];
-                        n2 += x * x;
-                        if (k + 1 < L) { double d = p[off + (k + 1) * size + part + i] - x; d2 += d * d; }
-                    }
-                    maxK = Math.Max(maxK, Math.Sqrt(n2)); maxD = Math.Max(maxD, Math.Sqrt(d2));
-                }
-                return maxK > 0 ? L * maxD / maxK : 0;
-            }
-            var parts = lay["block_parts"]!;
+            int L = j["depth"]!.GetValue<int>();
+            BnConvRun? loaded = null;
+            BnConvRun Loaded() => loaded ??= BnConvRun.Load(runDir);
+            var profile = rows?.Invoke(runDir)?.FirstOrDefault(r => r.Id == Theory.DepthProfile.profile.Id);
+            double Rho(string part) =>
+                profile?.Constants.FirstOrDefault(x => x.Item1 == Theory.DepthProfile.rhoName(part))?.Item2
+                ?? Theory.BnConvResults.kernelProfiles(Loaded()).First(p => p.Part == part).Rho;
             var run = new Run(j["activation"]!.GetValue<string>(), j["init"]!.GetValue<string>(), j["seed"]!.GetValue<long>(), L,
                 j["final"]!["train_accuracy_eval"]!.GetValue<double>(), j["final"]!["test_accuracy"]!.GetValue<double>(),
-                Rho(parts["conv1"]!.GetValue<int>()), Rho(parts["conv2"]!.GetValue<int>())) { Dir = runDir };
+                Rho("conv1"), Rho("conv2")) { Dir = runDir };
             if (recompute)
             {
-                var (tr, te) = BnConvAccuracy.Verify(BnConvRun.Load(runDir), dataDir);
+                var (tr, te) = BnConvAccuracy.Verify(Loaded(), dataDir);
                 run = run with { TrainAccuracy = tr.Recomputed, TestAccuracy = te.Recomputed, TrainCheck = tr, TestCheck = te };
             }
             runs.Add(run);

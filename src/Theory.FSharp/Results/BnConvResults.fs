@@ -57,3 +57,73 @@ let claim (c: ResOdeProofs.Numerics.BnConv.BnConvAccuracy.Check) : AccuracyClaim
 let folded (architectures: Architecture list) (f: ResOdeProofs.Numerics.BnConv.FoldedNetwork) : Run * HalfDepth.HalfDepthInput =
     Run(f.Run, architectures),
     { Name = f.Name; Block = f.Block; Theta = f.Theta; Depth = f.Depth; H0 = f.H0; Samples = f.Samples; HalfStepScale = 1.0 }
+
+/// The kernels conv1 and conv2 of every block of a bn-conv run as depth profiles (docs/theorems/DepthProfile.md): the
+/// stored float32 parameters read as float64, each layer's Frobenius norms summed in float64.
+let kernelProfiles (run: ResOdeProofs.Numerics.BnConv.BnConvRun) : DepthProfile.PartProfile list =
+    let cfg = run.Config
+    let struct (k1, _, _, k2, _, _) = cfg.BlockParts
+    let kl = cfg.Block.KernelLength
+    [ for part, o in [ "conv1", k1; "conv2", k2 ] ->
+        DepthProfile.ofLayers part cfg.Depth kl (fun k i -> float run.Theta.[cfg.BlockOffset k + o + i]) ]
+
+/// Batch norm's scale and shift of the blocks: γ₁, β₁, γ₂, β₂, by their params_layout names.
+let normParts = [ "bn1_gamma"; "bn1_beta"; "bn2_gamma"; "bn2_beta" ]
+
+/// The mean over the channels of one of `normParts` in every layer k = 0 .. L − 1 (summed in the order of the channels).
+let channelMeans (run: ResOdeProofs.Numerics.BnConv.BnConvRun) (part: string) : float[] =
+    let cfg = run.Config
+    let struct (_, g1, b1, _, g2, b2) = cfg.BlockParts
+    let o = match part with "bn1_gamma" -> g1 | "bn1_beta" -> b1 | "bn2_gamma" -> g2 | "bn2_beta" -> b2 | _ -> invalidArg "part" part
+    let c = cfg.Channels
+    Array.init cfg.Depth (fun k ->
+        let mutable s = 0.0
+        for i in 0 .. c - 1 do s <- s + float run.Theta.[cfg.BlockOffset k + o + i]
+        s / float c)
+
+/// The constants' names of batch norm's statistics across layers: the mean, smallest and largest over k of the channel mean.
+let normMeanName (part: string) = sprintf "%s: mean over k of the channel mean" part
+let normMinName (part: string) = sprintf "%s: min over k of the channel mean" part
+let normMaxName (part: string) = sprintf "%s: max over k of the channel mean" part
+
+/// E.profile's input on a bn-conv run: conv1 and conv2 of the stored parameters against run.json's L·max_k‖ΔK_k‖_F after
+/// the last epoch (its "epochs" record and its "final" copy). The producer summed the same squares in float64 from the
+/// same float32 values (`BnConvTrainer.Smoothness`), N = (kernel entries) + 4 roundings from the exact value in either
+/// computation (difference, square, the sum, the square root, the factor L), so each is within γ_N of it, relatively, and
+/// the two differ by at most 2γ_N/(1 − γ_N) times the recomputed value; run.json's decimal form round-trips a double.
+let profileInput (run: ResOdeProofs.Numerics.BnConv.BnConvRun) : DepthProfile.ProfileInput =
+    let cfg = run.Config
+    let parts = kernelProfiles run
+    let n = float (cfg.Block.KernelLength + 4)
+    let gamma = n * Rounding.Float64UnitRoundoff / (1.0 - n * Rounding.Float64UnitRoundoff)
+    let epochs = match run.Json.["epochs"] with :? System.Text.Json.Nodes.JsonArray as a -> a | _ -> System.Text.Json.Nodes.JsonArray()
+    let number (node: System.Text.Json.Nodes.JsonNode | null) (key: string) =
+        match node with
+        | null -> nan
+        | n ->
+            match n.[key] with
+            | null -> nan
+            | v -> v.GetValue<float>()
+    let records : (string * (System.Text.Json.Nodes.JsonNode | null)) list =
+        [ if epochs.Count > 0 then yield sprintf "run.json epochs[%d]" (epochs.Count - 1), epochs.[epochs.Count - 1]
+          match run.Json.["final"] with
+          | null -> ()
+          | f -> yield "run.json final", f ]
+    let stats =
+        [ for part in normParts do
+            let v = channelMeans run part
+            yield normMeanName part, (if v.Length = 0 then nan else Array.average v)
+            yield normMinName part, (if v.Length = 0 then nan else Array.min v)
+            yield normMaxName part, (if v.Length = 0 then nan else Array.max v) ]
+    { Name = run.Directory
+      Depth = cfg.Depth
+      When = sprintf "after epoch %d" epochs.Count
+      Parts = parts
+      Claims =
+        [ for what, node in records do
+            for q in parts ->
+                let recomputed = float cfg.Depth * q.MaxIncrement
+                { Part = q.Part; What = sprintf "%s.smooth_%s" what q.Part; Claimed = number node ("smooth_" + q.Part); Scale = float cfg.Depth
+                  Allowance = 2.0 * gamma / (1.0 - gamma) * recomputed } ]
+      NoClaim = (if records.IsEmpty then Some "run.json records no epoch" else None)
+      Extra = stats }
