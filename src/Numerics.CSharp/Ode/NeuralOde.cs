@@ -107,20 +107,11 @@ public sealed class NeuralOde
                 for (int c = 0; c < d; c++) wT[c * m + j] = w[j * d + c];
             for (int r = 0; r < d; r++)
                 for (int j = 0; j < m; j++) vT[j * d + r] = v[r * m + j];
-            Array.Clear(u);
-            for (int i = 0; i < samples; i++)
-            {
-                var ui = u.AsSpan(i * m, m);
-                for (int c = 0; c < d; c++) Layerwise.AddScaled(y[i * d + c], wT.AsSpan(c * m, m), ui);
-            }
+            // U = Y·Wᵀ (n×d times d×m) and dY = σ(U)·Vᵀ (n×m times m×d), each entry summed from zero in index order, one
+            // product and one sum per term (`MultiplyOrdered`: the sums of a row kept in registers across the inner index)
+            Layerwise.MultiplyOrdered(y, samples, d, wT, m, u);
             Activations.Values(_act, u, a);
-            var dyAll = dy.Slice(0, samples * d);
-            dyAll.Clear();
-            for (int i = 0; i < samples; i++)
-            {
-                var dyi = dyAll.Slice(i * d, d);
-                for (int j = 0; j < m; j++) Layerwise.AddScaled(a[i * m + j], vT.AsSpan(j * d, d), dyi);
-            }
+            Layerwise.MultiplyOrdered(a, samples, m, vT, d, dy);
         };
     }
 
