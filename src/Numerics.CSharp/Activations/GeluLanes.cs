@@ -45,9 +45,15 @@ internal static class GeluLanes
         var a = Vector256.Abs(u);
         var centre = Vector256.LessThanOrEqual(a * Vector256.Create(SpecialFunctions.InvSqrt2), Vector256.Create(SpecialFunctions.Threshold));
         // centre: Φ = 0.5 + 0.5·(x·erf(x)/x), x = u/√2
-        var x = u * Vector256.Create(SpecialFunctions.InvSqrt2);
-        var cdf = half + half * (x * ErfOverX(x));
-        if (!Vector256.EqualsAll(centre.AsInt64(), Vector256<long>.AllBitsSet))
+        // (each branch formed only when a lane takes it: the lanes that do not are overwritten by the selections)
+        uint centreLanes = centre.ExtractMostSignificantBits();
+        var cdf = Vector256<double>.Zero;
+        if (centreLanes != 0)
+        {
+            var x = u * Vector256.Create(SpecialFunctions.InvSqrt2);
+            cdf = half + half * (x * ErfOverX(x));
+        }
+        if (centreLanes != 0b1111)
         {
             // tail: Q = 0 when e = exp(−a²/2) = 0, else 0.5·e·R(a/√2); Φ = Q below 0, (0.5 − Q) + 0.5 above; NaN stays NaN
             var e = ExpNegHalfSquare(a, ~centre & Vector256.Equals(u, u));
@@ -113,9 +119,23 @@ internal static class GeluLanes
         return (num + Vector256.Create(SpecialFunctions.A3)) / (den + Vector256.Create(SpecialFunctions.B3));
     }
 
-    /// <summary>R(y) = exp(y²)·erfc(y) of <see cref="SpecialFunctions.ErfcScaled"/>: both of its branches in lanes, each lane keeping its own.</summary>
+    /// <summary>
+    /// R(y) = exp(y²)·erfc(y) of <see cref="SpecialFunctions.ErfcScaled"/>: each of its two branches in lanes when some lane
+    /// takes it, each lane keeping its own.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<double> ErfcScaled(Vector256<double> y)
+    {
+        var nearMask = Vector256.LessThanOrEqual(y, Vector256.Create(4.0));
+        uint nearLanes = nearMask.ExtractMostSignificantBits();
+        var near = nearLanes != 0 ? Near(y) : Vector256<double>.Zero;
+        var far = nearLanes != 0b1111 ? Far(y) : Vector256<double>.Zero;
+        return Vector256.ConditionalSelect(nearMask, near, far);
+    }
+
+    /// <summary>Cody's approximation of R on (0.46875, 4].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> Near(Vector256<double> y)
     {
         var num = Vector256.Create(SpecialFunctions.C8) * y;
         var den = y;
@@ -126,7 +146,13 @@ internal static class GeluLanes
         num = (num + Vector256.Create(SpecialFunctions.C4)) * y; den = (den + Vector256.Create(SpecialFunctions.D4)) * y;
         num = (num + Vector256.Create(SpecialFunctions.C5)) * y; den = (den + Vector256.Create(SpecialFunctions.D5)) * y;
         num = (num + Vector256.Create(SpecialFunctions.C6)) * y; den = (den + Vector256.Create(SpecialFunctions.D6)) * y;
-        var near = (num + Vector256.Create(SpecialFunctions.C7)) / (den + Vector256.Create(SpecialFunctions.D7));
+        return (num + Vector256.Create(SpecialFunctions.C7)) / (den + Vector256.Create(SpecialFunctions.D7));
+    }
+
+    /// <summary>Cody's approximation of R above 4, in z = 1/y².</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> Far(Vector256<double> y)
+    {
         var z = Vector256.Create(1.0) / (y * y);
         var pn = Vector256.Create(SpecialFunctions.P5) * z;
         var qd = z;
@@ -135,7 +161,6 @@ internal static class GeluLanes
         pn = (pn + Vector256.Create(SpecialFunctions.P2)) * z; qd = (qd + Vector256.Create(SpecialFunctions.Q2)) * z;
         pn = (pn + Vector256.Create(SpecialFunctions.P3)) * z; qd = (qd + Vector256.Create(SpecialFunctions.Q3)) * z;
         var r = z * (pn + Vector256.Create(SpecialFunctions.P4)) / (qd + Vector256.Create(SpecialFunctions.Q4));
-        var far = (Vector256.Create(SpecialFunctions.InvSqrtPi) - r) / y;
-        return Vector256.ConditionalSelect(Vector256.LessThanOrEqual(y, Vector256.Create(4.0)), near, far);
+        return (Vector256.Create(SpecialFunctions.InvSqrtPi) - r) / y;
     }
 }
