@@ -89,19 +89,14 @@ internal static class GeluLanes
         var lo = pErr + d * sErr;
         var arg = Vector256.Create(-0.5) * p;
         var table = SpecialFunctions.ExpNegHalfSqTable;
-        Span<double> t = stackalloc double[4];
-        Span<double> ex = stackalloc double[4];
-        for (int l = 0; l < 4; l++)
-        {
-            if (inTable.AsInt64().GetElement(l) != 0)
-            {
-                t[l] = table[(int)k16.GetElement(l)];
-                ex[l] = Math.Exp(arg.GetElement(l));
-            }
-            else { t[l] = 0.0; ex[l] = 1.0; }
-        }
-        var e = Vector256.Create<double>(ex);
-        var split = Vector256.Create<double>(t) * (e - e * (Vector256.Create(0.5) * lo));
+        uint lanes = inTable.ExtractMostSignificantBits();
+        double t0 = 0.0, t1 = 0.0, t2 = 0.0, t3 = 0.0, e0 = 1.0, e1 = 1.0, e2 = 1.0, e3 = 1.0;
+        if ((lanes & 1) != 0) { t0 = table[(int)k16.GetElement(0)]; e0 = Math.Exp(arg.GetElement(0)); }
+        if ((lanes & 2) != 0) { t1 = table[(int)k16.GetElement(1)]; e1 = Math.Exp(arg.GetElement(1)); }
+        if ((lanes & 4) != 0) { t2 = table[(int)k16.GetElement(2)]; e2 = Math.Exp(arg.GetElement(2)); }
+        if ((lanes & 8) != 0) { t3 = table[(int)k16.GetElement(3)]; e3 = Math.Exp(arg.GetElement(3)); }
+        var e = Vector256.Create(e0, e1, e2, e3);
+        var split = Vector256.Create(t0, t1, t2, t3) * (e - e * (Vector256.Create(0.5) * lo));
         var zeroOrOne = Vector256.ConditionalSelect(needed, Vector256<double>.Zero, Vector256.Create(1.0));
         return Vector256.ConditionalSelect(inTable, split, zeroOrOne);
     }
