@@ -54,11 +54,11 @@ public static class SpecialFunctions
 
     // exp(-y²) underflows to zero (even as a subnormal) for y >= ErfcZeroAt; likewise exp(-u²/2) for |u| >= PdfZeroAt.
     private const double ErfcZeroAt = 27.5;
-    private const double PdfZeroAt = 38.75;
+    internal const double PdfZeroAt = 38.75;
 
     // Tables of exp(-(k/16)²) and exp(-(k/16)²/2); the arguments k²/256 and k²/512 are exact in binary.
     private static readonly double[] ExpNegSqTable = BuildTable((int)(ErfcZeroAt * 16) + 2, 256.0);
-    private static readonly double[] ExpNegHalfSqTable = BuildTable((int)(PdfZeroAt * 16) + 2, 512.0);
+    internal static readonly double[] ExpNegHalfSqTable = BuildTable((int)(PdfZeroAt * 16) + 2, 512.0);
 
     private static double[] BuildTable(int n, double divisor)
     {

@@ -40,6 +40,9 @@ public sealed class NeuralOde
     private readonly ActivationKind _act;
     private readonly WeightFunction _z;
     private readonly double[] _breaks;
+    /// <summary>The same weight function writing Wᵀ(s) (d×m) and Vᵀ(s) (m×d), each entry the value <see cref="_z"/> writes at its
+    /// transposed place (null: the right-hand side transposes what <see cref="_z"/> writes).</summary>
+    private WeightFunction? _zTransposed;
 
     /// <summary>Width m, state dimension d, activation σ, the weight function, and the s where it is not smooth.</summary>
     public NeuralOde(int width, int dim, ActivationKind activation, WeightFunction weights, double[]? breakpoints = null)
@@ -83,8 +86,50 @@ public sealed class NeuralOde
             var v0 = va.AsSpan((k - 1) * md, md); var v1 = va.AsSpan(k * md, md);
             for (int i = 0; i < md; i++) { ws[i] = w0[i] + th * (w1[i] - w0[i]); vs[i] = v0[i] + th * (v1[i] - v0[i]); }
         }
+        // the layers transposed once (wt[c·m + j] = W_jc, vt[j·d + r] = V_rj per layer): the right-hand side interpolates in
+        // its own layout, each entry by the same operations on the same two values as Z, instead of transposing Z(s) at
+        // every evaluation
+        var wt = new double[wa.Length]; var vt = new double[va.Length];
+        for (int k = 0; k < depth; k++)
+        {
+            int o = k * md;
+            for (int j = 0; j < width; j++)
+                for (int c = 0; c < dim; c++) wt[o + c * width + j] = wa[o + j * dim + c];
+            for (int r = 0; r < dim; r++)
+                for (int j = 0; j < width; j++) vt[o + j * dim + r] = va[o + r * width + j];
+        }
+        void ZTransposed(double s, Span<double> ws, Span<double> vs)
+        {
+            double x = s * depth;
+            if (x <= 1 || depth == 1)
+            {
+                wt.AsSpan(0, md).CopyTo(ws); vt.AsSpan(0, md).CopyTo(vs);
+                return;
+            }
+            int k = Math.Min((int)Math.Floor(x), depth - 1);
+            double th = x - k;
+            Lerp(wt.AsSpan((k - 1) * md, md), wt.AsSpan(k * md, md), th, ws);
+            Lerp(vt.AsSpan((k - 1) * md, md), vt.AsSpan(k * md, md), th, vs);
+        }
         var breaks = Enumerable.Range(1, Math.Max(0, depth - 1)).Select(k => (double)k / depth).ToArray();
-        return new NeuralOde(width, dim, activation, Z, breaks);
+        return new NeuralOde(width, dim, activation, Z, breaks) { _zTransposed = ZTransposed };
+    }
+
+    /// <summary>z_i = a_i + θ·(b_i − a_i), in vector lanes (each lane the same three operations as the scalar loop).</summary>
+    private static void Lerp(ReadOnlySpan<double> a, ReadOnlySpan<double> b, double th, Span<double> z)
+    {
+        int i = 0, n = a.Length;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            int w = System.Numerics.Vector<double>.Count;
+            var t = new System.Numerics.Vector<double>(th);
+            for (; i + w <= n; i += w)
+            {
+                var ai = new System.Numerics.Vector<double>(a.Slice(i, w));
+                (ai + t * (new System.Numerics.Vector<double>(b.Slice(i, w)) - ai)).CopyTo(z.Slice(i, w));
+            }
+        }
+        for (; i < n; i++) z[i] = a[i] + th * (b[i] - a[i]);
     }
 
     /// <summary>
@@ -100,27 +145,23 @@ public sealed class NeuralOde
         var w = new double[md]; var v = new double[md];
         var wT = new double[md]; var vT = new double[md]; // wT[c·m + j] = W_jc, vT[j·d + r] = V_rj
         var u = new double[samples * m]; var a = new double[samples * m];
+        var zT = _zTransposed;
         return (s, y, dy) =>
         {
-            _z(s, w, v);
-            for (int j = 0; j < m; j++)
-                for (int c = 0; c < d; c++) wT[c * m + j] = w[j * d + c];
-            for (int r = 0; r < d; r++)
-                for (int j = 0; j < m; j++) vT[j * d + r] = v[r * m + j];
-            Array.Clear(u);
-            for (int i = 0; i < samples; i++)
+            if (zT is not null) zT(s, wT, vT);
+            else
             {
-                var ui = u.AsSpan(i * m, m);
-                for (int c = 0; c < d; c++) Layerwise.AddScaled(y[i * d + c], wT.AsSpan(c * m, m), ui);
+                _z(s, w, v);
+                for (int j = 0; j < m; j++)
+                    for (int c = 0; c < d; c++) wT[c * m + j] = w[j * d + c];
+                for (int r = 0; r < d; r++)
+                    for (int j = 0; j < m; j++) vT[j * d + r] = v[r * m + j];
             }
+            // U = Y·Wᵀ (n×d times d×m) and dY = σ(U)·Vᵀ (n×m times m×d), each entry summed from zero in index order, one
+            // product and one sum per term (`MultiplyOrdered`: the sums of a row kept in registers across the inner index)
+            Layerwise.MultiplyOrdered(y, samples, d, wT, m, u);
             Activations.Values(_act, u, a);
-            var dyAll = dy.Slice(0, samples * d);
-            dyAll.Clear();
-            for (int i = 0; i < samples; i++)
-            {
-                var dyi = dyAll.Slice(i * d, d);
-                for (int j = 0; j < m; j++) Layerwise.AddScaled(a[i * m + j], vT.AsSpan(j * d, d), dyi);
-            }
+            Layerwise.MultiplyOrdered(a, samples, m, vT, d, dy);
         };
     }
 

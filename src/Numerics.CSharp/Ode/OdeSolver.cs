@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
 namespace ResOdeProofs.Numerics.Ode;
 
 /// <summary>Right-hand side of y' = f(t, y): writes f(t, y) into dydt (same length as y).</summary>
@@ -59,6 +62,8 @@ public static class OdeSolver
             if (to < t0 || to > t1) throw new ArgumentException($"output time {to} is outside [{t0}, {t1}]");
         var grid = outs.Concat(stops ?? Array.Empty<double>()).Where(g => g > t0 && g < t1).Append(t1).Distinct().OrderBy(x => x).ToArray();
         int n = y0.Length, s = tab.Stages;
+        var bDiff = new double[s]; // b_i − b̂_i, the same value the error sum formed at every entry
+        for (int i = 0; i < s; i++) bDiff[i] = tab.B[i] - tab.BHat[i];
         var k = new double[s][];
         for (int i = 0; i < s; i++) k[i] = new double[n];
         var y = (double[])y0.Clone();
@@ -89,21 +94,13 @@ public static class OdeSolver
             // stages
             for (int i = 1; i < s; i++)
             {
-                for (int j = 0; j < n; j++)
-                {
-                    double acc = 0;
-                    for (int l = 0; l < i; l++) if (tab.A[i][l] != 0) acc += tab.A[i][l] * k[l][j];
-                    yStage[j] = y[j] + hStep * acc;
-                }
+                StageState(tab.A[i], i, k, y, hStep, yStage);
                 f(t + tab.C[i] * hStep, yStage, k[i]); evals++;
             }
+            Combine(tab.B, bDiff, k, y, hStep, yNew, err);
             double norm = 0;
             for (int j = 0; j < n; j++)
             {
-                double acc = 0, e = 0;
-                for (int i = 0; i < s; i++) { acc += tab.B[i] * k[i][j]; e += (tab.B[i] - tab.BHat[i]) * k[i][j]; }
-                yNew[j] = y[j] + hStep * acc;
-                err[j] = hStep * e;
                 double sc = atol + rtol * Math.Max(Math.Abs(y[j]), Math.Abs(yNew[j]));
                 double r = err[j] / sc;
                 norm += r * r;
@@ -139,6 +136,66 @@ public static class OdeSolver
             if (h < 1e-15 * Math.Max(1, Math.Abs(t))) throw new InvalidOperationException($"step size underflow at t = {t} (h = {h:E3})");
         }
         return new OdeSolution { Final = y, Times = outs, States = states, Steps = steps, Rejected = rejected, Evaluations = evals };
+    }
+
+    /// <summary>
+    /// The state of stage i: yStage_j = y_j + h·Σ_{l &lt; i, a_il ≠ 0} a_il·k_l,j, the sum from zero over l in order, one product
+    /// and one sum per term (no fused multiply-add); entries j side by side in vector lanes, each lane the entry's own
+    /// operations, so every entry has the bits of the entry-by-entry loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void StageState(double[] a, int i, double[][] k, double[] y, double h, double[] yStage)
+    {
+        int n = y.Length, j = 0, w = Vector<double>.Count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var hv = new Vector<double>(h);
+            for (; j + w <= n; j += w)
+            {
+                var acc = Vector<double>.Zero;
+                for (int l = 0; l < i; l++) if (a[l] != 0) acc = acc + new Vector<double>(a[l]) * new Vector<double>(k[l], j);
+                (new Vector<double>(y, j) + hv * acc).CopyTo(yStage, j);
+            }
+        }
+        for (; j < n; j++)
+        {
+            double acc = 0;
+            for (int l = 0; l < i; l++) if (a[l] != 0) acc += a[l] * k[l][j];
+            yStage[j] = y[j] + h * acc;
+        }
+    }
+
+    /// <summary>
+    /// The step's new state and error: yNew_j = y_j + h·Σ_i b_i·k_i,j and err_j = h·Σ_i (b_i − b̂_i)·k_i,j, each sum from zero over
+    /// i in order, one product and one sum per term; entries side by side in vector lanes as in <see cref="StageState"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Combine(double[] b, double[] bDiff, double[][] k, double[] y, double h, double[] yNew, double[] err)
+    {
+        int n = y.Length, s = b.Length, j = 0, w = Vector<double>.Count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var hv = new Vector<double>(h);
+            for (; j + w <= n; j += w)
+            {
+                Vector<double> acc = Vector<double>.Zero, e = Vector<double>.Zero;
+                for (int i = 0; i < s; i++)
+                {
+                    var ki = new Vector<double>(k[i], j);
+                    acc = acc + new Vector<double>(b[i]) * ki;
+                    e = e + new Vector<double>(bDiff[i]) * ki;
+                }
+                (new Vector<double>(y, j) + hv * acc).CopyTo(yNew, j);
+                (hv * e).CopyTo(err, j);
+            }
+        }
+        for (; j < n; j++)
+        {
+            double acc = 0, e = 0;
+            for (int i = 0; i < s; i++) { acc += b[i] * k[i][j]; e += bDiff[i] * k[i][j]; }
+            yNew[j] = y[j] + h * acc;
+            err[j] = h * e;
+        }
     }
 
     /// <summary>
