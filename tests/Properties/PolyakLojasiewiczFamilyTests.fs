@@ -140,3 +140,16 @@ let ``C.mu0: an MLP run at V(0) = 0 → any block's kernel K̄ = Ḡ ⊗ I_d giv
     match (PolyakLojasiewicz.blockInit moved).Constants with
     | Error why -> Assert.Contains("not an identity initialization", why)
     | Ok _ -> failwith "expected no kernel away from an identity initialization"
+
+[<Fact>]
+let ``C.mu0, C.gdDecay: a one-layer block run with n·d = 1040 above the kernel budget → not applicable (a limit of the verifier), C.runRate still evaluated`` () =
+    let run = BlockProperties.trainBlock (identitySpec.With(samples = 65, dim = 16, iterations = 4, snapshots = 2))
+    Assert.True(run.Setting.Samples * run.Setting.Dim > PolyakLojasiewicz.maxKernelSize)
+    for id in [ "C.mu0"; "C.plAlongRun"; "C.gdDecay"; "C.pathLength" ] do
+        match (eval (blockResult id) run).Verdict with
+        | NotApplicable why -> Assert.Contains("limit of the tool", why)
+        | v -> failwithf "%s: expected not applicable, got %A" id v
+    // C.runRate does not need μ₀: it is evaluated (its verdict is not the budget's)
+    match (eval (blockResult "C.runRate") run).Verdict with
+    | NotApplicable why -> failwithf "C.runRate: not applicable (%s)" why
+    | _ -> ()
