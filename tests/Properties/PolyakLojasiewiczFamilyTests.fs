@@ -153,3 +153,21 @@ let ``C.mu0, C.gdDecay: a one-layer block run with n·d = 1040 above the kernel 
     match (eval (blockResult "C.runRate") run).Verdict with
     | NotApplicable why -> failwithf "C.runRate: not applicable (%s)" why
     | _ -> ()
+
+/// The block supply with one entry of a verifier's column replaced by NaN (the replay's columns are copies).
+let private withNaN (column: string) (at: int) =
+    PolyakLojasiewicz.statedOver
+        { PolyakLojasiewicz.anyBlock with
+            Column = fun run name -> let c = PolyakLojasiewicz.anyBlock.Column run name in (if name = column then c.[at] <- nan); c }
+
+[<Fact>]
+let ``C.gdDecay, C.plAlongRun: a one-layer block run whose replayed gradient norm or PL ratio is NaN at one iterate → not holds (the NaN is the worst step, not passed over)`` () =
+    let run = oneLayerAtIdentity.Value
+    // the faithful columns: both hold (the first test of this file), so what follows is the NaN's doing
+    let gd = (withNaN "grad_norm" 2).GdDecay
+    match (eval gd run).Verdict with
+    | HypothesisNotMet l -> Assert.Contains("descent condition η·β̂_j ≤ 1", l |> List.map fst)
+    | v -> failwithf "C.gdDecay with a NaN gradient norm: expected hypothesis not met, got %A" v
+    let pl = (withNaN "pl_ratio" 3).PlAlongRun
+    let v = (eval pl run).Verdict
+    Assert.False(Verdict.isHolds v, sprintf "C.plAlongRun with a NaN PL ratio: %A" v)

@@ -319,9 +319,16 @@ let private hypDescent (supply: Supply) : string * (Run -> HypothesisCheck) =
         let eta = run.Setting.Eta
         if p.N = 0 then Met "no update"
         else
-            let j = [| 0 .. p.N - 1 |] |> Array.maxBy (fun j -> eta * (p.Beta.[j] - p.BetaError.[j]))
+            // a step whose β̂ is not a number (a non-finite loss or gradient in the verifier's columns) is the worst one:
+            // maxBy would pass over it
+            let j =
+                match [| 0 .. p.N - 1 |] |> Array.tryFind (fun j -> Double.IsNaN(p.Beta.[j] - p.BetaError.[j])) with
+                | Some j -> j
+                | None -> [| 0 .. p.N - 1 |] |> Array.maxBy (fun j -> eta * (p.Beta.[j] - p.BetaError.[j]))
             let worst = eta * p.Beta.[j]
-            if eta * (p.Beta.[j] - p.BetaError.[j]) <= 1.0 then
+            if Double.IsNaN worst then
+                NotMet(sprintf "η·β̂_j is not a number at step %d: the verifier's loss or gradient column is not finite there" j)
+            elif eta * (p.Beta.[j] - p.BetaError.[j]) <= 1.0 then
                 Met(sprintf "max_j η·β̂_j = %.4g ≤ 1 (step %d)" worst j)
             else NotMet(sprintf "η·β̂_j = %.4g > 1 at step %d (t = %.4g): the step is beyond the descent-lemma limit" worst j (float j * eta))
 
@@ -434,7 +441,11 @@ let statedOver (supply: Supply) : Statements =
             fun run ->
                 let ic = supply.Init run
                 let p = path run
-                let j = [| 0 .. p.N |] |> Array.minBy (fun j -> p.R.[j])
+                // a PL ratio that is not a number is the worst iterate (minBy would pass over it): not observed there
+                let j =
+                    match [| 0 .. p.N |] |> Array.tryFind (fun j -> Double.IsNaN p.R.[j]) with
+                    | Some j -> j
+                    | None -> [| 0 .. p.N |] |> Array.minBy (fun j -> p.R.[j])
                 let bound = plFraction * ic.Mu0
                 let allowance = plFraction * ic.Mu0Error + roundingRel * abs p.R.[j]
                 let when' = sprintf "iteration %d (t = %.4g)" j (float j * run.Setting.Eta)
