@@ -189,3 +189,14 @@ let ``E.profile: a NaN in a later layer's bn1_gamma → hypothesis not met, its 
     match e.Verdict with
     | HypothesisNotMet failed -> Assert.Equal<string list>([ "parameters finite" ], failed |> List.map fst)
     | _ -> ()
+
+[<Fact>]
+let ``E.profile: run.json's final smooth_conv1 a string → hypothesis not met, no exception`` () =
+    let run = bnRun false 6
+    let final = nonNull run.Json.["final"]
+    final.["smooth_conv1"] <- JsonValue.Create "0.5"
+    let e = Result.evaluate DepthProfile.profile (BnConvResults.profileInput run)
+    Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%A" e.Verdict)
+    match e.Verdict with
+    | HypothesisNotMet failed -> Assert.Equal<string list>([ "smoothness recorded" ], failed |> List.map fst)
+    | _ -> ()

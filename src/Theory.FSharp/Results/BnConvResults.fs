@@ -101,9 +101,12 @@ let profileInput (run: ResOdeProofs.Numerics.BnConv.BnConvRun) : DepthProfile.Pr
         match node with
         | null -> nan
         | n ->
+            // a value that is not a number (a string, an object) is no claim: NaN, which "smoothness recorded" rejects
             match n.[key] with
-            | null -> nan
-            | v -> v.GetValue<float>()
+            | :? System.Text.Json.Nodes.JsonValue as v ->
+                let mutable x = 0.0
+                if v.TryGetValue<float>(&x) then x else nan
+            | _ -> nan
     let records : (string * (System.Text.Json.Nodes.JsonNode | null)) list =
         [ if epochs.Count > 0 then yield sprintf "run.json epochs[%d]" (epochs.Count - 1), epochs.[epochs.Count - 1]
           match run.Json.["final"] with
