@@ -173,3 +173,30 @@ let ``E.profile: a bn-conv run.json without epochs → hypothesis not met`` () =
     run.Json.AsObject().Remove "final" |> ignore
     let e = Result.evaluate DepthProfile.profile (BnConvResults.profileInput run)
     Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%A" e.Verdict)
+
+[<Fact>]
+let ``E.profile: a NaN in a later layer's bn1_gamma → hypothesis not met, its max and min over k NaN`` () =
+    let run = bnRun false 4
+    let struct (_, g1, _, _, _, _) = run.Config.BlockParts
+    // layer 2 of 5, not the first: a max or min that drops a NaN not in its first entry would report a finite extreme
+    run.Theta.[run.Config.BlockOffset 2 + g1] <- Single.NaN
+    let input = BnConvResults.profileInput run
+    let extra name = input.Extra |> List.find (fun (n, _) -> n = name) |> snd
+    Assert.True(Double.IsNaN(extra (BnConvResults.normMaxName "bn1_gamma")), "max over k keeps the NaN")
+    Assert.True(Double.IsNaN(extra (BnConvResults.normMinName "bn1_gamma")), "min over k keeps the NaN")
+    let e = Result.evaluate DepthProfile.profile input
+    Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%A" e.Verdict)
+    match e.Verdict with
+    | HypothesisNotMet failed -> Assert.Equal<string list>([ "parameters finite" ], failed |> List.map fst)
+    | _ -> ()
+
+[<Fact>]
+let ``E.profile: run.json's final smooth_conv1 a string → hypothesis not met, no exception`` () =
+    let run = bnRun false 6
+    let final = nonNull run.Json.["final"]
+    final.["smooth_conv1"] <- JsonValue.Create "0.5"
+    let e = Result.evaluate DepthProfile.profile (BnConvResults.profileInput run)
+    Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%A" e.Verdict)
+    match e.Verdict with
+    | HypothesisNotMet failed -> Assert.Equal<string list>([ "smoothness recorded" ], failed |> List.map fst)
+    | _ -> ()

@@ -197,8 +197,9 @@ public sealed class SplitPass
     /// <summary>
     /// When set, every evaluation also takes one step of this centre (<see cref="CentrePass.Step"/> with η =
     /// <see cref="FusedEta"/>) inside the pair loop: pair k's centre step runs right after pair k's split quantities, on the
-    /// products u(0) = h_k W_kᵀ, q(0) = p_{k+1}V_k and σ'(u(0)) still in the pair's buffers (no array of them is stored and
-    /// read again). The same operations on the same numbers as the separate step, so the same bits.
+    /// products u(0) = h_k W_kᵀ, q(0) = p_{k+1}V_k and σ'(u(0)) still in the worker's buffers (q(0) copied aside before
+    /// σ'(u(0)) multiplies it in place; no array of every pair's products is filled and read again). The same operations on
+    /// the same numbers as the separate step, so the same bits.
     /// </summary>
     public CentrePass? FusedCentre { get; set; }
     public double FusedEta { get; set; }

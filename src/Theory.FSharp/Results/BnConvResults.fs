@@ -101,20 +101,26 @@ let profileInput (run: ResOdeProofs.Numerics.BnConv.BnConvRun) : DepthProfile.Pr
         match node with
         | null -> nan
         | n ->
+            // a value that is not a number (a string, an object) is no claim: NaN, which "smoothness recorded" rejects
             match n.[key] with
-            | null -> nan
-            | v -> v.GetValue<float>()
+            | :? System.Text.Json.Nodes.JsonValue as v ->
+                let mutable x = 0.0
+                if v.TryGetValue<float>(&x) then x else nan
+            | _ -> nan
     let records : (string * (System.Text.Json.Nodes.JsonNode | null)) list =
         [ if epochs.Count > 0 then yield sprintf "run.json epochs[%d]" (epochs.Count - 1), epochs.[epochs.Count - 1]
           match run.Json.["final"] with
           | null -> ()
           | f -> yield "run.json final", f ]
+    // Array.min and Array.max drop a NaN that is not the first entry, so the extremes are folded with F#'s min and max,
+    // which keep it: a non-finite statistic reaches E.profile's hypothesis "parameters finite"
+    let extreme pick (v: float[]) = if v.Length = 0 then nan else Array.fold pick v.[0] v
     let stats =
         [ for part in normParts do
             let v = channelMeans run part
             yield normMeanName part, (if v.Length = 0 then nan else Array.average v)
-            yield normMinName part, (if v.Length = 0 then nan else Array.min v)
-            yield normMaxName part, (if v.Length = 0 then nan else Array.max v) ]
+            yield normMinName part, extreme min v
+            yield normMaxName part, extreme max v ]
     { Name = run.Directory
       Depth = cfg.Depth
       When = sprintf "after epoch %d" epochs.Count

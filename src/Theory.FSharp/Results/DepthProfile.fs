@@ -122,8 +122,14 @@ let profile : Result<ProfileInput> =
         [ "parameters finite",
           (fun p ->
               let bad = p.Parts |> List.filter (fun q -> Array.exists (Double.IsFinite >> not) q.Norms || Array.exists (Double.IsFinite >> not) q.Increments)
-              if bad.IsEmpty then Met(sprintf "%d parts, L = %d" p.Parts.Length p.Depth)
-              else NotMet(sprintf "non-finite layers in %s" (bad |> List.map (fun q -> q.Part) |> String.concat ", ")))
+              // the further statistics are constants of the row too: a non-finite one must not stand in a row that holds
+              let badExtra = p.Extra |> List.filter (fun (_, x) -> not (Double.IsFinite x))
+              if bad.IsEmpty && badExtra.IsEmpty then Met(sprintf "%d parts, L = %d" p.Parts.Length p.Depth)
+              else
+                  [ if not bad.IsEmpty then yield sprintf "non-finite layers in %s" (bad |> List.map (fun q -> q.Part) |> String.concat ", ")
+                    for name, x in badExtra do yield sprintf "%s is %g" name x ]
+                  |> String.concat "; "
+                  |> NotMet)
           "smoothness recorded",
           (fun p ->
               match p.NoClaim with
