@@ -134,6 +134,29 @@ public sealed class ObserverTeamTests : IDisposable
         finally { Simd.Override = old; }
     }
 
+    [Fact(DisplayName = "ObserverTeam: an observer job of four parts whose first part waits for the replay's thread → that thread runs a part; outside a team → none")]
+    public void The_replays_thread_runs_parts()
+    {
+        // The first part the observer's thread takes does not return until a part has run on the replay's thread (worker 1):
+        // the job finishes only if the replay's thread, in Help, claims parts of the observer's loop. The wait is bounded,
+        // so a team that never shares fails here instead of hanging.
+        int byReplay = 0;
+        using var shared = new ManualResetEventSlim();
+        bool sawShare = true;
+        void Job() => ObserverTeam.For(4, (from, until, worker) =>
+        {
+            if (worker == 1) { Interlocked.Increment(ref byReplay); shared.Set(); }
+            else if (from == 0) sawShare = shared.Wait(TimeSpan.FromSeconds(60));
+        });
+        AsObserver(Job);
+        Assert.True(sawShare, "the observer's first part waited 60 s and no part ran on the replay's thread");
+        Assert.True(byReplay >= 1, $"parts run by the replay's thread: {byReplay}");
+        // the same loop outside a team runs every part on the caller (worker 0): the count above distinguishes the two
+        int outside = 0;
+        ObserverTeam.For(4, (from, until, worker) => { if (worker == 1) outside++; });
+        Assert.Equal(0, outside);
+    }
+
     [Fact(DisplayName = "ObserverTeam: a part that throws → the observer's job rethrows it after the other parts ran once each")]
     public void Part_exception_reaches_the_observer()
     {
