@@ -139,3 +139,17 @@ let ``Comparison.atLeast: a measurement or a bound that is not a number → hypo
         match v with
         | HypothesisNotMet _ -> ()
         | other -> failwithf "expected hypothesis not met, got %A" other
+
+[<Fact>]
+let ``Comparison.worstIndexMax, worstIndexMin: a NaN after the first entry → its index (Array.maxBy and minBy pass over it); finite keys → the indices of maxBy and minBy`` () =
+    let keys = [| 1.0; 5.0; nan; 7.0; 7.0; -2.0 |]
+    // the kernel's search: the NaN at 2 is the worst either way
+    Assert.Equal(2, Comparison.worstIndexMax keys.Length (fun i -> keys.[i]))
+    Assert.Equal(2, Comparison.worstIndexMin keys.Length (fun i -> keys.[i]))
+    // the library's: the NaN is passed over (why the kernel has its own search)
+    Assert.Equal(3, [| 0 .. keys.Length - 1 |] |> Array.maxBy (fun i -> keys.[i]))
+    Assert.Equal(5, [| 0 .. keys.Length - 1 |] |> Array.minBy (fun i -> keys.[i]))
+    // without a NaN, the same first extremum as the library's (ties included)
+    let finite = [| 1.0; 5.0; 7.0; -2.0; 7.0; -2.0 |]
+    Assert.Equal([| 0 .. finite.Length - 1 |] |> Array.maxBy (fun i -> finite.[i]), Comparison.worstIndexMax finite.Length (fun i -> finite.[i]))
+    Assert.Equal([| 0 .. finite.Length - 1 |] |> Array.minBy (fun i -> finite.[i]), Comparison.worstIndexMin finite.Length (fun i -> finite.[i]))

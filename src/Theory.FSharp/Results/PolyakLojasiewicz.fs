@@ -319,12 +319,8 @@ let private hypDescent (supply: Supply) : string * (Run -> HypothesisCheck) =
         let eta = run.Setting.Eta
         if p.N = 0 then Met "no update"
         else
-            // a step whose β̂ is not a number (a non-finite loss or gradient in the verifier's columns) is the worst one:
-            // maxBy would pass over it
-            let j =
-                match [| 0 .. p.N - 1 |] |> Array.tryFind (fun j -> Double.IsNaN(p.Beta.[j] - p.BetaError.[j])) with
-                | Some j -> j
-                | None -> [| 0 .. p.N - 1 |] |> Array.maxBy (fun j -> eta * (p.Beta.[j] - p.BetaError.[j]))
+            // a step whose β̂ is not a number (a non-finite loss or gradient in the verifier's columns) is the worst one
+            let j = Comparison.worstIndexMax p.N (fun j -> eta * (p.Beta.[j] - p.BetaError.[j]))
             let worst = eta * p.Beta.[j]
             if Double.IsNaN worst then
                 NotMet(sprintf "η·β̂_j is not a number at step %d: the verifier's loss or gradient column is not finite there" j)
@@ -441,11 +437,8 @@ let statedOver (supply: Supply) : Statements =
             fun run ->
                 let ic = supply.Init run
                 let p = path run
-                // a PL ratio that is not a number is the worst iterate (minBy would pass over it): not observed there
-                let j =
-                    match [| 0 .. p.N |] |> Array.tryFind (fun j -> Double.IsNaN p.R.[j]) with
-                    | Some j -> j
-                    | None -> [| 0 .. p.N |] |> Array.minBy (fun j -> p.R.[j])
+                // a PL ratio that is not a number is the worst iterate: not measured there
+                let j = Comparison.worstIndexMin (p.N + 1) (fun j -> p.R.[j])
                 let bound = plFraction * ic.Mu0
                 let allowance = plFraction * ic.Mu0Error + roundingRel * abs p.R.[j]
                 let when' = sprintf "iteration %d (t = %.4g)" j (float j * run.Setting.Eta)
@@ -784,7 +777,11 @@ let private replayColumn (run: Run) (name: string) : float[] =
 let anyBlock : Supply =
     { InitHypotheses = [ hypIdentity; hypPositiveKernel ]
       Init = blockConstants
-      Mu0Stated = fun run -> (try (match (blockInit run).Constants with Ok _ -> true | Error _ -> false) with MissingInput _ -> false)
+      Mu0Stated =
+        fun run ->
+            // above the kernel budget K̄ is not formed: no μ₀, and no L·n·d backward passes spent to find that out
+            run.Setting.Samples * run.Setting.Dim <= maxKernelSize
+            && (try (match (blockInit run).Constants with Ok _ -> true | Error _ -> false) with MissingInput _ -> false)
       Mu0Title = "PL constant at an identity initialization"
       Mu0Statement =
         "If f(θ_k(0), h_0^i) = 0 and ∂_hf(θ_k(0), h_0^i) = 0 at every layer and sample (the network is the identity at initialization), the PL ratio "

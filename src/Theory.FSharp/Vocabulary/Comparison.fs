@@ -15,6 +15,25 @@ type Check = { Measured: float; Bound: float; Where: string; When: string }
 /// this project; 1e-9 leaves a factor 100 of margin. It only matters when a bound is attained (e.g. V = 0).
 let roundingRel = 1e-9
 
+/// The index in [0, count) of the largest key, the first key that is not a number counting as the largest: a worst-case
+/// search must not pass over a non-finite entry, as `Array.maxBy` does with a NaN that is not first. Ties: the first,
+/// as `Array.maxBy`. count ≥ 1.
+let worstIndexMax (count: int) (key: int -> float) =
+    if count < 1 then invalidArg "count" "no entry to search"
+    let mutable best = 0
+    let mutable bk = key 0
+    let mutable i = 1
+    while i < count && not (Double.IsNaN bk) do
+        let k = key i
+        if Double.IsNaN k || k > bk then
+            best <- i
+            bk <- k
+        i <- i + 1
+    best
+
+/// `worstIndexMax` for the smallest key (a NaN key still counts as the worst); ties: the first, as `Array.minBy`.
+let worstIndexMin (count: int) (key: int -> float) = worstIndexMax count (fun i -> -(key i))
+
 /// A measured value against a lower bound: holds when measured ≥ bound − allowance (the allowance absolute, derived by
 /// the caller), with slack measured − bound and tightness measured / bound (+∞ for a bound ≤ 0); violated with the
 /// witness otherwise. A bound that is not a number, or a measurement that is not, is not a failed comparison: no finite
