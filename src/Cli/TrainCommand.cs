@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using ResOdeProofs.Numerics;
 using ResOdeProofs.Numerics.Blocks;
@@ -64,104 +65,10 @@ internal static class TrainCommand
             if (string.Equals(pr.GetValue(arch), "bn-conv", StringComparison.OrdinalIgnoreCase))
                 return TrainBnConv.Run(pr, bnConv, depth, act, init, seed, outDir, force, hyper["channels"], threads, optimizer);
             if (TrainBnConv.RefuseForOtherArch(pr, pr.GetValue(arch)!) is string refusal) return Ui.Fail(refusal);
-            if (!string.Equals(pr.GetValue(arch), "mlp", StringComparison.OrdinalIgnoreCase))
-                return TrainBlock.Run(pr, new TrainBlock.Options(arch, scales, x, w0, f32, fault, optimizer, n, d, depth, init, modes, act, eta, iters, clip, seed, snaps, snapSteps, outDir, force, hyper));
             try
             {
-                var activation = Activations.Parse(pr.GetValue(act)!);
-                long sd = pr.GetValue(seed);
-                Dataset data; string dataDesc; double[]? aMat = null, bMat = null;
-                string? xPath = pr.GetValue(x), yPath = pr.GetValue(y);
-                if (xPath is not null || yPath is not null)
-                {
-                    if (xPath is null || yPath is null) return Ui.Fail("--x and --y go together: give both data files or neither (synthetic data)");
-                    var xa = Npy.Read(xPath, "inputs --x (n, d_in)", -1, -1);
-                    var ya = Npy.Read(yPath, $"targets --y (n, d_out) with n = {xa.Shape[0]}", xa.Shape[0], -1);
-                    Npy.RequireFinite(xa, xPath, "inputs"); Npy.RequireFinite(ya, yPath, "targets");
-                    data = new Dataset(xa.Shape[0], xa.Shape[1], ya.Shape[1], xa.Data, ya.Data);
-                    dataDesc = $"from files {Path.GetFileName(xPath)}, {Path.GetFileName(yPath)}";
-                }
-                else
-                {
-                    data = Dataset.SyntheticGaussian(pr.GetValue(n), pr.GetValue(d), pr.GetValue(d), sd);
-                    dataDesc = $"synthetic Gaussian: x_i, y_i ~ N(0, I_{pr.GetValue(d)}), n = {pr.GetValue(n)}, seed {sd}";
-                }
-                int dim = pr.GetValue(d);
-                if (pr.GetValue(a) is string ap) { var am = Npy.Read(ap, "embedding --a (d, d_in)", -1, data.InputDim); aMat = am.Data; dim = am.Shape[0]; }
-                else if (xPath is not null) dim = data.InputDim;
-                if (pr.GetValue(b) is string bp) { bMat = Npy.Read(bp, $"read-out --b (d_out, d) = ({data.OutputDim}, {dim})", data.OutputDim, dim).Data; }
-
-                var f = ParseFault(pr.GetValue(fault));
-                var opts = new TrainOptions(activation, pr.GetValue(eta), pr.GetValue(iters))
-                {
-                    Clip = pr.GetValue(clip), Snapshots = pr.GetValue(snaps), SnapshotSteps = ParseSteps(pr.GetValue(snapSteps), pr.GetValue(iters)), Float32 = pr.GetValue(f32), Fault = f,
-                    Threads = pr.GetValue(threads), Checkpoint = pr.GetValue(ckpt),
-                };
-                opts.Validate();
-                bool flow = pr.GetValue(optimizer)?.ToLowerInvariant() switch
-                {
-                    "gd" => false, "gf" => true,
-                    var other => throw new ArgumentException($"unknown --optimizer '{other}': gd or gf"),
-                };
-                if (flow && opts.Float32) return Ui.Fail("--float32 applies to gd only: the gradient flow is integrated in float64");
-
-                InitialWeights? initial = null; NetworkShape shape;
-                string? w0p = pr.GetValue(w0), v0p = pr.GetValue(v0);
-                if (w0p is not null || v0p is not null)
-                {
-                    if (w0p is null || v0p is null) return Ui.Fail("--w0 and --v0 go together: give both initial weight files or neither");
-                    var wa = Npy.Read(w0p, $"initial W --w0 (L, m, d) with d = {dim}", -1, -1, dim);
-                    int L = wa.Shape[0], m = wa.Shape[1];
-                    var va = Npy.Read(v0p, $"initial V --v0 (L, d, m) = ({L}, {dim}, {m})", L, dim, m);
-                    Npy.RequireFinite(wa, w0p, "initial W"); Npy.RequireFinite(va, v0p, "initial V");
-                    shape = new NetworkShape(L, m, dim, data.InputDim, data.OutputDim);
-                    initial = Initialization.FromArrays(shape, wa.Data, va.Data, $"from files {Path.GetFileName(w0p)}, {Path.GetFileName(v0p)}");
-                }
-                else
-                {
-                    shape = new NetworkShape(pr.GetValue(depth), pr.GetValue(width), dim, data.InputDim, data.OutputDim);
-                    shape.Validate();
-                }
-                // Fail before the work: the arrays fit in memory, and the output is ours to write (claimed, and writable).
-                var (bytes, largest) = MemoryEstimate.Mlp(shape, data.Count, opts, flow);
-                MemoryEstimate.Require(bytes, largest,
-                    $"training L = {shape.Depth}, m = {shape.Width}, d = {shape.Dim}, n = {data.Count} with {Trainer.SnapshotPlan(opts).Length} snapshots",
-                    "reduce --depth, --width, --n or --snapshots, or use --float32 or --checkpoint K (K ≈ √L stores about 2√L layers' activations)");
-                string dir = pr.GetValue(outDir)!;
-                using var claim = OutputClaim.Acquire(dir, pr.GetValue(force), "run");
-                Ui.Notes(claim);
-                if (initial is null)
-                {
-                    double sc = pr.GetValue(scale), vs = pr.GetValue(vscale);
-                    initial = Initialization.Parse(pr.GetValue(init)!) switch
-                    {
-                        InitKind.Tied => Initialization.Tied(shape, sd, sc, vs),
-                        InitKind.Smooth => Initialization.Smooth(shape, sd, sc, vs, pr.GetValue(modes)),
-                        InitKind.Iid => Initialization.Iid(shape, sd, sc, vs),
-                        _ => throw new ArgumentException("--init file: give the weights with --w0 and --v0"),
-                    };
-                }
-                if (f != EngineFault.None) Console.Error.WriteLine($"warning: fault '{f}' injected: this run is deliberately wrong (testing only)");
-                using var interrupts = Ui.OnInterrupt($"interrupted: stopping at the next iteration and writing what there is to {dir} (status interrupted); signal again to kill");
-                var result = flow
-                    ? Ui.WithProgress($"gradient flow L={shape.Depth} m={shape.Width} n={data.Count}",
-                        progress => GradientFlow.Train(shape, data, initial,
-                            new FlowOptions(activation, pr.GetValue(horizon) ?? opts.Eta * opts.Iterations, opts.Iterations)
-                            {
-                                Rtol = pr.GetValue(rtol), Atol = pr.GetValue(atol), Clip = opts.Clip, Snapshots = opts.Snapshots, SnapshotSteps = opts.SnapshotSteps,
-                                Fault = f, Progress = progress, Cancel = interrupts.Token,
-                            }, sd, dataDesc, aMat, bMat))
-                    : Ui.WithProgress($"train L={shape.Depth} m={shape.Width} n={data.Count}",
-                        progress => Trainer.Train(shape, data, initial, opts with { Progress = progress, Cancel = interrupts.Token }, sd, dataDesc, aMat, bMat));
-                if (result.Flow is FlowInfo fi)
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"gradient flow over [0, {fi.Horizon:G6}] with {fi.Method}, rtol {fi.Rtol:G3}, atol {fi.Atol:G3}: {fi.Steps} steps, {fi.Rejected} rejected, {fi.Evaluations} evaluations"));
-                RunDirectory.Write(result, claim, new RunProvenance(ResodeApp.CommandLine(pr)));
-                var last = result.Losses[^1];
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{StatusWord(result.Status)}: {result.UpdatesApplied} updates in {result.Seconds:F2} s " +
-                    $"({1000 * result.Seconds / Math.Max(1, result.Losses.Length):F3} ms/iteration); loss {result.Losses[0]:G6} -> {last:G6}; wrote {dir}"));
-                return Finish(result.Status, result.DivergenceReason, result.UpdatesApplied, dir);
+                var spec = SpecOf(pr);
+                return spec.SpelledWV ? TrainMlp(pr, spec) : TrainBlock.Run(pr, spec);
             }
             catch (Exception e) when (Ui.Expected(e))
             {
@@ -169,6 +76,130 @@ internal static class TrainCommand
             }
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// The run specification of a `resode train` command line (parsed by <see cref="Build"/>'s command), whatever the
+    /// architecture: the synthetic setting, the block and its hyper-parameters (each given, or at the architecture's default),
+    /// the scales (the MLP's --scale and --v-scale, another block's --scales), the step, the snapshots and the engine settings.
+    /// Data and weight files, the optimizer and the output are read by the command itself.
+    /// </summary>
+    internal static RunSpec SpecOf(ParseResult pr)
+    {
+        T V<T>(string name) => pr.GetValue<T>("--" + name)!;
+        var entry = BlockCatalog.Find(V<string>("arch"));
+        // a hyper-parameter not given on the command line takes this architecture's default (options are shared by several blocks)
+        var hyper = entry.HyperParameters.ToDictionary(p => p.Name,
+            p => pr.GetResult("--" + p.Option) is OptionResult { Implicit: false } ? (double)V<int>(p.Option) : p.Default);
+        double[]? scales = entry.Name == "mlp" ? new[] { V<double>("scale"), V<double>("v-scale") }
+            : pr.GetValue<string?>("--scales") is string sc
+                ? sc.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => double.Parse(x, CultureInfo.InvariantCulture)).ToArray()
+                : null;
+        int iters = V<int>("iters");
+        return new RunSpec
+        {
+            Architecture = entry.Name, Samples = V<int>("n"), Dim = V<int>("d"), Depth = V<int>("depth"), HyperValues = hyper,
+            Activation = Activations.Parse(V<string>("activation")), Init = Initialization.Parse(V<string>("init")), Scales = scales,
+            Modes = V<int>("modes"), Eta = V<double>("eta"), Iterations = iters, Clip = pr.GetValue<double?>("--clip"),
+            Snapshots = V<int>("snapshots"), SnapshotSteps = ParseSteps(pr.GetValue<string?>("--snapshot-steps"), iters), Seed = V<long>("seed"),
+            Float32 = V<bool>("float32"), Fault = ParseFault(pr.GetValue<string?>("--inject-fault")),
+            Threads = pr.GetValue<int?>("--threads"), Checkpoint = pr.GetValue<int?>("--checkpoint"),
+        };
+    }
+
+    /// <summary>The MLP spelled with W and V: synthetic data or data files (with A and B), initial weights of the spec's seed
+    /// or from files, gradient descent or the gradient flow.</summary>
+    private static int TrainMlp(ParseResult pr, RunSpec spec)
+    {
+        Dataset data; string dataDesc; double[]? aMat = null, bMat = null;
+        string? xPath = pr.GetValue<string?>("--x"), yPath = pr.GetValue<string?>("--y");
+        if (xPath is not null || yPath is not null)
+        {
+            if (xPath is null || yPath is null) return Ui.Fail("--x and --y go together: give both data files or neither (synthetic data)");
+            var xa = Npy.Read(xPath, "inputs --x (n, d_in)", -1, -1);
+            var ya = Npy.Read(yPath, $"targets --y (n, d_out) with n = {xa.Shape[0]}", xa.Shape[0], -1);
+            Npy.RequireFinite(xa, xPath, "inputs"); Npy.RequireFinite(ya, yPath, "targets");
+            data = new Dataset(xa.Shape[0], xa.Shape[1], ya.Shape[1], xa.Data, ya.Data);
+            dataDesc = $"from files {Path.GetFileName(xPath)}, {Path.GetFileName(yPath)}";
+        }
+        else
+        {
+            data = spec.Data();
+            dataDesc = spec.DataDescription;
+        }
+        int dim = spec.Dim;
+        if (pr.GetValue<string?>("--a") is string ap) { var am = Npy.Read(ap, "embedding --a (d, d_in)", -1, data.InputDim); aMat = am.Data; dim = am.Shape[0]; }
+        else if (xPath is not null) dim = data.InputDim;
+        if (pr.GetValue<string?>("--b") is string bp) { bMat = Npy.Read(bp, $"read-out --b (d_out, d) = ({data.OutputDim}, {dim})", data.OutputDim, dim).Data; }
+
+        var opts = spec.Options();
+        opts.Validate();
+        bool flow = pr.GetValue<string>("--optimizer")?.ToLowerInvariant() switch
+        {
+            "gd" => false, "gf" => true,
+            var other => throw new ArgumentException($"unknown --optimizer '{other}': gd or gf"),
+        };
+        if (flow && opts.Float32) return Ui.Fail("--float32 applies to gd only: the gradient flow is integrated in float64");
+
+        InitialWeights initial; NetworkShape shape;
+        string? w0p = pr.GetValue<string?>("--w0"), v0p = pr.GetValue<string?>("--v0");
+        if (w0p is not null || v0p is not null)
+        {
+            if (w0p is null || v0p is null) return Ui.Fail("--w0 and --v0 go together: give both initial weight files or neither");
+            var wa = Npy.Read(w0p, $"initial W --w0 (L, m, d) with d = {dim}", -1, -1, dim);
+            int L = wa.Shape[0], m = wa.Shape[1];
+            var va = Npy.Read(v0p, $"initial V --v0 (L, d, m) = ({L}, {dim}, {m})", L, dim, m);
+            Npy.RequireFinite(wa, w0p, "initial W"); Npy.RequireFinite(va, v0p, "initial V");
+            shape = new NetworkShape(L, m, dim, data.InputDim, data.OutputDim);
+            initial = Initialization.FromArrays(shape, wa.Data, va.Data, $"from files {Path.GetFileName(w0p)}, {Path.GetFileName(v0p)}");
+        }
+        else
+        {
+            shape = new NetworkShape(spec.Depth, spec.Width, dim, data.InputDim, data.OutputDim);
+            shape.Validate();
+            if (spec.Init == InitKind.File) return Ui.Fail("--init file: give the weights with --w0 and --v0");
+            initial = spec.InitialWeights(shape);
+        }
+        var (bytes, largest) = MemoryEstimate.Mlp(shape, data.Count, opts, flow);
+        return Claimed(pr, bytes, largest,
+            $"training L = {shape.Depth}, m = {shape.Width}, d = {shape.Dim}, n = {data.Count} with {Trainer.SnapshotPlan(opts).Length} snapshots",
+            "reduce --depth, --width, --n or --snapshots, or use --float32 or --checkpoint K (K ≈ √L stores about 2√L layers' activations)",
+            $"{(flow ? "gradient flow" : "train")} L={shape.Depth} m={shape.Width} n={data.Count}",
+            (progress, cancel) => flow
+                ? GradientFlow.Train(shape, data, initial,
+                    new FlowOptions(opts.Activation, pr.GetValue<double?>("--horizon") ?? opts.Eta * opts.Iterations, opts.Iterations)
+                    {
+                        Rtol = pr.GetValue<double>("--rtol"), Atol = pr.GetValue<double>("--atol"), Clip = opts.Clip, Snapshots = opts.Snapshots,
+                        SnapshotSteps = opts.SnapshotSteps, Fault = opts.Fault, Progress = progress, Cancel = cancel,
+                    }, spec.Seed, dataDesc, aMat, bMat)
+                : Trainer.Train(shape, data, initial, opts with { Progress = progress, Cancel = cancel }, spec.Seed, dataDesc, aMat, bMat));
+    }
+
+    /// <summary>
+    /// The part of `resode train` every architecture shares: fails before the work unless the arrays fit in memory
+    /// (<paramref name="bytes"/>, <paramref name="largest"/>) and the output is ours to write (claimed, and writable); then
+    /// trains (stopping at the next iteration on a signal, status interrupted), writes the run directory from the
+    /// <see cref="TrainRecord"/> in its architecture's spelling, prints the closing line and returns the exit code.
+    /// </summary>
+    internal static int Claimed(ParseResult pr, long bytes, long largest, string what, string reduce, string label,
+        Func<Action<int, int, double>, CancellationToken, TrainRecord> train)
+    {
+        MemoryEstimate.Require(bytes, largest, what, reduce);
+        string dir = pr.GetValue<string>("--out")!;
+        using var claim = OutputClaim.Acquire(dir, pr.GetValue<bool>("--force"), "run");
+        Ui.Notes(claim);
+        var f = ParseFault(pr.GetValue<string?>("--inject-fault"));
+        if (f != EngineFault.None) Console.Error.WriteLine($"warning: fault '{f}' injected: this run is deliberately wrong (testing only)");
+        using var interrupts = Ui.OnInterrupt($"interrupted: stopping at the next iteration and writing what there is to {dir} (status interrupted); signal again to kill");
+        var result = Ui.WithProgress(label, progress => train(progress, interrupts.Token));
+        if (result is TrainResult { Flow: FlowInfo fi })
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"gradient flow over [0, {fi.Horizon:G6}] with {fi.Method}, rtol {fi.Rtol:G3}, atol {fi.Atol:G3}: {fi.Steps} steps, {fi.Rejected} rejected, {fi.Evaluations} evaluations"));
+        RunDirectory.Write(result, claim, new RunProvenance(ResodeApp.CommandLine(pr)));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{StatusWord(result.Status)}: {result.UpdatesApplied} updates in {result.Seconds:F2} s " +
+            $"({1000 * result.Seconds / Math.Max(1, result.Losses.Length):F3} ms/iteration); loss {result.Losses[0]:G6} -> {result.Losses[^1]:G6}; wrote {dir}"));
+        return Finish(result.Status, result.DivergenceReason, result.UpdatesApplied, dir);
     }
 
     /// <summary>

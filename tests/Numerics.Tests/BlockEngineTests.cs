@@ -128,7 +128,7 @@ public class BlockEngineTests
     [Fact(DisplayName = "BlockTrainer: a diverging step → status diverged recorded")]
     public void DivergenceIsRecorded()
     {
-        var spec = new BlockRunSpec { Architecture = "one-layer", Depth = 4, Dim = 3, Samples = 5, Eta = 1e6, Iterations = 30, Init = InitKind.Iid, Scales = new[] { 3.0, 1.0 } };
+        var spec = new RunSpec { Architecture = "one-layer", Depth = 4, Dim = 3, Samples = 5, Eta = 1e6, Iterations = 30, Init = InitKind.Iid, Scales = new[] { 3.0, 1.0 } };
         var r = spec.Train();
         Assert.Equal(RunStatus.Diverged, r.Status);
         Assert.NotNull(r.DivergenceReason);
@@ -138,8 +138,8 @@ public class BlockEngineTests
     [Fact(DisplayName = "RunDirectory: a one-layer run written and read back → its parts by name, θ, losses and block")]
     public void RunDirectoryRoundTrip()
     {
-        var spec = new BlockRunSpec { Architecture = "one-layer", Depth = 6, Dim = 3, Samples = 5, Iterations = 4, Snapshots = 3, Init = InitKind.Smooth };
-        var r = spec.Train();
+        var spec = new RunSpec { Architecture = "one-layer", Depth = 6, Dim = 3, Samples = 5, Iterations = 4, Snapshots = 3, Init = InitKind.Smooth };
+        var r = (BlockTrainResult)spec.Train();
         var dir = Path.Combine(Path.GetTempPath(), "blockrun-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
@@ -163,7 +163,7 @@ public class BlockEngineTests
     [Fact(DisplayName = "RunDirectory: an MLP run read back → parts W and V as in w.npy and v.npy, θ_k = (W_k, V_k)")]
     public void MlpRunHasPartsWAndV()
     {
-        var r = new RunSpec { Depth = 3, Width = 4, Dim = 2, Samples = 5, Iterations = 2, Snapshots = 2 }.Train();
+        var r = (TrainResult)new RunSpec { Depth = 3, Width = 4, Dim = 2, Samples = 5, Iterations = 2, Snapshots = 2 }.Train();
         var dir = Path.Combine(Path.GetTempPath(), "mlprun-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {

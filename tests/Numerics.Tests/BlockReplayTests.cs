@@ -8,9 +8,9 @@ namespace ResOdeProofs.Numerics.Tests;
 public class BlockReplayTests
 {
     private static BlockTrainResult Train(string arch, bool float32 = false, int? threads = null, double? clip = null) =>
-        new BlockRunSpec
+        (BlockTrainResult)new RunSpec
         {
-            Architecture = arch, Depth = 6, Samples = 7, Dim = 3, Width = 4, Init = InitKind.Smooth, Scales = arch == "mlp" ? new[] { 1.0, 0.4 } : null,
+            Theta = true, Architecture = arch, Depth = 6, Samples = 7, Dim = 3, Width = 4, Init = InitKind.Smooth, Scales = arch == "mlp" ? new[] { 1.0, 0.4 } : null,
             Eta = 0.05, Iterations = 9, Snapshots = 4, Clip = clip, Float32 = float32, Threads = threads, Seed = 5,
         }.Train();
 

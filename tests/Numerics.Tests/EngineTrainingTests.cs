@@ -37,7 +37,7 @@ public sealed class EngineTrainingTests : IDisposable
     public void TrainerFollowsTheReferenceGradientDescent(ActivationKind act, InitKind init, double vScale)
     {
         var spec = Small(act, init, vScale) with { SnapshotSteps = new[] { 30 } };
-        var res = spec.Train();
+        var res = (TrainResult)spec.Train();
         var (losses, w, v) = ReferenceRun(spec);
         Assert.Equal(RunStatus.Completed, res.Status);
         Assert.Equal(31, res.Losses.Length);
@@ -103,8 +103,8 @@ public sealed class EngineTrainingTests : IDisposable
     public void SameSpecGivesBitIdenticalRuns(InitKind init, double vScale)
     {
         var spec = Small(ActivationKind.Gelu, init, vScale, iterations: 15) with { Clip = 0.5 };
-        var r1 = spec.Train();
-        var r2 = spec.Train();
+        var r1 = (TrainResult)spec.Train();
+        var r2 = (TrainResult)spec.Train();
         AssertBitIdentical(r1.Losses, r2.Losses, "losses");
         Assert.Equal(r1.SnapshotSteps, r2.SnapshotSteps);
         for (int s = 0; s < r1.SnapshotW.Count; s++)
@@ -159,7 +159,7 @@ public sealed class EngineTrainingTests : IDisposable
     {
         const double c = 1e-3;
         var spec = Small(iterations: 10) with { Clip = c, SnapshotSteps = Enumerable.Range(0, 11).ToArray() };
-        var res = spec.Train();
+        var res = (TrainResult)spec.Train();
         Assert.Equal(RunStatus.Completed, res.Status);
         Assert.Equal(Enumerable.Range(0, 11), res.SnapshotSteps);
         double bound = spec.Eta * c;
@@ -187,8 +187,8 @@ public sealed class EngineTrainingTests : IDisposable
     public void HugeClipRadiusIsPlainGradientDescent()
     {
         var spec = Small(iterations: 15);
-        var plain = spec.Train();
-        var clipped = (spec with { Clip = 1e300 }).Train();
+        var plain = (TrainResult)spec.Train();
+        var clipped = (TrainResult)(spec with { Clip = 1e300 }).Train();
         AssertBitIdentical(plain.Losses, clipped.Losses, "losses");
         for (int s = 0; s < plain.SnapshotW.Count; s++)
         {
@@ -286,7 +286,7 @@ public sealed class EngineTrainingTests : IDisposable
     {
         var spec = Small(ActivationKind.Gelu, kind, vScale, iterations: 60);
         var init = spec.InitialWeights();
-        var res = spec.Train();
+        var res = (TrainResult)spec.Train();
         Assert.Equal(RunStatus.Completed, res.Status);
         int N = 60, L = spec.Depth, m = spec.Width, d = spec.Dim, md = m * d;
         foreach (var (name, _) in TraceColumns.All) Assert.Equal(N + 1, res.Trace[name].Length);

@@ -9,7 +9,7 @@ open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 
 let private oneLayer () =
-    BlockProperties.trainBlock (BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 5, Dim = 3, Iterations = 6, Snapshots = 3, Seed = 7L))
+    BlockProperties.trainBlock (RunSpec(Architecture = "one-layer", Depth = 4, Samples = 5, Dim = 3, Iterations = 6, Snapshots = 3, Seed = 7L))
 
 [<Fact>]
 let ``A.aposteriori*, G.A.aposteriori*: one statement each → the MLP's ids and the blocks' mirror (G. prefix), the restarted title says so`` () =

@@ -13,7 +13,7 @@ open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
 
 /// Shrinks toward fewer layers, iterations, samples and dimensions.
-let shrinkBlock (s: BlockRunSpec) : seq<BlockRunSpec> =
+let shrinkBlock (s: RunSpec) : seq<RunSpec> =
     seq {
         if s.Depth > 2 then yield s.With(depth = s.Depth / 2)
         if s.Iterations > 1 then yield s.With(iterations = s.Iterations / 2)
@@ -22,26 +22,26 @@ let shrinkBlock (s: BlockRunSpec) : seq<BlockRunSpec> =
     }
 
 /// Trains a generic-architecture setting and opens it in memory with the registered architectures.
-let trainBlock (spec: BlockRunSpec) : Run =
+let trainBlock (spec: RunSpec) : Run =
     Registry.openRun (RunDirectory.InMemory(spec.Train(), sprintf "%s-L%d-seed-%d" spec.Architecture spec.Depth spec.Seed))
 
 /// One line naming the setting (with the hyper-parameters its catalog entry declares).
-let describeBlock (s: BlockRunSpec) =
+let describeBlock (s: RunSpec) =
     let hyper = s.Hyper |> Seq.map (fun kv -> sprintf " %s=%g" kv.Key kv.Value) |> String.concat ""
     sprintf "%s%s L=%d n=%d d=%d %s %s scales=%A eta=%g N=%d seed=%d" s.Architecture hyper s.Depth s.Samples s.StateDim
         (Activations.Name s.Activation) (s.Init.ToString().ToLowerInvariant()) (s.EffectiveScales()) s.Eta s.Iterations s.Seed
 
-let reproduceBlock (s: BlockRunSpec) =
+let reproduceBlock (s: RunSpec) =
     sprintf "reproduce with:\n  %s\n  resode verify runs/failing" (s.CommandLine "runs/failing")
 
 /// A ladder of the setting at the given depths (one function of depth sampled at k/L).
-let ladderAt (depths: int list) (spec: BlockRunSpec) =
+let ladderAt (depths: int list) (spec: RunSpec) =
     depths |> List.map (fun l -> trainBlock (spec.With(depth = l)))
     |> Ladder.create
     |> function Ok l -> l | Error e -> failwith e
 
 /// A ladder of the setting at depths 4, 8, 16, 32, 64.
-let ladderOf (spec: BlockRunSpec) = ladderAt [ 4; 8; 16; 32; 64 ] spec
+let ladderOf (spec: RunSpec) = ladderAt [ 4; 8; 16; 32; 64 ] spec
 
 /// Adds δ to every entry of layer ⌊L/2⌋ of the last snapshot with δ√P = target: the increments of the two pairs that
 /// layer belongs to move to within the observed max_k ‖Δ_k‖ of target (triangle inequality), the others stay.
@@ -70,13 +70,13 @@ let bumpLastSnapshot (run: Run) : Run =
 /// The setting of a catalog entry's report example (as the report's architectures section trains it).
 let reportExample (e: BlockCatalog.Entry) =
     let x = nonNull e.ReportExample
-    BlockRunSpec(Architecture = e.Name, Depth = x.Depth, Samples = x.Samples, Dim = x.Dim, Init = InitKind.Tied, Eta = x.Eta,
+    RunSpec(Theta = true, Architecture = e.Name, Depth = x.Depth, Samples = x.Samples, Dim = x.Dim, Init = InitKind.Tied, Eta = x.Eta,
                  Iterations = x.Iterations, Snapshots = 5, Seed = 0L)
 
 
 /// The negative control of G.A.aposteriori.segments on one setting: trained with snapshots at its last two iterations, G.A.aposteriori.segments
 /// holds, and with the last snapshot bumped (`bumpLastSnapshot`) it is violated; `describe` names the setting.
-let bumpedSnapshotViolates (describe: BlockRunSpec -> string) (spec: BlockRunSpec) =
+let bumpedSnapshotViolates (describe: RunSpec -> string) (spec: RunSpec) =
     let n = max 2 spec.Iterations
     let spec = spec.With(depth = max 4 spec.Depth, iterations = n, snapshotSteps = [| n - 1; n |])
     let run = trainBlock spec
@@ -85,7 +85,7 @@ let bumpedSnapshotViolates (describe: BlockRunSpec -> string) (spec: BlockRunSpe
     (Verdict.isHolds before && Verdict.isViolated after) |@ sprintf "%s\nbefore: %A\nafter: %A" (describe spec) before after
 
 /// The negative controls of G.A's hypotheses on one setting: i.i.d. layers and relu are both "hypothesis not met".
-let iidAndReluNotMet (spec: BlockRunSpec) =
+let iidAndReluNotMet (spec: RunSpec) =
     let iid = (Result.evaluate GenericResults.depthSmoothness (trainBlock (spec.With(init = InitKind.Iid)))).Verdict
     let relu = (Result.evaluate GenericResults.depthSmoothness (trainBlock (spec.With(activation = ActivationKind.Relu)))).Verdict
     (Verdict.isHypothesisNotMet iid && Verdict.isHypothesisNotMet relu) |@ sprintf "%s\niid: %A\nrelu: %A" (describeBlock spec) iid relu
@@ -93,7 +93,7 @@ let iidAndReluNotMet (spec: BlockRunSpec) =
 /// G.A.aposteriori and G.A.aposteriori.segments hold, and G.B.bound holds or claims no finite bound (for a block that grows faster
 /// than linearly the state bound of its reference ODE may overflow, which is not a violation), on a setting that did
 /// not diverge; classified by initialization and activation, collected by G.A.aposteriori.segments' tightness.
-let genericResultsHold (spec: BlockRunSpec) =
+let genericResultsHold (spec: RunSpec) =
     let run = trainBlock spec
     let ev r = (Result.evaluate r run).Verdict
     let a, seg, b = ev GenericResults.depthSmoothness, ev GenericResults.depthSmoothnessSegments, ev GenericResults.eulerBound

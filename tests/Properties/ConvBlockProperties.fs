@@ -18,7 +18,7 @@ open ResOdeProofs.Properties.BlockProperties
 
 /// Conv settings with the hypotheses of G.A and G.B: smooth σ, tied or smooth init, kernel entries N(0, 1/(9C))
 /// (the catalog's default) or half of it, biases 0 or small, small η.
-let convSpec : Gen<BlockRunSpec> =
+let convSpec : Gen<RunSpec> =
     gen {
         let! depth = Gen.elements (if isLong then [ 4; 8; 16 ] else [ 4; 8 ])
         let! n = Gen.choose (2, if isLong then 10 else 4)
@@ -34,13 +34,13 @@ let convSpec : Gen<BlockRunSpec> =
         let! seed = Gen.choose (0, 100000)
         let k = ks / sqrt (9.0 * float c)
         return
-            BlockRunSpec(
+            RunSpec(
                 Architecture = "conv", Depth = depth, Samples = n, Channels = c, Height = h, ImageWidth = w, Activation = act, Init = init,
                 Scales = [| k; bs; k; bs |], Eta = eta, Iterations = iters, Snapshots = 3, Seed = int64 seed)
     }
 
 /// Shrinks toward fewer layers, iterations and samples (the image shape is kept: `With` has no image arguments).
-let shrinkConv (s: BlockRunSpec) : seq<BlockRunSpec> =
+let shrinkConv (s: RunSpec) : seq<RunSpec> =
     seq {
         if s.Depth > 2 then yield s.With(depth = s.Depth / 2)
         if s.Iterations > 1 then yield s.With(iterations = s.Iterations / 2)
@@ -49,13 +49,13 @@ let shrinkConv (s: BlockRunSpec) : seq<BlockRunSpec> =
 
 let convArb = Arb.fromGenShrink (convSpec, shrinkConv)
 
-let describeConv (s: BlockRunSpec) =
+let describeConv (s: RunSpec) =
     sprintf "conv C=%d H=%d W=%d (d=%d) L=%d n=%d %s %s scales=%A eta=%g N=%d seed=%d" s.Channels s.Height s.ImageWidth s.StateDim s.Depth s.Samples
         (Activations.Name s.Activation) (s.Init.ToString().ToLowerInvariant()) (s.EffectiveScales()) s.Eta s.Iterations s.Seed
 
 /// A ladder of the setting at depths 4, 8, 16, 32, 64 (one function of depth sampled at k/L): five depths, so that
 /// the plain fit's interval (three degrees of freedom) is narrow enough to decide (Rate.inconclusiveWidth).
-let convLadder (spec: BlockRunSpec) =
+let convLadder (spec: RunSpec) =
     [ 4; 8; 16; 32; 64 ] |> List.map (fun l -> trainBlock (spec.With(depth = l)))
     |> Ladder.create
     |> function Ok l -> l | Error e -> failwith e

@@ -38,7 +38,7 @@ let initHoldsOnBlocks () =
 
 [<Fact(DisplayName = "E.init: a tied one-layer run with one entry of one layer of snapshot 0 moved by 10⁻⁶ → violated")>]
 let initCatchesUntiedLayer () =
-    let run = trainBlock (BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2, Init = InitKind.Tied))
+    let run = trainBlock (RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2, Init = InitKind.Tied))
     Assert.True(Verdict.isHolds (Result.evaluate Evidence.init run).Verdict)
     let e = Result.evaluate Evidence.init (moved run 0 2 0 1e-6)
     Assert.True(Verdict.isViolated e.Verdict && hypothesesMet e, sprintf "%A" e.Verdict)
@@ -63,7 +63,7 @@ let initCatchesUnderstatedLipschitz () =
 
 /// A one-layer run with snapshots every iteration or two (the segments the replay compares).
 let private oneLayer () =
-    trainBlock (BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 6, Snapshots = 4))
+    trainBlock (RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 6, Snapshots = 4))
 
 [<Fact(DisplayName = "E.replay: the report example of every catalog block, run.json naming this engine build → holds, every segment compared bit for bit")>]
 let replayHoldsOnBlocks () =

@@ -85,11 +85,11 @@ let cases (defaultCount: int) = if isLong then defaultCount * 10 else defaultCou
 /// `condition |@ label`: a boolean check labelled with what it says, for Prop.forAll bodies.
 let (|@) (ok: bool) (label: string) = Prop.label label ok
 
-/// A generic-architecture setting (`BlockRunSpec`) with the hypotheses of G.A and G.B: smooth σ, tied or smooth
+/// A generic-architecture setting (`RunSpec`) with the hypotheses of G.A and G.B: smooth σ, tied or smooth
 /// initialization, small η; the architecture supplies its name, the smallest state dimension it accepts and
 /// the generator of its per-part scales; its hyper-parameters are the small ones its catalog entry declares for tests
 /// (`BlockCatalog.Entry.TestShape`).
-let blockSpec (architecture: string) (minDim: int) (scales: Gen<float[]>) : Gen<BlockRunSpec> =
+let blockSpec (architecture: string) (minDim: int) (scales: Gen<float[]>) : Gen<RunSpec> =
     let entry = BlockCatalog.Find architecture
     let struct (_, testHyper) = entry.TestShape
     gen {
@@ -103,7 +103,7 @@ let blockSpec (architecture: string) (minDim: int) (scales: Gen<float[]>) : Gen<
         let! iters = Gen.choose (1, if isLong then 60 else 15)
         let! seed = Gen.choose (0, 100000)
         return
-            BlockRunSpec(
+            RunSpec(Theta = true,
                 Architecture = architecture, Depth = depth, Samples = n, Dim = d, HyperValues = entry.HyperWithDefaults testHyper,
                 Activation = act, Init = init, Scales = sc, Eta = eta, Iterations = iters, Snapshots = 3, Seed = int64 seed)
     }

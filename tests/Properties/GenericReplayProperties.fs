@@ -33,7 +33,7 @@ let private examples () =
 
 [<Fact(DisplayName = "E.claims: the report example of every catalog block, and a clipped one-layer run → holds")>]
 let claimsHold () =
-    let clipped = trainBlock (BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 4, Snapshots = 3, Clip = System.Nullable 0.05))
+    let clipped = trainBlock (RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 4, Snapshots = 3, Clip = System.Nullable 0.05))
     for name, run in examples () @ [ "one-layer clipped", clipped ] do
         let e = Result.evaluate ReplayEvidence.claims run
         Assert.True(Verdict.isHolds e.Verdict, sprintf "%s: %A %A" name e.Verdict e.Notes)

@@ -16,10 +16,10 @@ open ResOdeProofs.Properties.Profile
 open ResOdeProofs.Properties.BlockProperties
 
 /// Smooth settings of every block of the catalog with theory-side constants (one-layer, scaled-linear, conv, glu).
-let catalogSpec : Gen<BlockRunSpec> =
+let catalogSpec : Gen<RunSpec> =
     Gen.oneof [ OneLayerBlockProperties.oneLayerSpec; ScaledLinearBlockProperties.scaledLinearSpec; ConvBlockProperties.convSpec; GluBlockProperties.gluSpec ]
 
-let private describe (s: BlockRunSpec) = if s.Architecture = "conv" then ConvBlockProperties.describeConv s else describeBlock s
+let private describe (s: RunSpec) = if s.Architecture = "conv" then ConvBlockProperties.describeConv s else describeBlock s
 
 let catalogArb = Arb.fromGenShrink (catalogSpec, fun s -> if s.Architecture = "conv" then ConvBlockProperties.shrinkConv s else shrinkBlock s)
 
@@ -76,5 +76,5 @@ let ``G.A.split: report examples with the last snapshot bumped between both boun
 
 [<Fact>]
 let ``G.A.split: clipped gradient descent → hypothesis not met`` () =
-    let spec = BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2, Clip = System.Nullable 0.5)
+    let spec = RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2, Clip = System.Nullable 0.5)
     Assert.True(Verdict.isHypothesisNotMet (verdict GenericSplit.split (trainBlock spec)))

@@ -19,7 +19,7 @@ open ResOdeProofs.Properties.BlockProperties
 
 /// GLU settings: smooth σ, tied or smooth init, W and U entries of scale 0.3 or 0.6, V 0 (the catalog's default:
 /// f = 0 at initialization) or 0.1, width from the catalog's test shape, small η.
-let gluSpec : Gen<BlockRunSpec> =
+let gluSpec : Gen<RunSpec> =
     blockSpec "glu" 2 (gen {
         let! wu = Gen.elements [ 0.3; 0.6 ]
         let! v = Gen.elements [ 0.0; 0.1 ]

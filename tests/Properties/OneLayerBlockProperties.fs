@@ -19,7 +19,7 @@ open ResOdeProofs.Properties.BlockProperties
 
 
 /// One-layer settings with the hypotheses of G.A and G.B: smooth σ, tied or smooth init, W scale ≈ 1/√d, small η.
-let oneLayerSpec : Gen<BlockRunSpec> =
+let oneLayerSpec : Gen<RunSpec> =
     blockSpec "one-layer" 2 (gen {
         let! ws = Gen.elements [ 0.3; 0.6 ]
         let! bs = Gen.elements [ 0.0; 0.2 ]
@@ -71,7 +71,7 @@ let ``G.A.aposteriori.segments: one-layer run, last snapshot bumped → violated
 let ``G.A.aposteriori, G.A.aposteriori.segments: the MLP block through the extension point → hold`` () =
     Prop.forAll smoothArb (fun mlp ->
         let spec =
-            BlockRunSpec(Architecture = "mlp", Depth = mlp.Depth, Width = mlp.Width, Samples = mlp.Samples, Dim = mlp.Dim, Activation = mlp.Activation,
+            RunSpec(Theta = true, Architecture = "mlp", Depth = mlp.Depth, Width = mlp.Width, Samples = mlp.Samples, Dim = mlp.Dim, Activation = mlp.Activation,
                          Init = mlp.Init, Scales = [| 1.0; mlp.VScale |], Eta = mlp.Eta, Iterations = mlp.Iterations, Snapshots = 3, Seed = mlp.Seed)
         let run = trainBlock spec
         (not run.Setting.Diverged) ==> lazy (
@@ -81,7 +81,7 @@ let ``G.A.aposteriori, G.A.aposteriori.segments: the MLP block through the exten
 
 [<Fact>]
 let ``Registry: a one-layer run → E.init and the G.* results, none of the MLP's sharper ones listed`` () =
-    let spec = BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2)
+    let spec = RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2)
     let rows = Registry.verifyView (Registry.openRun (RunDirectory.InMemory(spec.Train(), "one-layer")))
     Assert.Equal<string list>(Registry.blockRunResults |> List.map (fun r -> r.Id), rows |> List.map (fun r -> r.Id))
     Assert.True(rows |> List.exists (fun r -> r.Id = "G.A.aposteriori" && r.Verdict = "holds"))
@@ -94,7 +94,7 @@ let ``Registry: an MLP run → the MLP's results, none of the G.* (each has its 
 
 [<Fact>]
 let ``Registry: the MLP block trained through the generic trainer (theta.npy) → read as an MLP run, no result violated`` () =
-    let spec = BlockRunSpec(Architecture = "mlp", Depth = 4, Width = 3, Samples = 3, Dim = 2, Iterations = 3, Snapshots = 2)
+    let spec = RunSpec(Theta = true, Architecture = "mlp", Depth = 4, Width = 3, Samples = 3, Dim = 2, Iterations = 3, Snapshots = 2)
     let data = RunDirectory.InMemory(spec.Train(), "mlp-block")
     Assert.True(data.IsMlp)
     let run = Registry.openRun data
@@ -105,13 +105,13 @@ let ``Registry: the MLP block trained through the generic trainer (theta.npy) �
 
 [<Fact>]
 let ``G.A.aposteriori: an architecture the registry does not know → hypothesis not met`` () =
-    let run = trainBlock (BlockRunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2))
+    let run = trainBlock (RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2))
     let unknown = Run(run.Data, [])
     Assert.True(Verdict.isHypothesisNotMet (Result.evaluate GenericResults.depthSmoothness unknown).Verdict)
 
 [<Fact>]
 let ``G.B.bound: smooth init whose run.json understates Lip(theta0) 100x → the same bound (the rebuilt function's constant, not the label)`` () =
-    let spec = BlockRunSpec(Architecture = "one-layer", Depth = 16, Samples = 3, Dim = 2, Init = InitKind.Smooth, Iterations = 1, Snapshots = 2)
+    let spec = RunSpec(Architecture = "one-layer", Depth = 16, Samples = 3, Dim = 2, Init = InitKind.Smooth, Iterations = 1, Snapshots = 2)
     let data = RunDirectory.InMemory(spec.Train(), "smooth-one-layer")
     let honest = GenericResults.eulerCheck (Registry.openRun data)
     let lip = honest.Constants |> List.find (fun (k, _) -> k = "Lip(theta0)") |> snd

@@ -14,7 +14,7 @@ open ResOdeProofs.Theory
 /// A one-layer block σ(W h + b) started at W = 0, b = 0 (an identity initialization for GELU, σ(0) = 0), n ≤ d + 1 so
 /// that the kernel (H₀ᵀH₀ + 11ᵀ)σ'(0)² ⊗ I_d can be positive definite.
 let private identitySpec =
-    BlockRunSpec(Architecture = "one-layer", Depth = 8, Samples = 4, Dim = 4, Scales = [| 0.0; 0.0 |], Eta = 0.01, Iterations = 60,
+    RunSpec(Architecture = "one-layer", Depth = 8, Samples = 4, Dim = 4, Scales = [| 0.0; 0.0 |], Eta = 0.01, Iterations = 60,
                  Snapshots = 3, Seed = 3L)
 
 let private oneLayerAtIdentity = lazy (BlockProperties.trainBlock identitySpec)
@@ -105,7 +105,7 @@ let ``C.pathLength, C.gdDecay: a one-layer block run with its last snapshot bump
 
 [<Fact>]
 let ``C.mu0: one-layer block at its default initialization (W ≠ 0) → hypothesis not met (identity at initialization); C.runRate → holds`` () =
-    let spec = BlockRunSpec(Architecture = "one-layer", Depth = 8, Samples = 4, Dim = 4, Eta = 0.01, Iterations = 60, Snapshots = 3, Seed = 3L)
+    let spec = RunSpec(Architecture = "one-layer", Depth = 8, Samples = 4, Dim = 4, Eta = 0.01, Iterations = 60, Snapshots = 3, Seed = 3L)
     let run = BlockProperties.trainBlock spec
     let e = eval (blockResult "C.mu0") run
     Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%A" e.Verdict)

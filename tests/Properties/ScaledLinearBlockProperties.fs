@@ -16,7 +16,7 @@ open ResOdeProofs.Properties.BlockProperties
 
 
 /// Scaled-linear settings: smooth σ, tied or smooth init, a scale 0.3–1, small η.
-let scaledLinearSpec : Gen<BlockRunSpec> =
+let scaledLinearSpec : Gen<RunSpec> =
     blockSpec "scaled-linear" 1 (Gen.elements [ 0.3; 1.0 ] |> Gen.map (fun a -> [| a |]))
 
 let scaledLinearArb = Arb.fromGenShrink (scaledLinearSpec, shrinkBlock)

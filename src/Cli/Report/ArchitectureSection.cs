@@ -8,7 +8,7 @@ using ResOdeProofs.Theory;
 namespace ResOdeProofs.Cli.Report;
 
 /// <summary>One small run of a generic architecture with its G.* verdict rows.</summary>
-internal sealed record ArchitectureRun(BlockRunSpec Spec, string Dir, List<Registry.VerdictRow> Rows, double Seconds);
+internal sealed record ArchitectureRun(RunSpec Spec, string Dir, List<Registry.VerdictRow> Rows, double Seconds);
 
 /// <summary>
 /// The report's "new architectures" section: one small run per architecture added through the extension point
@@ -18,8 +18,8 @@ internal static class ArchitectureSection
 {
     /// <summary>The settings: one per catalog entry that declares a report example (BlockCatalog.Entry.ReportExample: small,
     /// a step size the architecture trains stably with), tied initialization, GELU, the catalog's default hyper-parameters and scales.</summary>
-    public static IReadOnlyList<BlockRunSpec> Specs(long seed) =>
-        BlockCatalog.All.Where(e => e.ReportExample is not null).Select(e => new BlockRunSpec
+    public static IReadOnlyList<RunSpec> Specs(long seed) =>
+        BlockCatalog.All.Where(e => e.ReportExample is not null).Select(e => new RunSpec
         {
             Architecture = e.Name, Depth = e.ReportExample!.Depth, Samples = e.ReportExample.Samples, Dim = e.ReportExample.Dim, Init = InitKind.Tied,
             Eta = e.ReportExample.Eta, Iterations = e.ReportExample.Iterations, Snapshots = 5, Seed = seed,
@@ -29,7 +29,7 @@ internal static class ArchitectureSection
     public static List<ArchitectureRun> Run(long seed, string dir, Action<string> log) => Specs(seed).Select(spec => RunOne(spec, dir, log)).ToList();
 
     /// <summary>Trains one setting, writes it under <paramref name="dir"/>/runs/architectures/NAME and verifies it.</summary>
-    public static ArchitectureRun RunOne(BlockRunSpec spec, string dir, Action<string> log)
+    public static ArchitectureRun RunOne(RunSpec spec, string dir, Action<string> log)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
         log($"architecture {spec.Architecture}");
@@ -50,7 +50,7 @@ internal static class ArchitectureSection
 
     public static readonly string[] Header = { "architecture", "setting", "result", "verdict", "measured", "bound", "tightness", "seconds" };
 
-    internal static string Setting(BlockRunSpec s) =>
+    internal static string Setting(RunSpec s) =>
         $"d = {s.StateDim}" + string.Concat(s.Hyper.Select(kv => string.Create(CultureInfo.InvariantCulture, $", {kv.Key} {kv.Value:G}"))) +
         string.Create(CultureInfo.InvariantCulture, $", L = {s.Depth}, n = {s.Samples}, {Activations.Name(s.Activation)}, {s.Init.ToString().ToLowerInvariant()}, η = {s.Eta:G4}, {s.Iterations} iterations");
 }

@@ -97,20 +97,10 @@ internal static class ReportStudy
         foreach (var f in new[] { "x", "y", "a", "b", "w0", "v0" })
             if (c.Get(f) is not null) throw new StudyException($"cell {c.Name}: the report's runs are synthetic (--{f} is not supported in a report's grid)");
         if ((c.Get("arch") ?? "mlp").ToLowerInvariant() != "mlp") throw new StudyException($"cell {c.Name}: the report's page shows MLP runs (arch = \"mlp\")");
-        T V<T>(string name) => pr.GetValue<T>("--" + name)!;
-        int iters = V<int>("iters");
-        bool flow = string.Equals(V<string>("optimizer"), "gf", StringComparison.OrdinalIgnoreCase);
-        double eta = flow ? (pr.GetValue<double?>("--horizon") ?? V<double>("eta") * iters) / iters : V<double>("eta");
-        return new RunSpec
-        {
-            Depth = V<int>("depth"), Width = V<int>("width"), Samples = V<int>("n"), Dim = V<int>("d"),
-            Activation = Activations.Parse(V<string>("activation")), Init = Initialization.Parse(V<string>("init")),
-            Scale = V<double>("scale"), VScale = V<double>("v-scale"), Modes = V<int>("modes"), Eta = eta, Iterations = iters,
-            Clip = pr.GetValue<double?>("--clip"), Snapshots = V<int>("snapshots"),
-            SnapshotSteps = TrainCommand.ParseSteps(pr.GetValue<string?>("--snapshot-steps"), iters), Float32 = V<bool>("float32"),
-            Seed = V<long>("seed"), Fault = TrainCommand.ParseFault(pr.GetValue<string?>("--inject-fault")),
-            Threads = pr.GetValue<int?>("--threads"), Checkpoint = pr.GetValue<int?>("--checkpoint"),
-        };
+        int iters = pr.GetValue<int>("--iters");
+        bool flow = string.Equals(pr.GetValue<string>("--optimizer"), "gf", StringComparison.OrdinalIgnoreCase);
+        double eta = flow ? (pr.GetValue<double?>("--horizon") ?? pr.GetValue<double>("--eta") * iters) / iters : pr.GetValue<double>("--eta");
+        return TrainCommand.SpecOf(pr) with { Eta = eta };
     }
 
     /// <summary>The ids of the generic-architecture results, which `verify` lists as not applicable on an MLP run.</summary>

@@ -5,7 +5,7 @@ namespace ResOdeProofs.Numerics.Blocks;
 /// Adding an architecture is one entry here (docs/extending.md): the entry declares everything the rest of the tool
 /// reads about the block — its parameter parts, its hyper-parameters with defaults, options and meanings, its
 /// default scales and what they mean, the `--arch` help text, the small setting the report trains, the shape the
-/// tests use. The block run spec (Training/BlockRunSpec.cs), `resode train`, the property generators and the report read them from here.
+/// tests use. The run spec (Training/RunSpec.cs), `resode train`, the property generators and the report read them from here.
 /// </summary>
 public static class BlockCatalog
 {
@@ -124,7 +124,7 @@ public static class BlockCatalog
         ?? throw new ArgumentException($"unknown architecture '{name}': one of {string.Join(", ", All.Select(e => e.Name))}");
 
     /// <summary>Builds the block named <paramref name="name"/> from exactly the hyper-parameters given (a run read back must
-    /// record them all; <c>BlockRunSpec.Hyper</c> fills in the declared defaults).</summary>
+    /// record them all; <c>RunSpec.Hyper</c> fills in the declared defaults).</summary>
     public static IResidualBlock Create(string name, int dim, ActivationKind activation, IReadOnlyDictionary<string, double>? hyper = null) =>
         Find(name).Create(dim, activation, hyper ?? new Dictionary<string, double>());
 }

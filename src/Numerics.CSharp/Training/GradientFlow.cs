@@ -203,7 +203,7 @@ public static class GradientFlow
     }
 }
 
-/// <summary>Builds gradient-flow runs from a <see cref="RunSpec"/>.</summary>
+/// <summary>Builds gradient-flow runs from a <see cref="RunSpec"/> of the MLP spelled with W and V.</summary>
 public static class RunSpecFlow
 {
     /// <summary>
