@@ -76,11 +76,11 @@ type SampleOutcome =
 /// any other float64 computation of the same operations in any order (the producer's), by induction with M_k = ‖ĥ_k‖ + 2E_k
 /// bounding the norm of either computed state:
 ///   E_0 = γ_{d_in}·‖|A||x|‖₂,
-///   E_k = (1 + γ_16)·[E_{k−1}(1 + s1‖V_k‖_F‖W_k‖_F/L) + r_k(M_{k−1})],
+///   E_k = (1 + γ_16)·[E_{k−1}(1 + s1‖V_k‖₂‖W_k‖₂/L) + r_k(M_{k−1})],
 /// r_k the local rounding of one layer from a state of norm ≤ M (docs/theorems/FashionAccuracy.md, "Derivation"); each
 /// logit is then within ε = max_c ‖B_c‖₂(E_L + γ_d·M_L) of the exact one in either computation, so the two computed argmax
 /// agree (and are the exact one) when the two largest computed logits differ by more than 4ε.
-let private forward (p: AccuracyInput) (layerW: float[]) (layerV: float[]) (rowB: float[]) (x: ReadOnlySpan<float>) (z: float[]) : SampleOutcome =
+let private forward (p: AccuracyInput) (layerW: float[]) (layerV: float[]) (growth: float[]) (rowB: float[]) (x: ReadOnlySpan<float>) (z: float[]) : SampleOutcome =
     let L, m, d, dIn = p.Depth, p.Width, p.Dim, p.InputDim
     let md = m * d
     let s0, s1 = p.S0, p.S1
@@ -113,7 +113,7 @@ let private forward (p: AccuracyInput) (layerW: float[]) (layerV: float[]) (rowB
         let na = s0 * sqm + s1 * ny + eSigma
         let np = (1.0 + gm) * fv * na
         let r = (fv * (s1 * gd * fw * M + eSigma) + gm * fv * na + g2 * np) / float L + u * (M + (1.0 + g2) * np / float L)
-        e <- up 16 ((e * (1.0 + s1 * fw * fv / float L) + r) * (1.0 + g16))
+        e <- up 16 ((e * growth.[k] + r) * (1.0 + g16))
         // the layer, as the paper writes it
         let wo, vo = k * md, k * md
         for j in 0 .. m - 1 do
@@ -157,30 +157,38 @@ type SetCount =
       MaxLogitError: float
       SmallestGap: float }
 
-/// Upper bounds of ‖W_k‖_F, ‖V_k‖_F (each layer) and ‖B_c‖₂ (each row).
+/// Upper bounds of ‖W_k‖_F, ‖V_k‖_F (each layer), of the growth factor 1 + s1‖V_k‖₂‖W_k‖₂/L of an error through layer k
+/// (the Lipschitz constant of h ↦ h + (1/L)V_k σ(W_k h)), and of ‖B_c‖₂ (each row). A spectral norm is the computed
+/// largest singular value (MathNet's SVD, backward stable: within p·u·‖M‖₂ of the exact one, p a modest polynomial
+/// in the size) plus γ_{m·d}·‖M‖_F, which covers p ≤ m·d.
 let private norms (p: AccuracyInput) =
-    let L, md = p.Depth, p.Width * p.Dim
+    let L, m, d = p.Depth, p.Width, p.Dim
+    let md = m * d
     let fro (a: float[]) (o: int) (len: int) =
         let mutable t = 0.0
         for i in o .. o + len - 1 do t <- t + a.[i] * a.[i]
         up len (sqrt t)
-    Array.init L (fun k -> fro p.W (k * md) md), Array.init L (fun k -> fro p.V (k * md) md), Array.init p.Outputs (fun c -> fro p.B (c * p.Dim) p.Dim)
+    let fw = Array.init L (fun k -> fro p.W (k * md) md)
+    let fv = Array.init L (fun k -> fro p.V (k * md) md)
+    let spectral rows cols (a: float[]) k (f: float) = up 4 (Linalg.spectralNorm rows cols a (k * md) + gamma md * f)
+    let growth = Array.init L (fun k -> up 4 (1.0 + p.S1 * spectral m d p.W k fw.[k] * spectral d m p.V k fv.[k] / float L))
+    fw, fv, growth, Array.init p.Outputs (fun c -> fro p.B (c * p.Dim) p.Dim)
 
 /// One input's computed logits F̂(x) and the bound ε of each logit's rounding (in this and any other float64 evaluation).
 let logits (p: AccuracyInput) (x: float[]) : float[] * float =
-    let layerW, layerV, rowB = norms p
+    let layerW, layerV, growth, rowB = norms p
     let z = Array.zeroCreate p.Outputs
-    let o = forward p layerW layerV rowB (ReadOnlySpan x) z
+    let o = forward p layerW layerV growth rowB (ReadOnlySpan x) z
     z, o.LogitError
 
 /// Counts one set's argmax matches at the input's weights (samples in order, one thread).
 let count (p: AccuracyInput) (s: LabelledSet) : SetCount =
-    let layerW, layerV, rowB = norms p
+    let layerW, layerV, growth, rowB = norms p
     let z = Array.zeroCreate p.Outputs
     let mutable correct, undecided = 0, 0
     let mutable maxErr, minGap = 0.0, Double.PositiveInfinity
     for i in 0 .. s.Count - 1 do
-        let o = forward p layerW layerV rowB (ReadOnlySpan(s.Inputs, i * p.InputDim, p.InputDim)) z
+        let o = forward p layerW layerV growth rowB (ReadOnlySpan(s.Inputs, i * p.InputDim, p.InputDim)) z
         if not o.Decided then undecided <- undecided + 1
         elif o.Predicted = s.Labels.[i] then correct <- correct + 1
         maxErr <- max maxErr o.LogitError
