@@ -109,7 +109,8 @@ let private forward (p: AccuracyInput) (layerW: float[]) (layerV: float[]) (grow
         let M = up d (sqrt hh) + 2.0 * e
         // bounds from M for either computation: ‖ŷ‖, σ̂'s error, ‖σ̂(ŷ)‖, ‖V σ̂‖
         let ny = (1.0 + gd) * fw * M
-        let eSigma = beta * u * (ny + s0 * sqm)
+        // plus 2⁻¹⁰²⁰ per entry where σ(t) is subnormal (GeluKernel.md), for the activations that round
+        let eSigma = beta * u * (ny + s0 * sqm) + (if beta > 0.0 then sqm * Math.ScaleB(1.0, -1020) else 0.0)
         let na = s0 * sqm + s1 * ny + eSigma
         let np = (1.0 + gm) * fv * na
         let r = (fv * (s1 * gd * fw * M + eSigma) + gm * fv * na + g2 * np) / float L + u * (M + (1.0 + g2) * np / float L)
