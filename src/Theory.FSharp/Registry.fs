@@ -134,6 +134,10 @@ let referencesBesideTheReplay (run: Run) : Threading.Tasks.Task =
 /// of `resode fashion` and the paper preset, after their `verifyRun` rows.
 let profileRow (input: DepthProfile.ProfileInput) : VerdictRow = evaluateRow DepthProfile.profile input.Name input
 
+/// E.accuracy on a Fashion-MNIST MLP cell (`FashionAccuracy.ofMlpRun`: the claimed train and test accuracies against a
+/// recount from the last snapshot's weights and the images), the row whose constants the real-data pages read.
+let accuracyRow (input: FashionAccuracy.AccuracyInput) : VerdictRow = evaluateRow FashionAccuracy.accuracy input.Name input
+
 /// Every single-run result of the MLP on an MLP run. A replayed run (plain or clipped gradient descent) has its
 /// snapshot-only reference computations started beside the rows (`referencesBesideTheReplay`); the rows are the same
 /// either way, and the call returns only when that thread has finished.

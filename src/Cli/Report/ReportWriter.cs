@@ -603,6 +603,7 @@ internal static partial class ReportWriter
             b.Add(new Para(fx.Scope()));
             b.Add(new Para(F($"{fx.Data.Description}. Depth L = {fx.Shape.Depth}, width m = {fx.Shape.Width}, d = {fx.Shape.Dim}, full-batch gradient descent with η = {fx.Options.Eta:G4} for {fx.Options.Iterations} iterations, every cell with the same data, seed and budget ({fx.Seconds:F1} s); the same code as `{fx.Options.CommandLine()}`. Run directories: runs/fashion/.")));
             b.Add(new Table(FashionExperiment.SummaryHeader, fx.SummaryRows().Select(r => r.Select(x => (Cell)x).ToArray()).ToList()));
+            b.Add(new Para(FashionExperiment.AccuracyNote));
             b.Add(new Para(FashionExperiment.Prediction));
             b.Add(new Bullets(fx.Findings()));
             AddFigures(b, c, "fig3-");
