@@ -250,3 +250,13 @@ let ``L1–L5: a one-layer relu block run → L5 hypothesis not met, L1–L4 hol
         let v = (Result.evaluate r run).Verdict
         if r.Id = "L5.gradient-difference" then Assert.True(Verdict.isHypothesisNotMet v, sprintf "%s: %A" r.Id v)
         else Assert.True(Verdict.isHolds v, sprintf "%s: %A" r.Id v)
+
+[<Fact>]
+let ``L1–L5: the MLP block through the generic supply, softplus (F₀ = s0√m‖V‖₂ > 0) → every lemma holds`` () =
+    let run =
+        blockRun (BlockRunSpec(Architecture = "mlp", Depth = 8, Width = 6, Samples = 5, Dim = 3, Activation = ActivationKind.Softplus,
+                               Scales = [| 1.0; 0.3 |], Eta = 0.01, Iterations = 5, Snapshots = 2, Seed = 2L))
+    let generic = LemmaChain.statedOver (GenericResults.chainSupplyOver (fun _ -> MlpArchitecture.architecture))
+    for r in generic.All do
+        let v = (Result.evaluate r run).Verdict
+        Assert.True(Verdict.isHolds v, sprintf "%s: %A" r.Id v)
