@@ -166,8 +166,9 @@ let architectures : Architecture list =
 /// for an MLP run: each has a sharper statement with the MLP's own constants (G.A.aposteriori → A.aposteriori,
 /// G.A.aposteriori.segments → A.aposteriori.segments, G.B.bound → B.bound, G.B.rate → B.rate,
 /// G.A.split → A.split, G.A.split.segments → A.split.segments), and the MLP's results (its lemma
-/// chain and limit results) are not listed for the other architectures (the evidence results are, through
-/// `evidenceEveryArchitecture`, and result C through `polyakLojasiewiczEveryArchitecture`).
+/// chain's sharper constants and limit results) are not listed for the other architectures (the evidence results are, through
+/// `evidenceEveryArchitecture`, result C through `polyakLojasiewiczEveryArchitecture` and the lemma chain L1–L5 through
+/// `lemmaChainEveryArchitecture`).
 let blockSingleRun : Result<Run> list = GenericResults.all @ GenericSplit.all @ GenericEuler.all
 
 /// The evidence results stated once for every architecture and listed for the MLP in `singleRun`: on a run of any other
@@ -179,8 +180,15 @@ let evidenceEveryArchitecture : Result<Run> list = ReplayEvidence.all @ [ Eviden
 /// columns), under the same ids as the MLP's rows in `singleRun`.
 let polyakLojasiewiczEveryArchitecture : Result<Run> list = PolyakLojasiewicz.blockAll
 
+/// The lemma chain L1–L5 stated once for every architecture (LemmaChain.statedOver): on a run of an architecture other
+/// than the MLP, its statements with the block's own constants, layer by layer, and the states, adjoints and layer
+/// gradients of the block's own pass at every snapshot (GenericResults.lemmaChain), under the same ids as the MLP's rows
+/// in `singleRun`.
+let lemmaChainEveryArchitecture : Result<Run> list = GenericResults.lemmaChain
+
 /// Every single-run result listed for a run of an architecture other than the MLP.
-let blockRunResults : Result<Run> list = evidenceEveryArchitecture @ blockSingleRun @ polyakLojasiewiczEveryArchitecture
+let blockRunResults : Result<Run> list =
+    evidenceEveryArchitecture @ blockSingleRun @ polyakLojasiewiczEveryArchitecture @ lemmaChainEveryArchitecture
 
 /// Rate statements over a ladder of runs of one architecture other than the MLP.
 let blockLadder : Result<Ladder> list = GenericResults.ladder

@@ -220,3 +220,62 @@ let ``block constants: any constant understated 2x, each activation alone → pr
             for act, ok in r.WithinPerActivation do
                 if not (knownLoosePerActivation.Contains(arch.Name, c, act)) then
                     Assert.False(ok, sprintf "%s with %s halved passed the probe with %s alone" arch.Name c (Activations.Name act))
+
+// ---------------------------------------------------------------- F₀ ≥ ‖f(θ, 0)‖ (lemma L1's intercept)
+
+/// (measured, declared) of F₀ at θ: ‖f(θ, 0)‖ from the block's Forward at the zero state, against the architecture's
+/// OutputAtZero with θ's own part norms.
+let measureF0 (arch: Architecture) (block: IResidualBlock) consts hyper (theta: float[]) =
+    let d = block.StateDim
+    let zero = Array.zeroCreate d
+    let out = Array.zeroCreate d
+    block.Forward(ReadOnlySpan<float>(theta), ReadOnlySpan<float>(zero), Span<float>(out), Span<float>(Array.zeroCreate (block.CacheSize 1)), 1)
+    norm out, arch.OutputAtZero (boundsOf block consts hyper [ theta ] [ zero ])
+
+/// The probe of F₀ on the catalog block `name`, per activation: `restarts` random parameter draws (part scales 0 to 2)
+/// and `climb` hill-climbing steps each; (worst measured/declared, every sample within) per activation.
+let probeF0 (arch: Architecture) (name: string) (seed: int) : (ActivationKind * float * bool) list =
+    let entry, d0, hyperDict, hyper = probeShape name
+    let rng = Random(seed)
+    [ for act in activations do
+        let block = entry.Create.Invoke(d0, act, hyperDict)
+        let consts = Activations.Constants act
+        let sizes = block.ParameterLayout |> Seq.map (fun struct (_, s) -> Array.fold (*) 1 s) |> Seq.toArray
+        let draw () =
+            sizes |> Array.collect (fun n -> let s = [| 0.0; 0.05; 0.3; 1.0; 2.0 |].[rng.Next 5] in Array.init n (fun _ -> gaussian rng () * s / sqrt (float n)))
+        let mutable worst, ok = 0.0, true
+        for _ in 1 .. restarts do
+            let score t =
+                let m = measureF0 arch block consts hyper t
+                if not (within m) then ok <- false
+                ratio m
+            let mutable x = draw ()
+            let mutable s = score x
+            for k in 1 .. climb do
+                let t = 0.3 * (1.0 - float k / float (climb + 1))
+                let y = x |> Array.map (fun a -> if rng.Next 3 = 0 then a + t * gaussian rng () * (abs a + 0.1) else a)
+                let sy = score y
+                if sy > s then x <- y; s <- sy
+            worst <- max worst s
+        yield act, worst, ok ]
+
+/// F₀ is 0 for every θ on the gated block (f(θ, 0) = V(σ(0) ⊙ U·0) = 0): halving it changes nothing, and the probe
+/// checks that ‖f(θ, 0)‖ is 0 at every sample instead.
+let f0Zero = set [ "glu" ]
+
+[<Fact>]
+let ``F0: every catalog block, random parameters → F₀ ≥ ‖f(θ, 0)‖, attained within 2x with softplus`` () =
+    for arch in probed () do
+        for act, t, ok in probeF0 arch arch.Name 17 do
+            printfn "probe %-13s F0      %-8s tightness %.4f" arch.Name (Activations.Name act) t
+            Assert.True(ok, sprintf "%s with %s: F₀ understated (measured/declared %.6g)" arch.Name (Activations.Name act) t)
+            // s0 = ln 2 > 0 for softplus: F₀ > 0 unless the block has f(θ, 0) = 0 identically
+            if act = ActivationKind.Softplus && not (f0Zero.Contains arch.Name) then
+                Assert.True(t > 0.5, sprintf "%s: F₀ with softplus has tightness %.4f (looser than 2x)" arch.Name t)
+
+[<Fact>]
+let ``F0: F₀ halved, softplus → the probe fails on every block whose F₀ is not 0`` () =
+    for arch in probed () |> List.filter (fun a -> not (f0Zero.Contains a.Name)) do
+        let halved = { arch with OutputAtZero = fun b -> 0.5 * arch.OutputAtZero b }
+        let _, t, ok = probeF0 halved arch.Name 17 |> List.find (fun (a, _, _) -> a = ActivationKind.Softplus)
+        Assert.False(ok, sprintf "%s with F₀ halved passed the probe (worst measured/declared %.4g)" arch.Name t)

@@ -8,7 +8,7 @@
 /// of ConvBlock.fs at their worst case from ‖h‖ ≤ H alone (π = H, ν = 3H, ρ = (9H² + P)^{1/2}):
 ///   κ = s1 M₂ M₁,
 ///   J = Λ = (9S² + P + s1²M₂²ρ²)^{1/2},   S = s0√d + s1(M₁H + √P‖b₁‖),
-///   F = M₂ S + √P‖b₂‖,
+///   F = M₂ S + √P‖b₂‖,   F₀ = M₂(s0√d + s1√P‖b₁‖) + √P‖b₂‖ ≥ ‖f(θ, 0)‖ = ‖K₂∗σ(b̃₁) + b̃₂‖,
 ///   C_θθ = 3 s1 ρ + s2 M₂ ρ (H² + 1)^{1/2},
 ///   C_hθ = 3 s1 (M₁² + M₂²)^{1/2} + s2 M₂ M₁ min(ρ, (H² + 1)^{1/2}),
 /// and lemma L5 in the generic form a = P_adj·C_θθ, b = P_adj(C_hθ F + J κ). Every constant is nondecreasing in every bound.
@@ -74,6 +74,8 @@ let architecture : Architecture =
           LipschitzH = fun b -> (constantsAt b).LipschitzH
           LipschitzTheta = fun b -> ConvBlock.parameterLipschitz (constantsAt b) (state b)
           OutputBound = fun b -> ConvBlock.outputBound (constantsAt b) b.Hidden
+          // f(θ, 0) = K₂∗σ(b̃₁) + b̃₂ (b̃ the bias broadcast over the P pixels, ‖b̃‖ = √P‖b‖): ConvBlock's intercept
+          OutputAtZero = fun b -> (constantsAt b).OutputIntercept
           SecondDerivatives = fun b ->
               let c, s = constantsAt b, state b
               ConvBlock.thetaThetaLipschitz c s, ConvBlock.thetaStateLipschitz c s

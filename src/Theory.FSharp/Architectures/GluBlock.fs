@@ -3,7 +3,7 @@
 /// s0 = |σ(0)|, s1 = sup|σ'|, s2 = sup|σ''| of σ, and γ = s0 + s1·M_W·H ≥ ‖σ(W h)‖_∞:
 ///   κ = M_V M_U (γ + s1 M_W H),
 ///   J = ((s1 M_V M_U H²)² + (M_V γ H)² + (M_U γ H)²)^{1/2},
-///   F = M_V M_U γ H,
+///   F = M_V M_U γ H,   F₀ = 0 = ‖f(θ, 0)‖ (the gate U h vanishes at h = 0),
 ///   C_θθ = ρ(Q), Q the symmetric 3×3 matrix over the parts (W, U, V) with Q_WW = s2 M_V M_U H³, Q_WU = s1 M_V H²,
 ///          Q_WV = s1 M_U H², Q_UV = γ H, Q_UU = Q_VV = 0 (ρ bounded above by Collatz–Wielandt),
 ///   C_hθ = ((M_V M_U H (s2 M_W H + 2 s1))² + (M_V (γ + s1 M_W H))² + (M_U (γ + s1 M_W H))²)^{1/2},
@@ -90,6 +90,8 @@ let architecture : Architecture =
                 let h = b.Hidden
                 norm3 (prod [ b.S1; mV b; mU b; h; h ]) (prod [ mV b; gamma b; h ]) (prod [ mU b; gamma b; h ])
           OutputBound = fun b -> prod [ mV b; mU b; gamma b; b.Hidden ]
+          // f(θ, 0) = V(σ(0) ⊙ U·0) = 0 for every θ
+          OutputAtZero = fun _ -> 0.0
           SecondDerivatives =
             fun b ->
                 let h = b.Hidden

@@ -2,7 +2,7 @@
 /// extension point (docs/theorems/GenericResults.md, "The MLP through the extension point"). A thin adapter:
 /// lemma L5's (a, b) are those of the lemma chain (`DepthSmoothness.coefficients`, docs/theorems/LemmaChain.md)
 /// with the iterate bounds; the other constants, with S = √m·s0 + s1·M_W·H ≥ ‖σ(W h)‖, are
-///   κ = s1 M_V M_W,   J = (S² + (s1 M_V H)²)^{1/2},   F = M_V S,
+///   κ = s1 M_V M_W,   J = (S² + (s1 M_V H)²)^{1/2},   F = M_V S,   F₀ = M_V·√m·s0 ≥ ‖f(θ, 0)‖ = s0‖V·1_m‖,
 ///   C_θθ = s1 H + s2 M_V H²,   C_hθ = ((s1 M_W)² + (M_V(s2 M_W H + s1))²)^{1/2}.
 module ResOdeProofs.Theory.MlpArchitecture
 
@@ -26,6 +26,8 @@ let architecture : Architecture =
       LipschitzH = fun b -> b.S1 * mV b * mW b
       LipschitzTheta = fun b -> let s = sigmaBound b in sqrt (s * s + (b.S1 * mV b * b.Hidden) ** 2.0)
       OutputBound = fun b -> mV b * sigmaBound b
+      // f(θ, 0) = σ(0)·V·1_m: ‖·‖ ≤ s0·‖V‖₂·√m
+      OutputAtZero = fun b -> mV b * (sqrt (width b) * b.S0)
       SecondDerivatives =
         fun b ->
             b.S1 * b.Hidden + b.S2 * mV b * b.Hidden * b.Hidden,

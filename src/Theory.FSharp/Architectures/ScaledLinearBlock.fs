@@ -1,6 +1,6 @@
 /// The constants of the scaled-linear block f(θ, h) = σ(a·h), θ = a ∈ R (derivation:
 /// docs/theorems/ScaledLinearBlock.md). With M_a ≥ |a|, H ≥ ‖h‖:
-///   κ = s1·M_a,   J = s1·H,   F = √d·s0 + s1·M_a·H,   C_θθ = s2·H²,   C_hθ = s2·M_a·H + s1,
+///   κ = s1·M_a,   J = s1·H,   F = √d·s0 + s1·M_a·H,   F₀ = √d·s0 = ‖f(θ, 0)‖,   C_θθ = s2·H²,   C_hθ = s2·M_a·H + s1,
 /// and lemma L5 in the generic form a = P·C_θθ, b = P(C_hθ F + J κ).
 module ResOdeProofs.Theory.ScaledLinearBlock
 
@@ -18,6 +18,8 @@ let architecture : Architecture =
           LipschitzH = fun b -> b.S1 * mA b
           LipschitzTheta = fun b -> b.S1 * b.Hidden
           OutputBound = fun b -> sqrt (float b.Dim) * b.S0 + b.S1 * mA b * b.Hidden
+          // f(θ, 0) = σ(0)·1_d, of norm exactly √d·|σ(0)|
+          OutputAtZero = fun b -> sqrt (float b.Dim) * b.S0
           SecondDerivatives = fun b -> b.S2 * b.Hidden * b.Hidden, b.S2 * mA b * b.Hidden + b.S1
           GradientDifference = fun b -> Architecture.lemmaL5 arch b
           ThetaThetaAtState = None

@@ -88,6 +88,10 @@ type Architecture =
       LipschitzTheta: IterateBounds -> float
       /// F ≥ ‖f(θ, h)‖
       OutputBound: IterateBounds -> float
+      /// F₀ ≥ ‖f(θ, 0)‖ from the part norms alone (IterateBounds.Hidden is not read), so that with κ = LipschitzH
+      /// ‖f(θ, h)‖ ≤ F₀ + κ‖h‖ (the mean value theorem on the segment [0, h]): lemma L1's intercept, which OutputBound
+      /// (a function of the state bound L1 is there to give) cannot be
+      OutputAtZero: IterateBounds -> float
       /// (C_θθ, C_hθ): ‖∂_θf(θ', h) − ∂_θf(θ, h)‖₂ ≤ C_θθ‖θ' − θ‖ and ‖∂_θf(θ, h') − ∂_θf(θ, h)‖₂ ≤ C_hθ‖h' − h‖
       SecondDerivatives: IterateBounds -> float * float
       /// (a, b) of lemma L5: ‖G_{k+1} − G_k‖ ≤ a‖θ_{k+1} − θ_k‖ + b/L (usually `Architecture.lemmaL5`)

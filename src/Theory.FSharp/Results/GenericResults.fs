@@ -22,6 +22,10 @@ open ResOdeProofs.Theory.Comparison
 
 let private doc = "docs/theorems/GenericResults.md"
 
+/// The largest entry, a NaN counting as the largest (Comparison.worstIndexMax: F#'s Array.max drops a NaN that is not
+/// first, which would hide a non-finite bound ingredient or constant).
+let private largestEntry (xs: float[]) = xs.[Comparison.worstIndexMax xs.Length (fun i -> xs.[i])]
+
 // ---------------------------------------------------------------- hypotheses
 
 let hypArchitecture : string * (Run -> HypothesisCheck) =
@@ -170,7 +174,7 @@ let depthSmoothness : Result<Run> =
         let last = bound.Length - 1
         let ab = ab.[0 .. last - 1]
         let L = float run.Setting.Depth
-        AposterioriFamily.evaluate run (track bound sz) (ab |> Array.map fst |> Array.max) (ab |> Array.map snd |> Array.max)
+        AposterioriFamily.evaluate run (track bound sz) (ab |> Array.map fst |> largestEntry) (ab |> Array.map snd |> largestEntry)
             [ "Lip(theta0)/L", run.Setting.DeclaredInitLipschitz.Value / L
               "C(T) = L * bound at the last iterate", L * bound.[last] ]
             [ sprintf "architecture %s, constants from %s" arch.Name arch.Doc ])
@@ -262,7 +266,7 @@ let eulerCheck (run: Run) : EulerCheck =
             run.Parts |> Array.mapi (fun q (p, shape) ->
                 let o, sz = run.PartOffset q, run.PartSize q
                 let m =
-                    grid |> Array.map (fun t -> if opNorm && shape.Length = 2 then Linalg.spectralNorm shape.[0] shape.[1] t o else Linalg.frobenius t o sz) |> Array.max
+                    grid |> Array.map (fun t -> if opNorm && shape.Length = 2 then Linalg.spectralNorm shape.[0] shape.[1] t o else Linalg.frobenius t o sz) |> largestEntry
                 p, m + lipParts.[q] / (2.0 * float G))
             |> Map.ofArray
         let partFro, partOp = partMax false, partMax true
@@ -403,7 +407,7 @@ let interpolantCheck (run: Run) (s: int) : InterpolantSample[] =
             e <- OdeLimit.propagate fL kap e (OdeLimit.localError fL (j * incr k) kap f)
         // the paper form e^κ(J·K + κF)/(2L) with maxima over layers, K = L·max_k‖θ_k − θ_{k−1}‖
         let bAll = { bounds 1 hAll with PartFro = Map.empty; PartOp = Map.empty }
-        let maxPart sel = run.Parts |> Array.mapi (fun qi (nm, _) -> nm, norms |> Array.skip 1 |> Array.map (fun a -> sel a.[qi]) |> Array.max) |> Map.ofArray
+        let maxPart sel = run.Parts |> Array.mapi (fun qi (nm, _) -> nm, norms |> Array.skip 1 |> Array.map (fun a -> sel a.[qi]) |> largestEntry) |> Map.ofArray
         let bAll = { bAll with PartFro = maxPart (fun (_, f, _) -> f); PartOp = maxPart (fun (_, _, o) -> o) }
         let kappa = arch.LipschitzH bAll
         let K = fL * (seq { for k in 2 .. L -> incr k } |> Seq.fold max 0.0)
@@ -453,7 +457,7 @@ let eulerBound : Result<Run> =
         let all = interpolantChecks run
         let cmp = comparingWith (fun (c: InterpolantSample) -> c.Sample) (fun c -> c.Measured) (fun c -> c.IntegrationError)
         let e, _, _ = OdeLimit.compareAll cmp (fun c -> c.Bound) (snapshotsOf run all)
-        let worstBy f = all |> Array.collect id |> Array.map f |> Array.max
+        let worstBy f = all |> Array.collect id |> Array.map f |> largestEntry
         { e with
             Notes = [ Evaluation.AnyWeights ]
             Constants =
@@ -489,3 +493,126 @@ let all : Result<Run> list = [ depthSmoothness; depthSmoothnessSegments; eulerBo
 
 /// Ladder generic results.
 let ladder : Result<Ladder> list = [ eulerRate ]
+
+// ---------------------------------------------------------------- the lemma chain L1–L5 for any block (LemmaChain.statedOver)
+
+/// A block network's pass at one snapshot's parameters, through the block's own Forward and Backward (`BlockResNet` with
+/// `KeepAdjoints`): the states h_k^i and adjoints p_k^i ((L+1)×n×d, h_k^i at [(k·n + i)·d]), the depth-scaled layer
+/// gradients G_k = L·∂ℓ/∂θ_k = Σ_i ∂_θf(θ_k, h_{k−1}^i)ᵀp_k^i (layout of θ) and the loss.
+type BlockPass = { States: float[]; Adjoints: float[]; Gradient: float[]; Loss: float }
+
+let private passCache = Runtime.CompilerServices.ConditionalWeakTable<Run, Collections.Concurrent.ConcurrentDictionary<int, Lazy<BlockPass>>>()
+
+/// The block's pass at snapshot s (kept once per run and snapshot).
+let blockPass (run: Run) (s: int) : BlockPass =
+    let perRun = passCache.GetValue(run, fun _ -> Collections.Concurrent.ConcurrentDictionary<int, Lazy<BlockPass>>())
+    perRun.GetOrAdd(s, fun s ->
+        lazy
+            (let block =
+                match run.Data.Block with
+                | null -> raise (MissingInput(sprintf "architecture '%s' is not registered in the engine's BlockCatalog (the chain needs its Forward/Backward)" run.Setting.Architecture))
+                | b -> b
+             let theta = run.Theta s
+             let net = BlockResNet(block, run.Setting.Depth, run.Data.Data, run.Data.A, run.Data.B, KeepAdjoints = true)
+             let grad = Array.zeroCreate theta.Length
+             let st = net.Evaluate(ReadOnlySpan(theta), Span(grad))
+             { States = net.HiddenStates.ToArray(); Adjoints = net.Adjoints.ToArray(); Gradient = grad; Loss = st.Loss })).Value
+
+/// The largest entry, a NaN counting as the largest (Comparison.worstIndexMax).
+let private largestOf = largestEntry
+
+/// The chain's snapshot of any block from its pass: the measured side from the pass; the constants the architecture's,
+/// each at one layer's part norms (‖θ_k,part‖_F and the operator-norm bound of Run.LayerPartOperatorNorm), so the bounds
+/// are layer-wise: κ_k(x) = LipschitzH, F₀_k = OutputAtZero, F_k(x) = OutputBound with Hidden = x; L4 with
+/// J_k(x) = LipschitzTheta, ‖G_k‖ ≤ Σ_i J_k(‖h_{k−1}^i‖)·Pb_k^i; L5 = the architecture's GradientDifference at the pair
+/// (k, k+1) with the larger part norms of the two layers, H = max_i max(‖h_{k−1}^i‖, ‖h_k^i‖), P = max(Σ_iPb_k^i, Σ_iPb_{k+1}^i).
+/// L1's recursion bounds the states from h_0 alone; L2–L5 evaluate their constants at the measured state norms (L1 bounds
+/// them; substituting them keeps the bounds finite where L1's recursion is not, as for the gated block's quadratic output).
+let chainSnapshotOf (arch: Architecture) (run: Run) (s: int) (pass: BlockPass) : LemmaChain.ChainSnapshot =
+    let set = run.Setting
+    let L, n, d, P = set.Depth, set.Samples, set.Dim, run.ParameterCount
+    let theta = run.Theta s
+    let norms = layerPartNorms run theta
+    let fro = norms |> Array.map (fun ps -> ps |> Array.map (fun (nm, f, _) -> nm, f) |> Map.ofArray)
+    let op = norms |> Array.map (fun ps -> ps |> Array.map (fun (nm, _, o) -> nm, o) |> Map.ofArray)
+    let bounds (partFro: Map<string, float>) (partOp: Map<string, float>) x p =
+        { Hidden = x; AdjointSum = p; PartFro = partFro; PartOp = partOp
+          S0 = set.S0; S1 = set.S1; S2 = defaultArg set.S2 nan; Dim = d; Hyper = set.Hyper }
+    let at k x = bounds fro.[k] op.[k] x 0.0
+    let larger (a: Map<string, float>) (b: Map<string, float>) = a |> Map.map (fun nm v -> largestOf [| v; b.[nm] |])
+    let vecNorm (xs: float[]) k i = Linalg.frobenius xs ((k * n + i) * d) d
+    let hNorm = Array.init (L + 1) (fun k -> Array.init n (vecNorm pass.States k))
+    { HNorm = hNorm
+      PNorm = Array.init (L + 1) (fun k -> Array.init n (vecNorm pass.Adjoints k))
+      Increment = fun k i -> float L * Linalg.frobeniusDiff pass.States ((k * n + i) * d) pass.States (((k - 1) * n + i) * d) d
+      AdjointIncrement = fun k i -> Linalg.frobeniusDiff pass.Adjoints (((k + 1) * n + i) * d) pass.Adjoints ((k * n + i) * d) d
+      Loss = pass.Loss
+      // the measured state norms: finite where L1's recursion is not (the gated block's output is quadratic in h)
+      StateBound = fun _ -> hNorm
+      Kappa = fun k x -> arch.LipschitzH (at k x)
+      Intercept = fun k -> arch.OutputAtZero (at k 0.0)
+      Output = fun k x -> arch.OutputBound (at k x)
+      LayerGradient =
+        fun k hb pb ->
+            let bound = Seq.sum (seq { for i in 0 .. n - 1 -> arch.LipschitzTheta (at k hb.[k - 1].[i]) * pb.[k].[i] })
+            [ sprintf "layer k = %d" k, Linalg.frobenius pass.Gradient ((k - 1) * P) P, bound ]
+      GradientDifference =
+        fun k hb pb ->
+            let h = largestOf (Array.append hb.[k - 1] hb.[k])
+            let p = largestOf [| Array.sum pb.[k]; Array.sum pb.[k + 1] |]
+            let a, b = arch.GradientDifference (bounds (larger fro.[k] fro.[k + 1]) (larger op.[k] op.[k + 1]) h p)
+            let dTheta = Linalg.frobeniusDiff theta (k * P) theta ((k - 1) * P) P
+            Linalg.frobeniusDiff pass.Gradient (k * P) pass.Gradient ((k - 1) * P) P, a * dTheta + b / float L, a, b }
+
+/// The chain's hypotheses on any block (L1–L4: a Lipschitz σ with |σ'| ≤ s1 suffices; L5 adds the architecture's requirements).
+let private chainHypotheses = [ hypArchitecture; hypEngineBlock; hypNotDiverged; Hypotheses.hasSnapshots ]
+
+/// What any block supplies to the lemma chain, with `archOf` giving its constants (the run's registered architecture for
+/// the rows; a test may give another).
+let chainSupplyOver (archOf: Run -> Architecture) : LemmaChain.ChainSupply =
+    let cache = Runtime.CompilerServices.ConditionalWeakTable<Run, Collections.Concurrent.ConcurrentDictionary<int, Lazy<LemmaChain.ChainSnapshot>>>()
+    let snapshot (run: Run) (s: int) =
+        let perRun = cache.GetValue(run, fun _ -> Collections.Concurrent.ConcurrentDictionary<int, Lazy<LemmaChain.ChainSnapshot>>())
+        perRun.GetOrAdd(s, fun s -> lazy (chainSnapshotOf (archOf run) run s (blockPass run s))).Value
+    let snapshots (run: Run) = Array.init run.SnapshotCount (snapshot run)
+    { Hypotheses = chainHypotheses
+      L5Hypotheses = chainHypotheses @ [ hypRequirements ]
+      Statements =
+        "For every sample i and layer k, ‖h_k^i‖ ≤ Hb_k^i, Hb_0^i = ‖h_0^i‖, Hb_k^i = (1 + κ_k(Hb_{k−1}^i)/L)·Hb_{k−1}^i + F₀_k/L, with F₀_k ≥ ‖f(θ_k, 0)‖ "
+        + "and κ_k(x) ≥ ‖∂_hf(θ_k, h)‖₂ (‖h‖ ≤ x) the architecture's constants at layer k's part norms (‖f(θ, h)‖ ≤ F₀ + κ‖h‖); "
+        + "≤ e^{κk/L}(‖h_0^i‖ + F₀k/L) when κ and F₀ bound every layer and state.",
+        "For every sample and layer, ‖h_k^i − h_{k−1}^i‖ = ‖f(θ_k, h_{k−1}^i)‖/L ≤ F_k(‖h_{k−1}^i‖)/L, with F_k(x) ≥ ‖f(θ_k, h)‖ (‖h‖ ≤ x) the "
+        + "architecture's output bound at layer k's part norms (the state norm measured, bounded by L1).",
+        "With p_{k−1} = p_k + (1/L)∂_hf(θ_k, h_{k−1})ᵀp_k: ‖p_{k−1}^i‖ ≤ (1 + κ_k(‖h_{k−1}^i‖)/L)‖p_k^i‖, hence ‖p_k^i‖ ≤ Pb_k^i := Π_{j>k}(1 + κ_j(‖h_{j−1}^i‖)/L)‖p_L^i‖.",
+        "For k = 0..L−1 and every sample, ‖p_{k+1}^i − p_k^i‖ = ‖∂_hf(θ_{k+1}, h_k^i)ᵀp_{k+1}^i‖/L ≤ κ_{k+1}(‖h_k^i‖)‖p_{k+1}^i‖/L.",
+        "G_k = Σ_i ∂_θf(θ_k, h_{k−1}^i)ᵀp_k^i gives ‖G_k‖ ≤ Σ_i J_k(‖h_{k−1}^i‖)·Pb_k^i, with J_k(x) ≥ ‖∂_θf(θ_k, h)‖₂ (‖h‖ ≤ x) the architecture's "
+        + "constant at layer k's part norms and Pb the bound of L3.",
+        "With Δ_k = θ_{k+1} − θ_k: ‖G_{k+1} − G_k‖ ≤ a_k‖Δ_k‖ + b_k/L, (a_k, b_k) the architecture's lemma-L5 constants (a = P·C_θθ, "
+        + "b = P(C_hθF + Jκ) in the generic form) at the larger part norms of layers k, k+1, H = max_i max(‖h_{k−1}^i‖, ‖h_k^i‖) and "
+        + "P = max(Σ_iPb_k^i, Σ_iPb_{k+1}^i)."
+      Snapshot = snapshot
+      Prepare =
+        fun run ->
+            // the snapshots' passes are independent of one another: as many at a time as there are cores, each the same
+            // numbers as alone (a failure is left to the rows)
+            Array.Parallel.iter (fun s -> try snapshot run s |> ignore with _ -> ()) [| 0 .. run.SnapshotCount - 1 |]
+      Constants =
+        fun run ->
+            let cs = snapshots run
+            let L = run.Setting.Depth
+            let over f = largestOf [| for c in cs do for k in 1 .. L -> f c k |]
+            [ "s0", run.Setting.S0; "s1 (global)", run.Setting.S1
+              "F0 (max over layers and snapshots)", over (fun c k -> c.Intercept k)
+              "kappa at the largest h_0 (max over layers and snapshots)",
+              over (fun c k -> c.Kappa k (largestOf c.HNorm.[0])) ]
+      ClosedForm =
+        fun run ->
+            let L = run.Setting.Depth
+            "H (max over snapshots, layers and samples of Hb)",
+            largestOf [| for c in snapshots run do for row in LemmaChain.chainHidden L c -> largestOf row |] }
+
+let private chainStatements = LemmaChain.statedOver (chainSupplyOver (fun run -> run.Architecture.Value))
+
+/// Lemmas L1–L5 on a run of any architecture but the MLP, with the block's own constants: the same ids as the MLP's
+/// rows (LemmaChain.all).
+let lemmaChain : Result<Run> list = chainStatements.All

@@ -145,190 +145,288 @@ let private snapshots (run: Run) = seq { 0 .. run.SnapshotCount - 1 }
 
 let private maxOver f (run: Run) = snapshots run |> Seq.map f |> Seq.fold max 0.0
 
+/// The largest entry, a NaN counting as the largest (Comparison.worstIndexMax; F#'s Array.max drops a NaN that is not first).
+let private largest (xs: float[]) = xs.[Comparison.worstIndexMax xs.Length (fun i -> xs.[i])]
+
 let private doc = "docs/theorems/LemmaChain.md"
 let private src = "derived here (docs/theorems/LemmaChain.md)"
 
+// ---------------------------------------------------------------- the chain stated once over what an architecture supplies
+
+/// One snapshot as the lemma chain reads it, for any architecture: the measured side (the states, adjoints and layer
+/// gradients of a pass of the network at the snapshot's parameters) and the per-layer constants the bounds are made
+/// of. Layers k = 1..L (1-based), samples i; a "state bound" x is an upper bound on ‖h‖ of the states it is applied to.
+type ChainSnapshot =
+    { /// ‖h_k^i‖ at [k][i], k = 0..L
+      HNorm: float[][]
+      /// ‖p_k^i‖ at [k][i], k = 0..L
+      PNorm: float[][]
+      /// L·‖h_k^i − h_{k−1}^i‖ for layer k and sample i
+      Increment: int -> int -> float
+      /// ‖p_{k+1}^i − p_k^i‖ for k = 0..L−1 and sample i
+      AdjointIncrement: int -> int -> float
+      /// the loss ℓ = (1/n)Σ_i‖Bh_L^i − y_i‖² of the pass
+      Loss: float
+      /// the state norms at which the constants of L2–L5 are evaluated, given L1's bound Hb (at [k][i]): Hb itself, or the
+      /// measured ‖h_k^i‖ (valid too: each constant bounds its quantity uniformly over the states of norm ≤ x, and ‖h_k^i‖
+      /// is exact), which stays finite where L1's a-priori recursion has no finite value (an output quadratic in h)
+      StateBound: float[][] -> float[][]
+      /// κ_k(x) ≥ ‖∂_hf(θ_k, h)‖₂ for ‖h‖ ≤ x (nondecreasing in x)
+      Kappa: int -> float -> float
+      /// F₀_k ≥ ‖f(θ_k, 0)‖ (lemma L1's intercept: ‖f(θ_k, h)‖ ≤ F₀_k + κ_k(‖h‖)‖h‖)
+      Intercept: int -> float
+      /// F_k(x) ≥ ‖f(θ_k, h)‖ for ‖h‖ ≤ x (lemma L2's bound)
+      Output: int -> float -> float
+      /// lemma L4 at layer k given the bounds Hb, Pb of L1 and L3: (where, measured, bound) per comparison
+      LayerGradient: int -> float[][] -> float[][] -> (string * float * float) list
+      /// lemma L5 at the pair of layers (k, k+1), k = 1..L−1, given Hb and Pb: (measured ‖G_{k+1} − G_k‖, bound, a, b)
+      GradientDifference: int -> float[][] -> float[][] -> float * float * float * float }
+
+/// What an architecture supplies to the statements of the chain (written once in `statedOver`).
+type ChainSupply =
+    { /// the hypotheses of L1–L4 and those of L5 (names as the rows report them)
+      Hypotheses: Hypothesis<Run> list
+      L5Hypotheses: Hypothesis<Run> list
+      /// the statements' texts, with the supply's constants spelled out: L1, L2, L3.adjoint, L3.adjoint-increment, L4, L5
+      Statements: string * string * string * string * string * string
+      /// the snapshot as the chain reads it (computed once per run and snapshot by the supply)
+      Snapshot: Run -> int -> ChainSnapshot
+      /// starts the snapshots' computations (L1 asks first); every failure is left to the rows
+      Prepare: Run -> unit
+      /// the run's constants reported with every row but L3.terminal-sum
+      Constants: Run -> (string * float) list
+      /// L1's closed form of the state bound (name, value)
+      ClosedForm: Run -> string * float }
+
+/// L1's bound from a chain snapshot: Hb_0^i = ‖h_0^i‖, Hb_k^i = (1 + κ_k(Hb_{k−1}^i)/L)·Hb_{k−1}^i + F₀_k/L, at [k][i].
+/// With ‖f(θ_k, h)‖ ≤ F₀_k + κ_k(‖h‖)‖h‖ and κ_k nondecreasing, ‖h_k^i‖ ≤ ‖h_{k−1}^i‖ + ‖f(θ_k, h_{k−1}^i)‖/L ≤ Hb_k^i by induction.
+let chainHidden (L: int) (c: ChainSnapshot) : float[][] =
+    let hb = Array.zeroCreate (L + 1)
+    hb.[0] <- Array.copy c.HNorm.[0]
+    for k in 1 .. L do
+        let f0 = c.Intercept k
+        hb.[k] <- hb.[k - 1] |> Array.map (fun x -> (1.0 + c.Kappa k x / float L) * x + f0 / float L)
+    hb
+
+/// L3's bound: Pb_L^i = ‖p_L^i‖, Pb_{k−1}^i = (1 + κ_k(x_{k−1}^i)/L)·Pb_k^i, at [k][i] (p_{k−1} = p_k + (1/L)∂_hf(θ_k, h_{k−1})ᵀp_k),
+/// with x the state bound of `ChainSnapshot.StateBound`.
+let chainAdjoint (L: int) (c: ChainSnapshot) (hb: float[][]) : float[][] =
+    let pb = Array.zeroCreate (L + 1)
+    pb.[L] <- Array.copy c.PNorm.[L]
+    for k in L .. -1 .. 1 do
+        pb.[k - 1] <- pb.[k] |> Array.mapi (fun i x -> (1.0 + c.Kappa k hb.[k - 1].[i] / float L) * x)
+    pb
+
+/// The results of the chain as stated over one supply.
+type Statements =
+    { HiddenStates: Result<Run>
+      Increments: Result<Run>
+      Adjoints: Result<Run>
+      AdjointIncrements: Result<Run>
+      TerminalAdjointSum: Result<Run>
+      LayerGradients: Result<Run>
+      GradientDifference: Result<Run> }
+    /// Every lemma, in the chain's order.
+    member s.All =
+        [ s.HiddenStates; s.Increments; s.Adjoints; s.AdjointIncrements; s.TerminalAdjointSum; s.LayerGradients; s.GradientDifference ]
+
+/// Every lemma of the chain, written once over what an architecture supplies: the recursions of L1 and L3 and the
+/// comparisons of L2–L5 are the same for every architecture, the constants (κ_k, F₀_k, F_k, L4's and L5's
+/// coefficients) the supply's.
+let statedOver (supply: ChainSupply) : Statements =
+    let st1, st2, st3a, st3b, st4, st5 = supply.Statements
+    let whenOf (run: Run) = Array.init run.SnapshotCount (at run)
+
+    /// (L1) ‖h_k^i‖ ≤ Hb_k^i.
+    let hiddenStates : Result<Run> =
+        { Id = "L1.hidden"
+          Title = "Hidden states stay bounded"
+          Source = src
+          Provenance = ProvedHere
+          Doc = doc
+          Statement = st1
+          Hypotheses = supply.Hypotheses
+          Conclusion =
+            fun run ->
+                supply.Prepare run
+                let whenOf = whenOf run
+                let checks =
+                    seq {
+                        for s in snapshots run do
+                            let c = supply.Snapshot run s
+                            let hb = chainHidden run.Setting.Depth c
+                            // k = 0 is not compared: Hb_0 = ‖h_0^i‖ is the measured norm itself
+                            for k in 1 .. run.Setting.Depth do
+                                for i in 0 .. run.Setting.Samples - 1 ->
+                                    { Measured = c.HNorm.[k].[i]; Bound = hb.[k].[i]
+                                      Where = "layer k = " + string k + ", sample i = " + string i; When = whenOf.[s] }
+                    }
+                evaluation roundingRel checks (supply.Constants run @ [ supply.ClosedForm run ]) [ Evaluation.AnyWeights ] }
+
+    /// (L2) L·‖h_k^i − h_{k−1}^i‖ ≤ F_k(Hb_{k−1}^i).
+    let increments : Result<Run> =
+        { Id = "L2.increments"
+          Title = "Hidden-state increments are O(1/L)"
+          Source = src
+          Provenance = ProvedHere
+          Doc = doc
+          Statement = st2
+          Hypotheses = supply.Hypotheses
+          Conclusion =
+            fun run ->
+                let whenOf = whenOf run
+                let L = run.Setting.Depth
+                let mutable fmax = 0.0
+                let checks =
+                    [ for s in snapshots run do
+                        let c = supply.Snapshot run s
+                        let hb = c.StateBound (chainHidden L c)
+                        for k in 1 .. L do
+                            for i in 0 .. run.Setting.Samples - 1 do
+                                let f = c.Output k hb.[k - 1].[i]
+                                fmax <- max fmax f
+                                yield { Measured = c.Increment k i; Bound = f
+                                        Where = "layer k = " + string k + ", sample i = " + string i; When = whenOf.[s] } ]
+                evaluation roundingRel checks (supply.Constants run @ [ "F (max over layers, samples, snapshots)", fmax ]) [ Evaluation.AnyWeights ] }
+
+    /// (L3a) ‖p_k^i‖ ≤ Pb_k^i.
+    let adjoints : Result<Run> =
+        { Id = "L3.adjoint"
+          Title = "Adjoints stay within e^κ of the terminal adjoint"
+          Source = src
+          Provenance = ProvedHere
+          Doc = doc
+          Statement = st3a
+          Hypotheses = supply.Hypotheses
+          Conclusion =
+            fun run ->
+                let whenOf = whenOf run
+                let L = run.Setting.Depth
+                let checks =
+                    seq {
+                        for s in snapshots run do
+                            let c = supply.Snapshot run s
+                            let pb = chainAdjoint L c (c.StateBound (chainHidden L c))
+                            // k = L is not compared: Pb_L = ‖p_L^i‖ is the measured norm itself
+                            for k in 0 .. L - 1 do
+                                for i in 0 .. run.Setting.Samples - 1 ->
+                                    { Measured = c.PNorm.[k].[i]; Bound = pb.[k].[i]
+                                      Where = "layer k = " + string k + ", sample i = " + string i; When = whenOf.[s] }
+                    }
+                evaluation roundingRel checks (supply.Constants run) [ Evaluation.AnyWeights ] }
+
+    /// (L3b) ‖p_{k+1}^i − p_k^i‖ ≤ κ_{k+1}(Hb_k^i)‖p_{k+1}^i‖/L.
+    let adjointIncrements : Result<Run> =
+        { Id = "L3.adjoint-increment"
+          Title = "Adjoint increments are O(1/L)"
+          Source = src
+          Provenance = ProvedHere
+          Doc = doc
+          Statement = st3b
+          Hypotheses = supply.Hypotheses
+          Conclusion =
+            fun run ->
+                let whenOf = whenOf run
+                let L = run.Setting.Depth
+                let checks =
+                    seq {
+                        for s in snapshots run do
+                            let c = supply.Snapshot run s
+                            let hb = c.StateBound (chainHidden L c)
+                            for k in 0 .. L - 1 do
+                                for i in 0 .. run.Setting.Samples - 1 ->
+                                    { Measured = c.AdjointIncrement k i
+                                      Bound = c.Kappa (k + 1) hb.[k].[i] * c.PNorm.[k + 1].[i] / float L
+                                      Where = "layers k = " + string (k + 1) + " → " + string k + ", sample i = " + string i; When = whenOf.[s] }
+                    }
+                evaluation roundingRel checks (supply.Constants run) [ Evaluation.AnyWeights ] }
+
+    /// (L3c) Σ_i ‖p_L^i‖ ≤ 2‖B‖₂√ℓ.
+    let terminalAdjointSum : Result<Run> =
+        { Id = "L3.terminal-sum"
+          Title = "The terminal adjoints sum to at most 2‖B‖₂√ℓ"
+          Source = src
+          Provenance = ProvedHere
+          Doc = doc
+          Statement =
+            "p_L^i = (2/n)Bᵀr_i with r_i = Bh_L^i − y_i, so Σ_i‖p_L^i‖ ≤ (2/n)‖B‖₂Σ_i‖r_i‖ ≤ (2/n)‖B‖₂√n(Σ_i‖r_i‖²)^{1/2} = (2/n)‖B‖₂√n√(nℓ) = 2‖B‖₂√ℓ."
+          Hypotheses = supply.Hypotheses
+          Conclusion =
+            fun run ->
+                let whenOf = whenOf run
+                let L = run.Setting.Depth
+                let checks =
+                    seq {
+                        for s in snapshots run ->
+                            let c = supply.Snapshot run s
+                            { Measured = Array.sum c.PNorm.[L]
+                              Bound = 2.0 * run.Setting.ReadoutNorm * sqrt c.Loss
+                              Where = "k = L"; When = whenOf.[s] }
+                    }
+                evaluation roundingRel checks [ "norm B (spectral)", run.Setting.ReadoutNorm ] [ Evaluation.AnyWeights ] }
+
+    /// (L4) the layer gradients bounded through Hb and Pb.
+    let layerGradients : Result<Run> =
+        { Id = "L4.layer-gradient"
+          Title = "Depth-scaled layer gradients are O(1) in L"
+          Source = src
+          Provenance = ProvedHere
+          Doc = doc
+          Statement = st4
+          Hypotheses = supply.Hypotheses
+          Conclusion =
+            fun run ->
+                let whenOf = whenOf run
+                let L = run.Setting.Depth
+                let checks =
+                    [ for s in snapshots run do
+                        let c = supply.Snapshot run s
+                        let hb = c.StateBound (chainHidden L c)
+                        let pb = chainAdjoint L c hb
+                        for k in 1 .. L do
+                            for where', m, b in c.LayerGradient k hb pb ->
+                                { Measured = m; Bound = b; Where = where'; When = whenOf.[s] } ]
+                evaluation roundingRel checks (supply.Constants run) [ Evaluation.AnyWeights ] }
+
+    /// (L5) ‖G_{k+1} − G_k‖ ≤ a‖Δ_k‖ + b/L.
+    let gradientDifference : Result<Run> =
+        { Id = "L5.gradient-difference"
+          Title = "Consecutive layer gradients differ by a·‖Δ_k‖ + b/L"
+          Source = src
+          Provenance = ProvedHere
+          Doc = doc
+          Statement = st5
+          Hypotheses = supply.L5Hypotheses
+          Conclusion =
+            fun run ->
+                let whenOf = whenOf run
+                let L = run.Setting.Depth
+                let mutable amax, bmax = 0.0, 0.0
+                let checks =
+                    [ for s in snapshots run do
+                        let c = supply.Snapshot run s
+                        let hb = c.StateBound (chainHidden L c)
+                        let pb = chainAdjoint L c hb
+                        for k in 1 .. L - 1 do
+                            let measured, bound, a, b = c.GradientDifference k hb pb
+                            amax <- max amax a
+                            bmax <- max bmax b
+                            yield { Measured = measured; Bound = bound
+                                    Where = sprintf "layers k = %d, %d" k (k + 1); When = whenOf.[s] } ]
+                evaluation roundingRel checks (supply.Constants run @ [ "a (max)", amax; "b (max)", bmax ]) [ Evaluation.AnyWeights ] }
+
+    { HiddenStates = hiddenStates; Increments = increments; Adjoints = adjoints; AdjointIncrements = adjointIncrements
+      TerminalAdjointSum = terminalAdjointSum; LayerGradients = layerGradients; GradientDifference = gradientDifference }
+
+// ---------------------------------------------------------------- the MLP's supply: per-layer spectral norms, L5 per pair
+
 /// Common constants of a run: max over snapshots of s1 (range), M_W, M_V, κ.
 let private runConstants (run: Run) =
-    let mw = maxOver (fun s -> Array.max (snapshotNorms run s).WOp) run
-    let mv = maxOver (fun s -> Array.max (snapshotNorms run s).VOp) run
+    let mw = maxOver (fun s -> largest (snapshotNorms run s).WOp) run
+    let mv = maxOver (fun s -> largest (snapshotNorms run s).VOp) run
     let s1 = maxOver (fun s -> (snapshotNorms run s).S1) run
     [ "s0", run.Setting.S0; "s1 (global)", run.Setting.S1; "s1 (pre-activation range)", s1
       "M_W", mw; "M_V", mv; "kappa", s1 * mw * mv ]
-
-/// (L1) ‖h_k^i‖ ≤ Hb_k^i, the per-sample recursion (tighter than H = e^κ(max_i ‖h_0^i‖ + s0·√m·M_V)).
-let hiddenStates : Result<Run> =
-    { Id = "L1.hidden"
-      Title = "Hidden states stay bounded"
-      Source = src
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "For every sample i and layer k, ‖h_k^i‖ ≤ Π_{j≤k}(1 + κ_j/L)‖h_0^i‖ + Σ_{j≤k} Π_{j<l≤k}(1 + κ_l/L)·s0·√m·‖V_j‖₂/L "
-        + "≤ e^{κk/L}(‖h_0^i‖ + s0·√m·M_V·k/L), with κ_j = s1‖W_j‖₂‖V_j‖₂ (|σ(u)| ≤ s0 + s1|u|)."
-      Hypotheses = [ notDiverged; hasSnapshots ]
-      Conclusion =
-        fun run ->
-            // the snapshots' norms (kept for the later lemmas) are independent of one another: as many at a time as there
-            // are cores, each the same numbers as alone (a failure is left to the loop below)
-            Array.Parallel.iter (fun s -> try snapshotNorms run s |> ignore with _ -> ()) [| 0 .. run.SnapshotCount - 1 |]
-            let whenOf = Array.init run.SnapshotCount (at run)
-            let checks =
-                seq {
-                    for s in snapshots run do
-                        let sn = snapshotNorms run s
-                        let hb = hiddenBound run sn
-                        // k = 0 is not compared: Hb_0 = ‖h_0^i‖ is the measured norm itself
-                        for k in 1 .. run.Setting.Depth do
-                            for i in 0 .. run.Setting.Samples - 1 ->
-                                { Measured = sn.HNorm.[k].[i]; Bound = hb.[k].[i]
-                                  Where = "layer k = " + string k + ", sample i = " + string i; When = whenOf.[s] }
-                }
-            let closed =
-                maxOver (fun s ->
-                    let sn = snapshotNorms run s
-                    let kap = Array.max (kappas sn)
-                    exp kap * (run.Setting.InputNormMax + run.Setting.S0 * sqrt (float run.Setting.Width) * Array.max sn.VOp)) run
-            evaluation roundingRel checks (runConstants run @ [ "H (closed form e^kappa (max|h0| + s0 sqrt(m) M_V))", closed ]) [ Evaluation.AnyWeights ] }
-
-/// (L2) L·‖h_k^i − h_{k−1}^i‖ ≤ F_k^i := ‖V_k‖₂(s0·√m + s1‖W_k‖₂·Hb_{k−1}^i) ≤ F := M_V(s0√m + s1 M_W H).
-let increments : Result<Run> =
-    { Id = "L2.increments"
-      Title = "Hidden-state increments are O(1/L)"
-      Source = src
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "For every sample and layer, ‖h_k^i − h_{k−1}^i‖ = ‖V_kσ(W_k h_{k−1}^i)‖/L ≤ ‖V_k‖₂(s0√m + s1‖W_k‖₂ Hb_{k−1}^i)/L ≤ F/L, "
-        + "F = M_V(s0√m + s1 M_W H), with Hb the bound of L1."
-      Hypotheses = [ notDiverged; hasSnapshots ]
-      Conclusion =
-        fun run ->
-            let whenOf = Array.init run.SnapshotCount (at run)
-            let L = run.Setting.Depth
-            let sqm = sqrt (float run.Setting.Width)
-            let mutable fmax = 0.0
-            let checks =
-                [ for s in snapshots run do
-                    let sn = snapshotNorms run s
-                    let hb = hiddenBound run sn
-                    let lw = run.Layerwise s
-                    for k in 1 .. L do
-                        for i in 0 .. run.Setting.Samples - 1 do
-                            let f = sn.VOp.[k - 1] * (run.Setting.S0 * sqm + sn.S1 * sn.WOp.[k - 1] * hb.[k - 1].[i])
-                            fmax <- max fmax f
-                            yield { Measured = float L * diffNorm lw.H.[k].[i] lw.H.[k - 1].[i]; Bound = f
-                                    Where = "layer k = " + string k + ", sample i = " + string i; When = whenOf.[s] } ]
-            evaluation roundingRel checks (runConstants run @ [ "F (max over layers, samples, snapshots)", fmax ]) [ Evaluation.AnyWeights ] }
-
-/// (L3a) ‖p_k^i‖ ≤ Π_{j>k}(1 + κ_j/L)‖p_L^i‖ ≤ e^{κ(L−k)/L}‖p_L^i‖.
-let adjoints : Result<Run> =
-    { Id = "L3.adjoint"
-      Title = "Adjoints stay within e^κ of the terminal adjoint"
-      Source = src
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "With p_{k−1} = p_k + (1/L)W_kᵀ(σ'(u_k) ⊙ V_kᵀp_k): ‖p_{k−1}^i‖ ≤ (1 + κ_k/L)‖p_k^i‖, hence ‖p_k^i‖ ≤ Π_{j>k}(1 + κ_j/L)‖p_L^i‖ ≤ e^{κ(L−k)/L}‖p_L^i‖."
-      Hypotheses = [ notDiverged; hasSnapshots ]
-      Conclusion =
-        fun run ->
-            let whenOf = Array.init run.SnapshotCount (at run)
-            let checks =
-                seq {
-                    for s in snapshots run do
-                        let sn = snapshotNorms run s
-                        let pb = adjointBound run sn
-                        // k = L is not compared: Pb_L = ‖p_L^i‖ is the measured norm itself
-                        for k in 0 .. run.Setting.Depth - 1 do
-                            for i in 0 .. run.Setting.Samples - 1 ->
-                                { Measured = sn.PNorm.[k].[i]; Bound = pb.[k].[i]
-                                  Where = "layer k = " + string k + ", sample i = " + string i; When = whenOf.[s] }
-                }
-            evaluation roundingRel checks (runConstants run) [ Evaluation.AnyWeights ] }
-
-/// (L3b) ‖p_{k+1}^i − p_k^i‖ ≤ κ_{k+1}‖p_{k+1}^i‖/L.
-let adjointIncrements : Result<Run> =
-    { Id = "L3.adjoint-increment"
-      Title = "Adjoint increments are O(1/L)"
-      Source = src
-      Provenance = ProvedHere
-      Doc = doc
-      Statement = "For k = 0..L−1 and every sample, ‖p_{k+1}^i − p_k^i‖ = ‖W_{k+1}ᵀq_{k+1}^i‖/L ≤ κ_{k+1}‖p_{k+1}^i‖/L ≤ κ‖p_{k+1}^i‖/L."
-      Hypotheses = [ notDiverged; hasSnapshots ]
-      Conclusion =
-        fun run ->
-            let whenOf = Array.init run.SnapshotCount (at run)
-            let L = run.Setting.Depth
-            let checks =
-                seq {
-                    for s in snapshots run do
-                        let sn = snapshotNorms run s
-                        let kap = kappas sn
-                        let lw = run.Layerwise s
-                        for k in 0 .. L - 1 do
-                            for i in 0 .. run.Setting.Samples - 1 ->
-                                { Measured = diffNorm lw.P.[k + 1].[i] lw.P.[k].[i]
-                                  Bound = kap.[k] * sn.PNorm.[k + 1].[i] / float L
-                                  Where = "layers k = " + string (k + 1) + " → " + string k + ", sample i = " + string i; When = whenOf.[s] }
-                }
-            evaluation roundingRel checks (runConstants run) [ Evaluation.AnyWeights ] }
-
-/// (L3c) Σ_i ‖p_L^i‖ ≤ 2‖B‖₂√ℓ.
-let terminalAdjointSum : Result<Run> =
-    { Id = "L3.terminal-sum"
-      Title = "The terminal adjoints sum to at most 2‖B‖₂√ℓ"
-      Source = src
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "p_L^i = (2/n)Bᵀr_i with r_i = Bh_L^i − y_i, so Σ_i‖p_L^i‖ ≤ (2/n)‖B‖₂Σ_i‖r_i‖ ≤ (2/n)‖B‖₂√n(Σ_i‖r_i‖²)^{1/2} = (2/n)‖B‖₂√n√(nℓ) = 2‖B‖₂√ℓ."
-      Hypotheses = [ notDiverged; hasSnapshots ]
-      Conclusion =
-        fun run ->
-            let whenOf = Array.init run.SnapshotCount (at run)
-            let L = run.Setting.Depth
-            let checks =
-                seq {
-                    for s in snapshots run ->
-                        let sn = snapshotNorms run s
-                        { Measured = Array.sum sn.PNorm.[L]
-                          Bound = 2.0 * run.Setting.ReadoutNorm * sqrt (run.Layerwise s).Loss
-                          Where = "k = L"; When = whenOf.[s] }
-                }
-            evaluation roundingRel checks [ "norm B (spectral)", run.Setting.ReadoutNorm ] [ Evaluation.AnyWeights ] }
-
-/// (L4) ‖G^V_k‖_F ≤ Σ_i Pb_k^i(s0√m + s1‖W_k‖₂Hb_{k−1}^i) and ‖G^W_k‖_F ≤ s1‖V_k‖₂Σ_i Pb_k^i Hb_{k−1}^i.
-let layerGradients : Result<Run> =
-    { Id = "L4.layer-gradient"
-      Title = "Depth-scaled layer gradients are O(1) in L"
-      Source = src
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "G^V_k = Σ_i p_k^i σ(u_k^i)ᵀ and G^W_k = Σ_i q_k^i h_{k−1}^{iᵀ} give ‖G^V_k‖_F ≤ Σ_i Pb_k^i(s0√m + s1‖W_k‖₂Hb_{k−1}^i) and "
-        + "‖G^W_k‖_F ≤ s1‖V_k‖₂Σ_i Pb_k^i Hb_{k−1}^i, with Hb, Pb the bounds of L1 and L3 (≤ P·(s0√m + s1M_W H) and s1M_V·H·P, P = e^κΣ_i‖p_L^i‖)."
-      Hypotheses = [ notDiverged; hasSnapshots ]
-      Conclusion =
-        fun run ->
-            let whenOf = Array.init run.SnapshotCount (at run)
-            let L, n = run.Setting.Depth, run.Setting.Samples
-            let sqm = sqrt (float run.Setting.Width)
-            let md = run.Shape.LayerSize
-            let checks =
-                [ for s in snapshots run do
-                    let sn = snapshotNorms run s
-                    let hb = hiddenBound run sn
-                    let pb = adjointBound run sn
-                    let lw = run.Layerwise s
-                    for k in 1 .. L do
-                        let bv = Seq.sum (seq { for i in 0 .. n - 1 -> pb.[k].[i] * (run.Setting.S0 * sqm + sn.S1 * sn.WOp.[k - 1] * hb.[k - 1].[i]) })
-                        let bw = sn.S1 * sn.VOp.[k - 1] * Seq.sum (seq { for i in 0 .. n - 1 -> pb.[k].[i] * hb.[k - 1].[i] })
-                        yield { Measured = Linalg.frobenius lw.GV.[k - 1] 0 md; Bound = bv
-                                Where = sprintf "G^V, layer k = %d" k; When = whenOf.[s] }
-                        yield { Measured = Linalg.frobenius lw.GW.[k - 1] 0 md; Bound = bw
-                                Where = sprintf "G^W, layer k = %d" k; When = whenOf.[s] } ]
-            evaluation roundingRel checks (runConstants run) [ Evaluation.AnyWeights ] }
 
 /// The coefficients of L5 at layers (k, k+1) of a snapshot: (a_WW, a_WV, a_VW, b_W, b_V). The difference
 /// splits exactly into seven terms (doc); each term is bounded twice, by per-sample sums (‖abᵀ‖_F = ‖a‖‖b‖ and
@@ -379,40 +477,92 @@ let jointCoefficient (aWW: float) (aWV: float) (aVW: float) =
             let det = b * c
             s * sqrt ((fro2 + sqrt (max 0.0 (fro2 * fro2 - 4.0 * det * det))) / 2.0)
 
-/// (L5) ‖G_{k+1} − G_k‖_F ≤ a‖Δ_k‖_F + b/L, with the W and V parts kept apart.
-let gradientDifference : Result<Run> =
-    { Id = "L5.gradient-difference"
-      Title = "Consecutive layer gradients differ by a·‖Δ_k‖ + b/L"
-      Source = src
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
+/// The MLP's chain snapshot: ‖W_k‖₂, ‖V_k‖₂ exact (SVD), s1 and s2 over the snapshot's pre-activation range, the
+/// layer-wise quantities of `Run.Layerwise` (the W, V gradients kept apart in L4 and L5).
+let private mlpSnapshot (run: Run) (s: int) : ChainSnapshot =
+    let sn = snapshotNorms run s
+    let lw = run.Layerwise s
+    let L = run.Setting.Depth
+    let n = run.Setting.Samples
+    let s0 = run.Setting.S0
+    let sqm = sqrt (float run.Setting.Width)
+    let md = run.Shape.LayerSize
+    let kap = kappas sn
+    let wv = lazy (run.W s, run.V s)
+    { HNorm = sn.HNorm
+      PNorm = sn.PNorm
+      Increment = fun k i -> float L * diffNorm lw.H.[k].[i] lw.H.[k - 1].[i]
+      AdjointIncrement = fun k i -> diffNorm lw.P.[k + 1].[i] lw.P.[k].[i]
+      Loss = lw.Loss
+      StateBound = id
+      Kappa = fun k _ -> kap.[k - 1]
+      Intercept = fun k -> s0 * sqm * sn.VOp.[k - 1]
+      Output = fun k x -> sn.VOp.[k - 1] * (s0 * sqm + sn.S1 * sn.WOp.[k - 1] * x)
+      LayerGradient =
+        fun k hb pb ->
+            let bv = Seq.sum (seq { for i in 0 .. n - 1 -> pb.[k].[i] * (s0 * sqm + sn.S1 * sn.WOp.[k - 1] * hb.[k - 1].[i]) })
+            let bw = sn.S1 * sn.VOp.[k - 1] * Seq.sum (seq { for i in 0 .. n - 1 -> pb.[k].[i] * hb.[k - 1].[i] })
+            [ sprintf "G^V, layer k = %d" k, Linalg.frobenius lw.GV.[k - 1] 0 md, bv
+              sprintf "G^W, layer k = %d" k, Linalg.frobenius lw.GW.[k - 1] 0 md, bw ]
+      GradientDifference =
+        fun k _ _ ->
+            let w, v = wv.Value
+            let aWW, aWV, aVW, bW, bV = gradientDifferenceCoefficients run s k
+            let x = Linalg.frobeniusDiff w (k * md) w ((k - 1) * md) md
+            let y = Linalg.frobeniusDiff v (k * md) v ((k - 1) * md) md
+            let gw = Linalg.frobeniusDiff lw.GW.[k] 0 lw.GW.[k - 1] 0 md
+            let gv = Linalg.frobeniusDiff lw.GV.[k] 0 lw.GV.[k - 1] 0 md
+            let bound = sqrt ((aWW * x + aWV * y + bW / float L) ** 2.0 + (aVW * x + bV / float L) ** 2.0)
+            sqrt (gw * gw + gv * gv), bound, jointCoefficient aWW aWV aVW, sqrt (bW * bW + bV * bV) }
+
+/// The paper's MLP: κ_k = s1‖W_k‖₂‖V_k‖₂, F₀_k = s0√m‖V_k‖₂, F_k(x) = ‖V_k‖₂(s0√m + s1‖W_k‖₂x), L4 for the W and V
+/// parts apart, L5 with the per-pair coefficients of `gradientDifferenceCoefficients`.
+let mlp : ChainSupply =
+    { Hypotheses = [ notDiverged; hasSnapshots ]
+      L5Hypotheses = [ notDiverged; hasSnapshots; smoothSigma ]
+      Statements =
+        "For every sample i and layer k, ‖h_k^i‖ ≤ Π_{j≤k}(1 + κ_j/L)‖h_0^i‖ + Σ_{j≤k} Π_{j<l≤k}(1 + κ_l/L)·s0·√m·‖V_j‖₂/L "
+        + "≤ e^{κk/L}(‖h_0^i‖ + s0·√m·M_V·k/L), with κ_j = s1‖W_j‖₂‖V_j‖₂ (|σ(u)| ≤ s0 + s1|u|).",
+        "For every sample and layer, ‖h_k^i − h_{k−1}^i‖ = ‖V_kσ(W_k h_{k−1}^i)‖/L ≤ ‖V_k‖₂(s0√m + s1‖W_k‖₂ Hb_{k−1}^i)/L ≤ F/L, "
+        + "F = M_V(s0√m + s1 M_W H), with Hb the bound of L1.",
+        "With p_{k−1} = p_k + (1/L)W_kᵀ(σ'(u_k) ⊙ V_kᵀp_k): ‖p_{k−1}^i‖ ≤ (1 + κ_k/L)‖p_k^i‖, hence ‖p_k^i‖ ≤ Π_{j>k}(1 + κ_j/L)‖p_L^i‖ ≤ e^{κ(L−k)/L}‖p_L^i‖.",
+        "For k = 0..L−1 and every sample, ‖p_{k+1}^i − p_k^i‖ = ‖W_{k+1}ᵀq_{k+1}^i‖/L ≤ κ_{k+1}‖p_{k+1}^i‖/L ≤ κ‖p_{k+1}^i‖/L.",
+        "G^V_k = Σ_i p_k^i σ(u_k^i)ᵀ and G^W_k = Σ_i q_k^i h_{k−1}^{iᵀ} give ‖G^V_k‖_F ≤ Σ_i Pb_k^i(s0√m + s1‖W_k‖₂Hb_{k−1}^i) and "
+        + "‖G^W_k‖_F ≤ s1‖V_k‖₂Σ_i Pb_k^i Hb_{k−1}^i, with Hb, Pb the bounds of L1 and L3 (≤ P·(s0√m + s1M_W H) and s1M_V·H·P, P = e^κΣ_i‖p_L^i‖).",
         "With Δ_k = Z_{k+1} − Z_k = (ΔW_k, ΔV_k): ‖G^W_{k+1} − G^W_k‖_F ≤ a_WW‖ΔW_k‖ + a_WV‖ΔV_k‖ + b_W/L and ‖G^V_{k+1} − G^V_k‖_F ≤ a_VW‖ΔW_k‖ + b_V/L, "
         + "hence ‖G_{k+1} − G_k‖_F ≤ a‖Δ_k‖_F + b/L with a = ‖[[a_WW, a_WV], [a_VW, 0]]‖₂, b = (b_W² + b_V²)^{1/2}; the coefficients are sums over samples of "
         + "products of ‖h‖, ‖p‖, ‖σ(u)‖, layer spectral norms, s1 and s2 (doc)."
-      Hypotheses = [ notDiverged; hasSnapshots; smoothSigma ]
-      Conclusion =
+      Snapshot = mlpSnapshot
+      Prepare =
         fun run ->
-            let whenOf = Array.init run.SnapshotCount (at run)
-            let L, md = run.Setting.Depth, run.Shape.LayerSize
-            let mutable amax, bmax = 0.0, 0.0
-            let checks =
-                [ for s in snapshots run do
-                    let lw = run.Layerwise s
-                    let w, v = run.W s, run.V s
-                    for k in 1 .. L - 1 do
-                        let aWW, aWV, aVW, bW, bV = gradientDifferenceCoefficients run s k
-                        amax <- max amax (jointCoefficient aWW aWV aVW)
-                        bmax <- max bmax (sqrt (bW * bW + bV * bV))
-                        let x = Linalg.frobeniusDiff w (k * md) w ((k - 1) * md) md
-                        let y = Linalg.frobeniusDiff v (k * md) v ((k - 1) * md) md
-                        let gw = Linalg.frobeniusDiff lw.GW.[k] 0 lw.GW.[k - 1] 0 md
-                        let gv = Linalg.frobeniusDiff lw.GV.[k] 0 lw.GV.[k - 1] 0 md
-                        let bound = sqrt ((aWW * x + aWV * y + bW / float L) ** 2.0 + (aVW * x + bV / float L) ** 2.0)
-                        yield { Measured = sqrt (gw * gw + gv * gv); Bound = bound
-                                Where = sprintf "layers k = %d, %d" k (k + 1); When = whenOf.[s] } ]
-            evaluation roundingRel checks (runConstants run @ [ "a (max)", amax; "b (max)", bmax ]) [ Evaluation.AnyWeights ] }
+            // the snapshots' norms (kept for the later lemmas) are independent of one another: as many at a time as there
+            // are cores, each the same numbers as alone (a failure is left to the rows)
+            Array.Parallel.iter (fun s -> try snapshotNorms run s |> ignore with _ -> ()) [| 0 .. run.SnapshotCount - 1 |]
+      Constants = runConstants
+      ClosedForm =
+        fun run ->
+            "H (closed form e^kappa (max|h0| + s0 sqrt(m) M_V))",
+            maxOver (fun s ->
+                let sn = snapshotNorms run s
+                let kap = largest (kappas sn)
+                exp kap * (run.Setting.InputNormMax + run.Setting.S0 * sqrt (float run.Setting.Width) * largest sn.VOp)) run }
 
-/// Every lemma of the chain, for a registry.
-let all : Result<Run> list =
-    [ hiddenStates; increments; adjoints; adjointIncrements; terminalAdjointSum; layerGradients; gradientDifference ]
+let private mlpStatements = statedOver mlp
+
+/// (L1) ‖h_k^i‖ ≤ Hb_k^i, the per-sample recursion (tighter than H = e^κ(max_i ‖h_0^i‖ + s0·√m·M_V)), on the MLP.
+let hiddenStates = mlpStatements.HiddenStates
+/// (L2) L·‖h_k^i − h_{k−1}^i‖ ≤ F_k^i := ‖V_k‖₂(s0·√m + s1‖W_k‖₂·Hb_{k−1}^i), on the MLP.
+let increments = mlpStatements.Increments
+/// (L3a) ‖p_k^i‖ ≤ Π_{j>k}(1 + κ_j/L)‖p_L^i‖, on the MLP.
+let adjoints = mlpStatements.Adjoints
+/// (L3b) ‖p_{k+1}^i − p_k^i‖ ≤ κ_{k+1}‖p_{k+1}^i‖/L, on the MLP.
+let adjointIncrements = mlpStatements.AdjointIncrements
+/// (L3c) Σ_i ‖p_L^i‖ ≤ 2‖B‖₂√ℓ, on the MLP.
+let terminalAdjointSum = mlpStatements.TerminalAdjointSum
+/// (L4) ‖G^V_k‖_F ≤ Σ_i Pb_k^i(s0√m + s1‖W_k‖₂Hb_{k−1}^i) and ‖G^W_k‖_F ≤ s1‖V_k‖₂Σ_i Pb_k^i Hb_{k−1}^i, on the MLP.
+let layerGradients = mlpStatements.LayerGradients
+/// (L5) ‖G_{k+1} − G_k‖_F ≤ a‖Δ_k‖_F + b/L, with the W and V parts kept apart, on the MLP.
+let gradientDifference = mlpStatements.GradientDifference
+
+/// Every lemma of the chain on the MLP, for a registry.
+let all : Result<Run> list = mlpStatements.All
