@@ -398,8 +398,9 @@ public sealed class CentrePass
         double s2 = Activations.SupAbsSecondDerivative(_act, q.Lo[i], q.Hi[i]);
         AWW[i] = s2 * Math.Max(q.GHatInf[i], q.G1Inf[i]) * hs * hs;
         AWV[i] = s1 * ps1 * hs;
-        ForcingW[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, pass.EW.AsSpan(o, md)));
-        ForcingV[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, pass.EV.AsSpan(o, md)));
+        // ‖E^W‖_F, ‖E^V‖_F as the split pass computed them from the same arrays (the same call, so the same bits)
+        ForcingW[i] = q.EW[i];
+        ForcingV[i] = q.EV[i];
         // ε: the engine's Ĝ_{k+1} (weights k + 1, ĝ = p_{k+1}V_{k+1}), the split pass' G(Z_k; h_k, p_{k+1}) (ĝ = p_{k+1}V_k),
         // the subtraction forming Ê
         var e1r = EvaluationRounding(n, d, m, hf, pf, _wf[k], _vf[k], q.G1Inf[i]);
