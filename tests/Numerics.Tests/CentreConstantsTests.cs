@@ -153,7 +153,7 @@ public sealed class CentreConstantsTests
             Assert.True(g[j] <= b[j], $"B_{j} = {b[j]} below the bound's grid maximum {g[j]:F3}");
             Assert.False(g[j] <= lowered[j], $"B_{j} lowered to {lowered[j]} passed");
         }
-        // an exp perturbed beyond its proven bound (6.136u): at ε_e = 6.5u the bound of σ⁽⁶⁾ exceeds B₆ (the script: the
+        // an exp perturbed beyond its proven bound (6.1364u): at ε_e = 6.5u the bound of σ⁽⁶⁾ exceeds B₆ (the script: the
         // constants hold up to 6.156u), and the runtime's exp as it was assumed before (8u) exceeds B₄, B₅ and B₆
         Assert.True(DerivativeGridSups(6.5)[6] > CentrePass.DerivativeError6, "a 6.5u exp stays within B₆");
         var at8 = DerivativeGridSups(8);
@@ -188,7 +188,7 @@ public sealed class CentreConstantsTests
             // negative control: an exp off by 16u (a factor 1 + 2⁻⁴⁹), beyond the proven bound
             worstBad = Math.Max(worstBad, ExpErrorAt(x, reference, t => Lanes256(t) * (1 + Math.ScaleB(1.0, -49)), epsC));
         }
-        _out.WriteLine($"the rule's exp against e^z (± the reference's 1u): {worst:F3}u; limit {limit:F3}u (proven 6.136u); an exp off by 16u: {worstBad:F3}u");
+        _out.WriteLine($"the rule's exp against e^z (± the reference's 1u): {worst:F3}u; limit {limit:F3}u (proven 6.1364u); an exp off by 16u: {worstBad:F3}u");
         Assert.True(worst <= limit, "the rule's exp outside its proven bound");
         Assert.True(worst > 0, "the comparison sees the rounding");
         Assert.True(worstBad > limit, "an exp off by 16u passed");

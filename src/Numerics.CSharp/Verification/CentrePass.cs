@@ -57,7 +57,7 @@ public sealed class CentrePass
     /// <summary>
     /// ε_e/u: the proven relative error of the exp the rule calls (<see cref="RulePhi"/>: the engine's
     /// <c>ActivationKernels512.ExpGelu</c>, the exp of its GELU kernel, on every path): ê = fl(e^z/2·(1 + ε)) with
-    /// |ε| ≤ 6.136u wherever ê is normal (z ≥ −707; docs/theorems/GeluKernel.md, step 3: its polynomial 0.0893u, its
+    /// |ε| ≤ 6.1364u wherever ê is normal (z ≥ −707; docs/theorems/GeluKernel.md, step 3: its polynomial 0.0893u, its
     /// evaluation 4.354u, the reduced argument 0.693u, the scaling u), rounded up; below, ê rounds once absolutely (≤ 2⁻¹⁰⁷⁵)
     /// and is 0 for z &lt; −746. So the fact H_exp under which the B_j are proven (exp within ε_e·e^z of e^z for −707 ≤ z ≤ 0,
     /// at most 2e^z + 2⁻¹⁰⁷⁴ below) holds. Checked on a dense grid against the high-precision reference by the tests.
