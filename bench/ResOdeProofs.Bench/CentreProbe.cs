@@ -42,7 +42,7 @@ internal static class CentreProbe
         var xs = Fill(n * m, 6); var ys = new double[n * m]; var zs = new double[n * m];
         int lanes = System.Numerics.Vector<double>.Count;
         if (!withKept.PairProductsValid || !kept.ProductsValid || own.PairProductsValid) throw new InvalidOperationException("products not kept as intended");
-        var calls = new Action[]
+        Action[] calls = new Action[]
         {
             () => net.Evaluate(w, v, gw, gv),
             () => withKept.EvaluateKept(w, v, gw, gv, kept, withForcing: false),
@@ -53,8 +53,41 @@ internal static class CentreProbe
             () => { for (int k = 0; k < L - 1; k++) VectorActivations.Evaluate<double>(Simd.Level, ActivationKind.Gelu, xs, ys, zs); },
             () => { for (int k = 0; k < L - 1; k++) for (int e = 0; e + lanes <= n * m; e += lanes) CentrePass.GeluSecond(new System.Numerics.Vector<double>(xs, e)).CopyTo(zs, e); },
         };
+        // the observer's eight n×m×d products of a pair as they are called, against the same work as four products of twice
+        // the width (the pairs that share an operand fused), on scratch operands of the same shapes
+        var gA = Fill(n * d, 1); var gB = Fill(n * d, 1); var gW1 = Fill(2 * m * d, 1); var gN = Fill(n * 2 * m, 1);
+        var gO1 = new double[n * 2 * m]; var gO2 = new double[2 * m * d];
+        var level = Simd.Level;
+        calls = calls.Concat(new Action[]
+        {
+            () =>
+            {
+                for (int k = 0; k < L - 1; k++)
+                {
+                    FastKernels.Gemm<double>(level, gA, d, 1, gW1, gO1, n, d, m, 1.0, accumulate: false);
+                    FastKernels.Gemm<double>(level, gB, d, 1, gW1, gO1, n, d, m, 1.0, accumulate: false);
+                    FastKernels.Gemm<double>(level, gN, 1, m, gA, gO2, m, n, d, 1.0, accumulate: false);
+                    FastKernels.Gemm<double>(level, gB, 1, d, gN, gO2, d, n, m, 1.0, accumulate: false);
+                    FastKernels.Gemm<double>(level, gA, d, 1, gW1, gO1, n, d, m, 1.0, accumulate: false);
+                    FastKernels.Gemm<double>(level, gB, d, 1, gW1, gO1, n, d, m, 1.0, accumulate: false);
+                    FastKernels.Gemm<double>(level, gB, 1, d, gN, gO2, d, n, m, 1.0, accumulate: false);
+                    FastKernels.Gemm<double>(level, gN, 1, m, gA, gO2, m, n, d, 1.0, accumulate: false);
+                }
+            },
+            () =>
+            {
+                for (int k = 0; k < L - 1; k++)
+                {
+                    FastKernels.Gemm<double>(level, gA, d, 1, gW1, gO1, n, d, 2 * m, 1.0, accumulate: false);
+                    FastKernels.Gemm<double>(level, gB, d, 1, gW1, gO1, n, d, 2 * m, 1.0, accumulate: false);
+                    FastKernels.Gemm<double>(level, gN, 1, 2 * m, gA, gO2, 2 * m, n, d, 1.0, accumulate: false);
+                    FastKernels.Gemm<double>(level, gB, 1, d, gN, gO2, d, n, 2 * m, 1.0, accumulate: false);
+                }
+            },
+        }).ToArray();
         var names = new[] { "engine evaluation with gradient (keeping)", "split pass (from kept states)", "centre step, kept products", "centre step, own products", "centre step, kept products, 2 threads", "split pass with the centre step fused",
-                            "  (for scale: σ, σ' (GELU kernel) × (L − 1) pairs)", "  (for scale: σ'' (one vector exp) × (L − 1) pairs)" };
+                            "  (for scale: σ, σ' (GELU kernel) × (L − 1) pairs)", "  (for scale: σ'' (one vector exp) × (L − 1) pairs)",
+                            "  (for scale: 8 products n×m×d × (L − 1) pairs)", "  (for scale: as 4 products of 2× width × (L − 1))" };
         var best = MinProbe.Measure(calls, rounds, 1);
         Console.WriteLine(string.Create(inv, $"figure 2 shape, {Simd.Bits(Simd.Level)}-bit, 1 thread, min of {rounds} interleaved rounds (wall):"));
         for (int i = 0; i < calls.Length; i++)

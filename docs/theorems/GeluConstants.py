@@ -240,8 +240,10 @@ for j in range(1, 9):
                                                      "" if ok else "BELOW"))
 
 # ---- 2. B_j: the rule's derivatives as computed -------------------------------------------------------------------------
-# φ̂ = fl(c·exp̂(−ŷ/2)), ŷ = fl(x·x): c = fl(1/fl(√fl(2π))) as the C# constant, ε_c its relative error; the exp (Math.Exp
-# or the runtime's vector exp) within ε_e·e^z relative for −708 ≤ z ≤ 0 (the hypothesis H_exp, EXP_ERROR below); ŷ = y(1 + δ₀)
+# φ̂ = fl(C·ê(−ŷ/2)), ŷ = fl(x·x): ê(z) = fl(e^z/2) the engine's exp (ActivationKernels512.ExpGelu, CentrePass.RulePhi),
+# C = 2c exactly, c = fl(1/fl(√fl(2π))) as the C# constant, ε_c its relative error; C·ê is the real number c·2ê, so φ̂ is c
+# times an exp within ε_e·e^z relative for −707 ≤ z ≤ 0 (H_exp, a fact: EXP_ERROR below, at or above EXP_PROVEN, the
+# engine exp's proven bound, docs/theorems/GeluKernel.md step 3, printed by GeluKernel.py), rounded once; ŷ = y(1 + δ₀)
 # moves e^(−y/2) by the factor e^(−yδ₀/2), at most e^(yu/2) ≤ 1 + (yu/2)e^(Yu/2) for y ≤ Y = 37.5². poly_j by Horner in ŷ with
 # one rounding per operation and no fused multiply-add: with the top coefficient ±1 the first step is one subtraction, so the
 # term a_k·ŷᵏ meets n_k = 2k + 1 roundings (k < r) or 2r − 1 (k = r), and ŷᵏ = yᵏ(1 + δ₀)ᵏ adds k factors; the factor x
@@ -252,6 +254,9 @@ for j in range(1, 9):
 # zero (|x| < 2⁻⁵¹¹) moves e^(−y/2) by at most y/2 < 2⁻¹⁰²³ relative, times φ·p̄_j ≤ 86 there: together below 2⁻¹⁰¹⁶, i.e.
 # 2⁻⁹⁶³ in units of u; 2⁻⁹⁶⁰ is added below. For 37.5 < |x| ≤ 2¹⁶⁰ both σ⁽ʲ⁾ and σ̂⁽ʲ⁾ are below 2⁻¹⁰⁰ (checked below).
 EXP_ERROR = const("ExpError")  # ε_e in units of u, read from CentrePass.cs
+EXP_PROVEN = Fr("6.137")  # GeluKernel.py, step 3: exp(−t²/2)/2 within 6.1364u relative while the result is normal (4 decimals), rounded up
+if EXP_ERROR < EXP_PROVEN:
+    failures.append("ExpError = %s below the engine exp's proven %s" % (float(EXP_ERROR), float(EXP_PROVEN)))
 c_double = 1.0 / (2.0 * 3.141592653589793) ** 0.5  # Python's ** 0.5 is the correctly rounded sqrt, like Math.Sqrt
 assert c_double == 1.0 / __import__("math").sqrt(2.0 * __import__("math").pi)
 eps_c = abs(mpf(c_double) * sqrt(2 * pi) - 1)
@@ -292,8 +297,8 @@ def sup_half_line(Q):
 
 
 print()
-print("2. B_j: |σ̂⁽ʲ⁾ − σ⁽ʲ⁾| ≤ B_j·u for the rule's φ̂·poly_j (ε_c = %.3fu, hypothesis H_exp: exp within %su)"
-      % (eps_c / u, float(EXP_ERROR)))
+print("2. B_j: |σ̂⁽ʲ⁾ − σ⁽ʲ⁾| ≤ B_j·u for the rule's φ̂·poly_j (ε_c = %.3fu, H_exp: the engine's exp within %su, proven %su)"
+      % (eps_c / u, float(EXP_ERROR), float(EXP_PROVEN)))
 print("   j  constant   proven sup/u      margin   (the former model φ·p̄_j·(x²/2 + 16): sup/u)")
 for j in range(3, 7):
     c = const("DerivativeError%d" % j)
@@ -317,10 +322,10 @@ for _ in range(24):
         lo_e = mid
     else:
         hi_e = mid
-print("   the constants hold for any exp within %.3fu (the engine's own exp, GeluKernel.md, is proven within 6.136u)"
-      % lo_e)
+print("   the constants hold for any exp within %.3fu (the rule's exp, the engine's, is proven within %su)"
+      % (lo_e, float(EXP_PROVEN)))
 # the far range: for 37.5 ≤ x, φ(x)·p̄(x) decreases (x·p̄ > p̄' there), and φ̂ ≤ 2c·e^(−ŷ/2)(1 + u)² or is a subnormal
-# at most 2⁻¹⁰⁷⁴ (hypothesis H_exp far out: exp̂(z) ≤ 2e^z + 2⁻¹⁰⁷⁴ for z < −708); with |x| ≤ 2¹⁶⁰ the polynomial stays
+# at most 2⁻¹⁰⁷⁴ (H_exp far out: 2ê(z) ≤ 2e^z + 2⁻¹⁰⁷⁴ for z < −707: ê rounds once absolutely, 0 below −746); with |x| ≤ 2¹⁶⁰ the polynomial stays
 # below 2⁹⁶⁷ in modulus, so |σ̂⁽ʲ⁾| ≤ 2⁻¹⁰⁰ and |σ⁽ʲ⁾| ≤ 2⁻¹⁰⁰ there.
 pbar6 = lambda x: x ** 6 + 16 * x ** 4 + 51 * x ** 2 + 18
 far_exact = exp(-mpf(37.5) ** 2 / 2) / sqrt(2 * pi) * pbar6(mpf(37.5))

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using ResOdeProofs.Numerics;
+using ResOdeProofs.Numerics.Model;
 using ResOdeProofs.Numerics.Verification;
 using Xunit;
 using Xunit.Abstractions;
@@ -11,7 +12,7 @@ namespace ResOdeProofs.Numerics.Tests;
 /// The GELU constants of A.split.centre.segments that docs/theorems/GeluConstants.py proves (docs/theorems/DepthSmoothness.md,
 /// "The constants, proven"), checked here against dense grids so that a constant lowered below its true value fails: the
 /// suprema sup|σ⁽ʲ⁾| (GeluSup1..8), the derivative-rounding constants B₃..B₆ with the per-term bound the script maximises,
-/// and the hypothesis H_exp on the exp the rule calls.
+/// and the proven bound of the exp the rule calls (H_exp).
 /// </summary>
 public sealed class CentreConstantsTests
 {
@@ -141,8 +142,8 @@ public sealed class CentreConstantsTests
     public void Derivative_constants_bound_the_rounding_bound()
     {
         double[] b = { 0, 0, 0, CentrePass.DerivativeError3, CentrePass.DerivativeError4, CentrePass.DerivativeError5, CentrePass.DerivativeError6 };
-        // each one unit under the sup GeluConstants.py proves at ε_e = 8u (17.38, 49.56, 150.91, 541.41)
-        double[] lowered = { 0, 0, 0, 16.38, 48.56, 149.91, 540.41 };
+        // each one unit under the sup GeluConstants.py proves at ε_e = 6.14u (15.04, 43.62, 133.72, 485.53)
+        double[] lowered = { 0, 0, 0, 14.04, 42.62, 132.72, 484.53 };
         double epsC = ConstantError();
         Assert.InRange(epsC, 0.0, 1.0); // a correctly rounded sqrt and quotient on a rounded π: within 1u
         var g = DerivativeGridSups(CentrePass.ExpError);
@@ -152,40 +153,44 @@ public sealed class CentreConstantsTests
             Assert.True(g[j] <= b[j], $"B_{j} = {b[j]} below the bound's grid maximum {g[j]:F3}");
             Assert.False(g[j] <= lowered[j], $"B_{j} lowered to {lowered[j]} passed");
         }
-        // the former B₆ = 537 is below the bound at ε_e = ExpError (it covered an exp within 7.85u only)
-        Assert.False(g[6] <= 537, "B₆ = 537 passed");
-        // and an exp beyond the constants' reach: at ε_e = 9u the bound of σ⁽⁶⁾ exceeds B₆ (the script: they hold up to 8.02u)
-        Assert.True(DerivativeGridSups(9)[6] > CentrePass.DerivativeError6, "a 9u exp stays within B₆");
+        // an exp perturbed beyond its proven bound (6.1364u): at ε_e = 6.5u the bound of σ⁽⁶⁾ exceeds B₆ (the script: the
+        // constants hold up to 6.156u), and the runtime's exp as it was assumed before (8u) exceeds B₄, B₅ and B₆
+        Assert.True(DerivativeGridSups(6.5)[6] > CentrePass.DerivativeError6, "a 6.5u exp stays within B₆");
+        var at8 = DerivativeGridSups(8);
+        for (int j = 4; j <= 6; j++) Assert.True(at8[j] > b[j], $"an 8u exp stays within B_{j}");
     }
 
-    // The exp's relative error at z = −x²/2, x = k/1024 (x² exact), in units of u: c·exp̂(z) formed exactly (the product and its
-    // FMA residual) against the high-precision φ(x) (correctly rounded, within u relative), c's own error removed; what is
-    // left is the exp's error within ±1u (the reference's share).
-    private static double ExpErrorAt(double x, double reference, Func<double, double> exp, double epsC)
+    // The exp's relative error at z = −x²/2, x = k/1024 (x² exact), in units of u: φ̂ = C·ê(z) (C = 2c, ê = e^z/2 as computed)
+    // formed exactly (the product and its FMA residual) against the high-precision φ(x) (correctly rounded, within u
+    // relative), c's own error removed; what is left is the exp's error within ±1u (the reference's share).
+    private static double ExpErrorAt(double x, double reference, Func<double, double> expHalf, double epsC)
     {
-        double z = -0.5 * (x * x), e = exp(z);
-        double p = InvSqrt2Pi * e, lo = Math.FusedMultiplyAdd(InvSqrt2Pi, e, -p);
+        double z = -0.5 * (x * x), e = expHalf(z), c2 = 2 * InvSqrt2Pi;
+        double p = c2 * e, lo = Math.FusedMultiplyAdd(c2, e, -p);
         return Math.Abs(((p - reference) + lo) / reference / U - epsC);
     }
 
-    [Fact(DisplayName = "CentrePass constants: Math.Exp and the 256- and 512-bit vector exp on z = −x²/2, |x| ≤ 37.5 → within ExpError/2 (plus the reference's 1u) of e^z; an exp off by 8u → outside")]
-    public void Exp_hypothesis_holds_with_a_margin_of_two()
+    [Fact(DisplayName = "CentrePass constants: the rule's exp (the engine's, scalar entry and 256- and 512-bit lanes) on z = −x²/2, |x| ≤ 37.5 → the same bits, within ExpError (plus the reference's 1u) of e^z; an exp off by 16u → outside")]
+    public void Rule_exp_within_its_proven_bound()
     {
-        double epsC = SignedConstantError(), limit = CentrePass.ExpError / 2 + 1;
-        double worstS = 0, worst256 = 0, worst512 = 0, worstBad = 0;
+        double epsC = SignedConstantError(), limit = CentrePass.ExpError + 1;
+        double worst = 0, worstBad = 0;
+        static double Lanes256(double z) => ActivationKernels256.ExpGelu(Vector256.Create(z), Vector256<double>.Zero).ToScalar();
+        static double Lanes512(double z) => ActivationKernels512.ExpGelu(Vector512.Create(z), Vector512<double>.Zero).ToScalar();
         // every k/1024 up to 8 (z ≥ −32), then every 16th up to 37.5 (the high-precision φ costs more as x grows)
         for (int k = 0; k <= 38400; k += k < 8192 ? 1 : 16)
         {
-            double x = k / 1024.0, reference = HighPrecisionReference.NormalPdf(x);
-            worstS = Math.Max(worstS, ExpErrorAt(x, reference, Math.Exp, epsC));
-            worst256 = Math.Max(worst256, ExpErrorAt(x, reference, z => Vector256.Exp(Vector256.Create(z))[0], epsC));
-            worst512 = Math.Max(worst512, ExpErrorAt(x, reference, z => Vector512.Exp(Vector512.Create(z))[0], epsC));
-            // negative control: an exp off by 8u (a factor 1 + 2⁻⁵⁰), the whole of H_exp's allowance
-            worstBad = Math.Max(worstBad, ExpErrorAt(x, reference, z => Math.Exp(z) * (1 + Math.ScaleB(1.0, -50)), epsC));
+            double x = k / 1024.0, reference = HighPrecisionReference.NormalPdf(x), z = -0.5 * (x * x);
+            // the scalar entry (RulePhi) and both lane widths: one function, the same bits
+            Assert.Equal(BitConverter.DoubleToInt64Bits(CentrePass.RulePhi(x * x)), BitConverter.DoubleToInt64Bits(2 * InvSqrt2Pi * Lanes256(z)));
+            Assert.Equal(BitConverter.DoubleToInt64Bits(Lanes256(z)), BitConverter.DoubleToInt64Bits(Lanes512(z)));
+            worst = Math.Max(worst, ExpErrorAt(x, reference, Lanes256, epsC));
+            // negative control: an exp off by 16u (a factor 1 + 2⁻⁴⁹), beyond the proven bound
+            worstBad = Math.Max(worstBad, ExpErrorAt(x, reference, t => Lanes256(t) * (1 + Math.ScaleB(1.0, -49)), epsC));
         }
-        _out.WriteLine($"exp against e^z (± the reference's 1u): {worstS:F3}u (Math.Exp), {worst256:F3}u (256-bit), {worst512:F3}u (512-bit); limit {limit:F3}u; an exp off by 8u: {worstBad:F3}u");
-        Assert.True(worstS <= limit && worst256 <= limit && worst512 <= limit, "an exp outside half of H_exp's allowance");
-        Assert.True(worstS > 0 && worst256 > 0, "the comparison sees the rounding");
-        Assert.True(worstBad > limit, "an exp off by 8u passed");
+        _out.WriteLine($"the rule's exp against e^z (± the reference's 1u): {worst:F3}u; limit {limit:F3}u (proven 6.1364u); an exp off by 16u: {worstBad:F3}u");
+        Assert.True(worst <= limit, "the rule's exp outside its proven bound");
+        Assert.True(worst > 0, "the comparison sees the rounding");
+        Assert.True(worstBad > limit, "an exp off by 16u passed");
     }
 }

@@ -108,10 +108,13 @@ public sealed class CentreFusedTests
         var fb = new[] { b.S.MCW, b.S.MCV, b.S.MQ, b.S.MQC, b.S.MD, b.S.MDQ };
         Assert.Equal(fb.Select(Bits), fa.Select(Bits));
         Assert.All(fa, x => Assert.True(double.IsFinite(x) && x > 0));
-        // and both are the scalar form lane by lane (S₁ ⊙ Ĉ_W at a first entry, φ̂ by the vector exp as the kernels take it)
-        double xm = CentrePass.Midpoint(u0[0], u1[0]);
-        double phi = CentrePass.InvSqrt2PiValue * System.Numerics.Vector.Exp(new System.Numerics.Vector<double>(-0.5 * (xm * xm)))[0];
-        var (s1, _) = CentrePass.RuleEntry(u0[0], u1[0], q0[0], q1[0], d0[0], d1[0], phi);
-        Assert.Equal(Bits(s1 * cw[0]), Bits(a.Xv[0]));
+        // and both are the scalar form lane by lane at every entry (φ̂ by CentrePass.RulePhi, the proven exp one entry at a time)
+        for (int e = 0; e < nm; e++)
+        {
+            double xm = CentrePass.Midpoint(u0[e], u1[e]);
+            var (s1, s2) = CentrePass.RuleEntry(u0[e], u1[e], q0[e], q1[e], d0[e], d1[e], CentrePass.RulePhi(xm * xm));
+            Assert.Equal(Bits(s1 * cw[e]), Bits(a.Xv[e]));
+            Assert.Equal(Bits(s2 * cw[e] + s1 * cv[e]), Bits(a.Xw[e]));
+        }
     }
 }

@@ -1,12 +1,13 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using ResOdeProofs.Numerics.Model;
 
 namespace ResOdeProofs.Numerics.Verification;
 
 /// <summary>
 /// The per-entry work of one pair of <see cref="CentrePass.Step"/> on 512-bit vectors, in one pass over the entries: the
 /// rule's S₁ (the mean of the endpoint values σ̂'(û(0)), σ̂'(û(1)) kept by the split pass and the engine, minus the
-/// Euler–Maclaurin corrections) and S₂ (the midpoint Taylor form), both from one φ(x_m) (a vector exp) at the midpoint
+/// Euler–Maclaurin corrections) and S₂ (the midpoint Taylor form), both from one φ(x_m) (the engine's proven exp, <see cref="CentrePass.RulePhi"/>) at the midpoint
 /// x_m = û(0) + ½δ̂ and GELU's derivatives σ⁽ʲ⁾ = φ·poly_j (<see cref="CentrePass.RuleEntry"/>); the weights X_V, X_W of the two
 /// outer-product sums; the rule's error per entry against them; and the maxima the bounds read. Every lane does the operations of the scalar form in the same order
 /// (no contraction into FMA), and maxima do not depend on the order, so the outputs are the reference loops' bits. This
@@ -26,7 +27,7 @@ internal static class CentreKernels512
         ref CentrePass.RuleMaxima s)
     {
         int nm = u0.Length, e = 0, lanes = Vector512<double>.Count;
-        var half = Vector512.Create(0.5); var mhalf = Vector512.Create(-0.5); var c = Vector512.Create(CentrePass.InvSqrt2PiValue);
+        var half = Vector512.Create(0.5); var mhalf = Vector512.Create(-0.5); var c = Vector512.Create(CentrePass.TwoInvSqrt2PiValue);
         var two = Vector512.Create(2.0); var four = Vector512.Create(4.0); var seven = Vector512.Create(7.0);
         var eleven = Vector512.Create(11.0); var eighteen = Vector512.Create(18.0); var sixteen = Vector512.Create(16.0);
         var fiftyOne = Vector512.Create(51.0);
@@ -46,7 +47,7 @@ internal static class CentreKernels512
             var du = a1 - a0; var dq = b1 - b0;
             var xm = a0 + half * du; var qm = b0 + half * dq;
             var y = xm * xm;
-            var phi = c * Vector512.Exp(mhalf * y);
+            var phi = c * ActivationKernels512.ExpGelu(mhalf * y, Vector512<double>.Zero);
             var s2 = phi * (two - y);
             var s3 = phi * (xm * (y - four));
             var s4 = phi * ((seven - y) * y - four);

@@ -1,6 +1,7 @@
 using ResOdeProofs.Numerics.Model;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace ResOdeProofs.Numerics.Verification;
 
@@ -43,24 +44,25 @@ public sealed class CentrePass
     /// docs/theorems/GeluConstants.py, checked on grids by the tests.</summary>
     public const double GeluSup4 = 1.596, GeluSup5 = 2.843, GeluSup6 = 7.182;
     /// <summary>
-    /// B_j (j = 3..6): the rule's σ̂⁽ʲ⁾(x) = fl(φ̂(x)·poly_j(x)) (φ̂ = fl(c·exp(−x²/2)), poly_j by Horner in x², <see cref="RuleEntry"/>)
-    /// is within B_j·u of σ⁽ʲ⁾(x) at every float x with |x| ≤ 2¹⁶⁰, given the exp within <see cref="ExpError"/>·u. Counted per
+    /// B_j (j = 3..6): the rule's σ̂⁽ʲ⁾(x) = fl(φ̂(x)·poly_j(x)) (φ̂ = <see cref="RulePhi"/>, poly_j by Horner in x², <see cref="RuleEntry"/>)
+    /// is within B_j·u of σ⁽ʲ⁾(x) at every float x with |x| ≤ 2¹⁶⁰, the exp being the engine's, within <see cref="ExpError"/>·u. Counted per
     /// term a_k·x^(e_k) of poly_j: x² rounded (k factors 1 + δ, and the move x²u/2 of exp's argument), the exp (ε_e), c (ε_c =
     /// 0.563u) and their product, the Horner steps the term passes (2k + 1, or 2r − 1 for the top one: the leading ±1 makes the
     /// first step one subtraction), the factor x (odd j) and the last product; so |σ̂⁽ʲ⁾ − σ⁽ʲ⁾| ≤ u·φ·Σ|a_k||x|^(e_k)(α_k + β_k x²)
-    /// with α_k ≈ ε_c/u + ε_e/u + 1 + n_k + k + m_j, β_k ≈ ½. Its sup is proven by docs/theorems/GeluConstants.py: 17.39, 49.57,
-    /// 150.91, 541.42 at ε_e = 8u, rounded up (B₆ was 537 from a uniform (x²/2 + 16)u that left the exp's own error unstated;
-    /// 537 covers an exp within 7.85u only); checked against the high-precision reference.
+    /// with α_k ≈ ε_c/u + ε_e/u + 1 + n_k + k + m_j, β_k ≈ ½. Its sup is proven by docs/theorems/GeluConstants.py: 15.04, 43.62,
+    /// 133.72, 485.53 at ε_e = 6.14u, rounded up (they were 22, 56, 163, 542 under an exp within 8u that the runtime's exp was
+    /// assumed to meet); checked against the high-precision reference.
     /// </summary>
-    public const double DerivativeError3 = 22, DerivativeError4 = 56, DerivativeError5 = 163, DerivativeError6 = 542;
+    public const double DerivativeError3 = 16, DerivativeError4 = 44, DerivativeError5 = 134, DerivativeError6 = 486;
     /// <summary>
-    /// ε_e/u: the hypothesis H_exp under which the B_j are proven: the exp the rule calls (Math.Exp, and the runtime's vector
-    /// exp for full vectors) is within ε_e·e^z of e^z for −708 ≤ z ≤ 0, and at most 2e^z + 2⁻¹⁰⁷⁴ below. Not proven here (both
-    /// functions belong to the runtime and the C library): measured at most 1.7u (Math.Exp) and 3.4u (the vector exp), each
-    /// ±1u; 8u is about twice the vector exp's measured worst case, and above the engine's own exp of the same design, proven
-    /// within 6.14u (GeluKernel.md). Checked on a dense grid against ε_e/2 + 1u by the tests.
+    /// ε_e/u: the proven relative error of the exp the rule calls (<see cref="RulePhi"/>: the engine's
+    /// <c>ActivationKernels512.ExpGelu</c>, the exp of its GELU kernel, on every path): ê = fl(e^z/2·(1 + ε)) with
+    /// |ε| ≤ 6.1364u wherever ê is normal (z ≥ −707; docs/theorems/GeluKernel.md, step 3: its polynomial 0.0893u, its
+    /// evaluation 4.354u, the reduced argument 0.693u, the scaling u), rounded up; below, ê rounds once absolutely (≤ 2⁻¹⁰⁷⁵)
+    /// and is 0 for z &lt; −746. So the fact H_exp under which the B_j are proven (exp within ε_e·e^z of e^z for −707 ≤ z ≤ 0,
+    /// at most 2e^z + 2⁻¹⁰⁷⁴ below) holds. Checked on a dense grid against the high-precision reference by the tests.
     /// </summary>
-    public const double ExpError = 8;
+    public const double ExpError = 6.14;
     /// <summary>sup over ℝ of |σ'|, |σ''|, |σ'''| for GELU (σ'' = φ(x)(2 − x²), σ''' = φ(x)(x³ − 4x); maxima 1.128904 at x = √2,
     /// 0.797885 at 0 and 0.778770 at x² = (7 − √33)/2), rounded up; proven by docs/theorems/GeluConstants.py, checked on grids
     /// by the tests.</summary>
@@ -368,8 +370,7 @@ public sealed class CentrePass
             done = CentreKernels512.Rule(u0, u1, q0, q1, d0, d1, s.Cw, s.Cv, s.Xv, s.Xw, s.Rv, s.Rw, kc, ref mx);
         else if (!ReferenceRule && level == SimdLevel.Vector256)
             done = CentreKernels256.Rule(u0, u1, q0, q1, d0, d1, s.Cw, s.Cv, s.Xv, s.Xw, s.Rv, s.Rw, kc, ref mx);
-        if (done == 0) RuleReference(s, level != SimdLevel.Scalar && Vector.IsHardwareAccelerated, 0, u0, u1, q0, q1, d0, d1, kc, ref mx);
-        else if (done < nm) RuleReference(s, false, done, u0, u1, q0, q1, d0, d1, kc, ref mx);
+        if (done < nm) RuleReference(s, done, u0, u1, q0, q1, d0, d1, kc, ref mx);
         double sCW = FastKernels.SumSquares<double>(level, s.Cw), sCV = FastKernels.SumSquares<double>(level, s.Cv);
         double sXV = FastKernels.SumSquares<double>(level, s.Xv), sXW = FastKernels.SumSquares<double>(level, s.Xw);
         var b = RuleBounds(u, etaU, etaQ, mx);
@@ -397,8 +398,9 @@ public sealed class CentrePass
         double s2 = Activations.SupAbsSecondDerivative(_act, q.Lo[i], q.Hi[i]);
         AWW[i] = s2 * Math.Max(q.GHatInf[i], q.G1Inf[i]) * hs * hs;
         AWV[i] = s1 * ps1 * hs;
-        ForcingW[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, pass.EW.AsSpan(o, md)));
-        ForcingV[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, pass.EV.AsSpan(o, md)));
+        // ‖E^W‖_F, ‖E^V‖_F as the split pass computed them from the same arrays (the same call, so the same bits)
+        ForcingW[i] = q.EW[i];
+        ForcingV[i] = q.EV[i];
         // ε: the engine's Ĝ_{k+1} (weights k + 1, ĝ = p_{k+1}V_{k+1}), the split pass' G(Z_k; h_k, p_{k+1}) (ĝ = p_{k+1}V_k),
         // the subtraction forming Ê
         var e1r = EvaluationRounding(n, d, m, hf, pf, _wf[k], _vf[k], q.G1Inf[i]);
@@ -446,28 +448,18 @@ public sealed class CentrePass
     }
 
     /// <summary>
-    /// The reference loops of the rule's per-entry work over entries [from, nm): φ̂(x_m) for every entry (on Vector&lt;double&gt;
-    /// where <paramref name="vectorExp"/>, else by Math.Exp), then <see cref="RuleEntry"/>, X_V, X_W and the maxima, entry by
-    /// entry. The fused kernels (CentreKernels512, CentreKernels256) do the same operations in the same order.
+    /// The reference loops of the rule's per-entry work over entries [from, nm): φ̂(x_m) for every entry (<see cref="RulePhi"/>,
+    /// the lanes' exp one entry at a time), then <see cref="RuleEntry"/>, X_V, X_W and the maxima, entry by entry. The fused
+    /// kernels (CentreKernels512, CentreKernels256) do the same operations in the same order.
     /// </summary>
-    private void RuleReference(Work s, bool vectorExp, int from, ReadOnlySpan<double> u0, ReadOnlySpan<double> u1,
+    private void RuleReference(Work s, int from, ReadOnlySpan<double> u0, ReadOnlySpan<double> u1,
         ReadOnlySpan<double> q0, ReadOnlySpan<double> q1, ReadOnlySpan<double> d0, ReadOnlySpan<double> d1, in RuleConstants kc, ref RuleMaxima r)
     {
         double u = kc.U, etaU = kc.EtaU, etaQ = kc.EtaQ, dcw = kc.Dcw, dcv = kc.Dcv;
         double e7 = RuleErrorS1 * GeluSup7, e8 = RuleErrorS2Even * GeluSup8, e7o = RuleErrorS2Odd * GeluSup7;
-        int nm = _n * _m, e = from;
+        int nm = _n * _m, e;
         var phi = s.Phi;
-        if (vectorExp)
-        {
-            int lanes = Vector<double>.Count;
-            var y = new double[lanes];
-            for (; e + lanes <= nm; e += lanes)
-            {
-                for (int j = 0; j < lanes; j++) { double xm = Midpoint(u0[e + j], u1[e + j]); y[j] = -0.5 * (xm * xm); }
-                (new Vector<double>(InvSqrt2Pi) * Vector.Exp(new Vector<double>(y))).CopyTo(phi, e);
-            }
-        }
-        for (; e < nm; e++) { double xm = Midpoint(u0[e], u1[e]); phi[e] = InvSqrt2Pi * Math.Exp(-0.5 * (xm * xm)); }
+        for (e = from; e < nm; e++) { double xm = Midpoint(u0[e], u1[e]); phi[e] = RulePhi(xm * xm); }
         for (e = from; e < nm; e++)
         {
             var (s1, s2) = RuleEntry(u0[e], u1[e], q0[e], q1[e], d0[e], d1[e], phi[e]);
@@ -514,12 +506,11 @@ public sealed class CentrePass
         return (sum1, sum2);
     }
 
-    /// <summary>GELU's σ⁽ʲ⁾(x), j = 2..6, as the rule computes them from φ̂(x) (by Math.Exp, or by the vector exp the lanes use),
-    /// for the tests of B_j.</summary>
-    internal static double RuleDerivative(int j, double x, bool vectorExp = false)
+    /// <summary>GELU's σ⁽ʲ⁾(x), j = 2..6, as the rule computes them from φ̂(x) (<see cref="RulePhi"/>), for the tests of B_j.</summary>
+    internal static double RuleDerivative(int j, double x)
     {
         double y = x * x;
-        double phi = InvSqrt2Pi * (vectorExp ? Vector.Exp(new Vector<double>(-0.5 * y))[0] : Math.Exp(-0.5 * y));
+        double phi = RulePhi(y);
         return j switch
         {
             2 => phi * (2.0 - y),
@@ -532,14 +523,38 @@ public sealed class CentrePass
     }
 
     private static readonly double InvSqrt2Pi = 1.0 / Math.Sqrt(2.0 * Math.PI);
-    internal static double InvSqrt2PiValue => InvSqrt2Pi;
+    /// <summary>C = 2c = fl(2·fl(1/√(2π))), exact: C·(e^z/2) is c·e^z with c's rounding only.</summary>
+    private static readonly double TwoInvSqrt2Pi = 2.0 * InvSqrt2Pi;
+    internal static double TwoInvSqrt2PiValue => TwoInvSqrt2Pi;
+
+    /// <summary>
+    /// φ̂ = fl(C·ê(−y/2)) for y = fl(x²): ê(z) = fl(e^z/2) by the engine's exp (<c>ActivationKernels512.ExpGelu</c> with no low
+    /// part, within <see cref="ExpError"/>·u), C = 2c. The product is the same real number as c·2ê, so φ̂ is c times an exp
+    /// within ε_e, rounded once, as the B_j count it. One entry through the 256-bit lanes of the same source: the bits of the
+    /// fused kernels' lanes at every width and on every machine (the vector operations are fused multiply-adds and exact bit
+    /// moves, done the same in hardware or in software).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static double RulePhi(double y) =>
+        TwoInvSqrt2Pi * ActivationKernels256.ExpGelu(Vector256.Create(-0.5 * y), Vector256<double>.Zero).ToScalar();
 
     /// <summary>GELU's σ''(x) = φ(x)(2 − x²) lane by lane as the rule computes it (within <see cref="KernelError"/>·u).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector<double> GeluSecond(Vector<double> x)
     {
         var x2 = x * x;
-        return new Vector<double>(InvSqrt2Pi) * Vector.Exp(new Vector<double>(-0.5) * x2) * (new Vector<double>(2.0) - x2);
+        Vector<double> eh;
+        if (Vector<double>.Count == Vector512<double>.Count)
+            eh = ActivationKernels512.ExpGelu(new Vector<double>(-0.5).AsVector512() * x2.AsVector512(), Vector512<double>.Zero).AsVector();
+        else if (Vector<double>.Count == Vector256<double>.Count)
+            eh = ActivationKernels256.ExpGelu(new Vector<double>(-0.5).AsVector256() * x2.AsVector256(), Vector256<double>.Zero).AsVector();
+        else
+        {
+            Span<double> e = stackalloc double[Vector<double>.Count];
+            for (int i = 0; i < e.Length; i++)
+                e[i] = ActivationKernels256.ExpGelu(Vector256.Create(-0.5 * x2[i]), Vector256<double>.Zero).ToScalar();
+            eh = new Vector<double>(e);
+        }
+        return new Vector<double>(TwoInvSqrt2Pi) * eh * (new Vector<double>(2.0) - x2);
     }
 
     // c ← c − η(E + M), returning ‖E + M‖ and ‖c‖ after the step

@@ -267,15 +267,16 @@ public sealed class SplitPass
         if (_uHi[k + 1] > hi) hi = _uHi[k + 1];
         if (_uLo[k] < loF) loF = _uLo[k];
         if (_uHi[k] > hiF) hiF = _uHi[k];
-        // ĝ = p_{k+1} V_k (n×m), then σ'(û) ⊙ ĝ in place (ĝ itself kept for the centre when it steps here)
-        var gh = sc.Gh;
-        FastKernels.Gemm<double>(level, p1, d, 1, v.Slice(o, md), gh, n, d, m, 1.0, accumulate: false);
-        pq.GHatInf[i] = MaxAbs(gh);
-        if (PairProductsValid) gh.CopyTo(PairQ0.AsSpan(i * nm, nm));
-        else if (centre is not null) gh.CopyTo(sc.Q0, 0);
+        // ĝ = p_{k+1} V_k (n×m), straight into the array the centre reads it from when it is kept or the centre steps here,
+        // then σ'(û) ⊙ ĝ: in place, or formed out of place from the kept ĝ (the same products, without a copy of ĝ)
+        var gh = sc.Gh.AsSpan();
+        var g0 = PairProductsValid ? PairQ0.AsSpan(i * nm, nm) : centre is not null ? sc.Q0.AsSpan() : gh;
+        FastKernels.Gemm<double>(level, p1, d, 1, v.Slice(o, md), g0, n, d, m, 1.0, accumulate: false);
+        pq.GHatInf[i] = MaxAbs(g0);
         pq.D1Hat[i] = MaxAbs(dsh);
         pq.D1K[i] = _d1[k];
-        FastKernels.MultiplyInPlace<double>(level, gh, dsh);
+        if (g0 == gh) FastKernels.MultiplyInPlace<double>(level, gh, dsh);
+        else Multiply(level, g0, dsh, gh);
         var ew = EW.AsSpan(o, md); var ev = EV.AsSpan(o, md);
         FastKernels.Gemm<double>(level, gh, 1, m, hk, ew, m, n, d, 1.0, accumulate: false);
         FastKernels.Gemm<double>(level, p1, 1, d, sc.Sh, ev, d, n, m, 1.0, accumulate: false);
@@ -312,6 +313,21 @@ public sealed class SplitPass
         double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
         FastKernels.MinMax<double>(Simd.Level, x, ref lo, ref hi);
         return Math.Max(Math.Abs(lo), Math.Abs(hi));
+    }
+
+    /// <summary>z ← x ⊙ y, entry by entry (one rounding each: the bits of <see cref="FastKernels.MultiplyInPlace{T}"/> on a copy of x).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Multiply(SimdLevel level, ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> z)
+    {
+        int n = x.Length, i = 0;
+        if (y.Length < n || z.Length < n) throw new ArgumentException("operand too short");
+        if (level != SimdLevel.Scalar && System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            int lanes = System.Numerics.Vector<double>.Count;
+            for (; i + lanes <= n; i += lanes)
+                (new System.Numerics.Vector<double>(x.Slice(i, lanes)) * new System.Numerics.Vector<double>(y.Slice(i, lanes))).CopyTo(z.Slice(i, lanes));
+        }
+        for (; i < n; i++) z[i] = x[i] * y[i];
     }
 
     private static void Subtract(Span<double> x, ReadOnlySpan<double> y)
