@@ -88,11 +88,11 @@ let ``L5.gradient-difference: bound without the b/L term, tied initialization �
 let private reportRun (name: string) =
     let x = nonNull (BlockCatalog.Find name).ReportExample
     let spec =
-        BlockRunSpec(Architecture = name, Depth = x.Depth, Samples = x.Samples, Dim = x.Dim, Init = InitKind.Tied, Eta = x.Eta,
+        RunSpec(Architecture = name, Depth = x.Depth, Samples = x.Samples, Dim = x.Dim, Init = InitKind.Tied, Eta = x.Eta,
                      Iterations = x.Iterations, Snapshots = 5, Seed = 0L)
     Registry.openRun (RunDirectory.InMemory(spec.Train(), name))
 
-let private blockRun (spec: BlockRunSpec) =
+let private blockRun (spec: RunSpec) =
     Registry.openRun (RunDirectory.InMemory(spec.Train(), sprintf "%s-L%d" spec.Architecture spec.Depth))
 
 let private oneLayer = lazy (reportRun "one-layer")
@@ -233,7 +233,7 @@ let ``L5.gradient-difference: a one-layer block run, one layer's gradient of the
 [<Fact>]
 let ``L1.hidden: F₀ set to 0 on a scaled-linear softplus run, f(θ, 0) = ln 2·1 ≠ 0 → violated, the declared F₀ holds`` () =
     let run =
-        blockRun (BlockRunSpec(Architecture = "scaled-linear", Depth = 16, Samples = 10, Dim = 4, Activation = ActivationKind.Softplus,
+        blockRun (RunSpec(Architecture = "scaled-linear", Depth = 16, Samples = 10, Dim = 4, Activation = ActivationKind.Softplus,
                                Scales = [| 0.01 |], Eta = 0.01, Iterations = 5, Snapshots = 2, Seed = 0L))
     let zero = { ScaledLinearBlock.architecture with OutputAtZero = fun _ -> 0.0 }
     let lowered = LemmaChain.statedOver (GenericResults.chainSupplyOver (fun _ -> zero))
@@ -244,7 +244,7 @@ let ``L1.hidden: F₀ set to 0 on a scaled-linear softplus run, f(θ, 0) = ln 2�
 [<Fact>]
 let ``L1–L5: a one-layer relu block run → L5 hypothesis not met, L1–L4 hold`` () =
     let run =
-        blockRun (BlockRunSpec(Architecture = "one-layer", Depth = 8, Samples = 6, Dim = 4, Activation = ActivationKind.Relu, Eta = 0.01,
+        blockRun (RunSpec(Architecture = "one-layer", Depth = 8, Samples = 6, Dim = 4, Activation = ActivationKind.Relu, Eta = 0.01,
                                Iterations = 5, Snapshots = 2, Seed = 1L))
     for r in GenericResults.lemmaChain do
         let v = (Result.evaluate r run).Verdict
@@ -254,7 +254,7 @@ let ``L1–L5: a one-layer relu block run → L5 hypothesis not met, L1–L4 hol
 [<Fact>]
 let ``L1–L5: the MLP block through the generic supply, softplus (F₀ = s0√m‖V‖₂ > 0) → every lemma holds`` () =
     let run =
-        blockRun (BlockRunSpec(Architecture = "mlp", Depth = 8, Width = 6, Samples = 5, Dim = 3, Activation = ActivationKind.Softplus,
+        blockRun (RunSpec(Architecture = "mlp", Theta = true, Depth = 8, Width = 6, Samples = 5, Dim = 3, Activation = ActivationKind.Softplus,
                                Scales = [| 1.0; 0.3 |], Eta = 0.01, Iterations = 5, Snapshots = 2, Seed = 2L))
     let generic = LemmaChain.statedOver (GenericResults.chainSupplyOver (fun _ -> MlpArchitecture.architecture))
     for r in generic.All do
