@@ -212,7 +212,7 @@ let conclusionOf (boundOf: JacobianSample -> float) (run: Run) (all: JacobianSam
     let cmp = GenericResults.comparingWith (fun (x: JacobianSample) -> x.Sample) (fun x -> x.Measured) (fun x -> x.IntegrationError)
     let e, _, _ = OdeLimit.compareAll cmp boundOf (GenericResults.snapshotsOf run all)
     let flat = all |> Array.collect id
-    let worstTight f = flat |> Array.filter (fun x -> x.Measured > 0.0) |> Array.map (fun x -> f x / x.Measured) |> Comparison.maxKeepNaNOr 0.0
+    let worstTight f = flat |> Array.filter (fun x -> not (x.Measured <= 0.0)) |> Array.map (fun x -> f x / x.Measured) |> Comparison.maxKeepNaNOr 0.0
     let maxOf f = flat |> Array.map f |> Comparison.maxKeepNaNOr 0.0
     { e with
         Constants =

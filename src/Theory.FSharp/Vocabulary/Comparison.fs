@@ -40,30 +40,31 @@ let worstIndexMin (count: int) (key: int -> float) = worstIndexMax count (fun i 
 /// number; every worst case and every bound constant of the theory layer is taken with this (or `worstBy`) instead
 /// (docs/architecture.md, "Worst cases and NaN"). A sequence that holds placeholders (iterates before the first
 /// snapshot, segments that measure no growth) is cut to the measured entries by their index before, never by NaN.
-let maxKeepNaN (xs: float seq) : float =
+/// The extreme of `xs` in one pass (each entry evaluated once), `better x m` when x replaces m; a NaN entry ends the
+/// pass as the result; `empty` for no entry (None: refused).
+let private extremeKeepNaN (better: float -> float -> bool) (empty: float option) (xs: float seq) : float =
     use e = xs.GetEnumerator()
-    if not (e.MoveNext()) then invalidArg "xs" "no entry to take the largest of"
-    let mutable m = e.Current
-    while not (Double.IsNaN m) && e.MoveNext() do
-        let x = e.Current
-        if Double.IsNaN x || x > m then m <- x
-    m
+    if not (e.MoveNext()) then
+        match empty with
+        | Some v -> v
+        | None -> invalidArg "xs" "no entry to take the extreme of"
+    else
+        let mutable m = e.Current
+        while not (Double.IsNaN m) && e.MoveNext() do
+            let x = e.Current
+            if Double.IsNaN x || better x m then m <- x
+        m
+
+let maxKeepNaN (xs: float seq) : float = extremeKeepNaN (fun x m -> x > m) None xs
 
 /// `maxKeepNaN` for the smallest entry: NaN when any entry is NaN.
-let minKeepNaN (xs: float seq) : float =
-    use e = xs.GetEnumerator()
-    if not (e.MoveNext()) then invalidArg "xs" "no entry to take the smallest of"
-    let mutable m = e.Current
-    while not (Double.IsNaN m) && e.MoveNext() do
-        let x = e.Current
-        if Double.IsNaN x || x < m then m <- x
-    m
+let minKeepNaN (xs: float seq) : float = extremeKeepNaN (fun x m -> x < m) None xs
 
 /// `maxKeepNaN`, with `empty` for a sequence with no entry (e.g. 0 for the largest increment of a one-layer network).
-let maxKeepNaNOr (empty: float) (xs: float seq) = if Seq.isEmpty xs then empty else maxKeepNaN xs
+let maxKeepNaNOr (empty: float) (xs: float seq) = extremeKeepNaN (fun x m -> x > m) (Some empty) xs
 
 /// `minKeepNaN`, with `empty` for a sequence with no entry.
-let minKeepNaNOr (empty: float) (xs: float seq) = if Seq.isEmpty xs then empty else minKeepNaN xs
+let minKeepNaNOr (empty: float) (xs: float seq) = extremeKeepNaN (fun x m -> x < m) (Some empty) xs
 
 /// The entry with the largest key, an entry whose key is NaN counting as the largest (`worstIndexMax`); ties: the first.
 let worstBy (key: 'T -> float) (xs: 'T seq) : 'T =
