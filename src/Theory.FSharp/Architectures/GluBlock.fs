@@ -35,10 +35,10 @@ let spectralRadiusBound (q: float[,]) =
         let mutable x = Array.create n 1.0
         for _ in 1 .. 60 do
             let y = apply x
-            let top = Array.max y
+            let top = Comparison.maxKeepNaN y
             x <- if top > 0.0 then y |> Array.map (fun v -> v / top + 1e-6) else x
         let y = apply x
-        Array.map2 (/) y x |> Array.max
+        Array.map2 (/) y x |> Comparison.maxKeepNaN
 
 /// The 3×3 matrix Q of C_θθ (parts W, U, V).
 let thetaThetaMatrix (b: IterateBounds) =

@@ -36,7 +36,7 @@ let zNorms (run: Run) (s: int) =
         else
             let P = run.ParameterCount
             [| for k in 0 .. run.Setting.Depth - 1 -> Linalg.frobenius (run.Theta s) (k * P) P |]
-    sqrt (per |> Array.sumBy (fun x -> x * x)), Array.max per
+    sqrt (per |> Array.sumBy (fun x -> x * x)), Comparison.maxKeepNaN per
 
 /// The initialization constants run.json declares per part, with the measured max_k‖θ_{k+1,q}(s) − θ_{k,q}(s)‖ of that part:
 /// (part name, declared Lipschitz bound, measured increment). The MLP declares lipschitz_w and lipschitz_v (parts W and V),
@@ -57,7 +57,7 @@ let private declaredPartLipschitz (run: Run) (s: int) =
                 match declared.TryGetValue name with
                 | true, lip ->
                     let o, size = run.PartOffset q, run.PartSize q
-                    let inc = seq { for k in 0 .. L - 2 -> Linalg.frobeniusDiff theta ((k + 1) * P + o) theta (k * P + o) size } |> Seq.fold max 0.0
+                    let inc = seq { for k in 0 .. L - 2 -> Linalg.frobeniusDiff theta ((k + 1) * P + o) theta (k * P + o) size } |> Comparison.maxKeepNaNOr 0.0
                     yield name, lip, inc
                 | _ -> () ]
 
@@ -162,7 +162,7 @@ let sameInitialFunction (runs: Run list) : HypothesisCheck =
     match List.pairwise sorted |> List.tryPick (fun (c, f) -> initDiff c f) with
     | Some why -> NotMet why
     | None ->
-        let lip = sorted |> List.choose (fun r -> r.Setting.InitLipschitz) |> function [] -> nan | l -> List.max l
+        let lip = sorted |> List.choose (fun r -> r.Setting.InitLipschitz) |> Comparison.maxKeepNaNOr nan
         Met(sprintf "one function of depth at initialization (checked from the weights), measured Lip(Z⁰) ≥ %.4g" lip)
 
 /// Checks that runs form a ladder from their evidence, not their labels: the same data (x, y, A, B), activation, η,

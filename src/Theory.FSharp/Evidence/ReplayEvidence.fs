@@ -32,8 +32,9 @@ type ReplayedSegment =
       Certified: bool
       /// why the segment is not certifiable, as the hypothesis states it ("" when it is)
       Uncertifiable: string
-      /// the largest growth of a perturbation measured over the segment (NaN: the architecture measures none)
-      Growth: float
+      /// the largest growth of a perturbation measured over the segment (None: not measured, the segment compared bit for
+      /// bit or an architecture that measures none; NaN: measured and not a number)
+      Growth: float option
       /// the comparisons within the certified tolerance (the next snapshot, then every recorded loss; empty unless certified)
       Checks: Check list
       /// ‖Z_recorded(s + 1) − Z_replay(To)‖_F and the worst layer (1-based); None when no snapshot ends the segment
@@ -74,8 +75,9 @@ let smoothnessConstants (run: Run) : (string * float) list =
     let smooth, _ = smoothColumns run
     match run.Trace smooth with
     | Some c when c.Length > 0 ->
-        let finite = c |> Array.filter Double.IsFinite
-        [ yield maxIncrementName, (if finite.Length = 0 then nan else Array.max finite)
+        // the iterates before the first snapshot are placeholders of the replay (not measured), cut by their index
+        let measured = DepthSmoothness.measuredIterates run c
+        [ yield maxIncrementName, Comparison.maxKeepNaNOr nan measured
           for j in Array.distinct run.Steps do
               if j >= 0 && j < c.Length then yield incrementAtName j, c.[j] ]
     | _ -> []
@@ -107,7 +109,7 @@ let private certification (seg: SegmentEvidence) =
             if r.CertifiableSpacing = 0 then "not even one step is certifiable at this precision"
             else sprintf "its first %d iterations are certifiable: take snapshots at most %d iterations apart" r.CertifiableSpacing r.CertifiableSpacing
         sprintf "iterations %d → %d: the tolerance E = %.3g exceeds %g of the weights' norm %.3g (perturbations grow up to %.3g×); %s"
-            r.From r.To r.WeightTolerance.[len] SegmentReplay.CertifyFraction r.StartNorm (Array.max r.Growth) spacing
+            r.From r.To r.WeightTolerance.[len] SegmentReplay.CertifyFraction r.StartNorm (Comparison.maxKeepNaN r.Growth) spacing
 
 /// The MLP's recorded columns against its replay: the loss and the Lipschitz columns at every iterate within f·E plus
 /// rounding, the columns that are functions of the weights at every snapshot iterate within τ relative.
@@ -157,7 +159,7 @@ let private mlpReplayed (run: Run) : Result<Replayed, string> =
                 let r = seg.Replay
                 { Snapshot = r.Snapshot; From = r.From; To = r.To; Finite = r.Finite; Certified = seg.Certified
                   Uncertifiable = (if seg.Certified then "" else certification seg)
-                  Growth = (if r.BitExact then nan else Array.max r.Growth)
+                  Growth = (if r.BitExact then None else Some(Comparison.maxKeepNaN r.Growth))
                   Checks =
                     [ for (m, b, where', j) in seg.Checks ->
                         { Measured = m; Bound = b; Where = where'; When = sprintf "iteration %d (segment from snapshot %d)" j r.Snapshot } ]
@@ -240,13 +242,13 @@ let private blockReplayed (run: Run) : Result<Replayed, string> =
                         | Some st ->
                             let t = run.Theta(s + 1)
                             let per = Array.init L (fun k -> Linalg.frobeniusDiff t (k * P) st.EndTheta (k * P) P)
-                            let worst = Array.IndexOf(per, Array.max per)
+                            let worst = Comparison.worstIndexMax per.Length (fun k -> per.[k])
                             Some(sqrt (per |> Array.sumBy (fun x -> x * x)), worst + 1)
                 { Snapshot = s; From = a; To = b; Finite = st.IsSome; Certified = false
                   Uncertifiable =
                     (if st.IsNone then sprintf "iterations %d → %d: the replay from snapshot %d became non-finite" a b s
                      else sprintf "iterations %d → %d: the block replay measures no growth of a rounding perturbation, so it certifies no tolerance for another producer" a b)
-                  Growth = nan; Checks = []; Landing = landing }) stretches tracks.Segments
+                  Growth = None; Checks = []; Landing = landing }) stretches tracks.Segments
             |> Array.ofList
         let finite = List.zip stretches tracks.Segments |> List.choose (fun ((s, _, _), st) -> st |> Option.map (fun st -> s, st))
         let checks, notes = blockClaimChecks run block finite
@@ -276,10 +278,10 @@ let private hypCertified : string * (Run -> HypothesisCheck) =
         | Error why -> NotMet why
         | Ok e ->
             match e.Segments |> Array.filter (fun s -> not s.Certified), Replay.BitExactClaim run.Data with
-            | [||], null -> Met(sprintf "%d segment(s), largest error growth %.3g×" e.Segments.Length (e.Segments |> Array.map (fun s -> s.Growth) |> Array.fold max 1.0))
+            | [||], null -> Met(sprintf "%d segment(s), largest error growth %.3g×" e.Segments.Length (e.Segments |> Array.choose (fun s -> s.Growth) |> Comparison.maxKeepNaNOr 1.0 |> max 1.0))
             | [||], claim when run.IsMlp ->
                 Met(sprintf "%d segment(s) replayed as the producer's own program, without the rounding companions, each compared bit for bit, since %s" e.Segments.Length claim)
-            | [||], _ -> Met(sprintf "%d segment(s), largest error growth %.3g×" e.Segments.Length (e.Segments |> Array.map (fun s -> s.Growth) |> Array.filter (fun g -> not (Double.IsNaN g)) |> Array.fold max 1.0))
+            | [||], _ -> Met(sprintf "%d segment(s), largest error growth %.3g×" e.Segments.Length (e.Segments |> Array.choose (fun s -> s.Growth) |> Comparison.maxKeepNaNOr 1.0 |> max 1.0))
             | bad, null -> NotMet(bad |> Array.map (fun s -> s.Uncertifiable) |> String.concat "; ")
             | bad, claim -> Met(sprintf "%d of %d segment(s) certified; the other %d compared bit for bit, since %s" (e.Segments.Length - bad.Length) e.Segments.Length bad.Length claim)
 
@@ -318,9 +320,9 @@ let replay : Result<Run> =
             | Ok e ->
                 let checks = [ for seg in e.Segments do if seg.Certified then yield! seg.Checks else yield! bitExactLanding seg ]
                 let ev = evaluation 0.0 checks e.Constants []
-                let growth = e.Segments |> Array.map (fun s -> s.Growth) |> Array.filter (fun g -> not (Double.IsNaN g))
+                let growth = e.Segments |> Array.choose (fun s -> s.Growth)
                 { ev with
-                    Constants = ev.Constants @ [ if growth.Length > 0 then "largest error growth", Array.max growth ]
+                    Constants = ev.Constants @ [ if growth.Length > 0 then "largest error growth", Comparison.maxKeepNaN growth ]
                     Notes =
                         [ if Verdict.isViolated ev.Verdict then
                             "the recorded run is not the declared gradient descent: a modified snapshot or loss, or another optimizer (declare Adam, momentum or mini-batches in run.json \"optimizer\"; the gradient-descent results then say hypothesis not met)" ] } }
@@ -358,7 +360,7 @@ let claims : Result<Run> =
                       for s in 0 .. run.SnapshotCount - 2 do
                           let a, b = run.Steps.[s], run.Steps.[s + 1]
                           let budget = Seq.sum (seq { for j in a .. b - 1 -> step.[j] })
-                          let disp = Seq.max (seq { for k in 0 .. L - 1 -> layerDistance run (s + 1) s k })
+                          let disp = Comparison.maxKeepNaN (seq { for k in 0 .. L - 1 -> layerDistance run (s + 1) s k })
                           let _, zmax = Evidence.zNorms run (s + 1)
                           yield { Measured = disp; Bound = budget * (1.0 + tau) + 4.0 * u * zmax
                                   Where = sprintf "max_k ‖Z_k(snapshot %d) − Z_k(snapshot %d)‖ = %.6g vs claimed Σ step_max = %.6g" (s + 1) s disp budget
@@ -367,7 +369,7 @@ let claims : Result<Run> =
                       | Some sz, fros when fros |> List.forall Option.isSome ->
                           let fros = fros |> List.map Option.get
                           for j in 0 .. sz.Length - 2 do
-                              let scale = fros |> List.map (fun f -> max f.[j] f.[j + 1]) |> List.max
+                              let scale = fros |> List.map (fun f -> max f.[j] f.[j + 1]) |> Comparison.maxKeepNaN
                               yield { Measured = abs (sz.[j + 1] - sz.[j]); Bound = 2.0 * step.[j] * (1.0 + tau) + 8.0 * u * scale
                                       Where = sprintf "claimed |%s[j+1] − %s[j]| = %.6g vs 2·claimed step_max = %.6g" smooth smooth (abs (sz.[j + 1] - sz.[j])) (2.0 * step.[j])
                                       When = sprintf "iteration %d → %d" j (j + 1) }

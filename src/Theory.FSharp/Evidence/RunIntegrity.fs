@@ -16,7 +16,7 @@ open ResOdeProofs.Theory.Rounding
 let lossAllowance (run: Run) (s: int) =
     let tau = tolerance run
     let lw = run.Layerwise s
-    let hmax = lw.H.[lw.H.Length - 1] |> Array.map Linalg.norm |> Array.max
+    let hmax = lw.H.[lw.H.Length - 1] |> Array.map Linalg.norm |> Comparison.maxKeepNaN
     let delta = tau * run.Setting.ReadoutNorm * hmax
     tau * abs lw.Loss + 2.0 * sqrt (abs lw.Loss) * delta + delta * delta
 
@@ -126,7 +126,7 @@ let traceConsistency : Result<Run> =
             let tl, sz = (run.ClaimedTrace "loss").Value, (run.ClaimedTrace "smooth_z").Value
             let zmax s =
                 let md = run.Shape.LayerSize
-                Seq.max (seq { for k in 0 .. run.Setting.Depth - 1 -> sqrt ((Linalg.frobenius (run.W s) (k * md) md) ** 2.0 + (Linalg.frobenius (run.V s) (k * md) md) ** 2.0) })
+                Comparison.maxKeepNaN (seq { for k in 0 .. run.Setting.Depth - 1 -> sqrt ((Linalg.frobenius (run.W s) (k * md) md) ** 2.0 + (Linalg.frobenius (run.V s) (k * md) md) ** 2.0) })
             let checks =
                 seq {
                     if tl.Length <> run.Losses.Length then

@@ -81,10 +81,10 @@ type Run(data: RunData, architectures: Architecture list) as this =
                      | null -> data.Data.X.[i * dIn + r]
                      | a -> Seq.sum (seq { for c in 0 .. dIn - 1 -> a.[r * dIn + c] * data.Data.X.[i * dIn + c] }))
              Linalg.norm h |]
-        |> Array.max
+        |> Comparison.maxKeepNaN
     let ymax =
         let n, dOut = data.Data.Count, data.Data.OutputDim
-        [| for i in 0 .. n - 1 -> Linalg.norm data.Data.Y.[i * dOut .. i * dOut + dOut - 1] |] |> Array.max
+        [| for i in 0 .. n - 1 -> Linalg.norm data.Data.Y.[i * dOut .. i * dOut + dOut - 1] |] |> Comparison.maxKeepNaN
     let bnorm = match data.B with null -> 1.0 | b -> Linalg.spectralNorm data.Data.OutputDim data.Dim b 0
     let parts = data.Architecture.Parts() |> Array.map (fun struct (n, s) -> n, s)
     let sizes = parts |> Array.map (fun (_, s) -> Array.fold (*) 1 s)
@@ -263,7 +263,7 @@ type Run(data: RunData, architectures: Architecture list) as this =
     /// Exact spectral norms max_k ‖W_k‖₂ and max_k ‖V_k‖₂ at snapshot s (the MLP).
     member this.MaxOperatorNorms(s: int) =
         let struct (w, v) = this.LayerOperatorNorms s
-        Array.max w, Array.max v
+        Comparison.maxKeepNaN w, Comparison.maxKeepNaN v
     /// max_k ‖θ_{k+1} − θ_k‖ at snapshot s, from its parameters (the MLP: joint W, V in the Frobenius norm).
     member _.DepthIncrement(s: int) =
         if isMlp then
@@ -275,10 +275,10 @@ type Run(data: RunData, architectures: Architecture list) as this =
                     let b = Linalg.frobeniusDiff v ((k + 1) * md) v (k * md) md
                     sqrt (a * a + b * b)
             }
-            |> Seq.fold max 0.0
+            |> Comparison.maxKeepNaNOr 0.0
         else
             let t = data.Theta.[s]
-            seq { for k in 0 .. L - 2 -> Linalg.frobeniusDiff t ((k + 1) * P) t (k * P) P } |> Seq.fold max 0.0
+            seq { for k in 0 .. L - 2 -> Linalg.frobeniusDiff t ((k + 1) * P) t (k * P) P } |> Comparison.maxKeepNaNOr 0.0
 
     // ------------------------------------------------ θ by parts: what the results stated over any architecture read
 
@@ -295,7 +295,7 @@ type Run(data: RunData, architectures: Architecture list) as this =
     member this.PartOperatorNorms(s: int) : float[] =
         opNorms.GetOrAdd(s, fun s ->
             let t = data.Theta.[s]
-            parts |> Array.mapi (fun q _ -> seq { for k in 0 .. L - 1 -> this.LayerPartOperatorNorm(t, k, q) } |> Seq.fold max 0.0))
+            parts |> Array.mapi (fun q _ -> seq { for k in 0 .. L - 1 -> this.LayerPartOperatorNorm(t, k, q) } |> Comparison.maxKeepNaNOr 0.0))
     /// An upper bound on the operator norm of part q of layer k (0-based) of θ (L·P): the block's own bound when it
     /// implements IPartOperatorNorm (e.g. a convolution kernel), else the exact spectral norm of a 2-D part and the
     /// Euclidean norm of any other part.

@@ -112,15 +112,13 @@ let profileInput (run: ResOdeProofs.Numerics.BnConv.BnConvRun) : DepthProfile.Pr
           match run.Json.["final"] with
           | null -> ()
           | f -> yield "run.json final", f ]
-    // Array.min and Array.max drop a NaN that is not the first entry, so the extremes are folded with F#'s min and max,
-    // which keep it: a non-finite statistic reaches E.profile's hypothesis "parameters finite"
-    let extreme pick (v: float[]) = if v.Length = 0 then nan else Array.fold pick v.[0] v
+    // the extremes keep a NaN wherever it stands: a non-finite statistic reaches E.profile's hypothesis "parameters finite"
     let stats =
         [ for part in normParts do
             let v = channelMeans run part
             yield normMeanName part, (if v.Length = 0 then nan else Array.average v)
-            yield normMinName part, extreme min v
-            yield normMaxName part, extreme max v ]
+            yield normMinName part, Comparison.minKeepNaNOr nan v
+            yield normMaxName part, Comparison.maxKeepNaNOr nan v ]
     { Name = run.Directory
       Depth = cfg.Depth
       When = sprintf "after epoch %d" epochs.Count

@@ -17,7 +17,7 @@ type PartProfile =
       Norms: float[] }
     member p.Depth = p.Norms.Length
     /// max_k ‖P_{k+1} − P_k‖_F (0 for one layer).
-    member p.MaxIncrement = if p.Increments.Length = 0 then 0.0 else Array.max p.Increments
+    member p.MaxIncrement = Comparison.maxKeepNaNOr 0.0 p.Increments
     /// mean_k ‖P_{k+1} − P_k‖_F (0 for one layer).
     member p.MeanIncrement = if p.Increments.Length = 0 then 0.0 else Array.average p.Increments
     /// median_k ‖P_{k+1} − P_k‖_F: the middle order statistic, or the mean of the two middle ones (0 for one layer).
@@ -27,7 +27,7 @@ type PartProfile =
         elif s.Length % 2 = 1 then s.[s.Length / 2]
         else 0.5 * (s.[s.Length / 2 - 1] + s.[s.Length / 2])
     /// max_k ‖P_k‖_F.
-    member p.MaxNorm = if p.Norms.Length = 0 then 0.0 else Array.max p.Norms
+    member p.MaxNorm = Comparison.maxKeepNaNOr 0.0 p.Norms
     /// ρ = L·max_k‖P_{k+1} − P_k‖_F / max_k‖P_k‖_F (0 when every layer is 0): bounded in L for a discretized Lipschitz
     /// function of depth, about √2·L for independent layers (Table 1's smooth column, docs/real-data.md).
     member p.Rho = if p.MaxNorm > 0.0 then float p.Depth * p.MaxIncrement / p.MaxNorm else 0.0

@@ -71,8 +71,8 @@ let certifiedOperatorNorms (run: Run) : float[] * float[] =
         if s + 1 < run.SnapshotCount && run.Steps.[s + 1] = j then
             s <- s + 1
             let sn = snapshotNorms run s
-            baseW <- Array.max sn.WOp
-            baseV <- Array.max sn.VOp
+            baseW <- Comparison.maxKeepNaN sn.WOp
+            baseV <- Comparison.maxKeepNaN sn.VOp
             acc <- 0.0
         elif j > 0 then acc <- acc + step.[j - 1]
         mw.[j] <- min wf.[j] (baseW + acc)
@@ -173,7 +173,7 @@ let layerwiseBound (run: Run) (restart: bool) : float[] =
     let out = Array.zeroCreate n
     let snapAt = dict [ for s in 0 .. run.SnapshotCount - 1 -> run.Steps.[s], s ]
     let extra = roundingAllowance run
-    let current () = if xs.Length = 0 then 0.0 else Array.map2 (fun x y -> sqrt (x * x + y * y)) xs ys |> Array.max
+    let current () = Array.map2 (fun x y -> sqrt (x * x + y * y)) xs ys |> Comparison.maxKeepNaNOr 0.0
     for j in 0 .. n - 1 do
         out.[j] <- current ()
         if j < n - 1 then
@@ -221,7 +221,7 @@ let aposteriori : Result<Run> =
         let traceOnly = aposterioriBound run
         let scalar = aposterioriScalarBound run
         let last = t.Bound.Length - 1
-        AposterioriFamily.evaluate run t (cs |> Array.map (fun c -> c.A) |> Array.max) (cs |> Array.map (fun c -> c.B) |> Array.max)
+        AposterioriFamily.evaluate run t (cs |> Array.map (fun c -> c.A) |> Comparison.maxKeepNaN) (cs |> Array.map (fun c -> c.B) |> Comparison.maxKeepNaN)
             [ "trace-maxima two-component bound at the last iterate", traceOnly.[last]
               "scalar-form (trace maxima) bound at the last iterate", scalar.[last]
               "scalar-form (trace maxima) tightness at the last iterate", AposterioriFamily.tightnessAt { t with Bound = scalar } last ]
@@ -232,7 +232,7 @@ let aposteriori : Result<Run> =
 /// All terms are non-negative, so there is no cancellation.
 let private expmNonnegative (m: float[,]) : float[,] =
     let n = Array2D.length1 m
-    let norm = Seq.max (seq { for i in 0 .. n - 1 -> Seq.sum (seq { for j in 0 .. n - 1 -> abs m.[i, j] }) })
+    let norm = Comparison.maxKeepNaN (seq { for i in 0 .. n - 1 -> Seq.sum (seq { for j in 0 .. n - 1 -> abs m.[i, j] }) })
     let s = if norm <= 0.5 then 0 else int (ceil (log (norm / 0.5) / log 2.0))
     let scaled = Array2D.map (fun x -> x / Math.Pow(2.0, float s)) m
     let mul (a: float[,]) (b: float[,]) = Array2D.init n n (fun i j -> Seq.sum (seq { for k in 0 .. n - 1 -> a.[i, k] * b.[k, j] }))
@@ -309,8 +309,8 @@ let flow : Result<Run> =
             let e = evaluation rel (compareWithRun run 1 bound) [] []
             { e with
                 Constants =
-                    [ "a (max over output times)", cs |> Array.map (fun c -> c.A) |> Array.max
-                      "b (max over output times)", cs |> Array.map (fun c -> c.B) |> Array.max
+                    [ "a (max over output times)", cs |> Array.map (fun c -> c.A) |> Comparison.maxKeepNaN
+                      "b (max over output times)", cs |> Array.map (fun c -> c.B) |> Comparison.maxKeepNaN
                       "max_k |Delta_k(0)|", sz.[0]
                       "bound at the last output", bound.[last]
                       "measured at the last output", sz.[last]
@@ -324,7 +324,7 @@ let snapshotIncrements (run: Run) (s: int) =
     let w, v = run.W s, run.V s
     let xs = [| for k in 0 .. run.Setting.Depth - 2 -> Linalg.frobeniusDiff w ((k + 1) * md) w (k * md) md |]
     let ys = [| for k in 0 .. run.Setting.Depth - 2 -> Linalg.frobeniusDiff v ((k + 1) * md) v (k * md) md |]
-    (if xs.Length = 0 then 0.0 else Array.max xs), (if ys.Length = 0 then 0.0 else Array.max ys)
+    Comparison.maxKeepNaNOr 0.0 xs, Comparison.maxKeepNaNOr 0.0 ys
 
 /// (A, a posteriori, per snapshot interval) the same inequality restarted at every snapshot.
 let aposterioriSegments : Result<Run> =
@@ -336,7 +336,7 @@ let aposterioriSegments : Result<Run> =
 let aprioriCoefficients (run: Run) (clip: float) : Coefficients[] =
     let st = run.Setting
     let sn0 = snapshotNorms run 0
-    let w0, v0 = Array.max sn0.WOp, Array.max sn0.VOp
+    let w0, v0 = Comparison.maxKeepNaN sn0.WOp, Comparison.maxKeepNaN sn0.VOp
     let sqm = sqrt (float st.Width)
     let s2 = defaultArg st.S2 nan
     Array.init run.Losses.Length (fun j ->
@@ -373,8 +373,8 @@ let apriori : Result<Run> =
             let cs = aprioriCoefficients run clip
             let z0 = run.Setting.InitLipschitz.Value / float run.Setting.Depth
             // rounding of each update with a priori norms: max_k‖Z_k‖_F ≤ max_k‖Z_k(0)‖_F + C·t, each step ≤ η·C
-            let w0 = Seq.max (seq { for k in 0 .. run.Setting.Depth - 1 -> Linalg.frobenius (run.W 0) (k * run.Shape.LayerSize) run.Shape.LayerSize })
-            let v0 = Seq.max (seq { for k in 0 .. run.Setting.Depth - 1 -> Linalg.frobenius (run.V 0) (k * run.Shape.LayerSize) run.Shape.LayerSize })
+            let w0 = Comparison.maxKeepNaN (seq { for k in 0 .. run.Setting.Depth - 1 -> Linalg.frobenius (run.W 0) (k * run.Shape.LayerSize) run.Shape.LayerSize })
+            let v0 = Comparison.maxKeepNaN (seq { for k in 0 .. run.Setting.Depth - 1 -> Linalg.frobenius (run.V 0) (k * run.Shape.LayerSize) run.Shape.LayerSize })
             let extra =
                 Array.init (max 0 (cs.Length - 1)) (fun j ->
                     let t = float (j + 1) * run.Setting.Eta
@@ -387,8 +387,8 @@ let apriori : Result<Run> =
             { e with
                 Constants =
                     [ "C", clip; "z0 = Lip/L", z0
-                      "a (max over iterates)", cs |> Array.map (fun c -> c.A) |> Array.max
-                      "b (max over iterates)", cs |> Array.map (fun c -> c.B) |> Array.max
+                      "a (max over iterates)", cs |> Array.map (fun c -> c.A) |> Comparison.maxKeepNaN
+                      "b (max over iterates)", cs |> Array.map (fun c -> c.B) |> Comparison.maxKeepNaN
                       "bound at the last iterate", bound.[last]
                       "last iterate with a finite bound", float lastFinite
                       "bound at the last finite iterate", (if lastFinite >= 0 then bound.[lastFinite] else nan)
@@ -399,11 +399,19 @@ let apriori : Result<Run> =
                        | Some sz when lastFinite >= 0 && lastFinite < sz.Length -> sz.[lastFinite]
                        | _ -> nan) ] } }
 
-/// max over iterates of max_k‖Δ_k(t)‖ (trace smooth_z, or the snapshots when there is no trace).
+/// The entries of a per-iterate column from the first snapshot's iterate on: the replay stitches its columns from the
+/// snapshots, so an iterate before the first snapshot holds a placeholder (NaN, not measured) and is left out by its
+/// index; every entry kept is a measurement, a NaN among them included (`Comparison.maxKeepNaN` keeps it).
+let measuredIterates (run: Run) (column: float[]) =
+    let first = if run.SnapshotCount = 0 then 0 else max 0 run.Steps.[0]
+    if first >= column.Length then [||] else column.[first ..]
+
+/// max over iterates of max_k‖Δ_k(t)‖ (trace smooth_z from the first snapshot on, or the snapshots when there is no
+/// trace); NaN when an iterate's increment is not a number.
 let maxIncrement (run: Run) =
     match run.Trace "smooth_z" with
-    | Some c -> Array.max c
-    | None -> Seq.max (seq { for s in 0 .. run.SnapshotCount - 1 -> run.DepthIncrement s })
+    | Some c -> measuredIterates run c |> Comparison.maxKeepNaNOr nan
+    | None -> Comparison.maxKeepNaN (seq { for s in 0 .. run.SnapshotCount - 1 -> run.DepthIncrement s })
 
 /// Name of A.rate's constant L·max_{k,t}‖Δ_k‖ at one depth (the report's figure 1 reads it back by this name).
 let rateIncrementName (depth: int) = sprintf "L * max|Delta| at L = %d" depth
@@ -425,7 +433,7 @@ let rate : Result<Ladder> =
             if l.Runs.Length >= 3 then Met(sprintf "depths %A" l.Depths) else NotMet "a slope with a confidence interval needs at least three depths"
           "equal horizon", fun (l: Ladder) ->
             let hs = l.Runs |> List.map (fun r -> float r.Setting.Iterations * r.Setting.Eta)
-            if List.max hs - List.min hs <= 1e-12 * List.max hs then Met(sprintf "t = %g" hs.Head)
+            if Comparison.maxKeepNaN hs - Comparison.minKeepNaN hs <= 1e-12 * Comparison.maxKeepNaN hs then Met(sprintf "t = %g" hs.Head)
             else NotMet(sprintf "horizons differ: %A" hs)
           onEveryRun smoothSigma
           "runs faithful and not diverged", fun (l: Ladder) ->

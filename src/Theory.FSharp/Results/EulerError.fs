@@ -136,11 +136,11 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
         else Linalg.spectralNorm rows cols (Array.init md (fun j -> a.[(k - 1) * md + j] - a.[(k - 2) * md + j])) 0
     let aW = Array.init (L + 1) (incr w m d)
     let aV = Array.init (L + 1) (incr v d m)
-    let mW = Array.max nW
-    let mV = Array.max nV
+    let mW = Comparison.maxKeepNaN nW
+    let mV = Comparison.maxKeepNaN nV
     let kappa = s1 * mV * mW
-    let kW = fL * Array.max aW
-    let kV = fL * Array.max aV
+    let kW = fL * Comparison.maxKeepNaN aW
+    let kV = fL * Comparison.maxKeepNaN aV
     let layerMats =
         Array.init L (fun k0 ->
             Linalg.matrix m d w (k0 * md), Linalg.matrix d m v (k0 * md), nW.[k0 + 1], nV.[k0 + 1])
@@ -214,10 +214,10 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
       Constants =
         [ "s0", s0; "s1", s1; "M_W = max_k ‖W_k‖₂", mW; "M_V = max_k ‖V_k‖₂", mV; "kappa = s1 M_V M_W", kappa
           "K_W = L max_k ‖W_{k+1} − W_k‖₂", kW; "K_V = L max_k ‖V_{k+1} − V_k‖₂", kV
-          "max_i paper-form bound e^κ(Lip_Z f·K + κF)/(2L)", (samples |> Array.map (fun c -> c.PaperBound) |> Array.max)
-          "max_i layer-wise bound E_L", (samples |> Array.map (fun c -> c.Bound) |> Array.max)
-          "max_i secant-Jacobian bound", (samples |> Array.map (fun c -> c.SecantBound) |> Array.max)
-          "max_i integration error estimate", (samples |> Array.map (fun c -> c.IntegrationError) |> Array.max)
+          "max_i paper-form bound e^κ(Lip_Z f·K + κF)/(2L)", (samples |> Array.map (fun c -> c.PaperBound) |> Comparison.maxKeepNaN)
+          "max_i layer-wise bound E_L", (samples |> Array.map (fun c -> c.Bound) |> Comparison.maxKeepNaN)
+          "max_i secant-Jacobian bound", (samples |> Array.map (fun c -> c.SecantBound) |> Comparison.maxKeepNaN)
+          "max_i integration error estimate", (samples |> Array.map (fun c -> c.IntegrationError) |> Comparison.maxKeepNaN)
           "samples checked", float n
           "ODE steps (accepted)", float sol.Steps; "ODE steps rejected", float sol.Rejected; "ODE solve seconds", seconds ]
       OdeSteps = sol.Steps
@@ -284,7 +284,7 @@ let private accurateSolveFor (boundOf: SampleCheck -> float) (run: Run) =
             | Some(c, x) ->
                 NotMet(sprintf "the reference solve left the finite numbers (sample %d, t = %g: the error estimate of H(1) is not finite)" x.Sample c.Time)
             | None ->
-            let c, x = all |> Array.maxBy (fun (_, x) -> if x.IntegrationError = 0.0 then 0.0 else x.IntegrationError / boundOf x)
+            let c, x = all |> Comparison.worstBy (fun (_, x) -> if x.IntegrationError = 0.0 then 0.0 else x.IntegrationError / boundOf x)
             let b = boundOf x
             if x.IntegrationError <= IntegrationFraction * b then
                 Met(sprintf "integration error estimate ≤ %.2e (worst ratio to the bound %.2e, snapshot t = %g) ≤ %g·bound"
@@ -343,7 +343,7 @@ let bound : Result<Run> =
                         x.Sample c.Time x.Measured x.Bound x.PaperBound x.IntegrationError
                     if tight.Length > 0 then
                         sprintf "tightness (bound/measured) over samples and snapshots: layer-wise min %.3g, max %.3g; paper-form min %.3g"
-                            (Array.min tight) (Array.max tight) (Array.min paperTight)
+                            (Comparison.minKeepNaN tight) (Comparison.maxKeepNaN tight) (Comparison.minKeepNaNOr nan paperTight)
                     else "the ResNet equals the ODE solution at every snapshot (V = 0: both are the identity)"
                     sprintf "ODE solves (DP5(4), rtol %g): %s" Rtol
                         (checks |> Array.map (fun c -> sprintf "t=%g: %d steps, %d rejected, %.2fs" c.Time c.OdeSteps c.OdeRejected c.OdeSeconds) |> String.concat "; ") ] })
@@ -355,7 +355,7 @@ let propagatedConclusion (name: string) (boundOf: SampleCheck -> float) (checks:
     let e, si, x = OdeLimit.compareAll comparing boundOf snaps
     let c = checks.[si]
     let tight f = OdeLimit.tightness comparing f snaps
-    let worst (a: float[]) = if a.Length > 0 then Array.min a else infinity
+    let worst (a: float[]) = Comparison.minKeepNaNOr infinity a
     let thisTight = tight boundOf
     let others =
         [ "secant propagation, Taylor-model local errors (B.bound.secant)", tight (fun x -> x.SecantBound)
@@ -371,8 +371,8 @@ let propagatedConclusion (name: string) (boundOf: SampleCheck -> float) (checks:
             [ sprintf "worst case: sample %d at snapshot t = %g, measured %.3e, %s %.3e (B.bound's layer-wise bound %.3e), integration error %.1e"
                   x.Sample c.Time x.Measured name (boundOf x) x.Bound x.IntegrationError
               if thisTight.Length > 0 then
-                  sprintf "tightness over samples and snapshots: %s; %s" (sprintf "%s min %.3g, max %.3g" name (Array.min thisTight) (Array.max thisTight))
-                      (others |> List.filter (fun (_, t) -> t.Length > 0) |> List.map (fun (n, t) -> sprintf "%s min %.3g, max %.3g" n (Array.min t) (Array.max t)) |> String.concat "; ")
+                  sprintf "tightness over samples and snapshots: %s; %s" (sprintf "%s min %.3g, max %.3g" name (Comparison.minKeepNaN thisTight) (Comparison.maxKeepNaN thisTight))
+                      (others |> List.filter (fun (_, t) -> t.Length > 0) |> List.map (fun (n, t) -> sprintf "%s min %.3g, max %.3g" n (Comparison.minKeepNaN t) (Comparison.maxKeepNaN t)) |> String.concat "; ")
               else "the ResNet equals the ODE solution at every snapshot (V = 0: both are the identity)" ] }
 
 /// The verdict of B.bound.secant on analysed snapshots.
@@ -447,7 +447,7 @@ let private notIdentity (r: Run) (s: int) = r.V s |> Array.exists (fun x -> x <>
 /// (max over samples): the uncertainty of each error.
 let private errorsAt (ladder: Ladder) (j: int) =
     let at (r: Run) = (analyse r).[Array.IndexOf(r.Steps, j)].Samples
-    let worst f = ladder.Runs |> List.map (fun r -> at r |> Array.map f |> Array.max)
+    let worst f = ladder.Runs |> List.map (fun r -> at r |> Array.map f |> Comparison.maxKeepNaN)
     worst (fun x -> x.Measured), worst (fun x -> x.IntegrationError)
 
 /// The observed order of max_i ‖h_L^i − H^i(1)‖ in L at every common snapshot where no run is the identity.

@@ -53,7 +53,7 @@ let jacobianAt (block: IResidualBlock) (theta: float[]) (z: float[]) : Matrix<fl
 let pathRadius (travel: float -> float) (ny: float) =
     seq { for j in -10 .. 20 -> Math.ScaleB(1.0, -j) }
     |> Seq.map (fun delta -> let t = travel (ny + delta) in if t <= delta then ny + t else infinity)
-    |> Seq.fold min infinity
+    |> Comparison.minKeepNaN
 
 /// A nonnegative bound whose formula overflowed (0·∞) means no bound: +∞.
 let private orInf (x: float) = if Double.IsNaN x then infinity else x
@@ -212,8 +212,8 @@ let conclusionOf (boundOf: JacobianSample -> float) (run: Run) (all: JacobianSam
     let cmp = GenericResults.comparingWith (fun (x: JacobianSample) -> x.Sample) (fun x -> x.Measured) (fun x -> x.IntegrationError)
     let e, _, _ = OdeLimit.compareAll cmp boundOf (GenericResults.snapshotsOf run all)
     let flat = all |> Array.collect id
-    let worstTight f = flat |> Array.filter (fun x -> x.Measured > 0.0) |> Array.map (fun x -> f x / x.Measured) |> Array.fold max 0.0
-    let maxOf f = flat |> Array.map f |> Array.fold max 0.0
+    let worstTight f = flat |> Array.filter (fun x -> not (x.Measured <= 0.0)) |> Array.map (fun x -> f x / x.Measured) |> Comparison.maxKeepNaNOr 0.0
+    let maxOf f = flat |> Array.map f |> Comparison.maxKeepNaNOr 0.0
     { e with
         Constants =
             [ "worst tightness, G.B.bound.jacobian (bound / measured)", worstTight (fun x -> x.Bound)

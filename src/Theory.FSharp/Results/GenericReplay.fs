@@ -97,7 +97,7 @@ type Stretch =
 
 /// Per part: the largest operator-norm bound over the layers of θ (Run.LayerPartOperatorNorm).
 let operatorNorms (run: Run) (theta: float[]) =
-    run.Parts |> Array.mapi (fun q _ -> seq { for k in 0 .. run.Setting.Depth - 1 -> run.LayerPartOperatorNorm(theta, k, q) } |> Seq.fold max 0.0)
+    run.Parts |> Array.mapi (fun q _ -> seq { for k in 0 .. run.Setting.Depth - 1 -> run.LayerPartOperatorNorm(theta, k, q) } |> Comparison.maxKeepNaNOr 0.0)
 
 /// The clipping radius of a clipped run (None for plain gradient descent).
 let clipOf (run: Run) = if run.Setting.Optimizer = "clipped-gd" then run.Setting.Clip else None
@@ -138,7 +138,7 @@ let replayStretch (run: Run) (theta0: float[]) (from: int) (upTo: int) (total: i
     let record j =
         bound.[j] <- states |> Array.fold (fun m p -> max m (fst (bounds offsets sizes p))) 0.0
         scalarBound.[j] <- scalarStates |> Array.fold (fun m p -> max m (fst (bounds offsets sizes p))) 0.0
-        gronwall.[j] <- Array.max (Array.append plain [| 0.0 |])
+        gronwall.[j] <- Comparison.maxKeepNaN (Array.append plain [| 0.0 |])
     if withPairs then record from
     let observe =
         BlockReplay.Observer(fun j theta net grad stats ->

@@ -54,8 +54,8 @@ let private constantsOf (sts: Stretch list) (run: Run) =
     let last = lastIterate run
     let finalBound = sts |> List.tryPick (fun s -> if s.To = last then Some s.Bound.[last] else None) |> Option.defaultValue nan
     let finalPlain = sts |> List.tryPick (fun s -> if s.To = last then Some s.GronwallOnly.[last] else None) |> Option.defaultValue nan
-    [ "a (max over pairs and iterates)", sts |> List.map (fun s -> s.AMax) |> List.fold max 0.0
-      "L·max_k ‖E_k‖ (max over iterates)", sts |> List.map (fun s -> s.LEMax) |> List.fold max 0.0
+    [ "a (max over pairs and iterates)", sts |> List.map (fun s -> s.AMax) |> Comparison.maxKeepNaNOr 0.0
+      "L·max_k ‖E_k‖ (max over iterates)", sts |> List.map (fun s -> s.LEMax) |> Comparison.maxKeepNaNOr 0.0
       "bound at the last iterate", finalBound
       "Grönwall with exact E_k only (no accumulated forcing), at the last iterate", finalPlain ]
 

@@ -95,10 +95,10 @@ let compute (x: HalfDepthInput) : HalfDepthCheck =
             e.[i] <- (1.0 + 2.0 * kappa.[2 * j] / fL) * e.[i] + tau / fL
             fMax <- max fMax (max (norm f0 (i * d) d) (norm f1 (i * d) d))
             dMax <- max dMax (diff f1at0 (i * d) f0 (i * d) d)
-    let kMax = Array.max kappa
-    let hMax = full |> Array.map (fun h -> Seq.init n (fun i -> norm h (i * d) d) |> Seq.max) |> Array.max
-    let thetaMax = Seq.init L (fun k -> norm th (k * P) P) |> Seq.max
-    let incMax = Seq.init (L - 1) (fun k -> diff th ((k + 1) * P) th (k * P) P) |> Seq.fold max 0.0
+    let kMax = Comparison.maxKeepNaN kappa
+    let hMax = full |> Array.map (fun h -> Seq.init n (fun i -> norm h (i * d) d) |> Comparison.maxKeepNaN) |> Comparison.maxKeepNaN
+    let thetaMax = Seq.init L (fun k -> norm th (k * P) P) |> Comparison.maxKeepNaN
+    let incMax = Seq.init (L - 1) (fun k -> diff th ((k + 1) * P) th (k * P) P) |> Comparison.maxKeepNaNOr 0.0
     // Rounding: each of the L + L/2 updates h + s·f rounds every entry (relative u), and f itself is a sum of at most
     // 9C + 1 products per convolution output: a forward error of at most γ_m (‖h‖ + F̂) per update with m = 2(9C + 1) + 1,
     // propagated through the remaining layers by at most e^κ̄ (as the recursion itself), for both networks.
@@ -111,7 +111,7 @@ let compute (x: HalfDepthInput) : HalfDepthCheck =
             let fro off = norm th (o + off) kl
             3.0 * fro (kl + c) * (consts.S0 * sqrt (float d) + consts.S1 * (3.0 * fro 0 * hMax + sqrt plane * norm th (o + kl) c))
             + sqrt plane * norm th (o + 2 * kl + c) c)
-        |> Seq.max
+        |> Comparison.maxKeepNaN
     let m = float (2 * (9 * c + 1) + 1)
     let gamma = m * Rounding.Float64UnitRoundoff / (1.0 - m * Rounding.Float64UnitRoundoff)
     let rounding = 2.0 * exp kMax * 1.5 * fL * gamma * (hMax + fHat)
@@ -152,7 +152,7 @@ let private constants (c: HalfDepthCheck) (L: int) =
       "L max_j D_j (depth term)", c.DepthTerm
       "rho (folded layers)", c.Rho
       "C = e^kappa (kappa F + L max D)/2", c.OdeBound * float L
-      "L * max_i measured", float L * Array.max c.Measured
+      "L * max_i measured", float L * Comparison.maxKeepNaN c.Measured
       "rounding allowance", c.Rounding.[0] ]
 
 /// (B.half) the layer-wise bound, any weights.

@@ -141,8 +141,9 @@ let measurable (ladder: Ladder) =
     EulerError.commonSteps ladder
     |> List.map (snapshotDistances ladder)
     |> List.filter (fun d ->
-        let scale = ladder.Runs |> List.map (fun r -> rmsSize r (at r d.Iteration)) |> List.max
-        d.Distances |> List.forall (fun x -> x > CoincideTolerance * (1.0 + scale)))
+        let scale = ladder.Runs |> List.map (fun r -> rmsSize r (at r d.Iteration)) |> Comparison.maxKeepNaN
+        // a distance that is not a number is not at rounding level: it is kept and reaches the verdict (not measured)
+        d.Distances |> List.forall (fun x -> Double.IsNaN x || x > CoincideTolerance * (1.0 + scale)))
 
 /// Hypothesis of the ladder results that compare runs at the nodes common to them (D.rate, D.curve): each depth divides
 /// the next; `why` says what is evaluated at those nodes.
@@ -200,7 +201,7 @@ let rate : Result<Ladder> =
                     let plain = Rate.fitWithUncertainty d.Depths d.Distances epsList
                     let corrected = Rate.fitWithCorrectionAndUncertainty d.Depths d.Distances epsList
                     d, (plain, corrected, Rate.decideOutcome plain corrected))
-            let d, (_, _, (_, worst)) = snaps |> List.minBy (fun (_, (_, _, (_, o))) -> o.Upper)
+            let d, (_, _, (_, worst)) = snaps |> Comparison.worstByMin (fun (_, (_, _, (_, o))) -> o.Upper)
             let outcomes = snaps |> List.map (fun (_, (_, _, (oc, _))) -> oc)
             let combined =
                 if List.contains Rate.Rejected outcomes then Rate.Rejected
@@ -210,12 +211,12 @@ let rate : Result<Ladder> =
             let where' = sprintf "depth ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")
             // With Z^L = Z + c/L + O(1/L²) the Richardson limits of successive pairs agree to O(1/L²), far below the
             // smallest fitted distance c/L: a limit error estimate above that distance contradicts the claim.
-            let noLimit = snaps |> List.tryFind (fun (d, _) -> d.LimitErrorEstimate > List.min d.Distances)
+            let noLimit = snaps |> List.tryFind (fun (d, _) -> d.LimitErrorEstimate > Comparison.minKeepNaN d.Distances)
             let verdict =
                 match noLimit with
                 | Some(d, _) ->
                     Violated { Where = where' + " (Richardson limits of successive pairs disagree: no limit)"; When = sprintf "iteration %d (t = %g)" d.Iteration d.Time
-                               Measured = d.LimitErrorEstimate; Bound = List.min d.Distances }
+                               Measured = d.LimitErrorEstimate; Bound = Comparison.minKeepNaN d.Distances }
                 | None -> Rate.verdict combined worst where' (sprintf "iteration %d (t = %g)" d.Iteration d.Time)
             { Range = None; Series = []; Verdict = verdict
               Measured = Some worst.Order

@@ -17,9 +17,12 @@ module ResOdeProofs.Theory.PolyakLojasiewicz
 open System
 open MathNet.Numerics.LinearAlgebra
 open ResOdeProofs.Numerics
-// roundingRel, the relative accuracy assumed for losses and trace quantities computed in float64 along the run, is
-// the comparison kernel's (well above the n·d·2^-52 accumulation error of the settings checked here)
 open ResOdeProofs.Theory.Comparison
+
+/// The relative accuracy of the losses and trace quantities the results read (`Rounding.traceRel`: γ_{L·P + n·d_out + 3}
+/// of the run's shape and precision, derived in docs/theorems/PolyakLojasiewicz.md, "Rounding of the losses and trace
+/// quantities").
+let private roundingRel (run: Run) = Rounding.traceRel run
 
 /// Machine epsilon of float64, 2^-52 = 2u (`Rounding.Float64UnitRoundoff`): the usual relative tolerance of a
 /// computed eigenvalue or singular value.
@@ -73,7 +76,7 @@ let readOut (run: Run) : float * float =
                 let bm = Linalg.matrix dOut d b 0
                 let svd = bm.Svd(true)
                 let sv = svd.S.ToArray()
-                let smax = if sv.Length = 0 then 0.0 else Array.max sv
+                let smax = Comparison.maxKeepNaNOr 0.0 sv
                 let tol = float (max dOut d) * machineEpsilon * smax
                 let rank = sv |> Array.filter (fun x -> x > tol) |> Array.length
                 let u = svd.U.SubMatrix(0, dOut, 0, rank)
@@ -94,7 +97,7 @@ let initConstants (run: Run) : InitConstants =
         let s = run.Setting
         let L, m, n = s.Depth, s.Width, s.Samples
         let v0 = run.V 0
-        let v0norm = Seq.max (seq { for k in 0 .. L - 1 -> Linalg.frobenius v0 (run.LayerOffset k) run.LayerSize })
+        let v0norm = Comparison.maxKeepNaN (seq { for k in 0 .. L - 1 -> Linalg.frobenius v0 (run.LayerOffset k) run.LayerSize })
         let lw = run.Layerwise 0
         // Φ_k[j, i] = σ((W_k h_{k−1}^i)_j); with V(0) = 0, h_{k−1} = h_0. The reference's forward pass holds these values
         // (`Sigma`: the same numbers as `Activations.Value` of its pre-activations), so they are read, not evaluated again.
@@ -251,7 +254,7 @@ type Path =
       /// β̂_j (j < N): the secant curvature of ℓ along the j-th step in the G-scaled geometry,
       /// β̂_j = 2L(ℓ_{j+1} − ℓ_j + η‖G^j‖²/L)/(η²‖G^j‖²), so that exactly ε_{j+1} = ε_j(1 − η r̃_j (1 − η β̂_j/2))
       Beta: float[]
-      /// rounding allowance on β̂_j: 4 L · roundingRel · ℓ_j / (η² ‖G^j‖²)
+      /// rounding allowance on β̂_j: 4 L · roundingRel · ℓ_j / (η² ‖G^j‖²), roundingRel = `Rounding.traceRel`
       BetaError: float[] }
 
 /// Reads the path quantities through a supply: hypotheses from the verifier's columns, the measured losses from losses.npy.
@@ -263,6 +266,7 @@ let pathOf (supply: Supply) (run: Run) : Path =
     let pl = supply.Column run "pl_ratio"
     let g = supply.Column run "grad_norm"
     let n = loss.Length - 1
+    let rel = roundingRel run
     let eps = loss |> Array.map (fun l -> l - lossPerp)
     let r = Array.init (n + 1) (fun j -> if eps.[j] > 0.0 then pl.[j] * loss.[j] / eps.[j] else infinity)
     let beta =
@@ -272,15 +276,15 @@ let pathOf (supply: Supply) (run: Run) : Path =
     let betaErr =
         Array.init n (fun j ->
             let g2 = g.[j] * g.[j]
-            if g2 = 0.0 then 0.0 else 4.0 * L * roundingRel * loss.[j] / (eta * eta * g2))
+            if g2 = 0.0 then 0.0 else 4.0 * L * rel * loss.[j] / (eta * eta * g2))
     { N = n; Eps = eps; Recorded = run.Losses |> Array.map (fun l -> l - lossPerp)
       R = r; Grad = g; Beta = beta; BetaError = betaErr }
 
 /// The decay comparisons of a bound ε_0·q_j (q_j from the hypotheses' side, ε_0 from the trace): the recorded ε_j at
-/// every iterate (allowance roundingRel·(bound + ε_0): both are float64 losses of the same run), and ε recomputed
+/// every iterate (allowance roundingRel·(bound + ε_0): both are losses of the same run in its precision), and ε recomputed
 /// from the weights of every snapshot (allowance: the recomputation's rounding, `Supply.SnapshotLoss`).
 let private decayChecks (supply: Supply) (run: Run) (p: Path) (bound: int -> float) (time: int -> float) : Comparison.Check list =
-    let slack j = roundingRel * (bound j + p.Eps.[0])
+    let slack j = roundingRel run * (bound j + p.Eps.[0])
     let _, lossPerp = readOut run
     // iteration 0 is not compared: there the bound is ε_0 itself (the agreement of the recorded and recomputed
     // initial loss with the trace is I.trace's and I.loss's)
@@ -412,7 +416,7 @@ let statedOver (supply: Supply) : Statements =
             fun run ->
                 let ic = supply.Init run
                 let p = path run
-                let allowance = ic.Mu0Error + roundingRel * abs p.R.[0]
+                let allowance = ic.Mu0Error + roundingRel run * abs p.R.[0]
                 let v = atLeast p.R.[0] ic.Mu0 allowance "initialization" "iteration 0 (t = 0)"
                 { Range = None; Series = []; Verdict = v; Measured = Some p.R.[0]; Bound = Some ic.Mu0; Hypotheses = []
                   Constants = initConstantList ic @ [ "r0", p.R.[0] ]
@@ -440,7 +444,7 @@ let statedOver (supply: Supply) : Statements =
                 // a PL ratio that is not a number is the worst iterate: not measured there
                 let j = Comparison.worstIndexMin (p.N + 1) (fun j -> p.R.[j])
                 let bound = plFraction * ic.Mu0
-                let allowance = plFraction * ic.Mu0Error + roundingRel * abs p.R.[j]
+                let allowance = plFraction * ic.Mu0Error + roundingRel run * abs p.R.[j]
                 let when' = sprintf "iteration %d (t = %.4g)" j (float j * run.Setting.Eta)
                 let v =
                     match atLeast p.R.[j] bound allowance "all layers" when' with
@@ -512,7 +516,7 @@ let statedOver (supply: Supply) : Statements =
                 // the bound from the recorded losses (ε_0 from the trace, ε_j from losses.npy); the measured path from the
                 // trace's gradient norms at every iterate, and the displacement ‖Z(t_s) − Z(0)‖_F (≤ the path) from the snapshot weights
                 let sqrtEps0 = sqrt (max 0.0 p.Eps.[0])
-                let bound j = k * (sqrtEps0 - sqrt (max 0.0 p.Recorded.[j])) + roundingRel * k * sqrtEps0
+                let bound j = k * (sqrtEps0 - sqrt (max 0.0 p.Recorded.[j])) + roundingRel run * k * sqrtEps0
                 let partial = Array.scan (+) 0.0 (Array.init p.N (fun i -> eta * p.Grad.[i]))
                 let checks : Comparison.Check list =
                     [ for j in 1 .. min p.N (p.Recorded.Length - 1) ->
@@ -549,8 +553,9 @@ let statedOver (supply: Supply) : Statements =
               fun run ->
                   let p = path run
                   let eta = run.Setting.Eta
-                  let worst = if p.N = 0 then 0.0 else p.Beta |> Array.map (fun b -> eta * b) |> Array.max
-                  if worst < 2.0 then Met(sprintf "max_j η·β̂_j = %.4g < 2" worst)
+                  let worst = if p.N = 0 then 0.0 else p.Beta |> Array.map (fun b -> eta * b) |> Comparison.maxKeepNaN
+                  if Double.IsNaN worst then NotMet "η·β̂_j is not a number at some step (a loss or gradient norm of the columns is not one)"
+                  elif worst < 2.0 then Met(sprintf "max_j η·β̂_j = %.4g < 2" worst)
                   else NotMet(sprintf "max_j η·β̂_j = %.4g ≥ 2: a step may increase the loss" worst) ]
           Conclusion =
             fun run ->
@@ -558,8 +563,8 @@ let statedOver (supply: Supply) : Statements =
                 let eta = run.Setting.Eta
                 if p.N = 0 then Evaluation.notApplicable "no update"
                 else
-                    let muRun = p.R.[.. p.N - 1] |> Array.min
-                    let betaMax = max 0.0 (Array.max p.Beta)
+                    let muRun = p.R.[.. p.N - 1] |> Comparison.minKeepNaN
+                    let betaMax = max 0.0 (Comparison.maxKeepNaN p.Beta)
                     let cRun = 1.0 - eta * betaMax / 2.0
                     let rate = cRun * muRun
                     let e, observed = decay supply run rate
@@ -601,7 +606,7 @@ let statedOver (supply: Supply) : Statements =
                 let ic = supply.Init run
                 let p = path run
                 let rate = plFraction * ic.Mu0
-                let rel = roundingRel + FlowRuns.integrationRel run
+                let rel = roundingRel run + FlowRuns.integrationRel run
                 let t j = FlowRuns.time run j
                 // ε_0 and the hypotheses from the trace; compared with the recorded losses and the snapshot weights' losses,
                 // each with the integration allowance rel·ε(0) on top of decayChecks' rounding
@@ -633,7 +638,7 @@ let statedOver (supply: Supply) : Statements =
                 let p = path run
                 let L = float run.Setting.Depth
                 let k = 2.0 * sqrt (L / (plFraction * ic.Mu0))
-                let rel = roundingRel + FlowRuns.integrationRel run
+                let rel = roundingRel run + FlowRuns.integrationRel run
                 // ε(0) from the trace, ε(t_s) from the recorded losses: the bound and the displacement (snapshot weights) independent
                 let sqrtEps j = sqrt (max 0.0 (if j = 0 then p.Eps.[0] else p.Recorded.[j]))
                 let checks : Comparison.Check list =

@@ -121,7 +121,7 @@ let decideOutcome (plain: ObservedOrder) (corrected: ObservedOrder) =
         if valid then
             [ plain, widen plain (modelAllowance plain c false); corrected, widen corrected (modelAllowance corrected c true) ]
         else [ plain, plain ]
-    let best = fits |> List.map snd |> List.maxBy (fun o -> o.Upper)
+    let best = fits |> List.map snd |> Comparison.worstBy (fun o -> o.Upper)
     outcomeOf fits, best
 
 /// `decideOutcome` as a yes/no (consistent or inconclusive: not rejected).
@@ -130,8 +130,11 @@ let decide (plain: ObservedOrder) (corrected: ObservedOrder) =
     o <> Rejected, best
 
 /// The verdict of a rate statement from its outcome: holds (slack Upper − 1, tightness Upper/1), violated with the
-/// witness, or inconclusive (a hypothesis not met: the ladder does not determine the order to within 1).
+/// witness, or inconclusive (a hypothesis not met: the ladder does not determine the order to within 1). An order or
+/// interval that is not a number (an error of the ladder that was not one) is not measured, whatever the outcome: a NaN
+/// fails every comparison of `outcomeOf`, which must not read as a rejection.
 let verdict (o: RateOutcome) (best: ObservedOrder) (where': string) (when': string) =
+    if Double.IsNaN best.Order || Double.IsNaN best.Lower || Double.IsNaN best.Upper then Verdict.notMeasured where' when' else
     match o with
     | Consistent -> Holds(best.Upper - ClaimedOrder, best.Upper / ClaimedOrder)
     | Rejected -> Violated { Where = where'; When = when'; Measured = best.Order; Bound = ClaimedOrder }

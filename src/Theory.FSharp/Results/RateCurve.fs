@@ -110,7 +110,7 @@ let rateCurve : Result<Ladder> =
             let scale (j: int) =
                 l.Runs |> List.map (fun r ->
                     let s = at r j
-                    sqrt ((Array.sumBy (fun x -> x * x) (r.W s) + Array.sumBy (fun x -> x * x) (r.V s)) / float r.Setting.Depth)) |> List.max
+                    sqrt ((Array.sumBy (fun x -> x * x) (r.W s) + Array.sumBy (fun x -> x * x) (r.V s)) / float r.Setting.Depth)) |> Comparison.maxKeepNaN
             // per snapshot and part where no distance is at rounding level (tied runs at t = 0, V = 0 at initialization):
             // the order of the rescaled distances, plain and with the 1/L correction, decided by Rate's rule
             let decided =
@@ -118,7 +118,8 @@ let rateCurve : Result<Ladder> =
                     let tol = LimitDynamics.CoincideTolerance * (1.0 + scale s.Iteration)
                     for pi, part in List.indexed Parts do
                         let ds = s.ToDeepest.[pi] |> List.ofArray
-                        if ds |> List.forall (fun d -> d > tol) then
+                        // a distance that is not a number is not at rounding level: it is kept and reaches the verdict
+                        if ds |> List.forall (fun d -> Double.IsNaN d || d > tol) then
                             let errs = List.map2 (fun d x -> rescaled d lb x) depths ds
                             let plain = Rate.fit depths errs
                             let corrected = Rate.fitWithCorrection depths errs
@@ -156,7 +157,7 @@ let rateCurve : Result<Ladder> =
                     if List.contains Rate.Rejected outcomes then Rate.Rejected
                     elif List.contains Rate.Inconclusive outcomes then Rate.Inconclusive
                     else Rate.Consistent
-                let j, part, _, _, (_, worst) = decided |> List.minBy (fun (_, _, _, _, (_, o)) -> o.Upper)
+                let j, part, _, _, (_, worst) = decided |> Comparison.worstByMin (fun (_, _, _, _, (_, o)) -> o.Upper)
                 let where' = sprintf "depth ladder L = %s, %s" (l.Depths |> List.map string |> String.concat ", ") part
                 { Range = None; Series = []; Hypotheses = []
                   Verdict = Rate.verdict combined worst where' (sprintf "iteration %d" j)
@@ -186,10 +187,11 @@ let meanInterval (xs: float list) =
             let sd = sqrt ((f |> List.sumBy (fun x -> (x - m) * (x - m))) / float (f.Length - 1))
             m, sd, MathNet.Numerics.Distributions.StudentT.InvCDF(0.0, 1.0, float (f.Length - 1), 0.975) * sd / sqrt (float f.Length)
 
-/// max over the iterates of max_k ‖Z_{k+1} − Z_k‖ from the verifier's own column smooth_z (the replay), finite entries.
+/// max over the iterates of max_k ‖Z_{k+1} − Z_k‖ from the verifier's own column smooth_z (the replay), from the first
+/// snapshot on (`DepthSmoothness.measuredIterates`); NaN when an iterate's increment is not a number.
 let private maxIncrement (r: Run) =
     match r.Trace "smooth_z" with
-    | Some c -> c |> Array.filter Double.IsFinite |> fun a -> if a.Length = 0 then nan else Array.max a
+    | Some c -> DepthSmoothness.measuredIterates r c |> Comparison.maxKeepNaNOr nan
     | None -> raise (MissingInput(sprintf "run L = %d: %s" r.Setting.Depth (r.TraceUnavailable [ "smooth_z" ])))
 
 /// The depths a seed's distance slope is fitted on: L ≤ L_ref/4, L_ref the deepest of its distance ladder.

@@ -115,4 +115,4 @@ let remainderShare (c: State) =
     Array.init c.EW.Length (fun i ->
         let nc = sqrt (c.Pass.NormCW.[i] ** 2.0 + c.Pass.NormCV.[i] ** 2.0)
         if nc > 0.0 then sqrt (c.EW.[i] ** 2.0 + c.EV.[i] ** 2.0) / nc else 0.0)
-    |> Array.fold max 0.0
+    |> Comparison.maxKeepNaNOr 0.0

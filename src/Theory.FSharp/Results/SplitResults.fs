@@ -131,7 +131,7 @@ let private uOf (st: PairState) = min st.XW (st.NW + st.RW), min st.XV (st.NV + 
 /// The bound of each pair, (u_W² + u_V²)^{1/2}.
 let private pairBounds (states: PairState[]) = states |> Array.map (fun st -> let uw, uv = uOf st in sqrt (uw * uw + uv * uv))
 
-let private boundOf (states: PairState[]) = pairBounds states |> Array.fold max 0.0
+let private boundOf (states: PairState[]) = pairBounds states |> Comparison.maxKeepNaNOr 0.0
 
 /// D ← D − ηE over one pair's entries, returning ‖D‖ of the result with Linalg.norm's operations (squares summed in
 /// order from 0, then the square root), in the same pass.
@@ -338,8 +338,8 @@ let landingGap (run: Run) =
         let ends = e.Segments |> Array.filter (fun s -> s.Replay.Snapshot + 1 < run.SnapshotCount)
         if ends.Length = 0 then 0.0, 0.0
         else
-            (ends |> Array.map (fun s -> s.Replay.EndDeviation) |> Array.max),
-            (ends |> Array.map (fun s -> s.Replay.EndWorstLayerDeviation) |> Array.max)
+            (ends |> Array.map (fun s -> s.Replay.EndDeviation) |> Comparison.maxKeepNaN),
+            (ends |> Array.map (fun s -> s.Replay.EndWorstLayerDeviation) |> Comparison.maxKeepNaN)
 
 /// A bound sequence of the recursion as the family's comparison reads it (SplitFamily.checks): the verifier's
 /// smooth_z column (when present) at every iterate, and each later snapshot pair by pair (A.split.pairs in
@@ -374,7 +374,7 @@ let private snapshotTightness (run: Run) (bound: float[]) (pairs: float[][]) =
         let m = run.DepthIncrement s
         yield sprintf "tightness at snapshot %d (iteration %d), max over pairs" s j, (if m > 0.0 then bound.[j] / m else infinity)
         if pairs.[s].Length > 0 then
-            let worst = Array.map2 (fun b x -> if x > 0.0 then b / x else infinity) pairs.[s] (SplitFamily.recordedIncrements run s) |> Array.max
+            let worst = Array.map2 (fun b x -> if x > 0.0 then b / x else infinity) pairs.[s] (SplitFamily.recordedIncrements run s) |> Comparison.maxKeepNaN
             yield sprintf "tightness at snapshot %d, worst pair" s, worst ]
 
 let private splitConstants (run: Run) (b: SplitBounds) =

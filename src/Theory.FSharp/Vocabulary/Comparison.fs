@@ -13,6 +13,7 @@ type Check = { Measured: float; Bound: float; Where: string; When: string }
 /// Relative allowance for float64 rounding: every quantity compared with it is recomputed in double with
 /// O(L·(m + d)) operations per entry, a relative error below L·(m + d)·1.1e-16 ≤ 1e-11 for the sizes of
 /// this project; 1e-9 leaves a factor 100 of margin. It only matters when a bound is attained (e.g. V = 0).
+/// Not derived per run: result C's comparisons of losses and trace quantities use `Rounding.traceRel` instead.
 let roundingRel = 1e-9
 
 /// The index in [0, count) of the largest key, the first key that is not a number counting as the largest: a worst-case
@@ -33,6 +34,47 @@ let worstIndexMax (count: int) (key: int -> float) =
 
 /// `worstIndexMax` for the smallest key (a NaN key still counts as the worst); ties: the first, as `Array.minBy`.
 let worstIndexMin (count: int) (key: int -> float) = worstIndexMax count (fun i -> -(key i))
+
+/// The largest entry of a non-empty sequence, NaN when any entry is NaN, wherever it stands. `Array.max`, `Seq.max`,
+/// `List.max` pass over a NaN that is not first, so a worst case taken with them can lose a comparison that was not a
+/// number; every worst case and every bound constant of the theory layer is taken with this (or `worstBy`) instead
+/// (docs/architecture.md, "Worst cases and NaN"). A sequence that holds placeholders (iterates before the first
+/// snapshot, segments that measure no growth) is cut to the measured entries by their index before, never by NaN.
+/// The extreme of `xs` in one pass (each entry evaluated once), `better x m` when x replaces m; a NaN entry ends the
+/// pass as the result; `empty` for no entry (None: refused).
+let private extremeKeepNaN (better: float -> float -> bool) (empty: float option) (xs: float seq) : float =
+    use e = xs.GetEnumerator()
+    if not (e.MoveNext()) then
+        match empty with
+        | Some v -> v
+        | None -> invalidArg "xs" "no entry to take the extreme of"
+    else
+        let mutable m = e.Current
+        while not (Double.IsNaN m) && e.MoveNext() do
+            let x = e.Current
+            if Double.IsNaN x || better x m then m <- x
+        m
+
+let maxKeepNaN (xs: float seq) : float = extremeKeepNaN (fun x m -> x > m) None xs
+
+/// `maxKeepNaN` for the smallest entry: NaN when any entry is NaN.
+let minKeepNaN (xs: float seq) : float = extremeKeepNaN (fun x m -> x < m) None xs
+
+/// `maxKeepNaN`, with `empty` for a sequence with no entry (e.g. 0 for the largest increment of a one-layer network).
+let maxKeepNaNOr (empty: float) (xs: float seq) = extremeKeepNaN (fun x m -> x > m) (Some empty) xs
+
+/// `minKeepNaN`, with `empty` for a sequence with no entry.
+let minKeepNaNOr (empty: float) (xs: float seq) = extremeKeepNaN (fun x m -> x < m) (Some empty) xs
+
+/// The entry with the largest key, an entry whose key is NaN counting as the largest (`worstIndexMax`); ties: the first.
+let worstBy (key: 'T -> float) (xs: 'T seq) : 'T =
+    let a = Seq.toArray xs
+    a.[worstIndexMax a.Length (fun i -> key a.[i])]
+
+/// The entry with the smallest key, an entry whose key is NaN counting as the worst (`worstIndexMin`); ties: the first.
+let worstByMin (key: 'T -> float) (xs: 'T seq) : 'T =
+    let a = Seq.toArray xs
+    a.[worstIndexMin a.Length (fun i -> key a.[i])]
 
 /// A measured value against a lower bound: holds when measured ≥ bound − allowance (the allowance absolute, derived by
 /// the caller), with slack measured − bound and tightness measured / bound (+∞ for a bound ≤ 0); violated with the
@@ -63,7 +105,7 @@ let worst (rel: float) (checks: Check seq) : Verdict * Check option =
         let decided =
             if finite.Length = 0 then None
             else
-                let w = finite |> Array.maxBy ratio
+                let w = finite |> worstBy ratio
                 Some(Verdict.compare w.Measured w.Bound rel w.Where w.When, Some w)
         match decided, arr |> Array.tryFind (comparable >> not) with
         | Some(Violated _, _ as d), _ -> d
@@ -85,7 +127,7 @@ let tightnessRange (checks: Check seq) : TightnessRange option =
     if pos.Length = 0 then None
     else
         let t c = c.Bound / c.Measured
-        let lo, hi = Array.minBy t pos, Array.maxBy t pos
+        let lo, hi = worstByMin t pos, worstBy t pos
         let at c = sprintf "%s, %s" c.Where c.When
         Some { Min = t lo; MinAt = at lo; Max = t hi; MaxAt = at hi; Count = pos.Length }
 

@@ -63,3 +63,25 @@ let normInflation (run: Run) =
     let u = unitRoundoff run
     let n = float (st.Samples * st.Width + st.Width * st.Dim + 16)
     1.0 + n * u / (1.0 - n * u)
+
+/// γ_k = k·u/(1 − k·u) for the run's unit roundoff u: a quantity reached through k roundings, each a factor (1 + δ)
+/// or (1 + δ)^{-1} with |δ| ≤ u, is within γ_k of its exact value relatively (products of such factors compound as
+/// (1 + θ_j)(1 + θ_k) = 1 + θ_{j+k}, |θ_k| ≤ γ_k). +∞ when k·u ≥ 1 (no relative accuracy left).
+let gamma (run: Run) (k: int) =
+    let ku = float k * unitRoundoff run
+    if ku < 1.0 then ku / (1.0 - ku) else infinity
+
+/// The relative accuracy of a loss ℓ = (1/n) Σ_{i,c} r_{ic}² evaluated in the run's precision from its n·d_out
+/// residual entries: n·d_out squares (one rounding each), their sum (n·d_out − 1 additions of non-negative terms,
+/// each partial sum one rounding) and the division by n (one rounding): n·d_out + 1 roundings on every path, γ_{n·d_out+1}
+/// (docs/theorems/PolyakLojasiewicz.md, "Rounding of the losses and trace quantities").
+let lossRel (run: Run) =
+    gamma run (run.Setting.Samples * run.Data.Data.OutputDim + 1)
+
+/// The relative accuracy of the trace ratio r = Σ_k‖G_k‖_F²/(L·ℓ) (the pl_ratio column) evaluated in the run's
+/// precision from the L·P gradient entries and the n·d_out residual entries: the numerator is L·P squares summed (L·P
+/// roundings), ℓ is γ_{n·d_out+1} (`lossRel`), the product L·ℓ and the quotient two more: γ_{L·P + n·d_out + 3}. It is
+/// at least `lossRel`, so it also covers a loss: the one relative allowance of the C.* comparisons that read losses and
+/// trace quantities (it replaces the former fixed 1e-9, which was not derived).
+let traceRel (run: Run) =
+    gamma run (run.Setting.Depth * run.ParameterCount + run.Setting.Samples * run.Data.Data.OutputDim + 3)

@@ -1,0 +1,125 @@
+/// A NaN measured at one iterate, snapshot or layer must not vanish from a worst case: the NaN-keeping extremes of the
+/// comparison kernel, and the results whose verdicts read such a worst case with a NaN placed at a later position of
+/// their evidence (docs/architecture.md, "Worst cases and NaN"). Also the derived relative allowance of result C's
+/// losses and trace quantities (`Rounding.traceRel`, docs/theorems/PolyakLojasiewicz.md).
+module ResOdeProofs.Properties.NaNWorstCaseTests
+
+open System
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open ResOdeProofs.Numerics
+open ResOdeProofs.Numerics.Training
+open ResOdeProofs.Theory
+open ResOdeProofs.Properties.Generators
+open ResOdeProofs.Properties.Profile
+
+// ---------------------------------------------------------------- the kernel's extremes
+
+[<Fact>]
+let ``Comparison.maxKeepNaN: a NaN after the first entry → NaN, where Array.max passes over it`` () =
+    let xs = [| 1.0; 3.0; nan; 2.0 |]
+    Assert.Equal(3.0, Array.max xs) // the behaviour the kernel replaces
+    Assert.True(Double.IsNaN(Comparison.maxKeepNaN xs))
+    Assert.True(Double.IsNaN(Comparison.minKeepNaN xs))
+    Assert.True(Double.IsNaN(Comparison.maxKeepNaNOr 0.0 (Seq.ofArray xs)))
+    Assert.True(Double.IsNaN(Comparison.minKeepNaN [ 1.0; 2.0; nan ]))
+
+[<Fact>]
+let ``Comparison.maxKeepNaNOr: no entry → the stated value; maxKeepNaN: no entry → refused`` () =
+    Assert.Equal(0.0, Comparison.maxKeepNaNOr 0.0 Array.empty<float>)
+    Assert.Equal(infinity, Comparison.minKeepNaNOr infinity Array.empty<float>)
+    Assert.Throws<ArgumentException>(fun () -> Comparison.maxKeepNaN Array.empty<float> |> ignore) |> ignore
+
+[<Fact>]
+let ``Comparison.worstBy: a NaN key at the third entry → that entry, where List.maxBy keeps a finite one`` () =
+    let xs = [ ("a", 1.0); ("b", 5.0); ("c", nan); ("d", 2.0) ]
+    Assert.Equal("b", fst (List.maxBy snd xs)) // the behaviour the kernel replaces
+    Assert.Equal("c", fst (Comparison.worstBy snd xs))
+    Assert.Equal("c", fst (Comparison.worstByMin snd xs))
+
+/// On NaN-free input the NaN-keeping extremes are the library's: no verdict on a clean run changes by them.
+[<ProfiledProperty(100, Replay = "(4242,1717)")>]
+let ``Comparison.maxKeepNaN, minKeepNaN, worstBy, worstByMin: NaN-free entries → the same as Array.max, min, maxBy, minBy`` (xs: NormalFloat list) =
+    let a = xs |> List.map (fun x -> x.Get) |> Array.ofList
+    let idx = [| 0 .. a.Length - 1 |]
+    a.Length = 0
+    || (Comparison.maxKeepNaN a = Array.max a && Comparison.minKeepNaN a = Array.min a
+        && Comparison.worstBy (fun i -> a.[i]) idx = Array.maxBy (fun i -> a.[i]) idx
+        && Comparison.worstByMin (fun i -> a.[i]) idx = Array.minBy (fun i -> a.[i]) idx)
+
+// ---------------------------------------------------------------- results whose worst case a later NaN must reach
+
+/// The hypotheses of result C (m ≥ n + 2, V(0) = 0, tied init, smooth σ, small η), one fixed setting.
+let private plRun () =
+    train (RunSpec(Depth = 4, Width = 8, Samples = 4, Dim = 3, Activation = ActivationKind.Gelu, Init = InitKind.Tied,
+                   VScale = 0.0, Eta = 0.01, Iterations = 12, Snapshots = 3, Seed = 11L))
+
+let private eval (r: Result<Run>) run = Result.evaluate r run
+
+[<Fact>]
+let ``C.runRate: a NaN in the pl_ratio column at iterate 5 → not holds (μ_run not a number: no finite bound)`` () =
+    let run = plRun ()
+    Assert.True(Verdict.isHolds (eval PolyakLojasiewicz.runRate run).Verdict, "clean run: C.runRate holds")
+    run.Trace("pl_ratio").Value.[5] <- nan
+    let e = eval PolyakLojasiewicz.runRate run
+    Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%A" e.Verdict)
+    Assert.True(e.Constants |> List.exists (fun (n, v) -> n = "mu_run" && Double.IsNaN v), sprintf "%A" e.Constants)
+
+[<Fact>]
+let ``C.runRate: a NaN in the grad_norm column at iterate 3 → hypothesis not met (descent condition η·β̂_j < 2)`` () =
+    let run = plRun ()
+    run.Trace("grad_norm").Value.[3] <- nan
+    match (eval PolyakLojasiewicz.runRate run).Verdict with
+    | HypothesisNotMet l -> Assert.Contains(l, fun (n, _) -> n.StartsWith "descent condition η·β̂_j < 2")
+    | v -> failwithf "expected the descent hypothesis not met, got %A" v
+
+let private tiedLadder () =
+    [ 4; 8; 16; 32 ]
+    |> List.map (fun l -> train (RunSpec(Depth = l, Width = 6, Samples = 5, Dim = 3, Init = InitKind.Tied, Eta = 0.01, Iterations = 10, Snapshots = 2, Seed = 4L)))
+    |> Ladder.create
+    |> function
+        | Ok l -> l
+        | Error e -> failwith e
+
+[<Fact>]
+let ``A.rate: a NaN in one run's smooth_z column at iterate 6 → not measured (before: the maximum passed over it and held)`` () =
+    let ladder = tiedLadder ()
+    Assert.True(Verdict.isHolds (Result.evaluate DepthSmoothness.rate ladder).Verdict, "clean ladder: A.rate holds")
+    let run = ladder.Runs.[1]
+    run.Trace("smooth_z").Value.[6] <- nan
+    Assert.True(Double.IsNaN(DepthSmoothness.maxIncrement run))
+    match (Result.evaluate DepthSmoothness.rate ladder).Verdict with
+    | HypothesisNotMet [ name, _ ] -> Assert.Equal("finite measured quantity", name)
+    | v -> failwithf "expected not measured, got %A" v
+
+[<Fact>]
+let ``Rate.verdict: an order whose interval is NaN → not measured, never violated`` () =
+    let o : Rate.ObservedOrder =
+        { Depths = [ 4; 8; 16 ]; Errors = [ 1.0; nan; 0.25 ]; Order = nan; Lower = nan; Upper = nan; Correction = 0.0; Weights = [] }
+    Assert.Equal(Rate.Rejected, Rate.outcome [ o ]) // every comparison with NaN fails: read as a rejection before
+    match Rate.verdict (Rate.outcome [ o ]) o "ladder" "max over the horizon" with
+    | HypothesisNotMet [ name, _ ] -> Assert.Equal("finite measured quantity", name)
+    | v -> failwithf "expected not measured, got %A" v
+
+// ---------------------------------------------------------------- result C's derived rounding allowance
+
+/// C.mu0 holds iff r̃(0) ≥ μ₀ − (e_μ + ρ·r̃(0)), e_μ the rounding of μ₀ and ρ = γ_N, N = L·P + n·d_out + 3 (u = 2⁻⁵³),
+/// i.e. iff r̃(0)·(1 + ρ) ≥ T := μ₀ − e_μ. r̃(0) = T/(1 + ρ/2) is within the allowance, T/(1 + 2ρ) beyond it by ρ/2
+/// relative (≈ 1e-14 here, far above the few-ulp rounding of forming these numbers, and far below the former 1e-9).
+[<Fact>]
+let ``C.mu0: r̃(0) below μ₀ by twice the derived allowance γ_{LP+nd+3} → violated; by half of it → holds`` () =
+    let run = plRun ()
+    let L, P, n, dOut = 4, 2 * 8 * 3, 4, 3
+    let N = float (L * P + n * dOut + 3)
+    let u = 1.1102230246251565e-16
+    let rho = N * u / (1.0 - N * u)
+    Assert.Equal(rho, Rounding.traceRel run)
+    let ic = PolyakLojasiewicz.initConstants run
+    Assert.True(ic.Mu0 > 1e3 * ic.Mu0Error, sprintf "μ₀ %g vs its rounding %g" ic.Mu0 ic.Mu0Error)
+    let t = ic.Mu0 - ic.Mu0Error
+    let pl = run.Trace("pl_ratio").Value
+    pl.[0] <- t / (1.0 + 0.5 * rho)
+    Assert.True(Verdict.isHolds (eval PolyakLojasiewicz.initialPl run).Verdict, "within the allowance")
+    pl.[0] <- t / (1.0 + 2.0 * rho)
+    Assert.True(Verdict.isViolated (eval PolyakLojasiewicz.initialPl run).Verdict, "beyond the allowance")
