@@ -437,7 +437,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// One contiguous block of samples [I0, I0 + Count) with its own buffers. With segment length K the
     /// layers are cut into G recomputed segments [gK, (g+1)K), g &lt; G, and one final segment [GK, L) of at
     /// least K layers (at least the requested kept layers) whose states stay from the forward pass. The
-    /// states h_0, h_K, …, h_{GK} are kept in <see cref="_checkpoints"/>; the segment buffers SegH/_segS/_segSd
+    /// states h_0, h_K, …, h_{GK} are kept in <see cref="_checkpoints"/>; the segment buffers SegH/_segAct
     /// hold the final segment and, in the backward pass, each recomputed segment in turn. Without
     /// checkpointing G = 0 and the buffers hold everything.
     /// </summary>
@@ -458,7 +458,10 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         private int End(int g) => g == _segments - 1 ? _net._shape.Depth : (g + 1) * Segment;
         private readonly T[] _checkpoints;   // (segments + 1)×nb×d, [0] = h_0 (fixed)
         public readonly T[] SegH;            // (K+1)×nb×d
-        private readonly T[] _segS, _segSd;  // K×nb×m
+        // σ and σ' of the segment's layers, one layer after the other: layer j's σ (nb×m) at 2j·nb·m, its σ' right after it,
+        // so that each layer's activations are one contiguous run of memory (one stream for the hardware's prefetchers and one
+        // prefetch range in the backward pass instead of two arrays walked side by side); K×2×nb×m
+        private readonly T[] _segAct;
         private readonly T[] _pre, _p, _q, _out, _wt, _vt;
         // True when this block's stored states and activations exceed PrefetchBytes (far beyond a core's caches, e.g.
         // figure 1): then each layer prefetches what the next one reads. A hint to the hardware: it changes no value.
@@ -477,14 +480,13 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             _segments = recomputed + 1;
             int buffer = Math.Max(segment, L - recomputed * segment);
             long hs = (long)(buffer + 1) * nb * d, ss = (long)buffer * nb * m, cs = (long)(_segments + 1) * nb * d;
-            if (hs > Array.MaxLength || ss > Array.MaxLength || cs > Array.MaxLength)
-                throw new ArgumentException($"stored activations need {ss} entries per array (K·n·m), more than one array holds; reduce L or n, or use checkpointing");
+            if (hs > Array.MaxLength || 2 * ss > Array.MaxLength || cs > Array.MaxLength)
+                throw new ArgumentException($"stored activations need {2 * ss} entries in one array (σ and σ' of K layers, 2·K·n·m), more than one array holds; reduce L or n, or use checkpointing");
             _checkpoints = new T[cs];
             Array.Copy(h0, (long)i0 * d, _checkpoints, 0, (long)nb * d);
             SegH = new T[hs];
             Prefetches = (hs + 2 * ss) * Unsafe.SizeOf<T>() > PrefetchBytes;
-            _segS = new T[ss];
-            _segSd = new T[ss];
+            _segAct = new T[2 * ss];
             _pre = new T[nb * m];
             _p = new T[nb * d];
             _q = new T[nb * m];
@@ -519,8 +521,8 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 FastKernels.Transpose<T>(v.Slice(k * md, md), _vt, d, m);   // Vᵀ: m×d
                 // pre = h Wᵀ (nb×m)
                 FastKernels.Gemm<T>(level, hk, d, 1, _wt, pre, nb, d, m, T.One, accumulate: false);
-                var sk = _segS.AsSpan(j * nm, nm);
-                var sdk = _segSd.AsSpan(j * nm, nm);
+                var sk = _segAct.AsSpan(2 * j * nm, nm);
+                var sdk = _segAct.AsSpan((2 * j + 1) * nm, nm);
                 if (stats) VectorActivations.EvaluateWithRange<T>(level, _net._activation, pre, sk, sdk, ref MinPre, ref MaxPre);
                 else VectorActivations.Evaluate<T>(level, _net._activation, pre, sk, sdk);
                 _net._fault?.StoredDerivative(pre, sdk);
@@ -603,8 +605,8 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     var hk = SegH.AsSpan(j * nd, nd);
                     var wk = w.Slice(k * md, md);
                     var vk = v.Slice(k * md, md);
-                    var sk = _segS.AsSpan(j * nm, nm);
-                    var sdk = _segSd.AsSpan(j * nm, nm);
+                    var sk = _segAct.AsSpan(2 * j * nm, nm);
+                    var sdk = _segAct.AsSpan((2 * j + 1) * nm, nm);
                     var gw = gradW.Slice(k * md, md);
                     var gv = gradV.Slice(k * md, md);
                     if (Prefetches && k > k0)
@@ -612,7 +614,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                         // what layer k − 1 reads and writes, fetched while layer k computes: its stored σ, σ' and h, its
                         // weights and its gradient's lines (the backward pass walks the stored layers downwards, page by
                         // page, which the hardware's prefetchers pick up late)
-                        FastKernels.Prefetch<T>(_segS.AsSpan((j - 1) * nm, nm)); FastKernels.Prefetch<T>(_segSd.AsSpan((j - 1) * nm, nm));
+                        FastKernels.Prefetch<T>(_segAct.AsSpan(2 * (j - 1) * nm, 2 * nm));
                         FastKernels.Prefetch<T>(SegH.AsSpan((j - 1) * nd, nd));
                         FastKernels.Prefetch(w.Slice((k - 1) * md, md)); FastKernels.Prefetch(v.Slice((k - 1) * md, md));
                         FastKernels.Prefetch<T>(gradW.Slice((k - 1) * md, md)); FastKernels.Prefetch<T>(gradV.Slice((k - 1) * md, md));
