@@ -242,6 +242,45 @@ public class ConvBlockTests
         for (int i = 0; i < twice.Length; i++) Assert.Equal(2 * gTheta[i], twice[i], 1e-12 * (1 + Math.Abs(gTheta[i])));
     }
 
+    [Fact(DisplayName = "ConvBlock: one instance, backward passes on four threads at once → each the bits of the same pass alone")]
+    public void BackwardOnOneInstanceFromSeveralThreadsKeepsBits()
+    {
+        // the verifier evaluates a run's snapshots in parallel on the run's one block instance (IResidualBlock's contract)
+        int n = 6, threads = 4;
+        var block = new ConvBlock(3, 9, 9, ActivationKind.Gelu);
+        int d = block.StateDim;
+        var rng = new System.Random(7);
+        var thetas = Enumerable.Range(0, threads).Select(_ => TestRandom.Gaussian(rng, block.ParameterCount, 0.3)).ToArray();
+        var xs = Enumerable.Range(0, threads).Select(_ => TestRandom.Gaussian(rng, n * d)).ToArray();
+        var ps = Enumerable.Range(0, threads).Select(_ => TestRandom.Gaussian(rng, n * d)).ToArray();
+        (double[] G, double[] GH) Pass(int t)
+        {
+            var cache = new double[block.CacheSize(n)];
+            var o = new double[n * d];
+            var g = new double[block.ParameterCount];
+            var gh = new double[n * d];
+            block.Forward(thetas[t], xs[t], o, cache, n);
+            block.Backward(thetas[t], xs[t], cache, ps[t], g, gh, n);
+            return (g, gh);
+        }
+        var alone = Enumerable.Range(0, threads).Select(Pass).ToArray();
+        for (int round = 0; round < 20; round++)
+        {
+            var together = new (double[] G, double[] GH)[threads];
+            using var start = new Barrier(threads);
+            var workers = Enumerable.Range(0, threads).Select(t => new Thread(() => { start.SignalAndWait(); together[t] = Pass(t); })).ToArray();
+            foreach (var w in workers) w.Start();
+            foreach (var w in workers) w.Join();
+            for (int t = 0; t < threads; t++)
+            {
+                Assert.Equal(alone[t].G, together[t].G);
+                Assert.Equal(alone[t].GH, together[t].GH);
+            }
+        }
+        // negative control: the passes differ from one another, so equal arrays are not a comparison of equal inputs
+        Assert.NotEqual(alone[0].GH, alone[1].GH);
+    }
+
     [Fact(DisplayName = "ConvBlock: parameter layout and shapes → as documented")]
     public void BlockLayoutAndShapes()
     {

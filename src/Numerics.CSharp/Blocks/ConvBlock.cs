@@ -19,7 +19,8 @@ namespace ResOdeProofs.Numerics.Blocks;
 /// </summary>
 public sealed class ConvBlock : IResidualBlock, IPartOperatorNorm, IPreActivationRange
 {
-    private double[] _scratch = Array.Empty<double>();
+    // per thread, not per instance: one block instance is evaluated by several passes at once (a run's snapshots in parallel)
+    [ThreadStatic] private static double[]? t_scratch;
 
     /// <summary>A block on C×H×W states with activation σ.</summary>
     public ConvBlock(int channels, int height, int width, ActivationKind activation)
@@ -102,8 +103,8 @@ public sealed class ConvBlock : IResidualBlock, IPartOperatorNorm, IPreActivatio
         var (k1, b1, k2, b2) = Offsets;
         var a = cache.Slice(n * d, n * d);
         var ds = cache.Slice(2 * n * d, n * d);
-        if (_scratch.Length < n * d) _scratch = new double[n * d];
-        var r = _scratch.AsSpan(0, n * d);
+        if (t_scratch is null || t_scratch.Length < n * d) t_scratch = new double[n * d];
+        var r = t_scratch.AsSpan(0, n * d);
         Conv2dSame.KernelGradient(a, p, gradTheta.Slice(k2, KernelLength), gradTheta.Slice(b2, c), n, c, c, Height, Width);
         Conv2dSame.Adjoint(theta.Slice(k2, KernelLength), p, r, n, c, c, Height, Width);
         for (int i = 0; i < r.Length; i++) r[i] *= ds[i];

@@ -10,6 +10,8 @@ namespace ResOdeProofs.Numerics.Blocks;
 /// (row-major each). An implementation supplies the forward map and its exact vector–Jacobian
 /// products; the engine supplies depth, 1/L scaling, the loss, gradient descent and the trace.
 /// The paper's two-layer perceptron block is f(θ, h) = V σ(W h) with θ = (W, V).
+/// One instance serves several networks at once (the verifier evaluates a run's snapshots in parallel on one block):
+/// an implementation keeps no mutable state in the instance; scratch memory is per call or per thread.
 /// </summary>
 public interface IResidualBlock
 {
