@@ -46,9 +46,9 @@ type AccuracyInput =
 
 let private u = Rounding.Float64UnitRoundoff
 
-/// γ_n = n·u / (1 − n·u): the relative error bound of a sum or inner product of n terms in float64, in any order, with
-/// or without fused multiply-adds.
-let gamma (n: int) = float n * u / (1.0 - float n * u)
+/// γ_n (`Rounding.gamma64`): the relative error bound of a sum or inner product of n terms in float64, in any order,
+/// with or without fused multiply-adds.
+let private gamma (n: int) = Rounding.gamma64 n
 
 /// An upper bound of a non-negative quantity computed in float64 from at most n operations on non-negative terms
 /// (a norm, a few products and sums): the computed value times 1 + 2γ_{n+2}.

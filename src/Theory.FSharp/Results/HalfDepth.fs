@@ -112,8 +112,7 @@ let compute (x: HalfDepthInput) : HalfDepthCheck =
             3.0 * fro (kl + c) * (consts.S0 * sqrt (float d) + consts.S1 * (3.0 * fro 0 * hMax + sqrt plane * norm th (o + kl) c))
             + sqrt plane * norm th (o + 2 * kl + c) c)
         |> Comparison.maxKeepNaN
-    let m = float (2 * (9 * c + 1) + 1)
-    let gamma = m * Rounding.Float64UnitRoundoff / (1.0 - m * Rounding.Float64UnitRoundoff)
+    let gamma = Rounding.gamma64 (2 * (9 * c + 1) + 1)
     let rounding = 2.0 * exp kMax * 1.5 * fL * gamma * (hMax + fHat)
     { Measured = Array.init n (fun i -> diff full.[L] (i * d) half.[L / 2] (i * d) d)
       Recursion = e

@@ -64,12 +64,18 @@ let normInflation (run: Run) =
     let n = float (st.Samples * st.Width + st.Width * st.Dim + 16)
     1.0 + n * u / (1.0 - n * u)
 
-/// γ_k = k·u/(1 − k·u) for the run's unit roundoff u: a quantity reached through k roundings, each a factor (1 + δ)
+/// γ_k = k·u/(1 − k·u) for a unit roundoff u: a quantity reached through k roundings, each a factor (1 + δ)
 /// or (1 + δ)^{-1} with |δ| ≤ u, is within γ_k of its exact value relatively (products of such factors compound as
 /// (1 + θ_j)(1 + θ_k) = 1 + θ_{j+k}, |θ_k| ≤ γ_k). +∞ when k·u ≥ 1 (no relative accuracy left).
-let gamma (run: Run) (k: int) =
-    let ku = float k * unitRoundoff run
+let gammaAt (u: float) (k: int) =
+    let ku = float k * u
     if ku < 1.0 then ku / (1.0 - ku) else infinity
+
+/// γ_k for the run's precision (`gammaAt` with the run's unit roundoff).
+let gamma (run: Run) (k: int) = gammaAt (unitRoundoff run) k
+
+/// γ_k in float64, for computations the verifier does itself in float64 whatever the run's precision.
+let gamma64 (k: int) = gammaAt Float64UnitRoundoff k
 
 /// The relative accuracy of a loss ℓ = (1/n) Σ_{i,c} r_{ic}² evaluated in the run's precision from its n·d_out
 /// residual entries: n·d_out squares (one rounding each), their sum (n·d_out − 1 additions of non-negative terms,
