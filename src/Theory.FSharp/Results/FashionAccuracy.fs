@@ -182,9 +182,8 @@ let logits (p: AccuracyInput) (x: float[]) : float[] * float =
     let o = forward p layerW layerV growth rowB (ReadOnlySpan x) z
     z, o.LogitError
 
-/// Counts one set's argmax matches at the input's weights (samples in order, one thread).
-let count (p: AccuracyInput) (s: LabelledSet) : SetCount =
-    let layerW, layerV, growth, rowB = norms p
+/// Counts one set's argmax matches at the input's weights (samples in order, one thread), with the weights' norms given.
+let private countWith (p: AccuracyInput) (layerW, layerV, growth, rowB) (s: LabelledSet) : SetCount =
     let z = Array.zeroCreate p.Outputs
     let mutable correct, undecided = 0, 0
     let mutable maxErr, minGap = 0.0, Double.PositiveInfinity
@@ -195,6 +194,9 @@ let count (p: AccuracyInput) (s: LabelledSet) : SetCount =
         maxErr <- max maxErr o.LogitError
         minGap <- min minGap o.Gap
     { Set = s.Set; Images = s.Count; DecidedCorrect = correct; Undecided = undecided; MaxLogitError = maxErr; SmallestGap = minGap }
+
+/// Counts one set's argmax matches at the input's weights (samples in order, one thread).
+let count (p: AccuracyInput) (s: LabelledSet) : SetCount = countWith p (norms p) s
 
 /// The constants' names, which the report reads.
 let imagesName (set: string) = sprintf "%s: images" set
@@ -254,7 +256,9 @@ let accuracy : Result<AccuracyInput> =
               else NotMet(String.concat "; " problems)) ]
       Conclusion =
         fun p ->
-            let counts = p.Sets |> List.map (fun s -> s, count p s)
+            // the weights' norms (2L spectral norms) once for every set
+            let ns = norms p
+            let counts = p.Sets |> List.map (fun s -> s, countWith p ns s)
             let checks =
                 [ for s, c in counts ->
                     let x = s.Claimed.Value * float c.Images
