@@ -50,7 +50,7 @@ internal sealed class FashionCell
     public required TrainResult Result { get; init; }
     public required RunData Data { get; init; }
     /// <summary>
-    /// The train and test accuracies: E.accuracy's recount from the stored weights and the images (decided correct / N; NaN
+    /// The train and test accuracies: E.accuracy.train's and E.accuracy.test's recount from the stored weights and the images (decided correct / N; NaN
     /// without the row's constants). <see cref="AccuracyText"/> shows the interval when some samples are undecided.
     /// </summary>
     public double TrainAccuracy => Counted(FashionAccuracy.accuracyLowName("train"));
@@ -62,7 +62,7 @@ internal sealed class FashionCell
         return lo == hi || double.IsNaN(hi) ? lo.ToString("P1", CultureInfo.InvariantCulture) : string.Create(CultureInfo.InvariantCulture, $"{lo:P1}–{hi:P1}");
     }
     private double Counted(string name) =>
-        Rows.FirstOrDefault(r => r.Id == FashionAccuracy.accuracy.Id)?.Constants.FirstOrDefault(c => c.Item1 == name)?.Item2 ?? double.NaN;
+        Rows.Where(r => FashionAccuracy.all.Any(a => a.Id == r.Id)).SelectMany(r => r.Constants).FirstOrDefault(c => c.Item1 == name)?.Item2 ?? double.NaN;
     /// <summary>
     /// ‖W_{k+1} − W_k‖_F, ‖V_{k+1} − V_k‖_F and the joint ‖Z_{k+1} − Z_k‖_F, k = 1..L−1, after training: E.profile's input
     /// (DepthProfile.mlpProfiles), kept only to be drawn and written as recorded curves (the figures, smoothness_profile*.npy);
@@ -142,7 +142,7 @@ internal sealed class FashionExperiment
             ? Ui.WithProgress(label, p => Trainer.Train(shape, fd.Train, w0, opts with { Progress = (i, n, l) => { cancel.ThrowIfCancellationRequested(); p(i, n, l); } }, o.Seed, fd.Description, fd.A, fd.B))
             : Trainer.Train(shape, fd.Train, w0, opts with { Progress = (_, _, _) => cancel.ThrowIfCancellationRequested() }, o.Seed, fd.Description, fd.A, fd.B);
         double trainSec = sw.Elapsed.TotalSeconds;
-        // the producer's claims (no claim for a run that did not complete), which E.accuracy recounts from the stored weights
+        // the producer's claims (no claim for a run that did not complete), which E.accuracy.train and E.accuracy.test recount from the stored weights
         FSharpOption<double>? trClaim = null, teClaim = null;
         if (r.Status == RunStatus.Completed)
         {
@@ -155,7 +155,7 @@ internal sealed class FashionExperiment
         var rows = Registry.verifyRun(view).ToList();
         var profile = DepthProfile.ofMlpRun(view);
         rows.Add(Registry.profileRow(profile));
-        rows.Add(Registry.accuracyRow(FashionAccuracy.ofMlpRun(view, FList.OfSeq(new[]
+        rows.AddRange(Registry.accuracyRows(FashionAccuracy.ofMlpRun(view, FList.OfSeq(new[]
         {
             new FashionAccuracy.LabelledSet("train", fd.Train.X, fd.TrainLabels, trClaim),
             new FashionAccuracy.LabelledSet("test", fd.Test.X, fd.TestLabels, teClaim),
@@ -194,7 +194,7 @@ internal sealed class FashionExperiment
 
     public static readonly string[] SummaryHeader =
     {
-        "cell", "status", "loss start → end", "train acc (E.accuracy)", "test acc (E.accuracy)", "L·max_k ‖ΔW_k‖", "L·max_k ‖ΔV_k‖", "L·median_k ‖ΔW_k‖", "L·median_k ‖ΔV_k‖",
+        "cell", "status", "loss start → end", "train acc (E.accuracy.train)", "test acc (E.accuracy.test)", "L·max_k ‖ΔW_k‖", "L·max_k ‖ΔV_k‖", "L·median_k ‖ΔW_k‖", "L·median_k ‖ΔV_k‖",
         "verdicts hold / violated / not met", "seconds (train + verify)",
     };
 
@@ -234,7 +234,7 @@ internal sealed class FashionExperiment
 
     /// <summary>Where the accuracies of the table come from.</summary>
     public const string AccuracyNote =
-        "Accuracies: the constants of each cell's E.accuracy row (docs/theorems/FashionAccuracy.md), the correct predictions recounted by an independent float64 forward pass " +
+        "Accuracies: the constants of each cell's E.accuracy.train and E.accuracy.test rows (docs/theorems/FashionAccuracy.md), the correct predictions recounted by an independent float64 forward pass " +
         "of the stored weights on the images, which the row compares with the trainer's own count; a range lo–hi where some images' two largest outputs lie within the forward pass' rounding bound of each other.";
 
     public const string Prediction =

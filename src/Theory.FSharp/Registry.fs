@@ -134,9 +134,12 @@ let referencesBesideTheReplay (run: Run) : Threading.Tasks.Task =
 /// of `resode fashion` and the paper preset, after their `verifyRun` rows.
 let profileRow (input: DepthProfile.ProfileInput) : VerdictRow = evaluateRow DepthProfile.profile input.Name input
 
-/// E.accuracy on a Fashion-MNIST MLP cell (`FashionAccuracy.ofMlpRun`: the claimed train and test accuracies against a
-/// recount from the last snapshot's weights and the images), the row whose constants the real-data pages read.
-let accuracyRow (input: FashionAccuracy.AccuracyInput) : VerdictRow = evaluateRow FashionAccuracy.accuracy input.Name input
+/// E.accuracy.train and E.accuracy.test on a Fashion-MNIST MLP cell (`FashionAccuracy.ofMlpRun`: each set's claimed
+/// accuracy against a recount from the last snapshot's weights and the images), the rows whose constants the real-data
+/// pages read; the same ids as a bn-conv run's rows (`verifyBnConv`), the statement evaluated with each network's own
+/// evaluation.
+let accuracyRows (input: FashionAccuracy.AccuracyInput) : VerdictRow list =
+    FashionAccuracy.all |> List.map (fun r -> evaluateRow r input.Name input)
 
 /// Every single-run result of the MLP on an MLP run. A replayed run (plain or clipped gradient descent) has its
 /// snapshot-only reference computations started beside the rows (`referencesBesideTheReplay`); the rows are the same
@@ -162,13 +165,14 @@ let architectures : Architecture list =
       ConvArchitecture.architecture
       GluBlock.architecture ]
 
-/// Results evaluated on one run of any architecture but the MLP, stated once over `Architecture`. They are not listed
-/// for an MLP run: each has a sharper statement with the MLP's own constants (G.A.aposteriori → A.aposteriori,
-/// G.A.aposteriori.segments → A.aposteriori.segments, G.B.bound → B.bound, G.B.rate → B.rate,
-/// G.A.split → A.split, G.A.split.segments → A.split.segments), and the MLP's results (its lemma
-/// chain's sharper constants and limit results) are not listed for the other architectures (the evidence results are, through
-/// `evidenceEveryArchitecture`, result C through `polyakLojasiewiczEveryArchitecture` and the lemma chain L1–L5 through
-/// `lemmaChainEveryArchitecture`).
+/// Results A and B evaluated on one run of any architecture but the MLP, with the ingredients any block supplies from its
+/// declared constants (`Architecture`). Each statement carries the same id as on an MLP run, where the MLP supplies
+/// sharper ingredients of its own (A.aposteriori, A.aposteriori.segments, A.split, A.split.segments, B.bound, B.rate; the
+/// families AposterioriFamily, SplitFamily and OdeLimit write each statement once); B.bound.tangent (local errors
+/// propagated by tangent Jacobians with a second-order remainder) is its own statement, beside the MLP's B.bound.secant
+/// (secant slopes, exact). The MLP's results whose hypotheses need its form Vσ(Wh) (`mlpOnly`) are not listed for the
+/// other architectures (the evidence results are, through `evidenceEveryArchitecture`, result C through
+/// `polyakLojasiewiczEveryArchitecture` and the lemma chain L1–L5 through `lemmaChainEveryArchitecture`).
 let blockSingleRun : Result<Run> list = GenericResults.all @ GenericSplit.all @ GenericEuler.all
 
 /// The evidence results stated once for every architecture and listed for the MLP in `singleRun`: on a run of any other
@@ -190,6 +194,56 @@ let lemmaChainEveryArchitecture : Result<Run> list = GenericResults.lemmaChain
 let blockRunResults : Result<Run> list =
     evidenceEveryArchitecture @ blockSingleRun @ polyakLojasiewiczEveryArchitecture @ lemmaChainEveryArchitecture
 
+/// The single-run results listed on an MLP run only, each with what in its hypotheses or ingredients needs the MLP's
+/// form f(Z, h) = Vσ(Wh) with parts W and V (docs/theorems/GenericResults.md, "One id per statement"). Every other
+/// single-run id of an MLP run is also an id of every other architecture's run, the same statement with that
+/// architecture's ingredients; the one id of the other architectures that an MLP run lacks is B.bound.tangent.
+let mlpOnly : (string * string) list =
+    [ "I.loss", "recomputes the loss of each snapshot with the MLP's layer-by-layer reference (Layerwise, W and V)"
+      "I.update", "checks consecutive snapshots one MLP gradient step apart (W and V, the fast engine's update)"
+      "I.trace", "compares the MLP trace's columns (grad_w_max, grad_v_max, …) with the weights"
+      "A.apriori", "the a priori constants of the MLP's lemma chain under the clip radius (spectral norms of W and V)"
+      "A.flow", "a gradient-flow run: only the MLP's engine integrates the flow"
+      "L5.split", "lemma L5 split into the MLP's parts W and V with its per-pair coefficients"
+      "L5.forcing", "the exact forcing of L5.split per W/V part"
+      "A.split.centre.segments", "the centre of the MLP's bracket (σ'' along Wh, per W/V part; the centre pass's kernels)"
+      "B.bound.secant", "secant slopes of the elementwise σ between the two trajectories (exact linearization of Vσ(Wh))"
+      "B.bound.defect", "the reference's node defects propagated by the same secant Jacobians"
+      "B.local", "the MLP's Taylor model of the flow over one layer (secant slopes of σ, s2 = sup|σ''|)" ]
+
+/// Ids written by earlier versions of `resode verify` for statements that now carry one id on every architecture, and
+/// the id each carries now (docs/theorems/GenericResults.md, "One id per statement"; G.A.segments was the first name of
+/// G.A.aposteriori.segments). The verdicts.json files of earlier builds are read through `currentRows`.
+let formerIds : (string * string) list =
+    [ "G.A.aposteriori", "A.aposteriori"
+      "G.A.aposteriori.segments", "A.aposteriori.segments"
+      "G.A.segments", "A.aposteriori.segments"
+      "G.A.split", "A.split"
+      "G.A.split.segments", "A.split.segments"
+      "G.B.bound", "B.bound"
+      "G.B.bound.jacobian", "B.bound.tangent"
+      "G.B.rate", "B.rate" ]
+
+/// The id a statement carries now: a former id mapped by `formerIds`, any other id unchanged.
+let currentId (id: string) =
+    match formerIds |> List.tryFind (fun (old, _) -> old = id) with
+    | Some(_, now) -> now
+    | None -> id
+
+/// The rows of one run's verdicts.json under the current ids. A file of an earlier build may hold two rows of what is now
+/// one id: on a bn-conv run the MLP's B.bound as "hypothesis not met" (not gradient descent) beside G.B.bound evaluated on
+/// the folded network, and on runs of builds that listed every result on every run a row "not applicable" beside the
+/// evaluated one. Of the rows of one id the first that was evaluated is kept (neither "not applicable" nor the
+/// not-gradient-descent row), or the first when none was; the order of the rows is kept.
+let currentRows (rows: VerdictRow list) : VerdictRow list =
+    let renamed = rows |> List.map (fun r -> { r with Id = currentId r.Id })
+    let placeholder (r: VerdictRow) = r.Verdict = "not applicable" || r.Detail.Contains BnConvResults.NotGradientDescent
+    let kept =
+        renamed
+        |> List.groupBy (fun r -> r.Id)
+        |> List.map (fun (_, rs) -> match rs |> List.tryFind (placeholder >> not) with Some r -> r | None -> rs.Head)
+    renamed |> List.filter (fun r -> kept |> List.exists (fun k -> obj.ReferenceEquals(k, r)))
+
 /// Rate statements over a ladder of runs of one architecture other than the MLP.
 let blockLadder : Result<Ladder> list = GenericResults.ladder
 
@@ -210,7 +264,7 @@ let loadRun (dir: string) =
     if ResOdeProofs.Numerics.BnConv.BnConvRun.IsRun dir then BnConvRunOf(ResOdeProofs.Numerics.BnConv.BnConvRun.Load dir)
     else RunOf(openRun (ResOdeProofs.Numerics.IO.RunDirectory.Read dir))
 
-/// Every generic result on a run (G.*; the registry lists them for architectures other than the MLP).
+/// Every result listed for a run of an architecture other than the MLP (`blockRunResults`).
 let verifyBlockRun (run: Run) : VerdictRow list =
     blockRunResults |> List.map (fun r -> evaluateRow r run.Directory run)
 
@@ -219,14 +273,18 @@ let verifyView (run: Run) : VerdictRow list =
     if run.IsMlp then verifyRun run else verifyBlockRun run
 
 /// Every result on a bn-conv run (BnConvResults; the images are read once): each result about gradient descent or flow
-/// as "hypothesis not met", E.accuracy.train/test, E.profile (the kernels' smoothness in depth), and on the trained
-/// network with batch norm folded G.B.bound, B.half
-/// and B.half.ode.
+/// as "hypothesis not met" (each id once), E.accuracy.train/test, E.profile (the kernels' smoothness in depth), and on the
+/// trained network with batch norm folded B.bound (with any block's ingredients: the folded network is a run of conv
+/// blocks), B.half and B.half.ode.
 let verifyBnConv (run: ResOdeProofs.Numerics.BnConv.BnConvRun) : VerdictRow list =
     let dir = run.Directory
+    // each id once: B.bound is evaluated on the folded network below; B.bound.tangent is not evaluated on these runs
+    let evaluatedHere = set [ GenericResults.eulerBound.Id; GenericEuler.eulerBoundTangent.Id ]
     let gd =
-        (singleRun |> List.map BnConvResults.notGradientDescent)
-        @ (blockSingleRun |> List.filter (fun r -> r.Id <> GenericResults.eulerBound.Id && r.Id <> GenericEuler.eulerBoundJacobian.Id) |> List.map BnConvResults.notGradientDescent)
+        (singleRun @ blockSingleRun)
+        |> List.filter (fun r -> not (evaluatedHere.Contains r.Id))
+        |> List.distinctBy (fun r -> r.Id)
+        |> List.map BnConvResults.notGradientDescent
     let train, test = ResOdeProofs.Numerics.BnConv.BnConvAccuracy.Verify(run).ToTuple()
     let blockRun, half = BnConvResults.folded architectures (run.Folded())
     (gd |> List.map (fun r -> evaluateRow r dir ()))

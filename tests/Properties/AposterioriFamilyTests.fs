@@ -12,18 +12,19 @@ let private oneLayer () =
     BlockProperties.trainBlock (RunSpec(Architecture = "one-layer", Depth = 4, Samples = 5, Dim = 3, Iterations = 6, Snapshots = 3, Seed = 7L))
 
 [<Fact>]
-let ``A.aposteriori*, G.A.aposteriori*: one statement each → the MLP's ids and the blocks' mirror (G. prefix), the restarted title says so`` () =
+let ``A.aposteriori*: one statement each → the same ids for the MLP's ingredients and any block's, the restarted title says so`` () =
     let ids = [ DepthSmoothness.aposteriori; DepthSmoothness.aposterioriSegments; GenericResults.depthSmoothness; GenericResults.depthSmoothnessSegments ] |> List.map (fun r -> r.Id)
-    Assert.Equal<string list>([ "A.aposteriori"; "A.aposteriori.segments"; "G.A.aposteriori"; "G.A.aposteriori.segments" ], ids)
+    Assert.Equal<string list>([ "A.aposteriori"; "A.aposteriori.segments"; "A.aposteriori"; "A.aposteriori.segments" ], ids)
     for r in [ DepthSmoothness.aposterioriSegments; GenericResults.depthSmoothnessSegments ] do
         Assert.Contains("restarted at each snapshot", r.Title)
-    // the registry lists the renamed id for a block run and no longer the old one
+    // the registry lists the current ids for a block run and none of the former ones
     let listed = Registry.blockRunResults |> List.map (fun r -> r.Id)
-    Assert.Contains("G.A.aposteriori.segments", listed)
-    Assert.DoesNotContain("G.A.segments", listed)
+    Assert.Contains("A.aposteriori.segments", listed)
+    for former in [ "G.A.segments"; "G.A.aposteriori"; "G.A.aposteriori.segments" ] do
+        Assert.DoesNotContain(former, listed)
 
 [<Fact>]
-let ``G.A.aposteriori (the one comparison): a bound below the last snapshot's increment → violated there; an allowance covering it → holds`` () =
+let ``A.aposteriori (the one comparison): a bound below the last snapshot's increment → violated there; an allowance covering it → holds`` () =
     let run = oneLayer ()
     let bound, _, measured = GenericResults.depthSmoothnessBound run.Architecture.Value run
     let s = run.SnapshotCount - 1
@@ -48,7 +49,7 @@ let ``G.A.aposteriori (the one comparison): a bound below the last snapshot's in
     Assert.All(seg.Constants, fun (_, t) -> Assert.True(t >= 1.0 - 1e-9 && System.Double.IsFinite t))
 
 [<Fact>]
-let ``A.aposteriori.segments, G.A.aposteriori.segments (the one step): worked values, zero coefficients, zero start → z_{j+1} = (1 + ηa)z_j + ηb/L`` () =
+let ``A.aposteriori.segments (the one step): worked values, zero coefficients, zero start → z_{j+1} = (1 + ηa)z_j + ηb/L`` () =
     // η = 0.1, L = 8, a = 10, b = 4, z = 2: (1 + 1)·2 + 0.4/8 = 4.05
     Assert.Equal(4.05, AposterioriFamily.step 0.1 8.0 10.0 4.0 2.0, 12)
     // no growth without coefficients, and the forcing alone after a zero start

@@ -1,6 +1,6 @@
 /// The helpers every generic-architecture property module uses: train a setting in memory and open it with the
 /// registered architectures, describe it, print the command lines that reproduce it, shrink it, build a depth ladder,
-/// and corrupt a snapshot (the negative control of G.A.aposteriori.segments).
+/// and corrupt a snapshot (the negative control of A.aposteriori.segments).
 module ResOdeProofs.Properties.BlockProperties
 
 open FsCheck
@@ -60,7 +60,7 @@ let bumpLastSnapshotBy (target: float) (run: Run) : Run =
                      Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
                      Steps = d.Steps, Theta = thetas, Losses = d.Losses, Trace = d.Trace))
 
-/// Adds δ to every entry of layer ⌊L/2⌋ of the last snapshot with δ√P = 2.5·z_N, z_N the G.A.aposteriori.segments bound there:
+/// Adds δ to every entry of layer ⌊L/2⌋ of the last snapshot with δ√P = 2.5·z_N, z_N the A.aposteriori.segments bound there:
 /// then ‖Δ_k‖ ≥ δ√P − (observed ‖Δ_k‖) ≥ 1.5·z_N > z_N (triangle inequality, observed ≤ z_N), so a check that reads
 /// the snapshot's parameters must report a violation.
 let bumpLastSnapshot (run: Run) : Run =
@@ -74,7 +74,7 @@ let reportExample (e: BlockCatalog.Entry) =
                  Iterations = x.Iterations, Snapshots = 5, Seed = 0L)
 
 
-/// The negative control of G.A.aposteriori.segments on one setting: trained with snapshots at its last two iterations, G.A.aposteriori.segments
+/// The negative control of A.aposteriori.segments on one setting: trained with snapshots at its last two iterations, A.aposteriori.segments
 /// holds, and with the last snapshot bumped (`bumpLastSnapshot`) it is violated; `describe` names the setting.
 let bumpedSnapshotViolates (describe: RunSpec -> string) (spec: RunSpec) =
     let n = max 2 spec.Iterations
@@ -84,15 +84,15 @@ let bumpedSnapshotViolates (describe: RunSpec -> string) (spec: RunSpec) =
     let after = (Result.evaluate GenericResults.depthSmoothnessSegments (bumpLastSnapshot run)).Verdict
     (Verdict.isHolds before && Verdict.isViolated after) |@ sprintf "%s\nbefore: %A\nafter: %A" (describe spec) before after
 
-/// The negative controls of G.A's hypotheses on one setting: i.i.d. layers and relu are both "hypothesis not met".
+/// The negative controls of A's hypotheses on one setting: i.i.d. layers and relu are both "hypothesis not met".
 let iidAndReluNotMet (spec: RunSpec) =
     let iid = (Result.evaluate GenericResults.depthSmoothness (trainBlock (spec.With(init = InitKind.Iid)))).Verdict
     let relu = (Result.evaluate GenericResults.depthSmoothness (trainBlock (spec.With(activation = ActivationKind.Relu)))).Verdict
     (Verdict.isHypothesisNotMet iid && Verdict.isHypothesisNotMet relu) |@ sprintf "%s\niid: %A\nrelu: %A" (describeBlock spec) iid relu
 
-/// G.A.aposteriori and G.A.aposteriori.segments hold, and G.B.bound holds or claims no finite bound (for a block that grows faster
+/// A.aposteriori and A.aposteriori.segments hold, and B.bound holds or claims no finite bound (for a block that grows faster
 /// than linearly the state bound of its reference ODE may overflow, which is not a violation), on a setting that did
-/// not diverge; classified by initialization and activation, collected by G.A.aposteriori.segments' tightness.
+/// not diverge; classified by initialization and activation, collected by A.aposteriori.segments' tightness.
 let genericResultsHold (spec: RunSpec) =
     let run = trainBlock spec
     let ev r = (Result.evaluate r run).Verdict
@@ -100,7 +100,7 @@ let genericResultsHold (spec: RunSpec) =
     let noFiniteBound = match b with HypothesisNotMet [ "finite bound", _ ] -> true | _ -> false
     (not run.Setting.Diverged) ==> lazy
     ((Verdict.isHolds a && Verdict.isHolds seg && (Verdict.isHolds b || noFiniteBound))
-     |@ sprintf "%s\nG.A.aposteriori: %A\nG.A.aposteriori.segments: %A\nG.B.bound: %A\n%s" (describeBlock spec) a seg b (reproduceBlock spec))
+     |@ sprintf "%s\nA.aposteriori: %A\nA.aposteriori.segments: %A\nB.bound: %A\n%s" (describeBlock spec) a seg b (reproduceBlock spec))
     |> Prop.classify true (spec.Init.ToString())
     |> Prop.classify true (Activations.Name spec.Activation)
     |> Prop.collect (Verdict.tightness seg |> Option.map tightnessBucket |> Option.defaultValue "n/a")

@@ -1,6 +1,6 @@
 /// The convolutional block K₂∗σ(K₁∗h + b₁) + b₂ through the generic results (docs/theorems/ConvBlock.md,
-/// docs/theorems/GenericResults.md), on small images (C = 1–2 channels, 4×4 to 6×6 pixels, L ≤ 8): G.A and
-/// G.B.bound hold on tied/smooth settings, the depth rate of G.B is consistent with order 1 on a smooth ladder;
+/// docs/theorems/GenericResults.md), on small images (C = 1–2 channels, 4×4 to 6×6 pixels, L ≤ 8): A and
+/// B.bound hold on tied/smooth settings, the depth rate of B is consistent with order 1 on a smooth ladder;
 /// i.i.d. layers and relu are hypotheses not met; a bumped snapshot is a violation.
 module ResOdeProofs.Properties.ConvBlockProperties
 
@@ -16,7 +16,7 @@ open ResOdeProofs.Properties.Profile
 open ResOdeProofs.Properties.BlockProperties
 
 
-/// Conv settings with the hypotheses of G.A and G.B: smooth σ, tied or smooth init, kernel entries N(0, 1/(9C))
+/// Conv settings with the hypotheses of A and B: smooth σ, tied or smooth init, kernel entries N(0, 1/(9C))
 /// (the catalog's default) or half of it, biases 0 or small, small η.
 let convSpec : Gen<RunSpec> =
     gen {
@@ -61,20 +61,20 @@ let convLadder (spec: RunSpec) =
     |> function Ok l -> l | Error e -> failwith e
 
 [<ProfiledProperty(15, Replay = "(3141,5927)")>]
-let ``G.A.aposteriori, G.A.aposteriori.segments, G.B.bound: smooth conv runs → hold`` () =
+let ``A.aposteriori, A.aposteriori.segments, B.bound: smooth conv runs → hold`` () =
     Prop.forAll convArb (fun spec ->
         let run = trainBlock spec
         let ev r = (Result.evaluate r run).Verdict
         let a, seg, b = ev GenericResults.depthSmoothness, ev GenericResults.depthSmoothnessSegments, ev GenericResults.eulerBound
         ((Verdict.isHolds a && Verdict.isHolds seg && Verdict.isHolds b)
-         |@ sprintf "%s\nG.A.aposteriori: %A\nG.A.aposteriori.segments: %A\nG.B.bound: %A\n%s" (describeConv spec) a seg b (reproduceBlock spec))
+         |@ sprintf "%s\nA.aposteriori: %A\nA.aposteriori.segments: %A\nB.bound: %A\n%s" (describeConv spec) a seg b (reproduceBlock spec))
         |> Prop.classify true (spec.Init.ToString())
         |> Prop.classify true (Activations.Name spec.Activation)
         |> Prop.classify true (sprintf "C=%d" spec.Channels)
         |> Prop.collect (Verdict.tightness b |> Option.map tightnessBucket |> Option.defaultValue "n/a"))
 
 [<ProfiledProperty(2, Replay = "(2718,2819)")>]
-let ``G.B.rate: smooth conv ladder → holds (order 1)`` () =
+let ``B.rate: smooth conv ladder → holds (order 1)`` () =
     Prop.forAll convArb (fun spec ->
         let spec = spec.With(init = InitKind.Smooth, iterations = 1, samples = 2)
         let e = Result.evaluate GenericResults.eulerRate (convLadder spec)
@@ -84,14 +84,14 @@ let ``G.B.rate: smooth conv ladder → holds (order 1)`` () =
         |> Prop.classify (Verdict.isHypothesisNotMet e.Verdict) "inconclusive")
 
 [<ProfiledProperty(4, Replay = "(1618,339)")>]
-let ``G.A.aposteriori: conv run with i.i.d. layers → hypothesis not met`` () =
+let ``A.aposteriori: conv run with i.i.d. layers → hypothesis not met`` () =
     Prop.forAll convArb (fun spec ->
         let spec = spec.With(init = InitKind.Iid, iterations = 2)
         let a = (Result.evaluate GenericResults.depthSmoothness (trainBlock spec)).Verdict
-        Verdict.isHypothesisNotMet a |@ sprintf "%s\nG.A.aposteriori: %A" (describeConv spec) a)
+        Verdict.isHypothesisNotMet a |@ sprintf "%s\nA.aposteriori: %A" (describeConv spec) a)
 
 [<ProfiledProperty(4, Replay = "(1414,2137)")>]
-let ``G.A.aposteriori: conv run with relu → hypothesis not met (bounded σ'')`` () =
+let ``A.aposteriori: conv run with relu → hypothesis not met (bounded σ'')`` () =
     Prop.forAll convArb (fun spec ->
         let spec = spec.With(activation = ActivationKind.Relu)
         let e = Result.evaluate GenericResults.depthSmoothness (trainBlock spec)
@@ -100,5 +100,5 @@ let ``G.A.aposteriori: conv run with relu → hypothesis not met (bounded σ'')`
         | v -> false |@ sprintf "%s: %A" (describeConv spec) v)
 
 [<ProfiledProperty(6, Replay = "(2236,1733)")>]
-let ``G.A.aposteriori.segments: conv run, last snapshot bumped → violated`` () =
+let ``A.aposteriori.segments: conv run, last snapshot bumped → violated`` () =
     Prop.forAll convArb (bumpedSnapshotViolates describeConv)

@@ -1,7 +1,7 @@
 /// Every check can fail, and these properties show it: for each result that depends on the run, a corrupted input
 /// that the result rejects (VIOLATED) while every one of its hypotheses stays met; for the pure inequalities that
 /// hold for any weights (L1–L4), a setting where each is attained to within a factor 3, so that an implementation
-/// that lost a factor 3 in a constant would be rejected. (L5, I.*, C.mu0, the rates and G.A.aposteriori.segments have their
+/// that lost a factor 3 in a constant would be rejected. (L5, I.*, C.mu0, the rates and A.aposteriori.segments have their
 /// negative controls beside their positive properties.)
 module ResOdeProofs.Properties.EveryCheckCanFail
 
@@ -146,12 +146,12 @@ let ``C.gfDecay, C.gfPathLength: recorded loss above the decay envelope → viol
         |> List.reduce (.&.))
 
 [<ProfiledProperty(4, Replay = "(4247,1929)")>]
-let ``G.A.aposteriori: last snapshot's depth increment far above the bound → violated`` () =
+let ``A.aposteriori: last snapshot's depth increment far above the bound → violated`` () =
     Prop.forAll OneLayerBlockProperties.oneLayerArb (fun spec ->
         let run = BlockProperties.trainBlock spec
         let j = run.Steps.[run.SnapshotCount - 1]
         let bound, _, _ = GenericResults.depthSmoothnessBound run.Architecture.Value run
-        caught "G.A.aposteriori" (Result.evaluate GenericResults.depthSmoothness run)
+        caught "A.aposteriori" (Result.evaluate GenericResults.depthSmoothness run)
             (fun () -> Result.evaluate GenericResults.depthSmoothness (BlockProperties.bumpLastSnapshotBy (farAbove bound.[j]) run))
             (BlockProperties.describeBlock spec))
 

@@ -1,4 +1,4 @@
-/// E.accuracy (docs/theorems/FashionAccuracy.md): a Fashion-MNIST MLP cell's claimed train and test accuracies against a
+/// E.accuracy.train and E.accuracy.test (docs/theorems/FashionAccuracy.md): a Fashion-MNIST MLP cell's claimed train and test accuracies against a
 /// recount from the stored weights and the images, on a small real cell (the settings of the engine's Fashion-MNIST test,
 /// tests/Numerics.Tests/IdxTests.cs); corrupted claims or weights are rejected, missing or NaN claims are not violations.
 /// Needs the Debian package dataset-fashion-mnist (installed by CI); without it the loader's error names the package.
@@ -45,12 +45,21 @@ let private constant (e: Evaluation) (name: string) =
 
 let private allMet (e: Evaluation) = e.Hypotheses |> List.forall (fun (_, ok, _) -> ok)
 
+/// The two rows on one input: E.accuracy.train, E.accuracy.test.
+let private both (p: FashionAccuracy.AccuracyInput) =
+    Result.evaluate FashionAccuracy.trainAccuracy p, Result.evaluate FashionAccuracy.testAccuracy p
+
 [<Fact>]
-let ``E.accuracy: a trained Fashion-MNIST cell with the trainer's claims → holds, the claims within the recount`` () =
+let ``E.accuracy.train, E.accuracy.test: a trained Fashion-MNIST cell with the trainer's claims → both hold, each claim within its recount`` () =
     let c = cell.Force()
-    let e = Result.evaluate FashionAccuracy.accuracy (input (Some c.TrainClaim) (Some c.TestClaim))
-    Assert.True(Verdict.isHolds e.Verdict, sprintf "%A %A" e.Verdict e.Notes)
+    let p = input (Some c.TrainClaim) (Some c.TestClaim)
+    Assert.Equal<string list>([ "E.accuracy.train"; "E.accuracy.test" ], FashionAccuracy.all |> List.map (fun r -> r.Id))
     for set, claim in [ "train", c.TrainClaim; "test", c.TestClaim ] do
+        let e = Result.evaluate (FashionAccuracy.accuracyOf set) p
+        Assert.True(Verdict.isHolds e.Verdict, sprintf "%s: %A %A" set e.Verdict e.Notes)
+        // each row holds its own set's constants only
+        let other = if set = "train" then "test" else "train"
+        Assert.DoesNotContain(e.Constants, fun (n, _) -> n = FashionAccuracy.imagesName other)
         let n = constant e (FashionAccuracy.imagesName set)
         let lo = constant e (FashionAccuracy.decidedCorrectName set)
         let hi = lo + constant e (FashionAccuracy.undecidedName set)
@@ -60,27 +69,29 @@ let ``E.accuracy: a trained Fashion-MNIST cell with the trainer's claims → hol
         Assert.True(constant e (FashionAccuracy.accuracyLowName set) > 0.4, set)
 
 [<Fact>]
-let ``E.accuracy: the train claim one image higher → violated`` () =
+let ``E.accuracy.train: the train claim one image higher → violated, E.accuracy.test holds`` () =
     let c = cell.Force()
     let n = float c.Data.TrainLabels.Length
-    let e = Result.evaluate FashionAccuracy.accuracy (input (Some(c.TrainClaim + 1.0 / n)) (Some c.TestClaim))
+    let e, t = both (input (Some(c.TrainClaim + 1.0 / n)) (Some c.TestClaim))
     Assert.True(allMet e, sprintf "%A" e.Hypotheses)
     match e.Verdict with
     | Violated w -> Assert.StartsWith("train", w.Where)
     | v -> failwithf "expected violated, got %A" v
+    Assert.True(Verdict.isHolds t.Verdict, sprintf "%A" t.Verdict)
 
 [<Fact>]
-let ``E.accuracy: the test claim one image lower → violated`` () =
+let ``E.accuracy.test: the test claim one image lower → violated, E.accuracy.train holds`` () =
     let c = cell.Force()
     let n = float c.Data.TestLabels.Length
-    let e = Result.evaluate FashionAccuracy.accuracy (input (Some c.TrainClaim) (Some(c.TestClaim - 1.0 / n)))
+    let tr, e = both (input (Some c.TrainClaim) (Some(c.TestClaim - 1.0 / n)))
+    Assert.True(Verdict.isHolds tr.Verdict, sprintf "%A" tr.Verdict)
     Assert.True(allMet e, sprintf "%A" e.Hypotheses)
     match e.Verdict with
     | Violated w -> Assert.StartsWith("test", w.Where)
     | v -> failwithf "expected violated, got %A" v
 
 [<Fact>]
-let ``E.accuracy: one entry of the last layer's V moved, the claims kept → violated`` () =
+let ``E.accuracy.train: one entry of the last layer's V moved, the claims kept → violated`` () =
     let c = cell.Force()
     let good = input (Some c.TrainClaim) (Some c.TestClaim)
     // V_L's row 0 feeds output 0 (B = [I 0]): one entry raised by 50 moves logit 0 by 50/L·σ(W_L h)_0 for every image
@@ -91,32 +102,42 @@ let ``E.accuracy: one entry of the last layer's V moved, the claims kept → vio
     let before = FashionAccuracy.count good good.Sets.[0]
     let after = FashionAccuracy.count moved moved.Sets.[0]
     Assert.NotEqual(before.DecidedCorrect, after.DecidedCorrect)
-    let e = Result.evaluate FashionAccuracy.accuracy moved
+    let e = Result.evaluate FashionAccuracy.trainAccuracy moved
     Assert.True(allMet e, sprintf "%A" e.Hypotheses)
     Assert.True(Verdict.isViolated e.Verdict, sprintf "%A" e.Verdict)
 
 [<Fact>]
-let ``E.accuracy: no test claim → hypothesis not met`` () =
+let ``E.accuracy.test: no test claim → hypothesis not met, E.accuracy.train holds`` () =
     let c = cell.Force()
-    let e = Result.evaluate FashionAccuracy.accuracy (input (Some c.TrainClaim) None)
+    let tr, e = both (input (Some c.TrainClaim) None)
     match e.Verdict with
-    | HypothesisNotMet failed -> Assert.Contains(failed, fun (name, why) -> name = "accuracies claimed" && why.Contains "no claimed test accuracy")
+    | HypothesisNotMet failed -> Assert.Contains(failed, fun (name, why) -> name = "accuracy claimed" && why.Contains "no claimed test accuracy")
     | v -> failwithf "expected hypothesis not met, got %A" v
+    Assert.True(Verdict.isHolds tr.Verdict, sprintf "%A" tr.Verdict)
 
 [<Fact>]
-let ``E.accuracy: a NaN train claim → hypothesis not met, not a number`` () =
+let ``E.accuracy.train: a NaN train claim → hypothesis not met, not a number`` () =
     let c = cell.Force()
-    let e = Result.evaluate FashionAccuracy.accuracy (input (Some nan) (Some c.TestClaim))
+    let e = Result.evaluate FashionAccuracy.trainAccuracy (input (Some nan) (Some c.TestClaim))
     Assert.False(Verdict.isHolds e.Verdict)
     match e.Verdict with
     | HypothesisNotMet failed -> Assert.Contains(failed, fun (_, why) -> why.Contains "not a number")
     | v -> failwithf "expected hypothesis not met, got %A" v
 
 [<Fact>]
-let ``E.accuracy: weights missing → hypothesis not met`` () =
+let ``E.accuracy.train, E.accuracy.test: weights missing → hypothesis not met, both`` () =
     let c = cell.Force()
-    let e = Result.evaluate FashionAccuracy.accuracy { input (Some c.TrainClaim) (Some c.TestClaim) with W = [||] }
+    let e, t = both { input (Some c.TrainClaim) (Some c.TestClaim) with W = [||] }
     Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%A" e.Verdict)
+    Assert.True(Verdict.isHypothesisNotMet t.Verdict, sprintf "%A" t.Verdict)
+
+[<Fact>]
+let ``E.accuracy.test: an input with the train set only → hypothesis not met, no test set`` () =
+    let c = cell.Force()
+    let p = input (Some c.TrainClaim) (Some c.TestClaim)
+    match (Result.evaluate FashionAccuracy.testAccuracy { p with Sets = [ p.Sets.[0] ] }).Verdict with
+    | HypothesisNotMet failed -> Assert.Contains(failed, fun (_, why) -> why.Contains "no test set")
+    | v -> failwithf "expected hypothesis not met, got %A" v
 
 /// The engine's fast float64 pass (the producer's: fused kernels, its own summation order) over the training images:
 /// B·h_L of every image, n × 10.
@@ -133,7 +154,7 @@ let private engineLogits (c: Cell) =
             e))
 
 [<Fact>]
-let ``E.accuracy logit bound: the trained cell → the engine's fast-kernel logits within 2ε of this pass' on every image`` () =
+let ``E.accuracy.train logit bound: the trained cell → the engine's fast-kernel logits within 2ε of this pass' on every image`` () =
     let c = cell.Force()
     let p = input (Some c.TrainClaim) (Some c.TestClaim)
     let engine = engineLogits c
@@ -149,7 +170,7 @@ let ``E.accuracy logit bound: the trained cell → the engine's fast-kernel logi
     Assert.True(worst > 0.0, "the two passes agree bit for bit: the bound was not exercised")
 
 [<Fact>]
-let ``E.accuracy undecided: two outputs tied by construction → every tied image undecided, claims between the counts hold and one beyond is violated`` () =
+let ``E.accuracy.train undecided: two outputs tied by construction → every tied image undecided, claims between the counts hold and one beyond is violated`` () =
     let c = cell.Force()
     let good = input (Some c.TrainClaim) (Some c.TestClaim)
     // B's rows 0 and 1 both read h_L's coordinate 0: outputs 0 and 1 equal in every evaluation, so an image whose largest
@@ -162,6 +183,6 @@ let ``E.accuracy undecided: two outputs tied by construction → every tied imag
     let n = float k.Images
     let withTrain claim = { tied with Sets = [ { tied.Sets.[0] with Claimed = Some claim } ] }
     for claimed, holds in [ float k.DecidedCorrect, true; float (k.DecidedCorrect + k.Undecided), true; float (k.DecidedCorrect + k.Undecided + 1), false ] do
-        let e = Result.evaluate FashionAccuracy.accuracy (withTrain (claimed / n))
+        let e = Result.evaluate FashionAccuracy.trainAccuracy (withTrain (claimed / n))
         Assert.True(allMet e, sprintf "%A" e.Hypotheses)
         Assert.True(Verdict.isHolds e.Verdict = holds, sprintf "claim %g of %g: %A" claimed n e.Verdict)

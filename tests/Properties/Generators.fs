@@ -85,7 +85,7 @@ let cases (defaultCount: int) = if isLong then defaultCount * 10 else defaultCou
 /// `condition |@ label`: a boolean check labelled with what it says, for Prop.forAll bodies.
 let (|@) (ok: bool) (label: string) = Prop.label label ok
 
-/// A generic-architecture setting (`RunSpec`) with the hypotheses of G.A and G.B: smooth σ, tied or smooth
+/// A generic-architecture setting (`RunSpec`) with the hypotheses of A and B: smooth σ, tied or smooth
 /// initialization, small η; the architecture supplies its name, the smallest state dimension it accepts and
 /// the generator of its per-part scales; its hyper-parameters are the small ones its catalog entry declares for tests
 /// (`BlockCatalog.Entry.TestShape`).

@@ -1,5 +1,5 @@
-/// G.B.bound.jacobian (docs/theorems/GenericResults.md): it holds on sampled runs of every catalog block, a ResNet error
-/// scaled past the bound is violated with every hypothesis met, an error that G.B.bound's layer-wise bound lets through is
+/// B.bound.tangent (docs/theorems/GenericResults.md): it holds on sampled runs of every catalog block, a ResNet error
+/// scaled past the bound is violated with every hypothesis met, an error that B.bound's layer-wise bound lets through is
 /// violated, a block without C_hh keeps the layer-wise bound, and the new constant C_hh is probed against the engine.
 module ResOdeProofs.Properties.GenericEulerProperties
 
@@ -26,27 +26,27 @@ let private reportRuns = lazy (BlockCatalog.All |> Seq.filter (fun e -> not (isN
 let private scaled (c: float) (run: Run) = Array.init run.SnapshotCount (GenericEuler.analyseScaled c run)
 
 [<ProfiledProperty(8, Replay = "(1618,3399)")>]
-let ``G.B.bound.jacobian: sampled smooth runs of every catalog block → holds`` () =
+let ``B.bound.tangent: sampled smooth runs of every catalog block → holds`` () =
     Prop.forAll GenericSplitProperties.catalogArb (fun spec ->
         let run = trainBlock spec
         (not run.Setting.Diverged) ==> lazy (
-            let e = Result.evaluate GenericEuler.eulerBoundJacobian run
+            let e = Result.evaluate GenericEuler.eulerBoundTangent run
             // a glu run may overflow the state bound of the reference path (no finite bound claimed), never a violation
             (Verdict.isHolds e.Verdict || (spec.Architecture = "glu" && Verdict.isHypothesisNotMet e.Verdict))
-            |@ sprintf "%s\nG.B.bound.jacobian: %A\n%s" (describeBlock spec) e.Verdict (reproduceBlock spec))
+            |@ sprintf "%s\nB.bound.tangent: %A\n%s" (describeBlock spec) e.Verdict (reproduceBlock spec))
         |> Prop.classify true spec.Architecture)
 
 [<Fact>]
-let ``G.B.bound.jacobian: report examples, ResNet error scaled to twice its worst tightness, hypotheses met → violated`` () =
+let ``B.bound.tangent: report examples, ResNet error scaled to twice its worst tightness, hypotheses met → violated`` () =
     for name, run in reportRuns.Value do
-        let e = Result.evaluate GenericEuler.eulerBoundJacobian run
+        let e = Result.evaluate GenericEuler.eulerBoundTangent run
         Assert.True(Verdict.isHolds e.Verdict && allMet e, sprintf "%s: %A" name e.Verdict)
         let c = 2.0 * worstTightness (fun x -> x.Bound) (GenericEuler.analyse run)
         let mutated = GenericEuler.conclusionOf (fun x -> x.Bound) run (scaled c run)
         Assert.True(Verdict.isViolated mutated.Verdict, sprintf "%s: error scaled by %g → %A" name c mutated.Verdict)
 
 [<Fact>]
-let ``G.B.bound.jacobian: report examples, error scaled between both bounds → layer-wise bound holds, G.B.bound.jacobian violated`` () =
+let ``B.bound.tangent: report examples, error scaled between both bounds → layer-wise bound holds, B.bound.tangent violated`` () =
     for name, run in reportRuns.Value do
         let all = GenericEuler.analyse run
         let sharp, loose = worstTightness (fun x -> x.Bound) all, worstTightness (fun x -> x.LayerwiseBound) all
@@ -55,10 +55,10 @@ let ``G.B.bound.jacobian: report examples, error scaled between both bounds → 
         let before = GenericEuler.conclusionOf (fun x -> x.LayerwiseBound) run m
         let after = GenericEuler.conclusionOf (fun x -> x.Bound) run m
         Assert.True(Verdict.isHolds before.Verdict && Verdict.isViolated after.Verdict,
-                    sprintf "%s: layer-wise %A, G.B.bound.jacobian %A" name before.Verdict after.Verdict)
+                    sprintf "%s: layer-wise %A, B.bound.tangent %A" name before.Verdict after.Verdict)
 
 [<Fact>]
-let ``G.B.bound.jacobian: a block without C_hh → G.B.bound's layer-wise bound, holds`` () =
+let ``B.bound.tangent: a block without C_hh → B.bound's layer-wise bound, holds`` () =
     let name, run = reportRuns.Value.Head
     let samples = GenericEuler.analyseWith None 1.0 run 0
     Assert.True(samples |> Array.forall (fun x -> x.Bound = x.LayerwiseBound && not x.Sharpened), name)

@@ -1,6 +1,6 @@
 /// The generic results read no producer's trace (GenericReplay): E.claims (stated once for every architecture,
 /// ReplayEvidence.fs) compares the recorded trace and losses of a generic-architecture run with the replay's columns; a
-/// rewritten entry is caught by it and changes no G.A verdict.
+/// rewritten entry is caught by it and changes no A verdict.
 module ResOdeProofs.Properties.GenericReplayProperties
 
 open System.Collections.Generic
@@ -47,7 +47,7 @@ let claimsCatchRewrite () =
         let v = verdict ReplayEvidence.claims (rewritten run name j (1.0 + 1e-6))
         Assert.True(Verdict.isViolated v, sprintf "%s rewritten at iteration %d: %A" name j v)
 
-[<Fact(DisplayName = "G.A.aposteriori: trace columns rewritten tenfold → the same bound and verdict (the trace is not read)")>]
+[<Fact(DisplayName = "A.aposteriori: trace columns rewritten tenfold → the same bound and verdict (the trace is not read)")>]
 let aposterioriIgnoresTrace () =
     let _, run = examples () |> List.find (fun (n, _) -> n = "one-layer")
     let j = run.Losses.Length - 1

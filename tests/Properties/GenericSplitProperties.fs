@@ -1,6 +1,6 @@
-/// The split form of result A for any architecture (docs/theorems/GenericResults.md, "G.A.split"): it holds on sampled
+/// The split form of result A for any architecture (docs/theorems/GenericResults.md, "A.split"): it holds on sampled
 /// runs of every catalog block, a corrupted last snapshot is violated with every hypothesis met, and a corruption that
-/// G.A.aposteriori lets through is violated by G.A.split.
+/// A.aposteriori lets through is violated by A.split.
 module ResOdeProofs.Properties.GenericSplitProperties
 
 open Xunit
@@ -26,17 +26,17 @@ let catalogArb = Arb.fromGenShrink (catalogSpec, fun s -> if s.Architecture = "c
 let private verdict (r: Result<Run>) run = (Result.evaluate r run).Verdict
 
 [<ProfiledProperty(12, Replay = "(3141,5927)")>]
-let ``G.A.split: sampled smooth runs of every catalog block → holds, restarted or not`` () =
+let ``A.split: sampled smooth runs of every catalog block → holds, restarted or not`` () =
     Prop.forAll catalogArb (fun spec ->
         let run = trainBlock spec
         let a, seg = verdict GenericSplit.split run, verdict GenericSplit.splitSegments run
         (not run.Setting.Diverged) ==> lazy (
             (Verdict.isHolds a && Verdict.isHolds seg)
-            |@ sprintf "%s\nG.A.split: %A\nG.A.split.segments: %A\n%s" (describe spec) a seg (reproduceBlock spec))
+            |@ sprintf "%s\nA.split: %A\nA.split.segments: %A\n%s" (describe spec) a seg (reproduceBlock spec))
         |> Prop.classify true spec.Architecture
         |> Prop.collect (Verdict.tightness seg |> Option.map tightnessBucket |> Option.defaultValue "n/a"))
 
-/// The G.A.split bound (from t = 0, or restarted) at the last snapshot.
+/// The A.split bound (from t = 0, or restarted) at the last snapshot.
 let private splitBoundAtLast (restart: bool) (run: Run) =
     let t = GenericSplit.tracks run
     let st = if restart then List.last t.Segments else t.FromZero
@@ -44,7 +44,7 @@ let private splitBoundAtLast (restart: bool) (run: Run) =
     st.Value.Bound.[j]
 
 [<ProfiledProperty(8, Replay = "(2718,2819)")>]
-let ``G.A.split: last snapshot bumped to 2.5 times its bound, hypotheses met → violated, restarted or not`` () =
+let ``A.split: last snapshot bumped to 2.5 times its bound, hypotheses met → violated, restarted or not`` () =
     Prop.forAll catalogArb (fun spec ->
         let spec = spec.With(depth = max 4 spec.Depth, iterations = max 2 spec.Iterations)
         let run = trainBlock spec
@@ -56,10 +56,10 @@ let ``G.A.split: last snapshot bumped to 2.5 times its bound, hypotheses met →
         |@ sprintf "%s\nbefore: %A\nafter (from t = 0): %A\nafter (segments): %A" (describe spec) before afterZero afterSeg))
 
 /// The mutation: on the report's example of every catalog block, the last snapshot bumped so that its largest increment
-/// lies strictly between the G.A.split bound and the G.A.aposteriori bound (target √(split·old), and the observed
-/// increment m on both sides: split < target − m, target + m < old) → G.A.aposteriori holds, G.A.split is violated.
+/// lies strictly between the A.split bound and the A.aposteriori bound (target √(split·old), and the observed
+/// increment m on both sides: split < target − m, target + m < old) → A.aposteriori holds, A.split is violated.
 [<Fact>]
-let ``G.A.split: report examples with the last snapshot bumped between both bounds → G.A.aposteriori holds, G.A.split violated`` () =
+let ``A.split: report examples with the last snapshot bumped between both bounds → A.aposteriori holds, A.split violated`` () =
     for e in BlockCatalog.All |> Seq.filter (fun e -> not (isNull e.ReportExample)) do
         let run = trainBlock (reportExample e)
         let j = run.Steps.[run.SnapshotCount - 1]
@@ -69,12 +69,12 @@ let ``G.A.split: report examples with the last snapshot bumped between both boun
         let m = run.DepthIncrement(run.SnapshotCount - 1)
         let target = sqrt (sharp * old)
         Assert.True(sharp < target - m && target + m < old,
-                    sprintf "%s: no room between the bounds (split %g, G.A.aposteriori %g, observed %g)" e.Name sharp old m)
+                    sprintf "%s: no room between the bounds (split %g, A.aposteriori %g, observed %g)" e.Name sharp old m)
         let bumped = bumpLastSnapshotBy target run
         let loose, sharper = verdict GenericResults.depthSmoothness bumped, verdict GenericSplit.split bumped
-        Assert.True(Verdict.isHolds loose && Verdict.isViolated sharper, sprintf "%s: G.A.aposteriori %A, G.A.split %A" e.Name loose sharper)
+        Assert.True(Verdict.isHolds loose && Verdict.isViolated sharper, sprintf "%s: A.aposteriori %A, A.split %A" e.Name loose sharper)
 
 [<Fact>]
-let ``G.A.split: clipped gradient descent → hypothesis not met`` () =
+let ``A.split: clipped gradient descent → hypothesis not met`` () =
     let spec = RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2, Clip = System.Nullable 0.5)
     Assert.True(Verdict.isHypothesisNotMet (verdict GenericSplit.split (trainBlock spec)))

@@ -1,6 +1,6 @@
 /// The gated block V(σ(W h) ⊙ (U h)) through the generic results (docs/theorems/GluBlock.md,
-/// docs/theorems/GenericResults.md): G.A and G.B.bound hold on sampled smooth settings (G.B.bound may claim no finite
-/// bound: the output is quadratic in h, so the state bound of the reference solve can overflow), G.B.rate holds on
+/// docs/theorems/GenericResults.md): A and B.bound hold on sampled smooth settings (B.bound may claim no finite
+/// bound: the output is quadratic in h, so the state bound of the reference solve can overflow), B.rate holds on
 /// smooth ladders L = 8..128; iid layers and relu are hypotheses not met; a bumped snapshot is a violation; and the constants are
 /// never NaN, in particular at an unbounded state with a zero part (∞·0), where plain multiplication gives NaN.
 module ResOdeProofs.Properties.GluBlockProperties
@@ -28,11 +28,11 @@ let gluSpec : Gen<RunSpec> =
 let gluArb = Arb.fromGenShrink (gluSpec, shrinkBlock)
 
 [<ProfiledProperty(10, Replay = "(1729,4105)")>]
-let ``G.A.aposteriori, G.A.aposteriori.segments, G.B.bound: smooth glu runs → hold`` () =
+let ``A.aposteriori, A.aposteriori.segments, B.bound: smooth glu runs → hold`` () =
     Prop.forAll gluArb genericResultsHold
 
 [<ProfiledProperty(2, Replay = "(1731,4107)")>]
-let ``G.B.rate: smooth glu ladder → holds (order 1)`` () =
+let ``B.rate: smooth glu ladder → holds (order 1)`` () =
     Prop.forAll gluArb (fun spec ->
         let spec = spec.With(init = InitKind.Smooth, iterations = 2, scales = [| 0.6; 0.6; 0.3 |])
         // depths from 8: at L = 4 the 1/L² term of a block quadratic in h is still as large as the 1/L term (measured
@@ -41,11 +41,11 @@ let ``G.B.rate: smooth glu ladder → holds (order 1)`` () =
         Verdict.isHolds e.Verdict |@ sprintf "%s\n%A\n%A\n%s" (describeBlock spec) e.Verdict e.Notes (reproduceBlock spec))
 
 [<ProfiledProperty(3, Replay = "(1733,4111)")>]
-let ``G.A.aposteriori: glu run with i.i.d. layers, or with relu → hypothesis not met`` () =
+let ``A.aposteriori: glu run with i.i.d. layers, or with relu → hypothesis not met`` () =
     Prop.forAll gluArb iidAndReluNotMet
 
 [<ProfiledProperty(4, Replay = "(1735,4113)")>]
-let ``G.A.aposteriori.segments: glu run, last snapshot bumped → violated`` () =
+let ``A.aposteriori.segments: glu run, last snapshot bumped → violated`` () =
     Prop.forAll gluArb (bumpedSnapshotViolates describeBlock)
 
 /// Iterate bounds with the given state bound and part bounds (W, U, V), GELU's constants, d = 3, width 4.
@@ -69,7 +69,7 @@ let ``glu constants: unbounded state or a zero part → never NaN`` () =
                     for adj in [ 0.0; 1.0; infinity ] do
                         for name, c in allConstants GluBlock.architecture (boundsWith h w u v adj) do
                             Assert.False(System.Double.IsNaN c, sprintf "%s is NaN at H=%g, M_W=%g, M_U=%g, M_V=%g, P=%g" name h w u v adj)
-    // V = 0 makes f ≡ 0: every constant that multiplies M_V is 0 even when H = ∞ (the case of G.B.bound at a V⁰ = 0 start)
+    // V = 0 makes f ≡ 0: every constant that multiplies M_V is 0 even when H = ∞ (the case of B.bound at a V⁰ = 0 start)
     let b = boundsWith infinity 1.0 1.0 0.0 1.0
     Assert.Equal(0.0, GluBlock.architecture.OutputBound b)
     Assert.Equal(0.0, GluBlock.architecture.LipschitzH b)

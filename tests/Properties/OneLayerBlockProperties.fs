@@ -1,5 +1,5 @@
 /// The one-layer block σ(W h + b) through the generic results (docs/theorems/OneLayerBlock.md,
-/// docs/theorems/GenericResults.md): G.A and G.B hold on sampled smooth settings, the depth rate of G.B is
+/// docs/theorems/GenericResults.md): A and B hold on sampled smooth settings, the depth rate of B is
 /// consistent with order 1 on smooth ladders; i.i.d. layers and relu are hypotheses not met; a bumped snapshot
 /// is a violation; the MLP block through the same extension point satisfies the same generic results.
 module ResOdeProofs.Properties.OneLayerBlockProperties
@@ -18,7 +18,7 @@ open ResOdeProofs.Properties.Profile
 open ResOdeProofs.Properties.BlockProperties
 
 
-/// One-layer settings with the hypotheses of G.A and G.B: smooth σ, tied or smooth init, W scale ≈ 1/√d, small η.
+/// One-layer settings with the hypotheses of A and B: smooth σ, tied or smooth init, W scale ≈ 1/√d, small η.
 let oneLayerSpec : Gen<RunSpec> =
     blockSpec "one-layer" 2 (gen {
         let! ws = Gen.elements [ 0.3; 0.6 ]
@@ -28,34 +28,34 @@ let oneLayerSpec : Gen<RunSpec> =
 let oneLayerArb = Arb.fromGenShrink (oneLayerSpec, shrinkBlock)
 
 [<ProfiledProperty(15, Replay = "(4242,2425)")>]
-let ``G.A.aposteriori, G.A.aposteriori.segments, G.B.bound: smooth one-layer runs → hold`` () =
+let ``A.aposteriori, A.aposteriori.segments, B.bound: smooth one-layer runs → hold`` () =
     Prop.forAll oneLayerArb (fun spec ->
         let run = trainBlock spec
         let ev r = (Result.evaluate r run).Verdict
         let a, seg, b = ev GenericResults.depthSmoothness, ev GenericResults.depthSmoothnessSegments, ev GenericResults.eulerBound
         ((Verdict.isHolds a && Verdict.isHolds seg && Verdict.isHolds b)
-         |@ sprintf "%s\nG.A.aposteriori: %A\nG.A.aposteriori.segments: %A\nG.B.bound: %A\n%s" (describeBlock spec) a seg b (reproduceBlock spec))
+         |@ sprintf "%s\nA.aposteriori: %A\nA.aposteriori.segments: %A\nB.bound: %A\n%s" (describeBlock spec) a seg b (reproduceBlock spec))
         |> Prop.classify true (spec.Init.ToString())
         |> Prop.classify true (Activations.Name spec.Activation)
         |> Prop.collect (Verdict.tightness seg |> Option.map tightnessBucket |> Option.defaultValue "n/a"))
 
 [<ProfiledProperty(3, Replay = "(17,71)")>]
-let ``G.B.rate: smooth one-layer ladder → holds (order 1)`` () =
+let ``B.rate: smooth one-layer ladder → holds (order 1)`` () =
     Prop.forAll oneLayerArb (fun spec ->
         let spec = spec.With(init = InitKind.Smooth, iterations = 2)
         let e = Result.evaluate GenericResults.eulerRate (ladderOf spec)
         Verdict.isHolds e.Verdict |@ sprintf "%s\n%A\n%A\n%s" (describeBlock spec) e.Verdict e.Notes (reproduceBlock spec))
 
 [<ProfiledProperty(4, Replay = "(5,55)")>]
-let ``G.A.aposteriori, G.B.rate: one-layer runs with i.i.d. layers → hypothesis not met`` () =
+let ``A.aposteriori, B.rate: one-layer runs with i.i.d. layers → hypothesis not met`` () =
     Prop.forAll oneLayerArb (fun spec ->
         let spec = spec.With(init = InitKind.Iid, iterations = 2)
         let a = (Result.evaluate GenericResults.depthSmoothness (trainBlock spec)).Verdict
         let r = (Result.evaluate GenericResults.eulerRate (ladderOf spec)).Verdict
-        (Verdict.isHypothesisNotMet a && Verdict.isHypothesisNotMet r) |@ sprintf "%s\nG.A.aposteriori: %A\nG.B.rate: %A" (describeBlock spec) a r)
+        (Verdict.isHypothesisNotMet a && Verdict.isHypothesisNotMet r) |@ sprintf "%s\nA.aposteriori: %A\nB.rate: %A" (describeBlock spec) a r)
 
 [<ProfiledProperty(4, Replay = "(6,67)")>]
-let ``G.A.aposteriori: one-layer run with relu → hypothesis not met (bounded σ'')`` () =
+let ``A.aposteriori: one-layer run with relu → hypothesis not met (bounded σ'')`` () =
     Prop.forAll oneLayerArb (fun spec ->
         let spec = spec.With(activation = ActivationKind.Relu)
         let e = Result.evaluate GenericResults.depthSmoothness (trainBlock spec)
@@ -64,11 +64,11 @@ let ``G.A.aposteriori: one-layer run with relu → hypothesis not met (bounded �
         | v -> false |@ sprintf "%s: %A" (describeBlock spec) v)
 
 [<ProfiledProperty(6, Replay = "(8,89)")>]
-let ``G.A.aposteriori.segments: one-layer run, last snapshot bumped → violated`` () =
+let ``A.aposteriori.segments: one-layer run, last snapshot bumped → violated`` () =
     Prop.forAll oneLayerArb (bumpedSnapshotViolates describeBlock)
 
 [<ProfiledProperty(5, Replay = "(9,99)")>]
-let ``G.A.aposteriori, G.A.aposteriori.segments: the MLP block through the extension point → hold`` () =
+let ``A.aposteriori, A.aposteriori.segments: the MLP block through the extension point → hold`` () =
     Prop.forAll smoothArb (fun mlp ->
         let spec =
             RunSpec(Theta = true, Architecture = "mlp", Depth = mlp.Depth, Width = mlp.Width, Samples = mlp.Samples, Dim = mlp.Dim, Activation = mlp.Activation,
@@ -77,14 +77,14 @@ let ``G.A.aposteriori, G.A.aposteriori.segments: the MLP block through the exten
         (not run.Setting.Diverged) ==> lazy (
         let a = (Result.evaluate GenericResults.depthSmoothness run).Verdict
         let seg = (Result.evaluate GenericResults.depthSmoothnessSegments run).Verdict
-        (Verdict.isHolds a && Verdict.isHolds seg) |@ sprintf "%s\nG.A.aposteriori: %A\nG.A.aposteriori.segments: %A" (describeBlock spec) a seg))
+        (Verdict.isHolds a && Verdict.isHolds seg) |@ sprintf "%s\nA.aposteriori: %A\nA.aposteriori.segments: %A" (describeBlock spec) a seg))
 
 [<Fact>]
 let ``Registry: a one-layer run → E.init and the G.* results, none of the MLP's sharper ones listed`` () =
     let spec = RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2)
     let rows = Registry.verifyView (Registry.openRun (RunDirectory.InMemory(spec.Train(), "one-layer")))
     Assert.Equal<string list>(Registry.blockRunResults |> List.map (fun r -> r.Id), rows |> List.map (fun r -> r.Id))
-    Assert.True(rows |> List.exists (fun r -> r.Id = "G.A.aposteriori" && r.Verdict = "holds"))
+    Assert.True(rows |> List.exists (fun r -> r.Id = "A.aposteriori" && r.Verdict = "holds"))
 
 [<Fact>]
 let ``Registry: an MLP run → the MLP's results, none of the G.* (each has its sharper MLP statement)`` () =
@@ -104,13 +104,13 @@ let ``Registry: the MLP block trained through the generic trainer (theta.npy) �
     Assert.True(bad.IsEmpty, bad |> List.map (fun r -> sprintf "%s: %s: %s" r.Id r.Verdict r.Detail) |> String.concat "\n")
 
 [<Fact>]
-let ``G.A.aposteriori: an architecture the registry does not know → hypothesis not met`` () =
+let ``A.aposteriori: an architecture the registry does not know → hypothesis not met`` () =
     let run = trainBlock (RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2))
     let unknown = Run(run.Data, [])
     Assert.True(Verdict.isHypothesisNotMet (Result.evaluate GenericResults.depthSmoothness unknown).Verdict)
 
 [<Fact>]
-let ``G.B.bound: smooth init whose run.json understates Lip(theta0) 100x → the same bound (the rebuilt function's constant, not the label)`` () =
+let ``B.bound: smooth init whose run.json understates Lip(theta0) 100x → the same bound (the rebuilt function's constant, not the label)`` () =
     let spec = RunSpec(Architecture = "one-layer", Depth = 16, Samples = 3, Dim = 2, Init = InitKind.Smooth, Iterations = 1, Snapshots = 2)
     let data = RunDirectory.InMemory(spec.Train(), "smooth-one-layer")
     let honest = GenericResults.eulerCheck (Registry.openRun data)

@@ -1,6 +1,6 @@
 /// The part-by-part bracket of `Architecture.PartBracket` (conv) against the block's own Backward: at random (θ, θ', h, p),
 /// for every part q, ‖G_q(θ'; h, p) − G_q(θ; h, p)‖ ≤ Σ_q' A[q, q']‖θ'_q' − θ_q'‖ with G(θ; h, p) = ∂_θf(θ, h)ᵀp
-/// (docs/theorems/ConvBlock.md, "The bracket part by part"; docs/theorems/GenericResults.md, "G.A.split").
+/// (docs/theorems/ConvBlock.md, "The bracket part by part"; docs/theorems/GenericResults.md, "A.split").
 module ResOdeProofs.Properties.PartBracketProbe
 
 open System
@@ -64,9 +64,9 @@ let convDroppedEntry () =
     Assert.True(w > 1.0, sprintf "the conv bracket without its K2←K1 entry was never exceeded (worst %g)" w)
 
 /// The mutation: on the conv report example, the last snapshot bumped so that its largest increment lies strictly between
-/// the part-by-part G.A.split bound and the bound with the scalar bracket a_k‖Δ_k‖ only (target their geometric mean,
-/// the observed increment m on both sides) → G.A.split violated, while the scalar-bracket bound is above the bumped increment.
-[<Fact(DisplayName = "G.A.split: conv report example, last snapshot bumped between the part-by-part and the scalar-bracket bounds → violated")>]
+/// the part-by-part A.split bound and the bound with the scalar bracket a_k‖Δ_k‖ only (target their geometric mean,
+/// the observed increment m on both sides) → A.split violated, while the scalar-bracket bound is above the bumped increment.
+[<Fact(DisplayName = "A.split: conv report example, last snapshot bumped between the part-by-part and the scalar-bracket bounds → violated")>]
 let convBumpBetweenBounds () =
     let run = BlockProperties.trainBlock (BlockProperties.reportExample (BlockCatalog.Find "conv"))
     let s = run.SnapshotCount - 1
@@ -79,4 +79,4 @@ let convBumpBetweenBounds () =
     let bumped = BlockProperties.bumpLastSnapshotBy target run
     Assert.True(bumped.DepthIncrement s < loose, sprintf "the bumped increment %g is not below the scalar-bracket bound %g" (bumped.DepthIncrement s) loose)
     let v = (Result.evaluate GenericSplit.split bumped).Verdict
-    Assert.True(Verdict.isViolated v, sprintf "G.A.split on the bumped run: %A" v)
+    Assert.True(Verdict.isViolated v, sprintf "A.split on the bumped run: %A" v)

@@ -1,5 +1,5 @@
-/// The scaled-linear block σ(a·h) through the generic results (docs/theorems/ScaledLinearBlock.md): G.A and
-/// G.B.bound hold on sampled smooth settings, G.B.rate holds on smooth ladders; iid layers and relu are
+/// The scaled-linear block σ(a·h) through the generic results (docs/theorems/ScaledLinearBlock.md): A and
+/// B.bound hold on sampled smooth settings, B.rate holds on smooth ladders; iid layers and relu are
 /// hypotheses not met; a bumped snapshot is a violation.
 module ResOdeProofs.Properties.ScaledLinearBlockProperties
 
@@ -22,20 +22,20 @@ let scaledLinearSpec : Gen<RunSpec> =
 let scaledLinearArb = Arb.fromGenShrink (scaledLinearSpec, shrinkBlock)
 
 [<ProfiledProperty(10, Replay = "(31,313)")>]
-let ``G.A.aposteriori, G.A.aposteriori.segments, G.B.bound: smooth scaled-linear runs → hold`` () =
+let ``A.aposteriori, A.aposteriori.segments, B.bound: smooth scaled-linear runs → hold`` () =
     Prop.forAll scaledLinearArb genericResultsHold
 
 [<ProfiledProperty(2, Replay = "(41,413)")>]
-let ``G.B.rate: smooth scaled-linear ladder → holds (order 1)`` () =
+let ``B.rate: smooth scaled-linear ladder → holds (order 1)`` () =
     Prop.forAll scaledLinearArb (fun spec ->
         let spec = spec.With(init = InitKind.Smooth, iterations = 2)
         let e = Result.evaluate GenericResults.eulerRate (ladderOf spec)
         Verdict.isHolds e.Verdict |@ sprintf "%s\n%A\n%A\n%s" (describeBlock spec) e.Verdict e.Notes (reproduceBlock spec))
 
 [<ProfiledProperty(3, Replay = "(51,515)")>]
-let ``G.A.aposteriori: scaled-linear run with i.i.d. layers, or with relu → hypothesis not met`` () =
+let ``A.aposteriori: scaled-linear run with i.i.d. layers, or with relu → hypothesis not met`` () =
     Prop.forAll scaledLinearArb iidAndReluNotMet
 
 [<ProfiledProperty(4, Replay = "(61,617)")>]
-let ``G.A.aposteriori.segments: scaled-linear run, last snapshot bumped → violated`` () =
+let ``A.aposteriori.segments: scaled-linear run, last snapshot bumped → violated`` () =
     Prop.forAll scaledLinearArb (bumpedSnapshotViolates describeBlock)

@@ -1,6 +1,6 @@
 /// The per-state C_θθ of `Architecture.ThetaThetaAtState` (conv, glu) against the exact θ-Jacobians of the block's own
 /// Backward: at random (θ, θ', h), ‖∂_θf(θ', h) − ∂_θf(θ, h)‖₂ ≤ C_θθ(h; θ, θ')·‖θ' − θ‖ (docs/theorems/GenericResults.md,
-/// "G.A.split"; GluBlock.md and ConvBlock.md for the constants).
+/// "A.split"; GluBlock.md and ConvBlock.md for the constants).
 module ResOdeProofs.Properties.StateConstantProbe
 
 open System

@@ -103,9 +103,6 @@ internal static class ReportStudy
         return TrainCommand.SpecOf(pr) with { Eta = eta };
     }
 
-    /// <summary>The ids of the generic-architecture results, which `verify` lists as not applicable on an MLP run.</summary>
-    private static readonly HashSet<string> GenericIds = Registry.blockSingleRun.Select(r => r.Id).ToHashSet();
-
     /// <summary>
     /// The report's runs read from the study's finished cells, by the names the page gives them: fig1-tied-L0016
     /// is the cell of grid fig1-tied with depth 16, control-fault-StaleGradient the cell of control-faults with
@@ -129,7 +126,8 @@ internal static class ReportStudy
         var data = Experiments.Copy(RunDirectory.Read(Path.Combine(output.CellDir(cr.Cell), "run")), directory: rel);
         var run = new ReportRun { Name = name, Spec = SpecOf(cr.Cell), Data = data, SnapshotSteps = data.Steps, Seconds = cr.Seconds,
                                   VerifiedColumns = EvidenceColumns.Read(Path.Combine(output.CellDir(cr.Cell), EvidenceColumns.FileName)) };
-        run.Rows.AddRange(cr.Rows.Where(r => !(GenericIds.Contains(r.Id) && r.Verdict == "not applicable")));
+        // the cell's rows as `sweep merge` read them: under the current ids, one row per id (Registry.currentRows)
+        run.Rows.AddRange(cr.Rows);
         return run;
     };
 }

@@ -136,8 +136,8 @@ internal static partial class ReportWriter
             b.Add(new Image(f.Name, f.Caption));
         }
         b.Add(new Heading(3, "The trained network with batch norm folded"));
-        b.Add(new Para("Folding every batch norm into the convolution before it makes each residual branch K₂'∗σ(K₁'∗h + b₁') + b₂', the conv block of the generic results; `resode verify` evaluates on it G.B.bound (the network against the neural ODE of its own layers) and B.half / B.half.ode (the network of every second layer at step 2/L; docs/theorems/HalfDepth.md). The results about gradient descent are \"hypothesis not met\" on these runs: " + Theory.BnConvResults.NotGradientDescent + "."));
-        var folded = m.Cells.Where(c => c.State == CellState.Done).SelectMany(c => c.Rows.Where(r => r.Id is "G.B.bound" or "B.half" or "B.half.ode").Select(r => (c, r))).ToList();
+        b.Add(new Para("Folding every batch norm into the convolution before it makes each residual branch K₂'∗σ(K₁'∗h + b₁') + b₂', the conv block of the generic results; `resode verify` evaluates on it B.bound (the network against the neural ODE of its own layers) and B.half / B.half.ode (the network of every second layer at step 2/L; docs/theorems/HalfDepth.md). The results about gradient descent are \"hypothesis not met\" on these runs: " + Theory.BnConvResults.NotGradientDescent + "."));
+        var folded = m.Cells.Where(c => c.State == CellState.Done).SelectMany(c => c.Rows.Where(r => r.Id is "B.bound" or "B.half" or "B.half.ode").Select(r => (c, r))).ToList();
         b.Add(new Table(new[] { "cell", "result", "verdict", "measured", "bound", "L·measured", "detail" },
             folded.Select(x => new Cell[]
             {
@@ -151,7 +151,7 @@ internal static partial class ReportWriter
     /// <summary>
     /// Cells that differ only in depth (fashion-ladder): per activation, initialization and seed, the quantities whose
     /// rates in L the ladder tests — ρ of the trained kernels, L·‖h_L − g_{L/2}‖ and B.half.ode's constant C, and L times
-    /// G.B.bound's measured distance to the neural ODE of the folded layers; each should stay bounded as L grows.
+    /// B.bound's measured distance to the neural ODE of the folded layers; each should stay bounded as L grows.
     /// </summary>
     private static List<Block> BnConvLadder(StudyMerge.Merged m, List<BnConvCellData> cells)
     {
@@ -162,11 +162,11 @@ internal static partial class ReportWriter
         Registry.VerdictRow? Row(BnConvCellData c, string id) => rows.TryGetValue(c.Hash, out var r) ? r.FirstOrDefault(x => x.Id == id) : null;
         double Constant(Registry.VerdictRow? r, string prefix) => r?.Constants.FirstOrDefault(t => t.Item1.StartsWith(prefix, StringComparison.Ordinal))?.Item2 ?? double.NaN;
         b.Add(new Heading(3, "Depth ladder: the rates in 1/L"));
-        b.Add(new Para("Cells that differ only in depth. For a network that stays a discretization of a neural ODE each column stays bounded as L grows: ρ (L·max_k‖ΔK_k‖ / max_k‖K_k‖, smooth in depth), L·‖h_L − g_{L/2}‖ and the constant C of B.half.ode (every second layer at step 2/L moves the output by C/L), and L times G.B.bound's measured distance between the folded network and the neural ODE of its layers (first order in 1/L). Independent layers make ρ and C grow like L."));
-        b.Add(new Table(new[] { "activation", "init", "seed", "L", "ρ(conv₁)", "ρ(conv₂)", "L·‖h_L − g_{L/2}‖", "C (B.half.ode)", "L·‖h_L − H(1)‖ (G.B.bound)" },
+        b.Add(new Para("Cells that differ only in depth. For a network that stays a discretization of a neural ODE each column stays bounded as L grows: ρ (L·max_k‖ΔK_k‖ / max_k‖K_k‖, smooth in depth), L·‖h_L − g_{L/2}‖ and the constant C of B.half.ode (every second layer at step 2/L moves the output by C/L), and L times B.bound's measured distance between the folded network and the neural ODE of its layers (first order in 1/L). Independent layers make ρ and C grow like L."));
+        b.Add(new Table(new[] { "activation", "init", "seed", "L", "ρ(conv₁)", "ρ(conv₂)", "L·‖h_L − g_{L/2}‖", "C (B.half.ode)", "L·‖h_L − H(1)‖ (B.bound)" },
             groups.SelectMany(g => g.OrderBy(c => c.Depth).Select(c =>
             {
-                var half = Row(c, "B.half"); var ode = Row(c, "G.B.bound");
+                var half = Row(c, "B.half"); var ode = Row(c, "B.bound");
                 return new Cell[]
                 {
                     c.Activation, c.Init, c.Seed.ToString(CultureInfo.InvariantCulture), c.Depth.ToString(CultureInfo.InvariantCulture),

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Tomlyn;
 using Tomlyn.Model;
 using ResOdeProofs.Numerics;
+using ResOdeProofs.Theory;
 
 namespace ResOdeProofs.Cli.Sweep;
 
@@ -90,7 +91,9 @@ internal sealed class Study
     /// <summary>SHA-256 of the study text: shards check they run the same study.</summary>
     public string TextHash => Hex(SHA256.HashData(Encoding.UTF8.GetBytes(Text)))[..16];
 
-    public bool ShowsResult(string id) => Results.Count == 0 || Results.Any(r => id == r || (r.EndsWith('.') || r.EndsWith('*')) && id.StartsWith(r.TrimEnd('*'), StringComparison.Ordinal));
+    /// <summary>Whether the report shows a result: an id listed (a former id, e.g. G.B.bound, stands for its current one,
+    /// Registry.formerIds), or an id under a listed prefix.</summary>
+    public bool ShowsResult(string id) => Results.Count == 0 || Results.Any(r => id == Registry.currentId(r) || (r.EndsWith('.') || r.EndsWith('*')) && id.StartsWith(r.TrimEnd('*'), StringComparison.Ordinal));
 
     /// <summary>Options of `resode train` that a study may not set (the sweep chooses them).</summary>
     private static readonly HashSet<string> Reserved = new() { "out", "force", "help" };

@@ -1,6 +1,6 @@
 /// The convolutional residual block f(θ, h) = K₂∗σ(K₁∗h + b₁) + b₂ through the generic extension point: its
-/// constants (ConvBlock.fs, derivation in docs/theorems/ConvBlock.md) as an `Architecture`, so that G.A.aposteriori,
-/// G.A.aposteriori.segments, G.B.bound and G.B.rate (GenericResults.fs) evaluate on conv runs.
+/// constants (ConvBlock.fs, derivation in docs/theorems/ConvBlock.md) as an `Architecture`, so that A.aposteriori,
+/// A.aposteriori.segments, B.bound and B.rate (GenericResults.fs) evaluate on conv runs.
 ///
 /// The bounds given: M₁ ≥ ‖conv_{K₁}‖₂, M₂ ≥ ‖conv_{K₂}‖₂ (PartOp "K1", "K2": the certified Fourier-symbol upper bound
 /// of ConvSpectralNorm, propagated between snapshots with ‖conv_E‖₂ ≤ 3‖E‖_F), ‖b₁‖, ‖b₂‖ (PartFro), H ≥ ‖h‖, the
@@ -31,7 +31,7 @@ let constantsAt (b: IterateBounds) : ConvBlock.Constants =
 
 let private state (b: IterateBounds) = ConvBlock.StateNorms.ofNorm b.Hidden
 
-/// The bracket of G.A.split part by part at one sample (docs/theorems/ConvBlock.md, "The bracket part by part"), parts in
+/// The bracket of A.split part by part at one sample (docs/theorems/ConvBlock.md, "The bracket part by part"), parts in
 /// layout order K₁, b₁, K₂, b₂. With z = K₁∗h + b₁, g = conv_{K₂}ᵀp at θ = θ_k, primes at θ' = θ_{k+1}, ν(x) the shift
 /// norm (‖corr(x, e)‖ ≤ ν(x)‖e‖ and ‖conv_Kᵀx‖ ≤ ν(x)‖K‖_F), π(h) the largest patch norm, P pixels:
 ///   G_K₂' − G_K₂ = corr(p, σ(z') − σ(z)):      ‖·‖ ≤ s1ν(p)(ν(h)‖δK₁‖ + √P‖δb₁‖);  G_b₂ does not depend on θ;

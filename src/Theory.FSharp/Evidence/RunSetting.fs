@@ -99,12 +99,12 @@ type Architecture =
       /// Optional, for a block that has sharper per-state quantities than ‖h‖ (conv: patch norms; glu: ‖U h‖_∞, ‖W h‖_∞):
       /// C_θθ at ONE state h between two given layers θ, θ', with ‖∂_θf(θ'', h) − ∂_θf(θ''', h)‖₂ ≤ C_θθ‖θ'' − θ'''‖
       /// for every θ'', θ''' on the segment [θ, θ'] (whose part norms are within the bounds); None: the first value of
-      /// SecondDerivatives with Hidden = ‖h‖ (G.A.split uses it).
+      /// SecondDerivatives with Hidden = ‖h‖ (A.split uses it).
       ThetaThetaAtState: (IterateBounds -> PairAtState -> float) option
       /// Optional, sharper than ThetaThetaAtState for a block whose gradient parts depend on the other parts in a known way
       /// (conv: G_K₂ depends on K₁, b₁ only): at ONE sample (state h, adjoint p = Adjoint[AdjointOffset ..]) and the two
       /// layers θ = θ_k, θ' = θ_{k+1} of PairAtState, the part-by-part matrix A (parts × parts, layout order) with
-      /// ‖∂_θf(θ', h)ᵀp|_q − ∂_θf(θ, h)ᵀp|_q‖ ≤ Σ_q' A[q, q']‖θ'_q' − θ_q'‖ for every part q (G.A.split's bracket per part).
+      /// ‖∂_θf(θ', h)ᵀp|_q − ∂_θf(θ, h)ᵀp|_q‖ ≤ Σ_q' A[q, q']‖θ'_q' − θ_q'‖ for every part q (A.split's bracket per part).
       PartBracket: (IterateBounds -> PairAtState -> float[] -> int -> float[,]) option }
 
 /// A state h and the two layers θ, θ' of a segment, for `Architecture.ThetaThetaAtState` (flat arrays with offsets:

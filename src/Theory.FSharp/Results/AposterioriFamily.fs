@@ -1,14 +1,14 @@
 /// The a posteriori form of result A stated once for every architecture (docs/theorems/DepthSmoothness.md,
-/// "A.aposteriori"; docs/theorems/GenericResults.md, "G.A.aposteriori"). Gradient descent Z ← Z − ηG (or its projection
+/// "A.aposteriori"; docs/theorems/GenericResults.md, "A.aposteriori and A.aposteriori.segments"). Gradient descent Z ← Z − ηG (or its projection
 /// onto a ball, 1-Lipschitz) gives Δ_k^{j+1} = Δ_k^j − η(G_{k+1} − G_k)(Z^j) for Δ_k = Z_{k+1} − Z_k, and lemma L5,
 /// ‖G_{k+1} − G_k‖ ≤ a_j‖Δ_k^j‖ + b_j/L, gives the recursion
 ///   max_k ‖Δ_k(t_j)‖ ≤ z_j,   z_{j+1} = (1 + ηa_j)z_j + ηb_j/L,
-/// started at snapshot 0 (A.aposteriori, G.A.aposteriori) or restarted at every snapshot (A.aposteriori.segments,
-/// G.A.aposteriori.segments). The statements, the recursion's step and the comparison of a bound with the measured
+/// started at snapshot 0 (A.aposteriori) or restarted at every snapshot (A.aposteriori.segments), the same ids on every
+/// architecture. The statements, the recursion's step and the comparison of a bound with the measured
 /// increments are written here once. An architecture supplies the ingredients: the bound per iterate (its coefficients
 /// (a_j, b_j) and any sharper form of the recursion) and what it measures. Any block supplies them from its declared
-/// lemma-L5 constants at the quantities of the verifier's replay (GenericResults.fs, rows G.A.*); the paper's MLP supplies
-/// sharper ones of its own (DepthSmoothness.fs, rows A.*: lemma L5 layer by layer with the exact coefficients at the
+/// lemma-L5 constants at the quantities of the verifier's replay (GenericResults.fs); the paper's MLP supplies
+/// sharper ones of its own (DepthSmoothness.fs: lemma L5 layer by layer with the exact coefficients at the
 /// snapshots and the trace's maxima between them, the W and V parts propagated apart for plain gradient descent, the
 /// increments of the checked trace with their rounding).
 module ResOdeProofs.Theory.AposterioriFamily
@@ -22,9 +22,7 @@ let step (eta: float) (L: float) (a: float) (b: float) (z: float) = (1.0 + eta *
 /// What names and describes an architecture's rows of the a posteriori form of result A; the statements are written
 /// below once.
 type Family =
-    { /// row id prefix: "A" (the MLP's sharper ingredients) or "G.A" (any block, from its declared constants)
-      Prefix: string
-      Doc: string
+    { Doc: string
       Source: string
       /// how the titles name the architecture ("" for the MLP: its rows are the paper's)
       Which: string
@@ -52,8 +50,8 @@ type Track =
       IterateLabel: string
       SnapshotLabel: string }
 
-/// Result A's comparison, written once for every row of A and G.A that compares a bound per iterate with max_k ‖Δ_k‖
-/// (A.aposteriori, A.aposteriori.segments, A.apriori, A.flow, G.A.aposteriori, G.A.aposteriori.segments): the bound with
+/// Result A's comparison, written once for every row of A that compares a bound per iterate with max_k ‖Δ_k‖
+/// (A.aposteriori, A.aposteriori.segments on every architecture; A.apriori, A.flow on the MLP): the bound with
 /// the measured value at every iterate j ≥ `from` and with the increments of every snapshot's recorded parameters
 /// (run.DepthIncrement) at an iterate j ≥ `from` the bound reaches, each bound carrying the allowance of its measured
 /// value. `from` = 1 leaves out t = 0, where an a posteriori bound is the measured increment itself (an identity, not a
@@ -105,10 +103,10 @@ let private title (f: Family) (what: string) =
 
 let private result (f: Family) (suffix: string) (titled: string) (statement: string) hypotheses (conclusion: Run -> Evaluation) : Result<Run> =
   FlowRuns.gdOnly "A.flow"
-    { Id = f.Prefix + suffix; Title = title f titled; Source = f.Source; Provenance = ProvedHere; Doc = f.Doc
+    { Id = "A" + suffix; Title = title f titled; Source = f.Source; Provenance = ProvedHere; Doc = f.Doc
       Statement = statement; Hypotheses = hypotheses; Conclusion = conclusion }
 
-/// (A.aposteriori, G.A.aposteriori) the recursion from t = 0.
+/// (A.aposteriori) the recursion from t = 0.
 let aposterioriResult (f: Family) (hypotheses: (string * (Run -> HypothesisCheck)) list) (conclusion: Run -> Evaluation) : Result<Run> =
     result f ".aposteriori" ""
         ("For gradient descent (plain or clipped) " + f.Network + ", max_k ‖Δ_k(t_j)‖ ≤ Π_{i<j}(1 + ηa_i)max_k‖Δ_k(0)‖ + (1/L)Σ_{i<j}ηb_iΠ_{i<l<j}(1 + ηa_l), "
@@ -116,10 +114,10 @@ let aposterioriResult (f: Family) (hypotheses: (string * (Run -> HypothesisCheck
          + " at every iterate j ≥ 1 (at t = 0 the bound is the measurement)." + f.Remark)
         hypotheses conclusion
 
-/// (A.aposteriori.segments, G.A.aposteriori.segments) the recursion restarted at every snapshot.
+/// (A.aposteriori.segments) the recursion restarted at every snapshot.
 let aposterioriSegmentsResult (f: Family) (hypotheses: (string * (Run -> HypothesisCheck)) list) (conclusion: Run -> Evaluation) : Result<Run> =
     result f ".aposteriori.segments" ", restarted at each snapshot"
         ("On each interval [t_s, t_{s+1}] between snapshots, max_k‖Δ_k(t_j)‖ ≤ Π_{s≤i<j}(1 + ηa_i)max_k‖Δ_k(t_s)‖ + (1/L)Σ_{s≤i<j}ηb_iΠ_{i<l<j}(1 + ηa_l): "
-         + "the recursion of " + f.Prefix + ".aposteriori restarted at every snapshot, " + f.Restart + "; each snapshot is compared with the bound "
+         + "the recursion of A.aposteriori restarted at every snapshot, " + f.Restart + "; each snapshot is compared with the bound "
          + "propagated from the previous one (with consecutive snapshots this is the one-step form, the sharpest, which detects a corrupted snapshot).")
         hypotheses conclusion

@@ -1,9 +1,9 @@
 /// What `resode verify` says about a run of the real-data experiment (`train --arch bn-conv`: a convolutional ResNet
 /// with batch norm trained by mini-batch SGD with momentum): one row per result (docs/real-data.md, "verify").
-///  - the results about gradient descent or flow (every MLP-format result, G.A.*): hypothesis not met, the optimizer is not GD;
+///  - every other single-run result (the results about gradient descent or flow, each id once): hypothesis not met, the optimizer is not GD;
 ///  - E.accuracy.train, E.accuracy.test: run.json's accuracies against a recomputation (evidence, as the E.* results);
 ///  - on the trained network with batch norm folded into its convolutions (a network of conv blocks, any weights):
-///    G.B.bound (ResNet vs the neural ODE of its own layers), B.half and B.half.ode (every second layer, docs/theorems/HalfDepth.md).
+///    B.bound (ResNet vs the neural ODE of its own layers), B.half and B.half.ode (every second layer, docs/theorems/HalfDepth.md).
 module ResOdeProofs.Theory.BnConvResults
 
 open ResOdeProofs.Theory.Comparison
@@ -27,7 +27,10 @@ type AccuracyClaim =
       Allowance: int
       Detail: string }
 
-/// (E.accuracy.*) run.json's accuracy against the recomputed one, within the counted rounding allowance.
+/// (E.accuracy.train, E.accuracy.test) run.json's accuracy against the recomputed one, within the counted allowance: the
+/// statement of the MLP cells' rows of these ids (FashionAccuracy.accuracyOf), the claimed fraction times N against the
+/// recount of correct predictions, with this network's evaluation (batch norm folded, running statistics) and its
+/// allowance (the images the folded and the unfolded evaluation classify differently).
 let accuracy (id: string) (what: string) : Result<AccuracyClaim> =
     { Id = id
       Title = sprintf "Evidence: run.json's %s against a recomputation from params.npy and the images" what
@@ -52,7 +55,7 @@ let testAccuracy = accuracy "E.accuracy.test" "test accuracy"
 let claim (c: ResOdeProofs.Numerics.BnConv.BnConvAccuracy.Check) : AccuracyClaim =
     { Set = c.Set; Images = c.N; Claimed = c.Claimed; Recomputed = c.Folded; Allowance = c.Allowance; Detail = c.Describe() }
 
-/// The folded network of a run as the input of G.B.bound (a conv-block run, opened with `architectures`) and of the
+/// The folded network of a run as the input of B.bound (a conv-block run, opened with `architectures`) and of the
 /// half-depth results.
 let folded (architectures: Architecture list) (f: ResOdeProofs.Numerics.BnConv.FoldedNetwork) : Run * HalfDepth.HalfDepthInput =
     Run(f.Run, architectures),

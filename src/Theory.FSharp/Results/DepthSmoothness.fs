@@ -202,7 +202,7 @@ let segmentBound (run: Run) : float[] = layerwiseBound run true
 
 /// The MLP's rows of the a posteriori form of result A (the statements: AposterioriFamily.fs).
 let family : AposterioriFamily.Family =
-    { Prefix = "A"; Doc = doc; Which = ""
+    { Doc = doc; Which = ""
       Source = "paper §3 (finite training time), constants derived here (docs/theorems/DepthSmoothness.md)"
       Network = "on the paper's residual MLP with a smooth σ and a Lipschitz initialization (Δ_k = Z_{k+1} − Z_k, Z_k = (W_k, V_k))"
       Coefficients =

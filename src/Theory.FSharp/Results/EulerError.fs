@@ -299,10 +299,9 @@ let private accurateSolveFor (boundOf: SampleCheck -> float) (run: Run) =
 let private hypotheses (boundOf: SampleCheck -> float) =
     [ "σ Lipschitz", lipschitzSigma; "weights finite", finiteWeights; "reference solve accurate", accurateSolveFor boundOf ]
 
-/// The MLP's rows of result B (ids B.*): the statements of OdeLimit with the MLP's own, sharper ingredients.
+/// The MLP's ingredients of result B: the statements of OdeLimit with the MLP's own, sharper ingredients.
 let family : OdeLimit.Family =
-    { Prefix = "B"
-      Doc = "docs/theorems/EulerError.md"
+    { Doc = "docs/theorems/EulerError.md"
       Which = ""
       Constants =
         "f(θ, h) = Vσ(Wh) with σ Lipschitz only (s1 = sup|σ'|), κ_k = s1‖V_k‖₂‖W_k‖₂ and the variation v_k = a^V_k(s0√m + s1M^W_kH̄_k) "

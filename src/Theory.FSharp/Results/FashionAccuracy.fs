@@ -1,6 +1,6 @@
 /// The accuracies of the Fashion-MNIST MLP cells (`resode fashion`, the paper preset's real-data section) recomputed from
-/// the stored weights and the images (docs/theorems/FashionAccuracy.md): E.accuracy, the producer's claimed train and test
-/// accuracies against a count of argmax matches of an independent float64 forward pass, exact on counts except for the
+/// the stored weights and the images (docs/theorems/FashionAccuracy.md): E.accuracy.train and E.accuracy.test, the producer's
+/// claimed accuracy on each set against a count of argmax matches of an independent float64 forward pass, exact on counts except for the
 /// samples whose two largest logits lie within the forward pass' rounding bound of each other (undecided).
 module ResOdeProofs.Theory.FashionAccuracy
 
@@ -19,7 +19,7 @@ type LabelledSet =
       Claimed: float option }
     member s.Count = s.Labels.Length
 
-/// The input of E.accuracy: the network h_0 = A x, h_k = h_{k−1} + (1/L)·V_k σ(W_k h_{k−1}), F(x) = B h_L (the paper's
+/// The input of E.accuracy.train and E.accuracy.test: the network h_0 = A x, h_k = h_{k−1} + (1/L)·V_k σ(W_k h_{k−1}), F(x) = B h_L (the paper's
 /// forward pass, PAPER.md "Setting and notation") at the stored weights, and the labelled sets.
 type AccuracyInput =
     { Name: string
@@ -211,15 +211,23 @@ let logitErrorName (set: string) = sprintf "%s: max logit rounding bound" set
 /// The allowance of a claimed fraction f = fl(K/N) read back as f·N in float64: |fl(f·N) − K| ≤ 3u·N.
 let claimAllowance (images: int) = 3.0 * u * float images
 
-/// (E.accuracy) The producer's claimed train and test accuracies against the recount from the stored weights and images.
-let accuracy : Result<AccuracyInput> =
-    { Id = "E.accuracy"
-      Title = "Evidence: the Fashion-MNIST cell's claimed train and test accuracies against a recount from the stored weights and the images"
+let private normsCache = Runtime.CompilerServices.ConditionalWeakTable<AccuracyInput, (float[] * float[] * float[] * float[])>()
+
+/// The weights' norms of an input (2L spectral norms), computed once for the rows of all its sets.
+let private normsOnce (p: AccuracyInput) = normsCache.GetValue(p, fun p -> norms p)
+
+/// (E.accuracy.train, E.accuracy.test) The producer's claimed accuracy on one labelled set against the recount from the
+/// stored weights and the images. The same statement as the bn-conv runs' rows of these ids (BnConvResults.accuracy),
+/// with this network's evaluation and its rounding bound.
+let accuracyOf (set: string) : Result<AccuracyInput> =
+    let sets (p: AccuracyInput) = p.Sets |> List.filter (fun s -> s.Set = set)
+    { Id = "E.accuracy." + set
+      Title = sprintf "Evidence: the Fashion-MNIST cell's claimed %s accuracy against a recount from the stored weights and the images" set
       Source = "evidence (docs/theorems/FashionAccuracy.md)"
       Provenance = ProvedHere
       Doc = "docs/theorems/FashionAccuracy.md"
       Statement =
-        "For each set (train, test) of N labelled images, the claimed accuracy times N lies within [c, c + U] up to 3u·N (the binary form of the fraction), "
+        sprintf "For the %s set of N labelled images, the claimed accuracy times N lies within [c, c + U] up to 3u·N (the binary form of the fraction), " set
         + "c the images whose class a float64 forward pass h_0 = A x, h_k = h_{k-1} + (1/L) V_k sigma(W_k h_{k-1}), F = B h_L of the stored weights predicts "
         + "(argmax of F) correctly with its two largest logits more than 4 epsilon apart, U the images where they are not (undecided), epsilon the derived "
         + "bound on the rounding of each logit in this or any other float64 evaluation of the same operations. The row's constants are the recounts, "
@@ -235,30 +243,30 @@ let accuracy : Result<AccuracyInput> =
                     if p.B.Length <> p.Outputs * p.Dim then yield "the read-out B has the wrong size"
                     for name, a in [ "W", p.W; "V", p.V; "A", p.A; "B", p.B ] do
                         if Array.exists (Double.IsFinite >> not) a then yield sprintf "%s has a non-finite entry" name
-                    if p.Sets.IsEmpty then yield "no labelled set"
-                    for s in p.Sets do
+                    if (sets p).IsEmpty then yield sprintf "no %s set" set
+                    for s in sets p do
                         if s.Count = 0 then yield sprintf "the %s set is empty" s.Set
                         if s.Inputs.Length <> s.Count * p.InputDim then yield sprintf "the %s set's images do not match its labels" s.Set
                         if s.Labels |> Array.exists (fun y -> y < 0 || y >= p.Outputs) then yield sprintf "a %s label lies outside 0..%d" s.Set (p.Outputs - 1)
                         if Array.exists (Double.IsFinite >> not) s.Inputs then yield sprintf "the %s images have a non-finite entry" s.Set ]
-              if problems.IsEmpty then Met(sprintf "L = %d, m = %d, d = %d; %s" p.Depth p.Width p.Dim (p.Sets |> List.map (fun s -> sprintf "%d %s images" s.Count s.Set) |> String.concat ", "))
+              if problems.IsEmpty then Met(sprintf "L = %d, m = %d, d = %d; %s" p.Depth p.Width p.Dim (sets p |> List.map (fun s -> sprintf "%d %s images" s.Count s.Set) |> String.concat ", "))
               else NotMet(String.concat "; " problems))
-          "accuracies claimed",
+          "accuracy claimed",
           (fun p ->
               let problems =
-                  [ for s in p.Sets do
+                  [ for s in sets p do
                         match s.Claimed with
                         | None -> yield sprintf "no claimed %s accuracy" s.Set
                         | Some c when Double.IsNaN c -> yield sprintf "the claimed %s accuracy is not a number (NaN)" s.Set
                         | Some c when not (Double.IsFinite c) -> yield sprintf "the claimed %s accuracy is %g" s.Set c
                         | Some _ -> () ]
-              if problems.IsEmpty then Met(p.Sets |> List.map (fun s -> sprintf "%s %.17g" s.Set s.Claimed.Value) |> String.concat ", ")
+              if problems.IsEmpty then Met(sets p |> List.map (fun s -> sprintf "%s %.17g" s.Set s.Claimed.Value) |> String.concat ", ")
               else NotMet(String.concat "; " problems)) ]
       Conclusion =
         fun p ->
-            // the weights' norms (2L spectral norms) once for every set
-            let ns = norms p
-            let counts = p.Sets |> List.map (fun s -> s, countWith p ns s)
+            // the weights' norms (2L spectral norms) once for the rows of every set of this input
+            let ns = normsOnce p
+            let counts = sets p |> List.map (fun s -> s, countWith p ns s)
             let checks =
                 [ for s, c in counts ->
                     let x = s.Claimed.Value * float c.Images
@@ -279,6 +287,11 @@ let accuracy : Result<AccuracyInput> =
                 [ for _, c in counts ->
                     sprintf "%s: %d of %d images undecided; largest logit rounding bound %.3g, smallest gap of the two largest logits %.3g" c.Set c.Undecided c.Images c.MaxLogitError c.SmallestGap ]
             evaluation 0.0 checks constants notes }
+
+/// E.accuracy.train and E.accuracy.test.
+let trainAccuracy = accuracyOf "train"
+let testAccuracy = accuracyOf "test"
+let all : Result<AccuracyInput> list = [ trainAccuracy; testAccuracy ]
 
 /// The input of an MLP run of the Fashion-MNIST experiment at its last snapshot, with the labelled sets given.
 let ofMlpRun (run: Run) (sets: LabelledSet list) : AccuracyInput =

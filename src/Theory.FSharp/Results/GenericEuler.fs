@@ -1,9 +1,9 @@
-/// G.B.bound.jacobian: result B for any architecture with the local errors computed to second order and propagated by
+/// B.bound.tangent: result B for any architecture with the local errors computed to second order and propagated by
 /// the products of the block's exact Jacobians along the reference solution (docs/theorems/GenericResults.md,
-/// "G.B.bound.jacobian"). The generic form of B.bound.secant and the Taylor-model local error of EulerError.md, taken
+/// "B.bound.tangent"). The generic form of B.bound.secant and the Taylor-model local error of EulerError.md, taken
 /// through the block interface only: Forward (the field and a quadrature over the interpolated layer) and Backward
 /// applied to the basis vectors (the Jacobian ∂_hf at a state), with the declared constants for the remainders and one
-/// more constant per block, C_hh (`stateCurvature`). A block without C_hh keeps G.B.bound's layer-wise bound.
+/// more constant per block, C_hh (`stateCurvature`). A block without C_hh keeps B.bound's layer-wise bound.
 module ResOdeProofs.Theory.GenericEuler
 
 open System
@@ -18,7 +18,7 @@ let private op (b: IterateBounds) name = Architecture.part b.PartOp name
 
 /// C_hh ≥ ‖∂_hf(θ, h') − ∂_hf(θ, h)‖₂/‖h' − h‖ for ‖h‖, ‖h'‖ ≤ H and parts within the bounds (derived on each block's page,
 /// "C_hh"): one-layer s2 M_W², scaled-linear s2 M_a², conv s2 M₂M₁², mlp s2 M_V M_W², glu M_V M_W(s2 M_W M_U H + 2 s1 M_U)
-/// (with 0·∞ = 0). None: the block declares no C_hh, and G.B.bound.jacobian falls back to G.B.bound's layer-wise bound.
+/// (with 0·∞ = 0). None: the block declares no C_hh, and B.bound.tangent falls back to B.bound's layer-wise bound.
 let stateCurvature (name: string) : (IterateBounds -> float) option =
     match name with
     | "one-layer" -> Some(fun b -> b.S2 * op b "W" * op b "W")
@@ -58,7 +58,7 @@ let pathRadius (travel: float -> float) (ny: float) =
 /// A nonnegative bound whose formula overflowed (0·∞) means no bound: +∞.
 let private orInf (x: float) = if Double.IsNaN x then infinity else x
 
-/// One sample at one snapshot: measured ‖h_L^i − H̃_L^i‖ (H̃ the RK4 reference), the bound of G.B.bound.jacobian, G.B.bound's
+/// One sample at one snapshot: measured ‖h_L^i − H̃_L^i‖ (H̃ the RK4 reference), the bound of B.bound.tangent, B.bound's
 /// layer-wise bound on the same sample, the integration error estimate of H̃_L^i, and the parts of the new bound:
 /// Σ_k π_k τ̄_k with π_k = ‖J_L⋯J_{k+1}‖₂, the largest π_0, the largest Π_{j}(1 + κ_j/L), and Σ_k τ̄_k against Σ_k τ_k (old).
 type JacobianSample =
@@ -70,15 +70,15 @@ type JacobianSample =
       /// π_0 = ‖J_L⋯J_1‖₂ and the product of the factors 1 + κ_k/L it replaces
       Propagation: float
       PropagationOld: float
-      /// Σ_k of the local-error bounds (new: min(Taylor model, old) + δ_k) and of G.B.bound's τ_k
+      /// Σ_k of the local-error bounds (new: min(Taylor model, old) + δ_k) and of B.bound's τ_k
       LocalSum: float
       LocalSumOld: float
       /// true when the block declares C_hh (else Bound = LayerwiseBound)
       Sharpened: bool }
 
-/// The analysis of snapshot s (docs/theorems/GenericResults.md, "G.B.bound.jacobian"), with the ResNet's error scaled by c
+/// The analysis of snapshot s (docs/theorems/GenericResults.md, "B.bound.tangent"), with the ResNet's error scaled by c
 /// (c = 1: the run itself; c ≠ 1 is the mutation of the tests: h_L replaced by H̃_L + c(h_L − H̃_L)).
-/// `curvature` is the block's C_hh (`stateCurvature`); None gives the fallback, G.B.bound's layer-wise bound.
+/// `curvature` is the block's C_hh (`stateCurvature`); None gives the fallback, B.bound's layer-wise bound.
 let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Run) (s: int) : JacobianSample[] =
     let arch = run.Architecture.Value
     let block = match run.Data.Block with | null -> failwith "the architecture is not registered in the engine" | b -> b
@@ -206,7 +206,7 @@ let private cache = Runtime.CompilerServices.ConditionalWeakTable<Run, JacobianS
 /// Every snapshot of a run, computed once.
 let analyse (run: Run) = cache.GetValue(run, fun r -> Array.init r.SnapshotCount (analyseScaled 1.0 r))
 
-/// The verdict of a bound on analysed snapshots: `boundOf` selects it (the new bound, or G.B.bound's layer-wise bound on the
+/// The verdict of a bound on analysed snapshots: `boundOf` selects it (the new bound, or B.bound's layer-wise bound on the
 /// same measured values, for the mutation tests); every sample of every snapshot compared, the integration error added.
 let conclusionOf (boundOf: JacobianSample -> float) (run: Run) (all: JacobianSample[][]) : Evaluation =
     let cmp = GenericResults.comparingWith (fun (x: JacobianSample) -> x.Sample) (fun x -> x.Measured) (fun x -> x.IntegrationError)
@@ -216,26 +216,26 @@ let conclusionOf (boundOf: JacobianSample -> float) (run: Run) (all: JacobianSam
     let maxOf f = flat |> Array.map f |> Comparison.maxKeepNaNOr 0.0
     { e with
         Constants =
-            [ "worst tightness, G.B.bound.jacobian (bound / measured)", worstTight (fun x -> x.Bound)
-              "worst tightness, G.B.bound's layer-wise bound (same samples)", worstTight (fun x -> x.LayerwiseBound)
+            [ "worst tightness, B.bound.tangent (bound / measured)", worstTight (fun x -> x.Bound)
+              "worst tightness, B.bound's layer-wise bound (same samples)", worstTight (fun x -> x.LayerwiseBound)
               "max_i pi_0 = |J_L...J_1|_2 (Jacobian products)", maxOf (fun x -> x.Propagation)
-              "max_i prod_k (1 + kappa_k/L) (G.B.bound's factor)", maxOf (fun x -> x.PropagationOld)
+              "max_i prod_k (1 + kappa_k/L) (B.bound's factor)", maxOf (fun x -> x.PropagationOld)
               "max_i sum_k of the local-error bounds", maxOf (fun x -> x.LocalSum)
-              "max_i sum_k of G.B.bound's local terms", maxOf (fun x -> x.LocalSumOld) ]
+              "max_i sum_k of B.bound's local terms", maxOf (fun x -> x.LocalSumOld) ]
         Notes =
             [ Evaluation.AnyWeights
               (if flat |> Array.forall (fun x -> x.Sharpened) then "the block declares C_hh: local errors to second order, Jacobian products"
-               else "the block declares no C_hh: G.B.bound's layer-wise bound is used (fallback)") ] }
+               else "the block declares no C_hh: B.bound's layer-wise bound is used (fallback)") ] }
 
-/// (G.B.bound.jacobian) ResNet vs the neural ODE of its own layers at every snapshot, local errors to second order
+/// (B.bound.tangent) ResNet vs the neural ODE of its own layers at every snapshot, local errors to second order
 /// propagated by the products of the block's Jacobians along the reference solution.
-let eulerBoundJacobian : Result<Run> =
-    OdeLimit.propagatedResult GenericResults.family "jacobian" "Jacobian products"
+let eulerBoundTangent : Result<Run> =
+    OdeLimit.propagatedResult GenericResults.family "tangent" "products of tangent Jacobians"
         ("J_k = I + ∂_hf(θ_k, H̃_{k−1})/L (the block's Backward on the basis vectors) and ‖r_k‖ ≤ C_hh‖ẽ_{k−1}‖²/(2L), C_hh the block's bound "
          + "on the Lipschitz constant of ∂_hf in h, ‖ẽ_k‖ bounded forward by the same recursion in norms (a block without C_hh keeps "
-         + "G.B.bound's layer-wise bound)")
+         + "B.bound's layer-wise bound)")
         [ GenericResults.hypArchitecture; GenericResults.hypFiniteParameters ]
         (fun run -> conclusionOf (fun x -> x.Bound) run (analyse run))
 
 /// The results of this file.
-let all : Result<Run> list = [ eulerBoundJacobian ]
+let all : Result<Run> list = [ eulerBoundTangent ]

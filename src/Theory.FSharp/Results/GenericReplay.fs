@@ -2,7 +2,7 @@
 /// clipped gradient descent recomputed through the block's Forward/Backward (BlockReplay) from recorded snapshots, with
 /// every per-iterate quantity the generic results use recomputed from the replayed iterates (the columns of
 /// BlockTraceColumns, by the producer's own recording routine), and for plain gradient descent the pair quantities of
-/// G.A.split (the exact forcing E_k and the bracket coefficient a_k) with that result's recursion. The producer's trace is
+/// A.split (the exact forcing E_k and the bracket coefficient a_k) with that result's recursion. The producer's trace is
 /// never read here: it is a claim, compared with these columns by E.claims (Evidence/ReplayEvidence.fs).
 module ResOdeProofs.Theory.GenericReplay
 
@@ -82,7 +82,7 @@ let private bounds (off: int[]) (size: int[]) (p: PairState) =
 /// One replayed stretch from..to: the recomputed columns (BlockTraceColumns; absolute iterate index, NaN
 /// outside the stretch; step_max at j is the update applied after iterate j), per part the largest operator norm over the
 /// layers of the replayed θ at the stretch's start and at every snapshot iterate inside it, the replayed θ at the end,
-/// and for plain gradient descent the bound of G.A.split per iterate (NaN otherwise) with the largest a_k, L‖E_k‖ seen.
+/// and for plain gradient descent the bound of A.split per iterate (NaN otherwise) with the largest a_k, L‖E_k‖ seen.
 type Stretch =
     { From: int; To: int; Bound: float[]; AMax: float; LEMax: float; GronwallOnly: float[]
       /// the bound with the scalar bracket a_k‖Δ_k‖ only (equal to Bound for a block without PartBracket)
@@ -103,7 +103,7 @@ let operatorNorms (run: Run) (theta: float[]) =
 let clipOf (run: Run) = if run.Setting.Optimizer = "clipped-gd" then run.Setting.Clip else None
 
 /// Replays the iterates from..upTo starting at the parameters `theta0` (those of iterate `from`); `total` is the length of
-/// the per-iterate arrays. The recursion of G.A.split runs from Δ_k(from) read from `theta0` when the run is plain
+/// the per-iterate arrays. The recursion of A.split runs from Δ_k(from) read from `theta0` when the run is plain
 /// gradient descent. None when the replay leaves the finite numbers.
 let replayStretch (run: Run) (theta0: float[]) (from: int) (upTo: int) (total: int) : Stretch option =
     let arch = run.Architecture

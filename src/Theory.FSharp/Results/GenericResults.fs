@@ -1,15 +1,15 @@
 /// Results A (depth-smoothness during training) and B (ResNet vs neural ODE) stated ONCE for any
 /// architecture that supplies its constants through `Architecture` (docs/theorems/GenericResults.md).
 ///
-/// G.A.aposteriori: for gradient descent θ ← θ − η G (clipped or not), with Δ_k = θ_{k+1} − θ_k,
+/// A.aposteriori: for gradient descent θ ← θ − η G (clipped or not), with Δ_k = θ_{k+1} − θ_k,
 ///   max_k ‖Δ_k(t_j)‖ ≤ Π_{i<j}(1 + η a_i)·max_k ‖Δ_k(0)‖ + (1/L) Σ_{i<j} η b_i Π_{i<l<j}(1 + η a_l),
 /// (a_i, b_i) = the architecture's lemma-L5 constants at iterate i, from the quantities of the verifier's replay
 /// (GenericReplay: hidden states, adjoints and part norms recomputed at every iterate; the producer's trace is not read).
-/// The statements of G.A.aposteriori and G.A.aposteriori.segments are AposterioriFamily's, written once for every
+/// The statements of A.aposteriori and A.aposteriori.segments are AposterioriFamily's, written once for every
 /// architecture; this file supplies any block's ingredients (the bound per iterate from the replay).
-/// G.B.bound: at fixed parameters θ_k = θ⁰(k/L) sampled from a function of depth with sup_s‖dθ⁰/ds‖ ≤ Lip,
+/// B.bound: at fixed parameters θ_k = θ⁰(k/L) sampled from a function of depth with sup_s‖dθ⁰/ds‖ ≤ Lip,
 ///   max_i ‖h_L^i − H^i(1)‖ ≤ e^κ (J·Lip + κ F)/(2L),   dH/ds = f(θ⁰(s), H), H(0) = h_0.
-/// G.B.rate: over a depth ladder the error of G.B.bound decreases at least like 1/L (Rate.decide).
+/// B.rate: over a depth ladder the error of B.bound decreases at least like 1/L (Rate.decide).
 module ResOdeProofs.Theory.GenericResults
 
 open System
@@ -110,7 +110,7 @@ let iterateBounds (run: Run) (st: GenericReplay.Stretch) : IterateBounds[] =
             { Hidden = hid.[j]; AdjointSum = adj.[j]; PartFro = partFro; PartOp = partOp
               S0 = set.S0; S1 = set.S1; S2 = defaultArg set.S2 nan; Dim = set.Dim; Hyper = set.Hyper })
 
-/// The bound of G.A on each replayed stretch: z at the stretch's start is its own max_k‖Δ_k‖ (snapshot 0's, or with
+/// The bound of A on each replayed stretch: z at the stretch's start is its own max_k‖Δ_k‖ (snapshot 0's, or with
 /// restart the snapshot's recorded parameters), z_{j+1} = (1 + η a_j) z_j + η b_j/L with (a_j, b_j) the architecture's
 /// lemma-L5 constants at the replayed iterate j. Returns, per iterate (absolute index), the bound, the replayed
 /// max_k‖θ_{k+1} − θ_k‖ it is compared with, and the (a, b) used. Without restart one stretch from t = 0; with restart one
@@ -140,7 +140,7 @@ let depthSmoothnessBoundWith (restart: bool) (arch: Architecture) (run: Run) : f
             measured.[j] <- sz.[j]
     z, ab, measured
 
-/// The bound of G.A.aposteriori (from t = 0, no restart).
+/// The bound of A.aposteriori (from t = 0, no restart).
 let depthSmoothnessBound (arch: Architecture) (run: Run) = depthSmoothnessBoundWith false arch run
 
 /// Any block's track of result A's comparison (`AposterioriFamily.checks`): the replay's own increments (no allowance:
@@ -154,7 +154,7 @@ let private aposterioriHypotheses =
 
 /// Any block's rows of the a posteriori form of result A (the statements: AposterioriFamily.fs).
 let aposterioriFamily : AposterioriFamily.Family =
-    { Prefix = "G.A"; Doc = doc; Which = "any architecture"
+    { Doc = doc; Which = "any architecture"
       Source = "paper §3 (finite training time), stated generically here (docs/theorems/GenericResults.md)"
       Network = "on h_k = h_{k−1} + (1/L) f(θ_k, h_{k−1}) with a Lipschitz initialization (Δ_k = θ_{k+1} − θ_k)"
       Coefficients =
@@ -164,9 +164,9 @@ let aposterioriFamily : AposterioriFamily.Family =
       Restart = "replayed from the snapshot's recorded parameters and started from its own max_k‖Δ_k(t_s)‖"
       Remark =
         " An a-posteriori statement with the block's global constants: it may be loose by orders of magnitude; the result held to a tightness "
-        + "target is G.A.split." }
+        + "target is A.split." }
 
-/// (G.A.aposteriori) depth-smoothness during training for any registered architecture.
+/// (A.aposteriori) depth-smoothness during training for any registered architecture.
 let depthSmoothness : Result<Run> =
     AposterioriFamily.aposterioriResult aposterioriFamily aposterioriHypotheses (fun run ->
         let arch = run.Architecture.Value
@@ -179,7 +179,7 @@ let depthSmoothness : Result<Run> =
               "C(T) = L * bound at the last iterate", L * bound.[last] ]
             [ sprintf "architecture %s, constants from %s" arch.Name arch.Doc ])
 
-/// (G.A.aposteriori.segments) the same inequality restarted at every snapshot from the snapshot's own increments.
+/// (A.aposteriori.segments) the same inequality restarted at every snapshot from the snapshot's own increments.
 let depthSmoothnessSegments : Result<Run> =
     AposterioriFamily.aposterioriSegmentsResult aposterioriFamily aposterioriHypotheses (fun run ->
         let bound, _, sz = depthSmoothnessBoundWith true run.Architecture.Value run
@@ -236,7 +236,7 @@ let private rk4 (block: IResidualBlock) (theta: float -> float[]) (h0: float[]) 
 [<Literal>]
 let OdeSteps = 1024
 
-/// The check of G.B at snapshot 0: measured max_i‖h_L^i − H^i(1)‖, the bound, its constants and the integration error estimate.
+/// The check of B at snapshot 0: measured max_i‖h_L^i − H^i(1)‖, the bound, its constants and the integration error estimate.
 type EulerCheck = { Measured: float; Bound: float; IntegrationError: float; Constants: (string * float) list }
 
 let private eulerCache = Runtime.CompilerServices.ConditionalWeakTable<Run, EulerCheck>()
@@ -354,7 +354,7 @@ let layerPairBounds (run: Run) (norms: (string * float * float)[][]) : int -> fl
           PartOp = Array.map2 (fun (nm, _, o1) (_, _, o2) -> nm, max o1 o2) a b |> Map.ofArray
           S0 = st.S0; S1 = st.S1; S2 = defaultArg st.S2 nan; Dim = st.Dim; Hyper = st.Hyper }
 
-/// What G.B.bound and G.B.bound.jacobian both read at a snapshot: the ResNet's hidden states (engine Forward) and the
+/// What B.bound and B.bound.tangent both read at a snapshot: the ResNet's hidden states (engine Forward) and the
 /// RK4 solves of the reference ODE with q and 2q steps per layer from h_0 (nodes at s_k = k/L; the interval maxima of
 /// the q-step solve). Computed once per run and snapshot.
 type ReferenceSolves = { States: float[]; Nodes: float[][]; IntervalMax: float[][]; Step: float; NodesFine: float[][] }
@@ -376,7 +376,7 @@ let referenceSolves (run: Run) (s: int) : ReferenceSolves =
              let nodes2, _, _ = rk4Interpolant block theta L P hs.[0 .. n * d - 1] n (2 * q)
              { States = hs; Nodes = nodes; IntervalMax = imax; Step = dt; NodesFine = nodes2 })).Value
 
-/// The layer-wise bound at snapshot s (docs/theorems/GenericResults.md, "G.B.bound"): with θ(s) the piecewise-linear
+/// The layer-wise bound at snapshot s (docs/theorems/GenericResults.md, "B.bound"): with θ(s) the piecewise-linear
 /// interpolant of the layers, e_k = h_k − H(s_k) satisfies
 ///   ‖e_k‖ ≤ (1 + κ_k/L)‖e_{k−1}‖ + τ_k,   τ_k = J_k‖θ_k − θ_{k−1}‖/(2L) + κ_k F_k/(2L²),
 /// per sample, the architecture's κ_k, J_k, F_k evaluated with the part norms of layers k−1 and k and the state bound
@@ -429,11 +429,10 @@ let hypFiniteParameters : string * (Run -> HypothesisCheck) =
         if Seq.forall (fun s -> run.Theta s |> Array.forall Double.IsFinite) (seq { 0 .. run.SnapshotCount - 1 }) then Met "every snapshot"
         else NotMet "a snapshot has non-finite parameters (a diverged run)"
 
-/// The rows of result B for any block (ids G.B.*): the statements of OdeLimit with the ingredients built from the
+/// Any block's ingredients of result B: the statements of OdeLimit with the ingredients built from the
 /// architecture's declared constants and the block's Forward/Backward.
 let family : OdeLimit.Family =
-    { Prefix = "G.B"
-      Doc = doc
+    { Doc = doc
       Which = "any architecture"
       Constants =
         "κ_k, F_k the architecture's constants (LipschitzH, OutputBound) with the part norms of layers k−1, k and the state bound "
@@ -451,7 +450,7 @@ let comparingWith (sample: 's -> int) (measured: 's -> float) (integration: 's -
 let snapshotsOf (run: Run) (all: 's[][]) : OdeLimit.Snapshot<'s>[] =
     all |> Array.mapi (fun s xs -> { When = OdeLimit.snapshotLabel run s; Samples = xs })
 
-/// (G.B.bound) ResNet vs the neural ODE of its own layers at every snapshot, any registered architecture.
+/// (B.bound) ResNet vs the neural ODE of its own layers at every snapshot, any registered architecture.
 let eulerBound : Result<Run> =
     OdeLimit.boundResult family [ hypArchitecture; hypFiniteParameters ] (fun run ->
         let all = interpolantChecks run
@@ -469,7 +468,7 @@ let eulerBound : Result<Run> =
 
 // ---------------------------------------------------------------- ladders
 
-/// (G.B.rate) the error of G.B.bound decreases at least like 1/L over a ladder.
+/// (B.rate) the error of B.bound decreases at least like 1/L over a ladder.
 let eulerRate : Result<Ladder> =
     let forAll = Hypotheses.onEveryRun
     OdeLimit.rateResult family (fun l -> l.Depths)

@@ -1,4 +1,4 @@
-/// The split form of result A for any architecture (docs/theorems/GenericResults.md, "G.A.split"): the part of the
+/// The split form of result A for any architecture (docs/theorems/GenericResults.md, "A.split"): the part of the
 /// layer-gradient difference that does not depend on Δ_k = θ_{k+1} − θ_k is computed exactly through the block's own
 /// Forward/Backward at the replayed states, only the rest is bounded with the block's declared C_θθ.
 ///
@@ -61,20 +61,20 @@ let private constantsOf (sts: Stretch list) (run: Run) =
 
 /// Any block's rows of the split form of result A (the statements: SplitFamily.fs).
 let family : SplitFamily.Family =
-    { Prefix = "G.A"; Doc = doc; Which = "any architecture"
-      Source = "paper §3 (finite training time), stated generically here (docs/theorems/GenericResults.md, G.A.split)"
+    { Doc = doc; Which = "any architecture"
+      Source = "paper §3 (finite training time), stated generically here (docs/theorems/GenericResults.md, A.split)"
       Bracket = "for h_k = h_{k−1} + (1/L) f(θ_k, h_{k−1}), E_k is one extra backward pass of the block at mixed arguments and a_k = Σ_i ‖p^i_{k+1}‖ C_θθ the block's declared constant per pair and sample (part by part when the block declares a part bracket)"
       Replay = "replayed from the snapshots through the block's Forward/Backward (BlockReplay)"
       Compared = "with max_k ‖θ_{k+1} − θ_k‖ of every later snapshot's recorded parameters" }
 
-/// (G.A.split) from t = 0.
+/// (A.split) from t = 0.
 let split : Result<Run> =
     SplitFamily.splitResult family hypotheses (fun run ->
         let st = (tracks run).FromZero.Value
         SplitFamily.evaluate run (track [ st ]) (constantsOf [ st ] run)
             [ sprintf "architecture %s; C_θθ from %s" run.Architecture.Value.Name run.Architecture.Value.Doc ])
 
-/// (G.A.split.segments) restarted at every snapshot from its recorded parameters.
+/// (A.split.segments) restarted at every snapshot from its recorded parameters.
 let splitSegments : Result<Run> =
     SplitFamily.splitSegmentsResult family hypotheses (fun run ->
         let sts = (tracks run).Segments |> List.map Option.get

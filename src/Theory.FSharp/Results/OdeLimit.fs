@@ -4,9 +4,12 @@
 /// layers' Jacobians, and the observed order over a depth ladder, with one comparison of every sample against its bound.
 /// An architecture supplies the ingredients: the reference solve, its constants κ_k, F_k and the variation of f across a
 /// layer interval, and the Jacobians of the propagation. Any block supplies them from its declared constants and its
-/// Forward/Backward (GenericResults.fs, GenericEuler.fs: rows G.B.*); the paper's MLP supplies sharper ones of its own
+/// Forward/Backward (GenericResults.fs, GenericEuler.fs); the paper's MLP supplies sharper ones of its own
 /// (EulerError.fs, Secant.fs: spectral norms per part, secant slopes between the two trajectories, a Taylor-model local
-/// error, a Dormand–Prince reference; rows B.*).
+/// error, a Dormand–Prince reference). The rows carry the same ids on every architecture (B.bound, B.rate); the
+/// propagated bound is one form with two linearizations, each its own id: B.bound.secant (the secant slopes between the
+/// two trajectories, exact, which the MLP's elementwise σ gives) and B.bound.tangent (the tangent Jacobian at the
+/// reference with a second-order remainder, which any block gives from its Backward and C_hh).
 module ResOdeProofs.Theory.OdeLimit
 
 open System
@@ -73,9 +76,7 @@ let tightness (c: Comparing<'s>) (boundOf: 's -> float) (snaps: Snapshot<'s>[]) 
 
 /// What names and describes an architecture's rows of result B; the statements themselves are written below once.
 type Family =
-    { /// row id prefix: "B" (the MLP's sharper ingredients) or "G.B" (any block, from its declared constants)
-      Prefix: string
-      Doc: string
+    { Doc: string
       /// the architecture, as the titles name it ("" for the MLP: its rows are the paper's)
       Which: string
       /// the field f and where κ_k, F_k and the variation v_k come from
@@ -85,9 +86,9 @@ type Family =
 
 let private title (f: Family) (what: string) = if f.Which = "" then sprintf "ResNet vs neural ODE at fixed weights: %s" what else sprintf "ResNet vs neural ODE, %s: %s" f.Which what
 
-/// The a priori bound (B.bound, G.B.bound): the layer-wise recursion and its paper form.
+/// The a priori bound (B.bound): the layer-wise recursion and its paper form.
 let boundResult (f: Family) (hypotheses: (string * (Run -> HypothesisCheck)) list) (conclusion: Run -> Evaluation) : Result<Run> =
-    { Id = f.Prefix + ".bound"
+    { Id = "B.bound"
       Title = title f "first-order error bound"
       Source = sprintf "the paper's discretization argument (Marion et al., ICLR 2024, §3), derived here (%s)" f.Doc
       Provenance = ProvedHere
@@ -101,15 +102,15 @@ let boundResult (f: Family) (hypotheses: (string * (Run -> HypothesisCheck)) lis
       Hypotheses = hypotheses
       Conclusion = conclusion }
 
-/// The bound propagated by the products of the layers' Jacobians (B.bound.secant, G.B.bound.jacobian): the error
+/// The bound propagated by the products of the layers' Jacobians (B.bound.secant, B.bound.tangent): the error
 /// ẽ_k = h_k − H̃_k obeys ẽ_k = J_kẽ_{k−1} + r_k − τ̃_k, so ‖h_L − H̃_L‖ ≤ Σ_k π_k(τ̄_k + ‖r_k‖ bound), π_k ≥ ‖J_L⋯J_{k+1}‖₂.
-/// `suffix` ends the row id ("secant", "jacobian"), `named` names the Jacobians in the title, `jacobians` states them and
+/// `suffix` ends the row id and names the linearization ("secant", "tangent"), `named` names the Jacobians in the title, `jacobians` states them and
 /// their remainder r_k.
 let propagatedResult (f: Family) (suffix: string) (named: string) (jacobians: string) (hypotheses: (string * (Run -> HypothesisCheck)) list)
                      (conclusion: Run -> Evaluation) : Result<Run> =
-    { Id = sprintf "%s.bound.%s" f.Prefix suffix
+    { Id = "B.bound." + suffix
       Title = title f ("local errors propagated by " + named)
-      Source = sprintf "derived here (%s, %s.bound.%s)" f.Doc f.Prefix suffix
+      Source = sprintf "derived here (%s, B.bound.%s)" f.Doc suffix
       Provenance = ProvedHere
       Doc = f.Doc
       Statement =
@@ -126,15 +127,15 @@ let atLeastFourDepths (depths: int list) =
     if depths.Length >= 4 then Met(sprintf "%d depths" depths.Length)
     else NotMet(sprintf "%d depths: an interval for the order with its 1/L correction term needs at least 4" depths.Length)
 
-/// The observed order over a depth ladder (B.rate, G.B.rate): `errors` gives, per depth, max_i ‖h_L^i − H^i(1)‖ at
+/// The observed order over a depth ladder (B.rate): `errors` gives, per depth, max_i ‖h_L^i − H^i(1)‖ at
 /// iteration 0 (where the layers of every depth sample one function of depth) and its uncertainty (the integration
 /// error estimate); the claim p ≥ 1 is decided by Rate.decideOutcome on the plain and the 1/L-corrected fits.
 /// `extra` adds constants and notes of the architecture.
 let rateResult (f: Family) (depths: 'l -> int list) (hypotheses: (string * ('l -> HypothesisCheck)) list)
                (errors: 'l -> float list * float list) (extra: 'l -> (string * float) list * string list) : Result<'l> =
-    { Id = f.Prefix + ".rate"
+    { Id = "B.rate"
       Title = title f "observed order in the depth L"
-      Source = sprintf "derived here (%s); predicted by %s.bound" f.Doc f.Prefix
+      Source = sprintf "derived here (%s); predicted by B.bound" f.Doc
       Provenance = Empirical
       Doc = f.Doc
       Statement =

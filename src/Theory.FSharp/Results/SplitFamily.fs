@@ -1,12 +1,12 @@
 /// The split form of result A stated once for every architecture (docs/theorems/DepthSmoothness.md, "A.split";
-/// docs/theorems/GenericResults.md, "G.A.split"): the recursion on the layer increments Δ_k = Z_{k+1} − Z_k with the
-/// exact state forcing E_k, started at snapshot 0 (A.split, G.A.split) or restarted at every snapshot (A.split.segments,
-/// G.A.split.segments), and the comparison of the bound with the replayed iterates and the recorded snapshots. Each
+/// docs/theorems/GenericResults.md, "A.split and A.split.segments"): the recursion on the layer increments Δ_k = Z_{k+1} − Z_k with the
+/// exact state forcing E_k, started at snapshot 0 (A.split) or restarted at every snapshot (A.split.segments), the same ids on every
+/// architecture, and the comparison of the bound with the replayed iterates and the recorded snapshots. Each
 /// statement and the comparison are written here once. An architecture supplies the ingredients: the bound per iterate
 /// from its replay (`Track`), the bracket coefficients behind it, and whether it bounds each pair or only the maximum.
 /// The paper's MLP supplies sharper ones of its own (SplitResults.fs: W/V parts with the coefficients of L5.split, one
-/// bound per pair, the recursion fed by the engine's evidence replay; rows A.*); any block supplies them from its
-/// declared C_θθ and its Forward/Backward (GenericSplit.fs, GenericReplay.fs; rows G.A.*).
+/// bound per pair, the recursion fed by the engine's evidence replay); any block supplies them from its
+/// declared C_θθ and its Forward/Backward (GenericSplit.fs, GenericReplay.fs).
 module ResOdeProofs.Theory.SplitFamily
 
 open ResOdeProofs.Theory
@@ -21,9 +21,7 @@ let hypPlainGd : string * (Run -> HypothesisCheck) =
 
 /// What names and describes an architecture's rows of the split form of result A; the statements are written below once.
 type Family =
-    { /// row id prefix: "A" (the MLP's sharper ingredients) or "G.A" (any block, from its declared constants)
-      Prefix: string
-      Doc: string
+    { Doc: string
       Source: string
       /// how the titles name the architecture ("" for the MLP: its rows are the paper's)
       Which: string
@@ -100,14 +98,14 @@ let private statement (f: Family) (start: string) =
 
 let private result (f: Family) (suffix: string) (titled: string) (start: string) hypotheses (conclusion: Run -> Evaluation) : Result<Run> =
   FlowRuns.gdOnly "A.flow"
-    { Id = f.Prefix + suffix; Title = title f titled; Source = f.Source; Provenance = ProvedHere; Doc = f.Doc
+    { Id = "A" + suffix; Title = title f titled; Source = f.Source; Provenance = ProvedHere; Doc = f.Doc
       Statement = statement f start; Hypotheses = hypotheses; Conclusion = conclusion }
 
-/// (A.split, G.A.split) the recursion from t = 0.
+/// (A.split) the recursion from t = 0.
 let splitResult (f: Family) (hypotheses: (string * (Run -> HypothesisCheck)) list) (conclusion: Run -> Evaluation) : Result<Run> =
     result f ".split" " (from t = 0)" "started at the increments of snapshot 0" hypotheses conclusion
 
-/// (A.split.segments, G.A.split.segments) the recursion restarted at every snapshot.
+/// (A.split.segments) the recursion restarted at every snapshot.
 let splitSegmentsResult (f: Family) (hypotheses: (string * (Run -> HypothesisCheck)) list) (conclusion: Run -> Evaluation) : Result<Run> =
     result f ".split.segments" ", restarted at each snapshot"
         ("restarted at the recorded increments of every snapshot (each snapshot compared with the value propagated from the previous one, "

@@ -386,7 +386,7 @@ let private splitConstants (run: Run) (b: SplitBounds) =
 
 /// The MLP's rows of the split form of result A (the statements: SplitFamily.fs).
 let family : SplitFamily.Family =
-    { Prefix = "A"; Doc = aDoc; Which = ""
+    { Doc = aDoc; Which = ""
       Source = "paper §3 (finite training time), split form derived here (docs/theorems/DepthSmoothness.md, A.split)"
       Bracket = "per pair k and W/V part, with the coefficients a_WW, a_WV, a_VW of L5.split computed from the weights of iterate j"
       Replay = "the engine's evidence replay from the snapshots (E.replay)"

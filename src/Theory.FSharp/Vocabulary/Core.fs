@@ -140,7 +140,7 @@ module Verdict =
         else Violated { Where = where'; When = when'; Measured = measured; Bound = bound }
 
 module Evaluation =
-    /// The note of a result that is a pure inequality valid for any weights (L1–L5, B.bound, G.B.bound): it cannot be
+    /// The note of a result that is a pure inequality valid for any weights (L1–L5, B.bound, B.bound): it cannot be
     /// violated by a run, only by a wrong implementation of the bound or of the measured quantity.
     [<Literal>]
     let AnyWeights = "holds for any weights: checks the implementation, not the run"

@@ -1,0 +1,98 @@
+/// One id per statement, whatever the architecture (docs/theorems/GenericResults.md, "One id per statement"): an MLP run
+/// and a run of every other block carry the same ids for the statements they share; the MLP's own ids are exactly
+/// `Registry.mlpOnly` (the results whose hypotheses need its form Vσ(Wh)), the other architectures' own id is exactly
+/// B.bound.tangent; verdicts.json files of earlier builds are read under the current ids (`Registry.currentRows`).
+module ResOdeProofs.Properties.OneIdPerStatementTests
+
+open Xunit
+open ResOdeProofs.Numerics.Blocks
+open ResOdeProofs.Numerics.Training
+open ResOdeProofs.Theory
+
+/// The ids only the other architectures' runs carry.
+let private blockOnly = set [ GenericEuler.eulerBoundTangent.Id ]
+
+/// What is wrong with the id sets of an MLP run and of a block's run: an id of one that the other lacks and that is not
+/// listed as its own (mlpOnly, blockOnly), an id listed as the MLP's own that its run lacks, an MLP-only id on the block
+/// run, an id repeated, an id that names a run format (G.*).
+let private mismatches (mlp: string list) (block: string list) : string list =
+    let m, b = set mlp, set block
+    let own = Registry.mlpOnly |> List.map fst |> set
+    [ for id in Set.difference m b do if not (own.Contains id) then yield sprintf "%s: on the MLP run only, not listed in Registry.mlpOnly" id
+      for id in Set.difference b m do if not (blockOnly.Contains id) then yield sprintf "%s: on the block run only" id
+      for id in own do
+          if not (m.Contains id) then yield sprintf "%s: listed in Registry.mlpOnly, not on the MLP run" id
+          if b.Contains id then yield sprintf "%s: listed in Registry.mlpOnly, also on the block run" id
+      for id in blockOnly do if not (b.Contains id) then yield sprintf "%s: not on the block run" id
+      for ids, what in [ mlp, "MLP"; block, "block" ] do
+          for id in ids |> List.countBy id |> List.filter (fun (_, c) -> c > 1) |> List.map fst do yield sprintf "%s: twice on the %s run" id what
+          for id in ids do if id.StartsWith "G." then yield sprintf "%s: an id that names a run format" id ]
+
+let private idsOf (run: Run) = Registry.verifyView run |> List.map (fun r -> r.Id)
+
+let private mlpIds =
+    lazy (idsOf (BlockProperties.trainBlock (RunSpec(Depth = 4, Samples = 4, Dim = 3, Width = 4, Iterations = 4, Snapshots = 3, Seed = 3L))))
+
+let private blockIds (name: string) =
+    idsOf (BlockProperties.trainBlock (RunSpec(Architecture = name, Depth = 4, Samples = 4, Dim = 3, Iterations = 4, Snapshots = 3, Seed = 3L)))
+
+/// Every block of the catalog but the MLP.
+let private blocks = BlockCatalog.All |> Seq.map (fun e -> e.Name) |> Seq.filter (fun n -> n <> "mlp") |> List.ofSeq
+
+[<Fact>]
+let ``Registry: an MLP run and a run of every other block → the same ids for the shared statements, the MLP's own exactly mlpOnly`` () =
+    Assert.True(blocks.Length >= 4, sprintf "blocks %A" blocks)
+    let mlp = mlpIds.Force()
+    for b in blocks do
+        let ids = blockIds b
+        Assert.Empty(mismatches mlp ids)
+        // the shared statements of results A and B, under one id on both runs
+        for id in [ "A.aposteriori"; "A.aposteriori.segments"; "A.split"; "A.split.segments"; "B.bound"; "C.gdDecay"; "L5.gradient-difference"; "E.replay" ] do
+            Assert.Contains(id, mlp)
+            Assert.Contains(id, ids)
+
+[<Fact>]
+let ``Registry: block ids under the former names (G.A.aposteriori, G.B.bound, …) → the id check reports each`` () =
+    let mlp = mlpIds.Force()
+    let ids = blockIds "one-layer"
+    let former = Registry.formerIds |> List.map (fun (old, now) -> now, old) |> Map.ofList
+    let renamed = ids |> List.map (fun id -> match former.TryFind id with Some old -> old | None -> id)
+    let found = mismatches mlp renamed
+    for id in [ "A.aposteriori"; "A.split"; "B.bound"; "G.B.bound"; "G.A.split" ] do
+        Assert.Contains(found, fun (m: string) -> m.StartsWith(id + ":"))
+    // an MLP-only id on a block run, or a shared id missing from it, is reported too
+    Assert.Contains(mismatches mlp ("B.bound.secant" :: ids), fun (m: string) -> m.StartsWith "B.bound.secant:")
+    Assert.Contains(mismatches mlp (ids |> List.filter (fun i -> i <> "A.split")), fun (m: string) -> m.StartsWith "A.split:")
+
+/// A verdicts.json row as an earlier build wrote it.
+let private row (id: string) (verdict: string) (detail: string) : Registry.VerdictRow =
+    { Id = id; Title = id; Source = ""; Provenance = "proved here"; Doc = ""; Input = "run"; Verdict = verdict
+      Measured = 1.0; Bound = 2.0; Tightness = 0.5; TightnessMin = 0.5; TightnessMinAt = ""; TightnessMax = 0.5; TightnessMaxAt = ""
+      Detail = detail; Hypotheses = []; Constants = []; Notes = []; Seconds = 0.0; CpuSeconds = 0.0; Series = [] }
+
+[<Fact>]
+let ``Registry.currentRows: rows of an earlier build (G.* ids, a bn-conv run's two B.bound rows) → the current ids, the evaluated row kept`` () =
+    let notGd = "gradient descent or gradient flow on the full batch, without batch norm: " + BnConvResults.NotGradientDescent
+    // a bn-conv run: the MLP's B.bound not met beside G.B.bound evaluated on the folded network
+    let bn = Registry.currentRows [ row "A.aposteriori" "hypothesis not met" notGd; row "B.bound" "hypothesis not met" notGd
+                                    row "G.A.aposteriori" "hypothesis not met" notGd; row "E.profile" "holds" ""; row "G.B.bound" "holds" "" ]
+    Assert.Equal<string list>([ "A.aposteriori"; "E.profile"; "B.bound" ], bn |> List.map (fun r -> r.Id))
+    Assert.Equal("holds", (bn |> List.find (fun r -> r.Id = "B.bound")).Verdict)
+    // a block run: every former id renamed, the first name of the restarted row included
+    let block = Registry.currentRows [ row "E.replay" "holds" ""; row "G.A.aposteriori" "holds" ""; row "G.A.segments" "holds" ""
+                                       row "G.B.bound" "holds" ""; row "G.A.split" "holds" ""; row "G.A.split.segments" "holds" ""
+                                       row "G.B.bound.jacobian" "VIOLATED" "" ]
+    Assert.Equal<string list>([ "E.replay"; "A.aposteriori"; "A.aposteriori.segments"; "B.bound"; "A.split"; "A.split.segments"; "B.bound.tangent" ],
+                              block |> List.map (fun r -> r.Id))
+    Assert.Equal("VIOLATED", (block |> List.last).Verdict)
+    // an MLP run of a build that listed every result on every run: the other format's row not applicable, dropped
+    let mlp = Registry.currentRows [ row "A.aposteriori" "holds" ""; row "G.A.aposteriori" "not applicable" "the other run format" ]
+    Assert.Equal<string list>([ "A.aposteriori" ], mlp |> List.map (fun r -> r.Id))
+    Assert.Equal("holds", mlp.Head.Verdict)
+
+[<Fact>]
+let ``Registry.currentRows: rows of this build → unchanged, an unknown G.* id kept as written`` () =
+    let rows = [ row "A.aposteriori" "holds" ""; row "B.bound" "VIOLATED" ""; row "G.X.unknown" "holds" ""; row "B.bound.tangent" "hypothesis not met" "x" ]
+    Assert.Equal<Registry.VerdictRow list>(rows, Registry.currentRows rows)
+    Assert.Equal("B.rate", Registry.currentId "G.B.rate")
+    Assert.Equal("B.rate", Registry.currentId "B.rate")
