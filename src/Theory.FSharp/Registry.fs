@@ -211,9 +211,11 @@ let mlpOnly : (string * string) list =
       "B.bound.defect", "the reference's node defects propagated by the same secant Jacobians"
       "B.local", "the MLP's Taylor model of the flow over one layer (secant slopes of σ, s2 = sup|σ''|)" ]
 
-/// Ids written by earlier versions of `resode verify` for statements that now carry one id on every architecture, and
-/// the id each carries now (docs/theorems/GenericResults.md, "One id per statement"; G.A.segments was the first name of
-/// G.A.aposteriori.segments). The verdicts.json files of earlier builds are read through `currentRows`.
+/// Ids of earlier versions for statements that now carry one id on every architecture, and the id each carries now
+/// (docs/theorems/GenericResults.md, "One id per statement"; G.A.segments was the first name of G.A.aposteriori.segments).
+/// A study file's `results` list may name a former id (`currentId`). No verdicts.json of an earlier build is read: a
+/// study's cell directory is named by a hash of the build's identity, so `sweep merge` leaves the cells of another build
+/// aside (docs/studies.md, "Which engine").
 let formerIds : (string * string) list =
     [ "G.A.aposteriori", "A.aposteriori"
       "G.A.aposteriori.segments", "A.aposteriori.segments"
@@ -229,20 +231,6 @@ let currentId (id: string) =
     match formerIds |> List.tryFind (fun (old, _) -> old = id) with
     | Some(_, now) -> now
     | None -> id
-
-/// The rows of one run's verdicts.json under the current ids. A file of an earlier build may hold two rows of what is now
-/// one id: on a bn-conv run the MLP's B.bound as "hypothesis not met" (not gradient descent) beside G.B.bound evaluated on
-/// the folded network, and on runs of builds that listed every result on every run a row "not applicable" beside the
-/// evaluated one. Of the rows of one id the first that was evaluated is kept (neither "not applicable" nor the
-/// not-gradient-descent row), or the first when none was; the order of the rows is kept.
-let currentRows (rows: VerdictRow list) : VerdictRow list =
-    let renamed = rows |> List.map (fun r -> { r with Id = currentId r.Id })
-    let placeholder (r: VerdictRow) = r.Verdict = "not applicable" || r.Detail.Contains BnConvResults.NotGradientDescent
-    let kept =
-        renamed
-        |> List.groupBy (fun r -> r.Id)
-        |> List.map (fun (_, rs) -> match rs |> List.tryFind (placeholder >> not) with Some r -> r | None -> rs.Head)
-    renamed |> List.filter (fun r -> kept |> List.exists (fun k -> obj.ReferenceEquals(k, r)))
 
 /// Rate statements over a ladder of runs of one architecture other than the MLP.
 let blockLadder : Result<Ladder> list = GenericResults.ladder

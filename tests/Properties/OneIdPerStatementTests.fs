@@ -1,7 +1,7 @@
 /// One id per statement, whatever the architecture (docs/theorems/GenericResults.md, "One id per statement"): an MLP run
 /// and a run of every other block carry the same ids for the statements they share; the MLP's own ids are exactly
 /// `Registry.mlpOnly` (the results whose hypotheses need its form Vσ(Wh)), the other architectures' own id is exactly
-/// B.bound.tangent; verdicts.json files of earlier builds are read under the current ids (`Registry.currentRows`).
+/// B.bound.tangent.
 module ResOdeProofs.Properties.OneIdPerStatementTests
 
 open Xunit
@@ -63,36 +63,3 @@ let ``Registry: block ids under the former names (G.A.aposteriori, G.B.bound, �
     // an MLP-only id on a block run, or a shared id missing from it, is reported too
     Assert.Contains(mismatches mlp ("B.bound.secant" :: ids), fun (m: string) -> m.StartsWith "B.bound.secant:")
     Assert.Contains(mismatches mlp (ids |> List.filter (fun i -> i <> "A.split")), fun (m: string) -> m.StartsWith "A.split:")
-
-/// A verdicts.json row as an earlier build wrote it.
-let private row (id: string) (verdict: string) (detail: string) : Registry.VerdictRow =
-    { Id = id; Title = id; Source = ""; Provenance = "proved here"; Doc = ""; Input = "run"; Verdict = verdict
-      Measured = 1.0; Bound = 2.0; Tightness = 0.5; TightnessMin = 0.5; TightnessMinAt = ""; TightnessMax = 0.5; TightnessMaxAt = ""
-      Detail = detail; Hypotheses = []; Constants = []; Notes = []; Seconds = 0.0; CpuSeconds = 0.0; Series = [] }
-
-[<Fact>]
-let ``Registry.currentRows: rows of an earlier build (G.* ids, a bn-conv run's two B.bound rows) → the current ids, the evaluated row kept`` () =
-    let notGd = "gradient descent or gradient flow on the full batch, without batch norm: " + BnConvResults.NotGradientDescent
-    // a bn-conv run: the MLP's B.bound not met beside G.B.bound evaluated on the folded network
-    let bn = Registry.currentRows [ row "A.aposteriori" "hypothesis not met" notGd; row "B.bound" "hypothesis not met" notGd
-                                    row "G.A.aposteriori" "hypothesis not met" notGd; row "E.profile" "holds" ""; row "G.B.bound" "holds" "" ]
-    Assert.Equal<string list>([ "A.aposteriori"; "E.profile"; "B.bound" ], bn |> List.map (fun r -> r.Id))
-    Assert.Equal("holds", (bn |> List.find (fun r -> r.Id = "B.bound")).Verdict)
-    // a block run: every former id renamed, the first name of the restarted row included
-    let block = Registry.currentRows [ row "E.replay" "holds" ""; row "G.A.aposteriori" "holds" ""; row "G.A.segments" "holds" ""
-                                       row "G.B.bound" "holds" ""; row "G.A.split" "holds" ""; row "G.A.split.segments" "holds" ""
-                                       row "G.B.bound.jacobian" "VIOLATED" "" ]
-    Assert.Equal<string list>([ "E.replay"; "A.aposteriori"; "A.aposteriori.segments"; "B.bound"; "A.split"; "A.split.segments"; "B.bound.tangent" ],
-                              block |> List.map (fun r -> r.Id))
-    Assert.Equal("VIOLATED", (block |> List.last).Verdict)
-    // an MLP run of a build that listed every result on every run: the other format's row not applicable, dropped
-    let mlp = Registry.currentRows [ row "A.aposteriori" "holds" ""; row "G.A.aposteriori" "not applicable" "the other run format" ]
-    Assert.Equal<string list>([ "A.aposteriori" ], mlp |> List.map (fun r -> r.Id))
-    Assert.Equal("holds", mlp.Head.Verdict)
-
-[<Fact>]
-let ``Registry.currentRows: rows of this build → unchanged, an unknown G.* id kept as written`` () =
-    let rows = [ row "A.aposteriori" "holds" ""; row "B.bound" "VIOLATED" ""; row "G.X.unknown" "holds" ""; row "B.bound.tangent" "hypothesis not met" "x" ]
-    Assert.Equal<Registry.VerdictRow list>(rows, Registry.currentRows rows)
-    Assert.Equal("B.rate", Registry.currentId "G.B.rate")
-    Assert.Equal("B.rate", Registry.currentId "B.rate")

@@ -80,14 +80,15 @@ let ``A.aposteriori, A.aposteriori.segments: the MLP block through the extension
         (Verdict.isHolds a && Verdict.isHolds seg) |@ sprintf "%s\nA.aposteriori: %A\nA.aposteriori.segments: %A" (describeBlock spec) a seg))
 
 [<Fact>]
-let ``Registry: a one-layer run → E.init and the G.* results, none of the MLP's sharper ones listed`` () =
+let ``Registry: a one-layer run → the results listed for any block, with the same ids as the MLP's, none of the MLP-only ones`` () =
     let spec = RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2)
     let rows = Registry.verifyView (Registry.openRun (RunDirectory.InMemory(spec.Train(), "one-layer")))
     Assert.Equal<string list>(Registry.blockRunResults |> List.map (fun r -> r.Id), rows |> List.map (fun r -> r.Id))
     Assert.True(rows |> List.exists (fun r -> r.Id = "A.aposteriori" && r.Verdict = "holds"))
+    for id, _ in Registry.mlpOnly do Assert.DoesNotContain(id, rows |> List.map (fun r -> r.Id))
 
 [<Fact>]
-let ``Registry: an MLP run → the MLP's results, none of the G.* (each has its sharper MLP statement)`` () =
+let ``Registry: an MLP run → the MLP's results with its own ingredients, no row of another run format`` () =
     let rows = Registry.verifyView (Registry.openRun (RunDirectory.InMemory((RunSpec(Depth = 4, Width = 3, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2)).Train())))
     Assert.Equal<string list>(Registry.singleRun |> List.map (fun r -> r.Id), rows |> List.map (fun r -> r.Id))
     Assert.DoesNotContain(rows, fun r -> r.Verdict = "not applicable" && r.Detail.Contains "run format")

@@ -211,56 +211,6 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
-    /// <summary>
-    /// A cell's verdicts.json as an earlier build of the same engine version wrote it: the rows of results A and B under
-    /// their former ids (G.A.aposteriori, G.B.bound, …) and a row "not applicable" of the other run format beside an
-    /// evaluated one. The merge reads it under the current ids, one row per id, the evaluated row kept (Registry.currentRows).
-    /// </summary>
-    [Fact(DisplayName = "sweep merge: a cell's verdicts.json under former ids (G.A.aposteriori …) → merged under the current ids, one row per id")]
-    public void Merge_reads_the_former_ids_of_earlier_builds_under_the_current_ones()
-    {
-        string root = Cli.TempDir("former-ids");
-        try
-        {
-            string outDir = Path.Combine(root, "out");
-            Compare.CopyDirectory(baseline.Out, outDir);
-            string cell = Directory.GetDirectories(Path.Combine(outDir, "cells")).Order().First();
-            string hash = Path.GetFileName(cell);
-            string vj = Path.Combine(cell, "run", "verdicts.json");
-            var v = JsonNode.Parse(File.ReadAllText(vj))!;
-            var rows = v["results"]!.AsArray();
-            int count = rows.Count;
-            var former = new Dictionary<string, string> { ["A.aposteriori"] = "G.A.aposteriori", ["A.split"] = "G.A.split", ["B.bound"] = "G.B.bound", ["B.rate"] = "G.B.rate" };
-            var verdicts = new Dictionary<string, string>();
-            foreach (var r in rows)
-                if (former.TryGetValue(r!["id"]!.GetValue<string>(), out var old))
-                {
-                    verdicts[r["id"]!.GetValue<string>()] = r["verdict"]!.GetValue<string>();
-                    r["id"] = old;
-                }
-            Assert.Equal(3, verdicts.Count); // A.aposteriori, A.split, B.bound on an MLP cell (B.rate is a ladder result)
-            // the other format's placeholder of an earlier build, after the evaluated row
-            var placeholder = rows.First(r => r!["id"]!.GetValue<string>() == "G.A.split")!.DeepClone();
-            placeholder["id"] = "G.A.split";
-            placeholder["verdict"] = "not applicable";
-            placeholder["measured"] = null;
-            rows.Add(placeholder);
-            File.WriteAllText(vj, v.ToJsonString());
-            var merge = Cli.Run(root, "sweep", "merge", outDir);
-            Assert.True(merge.Exit == 0, merge.ToString());
-            var shown = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "report", "results.json")))!["cells"]!.AsArray()
-                .Single(c => c!["hash"]!.GetValue<string>() == hash)!["verdicts"]!.AsArray();
-            var ids = shown.Select(r => r!["id"]!.GetValue<string>()).ToList();
-            Assert.Equal(count, ids.Count);
-            Assert.Equal(ids.Count, ids.Distinct().Count());
-            Assert.DoesNotContain(ids, id => id.StartsWith("G.", StringComparison.Ordinal));
-            // each row under its current id with its own verdict (the evaluated A.split, not the placeholder after it)
-            foreach (var (id, verdict) in verdicts)
-                Assert.Equal(verdict.ToLowerInvariant().Replace(' ', '_'), shown.Single(x => x!["id"]!.GetValue<string>() == id)!["verdict"]!.GetValue<string>());
-        }
-        finally { Directory.Delete(root, recursive: true); }
-    }
-
     [Fact(DisplayName = "sweep run: bad study or foreign output directory → exit 2 before any work")]
     public void Bad_studies_and_foreign_output_directories_are_refused_before_any_work()
     {

@@ -7,12 +7,12 @@ using ResOdeProofs.Theory;
 
 namespace ResOdeProofs.Cli.Report;
 
-/// <summary>One small run of a generic architecture with its G.* verdict rows.</summary>
+/// <summary>One small run of a generic architecture with its verdict rows.</summary>
 internal sealed record ArchitectureRun(RunSpec Spec, string Dir, List<Registry.VerdictRow> Rows, double Seconds);
 
 /// <summary>
 /// The report's "new architectures" section: one small run per architecture added through the extension point
-/// (docs/extending.md), trained and verified with the generic results A.aposteriori, A.aposteriori.segments and B.bound.
+/// (docs/extending.md), trained and verified with results A and B evaluated with the block's ingredients (A.aposteriori, A.aposteriori.segments, B.bound, …).
 /// </summary>
 internal static class ArchitectureSection
 {
@@ -43,7 +43,7 @@ internal static class ArchitectureSection
 
     public const string Intro =
         "Architectures added through the extension point (docs/extending.md: an engine block, one catalog entry, an `Architecture` value with its constants, one registry line): " +
-        "one small run each, verified by the generic results A.aposteriori, A.aposteriori.segments and B.bound, which are stated once (docs/theorems/GenericResults.md) and not edited per architecture, " +
+        "one small run each, verified by results A and B (A.aposteriori, A.aposteriori.segments, A.split, A.split.segments, B.bound, B.bound.tangent) with the ingredients the architecture supplies, stated once under the same ids as the MLP's (docs/theorems/GenericResults.md) and not edited per architecture, " +
         "by the evidence results E.replay, E.claims and E.init, stated once for every architecture the MLP included (docs/theorems/Evidence.md), " +
         "by result C (C.mu0 … C.gfPathLength: the PL constant at an identity initialization and the loss decay it gives), stated once for every architecture the MLP included (docs/theorems/PolyakLojasiewicz.md), " +
         "and by the lemma chain L1–L5 (states, increments, adjoints, layer gradients and their differences, each bounded from the architecture's constants at every layer's own part norms), stated once for every architecture the MLP included (docs/theorems/LemmaChain.md). " +

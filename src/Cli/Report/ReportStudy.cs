@@ -126,7 +126,6 @@ internal static class ReportStudy
         var data = Experiments.Copy(RunDirectory.Read(Path.Combine(output.CellDir(cr.Cell), "run")), directory: rel);
         var run = new ReportRun { Name = name, Spec = SpecOf(cr.Cell), Data = data, SnapshotSteps = data.Steps, Seconds = cr.Seconds,
                                   VerifiedColumns = EvidenceColumns.Read(Path.Combine(output.CellDir(cr.Cell), EvidenceColumns.FileName)) };
-        // the cell's rows as `sweep merge` read them: under the current ids, one row per id (Registry.currentRows)
         run.Rows.AddRange(cr.Rows);
         return run;
     };

@@ -68,8 +68,7 @@ internal static class StudyMerge
                     if (ev != study.EngineVersion)
                         throw new StudyException($"{vpath}: verdicts of engine version {ev}, not {study.EngineVersion}: a report never mixes engine versions");
                     string input = $"cells/{c.Hash}/run";
-                    // a file of an earlier build is read under the current ids (Registry.formerIds), one row per id
-                    rows.AddRange(Registry.currentRows(ListModule.OfSeq(v["results"]!.AsArray().Select(r => RowFromJson(r!, input)))));
+                    rows.AddRange(v["results"]!.AsArray().Select(r => RowFromJson(r!, input)));
                 }
             }
             cells.Add(new CellResult(c, state, reason, rows, secs));

@@ -59,7 +59,7 @@ module RunEvidence =
         { Replay = replay; Segments = segs }
 
 /// A run directory opened for verification: one view of a run of any architecture. Every result takes it: the
-/// generic ones (G.*) read θ by parts (`Parts`, `Theta`, `PartOperatorNorms`, `Architecture`), the MLP's (its sharper
+/// results with any block's ingredients read θ by parts (`Parts`, `Theta`, `PartOperatorNorms`, `Architecture`), the MLP's (its sharper
 /// constants) read the W/V views (`Shape`, `W`, `V`, `Layerwise`, `MaxOperatorNorms`, `Evidence`), which exist when
 /// the architecture is the MLP (`IsMlp`). `architectures` are the theory-side descriptions known to the registry
 /// (the run's is looked up by name; `Run(data)` knows none).
