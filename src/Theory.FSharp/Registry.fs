@@ -201,7 +201,7 @@ let blockRunResults : Result<Run> list =
 let mlpOnly : (string * string) list =
     [ "I.loss", "recomputes the loss of each snapshot with the MLP's layer-by-layer reference (Layerwise, W and V)"
       "I.update", "checks consecutive snapshots one MLP gradient step apart (W and V, the fast engine's update)"
-      "I.trace", "compares the MLP trace's columns (grad_w_max, grad_v_max, …) with the weights"
+      "I.trace", "the MLP trace's loss and smooth_z against the losses and the W/V snapshots (on other runs E.claims compares the trace)"
       "A.apriori", "the a priori constants of the MLP's lemma chain under the clip radius (spectral norms of W and V)"
       "A.flow", "a gradient-flow run: only the MLP's engine integrates the flow"
       "L5.split", "lemma L5 split into the MLP's parts W and V with its per-pair coefficients"
@@ -266,11 +266,11 @@ let verifyView (run: Run) : VerdictRow list =
 /// blocks), B.half and B.half.ode.
 let verifyBnConv (run: ResOdeProofs.Numerics.BnConv.BnConvRun) : VerdictRow list =
     let dir = run.Directory
-    // each id once: B.bound is evaluated on the folded network below; B.bound.tangent is not evaluated on these runs
-    let evaluatedHere = set [ GenericResults.eulerBound.Id; GenericEuler.eulerBoundTangent.Id ]
+    // each id once; not among them B.bound, evaluated on the folded network below, and B.bound.tangent, not listed on these runs
+    let setAside = set [ GenericResults.eulerBound.Id; GenericEuler.eulerBoundTangent.Id ]
     let gd =
         (singleRun @ blockSingleRun)
-        |> List.filter (fun r -> not (evaluatedHere.Contains r.Id))
+        |> List.filter (fun r -> not (setAside.Contains r.Id))
         |> List.distinctBy (fun r -> r.Id)
         |> List.map BnConvResults.notGradientDescent
     let train, test = ResOdeProofs.Numerics.BnConv.BnConvAccuracy.Verify(run).ToTuple()
