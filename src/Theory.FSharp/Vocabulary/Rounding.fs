@@ -25,20 +25,39 @@ let private gammaOf (u: float) (k: float) =
     let ku = k * u
     if ku < 1.0 then ku / (1.0 - ku) else infinity
 
+/// The amplification Π_k(1 + κ_k/L) of a rounding error along the forward pass, κ_k = s1·‖W_k‖₂‖V_k‖₂ with the exact
+/// spectral norms of the layers, the largest over the run's snapshots (an MLP run; 1 for any other). A snapshot whose
+/// norms are not finite numbers (a diverged run) counts as 1: its comparisons are not meaningful, and a NaN here would
+/// turn every comparison that uses τ into a failure.
+let forwardAmplification (run: Run) =
+    if not run.IsMlp || run.SnapshotCount = 0 then 1.0
+    else
+        let L = float run.Setting.Depth
+        let s1 = run.Setting.S1
+        let one s =
+            let struct (w, v) = run.LayerOperatorNorms s
+            let mutable logA = 0.0
+            for k in 0 .. w.Length - 1 do logA <- logA + log (1.0 + s1 * w.[k] * v.[k] / L)
+            let a = exp logA
+            if Double.IsFinite a then a else 1.0
+        seq { 0 .. run.SnapshotCount - 1 } |> Seq.map one |> Seq.fold max 1.0
+
 /// Relative tolerance for a quantity that the engine and the reference (`Layerwise`, double) compute in
-/// different orders: τ = 4·L·(m + d)·u + γ_{n·(d_out + 1) + 1} in the run's precision u, with a floor of 1e-4 in
-/// float32. Each hidden state passes through L blocks of inner products of length m and d, each contributing a
-/// relative error ≤ (m + d)·u (first order); the factor 4 covers the amplification by Π(1 + κ_k/L) ≤ e^κ for κ ≤ 1.4
-/// and the loss' squares. The second term is what the per-state count leaves out: the sums over the samples, n·d_out
-/// squares summed and divided by n for the loss (`lossRel`'s n·d_out + 1 roundings) and n terms for every entry of
-/// a layer gradient Σ_i q_k^i h_{k−1}^iᵀ, non-negative or bounded by the sum of their absolute values, so γ of their
-/// count covers them (docs/theorems/RunIntegrity.md, "Rounding allowances of the bounds"). In float64 this replaces
-/// the former floor 1e-9, which was not derived: figure 1's run (L = 64, m = 32, d = d_out = 16, n = 100) has
-/// τ = 1.36·10⁻¹² + γ_{1 701} = 1.55·10⁻¹². The float32 floor 1e-4 is kept as it was (not derived here).
+/// different orders: τ = 4·max(1, A·e^{−1.4})·L·(m + d)·u + γ_{n·(d_out + 1) + 1} in the run's precision u, with a floor
+/// of 1e-4 in float32. Each hidden state passes through L blocks of inner products of length m and d, each contributing
+/// a relative error ≤ (m + d)·u (first order); the error is amplified by A = Π(1 + κ_k/L) (`forwardAmplification`) and
+/// doubled by the loss' squares: the factor 4 covers both for A ≤ e^{1.4} (κ ≤ 1.4), beyond it the excess A·e^{−1.4}
+/// multiplies it. The second term is what the per-state count leaves out: the sums over the samples, n·d_out squares
+/// summed and divided by n for the loss (`lossRel`'s n·d_out + 1 roundings) and n terms for every entry of a layer
+/// gradient Σ_i q_k^i h_{k−1}^iᵀ, so γ of their count covers them (docs/theorems/RunIntegrity.md, "Tolerance from
+/// rounding"). In float64 this replaces the former floor 1e-9, which was not derived (it also stood in for the
+/// amplification beyond κ = 1.4, now explicit): figure 1's run (L = 64, m = 32, d = d_out = 16, n = 100, A ≤ e^{1.4})
+/// has τ = 1.36·10⁻¹² + γ_{1 701} = 1.55·10⁻¹². The float32 floor 1e-4 is kept as it was (not derived here).
 let tolerance (run: Run) =
     let st = run.Setting
     let u = unitRoundoff run
-    let perState = 4.0 * float st.Depth * float (st.Width + st.Dim) * u
+    let amplification = max 1.0 (forwardAmplification run * exp -1.4)
+    let perState = 4.0 * amplification * float st.Depth * float (st.Width + st.Dim) * u
     let sums = gammaOf u (float st.Samples * float (run.Data.Data.OutputDim + 1) + 1.0)
     if isFloat32 run then max 1e-4 (perState + sums) else perState + sums
 
