@@ -190,10 +190,11 @@ let ``Theory sources: the scanner → flags a fixed allowance in code, not one i
 
 [<Fact>]
 let ``Theory sources: every .fs file of src/Theory.FSharp → no fixed rounding allowance (no roundingRel, no literal given to the comparison kernel)`` () =
-    let rec up (d: DirectoryInfo) =
-        if isNull d then failwith "the repository root (ResOdeProofs.sln) is not above the test assembly"
-        elif File.Exists(Path.Combine(d.FullName, "ResOdeProofs.sln")) then d.FullName
-        else up d.Parent
+    let rec up (d: DirectoryInfo | null) =
+        match d with
+        | null -> failwith "the repository root (ResOdeProofs.sln) is not above the test assembly"
+        | d when File.Exists(Path.Combine(d.FullName, "ResOdeProofs.sln")) -> d.FullName
+        | d -> up d.Parent
     let root = Path.Combine(up (DirectoryInfo AppContext.BaseDirectory), "src", "Theory.FSharp")
     let files =
         Directory.GetFiles(root, "*.fs", SearchOption.AllDirectories)
