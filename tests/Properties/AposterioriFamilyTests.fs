@@ -42,10 +42,10 @@ let ``A.aposteriori (the one comparison): a bound below the last snapshot's incr
     let covered = { track with Bound = low; Allowance = fun i m -> if i = j then m else 0.0 }
     Assert.True(Verdict.isHolds (AposterioriFamily.evaluate run covered 0.0 0.0 [] []).Verdict)
     // the segments' evaluation reports the tightness at every later snapshot, no ratio (NaN) where nothing was measured
-    let seg = AposterioriFamily.evaluateSegments run { track with Measured = Array.zeroCreate measured.Length }
+    let seg = AposterioriFamily.evaluateSegments run { track with Measured = Array.zeroCreate measured.Length } 0.0
     Assert.Equal(run.SnapshotCount - 1, seg.Constants.Length)
     Assert.All(seg.Constants, fun (_, t) -> Assert.True(System.Double.IsNaN t))
-    let seg = AposterioriFamily.evaluateSegments run track
+    let seg = AposterioriFamily.evaluateSegments run track 0.0
     Assert.All(seg.Constants, fun (_, t) -> Assert.True(t >= 1.0 - 1e-9 && System.Double.IsFinite t))
 
 [<Fact>]

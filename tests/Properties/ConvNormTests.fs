@@ -118,7 +118,7 @@ let ``Conv.C1: box filter → nearly attained; Frobenius norm in place of the op
     | Holds (_, t) -> Assert.InRange(t, 1.0, 3.0 / exact * (1.0 + 1e-9))
     | v -> failwithf "expected Holds, got %A" v
     // Negative control: κ with ‖K‖_F (= 1 for K₁, 1 for K₂) instead of ‖K‖₂ underestimates by ≈ 2.8.
-    let frob = Verdict.compare e.Measured.Value (1.0 * 1.0 * 1.0 * Linalg.norm probe.StatesB) Comparison.roundingRel "sample 0" "probe"
+    let frob = Verdict.compare e.Measured.Value (1.0 * 1.0 * 1.0 * Linalg.norm probe.StatesB) (ConvBlock.probeRel probe) "sample 0" "probe"
     Assert.True(Verdict.isViolated frob, sprintf "%A" frob)
 
 [<Fact>]
@@ -136,7 +136,7 @@ let ``Conv.C2: softplus, zero first kernel, bound without the s0 term → violat
     | v -> failwithf "expected Holds, got %A" v
     let c = ConvBlock.probeConstants block theta None
     let withoutS0 = ConvBlock.constants (c.K1Norm, c.K2Norm, c.B1Norm, c.B2Norm, 0.0, c.S1, c.S2, 2, 5, 5)
-    let v = Verdict.compare e.Measured.Value (ConvBlock.outputBound withoutS0 (sqrt (float d))) Comparison.roundingRel "sample 0" "probe"
+    let v = Verdict.compare e.Measured.Value (ConvBlock.outputBound withoutS0 (sqrt (float d))) (ConvBlock.probeRel probe) "sample 0" "probe"
     Assert.True(Verdict.isViolated v, sprintf "%A" v)
 
 [<Fact>]
@@ -160,7 +160,7 @@ let ``ConvBlock.hiddenStateBound: deep conv forward pass → holds`` () =
         h <- Array.map2 (fun a b -> a + b / float L) h out
         worst <- max worst (Linalg.norm h)
     let bound = ConvBlock.hiddenStateBound cmax (Linalg.norm h0)
-    Assert.True(Verdict.isHolds (Verdict.compare worst bound Comparison.roundingRel "layers" "forward"), sprintf "%g > %g" worst bound)
+    Assert.True(Verdict.isHolds (Verdict.compare worst bound (Rounding.chainRelOf L (block.ParameterCount + d) 1 d d d block.ParameterCount) "layers" "forward"), sprintf "%g > %g" worst bound)
 
 /// Tightness of each constant on a paper-like probe: C = 4 channels on 14×14 Fashion-MNIST states from the fixed stem
 /// (the first 20 test images; Gaussian images of the same size when the data set is not installed), GELU, kernels with
@@ -212,5 +212,5 @@ let ``Conv.C4: bias change → attained; bias not broadcast over the pixels → 
     | Holds (_, t) -> Assert.InRange(t, 1.0 - 1e-9, 1.0 + 1e-9)
     | v -> failwithf "expected Holds, got %A" v
     // The same constant with the bias entering as ‖Δb‖ rather than √P‖Δb‖ (P = 20): Λ = 1, a √20 underestimate.
-    let v = Verdict.compare e.Measured.Value (1.0 * 0.5) Comparison.roundingRel "sample 0" "probe"
+    let v = Verdict.compare e.Measured.Value (1.0 * 0.5) (ConvBlock.probeRel probe) "sample 0" "probe"
     Assert.True(Verdict.isViolated v, sprintf "%A" v)

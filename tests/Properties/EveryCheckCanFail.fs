@@ -176,7 +176,7 @@ let ``L1–L4: scalar network → attained within a factor 3, so a bound 3x too 
             match e.Verdict, e.Range with
             | Holds _, Some range ->
                 // the tightest comparison with its bound divided by 3: measured 1 against bound Min/3
-                let lost = Verdict.compare 1.0 (range.Min / 3.0) Comparison.roundingRel range.MinAt "bound divided by 3"
+                let lost = Verdict.compare 1.0 (range.Min / 3.0) (Rounding.chainRel run) range.MinAt "bound divided by 3"
                 (range.Min < 3.0 && Verdict.isViolated lost) |@ sprintf "%s: tightest %.4g at %s\n%s" r.Id range.Min range.MinAt (describe spec)
             | v, _ -> false |@ sprintf "%s: %A\n%s" r.Id v (describe spec))
         |> List.reduce (.&.))

@@ -58,7 +58,7 @@ let ``L1.hidden: bound without the growth factor → violated`` () =
                 for i in 0 .. run.Setting.Samples - 1 ->
                     check sn.HNorm.[k].[i] weakened.[k].[i] (sprintf "k=%d i=%d" k i) "last"
         }
-    let v, _ = Comparison.worst Comparison.roundingRel checks
+    let v, _ = Comparison.worst (Rounding.chainRel run) checks
     Assert.True(Verdict.isViolated v, sprintf "%A" v)
     Assert.True(Verdict.isHolds (Result.evaluate LemmaChain.hiddenStates run).Verdict)
 
@@ -77,7 +77,7 @@ let ``L5.gradient-difference: bound without the b/L term, tied initialization �
                 // Δ_k(0) = 0 for a tied initialization, so the a-part of the bound is 0
                 check (sqrt (gw * gw + gv * gv)) ((aWW + aWV + aVW) * run.DepthIncrement 0) (sprintf "k=%d" k) "t = 0"
         }
-    let v, _ = Comparison.worst Comparison.roundingRel checks
+    let v, _ = Comparison.worst (Rounding.chainRel run) checks
     Assert.True(Verdict.isViolated v, sprintf "%A" v)
     Assert.True(Verdict.isHolds (Result.evaluate LemmaChain.gradientDifference run).Verdict)
 

@@ -160,10 +160,16 @@ let private sampleState (block: ConvBlock) (x: float[]) i =
     StateNorms.measure block.Channels block.Height block.Width (System.ReadOnlySpan(x, i * d, d))
 let private sampleDiff (x: float[]) (y: float[]) d i = Linalg.frobeniusDiff x (i * d) y (i * d) d
 
-/// The worst of a probe's per-sample comparisons (measured, bound, sample), by the comparison kernel with its float64
-/// rounding allowance (quantities recomputed in double: sums of at most ~10⁴ products).
-let private worst (checks: (float * float * string) list) (constants: (string * float) list) =
-    Comparison.evaluation Comparison.roundingRel
+/// The rounding allowance of a probe's comparisons: both sides recomputed in float64 from the same parameters through
+/// one layer, `Rounding.chainRelOf` with L = 1, inner products of at most P + d terms, the probe's n samples and the
+/// block's d (hidden and output sizes d too) and P (docs/theorems/ConvBlock.md, "Rounding").
+let probeRel (p: Probe) =
+    let d, P = p.Block.StateDim, p.Block.ParameterCount
+    Rounding.chainRelOf 1 (P + d) p.Samples d d d P
+
+/// The worst of a probe's per-sample comparisons (measured, bound, sample), by the comparison kernel with `probeRel`.
+let private worst (p: Probe) (checks: (float * float * string) list) (constants: (string * float) list) =
+    Comparison.evaluation (probeRel p)
         [ for m, b, w in checks -> { Comparison.Check.Measured = m; Bound = b; Where = w; When = "probe" } ] constants []
 
 let private hasSamples = "at least one sample", fun (p: Probe) ->
@@ -186,7 +192,7 @@ let lipschitzState : Result<Probe> =
         let c = probeConstants p.Block p.Theta None
         let d = p.Block.StateDim
         let f, g = forward p.Block p.Theta p.States p.Samples, forward p.Block p.Theta p.StatesB p.Samples
-        worst [ for i in 0 .. p.Samples - 1 -> sampleDiff f g d i, c.LipschitzH * sampleDiff p.States p.StatesB d i, sprintf "sample %d" i ] (named c) }
+        worst p [ for i in 0 .. p.Samples - 1 -> sampleDiff f g d i, c.LipschitzH * sampleDiff p.States p.StatesB d i, sprintf "sample %d" i ] (named c) }
 
 /// (C2) ‖f(θ, h)‖ ≤ F₀ + κ‖h‖.
 let outputNorm : Result<Probe> =
@@ -198,7 +204,7 @@ let outputNorm : Result<Probe> =
         let c = probeConstants p.Block p.Theta None
         let d = p.Block.StateDim
         let f = forward p.Block p.Theta p.States p.Samples
-        worst [ for i in 0 .. p.Samples - 1 -> sampleNorm f d i, outputBound c (sampleNorm p.States d i), sprintf "sample %d" i ] (named c) }
+        worst p [ for i in 0 .. p.Samples - 1 -> sampleNorm f d i, outputBound c (sampleNorm p.States d i), sprintf "sample %d" i ] (named c) }
 
 /// (C4) ‖f(θ, h) − f(θ', h)‖ ≤ Λ(h)‖θ − θ'‖.
 let lipschitzParameters : Result<Probe> =
@@ -211,7 +217,7 @@ let lipschitzParameters : Result<Probe> =
         let d = p.Block.StateDim
         let f, g = forward p.Block p.Theta p.States p.Samples, forward p.Block p.ThetaB p.States p.Samples
         let dTheta = Linalg.frobeniusDiff p.Theta 0 p.ThetaB 0 p.Theta.Length
-        worst [ for i in 0 .. p.Samples - 1 -> sampleDiff f g d i, parameterLipschitz c (sampleState p.Block p.States i) * dTheta, sprintf "sample %d" i ] (named c) }
+        worst p [ for i in 0 .. p.Samples - 1 -> sampleDiff f g d i, parameterLipschitz c (sampleState p.Block p.States i) * dTheta, sprintf "sample %d" i ] (named c) }
 
 /// (C5) ‖(∂f/∂θ)(θ', h)ᵀp − (∂f/∂θ)(θ, h)ᵀp‖ ≤ β_θθ(h)‖θ' − θ‖‖p‖.
 let jacobianParameterLipschitz : Result<Probe> =
@@ -223,7 +229,7 @@ let jacobianParameterLipschitz : Result<Probe> =
         let c = probeConstants p.Block p.Theta (Some p.ThetaB)
         let d = p.Block.StateDim
         let dTheta = Linalg.frobeniusDiff p.Theta 0 p.ThetaB 0 p.Theta.Length
-        worst [ for i in 0 .. p.Samples - 1 ->
+        worst p [ for i in 0 .. p.Samples - 1 ->
                     let g, g' = vjpTheta p.Block p.Theta p.States p.Adjoints i, vjpTheta p.Block p.ThetaB p.States p.Adjoints i
                     Linalg.frobeniusDiff g 0 g' 0 g.Length,
                     thetaThetaLipschitz c (sampleState p.Block p.States i) * dTheta * sampleNorm p.Adjoints d i,
@@ -238,7 +244,7 @@ let jacobianStateLipschitz : Result<Probe> =
       Conclusion = fun p ->
         let c = probeConstants p.Block p.Theta None
         let d = p.Block.StateDim
-        worst [ for i in 0 .. p.Samples - 1 ->
+        worst p [ for i in 0 .. p.Samples - 1 ->
                     let g, g' = vjpTheta p.Block p.Theta p.States p.Adjoints i, vjpTheta p.Block p.Theta p.StatesB p.Adjoints i
                     Linalg.frobeniusDiff g 0 g' 0 g.Length,
                     thetaStateLipschitz c (sampleState p.Block p.States i) * sampleDiff p.States p.StatesB d i * sampleNorm p.Adjoints d i,

@@ -6,9 +6,9 @@ module ResOdeProofs.Theory.RunIntegrity
 open System
 open ResOdeProofs.Theory
 open ResOdeProofs.Theory.Comparison
-// the unit roundoff u and τ = max(floor, 4·L·(m + d)·u) of the run's precision (derivation in `Rounding.tolerance`). In
-// float64 the floor 1e-9 dominates (4·64·48·1.1e-16 ≈ 1.4e-12 at L = 64); in float32 the engine's own rounding
-// dominates: τ ≈ 7e-4 at L = 64, m = 32, d = 16, and at least 1e-4.
+// the unit roundoff u and τ = 4·max(1, A·e^{−1.4})·L·(m + d)·u + γ_{n(d_out+1)+1} of the run's precision (derivation in
+// `Rounding.tolerance`): 1.55e-12 at the figure-1 sizes in float64; in float32 the engine's own rounding dominates:
+// τ ≈ 7e-4 at L = 64, m = 32, d = 16, and at least 1e-4.
 open ResOdeProofs.Theory.Rounding
 
 /// The rounding allowance of a loss recomputed from snapshot s's weights against the engine's:
@@ -31,7 +31,7 @@ let snapshotLoss : Result<Run> =
       Provenance = ProvedHere
       Doc = doc
       Statement =
-        "For every snapshot s at iteration j, |ℓ(Z^j recomputed) − losses[j]| ≤ τ·ℓ + 2√ℓ·δ + δ², τ = max(floor, 4L(m + d)u) (floor 1e-9 in float64, 1e-4 in float32), "
+        "For every snapshot s at iteration j, |ℓ(Z^j recomputed) − losses[j]| ≤ τ·ℓ + 2√ℓ·δ + δ², τ = 4·max(1, A·e^{−1.4})·L(m + d)u + γ_{n(d_out+1)+1} (A = Π(1 + κ_k/L); at least 1e-4 in float32), "
         + "δ = τ·‖B‖₂·max_i‖h_L^i‖: the outputs carry a rounding error relative to their own size, not to the residual's, so near an interpolating "
         + "minimum (ℓ → 0) the residual r_i = Bh_L^i − y_i loses digits by cancellation and (1/n)Σ(2‖r_i‖‖δr_i‖ + ‖δr_i‖²) ≤ 2√ℓ·δ + δ² (Cauchy–Schwarz)."
       Hypotheses =

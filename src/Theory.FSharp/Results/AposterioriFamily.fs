@@ -72,11 +72,17 @@ let checks (run: Run) (from: int) (t: Track) : Check seq =
 /// bound / measured at iterate j (∞ where nothing was measured), as the rows report it at the last iterate.
 let tightnessAt (t: Track) (j: int) = if t.Measured.[j] > 0.0 then t.Bound.[j] / t.Measured.[j] else infinity
 
-/// The evaluation of the recursion from t = 0 (the worst comparison decides, with the float64 rounding allowance): the
+/// The rounding allowance of a track's comparisons: the bound is a recursion over its iterates with coefficient a at most
+/// aMax, so `Rounding.recursionRel` with growth η·N·aMax (the measured value's own rounding is the track's `Allowance`).
+let recursionRel (run: Run) (t: Track) (aMax: float) =
+    let steps = t.Bound.Length - 1
+    Rounding.recursionRel run steps (run.Setting.Eta * float steps * aMax)
+
+/// The evaluation of the recursion from t = 0 (the worst comparison decides, with `recursionRel`): the
 /// constants every architecture reports (the largest coefficients a and b over the iterates, the start, the bound, the
 /// measurement and their ratio at the last iterate), then the architecture's own.
 let evaluate (run: Run) (t: Track) (aMax: float) (bMax: float) (constants: (string * float) list) (notes: string list) : Evaluation =
-    let e = evaluation roundingRel (checks run 1 t) [] []
+    let e = evaluation (recursionRel run t aMax) (checks run 1 t) [] []
     let last = t.Bound.Length - 1
     { e with
         Constants =
@@ -91,9 +97,10 @@ let evaluate (run: Run) (t: Track) (aMax: float) (bMax: float) (constants: (stri
 
 /// The evaluation of the recursion restarted at every snapshot: the tightness at every snapshot after the first, where
 /// the bound propagated from the previous snapshot meets the recorded one (NaN, no ratio, where nothing was measured:
-/// e.g. snapshot 1 of a tied MLP run with V = 0, whose first update moves every layer alike).
-let evaluateSegments (run: Run) (t: Track) : Evaluation =
-    let e = evaluation roundingRel (checks run 1 t) [] []
+/// e.g. snapshot 1 of a tied MLP run with V = 0, whose first update moves every layer alike). aMax: the largest
+/// coefficient a of the recursion, for its rounding allowance (`recursionRel`).
+let evaluateSegments (run: Run) (t: Track) (aMax: float) : Evaluation =
+    let e = evaluation (recursionRel run t aMax) (checks run 1 t) [] []
     let tightAt j = if t.Measured.[j] > 0.0 then t.Bound.[j] / t.Measured.[j] else nan
     { e with Constants = [ for s in 1 .. run.SnapshotCount - 1 -> sprintf "tightness at snapshot %d (iteration %d)" s run.Steps.[s], tightAt run.Steps.[s] ] }
 

@@ -305,7 +305,9 @@ let flow : Result<Run> =
             let bound = flowBound run
             let sz = trace run "smooth_z"
             let last = bound.Length - 1
-            let rel = roundingRel + FlowRuns.integrationRel run
+            // the recursion over the output times with growth t_N·max a (Σ Δt_j a_j ≤ t_N·max a), plus the integrator's allowance
+            let aMax = cs |> Array.map (fun c -> c.A) |> Comparison.maxKeepNaN
+            let rel = Rounding.recursionRel run last (FlowRuns.time run last * aMax) + FlowRuns.integrationRel run
             let e = evaluation rel (compareWithRun run 1 bound) [] []
             { e with
                 Constants =
@@ -328,7 +330,7 @@ let snapshotIncrements (run: Run) (s: int) =
 
 /// (A, a posteriori, per snapshot interval) the same inequality restarted at every snapshot.
 let aposterioriSegments : Result<Run> =
-    AposterioriFamily.aposterioriSegmentsResult family statementHypotheses (fun run -> AposterioriFamily.evaluateSegments run (track run (segmentBound run)))
+    AposterioriFamily.aposterioriSegmentsResult family statementHypotheses (fun run -> AposterioriFamily.evaluateSegments run (track run (segmentBound run)) (aposterioriCoefficients run |> Array.map (fun c -> c.A) |> Comparison.maxKeepNaN))
 
 /// The a priori coefficients at iterate j from the clip radius C: ‖Z_k(t) − Z_k(0)‖_F ≤ C·t.
 /// M_W(t) = max_k‖W_k(0)‖₂ + C t, M_V likewise, κ = s1 M_V M_W, H = e^κ(max_i‖h_0^i‖ + s0√m M_V),
@@ -383,7 +385,9 @@ let apriori : Result<Run> =
             let last = bound.Length - 1
             // where the a-priori bound is still a finite number in double precision (its e^κ growth overflows on long runs)
             let lastFinite = Array.FindLastIndex(bound, fun b -> Double.IsFinite b)
-            let e = evaluation roundingRel (compareWithRun run 0 bound) [] []
+            // the recursion's own rounding over the iterates (`Rounding.recursionRel`, growth η·N·max a)
+            let aMax = cs |> Array.map (fun c -> c.A) |> Comparison.maxKeepNaN
+            let e = evaluation (Rounding.recursionRel run last (run.Setting.Eta * float last * aMax)) (compareWithRun run 0 bound) [] []
             { e with
                 Constants =
                     [ "C", clip; "z0 = Lip/L", z0

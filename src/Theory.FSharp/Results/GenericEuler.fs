@@ -209,7 +209,7 @@ let analyse (run: Run) = cache.GetValue(run, fun r -> Array.init r.SnapshotCount
 /// The verdict of a bound on analysed snapshots: `boundOf` selects it (the new bound, or B.bound's layer-wise bound on the
 /// same measured values, for the mutation tests); every sample of every snapshot compared, the integration error added.
 let conclusionOf (boundOf: JacobianSample -> float) (run: Run) (all: JacobianSample[][]) : Evaluation =
-    let cmp = GenericResults.comparingWith (fun (x: JacobianSample) -> x.Sample) (fun x -> x.Measured) (fun x -> x.IntegrationError)
+    let cmp = GenericResults.comparingWith run (fun (x: JacobianSample) -> x.Sample) (fun x -> x.Measured) (fun x -> x.IntegrationError)
     let e, _, _ = OdeLimit.compareAll cmp boundOf (GenericResults.snapshotsOf run all)
     let flat = all |> Array.collect id
     let worstTight f = flat |> Array.filter (fun x -> not (x.Measured <= 0.0)) |> Array.map (fun x -> f x / x.Measured) |> Comparison.maxKeepNaNOr 0.0

@@ -182,8 +182,8 @@ let depthSmoothness : Result<Run> =
 /// (A.aposteriori.segments) the same inequality restarted at every snapshot from the snapshot's own increments.
 let depthSmoothnessSegments : Result<Run> =
     AposterioriFamily.aposterioriSegmentsResult aposterioriFamily aposterioriHypotheses (fun run ->
-        let bound, _, sz = depthSmoothnessBoundWith true run.Architecture.Value run
-        AposterioriFamily.evaluateSegments run (track bound sz))
+        let bound, ab, sz = depthSmoothnessBoundWith true run.Architecture.Value run
+        AposterioriFamily.evaluateSegments run (track bound sz) (ab |> Array.truncate (max 0 (bound.Length - 1)) |> Array.map fst |> Comparison.maxKeepNaNOr 0.0))
 
 // ---------------------------------------------------------------- result B: the neural ODE of θ⁰
 
@@ -290,12 +290,13 @@ let hypInitialFunction : string * (Run -> HypothesisCheck) =
         match initialFunction run with
         | None -> NotMet(sprintf "%s init: the engine cannot rebuild a function of depth (tied or smooth needed, with seed, scales and modes in run.json)" run.Setting.InitKind)
         | Some f ->
-            // the snapshot-0 layers must be θ⁰(k/L) up to float64 rounding (1e-9 relative, as roundingRel)
+            // the snapshot-0 layers must be θ⁰(k/L) up to the rounding of storing them in the run's precision
+            // (`Rounding.storedRel`: the engine evaluates the same function in float64)
             let P, L = run.ParameterCount, run.Setting.Depth
             let t = run.Theta 0
             let worst =
                 seq { for k in 1 .. L -> let v = f (float k / float L) in Linalg.frobeniusDiff t ((k - 1) * P) v 0 P / max 1.0 (Linalg.norm v) } |> Seq.max
-            if worst <= roundingRel then Met(sprintf "%s init, layers = theta0(k/L) to %.1e" run.Setting.InitKind worst)
+            if worst <= Rounding.storedRel run then Met(sprintf "%s init, layers = theta0(k/L) to %.1e" run.Setting.InitKind worst)
             else NotMet(sprintf "snapshot 0 differs from theta0(k/L) by %.3e relative" worst)
 
 /// Minimum RK4 steps over [0, 1] for the interpolant's ODE (rounded up to a multiple of L, at least 2 per layer).
@@ -441,10 +442,11 @@ let family : OdeLimit.Family =
         "H(1) by classic RK4 on a grid aligned with the nodes (≥ 256 steps, ≥ 2 per layer), its error estimated by the solve with twice "
         + "as many steps and allowed on top of the bound" }
 
-/// How the blocks' rows compare a sample: the bound plus the integration error estimate of H̃_L, with the comparison
-/// kernel's rounding allowance; the row reports the bound as compared.
-let comparingWith (sample: 's -> int) (measured: 's -> float) (integration: 's -> float) : OdeLimit.Comparing<'s> =
-    { Sample = sample; Measured = measured; Compared = (fun x b -> b + integration x); Rel = roundingRel; ReportBare = false }
+/// How the blocks' rows compare a sample: the bound plus the integration error estimate of H̃_L, with the relative
+/// rounding allowance of a bound the verifier builds in float64 by a recursion over the L layers from the norms of one
+/// pass (`Rounding.chainRel`, docs/theorems/GenericResults.md "Rounding allowances"); the row reports the bound as compared.
+let comparingWith (run: Run) (sample: 's -> int) (measured: 's -> float) (integration: 's -> float) : OdeLimit.Comparing<'s> =
+    { Sample = sample; Measured = measured; Compared = (fun x b -> b + integration x); Rel = Rounding.chainRel run; ReportBare = false }
 
 /// The snapshots of a run as the statements read them.
 let snapshotsOf (run: Run) (all: 's[][]) : OdeLimit.Snapshot<'s>[] =
@@ -454,7 +456,7 @@ let snapshotsOf (run: Run) (all: 's[][]) : OdeLimit.Snapshot<'s>[] =
 let eulerBound : Result<Run> =
     OdeLimit.boundResult family [ hypArchitecture; hypFiniteParameters ] (fun run ->
         let all = interpolantChecks run
-        let cmp = comparingWith (fun (c: InterpolantSample) -> c.Sample) (fun c -> c.Measured) (fun c -> c.IntegrationError)
+        let cmp = comparingWith run (fun (c: InterpolantSample) -> c.Sample) (fun c -> c.Measured) (fun c -> c.IntegrationError)
         let e, _, _ = OdeLimit.compareAll cmp (fun c -> c.Bound) (snapshotsOf run all)
         let worstBy f = all |> Array.collect id |> Array.map f |> largestEntry
         { e with

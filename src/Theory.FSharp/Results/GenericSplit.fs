@@ -71,14 +71,14 @@ let family : SplitFamily.Family =
 let split : Result<Run> =
     SplitFamily.splitResult family hypotheses (fun run ->
         let st = (tracks run).FromZero.Value
-        SplitFamily.evaluate run (track [ st ]) (constantsOf [ st ] run)
+        SplitFamily.evaluate run st.AMax (track [ st ]) (constantsOf [ st ] run)
             [ sprintf "architecture %s; C_θθ from %s" run.Architecture.Value.Name run.Architecture.Value.Doc ])
 
 /// (A.split.segments) restarted at every snapshot from its recorded parameters.
 let splitSegments : Result<Run> =
     SplitFamily.splitSegmentsResult family hypotheses (fun run ->
         let sts = (tracks run).Segments |> List.map Option.get
-        SplitFamily.evaluate run (track sts) (constantsOf sts run) [])
+        SplitFamily.evaluate run (sts |> List.map (fun s -> s.AMax) |> Comparison.maxKeepNaNOr 0.0) (track sts) (constantsOf sts run) [])
 
 /// The results of this file, for a registry.
 let all : Result<Run> list = [ split; splitSegments ]

@@ -261,7 +261,7 @@ let statedOver (supply: ChainSupply) : Statements =
                                     { Measured = c.HNorm.[k].[i]; Bound = hb.[k].[i]
                                       Where = "layer k = " + string k + ", sample i = " + string i; When = whenOf.[s] }
                     }
-                evaluation roundingRel checks (supply.Constants run @ [ supply.ClosedForm run ]) [ Evaluation.AnyWeights ] }
+                evaluation (Rounding.chainRel run) checks (supply.Constants run @ [ supply.ClosedForm run ]) [ Evaluation.AnyWeights ] }
 
     /// (L2) L·‖h_k^i − h_{k−1}^i‖ ≤ F_k(Hb_{k−1}^i).
     let increments : Result<Run> =
@@ -287,7 +287,7 @@ let statedOver (supply: ChainSupply) : Statements =
                                 fmax <- max fmax f
                                 yield { Measured = c.Increment k i; Bound = f
                                         Where = "layer k = " + string k + ", sample i = " + string i; When = whenOf.[s] } ]
-                evaluation roundingRel checks (supply.Constants run @ [ "F (max over layers, samples, snapshots)", fmax ]) [ Evaluation.AnyWeights ] }
+                evaluation (Rounding.chainRel run) checks (supply.Constants run @ [ "F (max over layers, samples, snapshots)", fmax ]) [ Evaluation.AnyWeights ] }
 
     /// (L3a) ‖p_k^i‖ ≤ Pb_k^i.
     let adjoints : Result<Run> =
@@ -313,7 +313,7 @@ let statedOver (supply: ChainSupply) : Statements =
                                     { Measured = c.PNorm.[k].[i]; Bound = pb.[k].[i]
                                       Where = "layer k = " + string k + ", sample i = " + string i; When = whenOf.[s] }
                     }
-                evaluation roundingRel checks (supply.Constants run) [ Evaluation.AnyWeights ] }
+                evaluation (Rounding.chainRel run) checks (supply.Constants run) [ Evaluation.AnyWeights ] }
 
     /// (L3b) ‖p_{k+1}^i − p_k^i‖ ≤ κ_{k+1}(Hb_k^i)‖p_{k+1}^i‖/L.
     let adjointIncrements : Result<Run> =
@@ -339,7 +339,7 @@ let statedOver (supply: ChainSupply) : Statements =
                                       Bound = c.Kappa (k + 1) hb.[k].[i] * c.PNorm.[k + 1].[i] / float L
                                       Where = "layers k = " + string (k + 1) + " → " + string k + ", sample i = " + string i; When = whenOf.[s] }
                     }
-                evaluation roundingRel checks (supply.Constants run) [ Evaluation.AnyWeights ] }
+                evaluation (Rounding.chainRel run) checks (supply.Constants run) [ Evaluation.AnyWeights ] }
 
     /// (L3c) Σ_i ‖p_L^i‖ ≤ 2‖B‖₂√ℓ.
     let terminalAdjointSum : Result<Run> =
@@ -363,7 +363,7 @@ let statedOver (supply: ChainSupply) : Statements =
                               Bound = 2.0 * run.Setting.ReadoutNorm * sqrt c.Loss
                               Where = "k = L"; When = whenOf.[s] }
                     }
-                evaluation roundingRel checks [ "norm B (spectral)", run.Setting.ReadoutNorm ] [ Evaluation.AnyWeights ] }
+                evaluation (Rounding.chainRel run) checks [ "norm B (spectral)", run.Setting.ReadoutNorm ] [ Evaluation.AnyWeights ] }
 
     /// (L4) the layer gradients bounded through Hb and Pb.
     let layerGradients : Result<Run> =
@@ -386,7 +386,7 @@ let statedOver (supply: ChainSupply) : Statements =
                         for k in 1 .. L do
                             for where', m, b in c.LayerGradient k hb pb ->
                                 { Measured = m; Bound = b; Where = where'; When = whenOf.[s] } ]
-                evaluation roundingRel checks (supply.Constants run) [ Evaluation.AnyWeights ] }
+                evaluation (Rounding.chainRel run) checks (supply.Constants run) [ Evaluation.AnyWeights ] }
 
     /// (L5) ‖G_{k+1} − G_k‖ ≤ a‖Δ_k‖ + b/L.
     let gradientDifference : Result<Run> =
@@ -413,7 +413,7 @@ let statedOver (supply: ChainSupply) : Statements =
                             bmax <- max bmax b
                             yield { Measured = measured; Bound = bound
                                     Where = sprintf "layers k = %d, %d" k (k + 1); When = whenOf.[s] } ]
-                evaluation roundingRel checks (supply.Constants run @ [ "a (max)", amax; "b (max)", bmax ]) [ Evaluation.AnyWeights ] }
+                evaluation (Rounding.chainRel run) checks (supply.Constants run @ [ "a (max)", amax; "b (max)", bmax ]) [ Evaluation.AnyWeights ] }
 
     { HiddenStates = hiddenStates; Increments = increments; Adjoints = adjoints; AdjointIncrements = adjointIncrements
       TerminalAdjointSum = terminalAdjointSum; LayerGradients = layerGradients; GradientDifference = gradientDifference }

@@ -80,10 +80,14 @@ let checks (run: Run) (t: Track) : Check seq =
                             When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
     }
 
-/// The evaluation of a track (the worst comparison decides, with the float64 rounding allowance), with the
-/// architecture's constants and notes.
-let evaluate (run: Run) (t: Track) (constants: (string * float) list) (notes: string list) : Evaluation =
-    let e = evaluation roundingRel (checks run t) [] []
+/// The evaluation of a track (the worst comparison decides), with the architecture's constants and notes. The bound is a
+/// recursion over the replayed iterates whose bracket coefficient is at most aMax: its rounding allowance is
+/// `Rounding.recursionRel` over the iterates with growth η·N·aMax (docs/theorems/DepthSmoothness.md, "Rounding
+/// allowances of the comparisons").
+let evaluate (run: Run) (aMax: float) (t: Track) (constants: (string * float) list) (notes: string list) : Evaluation =
+    let steps = t.Bound.Length - 1
+    let rel = Rounding.recursionRel run steps (run.Setting.Eta * float steps * aMax)
+    let e = evaluation rel (checks run t) [] []
     { e with Constants = constants; Notes = notes }
 
 let private title (f: Family) (what: string) =

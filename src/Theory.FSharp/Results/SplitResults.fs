@@ -58,7 +58,7 @@ let gradientDifferenceSplit : Result<Run> =
                         let gv = Linalg.frobeniusDiff lw.GV.[k0 + 1] 0 lw.GV.[k0] 0 md
                         yield { Measured = sqrt (gw * gw + gv * gv); Bound = splitBound p
                                 Where = sprintf "layers k = %d, %d" (k0 + 1) (k0 + 2); When = at run s } ]
-            evaluation roundingRel checks [ "a (max over pairs and snapshots)", amax ] [] }
+            evaluation (Rounding.chainRel run) checks [ "a (max over pairs and snapshots)", amax ] [] }
 
 /// The forcing bounds b_W,k, b_V,k of L5.forcing at snapshot s from the given pair quantities (exact layer
 /// spectral norms from the snapshot).
@@ -103,7 +103,7 @@ let forcing : Result<Run> =
                         emax <- max emax (fL * sqrt (p.EW * p.EW + p.EV * p.EV))
                         yield { Measured = fL * p.EW; Bound = bW; Where = sprintf "L‖E^W_k‖, k = %d" (k0 + 1); When = at run s }
                         yield { Measured = fL * p.EV; Bound = bV; Where = sprintf "L‖E^V_k‖, k = %d" (k0 + 1); When = at run s } ]
-            evaluation roundingRel checks [ "b (max over pairs and snapshots)", bmax; "L max_k |E_k| (max over snapshots)", emax ] [] }
+            evaluation (Rounding.chainRel run) checks [ "b (max over pairs and snapshots)", bmax; "L max_k |E_k| (max over snapshots)", emax ] [] }
 
 // ---------------------------------------------------------------------------------------------------------
 // Result A in split form, driven by the verifier's evidence replay (Replay.Segment, shared with E.replay).
@@ -398,13 +398,13 @@ let private hypotheses = [ smoothSigma; plainGd; float64Run; notDiverged; noFaul
 let split : Result<Run> =
     SplitFamily.splitResult family hypotheses (fun run ->
         let b = bounds run
-        SplitFamily.evaluate run (track run b.FromZero b.FromZeroPairs) (splitConstants run b @ snapshotTightness run b.FromZero b.FromZeroPairs) [])
+        SplitFamily.evaluate run b.AMax (track run b.FromZero b.FromZeroPairs) (splitConstants run b @ snapshotTightness run b.FromZero b.FromZeroPairs) [])
 
 /// (A.split.segments) restarted at every snapshot.
 let splitSegments : Result<Run> =
     SplitFamily.splitSegmentsResult family hypotheses (fun run ->
         let b = bounds run
-        SplitFamily.evaluate run (track run b.Segments b.SegmentPairs) (splitConstants run b @ snapshotTightness run b.Segments b.SegmentPairs) [])
+        SplitFamily.evaluate run b.AMax (track run b.Segments b.SegmentPairs) (splitConstants run b @ snapshotTightness run b.Segments b.SegmentPairs) [])
 
 /// (A.split.centre.segments) the linearised centre with a certified remainder, restarted at every snapshot.
 let centreSegments : Result<Run> =
@@ -438,7 +438,7 @@ let centreSegments : Result<Run> =
             let iterates = tighter b.Centre b.Segments
             let pairs = Array.map2 tighter b.CentrePairs b.SegmentPairs
             let segmentsTighter = Array.fold2 (fun n x y -> if y < x then n + 1 else n) 0 b.Centre (if b.Segments.Length = b.Centre.Length then b.Segments else b.Centre)
-            SplitFamily.evaluate run (track run iterates pairs)
+            SplitFamily.evaluate run b.AMax (track run iterates pairs)
                 ([ "centre recursion seconds", b.CentreSeconds
                    "iterates where A.split.segments' bound is the tighter", float segmentsTighter ]
                  @ snapshotTightness run iterates pairs) [] }

@@ -1,7 +1,7 @@
 /// The comparison kernel every result uses: a measured quantity against its bound at a place and a time, the worst
-/// of many such comparisons as a verdict, the tightness range over them, and the float64 rounding allowance that a
-/// comparison of two recomputed quantities carries (docs/theorems/RunIntegrity.md, "Rounding allowances";
-/// allowances that depend on a run's precision and shape are in `Rounding`).
+/// of many such comparisons as a verdict and the tightness range over them. The relative allowance a comparison carries
+/// is the caller's, derived for its kind of comparison in `Rounding` (docs/theorems/RunIntegrity.md, "Rounding
+/// allowances"); no fixed allowance is defined here.
 module ResOdeProofs.Theory.Comparison
 
 open System
@@ -9,12 +9,6 @@ open ResOdeProofs.Theory
 
 /// One comparison of a measured quantity with its bound, at a place and a time.
 type Check = { Measured: float; Bound: float; Where: string; When: string }
-
-/// Relative allowance for float64 rounding: every quantity compared with it is recomputed in double with
-/// O(L·(m + d)) operations per entry, a relative error below L·(m + d)·1.1e-16 ≤ 1e-11 for the sizes of
-/// this project; 1e-9 leaves a factor 100 of margin. It only matters when a bound is attained (e.g. V = 0).
-/// Not derived per run: result C's comparisons of losses and trace quantities use `Rounding.traceRel` instead.
-let roundingRel = 1e-9
 
 /// The index in [0, count) of the largest key, the first key that is not a number counting as the largest: a worst-case
 /// search must not pass over a non-finite entry, as `Array.maxBy` does with a NaN that is not first. Ties: the first,

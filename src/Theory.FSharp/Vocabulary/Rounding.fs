@@ -2,6 +2,7 @@
 /// from it that a bound compared with that run carries (docs/theorems/RunIntegrity.md, "Rounding allowances").
 module ResOdeProofs.Theory.Rounding
 
+open System
 open ResOdeProofs.Theory
 
 /// Unit roundoff of float64, u = 2^-53: the one definition every float64 error bound of the theory layer uses.
@@ -18,15 +19,47 @@ let isFloat32 (run: Run) = run.Data.Meta.Precision = "float32"
 /// Unit roundoff of the engine's precision: 2^-53 (float64) or 2^-24 (float32).
 let unitRoundoff (run: Run) = if isFloat32 run then Float32UnitRoundoff else Float64UnitRoundoff
 
+/// γ_k = k·u/(1 − k·u) for a count k given as a float (the counts of a run's sums, products of its sizes, can pass
+/// the range of an int); +∞ when k·u ≥ 1.
+let private gammaOf (u: float) (k: float) =
+    let ku = k * u
+    if ku < 1.0 then ku / (1.0 - ku) else infinity
+
+/// The amplification Π_k(1 + κ_k/L) of a rounding error along the forward pass, κ_k = s1·‖W_k‖₂‖V_k‖₂ with the exact
+/// spectral norms of the layers, the largest over the run's snapshots (an MLP run; 1 for any other). A snapshot whose
+/// norms are not finite numbers (a diverged run) counts as 1: its comparisons are not meaningful, and a NaN here would
+/// turn every comparison that uses τ into a failure.
+let forwardAmplification (run: Run) =
+    if not run.IsMlp || run.SnapshotCount = 0 then 1.0
+    else
+        let L = float run.Setting.Depth
+        let s1 = run.Setting.S1
+        let one s =
+            let struct (w, v) = run.LayerOperatorNorms s
+            let mutable logA = 0.0
+            for k in 0 .. w.Length - 1 do logA <- logA + log (1.0 + s1 * w.[k] * v.[k] / L)
+            let a = exp logA
+            if Double.IsFinite a then a else 1.0
+        seq { 0 .. run.SnapshotCount - 1 } |> Seq.map one |> Seq.fold max 1.0
+
 /// Relative tolerance for a quantity that the engine and the reference (`Layerwise`, double) compute in
-/// different orders: τ = max(floor, 4·L·(m + d)·u), floor 1e-9 in float64 (the comparison kernel's
-/// `Comparison.roundingRel`) and 1e-4 in float32. Each hidden state
-/// passes through L blocks of inner products of length m and d, each contributing a relative error ≤ (m + d)·u
-/// (first order); the factor 4 covers the amplification by Π(1 + κ_k/L) ≤ e^κ for κ ≤ 1.4 and the loss' squares.
+/// different orders: τ = 4·max(1, A·e^{−1.4})·L·(m + d)·u + γ_{n·(d_out + 1) + 1} in the run's precision u, with a floor
+/// of 1e-4 in float32. Each hidden state passes through L blocks of inner products of length m and d, each contributing
+/// a relative error ≤ (m + d)·u (first order); the error is amplified by A = Π(1 + κ_k/L) (`forwardAmplification`) and
+/// doubled by the loss' squares: the factor 4 covers both for A ≤ e^{1.4} (κ ≤ 1.4), beyond it the excess A·e^{−1.4}
+/// multiplies it. The second term is what the per-state count leaves out: the sums over the samples, n·d_out squares
+/// summed and divided by n for the loss (`lossRel`'s n·d_out + 1 roundings) and n terms for every entry of a layer
+/// gradient Σ_i q_k^i h_{k−1}^iᵀ, so γ of their count covers them (docs/theorems/RunIntegrity.md, "Tolerance from
+/// rounding"). In float64 this replaces the former floor 1e-9, which was not derived (it also stood in for the
+/// amplification beyond κ = 1.4, now explicit): figure 1's run (L = 64, m = 32, d = d_out = 16, n = 100, A ≤ e^{1.4})
+/// has τ = 1.36·10⁻¹² + γ_{1 701} = 1.55·10⁻¹². The float32 floor 1e-4 is kept as it was (not derived here).
 let tolerance (run: Run) =
     let st = run.Setting
-    let floor = if isFloat32 run then 1e-4 else Comparison.roundingRel
-    max floor (4.0 * float st.Depth * float (st.Width + st.Dim) * unitRoundoff run)
+    let u = unitRoundoff run
+    let amplification = max 1.0 (forwardAmplification run * exp -1.4)
+    let perState = 4.0 * amplification * float st.Depth * float (st.Width + st.Dim) * u
+    let sums = gammaOf u (float st.Samples * float (run.Data.Data.OutputDim + 1) + 1.0)
+    if isFloat32 run then max 1e-4 (perState + sums) else perState + sums
 
 /// The rounding of one gradient-descent update Z^{j+1} = fl(Z^j − η·Ĝ^j) seen by the depth increments
 /// Δ_k = Z_{k+1} − Z_k, for the W part and the V part: storing each layer in the recorded precision moves it by at
@@ -91,3 +124,74 @@ let lossRel (run: Run) =
 /// trace quantities (it replaces the former fixed 1e-9, which was not derived).
 let traceRel (run: Run) =
     gamma run (run.Setting.Depth * run.ParameterCount + run.Setting.Samples * run.Data.Data.OutputDim + 3)
+
+/// The terms of the longest sum the verifier forms from one snapshot of a run: S = n·(m + d + d_out) + P, which covers
+/// the norms of a layer (P entries), of the n×d, n×m and n×d_out matrices of states, activations, adjoints and residuals,
+/// and the entries of their Gram matrices (sums over at most n terms, at most k ≤ max(m, d) of them on the path of λ_max).
+let private snapshotSumTerms (samples: int) (hidden: int) (dim: int) (outDim: int) (perLayer: int) =
+    float samples * float (max 0 hidden + dim + outDim) + float perLayer
+
+/// (pass) The relative accuracy of a quantity the verifier computes in float64 from one snapshot's parameters by a pass
+/// over the layers (a state h_k, an adjoint p_k, a layer gradient, their norms and the spectral norms of the layers and
+/// of the state matrices), measured against the scale of the bound it is compared with:
+///   ρ_pass = 4·L·q·u₆₄ + γ₆₄(2S),
+/// q the terms of the inner products on the path of one entry through one layer (m + d for the MLP, σ(W_k h) then
+/// V_k σ; P + d for any block, whose output entries are sums over at most its P parameters and d inputs). The first
+/// term is `tolerance`'s per-state count at float64: the forward error of a state is at most this times the sum of the
+/// absolute values of the terms it is made of, and every bound of the chain is built from norms of those absolute
+/// values (a state bound from ‖h_0‖ and the layers' norms), so the error is relative to the bound. The second covers the
+/// norms: a Frobenius norm or a Gram entry over at most S terms (`snapshotSumTerms`) is within γ_S, a spectral norm
+/// √λ_max within k·γ_len + O(k·u) ≤ γ_{2S} (`Model.SpectralNorm`).
+let passRelOf (depth: int) (inner: int) (samples: int) (hidden: int) (dim: int) (outDim: int) (perLayer: int) =
+    4.0 * float depth * float inner * Float64UnitRoundoff
+    + gammaOf Float64UnitRoundoff (2.0 * snapshotSumTerms samples hidden dim outDim perLayer)
+
+/// (chain) The relative allowance of a comparison whose two sides the verifier computes in float64 from the same
+/// snapshot (lemmas L1–L5, L5.split, L5.forcing, a block's probe): the measured side is within ρ_pass of its exact value;
+/// the bound is a product of at most 7 factors each within ρ_pass (norms of the pass, of the layers, sup|σ'| and sup|σ''|
+/// over the range of the pass' pre-activations) combined by a recursion over the L layers of at most 8 roundings per
+/// layer on non-negative numbers (γ₆₄(8(L + 1)), Higham Lemma 3.1). So the exact inequality measured ≤ bound gives
+/// computed measured ≤ computed bound·(1 + ρ_chain) with
+///   ρ_chain = 8ρ_pass + γ₆₄(8(L + 1))
+/// (first order in u: the products of the (1 + δ) factors add terms of order u², far below the γ's). Figure 1's run
+/// (L = 64, m = 32, d = d_out = 16, n = 100, P = 1 024, S = 7 424): ρ_pass = 1.36·10⁻¹² + γ₆₄(14 848) = 3.01·10⁻¹²,
+/// ρ_chain = 2.42·10⁻¹¹ (the former fixed allowance: 10⁻⁹).
+let chainRelOf (depth: int) (inner: int) (samples: int) (hidden: int) (dim: int) (outDim: int) (perLayer: int) =
+    8.0 * passRelOf depth inner samples hidden dim outDim perLayer + gammaOf Float64UnitRoundoff (8.0 * float (depth + 1))
+
+/// `chainRelOf` with the run's sizes (L, q = m + d for the MLP and P + d otherwise, n, hidden width m, state dimension d,
+/// d_out, parameters per layer P).
+let chainRel (run: Run) =
+    let st = run.Setting
+    let inner = if run.IsMlp then st.Width + st.Dim else run.ParameterCount + st.Dim
+    chainRelOf st.Depth inner st.Samples st.Width st.Dim run.Data.Data.OutputDim run.ParameterCount
+
+/// (recursion) The relative allowance of a bound built by a recursion over `steps` iterates,
+/// z_{j+1} = (1 + ηa_j)z_j + ηb_j/L plus an absolute rounding term (the W/V form, the per-layer form, the split form's
+/// Grönwall value), compared with a measured increment whose own rounding is added to the bound by the caller:
+///   ρ_rec = γ₆₄(8(N + 1)) + (τ + ρ_chain)·(1 + min(N, g)),   g ≥ η·Σ_j a_j (the caller's η·N·max_j a_j).
+/// Every step is at most 8 roundings on the path of a non-negative term (two products, a quotient by L, three sums,
+/// the final √(x² + y²)), so the recursion evaluated exactly on the computed coefficients is within γ₆₄(8(N + 1)). The
+/// coefficients a_j, b_j are products of norms of the iterate: of trace columns the engine computed in the run's
+/// precision (certified to τ = `tolerance` by E.claims) and of quantities the verifier computes (ρ_chain), so each is
+/// within δ = τ + ρ_chain of a value that bounds the exact one. A relative error δ of b_j moves the bound by at most δ
+/// relative (the bound is a sum of non-negative terms, each linear in one b_j), one of a_j moves the factor 1 + ηa_j
+/// by δ·ηa_j/(1 + ηa_j) ≤ δ·min(1, ηa_j), so the product of the N factors by at most δ·min(N, ηΣ_j a_j). A growth g
+/// that is not a finite non-negative number is replaced by N. Figure 1's run (N = 50, τ = 1.55·10⁻¹²): at most
+/// γ₆₄(408) + 2.57·10⁻¹¹·51 = 1.3·10⁻⁹ when every factor counts fully, 2.6·10⁻¹¹ when ηΣa ≪ 1.
+let recursionRel (run: Run) (steps: int) (growth: float) =
+    let n = float (max 0 steps)
+    let g = if Double.IsFinite growth && growth >= 0.0 then min n growth else n
+    gammaOf Float64UnitRoundoff (8.0 * (n + 1.0)) + (tolerance run + chainRel run) * (1.0 + g)
+
+/// (stored) The relative allowance of a comparison of a run's stored parameters with the same float64 values the
+/// verifier rebuilds by the engine's own function (the initialization θ⁰(k/L), `GenericResults.hypInitialFunction`):
+/// storing rounds every entry once to the run's precision, |fl(v_i) − v_i| ≤ u|v_i|, so ‖fl(v) − v‖ ≤ u‖v‖; the verifier
+/// forms the difference's norm (P differences, P squares summed, a square root: 2P + 1 roundings), ‖v‖ (P + 1) and the
+/// quotient (1): within γ₆₄(3P + 3) of their exact values, so the computed ratio ‖fl(v) − v‖/max(1, ‖v‖) is at most
+///   ρ_stored = u·(1 + γ₆₄(3P + 3))
+/// (0 in exact arithmetic when the run is float64: the same function gives the same bits, and a difference of equal
+/// numbers is 0). float64 runs: 1.11·10⁻¹⁶; float32: 5.96·10⁻⁸ (the former fixed allowance, 10⁻⁹, refused every
+/// float32 run).
+let storedRel (run: Run) =
+    unitRoundoff run * (1.0 + gammaOf Float64UnitRoundoff (3.0 * float run.ParameterCount + 3.0))
