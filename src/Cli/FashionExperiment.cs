@@ -47,7 +47,7 @@ internal sealed class FashionCell
     public required string Name { get; init; }
     public required InitKind Init { get; init; }
     public required ActivationKind Activation { get; init; }
-    public required TrainResult Result { get; init; }
+    public required TrainRecord Result { get; init; }
     public required RunData Data { get; init; }
     /// <summary>
     /// The train and test accuracies: E.accuracy.train's and E.accuracy.test's recount from the stored weights and the images (decided correct / N; NaN
@@ -146,8 +146,8 @@ internal sealed class FashionExperiment
         FSharpOption<double>? trClaim = null, teClaim = null;
         if (r.Status == RunStatus.Completed)
         {
-            trClaim = FSharpOption<double>.Some(FashionData.Accuracy(shape, act, fd.Train, fd.TrainLabels, fd.A, fd.B, r.SnapshotW[^1], r.SnapshotV[^1]));
-            teClaim = FSharpOption<double>.Some(FashionData.Accuracy(shape, act, fd.Test, fd.TestLabels, fd.A, fd.B, r.SnapshotW[^1], r.SnapshotV[^1]));
+            trClaim = FSharpOption<double>.Some(FashionData.Accuracy(shape, act, fd.Train, fd.TrainLabels, fd.A, fd.B, r.Snapshots[^1].W, r.Snapshots[^1].V));
+            teClaim = FSharpOption<double>.Some(FashionData.Accuracy(shape, act, fd.Test, fd.TestLabels, fd.A, fd.B, r.Snapshots[^1].W, r.Snapshots[^1].V));
         }
         sw.Restart();
         var data = RunDirectory.InMemory(r, name);

@@ -141,7 +141,7 @@ internal static class TrainCommand
         };
         if (flow && opts.Float32) return Ui.Fail("--float32 applies to gd only: the gradient flow is integrated in float64");
 
-        InitialWeights initial; NetworkShape shape;
+        InitialParameters initial; NetworkShape shape;
         string? w0p = pr.GetValue<string?>("--w0"), v0p = pr.GetValue<string?>("--v0");
         if (w0p is not null || v0p is not null)
         {
@@ -192,7 +192,7 @@ internal static class TrainCommand
         if (f != EngineFault.None) Console.Error.WriteLine($"warning: fault '{f}' injected: this run is deliberately wrong (testing only)");
         using var interrupts = Ui.OnInterrupt($"interrupted: stopping at the next iteration and writing what there is to {dir} (status interrupted); signal again to kill");
         var result = Ui.WithProgress(label, progress => train(progress, interrupts.Token));
-        if (result is TrainResult { Flow: FlowInfo fi })
+        if (result.Flow is FlowInfo fi)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"gradient flow over [0, {fi.Horizon:G6}] with {fi.Method}, rtol {fi.Rtol:G3}, atol {fi.Atol:G3}: {fi.Steps} steps, {fi.Rejected} rejected, {fi.Evaluations} evaluations"));
         RunDirectory.Write(result, claim, new RunProvenance(ResodeApp.CommandLine(pr)));

@@ -29,9 +29,9 @@ public class BlockEngineTests
         var block = new MlpBlock(4, 5, act);
         var generic = new BlockResNet(block, 6, s.Data, s.A, s.B);
         var engine = new ResNet<double>(s.Shape, act, s.Data, s.A, s.B);
-        for (int q = 0; q < fast.SnapshotW.Count; q++)
+        for (int q = 0; q < fast.Snapshots.Count; q++)
         {
-            var w = fast.SnapshotW[q]; var v = fast.SnapshotV[q];
+            var w = fast.Snapshots[q].W; var v = fast.Snapshots[q].V;
             var g = new double[2 * w.Length]; var gw = new double[w.Length]; var gv = new double[v.Length];
             double lg = generic.Evaluate(Interleave(w, v, 6, 20), g).Loss, lf = engine.Evaluate(w, v, gw, gv).Loss;
             Assert.True(Math.Abs(lg - lf) <= 1e-12 * Math.Max(1, lf), $"loss at snapshot {q}: {lg} vs {lf}");
@@ -51,13 +51,13 @@ public class BlockEngineTests
         var opts = new TrainOptions(ActivationKind.Gelu, 0.02, 12) { Clip = clip, Snapshots = 4, Float32 = float32, Threads = threads };
         var fast = Trainer.Train(s.Shape, s.Data, Initialization.FromArrays(s.Shape, s.W, s.V, "test"), opts, 0, "test", s.A, s.B);
         var block = new MlpBlock(4, 5, ActivationKind.Gelu);
-        var run = BlockTrainer.Train(block, 6, s.Data, BlockInitialization.FromArray(block, 6, Interleave(s.W, s.V, 6, 20), "test"), opts, 0, "test",
+        var run = BlockTrainer.Train(block, 6, s.Data, Initialization.FromArrays(s.Shape, s.W, s.V, "test"), opts, 0, "test",
             new Dictionary<string, double> { ["width"] = 5 }, s.A, s.B);
         Assert.Equal(fast.Losses, run.Losses);
         Assert.Equal(fast.Trace["step_max"], run.Trace["step_max"]);
         Assert.Equal(fast.SnapshotSteps, run.SnapshotSteps);
-        for (int q = 0; q < fast.SnapshotW.Count; q++)
-            Assert.Equal(Interleave(fast.SnapshotW[q], fast.SnapshotV[q], 6, 20), run.SnapshotTheta[q]);
+        for (int q = 0; q < fast.Snapshots.Count; q++)
+            Assert.Equal(Interleave(fast.Snapshots[q].W, fast.Snapshots[q].V, 6, 20), run.Snapshots[q].Theta);
         var meta = RunDirectory.Metadata(run);
         Assert.Equal(threads, meta.Threads);
         Assert.Equal(float32 ? "float32" : "float64", meta.Precision);
@@ -139,7 +139,7 @@ public class BlockEngineTests
     public void RunDirectoryRoundTrip()
     {
         var spec = new RunSpec { Architecture = "one-layer", Depth = 6, Dim = 3, Samples = 5, Iterations = 4, Snapshots = 3, Init = InitKind.Smooth };
-        var r = (BlockTrainResult)spec.Train();
+        var r = spec.Train();
         var dir = Path.Combine(Path.GetTempPath(), "blockrun-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
@@ -149,9 +149,9 @@ public class BlockEngineTests
             Assert.Equal("one-layer", back.Architecture.Name);
             Assert.False(back.IsMlp);
             Assert.Equal(new[] { ("W", new[] { 3, 3 }), ("b", new[] { 3 }) }.Select(p => p.Item1), back.Architecture.Parts().Select(p => p.Name));
-            Assert.Equal(r.SnapshotTheta[^1], back.Theta[^1]);
+            Assert.Equal(r.Snapshots[^1].Theta, back.Theta[^1]);
             // part b of layer k is the last 3 entries of θ_k (layout W (3, 3), b (3))
-            for (int k = 0; k < 6; k++) Assert.Equal(r.SnapshotTheta[^1].AsSpan(k * 12 + 9, 3).ToArray(), back.Part("b")[^1].AsSpan(k * 3, 3).ToArray());
+            for (int k = 0; k < 6; k++) Assert.Equal(r.Snapshots[^1].Theta.AsSpan(k * 12 + 9, 3).ToArray(), back.Part("b")[^1].AsSpan(k * 3, 3).ToArray());
             Assert.Equal(r.Losses, back.Losses);
             Assert.NotNull(back.Meta.Init.LipschitzParts);
             Assert.NotNull(back.Block);
@@ -163,7 +163,7 @@ public class BlockEngineTests
     [Fact(DisplayName = "RunDirectory: an MLP run read back → parts W and V as in w.npy and v.npy, θ_k = (W_k, V_k)")]
     public void MlpRunHasPartsWAndV()
     {
-        var r = (TrainResult)new RunSpec { Depth = 3, Width = 4, Dim = 2, Samples = 5, Iterations = 2, Snapshots = 2 }.Train();
+        var r = new RunSpec { Depth = 3, Width = 4, Dim = 2, Samples = 5, Iterations = 2, Snapshots = 2 }.Train();
         var dir = Path.Combine(Path.GetTempPath(), "mlprun-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
@@ -171,12 +171,12 @@ public class BlockEngineTests
             var back = RunDirectory.Read(dir);
             Assert.True(back.IsMlp);
             Assert.Equal(new[] { "W", "V" }, back.Architecture.Parts().Select(p => p.Name));
-            Assert.Equal(r.SnapshotW[^1], back.Part("W")[^1]);
-            Assert.Equal(r.SnapshotV[^1], back.V[^1]);
+            Assert.Equal(r.Snapshots[^1].W, back.Part("W")[^1]);
+            Assert.Equal(r.Snapshots[^1].V, back.V[^1]);
             Assert.Equal(16, back.ParameterCount);
             // layer 1 of θ: W_1 (4×2) then V_1 (2×4)
-            Assert.Equal(r.SnapshotW[^1].AsSpan(8, 8).ToArray(), back.Theta[^1].AsSpan(16, 8).ToArray());
-            Assert.Equal(r.SnapshotV[^1].AsSpan(8, 8).ToArray(), back.Theta[^1].AsSpan(24, 8).ToArray());
+            Assert.Equal(r.Snapshots[^1].W.AsSpan(8, 8).ToArray(), back.Theta[^1].AsSpan(16, 8).ToArray());
+            Assert.Equal(r.Snapshots[^1].V.AsSpan(8, 8).ToArray(), back.Theta[^1].AsSpan(24, 8).ToArray());
             Assert.IsType<MlpBlock>(back.Block);
         }
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }

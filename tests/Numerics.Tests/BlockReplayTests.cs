@@ -7,21 +7,21 @@ namespace ResOdeProofs.Numerics.Tests;
 /// <summary>The replay of a block's run from its snapshots (Verification/BlockReplay.cs) drives the producer's backend.</summary>
 public class BlockReplayTests
 {
-    private static BlockTrainResult Train(string arch, bool float32 = false, int? threads = null, double? clip = null) =>
-        (BlockTrainResult)new RunSpec
+    private static TrainRecord Train(string arch, bool float32 = false, int? threads = null, double? clip = null) =>
+        new RunSpec
         {
             Theta = true, Architecture = arch, Depth = 6, Samples = 7, Dim = 3, Width = 4, Init = InitKind.Smooth, Scales = arch == "mlp" ? new[] { 1.0, 0.4 } : null,
             Eta = 0.05, Iterations = 9, Snapshots = 4, Clip = clip, Float32 = float32, Threads = threads, Seed = 5,
         }.Train();
 
     /// <summary>θ at the end of each segment's replay (snapshot s → snapshot s + 1), and the iterates the observer saw.</summary>
-    private static (double[]? End, int Seen)[] Segments(BlockTrainResult r, bool float32, int? threads, bool faithful = false)
+    private static (double[]? End, int Seen)[] Segments(TrainRecord r, bool float32, int? threads, bool faithful = false)
     {
         var steps = r.SnapshotSteps;
         return Enumerable.Range(0, steps.Count - 1).Select(s =>
         {
             int seen = 0;
-            var end = BlockReplay.Run(r.Block, r.Depth, r.Data, r.A, r.B, r.Options.Eta, r.Options.Clip, r.SnapshotTheta[s], steps[s], steps[s + 1],
+            var end = BlockReplay.Run(r.Block, r.Depth, r.Data, r.A, r.B, r.Options.Eta, r.Options.Clip, r.Snapshots[s].Theta, steps[s], steps[s + 1],
                 (j, theta, net, g, st) => { seen++; if (faithful) Assert.Equal(r.Losses[j], st.Loss); Assert.False(net.HiddenStates.IsEmpty); Assert.False(net.Adjoints.IsEmpty); },
                 float32, threads);
             return (end, seen);
@@ -42,7 +42,7 @@ public class BlockReplayTests
         for (int s = 0; s < segs.Length; s++)
         {
             Assert.Equal(r.SnapshotSteps[s + 1] - r.SnapshotSteps[s] + 1, segs[s].Seen);
-            Assert.Equal(r.SnapshotTheta[s + 1], segs[s].End);
+            Assert.Equal(r.Snapshots[s + 1].Theta, segs[s].End);
         }
     }
 
@@ -51,15 +51,15 @@ public class BlockReplayTests
     {
         var r = Train("mlp", float32: true);
         var segs = Segments(r, float32: false, threads: null);
-        Assert.Contains(segs.Select((s, i) => (s.End, i)), x => !x.End!.SequenceEqual(r.SnapshotTheta[x.i + 1]));
+        Assert.Contains(segs.Select((s, i) => (s.End, i)), x => !x.End!.SequenceEqual(r.Snapshots[x.i + 1].Theta));
     }
 
     [Fact(DisplayName = "BlockReplay: an MLP block run whose snapshot 1 is bumped by 1e-12 → the segment before it does not land")]
     public void BumpedSnapshotDoesNotLand()
     {
         var r = Train("mlp");
-        r.SnapshotTheta[1][3] += 1e-12;
+        r.Snapshots[1].Theta[3] += 1e-12;
         var segs = Segments(r, false, null);
-        Assert.False(segs[0].End!.SequenceEqual(r.SnapshotTheta[1]));
+        Assert.False(segs[0].End!.SequenceEqual(r.Snapshots[1].Theta));
     }
 }

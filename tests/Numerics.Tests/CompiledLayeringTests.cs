@@ -140,6 +140,6 @@ public class CompiledLayeringTests
         var io = typeof(IO.RunDirectory);
         Assert.Contains(Touched(io), t => t == typeof(TrainRecord));
         Assert.Empty(Upward(new[] { io }));
-        Assert.Empty(Upward(new[] { typeof(TrainRecord), typeof(TrainResult) }));
+        Assert.Empty(Upward(new[] { typeof(TrainRecord), typeof(Parameters) }));
     }
 }

@@ -37,7 +37,7 @@ public sealed class EngineTrainingTests : IDisposable
     public void TrainerFollowsTheReferenceGradientDescent(ActivationKind act, InitKind init, double vScale)
     {
         var spec = Small(act, init, vScale) with { SnapshotSteps = new[] { 30 } };
-        var res = (TrainResult)spec.Train();
+        var res = spec.Train();
         var (losses, w, v) = ReferenceRun(spec);
         Assert.Equal(RunStatus.Completed, res.Status);
         Assert.Equal(31, res.Losses.Length);
@@ -50,8 +50,8 @@ public sealed class EngineTrainingTests : IDisposable
         double scale = Math.Max(w.Max(Math.Abs), v.Max(Math.Abs));
         for (int i = 0; i < w.Length; i++)
         {
-            Assert.True(Math.Abs(res.SnapshotW[^1][i] - w[i]) <= 1e-10 * scale);
-            Assert.True(Math.Abs(res.SnapshotV[^1][i] - v[i]) <= 1e-10 * scale);
+            Assert.True(Math.Abs(res.Snapshots[^1].W[i] - w[i]) <= 1e-10 * scale);
+            Assert.True(Math.Abs(res.Snapshots[^1].V[i] - v[i]) <= 1e-10 * scale);
         }
     }
 
@@ -103,14 +103,14 @@ public sealed class EngineTrainingTests : IDisposable
     public void SameSpecGivesBitIdenticalRuns(InitKind init, double vScale)
     {
         var spec = Small(ActivationKind.Gelu, init, vScale, iterations: 15) with { Clip = 0.5 };
-        var r1 = (TrainResult)spec.Train();
-        var r2 = (TrainResult)spec.Train();
+        var r1 = spec.Train();
+        var r2 = spec.Train();
         AssertBitIdentical(r1.Losses, r2.Losses, "losses");
         Assert.Equal(r1.SnapshotSteps, r2.SnapshotSteps);
-        for (int s = 0; s < r1.SnapshotW.Count; s++)
+        for (int s = 0; s < r1.Snapshots.Count; s++)
         {
-            AssertBitIdentical(r1.SnapshotW[s], r2.SnapshotW[s], $"W snapshot {s}");
-            AssertBitIdentical(r1.SnapshotV[s], r2.SnapshotV[s], $"V snapshot {s}");
+            AssertBitIdentical(r1.Snapshots[s].W, r2.Snapshots[s].W, $"W snapshot {s}");
+            AssertBitIdentical(r1.Snapshots[s].V, r2.Snapshots[s].V, $"V snapshot {s}");
         }
         Assert.Equal(r1.Trace.Keys.OrderBy(k => k), r2.Trace.Keys.OrderBy(k => k));
         foreach (var (name, col) in r1.Trace) AssertBitIdentical(col, r2.Trace[name], name);
@@ -159,7 +159,7 @@ public sealed class EngineTrainingTests : IDisposable
     {
         const double c = 1e-3;
         var spec = Small(iterations: 10) with { Clip = c, SnapshotSteps = Enumerable.Range(0, 11).ToArray() };
-        var res = (TrainResult)spec.Train();
+        var res = spec.Train();
         Assert.Equal(RunStatus.Completed, res.Status);
         Assert.Equal(Enumerable.Range(0, 11), res.SnapshotSteps);
         double bound = spec.Eta * c;
@@ -173,7 +173,7 @@ public sealed class EngineTrainingTests : IDisposable
             // error ~ε·|w|/|Δw| ≈ 1e-16/1e-6, hence the looser 1e-8.
             for (int k = 0; k < spec.Depth; k++)
             {
-                double step = LayerStepNorm(res.SnapshotW[j], res.SnapshotV[j], res.SnapshotW[j + 1], res.SnapshotV[j + 1], k, md);
+                double step = LayerStepNorm(res.Snapshots[j].W, res.Snapshots[j].V, res.Snapshots[j + 1].W, res.Snapshots[j + 1].V, k, md);
                 Assert.True(step <= bound * (1 + 1e-8), $"layer {k} moved by {step:R} > η·C at update {j}");
                 // With every gradient far outside the ball, each update has norm exactly η·C.
                 Assert.True(step >= bound * (1 - 1e-8), $"layer {k} moved by {step:R} < η·C at update {j}");
@@ -187,13 +187,13 @@ public sealed class EngineTrainingTests : IDisposable
     public void HugeClipRadiusIsPlainGradientDescent()
     {
         var spec = Small(iterations: 15);
-        var plain = (TrainResult)spec.Train();
-        var clipped = (TrainResult)(spec with { Clip = 1e300 }).Train();
+        var plain = spec.Train();
+        var clipped = (spec with { Clip = 1e300 }).Train();
         AssertBitIdentical(plain.Losses, clipped.Losses, "losses");
-        for (int s = 0; s < plain.SnapshotW.Count; s++)
+        for (int s = 0; s < plain.Snapshots.Count; s++)
         {
-            AssertBitIdentical(plain.SnapshotW[s], clipped.SnapshotW[s], "W");
-            AssertBitIdentical(plain.SnapshotV[s], clipped.SnapshotV[s], "V");
+            AssertBitIdentical(plain.Snapshots[s].W, clipped.Snapshots[s].W, "W");
+            AssertBitIdentical(plain.Snapshots[s].V, clipped.Snapshots[s].V, "V");
         }
         Assert.All(clipped.Trace["clip_fraction"], f => Assert.Equal(0.0, f));
         AssertBitIdentical(plain.Trace["step_max"], clipped.Trace["step_max"], "step_max");
@@ -286,7 +286,7 @@ public sealed class EngineTrainingTests : IDisposable
     {
         var spec = Small(ActivationKind.Gelu, kind, vScale, iterations: 60);
         var init = spec.InitialWeights();
-        var res = (TrainResult)spec.Train();
+        var res = spec.Train();
         Assert.Equal(RunStatus.Completed, res.Status);
         int N = 60, L = spec.Depth, m = spec.Width, d = spec.Dim, md = m * d;
         foreach (var (name, _) in TraceColumns.All) Assert.Equal(N + 1, res.Trace[name].Length);
@@ -307,7 +307,7 @@ public sealed class EngineTrainingTests : IDisposable
         for (int k = 0; k < L; k++)
         {
             double f = 0;
-            for (int i = k * md; i < (k + 1) * md; i++) f += res.SnapshotW[^1][i] * res.SnapshotW[^1][i];
+            for (int i = k * md; i < (k + 1) * md; i++) f += res.Snapshots[^1].W[i] * res.Snapshots[^1].W[i];
             wFro = Math.Max(wFro, Math.Sqrt(f));
         }
         Assert.True(RelErr(res.Trace["w_fro_max"][N], wFro) < 1e-13);

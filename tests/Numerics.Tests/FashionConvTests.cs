@@ -78,7 +78,7 @@ public class FashionConvTests
         var result = BlockTrainer.Train(block, L, trainData, init, new TrainOptions(ActivationKind.Gelu, eta, steps) { Snapshots = 2 }, 7,
             "Fashion-MNIST through ConvStem", new Dictionary<string, double> { ["channels"] = C, ["height"] = ConvStem.Side, ["width_px"] = ConvStem.Side }, null, b);
         Assert.Equal(RunStatus.Completed, result.Status);
-        var theta = result.SnapshotTheta[^1];
+        var theta = result.Snapshots[^1].Theta;
         double trainAcc = Accuracy(block, L, trainData, trainLabels, b, theta), acc = Accuracy(block, L, test, testLabels, b, theta);
         _out.WriteLine($"loss {result.Losses[0]:G4} -> {result.Losses[^1]:G4}; test accuracy {before:P1} -> {acc:P1}; train accuracy {trainAcc:P1}");
         Assert.True(acc >= 0.30, $"test accuracy {acc:P1} (before training {before:P1}; loss {result.Losses[0]:G4} -> {result.Losses[^1]:G4})");

@@ -344,7 +344,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
             Eta = 0.01, Iterations = 20, Seed = 3, SnapshotSteps = new[] { 20 },
         };
         var init = spec.InitialWeights();
-        TrainResult Train(int threads, int ck) => Trainer.Train(spec.Shape, spec.Data(), init,
+        TrainRecord Train(int threads, int ck) => Trainer.Train(spec.Shape, spec.Data(), init,
             new TrainOptions(spec.Activation, spec.Eta, spec.Iterations) { Threads = threads, Checkpoint = ck, SnapshotSteps = new[] { 20 } }, spec.Seed, "test");
         var one = Train(1, 0);
         var two = Train(2, 4);
@@ -352,7 +352,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
         Assert.Equal(RunStatus.Completed, one.Status);
         Assert.True(one.Losses[^1] < 0.95 * one.Losses[0], "the run must move");
         Assert.Equal(two.Losses, twoAgain.Losses);            // checkpointing changes no bit
-        Assert.Equal(two.SnapshotW[^1], twoAgain.SnapshotW[^1]);
+        Assert.Equal(two.Snapshots[^1].W, twoAgain.Snapshots[^1].W);
         for (int j = 0; j < one.Losses.Length; j++)
             Assert.True(EngineGradientTests.RelErr(two.Losses[j], one.Losses[j]) < 1e-12, $"iteration {j}: {two.Losses[j]:R} vs {one.Losses[j]:R}");
         foreach (var col in TraceColumns.All.Select(c => c.Name))

@@ -90,8 +90,8 @@ public sealed class FashionMnistTests(Xunit.Abstractions.ITestOutputHelper outpu
         var r = Trainer.Train(shape, fd.Train, init, new TrainOptions(ActivationKind.Gelu, 0.002, 200) { Snapshots = 2 }, 1, fd.Description, fd.A, fd.B);
         Assert.Equal(RunStatus.Completed, r.Status);
         Assert.True(r.Losses[^1] < r.Losses[0], $"loss did not decrease: {r.Losses[0]} -> {r.Losses[^1]}");
-        double train = FashionData.Accuracy(shape, ActivationKind.Gelu, fd.Train, fd.TrainLabels, fd.A, fd.B, r.SnapshotW[^1], r.SnapshotV[^1]);
-        double test = FashionData.Accuracy(shape, ActivationKind.Gelu, fd.Test, fd.TestLabels, fd.A, fd.B, r.SnapshotW[^1], r.SnapshotV[^1]);
+        double train = FashionData.Accuracy(shape, ActivationKind.Gelu, fd.Train, fd.TrainLabels, fd.A, fd.B, r.Snapshots[^1].W, r.Snapshots[^1].V);
+        double test = FashionData.Accuracy(shape, ActivationKind.Gelu, fd.Test, fd.TestLabels, fd.A, fd.B, r.Snapshots[^1].W, r.Snapshots[^1].V);
         output.WriteLine($"Fashion-MNIST L=8 m=64 d=32, 500 train images, 200 GD steps: loss {r.Losses[0]:G4} -> {r.Losses[^1]:G4}, train {train:P1}, test {test:P1}");
         // Chance is 10%; a linear read-out of a random projection alone reaches about 60-70% on Fashion-MNIST,
         // so 40% is "well above chance" with margin for a 500-image training set.

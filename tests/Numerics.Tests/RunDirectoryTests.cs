@@ -21,7 +21,7 @@ public sealed class RunDirectoryTests : IDisposable
     }
 
     /// <summary>A clipped run with an embedding A and a read-out B, so that every optional file is written.</summary>
-    private static TrainResult GeneralRun(int iterations = 10, long seed = 4)
+    private static TrainRecord GeneralRun(int iterations = 10, long seed = 4)
     {
         var s = TestSetting.Random((int)seed, 4, 5, 3, 6, general: true);
         var init = Initialization.Smooth(s.Shape, seed, 0.9, 0.4, modes: 2);
@@ -55,11 +55,11 @@ public sealed class RunDirectoryTests : IDisposable
         AssertSameBits(r.B, back.B, "b");
         Assert.Equal(new[] { 0, 3, 7, 10 }, back.Steps);
         Assert.Equal(r.SnapshotSteps, back.Steps);
-        Assert.Equal(r.SnapshotW.Count, back.W.Length);
+        Assert.Equal(r.Snapshots.Count, back.W.Length);
         for (int s = 0; s < back.W.Length; s++)
         {
-            AssertSameBits(r.SnapshotW[s], back.W[s], $"W[{s}]");
-            AssertSameBits(r.SnapshotV[s], back.V[s], $"V[{s}]");
+            AssertSameBits(r.Snapshots[s].W, back.W[s], $"W[{s}]");
+            AssertSameBits(r.Snapshots[s].V, back.V[s], $"V[{s}]");
         }
         AssertSameBits(r.Losses, back.Losses, "losses");
         Assert.Equal(r.Trace.Keys.OrderBy(k => k, StringComparer.Ordinal), back.Trace.Keys.OrderBy(k => k, StringComparer.Ordinal));

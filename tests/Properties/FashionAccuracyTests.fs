@@ -28,7 +28,7 @@ let private cell =
          let init = Initialization.Tied(shape, 1L, 1.0, 0.0)
          let r = Trainer.Train(shape, fd.Train, init, TrainOptions(ActivationKind.Gelu, 0.002, 200, Snapshots = 2), 1L, fd.Description, fd.A, fd.B)
          Assert.Equal(RunStatus.Completed, r.Status)
-         let acc (d: Dataset) labels = FashionData.Accuracy(shape, ActivationKind.Gelu, d, labels, fd.A, fd.B, r.SnapshotW.[r.SnapshotW.Count - 1], r.SnapshotV.[r.SnapshotV.Count - 1])
+         let acc (d: Dataset) labels = FashionData.Accuracy(shape, ActivationKind.Gelu, d, labels, fd.A, fd.B, r.Snapshots.[r.Snapshots.Count - 1].W, r.Snapshots.[r.Snapshots.Count - 1].V)
          { Shape = shape; Data = fd; Run = Run(RunDirectory.InMemory(r, "fashion-small"))
            TrainClaim = acc fd.Train fd.TrainLabels; TestClaim = acc fd.Test fd.TestLabels })
 

@@ -20,7 +20,7 @@ public static class RunDirectory
 
     /// <summary>Writes the run <paramref name="r"/> into a claimed output and commits it.</summary>
     public static void Write(TrainRecord r, OutputClaim claim, RunProvenance? provenance = null) =>
-        Write(InMemory(r, claim.Target, provenance), claim, thetaFile: r is BlockTrainResult);
+        Write(InMemory(r, claim.Target, provenance), claim, thetaFile: !r.SpelledWV);
 
     /// <summary>
     /// Writes a run into a claimed output and commits it: the parameters as theta.npy (S, L, P) with run.json
@@ -53,28 +53,26 @@ public static class RunDirectory
     /// <summary>
     /// The run directory <c>Write</c> would produce, in memory (no disk): the same metadata and
     /// arrays, for checks that evaluate many runs. <paramref name="label"/> stands in for the directory name. A run spelled
-    /// with the MLP's parts (<see cref="TrainResult"/>) keeps W and V, any other (<see cref="BlockTrainResult"/>) θ.
+    /// with the MLP's parts (<see cref="TrainRecord.SpelledWV"/>) keeps W and V, any other θ.
     /// </summary>
     public static RunData InMemory(TrainRecord r, string label = "(in memory)", RunProvenance? provenance = null)
     {
         var meta = Metadata(r, provenance);
         var trace = new Dictionary<string, double[]>(r.Trace);
         var steps = r.SnapshotSteps.ToArray();
-        return r switch
-        {
-            TrainResult m => new RunData
+        return r.SpelledWV
+            ? new RunData
             {
-                Directory = label, Meta = meta, Shape = m.Shape, Data = r.Data, A = r.A, B = r.B, Activation = r.Options.Activation,
-                Eta = r.Options.Eta, Steps = steps, W = m.SnapshotW.ToArray(), V = m.SnapshotV.ToArray(), Losses = r.Losses, Trace = trace,
-            },
-            BlockTrainResult t => new RunData
+                Directory = label, Meta = meta, Shape = r.Shape, Data = r.Data, A = r.A, B = r.B, Activation = r.Options.Activation,
+                Eta = r.Options.Eta, Steps = steps, W = r.Snapshots.Select(p => p.W).ToArray(), V = r.Snapshots.Select(p => p.V).ToArray(),
+                Losses = r.Losses, Trace = trace,
+            }
+            : new RunData
             {
-                Directory = label, Meta = meta, Architecture = meta.Architecture!, Block = t.Block, Depth = t.Depth, Dim = t.Block.StateDim,
-                Data = r.Data, A = r.A, B = r.B, Activation = t.Block.Activation, Eta = r.Options.Eta, Steps = steps,
-                Theta = t.SnapshotTheta.ToArray(), Losses = r.Losses, Trace = trace,
-            },
-            _ => throw new ArgumentException($"no run-directory spelling for {r.GetType().Name}"),
-        };
+                Directory = label, Meta = meta, Architecture = meta.Architecture!, Block = r.Block, Depth = r.Depth, Dim = r.Block.StateDim,
+                Data = r.Data, A = r.A, B = r.B, Activation = r.Block.Activation, Eta = r.Options.Eta, Steps = steps,
+                Theta = r.Snapshots.Select(p => p.Theta).ToArray(), Losses = r.Losses, Trace = trace,
+            };
     }
 
     /// <summary>run.json content for a training result of any architecture.</summary>
@@ -91,40 +89,35 @@ public static class RunDirectory
             MaxIncrementTimesDepth = r.Init.MaxIncrementTimesDepth,
             Description = r.Init.Description,
         };
-        switch (r)
+        if (r.SpelledWV)
         {
-            case TrainResult m:
-                // the MLP spelled with its parts W and V: their own keys; the fast kernels' threads, or the flow's
-                var s = m.Shape;
-                meta.Threads = m.Flow is null ? o.EngineFor(s, r.Data.Count).Threads : 1; // the flow's integrator evaluates on one thread
-                if (m.Flow is { } flow)
-                {
-                    meta.Optimizer = o.Clip is null ? "gf" : "clipped-gf";
-                    meta.Horizon = flow.Horizon; meta.Rtol = flow.Rtol; meta.Atol = flow.Atol; meta.OdeMethod = flow.Method;
-                    meta.OutputTimes = flow.OutputTimes; meta.Dt = flow.OutputTimes is null ? o.Eta : null;
-                    meta.OdeSteps = flow.Steps; meta.OdeRejected = flow.Rejected; meta.OdeEvaluations = flow.Evaluations;
-                }
-                meta.Depth = s.Depth; meta.Width = s.Width; meta.D = s.Dim;
-                meta.Init.Scale = r.Init.Kind == InitKind.File ? null : r.Init.Scales[0];
-                meta.Init.VScale = r.Init.Kind == InitKind.File ? null : r.Init.Scales[1];
-                meta.Init.LipschitzW = r.Init.LipschitzParts?[0];
-                meta.Init.LipschitzV = r.Init.LipschitzParts?[1];
-                break;
-            case BlockTrainResult t:
-                // any block spelled as θ: scales and Lipschitz bounds by part name, "architecture" with its layout
-                var names = t.Block.ParameterLayout.Select(p => p.Name).ToArray();
-                meta.Threads = 1;
-                // the MLP block runs on the fast kernels: their thread count, as for the MLP (the generic pass: one thread, and
-                // float64 without faults, which its backend refuses otherwise)
-                if (t.Block is MlpBlock mlp)
-                    meta.Threads = o.EngineFor(new NetworkShape(t.Depth, mlp.Width, mlp.StateDim, r.Data.InputDim, r.Data.OutputDim), r.Data.Count).Threads;
-                meta.Depth = t.Depth; meta.D = t.Block.StateDim;
-                meta.Init.Scales = r.Init.Kind == InitKind.File ? null : names.Zip(r.Init.Scales).ToDictionary(x => x.First, x => x.Second);
-                meta.Init.LipschitzParts = r.Init.LipschitzParts is null ? null : names.Zip(r.Init.LipschitzParts).ToDictionary(x => x.First, x => x.Second);
-                meta.Architecture = ArchitectureMetadata.Of(t.Block, t.Hyper);
-                break;
-            default:
-                throw new ArgumentException($"no run-directory spelling for {r.GetType().Name}");
+            // the MLP spelled with its parts W and V: their own keys; the fast kernels' threads, or the flow's
+            var s = r.Shape;
+            meta.Threads = r.Flow is null ? o.EngineFor(s, r.Data.Count).Threads : 1; // the flow's integrator evaluates on one thread
+            if (r.Flow is { } flow)
+            {
+                meta.Optimizer = o.Clip is null ? "gf" : "clipped-gf";
+                meta.Horizon = flow.Horizon; meta.Rtol = flow.Rtol; meta.Atol = flow.Atol; meta.OdeMethod = flow.Method;
+                meta.OutputTimes = flow.OutputTimes; meta.Dt = flow.OutputTimes is null ? o.Eta : null;
+                meta.OdeSteps = flow.Steps; meta.OdeRejected = flow.Rejected; meta.OdeEvaluations = flow.Evaluations;
+            }
+            meta.Depth = s.Depth; meta.Width = s.Width; meta.D = s.Dim;
+            meta.Init.Scale = r.Init.Kind == InitKind.File ? null : r.Init.Scales[0];
+            meta.Init.VScale = r.Init.Kind == InitKind.File ? null : r.Init.Scales[1];
+            meta.Init.LipschitzW = r.Init.LipschitzParts?[0];
+            meta.Init.LipschitzV = r.Init.LipschitzParts?[1];
+        }
+        else
+        {
+            // any block spelled as θ: scales and Lipschitz bounds by part name, "architecture" with its layout
+            var names = r.Block.ParameterLayout.Select(p => p.Name).ToArray();
+            // the MLP block runs on the fast kernels: their thread count, as for the MLP (the generic pass: one thread, and
+            // float64 without faults, which its backend refuses otherwise)
+            meta.Threads = r.Block is MlpBlock ? o.EngineFor(r.Shape, r.Data.Count).Threads : 1;
+            meta.Depth = r.Depth; meta.D = r.Block.StateDim;
+            meta.Init.Scales = r.Init.Kind == InitKind.File ? null : names.Zip(r.Init.Scales).ToDictionary(x => x.First, x => x.Second);
+            meta.Init.LipschitzParts = r.Init.LipschitzParts is null ? null : names.Zip(r.Init.LipschitzParts).ToDictionary(x => x.First, x => x.Second);
+            meta.Architecture = ArchitectureMetadata.Of(r.Block, r.Hyper);
         }
         return meta;
     }

@@ -18,7 +18,7 @@ public static class BlockInitialization
         int P = block.ParameterCount;
         var theta = new double[depth * P];
         InitialDraws.Tied(depth, seed, scales, (k, q) => theta.AsSpan(k * P + offsets[q], sizes[q]));
-        return new(theta, new InitInfo(InitKind.Tied, scales, 0, new double[sizes.Length], 0.0,
+        return new(Parameters.FromTheta(block, depth, theta), new InitInfo(InitKind.Tied, scales, 0, new double[sizes.Length], 0.0,
             $"tied: one Gaussian draw per part for every layer, scales {Describe(block, scales)}"));
     }
 
@@ -29,7 +29,7 @@ public static class BlockInitialization
         int P = block.ParameterCount;
         var theta = new double[depth * P];
         InitialDraws.Iid(depth, seed, scales, (k, q) => theta.AsSpan(k * P + offsets[q], sizes[q]));
-        return new(theta, new InitInfo(InitKind.Iid, scales, 0, null, MaxIncrement(theta, depth, P) * depth,
+        return new(Parameters.FromTheta(block, depth, theta), new InitInfo(InitKind.Iid, scales, 0, null, MaxIncrement(theta, depth, P) * depth,
             $"iid: independent Gaussian layers, scales {Describe(block, scales)}"));
     }
 
@@ -48,7 +48,7 @@ public static class BlockInitialization
         int P = block.ParameterCount;
         var theta = new double[depth * P];
         var lips = InitialDraws.Smooth(depth, seed, sizes, scales, modes, (k, q) => theta.AsSpan(k * P + offsets[q], sizes[q]));
-        return new(theta, new InitInfo(InitKind.Smooth, scales, modes, lips, MaxIncrement(theta, depth, P) * depth,
+        return new(Parameters.FromTheta(block, depth, theta), new InitInfo(InitKind.Smooth, scales, modes, lips, MaxIncrement(theta, depth, P) * depth,
             $"smooth: {modes} random Fourier mode(s) in depth, scales {Describe(block, scales)}"));
     }
 
@@ -62,14 +62,6 @@ public static class BlockInitialization
         var f = InitialDraws.SmoothDraw.Draw(seed, sizes, scales, modes);
         lipschitz = f.Lipschitz;
         return (s, theta) => { for (int q = 0; q < sizes.Length; q++) f.Sample(s, q, theta.Slice(offsets[q], sizes[q])); };
-    }
-
-    /// <summary>Wraps parameters from elsewhere (Lipschitz constant unknown).</summary>
-    public static InitialParameters FromArray(IResidualBlock block, int depth, double[] theta, string description)
-    {
-        if (theta.Length != depth * block.ParameterCount) throw new ArgumentException($"θ has {theta.Length} entries, expected L·P = {depth}·{block.ParameterCount}");
-        return new(theta, new InitInfo(InitKind.File, new double[block.ParameterLayout.Count], 0, null,
-            MaxIncrement(theta, depth, block.ParameterCount) * depth, description));
     }
 
     /// <summary>max_k ‖θ_{k+1} − θ_k‖ over the whole parameter vector.</summary>

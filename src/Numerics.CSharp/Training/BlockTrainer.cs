@@ -35,17 +35,6 @@ public static class BlockTraceColumns
             .ToArray();
 }
 
-/// <summary>Everything a block's training run produced.</summary>
-public sealed class BlockTrainResult : TrainRecord
-{
-    public required IResidualBlock Block { get; init; }
-    /// <summary>Block hyper-parameters written to run.json (e.g. width for the MLP block).</summary>
-    public required IReadOnlyDictionary<string, double> Hyper { get; init; }
-    public required int Depth { get; init; }
-    /// <summary>θ (L·P) at each snapshot.</summary>
-    public List<double[]> SnapshotTheta { get; } = new();
-}
-
 /// <summary>
 /// Full-batch (clipped) gradient descent θ_k ← θ_k − η·G_k (G_k = L·∂ℓ/∂θ_k, optionally projected onto
 /// the ball of radius C per layer) on a <see cref="BlockResNet"/>: the generic engine as a backend of the one
@@ -55,19 +44,20 @@ public static class BlockTrainer
 {
     /// <summary>Trains from <paramref name="init"/>. The MLP block runs on the fast kernels (<see cref="Trainer.FastBackend{T}"/>),
     /// where Options.Float32, Threads, Checkpoint and Fault apply; every other block on the generic pass, in float64 and without faults.</summary>
-    public static BlockTrainResult Train(IResidualBlock block, int depth, Dataset data, InitialParameters init, TrainOptions options,
+    public static TrainRecord Train(IResidualBlock block, int depth, Dataset data, InitialParameters init, TrainOptions options,
         long seed, string dataDescription, IReadOnlyDictionary<string, double>? hyper = null, double[]? a = null, double[]? b = null)
     {
         options.Validate();
         int P = block.ParameterCount, L = depth;
         if (init.Theta.Length != L * P) throw new ArgumentException($"initial θ has {init.Theta.Length} entries, expected L·P = {L}·{P}");
-        var res = new BlockTrainResult
+        var res = new TrainRecord
         {
             Block = block, Hyper = hyper ?? new Dictionary<string, double>(), Depth = depth, Data = data, A = a, B = b,
             Init = init.Info, Options = options, Seed = seed, DataDescription = dataDescription, Status = RunStatus.Completed,
         };
         var sw = Stopwatch.StartNew();
-        TrainingLoop.Run(res, Backend(block, depth, data, a, b, options, init.Theta, res.SnapshotTheta.Add, loss => DivergedAtStart(block, init.Info.Scales, loss)));
+        TrainingLoop.Run(res, Backend(block, depth, data, a, b, options, init.Theta, theta => res.Snapshots.Add(Parameters.FromTheta(block, depth, theta)),
+            loss => DivergedAtStart(block, init.Info.Scales, loss)));
         res.Seconds = sw.Elapsed.TotalSeconds;
         return res;
     }

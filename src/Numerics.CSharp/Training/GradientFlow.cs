@@ -87,15 +87,16 @@ public sealed record FlowInfo(double Horizon, double Rtol, double Atol, string M
 public static class GradientFlow
 {
     /// <summary>Integrates the flow from <paramref name="init"/>; the result writes as a run directory with optimizer gf / clipped-gf.</summary>
-    public static TrainResult Train(NetworkShape shape, Dataset data, InitialWeights init, FlowOptions options,
+    public static TrainRecord Train(NetworkShape shape, Dataset data, InitialParameters init, FlowOptions options,
         long seed, string dataDescription, double[]? a = null, double[]? b = null)
     {
         options.Validate();
         var o = options.AsTrainOptions();
         var tab = options.Tableau ?? ButcherTableau.DormandPrince54;
-        var res = new TrainResult
+        Trainer.CheckShape(shape, data);
+        var res = new TrainRecord
         {
-            Shape = shape, Data = data, A = a, B = b, Init = init.Info, Options = o, Seed = seed,
+            Block = Trainer.MlpOf(shape, options.Activation), Hyper = Trainer.MlpHyper(shape), Depth = shape.Depth, SpelledWV = true, Data = data, A = a, B = b, Init = init.Info, Options = o, Seed = seed,
             DataDescription = dataDescription, Status = RunStatus.Completed,
         };
         var sw = Stopwatch.StartNew();
@@ -158,14 +159,14 @@ public static class GradientFlow
             prev = (double[])y.Clone();
             if (nextSnap < plan.Length && plan[nextSnap] == j)
             {
-                res.SnapshotSteps.Add(j); res.SnapshotW.Add((double[])rw.Clone()); res.SnapshotV.Add((double[])rv.Clone());
+                res.SnapshotSteps.Add(j); res.Snapshots.Add(Parameters.FromParts(res.Block, L, (double[])rw.Clone(), (double[])rv.Clone()));
                 nextSnap++;
             }
             recorded = j + 1;
             options.Progress?.Invoke(j, N, st.Loss);
             if (j < N && options.Cancel.IsCancellationRequested)
             {
-                if (res.SnapshotSteps.Count == 0 || res.SnapshotSteps[^1] != j) { res.SnapshotSteps.Add(j); res.SnapshotW.Add((double[])rw.Clone()); res.SnapshotV.Add((double[])rv.Clone()); }
+                if (res.SnapshotSteps.Count == 0 || res.SnapshotSteps[^1] != j) { res.SnapshotSteps.Add(j); res.Snapshots.Add(Parameters.FromParts(res.Block, L, (double[])rw.Clone(), (double[])rv.Clone())); }
                 throw new OperationCanceledException(options.Cancel);
             }
         }
@@ -210,7 +211,7 @@ public static class RunSpecFlow
     /// The gradient flow of the spec's setting over [0, T] with T = η·N (the same horizon as the spec's
     /// gradient descent) on the uniform grid of N intervals, so that output j is at the time of iterate j.
     /// </summary>
-    public static TrainResult TrainFlow(this RunSpec spec, double rtol = 1e-8, double atol = 1e-10, double? horizon = null, double[]? outputTimes = null)
+    public static TrainRecord TrainFlow(this RunSpec spec, double rtol = 1e-8, double atol = 1e-10, double? horizon = null, double[]? outputTimes = null)
     {
         var opts = new FlowOptions(spec.Activation, horizon ?? spec.Eta * spec.Iterations, spec.Iterations)
         {

@@ -28,5 +28,14 @@ public sealed record InitInfo(InitKind Kind, double[] Scales, int Modes, double[
     public double? LipschitzTheta => LipschitzParts is null ? null : Math.Sqrt(LipschitzParts.Sum(x => x * x));
 }
 
-/// <summary>Initial parameters θ (L×P, layer after layer) and what is known about them.</summary>
-public sealed record InitialParameters(double[] Theta, InitInfo Info);
+/// <summary>Initial parameters of any architecture, by the block's named parts (<see cref="Parameters"/>: θ layer after
+/// layer, or part by part as the MLP's W and V), and what is known about them.</summary>
+public sealed record InitialParameters(Parameters Values, InitInfo Info)
+{
+    /// <summary>θ (L·P, layer after layer).</summary>
+    public double[] Theta => Values.Theta;
+    /// <summary>The MLP's W (L·m·d, layer-major): its part "W".</summary>
+    public double[] W => Values.W;
+    /// <summary>The MLP's V (L·d·m, layer-major): its part "V".</summary>
+    public double[] V => Values.V;
+}

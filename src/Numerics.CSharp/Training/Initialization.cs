@@ -1,12 +1,11 @@
+using ResOdeProofs.Numerics.Blocks;
 using ResOdeProofs.Numerics.Model;
 
 namespace ResOdeProofs.Numerics.Training;
 
-/// <summary>The MLP's initial parameters spelled as its parts W (L×m×d) and V (L×d×m), row-major, the layout of the fast
-/// kernels, and what is known about them (parts W and V, index 0 and 1 of <see cref="InitInfo"/>).</summary>
-public sealed record InitialWeights(double[] W, double[] V, InitInfo Info);
-
-/// <summary>Builds initial weights. Gaussian entries are N(0, scale²); the default scale is 1.</summary>
+/// <summary>Builds the MLP's initial parameters, held as its parts W (L×m×d) and V (L×d×m), row-major, the layout of the
+/// fast kernels (<see cref="InitialParameters"/>; parts W and V, index 0 and 1 of <see cref="InitInfo"/>). Gaussian entries
+/// are N(0, scale²); the default scale is 1.</summary>
 public static class Initialization
 {
     /// <summary>Parses "tied", "smooth", "iid" (case-insensitive).</summary>
@@ -23,10 +22,10 @@ public static class Initialization
     /// W_k = W for all k with W ~ N(0, scale²) entrywise; V_k = vScale·V with one Gaussian V (0 by default).
     /// Z⁰(s) is constant, so its Lipschitz constant is 0 and Z_{k+1}(0) = Z_k(0).
     /// </summary>
-    public static InitialWeights Tied(NetworkShape shape, long seed, double scale = 1.0, double vScale = 0.0)
+    public static InitialParameters Tied(NetworkShape shape, long seed, double scale = 1.0, double vScale = 0.0)
     {
         var (w, v) = Fill(shape, target => InitialDraws.Tied(shape.Depth, seed, [scale, vScale], target));
-        return new(w, v, new InitInfo(InitKind.Tied, [scale, vScale], 0, [0.0, 0.0], 0.0,
+        return new(Of(shape, w, v), new InitInfo(InitKind.Tied, [scale, vScale], 0, [0.0, 0.0], 0.0,
             $"tied: one N(0,{scale}²) matrix W for every layer, V = {(vScale == 0 ? "0" : $"one N(0,{vScale}²) matrix")}"));
     }
 
@@ -34,10 +33,10 @@ public static class Initialization
     /// Independent layers: W_k ~ N(0, scale²), V_k ~ N(0, vScale²) entrywise, independent over k.
     /// No function of depth is discretized: the Lipschitz constant is reported as unknown (null).
     /// </summary>
-    public static InitialWeights Iid(NetworkShape shape, long seed, double scale = 1.0, double vScale = 0.0)
+    public static InitialParameters Iid(NetworkShape shape, long seed, double scale = 1.0, double vScale = 0.0)
     {
         var (w, v) = Fill(shape, target => InitialDraws.Iid(shape.Depth, seed, [scale, vScale], target));
-        return new(w, v, new InitInfo(InitKind.Iid, [scale, vScale], 0, null, MaxIncrement(shape, w, v) * shape.Depth,
+        return new(Of(shape, w, v), new InitInfo(InitKind.Iid, [scale, vScale], 0, null, MaxIncrement(shape, w, v) * shape.Depth,
             $"iid: W_k ~ N(0,{scale}²) independent over layers, V_k {(vScale == 0 ? "= 0" : $"~ N(0,{vScale}²) independent")}"));
     }
 
@@ -52,12 +51,12 @@ public static class Initialization
     /// Lip_W = scale·(2π/√F) Σ_f √(‖C_f‖_F² + ‖D_f‖_F²) ≥ sup_s ‖dW⁰/ds‖_F (likewise Lip_V),
     /// hence max_k ‖W_{k+1}(0) − W_k(0)‖_F ≤ Lip_W / L.
     /// </summary>
-    public static InitialWeights Smooth(NetworkShape shape, long seed, double scale = 1.0, double vScale = 0.0, int modes = 2)
+    public static InitialParameters Smooth(NetworkShape shape, long seed, double scale = 1.0, double vScale = 0.0, int modes = 2)
     {
         double[] lips = [];
         var (w, v) = Fill(shape, target =>
             lips = InitialDraws.Smooth(shape.Depth, seed, [shape.LayerSize, shape.LayerSize], [scale, vScale], modes, target));
-        return new(w, v, new InitInfo(InitKind.Smooth, [scale, vScale], modes, lips, MaxIncrement(shape, w, v) * shape.Depth,
+        return new(Of(shape, w, v), new InitInfo(InitKind.Smooth, [scale, vScale], modes, lips, MaxIncrement(shape, w, v) * shape.Depth,
             $"smooth: {modes} random Fourier mode(s) in depth, W scale {scale}, V scale {vScale}"));
     }
 
@@ -73,13 +72,9 @@ public static class Initialization
         return (s, w, v) => { f.Sample(s, 0, w[..md]); f.Sample(s, 1, v[..md]); };
     }
 
-    /// <summary>The tied initialization's (constant) function of depth: Z⁰(s) = (W, V) of every layer.</summary>
-    public static Ode.WeightFunction ConstantFunction(NetworkShape shape, InitialWeights tied)
-    {
-        int md = shape.LayerSize;
-        var w0 = tied.W[..md]; var v0 = tied.V[..md];
-        return (s, w, v) => { w0.CopyTo(w); v0.CopyTo(v); };
-    }
+    /// <summary>The MLP's parameters W and V of <paramref name="shape"/> by part (arrays kept, not copied).</summary>
+    public static Parameters Of(NetworkShape shape, double[] w, double[] v, ActivationKind activation = ActivationKind.Gelu) =>
+        Parameters.FromParts(new MlpBlock(shape.Dim, shape.Width, activation), shape.Depth, w, v);
 
     /// <summary>The MLP's parameters as the block initialization sees them: layer k's parts W (index 0) and V (1)
     /// stored in the separate arrays W (L×m×d) and V (L×d×m) of the fast engine.</summary>
@@ -92,12 +87,12 @@ public static class Initialization
     }
 
     /// <summary>Wraps weights read from files; the Lipschitz constant is unknown (null).</summary>
-    public static InitialWeights FromArrays(NetworkShape shape, double[] w, double[] v, string description)
+    public static InitialParameters FromArrays(NetworkShape shape, double[] w, double[] v, string description)
     {
         int expected = shape.Depth * shape.LayerSize;
         if (w.Length != expected || v.Length != expected)
             throw new ArgumentException($"initial weights have {w.Length} and {v.Length} entries, expected L·m·d = {expected}");
-        return new(w, v, new InitInfo(InitKind.File, [0.0, 0.0], 0, null, MaxIncrement(shape, w, v) * shape.Depth, description));
+        return new(Of(shape, w, v), new InitInfo(InitKind.File, [0.0, 0.0], 0, null, MaxIncrement(shape, w, v) * shape.Depth, description));
     }
 
     /// <summary>max_k ‖Z_{k+1} − Z_k‖_F with Z = (W, V) jointly.</summary>

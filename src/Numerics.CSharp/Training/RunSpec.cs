@@ -118,11 +118,11 @@ public sealed record RunSpec
         Float32 = Float32, Fault = Fault, Threads = Threads, Checkpoint = Checkpoint,
     };
 
-    /// <summary>The MLP's initial W and V of this seed.</summary>
-    public InitialWeights InitialWeights() => InitialWeights(Shape);
+    /// <summary>The MLP's initial parameters W and V of this seed.</summary>
+    public InitialParameters InitialWeights() => InitialWeights(Shape);
 
-    /// <summary>The MLP's initial W and V of this seed for <paramref name="shape"/> (its d_in and d_out those of data files).</summary>
-    public InitialWeights InitialWeights(NetworkShape shape) => Init switch
+    /// <summary>The MLP's initial parameters W and V of this seed for <paramref name="shape"/> (its d_in and d_out those of data files).</summary>
+    public InitialParameters InitialWeights(NetworkShape shape) => Init switch
     {
         InitKind.Tied => Initialization.Tied(shape, Seed, Scale, VScale),
         InitKind.Smooth => Initialization.Smooth(shape, Seed, Scale, VScale, Modes),
@@ -155,8 +155,8 @@ public sealed record RunSpec
     }
 
     /// <summary>Trains the setting by the one loop (<see cref="TrainingLoop"/>) on the backend the architecture takes
-    /// (stopping early, status interrupted, when <paramref name="cancel"/> fires): a <see cref="TrainResult"/> when the run
-    /// is spelled with W and V, a <see cref="BlockTrainResult"/> otherwise; the one run writer (IO's RunDirectory) writes either.</summary>
+    /// (stopping early, status interrupted, when <paramref name="cancel"/> fires): the one <see cref="TrainRecord"/>, spelled
+    /// with the MLP's parts W and V or as θ (<see cref="TrainRecord.SpelledWV"/>), which the one run writer (IO's RunDirectory) writes.</summary>
     public TrainRecord Train(Action<int, int, double>? progress = null, CancellationToken cancel = default)
     {
         Validate();

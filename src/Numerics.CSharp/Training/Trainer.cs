@@ -133,28 +133,20 @@ public static class TraceColumns
     };
 }
 
-/// <summary>Everything an MLP training run produced, ready to be written as a run directory.</summary>
-public sealed class TrainResult : TrainRecord
-{
-    public required NetworkShape Shape { get; init; }
-    public List<double[]> SnapshotW { get; } = new();
-    public List<double[]> SnapshotV { get; } = new();
-    /// <summary>For a gradient-flow run (<see cref="GradientFlow"/>): the integration's parameters and cost; null for gradient descent.</summary>
-    public FlowInfo? Flow { get; set; }
-}
-
 /// <summary>Full-batch (clipped) gradient descent on the depth-scaled loss, with a trace.</summary>
 public static class Trainer
 {
-    /// <summary>Trains from <paramref name="init"/> and returns losses, snapshots and the trace.</summary>
-    public static TrainResult Train(NetworkShape shape, Dataset data, InitialWeights init, TrainOptions options,
+    /// <summary>Trains the MLP of <paramref name="shape"/> from <paramref name="init"/> (its parts W and V) and returns losses,
+    /// snapshots and the trace: a run spelled with the parts W and V.</summary>
+    public static TrainRecord Train(NetworkShape shape, Dataset data, InitialParameters init, TrainOptions options,
         long seed, string dataDescription, double[]? a = null, double[]? b = null)
     {
         options.Validate();
-        var result = new TrainResult
+        CheckShape(shape, data);
+        var result = new TrainRecord
         {
-            Shape = shape, Data = data, A = a, B = b, Init = init.Info, Options = options, Seed = seed,
-            DataDescription = dataDescription,
+            Block = MlpOf(shape, options.Activation), Hyper = MlpHyper(shape), Depth = shape.Depth, SpelledWV = true,
+            Data = data, A = a, B = b, Init = init.Info, Options = options, Seed = seed, DataDescription = dataDescription,
         };
         var sw = Stopwatch.StartNew();
         if (options.Float32) Run<float>(result, init);
@@ -183,9 +175,22 @@ public static class Trainer
         return set.ToArray();
     }
 
-    private static void Run<T>(TrainResult res, InitialWeights init) where T : unmanaged, IFloatingPointIeee754<T> =>
+    private static void Run<T>(TrainRecord res, InitialParameters init) where T : unmanaged, IFloatingPointIeee754<T> =>
         TrainingLoop.Run(res, new FastBackend<T>(res.Shape, res.Data, res.A, res.B, res.Options, init.W, init.V,
-            (w, v) => { res.SnapshotW.Add(ToDouble(w)); res.SnapshotV.Add(ToDouble(v)); }));
+            (w, v) => res.Snapshots.Add(Parameters.FromParts(res.Block, res.Depth, ToDouble(w), ToDouble(v)))));
+
+    /// <summary>The MLP block of <paramref name="shape"/>: the paper's MLP as a block with parts W and V.</summary>
+    internal static MlpBlock MlpOf(NetworkShape shape, ActivationKind activation) => new(shape.Dim, shape.Width, activation);
+
+    /// <summary>The MLP's hyper-parameters (its hidden width m).</summary>
+    internal static IReadOnlyDictionary<string, double> MlpHyper(NetworkShape shape) => new Dictionary<string, double> { ["width"] = shape.Width };
+
+    /// <summary>The data's dimensions against the shape's d_in and d_out (a run's shape is derived from its block and data).</summary>
+    internal static void CheckShape(NetworkShape shape, Dataset data)
+    {
+        if (shape.InputDim != data.InputDim || shape.OutputDim != data.OutputDim)
+            throw new ArgumentException($"the shape's d_in, d_out = {shape.InputDim}, {shape.OutputDim} differ from the data's {data.InputDim}, {data.OutputDim}");
+    }
 
     /// <summary>
     /// The MLP's fast kernels (<see cref="ResNet{T}"/>) as the training loop's backend, for a run spelled with the MLP's

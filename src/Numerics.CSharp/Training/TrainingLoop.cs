@@ -3,35 +3,6 @@ using ResOdeProofs.Numerics.Model;
 namespace ResOdeProofs.Numerics.Training;
 
 /// <summary>
-/// What a training run produced, for any architecture: losses, snapshot iterations, the trace and how the run ended.
-/// The parameters of the snapshots are kept by the architecture's result (<see cref="TrainResult"/> for the MLP's
-/// W and V, <c>BlockTrainResult</c> for any block's θ).
-/// </summary>
-public abstract class TrainRecord
-{
-    public required Dataset Data { get; init; }
-    public double[]? A { get; init; }
-    public double[]? B { get; init; }
-    public required TrainOptions Options { get; init; }
-    public required long Seed { get; init; }
-    public required string DataDescription { get; init; }
-    /// <summary>What is known about the initial parameters (by part, for every architecture).</summary>
-    public required InitInfo Init { get; init; }
-    public RunStatus Status { get; set; }
-    /// <summary>First iterate at which the loss or the parameters were non-finite.</summary>
-    public int? DivergedAt { get; set; }
-    public string? DivergenceReason { get; set; }
-    /// <summary>ℓ at iterates 0..N (N + 1 entries; fewer if diverged or interrupted).</summary>
-    public double[] Losses { get; set; } = Array.Empty<double>();
-    public List<int> SnapshotSteps { get; } = new();
-    /// <summary>Diagnostics per iterate, keyed by trace column names (docs/run-format.md).</summary>
-    public Dictionary<string, double[]> Trace { get; } = new();
-    public double Seconds { get; set; }
-    /// <summary>Number of updates actually applied.</summary>
-    public int UpdatesApplied { get; set; }
-}
-
-/// <summary>
 /// The engine behind one training run: it holds the current parameters Z and the gradient G = L·∂ℓ/∂Z of the last
 /// evaluation. The MLP's fast kernels (<see cref="Trainer"/>) and the generic block engine are two such backends.
 /// </summary>

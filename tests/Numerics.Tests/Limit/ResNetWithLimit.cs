@@ -36,11 +36,11 @@ public sealed class ResNetWithLimit
     /// <summary>The setting (shape, data, initialization).</summary>
     public RunSpec Spec { get; }
     /// <summary>The finite network's initial weights.</summary>
-    public InitialWeights Weights { get; }
+    public InitialParameters Weights { get; }
     /// <summary>The neural ODE of the initialization's function of depth; null for iid.</summary>
     public NeuralOde? Limit { get; }
 
-    private ResNetWithLimit(RunSpec spec, InitialWeights w, NeuralOde? limit) { Spec = spec; Weights = w; Limit = limit; }
+    private ResNetWithLimit(RunSpec spec, InitialParameters w, NeuralOde? limit) { Spec = spec; Weights = w; Limit = limit; }
 
     /// <summary>Builds the finite network of the spec and its limit.</summary>
     public static ResNetWithLimit Create(RunSpec spec)
@@ -49,11 +49,19 @@ public sealed class ResNetWithLimit
         var shape = spec.Shape;
         WeightFunction? z = spec.Init switch
         {
-            InitKind.Tied => Initialization.ConstantFunction(shape, w),
+            InitKind.Tied => ConstantFunction(shape, w),
             InitKind.Smooth => Initialization.SmoothFunction(shape, spec.Seed, spec.Scale, spec.VScale, spec.Modes),
             _ => null,
         };
         return new ResNetWithLimit(spec, w, z is null ? null : new NeuralOde(shape.Width, shape.Dim, spec.Activation, z));
+    }
+
+    /// <summary>The tied initialization's (constant) function of depth: Z⁰(s) = (W, V) of every layer.</summary>
+    private static WeightFunction ConstantFunction(NetworkShape shape, InitialParameters tied)
+    {
+        int md = shape.LayerSize;
+        var w0 = tied.W[..md]; var v0 = tied.V[..md];
+        return (s, w, v) => { w0.CopyTo(w); v0.CopyTo(v); };
     }
 
     /// <summary>h_0^i = x_i (A = I for a spec), n×d row-major.</summary>
