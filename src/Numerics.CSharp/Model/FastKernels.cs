@@ -172,6 +172,24 @@ internal static class FastKernels
         for (; i < n; i++) Unsafe.Add(ref rx, i) *= Unsafe.Add(ref ry, i);
     }
 
+    /// <summary>z_i = x_i · y_i (one rounded product per entry: the bits <see cref="MultiplyInPlace{T}"/> leaves in x).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyInto<T>(SimdLevel level, ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> z) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.Length, i = 0;
+        if (y.Length < n || z.Length < n) throw new ArgumentException("operand too short");
+        ref T rx = ref MemoryMarshal.GetReference(x);
+        ref T ry = ref MemoryMarshal.GetReference(y);
+        ref T rz = ref MemoryMarshal.GetReference(z);
+        if (level == SimdLevel.Vector512)
+            for (; i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
+                (Vector512.LoadUnsafe(ref rx, (nuint)i) * Vector512.LoadUnsafe(ref ry, (nuint)i)).StoreUnsafe(ref rz, (nuint)i);
+        else if (level == SimdLevel.Vector256)
+            for (; i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
+                (Vector256.LoadUnsafe(ref rx, (nuint)i) * Vector256.LoadUnsafe(ref ry, (nuint)i)).StoreUnsafe(ref rz, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref rz, i) = Unsafe.Add(ref rx, i) * Unsafe.Add(ref ry, i);
+    }
+
     /// <summary>
     /// min ← min(min, x_i), max ← max(max, x_i) over the entries, ignoring NaN entries exactly like the
     /// scalar comparisons <c>if (u &lt; min) min = u</c>.

@@ -514,7 +514,11 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 int j = k - k0;
                 var hk = SegH.AsSpan(j * nd, nd);
                 var hn = SegH.AsSpan((j + 1) * nd, nd);
-                var pre = _pre.AsSpan();
+                // with the products kept, u_k = W_k h_{k−1} and σ'(u_k) are computed in the kept arrays' rows of this block and
+                // layer (the same operations into other memory, so the same bits; the backward pass reads σ' there, see
+                // DerivativeAt) instead of being copied there afterwards
+                bool keptProducts = kept is { ProductsValid: true };
+                var pre = keptProducts ? kept!.Pre!.AsSpan(((k + 1) * _net._n + I0) * m, nm) : _pre.AsSpan();
                 // out of the caches (see Prefetches): the next layer's weights are fetched while this one computes
                 if (Prefetches && k + 1 < k1) { FastKernels.Prefetch(w.Slice((k + 1) * md, md)); FastKernels.Prefetch(v.Slice((k + 1) * md, md)); }
                 FastKernels.Transpose<T>(w.Slice(k * md, md), _wt, m, d);   // Wᵀ: d×m
@@ -522,7 +526,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 // pre = h Wᵀ (nb×m)
                 FastKernels.Gemm<T>(level, hk, d, 1, _wt, pre, nb, d, m, T.One, accumulate: false);
                 var sk = _segAct.AsSpan(2 * j * nm, nm);
-                var sdk = _segAct.AsSpan((2 * j + 1) * nm, nm);
+                var sdk = keptProducts ? kept!.Derivative!.AsSpan(((k + 1) * _net._n + I0) * m, nm) : _segAct.AsSpan((2 * j + 1) * nm, nm);
                 if (stats) VectorActivations.EvaluateWithRange<T>(level, _net._activation, pre, sk, sdk, ref MinPre, ref MaxPre);
                 else VectorActivations.Evaluate<T>(level, _net._activation, pre, sk, sdk);
                 _net._fault?.StoredDerivative(pre, sdk);
@@ -532,11 +536,6 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     r[0] = r[2] = double.PositiveInfinity; r[1] = r[3] = double.NegativeInfinity;
                     FastKernels.MinMax<T>(level, pre, ref r[0], ref r[1]);
                     FastKernels.MinMax<T>(level, sdk, ref r[2], ref r[3]);
-                    if (kept.ProductsValid)
-                    {
-                        pre.CopyTo(kept.Pre!.AsSpan(((k + 1) * _net._n + I0) * m, nm));
-                        sdk.CopyTo(kept.Derivative!.AsSpan(((k + 1) * _net._n + I0) * m, nm));
-                    }
                 }
                 // h_{k+1} = h_k + (1/L) σ Vᵀ
                 hk.CopyTo(hn);
@@ -606,7 +605,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     var wk = w.Slice(k * md, md);
                     var vk = v.Slice(k * md, md);
                     var sk = _segAct.AsSpan(2 * j * nm, nm);
-                    var sdk = _segAct.AsSpan((2 * j + 1) * nm, nm);
+                    var sdk = kept is { ProductsValid: true } ? kept.Derivative!.AsSpan(((k + 1) * _net._n + I0) * m, nm) : _segAct.AsSpan((2 * j + 1) * nm, nm);
                     var gw = gradW.Slice(k * md, md);
                     var gv = gradV.Slice(k * md, md);
                     if (Prefetches && k > k0)
@@ -623,15 +622,24 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     FastKernels.Gemm<T>(level, p, 1, d, sk, gv, d, nb, m, T.One, accumulate: false);
                     // q_k^i = σ'_i ⊙ V_kᵀ p_k^i  (nb×m) = p V
                     if (kept is null) FastKernels.Gemm<T>(level, p, d, 1, vk, q, nb, d, m, T.One, accumulate: false, multiplier: sdk);
-                    else
+                    else if (!kept.ProductsValid)
                     {
                         // the product stored, its range kept, then σ' applied: the same bits as the fused product
                         FastKernels.Gemm<T>(level, p, d, 1, vk, q, nb, d, m, T.One, accumulate: false);
                         var r = KeptRanges.AsSpan(6 * (k + 1) + 4, 2);
                         r[0] = double.PositiveInfinity; r[1] = double.NegativeInfinity;
                         FastKernels.MinMax<T>(level, q, ref r[0], ref r[1]);
-                        if (kept.ProductsValid) q.CopyTo(kept.AdjointProduct!.AsSpan(((k + 1) * _net._n + I0) * m, nm));
                         FastKernels.MultiplyInPlace<T>(level, q, sdk);
+                    }
+                    else
+                    {
+                        // the same, the product formed in the kept array's rows (no copy) and q = product ⊙ σ' written apart
+                        var vtp = kept.AdjointProduct!.AsSpan(((k + 1) * _net._n + I0) * m, nm);
+                        FastKernels.Gemm<T>(level, p, d, 1, vk, vtp, nb, d, m, T.One, accumulate: false);
+                        var r = KeptRanges.AsSpan(6 * (k + 1) + 4, 2);
+                        r[0] = double.PositiveInfinity; r[1] = double.NegativeInfinity;
+                        FastKernels.MinMax<T>(level, vtp, ref r[0], ref r[1]);
+                        FastKernels.MultiplyInto<T>(level, vtp, sdk, q);
                     }
                     // G^W_k = Σ_i q_k^i h_{k−1}^iᵀ  (m×d): A(j, i) = q[i·m + j]
                     FastKernels.Gemm<T>(level, q, 1, m, hk, gw, m, nb, d, T.One, accumulate: false);

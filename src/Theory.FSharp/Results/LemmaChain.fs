@@ -428,39 +428,72 @@ let private runConstants (run: Run) =
     [ "s0", run.Setting.S0; "s1 (global)", run.Setting.S1; "s1 (pre-activation range)", s1
       "M_W", mw; "M_V", mv; "kappa", s1 * mw * mv ]
 
-/// The coefficients of L5 at layers (k, k+1) of a snapshot: (a_WW, a_WV, a_VW, b_W, b_V). The difference
-/// splits exactly into seven terms (doc); each term is bounded twice, by per-sample sums (‖abᵀ‖_F = ‖a‖‖b‖ and
-/// the triangle inequality over samples) and in matrix form (‖XYᵀ‖_F ≤ ‖X‖_F‖Y‖₂ with the d×n, m×n sample
-/// matrices P_k, H_k, Σ_k), and the smaller of the two is used term by term.
-let gradientDifferenceCoefficients (run: Run) (s: int) (k: int) =
+// the L5 coefficients of every pair of a snapshot, one Lazy per snapshot (L5, A.aposteriori and A.aposteriori.segments ask
+// for the same pairs at the same snapshots)
+let private coefficientCache =
+    ConditionalWeakTable<Run, Collections.Concurrent.ConcurrentDictionary<int, Lazy<struct (float * float * float * float * float)[]>>>()
+
+/// The coefficients of lemma L5 at every pair (k, k+1), k = 1 .. L − 1 (index k − 1), of snapshot s; see
+/// `gradientDifferenceCoefficients`. Each sum over samples runs from zero in sample order and each term is the same
+/// product as written there, so each coefficient has the bits of the per-pair formula; a sum that two terms share is
+/// formed once, and L‖h_k^i − h_{k−1}^i‖ once per sample and layer.
+let private snapshotCoefficients (run: Run) (s: int) =
     let sn = snapshotNorms run s
+    let lw = run.Layerwise s
     let s1 = sn.S1
     let s2 = defaultArg sn.S2 nan
     let n = run.Setting.Samples
     let L = float run.Setting.Depth
     let kap = kappas sn
-    // 1-based layer k at index k − 1, layer k + 1 at index k.
-    let wk, vk, vk1, kap1 = sn.WOp.[k - 1], sn.VOp.[k - 1], sn.VOp.[k], kap.[k]
-    let sum f = Seq.sum (seq { for i in 0 .. n - 1 -> f i })
-    let h i = sn.HNorm.[k].[i]
-    let p i = sn.PNorm.[k].[i]
-    let p1 i = sn.PNorm.[k + 1].[i]
-    let dh i = L * Linalg.norm (Array.map2 (-) (run.Layerwise s).H.[k].[i] (run.Layerwise s).H.[k - 1].[i]) // L‖h_k − h_{k−1}‖
-    let hS, pS, p1S, p1F, pF = sn.HSpec.[k], sn.PSpec.[k], sn.PSpec.[k + 1], sn.PFro.[k + 1], sn.PFro.[k]
-    let dhF, dhS = L * sn.DHFro.[k - 1], L * sn.DHSpec.[k - 1]
-    let g1 = sn.GInf.[k] // max_i ‖V_{k+1}ᵀp_{k+1}^i‖_∞
-    // ΔG^V = (P_{k+1} − P_k)Σ_{k+1}ᵀ + P_k(D̃∘(ΔW_k H_k))ᵀ + P_k(D̃∘(W_k ΔH))ᵀ
-    let t1 = min (kap1 * sum (fun i -> p1 i * sn.SigmaNorm.[k].[i])) (kap1 * p1F * sn.SSpec.[k])
-    let aVW = min (s1 * sum (fun i -> p i * h i)) (s1 * pS * hS)
-    let t3 = min (s1 * wk * sum (fun i -> p i * dh i)) (s1 * pS * wk * dhF)
-    // ΔG^W = [D2∘(ΔW h)∘V_{k+1}ᵀp_{k+1}]H_kᵀ + [D2∘(W_kΔh)∘V_{k+1}ᵀp_{k+1}]H_kᵀ + [σ'∘ΔVᵀp_{k+1}]H_kᵀ
-    //        + [σ'∘V_kᵀ(p_{k+1} − p_k)]H_kᵀ + Q_k ΔHᵀ
-    let aWW = min (s2 * vk1 * sum (fun i -> p1 i * h i * h i)) (s2 * g1 * hS * hS)
-    let t4b = min (s2 * vk1 * wk * sum (fun i -> p1 i * dh i * h i)) (s2 * g1 * wk * dhF * hS)
-    let aWV = min (s1 * sum (fun i -> p1 i * h i)) (s1 * p1S * hS)
-    let t6 = min (s1 * vk * kap1 * sum (fun i -> p1 i * h i)) (s1 * vk * kap1 * p1F * hS)
-    let t7 = min (s1 * vk * sum (fun i -> p i * dh i)) (s1 * vk * pF * dhS)
-    aWW, aWV, aVW, t4b + t6 + t7, t1 + t3
+    let dh = Array.zeroCreate n
+    Array.init (run.Setting.Depth - 1) (fun k0 ->
+        let k = k0 + 1
+        // 1-based layer k at index k − 1, layer k + 1 at index k.
+        let wk, vk, vk1, kap1 = sn.WOp.[k - 1], sn.VOp.[k - 1], sn.VOp.[k], kap.[k]
+        let h, p, p1, sg = sn.HNorm.[k], sn.PNorm.[k], sn.PNorm.[k + 1], sn.SigmaNorm.[k]
+        let hk, hk1 = lw.H.[k], lw.H.[k - 1]
+        for i in 0 .. n - 1 do
+            dh.[i] <- L * diffNorm hk.[i] hk1.[i] // L‖h_k − h_{k−1}‖
+        let hS, pS, p1S, p1F, pF = sn.HSpec.[k], sn.PSpec.[k], sn.PSpec.[k + 1], sn.PFro.[k + 1], sn.PFro.[k]
+        let dhF, dhS = L * sn.DHFro.[k - 1], L * sn.DHSpec.[k - 1]
+        let g1 = sn.GInf.[k] // max_i ‖V_{k+1}ᵀp_{k+1}^i‖_∞
+        let mutable sP1Sg = 0.0
+        let mutable sPH = 0.0
+        let mutable sPDh = 0.0
+        let mutable sP1HH = 0.0
+        let mutable sP1DhH = 0.0
+        let mutable sP1H = 0.0
+        for i in 0 .. n - 1 do
+            sP1Sg <- sP1Sg + p1.[i] * sg.[i]
+            sPH <- sPH + p.[i] * h.[i]
+            sPDh <- sPDh + p.[i] * dh.[i]
+            sP1HH <- sP1HH + p1.[i] * h.[i] * h.[i]
+            sP1DhH <- sP1DhH + p1.[i] * dh.[i] * h.[i]
+            sP1H <- sP1H + p1.[i] * h.[i]
+        // ΔG^V = (P_{k+1} − P_k)Σ_{k+1}ᵀ + P_k(D̃∘(ΔW_k H_k))ᵀ + P_k(D̃∘(W_k ΔH))ᵀ
+        let t1 = min (kap1 * sP1Sg) (kap1 * p1F * sn.SSpec.[k])
+        let aVW = min (s1 * sPH) (s1 * pS * hS)
+        let t3 = min (s1 * wk * sPDh) (s1 * pS * wk * dhF)
+        // ΔG^W = [D2∘(ΔW h)∘V_{k+1}ᵀp_{k+1}]H_kᵀ + [D2∘(W_kΔh)∘V_{k+1}ᵀp_{k+1}]H_kᵀ + [σ'∘ΔVᵀp_{k+1}]H_kᵀ
+        //        + [σ'∘V_kᵀ(p_{k+1} − p_k)]H_kᵀ + Q_k ΔHᵀ
+        let aWW = min (s2 * vk1 * sP1HH) (s2 * g1 * hS * hS)
+        let t4b = min (s2 * vk1 * wk * sP1DhH) (s2 * g1 * wk * dhF * hS)
+        let aWV = min (s1 * sP1H) (s1 * p1S * hS)
+        let t6 = min (s1 * vk * kap1 * sP1H) (s1 * vk * kap1 * p1F * hS)
+        let t7 = min (s1 * vk * sPDh) (s1 * vk * pF * dhS)
+        struct (aWW, aWV, aVW, t4b + t6 + t7, t1 + t3))
+
+/// The coefficients of L5 at layers (k, k+1) of a snapshot: (a_WW, a_WV, a_VW, b_W, b_V). The difference
+/// splits exactly into seven terms (doc); each term is bounded twice, by per-sample sums (‖abᵀ‖_F = ‖a‖‖b‖ and
+/// the triangle inequality over samples) and in matrix form (‖XYᵀ‖_F ≤ ‖X‖_F‖Y‖₂ with the d×n, m×n sample
+/// matrices P_k, H_k, Σ_k), and the smaller of the two is used term by term. Computed for every pair of the snapshot at
+/// once and kept (`snapshotCoefficients`).
+let gradientDifferenceCoefficients (run: Run) (s: int) (k: int) =
+    if k < 1 || k > run.Setting.Depth - 1 then
+        invalidArg "k" (sprintf "gradientDifferenceCoefficients: the pair (k, k + 1) needs 1 ≤ k ≤ L − 1 = %d, got k = %d" (run.Setting.Depth - 1) k)
+    let perRun = coefficientCache.GetValue(run, fun _ -> Collections.Concurrent.ConcurrentDictionary<int, Lazy<struct (float * float * float * float * float)[]>>())
+    let struct (aWW, aWV, aVW, bW, bV) = perRun.GetOrAdd(s, fun s -> lazy (snapshotCoefficients run s)).Value.[k - 1]
+    aWW, aWV, aVW, bW, bV
 
 /// Spectral norm of the 2×2 nonnegative matrix [[a_WW, a_WV], [a_VW, 0]]: the joint coefficient a. Closed form
 /// σ_max² = (‖M‖_F² + (‖M‖_F⁴ − 4 det(M)²)^{1/2})/2 (the larger eigenvalue of MᵀM), after scaling by the largest

@@ -134,8 +134,8 @@ let private pairBounds (states: PairState[]) = states |> Array.map (fun st -> le
 let private boundOf (states: PairState[]) = pairBounds states |> Comparison.maxKeepNaNOr 0.0
 
 /// D ← D − ηE over one pair's entries, returning ‖D‖ of the result with Linalg.norm's operations (squares summed in
-/// order from 0, then the square root), in the same pass.
-let private axpyNorm (eta: float) (d: float[]) (e: float[]) (offset: int) =
+/// order from 0, then the square root), in the same pass. The reference form of `axpyNorms`.
+let axpyNorm (eta: float) (d: float[]) (e: float[]) (offset: int) =
     let mutable s = 0.0
     for i in 0 .. d.Length - 1 do
         let x = d.[i] - eta * e.[offset + i]
@@ -143,8 +143,38 @@ let private axpyNorm (eta: float) (d: float[]) (e: float[]) (offset: int) =
         s <- s + x * x
     sqrt s
 
-/// One gradient-descent step of pair k0 of the recursion with the quantities of iterate j (its pairs and E^W, E^V).
-let private stepPair (eta: float) (md: int) (pairs: Pair[], ewm: float[], evm: float[]) (states: PairState[]) (k0: int) =
+/// `axpyNorm` on four accumulated forcings at once, the W and V parts of two recursions (a, b) stepped with the same E^W
+/// (ew) and E^V (ev) at `offset`: each entry's x = d − ηe (a product, then a difference) and each norm's squares summed in
+/// order from 0, so each of the four results has the bits `axpyNorm` gives alone; the four sums are independent chains in
+/// one loop instead of one long chain after another (the chain of dependent additions is the loop's cost).
+let axpyNorms (eta: float) (aw: float[]) (bw: float[]) (ew: float[]) (av: float[]) (bv: float[]) (ev: float[]) (offset: int) =
+    let n = aw.Length
+    if bw.Length <> n || av.Length <> n || bv.Length <> n || offset < 0 || ew.Length < offset + n || ev.Length < offset + n then
+        invalidArg "offset" "axpyNorms: the four forcings must have one length and E must cover offset .. offset + length"
+    let mutable saw = 0.0
+    let mutable sbw = 0.0
+    let mutable sav = 0.0
+    let mutable sbv = 0.0
+    for i in 0 .. n - 1 do
+        let ew' = eta * ew.[offset + i]
+        let ev' = eta * ev.[offset + i]
+        let xaw = aw.[i] - ew'
+        let xbw = bw.[i] - ew'
+        let xav = av.[i] - ev'
+        let xbv = bv.[i] - ev'
+        aw.[i] <- xaw
+        bw.[i] <- xbw
+        av.[i] <- xav
+        bv.[i] <- xbv
+        saw <- saw + xaw * xaw
+        sbw <- sbw + xbw * xbw
+        sav <- sav + xav * xav
+        sbv <- sbv + xbv * xbv
+    struct (sqrt saw, sqrt sbw, sqrt sav, sqrt sbv)
+
+/// One gradient-descent step of pair k0 of the recursion with the quantities of iterate j (its pairs and E^W, E^V), all
+/// but the accumulated forcings D (stepped for both recursions at once by `axpyNorms`).
+let private stepPairScalars (eta: float) (pairs: Pair[]) (states: PairState[]) (k0: int) =
     let st = states.[k0]
     let p = pairs.[k0]
     let uw, uv = uOf st
@@ -154,16 +184,21 @@ let private stepPair (eta: float) (md: int) (pairs: Pair[], ewm: float[], evm: f
     st.XV <- uv + eta * (bv + p.EV)
     st.RW <- st.RW + eta * bw
     st.RV <- st.RV + eta * bv
-    st.NW <- axpyNorm eta st.DW ewm (k0 * md)
-    st.NV <- axpyNorm eta st.DV evm (k0 * md)
 
 /// One step of both recursions, pair by pair in parts (ObserverTeam.For: each pair's state is its own, so the numbers do not
 /// depend on which thread stepped it).
 let private stepBoth (eta: float) (md: int) (it: Pair[] * float[] * float[]) (a: PairState[]) (b: PairState[]) =
+    let pairs, ewm, evm = it
     ObserverTeam.For(a.Length, ObserverTeam.PartBody(fun from until _ ->
         for k0 in from .. until - 1 do
-            stepPair eta md it a k0
-            stepPair eta md it b k0))
+            stepPairScalars eta pairs a k0
+            stepPairScalars eta pairs b k0
+            let sa, sb = a.[k0], b.[k0]
+            let struct (naw, nbw, nav, nbv) = axpyNorms eta sa.DW sb.DW ewm sa.DV sb.DV evm (k0 * md)
+            sa.NW <- naw
+            sb.NW <- nbw
+            sa.NV <- nav
+            sb.NV <- nbv))
 
 /// The bounds of A.split from t = 0 and restarted at every snapshot, at every iterate 0..Steps[last], from one replay.
 type SplitBounds =

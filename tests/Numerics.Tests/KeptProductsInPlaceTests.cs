@@ -1,0 +1,123 @@
+using ResOdeProofs.Numerics.Model;
+
+namespace ResOdeProofs.Numerics.Tests;
+
+/// <summary>
+/// With the products kept (<see cref="ResNet{T}.KeptStates.KeepProducts"/>) the engine forms u_k = W_k h_{k−1}, σ'(u_k)
+/// and V_kᵀp_k in the kept arrays themselves (no copy afterwards) and reads σ' there in its backward pass: the loss, the
+/// gradient and every kept number must be the bits of an evaluation that keeps nothing, of one that keeps only the states,
+/// and of the scalar formula products, and a set kept for one iterate must stay untouched while the other set of the
+/// replay's pair is filled.
+/// </summary>
+public sealed class KeptProductsInPlaceTests
+{
+    private static void SameBits(ReadOnlySpan<double> a, ReadOnlySpan<double> b, string what)
+    {
+        Assert.Equal(a.Length, b.Length);
+        for (int i = 0; i < a.Length; i++)
+            Assert.True(BitConverter.DoubleToInt64Bits(a[i]) == BitConverter.DoubleToInt64Bits(b[i]), $"{what}[{i}]: {a[i]:R} vs {b[i]:R}");
+    }
+
+    private static bool AnyDiffers(double[] a, double[] b)
+    {
+        for (int i = 0; i < a.Length; i++) if (BitConverter.DoubleToInt64Bits(a[i]) != BitConverter.DoubleToInt64Bits(b[i])) return true;
+        return false;
+    }
+
+    [Theory(DisplayName = "ResNet.Keep: products formed in the kept arrays (1, 2, 3 blocks, every width) → loss, gradient and kept states the bits of a plain evaluation, the kept set of the previous iterate untouched")]
+    [InlineData(SimdLevel.Vector512)]
+    [InlineData(SimdLevel.Vector256)]
+    [InlineData(SimdLevel.Scalar)]
+    public void ProductsKeptInPlace(SimdLevel level)
+    {
+        var old = Simd.Override;
+        Simd.Override = level;
+        try
+        {
+            var s = TestSetting.Random(6, 7, 8, 5, 13, false, wScale: 0.2);
+            int md = s.Shape.LayerSize, L = s.Shape.Depth, n = s.Data.Count, m = s.Shape.Width;
+            var w2 = s.W.Select((x, i) => x + 0.01 * Math.Sin(i)).ToArray(); var v2 = s.V.Select((x, i) => x + 0.01 * Math.Cos(i)).ToArray();
+            foreach (var act in new[] { ActivationKind.Gelu, ActivationKind.Tanh })
+                foreach (int threads in new[] { 1, 2, 3 })
+                {
+                    var plainNet = new ResNet<double>(s.Shape, act, s.Data, new EngineOptions { Threads = threads }, s.A, s.B);
+                    var statesNet = new ResNet<double>(s.Shape, act, s.Data, new EngineOptions { Threads = threads }, s.A, s.B);
+                    var net = new ResNet<double>(s.Shape, act, s.Data, new EngineOptions { Threads = threads }, s.A, s.B);
+                    var states = new ResNet<double>.KeptStates(s.Shape, n);
+                    var setA = new ResNet<double>.KeptStates(s.Shape, n) { KeepProducts = true };
+                    var setB = new ResNet<double>.KeptStates(s.Shape, n) { KeepProducts = true };
+                    statesNet.Keep = states;
+                    foreach (var (w, v, set) in new[] { (s.W, s.V, setA), (w2, v2, setB) })
+                    {
+                        var gw0 = new double[L * md]; var gv0 = new double[L * md];
+                        var gw1 = new double[L * md]; var gv1 = new double[L * md];
+                        var gw = new double[L * md]; var gv = new double[L * md];
+                        var plain = plainNet.Evaluate(w, v, gw0, gv0);
+                        var st1 = statesNet.Evaluate(w, v, gw1, gv1);
+                        net.Keep = set;
+                        var st = net.Evaluate(w, v, gw, gv);
+                        Assert.True(set.ProductsValid);
+                        string at = $"{act}, {threads} block(s)";
+                        SameBits([plain.Loss, plain.MinPreActivation, plain.MaxPreActivation, plain.MaxHiddenNorm],
+                                 [st.Loss, st.MinPreActivation, st.MaxPreActivation, st.MaxHiddenNorm], $"stats ({at})");
+                        SameBits(gw0, gw, $"G^W ({at})"); SameBits(gv0, gv, $"G^V ({at})");
+                        SameBits(states.H, set.H, $"h ({at})"); SameBits(states.P, set.P, $"p ({at})");
+                        SameBits(states.PreMin, set.PreMin, $"pre min ({at})"); SameBits(states.PreMax, set.PreMax, $"pre max ({at})");
+                        SameBits(states.DerivativeMax, set.DerivativeMax, $"max σ' ({at})");
+                        SameBits(states.AdjointProductMax, set.AdjointProductMax, $"max |Vᵀp| ({at})");
+                        // the kept products against their scalar formulas: u = W_k h_{k−1}, σ'(u), g = V_kᵀ p_k (each sum in index order)
+                        int d = s.Shape.Dim;
+                        var u = new double[m]; var sg = new double[m]; var dsg = new double[m];
+                        for (int k = 1; k <= L; k++)
+                            for (int i = 0; i < n; i++)
+                            {
+                                for (int j = 0; j < m; j++)
+                                {
+                                    double a = 0, g = 0;
+                                    for (int r = 0; r < d; r++)
+                                    {
+                                        a += w[(k - 1) * md + j * d + r] * set.H[((k - 1) * n + i) * d + r];
+                                        g += v[(k - 1) * md + r * m + j] * set.P[(k * n + i) * d + r];
+                                    }
+                                    u[j] = a;
+                                    double kg = set.AdjointProduct![(k * n + i) * m + j];
+                                    Assert.True(Math.Abs(kg - g) <= 1e-12 * (1 + Math.Abs(g)), $"Vᵀp at k = {k}, sample {i}, unit {j} ({at}): {kg:R} vs {g:R}");
+                                    Assert.True(Math.Abs(set.Pre![(k * n + i) * m + j] - a) <= 1e-12 * (1 + Math.Abs(a)), $"u at k = {k}, sample {i}, unit {j} ({at})");
+                                }
+                                VectorActivations.Evaluate<double>(SimdLevel.Scalar, act, set.Pre.AsSpan((k * n + i) * m, m), sg, dsg);
+                                for (int j = 0; j < m; j++)
+                                    Assert.True(Math.Abs(set.Derivative![(k * n + i) * m + j] - dsg[j]) <= 1e-14, $"σ' at k = {k}, sample {i}, unit {j} ({at})");
+                            }
+                    }
+                    // the set of the first iterate was not written by the second evaluation: it is what a fresh evaluation at Z1 keeps
+                    var again = new ResNet<double>.KeptStates(s.Shape, n) { KeepProducts = true };
+                    net.Keep = again;
+                    net.Evaluate(s.W, s.V, new double[L * md], new double[L * md]);
+                    SameBits(again.Pre!, setA.Pre!, "u of the first iterate"); SameBits(again.Derivative!, setA.Derivative!, "σ' of the first iterate");
+                    SameBits(again.AdjointProduct!, setA.AdjointProduct!, "Vᵀp of the first iterate"); SameBits(again.H, setA.H, "h of the first iterate");
+                    // the negative control: the second iterate's products differ from the first's, so the comparisons can see a change
+                    Assert.True(AnyDiffers(setA.Pre!, setB.Pre!) && AnyDiffers(setA.Derivative!, setB.Derivative!) && AnyDiffers(setA.AdjointProduct!, setB.AdjointProduct!),
+                                "the two iterates' kept products are the same bits: the comparison cannot see a change");
+                }
+        }
+        finally { Simd.Override = old; }
+    }
+
+    [Fact(DisplayName = "FastKernels.MultiplyInto: every width, lengths with a partial vector → MultiplyInPlace's bits; a short destination → refused")]
+    public void MultiplyIntoMatchesInPlace()
+    {
+        var rng = new System.Random(3);
+        foreach (var level in new[] { SimdLevel.Vector512, SimdLevel.Vector256, SimdLevel.Scalar })
+            foreach (int len in new[] { 1, 3, 4, 8, 13, 64 })
+            {
+                var x = Enumerable.Range(0, len).Select(_ => (rng.NextDouble() - 0.5) * 1e3).ToArray();
+                var y = Enumerable.Range(0, len).Select(_ => (rng.NextDouble() - 0.5) * 1e-3).ToArray();
+                var z = new double[len];
+                FastKernels.MultiplyInto<double>(level, x, y, z);
+                var inPlace = (double[])x.Clone();
+                FastKernels.MultiplyInPlace<double>(level, inPlace, y);
+                SameBits(inPlace, z, $"{level}, length {len}");
+            }
+        Assert.Throws<ArgumentException>(() => FastKernels.MultiplyInto<double>(SimdLevel.Scalar, new double[4], new double[4], new double[3]));
+    }
+}
