@@ -187,7 +187,7 @@ public sealed class ActivationStorageTests
         }
     }
 
-    [Fact(DisplayName = "EngineOptions.RecomputesActivations: figure 1's stored states (65.5 MB) against a 32 MiB cache → recomputed; figure 2's (3.7 MB) → stored; Stored or Recomputed asked → as asked")]
+    [Fact(DisplayName = "EngineOptions.RecomputesActivations: figure 1's stored states (65.5 MB) against a 32 MiB cache → recomputed on 512-bit kernels, stored on 256-bit and scalar ones; figure 2's (3.7 MB) → stored; Stored or Recomputed asked → as asked")]
     public void ModeChoiceBySize()
     {
         const long cache = 32L << 20;
@@ -197,12 +197,15 @@ public sealed class ActivationStorageTests
         Assert.Equal(3_686_400, fig2);
         var auto = new EngineOptions();
         Assert.Equal(ActivationStorage.Auto, auto.Activations);
-        Assert.True(auto.RecomputesActivations(fig1, cache));
-        Assert.False(auto.RecomputesActivations(fig2, cache));
-        Assert.False(auto.RecomputesActivations(cache / 2, cache));      // at the threshold: stored
-        Assert.True(auto.RecomputesActivations(cache / 2 + 1, cache));
-        Assert.False((auto with { Activations = ActivationStorage.Stored }).RecomputesActivations(fig1, cache));
-        Assert.True((auto with { Activations = ActivationStorage.Recomputed }).RecomputesActivations(fig2, cache));
+        const SimdLevel wide = SimdLevel.Vector512;
+        Assert.True(auto.RecomputesActivations(fig1, cache, wide));
+        Assert.False(auto.RecomputesActivations(fig1, cache, SimdLevel.Vector256));
+        Assert.False(auto.RecomputesActivations(fig1, cache, SimdLevel.Scalar));
+        Assert.False(auto.RecomputesActivations(fig2, cache, wide));
+        Assert.False(auto.RecomputesActivations(cache / 2, cache, wide));      // at the threshold: stored
+        Assert.True(auto.RecomputesActivations(cache / 2 + 1, cache, wide));
+        Assert.False((auto with { Activations = ActivationStorage.Stored }).RecomputesActivations(fig1, cache, wide));
+        Assert.True((auto with { Activations = ActivationStorage.Recomputed }).RecomputesActivations(fig2, cache, SimdLevel.Scalar));
         Assert.Throws<ArgumentException>(() => (auto with { Activations = (ActivationStorage)7 }).Validate());
     }
 

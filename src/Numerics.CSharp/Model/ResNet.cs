@@ -48,24 +48,45 @@ public sealed record EngineOptions
     /// the backward pass recomputes u_k = W_k h_{k−1}, σ(u_k) and σ'(u_k) just before it uses them (the same products and
     /// the same activation kernel on the same inputs: the same bits, so the choice changes no number). Default
     /// <see cref="ActivationStorage.Auto"/>: recomputed when the stored states and activations would not fit in half of
-    /// the machine's last-level cache (<see cref="RecomputesActivations"/>).
+    /// the machine's last-level cache and the kernels run 512-bit vectors (<see cref="RecomputesActivations"/>).
     /// </summary>
     public ActivationStorage Activations { get; init; } = ActivationStorage.Auto;
 
     /// <summary>
     /// The choice of <see cref="Activations"/> for blocks that together would store <paramref name="storedBytes"/> of
-    /// states and activations (h, σ, σ'), on a machine whose last-level cache holds <paramref name="cacheBytes"/>:
-    /// Auto recomputes when the stored bytes exceed half of the cache (the other half for the weights, the gradients and
-    /// the hidden states that stay stored). Out of the cache, each stored σ, σ' entry costs a write, the read for
-    /// ownership and the read back (24 bytes of traffic per float64 entry); recomputing costs one product and one
-    /// activation pass per layer that run in the cache. The choice depends on the machine but changes no bit.
+    /// states and activations (h, σ, σ'), on a machine whose last-level cache holds <paramref name="cacheBytes"/>, with the
+    /// kernels at <paramref name="level"/>: Auto recomputes when the stored bytes exceed half of the cache (the other half
+    /// for the weights, the gradients and the hidden states that stay stored) and the kernels run 512-bit vectors. Out of
+    /// the cache, each stored float64 pair σ, σ' costs 48 bytes of traffic (write, read for ownership, read back), ≤ 3.2 ns
+    /// at 15 GB/s where none of it is hidden; recomputing it (u = W h and GELU) measured 3.6 ns per entry on 256-bit vectors
+    /// (docs/performance.md, "σ and σ' recomputed from the stored h"), more than the traffic it saves, so 256-bit and scalar
+    /// kernels store. On 512-bit vectors the same work takes half the instructions per entry (an estimate, not measured
+    /// on such a machine). The choice depends on the machine but changes no bit.
     /// </summary>
-    public bool RecomputesActivations(long storedBytes, long cacheBytes) => Activations switch
+    public bool RecomputesActivations(long storedBytes, long cacheBytes, SimdLevel level) => Activations switch
     {
         ActivationStorage.Stored => false,
         ActivationStorage.Recomputed => true,
-        _ => storedBytes > cacheBytes / 2,
+        _ => EnvironmentStorage switch
+        {
+            ActivationStorage.Stored => false,
+            ActivationStorage.Recomputed => true,
+            _ => storedBytes > cacheBytes / 2 && level == SimdLevel.Vector512,
+        },
     };
+
+    /// <summary>
+    /// The environment variable RESODE_ACTIVATIONS = stored | recomputed decides <see cref="ActivationStorage.Auto"/> for
+    /// the whole process (as RESODE_SIMD forces the kernel width): a way to run any command in either mode and compare its
+    /// files. Anything else leaves Auto to the rule. Read once.
+    /// </summary>
+    public static readonly ActivationStorage EnvironmentStorage =
+        Environment.GetEnvironmentVariable("RESODE_ACTIVATIONS")?.Trim().ToLowerInvariant() switch
+        {
+            "stored" => ActivationStorage.Stored,
+            "recomputed" => ActivationStorage.Recomputed,
+            _ => ActivationStorage.Auto,
+        };
 
     /// <summary>Bytes stored per layer without checkpointing: h, σ and σ' of n samples, (d + 2m)·n entries.</summary>
     public static long BytesPerLayer(NetworkShape shape, int samples, int elementBytes) =>
@@ -87,7 +108,7 @@ public sealed record EngineOptions
 /// <summary>How the forward pass hands σ(u_k) and σ'(u_k) to the backward pass (<see cref="EngineOptions.Activations"/>).</summary>
 public enum ActivationStorage
 {
-    /// <summary>Recomputed when the stored activations would not fit in half of the last-level cache, else stored.</summary>
+    /// <summary>Recomputed when the stored activations would not fit in half of the last-level cache and the kernels run 512-bit vectors, else stored.</summary>
     Auto,
     /// <summary>σ and σ' of every layer stored by the forward pass: (d + 2m)·n entries per layer.</summary>
     Stored,
@@ -209,7 +230,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         // the layers whose states the blocks store at once (all of them without checkpointing), and the choice of
         // recomputing σ, σ' from them: by the bytes all blocks would store against the last-level cache
         long storedBytes = Block.BufferLayers(L, segment, keep) * (long)EngineOptions.BytesPerLayer(shape, n, Unsafe.SizeOf<T>());
-        bool recompute = options.RecomputesActivations(storedBytes, MachineCache.LastLevelBytes);
+        bool recompute = options.RecomputesActivations(storedBytes, MachineCache.LastLevelBytes, Simd.Level);
         _blocks = new Block[threads];
         for (int t = 0; t < threads; t++)
         {
@@ -487,9 +508,10 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     private sealed class Block
     {
         /// <summary>
-        /// Stored bytes per block from which the passes prefetch the next layer's data: 8 MiB, several times a core's
-        /// L2 cache. Below it (figure 2: at most 4 MB) the data mostly stays in the caches and the prefetch instructions
-        /// only cost issue slots (≈ 2 % at figure 2 in float32, measured); figure 1's blocks store 16–33 MB.
+        /// Bytes a block walks per evaluation (its stored states and activations, W, V and the gradient) from which the passes
+        /// prefetch the next layer's data: 8 MiB, several times a core's L2 cache. Below it (figure 2: at most 6 MB) the data
+        /// mostly stays in the caches and the prefetch instructions only cost issue slots (≈ 2 % at figure 2 in float32,
+        /// measured); figure 1's blocks store 16–33 MB besides 16 MB of weights and gradient.
         /// </summary>
         private const long PrefetchBytes = 8L << 20;
 
@@ -538,7 +560,9 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             _checkpoints = new T[cs];
             Array.Copy(h0, (long)i0 * d, _checkpoints, 0, (long)nb * d);
             SegH = new T[hs];
-            Prefetches = (hs + 2 * ss) * Unsafe.SizeOf<T>() > PrefetchBytes;
+            // the bytes the passes walk per evaluation: the stored states and activations, W and V, and the gradient's layers
+            // (with σ, σ' recomputed the stored part shrinks to h, and W, V and G_k become most of what streams from memory)
+            Prefetches = (hs + 2 * ss + 4L * L * m * d) * Unsafe.SizeOf<T>() > PrefetchBytes;
             _segAct = new T[2 * ss];
             _pre = new T[nb * m];
             _p = new T[nb * d];
