@@ -177,7 +177,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     public int CheckpointSegment => _options.CheckpointSegment;
     /// <summary>True when the backward pass recomputes σ and σ' from the stored h instead of reading them stored (see <see cref="EngineOptions.Activations"/>; values are unaffected).</summary>
     public bool RecomputesActivations => _blocks[0].Recomputes;
-    /// <summary>True when the blocks prefetch each next layer's data (their stored states exceed 8 MiB; values are unaffected).</summary>
+    /// <summary>True when the blocks prefetch each next layer's data (what each walks per evaluation exceeds 8 MiB; values are unaffected).</summary>
     internal bool Prefetches => _blocks.All(b => b.Prefetches);
 
     /// <summary>
@@ -532,8 +532,8 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         private readonly T[] _segAct;
         private int Act(int j, int nm) => Recomputes ? 0 : 2 * j * nm;
         private readonly T[] _pre, _p, _q, _out, _wt, _vt;
-        // True when this block's stored states and activations exceed PrefetchBytes (far beyond a core's caches, e.g.
-        // figure 1): then each layer prefetches what the next one reads. A hint to the hardware: it changes no value.
+        // True when what this block walks per evaluation exceeds PrefetchBytes (far beyond a core's caches, e.g. figure 1):
+        // then each layer prefetches what the next one reads. A hint to the hardware: it changes no value.
         public readonly bool Prefetches;
         public readonly T[] GradW, GradV;    // own gradient (blocks after the first)
         public readonly double[] AdjointSums; // Σ_{i in block} ‖p_k^i‖, k = 0..L
