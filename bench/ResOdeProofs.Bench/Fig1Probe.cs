@@ -11,7 +11,8 @@ namespace ResOdeProofs.Bench;
 /// threads: the evaluation on 1 and 2 threads, one block of 50 samples alone on one thread (what each of the two threads
 /// would cost with the other idle), the same block at L = 64 scaled by 16 (the layers' cost with every stored state in the
 /// caches), the update, and reading and writing 64 MB on one and two threads (the memory bandwidth the stored states
-/// share). Each row prints the minimum wall time over interleaved rounds (the undisturbed call on a loaded machine) and the
+/// share); every evaluation row twice, with σ, σ' stored by the forward pass and recomputed by the backward pass from the
+/// stored h (<see cref="EngineOptions.Activations"/>), and figure 2's evaluation (m = 64) both ways. Each row prints the minimum wall time over interleaved rounds (the undisturbed call on a loaded machine) and the
 /// minimum and median process CPU time of a call (both threads' CPU for the two-thread rows).
 /// </summary>
 internal static class Fig1Probe
@@ -21,10 +22,10 @@ internal static class Fig1Probe
         public readonly ResNet<double> Net;
         public readonly double[] W, V, Gw, Gv;
 
-        public Setup(int L, int n, int threads, int d = 16, int m = 32)
+        public Setup(int L, int n, int threads, ActivationStorage storage, int d = 16, int m = 32)
         {
             var shape = NetworkShape.Square(L, m, d);
-            Net = new ResNet<double>(shape, ActivationKind.Gelu, Dataset.SyntheticGaussian(n, d, d, 1), new EngineOptions { Threads = threads });
+            Net = new ResNet<double>(shape, ActivationKind.Gelu, Dataset.SyntheticGaussian(n, d, d, 1), new EngineOptions { Threads = threads, Activations = storage });
             int total = L * m * d;
             W = new double[total]; V = new double[total]; Gw = new double[total]; Gv = new double[total];
             var r = new System.Random(3);
@@ -76,16 +77,37 @@ internal static class Fig1Probe
     public static void Run(int rounds)
     {
         Console.WriteLine($"level {Simd.Bits(Simd.Level)}-bit; min over {rounds} interleaved rounds (ms)");
-        var one = new Setup(1024, 100, 1);
-        var two = new Setup(1024, 100, 2);
-        var half = new Setup(1024, 50, 1);
-        var small = new Setup(64, 50, 1);
+        // each evaluation with σ, σ' stored by the forward pass (S) and recomputed by the backward pass from the stored h (R),
+        // in the same rounds
+        const ActivationStorage S = ActivationStorage.Stored, R = ActivationStorage.Recomputed;
+        var one = new Setup(1024, 100, 1, S);
+        var two = new Setup(1024, 100, 2, S);
+        var half = new Setup(1024, 50, 1, S);
+        var small = new Setup(64, 50, 1, S);
+        var oneR = new Setup(1024, 100, 1, R);
+        var twoR = new Setup(1024, 100, 2, R);
+        var halfR = new Setup(1024, 50, 1, R);
+        var smallR = new Setup(64, 50, 1, R);
+        var fig2 = new Setup(64, 50, 1, S, m: 64);
+        var fig2R = new Setup(64, 50, 1, R, m: 64);
+        foreach (var (a, b) in new[] { (one, oneR), (two, twoR), (fig2, fig2R) })
+        {
+            double la = a.Net.Evaluate(a.W, a.V, a.Gw, a.Gv).Loss, lb = b.Net.Evaluate(b.W, b.V, b.Gw, b.Gv).Loss;
+            bool same = BitConverter.DoubleToInt64Bits(la) == BitConverter.DoubleToInt64Bits(lb) && a.Gw.AsSpan().SequenceEqual(b.Gw) && a.Gv.AsSpan().SequenceEqual(b.Gv);
+            Console.WriteLine($"  L = {a.Net.Shape.Depth}, m = {a.Net.Shape.Width}, {a.Net.Threads} thread(s): stored and recomputed σ give the same loss and gradient bits: {(same ? "yes" : "NO")}");
+        }
         var probes = new (string Name, double Scale, Action Call)[]
         {
-            ("1 thread: evaluation", 1, one.Evaluate),
-            ("2 threads: evaluation", 1, two.Evaluate),
-            ("block of 50 alone, 1 thread: evaluation", 1, half.Evaluate),
-            ("block of 50, L = 64, ×16 (in cache)", 16, small.Evaluate),
+            ("1 thread: evaluation, σ stored", 1, one.Evaluate),
+            ("1 thread: evaluation, σ recomputed", 1, oneR.Evaluate),
+            ("2 threads: evaluation, σ stored", 1, two.Evaluate),
+            ("2 threads: evaluation, σ recomputed", 1, twoR.Evaluate),
+            ("block of 50 alone, 1 thread, σ stored", 1, half.Evaluate),
+            ("block of 50 alone, 1 thread, σ recomputed", 1, halfR.Evaluate),
+            ("block of 50, L = 64, ×16 (in cache), stored", 16, small.Evaluate),
+            ("block of 50, L = 64, ×16 (in cache), recomp.", 16, smallR.Evaluate),
+            ("figure 2 (m = 64), 1 thread, σ stored", 1, fig2.Evaluate),
+            ("figure 2 (m = 64), 1 thread, σ recomputed", 1, fig2R.Evaluate),
             ("update W, V (1 thread)", 1, one.Update),
             ("read 64 MB, 1 thread", 1, () => Read(0, Big.Length)),
             ("read 64 MB, 2 threads", 1, () => Parallel.Invoke(() => Read(0, Big.Length / 2), () => Read(Big.Length / 2, Big.Length))),
@@ -93,8 +115,8 @@ internal static class Fig1Probe
             ("write 64 MB, 2 threads", 1, () => Parallel.Invoke(() => Big.AsSpan(0, Big.Length / 2).Fill(1.0), () => Big.AsSpan(Big.Length / 2).Fill(1.0))),
         };
         var (best, cpuMin, cpuMed) = MeasureCpu(probes.Select(p => p.Call).ToArray(), rounds);
-        Console.WriteLine("  what                                        wall min ms   process CPU ms: min, median");
+        Console.WriteLine("  what                                          wall min ms   process CPU ms: min, median");
         for (int i = 0; i < probes.Length; i++)
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {probes[i].Name,-42} {best[i] * probes[i].Scale / 1e6,9:F3} {cpuMin[i] * probes[i].Scale / 1e6,9:F3} {cpuMed[i] * probes[i].Scale / 1e6,9:F3}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {probes[i].Name,-44} {best[i] * probes[i].Scale / 1e6,9:F3} {cpuMin[i] * probes[i].Scale / 1e6,9:F3} {cpuMed[i] * probes[i].Scale / 1e6,9:F3}"));
     }
 }

@@ -29,10 +29,11 @@ internal static class BenchCommand
         var precOpt = new Option<string>("--precision") { Description = "both (default), f64 or f32.", DefaultValueFactory = _ => "both" };
         var repeats = new Option<int?>("--repeats") { Description = "Timed iterations per row (default: 30 for small, 5 for L = 16384; --quick: 10 and 3)." };
         var withTrace = new Option<bool>("--trace") { Description = "Time what `resode train` does per iteration: the engine iteration plus the trace record (per-layer norms and smoothness) and the finiteness checks." };
+        var storage = new Option<string>("--activations") { Description = "σ and σ' per layer: auto (default: stored, or as RESODE_ACTIVATIONS says), stored, or recomputed in the backward pass from the stored h (a fifth of the memory, slower on 256-bit kernels). Changes no bit.", DefaultValueFactory = _ => "auto" };
         var torch = new Option<bool>("--compare-pytorch") { Description = "Also time the same iteration in PyTorch (python3 with torch; same sizes, precision and threads) and print the ratio per row." };
         var cmd = new Command("bench", "Time one full-batch gradient-descent iteration (forward, backward, update) of the engine at the paper's sizes; " +
                                        "prints ms/iteration (median and min of repeated timings after a warm-up), GFLOP/s (12·n·d·m·L per iteration), memory, threads and the machine.")
-        { quick, json, only, threads, repeats, act, ckOpt, precOpt, torch, withTrace };
+        { quick, json, only, threads, repeats, act, ckOpt, precOpt, torch, withTrace, storage };
         cmd.SetAction(pr =>
         {
             bool q = pr.GetValue(quick);
@@ -50,6 +51,11 @@ internal static class BenchCommand
                 if (!Directory.Exists(parent)) return Ui.Fail($"--json {target}: the directory {parent} does not exist");
             }
             var inv = CultureInfo.InvariantCulture;
+            ActivationStorage? kept = pr.GetValue(storage)!.ToLowerInvariant() switch
+            {
+                "auto" => ActivationStorage.Auto, "stored" => ActivationStorage.Stored, "recomputed" => ActivationStorage.Recomputed, _ => null,
+            };
+            if (kept is not ActivationStorage activations) return Ui.Fail($"unknown --activations '{pr.GetValue(storage)}': auto, stored or recomputed");
             bool compare = pr.GetValue(torch);
             if (compare && PyTorchComparison.Unavailable() is string why) return Ui.Fail($"--compare-pytorch: {why}");
             if (compare && !pr.GetValue(act)!.Equals("gelu", StringComparison.OrdinalIgnoreCase)) return Ui.Fail("--compare-pytorch times the GELU network: leave --activation at gelu");
@@ -58,6 +64,7 @@ internal static class BenchCommand
             Console.WriteLine($"runtime: {RuntimeInformation.FrameworkDescription}; kernels: {Simd.Level} ({Simd.Bits(Simd.Level)}-bit; hardware {Simd.Hardware})");
             Console.WriteLine($"clock: {EngineBenchmark.NominalMHz()} MHz as /proc/cpuinfo reports it (nominal; boost not visible in a virtual machine)");
             Console.WriteLine("timings on a shared machine are noisy: compare the min column across runs.");
+            Console.WriteLine(string.Create(inv, $"σ, σ': {activations.ToString().ToLowerInvariant()} (last-level cache {MachineCache.LastLevelBytes / 1048576.0:F0} MiB; rows marked 'σ recomputed' store h only)"));
             if (pr.GetValue(withTrace)) Console.WriteLine("--trace: each iteration includes the trainer's trace record, finiteness checks and update (as `resode train`).");
             Console.WriteLine($"{"config",-6} {"L",6} {"n",4} {"d",3} {"m",3} {"prec",4} {"thr",3} {"ckpt",4} {"median ms",10} {"min ms",9} {"GFLOP/s",8} {"best",6} {"engine MiB",10}");
             var results = new List<BenchResult>();
@@ -77,11 +84,11 @@ internal static class BenchCommand
                             int reps = pr.GetValue(repeats) ?? (L > 4096 ? (q ? 3 : 5) : (q ? 10 : 30));
                             var shape = ResOdeProofs.Numerics.Model.NetworkShape.Square(L, m, d);
                             int keep = seg < 0 ? (int)Math.Min(L, TrainOptions.AutoCheckpointBytes / EngineOptions.BytesPerLayer(shape, n, f32 ? 4 : 8)) : 0;
-                            var cfg = new BenchConfig(name, L, n, d, m, f32, th, Math.Abs(seg), ResOdeProofs.Numerics.Activations.Parse(pr.GetValue(act)!)) { KeepLast = keep, WithTrace = pr.GetValue(withTrace) };
+                            var cfg = new BenchConfig(name, L, n, d, m, f32, th, Math.Abs(seg), ResOdeProofs.Numerics.Activations.Parse(pr.GetValue(act)!)) { KeepLast = keep, WithTrace = pr.GetValue(withTrace), Activations = activations };
                             var r = EngineBenchmark.Run(cfg, warmup: L > 4096 ? 1 : 3, repeats: reps);
                             results.Add(r);
                             Console.WriteLine(string.Create(inv,
-                                $"{name,-6} {L,6} {n,4} {d,3} {m,3} {(f32 ? "f32" : "f64"),4} {th,3} {(seg == 0 ? "off" : seg > 0 ? seg.ToString(inv) : "auto"),4} {r.MedianMs,10:F3} {r.MinMs,9:F3} {r.GflopsMedian,8:F1} {r.GflopsBest,6:F1} {r.EngineBytes / 1048576.0,10:F1}"));
+                                $"{name,-6} {L,6} {n,4} {d,3} {m,3} {(f32 ? "f32" : "f64"),4} {th,3} {(seg == 0 ? "off" : seg > 0 ? seg.ToString(inv) : "auto"),4} {r.MedianMs,10:F3} {r.MinMs,9:F3} {r.GflopsMedian,8:F1} {r.GflopsBest,6:F1} {r.EngineBytes / 1048576.0,10:F1}{(r.RecomputedActivations ? "  σ recomputed" : "")}"));
                             if (compare && seg == 0)
                             {
                                 var pt = torchRows[r] = PyTorchComparison.Run(cfg, reps);
@@ -104,6 +111,7 @@ internal static class BenchCommand
                     {
                         r.Config.Name, r.Config.Depth, r.Config.Samples, r.Config.Dim, r.Config.Width,
                         precision = r.Config.Float32 ? "float32" : "float64", r.Config.Threads, r.Config.Checkpoint, r.Config.KeepLast,
+                        activations = r.RecomputedActivations ? "recomputed" : "stored",
                         r.MedianMs, r.MinMs, r.GflopsMedian, r.GflopsBest, r.EngineBytes, r.Repeats,
                         pytorchMedianMs = torchRows.TryGetValue(r, out var tm) ? tm.MedianMs : (double?)null,
                         pytorchMinMs = torchRows.TryGetValue(r, out var t2) ? t2.MinMs : (double?)null,

@@ -43,6 +43,43 @@ public sealed record EngineOptions
     /// </summary>
     public int CheckpointKeepLast { get; init; }
 
+    /// <summary>
+    /// Whether the forward pass stores σ and σ' of every layer for the backward pass, or stores only the hidden states and
+    /// the backward pass recomputes u_k = W_k h_{k−1}, σ(u_k) and σ'(u_k) just before it uses them (the same products and
+    /// the same activation kernel on the same inputs: the same bits, so the choice changes no number). Default
+    /// <see cref="ActivationStorage.Auto"/>: stored (<see cref="RecomputesActivations"/> says why).
+    /// </summary>
+    public ActivationStorage Activations { get; init; } = ActivationStorage.Auto;
+
+    /// <summary>
+    /// Whether the blocks recompute σ, σ' (<see cref="Activations"/>; RESODE_ACTIVATIONS decides Auto for a whole process).
+    /// Auto stores, on every kernel width. Measured on a 256-bit machine (docs/performance.md, "σ and σ' recomputed from
+    /// the stored h"): recomputing u = W h and GELU costs 3.6 ns per entry against ≤ 3.2 ns of traffic it saves where none
+    /// is hidden, so figure 1 lost 6–28 % with it; on 512-bit kernels the same work takes about half the instructions, so it
+    /// may win there, but that is not measured, and a default that is not measured to be faster is not one. Recomputing
+    /// stores a fifth of the bytes (figure 1: 28.7 instead of 78.7 MiB): ask for it where memory, not time, is short.
+    /// The choice changes no bit.
+    /// </summary>
+    public bool RecomputesActivations() => Activations switch
+    {
+        ActivationStorage.Stored => false,
+        ActivationStorage.Recomputed => true,
+        _ => EnvironmentStorage == ActivationStorage.Recomputed,
+    };
+
+    /// <summary>
+    /// The environment variable RESODE_ACTIVATIONS = stored | recomputed decides <see cref="ActivationStorage.Auto"/> for
+    /// the whole process (as RESODE_SIMD forces the kernel width): a way to run any command in either mode and compare its
+    /// files. Anything else leaves Auto to the rule. Read once.
+    /// </summary>
+    public static readonly ActivationStorage EnvironmentStorage =
+        Environment.GetEnvironmentVariable("RESODE_ACTIVATIONS")?.Trim().ToLowerInvariant() switch
+        {
+            "stored" => ActivationStorage.Stored,
+            "recomputed" => ActivationStorage.Recomputed,
+            _ => ActivationStorage.Auto,
+        };
+
     /// <summary>Bytes stored per layer without checkpointing: h, σ and σ' of n samples, (d + 2m)·n entries.</summary>
     public static long BytesPerLayer(NetworkShape shape, int samples, int elementBytes) =>
         (long)(shape.Dim + 2 * shape.Width) * samples * elementBytes;
@@ -53,10 +90,22 @@ public sealed record EngineOptions
     /// <summary>Throws an ArgumentException naming the first invalid option.</summary>
     public void Validate()
     {
+        if (!Enum.IsDefined(Activations)) throw new ArgumentException($"unknown activation storage {Activations}");
         if (Threads < 1) throw new ArgumentException($"the number of threads must be at least 1 (got {Threads})");
         if (CheckpointSegment < 0) throw new ArgumentException($"the checkpoint segment length must be ≥ 0 (got {CheckpointSegment}; 0 = off)");
         if (CheckpointKeepLast < 0) throw new ArgumentException($"the number of kept final layers must be ≥ 0 (got {CheckpointKeepLast})");
     }
+}
+
+/// <summary>How the forward pass hands σ(u_k) and σ'(u_k) to the backward pass (<see cref="EngineOptions.Activations"/>).</summary>
+public enum ActivationStorage
+{
+    /// <summary>Recomputed when the stored activations would not fit in half of the last-level cache and the kernels run 512-bit vectors, else stored.</summary>
+    Auto,
+    /// <summary>σ and σ' of every layer stored by the forward pass: (d + 2m)·n entries per layer.</summary>
+    Stored,
+    /// <summary>Only h stored (d·n entries per layer); u_k, σ and σ' recomputed in the backward pass, the same bits.</summary>
+    Recomputed,
 }
 
 /// <summary>
@@ -118,7 +167,9 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     internal EngineHelper? Helper => _helper;
     /// <summary>Checkpoint segment length (0 = off).</summary>
     public int CheckpointSegment => _options.CheckpointSegment;
-    /// <summary>True when the blocks prefetch each next layer's data (their stored states exceed 8 MiB; values are unaffected).</summary>
+    /// <summary>True when the backward pass recomputes σ and σ' from the stored h instead of reading them stored (see <see cref="EngineOptions.Activations"/>; values are unaffected).</summary>
+    public bool RecomputesActivations => _blocks[0].Recomputes;
+    /// <summary>True when the blocks prefetch each next layer's data (what each walks per evaluation exceeds 8 MiB; values are unaffected).</summary>
     internal bool Prefetches => _blocks.All(b => b.Prefetches);
 
     /// <summary>
@@ -167,11 +218,13 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 }
         }
         int threads = Math.Min(options.Threads, n);
+        int keep = Math.Max(segment, options.CheckpointKeepLast);
+        bool recompute = options.RecomputesActivations();
         _blocks = new Block[threads];
         for (int t = 0; t < threads; t++)
         {
             int i0 = (int)((long)n * t / threads), i1 = (int)((long)n * (t + 1) / threads);
-            _blocks[t] = new Block(this, i0, i1 - i0, segment, Math.Max(segment, options.CheckpointKeepLast), h0, ownGradients: t > 0);
+            _blocks[t] = new Block(this, i0, i1 - i0, segment, keep, h0, ownGradients: t > 0, recompute);
         }
         if (threads > 1) { _helper = new EngineHelper(); _work = new BlockWork(this); }
         _layerParts = threads > 1 ? new int[L] : Array.Empty<int>();
@@ -444,15 +497,18 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     private sealed class Block
     {
         /// <summary>
-        /// Stored bytes per block from which the passes prefetch the next layer's data: 8 MiB, several times a core's
-        /// L2 cache. Below it (figure 2: at most 4 MB) the data mostly stays in the caches and the prefetch instructions
-        /// only cost issue slots (≈ 2 % at figure 2 in float32, measured); figure 1's blocks store 16–33 MB.
+        /// Bytes a block walks per evaluation (its stored states and activations, W, V and the gradient) from which the passes
+        /// prefetch the next layer's data: 8 MiB, several times a core's L2 cache. Below it (figure 2: at most 6 MB) the data
+        /// mostly stays in the caches and the prefetch instructions only cost issue slots (≈ 2 % at figure 2 in float32,
+        /// measured); figure 1's blocks store 16–33 MB besides 16 MB of weights and gradient.
         /// </summary>
         private const long PrefetchBytes = 8L << 20;
 
         private readonly ResNet<T> _net;
         public readonly int I0, Count, Segment;
         private readonly int _segments;      // G + 1
+        // True when only h is stored and the backward pass recomputes u, σ and σ' of each layer (then _segAct holds one layer)
+        public readonly bool Recomputes;
         public int Recomputed => _segments - 1;
         private int Start(int g) => g * Segment;
         private int End(int g) => g == _segments - 1 ? _net._shape.Depth : (g + 1) * Segment;
@@ -460,32 +516,42 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         public readonly T[] SegH;            // (K+1)×nb×d
         // σ and σ' of the segment's layers, one layer after the other: layer j's σ (nb×m) at 2j·nb·m, its σ' right after it,
         // so that each layer's activations are one contiguous run of memory (one stream for the hardware's prefetchers and one
-        // prefetch range in the backward pass instead of two arrays walked side by side); K×2×nb×m
+        // prefetch range in the backward pass instead of two arrays walked side by side); K×2×nb×m. With Recomputes, one
+        // layer's σ and σ' (2×nb×m), written by the forward pass and again by the backward pass for each layer.
         private readonly T[] _segAct;
+        private int Act(int j, int nm) => Recomputes ? 0 : 2 * j * nm;
         private readonly T[] _pre, _p, _q, _out, _wt, _vt;
-        // True when this block's stored states and activations exceed PrefetchBytes (far beyond a core's caches, e.g.
-        // figure 1): then each layer prefetches what the next one reads. A hint to the hardware: it changes no value.
+        // True when what this block walks per evaluation exceeds PrefetchBytes (far beyond a core's caches, e.g. figure 1):
+        // then each layer prefetches what the next one reads. A hint to the hardware: it changes no value.
         public readonly bool Prefetches;
         public readonly T[] GradW, GradV;    // own gradient (blocks after the first)
         public readonly double[] AdjointSums; // Σ_{i in block} ‖p_k^i‖, k = 0..L
         public readonly double[] KeptRanges; // per layer k = 1..L at 6k: ranges of W_k h_{k−1}, σ', V_kᵀp_k over this block's samples (see KeptStates)
         public double LossSum, MinPre, MaxPre, MaxHidden;
 
-        public Block(ResNet<T> net, int i0, int count, int segment, int keep, T[] h0, bool ownGradients)
+        /// <summary>The number of segments recomputed from checkpoints, for L layers, segments of K layers and at least <paramref name="keep"/> final layers kept.</summary>
+        private static int RecomputedSegments(int L, int segment, int keep) => L > keep ? (L - keep + segment - 1) / segment : 0;
+
+        /// <summary>The layers whose states a block stores at once: the final segment (all L without checkpointing) or one recomputed segment.</summary>
+        public static int BufferLayers(int L, int segment, int keep) => Math.Max(segment, L - RecomputedSegments(L, segment, keep) * segment);
+
+        public Block(ResNet<T> net, int i0, int count, int segment, int keep, T[] h0, bool ownGradients, bool recompute)
         {
-            _net = net; I0 = i0; Count = count; Segment = segment;
+            _net = net; I0 = i0; Count = count; Segment = segment; Recomputes = recompute;
             var s = net._shape;
             int L = s.Depth, d = s.Dim, m = s.Width, nb = count;
-            int recomputed = L > keep ? (L - keep + segment - 1) / segment : 0;
+            int recomputed = RecomputedSegments(L, segment, keep);
             _segments = recomputed + 1;
-            int buffer = Math.Max(segment, L - recomputed * segment);
-            long hs = (long)(buffer + 1) * nb * d, ss = (long)buffer * nb * m, cs = (long)(_segments + 1) * nb * d;
+            int buffer = BufferLayers(L, segment, keep);
+            long hs = (long)(buffer + 1) * nb * d, ss = (long)(recompute ? 1 : buffer) * nb * m, cs = (long)(_segments + 1) * nb * d;
             if (hs > Array.MaxLength || 2 * ss > Array.MaxLength || cs > Array.MaxLength)
                 throw new ArgumentException($"stored activations need {2 * ss} entries in one array (σ and σ' of K layers, 2·K·n·m), more than one array holds; reduce L or n, or use checkpointing");
             _checkpoints = new T[cs];
             Array.Copy(h0, (long)i0 * d, _checkpoints, 0, (long)nb * d);
             SegH = new T[hs];
-            Prefetches = (hs + 2 * ss) * Unsafe.SizeOf<T>() > PrefetchBytes;
+            // the bytes the passes walk per evaluation: the stored states and activations, W and V, and the gradient's layers
+            // (with σ, σ' recomputed the stored part shrinks to h, and W, V and G_k become most of what streams from memory)
+            Prefetches = (hs + 2 * ss + 4L * L * m * d) * Unsafe.SizeOf<T>() > PrefetchBytes;
             _segAct = new T[2 * ss];
             _pre = new T[nb * m];
             _p = new T[nb * d];
@@ -525,8 +591,8 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 FastKernels.Transpose<T>(v.Slice(k * md, md), _vt, d, m);   // Vᵀ: m×d
                 // pre = h Wᵀ (nb×m)
                 FastKernels.Gemm<T>(level, hk, d, 1, _wt, pre, nb, d, m, T.One, accumulate: false);
-                var sk = _segAct.AsSpan(2 * j * nm, nm);
-                var sdk = keptProducts ? kept!.Derivative!.AsSpan(((k + 1) * _net._n + I0) * m, nm) : _segAct.AsSpan((2 * j + 1) * nm, nm);
+                var sk = _segAct.AsSpan(Act(j, nm), nm);
+                var sdk = keptProducts ? kept!.Derivative!.AsSpan(((k + 1) * _net._n + I0) * m, nm) : _segAct.AsSpan(Act(j, nm) + nm, nm);
                 if (stats) VectorActivations.EvaluateWithRange<T>(level, _net._activation, pre, sk, sdk, ref MinPre, ref MaxPre);
                 else VectorActivations.Evaluate<T>(level, _net._activation, pre, sk, sdk);
                 _net._fault?.StoredDerivative(pre, sdk);
@@ -604,8 +670,8 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     var hk = SegH.AsSpan(j * nd, nd);
                     var wk = w.Slice(k * md, md);
                     var vk = v.Slice(k * md, md);
-                    var sk = _segAct.AsSpan(2 * j * nm, nm);
-                    var sdk = kept is { ProductsValid: true } ? kept.Derivative!.AsSpan(((k + 1) * _net._n + I0) * m, nm) : _segAct.AsSpan((2 * j + 1) * nm, nm);
+                    var sk = _segAct.AsSpan(Act(j, nm), nm);
+                    var sdk = kept is { ProductsValid: true } ? kept.Derivative!.AsSpan(((k + 1) * _net._n + I0) * m, nm) : _segAct.AsSpan(Act(j, nm) + nm, nm);
                     var gw = gradW.Slice(k * md, md);
                     var gv = gradV.Slice(k * md, md);
                     if (Prefetches && k > k0)
@@ -613,10 +679,18 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                         // what layer k − 1 reads and writes, fetched while layer k computes: its stored σ, σ' and h, its
                         // weights and its gradient's lines (the backward pass walks the stored layers downwards, page by
                         // page, which the hardware's prefetchers pick up late)
-                        FastKernels.Prefetch<T>(_segAct.AsSpan(2 * (j - 1) * nm, 2 * nm));
+                        if (!Recomputes) FastKernels.Prefetch<T>(_segAct.AsSpan(2 * (j - 1) * nm, 2 * nm));
                         FastKernels.Prefetch<T>(SegH.AsSpan((j - 1) * nd, nd));
                         FastKernels.Prefetch(w.Slice((k - 1) * md, md)); FastKernels.Prefetch(v.Slice((k - 1) * md, md));
                         FastKernels.Prefetch<T>(gradW.Slice((k - 1) * md, md)); FastKernels.Prefetch<T>(gradV.Slice((k - 1) * md, md));
+                    }
+                    if (Recomputes)
+                    {
+                        // u_k = h_{k−1} W_kᵀ, σ and σ' again: the forward pass's calls on the same inputs, hence its bits
+                        FastKernels.Transpose<T>(wk, _wt, m, d);
+                        FastKernels.Gemm<T>(level, hk, d, 1, _wt, _pre, nb, d, m, T.One, accumulate: false);
+                        VectorActivations.Evaluate<T>(level, _net._activation, _pre, sk, sdk);
+                        _net._fault?.StoredDerivative(_pre, sdk);
                     }
                     // G^V_k = Σ_i p_k^i σ_iᵀ  (d×m): A(r, i) = p[i·d + r]
                     FastKernels.Gemm<T>(level, p, 1, d, sk, gv, d, nb, m, T.One, accumulate: false);

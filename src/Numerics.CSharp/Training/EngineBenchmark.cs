@@ -26,6 +26,9 @@ public sealed record BenchConfig(string Name, int Depth, int Samples, int Dim, i
     /// </summary>
     public bool WithTrace { get; init; }
 
+    /// <summary>σ and σ' stored or recomputed in the backward pass (see <see cref="EngineOptions.Activations"/>; no bit changes).</summary>
+    public ActivationStorage Activations { get; init; } = ActivationStorage.Auto;
+
     /// <summary>Floating-point operations of one iteration, counted as 12·n·d·m·L (forward 4, backward 8).</summary>
     public double Flops => 12.0 * Samples * Dim * Width * Depth;
 }
@@ -39,6 +42,9 @@ public sealed record BenchConfig(string Name, int Depth, int Samples, int Dim, i
 /// <param name="Simd">Kernel level used.</param>
 public sealed record BenchResult(BenchConfig Config, double MedianMs, double MinMs, int Repeats, long EngineBytes, SimdLevel Simd)
 {
+    /// <summary>True when the engine recomputed σ and σ' in the backward pass (the resolved <see cref="BenchConfig.Activations"/>).</summary>
+    public bool RecomputedActivations { get; init; }
+
     /// <summary>GFLOP/s at the median time.</summary>
     public double GflopsMedian => Config.Flops / (MedianMs * 1e6);
     /// <summary>GFLOP/s at the fastest time.</summary>
@@ -58,7 +64,7 @@ public static class EngineBenchmark
         long before = GC.GetTotalMemory(true);
         var shape = NetworkShape.Square(c.Depth, c.Width, c.Dim);
         var data = Dataset.SyntheticGaussian(c.Samples, c.Dim, c.Dim, 1);
-        var net = new ResNet<T>(shape, c.Activation, data, new EngineOptions { Threads = c.Threads, CheckpointSegment = c.Checkpoint, CheckpointKeepLast = c.KeepLast });
+        var net = new ResNet<T>(shape, c.Activation, data, new EngineOptions { Threads = c.Threads, CheckpointSegment = c.Checkpoint, CheckpointKeepLast = c.KeepLast, Activations = c.Activations });
         int total = c.Depth * c.Width * c.Dim;
         var w = new T[total]; var v = new T[total]; var gw = new T[total]; var gv = new T[total];
         var rng = Random.Rng.ForStream(1, "bench");
@@ -88,7 +94,7 @@ public static class EngineBenchmark
         Array.Sort(times);
         double median = repeats % 2 == 1 ? times[repeats / 2] : 0.5 * (times[repeats / 2 - 1] + times[repeats / 2]);
         GC.KeepAlive(net);
-        return new BenchResult(c, median, times[0], repeats, engineBytes, Simd.Level);
+        return new BenchResult(c, median, times[0], repeats, engineBytes, Simd.Level) { RecomputedActivations = net.RecomputesActivations };
     }
 
     private static void Iterate<T>(ResNet<T> net, T[] w, T[] v, T[] gw, T[] gv, T minusEta, Dictionary<string, double[]>? trace,
