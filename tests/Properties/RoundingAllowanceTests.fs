@@ -106,19 +106,21 @@ let ``A.aposteriori (a block run, the one comparison): the last iterate above it
     Assert.True(Verdict.isHolds (at 0.5), sprintf "%A" (at 0.5))
 
 [<Fact>]
-let ``A.split (the one comparison): a replayed iterate above its bound by twice ρ_rec → violated; by half → holds`` () =
+let ``A.split (the one comparison): a replayed iterate above its bound by twice ρ_own → violated; by half → holds`` () =
     let run = mlpRun ()
     let N = run.Steps.[run.SnapshotCount - 1]
     // a bound far above every recorded increment, so that only the corrupted iterate decides
     let big = 1e3 * (seq { for s in 0 .. run.SnapshotCount - 1 -> run.DepthIncrement s } |> Seq.max)
     let aMax = 2.0
-    let rho = Rounding.recursionRel run N (run.Setting.Eta * float N * aMax)
+    let rho = Rounding.recursionRelOwn run N (run.Setting.Eta * float N * aMax)
     let at factor =
         let t : SplitFamily.Track =
             { Bound = Array.create (N + 1) big; Iterates = [ N, big * (1.0 + factor * rho) ]; IterateLabel = "iterate"; PairBounds = None }
         (SplitFamily.evaluate run aMax t [] []).Verdict
     Assert.True(Verdict.isViolated (at 2.0), sprintf "%A" (at 2.0))
     Assert.True(Verdict.isHolds (at 0.5), sprintf "%A" (at 0.5))
+    // the verifier's own coefficients: τ (the engine's rounding against the reference) is not in the split family's allowance
+    Assert.True(rho < Rounding.recursionRel run N (run.Setting.Eta * float N * aMax))
 
 /// A one-layer run with a smooth initialization whose bias part starts at 0: every θ⁰(k/L) has zero entries, so a
 /// perturbation of one of them is exact in float64 whatever its size.

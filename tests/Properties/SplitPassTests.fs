@@ -230,5 +230,5 @@ let perPairMutation () =
         Assert.Contains(sprintf "iteration %d" data.Steps.[s], w.When)
     | v -> failwithf "A.split: expected Violated at pair %d, got %A" (k0 + 1) v
     // the former comparison on the same bounds: hypotheses met (the verdict above was a comparison), and it holds
-    let old = Comparison.evaluation (Rounding.recursionRel run ((SplitResults.bounds run).FromZero.Length - 1) nan) (SplitResults.compareMaxOnly run (SplitResults.bounds run).FromZero true) [] []
+    let old = Comparison.evaluation (Rounding.recursionRelOwn run ((SplitResults.bounds run).FromZero.Length - 1) nan) (SplitResults.compareMaxOnly run (SplitResults.bounds run).FromZero true) [] []
     Assert.True(Verdict.isHolds old.Verdict, sprintf "max-only comparison: %A" old.Verdict)

@@ -82,11 +82,12 @@ let checks (run: Run) (t: Track) : Check seq =
 
 /// The evaluation of a track (the worst comparison decides), with the architecture's constants and notes. The bound is a
 /// recursion over the replayed iterates whose bracket coefficient is at most aMax: its rounding allowance is
-/// `Rounding.recursionRel` over the iterates with growth η·N·aMax (docs/theorems/DepthSmoothness.md, "Rounding
+/// `Rounding.recursionRelOwn` over the iterates with growth η·N·aMax — every coefficient and measured value of the split
+/// family is the verifier's own float64 number, none the producer's trace (docs/theorems/DepthSmoothness.md, "Rounding
 /// allowances of the comparisons").
 let evaluate (run: Run) (aMax: float) (t: Track) (constants: (string * float) list) (notes: string list) : Evaluation =
     let steps = t.Bound.Length - 1
-    let rel = Rounding.recursionRel run steps (run.Setting.Eta * float steps * aMax)
+    let rel = Rounding.recursionRelOwn run steps (run.Setting.Eta * float steps * aMax)
     let e = evaluation rel (checks run t) [] []
     { e with Constants = constants; Notes = notes }
 

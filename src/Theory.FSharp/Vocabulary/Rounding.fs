@@ -20,7 +20,7 @@ let isFloat32 (run: Run) = run.Data.Meta.Precision = "float32"
 let unitRoundoff (run: Run) = if isFloat32 run then Float32UnitRoundoff else Float64UnitRoundoff
 
 /// γ_k = k·u/(1 − k·u) for a count k given as a float (the counts of a run's sums, products of its sizes, can pass
-/// the range of an int); +∞ when k·u ≥ 1.
+/// the range of an int); +∞ when k·u ≥ 1. The one definition of γ (`gammaAt`, `gamma`, `gamma64` call it).
 let private gammaOf (u: float) (k: float) =
     let ku = k * u
     if ku < 1.0 then ku / (1.0 - ku) else infinity
@@ -94,15 +94,12 @@ let storeAllowance (run: Run) (froW: float) (froV: float) (step: float) =
 let normInflation (run: Run) =
     let st = run.Setting
     let u = unitRoundoff run
-    let n = float (st.Samples * st.Width + st.Width * st.Dim + 16)
-    1.0 + n * u / (1.0 - n * u)
+    1.0 + gammaOf u (float (st.Samples * st.Width + st.Width * st.Dim + 16))
 
 /// γ_k = k·u/(1 − k·u) for a unit roundoff u: a quantity reached through k roundings, each a factor (1 + δ)
 /// or (1 + δ)^{-1} with |δ| ≤ u, is within γ_k of its exact value relatively (products of such factors compound as
 /// (1 + θ_j)(1 + θ_k) = 1 + θ_{j+k}, |θ_k| ≤ γ_k). +∞ when k·u ≥ 1 (no relative accuracy left).
-let gammaAt (u: float) (k: int) =
-    let ku = float k * u
-    if ku < 1.0 then ku / (1.0 - ku) else infinity
+let gammaAt (u: float) (k: int) = gammaOf u (float k)
 
 /// γ_k for the run's precision (`gammaAt` with the run's unit roundoff).
 let gamma (run: Run) (k: int) = gammaAt (unitRoundoff run) k
@@ -183,6 +180,18 @@ let recursionRel (run: Run) (steps: int) (growth: float) =
     let n = float (max 0 steps)
     let g = if Double.IsFinite growth && growth >= 0.0 then min n growth else n
     gammaOf Float64UnitRoundoff (8.0 * (n + 1.0)) + (tolerance run + chainRel run) * (1.0 + g)
+
+/// (recursion, the verifier's own coefficients) `recursionRel` for a recursion whose coefficients and measured values
+/// the verifier computes itself in float64 from its evidence replay (the split family: the pair pass' a and E_k, the
+/// replayed smooth_z column), with no coefficient read from the producer's trace: δ = ρ_chain instead of τ + ρ_chain,
+///   ρ_own = γ₆₄(8(N + 1)) + ρ_chain·(1 + min(N, g)).
+/// τ (`tolerance`) bounds the engine's rounding relative to the verifier's reference, and its amplification factor
+/// Π(1 + κ_k/L) is the worst case over all directions (≈ 10⁴–10⁵ on figure 2's trained weights): carried through
+/// N·ηa ≈ 10³ steps it would allow ≈ 10 % on figure 2's split rows, for an error that none of their numbers carries.
+let recursionRelOwn (run: Run) (steps: int) (growth: float) =
+    let n = float (max 0 steps)
+    let g = if Double.IsFinite growth && growth >= 0.0 then min n growth else n
+    gammaOf Float64UnitRoundoff (8.0 * (n + 1.0)) + chainRel run * (1.0 + g)
 
 /// (stored) The relative allowance of a comparison of a run's stored parameters with the same float64 values the
 /// verifier rebuilds by the engine's own function (the initialization θ⁰(k/L), `GenericResults.hypInitialFunction`):
