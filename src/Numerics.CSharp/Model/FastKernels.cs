@@ -155,24 +155,12 @@ internal static class FastKernels
         }
     }
 
-    /// <summary>x ← x ⊙ y.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void MultiplyInPlace<T>(SimdLevel level, Span<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int n = x.Length, i = 0;
-        if (y.Length < n) throw new ArgumentException("operand too short");
-        ref T rx = ref MemoryMarshal.GetReference(x);
-        ref T ry = ref MemoryMarshal.GetReference(y);
-        if (level == SimdLevel.Vector512)
-            for (; i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
-                (Vector512.LoadUnsafe(ref rx, (nuint)i) * Vector512.LoadUnsafe(ref ry, (nuint)i)).StoreUnsafe(ref rx, (nuint)i);
-        else if (level == SimdLevel.Vector256)
-            for (; i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
-                (Vector256.LoadUnsafe(ref rx, (nuint)i) * Vector256.LoadUnsafe(ref ry, (nuint)i)).StoreUnsafe(ref rx, (nuint)i);
-        for (; i < n; i++) Unsafe.Add(ref rx, i) *= Unsafe.Add(ref ry, i);
-    }
+    /// <summary>x ← x ⊙ y (<see cref="MultiplyInto{T}"/> with z = x: each entry is read before its own store, so the same
+    /// bits).</summary>
+    public static void MultiplyInPlace<T>(SimdLevel level, Span<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T> =>
+        MultiplyInto<T>(level, x, y, x);
 
-    /// <summary>z_i = x_i · y_i (one rounded product per entry: the bits <see cref="MultiplyInPlace{T}"/> leaves in x).</summary>
+    /// <summary>z_i = x_i · y_i, one rounded product per entry (z may be x itself: <see cref="MultiplyInPlace{T}"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyInto<T>(SimdLevel level, ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> z) where T : unmanaged, IFloatingPointIeee754<T>
     {
