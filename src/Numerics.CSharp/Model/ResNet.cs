@@ -70,7 +70,7 @@ public sealed record EngineOptions
     /// <summary>
     /// The environment variable RESODE_ACTIVATIONS = stored | recomputed decides <see cref="ActivationStorage.Auto"/> for
     /// the whole process (as RESODE_SIMD forces the kernel width): a way to run any command in either mode and compare its
-    /// files. Anything else leaves Auto to the rule. Read once.
+    /// files. Anything else leaves Auto stored. Read once.
     /// </summary>
     public static readonly ActivationStorage EnvironmentStorage =
         Environment.GetEnvironmentVariable("RESODE_ACTIVATIONS")?.Trim().ToLowerInvariant() switch
@@ -100,7 +100,7 @@ public sealed record EngineOptions
 /// <summary>How the forward pass hands σ(u_k) and σ'(u_k) to the backward pass (<see cref="EngineOptions.Activations"/>).</summary>
 public enum ActivationStorage
 {
-    /// <summary>Recomputed when the stored activations would not fit in half of the last-level cache and the kernels run 512-bit vectors, else stored.</summary>
+    /// <summary>Stored, unless RESODE_ACTIVATIONS=recomputed (<see cref="EngineOptions.RecomputesActivations"/> says why).</summary>
     Auto,
     /// <summary>σ and σ' of every layer stored by the forward pass: (d + 2m)·n entries per layer.</summary>
     Stored,
