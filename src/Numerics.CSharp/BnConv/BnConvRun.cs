@@ -143,8 +143,12 @@ public static class BnConvAccuracy
     {
         /// <summary>Images by which the claim differs from the recomputation (folded, as the trainer measures).</summary>
         public double Difference => Math.Abs(Claimed * N - Folded);
-        /// <summary>The claim agrees when it is within the allowance (plus 10⁻⁹ for the decimal form of the fraction).</summary>
-        public bool Agrees => Difference <= Allowance + 1e-9;
+        /// <summary>
+        /// The claim agrees when it is within the allowance plus 3u·N, u = 2⁻⁵³: the trainer records fl(k/N) (round-trip
+        /// exact in run.json), and fl(fl(k/N)·N) is within 2u·k(1 + u) ≤ 3u·N of k (the theory layer's
+        /// E.accuracy.train/.test state the same allowance, `Rounding.claimedFractionAllowance`).
+        /// </summary>
+        public bool Agrees => Difference <= Allowance + 3.0 * 1.1102230246251565e-16 * N;
         public double Recomputed => (double)Folded / N;
         public string Describe() => string.Create(CultureInfo.InvariantCulture,
             $"{Set}: run.json claims {100 * Claimed:F2}% of {N} images, recomputed {100 * Recomputed:F2}% ({Folded} correct; unfolded batch norm {Unfolded}); " +

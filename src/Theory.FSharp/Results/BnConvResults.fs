@@ -39,13 +39,13 @@ let accuracy (id: string) (what: string) : Result<AccuracyClaim> =
       Doc = "docs/theorems/Evidence.md"
       Statement =
         "The claimed fraction times N differs from the recomputed count of correct predictions (evaluation mode, running statistics, batch norm folded as the trainer evaluates) "
-        + "by at most A images, A = the images classified differently by the folded and the unfolded evaluation (equal in real arithmetic), plus 1e-9 for the decimal form of the fraction."
+        + "by at most A images, A = the images classified differently by the folded and the unfolded evaluation (equal in real arithmetic), plus 3u·N for the fraction: the trainer records fl(k/N) (a count over N in float64, written round-trip exact), and fl(fl(k/N)·N) is within 2u·k(1 + u) ≤ 3u·N of k."
       Hypotheses =
         [ "claim recorded", fun c -> if System.Double.IsFinite c.Claimed then Met(sprintf "%.6g" c.Claimed) else NotMet "run.json records no finite accuracy" ]
       Conclusion =
         fun c ->
             let diff = abs (c.Claimed * float c.Images - float c.Recomputed)
-            let e = evaluation 0.0 [ { Measured = diff; Bound = float c.Allowance + 1e-9; Where = c.Set; When = "after the last epoch" } ] [ "images", float c.Images; "recomputed correct", float c.Recomputed; "claimed x N", c.Claimed * float c.Images ] [ c.Detail ]
+            let e = evaluation 0.0 [ { Measured = diff; Bound = float c.Allowance + Rounding.claimedFractionAllowance c.Images; Where = c.Set; When = "after the last epoch" } ] [ "images", float c.Images; "recomputed correct", float c.Recomputed; "claimed x N", c.Claimed * float c.Images ] [ c.Detail ]
             e }
 
 let trainAccuracy = accuracy "E.accuracy.train" "train accuracy (evaluation mode)"

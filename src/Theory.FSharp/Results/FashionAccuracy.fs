@@ -208,8 +208,9 @@ let accuracyHighName (set: string) = sprintf "%s accuracy, recomputed (undecided
 let claimedName (set: string) = sprintf "%s accuracy, claimed" set
 let logitErrorName (set: string) = sprintf "%s: max logit rounding bound" set
 
-/// The allowance of a claimed fraction f = fl(K/N) read back as f·N in float64: |fl(f·N) − K| ≤ 3u·N.
-let claimAllowance (images: int) = 3.0 * u * float images
+/// The allowance of a claimed fraction f = fl(K/N) read back as f·N in float64: |fl(f·N) − K| ≤ 3u·N
+/// (`Rounding.claimedFractionAllowance`).
+let claimAllowance (images: int) = Rounding.claimedFractionAllowance images
 
 let private normsCache = Runtime.CompilerServices.ConditionalWeakTable<AccuracyInput, (float[] * float[] * float[] * float[])>()
 

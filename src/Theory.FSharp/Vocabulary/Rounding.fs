@@ -204,3 +204,8 @@ let recursionRelOwn (run: Run) (steps: int) (growth: float) =
 /// float32 run).
 let storedRel (run: Run) =
     unitRoundoff run * (1.0 + gammaOf Float64UnitRoundoff (3.0 * float run.ParameterCount + 3.0))
+
+/// The allowance of a claimed fraction f = fl(K/N) (a count K of N recorded as a float64 fraction, written round-trip
+/// exact) read back as fl(f·N) against K: two roundings of relative size u = 2⁻⁵³ of a value ≤ N, so
+/// |fl(f·N) − K| ≤ 2u·K(1 + u) ≤ 3u·N (the accuracy claims of E.accuracy.train/.test on every cell kind).
+let claimedFractionAllowance (images: int) = 3.0 * Float64UnitRoundoff * float images
