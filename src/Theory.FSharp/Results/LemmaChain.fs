@@ -236,18 +236,16 @@ type Statements =
 let statedOver (supply: ChainSupply) : Statements =
     let st1, st2, st3a, st3b, st4, st5 = supply.Statements
     let whenOf (run: Run) = Array.init run.SnapshotCount (at run)
+    /// One lemma of the chain: its record, with the chain's source, page and provenance.
+    let lemma id title statement hypotheses conclusion : Result<Run> =
+        { Id = id; Title = title; Source = src; Provenance = ProvedHere; Doc = doc; Statement = statement
+          Hypotheses = hypotheses; Conclusion = conclusion }
+    /// The chain's comparisons, within ρ_chain (`Rounding.chainRel`); they hold for any weights.
+    let compared (run: Run) checks constants = evaluation (Rounding.chainRel run) checks constants [ Evaluation.AnyWeights ]
 
     /// (L1) ‖h_k^i‖ ≤ Hb_k^i.
     let hiddenStates : Result<Run> =
-        { Id = "L1.hidden"
-          Title = "Hidden states stay bounded"
-          Source = src
-          Provenance = ProvedHere
-          Doc = doc
-          Statement = st1
-          Hypotheses = supply.Hypotheses
-          Conclusion =
-            fun run ->
+        lemma "L1.hidden" "Hidden states stay bounded" st1 supply.Hypotheses (fun run ->
                 supply.Prepare run
                 let whenOf = whenOf run
                 let checks =
@@ -261,19 +259,11 @@ let statedOver (supply: ChainSupply) : Statements =
                                     { Measured = c.HNorm.[k].[i]; Bound = hb.[k].[i]
                                       Where = "layer k = " + string k + ", sample i = " + string i; When = whenOf.[s] }
                     }
-                evaluation (Rounding.chainRel run) checks (supply.Constants run @ [ supply.ClosedForm run ]) [ Evaluation.AnyWeights ] }
+                compared run checks (supply.Constants run @ [ supply.ClosedForm run ]))
 
     /// (L2) L·‖h_k^i − h_{k−1}^i‖ ≤ F_k(Hb_{k−1}^i).
     let increments : Result<Run> =
-        { Id = "L2.increments"
-          Title = "Hidden-state increments are O(1/L)"
-          Source = src
-          Provenance = ProvedHere
-          Doc = doc
-          Statement = st2
-          Hypotheses = supply.Hypotheses
-          Conclusion =
-            fun run ->
+        lemma "L2.increments" "Hidden-state increments are O(1/L)" st2 supply.Hypotheses (fun run ->
                 let whenOf = whenOf run
                 let L = run.Setting.Depth
                 let mutable fmax = 0.0
@@ -287,19 +277,11 @@ let statedOver (supply: ChainSupply) : Statements =
                                 fmax <- max fmax f
                                 yield { Measured = c.Increment k i; Bound = f
                                         Where = "layer k = " + string k + ", sample i = " + string i; When = whenOf.[s] } ]
-                evaluation (Rounding.chainRel run) checks (supply.Constants run @ [ "F (max over layers, samples, snapshots)", fmax ]) [ Evaluation.AnyWeights ] }
+                compared run checks (supply.Constants run @ [ "F (max over layers, samples, snapshots)", fmax ]))
 
     /// (L3a) ‖p_k^i‖ ≤ Pb_k^i.
     let adjoints : Result<Run> =
-        { Id = "L3.adjoint"
-          Title = "Adjoints stay within e^κ of the terminal adjoint"
-          Source = src
-          Provenance = ProvedHere
-          Doc = doc
-          Statement = st3a
-          Hypotheses = supply.Hypotheses
-          Conclusion =
-            fun run ->
+        lemma "L3.adjoint" "Adjoints stay within e^κ of the terminal adjoint" st3a supply.Hypotheses (fun run ->
                 let whenOf = whenOf run
                 let L = run.Setting.Depth
                 let checks =
@@ -313,19 +295,11 @@ let statedOver (supply: ChainSupply) : Statements =
                                     { Measured = c.PNorm.[k].[i]; Bound = pb.[k].[i]
                                       Where = "layer k = " + string k + ", sample i = " + string i; When = whenOf.[s] }
                     }
-                evaluation (Rounding.chainRel run) checks (supply.Constants run) [ Evaluation.AnyWeights ] }
+                compared run checks (supply.Constants run))
 
     /// (L3b) ‖p_{k+1}^i − p_k^i‖ ≤ κ_{k+1}(Hb_k^i)‖p_{k+1}^i‖/L.
     let adjointIncrements : Result<Run> =
-        { Id = "L3.adjoint-increment"
-          Title = "Adjoint increments are O(1/L)"
-          Source = src
-          Provenance = ProvedHere
-          Doc = doc
-          Statement = st3b
-          Hypotheses = supply.Hypotheses
-          Conclusion =
-            fun run ->
+        lemma "L3.adjoint-increment" "Adjoint increments are O(1/L)" st3b supply.Hypotheses (fun run ->
                 let whenOf = whenOf run
                 let L = run.Setting.Depth
                 let checks =
@@ -339,20 +313,13 @@ let statedOver (supply: ChainSupply) : Statements =
                                       Bound = c.Kappa (k + 1) hb.[k].[i] * c.PNorm.[k + 1].[i] / float L
                                       Where = "layers k = " + string (k + 1) + " → " + string k + ", sample i = " + string i; When = whenOf.[s] }
                     }
-                evaluation (Rounding.chainRel run) checks (supply.Constants run) [ Evaluation.AnyWeights ] }
+                compared run checks (supply.Constants run))
 
     /// (L3c) Σ_i ‖p_L^i‖ ≤ 2‖B‖₂√ℓ.
     let terminalAdjointSum : Result<Run> =
-        { Id = "L3.terminal-sum"
-          Title = "The terminal adjoints sum to at most 2‖B‖₂√ℓ"
-          Source = src
-          Provenance = ProvedHere
-          Doc = doc
-          Statement =
+        let st3c =
             "p_L^i = (2/n)Bᵀr_i with r_i = Bh_L^i − y_i, so Σ_i‖p_L^i‖ ≤ (2/n)‖B‖₂Σ_i‖r_i‖ ≤ (2/n)‖B‖₂√n(Σ_i‖r_i‖²)^{1/2} = (2/n)‖B‖₂√n√(nℓ) = 2‖B‖₂√ℓ."
-          Hypotheses = supply.Hypotheses
-          Conclusion =
-            fun run ->
+        lemma "L3.terminal-sum" "The terminal adjoints sum to at most 2‖B‖₂√ℓ" st3c supply.Hypotheses (fun run ->
                 let whenOf = whenOf run
                 let L = run.Setting.Depth
                 let checks =
@@ -363,19 +330,11 @@ let statedOver (supply: ChainSupply) : Statements =
                               Bound = 2.0 * run.Setting.ReadoutNorm * sqrt c.Loss
                               Where = "k = L"; When = whenOf.[s] }
                     }
-                evaluation (Rounding.chainRel run) checks [ "norm B (spectral)", run.Setting.ReadoutNorm ] [ Evaluation.AnyWeights ] }
+                compared run checks [ "norm B (spectral)", run.Setting.ReadoutNorm ])
 
     /// (L4) the layer gradients bounded through Hb and Pb.
     let layerGradients : Result<Run> =
-        { Id = "L4.layer-gradient"
-          Title = "Depth-scaled layer gradients are O(1) in L"
-          Source = src
-          Provenance = ProvedHere
-          Doc = doc
-          Statement = st4
-          Hypotheses = supply.Hypotheses
-          Conclusion =
-            fun run ->
+        lemma "L4.layer-gradient" "Depth-scaled layer gradients are O(1) in L" st4 supply.Hypotheses (fun run ->
                 let whenOf = whenOf run
                 let L = run.Setting.Depth
                 let checks =
@@ -386,19 +345,11 @@ let statedOver (supply: ChainSupply) : Statements =
                         for k in 1 .. L do
                             for where', m, b in c.LayerGradient k hb pb ->
                                 { Measured = m; Bound = b; Where = where'; When = whenOf.[s] } ]
-                evaluation (Rounding.chainRel run) checks (supply.Constants run) [ Evaluation.AnyWeights ] }
+                compared run checks (supply.Constants run))
 
     /// (L5) ‖G_{k+1} − G_k‖ ≤ a‖Δ_k‖ + b/L.
     let gradientDifference : Result<Run> =
-        { Id = "L5.gradient-difference"
-          Title = "Consecutive layer gradients differ by a·‖Δ_k‖ + b/L"
-          Source = src
-          Provenance = ProvedHere
-          Doc = doc
-          Statement = st5
-          Hypotheses = supply.L5Hypotheses
-          Conclusion =
-            fun run ->
+        lemma "L5.gradient-difference" "Consecutive layer gradients differ by a·‖Δ_k‖ + b/L" st5 supply.L5Hypotheses (fun run ->
                 let whenOf = whenOf run
                 let L = run.Setting.Depth
                 let mutable amax, bmax = 0.0, 0.0
@@ -413,7 +364,7 @@ let statedOver (supply: ChainSupply) : Statements =
                             bmax <- max bmax b
                             yield { Measured = measured; Bound = bound
                                     Where = sprintf "layers k = %d, %d" k (k + 1); When = whenOf.[s] } ]
-                evaluation (Rounding.chainRel run) checks (supply.Constants run @ [ "a (max)", amax; "b (max)", bmax ]) [ Evaluation.AnyWeights ] }
+                compared run checks (supply.Constants run @ [ "a (max)", amax; "b (max)", bmax ]))
 
     { HiddenStates = hiddenStates; Increments = increments; Adjoints = adjoints; AdjointIncrements = adjointIncrements
       TerminalAdjointSum = terminalAdjointSum; LayerGradients = layerGradients; GradientDifference = gradientDifference }

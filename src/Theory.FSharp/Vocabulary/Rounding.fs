@@ -25,22 +25,27 @@ let private gammaOf (u: float) (k: float) =
     let ku = k * u
     if ku < 1.0 then ku / (1.0 - ku) else infinity
 
+/// Computed once per run: every call of `tolerance` reads it (per iterate through `updateAllowance`).
+let private amplifications = Runtime.CompilerServices.ConditionalWeakTable<Run, float[]>()
+
+let private amplificationOf (run: Run) =
+    let L = float run.Setting.Depth
+    let s1 = run.Setting.S1
+    let one s =
+        let struct (w, v) = run.LayerOperatorNorms s
+        let mutable logA = 0.0
+        for k in 0 .. w.Length - 1 do logA <- logA + log (1.0 + s1 * w.[k] * v.[k] / L)
+        let a = exp logA
+        if Double.IsFinite a then a else 1.0
+    seq { 0 .. run.SnapshotCount - 1 } |> Seq.map one |> Seq.fold max 1.0
+
 /// The amplification Π_k(1 + κ_k/L) of a rounding error along the forward pass, κ_k = s1·‖W_k‖₂‖V_k‖₂ with the exact
 /// spectral norms of the layers, the largest over the run's snapshots (an MLP run; 1 for any other). A snapshot whose
 /// norms are not finite numbers (a diverged run) counts as 1: its comparisons are not meaningful, and a NaN here would
 /// turn every comparison that uses τ into a failure.
 let forwardAmplification (run: Run) =
     if not run.IsMlp || run.SnapshotCount = 0 then 1.0
-    else
-        let L = float run.Setting.Depth
-        let s1 = run.Setting.S1
-        let one s =
-            let struct (w, v) = run.LayerOperatorNorms s
-            let mutable logA = 0.0
-            for k in 0 .. w.Length - 1 do logA <- logA + log (1.0 + s1 * w.[k] * v.[k] / L)
-            let a = exp logA
-            if Double.IsFinite a then a else 1.0
-        seq { 0 .. run.SnapshotCount - 1 } |> Seq.map one |> Seq.fold max 1.0
+    else amplifications.GetValue(run, fun run -> [| amplificationOf run |]).[0]
 
 /// Relative tolerance for a quantity that the engine and the reference (`Layerwise`, double) compute in
 /// different orders: τ = 4·max(1, A·e^{−1.4})·L·(m + d)·u + γ_{n·(d_out + 1) + 1} in the run's precision u, with a floor
