@@ -96,7 +96,7 @@ let ``A.rate: a NaN in one run's smooth_z column at iterate 6 → not measured (
 [<Fact>]
 let ``Rate.verdict: an order whose interval is NaN → not measured, never violated`` () =
     let o : Rate.ObservedOrder =
-        { Depths = [ 4; 8; 16 ]; Errors = [ 1.0; nan; 0.25 ]; Order = nan; Lower = nan; Upper = nan; Correction = 0.0; Weights = [] }
+        { Depths = [ 4; 8; 16 ]; Errors = [ 1.0; nan; 0.25 ]; Order = nan; Lower = nan; Upper = nan; Correction = 0.0; Weights = []; Rounding = 0.0; WeightRounding = [] }
     Assert.Equal(Rate.Rejected, Rate.outcome [ o ]) // every comparison with NaN fails: read as a rejection before
     match Rate.verdict (Rate.outcome [ o ]) o "ladder" "max over the horizon" with
     | HypothesisNotMet [ name, _ ] -> Assert.Equal("finite measured quantity", name)

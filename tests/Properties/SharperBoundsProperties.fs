@@ -203,8 +203,9 @@ let ``B.bound.secant: error scaled between the two tightnesses → violated (B.b
     Assert.True(tOld > 2.0 * tSecant, sprintf "the secant bound is not sharper here: %g vs %g" tSecant tOld)
     let c = sqrt (tSecant * tOld)
     let mutated = Array.init run.SnapshotCount (EulerError.analyseSnapshotScaled c run)
+    let cmp = EulerError.comparingOf mutated
     let oldHolds =
-        mutated |> Array.forall (fun sc -> sc.Samples |> Array.forall (fun x -> x.Measured <= x.Bound + x.IntegrationError + 1e-12 * (1.0 + x.Measured)))
+        mutated |> Array.forall (fun sc -> sc.Samples |> Array.forall (fun x -> x.Measured <= cmp.Compared x x.Bound * (1.0 + cmp.Rel)))
     Assert.True(oldHolds, "B.bound rejects the scaled error")
     Assert.True(Verdict.isViolated (EulerError.secantConclusion mutated).Verdict)
 
@@ -217,7 +218,8 @@ let private worstTightness (checks: EulerError.SnapshotCheck[]) (boundOf: EulerE
 
 /// True when every sample of an analysis satisfies a propagated bound (as its conclusion compares it).
 let private allWithin (checks: EulerError.SnapshotCheck[]) (boundOf: EulerError.SampleCheck -> float) =
-    checks |> Array.forall (fun c -> c.Samples |> Array.forall (fun x -> x.Measured <= boundOf x + x.IntegrationError + 1e-12 * (1.0 + x.Measured)))
+    let cmp = EulerError.comparingOf checks
+    checks |> Array.forall (fun c -> c.Samples |> Array.forall (fun x -> x.Measured <= cmp.Compared x (boundOf x) * (1.0 + cmp.Rel)))
 
 /// An error scaled by c between the worst tightness of B.bound.secant with the Taylor-model local errors and that of
 /// the same propagation with the norm bounds of the local error only (B.bound.secant before the Taylor model):

@@ -437,7 +437,7 @@ let rate : Result<Ladder> =
             if l.Runs.Length >= 3 then Met(sprintf "depths %A" l.Depths) else NotMet "a slope with a confidence interval needs at least three depths"
           "equal horizon", fun (l: Ladder) ->
             let hs = l.Runs |> List.map (fun r -> float r.Setting.Iterations * r.Setting.Eta)
-            if Comparison.maxKeepNaN hs - Comparison.minKeepNaN hs <= 1e-12 * Comparison.maxKeepNaN hs then Met(sprintf "t = %g" hs.Head)
+            if Comparison.maxKeepNaN hs - Comparison.minKeepNaN hs <= Rounding.horizonAllowance (Comparison.maxKeepNaN hs) then Met(sprintf "t = %g" hs.Head)
             else NotMet(sprintf "horizons differ: %A" hs)
           onEveryRun smoothSigma
           "runs faithful and not diverged", fun (l: Ladder) ->
@@ -453,11 +453,14 @@ let rate : Result<Ladder> =
             else
                 let fit = LeastSquares.line xs (Array.map log ds)
                 let beta, w = fit.Slope, fit.HalfWidth
+                // the evaluation error of the slope's interval: `line` is `regress` on the rows (1, x)
+                let rows = xs |> Array.map (fun x -> [| 1.0; x |])
+                let rounding, _ = Rounding.fitUpperRounding rows (Array.map log ds) (LeastSquares.regress rows (Array.map log ds)) 1 (Array.zeroCreate xs.Length)
                 // the order of decay is −slope: the claim is order ≥ 1 (slope ≤ −1), decided by Rate's rule (an interval
                 // of width ≥ 1 is inconclusive)
                 let order =
                     ({ Depths = l.Depths; Errors = List.ofArray ds; Order = -beta; Lower = -beta - w; Upper = -beta + w
-                       Correction = 0.0; Weights = [] } : Rate.ObservedOrder)
+                       Correction = 0.0; Weights = []; Rounding = rounding; WeightRounding = [] } : Rate.ObservedOrder)
                 let v = Rate.verdict (Rate.outcome [ order ]) order (sprintf "depths %A" l.Depths) "max over the horizon"
                 let v = match v with Violated wit -> Violated { wit with Measured = beta; Bound = -1.0 } | other -> other
                 { Range = None; Series = []; Verdict = v; Measured = Some beta; Bound = Some -1.0; Hypotheses = []

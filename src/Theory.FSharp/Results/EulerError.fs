@@ -20,6 +20,13 @@ let CheckAtol = 1e-14
 /// confused with an integration error.
 [<Literal>]
 let IntegrationFraction = 1e-3
+/// The factor by which an integration error estimate (the difference of the two solves) enters wherever a bound needs
+/// the error itself: the node norms ‖H(s_{k−1})‖, the one-interval errors δ_k and the final ‖H̃_L − H(1)‖ of the comparison.
+/// A margin chosen by us, not derived from the solver (docs/theorems/EulerError.md, "Integration error"): the estimate
+/// e_a ± e_b bounds the first solve's error e_a when e_b ≤ 0.9·e_a, and tolerance proportionality gives e_b ≈ 10⁻²·e_a
+/// at the tolerance ratio Rtol/CheckRtol = 100.
+[<Literal>]
+let EstimateMargin = 10.0
 
 /// One sample i at one snapshot: measured ‖h_L^i − H^i(1)‖, the layer-wise bound, the paper-form bound
 /// e^κ (Lip_Z f·K + κF)/(2L), and the integration error estimate of H^i(1).
@@ -29,6 +36,9 @@ type SampleCheck =
       Bound: float
       PaperBound: float
       IntegrationError: float
+      /// the rounding of Measured: the verifier's float64 forward pass and the norm of the difference
+      /// (`Rounding.forwardOutputRounding`)
+      Rounding: float
       /// Σ_k π_k (τ̄_k + δ̂_k): the local-error bounds propagated by certified norms of products of secant
       /// Jacobians (B.bound.secant) instead of the products of the factors 1 + κ_k/L; τ̄_k the smallest of the
       /// norm bounds and the Taylor-model bound (docs/theorems/EulerError.md, "sharper local error")
@@ -53,7 +63,9 @@ type SnapshotCheck =
       Constants: (string * float) list
       OdeSteps: int
       OdeRejected: int
-      OdeSeconds: float }
+      OdeSeconds: float
+      /// the relative rounding allowance of the bounds, `Rounding.chainRel` of the run
+      BoundRel: float }
 
 let private finite (a: float[]) = a |> Array.forall Double.IsFinite
 
@@ -145,6 +157,8 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
         Array.init L (fun k0 ->
             Linalg.matrix m d w (k0 * md), Linalg.matrix d m v (k0 * md), nW.[k0 + 1], nV.[k0 + 1])
     let frobenius = layerMats |> Array.map (fun (wk, vk, _, _) -> Secant.frobeniusProduct wk vk)
+    let froW = Array.init L (fun k0 -> Linalg.frobenius w (k0 * md) md)
+    let froV = Array.init L (fun k0 -> Linalg.frobenius v (k0 * md) md)
     let layers =
         Array.init L (fun k0 ->
             let wk, vk, _, _ = layerMats.[k0]
@@ -164,7 +178,7 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
             let localBoundsNorm = Array.zeroCreate L
             let mutable hmax = 0.0
             for k in 1 .. L do
-                let hn = vnorm sol.States.[k - 1] (i * d) d + 10.0 * est (k - 1)
+                let hn = vnorm sol.States.[k - 1] (i * d) d + EstimateMargin * est (k - 1)
                 let mw = max nW.[max 1 (k - 1)] nW.[k]
                 let mv = max nV.[max 1 (k - 1)] nV.[k]
                 let hbar = (hn + mv * s0 * sqm / fL) * exp (s1 * mv * mw / fL)
@@ -175,7 +189,7 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
                 e <- OdeLimit.propagate fL kap e tau
                 // one-interval integration error of the reference nodes: ‖H̃_k − Φ_k(H̃_{k−1})‖ ≤ ε_k + e^{s1 M^V M^W/L} ε_{k−1},
                 // the node errors ε taken as 10× their estimates (as for ‖H(s_{k−1})‖ above)
-                let delta = 10.0 * (est k + exp (s1 * mv * mw / fL) * est (k - 1))
+                let delta = EstimateMargin * (est k + exp (s1 * mv * mw / fL) * est (k - 1))
                 // the local error of the flow started at H̃_{k−1} (B.bound.secant), with the sharper bound S_k of
                 // ‖σ(W(s)H(s))‖ on I_k measured from σ(W_k H̃_{k−1}) (doc): F_k ≤ M^V S_k
                 let yk = sol.States.[k - 1].[i * d .. i * d + d - 1]
@@ -205,7 +219,12 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
             let paper = OdeLimit.paperForm fL kappa lipK f
             let hl = Array.init d (fun r -> sol.Final.[i * d + r] + c * (lw.H.[L].[i].[r] - sol.Final.[i * d + r]))
             let measured = sqrt (Array.sumBy (fun r -> let x = hl.[r] - sol.Final.[i * d + r] in x * x) [| 0 .. d - 1 |])
-            { Sample = i; Measured = measured; Bound = e; PaperBound = paper; IntegrationError = est L; SecantBound = secant; SecantBoundNormLocal = secantNorm
+            let rounding =
+                Rounding.forwardOutputRounding m d s0 s1
+                    (Array.init L (fun k0 -> froW.[k0], froV.[k0], nW.[k0 + 1], nV.[k0 + 1], Linalg.norm lw.H.[k0].[i], Linalg.norm lw.H.[k0 + 1].[i]))
+                    measured
+            { Sample = i; Measured = measured; Bound = e; PaperBound = paper; IntegrationError = est L; Rounding = rounding
+              SecantBound = secant; SecantBoundNormLocal = secantNorm
               DefectBound = defectBound; Defects = defects; DefectRounding = defectRounding; LocalBounds = localBounds
               LocalBoundsNorm = localBoundsNorm })
     { Snapshot = s
@@ -222,7 +241,8 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
           "ODE steps (accepted)", float sol.Steps; "ODE steps rejected", float sol.Rejected; "ODE solve seconds", seconds ]
       OdeSteps = sol.Steps
       OdeRejected = sol.Rejected
-      OdeSeconds = seconds }
+      OdeSeconds = seconds
+      BoundRel = Rounding.chainRel run }
 
 /// The analysis of snapshot s with the ResNet's error scaled by c (analyseSnapshotMutated c 1).
 let analyseSnapshotScaled (c: float) (run: Run) (s: int) : SnapshotCheck = analyseSnapshotMutated c 1.0 run s
@@ -310,14 +330,20 @@ let family : OdeLimit.Family =
         "H(1) by Dormand–Prince 5(4) at rtol 1e-10 with every node a stop, its error estimated by a second solve at rtol 1e-12 "
         + "and allowed on top of the bound (hypothesis: at most 1e-3 of it)" }
 
-/// How the MLP's rows compare a sample: the bound plus the integration error estimate of H(1) plus 1e-12·(1 + measured)
-/// for h_L recomputed in double; the row reports the bound itself.
-let comparing : OdeLimit.Comparing<SampleCheck> =
+/// How the MLP's rows compare a sample, given the run: the bound plus the integration error of H̃_L (its estimate times
+/// `EstimateMargin`, as everywhere a bound needs that error) plus the rounding of the measured distance
+/// (`Rounding.forwardOutputRounding`: the verifier's float64 forward pass and the difference's norm), within the relative
+/// rounding of a bound built in float64 by a recursion over the L layers from norms of one pass (`Rounding.chainRel`);
+/// the row reports the bound itself (docs/theorems/EulerError.md, "Rounding of the comparison").
+let comparingAt (boundRel: float) : OdeLimit.Comparing<SampleCheck> =
     { Sample = fun x -> x.Sample
       Measured = fun x -> x.Measured
-      Compared = fun x b -> b + x.IntegrationError + 1e-12 * (1.0 + x.Measured)
-      Rel = 0.0
+      Compared = fun x b -> b + EstimateMargin * x.IntegrationError + x.Rounding
+      Rel = boundRel
       ReportBare = true }
+
+/// `comparingAt` with the allowance the analysed snapshots carry (the run's `Rounding.chainRel`).
+let comparingOf (checks: SnapshotCheck[]) = comparingAt (checks |> Array.tryHead |> Option.map (fun c -> c.BoundRel) |> Option.defaultValue 0.0)
 
 /// The analysed snapshots as the statements read them.
 let snapshots (checks: SnapshotCheck[]) : OdeLimit.Snapshot<SampleCheck>[] =
@@ -330,6 +356,7 @@ let bound : Result<Run> =
         (fun run ->
             let checks = analyse run
             let snaps = snapshots checks
+            let comparing = comparingOf checks
             let e, si, x = OdeLimit.compareAll comparing (fun x -> x.Bound) snaps
             let c = checks.[si]
             let tight = OdeLimit.tightness comparing (fun x -> x.Bound) snaps
@@ -351,6 +378,7 @@ let bound : Result<Run> =
 /// bound of a sample, `name` names it in the notes; the tightness of the other bounds on the same samples is listed.
 let propagatedConclusion (name: string) (boundOf: SampleCheck -> float) (checks: SnapshotCheck[]) : Evaluation =
     let snaps = snapshots checks
+    let comparing = comparingOf checks
     let e, si, x = OdeLimit.compareAll comparing boundOf snaps
     let c = checks.[si]
     let tight f = OdeLimit.tightness comparing f snaps

@@ -15,8 +15,6 @@ open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Numerics.Verification
 open ResOdeProofs.Theory
 
-/// Unit roundoff of float64.
-let unit = Math.ScaleB(1.0, -53)
 
 /// a·c for a nonnegative weight a and a bound c that may be +∞: a weight 0 makes the product 0 (no NaN).
 let weigh (a: float) (c: float) = if a = 0.0 then 0.0 else a * c
@@ -113,6 +111,9 @@ let replayStretch (run: Run) (theta0: float[]) (from: int) (upTo: int) (total: i
     let eta = st.Eta
     let clip = clipOf run
     let withPairs = st.Optimizer = "gd" && arch.IsSome
+    // the unit roundoff of the replay's stored updates: the run's precision (the MLP block's fast kernels store float32
+    // on a float32 run)
+    let storeUnit = Rounding.unitRoundoff run
     let offsets = Array.init run.Parts.Length run.PartOffset
     let sizes = Array.init run.Parts.Length run.PartSize
     let columns = Dictionary<string, float[]>()
@@ -161,14 +162,15 @@ let replayStretch (run: Run) (theta0: float[]) (from: int) (upTo: int) (total: i
                     let a = q.[k].A
                     aMax <- max aMax a
                     leMax <- max leMax (float L * en)
-                    // rounding of the update θ ← θ − ηG of both layers (entry-wise u|θ_new| + u|ηg|, the last term generous)
+                    // rounding of the update θ ← θ − ηG of both layers, stored in the run's precision (entry-wise
+                    // u|ηg| + u|θ_new|/(1 − u), with the norms as computed: Rounding.axpyRoundingAt)
                     let layerNew k' =
                         let mutable s = 0.0
                         for i in k' * P .. k' * P + P - 1 do
                             let v = th.[i] - eta * g.[i]
                             s <- s + v * v
-                        sqrt s + 1.01 * eta * Linalg.frobenius g (k' * P) P
-                    let rounding = 1.01 * unit * (layerNew k + layerNew (k + 1))
+                        Rounding.axpyRoundingAt storeUnit P (sqrt s) (eta * Linalg.frobenius g (k' * P) P)
+                    let rounding = layerNew k + layerNew (k + 1)
                     for p in [ states.[k]; scalarStates.[k] ] do
                         let u, uq = bounds offsets sizes p
                         match q.[k].Parts with
@@ -180,8 +182,16 @@ let replayStretch (run: Run) (theta0: float[]) (from: int) (upTo: int) (total: i
                                 p.RQ.[r] <- p.RQ.[r] + eta * beta + rounding
                                 p.XQ.[r] <- uq.[r] + eta * beta + eta * eq + rounding
                         | _ -> ()
-                        for i in 0 .. P - 1 do p.D.[i] <- p.D.[i] - eta * e.[i]
-                        p.R <- p.R + eta * weigh u a + rounding
+                        // the signed sum D ← D − ηE in float64, its rounding absolute (Rounding.axpyRounding), into r
+                        let mutable dd = 0.0
+                        for i in 0 .. P - 1 do
+                            let x = p.D.[i] - eta * e.[i]
+                            p.D.[i] <- x
+                            dd <- dd + x * x
+                        let sumRounding = Rounding.axpyRounding P (sqrt dd) (eta * en)
+                        for r in 0 .. nParts - 1 do
+                            if not (Double.IsInfinity p.XQ.[r]) then p.RQ.[r] <- p.RQ.[r] + sumRounding
+                        p.R <- p.R + eta * weigh u a + rounding + sumRounding
                         p.X <- u + eta * weigh u a + eta * en + rounding
                     plain.[k] <- plain.[k] + eta * weigh plain.[k] a + eta * en + rounding
                 record (j + 1))

@@ -18,7 +18,12 @@ type ObservedOrder =
       /// the coefficient c of the 1/L term (0 for the plain fit)
       Correction: float
       /// the row of (XᵀX)⁻¹Xᵀ that gives p̂: p̂ moves by Σ_i w_i δ_i when log e_i moves by δ_i
-      Weights: float list }
+      Weights: float list
+      /// a bound on the evaluation error of Upper (and of Lower) against the same formulas evaluated exactly on the given
+      /// depths and errors (`Rounding.fitUpperRounding`, `Rounding.meanUpperRounding`)
+      Rounding: float
+      /// per point, a bound on the evaluation error of its weight (empty when there are no weights)
+      WeightRounding: float list }
 
 /// The claimed order: errors O(1/L).
 [<Literal>]
@@ -34,8 +39,12 @@ let private regress (withCorrection: bool) (depths: int list) (errors: float lis
     let f = LeastSquares.regress (depths |> List.map row |> Array.ofList) (errors |> List.map log |> Array.ofList)
     let p, half, w = f.Coefficients.[1], f.HalfWidths.[1], f.Weights.[1]
     let shift = List.mapi (fun i (e, eps) -> abs w.[i] * eps / e) (List.zip errors perturbation) |> List.sum
+    let rounding, dW =
+        Rounding.fitUpperRounding (depths |> List.map row |> Array.ofList) (errors |> List.map log |> Array.ofList) f 1
+            (List.map2 (fun e eps -> eps / e) errors perturbation |> Array.ofList)
     { Depths = depths; Errors = errors; Order = p; Lower = p - half - shift; Upper = p + half + shift
-      Correction = (if withCorrection then f.Coefficients.[2] else 0.0); Weights = List.init n (fun i -> w.[i]) }
+      Correction = (if withCorrection then f.Coefficients.[2] else 0.0); Weights = List.init n (fun i -> w.[i])
+      Rounding = rounding; WeightRounding = List.ofArray dW }
 
 let private zeros (errors: float list) = errors |> List.map (fun _ -> 0.0)
 
@@ -55,9 +64,10 @@ let fitWithCorrectionAndUncertainty depths errors perturbation = regress true de
 let fitWithCorrection (depths: int list) (errors: float list) = regress true depths errors (zeros errors)
 
 /// "The error decreases at least like 1/L" is not rejected at the 95% level by a fit: the upper end of its
-/// interval is at least 1 (the interval contains 1, or lies above it), up to float64 rounding of the fitted
-/// order (1e-9: a ratio of sums of a few logarithms computed in double). No other allowance.
-let consistentWithFirstOrder (o: ObservedOrder) = o.Upper >= ClaimedOrder - 1e-9
+/// interval is at least 1 (the interval contains 1, or lies above it), up to the evaluation error of the upper end
+/// (`ObservedOrder.Rounding`: the fit's arithmetic, derived in `Rounding.fitUpperRounding`; it decides only where the
+/// interval has collapsed onto 1, errors exactly C/L). No other allowance: the statistics are in the interval.
+let consistentWithFirstOrder (o: ObservedOrder) = o.Upper >= ClaimedOrder - o.Rounding
 
 /// The order of no decay at all (an error that does not shrink with L, e.g. i.i.d. layers): the alternative a rate
 /// statement must be able to tell from the claimed order.
@@ -91,6 +101,23 @@ let modelAllowance (o: ObservedOrder) (c: float) (withCorrection: bool) =
 /// A fit's interval widened on both sides by an allowance.
 let widen (o: ObservedOrder) (delta: float) = { o with Lower = o.Lower - delta; Upper = o.Upper + delta }
 
+/// The evaluation error of `modelAllowance`: its sum with the weights' errors in place of |w_i| (the weights are the only
+/// input with an error of its own), plus γ₆₄(2N + 8) of the sum for its own operations (per term a quotient, a product, a
+/// square and 1 − x; N additions). The fitted ĉ enters as the estimate it is: the allowance is a model estimate, and ĉ's
+/// statistical uncertainty, far above its rounding, is not carried either.
+let private modelAllowanceRounding (o: ObservedOrder) (c: float) (withCorrection: bool) (delta: float) =
+    let viaErrors =
+        if o.WeightRounding.IsEmpty then 0.0
+        else modelAllowance { o with Weights = o.WeightRounding } c withCorrection
+    viaErrors + Rounding.gamma64 (2 * o.Depths.Length + 8) * delta
+
+/// `widen` by the model allowance, the evaluation error of the widened ends carried: the fit's own, the allowance's
+/// (`modelAllowanceRounding`) and the rounding of the sums U + δ, L − δ (u|U + δ|).
+let private widenByModel (o: ObservedOrder) (c: float) (withCorrection: bool) =
+    let delta = modelAllowance o c withCorrection
+    let w = widen o delta
+    { w with Rounding = o.Rounding + modelAllowanceRounding o c withCorrection delta + Rounding.Float64UnitRoundoff * max (abs w.Upper) (abs w.Lower) }
+
 /// The outcome of one or more fits, each as (fit, fit widened by its model allowance): the claim is rejected when
 /// every widened fit rejects it (its upper end, allowance included, is below the claimed order); it is consistent
 /// when some fit, as fitted or as widened, has an interval narrower than `inconclusiveWidth` that reaches the claimed
@@ -119,7 +146,7 @@ let decideOutcome (plain: ObservedOrder) (corrected: ObservedOrder) =
     let valid = plain.Depths |> List.forall (fun l -> abs c / float l < 1.0)
     let fits =
         if valid then
-            [ plain, widen plain (modelAllowance plain c false); corrected, widen corrected (modelAllowance corrected c true) ]
+            [ plain, widenByModel plain c false; corrected, widenByModel corrected c true ]
         else [ plain, plain ]
     let best = fits |> List.map snd |> Comparison.worstBy (fun o -> o.Upper)
     outcomeOf fits, best

@@ -264,7 +264,11 @@ let seeds : Result<SeedLadder list> =
             let ms = ss |> List.map (fun s -> s, seedMeasure s)
             let decide (what: string) (slopes: float list) =
                 let m, _, h = meanInterval slopes
-                let order = ({ Depths = []; Errors = slopes; Order = -m; Lower = -m - h; Upper = -m + h; Correction = 0.0; Weights = [] } : Rate.ObservedOrder)
+                // the order is −m: its upper end −m + h has the evaluation error of the mean's interval
+                let rounding = Rounding.meanUpperRounding (slopes |> List.map (fun x -> -x))
+                let order =
+                    ({ Depths = []; Errors = slopes; Order = -m; Lower = -m - h; Upper = -m + h; Correction = 0.0; Weights = []
+                       Rounding = rounding; WeightRounding = [] } : Rate.ObservedOrder)
                 let v = Rate.verdict (Rate.outcome [ order ]) order (sprintf "%s slope, mean over %d seeds" what slopes.Length) "across seeds"
                 (match v with Violated w -> Violated { w with Measured = m; Bound = -1.0 } | other -> other), m
             let vs, ms1 = decide "depth smoothness" (ms |> List.map (fun (_, (_, b, _, _)) -> b))

@@ -108,8 +108,9 @@ let forcing : Result<Run> =
 // ---------------------------------------------------------------------------------------------------------
 // Result A in split form, driven by the verifier's evidence replay (Replay.Segment, shared with E.replay).
 
-/// Per-pair state of the recursion: the accumulated exact forcing D = Δ(t_s) − ηΣE (as matrices), the bound r on
-/// ‖Δ − D‖ (the bracket terms), and the plain Grönwall value x; ‖Δ‖ ≤ u = min(x, ‖D‖ + r), W and V apart.
+/// Per-pair state of the recursion: the accumulated exact forcing D = Δ(t_s) − ηΣE (as matrices, computed: D̂), the bound r
+/// on ‖Δ − D̂‖ (the bracket terms and the rounding of the sum D̂, `Rounding.axpyRounding`), and the plain Grönwall value
+/// x; ‖Δ‖ ≤ u = min(x, ‖D̂‖ + r), W and V apart.
 type private PairState =
     { DW: float[]; DV: float[]; mutable RW: float; mutable RV: float; mutable XW: float; mutable XV: float
       /// ‖DW‖, ‖DV‖ (Linalg.norm), kept up to date with DW and DV
@@ -198,7 +199,15 @@ let private stepBoth (eta: float) (md: int) (it: Pair[] * float[] * float[]) (a:
             sa.NW <- naw
             sb.NW <- nbw
             sa.NV <- nav
-            sb.NV <- nbv))
+            sb.NV <- nbv
+            // the rounding of the signed sum D ← D − ηE (absolute: the terms have both signs), into the bound r on ‖Δ − D̂‖
+            // (Rounding.axpyRounding; docs/theorems/DepthSmoothness.md, "Rounding of the accumulated forcing")
+            let p = pairs.[k0]
+            let stepW, stepV = eta * p.EW, eta * p.EV
+            sa.RW <- sa.RW + Rounding.axpyRounding md naw stepW
+            sb.RW <- sb.RW + Rounding.axpyRounding md nbw stepW
+            sa.RV <- sa.RV + Rounding.axpyRounding md nav stepV
+            sb.RV <- sb.RV + Rounding.axpyRounding md nbv stepV))
 
 /// The bounds of A.split from t = 0 and restarted at every snapshot, at every iterate 0..Steps[last], from one replay.
 type SplitBounds =

@@ -214,3 +214,134 @@ let storedRel (run: Run) =
 /// exact) read back as fl(f·N) against K: two roundings of relative size u = 2⁻⁵³ of a value ≤ N, so
 /// |fl(f·N) − K| ≤ 2u·K(1 + u) ≤ 3u·N (the accuracy claims of E.accuracy.train/.test on every cell kind).
 let claimedFractionAllowance (images: int) = 3.0 * Float64UnitRoundoff * float images
+
+// ---------------------------------------------------------------- fits, the ODE comparison, signed sums, horizons
+
+/// 2^(k−1) for k ≥ 1: the largest growth of the entries of U in Gaussian elimination with partial pivoting on a k×k
+/// matrix (Higham, "Accuracy and Stability of Numerical Algorithms", §9.4), which multiplies the residual bound of an
+/// inverse computed from the LU factors.
+let private pivotGrowth (k: int) = Math.Pow(2.0, float (max 0 (k - 1)))
+
+/// (fit) A bound on the evaluation error of the upper end U = β_j + h_j + s of a least-squares interval
+/// (`LeastSquares.regress`: β = (XᵀX)⁻¹Xᵀy, h_j = t·(RSS/(N − k)·[(XᵀX)⁻¹]_jj)^{1/2}, and s = Σ_i |w_i|ρ_i the widening by
+/// relative uncertainties ρ_i of the data), against the same formulas evaluated exactly on the given rows X (N × k) and
+/// observations y, and a bound on the error of each weight w_i = [(XᵀX)⁻¹Xᵀ]_ji. With u = 2⁻⁵³, C = (XᵀX)⁻¹ (= WWᵀ for
+/// the rows W of weights), A = XᵀX, b = Xᵀy, first order in u:
+///   - the entries of X and y (logarithms, quotients) are within 2u relatively (one ulp), the sums of A and b over N
+///     products within γ_{N+4}: |Â − A| ≤ γ_{N+4}|X|ᵀ|X|, |b̂ − b| ≤ γ_{N+4}|X|ᵀ|y|;
+///   - the inverse from the LU factors with partial pivoting has |ĈÂ − I| ≤ 2^{k−1}γ_{3k}|Ĉ||Â| (pivot growth 2^{k−1}),
+///     so |Ĉ − Â⁻¹| ≤ 2^{k−1}γ_{3k}|C||A||C|; the product Ĉb̂ adds γ_k|C||b|;
+///   so with g = 2^{k−1}γ_{N+3k+6}, which exceeds each of the γ's above,
+///   |β̂ − β| ≤ δβ = g·|C|(|A||C||b| + |X|ᵀ|X||β| + |X|ᵀ|y| + |b|),   |Ĉ_jj − C_jj| ≤ δC = g·(|C|(|A| + |X|ᵀ|X|)|C|)_jj,
+///   |ŵ_i − w_i| ≤ δw_i = g·(|C|(|A||C| + I)|X|ᵀ)_ji;
+///   - the residual r = y − Xβ̂ moves by |X|δβ + g(|y| + |X||β|) entry by entry, so √(RSS/(N − k)) =: σ by
+///     δσ = ‖that‖/√(N − k) + gσ, and h_j = t·√C_jj·σ by δh = t√C_jj·δσ + h_j(δC/(2C_jj) + g);
+///   - s by Σ_i δw_i ρ_i + g·s, and the two sums forming U by 2u|U|.
+/// U's error is at most δβ_j + δh + δs + 2u(|β_j| + h_j + s). The quantile t is not an arithmetic result: MathNet finds it
+/// by a root search, and its error is an error of the level, not of U (docs/theorems/EulerError.md, "The rounding of a
+/// fitted order"). An interval that is not finite (N ≤ k) has no rounding to allow: the bound is 0.
+let fitUpperRounding (rows: float[][]) (y: float[]) (fit: LeastSquares.Fit) (j: int) (relPerturbation: float[]) =
+    let n, k = rows.Length, rows.[0].Length
+    let zero = 0.0, Array.zeroCreate n
+    if n <= k || not (Double.IsFinite fit.HalfWidths.[j]) then zero
+    else
+        let g = pivotGrowth k * gammaOf Float64UnitRoundoff (float (n + 3 * k + 6))
+        let u = Float64UnitRoundoff
+        let w = fit.Weights
+        let beta = fit.Coefficients
+        let c = Array2D.init k k (fun a b -> Array.fold2 (fun s x z -> s + x * z) 0.0 w.[a] w.[b])
+        let absC = Array2D.map abs c
+        let sum f = Seq.sum (seq { for i in 0 .. n - 1 -> f i })
+        let absA = Array2D.init k k (fun a b -> abs (sum (fun i -> rows.[i].[a] * rows.[i].[b])))
+        let xtx = Array2D.init k k (fun a b -> sum (fun i -> abs rows.[i].[a] * abs rows.[i].[b]))
+        let bv = Array.init k (fun a -> sum (fun i -> rows.[i].[a] * y.[i]))
+        let xty = Array.init k (fun a -> sum (fun i -> abs rows.[i].[a] * abs y.[i]))
+        let mulMV (m: float[,]) (v: float[]) = Array.init k (fun a -> Seq.sum (seq { for b in 0 .. k - 1 -> m.[a, b] * v.[b] }))
+        let mulMM (p: float[,]) (q: float[,]) = Array2D.init k k (fun a b -> Seq.sum (seq { for e in 0 .. k - 1 -> p.[a, e] * q.[e, b] }))
+        let absB = Array.map abs bv
+        let inner =
+            Array.init k (fun a ->
+                (mulMV absA (mulMV absC absB)).[a] + (mulMV xtx (Array.map abs beta)).[a] + xty.[a] + absB.[a])
+        let dBeta = mulMV absC inner |> Array.map (fun x -> g * x)
+        let cAc = mulMM absC (mulMM (Array2D.init k k (fun a b -> absA.[a, b] + xtx.[a, b])) absC)
+        let dC = g * cAc.[j, j]
+        let cAC = mulMM absC (mulMM absA absC)
+        let dW =
+            Array.init n (fun i ->
+                g * Seq.sum (seq { for b in 0 .. k - 1 -> (cAC.[j, b] + absC.[j, b]) * abs rows.[i].[b] }))
+        let fitted i = Seq.sum (seq { for b in 0 .. k - 1 -> rows.[i].[b] * beta.[b] })
+        let sigma = sqrt (sum (fun i -> let r = y.[i] - fitted i in r * r) / float (n - k))
+        let dr i =
+            Seq.sum (seq { for b in 0 .. k - 1 -> abs rows.[i].[b] * (dBeta.[b] + g * abs beta.[b]) }) + g * abs y.[i]
+        let dSigma = sqrt (sum (fun i -> dr i * dr i)) / sqrt (float (n - k)) + g * sigma
+        let t = MathNet.Numerics.Distributions.StudentT.InvCDF(0.0, 1.0, float (n - k), 0.975)
+        let cjj = c.[j, j]
+        let h = fit.HalfWidths.[j]
+        let dH = t * sqrt cjj * dSigma + h * (dC / (2.0 * cjj) + g)
+        let s = sum (fun i -> abs w.[j].[i] * relPerturbation.[i])
+        let dS = sum (fun i -> dW.[i] * relPerturbation.[i]) + g * s
+        dBeta.[j] + dH + dS + 2.0 * u * (abs beta.[j] + h + s), dW
+
+/// (fit, mean) A bound on the evaluation error of the upper end m + h of the interval of a mean, m = (Σ x_i)/n,
+/// h = t·sd/√n, sd = (Σ(x_i − m)²/(n − 1))^{1/2}, against the same formulas evaluated exactly on the given x_i, first
+/// order in u = 2⁻⁵³: m is within δm = γ_{n+1}·(Σ|x_i|)/n; each x_i − m within δm + u|x_i − m|, so sd within
+/// δsd = √n·δm/√(n − 1) + γ_{n+3}·sd and h within t·δsd/√n + γ₃·h; the sum m + h adds u|m + h|. The quantile t enters as
+/// in `fitUpperRounding` (an error of the level). Fewer than two finite values: no interval, 0.
+let meanUpperRounding (xs: float list) =
+    let f = xs |> List.filter Double.IsFinite
+    let n = f.Length
+    if n < 2 then 0.0
+    else
+        let u = Float64UnitRoundoff
+        let m = List.average f
+        let dm = gammaOf u (float (n + 1)) * (f |> List.sumBy abs) / float n
+        let sd = sqrt ((f |> List.sumBy (fun x -> (x - m) * (x - m))) / float (n - 1))
+        let dsd = sqrt (float n) * dm / sqrt (float (n - 1)) + gammaOf u (float (n + 3)) * sd
+        let t = MathNet.Numerics.Distributions.StudentT.InvCDF(0.0, 1.0, float (n - 1), 0.975)
+        let h = t * sd / sqrt (float n)
+        dm + t * dsd / sqrt (float n) + gammaOf u 3.0 * h + u * abs (m + h)
+
+/// (ODE comparison, measured side) The rounding of a measured distance ‖ĥ_L − H̃_L‖ between the output of the verifier's
+/// float64 forward pass h_k = h_{k−1} + (1/L)V_kσ(W_k h_{k−1}) (`Layerwise`) and a reference state, for one sample:
+/// layer k's computed image has the error of B.bound.defect's f̂ (docs/theorems/EulerError.md, "B.bound.defect"):
+///   (m + 2)u‖V_k‖_F‖σ‖ + ‖V_k‖_F√m·ε_σ,   ε_σ = 16u(1 + max|σ|) + s1(d + 1)u·max_j(|W_k||h_{k−1}|)_j,
+/// with ‖σ(W_k h)‖ ≤ s0√m + s1‖W_k‖₂‖h‖, max|σ| ≤ s0 + s1‖W_k‖₂‖h‖ and max_j(|W_k||h|)_j ≤ ‖W_k‖_F‖h‖; the quotient by L and
+/// the sum with h_{k−1} add u(‖ĥ_k‖ + ‖f̂‖/L) (one rounding each), so the local error of layer k is
+///   δ_k = [(m + 3)u‖V_k‖_F‖σ‖ + ‖V_k‖_F√m·ε_σ]/L + u‖ĥ_k‖,
+/// and the error of ĥ_L is at most the propagation e_k = (1 + κ_k/L)e_{k−1} + δ_k (κ_k = s1‖V_k‖₂‖W_k‖₂, the layers'
+/// Lipschitz constants), e_L. The norm of the difference, formed as fl(fl(h̃ + fl(ĥ − h̃)) − h̃) (the comparison's
+/// mutation form at scale 1) and summed over d squares with a square root, adds 2u‖ĥ − h̃‖ + u‖ĥ_L‖ and γ_{d+1}
+/// relatively: the measured value is within
+///   e_L + γ_{d+3}·measured + u‖ĥ_L‖
+/// of ‖h_L − H̃_L‖ for the exact output h_L of the stored weights. `layers` gives, for k = 1..L,
+/// (‖W_k‖_F, ‖V_k‖_F, ‖W_k‖₂, ‖V_k‖₂, ‖ĥ_{k−1}‖, ‖ĥ_k‖).
+let forwardOutputRounding (m: int) (d: int) (s0: float) (s1: float) (layers: (float * float * float * float * float * float)[]) (measured: float) =
+    let u = Float64UnitRoundoff
+    let L = float layers.Length
+    let sqm = sqrt (float m)
+    let mutable e = 0.0
+    for (fw, fv, ow, ov, hPrev, hNext) in layers do
+        let sigma = s0 * sqm + s1 * ow * hPrev
+        let epsSigma = 16.0 * u * (1.0 + s0 + s1 * ow * hPrev) + s1 * float (d + 1) * u * fw * hPrev
+        let local = (float (m + 3) * u * fv * sigma + fv * sqm * epsSigma) / L + u * hNext
+        e <- (1.0 + s1 * ov * ow / L) * e + local
+    let hL = match Array.tryLast layers with Some(_, _, _, _, _, h) -> h | None -> 0.0
+    e + gammaOf u (float (d + 3)) * measured + u * hL
+
+/// (signed sum) The rounding of one step x = fl(a − fl(η·e)) of an accumulated vector D ← D − ηE, over `count` entries
+/// stored in a precision of unit roundoff u: each entry is off by at most u|ηe| + u|x̂|/(1 − u) (the product's rounding,
+/// then the difference's, written with the computed x̂), so the vector by u‖ηE‖ + u‖D̂‖/(1 − u); with the norms as
+/// computed (a sum of `count` squares and a square root, within γ_{count+1}):
+///   u/(1 − u)·(1 + γ_{count+1})·‖D̂‖ + u(1 + u)(1 + γ_{count+1})·η‖Ê‖.
+/// Summed over the steps it bounds ‖D̂ − D‖ for the exact sum D of the same terms, an absolute term that a relative
+/// allowance on ‖D‖ does not cover (the terms have both signs: ‖D‖ may be far below Σ_j η‖E_j‖).
+let axpyRoundingAt (u: float) (count: int) (newNorm: float) (stepNorm: float) =
+    let g = 1.0 + gammaOf u (float count + 1.0)
+    u / (1.0 - u) * g * newNorm + u * (1.0 + u) * g * stepNorm
+
+/// `axpyRoundingAt` in float64, for the sums the verifier forms itself.
+let axpyRounding (count: int) (newNorm: float) (stepNorm: float) = axpyRoundingAt Float64UnitRoundoff count newNorm stepNorm
+
+/// (horizon) Two horizons t = N·η that are equal for the settings as typed differ as computed by at most 4u·max t: each η
+/// is the nearest double to its decimal (u relative), each product N·η one more rounding (u relative).
+let horizonAllowance (largest: float) = 4.0 * Float64UnitRoundoff * largest
