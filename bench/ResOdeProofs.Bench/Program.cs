@@ -6,11 +6,14 @@ using BenchmarkDotNet.Running;
 // figure-1 evaluation on one and two threads against one block alone, in the cache, and the memory bandwidth
 // (Fig1Probe.cs); `--centre-probe [ROUNDS]`: the
 // centre step of A.split.centre.segments against an evaluation (CentreProbe.cs); `--handoff-probe [ROUNDS]`: quantiles of
-// two-thread figure-2 iterations with and without the lingering helper thread (HandoffProbe.cs); anything else goes to BenchmarkDotNet.
+// two-thread figure-2 iterations with and without the lingering helper thread (HandoffProbe.cs); `--observer-probe
+// [ROUNDS]`: the observer alone after each evaluation, for a profiler (ObserverProbe.cs); anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "--min-probe")
     ResOdeProofs.Bench.MinProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
 else if (args.Length > 0 && args[0] == "--centre-probe")
     ResOdeProofs.Bench.CentreProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200);
+else if (args.Length > 0 && args[0] == "--observer-probe")
+    ResOdeProofs.Bench.ObserverProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200);
 else if (args.Length > 0 && args[0] == "--layer-probe")
     ResOdeProofs.Bench.LayerProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
 else if (args.Length > 0 && args[0] == "--iteration-probe")

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using ResOdeProofs.Numerics.Model;
 
@@ -27,6 +28,17 @@ internal static class CentreKernels512
         ref CentrePass.RuleMaxima s)
     {
         int nm = u0.Length, e = 0, lanes = Vector512<double>.Count;
+        if (u1.Length < nm || q0.Length < nm || q1.Length < nm || d0.Length < nm || d1.Length < nm || cwp.Length < nm
+            || cvp.Length < nm || xvOut.Length < nm || xwOut.Length < nm || rvOut.Length < nm || rwOut.Length < nm)
+            throw new ArgumentException("an operand of the rule is shorter than the entries");
+        // every operand holds nm entries (checked above): the loop loads and stores through references, without a bounds
+        // check per vector (the same loads and stores, so the same bits)
+        ref double ru0 = ref MemoryMarshal.GetReference(u0), ru1 = ref MemoryMarshal.GetReference(u1);
+        ref double rq0 = ref MemoryMarshal.GetReference(q0), rq1 = ref MemoryMarshal.GetReference(q1);
+        ref double rd0 = ref MemoryMarshal.GetReference(d0), rd1 = ref MemoryMarshal.GetReference(d1);
+        ref double rcw = ref MemoryMarshal.GetReference(cwp), rcv = ref MemoryMarshal.GetReference(cvp);
+        ref double rxv = ref MemoryMarshal.GetReference(xvOut), rxw = ref MemoryMarshal.GetReference(xwOut);
+        ref double rrv = ref MemoryMarshal.GetReference(rvOut), rrw = ref MemoryMarshal.GetReference(rwOut);
         var half = Vector512.Create(0.5); var mhalf = Vector512.Create(-0.5); var c = Vector512.Create(CentrePass.TwoInvSqrt2PiValue);
         var two = Vector512.Create(2.0); var four = Vector512.Create(4.0); var seven = Vector512.Create(7.0);
         var eleven = Vector512.Create(11.0); var eighteen = Vector512.Create(18.0); var sixteen = Vector512.Create(16.0);
@@ -42,8 +54,9 @@ internal static class CentreKernels512
         var vmQC = Vector512<double>.Zero; var vmD = Vector512<double>.Zero; var vmDQ = Vector512<double>.Zero;
         for (; e + lanes <= nm; e += lanes)
         {
-            var a0 = Vector512.Create(u0.Slice(e, lanes)); var a1 = Vector512.Create(u1.Slice(e, lanes));
-            var b0 = Vector512.Create(q0.Slice(e, lanes)); var b1 = Vector512.Create(q1.Slice(e, lanes));
+            nuint at = (nuint)e;
+            var a0 = Vector512.LoadUnsafe(ref ru0, at); var a1 = Vector512.LoadUnsafe(ref ru1, at);
+            var b0 = Vector512.LoadUnsafe(ref rq0, at); var b1 = Vector512.LoadUnsafe(ref rq1, at);
             var du = a1 - a0; var dq = b1 - b0;
             var xm = a0 + half * du; var qm = b0 + half * dq;
             var y = xm * xm;
@@ -57,11 +70,11 @@ internal static class CentreKernels512
             var c2b = du * (s3 * k12 + s5 * z * k480);
             var c1 = du * c2b;
             var c2a = z * (s4 * k24 + s6 * z * k1920);
-            var sum1 = half * (Vector512.Create(d0.Slice(e, lanes)) + Vector512.Create(d1.Slice(e, lanes))) - c1;
+            var sum1 = half * (Vector512.LoadUnsafe(ref rd0, at) + Vector512.LoadUnsafe(ref rd1, at)) - c1;
             var sum2 = qm * (s2 + c2a) + dq * c2b;
-            var cw = Vector512.Create(cwp.Slice(e, lanes)); var cv = Vector512.Create(cvp.Slice(e, lanes));
-            (sum1 * cw).CopyTo(xvOut.Slice(e, lanes));
-            (sum2 * cw + sum1 * cv).CopyTo(xwOut.Slice(e, lanes));
+            var cw = Vector512.LoadUnsafe(ref rcw, at); var cv = Vector512.LoadUnsafe(ref rcv, at);
+            (sum1 * cw).StoreUnsafe(ref rxv, at);
+            (sum2 * cw + sum1 * cv).StoreUnsafe(ref rxw, at);
             // the rule's error per entry (δ, dq, |q| raised by their rounding), against the exact c^Wh, c^{Vᵀ}p
             var acw = Vector512.Abs(cw); var acv = Vector512.Abs(cv);
             var qh = Vector512.Max(Vector512.Abs(b0), Vector512.Abs(b1));
@@ -69,8 +82,8 @@ internal static class CentreKernels512
             var dl = ad * one + etaU; var dql = adq * one + etaQ2; var qs = qh + etaQ;
             var d5 = dl * dl * dl * dl * dl; var d6 = d5 * dl;
             var e1 = e7 * d6; var e2 = e8 * d6 * qs + e7o * d5 * dql;
-            (e1 * (acw + dcw)).CopyTo(rvOut.Slice(e, lanes));
-            (e2 * (acw + dcw) + e1 * (acv + dcv)).CopyTo(rwOut.Slice(e, lanes));
+            (e1 * (acw + dcw)).StoreUnsafe(ref rrv, at);
+            (e2 * (acw + dcw) + e1 * (acv + dcv)).StoreUnsafe(ref rrw, at);
             // the maxima lane by lane with the scalar form's rule (a NaN never replaces a maximum), which no order changes
             var qc = qh * acw;
             vmCW = Vector512.ConditionalSelect(Vector512.GreaterThan(acw, vmCW), acw, vmCW);

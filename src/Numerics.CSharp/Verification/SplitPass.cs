@@ -330,9 +330,35 @@ public sealed class SplitPass
         for (; i < n; i++) z[i] = x[i] * y[i];
     }
 
-    private static void Subtract(Span<double> x, ReadOnlySpan<double> y)
+    /// <summary>x ← x − y entry by entry (one rounded subtraction each, in vector lanes where they fill: the same bits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Subtract(Span<double> x, ReadOnlySpan<double> y)
     {
-        for (int e = 0; e < x.Length; e++) x[e] -= y[e];
+        int n = x.Length, e = 0;
+        if (y.Length < n) throw new ArgumentException("operand too short");
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            int lanes = System.Numerics.Vector<double>.Count;
+            for (; e + lanes <= n; e += lanes)
+                (new System.Numerics.Vector<double>(x.Slice(e, lanes)) - new System.Numerics.Vector<double>(y.Slice(e, lanes))).CopyTo(x.Slice(e, lanes));
+        }
+        for (; e < n; e++) x[e] -= y[e];
+    }
+
+    /// <summary>x ← x / t entry by entry (a correctly rounded division each, in vector lanes where they fill: the bits of
+    /// the scalar loop, four to eight divisions an instruction instead of one).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void DivideInPlace(Span<double> x, double t)
+    {
+        int n = x.Length, e = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            int lanes = System.Numerics.Vector<double>.Count;
+            var vt = new System.Numerics.Vector<double>(t);
+            for (; e + lanes <= n; e += lanes)
+                (new System.Numerics.Vector<double>(x.Slice(e, lanes)) / vt).CopyTo(x.Slice(e, lanes));
+        }
+        for (; e < n; e++) x[e] /= t;
     }
 
     /// <summary>
@@ -355,7 +381,7 @@ public sealed class SplitPass
         }
         double tr = Trace(g, r);
         if (!(tr > 0)) return tr == 0 ? 0.0 : double.NaN;
-        for (int e = 0; e < g.Length; e++) g[e] /= tr;
+        DivideInPlace(g, tr);
         // a_q = a_0^{2^q} / C_q with tr a_q = 1, so tr a_0^{2^q} = C_q and λ_max(a_0) ≤ C_q^{1/2^q}
         double logC = 0, p = 1;
         var a = g; var b = sc.Sq.AsSpan(0, r * r);
@@ -364,7 +390,7 @@ public sealed class SplitPass
             FastKernels.Gemm<double>(level, a, r, 1, a, b, r, r, r, 1.0, accumulate: false);
             double t = Trace(b, r);
             p *= 2; logC = 2 * logC + Math.Log(t);
-            for (int e = 0; e < b.Length; e++) b[e] /= t;
+            DivideInPlace(b, t);
             var tmp = a; a = b; b = tmp;
         }
         return Math.Sqrt(tr * Math.Exp(logC / p) * (1 + 1e-12));
