@@ -3,6 +3,7 @@ using ResOdeProofs.Numerics.IO;
 using ResOdeProofs.Numerics.Model;
 using ResOdeProofs.Numerics.Training;
 using Xunit.Abstractions;
+using ResOdeProofs.TestSupport;
 
 namespace ResOdeProofs.Numerics.Tests;
 
