@@ -52,7 +52,7 @@ internal static class TrainCommand
         var atol = new Option<double>("--atol") { Description = "gf: absolute tolerance of the integrator.", DefaultValueFactory = _ => 1e-9 };
         foreach (var opt in new Option[] { optimizer, horizon, rtol, atol }) cmd.Options.Add(opt);
 
-        // Generic architectures (src/Numerics.CSharp/Blocks, docs/extending.md): --arch other than mlp trains through BlockTrainer.
+        // Generic architectures (src/Numerics.CSharp/Blocks, docs/extending.md): --arch other than mlp trains through ThetaTrainer.
         var arch = new Option<string>("--arch") { Description = BlockCatalog.ArchHelp + " Also bn-conv: the paper's real-data network with batch norm, trained by SGD on Fashion-MNIST (docs/real-data.md).", DefaultValueFactory = _ => "mlp" };
         var scales = new Option<string?>("--scales") { Description = "Generic architectures: standard deviation of the Gaussian entries of each parameter part at initialization, in layout order, comma-separated (0 starts a part at 0). Defaults: " +
             string.Join("; ", BlockCatalog.All.Where(e => e.Name != "mlp").Select(e => $"{e.Name} {string.Join(", ", e.Parts.Select(q => $"{q.Name} {q.DefaultScale.Split(':')[0]}"))}")) + "." };

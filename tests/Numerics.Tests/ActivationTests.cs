@@ -147,9 +147,9 @@ public class SpecialFunctionsTests
         double maxErf = 0, maxErfc = 0, worstX = 0;
         foreach (double x in Grid(-6, 6, 4000))
         {
-            double ef = RelErr(SpecialFunctions.Erf(x), HighPrecisionReference.Erf(x));
+            double ef = RelErr(ErrorFunction.Erf(x), HighPrecisionReference.Erf(x));
             if (ef > maxErf) { maxErf = ef; worstX = x; }
-            maxErfc = Math.Max(maxErfc, RelErr(SpecialFunctions.Erfc(x), HighPrecisionReference.Erfc(x)));
+            maxErfc = Math.Max(maxErfc, RelErr(ErrorFunction.Erfc(x), HighPrecisionReference.Erfc(x)));
         }
         _out.WriteLine($"max rel err erf {maxErf:E3} (at {worstX}), erfc {maxErfc:E3}");
         Assert.True(maxErf < ErfTol, $"erf max rel error {maxErf:E3} at {worstX}");
@@ -161,7 +161,7 @@ public class SpecialFunctionsTests
     {
         foreach (double x in new[] { 1e-300, 1e-100, 1e-20, 1e-10, 3.7e-5, 0.01, 0.2, 0.46875, 0.46875000000000006 })
         {
-            Assert.True(RelErr(SpecialFunctions.Erf(x), HighPrecisionReference.Erf(x)) < ErfTol, $"x = {x}");
+            Assert.True(RelErr(ErrorFunction.Erf(x), HighPrecisionReference.Erf(x)) < ErfTol, $"x = {x}");
         }
     }
 
@@ -172,7 +172,7 @@ public class SpecialFunctionsTests
         // erfc(27.2) ≈ 1e-323 is subnormal; stop at 26.5 (erfc ≈ 1.5e-307) where results are still normal.
         foreach (double x in Grid(0.5, 26.5, 520))
         {
-            double e = RelErr(SpecialFunctions.Erfc(x), HighPrecisionReference.Erfc(x));
+            double e = RelErr(ErrorFunction.Erfc(x), HighPrecisionReference.Erfc(x));
             if (e > max) { max = e; worst = x; }
         }
         _out.WriteLine($"erfc tail max rel err {max:E3} at {worst}");
@@ -184,7 +184,7 @@ public class SpecialFunctionsTests
     {
         double want = HighPrecisionReference.Erfc(10.0);
         Assert.True(RelErr(want, 2.0884875837625447570e-45) < 1e-15, $"reference erfc(10) = {want:R}");
-        Assert.True(RelErr(SpecialFunctions.Erfc(10.0), want) < 1e-13);
+        Assert.True(RelErr(ErrorFunction.Erfc(10.0), want) < 1e-13);
     }
 
     [Fact(DisplayName = "Erf, Erfc: any x → erf odd, erfc = 1 − erf")]
@@ -192,35 +192,35 @@ public class SpecialFunctionsTests
     {
         foreach (double x in Grid(0, 8, 2000))
         {
-            Assert.Equal(-SpecialFunctions.Erf(x), SpecialFunctions.Erf(-x));
+            Assert.Equal(-ErrorFunction.Erf(x), ErrorFunction.Erf(-x));
             // erf (|erf| <= 1) and erfc (<= 2) are each within ~2 ulp of the truth and 1 -/+ erf rounds once more:
             // absolute agreement to 8.9e-16 = 4 ulp(1).
-            Assert.True(Math.Abs(SpecialFunctions.Erfc(x) - (1 - SpecialFunctions.Erf(x))) <= 8.9e-16);
-            Assert.True(Math.Abs(SpecialFunctions.Erfc(-x) - (1 + SpecialFunctions.Erf(x))) <= 8.9e-16);
+            Assert.True(Math.Abs(ErrorFunction.Erfc(x) - (1 - ErrorFunction.Erf(x))) <= 8.9e-16);
+            Assert.True(Math.Abs(ErrorFunction.Erfc(-x) - (1 + ErrorFunction.Erf(x))) <= 8.9e-16);
         }
     }
 
     [Fact(DisplayName = "Erf, Erfc, Φ, φ: ±∞ → exact limits; NaN → NaN")]
     public void Special_values()
     {
-        Assert.Equal(1.0, SpecialFunctions.Erf(double.PositiveInfinity));
-        Assert.Equal(-1.0, SpecialFunctions.Erf(double.NegativeInfinity));
-        Assert.Equal(0.0, SpecialFunctions.Erfc(double.PositiveInfinity));
-        Assert.Equal(2.0, SpecialFunctions.Erfc(double.NegativeInfinity));
-        Assert.True(double.IsNaN(SpecialFunctions.Erf(double.NaN)));
-        Assert.True(double.IsNaN(SpecialFunctions.Erfc(double.NaN)));
+        Assert.Equal(1.0, ErrorFunction.Erf(double.PositiveInfinity));
+        Assert.Equal(-1.0, ErrorFunction.Erf(double.NegativeInfinity));
+        Assert.Equal(0.0, ErrorFunction.Erfc(double.PositiveInfinity));
+        Assert.Equal(2.0, ErrorFunction.Erfc(double.NegativeInfinity));
+        Assert.True(double.IsNaN(ErrorFunction.Erf(double.NaN)));
+        Assert.True(double.IsNaN(ErrorFunction.Erfc(double.NaN)));
         Assert.True(double.IsNaN(SpecialFunctions.NormalCdf(double.NaN)));
         Assert.True(double.IsNaN(SpecialFunctions.NormalPdf(double.NaN)));
-        Assert.True(double.IsNegative(SpecialFunctions.Erf(-0.0)) && SpecialFunctions.Erf(-0.0) == 0.0);
-        Assert.False(double.IsNegative(SpecialFunctions.Erf(0.0)));
-        Assert.Equal(1.0, SpecialFunctions.Erfc(-0.0));
+        Assert.True(double.IsNegative(ErrorFunction.Erf(-0.0)) && ErrorFunction.Erf(-0.0) == 0.0);
+        Assert.False(double.IsNegative(ErrorFunction.Erf(0.0)));
+        Assert.Equal(1.0, ErrorFunction.Erfc(-0.0));
         Assert.Equal(0.5, SpecialFunctions.NormalCdf(-0.0));
         Assert.Equal(0.0, SpecialFunctions.NormalCdf(double.NegativeInfinity));
         Assert.Equal(1.0, SpecialFunctions.NormalCdf(double.PositiveInfinity));
         Assert.Equal(0.0, SpecialFunctions.NormalPdf(double.PositiveInfinity));
         Assert.Equal(0.0, SpecialFunctions.NormalPdf(double.NegativeInfinity));
-        Assert.Equal(0.0, SpecialFunctions.Erfc(30));
-        Assert.Equal(1.0, SpecialFunctions.Erf(30));
+        Assert.Equal(0.0, ErrorFunction.Erfc(30));
+        Assert.Equal(1.0, ErrorFunction.Erf(30));
     }
 
     [Fact(DisplayName = "Φ, φ: including the lower tail → match the reference")]

@@ -27,7 +27,7 @@ public class BlockEngineTests
         var opts = new TrainOptions(act, 0.02, 15) { Clip = clip, Snapshots = 3 };
         var fast = Trainer.Train(s.Shape, s.Data, Initialization.FromArrays(s.Shape, s.W, s.V, "test"), opts, 0, "test", s.A, s.B);
         var block = new MlpBlock(4, 5, act);
-        var generic = new BlockResNet(block, 6, s.Data, s.A, s.B);
+        var generic = new GenericResNet(block, 6, s.Data, s.A, s.B);
         var engine = new ResNet<double>(s.Shape, act, s.Data, s.A, s.B);
         for (int q = 0; q < fast.Snapshots.Count; q++)
         {
@@ -40,7 +40,7 @@ public class BlockEngineTests
         }
     }
 
-    [Theory(DisplayName = "BlockTrainer: the MLP block → the fast engine's losses and parameters bit for bit")]
+    [Theory(DisplayName = "ThetaTrainer: the MLP block → the fast engine's losses and parameters bit for bit")]
     [InlineData(false, 1, null)]
     [InlineData(true, 1, 0.5)]
     [InlineData(false, 2, 0.5)]
@@ -51,7 +51,7 @@ public class BlockEngineTests
         var opts = new TrainOptions(ActivationKind.Gelu, 0.02, 12) { Clip = clip, Snapshots = 4, Float32 = float32, Threads = threads };
         var fast = Trainer.Train(s.Shape, s.Data, Initialization.FromArrays(s.Shape, s.W, s.V, "test"), opts, 0, "test", s.A, s.B);
         var block = new MlpBlock(4, 5, ActivationKind.Gelu);
-        var run = BlockTrainer.Train(block, 6, s.Data, Initialization.FromArrays(s.Shape, s.W, s.V, "test"), opts, 0, "test",
+        var run = ThetaTrainer.Train(block, 6, s.Data, Initialization.FromArrays(s.Shape, s.W, s.V, "test"), opts, 0, "test",
             new Dictionary<string, double> { ["width"] = 5 }, s.A, s.B);
         Assert.Equal(fast.Losses, run.Losses);
         Assert.Equal(fast.Trace["step_max"], run.Trace["step_max"]);
@@ -64,7 +64,7 @@ public class BlockEngineTests
     }
 
     private static double Loss(IResidualBlock block, int L, Dataset data, double[] theta) =>
-        new BlockResNet(block, L, data).Evaluate(theta, Span<double>.Empty).Loss;
+        new GenericResNet(block, L, data).Evaluate(theta, Span<double>.Empty).Loss;
 
     /// <summary>G_k = L·∂ℓ/∂θ_k against central differences (step 1e-6: truncation O(h²·ℓ''') ≈ 1e-12, rounding ≈ 1e-16/1e-6 = 1e-10).</summary>
     /// <summary>Every architecture of the catalog (a new one is checked without editing this file) with each smooth σ.</summary>
@@ -84,7 +84,7 @@ public class BlockEngineTests
         var data = new Dataset(n, d, d, TestRandom.Gaussian(rng, n * d), TestRandom.Gaussian(rng, n * d));
         var theta = TestRandom.Gaussian(rng, L * block.ParameterCount, 0.7);
         var g = new double[theta.Length];
-        new BlockResNet(block, L, data).Evaluate(theta, g);
+        new GenericResNet(block, L, data).Evaluate(theta, g);
         const double h = 1e-6;
         for (int i = 0; i < theta.Length; i++)
         {
@@ -125,7 +125,7 @@ public class BlockEngineTests
         Assert.Null(BlockInitialization.Iid(block, 8, 1, scales).Info.LipschitzTheta);
     }
 
-    [Fact(DisplayName = "BlockTrainer: a diverging step → status diverged recorded")]
+    [Fact(DisplayName = "ThetaTrainer: a diverging step → status diverged recorded")]
     public void DivergenceIsRecorded()
     {
         var spec = new RunSpec { Architecture = "one-layer", Depth = 4, Dim = 3, Samples = 5, Eta = 1e6, Iterations = 30, Init = InitKind.Iid, Scales = new[] { 3.0, 1.0 } };

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ResOdeProofs.Numerics.Blocks;
 using Xunit.Abstractions;
+using ResOdeProofs.TestSupport;
 
 namespace ResOdeProofs.Numerics.Tests;
 
@@ -89,7 +90,7 @@ public class ConvBlockTests
     {
         int cIn = 2, cOut = 3, h = 4, w = 5;
         var k = TestRandom.Gaussian(new System.Random(3), cOut * cIn * 9);
-        var m = ConvSpectralNorm.DenseMatrix(k, cIn, cOut, h, w);
+        var m = ConvDense.Matrix(k, cIn, cOut, h, w);
         int dIn = cIn * h * w, dOut = cOut * h * w;
         var e = new double[dOut];
         var col = new double[dIn];
@@ -146,7 +147,7 @@ public class ConvBlockTests
     {
         var k = TestRandom.Gaussian(new System.Random(seed), cOut * cIn * 9, 1.0 / 3.0);
         var bracket = ConvSpectralNorm.Compute(k, cIn, cOut, h, w, gapTolerance: 1e-12, residualTolerance: 1e-10);
-        double dense = DenseSpectralNorm(ConvSpectralNorm.DenseMatrix(k, cIn, cOut, h, w), cOut * h * w, cIn * h * w);
+        double dense = DenseSpectralNorm(ConvDense.Matrix(k, cIn, cOut, h, w), cOut * h * w, cIn * h * w);
         _out.WriteLine($"C_in={cIn} C_out={cOut} {h}x{w}: dense {dense:R}, bracket [{bracket.Lower:R}, {bracket.Upper:R}] (grid {bracket.FourierGrid}), estimate {bracket.Estimate:R}, {bracket.Iterations} iterations, gap {bracket.RelativeGap:E2}");
         // The dense value carries Jacobi's rounding: relative allowance 1e-12 (d ≤ 150, ε·d·few ≪ 1e-12).
         Assert.True(bracket.Lower <= dense * (1 + 1e-12), "lower bound above the dense norm");
@@ -167,7 +168,7 @@ public class ConvBlockTests
         Assert.InRange(bid.Upper, 1.0, 1 + 1e-11);
         var box = Enumerable.Repeat(1.0, 9).ToArray();
         var bbox = ConvSpectralNorm.Compute(box, 1, 1, 6, 6, gapTolerance: 1e-12, residualTolerance: 1e-12);
-        double dense = DenseSpectralNorm(ConvSpectralNorm.DenseMatrix(box, 1, 1, 6, 6), 36, 36);
+        double dense = DenseSpectralNorm(ConvDense.Matrix(box, 1, 1, 6, 6), 36, 36);
         // Circular symbol of the box filter at ω = 0 is 9; zero padding loses mass at the border, so ‖K‖₂ < 9
         // (= (1 + 2cos(π/7))² for the 6×6 tensor product of path-plus-identity matrices).
         double exact = Math.Pow(1 + 2 * Math.Cos(Math.PI / 7), 2);

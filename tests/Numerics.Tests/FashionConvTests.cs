@@ -3,6 +3,7 @@ using ResOdeProofs.Numerics.IO;
 using ResOdeProofs.Numerics.Model;
 using ResOdeProofs.Numerics.Training;
 using Xunit.Abstractions;
+using ResOdeProofs.TestSupport;
 
 namespace ResOdeProofs.Numerics.Tests;
 
@@ -40,7 +41,7 @@ public class FashionConvTests
 
     private static double Accuracy(IResidualBlock block, int depth, Dataset data, byte[] labels, double[] b, double[] theta)
     {
-        var net = new BlockResNet(block, depth, data, null, b);
+        var net = new GenericResNet(block, depth, data, null, b);
         net.Evaluate(theta, Span<double>.Empty);
         var o = net.Outputs();
         int right = 0;
@@ -75,7 +76,7 @@ public class FashionConvTests
         double k = 1.0 / Math.Sqrt(9 * C);
         var init = BlockInitialization.Tied(block, L, 7, new[] { k, 0.0, k, 0.0 });
         var before = Accuracy(block, L, test, testLabels, b, init.Theta);
-        var result = BlockTrainer.Train(block, L, trainData, init, new TrainOptions(ActivationKind.Gelu, eta, steps) { Snapshots = 2 }, 7,
+        var result = ThetaTrainer.Train(block, L, trainData, init, new TrainOptions(ActivationKind.Gelu, eta, steps) { Snapshots = 2 }, 7,
             "Fashion-MNIST through ConvStem", new Dictionary<string, double> { ["channels"] = C, ["height"] = ConvStem.Side, ["width_px"] = ConvStem.Side }, null, b);
         Assert.Equal(RunStatus.Completed, result.Status);
         var theta = result.Snapshots[^1].Theta;

@@ -3,6 +3,7 @@ using ResOdeProofs.Numerics;
 using ResOdeProofs.Numerics.Model;
 using ResOdeProofs.Numerics.Ode;
 using Xunit.Abstractions;
+using ResOdeProofs.Numerics.Tests.Limit;
 
 namespace ResOdeProofs.Numerics.Tests;
 
@@ -70,7 +71,7 @@ public class OdeTests(ITestOutputHelper output)
         double Err(int n) => Enumerable.Range(1, 4).Max(j =>
         {
             double tj = p.T0 + (p.T1 - p.T0) * j / 4;
-            return MaxAbsDiff(OdeSolver.IntegrateFixed(p.F, p.T0, tj, p.Y0, n * j / 4, tab, embedded), p.Exact(tj));
+            return MaxAbsDiff(FixedStepRungeKutta.Integrate(p.F, p.T0, tj, p.Y0, n * j / 4, tab, embedded), p.Exact(tj));
         });
         var errs = ladder.Select(Err).ToArray();
         double order = Slope(hs, errs);
@@ -206,7 +207,7 @@ public class OdeTests(ITestOutputHelper output)
     }
 
     /// <summary>The ResNet forward on the interpolant's nodes equals the layer-wise reference forward.</summary>
-    [Fact(DisplayName = "NeuralOde.ResNetForward: a smooth gelu network → equals the layer-wise reference on the nodes")]
+    [Fact(DisplayName = "NeuralOdeResNet.ResNetForward: a smooth gelu network → equals the layer-wise reference on the nodes")]
     public void ResNet_forward_on_the_nodes_matches_the_layerwise_reference()
     {
         var spec = new Training.RunSpec { Depth = 6, Width = 5, Dim = 3, Samples = 4, Init = Training.InitKind.Smooth, VScale = 0.5, Seed = 3 };

@@ -108,4 +108,62 @@ public sealed class TrainRecordTests : IDisposable
         var ok = Parameters.FromTheta(block, 2, new double[48]);
         Assert.Contains("no part 'b'", Assert.Throws<ArgumentException>(() => ok.Part("b")).Message);
     }
+
+    [Fact(DisplayName = "Parameters: a layout of an architecture this engine lacks, as θ and as parts → each form rebuilt from the other entry for entry; a short part refused")]
+    public void LayoutWithoutBlock()
+    {
+        // three parts of sizes 2, 6 (2×3) and 1: P = 9, layer k's θ = (a_k, M_k, c_k)
+        var layout = new (string Name, int[] Shape)[] { ("a", new[] { 2 }), ("M", new[] { 2, 3 }), ("c", new[] { 1 }) };
+        int L = 4, P = 9;
+        var theta = Enumerable.Range(0, L * P).Select(i => Math.Sqrt(i + 1)).ToArray();
+        var byTheta = Parameters.FromTheta(layout, "architecture 'foreign'", L, theta);
+        for (int k = 0; k < L; k++)
+        {
+            Assert.Equal(theta.AsSpan(k * P, 2).ToArray(), byTheta.Part("a").AsSpan(2 * k, 2).ToArray());
+            Assert.Equal(theta.AsSpan(k * P + 2, 6).ToArray(), byTheta.Part("M").AsSpan(6 * k, 6).ToArray());
+            Assert.Equal(theta[k * P + 8], byTheta.Part("c")[k]);
+        }
+        var byParts = Parameters.FromParts(layout, "architecture 'foreign'", L, byTheta.Part(0), byTheta.Part(1), byTheta.Part(2));
+        Assert.Equal(theta, byParts.Theta);
+        var e = Assert.Throws<ArgumentException>(() => Parameters.FromParts(layout, "architecture 'foreign'", L, new double[8], new double[23], new double[4]));
+        Assert.Contains("part M has 23 entries", e.Message);
+        Assert.Contains("of architecture 'foreign'", Assert.Throws<ArgumentException>(() => Parameters.FromParts(layout, "architecture 'foreign'", L, new double[8])).Message);
+    }
+
+    [Fact(DisplayName = "RunData: a foreign architecture's θ → its parts by name; the MLP's W and V → θ, entry for entry; a part it lacks → refused")]
+    public void RunDataConvertsThroughParameters()
+    {
+        var arch = new ArchitectureMetadata { Name = "foreign", Layout = new() { new System.Text.Json.Nodes.JsonArray("a", new System.Text.Json.Nodes.JsonArray(2)), new System.Text.Json.Nodes.JsonArray("c", new System.Text.Json.Nodes.JsonArray(1)) } };
+        int L = 3, P = 3;
+        var thetas = new[] { Enumerable.Range(0, L * P).Select(i => i + 0.5).ToArray(), Enumerable.Range(0, L * P).Select(i => -1.0 / (i + 1)).ToArray() };
+        var data = new Model.Dataset(1, 2, 2, new double[2], new double[2]);
+        var fromTheta = new RunData
+        {
+            Directory = "r", Meta = new RunMetadata(), Data = data, Activation = ActivationKind.Gelu, Eta = 0.1, Steps = new[] { 0, 1 },
+            Losses = new[] { 1.0, 0.5 }, Trace = new Dictionary<string, double[]>(), Architecture = arch, Depth = L, Dim = 2, Theta = thetas,
+        };
+        for (int s = 0; s < 2; s++)
+            for (int k = 0; k < L; k++)
+            {
+                Assert.Equal(thetas[s].AsSpan(k * P, 2).ToArray(), fromTheta.Part("a")[s].AsSpan(2 * k, 2).ToArray());
+                Assert.Equal(thetas[s][k * P + 2], fromTheta.Part("c")[s][k]);
+            }
+        Assert.Contains("has no part 'W'", Assert.Throws<ArgumentException>(() => fromTheta.Part("W")).Message);
+
+        // the MLP with d = 2, m = 1: W_k is 1×2, V_k is 2×1, θ_k = (W_k, V_k)
+        var w = new[] { Enumerable.Range(0, 2 * L).Select(i => i + 0.125).ToArray(), Enumerable.Range(0, 2 * L).Select(i => i * 3.0).ToArray() };
+        var v = new[] { Enumerable.Range(0, 2 * L).Select(i => -i - 0.75).ToArray(), Enumerable.Range(0, 2 * L).Select(i => 1.0 / (i + 2)).ToArray() };
+        var fromParts = new RunData
+        {
+            Directory = "r", Meta = new RunMetadata(), Data = data, Activation = ActivationKind.Gelu, Eta = 0.1, Steps = new[] { 0, 1 },
+            Losses = new[] { 1.0, 0.5 }, Trace = new Dictionary<string, double[]>(), Architecture = ArchitectureMetadata.Mlp(2, 1, ActivationKind.Gelu),
+            Depth = L, Dim = 2, W = w, V = v,
+        };
+        for (int s = 0; s < 2; s++)
+            for (int k = 0; k < L; k++)
+            {
+                Assert.Equal(w[s].AsSpan(2 * k, 2).ToArray(), fromParts.Theta[s].AsSpan(4 * k, 2).ToArray());
+                Assert.Equal(v[s].AsSpan(2 * k, 2).ToArray(), fromParts.Theta[s].AsSpan(4 * k + 2, 2).ToArray());
+            }
+    }
 }

@@ -14,6 +14,7 @@ open ResOdeProofs.Numerics.Random
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
 open ResOdeProofs.Properties.Profile
+open ResOdeProofs.TestSupport
 
 
 let private gaussian (seed: int64) (purpose: string) (count: int) (scale: float) =
@@ -22,7 +23,7 @@ let private gaussian (seed: int64) (purpose: string) (count: int) (scale: float)
     a
 
 let private denseNorm (k: float[]) cIn cOut h w =
-    let m = ConvSpectralNorm.DenseMatrix(ReadOnlySpan k, cIn, cOut, h, w)
+    let m = ConvDense.Matrix(ReadOnlySpan k, cIn, cOut, h, w)
     let dIn, dOut = cIn * h * w, cOut * h * w
     Matrix<float>.Build.Dense(dOut, dIn, fun i j -> m.[i * dIn + j]).L2Norm()
 

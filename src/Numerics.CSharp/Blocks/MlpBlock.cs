@@ -2,8 +2,8 @@ namespace ResOdeProofs.Numerics.Blocks;
 
 /// <summary>
 /// The paper's two-layer perceptron block f(θ, h) = V σ(W h) with θ = (W, V), W m×d, V d×m, as an
-/// <see cref="IResidualBlock"/>. It is the reference implementation of the extension point: the generic
-/// <see cref="BlockResNet"/> with this block computes the same losses and gradients as the fast engine
+/// <see cref="IResidualBlock"/>. It is the reference implementation of the extension point: the generic forward and
+/// backward pass over any block (<c>GenericResNet</c>, a step of training) with this block computes the same losses and gradients as the fast engine
 /// (Model/ResNet.cs), which tests/Numerics.Tests/BlockEngineTests.cs checks to 1e-12.
 /// Vector–Jacobian products with u = W h, q = σ'(u) ⊙ (Vᵀ p):
 /// <code>

@@ -108,25 +108,4 @@ public static class BnConvFolded
         }
         return states;
     }
-
-    /// <summary>The read-out of final states (n × d): global average pooling and the linear layer, n × classes logits.</summary>
-    public static double[] Logits(BnConvConfig cfg, ReadOnlySpan<float> theta, ReadOnlySpan<double> hL, int n)
-    {
-        int c = cfg.Channels, q = cfg.Classes, plane = cfg.Side * cfg.Side, ho = cfg.HeadOffset;
-        var z = new double[n * q];
-        for (int s = 0; s < n; s++)
-            for (int j = 0; j < q; j++)
-            {
-                double acc = theta[ho + q * c + j];
-                for (int ch = 0; ch < c; ch++)
-                {
-                    double sum = 0;
-                    var px = hL.Slice(s * c * plane + ch * plane, plane);
-                    foreach (var v in px) sum += v;
-                    acc += theta[ho + j * c + ch] * (sum / plane);
-                }
-                z[s * q + j] = acc;
-            }
-        return z;
-    }
 }

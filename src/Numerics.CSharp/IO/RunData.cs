@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using ResOdeProofs.Numerics.Blocks;
 using ResOdeProofs.Numerics.Model;
+using ResOdeProofs.Numerics.Training;
 
 namespace ResOdeProofs.Numerics.IO;
 
@@ -56,6 +57,7 @@ public sealed class RunData
     private IResidualBlock? _block;
     private bool _blockSet;
     private double[][]? _theta;
+    private Parameters[]? _snapshots;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, double[][]> _parts = new(StringComparer.Ordinal);
 
     public required string Directory { get; init; }
@@ -111,7 +113,7 @@ public sealed class RunData
     }
 
     /// <summary>θ (L·P, layer after layer) per snapshot.</summary>
-    public double[][] Theta { get => _theta ??= Interleave(); init => _theta = value; }
+    public double[][] Theta { get => _theta ??= Snapshots.Select(p => p.Theta).ToArray(); init => _theta = value; }
 
     /// <summary>The MLP's W_k (L·m·d, layer-major, each m×d row-major) per snapshot: its part "W".</summary>
     public double[][] W { get => Part("W"); init => _parts["W"] = value; }
@@ -126,50 +128,26 @@ public sealed class RunData
     /// <summary>Number of updates N (losses has N + 1 entries for a completed run).</summary>
     public int Iterations => Losses.Length - 1;
 
-    private (int Offset, int Size) Locate(string name)
+    /// <summary>Each snapshot's parameters over the architecture's layout (<see cref="Parameters"/>, the one conversion between θ
+    /// and the parts), from θ when the run was given θ, else from its parts.</summary>
+    private Parameters[] Snapshots => _snapshots ??= HoldSnapshots();
+
+    private Parameters[] HoldSnapshots()
     {
-        int off = 0;
-        foreach (var (n, shape) in Architecture.Parts())
-        {
-            int size = shape.Aggregate(1, (a, b) => a * b);
-            if (n == name) return (off, size);
-            off += size;
-        }
-        throw new ArgumentException($"architecture '{Architecture.Name}' has no part '{name}' (its parts: {string.Join(", ", Architecture.Parts().Select(p => p.Name))})");
+        var layout = Architecture.Parts();
+        string owner = $"architecture '{Architecture.Name}'";
+        int L = Depth;
+        if (_theta is { } theta) return theta.Select(t => Parameters.FromTheta(layout, owner, L, t)).ToArray();
+        foreach (var (n, _) in layout)
+            if (!_parts.ContainsKey(n)) throw new InvalidOperationException($"run {Directory}: neither θ nor part '{n}' was given");
+        return Enumerable.Range(0, Steps.Length).Select(s => Parameters.FromParts(layout, owner, L, layout.Select(q => _parts[q.Name][s]).ToArray())).ToArray();
     }
 
     private double[][] Extract(string name)
     {
-        var (off, size) = Locate(name);
-        var theta = _theta ?? throw new InvalidOperationException($"run {Directory}: neither θ nor part '{name}' was given");
-        int L = Depth, P = ParameterCount;
-        return theta.Select(t =>
-        {
-            var part = new double[L * size];
-            for (int k = 0; k < L; k++) Array.Copy(t, k * P + off, part, k * size, size);
-            return part;
-        }).ToArray();
-    }
-
-    private double[][] Interleave()
-    {
-        var parts = Architecture.Parts();
-        foreach (var (n, _) in parts)
-            if (!_parts.ContainsKey(n)) throw new InvalidOperationException($"run {Directory}: neither θ nor part '{n}' was given");
-        int L = Depth, P = ParameterCount, S = Steps.Length;
-        var theta = new double[S][];
-        for (int s = 0; s < S; s++)
-        {
-            var t = theta[s] = new double[L * P];
-            int off = 0;
-            foreach (var (n, shape) in parts)
-            {
-                int size = shape.Aggregate(1, (a, b) => a * b);
-                var part = _parts[n][s];
-                for (int k = 0; k < L; k++) Array.Copy(part, k * size, t, k * P + off, size);
-                off += size;
-            }
-        }
-        return theta;
+        if (!Architecture.Parts().Any(q => q.Name == name))
+            throw new ArgumentException($"architecture '{Architecture.Name}' has no part '{name}' (its parts: {string.Join(", ", Architecture.Parts().Select(p => p.Name))})");
+        if (_theta is null) throw new InvalidOperationException($"run {Directory}: neither θ nor part '{name}' was given");
+        return Snapshots.Select(p => p.Part(name)).ToArray();
     }
 }

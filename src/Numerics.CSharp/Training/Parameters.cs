@@ -8,7 +8,8 @@ namespace ResOdeProofs.Numerics.Training;
 /// held in the form their producer computes in, θ (L·P, layer after layer, the parts of one layer one after the other:
 /// the generic pass's layout) or part by part (each part L·size, layer-major: the fast kernels' separate W and V
 /// arrays), and the other form is built from it on first use, entry for entry (no arithmetic, so both forms hold the
-/// same bits).
+/// same bits). The one home of that conversion: over a block, or over a layout of named parts alone (a run read from
+/// disk whose architecture this engine may not have, <c>RunData</c>).
 /// </summary>
 public sealed class Parameters
 {
@@ -25,7 +26,24 @@ public sealed class Parameters
         _parts = new double[]?[_names.Length];
         Depth = depth;
         ParameterCount = block.ParameterCount;
+        Owner = $"block '{block.Name}'";
     }
+
+    private Parameters(IReadOnlyList<(string Name, int[] Shape)> layout, int depth, string owner)
+    {
+        if (depth < 1) throw new ArgumentException($"depth L must be at least 1 (got {depth})");
+        _names = layout.Select(p => p.Name).ToArray();
+        _sizes = layout.Select(p => p.Shape.Aggregate(1, (a, b) => a * b)).ToArray();
+        _offsets = new int[_sizes.Length];
+        for (int q = 1; q < _sizes.Length; q++) _offsets[q] = _offsets[q - 1] + _sizes[q - 1];
+        _parts = new double[]?[_names.Length];
+        Depth = depth;
+        ParameterCount = _sizes.Sum();
+        Owner = owner;
+    }
+
+    /// <summary>Whose parts these are, for messages (a block, or an architecture read from a run).</summary>
+    private string Owner { get; }
 
     /// <summary>Depth L.</summary>
     public int Depth { get; }
@@ -35,21 +53,32 @@ public sealed class Parameters
     public IReadOnlyList<string> PartNames => _names;
 
     /// <summary>Parameters held as θ (L·P, layer after layer); the array is kept, not copied.</summary>
-    public static Parameters FromTheta(IResidualBlock block, int depth, double[] theta)
+    public static Parameters FromTheta(IResidualBlock block, int depth, double[] theta) => HoldTheta(new Parameters(block, depth), theta);
+
+    /// <summary>Parameters over a layout of named parts (name and shape, storage order), held as θ; the array is kept, not copied.</summary>
+    public static Parameters FromTheta(IReadOnlyList<(string Name, int[] Shape)> layout, string owner, int depth, double[] theta) =>
+        HoldTheta(new Parameters(layout, depth, owner), theta);
+
+    /// <summary>Parameters held part by part, in layout order (each L·size, layer-major); the arrays are kept, not copied.</summary>
+    public static Parameters FromParts(IResidualBlock block, int depth, params double[][] parts) => HoldParts(new Parameters(block, depth), parts);
+
+    /// <summary>Parameters over a layout of named parts (name and shape, storage order), held part by part; the arrays are kept, not copied.</summary>
+    public static Parameters FromParts(IReadOnlyList<(string Name, int[] Shape)> layout, string owner, int depth, params double[][] parts) =>
+        HoldParts(new Parameters(layout, depth, owner), parts);
+
+    private static Parameters HoldTheta(Parameters p, double[] theta)
     {
-        var p = new Parameters(block, depth);
-        if (theta.Length != depth * p.ParameterCount)
-            throw new ArgumentException($"θ has {theta.Length} entries, expected L·P = {depth}·{p.ParameterCount}");
+        if (theta.Length != p.Depth * p.ParameterCount)
+            throw new ArgumentException($"θ has {theta.Length} entries, expected L·P = {p.Depth}·{p.ParameterCount}");
         p._theta = theta;
         return p;
     }
 
-    /// <summary>Parameters held part by part, in layout order (each L·size, layer-major); the arrays are kept, not copied.</summary>
-    public static Parameters FromParts(IResidualBlock block, int depth, params double[][] parts)
+    private static Parameters HoldParts(Parameters p, double[][] parts)
     {
-        var p = new Parameters(block, depth);
+        int depth = p.Depth;
         if (parts.Length != p._names.Length)
-            throw new ArgumentException($"{parts.Length} part(s) given for the {p._names.Length} part(s) ({string.Join(", ", p._names)}) of block '{block.Name}'");
+            throw new ArgumentException($"{parts.Length} part(s) given for the {p._names.Length} part(s) ({string.Join(", ", p._names)}) of {p.Owner}");
         for (int q = 0; q < parts.Length; q++)
         {
             if (parts[q].Length != depth * p._sizes[q])

@@ -162,7 +162,7 @@ public sealed record RunSpec
         Validate();
         if (SpelledWV) return Trainer.Train(Shape, Data(), InitialWeights(), Options(progress, cancel), Seed, DataDescription);
         var block = Block();
-        return BlockTrainer.Train(block, Depth, Data(), InitialParameters(block), Options(progress, cancel), Seed, DataDescription, Hyper);
+        return ThetaTrainer.Train(block, Depth, Data(), InitialParameters(block), Options(progress, cancel), Seed, DataDescription, Hyper);
     }
 
     /// <summary>Equal settings: every field alike, the hyper-parameters and scales compared by value as they take effect

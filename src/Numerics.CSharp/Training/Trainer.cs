@@ -195,7 +195,7 @@ public static class Trainer
     /// <summary>
     /// The MLP's fast kernels (<see cref="ResNet{T}"/>) as the training loop's backend, for a run spelled with the MLP's
     /// parts W and V (the trace columns of <see cref="TraceColumns"/>) or, given the block, as the backend
-    /// of the MLP block (θ layer after layer, the block's trace columns: <see cref="BlockTrainer"/>, <see cref="IThetaBackend"/>).
+    /// of the MLP block (θ layer after layer, the block's trace columns: <see cref="ThetaTrainer"/>, <see cref="IThetaBackend"/>).
     /// Both spellings run the same kernels and the same update on the same W and V, so they hold the same parameters bit
     /// for bit. The engine fault, if any, acts here.
     /// </summary>
@@ -246,7 +246,7 @@ public static class Trainer
         public string? DivergedAtStart(double loss) => _divergedAtStart(loss);
         public ReadOnlySpan<double> Theta => _theta;
         public ReadOnlySpan<double> Gradient => _g;
-        public BlockResNet? Network => null;
+        public GenericResNet? Network => null;
 
         public double Evaluate(Dictionary<string, double[]> trace, int j)
         {
@@ -258,7 +258,7 @@ public static class Trainer
                 return st.Loss;
             }
             var s = EvaluateTheta();
-            BlockTrainer.Record(trace, j, s, _theta, _g, Layers, _block.ParameterCount, _block, _offsets, _sizes);
+            ThetaTrainer.Record(trace, j, s, _theta, _g, Layers, _block.ParameterCount, _block, _offsets, _sizes);
             return s.Loss;
         }
 

@@ -45,7 +45,7 @@ public interface IThetaBackend : ITrainingBackend
     /// <summary>G of the last evaluation (L·P).</summary>
     ReadOnlySpan<double> Gradient { get; }
     /// <summary>The generic network that evaluated θ (hidden states, adjoints when kept), or null for the fast kernels.</summary>
-    Blocks.BlockResNet? Network { get; }
+    GenericResNet? Network { get; }
 }
 
 /// <summary>

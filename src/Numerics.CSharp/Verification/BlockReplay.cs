@@ -6,8 +6,8 @@ namespace ResOdeProofs.Numerics.Verification;
 
 /// <summary>
 /// The gradient-descent iterates of a block's run (theta.npy), recomputed from one recorded snapshot by the producer's own
-/// backend (<see cref="BlockTrainer.Backend"/>): the fast MLP kernels for the MLP block (in the run's precision and thread
-/// count), the block's Forward/Backward through <see cref="BlockResNet"/> for any other. θ_k ← θ_k − η G_k,
+/// backend (<see cref="ThetaTrainer.Backend"/>): the fast MLP kernels for the MLP block (in the run's precision and thread
+/// count), the block's Forward/Backward through <see cref="GenericResNet"/> for any other. θ_k ← θ_k − η G_k,
 /// G_k = L·∂ℓ/∂θ_k, evaluated and applied by the same code as in training, so a faithful run is reproduced bit for bit.
 /// After each evaluation the observer sees the iterate's parameters, the network's hidden states h_0..h_L and adjoints
 /// p_0..p_L (for the fast kernels, from the generic pass at the same θ, computed when first read), the gradient and the
@@ -36,12 +36,12 @@ public static class BlockReplay
         ReadOnlySpan<double> thetaFirst, int first, int last, Observer observe, bool float32 = false, int? threads = null)
     {
         if (last < first) throw new ArgumentException($"a replay from iterate {first} cannot end at iterate {last}");
-        bool fast = BlockTrainer.HasFastBackend(block);
+        bool fast = ThetaTrainer.HasFastBackend(block);
         var options = new TrainOptions(block.Activation, eta, last - first)
         {
             Clip = clip, Float32 = fast && float32, Threads = fast ? threads : null,
         };
-        var backend = BlockTrainer.Backend(block, depth, data, a, b, options, thetaFirst, keepAdjoints: true);
+        var backend = ThetaTrainer.Backend(block, depth, data, a, b, options, thetaFirst, keepAdjoints: true);
         var states = new States(backend, block, depth, data, a, b);
         for (int j = first; ; j++)
         {
@@ -58,18 +58,18 @@ public static class BlockReplay
     /// evaluated when first read after each evaluation (the fast kernels keep neither).</summary>
     private sealed class States(IThetaBackend backend, IResidualBlock block, int depth, Dataset data, double[]? a, double[]? b) : IBlockStates
     {
-        private BlockResNet? _generic;
+        private GenericResNet? _generic;
         private double[]? _g;
         private bool _current;
 
         public void Evaluated() => _current = false;
 
-        private BlockResNet Net()
+        private GenericResNet Net()
         {
             if (backend.Network is { } own) return own;
             if (!_current)
             {
-                _generic ??= new BlockResNet(block, depth, data, a, b) { KeepAdjoints = true };
+                _generic ??= new GenericResNet(block, depth, data, a, b) { KeepAdjoints = true };
                 _g ??= new double[depth * block.ParameterCount];
                 _generic.Evaluate(backend.Theta, _g);
                 _current = true;

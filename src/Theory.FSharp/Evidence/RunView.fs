@@ -316,7 +316,7 @@ type Run(data: RunData, architectures: Architecture list) as this =
         match data.Block with
         | null -> failwithf "architecture '%s' is not registered in the engine's BlockCatalog" data.Architecture.Name
         | block ->
-            let net = Blocks.BlockResNet(block, L, data.Data, data.A, data.B)
+            let net = GenericResNet(block, L, data.Data, data.A, data.B)
             net.Evaluate(ReadOnlySpan(theta), Span.Empty) |> ignore
             net.Outputs()
 

@@ -143,13 +143,13 @@ let replayStretch (run: Run) (theta0: float[]) (from: int) (upTo: int) (total: i
     if withPairs then record from
     let observe =
         BlockReplay.Observer(fun j theta net grad stats ->
-            BlockTrainer.Record(columns, j, stats, theta, grad, L, P, block, offsets, sizes)
+            ThetaTrainer.Record(columns, j, stats, theta, grad, L, P, block, offsets, sizes)
             if j = from || snapIters.Contains j then opNorms <- opNorms.Add(j, operatorNorms run (theta.ToArray()))
             if j < upTo then
                 // the update's step, as the trainer computes it
                 let mutable stepMax = 0.0
                 for k in 0 .. L - 1 do
-                    let nrm = BlockResNet.Norm(grad.Slice(k * P, P))
+                    let nrm = GenericResNet.Norm(grad.Slice(k * P, P))
                     let factor = match clip with Some c when nrm > c -> c / nrm | _ -> 1.0
                     stepMax <- max stepMax (eta * factor * nrm)
                 columns.["step_max"].[j] <- stepMax

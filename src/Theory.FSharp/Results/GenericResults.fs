@@ -249,7 +249,7 @@ let eulerCheck (run: Run) : EulerCheck =
         let theta0, lipParts = (initialFunctionWithLipschitz run).Value
         let st = run.Setting
         let L, n, d = st.Depth, st.Samples, st.Dim
-        let net = BlockResNet(block, L, run.Data.Data, run.Data.A, run.Data.B)
+        let net = GenericResNet(block, L, run.Data.Data, run.Data.A, run.Data.B)
         net.Evaluate(ReadOnlySpan(run.Theta 0), Span.Empty) |> ignore
         let hs = net.HiddenStates.ToArray()
         let h0, hL = hs.[0 .. n * d - 1], hs.[L * n * d .. (L + 1) * n * d - 1]
@@ -369,7 +369,7 @@ let referenceSolves (run: Run) (s: int) : ReferenceSolves =
             (let block = match run.Data.Block with | null -> failwith "the architecture is not registered in the engine" | b -> b
              let L, n, d, P = run.Setting.Depth, run.Setting.Samples, run.Setting.Dim, run.ParameterCount
              let theta = run.Theta s
-             let net = BlockResNet(block, L, run.Data.Data, run.Data.A, run.Data.B)
+             let net = GenericResNet(block, L, run.Data.Data, run.Data.A, run.Data.B)
              net.Evaluate(ReadOnlySpan(theta), Span.Empty) |> ignore
              let hs = net.HiddenStates.ToArray()
              let q = max 2 ((InterpolantSteps + L - 1) / L)
@@ -497,7 +497,7 @@ let ladder : Result<Ladder> list = [ eulerRate ]
 
 // ---------------------------------------------------------------- the lemma chain L1–L5 for any block (LemmaChain.statedOver)
 
-/// A block network's pass at one snapshot's parameters, through the block's own Forward and Backward (`BlockResNet` with
+/// A block network's pass at one snapshot's parameters, through the block's own Forward and Backward (`GenericResNet` with
 /// `KeepAdjoints`): the states h_k^i and adjoints p_k^i ((L+1)×n×d, h_k^i at [(k·n + i)·d]), the depth-scaled layer
 /// gradients G_k = L·∂ℓ/∂θ_k = Σ_i ∂_θf(θ_k, h_{k−1}^i)ᵀp_k^i (layout of θ) and the loss.
 type BlockPass = { States: float[]; Adjoints: float[]; Gradient: float[]; Loss: float }
@@ -514,7 +514,7 @@ let blockPass (run: Run) (s: int) : BlockPass =
                 | null -> raise (MissingInput(sprintf "architecture '%s' is not registered in the engine's BlockCatalog (the chain needs its Forward/Backward)" run.Setting.Architecture))
                 | b -> b
              let theta = run.Theta s
-             let net = BlockResNet(block, run.Setting.Depth, run.Data.Data, run.Data.A, run.Data.B, KeepAdjoints = true)
+             let net = GenericResNet(block, run.Setting.Depth, run.Data.Data, run.Data.A, run.Data.B, KeepAdjoints = true)
              let grad = Array.zeroCreate theta.Length
              let st = net.Evaluate(ReadOnlySpan(theta), Span(grad))
              { States = net.HiddenStates.ToArray(); Adjoints = net.Adjoints.ToArray(); Gradient = grad; Loss = st.Loss })).Value

@@ -145,7 +145,7 @@ let blockInit (run: Run) : BlockInit =
         let L, n, d, P = s.Depth, s.Samples, s.Dim, run.ParameterCount
         let nd = n * d
         let theta = run.Theta 0
-        let net = Blocks.BlockResNet(block, L, run.Data.Data, run.Data.A, run.Data.B)
+        let net = Training.GenericResNet(block, L, run.Data.Data, run.Data.A, run.Data.B)
         net.Evaluate(ReadOnlySpan(theta), Span.Empty) |> ignore
         let h0 = net.HiddenStates.Slice(0, nd).ToArray()
         let out = Array.zeroCreate d
@@ -807,7 +807,7 @@ let anyBlock : Supply =
       SnapshotLoss =
         fun run s ->
             let block = nonNull run.Data.Block
-            let net = Blocks.BlockResNet(block, run.Setting.Depth, run.Data.Data, run.Data.A, run.Data.B)
+            let net = Training.GenericResNet(block, run.Setting.Depth, run.Data.Data, run.Data.A, run.Data.B)
             let st = net.Evaluate(ReadOnlySpan(run.Theta s), Span.Empty)
             // the rounding of the recomputed loss, in the form of I.loss's allowance with the block's γ_N for τ
             let gamma = Evidence.blockRounding run

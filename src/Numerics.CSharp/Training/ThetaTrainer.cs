@@ -37,10 +37,11 @@ public static class BlockTraceColumns
 
 /// <summary>
 /// Full-batch (clipped) gradient descent θ_k ← θ_k − η·G_k (G_k = L·∂ℓ/∂θ_k, optionally projected onto
-/// the ball of radius C per layer) on a <see cref="BlockResNet"/>: the generic engine as a backend of the one
-/// training loop (<see cref="TrainingLoop"/>), which the MLP's fast kernels share.
+/// the ball of radius C per layer) on the parameters θ of any block, layer after layer: the run's backend chosen by
+/// <see cref="Backend"/> (the MLP's fast kernels for the MLP block, the generic pass <see cref="GenericResNet"/> for every
+/// other block) and driven by the one training loop (<see cref="TrainingLoop"/>).
 /// </summary>
-public static class BlockTrainer
+public static class ThetaTrainer
 {
     /// <summary>Trains from <paramref name="init"/>. The MLP block runs on the fast kernels (<see cref="Trainer.FastBackend{T}"/>),
     /// where Options.Float32, Threads, Checkpoint and Fault apply; every other block on the generic pass, in float64 and without faults.</summary>
@@ -67,7 +68,7 @@ public static class BlockTrainer
 
     /// <summary>
     /// The backend of a block's run from θ (copied): the fast MLP kernels for the MLP block, the generic pass
-    /// (<see cref="BlockResNet"/>) otherwise. The trainer and the verifier's replay both run it, so a replay from a
+    /// (<see cref="GenericResNet"/>) otherwise. The trainer and the verifier's replay both run it, so a replay from a
     /// snapshot repeats the producer's own operations. <paramref name="keepAdjoints"/> keeps the generic pass's adjoints.
     /// </summary>
     public static IThetaBackend Backend(IResidualBlock block, int depth, Dataset data, double[]? a, double[]? b, TrainOptions options,
@@ -85,11 +86,11 @@ public static class BlockTrainer
         $"the {(double.IsFinite(loss) ? "gradient" : "loss")} is not finite at iteration 0, before any update: the initialization " +
         $"(scales {string.Join(", ", block.ParameterLayout.Select((q, i) => i < scales.Length ? $"{q.Name} {scales[i]:G4}" : q.Name))}) makes the network overflow";
 
-    /// <summary>The generic block engine (<see cref="BlockResNet"/>) as the training loop's backend.</summary>
+    /// <summary>The generic block engine (<see cref="GenericResNet"/>) as the training loop's backend.</summary>
     private sealed class GenericBackend : IThetaBackend
     {
         private readonly IResidualBlock _block;
-        private readonly BlockResNet _net;
+        private readonly GenericResNet _net;
         private readonly double[] _theta, _g;
         private readonly int _P;
         private readonly int[] _offsets, _sizes;
@@ -100,7 +101,7 @@ public static class BlockTrainer
             Action<double[]>? snapshot, Func<double, string?>? divergedAtStart)
         {
             _block = block; _snapshot = snapshot; _divergedAtStart = divergedAtStart;
-            _net = new BlockResNet(block, depth, data, a, b);
+            _net = new GenericResNet(block, depth, data, a, b);
             _theta = theta.ToArray();
             _P = block.ParameterCount;
             _g = new double[depth * _P];
@@ -115,7 +116,7 @@ public static class BlockTrainer
         public string ParameterNoun => "parameter";
         public ReadOnlySpan<double> Theta => _theta;
         public ReadOnlySpan<double> Gradient => _g;
-        public BlockResNet? Network => _net;
+        public GenericResNet? Network => _net;
 
         public string? DivergedAtStart(double loss) => _divergedAtStart?.Invoke(loss);
 
@@ -137,7 +138,7 @@ public static class BlockTrainer
             for (int k = 0; k < Layers; k++)
             {
                 var gk = _g.AsSpan(k * _P, _P);
-                double nrm = BlockResNet.Norm(gk), factor = 1.0;
+                double nrm = GenericResNet.Norm(gk), factor = 1.0;
                 if (clip is double c && nrm > c) { factor = c / nrm; clipped++; }
                 double f = eta * factor;
                 var tk = _theta.AsSpan(k * _P, _P);
@@ -165,7 +166,7 @@ public static class BlockTrainer
             for (int i = 0; i < P; i++) { gk += g[k * P + i] * g[k * P + i]; tk += theta[k * P + i] * theta[k * P + i]; }
             gsum += gk; gmax = Math.Max(gmax, Math.Sqrt(gk)); tMax = Math.Max(tMax, Math.Sqrt(tk));
             for (int q = 0; q < parts; q++)
-                fPart[q] = Math.Max(fPart[q], BlockResNet.Norm(theta.Slice(k * P + offsets[q], sizes[q])));
+                fPart[q] = Math.Max(fPart[q], GenericResNet.Norm(theta.Slice(k * P + offsets[q], sizes[q])));
             if (k + 1 < L)
             {
                 double all = 0;

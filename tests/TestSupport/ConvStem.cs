@@ -1,6 +1,7 @@
+using ResOdeProofs.Numerics.Blocks;
 using ResOdeProofs.Numerics.Random;
 
-namespace ResOdeProofs.Numerics.Blocks;
+namespace ResOdeProofs.TestSupport;
 
 /// <summary>How the fixed read-out B of the convolutional model is built (see <see cref="ConvStem.ReadOut"/>).</summary>
 public enum ConvReadOutKind

@@ -1,15 +1,7 @@
+using ResOdeProofs.Numerics.Blocks;
 using ResOdeProofs.Numerics.Model;
 
-namespace ResOdeProofs.Numerics.Blocks;
-
-/// <summary>The hidden states h_k^i and adjoints p_k^i = ∂ℓ/∂h_k^i of an evaluated network, (L+1)×n×d each, at [(k·n + i)·d].</summary>
-public interface IBlockStates
-{
-    /// <summary>h_0..h_L of the last evaluation.</summary>
-    ReadOnlySpan<double> HiddenStates { get; }
-    /// <summary>p_0..p_L of the last evaluation with a gradient (empty when the network keeps no adjoints).</summary>
-    ReadOnlySpan<double> Adjoints { get; }
-}
+namespace ResOdeProofs.Numerics.Training;
 
 /// <summary>
 /// The depth-L residual network of any <see cref="IResidualBlock"/>, with exact reverse-mode gradients:
@@ -25,7 +17,7 @@ public interface IBlockStates
 /// layer (L·P doubles, P = <see cref="IResidualBlock.ParameterCount"/>). Float64 only; buffers are
 /// allocated once.
 /// </summary>
-public sealed class BlockResNet : IBlockStates
+public sealed class GenericResNet : IBlockStates
 {
     private readonly IResidualBlock _block;
     private readonly int _L, _n, _d, _dOut, _P, _cache;
@@ -35,7 +27,7 @@ public sealed class BlockResNet : IBlockStates
     private double[]? _adj;
 
     /// <summary>Builds the network for a fixed data set; A (d×d_in) and B (d_out×d) are fixed, null meaning identity.</summary>
-    public BlockResNet(IResidualBlock block, int depth, Dataset data, double[]? a = null, double[]? b = null)
+    public GenericResNet(IResidualBlock block, int depth, Dataset data, double[]? a = null, double[]? b = null)
     {
         data.Validate();
         if (depth < 1) throw new ArgumentException($"depth L must be at least 1 (got {depth})");
