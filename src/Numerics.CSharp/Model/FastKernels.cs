@@ -179,6 +179,56 @@ internal static class FastKernels
     }
 
     /// <summary>
+    /// z_i = x_i · y_i (<see cref="MultiplyInto{T}"/>: one rounded product per entry, z may be x itself) and the range of x
+    /// merged into min, max as <see cref="MinMax{T}"/> merges it (its comparisons and lane order, so its bits), in one pass.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyIntoWithRange<T>(SimdLevel level, ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> z, ref double min, ref double max)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.Length, i = 0;
+        if (y.Length < n || z.Length < n) throw new ArgumentException("operand too short");
+        ref T rx = ref MemoryMarshal.GetReference(x);
+        ref T ry = ref MemoryMarshal.GetReference(y);
+        ref T rz = ref MemoryMarshal.GetReference(z);
+        T lo = T.PositiveInfinity, hi = T.NegativeInfinity;
+        if (level == SimdLevel.Vector512 && n >= Vector512<T>.Count)
+        {
+            var vlo = Vector512.Create(lo); var vhi = Vector512.Create(hi);
+            for (; i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
+            {
+                var v = Vector512.LoadUnsafe(ref rx, (nuint)i);
+                vlo = Vector512.ConditionalSelect(Vector512.LessThan(v, vlo), v, vlo);
+                vhi = Vector512.ConditionalSelect(Vector512.GreaterThan(v, vhi), v, vhi);
+                (v * Vector512.LoadUnsafe(ref ry, (nuint)i)).StoreUnsafe(ref rz, (nuint)i);
+            }
+            for (int l = 0; l < Vector512<T>.Count; l++) { if (vlo[l] < lo) lo = vlo[l]; if (vhi[l] > hi) hi = vhi[l]; }
+        }
+        else if (level == SimdLevel.Vector256 && n >= Vector256<T>.Count)
+        {
+            var vlo = Vector256.Create(lo); var vhi = Vector256.Create(hi);
+            for (; i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
+            {
+                var v = Vector256.LoadUnsafe(ref rx, (nuint)i);
+                vlo = Vector256.ConditionalSelect(Vector256.LessThan(v, vlo), v, vlo);
+                vhi = Vector256.ConditionalSelect(Vector256.GreaterThan(v, vhi), v, vhi);
+                (v * Vector256.LoadUnsafe(ref ry, (nuint)i)).StoreUnsafe(ref rz, (nuint)i);
+            }
+            for (int l = 0; l < Vector256<T>.Count; l++) { if (vlo[l] < lo) lo = vlo[l]; if (vhi[l] > hi) hi = vhi[l]; }
+        }
+        for (; i < n; i++)
+        {
+            T v = Unsafe.Add(ref rx, i);
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+            Unsafe.Add(ref rz, i) = v * Unsafe.Add(ref ry, i);
+        }
+        double dlo = double.CreateTruncating(lo), dhi = double.CreateTruncating(hi);
+        if (dlo < min) min = dlo;
+        if (dhi > max) max = dhi;
+    }
+
+    /// <summary>
     /// min ← min(min, x_i), max ← max(max, x_i) over the entries, ignoring NaN entries exactly like the
     /// scalar comparisons <c>if (u &lt; min) min = u</c>.
     /// </summary>

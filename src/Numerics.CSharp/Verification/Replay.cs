@@ -280,6 +280,10 @@ public static class Replay
             if (net.CanKeep) keptSets = [new(shape, n), new(shape, n)];
         }
 
+        // without companions the trace row and the update are the trainer's fused passes on this thread (the record's ‖G_k‖
+        // reused by the update: Trainer.Record and Trainer.ApplyUpdate bit for bit, in two passes over the layers instead of
+        // three); the companions' tolerance needs the update's ‖ηG‖ over all layers, which only ApplyUpdate returns
+        var passes = companions ? null : new IterationPasses<double>(level, L, md);
         var cols = TraceColumns.All.Select(c => c.Name).ToArray();
         var trace = cols.ToDictionary(c => c, _ => new double[len + 1]);
         var losses = new double[len + 1];
@@ -298,7 +302,7 @@ public static class Replay
                 try
                 {
                     st = net.Evaluate(w, v, gw, gv);
-                    Trainer.Record(level, trace, i, st, shape, w, v, gw, gv);
+                    Record(passes, level, trace, i, st, shape, w, v, gw, gv);
                 }
                 finally { side.Join(); }
             }
@@ -307,7 +311,7 @@ public static class Replay
                 gw = gwSets![i & 1]; gv = gvSets![i & 1];
                 net.Keep = keptSets?[i & 1];
                 st = net.Evaluate(w, v, gw, gv);
-                Trainer.Record(level, trace, i, st, shape, w, v, gw, gv);
+                Record(passes, level, trace, i, st, shape, w, v, gw, gv);
                 team?.Help();   // the observer of iterate i − 1: its remaining parts, until it has finished
                 side.Join();
                 w.CopyTo(ow!, 0); v.CopyTo(ov!, 0);
@@ -336,7 +340,12 @@ public static class Replay
             if (i == len) break;
             double zNorm = companions ? Math.Sqrt(FastKernels.SumSquares<double>(level, w) + FastKernels.SumSquares<double>(level, v)) : 0.0;
             (double, int, double) update;
-            if (onIterate is null)
+            if (passes is not null)
+            {
+                var (stepMaxP, clippedP, _) = passes.Update(w, v, gw, gv, eta, clip);
+                update = (stepMaxP, clippedP, double.NaN);
+            }
+            else if (onIterate is null)
             {
                 if (companions) side.Start(stepCompanions);
                 try { update = Trainer.ApplyUpdate<double>(level, w, v, gw, gv, L, md, eta, clip); }
@@ -388,6 +397,14 @@ public static class Replay
             Growth = growth, Displacement = disp, EndDeviation = endDev, EndWorstLayer = worst, EndWorstLayerDeviation = worstDev,
             Finite = finite, CertifiableSpacing = spacing, StartNorm = startNorm, BitExact = exact,
         };
+    }
+
+    /// <summary>Trace row i: through the fused passes when given (the bits of <see cref="Trainer.Record{T}"/>), else Trainer.Record.</summary>
+    private static void Record(IterationPasses<double>? passes, SimdLevel level, Dictionary<string, double[]> trace, int i, EvaluationStats st,
+        NetworkShape shape, double[] w, double[] v, double[] gw, double[] gv)
+    {
+        if (passes is not null) passes.Record(trace, i, st, w, v, gw, gv);
+        else Trainer.Record(level, trace, i, st, shape, w, v, gw, gv);
     }
 
     /// <summary>The thread count run.json records when it is a usable one (1..64), else null (chosen by problem size).</summary>
