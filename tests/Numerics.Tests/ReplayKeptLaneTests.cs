@@ -121,6 +121,75 @@ public sealed class ReplayKeptLaneTests : IDisposable
             }
     }
 
+    [Theory(DisplayName = "TraceKernels.AxpyFiniteInto: every length 0..40, apart and in place, an infinite or NaN result → the bits and the finiteness of AxpyFinite, x untouched when apart")]
+    [InlineData(SimdLevel.Vector512)]
+    [InlineData(SimdLevel.Vector256)]
+    [InlineData(SimdLevel.Scalar)]
+    public void UpdateIntoAnotherArray(SimdLevel level)
+    {
+        for (int n = 0; n <= 40; n++)
+            foreach (int bad in new[] { -1, 0, n / 2, n - 1 })
+            {
+                if (bad >= n) continue;
+                var x = Entries(n, 3 * n + 1, false); var y = Entries(n, 5 * n + 2, false);
+                if (bad >= 0) y[bad] = bad % 2 == 0 ? double.PositiveInfinity : double.NaN;
+                string at = $"{level}, n = {n}, bad entry {bad}";
+                var inPlace = (double[])x.Clone();
+                bool f0 = TraceKernels.AxpyFinite<double>(level, -0.375, y, inPlace);
+                var xCopy = (double[])x.Clone(); var z = new double[n];
+                bool f1 = TraceKernels.AxpyFiniteInto<double>(level, -0.375, y, xCopy, z);
+                SameBits(inPlace, z, $"z ({at})"); SameBits(x, xCopy, $"x untouched ({at})");
+                Assert.Equal(f0, f1);
+                Assert.Equal(bad < 0, f1);
+                var alias = (double[])x.Clone();
+                Assert.Equal(f0, TraceKernels.AxpyFiniteInto<double>(level, -0.375, y, alias, alias));
+                SameBits(inPlace, alias, $"in place ({at})");
+            }
+    }
+
+    [Theory(DisplayName = "IterationPasses.UpdateInto: clipped and plain, into other arrays → the bits of the in-place Update, W and V untouched")]
+    [InlineData(SimdLevel.Vector512)]
+    [InlineData(SimdLevel.Vector256)]
+    [InlineData(SimdLevel.Scalar)]
+    public void PassesUpdateInto(SimdLevel level)
+    {
+        const int L = 5, md = 24;
+        foreach (double? clip in new double?[] { null, 0.5 })
+        {
+            var w = Entries(L * md, 1, false); var v = Entries(L * md, 2, false);
+            var gw = Entries(L * md, 3, false); var gv = Entries(L * md, 4, false);
+            var trace = TraceColumns.All.ToDictionary(c => c.Name, _ => new double[1]);
+            var a = new IterationPasses<double>(level, L, md); var b = new IterationPasses<double>(level, L, md);
+            var wa = (double[])w.Clone(); var va = (double[])v.Clone();
+            a.Record(trace, 0, default, wa, va, gw, gv);
+            var ra = a.Update(wa, va, gw, gv, 0.25, clip);
+            var wb = (double[])w.Clone(); var vb = (double[])v.Clone(); var wTo = new double[L * md]; var vTo = new double[L * md];
+            b.Record(trace, 0, default, wb, vb, gw, gv);
+            var rb = b.UpdateInto(wb, vb, gw, gv, 0.25, clip, wTo, vTo);
+            SameBits(wa, wTo, $"W ({clip})"); SameBits(va, vTo, $"V ({clip})");
+            SameBits(w, wb, $"W untouched ({clip})"); SameBits(v, vb, $"V untouched ({clip})");
+            Assert.Equal(ra, rb);
+            if (clip is not null) Assert.True(rb.Clipped > 0);
+        }
+    }
+
+    [Theory(DisplayName = "FastKernels.SumSquaresDiffPair: every length 0..40, NaN entries → each sum the bits of its own SumSquaresDiff")]
+    [InlineData(SimdLevel.Vector512)]
+    [InlineData(SimdLevel.Vector256)]
+    [InlineData(SimdLevel.Scalar)]
+    public void DistancesSideBySide(SimdLevel level)
+    {
+        for (int n = 0; n <= 40; n++)
+            foreach (bool nan in new[] { false, true })
+            {
+                var x1 = Entries(n, n + 1, nan); var y1 = Entries(n, n + 2, false);
+                var x2 = Entries(n, n + 3, false); var y2 = Entries(n, n + 4, nan);
+                var (s1, s2) = FastKernels.SumSquaresDiffPair(level, x1, y1, x2, y2);
+                SameBits([FastKernels.SumSquaresDiff<double>(level, x1, y1), FastKernels.SumSquaresDiff<double>(level, x2, y2)], [s1, s2],
+                    $"{level}, n = {n}, NaN {nan}");
+            }
+    }
+
     [Theory(DisplayName = "ResNet.HiddenStates: one block, states kept in place → the kept array, the bits of an evaluation that keeps nothing")]
     [InlineData(SimdLevel.Vector512)]
     [InlineData(SimdLevel.Vector256)]

@@ -433,6 +433,48 @@ internal static class FastKernels
         return s;
     }
 
+    /// <summary>
+    /// (<see cref="SumSquaresDiff{T}"/>(x1, y1), SumSquaresDiff(x2, y2)) for float64 operands of one length, each sum formed
+    /// exactly as that call forms it (so its bits), the two chains of dependent additions advanced in one loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static (double, double) SumSquaresDiffPair(SimdLevel level, ReadOnlySpan<double> x1, ReadOnlySpan<double> y1,
+        ReadOnlySpan<double> x2, ReadOnlySpan<double> y2)
+    {
+        int n = x1.Length, i = 0;
+        if (y1.Length < n || x2.Length != n || y2.Length < n) throw new ArgumentException("operands of different lengths");
+        ref double a1 = ref MemoryMarshal.GetReference(x1); ref double b1 = ref MemoryMarshal.GetReference(y1);
+        ref double a2 = ref MemoryMarshal.GetReference(x2); ref double b2 = ref MemoryMarshal.GetReference(y2);
+        double s1 = 0, s2 = 0;
+        if (level == SimdLevel.Vector512 && n >= 8)
+        {
+            Vector512<double> acc1 = default, acc2 = default;
+            for (; i + 8 <= n; i += 8)
+            {
+                var t1 = Vector512.LoadUnsafe(ref a1, (nuint)i) - Vector512.LoadUnsafe(ref b1, (nuint)i);
+                var t2 = Vector512.LoadUnsafe(ref a2, (nuint)i) - Vector512.LoadUnsafe(ref b2, (nuint)i);
+                acc1 = Vector512.FusedMultiplyAdd(t1, t1, acc1);
+                acc2 = Vector512.FusedMultiplyAdd(t2, t2, acc2);
+            }
+            s1 = Vector512.Sum(acc1); s2 = Vector512.Sum(acc2);
+        }
+        else if (level == SimdLevel.Vector256 && n >= 4)
+        {
+            Vector256<double> acc1 = default, acc2 = default;
+            for (; i + 4 <= n; i += 4)
+            {
+                var t1 = Vector256.LoadUnsafe(ref a1, (nuint)i) - Vector256.LoadUnsafe(ref b1, (nuint)i);
+                var t2 = Vector256.LoadUnsafe(ref a2, (nuint)i) - Vector256.LoadUnsafe(ref b2, (nuint)i);
+                acc1 = Vector256.FusedMultiplyAdd(t1, t1, acc1);
+                acc2 = Vector256.FusedMultiplyAdd(t2, t2, acc2);
+            }
+            s1 = Vector256.Sum(acc1); s2 = Vector256.Sum(acc2);
+        }
+        for (int j = i; j < n; j++) { double t = Unsafe.Add(ref a1, j) - Unsafe.Add(ref b1, j); s1 += t * t; }
+        for (int j = i; j < n; j++) { double t = Unsafe.Add(ref a2, j) - Unsafe.Add(ref b2, j); s2 += t * t; }
+        return (s1, s2);
+    }
+
     /// <summary>True when every entry is finite (x − x is 0 for finite x and NaN for ±∞ and NaN).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool AllFinite<T>(SimdLevel level, ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
