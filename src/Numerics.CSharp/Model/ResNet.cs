@@ -266,8 +266,10 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>
     /// What one evaluation with gradient can keep for a caller that needs the pass itself (the verifier's split of
     /// consecutive layer gradients): every hidden state and adjoint, over all samples in sample order, and per layer the
-    /// range of the pre-activations, max|σ'| and max|V_kᵀp_k|. These are the numbers the evaluation computes anyway, copied
-    /// as they are (the product V_kᵀp_k is stored once before σ' multiplies it, which is the same bits as the fused product).
+    /// range of the pre-activations, max|σ'| and max|V_kᵀp_k|. These are the numbers the evaluation computes anyway: the hidden
+    /// states are written into <see cref="H"/> by the forward pass itself (it computes and reads them there), the adjoints
+    /// copied into <see cref="P"/>, the ranges taken inside the activation's pass and the σ' product's pass (the product
+    /// V_kᵀp_k is stored once before σ' multiplies it, which is the same bits as the fused product).
     /// </summary>
     public sealed class KeptStates
     {
