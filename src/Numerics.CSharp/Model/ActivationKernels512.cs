@@ -330,6 +330,68 @@ internal static class ActivationKernels512
         return i;
     }
 
+    /// <summary>
+    /// <see cref="GeluDoubleRange"/> that also returns the smallest and largest σ' of its whole vectors in
+    /// <paramref name="dlo"/> and <paramref name="dhi"/> (+∞ and −∞ if none), with the comparisons and the lane order of
+    /// <see cref="FastKernels.MinMax"/> over the stored σ': the ranges a caller keeps per layer in the same pass over u.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int GeluDoubleRanges(ReadOnlySpan<double> u, Span<double> s, Span<double> sd, out double lo, out double hi, out double dlo, out double dhi)
+    {
+        int n = u.Length, i = 0;
+        lo = dlo = double.PositiveInfinity; hi = dhi = double.NegativeInfinity;
+        if (n < Vector512<double>.Count) return 0;
+        var vlo = Vector512.Create(lo); var vhi = Vector512.Create(hi);
+        var wlo = vlo; var whi = vhi;
+        for (; i + Vector512<double>.Count <= n; i += Vector512<double>.Count)
+        {
+            var x = Vector512.Create(u.Slice(i, Vector512<double>.Count));
+            vlo = Vector512.ConditionalSelect(Vector512.LessThan(x, vlo), x, vlo);
+            vhi = Vector512.ConditionalSelect(Vector512.GreaterThan(x, vhi), x, vhi);
+            Gelu(x, out var v, out var dv);
+            wlo = Vector512.ConditionalSelect(Vector512.LessThan(dv, wlo), dv, wlo);
+            whi = Vector512.ConditionalSelect(Vector512.GreaterThan(dv, whi), dv, whi);
+            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
+        }
+        for (int l = 0; l < Vector512<double>.Count; l++)
+        {
+            if (vlo[l] < lo) lo = vlo[l];
+            if (vhi[l] > hi) hi = vhi[l];
+            if (wlo[l] < dlo) dlo = wlo[l];
+            if (whi[l] > dhi) dhi = whi[l];
+        }
+        return i;
+    }
+
+    /// <summary><see cref="GeluDoubleRanges"/> in float arithmetic (<see cref="GeluF"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int GeluSingleRanges(ReadOnlySpan<float> u, Span<float> s, Span<float> sd, out float lo, out float hi, out float dlo, out float dhi)
+    {
+        int n = u.Length, i = 0;
+        lo = dlo = float.PositiveInfinity; hi = dhi = float.NegativeInfinity;
+        if (n < Vector512<float>.Count) return 0;
+        var vlo = Vector512.Create(lo); var vhi = Vector512.Create(hi);
+        var wlo = vlo; var whi = vhi;
+        for (; i + Vector512<float>.Count <= n; i += Vector512<float>.Count)
+        {
+            var x = Vector512.Create(u.Slice(i, Vector512<float>.Count));
+            vlo = Vector512.ConditionalSelect(Vector512.LessThan(x, vlo), x, vlo);
+            vhi = Vector512.ConditionalSelect(Vector512.GreaterThan(x, vhi), x, vhi);
+            GeluF(x, out var v, out var dv);
+            wlo = Vector512.ConditionalSelect(Vector512.LessThan(dv, wlo), dv, wlo);
+            whi = Vector512.ConditionalSelect(Vector512.GreaterThan(dv, whi), dv, whi);
+            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
+        }
+        for (int l = 0; l < Vector512<float>.Count; l++)
+        {
+            if (vlo[l] < lo) lo = vlo[l];
+            if (vhi[l] > hi) hi = vhi[l];
+            if (wlo[l] < dlo) dlo = wlo[l];
+            if (whi[l] > dhi) dhi = whi[l];
+        }
+        return i;
+    }
+
     /// <summary>GELU over float spans in float arithmetic (<see cref="GeluF"/>); returns the count done.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int GeluSingle(ReadOnlySpan<float> u, Span<float> s, Span<float> sd)

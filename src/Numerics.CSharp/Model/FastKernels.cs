@@ -179,6 +179,56 @@ internal static class FastKernels
     }
 
     /// <summary>
+    /// z_i = x_i · y_i (<see cref="MultiplyInto{T}"/>: one rounded product per entry, z may be x itself) and the range of x
+    /// merged into min, max as <see cref="MinMax{T}"/> merges it (its comparisons and lane order, so its bits), in one pass.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyIntoWithRange<T>(SimdLevel level, ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> z, ref double min, ref double max)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.Length, i = 0;
+        if (y.Length < n || z.Length < n) throw new ArgumentException("operand too short");
+        ref T rx = ref MemoryMarshal.GetReference(x);
+        ref T ry = ref MemoryMarshal.GetReference(y);
+        ref T rz = ref MemoryMarshal.GetReference(z);
+        T lo = T.PositiveInfinity, hi = T.NegativeInfinity;
+        if (level == SimdLevel.Vector512 && n >= Vector512<T>.Count)
+        {
+            var vlo = Vector512.Create(lo); var vhi = Vector512.Create(hi);
+            for (; i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
+            {
+                var v = Vector512.LoadUnsafe(ref rx, (nuint)i);
+                vlo = Vector512.ConditionalSelect(Vector512.LessThan(v, vlo), v, vlo);
+                vhi = Vector512.ConditionalSelect(Vector512.GreaterThan(v, vhi), v, vhi);
+                (v * Vector512.LoadUnsafe(ref ry, (nuint)i)).StoreUnsafe(ref rz, (nuint)i);
+            }
+            for (int l = 0; l < Vector512<T>.Count; l++) { if (vlo[l] < lo) lo = vlo[l]; if (vhi[l] > hi) hi = vhi[l]; }
+        }
+        else if (level == SimdLevel.Vector256 && n >= Vector256<T>.Count)
+        {
+            var vlo = Vector256.Create(lo); var vhi = Vector256.Create(hi);
+            for (; i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
+            {
+                var v = Vector256.LoadUnsafe(ref rx, (nuint)i);
+                vlo = Vector256.ConditionalSelect(Vector256.LessThan(v, vlo), v, vlo);
+                vhi = Vector256.ConditionalSelect(Vector256.GreaterThan(v, vhi), v, vhi);
+                (v * Vector256.LoadUnsafe(ref ry, (nuint)i)).StoreUnsafe(ref rz, (nuint)i);
+            }
+            for (int l = 0; l < Vector256<T>.Count; l++) { if (vlo[l] < lo) lo = vlo[l]; if (vhi[l] > hi) hi = vhi[l]; }
+        }
+        for (; i < n; i++)
+        {
+            T v = Unsafe.Add(ref rx, i);
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+            Unsafe.Add(ref rz, i) = v * Unsafe.Add(ref ry, i);
+        }
+        double dlo = double.CreateTruncating(lo), dhi = double.CreateTruncating(hi);
+        if (dlo < min) min = dlo;
+        if (dhi > max) max = dhi;
+    }
+
+    /// <summary>
     /// min ← min(min, x_i), max ← max(max, x_i) over the entries, ignoring NaN entries exactly like the
     /// scalar comparisons <c>if (u &lt; min) min = u</c>.
     /// </summary>
@@ -381,6 +431,48 @@ internal static class FastKernels
         }
         for (; i < n; i++) { double t = double.CreateTruncating(x[i]) - double.CreateTruncating(y[i]); s += t * t; }
         return s;
+    }
+
+    /// <summary>
+    /// (<see cref="SumSquaresDiff{T}"/>(x1, y1), SumSquaresDiff(x2, y2)) for float64 operands of one length, each sum formed
+    /// exactly as that call forms it (so its bits), the two chains of dependent additions advanced in one loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static (double, double) SumSquaresDiffPair(SimdLevel level, ReadOnlySpan<double> x1, ReadOnlySpan<double> y1,
+        ReadOnlySpan<double> x2, ReadOnlySpan<double> y2)
+    {
+        int n = x1.Length, i = 0;
+        if (y1.Length < n || x2.Length != n || y2.Length < n) throw new ArgumentException("operands of different lengths");
+        ref double a1 = ref MemoryMarshal.GetReference(x1); ref double b1 = ref MemoryMarshal.GetReference(y1);
+        ref double a2 = ref MemoryMarshal.GetReference(x2); ref double b2 = ref MemoryMarshal.GetReference(y2);
+        double s1 = 0, s2 = 0;
+        if (level == SimdLevel.Vector512 && n >= 8)
+        {
+            Vector512<double> acc1 = default, acc2 = default;
+            for (; i + 8 <= n; i += 8)
+            {
+                var t1 = Vector512.LoadUnsafe(ref a1, (nuint)i) - Vector512.LoadUnsafe(ref b1, (nuint)i);
+                var t2 = Vector512.LoadUnsafe(ref a2, (nuint)i) - Vector512.LoadUnsafe(ref b2, (nuint)i);
+                acc1 = Vector512.FusedMultiplyAdd(t1, t1, acc1);
+                acc2 = Vector512.FusedMultiplyAdd(t2, t2, acc2);
+            }
+            s1 = Vector512.Sum(acc1); s2 = Vector512.Sum(acc2);
+        }
+        else if (level == SimdLevel.Vector256 && n >= 4)
+        {
+            Vector256<double> acc1 = default, acc2 = default;
+            for (; i + 4 <= n; i += 4)
+            {
+                var t1 = Vector256.LoadUnsafe(ref a1, (nuint)i) - Vector256.LoadUnsafe(ref b1, (nuint)i);
+                var t2 = Vector256.LoadUnsafe(ref a2, (nuint)i) - Vector256.LoadUnsafe(ref b2, (nuint)i);
+                acc1 = Vector256.FusedMultiplyAdd(t1, t1, acc1);
+                acc2 = Vector256.FusedMultiplyAdd(t2, t2, acc2);
+            }
+            s1 = Vector256.Sum(acc1); s2 = Vector256.Sum(acc2);
+        }
+        for (int j = i; j < n; j++) { double t = Unsafe.Add(ref a1, j) - Unsafe.Add(ref b1, j); s1 += t * t; }
+        for (int j = i; j < n; j++) { double t = Unsafe.Add(ref a2, j) - Unsafe.Add(ref b2, j); s2 += t * t; }
+        return (s1, s2);
     }
 
     /// <summary>True when every entry is finite (x − x is 0 for finite x and NaN for ±∞ and NaN).</summary>

@@ -260,14 +260,16 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// and without checkpointing (otherwise the states are not all stored at once).
     /// </summary>
     public ReadOnlySpan<T> HiddenStates => _blocks.Length == 1 && _blocks[0].Recomputed == 0
-        ? _blocks[0].SegH
+        ? _statesKeptIn ?? _blocks[0].SegH
         : throw new InvalidOperationException("all hidden states are stored only with one thread and no checkpointing");
 
     /// <summary>
     /// What one evaluation with gradient can keep for a caller that needs the pass itself (the verifier's split of
     /// consecutive layer gradients): every hidden state and adjoint, over all samples in sample order, and per layer the
-    /// range of the pre-activations, max|σ'| and max|V_kᵀp_k|. These are the numbers the evaluation computes anyway, copied
-    /// as they are (the product V_kᵀp_k is stored once before σ' multiplies it, which is the same bits as the fused product).
+    /// range of the pre-activations, max|σ'| and max|V_kᵀp_k|. These are the numbers the evaluation computes anyway: the hidden
+    /// states are written into <see cref="H"/> by the forward pass itself (it computes and reads them there), the adjoints
+    /// copied into <see cref="P"/>, the ranges taken inside the activation's pass and the σ' product's pass (the product
+    /// V_kᵀp_k is stored once before σ' multiplies it, which is the same bits as the fused product).
     /// </summary>
     public sealed class KeptStates
     {
@@ -343,6 +345,8 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
     }
     private KeptStates? _keep;
+    // the kept states' array the last evaluation wrote its hidden states into (they are not in the blocks' buffers then)
+    private T[]? _statesKeptIn;
 
     /// <summary>
     /// Evaluates ℓ(Z) and, when <paramref name="gradW"/> and <paramref name="gradV"/> are non-empty,
@@ -358,6 +362,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new ArgumentException($"gradients have {gradW.Length} and {gradV.Length} entries, expected L·m·d = {L * md} each");
         var level = Simd.Level;
         if (grad) _keep?.PrepareProducts(L, _n, _shape.Width);
+        _statesKeptIn = grad ? _keep?.H : null;
         if (_blocks.Length == 1)
         {
             _blocks[0].Run(level, w, v, gradW, gradV, grad);
@@ -520,6 +525,12 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         // layer's σ and σ' (2×nb×m), written by the forward pass and again by the backward pass for each layer.
         private readonly T[] _segAct;
         private int Act(int j, int nm) => Recomputes ? 0 : 2 * j * nm;
+        // h_k of this block: the segment buffer's row (layer k of the segment being computed), or, with the states kept for a
+        // caller (only without checkpointing: one segment from layer 0), the kept array's rows of this block, (k·n + I0)·d,
+        // where the passes write and read them instead of copying them there afterwards
+        private Span<T> State(T[]? keptH, int k, int k0, int nd) => keptH is null
+            ? SegH.AsSpan((k - k0) * nd, nd)
+            : keptH.AsSpan((k * _net._n + I0) * _net._shape.Dim, nd);
         private readonly T[] _pre, _p, _q, _out, _wt, _vt;
         // True when what this block walks per evaluation exceeds PrefetchBytes (far beyond a core's caches, e.g. figure 1):
         // then each layer prefetches what the next one reads. A hint to the hardware: it changes no value.
@@ -574,12 +585,13 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             int k0 = Start(g), k1 = End(g);
             T invL = T.One / T.CreateTruncating(L);
             T fwdScale = _net._fault?.ForwardScale(L) ?? invL;
-            _checkpoints.AsSpan(g * nd, nd).CopyTo(SegH.AsSpan(0, nd));
+            var keptH = kept?.H;
+            _checkpoints.AsSpan(g * nd, nd).CopyTo(State(keptH, k0, k0, nd));
             for (int k = k0; k < k1; k++)
             {
                 int j = k - k0;
-                var hk = SegH.AsSpan(j * nd, nd);
-                var hn = SegH.AsSpan((j + 1) * nd, nd);
+                var hk = State(keptH, k, k0, nd);
+                var hn = State(keptH, k + 1, k0, nd);
                 // with the products kept, u_k = W_k h_{k−1} and σ'(u_k) are computed in the kept arrays' rows of this block and
                 // layer (the same operations into other memory, so the same bits; the backward pass reads σ' there, see
                 // DerivativeAt) instead of being copied there afterwards
@@ -593,24 +605,40 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 FastKernels.Gemm<T>(level, hk, d, 1, _wt, pre, nb, d, m, T.One, accumulate: false);
                 var sk = _segAct.AsSpan(Act(j, nm), nm);
                 var sdk = keptProducts ? kept!.Derivative!.AsSpan(((k + 1) * _net._n + I0) * m, nm) : _segAct.AsSpan(Act(j, nm) + nm, nm);
-                if (stats) VectorActivations.EvaluateWithRange<T>(level, _net._activation, pre, sk, sdk, ref MinPre, ref MaxPre);
-                else VectorActivations.Evaluate<T>(level, _net._activation, pre, sk, sdk);
-                _net._fault?.StoredDerivative(pre, sdk);
                 if (kept is not null)
                 {
+                    // the per-layer ranges the kept states carry, taken by the activation's own pass over u (the bits of
+                    // MinMax over u and over the stored σ'), u's range then merged into the evaluation's as EvaluateWithRange
+                    // merges it; with an injected fault σ' is ranged after the fault has changed it
                     var r = KeptRanges.AsSpan(6 * (k + 1), 4);
-                    r[0] = r[2] = double.PositiveInfinity; r[1] = r[3] = double.NegativeInfinity;
-                    FastKernels.MinMax<T>(level, pre, ref r[0], ref r[1]);
-                    FastKernels.MinMax<T>(level, sdk, ref r[2], ref r[3]);
+                    double lo = double.PositiveInfinity, hi = double.NegativeInfinity, dlo = lo, dhi = hi;
+                    if (_net._fault is null) VectorActivations.EvaluateWithRanges<T>(level, _net._activation, pre, sk, sdk, ref lo, ref hi, ref dlo, ref dhi);
+                    else
+                    {
+                        VectorActivations.EvaluateWithRange<T>(level, _net._activation, pre, sk, sdk, ref lo, ref hi);
+                        _net._fault.StoredDerivative(pre, sdk);
+                        FastKernels.MinMax<T>(level, sdk, ref dlo, ref dhi);
+                    }
+                    r[0] = lo; r[1] = hi; r[2] = dlo; r[3] = dhi;
+                    if (stats)
+                    {
+                        if (lo < MinPre) MinPre = lo;
+                        if (hi > MaxPre) MaxPre = hi;
+                    }
                 }
-                // h_{k+1} = h_k + (1/L) σ Vᵀ
+                else
+                {
+                    if (stats) VectorActivations.EvaluateWithRange<T>(level, _net._activation, pre, sk, sdk, ref MinPre, ref MaxPre);
+                    else VectorActivations.Evaluate<T>(level, _net._activation, pre, sk, sdk);
+                    _net._fault?.StoredDerivative(pre, sdk);
+                }
+                // h_{k+1} = h_k + (1/L) σ Vᵀ (with states kept, straight into the kept array's rows: no copy afterwards)
                 hk.CopyTo(hn);
                 FastKernels.Gemm<T>(level, sk, m, 1, _vt, hn, nb, m, d, fwdScale, accumulate: true);
-                if (kept is not null) hn.CopyTo(kept.H.AsSpan(((k + 1) * _net._n + I0) * d, nd));
                 if (stats) FastKernels.MaxRowNorm<T>(level, hn, nb, d, ref MaxHidden);   // NaN propagates
             }
             if (g + 1 <= _segments && stats)
-                SegH.AsSpan((k1 - k0) * nd, nd).CopyTo(_checkpoints.AsSpan((g + 1) * nd, nd));
+                State(keptH, k1, k0, nd).CopyTo(_checkpoints.AsSpan((g + 1) * nd, nd));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -622,13 +650,12 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             FastKernels.MaxRowNorm<T>(level, _checkpoints.AsSpan(0, nd), nb, d, ref MaxHidden);
             // states kept for the caller (with gradient only; ResNet.Keep allows it only without checkpointing)
             var kept = grad ? _net._keep : null;
+            var keptH = kept?.H;
             int keptAt = I0 * d, keptStride = _net._n * d;   // (k·n + I0)·d: this block's rows of state k
-            if (kept is not null) _checkpoints.AsSpan(0, nd).CopyTo(kept.H.AsSpan(keptAt, nd));
             for (int g = 0; g < _segments; g++) ForwardSegment(level, g, w, v, stats: true, kept);
 
-            // Loss and p_L (the last segment's states are still in the segment buffers).
-            int lastLen = End(_segments - 1) - Start(_segments - 1);
-            var hL = SegH.AsSpan(lastLen * nd, nd);
+            // Loss and p_L (the last segment's states are still in the segment buffers, or in the kept rows).
+            var hL = State(keptH, L, Start(_segments - 1), nd);
             var p = _p.AsSpan();
             int dOut = s.OutputDim, n = _net._n;
             var y = _net._y.AsSpan(I0 * dOut, nb * dOut);
@@ -667,7 +694,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 for (int k = k1 - 1; k >= k0; k--)
                 {
                     int j = k - k0;
-                    var hk = SegH.AsSpan(j * nd, nd);
+                    var hk = State(keptH, k, k0, nd);
                     var wk = w.Slice(k * md, md);
                     var vk = v.Slice(k * md, md);
                     var sk = _segAct.AsSpan(Act(j, nm), nm);
@@ -680,7 +707,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                         // weights and its gradient's lines (the backward pass walks the stored layers downwards, page by
                         // page, which the hardware's prefetchers pick up late)
                         if (!Recomputes) FastKernels.Prefetch<T>(_segAct.AsSpan(2 * (j - 1) * nm, 2 * nm));
-                        FastKernels.Prefetch<T>(SegH.AsSpan((j - 1) * nd, nd));
+                        FastKernels.Prefetch<T>(State(keptH, k - 1, k0, nd));
                         FastKernels.Prefetch(w.Slice((k - 1) * md, md)); FastKernels.Prefetch(v.Slice((k - 1) * md, md));
                         FastKernels.Prefetch<T>(gradW.Slice((k - 1) * md, md)); FastKernels.Prefetch<T>(gradV.Slice((k - 1) * md, md));
                     }
@@ -696,24 +723,15 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     FastKernels.Gemm<T>(level, p, 1, d, sk, gv, d, nb, m, T.One, accumulate: false);
                     // q_k^i = σ'_i ⊙ V_kᵀ p_k^i  (nb×m) = p V
                     if (kept is null) FastKernels.Gemm<T>(level, p, d, 1, vk, q, nb, d, m, T.One, accumulate: false, multiplier: sdk);
-                    else if (!kept.ProductsValid)
-                    {
-                        // the product stored, its range kept, then σ' applied: the same bits as the fused product
-                        FastKernels.Gemm<T>(level, p, d, 1, vk, q, nb, d, m, T.One, accumulate: false);
-                        var r = KeptRanges.AsSpan(6 * (k + 1) + 4, 2);
-                        r[0] = double.PositiveInfinity; r[1] = double.NegativeInfinity;
-                        FastKernels.MinMax<T>(level, q, ref r[0], ref r[1]);
-                        FastKernels.MultiplyInPlace<T>(level, q, sdk);
-                    }
                     else
                     {
-                        // the same, the product formed in the kept array's rows (no copy) and q = product ⊙ σ' written apart
-                        var vtp = kept.AdjointProduct!.AsSpan(((k + 1) * _net._n + I0) * m, nm);
+                        // the product stored, then its range kept and σ' applied in one pass: the same bits as the fused
+                        // product; with the products kept it is formed in the kept array's rows (no copy) and q written apart
+                        var vtp = kept.ProductsValid ? kept.AdjointProduct!.AsSpan(((k + 1) * _net._n + I0) * m, nm) : q;
                         FastKernels.Gemm<T>(level, p, d, 1, vk, vtp, nb, d, m, T.One, accumulate: false);
                         var r = KeptRanges.AsSpan(6 * (k + 1) + 4, 2);
                         r[0] = double.PositiveInfinity; r[1] = double.NegativeInfinity;
-                        FastKernels.MinMax<T>(level, vtp, ref r[0], ref r[1]);
-                        FastKernels.MultiplyInto<T>(level, vtp, sdk, q);
+                        FastKernels.MultiplyIntoWithRange<T>(level, vtp, sdk, q, ref r[0], ref r[1]);
                     }
                     // G^W_k = Σ_i q_k^i h_{k−1}^iᵀ  (m×d): A(j, i) = q[i·m + j]
                     FastKernels.Gemm<T>(level, q, 1, m, hk, gw, m, nb, d, T.One, accumulate: false);

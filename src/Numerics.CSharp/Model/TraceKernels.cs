@@ -116,13 +116,21 @@ internal static class TraceKernels
     /// x ← x + a·y (the product rounded, then the sum: <see cref="Kernels.Axpy{T}"/>'s arithmetic, entry by entry) and
     /// whether every updated entry is finite, in one pass (<see cref="FastKernels.AllFinite{T}"/> of the result).
     /// </summary>
+    public static bool AxpyFinite<T>(SimdLevel level, T a, ReadOnlySpan<T> y, Span<T> x) where T : unmanaged, IFloatingPointIeee754<T> =>
+        AxpyFiniteInto(level, a, y, x, x);
+
+    /// <summary>
+    /// z ← x + a·y with <see cref="AxpyFinite{T}"/>'s arithmetic (so its bits) and whether every entry of z is finite; z may be
+    /// x itself (each entry is read before its own store) or another array, which leaves x as it was.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static bool AxpyFinite<T>(SimdLevel level, T a, ReadOnlySpan<T> y, Span<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    public static bool AxpyFiniteInto<T>(SimdLevel level, T a, ReadOnlySpan<T> y, ReadOnlySpan<T> x, Span<T> z) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = y.Length, i = 0;
-        if (x.Length != n) throw new ArgumentException("operands of different lengths");
+        if (x.Length != n || z.Length != n) throw new ArgumentException("operands of different lengths");
         ref T rx = ref MemoryMarshal.GetReference(x);
         ref T ry = ref MemoryMarshal.GetReference(y);
+        ref T rz = ref MemoryMarshal.GetReference(z);
         if (level == SimdLevel.Vector512)
         {
             var av = Vector512.Create(a);
@@ -131,10 +139,10 @@ internal static class TraceKernels
             {
                 var u0 = Vector512.LoadUnsafe(ref rx, (nuint)i) + av * Vector512.LoadUnsafe(ref ry, (nuint)i);
                 var u1 = Vector512.LoadUnsafe(ref rx, (nuint)(i + Vector512<T>.Count)) + av * Vector512.LoadUnsafe(ref ry, (nuint)(i + Vector512<T>.Count));
-                u0.StoreUnsafe(ref rx, (nuint)i); u1.StoreUnsafe(ref rx, (nuint)(i + Vector512<T>.Count));
+                u0.StoreUnsafe(ref rz, (nuint)i); u1.StoreUnsafe(ref rz, (nuint)(i + Vector512<T>.Count));
                 f0 += u0 - u0; f1 += u1 - u1;
             }
-            if (!Vector512.EqualsAll(f0 + f1, Vector512<T>.Zero)) { Finish(ref rx, ref ry, a, i, n); return false; }
+            if (!Vector512.EqualsAll(f0 + f1, Vector512<T>.Zero)) { Finish(ref rx, ref ry, ref rz, a, i, n); return false; }
         }
         else if (level == SimdLevel.Vector256)
         {
@@ -144,23 +152,23 @@ internal static class TraceKernels
             {
                 var u0 = Vector256.LoadUnsafe(ref rx, (nuint)i) + av * Vector256.LoadUnsafe(ref ry, (nuint)i);
                 var u1 = Vector256.LoadUnsafe(ref rx, (nuint)(i + Vector256<T>.Count)) + av * Vector256.LoadUnsafe(ref ry, (nuint)(i + Vector256<T>.Count));
-                u0.StoreUnsafe(ref rx, (nuint)i); u1.StoreUnsafe(ref rx, (nuint)(i + Vector256<T>.Count));
+                u0.StoreUnsafe(ref rz, (nuint)i); u1.StoreUnsafe(ref rz, (nuint)(i + Vector256<T>.Count));
                 f0 += u0 - u0; f1 += u1 - u1;
             }
-            if (!Vector256.EqualsAll(f0 + f1, Vector256<T>.Zero)) { Finish(ref rx, ref ry, a, i, n); return false; }
+            if (!Vector256.EqualsAll(f0 + f1, Vector256<T>.Zero)) { Finish(ref rx, ref ry, ref rz, a, i, n); return false; }
         }
         bool finite = true;
         for (; i < n; i++)
         {
-            ref T xi = ref Unsafe.Add(ref rx, i);
-            xi += a * Unsafe.Add(ref ry, i);
-            if (!T.IsFinite(xi)) finite = false;
+            T zi = Unsafe.Add(ref rx, i) + a * Unsafe.Add(ref ry, i);
+            Unsafe.Add(ref rz, i) = zi;
+            if (!T.IsFinite(zi)) finite = false;
         }
         return finite;
 
-        static void Finish(ref T rx, ref T ry, T a, int i, int n)
+        static void Finish(ref T rx, ref T ry, ref T rz, T a, int i, int n)
         {
-            for (; i < n; i++) Unsafe.Add(ref rx, i) += a * Unsafe.Add(ref ry, i);
+            for (; i < n; i++) Unsafe.Add(ref rz, i) = Unsafe.Add(ref rx, i) + a * Unsafe.Add(ref ry, i);
         }
     }
 

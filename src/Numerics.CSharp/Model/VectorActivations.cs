@@ -63,6 +63,54 @@ internal static class VectorActivations
         if (dhi > max) max = dhi;
     }
 
+    /// <summary>
+    /// <see cref="EvaluateWithRange"/> and <see cref="FastKernels.MinMax"/> of the σ' it stores (into <paramref name="dmin"/>,
+    /// <paramref name="dmax"/>) together, with the bits of the three calls: GELU at a vector level in one pass over u (the
+    /// kernel tracks both ranges over its whole vectors, this the scalar tail exactly as MinMax does, after the tail's σ' is
+    /// stored), every other case as the separate calls.
+    /// </summary>
+    public static void EvaluateWithRanges<T>(SimdLevel level, ActivationKind kind, ReadOnlySpan<T> u, Span<T> s, Span<T> sd,
+        ref double min, ref double max, ref double dmin, ref double dmax) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (kind != ActivationKind.Gelu || level == SimdLevel.Scalar || (typeof(T) != typeof(double) && typeof(T) != typeof(float)))
+        {
+            EvaluateWithRange(level, kind, u, s, sd, ref min, ref max);
+            FastKernels.MinMax<T>(level, sd, ref dmin, ref dmax);
+            return;
+        }
+        int done; double ulo, uhi, dlo, dhi;
+        if (typeof(T) == typeof(double))
+        {
+            var ud = MemoryMarshal.Cast<T, double>(u);
+            var sdd = MemoryMarshal.Cast<T, double>(s);
+            var sdv = MemoryMarshal.Cast<T, double>(sd);
+            double lo, hi, wlo, whi;
+            done = level == SimdLevel.Vector512 ? ActivationKernels512.GeluDoubleRanges(ud, sdd, sdv, out lo, out hi, out wlo, out whi)
+                                                : ActivationKernels256.GeluDoubleRanges(ud, sdd, sdv, out lo, out hi, out wlo, out whi);
+            for (int i = done; i < ud.Length; i++) { double v = ud[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
+            if (done < u.Length) Evaluate(SimdLevel.Scalar, kind, u[done..], s[done..], sd[done..]);
+            for (int i = done; i < sdv.Length; i++) { double v = sdv[i]; if (v < wlo) wlo = v; if (v > whi) whi = v; }
+            (ulo, uhi, dlo, dhi) = (lo, hi, wlo, whi);
+        }
+        else
+        {
+            var uf = MemoryMarshal.Cast<T, float>(u);
+            var sf = MemoryMarshal.Cast<T, float>(s);
+            var sdf = MemoryMarshal.Cast<T, float>(sd);
+            float lo, hi, wlo, whi;
+            done = level == SimdLevel.Vector512 ? ActivationKernels512.GeluSingleRanges(uf, sf, sdf, out lo, out hi, out wlo, out whi)
+                                                : ActivationKernels256.GeluSingleRanges(uf, sf, sdf, out lo, out hi, out wlo, out whi);
+            for (int i = done; i < uf.Length; i++) { float v = uf[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
+            if (done < u.Length) Evaluate(SimdLevel.Scalar, kind, u[done..], s[done..], sd[done..]);
+            for (int i = done; i < sdf.Length; i++) { float v = sdf[i]; if (v < wlo) wlo = v; if (v > whi) whi = v; }
+            (ulo, uhi, dlo, dhi) = (lo, hi, wlo, whi);
+        }
+        if (ulo < min) min = ulo;
+        if (uhi > max) max = uhi;
+        if (dlo < dmin) dmin = dlo;
+        if (dhi > dmax) dmax = dhi;
+    }
+
     private static void EvaluateDouble(SimdLevel level, ActivationKind kind, ReadOnlySpan<double> u, Span<double> s, Span<double> sd)
     {
         int done = kind == ActivationKind.Identity ? Identity(level, u, s, sd) : level switch

@@ -36,6 +36,8 @@ internal sealed class IterationPasses<T> where T : unmanaged, IFloatingPointIeee
 
     // the operands of the pass in progress (read by the second half's thread)
     private T[] _w = Array.Empty<T>(), _v = Array.Empty<T>(), _gw = Array.Empty<T>(), _gv = Array.Empty<T>();
+    // where the update writes Z − ηcG (W and V themselves, or other arrays: see Update)
+    private T[] _wTo = Array.Empty<T>(), _vTo = Array.Empty<T>();
     private double _eta;
     private double? _clip;
 
@@ -89,11 +91,20 @@ internal sealed class IterationPasses<T> where T : unmanaged, IFloatingPointIeee
     /// <see cref="Trainer.ApplyUpdate{T}"/> on it, bit for bit); returns max_k ‖η c_k G_k‖, the number of clipped layers
     /// and whether every updated parameter is finite.
     /// </summary>
-    public (double StepMax, int Clipped, bool Finite) Update(T[] w, T[] v, T[] gw, T[] gv, double eta, double? clip)
+    public (double StepMax, int Clipped, bool Finite) Update(T[] w, T[] v, T[] gw, T[] gv, double eta, double? clip) =>
+        UpdateInto(w, v, gw, gv, eta, clip, w, v);
+
+    /// <summary>
+    /// <see cref="Update(T[], T[], T[], T[], double, double?)"/> written into <paramref name="wTo"/>, <paramref name="vTo"/>
+    /// (the same numbers, W and V left as they were when the destinations are other arrays): a caller that hands the iterate
+    /// to a reader on another thread alternates two sets instead of copying it.
+    /// </summary>
+    public (double StepMax, int Clipped, bool Finite) UpdateInto(T[] w, T[] v, T[] gw, T[] gv, double eta, double? clip, T[] wTo, T[] vTo)
     {
         if (!_recorded) throw new InvalidOperationException("the update needs the record of the same gradient first");
+        if (wTo.Length != w.Length || vTo.Length != v.Length) throw new ArgumentException("destinations of another size");
         _recorded = false;
-        _w = w; _v = v; _gw = gw; _gv = gv; _eta = eta; _clip = clip;
+        _w = w; _v = v; _gw = gw; _gv = gv; _eta = eta; _clip = clip; _wTo = wTo; _vTo = vTo;
         Run(update: true);
         double stepMax = 0; int clipped = 0;
         for (int k = 0; k < _layers; k++) { stepMax = Math.Max(stepMax, _step[k]); if (_clipped[k]) clipped++; }
@@ -163,8 +174,8 @@ internal sealed class IterationPasses<T> where T : unmanaged, IFloatingPointIeee
                 T f = etaT * T.CreateTruncating(factor);
                 var wk = w.AsSpan(k * md, md); var vk = v.AsSpan(k * md, md);
                 // Kernels.Axpy's arithmetic and AllFinite of the result in one pass over each tensor
-                bool fw = TraceKernels.AxpyFinite(level, -f, gw.AsSpan(k * md, md), wk);
-                bool fv = TraceKernels.AxpyFinite(level, -f, gv.AsSpan(k * md, md), vk);
+                bool fw = TraceKernels.AxpyFiniteInto(level, -f, gw.AsSpan(k * md, md), wk, _wTo.AsSpan(k * md, md));
+                bool fv = TraceKernels.AxpyFiniteInto(level, -f, gv.AsSpan(k * md, md), vk, _vTo.AsSpan(k * md, md));
                 _step[k] = eta * factor * nrm;
                 finite = finite && fw && fv;
             }

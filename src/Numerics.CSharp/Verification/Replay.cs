@@ -267,15 +267,23 @@ public static class Replay
         // the observer's copy of the weights it is given (valid until its next call); the gradient and the states the engine
         // kept (ResNet.Keep: h_k, p_k and per-layer ranges, which the split pass would otherwise compute again) alternate
         // between two sets, so that iterate i's stay untouched while the replay evaluates iterate i + 1
+        // without companions the trace row and the update are the trainer's fused passes on this thread (the record's ‖G_k‖
+        // reused by the update: Trainer.Record and Trainer.ApplyUpdate bit for bit, in two passes over the layers instead of
+        // three); the companions' tolerance needs the update's ‖ηG‖ over all layers, which only ApplyUpdate returns
+        var passes = companions ? null : new IterationPasses<double>(level, L, md);
         double[]? ow = null, ov = null, ogw = null, ogv = null;
+        // with the fused passes the update writes Z^{j+1} into the other of two weight sets (the same numbers as in place), so
+        // the observer is handed Z^j itself, untouched until it has finished, instead of a copy
+        double[][]? wSets = null, vSets = null;
         int oj = 0; EvaluationStats ost = default;
         Action observe = () => onIterate!(oj, ow, ov, ogw, ogv, ost);
         if (team is not null) observe = team.Wrap(observe);
         double[][]? gwSets = null, gvSets = null;
         ResNet<double>.KeptStates[]? keptSets = null;
+        if (onIterate is not null && passes is not null) { wSets = [w, new double[total]]; vSets = [v, new double[total]]; }
         if (onIterate is not null)
         {
-            ow = new double[total]; ov = new double[total];
+            ow = wSets is null ? new double[total] : null; ov = vSets is null ? new double[total] : null;
             gwSets = [gw, new double[total]]; gvSets = [gv, new double[total]];
             if (net.CanKeep) keptSets = [new(shape, n), new(shape, n)];
         }
@@ -298,7 +306,7 @@ public static class Replay
                 try
                 {
                     st = net.Evaluate(w, v, gw, gv);
-                    Trainer.Record(level, trace, i, st, shape, w, v, gw, gv);
+                    Record(passes, level, trace, i, st, shape, w, v, gw, gv);
                 }
                 finally { side.Join(); }
             }
@@ -307,10 +315,11 @@ public static class Replay
                 gw = gwSets![i & 1]; gv = gvSets![i & 1];
                 net.Keep = keptSets?[i & 1];
                 st = net.Evaluate(w, v, gw, gv);
-                Trainer.Record(level, trace, i, st, shape, w, v, gw, gv);
+                Record(passes, level, trace, i, st, shape, w, v, gw, gv);
                 team?.Help();   // the observer of iterate i − 1: its remaining parts, until it has finished
                 side.Join();
-                w.CopyTo(ow!, 0); v.CopyTo(ov!, 0);
+                if (wSets is null) { w.CopyTo(ow!, 0); v.CopyTo(ov!, 0); }
+                else { ow = w; ov = v; }
                 ogw = gw; ogv = gv;
                 oj = from + i; ost = st;
                 team?.Reset();
@@ -336,7 +345,20 @@ public static class Replay
             if (i == len) break;
             double zNorm = companions ? Math.Sqrt(FastKernels.SumSquares<double>(level, w) + FastKernels.SumSquares<double>(level, v)) : 0.0;
             (double, int, double) update;
-            if (onIterate is null)
+            if (passes is not null && wSets is not null)
+            {
+                // Z^{i+1} into the other set; the observer of iterate i reads Z^i meanwhile
+                var wTo = wSets[(i + 1) & 1]; var vTo = vSets![(i + 1) & 1];
+                var (stepMaxP, clippedP, _) = passes.UpdateInto(w, v, gw, gv, eta, clip, wTo, vTo);
+                w = wTo; v = vTo;
+                update = (stepMaxP, clippedP, double.NaN);
+            }
+            else if (passes is not null)
+            {
+                var (stepMaxP, clippedP, _) = passes.Update(w, v, gw, gv, eta, clip);
+                update = (stepMaxP, clippedP, double.NaN);
+            }
+            else if (onIterate is null)
             {
                 if (companions) side.Start(stepCompanions);
                 try { update = Trainer.ApplyUpdate<double>(level, w, v, gw, gv, L, md, eta, clip); }
@@ -390,6 +412,14 @@ public static class Replay
         };
     }
 
+    /// <summary>Trace row i: through the fused passes when given (the bits of <see cref="Trainer.Record{T}"/>), else Trainer.Record.</summary>
+    private static void Record(IterationPasses<double>? passes, SimdLevel level, Dictionary<string, double[]> trace, int i, EvaluationStats st,
+        NetworkShape shape, double[] w, double[] v, double[] gw, double[] gv)
+    {
+        if (passes is not null) passes.Record(trace, i, st, w, v, gw, gv);
+        else Trainer.Record(level, trace, i, st, shape, w, v, gw, gv);
+    }
+
     /// <summary>The thread count run.json records when it is a usable one (1..64), else null (chosen by problem size).</summary>
     public static int? RecordedThreads(RunData run) => run.Meta.Threads is int t && t >= 1 && t <= 64 ? t : null;
 
@@ -413,8 +443,13 @@ public static class Replay
     /// <summary>Power-iteration steps that align the tracking perturbation with the first step's most expanded direction.</summary>
     public const int AlignSteps = 8;
 
-    private static double Distance(SimdLevel level, double[] a, double[] b, double[] c, double[] d) =>
-        Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, a, b) + FastKernels.SumSquaresDiff<double>(level, c, d));
+    // ‖(a, c) − (b, d)‖: the two sums of SumSquaresDiff (their bits) formed side by side in one loop
+    private static double Distance(SimdLevel level, double[] a, double[] b, double[] c, double[] d)
+    {
+        if (a.Length != c.Length) return Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, a, b) + FastKernels.SumSquaresDiff<double>(level, c, d));
+        var (s1, s2) = FastKernels.SumSquaresDiffPair(level, a, b, c, d);
+        return Math.Sqrt(s1 + s2);
+    }
 
     // x ← c + (x − c)·f entry by entry (a difference, a product, a sum: no fused multiply-add, in vector lanes where there are).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
