@@ -92,19 +92,30 @@ let segmentBound (u: float) (d: int) (eps: float) (js: float[][]) =
     let mutable next = Array.zeroCreate dd
     let full = Array.init nb (fun _ -> Array.zeroCreate dd)
     let c = Array.create nb 1.0
+    // every segment of one block, one after the other (at most B(B + 1)/2 of them), and their cheap norm values
+    let segs = Array.zeroCreate (B * (B + 1) / 2 * dd)
+    let cheap = Array.zeroCreate (B * (B + 1) / 2)
     for t in 0 .. nb - 1 do
         let first, last = t * B, min L ((t + 1) * B) - 1 // 0-based indices of the block's layers
+        let mutable count = 0
         for a in first .. last do
-            Array.blit js.[a] 0 cur 0 dd
-            c.[t] <- max c.[t] (normBound u d cur c.[t] + eps)
+            Array.blit js.[a] 0 segs (count * dd) dd
+            count <- count + 1
             for b in a + 1 .. last do
-                // cur ← Ĵ_b · cur
-                Model.Layerwise.MultiplyOrdered(ReadOnlySpan(js.[b]), d, d, ReadOnlySpan(cur), d, Span(next))
-                let s = cur
-                cur <- next
-                next <- s
-                c.[t] <- max c.[t] (normBound u d cur c.[t] + eps)
-            if a = first then Array.blit cur 0 full.[t] 0 dd
+                // segment (a, b] ← Ĵ_b · segment (a, b − 1]
+                Model.Layerwise.MultiplyOrdered(ReadOnlySpan(js.[b]), d, d, ReadOnlySpan(segs, (count - 1) * dd, dd), d, Span(segs, count * dd, dd))
+                count <- count + 1
+            if a = first then Array.blit segs ((count - 1) * dd) full.[t] 0 dd
+        for q in 0 .. count - 1 do
+            Array.blit segs (q * dd) cur 0 dd
+            cheap.[q] <- cheapNormBound u d cur
+        // the largest norm: the spectral norm only of the segments whose cheap value could still raise it, largest first
+        let order = Array.init count id |> Array.sortBy (fun q -> -cheap.[q])
+        let mutable q = 0
+        while q < count && cheap.[order.[q]] + eps > c.[t] do
+            Array.blit segs (order.[q] * dd) cur 0 dd
+            c.[t] <- max c.[t] (min cheap.[order.[q]] (Linalg.spectralNorm d d cur 0 * (1.0 + 4.0 * float d * u)) + eps)
+            q <- q + 1
     let mutable best = Array.max c
     for t1 in 0 .. nb - 2 do
         // t2 = t1 + 1: the empty product of full blocks between them
