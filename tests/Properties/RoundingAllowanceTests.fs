@@ -33,21 +33,29 @@ let ``Rounding.chainRel: figure-1 sizes → 8(4L(m + d)u + γ_2S) + γ_8(L+1), 2
     Assert.InRange(got, 2.4e-11, 2.5e-11)
 
 [<Fact>]
-let ``Rounding.tolerance: a float64 run → 4·max(1, A/e^1.4)·L(m + d)u + γ_(n(d_out + 1) + 1), no 1e-9 floor`` () =
+let ``Rounding.tolerance: a float64 run → max_s 4·Ā_s·L(m + d)u·(1 + ς_s/2) + γ_(n(d_out + 1) + 1), Ā_s ≤ Π(1 + κ_k/L), no floor`` () =
     let run = mlpRun ()
     let st = run.Setting
-    // A = max over snapshots of Π_k(1 + s1‖W_k‖₂‖V_k‖₂/L), from the lemma chain's norms of each snapshot
-    let A =
-        seq { for s in 0 .. run.SnapshotCount - 1 ->
-                let sn = LemmaChain.snapshotNorms run s
-                Array.fold2 (fun p w v -> p * (1.0 + st.S1 * w * v / float st.Depth)) 1.0 sn.WOp sn.VOp }
-        |> Seq.max
-    close A (Rounding.forwardAmplification run)
+    // the worst case A = max over snapshots of Π_k(1 + s1‖W_k‖₂‖V_k‖₂/L), from the lemma chain's norms of each snapshot
+    let worst s =
+        let sn = LemmaChain.snapshotNorms run s
+        Array.fold2 (fun p w v -> p * (1.0 + st.S1 * w * v / float st.Depth)) 1.0 sn.WOp sn.VOp
+    close (seq { for s in 0 .. run.SnapshotCount - 1 -> worst s } |> Seq.max) (Rounding.forwardAmplification run)
+    let sums = g64 (float (st.Samples * (run.Data.Data.OutputDim + 1) + 1))
+    let perState = 4.0 * float st.Depth * float (st.Width + st.Dim) * Math.Pow(2.0, -53.0)
     let expected =
-        4.0 * max 1.0 (A * exp -1.4) * float st.Depth * float (st.Width + st.Dim) * Math.Pow(2.0, -53.0)
-        + g64 (float (st.Samples * (run.Data.Data.OutputDim + 1) + 1))
+        seq { for s in 0 .. run.SnapshotCount - 1 ->
+                let a = Rounding.amplificationAt run s
+                Assert.True(a.Value <= worst s * (1.0 + 1e-12), sprintf "Ā_%d = %g above the worst case %g" s a.Value (worst s))
+                close (perState * a.Value + sums) (Rounding.forwardToleranceAt run s)
+                perState * a.Value * (1.0 + a.Sensitivity / 2.0) + sums }
+        |> Seq.max
     close expected (Rounding.tolerance run)
-    Assert.True(Rounding.tolerance run < 1e-11, sprintf "τ = %g" (Rounding.tolerance run))
+    // L = 8, m = 8, d = 3: the forward τ_s is 4Ā_s·L(m + d)u + γ ≈ 1.8·10⁻¹³; the gradients' carries ς_s ≈ 600 (σ'' times
+    // the states and the layers' norms, docs/theorems/RunIntegrity.md step 6)
+    for s in 0 .. run.SnapshotCount - 1 do
+        Assert.True(Rounding.forwardToleranceAt run s < 1e-12, sprintf "τ_%d = %g" s (Rounding.forwardToleranceAt run s))
+    Assert.True(Rounding.tolerance run < 1e-9, sprintf "τ = %g" (Rounding.tolerance run))
 
 /// L1.hidden evaluated with the MLP's own supply, except that the state norm ‖h_L^0‖ of the last snapshot is replaced
 /// by the lemma's bound Hb_L^0 times (1 + factor·ρ_chain): the bound itself (from ‖h_0‖ and the layers' norms) and every
@@ -345,6 +353,25 @@ let ``Theory sources: the scanner → flags a fixed allowance in code, not one i
     Assert.NotEmpty(fixedAllowances (codeOf "let e = evaluation Comparison.roundingRel checks"))
     Assert.Empty(fixedAllowances (codeOf "/// evaluation 1e-9 checks (a comment)\nlet e = evaluation (Rounding.chainRel run) checks [] []"))
     Assert.Empty(fixedAllowances (codeOf "let s = \"evaluation 1e-9\"\nlet e = evaluation 0.0 checks [] []"))
+
+/// A floor given to an allowance in Rounding.fs, the home of every allowance: `max x` with a literal 0 < x < 1.
+let private floors (code: string) =
+    [ for m in Regex.Matches(code, sprintf "\\bmax\\s+(%s)\\b" literal) do
+        match Double.TryParse(m.Groups.[1].Value, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
+        | true, x when x > 0.0 && x < 1.0 -> yield m.Value
+        | _ -> () ]
+
+[<Fact>]
+let ``Rounding.fs: the floor scanner → flags max 1e-4 (…) in code, not max 1.0 nor a comment; Rounding.fs has none`` () =
+    Assert.NotEmpty(floors (codeOf "if isFloat32 run then max 1e-4 (perState + sums) else perState + sums"))
+    Assert.Empty(floors (codeOf "let a = max 1.0 (x * exp -1.4)\n/// at least max 1e-4 (a comment)"))
+    let rec up (d: DirectoryInfo | null) =
+        match d with
+        | null -> failwith "the repository root (ResOdeProofs.sln) is not above the test assembly"
+        | d when File.Exists(Path.Combine(d.FullName, "ResOdeProofs.sln")) -> d.FullName
+        | d -> up d.Parent
+    let file = Path.Combine(up (DirectoryInfo AppContext.BaseDirectory), "src", "Theory.FSharp", "Vocabulary", "Rounding.fs")
+    Assert.Empty(floors (codeOf (File.ReadAllText file)))
 
 [<Fact>]
 let ``Theory sources: every .fs file of src/Theory.FSharp → no fixed rounding allowance (no roundingRel, no literal given to the comparison kernel)`` () =

@@ -6,19 +6,31 @@ module ResOdeProofs.Theory.RunIntegrity
 open System
 open ResOdeProofs.Theory
 open ResOdeProofs.Theory.Comparison
-// the unit roundoff u and τ = 4·max(1, A·e^{−1.4})·L·(m + d)·u + γ_{n(d_out+1)+1} of the run's precision (derivation in
-// `Rounding.tolerance`): 1.55e-12 at the figure-1 sizes in float64; in float32 the engine's own rounding dominates:
-// τ ≈ 7e-4 at L = 64, m = 32, d = 16, and at least 1e-4.
+// the unit roundoff u and, per snapshot s, τ_s = 4·Ā_s·L·(m + d)·u + γ_{n(d_out+1)+1} of the run's precision (Ā_s the
+// amplification by the products of the actual Jacobians, `Rounding.forwardToleranceAt`) and the gradients' τ^∇_s
+// (`Rounding.toleranceAt`); the same derivation in float64 and float32, no floor.
 open ResOdeProofs.Theory.Rounding
 
 /// The rounding allowance of a loss recomputed from snapshot s's weights against the engine's:
-/// τ·ℓ + 2√ℓ·δ + δ², δ = τ·‖B‖₂·max_i‖h_L^i‖ (ℓ the recomputed loss; derivation in I.loss's statement).
+/// τ_s·ℓ + 2√ℓ·δ + δ², δ = τ_s·‖B‖₂·max_i‖h_L^i‖ (ℓ the recomputed loss; derivation in I.loss's statement).
 let lossAllowance (run: Run) (s: int) =
-    let tau = tolerance run
+    let tau = forwardToleranceAt run s
     let lw = run.Layerwise s
     let hmax = lw.H.[lw.H.Length - 1] |> Array.map Linalg.norm |> Comparison.maxKeepNaN
     let delta = tau * run.Setting.ReadoutNorm * hmax
     tau * abs lw.Loss + 2.0 * sqrt (abs lw.Loss) * delta + delta * delta
+
+/// The constants of a row compared within a per-snapshot τ: the largest τ_s, the largest amplification Ā_s (and how
+/// many snapshots took the actual Jacobian products), the worst case Π(1 + κ_k/L) it replaces and u.
+let private toleranceConstants (tauAt: Run -> int -> float) (run: Run) =
+    let snaps = [ 0 .. run.SnapshotCount - 1 ]
+    let amps = snaps |> List.map (amplificationAt run)
+    [ "tau", (if snaps.IsEmpty then tolerance run else snaps |> List.map (tauAt run) |> List.max)
+      "amplification", (if amps.IsEmpty then 1.0 else amps |> List.map (fun a -> a.Value) |> List.max)
+      "sensitivity", (if amps.IsEmpty then 0.0 else amps |> List.map (fun a -> a.Sensitivity) |> List.max)
+      "snapshots by Jacobian products", float (amps |> List.filter (fun a -> a.Method = "jacobian products") |> List.length)
+      "worst-case amplification", forwardAmplification run
+      "unit roundoff", unitRoundoff run ]
 
 let private doc = "docs/theorems/RunIntegrity.md"
 let private src = "derived here (docs/theorems/RunIntegrity.md)"
@@ -31,8 +43,9 @@ let snapshotLoss : Result<Run> =
       Provenance = ProvedHere
       Doc = doc
       Statement =
-        "For every snapshot s at iteration j, |ℓ(Z^j recomputed) − losses[j]| ≤ τ·ℓ + 2√ℓ·δ + δ², τ = 4·max(1, A·e^{−1.4})·L(m + d)u + γ_{n(d_out+1)+1} (A = Π(1 + κ_k/L); at least 1e-4 in float32), "
-        + "δ = τ·‖B‖₂·max_i‖h_L^i‖: the outputs carry a rounding error relative to their own size, not to the residual's, so near an interpolating "
+        "For every snapshot s at iteration j, |ℓ(Z^j recomputed) − losses[j]| ≤ τ_s·ℓ + 2√ℓ·δ + δ², τ_s = 4·Ā_s·L(m + d)u + γ_{n(d_out+1)+1} in the run's precision u "
+        + "(Ā_s ≥ the norm of every product of the layers' Jacobians along snapshot s's pass, from their actual products at the verifier's states, or Π(1 + κ_k/L) where these are not available), "
+        + "δ = τ_s·‖B‖₂·max_i‖h_L^i‖: the outputs carry a rounding error relative to their own size, not to the residual's, so near an interpolating "
         + "minimum (ℓ → 0) the residual r_i = Bh_L^i − y_i loses digits by cancellation and (1/n)Σ(2‖r_i‖‖δr_i‖ + ‖δr_i‖²) ≤ 2√ℓ·δ + δ² (Cauchy–Schwarz)."
       Hypotheses =
         [ "snapshots inside the recorded losses", fun (run: Run) ->
@@ -40,7 +53,6 @@ let snapshotLoss : Result<Run> =
             else NotMet "a snapshot iteration has no recorded loss" ]
       Conclusion =
         fun run ->
-            let tau = tolerance run
             // the snapshots' reference evaluations (kept by the run for the later checks) are independent of one another:
             // as many at a time as there are cores, each the same numbers as alone (a failure is left to the loop below)
             Array.Parallel.iter (fun s -> try run.Layerwise s |> ignore with _ -> ()) [| 0 .. run.SnapshotCount - 1 |]
@@ -53,7 +65,7 @@ let snapshotLoss : Result<Run> =
                         { Measured = abs (ref' - rec'); Bound = lossAllowance run s; Where = sprintf "loss recomputed %.17g vs recorded %.17g" ref' rec'
                           When = sprintf "snapshot %d (iteration %d)" s j }
                 }
-            evaluation 0.0 checks [ "tau", tau; "unit roundoff", unitRoundoff run ] [] }
+            evaluation 0.0 checks (toleranceConstants forwardToleranceAt run) [] }
 
 /// Consecutive snapshot pairs (s, s + 1) with Steps[s + 1] = Steps[s] + 1.
 let consecutivePairs (run: Run) =
@@ -69,7 +81,8 @@ let update : Result<Run> =
       Provenance = ProvedHere
       Doc = doc
       Statement =
-        "When snapshots are taken at iterations j and j + 1, every layer satisfies ‖Z_k^{j+1} − Z_k^j + η c_k G_k(Z^j)‖_F ≤ τ·η c_k‖G_k‖_F + 4u(‖Z_k^j‖_F + η c_k‖G_k‖_F), "
+        "When snapshots s, s + 1 are taken at iterations j and j + 1, every layer satisfies ‖Z_k^{j+1} − Z_k^j + η c_k G_k(Z^j)‖_F ≤ τ^∇_s·η c_k‖G_k‖_F + 4u(‖Z_k^j‖_F + η c_k‖G_k‖_F) "
+        + "(τ^∇_s the gradients' tolerance at snapshot s: I.loss's τ_s with the backward pass' sensitivity to the states' errors), "
         + "G from the reference evaluation at the snapshot weights, c_k the clip factor (1 for plain GD)."
       Hypotheses =
         [ "two consecutive snapshots", fun (run: Run) ->
@@ -78,11 +91,12 @@ let update : Result<Run> =
             | ps -> Met(sprintf "%d consecutive pair(s)" ps.Length) ]
       Conclusion =
         fun run ->
-            let tau, u = tolerance run, unitRoundoff run
+            let u = unitRoundoff run
             let md, L = run.Shape.LayerSize, run.Setting.Depth
             let eta = run.Setting.Eta
             let checks =
                 [ for s in consecutivePairs run do
+                    let tau = toleranceAt run s
                     let lw = run.Layerwise s
                     let w0, v0, w1, v1 = run.W s, run.V s, run.W(s + 1), run.V(s + 1)
                     for k in 0 .. L - 1 do
@@ -103,7 +117,7 @@ let update : Result<Run> =
                         yield { Measured = sqrt r; Bound = tau * step + 4.0 * u * (sqrt z + step)
                                 Where = sprintf "layer k = %d (step ‖ηc_kG_k‖ = %.6g)" (k + 1) step
                                 When = sprintf "iterations %d → %d" run.Steps.[s] run.Steps.[s + 1] } ]
-            evaluation 0.0 checks [ "tau", tau; "unit roundoff", u ] [] }
+            evaluation 0.0 checks (toleranceConstants toleranceAt run) [] }
 
 /// (I.trace) the trace's loss column equals the losses exactly, and smooth_z at each snapshot equals
 /// max_k‖Z_{k+1} − Z_k‖_F recomputed from the snapshot's weights (relative τ).
@@ -114,7 +128,7 @@ let traceConsistency : Result<Run> =
       Provenance = ProvedHere
       Doc = doc
       Statement =
-        "trace loss[j] = losses[j] for every iterate (the same number is written twice: exact equality), and |smooth_z[j_s] − max_k‖Z_{k+1} − Z_k‖_F(snapshot s)| ≤ τ·smooth_z[j_s] + 4u·max_k ‖Z_k‖_F at every snapshot."
+        "trace loss[j] = losses[j] for every iterate (the same number is written twice: exact equality), and |smooth_z[j_s] − max_k‖Z_{k+1} − Z_k‖_F(snapshot s)| ≤ τ_s·smooth_z[j_s] + 4u·max_k ‖Z_k‖_F at every snapshot (τ_s as in I.loss)."
       Hypotheses =
         [ "trace with loss and smooth_z", fun (run: Run) ->
             match run.ClaimedTrace "loss", run.ClaimedTrace "smooth_z" with
@@ -122,7 +136,7 @@ let traceConsistency : Result<Run> =
             | _ -> NotMet "the run has no loss or smooth_z trace column" ]
       Conclusion =
         fun run ->
-            let tau, u = tolerance run, unitRoundoff run
+            let u = unitRoundoff run
             let tl, sz = (run.ClaimedTrace "loss").Value, (run.ClaimedTrace "smooth_z").Value
             let zmax s =
                 let md = run.Shape.LayerSize
@@ -143,10 +157,10 @@ let traceConsistency : Result<Run> =
                         let j = run.Steps.[s]
                         if j < sz.Length then
                             let di = run.DepthIncrement s
-                            yield { Measured = abs (sz.[j] - di); Bound = tau * sz.[j] + 4.0 * u * zmax s
+                            yield { Measured = abs (sz.[j] - di); Bound = forwardToleranceAt run s * sz.[j] + 4.0 * u * zmax s
                                     Where = sprintf "smooth_z %.17g vs recomputed %.17g" sz.[j] di; When = sprintf "snapshot %d (iteration %d)" s j }
                 }
-            evaluation 0.0 checks [ "tau", tau; "unit roundoff", u ] [] }
+            evaluation 0.0 checks (toleranceConstants forwardToleranceAt run) [] }
 
 /// Every integrity check, for a registry.
 let all : Result<Run> list = [ snapshotLoss; update; traceConsistency ]

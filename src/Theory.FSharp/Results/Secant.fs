@@ -16,9 +16,8 @@ open ResOdeProofs.Numerics
 [<Literal>]
 let U = Rounding.Float64UnitRoundoff
 
-/// Assumed accuracy of the activation library: σ(u) and σ'(u) are evaluated with an absolute error of at most
-/// 16u·(1 + |value|) (erf-, tanh- and log1p-based kernels are accurate to a few ulps).
-let private evalErr (value: float) = 16.0 * U * (1.0 + abs value)
+/// The activation library's accuracy at float64 (`LayerJacobian.evalErr`).
+let private evalErr (value: float) = LayerJacobian.evalErr U value
 
 /// The secant slope of σ between a and b and a bound on |D̂ − D| for some mean-value slope D of σ on the
 /// segment between the exact pre-activations, given a bound `preErr` on the rounding error of a and of b.
@@ -38,10 +37,10 @@ let secantSlope (act: ActivationKind) (s2: float option) (preErr: float) (a: flo
             struct (q, 4.0 * U * (1.0 + abs q) + 2.0 * U * (abs a + abs b) / abs (a - b))
     | _, Some s2 ->
         let moved = s2 * preErr
-        let mid = Activations.Derivative(act, 0.5 * (a + b))
-        let midErr = s2 * abs (a - b) / 2.0 + evalErr mid + s2 * U * (abs a + abs b)
-        if a = b then struct (mid, midErr + moved)
+        if a = b then LayerJacobian.tangentSlope U act (Some s2) preErr a
         else
+            let mid = Activations.Derivative(act, 0.5 * (a + b))
+            let midErr = s2 * abs (a - b) / 2.0 + evalErr mid + s2 * U * (abs a + abs b)
             let sa, sb = Activations.Value(act, a), Activations.Value(act, b)
             let q = (sa - sb) / (a - b)
             let qErr = (evalErr sa + evalErr sb + U * abs (sa - sb)) / abs (a - b) + 3.0 * U * abs q
@@ -92,15 +91,9 @@ let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (dep
             let struct (q, e) = secantSlope act s2 preErr a b
             slopes.[jj] <- q
             epsMax <- max epsMax e
-        // Ĵ_k = I + (V diag(D̂)/L) W: V diag(D̂)/L rounded entry by entry, then each entry of the product summed over j
-        for r in 0 .. d - 1 do
-            for jj in 0 .. m - 1 do vd.[r * m + jj] <- v.[o + r * m + jj] * slopes.[jj] / fL
-        // (each row as a sum of scaled rows of W_k, j in order, lanes over the columns, the row's sums in registers: the
-        // same products and sums as entry by entry, so the same bits; 0 + acc = acc off the diagonal, acc never being −0)
-        Model.Layerwise.MultiplyOrdered(ReadOnlySpan(vd), d, m, ReadOnlySpan(w, o, md), d, Span(j))
-        for r in 0 .. d - 1 do
-            j.[r * d + r] <- 1.0 + j.[r * d + r]
-        let eta = (vOp * wOp * epsMax + float (m + 2) * U * (s1 + epsMax) * frobenius k) / fL
+        // Ĵ_k = I + (V diag(D̂)/L) W (`LayerJacobian.form`) and η_k ≥ ‖J_k − Ĵ_k‖₂ (`LayerJacobian.formError`)
+        LayerJacobian.form L m d w v o slopes vd j
+        let eta = LayerJacobian.formError U L m s1 vOp wOp epsMax (frobenius k)
         let nbar = Linalg.spectralNorm d d j 0 * (1.0 + 4.0 * float d * U)
         // M̂ ← M̂ Ĵ_k
         // (row r of the product as a sum of scaled rows of Ĵ_k, t in order: the same bits as entry by entry)

@@ -28,43 +28,201 @@ let private gammaOf (u: float) (k: float) =
 /// Computed once per run: every call of `tolerance` reads it (per iterate through `updateAllowance`).
 let private amplifications = Runtime.CompilerServices.ConditionalWeakTable<Run, float[]>()
 
-let private amplificationOf (run: Run) =
+/// Π_k(1 + κ_k/L) at snapshot s, κ_k = s1‖W_k‖₂‖V_k‖₂; 1 where it is not a finite number.
+let private worstCaseAt (run: Run) (s: int) =
     let L = float run.Setting.Depth
     let s1 = run.Setting.S1
-    let one s =
-        let struct (w, v) = run.LayerOperatorNorms s
-        let mutable logA = 0.0
-        for k in 0 .. w.Length - 1 do logA <- logA + log (1.0 + s1 * w.[k] * v.[k] / L)
-        let a = exp logA
-        if Double.IsFinite a then a else 1.0
-    seq { 0 .. run.SnapshotCount - 1 } |> Seq.map one |> Seq.fold max 1.0
+    let struct (w, v) = run.LayerOperatorNorms s
+    let mutable logA = 0.0
+    for k in 0 .. w.Length - 1 do logA <- logA + log (1.0 + s1 * w.[k] * v.[k] / L)
+    let a = exp logA
+    if Double.IsFinite a then a else 1.0
 
-/// The amplification Π_k(1 + κ_k/L) of a rounding error along the forward pass, κ_k = s1·‖W_k‖₂‖V_k‖₂ with the exact
-/// spectral norms of the layers, the largest over the run's snapshots (an MLP run; 1 for any other). A snapshot whose
-/// norms are not finite numbers (a diverged run) counts as 1: its comparisons are not meaningful, and a NaN here would
-/// turn every comparison that uses τ into a failure.
+let private amplificationOf (run: Run) =
+    seq { 0 .. run.SnapshotCount - 1 } |> Seq.map (worstCaseAt run) |> Seq.fold max 1.0
+
+/// The worst-case amplification Π_k(1 + κ_k/L) of a rounding error along the forward pass, κ_k = s1·‖W_k‖₂‖V_k‖₂ with the
+/// exact spectral norms of the layers, the largest over the run's snapshots (an MLP run; 1 for any other): a Lipschitz
+/// bound of every segment of the pass at any states. A snapshot whose norms are not finite numbers (a diverged run)
+/// counts as 1: its comparisons are not meaningful, and a NaN here would turn every comparison that uses τ into a
+/// failure. `amplificationAt` uses it where the products of the actual Jacobians are not available.
 let forwardAmplification (run: Run) =
     if not run.IsMlp || run.SnapshotCount = 0 then 1.0
     else amplifications.GetValue(run, fun run -> [| amplificationOf run |]).[0]
 
-/// Relative tolerance for a quantity that the engine and the reference (`Layerwise`, double) compute in
-/// different orders: τ = 4·max(1, A·e^{−1.4})·L·(m + d)·u + γ_{n·(d_out + 1) + 1} in the run's precision u, with a floor
-/// of 1e-4 in float32. Each hidden state passes through L blocks of inner products of length m and d, each contributing
-/// a relative error ≤ (m + d)·u (first order); the error is amplified by A = Π(1 + κ_k/L) (`forwardAmplification`) and
-/// doubled by the loss' squares: the factor 4 covers both for A ≤ e^{1.4} (κ ≤ 1.4), beyond it the excess A·e^{−1.4}
-/// multiplies it. The second term is what the per-state count leaves out: the sums over the samples, n·d_out squares
-/// summed and divided by n for the loss (`lossRel`'s n·d_out + 1 roundings) and n terms for every entry of a layer
-/// gradient Σ_i q_k^i h_{k−1}^iᵀ, so γ of their count covers them (docs/theorems/RunIntegrity.md, "Tolerance from
-/// rounding"). In float64 this replaces the former floor 1e-9, which was not derived (it also stood in for the
-/// amplification beyond κ = 1.4, now explicit): figure 1's run (L = 64, m = 32, d = d_out = 16, n = 100, A ≤ e^{1.4})
-/// has τ = 1.36·10⁻¹² + γ_{1 701} = 1.55·10⁻¹². The float32 floor 1e-4 is kept as it was (not derived here).
-let tolerance (run: Run) =
+/// The amplification of a rounding error made at one layer of snapshot s's pass, as `amplificationAt` returns it.
+type Amplification =
+    { /// Ā ≥ the norm of every product J_b ⋯ J_{a+1} (0 ≤ a < b ≤ L, every sample) of the layers' Jacobians between
+      /// the exact and the computed states (secant Jacobians), and of their transposes
+      Value: float
+      /// ς: the sensitivity of the backward pass and of the layer gradients to the states' errors, relative to the
+      /// states' own first-order error (0 where it is not bounded: relu, or the fallback of another block)
+      Sensitivity: float
+      /// "jacobian products" (the actual products at the verifier's states), "worst case" (Π(1 + κ_k/L), the fallback)
+      /// or "none" (a block other than the MLP: 1)
+      Method: string }
+
+/// max_j ‖(W_k)_{j,:}‖₂ of every layer of snapshot s (raised by 1 + γ(d + 2) for its rounding): |(W_k e)_j| ≤ it·‖e‖,
+/// the move of a pre-activation under a state error e.
+let private rowNorms (run: Run) (s: int) =
     let st = run.Setting
-    let u = unitRoundoff run
-    let amplification = max 1.0 (forwardAmplification run * exp -1.4)
-    let perState = 4.0 * amplification * float st.Depth * float (st.Width + st.Dim) * u
-    let sums = gammaOf u (float st.Samples * float (run.Data.Data.OutputDim + 1) + 1.0)
-    if isFloat32 run then max 1e-4 (perState + sums) else perState + sums
+    let m, d = st.Width, st.Dim
+    let w = run.W s
+    Array.init st.Depth (fun k ->
+        let mutable best = 0.0
+        for j in 0 .. m - 1 do best <- max best (Linalg.frobenius w (k * m * d + j * d) d)
+        best * (1.0 + gammaOf Float64UnitRoundoff (float (d + 2))))
+
+/// Ā from the products of the Jacobians at the verifier's own float64 states (`Run.Layerwise`), None where they
+/// cannot be certified (σ'' unbounded, a state or norm not finite, or the second-order term too large: 4T²K ≥ 1 or
+/// ρ > 1/4). Derivation: docs/theorems/RunIntegrity.md, "Tolerance from rounding", steps 1–5.
+let private actualAmplification (run: Run) (s: int) : float option =
+    let st = run.Setting
+    match st.S2 with
+    | None -> None
+    | Some s2 ->
+        let L, m, d = st.Depth, st.Width, st.Dim
+        let u = Float64UnitRoundoff
+        let ur = unitRoundoff run
+        let md = m * d
+        let lw = run.Layerwise s
+        let struct (wOp, vOp) = run.LayerOperatorNorms s
+        let w, v = run.W s, run.V s
+        let hMax = lw.H |> Seq.collect id |> Seq.map Linalg.norm |> Comparison.maxKeepNaN
+        let finite = Double.IsFinite hMax && Array.forall Double.IsFinite wOp && Array.forall Double.IsFinite vOp
+        if not finite || L = 0 then None
+        else
+        let gam k = gammaOf u (float k)
+        // step 3: ν_k ≥ ‖J_k‖₂ (|σ'| ≤ s1, the computed spectral norms within 1 + 4du each)
+        let nu = Array.init L (fun k -> 1.0 + st.S1 * vOp.[k] * wOp.[k] * (1.0 + 10.0 * float d * u) / float L)
+        let fro = Array.init L (fun k -> Linalg.frobenius v (k * md) md * Linalg.frobenius w (k * md) md)
+        let prodNu = nu |> Array.fold (fun p x -> p * x) 1.0
+        // step 2: T ≥ max over samples and segments of ‖J_b ⋯ J_{a+1}‖₂ at the verifier's states
+        let perSample (i: int) =
+            let js = Array.init L (fun _ -> Array.zeroCreate (d * d))
+            let slopes = Array.zeroCreate m
+            let vd = Array.zeroCreate (d * m)
+            let mutable prodA = 1.0
+            for k in 0 .. L - 1 do
+                let o = k * md
+                let h, pre = lw.H.[k].[i], lw.Pre.[k].[i]
+                let mutable epsMax = 0.0
+                for jj in 0 .. m - 1 do
+                    let mutable absSum = 0.0
+                    for c in 0 .. d - 1 do absSum <- absSum + abs (w.[o + jj * d + c] * h.[c])
+                    let struct (q, e) = LayerJacobian.tangentSlope u st.Activation st.S2 (float (d + 1) * u * absSum) pre.[jj]
+                    slopes.[jj] <- q
+                    epsMax <- max epsMax e
+                LayerJacobian.form L m d w v o slopes vd js.[k]
+                let eta = LayerJacobian.formError u L m st.S1 vOp.[k] wOp.[k] epsMax fro.[k]
+                prodA <- prodA * (nu.[k] + eta) * (1.0 + float d * gam d)
+            // ‖M − M̂‖₂ ≤ Π_k (ν_k + η_k)(1 + dγ_d) − Π_k ν_k for every product formed from the chain (step 3)
+            let eps = prodA * (1.0 + 2.0 * float L * u) - prodNu * (1.0 - 2.0 * float L * u)
+            LayerJacobian.segmentBound u d eps js
+        let T = Array.Parallel.init lw.H.[0].Length perSample |> Comparison.maxKeepNaN
+        // step 4: the secant Jacobians differ from the tangent ones by ‖Δ_k‖ ≤ (2s2/L)‖V_k‖₂‖W_k‖₂r_k·ĀS_{k−1}
+        // (r_k = max_j ‖(W_k)_{j,:}‖₂, `rowNorms`),
+        // S_{k−1} = (k − 1)(m + d)u·2H̄ (the per-state count of the first k − 1 layers; 2H̄ ≥ every state of the three passes)
+        let hBar = 2.0 * hMax
+        let rows = rowNorms run s
+        let mutable K = 0.0
+        for k in 1 .. L do
+            let sPrev = float (k - 1) * float (m + d) * ur * hBar
+            K <- K + 2.0 * s2 / float L * vOp.[k - 1] * wOp.[k - 1] * rows.[k - 1] * sPrev
+        K <- K * (1.0 + gam (4 * L + 8))
+        // step 5: Ā = 2T/(1 + √(1 − 4T²K)), the least solution of Ā ≥ T(1 + Ā²K)
+        let disc = 1.0 - 4.0 * T * T * K
+        if not (Double.IsFinite T) || not (disc > 0.0) then None
+        else
+            let a = 2.0 * T / (1.0 + sqrt disc) * (1.0 + 8.0 * u)
+            let rho = a * float L * float (m + d) * ur
+            if not (rho <= 0.25) then None
+            else Some a
+
+/// ς at snapshot s for an amplification Ā (step 6): s2·2H̄·(Ā·mean_k ‖V_k‖₂‖W_k‖₂r_k + max_k r_k/s1), H̄ the largest
+/// state of the verifier's pass, r_k = max_j ‖(W_k)_{j,:}‖₂ (`rowNorms`); 0 where σ'' is unbounded (relu) or a term is not a finite number.
+let private sensitivity (run: Run) (s: int) (a: float) =
+    let st = run.Setting
+    match st.S2 with
+    | None -> 0.0
+    | Some s2 ->
+        let struct (wOp, vOp) = run.LayerOperatorNorms s
+        let L = st.Depth
+        let hMax = (run.Layerwise s).H |> Seq.collect id |> Seq.map Linalg.norm |> Comparison.maxKeepNaN
+        let rows = rowNorms run s
+        let meanVW2 = (Array.init L (fun k -> vOp.[k] * wOp.[k] * rows.[k]) |> Array.sum) / float L
+        let sens = s2 * 2.0 * hMax * (a * meanVW2 + Array.max rows / st.S1) * (1.0 + gammaOf Float64UnitRoundoff (float (L + 8)))
+        if Double.IsFinite sens then sens else 0.0
+
+let private amplificationsAt = Runtime.CompilerServices.ConditionalWeakTable<Run, Lazy<Amplification>[]>()
+
+/// The amplification at snapshot s (computed once per snapshot and run): an MLP run with σ'' bounded takes the
+/// products of the actual Jacobians along the verifier's float64 pass at that snapshot (`actualAmplification`), or the
+/// worst case Π_k(1 + κ_k/L) of that snapshot when it is smaller or the products cannot be certified; relu takes the
+/// worst case (its slopes jump: no second-order bound); a block other than the MLP 1 (its pass is compared by other
+/// means).
+let amplificationAt (run: Run) (s: int) : Amplification =
+    if not run.IsMlp then { Value = 1.0; Sensitivity = 0.0; Method = "none" }
+    else
+        let table =
+            amplificationsAt.GetValue(run, fun run ->
+                Array.init run.SnapshotCount (fun s ->
+                    lazy
+                        (let worst = worstCaseAt run s
+                         try
+                          match actualAmplification run s with
+                          | Some a when a <= worst -> { Value = a; Sensitivity = sensitivity run s a; Method = "jacobian products" }
+                          | _ -> { Value = worst; Sensitivity = sensitivity run s worst; Method = "worst case" }
+                         with _ ->
+                             // no reference pass at this snapshot (its evaluation failed): the worst case, as before
+                             { Value = worst; Sensitivity = 0.0; Method = "worst case" })))
+        table.[s].Force()
+
+/// 4·L·(m + d)·u, the per-state count of τ (the forward pass' rounding to first order, two passes, squares).
+let private perStateCount (run: Run) =
+    let st = run.Setting
+    4.0 * float st.Depth * float (st.Width + st.Dim) * unitRoundoff run
+
+/// γ of the sums over the samples: n·(d_out + 1) + 1 roundings.
+let private sampleSums (run: Run) =
+    gammaOf (unitRoundoff run) (float run.Setting.Samples * float (run.Data.Data.OutputDim + 1) + 1.0)
+
+/// (forward) The relative tolerance of a quantity the engine and the reference (`Layerwise`, double) compute by the
+/// forward pass from snapshot s's weights (the loss, I.loss; the trace at the snapshot, I.trace):
+///   τ_s = 4·Ā_s·L·(m + d)·u + γ_{n·(d_out + 1) + 1}
+/// in the run's precision u, Ā_s = `amplificationAt`. Each hidden state passes through L blocks of inner products of
+/// lengths m and d, each contributing a relative error ≤ (m + d)·u (first order, the per-state count); an error made at
+/// layer j reaches a later state through the product of the layers' Jacobians, at most Ā_s; the engine and the
+/// reference each make such errors (2) and the loss squares the outputs (2). The second term is what the per-state
+/// count leaves out: the sums over the samples, n·d_out squares summed and divided by n for the loss and n terms for
+/// every entry of a layer gradient. The same in float32 at u = 2⁻²⁴ (no floor). docs/theorems/RunIntegrity.md,
+/// "Tolerance from rounding".
+let forwardToleranceAt (run: Run) (s: int) =
+    if run.SnapshotCount = 0 then perStateCount run + sampleSums run
+    else 4.0 * (amplificationAt run s).Value * float run.Setting.Depth * float (run.Setting.Width + run.Setting.Dim) * unitRoundoff run
+         + sampleSums run
+
+/// (gradient) The relative tolerance of a quantity the engine and the reference compute by the forward and the backward
+/// pass from snapshot s's weights (the layer gradients, I.update): the forward one with the backward pass' and the
+/// layer gradients' sensitivity to the states' errors,
+///   τ^∇_s = 4·Ā_s·L·(m + d)·u·(1 + ς_s/2) + γ_{n·(d_out + 1) + 1},
+/// ς_s = `amplificationAt`'s Sensitivity (the adjoints' error propagated by the transposed Jacobians, whose products
+/// are the same, and σ' evaluated at states off by the forward error).
+let toleranceAt (run: Run) (s: int) =
+    if run.SnapshotCount = 0 then perStateCount run + sampleSums run
+    else
+        let a = amplificationAt run s
+        4.0 * a.Value * float run.Setting.Depth * float (run.Setting.Width + run.Setting.Dim) * unitRoundoff run
+        * (1.0 + a.Sensitivity / 2.0)
+        + sampleSums run
+
+/// The relative tolerance of quantities the engine computed at iterates that are not all snapshots (the per-iterate
+/// allowances `updateAllowance`, `incrementMeasurement`, `recursionRel`): the largest `toleranceAt` over the snapshots
+/// (the weights between two snapshots are not stored; the amplification there is taken as the snapshots' largest, as
+/// the worst case Π(1 + κ_k/L) was).
+let tolerance (run: Run) =
+    if run.SnapshotCount = 0 then perStateCount run + sampleSums run
+    else seq { 0 .. run.SnapshotCount - 1 } |> Seq.map (toleranceAt run) |> Seq.fold max 0.0
 
 /// The rounding of one gradient-descent update Z^{j+1} = fl(Z^j − η·Ĝ^j) seen by the depth increments
 /// Δ_k = Z_{k+1} − Z_k, for the W part and the V part: storing each layer in the recorded precision moves it by at

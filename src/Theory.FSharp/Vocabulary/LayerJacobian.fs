@@ -1,0 +1,135 @@
+/// The Jacobian of one layer h ↦ h + (1/L)V σ(W h) of the MLP, formed in float64 with a bound on its rounding, and
+/// certified upper values of the norms of products of such Jacobians along a pass (docs/theorems/RunIntegrity.md,
+/// "Tolerance from rounding"; docs/theorems/EulerError.md, "B.bound.secant"). The one home of the Jacobian's formation:
+/// B.bound.secant's propagation factors (`Secant.propagationFactors`, secant slopes) and the rounding allowance τ
+/// (`Rounding`, tangent slopes at the verifier's states) both form it here. Every function takes the verifier's unit
+/// roundoff u (float64, `Rounding.Float64UnitRoundoff`) from its caller.
+module ResOdeProofs.Theory.LayerJacobian
+
+open System
+open ResOdeProofs.Numerics
+
+/// Assumed accuracy of the activation library: σ(a) and σ'(a) are evaluated with an absolute error of at most
+/// 16u·(1 + |value|) (erf-, tanh- and log1p-based kernels are accurate to a few ulps).
+let evalErr (u: float) (value: float) = 16.0 * u * (1.0 + abs value)
+
+/// σ'(a) at a computed pre-activation a and a bound on |σ'(a) − σ'(a*)| for the exact pre-activation a*, given a bound
+/// `preErr` on |a − a*|: the evaluation error of σ', a rounding of the argument (s2·2u|a|) and the move s2·preErr
+/// (s2 = sup|σ''|). Identity: slope 1, exact. Relu (no s2): 0 or 1, with error 1 when a is within preErr of the kink.
+let tangentSlope (u: float) (act: ActivationKind) (s2: float option) (preErr: float) (a: float) : struct (float * float) =
+    match act, s2 with
+    | ActivationKind.Identity, _ -> struct (1.0, 0.0)
+    | _, Some s2 ->
+        let mid = Activations.Derivative(act, a)
+        struct (mid, evalErr u mid + s2 * u * (abs a + abs a) + s2 * preErr)
+    | _, None -> struct ((if a > 0.0 then 1.0 else 0.0), (if abs a <= preErr then 1.0 else 0.0))
+
+/// Forms Ĵ = I + (V diag(D)/L) W in `j` (d×d, row-major) for layer weights W (m×d at offset o of `w`) and V (d×m at
+/// offset o of `v`) and slopes D (length m): V diag(D)/L rounded entry by entry into `vd` (d×m), then every entry of the
+/// product summed over j in order (`Layerwise.MultiplyOrdered`), then 1 added on the diagonal.
+let form (depth: int) (m: int) (d: int) (w: float[]) (v: float[]) (o: int) (slopes: float[]) (vd: float[]) (j: float[]) =
+    let fL = float depth
+    for r in 0 .. d - 1 do
+        for jj in 0 .. m - 1 do vd.[r * m + jj] <- v.[o + r * m + jj] * slopes.[jj] / fL
+    // (each row as a sum of scaled rows of W_k, j in order, lanes over the columns, the row's sums in registers: the
+    // same products and sums as entry by entry, so the same bits; 0 + acc = acc off the diagonal, acc never being −0)
+    Model.Layerwise.MultiplyOrdered(ReadOnlySpan(vd), d, m, ReadOnlySpan(w, o, m * d), d, Span(j))
+    for r in 0 .. d - 1 do
+        j.[r * d + r] <- 1.0 + j.[r * d + r]
+
+/// A bound η ≥ ‖J − Ĵ‖₂ of `form`'s rounding and of the slopes' errors: (‖V‖₂‖W‖₂·max_j ε_j + (m + 2)u·(s1 + max_j ε_j)·
+/// ‖V‖_F‖W‖_F)/L, ε_j the slope errors, `frobenius` = ‖V‖_F‖W‖_F (the second term: every entry of the product is a sum
+/// of m products of entries each rounded once, |error| ≤ (m + 2)u·(|V||D||W|) entrywise, whose spectral norm is at most
+/// its Frobenius norm ≤ (s1 + ε)‖V‖_F‖W‖_F).
+let formError (u: float) (depth: int) (m: int) (s1: float) (vOp: float) (wOp: float) (epsMax: float) (frobenius: float) =
+    (vOp * wOp * epsMax + float (m + 2) * u * (s1 + epsMax) * frobenius) / float depth
+
+/// An upper value of ‖M‖₂ for a computed d×d matrix M (row-major at offset 0): min(‖M‖_F, (‖M‖₁‖M‖_∞)^{1/2}), each
+/// ≥ ‖M‖₂, raised by 1 + γ(2d + 4) for the rounding of their sums, products and square roots (O(d²), no eigenvalues).
+let cheapNormBound (u: float) (d: int) (mat: float[]) =
+    let mutable fro = 0.0
+    let mutable rowMax = 0.0
+    for r in 0 .. d - 1 do
+        let mutable s = 0.0
+        for c in 0 .. d - 1 do
+            let x = mat.[r * d + c]
+            s <- s + abs x
+            fro <- fro + x * x
+        rowMax <- max rowMax s
+    let mutable colMax = 0.0
+    for c in 0 .. d - 1 do
+        let mutable s = 0.0
+        for r in 0 .. d - 1 do s <- s + abs mat.[r * d + c]
+        colMax <- max colMax s
+    let k = float (2 * d + 4) * u
+    min (sqrt fro) (sqrt (rowMax * colMax)) * (1.0 + k / (1.0 - k))
+
+/// An upper value of ‖M‖₂ sharper than `cheapNormBound` when that one exceeds `needed`: the spectral norm of the
+/// computed matrix (Gram matrix and bisection, `Linalg.spectralNorm`) raised by 1 + 4du, as `Secant.propagationFactors`
+/// takes it. Below `needed` the cheap value is returned (it cannot raise the maximum it is compared with).
+let normBound (u: float) (d: int) (mat: float[]) (needed: float) =
+    let cheap = cheapNormBound u d mat
+    if cheap <= needed then cheap
+    else min cheap (Linalg.spectralNorm d d mat 0 * (1.0 + 4.0 * float d * u))
+
+/// The block length of `segmentBound`: ⌈(2L)^{1/3}⌉, which minimises its count of products L·B/2 + (L/B)²/2
+/// (B³ = 2L): 5 at L = 64, 8 at L = 256.
+let blockLength (depth: int) = max 1 (int (ceil (Math.Cbrt(2.0 * float depth) - 1e-9)))
+
+/// An upper value of max over all segments 0 ≤ a < b ≤ L of ‖J_b ⋯ J_{a+1}‖₂ for the computed Jacobians `js` (js.[k − 1]
+/// = Ĵ_k, d×d), each product computed in float64: `eps` ≥ ‖M − M̂‖₂ for every product M̂ formed here against the exact
+/// product M of the exact Jacobians J_k (the caller's bound, `Rounding`), added to every norm taken. The chain is cut
+/// into blocks of B = `blockLength` L layers; every segment inside one block is formed (B(B + 1)/2 products per block), and a segment
+/// from block t₁ to block t₂ > t₁ is at most c_{t₂}·‖F_{t₂−1} ⋯ F_{t₁+1}‖₂·c_{t₁} (submultiplicativity), c_t the largest
+/// norm of a segment inside block t (at least 1, the empty segment) and F_t block t's full product; the products of
+/// consecutive full blocks are formed ((L/B)²/2 products): about L·B/2 + (L/B)²/2 products of d×d matrices in all
+/// (L = 64, B = 5: 230 per sample; L = 256, B = 8: 1 552), against L²/2 for every segment.
+let segmentBound (u: float) (d: int) (eps: float) (js: float[][]) =
+    let L = js.Length
+    let B = blockLength L
+    let nb = (L + B - 1) / B
+    let dd = d * d
+    let mutable cur = Array.zeroCreate dd
+    let mutable next = Array.zeroCreate dd
+    let full = Array.init nb (fun _ -> Array.zeroCreate dd)
+    let c = Array.create nb 1.0
+    // every segment of one block, one after the other (at most B(B + 1)/2 of them), and their cheap norm values
+    let segs = Array.zeroCreate (B * (B + 1) / 2 * dd)
+    let cheap = Array.zeroCreate (B * (B + 1) / 2)
+    for t in 0 .. nb - 1 do
+        let first, last = t * B, min L ((t + 1) * B) - 1 // 0-based indices of the block's layers
+        let mutable count = 0
+        for a in first .. last do
+            Array.blit js.[a] 0 segs (count * dd) dd
+            count <- count + 1
+            for b in a + 1 .. last do
+                // segment (a, b] ← Ĵ_b · segment (a, b − 1]
+                Model.Layerwise.MultiplyOrdered(ReadOnlySpan(js.[b]), d, d, ReadOnlySpan(segs, (count - 1) * dd, dd), d, Span(segs, count * dd, dd))
+                count <- count + 1
+            if a = first then Array.blit segs ((count - 1) * dd) full.[t] 0 dd
+        for q in 0 .. count - 1 do
+            Array.blit segs (q * dd) cur 0 dd
+            cheap.[q] <- cheapNormBound u d cur
+        // the largest norm: the spectral norm only of the segments whose cheap value could still raise it, largest first
+        let order = Array.init count id |> Array.sortBy (fun q -> -cheap.[q])
+        let mutable q = 0
+        while q < count && cheap.[order.[q]] + eps > c.[t] do
+            Array.blit segs (order.[q] * dd) cur 0 dd
+            c.[t] <- max c.[t] (min cheap.[order.[q]] (Linalg.spectralNorm d d cur 0 * (1.0 + 4.0 * float d * u)) + eps)
+            q <- q + 1
+    let mutable best = Array.max c
+    for t1 in 0 .. nb - 2 do
+        // t2 = t1 + 1: the empty product of full blocks between them
+        best <- max best (c.[t1] * c.[t1 + 1] * (1.0 + 4.0 * u))
+        if t1 + 2 <= nb - 1 then
+            Array.blit full.[t1 + 1] 0 cur 0 dd
+            for t2 in t1 + 2 .. nb - 1 do
+                let scale = c.[t1] * c.[t2] * (1.0 + 4.0 * u)
+                let f = normBound u d cur (best / scale) + eps
+                best <- max best (scale * f * (1.0 + 4.0 * u))
+                if t2 < nb - 1 then
+                    Model.Layerwise.MultiplyOrdered(ReadOnlySpan(full.[t2]), d, d, ReadOnlySpan(cur), d, Span(next))
+                    let s = cur
+                    cur <- next
+                    next <- s
+    best
