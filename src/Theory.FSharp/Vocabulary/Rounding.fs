@@ -154,11 +154,20 @@ let private sensitivity (run: Run) (s: int) (a: float) =
         let sens = s2 * 2.0 * hMax * (a * meanVW2 + Array.max rows / st.S1) * (1.0 + gammaOf Float64UnitRoundoff (float (L + 8)))
         if Double.IsFinite sens then sens else 0.0
 
+/// The products of the actual Jacobians are formed only at a snapshot whose worst case Π_k(1 + κ_k/L) exceeds 10. Both
+/// are upper bounds of the same amplification, so this is a choice of cost, not of validity: the products cost 0.2–2 CPU s
+/// per snapshot (figure 2, the deep run: docs/performance.md), and below 10 the worst case leaves an allowance at most ten
+/// times the one of an amplification of 1 (figure 1 and the deep run: worst case ≈ 7, τ ≈ 10⁻¹¹); on trained weights
+/// whose worst case is 10⁴–10⁸ (figure 2) the products are what keep τ at the order of the rounding.
+[<Literal>]
+let ProductsAbove = 10.0
+
 let private amplificationsAt = Runtime.CompilerServices.ConditionalWeakTable<Run, Lazy<Amplification>[]>()
 
 /// The amplification at snapshot s (computed once per snapshot and run): an MLP run with σ'' bounded takes the
 /// products of the actual Jacobians along the verifier's float64 pass at that snapshot (`actualAmplification`), or the
-/// worst case Π_k(1 + κ_k/L) of that snapshot when it is smaller or the products cannot be certified; relu takes the
+/// worst case Π_k(1 + κ_k/L) of that snapshot when it is smaller, at most `ProductsAbove`, or the products cannot be
+/// certified; relu takes the
 /// worst case (its slopes jump: no second-order bound); a block other than the MLP 1 (its pass is compared by other
 /// means).
 let amplificationAt (run: Run) (s: int) : Amplification =
@@ -170,7 +179,7 @@ let amplificationAt (run: Run) (s: int) : Amplification =
                     lazy
                         (let worst = worstCaseAt run s
                          try
-                          match actualAmplification run s with
+                          match (if worst <= ProductsAbove then None else actualAmplification run s) with
                           | Some a when a <= worst -> { Value = a; Sensitivity = sensitivity run s a; Method = "jacobian products" }
                           | _ -> { Value = worst; Sensitivity = sensitivity run s worst; Method = "worst case" }
                          with _ ->
@@ -220,9 +229,14 @@ let toleranceAt (run: Run) (s: int) =
 /// allowances `updateAllowance`, `incrementMeasurement`, `recursionRel`): the largest `toleranceAt` over the snapshots
 /// (the weights between two snapshots are not stored; the amplification there is taken as the snapshots' largest, as
 /// the worst case Π(1 + κ_k/L) was).
+let private tolerances = Runtime.CompilerServices.ConditionalWeakTable<Run, float[]>()
+
 let tolerance (run: Run) =
     if run.SnapshotCount = 0 then perStateCount run + sampleSums run
-    else seq { 0 .. run.SnapshotCount - 1 } |> Seq.map (toleranceAt run) |> Seq.fold max 0.0
+    else
+        // called per iterate (and per layer) by the recursions' allowances: formed once per run
+        tolerances.GetValue(run, fun run ->
+            [| seq { 0 .. run.SnapshotCount - 1 } |> Seq.map (toleranceAt run) |> Seq.fold max 0.0 |]).[0]
 
 /// The rounding of one gradient-descent update Z^{j+1} = fl(Z^j − η·Ĝ^j) seen by the depth increments
 /// Δ_k = Z_{k+1} − Z_k, for the W part and the V part: storing each layer in the recorded precision moves it by at
