@@ -177,14 +177,12 @@ let amplificationAt (run: Run) (s: int) : Amplification =
             amplificationsAt.GetValue(run, fun run ->
                 Array.init run.SnapshotCount (fun s ->
                     lazy
+                        // a failure of the products' computation is not caught here: it is a failure of the tool
+                        // (the reference pass cannot fail on an MLP run; a state that is not finite gives None below)
                         (let worst = worstCaseAt run s
-                         try
-                          match (if worst <= ProductsAbove then None else actualAmplification run s) with
-                          | Some a when a <= worst -> { Value = a; Sensitivity = sensitivity run s a; Method = "jacobian products" }
-                          | _ -> { Value = worst; Sensitivity = sensitivity run s worst; Method = "worst case" }
-                         with _ ->
-                             // no reference pass at this snapshot (its evaluation failed): the worst case, as before
-                             { Value = worst; Sensitivity = 0.0; Method = "worst case" })))
+                         match (if worst <= ProductsAbove then None else actualAmplification run s) with
+                         | Some a when a <= worst -> { Value = a; Sensitivity = sensitivity run s a; Method = "jacobian products" }
+                         | _ -> { Value = worst; Sensitivity = sensitivity run s worst; Method = "worst case" })))
         table.[s].Force()
 
 /// 4·L·(m + d)·u, the per-state count of τ (the forward pass' rounding to first order, two passes, squares).
