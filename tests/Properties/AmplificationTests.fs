@@ -138,3 +138,18 @@ let ``LayerJacobian.segmentBound: rotated scalings whose products are formed exa
     let bound = LayerJacobian.segmentBound u64 d 0.0 js
     Assert.True(bound >= exact * (1.0 - 1e-12), sprintf "bound %g below the largest product %g" bound exact)
     Assert.True(bound <= Math.Pow(1.5, float (L / 2)) * (1.0 + 1e-12), sprintf "bound %g above Π‖J_k‖" bound)
+
+[<Fact>]
+let ``Rounding.amplificationAt: tied layers with Π(1 + κ_k/L) ≤ ProductsAbove → the worst case itself, the products not formed`` () =
+    // W and V scaled down so that the worst case is above 1 but below the threshold (L = 16)
+    let run = train (RunSpec(Depth = 16, Width = 8, Samples = 5, Dim = 4, Init = InitKind.Tied, Scale = 0.5, VScale = 0.1, Eta = 0.001,
+                             Iterations = 3, SnapshotSteps = [| 0; 1; 3 |], Seed = 5L))
+    let worst = Rounding.forwardAmplification run
+    Assert.InRange(worst, 1.0 + 1e-3, Rounding.ProductsAbove)
+    for s in 0 .. run.SnapshotCount - 1 do
+        let a = Rounding.amplificationAt run s
+        Assert.Equal("worst case", a.Method)
+        Assert.InRange(a.Value, 1.0, worst)
+    // the value taken is the worst case itself (not a product value below it): at the largest snapshot they are equal
+    let sMax = [ 0 .. run.SnapshotCount - 1 ] |> List.maxBy (fun s -> (Rounding.amplificationAt run s).Value)
+    Assert.Equal(worst, (Rounding.amplificationAt run sMax).Value)
