@@ -361,30 +361,34 @@ let private floors (code: string) =
         | true, x when x > 0.0 && x < 1.0 -> yield m.Value
         | _ -> () ]
 
-[<Fact>]
-let ``Rounding.fs: the floor scanner → flags max 1e-4 (…) in code, not max 1.0 nor a comment; Rounding.fs has none`` () =
-    Assert.NotEmpty(floors (codeOf "if isFloat32 run then max 1e-4 (perState + sums) else perState + sums"))
-    Assert.Empty(floors (codeOf "let a = max 1.0 (x * exp -1.4)\n/// at least max 1e-4 (a comment)"))
+/// The repository's root (the directory holding ResOdeProofs.sln above the test assembly).
+let private repositoryRoot () =
     let rec up (d: DirectoryInfo | null) =
         match d with
         | null -> failwith "the repository root (ResOdeProofs.sln) is not above the test assembly"
         | d when File.Exists(Path.Combine(d.FullName, "ResOdeProofs.sln")) -> d.FullName
         | d -> up d.Parent
-    let file = Path.Combine(up (DirectoryInfo AppContext.BaseDirectory), "src", "Theory.FSharp", "Vocabulary", "Rounding.fs")
-    Assert.Empty(floors (codeOf (File.ReadAllText file)))
+    up (DirectoryInfo AppContext.BaseDirectory)
 
-[<Fact>]
-let ``Theory sources: every .fs file of src/Theory.FSharp → no fixed rounding allowance (no roundingRel, no literal given to the comparison kernel)`` () =
-    let rec up (d: DirectoryInfo | null) =
-        match d with
-        | null -> failwith "the repository root (ResOdeProofs.sln) is not above the test assembly"
-        | d when File.Exists(Path.Combine(d.FullName, "ResOdeProofs.sln")) -> d.FullName
-        | d -> up d.Parent
-    let root = Path.Combine(up (DirectoryInfo AppContext.BaseDirectory), "src", "Theory.FSharp")
+/// Every .fs source of the theory layer (build outputs excluded), at least 31 of them.
+let private theorySources () =
+    let root = Path.Combine(repositoryRoot (), "src", "Theory.FSharp")
     let files =
         Directory.GetFiles(root, "*.fs", SearchOption.AllDirectories)
         |> Array.filter (fun f -> not (f.Contains(string Path.DirectorySeparatorChar + "obj" + string Path.DirectorySeparatorChar)))
     Assert.True(files.Length > 30, sprintf "only %d sources found under %s" files.Length root)
+    files
+
+[<Fact>]
+let ``Rounding.fs: the floor scanner → flags max 1e-4 (…) in code, not max 1.0 nor a comment; Rounding.fs has none`` () =
+    Assert.NotEmpty(floors (codeOf "if isFloat32 run then max 1e-4 (perState + sums) else perState + sums"))
+    Assert.Empty(floors (codeOf "let a = max 1.0 (x * exp -1.4)\n/// at least max 1e-4 (a comment)"))
+    let file = Path.Combine(repositoryRoot (), "src", "Theory.FSharp", "Vocabulary", "Rounding.fs")
+    Assert.Empty(floors (codeOf (File.ReadAllText file)))
+
+[<Fact>]
+let ``Theory sources: every .fs file of src/Theory.FSharp → no fixed rounding allowance (no roundingRel, no literal given to the comparison kernel)`` () =
+    let files = theorySources ()
     let found = [ for f in files do for hit in fixedAllowances (codeOf (File.ReadAllText f)) -> sprintf "%s: %s" (Path.GetFileName f) hit ]
     Assert.True(List.isEmpty found, String.Join("\n", found))
 
@@ -416,16 +420,7 @@ let ``Theory sources: the literal scanner → flags 1e-9, 1e-12·x and a 1.01 fa
 
 [<Fact>]
 let ``Theory sources: every .fs file of src/Theory.FSharp → no allowance-like literal (≤ 1e-6, or a factor in (1, 1.1)) outside a named [<Literal>] and the listed non-allowances`` () =
-    let rec up (d: DirectoryInfo | null) =
-        match d with
-        | null -> failwith "the repository root (ResOdeProofs.sln) is not above the test assembly"
-        | d when File.Exists(Path.Combine(d.FullName, "ResOdeProofs.sln")) -> d.FullName
-        | d -> up d.Parent
-    let root = Path.Combine(up (DirectoryInfo AppContext.BaseDirectory), "src", "Theory.FSharp")
-    let files =
-        Directory.GetFiles(root, "*.fs", SearchOption.AllDirectories)
-        |> Array.filter (fun f -> not (f.Contains(string Path.DirectorySeparatorChar + "obj" + string Path.DirectorySeparatorChar)))
-    Assert.True(files.Length > 30, sprintf "only %d sources found under %s" files.Length root)
+    let files = theorySources ()
     let found =
         [ for f in files do
             let name = Path.GetFileName f
