@@ -109,6 +109,68 @@ public sealed class CentreRuleTests
         Assert.True(caught2 > 0, "S₂ with the weight 1/1600 passed every entry");
     }
 
+    // One pair with n = 1 sample: ((M̄ − M^Q)c)^V = p(err₁ ⊙ C_W)ᵀ and ((M̄ − M^Q)c)^W = (err₂ ⊙ C_W + err₁ ⊙ C_V)hᵀ are outer
+    // products, so their Frobenius norms are ‖p‖‖err₁ ⊙ C_W‖ and ‖h‖‖err₂ ⊙ C_W + err₁ ⊙ C_V‖ exactly (‖P‖₂ = ‖p‖, ‖H‖₂ = ‖h‖);
+    // err = S − S^Q with S the integral. Returns those norms and r_V, r_W from the maxima over the entries `counted`.
+    private static (double V, double W, double RV, double RW) PairError(double[] a0, double[] a1, double[] b0, double[] b1,
+        double[] cw, double[] cv, double pn, double hn, Func<int, bool> counted)
+    {
+        int m = a0.Length;
+        double sv = 0, sw = 0, scw = 0, scv = 0;
+        var mx = new CentrePass.RuleMaxima();
+        for (int e = 0; e < m; e++)
+        {
+            double du = a1[e] - a0[e], qd = b1[e] - b0[e];
+            double s1 = Integral(t => D1(a0[e] + t * du)), s2 = Integral(t => D2(a0[e] + t * du) * (b0[e] + t * qd));
+            var (r1, r2) = Rule(a0[e], a1[e], b0[e], b1[e]);
+            double x = (s1 - r1) * cw[e], y = (s2 - r2) * cw[e] + (s1 - r1) * cv[e];
+            sv += x * x; sw += y * y; scw += cw[e] * cw[e]; scv += cv[e] * cv[e];
+            if (counted(e))
+            {
+                double qh = Math.Max(Math.Abs(b0[e]), Math.Abs(b1[e]));
+                mx.Merge(Math.Abs(cw[e]), Math.Abs(cv[e]), qh, qh * Math.Abs(cw[e]), Math.Abs(du), Math.Abs(qd));
+            }
+        }
+        // exact products here (no rounding of Ĉ), so η_u = η_q = 0 and ‖C_W‖_F, ‖C_V‖_F are the norms themselves
+        var b = CentrePass.RuleBounds(U, 0, 0, mx);
+        var (rv, rw) = CentrePass.RuleErrorTerms(b, Math.Sqrt(scw), Math.Sqrt(scv), hn, pn);
+        return (pn * Math.Sqrt(sv), hn * Math.Sqrt(sw), rv, rw);
+    }
+
+    [Fact(DisplayName = "CentrePass.RuleErrorTerms: r_V, r_W from a pair's largest δ, dq, |q| → above the rule's error on random entries, within 2x of it on uniform ones; maxima that miss one entry → below it")]
+    public void Rule_error_from_the_pairs_maxima()
+    {
+        const int m = 64;
+        var rng = new System.Random(7);
+        double[] Draw(double lo, double hi) => Enumerable.Range(0, m).Select(_ => lo + (hi - lo) * rng.NextDouble()).ToArray();
+        // random entries as in the per-entry test (x_m ∈ [−4, 4], δ ∈ [−1.5, 1.5], q(0) ∈ [−2, 2], dq ∈ [−1, 1])
+        double[] xm = Draw(-4, 4), delta = Draw(-1.5, 1.5), b0 = Draw(-2, 2), dq = Draw(-1, 1), cw = Draw(-1, 1), cv = Draw(-1, 1);
+        double[] a0 = xm.Select((x, e) => x - 0.5 * delta[e]).ToArray(), a1 = xm.Select((x, e) => x + 0.5 * delta[e]).ToArray();
+        double[] b1 = b0.Select((x, e) => x + dq[e]).ToArray();
+        var all = PairError(a0, a1, b0, b1, cw, cv, 1.7, 0.6, _ => true);
+        // the float64 rounding of the rule and of the reference integral, as in the per-entry test (10⁻¹³ per entry)
+        double slackV = 1e-13 * 1.7 * Math.Sqrt(m), slackW = 1e-13 * 0.6 * Math.Sqrt(m) * 2;
+        _out.WriteLine($"random entries: V {all.V:E3} ≤ r_V {all.RV:E3}, W {all.W:E3} ≤ r_W {all.RW:E3}");
+        Assert.True(all.V <= all.RV + slackV, $"V part: {all.V:E3} > r_V {all.RV:E3}");
+        Assert.True(all.W <= all.RW + slackW, $"W part: {all.W:E3} > r_W {all.RW:E3}");
+        // uniform entries at the peak of |σ⁽⁷⁾| (x ≈ −0.5477) with δ = 1.5, q = 0: the bound is the per-entry one, and the
+        // rule's error reaches about 3/4 of it; one entry's δ raised to 1.5 among entries of δ = 0.75, the maxima taken
+        // without that entry → r_V far below the error it has to bound
+        double[] Fill(double x) => Enumerable.Repeat(x, m).ToArray();
+        double[] p0 = Fill(-0.5477 - 0.75), p1 = Fill(-0.5477 + 0.75), zero = Fill(0), ones = Fill(1);
+        var uniform = PairError(p0, p1, zero, zero, ones, zero, 1.0, 1.0, _ => true);
+        _out.WriteLine($"uniform entries: V {uniform.V:E3}, r_V {uniform.RV:E3} ({uniform.V / uniform.RV:F3} of it)");
+        Assert.True(uniform.V <= uniform.RV, $"uniform: {uniform.V:E3} > r_V {uniform.RV:E3}");
+        Assert.True(uniform.V > 0.5 * uniform.RV, $"uniform: the bound is loose ({uniform.V / uniform.RV:F3} of it reached)");
+        double[] q0 = Fill(-0.5477 - 0.375), q1 = Fill(-0.5477 + 0.375);
+        q0[5] = -0.5477 - 0.75; q1[5] = -0.5477 + 0.75;
+        var missed = PairError(q0, q1, zero, zero, ones, zero, 1.0, 1.0, e => e != 5);
+        var kept = PairError(q0, q1, zero, zero, ones, zero, 1.0, 1.0, _ => true);
+        _out.WriteLine($"one entry of δ = 1.5: V {kept.V:E3}, r_V {kept.RV:E3} with it, {missed.RV:E3} without it");
+        Assert.True(kept.V <= kept.RV, $"one large entry: {kept.V:E3} > r_V {kept.RV:E3}");
+        Assert.True(missed.V > missed.RV, $"maxima without the large entry: {missed.V:E3} ≤ r_V {missed.RV:E3}");
+    }
+
     // The grid of CentreRoundingTests: [−12, 12] with full mantissas and the kernels' branch points.
     private static IEnumerable<double> Grid()
     {

@@ -10,26 +10,25 @@ namespace ResOdeProofs.Numerics.Verification;
 /// rule's S₁ (the mean of the endpoint values σ̂'(û(0)), σ̂'(û(1)) kept by the split pass and the engine, minus the
 /// Euler–Maclaurin corrections) and S₂ (the midpoint Taylor form), both from one φ(x_m) (the engine's proven exp, <see cref="CentrePass.RulePhi"/>) at the midpoint
 /// x_m = û(0) + ½δ̂ and GELU's derivatives σ⁽ʲ⁾ = φ·poly_j (<see cref="CentrePass.RuleEntry"/>); the weights X_V, X_W of the two
-/// outer-product sums; the rule's error per entry against them; and the maxima the bounds read. Every lane does the operations of the scalar form in the same order
+/// outer-product sums; and the maxima the bounds read (the rule's error is bounded from them, <see cref="CentrePass.RuleErrorTerms"/>). Every lane does the operations of the scalar form in the same order
 /// (no contraction into FMA), and maxima do not depend on the order, so the outputs are the reference loops' bits. This
 /// file is the one source at every width: the build generates CentreKernels256 from it by renaming the vector type.
 /// </summary>
 internal static class CentreKernels512
 {
     /// <summary>
-    /// Does the leading whole vectors of the entries (û(0), û(1), q̂(0), q̂(1), σ̂'(û(0)), σ̂'(û(1)), Ĉ_W, Ĉ_V in; X_V, X_W and
-    /// the rule's error terms r_V, r_W per entry out) and returns how many entries it did; the caller does the rest with the
-    /// scalar form and the same maxima.
+    /// Does the leading whole vectors of the entries (û(0), û(1), q̂(0), q̂(1), σ̂'(û(0)), σ̂'(û(1)), Ĉ_W, Ĉ_V in; X_V, X_W
+    /// out, and the maxima) and returns how many entries it did; the caller does the rest with the scalar form and the same
+    /// maxima.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int Rule(ReadOnlySpan<double> u0, ReadOnlySpan<double> u1, ReadOnlySpan<double> q0, ReadOnlySpan<double> q1,
         ReadOnlySpan<double> d0, ReadOnlySpan<double> d1, ReadOnlySpan<double> cwp, ReadOnlySpan<double> cvp,
-        Span<double> xvOut, Span<double> xwOut, Span<double> rvOut, Span<double> rwOut, in CentrePass.RuleConstants k,
-        ref CentrePass.RuleMaxima s)
+        Span<double> xvOut, Span<double> xwOut, ref CentrePass.RuleMaxima s)
     {
         int nm = u0.Length, e = 0, lanes = Vector512<double>.Count;
         if (u1.Length < nm || q0.Length < nm || q1.Length < nm || d0.Length < nm || d1.Length < nm || cwp.Length < nm
-            || cvp.Length < nm || xvOut.Length < nm || xwOut.Length < nm || rvOut.Length < nm || rwOut.Length < nm)
+            || cvp.Length < nm || xvOut.Length < nm || xwOut.Length < nm)
             throw new ArgumentException("an operand of the rule is shorter than the entries");
         // every operand holds nm entries (checked above): the loop loads and stores through references, without a bounds
         // check per vector (the same loads and stores, so the same bits)
@@ -38,18 +37,12 @@ internal static class CentreKernels512
         ref double rd0 = ref MemoryMarshal.GetReference(d0), rd1 = ref MemoryMarshal.GetReference(d1);
         ref double rcw = ref MemoryMarshal.GetReference(cwp), rcv = ref MemoryMarshal.GetReference(cvp);
         ref double rxv = ref MemoryMarshal.GetReference(xvOut), rxw = ref MemoryMarshal.GetReference(xwOut);
-        ref double rrv = ref MemoryMarshal.GetReference(rvOut), rrw = ref MemoryMarshal.GetReference(rwOut);
         var half = Vector512.Create(0.5); var mhalf = Vector512.Create(-0.5); var c = Vector512.Create(CentrePass.TwoInvSqrt2PiValue);
         var two = Vector512.Create(2.0); var four = Vector512.Create(4.0); var seven = Vector512.Create(7.0);
         var eleven = Vector512.Create(11.0); var eighteen = Vector512.Create(18.0); var sixteen = Vector512.Create(16.0);
         var fiftyOne = Vector512.Create(51.0);
         var k12 = Vector512.Create(CentrePass.K12); var k24 = Vector512.Create(CentrePass.K24);
         var k480 = Vector512.Create(CentrePass.K480); var k1920 = Vector512.Create(CentrePass.K1920);
-        var one = Vector512.Create(1 + k.U); var etaU = Vector512.Create(k.EtaU); var etaQ = Vector512.Create(k.EtaQ);
-        var etaQ2 = Vector512.Create(2 * k.EtaQ); var dcw = Vector512.Create(k.Dcw); var dcv = Vector512.Create(k.Dcv);
-        var e7 = Vector512.Create(CentrePass.RuleErrorS1 * CentrePass.GeluSup7);
-        var e8 = Vector512.Create(CentrePass.RuleErrorS2Even * CentrePass.GeluSup8);
-        var e7o = Vector512.Create(CentrePass.RuleErrorS2Odd * CentrePass.GeluSup7);
         var vmCW = Vector512<double>.Zero; var vmCV = Vector512<double>.Zero; var vmQ = Vector512<double>.Zero;
         var vmQC = Vector512<double>.Zero; var vmD = Vector512<double>.Zero; var vmDQ = Vector512<double>.Zero;
         for (; e + lanes <= nm; e += lanes)
@@ -75,15 +68,10 @@ internal static class CentreKernels512
             var cw = Vector512.LoadUnsafe(ref rcw, at); var cv = Vector512.LoadUnsafe(ref rcv, at);
             (sum1 * cw).StoreUnsafe(ref rxv, at);
             (sum2 * cw + sum1 * cv).StoreUnsafe(ref rxw, at);
-            // the rule's error per entry (δ, dq, |q| raised by their rounding), against the exact c^Wh, c^{Vᵀ}p
+            // the entries' magnitudes whose maxima bound the rule's arithmetic and its error
             var acw = Vector512.Abs(cw); var acv = Vector512.Abs(cv);
             var qh = Vector512.Max(Vector512.Abs(b0), Vector512.Abs(b1));
             var ad = Vector512.Abs(du); var adq = Vector512.Abs(dq);
-            var dl = ad * one + etaU; var dql = adq * one + etaQ2; var qs = qh + etaQ;
-            var d5 = dl * dl * dl * dl * dl; var d6 = d5 * dl;
-            var e1 = e7 * d6; var e2 = e8 * d6 * qs + e7o * d5 * dql;
-            (e1 * (acw + dcw)).StoreUnsafe(ref rrv, at);
-            (e2 * (acw + dcw) + e1 * (acv + dcv)).StoreUnsafe(ref rrw, at);
             // the maxima lane by lane with the scalar form's rule (a NaN never replaces a maximum), which no order changes
             var qc = qh * acw;
             vmCW = Vector512.ConditionalSelect(Vector512.GreaterThan(acw, vmCW), acw, vmCW);

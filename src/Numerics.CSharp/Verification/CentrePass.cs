@@ -18,7 +18,7 @@ namespace ResOdeProofs.Numerics.Verification;
 /// and the engine compute anyway) with its Euler–Maclaurin corrections −σ'''(x_m)δ²/12 − σ⁽⁵⁾(x_m)δ⁴/480, S₂ by the Taylor
 /// form at the midpoint x_m, q_m(σ'' + σ⁽⁴⁾δ²/24 + σ⁽⁶⁾δ⁴/1920) + dq(σ'''δ/12 + σ⁽⁵⁾δ³/480), every derivative at x_m from one
 /// φ(x_m) (GELU's σ⁽ʲ⁾ = φ·poly_j for j ≥ 2): one exp per entry and no erf. Per pair it also returns the certified bound of
-/// ‖(M̄ − M^Q)c‖ (the rule's error, from sup|σ⁽⁷⁾|, sup|σ⁽⁸⁾| and the entries δ = ΔW h, ΔVᵀp), and the coefficients of the
+/// ‖(M̄ − M^Q)c‖ (the rule's error, from sup|σ⁽⁷⁾|, sup|σ⁽⁸⁾| and the pair's largest entries of δ = ΔW h, ΔVᵀp and q), and the coefficients of the
 /// bracket bound ‖M̄e‖ for any e. GELU only (the constants are GELU's); float64. Reads the states and adjoints of the last
 /// <see cref="SplitPass"/> evaluation, and the products u(0), q(0) and σ'(u(0)) it kept and u(1), q(1), σ'(u(1)) the engine
 /// kept (<see cref="ResNet{T}.KeptStates.KeepProducts"/>) when present (else computes them: the same kernels, the same
@@ -177,22 +177,15 @@ public sealed class CentrePass
     // scratch of one thread
     private sealed class Work
     {
-        public readonly double[] U0, U1, Q0, Q1, D0, D1, S, Cw, Cv, Phi, Xw, Xv, Rv, Rw, T, Hw, Hv;
+        public readonly double[] U0, U1, Q0, Q1, D0, D1, S, Cw, Cv, Phi, Xw, Xv, T, Hw, Hv;
         public Work(int nm, int md)
         {
             double[] A(int len) => new double[len];
             U0 = A(nm); U1 = A(nm); Q0 = A(nm); Q1 = A(nm); D0 = A(nm); D1 = A(nm); S = A(nm); Cw = A(nm); Cv = A(nm);
-            Phi = A(nm); Xw = A(nm); Xv = A(nm); Rv = A(nm); Rw = A(nm); T = A(md); Hw = A(md); Hv = A(md);
+            Phi = A(nm); Xw = A(nm); Xv = A(nm); T = A(md); Hw = A(md); Hv = A(md);
         }
     }
     private Work[]? _work;
-
-    /// <summary>The per-step constants of the rule's per-entry error: u, η_u, η_q and the entry bounds of |Ĉ_W − C_W|, |Ĉ_V − C_V|.</summary>
-    internal readonly struct RuleConstants
-    {
-        public RuleConstants(double u, double etaU, double etaQ, double dcw, double dcv) { U = u; EtaU = etaU; EtaQ = etaQ; Dcw = dcw; Dcv = dcv; }
-        public readonly double U, EtaU, EtaQ, Dcw, Dcv;
-    }
 
     /// <summary>The maxima the per-entry work takes (of |Ĉ_W|, |Ĉ_V|, max(|q̂(0)|, |q̂(1)|), that times |Ĉ_W|, |δ̂|, |dq̂|).</summary>
     internal struct RuleMaxima
@@ -364,23 +357,21 @@ public sealed class CentrePass
         double cwn = NormCW[i], cvn = NormCV[i];
         double etaU = cu * hf * (_wf[k - 1] + _wf[k]), etaQ = cu * pf * (_vf[k - 1] + _vf[k]);
         double dcw = gd * hf * cwn, dcv = gd * pf * cvn;   // ≥ ‖Ĉ_W − c^Wh‖_F, ‖Ĉ_V − c^{Vᵀ}p‖_F (so ≥ every entry)
-        var kc = new RuleConstants(u, etaU, etaQ, dcw, dcv);
         var mx = new RuleMaxima();
         int done = 0;
         if (!ReferenceRule && level == SimdLevel.Vector512)
-            done = CentreKernels512.Rule(u0, u1, q0, q1, d0, d1, s.Cw, s.Cv, s.Xv, s.Xw, s.Rv, s.Rw, kc, ref mx);
+            done = CentreKernels512.Rule(u0, u1, q0, q1, d0, d1, s.Cw, s.Cv, s.Xv, s.Xw, ref mx);
         else if (!ReferenceRule && level == SimdLevel.Vector256)
-            done = CentreKernels256.Rule(u0, u1, q0, q1, d0, d1, s.Cw, s.Cv, s.Xv, s.Xw, s.Rv, s.Rw, kc, ref mx);
-        if (done < nm) RuleReference(s, done, u0, u1, q0, q1, d0, d1, kc, ref mx);
+            done = CentreKernels256.Rule(u0, u1, q0, q1, d0, d1, s.Cw, s.Cv, s.Xv, s.Xw, ref mx);
+        if (done < nm) RuleReference(s, done, u0, u1, q0, q1, d0, d1, ref mx);
         double sCW = FastKernels.SumSquares<double>(level, s.Cw), sCV = FastKernels.SumSquares<double>(level, s.Cv);
         double sXV = FastKernels.SumSquares<double>(level, s.Xv), sXW = FastKernels.SumSquares<double>(level, s.Xw);
         var b = RuleBounds(u, etaU, etaQ, mx);
-        // the rule's error: entrywise |S₁ − S₁^Q| ≤ e₁, |S₂ − S₂^Q| ≤ e₂ (exact δ, dq, |q| bounded by the computed ones and
-        // their rounding), against the exact c^Wh, c^{Vᵀ}p (≤ |Ĉ| + the products' rounding): the per-entry terms r_V, r_W
+        // the rule's error: entrywise |S₁ − S₁^Q| ≤ ē₁, |S₂ − S₂^Q| ≤ ē₂ (at the pair's largest δ, dq, |q|, raised by their
+        // rounding), against the exact c^Wh, c^{Vᵀ}p (‖C‖_F ≤ ‖Ĉ‖_F + the products' rounding): r_V, r_W
         double nCW = Math.Sqrt(sCW), nCV = Math.Sqrt(sCV);
         double hs = q.HS[i], ps1 = q.PS1[i];
-        RV[i] = ps1 * Math.Sqrt(FastKernels.SumSquares<double>(level, s.Rv));
-        RW[i] = hs * Math.Sqrt(FastKernels.SumSquares<double>(level, s.Rw));
+        (RV[i], RW[i]) = RuleErrorTerms(b, nCW + dcw, nCV + dcv, hs, ps1);
         // bounds of ‖X̂ − X‖_F (X with the exact rule at exact u(t), q(t), σ's derivatives), then of the two outer-product sums
         double mQ1 = mx.MQ * (1 + 6 * u), mQC1 = mx.MQC * (1 + 6 * u), mCW = mx.MCW, mCV = mx.MCV;
         double a1 = beta * u + 6 * u * b.S1Bar + b.EpsC1, a2 = beta * u + 6 * u * b.S2Bar + b.EpsC2a;
@@ -449,15 +440,37 @@ public sealed class CentrePass
     }
 
     /// <summary>
+    /// ē₁ ≥ |S₁ − S₁^Q| and ē₂ ≥ |S₂ − S₂^Q| at every entry of the pair (docs/theorems/DepthSmoothness.md, "Remainder"):
+    /// e₁ = s₇δ⁶/40 320 and e₂ = s₈|q_m|δ⁶/322 560 + s₇|dq||δ|⁵/53 760 grow with |δ|, |dq|, |q_m|, so at the bounds D ≥ |δ|,
+    /// DQ ≥ |dq|, Qs ≥ |q(t)| of <see cref="RuleBounds"/> (the pair's maxima raised by their rounding) they bound every entry's.
+    /// </summary>
+    internal static (double E1, double E2) RuleErrorMaxima(in Bounds b)
+    {
+        double d5 = b.D * b.D * b.D * b.D * b.D, d6 = d5 * b.D;
+        return (RuleErrorS1 * GeluSup7 * d6, RuleErrorS2Even * GeluSup8 * d6 * b.Qs + RuleErrorS2Odd * GeluSup7 * d5 * b.DQ);
+    }
+
+    /// <summary>
+    /// r_V ≥ ‖((M̄ − M^Q)c)^V‖_F and r_W ≥ ‖((M̄ − M^Q)c)^W‖_F from the entry bounds ē₁, ē₂ (<see cref="RuleErrorMaxima"/>):
+    /// ((M̄ − M^Q)c)^V = Pᵀ((S₁ − S₁^Q) ⊙ C_W) and ((M̄ − M^Q)c)^W = ((S₂ − S₂^Q) ⊙ C_W + (S₁ − S₁^Q) ⊙ C_V)ᵀH with C_W = hc^{Wᵀ},
+    /// C_V = pc^V exact, so r_V = ‖P‖₂ē₁‖C_W‖_F and r_W = ‖H‖₂(ē₂‖C_W‖_F + ē₁‖C_V‖_F); <paramref name="cw"/>, <paramref name="cv"/>
+    /// bound ‖C_W‖_F, ‖C_V‖_F (the computed products' norms plus their rounding), <paramref name="hs"/>, <paramref name="ps1"/>
+    /// the upper values of ‖H_k‖₂, ‖P_{k+1}‖₂.
+    /// </summary>
+    internal static (double RV, double RW) RuleErrorTerms(in Bounds b, double cw, double cv, double hs, double ps1)
+    {
+        var (e1, e2) = RuleErrorMaxima(b);
+        return (ps1 * (e1 * cw), hs * (e2 * cw + e1 * cv));
+    }
+
+    /// <summary>
     /// The reference loops of the rule's per-entry work over entries [from, nm): φ̂(x_m) for every entry (<see cref="RulePhi"/>,
     /// the lanes' exp one entry at a time), then <see cref="RuleEntry"/>, X_V, X_W and the maxima, entry by entry. The fused
     /// kernels (CentreKernels512, CentreKernels256) do the same operations in the same order.
     /// </summary>
     private void RuleReference(Work s, int from, ReadOnlySpan<double> u0, ReadOnlySpan<double> u1,
-        ReadOnlySpan<double> q0, ReadOnlySpan<double> q1, ReadOnlySpan<double> d0, ReadOnlySpan<double> d1, in RuleConstants kc, ref RuleMaxima r)
+        ReadOnlySpan<double> q0, ReadOnlySpan<double> q1, ReadOnlySpan<double> d0, ReadOnlySpan<double> d1, ref RuleMaxima r)
     {
-        double u = kc.U, etaU = kc.EtaU, etaQ = kc.EtaQ, dcw = kc.Dcw, dcv = kc.Dcv;
-        double e7 = RuleErrorS1 * GeluSup7, e8 = RuleErrorS2Even * GeluSup8, e7o = RuleErrorS2Odd * GeluSup7;
         int nm = _n * _m, e;
         var phi = s.Phi;
         for (e = from; e < nm; e++) { double xm = Midpoint(u0[e], u1[e]); phi[e] = RulePhi(xm * xm); }
@@ -468,10 +481,6 @@ public sealed class CentrePass
             s.Xv[e] = s1 * cw; s.Xw[e] = s2 * cw + s1 * cv;
             double acw = Math.Abs(cw), acv = Math.Abs(cv), qh = Math.Max(Math.Abs(q0[e]), Math.Abs(q1[e]));
             double ad = Math.Abs(u1[e] - u0[e]), adq = Math.Abs(q1[e] - q0[e]);
-            double dl = ad * (1 + u) + etaU, dql = adq * (1 + u) + 2 * etaQ, qs = qh + etaQ;
-            double d5 = dl * dl * dl * dl * dl, d6 = d5 * dl;
-            double e1 = e7 * d6, e2 = e8 * d6 * qs + e7o * d5 * dql;
-            s.Rv[e] = e1 * (acw + dcw); s.Rw[e] = e2 * (acw + dcw) + e1 * (acv + dcv);
             r.Merge(acw, acv, qh, qh * acw, ad, adq);
         }
     }
