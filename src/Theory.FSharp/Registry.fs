@@ -170,8 +170,8 @@ let architectures : Architecture list =
 /// sharper ingredients of its own (A.aposteriori, A.aposteriori.segments, A.split, A.split.segments, B.bound, B.rate; the
 /// families AposterioriFamily, SplitFamily and OdeLimit write each statement once); B.bound.tangent (local errors
 /// propagated by tangent Jacobians with a second-order remainder) is its own statement, beside the MLP's B.bound.secant
-/// (secant slopes, exact). The MLP's results whose hypotheses need its form Vσ(Wh) (`mlpOnly`) are not listed for the
-/// other architectures (the evidence results are, through `evidenceEveryArchitecture`, result C through
+/// (secant slopes, exact). The MLP's results whose hypotheses need its form Vσ(Wh) are not listed for the other
+/// architectures (the evidence results are, through `evidenceEveryArchitecture`, result C through
 /// `polyakLojasiewiczEveryArchitecture` and the lemma chain L1–L5 through `lemmaChainEveryArchitecture`).
 let blockSingleRun : Result<Run> list = GenericResults.all @ GenericSplit.all @ GenericEuler.all
 
@@ -193,23 +193,6 @@ let lemmaChainEveryArchitecture : Result<Run> list = GenericResults.lemmaChain
 /// Every single-run result listed for a run of an architecture other than the MLP.
 let blockRunResults : Result<Run> list =
     evidenceEveryArchitecture @ blockSingleRun @ polyakLojasiewiczEveryArchitecture @ lemmaChainEveryArchitecture
-
-/// The single-run results listed on an MLP run only, each with what in its hypotheses or ingredients needs the MLP's
-/// form f(Z, h) = Vσ(Wh) with parts W and V (docs/theorems/GenericResults.md, "One id per statement"). Every other
-/// single-run id of an MLP run is also an id of every other architecture's run, the same statement with that
-/// architecture's ingredients; the one id of the other architectures that an MLP run lacks is B.bound.tangent.
-let mlpOnly : (string * string) list =
-    [ "I.loss", "recomputes the loss of each snapshot with the MLP's layer-by-layer reference (Layerwise, W and V)"
-      "I.update", "checks consecutive snapshots one MLP gradient step apart (W and V, the fast engine's update)"
-      "I.trace", "the MLP trace's loss and smooth_z against the losses and the W/V snapshots (on other runs E.claims compares the trace)"
-      "A.apriori", "the a priori constants of the MLP's lemma chain under the clip radius (spectral norms of W and V)"
-      "A.flow", "a gradient-flow run: only the MLP's engine integrates the flow"
-      "L5.split", "lemma L5 split into the MLP's parts W and V with its per-pair coefficients"
-      "L5.forcing", "the exact forcing of L5.split per W/V part"
-      "A.split.centre.segments", "the centre of the MLP's bracket (σ'' along Wh, per W/V part; the centre pass's kernels)"
-      "B.bound.secant", "secant slopes of the elementwise σ between the two trajectories (exact linearization of Vσ(Wh))"
-      "B.bound.defect", "the reference's node defects propagated by the same secant Jacobians"
-      "B.local", "the MLP's Taylor model of the flow over one layer (secant slopes of σ, s2 = sup|σ''|)" ]
 
 /// Ids of earlier versions for statements that now carry one id on every architecture, and the id each carries now
 /// (docs/theorems/GenericResults.md, "One id per statement"; G.A.segments was the first name of G.A.aposteriori.segments).

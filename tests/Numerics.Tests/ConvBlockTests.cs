@@ -148,7 +148,7 @@ public class ConvBlockTests
         var k = TestRandom.Gaussian(new System.Random(seed), cOut * cIn * 9, 1.0 / 3.0);
         var bracket = ConvSpectralNorm.Compute(k, cIn, cOut, h, w, gapTolerance: 1e-12, residualTolerance: 1e-10);
         double dense = DenseSpectralNorm(ConvDense.Matrix(k, cIn, cOut, h, w), cOut * h * w, cIn * h * w);
-        _out.WriteLine($"C_in={cIn} C_out={cOut} {h}x{w}: dense {dense:R}, bracket [{bracket.Lower:R}, {bracket.Upper:R}] (grid {bracket.FourierGrid}), estimate {bracket.Estimate:R}, {bracket.Iterations} iterations, gap {bracket.RelativeGap:E2}");
+        _out.WriteLine($"C_in={cIn} C_out={cOut} {h}x{w}: dense {dense:R}, bracket [{bracket.Lower:R}, {bracket.Upper:R}] (grid {bracket.FourierGrid}), estimate {bracket.Estimate:R}, {bracket.Iterations} iterations, gap Upper/Lower − 1 = {bracket.Upper / bracket.Lower - 1.0:E2}");
         // The dense value carries Jacobi's rounding: relative allowance 1e-12 (d ≤ 150, ε·d·few ≪ 1e-12).
         Assert.True(bracket.Lower <= dense * (1 + 1e-12), "lower bound above the dense norm");
         Assert.True(dense <= bracket.Upper * (1 + 1e-12), "upper bound below the dense norm");

@@ -22,7 +22,7 @@ internal static class ErrorFunction
         {
             return x;
         }
-        double r = (0.5 - SpecialFunctions.ErfcPositive(y)) + 0.5;
+        double r = (0.5 - ErfcPositive(y)) + 0.5;
         return x < 0 ? -r : r;
     }
 
@@ -42,7 +42,22 @@ internal static class ErrorFunction
         {
             return x;
         }
-        double r = SpecialFunctions.ErfcPositive(y);
+        double r = ErfcPositive(y);
         return x < 0 ? 2.0 - r : r;
     }
+
+    /// <summary>exp(−y²) underflows to zero (even as a subnormal) for y ≥ ErfcZeroAt.</summary>
+    private const double ErfcZeroAt = 27.5;
+
+    /// <summary>exp(−(k/16)²) for k = 0 .. 16·ErfcZeroAt + 1; the arguments k²/256 are exact in binary.</summary>
+    private static readonly double[] ExpNegSqTable = SpecialFunctions.BuildTable((int)(ErfcZeroAt * 16) + 2, 256.0);
+
+    /// <summary>exp(−y²) for y ≥ 0 by the engine's split evaluation (the table's exp(−y₀²) times exp(−d(y + y₀)), as for
+    /// φ's exp(−u²/2)); 0 where it underflows.</summary>
+    private static double ExpNegSquare(double y) =>
+        y < ErfcZeroAt ? SpecialFunctions.ExpNegSquareSplit(y, ExpNegSqTable, 1.0) : 0.0;
+
+    /// <summary>erfc(y) for y &gt; 0.46875, without cancellation: exp(−y²)·R(y) from the engine's pieces, 0 where exp(−y²)
+    /// underflows.</summary>
+    private static double ErfcPositive(double y) => y < ErfcZeroAt ? ExpNegSquare(y) * SpecialFunctions.ErfcScaled(y) : 0.0;
 }

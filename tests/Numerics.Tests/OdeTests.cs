@@ -50,7 +50,7 @@ public class OdeTests(ITestOutputHelper output)
         from emb in new[] { false, true }
         select new object[] { p[0], tab, emb };
 
-    private static ButcherTableau Tab(string name) => name == "dp5" ? ButcherTableau.DormandPrince54 : ButcherTableau.BogackiShampine32;
+    private static ButcherTableau Tab(string name) => name == "dp5" ? ButcherTableau.DormandPrince54 : TestTableaus.BogackiShampine32;
 
     /// <summary>
     /// The observed order on a ladder of fixed step sizes is within ±0.3 of the declared order (of b, or of
@@ -119,7 +119,7 @@ public class OdeTests(ITestOutputHelper output)
     [Fact(DisplayName = "Ode tableaux: published ones → satisfy their invariants")]
     public void Published_tableaux_satisfy_their_invariants()
     {
-        foreach (var tab in new[] { ButcherTableau.DormandPrince54, ButcherTableau.BogackiShampine32 })
+        foreach (var tab in new[] { ButcherTableau.DormandPrince54, TestTableaus.BogackiShampine32 })
         {
             Assert.True(tab.Fsal);
             for (int i = 0; i < tab.Stages; i++) Assert.Equal(tab.C[i], tab.A[i].Sum(), 13);
@@ -136,7 +136,7 @@ public class OdeTests(ITestOutputHelper output)
     [Fact(DisplayName = "Ode tableaux: a broken one → rejected")]
     public void A_broken_tableau_is_rejected()
     {
-        var bs = ButcherTableau.BogackiShampine32;
+        var bs = TestTableaus.BogackiShampine32;
         double[][] Copy(double[][] a) => a.Select(r => (double[])r.Clone()).ToArray();
         // a wrong weight: Σb ≠ 1
         var b = (double[])bs.B.Clone(); b[0] += 1e-3;

@@ -51,7 +51,7 @@ public sealed class ReferenceLanesTests
             int m = 1 + rng.Next(13), d = 1 + rng.Next(13), n = 1 + rng.Next(13), depth = 1 + rng.Next(5);
             var w = TestRandom.Gaussian(rng, depth * m * d, 2.0); var v = TestRandom.Gaussian(rng, depth * m * d, 0.5);
             var ode = NeuralOde.PiecewiseLinear(depth, m, d, ActivationKind.Gelu, w, v);
-            var batched = ode.RightHandSide(n); var byEntry = ode.RightHandSideByEntry(n);
+            var batched = ode.RightHandSide(n); var byEntry = NeuralOdeByEntry.RightHandSide(ode, n);
             var y = TestRandom.Gaussian(rng, n * d, 2.0);
             double s = rng.NextDouble();
             var a = new double[n * d]; var b = new double[n * d];

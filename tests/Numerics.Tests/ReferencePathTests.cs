@@ -28,7 +28,7 @@ public sealed class ReferencePathTests
         foreach (var act in Kinds)
         {
             var ode = NeuralOde.PiecewiseLinear(depth, m, d, act, w, v);
-            var batched = ode.RightHandSide(n); var byEntry = ode.RightHandSideByEntry(n);
+            var batched = ode.RightHandSide(n); var byEntry = NeuralOdeByEntry.RightHandSide(ode, n);
             for (int trial = 0; trial < 20; trial++)
             {
                 var y = TestRandom.Gaussian(rng, n * d);

@@ -121,7 +121,7 @@ public sealed class ReplayKeptLaneTests : IDisposable
             }
     }
 
-    [Theory(DisplayName = "TraceKernels.AxpyFiniteInto: every length 0..40, apart and in place, an infinite or NaN result → the bits and the finiteness of AxpyFinite, x untouched when apart")]
+    [Theory(DisplayName = "TraceKernels.AxpyFiniteInto: every length 0..40, apart and in place, an infinite or NaN result → the bits and the finiteness of the update in place, x untouched when apart")]
     [InlineData(SimdLevel.Vector512)]
     [InlineData(SimdLevel.Vector256)]
     [InlineData(SimdLevel.Scalar)]
@@ -135,7 +135,7 @@ public sealed class ReplayKeptLaneTests : IDisposable
                 if (bad >= 0) y[bad] = bad % 2 == 0 ? double.PositiveInfinity : double.NaN;
                 string at = $"{level}, n = {n}, bad entry {bad}";
                 var inPlace = (double[])x.Clone();
-                bool f0 = TraceKernels.AxpyFinite<double>(level, -0.375, y, inPlace);
+                bool f0 = TraceKernels.AxpyFiniteInto<double>(level, -0.375, y, inPlace, inPlace);
                 var xCopy = (double[])x.Clone(); var z = new double[n];
                 bool f1 = TraceKernels.AxpyFiniteInto<double>(level, -0.375, y, xCopy, z);
                 SameBits(inPlace, z, $"z ({at})"); SameBits(x, xCopy, $"x untouched ({at})");

@@ -76,7 +76,7 @@ public class TraceKernelTests
         Assert.Throws<ArgumentException>(() => TraceKernels.LayerSums<double>(SimdLevel.Vector256, new double[32], new double[16], default));
     }
 
-    [Theory(DisplayName = "TraceKernels.AxpyFinite: x + a·y → Kernels.Axpy's entries bit for bit and AllFinite of the result; an overflow or a NaN → not finite, every entry still updated")]
+    [Theory(DisplayName = "TraceKernels.AxpyFiniteInto: x ← x + a·y in place → Kernels.Axpy's entries bit for bit and AllFinite of the result; an overflow or a NaN → not finite, every entry still updated")]
     [InlineData(1024)]
     [InlineData(37)]    // vector trips and a scalar tail
     [InlineData(5)]     // the tail only
@@ -96,7 +96,7 @@ public class TraceKernelTests
                 else if (corrupt >= 0) yy[corrupt] = T.NaN;
                 Kernels.Axpy(a, yy, x1);
                 bool expected = FastKernels.AllFinite<T>(level, x1);
-                bool finite = TraceKernels.AxpyFinite(level, a, yy, x2);
+                bool finite = TraceKernels.AxpyFiniteInto<T>(level, a, yy, x2, x2);
                 Assert.True(x1.AsSpan().SequenceEqual(x2), $"{at}, corrupt {corrupt}: entries differ from Kernels.Axpy");
                 Assert.Equal(expected, finite);
                 Assert.Equal(corrupt < 0, finite);

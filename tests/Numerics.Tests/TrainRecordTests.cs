@@ -18,7 +18,7 @@ public sealed class TrainRecordTests : IDisposable
         if (r.Snapshots.Count != back.Steps.Length) return $"{r.Snapshots.Count} snapshots written, {back.Steps.Length} read";
         for (int s = 0; s < r.Snapshots.Count; s++)
         {
-            var views = r.Snapshots[s].PartNames.Select(name => (name, r.Snapshots[s].Part(name), back.Part(name)[s]))
+            var views = r.Block.ParameterLayout.Select(p => p.Name).Select(name => (name, r.Snapshots[s].Part(name), back.Part(name)[s]))
                 .Append(("θ", r.Snapshots[s].Theta, back.Theta[s]));
             foreach (var (name, wrote, read) in views)
             {
@@ -59,7 +59,7 @@ public sealed class TrainRecordTests : IDisposable
         Assert.Equal(arch, r.Block.Name);
         var back = WriteAndRead(r, $"{arch}-{theta}");
         Assert.Equal(r.SpelledWV, !File.Exists(Path.Combine(back.Directory, "theta.npy")));
-        Assert.Equal(r.Snapshots[0].PartNames, back.Architecture.Parts().Select(p => p.Name));
+        Assert.Equal(r.Block.ParameterLayout.Select(p => p.Name), back.Architecture.Parts().Select(p => p.Name));
         Assert.Null(FirstDifference(r, back));
     }
 

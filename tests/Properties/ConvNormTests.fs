@@ -140,8 +140,14 @@ let ``Conv.C2: softplus, zero first kernel, bound without the s0 term → violat
     let v = Verdict.compare e.Measured.Value (ConvBlock.outputBound withoutS0 (sqrt (float d))) (ConvBlock.probeRel probe) "sample 0" "probe"
     Assert.True(Verdict.isViolated v, sprintf "%A" v)
 
+/// (C3, docs/theorems/ConvBlock.md) ‖h_k‖ ≤ e^κ‖h₀‖ + F₀(e^κ − 1)/κ for every k ≤ L when the norms are maxima over the
+/// layers (F₀ for κ = 0): the closed form of lemma L1's recursion with the block's constants.
+let private hiddenStateBound (c: ConvBlock.Constants) (h0Norm: float) =
+    let kap = c.LipschitzH
+    exp kap * h0Norm + (if kap = 0.0 then c.OutputIntercept else c.OutputIntercept * (exp kap - 1.0) / kap)
+
 [<Fact>]
-let ``ConvBlock.hiddenStateBound: deep conv forward pass → holds`` () =
+let ``Conv.C3: deep conv forward pass → the closed-form hidden-state bound holds`` () =
     // h_k = h_{k−1} + (1/L) f(θ_k, h_{k−1}) over L = 16 layers with random θ_k: ‖h_k‖ ≤ e^κ‖h₀‖ + F₀(e^κ − 1)/κ, norms maxima.
     let block = ConvBlock(2, 6, 6, ActivationKind.Gelu)
     let L, d = 16, block.StateDim
@@ -160,7 +166,7 @@ let ``ConvBlock.hiddenStateBound: deep conv forward pass → holds`` () =
         block.Forward(ReadOnlySpan thetas.[k], ReadOnlySpan h, Span out, Span(Array.zeroCreate (block.CacheSize 1)), 1)
         h <- Array.map2 (fun a b -> a + b / float L) h out
         worst <- max worst (Linalg.norm h)
-    let bound = ConvBlock.hiddenStateBound cmax (Linalg.norm h0)
+    let bound = hiddenStateBound cmax (Linalg.norm h0)
     Assert.True(Verdict.isHolds (Verdict.compare worst bound (Rounding.chainRelOf L (block.ParameterCount + d) 1 d d d block.ParameterCount) "layers" "forward"), sprintf "%g > %g" worst bound)
 
 /// Tightness of each constant on a paper-like probe: C = 4 channels on 14×14 Fashion-MNIST states from the fixed stem

@@ -36,6 +36,12 @@ let ``I.*: faithful run → hold`` () =
         |> Prop.classify true (Activations.Name spec.Activation)
         |> Prop.collect (sprintf "L=%d" spec.Depth))
 
+/// Ids of the integrity checks (and of the lemma chain's, which are exact inequalities) that a run violates.
+let caughtBy (run: Run) : string list =
+    (RunIntegrity.all @ LemmaChain.all)
+    |> List.filter (fun r -> Verdict.isViolated (Result.evaluate r run).Verdict)
+    |> List.map (fun r -> r.Id)
+
 [<Fact>]
 let ``I.*: float32 run, its own derived tolerance (no 1e-4 floor) → hold`` () =
     let spec = RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, Iterations = 4, SnapshotSteps = [| 0; 1; 2; 4 |], Float32 = true, Seed = 9L)
@@ -52,7 +58,7 @@ let ``I.*: corrupted loss entry → violated`` () =
     let data = RunDirectory.InMemory(spec.Train())
     data.Losses.[3] <- data.Losses.[3] * (1.0 + 1e-6)
     let run = Run(data)
-    let caught = RunIntegrity.caughtBy run
+    let caught = caughtBy run
     Assert.Contains("I.loss", caught)
     Assert.Contains("I.trace", caught)
 
@@ -63,12 +69,12 @@ let faultSpec (fault: EngineFault) =
 
 let faults = [ EngineFault.ScaledLayerGradient; EngineFault.ForwardDepthScale; EngineFault.WrongActivationDerivative; EngineFault.StaleGradient ]
 
-let caughtFor (fault: EngineFault) = RunIntegrity.caughtBy (train (faultSpec fault))
+let caughtFor (fault: EngineFault) = caughtBy (train (faultSpec fault))
 
 [<Fact>]
 let ``EngineFault none: faithful engine → no check violated`` () =
     let run = train (faultSpec EngineFault.None)
-    Assert.Empty(RunIntegrity.caughtBy run)
+    Assert.Empty(caughtBy run)
     for r in RunIntegrity.all do
         Assert.True(Verdict.isHolds (Result.evaluate r run).Verdict, r.Id)
 

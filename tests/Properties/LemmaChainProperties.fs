@@ -45,18 +45,19 @@ let ``L1–L5: relu → L1–L4 hold, L5 hypothesis not met`` () =
         if id = "L5.gradient-difference" then Assert.True(Verdict.isHypothesisNotMet v, sprintf "%s: %A" id v)
         else Assert.True(Verdict.isHolds v, sprintf "%s: %A" id v)
 
-/// The hidden-state bound without its growth factor (κ = 0, i.e. V treated as 0) must fail once V ≠ 0.
+/// The hidden-state bound of L1 (the chain's own recursion on the MLP's snapshot) without its growth factor (κ_k = 0) must
+/// fail once V ≠ 0.
 [<Fact>]
 let ``L1.hidden: bound without the growth factor → violated`` () =
     let run = train (RunSpec(Depth = 8, Width = 8, Samples = 5, Dim = 3, VScale = 0.5, Iterations = 3, Seed = 11L))
     let s = run.SnapshotCount - 1
-    let sn = LemmaChain.snapshotNorms run s
-    let weakened = LemmaChain.hiddenBound run { sn with VOp = Array.zeroCreate sn.VOp.Length }
+    let c = LemmaChain.mlp.Snapshot run s
+    let weakened = LemmaChain.chainHidden run.Setting.Depth { c with Kappa = fun _ _ -> 0.0 }
     let checks =
         seq {
             for k in 0 .. run.Setting.Depth do
                 for i in 0 .. run.Setting.Samples - 1 ->
-                    check sn.HNorm.[k].[i] weakened.[k].[i] (sprintf "k=%d i=%d" k i) "last"
+                    check c.HNorm.[k].[i] weakened.[k].[i] (sprintf "k=%d i=%d" k i) "last"
         }
     let v, _ = Comparison.worst (Rounding.chainRel run) checks
     Assert.True(Verdict.isViolated v, sprintf "%A" v)

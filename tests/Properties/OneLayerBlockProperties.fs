@@ -85,7 +85,7 @@ let ``Registry: a one-layer run → the results listed for any block, with the s
     let rows = Registry.verifyView (Registry.openRun (RunDirectory.InMemory(spec.Train(), "one-layer")))
     Assert.Equal<string list>(Registry.blockRunResults |> List.map (fun r -> r.Id), rows |> List.map (fun r -> r.Id))
     Assert.True(rows |> List.exists (fun r -> r.Id = "A.aposteriori" && r.Verdict = "holds"))
-    for id, _ in Registry.mlpOnly do Assert.DoesNotContain(id, rows |> List.map (fun r -> r.Id))
+    for id, _ in OneIdPerStatementTests.mlpOnly do Assert.DoesNotContain(id, rows |> List.map (fun r -> r.Id))
 
 [<Fact>]
 let ``Registry: an MLP run → the MLP's results with its own ingredients, no row of another run format`` () =

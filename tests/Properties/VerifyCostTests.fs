@@ -66,6 +66,17 @@ let ``L5.gradient-difference: a pair outside 1 .. L − 1 → refused`` () =
     Assert.Throws<ArgumentException>(fun () -> LemmaChain.gradientDifferenceCoefficients run 0 0 |> ignore) |> ignore
     Assert.Throws<ArgumentException>(fun () -> LemmaChain.gradientDifferenceCoefficients run 0 4 |> ignore) |> ignore
 
+/// D ← D − ηE over one pair's entries, returning ‖D‖ of the result with Linalg.norm's operations (squares summed in
+/// order from 0, then the square root), in the same pass. The reference form of
+/// `SplitResults.axpyNorms`, one forcing at a time.
+let private axpyNorm (eta: float) (d: float[]) (e: float[]) (offset: int) =
+    let mutable s = 0.0
+    for i in 0 .. d.Length - 1 do
+        let x = d.[i] - eta * e.[offset + i]
+        d.[i] <- x
+        s <- s + x * x
+    sqrt s
+
 [<Fact>]
 let ``A.split: four forcings stepped at once (axpyNorms) → each axpyNorm's entries and norm, bit for bit`` () =
     let rng = Random(7)
@@ -79,8 +90,8 @@ let ``A.split: four forcings stepped at once (axpyNorms) → each axpyNorm's ent
             let copies = [| Array.copy aw; Array.copy bw; Array.copy av; Array.copy bv |]
             let struct (naw, nbw, nav, nbv) = SplitResults.axpyNorms eta aw bw ew av bv ev offset
             let alone =
-                [| SplitResults.axpyNorm eta copies.[0] ew offset; SplitResults.axpyNorm eta copies.[1] ew offset
-                   SplitResults.axpyNorm eta copies.[2] ev offset; SplitResults.axpyNorm eta copies.[3] ev offset |]
+                [| axpyNorm eta copies.[0] ew offset; axpyNorm eta copies.[1] ew offset
+                   axpyNorm eta copies.[2] ev offset; axpyNorm eta copies.[3] ev offset |]
             let together = [| naw; nbw; nav; nbv |]
             for c in 0 .. 3 do
                 Assert.True(bits together.[c] = bits alone.[c], sprintf "length %d, offset %d, forcing %d: %.17g against %.17g" len offset c together.[c] alone.[c])

@@ -6,8 +6,8 @@ namespace ResOdeProofs.Report.Tests;
 
 /// <summary>
 /// The experiments only the paper preset runs (the run inside the PL hypotheses, the gradient flow, several
-/// seeds) go through the same report code in a test-only tiny setting (ReportSettings.Tiny), since the paper
-/// preset itself takes minutes.
+/// seeds) go through the same report code in the built-in study "tiny" (`resode report --preset tiny`: every optional
+/// experiment of the paper preset at the smallest sizes), since the paper preset itself takes minutes.
 /// </summary>
 public sealed class TinyReportTests
 {
@@ -18,12 +18,12 @@ public sealed class TinyReportTests
         Directory.CreateDirectory(dir);
         try
         {
-            var c = ReportCommand.Generate(ReportSettings.Tiny(0), dir, CancellationToken.None, new ReportOptions(null, "tiny"));
+            var c = ReportCommand.Generate(ReportSettings.Create("tiny", 0), dir, CancellationToken.None, new ReportOptions(null, "tiny"));
             Assert.NotNull(c.PlRun);
             Assert.NotNull(c.FlowRun);
             Assert.Equal(3, c.Seeds!.Seeds.Length);
             // seed 0 of figure 1 across seeds is measured on the tied ladder's cells: the same numbers as training it again
-            var s0 = ReportSettings.Tiny(0);
+            var s0 = ReportSettings.Create("tiny", 0);
             var ex = new Experiments(s0, _ => { }, CancellationToken.None, (name, _) => throw new InvalidOperationException(name));
             var trained = ex.SeedSpreadOf(Enumerable.Range(0, 3).Select(ex.RunSeed).ToArray(), 0);
             Assert.Equal(0L, c.Seeds.LadderSeed);

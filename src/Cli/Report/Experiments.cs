@@ -38,12 +38,6 @@ internal sealed record ReportSettings(
 
     /// <summary>The settings of a built-in preset (a built-in study with the paper's layout), every seed replaced by <paramref name="seed"/> when given.</summary>
     public static ReportSettings Create(string preset, long? seed = null) => ReportStudy.Settings(ReportStudy.Load(preset, null, seed));
-
-    /// <summary>
-    /// A test-only setting: the built-in study "tiny", the report's code path with every optional experiment of the
-    /// paper preset switched on (the run inside the PL hypotheses, the gradient flow, several seeds) at the smallest sizes.
-    /// </summary>
-    internal static ReportSettings Tiny(long seed) => Create("tiny", seed);
 }
 
 /// <summary>One trained run of the report, with its verdicts.</summary>

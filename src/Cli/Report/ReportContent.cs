@@ -69,7 +69,7 @@ internal sealed class ReportContent
 
     /// <summary>
     /// Figure 2's exponential rate −d ln ℓ/dt fitted on the second half of <see cref="PlChecked"/>, as its decay row records it
-    /// (C.gdDecay, else C.runRate: the verifier's loss column; PolyakLojasiewicz.fittedRate); NaN when neither row has it.
+    /// (C.gdDecay, else C.runRate: the verifier's loss column; PolyakLojasiewicz.fittedRateName); NaN when neither row has it.
     /// </summary>
     public double FittedRate =>
         new[] { "C.gdDecay", "C.runRate" }

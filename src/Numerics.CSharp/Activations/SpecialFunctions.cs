@@ -3,8 +3,8 @@ namespace ResOdeProofs.Numerics;
 
 /// <summary>
 /// The standard normal density and distribution function in double precision (about 1e-15 relative accuracy, tails
-/// included), built on the error function and complementary error function (<see cref="ErfOverX"/>,
-/// <see cref="ErfcPositive"/>, whose accuracy the tests check through erf and erfc composed from them).
+/// included), built on the error function and complementary error function (<see cref="ErfOverX"/> and
+/// exp(−y²)·<see cref="ErfcScaled"/>, whose accuracy the tests check through erf and erfc composed from them).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -53,15 +53,14 @@ public static class SpecialFunctions
     internal const double InvSqrt2Pi = 0.39894228040143267794;     // 1/√(2π)
     internal const double InvSqrt2 = 0.70710678118654752440;       // 1/√2
 
-    // exp(-y²) underflows to zero (even as a subnormal) for y >= ErfcZeroAt; likewise exp(-u²/2) for |u| >= PdfZeroAt.
-    private const double ErfcZeroAt = 27.5;
+    // exp(-u²/2) underflows to zero (even as a subnormal) for |u| >= PdfZeroAt.
     internal const double PdfZeroAt = 38.75;
 
-    // Tables of exp(-(k/16)²) and exp(-(k/16)²/2); the arguments k²/256 and k²/512 are exact in binary.
-    private static readonly double[] ExpNegSqTable = BuildTable((int)(ErfcZeroAt * 16) + 2, 256.0);
+    // Table of exp(-(k/16)²/2); the arguments k²/512 are exact in binary.
     internal static readonly double[] ExpNegHalfSqTable = BuildTable((int)(PdfZeroAt * 16) + 2, 512.0);
 
-    private static double[] BuildTable(int n, double divisor)
+    /// <summary>exp(−k²/divisor) for k = 0 .. n − 1.</summary>
+    internal static double[] BuildTable(int n, double divisor)
     {
         var t = new double[n];
         for (int k = 0; k < n; k++)
@@ -76,7 +75,7 @@ public static class SpecialFunctions
     /// exp(-y²) = exp(-y₀²)·exp(-d(y + y₀)) with d(y + y₀) formed error-free (Fast2Sum + FMA).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double ExpNegSquareSplit(double y, double[] table, double scale)
+    internal static double ExpNegSquareSplit(double y, double[] table, double scale)
     {
         int k = (int)(y * 16.0);
         double y0 = k * 0.0625;
@@ -90,10 +89,6 @@ public static class SpecialFunctions
         double e = Math.Exp(-scale * p);
         return table[k] * (e - e * (scale * lo));
     }
-
-    /// <summary>exp(-y²) for y &gt;= 0 (accurate in the tails; 0 when it underflows).</summary>
-    internal static double ExpNegSquare(double y) =>
-        y < ErfcZeroAt ? ExpNegSquareSplit(y, ExpNegSqTable, 1.0) : 0.0;
 
     /// <summary>exp(-u²/2) for any u (accurate in the tails; 0 when it underflows, NaN for NaN).</summary>
     internal static double ExpNegHalfSquare(double u)
@@ -153,8 +148,6 @@ public static class SpecialFunctions
         }
     }
 
-    /// <summary>erfc(y) for y &gt; 0.46875 (no cancellation: exp(-y²)·R(y)).</summary>
-    internal static double ErfcPositive(double y) => y < ErfcZeroAt ? ExpNegSquare(y) * ErfcScaled(y) : 0.0;
 
     /// <summary>Standard normal density φ(u) = exp(-u²/2)/√(2π). φ(±∞) = 0.</summary>
     public static double NormalPdf(double u) => InvSqrt2Pi * ExpNegHalfSquare(u);

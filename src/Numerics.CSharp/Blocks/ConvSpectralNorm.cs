@@ -14,11 +14,7 @@ namespace ResOdeProofs.Numerics.Blocks;
 /// <param name="Iterations">Applications of KᵀK done.</param>
 /// <param name="Converged">True when the stopping rule was met before the iteration limit.</param>
 /// <param name="FourierGrid">The (N1, N2) circular grid whose symbol gave <paramref name="Upper"/>.</param>
-public sealed record ConvNormBracket(double Lower, double Upper, double Estimate, int Iterations, bool Converged, (int N1, int N2) FourierGrid)
-{
-    /// <summary>Upper / Lower − 1: how well the bracket pins the norm down.</summary>
-    public double RelativeGap => Upper / Lower - 1.0;
-}
+public sealed record ConvNormBracket(double Lower, double Upper, double Estimate, int Iterations, bool Converged, (int N1, int N2) FourierGrid);
 
 /// <summary>
 /// Spectral norm of a same-padding 3×3 convolution (see <see cref="Conv2dSame"/>).

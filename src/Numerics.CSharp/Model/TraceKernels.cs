@@ -113,15 +113,9 @@ internal static class TraceKernels
     }
 
     /// <summary>
-    /// x ← x + a·y (the product rounded, then the sum: <see cref="Kernels.Axpy{T}"/>'s arithmetic, entry by entry) and
-    /// whether every updated entry is finite, in one pass (<see cref="FastKernels.AllFinite{T}"/> of the result).
-    /// </summary>
-    public static bool AxpyFinite<T>(SimdLevel level, T a, ReadOnlySpan<T> y, Span<T> x) where T : unmanaged, IFloatingPointIeee754<T> =>
-        AxpyFiniteInto(level, a, y, x, x);
-
-    /// <summary>
-    /// z ← x + a·y with <see cref="AxpyFinite{T}"/>'s arithmetic (so its bits) and whether every entry of z is finite; z may be
-    /// x itself (each entry is read before its own store) or another array, which leaves x as it was.
+    /// z ← x + a·y (the product rounded, then the sum: <see cref="Kernels.Axpy{T}"/>'s arithmetic, entry by entry, so its
+    /// bits) and whether every entry of z is finite, in one pass (<see cref="FastKernels.AllFinite{T}"/> of the result); z
+    /// may be x itself (each entry is read before its own store) or another array, which leaves x as it was.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool AxpyFiniteInto<T>(SimdLevel level, T a, ReadOnlySpan<T> y, ReadOnlySpan<T> x, Span<T> z) where T : unmanaged, IFloatingPointIeee754<T>

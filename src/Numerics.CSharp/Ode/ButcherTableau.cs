@@ -123,22 +123,4 @@ public sealed class ButcherTableau
         new double[] { 5179.0 / 57600, 0, 7571.0 / 16695, 393.0 / 640, -92097.0 / 339200, 187.0 / 2100, 1.0 / 40 },
         new double[] { 0, 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9, 1, 1 },
         5, 4);
-
-    /// <summary>
-    /// Bogacki–Shampine 3(2), from P. Bogacki and L. F. Shampine, "A 3(2) pair of Runge–Kutta formulas",
-    /// Appl. Math. Lett. 2 (1989) 321–325: 4 stages, FSAL, b of order 3, b̂ of order 2.
-    /// </summary>
-    public static ButcherTableau BogackiShampine32 { get; } = new(
-        "Bogacki–Shampine 3(2)",
-        new[]
-        {
-            new double[] { 0, 0, 0, 0 },
-            new double[] { 1.0 / 2, 0, 0, 0 },
-            new double[] { 0, 3.0 / 4, 0, 0 },
-            new double[] { 2.0 / 9, 1.0 / 3, 4.0 / 9, 0 },
-        },
-        new double[] { 2.0 / 9, 1.0 / 3, 4.0 / 9, 0 },
-        new double[] { 7.0 / 24, 1.0 / 4, 1.0 / 3, 1.0 / 8 },
-        new double[] { 0, 1.0 / 2, 3.0 / 4, 1 },
-        3, 2);
 }

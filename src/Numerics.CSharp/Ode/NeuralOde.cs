@@ -165,33 +165,6 @@ public sealed class NeuralOde
         };
     }
 
-    /// <summary>The right-hand side written entry by entry from the formula (the oracle of the batched one in the tests).</summary>
-    internal OdeRhs RightHandSideByEntry(int samples)
-    {
-        int m = _m, d = _d, md = m * d;
-        var w = new double[md]; var v = new double[md]; var a = new double[m];
-        return (s, y, dy) =>
-        {
-            _z(s, w, v);
-            for (int i = 0; i < samples; i++)
-            {
-                var h = y.Slice(i * d, d);
-                for (int j = 0; j < m; j++)
-                {
-                    double acc = 0;
-                    for (int c = 0; c < d; c++) acc += w[j * d + c] * h[c];
-                    a[j] = Activations.Value(_act, acc);
-                }
-                for (int r = 0; r < d; r++)
-                {
-                    double acc = 0;
-                    for (int j = 0; j < m; j++) acc += v[r * m + j] * a[j];
-                    dy[i * d + r] = acc;
-                }
-            }
-        };
-    }
-
     /// <summary>
     /// Solves from H(0) = h0 (n×d row-major) to s = 1 with tolerances rtol, atol; returns H(1), the
     /// outputs B·H(1) (B d_out×d row-major, null = identity) and the states at the requested output times.

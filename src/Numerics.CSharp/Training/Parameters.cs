@@ -49,9 +49,6 @@ public sealed class Parameters
     public int Depth { get; }
     /// <summary>Parameters per layer P.</summary>
     public int ParameterCount { get; }
-    /// <summary>The part names in layout order.</summary>
-    public IReadOnlyList<string> PartNames => _names;
-
     /// <summary>Parameters held as θ (L·P, layer after layer); the array is kept, not copied.</summary>
     public static Parameters FromTheta(IResidualBlock block, int depth, double[] theta) => HoldTheta(new Parameters(block, depth), theta);
 

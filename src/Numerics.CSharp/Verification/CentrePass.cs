@@ -516,22 +516,6 @@ public sealed class CentrePass
         return (sum1, sum2);
     }
 
-    /// <summary>GELU's σ⁽ʲ⁾(x), j = 2..6, as the rule computes them from φ̂(x) (<see cref="RulePhi"/>), for the tests of B_j.</summary>
-    internal static double RuleDerivative(int j, double x)
-    {
-        double y = x * x;
-        double phi = RulePhi(y);
-        return j switch
-        {
-            2 => phi * (2.0 - y),
-            3 => phi * (x * (y - 4.0)),
-            4 => phi * ((7.0 - y) * y - 4.0),
-            5 => phi * (x * ((y - 11.0) * y + 18.0)),
-            6 => phi * (((16.0 - y) * y - 51.0) * y + 18.0),
-            _ => throw new ArgumentOutOfRangeException(nameof(j)),
-        };
-    }
-
     private static readonly double InvSqrt2Pi = 1.0 / Math.Sqrt(2.0 * Math.PI);
     /// <summary>C = 2c = fl(2·fl(1/√(2π))), exact: C·(e^z/2) is c·e^z with c's rounding only.</summary>
     private static readonly double TwoInvSqrt2Pi = 2.0 * InvSqrt2Pi;

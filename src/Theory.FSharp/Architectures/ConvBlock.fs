@@ -75,11 +75,6 @@ module StateNorms =
 /// ρ(h) = (ν(h)² + P)^{1/2} ≤ (9‖h‖² + P)^{1/2}: ‖δK₁∗h + δb̃₁‖ ≤ ρ(h)‖(δK₁, δb₁)‖.
 let rho (c: Constants) (h: StateNorms) = sqrt (h.Shift * h.Shift + float c.Pixels)
 
-/// (C3) ‖h_k‖ ≤ e^κ‖h₀‖ + F₀(e^κ − 1)/κ for every k ≤ L when the norms are maxima over the layers (F₀ for κ = 0).
-let hiddenStateBound (c: Constants) (h0Norm: float) =
-    let kap = c.LipschitzH
-    exp kap * h0Norm + (if kap = 0.0 then c.OutputIntercept else c.OutputIntercept * (exp kap - 1.0) / kap)
-
 /// (C4) Λ(h) = (9S(h)² + P + s1²‖K₂‖₂²ρ(h)²)^{1/2}: ‖f(θ, h) − f(θ', h)‖ ≤ Λ(h)‖θ − θ'‖, hence ‖∂f/∂θ(θ, h)‖₂ ≤ Λ(h).
 let parameterLipschitz (c: Constants) (h: StateNorms) =
     let s = activationBound c h.Norm

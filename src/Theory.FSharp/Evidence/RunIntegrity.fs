@@ -165,8 +165,3 @@ let traceConsistency : Result<Run> =
 /// Every integrity check, for a registry.
 let all : Result<Run> list = [ snapshotLoss; update; traceConsistency ]
 
-/// Ids of the integrity checks (and of the lemma chain's, which are exact inequalities) that a run violates.
-let caughtBy (run: Run) : string list =
-    (all @ LemmaChain.all)
-    |> List.filter (fun r -> Verdict.isViolated (Result.evaluate r run).Verdict)
-    |> List.map (fun r -> r.Id)

@@ -117,28 +117,6 @@ let snapshotNorms (run: Run) (s: int) : SnapshotNorms =
 /// κ_k = s1·‖W_k‖₂·‖V_k‖₂ at index k − 1.
 let kappas (sn: SnapshotNorms) = Array.init sn.WOp.Length (fun k -> sn.S1 * sn.WOp.[k] * sn.VOp.[k])
 
-/// L1 per-sample bound: Hb_0 = ‖h_0^i‖, Hb_k = (1 + κ_k/L)·Hb_{k−1} + s0·√m·‖V_k‖₂/L, at [k][i].
-/// Unrolled: Hb_k ≤ e^{Σ_{j≤k} κ_j/L}(‖h_0^i‖ + s0·√m·Σ_{j≤k}‖V_j‖₂/L) ≤ e^{κ k/L}(‖h_0^i‖ + s0·√m·M_V·k/L).
-let hiddenBound (run: Run) (sn: SnapshotNorms) : float[][] =
-    let L, m = run.Setting.Depth, float run.Setting.Width
-    let s0 = run.Setting.S0
-    let kap = kappas sn
-    let hb = Array.zeroCreate (L + 1)
-    hb.[0] <- Array.copy sn.HNorm.[0]
-    for k in 1 .. L do
-        hb.[k] <- hb.[k - 1] |> Array.map (fun x -> (1.0 + kap.[k - 1] / float L) * x + s0 * sqrt m * sn.VOp.[k - 1] / float L)
-    hb
-
-/// L3 per-sample bound: Pb_L = ‖p_L^i‖, Pb_{k−1} = (1 + κ_k/L)·Pb_k, i.e. Pb_k = Π_{j>k}(1 + κ_j/L)‖p_L^i‖ ≤ e^{κ(L−k)/L}‖p_L^i‖.
-let adjointBound (run: Run) (sn: SnapshotNorms) : float[][] =
-    let L = run.Setting.Depth
-    let kap = kappas sn
-    let pb = Array.zeroCreate (L + 1)
-    pb.[L] <- Array.copy sn.PNorm.[L]
-    for k in L .. -1 .. 1 do
-        pb.[k - 1] <- pb.[k] |> Array.map (fun x -> (1.0 + kap.[k - 1] / float L) * x)
-    pb
-
 let private at (run: Run) (s: int) = sprintf "snapshot %d (iteration %d, t = %g)" s run.Steps.[s] (run.Time s)
 
 let private snapshots (run: Run) = seq { 0 .. run.SnapshotCount - 1 }

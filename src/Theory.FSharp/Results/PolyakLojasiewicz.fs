@@ -351,12 +351,6 @@ let private fittedRateOf (eta: float) (loss: float[] option) =
         else -(LeastSquares.line (js |> Array.map (fun j -> float j * eta)) (js |> Array.map (fun j -> log loss.[j]))).Slope
     | _ -> nan
 
-/// The exponential rate of the loss fitted on the second half of the run: −b for the least-squares line
-/// ln ℓ_j ≈ a + b·t_j over j = ⌊(N+1)/2⌋ … N with ℓ_j > 0 (t_j = jη), ℓ the verifier's loss column (`Run.Trace`, the
-/// replay on gradient descent); NaN with fewer than four iterates or two usable points. An observation the decay rows
-/// carry beside their bound (the rate the loss actually decays at, next to the rate they predict), not compared.
-let fittedRate (run: Run) = fittedRateOf run.Setting.Eta (run.Trace "loss")
-
 /// The same fit on the supply's loss column (NaN without one).
 let private fittedRateFor (supply: Supply) (run: Run) =
     fittedRateOf run.Setting.Eta (try Some(supply.Column run "loss") with MissingInput _ -> None)

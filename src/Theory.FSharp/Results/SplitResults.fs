@@ -134,19 +134,10 @@ let private pairBounds (states: PairState[]) = states |> Array.map (fun st -> le
 
 let private boundOf (states: PairState[]) = pairBounds states |> Comparison.maxKeepNaNOr 0.0
 
-/// D ← D − ηE over one pair's entries, returning ‖D‖ of the result with Linalg.norm's operations (squares summed in
-/// order from 0, then the square root), in the same pass. The reference form of `axpyNorms`.
-let axpyNorm (eta: float) (d: float[]) (e: float[]) (offset: int) =
-    let mutable s = 0.0
-    for i in 0 .. d.Length - 1 do
-        let x = d.[i] - eta * e.[offset + i]
-        d.[i] <- x
-        s <- s + x * x
-    sqrt s
-
-/// `axpyNorm` on four accumulated forcings at once, the W and V parts of two recursions (a, b) stepped with the same E^W
-/// (ew) and E^V (ev) at `offset`: each entry's x = d − ηe (a product, then a difference) and each norm's squares summed in
-/// order from 0, so each of the four results has the bits `axpyNorm` gives alone; the four sums are independent chains in
+/// D ← D − ηE on four accumulated forcings at once, returning ‖D‖ of each result: the W and V parts of two recursions (a, b)
+/// stepped with the same E^W (ew) and E^V (ev) at `offset`: each entry's x = d − ηe (a product, then a difference) and each
+/// norm's squares summed in order from 0 with Linalg.norm's operations (then the square root), so each of the four results
+/// has the bits of that update and norm done for one forcing alone; the four sums are independent chains in
 /// one loop instead of one long chain after another (the chain of dependent additions is the loop's cost).
 let axpyNorms (eta: float) (aw: float[]) (bw: float[]) (ew: float[]) (av: float[]) (bv: float[]) (ev: float[]) (offset: int) =
     let n = aw.Length
@@ -393,24 +384,6 @@ let private track (run: Run) (bound: float[]) (pairs: float[][]) : SplitFamily.T
       Iterates = (match run.Trace "smooth_z" with Some sz -> [ for j in 1 .. min (bound.Length - 1) (sz.Length - 1) -> j, sz.[j] ] | None -> [])
       IterateLabel = "max_k ‖Z_{k+1} − Z_k‖_F (trace smooth_z)"
       PairBounds = Some pairs }
-
-/// The former comparison, max over pairs of the increments against max over pairs of the bounds (for a mutation test
-/// showing what the per-pair comparison adds).
-let compareMaxOnly (run: Run) (bound: float[]) (skipStart: bool) =
-    let sz = run.Trace "smooth_z"
-    seq {
-        match sz with
-        | Some sz ->
-            for j in (if skipStart then 1 else 0) .. min (bound.Length - 1) (sz.Length - 1) ->
-                { Measured = sz.[j]; Bound = bound.[j]; Where = "max_k ‖Z_{k+1} − Z_k‖_F (trace smooth_z)"
-                  When = sprintf "iteration %d (t = %g)" j (float j * run.Setting.Eta) }
-        | None -> ()
-        for s in (if skipStart then 1 else 0) .. run.SnapshotCount - 1 do
-            let j = run.Steps.[s]
-            if j < bound.Length then
-                yield { Measured = run.DepthIncrement s; Bound = bound.[j]; Where = "max_k ‖Z_{k+1} − Z_k‖_F (snapshot weights)"
-                        When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
-    }
 
 let private snapshotTightness (run: Run) (bound: float[]) (pairs: float[][]) =
     [ for s in 1 .. run.SnapshotCount - 1 do
