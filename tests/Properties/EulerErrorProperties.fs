@@ -2,6 +2,7 @@
 /// observed order over depths is 1 when the layers sample one function of depth, and the negative controls fail.
 module ResOdeProofs.Properties.EulerErrorProperties
 
+open Xunit
 open FsCheck
 open FsCheck.FSharp
 open FsCheck.Xunit
@@ -55,6 +56,18 @@ let ``B.bound: non-finite weights → hypothesis not met`` () =
         (run.W(run.SnapshotCount - 1)).[0] <- nan
         let e = Result.evaluate EulerError.bound run
         Verdict.isHypothesisNotMet e.Verdict |> Prop.label (sprintf "%s\n%A" (describe spec) e.Verdict))
+
+/// The finiteness scan stops at the first entry that is not finite: one at the very end (the last entry of the last
+/// snapshot's V, the array read last) must still be found, and an infinity as much as a NaN.
+[<Fact>]
+let ``B.bound: +∞ as the last entry of the last snapshot's V → hypothesis not met, the clean run holds`` () =
+    let spec = RunSpec(Depth = 6, Width = 5, Samples = 4, Dim = 3, VScale = 0.5, Iterations = 3, Seed = 7L)
+    Assert.True(Verdict.isHolds (Result.evaluate EulerError.bound (train spec)).Verdict)
+    let run = train spec
+    let v = run.V(run.SnapshotCount - 1)
+    v.[v.Length - 1] <- infinity
+    let e = Result.evaluate EulerError.bound run
+    Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%A" e.Verdict)
 
 /// A ladder of settings that differ only in depth, with V⁰ ≠ 0, one training step (snapshots at t = 0 and η).
 let private ladderGenSized (init: InitKind list) (depths: int list) (widths: int * int) (samples: int * int) (dims: int * int) =

@@ -202,6 +202,42 @@ let ``L3.adjoint-increment: a one-layer block run, one adjoint step of the last 
         p
     expectViolated (lastSnapshotOnly run corrupt) "L3.adjoint-increment" run
 
+/// The place a violated comparison names (its witness).
+let private witnessWhere (st: LemmaChain.Statements) (id: string) (run: Run) =
+    match (Result.evaluate (byId st id) run).Verdict with
+    | Violated w -> w.Where
+    | v -> failwithf "%s: expected violated, got %A" id v
+
+/// The rows name their comparisons from labels formed once per run (L1, L2, L3.adjoint) or once per row
+/// (L3.adjoint-increment), not per comparison: the witness of a bumped place must still be that place, in the words a
+/// label formed at the comparison would have (a label table read at another index names another layer or sample).
+[<Fact>]
+let ``L1.hidden, L2.increments, L3.adjoint, L3.adjoint-increment: one place of the last snapshot bumped → the witness names its layer and sample`` () =
+    let run = oneLayer.Value
+    let c, hb, pb = cleanLast run
+    let L, n, d, k = run.Setting.Depth, run.Setting.Samples, run.Setting.Dim, run.Setting.Depth / 2
+    let hiddenBound = LemmaChain.chainHidden L c
+    let f1 = 2.0 * hiddenBound.[k].[1] / c.HNorm.[k].[1]
+    Assert.Equal(sprintf "layer k = %d, sample i = 1" k,
+                 witnessWhere (lastSnapshotOnly run (fun p -> scaleVector p.States ((k * n + 1) * d) d f1; p)) "L1.hidden" run)
+    let f2 = 2.0 * c.Output k hb.[k - 1].[2] / c.Increment k 2
+    let stretch (p: GenericResults.BlockPass) =
+        let o, o1 = (k * n + 2) * d, ((k - 1) * n + 2) * d
+        for j in 0 .. d - 1 do p.States.[o + j] <- p.States.[o1 + j] + f2 * (p.States.[o + j] - p.States.[o1 + j])
+        p
+    Assert.Equal(sprintf "layer k = %d, sample i = 2" k, witnessWhere (lastSnapshotOnly run stretch) "L2.increments" run)
+    let f3 = 2.0 * pb.[k].[3] / c.PNorm.[k].[3]
+    Assert.Equal(sprintf "layer k = %d, sample i = 3" k,
+                 witnessWhere (lastSnapshotOnly run (fun p -> scaleVector p.Adjoints ((k * n + 3) * d) d f3; p)) "L3.adjoint" run)
+    let bound = c.Kappa (k + 1) hb.[k].[n - 1] * c.PNorm.[k + 1].[n - 1] / float L
+    let f4 = 2.0 * bound / c.AdjointIncrement k (n - 1)
+    let step (p: GenericResults.BlockPass) =
+        let o, o1 = (k * n + n - 1) * d, ((k + 1) * n + n - 1) * d
+        for j in 0 .. d - 1 do p.Adjoints.[o + j] <- p.Adjoints.[o1 + j] + f4 * (p.Adjoints.[o + j] - p.Adjoints.[o1 + j])
+        p
+    Assert.Equal(sprintf "layers k = %d → %d, sample i = %d" (k + 1) k (n - 1),
+                 witnessWhere (lastSnapshotOnly run step) "L3.adjoint-increment" run)
+
 [<Fact>]
 let ``L3.terminal-sum: a one-layer block run, the terminal adjoints of the last snapshot doubled past 2‖B‖√ℓ → violated`` () =
     let run = oneLayer.Value

@@ -67,7 +67,15 @@ type SnapshotCheck =
       /// the relative rounding allowance of the bounds, `Rounding.chainRel` of the run
       BoundRel: float }
 
-let private finite (a: float[]) = a |> Array.forall Double.IsFinite
+/// True when every entry is finite: one loop, no closure per entry (the scan runs over every snapshot's weights
+/// several times per verify, by each row that states the hypothesis).
+let private finite (a: float[]) =
+    let mutable ok = true
+    let mutable i = 0
+    while ok && i < a.Length do
+        ok <- Double.IsFinite a.[i]
+        i <- i + 1
+    ok
 
 /// True when every snapshot's W and V are finite.
 let weightsFinite (run: Run) =
@@ -414,10 +422,13 @@ let defectConclusion (checks: SnapshotCheck[]) : Evaluation =
 let localConclusion (checks: SnapshotCheck[]) : Evaluation =
     let all =
         [ for c in checks do
+            // the snapshot's label once per snapshot, the place by concatenation: the same text as a format per comparison
+            let when' = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time
             for x in c.Samples do
+                let sample = "sample i = " + string x.Sample + ", layer k = "
                 for k0 in 0 .. x.Defects.Length - 1 ->
                     ({ Measured = x.Defects.[k0]; Bound = x.LocalBounds.[k0] + x.DefectRounding.[k0]
-                       Where = sprintf "sample i = %d, layer k = %d" x.Sample (k0 + 1); When = sprintf "snapshot %d (t = %g)" c.Snapshot c.Time }
+                       Where = sample + string (k0 + 1); When = when' }
                      : Comparison.Check) ]
     let notes =
         match snd (Comparison.worst 0.0 all) with

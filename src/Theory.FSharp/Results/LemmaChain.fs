@@ -214,6 +214,13 @@ type Statements =
 let statedOver (supply: ChainSupply) : Statements =
     let st1, st2, st3a, st3b, st4, st5 = supply.Statements
     let whenOf (run: Run) = Array.init run.SnapshotCount (at run)
+    /// "layer k = K, sample i = I" for k in 0 .. L and every sample i, formed once per run for the rows that name their
+    /// comparisons so (L1, L2, L3.adjoint) instead of once per comparison: the same text, one string per place.
+    let placeLabels = System.Runtime.CompilerServices.ConditionalWeakTable<Run, string[][]>()
+    let placeOf (run: Run) =
+        placeLabels.GetValue(run, fun run ->
+            Array.init (run.Setting.Depth + 1) (fun k ->
+                Array.init run.Setting.Samples (fun i -> "layer k = " + string k + ", sample i = " + string i)))
     /// One lemma of the chain: its record, with the chain's source, page and provenance.
     let lemma id title statement hypotheses conclusion : Result<Run> =
         { Id = id; Title = title; Source = src; Provenance = ProvedHere; Doc = doc; Statement = statement
@@ -226,6 +233,7 @@ let statedOver (supply: ChainSupply) : Statements =
         lemma "L1.hidden" "Hidden states stay bounded" st1 supply.Hypotheses (fun run ->
                 supply.Prepare run
                 let whenOf = whenOf run
+                let place = placeOf run
                 let checks =
                     seq {
                         for s in snapshots run do
@@ -234,8 +242,7 @@ let statedOver (supply: ChainSupply) : Statements =
                             // k = 0 is not compared: Hb_0 = ‖h_0^i‖ is the measured norm itself
                             for k in 1 .. run.Setting.Depth do
                                 for i in 0 .. run.Setting.Samples - 1 ->
-                                    { Measured = c.HNorm.[k].[i]; Bound = hb.[k].[i]
-                                      Where = "layer k = " + string k + ", sample i = " + string i; When = whenOf.[s] }
+                                    { Measured = c.HNorm.[k].[i]; Bound = hb.[k].[i]; Where = place.[k].[i]; When = whenOf.[s] }
                     }
                 compared run checks (supply.Constants run @ [ supply.ClosedForm run ]))
 
@@ -243,6 +250,7 @@ let statedOver (supply: ChainSupply) : Statements =
     let increments : Result<Run> =
         lemma "L2.increments" "Hidden-state increments are O(1/L)" st2 supply.Hypotheses (fun run ->
                 let whenOf = whenOf run
+                let place = placeOf run
                 let L = run.Setting.Depth
                 let mutable fmax = 0.0
                 let checks =
@@ -253,14 +261,14 @@ let statedOver (supply: ChainSupply) : Statements =
                             for i in 0 .. run.Setting.Samples - 1 do
                                 let f = c.Output k hb.[k - 1].[i]
                                 fmax <- max fmax f
-                                yield { Measured = c.Increment k i; Bound = f
-                                        Where = "layer k = " + string k + ", sample i = " + string i; When = whenOf.[s] } ]
+                                yield { Measured = c.Increment k i; Bound = f; Where = place.[k].[i]; When = whenOf.[s] } ]
                 compared run checks (supply.Constants run @ [ "F (max over layers, samples, snapshots)", fmax ]))
 
     /// (L3a) ‖p_k^i‖ ≤ Pb_k^i.
     let adjoints : Result<Run> =
         lemma "L3.adjoint" "Adjoints stay within e^κ of the terminal adjoint" st3a supply.Hypotheses (fun run ->
                 let whenOf = whenOf run
+                let place = placeOf run
                 let L = run.Setting.Depth
                 let checks =
                     seq {
@@ -270,8 +278,7 @@ let statedOver (supply: ChainSupply) : Statements =
                             // k = L is not compared: Pb_L = ‖p_L^i‖ is the measured norm itself
                             for k in 0 .. L - 1 do
                                 for i in 0 .. run.Setting.Samples - 1 ->
-                                    { Measured = c.PNorm.[k].[i]; Bound = pb.[k].[i]
-                                      Where = "layer k = " + string k + ", sample i = " + string i; When = whenOf.[s] }
+                                    { Measured = c.PNorm.[k].[i]; Bound = pb.[k].[i]; Where = place.[k].[i]; When = whenOf.[s] }
                     }
                 compared run checks (supply.Constants run))
 
@@ -280,6 +287,10 @@ let statedOver (supply: ChainSupply) : Statements =
         lemma "L3.adjoint-increment" "Adjoint increments are O(1/L)" st3b supply.Hypotheses (fun run ->
                 let whenOf = whenOf run
                 let L = run.Setting.Depth
+                // the places' labels once per row, not once per snapshot and comparison (the same text)
+                let place =
+                    Array.init L (fun k ->
+                        Array.init run.Setting.Samples (fun i -> "layers k = " + string (k + 1) + " → " + string k + ", sample i = " + string i))
                 let checks =
                     seq {
                         for s in snapshots run do
@@ -289,7 +300,7 @@ let statedOver (supply: ChainSupply) : Statements =
                                 for i in 0 .. run.Setting.Samples - 1 ->
                                     { Measured = c.AdjointIncrement k i
                                       Bound = c.Kappa (k + 1) hb.[k].[i] * c.PNorm.[k + 1].[i] / float L
-                                      Where = "layers k = " + string (k + 1) + " → " + string k + ", sample i = " + string i; When = whenOf.[s] }
+                                      Where = place.[k].[i]; When = whenOf.[s] }
                     }
                 compared run checks (supply.Constants run))
 
