@@ -223,4 +223,18 @@ public sealed class RunDirectoryTests : IDisposable
         foreach (var (f, bytes) in before) Assert.Equal(bytes, after[f]);
         Assert.Empty(Leftovers());
     }
+
+    [Fact(DisplayName = "RunDirectory.EtaAgreement: eta 0.1 and learning_rate 0.3 at L = 3 (decimals that agree) → read; eta 8u above the derived η → rejected, which the former 1e-12 accepted")]
+    public void EtaAndLearningRateAgreeWithinTheirRounding()
+    {
+        var r = RunDirectory.Read(WriteForeign("agree", "{\"activation\": \"tanh\", \"eta\": 0.1, \"learning_rate\": 0.3}"));
+        Assert.Equal(0.3 / 3, r.Eta);
+        double derived = 0.3 / 3, off = derived * (1 + 8 * 1.1102230246251565e-16);
+        Assert.True(Math.Abs(off - derived) <= 1e-12 * derived);
+        var dir = WriteForeign("disagree", "{\"activation\": \"tanh\", \"eta\": " + off.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + ", \"learning_rate\": 0.3}");
+        var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
+        Assert.Contains("disagrees", e.Message);
+        // the allowance is γ_4: about 4.4e-16 relative, 2 250 times below the former 1e-12
+        Assert.InRange(RunDirectory.EtaAgreement, 4.44e-16, 4.45e-16);
+    }
 }

@@ -45,8 +45,9 @@ let private transpose (a: float[]) (ao: int) (rows: int) (cols: int) = transpose
 
 /// An upper value of the spectral norm of an n×d row-major matrix X: with the Gram matrix G of the smaller side
 /// (XᵀX, or XXᵀ when n < d), λ_max(G) ≤ (tr G^{2^q})^{1/2^q} ≤ r^{1/2^q} λ_max(G) (r = min(n, d)); q = 6 gives at most
-/// r^{1/128} above ‖X‖₂ (2.2% for r = 16). Computed on G/tr G with renormalized squarings; relative rounding ≤ 1e-12
-/// allowed for.
+/// r^{1/128} above ‖X‖₂ (2.2% for r = 16). Computed on G/tr G with renormalized squarings; raised by the same derived
+/// rounding factor as the engine's (SplitPass.SpectralUpperRounding: the stated quantity, docs/theorems/LemmaChain.md,
+/// "Rounding of the spectral upper value"; this loop's Gram matrix and squares are symmetric by construction).
 [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
 let private specUpperWith (scratch: float[]) (x: float[]) (n: int) (d: int) =
     let r = min n d
@@ -82,7 +83,7 @@ let private specUpperWith (scratch: float[]) (x: float[]) (n: int) (d: int) =
             logC <- 2.0 * logC + log t
             for e in 0 .. b.Length - 1 do b.[e] <- b.[e] / t
             a <- b
-        sqrt (tr * exp (logC / p) * (1.0 + 1e-12))
+        sqrt (tr * exp (logC / p) * ResOdeProofs.Numerics.Verification.SplitPass.SpectralUpperRounding(n, d))
 
 let specUpper (x: float[]) (n: int) (d: int) = specUpperWith (Array.zeroCreate (n * d)) x n d
 

@@ -38,14 +38,62 @@ public sealed record ConvNormBracket(double Lower, double Upper, double Estimate
 /// </para>
 /// <para>
 /// Lower bound. For ‖v‖ = 1, ‖K v‖ ≤ ‖K‖₂ and ‖KᵀK v‖ ≤ ‖K‖₂²; Lanczos on KᵀK drives both up to ‖K‖₂ at the Ritz vector.
-/// The computed values carry relative rounding error below (9·C + H·W)·ε; the bound is shrunk by 1e-12 relative, which
-/// covers it for C·H·W up to 10⁶.
+/// The computed values are lowered by their rounding (<see cref="LowerFromComputed"/>; docs/theorems/ConvBlock.md,
+/// "Rounding of the lower bound"): an absolute term 3γ_{36C+1}·Ā, Ā ≥ ‖|K|‖₂ from the kernel's absolute row and column
+/// sums, for the convolutions, and γ's of the norms' sums relative.
 /// </para>
 /// </summary>
 public static class ConvSpectralNorm
 {
     private const double Eps = 2.220446049250313e-16;
-    private const double LowerAllowance = 1e-12;
+    private const double U = Eps / 2;
+
+    private static double Gamma(double j) => j * U < 1 ? j * U / (1 - j * U) : double.PositiveInfinity;
+
+    /// <summary>
+    /// Ā = (max_o Σ_{c,t}|K[o,c,t]| · max_c Σ_{o,t}|K[o,c,t]|)^{1/2}, raised by γ_{9C+3} for its own sums: an upper value of
+    /// ‖|K|‖₂ for the operator with the absolute kernel (its largest row sum times its largest column sum, each pixel read by
+    /// a tap at most once), also for the circular shifts <see cref="Conv2dSame"/> adds and takes back at row ends.
+    /// </summary>
+    internal static double AbsoluteNormUpper(ReadOnlySpan<double> kernel, int cIn, int cOut)
+    {
+        double row = 0, col = 0;
+        for (int o = 0; o < cOut; o++)
+        {
+            double s = 0;
+            for (int c = 0; c < cIn; c++) for (int t = 0; t < 9; t++) s += Math.Abs(kernel[(o * cIn + c) * 9 + t]);
+            row = Math.Max(row, s);
+        }
+        for (int c = 0; c < cIn; c++)
+        {
+            double s = 0;
+            for (int o = 0; o < cOut; o++) for (int t = 0; t < 9; t++) s += Math.Abs(kernel[(o * cIn + c) * 9 + t]);
+            col = Math.Max(col, s);
+        }
+        return Math.Sqrt(row * col) * (1 + Gamma(9 * Math.Max(cIn, cOut) + 3));
+    }
+
+    /// <summary>
+    /// A certified lower value of ‖K‖₂ from the computed ‖Kŷ‖ (<paramref name="normW"/>) and ‖KᵀKŷ‖ (<paramref name="normZ"/>)
+    /// for the computed unit vector ŷ (docs/theorems/ConvBlock.md, "Rounding of the lower bound"). Each output entry of a
+    /// convolution accumulates at most 9C taps, a tap at a row end twice more (added, then taken back), each with a product
+    /// and a sum (36C + 1 roundings with the bias), every partial sum within the sum of the absolute terms: its error is
+    /// at most γ_{36C+1} times (|K| + 2|K_wrap|)|x|, in norm 3γ_{36C+1}·Ā‖x‖ (Ā from <see cref="AbsoluteNormUpper"/>).
+    /// With ‖ŷ‖ ≤ 1 + γ_{d_in+3} (the division by its computed norm) and each norm computed within γ_{count+1}:
+    ///   ‖K‖₂ ≥ Norm(w)/((1 + γ_{d_out+1})(1 + γ_{d_in+3})) − a,
+    ///   ‖K‖₂ ≥ (Norm(z)/((1 + γ_{d_in+1})(1 + γ_{d_in+3})))^{1/2} − a,   a = 3γ_{36·max(C_in, C_out)+1}·Ā
+    /// (‖KᵀK̂ŷ‖ ≤ (‖K‖₂ + a)²‖ŷ‖); the larger, lowered by 8u and a raised by 8u for the evaluation of these formulas, then
+    /// by 2u for the difference, and at least 0.
+    /// </summary>
+    internal static double LowerFromComputed(double normW, double normZ, double absUpper, int cIn, int cOut, int dIn, int dOut)
+    {
+        double yUp = 1 + Gamma(dIn + 3);
+        double x1 = normW / ((1 + Gamma(dOut + 1)) * yUp);
+        double x2 = Math.Sqrt(normZ / ((1 + Gamma(dIn + 1)) * yUp));
+        double a = 3 * Gamma(36 * Math.Max(cIn, cOut) + 1) * absUpper;
+        double lower = (Math.Max(x1, x2) * (1 - 8 * U) - a * (1 + 8 * U)) * (1 - 2 * U);
+        return lower > 0 ? lower : 0.0;
+    }
 
     /// <summary>
     /// Lanczos on KᵀK (full reorthogonalisation, basis of at most 60 vectors, restarted from the Ritz vector) from a
@@ -62,6 +110,7 @@ public static class ConvSpectralNorm
     {
         var (upper, grid) = FourierUpperBound(kernel, cIn, cOut, height, width);
         int dIn = cIn * height * width, dOut = cOut * height * width;
+        double absUpper = AbsoluteNormUpper(kernel, cIn, cOut);
         int m = Math.Min(dIn, 60);
         var q = new double[(m + 1) * dIn];
         var alpha = new double[m];
@@ -128,7 +177,7 @@ public static class ConvSpectralNorm
             Normalize(y);
             Conv2dSame.Forward(kernel, ReadOnlySpan<double>.Empty, y, w, 1, cIn, cOut, height, width);
             Conv2dSame.Adjoint(kernel, w, z, 1, cIn, cOut, height, width);
-            lower = Math.Max(lower, Math.Max(Norm(w), Math.Sqrt(Norm(z))) * (1.0 - LowerAllowance));
+            lower = Math.Max(lower, LowerFromComputed(Norm(w), Norm(z), absUpper, cIn, cOut, dIn, dOut));
             if (upper > 0.0 && upper / lower - 1.0 <= gapTolerance) converged = true;
         }
         return new ConvNormBracket(lower, upper, estimate, applications, converged, grid);

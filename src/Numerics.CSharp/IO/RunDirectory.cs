@@ -8,6 +8,13 @@ namespace ResOdeProofs.Numerics.IO;
 public static class RunDirectory
 {
     /// <summary>
+    /// γ_4 = 4u/(1 − 4u), u = 2⁻⁵³: the relative distance within which run.json's "eta" and the η derived from its
+    /// "learning_rate" agree when the two decimals agree exactly (each read within u, the quotient one rounding: γ_3; one more
+    /// for evaluating the comparison's product).
+    /// </summary>
+    public const double EtaAgreement = 4 * 1.1102230246251565e-16 / (1 - 4 * 1.1102230246251565e-16);
+
+    /// <summary>
     /// Writes the run <paramref name="r"/> of any architecture to <paramref name="dir"/>, all at once (see
     /// <see cref="OutputClaim"/>): an existing non-empty directory is replaced only with <paramref name="force"/>, and only
     /// when resode wrote it.
@@ -236,7 +243,10 @@ public static class RunDirectory
             if (meta.LearningRate is double lr)
             {
                 double derived = lr / (L * lossScale);
-                if (meta.Eta is double given && Math.Abs(given - derived) > 1e-12 * derived)
+                // both typed as decimals in run.json: each read as the nearest double (u = 2⁻⁵³ relative), the quotient one more
+                // rounding, so decimals that agree exactly give doubles within γ_3 of each other; γ_4 covers the evaluation of
+                // this product too (docs/run-format.md, "eta and learning_rate")
+                if (meta.Eta is double given && Math.Abs(given - derived) > EtaAgreement * derived)
                     throw new RunFormatException($"{P("run.json")}: \"eta\" = {given} disagrees with \"learning_rate\" = {lr} (η = learning_rate/(L·{lossScale}) = {derived}); give one of them");
                 meta.Eta = derived;
             }

@@ -364,12 +364,19 @@ public sealed class SplitPass
     /// <summary>
     /// An upper value of ‖X‖₂ for an n×c row-major X: with G the Gram matrix of the smaller side (XᵀX or XXᵀ) and
     /// r = min(n, c), λ_max(G) ≤ (tr G^{64})^{1/64} ≤ r^{1/64} λ_max(G); computed on G/tr G with six renormalized
-    /// squarings (docs/theorems/LemmaChain.md, "L5.split"), a relative 1e-12 added for rounding.
+    /// squarings (docs/theorems/LemmaChain.md, "L5.split"), raised by its rounding (<see cref="SpectralUpperRounding"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double SpectralUpper(ReadOnlySpan<double> x, int n, int c) => SpectralUpper(Simd.Level, _scr[0], x, n, c);
 
-    private static double SpectralUpper(SimdLevel level, Scratch sc, ReadOnlySpan<double> x, int n, int c)
+    /// <summary>tr Ĝ·Ĉ^{1/p} of <see cref="SpectralUpper(ReadOnlySpan{double}, int, int)"/> times <paramref name="factor"/> instead of its rounding, square
+    /// root taken (factor 1: the value the rounding allowance raises).</summary>
+    internal double SpectralUpperWith(ReadOnlySpan<double> x, int n, int c, double factor) => SpectralUpper(Simd.Level, _scr[0], x, n, c, factor);
+
+    private static double SpectralUpper(SimdLevel level, Scratch sc, ReadOnlySpan<double> x, int n, int c) =>
+        SpectralUpper(level, sc, x, n, c, SpectralUpperRounding(n, c));
+
+    private static double SpectralUpper(SimdLevel level, Scratch sc, ReadOnlySpan<double> x, int n, int c, double factor)
     {
         int r = Math.Min(n, c);
         var g = sc.Gram.AsSpan(0, r * r);
@@ -379,21 +386,66 @@ public sealed class SplitPass
             FastKernels.Transpose<double>(x.Slice(0, n * c), sc.Spare, n, c);
             FastKernels.Gemm<double>(level, x, c, 1, sc.Spare, g, n, c, n, 1.0, accumulate: false);
         }
+        Symmetrize(g, r);
         double tr = Trace(g, r);
         if (!(tr > 0)) return tr == 0 ? 0.0 : double.NaN;
         DivideInPlace(g, tr);
         // a_q = a_0^{2^q} / C_q with tr a_q = 1, so tr a_0^{2^q} = C_q and λ_max(a_0) ≤ C_q^{1/2^q}
         double logC = 0, p = 1;
         var a = g; var b = sc.Sq.AsSpan(0, r * r);
-        for (int q = 0; q < 6; q++)
+        for (int q = 0; q < Squarings; q++)
         {
             FastKernels.Gemm<double>(level, a, r, 1, a, b, r, r, r, 1.0, accumulate: false);
+            Symmetrize(b, r);
             double t = Trace(b, r);
             p *= 2; logC = 2 * logC + Math.Log(t);
             DivideInPlace(b, t);
             var tmp = a; a = b; b = tmp;
         }
-        return Math.Sqrt(tr * Math.Exp(logC / p) * (1 + 1e-12));
+        return Math.Sqrt(tr * Math.Exp(logC / p) * factor);
+    }
+
+    /// <summary>Squarings of <see cref="SpectralUpper(ReadOnlySpan{double}, int, int)"/>: Q = 6, p = 2^Q = 64.</summary>
+    private const int Squarings = 6;
+
+    /// <summary>
+    /// The factor F ≥ 1 by which <see cref="SpectralUpper(ReadOnlySpan{double}, int, int)"/> raises the computed tr Ĝ·Ĉ^{1/p} so that its square root is
+    /// an upper value of ‖X‖₂ for an n×c X despite the rounding of every step (docs/theorems/LemmaChain.md, "Rounding of
+    /// the spectral upper value"): with r = min(n, c), k = max(n, c) (the Gram matrix's side and inner dimension), u = 2⁻⁵³,
+    /// γ_j = ju/(1 − ju),
+    ///   F = (1 + γ_r + 2r²γ_{r+2})^{1/p} / [(1 − rγ_{r+2})(1 − r(γ_k + 3u))(1 − (Q + 2)u·ln r − 6u)]:
+    /// the Gram product within γ_k·tr G ≤ rγ_k·λ_max(G) in norm, its symmetrization (<see cref="Symmetrize"/>) and its
+    /// division by the trace 3u·r relative; each squaring, symmetrization and division within rγ_{r+2} of λ_max (the p-th
+    /// root takes the 2^Q − 1 weighted steps to at most one); the last matrix's λ_max at most its trace 1 + γ_r plus r
+    /// negative eigenvalues of at most 2rγ_{r+2}; the logarithms, their
+    /// weighted sum, the exponential and the last three products and root (Q + 2)u·ln r + 6u. +∞ when a denominator is not
+    /// positive.
+    /// </summary>
+    internal static double SpectralUpperRounding(int n, int c)
+    {
+        const double u = 1.1102230246251565e-16;
+        static double Gamma(double j) => j * u < 1 ? j * u / (1 - j * u) : double.PositiveInfinity;
+        double r = Math.Min(n, c), k = Math.Max(n, c);
+        double p = 1 << Squarings;
+        double top = Math.Pow(1 + Gamma(r) + 2 * r * r * Gamma(r + 2), 1 / p);
+        double d = (1 - r * Gamma(r + 2)) * (1 - r * (Gamma(k) + 3 * u)) * (1 - (Squarings + 2) * u * Math.Log(Math.Max(r, 1)) - 6 * u);
+        return d > 0 ? top / d : double.PositiveInfinity;
+    }
+
+    /// <summary>
+    /// g ← (g + gᵀ)/2 for an r×r row-major g: the rounding analysis of <see cref="SpectralUpperRounding"/> needs symmetric
+    /// matrices (Weyl's inequality, λ_max ≤ trace up to the negative eigenvalues), and the kernel's product X Xᵀ through
+    /// a transposed copy is not symmetric bit for bit. A symmetric g keeps its bits ((a + a)/2 = a); otherwise each
+    /// entry takes one more rounding (u, in the derivation).
+    /// </summary>
+    internal static void Symmetrize(Span<double> g, int r)
+    {
+        for (int i = 1; i < r; i++)
+            for (int j = 0; j < i; j++)
+            {
+                double a = g[i * r + j], b = g[j * r + i];
+                if (a != b) { double m = (a + b) * 0.5; g[i * r + j] = m; g[j * r + i] = m; }
+            }
     }
 
     private static double Trace(ReadOnlySpan<double> g, int r)

@@ -169,8 +169,8 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
             let taylor = orInf (cvec.L2Norm() + quadErr + rA)
             let oldTau = orInf (zeroIf0 jbar dth / (2.0 * fL) + zeroIf0 kbar fA / (2.0 * fL * fL))
             tauOld.[k] <- oldTau
-            // one-interval integration error of the reference nodes, 10× the estimates (as B.bound.secant)
-            let dk = 10.0 * (eps k + GluBlock.mul (exp (kbar * h)) (eps (k - 1)))
+            // one-interval integration error of the reference nodes, EstimateMargin (10) times the estimates (as B.bound.secant)
+            let dk = EulerError.EstimateMargin * (eps k + GluBlock.mul (exp (kbar * h)) (eps (k - 1)))
             tau.[k] <- min taylor oldTau + dk
         // π_k = ‖J_L⋯J_{k+1}‖₂, J_k = I + ∂_hf(θ_k, H̃_{k−1})/L
         let pi = Array.zeroCreate (L + 1)

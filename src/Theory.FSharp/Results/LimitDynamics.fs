@@ -127,23 +127,30 @@ let snapshotDistances (ladder: Ladder) (j: int) : SnapshotDistances =
       Correction = correction
       LimitErrorEstimate = limitError }
 
-/// Distances below this (relative to the weights' RMS size) are float64 rounding: the runs coincide (e.g. a
-/// tied initialization at t = 0, identical at all depths) and no rate is measurable there.
-[<Literal>]
-let CoincideTolerance = 1e-12
-
-let private rmsSize (r: Run) (s: int) =
+/// √((1/L)Σ_k‖Z_k‖_F²) of a run at snapshot s (W and V jointly): the weights' RMS size, the norm the distances are taken in.
+let rmsSize (r: Run) (s: int) =
     let w, v = r.W s, r.V s
     sqrt ((Array.sumBy (fun x -> x * x) w + Array.sumBy (fun x -> x * x) v) / float r.Setting.Depth)
+
+/// The largest distance to the Richardson limit that is float64 rounding alone at iteration j: the runs coincide there
+/// (a tied initialization at t = 0, identical at all depths; every exact distance 0) and no rate is measurable.
+/// `Rounding.coincideRel` of the two deepest depths times the largest RMS size (docs/theorems/LimitDynamics.md,
+/// "Runs that coincide").
+let coincideAllowance (ladder: Ladder) (j: int) =
+    let runs = ladder.Runs |> Array.ofList
+    let n = runs.Length
+    let a, b = runs.[n - 2], runs.[n - 1]
+    let scale = ladder.Runs |> List.map (fun r -> rmsSize r (at r j)) |> Comparison.maxKeepNaN
+    Rounding.coincideRel a.Setting.Depth b.Setting.Depth b.Setting.Depth b.LayerSize * scale
 
 /// The common iterations where the distances are measurable (not all at rounding level).
 let measurable (ladder: Ladder) =
     EulerError.commonSteps ladder
     |> List.map (snapshotDistances ladder)
     |> List.filter (fun d ->
-        let scale = ladder.Runs |> List.map (fun r -> rmsSize r (at r d.Iteration)) |> Comparison.maxKeepNaN
+        let tol = coincideAllowance ladder d.Iteration
         // a distance that is not a number is not at rounding level: it is kept and reaches the verdict (not measured)
-        d.Distances |> List.forall (fun x -> Double.IsNaN x || x > CoincideTolerance * (1.0 + scale)))
+        d.Distances |> List.forall (fun x -> Double.IsNaN x || x > tol))
 
 /// Hypothesis of the ladder results that compare runs at the nodes common to them (D.rate, D.curve): each depth divides
 /// the next; `why` says what is evaluated at those nodes.

@@ -107,19 +107,17 @@ let rateCurve : Result<Ladder> =
             let steps = runs.[n - 1].Steps |> List.ofArray
             let snaps = steps |> List.map (snapshot l)
             let depths = snaps.Head.Depths
-            let scale (j: int) =
-                l.Runs |> List.map (fun r ->
-                    let s = at r j
-                    sqrt ((Array.sumBy (fun x -> x * x) (r.W s) + Array.sumBy (fun x -> x * x) (r.V s)) / float r.Setting.Depth)) |> Comparison.maxKeepNaN
-            // per snapshot and part where no distance is at rounding level (tied runs at t = 0, V = 0 at initialization):
-            // the order of the rescaled distances, plain and with the 1/L correction, decided by Rate's rule
+            // per snapshot and part where no distance is 0 (tied runs at t = 0, V = 0 at initialization): the order of the
+            // rescaled distances, plain and with the 1/L correction, decided by Rate's rule. Runs that coincide (every
+            // layer of every run one matrix) have distance exactly 0 to the deepest: each interpolant of the deepest run is
+            // its layer exactly (the difference of equal adjacent layers is 0) and each entry's difference is 0; no
+            // rounding to allow for (docs/theorems/LimitDynamics.md, "Runs that coincide")
             let decided =
                 [ for s in snaps do
-                    let tol = LimitDynamics.CoincideTolerance * (1.0 + scale s.Iteration)
                     for pi, part in List.indexed Parts do
                         let ds = s.ToDeepest.[pi] |> List.ofArray
                         // a distance that is not a number is not at rounding level: it is kept and reaches the verdict
-                        if ds |> List.forall (fun d -> Double.IsNaN d || d > tol) then
+                        if ds |> List.forall (fun d -> Double.IsNaN d || d > 0.0) then
                             let errs = List.map2 (fun d x -> rescaled d lb x) depths ds
                             let plain = Rate.fit depths errs
                             let corrected = Rate.fitWithCorrection depths errs

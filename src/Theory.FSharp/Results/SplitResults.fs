@@ -177,9 +177,27 @@ let private stepPairScalars (eta: float) (pairs: Pair[]) (states: PairState[]) (
     st.RW <- st.RW + eta * bw
     st.RV <- st.RV + eta * bv
 
+/// The rounding of each layer's stored update Z ← fl(Z − fl(ηG)) at one iterate, W and V apart (float64: the float64Run
+/// hypothesis), from the layers' and the gradients' norms (`Rounding.updateStoreRoundingAt`; docs/theorems/DepthSmoothness.md,
+/// "Rounding of the stored update").
+let private spanNorm (x: ReadOnlySpan<float>) (offset: int) (count: int) =
+    let mutable s = 0.0
+    for i in offset .. offset + count - 1 do s <- s + x.[i] * x.[i]
+    sqrt s
+
+let private storeRoundings (eta: float) (md: int) (w: ReadOnlySpan<float>) (v: ReadOnlySpan<float>) (gw: ReadOnlySpan<float>) (gv: ReadOnlySpan<float>) =
+    let L = w.Length / md
+    let u = Rounding.Float64UnitRoundoff
+    let rw, rv = Array.zeroCreate L, Array.zeroCreate L
+    for k in 0 .. L - 1 do
+        rw.[k] <- Rounding.updateStoreRoundingAt u md (spanNorm w (k * md) md) (eta * spanNorm gw (k * md) md)
+        rv.[k] <- Rounding.updateStoreRoundingAt u md (spanNorm v (k * md) md) (eta * spanNorm gv (k * md) md)
+    rw, rv
+
 /// One step of both recursions, pair by pair in parts (ObserverTeam.For: each pair's state is its own, so the numbers do not
-/// depend on which thread stepped it).
-let private stepBoth (eta: float) (md: int) (it: Pair[] * float[] * float[]) (a: PairState[]) (b: PairState[]) =
+/// depend on which thread stepped it). `store` is the rounding of each layer's stored update (`storeRoundings`): an
+/// increment of the updated weights differs from the exact recursion's by at most that of its two layers.
+let private stepBoth (eta: float) (md: int) (it: Pair[] * float[] * float[]) (store: float[] * float[]) (a: PairState[]) (b: PairState[]) =
     let pairs, ewm, evm = it
     ObserverTeam.For(a.Length, ObserverTeam.PartBody(fun from until _ ->
         for k0 in from .. until - 1 do
@@ -198,7 +216,18 @@ let private stepBoth (eta: float) (md: int) (it: Pair[] * float[] * float[]) (a:
             sa.RW <- sa.RW + Rounding.axpyRounding md naw stepW
             sb.RW <- sb.RW + Rounding.axpyRounding md nbw stepW
             sa.RV <- sa.RV + Rounding.axpyRounding md nav stepV
-            sb.RV <- sb.RV + Rounding.axpyRounding md nbv stepV))
+            sb.RV <- sb.RV + Rounding.axpyRounding md nbv stepV
+            // the stored update's rounding of both layers: into r (the bound on ‖Δ − D̂‖) and into the plain value x
+            let storeW, storeV = store
+            let rw, rv = storeW.[k0] + storeW.[k0 + 1], storeV.[k0] + storeV.[k0 + 1]
+            sa.RW <- sa.RW + rw
+            sb.RW <- sb.RW + rw
+            sa.XW <- sa.XW + rw
+            sb.XW <- sb.XW + rw
+            sa.RV <- sa.RV + rv
+            sb.RV <- sb.RV + rv
+            sa.XV <- sa.XV + rv
+            sb.XV <- sb.XV + rv))
 
 /// The bounds of A.split from t = 0 and restarted at every snapshot, at every iterate 0..Steps[last], from one replay.
 type SplitBounds =
@@ -256,7 +285,7 @@ let private observe (run: Run) : int -> IterateCallback option =
                     for p in pairs do
                         amax.Value <- max amax.Value (jointCoefficient p.AWW p.AWV p.AVW)
                         lemax.Value <- max lemax.Value (fL * sqrt (p.EW * p.EW + p.EV * p.EV))
-                    stepBoth eta md it zero seg.Value
+                    stepBoth eta md it (storeRoundings eta md ws vs gws gvs) zero seg.Value
                     fromZero.[j + 1] <- boundOf zero
                     segs.[j + 1] <- boundOf seg.Value
                     match centre with

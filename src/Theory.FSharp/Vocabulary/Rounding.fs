@@ -515,3 +515,32 @@ let axpyRounding (count: int) (newNorm: float) (stepNorm: float) = axpyRoundingA
 /// (horizon) Two horizons t = N·η that are equal for the settings as typed differ as computed by at most 4u·max t: each η
 /// is the nearest double to its decimal (u relative), each product N·η one more rounding (u relative).
 let horizonAllowance (largest: float) = 4.0 * Float64UnitRoundoff * largest
+
+/// (D.rate, runs that coincide) The relative size, against the largest weights' RMS size √((1/L)Σ_k‖Z_k‖_F²) of the
+/// ladder's runs, below which a distance to the Richardson limit Z^R = (L_b Z^{L_b} − L_a Z^{L_a})/(L_b − L_a) is its
+/// float64 rounding alone (docs/theorems/LimitDynamics.md, "Runs that coincide"). When every run's layers are one matrix z
+/// (a tied initialization: the runs coincide, every exact distance is 0), each interpolant is z exactly (its difference of
+/// adjacent layers is 0) and each entry of the computed limit is fl(fl(fl(L_b z) − fl(L_a z))/(L_b − L_a)) = z(1 + θ),
+/// |θ| ≤ γ_{ρ+2}, ρ = (L_b + L_a)/(L_b − L_a) (the two products' errors L_b|z|u and L_a|z|u over L_b − L_a, then the
+/// difference and the quotient, one rounding each); the difference with the run's own entry adds one rounding, the sum of
+/// the 2·m·d·L squares, the quotient by L and the square root γ_{2mdL+3}, and the RMS size is computed with as many
+/// operations (so it is at most 1/(1 − γ_{2mdL+3}) below the exact one). Hence a computed distance of coinciding runs is at most
+///   γ_{ρ+2}(1 + u)(1 + γ_{2mdL+3})/(1 − γ_{2mdL+3}) · (the largest computed RMS size);
+/// `layerSize` is m·d (one part), `deepest` the largest depth (it bounds every run's count).
+let coincideRel (lowerDepth: int) (upperDepth: int) (deepest: int) (layerSize: int) =
+    let u = Float64UnitRoundoff
+    let la, lb = float lowerDepth, float upperDepth
+    let rho = (lb + la) / (lb - la)
+    let n = 2.0 * float layerSize * float deepest + 3.0
+    gammaOf u (rho + 2.0) * (1.0 + u) * (1.0 + gammaOf u n) / (1.0 - gammaOf u n)
+
+/// (gradient-descent update, stored) The rounding of one layer's update Z ← fl(Z − fl(ηG)) of `count` entries in a
+/// precision of unit roundoff u, with ‖Z‖ and η‖G‖ as computed (each a sum of `count` squares and a square root, within
+/// γ_{count+1} of the exact norm): the stored layer's norm is at most (‖Z‖ + η‖G‖)(1 + γ_{count+2}) + its rounding, and
+/// each entry is off by u|ηg| + u|z_new|/(1 − u) (`axpyRoundingAt`), so the layer by
+///   axpyRoundingAt u count ((‖Z‖ + η‖G‖)(1 + γ_{count+4})) (η‖G‖)
+/// (two more roundings for the sum ‖Z‖ + η‖G‖ and the product η‖G‖; the stored entries' own rounding enters
+/// axpyRoundingAt's 1/(1 − u)). An increment Z_{k+1} − Z_k of the updated weights differs from the exact recursion's by at most the sum of
+/// this term over its two layers (docs/theorems/DepthSmoothness.md, "Rounding of the stored update").
+let updateStoreRoundingAt (u: float) (count: int) (layerNorm: float) (stepNorm: float) =
+    axpyRoundingAt u count ((layerNorm + stepNorm) * (1.0 + gammaOf u (float count + 4.0))) stepNorm

@@ -1,0 +1,130 @@
+using ResOdeProofs.Numerics.Model;
+using ResOdeProofs.Numerics.Verification;
+
+namespace ResOdeProofs.Numerics.Tests;
+
+/// <summary>
+/// The rounding allowance of SplitPass.SpectralUpper (docs/theorems/LemmaChain.md, "Rounding of the spectral
+/// upper value"): derived from the sizes, it keeps the value above ‖X‖₂ where the trace bound is tight (rank one) and the
+/// unraised value is not; it replaces a fixed relative 1e-12.
+/// </summary>
+public sealed class SpectralUpperRoundingTests
+{
+    private const double U = 1.1102230246251565e-16;
+
+    private static double Gamma(double j) => j * U / (1 - j * U);
+
+    /// <summary>A pass whose scratch holds n×16 and n×32 matrices (d = 16, m = 32).</summary>
+    private static SplitPass Pass(int n) =>
+        new(new NetworkShape(1, 32, 16, 16, 16), ActivationKind.Gelu, n, new double[n * 16], new double[n * 16], null);
+
+    /// <summary>The sign of v² − N for a double v and an integer N ≤ 2⁵³, exactly (v² = p + e with p = fl(v²) and
+    /// e = fma(v, v, −p); p − N is exact near N; rounding keeps the sign of the exact sum).</summary>
+    private static int SignOfSquareMinus(double v, double big)
+    {
+        double p = v * v, e = Math.FusedMultiplyAdd(v, v, -p);
+        return Math.Sign((p - big) + e);
+    }
+
+    [Fact(DisplayName = "SplitPass.SpectralUpper: rank-one integer X (trace bound exact), 300 draws → never below ‖X‖₂; without its allowance below ‖X‖₂ in some draws")]
+    public void RankOneIntegerMatrices()
+    {
+        var rng = new System.Random(20261202);
+        int below = 0;
+        foreach (int c in new[] { 16, 32 })
+        {
+            int n = 100;
+            var pass = Pass(n);
+            for (int draw = 0; draw < 150; draw++)
+            {
+                // X = a bᵀ with small integer entries: ‖X‖₂² = ‖a‖²‖b‖² an integer, every Gram entry exact
+                var a = Enumerable.Range(0, n).Select(_ => (double)rng.Next(-7, 8)).ToArray();
+                var b = Enumerable.Range(0, c).Select(_ => (double)rng.Next(-7, 8)).ToArray();
+                a[0] = 1; b[0] = 1;
+                var x = new double[n * c];
+                for (int i = 0; i < n; i++)
+                    for (int j = 0; j < c; j++) x[i * c + j] = a[i] * b[j];
+                double norm2 = a.Sum(t => t * t) * b.Sum(t => t * t);
+                double value = pass.SpectralUpper(x, n, c);
+                Assert.True(SignOfSquareMinus(value, norm2) >= 0, $"c = {c}, draw {draw}: {value:R}² below ‖X‖₂² = {norm2}");
+                if (SignOfSquareMinus(pass.SpectralUpperWith(x, n, c, 1.0), norm2) < 0) below++;
+            }
+        }
+        Assert.True(below > 0, "the unraised value was never below ‖X‖₂: the test does not show the allowance is needed");
+    }
+
+    [Fact(DisplayName = "SplitPass.SpectralUpperRounding: figure sizes (n = 100, c = 16, 32) → the derived F, below the former 1 + 1e-12; n = 10⁴, c = 32 → above it")]
+    public void DerivedFactorAgainstFormerLiteral()
+    {
+        foreach (var (n, c) in new[] { (100, 16), (100, 32), (16, 100) })
+        {
+            double r = Math.Min(n, c), k = Math.Max(n, c);
+            double expected = Math.Pow(1 + Gamma(r) + 2 * r * r * Gamma(r + 2), 1.0 / 64)
+                / ((1 - r * Gamma(r + 2)) * (1 - r * (Gamma(k) + 3 * U)) * (1 - 8 * U * Math.Log(r) - 6 * U));
+            double f = SplitPass.SpectralUpperRounding(n, c);
+            Assert.True(Math.Abs(f - expected) <= 4 * U, $"n = {n}, c = {c}: F = {f:R}, expected {expected:R}");
+            Assert.InRange(f - 1, 1e-14, 1e-12);
+        }
+        // r = 32, k = 10⁴: rγ_k alone is 3.6e-11: the former fixed 1e-12 did not cover the Gram product's rounding
+        Assert.True(SplitPass.SpectralUpperRounding(10_000, 32) - 1 > 3e-11);
+    }
+
+    [Fact(DisplayName = "SplitPass.Symmetrize: the Gram matrix and squares as SpectralUpper forms them, X with fewer or more rows than columns → symmetric bit for bit (the derivation's hypothesis); a symmetric matrix → its bits unchanged")]
+    public void GramAndSquaresSymmetric()
+    {
+        var rng = new System.Random(7);
+        int asymmetric = 0;
+        foreach (var (n, c) in new[] { (100, 16), (100, 32), (7, 32), (33, 5), (5, 16), (3, 32) })
+        {
+            var x = TestRandom.Gaussian(rng, n * c);
+            int r = Math.Min(n, c);
+            var g = new double[r * r];
+            if (c <= n) FastKernels.Gemm<double>(Simd.Level, x, 1, c, x, g, c, n, c, 1.0, accumulate: false);
+            else
+            {
+                var t = new double[n * c];
+                FastKernels.Transpose<double>(x, t, n, c);
+                FastKernels.Gemm<double>(Simd.Level, x, c, 1, t, g, n, c, n, 1.0, accumulate: false);
+            }
+            if (!IsSymmetric(g, r)) asymmetric++;
+            SymmetrizeChecked(g, r, $"Gram of {n}×{c}");
+            var sq = new double[r * r];
+            for (int q = 0; q < 6; q++)
+            {
+                FastKernels.Gemm<double>(Simd.Level, g, r, 1, g, sq, r, r, r, 1.0, accumulate: false);
+                if (!IsSymmetric(sq, r)) asymmetric++;
+                SymmetrizeChecked(sq, r, $"square {q + 1} of the Gram of {n}×{c}");
+                double tr = 0;
+                for (int i = 0; i < r; i++) tr += sq[i * r + i];
+                for (int i = 0; i < sq.Length; i++) g[i] = sq[i] / tr;
+            }
+        }
+        // the kernel's X Xᵀ through a transposed copy is not symmetric: without the symmetrization the hypothesis fails
+        Assert.True(asymmetric > 0, "every product came out symmetric: the test does not show the symmetrization is needed");
+    }
+
+    /// <summary>Symmetrizes g; a g that was symmetric keeps every bit, and the result is symmetric.</summary>
+    private static void SymmetrizeChecked(double[] g, int r, string what)
+    {
+        bool was = IsSymmetric(g, r);
+        var before = (double[])g.Clone();
+        SplitPass.Symmetrize(g, r);
+        if (was) Assert.Equal(before, g);
+        AssertSymmetric(g, r, what);
+    }
+
+    private static bool IsSymmetric(double[] g, int r)
+    {
+        for (int i = 0; i < r; i++)
+            for (int j = 0; j < i; j++)
+                if (!g[i * r + j].Equals(g[j * r + i])) return false;
+        return true;
+    }
+
+    private static void AssertSymmetric(double[] g, int r, string what)
+    {
+        for (int i = 0; i < r; i++)
+            for (int j = 0; j < i; j++)
+                Assert.True(g[i * r + j].Equals(g[j * r + i]), $"{what}: entry ({i}, {j}) {g[i * r + j]:R} ≠ ({j}, {i}) {g[j * r + i]:R}");
+    }
+}
