@@ -29,14 +29,15 @@ internal static class ReportCommand
         { preset, studyFile, outDir, seed, force, docsBase, jobs, timings };
         cmd.SetAction(pr =>
         {
-            // The cells' worker processes start first, so that their start-up runs beside reading the study and claiming the output.
-            using var workers = new CellWorkers().Prestart(Math.Max(1, pr.GetValue(jobs) ?? Environment.ProcessorCount));
             try
             {
                 var settings = ReportStudy.Settings(ReportStudy.Load(pr.GetValue(preset)!.ToLowerInvariant(), pr.GetValue(studyFile), pr.GetValue(seed)));
                 string dir = pr.GetValue(outDir)!;
                 ReportContent? content = null;
                 using (var claim = OutputClaim.Acquire(dir, pr.GetValue(force), "report"))
+                // the cells' worker processes start as soon as the study is read and the output claimed, so that their start-up
+                // runs beside the report's own set-up of the cells (their directories, the schedule, the side work)
+                using (var workers = new CellWorkers().Prestart(Math.Max(1, pr.GetValue(jobs) ?? Environment.ProcessorCount)))
                 using (var interrupts = Ui.OnInterrupt("interrupted: stopping; the partial report is removed (signal again to kill)"))
                 {
                     Ui.Notes(claim);
