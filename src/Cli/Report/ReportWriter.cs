@@ -46,9 +46,12 @@ internal static partial class ReportWriter
         finally { pages?.GetAwaiter().GetResult(); }
         c.Timings[TimingKey("figures")] = sw.Elapsed.TotalSeconds;
         c.TotalSeconds += sw.Elapsed.TotalSeconds;
-        File.WriteAllText(Path.Combine(dir, "results.json"), Json(c, o));
-        File.WriteAllText(Path.Combine(dir, "report.md"), Markdown(c, docs));
-        File.WriteAllText(Path.Combine(dir, "index.html"), Html(c, figDir, docs));
+        // results.json beside the page's blocks, which report.md and index.html render alike (computed once for both)
+        var json = o.PageLanes >= 2 ? Task.Run(() => Json(c, o)) : Task.FromResult(Json(c, o));
+        var blocks = Blocks(c, docs);
+        File.WriteAllText(Path.Combine(dir, "report.md"), RenderMarkdown(blocks));
+        File.WriteAllText(Path.Combine(dir, "index.html"), RenderHtml(blocks, HtmlTitle(c), figDir));
+        File.WriteAllText(Path.Combine(dir, "results.json"), json.GetAwaiter().GetResult());
     }
 
     /// <summary>
@@ -776,8 +779,6 @@ internal static partial class ReportWriter
         return x.Flag is null ? t : $"{t} ⚑ {x.Flag}";
     }
 
-    public static string Markdown(ReportContent c, ReportDocs? docs = null) => RenderMarkdown(Blocks(c, docs ?? new ReportDocs(null)));
-
     private static string RenderMarkdown(List<Block> blocks)
     {
         var sb = new StringBuilder();
@@ -847,8 +848,7 @@ internal static partial class ReportWriter
         return t;
     }
 
-    public static string Html(ReportContent c, string figuresDir, ReportDocs? docs = null) =>
-        RenderHtml(Blocks(c, docs ?? new ReportDocs(null)), $"resode report ({c.Settings.Preset})", figuresDir);
+    private static string HtmlTitle(ReportContent c) => $"resode report ({c.Settings.Preset})";
 
     private static string RenderHtml(List<Block> blocks, string title, string figuresDir)
     {
