@@ -19,12 +19,26 @@ internal static partial class Figures
 
     private static string Inv(FormattableString f) => f.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// Set on a thread that draws figures beside others (<see cref="ReportWriter"/>): <see cref="Save"/> then writes the PNG
+    /// at once and leaves the SVG to the action it adds here, which the caller runs later, every figure's in the page's order.
+    /// Skia's SVG writer numbers the clip paths of every document with one counter of the process, so the SVG files (and the
+    /// page that embeds them) are the same bytes as when the figures are drawn one after another only when the SVGs are
+    /// written in that order; the ids also stay unique across the page.
+    /// </summary>
+    [ThreadStatic] internal static List<Func<Figure>>? SvgLater;
+
     private static Figure Save(Plot plot, string dir, string name, string caption, int width = Width, int height = Height)
     {
         Directory.CreateDirectory(dir);
         plot.SavePng(Path.Combine(dir, name + ".png"), width, height);
-        SaveSvgWithDashes(plot, Path.Combine(dir, name + ".svg"), width, height);
-        return new Figure(name, caption, File.ReadAllText(Path.Combine(dir, name + ".svg")));
+        Figure Svg()
+        {
+            SaveSvgWithDashes(plot, Path.Combine(dir, name + ".svg"), width, height);
+            return new Figure(name, caption, File.ReadAllText(Path.Combine(dir, name + ".svg")));
+        }
+        if (SvgLater is { } later) { later.Add(Svg); return new Figure(name, caption, ""); }
+        return Svg();
     }
 
     /// <summary>

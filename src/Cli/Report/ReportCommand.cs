@@ -35,11 +35,14 @@ internal static class ReportCommand
                 string dir = pr.GetValue(outDir)!;
                 ReportContent? content = null;
                 using (var claim = OutputClaim.Acquire(dir, pr.GetValue(force), "report"))
+                // the cells' worker processes start as soon as the study is read and the output claimed, so that their start-up
+                // runs beside the report's own set-up of the cells (their directories, the schedule, the side work)
+                using (var workers = new CellWorkers().Prestart(Math.Max(1, pr.GetValue(jobs) ?? Environment.ProcessorCount)))
                 using (var interrupts = Ui.OnInterrupt("interrupted: stopping; the partial report is removed (signal again to kill)"))
                 {
                     Ui.Notes(claim);
                     var options = new ReportOptions(pr.GetValue(docsBase), ResodeApp.CommandLine(pr));
-                    claim.Commit(tmp => content = Generate(settings, tmp, interrupts.Token, options, pr.GetValue(jobs)));
+                    claim.Commit(tmp => content = Generate(settings, tmp, interrupts.Token, options, pr.GetValue(jobs), workers));
                 }
                 var faithful = content!.FaithfulRows.ToList();
                 int violated = faithful.Count(r => r.IsViolated);
@@ -72,7 +75,15 @@ internal static class ReportCommand
         return cmd;
     }
 
-    private static void Log(string line) => Console.WriteLine(line);
+    /// <summary>The lines of the part running on this thread while the page's parts run side by side (<see cref="Parts"/>), else null.</summary>
+    [ThreadStatic] private static List<string>? _partLog;
+
+    /// <summary>Prints a line, or keeps it with the part that is running on this thread (printed in the parts' order when they end).</summary>
+    private static void Log(string line)
+    {
+        if (_partLog is { } kept) kept.Add(line);
+        else Console.WriteLine(line);
+    }
 
     /// <summary>`report --timings`: every part's wall seconds and the CPU seconds it cost (this process, or the cells' workers).</summary>
     private static void PrintTimings(ReportContent c)
@@ -100,7 +111,8 @@ internal static class ReportCommand
     /// each a `train` run plus `verify` in its own process, <paramref name="jobs"/> at once), then builds the page
     /// from them (as `resode sweep merge`) and writes the report's files into <paramref name="dir"/>.
     /// </summary>
-    internal static ReportContent Generate(ReportSettings s, string dir, CancellationToken cancel, ReportOptions? options = null, int? jobs = null)
+    internal static ReportContent Generate(ReportSettings s, string dir, CancellationToken cancel, ReportOptions? options = null, int? jobs = null,
+                                           CellWorkers? workers = null)
     {
         var study = s.Study ?? throw new InvalidOperationException("report settings without their study");
         Log($"resode report: study {study.Name} ({study.Cells.Count} cells), seed {s.Seed}");
@@ -109,12 +121,13 @@ internal static class ReportCommand
         output.Prepare(study, Log, claimed: true);
         // The work that needs no cell (figure 1 across seeds, the architectures, Fashion-MNIST) shares the cells' lanes.
         var side = new ReportSideWork(s, dir, Log, cancel);
-        var outcome = CellRunner.Run(study, output, study.Cells, Math.Max(1, jobs ?? Environment.ProcessorCount), retryFailed: false, cancel, side.Jobs);
+        var outcome = CellRunner.Run(study, output, study.Cells, Math.Max(1, jobs ?? Environment.ProcessorCount), retryFailed: false, cancel, side.Jobs, workers);
+        workers?.Dispose(); // the cells are done: the workers end now, as those CellRunner starts itself do
         cancel.ThrowIfCancellationRequested();
         if (outcome.Failed > 0)
             throw new ReportCellsFailed($"{outcome.Failed} cell(s) of study {study.Name} failed: {string.Join("; ", outcome.FailedNames)}");
         double cellSeconds = sw.Elapsed.TotalSeconds;
-        var content = Assemble(s, output, dir, cancel, side: side);
+        var content = Assemble(s, output, dir, cancel, side: side, pageLanes: options?.PageLanes ?? 2);
         content.Timings[ReportWriter.TimingKey("cells (train and verify)")] = cellSeconds;
         // CPU seconds of the cells summed over the workers (each status.json's cpu_seconds), beside their wall time
         content.Timings[ReportWriter.TimingKey("cells cpu")] = study.Cells.Sum(c => output.Status(c.Hash)?["cpu_seconds"]?.GetValue<double>() ?? 0);
@@ -136,36 +149,61 @@ internal static class ReportCommand
     /// layout; <paramref name="merged"/> when the caller has gathered the cells already). The study's own ladder rows are not
     /// evaluated here: the page evaluates its ladders itself (<see cref="Experiments.Ladder"/>).
     /// </summary>
-    internal static ReportContent Assemble(ReportSettings s, StudyOutput output, string dir, CancellationToken cancel, StudyMerge.Merged? merged = null, ReportSideWork? side = null)
+    internal static ReportContent Assemble(ReportSettings s, StudyOutput output, string dir, CancellationToken cancel, StudyMerge.Merged? merged = null,
+                                           ReportSideWork? side = null, int pageLanes = 2)
     {
         merged ??= StudyMerge.Gather(s.Study!, output, evaluateLadders: false);
-        return Run(s, dir, cancel, ReportStudy.Runs(merged, output), side);
+        return Run(s, dir, cancel, ReportStudy.Runs(merged, output), side, pageLanes);
     }
 
-    /// <summary>Measures every experiment of the report on its runs (from the study's cells), and runs the in-memory ones.</summary>
-    internal static ReportContent Run(ReportSettings s, string dir, CancellationToken cancel, Func<string, RunSpec, ReportRun> cells, ReportSideWork? side = null)
+    /// <summary>
+    /// Measures every experiment of the report on its runs (from the study's cells), and runs the in-memory ones; the two sides
+    /// of the page's parts at once when <paramref name="pageLanes"/> ≥ 2, else one after another (the same content).
+    /// </summary>
+    internal static ReportContent Run(ReportSettings s, string dir, CancellationToken cancel, Func<string, RunSpec, ReportRun> cells, ReportSideWork? side = null,
+                                      int pageLanes = 2)
     {
         var total = Stopwatch.StartNew();
         // the side work that has not run beside the cells runs now, one job after another
         side ??= new ReportSideWork(s, dir, Log, cancel);
         side.RunRemaining();
-        var ex = new Experiments(s, Log, cancel, cells);
-        var cpu = new Dictionary<string, double>();
-        T Cpu<T>(string label, Func<T> f)
+        // The page's parts after the cells, on two threads: the tied ladder and what reads it (figure 1 across seeds, A.apriori's
+        // clipped ladder) beside the i.i.d. ladder, figure 2 and the negative controls (which read the i.i.d. ladder). The two
+        // sides share no run, view or buffer; each part's lines are printed in the order the parts had one after another, and
+        // each side has its own Experiments (its timings), put together in that order.
+        var exTied = new Experiments(s, Log, cancel, cells);
+        var exRest = new Experiments(s, Log, cancel, cells);
+        var parts = new Parts(pageLanes >= 2);
+        LadderResult tied = null!, iid = null!;
+        LongResult lg = null!;
+        ReportRun? pl = null, flow = null;
+        SeedSpread? seeds = null;
+        BoundsResult bounds = null!;
+        List<ControlResult> controls = null!;
+        try
         {
-            var c0 = ProcessCpu();
-            var r = f();
-            cpu[ReportWriter.TimingKey(label)] = ProcessCpu() - c0;
-            return r;
+            parts.Side(
+                () =>
+                {
+                    tied = parts.Run(0, "figure 1 (tied ladder)", () => exTied.Ladder(InitKind.Tied));
+                    seeds = parts.Run(5, "figure 1 across seeds (page)", () => side.Seeds(tied));
+                    bounds = parts.Run(6, "A.apriori (clipped tied ladder)", () => exTied.Bounds(tied));
+                },
+                () =>
+                {
+                    iid = parts.Run(1, "figure 1 (iid ladder)", () => exRest.Ladder(InitKind.Iid));
+                    lg = parts.Run(2, "figure 2 (long training)", exRest.Long);
+                    pl = parts.Run(3, "figure 2 (run inside the PL hypotheses)", exRest.PlRun);
+                    flow = parts.Run(4, "figure 2 (gradient flow)", exRest.FlowRun);
+                    controls = parts.Run(7, "negative controls", () => exRest.Controls(iid));
+                });
         }
-        var tied = Cpu("figure 1 (tied ladder)", () => ex.Ladder(InitKind.Tied));
-        var iid = Cpu("figure 1 (iid ladder)", () => ex.Ladder(InitKind.Iid));
-        var lg = Cpu("figure 2 (long training)", ex.Long);
-        var pl = Cpu("figure 2 (run inside the PL hypotheses)", ex.PlRun);
-        var flow = Cpu("figure 2 (gradient flow)", ex.FlowRun);
-        var seeds = side.Seeds(tied);
-        var bounds = Cpu("A.apriori (clipped tied ladder)", () => ex.Bounds(tied));
-        var controls = Cpu("negative controls", () => ex.Controls(iid));
+        finally { parts.PrintLines(); }
+        var ex = new Experiments(s, Log, cancel, cells);
+        foreach (var label in new[] { "figure 1 (tied ladder)", "figure 1 (iid ladder)", "figure 2 (long training)", "figure 2 (run inside the PL hypotheses)",
+                                      "figure 2 (gradient flow)", "A.apriori (clipped tied ladder)", "negative controls" })
+            if (exTied.Timings.TryGetValue(label, out var t) || exRest.Timings.TryGetValue(label, out t)) ex.Record(label, t);
+        var cpu = parts.CpuSeconds;
         controls.Insert(1, new ControlResult
         {
             Name = "i.i.d. single runs",
@@ -188,6 +226,62 @@ internal static class ReportCommand
             TotalSeconds = total.Elapsed.TotalSeconds, Envelope = envelope,
             Bounds = bounds, Fashion = fashion, FashionNote = side.FashionNote, Architectures = architectures, CpuSeconds = cpu,
         };
+    }
+
+    /// <summary>
+    /// The page's parts after the cells, run on two threads (<see cref="Side"/>): each part's log lines are kept
+    /// (<see cref="Run{T}"/>, by its place in the order the parts had one after another) and printed in that order at the
+    /// end (<see cref="PrintLines"/>); each part's CPU seconds are its thread's.
+    /// </summary>
+    private sealed class Parts(bool sideBySide)
+    {
+        private readonly SortedDictionary<int, List<string>> _lines = new();
+        public Dictionary<string, double> CpuSeconds { get; } = new();
+
+        public T Run<T>(int order, string label, Func<T> f)
+        {
+            var lines = new List<string>();
+            lock (_lines) _lines[order] = lines;
+            var outer = _partLog;
+            _partLog = lines;
+            double c0 = ThreadClock.Seconds();
+            try { return f(); }
+            finally
+            {
+                _partLog = outer;
+                lock (_lines) CpuSeconds[ReportWriter.TimingKey(label)] = ThreadClock.Seconds() - c0;
+            }
+        }
+
+        /// <summary>
+        /// Runs <paramref name="a"/> on a thread of its own beside <paramref name="b"/> on this one (or a, then b, on this one
+        /// when the parts are not side by side); the first failure is rethrown after both ended.
+        /// </summary>
+        public void Side(Action a, Action b)
+        {
+            if (!sideBySide) { a(); b(); return; }
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo? fa = null;
+            var t = new Thread(() =>
+            {
+                try { a(); }
+                catch (Exception e) { fa = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e); }
+            }) { IsBackground = true, Name = "report page" };
+            t.Start();
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo? fb = null;
+            try { b(); }
+            catch (Exception e) { fb = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e); }
+            t.Join();
+            // a cancellation on either side is reported as such, before any other failure
+            if (fb?.SourceException is OperationCanceledException) fb.Throw();
+            fa?.Throw();
+            fb?.Throw();
+        }
+
+        public void PrintLines()
+        {
+            foreach (var lines in _lines.Values)
+                foreach (var l in lines) Log(l);
+        }
     }
 
     /// <summary>

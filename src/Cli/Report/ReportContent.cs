@@ -34,7 +34,14 @@ internal sealed record Comparison(string Key, string Quantity, string Predicted,
     double CiLow = double.NaN, double CiHigh = double.NaN, double Ratio = double.NaN, string? Reference = null, string[]? CheckedBy = null, string? Note = null);
 
 /// <summary>How the report is written: where verdicts link to, and the command line recorded in it.</summary>
-internal sealed record ReportOptions(string? DocsBase = null, string? CommandLine = null);
+internal sealed record ReportOptions(string? DocsBase = null, string? CommandLine = null)
+{
+    /// <summary>
+    /// How many of the page's parts after the cells run at once (the two sides of the experiments, the figures): 2 by
+    /// default, 1 for one after another. The page is the same either way.
+    /// </summary>
+    public int PageLanes { get; init; } = 2;
+}
 
 /// <summary>Everything the report shows: the experiments' results, before anything is written.</summary>
 internal sealed class ReportContent

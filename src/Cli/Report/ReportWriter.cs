@@ -37,41 +37,73 @@ internal static partial class ReportWriter
         var o = options ?? new ReportOptions();
         var sw = System.Diagnostics.Stopwatch.StartNew();
         string figDir = Path.Combine(dir, "figures");
+        var docs = new ReportDocs(o.DocsBase);
+        // The theorem pages need nothing of the content: rendered on a thread of their own while the figures are drawn.
+        var pages = o.PageLanes >= 2 ? Task.Run(() => docs.Write(dir)) : null;
+        if (pages is null) docs.Write(dir);
         c.Figures.Clear();
-        c.Figures.AddRange(DrawFigures(c, figDir));
+        try { c.Figures.AddRange(DrawFigures(c, figDir, o.PageLanes)); }
+        finally { pages?.GetAwaiter().GetResult(); }
         c.Timings[TimingKey("figures")] = sw.Elapsed.TotalSeconds;
         c.TotalSeconds += sw.Elapsed.TotalSeconds;
-        var docs = new ReportDocs(o.DocsBase);
-        docs.Write(dir);
-        File.WriteAllText(Path.Combine(dir, "results.json"), Json(c, o));
-        File.WriteAllText(Path.Combine(dir, "report.md"), Markdown(c, docs));
-        File.WriteAllText(Path.Combine(dir, "index.html"), Html(c, figDir, docs));
+        // results.json beside the page's blocks, which report.md and index.html render alike (computed once for both)
+        var json = o.PageLanes >= 2 ? Task.Run(() => Json(c, o)) : Task.FromResult(Json(c, o));
+        var blocks = Blocks(c, docs);
+        File.WriteAllText(Path.Combine(dir, "report.md"), RenderMarkdown(blocks));
+        File.WriteAllText(Path.Combine(dir, "index.html"), RenderHtml(blocks, HtmlTitle(c), figDir));
+        File.WriteAllText(Path.Combine(dir, "results.json"), json.GetAwaiter().GetResult());
     }
 
-    private static List<Figure> DrawFigures(ReportContent c, string figDir)
+    /// <summary>
+    /// The figures in their order on the page: the plots and PNGs two at a time (each figure its own plot and files; nothing
+    /// is shared between them), then the SVGs in the page's order.
+    /// </summary>
+    private static List<Figure> DrawFigures(ReportContent c, string figDir, int lanes)
     {
         var s = c.Settings;
         int m = s.Long.Width, d = s.Long.Dim;
         var coeffs = Enumerable.Range(0, 6).Select(i => (i * (m - 1) / 5, (3 * i) % d)).ToArray();
-        var figures = new List<Figure>
+        Func<IEnumerable<Figure>> One(Func<Figure> f) => () => new[] { f() };
+        var draw = new List<Func<IEnumerable<Figure>>>
         {
-            Figures.Smoothness(figDir, c.Tied, c.Iid, s.SlopeDepths, c.Bounds),
-            Figures.DistanceCurves(figDir, c.Tied, 'W'),
-            Figures.DistanceCurves(figDir, c.Tied, 'V'),
-            Figures.DistanceCurves(figDir, c.Iid, 'W'),
-            Figures.DistanceCurves(figDir, c.Iid, 'V'),
-            Figures.DistanceCurves(figDir, c.Tied),
-            Figures.DistanceHeatmap(figDir, c.Tied),
-            Figures.DistanceHeatmap(figDir, c.Iid),
-            Figures.Loss(figDir, c.Long, c.Envelope, c.PlRun),
-            Figures.Coefficients(figDir, c.Long.Tied, s.CoefficientSteps, coeffs),
-            Figures.Coefficients(figDir, c.Long.Iid, s.CoefficientSteps, coeffs),
-            Figures.Coefficients(figDir, c.Long.Tied, s.CoefficientSteps, coeffs, ofV: true),
-            Figures.Coefficients(figDir, c.Long.Iid, s.CoefficientSteps, coeffs, ofV: true),
+            One(() => Figures.Smoothness(figDir, c.Tied, c.Iid, s.SlopeDepths, c.Bounds)),
+            One(() => Figures.DistanceCurves(figDir, c.Tied, 'W')),
+            One(() => Figures.DistanceCurves(figDir, c.Tied, 'V')),
+            One(() => Figures.DistanceCurves(figDir, c.Iid, 'W')),
+            One(() => Figures.DistanceCurves(figDir, c.Iid, 'V')),
+            One(() => Figures.DistanceCurves(figDir, c.Tied)),
+            One(() => Figures.DistanceHeatmap(figDir, c.Tied)),
+            One(() => Figures.DistanceHeatmap(figDir, c.Iid)),
+            One(() => Figures.Loss(figDir, c.Long, c.Envelope, c.PlRun)),
+            One(() => Figures.Coefficients(figDir, c.Long.Tied, s.CoefficientSteps, coeffs)),
+            One(() => Figures.Coefficients(figDir, c.Long.Iid, s.CoefficientSteps, coeffs)),
+            One(() => Figures.Coefficients(figDir, c.Long.Tied, s.CoefficientSteps, coeffs, ofV: true)),
+            One(() => Figures.Coefficients(figDir, c.Long.Iid, s.CoefficientSteps, coeffs, ofV: true)),
+            () => Figures.BoundsOverTime(figDir, c).ToList(),
         };
-        figures.AddRange(Figures.BoundsOverTime(figDir, c));
-        if (c.Fashion is not null) figures.AddRange(c.Fashion.Figures(figDir));
-        return figures;
+        if (c.Fashion is { } fashion) draw.Add(() => fashion.Figures(figDir).ToList());
+        if (lanes <= 1) return draw.SelectMany(f => f()).ToList();
+        // The plots and PNGs two at a time; the SVGs after them, one after another in the page's order (Figures.SvgLater).
+        var svgs = new List<Func<Figure>>[draw.Count];
+        try
+        {
+            Parallel.For(0, draw.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, lanes) }, i =>
+            {
+                var later = Figures.SvgLater = new List<Func<Figure>>();
+                try
+                {
+                    int n = draw[i]().Count();
+                    if (n != later.Count) throw new InvalidOperationException($"figure group {i}: {n} figure(s) drawn but {later.Count} saved");
+                    svgs[i] = later;
+                }
+                finally { Figures.SvgLater = null; }
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]); // the figure's own failure, as when drawn alone
+        }
+        return svgs.SelectMany(f => f).Select(svg => svg()).ToList();
     }
 
     /// <summary>A stable snake_case key for a timing label ("figure 1 (tied ladder)" → "figure_1_tied_ladder").</summary>
@@ -747,8 +779,6 @@ internal static partial class ReportWriter
         return x.Flag is null ? t : $"{t} ⚑ {x.Flag}";
     }
 
-    public static string Markdown(ReportContent c, ReportDocs? docs = null) => RenderMarkdown(Blocks(c, docs ?? new ReportDocs(null)));
-
     private static string RenderMarkdown(List<Block> blocks)
     {
         var sb = new StringBuilder();
@@ -818,8 +848,7 @@ internal static partial class ReportWriter
         return t;
     }
 
-    public static string Html(ReportContent c, string figuresDir, ReportDocs? docs = null) =>
-        RenderHtml(Blocks(c, docs ?? new ReportDocs(null)), $"resode report ({c.Settings.Preset})", figuresDir);
+    private static string HtmlTitle(ReportContent c) => $"resode report ({c.Settings.Preset})";
 
     private static string RenderHtml(List<Block> blocks, string title, string figuresDir)
     {

@@ -43,7 +43,12 @@ internal static class CellRunner
         return (dotnet, new List<string> { dll });
     }
 
-    public static Outcome Run(Study study, StudyOutput output, IReadOnlyList<Cell> cells, int jobs, bool retryFailed, CancellationToken cancel, IReadOnlyList<SideJob>? side = null)
+    /// <summary>
+    /// Runs the cells (and the side jobs) on <paramref name="jobs"/> lanes, in <paramref name="workers"/> when the caller has
+    /// started them already (and disposes of them itself), else in workers of its own.
+    /// </summary>
+    public static Outcome Run(Study study, StudyOutput output, IReadOnlyList<Cell> cells, int jobs, bool retryFailed, CancellationToken cancel, IReadOnlyList<SideJob>? side = null,
+                              CellWorkers? workers = null)
     {
         var pending = new List<Cell>();
         int skipped = 0, busy = 0;
@@ -85,7 +90,8 @@ internal static class CellRunner
         }
         if (items.Count > 0)
         {
-            using var workers = new CellWorkers();
+            using var own = workers is null ? new CellWorkers() : null;
+            var ws = workers ?? own!;
             int lanes = Math.Max(1, jobs);
             double Cost((Cell? Cell, SideJob? Side) x) => x.Side?.Cost ?? CellSchedule.Estimate(x.Cell!);
             if (Ui.Interactive)
@@ -99,7 +105,7 @@ internal static class CellRunner
                         {
                             if (x.Side is { } j) { RunSide(j); task.Increment(1); return; }
                             var c = x.Cell!;
-                            var s = RunOne(study, output, workers, c, retryFailed, cancel);
+                            var s = RunOne(study, output, ws, c, retryFailed, cancel);
                             if (s is null) { Interlocked.Increment(ref busy); task.Increment(1); return; }
                             Count(c, s);
                             if (s["status"]?.GetValue<string>() != "done" || s["violated"]?.GetValue<bool>() == true)
@@ -115,7 +121,7 @@ internal static class CellRunner
                 {
                     if (x.Side is { } j) { RunSide(j); return; }
                     var c = x.Cell!;
-                    var s = RunOne(study, output, workers, c, retryFailed, cancel);
+                    var s = RunOne(study, output, ws, c, retryFailed, cancel);
                     int i = Interlocked.Increment(ref k);
                     if (s is null) { Interlocked.Increment(ref busy); Console.WriteLine($"[{i}/{pending.Count}] taken by another process: {c.Name} ({c.Hash})"); return; }
                     Count(c, s);

@@ -50,10 +50,26 @@ internal sealed class CellWorkers : IDisposable
         }
     }
 
+    /// <summary>
+    /// Starts workers until <paramref name="count"/> are idle, before any cell is known: their process start-up then runs
+    /// beside the caller's own set-up (reading the study, claiming the output) instead of after it.
+    /// </summary>
+    public CellWorkers Prestart(int count)
+    {
+        lock (_idle)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            while (_idle.Count < count) { var w = Worker.Start(); _all.Add(w); _idle.Push(w); }
+        }
+        return this;
+    }
+
     public void Dispose()
     {
         List<Worker> all;
         lock (_idle) { _disposed = true; all = new List<Worker>(_all); _all.Clear(); _idle.Clear(); }
+        // every worker is told to end before any is waited for: they shut down side by side
+        foreach (var w in all) w.CloseInput();
         foreach (var w in all) { w.Close(); w.Dispose(); }
     }
 
@@ -141,10 +157,16 @@ internal sealed class CellWorkers : IDisposable
             catch (InvalidOperationException) { }
         }
 
+        /// <summary>Closes the worker's input: it finishes its loop and ends.</summary>
+        public void CloseInput()
+        {
+            try { _p.StandardInput.Close(); } catch (IOException) { }
+        }
+
         /// <summary>Ends the worker by closing its input (it finishes the loop) and waits for it.</summary>
         public void Close()
         {
-            try { _p.StandardInput.Close(); } catch (IOException) { }
+            CloseInput();
             if (!_p.WaitForExit(10_000)) Kill();
         }
 
