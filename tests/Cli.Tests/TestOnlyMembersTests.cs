@@ -10,8 +10,10 @@ namespace ResOdeProofs.Cli.Tests;
 /// No code of <c>src/</c> that only the tests read: every public or internal member declared in the three assemblies of
 /// <c>src/</c> (the engine ResOdeProofs.Numerics, the theory layer ResOdeProofs.Theory, the command resode) that no file of
 /// <c>src/</c> or <c>bench/</c> reads, but a file of <c>tests/</c> does, is either moved to the tests or named in
-/// <see cref="Exceptions"/> with its reason. This project sees the three assemblies (the command references the other two),
-/// so the check lives here.
+/// <see cref="Exceptions"/> with its reason; and no code of <c>src/</c> that nothing reads: every such member that no file
+/// of <c>src/</c>, <c>bench/</c> or <c>tests/</c> reads either is deleted, wired in, or named in
+/// <see cref="UnreadExceptions"/> with its reason. This project sees the three assemblies (the command references the
+/// other two), so the check lives here.
 /// </summary>
 public sealed class TestOnlyMembersTests
 {
@@ -29,6 +31,17 @@ public sealed class TestOnlyMembersTests
             "test hook: reads back the stops given to the constructor, which the solver itself reads (its field _breaks); the continuous adjoint of the limit tests integrates over them",
         ["ResOdeProofs.Theory.Run.ObserversFed"] =
             "test hook: how many iterate observers the replay fed; its production twin is the replay's feeding of those observers (RunView.fs, observersFed), which a view without observers must leave at 0",
+    };
+
+    /// <summary>
+    /// The members of <c>src/</c> that nothing reads (no file of <c>src/</c> but their declaration, of <c>bench/</c>, of the
+    /// docs' code and scripts, or of <c>tests/</c>), each kept on purpose, with its reason: public API a user of the library
+    /// calls.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> UnreadExceptions = new Dictionary<string, string>
+    {
+        ["ResOdeProofs.Theory.VerdictModule.isError"] =
+            "public API: the predicate on a check that failed to run, beside isHolds, isViolated and isHypothesisNotMet (Core.fs), one per verdict a user's code tests; src/ matches the case itself",
     };
 
     // ---------------------------------------------------------------- the lister
@@ -49,7 +62,8 @@ public sealed class TestOnlyMembersTests
     /// interface); F# record fields and union cases (data filled and matched, the shape of a result's row); members the
     /// compiler generates (closures, a record's equality, backing fields); the properties of a C# record's primary
     /// constructor (its fields, as an F# record's); properties the JSON serializer reads by reflection (marked with a
-    /// System.Text.Json attribute, e.g. run.json's fields); an assembly's entry point; and the 256-bit twins
+    /// System.Text.Json attribute, e.g. run.json's fields); an assembly's entry point; the members of a delegate type
+    /// (Invoke, BeginInvoke, EndInvoke: the runtime's, called by calling the delegate); and the 256-bit twins
     /// generated at build from the 512-bit kernel files (their source is the 512-bit file, checked under its own name).
     /// </summary>
     public static (List<Declared> Considered, Dictionary<string, int> DeclarationCount) Declarations(IEnumerable<Assembly> assemblies)
@@ -82,6 +96,7 @@ public sealed class TestOnlyMembersTests
                     if (member is MethodInfo { IsSpecialName: true }) continue;
                     if (member is FieldInfo { IsSpecialName: true }) continue;
                     Count(member.Name);
+                    if (typeof(Delegate).IsAssignableFrom(type)) continue;
                     var method = member switch
                     {
                         MethodInfo m => m,
@@ -221,6 +236,38 @@ public sealed class TestOnlyMembersTests
         return found;
     }
 
+    /// <summary>
+    /// The members read by nothing: the name stands in the code of <c>src/</c> no more often than it is declared there, in no
+    /// file of <c>bench/</c>, no code block or script of the docs, and nowhere in the code of <c>tests/</c>. The same count of
+    /// names as <see cref="TestOnly"/>, with the same blind spot (a dead member that shares its name with a read one is not seen).
+    /// </summary>
+    public static List<string> Unread(IEnumerable<Declared> considered, IReadOnlyDictionary<string, int> declarationCount,
+        string srcCode, string otherReaders, string testCode)
+    {
+        var found = new List<string>();
+        foreach (var byName in considered.GroupBy(d => d.Name))
+        {
+            string name = byName.Key;
+            if (Occurrences(srcCode, name) > declarationCount.GetValueOrDefault(name)) continue;
+            if (Occurrences(otherReaders, name) > 0) continue;
+            if (Occurrences(testCode, name) > 0) continue;
+            found.AddRange(byName.Select(d => d.Key));
+        }
+        found.Sort(StringComparer.Ordinal);
+        return found;
+    }
+
+    /// <summary>The problems of a list of unread members against their exceptions: one line per unlisted member and per
+    /// listed one that something now reads.</summary>
+    public static List<string> UnreadProblems(IReadOnlyCollection<string> unread, IReadOnlyDictionary<string, string> exceptions)
+    {
+        var problems = unread.Where(k => !exceptions.ContainsKey(k))
+            .Select(k => $"{k}: declared in src/, read by nothing (delete it, wire it in, or list it with its reason)").ToList();
+        problems.AddRange(exceptions.Keys.Where(k => !unread.Contains(k))
+            .Select(k => $"{k}: listed as unread but something reads it (remove it from the list)"));
+        return problems;
+    }
+
     /// <summary>The problems of a list of test-only members against the exceptions: one line per unlisted member and per
     /// listed one that is no longer test-only.</summary>
     public static List<string> Problems(IReadOnlyCollection<string> testOnly, IReadOnlyDictionary<string, string> exceptions)
@@ -241,20 +288,40 @@ public sealed class TestOnlyMembersTests
         throw new DirectoryNotFoundException("the repository root (ResOdeProofs.sln) is not above the test assembly");
     }
 
-    private static string CodeUnder(string dir)
+    /// <summary>The code of the C# and F# files under <paramref name="dir"/> (bin/ and obj/ left out), but the file at
+    /// <paramref name="except"/> (relative to dir), if given.</summary>
+    private static string CodeUnder(string dir, string? except = null)
     {
         var sb = new StringBuilder();
         foreach (var f in Directory.EnumerateFiles(dir, "*.*", SearchOption.AllDirectories).OrderBy(f => f, StringComparer.Ordinal))
         {
             var rel = Path.GetRelativePath(dir, f).Replace('\\', '/');
-            if (rel.Split('/').Any(p => p is "bin" or "obj")) continue;
+            if (rel.Split('/').Any(p => p is "bin" or "obj") || rel == except) continue;
             if (f.EndsWith(".cs", StringComparison.Ordinal)) sb.AppendLine(Code(File.ReadAllText(f), fsharp: false));
             else if (f.EndsWith(".fs", StringComparison.Ordinal) || f.EndsWith(".fsx", StringComparison.Ordinal)) sb.AppendLine(Code(File.ReadAllText(f), fsharp: true));
         }
         return sb.ToString();
     }
 
+    /// <summary>The declarations and the code the facts below read, gathered once per test run (reflection over the three
+    /// assemblies and the reading of every source file cost seconds; every fact reads the same tree).</summary>
+    private sealed record Tree(List<Declared> Considered, Dictionary<string, int> DeclarationCount, string Src, string Others, string Tests);
+
+    private static readonly Lazy<Tree> RealTree = new(ReadTree, LazyThreadSafetyMode.ExecutionAndPublication);
+
     private static List<string> RealTestOnly()
+    {
+        var t = RealTree.Value;
+        return TestOnly(t.Considered, t.DeclarationCount, t.Src, t.Others, t.Tests);
+    }
+
+    private static List<string> RealUnread()
+    {
+        var t = RealTree.Value;
+        return Unread(t.Considered, t.DeclarationCount, t.Src, t.Others, t.Tests);
+    }
+
+    private static Tree ReadTree()
     {
         string root = Root();
         var assemblies = new[] { typeof(BlockCatalog).Assembly, Assembly.Load("ResOdeProofs.Theory"), typeof(ExitCodes).Assembly };
@@ -266,7 +333,9 @@ public sealed class TestOnlyMembersTests
         foreach (var py in Directory.EnumerateFiles(Path.Combine(root, "docs"), "*.py", SearchOption.AllDirectories))
             docs.AppendLine(File.ReadAllText(py));
         string others = CodeUnder(Path.Combine(root, "bench")) + "\n" + docs;
-        return TestOnly(considered, count, CodeUnder(Path.Combine(root, "src")), others, CodeUnder(Path.Combine(root, "tests")));
+        // the tests' code without this file: its exception lists name each listed member in a string, which reads nothing
+        string tests = CodeUnder(Path.Combine(root, "tests"), except: "Cli.Tests/TestOnlyMembersTests.cs");
+        return new Tree(considered, count, CodeUnder(Path.Combine(root, "src")), others, tests);
     }
 
     // ---------------------------------------------------------------- the tests
@@ -319,5 +388,57 @@ public sealed class TestOnlyMembersTests
         Assert.Equal(new[] { "Lib.Type.OnlyTests: declared in src/, read only by tests/ (move it to its reader, wire it in, or list it with its reason)" },
             Problems(new[] { "Lib.Type.OnlyTests" }, new Dictionary<string, string>()));
         Assert.Single(Problems(Array.Empty<string>(), new Dictionary<string, string> { ["Lib.Type.Read"] = "stale" }));
+    }
+
+    [Fact(DisplayName = "Unread members: every public or internal member of src/ → read by src/, bench/, the docs' code and scripts or tests/, or a listed exception with its reason")]
+    public void EveryMemberOfSrcIsReadSomewhereOrListed()
+    {
+        var problems = UnreadProblems(RealUnread(), UnreadExceptions);
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact(DisplayName = "Unread members: the tree with one exception removed from the list → that member reported")]
+    public void OneUnreadExceptionRemovedIsReported()
+    {
+        var unread = RealUnread();
+        Assert.NotEmpty(UnreadExceptions);
+        foreach (var removed in UnreadExceptions.Keys)
+        {
+            var fewer = UnreadExceptions.Where(e => e.Key != removed).ToDictionary(e => e.Key, e => e.Value);
+            Assert.Equal(new[] { $"{removed}: declared in src/, read by nothing (delete it, wire it in, or list it with its reason)" },
+                UnreadProblems(unread, fewer));
+        }
+    }
+
+    [Fact(DisplayName = "Unread members: a synthetic tree → the member only its declaration and src/'s comments name reported; read by src/, a string, the docs, bench/ or a test not")]
+    public void SyntheticTreeReportsExactlyTheUnreadMember()
+    {
+        var declared = new[] { "Read", "ByName", "Shown", "Benched", "Tested", "Dead" }.Select(n => new Declared("Lib.Type", n)).ToList();
+        var count = declared.ToDictionary(d => d.Name, _ => 1);
+        count["Read"] = 2; // an override of Read elsewhere in src/: two declarations
+        string src = Code("""
+            class Type {
+              public int Read() => 1;                  // Dead is mentioned here in a comment only
+              public override int Read() => 2;
+              /// <see cref="Dead"/>
+              public int Dead() => 3;
+              /* Dead */ public int ByName() => 4; public int Shown() => 5; public int Benched() => 6; public int Tested() => 7;
+              int Use() => Read() + Lookup("ByName");
+            }
+            """, fsharp: false)
+            + Code("""
+            let f x = (* Dead *) x // Dead again
+            """, fsharp: true);
+        string others = FencedCode("text Shown outside a block\n```fsharp\nlet y = Type.Shown ()\n```\n") + Code("Type.Benched();", fsharp: false);
+        string tests = Code("t.Tested(); // t.Dead()", fsharp: false);
+        Assert.Equal(new[] { "Lib.Type.Dead" }, Unread(declared, count, src, others, tests));
+        // the same tree with Dead called by a test → nothing unread (Dead is test-only instead, beside Tested)
+        Assert.Empty(Unread(declared, count, src, others, tests + Code("t.Dead();", fsharp: false)));
+        Assert.Equal(new[] { "Lib.Type.Dead", "Lib.Type.Tested" }, TestOnly(declared, count, src, others, tests + Code("t.Dead();", fsharp: false)));
+        // the report against an empty exception list names it; a stale exception is reported too
+        Assert.Equal(new[] { "Lib.Type.Dead: declared in src/, read by nothing (delete it, wire it in, or list it with its reason)" },
+            UnreadProblems(new[] { "Lib.Type.Dead" }, new Dictionary<string, string>()));
+        Assert.Equal(new[] { "Lib.Type.Read: listed as unread but something reads it (remove it from the list)" },
+            UnreadProblems(Array.Empty<string>(), new Dictionary<string, string> { ["Lib.Type.Read"] = "stale" }));
     }
 }

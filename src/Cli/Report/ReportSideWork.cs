@@ -163,9 +163,6 @@ internal sealed class ReportSideWork
         return _ex.SeedSpreadOf(_seedRows.Select(r => r!).ToArray(), _timings.GetValueOrDefault("figure 1 across seeds"), _seedZeroFromLadder);
     }
 
-    /// <summary>Whether seed s of figure 1 across seeds is measured on the tied ladder's runs rather than trained again.</summary>
-    public bool SeedZeroFromLadder => _seedZeroFromLadder;
-
     public List<ArchitectureRun> Architectures => _architectures.Select(a => a!).ToList();
 
     /// <summary>The real-data experiment with its runs written under runs/fashion, or null with <see cref="FashionNote"/> saying why not.</summary>

@@ -159,8 +159,6 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     public NetworkShape Shape => _shape;
     /// <summary>Activation σ.</summary>
     public ActivationKind Activation => _activation;
-    /// <summary>Number of samples n.</summary>
-    public int SampleCount => _n;
     /// <summary>Threads (blocks of samples) in use.</summary>
     public int Threads => _blocks.Length;
     /// <summary>The second thread's helper (with several blocks): the trainer's passes share it, so one thread lingers for both.</summary>

@@ -60,7 +60,6 @@ public sealed class GenericResNet : IBlockStates
 
     public IResidualBlock Block => _block;
     public int Depth => _L;
-    public int SampleCount => _n;
 
     /// <summary>Hidden states of the last evaluation: (L+1)×n×d, h_k^i at [(k·n + i)·d].</summary>
     public ReadOnlySpan<double> HiddenStates => _h;

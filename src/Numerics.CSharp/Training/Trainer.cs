@@ -5,17 +5,14 @@ using ResOdeProofs.Numerics.Model;
 
 namespace ResOdeProofs.Numerics.Training;
 
-/// <summary>Optimizer of a run, as written in run.json.</summary>
+/// <summary>Optimizer of a discrete-step run (<see cref="TrainOptions.Optimizer"/>), written in run.json as gd or clipped-gd.
+/// The integrated flow (<see cref="GradientFlow"/>) writes gf or clipped-gf from its own options.</summary>
 public enum OptimizerKind
 {
     /// <summary>Full-batch gradient descent Z ← Z − η·G with G = L·∂ℓ/∂Z.</summary>
     GradientDescent,
     /// <summary>The same with each layer's G_k projected onto the Frobenius ball of radius C.</summary>
     ClippedGradientDescent,
-    /// <summary>The gradient flow dZ/dt = −G (<see cref="GradientFlow"/>).</summary>
-    GradientFlow,
-    /// <summary>The flow with each layer's G_k projected onto the ball of radius C.</summary>
-    ClippedGradientFlow,
 }
 
 /// <summary>How a run ended.</summary>

@@ -59,8 +59,8 @@ module RunEvidence =
         { Replay = replay; Segments = segs }
 
 /// A run directory opened for verification: one view of a run of any architecture. Every result takes it: the
-/// results with any block's ingredients read θ by parts (`Parts`, `Theta`, `PartOperatorNorms`, `Architecture`), the MLP's (its sharper
-/// constants) read the W/V views (`Shape`, `W`, `V`, `Layerwise`, `MaxOperatorNorms`, `Evidence`), which exist when
+/// results with any block's ingredients read θ by parts (`Parts`, `Theta`, `LayerPartOperatorNorm`, `Architecture`), the MLP's (its sharper
+/// constants) read the W/V views (`Shape`, `W`, `V`, `Layerwise`, `LayerOperatorNorms`, `Evidence`), which exist when
 /// the architecture is the MLP (`IsMlp`). `architectures` are the theory-side descriptions known to the registry
 /// (the run's is looked up by name; `Run(data)` knows none).
 type Run(data: RunData, architectures: Architecture list) as this =
@@ -115,7 +115,6 @@ type Run(data: RunData, architectures: Architecture list) as this =
           Hyper = hyper
           Fault = meta.Fault; Diverged = data.Diverged }
     let arch = architectures |> List.tryFind (fun a -> a.Name = data.Architecture.Name)
-    let opNorms = Collections.Concurrent.ConcurrentDictionary<int, float[]>()
     let layerOpNorms = Collections.Concurrent.ConcurrentDictionary<int, Lazy<struct (float[] * float[])>>()
 
     /// False once `WithoutIterateObservers` is called: the replay then feeds no observer.
@@ -260,10 +259,6 @@ type Run(data: RunData, architectures: Architecture list) as this =
                  let w, v = data.W.[s], data.V.[s]
                  struct (Array.init shape.Depth (fun k -> Linalg.spectralNorm shape.Width shape.Dim w (k * md)),
                          Array.init shape.Depth (fun k -> Linalg.spectralNorm shape.Dim shape.Width v (k * md))))).Value
-    /// Exact spectral norms max_k ‖W_k‖₂ and max_k ‖V_k‖₂ at snapshot s (the MLP).
-    member this.MaxOperatorNorms(s: int) =
-        let struct (w, v) = this.LayerOperatorNorms s
-        Comparison.maxKeepNaN w, Comparison.maxKeepNaN v
     /// max_k ‖θ_{k+1} − θ_k‖ at snapshot s, from its parameters (the MLP: joint W, V in the Frobenius norm).
     member _.DepthIncrement(s: int) =
         if isMlp then
@@ -291,11 +286,6 @@ type Run(data: RunData, architectures: Architecture list) as this =
     member _.ParameterCount = P
     /// θ of snapshot s (L·P, layer after layer).
     member _.Theta(s: int) = data.Theta.[s]
-    /// Per part: max_k ‖θ_k,part‖₂ at snapshot s (exact spectral norm for matrix parts, Euclidean norm otherwise).
-    member this.PartOperatorNorms(s: int) : float[] =
-        opNorms.GetOrAdd(s, fun s ->
-            let t = data.Theta.[s]
-            parts |> Array.mapi (fun q _ -> seq { for k in 0 .. L - 1 -> this.LayerPartOperatorNorm(t, k, q) } |> Comparison.maxKeepNaNOr 0.0))
     /// An upper bound on the operator norm of part q of layer k (0-based) of θ (L·P): the block's own bound when it
     /// implements IPartOperatorNorm (e.g. a convolution kernel), else the exact spectral norm of a 2-D part and the
     /// Euclidean norm of any other part.

@@ -109,10 +109,3 @@ let bound (c: State) =
     let mutable best = 0.0
     for i in 0 .. c.EW.Length - 1 do best <- max best (pairBound c i)
     best
-
-/// max over pairs of ē/‖c‖ (how much of the bound is the certified remainder).
-let remainderShare (c: State) =
-    Array.init c.EW.Length (fun i ->
-        let nc = sqrt (c.Pass.NormCW.[i] ** 2.0 + c.Pass.NormCV.[i] ** 2.0)
-        if nc > 0.0 then sqrt (c.EW.[i] ** 2.0 + c.EV.[i] ** 2.0) / nc else 0.0)
-    |> Comparison.maxKeepNaNOr 0.0

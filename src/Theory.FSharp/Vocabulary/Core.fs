@@ -145,10 +145,6 @@ module Evaluation =
     [<Literal>]
     let AnyWeights = "holds for any weights: checks the implementation, not the run"
 
-    /// An evaluation with only a verdict and the measured/bound pair.
-    let simple verdict measured bound constants =
-        { Verdict = verdict; Measured = Some measured; Bound = Some bound; Hypotheses = []; Constants = constants; Notes = []; Range = None; Series = [] }
-
     let notApplicable why =
         { Verdict = NotApplicable why; Measured = None; Bound = None; Hypotheses = []; Constants = []; Notes = []; Range = None; Series = [] }
 

@@ -282,18 +282,13 @@ let gamma (run: Run) (k: int) = gammaAt (unitRoundoff run) k
 /// γ_k in float64, for computations the verifier does itself in float64 whatever the run's precision.
 let gamma64 (k: int) = gammaAt Float64UnitRoundoff k
 
-/// The relative accuracy of a loss ℓ = (1/n) Σ_{i,c} r_{ic}² evaluated in the run's precision from its n·d_out
-/// residual entries: n·d_out squares (one rounding each), their sum (n·d_out − 1 additions of non-negative terms,
-/// each partial sum one rounding) and the division by n (one rounding): n·d_out + 1 roundings on every path, γ_{n·d_out+1}
-/// (docs/theorems/PolyakLojasiewicz.md, "Rounding of the losses and trace quantities").
-let lossRel (run: Run) =
-    gamma run (run.Setting.Samples * run.Data.Data.OutputDim + 1)
-
 /// The relative accuracy of the trace ratio r = Σ_k‖G_k‖_F²/(L·ℓ) (the pl_ratio column) evaluated in the run's
 /// precision from the L·P gradient entries and the n·d_out residual entries: the numerator is L·P squares summed (L·P
-/// roundings), ℓ is γ_{n·d_out+1} (`lossRel`), the product L·ℓ and the quotient two more: γ_{L·P + n·d_out + 3}. It is
-/// at least `lossRel`, so it also covers a loss: the one relative allowance of the C.* comparisons that read losses and
-/// trace quantities (it replaces the former fixed 1e-9, which was not derived).
+/// roundings), ℓ is γ_{n·d_out+1} (a loss ℓ = (1/n) Σ_{i,c} r_{ic}² from its n·d_out residual entries: n·d_out squares,
+/// their sum of non-negative terms and the division by n, n·d_out + 1 roundings on every path), the product L·ℓ and the
+/// quotient two more: γ_{L·P + n·d_out + 3}. It is at least a loss's γ_{n·d_out+1}, so it also covers a loss: the one
+/// relative allowance of the C.* comparisons that read losses and trace quantities (it replaces the former fixed 1e-9,
+/// which was not derived; docs/theorems/PolyakLojasiewicz.md, "Rounding of the losses and trace quantities").
 let traceRel (run: Run) =
     gamma run (run.Setting.Depth * run.ParameterCount + run.Setting.Samples * run.Data.Data.OutputDim + 3)
 
