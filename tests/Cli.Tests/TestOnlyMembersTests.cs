@@ -31,6 +31,8 @@ public sealed class TestOnlyMembersTests
             "test hook: reads back the stops given to the constructor, which the solver itself reads (its field _breaks); the continuous adjoint of the limit tests integrates over them",
         ["ResOdeProofs.Theory.Run.ObserversFed"] =
             "test hook: how many iterate observers the replay fed; its production twin is the replay's feeding of those observers (RunView.fs, observersFed), which a view without observers must leave at 0",
+        ["ResOdeProofs.Numerics.Verification.SplitPass.SpectralUpperWith"] =
+            "test hook: the spectral upper value with a given rounding factor; its production twin is SpectralUpper with the derived SpectralUpperRounding, and the test calls it with the factor 1 to show the value without the allowance falls below ‖X‖₂",
     };
 
     /// <summary>

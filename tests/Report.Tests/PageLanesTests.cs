@@ -21,7 +21,7 @@ public sealed class PageLanesTests
         Directory.CreateDirectory(serial);
         try
         {
-            var s = ReportSettings.Tiny(0);
+            var s = ReportSettings.Create("tiny", 0);
             // side by side (the default: two page lanes)
             ReportCommand.Generate(s, dir, CancellationToken.None, new ReportOptions(null, "tiny"));
             // the same cells, the page's parts one after another
