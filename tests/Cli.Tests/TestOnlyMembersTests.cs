@@ -261,23 +261,22 @@ public sealed class TestOnlyMembersTests
 
     /// <summary>The problems of a list of unread members against their exceptions: one line per unlisted member and per
     /// listed one that something now reads.</summary>
-    public static List<string> UnreadProblems(IReadOnlyCollection<string> unread, IReadOnlyDictionary<string, string> exceptions)
-    {
-        var problems = unread.Where(k => !exceptions.ContainsKey(k))
-            .Select(k => $"{k}: declared in src/, read by nothing (delete it, wire it in, or list it with its reason)").ToList();
-        problems.AddRange(exceptions.Keys.Where(k => !unread.Contains(k))
-            .Select(k => $"{k}: listed as unread but something reads it (remove it from the list)"));
-        return problems;
-    }
+    public static List<string> UnreadProblems(IReadOnlyCollection<string> unread, IReadOnlyDictionary<string, string> exceptions) =>
+        ListProblems(unread, exceptions, "declared in src/, read by nothing (delete it, wire it in, or list it with its reason)",
+            "listed as unread but something reads it (remove it from the list)");
 
     /// <summary>The problems of a list of test-only members against the exceptions: one line per unlisted member and per
     /// listed one that is no longer test-only.</summary>
-    public static List<string> Problems(IReadOnlyCollection<string> testOnly, IReadOnlyDictionary<string, string> exceptions)
+    public static List<string> Problems(IReadOnlyCollection<string> testOnly, IReadOnlyDictionary<string, string> exceptions) =>
+        ListProblems(testOnly, exceptions, "declared in src/, read only by tests/ (move it to its reader, wire it in, or list it with its reason)",
+            "listed as an exception but not a test-only member of src/ (remove it from the list)");
+
+    /// <summary>One line per found member the list does not name (<paramref name="unlisted"/>) and per listed one not found
+    /// (<paramref name="stale"/>).</summary>
+    private static List<string> ListProblems(IReadOnlyCollection<string> found, IReadOnlyDictionary<string, string> exceptions, string unlisted, string stale)
     {
-        var problems = testOnly.Where(k => !exceptions.ContainsKey(k))
-            .Select(k => $"{k}: declared in src/, read only by tests/ (move it to its reader, wire it in, or list it with its reason)").ToList();
-        problems.AddRange(exceptions.Keys.Where(k => !testOnly.Contains(k))
-            .Select(k => $"{k}: listed as an exception but not a test-only member of src/ (remove it from the list)"));
+        var problems = found.Where(k => !exceptions.ContainsKey(k)).Select(k => $"{k}: {unlisted}").ToList();
+        problems.AddRange(exceptions.Keys.Where(k => !found.Contains(k)).Select(k => $"{k}: {stale}"));
         return problems;
     }
 
