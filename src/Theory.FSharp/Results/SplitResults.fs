@@ -179,19 +179,21 @@ let private stepPairScalars (eta: float) (pairs: Pair[]) (states: PairState[]) (
 
 /// The rounding of each layer's stored update Z ← fl(Z − fl(ηG)) at one iterate, W and V apart (float64: the float64Run
 /// hypothesis), from the layers' and the gradients' norms (`Rounding.updateStoreRoundingAt`; docs/theorems/DepthSmoothness.md,
-/// "Rounding of the stored update").
-let private spanNorm (x: ReadOnlySpan<float>) (offset: int) (count: int) =
-    let mutable s = 0.0
-    for i in offset .. offset + count - 1 do s <- s + x.[i] * x.[i]
-    sqrt s
-
+/// "Rounding of the stored update"). The four norms of a layer (W, V and their gradients) in one loop: four independent chains of additions side by side,
+/// each in index order (so each norm has the bits of its own loop), instead of one chain after another.
 let private storeRoundings (eta: float) (md: int) (w: ReadOnlySpan<float>) (v: ReadOnlySpan<float>) (gw: ReadOnlySpan<float>) (gv: ReadOnlySpan<float>) =
     let L = w.Length / md
     let u = Rounding.Float64UnitRoundoff
     let rw, rv = Array.zeroCreate L, Array.zeroCreate L
     for k in 0 .. L - 1 do
-        rw.[k] <- Rounding.updateStoreRoundingAt u md (spanNorm w (k * md) md) (eta * spanNorm gw (k * md) md)
-        rv.[k] <- Rounding.updateStoreRoundingAt u md (spanNorm v (k * md) md) (eta * spanNorm gv (k * md) md)
+        let mutable sw, sv, sgw, sgv = 0.0, 0.0, 0.0, 0.0
+        for i in k * md .. k * md + md - 1 do
+            sw <- sw + w.[i] * w.[i]
+            sv <- sv + v.[i] * v.[i]
+            sgw <- sgw + gw.[i] * gw.[i]
+            sgv <- sgv + gv.[i] * gv.[i]
+        rw.[k] <- Rounding.updateStoreRoundingAt u md (sqrt sw) (eta * sqrt sgw)
+        rv.[k] <- Rounding.updateStoreRoundingAt u md (sqrt sv) (eta * sqrt sgv)
     rw, rv
 
 /// One step of both recursions, pair by pair in parts (ObserverTeam.For: each pair's state is its own, so the numbers do not
