@@ -82,6 +82,18 @@ internal static partial class ReportWriter
             () => Figures.BoundsOverTime(figDir, c).ToList(),
         };
         if (c.Fashion is { } fashion) draw.Add(() => fashion.Figures(figDir).ToList());
+        return DrawInLanes(draw, lanes);
+    }
+
+    /// <summary>
+    /// Runs the figure groups <paramref name="draw"/> (each returns the figures it drew) on <paramref name="lanes"/> threads:
+    /// each group's plots and PNGs at once, its SVGs left to the actions the figures add to <see cref="Figures.SvgLater"/>,
+    /// which run afterwards, every group's in the page's order. A group that returns a figure without leaving its SVG
+    /// (or leaves one without returning its figure) fails the report: the page would embed an empty or a missing figure.
+    /// With one lane the groups run one after another and write their SVGs at once.
+    /// </summary>
+    internal static List<Figure> DrawInLanes(IReadOnlyList<Func<IEnumerable<Figure>>> draw, int lanes)
+    {
         if (lanes <= 1) return draw.SelectMany(f => f()).ToList();
         // The plots and PNGs two at a time; the SVGs after them, one after another in the page's order (Figures.SvgLater).
         var svgs = new List<Func<Figure>>[draw.Count];
