@@ -277,6 +277,21 @@ public static class Replay
         double[][]? wSets = null, vSets = null;
         int oj = 0; EvaluationStats ost = default;
         Action observe = () => onIterate!(oj, ow, ov, ogw, ogv, ost);
+        bool timed = ReplayLaneTimes.Enabled && onIterate is not null;
+        long oCpu0 = -1;
+        if (timed)
+        {
+            var inner = observe;
+            observe = () =>
+            {
+                long t = ReplayLaneTimes.Now(), c = ReplayLaneTimes.ThreadCpuNs();
+                if (oCpu0 < 0) oCpu0 = c;
+                inner();
+                ReplayLaneTimes.Add(ref ReplayLaneTimes.OObserve, t);
+                ReplayLaneTimes.OJobs++;
+                ReplayLaneTimes.OCpuSpan = ReplayLaneTimes.ThreadCpuNs() - oCpu0;
+            };
+        }
         if (team is not null) observe = team.Wrap(observe);
         double[][]? gwSets = null, gvSets = null;
         ResNet<double>.KeptStates[]? keptSets = null;
@@ -297,6 +312,7 @@ public static class Replay
         double acc = 0, grown = 1;
         bool finite = true;
         int spacing = -1;
+        long tLoop = timed ? ReplayLaneTimes.Now() : 0, cLoop = timed ? ReplayLaneTimes.ThreadCpuNs() : 0, tRest = 0;
         for (int i = 0; i <= len; i++)
         {
             EvaluationStats st;
@@ -314,16 +330,29 @@ public static class Replay
             {
                 gw = gwSets![i & 1]; gv = gvSets![i & 1];
                 net.Keep = keptSets?[i & 1];
+                long t0 = timed ? ReplayLaneTimes.Now() : 0;
+                if (timed && i > 0) ReplayLaneTimes.Add(ref ReplayLaneTimes.RRest, tRest);
                 st = net.Evaluate(w, v, gw, gv);
+                long t1 = timed ? ReplayLaneTimes.Now() : 0;
                 Record(passes, level, trace, i, st, shape, w, v, gw, gv);
+                long t2 = timed ? ReplayLaneTimes.Now() : 0;
                 team?.Help();   // the observer of iterate i − 1: its remaining parts, until it has finished
+                long t3 = timed ? ReplayLaneTimes.Now() : 0;
                 side.Join();
+                long t4 = timed ? ReplayLaneTimes.Now() : 0;
                 if (wSets is null) { w.CopyTo(ow!, 0); v.CopyTo(ov!, 0); }
                 else { ow = w; ov = v; }
                 ogw = gw; ogv = gv;
                 oj = from + i; ost = st;
                 team?.Reset();
                 side.Start(observe);
+                if (timed)
+                {
+                    long t5 = ReplayLaneTimes.Now();
+                    ReplayLaneTimes.REvaluate += t1 - t0; ReplayLaneTimes.RRecord += t2 - t1; ReplayLaneTimes.RJoin += t4 - t3;
+                    ReplayLaneTimes.RStart += t5 - t4; ReplayLaneTimes.Iterates++;
+                    tRest = t5;
+                }
                 if (companions) evaluateCompanions();
             }
             losses[i] = st.Loss;
@@ -385,8 +414,19 @@ public static class Replay
                 ScaleAbout(level, vp, v, f);
             }
         }
+        if (timed && len >= 0) ReplayLaneTimes.Add(ref ReplayLaneTimes.RRest, tRest);
         team?.Help();
+        long tEnd1 = timed ? ReplayLaneTimes.Now() : 0;
         side.Join();   // the observer's last iterate
+        if (timed)
+        {
+            long tEnd2 = ReplayLaneTimes.Now();
+            ReplayLaneTimes.RJoin += tEnd2 - tEnd1;
+            ReplayLaneTimes.RWall += tEnd2 - tLoop;
+            ReplayLaneTimes.RCpuNs += ReplayLaneTimes.ThreadCpuNs() - cLoop;
+            ReplayLaneTimes.OCpuNs += ReplayLaneTimes.OCpuSpan;
+            ReplayLaneTimes.OCpuSpan = 0;
+        }
         net.Keep = null;
         net.Inline = false;
         if (spacing < 0) spacing = finite ? len : 0;
