@@ -8,7 +8,9 @@ using BenchmarkDotNet.Running;
 // centre step of A.split.centre.segments against an evaluation (CentreProbe.cs); `--handoff-probe [ROUNDS]`: quantiles of
 // two-thread figure-2 iterations with and without the lingering helper thread (HandoffProbe.cs); `--observer-probe
 // [ROUNDS]`: the observer alone after each evaluation, for a profiler (ObserverProbe.cs); `--replay-probe [ROUNDS]`: the
-// observed replay's lane at figure 2, part by part, in CPU time (ReplayProbe.cs); anything else goes to BenchmarkDotNet.
+// observed replay's lane at figure 2, part by part, in CPU time (ReplayProbe.cs); `--lane-probe RUN_DIR [REPEATS]`: an observed
+// replay of a run directory, where each of its two lanes spends its wall (LaneProbe.cs); `--keep-probe MODE [CALLS]`: figure-2
+// evaluations keeping nothing, the states or the products, for perf stat (KeepProbe.cs); anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "--min-probe")
     ResOdeProofs.Bench.MinProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
 else if (args.Length > 0 && args[0] == "--centre-probe")
@@ -23,6 +25,10 @@ else if (args.Length > 0 && args[0] == "--fig1-probe")
     ResOdeProofs.Bench.Fig1Probe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40);
 else if (args.Length > 0 && args[0] == "--replay-probe")
     ResOdeProofs.Bench.ReplayProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30);
+else if (args.Length > 1 && args[0] == "--keep-probe")
+    ResOdeProofs.Bench.KeepProbe.Run(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1000);
+else if (args.Length > 1 && args[0] == "--lane-probe")
+    ResOdeProofs.Bench.LaneProbe.Run(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
 else if (args.Length > 0 && args[0] == "--handoff-probe")
     ResOdeProofs.Bench.HandoffProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40);
 else

@@ -79,10 +79,12 @@ public sealed class ObserverTeam
         job.Claim(0);
         if (Volatile.Read(ref job.Pending) != 0)
         {
+            long t0 = ReplayLaneTimes.Enabled ? ReplayLaneTimes.Now() : 0;
             // a part the replay's thread claimed is still running: spin briefly (it is running, not waiting), then block
             var spin = new SpinWait();
             for (int k = 0; k < 64 && Volatile.Read(ref job.Pending) != 0; k++) spin.SpinOnce(sleep1Threshold: -1);
             lock (_gate) { while (Volatile.Read(ref job.Pending) != 0) Monitor.Wait(_gate); }
+            if (ReplayLaneTimes.Enabled) ReplayLaneTimes.Add(ref ReplayLaneTimes.OWaitParts, t0);
         }
         if (job.Error is Exception ex) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex).Throw();
     }
@@ -113,17 +115,21 @@ public sealed class ObserverTeam
     internal void Help()
     {
         Job? seen = null;
+        bool timed = ReplayLaneTimes.Enabled;
+        long t = timed ? ReplayLaneTimes.Now() : 0;
         while (true)
         {
             Job? job;
             lock (_gate)
             {
                 while (!_finished && (_job is null || ReferenceEquals(_job, seen))) Monitor.Wait(_gate);
-                if (_finished) return;
+                if (_finished) { if (timed) ReplayLaneTimes.Add(ref ReplayLaneTimes.RHelpWait, t); return; }
                 job = _job!;
             }
             seen = job;
+            if (timed) { ReplayLaneTimes.Add(ref ReplayLaneTimes.RHelpWait, t); t = ReplayLaneTimes.Now(); }
             if (job.Claim(1)) lock (_gate) Monitor.PulseAll(_gate);
+            if (timed) { ReplayLaneTimes.Add(ref ReplayLaneTimes.RHelpRun, t); t = ReplayLaneTimes.Now(); }
         }
     }
 }

@@ -173,6 +173,13 @@ public static class Replay
         private ResNet<double>? _tracked, _noisy;
         public ResNet<double> Tracked => _tracked ??= _make();
         public ResNet<double> Noisy => _noisy ??= _make();
+        private ResNet<double>.KeptStates[]? _kept;
+        /// <summary>
+        /// The two sets of states the main network keeps for an observer (alternating by iterate), made at the first observed
+        /// segment and used by every later one: about 6 MB each at figure 2, allocated and first touched once per run instead
+        /// of once per segment. An evaluation fills every number of a set it keeps into, so what a set held before changes none.
+        /// </summary>
+        public ResNet<double>.KeptStates[] KeptSets(NetworkShape shape, int samples) => _kept ??= [new(shape, samples), new(shape, samples)];
         public Networks(RunData run)
         {
             var engine = new TrainOptions(run.Activation, run.Eta, 0) { Threads = RecordedThreads(run) }.EngineFor(run.Shape, run.Data.Count);
@@ -272,20 +279,62 @@ public static class Replay
         // three); the companions' tolerance needs the update's ‖ηG‖ over all layers, which only ApplyUpdate returns
         var passes = companions ? null : new IterationPasses<double>(level, L, md);
         double[]? ow = null, ov = null, ogw = null, ogv = null;
-        // with the fused passes the update writes Z^{j+1} into the other of two weight sets (the same numbers as in place), so
-        // the observer is handed Z^j itself, untouched until it has finished, instead of a copy
+        // with the fused passes the update writes Z^{j+1} into another of three weight sets (the same numbers as in place), so
+        // the observer is handed Z^j itself, untouched until it has finished, instead of a copy; with three sets the update of
+        // iterate j can run before the observer of iterate j − 1 has finished (it reads the third set), and the replay's
+        // thread does it while that observer is in a part of its own that it cannot share, instead of waiting
         double[][]? wSets = null, vSets = null;
         int oj = 0; EvaluationStats ost = default;
+        long tRest = 0;
         Action observe = () => onIterate!(oj, ow, ov, ogw, ogv, ost);
+        bool timed = ReplayLaneTimes.Enabled && onIterate is not null;
+        long oCpu0 = -1;
+        if (timed)
+        {
+            var inner = observe;
+            observe = () =>
+            {
+                long t = ReplayLaneTimes.Now(), c = ReplayLaneTimes.ThreadCpuNs();
+                if (oCpu0 < 0) oCpu0 = c;
+                inner();
+                ReplayLaneTimes.Add(ref ReplayLaneTimes.OObserve, t);
+                ReplayLaneTimes.OJobs++;
+                ReplayLaneTimes.OCpuSpan = ReplayLaneTimes.ThreadCpuNs() - oCpu0;
+            };
+        }
         if (team is not null) observe = team.Wrap(observe);
         double[][]? gwSets = null, gvSets = null;
         ResNet<double>.KeptStates[]? keptSets = null;
-        if (onIterate is not null && passes is not null) { wSets = [w, new double[total]]; vSets = [v, new double[total]]; }
+        if (onIterate is not null && passes is not null) { wSets = [w, new double[total], new double[total]]; vSets = [v, new double[total], new double[total]]; }
         if (onIterate is not null)
         {
             ow = wSets is null ? new double[total] : null; ov = vSets is null ? new double[total] : null;
             gwSets = [gw, new double[total]]; gvSets = [gv, new double[total]];
-            if (net.CanKeep) keptSets = [new(shape, n), new(shape, n)];
+            if (net.CanKeep) keptSets = nets.KeptSets(shape, n);
+        }
+        // the update first, then the hand-off (three weight sets); otherwise the hand-off right after the trace row
+        bool updateFirst = wSets is not null;
+        // hands iterate i (weights wi, vi, the gradient in gw, gv) to the observer once the one of iterate i − 1 has finished
+        void HandOff(int i, EvaluationStats st, double[] wi, double[] vi)
+        {
+            long t2 = timed ? ReplayLaneTimes.Now() : 0;
+            if (timed) ReplayLaneTimes.RRest += t2 - tRest;
+            team?.Help();   // the observer of iterate i − 1: its remaining parts, until it has finished
+            long t3 = timed ? ReplayLaneTimes.Now() : 0;
+            side.Join();
+            long t4 = timed ? ReplayLaneTimes.Now() : 0;
+            if (wSets is null) { wi.CopyTo(ow!, 0); vi.CopyTo(ov!, 0); }
+            else { ow = wi; ov = vi; }
+            ogw = gw; ogv = gv;
+            oj = from + i; ost = st;
+            team?.Reset();
+            side.Start(observe);
+            if (timed)
+            {
+                long t5 = ReplayLaneTimes.Now();
+                ReplayLaneTimes.RJoin += t4 - t3; ReplayLaneTimes.RStart += t5 - t4; ReplayLaneTimes.Iterates++;
+                tRest = t5;
+            }
         }
 
         var cols = TraceColumns.All.Select(c => c.Name).ToArray();
@@ -297,6 +346,7 @@ public static class Replay
         double acc = 0, grown = 1;
         bool finite = true;
         int spacing = -1;
+        long tLoop = timed ? ReplayLaneTimes.Now() : 0, cLoop = timed ? ReplayLaneTimes.ThreadCpuNs() : 0;
         for (int i = 0; i <= len; i++)
         {
             EvaluationStats st;
@@ -314,16 +364,13 @@ public static class Replay
             {
                 gw = gwSets![i & 1]; gv = gvSets![i & 1];
                 net.Keep = keptSets?[i & 1];
+                long t0 = timed ? ReplayLaneTimes.Now() : 0;
+                if (timed && i > 0) ReplayLaneTimes.RRest += t0 - tRest;
                 st = net.Evaluate(w, v, gw, gv);
+                long t1 = timed ? ReplayLaneTimes.Now() : 0;
                 Record(passes, level, trace, i, st, shape, w, v, gw, gv);
-                team?.Help();   // the observer of iterate i − 1: its remaining parts, until it has finished
-                side.Join();
-                if (wSets is null) { w.CopyTo(ow!, 0); v.CopyTo(ov!, 0); }
-                else { ow = w; ov = v; }
-                ogw = gw; ogv = gv;
-                oj = from + i; ost = st;
-                team?.Reset();
-                side.Start(observe);
+                if (timed) { tRest = ReplayLaneTimes.Now(); ReplayLaneTimes.REvaluate += t1 - t0; ReplayLaneTimes.RRecord += tRest - t1; }
+                if (!updateFirst) HandOff(i, st, w, v);
                 if (companions) evaluateCompanions();
             }
             losses[i] = st.Loss;
@@ -340,15 +387,26 @@ public static class Replay
             double rounding = 2 * (tau * Math.Abs(st.Loss) + 2 * Math.Sqrt(Math.Abs(st.Loss)) * delta + delta * delta);
             // the producer's own program (exact): its weights are the replay's, E = 0, and only the rounding term is left
             ltol[i] = (companions ? Math.Max(2 * lam * tol[i], Safety * Math.Abs(sn.Loss - st.Loss)) : 0.0) + rounding;
-            if (!double.IsFinite(st.Loss) || !double.IsFinite(disp[i]) || !double.IsFinite(ltol[i])) { finite = false; TruncateNaN(trace, losses, tol, ltol, growth, disp, i); break; }
+            bool handOffLast = updateFirst && onIterate is not null;
+            if (!double.IsFinite(st.Loss) || !double.IsFinite(disp[i]) || !double.IsFinite(ltol[i]))
+            {
+                finite = false; TruncateNaN(trace, losses, tol, ltol, growth, disp, i);
+                if (handOffLast) HandOff(i, st, w, v);
+                break;
+            }
             if (spacing < 0 && i > 0 && !(tol[i] <= SegmentReplay.CertifyFraction * startNorm)) spacing = i - 1;
-            if (i == len) break;
+            if (i == len)
+            {
+                if (handOffLast) HandOff(i, st, w, v);
+                break;
+            }
             double zNorm = companions ? Math.Sqrt(FastKernels.SumSquares<double>(level, w) + FastKernels.SumSquares<double>(level, v)) : 0.0;
             (double, int, double) update;
+            double[] wi = w, vi = v;
             if (passes is not null && wSets is not null)
             {
-                // Z^{i+1} into the other set; the observer of iterate i reads Z^i meanwhile
-                var wTo = wSets[(i + 1) & 1]; var vTo = vSets![(i + 1) & 1];
+                // Z^{i+1} into the third set; the observers of iterates i − 1 and i read Z^{i−1} and Z^i
+                var wTo = wSets[(i + 1) % 3]; var vTo = vSets![(i + 1) % 3];
                 var (stepMaxP, clippedP, _) = passes.UpdateInto(w, v, gw, gv, eta, clip, wTo, vTo);
                 w = wTo; v = vTo;
                 update = (stepMaxP, clippedP, double.NaN);
@@ -372,6 +430,7 @@ public static class Replay
             var (stepMax, clipped, stepNorm) = update;
             trace["step_max"][i] = stepMax;
             trace["clip_fraction"][i] = (double)clipped / L;
+            if (updateFirst && onIterate is not null) HandOff(i, st, wi, vi);
             if (!companions) continue;
             // this step's expansion γ of the tracked direction (never counted below 1), then the companion is brought back to ε
             double dNext = Distance(level, wp, w, vp, v);
@@ -386,7 +445,17 @@ public static class Replay
             }
         }
         team?.Help();
+        long tEnd1 = timed ? ReplayLaneTimes.Now() : 0;
         side.Join();   // the observer's last iterate
+        if (timed)
+        {
+            long tEnd2 = ReplayLaneTimes.Now();
+            ReplayLaneTimes.RJoin += tEnd2 - tEnd1;
+            ReplayLaneTimes.RWall += tEnd2 - tLoop;
+            ReplayLaneTimes.RCpuNs += ReplayLaneTimes.ThreadCpuNs() - cLoop;
+            ReplayLaneTimes.OCpuNs += ReplayLaneTimes.OCpuSpan;
+            ReplayLaneTimes.OCpuSpan = 0;
+        }
         net.Keep = null;
         net.Inline = false;
         if (spacing < 0) spacing = finite ? len : 0;
