@@ -12,7 +12,7 @@ public sealed class SpectralNormLanesTests
 {
     // ------------------------------------------------------------------ the scalar loops the lanes replace
 
-    private static double ScalarNorm(int rows, int cols, double[] data, int offset)
+    internal static double ScalarNorm(int rows, int cols, double[] data, int offset)
     {
         if (rows == 0 || cols == 0) return 0.0;
         bool byRows = rows <= cols;
@@ -49,7 +49,7 @@ public sealed class SpectralNormLanesTests
         return g;
     }
 
-    private static double ScalarExtreme(double[] a, int k, bool largest)
+    internal static double ScalarExtreme(double[] a, int k, bool largest)
     {
         const double U = 1.1102230246251565e-16;
         if (k == 0) return double.NaN;
