@@ -19,7 +19,7 @@ namespace ResOdeProofs.Numerics.Model;
 /// gradients. Lanes never mix, so each entry is rounded exactly as the scalar formula would round it. Every such
 /// sum is one <see cref="MultiplyOrdered"/> of a layer matrix (or its transpose, copied) and a block of rows: each
 /// entry summed from zero over its index in order with the running sums kept in registers, the operations of clearing
-/// the rows and adding scaled rows one at a time (<see cref="AddScaled"/>), so the same bits.
+/// the rows and adding scaled rows one at a time (y ← y + α·x, one product and one sum per entry), so the same bits.
 /// </para>
 /// Indices: k = 0..L for h and p (h[k] is h_k), layer k = 1..L stored at index k − 1 for the rest.
 /// </summary>
@@ -158,31 +158,13 @@ public sealed class Layerwise
         return b;
     }
 
-    /// <summary>y ← y + α·x, lane by lane (one product and one sum per entry, no fused multiply-add); also the
-    /// reference neural-ODE right-hand side's (<c>Ode/NeuralOde.cs</c>) and the secant factors' row updates (theory layer,
-    /// <c>Secant.propagationFactors</c>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void AddScaled(double alpha, ReadOnlySpan<double> x, Span<double> y)
-    {
-        int len = x.Length, i = 0;
-        if (Vector.IsHardwareAccelerated && len >= Vector<double>.Count)
-        {
-            var av = new Vector<double>(alpha);
-            var xv = MemoryMarshal.Cast<double, Vector<double>>(x);
-            var yv = MemoryMarshal.Cast<double, Vector<double>>(y);
-            for (int j = 0; j < xv.Length; j++) yv[j] = yv[j] + av * xv[j];
-            i = xv.Length * Vector<double>.Count;
-        }
-        for (; i < len; i++) y[i] = y[i] + alpha * x[i];
-    }
-
     /// <summary>
     /// C = A·B for A (rows × inner), B (inner × cols) and C (rows × cols), all row-major: every entry C[r,c] is the sum
     /// from zero, over q in order, of A[r,q]·B[q,c], one product and one sum per term (no fused multiply-add): the
-    /// operations of clearing C and then <see cref="AddScaled"/>(A[r,q], row q of B, row r of C) for q in order, so the
-    /// same bits, with each row's sums kept in registers across q (up to four vectors of columns at a time) instead of
-    /// being stored and loaded again for every q. The secant factors' d×d products and the reference products
-    /// with a vector (theory layer, <c>Secant.propagationFactors</c>, <c>Secant.times</c>).
+    /// operations of clearing C and then adding A[r,q]·(row q of B) to row r of C for q in order, so the same bits, with
+    /// each row's sums kept in registers across q (up to four vectors of columns at a time) instead of being stored and
+    /// loaded again for every q. This pass's own sums, the secant factors' d×d products and the reference products with a
+    /// vector (theory layer, <c>Secant.propagationFactors</c>, <c>Secant.times</c>), the reference ODE's right-hand side.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyOrdered(ReadOnlySpan<double> a, int rows, int inner, ReadOnlySpan<double> b, int cols, Span<double> c)
