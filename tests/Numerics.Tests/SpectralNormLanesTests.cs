@@ -12,7 +12,7 @@ public sealed class SpectralNormLanesTests
 {
     // ------------------------------------------------------------------ the scalar loops the lanes replace
 
-    private static double ScalarNorm(int rows, int cols, double[] data, int offset)
+    internal static double ScalarNorm(int rows, int cols, double[] data, int offset)
     {
         if (rows == 0 || cols == 0) return 0.0;
         bool byRows = rows <= cols;
@@ -49,7 +49,7 @@ public sealed class SpectralNormLanesTests
         return g;
     }
 
-    private static double ScalarExtreme(double[] a, int k, bool largest)
+    internal static double ScalarExtreme(double[] a, int k, bool largest)
     {
         const double U = 1.1102230246251565e-16;
         if (k == 0) return double.NaN;
@@ -137,6 +137,22 @@ public sealed class SpectralNormLanesTests
             else x[i] *= Math.Pow(10.0, rng.Next(-3, 4));
         }
         return x;
+    }
+
+    /// <summary>y ← y + α·x in vector lanes (one product and one sum per entry, no fused multiply-add): the row update that
+    /// <see cref="Layerwise.MultiplyOrdered"/> replaced in the secant factors and in <see cref="Layerwise"/>'s sums.</summary>
+    private static void AddScaled(double alpha, ReadOnlySpan<double> x, Span<double> y)
+    {
+        int len = x.Length, i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated && len >= System.Numerics.Vector<double>.Count)
+        {
+            var av = new System.Numerics.Vector<double>(alpha);
+            var xv = System.Runtime.InteropServices.MemoryMarshal.Cast<double, System.Numerics.Vector<double>>(x);
+            var yv = System.Runtime.InteropServices.MemoryMarshal.Cast<double, System.Numerics.Vector<double>>(y);
+            for (int j = 0; j < xv.Length; j++) yv[j] = yv[j] + av * xv[j];
+            i = xv.Length * System.Numerics.Vector<double>.Count;
+        }
+        for (; i < len; i++) y[i] = y[i] + alpha * x[i];
     }
 
     private static bool SameBits(double a, double b) => BitConverter.DoubleToInt64Bits(a) == BitConverter.DoubleToInt64Bits(b);
@@ -242,7 +258,7 @@ public sealed class SpectralNormLanesTests
         // the same bits as AddScaled row by row (the loop it replaces in the secant factors)
         var rowsOfAdds = new double[rows * cols];
         for (int r = 0; r < rows; r++)
-            for (int q = 0; q < inner; q++) Layerwise.AddScaled(a[r * inner + q], b.AsSpan(q * cols, cols), rowsOfAdds.AsSpan(r * cols, cols));
+            for (int q = 0; q < inner; q++) AddScaled(a[r * inner + q], b.AsSpan(q * cols, cols), rowsOfAdds.AsSpan(r * cols, cols));
         for (int i = 0; i < expected.Length; i++) Assert.True(SameBits(rowsOfAdds[i], got[i]), $"entry {i} against AddScaled");
     }
 

@@ -16,7 +16,10 @@ namespace ResOdeProofs.Numerics.Model;
 /// from the accurate scalar <see cref="Activations.Evaluate(ActivationKind, ReadOnlySpan{double}, Span{double}, Span{double})"/>.
 /// For speed the independent sums run side by side in vector lanes: over the samples for the states and
 /// adjoints (kept feature-major, one row of n samples per coordinate), over the output coordinates for the
-/// gradients. Lanes never mix, so each entry is rounded exactly as the scalar formula would round it.
+/// gradients. Lanes never mix, so each entry is rounded exactly as the scalar formula would round it. Every such
+/// sum is one <see cref="MultiplyOrdered"/> of a layer matrix (or its transpose, copied) and a block of rows: each
+/// entry summed from zero over its index in order with the running sums kept in registers, the operations of clearing
+/// the rows and adding scaled rows one at a time (y ← y + α·x, one product and one sum per entry), so the same bits.
 /// </para>
 /// Indices: k = 0..L for h and p (h[k] is h_k), layer k = 1..L stored at index k − 1 for the rest.
 /// </summary>
@@ -70,17 +73,13 @@ public sealed class Layerwise
         {
             var wk = w.Slice((k - 1) * md, md); var vk = v.Slice((k - 1) * md, md);
             // u_j = Σ_c W[j,c] h_c
-            Array.Clear(uT);
-            for (int j = 0; j < m; j++)
-                for (int c = 0; c < d; c++) AddScaled(wk[j * d + c], hT.AsSpan(c * n, n), uT.AsSpan(j * n, n));
+            MultiplyOrdered(wk, m, d, hT, n, uT);
             pre[k - 1] = ToSampleMajor(uT, m, n);
             var dk = dsig.AsSpan((k - 1) * m * n, m * n);
             Activations.Evaluate(act, uT, sk, dk);
             sigma[k - 1] = ToSampleMajor(sk, m, n);
             // h_k = h_{k−1} + (Σ_j V[r,j] σ_j) / L
-            Array.Clear(tmp, 0, d * n);
-            for (int r = 0; r < d; r++)
-                for (int j = 0; j < m; j++) AddScaled(vk[r * m + j], sk.AsSpan(j * n, n), tmp.AsSpan(r * n, n));
+            MultiplyOrdered(vk, d, m, sk, n, tmp);
             AddDivided(tmp.AsSpan(0, d * n), depth, hT);
             h[k] = ToSampleMajor(hT, d, n);
         }
@@ -118,7 +117,9 @@ public sealed class Layerwise
             }
         }
         var gw = new double[L][]; var gv = new double[L][]; var vtpMax = new double[L];
-        var pT = new double[d * n]; var qT = new double[m * n]; var rowM = new double[n * m];
+        var pT = new double[d * n]; var qT = new double[m * n];
+        // Vᵀ_k and Wᵀ_k (copies), and σ_k, h_{k−1} of every sample as one sample-major block: the factors of the sums below
+        var vkT = new double[md]; var wkT = new double[md]; var sigRows = new double[n * m]; var hRows = new double[n * d];
         ToFeatureMajor(p[L], pT, d, n);
         for (int k = L; k >= 1; k--)
         {
@@ -126,26 +127,21 @@ public sealed class Layerwise
             var dk = dsig.AsSpan((k - 1) * m * n, m * n);
             var gwk = gw[k - 1] = new double[md]; var gvk = gv[k - 1] = new double[md];
             // a_j = Σ_r V[r,j] p_r, q_j = σ'(u_j)·a_j
-            Array.Clear(qT);
-            for (int j = 0; j < m; j++)
-                for (int r = 0; r < d; r++) AddScaled(vk[r * m + j], pT.AsSpan(r * n, n), qT.AsSpan(j * n, n));
+            for (int r = 0; r < d; r++)
+                for (int j = 0; j < m; j++) vkT[j * d + r] = vk[r * m + j];
+            MultiplyOrdered(vkT, m, d, pT, n, qT);
             vtpMax[k - 1] = MaxAbs(qT);
             Multiply(dk, qT);
             // G^V[r,:] = Σ_i p_i[r] σ_i, G^W[j,:] = Σ_i q_i[j] h_{k−1,i}: samples in order, lanes over the row
-            var pk = p[k]; var sigk = sigma[k - 1];
-            for (int i = 0; i < n; i++)
-                for (int r = 0; r < d; r++) AddScaled(pk[i][r], sigk[i], gvk.AsSpan(r * m, m));
-            Transpose(qT, rowM, m, n);
-            var hPrev = h[k - 1];
-            for (int i = 0; i < n; i++)
-            {
-                var qi = rowM.AsSpan(i * m, m);
-                for (int j = 0; j < m; j++) AddScaled(qi[j], hPrev[i], gwk.AsSpan(j * d, d));
-            }
+            // (pT holds p_k feature-major: row r is p_i[r] over the samples i; qT likewise q)
+            ToRows(sigma[k - 1], sigRows, m);
+            MultiplyOrdered(pT, d, n, sigRows, m, gvk);
+            ToRows(h[k - 1], hRows, d);
+            MultiplyOrdered(qT, m, n, hRows, d, gwk);
             // p_{k−1} = p_k + (Σ_j W[j,c] q_j) / L
-            Array.Clear(tmp, 0, d * n);
-            for (int c = 0; c < d; c++)
-                for (int j = 0; j < m; j++) AddScaled(wk[j * d + c], qT.AsSpan(j * n, n), tmp.AsSpan(c * n, n));
+            for (int j = 0; j < m; j++)
+                for (int c = 0; c < d; c++) wkT[c * m + j] = wk[j * d + c];
+            MultiplyOrdered(wkT, d, m, qT, n, tmp);
             AddDivided(tmp.AsSpan(0, d * n), depth, pT);
             p[k - 1] = ToSampleMajor(pT, d, n);
         }
@@ -162,31 +158,13 @@ public sealed class Layerwise
         return b;
     }
 
-    /// <summary>y ← y + α·x, lane by lane (one product and one sum per entry, no fused multiply-add); also the
-    /// reference neural-ODE right-hand side's (<c>Ode/NeuralOde.cs</c>) and the secant factors' row updates (theory layer,
-    /// <c>Secant.propagationFactors</c>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void AddScaled(double alpha, ReadOnlySpan<double> x, Span<double> y)
-    {
-        int len = x.Length, i = 0;
-        if (Vector.IsHardwareAccelerated && len >= Vector<double>.Count)
-        {
-            var av = new Vector<double>(alpha);
-            var xv = MemoryMarshal.Cast<double, Vector<double>>(x);
-            var yv = MemoryMarshal.Cast<double, Vector<double>>(y);
-            for (int j = 0; j < xv.Length; j++) yv[j] = yv[j] + av * xv[j];
-            i = xv.Length * Vector<double>.Count;
-        }
-        for (; i < len; i++) y[i] = y[i] + alpha * x[i];
-    }
-
     /// <summary>
     /// C = A·B for A (rows × inner), B (inner × cols) and C (rows × cols), all row-major: every entry C[r,c] is the sum
     /// from zero, over q in order, of A[r,q]·B[q,c], one product and one sum per term (no fused multiply-add): the
-    /// operations of clearing C and then <see cref="AddScaled"/>(A[r,q], row q of B, row r of C) for q in order, so the
-    /// same bits, with each row's sums kept in registers across q (up to four vectors of columns at a time) instead of
-    /// being stored and loaded again for every q. The secant factors' d×d products and the reference products
-    /// with a vector (theory layer, <c>Secant.propagationFactors</c>, <c>Secant.times</c>).
+    /// operations of clearing C and then adding A[r,q]·(row q of B) to row r of C for q in order, so the same bits, with
+    /// each row's sums kept in registers across q (up to four vectors of columns at a time) instead of being stored and
+    /// loaded again for every q. This pass's own sums, the secant factors' d×d products and the reference products with a
+    /// vector (theory layer, <c>Secant.propagationFactors</c>, <c>Secant.times</c>), the reference ODE's right-hand side.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyOrdered(ReadOnlySpan<double> a, int rows, int inner, ReadOnlySpan<double> b, int cols, Span<double> c)
@@ -264,12 +242,11 @@ public sealed class Layerwise
         return mx;
     }
 
-    /// <summary>dst[i·rows + r] = src[r·cols + i] for a rows × cols src.</summary>
+    /// <summary>dst[i·dim + r] = x[i][r]: the per-sample vectors as one sample-major block.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Transpose(double[] src, double[] dst, int rows, int cols)
+    private static void ToRows(double[][] x, double[] dst, int dim)
     {
-        for (int r = 0; r < rows; r++)
-            for (int i = 0; i < cols; i++) dst[i * rows + r] = src[r * cols + i];
+        for (int i = 0; i < x.Length; i++) x[i].AsSpan(0, dim).CopyTo(dst.AsSpan(i * dim, dim));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

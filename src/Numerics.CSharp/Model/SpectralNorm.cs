@@ -21,6 +21,11 @@ public static class SpectralNorm
 {
     private const double U = 1.1102230246251565e-16; // 2⁻⁵³
 
+    // This thread's work arrays, kept from one call to the next: the checks take tens of thousands of norms of small
+    // matrices per verify (d×d Jacobian products per layer and sample), whose fresh arrays cost more to allocate and
+    // clear than the bisection costs. Every entry a call reads it has written first (same bits as fresh memory).
+    [ThreadStatic] private static double[]? t_copy, t_gram, t_diag, t_off, t_v, t_p, t_off2;
+
     /// <summary>‖M‖₂ of the rows×cols row-major block of <paramref name="data"/> starting at <paramref name="offset"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double OfBlock(int rows, int cols, double[] data, int offset)
@@ -28,7 +33,7 @@ public static class SpectralNorm
         if (rows == 0 || cols == 0) return 0.0;
         bool byRows = rows <= cols;
         int k = byRows ? rows : cols;
-        var x = new double[rows * cols];
+        var x = Scratch.Of(ref t_copy, rows * cols);
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++)
             {
@@ -47,7 +52,7 @@ public static class SpectralNorm
         if (rows == 0) return 0.0;
         bool byRows = rows <= cols;
         int k = byRows ? rows : cols;
-        var x = new double[rows * cols];
+        var x = Scratch.Of(ref t_copy, rows * cols);
         for (int c = 0; c < cols; c++)
         {
             var col = columns[c];
@@ -80,7 +85,7 @@ public static class SpectralNorm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double FromLongByK(double[] x, int len, int k)
     {
-        var g = new double[k * k];
+        var g = Scratch.Of(ref t_gram, k * k);
         Gram(x, len, k, g);
         return Math.Sqrt(Math.Max(0.0, LargestEigenvalue(g, k)));
     }
@@ -158,8 +163,10 @@ public static class SpectralNorm
     {
         if (k == 0) return double.NaN;
         foreach (var t in a.AsSpan(0, k * k)) if (!double.IsFinite(t)) return double.NaN;
-        var diag = new double[k]; var off = new double[Math.Max(k - 1, 0)];
-        var v = new double[k]; var p = new double[k];
+        // the work rows (every entry read is written first in this call, so a buffer kept from an earlier call gives
+        // the same bits as fresh memory; the counts below take k, not a buffer's length)
+        var diag = Scratch.Of(ref t_diag, k); var off = Scratch.Of(ref t_off, Math.Max(k - 1, 0));
+        var v = Scratch.Of(ref t_v, k); var p = Scratch.Of(ref t_p, k);
         int w = Vector<double>.Count;
         // the matrix–vector product reads columns as rows when A is exactly symmetric (a Gram matrix of `Gram` is)
         bool symmetric = Vector.IsHardwareAccelerated && IsExactlySymmetric(a, k);
@@ -238,15 +245,15 @@ public static class SpectralNorm
         if (scale == 0.0) return 0.0;
         lo -= scale * 1e-15; hi += scale * 1e-15;
         int target = largest ? k : 1; // λ_max: all k below; λ_min: at least one below
-        var off2 = new double[off.Length]; // the squares the Sturm count divides, formed once instead of at every step
-        for (int i = 0; i < off.Length; i++) off2[i] = off[i] * off[i];
-        if (Vector256.IsHardwareAccelerated) return BisectThreeSteps(diag, off2, lo, hi, scale, target);
+        var off2 = Scratch.Of(ref t_off2, Math.Max(k - 1, 0)); // the squares the Sturm count divides, formed once instead of at every step
+        for (int i = 0; i < k - 1; i++) off2[i] = off[i] * off[i];
+        if (Vector256.IsHardwareAccelerated) return BisectThreeSteps(diag, off2, k, lo, hi, scale, target);
         for (int it = 0; it < 200; it++)
         {
             double mid = 0.5 * (lo + hi);
             double width = hi - lo;
             if (mid <= lo || mid >= hi || width <= 2.0 * U * Math.Max(Math.Abs(lo), Math.Abs(hi)) || width <= U * scale) break;
-            if (CountBelow(diag, off2, mid) >= target) hi = mid; else lo = mid;
+            if (CountBelow(diag, off2, k, mid) >= target) hi = mid; else lo = mid;
         }
         return 0.5 * (lo + hi);
     }
@@ -261,7 +268,7 @@ public static class SpectralNorm
     /// so the result is the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double BisectThreeSteps(double[] diag, double[] off2, double lo, double hi, double scale, int target)
+    private static double BisectThreeSteps(double[] diag, double[] off2, int k, double lo, double hi, double scale, int target)
     {
         Span<double> pts = stackalloc double[8];
         Span<long> counts = stackalloc long[8];
@@ -276,7 +283,7 @@ public static class SpectralNorm
             pts[1] = 0.5 * (lo + mid); pts[2] = 0.5 * (mid + hi);
             pts[3] = 0.5 * (lo + pts[1]); pts[4] = 0.5 * (pts[1] + mid); pts[5] = 0.5 * (mid + pts[2]); pts[6] = 0.5 * (pts[2] + hi);
             pts[7] = mid;
-            CountBelow8(diag, off2, pts, counts);
+            CountBelow8(diag, off2, k, pts, counts);
             // step 1 (its tests passed above), then up to two more, each with the scalar loop's tests
             int node = 0;
             if (counts[0] >= target) hi = mid; else lo = mid;
@@ -287,7 +294,7 @@ public static class SpectralNorm
                 mid = 0.5 * (lo + hi);
                 width = hi - lo;
                 if (mid <= lo || mid >= hi || width <= 2.0 * U * Math.Max(Math.Abs(lo), Math.Abs(hi)) || width <= U * scale) return 0.5 * (lo + hi);
-                long c = BitConverter.DoubleToInt64Bits(mid) == BitConverter.DoubleToInt64Bits(pts[node]) ? counts[node] : CountBelow(diag, off2, mid);
+                long c = BitConverter.DoubleToInt64Bits(mid) == BitConverter.DoubleToInt64Bits(pts[node]) ? counts[node] : CountBelow(diag, off2, k, mid);
                 if (c >= target) hi = mid; else lo = mid;
                 it++;
                 node = c >= target ? 2 * node + 1 : 2 * node + 2;
@@ -298,7 +305,7 @@ public static class SpectralNorm
 
     /// <summary><see cref="CountBelow"/> at eight points at once, two vectors of four lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void CountBelow8(double[] diag, double[] off2, ReadOnlySpan<double> pts, Span<long> counts)
+    private static void CountBelow8(double[] diag, double[] off2, int k, ReadOnlySpan<double> pts, Span<long> counts)
     {
         var zero = Vector256<double>.Zero;
         var tiny = Vector256.Create(-1e-300);
@@ -311,7 +318,7 @@ public static class SpectralNorm
         q1 = Vector256.ConditionalSelect(Vector256.Equals(q1, zero), tiny, q1);
         var c0 = Vector256<long>.Zero - Vector256.LessThan(q0, zero).AsInt64();
         var c1 = Vector256<long>.Zero - Vector256.LessThan(q1, zero).AsInt64();
-        for (int i = 1; i < diag.Length; i++)
+        for (int i = 1; i < k; i++)
         {
             var di = Vector256.Create(diag[i]);
             var oi = Vector256.Create(off2[i - 1]);
@@ -326,6 +333,20 @@ public static class SpectralNorm
         c1.CopyTo(counts[4..]);
     }
 
+    /// <summary>A thread's kept work array of at least the given length; above <see cref="MaxKept"/> entries a fresh one
+    /// (a large matrix is rare and its cost is its arithmetic; the thread does not keep its memory).</summary>
+    private static class Scratch
+    {
+        internal const int MaxKept = 1 << 16;
+
+        internal static double[] Of(ref double[]? kept, int length)
+        {
+            if (length > MaxKept) return new double[length];
+            if (kept is null || kept.Length < length) kept = new double[Math.Max(length, 16)];
+            return kept;
+        }
+    }
+
     /// <summary>True when A[i,c] and A[c,i] are the same bits for every i, c.</summary>
     private static bool IsExactlySymmetric(double[] a, int k)
     {
@@ -335,14 +356,14 @@ public static class SpectralNorm
         return true;
     }
 
-    /// <summary>Number of eigenvalues below λ of the tridiagonal matrix with diagonal diag and squared off-diagonal off2 (Sturm sequence).</summary>
+    /// <summary>Number of eigenvalues below λ of the k×k tridiagonal matrix with diagonal diag and squared off-diagonal off2 (Sturm sequence).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int CountBelow(double[] diag, double[] off2, double lambda)
+    private static int CountBelow(double[] diag, double[] off2, int k, double lambda)
     {
         double q = diag[0] - lambda - 0.0;
         if (q == 0.0) q = -1e-300;
         int count = q < 0 ? 1 : 0;
-        for (int i = 1; i < diag.Length; i++)
+        for (int i = 1; i < k; i++)
         {
             q = diag[i] - lambda - off2[i - 1] / q;
             if (q == 0.0) q = -1e-300;

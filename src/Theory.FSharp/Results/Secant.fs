@@ -25,6 +25,15 @@ let private evalErr (value: float) = LayerJacobian.evalErr U value
 /// the difference quotient (error (err σ(a) + err σ(b) + u|σ(a) − σ(b)|)/|a − b| + 3u|D̂|) and σ' at the midpoint
 /// (error s2|a − b|/2 + err σ'). A rounding of a, b moves the exact slope by at most s2·preErr; for relu the
 /// slope is exact (0 or 1) unless a or b is within preErr of the kink, where every slope in [0, 1] is possible.
+let private smoothSecantSlope (act: ActivationKind) (s2: float) (preErr: float) (a: float) (b: float) (sa: float) (sb: float) =
+    // `secantSlope` of a smooth σ for a ≠ b, given sa = σ(a), sb = σ(b) as `Activations.Value` returns them
+    let moved = s2 * preErr
+    let mid = Activations.Derivative(act, 0.5 * (a + b))
+    let midErr = s2 * abs (a - b) / 2.0 + evalErr mid + s2 * U * (abs a + abs b)
+    let q = (sa - sb) / (a - b)
+    let qErr = (evalErr sa + evalErr sb + U * abs (sa - sb)) / abs (a - b) + 3.0 * U * abs q
+    if qErr <= midErr then struct (q, qErr + moved) else struct (mid, midErr + moved)
+
 let secantSlope (act: ActivationKind) (s2: float option) (preErr: float) (a: float) (b: float) : struct (float * float) =
     match act, s2 with
     | ActivationKind.Identity, _ -> struct (1.0, 0.0)
@@ -36,15 +45,8 @@ let secantSlope (act: ActivationKind) (s2: float option) (preErr: float) (a: flo
             let q = (Activations.Value(act, a) - Activations.Value(act, b)) / (a - b)
             struct (q, 4.0 * U * (1.0 + abs q) + 2.0 * U * (abs a + abs b) / abs (a - b))
     | _, Some s2 ->
-        let moved = s2 * preErr
         if a = b then LayerJacobian.tangentSlope U act (Some s2) preErr a
-        else
-            let mid = Activations.Derivative(act, 0.5 * (a + b))
-            let midErr = s2 * abs (a - b) / 2.0 + evalErr mid + s2 * U * (abs a + abs b)
-            let sa, sb = Activations.Value(act, a), Activations.Value(act, b)
-            let q = (sa - sb) / (a - b)
-            let qErr = (evalErr sa + evalErr sb + U * abs (sa - sb)) / abs (a - b) + 3.0 * U * abs q
-            if qErr <= midErr then struct (q, qErr + moved) else struct (mid, midErr + moved)
+        else smoothSecantSlope act s2 preErr a b (Activations.Value(act, a)) (Activations.Value(act, b))
     | _, None -> invalidArg "s2" "a smooth activation needs its s2"
 
 /// Upper values π_k ≥ ‖J_L ⋯ J_{k+1}‖₂, k = 0..L (π_L = 1), of the exact secant Jacobians of one sample,
@@ -73,6 +75,11 @@ let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (dep
     let j = Array.zeroCreate (d * d)
     let vd = Array.zeroCreate (d * m)
     let slopes = Array.zeroCreate m
+    // a smooth σ's values at both ends of every unit's segment in one call each (`Activations.Values`: the bits of
+    // `Activations.Value` at each entry, GELU's in vector lanes), then each slope as `secantSlope` forms it
+    let smooth = (match act, s2 with | (ActivationKind.Identity | ActivationKind.Relu), _ -> false | _, s2 -> s2.IsSome)
+    let aa, bb, pe = Array.zeroCreate m, Array.zeroCreate m, Array.zeroCreate m
+    let sa, sb = Array.zeroCreate m, Array.zeroCreate m
     let mutable prodPert, prodNorm = 1.0, 1.0
     for k in L .. -1 .. 1 do
         let o = (k - 1) * md
@@ -87,8 +94,16 @@ let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (dep
                 b <- b + wj * yk.[c]
                 abs1 <- abs1 + abs (wj * xk.[c])
                 abs2 <- abs2 + abs (wj * yk.[c])
-            let preErr = float (d + 1) * U * max abs1 abs2
-            let struct (q, e) = secantSlope act s2 preErr a b
+            aa.[jj] <- a
+            bb.[jj] <- b
+            pe.[jj] <- float (d + 1) * U * max abs1 abs2
+        if smooth then
+            Activations.Values(act, ReadOnlySpan(aa), Span(sa))
+            Activations.Values(act, ReadOnlySpan(bb), Span(sb))
+        for jj in 0 .. m - 1 do
+            let struct (q, e) =
+                if smooth && aa.[jj] <> bb.[jj] then smoothSecantSlope act s2.Value pe.[jj] aa.[jj] bb.[jj] sa.[jj] sb.[jj]
+                else secantSlope act s2 pe.[jj] aa.[jj] bb.[jj]
             slopes.[jj] <- q
             epsMax <- max epsMax e
         // Ĵ_k = I + (V diag(D̂)/L) W (`LayerJacobian.form`) and η_k ≥ ‖J_k − Ĵ_k‖₂ (`LayerJacobian.formError`)

@@ -73,10 +73,15 @@ let private rowNorms (run: Run) (s: int) =
         for j in 0 .. m - 1 do best <- max best (Linalg.frobenius w (k * m * d + j * d) d)
         best * (1.0 + gammaOf Float64UnitRoundoff (float (d + 2))))
 
+/// The largest ‖h_k^i‖ of the verifier's float64 pass at snapshot s (`Run.Layerwise`), over k = 0..L and every sample, a NaN
+/// counting as the largest (`Comparison.maxKeepNaN`, in the same order, k then i).
+let private stateNormMax (run: Run) (s: int) =
+    (run.Layerwise s).H |> Seq.collect id |> Seq.map Linalg.norm |> Comparison.maxKeepNaN
+
 /// Ā from the products of the Jacobians at the verifier's own float64 states (`Run.Layerwise`), None where they
 /// cannot be certified (σ'' unbounded, a state or norm not finite, or the second-order term too large: 4T²K ≥ 1 or
 /// ρ > 1/4). Derivation: docs/theorems/RunIntegrity.md, "Tolerance from rounding", steps 1–5.
-let private actualAmplification (run: Run) (s: int) : float option =
+let private actualAmplification (run: Run) (s: int) (hMaxOf: Lazy<float>) (rowsOf: Lazy<float[]>) : float option =
     let st = run.Setting
     match st.S2 with
     | None -> None
@@ -88,7 +93,7 @@ let private actualAmplification (run: Run) (s: int) : float option =
         let lw = run.Layerwise s
         let struct (wOp, vOp) = run.LayerOperatorNorms s
         let w, v = run.W s, run.V s
-        let hMax = lw.H |> Seq.collect id |> Seq.map Linalg.norm |> Comparison.maxKeepNaN
+        let hMax = hMaxOf.Force()
         let finite = Double.IsFinite hMax && Array.forall Double.IsFinite wOp && Array.forall Double.IsFinite vOp
         if not finite || L = 0 then None
         else
@@ -98,10 +103,12 @@ let private actualAmplification (run: Run) (s: int) : float option =
         let fro = Array.init L (fun k -> Linalg.frobenius v (k * md) md * Linalg.frobenius w (k * md) md)
         let prodNu = nu |> Array.fold (fun p x -> p * x) 1.0
         // step 2: T ≥ max over samples and segments of ‖J_b ⋯ J_{a+1}‖₂ at the verifier's states
+        // (the L Jacobians, the slopes and V diag(D)/L of one sample in arrays each worker thread keeps for its next
+        // sample: `form` writes every entry of them before any is read, so the same numbers as fresh arrays)
+        use work = new Threading.ThreadLocal<float[][] * float[] * float[]>(fun () ->
+            Array.init L (fun _ -> Array.zeroCreate (d * d)), Array.zeroCreate m, Array.zeroCreate (d * m))
         let perSample (i: int) =
-            let js = Array.init L (fun _ -> Array.zeroCreate (d * d))
-            let slopes = Array.zeroCreate m
-            let vd = Array.zeroCreate (d * m)
+            let js, slopes, vd = work.Value
             let mutable prodA = 1.0
             for k in 0 .. L - 1 do
                 let o = k * md
@@ -124,7 +131,7 @@ let private actualAmplification (run: Run) (s: int) : float option =
         // (r_k = max_j ‖(W_k)_{j,:}‖₂, `rowNorms`),
         // S_{k−1} = (k − 1)(m + d)u·2H̄ (the per-state count of the first k − 1 layers; 2H̄ ≥ every state of the three passes)
         let hBar = 2.0 * hMax
-        let rows = rowNorms run s
+        let rows = rowsOf.Force()
         let mutable K = 0.0
         for k in 1 .. L do
             let sPrev = float (k - 1) * float (m + d) * ur * hBar
@@ -141,15 +148,15 @@ let private actualAmplification (run: Run) (s: int) : float option =
 
 /// ς at snapshot s for an amplification Ā (step 6): s2·2H̄·(Ā·mean_k ‖V_k‖₂‖W_k‖₂r_k + max_k r_k/s1), H̄ the largest
 /// state of the verifier's pass, r_k = max_j ‖(W_k)_{j,:}‖₂ (`rowNorms`); 0 where σ'' is unbounded (relu) or a term is not a finite number.
-let private sensitivity (run: Run) (s: int) (a: float) =
+let private sensitivity (run: Run) (s: int) (hMaxOf: Lazy<float>) (rowsOf: Lazy<float[]>) (a: float) =
     let st = run.Setting
     match st.S2 with
     | None -> 0.0
     | Some s2 ->
         let struct (wOp, vOp) = run.LayerOperatorNorms s
         let L = st.Depth
-        let hMax = (run.Layerwise s).H |> Seq.collect id |> Seq.map Linalg.norm |> Comparison.maxKeepNaN
-        let rows = rowNorms run s
+        let hMax = hMaxOf.Force()
+        let rows = rowsOf.Force()
         let meanVW2 = (Array.init L (fun k -> vOp.[k] * wOp.[k] * rows.[k]) |> Array.sum) / float L
         let sens = s2 * 2.0 * hMax * (a * meanVW2 + Array.max rows / st.S1) * (1.0 + gammaOf Float64UnitRoundoff (float (L + 8)))
         if Double.IsFinite sens then sens else 0.0
@@ -180,9 +187,12 @@ let amplificationAt (run: Run) (s: int) : Amplification =
                         // a failure of the products' computation is not caught here: it is a failure of the tool
                         // (the reference pass cannot fail on an MLP run; a state that is not finite gives None below)
                         (let worst = worstCaseAt run s
-                         match (if worst <= ProductsAbove then None else actualAmplification run s) with
-                         | Some a when a <= worst -> { Value = a; Sensitivity = sensitivity run s a; Method = "jacobian products" }
-                         | _ -> { Value = worst; Sensitivity = sensitivity run s worst; Method = "worst case" })))
+                         // H̄ and the row norms r_k of the snapshot, formed once for the products and ς (when either asks)
+                         let hMax = lazy (stateNormMax run s)
+                         let rows = lazy (rowNorms run s)
+                         match (if worst <= ProductsAbove then None else actualAmplification run s hMax rows) with
+                         | Some a when a <= worst -> { Value = a; Sensitivity = sensitivity run s hMax rows a; Method = "jacobian products" }
+                         | _ -> { Value = worst; Sensitivity = sensitivity run s hMax rows worst; Method = "worst case" })))
         table.[s].Force()
 
 /// 4·L·(m + d)·u, the per-state count of τ (the forward pass' rounding to first order, two passes, squares).
