@@ -53,5 +53,29 @@ internal static class ObserverProbe
         Console.WriteLine(string.Create(inv, $"  engine evaluation (keeping)               {Median(ev),8:F3} ms"));
         Console.WriteLine(string.Create(inv, $"  observer (split pass + fused centre)      {Median(ob),8:F3} ms  ({Median(ob) / Median(ev),5:F2} engine evaluations)"));
         Console.WriteLine(string.Create(inv, $"  centre's share (its own timer)            {f.FusedTicks * 1000.0 / System.Diagnostics.Stopwatch.Frequency / (ev.Count * batch + 1),8:F3} ms wall per call"));
+        // one more evaluation with the forcing's spectral values, then a hash of every output (to compare builds)
+        fused.EvaluateKept(w, v, gw, gv, kept, withForcing: true);
+        Console.WriteLine(string.Create(inv, $"  outputs' bits (FNV-1a over E, the pair quantities, the centres and their bounds) {OutputHash(fused, f):x16}"));
+    }
+
+    /// <summary>A hash of every output bit of the last evaluation and step (to compare builds: the same bits, the same hash).</summary>
+    private static ulong OutputHash(SplitPass p, CentrePass c)
+    {
+        ulong h = 14695981039346656037UL;
+        void Add(double[] x)
+        {
+            foreach (double v in x)
+            {
+                ulong b = (ulong)BitConverter.DoubleToInt64Bits(v);
+                for (int s = 0; s < 64; s += 8) { h ^= (b >> s) & 0xff; h *= 1099511628211UL; }
+            }
+        }
+        var q = p.Pairs;
+        foreach (var x in new[] { p.EW, p.EV, q.EW, q.EV, q.Lo, q.Hi, q.LoF, q.HiF, q.D1Hat, q.D1K, q.GHatInf, q.G1Inf, q.HS, q.PS1, q.PS,
+            q.X, q.Y, q.DGW, q.DGV, q.PF1, q.PF, q.DHF, q.DHS, q.SHatS,
+            c.CW, c.CV, c.NormCW, c.NormCV, c.RW, c.RV, c.AWW, c.AWV, c.StepW, c.StepV, c.ForcingW, c.ForcingV, c.MW, c.MV,
+            c.RoundMW, c.RoundMV, c.RoundGW, c.RoundGV })
+            Add(x);
+        return h;
     }
 }
