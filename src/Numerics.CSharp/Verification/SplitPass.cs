@@ -1,7 +1,5 @@
 using ResOdeProofs.Numerics.Model;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace ResOdeProofs.Numerics.Verification;
 
@@ -375,9 +373,7 @@ public sealed class SplitPass
     {
         int r = Math.Min(n, c);
         var g = sc.Gram.AsSpan(0, r * r);
-        // XᵀX: entries (i, j) and (j, i) are the same products in the same order, so the product of one triangle, mirrored,
-        // is the GEMM's bits (SymmetricProduct)
-        if (c <= n) SymmetricProduct(level, x, 1, c, x, g, c, n);
+        if (c <= n) FastKernels.Gemm<double>(level, x, 1, c, x, g, c, n, c, 1.0, accumulate: false);
         else
         {
             FastKernels.Transpose<double>(x.Slice(0, n * c), sc.Spare, n, c);
@@ -386,194 +382,20 @@ public sealed class SplitPass
         Symmetrize(g, r);
         double tr = Trace(g, r);
         if (!(tr > 0)) return tr == 0 ? 0.0 : double.NaN;
-        DivideSymmetric(g, r, tr);
+        DivideInPlace(g, tr);
         // a_q = a_0^{2^q} / C_q with tr a_q = 1, so tr a_0^{2^q} = C_q and λ_max(a_0) ≤ C_q^{1/2^q}
         double logC = 0, p = 1;
         var a = g; var b = sc.Sq.AsSpan(0, r * r);
         for (int q = 0; q < Squarings; q++)
         {
-            // a is symmetric bit for bit (symmetrized, then divided entry by entry), so a·a is too, up to the chains of
-            // the GEMM's vector and scalar columns, which SymmetricProduct keeps apart
-            SymmetricProduct(level, a, r, 1, a, b, r, r);
+            FastKernels.Gemm<double>(level, a, r, 1, a, b, r, r, r, 1.0, accumulate: false);
             Symmetrize(b, r);
             double t = Trace(b, r);
             p *= 2; logC = 2 * logC + Math.Log(t);
-            DivideSymmetric(b, r, t);
+            DivideInPlace(b, t);
             var tmp = a; a = b; b = tmp;
         }
         return Math.Sqrt(tr * Math.Exp(logC / p) * factor);
-    }
-
-    /// <summary>
-    /// g ← g / t for a bit-symmetric r×r g: the upper triangle divided (<see cref="DivideInPlace"/>, row by row) and mirrored
-    /// to the lower one. Equal entries divide to equal quotients, so the result is the bits of dividing every entry.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void DivideSymmetric(Span<double> g, int r, double t)
-    {
-        if (g.Length < r * r) throw new ArgumentException("operand too short");
-        for (int i = 0; i < r; i++) DivideInPlace(g.Slice(i * r + i, r - i), t);
-        for (int i = 1; i < r; i++)
-            for (int j = 0; j < i; j++) g[i * r + j] = g[j * r + i];
-    }
-
-    /// <summary>
-    /// C ← A·B (r×r, row-major; A(i, k) = a[i·ars + k·aks], B inner×r row-major) for operands whose product the caller
-    /// knows to be symmetric term by term: entry (j, i) sums the same products as entry (i, j) in the same order (the
-    /// square of a bit-symmetric matrix, or XᵀX with A = Xᵀ and B = X). Every entry computed has the bits of
-    /// <see cref="FastKernels.Gemm{T}"/>(level, a, ars, aks, b, c, r, inner, r, 1, accumulate: false): a chain of fused
-    /// multiply-adds over k in increasing order from +0 in the GEMM's vector columns (the leading whole vectors of a row) and
-    /// of rounded products and sums in its scalar columns (all of them at the scalar level); only entries below the
-    /// diagonal whose row and column are of the same kind are copied from their mirror (the same chain, so the same bits),
-    /// about half the work of the GEMM.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void SymmetricProduct(SimdLevel level, ReadOnlySpan<double> a, int ars, int aks, ReadOnlySpan<double> b,
-        Span<double> c, int r, int inner)
-    {
-        if (r == 0) return;
-        if (c.Length < r * r || b.Length < inner * r || (inner > 0 && a.Length <= (r - 1) * ars + (inner - 1) * aks))
-            throw new ArgumentException("operand too short for the given sizes");
-        int w = level == SimdLevel.Vector512 ? Vector512<double>.Count : level == SimdLevel.Vector256 ? Vector256<double>.Count : 0;
-        int jv = w == 0 ? 0 : r / w * w;   // columns [0, jv): the GEMM's vector columns; [jv, r): its scalar ones
-        ref double ra = ref MemoryMarshal.GetReference(a);
-        ref double rb = ref MemoryMarshal.GetReference(b);
-        ref double rc = ref MemoryMarshal.GetReference(c);
-        int i0 = 0;
-        // four rows of one block row (the same first block, all of the vector kind) at a time, two blocks a trip: eight
-        // independent chains, each entry's chain the same as alone
-        if (w > 0)
-            for (; i0 + 4 <= jv && i0 / w == (i0 + 3) / w; i0 += 4)
-            {
-                if (w == Vector512<double>.Count) SymmetricRows4V512(ref ra, ars, aks, ref rb, ref rc, r, inner, i0, i0 / w * w, jv);
-                else SymmetricRows4V256(ref ra, ars, aks, ref rb, ref rc, r, inner, i0, i0 / w * w, jv);
-            }
-        for (int i = 0; i < r; i++)
-        {
-            ref double ai = ref Unsafe.Add(ref ra, i * ars);
-            // vector blocks that reach the diagonal or lie right of it; every block in a row of the scalar kind (rows before
-            // i0 had theirs done four at a time)
-            int jb0 = i < i0 ? jv : i >= jv ? 0 : i / Math.Max(w, 1) * w;
-            if (w == Vector512<double>.Count)
-                for (int jb = jb0; jb < jv; jb += w)
-                {
-                    var acc = Vector512<double>.Zero;
-                    for (int k = 0; k < inner; k++)
-                        acc = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ai, k * aks)), Vector512.LoadUnsafe(ref rb, (nuint)(k * r + jb)), acc);
-                    acc.StoreUnsafe(ref rc, (nuint)(i * r + jb));
-                }
-            else if (w == Vector256<double>.Count)
-                for (int jb = jb0; jb < jv; jb += w)
-                {
-                    var acc = Vector256<double>.Zero;
-                    for (int k = 0; k < inner; k++)
-                        acc = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref ai, k * aks)), Vector256.LoadUnsafe(ref rb, (nuint)(k * r + jb)), acc);
-                    acc.StoreUnsafe(ref rc, (nuint)(i * r + jb));
-                }
-            // scalar columns: on and right of the diagonal, and every one in a row of the vector kind
-            for (int j = i < jv ? jv : i; j < r; j++)
-            {
-                double sum = 0;
-                for (int k = 0; k < inner; k++) sum += Unsafe.Add(ref ai, k * aks) * Unsafe.Add(ref rb, k * r + j);
-                Unsafe.Add(ref rc, i * r + j) = sum;
-            }
-        }
-        // below the diagonal, row and column of one kind: the mirror entry's bits
-        for (int i = 1; i < r; i++)
-        {
-            bool vi = i < jv;
-            int until = vi ? i / w * w : i;   // a vector row's own diagonal block was computed whole
-            for (int j = vi ? 0 : jv; j < until; j++) Unsafe.Add(ref rc, i * r + j) = Unsafe.Add(ref rc, j * r + i);
-        }
-    }
-
-    /// <summary>Rows i..i+3 of <see cref="SymmetricProduct"/>, vector blocks jb0..jv−1: two blocks of four rows a trip (eight
-    /// chains), then a last block of four rows; each entry a chain of fused multiply-adds over k in increasing order from +0.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SymmetricRows4V512(ref double a, int ars, int aks, ref double b, ref double c, int r, int inner, int i, int jb0, int jv)
-    {
-        int w = Vector512<double>.Count, jb = jb0;
-        ref double a0 = ref Unsafe.Add(ref a, i * ars);
-        for (; jb + 2 * w <= jv; jb += 2 * w)
-        {
-            Vector512<double> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
-            for (int k = 0; k < inner; k++)
-            {
-                var b0 = Vector512.LoadUnsafe(ref b, (nuint)(k * r + jb)); var b1 = Vector512.LoadUnsafe(ref b, (nuint)(k * r + jb + w));
-                ref double ak = ref Unsafe.Add(ref a0, k * aks);
-                var x = Vector512.Create(ak);
-                c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
-                x = Vector512.Create(Unsafe.Add(ref ak, ars));
-                c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
-                x = Vector512.Create(Unsafe.Add(ref ak, 2 * ars));
-                c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
-                x = Vector512.Create(Unsafe.Add(ref ak, 3 * ars));
-                c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
-            }
-            c00.StoreUnsafe(ref c, (nuint)(i * r + jb)); c01.StoreUnsafe(ref c, (nuint)(i * r + jb + w));
-            c10.StoreUnsafe(ref c, (nuint)((i + 1) * r + jb)); c11.StoreUnsafe(ref c, (nuint)((i + 1) * r + jb + w));
-            c20.StoreUnsafe(ref c, (nuint)((i + 2) * r + jb)); c21.StoreUnsafe(ref c, (nuint)((i + 2) * r + jb + w));
-            c30.StoreUnsafe(ref c, (nuint)((i + 3) * r + jb)); c31.StoreUnsafe(ref c, (nuint)((i + 3) * r + jb + w));
-        }
-        for (; jb + w <= jv; jb += w)
-        {
-            Vector512<double> c0 = default, c1 = default, c2 = default, c3 = default;
-            for (int k = 0; k < inner; k++)
-            {
-                var b0 = Vector512.LoadUnsafe(ref b, (nuint)(k * r + jb));
-                ref double ak = ref Unsafe.Add(ref a0, k * aks);
-                c0 = Vector512.FusedMultiplyAdd(Vector512.Create(ak), b0, c0);
-                c1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ak, ars)), b0, c1);
-                c2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ak, 2 * ars)), b0, c2);
-                c3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ak, 3 * ars)), b0, c3);
-            }
-            c0.StoreUnsafe(ref c, (nuint)(i * r + jb)); c1.StoreUnsafe(ref c, (nuint)((i + 1) * r + jb));
-            c2.StoreUnsafe(ref c, (nuint)((i + 2) * r + jb)); c3.StoreUnsafe(ref c, (nuint)((i + 3) * r + jb));
-        }
-    }
-
-    /// <summary>The 256-bit form of <see cref="SymmetricRows4V512"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SymmetricRows4V256(ref double a, int ars, int aks, ref double b, ref double c, int r, int inner, int i, int jb0, int jv)
-    {
-        int w = Vector256<double>.Count, jb = jb0;
-        ref double a0 = ref Unsafe.Add(ref a, i * ars);
-        for (; jb + 2 * w <= jv; jb += 2 * w)
-        {
-            Vector256<double> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
-            for (int k = 0; k < inner; k++)
-            {
-                var b0 = Vector256.LoadUnsafe(ref b, (nuint)(k * r + jb)); var b1 = Vector256.LoadUnsafe(ref b, (nuint)(k * r + jb + w));
-                ref double ak = ref Unsafe.Add(ref a0, k * aks);
-                var x = Vector256.Create(ak);
-                c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
-                x = Vector256.Create(Unsafe.Add(ref ak, ars));
-                c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
-                x = Vector256.Create(Unsafe.Add(ref ak, 2 * ars));
-                c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
-                x = Vector256.Create(Unsafe.Add(ref ak, 3 * ars));
-                c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
-            }
-            c00.StoreUnsafe(ref c, (nuint)(i * r + jb)); c01.StoreUnsafe(ref c, (nuint)(i * r + jb + w));
-            c10.StoreUnsafe(ref c, (nuint)((i + 1) * r + jb)); c11.StoreUnsafe(ref c, (nuint)((i + 1) * r + jb + w));
-            c20.StoreUnsafe(ref c, (nuint)((i + 2) * r + jb)); c21.StoreUnsafe(ref c, (nuint)((i + 2) * r + jb + w));
-            c30.StoreUnsafe(ref c, (nuint)((i + 3) * r + jb)); c31.StoreUnsafe(ref c, (nuint)((i + 3) * r + jb + w));
-        }
-        for (; jb + w <= jv; jb += w)
-        {
-            Vector256<double> c0 = default, c1 = default, c2 = default, c3 = default;
-            for (int k = 0; k < inner; k++)
-            {
-                var b0 = Vector256.LoadUnsafe(ref b, (nuint)(k * r + jb));
-                ref double ak = ref Unsafe.Add(ref a0, k * aks);
-                c0 = Vector256.FusedMultiplyAdd(Vector256.Create(ak), b0, c0);
-                c1 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref ak, ars)), b0, c1);
-                c2 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref ak, 2 * ars)), b0, c2);
-                c3 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref ak, 3 * ars)), b0, c3);
-            }
-            c0.StoreUnsafe(ref c, (nuint)(i * r + jb)); c1.StoreUnsafe(ref c, (nuint)((i + 1) * r + jb));
-            c2.StoreUnsafe(ref c, (nuint)((i + 2) * r + jb)); c3.StoreUnsafe(ref c, (nuint)((i + 3) * r + jb));
-        }
     }
 
     /// <summary>Squarings of <see cref="SpectralUpper(ReadOnlySpan{double}, int, int)"/>: Q = 6, p = 2^Q = 64.</summary>
