@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Globalization;
 using ResOdeProofs.Numerics;
 using ResOdeProofs.Numerics.Model;
@@ -53,5 +54,134 @@ internal static class ObserverProbe
         Console.WriteLine(string.Create(inv, $"  engine evaluation (keeping)               {Median(ev),8:F3} ms"));
         Console.WriteLine(string.Create(inv, $"  observer (split pass + fused centre)      {Median(ob),8:F3} ms  ({Median(ob) / Median(ev),5:F2} engine evaluations)"));
         Console.WriteLine(string.Create(inv, $"  centre's share (its own timer)            {f.FusedTicks * 1000.0 / System.Diagnostics.Stopwatch.Frequency / (ev.Count * batch + 1),8:F3} ms wall per call"));
+        // the rule's fused per-entry pass alone, over the 63 pairs' entries (the kept products of layers k and k + 1)
+        {
+            int nm = n * m;
+            var cw = Fill(nm, 0.1); var cv = Fill(nm, 0.1); var xv = new double[nm]; var xw = new double[nm];
+            var rule = new List<double>();
+            for (int round = 0; round < Math.Max(1, rounds / batch); round++)
+            {
+                proc.Refresh(); var t0 = proc.TotalProcessorTime;
+                for (int b = 0; b < batch; b++)
+                    for (int k = 1; k < L; k++)
+                    {
+                        var mx = new CentrePass.RuleMaxima();
+                        ReadOnlySpan<double> u0 = kept.Pre.AsSpan(k * nm, nm), u1 = kept.Pre.AsSpan((k + 1) * nm, nm);
+                        ReadOnlySpan<double> q0 = kept.AdjointProduct.AsSpan(k * nm, nm), q1 = kept.AdjointProduct.AsSpan((k + 1) * nm, nm);
+                        ReadOnlySpan<double> d0 = kept.Derivative.AsSpan(k * nm, nm), d1 = kept.Derivative.AsSpan((k + 1) * nm, nm);
+                        if (Simd.Level == SimdLevel.Vector512) CentreKernels512.Rule(u0, u1, q0, q1, d0, d1, cw, cv, xv, xw, ref mx);
+                        else CentreKernels256.Rule(u0, u1, q0, q1, d0, d1, cw, cv, xv, xw, ref mx);
+                    }
+                proc.Refresh();
+                rule.Add((proc.TotalProcessorTime - t0).TotalMilliseconds / batch);
+            }
+            Console.WriteLine(string.Create(inv, $"  the rule's per-entry pass alone ({L - 1} pairs)  {Median(rule),8:F3} ms  ({Median(rule) / Median(ev),5:F2} engine evaluations)"));
+        }
+        // the eight products of a pair alone, 63 pairs: on the iterate's operands (states, adjoints and layers where the
+        // observer reads them) and on one pair's operands reused (every operand in L1)
+        {
+            int nm = n * m, md = m * d, nd = n * d;
+            var level = Simd.Level;
+            var wt = new double[md]; var o1 = new double[nm]; var o2 = new double[nm]; var o3 = new double[nm]; var o4 = new double[nm];
+            var e1 = new double[md]; var e2 = new double[md]; var e3 = new double[md]; var e4 = new double[md];
+            var sArr = Fill(nm, 0.5); var cwT = Fill(md, 0.1); var cv = Fill(md, 0.1);
+            var real = new List<double>(); var warm = new List<double>();
+            for (int round = 0; round < Math.Max(1, rounds / batch); round++)
+                foreach (bool hot in new[] { false, true })
+                {
+                    proc.Refresh(); var t0 = proc.TotalProcessorTime;
+                    for (int b = 0; b < batch; b++)
+                        for (int k = 1; k < L; k++)
+                        {
+                            int kk = hot ? 1 : k;
+                            var hk = kept.H.AsSpan(kk * nd, nd); var p1 = kept.P.AsSpan((kk + 1) * nd, nd);
+                            var wk = w.AsSpan((kk - 1) * md, md); var vk = v.AsSpan((kk - 1) * md, md);
+                            FastKernels.Transpose<double>(wk, wt, m, d);
+                            FastKernels.Gemm<double>(level, hk, d, 1, wt, o1, n, d, m, 1.0, accumulate: false);
+                            FastKernels.Gemm<double>(level, p1, d, 1, vk, o2, n, d, m, 1.0, accumulate: false);
+                            FastKernels.Gemm<double>(level, o2, 1, m, hk, e1, m, n, d, 1.0, accumulate: false);
+                            FastKernels.Gemm<double>(level, p1, 1, d, sArr, e2, d, n, m, 1.0, accumulate: false);
+                            FastKernels.Gemm<double>(level, hk, d, 1, cwT, o3, n, d, m, 1.0, accumulate: false);
+                            FastKernels.Gemm<double>(level, p1, d, 1, cv, o4, n, d, m, 1.0, accumulate: false);
+                            FastKernels.Gemm<double>(level, p1, 1, d, o3, e3, d, n, m, 1.0, accumulate: false);
+                            FastKernels.Gemm<double>(level, o4, 1, m, hk, e4, m, n, d, 1.0, accumulate: false);
+                        }
+                    proc.Refresh();
+                    (hot ? warm : real).Add((proc.TotalProcessorTime - t0).TotalMilliseconds / batch);
+                }
+            Console.WriteLine(string.Create(inv, $"  8 products x {L - 1} pairs, the iterate's operands {Median(real),8:F3} ms  ({Median(real) / Median(ev),5:F2} engine evaluations, {8.0 * (L - 1) * 2 * n * m * d / Median(real) / 1e6,5:F1} GFLOP/s)"));
+            // each of the three shapes alone (one pair's operands, 2 × 63 products of each), by the GEMM and by the observer's
+            // six-row tiles (CentrePass.Product), alternated in each round; the outputs compared bit for bit
+            var hk1 = kept.H.AsSpan(nd, nd).ToArray(); var p11 = kept.P.AsSpan(2 * nd, nd).ToArray();
+            var x1 = new double[nm]; var x2 = new double[md]; var x3 = new double[md];
+            var shapes = new (string Name, Action Gemm, Action Tiles, double[] G, double[] T)[]
+            {
+                ("n×d · d×m (u, ĝ, C_W, C_V)", () => FastKernels.Gemm<double>(level, hk1, d, 1, wt, o1, n, d, m, 1.0, accumulate: false),
+                    () => CentrePass.Product(level, hk1, d, 1, wt, x1, n, d, m), o1, x1),
+                ("(n×m)ᵀ · n×d (E^W, M^W)", () => FastKernels.Gemm<double>(level, o2, 1, m, hk1, e1, m, n, d, 1.0, accumulate: false),
+                    () => CentrePass.Product(level, o2, 1, m, hk1, x2, m, n, d), e1, x2),
+                ("(n×d)ᵀ · n×m (E^V, M^V)", () => FastKernels.Gemm<double>(level, p11, 1, d, sArr, e2, d, n, m, 1.0, accumulate: false),
+                    () => CentrePass.Product(level, p11, 1, d, sArr, x3, d, n, m), e2, x3),
+            };
+            foreach (var (name, gemm, tiles, gOut, tOut) in shapes)
+            {
+                var tg = new List<double>(); var tt = new List<double>();
+                for (int round = 0; round < Math.Max(1, rounds / batch); round++)
+                {
+                    proc.Refresh(); var t0 = proc.TotalProcessorTime;
+                    for (int b = 0; b < batch * 2 * (L - 1); b++) gemm();
+                    proc.Refresh(); var t1 = proc.TotalProcessorTime;
+                    for (int b = 0; b < batch * 2 * (L - 1); b++) tiles();
+                    proc.Refresh();
+                    tg.Add((t1 - t0).TotalMilliseconds / batch); tt.Add((proc.TotalProcessorTime - t1).TotalMilliseconds / batch);
+                }
+                bool same = gOut.AsSpan().SequenceEqual(tOut);
+                Console.WriteLine(string.Create(inv, $"    {name,-28} x {2 * (L - 1)}  GEMM {Median(tg),7:F3} ms ({2.0 * (L - 1) * 2 * n * m * d / Median(tg) / 1e6,5:F1} GFLOP/s), six-row tiles {Median(tt),7:F3} ms ({2.0 * (L - 1) * 2 * n * m * d / Median(tt) / 1e6,5:F1} GFLOP/s), same bits: {same}"));
+            }
+            Console.WriteLine(string.Create(inv, $"  8 products x {L - 1} pairs, one pair's operands  {Median(warm),8:F3} ms  ({Median(warm) / Median(ev),5:F2} engine evaluations, {8.0 * (L - 1) * 2 * n * m * d / Median(warm) / 1e6,5:F1} GFLOP/s)"));
+        }
+        // the spectral upper values alone: ‖H_k‖₂ for k = 1..L − 1 and ‖P_k‖₂ for k = 1..L, as the pair pass computes them
+        {
+            int nd = n * d;
+            var spec = new List<double>();
+            double sink = 0;
+            for (int round = 0; round < Math.Max(1, rounds / batch); round++)
+            {
+                proc.Refresh(); var t0 = proc.TotalProcessorTime;
+                for (int b = 0; b < batch; b++)
+                    for (int k = 1; k <= L; k++)
+                    {
+                        if (k < L) sink += fused.SpectralUpper(kept.H.AsSpan(k * nd, nd), n, d);
+                        sink += fused.SpectralUpper(kept.P.AsSpan(k * nd, nd), n, d);
+                    }
+                proc.Refresh();
+                spec.Add((proc.TotalProcessorTime - t0).TotalMilliseconds / batch);
+            }
+            Console.WriteLine(string.Create(inv, $"  the spectral upper values alone ({2 * L - 1})    {Median(spec),8:F3} ms  ({Median(spec) / Median(ev),5:F2} engine evaluations; sum {sink:R})"));
+        }
+        // one more evaluation with the forcing's spectral values, then a hash of every output (to compare builds)
+        fused.EvaluateKept(w, v, gw, gv, kept, withForcing: true);
+        Console.WriteLine(string.Create(inv, $"  outputs' bits (FNV-1a over E, the pair quantities, the centres and their bounds) {OutputHash(fused, f):x16}"));
+    }
+
+    /// <summary>A hash of every output bit of the last evaluation and step (to compare builds: the same bits, the same hash).</summary>
+    private static ulong OutputHash(SplitPass p, CentrePass c)
+    {
+        ulong h = 14695981039346656037UL;
+        void Add(double[] x)
+        {
+            foreach (double v in x)
+            {
+                ulong b = (ulong)BitConverter.DoubleToInt64Bits(v);
+                for (int s = 0; s < 64; s += 8) { h ^= (b >> s) & 0xff; h *= 1099511628211UL; }
+            }
+        }
+        var q = p.Pairs;
+        foreach (var x in new[] { p.EW, p.EV, q.EW, q.EV, q.Lo, q.Hi, q.LoF, q.HiF, q.D1Hat, q.D1K, q.GHatInf, q.G1Inf, q.HS, q.PS1, q.PS,
+            q.X, q.Y, q.DGW, q.DGV, q.PF1, q.PF, q.DHF, q.DHS, q.SHatS,
+            c.CW, c.CV, c.NormCW, c.NormCV, c.RW, c.RV, c.AWW, c.AWV, c.StepW, c.StepV, c.ForcingW, c.ForcingV, c.MW, c.MV,
+            c.RoundMW, c.RoundMV, c.RoundGW, c.RoundGV })
+            Add(x);
+        return h;
     }
 }

@@ -87,4 +87,118 @@ internal static class CentreKernels512
         }
         return e;
     }
+
+    /// <summary>
+    /// C ← A·B (rows×cols row-major, A(i, k) = a[i·ars + k·aks], B inner×cols row-major) for the observer's products when
+    /// cols is a multiple of two vectors: tiles of six rows by two vectors (twelve independent chains; then four, two and
+    /// one rows), each entry a chain of fused multiply-adds over k in increasing order from +0 stored as it is: the bits of
+    /// <see cref="FastKernels.Gemm{T}"/>(level, a, ars, aks, b, c, rows, inner, cols, 1, accumulate: false), whose tiles
+    /// form every entry by the same chain and whose factor α = 1 is exact. Returns false (and does nothing) when cols is not
+    /// a multiple of two vectors; the caller then calls the GEMM.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static bool Product(ReadOnlySpan<double> a, int ars, int aks, ReadOnlySpan<double> b, Span<double> c, int rows, int inner, int cols)
+    {
+        int w = Vector512<double>.Count;
+        if (cols % (2 * w) != 0) return false;
+        if (rows == 0 || cols == 0) return true;
+        if (c.Length < rows * cols || b.Length < inner * cols || (inner > 0 && a.Length <= (rows - 1) * ars + (inner - 1) * aks))
+            throw new ArgumentException("operand too short for the given sizes");
+        ref double ra = ref MemoryMarshal.GetReference(a);
+        ref double rb = ref MemoryMarshal.GetReference(b);
+        ref double rc = ref MemoryMarshal.GetReference(c);
+        for (int j = 0; j < cols; j += 2 * w)
+        {
+            ref double bj = ref Unsafe.Add(ref rb, j);
+            int i = 0;
+            for (; i + 6 <= rows; i += 6)
+            {
+                Vector512<double> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+                    c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+                ref double ai = ref Unsafe.Add(ref ra, i * ars);
+                for (int k = 0; k < inner; k++)
+                {
+                    ref double bk = ref Unsafe.Add(ref bj, k * cols);
+                    var b0 = Vector512.LoadUnsafe(ref bk); var b1 = Vector512.LoadUnsafe(ref bk, (nuint)w);
+                    ref double ak = ref Unsafe.Add(ref ai, k * aks);
+                    var x = Vector512.Create(ak);
+                    c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+                    x = Vector512.Create(Unsafe.Add(ref ak, ars));
+                    c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+                    x = Vector512.Create(Unsafe.Add(ref ak, 2 * ars));
+                    c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+                    x = Vector512.Create(Unsafe.Add(ref ak, 3 * ars));
+                    c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+                    x = Vector512.Create(Unsafe.Add(ref ak, 4 * ars));
+                    c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+                    x = Vector512.Create(Unsafe.Add(ref ak, 5 * ars));
+                    c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+                }
+                ref double ci = ref Unsafe.Add(ref rc, i * cols + j);
+                c00.StoreUnsafe(ref ci); c01.StoreUnsafe(ref ci, (nuint)w); ci = ref Unsafe.Add(ref ci, cols);
+                c10.StoreUnsafe(ref ci); c11.StoreUnsafe(ref ci, (nuint)w); ci = ref Unsafe.Add(ref ci, cols);
+                c20.StoreUnsafe(ref ci); c21.StoreUnsafe(ref ci, (nuint)w); ci = ref Unsafe.Add(ref ci, cols);
+                c30.StoreUnsafe(ref ci); c31.StoreUnsafe(ref ci, (nuint)w); ci = ref Unsafe.Add(ref ci, cols);
+                c40.StoreUnsafe(ref ci); c41.StoreUnsafe(ref ci, (nuint)w); ci = ref Unsafe.Add(ref ci, cols);
+                c50.StoreUnsafe(ref ci); c51.StoreUnsafe(ref ci, (nuint)w);
+            }
+            for (; i + 4 <= rows; i += 4)
+            {
+                Vector512<double> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+                ref double ai = ref Unsafe.Add(ref ra, i * ars);
+                for (int k = 0; k < inner; k++)
+                {
+                    ref double bk = ref Unsafe.Add(ref bj, k * cols);
+                    var b0 = Vector512.LoadUnsafe(ref bk); var b1 = Vector512.LoadUnsafe(ref bk, (nuint)w);
+                    ref double ak = ref Unsafe.Add(ref ai, k * aks);
+                    var x = Vector512.Create(ak);
+                    c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+                    x = Vector512.Create(Unsafe.Add(ref ak, ars));
+                    c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+                    x = Vector512.Create(Unsafe.Add(ref ak, 2 * ars));
+                    c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+                    x = Vector512.Create(Unsafe.Add(ref ak, 3 * ars));
+                    c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+                }
+                ref double ci = ref Unsafe.Add(ref rc, i * cols + j);
+                c00.StoreUnsafe(ref ci); c01.StoreUnsafe(ref ci, (nuint)w); ci = ref Unsafe.Add(ref ci, cols);
+                c10.StoreUnsafe(ref ci); c11.StoreUnsafe(ref ci, (nuint)w); ci = ref Unsafe.Add(ref ci, cols);
+                c20.StoreUnsafe(ref ci); c21.StoreUnsafe(ref ci, (nuint)w); ci = ref Unsafe.Add(ref ci, cols);
+                c30.StoreUnsafe(ref ci); c31.StoreUnsafe(ref ci, (nuint)w);
+            }
+            for (; i + 2 <= rows; i += 2)
+            {
+                Vector512<double> c00 = default, c01 = default, c10 = default, c11 = default;
+                ref double ai = ref Unsafe.Add(ref ra, i * ars);
+                for (int k = 0; k < inner; k++)
+                {
+                    ref double bk = ref Unsafe.Add(ref bj, k * cols);
+                    var b0 = Vector512.LoadUnsafe(ref bk); var b1 = Vector512.LoadUnsafe(ref bk, (nuint)w);
+                    ref double ak = ref Unsafe.Add(ref ai, k * aks);
+                    var x = Vector512.Create(ak);
+                    c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+                    x = Vector512.Create(Unsafe.Add(ref ak, ars));
+                    c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+                }
+                ref double ci = ref Unsafe.Add(ref rc, i * cols + j);
+                c00.StoreUnsafe(ref ci); c01.StoreUnsafe(ref ci, (nuint)w); ci = ref Unsafe.Add(ref ci, cols);
+                c10.StoreUnsafe(ref ci); c11.StoreUnsafe(ref ci, (nuint)w);
+            }
+            if (i < rows)
+            {
+                Vector512<double> c00 = default, c01 = default;
+                ref double ai = ref Unsafe.Add(ref ra, i * ars);
+                for (int k = 0; k < inner; k++)
+                {
+                    ref double bk = ref Unsafe.Add(ref bj, k * cols);
+                    var x = Vector512.Create(Unsafe.Add(ref ai, k * aks));
+                    c00 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref bk), c00);
+                    c01 = Vector512.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref bk, (nuint)w), c01);
+                }
+                ref double ci = ref Unsafe.Add(ref rc, i * cols + j);
+                c00.StoreUnsafe(ref ci); c01.StoreUnsafe(ref ci, (nuint)w);
+            }
+        }
+        return true;
+    }
 }

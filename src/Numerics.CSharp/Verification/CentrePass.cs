@@ -347,8 +347,8 @@ public sealed class CentrePass
             d1 = kept.Derivative.AsSpan((k + 1) * nm, nm);
         }
         FastKernels.Transpose<double>(CW.AsSpan(o, md), s.T, m, d);
-        FastKernels.Gemm<double>(level, h, d, 1, s.T, s.Cw, n, d, m, 1.0, accumulate: false);
-        FastKernels.Gemm<double>(level, p, d, 1, CV.AsSpan(o, md), s.Cv, n, d, m, 1.0, accumulate: false);
+        Product(level, h, d, 1, s.T, s.Cw, n, d, m);
+        Product(level, p, d, 1, CV.AsSpan(o, md), s.Cv, n, d, m);
         // the rule (S₁, S₂ per entry) and the weights of the two outer-product sums X_V = S₁ ⊙ Ĉ_W, X_W = S₂ ⊙ Ĉ_W + S₁ ⊙ Ĉ_V:
         // one fused pass over the entries at a vector level, the same bits as the reference loops
         // the rounding of the computed products against the exact ones: ‖h‖_F, ‖p‖_F and the layers' norms give
@@ -364,8 +364,8 @@ public sealed class CentrePass
         else if (!ReferenceRule && level == SimdLevel.Vector256)
             done = CentreKernels256.Rule(u0, u1, q0, q1, d0, d1, s.Cw, s.Cv, s.Xv, s.Xw, ref mx);
         if (done < nm) RuleReference(s, done, u0, u1, q0, q1, d0, d1, ref mx);
-        double sCW = FastKernels.SumSquares<double>(level, s.Cw), sCV = FastKernels.SumSquares<double>(level, s.Cv);
-        double sXV = FastKernels.SumSquares<double>(level, s.Xv), sXW = FastKernels.SumSquares<double>(level, s.Xw);
+        // the four sums of squares in one pass over the four arrays (each the bits of its own FastKernels.SumSquares)
+        var (sCW, sCV, sXV, sXW) = SumSquares4(level, s.Cw, s.Cv, s.Xv, s.Xw);
         var b = RuleBounds(u, etaU, etaQ, mx);
         // the rule's error: entrywise |S₁ − S₁^Q| ≤ ē₁, |S₂ − S₂^Q| ≤ ē₂ (at the pair's largest δ, dq, |q|, raised by their
         // rounding), against the exact c^Wh, c^{Vᵀ}p (‖C‖_F ≤ ‖Ĉ‖_F + the products' rounding): r_V, r_W
@@ -383,8 +383,8 @@ public sealed class CentrePass
         RoundMV[i] = pf * (gn * Math.Sqrt(sXV) + dXV);
         RoundMW[i] = hf * (gn * Math.Sqrt(sXW) + dXW);
         // (M^Q c)^V = Pᵀ X_V (d×m), (M^Q c)^W = X_Wᵀ H (m×d)
-        FastKernels.Gemm<double>(level, p, 1, d, s.Xv, s.Hv, d, n, m, 1.0, accumulate: false);
-        FastKernels.Gemm<double>(level, s.Xw, 1, m, h, s.Hw, m, n, d, 1.0, accumulate: false);
+        Product(level, p, 1, d, s.Xv, s.Hv, d, n, m);
+        Product(level, s.Xw, 1, m, h, s.Hw, m, n, d);
         // ‖M̄e‖: σ', σ'' of u(t) lie over the hull [Lo, Hi] of u(0), u(1); |q(t)| ≤ max(|q(0)|, |q(1)|)
         double s1 = Activations.SupAbsDerivative(_act, q.Lo[i], q.Hi[i]);
         double s2 = Activations.SupAbsSecondDerivative(_act, q.Lo[i], q.Hi[i]);
@@ -399,8 +399,9 @@ public sealed class CentrePass
         var e0r = EvaluationRounding(n, d, m, hf, pf, _wf[k - 1], _vf[k - 1], q.GHatInf[i]);
         RoundGW[i] = e1r.W + e0r.W + u * ForcingW[i];
         RoundGV[i] = e1r.V + e0r.V + u * ForcingV[i];
-        MW[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, s.Hw));
-        MV[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, s.Hv));
+        var (sMW, sMV) = SumSquares2(level, s.Hw, s.Hv);
+        MW[i] = Math.Sqrt(sMW);
+        MV[i] = Math.Sqrt(sMV);
         (StepW[i], NormCW[i], StepV[i], NormCV[i]) = Advance(eta, CW.AsSpan(o, md), pass.EW.AsSpan(o, md), s.Hw,
             CV.AsSpan(o, md), pass.EV.AsSpan(o, md), s.Hv);
     }
@@ -549,6 +550,125 @@ public sealed class CentrePass
             eh = new Vector<double>(e);
         }
         return new Vector<double>(TwoInvSqrt2Pi) * eh * (new Vector<double>(2.0) - x2);
+    }
+
+    /// <summary>
+    /// C ← A·B as <see cref="FastKernels.Gemm{T}"/>(level, a, ars, aks, b, c, rows, inner, cols, 1, accumulate: false) computes
+    /// it, bit for bit: on the six-row tiles of CentreKernels512 / CentreKernels256 (<c>Product</c>) where cols fills pairs of
+    /// vectors at a vector level, else by the GEMM itself.
+    /// </summary>
+    internal static void Product(SimdLevel level, ReadOnlySpan<double> a, int ars, int aks, ReadOnlySpan<double> b, Span<double> c,
+        int rows, int inner, int cols)
+    {
+        bool done = level switch
+        {
+            SimdLevel.Vector512 => CentreKernels512.Product(a, ars, aks, b, c, rows, inner, cols),
+            SimdLevel.Vector256 => CentreKernels256.Product(a, ars, aks, b, c, rows, inner, cols),
+            _ => false,
+        };
+        if (!done) FastKernels.Gemm<double>(level, a, ars, aks, b, c, rows, inner, cols, 1.0, accumulate: false);
+    }
+
+    /// <summary>
+    /// (Σx₀², Σx₁², Σx₂², Σx₃²) of four float64 arrays of one length, each sum formed exactly as
+    /// <see cref="FastKernels.SumSquares{T}"/> forms it at <paramref name="level"/> (two accumulators taking alternate
+    /// vectors, their sum reduced by the same call, then the entries past the last pair of vectors added one by one in
+    /// index order; at the scalar level or below two vectors, all of them one by one), so each is that call's bits. The
+    /// four sums' eight chains of fused multiply-adds advance side by side in one pass instead of two chains in each of
+    /// four passes (a single call's chains wait on the fused multiply-add's latency).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static (double, double, double, double) SumSquares4(SimdLevel level, ReadOnlySpan<double> x0, ReadOnlySpan<double> x1,
+        ReadOnlySpan<double> x2, ReadOnlySpan<double> x3)
+    {
+        int n = x0.Length, i = 0;
+        if (x1.Length != n || x2.Length != n || x3.Length != n) throw new ArgumentException("operands of different lengths");
+        ref double r0 = ref MemoryMarshal.GetReference(x0), r1 = ref MemoryMarshal.GetReference(x1);
+        ref double r2 = ref MemoryMarshal.GetReference(x2), r3 = ref MemoryMarshal.GetReference(x3);
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        if (level == SimdLevel.Vector512 && n >= 16)
+        {
+            Vector512<double> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+            for (; i + 16 <= n; i += 16)
+            {
+                nuint at = (nuint)i, at8 = (nuint)(i + 8);
+                var v = Vector512.LoadUnsafe(ref r0, at); var w = Vector512.LoadUnsafe(ref r0, at8);
+                a0 = Vector512.FusedMultiplyAdd(v, v, a0); b0 = Vector512.FusedMultiplyAdd(w, w, b0);
+                v = Vector512.LoadUnsafe(ref r1, at); w = Vector512.LoadUnsafe(ref r1, at8);
+                a1 = Vector512.FusedMultiplyAdd(v, v, a1); b1 = Vector512.FusedMultiplyAdd(w, w, b1);
+                v = Vector512.LoadUnsafe(ref r2, at); w = Vector512.LoadUnsafe(ref r2, at8);
+                a2 = Vector512.FusedMultiplyAdd(v, v, a2); b2 = Vector512.FusedMultiplyAdd(w, w, b2);
+                v = Vector512.LoadUnsafe(ref r3, at); w = Vector512.LoadUnsafe(ref r3, at8);
+                a3 = Vector512.FusedMultiplyAdd(v, v, a3); b3 = Vector512.FusedMultiplyAdd(w, w, b3);
+            }
+            s0 = Vector512.Sum(a0 + b0); s1 = Vector512.Sum(a1 + b1); s2 = Vector512.Sum(a2 + b2); s3 = Vector512.Sum(a3 + b3);
+        }
+        else if (level == SimdLevel.Vector256 && n >= 8)
+        {
+            Vector256<double> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+            for (; i + 8 <= n; i += 8)
+            {
+                nuint at = (nuint)i, at4 = (nuint)(i + 4);
+                var v = Vector256.LoadUnsafe(ref r0, at); var w = Vector256.LoadUnsafe(ref r0, at4);
+                a0 = Vector256.FusedMultiplyAdd(v, v, a0); b0 = Vector256.FusedMultiplyAdd(w, w, b0);
+                v = Vector256.LoadUnsafe(ref r1, at); w = Vector256.LoadUnsafe(ref r1, at4);
+                a1 = Vector256.FusedMultiplyAdd(v, v, a1); b1 = Vector256.FusedMultiplyAdd(w, w, b1);
+                v = Vector256.LoadUnsafe(ref r2, at); w = Vector256.LoadUnsafe(ref r2, at4);
+                a2 = Vector256.FusedMultiplyAdd(v, v, a2); b2 = Vector256.FusedMultiplyAdd(w, w, b2);
+                v = Vector256.LoadUnsafe(ref r3, at); w = Vector256.LoadUnsafe(ref r3, at4);
+                a3 = Vector256.FusedMultiplyAdd(v, v, a3); b3 = Vector256.FusedMultiplyAdd(w, w, b3);
+            }
+            s0 = Vector256.Sum(a0 + b0); s1 = Vector256.Sum(a1 + b1); s2 = Vector256.Sum(a2 + b2); s3 = Vector256.Sum(a3 + b3);
+        }
+        for (; i < n; i++)
+        {
+            double v0 = Unsafe.Add(ref r0, i), v1 = Unsafe.Add(ref r1, i), v2 = Unsafe.Add(ref r2, i), v3 = Unsafe.Add(ref r3, i);
+            s0 += v0 * v0; s1 += v1 * v1; s2 += v2 * v2; s3 += v3 * v3;
+        }
+        return (s0, s1, s2, s3);
+    }
+
+    /// <summary>(Σx₀², Σx₁²) of two float64 arrays of one length, each the bits of its own <see cref="FastKernels.SumSquares{T}"/>
+    /// (as <see cref="SumSquares4"/>, with two arrays).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static (double, double) SumSquares2(SimdLevel level, ReadOnlySpan<double> x0, ReadOnlySpan<double> x1)
+    {
+        int n = x0.Length, i = 0;
+        if (x1.Length != n) throw new ArgumentException("operands of different lengths");
+        ref double r0 = ref MemoryMarshal.GetReference(x0), r1 = ref MemoryMarshal.GetReference(x1);
+        double s0 = 0, s1 = 0;
+        if (level == SimdLevel.Vector512 && n >= 16)
+        {
+            Vector512<double> a0 = default, b0 = default, a1 = default, b1 = default;
+            for (; i + 16 <= n; i += 16)
+            {
+                nuint at = (nuint)i, at8 = (nuint)(i + 8);
+                var v = Vector512.LoadUnsafe(ref r0, at); var w = Vector512.LoadUnsafe(ref r0, at8);
+                a0 = Vector512.FusedMultiplyAdd(v, v, a0); b0 = Vector512.FusedMultiplyAdd(w, w, b0);
+                v = Vector512.LoadUnsafe(ref r1, at); w = Vector512.LoadUnsafe(ref r1, at8);
+                a1 = Vector512.FusedMultiplyAdd(v, v, a1); b1 = Vector512.FusedMultiplyAdd(w, w, b1);
+            }
+            s0 = Vector512.Sum(a0 + b0); s1 = Vector512.Sum(a1 + b1);
+        }
+        else if (level == SimdLevel.Vector256 && n >= 8)
+        {
+            Vector256<double> a0 = default, b0 = default, a1 = default, b1 = default;
+            for (; i + 8 <= n; i += 8)
+            {
+                nuint at = (nuint)i, at4 = (nuint)(i + 4);
+                var v = Vector256.LoadUnsafe(ref r0, at); var w = Vector256.LoadUnsafe(ref r0, at4);
+                a0 = Vector256.FusedMultiplyAdd(v, v, a0); b0 = Vector256.FusedMultiplyAdd(w, w, b0);
+                v = Vector256.LoadUnsafe(ref r1, at); w = Vector256.LoadUnsafe(ref r1, at4);
+                a1 = Vector256.FusedMultiplyAdd(v, v, a1); b1 = Vector256.FusedMultiplyAdd(w, w, b1);
+            }
+            s0 = Vector256.Sum(a0 + b0); s1 = Vector256.Sum(a1 + b1);
+        }
+        for (; i < n; i++)
+        {
+            double v0 = Unsafe.Add(ref r0, i), v1 = Unsafe.Add(ref r1, i);
+            s0 += v0 * v0; s1 += v1 * v1;
+        }
+        return (s0, s1);
     }
 
     /// <summary>

@@ -28,6 +28,8 @@ public sealed class SplitPass
     private readonly double[] _uLo, _uHi, _d1, _gInf;
     private readonly double[] _wt, _vt, _q, _res;
     private readonly double[] _hs, _ps;
+    // ‖P_k‖_F, k = 1..L (each layer's once, read by the two pairs it belongs to)
+    private readonly double[] _pf;
     // the pair pass' buffers, one set per worker of an ObserverTeam (a part of the pair loop uses its worker's set)
     private readonly Scratch[] _scr;
 
@@ -61,7 +63,7 @@ public sealed class SplitPass
         _scr = new Scratch[ObserverTeam.Workers];
         for (int t = 0; t < _scr.Length; t++) _scr[t] = new Scratch(_n, _m, _d);
         _gInf = new double[L + 1];
-        _hs = new double[L + 1]; _ps = new double[L + 1];
+        _hs = new double[L + 1]; _ps = new double[L + 1]; _pf = new double[L + 1];
         int pairs = Math.Max(0, L - 1);
         EW = new double[pairs * md]; EV = new double[pairs * md];
         GW = new double[L * md]; GV = new double[L * md];
@@ -235,6 +237,7 @@ public sealed class SplitPass
                 {
                     if (k < L) _hs[k] = SpectralUpper(level, sc, Slice(hF, k), n, d);
                     _ps[k] = SpectralUpper(level, sc, Slice(pF, k), n, d);
+                    _pf[k] = Math.Sqrt(FastKernels.SumSquares<double>(level, Slice(pF, k)));
                     centre?.LayerNorms(k - 1, new ReadOnlySpan<double>((double*)aw, lw), new ReadOnlySpan<double>((double*)av, lv));
                 }
             });
@@ -257,7 +260,7 @@ public sealed class SplitPass
         var hk = Slice(hF, k); var hPrev = Slice(hF, k - 1); var p1 = Slice(pF, k + 1);
         FastKernels.Transpose<double>(w.Slice(o, md), sc.Wt, m, d);
         var uh = PairProductsValid ? PairU0.AsSpan(i * nm, nm) : sc.Uh.AsSpan();
-        FastKernels.Gemm<double>(level, hk, d, 1, sc.Wt, uh, n, d, m, 1.0, accumulate: false);
+        CentrePass.Product(level, hk, d, 1, sc.Wt, uh, n, d, m);
         double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
         var dsh = PairProductsValid ? PairD0.AsSpan(i * nm, nm) : sc.Dsh.AsSpan();
         VectorActivations.EvaluateWithRange<double>(level, _act, uh, sc.Sh, dsh, ref lo, ref hi);
@@ -271,28 +274,33 @@ public sealed class SplitPass
         // then σ'(û) ⊙ ĝ: in place, or formed out of place from the kept ĝ (the same products, without a copy of ĝ)
         var gh = sc.Gh.AsSpan();
         var g0 = PairProductsValid ? PairQ0.AsSpan(i * nm, nm) : centre is not null ? sc.Q0.AsSpan() : gh;
-        FastKernels.Gemm<double>(level, p1, d, 1, v.Slice(o, md), g0, n, d, m, 1.0, accumulate: false);
-        pq.GHatInf[i] = MaxAbs(g0);
+        CentrePass.Product(level, p1, d, 1, v.Slice(o, md), g0, n, d, m);
+        // σ'(û) ⊙ ĝ (in place or out of place) and the range of ĝ in one pass: the products' and MinMax's bits
+        double gLo = double.PositiveInfinity, gHi = double.NegativeInfinity;
+        FastKernels.MultiplyIntoWithRange<double>(level, g0, dsh, gh, ref gLo, ref gHi);
+        pq.GHatInf[i] = Math.Max(Math.Abs(gLo), Math.Abs(gHi));
         pq.D1Hat[i] = MaxAbs(dsh);
         pq.D1K[i] = _d1[k];
-        if (g0 == gh) FastKernels.MultiplyInPlace<double>(level, gh, dsh);
-        else Multiply(level, g0, dsh, gh);
         var ew = EW.AsSpan(o, md); var ev = EV.AsSpan(o, md);
-        FastKernels.Gemm<double>(level, gh, 1, m, hk, ew, m, n, d, 1.0, accumulate: false);
-        FastKernels.Gemm<double>(level, p1, 1, d, sc.Sh, ev, d, n, m, 1.0, accumulate: false);
+        CentrePass.Product(level, gh, 1, m, hk, ew, m, n, d);
+        CentrePass.Product(level, p1, 1, d, sc.Sh, ev, d, n, m);
         Subtract(ew, gW.Slice(o, md));
         Subtract(ev, gV.Slice(o, md));
-        pq.EW[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, ew));
-        pq.EV[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, ev));
+        var (sEW, sEV) = CentrePass.SumSquares2(level, ew, ev);
+        pq.EW[i] = Math.Sqrt(sEW);
+        pq.EV[i] = Math.Sqrt(sEV);
         pq.Lo[i] = lo; pq.Hi[i] = hi; pq.LoF[i] = loF; pq.HiF[i] = hiF;
         pq.G1Inf[i] = _gInf[k + 1];
         pq.HS[i] = _hs[k]; pq.PS1[i] = _ps[k + 1]; pq.PS[i] = _ps[k];
-        pq.X[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, w.Slice(o1, md), w.Slice(o, md)));
-        pq.Y[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, v.Slice(o1, md), v.Slice(o, md)));
-        pq.DGW[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, gW.Slice(o1, md), gW.Slice(o, md)));
-        pq.DGV[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, gV.Slice(o1, md), gV.Slice(o, md)));
-        pq.PF1[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, p1));
-        pq.PF[i] = Math.Sqrt(FastKernels.SumSquares<double>(level, Slice(pF, k)));
+        // the differences' sums two at a time (each the bits of its own SumSquaresDiff); ‖P_k‖_F once per layer (above)
+        var (sX, sY) = FastKernels.SumSquaresDiffPair(level, w.Slice(o1, md), w.Slice(o, md), v.Slice(o1, md), v.Slice(o, md));
+        var (sGW, sGV) = FastKernels.SumSquaresDiffPair(level, gW.Slice(o1, md), gW.Slice(o, md), gV.Slice(o1, md), gV.Slice(o, md));
+        pq.X[i] = Math.Sqrt(sX);
+        pq.Y[i] = Math.Sqrt(sY);
+        pq.DGW[i] = Math.Sqrt(sGW);
+        pq.DGV[i] = Math.Sqrt(sGV);
+        pq.PF1[i] = _pf[k + 1];
+        pq.PF[i] = _pf[k];
         pq.DHF[i] = Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, hk, hPrev));
         if (withForcing)
         {
@@ -313,21 +321,6 @@ public sealed class SplitPass
         double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
         FastKernels.MinMax<double>(Simd.Level, x, ref lo, ref hi);
         return Math.Max(Math.Abs(lo), Math.Abs(hi));
-    }
-
-    /// <summary>z ← x ⊙ y, entry by entry (one rounding each: the bits of <see cref="FastKernels.MultiplyInPlace{T}"/> on a copy of x).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Multiply(SimdLevel level, ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> z)
-    {
-        int n = x.Length, i = 0;
-        if (y.Length < n || z.Length < n) throw new ArgumentException("operand too short");
-        if (level != SimdLevel.Scalar && System.Numerics.Vector.IsHardwareAccelerated)
-        {
-            int lanes = System.Numerics.Vector<double>.Count;
-            for (; i + lanes <= n; i += lanes)
-                (new System.Numerics.Vector<double>(x.Slice(i, lanes)) * new System.Numerics.Vector<double>(y.Slice(i, lanes))).CopyTo(z.Slice(i, lanes));
-        }
-        for (; i < n; i++) z[i] = x[i] * y[i];
     }
 
     /// <summary>x ← x − y entry by entry (one rounded subtraction each, in vector lanes where they fill: the same bits).</summary>
