@@ -9,7 +9,7 @@ namespace ResOdeProofs.Numerics.Model;
 /// This file is the one source of the kernel at every width: the build generates Gemm256 from it by
 /// renaming the vector type (the target GenerateVector256Kernels in the project file).
 /// Register tiles of 4 rows × 4 vectors of C (16 accumulators; not with 16 vector registers, see
-/// <see cref="Simd.FewVectorRegisters"/>), then 4 × 2, 8 × 1 and 4 × 1 (at least 8
+/// <see cref="Simd.FewVectorRegisters"/>), then 6 × 2 (12 accumulators), 4 × 2, 8 × 1 and 4 × 1 (at least 8
 /// independent FMA chains where the shape allows, to cover the FMA latency), 1-row tiles at the edges, scalar columns last.
 /// </summary>
 internal static class Gemm512
@@ -141,6 +141,46 @@ internal static class Gemm512
         for (; j + 2 * w <= cols; j += 2 * w)
         {
             int i = 0;
+            // six rows by two vectors: twelve independent chains (the FMA latency times two FMAs a cycle wants at least
+            // eight), two vector loads of B and six broadcasts of A per k, fifteen registers with the broadcast
+            for (; i + 6 <= rows; i += 6)
+            {
+                Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+                    c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+                ref T ai = ref Unsafe.Add(ref a, i * ars);
+                ref T bj = ref Unsafe.Add(ref b, j);
+                for (int k = 0; k < inner; k++)
+                {
+                    ref T bk = ref Unsafe.Add(ref bj, k * cols);
+                    var b0 = Vector512.LoadUnsafe(ref bk);
+                    var b1 = Vector512.LoadUnsafe(ref bk, (nuint)w);
+                    ref T ak = ref Unsafe.Add(ref ai, k * aks);
+                    var x = Vector512.Create(ak);
+                    c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+                    x = Vector512.Create(Unsafe.Add(ref ak, ars));
+                    c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+                    x = Vector512.Create(Unsafe.Add(ref ak, 2 * ars));
+                    c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+                    x = Vector512.Create(Unsafe.Add(ref ak, 3 * ars));
+                    c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+                    x = Vector512.Create(Unsafe.Add(ref ak, 4 * ars));
+                    c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+                    x = Vector512.Create(Unsafe.Add(ref ak, 5 * ars));
+                    c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+                }
+                ref T ci = ref Unsafe.Add(ref c, i * cols + j);
+                Put(ref ci, c00, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off);
+                ci = ref Unsafe.Add(ref ci, cols);
+                Put(ref ci, c10, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate, multiply, off);
+                ci = ref Unsafe.Add(ref ci, cols);
+                Put(ref ci, c20, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c21, av, accumulate, multiply, off);
+                ci = ref Unsafe.Add(ref ci, cols);
+                Put(ref ci, c30, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c31, av, accumulate, multiply, off);
+                ci = ref Unsafe.Add(ref ci, cols);
+                Put(ref ci, c40, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c41, av, accumulate, multiply, off);
+                ci = ref Unsafe.Add(ref ci, cols);
+                Put(ref ci, c50, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c51, av, accumulate, multiply, off);
+            }
             for (; i + 4 <= rows; i += 4)
             {
                 Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default,
