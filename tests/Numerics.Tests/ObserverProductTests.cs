@@ -5,10 +5,10 @@ using Xunit;
 namespace ResOdeProofs.Numerics.Tests;
 
 /// <summary>
-/// The observer's products on six-row tiles (<see cref="CentrePass.Product"/>, CentreKernels512/256.Product) against the
-/// GEMM they replace (<see cref="FastKernels.Gemm{T}"/> with α = 1): every entry bit for bit at every level, on both operand
-/// layouts the observer uses, row counts that leave every remainder tile, widths that fill pairs of vectors and widths that
-/// fall back to the GEMM, NaN and ∞ entries; and a control that an entry summed in another order is seen.
+/// The observer's products (<see cref="CentrePass.Product"/>, the GEMM with α = 1 on its six-row tiles) against the GEMM
+/// contract's chain entry by entry (<see cref="GemmChainReference"/>): every entry bit for bit at every level, on both
+/// operand layouts the observer uses, row counts that leave every remainder tile, widths that fill pairs of vectors and
+/// widths with scalar edge columns, NaN and ∞ entries; and a control that an entry summed in another order is seen.
 /// </summary>
 public sealed class ObserverProductTests
 {
@@ -27,7 +27,7 @@ public sealed class ObserverProductTests
                 $"{what}: entry {e}: {expected[e]:R} expected, {actual[e]:R} computed");
     }
 
-    [Theory(DisplayName = "CentrePass.Product: rows 0..14, inner 0..51, widths 7..64, A and Aᵀ layouts, NaN and ∞ → the GEMM's bits in every entry")]
+    [Theory(DisplayName = "CentrePass.Product: rows 0..14, inner 0..51, widths 7..64, A and Aᵀ layouts, NaN and ∞ → the GEMM contract's chain in every entry")]
     [InlineData(SimdLevel.Vector512)]
     [InlineData(SimdLevel.Vector256)]
     [InlineData(SimdLevel.Scalar)]
@@ -43,20 +43,10 @@ public sealed class ObserverProductTests
                             int ars = transposed ? 1 : inner, aks = transposed ? rows : 1;
                             var a = Draw(rows * inner, 31 * rows + inner, special); var b = Draw(inner * cols, cols + 7 * inner, false);
                             var want = new double[rows * cols]; var got = Enumerable.Repeat(double.NaN, rows * cols).ToArray();
-                            FastKernels.Gemm<double>(level, a, ars, aks, b, want, rows, inner, cols, 1.0, accumulate: false);
+                            GemmChainReference.Run(level, a, ars, aks, b, want, rows, inner, cols, 1.0, accumulate: false, mul: null);
                             CentrePass.Product(level, a, ars, aks, b, got, rows, inner, cols);
                             SameBits(want, got, $"{level}, {rows}×{inner}·{inner}×{cols}, transposed {transposed}, NaN {special}");
                         }
-    }
-
-    [Fact(DisplayName = "CentreKernels256.Product and CentreKernels512.Product: a width of whole vector pairs → done here; any other width → left to the GEMM")]
-    public void Kernels_take_their_widths()
-    {
-        var a = new double[6 * 4]; var b = new double[4 * 24]; var c = new double[6 * 24];
-        Assert.True(CentreKernels256.Product(a, 4, 1, b, c, 6, 4, 16));
-        Assert.False(CentreKernels256.Product(a, 4, 1, b, c, 6, 4, 12));
-        Assert.True(CentreKernels512.Product(a, 4, 1, b, c, 6, 4, 16));
-        Assert.False(CentreKernels512.Product(a, 4, 1, b, c, 6, 4, 24));
     }
 
     [Fact(DisplayName = "CentrePass.Product: an entry's chain summed from the last k down → other bits (the comparison sees the order)")]

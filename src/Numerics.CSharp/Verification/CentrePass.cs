@@ -553,21 +553,12 @@ public sealed class CentrePass
     }
 
     /// <summary>
-    /// C ← A·B as <see cref="FastKernels.Gemm{T}"/>(level, a, ars, aks, b, c, rows, inner, cols, 1, accumulate: false) computes
-    /// it, bit for bit: on the six-row tiles of CentreKernels512 / CentreKernels256 (<c>Product</c>) where cols fills pairs of
-    /// vectors at a vector level, else by the GEMM itself.
+    /// C ← A·B, i.e. <see cref="FastKernels.Gemm{T}"/>(level, a, ars, aks, b, c, rows, inner, cols, 1, accumulate: false): the
+    /// observer's products run on the engine's own GEMM and its six-row tiles (Gemm512 / Gemm256), one kernel for both.
     /// </summary>
     internal static void Product(SimdLevel level, ReadOnlySpan<double> a, int ars, int aks, ReadOnlySpan<double> b, Span<double> c,
-        int rows, int inner, int cols)
-    {
-        bool done = level switch
-        {
-            SimdLevel.Vector512 => CentreKernels512.Product(a, ars, aks, b, c, rows, inner, cols),
-            SimdLevel.Vector256 => CentreKernels256.Product(a, ars, aks, b, c, rows, inner, cols),
-            _ => false,
-        };
-        if (!done) FastKernels.Gemm<double>(level, a, ars, aks, b, c, rows, inner, cols, 1.0, accumulate: false);
-    }
+        int rows, int inner, int cols) =>
+        FastKernels.Gemm<double>(level, a, ars, aks, b, c, rows, inner, cols, 1.0, accumulate: false);
 
     /// <summary>
     /// (Σx₀², Σx₁², Σx₂², Σx₃²) of four float64 arrays of one length, each sum formed exactly as
