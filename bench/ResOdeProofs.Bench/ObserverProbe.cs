@@ -111,7 +111,8 @@ internal static class ObserverProbe
                 }
             Console.WriteLine(string.Create(inv, $"  8 products x {L - 1} pairs, the iterate's operands {Median(real),8:F3} ms  ({Median(real) / Median(ev),5:F2} engine evaluations, {8.0 * (L - 1) * 2 * n * m * d / Median(real) / 1e6,5:F1} GFLOP/s)"));
             // each of the three shapes alone (one pair's operands, 2 × 63 products of each), by the GEMM and by the observer's
-            // six-row tiles (CentrePass.Product), alternated in each round; the outputs compared bit for bit
+            // call (CentrePass.Product), alternated in each round; the outputs compared bit for bit. The observer's call is the
+            // GEMM itself now (both run the GEMM's six-row tiles), so the two columns differ only by the machine's noise
             var hk1 = kept.H.AsSpan(nd, nd).ToArray(); var p11 = kept.P.AsSpan(2 * nd, nd).ToArray();
             var x1 = new double[nm]; var x2 = new double[md]; var x3 = new double[md];
             var shapes = new (string Name, Action Gemm, Action Tiles, double[] G, double[] T)[]
