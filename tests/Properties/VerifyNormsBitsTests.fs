@@ -1,6 +1,7 @@
 /// The norms B.bound's analysis and the lemma chain form in plain loops (`Linalg.hypotNorm`,
-/// `Linalg.columnNormsAndFrobenius`, `Secant.layerFrobeniusProduct`) against the code they replace, kept here:
-/// MathNet's `L2Norm`, `Linalg.norm` per column with a separate Frobenius pass, `Secant.frobeniusProduct`.
+/// `Linalg.columnNormsAndFrobenius`, `Linalg.frobeniusNorm`, `Secant.layerFrobeniusProduct`) against the code they
+/// replace, kept here: MathNet's `L2Norm` and `FrobeniusNorm`, `Linalg.norm` per column with a separate Frobenius pass,
+/// the former `Secant.frobeniusProduct`.
 /// Equal bit for bit, so no verdict, bound or measured value moves; each comparison is shown to see a changed order or a
 /// one-ulp change of an input.
 module ResOdeProofs.Properties.VerifyNormsBitsTests
@@ -89,14 +90,16 @@ let ``Linalg.columnNormsAndFrobenius: the columns' sums added from the last colu
     Assert.True(differs > 0, "a reversed column order gave the same bits every time: the comparison is blind to order")
 
 [<Fact>]
-let ``Secant.layerFrobeniusProduct: random layers → Secant.frobeniusProduct's bits; a weight moved by one ulp → other bits`` () =
+let ``Secant.layerFrobeniusProduct: random layers → the former frobeniusProduct's bits (MathNet's norms); a weight moved by one ulp → other bits`` () =
     let rnd = Random 1618
     let mutable ulpDiffers = 0
     for m, d in [ 32, 16; 16, 32; 8, 3 ] do
         for _ in 1 .. 50 do
             let wk = Matrix<float>.Build.DenseOfRowMajor(m, d, draw rnd (m * d))
             let vk = Matrix<float>.Build.DenseOfRowMajor(d, m, draw rnd (d * m))
-            let expected = Secant.frobeniusProduct wk vk
+            // the former `Secant.frobeniusProduct`
+            let expected = vk.FrobeniusNorm() * wk.FrobeniusNorm()
+            Assert.True(bits (Secant.frobeniusProduct wk vk) = bits expected, sprintf "m = %d d = %d: frobeniusProduct" m d)
             let got = Secant.layerFrobeniusProduct (Secant.layer 64 wk vk None)
             Assert.True(bits got = bits expected, sprintf "m = %d d = %d: %.17g vs %.17g" m d got expected)
             let (r, c) = Seq.head (seq { for r in 0 .. m - 1 do for c in 0 .. d - 1 do if abs wk.[r, c] > 1.0 then yield r, c })
@@ -104,3 +107,34 @@ let ``Secant.layerFrobeniusProduct: random layers → Secant.frobeniusProduct's 
             moved.[r, c] <- Math.BitIncrement(abs wk.[r, c]) * float (sign wk.[r, c])
             if bits (Secant.layerFrobeniusProduct (Secant.layer 64 moved vk None)) <> bits expected then ulpDiffers <- ulpDiffers + 1
     Assert.True(ulpDiffers > 0, "a one-ulp change of a weight never showed in the product of the Frobenius norms")
+
+[<Fact>]
+let ``Linalg.frobeniusNorm: 100 random matrices of each of eight shapes → MathNet's FrobeniusNorm bit for bit`` () =
+    let rnd = Random 1619
+    for rows, cols in [ 32, 16; 16, 32; 64, 16; 16, 64; 1, 7; 7, 1; 3, 5; 100, 16 ] do
+        for _ in 1 .. 100 do
+            let a = Matrix<float>.Build.DenseOfRowMajor(rows, cols, draw rnd (rows * cols))
+            let got, expected = Linalg.frobeniusNorm a, a.FrobeniusNorm()
+            Assert.True(bits got = bits expected, sprintf "%d×%d: %.17g vs FrobeniusNorm %.17g" rows cols got expected)
+    // a difference and a scaled difference, as `Secant.layer` forms ΔW and LΔV
+    let w1 = Matrix<float>.Build.DenseOfRowMajor(32, 16, draw rnd 512)
+    let w0 = Matrix<float>.Build.DenseOfRowMajor(32, 16, draw rnd 512)
+    let dv = (w1 - w0) * 256.0
+    Assert.True(bits (Linalg.frobeniusNorm dv) = bits (dv.FrobeniusNorm()))
+
+[<Fact>]
+let ``Linalg.frobeniusNorm: the sums taken column by column, or one entry moved by one ulp → other bits somewhere`` () =
+    let rnd = Random 1620
+    let mutable orderDiffers, ulpDiffers = 0, 0
+    for _ in 1 .. 200 do
+        let a = Matrix<float>.Build.DenseOfRowMajor(32, 16, draw rnd 512)
+        let expected = a.FrobeniusNorm()
+        // the transpose's rows are the columns: the same squares summed column by column
+        if bits (Linalg.frobeniusNorm (a.Transpose())) <> bits expected then orderDiffers <- orderDiffers + 1
+        // the largest entry in absolute value, whose square the norm is most sensitive to
+        let r, c = Seq.maxBy (fun (r, c) -> abs a.[r, c]) (seq { for r in 0 .. 31 do for c in 0 .. 15 do yield r, c })
+        let moved = a.Clone()
+        moved.[r, c] <- Math.BitIncrement(abs a.[r, c]) * float (sign a.[r, c])
+        if bits (Linalg.frobeniusNorm moved) <> bits expected then ulpDiffers <- ulpDiffers + 1
+    Assert.True(orderDiffers > 0, "summing column by column gave the same bits every time: the comparison is blind to order")
+    Assert.True(ulpDiffers > 0, "a one-ulp change of an entry never showed")

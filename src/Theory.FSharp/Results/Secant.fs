@@ -145,7 +145,8 @@ and LayerColumns =
       DeltaT: (float[] * float[] * float[]) option }
 
 /// ‖V‖_F·‖W‖_F of one layer, as `propagationFactors` uses it.
-let frobeniusProduct (w: Matrix<float>) (v: Matrix<float>) = v.FrobeniusNorm() * w.FrobeniusNorm()
+/// (MathNet's `FrobeniusNorm` values, formed by `Linalg.frobeniusNorm` in rows·cols steps.)
+let frobeniusProduct (w: Matrix<float>) (v: Matrix<float>) = Linalg.frobeniusNorm v * Linalg.frobeniusNorm w
 
 /// The transpose of a matrix as a flat array: column c at c·rows (a copy of the entries, no arithmetic).
 let columnsOf (a: Matrix<float>) : float[] = a.ToColumnMajorArray()
@@ -168,9 +169,9 @@ let layerFrobeniusProduct (ly: Layer) = ly.VF * ly.WF
 let layer (depth: int) (wk: Matrix<float>) (vk: Matrix<float>) (prev: (Matrix<float> * Matrix<float>) option) : Layer =
     let delta = prev |> Option.map (fun (wp, vp) -> let dw = wk - wp in dw, dw.PointwiseAbs(), (vk - vp) * float depth)
     let absW = wk.PointwiseAbs()
-    { W = wk; V = vk; AbsW = absW; WF = wk.FrobeniusNorm(); VF = vk.FrobeniusNorm()
+    { W = wk; V = vk; AbsW = absW; WF = Linalg.frobeniusNorm wk; VF = Linalg.frobeniusNorm vk
       Delta = delta
-      DeltaVF = (match delta with None -> 0.0 | Some (_, _, dvL) -> dvL.FrobeniusNorm())
+      DeltaVF = (match delta with None -> 0.0 | Some (_, _, dvL) -> Linalg.frobeniusNorm dvL)
       Columns =
         { WT = columnsOf wk; VT = columnsOf vk; AbsWT = columnsOf absW
           DeltaT = delta |> Option.map (fun (dw, absDw, dvL) -> columnsOf dw, columnsOf absDw, columnsOf dvL) } }

@@ -25,6 +25,23 @@ let frobeniusDiff (a: float[]) (oa: int) (b: float[]) (ob: int) (count: int) : f
         s <- s + x * x
     sqrt s
 
+/// ‖A‖_F as MathNet's managed provider forms `FrobeniusNorm` of a dense matrix: it multiplies A·Aᵀ and adds the
+/// absolute values of the diagonal in row order from 0, and each diagonal entry is 0 + 1·Σ_l a_il·a_il, the products
+/// of row i with itself summed from 0 in column order. This forms exactly those sums (the same operations in the same
+/// order, hence the same bits) in rows·cols steps over the matrix's column-major storage, without the rows²·cols of the
+/// product and its arrays.
+let frobeniusNorm (a: Matrix<float>) : float =
+    let rows, cols = a.RowCount, a.ColumnCount
+    let data = match a.AsColumnMajorArray() with null -> a.ToColumnMajorArray() | arr -> arr
+    let mutable normF = 0.0
+    for i in 0 .. rows - 1 do
+        let mutable s = 0.0
+        for l in 0 .. cols - 1 do
+            let x = data.[l * rows + i]
+            s <- s + x * x
+        normF <- normF + abs (0.0 + 1.0 * s)
+    sqrt normF
+
 /// Euclidean norm of a vector.
 let norm (v: float[]) = sqrt (Array.sumBy (fun x -> x * x) v)
 
