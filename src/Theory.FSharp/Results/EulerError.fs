@@ -164,13 +164,14 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
     let layerMats =
         Array.init L (fun k0 ->
             Linalg.matrix m d w (k0 * md), Linalg.matrix d m v (k0 * md), nW.[k0 + 1], nV.[k0 + 1])
-    let frobenius = layerMats |> Array.map (fun (wk, vk, _, _) -> Secant.frobeniusProduct wk vk)
     let froW = Array.init L (fun k0 -> Linalg.frobenius w (k0 * md) md)
     let froV = Array.init L (fun k0 -> Linalg.frobenius v (k0 * md) md)
     let layers =
         Array.init L (fun k0 ->
             let wk, vk, _, _ = layerMats.[k0]
             Secant.layer L wk vk (if k0 = 0 then None else (let wp, vp, _, _ = layerMats.[k0 - 1] in Some (wp, vp))))
+    // ‖V_k‖_F·‖W_k‖_F from the layer's own Frobenius norms (`Secant.frobeniusProduct`'s two calls, formed once)
+    let frobenius = layers |> Array.map Secant.layerFrobeniusProduct
     // the samples are independent of one another (each reads the shared arrays only): two at a time, same numbers
     let samples =
         Array.Parallel.init n (fun i ->
@@ -203,7 +204,7 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
                 let yk = sol.States.[k - 1].[i * d .. i * d + d - 1]
                 let ly = layers.[k - 1]
                 let img = Secant.layerImage st.Activation s1 ly (MathNet.Numerics.LinearAlgebra.Vector<float>.Build.DenseOfArray yk)
-                let sigNorm = img.Sigma.L2Norm()
+                let sigNorm = img.SigmaNorm
                 let sk = min (s0 * sqm + s1 * mw * hbar) (sigNorm + s1 * (aW.[k] * hbar + nW.[k] * fk / fL))
                 let tauS = (aV.[k] * sk + s1 * nV.[k] * aW.[k] * hbar) / (2.0 * fL) + kap * mv * sk / (2.0 * fL * fL)
                 let tauT =

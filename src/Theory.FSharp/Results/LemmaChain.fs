@@ -91,16 +91,20 @@ let private norms (run: Run) (s: int) : SnapshotNorms =
             dhSpec.[k] <- spec dh
             dhFro.[k] <- fro dh
         let ginf = lw.VtPMax // max_{i,j} |Σ_r V_k[r,j]·p_k^i[r]|, formed by the reference's backward pass
+        // each column's sum of squares once, for its norm and the layer's Frobenius norm (`Linalg.columnNormsAndFrobenius`:
+        // the bits of `norm` per column and of `fro`)
+        let pNF = lw.P |> Array.map Linalg.columnNormsAndFrobenius
+        let sNF = sgm |> Array.map Linalg.columnNormsAndFrobenius
         { WOp = wop
           VOp = vop
           HNorm = lw.H |> Array.map (Array.map norm)
-          PNorm = lw.P |> Array.map (Array.map norm)
-          SigmaNorm = sgm |> Array.map (Array.map norm)
+          PNorm = pNF |> Array.map fst
+          SigmaNorm = sNF |> Array.map fst
           PSpec = lw.P |> Array.map spec
-          PFro = lw.P |> Array.map fro
+          PFro = pNF |> Array.map snd
           HSpec = lw.H |> Array.map spec
           SSpec = sgm |> Array.map spec
-          SFro = sgm |> Array.map fro
+          SFro = sNF |> Array.map snd
           DHSpec = dhSpec
           DHFro = dhFro
           GInf = ginf

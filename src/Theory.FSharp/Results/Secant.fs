@@ -145,7 +145,8 @@ and LayerColumns =
       DeltaT: (float[] * float[] * float[]) option }
 
 /// ‖V‖_F·‖W‖_F of one layer, as `propagationFactors` uses it.
-let frobeniusProduct (w: Matrix<float>) (v: Matrix<float>) = v.FrobeniusNorm() * w.FrobeniusNorm()
+/// (MathNet's `FrobeniusNorm` values, formed by `Linalg.frobeniusNorm` in rows·cols steps.)
+let frobeniusProduct (w: Matrix<float>) (v: Matrix<float>) = Linalg.frobeniusNorm v * Linalg.frobeniusNorm w
 
 /// The transpose of a matrix as a flat array: column c at c·rows (a copy of the entries, no arithmetic).
 let columnsOf (a: Matrix<float>) : float[] = a.ToColumnMajorArray()
@@ -161,12 +162,16 @@ let times (columns: float[]) (rows: int) (x: float[]) : float[] =
     Model.Layerwise.MultiplyOrdered(ReadOnlySpan(x), 1, x.Length, ReadOnlySpan(columns), rows, Span(y))
     y
 
+/// ‖V_k‖_F·‖W_k‖_F of a layer from its recorded norms: `frobeniusProduct ly.W ly.V` (the same two norms, the same
+/// product) without forming them again.
+let layerFrobeniusProduct (ly: Layer) = ly.VF * ly.WF
+
 let layer (depth: int) (wk: Matrix<float>) (vk: Matrix<float>) (prev: (Matrix<float> * Matrix<float>) option) : Layer =
     let delta = prev |> Option.map (fun (wp, vp) -> let dw = wk - wp in dw, dw.PointwiseAbs(), (vk - vp) * float depth)
     let absW = wk.PointwiseAbs()
-    { W = wk; V = vk; AbsW = absW; WF = wk.FrobeniusNorm(); VF = vk.FrobeniusNorm()
+    { W = wk; V = vk; AbsW = absW; WF = Linalg.frobeniusNorm wk; VF = Linalg.frobeniusNorm vk
       Delta = delta
-      DeltaVF = (match delta with None -> 0.0 | Some (_, _, dvL) -> dvL.FrobeniusNorm())
+      DeltaVF = (match delta with None -> 0.0 | Some (_, _, dvL) -> Linalg.frobeniusNorm dvL)
       Columns =
         { WT = columnsOf wk; VT = columnsOf vk; AbsWT = columnsOf absW
           DeltaT = delta |> Option.map (fun (dw, absDw, dvL) -> columnsOf dw, columnsOf absDw, columnsOf dvL) } }
@@ -183,7 +188,10 @@ type LayerImage =
       /// bound on the error of each σ value
       SigmaErr: float
       /// bound on ‖f̂ − f‖
-      FErr: float }
+      FErr: float
+      /// ‖σ(u)‖ and ‖f̂‖ as MathNet's `L2Norm` forms them (`Linalg.hypotNorm`), formed once per image
+      SigmaNorm: float
+      FNorm: float }
 
 let layerImage (act: ActivationKind) (s1: float) (ly: Layer) (y: Vector<float>) : LayerImage =
     let m, d = ly.W.RowCount, ly.W.ColumnCount
@@ -194,8 +202,12 @@ let layerImage (act: ActivationKind) (s1: float) (ly: Layer) (y: Vector<float>) 
     let sg = Vector<float>.Build.Dense sg
     let uErr = (Vector<float>.Build.Dense(times ly.Columns.AbsWT m (Array.map abs ya))).AbsoluteMaximum() * float (d + 1) * U
     let sigErr = 16.0 * U * (1.0 + sg.AbsoluteMaximum()) + s1 * uErr
-    { U = Vector<float>.Build.Dense u; Sigma = sg; F = Vector<float>.Build.Dense(times ly.Columns.VT d (sg.AsArray())); UErr = uErr; SigmaErr = sigErr
-      FErr = float (m + 2) * U * ly.VF * sg.L2Norm() + ly.VF * sqrt (float m) * sigErr }
+    let f = times ly.Columns.VT d (sg.AsArray())
+    let sigNorm = Linalg.hypotNorm (sg.AsArray())
+    { U = Vector<float>.Build.Dense u; Sigma = sg; F = Vector<float>.Build.Dense f; UErr = uErr; SigmaErr = sigErr
+      FErr = float (m + 2) * U * ly.VF * sigNorm + ly.VF * sqrt (float m) * sigErr
+      SigmaNorm = sigNorm
+      FNorm = Linalg.hypotNorm f }
 
 /// The computed defect of the reference nodes over layer k, τ̃_k = H̃_k − H̃_{k−1} − (1/L) V_k σ(W_k H̃_{k−1}), as
 /// ‖τ̂_k‖ plus a bound on its rounding: each entry of a − b − f̂/L is off by at most 3u(|a| + |b| + |f̂|/L), f̂ by
@@ -205,7 +217,7 @@ let nodeDefect (depth: int) (img: LayerImage) (yPrev: float[]) (yNext: float[]) 
     let fL = float depth
     let tau = Array.init yPrev.Length (fun r -> yNext.[r] - yPrev.[r] - img.F.[r] / fL)
     let n = Linalg.norm tau
-    struct (n, n * float (yPrev.Length + 2) * U + 3.0 * U * (Linalg.norm yNext + Linalg.norm yPrev + img.F.L2Norm() / fL) + img.FErr / fL)
+    struct (n, n * float (yPrev.Length + 2) * U + 3.0 * U * (Linalg.norm yNext + Linalg.norm yPrev + img.FNorm / fL) + img.FErr / fL)
 
 /// The Taylor-model bound of the local error λ_k = Φ_k(y) − y − (1/L) V_k σ(W_k y) of one layer interval
 /// I_k = [s_{k−1}, s_k] for the flow of dH/ds = V(s)σ(W(s)H) started at y (docs/theorems/EulerError.md,
@@ -283,7 +295,6 @@ let taylorLocalError (act: ActivationKind) (s1: float) (s2: float option) (depth
                 Array.init d (fun r -> lead.[r] + cw.[r] - dq.[r])
         let dv = cols.DeltaT
         let g = Vector<float>.Build.Dense g
-        let c = Vector<float>.Build.Dense c
         let quadScale = h * h * h / (24.0 * float (nq * nq))
         let dvF = ly.DeltaVF
         let quad = quadScale * (nV * sqrt quadErr1 + (match dv with None -> 0.0 | Some _ -> fL * aV) * sqrt quadErr2)
@@ -296,7 +307,7 @@ let taylorLocalError (act: ActivationKind) (s1: float) (s2: float option) (depth
             | Some (_, absDwT, _) -> (Vector<float>.Build.Dense(times absDwT m (Array.map abs y))).AbsoluteMaximum() * fL
         let evalSig = 16.0 * U * (1.0 + sigMax) + s1 * (img.UErr + float (d + 4) * U * (u.AbsoluteMaximum() + h * gAbs))
         let vF, wF = ly.VF, ly.WF
-        let fN = f.L2Norm() + img.FErr
+        let fN = img.FNorm + img.FErr
         let majorant =
             0.5 * h * h * vF * s1 * wF * fN
             + h * vF * 2.0 * sqrt (float m) * (1.0 + sigMax)
@@ -315,10 +326,11 @@ let taylorLocalError (act: ActivationKind) (s1: float) (s2: float option) (depth
         let h3 = h * h * h
         let gInf = g.AbsoluteMaximum()
         let kappaBar = s1 * mV * mW
-        let beta = nV * s1 * g.L2Norm() + fL * aV * (sg.L2Norm() + s1 * h * g.L2Norm())
+        let gNorm = Linalg.hypotNorm (g.AsArray())
+        let beta = nV * s1 * gNorm + fL * aV * (img.SigmaNorm + s1 * h * gNorm)
         let fBar = min fBar ((fN + h * beta) * exp (kappaBar * h))
         let rem1 = fBar * (h3 / 6.0 * fL * s1 * (aV * mW + nV * aW) + nV * mW * s2 * (h3 / 6.0 * gInf + mW * fBar * h3 / 3.0))
         let rem2 = s1 * nV * nW * (kappaBar * fBar * h3 / 6.0 + beta * h3 / 3.0)
-        let total = c.L2Norm() * (1.0 + float (d + 2) * U) + quad + rounding + rem1 + rem2
+        let total = Linalg.hypotNorm c * (1.0 + float (d + 2) * U) + quad + rounding + rem1 + rem2
         // weights so large that a term overflows (0·∞ = NaN) leave the model undefined: the other bounds are used
         if Double.IsNaN total then None else Some total

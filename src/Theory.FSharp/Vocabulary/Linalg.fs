@@ -25,8 +25,46 @@ let frobeniusDiff (a: float[]) (oa: int) (b: float[]) (ob: int) (count: int) : f
         s <- s + x * x
     sqrt s
 
+/// ‖A‖_F as MathNet's managed provider forms `FrobeniusNorm` of a dense matrix: it multiplies A·Aᵀ and adds the
+/// absolute values of the diagonal in row order from 0, and each diagonal entry is 0 + 1·Σ_l a_il·a_il, the products
+/// of row i with itself summed from 0 in column order. This forms exactly those sums (the same operations in the same
+/// order, hence the same bits) in rows·cols steps over the matrix's column-major storage, without the rows²·cols of the
+/// product and its arrays.
+let frobeniusNorm (a: Matrix<float>) : float =
+    let rows, cols = a.RowCount, a.ColumnCount
+    let data = match a.AsColumnMajorArray() with null -> a.ToColumnMajorArray() | arr -> arr
+    let mutable normF = 0.0
+    for i in 0 .. rows - 1 do
+        let mutable s = 0.0
+        for l in 0 .. cols - 1 do
+            let x = data.[l * rows + i]
+            s <- s + x * x
+        normF <- normF + abs (0.0 + 1.0 * s)
+    sqrt normF
+
 /// Euclidean norm of a vector.
 let norm (v: float[]) = sqrt (Array.sumBy (fun x -> x * x) v)
+
+/// Euclidean norm as MathNet's dense `L2Norm` forms it: the fold acc ← Hypotenuse(acc, v_i) from 0, i in order,
+/// with MathNet's own `SpecialFunctions.Hypotenuse` (the same calls in the same order, hence the same bits), in a
+/// plain loop over the array rather than a LINQ fold over a Vector.
+let hypotNorm (v: float[]) : float =
+    let mutable acc = 0.0
+    for x in v do acc <- MathNet.Numerics.SpecialFunctions.Hypotenuse(acc, x)
+    acc
+
+/// For n vectors (the columns of a matrix) their Euclidean norms, each sqrt of its sum of squares from zero in index
+/// order (the bits of `norm`), and the Frobenius norm sqrt(Σ_i s_i) of the columns' sums of squares s_i added in column
+/// order: the two results one pass over the entries reads (each s_i formed once).
+let columnNormsAndFrobenius (cols: float[][]) : float[] * float =
+    let norms = Array.zeroCreate cols.Length
+    let mutable acc = 0.0
+    for i in 0 .. cols.Length - 1 do
+        let mutable sc = 0.0
+        for x in cols.[i] do sc <- sc + x * x
+        norms.[i] <- sqrt sc
+        acc <- acc + sc
+    norms, sqrt acc
 
 /// Smallest eigenvalue of a symmetric matrix.
 let lambdaMin (m: Matrix<float>) : float =
