@@ -162,10 +162,6 @@ let times (columns: float[]) (rows: int) (x: float[]) : float[] =
     Model.Layerwise.MultiplyOrdered(ReadOnlySpan(x), 1, x.Length, ReadOnlySpan(columns), rows, Span(y))
     y
 
-/// ‖V_k‖_F·‖W_k‖_F of a layer from its recorded norms: `frobeniusProduct ly.W ly.V` (the same two norms, the same
-/// product) without forming them again.
-let layerFrobeniusProduct (ly: Layer) = ly.VF * ly.WF
-
 let layer (depth: int) (wk: Matrix<float>) (vk: Matrix<float>) (prev: (Matrix<float> * Matrix<float>) option) : Layer =
     let delta = prev |> Option.map (fun (wp, vp) -> let dw = wk - wp in dw, dw.PointwiseAbs(), (vk - vp) * float depth)
     let absW = wk.PointwiseAbs()
