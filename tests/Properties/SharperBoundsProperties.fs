@@ -295,7 +295,7 @@ let ``Secant.propagationFactors: flat loops against MathNet products and SVD →
     let u = Secant.U
     let struct (wOp, vOp) = run.LayerOperatorNorms s
     let mats k = Linalg.matrix m d w ((k - 1) * md), Linalg.matrix d m v ((k - 1) * md)
-    let fro k = let wk, vk = mats k in Secant.frobeniusProduct wk vk
+    let fro k = let wk, vk = mats k in Linalg.frobeniusNorm vk * Linalg.frobeniusNorm wk
     for i in 0 .. st.Samples - 1 do
         let x k = lw.H.[k].[i]
         let y k = lw.H.[k].[i] |> Array.map (fun t -> t * (1.0 + 1e-3) + 1e-3)

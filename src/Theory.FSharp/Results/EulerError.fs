@@ -164,13 +164,14 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
     let layerMats =
         Array.init L (fun k0 ->
             Linalg.matrix m d w (k0 * md), Linalg.matrix d m v (k0 * md), nW.[k0 + 1], nV.[k0 + 1])
-    let frobenius = layerMats |> Array.map (fun (wk, vk, _, _) -> Secant.frobeniusProduct wk vk)
     let froW = Array.init L (fun k0 -> Linalg.frobenius w (k0 * md) md)
     let froV = Array.init L (fun k0 -> Linalg.frobenius v (k0 * md) md)
     let layers =
         Array.init L (fun k0 ->
             let wk, vk, _, _ = layerMats.[k0]
             Secant.layer L wk vk (if k0 = 0 then None else (let wp, vp, _, _ = layerMats.[k0 - 1] in Some (wp, vp))))
+    // ‖V_k‖_F·‖W_k‖_F from the two Frobenius norms the layer formed (formed once)
+    let frobenius = layers |> Array.map (fun ly -> ly.VF * ly.WF)
     // the samples are independent of one another (each reads the shared arrays only): two at a time, same numbers
     let samples =
         Array.Parallel.init n (fun i ->

@@ -58,7 +58,7 @@ let secantSlope (act: ActivationKind) (s2: float option) (preErr: float) (a: flo
 /// relative to the product of the norms),
 ///   ‖J_L⋯J_{k+1}‖₂ ≤ ‖M̂_k‖₂(1 + 4du) + Π_{j>k}(n̄_j + η_j)(1 + 2du)^{L−k} − Π_{j>k} n̄_j =: π_k.
 /// `w` (L·m·d) and `v` (L·d·m) are the snapshot's layers, row-major, layer k (1-based) at (k − 1)·m·d; `norms k` returns
-/// (‖W_k‖₂, ‖V_k‖₂) and `frobenius k` ‖V_k‖_F·‖W_k‖_F (`frobeniusProduct`, formed once per layer by the caller rather than
+/// (‖W_k‖₂, ‖V_k‖₂) and `frobenius k` ‖V_k‖_F·‖W_k‖_F (the layer's `VF * WF`, formed once per layer by the caller rather than
 /// once per sample). Ĵ_k and the products are formed in plain loops over flat d×d arrays, every sum from zero in index
 /// order (the rounding bounds above hold for any order of the sums); nothing is allocated per layer.
 let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (depth: int) (width: int) (dim: int)
@@ -143,10 +143,6 @@ and LayerColumns =
       VT: float[]
       AbsWT: float[]
       DeltaT: (float[] * float[] * float[]) option }
-
-/// ‖V‖_F·‖W‖_F of one layer, as `propagationFactors` uses it.
-/// (MathNet's `FrobeniusNorm` values, formed by `Linalg.frobeniusNorm` in rows·cols steps.)
-let frobeniusProduct (w: Matrix<float>) (v: Matrix<float>) = Linalg.frobeniusNorm v * Linalg.frobeniusNorm w
 
 /// The transpose of a matrix as a flat array: column c at c·rows (a copy of the entries, no arithmetic).
 let columnsOf (a: Matrix<float>) : float[] = a.ToColumnMajorArray()
