@@ -110,35 +110,6 @@ internal static class ObserverProbe
                     (hot ? warm : real).Add((proc.TotalProcessorTime - t0).TotalMilliseconds / batch);
                 }
             Console.WriteLine(string.Create(inv, $"  8 products x {L - 1} pairs, the iterate's operands {Median(real),8:F3} ms  ({Median(real) / Median(ev),5:F2} engine evaluations, {8.0 * (L - 1) * 2 * n * m * d / Median(real) / 1e6,5:F1} GFLOP/s)"));
-            // each of the three shapes alone (one pair's operands, 2 × 63 products of each), by the GEMM and by the observer's
-            // call (CentrePass.Product), alternated in each round; the outputs compared bit for bit. The observer's call is the
-            // GEMM itself now (both run the GEMM's six-row tiles), so the two columns differ only by the machine's noise
-            var hk1 = kept.H.AsSpan(nd, nd).ToArray(); var p11 = kept.P.AsSpan(2 * nd, nd).ToArray();
-            var x1 = new double[nm]; var x2 = new double[md]; var x3 = new double[md];
-            var shapes = new (string Name, Action Gemm, Action Tiles, double[] G, double[] T)[]
-            {
-                ("n×d · d×m (u, ĝ, C_W, C_V)", () => FastKernels.Gemm<double>(level, hk1, d, 1, wt, o1, n, d, m, 1.0, accumulate: false),
-                    () => CentrePass.Product(level, hk1, d, 1, wt, x1, n, d, m), o1, x1),
-                ("(n×m)ᵀ · n×d (E^W, M^W)", () => FastKernels.Gemm<double>(level, o2, 1, m, hk1, e1, m, n, d, 1.0, accumulate: false),
-                    () => CentrePass.Product(level, o2, 1, m, hk1, x2, m, n, d), e1, x2),
-                ("(n×d)ᵀ · n×m (E^V, M^V)", () => FastKernels.Gemm<double>(level, p11, 1, d, sArr, e2, d, n, m, 1.0, accumulate: false),
-                    () => CentrePass.Product(level, p11, 1, d, sArr, x3, d, n, m), e2, x3),
-            };
-            foreach (var (name, gemm, tiles, gOut, tOut) in shapes)
-            {
-                var tg = new List<double>(); var tt = new List<double>();
-                for (int round = 0; round < Math.Max(1, rounds / batch); round++)
-                {
-                    proc.Refresh(); var t0 = proc.TotalProcessorTime;
-                    for (int b = 0; b < batch * 2 * (L - 1); b++) gemm();
-                    proc.Refresh(); var t1 = proc.TotalProcessorTime;
-                    for (int b = 0; b < batch * 2 * (L - 1); b++) tiles();
-                    proc.Refresh();
-                    tg.Add((t1 - t0).TotalMilliseconds / batch); tt.Add((proc.TotalProcessorTime - t1).TotalMilliseconds / batch);
-                }
-                bool same = gOut.AsSpan().SequenceEqual(tOut);
-                Console.WriteLine(string.Create(inv, $"    {name,-28} x {2 * (L - 1)}  GEMM {Median(tg),7:F3} ms ({2.0 * (L - 1) * 2 * n * m * d / Median(tg) / 1e6,5:F1} GFLOP/s), six-row tiles {Median(tt),7:F3} ms ({2.0 * (L - 1) * 2 * n * m * d / Median(tt) / 1e6,5:F1} GFLOP/s), same bits: {same}"));
-            }
             Console.WriteLine(string.Create(inv, $"  8 products x {L - 1} pairs, one pair's operands  {Median(warm),8:F3} ms  ({Median(warm) / Median(ev),5:F2} engine evaluations, {8.0 * (L - 1) * 2 * n * m * d / Median(warm) / 1e6,5:F1} GFLOP/s)"));
         }
         // the spectral upper values alone: ‖H_k‖₂ for k = 1..L − 1 and ‖P_k‖₂ for k = 1..L, as the pair pass computes them

@@ -347,8 +347,8 @@ public sealed class CentrePass
             d1 = kept.Derivative.AsSpan((k + 1) * nm, nm);
         }
         FastKernels.Transpose<double>(CW.AsSpan(o, md), s.T, m, d);
-        Product(level, h, d, 1, s.T, s.Cw, n, d, m);
-        Product(level, p, d, 1, CV.AsSpan(o, md), s.Cv, n, d, m);
+        FastKernels.Gemm<double>(level, h, d, 1, s.T, s.Cw, n, d, m, 1.0, accumulate: false);
+        FastKernels.Gemm<double>(level, p, d, 1, CV.AsSpan(o, md), s.Cv, n, d, m, 1.0, accumulate: false);
         // the rule (S₁, S₂ per entry) and the weights of the two outer-product sums X_V = S₁ ⊙ Ĉ_W, X_W = S₂ ⊙ Ĉ_W + S₁ ⊙ Ĉ_V:
         // one fused pass over the entries at a vector level, the same bits as the reference loops
         // the rounding of the computed products against the exact ones: ‖h‖_F, ‖p‖_F and the layers' norms give
@@ -383,8 +383,8 @@ public sealed class CentrePass
         RoundMV[i] = pf * (gn * Math.Sqrt(sXV) + dXV);
         RoundMW[i] = hf * (gn * Math.Sqrt(sXW) + dXW);
         // (M^Q c)^V = Pᵀ X_V (d×m), (M^Q c)^W = X_Wᵀ H (m×d)
-        Product(level, p, 1, d, s.Xv, s.Hv, d, n, m);
-        Product(level, s.Xw, 1, m, h, s.Hw, m, n, d);
+        FastKernels.Gemm<double>(level, p, 1, d, s.Xv, s.Hv, d, n, m, 1.0, accumulate: false);
+        FastKernels.Gemm<double>(level, s.Xw, 1, m, h, s.Hw, m, n, d, 1.0, accumulate: false);
         // ‖M̄e‖: σ', σ'' of u(t) lie over the hull [Lo, Hi] of u(0), u(1); |q(t)| ≤ max(|q(0)|, |q(1)|)
         double s1 = Activations.SupAbsDerivative(_act, q.Lo[i], q.Hi[i]);
         double s2 = Activations.SupAbsSecondDerivative(_act, q.Lo[i], q.Hi[i]);
@@ -551,14 +551,6 @@ public sealed class CentrePass
         }
         return new Vector<double>(TwoInvSqrt2Pi) * eh * (new Vector<double>(2.0) - x2);
     }
-
-    /// <summary>
-    /// C ← A·B, i.e. <see cref="FastKernels.Gemm{T}"/>(level, a, ars, aks, b, c, rows, inner, cols, 1, accumulate: false): the
-    /// observer's products run on the engine's own GEMM and its six-row tiles (Gemm512 / Gemm256), one kernel for both.
-    /// </summary>
-    internal static void Product(SimdLevel level, ReadOnlySpan<double> a, int ars, int aks, ReadOnlySpan<double> b, Span<double> c,
-        int rows, int inner, int cols) =>
-        FastKernels.Gemm<double>(level, a, ars, aks, b, c, rows, inner, cols, 1.0, accumulate: false);
 
     /// <summary>
     /// (Σx₀², Σx₁², Σx₂², Σx₃²) of four float64 arrays of one length, each sum formed exactly as

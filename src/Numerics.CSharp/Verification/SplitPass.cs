@@ -260,7 +260,7 @@ public sealed class SplitPass
         var hk = Slice(hF, k); var hPrev = Slice(hF, k - 1); var p1 = Slice(pF, k + 1);
         FastKernels.Transpose<double>(w.Slice(o, md), sc.Wt, m, d);
         var uh = PairProductsValid ? PairU0.AsSpan(i * nm, nm) : sc.Uh.AsSpan();
-        CentrePass.Product(level, hk, d, 1, sc.Wt, uh, n, d, m);
+        FastKernels.Gemm<double>(level, hk, d, 1, sc.Wt, uh, n, d, m, 1.0, accumulate: false);
         double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
         var dsh = PairProductsValid ? PairD0.AsSpan(i * nm, nm) : sc.Dsh.AsSpan();
         VectorActivations.EvaluateWithRange<double>(level, _act, uh, sc.Sh, dsh, ref lo, ref hi);
@@ -274,7 +274,7 @@ public sealed class SplitPass
         // then σ'(û) ⊙ ĝ: in place, or formed out of place from the kept ĝ (the same products, without a copy of ĝ)
         var gh = sc.Gh.AsSpan();
         var g0 = PairProductsValid ? PairQ0.AsSpan(i * nm, nm) : centre is not null ? sc.Q0.AsSpan() : gh;
-        CentrePass.Product(level, p1, d, 1, v.Slice(o, md), g0, n, d, m);
+        FastKernels.Gemm<double>(level, p1, d, 1, v.Slice(o, md), g0, n, d, m, 1.0, accumulate: false);
         // σ'(û) ⊙ ĝ (in place or out of place) and the range of ĝ in one pass: the products' and MinMax's bits
         double gLo = double.PositiveInfinity, gHi = double.NegativeInfinity;
         FastKernels.MultiplyIntoWithRange<double>(level, g0, dsh, gh, ref gLo, ref gHi);
@@ -282,8 +282,8 @@ public sealed class SplitPass
         pq.D1Hat[i] = MaxAbs(dsh);
         pq.D1K[i] = _d1[k];
         var ew = EW.AsSpan(o, md); var ev = EV.AsSpan(o, md);
-        CentrePass.Product(level, gh, 1, m, hk, ew, m, n, d);
-        CentrePass.Product(level, p1, 1, d, sc.Sh, ev, d, n, m);
+        FastKernels.Gemm<double>(level, gh, 1, m, hk, ew, m, n, d, 1.0, accumulate: false);
+        FastKernels.Gemm<double>(level, p1, 1, d, sc.Sh, ev, d, n, m, 1.0, accumulate: false);
         Subtract(ew, gW.Slice(o, md));
         Subtract(ev, gV.Slice(o, md));
         var (sEW, sEV) = CentrePass.SumSquares2(level, ew, ev);
