@@ -1,7 +1,8 @@
 /// The split recursion's per-iterate norms from one pass (`UpdateSums.LayerSquares`, `SplitResults.UpdateRounding`) against
 /// the loops they replace, kept here as they read: the stored update's rounding per layer (four sums per layer) and the
-/// centre's largest layer and gradient norms (three more passes over the same arrays). Bit for bit, with a control that
-/// the comparison sees a sum taken in another order.
+/// centre's largest layer and gradient norms (three more passes over the same arrays), and the accumulated forcings'
+/// step with their norms (`UpdateSums.AxpyNorms4`, in lanes). Bit for bit, with a control that the comparison sees a sum
+/// taken in another order.
 module ResOdeProofs.Properties.UpdateSumsTests
 
 open System
@@ -141,3 +142,57 @@ let ``A.split.centre.segments: weights that do not hold the run's layers → ref
     let ur = SplitResults.UpdateRounding 3
     let a = Array.zeroCreate<float> 10
     Assert.Throws<ArgumentException>(fun () -> ur.Compute(0.01, 4, ReadOnlySpan a, ReadOnlySpan a, ReadOnlySpan a, ReadOnlySpan a)) |> ignore
+
+/// The former `SplitResults.axpyNorms` loop (four forcings, one entry at a time).
+let private formerAxpyNorms (eta: float) (aw: float[]) (bw: float[]) (ew: float[]) (av: float[]) (bv: float[]) (ev: float[]) (offset: int) =
+    let n = aw.Length
+    let mutable saw, sbw, sav, sbv = 0.0, 0.0, 0.0, 0.0
+    for i in 0 .. n - 1 do
+        let ew' = eta * ew.[offset + i]
+        let ev' = eta * ev.[offset + i]
+        let xaw = aw.[i] - ew'
+        let xbw = bw.[i] - ew'
+        let xav = av.[i] - ev'
+        let xbv = bv.[i] - ev'
+        aw.[i] <- xaw
+        bw.[i] <- xbw
+        av.[i] <- xav
+        bv.[i] <- xbv
+        saw <- saw + xaw * xaw
+        sbw <- sbw + xbw * xbw
+        sav <- sav + xav * xav
+        sbv <- sbv + xbv * xbv
+    [| sqrt saw; sqrt sbw; sqrt sav; sqrt sbv |]
+
+[<Fact>]
+let ``A.split: four forcings stepped in lanes (UpdateSums.AxpyNorms4), lengths 0..70, offsets, NaN and ∞ → the former loop's entries and norms bit for bit`` () =
+    let rng = Random(14)
+    let mutable reorderedDiffers = false
+    for len in 0 .. 70 do
+        for offset in [ 0; 3 ] do
+            for special in [ None; Some nan; Some infinity ] do
+                let eta = 0.005 + rng.NextDouble() * 0.01
+                let ew, ev = draw rng (offset + len + 1) special, draw rng (offset + len + 1) None
+                let aw, bw, av, bv = draw rng len None, draw rng len special, draw rng len None, draw rng len None
+                let copies = [| Array.copy aw; Array.copy bw; Array.copy av; Array.copy bv |]
+                let struct (naw, nbw, nav, nbv) = SplitResults.axpyNorms eta aw bw ew av bv ev offset
+                let former = formerAxpyNorms eta copies.[0] copies.[1] ew copies.[2] copies.[3] ev offset
+                let now = [| naw; nbw; nav; nbv |]
+                for c in 0 .. 3 do
+                    Assert.True(bits now.[c] = bits former.[c], sprintf "length %d, offset %d, %A, forcing %d: %.17g against %.17g" len offset special c now.[c] former.[c])
+                Array.iter2 (fun (x: float[]) (y: float[]) ->
+                    Assert.True(Array.forall2 (fun a b -> bits a = bits b) x y, sprintf "length %d, offset %d, %A: entries differ" len offset special))
+                    [| aw; bw; av; bv |] copies
+                // the control: the same squares summed from the last entry
+                if special.IsNone && len > 1 then
+                    let back = sqrt (Array.foldBack (fun x acc -> acc + x * x) aw 0.0)
+                    if bits back <> bits naw then reorderedDiffers <- true
+    Assert.True(reorderedDiffers, "a reversed sum equals the in-order one everywhere: the comparison cannot see an order change")
+
+[<Fact>]
+let ``A.split: UpdateSums.AxpyNorms4 with forcings of different lengths or E shorter than them → refused`` () =
+    let a, e = Array.zeroCreate<float> 4, Array.zeroCreate<float> 3
+    Assert.Throws<ArgumentException>(fun () ->
+        UpdateSums.AxpyNorms4(0.1, Span a, Span (Array.zeroCreate<float> 3), ReadOnlySpan a, Span a, Span a, ReadOnlySpan a) |> ignore) |> ignore
+    Assert.Throws<ArgumentException>(fun () ->
+        UpdateSums.AxpyNorms4(0.1, Span a, Span a, ReadOnlySpan e, Span a, Span a, ReadOnlySpan a) |> ignore) |> ignore

@@ -1,12 +1,13 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace ResOdeProofs.Numerics.Verification;
 
 /// <summary>
-/// The per-layer sums of squares the split recursion reads at every iterate of the observed replay (the rounding of the
-/// stored update per layer, the largest layer and gradient norms of the centre's remainder): one pass over W, V and the
-/// gradient for all of them. Each sum is taken in index order from +0 with one product and one sum per term, exactly as a
+/// The sums of squares the split recursion forms at every iterate of the observed replay: per layer (the rounding of the
+/// stored update per layer, the largest layer and gradient norms of the centre's remainder), one pass over W, V and the
+/// gradient for all of them; and the norms of the accumulated forcings as they are stepped (<see cref="AxpyNorms4"/>). Each sum is taken in index order from +0 with one product and one sum per term, exactly as a
 /// plain loop over its layer takes it, so each has that loop's bits; the loop runs two layers side by side, ten
 /// independent chains of additions instead of one chain after another (the chain of dependent additions is the cost).
 /// </summary>
@@ -62,5 +63,55 @@ public static class UpdateSums
             }
             sw[k] = w0; sv[k] = v0; sgw[k] = gw0; sgv[k] = gv0; sg[k] = g0;
         }
+    }
+
+    /// <summary>
+    /// D ← D − ηE on four accumulated forcings at once, returning ‖D‖_F of each result: the W parts (<paramref name="aw"/>,
+    /// <paramref name="bw"/>) of two recursions stepped with the same E^W (<paramref name="ew"/>) and the V parts
+    /// (<paramref name="av"/>, <paramref name="bv"/>) with E^V (<paramref name="ev"/>). Each entry is x = d − fl(η·e) (one
+    /// product, one difference) and each norm's squares fl(x·x) are summed in index order from +0, then the square root: the
+    /// bits of that update and norm done for one forcing alone by a plain loop. The products, differences and squares are
+    /// taken four lanes at a time (each lane the scalar operation, so its rounding); the four sums take the lanes' squares one
+    /// by one in index order, four independent chains.
+    /// </summary>
+    public static (double AW, double BW, double AV, double BV) AxpyNorms4(double eta, Span<double> aw, Span<double> bw,
+        ReadOnlySpan<double> ew, Span<double> av, Span<double> bv, ReadOnlySpan<double> ev)
+    {
+        int n = aw.Length;
+        if (bw.Length != n || av.Length != n || bv.Length != n || ew.Length < n || ev.Length < n)
+            throw new ArgumentException("the four forcings must have one length, and E^W, E^V at least that length");
+        ref double raw = ref MemoryMarshal.GetReference(aw), rbw = ref MemoryMarshal.GetReference(bw);
+        ref double rav = ref MemoryMarshal.GetReference(av), rbv = ref MemoryMarshal.GetReference(bv);
+        ref double rew = ref MemoryMarshal.GetReference(ew), rev = ref MemoryMarshal.GetReference(ev);
+        double saw = 0, sbw = 0, sav = 0, sbv = 0;
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var veta = Vector256.Create(eta);
+            for (; i + 4 <= n; i += 4)
+            {
+                nuint at = (nuint)i;
+                var e1 = veta * Vector256.LoadUnsafe(ref rew, at);
+                var e2 = veta * Vector256.LoadUnsafe(ref rev, at);
+                var xaw = Vector256.LoadUnsafe(ref raw, at) - e1; xaw.StoreUnsafe(ref raw, at);
+                var xbw = Vector256.LoadUnsafe(ref rbw, at) - e1; xbw.StoreUnsafe(ref rbw, at);
+                var xav = Vector256.LoadUnsafe(ref rav, at) - e2; xav.StoreUnsafe(ref rav, at);
+                var xbv = Vector256.LoadUnsafe(ref rbv, at) - e2; xbv.StoreUnsafe(ref rbv, at);
+                var qaw = xaw * xaw; var qbw = xbw * xbw; var qav = xav * xav; var qbv = xbv * xbv;
+                saw = saw + qaw.GetElement(0); sbw = sbw + qbw.GetElement(0); sav = sav + qav.GetElement(0); sbv = sbv + qbv.GetElement(0);
+                saw = saw + qaw.GetElement(1); sbw = sbw + qbw.GetElement(1); sav = sav + qav.GetElement(1); sbv = sbv + qbv.GetElement(1);
+                saw = saw + qaw.GetElement(2); sbw = sbw + qbw.GetElement(2); sav = sav + qav.GetElement(2); sbv = sbv + qbv.GetElement(2);
+                saw = saw + qaw.GetElement(3); sbw = sbw + qbw.GetElement(3); sav = sav + qav.GetElement(3); sbv = sbv + qbv.GetElement(3);
+            }
+        }
+        for (; i < n; i++)
+        {
+            double e1 = eta * Unsafe.Add(ref rew, i), e2 = eta * Unsafe.Add(ref rev, i);
+            double xaw = Unsafe.Add(ref raw, i) - e1, xbw = Unsafe.Add(ref rbw, i) - e1;
+            double xav = Unsafe.Add(ref rav, i) - e2, xbv = Unsafe.Add(ref rbv, i) - e2;
+            Unsafe.Add(ref raw, i) = xaw; Unsafe.Add(ref rbw, i) = xbw; Unsafe.Add(ref rav, i) = xav; Unsafe.Add(ref rbv, i) = xbv;
+            saw = saw + xaw * xaw; sbw = sbw + xbw * xbw; sav = sav + xav * xav; sbv = sbv + xbv * xbv;
+        }
+        return (Math.Sqrt(saw), Math.Sqrt(sbw), Math.Sqrt(sav), Math.Sqrt(sbv));
     }
 }

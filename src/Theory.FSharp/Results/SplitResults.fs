@@ -137,32 +137,15 @@ let private boundOf (states: PairState[]) = pairBounds states |> Comparison.maxK
 /// D ← D − ηE on four accumulated forcings at once, returning ‖D‖ of each result: the W and V parts of two recursions (a, b)
 /// stepped with the same E^W (ew) and E^V (ev) at `offset`: each entry's x = d − ηe (a product, then a difference) and each
 /// norm's squares summed in order from 0 with Linalg.norm's operations (then the square root), so each of the four results
-/// has the bits of that update and norm done for one forcing alone; the four sums are independent chains in
-/// one loop instead of one long chain after another (the chain of dependent additions is the loop's cost).
+/// has the bits of that update and norm done for one forcing alone (`UpdateSums.AxpyNorms4`: the products, differences
+/// and squares four lanes at a time, the four sums independent chains in index order).
 let axpyNorms (eta: float) (aw: float[]) (bw: float[]) (ew: float[]) (av: float[]) (bv: float[]) (ev: float[]) (offset: int) =
     let n = aw.Length
     if bw.Length <> n || av.Length <> n || bv.Length <> n || offset < 0 || ew.Length < offset + n || ev.Length < offset + n then
         invalidArg "offset" "axpyNorms: the four forcings must have one length and E must cover offset .. offset + length"
-    let mutable saw = 0.0
-    let mutable sbw = 0.0
-    let mutable sav = 0.0
-    let mutable sbv = 0.0
-    for i in 0 .. n - 1 do
-        let ew' = eta * ew.[offset + i]
-        let ev' = eta * ev.[offset + i]
-        let xaw = aw.[i] - ew'
-        let xbw = bw.[i] - ew'
-        let xav = av.[i] - ev'
-        let xbv = bv.[i] - ev'
-        aw.[i] <- xaw
-        bw.[i] <- xbw
-        av.[i] <- xav
-        bv.[i] <- xbv
-        saw <- saw + xaw * xaw
-        sbw <- sbw + xbw * xbw
-        sav <- sav + xav * xav
-        sbv <- sbv + xbv * xbv
-    struct (sqrt saw, sqrt sbw, sqrt sav, sqrt sbv)
+    let struct (naw, nbw, nav, nbv) =
+        UpdateSums.AxpyNorms4(eta, Span aw, Span bw, ReadOnlySpan(ew, offset, n), Span av, Span bv, ReadOnlySpan(ev, offset, n))
+    struct (naw, nbw, nav, nbv)
 
 /// One gradient-descent step of pair k0 of the recursion with the quantities of iterate j (its pairs and E^W, E^V), all
 /// but the accumulated forcings D (stepped for both recursions at once by `axpyNorms`).
