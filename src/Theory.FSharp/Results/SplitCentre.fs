@@ -46,36 +46,18 @@ let start (c: State) (w: float[]) (v: float[]) =
         c.EW.[i] <- c.U * c.Pass.NormCW.[i]
         c.EV.[i] <- c.U * c.Pass.NormCV.[i]
 
-/// max_k ‖X_k‖_F over the L layers of a flat array (layer size md); the callback's spans are not arrays, so
-/// `Linalg.frobenius` does not apply.
-let private maxLayerNorm (x: ReadOnlySpan<float>) (layers: int) (md: int) =
-    let mutable best = 0.0
-    for k in 0 .. layers - 1 do
-        let mutable s = 0.0
-        for e in k * md .. (k + 1) * md - 1 do s <- s + x.[e] * x.[e]
-        best <- max best (sqrt s)
-    best
-
-/// max_k (‖G^W_k‖² + ‖G^V_k‖²)^{1/2}.
-let private maxGradient (gw: ReadOnlySpan<float>) (gv: ReadOnlySpan<float>) (layers: int) (md: int) =
-    let mutable best = 0.0
-    for k in 0 .. layers - 1 do
-        let mutable s = 0.0
-        for e in k * md .. (k + 1) * md - 1 do s <- s + gw.[e] * gw.[e] + gv.[e] * gv.[e]
-        best <- max best (sqrt s)
-    best
-
 /// The remainder bounds' part of a gradient-descent step at weights W, V with gradient G, once the centres' step has been
-/// taken inside the split pass' evaluation of that iterate (`fuse`; the same numbers as `CentrePass.Step` after it).
-let finish (c: State, w: ReadOnlySpan<float>, v: ReadOnlySpan<float>, gw: ReadOnlySpan<float>, gv: ReadOnlySpan<float>) =
+/// taken inside the split pass' evaluation of that iterate (`fuse`; the same numbers as `CentrePass.Step` after it), from
+/// max_k ‖W_k‖_F (wMax), max_k ‖V_k‖_F (vMax) and max_k (‖G^W_k‖² + ‖G^V_k‖²)^{1/2} (gMax) at that iterate, as the split
+/// recursion's one pass over the weights and the gradient computes them (`SplitResults.UpdateRounding`).
+let finish (c: State, wMax: float, vMax: float, gMax: float) =
     let cp = c.Pass
     let eta, u, inflate = c.Eta, c.U, c.Inflate
-    let gmax = maxGradient gw gv c.Depth c.LayerSize
-    let stepMax = eta * gmax
+    let stepMax = eta * gMax
     // the replay's update: Z^{j+1} = fl(Z^j − ηĜ^j) with the gradient Ĝ the engine computed, ‖Z^{j+1}_k‖ ≤ ‖Z^j_k‖ + η‖Ĝ_k‖;
     // the gradient's own rounding is in ε (CentrePass.RoundGW, RoundGV), not here
     let rhoW, rhoV =
-        Rounding.storeAllowance c.Run (maxLayerNorm w c.Depth c.LayerSize + stepMax) (maxLayerNorm v c.Depth c.LayerSize + stepMax) stepMax
+        Rounding.storeAllowance c.Run (wMax + stepMax) (vMax + stepMax) stepMax
     for i in 0 .. c.EW.Length - 1 do
         let aww, awv = cp.AWW.[i], cp.AWV.[i]
         // the centre's rounding: storing c (u‖c^{j+1}‖), the sum E + M̂c and the product by η (2u·η‖E + M̂c‖ with a

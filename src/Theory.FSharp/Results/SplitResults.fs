@@ -137,32 +137,15 @@ let private boundOf (states: PairState[]) = pairBounds states |> Comparison.maxK
 /// D ← D − ηE on four accumulated forcings at once, returning ‖D‖ of each result: the W and V parts of two recursions (a, b)
 /// stepped with the same E^W (ew) and E^V (ev) at `offset`: each entry's x = d − ηe (a product, then a difference) and each
 /// norm's squares summed in order from 0 with Linalg.norm's operations (then the square root), so each of the four results
-/// has the bits of that update and norm done for one forcing alone; the four sums are independent chains in
-/// one loop instead of one long chain after another (the chain of dependent additions is the loop's cost).
+/// has the bits of that update and norm done for one forcing alone (`UpdateSums.AxpyNorms4`: the products, differences
+/// and squares four lanes at a time, the four sums independent chains in index order).
 let axpyNorms (eta: float) (aw: float[]) (bw: float[]) (ew: float[]) (av: float[]) (bv: float[]) (ev: float[]) (offset: int) =
     let n = aw.Length
     if bw.Length <> n || av.Length <> n || bv.Length <> n || offset < 0 || ew.Length < offset + n || ev.Length < offset + n then
         invalidArg "offset" "axpyNorms: the four forcings must have one length and E must cover offset .. offset + length"
-    let mutable saw = 0.0
-    let mutable sbw = 0.0
-    let mutable sav = 0.0
-    let mutable sbv = 0.0
-    for i in 0 .. n - 1 do
-        let ew' = eta * ew.[offset + i]
-        let ev' = eta * ev.[offset + i]
-        let xaw = aw.[i] - ew'
-        let xbw = bw.[i] - ew'
-        let xav = av.[i] - ev'
-        let xbv = bv.[i] - ev'
-        aw.[i] <- xaw
-        bw.[i] <- xbw
-        av.[i] <- xav
-        bv.[i] <- xbv
-        saw <- saw + xaw * xaw
-        sbw <- sbw + xbw * xbw
-        sav <- sav + xav * xav
-        sbv <- sbv + xbv * xbv
-    struct (sqrt saw, sqrt sbw, sqrt sav, sqrt sbv)
+    let struct (naw, nbw, nav, nbv) =
+        UpdateSums.AxpyNorms4(eta, Span aw, Span bw, ReadOnlySpan(ew, offset, n), Span av, Span bv, ReadOnlySpan(ev, offset, n))
+    struct (naw, nbw, nav, nbv)
 
 /// One gradient-descent step of pair k0 of the recursion with the quantities of iterate j (its pairs and E^W, E^V), all
 /// but the accumulated forcings D (stepped for both recursions at once by `axpyNorms`).
@@ -179,25 +162,42 @@ let private stepPairScalars (eta: float) (pairs: Pair[]) (states: PairState[]) (
 
 /// The rounding of each layer's stored update Z ← fl(Z − fl(ηG)) at one iterate, W and V apart (float64: the float64Run
 /// hypothesis), from the layers' and the gradients' norms (`Rounding.updateStoreRoundingAt`; docs/theorems/DepthSmoothness.md,
-/// "Rounding of the stored update"). The four norms of a layer (W, V and their gradients) in one loop: four independent chains of additions side by side,
-/// each in index order (so each norm has the bits of its own loop), instead of one chain after another.
-let private storeRoundings (eta: float) (md: int) (w: ReadOnlySpan<float>) (v: ReadOnlySpan<float>) (gw: ReadOnlySpan<float>) (gv: ReadOnlySpan<float>) =
-    let L = w.Length / md
-    let u = Rounding.Float64UnitRoundoff
-    let rw, rv = Array.zeroCreate L, Array.zeroCreate L
-    for k in 0 .. L - 1 do
-        let mutable sw, sv, sgw, sgv = 0.0, 0.0, 0.0, 0.0
-        for i in k * md .. k * md + md - 1 do
-            sw <- sw + w.[i] * w.[i]
-            sv <- sv + v.[i] * v.[i]
-            sgw <- sgw + gw.[i] * gw.[i]
-            sgv <- sgv + gv.[i] * gv.[i]
-        rw.[k] <- Rounding.updateStoreRoundingAt u md (sqrt sw) (eta * sqrt sgw)
-        rv.[k] <- Rounding.updateStoreRoundingAt u md (sqrt sv) (eta * sqrt sgv)
-    rw, rv
+/// "Rounding of the stored update"), and the largest layer norms max_k ‖W_k‖, max_k ‖V_k‖ and gradient norm
+/// max_k (‖G^W_k‖² + ‖G^V_k‖²)^{1/2} the centre's remainder reads (`SplitCentre.finish`). Every norm from one pass over the
+/// four arrays (`UpdateSums.LayerSquares`: each sum in index order, the bits of its own loop over the layer); the arrays
+/// are the run's, allocated once.
+type UpdateRounding(layers: int) =
+    let sw, sv, sgw, sgv, sg = Array.zeroCreate<float> layers, Array.zeroCreate<float> layers, Array.zeroCreate<float> layers, Array.zeroCreate<float> layers, Array.zeroCreate<float> layers
+    let rw, rv = Array.zeroCreate<float> layers, Array.zeroCreate<float> layers
+    let mutable wMax, vMax, gMax = 0.0, 0.0, 0.0
+    /// the rounding of layer k's stored update of W (index k) at the last `Compute`
+    member _.RW = rw
+    /// the same of V
+    member _.RV = rv
+    /// max_k ‖W_k‖_F at the last `Compute`
+    member _.WMax = wMax
+    /// max_k ‖V_k‖_F at the last `Compute`
+    member _.VMax = vMax
+    /// max_k (‖G^W_k‖² + ‖G^V_k‖²)^{1/2} at the last `Compute`
+    member _.GMax = gMax
+    /// Every output at weights W, V with gradient G^W, G^V (layer size md, `layers` layers) and step η.
+    member _.Compute(eta: float, md: int, w: ReadOnlySpan<float>, v: ReadOnlySpan<float>, gw: ReadOnlySpan<float>, gv: ReadOnlySpan<float>) =
+        if w.Length <> layers * md then invalidArg "w" "UpdateRounding: the weights do not hold the run's layers"
+        UpdateSums.LayerSquares(w, v, gw, gv, md, Span sw, Span sv, Span sgw, Span sgv, Span sg)
+        let u = Rounding.Float64UnitRoundoff
+        let mutable bw, bv, bg = 0.0, 0.0, 0.0
+        for k in 0 .. layers - 1 do
+            rw.[k] <- Rounding.updateStoreRoundingAt u md (sqrt sw.[k]) (eta * sqrt sgw.[k])
+            rv.[k] <- Rounding.updateStoreRoundingAt u md (sqrt sv.[k]) (eta * sqrt sgv.[k])
+            bw <- max bw (sqrt sw.[k])
+            bv <- max bv (sqrt sv.[k])
+            bg <- max bg (sqrt sg.[k])
+        wMax <- bw
+        vMax <- bv
+        gMax <- bg
 
 /// One step of both recursions, pair by pair in parts (ObserverTeam.For: each pair's state is its own, so the numbers do not
-/// depend on which thread stepped it). `store` is the rounding of each layer's stored update (`storeRoundings`): an
+/// depend on which thread stepped it). `store` is the rounding of each layer's stored update (`UpdateRounding`): an
 /// increment of the updated weights differs from the exact recursion's by at most that of its two layers.
 let private stepBoth (eta: float) (md: int) (it: Pair[] * float[] * float[]) (store: float[] * float[]) (a: PairState[]) (b: PairState[]) =
     let pairs, ewm, evm = it
@@ -267,6 +267,7 @@ let private observe (run: Run) : int -> IterateCallback option =
     let centre = SplitCentre.create run
     let centreBound, centrePairs = Array.zeroCreate (n + 1), Array.create run.SnapshotCount [||]
     let centreSeconds = ref 0.0
+    let store = UpdateRounding(run.Setting.Depth)
     centre |> Option.iter (fun c -> SplitCentre.start c (run.W 0) (run.V 0); centreBound.[j0] <- SplitCentre.bound c; SplitCentre.fuse c buffers.Pass)
     fun s ->
         if s >= last then None
@@ -287,13 +288,14 @@ let private observe (run: Run) : int -> IterateCallback option =
                     for p in pairs do
                         amax.Value <- max amax.Value (jointCoefficient p.AWW p.AWV p.AVW)
                         lemax.Value <- max lemax.Value (fL * sqrt (p.EW * p.EW + p.EV * p.EV))
-                    stepBoth eta md it (storeRoundings eta md ws vs gws gvs) zero seg.Value
+                    store.Compute(eta, md, ws, vs, gws, gvs)
+                    stepBoth eta md it (store.RW, store.RV) zero seg.Value
                     fromZero.[j + 1] <- boundOf zero
                     segs.[j + 1] <- boundOf seg.Value
                     match centre with
                     | Some c ->
                         let cw = Diagnostics.Stopwatch.StartNew()
-                        SplitCentre.finish (c, ws, vs, gws, gvs)
+                        SplitCentre.finish (c, store.WMax, store.VMax, store.GMax)
                         centreSeconds.Value <- centreSeconds.Value + float (c.Pass.FusedTicks - fusedTicks) / float Diagnostics.Stopwatch.Frequency
                         centreBound.[j + 1] <- SplitCentre.bound c
                         if j + 1 = until then centrePairs.[s + 1] <- SplitCentre.pairBounds c
