@@ -13,6 +13,8 @@ namespace ResOdeProofs.Bench;
 /// (two threads, the helper lingering). Each call's CPU time is the calling thread's own (CLOCK_THREAD_CPUTIME_ID) except
 /// for the two-thread evaluation, whose row is the process's (both threads); median over interleaved batches. With
 /// "beside a reader" another thread walks the other kept set all the time (what the observer does on the second core).
+/// An inline evaluation that keeps its states runs its blocks in step (ResNet.RunTogether); the rows "apart" run them one
+/// block after the other (ResNet.BlocksApart), the schedule before: the same numbers.
 /// </summary>
 internal static class ReplayProbe
 {
