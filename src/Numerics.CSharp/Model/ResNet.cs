@@ -470,7 +470,8 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         var q = (_togetherQ ??= new T[nm]).AsSpan();
         var wt = _togetherWt ??= new T[md]; var vt = _togetherVt ??= new T[md];
         var keptH = kept.H;
-        bool prefetch = Prefetches;
+        bool prefetch = true;
+        foreach (var blk in _blocks) prefetch &= blk.Prefetches;
         foreach (var blk in _blocks) blk.BeginTogether(level, keptH);
         T invL = T.One / T.CreateTruncating(L);
         for (int k = 0; k < L; k++)
