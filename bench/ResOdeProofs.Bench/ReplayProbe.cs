@@ -13,6 +13,8 @@ namespace ResOdeProofs.Bench;
 /// (two threads, the helper lingering). Each call's CPU time is the calling thread's own (CLOCK_THREAD_CPUTIME_ID) except
 /// for the two-thread evaluation, whose row is the process's (both threads); median over interleaved batches. With
 /// "beside a reader" another thread walks the other kept set all the time (what the observer does on the second core).
+/// An inline evaluation that keeps its states runs its blocks in step (ResNet.RunTogether); the rows "apart" run them one
+/// block after the other (ResNet.BlocksApart), the schedule before: the same numbers.
 /// </summary>
 internal static class ReplayProbe
 {
@@ -45,6 +47,8 @@ internal static class ReplayProbe
         var two = new ResNet<double>(shape, ActivationKind.Gelu, data, new EngineOptions { Threads = 2 });
         var inline = new ResNet<double>(shape, ActivationKind.Gelu, data, new EngineOptions { Threads = 2 }) { Inline = true };
         var one = new ResNet<double>(shape, ActivationKind.Gelu, data, new EngineOptions { Threads = 1 });
+        // the blocks one after another (the schedule before the blocks of a kept inline evaluation ran in step): the same numbers
+        var apart = new ResNet<double>(shape, ActivationKind.Gelu, data, new EngineOptions { Threads = 2 }) { Inline = true, BlocksApart = true };
         int total = L * m * d;
         var w = Fill(total, 0.5); var v = Fill(total, 0.25); var gw = new double[total]; var gv = new double[total];
         var w0 = (double[])w.Clone(); var v0 = (double[])v.Clone(); var ow = new double[total]; var ov = new double[total];
@@ -64,6 +68,8 @@ internal static class ReplayProbe
             ("evaluation, 2 blocks inline", () => { inline.Keep = null; st = inline.Evaluate(w, v, gw, gv); }, false),
             ("evaluation, 2 blocks inline, states kept", () => { inline.Keep = states; st = inline.Evaluate(w, v, gw, gv); inline.Keep = null; }, false),
             ("evaluation, 2 blocks inline, states + products kept", () => { inline.Keep = products; st = inline.Evaluate(w, v, gw, gv); inline.Keep = null; }, false),
+            ("evaluation, 2 blocks inline apart, states kept", () => { apart.Keep = states; st = apart.Evaluate(w, v, gw, gv); apart.Keep = null; }, false),
+            ("evaluation, 2 blocks inline apart, states + products kept", () => { apart.Keep = products; st = apart.Evaluate(w, v, gw, gv); apart.Keep = null; }, false),
             ("Trainer.Record", () => Trainer.Record(level, trace, 0, st, shape, w, v, gw, gv), false),
             ("Trainer.ApplyUpdate", () => Trainer.ApplyUpdate<double>(level, w, v, gw, gv, L, m * d, 1e-12, null), false),
             ("distance to the snapshot", () => Math.Sqrt(FastKernels.SumSquaresDiff<double>(level, w, w0) + FastKernels.SumSquaresDiff<double>(level, v, v0)), false),

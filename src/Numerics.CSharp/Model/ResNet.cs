@@ -361,9 +361,15 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         var level = Simd.Level;
         if (grad) _keep?.PrepareProducts(L, _n, _shape.Width);
         _statesKeptIn = grad ? _keep?.H : null;
+        bool ranTogether = false;
         if (_blocks.Length == 1)
         {
             _blocks[0].Run(level, w, v, gradW, gradV, grad);
+        }
+        else if (grad && _keep is KeptStates together && Inline && _fault is null && !BlocksApart)
+        {
+            RunTogether(level, w, v, gradW, gradV, together);
+            ranTogether = true;
         }
         else
         {
@@ -424,8 +430,121 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             else if (!(ps <= stats.MaxAdjointSum)) stats.MaxAdjointSum = ps;
         }
         if (grad) _fault?.Gradient(gradW, gradV, L, md);
-        if (_work?.Error is Exception ex) throw new InvalidOperationException("an engine thread failed", ex);
+        if (!ranTogether && _work?.Error is Exception ex) throw new InvalidOperationException("an engine thread failed", ex);
         return stats;
+    }
+
+    /// <summary>
+    /// Runs the blocks of an inline evaluation that keeps states one after another, each on its own (the code before the blocks
+    /// ran in step, <see cref="RunTogether"/>): the same numbers, for the benchmark that compares the two schedules. Default false.
+    /// </summary>
+    internal bool BlocksApart { get; set; }
+
+    // The buffers of the blocks run in step (RunTogether), made at its first use: σ of every layer for all samples (L×n×m,
+    // layer k at k·n·m, sample i's row at i·m); σ' and u when the products are not kept (σ' L×n×m, u n×m); p and q of all
+    // samples (n×d, n×m); W_kᵀ and V_kᵀ.
+    private T[]? _togetherAct, _togetherDer, _togetherPre, _togetherP, _togetherQ, _togetherWt, _togetherVt;
+
+    /// <summary>
+    /// An inline evaluation with gradient that keeps its states (the verifier's observed replay), with the blocks run in step,
+    /// layer by layer, on the calling thread: the products whose rows are samples (u_k = h_{k−1}W_kᵀ, the residual
+    /// h_k + (1/L)σ(u_k)V_kᵀ, V_kᵀp_k and the adjoint step p + (1/L)q W_k) as one product over all n samples, which the kept
+    /// arrays already hold in sample order, and W_kᵀ, V_kᵀ formed once per layer instead of once per block. Each entry of a
+    /// product sums over its inner index in the same order whatever the rows around it (FastKernels.Gemm: the row tiles change
+    /// which rows share registers, not any entry's sum), so these are the blocks' own numbers. Everything whose sum runs over
+    /// samples stays per block in block order: each block's part of G_k (its own samples, its own array), the reduction of the
+    /// parts as <see cref="LayerPartDone"/> adds them, the loss, Σ‖p_k^i‖, max‖h_k^i‖ and the kept ranges, each through the
+    /// blocks' own calls on their rows (the activation's pass and the σ' product per block: their ranges are the blocks').
+    /// So the loss, the gradient, the statistics and every kept number are the bits of the blocks run one after another.
+    /// Not with an injected fault (the fault acts inside a block's passes).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void RunTogether(SimdLevel level, ReadOnlySpan<T> w, ReadOnlySpan<T> v, Span<T> gradW, Span<T> gradV, KeptStates kept)
+    {
+        int L = _shape.Depth, d = _shape.Dim, m = _shape.Width, md = m * d, n = _n, nd = n * d, nm = n * m;
+        bool products = kept.ProductsValid;
+        var act = _togetherAct ??= new T[(long)L * nm];
+        T[]? der = null, preBuf = null;
+        if (!products) { der = _togetherDer ??= new T[(long)L * nm]; preBuf = _togetherPre ??= new T[nm]; }
+        var p = (_togetherP ??= new T[nd]).AsSpan();
+        var q = (_togetherQ ??= new T[nm]).AsSpan();
+        var wt = _togetherWt ??= new T[md]; var vt = _togetherVt ??= new T[md];
+        var keptH = kept.H;
+        bool prefetch = true;
+        foreach (var blk in _blocks) prefetch &= blk.Prefetches;
+        foreach (var blk in _blocks) blk.BeginTogether(level, keptH);
+        T invL = T.One / T.CreateTruncating(L);
+        for (int k = 0; k < L; k++)
+        {
+            var hk = keptH.AsSpan(k * nd, nd);
+            var hn = keptH.AsSpan((k + 1) * nd, nd);
+            var pre = products ? kept.Pre!.AsSpan((k + 1) * nm, nm) : preBuf!.AsSpan();
+            var sk = act.AsSpan(k * nm, nm);
+            var sdk = products ? kept.Derivative!.AsSpan((k + 1) * nm, nm) : der!.AsSpan(k * nm, nm);
+            if (prefetch && k + 1 < L) { FastKernels.Prefetch(w.Slice((k + 1) * md, md)); FastKernels.Prefetch(v.Slice((k + 1) * md, md)); }
+            FastKernels.Transpose<T>(w.Slice(k * md, md), wt, m, d);
+            FastKernels.Transpose<T>(v.Slice(k * md, md), vt, d, m);
+            FastKernels.Gemm<T>(level, hk, d, 1, wt, pre, n, d, m, T.One, accumulate: false);
+            foreach (var blk in _blocks)
+            {
+                // σ, σ' and the block's ranges of u and σ' by the block's own pass over its rows (Block.ForwardSegment's call)
+                int at = blk.I0 * m, len = blk.Count * m;
+                var r = blk.KeptRanges.AsSpan(6 * (k + 1), 4);
+                double lo = double.PositiveInfinity, hi = double.NegativeInfinity, dlo = lo, dhi = hi;
+                VectorActivations.EvaluateWithRanges<T>(level, _activation, pre.Slice(at, len), sk.Slice(at, len), sdk.Slice(at, len), ref lo, ref hi, ref dlo, ref dhi);
+                r[0] = lo; r[1] = hi; r[2] = dlo; r[3] = dhi;
+                if (lo < blk.MinPre) blk.MinPre = lo;
+                if (hi > blk.MaxPre) blk.MaxPre = hi;
+            }
+            hk.CopyTo(hn);
+            FastKernels.Gemm<T>(level, sk, m, 1, vt, hn, n, m, d, invL, accumulate: true);
+            foreach (var blk in _blocks) FastKernels.MaxRowNorm<T>(level, hn.Slice(blk.I0 * d, blk.Count * d), blk.Count, d, ref blk.MaxHidden);
+        }
+        foreach (var blk in _blocks) blk.Terminal(level, keptH.AsSpan(L * nd + blk.I0 * d, blk.Count * d), p.Slice(blk.I0 * d, blk.Count * d));
+        p.CopyTo(kept.P.AsSpan(L * nd, nd));
+        for (int k = L - 1; k >= 0; k--)
+        {
+            var hk = keptH.AsSpan(k * nd, nd);
+            var wk = w.Slice(k * md, md);
+            var vk = v.Slice(k * md, md);
+            var sk = act.AsSpan(k * nm, nm);
+            var sdk = products ? kept.Derivative!.AsSpan((k + 1) * nm, nm) : der!.AsSpan(k * nm, nm);
+            var gw = gradW.Slice(k * md, md);
+            var gv = gradV.Slice(k * md, md);
+            if (prefetch && k > 0) { FastKernels.Prefetch(w.Slice((k - 1) * md, md)); FastKernels.Prefetch(v.Slice((k - 1) * md, md)); }
+            // G^V_k's part of each block = Σ_{i in the block} p_k^i σ_iᵀ: block 0's into the output, the others' into their own
+            for (int t = 0; t < _blocks.Length; t++)
+            {
+                var blk = _blocks[t];
+                FastKernels.Gemm<T>(level, p.Slice(blk.I0 * d, blk.Count * d), 1, d, sk.Slice(blk.I0 * m, blk.Count * m),
+                    t == 0 ? gv : blk.GradV.AsSpan(k * md, md), d, blk.Count, m, T.One, accumulate: false);
+            }
+            // V_kᵀp_k of all samples (kept, or in q), then each block's range of it and q = σ' ⊙ V_kᵀp_k over its rows
+            var vtp = products ? kept.AdjointProduct!.AsSpan((k + 1) * nm, nm) : q;
+            FastKernels.Gemm<T>(level, p, d, 1, vk, vtp, n, d, m, T.One, accumulate: false);
+            foreach (var blk in _blocks)
+            {
+                int at = blk.I0 * m, len = blk.Count * m;
+                var r = blk.KeptRanges.AsSpan(6 * (k + 1) + 4, 2);
+                r[0] = double.PositiveInfinity; r[1] = double.NegativeInfinity;
+                FastKernels.MultiplyIntoWithRange<T>(level, vtp.Slice(at, len), sdk.Slice(at, len), q.Slice(at, len), ref r[0], ref r[1]);
+            }
+            for (int t = 0; t < _blocks.Length; t++)
+            {
+                var blk = _blocks[t];
+                FastKernels.Gemm<T>(level, q.Slice(blk.I0 * m, blk.Count * m), 1, m, hk.Slice(blk.I0 * d, blk.Count * d),
+                    t == 0 ? gw : blk.GradW.AsSpan(k * md, md), m, blk.Count, d, T.One, accumulate: false);
+            }
+            FastKernels.Gemm<T>(level, q, m, 1, wk, p, n, m, d, invL, accumulate: true);
+            foreach (var blk in _blocks) blk.AdjointSums[k] = Block.AdjointSum(level, p.Slice(blk.I0 * d, blk.Count * d), blk.Count, d);
+            p.CopyTo(kept.P.AsSpan(k * nd, nd));
+            // the blocks' parts added in block order, as the last block to finish the layer adds them (LayerPartDone)
+            for (int t = 1; t < _blocks.Length; t++)
+            {
+                Kernels.Axpy(T.One, _blocks[t].GradW.AsSpan(k * md, md), gw);
+                Kernels.Axpy(T.One, _blocks[t].GradV.AsSpan(k * md, md), gv);
+            }
+        }
     }
 
     /// <summary>
@@ -653,32 +772,8 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             for (int g = 0; g < _segments; g++) ForwardSegment(level, g, w, v, stats: true, kept);
 
             // Loss and p_L (the last segment's states are still in the segment buffers, or in the kept rows).
-            var hL = State(keptH, L, Start(_segments - 1), nd);
             var p = _p.AsSpan();
-            int dOut = s.OutputDim, n = _net._n;
-            var y = _net._y.AsSpan(I0 * dOut, nb * dOut);
-            double loss = 0;
-            T twoOverN = T.CreateTruncating(2.0 / n);
-            if (_net._b is null)
-            {
-                for (int i = 0; i < nd; i++)
-                {
-                    T r = hL[i] - y[i];
-                    double rd = double.CreateTruncating(r);
-                    loss += rd * rd;
-                    p[i] = twoOverN * r;
-                }
-            }
-            else
-            {
-                var outp = _out.AsSpan();
-                Kernels.GemmNT<T>(hL, _net._b, outp, nb, dOut, d, T.One, accumulate: false);
-                for (int i = 0; i < nb * dOut; i++) { outp[i] -= y[i]; double rd = double.CreateTruncating(outp[i]); loss += rd * rd; }
-                p.Clear();
-                Kernels.GemmNNAcc<T>(outp, _net._b, p, nb, dOut, d, twoOverN);
-            }
-            LossSum = loss;
-            AdjointSums[L] = AdjointSum(level, p, nb, d);
+            Terminal(level, State(keptH, L, Start(_segments - 1), nd), p);
             if (!grad) return;
             if (kept is not null) p.CopyTo(kept.P.AsSpan(L * keptStride + keptAt, nd));
 
@@ -742,6 +837,53 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
         }
 
-        private static double AdjointSum(SimdLevel level, ReadOnlySpan<T> p, int n, int d) => FastKernels.SumRowNorms<T>(level, p, n, d);
+        /// <summary>
+        /// The loss of this block's samples from their h_L (<see cref="LossSum"/>) and p_L = (2/n)Bᵀ(B h_L − y) into
+        /// <paramref name="p"/> (nb×d), with Σ_i ‖p_L^i‖ in <see cref="AdjointSums"/>[L].
+        /// </summary>
+        public void Terminal(SimdLevel level, ReadOnlySpan<T> hL, Span<T> p)
+        {
+            var s = _net._shape;
+            int L = s.Depth, d = s.Dim, nb = Count, nd = nb * d;
+            int dOut = s.OutputDim, n = _net._n;
+            var y = _net._y.AsSpan(I0 * dOut, nb * dOut);
+            double loss = 0;
+            T twoOverN = T.CreateTruncating(2.0 / n);
+            if (_net._b is null)
+            {
+                for (int i = 0; i < nd; i++)
+                {
+                    T r = hL[i] - y[i];
+                    double rd = double.CreateTruncating(r);
+                    loss += rd * rd;
+                    p[i] = twoOverN * r;
+                }
+            }
+            else
+            {
+                var outp = _out.AsSpan();
+                Kernels.GemmNT<T>(hL, _net._b, outp, nb, dOut, d, T.One, accumulate: false);
+                for (int i = 0; i < nb * dOut; i++) { outp[i] -= y[i]; double rd = double.CreateTruncating(outp[i]); loss += rd * rd; }
+                p.Clear();
+                Kernels.GemmNNAcc<T>(outp, _net._b, p, nb, dOut, d, twoOverN);
+            }
+            LossSum = loss;
+            AdjointSums[L] = AdjointSum(level, p, nb, d);
+        }
+
+        /// <summary>
+        /// The start of an evaluation that runs this block in step with the others (<see cref="ResNet{T}.RunTogether"/>): the
+        /// statistics reset, max‖h_0^i‖ taken, and h_0 of this block's samples written into its rows of the kept states
+        /// (what <see cref="Run"/> does before its first layer).
+        /// </summary>
+        public void BeginTogether(SimdLevel level, T[] keptH)
+        {
+            int d = _net._shape.Dim, nd = Count * d;
+            MinPre = double.PositiveInfinity; MaxPre = double.NegativeInfinity; MaxHidden = 0;
+            FastKernels.MaxRowNorm<T>(level, _checkpoints.AsSpan(0, nd), Count, d, ref MaxHidden);
+            _checkpoints.AsSpan(0, nd).CopyTo(State(keptH, 0, 0, nd));
+        }
+
+        public static double AdjointSum(SimdLevel level, ReadOnlySpan<T> p, int n, int d) => FastKernels.SumRowNorms<T>(level, p, n, d);
     }
 }
