@@ -13,25 +13,47 @@ public static class ResodeApp
     /// <summary>Environment variable that prints the stack trace of an unexpected failure on the console.</summary>
     public const string DebugVariable = "RESODE_DEBUG";
 
+    /// <summary>The subcommands of `resode` by name, each built only when asked for.</summary>
+    private static readonly (string Name, Func<Command> Build)[] Subcommands =
+    [
+        ("train", TrainCommand.Build),
+        ("verify", VerifyCommand.Build),
+        ("report", ReportCommand.Build),
+        ("fashion", FashionCommand.Build),
+        ("bench", BenchCommand.Build),
+        ("bench-conv", BenchConvCommand.Build),
+        ("sweep", Sweep.SweepCommand.Build),
+    ];
+
     /// <summary>The root command with every subcommand; each description ends with the exit-code contract.</summary>
-    public static RootCommand Build()
+    public static RootCommand Build() => Build(null);
+
+    /// <summary>
+    /// The root command with the subcommand named <paramref name="only"/> alone when it names one, otherwise with every
+    /// subcommand. A command line that starts with a subcommand's name is parsed by that subcommand only (the others
+    /// cannot match it), so building the others (their options, parsers and descriptions, compiled at the start of
+    /// every process) would be work for nothing; a line that names none (`resode --help`, a typo, nothing) gets the
+    /// whole tree, its listing and its suggestions.
+    /// </summary>
+    internal static RootCommand Build(string? only)
     {
         var root = new RootCommand("resode: executable theorems of deep residual networks and their neural-ODE limit " +
                                    "(Marion, Wu, Sander, Biau, ICLR 2024), checked against real training runs.");
-        root.Subcommands.Add(TrainCommand.Build());
-        root.Subcommands.Add(VerifyCommand.Build());
-        root.Subcommands.Add(ReportCommand.Build());
-        root.Subcommands.Add(FashionCommand.Build());
-        root.Subcommands.Add(BenchCommand.Build());
-        root.Subcommands.Add(BenchConvCommand.Build());
-        root.Subcommands.Add(Sweep.SweepCommand.Build());
+        bool named = Subcommands.Any(s => s.Name == only);
+        foreach (var (name, build) in Subcommands)
+        {
+            if (named && name != only) continue;
+            var c = build();
+            if (c.Name != name) throw new InvalidOperationException($"the subcommand listed as '{name}' is named '{c.Name}'");
+            root.Subcommands.Add(c);
+        }
         root.Description += " " + ExitCodes.Summary;
         foreach (var c in root.Subcommands) c.Description += " " + ExitCodes.Summary;
         return root;
     }
 
     /// <summary>Runs `resode` with <paramref name="args"/> and returns its exit code.</summary>
-    public static int Run(string[] args) => Run(Build(), args);
+    public static int Run(string[] args) => Run(Build(args.Length > 0 ? args[0] : null), args);
 
     /// <summary>Runs <paramref name="root"/> (the real command, or a test's) with the exit-code mapping of `resode`.</summary>
     internal static int Run(RootCommand root, string[] args)

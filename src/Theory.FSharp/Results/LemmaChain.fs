@@ -238,17 +238,18 @@ let statedOver (supply: ChainSupply) : Statements =
                 supply.Prepare run
                 let whenOf = whenOf run
                 let place = placeOf run
+                // the constants first, as when the comparisons were a lazy sequence read by `compared`; the comparisons
+                // then as one array (the same records in the same order, without a sequence's enumerator per record)
+                let constants = supply.Constants run @ [ supply.ClosedForm run ]
                 let checks =
-                    seq {
-                        for s in snapshots run do
-                            let c = supply.Snapshot run s
-                            let hb = chainHidden run.Setting.Depth c
-                            // k = 0 is not compared: Hb_0 = ‖h_0^i‖ is the measured norm itself
-                            for k in 1 .. run.Setting.Depth do
-                                for i in 0 .. run.Setting.Samples - 1 ->
-                                    { Measured = c.HNorm.[k].[i]; Bound = hb.[k].[i]; Where = place.[k].[i]; When = whenOf.[s] }
-                    }
-                compared run checks (supply.Constants run @ [ supply.ClosedForm run ]))
+                    [| for s in snapshots run do
+                        let c = supply.Snapshot run s
+                        let hb = chainHidden run.Setting.Depth c
+                        // k = 0 is not compared: Hb_0 = ‖h_0^i‖ is the measured norm itself
+                        for k in 1 .. run.Setting.Depth do
+                            for i in 0 .. run.Setting.Samples - 1 ->
+                                { Measured = c.HNorm.[k].[i]; Bound = hb.[k].[i]; Where = place.[k].[i]; When = whenOf.[s] } |]
+                compared run checks constants)
 
     /// (L2) L·‖h_k^i − h_{k−1}^i‖ ≤ F_k(Hb_{k−1}^i).
     let increments : Result<Run> =
@@ -258,14 +259,14 @@ let statedOver (supply: ChainSupply) : Statements =
                 let L = run.Setting.Depth
                 let mutable fmax = 0.0
                 let checks =
-                    [ for s in snapshots run do
+                    [| for s in snapshots run do
                         let c = supply.Snapshot run s
                         let hb = c.StateBound (chainHidden L c)
                         for k in 1 .. L do
                             for i in 0 .. run.Setting.Samples - 1 do
                                 let f = c.Output k hb.[k - 1].[i]
                                 fmax <- max fmax f
-                                yield { Measured = c.Increment k i; Bound = f; Where = place.[k].[i]; When = whenOf.[s] } ]
+                                yield { Measured = c.Increment k i; Bound = f; Where = place.[k].[i]; When = whenOf.[s] } |]
                 compared run checks (supply.Constants run @ [ "F (max over layers, samples, snapshots)", fmax ]))
 
     /// (L3a) ‖p_k^i‖ ≤ Pb_k^i.
@@ -274,17 +275,16 @@ let statedOver (supply: ChainSupply) : Statements =
                 let whenOf = whenOf run
                 let place = placeOf run
                 let L = run.Setting.Depth
+                let constants = supply.Constants run
                 let checks =
-                    seq {
-                        for s in snapshots run do
-                            let c = supply.Snapshot run s
-                            let pb = chainAdjoint L c (c.StateBound (chainHidden L c))
-                            // k = L is not compared: Pb_L = ‖p_L^i‖ is the measured norm itself
-                            for k in 0 .. L - 1 do
-                                for i in 0 .. run.Setting.Samples - 1 ->
-                                    { Measured = c.PNorm.[k].[i]; Bound = pb.[k].[i]; Where = place.[k].[i]; When = whenOf.[s] }
-                    }
-                compared run checks (supply.Constants run))
+                    [| for s in snapshots run do
+                        let c = supply.Snapshot run s
+                        let pb = chainAdjoint L c (c.StateBound (chainHidden L c))
+                        // k = L is not compared: Pb_L = ‖p_L^i‖ is the measured norm itself
+                        for k in 0 .. L - 1 do
+                            for i in 0 .. run.Setting.Samples - 1 ->
+                                { Measured = c.PNorm.[k].[i]; Bound = pb.[k].[i]; Where = place.[k].[i]; When = whenOf.[s] } |]
+                compared run checks constants)
 
     /// (L3b) ‖p_{k+1}^i − p_k^i‖ ≤ κ_{k+1}(Hb_k^i)‖p_{k+1}^i‖/L.
     let adjointIncrements : Result<Run> =
@@ -295,18 +295,17 @@ let statedOver (supply: ChainSupply) : Statements =
                 let place =
                     Array.init L (fun k ->
                         Array.init run.Setting.Samples (fun i -> "layers k = " + string (k + 1) + " → " + string k + ", sample i = " + string i))
+                let constants = supply.Constants run
                 let checks =
-                    seq {
-                        for s in snapshots run do
-                            let c = supply.Snapshot run s
-                            let hb = c.StateBound (chainHidden L c)
-                            for k in 0 .. L - 1 do
-                                for i in 0 .. run.Setting.Samples - 1 ->
-                                    { Measured = c.AdjointIncrement k i
-                                      Bound = c.Kappa (k + 1) hb.[k].[i] * c.PNorm.[k + 1].[i] / float L
-                                      Where = place.[k].[i]; When = whenOf.[s] }
-                    }
-                compared run checks (supply.Constants run))
+                    [| for s in snapshots run do
+                        let c = supply.Snapshot run s
+                        let hb = c.StateBound (chainHidden L c)
+                        for k in 0 .. L - 1 do
+                            for i in 0 .. run.Setting.Samples - 1 ->
+                                { Measured = c.AdjointIncrement k i
+                                  Bound = c.Kappa (k + 1) hb.[k].[i] * c.PNorm.[k + 1].[i] / float L
+                                  Where = place.[k].[i]; When = whenOf.[s] } |]
+                compared run checks constants)
 
     /// (L3c) Σ_i ‖p_L^i‖ ≤ 2‖B‖₂√ℓ.
     let terminalAdjointSum : Result<Run> =

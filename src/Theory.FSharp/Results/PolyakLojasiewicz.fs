@@ -89,10 +89,12 @@ let readOut (run: Run) : float * float =
                 Tuple.Create((if rank = 0 then 0.0 else sv.[rank - 1]), perp / float n))
     t
 
-let private cache = Runtime.CompilerServices.ConditionalWeakTable<Run, InitConstants>()
+/// Per run: the MLP's initialization constants and the mean Gram matrix Ḡ = (1/L) Σ_k Φ_kᵀΦ_k they were computed from,
+/// kept so that `frozenKernelLoss` reads the same Ḡ instead of forming the L Gram products a second time.
+let private cache = Runtime.CompilerServices.ConditionalWeakTable<Run, Tuple<InitConstants, Matrix<float>>>()
 
-/// Computes the MLP's initialization constants from snapshot 0 (iteration 0).
-let initConstants (run: Run) : InitConstants =
+/// The MLP's initialization constants from snapshot 0 (iteration 0) and Ḡ, computed once per run.
+let private initConstantsAndGram (run: Run) : Tuple<InitConstants, Matrix<float>> =
     cache.GetValue(run, fun run ->
         let s = run.Setting
         let L, m, n = s.Depth, s.Width, s.Samples
@@ -111,8 +113,13 @@ let initConstants (run: Run) : InitConstants =
         let tau = float (m + n) * machineEpsilon * tr
         let sigmaB, lossPerp = readOut run
         let c = 4.0 * sigmaB * sigmaB / float n
-        { V0Norm = v0norm; LambdaMinGram = lamGram; LambdaMinLayersMean = lamLayers; GramTrace = tr; Threshold = tau
-          SigmaB = sigmaB; LossPerp = lossPerp; Mu0 = c * lamGram; Mu0Layers = c * lamLayers; Mu0Error = c * tau })
+        let constants =
+            { V0Norm = v0norm; LambdaMinGram = lamGram; LambdaMinLayersMean = lamLayers; GramTrace = tr; Threshold = tau
+              SigmaB = sigmaB; LossPerp = lossPerp; Mu0 = c * lamGram; Mu0Layers = c * lamLayers; Mu0Error = c * tau }
+        Tuple.Create(constants, gbar))
+
+/// Computes the MLP's initialization constants from snapshot 0 (iteration 0).
+let initConstants (run: Run) : InitConstants = fst (initConstantsAndGram run)
 
 /// The largest kernel K̄ (n·d rows) formed for a block: its eigenproblem and the n·d backward passes per layer stay
 /// within a second or so; a larger one is not formed, and the results that need μ₀ are then not applicable to the run
@@ -196,13 +203,11 @@ let frozenKernelLoss (run: Run) : (int -> float) option =
     let s = run.Setting
     if ic.V0Norm <> 0.0 || not (isNull run.Data.B) || run.Shape.OutputDim <> s.Dim then None
     else
-        let L, m, n, d = s.Depth, s.Width, s.Samples, s.Dim
+        let L, n, d = s.Depth, s.Samples, s.Dim
         let lw = run.Layerwise 0
-        let gbar =
-            (Array.init L (fun k ->
-                let p = Matrix<float>.Build.Dense(m, n, fun j i -> lw.Sigma.[k].[i].[j]) // σ of the pre-activations, as in `initConstants`
-                p.TransposeThisAndMultiply p)
-             |> Array.reduce (+)) / float L
+        // Ḡ = (1/L) Σ_k Φ_kᵀΦ_k as `initConstants` formed it (the same matrix, kept with the constants; a copy, so that
+        // the decomposition cannot touch the kept one)
+        let gbar = (snd (initConstantsAndGram run)).Clone()
         let evd = gbar.Evd(Symmetricity.Symmetric)
         let r0 = Matrix<float>.Build.Dense(n, d, fun i c -> lw.H.[L].[i].[c] - run.Data.Data.Y.[i * d + c])
         let coeff = evd.EigenVectors.TransposeThisAndMultiply r0
