@@ -612,7 +612,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// One contiguous block of samples [I0, I0 + Count) with its own buffers. With segment length K the
     /// layers are cut into G recomputed segments [gK, (g+1)K), g &lt; G, and one final segment [GK, L) of at
     /// least K layers (at least the requested kept layers) whose states stay from the forward pass. The
-    /// states h_0, h_K, …, h_{GK} are kept in <see cref="_checkpoints"/>; the segment buffers SegH/_segAct
+    /// states h_0, h_K, …, h_{GK} are kept in <see cref="_checkpoints"/>; the segment buffers SegH/SegAct
     /// hold the final segment and, in the backward pass, each recomputed segment in turn. Without
     /// checkpointing G = 0 and the buffers hold everything.
     /// </summary>
@@ -629,7 +629,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         private readonly ResNet<T> _net;
         public readonly int I0, Count, Segment;
         private readonly int _segments;      // G + 1
-        // True when only h is stored and the backward pass recomputes u, σ and σ' of each layer (then _segAct holds one layer)
+        // True when only h is stored and the backward pass recomputes u, σ and σ' of each layer (then SegAct holds one layer)
         public readonly bool Recomputes;
         public int Recomputed => _segments - 1;
         private int Start(int g) => g * Segment;
@@ -639,8 +639,12 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         // σ and σ' of the segment's layers, one layer after the other: layer j's σ (nb×m) at 2j·nb·m, its σ' right after it,
         // so that each layer's activations are one contiguous run of memory (one stream for the hardware's prefetchers and one
         // prefetch range in the backward pass instead of two arrays walked side by side); K×2×nb×m. With Recomputes, one
-        // layer's σ and σ' (2×nb×m), written by the forward pass and again by the backward pass for each layer.
-        private readonly T[] _segAct;
+        // layer's σ and σ' (2×nb×m), written by the forward pass and again by the backward pass for each layer. Made at the
+        // block's first pass of its own: an evaluation whose blocks run in step (RunTogether) keeps σ' in the kept products and
+        // σ of all samples in one array of its own, and never touches it.
+        private T[]? _segActStore;
+        private readonly long _segActLength;
+        private T[] SegAct => _segActStore ??= new T[_segActLength];
         private int Act(int j, int nm) => Recomputes ? 0 : 2 * j * nm;
         // h_k of this block: the segment buffer's row (layer k of the segment being computed), or, with the states kept for a
         // caller (only without checkpointing: one segment from layer 0), the kept array's rows of this block, (k·n + I0)·d,
@@ -680,7 +684,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             // the bytes the passes walk per evaluation: the stored states and activations, W and V, and the gradient's layers
             // (with σ, σ' recomputed the stored part shrinks to h, and W, V and G_k become most of what streams from memory)
             Prefetches = (hs + 2 * ss + 4L * L * m * d) * Unsafe.SizeOf<T>() > PrefetchBytes;
-            _segAct = new T[2 * ss];
+            _segActLength = 2 * ss;
             _pre = new T[nb * m];
             _p = new T[nb * d];
             _q = new T[nb * m];
@@ -720,8 +724,8 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 FastKernels.Transpose<T>(v.Slice(k * md, md), _vt, d, m);   // Vᵀ: m×d
                 // pre = h Wᵀ (nb×m)
                 FastKernels.Gemm<T>(level, hk, d, 1, _wt, pre, nb, d, m, T.One, accumulate: false);
-                var sk = _segAct.AsSpan(Act(j, nm), nm);
-                var sdk = keptProducts ? kept!.Derivative!.AsSpan(((k + 1) * _net._n + I0) * m, nm) : _segAct.AsSpan(Act(j, nm) + nm, nm);
+                var sk = SegAct.AsSpan(Act(j, nm), nm);
+                var sdk = keptProducts ? kept!.Derivative!.AsSpan(((k + 1) * _net._n + I0) * m, nm) : SegAct.AsSpan(Act(j, nm) + nm, nm);
                 if (kept is not null)
                 {
                     // the per-layer ranges the kept states carry, taken by the activation's own pass over u (the bits of
@@ -790,8 +794,8 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     var hk = State(keptH, k, k0, nd);
                     var wk = w.Slice(k * md, md);
                     var vk = v.Slice(k * md, md);
-                    var sk = _segAct.AsSpan(Act(j, nm), nm);
-                    var sdk = kept is { ProductsValid: true } ? kept.Derivative!.AsSpan(((k + 1) * _net._n + I0) * m, nm) : _segAct.AsSpan(Act(j, nm) + nm, nm);
+                    var sk = SegAct.AsSpan(Act(j, nm), nm);
+                    var sdk = kept is { ProductsValid: true } ? kept.Derivative!.AsSpan(((k + 1) * _net._n + I0) * m, nm) : SegAct.AsSpan(Act(j, nm) + nm, nm);
                     var gw = gradW.Slice(k * md, md);
                     var gv = gradV.Slice(k * md, md);
                     if (Prefetches && k > k0)
@@ -799,7 +803,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                         // what layer k − 1 reads and writes, fetched while layer k computes: its stored σ, σ' and h, its
                         // weights and its gradient's lines (the backward pass walks the stored layers downwards, page by
                         // page, which the hardware's prefetchers pick up late)
-                        if (!Recomputes) FastKernels.Prefetch<T>(_segAct.AsSpan(2 * (j - 1) * nm, 2 * nm));
+                        if (!Recomputes) FastKernels.Prefetch<T>(SegAct.AsSpan(2 * (j - 1) * nm, 2 * nm));
                         FastKernels.Prefetch<T>(State(keptH, k - 1, k0, nd));
                         FastKernels.Prefetch(w.Slice((k - 1) * md, md)); FastKernels.Prefetch(v.Slice((k - 1) * md, md));
                         FastKernels.Prefetch<T>(gradW.Slice((k - 1) * md, md)); FastKernels.Prefetch<T>(gradV.Slice((k - 1) * md, md));
