@@ -83,6 +83,24 @@ let atLeast (measured: float) (bound: float) (allowance: float) (where': string)
 /// A comparison whose bound is a finite number and whose measurement is not NaN: the only kind that can hold or fail.
 let private comparable (c: Check) = Double.IsFinite c.Bound && not (Double.IsNaN c.Measured)
 
+/// The verdict of a set of comparisons from the worst finite one's verdict (`decided`, None when no comparison is finite)
+/// and the first comparison that is not finite (`other`): a violated finite comparison decides; otherwise a bound that is
+/// not finite is "no finite bound claimed" and a NaN measurement "not measured" (hypotheses not met), with how many of the
+/// `total` comparisons had a finite bound (`finite`).
+let private settle (decided: (Verdict * Check option) option) (other: Check option) (finite: int) (total: int) =
+    match decided, other with
+    | Some(Violated _, _ as d), _ -> d
+    | _, Some c ->
+        let v = if Double.IsNaN c.Measured && Double.IsFinite c.Bound then Verdict.notMeasured c.Where c.When else Verdict.noFiniteBound c.Bound c.Where c.When
+        let v =
+            match v with
+            | HypothesisNotMet [ name, why ] ->
+                HypothesisNotMet [ name, sprintf "%s; %d of %d comparisons had a finite bound and none of them failed" why finite total ]
+            | other -> other
+        v, Some c
+    | Some d, None -> d
+    | None, None -> NotApplicable "nothing to compare", None
+
 /// The worst comparison (largest measured / bound) and its verdict; the tightness of a holding verdict
 /// is then min over all checks of bound / measured. A violated finite comparison decides; otherwise a bound that
 /// is not finite (overflow to ∞, or ∞·0 = NaN) is "no finite bound claimed" and a NaN measurement "not measured"
@@ -101,18 +119,7 @@ let worst (rel: float) (checks: Check seq) : Verdict * Check option =
             else
                 let w = finite |> worstBy ratio
                 Some(Verdict.compare w.Measured w.Bound rel w.Where w.When, Some w)
-        match decided, arr |> Array.tryFind (comparable >> not) with
-        | Some(Violated _, _ as d), _ -> d
-        | _, Some c ->
-            let v = if Double.IsNaN c.Measured && Double.IsFinite c.Bound then Verdict.notMeasured c.Where c.When else Verdict.noFiniteBound c.Bound c.Where c.When
-            let v =
-                match v with
-                | HypothesisNotMet [ name, why ] ->
-                    HypothesisNotMet [ name, sprintf "%s; %d of %d comparisons had a finite bound and none of them failed" why finite.Length arr.Length ]
-                | other -> other
-            v, Some c
-        | Some d, None -> d
-        | None, None -> NotApplicable "nothing to compare", None
+        settle decided (arr |> Array.tryFind (comparable >> not)) finite.Length arr.Length
 
 /// Tightness bound/measured over every finite comparison with measured > 0: smallest (tightest) and largest
 /// (loosest) with where each was attained; None when no comparison measured anything positive.
@@ -231,18 +238,7 @@ let evaluation (rel: float) (checks: Check seq) constants notes : Evaluation =
                 else
                     let w = arr.[worstAt]
                     Some(Verdict.compare w.Measured w.Bound rel w.Where w.When, Some w)
-            match decided, (if firstOther < 0 then None else Some arr.[firstOther]) with
-            | Some(Violated _, _ as d), _ -> d
-            | _, Some c ->
-                let v = if Double.IsNaN c.Measured && Double.IsFinite c.Bound then Verdict.notMeasured c.Where c.When else Verdict.noFiniteBound c.Bound c.Where c.When
-                let v =
-                    match v with
-                    | HypothesisNotMet [ name, why ] ->
-                        HypothesisNotMet [ name, sprintf "%s; %d of %d comparisons had a finite bound and none of them failed" why finiteCount arr.Length ]
-                    | other -> other
-                v, Some c
-            | Some d, None -> d
-            | None, None -> NotApplicable "nothing to compare", None
+            settle decided (if firstOther < 0 then None else Some arr.[firstOther]) finiteCount arr.Length
     let range =
         if posCount = 0 then None
         else
