@@ -56,6 +56,10 @@ let ``SpectralNorm.BelowOrNorm: random matrices (near the identity, products, ra
     for delta in relativeLevels do
         let tau = r * (1.0 + delta)
         let below, norm = SpectralNorm.BelowOrNorm(d, m, 0, tau)
+        // the in-place test (upper triangle, factored where it is formed) decides as the test on the full Gram matrix
+        let g = Array.zeroCreate (d * d)
+        SpectralNorm.Gram(m, 0, d, d, g)
+        Assert.True((below = SpectralNorm.GramProvesBelow(g, d, tau)), sprintf "kind %d, d = %d, δ = %g: the in-place test differs" kind d delta)
         if below then
             Assert.True(r < tau, sprintf "kind %d, d = %d, δ = %g: screened below τ = %.17g but ‖M‖₂ ≈ %.17g" kind d delta tau r)
         else
@@ -75,6 +79,25 @@ let ``SpectralNorm.BelowOrNorm: a norm above τ by a relative 10⁻⁹ → never
     let tau = r / (1.0 + 1e-9)
     let below, _ = SpectralNorm.BelowOrNorm(d, m, 0, tau)
     Assert.False(below, sprintf "kind %d, d = %d: screened below τ = %.17g though ‖M‖₂ ≈ %.17g" kind d tau r)
+
+[<ProfiledProperty(200, Replay = "(131071,65539)")>]
+let ``SpectralNorm.ShiftedGramUpper: random finite matrices → σ − the Gram matrix's bits on the diagonal, its negation right of it, its trace`` (seed: int) =
+    let rng = Random(seed)
+    let d = rng.Next(1, 25)
+    let m = matrix rng (abs seed % 5) d
+    let sigma = 1.0 + rng.NextDouble()
+    let g = Array.zeroCreate (d * d)
+    SpectralNorm.Gram(m, 0, d, d, g)
+    // an offset into a longer array, and a work array holding an earlier call's numbers
+    let padded = Array.append (Array.create 3 nan) m
+    let a = Array.create (d * d) 7.0
+    let trace = SpectralNorm.ShiftedGramUpper(padded, 3, d, sigma, a)
+    let mutable expected = 0.0
+    for i in 0 .. d - 1 do
+        expected <- expected + g.[i * d + i]
+        Assert.Equal(bits (sigma - g.[i * d + i]), bits a.[i * d + i])
+        for c in i + 1 .. d - 1 do Assert.Equal(bits (-g.[i * d + c]), bits a.[i * d + c])
+    Assert.Equal(bits expected, bits trace)
 
 /// The exact value of Σ x_t² for doubles x_t in [2⁻⁶⁰, 2) (or 0), times 2²²⁴, as an integer.
 let private exactSumOfSquaresScaled (xs: float seq) =
