@@ -9,7 +9,7 @@ namespace ResOdeProofs.Numerics.Model;
 /// itself: the Gram matrix Ĝ = fl(MᵀM) and one floating-point Cholesky factorization of σI − Ĝ, σ slightly below τ².
 /// <para>
 /// Derivation (docs/theorems/RunIntegrity.md, "Tolerance from rounding", step 2). Ĝ sums each entry over d products
-/// (<see cref="Gram(double[], int, int, int, double[])"/>), so |Ĝ − MᵀM| ≤ γ_d|M|ᵀ|M| entrywise (Higham, Accuracy and
+/// (<see cref="ShiftedGramUpper"/>, the entries of <see cref="Gram(double[], int, int, int, double[])"/>), so |Ĝ − MᵀM| ≤ γ_d|M|ᵀ|M| entrywise (Higham, Accuracy and
 /// Stability of Numerical Algorithms, 2nd ed., 2002, §3.1, any order of summation) and ‖Ĝ − MᵀM‖₂ ≤ γ_d‖M‖_F² =: e₁, with
 /// ‖M‖_F² ≤ F̂/(1 − γ_{2d}) for F̂ the computed trace of Ĝ. Let Â be σI − Ĝ with its diagonal rounded once:
 /// Â = σI − Ĝ + E₂, E₂ diagonal, |E₂| ≤ u·|Â_ii| ≤ uσ =: e₂ (0 ≤ Ĝ_ii; a diagonal entry above σ makes a pivot
