@@ -17,7 +17,7 @@ namespace ResOdeProofs.Numerics.Model;
 /// k = 32, the order of an SVD's), and λ_min an absolute error of order k·u·‖G‖₂ (tested against MathNet).
 /// </para>
 /// </summary>
-public static class SpectralNorm
+public static partial class SpectralNorm
 {
     private const double U = 1.1102230246251565e-16; // 2⁻⁵³
 
@@ -97,11 +97,15 @@ public static class SpectralNorm
     /// G[b,a] is the same products in the same order as G[a,b] (a product does not depend on the order of its factors),
     /// so G is exactly symmetric and equal, bit for bit, to the upper triangle summed entry by entry and mirrored.
     /// </summary>
+    internal static void Gram(double[] x, int len, int k, double[] g) => Gram(x, 0, len, k, g);
+
+    /// <summary><see cref="Gram(double[], int, int, double[])"/> of the len × k block of x starting at <paramref name="at"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Gram(double[] x, int len, int k, double[] g)
+    internal static void Gram(double[] x, int at, int len, int k, double[] g)
     {
+        if (at < 0 || at > x.Length - len * k) throw new ArgumentOutOfRangeException(nameof(at));
         int w = Vector<double>.Count;
-        ref double x0 = ref MemoryMarshal.GetArrayDataReference(x);
+        ref double x0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(x), at);
         for (int a = 0; a < k; a++)
         {
             int ga = a * k, c = 0;
@@ -113,7 +117,7 @@ public static class SpectralNorm
                     for (int t = 0; t < len; t++)
                     {
                         int o = t * k;
-                        double xa = x[o + a];
+                        double xa = x[at + o + a];
                         if (xa == 0.0) continue;
                         var va = new Vector<double>(xa);
                         ref double row = ref Unsafe.Add(ref x0, o + c);
@@ -130,7 +134,7 @@ public static class SpectralNorm
                     for (int t = 0; t < len; t++)
                     {
                         int o = t * k;
-                        double xa = x[o + a];
+                        double xa = x[at + o + a];
                         if (xa == 0.0) continue;
                         s0 += new Vector<double>(xa) * Vector.LoadUnsafe(ref Unsafe.Add(ref x0, o + c));
                     }
@@ -143,9 +147,9 @@ public static class SpectralNorm
                 for (int t = 0; t < len; t++)
                 {
                     int o = t * k;
-                    double xa = x[o + a];
+                    double xa = x[at + o + a];
                     if (xa == 0.0) continue;
-                    s0 += xa * x[o + c];
+                    s0 += xa * x[at + o + c];
                 }
                 g[ga + c] = s0;
             }

@@ -64,13 +64,17 @@ let cheapNormBound (u: float) (d: int) (mat: float[]) =
     let k = float (2 * d + 4) * u
     min (sqrt fro) (sqrt (rowMax * colMax)) * (1.0 + k / (1.0 - k))
 
-/// An upper value of ‖M‖₂ sharper than `cheapNormBound` when that one exceeds `needed`: the spectral norm of the
-/// computed matrix (Gram matrix and bisection, `Linalg.spectralNorm`) raised by 1 + 4du, as `Secant.propagationFactors`
-/// takes it. Below `needed` the cheap value is returned (it cannot raise the maximum it is compared with).
-let normBound (u: float) (d: int) (mat: float[]) (needed: float) =
-    let cheap = cheapNormBound u d mat
-    if cheap <= needed then cheap
-    else min cheap (Linalg.spectralNorm d d mat 0 * (1.0 + 4.0 * float d * u))
+/// The share of a level that `screenLevel` keeps: 1 − 10⁻¹⁰, far below the relative error of a computed spectral norm
+/// (of order du, `SpectralNorm`) and of the few roundings between a norm and the maximum it is compared with.
+[<Literal>]
+let ScreenMargin = 0.9999999999
+
+/// The level τ a segment's norm must be proven below (`SpectralNorm.BelowOrNorm`) so that its value
+/// min(cheap, ‖M̂‖₂·`raise`) + eps could not raise `level`: (level − eps)/raise lowered by `ScreenMargin`, and 0 (nothing
+/// proven) unless eps ≤ level/2 (then the margin covers the roundings of the sum and product that compare the value with the level).
+/// A proof against τ alone keeps the bound certified: ‖M‖₂ ≤ ‖M̂‖₂ + eps < τ + eps ≤ level.
+let screenLevel (level: float) (eps: float) (raise: float) =
+    if eps <= 0.5 * level then (level - eps) / raise * ScreenMargin else 0.0
 
 /// The block length of `segmentBound`: ⌈(2L)^{1/3}⌉, which minimises its count of products L·B/2 + (L/B)²/2
 /// (B³ = 2L): 6 at L = 64, 8 at L = 256.
@@ -88,7 +92,10 @@ let blockLength (depth: int) =
 /// norm of a segment inside block t (at least 1, the empty segment) and F_t block t's full product; the products of
 /// consecutive full blocks are formed ((L/B)²/2 products): about L·B/2 + (L/B)²/2 products of d×d matrices in all
 /// (L = 64, B = 6: about 250 per sample; L = 256, B = 8: 1 552), against L²/2 for every segment.
-let segmentBound (u: float) (d: int) (eps: float) (js: float[][]) =
+/// With `screen`, a norm the cheap value cannot settle is first screened (`screenLevel`, `SpectralNorm.BelowOrNorm`: a
+/// Gram matrix and one Cholesky factorization) and taken only when the screen cannot prove it below the maximum it
+/// is compared with; a screened norm could not have raised that maximum, so the value is the same bits as without it.
+let segmentBoundWith (screen: bool) (u: float) (d: int) (eps: float) (js: float[][]) =
     let L = js.Length
     let B = blockLength L
     let nb = (L + B - 1) / B
@@ -97,6 +104,7 @@ let segmentBound (u: float) (d: int) (eps: float) (js: float[][]) =
     let mutable next = Array.zeroCreate dd
     let full = Array.init nb (fun _ -> Array.zeroCreate dd)
     let c = Array.create nb 1.0
+    let raise = 1.0 + 4.0 * float d * u
     // every segment of one block, one after the other (at most B(B + 1)/2 of them), and their cheap norm values
     let segs = Array.zeroCreate (B * (B + 1) / 2 * dd)
     let cheap = Array.zeroCreate (B * (B + 1) / 2)
@@ -118,8 +126,9 @@ let segmentBound (u: float) (d: int) (eps: float) (js: float[][]) =
         let order = Array.init count id |> Array.sortBy (fun q -> -cheap.[q])
         let mutable q = 0
         while q < count && cheap.[order.[q]] + eps > c.[t] do
-            Array.blit segs (order.[q] * dd) cur 0 dd
-            c.[t] <- max c.[t] (min cheap.[order.[q]] (Linalg.spectralNorm d d cur 0 * (1.0 + 4.0 * float d * u)) + eps)
+            let tau = if screen then screenLevel c.[t] eps raise else 0.0
+            let below, norm = Model.SpectralNorm.BelowOrNorm(d, segs, order.[q] * dd, tau)
+            if not below then c.[t] <- max c.[t] (min cheap.[order.[q]] (norm * raise) + eps)
             q <- q + 1
     let mutable best = Array.max c
     for t1 in 0 .. nb - 2 do
@@ -129,11 +138,20 @@ let segmentBound (u: float) (d: int) (eps: float) (js: float[][]) =
             Array.blit full.[t1 + 1] 0 cur 0 dd
             for t2 in t1 + 2 .. nb - 1 do
                 let scale = c.[t1] * c.[t2] * (1.0 + 4.0 * u)
-                let f = normBound u d cur (best / scale) + eps
-                best <- max best (scale * f * (1.0 + 4.0 * u))
+                let needed = best / scale
+                let cheapF = cheapNormBound u d cur
+                if cheapF <= needed then best <- max best (scale * (cheapF + eps) * (1.0 + 4.0 * u))
+                else
+                    // the value scale·(min(cheap, ‖F̂‖₂·raise) + eps)·(1 + 4u) can raise best only above needed/(1 + 4u)
+                    let tau = if screen then screenLevel (needed / (1.0 + 4.0 * u)) eps raise else 0.0
+                    let below, norm = Model.SpectralNorm.BelowOrNorm(d, cur, 0, tau)
+                    if not below then best <- max best (scale * (min cheapF (norm * raise) + eps) * (1.0 + 4.0 * u))
                 if t2 < nb - 1 then
                     Model.Layerwise.MultiplyOrdered(ReadOnlySpan(full.[t2]), d, d, ReadOnlySpan(cur), d, Span(next))
                     let s = cur
                     cur <- next
                     next <- s
     best
+
+/// `segmentBoundWith` with the screen: the bound of docs/theorems/RunIntegrity.md, step 2.
+let segmentBound (u: float) (d: int) (eps: float) (js: float[][]) = segmentBoundWith true u d eps js
