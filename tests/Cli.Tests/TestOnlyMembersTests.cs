@@ -33,6 +33,8 @@ public sealed class TestOnlyMembersTests
             "test hook: how many iterate observers the replay fed; its production twin is the replay's feeding of those observers (RunView.fs, observersFed), which a view without observers must leave at 0",
         ["ResOdeProofs.Numerics.Verification.SplitPass.SpectralUpperWith"] =
             "test hook: the spectral upper value with a given rounding factor; its production twin is SpectralUpper with the derived SpectralUpperRounding, and the test calls it with the factor 1 to show the value without the allowance falls below ‖X‖₂",
+        ["ResOdeProofs.Numerics.Model.SpectralNorm.GramProvesBelow"] =
+            "test hook: the norm screen's test from a full Gram matrix; its production twin is BelowOrNorm, which forms the shifted upper triangle in place, and the property suite asserts the two prove the same matrices below the same levels",
     };
 
     /// <summary>
