@@ -5,9 +5,9 @@ module ResOdeProofs.Properties.VerifyMemoryTests
 
 open System
 open Xunit
-open Microsoft.FSharp
 open ResOdeProofs.Numerics
 open ResOdeProofs.Numerics.Model
+open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
 
@@ -51,7 +51,7 @@ let ``SplitResults.atSnapshot: snapshots in one workspace, asked in any order â†
         let kept = SplitResults.atSnapshot run s
         let fresh = (IterateSplit.evaluate ctx true (run.W s) (run.V s)).Pairs
         Assert.Equal(fresh.Length, kept.Length)
-        let fields (p: IterateSplit.Pair) = Reflection.FSharpValue.GetRecordFields p |> Array.map (fun o -> bits (unbox<float> o))
+        let fields (p: IterateSplit.Pair) = Microsoft.FSharp.Reflection.FSharpValue.GetRecordFields p |> Array.map (fun o -> bits (unbox<float> o))
         Array.iteri2 (fun k0 a b -> Assert.True((fields a = fields b), sprintf "snapshot %d, pair %d" s (k0 + 1))) fresh kept
         Assert.Same(kept, SplitResults.atSnapshot run s)
     // and the verdicts read from them are those of a run that evaluated them in its own order

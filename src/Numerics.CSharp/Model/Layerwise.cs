@@ -6,7 +6,8 @@ namespace ResOdeProofs.Numerics.Model;
 
 /// <summary>
 /// Every intermediate quantity of one forward and backward pass at fixed weights, kept layer by
-/// layer for the theory layer's lemma checks (h_k^i, p_k^i, pre-activations, G_k). It is a
+/// layer for the theory layer's lemma checks (h_k^i, p_k^i, G_k; the pre-activations and σ of them formed again from the
+/// states on request, <see cref="PreActivations"/>). It is a
 /// double-precision implementation written directly from the formulas (see <see cref="ResNet{T}"/>),
 /// independent of the engine's kernels (no GEMM, no vector activation, no threads, no checkpointing),
 /// so it doubles as the reference path that the fast engine is compared with.
