@@ -27,7 +27,9 @@ let ``Layerwise.PreActivations: formed again after the pass → each entry the s
         let w, v = run.W s, run.V s
         let acts = lw.PreActivations()
         let again = lw.PreActivations()
+        let preOnly = lw.PreActivations(false)
         Assert.False(obj.ReferenceEquals(acts.Pre, again.Pre))
+        Assert.Empty(preOnly.Sigma)
         for k in 1 .. L do
             for i in 0 .. lw.H.[0].Length - 1 do
                 let h = lw.H.[k - 1].[i]
@@ -37,6 +39,7 @@ let ``Layerwise.PreActivations: formed again after the pass → each entry the s
                     Assert.True(bits acc = bits acts.Pre.[k - 1].[i].[j], sprintf "snapshot %d, layer %d, sample %d, unit %d: pre" s k i j)
                     Assert.True(bits (Activations.Value(run.Data.Activation, acc)) = bits acts.Sigma.[k - 1].[i].[j], sprintf "snapshot %d, layer %d, sample %d, unit %d: σ" s k i j)
                     Assert.True(bits acts.Pre.[k - 1].[i].[j] = bits again.Pre.[k - 1].[i].[j] && bits acts.Sigma.[k - 1].[i].[j] = bits again.Sigma.[k - 1].[i].[j])
+                    Assert.True(bits acts.Pre.[k - 1].[i].[j] = bits preOnly.Pre.[k - 1].[i].[j])
                 for r in 0 .. d - 1 do
                     let mutable acc = 0.0
                     for j in 0 .. m - 1 do acc <- acc + v.[(k - 1) * md + r * m + j] * acts.Sigma.[k - 1].[i].[j]

@@ -51,19 +51,21 @@ public sealed class Layerwise
     /// same numbers that pass computed. They are not kept by the pass: at L = 1024, n = 100, m = 32 they are 60 MB a
     /// snapshot in 200 000 small arrays, which every snapshot of a verify kept alive for the whole verify while only a few
     /// checks read them, once each; forming them costs a small part of the pass (no backward pass, no gradient). Each call
-    /// returns fresh arrays (a caller keeps them while it reads them).
+    /// returns fresh arrays (a caller keeps them while it reads them). <paramref name="withSigma"/> false: the
+    /// pre-activations only (<see cref="LayerActivations.Sigma"/> empty), for a reader of them alone (σ is most of the cost).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public LayerActivations PreActivations()
+    public LayerActivations PreActivations(bool withSigma = true)
     {
         int L = Shape.Depth, m = Shape.Width, d = Shape.Dim, md = m * d, n = H[0].Length;
-        var pre = new double[L][][]; var sigma = new double[L][][];
+        var pre = new double[L][][]; var sigma = withSigma ? new double[L][][] : [];
         var hT = new double[d * n]; var uT = new double[m * n]; var sk = new double[m * n]; var dk = new double[m * n];
         for (int k = 1; k <= L; k++)
         {
             ToFeatureMajor(H[k - 1], hT, d, n);
             MultiplyOrdered(W.AsSpan((k - 1) * md, md), m, d, hT, n, uT);
             pre[k - 1] = ToSampleMajor(uT, m, n);
+            if (!withSigma) continue;
             Activations.Evaluate(Activation, uT, sk, dk);
             sigma[k - 1] = ToSampleMajor(sk, m, n);
         }
@@ -310,6 +312,7 @@ public sealed class LayerActivations(double[][][] pre, double[][][] sigma)
 {
     /// <summary>pre[k−1][i] = W_k h_{k−1}^i ∈ R^m.</summary>
     public double[][][] Pre { get; } = pre;
-    /// <summary>sigma[k−1][i] = σ(W_k h_{k−1}^i) ∈ R^m (the same numbers as <see cref="Activations.Value"/> of <see cref="Pre"/>).</summary>
+    /// <summary>sigma[k−1][i] = σ(W_k h_{k−1}^i) ∈ R^m (the same numbers as <see cref="Activations.Value"/> of <see cref="Pre"/>);
+    /// empty when formed without it.</summary>
     public double[][][] Sigma { get; } = sigma;
 }

@@ -108,7 +108,7 @@ let private actualAmplification (run: Run) (s: int) (hMaxOf: Lazy<float>) (rowsO
         use work = new Threading.ThreadLocal<float[][] * float[] * float[]>(fun () ->
             Array.init L (fun _ -> Array.zeroCreate (d * d)), Array.zeroCreate m, Array.zeroCreate (d * m))
         // the pre-activations of the reference's forward pass, formed again from its states (the same numbers)
-        let pres = lw.PreActivations().Pre
+        let pres = lw.PreActivations(false).Pre
         let perSample (i: int) =
             let js, slopes, vd = work.Value
             let mutable prodA = 1.0
