@@ -65,7 +65,8 @@ public sealed class FastPathTests(ITestOutputHelper output)
                 }
             double hMax = r.H.Max(hk => hk.Max(Norm));
             double pMax = r.P.Max(pk => pk.Sum(Norm));
-            double preMin = r.Pre.Min(pk => pk.Min(u => u.Min())), preMax = r.Pre.Max(pk => pk.Max(u => u.Max()));
+            var pre = r.PreActivations().Pre;
+            double preMin = pre.Min(pk => pk.Min(u => u.Min())), preMax = pre.Max(pk => pk.Max(u => u.Max()));
             Assert.True(EngineGradientTests.RelErr(st.MaxHiddenNorm, hMax) < Tol, $"{where}: max ‖h‖");
             Assert.True(EngineGradientTests.RelErr(st.MaxAdjointSum, pMax) < Tol, $"{where}: max Σ‖p‖");
             Assert.True(Math.Abs(st.MinPreActivation - preMin) <= Tol * Math.Abs(preMin), $"{where}: min pre-activation");

@@ -24,6 +24,7 @@ public sealed class LayerwiseOrderedTests
         var s = TestSetting.Random(width * 31 + n, 5, width, dim, n, general, 1.2 / Math.Sqrt(dim), 1.2 / Math.Sqrt(width));
         var f = FormulaLayerwise.Evaluate(s.Shape, act, s.Data, s.A, s.B, s.W, s.V);
         var r = Layerwise.Evaluate(s.Shape, act, s.Data, s.A, s.B, s.W, s.V);
+        var ra = r.PreActivations();
         string where = $"{act}, m = {width}, d = {dim}, n = {n}";
         Assert.Equal(BitConverter.DoubleToInt64Bits(f.Loss), BitConverter.DoubleToInt64Bits(r.Loss));
         for (int k = 0; k <= s.Shape.Depth; k++)
@@ -33,9 +34,9 @@ public sealed class LayerwiseOrderedTests
                 Assert.True(Same(f.P[k][i], r.P[k][i]), $"{where}: p_{k}^{i}");
                 if (k < s.Shape.Depth)
                 {
-                    Assert.True(Same(f.Pre[k][i], r.Pre[k][i]), $"{where}: pre_{k + 1}^{i}");
+                    Assert.True(Same(f.Pre[k][i], ra.Pre[k][i]), $"{where}: pre_{k + 1}^{i}");
                     var sigma = f.Pre[k][i].Select(x => Activations.Value(act, x)).ToArray();
-                    Assert.True(Same(sigma, r.Sigma[k][i]), $"{where}: σ_{k + 1}^{i}");
+                    Assert.True(Same(sigma, ra.Sigma[k][i]), $"{where}: σ_{k + 1}^{i}");
                 }
             }
         for (int k = 0; k < s.Shape.Depth; k++)
@@ -51,13 +52,14 @@ public sealed class LayerwiseOrderedTests
         int width = 32, dim = 16, n = 100;
         var s = TestSetting.Random(7, 5, width, dim, n, false, 1.2 / Math.Sqrt(dim), 1.2 / Math.Sqrt(width));
         var r = Layerwise.Evaluate(s.Shape, ActivationKind.Gelu, s.Data, s.A, s.B, s.W, s.V);
+        var sigmas = r.PreActivations().Sigma;
         int differ = 0;
         for (int k = 0; k < s.Shape.Depth; k++)
         {
             var reversed = new double[dim * width];
             for (int i = n - 1; i >= 0; i--)
                 for (int c = 0; c < dim; c++)
-                    for (int j = 0; j < width; j++) reversed[c * width + j] += r.P[k + 1][i][c] * r.Sigma[k][i][j];
+                    for (int j = 0; j < width; j++) reversed[c * width + j] += r.P[k + 1][i][c] * sigmas[k][i][j];
             if (!Same(reversed, r.GV[k])) differ++;
         }
         Assert.True(differ > 0, "no layer's G^V changed when its samples were summed in reverse order");

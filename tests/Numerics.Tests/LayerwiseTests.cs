@@ -105,6 +105,7 @@ public sealed class LayerwiseTests
             var s = TestSetting.Random(seed * 17 + (int)act, 6, width, dim, n, general, 1.2 / Math.Sqrt(dim), 1.2 / Math.Sqrt(width));
             var f = FormulaLayerwise.Evaluate(s.Shape, act, s.Data, s.A, s.B, s.W, s.V);
             var r = Layerwise.Evaluate(s.Shape, act, s.Data, s.A, s.B, s.W, s.V);
+            var rPre = r.PreActivations().Pre;
             string where = $"{act}, m = {width}, d = {dim}, n = {n}";
             Assert.Equal(f.Loss, r.Loss);
             for (int k = 0; k <= s.Shape.Depth; k++)
@@ -112,7 +113,7 @@ public sealed class LayerwiseTests
                 {
                     Assert.True(f.H[k][i].SequenceEqual(r.H[k][i]), $"{where}: h_{k}^{i}");
                     Assert.True(f.P[k][i].SequenceEqual(r.P[k][i]), $"{where}: p_{k}^{i}");
-                    if (k < s.Shape.Depth) Assert.True(f.Pre[k][i].SequenceEqual(r.Pre[k][i]), $"{where}: pre_{k + 1}^{i}");
+                    if (k < s.Shape.Depth) Assert.True(f.Pre[k][i].SequenceEqual(rPre[k][i]), $"{where}: pre_{k + 1}^{i}");
                 }
             for (int k = 0; k < s.Shape.Depth; k++)
             {

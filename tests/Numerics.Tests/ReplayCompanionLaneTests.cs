@@ -95,6 +95,30 @@ public sealed class ReplayCompanionLaneTests : IDisposable
         return one;
     }
 
+    [Theory(DisplayName = "Replay.Run: segments sharing their working arrays → each segment replayed alone on fresh arrays, bit for bit, observer sees the same iterates")]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void SharedSegmentArraysChangeNoBit(bool claim, bool observed)
+    {
+        // Replay.Run gives every segment the same working arrays (weights, gradients, companions, the observer's copies);
+        // Replay.Segment makes fresh ones for its one segment. Segment s of the run starts from arrays the segment before
+        // it left behind: every number must still be the one of its replay alone, on the companion and the bit-exact path.
+        var run = TwoBlockRun("run", claim);
+        var seenRun = new List<string>();
+        var whole = Replay.Run(run, observed ? (s => Recorder(seenRun)) : null);
+        var seenAlone = new List<string>();
+        for (int s = 0; s < run.Steps.Length; s++)
+        {
+            var alone = Replay.Segment(run, s, observed ? Recorder(seenAlone) : null);
+            SameReplay(alone, whole.Segments[s]);
+            Assert.Equal(claim, whole.Segments[s].BitExact);
+        }
+        Assert.Equal(seenAlone, seenRun);
+        if (observed) Assert.Equal(run.Losses.Length + run.Steps.Length - 1, seenRun.Count);
+    }
+
     [Fact(DisplayName = "Replay: companions or observer on a second thread → the one-thread replay bit for bit, observer sees the same iterates in order")]
     public void SecondThreadChangesNoBit()
     {

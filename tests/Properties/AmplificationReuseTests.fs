@@ -52,6 +52,7 @@ let private formerActual (run: Run) (s: int) : float option =
         let nu = Array.init L (fun k -> 1.0 + st.S1 * vOp.[k] * wOp.[k] * (1.0 + 10.0 * float d * u) / float L)
         let fro = Array.init L (fun k -> Linalg.frobenius v (k * md) md * Linalg.frobenius w (k * md) md)
         let prodNu = nu |> Array.fold (fun p x -> p * x) 1.0
+        let pres = lw.PreActivations().Pre
         let perSample (i: int) =
             let js = Array.init L (fun _ -> Array.zeroCreate (d * d))
             let slopes = Array.zeroCreate m
@@ -59,7 +60,7 @@ let private formerActual (run: Run) (s: int) : float option =
             let mutable prodA = 1.0
             for k in 0 .. L - 1 do
                 let o = k * md
-                let h, pre = lw.H.[k].[i], lw.Pre.[k].[i]
+                let h, pre = lw.H.[k].[i], pres.[k].[i]
                 let mutable epsMax = 0.0
                 for jj in 0 .. m - 1 do
                     let mutable absSum = 0.0

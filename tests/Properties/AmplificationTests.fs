@@ -54,12 +54,12 @@ let ``Rounding.amplificationAt: i.i.d. layers with Π(1 + κ_k/L) ≈ 10⁵ → 
         Assert.Equal("jacobian products", a.Method)
         Assert.InRange(a.Value, 1.0, 10.0)
         // every segment product of the exact-slope Jacobians at the verifier's states, by MathNet and its SVD: below Ā
-        let lw = run.Layerwise s
+        let pres = (run.Layerwise s).PreActivations().Pre
         let w, v = run.W s, run.V s
         let jac k i =
             let wk = Matrix<float>.Build.Dense(m, d, fun r c -> w.[k * m * d + r * d + c])
             let vk = Matrix<float>.Build.Dense(d, m, fun r c -> v.[k * m * d + r * m + c])
-            let dk = Matrix<float>.Build.DiagonalOfDiagonalArray(Array.map (fun x -> Activations.Derivative(st.Activation, x)) lw.Pre.[k].[i])
+            let dk = Matrix<float>.Build.DiagonalOfDiagonalArray(Array.map (fun x -> Activations.Derivative(st.Activation, x)) pres.[k].[i])
             Matrix<float>.Build.DenseIdentity d + vk * dk * wk / float L
         let mutable largest = 0.0
         for i in 0 .. st.Samples - 1 do

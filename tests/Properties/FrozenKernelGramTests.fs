@@ -25,10 +25,11 @@ let private formerPrediction (alter: Matrix<float> -> unit) (run: Run) : int -> 
     let s = run.Setting
     let L, m, n, d = s.Depth, s.Width, s.Samples, s.Dim
     let lw = run.Layerwise 0
+    let sigma = lw.PreActivations().Sigma
     let gbar =
         ([| 0 .. L - 1 |]
          |> Array.map (fun k ->
-             let p = Matrix<float>.Build.Dense(m, n, fun j i -> lw.Sigma.[k].[i].[j])
+             let p = Matrix<float>.Build.Dense(m, n, fun j i -> sigma.[k].[i].[j])
              p.TransposeThisAndMultiply p)
          |> Array.reduce (+)) / float L
     alter gbar

@@ -204,13 +204,13 @@ let ``C.mu0: Φ_k read from the reference's σ values → the same bits as σ of
     // initConstants reads Φ_k from Layerwise.Sigma instead of evaluating σ again: the two must be one and the same number
     for m in [ 3; 8 ] do
         let run = geluRunOfWidth m
-        let lw = run.Layerwise 0
-        for k in 0 .. lw.Pre.Length - 1 do
-            for i in 0 .. lw.Pre.[k].Length - 1 do
+        let acts = (run.Layerwise 0).PreActivations()
+        for k in 0 .. acts.Pre.Length - 1 do
+            for i in 0 .. acts.Pre.[k].Length - 1 do
                 for j in 0 .. m - 1 do
-                    let v = Activations.Value(ActivationKind.Gelu, lw.Pre.[k].[i].[j])
-                    Xunit.Assert.True(System.BitConverter.DoubleToInt64Bits v = System.BitConverter.DoubleToInt64Bits lw.Sigma.[k].[i].[j],
-                                      sprintf "m = %d, layer %d, sample %d, unit %d: %.17g vs %.17g" m (k + 1) i j v lw.Sigma.[k].[i].[j])
+                    let v = Activations.Value(ActivationKind.Gelu, acts.Pre.[k].[i].[j])
+                    Xunit.Assert.True(System.BitConverter.DoubleToInt64Bits v = System.BitConverter.DoubleToInt64Bits acts.Sigma.[k].[i].[j],
+                                      sprintf "m = %d, layer %d, sample %d, unit %d: %.17g vs %.17g" m (k + 1) i j v acts.Sigma.[k].[i].[j])
 
 [<Xunit.Fact>]
 let ``C.mu0: m < n → per-layer λ_min mean 0, each Gram's computed spectrum at 0 within its rounding`` () =
@@ -219,9 +219,9 @@ let ``C.mu0: m < n → per-layer λ_min mean 0, each Gram's computed spectrum at
     let run = geluRunOfWidth 3
     let ic = PolyakLojasiewicz.initConstants run
     Xunit.Assert.Equal(0.0, ic.LambdaMinLayersMean)
-    let lw = run.Layerwise 0
-    for k in 0 .. lw.Pre.Length - 1 do
-        let phi = MathNet.Numerics.LinearAlgebra.Matrix<float>.Build.Dense(3, 6, fun j i -> lw.Sigma.[k].[i].[j])
+    let acts = (run.Layerwise 0).PreActivations()
+    for k in 0 .. acts.Pre.Length - 1 do
+        let phi = MathNet.Numerics.LinearAlgebra.Matrix<float>.Build.Dense(3, 6, fun j i -> acts.Sigma.[k].[i].[j])
         let g = phi.TransposeThisAndMultiply phi
         let lmin = g.Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric).EigenValues |> Seq.map (fun z -> z.Real) |> Seq.min
         Xunit.Assert.True(abs lmin <= 6.0 * 6.0 * 1.1102230246251565e-16 * g.Trace(), sprintf "layer %d: λ_min = %g, tr = %g" (k + 1) lmin (g.Trace()))

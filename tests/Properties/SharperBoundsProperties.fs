@@ -101,11 +101,11 @@ let ``B.bound.secant, B.bound.defect, B.local: non-finite weights → hypothesis
 [<Fact>]
 let ``L5.split: bound without E_k, tied initialization → violated`` () =
     let run = train (small.With(vScale = 0.5))
-    let it = SplitResults.atSnapshot run 0
+    let pairs = SplitResults.atSnapshot run 0
     let lw = run.Layerwise 0
     let md = run.Shape.LayerSize
     let violated =
-        it.Pairs |> Array.mapi (fun k0 p ->
+        pairs |> Array.mapi (fun k0 p ->
             let gw = Linalg.frobeniusDiff lw.GW.[k0 + 1] 0 lw.GW.[k0] 0 md
             let gv = Linalg.frobeniusDiff lw.GV.[k0 + 1] 0 lw.GV.[k0] 0 md
             let withoutE = SplitResults.splitBound { p with EW = 0.0; EV = 0.0 }
@@ -118,11 +118,11 @@ let ``L5.split: bound without E_k, tied initialization → violated`` () =
 [<Fact>]
 let ``L5.forcing: bound without its σ' factors → violated`` () =
     let run = train (small.With(vScale = 0.5))
-    let it = SplitResults.atSnapshot run 0
+    let pairs = SplitResults.atSnapshot run 0
     let fL = float run.Setting.Depth
-    let without = SplitResults.forcingBoundsOf run 0 (it.Pairs |> Array.map (fun p -> { p with S1F = 0.0; S2F = 0.0; D1Max = 0.0 }))
+    let without = SplitResults.forcingBoundsOf run 0 (pairs |> Array.map (fun p -> { p with S1F = 0.0; S2F = 0.0; D1Max = 0.0 }))
     let exceeded =
-        Array.exists2 (fun (p: IterateSplit.Pair) (bw, bv) -> fL * p.EW > bw * (1.0 + 1e-9) || fL * p.EV > bv * (1.0 + 1e-9)) it.Pairs without
+        Array.exists2 (fun (p: IterateSplit.Pair) (bw, bv) -> fL * p.EW > bw * (1.0 + 1e-9) || fL * p.EV > bv * (1.0 + 1e-9)) pairs without
     Assert.True(exceeded)
     Assert.True(Verdict.isHolds (Result.evaluate SplitResults.forcing run).Verdict)
 

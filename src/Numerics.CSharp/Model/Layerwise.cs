@@ -6,7 +6,8 @@ namespace ResOdeProofs.Numerics.Model;
 
 /// <summary>
 /// Every intermediate quantity of one forward and backward pass at fixed weights, kept layer by
-/// layer for the theory layer's lemma checks (h_k^i, p_k^i, pre-activations, G_k). It is a
+/// layer for the theory layer's lemma checks (h_k^i, p_k^i, G_k; the pre-activations and σ of them formed again from the
+/// states on request, <see cref="PreActivations"/>). It is a
 /// double-precision implementation written directly from the formulas (see <see cref="ResNet{T}"/>),
 /// independent of the engine's kernels (no GEMM, no vector activation, no threads, no checkpointing),
 /// so it doubles as the reference path that the fast engine is compared with.
@@ -29,10 +30,11 @@ public sealed class Layerwise
     public required double[][][] H { get; init; }
     /// <summary>p[k][i] = ∂ℓ/∂h_k^i ∈ R^d, k = 0..L.</summary>
     public required double[][][] P { get; init; }
-    /// <summary>pre[k−1][i] = W_k h_{k−1}^i ∈ R^m.</summary>
-    public required double[][][] Pre { get; init; }
-    /// <summary>sigma[k−1][i] = σ(W_k h_{k−1}^i) ∈ R^m (the same numbers as <see cref="Activations.Value"/> of <see cref="Pre"/>).</summary>
-    public required double[][][] Sigma { get; init; }
+    /// <summary>The weights W (L·m·d) the pass was evaluated at (a copy), from which <see cref="PreActivations"/> forms the
+    /// pre-activations again.</summary>
+    private double[] W { get; init; } = [];
+    private NetworkShape Shape { get; init; } = null!;
+    private ActivationKind Activation { get; init; }
     /// <summary>G^W_k = L·∂ℓ/∂W_k (m×d row-major), at index k − 1.</summary>
     public required double[][] GW { get; init; }
     /// <summary>G^V_k = L·∂ℓ/∂V_k (d×m row-major), at index k − 1.</summary>
@@ -42,19 +44,48 @@ public sealed class Layerwise
     /// <summary>ℓ = (1/n) Σ_i ‖B h_L^i − y_i‖².</summary>
     public required double Loss { get; init; }
 
+    /// <summary>
+    /// The pre-activations W_k h_{k−1}^i and σ of them of every layer and sample, formed again from <see cref="H"/> and the
+    /// weights with the operations of <see cref="Evaluate"/>'s forward pass (the same ordered sums of the same states, the
+    /// same <see cref="Activations.Evaluate(ActivationKind, ReadOnlySpan{double}, Span{double}, Span{double})"/>), so the
+    /// same numbers that pass computed. They are not kept by the pass: at L = 1024, n = 100, m = 32 they are 60 MB a
+    /// snapshot in 200 000 small arrays, which every snapshot of a verify kept alive for the whole verify while only a few
+    /// checks read them, once each; forming them costs a small part of the pass (no backward pass, no gradient). Each call
+    /// returns fresh arrays (a caller keeps them while it reads them). <paramref name="withSigma"/> false: the
+    /// pre-activations only (<see cref="LayerActivations.Sigma"/> empty), for a reader of them alone (σ is most of the cost).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public LayerActivations PreActivations(bool withSigma = true)
+    {
+        int L = Shape.Depth, m = Shape.Width, d = Shape.Dim, md = m * d, n = H[0].Length;
+        var pre = new double[L][][]; var sigma = withSigma ? new double[L][][] : [];
+        var hT = new double[d * n]; var uT = new double[m * n]; var sk = new double[m * n]; var dk = new double[m * n];
+        for (int k = 1; k <= L; k++)
+        {
+            ToFeatureMajor(H[k - 1], hT, d, n);
+            MultiplyOrdered(W.AsSpan((k - 1) * md, md), m, d, hT, n, uT);
+            pre[k - 1] = ToSampleMajor(uT, m, n);
+            if (!withSigma) continue;
+            Activations.Evaluate(Activation, uT, sk, dk);
+            sigma[k - 1] = ToSampleMajor(sk, m, n);
+        }
+        return new LayerActivations(pre, sigma);
+    }
+
     /// <summary>Evaluates everything at weights W (L·m·d), V (L·d·m).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Layerwise Evaluate(NetworkShape s, ActivationKind act, Dataset data, double[]? a, double[]? b,
         ReadOnlySpan<double> w, ReadOnlySpan<double> v)
     {
         int L = s.Depth, m = s.Width, d = s.Dim, n = data.Count, md = m * d, dIn = s.InputDim, dOut = s.OutputDim;
-        var h = new double[L + 1][][]; var p = new double[L + 1][][]; var pre = new double[L][][]; var sigma = new double[L][][];
+        var h = new double[L + 1][][]; var p = new double[L + 1][][];
         // Feature-major work rows: xT[c·n + i] is coordinate c of sample i.
         var hT = new double[d * n]; var uT = new double[m * n]; var tmp = new double[Math.Max(d, m) * n];
-        var sk = new double[m * n];
-        // σ'(u_k) of every layer, kept from the forward pass for the backward pass only: one buffer per thread, reused
-        // by the next evaluation (a verify evaluates one per snapshot; fresh memory for each cost more than the pass)
-        var dsig = DerivativeBuffer(L * m * n);
+        // σ'(u_k) and σ(u_k) of every layer (feature-major, layer k at (k − 1)·m·n), kept from the forward pass for the
+        // backward pass only: one buffer per thread, reused by the next evaluation (a verify evaluates one per snapshot;
+        // fresh memory for each cost more than the pass)
+        var buffer = DerivativeBuffer(2 * L * m * n);
+        var dsig = buffer.AsMemory(0, L * m * n); var sig = buffer.AsMemory(L * m * n, L * m * n);
         h[0] = new double[n][];
         for (int i = 0; i < n; i++)
         {
@@ -74,10 +105,9 @@ public sealed class Layerwise
             var wk = w.Slice((k - 1) * md, md); var vk = v.Slice((k - 1) * md, md);
             // u_j = Σ_c W[j,c] h_c
             MultiplyOrdered(wk, m, d, hT, n, uT);
-            pre[k - 1] = ToSampleMajor(uT, m, n);
-            var dk = dsig.AsSpan((k - 1) * m * n, m * n);
+            var dk = dsig.Span.Slice((k - 1) * m * n, m * n);
+            var sk = sig.Span.Slice((k - 1) * m * n, m * n);
             Activations.Evaluate(act, uT, sk, dk);
-            sigma[k - 1] = ToSampleMajor(sk, m, n);
             // h_k = h_{k−1} + (Σ_j V[r,j] σ_j) / L
             MultiplyOrdered(vk, d, m, sk, n, tmp);
             AddDivided(tmp.AsSpan(0, d * n), depth, hT);
@@ -124,7 +154,7 @@ public sealed class Layerwise
         for (int k = L; k >= 1; k--)
         {
             var wk = w.Slice((k - 1) * md, md); var vk = v.Slice((k - 1) * md, md);
-            var dk = dsig.AsSpan((k - 1) * m * n, m * n);
+            var dk = dsig.Span.Slice((k - 1) * m * n, m * n);
             var gwk = gw[k - 1] = new double[md]; var gvk = gv[k - 1] = new double[md];
             // a_j = Σ_r V[r,j] p_r, q_j = σ'(u_j)·a_j
             for (int r = 0; r < d; r++)
@@ -134,7 +164,7 @@ public sealed class Layerwise
             Multiply(dk, qT);
             // G^V[r,:] = Σ_i p_i[r] σ_i, G^W[j,:] = Σ_i q_i[j] h_{k−1,i}: samples in order, lanes over the row
             // (pT holds p_k feature-major: row r is p_i[r] over the samples i; qT likewise q)
-            ToRows(sigma[k - 1], sigRows, m);
+            FeatureToRows(sig.Span.Slice((k - 1) * m * n, m * n), sigRows, m, n);
             MultiplyOrdered(pT, d, n, sigRows, m, gvk);
             ToRows(h[k - 1], hRows, d);
             MultiplyOrdered(qT, m, n, hRows, d, gwk);
@@ -145,7 +175,7 @@ public sealed class Layerwise
             AddDivided(tmp.AsSpan(0, d * n), depth, pT);
             p[k - 1] = ToSampleMajor(pT, d, n);
         }
-        return new Layerwise { H = h, P = p, Pre = pre, Sigma = sigma, GW = gw, GV = gv, VtPMax = vtpMax, Loss = loss / n };
+        return new Layerwise { H = h, P = p, W = w.ToArray(), Shape = s, Activation = act, GW = gw, GV = gv, VtPMax = vtpMax, Loss = loss / n };
     }
 
     [ThreadStatic] private static double[]? t_derivatives;
@@ -249,6 +279,14 @@ public sealed class Layerwise
         for (int i = 0; i < x.Length; i++) x[i].AsSpan(0, dim).CopyTo(dst.AsSpan(i * dim, dim));
     }
 
+    /// <summary>dst[i·dim + r] = x[r·n + i]: a feature-major block (dim rows of n samples) as one sample-major block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FeatureToRows(ReadOnlySpan<double> x, double[] dst, int dim, int n)
+    {
+        for (int r = 0; r < dim; r++)
+            for (int i = 0; i < n; i++) dst[i * dim + r] = x[r * n + i];
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ToFeatureMajor(double[][] x, double[] dst, int dim, int n)
     {
@@ -267,4 +305,14 @@ public sealed class Layerwise
         }
         return x;
     }
+}
+
+/// <summary>The pre-activations and σ of them of every layer and sample (<see cref="Layerwise.PreActivations"/>).</summary>
+public sealed class LayerActivations(double[][][] pre, double[][][] sigma)
+{
+    /// <summary>pre[k−1][i] = W_k h_{k−1}^i ∈ R^m.</summary>
+    public double[][][] Pre { get; } = pre;
+    /// <summary>sigma[k−1][i] = σ(W_k h_{k−1}^i) ∈ R^m (the same numbers as <see cref="Activations.Value"/> of <see cref="Pre"/>);
+    /// empty when formed without it.</summary>
+    public double[][][] Sigma { get; } = sigma;
 }

@@ -166,6 +166,9 @@ public static class Replay
     /// with the recorded blocks of samples; an evaluation depends only on its inputs, never on an earlier one. The
     /// companions' networks are made when first used (a bit-exact replay runs none).
     /// </summary>
+    /// <summary>The working arrays of a segment (<see cref="Networks.Zeroed"/>).</summary>
+    private enum Slot { W, V, GW, GV, GWP, GVP, DW, DV, WP, VP, PW, PV, WN, VN, GWN, GVN, OW, OV, GW1, GV1, W1, W2, V1, V2, Count }
+
     private sealed class Networks
     {
         public readonly ResNet<double> Main;
@@ -180,6 +183,29 @@ public static class Replay
         /// of once per segment. An evaluation fills every number of a set it keeps into, so what a set held before changes none.
         /// </summary>
         public ResNet<double>.KeptStates[] KeptSets(NetworkShape shape, int samples) => _kept ??= [new(shape, samples), new(shape, samples)];
+        private readonly double[]?[] _buffers = new double[]?[(int)Slot.Count];
+        /// <summary>
+        /// The segment's working array in <paramref name="slot"/> (weights, gradients, companions, the observer's copies), of
+        /// <paramref name="length"/> entries and all zero, as a fresh array is: the same array for every segment of the run. A
+        /// segment's arrays are L·m·d entries each (4 MB at L = 1024, m = 32, d = 16) and a replay with companions and an
+        /// observer uses twenty of them; fresh ones for each of a run's segments were most of what the replay allocated, all
+        /// of it garbage when the segment ended. No segment's result refers to them.
+        /// </summary>
+        public double[] Zeroed(Slot slot, int length)
+        {
+            ref var b = ref _buffers[(int)slot];
+            if (b is null || b.Length != length) b = new double[length];
+            else Array.Clear(b);
+            return b;
+        }
+        /// <summary>A copy of <paramref name="source"/> in the segment's working array <paramref name="slot"/> (see <see cref="Zeroed"/>).</summary>
+        public double[] CopyOf(Slot slot, double[] source)
+        {
+            ref var b = ref _buffers[(int)slot];
+            if (b is null || b.Length != source.Length) b = new double[source.Length];
+            source.CopyTo(b, 0);
+            return b;
+        }
         public Networks(RunData run)
         {
             var engine = new TrainOptions(run.Activation, run.Eta, 0) { Threads = RecordedThreads(run) }.EngineFor(run.Shape, run.Data.Count);
@@ -208,23 +234,23 @@ public static class Replay
         net.Keep = null;
         var level = Simd.Level;
 
-        var w = (double[])run.W[s].Clone(); var v = (double[])run.V[s].Clone();
+        var w = nets.CopyOf(Slot.W, run.W[s]); var v = nets.CopyOf(Slot.V, run.V[s]);
         var w0 = run.W[s]; var v0 = run.V[s];
-        var gw = new double[total]; var gv = new double[total];
-        var gwp = new double[total]; var gvp = new double[total];
+        var gw = nets.Zeroed(Slot.GW, total); var gv = nets.Zeroed(Slot.GV, total);
+        var gwp = nets.Zeroed(Slot.GWP, total); var gvp = nets.Zeroed(Slot.GVP, total);
         double startNorm = Math.Sqrt(FastKernels.SumSquares<double>(level, w0) + FastKernels.SumSquares<double>(level, v0));
         // The companion Z' = Z + δ, ‖δ‖ = ε, tracks the direction in which the trajectory expands perturbations the most.
         double eps = PerturbationSize * (startNorm > 0 && double.IsFinite(startNorm) ? startNorm : 1.0);
         int ct = companions ? total : 0;
-        var dw = new double[ct]; var dv = new double[ct];
+        var dw = nets.Zeroed(Slot.DW, ct); var dv = nets.Zeroed(Slot.DV, ct);
         for (int i = 0; i < ct; i++) { dw[i] = Sign(i); dv[i] = Sign(i + total); }
         if (companions) Rescale(level, dw, dv, eps);
-        var wp = new double[ct]; var vp = new double[ct];
+        var wp = nets.Zeroed(Slot.WP, ct); var vp = nets.Zeroed(Slot.VP, ct);
         // align δ with the most expanded direction of the first step: power iteration on δ ↦ Φ(Z + δ) − Φ(Z), Φ the update
         if (len > 0 && companions)
         {
             net.Evaluate(w, v, gw, gv);
-            var pw = (double[])w.Clone(); var pv = (double[])v.Clone();
+            var pw = nets.CopyOf(Slot.PW, w); var pv = nets.CopyOf(Slot.PV, v);
             Trainer.ApplyUpdate<double>(level, pw, pv, gw, gv, L, md, eta, clip);
             for (int it = 0; it < AlignSteps; it++)
             {
@@ -239,8 +265,8 @@ public static class Replay
         // The noisy companion: the same updates with an error of the producer's worst-case size injected into every entry at
         // every step (signs from a fixed pseudo-random sequence); its distance from the replay samples what rounding does to
         // the trajectory, including sudden instabilities the tracked direction has not turned to yet.
-        var wn = companions ? (double[])w.Clone() : []; var vn = companions ? (double[])v.Clone() : [];
-        var gwn = new double[ct]; var gvn = new double[ct];
+        var wn = companions ? nets.CopyOf(Slot.WN, w) : []; var vn = companions ? nets.CopyOf(Slot.VN, v) : [];
+        var gwn = nets.Zeroed(Slot.GWN, ct); var gvn = nets.Zeroed(Slot.GVN, ct);
         var noise = new NoiseSigns(0x9E3779B97F4A7C15UL ^ (ulong)(s + 1));
         var noiseBits = new ulong[(2L * total + 63) / 64];
 
@@ -305,11 +331,11 @@ public static class Replay
         if (team is not null) observe = team.Wrap(observe);
         double[][]? gwSets = null, gvSets = null;
         ResNet<double>.KeptStates[]? keptSets = null;
-        if (onIterate is not null && passes is not null) { wSets = [w, new double[total], new double[total]]; vSets = [v, new double[total], new double[total]]; }
+        if (onIterate is not null && passes is not null) { wSets = [w, nets.Zeroed(Slot.W1, total), nets.Zeroed(Slot.W2, total)]; vSets = [v, nets.Zeroed(Slot.V1, total), nets.Zeroed(Slot.V2, total)]; }
         if (onIterate is not null)
         {
-            ow = wSets is null ? new double[total] : null; ov = vSets is null ? new double[total] : null;
-            gwSets = [gw, new double[total]]; gvSets = [gv, new double[total]];
+            ow = wSets is null ? nets.Zeroed(Slot.OW, total) : null; ov = vSets is null ? nets.Zeroed(Slot.OV, total) : null;
+            gwSets = [gw, nets.Zeroed(Slot.GW1, total)]; gvSets = [gv, nets.Zeroed(Slot.GV1, total)];
             if (net.CanKeep) keptSets = nets.KeptSets(shape, n);
         }
         // the update first, then the hand-off (three weight sets); otherwise the hand-off right after the trace row

@@ -185,7 +185,7 @@ type Run(data: RunData, architectures: Architecture list) as this =
     /// Offset of layer k (0-based) in W or V.
     member _.LayerOffset(k: int) = k * md.Value
     member _.LayerSize = md.Value
-    /// All layer-wise quantities (h, p, pre-activations, G) at snapshot s, computed once.
+    /// All layer-wise quantities (h, p, G; the pre-activations formed again on request) at snapshot s, computed once.
     member _.Layerwise(s: int) : Layerwise =
         layerwise.GetOrAdd(s, fun s ->
             lazy (Layerwise.Evaluate(shape.Value, data.Activation, data.Data, data.A, data.B, ReadOnlySpan(data.W.[s]), ReadOnlySpan(data.V.[s])))).Value

@@ -62,9 +62,11 @@ let private norms (run: Run) (s: int) : SnapshotNorms =
         let lw = run.Layerwise s
         let act = run.Setting.Activation
         let struct (wop, vop) = run.LayerOperatorNorms s
+        // the pre-activations and σ of them, formed again from the reference's states (the numbers of its forward pass)
+        let acts = lw.PreActivations()
         // the range of the pre-activations, in one pass over the reference's arrays (no concatenated copy)
         let mutable lo, hi = infinity, -infinity
-        for pk in lw.Pre do
+        for pk in acts.Pre do
             for ui in pk do
                 for x in ui do
                     lo <- min lo x
@@ -80,7 +82,7 @@ let private norms (run: Run) (s: int) : SnapshotNorms =
                 for x in c do sc <- sc + x * x
                 acc <- acc + sc
             sqrt acc
-        let sgm = lw.Sigma // σ(pre-activations), from the reference's forward pass
+        let sgm = acts.Sigma // σ(pre-activations), the reference's forward pass
         // H_k − H_{k−1}, one layer at a time in one set of columns (its norms are all that is kept)
         let dh = Array.init n (fun _ -> Array.zeroCreate d)
         let dhSpec, dhFro = Array.zeroCreate L, Array.zeroCreate L

@@ -101,9 +101,10 @@ let private initConstantsAndGram (run: Run) : Tuple<InitConstants, Matrix<float>
         let v0 = run.V 0
         let v0norm = Comparison.maxKeepNaN (seq { for k in 0 .. L - 1 -> Linalg.frobenius v0 (run.LayerOffset k) run.LayerSize })
         let lw = run.Layerwise 0
-        // Φ_k[j, i] = σ((W_k h_{k−1}^i)_j); with V(0) = 0, h_{k−1} = h_0. The reference's forward pass holds these values
-        // (`Sigma`: the same numbers as `Activations.Value` of its pre-activations), so they are read, not evaluated again.
-        let phi k = Matrix<float>.Build.Dense(m, n, fun j i -> lw.Sigma.[k].[i].[j])
+        // Φ_k[j, i] = σ((W_k h_{k−1}^i)_j); with V(0) = 0, h_{k−1} = h_0. The reference's forward pass forms these values
+        // (`Sigma`: the same numbers as `Activations.Value` of its pre-activations), so they are taken from it.
+        let sigma = lw.PreActivations().Sigma
+        let phi k = Matrix<float>.Build.Dense(m, n, fun j i -> sigma.[k].[i].[j])
         let grams = [| for k in 0 .. L - 1 -> let p = phi k in p.TransposeThisAndMultiply p |]
         let gbar = (grams |> Array.reduce (+)) / float L
         let lamGram = max 0.0 (Linalg.lambdaMin gbar)

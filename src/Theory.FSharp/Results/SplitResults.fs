@@ -18,12 +18,31 @@ let private aDoc = "docs/theorems/DepthSmoothness.md"
 
 let private at (run: Run) (s: int) = sprintf "snapshot %d (iteration %d, t = %g)" s run.Steps.[s] (run.Time s)
 
-let private snapshotCache = ConditionalWeakTable<Run, Collections.Concurrent.ConcurrentDictionary<int, Iterate>>()
+/// The pairs of every snapshot evaluated so far, and the one workspace they are evaluated in (None once every snapshot's
+/// pairs are kept). A workspace holds the states, adjoints and products of a whole pass (about 120 MB at L = 1024,
+/// n = 100, d = 16, m = 32): a fresh one per snapshot was that much garbage each time.
+type private SnapshotPairs(run: Run) =
+    let pairs = Collections.Generic.Dictionary<int, Pair[]>()
+    let mutable workspace : Workspace option = None
+    /// The pairs of snapshot s (evaluated once; a failure is not kept, the next call evaluates again).
+    member _.Get(s: int) : Pair[] =
+        lock pairs (fun () ->
+            match pairs.TryGetValue s with
+            | true, p -> p
+            | _ ->
+                let ws = match workspace with Some ws -> ws | None -> let ws = Workspace(Context.ofRun run) in workspace <- Some ws; ws
+                // the record of each pair is its own (copied from the pass' quantities); nothing read later is left in the
+                // workspace, which a later snapshot overwrites (a fresh workspace or this one: the same numbers)
+                let p = (evaluateIn ws true None (run.W s) (run.V s)).Pairs
+                pairs.[s] <- p
+                if pairs.Count = run.SnapshotCount then workspace <- None
+                p)
 
-/// The split quantities at snapshot s, from its recorded weights (computed once per run and snapshot).
-let atSnapshot (run: Run) (s: int) : Iterate =
-    let per = snapshotCache.GetValue(run, fun _ -> Collections.Concurrent.ConcurrentDictionary<int, Iterate>())
-    per.GetOrAdd(s, fun s -> evaluate (Context.ofRun run) true (run.W s) (run.V s))
+let private snapshotCache = ConditionalWeakTable<Run, SnapshotPairs>()
+
+/// The split quantities of every pair at snapshot s, from its recorded weights (computed once per run and snapshot).
+let atSnapshot (run: Run) (s: int) : Pair[] =
+    snapshotCache.GetValue(run, fun r -> SnapshotPairs r).Get s
 
 /// The two-component bound of L5.split at one pair: W part a_WW x + a_WV y + ‖E^W‖, V part a_VW x + ‖E^V‖.
 let splitBound (p: Pair) =
@@ -47,12 +66,12 @@ let gradientDifferenceSplit : Result<Run> =
             let md = run.Shape.LayerSize
             let checks =
                 [ for s in 0 .. run.SnapshotCount - 1 do
-                    let it = atSnapshot run s
+                    let pairs = atSnapshot run s
                     // the measured difference comes from the run's layer-wise reference pass (Run.Layerwise), the
                     // bound from this file's own evaluation of the same weights: two independent computations
                     let lw = run.Layerwise s
-                    for k0 in 0 .. it.Pairs.Length - 1 do
-                        let p = it.Pairs.[k0]
+                    for k0 in 0 .. pairs.Length - 1 do
+                        let p = pairs.[k0]
                         amax <- max amax (jointCoefficient p.AWW p.AWV p.AVW)
                         let gw = Linalg.frobeniusDiff lw.GW.[k0 + 1] 0 lw.GW.[k0] 0 md
                         let gv = Linalg.frobeniusDiff lw.GV.[k0 + 1] 0 lw.GV.[k0] 0 md
@@ -74,7 +93,7 @@ let forcingBoundsOf (run: Run) (s: int) (pairs: Pair[]) =
         bW, bV)
 
 /// The forcing bounds of L5.forcing at snapshot s.
-let forcingBounds (run: Run) (s: int) = forcingBoundsOf run s (atSnapshot run s).Pairs
+let forcingBounds (run: Run) (s: int) = forcingBoundsOf run s (atSnapshot run s)
 
 /// (L5.forcing) L‖E^W_k‖ ≤ b_W,k and L‖E^V_k‖ ≤ b_V,k: the O(1/L) content of L5.
 let forcing : Result<Run> =
@@ -94,10 +113,10 @@ let forcing : Result<Run> =
             let mutable bmax, emax = 0.0, 0.0
             let checks =
                 [ for s in 0 .. run.SnapshotCount - 1 do
-                    let it = atSnapshot run s
+                    let pairs = atSnapshot run s
                     let bs = forcingBounds run s
-                    for k0 in 0 .. it.Pairs.Length - 1 do
-                        let p = it.Pairs.[k0]
+                    for k0 in 0 .. pairs.Length - 1 do
+                        let p = pairs.[k0]
                         let bW, bV = bs.[k0]
                         bmax <- max bmax (sqrt (bW * bW + bV * bV))
                         emax <- max emax (fL * sqrt (p.EW * p.EW + p.EV * p.EV))

@@ -107,12 +107,14 @@ let private actualAmplification (run: Run) (s: int) (hMaxOf: Lazy<float>) (rowsO
         // sample: `form` writes every entry of them before any is read, so the same numbers as fresh arrays)
         use work = new Threading.ThreadLocal<float[][] * float[] * float[]>(fun () ->
             Array.init L (fun _ -> Array.zeroCreate (d * d)), Array.zeroCreate m, Array.zeroCreate (d * m))
+        // the pre-activations of the reference's forward pass, formed again from its states (the same numbers)
+        let pres = lw.PreActivations(false).Pre
         let perSample (i: int) =
             let js, slopes, vd = work.Value
             let mutable prodA = 1.0
             for k in 0 .. L - 1 do
                 let o = k * md
-                let h, pre = lw.H.[k].[i], lw.Pre.[k].[i]
+                let h, pre = lw.H.[k].[i], pres.[k].[i]
                 let mutable epsMax = 0.0
                 for jj in 0 .. m - 1 do
                     let mutable absSum = 0.0

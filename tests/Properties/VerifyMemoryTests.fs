@@ -1,0 +1,64 @@
+/// What a verify no longer keeps or allocates again, against what it kept before: the pre-activations and σ of the
+/// reference pass formed again on request (`Layerwise.PreActivations`), and the split quantities of the snapshots
+/// evaluated in one workspace (`SplitResults.atSnapshot`). Each must give the numbers of the computation it replaces.
+module ResOdeProofs.Properties.VerifyMemoryTests
+
+open System
+open Xunit
+open ResOdeProofs.Numerics
+open ResOdeProofs.Numerics.Model
+open ResOdeProofs.Numerics.Training
+open ResOdeProofs.Theory
+open ResOdeProofs.Properties.Generators
+
+let private bits (x: float) = BitConverter.DoubleToInt64Bits x
+
+let private spec = RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 10, Snapshots = 3, VScale = 0.5, Seed = 21L)
+
+[<Fact>]
+let ``Layerwise.PreActivations: formed again after the pass → each entry the scalar formula's bits, and σ of it the states' increments`` () =
+    // pre_j = Σ_c W[j,c]·h_c summed from 0 in order, σ the scalar activation; and h_k − h_{k−1} = (Σ_j V[r,j]σ_j)/L with
+    // those σ, summed the same way: the states the pass kept were made from these very numbers
+    let run = train spec
+    let sh = run.Shape
+    let L, m, d, md = sh.Depth, sh.Width, sh.Dim, sh.LayerSize
+    for s in 0 .. run.SnapshotCount - 1 do
+        let lw = run.Layerwise s
+        let w, v = run.W s, run.V s
+        let acts = lw.PreActivations()
+        let again = lw.PreActivations()
+        let preOnly = lw.PreActivations(false)
+        Assert.False(obj.ReferenceEquals(acts.Pre, again.Pre))
+        Assert.Empty(preOnly.Sigma)
+        for k in 1 .. L do
+            for i in 0 .. lw.H.[0].Length - 1 do
+                let h = lw.H.[k - 1].[i]
+                for j in 0 .. m - 1 do
+                    let mutable acc = 0.0
+                    for c in 0 .. d - 1 do acc <- acc + w.[(k - 1) * md + j * d + c] * h.[c]
+                    Assert.True(bits acc = bits acts.Pre.[k - 1].[i].[j], sprintf "snapshot %d, layer %d, sample %d, unit %d: pre" s k i j)
+                    Assert.True(bits (Activations.Value(run.Data.Activation, acc)) = bits acts.Sigma.[k - 1].[i].[j], sprintf "snapshot %d, layer %d, sample %d, unit %d: σ" s k i j)
+                    Assert.True(bits acts.Pre.[k - 1].[i].[j] = bits again.Pre.[k - 1].[i].[j] && bits acts.Sigma.[k - 1].[i].[j] = bits again.Sigma.[k - 1].[i].[j])
+                    Assert.True(bits acts.Pre.[k - 1].[i].[j] = bits preOnly.Pre.[k - 1].[i].[j])
+                for r in 0 .. d - 1 do
+                    let mutable acc = 0.0
+                    for j in 0 .. m - 1 do acc <- acc + v.[(k - 1) * md + r * m + j] * acts.Sigma.[k - 1].[i].[j]
+                    Assert.True(bits (h.[r] + acc / float L) = bits lw.H.[k].[i].[r], sprintf "snapshot %d, layer %d, sample %d, coordinate %d: h" s k i r)
+
+[<Fact>]
+let ``SplitResults.atSnapshot: snapshots in one workspace, asked in any order → each snapshot's pairs of a fresh evaluation, bit for bit`` () =
+    let run = train spec
+    let ctx = IterateSplit.Context.ofRun run
+    let order = [ run.SnapshotCount - 1 .. -1 .. 0 ] @ [ 0 .. run.SnapshotCount - 1 ]
+    for s in order do
+        let kept = SplitResults.atSnapshot run s
+        let fresh = (IterateSplit.evaluate ctx true (run.W s) (run.V s)).Pairs
+        Assert.Equal(fresh.Length, kept.Length)
+        let fields (p: IterateSplit.Pair) = Microsoft.FSharp.Reflection.FSharpValue.GetRecordFields p |> Array.map (fun o -> bits (unbox<float> o))
+        Array.iteri2 (fun k0 a b -> Assert.True((fields a = fields b), sprintf "snapshot %d, pair %d" s (k0 + 1))) fresh kept
+        Assert.Same(kept, SplitResults.atSnapshot run s)
+    // and the verdicts read from them are those of a run that evaluated them in its own order
+    let other = train spec
+    for s in 0 .. other.SnapshotCount - 1 do SplitResults.atSnapshot other s |> ignore
+    for r in [ SplitResults.gradientDifferenceSplit; SplitResults.forcing ] do
+        Assert.Equal(sprintf "%A" (Result.evaluate r other), sprintf "%A" (Result.evaluate r run))
