@@ -161,14 +161,14 @@ public static class Replay
     public static SegmentReplay Segment(RunData run, int s, IterateCallback? onIterate = null, bool concurrent = true) =>
         SegmentOn(run, s, onIterate, concurrent, new Networks(run), BitExactClaim(run) is not null);
 
+    /// <summary>The working arrays of a segment (<see cref="Networks.Zeroed"/>).</summary>
+    private enum Slot { W, V, GW, GV, GWP, GVP, DW, DV, WP, VP, PW, PV, WN, VN, GWN, GVN, OW, OV, GW1, GV1, W1, W2, V1, V2, Count }
+
     /// <summary>
     /// The networks of the three trajectories (the replay, the tracked and the noisy companion), built once per run: each
     /// with the recorded blocks of samples; an evaluation depends only on its inputs, never on an earlier one. The
     /// companions' networks are made when first used (a bit-exact replay runs none).
     /// </summary>
-    /// <summary>The working arrays of a segment (<see cref="Networks.Zeroed"/>).</summary>
-    private enum Slot { W, V, GW, GV, GWP, GVP, DW, DV, WP, VP, PW, PV, WN, VN, GWN, GVN, OW, OV, GW1, GV1, W1, W2, V1, V2, Count }
-
     private sealed class Networks
     {
         public readonly ResNet<double> Main;
