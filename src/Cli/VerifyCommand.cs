@@ -19,8 +19,13 @@ internal static class VerifyCommand
         var quiet = new Option<bool>("--quiet") { Description = "Print only the summary line." };
         var timings = new Option<bool>("--timings") { Description = "Also print the wall and CPU seconds of every check, costliest first (a check that first computes a quantity shared with others, e.g. the evidence replay, pays for it)." };
         var writeIndex = new Option<string?>("--write-index") { Description = "Also write the results index (Markdown, e.g. docs/theorems/index.md) generated from these runs. An existing file is replaced only if this option wrote it." };
+        var only = new Option<string[]>("--only")
+        {
+            Description = "Evaluate only these results: ids or prefixes ending in '.' (e.g. --only B.bound,I. or --only A.split --only E.replay; a former id such as G.B.bound stands for its current one). verdicts.json then lists the selection and holds only these rows. An id or prefix that names no result is bad usage (exit 2). Without it, every result.",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var cmd = new Command("verify", "Evaluate every result and lemma of the theory layer on run directories; print verdict, measured, bound and tightness; write verdicts.json into each run directory. Exit code 1 if a result is violated, else 3 if a check could not be evaluated (verdict `error`).")
-        { dirs, quiet, writeIndex, timings };
+        { dirs, quiet, writeIndex, timings, only };
         // internal (a study's cell): the verifier's replayed columns of the one run, for the report's ladder results
         var evidenceColumns = new Option<string?>("--evidence-columns") { Hidden = true };
         cmd.Options.Add(evidenceColumns);
@@ -30,6 +35,8 @@ internal static class VerifyCommand
             {
                 var paths = pr.GetValue(dirs)!;
                 var indexPath = pr.GetValue(writeIndex);
+                var patterns = Patterns(pr.GetValue(only));
+                var select = Registry.selection(patterns);
                 double cpu0 = Registry.processCpuSeconds();
                 var wall = System.Diagnostics.Stopwatch.StartNew();
                 // claim the index before the work: fail now, not after verifying, if it cannot be written
@@ -49,19 +56,22 @@ internal static class VerifyCommand
                 // each run's verdicts.json is claimed before the work: a file of that name the tool did not write stays
                 foreach (var run in runs)
                     if (Registry.foreignVerdicts(run.Directory) is { } why) throw new IOException(why.Value);
+                // a selection that chooses nothing these runs get is refused before the work, not answered with an empty table
+                if (!patterns.IsEmpty && !ChoosesAny(runs, select))
+                    throw new ArgumentException($"--only {string.Join(",", patterns)}: none of these results is evaluated on {(runs.Count == 1 ? "this run" : "these runs")} (each run gets the results of its architecture; the rate results need several runs of distinct depths)");
                 var ladderRows = new List<Registry.VerdictRow>();
                 if (runs.Count > 1)
                 {
-                    var ladder = Registry.verifyLadderOf(Microsoft.FSharp.Collections.ListModule.OfSeq(runs));
+                    var ladder = Registry.verifyLadderOfSelected(select, Microsoft.FSharp.Collections.ListModule.OfSeq(runs));
                     if (ladder.IsOk) ladderRows = ladder.ResultValue.ToList();
                     else if (ladder.ErrorValue.Item2) throw new ArgumentException(ladder.ErrorValue.Item1);
                     else Console.Error.WriteLine($"note: {ladder.ErrorValue.Item1}");
                 }
                 foreach (var run in runs)
                 {
-                    var rows = Registry.verifyOpen(run).ToList();
+                    var rows = Registry.verifyOpen(select, run).ToList();
                     all.AddRange(rows);
-                    Registry.writeVerdicts(run.Directory, Microsoft.FSharp.Collections.ListModule.OfSeq(rows.Concat(ladderRows)));
+                    Registry.writeVerdictsOf(run.Directory, patterns, Microsoft.FSharp.Collections.ListModule.OfSeq(rows.Concat(ladderRows)));
                 }
                 all.AddRange(ladderRows);
                 if (columnsPath is not null)
@@ -83,7 +93,8 @@ internal static class VerifyCommand
                 int violated = all.Count(r => r.IsViolated);
                 int errors = all.Count(r => r.IsError);
                 int holds = all.Count(r => r.Verdict == "holds");
-                Console.WriteLine($"{all.Count} results: {holds} hold, {violated} violated, {errors} error, {all.Count - holds - violated - errors} hypothesis not met or not applicable; verdicts.json written");
+                var chosen = patterns.IsEmpty ? "" : $" (chosen by --only {string.Join(",", patterns)})";
+                Console.WriteLine($"{all.Count} results{chosen}: {holds} hold, {violated} violated, {errors} error, {all.Count - holds - violated - errors} hypothesis not met or not applicable; verdicts.json written");
                 return ExitCodeFor(all);
             }
             catch (Exception e) when (Ui.Expected(e) || e is IdxFormatException)
@@ -93,6 +104,28 @@ internal static class VerifyCommand
         });
         return cmd;
     }
+
+    /// <summary>
+    /// The patterns of `--only` (each value may hold several, comma-separated), in order, without repeats; every one must
+    /// choose some result of the registry (<see cref="Registry.unknownPatterns"/>), or the command is bad usage.
+    /// </summary>
+    internal static Microsoft.FSharp.Collections.FSharpList<string> Patterns(string[]? values)
+    {
+        var list = (values ?? [])
+            .SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            .Distinct(StringComparer.Ordinal).ToList();
+        if (values is { Length: > 0 } && list.Count == 0) throw new ArgumentException("--only: give result ids or prefixes (e.g. --only B.bound,I.)");
+        var fs = Microsoft.FSharp.Collections.ListModule.OfSeq(list);
+        var unknown = Registry.unknownPatterns(fs);
+        if (!unknown.IsEmpty)
+            throw new ArgumentException($"--only: no result has the id or prefix {string.Join(", ", unknown.Select(u => $"'{u}'"))} (ids are as `resode verify` prints them, e.g. A.split, B.bound.secant; a prefix ends in '.', e.g. I.)");
+        return fs;
+    }
+
+    /// <summary>Whether the selection chooses a result that one of these runs, or their ladder, gets.</summary>
+    private static bool ChoosesAny(IReadOnlyList<Registry.OpenRun> runs, Microsoft.FSharp.Core.FSharpFunc<string, bool> select) =>
+        runs.Any(r => Registry.idsOf(r).Any(select.Invoke))
+        || runs.Count > 1 && (Registry.ladderIdsOf(true).Any(select.Invoke) || Registry.ladderIdsOf(false).Any(select.Invoke));
 
     /// <summary>Checks that the index can be written: its directory exists, and an existing file is one this option wrote.</summary>
     private static void ClaimIndex(string path)

@@ -18,6 +18,13 @@ let ladder : Result<Ladder> list =
 /// Results over the seeds of figure 1 (each seed a tied ladder of its own data and initialization).
 let acrossSeeds : Result<RateCurve.SeedLadder list> list = RateCurve.acrossSeeds
 
+/// The selection of every result (`verify` without --only).
+let every : string -> bool = fun _ -> true
+
+/// The single-run results that read the split recursions an evidence replay feeds as it goes (SplitResults'
+/// iterate observer): a verify that chooses none of them replays without the observer.
+let observedIds : Set<string> = SplitResults.all |> List.map (fun r -> r.Id) |> Set.ofList
+
 /// One evaluated result, flattened (NaN where a number does not apply).
 type VerdictRow =
     { Id: string
@@ -141,18 +148,29 @@ let profileRow (input: DepthProfile.ProfileInput) : VerdictRow = evaluateRow Dep
 let accuracyRows (input: FashionAccuracy.AccuracyInput) : VerdictRow list =
     FashionAccuracy.all |> List.map (fun r -> evaluateRow r input.Name input)
 
-/// Every single-run result of the MLP on an MLP run. A replayed run (plain or clipped gradient descent) has its
-/// snapshot-only reference computations started beside the rows (`referencesBesideTheReplay`); the rows are the same
-/// either way, and the call returns only when that thread has finished.
-let verifyRun (run: Run) : VerdictRow list =
+/// Every single-run result of the MLP on an MLP run chosen by `select` (an id → evaluated or not). A replayed run (plain or
+/// clipped gradient descent) with every result chosen has its snapshot-only reference computations started beside the rows
+/// (`referencesBesideTheReplay`); the rows are the same either way, and the call returns only when that thread has
+/// finished. When no chosen result reads the split recursions (`observedIds`), the view replays without its iterate
+/// observers (`Run.WithoutIterateObservers`): a chosen result that needs them after all replays once more (the same rows).
+let verifyRunSelected (select: string -> bool) (run: Run) : VerdictRow list =
+    let chosen = singleRun |> List.filter (fun r -> select r.Id)
+    let every = chosen.Length = singleRun.Length
+    let run =
+        if not every && not (chosen |> List.exists (fun r -> observedIds.Contains r.Id)) && not run.Replayed then
+            run.WithoutIterateObservers()
+        else run
     let beside =
-        if run.IsMlp && ResOdeProofs.Numerics.Verification.Replay.IsGradientDescent run.Data then Some(referencesBesideTheReplay run)
+        if every && run.IsMlp && ResOdeProofs.Numerics.Verification.Replay.IsGradientDescent run.Data then Some(referencesBesideTheReplay run)
         else None
-    try singleRun |> List.map (fun r -> evaluateRow r run.Directory run)
+    try chosen |> List.map (fun r -> evaluateRow r run.Directory run)
     finally
         match beside with
         | Some t -> (try t.Wait() with _ -> ())
         | None -> ()
+
+/// Every single-run result of the MLP on an MLP run (`verifyRunSelected` choosing all).
+let verifyRun (run: Run) : VerdictRow list = verifyRunSelected every run
 
 
 // ---------------------------------------------------------------- generic architectures (docs/extending.md)
@@ -235,51 +253,98 @@ let loadRun (dir: string) =
     if ResOdeProofs.Numerics.BnConv.BnConvRun.IsRun dir then BnConvRunOf(ResOdeProofs.Numerics.BnConv.BnConvRun.Load dir)
     else RunOf(openRun (ResOdeProofs.Numerics.IO.RunDirectory.Read dir))
 
-/// Every result listed for a run of an architecture other than the MLP (`blockRunResults`).
-let verifyBlockRun (run: Run) : VerdictRow list =
-    blockRunResults |> List.map (fun r -> evaluateRow r run.Directory run)
+/// The results listed for a run of an architecture other than the MLP (`blockRunResults`) chosen by `select`.
+let verifyBlockRunSelected (select: string -> bool) (run: Run) : VerdictRow list =
+    blockRunResults |> List.filter (fun r -> select r.Id) |> List.map (fun r -> evaluateRow r run.Directory run)
 
-/// Every result of the run's architecture on one run: the MLP's sharper results on an MLP run, the generic ones otherwise.
-let verifyView (run: Run) : VerdictRow list =
-    if run.IsMlp then verifyRun run else verifyBlockRun run
+/// Every result listed for a run of an architecture other than the MLP (`blockRunResults`).
+let verifyBlockRun (run: Run) : VerdictRow list = verifyBlockRunSelected every run
+
+/// The results of the run's architecture on one run chosen by `select`: the MLP's sharper results on an MLP run, the
+/// generic ones otherwise.
+let verifyView (select: string -> bool) (run: Run) : VerdictRow list =
+    if run.IsMlp then verifyRunSelected select run else verifyBlockRunSelected select run
 
 /// Every result on a bn-conv run (BnConvResults; the images are read once): each result about gradient descent or flow
 /// as "hypothesis not met" (each id once), E.accuracy.train/test, E.profile (the kernels' smoothness in depth), and on the
 /// trained network with batch norm folded B.bound (with any block's ingredients: the folded network is a run of conv
 /// blocks), B.half and B.half.ode.
-let verifyBnConv (run: ResOdeProofs.Numerics.BnConv.BnConvRun) : VerdictRow list =
+let verifyBnConv (select: string -> bool) (run: ResOdeProofs.Numerics.BnConv.BnConvRun) : VerdictRow list =
     let dir = run.Directory
     // each id once; not among them B.bound, evaluated on the folded network below, and B.bound.tangent, not listed on these runs
     let setAside = set [ GenericResults.eulerBound.Id; GenericEuler.eulerBoundTangent.Id ]
     let gd =
         (singleRun @ blockSingleRun)
-        |> List.filter (fun r -> not (setAside.Contains r.Id))
+        |> List.filter (fun r -> not (setAside.Contains r.Id) && select r.Id)
         |> List.distinctBy (fun r -> r.Id)
         |> List.map BnConvResults.notGradientDescent
-    let train, test = ResOdeProofs.Numerics.BnConv.BnConvAccuracy.Verify(run).ToTuple()
-    let blockRun, half = BnConvResults.folded architectures (run.Folded())
+    // the images are read, and the network folded, only when a chosen result needs them
+    let accuracy = lazy (ResOdeProofs.Numerics.BnConv.BnConvAccuracy.Verify(run).ToTuple())
+    let folded = lazy (BnConvResults.folded architectures (run.Folded()))
+    let row (id: string) (make: unit -> VerdictRow) = if select id then [ make () ] else []
     (gd |> List.map (fun r -> evaluateRow r dir ()))
-    @ [ evaluateRow BnConvResults.trainAccuracy dir (BnConvResults.claim train)
-        evaluateRow BnConvResults.testAccuracy dir (BnConvResults.claim test)
-        evaluateRow DepthProfile.profile dir (BnConvResults.profileInput run)
-        evaluateRow GenericResults.eulerBound half.Name blockRun ]
-    @ (HalfDepth.all |> List.map (fun r -> evaluateRow r half.Name half))
+    @ row BnConvResults.trainAccuracy.Id (fun () -> evaluateRow BnConvResults.trainAccuracy dir (BnConvResults.claim (fst accuracy.Value)))
+    @ row BnConvResults.testAccuracy.Id (fun () -> evaluateRow BnConvResults.testAccuracy dir (BnConvResults.claim (snd accuracy.Value)))
+    @ row DepthProfile.profile.Id (fun () -> evaluateRow DepthProfile.profile dir (BnConvResults.profileInput run))
+    @ row GenericResults.eulerBound.Id (fun () -> let blockRun, half = folded.Value in evaluateRow GenericResults.eulerBound half.Name blockRun)
+    @ (HalfDepth.all
+       |> List.filter (fun r -> select r.Id)
+       |> List.map (fun r -> let _, half = folded.Value in evaluateRow r half.Name half))
 
-/// Every result of the run's architecture on one loaded run.
-let verifyOpen (run: OpenRun) : VerdictRow list =
+/// The results of the run's architecture on one loaded run chosen by `select`.
+let verifyOpen (select: string -> bool) (run: OpenRun) : VerdictRow list =
     match run with
-    | RunOf r -> verifyView r
-    | BnConvRunOf c -> verifyBnConv c
+    | RunOf r -> verifyView select r
+    | BnConvRunOf c -> verifyBnConv select c
+
+/// The ids of the results a loaded run gets (`verifyOpen`), in its order, without evaluating any.
+let idsOf (run: OpenRun) : string list =
+    match run with
+    | RunOf r when r.IsMlp -> singleRun |> List.map (fun x -> x.Id)
+    | RunOf _ -> blockRunResults |> List.map (fun x -> x.Id)
+    | BnConvRunOf _ ->
+        let setAside = set [ GenericResults.eulerBound.Id; GenericEuler.eulerBoundTangent.Id ]
+        ((singleRun @ blockSingleRun) |> List.map (fun x -> x.Id) |> List.filter (fun id -> not (setAside.Contains id)) |> List.distinct)
+        @ [ BnConvResults.trainAccuracy.Id; BnConvResults.testAccuracy.Id; DepthProfile.profile.Id; GenericResults.eulerBound.Id ]
+        @ (HalfDepth.all |> List.map (fun x -> x.Id))
+
+/// Every result id the registry evaluates on runs and ladders (what `verify --only` may name).
+let knownIds : string list =
+    (singleRun |> List.map (fun r -> r.Id)) @ (blockRunResults |> List.map (fun r -> r.Id))
+    @ (ladder |> List.map (fun r -> r.Id)) @ (blockLadder |> List.map (fun r -> r.Id))
+    @ [ BnConvResults.trainAccuracy.Id; BnConvResults.testAccuracy.Id; DepthProfile.profile.Id ]
+    @ (HalfDepth.all |> List.map (fun r -> r.Id))
+    |> List.distinct
+
+/// Whether `pattern` chooses `id`: the id itself (a former id stands for its current one, `currentId`), or a prefix
+/// ending in '.' (or '*') under which the id falls. The rule of `verify --only` and of a study's `results` list.
+let chooses (pattern: string) (id: string) =
+    id = currentId pattern
+    || ((pattern.EndsWith '.' || pattern.EndsWith '*') && id.StartsWith(pattern.TrimEnd '*', StringComparison.Ordinal))
+
+/// A selection of results: every id when `patterns` is empty, else the ids some pattern chooses (`chooses`).
+let selection (patterns: string list) : string -> bool =
+    if patterns.IsEmpty then (fun _ -> true) else (fun id -> patterns |> List.exists (fun p -> chooses p id))
+
+/// The patterns of a selection that choose no known result (`knownIds`): each is a mistake of the caller's.
+let unknownPatterns (patterns: string list) : string list =
+    patterns |> List.filter (fun p -> not (knownIds |> List.exists (chooses p)))
 
 /// Every ladder result of the runs' architecture on a ladder: the MLP's (`ladder`) on MLP runs, the generic ones
 /// (`blockLadder`) otherwise.
-let verifyLadder (l: Ladder) : VerdictRow list =
-    (if l.Runs.Head.IsMlp then ladder else blockLadder) |> List.map (fun r -> evaluateOnLadder r l)
+let verifyLadderSelected (select: string -> bool) (l: Ladder) : VerdictRow list =
+    (if l.Runs.Head.IsMlp then ladder else blockLadder) |> List.filter (fun r -> select r.Id) |> List.map (fun r -> evaluateOnLadder r l)
+
+/// Every ladder result of the runs' architecture on a ladder (`verifyLadderSelected` choosing all).
+let verifyLadder (l: Ladder) : VerdictRow list = verifyLadderSelected every l
+
+/// The ids of the ladder results runs of this kind get (MLP or not), without evaluating any.
+let ladderIdsOf (mlp: bool) : string list = (if mlp then ladder else blockLadder) |> List.map (fun r -> r.Id)
 
 /// The ladder results on runs that differ only in depth: Ok rows, or Error with why the runs are no ladder. MLP runs of
 /// distinct depths are a ladder only when the evidence shows one setting (data, settings, the initial function of
 /// depth): otherwise Error with `refused` set, which the command line treats as bad input.
-let verifyLadderOf (runs: OpenRun list) : Result<VerdictRow list, string * bool> =
+let verifyLadderOfSelected (select: string -> bool) (runs: OpenRun list) : Result<VerdictRow list, string * bool> =
     let views = runs |> List.choose (function RunOf r -> Some r | BnConvRunOf _ -> None)
     let mlp = views |> List.filter (fun r -> r.IsMlp)
     let blocks = views |> List.filter (fun r -> not r.IsMlp)
@@ -297,11 +362,14 @@ let verifyLadderOf (runs: OpenRun list) : Result<VerdictRow list, string * bool>
         | Ok _ ->
             match Ladder.create mlp with
             | Error e -> Error(e, true)
-            | Ok l -> Ok(verifyLadder l)
+            | Ok l -> Ok(verifyLadderSelected select l)
     else
         match Ladder.create blocks with
         | Error e -> Error(sprintf "no ladder results: %s" e, false)
-        | Ok l -> Ok(verifyLadder l)
+        | Ok l -> Ok(verifyLadderSelected select l)
+
+/// The ladder results on runs that differ only in depth (`verifyLadderOfSelected` choosing all).
+let verifyLadderOf (runs: OpenRun list) : Result<VerdictRow list, string * bool> = verifyLadderOfSelected every runs
 
 /// Sets o[key] to a number: JSON has no infinity, so NaN (not measured) is null and ±∞ is null with a sibling
 /// o[key_inf] = +1 or −1, the convention of the report's results.json (docs/run-format.md, docs/report-format.md).
@@ -368,14 +436,18 @@ let foreignVerdicts (dir: string) : string option =
         else Some(sprintf "%s exists and was not written by resode verify (no \"format\": \"resode-verdicts/N\"); it is left untouched: move it away to verify this run" path)
 
 /// Writes verdicts.json into a run directory atomically (temporary file, then rename); refuses (IOException) to replace
-/// a verdicts.json it did not write (`foreignVerdicts`).
-let writeVerdicts (dir: string) (rows: VerdictRow list) =
+/// a verdicts.json it did not write (`foreignVerdicts`). `patterns` non-empty: the rows are those of a selection
+/// (`verify --only`), recorded as "selection" so that no reader takes the file for a whole verification.
+let writeVerdictsOf (dir: string) (patterns: string list) (rows: VerdictRow list) =
     match foreignVerdicts dir with
     | Some why -> raise (IOException why)
     | None -> ()
     let root = JsonObject()
     root["format"] <- JsonValue.Create "resode-verdicts/3"
     root["engine_version"] <- JsonValue.Create ResOdeProofs.Numerics.EngineInfo.Version
+    // a verify of some results only (`verify --only`) says so: its file is not a whole verification of the run
+    if not patterns.IsEmpty then
+        root["selection"] <- JsonArray(patterns |> List.map (fun p -> (JsonValue.Create p :> JsonNode | null)) |> Array.ofList)
     root["results"] <- JsonArray(rows |> List.map (fun r -> (rowJson r :> JsonNode | null)) |> Array.ofList)
     let path = Path.Combine(dir, "verdicts.json")
     let tmp = path + ".tmp-" + Guid.NewGuid().ToString("N").Substring(0, 8)
@@ -384,6 +456,9 @@ let writeVerdicts (dir: string) (rows: VerdictRow list) =
         File.Move(tmp, path, true)
     finally
         if File.Exists tmp then File.Delete tmp
+
+/// Writes verdicts.json of a whole verification (`writeVerdictsOf` with no selection).
+let writeVerdicts (dir: string) (rows: VerdictRow list) = writeVerdictsOf dir [] rows
 
 // ---------------------------------------------------------------- docs/theorems/index.md, generated from runs
 

@@ -45,7 +45,7 @@ let private mismatches (mlp: string list) (block: string list) : string list =
           for id in ids |> List.countBy id |> List.filter (fun (_, c) -> c > 1) |> List.map fst do yield sprintf "%s: twice on the %s run" id what
           for id in ids do if id.StartsWith "G." then yield sprintf "%s: an id that names a run format" id ]
 
-let private idsOf (run: Run) = Registry.verifyView run |> List.map (fun r -> r.Id)
+let private idsOf (run: Run) = Registry.verifyView Registry.every run |> List.map (fun r -> r.Id)
 
 let private mlpIds =
     lazy (idsOf (BlockProperties.trainBlock (RunSpec(Depth = 4, Samples = 4, Dim = 3, Width = 4, Iterations = 4, Snapshots = 3, Seed = 3L))))

@@ -82,14 +82,14 @@ let ``A.aposteriori, A.aposteriori.segments: the MLP block through the extension
 [<Fact>]
 let ``Registry: a one-layer run → the results listed for any block, with the same ids as the MLP's, none of the MLP-only ones`` () =
     let spec = RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2)
-    let rows = Registry.verifyView (Registry.openRun (RunDirectory.InMemory(spec.Train(), "one-layer")))
+    let rows = Registry.verifyView Registry.every (Registry.openRun (RunDirectory.InMemory(spec.Train(), "one-layer")))
     Assert.Equal<string list>(Registry.blockRunResults |> List.map (fun r -> r.Id), rows |> List.map (fun r -> r.Id))
     Assert.True(rows |> List.exists (fun r -> r.Id = "A.aposteriori" && r.Verdict = "holds"))
     for id, _ in OneIdPerStatementTests.mlpOnly do Assert.DoesNotContain(id, rows |> List.map (fun r -> r.Id))
 
 [<Fact>]
 let ``Registry: an MLP run → the MLP's results with its own ingredients, no row of another run format`` () =
-    let rows = Registry.verifyView (Registry.openRun (RunDirectory.InMemory((RunSpec(Depth = 4, Width = 3, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2)).Train())))
+    let rows = Registry.verifyView Registry.every (Registry.openRun (RunDirectory.InMemory((RunSpec(Depth = 4, Width = 3, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2)).Train())))
     Assert.Equal<string list>(Registry.singleRun |> List.map (fun r -> r.Id), rows |> List.map (fun r -> r.Id))
     Assert.DoesNotContain(rows, fun r -> r.Verdict = "not applicable" && r.Detail.Contains "run format")
 
@@ -101,7 +101,7 @@ let ``Registry: the MLP block trained through the generic trainer (theta.npy) �
     let run = Registry.openRun data
     Assert.True(run.IsMlp, "an mlp run opened as another architecture")
     Assert.Equal(3, run.Setting.Width)
-    let bad = Registry.verifyView run |> List.filter (fun r -> r.IsViolated || r.IsError)
+    let bad = Registry.verifyView Registry.every run |> List.filter (fun r -> r.IsViolated || r.IsError)
     Assert.True(bad.IsEmpty, bad |> List.map (fun r -> sprintf "%s: %s: %s" r.Id r.Verdict r.Detail) |> String.concat "\n")
 
 [<Fact>]

@@ -44,3 +44,34 @@ let ``A.split.segments: a view replayed without its observers → the same row a
     Assert.Equal(a.Verdict, b.Verdict)
     Assert.Equal(a.Measured, b.Measured)
     Assert.Equal(a.Bound, b.Bound)
+
+[<Fact>]
+let ``Registry.verifyRunSelected: no split result chosen → the replay feeds no observer; A.split chosen → it does; each row the whole verify's`` () =
+    splitRegistered ()
+    let whole = Registry.verifyRun (Run(data.Value))
+    let sameAsWhole (rows: Registry.VerdictRow list) =
+        for r in rows do
+            let w = whole |> List.find (fun x -> x.Id = r.Id)
+            Assert.Equal(w.Verdict, r.Verdict)
+            Assert.Equal(w.Measured, r.Measured)
+            Assert.Equal(w.Bound, r.Bound)
+    let plain = Run(data.Value)
+    let rows = Registry.verifyRunSelected (Registry.selection [ "B.bound"; "E.replay" ]) plain
+    Assert.Equal(0, plain.ObserversFed)
+    Assert.Equal<string list>(Registry.singleRun |> List.map (fun r -> r.Id) |> List.filter (fun id -> id = "B.bound" || id = "E.replay"), rows |> List.map (fun r -> r.Id))
+    sameAsWhole rows
+    let split = Run(data.Value)
+    let srows = Registry.verifyRunSelected (Registry.selection [ "A.split" ]) split
+    Assert.True(split.ObserversFed >= 1, "A.split chosen: the replay feeds its recursion")
+    Assert.Equal<string list>([ "A.split" ], srows |> List.map (fun r -> r.Id))
+    sameAsWhole srows
+
+[<Fact>]
+let ``Registry.selection: ids, former ids and prefixes choose as a study's results list does; unknownPatterns names the rest`` () =
+    let s = Registry.selection [ "G.B.bound"; "L5." ]
+    Assert.True(s "B.bound")
+    Assert.False(s "B.bound.secant")
+    Assert.True(s "L5.split")
+    Assert.False(s "A.split")
+    Assert.True((Registry.selection []) "anything")
+    Assert.Equal<string list>([ "Z.none"; "B.boun" ], Registry.unknownPatterns [ "Z.none"; "B.bound"; "B.boun"; "I."; "A.rate" ])

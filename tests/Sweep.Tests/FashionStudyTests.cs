@@ -143,7 +143,7 @@ public class FashionStudyTests
         var opened = Theory.Registry.loadRun(run);
         var bn = Assert.IsType<Theory.Registry.OpenRun.BnConvRunOf>(opened);
         Assert.Equal("bn-conv", opened.Architecture);
-        var rows = Theory.Registry.verifyOpen(opened).ToList();
+        var rows = Theory.Registry.verifyOpen(Theory.Registry.selection(Microsoft.FSharp.Collections.FSharpList<string>.Empty), opened).ToList();
         Assert.Equal(1, bn.Item.DataReads);
         Assert.Equal(written.Select(r => (r!["id"]!.GetValue<string>(), r["verdict"]!.GetValue<string>(), r["detail"]!.GetValue<string>())),
                      rows.Select(r => (r.Id, r.Verdict, r.Detail)));

@@ -211,6 +211,29 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
+    [Fact(DisplayName = "sweep merge: a cell's run verified again with verify --only → that cell listed as failed with the reason, not merged as done")]
+    public void Merge_does_not_take_a_cell_verified_with_only_as_done()
+    {
+        string root = Cli.TempDir("only");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            Compare.CopyDirectory(baseline.Out, outDir);
+            string cell = Directory.GetDirectories(Path.Combine(outDir, "cells")).Order().First();
+            var verify = Cli.Run(root, "verify", "--quiet", Path.Combine(cell, "run"), "--only", "I.loss");
+            Assert.True(verify.Exit == 0, verify.ToString());
+            var merge = Cli.Run(root, "sweep", "merge", outDir);
+            Assert.True(merge.Exit == 3, merge.ToString());
+            Assert.Contains("verify --only I.loss", merge.Err);
+            var r = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "report", "results.json")))!;
+            Assert.Equal(1, r["counts"]!["failed"]!.GetValue<int>());
+            // the whole verification again → merged as before
+            Assert.Equal(0, Cli.Run(root, "verify", "--quiet", Path.Combine(cell, "run")).Exit);
+            Assert.Equal(0, Cli.Run(root, "sweep", "merge", outDir).Exit);
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
     [Fact(DisplayName = "sweep run: bad study or foreign output directory → exit 2 before any work")]
     public void Bad_studies_and_foreign_output_directories_are_refused_before_any_work()
     {

@@ -93,7 +93,7 @@ internal sealed class Study
 
     /// <summary>Whether the report shows a result: an id listed (a former id, e.g. G.B.bound, stands for its current one,
     /// Registry.formerIds), or an id under a listed prefix.</summary>
-    public bool ShowsResult(string id) => Results.Count == 0 || Results.Any(r => id == Registry.currentId(r) || (r.EndsWith('.') || r.EndsWith('*')) && id.StartsWith(r.TrimEnd('*'), StringComparison.Ordinal));
+    public bool ShowsResult(string id) => Results.Count == 0 || Results.Any(r => Registry.chooses(r, id));
 
     /// <summary>Options of `resode train` that a study may not set (the sweep chooses them).</summary>
     private static readonly HashSet<string> Reserved = new() { "out", "force", "help" };

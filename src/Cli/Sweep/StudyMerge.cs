@@ -68,7 +68,14 @@ internal static class StudyMerge
                     if (ev != study.EngineVersion)
                         throw new StudyException($"{vpath}: verdicts of engine version {ev}, not {study.EngineVersion}: a report never mixes engine versions");
                     string input = $"cells/{c.Hash}/run";
-                    rows.AddRange(v["results"]!.AsArray().Select(r => RowFromJson(r!, input)));
+                    // a verify of some results only (`verify --only`, run by hand on the cell's run) replaced the cell's
+                    // own verdicts: the cell holds no whole verification, so it is not taken as done
+                    if (v["selection"] is JsonArray sel)
+                    {
+                        state = CellState.Failed;
+                        reason = $"run/verdicts.json holds only the results of `verify --only {string.Join(",", sel.Select(x => x?.GetValue<string>()))}`: verify that run again without --only (resode verify {Path.Combine(output.CellDir(c), "run")}) for its whole verification";
+                    }
+                    else rows.AddRange(v["results"]!.AsArray().Select(r => RowFromJson(r!, input)));
                 }
             }
             cells.Add(new CellResult(c, state, reason, rows, secs));

@@ -165,6 +165,8 @@ type Run(data: RunData, architectures: Architecture list) as this =
     /// How many observers of `IterateObservers` the replay of this view fed (0 before it runs, without a replay, or
     /// after `WithoutIterateObservers`).
     member _.ObserversFed = observersFed
+    /// True once the replay of this view has been asked for (from then on its observers are fixed).
+    member _.Replayed = evidence.IsValueCreated
     /// Opens a run directory (raises RunFormatException with a clear message if it is malformed).
     static member Load(dir: string) = Run(RunDirectory.Read dir)
     member _.Data = data

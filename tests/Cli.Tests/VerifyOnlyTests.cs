@@ -1,0 +1,91 @@
+using System.Text.Json.Nodes;
+using ResOdeProofs.Numerics.IO;
+
+namespace ResOdeProofs.Cli.Tests;
+
+/// <summary>
+/// `resode verify --only`: a selection of results evaluates those rows only, each the row the whole verification gives;
+/// verdicts.json says it is a selection; a selection that names no result, or none these runs get, is refused before
+/// any work; and a corrupted run is still rejected by the chosen check.
+/// </summary>
+[Collection(CliCollection.Name)]
+public sealed class VerifyOnlyTests : IDisposable
+{
+    private readonly Scratch _s = new();
+    public void Dispose() => _s.Dispose();
+
+    private static readonly string[] Train =
+        { "train", "--depth", "4", "--width", "4", "--n", "8", "--d", "3", "--iters", "12", "--snapshots", "3", "--seed", "5", "--out", "run" };
+
+    private JsonNode Verdicts() => JsonNode.Parse(File.ReadAllText(_s.P("run", "verdicts.json")))!;
+
+    private static string[] Ids(JsonNode v) => v["results"]!.AsArray().Select(r => r!["id"]!.GetValue<string>()).ToArray();
+
+    [Fact(DisplayName = "verify --only B.bound,I.: exactly B.bound and the I.* rows, each the whole verify's row; verdicts.json lists the selection")]
+    public void TheChosenRowsAreTheWholeVerificationsRows()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Train).Code);
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "--quiet", "run").Code);
+        var whole = Verdicts();
+        Assert.Null(whole["selection"]);
+
+        var r = Cli.Run(_s.Dir, "verify", "run", "--only", "B.bound,I.");
+        Assert.True(r.Code == ExitCodes.Done, r.ToString());
+        Assert.Contains("chosen by --only B.bound,I.", r.Out);
+        var part = Verdicts();
+        Assert.Equal(new[] { "B.bound", "I." }, part["selection"]!.AsArray().Select(x => x!.GetValue<string>()).ToArray());
+        var expected = Ids(whole).Where(id => id == "B.bound" || id.StartsWith("I.", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(4, expected.Length); // I.loss, I.update, I.trace and B.bound
+        Assert.Equal(expected, Ids(part));
+        foreach (var row in part["results"]!.AsArray())
+        {
+            var same = whole["results"]!.AsArray().Single(w => w!["id"]!.GetValue<string>() == row!["id"]!.GetValue<string>())!;
+            foreach (var k in new[] { "verdict", "measured", "bound", "tightness_min", "tightness_max", "detail", "hypotheses" })
+                Assert.True(row![k]?.ToJsonString() == same[k]?.ToJsonString(), $"{row["id"]}: {k} {row[k]?.ToJsonString()} vs {same[k]?.ToJsonString()}");
+        }
+        // the rows not chosen are not printed either
+        Assert.DoesNotContain("A.split", r.Out);
+    }
+
+    [Fact(DisplayName = "verify --only: a former id (G.B.bound) → its current id's row; repeated options and commas add up")]
+    public void FormerIdsAndRepeatedOptions()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Train).Code);
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "--quiet", "run", "--only", "G.B.bound").Code);
+        Assert.Equal(new[] { "B.bound" }, Ids(Verdicts()));
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "--quiet", "run", "--only", "I.loss", "--only", "E.replay,I.loss").Code);
+        Assert.Equal(new[] { "I.loss", "E.replay" }, Ids(Verdicts()));
+    }
+
+    [Theory(DisplayName = "verify --only: an id no result has, or only results this one run does not get → exit 2 before any work, every file as it was")]
+    [InlineData("B.bound,Z.nothing", "'Z.nothing'")]
+    [InlineData("A.rate", "none of these results is evaluated on this run")]
+    [InlineData(",", "give result ids or prefixes")]
+    public void ASelectionOfNothingIsRefusedBeforeTheWork(string only, string message)
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Train).Code);
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "--quiet", "run").Code);
+        var before = Cli.Snapshot(_s.Dir);
+        var r = Cli.Run(_s.Dir, "verify", "run", "--only", only);
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains(message, r.Err);
+        Assert.Equal(before, Cli.Snapshot(_s.Dir));
+    }
+
+    [Fact(DisplayName = "verify --only I.loss: one weight of the last snapshot moved by 1e-3 → I.loss VIOLATED, exit 1 (the faithful run: holds, exit 0)")]
+    public void ACorruptedRunIsStillRejectedByTheChosenCheck()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Train).Code);
+        var ok = Cli.Run(_s.Dir, "verify", "--quiet", "run", "--only", "I.loss");
+        Assert.True(ok.Code == ExitCodes.Done, ok.ToString());
+        Assert.Equal("holds", Verdicts()["results"]![0]!["verdict"]!.GetValue<string>());
+        var w = Npy.Read(_s.P("run", "w.npy"));
+        int last = w.Data.Length - w.Data.Length / w.Shape[0];
+        w.Data[last] += 1e-3;
+        Npy.Write(_s.P("run", "w.npy"), w.Data, w.Shape);
+        var bad = Cli.Run(_s.Dir, "verify", "--quiet", "run", "--only", "I.loss");
+        Assert.True(bad.Code == ExitCodes.Violated, bad.ToString());
+        Assert.Equal("VIOLATED", Verdicts()["results"]![0]!["verdict"]!.GetValue<string>());
+    }
+}
