@@ -62,7 +62,9 @@ internal static class Ui
 
     /// <summary>
     /// Turns SIGINT and SIGTERM into a cancellation for the life of the returned scope: the work stops at its next
-    /// check and keeps what it has; a second signal ends the process at once.
+    /// check and keeps what it has; a second signal ends the process at once, unless it comes within
+    /// <see cref="Interrupts.RepeatWindow"/> of the first: that is the same request delivered twice (GNU timeout signals
+    /// the command and then its whole process group; a shell may pass one Ctrl-C to every process of a pipeline).
     /// </summary>
     public static Interrupts OnInterrupt(string message) => new(message);
 
@@ -73,13 +75,23 @@ internal static class Ui
         private readonly List<System.Runtime.InteropServices.PosixSignalRegistration> _regs = new();
         public CancellationToken Token => _cts.Token;
 
+        /// <summary>A signal this soon after the first is taken as the same request, not as the second that kills.</summary>
+        public static readonly TimeSpan RepeatWindow = TimeSpan.FromSeconds(1);
+        private long _first;
+
         public Interrupts(string message)
         {
             foreach (var sig in new[] { System.Runtime.InteropServices.PosixSignal.SIGINT, System.Runtime.InteropServices.PosixSignal.SIGTERM })
                 _regs.Add(System.Runtime.InteropServices.PosixSignalRegistration.Create(sig, ctx =>
                 {
-                    if (_cts.IsCancellationRequested) return; // a second signal: default handling, the process ends
+                    if (_cts.IsCancellationRequested)
+                    {
+                        // the same request delivered twice: keep stopping cleanly; a later one: default handling, the process ends
+                        if (System.Diagnostics.Stopwatch.GetElapsedTime(Interlocked.Read(ref _first)) < RepeatWindow) ctx.Cancel = true;
+                        return;
+                    }
                     ctx.Cancel = true;
+                    Interlocked.Exchange(ref _first, System.Diagnostics.Stopwatch.GetTimestamp());
                     Console.Error.WriteLine(message);
                     _cts.Cancel();
                 }));

@@ -414,6 +414,26 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Equal(new[] { "long" }, Directory.GetFileSystemEntries(_s.Dir).Select(Path.GetFileName).ToArray());
     }
 
+    [Fact(DisplayName = "train: SIGTERM twice at once (GNU timeout signals the command, then its process group) → one request: a readable interrupted run, exit 3")]
+    public void ARepeatedSigtermIsOneRequest()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // POSIX signals only
+        var p = Cli.Start(_s.Dir, "train", "--depth", "8", "--width", "8", "--n", "16", "--d", "4", "--iters", "50000000", "--snapshots", "3", "--out", "twice");
+        var sw = Stopwatch.StartNew();
+        while (!Directory.EnumerateDirectories(_s.Dir, ".twice.partial-*").Any() && sw.Elapsed < TimeSpan.FromSeconds(60) && !p.HasExited) Thread.Sleep(20);
+        Thread.Sleep(500);
+        Assert.False(p.HasExited, "the training should still be running");
+        // the two signals as GNU timeout sends them; before the repeat window the second one killed the process and the
+        // partial run was lost
+        Assert.Equal(0, kill(p.Id, 15));
+        Assert.Equal(0, kill(p.Id, 15));
+        var r = Cli.Finish(p);
+        Assert.True(r.Code == ExitCodes.ToolFailed, r.ToString());
+        var run = RunDirectory.Read(_s.P("twice"));
+        Assert.Equal("interrupted", run.Meta.Status);
+        Assert.Equal(new[] { "twice" }, Directory.GetFileSystemEntries(_s.Dir).Select(Path.GetFileName).ToArray());
+    }
+
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);
 }
