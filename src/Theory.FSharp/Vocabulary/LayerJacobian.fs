@@ -44,25 +44,21 @@ let form (depth: int) (m: int) (d: int) (w: float[]) (v: float[]) (o: int) (slop
 let formError (u: float) (depth: int) (m: int) (s1: float) (vOp: float) (wOp: float) (epsMax: float) (frobenius: float) =
     (vOp * wOp * epsMax + float (m + 2) * u * (s1 + epsMax) * frobenius) / float depth
 
-/// An upper value of ‖M‖₂ for a computed d×d matrix M (row-major at offset 0): min(‖M‖_F, (‖M‖₁‖M‖_∞)^{1/2}), each
-/// ≥ ‖M‖₂, raised by 1 + γ(2d + 4) for the rounding of their sums, products and square roots (O(d²), no eigenvalues).
+/// An upper value of ‖M‖₂ for a computed d×d matrix M (row-major at offset 0): min(‖M‖_F·(1 + γ_{d²+5}),
+/// (‖M‖₁‖M‖_∞)^{1/2}·(1 + γ_{2d+4})), each ≥ ‖M‖₂ (O(d²), no eigenvalues; +∞ when an entry is not finite). The sums
+/// (`SpectralNorm.CheapSums`) are taken in any order, so each is within γ_k of its exact value for its count k of terms:
+/// Σ M_ij² (d² squares, each rounded once) within γ_{d²}, its square root one rounding more, so ‖M‖_F ≤
+/// fl(√Σ)/(1 − γ_{d²+1}); each row and column sum of |M_ij| (exact) within γ_{d−1}, their product and its root two
+/// roundings more, so (‖M‖₁‖M‖_∞)^{1/2} ≤ fl(√(r·c))/(1 − γ_{2d}); and 1 + γ_{k+4}, formed and applied in floating
+/// point, is at least 1/(1 − γ_k) (docs/theorems/RunIntegrity.md, step 2).
 let cheapNormBound (u: float) (d: int) (mat: float[]) =
-    let mutable fro = 0.0
-    let mutable rowMax = 0.0
-    for r in 0 .. d - 1 do
-        let mutable s = 0.0
-        for c in 0 .. d - 1 do
-            let x = mat.[r * d + c]
-            s <- s + abs x
-            fro <- fro + x * x
-        rowMax <- max rowMax s
-    let mutable colMax = 0.0
-    for c in 0 .. d - 1 do
-        let mutable s = 0.0
-        for r in 0 .. d - 1 do s <- s + abs mat.[r * d + c]
-        colMax <- max colMax s
-    let k = float (2 * d + 4) * u
-    min (sqrt fro) (sqrt (rowMax * colMax)) * (1.0 + k / (1.0 - k))
+    let struct (squares, rowMax, colMax) = Model.SpectralNorm.CheapSums(d, ReadOnlySpan(mat))
+    if not (Double.IsFinite squares) then Double.PositiveInfinity
+    else
+        let raise (k: int) =
+            let g = float k * u
+            1.0 + g / (1.0 - g)
+        min (sqrt squares * raise (d * d + 5)) (sqrt (rowMax * colMax) * raise (2 * d + 4))
 
 /// The share of a level that `screenLevel` keeps: 1 − 10⁻¹⁰, far below the relative error of a computed spectral norm
 /// (of order du, `SpectralNorm`) and of the few roundings between a norm and the maximum it is compared with.
