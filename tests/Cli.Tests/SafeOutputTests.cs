@@ -394,12 +394,7 @@ public sealed class SafeOutputTests : IDisposable
     public void SigtermLeavesAReadableInterruptedRun()
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // POSIX signals only
-        var p = Cli.Start(_s.Dir, "train", "--depth", "8", "--width", "8", "--n", "16", "--d", "4", "--iters", "50000000", "--snapshots", "3", "--out", "long");
-        var sw = Stopwatch.StartNew();
-        // The partial directory exists once the output is claimed, just before training starts.
-        while (!Directory.EnumerateDirectories(_s.Dir, ".long.partial-*").Any() && sw.Elapsed < TimeSpan.FromSeconds(60) && !p.HasExited) Thread.Sleep(20);
-        Thread.Sleep(500);
-        Assert.False(p.HasExited, "the training should still be running");
+        var p = LongTraining("long");
         Assert.Equal(0, kill(p.Id, 15));
         var r = Cli.Finish(p);
         Assert.Equal(ExitCodes.ToolFailed, r.Code);
@@ -418,11 +413,7 @@ public sealed class SafeOutputTests : IDisposable
     public void ARepeatedSigtermIsOneRequest()
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // POSIX signals only
-        var p = Cli.Start(_s.Dir, "train", "--depth", "8", "--width", "8", "--n", "16", "--d", "4", "--iters", "50000000", "--snapshots", "3", "--out", "twice");
-        var sw = Stopwatch.StartNew();
-        while (!Directory.EnumerateDirectories(_s.Dir, ".twice.partial-*").Any() && sw.Elapsed < TimeSpan.FromSeconds(60) && !p.HasExited) Thread.Sleep(20);
-        Thread.Sleep(500);
-        Assert.False(p.HasExited, "the training should still be running");
+        var p = LongTraining("twice");
         // the two signals as GNU timeout sends them; before the repeat window the second one killed the process and the
         // partial run was lost
         Assert.Equal(0, kill(p.Id, 15));
@@ -432,6 +423,18 @@ public sealed class SafeOutputTests : IDisposable
         var run = RunDirectory.Read(_s.P("twice"));
         Assert.Equal("interrupted", run.Meta.Status);
         Assert.Equal(new[] { "twice" }, Directory.GetFileSystemEntries(_s.Dir).Select(Path.GetFileName).ToArray());
+    }
+
+    /// <summary>A `train` child that would run for hours, started into <paramref name="outDir"/> and running (its output claimed).</summary>
+    private Process LongTraining(string outDir)
+    {
+        var p = Cli.Start(_s.Dir, "train", "--depth", "8", "--width", "8", "--n", "16", "--d", "4", "--iters", "50000000", "--snapshots", "3", "--out", outDir);
+        var sw = Stopwatch.StartNew();
+        // The partial directory exists once the output is claimed, just before training starts.
+        while (!Directory.EnumerateDirectories(_s.Dir, $".{outDir}.partial-*").Any() && sw.Elapsed < TimeSpan.FromSeconds(60) && !p.HasExited) Thread.Sleep(20);
+        Thread.Sleep(500);
+        Assert.False(p.HasExited, "the training should still be running");
+        return p;
     }
 
     [DllImport("libc", SetLastError = true)]
