@@ -37,6 +37,8 @@ internal static class VerifyCommand
                 var indexPath = pr.GetValue(writeIndex);
                 var patterns = Patterns(pr.GetValue(only));
                 var select = Registry.selection(patterns);
+                // the index tabulates every result: it is not written from a selection
+                if (!patterns.IsEmpty && indexPath is not null) throw new ArgumentException("--write-index writes the index of every result: give it without --only");
                 double cpu0 = Registry.processCpuSeconds();
                 var wall = System.Diagnostics.Stopwatch.StartNew();
                 // claim the index before the work: fail now, not after verifying, if it cannot be written

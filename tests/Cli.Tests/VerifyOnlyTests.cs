@@ -21,7 +21,7 @@ public sealed class VerifyOnlyTests : IDisposable
 
     private static string[] Ids(JsonNode v) => v["results"]!.AsArray().Select(r => r!["id"]!.GetValue<string>()).ToArray();
 
-    [Fact(DisplayName = "verify --only B.bound,I.: exactly B.bound and the I.* rows, each the whole verify's row; verdicts.json lists the selection")]
+    [Fact(DisplayName = "verify --only B.bound,I.: a small run → exactly B.bound and the I.* rows, each the whole verify's row; verdicts.json lists the selection")]
     public void TheChosenRowsAreTheWholeVerificationsRows()
     {
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Train).Code);
@@ -70,6 +70,18 @@ public sealed class VerifyOnlyTests : IDisposable
         Assert.Equal(ExitCodes.BadInput, r.Code);
         Cli.OneLine(r);
         Assert.Contains(message, r.Err);
+        Assert.Equal(before, Cli.Snapshot(_s.Dir));
+    }
+
+    [Fact(DisplayName = "verify --only: with --write-index → exit 2 before any work (the index tabulates every result), every file as it was")]
+    public void TheIndexIsNotWrittenFromASelection()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Train).Code);
+        var before = Cli.Snapshot(_s.Dir);
+        var r = Cli.Run(_s.Dir, "verify", "run", "--only", "B.bound", "--write-index", "index.md");
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("without --only", r.Err);
         Assert.Equal(before, Cli.Snapshot(_s.Dir));
     }
 

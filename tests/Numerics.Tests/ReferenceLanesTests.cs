@@ -42,6 +42,65 @@ public sealed class ReferenceLanesTests
         }
     }
 
+    [Fact(DisplayName = "GeluLanes.Derivatives: random spans (every length 0..41, every offset 0..3) over the regimes and special points → bit for bit Activations.Derivative; one lane's Φ + uφ fused → other bits (control)")]
+    public void GeluLaneDerivativesAreTheScalarDerivative()
+    {
+        var rng = new System.Random(2027);
+        var special = new[] { 0.0, -0.0, double.NaN, double.PositiveInfinity, double.NegativeInfinity, double.Epsilon, -double.Epsilon,
+            0.46875 * Math.Sqrt(2), -0.46875 * Math.Sqrt(2), Math.BitIncrement(0.46875 * Math.Sqrt(2)), -Math.BitIncrement(0.46875 * Math.Sqrt(2)),
+            4.0 * Math.Sqrt(2), -4.0 * Math.Sqrt(2), Math.BitIncrement(4.0 * Math.Sqrt(2)), -Math.BitIncrement(4.0 * Math.Sqrt(2)),
+            38.75, -38.75, Math.BitDecrement(38.75), -Math.BitDecrement(38.75), 1e300, -1e300, double.MaxValue, -double.MaxValue };
+        int fusedDiffers = 0;
+        for (int trial = 0; trial < 400; trial++)
+        {
+            int len = trial % 42, off = (trial / 42) % 4;
+            var u = new double[off + len];
+            for (int i = 0; i < u.Length; i++)
+                u[i] = rng.Next(8) switch
+                {
+                    0 => special[rng.Next(special.Length)],
+                    1 => (rng.NextDouble() - 0.5) * 1.4,
+                    2 => (rng.NextDouble() - 0.5) * 11.4,
+                    3 => (rng.NextDouble() - 0.5) * 80,
+                    _ => TestRandom.Gaussian(rng, 1, 3.0)[0],
+                };
+            var got = new double[u.Length];
+            Activations.Derivatives(ActivationKind.Gelu, u.AsSpan(off), got.AsSpan(off));
+            for (int i = off; i < u.Length; i++)
+            {
+                double want = Activations.Derivative(ActivationKind.Gelu, u[i]);
+                Assert.True(Same(got[i], want) || double.IsNaN(want) && double.IsNaN(got[i]),
+                    $"length {len}, offset {off}, u = {u[i]:R}: {got[i]:R} vs {want:R}");
+                // the control: Φ + u·φ with one rounding instead of two gives other bits somewhere, so the comparison sees the difference
+                double cdf = SpecialFunctions.NormalCdf(u[i]), pdf = SpecialFunctions.NormalPdf(u[i]);
+                if (double.IsFinite(u[i]) && pdf != 0.0 && !Same(Math.FusedMultiplyAdd(u[i], pdf, cdf), want)) fusedDiffers++;
+            }
+        }
+        Assert.True(fusedDiffers > 0, "a fused Φ + uφ never differed: the comparison could not see a changed rounding");
+    }
+
+    [Fact(DisplayName = "Layerwise.AbsProductSums: random W (m×d up to 19×13, given transposed) and h → bit for bit the scalar Σ_c |W[j,c]·h[c]| from zero over c in order")]
+    public void AbsProductSumsAreTheScalarLoop()
+    {
+        var rng = new System.Random(31);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            int m = 1 + rng.Next(19), d = 1 + rng.Next(13);
+            var w = TestRandom.Gaussian(rng, m * d, Math.Pow(10, rng.Next(-3, 4)));
+            var h = TestRandom.Gaussian(rng, d, 3.0);
+            var wT = new double[d * m];
+            for (int j = 0; j < m; j++) for (int c = 0; c < d; c++) wT[c * m + j] = w[j * d + c];
+            var sums = new double[m];
+            ResOdeProofs.Numerics.Model.Layerwise.AbsProductSums(wT, d, m, h, sums);
+            for (int j = 0; j < m; j++)
+            {
+                double acc = 0.0;
+                for (int c = 0; c < d; c++) acc += Math.Abs(w[j * d + c] * h[c]);
+                Assert.True(Same(acc, sums[j]), $"m = {m}, d = {d}, row {j}: {sums[j]:R} vs {acc:R}");
+            }
+        }
+    }
+
     [Fact(DisplayName = "NeuralOde: batched right-hand side over 40 random shapes (m, d, n ≤ 13) and GELU → bit for bit the entry-by-entry formula")]
     public void RightHandSideOverRandomShapes()
     {

@@ -67,7 +67,7 @@ let ``Registry.verifyRunSelected: no split result chosen → the replay feeds no
     sameAsWhole srows
 
 [<Fact>]
-let ``Registry.selection: ids, former ids and prefixes choose as a study's results list does; unknownPatterns names the rest`` () =
+let ``Registry.selection: ids, former ids and prefixes → chosen as a study's results list chooses them; unknownPatterns → the patterns that name no result`` () =
     let s = Registry.selection [ "G.B.bound"; "L5." ]
     Assert.True(s "B.bound")
     Assert.False(s "B.bound.secant")

@@ -230,6 +230,17 @@ public static class Activations
     }
 
     /// <summary>
+    /// derivative[i] = σ'(u[i]) elementwise, bit-identical to <see cref="Derivative(ActivationKind, double)"/> (GELU's in
+    /// vector lanes, <see cref="GeluLanes.Derivatives"/>: the same operations per entry).
+    /// </summary>
+    public static void Derivatives(ActivationKind k, ReadOnlySpan<double> u, Span<double> derivative)
+    {
+        if (derivative.Length != u.Length) throw new ArgumentException("u and derivative must have the same length");
+        if (k == ActivationKind.Gelu) { GeluLanes.Derivatives(u, derivative); return; }
+        for (int i = 0; i < u.Length; i++) derivative[i] = Derivative(k, u[i]);
+    }
+
+    /// <summary>
     /// σ''(u). gelu: φ(u)·(2 − u²); tanh: −2·tanh(u)·sech²(u); softplus: s(1 − s) with s the logistic,
     /// = e^{−|u|}/(1 + e^{−|u|})²; identity: 0.
     /// </summary>

@@ -31,6 +31,55 @@ internal static class GeluLanes
         for (; i < u.Length; i++) value[i] = Scalar(u[i]);
     }
 
+    /// <summary>derivative[i] = Φ(u[i]) + u[i]·φ(u[i]), the bits of <see cref="Activations.Derivative"/> for GELU.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Derivatives(ReadOnlySpan<double> u, Span<double> derivative)
+    {
+        if (derivative.Length < u.Length) throw new ArgumentException("derivative is shorter than u");
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref double u0 = ref MemoryMarshal.GetReference(u);
+            ref double d0 = ref MemoryMarshal.GetReference(derivative);
+            for (; i + 4 <= u.Length; i += 4)
+                Vector256.StoreUnsafe(FourDerivatives(Vector256.LoadUnsafe(ref u0, (nuint)i)), ref d0, (nuint)i);
+        }
+        for (; i < u.Length; i++) derivative[i] = Activations.Derivative(ActivationKind.Gelu, u[i]);
+    }
+
+    /// <summary>
+    /// σ'(u) = Φ(u) + u·φ(u) as the scalar code forms it (<see cref="SpecialFunctions.NormalCdfAndPdf"/> and GELU's
+    /// derivative): φ = exp(−u²/2)/√(2π) in every lane, Φ as <see cref="Four"/> forms it, then Φ where φ is 0 and
+    /// Φ + u·φ (a product and a sum, not fused) elsewhere; a NaN lane gives its u (the scalar code's NaN + NaN·NaN keeps
+    /// the first operand's payload, u quieted).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> FourDerivatives(Vector256<double> u)
+    {
+        var half = Vector256.Create(0.5);
+        var a = Vector256.Abs(u);
+        var number = Vector256.Equals(u, u);
+        var pdf = Vector256.Create(SpecialFunctions.InvSqrt2Pi) * ExpNegHalfSquare(a, number);
+        var centre = Vector256.LessThanOrEqual(a * Vector256.Create(SpecialFunctions.InvSqrt2), Vector256.Create(SpecialFunctions.Threshold));
+        uint centreLanes = centre.ExtractMostSignificantBits();
+        var cdf = Vector256<double>.Zero;
+        if (centreLanes != 0)
+        {
+            var x = u * Vector256.Create(SpecialFunctions.InvSqrt2);
+            cdf = half + half * (x * ErfOverX(x));
+        }
+        if (centreLanes != 0b1111)
+        {
+            var e = ExpNegHalfSquare(a, ~centre & number);
+            var tail = half * e * ErfcScaled(a * Vector256.Create(SpecialFunctions.InvSqrt2));
+            tail = Vector256.ConditionalSelect(Vector256.Equals(e, Vector256<double>.Zero), Vector256<double>.Zero, tail);
+            var tailCdf = Vector256.ConditionalSelect(Vector256.LessThan(u, Vector256<double>.Zero), tail, (half - tail) + half);
+            cdf = Vector256.ConditionalSelect(centre, cdf, tailCdf);
+        }
+        var derivative = Vector256.ConditionalSelect(Vector256.Equals(pdf, Vector256<double>.Zero), cdf, cdf + u * pdf);
+        return Vector256.ConditionalSelect(number, derivative, u);
+    }
+
     /// <summary>The scalar code, written as <see cref="SpecialFunctions.NormalCdf"/> and GELU's value are.</summary>
     private static double Scalar(double u)
     {

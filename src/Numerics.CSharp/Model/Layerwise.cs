@@ -189,6 +189,36 @@ public sealed class Layerwise
     }
 
     /// <summary>
+    /// sums[j] = Σ_c |W[j,c]·h[c]| for a layer's W (m×d) given transposed (<paramref name="wT"/>, d×m row-major) and a state
+    /// h (length d): each sum from zero over c in order, one product, its absolute value and one sum per term, the
+    /// operations of the scalar loop over c for each j (lanes over j), so its bits. The magnitude of a pre-activation's
+    /// terms, whose multiple bounds the pre-activation's rounding (docs/theorems/RunIntegrity.md, step 2).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AbsProductSums(ReadOnlySpan<double> wT, int d, int m, ReadOnlySpan<double> h, Span<double> sums)
+    {
+        if (wT.Length < d * m || h.Length < d || sums.Length < m) throw new ArgumentException("AbsProductSums: an operand is too short");
+        int j = 0;
+        if (Vector<double>.IsSupported && Vector.IsHardwareAccelerated)
+        {
+            int lanes = Vector<double>.Count;
+            for (; j + lanes <= m; j += lanes)
+            {
+                var acc = Vector<double>.Zero;
+                for (int c = 0; c < d; c++)
+                    acc += Vector.Abs(new Vector<double>(wT.Slice(c * m + j, lanes)) * new Vector<double>(h[c]));
+                acc.CopyTo(sums.Slice(j, lanes));
+            }
+        }
+        for (; j < m; j++)
+        {
+            double acc = 0.0;
+            for (int c = 0; c < d; c++) acc += Math.Abs(wT[c * m + j] * h[c]);
+            sums[j] = acc;
+        }
+    }
+
+    /// <summary>
     /// C = A·B for A (rows × inner), B (inner × cols) and C (rows × cols), all row-major: every entry C[r,c] is the sum
     /// from zero, over q in order, of A[r,q]·B[q,c], one product and one sum per term (no fused multiply-add): the
     /// operations of clearing C and then adding A[r,q]·(row q of B) to row r of C for q in order, so the same bits, with

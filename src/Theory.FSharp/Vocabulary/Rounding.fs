@@ -105,23 +105,27 @@ let private actualAmplification (run: Run) (s: int) (hMaxOf: Lazy<float>) (rowsO
         // step 2: T ≥ max over samples and segments of ‖J_b ⋯ J_{a+1}‖₂ at the verifier's states
         // (the L Jacobians, the slopes and V diag(D)/L of one sample in arrays each worker thread keeps for its next
         // sample: `form` writes every entry of them before any is read, so the same numbers as fresh arrays)
-        use work = new Threading.ThreadLocal<float[][] * float[] * float[]>(fun () ->
-            Array.init L (fun _ -> Array.zeroCreate (d * d)), Array.zeroCreate m, Array.zeroCreate (d * m))
+        use work = new Threading.ThreadLocal<float[][] * float[] * float[] * float[]>(fun () ->
+            Array.init L (fun _ -> Array.zeroCreate (d * d)), Array.zeroCreate m, Array.zeroCreate (d * m), Array.zeroCreate m)
         // the pre-activations of the reference's forward pass, formed again from its states (the same numbers)
         let pres = lw.PreActivations(false).Pre
+        // W_kᵀ (d×m) of every layer, shared by the samples: Σ_c |W_k[j,c]·h[c]| in lanes over j (`AbsProductSums`, the
+        // scalar loop's bits)
+        let wT =
+            Array.init L (fun k ->
+                let t = Array.zeroCreate md
+                for jj in 0 .. m - 1 do
+                    for c in 0 .. d - 1 do t.[c * m + jj] <- w.[k * md + jj * d + c]
+                t)
+        let errScale = float (d + 1) * u
         let perSample (i: int) =
-            let js, slopes, vd = work.Value
+            let js, slopes, vd, absSums = work.Value
             let mutable prodA = 1.0
             for k in 0 .. L - 1 do
                 let o = k * md
                 let h, pre = lw.H.[k].[i], pres.[k].[i]
-                let mutable epsMax = 0.0
-                for jj in 0 .. m - 1 do
-                    let mutable absSum = 0.0
-                    for c in 0 .. d - 1 do absSum <- absSum + abs (w.[o + jj * d + c] * h.[c])
-                    let struct (q, e) = LayerJacobian.tangentSlope u st.Activation st.S2 (float (d + 1) * u * absSum) pre.[jj]
-                    slopes.[jj] <- q
-                    epsMax <- max epsMax e
+                ResOdeProofs.Numerics.Model.Layerwise.AbsProductSums(ReadOnlySpan(wT.[k]), d, m, ReadOnlySpan(h), Span(absSums))
+                let epsMax = LayerJacobian.tangentSlopes u st.Activation st.S2 errScale absSums pre slopes
                 LayerJacobian.form L m d w v o slopes vd js.[k]
                 let eta = LayerJacobian.formError u L m st.S1 vOp.[k] wOp.[k] epsMax fro.[k]
                 prodA <- prodA * (nu.[k] + eta) * (1.0 + float d * gam d)
