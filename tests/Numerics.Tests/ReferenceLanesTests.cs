@@ -42,7 +42,7 @@ public sealed class ReferenceLanesTests
         }
     }
 
-    [Fact(DisplayName = "GeluLanes.Derivatives: random spans (every length 0..41, every offset 0..3) over the regimes and special points → bit for bit Activations.Derivative; one lane's Φ + uφ fused → other bits (control)")]
+    [Fact(DisplayName = "GeluLanes.Derivatives and Activations.Evaluate: random spans (every length 0..41, every offset 0..3) over the regimes and special points → bit for bit Activations.Derivative and Value; Φ + uφ fused → other bits (control)")]
     public void GeluLaneDerivativesAreTheScalarDerivative()
     {
         var rng = new System.Random(2027);
@@ -66,11 +66,17 @@ public sealed class ReferenceLanesTests
                 };
             var got = new double[u.Length];
             Activations.Derivatives(ActivationKind.Gelu, u.AsSpan(off), got.AsSpan(off));
+            // the hot path's σ and σ' together (Activations.Evaluate: lanes of four, then the scalar code)
+            var value = new double[u.Length]; var both = new double[u.Length];
+            Activations.Evaluate(ActivationKind.Gelu, u.AsSpan(off), value.AsSpan(off), both.AsSpan(off));
             for (int i = off; i < u.Length; i++)
             {
                 double want = Activations.Derivative(ActivationKind.Gelu, u[i]);
                 Assert.True(Same(got[i], want) || double.IsNaN(want) && double.IsNaN(got[i]),
                     $"length {len}, offset {off}, u = {u[i]:R}: {got[i]:R} vs {want:R}");
+                Assert.True(Same(both[i], want) || double.IsNaN(want) && double.IsNaN(both[i]), $"Evaluate's σ' at u = {u[i]:R}: {both[i]:R} vs {want:R}");
+                double wantValue = Activations.Value(ActivationKind.Gelu, u[i]);
+                Assert.True(Same(value[i], wantValue) || double.IsNaN(wantValue) && double.IsNaN(value[i]), $"Evaluate's σ at u = {u[i]:R}: {value[i]:R} vs {wantValue:R}");
                 // the control: Φ + u·φ with one rounding instead of two gives other bits somewhere, so the comparison sees the difference
                 double cdf = SpecialFunctions.NormalCdf(u[i]), pdf = SpecialFunctions.NormalPdf(u[i]);
                 if (double.IsFinite(u[i]) && pdf != 0.0 && !Same(Math.FusedMultiplyAdd(u[i], pdf, cdf), want)) fusedDiffers++;

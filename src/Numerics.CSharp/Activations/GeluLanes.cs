@@ -42,24 +42,51 @@ internal static class GeluLanes
             ref double u0 = ref MemoryMarshal.GetReference(u);
             ref double d0 = ref MemoryMarshal.GetReference(derivative);
             for (; i + 4 <= u.Length; i += 4)
-                Vector256.StoreUnsafe(FourDerivatives(Vector256.LoadUnsafe(ref u0, (nuint)i)), ref d0, (nuint)i);
+            {
+                FourBoth(Vector256.LoadUnsafe(ref u0, (nuint)i), out _, out var dv);
+                Vector256.StoreUnsafe(dv, ref d0, (nuint)i);
+            }
         }
         for (; i < u.Length; i++) derivative[i] = Activations.Derivative(ActivationKind.Gelu, u[i]);
     }
 
+    /// <summary>value[i] = σ(u[i]) and derivative[i] = σ'(u[i]) for GELU, the bits of <see cref="Activations.Value"/> and
+    /// <see cref="Activations.Derivative"/>; the entries after the last whole four are the caller's.</summary>
+    /// <returns>How many leading entries were done.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int ValuesAndDerivatives(ReadOnlySpan<double> u, Span<double> value, Span<double> derivative)
+    {
+        if (value.Length < u.Length || derivative.Length < u.Length) throw new ArgumentException("an output is shorter than u");
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref double u0 = ref MemoryMarshal.GetReference(u);
+            ref double v0 = ref MemoryMarshal.GetReference(value);
+            ref double d0 = ref MemoryMarshal.GetReference(derivative);
+            for (; i + 4 <= u.Length; i += 4)
+            {
+                FourBoth(Vector256.LoadUnsafe(ref u0, (nuint)i), out var v, out var dv);
+                Vector256.StoreUnsafe(v, ref v0, (nuint)i);
+                Vector256.StoreUnsafe(dv, ref d0, (nuint)i);
+            }
+        }
+        return i;
+    }
+
     /// <summary>
-    /// σ'(u) = Φ(u) + u·φ(u) as the scalar code forms it (<see cref="SpecialFunctions.NormalCdfAndPdf"/> and GELU's
-    /// derivative): φ = exp(−u²/2)/√(2π) in every lane, Φ as <see cref="Four"/> forms it, then Φ where φ is 0 and
-    /// Φ + u·φ (a product and a sum, not fused) elsewhere; a NaN lane gives its u (the scalar code's NaN + NaN·NaN keeps
-    /// the first operand's payload, u quieted).
+    /// σ(u) = u·Φ(u) and σ'(u) = Φ(u) + u·φ(u) as the scalar code forms them (<see cref="SpecialFunctions.NormalCdfAndPdf"/>
+    /// and GELU's value and derivative): φ = exp(−u²/2)/√(2π) in every lane that is a number, Φ as <see cref="Four"/> forms
+    /// it; the value −0 where Φ is 0, else u·Φ; the derivative Φ where φ is 0, else Φ + u·φ (a product and a sum, not
+    /// fused). A NaN lane gives u·u and u (the scalar code's NaN operations keep the first operand's payload).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<double> FourDerivatives(Vector256<double> u)
+    private static void FourBoth(Vector256<double> u, out Vector256<double> value, out Vector256<double> derivative)
     {
         var half = Vector256.Create(0.5);
         var a = Vector256.Abs(u);
         var number = Vector256.Equals(u, u);
-        var pdf = Vector256.Create(SpecialFunctions.InvSqrt2Pi) * ExpNegHalfSquare(a, number);
+        var e = ExpNegHalfSquare(a, number);
+        var pdf = Vector256.Create(SpecialFunctions.InvSqrt2Pi) * e;
         var centre = Vector256.LessThanOrEqual(a * Vector256.Create(SpecialFunctions.InvSqrt2), Vector256.Create(SpecialFunctions.Threshold));
         uint centreLanes = centre.ExtractMostSignificantBits();
         var cdf = Vector256<double>.Zero;
@@ -70,14 +97,16 @@ internal static class GeluLanes
         }
         if (centreLanes != 0b1111)
         {
-            var e = ExpNegHalfSquare(a, ~centre & number);
+            // the tail's e is the same exp(−a²/2) (each lane's value does not depend on which other lanes are formed)
             var tail = half * e * ErfcScaled(a * Vector256.Create(SpecialFunctions.InvSqrt2));
             tail = Vector256.ConditionalSelect(Vector256.Equals(e, Vector256<double>.Zero), Vector256<double>.Zero, tail);
             var tailCdf = Vector256.ConditionalSelect(Vector256.LessThan(u, Vector256<double>.Zero), tail, (half - tail) + half);
+            tailCdf = Vector256.ConditionalSelect(number, tailCdf, u);
             cdf = Vector256.ConditionalSelect(centre, cdf, tailCdf);
         }
-        var derivative = Vector256.ConditionalSelect(Vector256.Equals(pdf, Vector256<double>.Zero), cdf, cdf + u * pdf);
-        return Vector256.ConditionalSelect(number, derivative, u);
+        value = Vector256.ConditionalSelect(Vector256.Equals(cdf, Vector256<double>.Zero), Vector256.Create(-0.0), u * cdf);
+        var dv = Vector256.ConditionalSelect(Vector256.Equals(pdf, Vector256<double>.Zero), cdf, cdf + u * pdf);
+        derivative = Vector256.ConditionalSelect(number, dv, u);
     }
 
     /// <summary>The scalar code, written as <see cref="SpecialFunctions.NormalCdf"/> and GELU's value are.</summary>
