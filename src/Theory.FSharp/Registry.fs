@@ -155,13 +155,13 @@ let accuracyRows (input: FashionAccuracy.AccuracyInput) : VerdictRow list =
 /// observers (`Run.WithoutIterateObservers`): a chosen result that needs them after all replays once more (the same rows).
 let verifyRunSelected (select: string -> bool) (run: Run) : VerdictRow list =
     let chosen = singleRun |> List.filter (fun r -> select r.Id)
-    let every = chosen.Length = singleRun.Length
+    let whole = chosen.Length = singleRun.Length
     let run =
-        if not every && not (chosen |> List.exists (fun r -> observedIds.Contains r.Id)) && not run.Replayed then
+        if not whole && not (chosen |> List.exists (fun r -> observedIds.Contains r.Id)) && not run.Replayed then
             run.WithoutIterateObservers()
         else run
     let beside =
-        if every && run.IsMlp && ResOdeProofs.Numerics.Verification.Replay.IsGradientDescent run.Data then Some(referencesBesideTheReplay run)
+        if whole && run.IsMlp && ResOdeProofs.Numerics.Verification.Replay.IsGradientDescent run.Data then Some(referencesBesideTheReplay run)
         else None
     try chosen |> List.map (fun r -> evaluateRow r run.Directory run)
     finally
@@ -265,7 +265,8 @@ let verifyBlockRun (run: Run) : VerdictRow list = verifyBlockRunSelected every r
 let verifyView (select: string -> bool) (run: Run) : VerdictRow list =
     if run.IsMlp then verifyRunSelected select run else verifyBlockRunSelected select run
 
-/// Every result on a bn-conv run (BnConvResults; the images are read once): each result about gradient descent or flow
+/// The results chosen by `select` on a bn-conv run (BnConvResults; the images are read once, when a chosen result needs
+/// them): each result about gradient descent or flow
 /// as "hypothesis not met" (each id once), E.accuracy.train/test, E.profile (the kernels' smoothness in depth), and on the
 /// trained network with batch norm folded B.bound (with any block's ingredients: the folded network is a run of conv
 /// blocks), B.half and B.half.ode.
