@@ -120,7 +120,11 @@ internal static class VerifyCommand
         var fs = Microsoft.FSharp.Collections.ListModule.OfSeq(list);
         var unknown = Registry.unknownPatterns(fs);
         if (!unknown.IsEmpty)
-            throw new ArgumentException($"--only: no result has the id or prefix {string.Join(", ", unknown.Select(u => $"'{u}'"))} (ids are as `resode verify` prints them, e.g. A.split, B.bound.secant; a prefix ends in '.', e.g. I.)");
+        {
+            // the families, for the message: each known id's part up to its first '.'
+            var families = Registry.knownIds.Where(id => id.Contains('.')).Select(id => id[..(id.IndexOf('.') + 1)]).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+            throw new ArgumentException($"--only: no result has the id or prefix {string.Join(", ", unknown.Select(u => $"'{u}'"))} (ids are as `resode verify` prints them, e.g. A.split, B.bound.secant; the prefixes {string.Join(" ", families)}; every id in docs/theorems/index.md)");
+        }
         return fs;
     }
 
