@@ -13,27 +13,36 @@ public sealed class ReferenceLanesTests
 {
     private static bool Same(double a, double b) => BitConverter.DoubleToInt64Bits(a) == BitConverter.DoubleToInt64Bits(b);
 
+    private static readonly double[] Special = { 0.0, -0.0, double.NaN, double.PositiveInfinity, double.NegativeInfinity, double.Epsilon, -double.Epsilon,
+        0.46875 * Math.Sqrt(2), -0.46875 * Math.Sqrt(2), Math.BitIncrement(0.46875 * Math.Sqrt(2)), -Math.BitIncrement(0.46875 * Math.Sqrt(2)),
+        4.0 * Math.Sqrt(2), -4.0 * Math.Sqrt(2), Math.BitIncrement(4.0 * Math.Sqrt(2)), -Math.BitIncrement(4.0 * Math.Sqrt(2)),
+        38.75, -38.75, Math.BitDecrement(38.75), -Math.BitDecrement(38.75), 1e300, -1e300, double.MaxValue, -double.MaxValue };
+
+    /// <summary>Trial t's span: length t mod 42 after an offset (t / 42) mod 4, its entries drawn over GELU's regimes and the
+    /// kernels' special points.</summary>
+    private static (double[] U, int Length, int Offset) RandomSpan(System.Random rng, int trial)
+    {
+        int len = trial % 42, off = (trial / 42) % 4;
+        var u = new double[off + len];
+        for (int i = 0; i < u.Length; i++)
+            u[i] = rng.Next(8) switch
+            {
+                0 => Special[rng.Next(Special.Length)],
+                1 => (rng.NextDouble() - 0.5) * 1.4,   // the centre |u| ≤ 0.66
+                2 => (rng.NextDouble() - 0.5) * 11.4,  // the near tail, |u|/√2 ≤ 4
+                3 => (rng.NextDouble() - 0.5) * 80,    // the far tail and the underflow of exp(−u²/2)
+                _ => TestRandom.Gaussian(rng, 1, 3.0)[0],
+            };
+        return (u, len, off);
+    }
+
     [Fact(DisplayName = "GeluLanes: random spans (every length 0..41, every offset 0..3) over the regimes and special points → bit for bit Activations.Value")]
     public void GeluLanesAreTheScalarValue()
     {
         var rng = new System.Random(2026);
-        var special = new[] { 0.0, -0.0, double.NaN, double.PositiveInfinity, double.NegativeInfinity, double.Epsilon, -double.Epsilon,
-            0.46875 * Math.Sqrt(2), -0.46875 * Math.Sqrt(2), Math.BitIncrement(0.46875 * Math.Sqrt(2)), -Math.BitIncrement(0.46875 * Math.Sqrt(2)),
-            4.0 * Math.Sqrt(2), -4.0 * Math.Sqrt(2), Math.BitIncrement(4.0 * Math.Sqrt(2)), -Math.BitIncrement(4.0 * Math.Sqrt(2)),
-            38.75, -38.75, Math.BitDecrement(38.75), -Math.BitDecrement(38.75), 1e300, -1e300, double.MaxValue, -double.MaxValue };
         for (int trial = 0; trial < 400; trial++)
         {
-            int len = trial % 42, off = (trial / 42) % 4;
-            var u = new double[off + len];
-            for (int i = 0; i < u.Length; i++)
-                u[i] = rng.Next(8) switch
-                {
-                    0 => special[rng.Next(special.Length)],
-                    1 => (rng.NextDouble() - 0.5) * 1.4,   // the centre |u| ≤ 0.66
-                    2 => (rng.NextDouble() - 0.5) * 11.4,  // the near tail, |u|/√2 ≤ 4
-                    3 => (rng.NextDouble() - 0.5) * 80,    // the far tail and the underflow of exp(−u²/2)
-                    _ => TestRandom.Gaussian(rng, 1, 3.0)[0],
-                };
+            var (u, len, off) = RandomSpan(rng, trial);
             var got = new double[u.Length];
             Activations.Values(ActivationKind.Gelu, u.AsSpan(off), got.AsSpan(off));
             for (int i = off; i < u.Length; i++)
@@ -46,24 +55,10 @@ public sealed class ReferenceLanesTests
     public void GeluLaneDerivativesAreTheScalarDerivative()
     {
         var rng = new System.Random(2027);
-        var special = new[] { 0.0, -0.0, double.NaN, double.PositiveInfinity, double.NegativeInfinity, double.Epsilon, -double.Epsilon,
-            0.46875 * Math.Sqrt(2), -0.46875 * Math.Sqrt(2), Math.BitIncrement(0.46875 * Math.Sqrt(2)), -Math.BitIncrement(0.46875 * Math.Sqrt(2)),
-            4.0 * Math.Sqrt(2), -4.0 * Math.Sqrt(2), Math.BitIncrement(4.0 * Math.Sqrt(2)), -Math.BitIncrement(4.0 * Math.Sqrt(2)),
-            38.75, -38.75, Math.BitDecrement(38.75), -Math.BitDecrement(38.75), 1e300, -1e300, double.MaxValue, -double.MaxValue };
         int fusedDiffers = 0;
         for (int trial = 0; trial < 400; trial++)
         {
-            int len = trial % 42, off = (trial / 42) % 4;
-            var u = new double[off + len];
-            for (int i = 0; i < u.Length; i++)
-                u[i] = rng.Next(8) switch
-                {
-                    0 => special[rng.Next(special.Length)],
-                    1 => (rng.NextDouble() - 0.5) * 1.4,
-                    2 => (rng.NextDouble() - 0.5) * 11.4,
-                    3 => (rng.NextDouble() - 0.5) * 80,
-                    _ => TestRandom.Gaussian(rng, 1, 3.0)[0],
-                };
+            var (u, len, off) = RandomSpan(rng, trial);
             var got = new double[u.Length];
             Activations.Derivatives(ActivationKind.Gelu, u.AsSpan(off), got.AsSpan(off));
             // the hot path's σ and σ' together (Activations.Evaluate: lanes of four, then the scalar code)

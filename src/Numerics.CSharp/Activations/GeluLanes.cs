@@ -82,28 +82,13 @@ internal static class GeluLanes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void FourBoth(Vector256<double> u, out Vector256<double> value, out Vector256<double> derivative)
     {
-        var half = Vector256.Create(0.5);
         var a = Vector256.Abs(u);
         var number = Vector256.Equals(u, u);
+        // exp(−a²/2) in every lane that is a number: φ needs it everywhere, Φ's tail lanes read the same values
         var e = ExpNegHalfSquare(a, number);
         var pdf = Vector256.Create(SpecialFunctions.InvSqrt2Pi) * e;
-        var centre = Vector256.LessThanOrEqual(a * Vector256.Create(SpecialFunctions.InvSqrt2), Vector256.Create(SpecialFunctions.Threshold));
-        uint centreLanes = centre.ExtractMostSignificantBits();
-        var cdf = Vector256<double>.Zero;
-        if (centreLanes != 0)
-        {
-            var x = u * Vector256.Create(SpecialFunctions.InvSqrt2);
-            cdf = half + half * (x * ErfOverX(x));
-        }
-        if (centreLanes != 0b1111)
-        {
-            // the tail's e is the same exp(−a²/2) (each lane's value does not depend on which other lanes are formed)
-            var tail = half * e * ErfcScaled(a * Vector256.Create(SpecialFunctions.InvSqrt2));
-            tail = Vector256.ConditionalSelect(Vector256.Equals(e, Vector256<double>.Zero), Vector256<double>.Zero, tail);
-            var tailCdf = Vector256.ConditionalSelect(Vector256.LessThan(u, Vector256<double>.Zero), tail, (half - tail) + half);
-            tailCdf = Vector256.ConditionalSelect(number, tailCdf, u);
-            cdf = Vector256.ConditionalSelect(centre, cdf, tailCdf);
-        }
+        var centre = Centre(a, out uint centreLanes);
+        var cdf = Cdf(u, a, number, centre, centreLanes, e);
         value = Vector256.ConditionalSelect(Vector256.Equals(cdf, Vector256<double>.Zero), Vector256.Create(-0.0), u * cdf);
         var dv = Vector256.ConditionalSelect(Vector256.Equals(pdf, Vector256<double>.Zero), cdf, cdf + u * pdf);
         derivative = Vector256.ConditionalSelect(number, dv, u);
@@ -119,12 +104,33 @@ internal static class GeluLanes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<double> Four(Vector256<double> u)
     {
-        var half = Vector256.Create(0.5);
         var a = Vector256.Abs(u);
+        var number = Vector256.Equals(u, u);
+        var centre = Centre(a, out uint centreLanes);
+        // exp(−a²/2) only where a lane takes the tail (Φ at the centre does not need it)
+        var e = centreLanes != 0b1111 ? ExpNegHalfSquare(a, ~centre & number) : Vector256<double>.Zero;
+        var cdf = Cdf(u, a, number, centre, centreLanes, e);
+        return Vector256.ConditionalSelect(Vector256.Equals(cdf, Vector256<double>.Zero), Vector256.Create(-0.0), u * cdf);
+    }
+
+    /// <summary>The lanes where Φ takes the centre's rational (|u|/√2 ≤ 0.46875), and their bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> Centre(Vector256<double> a, out uint lanes)
+    {
         var centre = Vector256.LessThanOrEqual(a * Vector256.Create(SpecialFunctions.InvSqrt2), Vector256.Create(SpecialFunctions.Threshold));
-        // centre: Φ = 0.5 + 0.5·(x·erf(x)/x), x = u/√2
-        // (each branch formed only when a lane takes it: the lanes that do not are overwritten by the selections)
-        uint centreLanes = centre.ExtractMostSignificantBits();
+        lanes = centre.ExtractMostSignificantBits();
+        return centre;
+    }
+
+    /// <summary>
+    /// Φ(u) as <see cref="SpecialFunctions.NormalCdf"/> forms it, given e = exp(−a²/2) in the tail's lanes: at the centre
+    /// 0.5 + 0.5·(x·erf(x)/x), x = u/√2; in the tail Q = 0 where e = 0, else 0.5·e·R(a/√2), and Φ = Q below 0, (0.5 − Q) + 0.5
+    /// above; a NaN lane gives u. Each branch is formed only when a lane takes it (the others are overwritten by the selections).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> Cdf(Vector256<double> u, Vector256<double> a, Vector256<double> number, Vector256<double> centre, uint centreLanes, Vector256<double> e)
+    {
+        var half = Vector256.Create(0.5);
         var cdf = Vector256<double>.Zero;
         if (centreLanes != 0)
         {
@@ -133,17 +139,13 @@ internal static class GeluLanes
         }
         if (centreLanes != 0b1111)
         {
-            // tail: Q = 0 when e = exp(−a²/2) = 0, else 0.5·e·R(a/√2); Φ = Q below 0, (0.5 − Q) + 0.5 above; NaN stays NaN
-            var e = ExpNegHalfSquare(a, ~centre & Vector256.Equals(u, u));
             var tail = half * e * ErfcScaled(a * Vector256.Create(SpecialFunctions.InvSqrt2));
             tail = Vector256.ConditionalSelect(Vector256.Equals(e, Vector256<double>.Zero), Vector256<double>.Zero, tail);
             var tailCdf = Vector256.ConditionalSelect(Vector256.LessThan(u, Vector256<double>.Zero), tail, (half - tail) + half);
-            var nan = ~Vector256.Equals(u, u);
-            tailCdf = Vector256.ConditionalSelect(nan, u, tailCdf);
+            tailCdf = Vector256.ConditionalSelect(number, tailCdf, u);
             cdf = Vector256.ConditionalSelect(centre, cdf, tailCdf);
         }
-        var value = u * cdf;
-        return Vector256.ConditionalSelect(Vector256.Equals(cdf, Vector256<double>.Zero), Vector256.Create(-0.0), value);
+        return cdf;
     }
 
     /// <summary>
