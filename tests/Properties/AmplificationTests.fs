@@ -140,6 +140,24 @@ let ``LayerJacobian.segmentBound: rotated scalings whose products are formed exa
     Assert.True(bound <= Math.Pow(1.5, float (L / 2)) * (1.0 + 1e-12), sprintf "bound %g above Π‖J_k‖" bound)
 
 [<Fact>]
+let ``LayerJacobian.segmentBound: one Jacobian with a NaN or ∞ entry, or products that overflow, at any place in the chain → not a finite number (never a finite bound that left it out)`` () =
+    let d = 3
+    let near (k: int) = Array.init (d * d) (fun q -> (if q / d = q % d then 1.0 else 0.0) + 0.01 * float ((q + k) % 5))
+    for L in [ 8; 40 ] do
+        for at in [ 0; L / 2; L - 1 ] do
+            for bad in [ nan; infinity; -infinity ] do
+                let js = Array.init L near
+                js.[at] <- Array.copy js.[at]
+                js.[at].[d + 1] <- bad
+                let b = LayerJacobian.segmentBound u64 d 1e-12 js
+                Assert.False(Double.IsFinite b, sprintf "L = %d, entry %g in J_%d: bound %g" L bad (at + 1) b)
+        // finite Jacobians whose products overflow: 1e200 on one diagonal entry of every layer
+        let huge = Array.init L (fun k -> let m = near k in m.[0] <- 1e200; m)
+        Assert.False(Double.IsFinite(LayerJacobian.segmentBound u64 d 1e-12 huge), sprintf "L = %d: overflowing products gave a finite bound" L)
+    // the control: the same chains without the bad entry → a finite bound
+    Assert.True(Double.IsFinite(LayerJacobian.segmentBound u64 d 1e-12 (Array.init 40 near)))
+
+[<Fact>]
 let ``Rounding.amplificationAt: tied layers with Π(1 + κ_k/L) ≤ ProductsAbove → the worst case itself, the products not formed`` () =
     // W and V scaled down so that the worst case is above 1 but below the threshold (L = 16)
     let run = train (RunSpec(Depth = 16, Width = 8, Samples = 5, Dim = 4, Init = InitKind.Tied, Scale = 0.5, VScale = 0.1, Eta = 0.001,
