@@ -49,7 +49,7 @@ internal static class FashionCommand
                 };
                 using var claim = OutputClaim.Acquire(dir, pr.GetValue(force), "fashion");
                 Ui.Notes(claim);
-                using var interrupts = Ui.OnInterrupt("interrupted: stopping; the partial output is removed (signal again to kill)");
+                using var interrupts = Ui.OnInterrupt("interrupted: stopping; the partial output is removed (signal again, a second or more later, to kill)");
                 var ex = FashionExperiment.Run(o, Console.WriteLine, interrupts.Token);
                 claim.Commit(tmp =>
                 {

@@ -190,7 +190,7 @@ internal static class TrainCommand
         Ui.Notes(claim);
         var f = ParseFault(pr.GetValue<string?>("--inject-fault"));
         if (f != EngineFault.None) Console.Error.WriteLine($"warning: fault '{f}' injected: this run is deliberately wrong (testing only)");
-        using var interrupts = Ui.OnInterrupt($"interrupted: stopping at the next iteration and writing what there is to {dir} (status interrupted); signal again to kill");
+        using var interrupts = Ui.OnInterrupt($"interrupted: stopping at the next iteration and writing what there is to {dir} (status interrupted); signal again, a second or more later, to kill");
         var result = Ui.WithProgress(label, progress => train(progress, interrupts.Token));
         if (result.Flow is FlowInfo fi)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

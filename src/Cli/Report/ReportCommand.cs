@@ -38,7 +38,7 @@ internal static class ReportCommand
                 // the cells' worker processes start as soon as the study is read and the output claimed, so that their start-up
                 // runs beside the report's own set-up of the cells (their directories, the schedule, the side work)
                 using (var workers = new CellWorkers().Prestart(Math.Max(1, pr.GetValue(jobs) ?? Environment.ProcessorCount)))
-                using (var interrupts = Ui.OnInterrupt("interrupted: stopping; the partial report is removed (signal again to kill)"))
+                using (var interrupts = Ui.OnInterrupt("interrupted: stopping; the partial report is removed (signal again, a second or more later, to kill)"))
                 {
                     Ui.Notes(claim);
                     var options = new ReportOptions(pr.GetValue(docsBase), ResodeApp.CommandLine(pr));
