@@ -80,10 +80,11 @@ public sealed class ReferenceLanesTests
         Assert.True(fusedDiffers > 0, "a fused Φ + uφ never differed: the comparison could not see a changed rounding");
     }
 
-    [Fact(DisplayName = "Layerwise.AbsProductSums: random W (m×d up to 19×13, given transposed) and h → bit for bit the scalar Σ_c |W[j,c]·h[c]| from zero over c in order")]
+    [Fact(DisplayName = "Layerwise.AbsProductSums: random W (m×d up to 19×13, given transposed) and h → bit for bit the scalar Σ_c |W[j,c]·h[c]| from zero over c in order; summed in reverse → other bits (control)")]
     public void AbsProductSumsAreTheScalarLoop()
     {
         var rng = new System.Random(31);
+        int orderSeen = 0;
         for (int trial = 0; trial < 200; trial++)
         {
             int m = 1 + rng.Next(19), d = 1 + rng.Next(13);
@@ -95,11 +96,15 @@ public sealed class ReferenceLanesTests
             ResOdeProofs.Numerics.Model.Layerwise.AbsProductSums(wT, d, m, h, sums);
             for (int j = 0; j < m; j++)
             {
-                double acc = 0.0;
+                double acc = 0.0, reversed = 0.0;
                 for (int c = 0; c < d; c++) acc += Math.Abs(w[j * d + c] * h[c]);
+                for (int c = d - 1; c >= 0; c--) reversed += Math.Abs(w[j * d + c] * h[c]);
                 Assert.True(Same(acc, sums[j]), $"m = {m}, d = {d}, row {j}: {sums[j]:R} vs {acc:R}");
+                if (!Same(reversed, sums[j])) orderSeen++;
             }
         }
+        // the control: the same terms summed from the last c down give other bits somewhere, so the comparison sees the order
+        Assert.True(orderSeen > 0, "no sum changed with the order of its terms: the comparison could not see a changed order");
     }
 
     [Fact(DisplayName = "NeuralOde: batched right-hand side over 40 random shapes (m, d, n ≤ 13) and GELU → bit for bit the entry-by-entry formula")]

@@ -227,6 +227,15 @@ public sealed class SweepTests(BaselineStudy baseline)
             Assert.Contains("verify --only I.loss", merge.Err);
             var r = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "report", "results.json")))!;
             Assert.Equal(1, r["counts"]!["failed"]!.GetValue<int>());
+            // a selection edited by hand into something other than strings → the same listing, no stack trace
+            string vpath = Path.Combine(cell, "run", "verdicts.json");
+            var edited = JsonNode.Parse(File.ReadAllText(vpath))!;
+            edited["selection"] = new JsonArray(1, null);
+            File.WriteAllText(vpath, edited.ToJsonString());
+            var odd = Cli.Run(root, "sweep", "merge", outDir);
+            Assert.True(odd.Exit == 3, odd.ToString());
+            Assert.Contains("verify --only 1,", odd.Err);
+            Assert.DoesNotContain("   at ", odd.Err);
             // the whole verification again → merged as before
             Assert.Equal(0, Cli.Run(root, "verify", "--quiet", Path.Combine(cell, "run")).Exit);
             Assert.Equal(0, Cli.Run(root, "sweep", "merge", outDir).Exit);

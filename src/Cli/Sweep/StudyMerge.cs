@@ -73,7 +73,7 @@ internal static class StudyMerge
                     if (v["selection"] is JsonArray sel)
                     {
                         state = CellState.Failed;
-                        reason = $"run/verdicts.json holds only the results of `verify --only {string.Join(",", sel.Select(x => x?.GetValue<string>()))}`: verify that run again without --only (resode verify {Path.Combine(output.CellDir(c), "run")}) for its whole verification";
+                        reason = $"run/verdicts.json holds only the results of `verify --only {string.Join(",", sel.Select(x => x is JsonValue jv && jv.TryGetValue(out string? t) ? t : x?.ToJsonString()))}`: verify that run again without --only (resode verify {Path.Combine(output.CellDir(c), "run")}) for its whole verification";
                     }
                     else rows.AddRange(v["results"]!.AsArray().Select(r => RowFromJson(r!, input)));
                 }

@@ -9,12 +9,13 @@ namespace ResOdeProofs.Numerics.Model;
 /// layer for the theory layer's lemma checks (h_k^i, p_k^i, G_k; the pre-activations and σ of them formed again from the
 /// states on request, <see cref="PreActivations"/>). It is a
 /// double-precision implementation written directly from the formulas (see <see cref="ResNet{T}"/>),
-/// independent of the engine's kernels (no GEMM, no vector activation, no threads, no checkpointing),
+/// independent of the engine's kernels (no GEMM, none of the engine's activation kernels, no threads, no checkpointing),
 /// so it doubles as the reference path that the fast engine is compared with.
 /// <para>
 /// Every sum is taken term by term in the order of its formula (over c for W h, over j for V σ and Wᵀq,
 /// over r for Vᵀp, over the samples i for the gradients), from zero, one rounding per term, and σ, σ' come
-/// from the accurate scalar <see cref="Activations.Evaluate(ActivationKind, ReadOnlySpan{double}, Span{double}, Span{double})"/>.
+/// from the accurate scalar code of <see cref="Activations.Evaluate(ActivationKind, ReadOnlySpan{double}, Span{double}, Span{double})"/>
+/// (GELU's four entries at a time, each with the scalar code's operations: <c>GeluLanes</c>).
 /// For speed the independent sums run side by side in vector lanes: over the samples for the states and
 /// adjoints (kept feature-major, one row of n samples per coordinate), over the output coordinates for the
 /// gradients. Lanes never mix, so each entry is rounded exactly as the scalar formula would round it. Every such

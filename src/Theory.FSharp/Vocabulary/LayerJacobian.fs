@@ -13,6 +13,9 @@ open ResOdeProofs.Numerics
 /// 16u·(1 + |value|) (erf-, tanh- and log1p-based kernels are accurate to a few ulps).
 let evalErr (u: float) (value: float) = 16.0 * u * (1.0 + abs value)
 
+/// The bound on |σ'(a) − σ'(a*)| of `tangentSlope` for a σ'' bounded by s2, given the computed σ'(a) `mid`.
+let slopeError (u: float) (s2: float) (preErr: float) (a: float) (mid: float) = evalErr u mid + s2 * u * (abs a + abs a) + s2 * preErr
+
 /// σ'(a) at a computed pre-activation a and a bound on |σ'(a) − σ'(a*)| for the exact pre-activation a*, given a bound
 /// `preErr` on |a − a*|: the evaluation error of σ', a rounding of the argument (s2·2u|a|) and the move s2·preErr
 /// (s2 = sup|σ''|). Identity: slope 1, exact. Relu (no s2): 0 or 1, with error 1 when a is within preErr of the kink.
@@ -21,13 +24,13 @@ let tangentSlope (u: float) (act: ActivationKind) (s2: float option) (preErr: fl
     | ActivationKind.Identity, _ -> struct (1.0, 0.0)
     | _, Some s2 ->
         let mid = Activations.Derivative(act, a)
-        struct (mid, evalErr u mid + s2 * u * (abs a + abs a) + s2 * preErr)
+        struct (mid, slopeError u s2 preErr a mid)
     | _, None -> struct ((if a > 0.0 then 1.0 else 0.0), (if abs a <= preErr then 1.0 else 0.0))
 
 /// `tangentSlope` at every entry of `a` (the pre-activations of one layer), with preErr_j = `errScale`·`absSums`.[j]:
 /// the slopes into `slopes`, the largest error returned. With σ'' bounded the derivatives are taken in lanes
-/// (`Activations.Derivatives`, the bits of `Activations.Derivative`) and each error as `tangentSlope` forms it, so every
-/// number is `tangentSlope`'s.
+/// (`Activations.Derivatives`, the bits of `Activations.Derivative`) and each error by `slopeError`, as `tangentSlope` forms
+/// it, so every number is `tangentSlope`'s.
 let tangentSlopes (u: float) (act: ActivationKind) (s2: float option) (errScale: float) (absSums: float[]) (a: float[]) (slopes: float[]) =
     let n = slopes.Length
     let mutable epsMax = 0.0
@@ -41,9 +44,7 @@ let tangentSlopes (u: float) (act: ActivationKind) (s2: float option) (errScale:
     | _, Some s2 ->
         Activations.Derivatives(act, ReadOnlySpan(a, 0, n), Span(slopes, 0, n))
         for j in 0 .. n - 1 do
-            let mid = slopes.[j]
-            let e = evalErr u mid + s2 * u * (abs a.[j] + abs a.[j]) + s2 * (errScale * absSums.[j])
-            epsMax <- max epsMax e
+            epsMax <- max epsMax (slopeError u s2 (errScale * absSums.[j]) a.[j] slopes.[j])
     epsMax
 
 /// Forms Ĵ = I + (V diag(D)/L) W in `j` (d×d, row-major) for layer weights W (m×d at offset o of `w`) and V (d×m at
