@@ -62,6 +62,23 @@ let ``I.*: corrupted loss entry → violated`` () =
     Assert.Contains("I.loss", caught)
     Assert.Contains("I.trace", caught)
 
+[<Fact>]
+let ``I.trace: a float32 run's smooth_z claimed 10⁻³ above its snapshot's value → violated, which the forward tolerance let through`` () =
+    let spec = RunSpec(Depth = 256, Width = 16, Samples = 6, Dim = 4, Init = InitKind.Iid, Scale = 1.0, VScale = 1.0, Eta = 0.001,
+                       Iterations = 4, SnapshotSteps = [| 0; 2; 4 |], Float32 = true, Seed = 21L)
+    let faithful = Run(RunDirectory.InMemory(spec.Train()))
+    Assert.True(Verdict.isHolds (Result.evaluate RunIntegrity.traceConsistency faithful).Verdict)
+    let data = RunDirectory.InMemory(spec.Train())
+    let sz = data.Trace.["smooth_z"]
+    sz.[2] <- sz.[2] * (1.0 + 1e-3)
+    let run = Run(data)
+    // the former allowance τ_s·smooth_z with the forward pass' τ_s (4·Ā·L(m + d)u₃₂ ≥ 1.2·10⁻³ at Ā ≥ 1) held this claim
+    Assert.True(Rounding.forwardToleranceAt run 1 > 1.2e-3, sprintf "τ_1 = %g" (Rounding.forwardToleranceAt run 1))
+    let ev = Result.evaluate RunIntegrity.traceConsistency run
+    Assert.True(Verdict.isViolated ev.Verdict, sprintf "%A" ev.Verdict)
+    // the hypotheses stay met, and the loss half of the check is untouched: only snapshot 1's comparison fails
+    Assert.True(Rounding.incrementRelative run < 1e-4)
+
 /// The setting every fault is injected into: snapshots at consecutive iterations 0, 1, 2 and 5, 6.
 let faultSpec (fault: EngineFault) =
     RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, VScale = 0.0, Eta = 0.01, Iterations = 6,

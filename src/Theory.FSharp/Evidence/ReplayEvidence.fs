@@ -140,10 +140,13 @@ let private mlpClaimChecks (run: Run) (e: RunEvidence) =
                 match claimed name with
                 | Some c when not (name = "step_max" && last < 0) ->
                     let v = (verified name).[0]
-                    // pl_ratio = Σ‖G_k‖²/(Lℓ): relative 2τ from the squares, and the loss' own relative tolerance
+                    // both values within ρ|x| of the exact x (ρ = τ; pl_ratio = Σ‖G_k‖²/(Lℓ): relative 2τ from the squares and
+                    // the loss' own relative tolerance), so |c − v| ≤ 2ρ|x| ≤ 2ρ|v|/(1 − ρ) (the former ρ(|v| + |c|) fell short
+                    // of 2ρ|x| by the factor 1 − ρ and took the claim's size); ρ ≥ 1 bounds nothing (+∞: no comparison)
+                    let within rho = if rho < 1.0 then 2.0 * rho * abs v / (1.0 - rho) else infinity
                     let bound =
-                        if name = "pl_ratio" then (abs v + abs c.[r.From]) * (2.0 * tau + r.LossTolerance.[0] / abs r.Losses.[0])
-                        else tau * (abs v + abs c.[r.From]) + 8.0 * u * scaleAt 0
+                        if name = "pl_ratio" then within (2.0 * tau + r.LossTolerance.[0] / abs r.Losses.[0])
+                        else within tau + 8.0 * u * scaleAt 0
                     yield { Measured = abs (c.[r.From] - v); Bound = bound
                             Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[r.From] v; When = sprintf "snapshot %d (iteration %d)" r.Snapshot r.From }
                 | _ -> () ]

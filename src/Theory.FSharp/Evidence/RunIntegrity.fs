@@ -120,7 +120,7 @@ let update : Result<Run> =
             evaluation 0.0 checks (toleranceConstants toleranceAt run) [] }
 
 /// (I.trace) the trace's loss column equals the losses exactly, and smooth_z at each snapshot equals
-/// max_k‖Z_{k+1} − Z_k‖_F recomputed from the snapshot's weights (relative τ).
+/// max_k‖Z_{k+1} − Z_k‖_F recomputed from the snapshot's weights (within the rounding of that norm on both sides).
 let traceConsistency : Result<Run> =
     { Id = "I.trace"
       Title = "The trace agrees with the losses and the snapshot weights"
@@ -128,7 +128,7 @@ let traceConsistency : Result<Run> =
       Provenance = ProvedHere
       Doc = doc
       Statement =
-        "trace loss[j] = losses[j] for every iterate (the same number is written twice: exact equality), and |smooth_z[j_s] − max_k‖Z_{k+1} − Z_k‖_F(snapshot s)| ≤ τ_s·smooth_z[j_s] + 4u·max_k ‖Z_k‖_F at every snapshot (τ_s as in I.loss)."
+        "trace loss[j] = losses[j] for every iterate (the same number is written twice: exact equality), and |smooth_z[j_s] − d_s| ≤ 2ρ·d_s + 4u·max_k ‖Z_k‖_F at every snapshot, d_s = max_k‖Z_{k+1} − Z_k‖_F recomputed from snapshot s's weights and ρ = γ_{2md+3}/(1 − γ_{2md+3}) the rounding of such a norm in the run's precision (the producer's and the verifier's)."
       Hypotheses =
         [ "trace with loss and smooth_z", fun (run: Run) ->
             match run.ClaimedTrace "loss", run.ClaimedTrace "smooth_z" with
@@ -157,10 +157,12 @@ let traceConsistency : Result<Run> =
                         let j = run.Steps.[s]
                         if j < sz.Length then
                             let di = run.DepthIncrement s
-                            yield { Measured = abs (sz.[j] - di); Bound = forwardToleranceAt run s * sz.[j] + 4.0 * u * zmax s
+                            // both sides within ρ of the exact norm: the allowance grows with the recomputed value,
+                            // never with the claimed one (a claim must not widen its own allowance)
+                            yield { Measured = abs (sz.[j] - di); Bound = 2.0 * Rounding.incrementRelative run * di + 4.0 * u * zmax s
                                     Where = sprintf "smooth_z %.17g vs recomputed %.17g" sz.[j] di; When = sprintf "snapshot %d (iteration %d)" s j }
                 }
-            evaluation 0.0 checks (toleranceConstants forwardToleranceAt run) [] }
+            evaluation 0.0 checks [ "rho", Rounding.incrementRelative run; "unit roundoff", u ] [] }
 
 /// Every integrity check, for a registry.
 let all : Result<Run> list = [ snapshotLoss; update; traceConsistency ]

@@ -151,7 +151,7 @@ let profile : Result<ProfileInput> =
 
 /// The MLP's input at its last snapshot: the trace's smooth_w, smooth_v and smooth_z at that snapshot's iteration
 /// (max_k, scale 1), each within the allowance of a depth increment the engine computed from weights stored in the
-/// recorded precision (`Rounding.incrementMeasurement`: τ relative plus 4u·max_k‖P_k‖_F).
+/// recorded precision (2ρ relative, ρ = `Rounding.incrementRelative` for each side, plus 4u·max_k‖P_k‖_F).
 let ofMlpRun (run: Run) : ProfileInput =
     let s = run.SnapshotCount - 1
     let j = run.Steps.[s]
@@ -168,7 +168,8 @@ let ofMlpRun (run: Run) : ProfileInput =
             [ for q in parts ->
                 let claimed = (run.ClaimedTrace(column q)).Value.[j]
                 { Part = q.Part; What = sprintf "trace %s at iteration %d" (column q) j; Claimed = claimed; Scale = 1.0
-                  Allowance = Rounding.incrementMeasurement run q.MaxIncrement q.MaxNorm } ]
+                  // the engine's value and the recomputed one each within ρ of the exact norm: 2ρ·m + 4u·max_k‖P_k‖_F
+                  Allowance = Rounding.incrementMeasurement run q.MaxIncrement q.MaxNorm + Rounding.incrementRelative run * q.MaxIncrement } ]
       NoClaim =
         if missing.IsEmpty then None
         else Some(sprintf "the trace records no %s at iteration %d" (missing |> List.map column |> String.concat ", ") j)

@@ -264,10 +264,20 @@ let updateAllowance (run: Run) (froW: float) (froV: float) (step: float) =
     let u, tau = unitRoundoff run, tolerance run
     2.0 * u * froW + 2.0 * tau * step, 2.0 * u * froV + 2.0 * tau * step
 
-/// The rounding of a measured depth increment max_k ‖Z_{k+1} − Z_k‖_F that the engine computed from weights stored in
-/// the recorded precision: τ relative, plus 4u·max_k‖Z_k‖_F absolute (the same allowance as I.trace).
+/// The relative rounding of a depth increment max_k ‖Z_{k+1} − Z_k‖_F computed in the recorded precision u from the
+/// weights, in any summation order: per layer 2md entries, each a subtraction and a square rounded once, summed in
+/// 2md − 1 additions (γ_{2md+1} on the sum of squares), then a square root (half that, plus u): within γ_{2md+3}·x of the
+/// exact x; the maximum over k is exact. Relative to the computed value x̂: γ/(1 − γ)·x̂. No forward pass is involved, so
+/// the amplification of `forwardToleranceAt` has no place here. docs/theorems/RunIntegrity.md, "Measurement rounding".
+let incrementRelative (run: Run) =
+    let g = gammaOf (unitRoundoff run) (2.0 * float run.Shape.LayerSize + 3.0)
+    if g < 1.0 then g / (1.0 - g) else infinity
+
+/// The rounding of a measured depth increment max_k ‖Z_{k+1} − Z_k‖_F computed from weights stored in the recorded
+/// precision: `incrementRelative` times the measured value, plus 4u·max_k‖Z_k‖_F absolute (the stored weights'
+/// own rounding; the same allowance as I.trace).
 let incrementMeasurement (run: Run) (measured: float) (froZ: float) =
-    tolerance run * measured + 4.0 * unitRoundoff run * froZ
+    incrementRelative run * measured + 4.0 * unitRoundoff run * froZ
 
 /// The rounding of storing one gradient-descent update Z^{j+1} = fl(Z^j − η·Ĝ^j) alone, with Ĝ the gradient as the
 /// engine computed it (a result that accounts for Ĝ's own rounding elsewhere, A.split.centre.segments): each entry moves by
