@@ -22,31 +22,39 @@ internal static class FastKernels
     /// The general small GEMM (see the class summary; spans are checked once, loops run unchecked), followed, when
     /// <paramref name="multiplier"/> is not empty, by C ← C ⊙ multiplier
     /// (rows×cols, same layout as C) in the same pass: each entry is the GEMM's stored value times the multiplier,
-    /// rounded once more, i.e. bit for bit the GEMM followed by <see cref="MultiplyInPlace{T}"/>.
+    /// rounded once more, i.e. bit for bit the GEMM followed by <see cref="MultiplyInPlace{T}"/>. With
+    /// <paramref name="accumulate"/> and a <paramref name="source"/> (rows×cols, same layout as C, not overlapping C), the
+    /// term added is read from the source instead of C: C ← source + α·Σ, bit for bit a copy of the source into C followed
+    /// by the accumulating GEMM, without the copy's pass.
     /// </summary>
     public static unsafe void Gemm<T>(SimdLevel level, ReadOnlySpan<T> a, int ars, int aks, ReadOnlySpan<T> b, Span<T> c,
-        int rows, int inner, int cols, T alpha, bool accumulate, ReadOnlySpan<T> multiplier = default) where T : unmanaged, IFloatingPointIeee754<T>
+        int rows, int inner, int cols, T alpha, bool accumulate, ReadOnlySpan<T> multiplier = default, ReadOnlySpan<T> source = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (rows == 0 || cols == 0) return;
-        bool multiply = !multiplier.IsEmpty;
+        bool multiply = !multiplier.IsEmpty, fromSource = !source.IsEmpty;
         if (c.Length < rows * cols || b.Length < inner * cols || (inner > 0 && a.Length <= (rows - 1) * ars + (inner - 1) * aks)
-            || (multiply && multiplier.Length < rows * cols))
+            || (multiply && multiplier.Length < rows * cols) || (fromSource && source.Length < rows * cols))
             throw new ArgumentException("GEMM operand too short for the given sizes");
+        if (fromSource && (!accumulate || source.Slice(0, rows * cols).Overlaps(c.Slice(0, rows * cols))))
+            throw new ArgumentException("a GEMM source needs accumulate and must not overlap C");
         ref T ra = ref MemoryMarshal.GetReference(a);
         ref T rb = ref MemoryMarshal.GetReference(b);
-        // The vector kernels reach the multiplier through its byte offset from C. C and the multiplier may be two
-        // arrays, and a garbage collection (started by any thread) may move either one while the kernel runs, which
-        // would leave that offset pointing anywhere: both are pinned for the call, so the offset stays valid.
+        // The vector kernels reach the multiplier and the source through their byte offsets from C. They may be other
+        // arrays than C, and a garbage collection (started by any thread) may move any one while the kernel runs, which
+        // would leave an offset pointing anywhere: all are pinned for the call, so the offsets stay valid.
         fixed (T* pc = c)
         fixed (T* pm = multiplier)
+        fixed (T* ps = source)
         {
             ref T rc = ref Unsafe.AsRef<T>(pc);
             ref T rm = ref multiply ? ref Unsafe.AsRef<T>(pm) : ref rc;
+            ref T rs = ref fromSource ? ref Unsafe.AsRef<T>(ps) : ref rc;
             switch (level)
             {
-                case SimdLevel.Vector512: Gemm512.Run(ref ra, ars, aks, ref rb, ref rc, rows, inner, cols, alpha, accumulate, ref rm, multiply); break;
-                case SimdLevel.Vector256: Gemm256.Run(ref ra, ars, aks, ref rb, ref rc, rows, inner, cols, alpha, accumulate, ref rm, multiply); break;
-                default: ScalarColumns(ref ra, ars, aks, ref rb, ref rc, rows, inner, cols, 0, alpha, accumulate, ref rm, multiply); break;
+                case SimdLevel.Vector512: Gemm512.Run(ref ra, ars, aks, ref rb, ref rc, rows, inner, cols, alpha, accumulate, ref rm, multiply, ref rs); break;
+                case SimdLevel.Vector256: Gemm256.Run(ref ra, ars, aks, ref rb, ref rc, rows, inner, cols, alpha, accumulate, ref rm, multiply, ref rs); break;
+                default: ScalarColumns(ref ra, ars, aks, ref rb, ref rc, rows, inner, cols, 0, alpha, accumulate, ref rm, multiply, ref rs); break;
             }
         }
     }
@@ -54,7 +62,7 @@ internal static class FastKernels
     /// <summary>Columns j0..cols−1 of the GEMM in scalar code (the fallback and the vector kernels' edge).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ScalarColumns<T>(ref T a, int ars, int aks, ref T b, ref T c, int rows, int inner, int cols, int j0,
-        T alpha, bool accumulate, ref T mul, bool multiply) where T : unmanaged, IFloatingPointIeee754<T>
+        T alpha, bool accumulate, ref T mul, bool multiply, ref T src) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = 0; i < rows; i++)
         {
@@ -64,7 +72,7 @@ internal static class FastKernels
                 T s = T.Zero;
                 for (int k = 0; k < inner; k++) s += Unsafe.Add(ref ai, k * aks) * Unsafe.Add(ref b, k * cols + j);
                 ref T cij = ref Unsafe.Add(ref c, i * cols + j);
-                cij = accumulate ? cij + alpha * s : alpha * s;
+                cij = accumulate ? Unsafe.Add(ref src, i * cols + j) + alpha * s : alpha * s;
                 if (multiply) cij *= Unsafe.Add(ref mul, i * cols + j);
             }
         }

@@ -23,19 +23,19 @@ internal static class Gemm512
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put<T>(ref T c, Vector512<T> acc, Vector512<T> alpha, bool accumulate, bool multiply, nint off) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Put<T>(ref T c, Vector512<T> acc, Vector512<T> alpha, bool accumulate, bool multiply, nint off, nint soff) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var r = accumulate ? Fma(alpha, acc, Vector512.LoadUnsafe(ref c)) : alpha * acc;
+        var r = accumulate ? Fma(alpha, acc, Vector512.LoadUnsafe(ref Unsafe.AddByteOffset(ref c, soff))) : alpha * acc;
         if (multiply) r *= Vector512.LoadUnsafe(ref Unsafe.AddByteOffset(ref c, off));
         r.StoreUnsafe(ref c);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put4<T>(ref T c, int w, Vector512<T> x0, Vector512<T> x1, Vector512<T> x2, Vector512<T> x3, Vector512<T> alpha, bool accumulate, bool multiply, nint off)
+    private static void Put4<T>(ref T c, int w, Vector512<T> x0, Vector512<T> x1, Vector512<T> x2, Vector512<T> x3, Vector512<T> alpha, bool accumulate, bool multiply, nint off, nint soff)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Put(ref c, x0, alpha, accumulate, multiply, off); Put(ref Unsafe.Add(ref c, w), x1, alpha, accumulate, multiply, off);
-        Put(ref Unsafe.Add(ref c, 2 * w), x2, alpha, accumulate, multiply, off); Put(ref Unsafe.Add(ref c, 3 * w), x3, alpha, accumulate, multiply, off);
+        Put(ref c, x0, alpha, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref c, w), x1, alpha, accumulate, multiply, off, soff);
+        Put(ref Unsafe.Add(ref c, 2 * w), x2, alpha, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref c, 3 * w), x3, alpha, accumulate, multiply, off, soff);
     }
 
     /// <summary>
@@ -44,7 +44,7 @@ internal static class Gemm512
     /// over k in order: the same bits as one row at a time.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile2<T>(ref T a, int ars, int aks, ref T b, ref T c, int i0, int rows, int inner, int cols, int j, Vector512<T> av, bool accumulate, bool multiply, nint off)
+    private static void Tile2<T>(ref T a, int ars, int aks, ref T b, ref T c, int i0, int rows, int inner, int cols, int j, Vector512<T> av, bool accumulate, bool multiply, nint off, nint soff)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int w = Vector512<T>.Count;
@@ -66,9 +66,9 @@ internal static class Gemm512
                 c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
             }
             ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-            Put(ref ci, c00, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off);
+            Put(ref ci, c00, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off, soff);
             ci = ref Unsafe.Add(ref ci, cols);
-            Put(ref ci, c10, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate, multiply, off);
+            Put(ref ci, c10, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate, multiply, off, soff);
         }
         if (i < rows)
         {
@@ -82,7 +82,7 @@ internal static class Gemm512
                 c01 = Fma(x, Vector512.LoadUnsafe(ref bk, (nuint)w), c01);
             }
             ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-            Put(ref ci, c00, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off);
+            Put(ref ci, c00, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off, soff);
         }
     }
 
@@ -90,14 +90,18 @@ internal static class Gemm512
     /// C[i,j] ← [C[i,j] +] α·Σ_k a[i·ars + k·aks]·b[k·cols + j]; C is rows×cols row-major. With
     /// <paramref name="multiply"/> each result is then multiplied by mul[i·cols + j] (same layout as C) before it is
     /// stored: the product rounded as it would be stored, times the multiplier, one more rounding (the same result as
-    /// storing it and multiplying in a second pass).
+    /// storing it and multiplying in a second pass). With <paramref name="accumulate"/> the term added is read from
+    /// <paramref name="src"/> (same layout as C; C itself when it is C): C ← src + α·Σ in the same operation as in place.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run<T>(ref T a, int ars, int aks, ref T b, ref T c, int rows, int inner, int cols, T alpha, bool accumulate, ref T mul, bool multiply)
+    public static void Run<T>(ref T a, int ars, int aks, ref T b, ref T c, int rows, int inner, int cols, T alpha, bool accumulate, ref T mul, bool multiply,
+        ref T src)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        // the multiplier is reached through its byte offset from C: the caller (FastKernels.Gemm) pins both for the call
+        // the multiplier and the source are reached through their byte offsets from C: the caller (FastKernels.Gemm) pins
+        // all three for the call
         nint off = multiply ? Unsafe.ByteOffset(ref c, ref mul) : 0;
+        nint soff = accumulate ? Unsafe.ByteOffset(ref c, ref src) : 0;
         int w = Vector512<T>.Count;
         var av = Vector512.Create(alpha);
         int j = 0;
@@ -130,13 +134,13 @@ internal static class Gemm512
                     c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31); c32 = Fma(x, b2, c32); c33 = Fma(x, b3, c33);
                 }
                 ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-                Put4(ref ci, w, c00, c01, c02, c03, av, accumulate, multiply, off);
-                Put4(ref Unsafe.Add(ref ci, cols), w, c10, c11, c12, c13, av, accumulate, multiply, off);
-                Put4(ref Unsafe.Add(ref ci, 2 * cols), w, c20, c21, c22, c23, av, accumulate, multiply, off);
-                Put4(ref Unsafe.Add(ref ci, 3 * cols), w, c30, c31, c32, c33, av, accumulate, multiply, off);
+                Put4(ref ci, w, c00, c01, c02, c03, av, accumulate, multiply, off, soff);
+                Put4(ref Unsafe.Add(ref ci, cols), w, c10, c11, c12, c13, av, accumulate, multiply, off, soff);
+                Put4(ref Unsafe.Add(ref ci, 2 * cols), w, c20, c21, c22, c23, av, accumulate, multiply, off, soff);
+                Put4(ref Unsafe.Add(ref ci, 3 * cols), w, c30, c31, c32, c33, av, accumulate, multiply, off, soff);
             }
-            if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate, multiply, off);
-            if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j + 2 * w, av, accumulate, multiply, off);
+            if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate, multiply, off, soff);
+            if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j + 2 * w, av, accumulate, multiply, off, soff);
         }
         for (; j + 2 * w <= cols; j += 2 * w)
         {
@@ -169,17 +173,17 @@ internal static class Gemm512
                     c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
                 }
                 ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-                Put(ref ci, c00, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off);
+                Put(ref ci, c00, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off, soff);
                 ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c10, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate, multiply, off);
+                Put(ref ci, c10, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate, multiply, off, soff);
                 ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c20, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c21, av, accumulate, multiply, off);
+                Put(ref ci, c20, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c21, av, accumulate, multiply, off, soff);
                 ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c30, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c31, av, accumulate, multiply, off);
+                Put(ref ci, c30, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c31, av, accumulate, multiply, off, soff);
                 ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c40, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c41, av, accumulate, multiply, off);
+                Put(ref ci, c40, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c41, av, accumulate, multiply, off, soff);
                 ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c50, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c51, av, accumulate, multiply, off);
+                Put(ref ci, c50, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c51, av, accumulate, multiply, off, soff);
             }
             for (; i + 4 <= rows; i += 4)
             {
@@ -203,15 +207,15 @@ internal static class Gemm512
                     c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
                 }
                 ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-                Put(ref ci, c00, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off);
+                Put(ref ci, c00, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off, soff);
                 ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c10, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate, multiply, off);
+                Put(ref ci, c10, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate, multiply, off, soff);
                 ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c20, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c21, av, accumulate, multiply, off);
+                Put(ref ci, c20, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c21, av, accumulate, multiply, off, soff);
                 ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c30, av, accumulate, multiply, off); Put(ref Unsafe.Add(ref ci, w), c31, av, accumulate, multiply, off);
+                Put(ref ci, c30, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c31, av, accumulate, multiply, off, soff);
             }
-            if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate, multiply, off);
+            if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate, multiply, off, soff);
         }
         for (; j + w <= cols; j += w)
         {
@@ -235,14 +239,14 @@ internal static class Gemm512
                     c7 = Fma(Vector512.Create(Unsafe.Add(ref ak, 7 * ars)), b0, c7);
                 }
                 ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-                Put(ref ci, c0, av, accumulate, multiply, off);
-                Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off);
-                Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate, multiply, off);
-                Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate, multiply, off);
-                Put(ref Unsafe.Add(ref ci, 4 * cols), c4, av, accumulate, multiply, off);
-                Put(ref Unsafe.Add(ref ci, 5 * cols), c5, av, accumulate, multiply, off);
-                Put(ref Unsafe.Add(ref ci, 6 * cols), c6, av, accumulate, multiply, off);
-                Put(ref Unsafe.Add(ref ci, 7 * cols), c7, av, accumulate, multiply, off);
+                Put(ref ci, c0, av, accumulate, multiply, off, soff);
+                Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off, soff);
+                Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate, multiply, off, soff);
+                Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate, multiply, off, soff);
+                Put(ref Unsafe.Add(ref ci, 4 * cols), c4, av, accumulate, multiply, off, soff);
+                Put(ref Unsafe.Add(ref ci, 5 * cols), c5, av, accumulate, multiply, off, soff);
+                Put(ref Unsafe.Add(ref ci, 6 * cols), c6, av, accumulate, multiply, off, soff);
+                Put(ref Unsafe.Add(ref ci, 7 * cols), c7, av, accumulate, multiply, off, soff);
             }
             for (; i + 4 <= rows; i += 4)
             {
@@ -259,10 +263,10 @@ internal static class Gemm512
                     c3 = Fma(Vector512.Create(Unsafe.Add(ref ak, 3 * ars)), b0, c3);
                 }
                 ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-                Put(ref ci, c0, av, accumulate, multiply, off);
-                Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off);
-                Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate, multiply, off);
-                Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate, multiply, off);
+                Put(ref ci, c0, av, accumulate, multiply, off, soff);
+                Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off, soff);
+                Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate, multiply, off, soff);
+                Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate, multiply, off, soff);
             }
             for (; i < rows; i++)
             {
@@ -271,10 +275,10 @@ internal static class Gemm512
                 ref T bj = ref Unsafe.Add(ref b, j);
                 for (int k = 0; k < inner; k++)
                     c0 = Fma(Vector512.Create(Unsafe.Add(ref ai, k * aks)), Vector512.LoadUnsafe(ref Unsafe.Add(ref bj, k * cols)), c0);
-                Put(ref Unsafe.Add(ref c, i * cols + j), c0, av, accumulate, multiply, off);
+                Put(ref Unsafe.Add(ref c, i * cols + j), c0, av, accumulate, multiply, off, soff);
             }
         }
-        if (j < cols) FastKernels.ScalarColumns(ref a, ars, aks, ref b, ref c, rows, inner, cols, j, alpha, accumulate, ref mul, multiply);
+        if (j < cols) FastKernels.ScalarColumns(ref a, ars, aks, ref b, ref c, rows, inner, cols, j, alpha, accumulate, ref mul, multiply, ref src);
     }
 
     /// <summary>

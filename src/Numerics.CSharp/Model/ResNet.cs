@@ -496,8 +496,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 if (lo < blk.MinPre) blk.MinPre = lo;
                 if (hi > blk.MaxPre) blk.MaxPre = hi;
             }
-            hk.CopyTo(hn);
-            FastKernels.Gemm<T>(level, sk, m, 1, vt, hn, n, m, d, invL, accumulate: true);
+            FastKernels.Gemm<T>(level, sk, m, 1, vt, hn, n, m, d, invL, accumulate: true, source: hk);   // hk + (1/L)σVᵀ, no copy
             foreach (var blk in _blocks) FastKernels.MaxRowNorm<T>(level, hn.Slice(blk.I0 * d, blk.Count * d), blk.Count, d, ref blk.MaxHidden);
         }
         foreach (var blk in _blocks) blk.Terminal(level, keptH.AsSpan(L * nd + blk.I0 * d, blk.Count * d), p.Slice(blk.I0 * d, blk.Count * d));
@@ -753,9 +752,9 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     else VectorActivations.Evaluate<T>(level, _net._activation, pre, sk, sdk);
                     _net._fault?.StoredDerivative(pre, sdk);
                 }
-                // h_{k+1} = h_k + (1/L) σ Vᵀ (with states kept, straight into the kept array's rows: no copy afterwards)
-                hk.CopyTo(hn);
-                FastKernels.Gemm<T>(level, sk, m, 1, _vt, hn, nb, m, d, fwdScale, accumulate: true);
+                // h_{k+1} = h_k + (1/L) σ Vᵀ, h_k read as the GEMM's source (the bits of copying it first, without the copy);
+                // with states kept, straight into the kept array's rows: no copy afterwards
+                FastKernels.Gemm<T>(level, sk, m, 1, _vt, hn, nb, m, d, fwdScale, accumulate: true, source: hk);
                 if (stats) FastKernels.MaxRowNorm<T>(level, hn, nb, d, ref MaxHidden);   // NaN propagates
             }
             if (g + 1 <= _segments && stats)

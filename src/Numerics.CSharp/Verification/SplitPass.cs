@@ -130,8 +130,7 @@ public sealed class SplitPass
             _uLo[k] = double.PositiveInfinity; _uHi[k] = double.NegativeInfinity;
             VectorActivations.EvaluateWithRange<double>(level, _act, _u[k], _s[k], _sd[k], ref _uLo[k], ref _uHi[k]);
             _d1[k] = MaxAbs(_sd[k]);
-            hPrev.CopyTo(hk);
-            FastKernels.Gemm<double>(level, _s[k], m, 1, _vt, hk, n, m, d, invL, accumulate: true);
+            FastKernels.Gemm<double>(level, _s[k], m, 1, _vt, hk, n, m, d, invL, accumulate: true, source: hPrev);   // hPrev + (1/L)σVᵀ, no copy
         }
         // loss and p_L = (2/n)·Bᵀ(B h_L − y)
         var hL = Slice(_hF, L); var pL = Slice(_pF, L);
