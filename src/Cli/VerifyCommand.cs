@@ -58,6 +58,8 @@ internal static class VerifyCommand
                 // each run's verdicts.json is claimed before the work: a file of that name the tool did not write stays
                 foreach (var run in runs)
                     if (Registry.foreignVerdicts(run.Directory) is { } why) throw new IOException(why.Value);
+                // and each directory must take a file: a read-only run fails here, not after its checks
+                foreach (var run in runs) ProbeWritable(run.Directory);
                 // a selection that chooses nothing these runs get is refused before the work, not answered with an empty table
                 if (!patterns.IsEmpty && !ChoosesAny(runs, select))
                     throw new ArgumentException($"--only {string.Join(",", patterns)}: none of these results is evaluated on {(runs.Count == 1 ? "this run" : "these runs")} (each run gets the results of its architecture; the rate results need several runs of distinct depths)");
@@ -88,8 +90,12 @@ internal static class VerifyCommand
                 {
                     var command = "resode verify --write-index " + indexPath + " " + string.Join(" ", paths);
                     var tmp = indexPath + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-                    File.WriteAllText(tmp, Registry.indexMarkdown(command, Microsoft.FSharp.Collections.ListModule.OfSeq(all)));
-                    File.Move(tmp, indexPath, true);
+                    try
+                    {
+                        File.WriteAllText(tmp, Registry.indexMarkdown(command, Microsoft.FSharp.Collections.ListModule.OfSeq(all)));
+                        File.Move(tmp, indexPath, true);
+                    }
+                    finally { if (File.Exists(tmp)) File.Delete(tmp); }
                     Console.WriteLine($"results index written to {indexPath}");
                 }
                 int violated = all.Count(r => r.IsViolated);
@@ -138,12 +144,33 @@ internal static class VerifyCommand
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is null || !Directory.Exists(dir)) throw new ArgumentException($"--write-index {path}: the directory does not exist");
+        if (Directory.Exists(path)) throw new ArgumentException($"--write-index {path}: is a directory; give the path of the index file (e.g. {Path.Combine(path, "index.md")})");
+        if (File.Exists(path) && new FileInfo(path).LinkTarget is not null)
+            throw new ArgumentException($"--write-index {path}: is a symbolic link; refusing to replace it (give the file it points to)");
         if (File.Exists(path))
         {
             using var reader = new StreamReader(path);
             if (reader.ReadLine() != Registry.IndexMarker)
                 throw new ArgumentException($"--write-index {path}: the file exists and was not written by --write-index; refusing to replace it (move it away first)");
         }
+    }
+
+    /// <summary>
+    /// Checks, before any work, that verdicts.json can be written beside the run: a file of a fresh name is created there and
+    /// removed. A read-only directory is bad input with what to do, not a failure after every check has run.
+    /// </summary>
+    private static void ProbeWritable(string dir)
+    {
+        var probe = Path.Combine(dir, "verdicts.json.tmp-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write)) { }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"{Path.Combine(dir, "verdicts.json")} cannot be written ({e.Message}); verify writes its verdicts beside the run: copy the run directory somewhere writable and verify the copy");
+        }
+        finally { if (File.Exists(probe)) File.Delete(probe); }
     }
 
     /// <summary>The per-check cost table of `--timings`: rows with any cost, costliest (CPU) first, then the totals.</summary>

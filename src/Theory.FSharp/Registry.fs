@@ -365,6 +365,11 @@ let verifyLadderOfSelected (select: string -> bool) (runs: OpenRun list) : Resul
             | Error e -> Error(e, true)
             | Ok l -> Ok(verifyLadderSelected select l)
     else
+        // the same evidence as the MLP's ladder: data, settings and one function of depth at initialization, from the
+        // parameters (θ), not the labels
+        match Evidence.checkLadder blocks with
+        | Error e -> Error(e, true)
+        | Ok _ ->
         match Ladder.create blocks with
         | Error e -> Error(sprintf "no ladder results: %s" e, false)
         | Ok l -> Ok(verifyLadderSelected select l)
@@ -432,8 +437,13 @@ let foreignVerdicts (dir: string) : string option =
     if Directory.Exists path then Some(sprintf "%s is a directory, not a verdicts file written by resode verify; move it away to verify this run" path)
     elif not (File.Exists path) then None
     else
+        let info = FileInfo path
         let ours = ResOdeProofs.Numerics.IO.OutputClaim.IsVerdictsFile path
         if ours then None
+        elif not (isNull info.LinkTarget) then
+            Some(sprintf "%s is a symbolic link (to %s), which resode verify did not make; it is left untouched: move it away to verify this run" path info.LinkTarget)
+        elif info.Length = 0L then
+            Some(sprintf "%s is empty or not a regular file (a named pipe or a device); it is left untouched: move it away to verify this run" path)
         else Some(sprintf "%s exists and was not written by resode verify (no \"format\": \"resode-verdicts/N\"); it is left untouched: move it away to verify this run" path)
 
 /// Writes verdicts.json into a run directory atomically (temporary file, then rename); refuses (IOException) to replace

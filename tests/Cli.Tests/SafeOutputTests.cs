@@ -339,6 +339,47 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Equal("resode-verdicts/3", (string)JsonNode.Parse(File.ReadAllText(_s.P("run", "verdicts.json")))!["format"]!);
     }
 
+    [Fact(DisplayName = "verify: verdicts.json a symbolic link to a verdicts file, or a named pipe → exit 2 before the work, link, target and pipe untouched")]
+    public void VerifyRefusesALinkedOrPipedVerdictsFile()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "run").Code);
+        // the file verify wrote, moved aside and linked back: the link is the user's (replacing it would replace the link)
+        File.Move(_s.P("run", "verdicts.json"), _s.P("mine.json"));
+        File.CreateSymbolicLink(_s.P("run", "verdicts.json"), _s.P("mine.json"));
+        var before = Cli.Snapshot(_s.Dir);
+        var r = Cli.Run(_s.Dir, "verify", "run");
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("symbolic link", r.Err);
+        Assert.DoesNotContain(" results: ", r.Out);
+        Unchanged(before, _s.Dir);
+        Assert.NotNull(new FileInfo(_s.P("run", "verdicts.json")).LinkTarget);
+        if (OperatingSystem.IsWindows()) return;
+        // a named pipe: refused without being opened (a read would wait for a writer)
+        File.Delete(_s.P("run", "verdicts.json"));
+        Process.Start("mkfifo", _s.P("run", "verdicts.json"))!.WaitForExit();
+        var p = Cli.Run(_s.Dir, "verify", "run");
+        Assert.Equal(ExitCodes.BadInput, p.Code);
+        Assert.Contains("not a regular file", p.Err);
+        Assert.DoesNotContain(" results: ", p.Out);
+    }
+
+    [Fact(DisplayName = "verify --write-index: a directory → exit 2 before the work, no temporary left beside it")]
+    public void WriteIndexOntoADirectoryIsRefusedBeforeTheWork()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
+        Directory.CreateDirectory(_s.P("index"));
+        var before = Cli.Snapshot(_s.Dir);
+        var r = Cli.Run(_s.Dir, "verify", "run", "--write-index", "index");
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("is a directory", r.Err);
+        Assert.DoesNotContain(" results: ", r.Out);
+        Unchanged(before, _s.Dir);
+        Assert.Empty(Directory.GetFileSystemEntries(_s.Dir, "index.tmp-*"));
+    }
+
     [Fact(DisplayName = "verify: steps.npy of floats → exit 2, not integer")]
     public void FloatStepsAreRefusedAsNotInteger()
     {

@@ -146,6 +146,17 @@ public sealed class RunDirectoryTests : IDisposable
     [InlineData("invalid-json", new[] { "run.json", "not valid" })]
     [InlineData("unknown-activation", new[] { "run.json", "swish" })]
     [InlineData("missing-eta", new[] { "run.json", "eta" })]
+    [InlineData("nan-in-v", new[] { "v.npy", "snapshot 1", "NaN", "finite" })]
+    [InlineData("inf-in-w", new[] { "w.npy", "snapshot 0", "Infinity" })]
+    [InlineData("nan-loss-mid-run", new[] { "losses.npy", "entry 2", "diverged" })]
+    [InlineData("no-snapshot", new[] { "w.npy", "S = 0" })]
+    [InlineData("duplicate-key", new[] { "run.json", "twice", "eta" })]
+    [InlineData("iterations-mismatch", new[] { "run.json", "\"iterations\" is 9", "5 losses" })]
+    [InlineData("clip-radius-negative", new[] { "run.json", "clip_radius", "positive" })]
+    [InlineData("output-times-short", new[] { "run.json", "output_times", "3 times for 5" })]
+    [InlineData("run-json-fifo", new[] { "run.json", "not a regular file" })]
+    [InlineData("w-is-directory", new[] { "w.npy", "is a directory" })]
+    [InlineData("d-in-mismatch", new[] { "d_in = 5", "d_in = 2" })]
     public void BrokenDirectoriesAreRejectedWithATellingMessage(string variant, string[] fragments)
     {
         var dir = WriteForeign(variant);
@@ -160,6 +171,31 @@ public sealed class RunDirectoryTests : IDisposable
             case "invalid-json": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": "); break;
             case "unknown-activation": File.WriteAllText(P("run.json"), "{\"activation\": \"swish\", \"eta\": 0.1}"); break;
             case "missing-eta": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\"}"); break;
+            case "nan-in-v":
+                {
+                    var v = TestRandom.Gaussian(new System.Random(2), S * L * D * M); v[L * D * M + 3] = double.NaN;
+                    Npy.Write(P("v.npy"), v, S, L, D, M); break;
+                }
+            case "inf-in-w":
+                {
+                    var w = TestRandom.Gaussian(new System.Random(2), S * L * M * D); w[5] = double.PositiveInfinity;
+                    Npy.Write(P("w.npy"), w, S, L, M, D); break;
+                }
+            // a non-finite loss is allowed only as the last entry of a run that says it diverged
+            case "nan-loss-mid-run": Npy.Write(P("losses.npy"), new[] { 3.0, 2.5, double.NaN, 1.8, 1.7 }, 5); break;
+            case "no-snapshot":
+                Npy.Write(P("w.npy"), Array.Empty<double>(), 0, L, M, D); Npy.Write(P("v.npy"), Array.Empty<double>(), 0, L, D, M);
+                Npy.WriteInt64(P("steps.npy"), Array.Empty<long>(), 0); break;
+            case "duplicate-key": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"eta\": 0.2}"); break;
+            case "iterations-mismatch": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"iterations\": 9}"); break;
+            case "clip-radius-negative": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"optimizer\": \"clipped-gd\", \"clip_radius\": -1}"); break;
+            case "output-times-short": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"optimizer\": \"gf\", \"horizon\": 0.4, \"output_times\": [0, 0.1, 0.2]}"); break;
+            case "run-json-fifo":
+                File.Delete(P("run.json"));
+                if (OperatingSystem.IsWindows()) return;
+                System.Diagnostics.Process.Start("mkfifo", P("run.json"))!.WaitForExit(); break;
+            case "w-is-directory": File.Delete(P("w.npy")); Directory.CreateDirectory(P("w.npy")); break;
+            case "d-in-mismatch": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"d_in\": 5}"); break;
             default: throw new ArgumentException(variant);
         }
         var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));

@@ -29,9 +29,11 @@ public sealed class BnConvRun
     public static bool IsRun(string dir)
     {
         var p = Path.Combine(dir, "run.json");
-        if (!File.Exists(p)) return false;
+        // an empty run.json, a named pipe or a device is not a bn-conv run (and a pipe would block the read): the reader of
+        // the MLP's format says what is wrong with it
+        if (!File.Exists(p) || new FileInfo(p).Length == 0) return false;
         try { return JsonNode.Parse(File.ReadAllText(p))?["kind"]?.GetValue<string>() == "bn-conv"; }
-        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException) { return false; }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException or ArgumentException) { return false; }
     }
 
     /// <summary>Reads run.json, params.npy and statistics.npy; a malformed run is a RunFormatException naming the file.</summary>

@@ -207,7 +207,7 @@ public sealed class OutputClaim : IDisposable
             files.Add(ManifestName);
             return files;
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or IOException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or IOException or ArgumentException)
         {
             problem = $"its {ManifestName} cannot be read ({e.Message})";
             return null;
@@ -222,10 +222,15 @@ public sealed class OutputClaim : IDisposable
     {
         try
         {
-            return File.Exists(path) && JsonNode.Parse(File.ReadAllText(path)) is JsonObject o
+            // a symbolic link is the user's even when it points at a verdicts file (replacing it would replace the link);
+            // an empty file, a named pipe or a device is not one (and a pipe would block the read)
+            if (!File.Exists(path)) return false;
+            var info = new FileInfo(path);
+            if (info.LinkTarget is not null || info.Length == 0) return false;
+            return JsonNode.Parse(File.ReadAllText(path)) is JsonObject o
                 && o["format"] is JsonValue v && v.TryGetValue<string>(out var f) && f.StartsWith("resode-verdicts/", StringComparison.Ordinal);
         }
-        catch (Exception e) when (e is System.Text.Json.JsonException or IOException or UnauthorizedAccessException) { return false; }
+        catch (Exception e) when (e is System.Text.Json.JsonException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException) { return false; }
     }
 
     private static bool RunJsonIsOurs(string dir)

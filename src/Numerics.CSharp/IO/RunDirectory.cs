@@ -178,10 +178,15 @@ public static class RunDirectory
     /// </summary>
     public static RunData Read(string dir)
     {
+        if (File.Exists(dir)) throw new RunFormatException($"{dir}: is a file, not a run directory (a directory with run.json and the .npy files; see docs/run-format.md)");
         if (!Directory.Exists(dir)) throw new RunFormatException($"{dir}: no such run directory; create one with `resode train --out {dir}`");
         string P(string f) => Path.Combine(dir, f);
+        if (Directory.Exists(P("run.json"))) throw new RunFormatException($"{P("run.json")}: is a directory, not a file; a run directory needs run.json with at least \"activation\" and \"eta\" (see docs/run-format.md)");
         if (!File.Exists(P("run.json"))) throw new RunFormatException($"{dir}: run.json is missing; a run directory needs run.json with at least \"activation\" and \"eta\" (see docs/run-format.md)");
-        var meta = RunMetadata.Parse(File.ReadAllText(P("run.json")), P("run.json"));
+        RequireReadable(P("run.json"));
+        string json = File.ReadAllText(P("run.json"));
+        var meta = RunMetadata.Parse(json, P("run.json"));
+        RequireUniqueKeys(json, P("run.json"));
         if (meta.Activation is null) throw new RunFormatException($"{P("run.json")}: \"activation\" is missing (one of gelu, tanh, softplus, relu, identity)");
         ActivationKind act;
         try { act = Activations.Parse(meta.Activation); }
@@ -196,7 +201,12 @@ public static class RunDirectory
         try
         {
             foreach (var f in new[] { "x.npy", "y.npy" }.Concat(thetaFile ? new[] { "theta.npy" } : new[] { "w.npy", "v.npy" }).Concat(new[] { "steps.npy", "losses.npy" }))
+            {
+                if (Directory.Exists(P(f))) throw new RunFormatException($"{P(f)}: is a directory, not a file (see docs/run-format.md for the files a run directory holds)");
                 if (!File.Exists(P(f))) throw new RunFormatException($"{dir}: {f} is missing (see docs/run-format.md for the files a run directory holds)");
+                RequireReadable(P(f));
+            }
+            foreach (var f in new[] { "a.npy", "b.npy" }) if (File.Exists(P(f))) RequireReadable(P(f));
             var x = Npy.Read(P("x.npy"), "inputs x (n, d_in)", -1, -1);
             int n = x.Shape[0], dIn = x.Shape[1];
             int S, L, d, m = 0;
@@ -251,12 +261,27 @@ public static class RunDirectory
                 meta.Eta = derived;
             }
             if (meta.Eta is not double eta || !(eta > 0) || !double.IsFinite(eta)) throw new RunFormatException($"{P("run.json")}: \"eta\" must be a positive number (the time step: Z ← Z − η·L·∂ℓ/∂Z)");
-            if (!DeclaresPrecision(File.ReadAllText(P("run.json")))) meta.Precision = float32 ? "float32" : "float64";
+            if (!DeclaresPrecision(json)) meta.Precision = float32 ? "float32" : "float64";
+            // no snapshot: only a run that diverged at its very first loss (the engine writes it so), never a finished one
+            if (S == 0 && meta.Status != "diverged")
+                throw new RunFormatException($"{P(thetaFile ? "theta.npy" : "w.npy")}: holds no snapshot (S = 0); a run directory needs at least the weights of iteration 0, unless run.json says \"status\": \"diverged\" (see docs/run-format.md)");
             for (int i = 1; i < S; i++) if (steps[i] <= steps[i - 1]) throw new RunFormatException($"{P("steps.npy")}: snapshot iterations must increase strictly (entry {i} is {steps[i]} after {steps[i - 1]})");
             if (S > 0 && (steps[0] < 0 || steps[S - 1] >= losses.Length)) throw new RunFormatException($"{P("steps.npy")}: snapshot iterations must lie in 0..{losses.Length - 1} (losses.npy has {losses.Length} entries)");
             Check(meta.Depth, L, "depth", dir); Check(meta.D, d, "d", dir); Check(meta.N, n, "n", dir);
             if (!thetaFile) Check(meta.Width, m, "width", dir);
             Npy.RequireFinite(x, P("x.npy"), "inputs x"); Npy.RequireFinite(y, P("y.npy"), "targets y");
+            // the parameters every result starts from: a non-finite snapshot is not a run any statement speaks of (a run
+            // that diverged stops before its weights do: the trainer snapshots only finite iterates)
+            if (thetaFile) RequireFinite(thetas, P("theta.npy"), "parameters θ of snapshot");
+            else { RequireFinite(ws, P("w.npy"), "weights W of snapshot"); RequireFinite(vs, P("v.npy"), "weights V of snapshot"); }
+            if (a is not null) Npy.RequireFinite(new NpyArray(new[] { d, dIn }, a, "<f8"), P("a.npy"), "embedding A");
+            if (b is not null) Npy.RequireFinite(new NpyArray(new[] { dOut, d }, b, "<f8"), P("b.npy"), "read-out B");
+            // the losses: finite, but for the last entry of a run that says it diverged (the loss that stopped it)
+            int lossesChecked = meta.Status == "diverged" ? losses.Length - 1 : losses.Length;
+            for (int i = 0; i < lossesChecked; i++)
+                if (!double.IsFinite(losses[i]))
+                    throw new RunFormatException($"{P("losses.npy")}: entry {i} is {losses[i]}; only the last loss of a run whose run.json says \"status\": \"diverged\" may be non-finite");
+            CheckDeclared(meta, losses.Length, dIn, dOut, dir, P("run.json"));
             var trace = new Dictionary<string, double[]>();
             var traceDir = P("trace");
             if (Directory.Exists(traceDir))
@@ -287,6 +312,67 @@ public static class RunDirectory
         catch (NpyFormatException e) { throw new RunFormatException($"{dir}: {e.Message}", e); }
     }
 
+    /// <summary>Refuses what is not a file with bytes in it before it is opened: a named pipe, a device or an empty file
+    /// (a read of a pipe would wait for a writer forever; every file of a run directory has at least a header).</summary>
+    private static void RequireReadable(string path)
+    {
+        if (new FileInfo(path).Length == 0)
+            throw new RunFormatException($"{path}: is empty or not a regular file (a named pipe or a device); a run directory holds files written whole (see docs/run-format.md)");
+    }
+
+    /// <summary>A key given twice in run.json is ambiguous: refused, naming the key.</summary>
+    private static void RequireUniqueKeys(string json, string path)
+    {
+        static void Walk(System.Text.Json.Nodes.JsonNode? node)
+        {
+            // a JsonObject builds its dictionary (and meets a repeated key) when first enumerated
+            if (node is System.Text.Json.Nodes.JsonObject o) foreach (var kv in o) Walk(kv.Value);
+            else if (node is System.Text.Json.Nodes.JsonArray a) foreach (var e in a) Walk(e);
+        }
+        try { Walk(System.Text.Json.Nodes.JsonNode.Parse(json)); }
+        catch (System.Text.Json.JsonException) { }   // the typed reader has reported what it could not read
+        catch (InvalidOperationException) { }
+        catch (ArgumentException e) when (e.Message.Contains("same key", StringComparison.Ordinal))
+        {
+            throw new RunFormatException($"{path}: a key is given twice ({e.Message.Split("Key:").LastOrDefault()?.Split('(')[0].Trim()}); give each key once");
+        }
+    }
+
+    private static void RequireFinite(double[][] snapshots, string path, string what)
+    {
+        for (int s = 0; s < snapshots.Length; s++)
+            for (int i = 0; i < snapshots[s].Length; i++)
+                if (!double.IsFinite(snapshots[s][i]))
+                    throw new RunFormatException($"{path}: {what} {s} holds {snapshots[s][i]} at flat index {i}; every snapshot must be finite (a diverged run ends at its last finite iterate)");
+    }
+
+    /// <summary>The declared sizes and settings run.json may carry beside the arrays, checked against them.</summary>
+    private static void CheckDeclared(RunMetadata meta, int lossCount, int dIn, int dOut, string dir, string json)
+    {
+        Check(meta.DIn, dIn, "d_in", dir); Check(meta.DOut, dOut, "d_out", dir);
+        if (meta.Iterations is int it)
+        {
+            int recorded = lossCount - 1;
+            if (it < 0) throw new RunFormatException($"{json}: \"iterations\" is {it}; it is the number of updates, at least 0");
+            if (meta.Status == "completed" && it != recorded)
+                throw new RunFormatException($"{json}: \"iterations\" is {it} but the completed run's losses.npy holds {lossCount} losses ({recorded} updates); fix run.json or losses.npy");
+            if (it < recorded)
+                throw new RunFormatException($"{json}: \"iterations\" is {it} but losses.npy holds {lossCount} losses ({recorded} updates); fix run.json or losses.npy");
+        }
+        if (meta.ClipRadius is double c && !(c > 0 && double.IsFinite(c)))
+            throw new RunFormatException($"{json}: \"clip_radius\" is {c}; the clipping radius C of Z ← Z − η·min(1, C/‖G‖)·G must be a positive number");
+        if (meta.OutputTimes is { } ts)
+        {
+            if (ts.Length < lossCount)
+                throw new RunFormatException($"{json}: \"output_times\" lists {ts.Length} times for {lossCount} recorded outputs; give one time per entry of losses.npy");
+            for (int i = 0; i < ts.Length; i++)
+                if (!double.IsFinite(ts[i]) || ts[i] < 0 || (i > 0 && !(ts[i] > ts[i - 1])))
+                    throw new RunFormatException($"{json}: \"output_times\" entry {i} is {ts[i]}; the times must be finite, non-negative and strictly increasing");
+        }
+        if (meta.Horizon is double h && !(h > 0 && double.IsFinite(h)))
+            throw new RunFormatException($"{json}: \"horizon\" is {h}; the flow's time horizon must be a positive number");
+    }
+
     private static void CheckArray(int? declared, int actual, string what, string file, int[] shape, string layout)
     {
         if (declared is int v && v != actual)
@@ -298,6 +384,7 @@ public static class RunDirectory
     {
         try { return System.Text.Json.Nodes.JsonNode.Parse(json) is System.Text.Json.Nodes.JsonObject o && o.ContainsKey("precision"); }
         catch (System.Text.Json.JsonException) { return false; }
+        catch (ArgumentException) { return false; }   // a key given twice: refused by RequireUniqueKeys before this is asked
     }
 
     private static void Check(int? declared, int actual, string what, string dir)

@@ -123,13 +123,20 @@ let init : Result<Run> =
 /// increment of f), the rounding of sampling at s), and otherwise lie within two of f's increments of its chord.
 let private initDiff (c: Run) (f: Run) =
     if c.SnapshotCount = 0 || c.Steps.[0] <> 0 || f.SnapshotCount = 0 || f.Steps.[0] <> 0 then Some "no snapshot at iteration 0 to compare the initializations"
-    elif c.Shape.LayerSize <> f.Shape.LayerSize then Some "different layer sizes"
+    elif c.IsMlp <> f.IsMlp || c.Setting.Architecture <> f.Setting.Architecture then Some "different architectures"
+    // a layer's parameters: the MLP's W_k and V_k, any other block's θ_k (its P parameters)
+    elif (if c.IsMlp then c.Shape.LayerSize <> f.Shape.LayerSize else c.ParameterCount <> f.ParameterCount) then Some "different layer sizes"
     else
-        let md = c.Shape.LayerSize
         let lc, lf = c.Setting.Depth, f.Setting.Depth
         let u = max (unit c) (unit f)
         let incF = f.DepthIncrement 0
-        let layer (r: Run) k = Array.append (r.W 0).[k * md .. k * md + md - 1] (r.V 0).[k * md .. k * md + md - 1]
+        let layer (r: Run) k =
+            if r.IsMlp then
+                let md = r.Shape.LayerSize
+                Array.append (r.W 0).[k * md .. k * md + md - 1] (r.V 0).[k * md .. k * md + md - 1]
+            else
+                let p = r.ParameterCount
+                (r.Theta 0).[k * p .. k * p + p - 1]
         let lipF = float lf * incF
         seq {
             for k in 1 .. lc do
@@ -178,7 +185,8 @@ let checkLadder (runs: Run list) : Result<unit, string> =
         | a, b -> a.Length = b.Length && Array.forall2 (fun (x: float) y -> x = y) a b
     let settingDiff (f: Run) (r: Run) =
         let a, b = f.Setting, r.Setting
-        [ if not (same f.Data.Data.X r.Data.Data.X) || not (same f.Data.Data.Y r.Data.Data.Y) then "different data x, y"
+        [ if f.Setting.Architecture <> r.Setting.Architecture then "different architectures"
+          if not (same f.Data.Data.X r.Data.Data.X) || not (same f.Data.Data.Y r.Data.Data.Y) then "different data x, y"
           if not (same f.Data.A r.Data.A) || not (same f.Data.B r.Data.B) then "different embedding A or read-out B"
           if a.Activation <> b.Activation then "different activation"
           if a.Eta <> b.Eta then sprintf "η %g vs %g" a.Eta b.Eta

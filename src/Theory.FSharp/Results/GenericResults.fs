@@ -67,9 +67,12 @@ let hypSnapshots : string * (Run -> HypothesisCheck) =
 
 let hypFiniteReplay : string * (Run -> HypothesisCheck) =
     "replayed iterates finite", fun run ->
-        let t = GenericReplay.tracks run
-        if t.FromZero.IsSome && t.Segments |> List.forall Option.isSome then Met "every replayed iterate"
-        else NotMet "the replay of the recorded gradient descent left the finite numbers"
+        // every hypothesis is evaluated, so this one must not replay what the engine cannot (hypEngineBlock says why)
+        if isNull run.Data.Block then NotMet "not replayed: the architecture is not registered in the engine"
+        else
+            let t = GenericReplay.tracks run
+            if t.FromZero.IsSome && t.Segments |> List.forall Option.isSome then Met "every replayed iterate"
+            else NotMet "the replay of the recorded gradient descent left the finite numbers"
 
 let hypInitialSnapshot = Hypotheses.initialSnapshot
 
@@ -479,6 +482,8 @@ let eulerRate : Result<Ladder> =
           forAll hypNotDiverged
           forAll hypInitialSnapshot
           forAll hypInitialFunction
+          // each run's own function of depth is not enough: a rate over depths compares one function sampled at several L
+          "layers sample one function of depth", (fun l -> Evidence.sameInitialFunction l.Runs)
           "error not zero", (fun l ->
               match l.Runs |> List.tryFind (fun r -> r.Architecture.IsNone || (initialFunction r).IsNone) with
               | Some r -> NotMet(sprintf "run L = %d: no registered architecture or no known function of depth to compare with" r.Setting.Depth)
