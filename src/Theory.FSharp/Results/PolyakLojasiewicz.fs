@@ -22,6 +22,11 @@ open ResOdeProofs.Theory.Comparison
 /// The relative accuracy of the losses and trace quantities the results read (`Rounding.traceRel`: γ_{L·P + n·d_out + 3}
 /// of the run's shape and precision, derived in docs/theorems/PolyakLojasiewicz.md, "Rounding of the losses and trace
 /// quantities").
+
+/// The note of C.runRate: its constants are taken from the loss column it is compared with.
+[<Literal>]
+let runRateByConstruction = "holds by construction on one run's own loss, gradient and PL columns (β̂_j is read off ℓ_{j+1} − ℓ_j): checks the columns' consistency and the arithmetic, not the run; E.replay ties the columns to the weights"
+
 let private roundingRel (run: Run) = Rounding.traceRel run
 
 /// Machine epsilon of float64, 2^-52 = 2u (`Rounding.Float64UnitRoundoff`): the usual relative tolerance of a
@@ -586,7 +591,10 @@ let statedOver (supply: Supply) : Statements =
                         Constants =
                           [ "mu_run", muRun; "beta_max", betaMax; "c_run", cRun; "predicted_rate", rate; "observed_rate", observed
                             "mean_r", meanR; "rate_tightness", observed / rate; fittedRateName, fittedRateFor supply run ] @ mu0Consts @ lazyConsts
-                        Notes = mu0Notes @ lazyNotes } }
+                        // β̂_j is read off the same loss column the conclusion is compared with, so every factor of the
+                        // product is at most the uniform one by construction: the row can fail only by a column that is not
+                        // that of one run (the replay, E.replay, is what ties it to the recorded weights), or by the arithmetic
+                        Notes = [ runRateByConstruction ] @ mu0Notes @ lazyNotes } }
 
     /// C.gfDecay (ii, flow): along dZ/dt = −G, dε/dt = −Σ_k‖G_k‖²/L = −r̃ ε exactly, so r̃ ≥ f μ₀ gives
     /// ε(t) ≤ ε(0) e^{−f μ₀ t} (f = 1/4): rate μ₀/4, no descent-lemma factor.
