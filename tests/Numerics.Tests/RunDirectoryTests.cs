@@ -157,6 +157,10 @@ public sealed class RunDirectoryTests : IDisposable
     [InlineData("run-json-fifo", new[] { "run.json", "not a regular file" })]
     [InlineData("w-is-directory", new[] { "w.npy", "is a directory" })]
     [InlineData("d-in-mismatch", new[] { "d_in = 5", "d_in = 2" })]
+    [InlineData("precision-float16", new[] { "run.json", "float16", "float64 or float32" })]
+    [InlineData("status-unknown", new[] { "run.json", "weird", "completed, diverged, interrupted" })]
+    [InlineData("format-newer", new[] { "run.json", "resode-run/99", "resode-run/1" })]
+    [InlineData("lipschitz-negative", new[] { "run.json", "init.lipschitz_w", "≥ 0" })]
     public void BrokenDirectoriesAreRejectedWithATellingMessage(string variant, string[] fragments)
     {
         var dir = WriteForeign(variant);
@@ -195,6 +199,10 @@ public sealed class RunDirectoryTests : IDisposable
                 if (OperatingSystem.IsWindows()) return;
                 System.Diagnostics.Process.Start("mkfifo", P("run.json"))!.WaitForExit(); break;
             case "w-is-directory": File.Delete(P("w.npy")); Directory.CreateDirectory(P("w.npy")); break;
+            case "precision-float16": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"precision\": \"float16\"}"); break;
+            case "status-unknown": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"status\": \"weird\"}"); break;
+            case "format-newer": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"format\": \"resode-run/99\"}"); break;
+            case "lipschitz-negative": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"init\": {\"kind\": \"smooth\", \"lipschitz_w\": -1}}"); break;
             case "d-in-mismatch": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"d_in\": 5}"); break;
             default: throw new ArgumentException(variant);
         }

@@ -359,6 +359,21 @@ public static class RunDirectory
             if (it < recorded)
                 throw new RunFormatException($"{json}: \"iterations\" is {it} but losses.npy holds {lossCount} losses ({recorded} updates); fix run.json or losses.npy");
         }
+        if (meta.Format != RunMetadata.FormatTag)
+            throw new RunFormatException($"{json}: \"format\" is \"{meta.Format}\"; this verifier reads \"{RunMetadata.FormatTag}\" (docs/run-format.md), or leave the key out");
+        if (meta.Status is not ("completed" or "diverged" or "interrupted"))
+            throw new RunFormatException($"{json}: \"status\" is \"{meta.Status}\"; one of completed, diverged, interrupted");
+        if (meta.Precision is not ("float64" or "float32"))
+            throw new RunFormatException($"{json}: \"precision\" is \"{meta.Precision}\"; the tolerances are derived for float64 or float32 (the unit roundoff the producer computed in)");
+        if (meta.Threads is int th && th < 1)
+            throw new RunFormatException($"{json}: \"threads\" is {th}; a run's engine thread count is at least 1");
+        foreach (var (key, lip) in new[] { ("init.lipschitz_w", meta.Init.LipschitzW), ("init.lipschitz_v", meta.Init.LipschitzV) })
+            if (lip is double l && !(l >= 0 && double.IsFinite(l)))
+                throw new RunFormatException($"{json}: \"{key}\" is {l}; a Lipschitz constant is a finite number ≥ 0 (leave it out when none is known)");
+        if (meta.Init.LipschitzParts is { } parts)
+            foreach (var kv in parts)
+                if (!(kv.Value >= 0 && double.IsFinite(kv.Value)))
+                    throw new RunFormatException($"{json}: \"init.lipschitz_parts\" gives {kv.Key} = {kv.Value}; a Lipschitz constant is a finite number ≥ 0 (leave it out when none is known)");
         if (meta.ClipRadius is double c && !(c > 0 && double.IsFinite(c)))
             throw new RunFormatException($"{json}: \"clip_radius\" is {c}; the clipping radius C of Z ← Z − η·min(1, C/‖G‖)·G must be a positive number");
         if (meta.OutputTimes is { } ts)
