@@ -13,6 +13,7 @@
 /// the hypothesis "PL along the run" of C.gdDecay is not met.
 module ResOdeProofs.Properties.NegativeControlTests
 
+open System
 open Xunit
 open ResOdeProofs.Numerics
 open ResOdeProofs.Numerics.IO
@@ -279,3 +280,188 @@ let ``B.rate: a one-layer ladder whose initial scales grow with L → "one funct
     match Evidence.checkLadder runs with
     | Error why -> Assert.Contains("not one function of depth", why)
     | Ok () -> failwith "a ladder of different initial functions was accepted"
+
+// ---------------------------------------------------------------- B.local on the MLP, B.bound.tangent on a block run
+
+/// B.local bounds the defect of the reference solution's nodes, ‖H̃_k − H̃_{k−1} − (1/L)V_kσ(W_k H̃_{k−1})‖, by the local
+/// error of the flow over one layer interval plus the one-interval integration error: a theorem for any weights, whose
+/// both sides are the verifier's own computations from W, V and h_0, so no run file can make it fail. The corrupted input
+/// is the verifier's reference solution: the cached analysis of the last snapshot (`EulerError.analyse`, computed once
+/// per run) is replaced, before the row first reads it, by the analysis of a reference solution whose one-layer defects
+/// are c times the actual ones (`EulerError.analyseSnapshotMutated 1 c`), c twice the smallest ratio bound/defect. The
+/// hypotheses (σ Lipschitz, finite weights, reference solve accurate: its integration error ≤ 10⁻³ of the secant bound)
+/// read the weights, the integration error estimate and the secant bound, which the scaled defects leave unchanged.
+[<Fact>]
+let ``B.local: an MLP run whose reference solution at the last snapshot has its one-layer node defects scaled past the local-error bound → violated, hypotheses met`` () =
+    holds EulerError.localError (mlpRun ())
+    let run = mlpRun ()
+    let s = run.SnapshotCount - 1
+    let checks = EulerError.analyse run
+    let ratio =
+        checks.[s].Samples
+        |> Array.collect (fun x -> Array.init x.Defects.Length (fun k -> (x.LocalBounds.[k] + x.DefectRounding.[k]) / x.Defects.[k]))
+        |> Array.min
+    Assert.True(ratio >= 1.0 && System.Double.IsFinite ratio, sprintf "smallest bound/defect %g" ratio)
+    let mutated = EulerError.analyseSnapshotMutated 1.0 (2.0 * ratio) run s
+    // what the hypothesis "reference solve accurate" reads is the same in the mutated analysis
+    Array.iter2 (fun (a: EulerError.SampleCheck) (b: EulerError.SampleCheck) ->
+        Assert.Equal(a.IntegrationError, b.IntegrationError)
+        Assert.Equal(a.SecantBound, b.SecantBound)) checks.[s].Samples mutated.Samples
+    checks.[s] <- mutated
+    rejectedAt s EulerError.localError run
+
+/// B.bound.tangent, like B.bound, is a theorem for any weights (the ResNet against the RK4 solve of the neural ODE of its
+/// own layers): the corrupted input is the verifier's own ResNet pass of the last snapshot (`GenericResults.referenceSolves`,
+/// kept per run), h_L^i moved by δ_i along e_1 before the row first reads it, so ‖h_L^i − H̃_L^i‖ ≥ δ_i − measured_i =
+/// 2(bound_i + integration_i) + measured_i. The bound reads θ, the RK4 nodes from h_0 (solved with the states, from the
+/// faithful h_0) and B.bound's layer-wise pass over h_0 … h_{L−1}, never h_L; the hypotheses (a registered architecture,
+/// finite parameters) read the architecture and θ.
+[<Fact>]
+let ``B.bound.tangent: a one-layer block run whose ResNet final states h_L of the last snapshot are moved past the Jacobian-product bound → violated, hypotheses met`` () =
+    let trained = oneLayerSpec.Train()
+    let faithful = Registry.openRun (RunDirectory.InMemory(trained, "one-layer"))
+    holds GenericEuler.eulerBoundTangent faithful
+    let s = faithful.SnapshotCount - 1
+    let samples = (GenericEuler.analyse faithful).[s]
+    Assert.True(samples |> Array.forall (fun x -> x.Sharpened), "the one-layer block declares C_hh: the tangent bound, not the fallback")
+    let run = Registry.openRun (RunDirectory.InMemory(trained, "one-layer, h_L moved"))
+    let n, d, L = run.Setting.Samples, run.Setting.Dim, run.Setting.Depth
+    let hs = (GenericResults.referenceSolves run s).States
+    for x in samples do
+        hs.[(L * n + x.Sample) * d] <- hs.[(L * n + x.Sample) * d] + 2.0 * (x.Bound + x.IntegrationError + x.Measured) + 1e-6
+    rejectedAt s GenericEuler.eulerBoundTangent run
+
+// ---------------------------------------------------------------- B.rate on the MLP, D.rate
+
+let private ladderOf (runs: Run list) = match Ladder.create runs with Ok l -> l | Error e -> failwith e
+
+/// An MLP ladder (depths 8 … 128) whose layers sample one smooth function of depth at initialization, V⁰ ≠ 0, one step.
+let private mlpLadderRecords =
+    lazy
+        (let spec =
+            RunSpec(Width = 8, Samples = 6, Dim = 4, Activation = ActivationKind.Gelu, Init = InitKind.Smooth, Scale = 0.5,
+                    VScale = 0.6 / sqrt 8.0, Iterations = 1, Snapshots = 2, Seed = 4242L)
+         [ 8; 16; 32; 64; 128 ] |> List.map (fun l -> l, spec.With(depth = l).Train()))
+
+/// Fresh views of the ladder's runs (their own caches).
+let private mlpLadderViews (label: string) =
+    mlpLadderRecords.Value |> List.map (fun (l, r) -> Run(RunDirectory.InMemory(r, sprintf "MLP L = %d%s" l label)))
+
+/// B.rate on the MLP: at iteration 0 the layers of every depth sample one function of depth, and B.bound then gives
+/// max_i ‖h_L^i − H^i(1)‖ ≤ C/L with C independent of L; both sides are the verifier's computations from W⁰, V⁰ and h_0,
+/// so no ladder of run files that meets the hypotheses (one function of depth checked from the weights, snapshot at
+/// iteration 0, V⁰ ≠ 0, finite weights, same data) can decay slower than 1/L. The corrupted input is the verifier's own
+/// ResNet pass at iteration 0 (`Run.Layerwise 0`, kept per run), edited before the row first reads it: every run's final
+/// states h_L^i are moved by δ/√L along e_1, δ such that δ/√L is 100 times the largest faithful error, so the errors decay
+/// like L^(−1/2) (the signature of i.i.d. layers, here with the initialization still one function of depth). Every
+/// hypothesis reads the weights, the steps or the setting, none the pass.
+[<Fact>]
+let ``B.rate: an MLP ladder whose ResNet final states at iteration 0 are moved by δ/√L from the faithful pass → violated, hypotheses met`` () =
+    let faithful = ladderOf (mlpLadderViews "")
+    let f = Result.evaluate EulerError.rate faithful
+    Assert.True(Verdict.isHolds f.Verdict && allMet f, sprintf "B.rate on the faithful ladder: %A\n%A\n%s" f.Verdict f.Hypotheses (String.concat "\n" f.Notes))
+    let worst =
+        faithful.Runs |> List.collect (fun r -> (EulerError.analyse r).[0].Samples |> Array.map (fun x -> x.Measured) |> List.ofArray) |> List.max
+    let lMax = faithful.Depths |> List.max
+    let delta = 100.0 * worst * sqrt (float lMax)
+    let runs = mlpLadderViews ", h_L moved by δ/√L"
+    for r in runs do
+        let L = r.Setting.Depth
+        Assert.Equal(0, r.Steps.[0])
+        for h in (r.Layerwise 0).H.[L] do h.[0] <- h.[0] + delta / sqrt (float L)
+    let e = Result.evaluate EulerError.rate (ladderOf runs)
+    Assert.All(e.Hypotheses, fun (n, ok, why) -> Assert.True(ok, sprintf "B.rate: hypothesis %s not met: %s" n why))
+    match e.Verdict with
+    | Violated w ->
+        Assert.Contains("iteration 0", w.When)
+        Assert.InRange(w.Measured, 0.4, 0.6)
+    | v -> failwithf "B.rate: expected violated, got %A\n%s" v (String.concat "\n" e.Notes)
+
+/// A trained MLP ladder (depths 4 … 128, dyadic) with one smooth function of depth at initialization and the same training.
+let private dLadderRecords =
+    lazy
+        (let spec =
+            RunSpec(Width = 6, Samples = 4, Dim = 3, Activation = ActivationKind.Gelu, Init = InitKind.Smooth, Scale = 1.0 / sqrt 3.0,
+                    VScale = 0.3, Eta = 0.01, Iterations = 10, Snapshots = 3, Seed = 1357L)
+         [ 4; 8; 16; 32; 64; 128 ] |> List.map (fun l -> l, spec.With(depth = l).Train()))
+
+/// A view of a run with its own copies of the snapshots' weights (the training record's arrays are shared by its views).
+let private withOwnWeights (run: Run) (label: string) =
+    let d = run.Data
+    Run(
+        RunData(
+            Directory = d.Directory + label, Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation,
+            Eta = d.Eta, Steps = d.Steps, W = Array.map Array.copy d.W, V = Array.map Array.copy d.V, Losses = d.Losses, Trace = d.Trace))
+
+/// D.rate reads the recorded weights themselves (no verifier pass): a run file can make it fail. The corrupted ladder has
+/// every run's last snapshot (t = 10η) with i.i.d. Gaussian noise of one fixed size (σ = 0.01 per entry) added to each
+/// layer's W and V: the trained layers no longer approach a function of depth, the distance to any limit staying near
+/// σ√(2md) at every depth. Its hypotheses stay met: the initialization (snapshot 0, untouched) is one function of depth,
+/// the same η, iterations, snapshot steps, seed and data, a dyadic ladder of 6 depths, smooth σ, no divergence, finite
+/// weights, measurable distances; none of them reads the trained snapshots' agreement with a replay of gradient descent
+/// (E.replay's to check). The witness at t = 10η is the conclusion's "no limit" (the Richardson limits of the pairs
+/// (32, 64) and (64, 128) differ by more than the smallest fitted distance; the fits there are too wide to reject alone).
+[<Fact>]
+let ``D.rate: a trained MLP ladder whose last snapshot's layers carry i.i.d. noise of one size at every depth → violated, hypotheses met`` () =
+    let views label = dLadderRecords.Value |> List.map (fun (l, r) -> Run(RunDirectory.InMemory(r, sprintf "MLP L = %d%s" l label)))
+    let faithful = ladderOf (views "")
+    let f = Result.evaluate LimitDynamics.rate faithful
+    Assert.True(Verdict.isHolds f.Verdict && allMet f, sprintf "D.rate on the faithful ladder: %A\n%A\n%s" f.Verdict f.Hypotheses (String.concat "\n" f.Notes))
+    let rng = System.Random 17
+    let gauss () = let u1, u2 = 1.0 - rng.NextDouble(), rng.NextDouble() in sqrt (-2.0 * log u1) * cos (2.0 * System.Math.PI * u2)
+    let runs =
+        views "" |> List.map (fun r ->
+            let c = withOwnWeights r ", last snapshot + i.i.d. noise"
+            let s = c.SnapshotCount - 1
+            for a in [ c.W s; c.V s ] do
+                for j in 0 .. a.Length - 1 do a.[j] <- a.[j] + 0.01 * gauss ()
+            c)
+    let last = (List.head runs).Steps |> Array.last
+    let e = Result.evaluate LimitDynamics.rate (ladderOf runs)
+    Assert.All(e.Hypotheses, fun (n, ok, why) -> Assert.True(ok, sprintf "D.rate: hypothesis %s not met: %s" n why))
+    match e.Verdict with
+    | Violated w -> Assert.Contains(sprintf "iteration %d " last, w.When)
+    | v -> failwithf "D.rate: expected violated, got %A\n%s" v (String.concat "\n" e.Notes)
+
+// ---------------------------------------------------------------- norms of weights near the largest double
+
+[<Fact>]
+let ``Linalg.frobenius, frobeniusDiff: entries near 10³⁰⁰ whose squares overflow → the norm itself (finite), not +∞; ordinary entries → the plain sum's bits`` () =
+    let big = [| 1e300; -2e300; 3.0; 0.0 |]
+    // the plain sum of squares overflows; the norm √5·10³⁰⁰ does not
+    Assert.True(Double.IsPositiveInfinity(Array.sumBy (fun x -> x * x) big))
+    let n = Linalg.frobenius big 0 big.Length
+    Assert.InRange(n / (sqrt 5.0 * 1e300), 1.0 - 4e-16, 1.0 + 4e-16)
+    let d = Linalg.frobeniusDiff big 0 (Array.zeroCreate 4) 0 4
+    Assert.Equal(n, d)
+    // above the largest double the norm is +∞, and a NaN entry gives NaN
+    Assert.True(Double.IsPositiveInfinity(Linalg.frobenius [| 1.5e308; 1.5e308 |] 0 2))
+    Assert.True(Double.IsNaN(Linalg.frobenius [| 1e300; nan |] 0 2))
+    // ordinary entries: the plain loop's bits
+    let x = [| 0.1; -0.7; 3.25; 1e-3 |]
+    let mutable s = 0.0
+    for v in x do s <- s + v * v
+    Assert.Equal(sqrt s, Linalg.frobenius x 0 4)
+
+// ---------------------------------------------------------------- one function of depth: every layer of the finer run
+
+[<Fact>]
+let ``Evidence.sameInitialFunction: an L = 16 run whose third layer (one no L = 8 layer samples) is moved off the function → not met, which the shared-layer check let through`` () =
+    let spec l = RunSpec(Depth = l, Width = 6, Samples = 5, Dim = 3, Init = InitKind.Smooth, Eta = 0.01, Iterations = 2, Snapshots = 2, Seed = 4L)
+    let coarse = Run(RunDirectory.InMemory((spec 8).Train()))
+    let fineData = RunDirectory.InMemory((spec 16).Train())
+    let fine = Run(fineData)
+    match Evidence.sameInitialFunction [ coarse; fine ] with
+    | Met _ -> ()
+    | NotMet why -> failwithf "the faithful ladder: %s" why
+    // layer p = 3 of L = 16 (s = 3/16) is no layer of L = 8 (s = k/8): only the new rule compares it, with the chord of
+    // the L = 8 layers 1 and 2; moving it by ten of the coarse run's increments puts it far off that chord
+    let md = fine.LayerSize
+    let incC = coarse.DepthIncrement 0
+    let w = fineData.W.[0]
+    let delta = 10.0 * incC / sqrt (float md)
+    for e in 2 * md .. 3 * md - 1 do w.[e] <- w.[e] + delta
+    let moved = Run(fineData)
+    match Evidence.sameInitialFunction [ coarse; moved ] with
+    | NotMet why -> Assert.Contains("layer 3 of L = 16", why)
+    | Met m -> failwithf "a layer off the function of depth was accepted: %s" m

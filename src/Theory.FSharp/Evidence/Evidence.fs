@@ -120,7 +120,8 @@ let init : Result<Run> =
 
 /// Why the coarser run `c` and the finer run `f` do not discretize one function of depth at initialization (None: they do):
 /// layer k of `c` (s = k/L_c) must equal layer k·L_f/L_c of `f` when that is an integer (within 8u(‖Z_c‖ + ‖Z_f‖ + L_f·max
-/// increment of f), the rounding of sampling at s), and otherwise lie within two of f's increments of its chord.
+/// increment of f), the rounding of sampling at s), and otherwise lie within two of f's increments of its chord; every
+/// layer of `f` that samples no layer of `c` must lie within two of c's increments of c's chord.
 let private initDiff (c: Run) (f: Run) =
     if c.SnapshotCount = 0 || c.Steps.[0] <> 0 || f.SnapshotCount = 0 || f.Steps.[0] <> 0 then Some "no snapshot at iteration 0 to compare the initializations"
     elif c.IsMlp <> f.IsMlp || c.Setting.Architecture <> f.Setting.Architecture then Some "different architectures"
@@ -159,6 +160,23 @@ let private initDiff (c: Run) (f: Run) =
                     let allowed = 2.0 * incF + 8.0 * u * (Linalg.norm zc + lipF)
                     if not (d <= allowed) then
                         yield sprintf "layer %d of L = %d (s = %g) is %.4g from the L = %d layers around it (allowed %.3g): the initializations are not one function of depth" k lc (float k / float lc) d lf allowed
+            // and the finer run's layers that sample no coarser layer (the odd ones of a dyadic ladder): within two of the
+            // coarser run's increments of its chord, the same rule the other way round, so that no layer goes unchecked
+            let incC = c.DepthIncrement 0
+            let lipC = float lc * incC
+            for p in 1 .. lf do
+                let num = p * lc
+                if num % lf <> 0 then
+                    let zf = layer f (p - 1)
+                    let pos = float num / float lf
+                    let k0 = max 1 (int (floor pos))
+                    let k1 = min lc (k0 + 1)
+                    let t = pos - float k0
+                    let chord = Array.map2 (fun a b -> (1.0 - t) * a + t * b) (layer c (k0 - 1)) (layer c (k1 - 1))
+                    let d = Linalg.norm (Array.map2 (-) zf chord)
+                    let allowed = 2.0 * incC + 8.0 * u * (Linalg.norm zf + lipC)
+                    if not (d <= allowed) then
+                        yield sprintf "layer %d of L = %d (s = %g) is %.4g from the L = %d layers around it (allowed %.3g): the initializations are not one function of depth" p lf (float p / float lf) d lc allowed
         }
         |> Seq.tryHead
 

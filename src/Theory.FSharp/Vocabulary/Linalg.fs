@@ -1,6 +1,7 @@
 /// Small dense linear algebra the constants need (outside hot loops: MathNet is fine here).
 module ResOdeProofs.Theory.Linalg
 
+open System
 open MathNet.Numerics.LinearAlgebra
 
 /// A rows×cols row-major block of a flat array as a MathNet matrix.
@@ -12,18 +13,37 @@ let spectralNorm (rows: int) (cols: int) (data: float[]) (offset: int) : float =
     ResOdeProofs.Numerics.Model.SpectralNorm.OfBlock(rows, cols, data, offset) // Gram matrix + tridiagonal bisection, not a full SVD
 
 /// Frobenius norm of a block.
-let frobenius (data: float[]) (offset: int) (count: int) : float =
+let rec frobenius (data: float[]) (offset: int) (count: int) : float =
     let mutable s = 0.0
     for i in offset .. offset + count - 1 do s <- s + data.[i] * data.[i]
-    sqrt s
+    if Double.IsPositiveInfinity s then scaledNorm (fun i -> data.[offset + i]) count else sqrt s
 
-/// Frobenius norm of the difference of two equal-length blocks.
+/// √(Σ x_i²) of finite entries whose plain sum of squares overflowed: each entry scaled by the power of two 2^−e that
+/// brings the largest to [1, 2) (exact, but for entries 2^1022 times smaller, whose squares do not reach the sum), the
+/// squares summed in index order and the root scaled back; a non-finite entry gives +∞ or NaN as the plain sum would.
+/// Only taken when the plain sum is +∞, so every finite norm keeps its bits; a norm above the largest double is +∞.
+and private scaledNorm (x: int -> float) (count: int) : float =
+    let mutable big = 0.0
+    for i in 0 .. count - 1 do big <- max big (abs (x i))
+    if not (Double.IsFinite big) then
+        let mutable s = 0.0
+        for i in 0 .. count - 1 do s <- s + x i * x i
+        sqrt s
+    else
+        let e = Math.ILogB big
+        let mutable s = 0.0
+        for i in 0 .. count - 1 do
+            let y = Math.ScaleB(x i, -e)
+            s <- s + y * y
+        Math.ScaleB(sqrt s, e)
+
+/// Frobenius norm of the difference of two equal-length blocks (the scaled sum when the plain one overflows).
 let frobeniusDiff (a: float[]) (oa: int) (b: float[]) (ob: int) (count: int) : float =
     let mutable s = 0.0
     for i in 0 .. count - 1 do
         let x = a.[oa + i] - b.[ob + i]
         s <- s + x * x
-    sqrt s
+    if Double.IsPositiveInfinity s then scaledNorm (fun i -> a.[oa + i] - b.[ob + i]) count else sqrt s
 
 /// ‖A‖_F as MathNet's managed provider forms `FrobeniusNorm` of a dense matrix: it multiplies A·Aᵀ and adds the
 /// absolute values of the diagonal in row order from 0, and each diagonal entry is 0 + 1·Σ_l a_il·a_il, the products
