@@ -45,10 +45,16 @@ internal static class BenchCommand
             if (pr.GetValue(json) is string target)
             {
                 if (Directory.Exists(target)) return Ui.Fail($"--json {target} is a directory: give a file path");
-                if (File.Exists(target) && !File.ReadAllText(target).Contains("\"peakWorkingSetBytes\"", StringComparison.Ordinal))
+                if (new FileInfo(target).LinkTarget is string link) return Ui.Fail($"--json {target} is a symbolic link (to {link}): give a file path (bench replaces only its own JSON files)");
+                if (File.Exists(target) && !IsBenchJson(target))
                     return Ui.Fail($"--json {target} exists and is not a bench result: choose another path (bench replaces only its own JSON files)");
                 var parent = Path.GetDirectoryName(Path.GetFullPath(target))!;
                 if (!Directory.Exists(parent)) return Ui.Fail($"--json {target}: the directory {parent} does not exist");
+                // the place must take a file: fail now, not after the timings
+                var probe = Path.Combine(parent, $".{Path.GetFileName(target)}.tmp-{Guid.NewGuid().ToString("N")[..8]}");
+                try { using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write)) { } }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Ui.Fail($"--json {target}: cannot write in {parent} ({e.Message})"); }
+                finally { if (File.Exists(probe)) File.Delete(probe); }
             }
             var inv = CultureInfo.InvariantCulture;
             ActivationStorage? kept = pr.GetValue(storage)!.ToLowerInvariant() switch
@@ -104,6 +110,7 @@ internal static class BenchCommand
             {
                 var doc = new
                 {
+                    format = BenchFormat,
                     date = DateTime.UtcNow.ToString("yyyy-MM-dd", inv),
                     cpu, cores = Environment.ProcessorCount, flags = EngineBenchmark.CpuFlags(), runtime = RuntimeInformation.FrameworkDescription,
                     simd = Simd.Level.ToString(), nominalMHz = EngineBenchmark.NominalMHz(), peakWorkingSetBytes = proc.PeakWorkingSet64,
@@ -117,10 +124,37 @@ internal static class BenchCommand
                         pytorchMinMs = torchRows.TryGetValue(r, out var t2) ? t2.MinMs : (double?)null,
                     }),
                 };
-                File.WriteAllText(path, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
+                // written beside and renamed over: a reader never sees half a file, and a failure leaves the former one
+                var tmp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.tmp-{Guid.NewGuid().ToString("N")[..8]}");
+                try
+                {
+                    File.WriteAllText(tmp, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
+                    File.Move(tmp, path, overwrite: true);
+                }
+                finally { if (File.Exists(tmp)) File.Delete(tmp); }
             }
             return ExitCodes.Done;
         });
         return cmd;
+    }
+
+    /// <summary>The "format" of bench's JSON files.</summary>
+    internal const string BenchFormat = "resode-bench/1";
+
+    /// <summary>
+    /// Whether <paramref name="path"/> is a JSON file bench wrote: an object whose "format" is resode-bench/N, or (files of
+    /// earlier builds, without it) an object with bench's "peakWorkingSetBytes" and "rows". Anything else (an empty file, a
+    /// pipe, text that mentions the key) is the user's.
+    /// </summary>
+    internal static bool IsBenchJson(string path)
+    {
+        try
+        {
+            if (new FileInfo(path).Length == 0) return false;
+            if (System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path)) is not System.Text.Json.Nodes.JsonObject o) return false;
+            if (o["format"] is System.Text.Json.Nodes.JsonValue f && f.TryGetValue<string>(out var tag)) return tag.StartsWith("resode-bench/", StringComparison.Ordinal);
+            return o["peakWorkingSetBytes"] is System.Text.Json.Nodes.JsonValue && o["rows"] is System.Text.Json.Nodes.JsonArray;
+        }
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException) { return false; }
     }
 }

@@ -57,7 +57,7 @@ internal static class Ui
     /// <summary>Prints the notes of an output claim (stale partial directories removed or left).</summary>
     public static void Notes(Numerics.IO.OutputClaim claim)
     {
-        foreach (var n in claim.Notes) Console.Error.WriteLine($"note: {n}");
+        foreach (var n in claim.TakeNotes()) Console.Error.WriteLine($"note: {n}");
     }
 
     /// <summary>

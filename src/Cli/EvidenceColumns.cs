@@ -25,17 +25,21 @@ internal static class EvidenceColumns
         for (int j = 0; j < n; j++)
             sb.Append(string.Join(',', names.Select(k => cols[k][j].ToString("R", CultureInfo.InvariantCulture)))).Append('\n');
         var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        File.WriteAllText(tmp, sb.ToString());
-        File.Move(tmp, path, true);
+        try
+        {
+            File.WriteAllText(tmp, sb.ToString());
+            File.Move(tmp, path, true);
+        }
+        finally { if (File.Exists(tmp)) File.Delete(tmp); }
     }
 
-    /// <summary>Refuses (IOException) a file at <paramref name="path"/> that this tool did not write.</summary>
-    public static void Claim(string path)
+    /// <summary>Refuses (IOException) before any work a path this tool may not write: a directory, a link, a file it did not
+    /// write (an empty file or a pipe included, never opened), or a place it cannot write.</summary>
+    public static void Claim(string path) => OutputFile.Claim(path, "--evidence-columns", p =>
     {
-        if (!File.Exists(path)) return;
-        using var r = new StreamReader(path);
-        if (r.ReadLine() != Header) throw new IOException($"{path} exists and was not written by resode: not replaced (choose another --evidence-columns file)");
-    }
+        using var r = new StreamReader(p);
+        return r.ReadLine() == Header;
+    });
 
     /// <summary>The columns of a file written by <see cref="Write"/>; null when there is none or it is not ours.</summary>
     public static Dictionary<string, double[]>? Read(string path)

@@ -58,6 +58,7 @@ internal static class FashionCommand
                     File.WriteAllText(Path.Combine(tmp, "summary.md"), ex.SummaryMarkdown());
                     File.WriteAllText(Path.Combine(tmp, "summary.json"), ex.Json().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
                 });
+                Ui.Notes(claim);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {dir}/summary.md and {dir}/figures in {ex.Seconds:F1} s"));
                 return ExitCodes.Done;
             }

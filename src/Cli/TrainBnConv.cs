@@ -125,6 +125,7 @@ internal static class TrainBnConv
                 Npy.Write(Path.Combine(tmp, "statistics.npy"), state.Statistics, state.Statistics.Length);
                 File.WriteAllText(Path.Combine(tmp, "run.json"), meta.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
             });
+            Ui.Notes(claim);
             File.Delete(ckpt);
             var last = state.Epochs[^1];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

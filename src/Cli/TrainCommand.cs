@@ -196,6 +196,7 @@ internal static class TrainCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"gradient flow over [0, {fi.Horizon:G6}] with {fi.Method}, rtol {fi.Rtol:G3}, atol {fi.Atol:G3}: {fi.Steps} steps, {fi.Rejected} rejected, {fi.Evaluations} evaluations"));
         RunDirectory.Write(result, claim, new RunProvenance(ResodeApp.CommandLine(pr)));
+        Ui.Notes(claim);   // what the commit found (a replaced output it could not remove)
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{StatusWord(result.Status)}: {result.UpdatesApplied} updates in {result.Seconds:F2} s " +
             $"({1000 * result.Seconds / Math.Max(1, result.Losses.Length):F3} ms/iteration); loss {result.Losses[0]:G6} -> {result.Losses[^1]:G6}; wrote {dir}"));

@@ -142,17 +142,12 @@ internal static class VerifyCommand
     /// <summary>Checks that the index can be written: its directory exists, and an existing file is one this option wrote.</summary>
     private static void ClaimIndex(string path)
     {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is null || !Directory.Exists(dir)) throw new ArgumentException($"--write-index {path}: the directory does not exist");
         if (Directory.Exists(path)) throw new ArgumentException($"--write-index {path}: is a directory; give the path of the index file (e.g. {Path.Combine(path, "index.md")})");
-        if (File.Exists(path) && new FileInfo(path).LinkTarget is not null)
-            throw new ArgumentException($"--write-index {path}: is a symbolic link; refusing to replace it (give the file it points to)");
-        if (File.Exists(path))
+        OutputFile.Claim(path, "--write-index", p =>
         {
-            using var reader = new StreamReader(path);
-            if (reader.ReadLine() != Registry.IndexMarker)
-                throw new ArgumentException($"--write-index {path}: the file exists and was not written by --write-index; refusing to replace it (move it away first)");
-        }
+            using var reader = new StreamReader(p);
+            return reader.ReadLine() == Registry.IndexMarker;
+        });
     }
 
     /// <summary>

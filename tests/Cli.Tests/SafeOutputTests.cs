@@ -380,6 +380,110 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_s.Dir, "index.tmp-*"));
     }
 
+    [Fact(DisplayName = "train: the lock path .NAME.lock a link to a user file, or a user file of that name → exit 2 before the work, both untouched")]
+    public void ALockPathThatIsNotOursIsLeftAlone()
+    {
+        Directory.CreateDirectory(_s.P("user"));
+        File.WriteAllText(_s.P("user", "notes.txt"), "precious");
+        File.CreateSymbolicLink(_s.P(".runL.lock"), _s.P("user", "notes.txt"));
+        File.WriteAllText(_s.P(".runM.lock"), "my own file, named like a lock");
+        var before = Cli.Snapshot(_s.Dir);
+        foreach (var (outDir, what) in new[] { ("runL", "symbolic link"), ("runM", "not a lock resode made") })
+        {
+            var r = Cli.Run(_s.Dir, Cli.Small.With("--out", outDir));
+            Assert.Equal(ExitCodes.BadInput, r.Code);
+            Cli.OneLine(r);
+            Assert.Contains(what, r.Err);
+            Assert.False(Directory.Exists(_s.P(outDir)));
+        }
+        Unchanged(before, _s.Dir);
+        Assert.NotNull(new FileInfo(_s.P(".runL.lock")).LinkTarget);
+    }
+
+    [Fact(DisplayName = "train --force: a run without manifest holding the user's verdicts.json, or an output holding a saved verdicts.json deeper down → exit 2, every file untouched")]
+    public void ForceKeepsVerdictsFilesThatAreNotBesideOurRunJson()
+    {
+        // a run directory of the format before manifests (run.json created by resode, no .resode-output) with the user's
+        // own verdicts.json: not ours
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "old")).Code);
+        File.Delete(_s.P("old", OutputClaim.ManifestName));
+        File.WriteAllText(_s.P("old", "verdicts.json"), "MY NOTES on this run");
+        // an output with its manifest, and a real verdicts file the user saved in a folder of their own inside it
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "run").Code);
+        Directory.CreateDirectory(_s.P("run", "saved", "experiment-A"));
+        File.Copy(_s.P("run", "verdicts.json"), _s.P("run", "saved", "experiment-A", "verdicts.json"));
+        var before = Cli.Snapshot(_s.Dir);
+        foreach (var outDir in new[] { "old", "run" })
+        {
+            var r = Cli.Run(_s.Dir, Cli.Small.With("--out", outDir, "--force"));
+            Assert.Equal(ExitCodes.BadInput, r.Code);
+            Cli.OneLine(r);
+            Assert.Contains("verdicts.json", r.Err);
+        }
+        Unchanged(before, _s.Dir);
+        // verify's own verdicts.json beside the run.json stays replaceable
+        File.Delete(_s.P("run", "saved", "experiment-A", "verdicts.json"));
+        Directory.Delete(_s.P("run", "saved"), recursive: true);
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--force")).Code);
+    }
+
+    [Fact(DisplayName = "train --force: --out the working directory reached through a symbolic link → exit 2, nothing deleted")]
+    public void ForceOntoTheWorkingDirectoryThroughALinkIsRefused()
+    {
+        var home = _s.P("cw", "runC");
+        Directory.CreateDirectory(home);
+        Cli.UserFiles(home);
+        Directory.CreateSymbolicLink(_s.P("cwlink"), _s.P("cw"));
+        var before = Cli.Snapshot(_s.P("cw"));
+        var r = Cli.Run(home, Cli.Small.With("--out", Path.Combine(_s.P("cwlink"), "runC"), "--force"));
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("working directory", r.Err);
+        Unchanged(before, _s.P("cw"));
+    }
+
+    [Fact(DisplayName = "bench --json: a user file that mentions peakWorkingSetBytes, a link or a named pipe → exit 2 before the timings, untouched")]
+    public void BenchJsonReplacesOnlyItsOwnFiles()
+    {
+        File.WriteAllText(_s.P("notes.md"), "notes: \"peakWorkingSetBytes\" means the largest resident set\n");
+        File.CreateSymbolicLink(_s.P("link.json"), _s.P("notes.md"));
+        var bench = new[] { "bench", "--config", "fig2", "--threads", "1", "--repeats", "1", "--precision", "f64", "--json" };
+        var before = Cli.Snapshot(_s.Dir);
+        foreach (var (target, what) in new[] { ("notes.md", "not a bench result"), ("link.json", "symbolic link") })
+        {
+            var r = Cli.Run(_s.Dir, bench.With(target));
+            Assert.Equal(ExitCodes.BadInput, r.Code);
+            Cli.OneLine(r);
+            Assert.Contains(what, r.Err);
+            Assert.DoesNotContain("fig2 ", r.Out);   // no timing row: refused before the timings
+        }
+        Unchanged(before, _s.Dir);
+        if (OperatingSystem.IsWindows()) return;
+        Process.Start("mkfifo", _s.P("pipe.json"))!.WaitForExit();
+        var p = Cli.Run(_s.Dir, bench.With("pipe.json"));
+        Assert.Equal(ExitCodes.BadInput, p.Code);
+        Assert.Contains("not a bench result", p.Err);
+    }
+
+    [Fact(DisplayName = "sweep slurm --dry-run: the script edited by hand, then the same command again → exit 2, the edit kept; unedited → rewritten")]
+    public void SlurmKeepsAnEditedScript()
+    {
+        var first = Cli.Run(_s.Dir, "sweep", "slurm", "tiny", "--dry-run", "--out", "so");
+        Assert.Equal(ExitCodes.Done, first.Code);
+        var script = _s.P("so", "slurm", "sweep.sbatch");
+        // unedited: written again (here with another partition)
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "sweep", "slurm", "tiny", "--dry-run", "--out", "so", "--partition", "other").Code);
+        Assert.Contains("other", File.ReadAllText(script));
+        File.AppendAllText(script, "# my module loads\n");
+        var edited = File.ReadAllText(script);
+        var r = Cli.Run(_s.Dir, "sweep", "slurm", "tiny", "--dry-run", "--out", "so");
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("edited", r.Err);
+        Assert.Equal(edited, File.ReadAllText(script));
+    }
+
     [Fact(DisplayName = "verify: steps.npy of floats → exit 2, not integer")]
     public void FloatStepsAreRefusedAsNotInteger()
     {

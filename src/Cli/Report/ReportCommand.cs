@@ -43,6 +43,7 @@ internal static class ReportCommand
                     Ui.Notes(claim);
                     var options = new ReportOptions(pr.GetValue(docsBase), ResodeApp.CommandLine(pr));
                     claim.Commit(tmp => content = Generate(settings, tmp, interrupts.Token, options, pr.GetValue(jobs), workers));
+                    Ui.Notes(claim);
                 }
                 var faithful = content!.FaithfulRows.ToList();
                 int violated = faithful.Count(r => r.IsViolated);

@@ -43,12 +43,16 @@ internal sealed class StudyOutput
         Directory.CreateDirectory(CellsDir);
         if (!CreateIfAbsent(StudyPath, study.Text) && File.ReadAllText(StudyPath) != study.Text)
         {
-            // Our own copy of an earlier version of the study: replace it; the cells of the old settings stay
-            // under cells/ (their hashes differ) and are simply not part of the new study's merge.
+            // Another version of the study (an earlier one, or the copy edited by hand): it is kept beside, named by its
+            // content, and this one takes its place; the cells of the old settings stay under cells/ (their hashes
+            // differ) and are simply not part of the new study's merge.
+            string old = File.ReadAllText(StudyPath);
+            string keep = Path.Combine(Root, $"study.previous-{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(old)))[..8].ToLowerInvariant()}.toml");
+            CreateIfAbsent(keep, old);
             string tmp = StudyPath + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
             File.WriteAllText(tmp, study.Text);
             File.Move(tmp, StudyPath, overwrite: true);
-            note($"note: {StudyPath} held another version of the study; it now holds this one (cells of changed settings are new cells)");
+            note($"note: {StudyPath} held another version of the study, now kept as {keep}; it holds this one (cells of changed settings are new cells)");
         }
     }
 

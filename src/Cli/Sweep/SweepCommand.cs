@@ -180,7 +180,20 @@ internal static class SweepCommand
             output.Prepare(s, Console.Error.WriteLine);
             string dir = Directory.CreateDirectory(Path.Combine(output.Root, "slurm")).FullName;
             string script = Path.Combine(dir, "sweep.sbatch");
-            StudyOutput.WriteAtomically(script, Slurm.Script(s, output, new Slurm.Options(pr.GetValue(partition), pr.GetValue(time), c, pr.GetValue(maxPar), n, pr.GetValue(account), pr.GetValue(mem))));
+            string text = Slurm.Script(s, output, new Slurm.Options(pr.GetValue(partition), pr.GetValue(time), c, pr.GetValue(maxPar), n, pr.GetValue(account), pr.GetValue(mem)));
+            // the script is the user's to edit (--dry-run writes it for that): one edited since resode wrote it is kept
+            string written = Path.Combine(dir, ".sweep.sbatch.sha256");
+            if (File.Exists(script) || new FileInfo(script).LinkTarget is not null)
+            {
+                string Hash(string t) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(t)));
+                bool link = new FileInfo(script).LinkTarget is not null;
+                string? now = link ? null : File.ReadAllText(script);
+                bool ours = now is not null && (now == text || (File.Exists(written) && File.ReadAllText(written).Trim() == Hash(now)));
+                if (!ours)
+                    return Ui.Fail($"{script} was edited (or is not the script resode wrote there): it is left as it is; submit it yourself with `sbatch {Slurm.Sh(script)}`, or move it away to have resode write a new one");
+            }
+            StudyOutput.WriteAtomically(script, text);
+            StudyOutput.WriteAtomically(written, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text))) + "\n");
             if (dryRun)
             {
                 Console.WriteLine($"wrote {script} ({n} array tasks for {s.Cells.Count} cells); submit it with: sbatch {Slurm.Sh(script)}");

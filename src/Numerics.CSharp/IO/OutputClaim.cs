@@ -36,11 +36,12 @@ public sealed class OutputClaim : IDisposable
     public const string ManifestName = ".resode-output";
     /// <summary>Marker inside a partial directory: the pid of its writer (a partial with it is ours to remove).</summary>
     public const string PartialMarkerName = ".resode-partial";
-    /// <summary>Files that resode writes into an existing output later (verify's verdicts), wherever they are.</summary>
+    /// <summary>Files that resode writes into an existing output later (verify's verdicts): beside a run.json of the output,
+    /// and only when the file is one verify wrote (<see cref="IsVerdictsFile"/>).</summary>
     private static readonly string[] LaterFiles = { "verdicts.json" };
     /// <summary>The names of a run directory (docs/run-format.md), for run directories written before the manifest existed.</summary>
     private static readonly string[] RunFiles =
-        { "run.json", "x.npy", "y.npy", "a.npy", "b.npy", "w.npy", "v.npy", "theta.npy", "steps.npy", "losses.npy", "verdicts.json", ManifestName };
+        { "run.json", "x.npy", "y.npy", "a.npy", "b.npy", "w.npy", "v.npy", "theta.npy", "steps.npy", "losses.npy", ManifestName };
 
     private readonly string _kind;
     private readonly bool _force;
@@ -57,6 +58,15 @@ public sealed class OutputClaim : IDisposable
     /// <summary>What the claim found and did on the way (stale partial directories removed or left).</summary>
     public IReadOnlyList<string> Notes => _notes;
     private readonly List<string> _notes = new();
+    private int _notesTaken;
+
+    /// <summary>The notes not yet taken (those of the claim, then any the commit adds), once each.</summary>
+    public IReadOnlyList<string> TakeNotes()
+    {
+        var fresh = _notes.Skip(_notesTaken).ToList();
+        _notesTaken = _notes.Count;
+        return fresh;
+    }
 
     private OutputClaim(string display, string target, string kind, bool force, string lockPath, FileStream lockStream, string partial)
     {
@@ -74,7 +84,7 @@ public sealed class OutputClaim : IDisposable
         var cwd = Path.TrimEndingDirectorySeparator(Path.GetFullPath(Environment.CurrentDirectory));
         var parent = Path.GetDirectoryName(full);
         var name = Path.GetFileName(full);
-        if (parent is null || name.Length == 0 || IsSameOrAncestor(full, cwd))
+        if (parent is null || name.Length == 0 || IsSameOrAncestor(full, cwd) || IsSameOrAncestor(Resolved(full), Resolved(cwd)))
             throw new OutputException($"{dir} is the working directory or one of its parents: resode never writes over it; choose a new subdirectory, e.g. --out runs/NAME");
         CheckTarget(dir, full, force, kind);
         try { Directory.CreateDirectory(parent); }
@@ -151,7 +161,15 @@ public sealed class OutputClaim : IDisposable
             throw new OutputException($"{Display} appeared while resode was working; {keep}");
         }
         _committed = true;
-        if (old is not null) Directory.Delete(old, recursive: true);
+        if (old is not null)
+        {
+            // the new output is in place: a failure to remove the replaced one leaves it, named, and is not an error
+            try { Directory.Delete(old, recursive: true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _notes.Add($"the replaced output is left in {old}: it could not be removed ({Reason(e)}); remove it yourself once you have looked at it");
+            }
+        }
     }
 
     /// <summary>Releases the lock; an uncommitted partial directory is removed.</summary>
@@ -169,14 +187,31 @@ public sealed class OutputClaim : IDisposable
     public static string? Describe(string dir, string kind)
     {
         if (IsLink(dir)) return $"it is a symbolic link to {new DirectoryInfo(dir).LinkTarget}, not a directory resode wrote";
-        var entries = Directory.EnumerateFiles(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
-            .Select(f => Path.GetRelativePath(dir, f).Replace(Path.DirectorySeparatorChar, '/')).ToList();
+        List<string> entries;
+        try
+        {
+            // nothing unreadable is skipped: a directory resode cannot list may hold anything, so it is not replaced
+            entries = Directory.EnumerateFiles(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = false })
+                .Select(f => Path.GetRelativePath(dir, f).Replace(Path.DirectorySeparatorChar, '/')).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"resode cannot read all of it ({Reason(e)}), so it cannot tell that it holds nothing else";
+        }
         HashSet<string>? ours = ReadManifest(dir, kind, out string? problem);
         if (ours is null && kind == "run" && RunJsonIsOurs(dir))
             ours = entries.Where(e => RunFiles.Contains(e) || (e.StartsWith("trace/", StringComparison.Ordinal) && e.EndsWith(".npy", StringComparison.Ordinal) && e.Count(c => c == '/') == 1)).ToHashSet();
         if (ours is null)
             return problem ?? $"it was not written by resode (no {ManifestName} manifest{(kind == "run" ? " and no run.json created by resode" : "")}); it holds {Sample(entries, dir)}";
-        var foreign = entries.Where(e => !ours.Contains(e) && !(LaterFiles.Contains(Path.GetFileName(e)) && IsVerdictsFile(Path.Combine(dir, e)))).ToList();
+        // a later file counts as ours beside a run.json of ours (where verify writes it), never elsewhere
+        bool LaterOurs(string e)
+        {
+            if (!LaterFiles.Contains(Path.GetFileName(e))) return false;
+            int slash = e.LastIndexOf('/');
+            string runJson = slash < 0 ? "run.json" : e[..(slash + 1)] + "run.json";
+            return ours.Contains(runJson) && IsVerdictsFile(Path.Combine(dir, e));
+        }
+        var foreign = entries.Where(e => !ours.Contains(e) && !LaterOurs(e)).ToList();
         if (foreign.Count > 0)
             return $"it holds files resode did not write: {Sample(foreign, dir)}";
         return null;
@@ -268,6 +303,12 @@ public sealed class OutputClaim : IDisposable
 
     private static FileStream TakeLock(string display, string parent, string name, string lockPath)
     {
+        // the lock is resode's own file: a link there (opening it would write through it) or a file with other content is
+        // the user's, and is left alone
+        if (IsLink(lockPath))
+            throw new OutputException($"{lockPath} is a symbolic link, not a lock resode made; move it away to write {display}");
+        if (File.Exists(lockPath) && !IsOurLock(lockPath))
+            throw new OutputException($"{lockPath} exists and is not a lock resode made (its first line is not \"pid N\"); move it away to write {display}");
         for (int attempt = 0; attempt < 5; attempt++)
         {
             FileStream fs;
@@ -291,6 +332,22 @@ public sealed class OutputClaim : IDisposable
             return fs;
         }
         throw new OutputException($"could not take the lock {lockPath}: other writers keep replacing it; try again");
+    }
+
+    /// <summary>A lock file resode wrote: empty (its writer died between creating and writing it) or starting "pid N".
+    /// One held by a live writer cannot be read here and counts as ours (the open that follows reports the writer).</summary>
+    private static bool IsOurLock(string path)
+    {
+        try
+        {
+            var info = new FileInfo(path);
+            if (info.Length == 0) return true;
+            if (info.Length > 4096) return false;
+            using var r = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+            var first = r.ReadLine();
+            return first is not null && first.StartsWith("pid ", StringComparison.Ordinal) && int.TryParse(first[4..], out _);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return true; }
     }
 
     /// <summary>The pid of the live writer of NAME as recorded in its partial directory, for the message.</summary>
@@ -339,6 +396,26 @@ public sealed class OutputClaim : IDisposable
     {
         try { File.Delete(lockPath); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         fs.Dispose();
+    }
+
+    /// <summary>The path with every symbolic link along it followed (as far as the path exists), so that two spellings of
+    /// one directory compare equal.</summary>
+    private static string Resolved(string full)
+    {
+        try
+        {
+            var root = Path.GetPathRoot(full) ?? "/";
+            string cur = root;
+            foreach (var part in full[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+            {
+                var next = Path.Combine(cur, part);
+                var info = new DirectoryInfo(next);
+                if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is { } target) next = target.FullName;
+                cur = Path.TrimEndingDirectorySeparator(next);
+            }
+            return cur;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return full; }
     }
 
     private static bool IsSameOrAncestor(string path, string of) =>

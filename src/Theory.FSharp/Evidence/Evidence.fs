@@ -139,11 +139,26 @@ let private initDiff (c: Run) (f: Run) =
                 let p = r.ParameterCount
                 (r.Theta 0).[k * p .. k * p + p - 1]
         let lipF = float lf * incF
+        let incC = c.DepthIncrement 0
+        let lipC = float lc * incC
+        // layer k (1-based) of run `a` (depth la) at s = k/la, off the chord of run `b`'s (depth lb) layers around s by
+        // more than two of b's increments (plus the rounding of sampling): the message, else None
+        let offChord (a: Run) la k (b: Run) lb incB lipA =
+            let za = layer a (k - 1)
+            let pos = float (k * lb) / float la
+            let q0 = max 1 (int (floor pos))
+            let q1 = min lb (q0 + 1)
+            let t = pos - float q0
+            let chord = Array.map2 (fun x y -> (1.0 - t) * x + t * y) (layer b (q0 - 1)) (layer b (q1 - 1))
+            let d = Linalg.norm (Array.map2 (-) za chord)
+            let allowed = 2.0 * incB + 8.0 * u * (Linalg.norm za + lipA)
+            if d <= allowed then None
+            else Some(sprintf "layer %d of L = %d (s = %g) is %.4g from the L = %d layers around it (allowed %.3g): the initializations are not one function of depth" k la (float k / float la) d lb allowed)
         seq {
             for k in 1 .. lc do
-                let zc = layer c (k - 1)
                 let num = k * lf
                 if num % lc = 0 then
+                    let zc = layer c (k - 1)
                     let p = num / lc
                     let zf = layer f (p - 1)
                     let d = Linalg.norm (Array.map2 (-) zc zf)
@@ -151,32 +166,12 @@ let private initDiff (c: Run) (f: Run) =
                     if not (d <= allowed) then
                         yield sprintf "layer %d of L = %d and layer %d of L = %d (s = %g) differ by %.4g (allowed %.3g): the initializations are not one function of depth" k lc p lf (float k / float lc) d allowed
                 else
-                    let pos = float num / float lc
-                    let p0 = max 1 (int (floor pos))
-                    let p1 = min lf (p0 + 1)
-                    let t = pos - float p0
-                    let chord = Array.map2 (fun a b -> (1.0 - t) * a + t * b) (layer f (p0 - 1)) (layer f (p1 - 1))
-                    let d = Linalg.norm (Array.map2 (-) zc chord)
-                    let allowed = 2.0 * incF + 8.0 * u * (Linalg.norm zc + lipF)
-                    if not (d <= allowed) then
-                        yield sprintf "layer %d of L = %d (s = %g) is %.4g from the L = %d layers around it (allowed %.3g): the initializations are not one function of depth" k lc (float k / float lc) d lf allowed
-            // and the finer run's layers that sample no coarser layer (the odd ones of a dyadic ladder): within two of the
-            // coarser run's increments of its chord, the same rule the other way round, so that no layer goes unchecked
-            let incC = c.DepthIncrement 0
-            let lipC = float lc * incC
+                    match offChord c lc k f lf incF lipF with Some m -> yield m | None -> ()
+            // and the finer run's layers that sample no coarser layer (the odd ones of a dyadic ladder): the same rule the
+            // other way round, so that no layer goes unchecked
             for p in 1 .. lf do
-                let num = p * lc
-                if num % lf <> 0 then
-                    let zf = layer f (p - 1)
-                    let pos = float num / float lf
-                    let k0 = max 1 (int (floor pos))
-                    let k1 = min lc (k0 + 1)
-                    let t = pos - float k0
-                    let chord = Array.map2 (fun a b -> (1.0 - t) * a + t * b) (layer c (k0 - 1)) (layer c (k1 - 1))
-                    let d = Linalg.norm (Array.map2 (-) zf chord)
-                    let allowed = 2.0 * incC + 8.0 * u * (Linalg.norm zf + lipC)
-                    if not (d <= allowed) then
-                        yield sprintf "layer %d of L = %d (s = %g) is %.4g from the L = %d layers around it (allowed %.3g): the initializations are not one function of depth" p lf (float p / float lf) d lc allowed
+                if (p * lc) % lf <> 0 then
+                    match offChord f lf p c lc incC lipC with Some m -> yield m | None -> ()
         }
         |> Seq.tryHead
 
