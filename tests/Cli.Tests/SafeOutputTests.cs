@@ -484,6 +484,35 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Equal(edited, File.ReadAllText(script));
     }
 
+    [Fact(DisplayName = "train --force: an output holding a symbolic link to a user directory → exit 2, link and directory untouched")]
+    public void ForceKeepsALinkInsideTheOutput()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
+        Directory.CreateDirectory(_s.P("user"));
+        Cli.UserFiles(_s.P("user"));
+        Directory.CreateSymbolicLink(_s.P("run", "mydata"), _s.P("user"));
+        var before = Cli.Snapshot(_s.P("user"));
+        var r = Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--force"));
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("symbolic link", r.Err);
+        Assert.NotNull(new DirectoryInfo(_s.P("run", "mydata")).LinkTarget);
+        Unchanged(before, _s.P("user"));
+    }
+
+    [Fact(DisplayName = "train: --out an existing empty directory with mode 2770 → the run takes its place with the same mode")]
+    public void AnEmptyOutputDirectoryKeepsItsMode()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        Directory.CreateDirectory(_s.P("shared"));
+        var mode = UnixFileMode.SetGroup | UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+                   | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute;
+        File.SetUnixFileMode(_s.P("shared"), mode);
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "shared")).Code);
+        Assert.True(File.Exists(_s.P("shared", "run.json")));
+        Assert.Equal(mode, File.GetUnixFileMode(_s.P("shared")));
+    }
+
     [Fact(DisplayName = "verify: steps.npy of floats → exit 2, not integer")]
     public void FloatStepsAreRefusedAsNotInteger()
     {

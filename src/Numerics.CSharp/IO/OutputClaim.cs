@@ -144,9 +144,16 @@ public sealed class OutputClaim : IDisposable
         if (File.Exists(Target) || IsLink(Target))
             throw new OutputException($"{Display} appeared as a file or link while resode was working; {keep}");
         string? old = null;
+        UnixFileMode? emptyMode = null;
         if (Directory.Exists(Target))
         {
-            if (!Directory.EnumerateFileSystemEntries(Target).Any()) TryDeleteEmpty(Target);
+            if (!Directory.EnumerateFileSystemEntries(Target).Any())
+            {
+                // an empty directory the user made for the output: its permission bits (setgid included) carry over to
+                // the output that takes its place
+                if (!OperatingSystem.IsWindows()) emptyMode = File.GetUnixFileMode(Target);
+                TryDeleteEmpty(Target);
+            }
             else
             {
                 if (!_force) throw new OutputException($"{Display} appeared while resode was working and is not empty; {keep}");
@@ -161,6 +168,11 @@ public sealed class OutputClaim : IDisposable
             throw new OutputException($"{Display} appeared while resode was working; {keep}");
         }
         _committed = true;
+        if (emptyMode is UnixFileMode mode && !OperatingSystem.IsWindows())
+        {
+            try { File.SetUnixFileMode(Target, mode); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _notes.Add($"{Display} did not keep the permissions of the empty directory it replaced ({Reason(e)})"); }
+        }
         if (old is not null)
         {
             // the new output is in place: a failure to remove the replaced one leaves it, named, and is not an error
@@ -212,6 +224,17 @@ public sealed class OutputClaim : IDisposable
             return ours.Contains(runJson) && IsVerdictsFile(Path.Combine(dir, e));
         }
         var foreign = entries.Where(e => !ours.Contains(e) && !LaterOurs(e)).ToList();
+        // resode writes no symbolic links: one inside (to a file or a directory, whatever its name) is the user's
+        try
+        {
+            foreach (var e in Directory.EnumerateFileSystemEntries(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = false }))
+                if (IsLink(e)) foreign.Add(Path.GetRelativePath(dir, e).Replace(Path.DirectorySeparatorChar, '/') + " (a symbolic link)");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"resode cannot read all of it ({Reason(e)}), so it cannot tell that it holds nothing else";
+        }
+        foreign = foreign.Distinct().ToList();
         if (foreign.Count > 0)
             return $"it holds files resode did not write: {Sample(foreign, dir)}";
         return null;
