@@ -139,8 +139,22 @@ internal sealed class StudyOutput
         string body = new JsonObject { ["host"] = Environment.MachineName, ["pid"] = Environment.ProcessId, ["utc"] = DateTime.UtcNow.ToString("O") }.ToJsonString();
         if (!CreateIfAbsent(claim, body))
         {
+            // a stale claim (its writer has ended) is taken over by one shard only: the claim that was judged stale is
+            // renamed away (of two shards that judged it, one rename fails), and a claim another shard made meanwhile
+            // (different bytes from the one judged) is put back, not deleted
+            string seen;
+            try { seen = File.ReadAllText(claim); }
+            catch (IOException) { return false; }
             if (ClaimHolder(c.Hash) is not null) return false;
-            File.Delete(claim); // stale: its process of this host has ended
+            string grave = claim + ".stale-" + Guid.NewGuid().ToString("N")[..8];
+            try { File.Move(claim, grave); }
+            catch (IOException) { return false; }
+            if (File.ReadAllText(grave) != seen)
+            {
+                try { File.Move(grave, claim); } catch (IOException) { } // a third claim is there: the moved one stays beside it
+                return false;
+            }
+            File.Delete(grave);
             if (!CreateIfAbsent(claim, body)) return false;
         }
         string cellJson = Path.Combine(dir, "cell.json");
