@@ -46,6 +46,10 @@ type VerdictRow =
       TightnessMinAt: string
       TightnessMax: float
       TightnessMaxAt: string
+      /// the loosest comparison's measured value and bound (NaN unless the verdict holds): the worst case of the bound,
+      /// reported first in the detail
+      LoosestMeasured: float
+      LoosestBound: float
       /// one line: the witness, the unmet hypotheses, or the slack
       Detail: string
       Hypotheses: (string * bool * string) list
@@ -67,20 +71,27 @@ let private provenance = function
     | Empirical -> "empirical"
 
 let private detail (e: Evaluation) =
-    match e.Verdict with
-    | Holds (slack, t) when Double.IsPositiveInfinity t -> sprintf "slack %.4g (no finite bound/measured ratio)" slack
-    | Holds (slack, t) -> sprintf "slack %.4g, tightness %.3gx" slack t
-    | Violated w -> sprintf "at %s, %s: measured %.6g > bound %.6g" w.Where w.When w.Measured w.Bound
-    | HypothesisNotMet hs -> hs |> List.map (fun (n, why) -> sprintf "%s: %s" n why) |> String.concat "; "
-    | NotApplicable why -> why
-    | CheckError why -> why
+    match e.Verdict, e.Range with
+    | Holds (slack, t), _ when Double.IsPositiveInfinity t -> sprintf "slack %.4g (no finite bound/measured ratio)" slack
+    // worst case first: the loosest comparison's tightness leads, then the tightest (the one nearest to failing)
+    | Holds (slack, t), Some r when r.Count > 1 && r.Max > t ->
+        sprintf "tightness %.3gx at its loosest (measured %.4g, bound %.4g), %.3gx at its tightest; slack %.4g" r.Max r.MaxMeasured r.MaxBound t slack
+    | Holds (slack, t), _ -> sprintf "slack %.4g, tightness %.3gx" slack t
+    | Violated w, _ -> sprintf "at %s, %s: measured %.6g > bound %.6g" w.Where w.When w.Measured w.Bound
+    | HypothesisNotMet hs, _ -> hs |> List.map (fun (n, why) -> sprintf "%s: %s" n why) |> String.concat "; "
+    | NotApplicable why, _ -> why
+    | CheckError why, _ -> why
 
 /// The tightness range of a holding evaluation: the one over all its comparisons, or the verdict's own tightness
 /// (a result that made one comparison).
 let tightnessRange (e: Evaluation) : TightnessRange option =
     match e.Verdict, e.Range with
     | Holds _, Some r -> Some r
-    | Holds (_, t), None -> Some { Min = t; MinAt = "the only comparison"; Max = t; MaxAt = "the only comparison"; Count = 1 }
+    | Holds (_, t), None ->
+        // no comparison measured anything positive: one comparison, or several all measuring 0 (the series counts them)
+        let n = e.Series |> List.sumBy (fun p -> p.Count)
+        let at = if n > 1 then sprintf "%d comparisons, none measuring above 0" n else "the only comparison"
+        Some { Min = t; MinAt = at; Max = t; MaxAt = at; MaxMeasured = defaultArg e.Measured nan; MaxBound = defaultArg e.Bound nan; Count = max 1 n }
     | _ -> None
 
 /// CPU seconds this process has used so far (all threads).
@@ -109,6 +120,8 @@ let evaluateRow (r: Result<'input>) (inputName: string) (input: 'input) : Verdic
       TightnessMinAt = (match range with Some t -> t.MinAt | None -> "")
       TightnessMax = (match range with Some t -> t.Max | None -> nan)
       TightnessMaxAt = (match range with Some t -> t.MaxAt | None -> "")
+      LoosestMeasured = (match range with Some t -> t.MaxMeasured | None -> nan)
+      LoosestBound = (match range with Some t -> t.MaxBound | None -> nan)
       Detail = (if List.contains Evaluation.AnyWeights e.Notes && Verdict.isHolds e.Verdict then sprintf "%s (%s)" (detail e) Evaluation.AnyWeights else detail e)
       Hypotheses = e.Hypotheses; Constants = e.Constants; Notes = e.Notes
       Seconds = sw.Elapsed.TotalSeconds
@@ -412,6 +425,8 @@ let rowJson (r: VerdictRow) : JsonObject =
     o["tightness_min_at"] <- JsonValue.Create r.TightnessMinAt
     putNum o "tightness_max" r.TightnessMax
     o["tightness_max_at"] <- JsonValue.Create r.TightnessMaxAt
+    putNum o "loosest_measured" r.LoosestMeasured
+    putNum o "loosest_bound" r.LoosestBound
     o["detail"] <- JsonValue.Create r.Detail
     let hs = JsonArray()
     for (n, ok, v) in r.Hypotheses do

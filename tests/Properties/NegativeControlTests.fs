@@ -465,3 +465,31 @@ let ``Evidence.sameInitialFunction: an L = 16 run whose third layer (one no L = 
     match Evidence.sameInitialFunction [ coarse; moved ] with
     | NotMet why -> Assert.Contains("layer 3 of L = 16", why)
     | Met m -> failwithf "a layer off the function of depth was accepted: %s" m
+
+// ---------------------------------------------------------------- worst case first in a row
+
+let private rowOf (checks: Comparison.Check list) =
+    let r : Result<unit> =
+        { Id = "X.rows"; Title = "rows"; Source = "test"; Provenance = ProvedHere; Doc = ""; Statement = "a test"; Hypotheses = []
+          Conclusion = fun () -> Comparison.evaluation 0.0 checks [] [] }
+    Registry.evaluateRow r "test" ()
+
+[<Fact>]
+let ``Registry.evaluateRow: comparisons of tightness 2 and 500 → the row leads with 500x and its pair (loosest_measured, loosest_bound), then 2x`` () =
+    let c m b w : Comparison.Check = { Measured = m; Bound = b; Where = w; When = "now" }
+    let row = rowOf [ c 1.0 2.0 "tight"; c 0.01 5.0 "loose" ]
+    Assert.Equal("holds", row.Verdict)
+    // the deciding comparison (nearest to failing) stays the row's measured and bound
+    Assert.Equal(1.0, row.Measured); Assert.Equal(2.0, row.Bound)
+    Assert.Equal(500.0, row.TightnessMax, 9); Assert.Equal(0.01, row.LoosestMeasured); Assert.Equal(5.0, row.LoosestBound)
+    Assert.StartsWith("tightness 500x at its loosest (measured 0.01, bound 5), 2x at its tightest", row.Detail)
+
+[<Fact>]
+let ``Verdict.compare, Registry.evaluateRow: a negative measured value → no finite ratio (never a tightness below 1); every comparison measuring 0 → counted, not "the only comparison"`` () =
+    match Verdict.compare -1.0 2.0 0.0 "here" "now" with
+    | Holds (_, t) -> Assert.True(Double.IsPositiveInfinity t)
+    | v -> failwithf "%A" v
+    let c m b : Comparison.Check = { Measured = m; Bound = b; Where = "w"; When = "iterate " + string b }
+    let row = rowOf [ c 0.0 1.0; c 0.0 2.0; c 0.0 3.0 ]
+    Assert.Equal("holds", row.Verdict)
+    Assert.Equal("3 comparisons, none measuring above 0", row.TightnessMaxAt)

@@ -10,6 +10,7 @@ public sealed class SummaryTests
     private static Registry.VerdictRow Row(string verdict, double tightness, string input, string doc = "docs/theorems/DepthSmoothness.md") =>
         new("X.test", "a test result", "", "proved here", doc, input, verdict, 1.0, tightness, tightness,
             tightness, verdict == "holds" ? "at the only comparison" : "", tightness, verdict == "holds" ? "at the only comparison" : "",
+            verdict == "holds" ? 1.0 : double.NaN, verdict == "holds" ? tightness : double.NaN,
             verdict == "holds" ? "slack" : "rank: m ≥ n: m < n", FSharpList<Tuple<string, bool, string>>.Empty, FSharpList<Tuple<string, double>>.Empty,
             FSharpList<string>.Empty, 0.0, 0.0, FSharpList<SeriesPoint>.Empty);
 

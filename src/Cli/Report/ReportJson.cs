@@ -69,6 +69,7 @@ internal static class ReportJson
         o["tightness_min_at"] = r.TightnessMinAt;
         o.Put("tightness_max", hi);
         o["tightness_max_at"] = r.TightnessMaxAt;
+        o.Put("loosest_measured", r.LoosestMeasured).Put("loosest_bound", r.LoosestBound);
         o["detail"] = r.Detail;
         o["hypotheses"] = new JsonArray(r.Hypotheses.Select(h => (JsonNode?)new JsonObject
             { ["name"] = h.Item1, ["met"] = h.Item2, ["detail"] = h.Item3 }).ToArray());

@@ -140,7 +140,8 @@ internal static partial class ReportWriter
         "violated" => 4,
         "error" => 3,
         "hypothesis_not_met" => 2,
-        "not_applicable" => 1,
+        // a holding row has a comparison to show; a not-applicable one has none
+        "holds" => 1,
         _ => 0,
     };
 

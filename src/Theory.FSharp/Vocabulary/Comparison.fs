@@ -130,7 +130,7 @@ let tightnessRange (checks: Check seq) : TightnessRange option =
         let t c = c.Bound / c.Measured
         let lo, hi = worstByMin t pos, worstBy t pos
         let at c = sprintf "%s, %s" c.Where c.When
-        Some { Min = t lo; MinAt = at lo; Max = t hi; MaxAt = at hi; Count = pos.Length }
+        Some { Min = t lo; MinAt = at lo; Max = t hi; MaxAt = at hi; MaxMeasured = hi.Measured; MaxBound = hi.Bound; Count = pos.Length }
 
 /// Points a series keeps at most: a result that compares at every iterate of a long run (thousands of times) is shown
 /// by this many points, each the worst comparison of a run of consecutive times.
@@ -244,7 +244,8 @@ let evaluation (rel: float) (checks: Check seq) constants notes : Evaluation =
         else
             let lo, hi = arr.[loAt], arr.[hiAt]
             let at c = sprintf "%s, %s" c.Where c.When
-            Some { Min = lo.Bound / lo.Measured; MinAt = at lo; Max = hi.Bound / hi.Measured; MaxAt = at hi; Count = posCount }
+            Some { Min = lo.Bound / lo.Measured; MinAt = at lo; Max = hi.Bound / hi.Measured; MaxAt = at hi
+                   MaxMeasured = hi.Measured; MaxBound = hi.Bound; Count = posCount }
     let perTime = Array.init slotBest.Count (fun k -> slotBest.[k], slotCount.[k])
     let runs =
         if perTime.Length <= SeriesPoints then perTime |> Array.map Array.singleton

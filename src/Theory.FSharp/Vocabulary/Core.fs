@@ -58,6 +58,9 @@ type TightnessRange =
       MinAt: string
       Max: float
       MaxAt: string
+      /// the loosest comparison's measured value and bound (the pair whose ratio is Max)
+      MaxMeasured: float
+      MaxBound: float
       /// comparisons the range is taken over
       Count: int }
 
@@ -135,7 +138,8 @@ module Verdict =
         if Double.IsNaN bound || Double.IsPositiveInfinity bound then noFiniteBound bound where' when'
         elif Double.IsNaN measured then notMeasured where' when'
         elif measured <= bound * (1.0 + rel) then
-            let t = if measured = 0.0 then infinity else bound / measured
+            // no positive measured value: no finite ratio (a negative one would read as a tightness below 1)
+            let t = if measured <= 0.0 then infinity else bound / measured
             Holds(bound - measured, t)
         else Violated { Where = where'; When = when'; Measured = measured; Bound = bound }
 
