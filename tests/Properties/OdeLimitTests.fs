@@ -52,12 +52,13 @@ let ``OdeLimit.compareAll: one sample beyond its bound plus allowance → violat
     Assert.Equal(xs.[2], x)
 
 [<Fact>]
-let ``OdeLimit.compareAll: every sample within → holds, worst comparison and tightness over all; the MLP's convention reports the bound itself`` () =
+let ``OdeLimit.compareAll: every sample within → holds, worst comparison and tightness over all; the MLP's convention reports the compared bound and the bare one as a constant`` () =
     let xs = [| { I = 0; M = 1.0; B = 2.0; Eps = 0.0 }; { I = 1; M = 1.0; B = 4.0; Eps = 0.0 }; { I = 0; M = 2.0; B = 2.5; Eps = 0.5 } |]
     let e, si, _ = OdeLimit.compareAll (comparing true) (fun s -> s.B) (snaps xs)
     Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
     Assert.Equal(1, si)
-    Assert.Equal(2.5, e.Bound.Value)
+    Assert.Equal(3.0, e.Bound.Value)
+    Assert.Equal(2.5, e.Constants |> List.find (fun (n, _) -> n = "bare bound at the deciding sample") |> snd)
     Assert.Equal(1.5, e.Range.Value.Min)
     Assert.Equal(4.0, e.Range.Value.Max)
     let e', _, _ = OdeLimit.compareAll (comparing false) (fun s -> s.B) (snaps xs)

@@ -343,7 +343,7 @@ let family : OdeLimit.Family =
 /// `EstimateMargin`, as everywhere a bound needs that error) plus the rounding of the measured distance
 /// (`Rounding.forwardOutputRounding`: the verifier's float64 forward pass and the difference's norm), within the relative
 /// rounding of a bound built in float64 by a recursion over the L layers from norms of one pass (`Rounding.chainRel`);
-/// the row reports the bound itself (docs/theorems/EulerError.md, "Rounding of the comparison").
+/// the row reports the compared bound, the bare one beside it as a constant (docs/theorems/EulerError.md, "Rounding of the comparison").
 let comparingAt (boundRel: float) : OdeLimit.Comparing<SampleCheck> =
     { Sample = fun x -> x.Sample
       Measured = fun x -> x.Measured

@@ -66,7 +66,9 @@ let compareAll (c: Comparing<'s>) (boundOf: 's -> float) (snaps: Snapshot<'s>[])
     let e = evaluation c.Rel checks [] []
     let _, w = worst c.Rel checks
     let si, x = match w with Some w -> pairs.[checks |> Array.findIndex (fun k -> obj.ReferenceEquals(k, w))] | None -> pairs.[0]
-    (if c.ReportBare then { e with Bound = Some(boundOf x) } else e), si, x
+    // the row's bound is the one compared (so its measured/bound pair is its deciding comparison, in its series); with
+    // ReportBare the bare bound of that sample is given beside it as a constant
+    (if c.ReportBare then { e with Constants = e.Constants @ [ "bare bound at the deciding sample", boundOf x ] } else e), si, x
 
 /// bound / measured of every sample of every snapshot that measured something.
 let tightness (c: Comparing<'s>) (boundOf: 's -> float) (snaps: Snapshot<'s>[]) =
