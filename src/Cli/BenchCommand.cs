@@ -41,6 +41,11 @@ internal static class BenchCommand
             var ths = pr.GetValue(threads) is { Length: > 0 } t ? t : new[] { 1, 2 };
             var configs = Table.Where(c => sel is null ? !(q && c.L > 4096) : c.Name.Equals(sel, StringComparison.OrdinalIgnoreCase)).ToArray();
             if (configs.Length == 0) return Ui.Fail($"unknown --config '{sel}': fig2, fig1 or deep");
+            // every option checked before the first row is timed
+            if (pr.GetValue(repeats) is int rp && (rp < 1 || rp > 100_000)) return Ui.Fail($"--repeats {rp}: give 1 to 100 000 timed iterations per row");
+            if (ths.Any(t => t < 1 || t > 1024)) return Ui.Fail($"--threads {string.Join(" ", ths)}: each thread count is 1 to 1024");
+            if (pr.GetValue(precOpt)!.ToLowerInvariant() is not ("both" or "f64" or "f32")) return Ui.Fail($"unknown --precision '{pr.GetValue(precOpt)}': both, f64 or f32");
+            if (pr.GetValue(ckOpt)!.ToLowerInvariant() is not ("all" or "off" or "on" or "auto")) return Ui.Fail($"unknown --checkpoint '{pr.GetValue(ckOpt)}': all, off, on or auto");
             // Never overwrite a file bench did not write; check before the timings, not after them.
             if (pr.GetValue(json) is string target)
             {

@@ -47,6 +47,9 @@ internal static class FashionCommand
                     Activations = pr.GetValue(acts)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Activations.Parse).ToArray(),
                     Seed = pr.GetValue(seed),
                 };
+                if (o.Activations.Length == 0) return Ui.Fail("--activations: give at least one activation (e.g. gelu,relu)");
+                if (o.Iterations < 0 || (long)o.Iterations + 1 > Array.MaxLength / 16) return Ui.Fail($"--iters {o.Iterations}: give 0 or more iterations, few enough for their trace to fit in memory");
+                if (o.Dim < 1 || o.Dim > 4096) return Ui.Fail($"--d {o.Dim}: the state dimension is 1 to 4096 (A projects the 784 pixels onto it)");
                 using var claim = OutputClaim.Acquire(dir, pr.GetValue(force), "fashion");
                 Ui.Notes(claim);
                 using var interrupts = Ui.OnInterrupt("interrupted: stopping; the partial output is removed (signal again, a second or more later, to kill)");

@@ -111,6 +111,7 @@ internal static class TrainCommand
     /// or from files, gradient descent or the gradient flow.</summary>
     private static int TrainMlp(ParseResult pr, RunSpec spec)
     {
+        spec.Validate();   // sizes, scales and options before any array is allocated
         Dataset data; string dataDesc; double[]? aMat = null, bMat = null;
         string? xPath = pr.GetValue<string?>("--x"), yPath = pr.GetValue<string?>("--y");
         if (xPath is not null || yPath is not null)
@@ -128,9 +129,9 @@ internal static class TrainCommand
             dataDesc = spec.DataDescription;
         }
         int dim = spec.Dim;
-        if (pr.GetValue<string?>("--a") is string ap) { var am = Npy.Read(ap, "embedding --a (d, d_in)", -1, data.InputDim); aMat = am.Data; dim = am.Shape[0]; }
+        if (pr.GetValue<string?>("--a") is string ap) { var am = Npy.Read(ap, "embedding --a (d, d_in)", -1, data.InputDim); Npy.RequireFinite(am, ap, "embedding A"); aMat = am.Data; dim = am.Shape[0]; }
         else if (xPath is not null) dim = data.InputDim;
-        if (pr.GetValue<string?>("--b") is string bp) { bMat = Npy.Read(bp, $"read-out --b (d_out, d) = ({data.OutputDim}, {dim})", data.OutputDim, dim).Data; }
+        if (pr.GetValue<string?>("--b") is string bp) { var bm = Npy.Read(bp, $"read-out --b (d_out, d) = ({data.OutputDim}, {dim})", data.OutputDim, dim); Npy.RequireFinite(bm, bp, "read-out B"); bMat = bm.Data; }
 
         var opts = spec.Options();
         opts.Validate();

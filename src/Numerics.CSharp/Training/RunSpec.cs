@@ -150,7 +150,16 @@ public sealed record RunSpec
         if (StateDim < 1) throw new ArgumentException($"state dimension d must be at least 1 (got {StateDim})");
         if (EffectiveScales().Length != entry.Parts.Count)
             throw new ArgumentException($"--scales: --arch {entry.Name} has {entry.Parts.Count} parts ({string.Join(", ", entry.Parts.Select(q => q.Name))}), got {EffectiveScales().Length} scales");
-        _ = Block();
+        foreach (var sc in EffectiveScales())
+            if (!(sc >= 0 && double.IsFinite(sc)))
+                throw new ArgumentException($"--scale, --v-scale, --scales: an initialization scale (a standard deviation) is a finite number ≥ 0 (got {sc})");
+        // sizes one array must hold, checked before anything is allocated (the memory estimate comes later)
+        if ((long)Samples * StateDim > Array.MaxLength)
+            throw new ArgumentException($"n·d = {(long)Samples * StateDim} entries: more than one array holds; reduce --n or --d");
+        if ((long)Iterations + 1 > Array.MaxLength / 16)
+            throw new ArgumentException($"--iters {Iterations}: the per-iterate trace would not fit in memory; use fewer iterations");
+        try { _ = Block(); }
+        catch (OverflowException) { throw new ArgumentException($"--arch {entry.Name}: the hyper-parameters give a layer of more parameters than one array holds; use smaller ones"); }
         Options().Validate();
     }
 
