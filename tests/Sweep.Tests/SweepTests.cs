@@ -243,6 +243,47 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
+    [Fact(DisplayName = "sweep merge: a cell's verdicts.json that is a JSON array, or a status.json whose seconds is a string → that cell listed as failed (or its seconds 0), no crash, no stack trace")]
+    public void Merge_lists_a_cell_with_unreadable_files_as_failed()
+    {
+        string root = Cli.TempDir("odd");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            Compare.CopyDirectory(baseline.Out, outDir);
+            var cells = Directory.GetDirectories(Path.Combine(outDir, "cells")).Order().ToList();
+            File.WriteAllText(Path.Combine(cells[0], "run", "verdicts.json"), "[]");
+            var status = JsonNode.Parse(File.ReadAllText(Path.Combine(cells[1], "status.json")))!;
+            status["seconds"] = "NaN";
+            File.WriteAllText(Path.Combine(cells[1], "status.json"), status.ToJsonString());
+            var merge = Cli.Run(root, "sweep", "merge", outDir);
+            Assert.True(merge.Exit == 3, merge.ToString());
+            Assert.Contains("not a verdicts file", merge.Err);
+            Assert.DoesNotContain("   at ", merge.Err);
+            var r = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "report", "results.json")))!;
+            Assert.Equal(1, r["counts"]!["failed"]!.GetValue<int>());
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
+    [Fact(DisplayName = "sweep run: a study whose grid has 10⁶ cells → exit 2 before it is expanded, nothing written")]
+    public void A_grid_too_large_is_refused_before_it_is_expanded()
+    {
+        string root = Cli.TempDir("huge");
+        try
+        {
+            var axis = "[" + string.Join(", ", Enumerable.Range(1, 100)) + "]";
+            string study = Path.Combine(root, "huge.toml");
+            File.WriteAllText(study, $"name = \"huge\"\n[grid.g]\ndepth = {axis}\nseed = {axis}\niters = {axis}\n");
+            var r = Cli.Run(root, "sweep", "run", study, "--out", Path.Combine(root, "out"));
+            Assert.True(r.Exit == 2, r.ToString());
+            Assert.Contains("1E+06 cells", r.Err);
+            Assert.DoesNotContain("   at ", r.Err);
+            Assert.False(Directory.Exists(Path.Combine(root, "out")));
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
     [Fact(DisplayName = "sweep run: bad study or foreign output directory → exit 2 before any work")]
     public void Bad_studies_and_foreign_output_directories_are_refused_before_any_work()
     {

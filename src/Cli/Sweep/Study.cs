@@ -155,6 +155,10 @@ internal sealed class Study
             foreach (var (k, v) in gt) axes[k] = Values(k, v, $"grid.{gname}.{k}", baseDir, label);
             foreach (var (k, v) in overrides) axes[k] = Values(k, v, $"overrides.{k}", baseDir, label);
             var varying = axes.Where(a => a.Value.Count > 1).Select(a => a.Key).ToList();
+            // the grid's size before it is expanded: a product of long lists is refused, not built
+            double gridCells = axes.Values.Aggregate(1.0, (acc, v) => acc * Math.Max(1, v.Count));
+            if (gridCells > MaxCells)
+                throw new StudyException($"{Where("grid." + gname)}: {gridCells:G4} cells (the product of its lists' lengths); a study holds at most {MaxCells:N0}: split it into several studies");
             foreach (var combo in Product(axes.ToList()))
             {
                 string hash = CellHash(combo, baseDir);
@@ -241,6 +245,9 @@ internal sealed class Study
         }
         return list;
     }
+
+    /// <summary>Cells one grid may expand to (a study of more is split by its user: each cell is a training and a verification).</summary>
+    internal const int MaxCells = 100_000;
 
     private static IEnumerable<List<KeyValuePair<string, string>>> Product(List<KeyValuePair<string, List<string>>> axes)
     {

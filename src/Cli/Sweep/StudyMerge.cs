@@ -54,16 +54,18 @@ internal static class StudyMerge
         {
             var state = output.State(c.Hash);
             var status = output.Status(c.Hash);
-            double secs = status?["seconds"]?.GetValue<double>() ?? 0;
-            string? reason = status?["reason"]?.GetValue<string>() ?? (state == CellState.Running ? $"running ({output.ClaimHolder(c.Hash)})" : null);
+            // a cell's files are read as written by its worker; a value of another type is that cell's problem, not the merge's
+            double secs = status?["seconds"] is JsonValue sv && sv.TryGetValue(out double sd) ? sd : 0;
+            string? reason = (status?["reason"] is JsonValue rv && rv.TryGetValue(out string? rs) ? rs : null)
+                             ?? (state == CellState.Running ? $"running ({output.ClaimHolder(c.Hash)})" : null);
             var rows = new List<Registry.VerdictRow>();
             if (state == CellState.Done)
             {
                 string vpath = Path.Combine(output.CellDir(c), "run", "verdicts.json");
                 if (!File.Exists(vpath)) { state = CellState.Failed; reason = "status done but run/verdicts.json is missing"; }
+                else if (ReadVerdicts(vpath) is not JsonObject v) { state = CellState.Failed; reason = $"run/verdicts.json is not a verdicts file (not a JSON object with results): verify {Path.Combine(output.CellDir(c), "run")} again"; }
                 else
                 {
-                    var v = JsonNode.Parse(File.ReadAllText(vpath))!;
                     string ev = v["engine_version"]?.GetValue<string>() ?? "unknown";
                     if (ev != study.EngineVersion)
                         throw new StudyException($"{vpath}: verdicts of engine version {ev}, not {study.EngineVersion}: a report never mixes engine versions");
@@ -75,7 +77,15 @@ internal static class StudyMerge
                         state = CellState.Failed;
                         reason = $"run/verdicts.json holds only the results of `verify --only {string.Join(",", sel.Select(x => x is JsonValue jv && jv.TryGetValue(out string? t) ? t : x?.ToJsonString()))}`: verify that run again without --only (resode verify {Path.Combine(output.CellDir(c), "run")}) for its whole verification";
                     }
-                    else rows.AddRange(v["results"]!.AsArray().Select(r => RowFromJson(r!, input)));
+                    else if (v["results"] is not JsonArray results) { state = CellState.Failed; reason = "run/verdicts.json has no results list: verify the cell's run again"; }
+                    else
+                    {
+                        try { rows.AddRange(results.Select(r => RowFromJson(r!, input))); }
+                        catch (Exception e) when (e is InvalidOperationException or FormatException or NullReferenceException or System.Text.Json.JsonException)
+                        {
+                            rows.Clear(); state = CellState.Failed; reason = $"run/verdicts.json cannot be read ({e.Message}): verify the cell's run again";
+                        }
+                    }
                 }
             }
             cells.Add(new CellResult(c, state, reason, rows, secs));
@@ -184,4 +194,11 @@ internal static class StudyMerge
 
     private static string SnakeCase(string pascal) =>
         string.Concat(pascal.Select((ch, i) => char.IsUpper(ch) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(ch) : ch.ToString()));
+
+    /// <summary>A cell's verdicts.json as a JSON object, or null when it is not JSON (a broken or foreign file).</summary>
+    private static JsonObject? ReadVerdicts(string path)
+    {
+        try { return JsonNode.Parse(File.ReadAllText(path)) as JsonObject; }
+        catch (System.Text.Json.JsonException) { return null; }
+    }
 }
