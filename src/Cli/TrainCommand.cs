@@ -93,7 +93,7 @@ internal static class TrainCommand
             p => pr.GetResult("--" + p.Option) is OptionResult { Implicit: false } ? (double)V<int>(p.Option) : p.Default);
         double[]? scales = entry.Name == "mlp" ? new[] { V<double>("scale"), V<double>("v-scale") }
             : pr.GetValue<string?>("--scales") is string sc
-                ? sc.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => double.Parse(x, CultureInfo.InvariantCulture)).ToArray()
+                ? sc.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => double.TryParse(x, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : throw new ArgumentException($"--scales: '{x}' is not a number (give one scale per parameter part, comma-separated)")).ToArray()
                 : null;
         int iters = V<int>("iters");
         return new RunSpec

@@ -50,7 +50,8 @@ public static class MemoryEstimate
     /// <summary>Stored activations of the engine: ResNet's per-thread buffers summed over the threads (they split the samples).</summary>
     private static long Activations(NetworkShape shape, int samples, EngineOptions engine, int elem)
     {
-        int L = shape.Depth, d = shape.Dim, m = shape.Width, segment = engine.CheckpointSegment;
+        // a segment longer than the network is the network (the engine keeps at most its L layers)
+        int L = shape.Depth, d = shape.Dim, m = shape.Width, segment = Math.Min(engine.CheckpointSegment, shape.Depth);
         if (segment == 0) return ((long)(L + 1) * d + 2L * L * m) * samples * elem;
         int keep = Math.Max(segment, engine.CheckpointKeepLast);
         long recomputed = L > keep ? (L - keep + segment - 1) / segment : 0;
