@@ -513,6 +513,18 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Equal(mode, File.GetUnixFileMode(_s.P("shared")));
     }
 
+    [Theory(DisplayName = "train --optimizer gf: --atol 0 or --rtol Infinity → exit 2 before the work, nothing written (was a divergence, exit 3)")]
+    [InlineData("--atol", "0", "--atol")]
+    [InlineData("--rtol", "Infinity", "--rtol")]
+    public void FlowToleranceOutOfRangeIsBadInput(string option, string value, string named)
+    {
+        var r = Cli.Run(_s.Dir, Cli.Small.With("--optimizer", "gf", "--horizon", "0.1", option, value, "--out", "g"));
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains(named, r.Err);
+        Assert.False(Directory.Exists(_s.P("g")));
+    }
+
     [Fact(DisplayName = "verify: steps.npy of floats → exit 2, not integer")]
     public void FloatStepsAreRefusedAsNotInteger()
     {

@@ -57,7 +57,11 @@ public sealed record FlowOptions(ActivationKind Activation, double Horizon, int 
     {
         if (!(Horizon > 0) || !double.IsFinite(Horizon)) throw new ArgumentException($"the horizon T must be a positive finite number (got {Horizon})");
         if (OutputTimes is null && Intervals < 1) throw new ArgumentException($"the flow needs at least one output interval (got {Intervals})");
-        if (!(Rtol > 0) || !(Atol >= 0)) throw new ArgumentException($"need rtol > 0 and atol ≥ 0 (got {Rtol}, {Atol})");
+        // a finite rtol in (0, 1) and a positive atol: with atol = 0 the error norm divides by rtol·|y|, which is 0 for the
+        // components that start at 0 (V⁰ = 0), so no step could be accepted
+        if (!(Rtol > 0 && Rtol < 1)) throw new ArgumentException($"--rtol must lie in (0, 1) (got {Rtol})");
+        if (!(Atol > 0 && double.IsFinite(Atol)))
+            throw new ArgumentException($"--atol must be a positive finite number (got {Atol}): a purely relative tolerance cannot control weights that are 0, such as V⁰ = 0");
         if (Clip is double c && !(c > 0)) throw new ArgumentException($"the clip radius must be positive (got {c})");
         if (OutputTimes is double[] ts)
         {
