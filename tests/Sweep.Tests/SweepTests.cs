@@ -302,6 +302,13 @@ public sealed class SweepTests(BaselineStudy baseline)
             Assert.True(r.Exit == 2, r.ToString());
             Assert.Contains("'many' is not a valid --depth", r.Err);
 
+            // a value train parses but refuses (depth 0) fails the study before any cell runs, naming the cell
+            File.WriteAllText(study, "name = \"badcell\"\n[grid.g]\ndepth = [4, 0]\niters = 3\n");
+            r = Cli.Run(root, "sweep", "run", study, "--out", Path.Combine(root, "o1"));
+            Assert.True(r.Exit == 2, r.ToString());
+            Assert.Contains("cell g[depth=0]: depth L must be at least 1", r.Err);
+            Assert.False(Directory.Exists(Path.Combine(root, "o1")));
+
             // A directory with a user's file in it is never written to.
             string foreign = Path.Combine(root, "thesis");
             Directory.CreateDirectory(foreign);
