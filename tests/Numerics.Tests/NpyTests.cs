@@ -218,6 +218,19 @@ public sealed class NpyTests : IDisposable
         Assert.Empty(Directory.GetFiles(_tmp.Dir));
     }
 
+    [Fact(DisplayName = "Npy.Read: an empty file or a named pipe → NpyFormatException naming it, the pipe never opened")]
+    public void Read_EmptyOrPipe_Refused()
+    {
+        string empty = _tmp.File("empty.npy");
+        System.IO.File.WriteAllBytes(empty, Array.Empty<byte>());
+        Assert.Contains("not a regular file", Assert.Throws<NpyFormatException>(() => Npy.Read(empty)).Message);
+        if (OperatingSystem.IsWindows()) return;
+        string pipe = _tmp.File("pipe.npy");
+        System.Diagnostics.Process.Start("mkfifo", pipe)!.WaitForExit();
+        var e = Assert.Throws<NpyFormatException>(() => Npy.ReadInt64(pipe, out _));
+        Assert.Contains("pipe.npy", e.Message);
+    }
+
     // ------------------------------------------------------------ atomic writes
 
     [Fact(DisplayName = "Npy.Write: four writes to one path → no temporary left, the last one read back")]

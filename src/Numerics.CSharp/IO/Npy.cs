@@ -184,6 +184,10 @@ public static class Npy
                 $"'{path}': .npy file {reason}. The file must exist: check the path, or create it with np.save(path, arr).",
                 path);
         }
+        // a .npy file has at least its header: an empty path is an empty file, a named pipe or a device (never opened: a
+        // read of a pipe waits for a writer)
+        if (new FileInfo(path).Length == 0)
+            throw new NpyFormatException($"'{path}': is empty (too short for a .npy header) or not a regular file (a named pipe or a device); write it with np.save(path, arr).", path);
         try
         {
             return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
