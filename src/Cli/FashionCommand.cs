@@ -33,7 +33,7 @@ internal static class FashionCommand
         var acts = new Option<string>("--activations") { Description = "Comma-separated activations of the grid.", DefaultValueFactory = _ => string.Join(",", D.Activations.Select(Activations.Name)) };
         var seed = new Option<long>("--seed") { Description = "Seed (subset, projection, initialization).", DefaultValueFactory = _ => D.Seed };
         var force = new Option<bool>("--force") { Description = "Replace --out if it exists, only when it is a fashion output written by resode that holds nothing else." };
-        var cmd = new Command("fashion", "Real-data experiment on Fashion-MNIST: tied vs i.i.d. initialization × activation; accuracy, depth-smoothness profiles of W and V, figures and verdicts per cell. The verification dominates the runtime, above all B.bound's ODE solves on the i.i.d. × ReLU cell (about 16 of 23 minutes with the defaults on 2 shared cores).")
+        var cmd = new Command("fashion", "Real-data experiment on Fashion-MNIST: tied vs i.i.d. initialization × activation; accuracy, depth-smoothness profiles of W and V, figures and verdicts per cell. The verification dominates the runtime, above all B.bound's ODE solves on the i.i.d. × ReLU cell (about 16 of 23 minutes with the defaults on 2 shared cores). Exit codes: 0 done, 1 a result violated in some cell, 2 bad usage or input, 3 a cell did not complete its training (diverged) or a check could not be evaluated (each named).")
         { dataDir, outDir, depth, width, dim, perClass, testPerClass, iters, eta, acts, seed, force };
         cmd.SetAction(pr =>
         {
@@ -63,6 +63,17 @@ internal static class FashionCommand
                 });
                 Ui.Notes(claim);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {dir}/summary.md and {dir}/figures in {ex.Seconds:F1} s"));
+                // the exit code says what the cells found: a violated result 1; a cell that did not complete its training
+                // (diverged) or a check that could not be evaluated 3, each named; else 0
+                var violated = ex.Cells.SelectMany(c => c.Rows.Where(r => r.IsViolated).Select(r => $"{c.Name}: {r.Id}")).ToList();
+                var unfinished = ex.Cells.Where(c => c.Result.Status != RunStatus.Completed).Select(c => $"{c.Name} ({c.Result.Status.ToString().ToLowerInvariant()})").ToList();
+                var errors = ex.Cells.SelectMany(c => c.Rows.Where(r => r.IsError).Select(r => $"{c.Name}: {r.Id}")).ToList();
+                if (violated.Count > 0) { Console.Error.WriteLine($"violated: {string.Join("; ", violated)}"); return ExitCodes.Violated; }
+                if (unfinished.Count + errors.Count > 0)
+                {
+                    Console.Error.WriteLine($"not completed: {string.Join("; ", unfinished.Concat(errors))} (see {dir}/summary.md)");
+                    return ExitCodes.ToolFailed;
+                }
                 return ExitCodes.Done;
             }
             catch (OperationCanceledException)

@@ -525,6 +525,16 @@ public sealed class SafeOutputTests : IDisposable
         Assert.False(Directory.Exists(_s.P("g")));
     }
 
+    [Fact(DisplayName = "fashion: every cell diverges (η = 10⁶) → exit 3 with the cells named, the output written (was exit 0)")]
+    public void FashionSaysWhenItsCellsDidNotComplete()
+    {
+        var r = Cli.Run(_s.Dir, "fashion", "--depth", "8", "--per-class", "3", "--test-per-class", "3", "--iters", "5", "--eta", "1e6", "--out", "fb");
+        Assert.Equal(ExitCodes.ToolFailed, r.Code);
+        Assert.Contains("not completed", r.Err);
+        Assert.Contains("(diverged)", r.Err);
+        Assert.True(File.Exists(_s.P("fb", "summary.md")));
+    }
+
     [Fact(DisplayName = "verify: steps.npy of floats → exit 2, not integer")]
     public void FloatStepsAreRefusedAsNotInteger()
     {
