@@ -49,17 +49,9 @@ internal static class BenchCommand
             // Never overwrite a file bench did not write; check before the timings, not after them.
             if (pr.GetValue(json) is string target)
             {
-                if (Directory.Exists(target)) return Ui.Fail($"--json {target} is a directory: give a file path");
-                if (new FileInfo(target).LinkTarget is string link) return Ui.Fail($"--json {target} is a symbolic link (to {link}): give a file path (bench replaces only its own JSON files)");
-                if (File.Exists(target) && !IsBenchJson(target))
-                    return Ui.Fail($"--json {target} exists and is not a bench result: choose another path (bench replaces only its own JSON files)");
-                var parent = Path.GetDirectoryName(Path.GetFullPath(target))!;
-                if (!Directory.Exists(parent)) return Ui.Fail($"--json {target}: the directory {parent} does not exist");
-                // the place must take a file: fail now, not after the timings
-                var probe = Path.Combine(parent, $".{Path.GetFileName(target)}.tmp-{Guid.NewGuid().ToString("N")[..8]}");
-                try { using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write)) { } }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Ui.Fail($"--json {target}: cannot write in {parent} ({e.Message})"); }
-                finally { if (File.Exists(probe)) File.Delete(probe); }
+                if (target.Length == 0) return Ui.Fail("--json: give a file path");
+                try { OutputFile.Claim(target, "--json", IsBenchJson); }   // bench replaces only its own JSON files
+                catch (Exception e) when (e is ArgumentException or IOException) { return Ui.Fail(e.Message); }
             }
             var inv = CultureInfo.InvariantCulture;
             ActivationStorage? kept = pr.GetValue(storage)!.ToLowerInvariant() switch
@@ -129,14 +121,7 @@ internal static class BenchCommand
                         pytorchMinMs = torchRows.TryGetValue(r, out var t2) ? t2.MinMs : (double?)null,
                     }),
                 };
-                // written beside and renamed over: a reader never sees half a file, and a failure leaves the former one
-                var tmp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.tmp-{Guid.NewGuid().ToString("N")[..8]}");
-                try
-                {
-                    File.WriteAllText(tmp, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
-                    File.Move(tmp, path, overwrite: true);
-                }
-                finally { if (File.Exists(tmp)) File.Delete(tmp); }
+                OutputFile.WriteAtomically(path, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
             }
             return ExitCodes.Done;
         });

@@ -24,13 +24,7 @@ internal static class EvidenceColumns
         sb.Append(Header).Append('\n').Append(string.Join(',', names)).Append('\n');
         for (int j = 0; j < n; j++)
             sb.Append(string.Join(',', names.Select(k => cols[k][j].ToString("R", CultureInfo.InvariantCulture)))).Append('\n');
-        var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        try
-        {
-            File.WriteAllText(tmp, sb.ToString());
-            File.Move(tmp, path, true);
-        }
-        finally { if (File.Exists(tmp)) File.Delete(tmp); }
+        OutputFile.WriteAtomically(path, sb.ToString());
     }
 
     /// <summary>Refuses (IOException) before any work a path this tool may not write: a directory, a link, a file it did not

@@ -59,7 +59,9 @@ internal static class VerifyCommand
                 foreach (var run in runs)
                     if (Registry.foreignVerdicts(run.Directory) is { } why) throw new IOException(why.Value);
                 // and each directory must take a file: a read-only run fails here, not after its checks
-                foreach (var run in runs) ProbeWritable(run.Directory);
+                foreach (var run in runs)
+                    OutputFile.ProbeWritable(run.Directory, "verdicts.json", $"{Path.Combine(run.Directory, "verdicts.json")} cannot be written",
+                        "verify writes its verdicts beside the run: copy the run directory somewhere writable and verify the copy");
                 // a selection that chooses nothing these runs get is refused before the work, not answered with an empty table
                 if (!patterns.IsEmpty && !ChoosesAny(runs, select))
                     throw new ArgumentException($"--only {string.Join(",", patterns)}: none of these results is evaluated on {(runs.Count == 1 ? "this run" : "these runs")} (each run gets the results of its architecture; the rate results need several runs of distinct depths)");
@@ -89,13 +91,7 @@ internal static class VerifyCommand
                 if (indexPath is not null)
                 {
                     var command = "resode verify --write-index " + indexPath + " " + string.Join(" ", paths);
-                    var tmp = indexPath + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-                    try
-                    {
-                        File.WriteAllText(tmp, Registry.indexMarkdown(command, Microsoft.FSharp.Collections.ListModule.OfSeq(all)));
-                        File.Move(tmp, indexPath, true);
-                    }
-                    finally { if (File.Exists(tmp)) File.Delete(tmp); }
+                    OutputFile.WriteAtomically(indexPath, Registry.indexMarkdown(command, Microsoft.FSharp.Collections.ListModule.OfSeq(all)));
                     Console.WriteLine($"results index written to {indexPath}");
                 }
                 int violated = all.Count(r => r.IsViolated);
@@ -142,30 +138,11 @@ internal static class VerifyCommand
     /// <summary>Checks that the index can be written: its directory exists, and an existing file is one this option wrote.</summary>
     private static void ClaimIndex(string path)
     {
-        if (Directory.Exists(path)) throw new ArgumentException($"--write-index {path}: is a directory; give the path of the index file (e.g. {Path.Combine(path, "index.md")})");
         OutputFile.Claim(path, "--write-index", p =>
         {
             using var reader = new StreamReader(p);
             return reader.ReadLine() == Registry.IndexMarker;
         });
-    }
-
-    /// <summary>
-    /// Checks, before any work, that verdicts.json can be written beside the run: a file of a fresh name is created there and
-    /// removed. A read-only directory is bad input with what to do, not a failure after every check has run.
-    /// </summary>
-    private static void ProbeWritable(string dir)
-    {
-        var probe = Path.Combine(dir, "verdicts.json.tmp-" + Guid.NewGuid().ToString("N")[..8]);
-        try
-        {
-            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write)) { }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new IOException($"{Path.Combine(dir, "verdicts.json")} cannot be written ({e.Message}); verify writes its verdicts beside the run: copy the run directory somewhere writable and verify the copy");
-        }
-        finally { if (File.Exists(probe)) File.Delete(probe); }
     }
 
     /// <summary>The per-check cost table of `--timings`: rows with any cost, costliest (CPU) first, then the totals.</summary>

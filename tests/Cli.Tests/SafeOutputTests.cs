@@ -450,7 +450,7 @@ public sealed class SafeOutputTests : IDisposable
         File.CreateSymbolicLink(_s.P("link.json"), _s.P("notes.md"));
         var bench = new[] { "bench", "--config", "fig2", "--threads", "1", "--repeats", "1", "--precision", "f64", "--json" };
         var before = Cli.Snapshot(_s.Dir);
-        foreach (var (target, what) in new[] { ("notes.md", "not a bench result"), ("link.json", "symbolic link") })
+        foreach (var (target, what) in new[] { ("notes.md", "not written by resode --json"), ("link.json", "symbolic link") })
         {
             var r = Cli.Run(_s.Dir, bench.With(target));
             Assert.Equal(ExitCodes.BadInput, r.Code);
@@ -463,7 +463,7 @@ public sealed class SafeOutputTests : IDisposable
         Process.Start("mkfifo", _s.P("pipe.json"))!.WaitForExit();
         var p = Cli.Run(_s.Dir, bench.With("pipe.json"));
         Assert.Equal(ExitCodes.BadInput, p.Code);
-        Assert.Contains("not a bench result", p.Err);
+        Assert.Contains("not written by resode --json", p.Err);
     }
 
     [Fact(DisplayName = "sweep slurm --dry-run: the script edited by hand, then the same command again → exit 2, the edit kept; unedited → rewritten")]
@@ -719,7 +719,7 @@ public sealed class BenchOutputTests : IDisposable
         var r = Cli.Run(_s.Dir, "bench", "--quick", "--json", "notes.json");
         Assert.Equal(ExitCodes.BadInput, r.Code);
         Cli.OneLine(r);
-        Assert.Contains("not a bench result", r.Err);
+        Assert.Contains("not written by resode --json", r.Err);
         Assert.DoesNotContain("cpu:", r.Out);
         Assert.Equal(before, Cli.Snapshot(_s.Dir));
     }

@@ -49,9 +49,7 @@ internal sealed class StudyOutput
             string old = File.ReadAllText(StudyPath);
             string keep = Path.Combine(Root, $"study.previous-{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(old)))[..8].ToLowerInvariant()}.toml");
             CreateIfAbsent(keep, old);
-            string tmp = StudyPath + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-            File.WriteAllText(tmp, study.Text);
-            File.Move(tmp, StudyPath, overwrite: true);
+            OutputFile.WriteAtomically(StudyPath, study.Text);
             note($"note: {StudyPath} held another version of the study, now kept as {keep}; it holds this one (cells of changed settings are new cells)");
         }
     }
@@ -69,12 +67,7 @@ internal sealed class StudyOutput
         catch (IOException) when (File.Exists(path)) { return false; }
     }
 
-    internal static void WriteAtomically(string path, string text)
-    {
-        string tmp = path + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
-    }
+    internal static void WriteAtomically(string path, string text) => OutputFile.WriteAtomically(path, text);
 
     public JsonObject? Status(string hash)
     {
@@ -149,7 +142,10 @@ internal sealed class StudyOutput
             string grave = claim + ".stale-" + Guid.NewGuid().ToString("N")[..8];
             try { File.Move(claim, grave); }
             catch (IOException) { return false; }
-            if (File.ReadAllText(grave) != seen)
+            string moved;
+            try { moved = File.ReadAllText(grave); }
+            catch (IOException) { return false; }
+            if (moved != seen)
             {
                 try { File.Move(grave, claim); } catch (IOException) { } // a third claim is there: the moved one stays beside it
                 return false;
