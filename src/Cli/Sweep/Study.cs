@@ -127,6 +127,12 @@ internal sealed class Study
 
     public static Study Parse(string text, string baseDir, string label)
     {
+        // Reading into a TomlTable keeps the last of a key given twice (and lets a [table] header or a dotted key replace a
+        // key already defined) without a word; the syntax parser's validation reports each such redefinition, so the text
+        // is validated first and a key given twice is refused, naming the key and where, not silently overwritten.
+        var syntax = Tomlyn.Parsing.SyntaxParser.Parse(text, label, validate: true);
+        if (syntax.Diagnostics.FirstOrDefault(d => d.Kind == Tomlyn.Syntax.DiagnosticMessageKind.Error) is { } bad)
+            throw new StudyException($"{label}: not valid TOML: line {bad.Span.Start.Line + 1}: {bad.Message}");
         TomlTable root;
         try { root = TomlSerializer.Deserialize<TomlTable>(text) ?? throw new StudyException($"{label}: empty study"); }
         catch (TomlException e) { throw new StudyException($"{label}: not valid TOML: {e.Message.Split('\n')[0]}"); }

@@ -1,0 +1,39 @@
+namespace ResOdeProofs.Cli.Tests;
+
+/// <summary>
+/// Input that the tool would otherwise take in a way its user did not mean: a study key given twice (the last one won),
+/// two options that choose the same thing, an option the architecture does not read. Each is refused with exit 2 and
+/// one line naming what to change, before any work.
+/// </summary>
+[Collection(CliCollection.Name)]
+public sealed class IgnoredInputTests : IDisposable
+{
+    private readonly Scratch _s = new();
+    public void Dispose() => _s.Dispose();
+
+    /// <summary>Writes <paramref name="text"/> as the study file s.toml and asks `sweep slurm --dry-run` to read it
+    /// (it reads and checks the study, then writes the array script into the output: nothing runs).</summary>
+    private CliOutcome ReadStudy(string text)
+    {
+        File.WriteAllText(_s.P("s.toml"), text);
+        return Cli.Run(_s.Dir, "sweep", "slurm", "s.toml", "--out", "o", "--dry-run");
+    }
+
+    /// <summary>The refusal of a study: exit 2, one line naming the study file and <paramref name="named"/>, nothing written.</summary>
+    private void StudyRefused(CliOutcome r, params string[] named)
+    {
+        Assert.True(r.Code == ExitCodes.BadInput, r.ToString());
+        Cli.OneLine(r);
+        Assert.Contains("s.toml", r.Err);
+        foreach (var n in named) Assert.Contains(n, r.Err);
+        Assert.False(Directory.Exists(_s.P("o")));
+    }
+
+    [Theory(DisplayName = "sweep study: a key given twice (in a grid, at the top, a [table] twice, a dotted key over a table) → exit 2 naming the key and the file, nothing written (the last one won)")]
+    [InlineData("name = \"dup\"\n[grid.g]\ndepth = 4\ndepth = 8\niters = 3\n", "grid.g.depth")]
+    [InlineData("name = \"dup\"\nname = \"other\"\n[grid.g]\ndepth = 4\niters = 3\n", "`name`")]
+    [InlineData("name = \"dup\"\n[grid.g]\ndepth = 4\niters = 3\n[grid.g]\nseed = 1\n", "grid.g")]
+    [InlineData("name = \"dup\"\n[grid.g]\ndepth = 4\niters = 3\n[grid]\ng.depth = 8\n", "grid.g")]
+    public void AStudyKeyGivenTwiceIsRefused(string study, string key) =>
+        StudyRefused(ReadStudy(study), key, "already defined");
+}
