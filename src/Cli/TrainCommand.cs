@@ -82,15 +82,21 @@ internal static class TrainCommand
     /// The run specification of a `resode train` command line (parsed by <see cref="Build"/>'s command), whatever the
     /// architecture: the synthetic setting, the block and its hyper-parameters (each given, or at the architecture's default),
     /// the scales (the MLP's --scale and --v-scale, another block's --scales), the step, the snapshots and the engine settings.
-    /// Data and weight files, the optimizer and the output are read by the command itself.
+    /// Data and weight files, the optimizer and the output are read by the command itself. Options the setting would not
+    /// read are refused (ArgumentException), not dropped: --snapshots with --snapshot-steps.
     /// </summary>
     internal static RunSpec SpecOf(ParseResult pr)
     {
         T V<T>(string name) => pr.GetValue<T>("--" + name)!;
+        // an option given on the command line, not at its default
+        bool Given(string name) => pr.GetResult("--" + name) is OptionResult { Implicit: false };
         var entry = BlockCatalog.Find(V<string>("arch"));
+        // options the setting would ignore are refused, not dropped: the snapshot iterations are given one way
+        if (Given("snapshots") && Given("snapshot-steps"))
+            throw new ArgumentException("--snapshots and --snapshot-steps both choose the snapshot iterations: give one (--snapshots N spaces N evenly, --snapshot-steps lists them)");
         // a hyper-parameter not given on the command line takes this architecture's default (options are shared by several blocks)
         var hyper = entry.HyperParameters.ToDictionary(p => p.Name,
-            p => pr.GetResult("--" + p.Option) is OptionResult { Implicit: false } ? (double)V<int>(p.Option) : p.Default);
+            p => Given(p.Option) ? (double)V<int>(p.Option) : p.Default);
         double[]? scales = entry.Name == "mlp" ? new[] { V<double>("scale"), V<double>("v-scale") }
             : pr.GetValue<string?>("--scales") is string sc
                 ? sc.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => double.TryParse(x, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : throw new ArgumentException($"--scales: '{x}' is not a number (give one scale per parameter part, comma-separated)")).ToArray()

@@ -36,4 +36,20 @@ public sealed class IgnoredInputTests : IDisposable
     [InlineData("name = \"dup\"\n[grid.g]\ndepth = 4\niters = 3\n[grid]\ng.depth = 8\n", "grid.g")]
     public void AStudyKeyGivenTwiceIsRefused(string study, string key) =>
         StudyRefused(ReadStudy(study), key, "already defined");
+
+    [Fact(DisplayName = "train: --snapshots N with --snapshot-steps LIST → exit 2 naming both, nothing written; --snapshot-steps alone (--snapshots at its default) → trains")]
+    public void SnapshotsWithSnapshotStepsIsRefused()
+    {
+        var r = Cli.Run(_s.Dir, Cli.Small.With("--snapshots", "3", "--snapshot-steps", "0,1,3", "--out", "both"));
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("--snapshots", r.Err);
+        Assert.Contains("--snapshot-steps", r.Err);
+        Assert.False(Directory.Exists(_s.P("both")));
+        var steps = Cli.Run(_s.Dir, Cli.Small.With("--snapshot-steps", "0,1,3", "--out", "steps"));
+        Assert.True(steps.Code == ExitCodes.Done, steps.ToString());
+        // a study cell with both is refused when the study is read, naming the cell
+        StudyRefused(ReadStudy("name = \"snap\"\n[defaults]\nsnapshots = 3\n[grid.g]\ndepth = 4\niters = 3\nsnapshot-steps = \"0,1,3\"\n"),
+            "cell g", "--snapshots", "--snapshot-steps");
+    }
 }
