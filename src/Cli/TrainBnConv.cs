@@ -54,6 +54,10 @@ internal static class TrainBnConv
     private static List<string> Given(ParseResult pr, HashSet<string> names) =>
         pr.CommandResult.Children.OfType<OptionResult>().Where(r => !r.Implicit && names.Contains(r.Option.Name)).Select(r => r.Option.Name).ToList();
 
+    /// <summary>For this architecture: the `train` options given that it does not read, as a refusal message, or null.</summary>
+    public static string? RefuseNotApplicable(ParseResult pr) =>
+        Given(pr, NotApplicable) is { Count: > 0 } bad ? $"{string.Join(", ", bad)} do{(bad.Count == 1 ? "es" : "")} not apply to --arch bn-conv" : null;
+
     /// <summary>For the other architectures: the bn-conv options given, as a refusal message, or null.</summary>
     public static string? RefuseForOtherArch(ParseResult pr, string arch) =>
         Given(pr, OnlyForBnConv) is { Count: > 0 } g ? $"{string.Join(", ", g)} appl{(g.Count == 1 ? "ies" : "y")} to --arch bn-conv only, not to --arch {arch}" : null;
@@ -63,7 +67,7 @@ internal static class TrainBnConv
     {
         try
         {
-            if (Given(pr, NotApplicable) is { Count: > 0 } bad) return Ui.Fail($"{string.Join(", ", bad)} do{(bad.Count == 1 ? "es" : "")} not apply to --arch bn-conv");
+            if (RefuseNotApplicable(pr) is string refusal) return Ui.Fail(refusal);
             if (!string.Equals(pr.GetValue(o.Data), "fashion-mnist", StringComparison.OrdinalIgnoreCase)) return Ui.Fail($"unknown --data '{pr.GetValue(o.Data)}': fashion-mnist (CIFAR-10 is not installable here)");
             var optName = pr.GetResult(optimizer) is { Implicit: false } ? pr.GetValue(optimizer) : "sgd";
             if (!string.Equals(optName, "sgd", StringComparison.OrdinalIgnoreCase)) return Ui.Fail($"--arch bn-conv trains with --optimizer sgd (mini-batch SGD with momentum), not '{optName}'");

@@ -25,8 +25,8 @@ internal static class TrainCommand
         var init = new Option<string>("--init") { Description = "Initialization: tied (one Gaussian W for every layer, V = 0), smooth (random smooth functions of depth), iid (independent layers).", DefaultValueFactory = _ => "tied" };
         var depth = new Option<int>("--depth") { Description = "Depth L (number of residual blocks).", DefaultValueFactory = _ => 64 };
         var width = new Option<int>("--width") { Description = "Hidden width m of each block.", DefaultValueFactory = _ => 32 };
-        var scale = new Option<double>("--scale") { Description = "Standard deviation of the Gaussian entries of W.", DefaultValueFactory = _ => 1.0 };
-        var vscale = new Option<double>("--v-scale") { Description = "Standard deviation of the Gaussian entries of V (0: V = 0 at initialization, as in the paper).", DefaultValueFactory = _ => 0.0 };
+        var scale = new Option<double>("--scale") { Description = "--arch mlp: standard deviation of the Gaussian entries of W (the generic architectures take --scales).", DefaultValueFactory = _ => 1.0 };
+        var vscale = new Option<double>("--v-scale") { Description = "--arch mlp: standard deviation of the Gaussian entries of V (0: V = 0 at initialization, as in the paper).", DefaultValueFactory = _ => 0.0 };
         var modes = new Option<int>("--modes") { Description = "Number of Fourier modes in depth of the smooth initialization.", DefaultValueFactory = _ => 2 };
         var act = new Option<string>("--activation") { Description = "Activation σ: gelu, tanh, softplus, relu or identity.", DefaultValueFactory = _ => "gelu" };
         var eta = new Option<double>("--eta") { Description = "Time step η: Z ← Z − η·L·∂ℓ/∂Z (learning rate L·η on the per-sample loss ℓ = (1/n) Σ ‖F(x_i) − y_i‖²).", DefaultValueFactory = _ => 0.01 };
@@ -55,7 +55,7 @@ internal static class TrainCommand
         // Generic architectures (src/Numerics.CSharp/Blocks, docs/extending.md): --arch other than mlp trains through ThetaTrainer.
         var arch = new Option<string>("--arch") { Description = BlockCatalog.ArchHelp + " Also bn-conv: the paper's real-data network with batch norm, trained by SGD on Fashion-MNIST (docs/real-data.md).", DefaultValueFactory = _ => "mlp" };
         var scales = new Option<string?>("--scales") { Description = "Generic architectures: standard deviation of the Gaussian entries of each parameter part at initialization, in layout order, comma-separated (0 starts a part at 0). Defaults: " +
-            string.Join("; ", BlockCatalog.All.Where(e => e.Name != "mlp").Select(e => $"{e.Name} {string.Join(", ", e.Parts.Select(q => $"{q.Name} {q.DefaultScale.Split(':')[0]}"))}")) + "." };
+            string.Join("; ", GenericArchitectures.Select(e => $"{e.Name} {string.Join(", ", e.Parts.Select(q => $"{q.Name} {q.DefaultScale.Split(':')[0]}"))}")) + "." };
         cmd.Options.Add(arch); cmd.Options.Add(scales);
         var hyper = TrainBlock.AddHyperOptions(cmd, new Dictionary<string, Option<int>> { ["width"] = width });
         var bnConv = TrainBnConv.Options.AddTo(cmd); // --arch bn-conv: the convolutional network with batch norm trained by SGD
@@ -83,7 +83,8 @@ internal static class TrainCommand
     /// architecture: the synthetic setting, the block and its hyper-parameters (each given, or at the architecture's default),
     /// the scales (the MLP's --scale and --v-scale, another block's --scales), the step, the snapshots and the engine settings.
     /// Data and weight files, the optimizer and the output are read by the command itself. Options the setting would not
-    /// read are refused (ArgumentException), not dropped: --snapshots with --snapshot-steps.
+    /// read are refused (ArgumentException), not dropped: --snapshots with --snapshot-steps, and a scale option of another
+    /// architecture (--scales with the MLP, --scale or --v-scale with a generic block).
     /// </summary>
     internal static RunSpec SpecOf(ParseResult pr)
     {
@@ -91,9 +92,14 @@ internal static class TrainCommand
         // an option given on the command line, not at its default
         bool Given(string name) => pr.GetResult("--" + name) is OptionResult { Implicit: false };
         var entry = BlockCatalog.Find(V<string>("arch"));
-        // options the setting would ignore are refused, not dropped: the snapshot iterations are given one way
+        // options the setting would ignore are refused, not dropped: the snapshot iterations are given one way, and each
+        // architecture's scales by its own options (the MLP's --scale and --v-scale, the generic blocks' --scales)
         if (Given("snapshots") && Given("snapshot-steps"))
             throw new ArgumentException("--snapshots and --snapshot-steps both choose the snapshot iterations: give one (--snapshots N spaces N evenly, --snapshot-steps lists them)");
+        if (entry.Name == "mlp" && Given("scales"))
+            throw new ArgumentException($"--scales applies to the generic architectures (--arch {string.Join(", ", GenericArchitectures.Select(e => e.Name))}); --arch mlp takes --scale (W) and --v-scale (V)");
+        if (entry.Name != "mlp" && new[] { "scale", "v-scale" }.Where(Given).ToList() is { Count: > 0 } mlpScales)
+            throw new ArgumentException($"{string.Join(" and ", mlpScales.Select(o => "--" + o))} appl{(mlpScales.Count == 1 ? "ies" : "y")} to --arch mlp only; --arch {entry.Name} takes --scales (one per parameter part: {string.Join(", ", entry.Parts.Select(q => q.Name))})");
         // a hyper-parameter not given on the command line takes this architecture's default (options are shared by several blocks)
         var hyper = entry.HyperParameters.ToDictionary(p => p.Name,
             p => Given(p.Option) ? (double)V<int>(p.Option) : p.Default);
@@ -112,6 +118,10 @@ internal static class TrainCommand
             Threads = pr.GetValue<int?>("--threads"), Checkpoint = pr.GetValue<int?>("--checkpoint"),
         };
     }
+
+    /// <summary>The architectures the generic engine trains, whose initialization scales --scales gives: every block of the
+    /// catalog but the MLP (which has its own --scale and --v-scale).</summary>
+    private static IEnumerable<BlockCatalog.Entry> GenericArchitectures => BlockCatalog.All.Where(e => e.Name != "mlp");
 
     /// <summary>The MLP spelled with W and V: synthetic data or data files (with A and B), initial weights of the spec's seed
     /// or from files, gradient descent or the gradient flow.</summary>

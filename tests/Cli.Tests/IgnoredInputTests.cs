@@ -52,4 +52,25 @@ public sealed class IgnoredInputTests : IDisposable
         StudyRefused(ReadStudy("name = \"snap\"\n[defaults]\nsnapshots = 3\n[grid.g]\ndepth = 4\niters = 3\nsnapshot-steps = \"0,1,3\"\n"),
             "cell g", "--snapshots", "--snapshot-steps");
     }
+
+    [Theory(DisplayName = "train: a scale option the architecture does not read (--scales with --arch mlp, --scale or --v-scale with a generic block) → exit 2 naming the options each architecture takes, nothing written")]
+    [InlineData("--scales applies to the generic architectures (--arch one-layer, scaled-linear, conv, glu)", "--scales", "1,0")]
+    [InlineData("--scales applies to the generic architectures", "--arch", "mlp", "--scales", "0.5")]
+    [InlineData("--scale applies to --arch mlp only; --arch glu takes --scales", "--arch", "glu", "--scale", "2")]
+    [InlineData("--scale and --v-scale apply to --arch mlp only; --arch one-layer takes --scales", "--arch", "one-layer", "--scale", "2", "--v-scale", "0.1")]
+    public void AScaleOptionOfAnotherArchitectureIsRefused(string message, params string[] args)
+    {
+        var r = Cli.Run(_s.Dir, Cli.Small.With(args).With("--out", "x"));
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains(message, r.Err);
+        Assert.False(Directory.Exists(_s.P("x")));
+    }
+
+    [Theory(DisplayName = "sweep study: a cell with an option its architecture does not read (scales for mlp, scales or epochs where they do not apply) → exit 2 naming the cell when the study is read, nothing written")]
+    [InlineData("[grid.g]\ndepth = 4\niters = 3\nscales = \"1,0\"\n", "--scales applies to the generic architectures")]
+    [InlineData("[grid.g]\narch = \"bn-conv\"\ndepth = 2\nscales = \"1\"\n", "--scales does not apply to --arch bn-conv")]
+    [InlineData("[grid.g]\ndepth = 4\niters = 3\nepochs = 2\n", "--epochs applies to --arch bn-conv only")]
+    public void AStudyCellWithAnOptionItsArchitectureDoesNotReadIsRefused(string grid, string message) =>
+        StudyRefused(ReadStudy("name = \"ignored\"\n" + grid), "cell g", message);
 }

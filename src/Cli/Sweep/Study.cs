@@ -175,14 +175,20 @@ internal sealed class Study
             }
         }
         var cells = order.Select((h, i) => new Cell(i, h, byHash[h].Grids, byHash[h].Name, byHash[h].Settings)).ToList();
-        // every cell's setting as train checks it (sizes, scales, step, snapshots), so that a bad cell fails the study
-        // before any cell runs, not at its turn (a bn-conv cell is checked by its own trainer)
+        // every cell's setting as train checks it (sizes, scales, step, snapshots, options the architecture does not read),
+        // so that a bad cell fails the study before any cell runs, not at its turn (a bn-conv cell's values are checked by its own trainer)
         var train = TrainCommand.Build();   // one parser for every cell (building it is the costly part)
         foreach (var c in cells)
         {
             var pr = train.Parse(c.TrainArguments());
             if (pr.Errors.Count > 0) throw new StudyException($"{label}: cell {c.Name}: {pr.Errors[0].Message}");
-            if (string.Equals(pr.GetValue<string>("--arch"), "bn-conv", StringComparison.OrdinalIgnoreCase)) continue;
+            string arch = pr.GetValue<string>("--arch")!;
+            if (string.Equals(arch, "bn-conv", StringComparison.OrdinalIgnoreCase))
+            {
+                if (TrainBnConv.RefuseNotApplicable(pr) is string refusal) throw new StudyException($"{label}: cell {c.Name}: {refusal}");
+                continue;
+            }
+            if (TrainBnConv.RefuseForOtherArch(pr, arch) is string bnConvOnly) throw new StudyException($"{label}: cell {c.Name}: {bnConvOnly}");
             try { TrainCommand.SpecOf(pr).Validate(); }
             catch (ArgumentException e) { throw new StudyException($"{label}: cell {c.Name}: {e.Message}"); }
         }
