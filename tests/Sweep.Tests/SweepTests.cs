@@ -266,6 +266,50 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
+    [Fact(DisplayName = "sweep merge: a finished cell's cell.json not JSON, with a number for its engine version, of another cell, or with other train arguments → that cell listed as failed with what is wrong, no crash; as the sweep wrote it → merged")]
+    public void Merge_lists_a_cell_whose_cell_json_does_not_describe_it_as_failed()
+    {
+        string root = Cli.TempDir("celljson");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            Compare.CopyDirectory(baseline.Out, outDir);
+            var cells = Directory.GetDirectories(Path.Combine(outDir, "cells")).Order().ToList();
+            JsonNode Read(string cell) => JsonNode.Parse(File.ReadAllText(Path.Combine(cell, "cell.json")))!;
+            void Write(string cell, JsonNode o) => File.WriteAllText(Path.Combine(cell, "cell.json"), o.ToJsonString());
+            File.WriteAllText(Path.Combine(cells[0], "cell.json"), "{ \"format\": \"resode-cell/1\", ");
+            var engine = Read(cells[1]);
+            engine["engine_version"] = 7;
+            Write(cells[1], engine);
+            var other = Read(cells[2]);
+            other["hash"] = Path.GetFileName(cells[3]);
+            Write(cells[2], other);
+            // the arguments the run was trained with: another depth than the study's for this cell
+            var args = Read(cells[3]);
+            var list = args["train_arguments"]!.AsArray();
+            int at = list.Select(a => a!.GetValue<string>()).ToList().IndexOf("--depth");
+            list[at + 1] = list[at + 1]!.GetValue<string>() == "4" ? "8" : "4";
+            Write(cells[3], args);
+            var merge = Cli.Run(root, "sweep", "merge", outDir);
+            Assert.True(merge.Exit == 3, merge.ToString());
+            Assert.DoesNotContain("   at ", merge.Err);
+            Assert.DoesNotContain("unexpectedly", merge.Err);
+            var r = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "report", "results.json")))!;
+            Assert.Equal(4, r["counts"]!["failed"]!.GetValue<int>());
+            var reasons = r["failed"]!.AsArray().ToDictionary(c => c!["hash"]!.GetValue<string>(), c => c!["reason"]!.GetValue<string>());
+            Assert.Contains("not a cell description", reasons[Path.GetFileName(cells[0])]);
+            Assert.Contains("not a cell description", reasons[Path.GetFileName(cells[1])]);
+            Assert.Contains($"describes cell {Path.GetFileName(cells[3])}", reasons[Path.GetFileName(cells[2])]);
+            Assert.Contains("train arguments are not the study's", reasons[Path.GetFileName(cells[3])]);
+            Assert.All(cells, c => Assert.Contains($"({Path.GetFileName(c)})", merge.Err));
+            // cell.json as the sweep wrote it → merged as before
+            foreach (var c in cells) File.Copy(Path.Combine(baseline.Out, "cells", Path.GetFileName(c), "cell.json"), Path.Combine(c, "cell.json"), overwrite: true);
+            var again = Cli.Run(root, "sweep", "merge", outDir);
+            Assert.True(again.Exit == 0, again.ToString());
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
     [Fact(DisplayName = "sweep run: a study whose grid has 10⁶ cells → exit 2 before it is expanded, nothing written")]
     public void A_grid_too_large_is_refused_before_it_is_expanded()
     {

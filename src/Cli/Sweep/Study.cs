@@ -102,7 +102,7 @@ internal sealed class Study
     internal static readonly HashSet<string> FlagOptions = new() { "float32" };
 
     /// <summary>Options whose value is a file: the cell hash covers the file's content, and relative paths are resolved from the study file's folder.</summary>
-    private static readonly HashSet<string> FileOptions = new() { "x", "y", "a", "b", "w0", "v0" };
+    internal static readonly HashSet<string> FileOptions = new() { "x", "y", "a", "b", "w0", "v0" };
 
     private static readonly Lazy<Dictionary<string, System.CommandLine.Option>> TrainOptions = new(() =>
         TrainCommand.Build().Options.Where(o => o.Name.StartsWith("--", StringComparison.Ordinal))

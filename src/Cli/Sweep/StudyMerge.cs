@@ -40,13 +40,16 @@ internal static class StudyMerge
     {
         // One engine per report: cells written by another engine version are refused, not mixed in.
         var present = output.PresentCells();
-        var engines = present.Values.Select(o => o["engine_version"]?.GetValue<string>() ?? "unknown").Distinct().Order(StringComparer.Ordinal).ToList();
+        var expected = study.Cells.Select(c => c.Hash).ToHashSet();
+        // a cell of this study whose cell.json gives no engine version as a string is that cell's problem (listed as failed
+        // below, CellJsonProblem), not another engine's; a cell of other settings without one is of an unknown engine
+        var engines = present.Where(kv => EngineVersionOf(kv.Value) is not null || !expected.Contains(kv.Key))
+            .Select(kv => EngineVersionOf(kv.Value) ?? "unknown").Distinct().Order(StringComparer.Ordinal).ToList();
         var foreign = engines.Where(e => e != study.EngineVersion).ToList();
         if (foreign.Count > 0)
             throw new StudyException(
                 $"{output.CellsDir} holds cells of engine version{(foreign.Count > 1 ? "s" : "")} {string.Join(", ", foreign)} besides this engine's {study.EngineVersion}: " +
                 $"a report never mixes engine versions; merge with the engine that ran them, or run the study into a new --out");
-        var expected = study.Cells.Select(c => c.Hash).ToHashSet();
         int stray = present.Keys.Count(h => !expected.Contains(h));
 
         var cells = new List<CellResult>();
@@ -59,6 +62,11 @@ internal static class StudyMerge
             string? reason = (status?["reason"] is JsonValue rv && rv.TryGetValue(out string? rs) ? rs : null)
                              ?? (state == CellState.Running ? $"running ({output.ClaimHolder(c.Hash)})" : null);
             var rows = new List<Registry.VerdictRow>();
+            if (state == CellState.Done && CellJsonProblem(Path.Combine(output.CellDir(c), "cell.json"), c) is string problem)
+            {
+                state = CellState.Failed;
+                reason = $"{problem}: its run is not known to be this cell's setting; move {output.CellDir(c)} away and run the study again";
+            }
             if (state == CellState.Done)
             {
                 string vpath = Path.Combine(output.CellDir(c), "run", "verdicts.json");
@@ -194,6 +202,44 @@ internal static class StudyMerge
 
     private static string SnakeCase(string pascal) =>
         string.Concat(pascal.Select((ch, i) => char.IsUpper(ch) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(ch) : ch.ToString()));
+
+    /// <summary>The engine version a cell.json records, or null when it records none as a string.</summary>
+    private static string? EngineVersionOf(JsonObject cell) =>
+        cell["engine_version"] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+
+    /// <summary>
+    /// Why a finished cell's cell.json (at <paramref name="path"/>) does not describe <paramref name="c"/>, or null when it does.
+    /// The cell's run was trained with the arguments its cell.json holds (`sweep exec-cell` reads them), so a cell.json that
+    /// cannot be read, is not a cell description (resode-cell/1 with its hash, engine version, settings and train arguments),
+    /// or is another cell's (another hash, other settings or arguments) leaves the run's setting unknown, and the run is not
+    /// merged under the study's setting. The values of data-file options are not compared: the study's copy in the output
+    /// resolves their paths from there, and the cell hash already covers the files' content. The name, index and grids may
+    /// differ (an edited study keeps the cells of unchanged settings).
+    /// </summary>
+    private static string? CellJsonProblem(string path, Cell c)
+    {
+        if (!File.Exists(path)) return "cell.json is missing";
+        JsonObject? o;
+        try { o = JsonNode.Parse(File.ReadAllText(path)) as JsonObject; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return $"cell.json cannot be read ({e.Message})"; }
+        catch (System.Text.Json.JsonException) { o = null; }
+        static string? Text(JsonNode? n) => n is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+        static List<string>? Texts(JsonNode? n) => n is JsonArray a && a.All(x => Text(x) is not null) ? a.Select(x => Text(x)!).ToList() : null;
+        if (o is null || Text(o["format"]) != "resode-cell/1" || Text(o["hash"]) is not string hash || EngineVersionOf(o) is null
+            || o["settings"] is not JsonObject settings || Texts(o["train_arguments"]) is not List<string> args)
+            return "cell.json is not a cell description (a JSON object of format resode-cell/1 with hash, engine_version, settings and train_arguments)";
+        if (hash != c.Hash) return $"cell.json describes cell {hash}, not {c.Hash}";
+        bool Same(string key, string? got, string want) => got == want || (Study.FileOptions.Contains(key) && got is not null);
+        var differs = c.Settings.Where(kv => !Same(kv.Key, Text(settings[kv.Key]), kv.Value)).Select(kv => kv.Key)
+            .Concat(settings.Select(kv => kv.Key).Where(k => c.Get(k) is null)).Order(StringComparer.Ordinal).ToList();
+        if (differs.Count > 0) return $"cell.json's settings differ from the study's for this cell (in {string.Join(", ", differs)})";
+        var want = c.TrainArguments();
+        // an argument that follows a data-file option is that file's path
+        bool SameArgs() => args.Count == want.Count && args.Select((a, i) => a == want[i]
+            || (i > 0 && want[i - 1].StartsWith("--", StringComparison.Ordinal) && Study.FileOptions.Contains(want[i - 1][2..]) && args[i - 1] == want[i - 1])).All(x => x);
+        if (!SameArgs()) return "cell.json's train arguments are not the study's for this cell";
+        return null;
+    }
 
     /// <summary>A cell's verdicts.json as a JSON object, or null when it is not JSON (a broken or foreign file).</summary>
     private static JsonObject? ReadVerdicts(string path)
