@@ -66,8 +66,7 @@ public static class ResodeApp
         bool help = args.Any(a => a is "--help" or "-h" or "-?" or "--version");
         if (parsed.Errors.Count > 0 && !help)
         {
-            var command = parsed.CommandResult.Command;
-            string where = command == root ? "resode --help" : $"resode {command.Name} --help";
+            string where = $"{CommandPath(parsed.CommandResult)} --help";
             // The most specific error first: an unknown word says more than the missing command it causes.
             var error = parsed.Errors.FirstOrDefault(e => e.Message.Contains('\'') && !e.Message.StartsWith("Required command", StringComparison.Ordinal)) ?? parsed.Errors[0];
             Console.Error.WriteLine($"error: {error.Message} (see `{where}`)");
@@ -85,6 +84,17 @@ public static class ResodeApp
         {
             return Crash(e, args);
         }
+    }
+
+    /// <summary>
+    /// The full name of the command a parse reached, as typed: "resode", "resode train", "resode sweep merge" (the command's
+    /// own name alone would send the user of a nested command to `resode merge --help`, which does not exist).
+    /// </summary>
+    private static string CommandPath(System.CommandLine.Parsing.CommandResult result)
+    {
+        var names = new Stack<string>();
+        for (var r = result; r.Parent is System.CommandLine.Parsing.CommandResult parent; r = parent) names.Push(r.Command.Name);
+        return string.Join(" ", names.Prepend("resode"));
     }
 
     /// <summary>The command line as typed, quoted for a POSIX shell, for run.json's "command_line".</summary>

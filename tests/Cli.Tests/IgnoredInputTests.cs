@@ -3,7 +3,7 @@ namespace ResOdeProofs.Cli.Tests;
 /// <summary>
 /// Input that the tool would otherwise take in a way its user did not mean: a study key given twice (the last one won),
 /// two options that choose the same thing, an option the architecture does not read. Each is refused with exit 2 and
-/// one line naming what to change, before any work.
+/// one line naming what to change, before any work; and every refusal of the parser names the command as it is typed.
 /// </summary>
 [Collection(CliCollection.Name)]
 public sealed class IgnoredInputTests : IDisposable
@@ -73,4 +73,18 @@ public sealed class IgnoredInputTests : IDisposable
     [InlineData("[grid.g]\ndepth = 4\niters = 3\nepochs = 2\n", "--epochs applies to --arch bn-conv only")]
     public void AStudyCellWithAnOptionItsArchitectureDoesNotReadIsRefused(string grid, string message) =>
         StudyRefused(ReadStudy("name = \"ignored\"\n" + grid), "cell g", message);
+
+    [Theory(DisplayName = "resode: bad usage of a nested command (sweep merge, sweep run) or of a top-level one → the hint names the command as typed (resode sweep merge --help)")]
+    [InlineData("resode sweep merge --help", "sweep", "merge")]
+    [InlineData("resode sweep run --help", "sweep", "run", "study.toml")]
+    [InlineData("resode sweep --help", "sweep")]
+    [InlineData("resode train --help", "train", "--no-such-option")]
+    [InlineData("resode --help", "no-such-command")]
+    public void TheUsageHintNamesTheWholeCommand(string hint, params string[] args)
+    {
+        var r = Cli.Run(_s.Dir, args);
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains($"(see `{hint}`)", r.Err);
+    }
 }
