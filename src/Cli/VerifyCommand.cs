@@ -156,6 +156,9 @@ internal static class VerifyCommand
         }
         Console.WriteLine(FormattableString.Invariant($"  {"checks",-28} {"",-30} {rows.Sum(r => r.Seconds),8:F3} {rows.Sum(r => r.CpuSeconds),8:F3}"));
         Console.WriteLine(FormattableString.Invariant($"  {"verify (loading, checks, writing)",-59} {wall,8:F3} {cpu,8:F3}"));
+        // what the managed heap cost: a check that allocates much pays in collections and in fresh pages, not in its own CPU
+        Console.WriteLine(FormattableString.Invariant(
+            $"  managed heap: {GC.GetTotalAllocatedBytes() / 1e9:F2} GB allocated, collections gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, paused {GC.GetTotalPauseDuration().TotalSeconds:F2} s"));
         Console.WriteLine();
     }
 

@@ -46,6 +46,27 @@ let ``Layerwise.PreActivations: formed again after the pass → each entry the s
                     Assert.True(bits (h.[r] + acc / float L) = bits lw.H.[k].[i].[r], sprintf "snapshot %d, layer %d, sample %d, coordinate %d: h" s k i r)
 
 [<Fact>]
+let ``Layerwise.PreActivationsFlat and VisitLayers: the same pass → PreActivations' numbers bit for bit, each layer visited once in order`` () =
+    let run = train spec
+    let sh = run.Shape
+    let L, m = sh.Depth, sh.Width
+    for s in 0 .. run.SnapshotCount - 1 do
+        let lw = run.Layerwise s
+        let n = lw.H.[0].Length
+        let acts = lw.PreActivations()
+        let flat = lw.PreActivationsFlat()
+        Assert.Equal(L * n * m, flat.Length)
+        let visited = ResizeArray()
+        lw.VisitLayers(fun k pre sigma ->
+            visited.Add k
+            for i in 0 .. n - 1 do
+                for j in 0 .. m - 1 do
+                    Assert.True(bits pre.[i].[j] = bits acts.Pre.[k].[i].[j], sprintf "snapshot %d, layer %d, sample %d, unit %d: visited pre" s (k + 1) i j)
+                    Assert.True(bits sigma.[i].[j] = bits acts.Sigma.[k].[i].[j], sprintf "snapshot %d, layer %d, sample %d, unit %d: visited σ" s (k + 1) i j)
+                    Assert.True(bits flat.[(k * n + i) * m + j] = bits acts.Pre.[k].[i].[j], sprintf "snapshot %d, layer %d, sample %d, unit %d: flat" s (k + 1) i j))
+        Assert.Equal<int list>([ 0 .. L - 1 ], List.ofSeq visited)
+
+[<Fact>]
 let ``SplitResults.atSnapshot: snapshots in one workspace, asked in any order → each snapshot's pairs of a fresh evaluation, bit for bit`` () =
     let run = train spec
     let ctx = IterateSplit.Context.ofRun run

@@ -73,6 +73,54 @@ public sealed class Layerwise
         return new LayerActivations(pre, sigma);
     }
 
+    /// <summary>
+    /// The pre-activations of <see cref="PreActivations"/> (the same numbers, formed the same way) in one flat array instead of
+    /// one small array per layer and sample: W_k h_{k−1}^i at ((k − 1)·n + i)·m. One allocation (L·n·m doubles) where the
+    /// jagged form makes L·n of them, which at L = 1024, n = 100 cost a verify more in collections and fresh pages than
+    /// forming the numbers did; for a reader that needs every layer at once (per sample, across the layers).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public double[] PreActivationsFlat()
+    {
+        int L = Shape.Depth, m = Shape.Width, d = Shape.Dim, md = m * d, n = H[0].Length;
+        var pre = new double[L * n * m];
+        var hT = new double[d * n]; var uT = new double[m * n];
+        for (int k = 1; k <= L; k++)
+        {
+            ToFeatureMajor(H[k - 1], hT, d, n);
+            MultiplyOrdered(W.AsSpan((k - 1) * md, md), m, d, hT, n, uT);
+            FeatureToRows(uT, pre.AsSpan((k - 1) * n * m, n * m), m, n);
+        }
+        return pre;
+    }
+
+    /// <summary>Called by <see cref="VisitLayers"/> with the layer's index k − 1 and its pre-activations and σ of them,
+    /// pre[i] = W_k h_{k−1}^i and sigma[i] = σ(pre[i]) (arrays valid only during the call).</summary>
+    public delegate void LayerVisitor(int layer, double[][] pre, double[][] sigma);
+
+    /// <summary>
+    /// The pre-activations and σ of them of <see cref="PreActivations"/> (the same numbers, formed the same way), handed to
+    /// <paramref name="visit"/> one layer at a time, k = 1..L in order, in arrays reused from layer to layer: for a reader
+    /// that needs one layer at a time (a range, per-layer norms), without the L·n·2 arrays the whole set takes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void VisitLayers(LayerVisitor visit)
+    {
+        int L = Shape.Depth, m = Shape.Width, d = Shape.Dim, md = m * d, n = H[0].Length;
+        var hT = new double[d * n]; var uT = new double[m * n]; var sk = new double[m * n]; var dk = new double[m * n];
+        var pre = new double[n][]; var sigma = new double[n][];
+        for (int i = 0; i < n; i++) { pre[i] = new double[m]; sigma[i] = new double[m]; }
+        for (int k = 1; k <= L; k++)
+        {
+            ToFeatureMajor(H[k - 1], hT, d, n);
+            MultiplyOrdered(W.AsSpan((k - 1) * md, md), m, d, hT, n, uT);
+            Activations.Evaluate(Activation, uT, sk, dk);
+            ToSampleMajorInto(uT, pre, m, n);
+            ToSampleMajorInto(sk, sigma, m, n);
+            visit(k - 1, pre, sigma);
+        }
+    }
+
     /// <summary>Evaluates everything at weights W (L·m·d), V (L·d·m).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Layerwise Evaluate(NetworkShape s, ActivationKind act, Dataset data, double[]? a, double[]? b,
@@ -312,7 +360,7 @@ public sealed class Layerwise
 
     /// <summary>dst[i·dim + r] = x[r·n + i]: a feature-major block (dim rows of n samples) as one sample-major block.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FeatureToRows(ReadOnlySpan<double> x, double[] dst, int dim, int n)
+    private static void FeatureToRows(ReadOnlySpan<double> x, Span<double> dst, int dim, int n)
     {
         for (int r = 0; r < dim; r++)
             for (int i = 0; i < n; i++) dst[i * dim + r] = x[r * n + i];
@@ -323,6 +371,17 @@ public sealed class Layerwise
     {
         for (int i = 0; i < n; i++)
             for (int r = 0; r < dim; r++) dst[r * n + i] = x[i][r];
+    }
+
+    /// <summary>x[i][r] = src[r·n + i] into existing per-sample arrays.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ToSampleMajorInto(double[] src, double[][] x, int dim, int n)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            var xi = x[i];
+            for (int r = 0; r < dim; r++) xi[r] = src[r * n + i];
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

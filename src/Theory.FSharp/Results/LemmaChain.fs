@@ -62,16 +62,6 @@ let private norms (run: Run) (s: int) : SnapshotNorms =
         let lw = run.Layerwise s
         let act = run.Setting.Activation
         let struct (wop, vop) = run.LayerOperatorNorms s
-        // the pre-activations and σ of them, formed again from the reference's states (the numbers of its forward pass)
-        let acts = lw.PreActivations()
-        // the range of the pre-activations, in one pass over the reference's arrays (no concatenated copy)
-        let mutable lo, hi = infinity, -infinity
-        for pk in acts.Pre do
-            for ui in pk do
-                for x in ui do
-                    lo <- min lo x
-                    hi <- max hi x
-        let lo0, hi0 = min lo 0.0, max hi 0.0
         let n = lw.H.[0].Length
         // columns c_i of a (rows × n) matrix given as n vectors
         let spec (cols: float[][]) = Model.SpectralNorm.OfColumns cols
@@ -82,7 +72,25 @@ let private norms (run: Run) (s: int) : SnapshotNorms =
                 for x in c do sc <- sc + x * x
                 acc <- acc + sc
             sqrt acc
-        let sgm = acts.Sigma // σ(pre-activations), the reference's forward pass
+        // the pre-activations and σ of them, formed again from the reference's states (the numbers of its forward pass), one
+        // layer at a time in reused arrays: their range over every layer (in one pass over each layer's entries), and per
+        // layer the norms of σ's columns, its Frobenius and spectral norms (each column's sum of squares once:
+        // `Linalg.columnNormsAndFrobenius`, the bits of `norm` per column and of `fro`)
+        let range = [| infinity; -infinity |]
+        let sNF = Array.zeroCreate L
+        let sSpec = Array.zeroCreate L
+        lw.VisitLayers(fun k pre sgm ->
+            let mutable lo, hi = range.[0], range.[1]
+            for ui in pre do
+                for x in ui do
+                    lo <- min lo x
+                    hi <- max hi x
+            range.[0] <- lo
+            range.[1] <- hi
+            sNF.[k] <- Linalg.columnNormsAndFrobenius sgm
+            sSpec.[k] <- spec sgm)
+        let lo, hi = range.[0], range.[1]
+        let lo0, hi0 = min lo 0.0, max hi 0.0
         // H_k − H_{k−1}, one layer at a time in one set of columns (its norms are all that is kept)
         let dh = Array.init n (fun _ -> Array.zeroCreate d)
         let dhSpec, dhFro = Array.zeroCreate L, Array.zeroCreate L
@@ -96,7 +104,6 @@ let private norms (run: Run) (s: int) : SnapshotNorms =
         // each column's sum of squares once, for its norm and the layer's Frobenius norm (`Linalg.columnNormsAndFrobenius`:
         // the bits of `norm` per column and of `fro`)
         let pNF = lw.P |> Array.map Linalg.columnNormsAndFrobenius
-        let sNF = sgm |> Array.map Linalg.columnNormsAndFrobenius
         { WOp = wop
           VOp = vop
           HNorm = lw.H |> Array.map (Array.map norm)
@@ -105,7 +112,7 @@ let private norms (run: Run) (s: int) : SnapshotNorms =
           PSpec = lw.P |> Array.map spec
           PFro = pNF |> Array.map snd
           HSpec = lw.H |> Array.map spec
-          SSpec = sgm |> Array.map spec
+          SSpec = sSpec
           SFro = sNF |> Array.map snd
           DHSpec = dhSpec
           DHFro = dhFro

@@ -27,24 +27,24 @@ let tangentSlope (u: float) (act: ActivationKind) (s2: float option) (preErr: fl
         struct (mid, slopeError u s2 preErr a mid)
     | _, None -> struct ((if a > 0.0 then 1.0 else 0.0), (if abs a <= preErr then 1.0 else 0.0))
 
-/// `tangentSlope` at every entry of `a` (the pre-activations of one layer), with preErr_j = `errScale`·`absSums`.[j]:
+/// `tangentSlope` at every entry of a[aAt .. aAt + m − 1] (the pre-activations of one layer and sample), with preErr_j = `errScale`·`absSums`.[j]:
 /// the slopes into `slopes`, the largest error returned. With σ'' bounded the derivatives are taken in lanes
 /// (`Activations.Derivatives`, the bits of `Activations.Derivative`) and each error by `slopeError`, as `tangentSlope` forms
 /// it, so every number is `tangentSlope`'s.
-let tangentSlopes (u: float) (act: ActivationKind) (s2: float option) (errScale: float) (absSums: float[]) (a: float[]) (slopes: float[]) =
+let tangentSlopes (u: float) (act: ActivationKind) (s2: float option) (errScale: float) (absSums: float[]) (a: float[]) (aAt: int) (slopes: float[]) =
     let n = slopes.Length
     let mutable epsMax = 0.0
     match act, s2 with
     | ActivationKind.Identity, _
     | _, None ->
         for j in 0 .. n - 1 do
-            let struct (q, e) = tangentSlope u act s2 (errScale * absSums.[j]) a.[j]
+            let struct (q, e) = tangentSlope u act s2 (errScale * absSums.[j]) a.[aAt + j]
             slopes.[j] <- q
             epsMax <- max epsMax e
     | _, Some s2 ->
-        Activations.Derivatives(act, ReadOnlySpan(a, 0, n), Span(slopes, 0, n))
+        Activations.Derivatives(act, ReadOnlySpan(a, aAt, n), Span(slopes, 0, n))
         for j in 0 .. n - 1 do
-            epsMax <- max epsMax (slopeError u s2 (errScale * absSums.[j]) a.[j] slopes.[j])
+            epsMax <- max epsMax (slopeError u s2 (errScale * absSums.[j]) a.[aAt + j] slopes.[j])
     epsMax
 
 /// Forms Ĵ = I + (V diag(D)/L) W in `j` (d×d, row-major) for layer weights W (m×d at offset o of `w`) and V (d×m at

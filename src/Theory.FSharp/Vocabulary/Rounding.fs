@@ -108,7 +108,8 @@ let private actualAmplification (run: Run) (s: int) (hMaxOf: Lazy<float>) (rowsO
         use work = new Threading.ThreadLocal<float[][] * float[] * float[] * float[]>(fun () ->
             Array.init L (fun _ -> Array.zeroCreate (d * d)), Array.zeroCreate m, Array.zeroCreate (d * m), Array.zeroCreate m)
         // the pre-activations of the reference's forward pass, formed again from its states (the same numbers)
-        let pres = lw.PreActivations(false).Pre
+        let pres = lw.PreActivationsFlat() // layer k's sample i at (k·n + i)·m
+        let nS = lw.H.[0].Length
         // W_kᵀ (d×m) of every layer, shared by the samples: Σ_c |W_k[j,c]·h[c]| in lanes over j (`AbsProductSums`, the
         // scalar loop's bits)
         let wT =
@@ -123,9 +124,9 @@ let private actualAmplification (run: Run) (s: int) (hMaxOf: Lazy<float>) (rowsO
             let mutable prodA = 1.0
             for k in 0 .. L - 1 do
                 let o = k * md
-                let h, pre = lw.H.[k].[i], pres.[k].[i]
+                let h = lw.H.[k].[i]
                 ResOdeProofs.Numerics.Model.Layerwise.AbsProductSums(ReadOnlySpan(wT.[k]), d, m, ReadOnlySpan(h), Span(absSums))
-                let epsMax = LayerJacobian.tangentSlopes u st.Activation st.S2 errScale absSums pre slopes
+                let epsMax = LayerJacobian.tangentSlopes u st.Activation st.S2 errScale absSums pres ((k * nS + i) * m) slopes
                 LayerJacobian.form L m d w v o slopes vd js.[k]
                 let eta = LayerJacobian.formError u L m st.S1 vOp.[k] wOp.[k] epsMax fro.[k]
                 prodA <- prodA * (nu.[k] + eta) * (1.0 + float d * gam d)
