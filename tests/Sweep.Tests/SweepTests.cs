@@ -310,6 +310,39 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
+    [Fact(DisplayName = "sweep status, merge: a cell's status.json, verdicts.json and run.json with values of the wrong type → the cells listed as failed, no crash")]
+    public void Status_and_merge_read_values_of_the_wrong_type_as_absent()
+    {
+        string root = Cli.TempDir("wrongtype");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            Compare.CopyDirectory(baseline.Out, outDir);
+            var cells = Directory.GetDirectories(Path.Combine(outDir, "cells")).Order().ToList();
+            JsonNode Read(string path) => JsonNode.Parse(File.ReadAllText(path))!;
+            void Edit(string path, Action<JsonNode> change) { var o = Read(path); change(o); File.WriteAllText(path, o.ToJsonString()); }
+            // a status that is not a string, with a reason and a CPU time of the wrong types
+            Edit(Path.Combine(cells[0], "status.json"), o => { o["status"] = 5; o["reason"] = 7; o["cpu_seconds"] = "many"; });
+            // verdicts without an engine version as a string; a run.json whose engine commit is a number
+            Edit(Path.Combine(cells[1], "run", "verdicts.json"), o => o["engine_version"] = 3);
+            Edit(Path.Combine(cells[2], "run", "run.json"), o => o["engine_commit"] = 12);
+            var status = Cli.Run(root, "sweep", "status", outDir);
+            Assert.True(status.Exit == 0, status.ToString());
+            Assert.Contains($"failed  ", status.Out);
+            Assert.Contains($"({Path.GetFileName(cells[0])})", status.Out);
+            var merge = Cli.Run(root, "sweep", "merge", outDir);
+            Assert.True(merge.Exit == 3, merge.ToString());
+            Assert.DoesNotContain("   at ", merge.Err);
+            Assert.DoesNotContain("unexpectedly", merge.Err);
+            var r = Read(Path.Combine(outDir, "report", "results.json"));
+            Assert.Equal(2, r["counts"]!["failed"]!.GetValue<int>());
+            var reasons = r["failed"]!.AsArray().ToDictionary(c => c!["hash"]!.GetValue<string>(), c => c!["reason"]!.GetValue<string>());
+            Assert.Contains("status.json says \"5\" without a reason", reasons[Path.GetFileName(cells[0])]);
+            Assert.Contains("records no engine version", reasons[Path.GetFileName(cells[1])]);
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
     [Fact(DisplayName = "sweep run: a study whose grid has 10⁶ cells → exit 2 before it is expanded, nothing written")]
     public void A_grid_too_large_is_refused_before_it_is_expanded()
     {

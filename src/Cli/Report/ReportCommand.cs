@@ -131,7 +131,7 @@ internal static class ReportCommand
         var content = Assemble(s, output, dir, cancel, side: side, pageLanes: options?.PageLanes ?? 2);
         content.Timings[ReportWriter.TimingKey("cells (train and verify)")] = cellSeconds;
         // CPU seconds of the cells summed over the workers (each status.json's cpu_seconds), beside their wall time
-        content.Timings[ReportWriter.TimingKey("cells cpu")] = study.Cells.Sum(c => output.Status(c.Hash)?["cpu_seconds"]?.GetValue<double>() ?? 0);
+        content.Timings[ReportWriter.TimingKey("cells cpu")] = study.Cells.Sum(c => StudyOutput.NumberOf(output.Status(c.Hash)?["cpu_seconds"]) ?? 0);
         content.TotalSeconds += cellSeconds;
         content.LaneEnds = outcome.LaneEnds;
         content.Schedule = outcome.Schedule;

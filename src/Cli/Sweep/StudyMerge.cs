@@ -59,8 +59,9 @@ internal static class StudyMerge
             var status = output.Status(c.Hash);
             // a cell's files are read as written by its worker; a value of another type is that cell's problem, not the merge's
             double secs = status?["seconds"] is JsonValue sv && sv.TryGetValue(out double sd) ? sd : 0;
-            string? reason = (status?["reason"] is JsonValue rv && rv.TryGetValue(out string? rs) ? rs : null)
-                             ?? (state == CellState.Running ? $"running ({output.ClaimHolder(c.Hash)})" : null);
+            string? reason = StudyOutput.TextOf(status?["reason"])
+                             ?? (state == CellState.Running ? $"running ({output.ClaimHolder(c.Hash)})"
+                                 : state == CellState.Failed ? $"status.json says \"{StudyOutput.TextOf(status?["status"]) ?? status?["status"]?.ToJsonString()}\" without a reason" : null);
             var rows = new List<Registry.VerdictRow>();
             if (state == CellState.Done && CellJsonProblem(Path.Combine(output.CellDir(c), "cell.json"), c) is string problem)
             {
@@ -74,13 +75,14 @@ internal static class StudyMerge
                 else if (ReadVerdicts(vpath) is not JsonObject v) { state = CellState.Failed; reason = $"run/verdicts.json is not a verdicts file (not a JSON object with results): verify {Path.Combine(output.CellDir(c), "run")} again"; }
                 else
                 {
-                    string ev = v["engine_version"]?.GetValue<string>() ?? "unknown";
-                    if (ev != study.EngineVersion)
+                    string? ev = StudyOutput.TextOf(v["engine_version"]);
+                    if (ev is not null && ev != study.EngineVersion)
                         throw new StudyException($"{vpath}: verdicts of engine version {ev}, not {study.EngineVersion}: a report never mixes engine versions");
                     string input = $"cells/{c.Hash}/run";
+                    if (ev is null) { state = CellState.Failed; reason = "run/verdicts.json records no engine version (as a string): verify the cell's run again"; }
                     // a verify of some results only (`verify --only`, run by hand on the cell's run) replaced the cell's
                     // own verdicts: the cell holds no whole verification, so it is not taken as done
-                    if (v["selection"] is JsonArray sel)
+                    else if (v["selection"] is JsonArray sel)
                     {
                         state = CellState.Failed;
                         reason = $"run/verdicts.json holds only the results of `verify --only {string.Join(",", sel.Select(x => x is JsonValue jv && jv.TryGetValue(out string? t) ? t : x?.ToJsonString()))}`: verify that run again without --only (resode verify {Path.Combine(output.CellDir(c), "run")}) for its whole verification";
@@ -124,7 +126,7 @@ internal static class StudyMerge
         // and the commits are listed, so that a reader sees it.
         var commits = cells.Where(x => x.State == CellState.Done)
             .Select(x => Path.Combine(output.CellDir(x.Cell), "run", "run.json")).Where(File.Exists)
-            .Select(p => JsonNode.Parse(File.ReadAllText(p))?["engine_commit"]?.GetValue<string>() ?? "unknown")
+            .Select(EngineCommitOf)
             .Distinct().Order(StringComparer.Ordinal).ToList();
         return new Merged(study, cells, ladders, stray, commits) { Root = output.Root };
     }
@@ -202,6 +204,14 @@ internal static class StudyMerge
 
     private static string SnakeCase(string pascal) =>
         string.Concat(pascal.Select((ch, i) => char.IsUpper(ch) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(ch) : ch.ToString()));
+
+    /// <summary>The engine commit a cell's run.json records, "unknown" when it records none or cannot be read (the run's
+    /// own checks are verify's; here the commit only labels the page).</summary>
+    private static string EngineCommitOf(string runJson)
+    {
+        try { return StudyOutput.TextOf(JsonNode.Parse(File.ReadAllText(runJson))?["engine_commit"]) ?? "unknown"; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException) { return "unknown"; }
+    }
 
     /// <summary>The engine version a cell.json records, or null when it records none as a string.</summary>
     private static string? EngineVersionOf(JsonObject cell) =>

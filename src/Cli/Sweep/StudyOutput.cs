@@ -77,10 +77,17 @@ internal sealed class StudyOutput
         catch (System.Text.Json.JsonException) { return null; }
     }
 
+    /// <summary>A string value of a JSON file a user may have edited, or null when the value is absent or of another type
+    /// (GetValue would throw, and a study's files are input, not the tool's state).</summary>
+    internal static string? TextOf(JsonNode? n) => n is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+
+    /// <summary>A number of such a file, or null when absent or not a number.</summary>
+    internal static double? NumberOf(JsonNode? n) => n is JsonValue v && v.TryGetValue(out double d) ? d : null;
+
     public CellState State(string hash)
     {
         var s = Status(hash);
-        if (s?["status"]?.GetValue<string>() is "done") return CellState.Done;
+        if (TextOf(s?["status"]) is "done") return CellState.Done;
         if (s is not null) return CellState.Failed;
         return ClaimHolder(hash) is not null ? CellState.Running : CellState.Missing;
     }
