@@ -80,8 +80,8 @@ public sealed class ReferenceLanesTests
         Assert.True(fusedDiffers > 0, "a fused Φ + uφ never differed: the comparison could not see a changed rounding");
     }
 
-    [Fact(DisplayName = "Layerwise.AbsProductSums: random W (m×d up to 19×13, given transposed) and h → bit for bit the scalar Σ_c |W[j,c]·h[c]| from zero over c in order; summed in reverse → other bits (control)")]
-    public void AbsProductSumsAreTheScalarLoop()
+    [Fact(DisplayName = "Layerwise.ProductSums: random W (m×d up to 19×13, given transposed) and h → bit for bit the scalar Σ_c W[j,c]·h[c] and Σ_c |W[j,c]·h[c]| from zero over c in order; summed in reverse → other bits (control)")]
+    public void ProductSumsAreTheScalarLoop()
     {
         var rng = new System.Random(31);
         int orderSeen = 0;
@@ -92,15 +92,17 @@ public sealed class ReferenceLanesTests
             var h = TestRandom.Gaussian(rng, d, 3.0);
             var wT = new double[d * m];
             for (int j = 0; j < m; j++) for (int c = 0; c < d; c++) wT[c * m + j] = w[j * d + c];
-            var sums = new double[m];
-            ResOdeProofs.Numerics.Model.Layerwise.AbsProductSums(wT, d, m, h, sums);
+            var sums = new double[m]; var pre = new double[m];
+            ResOdeProofs.Numerics.Model.Layerwise.ProductSums(wT, d, m, h, pre, sums);
             for (int j = 0; j < m; j++)
             {
-                double acc = 0.0, reversed = 0.0;
-                for (int c = 0; c < d; c++) acc += Math.Abs(w[j * d + c] * h[c]);
-                for (int c = d - 1; c >= 0; c--) reversed += Math.Abs(w[j * d + c] * h[c]);
+                double acc = 0.0, reversed = 0.0, signed = 0.0, signedReversed = 0.0;
+                for (int c = 0; c < d; c++) { acc += Math.Abs(w[j * d + c] * h[c]); signed += w[j * d + c] * h[c]; }
+                for (int c = d - 1; c >= 0; c--) { reversed += Math.Abs(w[j * d + c] * h[c]); signedReversed += w[j * d + c] * h[c]; }
                 Assert.True(Same(acc, sums[j]), $"m = {m}, d = {d}, row {j}: {sums[j]:R} vs {acc:R}");
+                Assert.True(Same(signed, pre[j]), $"m = {m}, d = {d}, row {j}: pre {pre[j]:R} vs {signed:R}");
                 if (!Same(reversed, sums[j])) orderSeen++;
+                if (!Same(signedReversed, pre[j])) orderSeen++;
             }
         }
         // the control: the same terms summed from the last c down give other bits somewhere, so the comparison sees the order

@@ -46,7 +46,7 @@ let ``Layerwise.PreActivations: formed again after the pass → each entry the s
                     Assert.True(bits (h.[r] + acc / float L) = bits lw.H.[k].[i].[r], sprintf "snapshot %d, layer %d, sample %d, coordinate %d: h" s k i r)
 
 [<Fact>]
-let ``Layerwise.PreActivationsFlat and VisitLayers: the same pass → PreActivations' numbers bit for bit, each layer visited once in order`` () =
+let ``Layerwise.ProductSums and VisitLayers: the same pass → PreActivations' numbers bit for bit, each layer visited once in order`` () =
     let run = train spec
     let sh = run.Shape
     let L, m = sh.Depth, sh.Width
@@ -54,16 +54,23 @@ let ``Layerwise.PreActivationsFlat and VisitLayers: the same pass → PreActivat
         let lw = run.Layerwise s
         let n = lw.H.[0].Length
         let acts = lw.PreActivations()
-        let flat = lw.PreActivationsFlat()
-        Assert.Equal(L * n * m, flat.Length)
+        // one sample and layer at a time from the state (Rounding.actualAmplification's path): W_kᵀ, then the sums
+        let w = run.W s
+        let d, md = sh.Dim, sh.LayerSize
+        let pre1, abs1 = Array.zeroCreate m, Array.zeroCreate m
+        for k in 0 .. L - 1 do
+            let wT = Array.init md (fun e -> let c, j = e / m, e % m in w.[k * md + j * d + c])
+            for i in 0 .. n - 1 do
+                Layerwise.ProductSums(ReadOnlySpan wT, d, m, ReadOnlySpan lw.H.[k].[i], Span pre1, Span abs1)
+                for j in 0 .. m - 1 do
+                    Assert.True(bits pre1.[j] = bits acts.Pre.[k].[i].[j], sprintf "snapshot %d, layer %d, sample %d, unit %d: ProductSums' pre" s (k + 1) i j)
         let visited = ResizeArray()
         lw.VisitLayers(fun k pre sigma ->
             visited.Add k
             for i in 0 .. n - 1 do
                 for j in 0 .. m - 1 do
                     Assert.True(bits pre.[i].[j] = bits acts.Pre.[k].[i].[j], sprintf "snapshot %d, layer %d, sample %d, unit %d: visited pre" s (k + 1) i j)
-                    Assert.True(bits sigma.[i].[j] = bits acts.Sigma.[k].[i].[j], sprintf "snapshot %d, layer %d, sample %d, unit %d: visited σ" s (k + 1) i j)
-                    Assert.True(bits flat.[(k * n + i) * m + j] = bits acts.Pre.[k].[i].[j], sprintf "snapshot %d, layer %d, sample %d, unit %d: flat" s (k + 1) i j))
+                    Assert.True(bits sigma.[i].[j] = bits acts.Sigma.[k].[i].[j], sprintf "snapshot %d, layer %d, sample %d, unit %d: visited σ" s (k + 1) i j))
         Assert.Equal<int list>([ 0 .. L - 1 ], List.ofSeq visited)
 
 [<Fact>]
@@ -83,3 +90,23 @@ let ``SplitResults.atSnapshot: snapshots in one workspace, asked in any order �
     for s in 0 .. other.SnapshotCount - 1 do SplitResults.atSnapshot other s |> ignore
     for r in [ SplitResults.gradientDifferenceSplit; SplitResults.forcing ] do
         Assert.Equal(sprintf "%A" (Result.evaluate r other), sprintf "%A" (Result.evaluate r run))
+
+[<Fact>]
+let ``Layerwise.Evaluate: σ buffers shared between threads, left full of a deeper pass' numbers → the same states, adjoints, gradients and loss bit for bit`` () =
+    let small = train spec
+    let deep = train (RunSpec(Depth = 24, Width = 7, Samples = 6, Dim = 3, Eta = 0.01, Iterations = 4, Snapshots = 2, VScale = 0.5, Seed = 5L))
+    let eval (run: Run) s =
+        Layerwise.Evaluate(run.Shape, run.Data.Activation, run.Data.Data, run.Data.A, run.Data.B, ReadOnlySpan(run.W s), ReadOnlySpan(run.V s))
+    let flat (lw: Layerwise) =
+        [| for x in lw.H do for y in x do yield! y
+           for x in lw.P do for y in x do yield! y
+           for g in lw.GW do yield! g
+           for g in lw.GV do yield! g
+           yield! lw.VtPMax
+           yield lw.Loss |] |> Array.map bits
+    let first = [| for s in 0 .. small.SnapshotCount - 1 -> flat (eval small s) |]
+    // deeper passes on several threads at once leave larger buffers in the pool, full of their numbers
+    Threading.Tasks.Parallel.For(0, 6, fun t -> eval deep (t % deep.SnapshotCount) |> ignore) |> ignore
+    let again = Array.zeroCreate (4 * small.SnapshotCount)
+    Threading.Tasks.Parallel.For(0, again.Length, fun t -> again.[t] <- flat (eval small (t % small.SnapshotCount))) |> ignore
+    again |> Array.iteri (fun t a -> Assert.True((a = first.[t % small.SnapshotCount]), sprintf "evaluation %d (snapshot %d)" t (t % small.SnapshotCount)))

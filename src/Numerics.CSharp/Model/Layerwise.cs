@@ -73,27 +73,6 @@ public sealed class Layerwise
         return new LayerActivations(pre, sigma);
     }
 
-    /// <summary>
-    /// The pre-activations of <see cref="PreActivations"/> (the same numbers, formed the same way) in one flat array instead of
-    /// one small array per layer and sample: W_k h_{k−1}^i at ((k − 1)·n + i)·m. One allocation (L·n·m doubles) where the
-    /// jagged form makes L·n of them, which at L = 1024, n = 100 cost a verify more in collections and fresh pages than
-    /// forming the numbers did; for a reader that needs every layer at once (per sample, across the layers).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public double[] PreActivationsFlat()
-    {
-        int L = Shape.Depth, m = Shape.Width, d = Shape.Dim, md = m * d, n = H[0].Length;
-        var pre = new double[L * n * m];
-        var hT = new double[d * n]; var uT = new double[m * n];
-        for (int k = 1; k <= L; k++)
-        {
-            ToFeatureMajor(H[k - 1], hT, d, n);
-            MultiplyOrdered(W.AsSpan((k - 1) * md, md), m, d, hT, n, uT);
-            FeatureToRows(uT, pre.AsSpan((k - 1) * n * m, n * m), m, n);
-        }
-        return pre;
-    }
-
     /// <summary>Called by <see cref="VisitLayers"/> with the layer's index k − 1 and its pre-activations and σ of them,
     /// pre[i] = W_k h_{k−1}^i and sigma[i] = σ(pre[i]) (arrays valid only during the call).</summary>
     public delegate void LayerVisitor(int layer, double[][] pre, double[][] sigma);
@@ -131,9 +110,12 @@ public sealed class Layerwise
         // Feature-major work rows: xT[c·n + i] is coordinate c of sample i.
         var hT = new double[d * n]; var uT = new double[m * n]; var tmp = new double[Math.Max(d, m) * n];
         // σ'(u_k) and σ(u_k) of every layer (feature-major, layer k at (k − 1)·m·n), kept from the forward pass for the
-        // backward pass only: one buffer per thread, reused by the next evaluation (a verify evaluates one per snapshot;
-        // fresh memory for each cost more than the pass)
-        var buffer = DerivativeBuffer(2 * L * m * n);
+        // backward pass only: a buffer taken from a shared pool and given back at the end, reused by the next evaluation on
+        // any thread (a verify evaluates one per snapshot, on whichever pool thread is free; fresh memory for each cost more
+        // than the pass). Every entry the pass reads is written first (the forward pass fills both halves layer by layer),
+        // so what the buffer held before changes no number.
+        // (a pass that throws does not give it back: the pool makes another when it runs short)
+        var buffer = RentDerivativeBuffer(2 * L * m * n);
         var dsig = buffer.AsMemory(0, L * m * n); var sig = buffer.AsMemory(L * m * n, L * m * n);
         h[0] = new double[n][];
         for (int i = 0; i < n; i++)
@@ -224,46 +206,70 @@ public sealed class Layerwise
             AddDivided(tmp.AsSpan(0, d * n), depth, pT);
             p[k - 1] = ToSampleMajor(pT, d, n);
         }
+        ReturnDerivativeBuffer(buffer);
         return new Layerwise { H = h, P = p, W = w.ToArray(), Shape = s, Activation = act, GW = gw, GV = gv, VtPMax = vtpMax, Loss = loss / n };
     }
 
-    [ThreadStatic] private static double[]? t_derivatives;
+    /// <summary>
+    /// The buffers for σ and σ' of every layer that evaluations have given back (<see cref="RentDerivativeBuffer"/>): as many
+    /// as evaluations ran at once. They were one per thread before, and a verify's evaluations land on several thread-pool
+    /// threads in turn (the snapshots in parallel, the references beside the replay), each of which then made its own
+    /// (26 MB at L = 512, n = 100, m = 32), once per thread, in fresh pages.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentBag<double[]> s_derivativeBuffers = new();
 
-    /// <summary>This thread's buffer for σ' of every layer, grown to at least <paramref name="length"/> entries.</summary>
-    private static double[] DerivativeBuffer(int length)
+    /// <summary>A buffer of at least <paramref name="length"/> entries from the pool (one too short is dropped), or a new one.</summary>
+    private static double[] RentDerivativeBuffer(int length)
     {
-        var b = t_derivatives;
-        if (b is null || b.Length < length) t_derivatives = b = new double[length];
-        return b;
+        while (s_derivativeBuffers.TryTake(out var b))
+            if (b.Length >= length) return b;
+        return new double[length];
     }
 
+    private static void ReturnDerivativeBuffer(double[] b) => s_derivativeBuffers.Add(b);
+
     /// <summary>
-    /// sums[j] = Σ_c |W[j,c]·h[c]| for a layer's W (m×d) given transposed (<paramref name="wT"/>, d×m row-major) and a state
-    /// h (length d): each sum from zero over c in order, one product, its absolute value and one sum per term, the
-    /// operations of the scalar loop over c for each j (lanes over j), so its bits. The magnitude of a pre-activation's
-    /// terms, whose multiple bounds the pre-activation's rounding (docs/theorems/RunIntegrity.md, step 2).
+    /// pre[j] = Σ_c W[j,c]·h[c] and sums[j] = Σ_c |W[j,c]·h[c]| for a layer's W (m×d) given transposed (<paramref name="wT"/>,
+    /// d×m row-major) and a state h (length d): each sum from zero over c in order, one product (the same product for both),
+    /// one sum per term and, for <paramref name="sums"/>, the product's absolute value: the operations of the scalar loop
+    /// over c for each j (lanes over j), so its bits. <paramref name="pre"/> is the pre-activation of <see cref="Evaluate"/>'s
+    /// forward pass bit for bit (its <see cref="MultiplyOrdered"/> forms each entry from zero over c in order, one product
+    /// W[j,c]·h[c] and one sum per term, no fused multiply-add; a product of two doubles does not depend on their order);
+    /// <paramref name="sums"/> is the magnitude of its terms, whose multiple bounds the pre-activation's rounding
+    /// (docs/theorems/RunIntegrity.md, step 2). One sample at a time, without the pre-activations of every layer and sample.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void AbsProductSums(ReadOnlySpan<double> wT, int d, int m, ReadOnlySpan<double> h, Span<double> sums)
+    public static void ProductSums(ReadOnlySpan<double> wT, int d, int m, ReadOnlySpan<double> h, Span<double> pre, Span<double> sums)
     {
-        if (wT.Length < d * m || h.Length < d || sums.Length < m) throw new ArgumentException("AbsProductSums: an operand is too short");
+        if (wT.Length < d * m || h.Length < d || pre.Length < m || sums.Length < m) throw new ArgumentException("ProductSums: an operand is too short");
         int j = 0;
         if (Vector<double>.IsSupported && Vector.IsHardwareAccelerated)
         {
             int lanes = Vector<double>.Count;
             for (; j + lanes <= m; j += lanes)
             {
-                var acc = Vector<double>.Zero;
+                var acc = Vector<double>.Zero; var abs = Vector<double>.Zero;
                 for (int c = 0; c < d; c++)
-                    acc += Vector.Abs(new Vector<double>(wT.Slice(c * m + j, lanes)) * new Vector<double>(h[c]));
-                acc.CopyTo(sums.Slice(j, lanes));
+                {
+                    var t = new Vector<double>(wT.Slice(c * m + j, lanes)) * new Vector<double>(h[c]);
+                    acc = acc + t;
+                    abs = abs + Vector.Abs(t);
+                }
+                acc.CopyTo(pre.Slice(j, lanes));
+                abs.CopyTo(sums.Slice(j, lanes));
             }
         }
         for (; j < m; j++)
         {
-            double acc = 0.0;
-            for (int c = 0; c < d; c++) acc += Math.Abs(wT[c * m + j] * h[c]);
-            sums[j] = acc;
+            double acc = 0.0, abs = 0.0;
+            for (int c = 0; c < d; c++)
+            {
+                double t = wT[c * m + j] * h[c];
+                acc = acc + t;
+                abs = abs + Math.Abs(t);
+            }
+            pre[j] = acc;
+            sums[j] = abs;
         }
     }
 

@@ -105,13 +105,11 @@ let private actualAmplification (run: Run) (s: int) (hMaxOf: Lazy<float>) (rowsO
         // step 2: T ≥ max over samples and segments of ‖J_b ⋯ J_{a+1}‖₂ at the verifier's states
         // (the L Jacobians, the slopes and V diag(D)/L of one sample in arrays each worker thread keeps for its next
         // sample: `form` writes every entry of them before any is read, so the same numbers as fresh arrays)
-        use work = new Threading.ThreadLocal<float[][] * float[] * float[] * float[]>(fun () ->
-            Array.init L (fun _ -> Array.zeroCreate (d * d)), Array.zeroCreate m, Array.zeroCreate (d * m), Array.zeroCreate m)
-        // the pre-activations of the reference's forward pass, formed again from its states (the same numbers)
-        let pres = lw.PreActivationsFlat() // layer k's sample i at (k·n + i)·m
-        let nS = lw.H.[0].Length
-        // W_kᵀ (d×m) of every layer, shared by the samples: Σ_c |W_k[j,c]·h[c]| in lanes over j (`AbsProductSums`, the
-        // scalar loop's bits)
+        use work = new Threading.ThreadLocal<float[][] * float[] * float[] * float[] * float[]>(fun () ->
+            Array.init L (fun _ -> Array.zeroCreate (d * d)), Array.zeroCreate m, Array.zeroCreate (d * m), Array.zeroCreate m, Array.zeroCreate m)
+        // W_kᵀ (d×m) of every layer, shared by the samples: the pre-activation Σ_c W_k[j,c]·h[c] of the reference's forward
+        // pass (its bits: `ProductSums`, formed again from its state, one sample and layer at a time) and Σ_c |W_k[j,c]·h[c]|,
+        // in lanes over j
         let wT =
             Array.init L (fun k ->
                 let t = Array.zeroCreate md
@@ -120,13 +118,13 @@ let private actualAmplification (run: Run) (s: int) (hMaxOf: Lazy<float>) (rowsO
                 t)
         let errScale = float (d + 1) * u
         let perSample (i: int) =
-            let js, slopes, vd, absSums = work.Value
+            let js, slopes, vd, absSums, pre = work.Value
             let mutable prodA = 1.0
             for k in 0 .. L - 1 do
                 let o = k * md
                 let h = lw.H.[k].[i]
-                ResOdeProofs.Numerics.Model.Layerwise.AbsProductSums(ReadOnlySpan(wT.[k]), d, m, ReadOnlySpan(h), Span(absSums))
-                let epsMax = LayerJacobian.tangentSlopes u st.Activation st.S2 errScale absSums pres ((k * nS + i) * m) slopes
+                ResOdeProofs.Numerics.Model.Layerwise.ProductSums(ReadOnlySpan(wT.[k]), d, m, ReadOnlySpan(h), Span(pre), Span(absSums))
+                let epsMax = LayerJacobian.tangentSlopes u st.Activation st.S2 errScale absSums pre 0 slopes
                 LayerJacobian.form L m d w v o slopes vd js.[k]
                 let eta = LayerJacobian.formError u L m st.S1 vOp.[k] wOp.[k] epsMax fro.[k]
                 prodA <- prodA * (nu.[k] + eta) * (1.0 + float d * gam d)
