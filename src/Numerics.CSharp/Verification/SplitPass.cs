@@ -1,5 +1,7 @@
 using ResOdeProofs.Numerics.Model;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace ResOdeProofs.Numerics.Verification;
 
@@ -262,7 +264,10 @@ public sealed class SplitPass
         FastKernels.Gemm<double>(level, hk, d, 1, sc.Wt, uh, n, d, m, 1.0, accumulate: false);
         double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
         var dsh = PairProductsValid ? PairD0.AsSpan(i * nm, nm) : sc.Dsh.AsSpan();
-        VectorActivations.EvaluateWithRange<double>(level, _act, uh, sc.Sh, dsh, ref lo, ref hi);
+        // σ, σ', the range of û and the range of σ'(û) in one pass over û (the bits of EvaluateWithRange and MinMax of the
+        // stored σ', as MaxAbs takes it)
+        double dLo = double.PositiveInfinity, dHi = double.NegativeInfinity;
+        VectorActivations.EvaluateWithRanges<double>(level, _act, uh, sc.Sh, dsh, ref lo, ref hi, ref dLo, ref dHi);
         double loF = lo, hiF = hi;
         // the hulls with the ranges of u_{k+1} and u_k measured once per layer (as MinMax merges a range: ignoring NaN)
         if (_uLo[k + 1] < lo) lo = _uLo[k + 1];
@@ -278,14 +283,12 @@ public sealed class SplitPass
         double gLo = double.PositiveInfinity, gHi = double.NegativeInfinity;
         FastKernels.MultiplyIntoWithRange<double>(level, g0, dsh, gh, ref gLo, ref gHi);
         pq.GHatInf[i] = Math.Max(Math.Abs(gLo), Math.Abs(gHi));
-        pq.D1Hat[i] = MaxAbs(dsh);
+        pq.D1Hat[i] = Math.Max(Math.Abs(dLo), Math.Abs(dHi));
         pq.D1K[i] = _d1[k];
         var ew = EW.AsSpan(o, md); var ev = EV.AsSpan(o, md);
         FastKernels.Gemm<double>(level, gh, 1, m, hk, ew, m, n, d, 1.0, accumulate: false);
         FastKernels.Gemm<double>(level, p1, 1, d, sc.Sh, ev, d, n, m, 1.0, accumulate: false);
-        Subtract(ew, gW.Slice(o, md));
-        Subtract(ev, gV.Slice(o, md));
-        var (sEW, sEV) = CentrePass.SumSquares2(level, ew, ev);
+        var (sEW, sEV) = SubtractSumSquares2(level, ew, gW.Slice(o, md), ev, gV.Slice(o, md));
         pq.EW[i] = Math.Sqrt(sEW);
         pq.EV[i] = Math.Sqrt(sEV);
         pq.Lo[i] = lo; pq.Hi[i] = hi; pq.LoF[i] = loF; pq.HiF[i] = hiF;
@@ -335,6 +338,62 @@ public sealed class SplitPass
                 (new System.Numerics.Vector<double>(x.Slice(e, lanes)) - new System.Numerics.Vector<double>(y.Slice(e, lanes))).CopyTo(x.Slice(e, lanes));
         }
         for (; e < n; e++) x[e] -= y[e];
+    }
+
+    /// <summary>
+    /// x₀ ← x₀ − y₀, x₁ ← x₁ − y₁ entry by entry (<see cref="Subtract"/>: one rounded subtraction each) and (Σx₀², Σx₁²) of
+    /// the differences in the same pass, with the accumulators, lane order and tail of <see cref="CentrePass.SumSquares2"/>:
+    /// the bits of the two subtractions followed by SumSquares2, one pass over the arrays instead of three.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static (double, double) SubtractSumSquares2(SimdLevel level, Span<double> x0, ReadOnlySpan<double> y0, Span<double> x1, ReadOnlySpan<double> y1)
+    {
+        int n = x0.Length, i = 0;
+        if (x1.Length != n || y0.Length < n || y1.Length < n) throw new ArgumentException("operands of different lengths");
+        ref double r0 = ref MemoryMarshal.GetReference(x0), r1 = ref MemoryMarshal.GetReference(x1);
+        ref double q0 = ref MemoryMarshal.GetReference(y0), q1 = ref MemoryMarshal.GetReference(y1);
+        double s0 = 0, s1 = 0;
+        if (level == SimdLevel.Vector512 && n >= 16)
+        {
+            Vector512<double> a0 = default, b0 = default, a1 = default, b1 = default;
+            for (; i + 16 <= n; i += 16)
+            {
+                nuint at = (nuint)i, at8 = (nuint)(i + 8);
+                var v = Vector512.LoadUnsafe(ref r0, at) - Vector512.LoadUnsafe(ref q0, at);
+                var w = Vector512.LoadUnsafe(ref r0, at8) - Vector512.LoadUnsafe(ref q0, at8);
+                v.StoreUnsafe(ref r0, at); w.StoreUnsafe(ref r0, at8);
+                a0 = Vector512.FusedMultiplyAdd(v, v, a0); b0 = Vector512.FusedMultiplyAdd(w, w, b0);
+                v = Vector512.LoadUnsafe(ref r1, at) - Vector512.LoadUnsafe(ref q1, at);
+                w = Vector512.LoadUnsafe(ref r1, at8) - Vector512.LoadUnsafe(ref q1, at8);
+                v.StoreUnsafe(ref r1, at); w.StoreUnsafe(ref r1, at8);
+                a1 = Vector512.FusedMultiplyAdd(v, v, a1); b1 = Vector512.FusedMultiplyAdd(w, w, b1);
+            }
+            s0 = Vector512.Sum(a0 + b0); s1 = Vector512.Sum(a1 + b1);
+        }
+        else if (level == SimdLevel.Vector256 && n >= 8)
+        {
+            Vector256<double> a0 = default, b0 = default, a1 = default, b1 = default;
+            for (; i + 8 <= n; i += 8)
+            {
+                nuint at = (nuint)i, at4 = (nuint)(i + 4);
+                var v = Vector256.LoadUnsafe(ref r0, at) - Vector256.LoadUnsafe(ref q0, at);
+                var w = Vector256.LoadUnsafe(ref r0, at4) - Vector256.LoadUnsafe(ref q0, at4);
+                v.StoreUnsafe(ref r0, at); w.StoreUnsafe(ref r0, at4);
+                a0 = Vector256.FusedMultiplyAdd(v, v, a0); b0 = Vector256.FusedMultiplyAdd(w, w, b0);
+                v = Vector256.LoadUnsafe(ref r1, at) - Vector256.LoadUnsafe(ref q1, at);
+                w = Vector256.LoadUnsafe(ref r1, at4) - Vector256.LoadUnsafe(ref q1, at4);
+                v.StoreUnsafe(ref r1, at); w.StoreUnsafe(ref r1, at4);
+                a1 = Vector256.FusedMultiplyAdd(v, v, a1); b1 = Vector256.FusedMultiplyAdd(w, w, b1);
+            }
+            s0 = Vector256.Sum(a0 + b0); s1 = Vector256.Sum(a1 + b1);
+        }
+        for (; i < n; i++)
+        {
+            double v0 = Unsafe.Add(ref r0, i) - Unsafe.Add(ref q0, i), v1 = Unsafe.Add(ref r1, i) - Unsafe.Add(ref q1, i);
+            Unsafe.Add(ref r0, i) = v0; Unsafe.Add(ref r1, i) = v1;
+            s0 += v0 * v0; s1 += v1 * v1;
+        }
+        return (s0, s1);
     }
 
     /// <summary>x ← x / t entry by entry (a correctly rounded division each, in vector lanes where they fill: the bits of
