@@ -9,7 +9,7 @@ open System.Text.Json.Nodes
 
 /// Results evaluated on one run.
 let singleRun : Result<Run> list =
-    RunIntegrity.all @ ReplayEvidence.all @ [ Evidence.init ] @ LemmaChain.all @ DepthSmoothness.all @ SplitResults.all @ EulerError.all @ PolyakLojasiewicz.all @ LimitDynamics.all
+    RunIntegrity.all @ ReplayEvidence.mlpAll @ [ Evidence.init ] @ LemmaChain.all @ DepthSmoothness.all @ SplitResults.all @ EulerError.all @ PolyakLojasiewicz.all @ LimitDynamics.all
 
 /// Rate statements evaluated on a ladder of runs that differ only in depth.
 let ladder : Result<Ladder> list =

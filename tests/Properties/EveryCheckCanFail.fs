@@ -36,28 +36,21 @@ let private replaced (column: float[]) (j: int) (value: float) =
     c
 
 /// The run with trace column `name` at iterate j set to `value` (the recorded losses untouched).
-/// For gradient descent the results read the verifier's own columns (docs/theorems/Evidence.md), never the file's: the
-/// copy's evidence is built from the faithful data first and its column is then corrupted in place (a corrupted trace
-/// file is E.claims' to catch). A flow run's columns are the producer's, corrupted in a copy of the trace.
+/// The results read the verifier's own columns (docs/theorems/Evidence.md), never the file's: the replay of gradient
+/// descent, or the verifier's integration of a gradient flow. The copy's evidence is built from the faithful data first
+/// and its column is then corrupted in place (a corrupted trace file is E.claims' to catch).
 let withTraceEntry (run: Run) (name: string) (j: int) (value: float) =
-    if FlowRuns.isFlow run then
-        let t = Dictionary<string, float[]>(run.Data.Trace)
-        t.[name] <- replaced t.[name] j value
-        rebuild run (sprintf "%s[%d] corrupted" name j) run.Data.Losses t
-    else
-        let copy = rebuild run (sprintf "%s[%d] corrupted" name j) (Array.copy run.Data.Losses) run.Data.Trace
-        copy.Trace(name).Value.[j] <- value
-        copy
+    let copy = rebuild run (sprintf "%s[%d] corrupted" name j) (Array.copy run.Data.Losses) run.Data.Trace
+    copy.Trace(name).Value.[j] <- value
+    copy
 
-/// The run with recorded loss j (losses.npy) set to `value` (the trace untouched); for gradient descent after the
-/// evidence was built from the faithful losses (a corrupted losses.npy read from a file is E.replay's to catch).
+/// The run with recorded loss j (losses.npy) set to `value` (the trace untouched), after the evidence was built from the
+/// faithful losses (a corrupted losses.npy read from a file is E.replay's, on a flow E.flowReplay's, to catch).
 let withLoss (run: Run) (j: int) (value: float) =
-    if FlowRuns.isFlow run then rebuild run (sprintf "losses[%d] corrupted" j) (replaced run.Data.Losses j value) run.Data.Trace
-    else
-        let copy = rebuild run (sprintf "losses[%d] corrupted" j) (Array.copy run.Data.Losses) run.Data.Trace
-        copy.Trace "loss" |> ignore
-        copy.Data.Losses.[j] <- value
-        copy
+    let copy = rebuild run (sprintf "losses[%d] corrupted" j) (Array.copy run.Data.Losses) run.Data.Trace
+    copy.Trace "loss" |> ignore
+    copy.Data.Losses.[j] <- value
+    copy
 
 /// A generic-architecture run with trace column `name` at iterate j set to `value`.
 let withBlockTraceEntry (run: Run) (name: string) (j: int) (value: float) =

@@ -33,8 +33,8 @@ let reproduceFlow (spec: RunSpec) =
 let private verdicts (run: Run) =
     Registry.singleRun |> List.map (fun r -> r.Id, (Result.evaluate r run).Verdict)
 
-let private gdOnlyIds = [ "I.update"; "C.gdDecay"; "C.pathLength"; "C.runRate"; "A.aposteriori"; "A.aposteriori.segments"; "A.apriori"; "A.split"; "A.split.segments" ]
-let private flowOnlyIds = [ "A.flow"; "C.gfDecay"; "C.gfPathLength" ]
+let private gdOnlyIds = [ "E.replay"; "I.update"; "C.gdDecay"; "C.pathLength"; "C.runRate"; "A.aposteriori"; "A.aposteriori.segments"; "A.apriori"; "A.split"; "A.split.segments" ]
+let private flowOnlyIds = [ "E.flowReplay"; "A.flow"; "C.gfDecay"; "C.gfPathLength" ]
 
 [<ProfiledProperty(6, Replay = "(2718,2819)")>]
 let ``Registry: gradient-flow run → nothing violated, gradient-descent statements not applicable`` () =
@@ -69,20 +69,24 @@ let ``flow results: gradient-descent run → not applicable`` () =
         Assert.True((match e.Verdict with NotApplicable _ -> true | _ -> false), sprintf "%s on gd: %A" id e.Verdict)
 
 /// Negative control: one loss entry raised above the decay bound (losses and trace alike, so that only the
-/// recomputation from the snapshot weights and the decay statement can see it).
+/// recomputation from the snapshot weights and the decay statement can see it). The flow replay's evidence is built from
+/// the faithful losses first, as for gradient descent (a corrupted losses.npy read from a file is E.flowReplay's to catch,
+/// FlowReplayTests.fs): the decay statement then reads the verifier's columns and meets the corrupted recording.
 [<Fact>]
 let ``I.loss, C.gfDecay: flow run with its last loss raised 1% → violated`` () =
     let good = plSpec.TrainFlow(rtol, atol)
     let data = RunDirectory.InMemory(good, "corrupted")
     let losses = Array.copy data.Losses
     let n = losses.Length - 1
-    losses.[n] <- losses.[0] * 1.01
     let trace = Collections.Generic.Dictionary<string, float[]>(data.Trace)
     trace.["loss"] <- Array.copy losses
     let bad =
         RunData(Directory = data.Directory, Meta = data.Meta, Shape = data.Shape, Data = data.Data, A = data.A, B = data.B,
                 Activation = data.Activation, Eta = data.Eta, Steps = data.Steps, W = data.W, V = data.V, Losses = losses, Trace = trace)
     let run = Run(bad)
+    run.Trace "loss" |> ignore
+    losses.[n] <- losses.[0] * 1.01
+    trace.["loss"].[n] <- losses.[n]
     let verdictOf id = (Result.evaluate (Registry.singleRun |> List.find (fun r -> r.Id = id)) run).Verdict
     Assert.True(Verdict.isViolated (verdictOf "I.loss"), sprintf "I.loss: %A" (verdictOf "I.loss"))
     Assert.True(Verdict.isViolated (verdictOf "C.gfDecay"), sprintf "C.gfDecay: %A" (verdictOf "C.gfDecay"))

@@ -19,6 +19,7 @@ let mlpOnly : (string * string) list =
       "I.trace", "the MLP trace's loss and smooth_z against the losses and the W/V snapshots (on other runs E.claims compares the trace)"
       "A.apriori", "the a priori constants of the MLP's lemma chain under the clip radius (spectral norms of W and V)"
       "A.flow", "a gradient-flow run: only the MLP's engine integrates the flow"
+      "E.flowReplay", "the verifier's integration of a gradient-flow run: only the MLP's engine integrates the flow"
       "L5.split", "lemma L5 split into the MLP's parts W and V with its per-pair coefficients"
       "L5.forcing", "the exact forcing of L5.split per W/V part"
       "A.split.centre.segments", "the centre of the MLP's bracket (σ'' along Wh, per W/V part; the centre pass's kernels)"

@@ -2,10 +2,11 @@
 /// error allowance, and the wrapper that makes a gradient-descent statement not applicable to them.
 module ResOdeProofs.Theory.FlowRuns
 
+open ResOdeProofs.Numerics.Verification
 open ResOdeProofs.Theory
 
 /// True for a run of the integrated gradient flow (gf or clipped-gf).
-let isFlow (run: Run) = run.Setting.Optimizer = "gf" || run.Setting.Optimizer = "clipped-gf"
+let isFlow (run: Run) = FlowReplay.IsFlow run.Data
 
 /// The time of output j: output_times[j] when run.json lists them, else j·η (uniform grid, η = T/N).
 let time (run: Run) (j: int) =
@@ -17,12 +18,8 @@ let time (run: Run) (j: int) =
 /// of the integrator has a local error of at most 1 in the norm weighted by atol + rtol·|y| (≈ rtol relative
 /// for the weights), the flow is loss-decreasing so these errors are not amplified to first order, and the
 /// quadratic loss doubles a relative error of the outputs. An estimate with a stated factor, not a certificate.
-let integrationRel (run: Run) =
-    let meta = run.Data.Meta
-    match meta.Rtol, meta.OdeSteps with
-    | r, s when r.HasValue && s.HasValue -> 2.0 * float (s.Value + 1) * r.Value
-    | r, _ when r.HasValue -> 2.0 * r.Value
-    | _ -> 0.0
+/// (Written once, `FlowReplay.IntegrationRel`: the flow replay's allowance, E.flowReplay, rests on the same reading.)
+let integrationRel (run: Run) = FlowReplay.IntegrationRel run.Data.Meta
 
 /// The largest integration allowance a flow statement accepts: 10⁻³ relative, so that a bound is never confused
 /// with an integration error (the same fraction as result B's reference solve).

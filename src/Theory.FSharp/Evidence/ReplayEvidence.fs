@@ -261,12 +261,103 @@ let private blockReplayed (run: Run) : Result<Replayed, string> =
              ClaimNotes =
                 notes @ [ if finite.Length < segments.Length then "intervals whose replay left the finite numbers are compared through the identities only (see E.replay)" ] }
 
+// ---------------------------------------------------------------- the MLP's gradient flow (Verification/FlowReplay.cs)
+
+/// Columns that are no Lipschitz function of the weights with a constant at hand, compared at a snapshot's output only (both
+/// from the same weights, within τ relative), as on gradient descent.
+let private flowSnapshotColumns = [ "grad_norm"; "pl_ratio"; "grad_w_max"; "grad_v_max"; "hidden_max"; "adjoint_sum_max"; "preact_min"; "preact_max" ]
+
+/// The MLP flow's recorded columns against the verifier's integration, on every reproduced segment (docs/theorems/Evidence.md,
+/// "E.claims on a flow run"): the loss column within E.flowReplay's loss allowance at every output; smooth_w, smooth_v,
+/// smooth_z (2-Lipschitz) and w_fro_max, v_fro_max (1-Lipschitz in max_k‖Z_k‖_F) within f·δ_i + τ|value| + 8u·max_k‖Z_k‖
+/// (δ_i the per-layer weight allowance); step_max, a distance between the states at both ends of its interval, within
+/// δ_i + δ_{i+1} plus the same rounding; the other columns at the snapshot's output within τ relative.
+let private flowClaimChecks (run: Run) (e: FlowEvidence) =
+    let tau, u = Evidence.tau run, Evidence.unit run
+    let claimed name = run.ClaimedTrace name
+    [ for seg in e.Segments do
+        let r = seg.Replay
+        if seg.Finite && seg.Reproduced then
+            let len = r.To - r.From
+            let last = if r.Snapshot + 1 < run.SnapshotCount then len - 1 else len
+            let verified name = r.Trace.[name]
+            let scaleAt i = max (verified "w_fro_max").[i] (verified "v_fro_max").[i]
+            let at i = sprintf "output %d (t = %.4g; flow replayed from snapshot %d)" (r.From + i) (FlowRuns.time run (r.From + i)) r.Snapshot
+            for i in 0 .. last do
+                let j = r.From + i
+                match claimed "loss" with
+                | Some c when j < c.Length ->
+                    yield { Measured = abs (c.[j] - r.Losses.[i]); Bound = r.LossTolerance.[i]
+                            Where = sprintf "claimed loss %.17g vs verified %.17g" c.[j] r.Losses.[i]; When = at i }
+                | _ -> ()
+                for (name, f) in lipschitzColumns do
+                    match claimed name with
+                    | Some c when j < c.Length ->
+                        let v = (verified name).[i]
+                        yield { Measured = abs (c.[j] - v); Bound = f * r.WeightTolerance.[i] + tau * abs v + 8.0 * u * scaleAt i
+                                Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[j] v; When = at i }
+                    | _ -> ()
+                match claimed "step_max" with
+                | Some c when j < c.Length && i < len ->
+                    let v = (verified "step_max").[i]
+                    yield { Measured = abs (c.[j] - v); Bound = r.WeightTolerance.[i] + r.WeightTolerance.[i + 1] + tau * abs v + 8.0 * u * scaleAt i
+                            Where = sprintf "claimed step_max %.17g vs verified %.17g" c.[j] v; When = at i }
+                | _ -> ()
+            // at the snapshot's output both values are functions of the same weights: within τ relative as on gradient descent
+            for name in flowSnapshotColumns do
+                match claimed name with
+                | Some c when r.From < c.Length ->
+                    let v = (verified name).[0]
+                    let rho = if name = "pl_ratio" then 2.0 * tau + r.LossRounding.[0] / abs r.Losses.[0] else tau
+                    let bound = (if rho < 1.0 then 2.0 * rho * abs v / (1.0 - rho) else infinity) + 8.0 * u * scaleAt 0
+                    yield { Measured = abs (c.[r.From] - v); Bound = bound
+                            Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[r.From] v; When = at 0 }
+                | _ -> () ]
+
+/// What the MLP flow's replay supplies: every segment integrated by the verifier from its snapshot, compared with the next
+/// snapshot and every recorded loss (`FlowEvidence.build`), and the recorded columns compared with its columns.
+let private flowReplayed (run: Run) : Result<Replayed, string> =
+    match FlowReplay.Undeclared run.Data, run.FlowEvidence with
+    | null, Some e ->
+        let segments =
+            e.Segments |> Array.map (fun seg ->
+                let r = seg.Replay
+                { Snapshot = r.Snapshot; From = r.From; To = r.To; Finite = seg.Finite; Certified = seg.Finite
+                  Uncertifiable = (match r.Failure with null -> "" | why -> why)
+                  Growth = None
+                  Checks =
+                    [ for (m, b, where', j) in seg.Checks ->
+                        { Measured = m; Bound = b; Where = where'; When = sprintf "output %d (t = %.4g; segment from snapshot %d)" j (FlowRuns.time run j) r.Snapshot } ]
+                  Landing = (if r.Snapshot + 1 < run.SnapshotCount && seg.Finite then Some(r.EndFrobenius, r.EndWorstLayer) else None) })
+        let steps = e.Segments |> Array.sumBy (fun s -> s.Replay.Steps)
+        Ok { Segments = segments
+             Constants =
+                [ "tau", Evidence.tau run; "unit roundoff", Evidence.unit run
+                  "producer integration allowance 2(s_p+1)rtol_p", FlowRuns.integrationRel run
+                  "verifier rtol", e.Replay.Rtol; "verifier atol", e.Replay.Atol
+                  "verifier steps", float steps
+                  "verifier rejected steps", float (e.Segments |> Array.sumBy (fun s -> s.Replay.Rejected))
+                  "verifier field evaluations", float (e.Segments |> Array.sumBy (fun s -> s.Replay.Evaluations))
+                  "largest allowance B (producer's error norm)", e.Segments |> Array.map (fun s -> s.Replay.RmsAllowance) |> Comparison.maxKeepNaNOr nan
+                  "largest |Z|_F on the replay", e.Segments |> Array.map (fun s -> s.Replay.MaxStateNorm) |> Comparison.maxKeepNaNOr nan ]
+             ClaimChecks = flowClaimChecks run e
+             ClaimNotes =
+                [ "a gradient-flow run: the columns are compared with the verifier's own integration of the flow (docs/theorems/Evidence.md, E.flowReplay)"
+                  if not e.Complete then "segments whose flow replay did not reach its end or did not reproduce the recording are compared through the identities only (see E.flowReplay)" ] }
+    | null, None ->
+        Error(
+            match run.Setting.S2 with
+            | None -> sprintf "no flow replay: σ = %s is not smooth, and the verifier does not integrate its flow" (ResOdeProofs.Numerics.Activations.Name run.Setting.Activation)
+            | Some _ -> "no flow replay: no snapshot to start from")
+    | why, _ -> Error(sprintf "no flow replay: %s" why)
+
 let private replayCache = System.Runtime.CompilerServices.ConditionalWeakTable<Run, Lazy<Result<Replayed, string>>>()
 
 /// The replay of a run, supplied by its architecture (Error: why there is none); built once per run (E.replay's
 /// hypothesis and conclusion and E.claims read it).
 let replayed (run: Run) : Result<Replayed, string> =
-    replayCache.GetValue(run, fun run -> lazy (if run.IsMlp then mlpReplayed run else blockReplayed run)).Value
+    replayCache.GetValue(run, fun run ->
+        lazy (if run.IsMlp && FlowRuns.isFlow run then flowReplayed run elif run.IsMlp then mlpReplayed run else blockReplayed run)).Value
 
 // ---------------------------------------------------------------- the statements, once
 
@@ -300,7 +391,7 @@ let private bitExactLanding (seg: ReplayedSegment) =
 
 /// (E.replay) replaying gradient descent from every snapshot reproduces the next snapshot and every recorded loss.
 let replay : Result<Run> =
-  FlowRuns.gdOnly "E.claims (the flow is not replayed)"
+  FlowRuns.gdOnly "E.flowReplay"
     { Id = "E.replay"
       Title = "A gradient-descent replay reproduces the recorded snapshots and losses"
       Source = src
@@ -329,6 +420,79 @@ let replay : Result<Run> =
                     Notes =
                         [ if Verdict.isViolated ev.Verdict then
                             "the recorded run is not the declared gradient descent: a modified snapshot or loss, or another optimizer (declare Adam, momentum or mini-batches in run.json \"optimizer\"; the gradient-descent results then say hypothesis not met)" ] } }
+
+/// Hypothesis of E.flowReplay: run.json declares what the producer's allowance is made of (rtol, atol, ode_steps), and the
+/// architecture is the MLP (the engine integrates its flow); met on a run that is not a flow run (nothing to replay).
+let private hypFlowDeclared : string * (Run -> HypothesisCheck) =
+    "the integration declared (rtol in (0, 1), atol > 0, ode_steps)", fun run ->
+        if not (FlowRuns.isFlow run) then Met "not a gradient-flow run (nothing to replay)"
+        elif not run.IsMlp then NotMet(sprintf "architecture '%s': only the MLP's flow is integrated by the engine" run.Setting.Architecture)
+        else
+            match FlowReplay.Undeclared run.Data with
+            | null ->
+                let m = run.Data.Meta
+                Met(sprintf "rtol %g, atol %g, %d accepted steps (%s)" m.Rtol.Value m.Atol.Value m.OdeSteps.Value (match m.OdeMethod with null -> "method not named" | s -> s))
+            | why -> NotMet why
+
+/// A hypothesis of E.flowReplay checked on flow runs only (met on any other run: nothing to replay, the result is not applicable).
+let private onFlow ((name, check): string * (Run -> HypothesisCheck)) : string * (Run -> HypothesisCheck) =
+    name, fun run -> if FlowRuns.isFlow run then check run else Met "not a gradient-flow run (nothing to replay)"
+
+/// Hypothesis of E.flowReplay: the field −c·G is smooth. The embedded pair's error estimate, on which the producer's allowance
+/// rests, assumes it: a non-smooth σ (ReLU) breaks it, and so does the clip, whose projection onto the ball is not
+/// differentiable at the radius (a layer whose ‖G_k‖ crosses C makes a kink the estimate does not see).
+let private hypSmoothField : string * (Run -> HypothesisCheck) =
+    onFlow (
+        "smooth field: σ with a bounded σ'' and no clip",
+        fun run ->
+            match snd Hypotheses.smoothSigma run with
+            | NotMet why -> NotMet why
+            | Met v when run.Setting.Optimizer = "clipped-gf" ->
+                NotMet(sprintf "%s, but a clipped-gf run: the clip factor min(1, C/‖G_k‖) has a kink at the radius, where the integrator's error estimate does not hold" v)
+            | ok -> ok)
+
+/// Hypothesis of E.flowReplay: the verifier's integration reaches the end of every segment in finite numbers.
+let private hypFlowFinite : string * (Run -> HypothesisCheck) =
+    "the verifier's flow replay reaches every segment's end", fun run ->
+        if not (FlowRuns.isFlow run) then Met "not a gradient-flow run (nothing to replay)"
+        else
+            match replayed run with
+            | Error why -> NotMet why
+            | Ok e ->
+                match e.Segments |> Array.filter (fun s -> not s.Finite) with
+                | [||] -> Met(sprintf "%d segment(s)" e.Segments.Length)
+                | bad -> NotMet(bad |> Array.map (fun s -> s.Uncertifiable) |> String.concat "; ")
+
+/// (E.flowReplay) integrating the gradient flow from every snapshot reproduces the next snapshot and every recorded loss.
+let flowReplay : Result<Run> =
+  FlowRuns.flowOnly "E.replay"
+    { Id = "E.flowReplay"
+      Title = "A replay of the gradient flow reproduces the recorded snapshots and losses"
+      Source = src
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "From every snapshot s of a gradient-flow run with a smooth field (a smooth σ, no clip) the verifier integrates the declared flow dZ/dt = −G with its own solve "
+        + "(Dormand–Prince 5(4) at rtol_v = max(rtol_p/100, 1e-12), atol_v = atol_p·rtol_v/rtol_p, float64, the recorded data and activation) "
+        + "to every output time up to the next snapshot. In the producer's own error norm ‖x/w‖_RMS, w_j = atol_p + rtol_p·max_t|Z_j(t)|, the next snapshot lies within "
+        + "B = (s_p + 1)(1 + c_R u_p/rtol_p) + (s_v + 1)(rtol_v + c_R u_v)/rtol_p + u_p/rtol_p + β(τ_p + τ_v)Δt·max‖f‖/(√N atol_p) of the replay "
+        + "(s_p, s_v the accepted steps, c_R = 72, β = 2, N the number of weights): the producer's allowance 2(s_p + 1)·rtol_p read in its own norm (an estimate: "
+        + "local errors summed without amplification), the verifier's likewise, and rounding; every recorded loss within 2√N·B·‖(G/L) ⊙ w‖₂ (first order, "
+        + "Cauchy–Schwarz in that norm, doubled for the second-order remainder) plus the rounding 2(τℓ + 2√ℓδ + δ²) of the two loss evaluations."
+      Hypotheses = [ hypFlowDeclared; hypSmoothField; onFlow Hypotheses.initialSnapshot; FlowRuns.hypIntegration; hypFlowFinite ]
+      Conclusion =
+        fun run ->
+            match replayed run with
+            | Error why -> Evaluation.notApplicable why
+            | Ok e ->
+                let checks = [ for seg in e.Segments do yield! seg.Checks ]
+                let ev = evaluation 0.0 checks e.Constants []
+                { ev with
+                    Notes =
+                        [ "the allowance rests on the producer's integration allowance 2(s_p + 1)·rtol_p, an estimate (each step's error estimate within the tolerance, "
+                          + "no amplification between steps), not a certificate; the verifier's own solve is 100× tighter"
+                          if Verdict.isViolated ev.Verdict then
+                            "the recording is not the declared gradient flow within the producer's stated accuracy: a modified snapshot or loss, a wrong field (an engine fault), or an integration less accurate than its tolerances claim" ] } }
 
 /// (E.claims) the producer's trace agrees with the verifier's columns and with the snapshots.
 let claims : Result<Run> =
@@ -383,8 +547,11 @@ let claims : Result<Run> =
             let notes =
                 match evidence with
                 | Ok e -> e.ClaimNotes
-                | Error _ -> [ "no replay (not gradient descent, or a flow run): the claims are checked through the identities only" ]
+                | Error why -> [ sprintf "%s: the claims are checked through the identities only" why ]
             evaluation 0.0 checks ([ "tau", tau; "unit roundoff", u ] @ smoothnessConstants run) notes }
 
 /// E.replay and E.claims, for a registry (with E.init: `Registry.evidenceEveryArchitecture`).
 let all : Result<Run> list = [ replay; claims ]
+
+/// The MLP's evidence results: E.replay, E.flowReplay (only the MLP's flow is integrated by the engine) and E.claims.
+let mlpAll : Result<Run> list = [ replay; flowReplay; claims ]

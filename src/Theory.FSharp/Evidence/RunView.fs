@@ -58,6 +58,51 @@ module RunEvidence =
                   Reproduced = checks |> List.forall (fun (m, b, _, _) -> m <= b) })
         { Replay = replay; Segments = segs }
 
+/// What the verifier's replay of one snapshot segment of a gradient-flow run shows (docs/theorems/Evidence.md, "E.flowReplay").
+type FlowSegmentEvidence =
+    { Replay: FlowSegmentReplay
+      /// (measured, bound, where, output) of every comparison: the next snapshot's weights in the producer's error norm,
+      /// then the recorded loss at every output of the segment
+      Checks: (float * float * string * int) list
+      /// the verifier's integration reached the segment's end in finite numbers
+      Finite: bool
+      /// every comparison within its allowance
+      Reproduced: bool }
+
+/// The verifier's own per-output evidence of a gradient-flow run: every segment integrated from its snapshot.
+type FlowEvidence =
+    { Replay: FlowRunReplay
+      Segments: FlowSegmentEvidence[] }
+    /// Every segment finite and reproduced: the replay's columns stand for the run's.
+    member e.Complete = e.Segments |> Array.forall (fun s -> s.Finite && s.Reproduced)
+
+module FlowEvidence =
+    /// Integrates every segment of a flow run from its snapshot (`FlowReplay.Run`) and compares it with the recording: the
+    /// next snapshot within the allowance B in the producer's error norm ‖(Z_recorded − Z_replay)/w‖_RMS, the recorded loss
+    /// at every output within the loss allowance (both derived in docs/theorems/Evidence.md, "E.flowReplay").
+    let build (data: RunData) : FlowEvidence =
+        let replay = FlowReplay.Run data
+        let segs =
+            replay.Segments
+            |> Array.map (fun seg ->
+                let len = seg.To - seg.From
+                let checks =
+                    if not seg.Finite then []
+                    else
+                        [ if seg.Snapshot + 1 < data.Steps.Length then
+                            let m = if Double.IsNaN seg.EndDeviation then infinity else seg.EndDeviation
+                            yield m, seg.RmsAllowance,
+                                  sprintf "snapshot %d weights vs the flow replayed from snapshot %d (‖ΔZ/w‖_RMS, w_j = atol + rtol·max_t|Z_j|; ‖ΔZ‖_F = %.6g, worst layer k = %d: %.6g)"
+                                      (seg.Snapshot + 1) seg.Snapshot seg.EndFrobenius seg.EndWorstLayer seg.EndWorstLayerDeviation, seg.To
+                          for i in 0 .. len do
+                            let rec' = data.Losses.[seg.From + i]
+                            let d = abs (rec' - seg.Losses.[i])
+                            yield (if Double.IsNaN d then infinity else d), seg.LossTolerance.[i],
+                                  sprintf "recorded loss %.17g vs replayed %.17g" rec' seg.Losses.[i], seg.From + i ]
+                { Replay = seg; Checks = checks; Finite = seg.Finite
+                  Reproduced = checks |> List.forall (fun (m, b, _, _) -> m <= b) })
+        { Replay = replay; Segments = segs }
+
 /// A run directory opened for verification: one view of a run of any architecture. Every result takes it: the
 /// results with any block's ingredients read θ by parts (`Parts`, `Theta`, `LayerPartOperatorNorm`, `Architecture`), the MLP's (its sharper
 /// constants) read the W/V views (`Shape`, `W`, `V`, `Layerwise`, `LayerOperatorNorms`, `Evidence`), which exist when
@@ -139,7 +184,22 @@ type Run(data: RunData, architectures: Architecture list) as this =
                              | many -> IterateCallback(fun j w v gw gv st -> for c in many do c.Invoke(j, w, v, gw, gv, st)))
                  Some(RunEvidence.build data onSegment)
              else None)
-    let isFlow = data.Meta.Optimizer = "gf" || data.Meta.Optimizer = "clipped-gf"
+    let isFlow = FlowReplay.IsFlow data
+    /// The verifier's replay of a gradient-flow run of the MLP (None for other runs, when run.json does not declare the
+    /// producer's tolerances and step count, `FlowReplay.Undeclared`, or when σ is not smooth: an adaptive pair crawls
+    /// through the kinks of a ReLU field, the producer's steps by the hundred thousand, and its error estimate, which the
+    /// comparison rests on, does not hold there).
+    let flowEvidence =
+        lazy
+            (if isMlp && isFlow && data.Steps.Length > 0 && consts.S2.HasValue && isNull (FlowReplay.Undeclared data) then
+                 Some(FlowEvidence.build data)
+             else None)
+    let flowColumns =
+        lazy
+            (match flowEvidence.Force() with
+             | Some e when e.Complete && data.Steps.[0] = 0 ->
+                 TraceColumns.All |> Array.map (fun struct (name, _) -> name, e.Replay.Column name) |> dict |> Some
+             | _ -> None)
     /// Columns an earlier verify of this same run computed from its own replay (see `UseVerifiedColumns`).
     let mutable verifiedColumns : Collections.Generic.IDictionary<string, float[]> option = None
     let columns =
@@ -193,11 +253,16 @@ type Run(data: RunData, architectures: Architecture list) as this =
             lazy (Layerwise.Evaluate(shape.Value, data.Activation, data.Data, data.A, data.B, ReadOnlySpan(data.W.[s]), ReadOnlySpan(data.V.[s])))).Value
     /// A per-iterate column computed by the verifier (docs/theorems/Evidence.md): for gradient descent, the replay
     /// of every snapshot segment, available when every segment is certified and reproduced; for a gradient-flow
-    /// run the producer's column (the flow is not replayed); None otherwise (see `TraceUnavailable`). An architecture
-    /// other than the MLP is not replayed here: its columns are the producer's, which the generic results compare with
-    /// the snapshots' parameters.
+    /// run of the MLP the verifier's integration of the flow from every snapshot (`FlowEvidence`), available when every
+    /// segment reproduces the recorded snapshots and losses (E.flowReplay); None otherwise (see `TraceUnavailable`). An
+    /// architecture other than the MLP is not replayed here: its columns are the producer's, which the generic results
+    /// compare with the snapshots' parameters.
     member _.Trace(name: string) : float[] option =
-        if isFlow || not isMlp then
+        if isFlow && isMlp then
+            match flowColumns.Force() with
+            | Some cols when cols.ContainsKey name -> Some cols.[name]
+            | _ -> None
+        elif isFlow || not isMlp then
             match data.Trace.TryGetValue name with
             | true, v -> Some v
             | _ -> None
@@ -228,6 +293,8 @@ type Run(data: RunData, architectures: Architecture list) as this =
         | _ -> None
     /// The replay evidence (None unless the run declares plain or clipped gradient descent).
     member _.Evidence : RunEvidence option = evidence.Force()
+    /// The flow replay's evidence (None unless the run is a gradient-flow run of the MLP that declares its integration).
+    member _.FlowEvidence : FlowEvidence option = flowEvidence.Force()
     /// Why the replay's iterates cannot stand for the run's (the first segment E.replay does not certify), None when every
     /// segment is certified; also None for a run that is not replayed.
     member this.Uncertified : string option =
@@ -240,7 +307,22 @@ type Run(data: RunData, architectures: Architecture list) as this =
     /// Why the per-iterate columns `missing` are not available.
     member this.TraceUnavailable(missing: string list) : string =
         let cols = String.concat ", " missing
-        if isFlow then sprintf "missing trace columns: %s (a gradient-flow run's per-iterate columns are the producer's)" cols
+        if isFlow && isMlp then
+            match FlowReplay.Undeclared data with
+            | null when not consts.S2.HasValue ->
+                sprintf "σ = %s is not smooth: the verifier does not integrate its flow (the integrator's error estimate, on which the comparison with the producer rests, assumes a smooth field)" (Activations.Name data.Activation)
+            | null ->
+                if data.Steps.Length = 0 || data.Steps.[0] <> 0 then "no snapshot at output 0: the flow replay has no starting point"
+                else
+                    match this.FlowEvidence with
+                    | Some e ->
+                        match e.Segments |> Array.tryFind (fun s -> not s.Finite), e.Segments |> Array.tryFind (fun s -> not s.Reproduced) with
+                        | Some s, _ -> sprintf "the verifier's flow replay from snapshot %d did not reach the next output (see E.flowReplay)" s.Replay.Snapshot
+                        | None, Some s -> sprintf "the flow replay does not reproduce the run from snapshot %d (see E.flowReplay)" s.Replay.Snapshot
+                        | None, None -> sprintf "missing columns: %s" cols
+                    | None -> sprintf "missing columns: %s" cols
+            | why -> sprintf "the verifier cannot replay the flow: %s" why
+        elif isFlow then sprintf "missing trace columns: %s (a gradient-flow run's per-iterate columns are the producer's)" cols
         elif not (Replay.IsGradientDescent data) then
             sprintf "not plain gradient descent (optimizer '%s'): the verifier rebuilds per-iterate quantities only by replaying gradient descent" data.Meta.Optimizer
         elif data.Steps.Length = 0 || data.Steps.[0] <> 0 then "no snapshot at iteration 0: the replay has no starting point"

@@ -319,7 +319,7 @@ let flow : Result<Run> =
                       "tightness at the last output", (if sz.[last] > 0.0 then bound.[last] / sz.[last] else infinity)
                       "integration allowance (relative)", FlowRuns.integrationRel run ]
                 Notes = [ "between output times the coefficients are the larger of their two end values (sampled, not certified)"
-                          "between snapshots both sides are the producer's trace (no replay of the flow): the producer's account of the trajectory checked against the theorem, not the trajectory; at snapshots the measured side is recomputed from the weights" ] } }
+                          "both sides read the verifier's integration of the flow from every snapshot (E.flowReplay; the producer's trace is E.claims'); the snapshots carry the producer's integration error, allowed for by 2(steps + 1)·rtol" ] } }
 
 /// max_k ‖W_{k+1} − W_k‖_F and max_k ‖V_{k+1} − V_k‖_F of snapshot s, from its weights.
 let snapshotIncrements (run: Run) (s: int) =

@@ -694,7 +694,7 @@ let private hypPositive : string * (Run -> HypothesisCheck) =
 let private traceColumn (run: Run) name =
     match run.Trace name with
     | Some c -> c
-    | None -> raise (MissingInput(sprintf "the run has no trace column '%s'" name))
+    | None -> raise (MissingInput(sprintf "no verifier's column '%s': %s" name (run.TraceUnavailable [ name ])))
 
 /// The paper's MLP: μ₀ from Ḡ at V(0) = 0, the verifier's columns (`Run.Trace`: the replay on gradient descent), the
 /// loss of the snapshot weights with I.loss's allowance, and the joint W, V displacement.

@@ -1,0 +1,332 @@
+using ResOdeProofs.Numerics.IO;
+using ResOdeProofs.Numerics.Model;
+using ResOdeProofs.Numerics.Ode;
+using ResOdeProofs.Numerics.Training;
+
+namespace ResOdeProofs.Numerics.Verification;
+
+/// <summary>
+/// The verifier's integration of one snapshot segment of a gradient-flow run: dZ/dt = −c·G from the recorded snapshot s at
+/// output <see cref="From"/> to the next snapshot's output <see cref="To"/> (the last snapshot: to the last recorded output),
+/// with its own solve at a tighter tolerance than the producer's (<see cref="FlowReplay"/>), recording at every output time
+/// the trace columns, the loss and the allowances within which the producer's recording must lie
+/// (docs/theorems/Evidence.md, "E.flowReplay"). Arrays indexed by output are relative to <see cref="From"/>.
+/// </summary>
+public sealed class FlowSegmentReplay
+{
+    /// <summary>The snapshot the segment starts from.</summary>
+    public required int Snapshot { get; init; }
+    public required int From { get; init; }
+    public required int To { get; init; }
+    /// <summary>The verifier's trace columns (names of <see cref="TraceColumns"/>) at outputs From..To.</summary>
+    public required Dictionary<string, double[]> Trace { get; init; }
+    /// <summary>ℓ at the replayed outputs.</summary>
+    public required double[] Losses { get; init; }
+    /// <summary>
+    /// B: the allowed ‖(Z_producer − Z_replay)/w‖_RMS at outputs From + 1..To, in the producer's own error norm (weights
+    /// w_j = atol + rtol·max_t|Z_j(t)|); 0 at From, where both are the snapshot.
+    /// </summary>
+    public required double RmsAllowance { get; init; }
+    /// <summary>The allowed max_k ‖Z_producer,k − Z_replay,k‖_F at output From + i: √N·B·max_j w_j (0 at i = 0).</summary>
+    public required double[] WeightTolerance { get; init; }
+    /// <summary>The allowed |ℓ_recorded − ℓ_replay| at output From + i.</summary>
+    public required double[] LossTolerance { get; init; }
+    /// <summary>The part of <see cref="LossTolerance"/> that is the rounding of the two loss evaluations, 2(τℓ + 2√ℓ·δ + δ²).</summary>
+    public required double[] LossRounding { get; init; }
+    /// <summary>‖(Z_recorded(s + 1) − Z_replay(To))/w‖_RMS (NaN for the last snapshot or a replay that stopped).</summary>
+    public double EndDeviation { get; init; } = double.NaN;
+    /// <summary>‖Z_recorded(s + 1) − Z_replay(To)‖_F (all layers; NaN as <see cref="EndDeviation"/>).</summary>
+    public double EndFrobenius { get; init; } = double.NaN;
+    /// <summary>The layer (1-based) with the largest deviation at the next snapshot, and that deviation (Frobenius).</summary>
+    public int EndWorstLayer { get; init; }
+    public double EndWorstLayerDeviation { get; init; } = double.NaN;
+    /// <summary>False when the verifier's integration stopped (a non-finite field, the step size underflowed, or the step budget ran out).</summary>
+    public bool Finite { get; init; } = true;
+    /// <summary>Why the integration stopped (null when it did not).</summary>
+    public string? Failure { get; init; }
+    /// <summary>The verifier's accepted and rejected steps, and evaluations of the field, on this segment.</summary>
+    public int Steps { get; init; }
+    public int Rejected { get; init; }
+    public int Evaluations { get; init; }
+    /// <summary>max ‖Z‖_F (all layers) over every state the verifier's solve evaluated the field at.</summary>
+    public double MaxStateNorm { get; init; }
+}
+
+/// <summary>All segments of a flow run replayed, with the verifier's columns stitched over the outputs 0..N.</summary>
+public sealed class FlowRunReplay
+{
+    public required FlowSegmentReplay[] Segments { get; init; }
+    public required int Outputs { get; init; }
+    /// <summary>The verifier's relative and absolute tolerances.</summary>
+    public required double Rtol { get; init; }
+    public required double Atol { get; init; }
+
+    /// <summary>
+    /// A trace column over every output 0..N (NaN before the first snapshot): each output's value from the segment that
+    /// starts at or before it, a snapshot's output from the recorded snapshot itself (the segment it starts).
+    /// </summary>
+    public double[] Column(string name)
+    {
+        var col = new double[Outputs];
+        Array.Fill(col, double.NaN);
+        foreach (var seg in Segments)
+        {
+            var src = name == "loss" ? seg.Losses : seg.Trace[name];
+            for (int i = 0; i < src.Length; i++) col[seg.From + i] = src[i];
+        }
+        foreach (var seg in Segments) col[seg.From] = name == "loss" ? seg.Losses[0] : seg.Trace[name][0];
+        if (name == "step_max" && Outputs > 0) col[Outputs - 1] = 0.0;
+        return col;
+    }
+}
+
+/// <summary>
+/// Replays a gradient-flow run (optimizer gf or clipped-gf) from its recorded snapshots with the verifier's own solve:
+/// Dormand–Prince 5(4) (<see cref="OdeSolver"/>) at <see cref="VerifierRtol"/>, the field from <see cref="ResNet{T}.Evaluate"/>
+/// in float64 with the recorded data, activation and clip radius, never a fault. Nothing of the producer's trace is read.
+///
+/// The allowances (derived in docs/theorems/Evidence.md, "E.flowReplay"). An accepted step of an embedded pair keeps
+/// its error estimate e within ‖e/sc‖_RMS ≤ 1, sc_j = atol + rtol·max(|y_j|, |y'_j|) ≤ w_j = atol + rtol·Y_j (Y_j the
+/// largest |Z_j| on the segment). Summing the local errors of s steps without amplification (the reading on which the
+/// producer's integration allowance 2(s + 1)·rtol rests: an estimate, not a certificate) gives
+/// ‖(Z_producer − Z)/w‖_RMS ≤ s_p + 1, and the verifier's own solve, whose weights are w·rtol_v/rtol_p, adds
+/// (s_v + 1)·rtol_v/rtol_p; rounding adds c_R·u/rtol_p per step of each side, the field's rounding and the snapshot's storage.
+/// </summary>
+public static class FlowReplay
+{
+    /// <summary>How much tighter the verifier's relative tolerance is than the producer's.</summary>
+    public const double Tightening = 100.0;
+    /// <summary>The smallest relative tolerance the verifier integrates at (its rounding per step, c_R·u ≈ 8·10⁻¹⁵, stays below 1% of it).</summary>
+    public const double RtolFloor = 1e-12;
+    /// <summary>
+    /// c_R: a step's rounding relative to max|Z_j|, per entry: (S + 1)·u forming y + h·Σ b_i k_i (S ≤ 7 stages), and as much
+    /// again through each stage state (rounded alike, entering through h·|b_i|·‖∂f‖ ≤ 4|b_i|, Σ|b_i| ≤ 2): (S + 1)(1 + 4·2).
+    /// </summary>
+    public const double RoundingPerStep = 72.0;
+    /// <summary>Σ_i |b_i| bound of the pairs the engine integrates with (Dormand–Prince 5(4): 1.645).</summary>
+    public const double WeightSum = 2.0;
+
+    /// <summary>The verifier's relative tolerance: rtol_p/100, not below <see cref="RtolFloor"/>.</summary>
+    public static double VerifierRtol(double producerRtol) => Math.Max(producerRtol / Tightening, RtolFloor);
+
+    /// <summary>The producer's integration allowance 2(steps + 1)·rtol (relative; 2·rtol without a step count, 0 without rtol).</summary>
+    public static double IntegrationRel(RunMetadata meta) =>
+        meta.Rtol is double r ? (meta.OdeSteps is int s ? 2.0 * (s + 1) * r : 2.0 * r) : 0.0;
+
+    /// <summary>True for a run of the integrated gradient flow.</summary>
+    public static bool IsFlow(RunData run) => run.Meta.Optimizer is "gf" or "clipped-gf";
+
+    /// <summary>
+    /// Why the run cannot be replayed as a flow (null when it can): the flow replay needs the producer's rtol in (0, 1),
+    /// atol &gt; 0 and its accepted step count, which fix the producer's allowance.
+    /// </summary>
+    public static string? Undeclared(RunData run)
+    {
+        var m = run.Meta;
+        if (!(m.Rtol is double r && r > 0 && r < 1)) return "run.json gives no rtol in (0, 1): the producer's integration allowance is unknown";
+        if (!(m.Atol is double a && a > 0 && double.IsFinite(a))) return "run.json gives no positive atol: the producer's error norm is undefined for weights that are 0";
+        if (m.OdeSteps is not int s || s < 0) return "run.json gives no ode_steps: the producer's integration allowance is unknown";
+        return null;
+    }
+
+    /// <summary>The time of output j: output_times[j], else the uniform grid T·j/N the engine integrates to, else j·η.</summary>
+    public static double OutputTime(RunData run, int j)
+    {
+        var m = run.Meta;
+        if (m.OutputTimes is { } ts) return ts[j];
+        if (m.Horizon is double h && m.Iterations is int n && n > 0) return j == n ? h : h * j / n;
+        return j * run.Eta;
+    }
+
+    /// <summary>Replays every snapshot segment of a flow run (the producer's tolerances must be declared, <see cref="Undeclared"/>).</summary>
+    public static FlowRunReplay Run(RunData run)
+    {
+        if (Undeclared(run) is string why) throw new ArgumentException(why);
+        double rtolP = run.Meta.Rtol!.Value, atolP = run.Meta.Atol!.Value;
+        double rtolV = VerifierRtol(rtolP), atolV = atolP * rtolV / rtolP;
+        // the segments are independent (each starts from its recorded snapshot): side by side on the machine's cores, each
+        // with a network of its own (one thread per evaluation), the same numbers in any order
+        var segs = new FlowSegmentReplay[run.Steps.Length];
+        Parallel.For(0, segs.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) },
+            s => segs[s] = Segment(run, s, new ResNet<double>(run.Shape, run.Activation, run.Data, run.A, run.B), rtolV, atolV));
+        return new FlowRunReplay { Segments = segs, Outputs = run.Losses.Length, Rtol = rtolV, Atol = atolV };
+    }
+
+    private static FlowSegmentReplay Segment(RunData run, int s, ResNet<double> net, double rtolV, double atolV)
+    {
+        var shape = run.Shape;
+        int L = shape.Depth, md = shape.LayerSize, total = L * md, N = 2 * total;
+        int from = run.Steps[s];
+        int to = s + 1 < run.Steps.Length ? run.Steps[s + 1] : run.Losses.Length - 1;
+        int len = to - from;
+        double rtolP = run.Meta.Rtol!.Value, atolP = run.Meta.Atol!.Value;
+        int stepsP = run.Meta.OdeSteps!.Value;
+        double uP = Replay.UnitRoundoff(run.Meta.Precision), uV = Replay.UnitRoundoff("float64");
+        int n = run.Data.Count;
+        // the field's relative rounding on each side: one gradient evaluation, and the clip factor's few operations
+        double tauP = Replay.GradientRounding(shape, n, uP) + 4 * uP, tauV = Replay.GradientRounding(shape, n, uV) + 4 * uV;
+        double? clip = run.Meta.Optimizer == "clipped-gf" ? run.Clip : null;
+        double bNorm = run.B is null ? 1.0 : Math.Sqrt(Kernels.SumSquares<double>(run.B));
+
+        var cols = TraceColumns.All.Select(c => c.Name).ToArray();
+        var trace = cols.ToDictionary(c => c, _ => new double[len + 1]);
+        var losses = new double[len + 1];
+        var lossRounding = new double[len + 1];
+        var gradWeighted = new double[len + 1];   // ‖(G/L) ⊙ w‖₂ at each output, w from the states up to it
+        var maxWeight = new double[len + 1];      // max_j w_j at each output
+        foreach (var a in trace.Values) Array.Fill(a, double.NaN);
+        Array.Fill(losses, double.NaN);
+
+        // the largest |Z_j| over every state the field is evaluated at (stage states included: a larger w, a larger allowance)
+        var ymax = new double[N];
+        double maxNorm = 0, maxField = 0;
+        var gw = new double[total]; var gv = new double[total];
+        void Field(double t, ReadOnlySpan<double> y, Span<double> dy)
+        {
+            net.Evaluate(y[..total], y[total..], gw, gv);
+            double yy = 0, ff = 0;
+            for (int k = 0; k < L; k++)
+            {
+                double factor = GradientFlow.ClipFactor(gw.AsSpan(k * md, md), gv.AsSpan(k * md, md), clip);
+                for (int i = 0; i < md; i++)
+                {
+                    dy[k * md + i] = -factor * gw[k * md + i];
+                    dy[total + k * md + i] = -factor * gv[k * md + i];
+                }
+            }
+            for (int j = 0; j < N; j++)
+            {
+                double a = Math.Abs(y[j]);
+                if (a > ymax[j]) ymax[j] = a;
+                yy += y[j] * y[j]; ff += dy[j] * dy[j];
+            }
+            maxNorm = Math.Max(maxNorm, Math.Sqrt(yy));
+            maxField = Math.Max(maxField, Math.Sqrt(ff));
+        }
+
+        var times = Enumerable.Range(from, len + 1).Select(j => OutputTime(run, j)).ToArray();
+        var y0 = new double[N];
+        run.W[s].CopyTo(y0, 0); run.V[s].CopyTo(y0, total);
+        for (int j = 0; j < N; j++) ymax[j] = Math.Abs(y0[j]);
+        maxNorm = Math.Sqrt(y0.Sum(x => x * x));
+        var rw = new double[total]; var rv = new double[total]; var rgw = new double[total]; var rgv = new double[total];
+        double[]? prev = null;
+        double[] last = y0;
+        int recorded = 0;
+        void Output(int i, double t, double[] y)
+        {
+            Array.Copy(y, 0, rw, 0, total); Array.Copy(y, total, rv, 0, total);
+            var st = net.Evaluate(rw, rv, rgw, rgv);
+            losses[i] = st.Loss;
+            Trainer.Record(Simd.Level, trace, i, st, shape, rw, rv, rgw, rgv);
+            int clipped = 0;
+            for (int k = 0; k < L; k++)
+                if (GradientFlow.ClipFactor(rgw.AsSpan(k * md, md), rgv.AsSpan(k * md, md), clip) < 1) clipped++;
+            trace["clip_fraction"][i] = (double)clipped / L;
+            trace["step_max"][i] = 0;
+            if (prev is not null) trace["step_max"][i - 1] = MaxLayerDistance(y, prev, L, md, total);
+            prev = (double[])y.Clone();
+            last = prev;
+            // ∇ℓ = G/L whatever the clip; the producer's error norm up to this output
+            double gwt = 0, wmax = 0;
+            for (int j = 0; j < N; j++)
+            {
+                double wj = atolP + rtolP * ymax[j];
+                double g = (j < total ? rgw[j] : rgv[j - total]) / L * wj;
+                gwt += g * g;
+                wmax = Math.Max(wmax, wj);
+            }
+            gradWeighted[i] = Math.Sqrt(gwt);
+            maxWeight[i] = wmax;
+            // the two loss evaluations' rounding, as the gradient-descent replay's: 2(τℓ + 2√ℓ·δ + δ²), δ = τ‖B‖·max‖h_L‖
+            double delta = tauP * bNorm * st.MaxHiddenNorm;
+            lossRounding[i] = 2 * (tauP * Math.Abs(st.Loss) + 2 * Math.Sqrt(Math.Abs(st.Loss)) * delta + delta * delta);
+            recorded = i + 1;
+        }
+
+        int stepsV = 0, rejectedV = 0, evalsV = 0;
+        string? failure = null;
+        if (len == 0) Output(0, times[0], y0);
+        else
+        {
+            try
+            {
+                // a budget far above what the tighter tolerance needs (≈ 2.5× the producer's steps where the error sets the step,
+                // as many where stability or the output grid does): a segment that would exceed it stops, reported
+                int budget = (int)Math.Min(int.MaxValue, Math.Max(10_000L, 10L * (stepsP + 1)));
+                var sol = OdeSolver.Integrate(Field, times[0], times[^1], y0, rtolV, atolV, ButcherTableau.DormandPrince54, times, maxSteps: budget, onOutput: Output);
+                stepsV = sol.Steps; rejectedV = sol.Rejected; evalsV = sol.Evaluations;
+            }
+            catch (InvalidOperationException e)
+            {
+                failure = $"outputs {from} → {to}: the verifier's integration from snapshot {s} stopped after output {from + recorded - 1}: {e.Message}";
+            }
+        }
+        bool finite = failure is null && losses.All(double.IsFinite);
+        if (failure is null && !finite) failure = $"outputs {from} → {to}: the verifier's flow from snapshot {s} left the finite numbers";
+
+        // B: the producer's s_p + 1 steps, the verifier's (s_v + 1)·rtol_v/rtol_p, each with c_R·u/rtol_p of rounding per step,
+        // the snapshot's storage u_p/rtol_p, and the field's rounding β(τ_p + τ_v)·∫‖f‖ ≤ β(τ_p + τ_v)·Δt·max‖f‖ (Frobenius),
+        // in RMS units at most ‖·‖₂/(√N·min w) with min w ≥ atol_p
+        double span = times[^1] - times[0];
+        double rms = (stepsP + 1) * (1 + RoundingPerStep * uP / rtolP)
+                     + (stepsV + 1) * (rtolV / rtolP + RoundingPerStep * uV / rtolP)
+                     + uP / rtolP
+                     + WeightSum * (tauP + tauV) * span * maxField / (Math.Sqrt(N) * atolP);
+        var wtol = new double[len + 1]; var ltol = new double[len + 1];
+        for (int i = 0; i <= len; i++)
+        {
+            // first order in the deviation: |ℓ(Z_p) − ℓ(Z_v)| ≤ ‖(G/L) ⊙ w‖₂·‖(Z_p − Z_v)/w‖₂ (Cauchy–Schwarz), ‖·/w‖₂ = √N·‖·/w‖_RMS;
+            // the factor 2 covers the second-order remainder while the deviation is small (the hypothesis 2(s_p + 1)·rtol ≤ 10⁻³)
+            wtol[i] = i == 0 ? 0.0 : Math.Sqrt(N) * rms * maxWeight[i];
+            ltol[i] = (i == 0 ? 0.0 : 2 * Math.Sqrt(N) * rms * gradWeighted[i]) + lossRounding[i];
+        }
+
+        double endRms = double.NaN, endFro = double.NaN, worstDev = double.NaN;
+        int worst = 0;
+        if (s + 1 < run.Steps.Length && finite)
+        {
+            var w1 = run.W[s + 1]; var v1 = run.V[s + 1];
+            double r2 = 0, f2 = 0;
+            worstDev = -1;
+            for (int k = 0; k < L; k++)
+            {
+                double layer = 0;
+                for (int i = 0; i < md; i++)
+                {
+                    int jw = k * md + i, jv = total + k * md + i;
+                    double dw = w1[jw] - last[jw], dv = v1[jw] - last[jv];
+                    layer += dw * dw + dv * dv;
+                    double ww = atolP + rtolP * ymax[jw], wv = atolP + rtolP * ymax[jv];
+                    r2 += (dw / ww) * (dw / ww) + (dv / wv) * (dv / wv);
+                }
+                f2 += layer;
+                if (!(Math.Sqrt(layer) <= worstDev)) { worstDev = Math.Sqrt(layer); worst = k + 1; }
+            }
+            endRms = Math.Sqrt(r2 / N); endFro = Math.Sqrt(f2);
+        }
+        return new FlowSegmentReplay
+        {
+            Snapshot = s, From = from, To = to, Trace = trace, Losses = losses, RmsAllowance = rms, WeightTolerance = wtol, LossTolerance = ltol, LossRounding = lossRounding,
+            EndDeviation = endRms, EndFrobenius = endFro, EndWorstLayer = worst, EndWorstLayerDeviation = worstDev, Finite = finite, Failure = failure,
+            Steps = stepsV, Rejected = rejectedV, Evaluations = evalsV, MaxStateNorm = maxNorm,
+        };
+    }
+
+    /// <summary>max_k ‖Z_k(a) − Z_k(b)‖_F of two flattened states (W then V).</summary>
+    private static double MaxLayerDistance(double[] a, double[] b, int L, int md, int total)
+    {
+        double best = 0;
+        for (int k = 0; k < L; k++)
+        {
+            double s2 = 0;
+            for (int i = 0; i < md; i++)
+            {
+                double dw = a[k * md + i] - b[k * md + i], dv = a[total + k * md + i] - b[total + k * md + i];
+                s2 += dw * dw + dv * dv;
+            }
+            best = Math.Max(best, Math.Sqrt(s2));
+        }
+        return best;
+    }
+}

@@ -1,0 +1,144 @@
+/// The verifier's replay of a gradient flow (E.flowReplay, docs/theorems/Evidence.md): a faithful flow run is reproduced and
+/// A.flow is evaluated on the verifier's own columns; a recording rewritten consistently between snapshots, or a snapshot
+/// moved with its loss rewritten, is rejected although the checks that read only the recording (I.loss, I.trace, the
+/// identities of E.claims) accept it, as every check did before the flow was replayed.
+module ResOdeProofs.Properties.FlowReplayTests
+
+open System
+open System.Collections.Generic
+open Xunit
+open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Numerics.Model
+open ResOdeProofs.Numerics.Training
+open ResOdeProofs.Theory
+open ResOdeProofs.Properties.Generators
+open ResOdeProofs.TestSupport
+
+let private allMet (e: Evaluation) = e.Hypotheses |> List.forall (fun (_, ok, _) -> ok)
+
+/// Violated with every hypothesis met.
+let private rejected (e: Evaluation) = Verdict.isViolated e.Verdict && allMet e
+
+let private byId id = Registry.singleRun |> List.find (fun r -> r.Id = id)
+let private eval id (run: Run) = Result.evaluate (byId id) run
+
+/// The PL setting of GradientFlowProperties integrated as a flow (snapshots at outputs 0, 10, 20).
+let private faithful = lazy (GradientFlowProperties.plSpec.TrainFlow(GradientFlowProperties.rtol, GradientFlowProperties.atol))
+let private faithfulData () = RunDirectory.InMemory(faithful.Force(), "gf-pl")
+
+/// A copy of the flow run with its losses, trace or snapshot weights replaced.
+let private rebuild (d: RunData) (label: string) (w: float[][]) (losses: float[]) (trace: IReadOnlyDictionary<string, float[]>) =
+    RunData(Directory = d.Directory + " (" + label + ")", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
+            Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, W = w, V = d.V, Losses = losses, Trace = trace)
+
+/// The outputs strictly between the first two snapshots.
+let private between (d: RunData) = [ d.Steps.[0] + 1 .. d.Steps.[1] - 1 ]
+
+let private assertHolds id (run: Run) =
+    let e = eval id run
+    Assert.True(Verdict.isHolds e.Verdict, sprintf "%s: %A\n%A" id e.Verdict e.Notes)
+
+[<Fact>]
+let ``E.flowReplay, E.claims, A.flow: faithful gradient flow on a PL setting → hold, A.flow on the verifier's columns`` () =
+    let run = Run(faithfulData ())
+    for id in [ "E.flowReplay"; "E.claims"; "A.flow"; "C.gfDecay"; "C.gfPathLength" ] do assertHolds id run
+    let e = run.FlowEvidence.Value
+    Assert.True(e.Complete)
+    // the columns the results read are the verifier's integration (at 1/100 of the producer's rtol), not the file's
+    let verified, claimed = run.Trace("smooth_z").Value, run.ClaimedTrace("smooth_z").Value
+    Assert.Equal<float[]>(e.Replay.Column "smooth_z", verified)
+    Assert.True(verified <> claimed, "the replayed column is the recorded one bit for bit: it was not recomputed")
+    Assert.True(e.Replay.Rtol = GradientFlowProperties.rtol / 100.0, sprintf "verifier rtol %g" e.Replay.Rtol)
+
+/// Negative control (b): the losses between the first two snapshots scaled down by 1% in losses.npy and in the trace alike,
+/// everything else intact. Before the flow was replayed every result accepted it (the recorded losses were compared only at
+/// snapshots, I.loss; with the trace, I.trace; and with a decay bound they now undercut); now the replay rejects them.
+[<Fact>]
+let ``E.flowReplay: losses between two snapshots scaled down 1% with the trace alike → violated, I.loss and I.trace still hold`` () =
+    let d = faithfulData ()
+    let losses = Array.copy d.Losses
+    for j in between d do losses.[j] <- 0.99 * losses.[j]
+    let trace = Dictionary<string, float[]>(d.Trace)
+    trace.["loss"] <- Array.copy losses
+    let run = Run(rebuild d "losses scaled" d.W losses trace)
+    let e = eval "E.flowReplay" run
+    Assert.True(rejected e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
+    // the forgery is consistent with the snapshots and with itself
+    for id in [ "I.loss"; "I.trace" ] do assertHolds id run
+    // the verifier has no column of a run it does not reproduce: the flow results say so instead of reading the claims
+    Assert.True(Verdict.isHypothesisNotMet (eval "A.flow" run).Verdict)
+
+/// Negative control (b'): smooth_z between the first two snapshots scaled down by 10%, everything else intact. The identities
+/// of E.claims (|Δ smooth_z| ≤ 2 step_max, per-layer displacements ≤ Σ step_max) accept it, and A.flow used to read it; now
+/// E.claims compares it with the replay, and A.flow is evaluated on the replay's column (the same numbers as on the faithful run).
+[<Fact>]
+let ``E.claims, A.flow: smooth_z between two snapshots scaled down 10% → E.claims violated, A.flow unchanged from the faithful run`` () =
+    let d = faithfulData ()
+    let trace = Dictionary<string, float[]>(d.Trace)
+    let sz = Array.copy trace.["smooth_z"]
+    for j in between d do sz.[j] <- 0.9 * sz.[j]
+    trace.["smooth_z"] <- sz
+    let run = Run(rebuild d "smooth_z scaled" d.W d.Losses trace)
+    let claims = eval "E.claims" run
+    Assert.True(Verdict.isViolated claims.Verdict, sprintf "%A" claims.Verdict)
+    match claims.Verdict with
+    | Violated w -> Assert.Contains("smooth_z", w.Where)
+    | _ -> ()
+    assertHolds "E.flowReplay" run
+    let forged, honest = eval "A.flow" run, eval "A.flow" (Run(faithfulData ()))
+    Assert.True(Verdict.isHolds forged.Verdict)
+    Assert.Equal(honest.Measured, forged.Measured)
+    Assert.Equal(honest.Bound, forged.Bound)
+
+/// Negative control (c): snapshot 1 (output 10, between the first and the last) moved by 10⁻⁴ per entry of one layer's W,
+/// its recorded loss (losses.npy and the trace) and smooth_z rewritten to the moved weights, so that I.loss and I.trace
+/// hold. Its distance to the flow from snapshot 0 is far beyond the allowance in the producer's error norm.
+[<Fact>]
+let ``E.flowReplay: a middle snapshot moved by 1e-4 per entry of one layer, its loss rewritten → violated, I.loss and I.trace still hold`` () =
+    let d = faithfulData ()
+    let md = d.Shape.LayerSize
+    let w = d.W |> Array.map Array.copy
+    for i in 4 * md .. 5 * md - 1 do w.[1].[i] <- w.[1].[i] + 1e-4
+    let moved = Run(rebuild d "moved" w d.Losses d.Trace)
+    let j = d.Steps.[1]
+    let losses = Array.copy d.Losses
+    losses.[j] <- (moved.Layerwise 1).Loss
+    let trace = Dictionary<string, float[]>(d.Trace)
+    trace.["loss"] <- Array.copy losses
+    trace.["smooth_z"] <- (let c = Array.copy trace.["smooth_z"] in c.[j] <- moved.DepthIncrement 1; c)
+    let run = Run(rebuild d "moved, loss rewritten" w losses trace)
+    let e = eval "E.flowReplay" run
+    Assert.True(rejected e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
+    match e.Verdict with
+    | Violated wit -> Assert.Contains("snapshot", wit.Where)
+    | _ -> ()
+    for id in [ "I.loss"; "I.trace" ] do assertHolds id run
+
+/// A producer whose field is wrong (the engine fault that scales one layer's gradient) records a trajectory that is not the
+/// declared flow: the verifier's integration of the true field lands elsewhere.
+[<Fact>]
+let ``E.flowReplay: flow integrated by an engine with a scaled layer gradient → violated`` () =
+    let faulty = GradientFlowProperties.plSpec.With(fault = EngineFault.ScaledLayerGradient)
+    let e = eval "E.flowReplay" (GradientFlowProperties.trainFlow faulty)
+    Assert.True(rejected e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
+
+[<Fact>]
+let ``E.flowReplay: gradient-descent run → not applicable`` () =
+    let e = eval "E.flowReplay" (train GradientFlowProperties.plSpec)
+    Assert.True((match e.Verdict with NotApplicable _ -> true | _ -> false), sprintf "%A" e.Verdict)
+
+/// The hypotheses can fail: a producer rtol so loose that its allowance 2(s + 1)·rtol exceeds 10⁻³; a ReLU flow and a clipped
+/// flow, whose fields are not smooth (the embedded pair's error estimate, on which the allowance rests, assumes they are).
+[<Fact>]
+let ``E.flowReplay: rtol 1e-2, a ReLU flow or a clipped flow → hypothesis not met`` () =
+    let unmet (run: Run) (hypothesis: string) =
+        let e = eval "E.flowReplay" run
+        Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%A" e.Verdict)
+        Assert.Contains(e.Hypotheses, fun (n, ok, _) -> n.StartsWith hypothesis && not ok)
+    unmet (Run(RunDirectory.InMemory(GradientFlowProperties.plSpec.TrainFlow(1e-2, 1e-4), "loose"))) "integration accurate"
+    let short = GradientFlowProperties.plSpec.With(iterations = 4)
+    unmet (GradientFlowProperties.trainFlow (short.With(activation = ResOdeProofs.Numerics.ActivationKind.Relu))) "smooth field"
+    let clipped =
+        RunSpec(Depth = short.Depth, Width = short.Width, Samples = short.Samples, Dim = short.Dim, Init = short.Init, Eta = short.Eta,
+                Iterations = short.Iterations, Snapshots = 3, Seed = short.Seed, Clip = Nullable 0.01)
+    unmet (GradientFlowProperties.trainFlow clipped) "smooth field"
