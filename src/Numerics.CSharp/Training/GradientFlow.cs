@@ -199,7 +199,7 @@ public static class GradientFlow
         return res;
     }
 
-    /// <summary>c = min(1, C/‖(G^W_k, G^V_k)‖_F), 1 without a clip radius (also the verifier's flow replay's, <see cref="Verification.FlowReplay"/>).</summary>
+    /// <summary>c = min(1, C/‖(G^W_k, G^V_k)‖_F), 1 without a clip radius (internal: the verifier's flow replay applies the same factor).</summary>
     internal static double ClipFactor(ReadOnlySpan<double> gw, ReadOnlySpan<double> gv, double? clip)
     {
         if (clip is not double c) return 1.0;
