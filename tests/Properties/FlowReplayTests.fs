@@ -142,3 +142,90 @@ let ``E.flowReplay: rtol 1e-2, a ReLU flow or a clipped flow → hypothesis not 
         RunSpec(Depth = short.Depth, Width = short.Width, Samples = short.Samples, Dim = short.Dim, Init = short.Init, Eta = short.Eta,
                 Iterations = short.Iterations, Snapshots = 3, Seed = short.Seed, Clip = Nullable 0.01)
     unmet (GradientFlowProperties.trainFlow clipped) "smooth field"
+
+/// The hypothesis of `e` whose name starts with `prefix` is not met and its reason contains `reason`.
+let private unmetWith (e: Evaluation) (prefix: string) (reason: string) =
+    Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%A\n%A" e.Verdict e.Hypotheses)
+    Assert.Contains(e.Hypotheses, fun (n, ok, why) -> n.StartsWith prefix && not ok && why.Contains reason)
+
+/// A faithful clipped flow (clip 0.01, active): the clip's kink is outside the flow replay's allowance (faithful clipped runs
+/// landed up to 3× outside it), so no flow comparison is made there. Before, E.claims compared the recorded columns with the
+/// replay anyway (VIOLATED possible on a faithful run) and A.flow read "the flow replay does not reproduce the run".
+[<Fact>]
+let ``E.claims, A.flow, C.gfDecay: faithful clipped flow → not violated, hypothesis not met naming the clip's kink`` () =
+    let short = GradientFlowProperties.plSpec.With(iterations = 4)
+    let clipped =
+        RunSpec(Depth = short.Depth, Width = short.Width, Samples = short.Samples, Dim = short.Dim, Init = short.Init, Eta = short.Eta,
+                Iterations = short.Iterations, Snapshots = 3, Seed = short.Seed, Clip = Nullable 0.01)
+    let run = GradientFlowProperties.trainFlow clipped
+    Assert.True(run.ClaimedTrace("clip_fraction").Value |> Array.exists (fun c -> c > 0.0), "the clip is never active")
+    Assert.True(run.FlowEvidence.IsNone, "the clipped flow was integrated and compared")
+    let claims = eval "E.claims" run
+    Assert.False(Verdict.isViolated claims.Verdict, sprintf "%A" claims.Verdict)
+    unmetWith claims "a gradient-flow run of the MLP meets E.flowReplay's hypotheses" "kink"
+    let flow = eval "A.flow" run
+    Assert.True(Verdict.isHypothesisNotMet flow.Verdict, sprintf "%A" flow.Verdict)
+    Assert.True(flow.Hypotheses |> List.exists (fun (_, ok, why) -> not ok && why.Contains "kink"), sprintf "%A" flow.Hypotheses)
+    // C.gf* are about the unclipped field −G (their own hypothesis says so); none of the three reads as a forgery
+    for id in [ "A.flow"; "C.gfDecay"; "C.gfPathLength" ] do
+        let e = eval id run
+        Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%s: %A" id e.Verdict)
+        Assert.False(e.Hypotheses |> List.exists (fun (_, _, why) -> why.Contains "does not reproduce"), sprintf "%s: %A" id e.Hypotheses)
+
+/// A run.json whose ode_method is another method, or none: the allowance rests on the engine's Dormand–Prince 5(4) error
+/// estimate with its RMS-norm controller, so the flow replay's hypothesis is not met, naming the method (before: not checked).
+[<Fact>]
+let ``E.flowReplay: ode_method RK4 or none → hypothesis not met naming it`` () =
+    for m in [ "RK4"; null ] do
+        let d = faithfulData ()
+        d.Meta.OdeMethod <- m
+        let run = Run(d)
+        unmetWith (eval "E.flowReplay" run) "the integration declared" (match m with null -> "no ode_method" | m -> sprintf "'%s'" m)
+        Assert.False(Verdict.isViolated (eval "E.claims" run).Verdict)
+
+/// ode_steps = 2³¹ − 1 with rtol 1e-8: (s + 1) in int arithmetic wrapped to −2³¹, the allowances became negative and every
+/// comparison VIOLATED; now the producer's allowance 2(s + 1)·rtol ≈ 43 > 1e-3 is reported and nothing is integrated.
+[<Fact>]
+let ``E.flowReplay: ode_steps 2^31 - 1 → hypothesis not met, not violated`` () =
+    let d = faithfulData ()
+    d.Meta.OdeSteps <- Nullable Int32.MaxValue
+    let run = Run(d)
+    let e = eval "E.flowReplay" run
+    Assert.False(Verdict.isViolated e.Verdict, sprintf "%A" e.Verdict)
+    unmetWith e "integration accurate" "allowance"
+    Assert.True(run.FlowEvidence.IsNone)
+
+/// A declared atol so small (1e-30) that the field's rounding over atol, β(τ_p + τ_v)Δt·max‖f‖/(√N·atol_p), dominates B: the
+/// producer's share 2(s_p + 1)·rtol_p is within 1e-3, but B·rtol_p is not, and E.flowReplay held vacuously; now its
+/// hypothesis on the whole allowance is not met.
+[<Fact>]
+let ``E.flowReplay: declared atol 1e-30 (field rounding over atol dominates B) → hypothesis not met on B·rtol_p`` () =
+    let d = faithfulData ()
+    d.Meta.Atol <- Nullable 1e-30
+    let run = Run(d)
+    unmetWith (eval "E.flowReplay" run) "the flow replay's allowance accurate" "B·rtol_p"
+    Assert.True(Verdict.isHypothesisNotMet (eval "A.flow" run).Verdict)
+
+/// output_times all equal (t1 ≤ t0 for the solver): the solver's ArgumentException used to escape the parallel replay as an
+/// AggregateException, turning every result that reads the trace into an error; now it is the replay's named failure.
+[<Fact>]
+let ``E.flowReplay, A.flow: output_times that do not increase → hypothesis not met naming the solver's reason, no exception`` () =
+    let d = faithfulData ()
+    d.Meta.OutputTimes <- Array.zeroCreate d.Losses.Length
+    let run = Run(d)
+    unmetWith (eval "E.flowReplay" run) "the verifier's flow replay reaches" "t1 > t0"
+    Assert.True(Verdict.isHypothesisNotMet (eval "A.flow" run).Verdict)
+    Assert.False(Verdict.isViolated (eval "E.claims" run).Verdict)
+
+/// The loss allowance's second-order term: a curvature measured along the verifier's trajectory, finite and positive on a
+/// faithful flow, and the allowance holds the first-order term with factor 1 plus ½λ̂·(weight allowance)².
+[<Fact>]
+let ``E.flowReplay: faithful flow → loss allowance is first order + ½·λ̂·δ² + rounding with a measured curvature`` () =
+    let run = Run(faithfulData ())
+    for seg in run.FlowEvidence.Value.Segments do
+        let r = seg.Replay
+        if r.To > r.From then
+            Assert.True(Double.IsFinite r.Curvature && r.Curvature > 0.0, sprintf "curvature %g" r.Curvature)
+            for i in 1 .. r.To - r.From do
+                let second = 0.5 * r.Curvature * r.WeightTolerance.[i] * r.WeightTolerance.[i]
+                Assert.True(r.LossTolerance.[i] >= second + r.LossRounding.[i], sprintf "output %d" (r.From + i))

@@ -50,6 +50,12 @@ public sealed class FlowSegmentReplay
     public int Evaluations { get; init; }
     /// <summary>max ‖Z‖_F (all layers) over every state the verifier's solve evaluated the field at.</summary>
     public double MaxStateNorm { get; init; }
+    /// <summary>
+    /// λ̂: the largest secant curvature of ℓ measured along the verifier's own trajectory between consecutive outputs,
+    /// 2|ℓ(Z_{j+1}) − ℓ(Z_j) − ∇ℓ(Z_j)·(Z_{j+1} − Z_j)| / ‖Z_{j+1} − Z_j‖² (0 on a segment of one output): the curvature
+    /// the loss allowance's second-order term uses (an estimate, not a bound on the Hessian in every direction).
+    /// </summary>
+    public double Curvature { get; init; }
 }
 
 /// <summary>All segments of a flow run replayed, with the verifier's columns stitched over the outputs 0..N.</summary>
@@ -60,6 +66,11 @@ public sealed class FlowRunReplay
     /// <summary>The verifier's relative and absolute tolerances.</summary>
     public required double Rtol { get; init; }
     public required double Atol { get; init; }
+    /// <summary>The producer's relative tolerance rtol_p (B·rtol_p is the allowance relative to the weights).</summary>
+    public required double ProducerRtol { get; init; }
+
+    /// <summary>max_s B_s·rtol_p: the largest allowance of a segment read relative to the weights (NaN without segments).</summary>
+    public double RelativeAllowance => Segments.Length == 0 ? double.NaN : Segments.Max(s => s.RmsAllowance) * ProducerRtol;
 
     /// <summary>
     /// A trace column over every output 0..N (NaN before the first snapshot): each output's value from the segment that
@@ -101,8 +112,15 @@ public static class FlowReplay
     /// <summary>
     /// c_R: a step's rounding relative to max|Z_j|, per entry: (S + 1)·u forming y + h·Σ b_i k_i (S ≤ 7 stages), and as much
     /// again through each stage state (rounded alike, entering through h·|b_i|·‖∂f‖ ≤ 4|b_i|, Σ|b_i| ≤ 2): (S + 1)(1 + 4·2).
+    /// An estimate, not a derived bound: h·‖∂f‖ ≤ 4 is the bound of the pair's stability region along the negative real
+    /// axis (≈ 3.3 for Dormand–Prince 5(4)), which holds only where the step is set by stability on a gradient field's real spectrum.
     /// </summary>
     public const double RoundingPerStep = 72.0;
+    /// <summary>
+    /// The largest relative allowance a flow statement accepts, on the producer's 2(s_p + 1)·rtol_p and on the flow replay's
+    /// B·rtol_p: 10⁻³, so that a bound is never confused with an integration error.
+    /// </summary>
+    public const double MaxIntegrationRel = 1e-3;
     /// <summary>Σ_i |b_i| bound of the pairs the engine integrates with (Dormand–Prince 5(4): 1.645).</summary>
     public const double WeightSum = 2.0;
 
@@ -111,7 +129,7 @@ public static class FlowReplay
 
     /// <summary>The producer's integration allowance 2(steps + 1)·rtol (relative; 2·rtol without a step count, 0 without rtol).</summary>
     public static double IntegrationRel(RunMetadata meta) =>
-        meta.Rtol is double r ? (meta.OdeSteps is int s ? 2.0 * (s + 1) * r : 2.0 * r) : 0.0;
+        meta.Rtol is double r ? (meta.OdeSteps is int s ? 2.0 * (s + 1.0) * r : 2.0 * r) : 0.0;
 
     /// <summary>True for a run of the integrated gradient flow.</summary>
     public static bool IsFlow(RunData run) => run.Meta.Optimizer is "gf" or "clipped-gf";
@@ -129,6 +147,32 @@ public static class FlowReplay
         return null;
     }
 
+    /// <summary>
+    /// Why the flow replay's hypotheses that can be read off run.json are not met (null when they are): the tolerances
+    /// declared (<see cref="Undeclared"/>), the engine's Dormand–Prince 5(4) pair (the allowance rests on its error estimate
+    /// with the RMS-norm controller), no clip (its kink), output_times one per recorded output, and the producer's allowance
+    /// 2(s_p + 1)·rtol_p at most <see cref="MaxIntegrationRel"/> (which also refuses absurd step counts before any integration).
+    /// The smoothness of σ, the MLP and the snapshot at output 0 are checked by the caller.
+    /// </summary>
+    public static string? Unmet(RunData run)
+    {
+        if (Undeclared(run) is string why) return why;
+        var m = run.Meta;
+        string engine = ButcherTableau.DormandPrince54.Name;
+        if (m.OdeMethod != engine)
+            return m.OdeMethod is null
+                ? $"run.json names no ode_method: the allowance rests on the error estimate of the engine's {engine} pair"
+                : $"ode_method '{m.OdeMethod}': the allowance rests on the error estimate of the engine's {engine} pair, not this method's";
+        if (m.Optimizer == "clipped-gf")
+            return "a clipped-gf run: the clip's kink (min(1, C/‖G_k‖) at the radius) is outside the flow replay's allowance; the producer's trace is not checked between snapshots";
+        if (m.OutputTimes is { } ts && ts.Length != run.Losses.Length)
+            return $"run.json lists {ts.Length} output_times for {run.Losses.Length} recorded outputs";
+        double rel = IntegrationRel(m);
+        if (!(rel <= MaxIntegrationRel))
+            return $"the producer's integration allowance 2(s_p + 1)·rtol_p = {rel:G3} (ode_steps {m.OdeSteps}, rtol {m.Rtol}) exceeds {MaxIntegrationRel:G3}";
+        return null;
+    }
+
     /// <summary>The time of output j: output_times[j], else the uniform grid T·j/N the engine integrates to, else j·η.</summary>
     public static double OutputTime(RunData run, int j)
     {
@@ -141,7 +185,7 @@ public static class FlowReplay
     /// <summary>Replays every snapshot segment of a flow run (the producer's tolerances must be declared, <see cref="Undeclared"/>).</summary>
     public static FlowRunReplay Run(RunData run)
     {
-        if (Undeclared(run) is string why) throw new ArgumentException(why);
+        if (Unmet(run) is string why) throw new ArgumentException(why);
         double rtolP = run.Meta.Rtol!.Value, atolP = run.Meta.Atol!.Value;
         double rtolV = VerifierRtol(rtolP), atolV = atolP * rtolV / rtolP;
         // the segments are independent (each starts from its recorded snapshot): side by side on the machine's cores, each
@@ -149,7 +193,7 @@ public static class FlowReplay
         var segs = new FlowSegmentReplay[run.Steps.Length];
         Parallel.For(0, segs.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) },
             s => segs[s] = Segment(run, s, new ResNet<double>(run.Shape, run.Activation, run.Data, run.A, run.B), rtolV, atolV));
-        return new FlowRunReplay { Segments = segs, Outputs = run.Losses.Length, Rtol = rtolV, Atol = atolV };
+        return new FlowRunReplay { Segments = segs, Outputs = run.Losses.Length, Rtol = rtolV, Atol = atolV, ProducerRtol = rtolP };
     }
 
     private static FlowSegmentReplay Segment(RunData run, int s, ResNet<double> net, double rtolV, double atolV)
@@ -160,7 +204,7 @@ public static class FlowReplay
         int to = s + 1 < run.Steps.Length ? run.Steps[s + 1] : run.Losses.Length - 1;
         int len = to - from;
         double rtolP = run.Meta.Rtol!.Value, atolP = run.Meta.Atol!.Value;
-        int stepsP = run.Meta.OdeSteps!.Value;
+        double stepsP = run.Meta.OdeSteps!.Value;   // double: (s_p + 1) never overflows
         double uP = Replay.UnitRoundoff(run.Meta.Precision), uV = Replay.UnitRoundoff("float64");
         int n = run.Data.Count;
         // the field's relative rounding on each side: one gradient evaluation, and the clip factor's few operations
@@ -210,6 +254,8 @@ public static class FlowReplay
         for (int j = 0; j < N; j++) ymax[j] = Math.Abs(y0[j]);
         maxNorm = Math.Sqrt(y0.Sum(x => x * x));
         var rw = new double[total]; var rv = new double[total]; var rgw = new double[total]; var rgv = new double[total];
+        var prevGrad = new double[N];   // ∇ℓ = G/L at the previous output
+        double prevLoss = double.NaN, curvature = 0;
         double[]? prev = null;
         double[] last = y0;
         int recorded = 0;
@@ -224,7 +270,17 @@ public static class FlowReplay
                 if (GradientFlow.ClipFactor(rgw.AsSpan(k * md, md), rgv.AsSpan(k * md, md), clip) < 1) clipped++;
             trace["clip_fraction"][i] = (double)clipped / L;
             trace["step_max"][i] = 0;
-            if (prev is not null) trace["step_max"][i - 1] = MaxLayerDistance(y, prev, L, md, total);
+            if (prev is not null)
+            {
+                trace["step_max"][i - 1] = MaxLayerDistance(y, prev, L, md, total);
+                // the secant curvature along the replayed trajectory: 2|ℓ(Z_i) − ℓ(Z_{i−1}) − ∇ℓ(Z_{i−1})·ΔZ| / ‖ΔZ‖²
+                double lin = 0, d2 = 0;
+                for (int j = 0; j < N; j++) { double d = y[j] - prev[j]; lin += prevGrad[j] * d; d2 += d * d; }
+                double lam = d2 > 0 ? 2 * Math.Abs(st.Loss - prevLoss - lin) / d2 : 0.0;
+                if (!double.IsNaN(curvature) && !(lam <= curvature)) curvature = lam;   // a NaN stays
+            }
+            for (int j = 0; j < N; j++) prevGrad[j] = (j < total ? rgw[j] : rgv[j - total]) / L;
+            prevLoss = st.Loss;
             prev = (double[])y.Clone();
             last = prev;
             // ∇ℓ = G/L whatever the clip; the producer's error norm up to this output
@@ -257,29 +313,35 @@ public static class FlowReplay
                 var sol = OdeSolver.Integrate(Field, times[0], times[^1], y0, rtolV, atolV, ButcherTableau.DormandPrince54, times, maxSteps: budget, onOutput: Output);
                 stepsV = sol.Steps; rejectedV = sol.Rejected; evalsV = sol.Evaluations;
             }
-            catch (InvalidOperationException e)
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException)
             {
-                failure = $"outputs {from} → {to}: the verifier's integration from snapshot {s} stopped after output {from + recorded - 1}: {e.Message}";
+                // InvalidOperationException: the solve stopped (non-finite, step underflow, budget); ArgumentException: the
+                // output times are not an increasing grid (t1 ≤ t0, e.g. η = 0 without output_times); IndexOutOfRange: an
+                // input whose arrays do not match its shape
+                string kind = e is InvalidOperationException ? "stopped" : "could not start on this input";
+                failure = $"outputs {from} → {to}: the verifier's integration from snapshot {s} {kind} after output {from + recorded - 1}: {e.Message}";
             }
         }
         bool finite = failure is null && losses.All(double.IsFinite);
         if (failure is null && !finite) failure = $"outputs {from} → {to}: the verifier's flow from snapshot {s} left the finite numbers";
 
         // B: the producer's s_p + 1 steps, the verifier's (s_v + 1)·rtol_v/rtol_p, each with c_R·u/rtol_p of rounding per step,
-        // the snapshot's storage u_p/rtol_p, and the field's rounding β(τ_p + τ_v)·∫‖f‖ ≤ β(τ_p + τ_v)·Δt·max‖f‖ (Frobenius),
+        // the storage of both snapshots (the one started from and the one landed on) 2u_p/rtol_p, and the field's rounding β(τ_p + τ_v)·∫‖f‖ ≤ β(τ_p + τ_v)·Δt·max‖f‖ (Frobenius),
         // in RMS units at most ‖·‖₂/(√N·min w) with min w ≥ atol_p
         double span = times[^1] - times[0];
         double rms = (stepsP + 1) * (1 + RoundingPerStep * uP / rtolP)
                      + (stepsV + 1) * (rtolV / rtolP + RoundingPerStep * uV / rtolP)
-                     + uP / rtolP
+                     + 2 * uP / rtolP
                      + WeightSum * (tauP + tauV) * span * maxField / (Math.Sqrt(N) * atolP);
         var wtol = new double[len + 1]; var ltol = new double[len + 1];
         for (int i = 0; i <= len; i++)
         {
-            // first order in the deviation: |ℓ(Z_p) − ℓ(Z_v)| ≤ ‖(G/L) ⊙ w‖₂·‖(Z_p − Z_v)/w‖₂ (Cauchy–Schwarz), ‖·/w‖₂ = √N·‖·/w‖_RMS;
-            // the factor 2 covers the second-order remainder while the deviation is small (the hypothesis 2(s_p + 1)·rtol ≤ 10⁻³)
+            // Taylor about the replay: ℓ(Z_p) − ℓ(Z_v) = ∇ℓ(Z_v)·Δ + ½ΔᵀH(ξ)Δ. First order: |∇ℓ·Δ| ≤ ‖(G/L) ⊙ w‖₂·‖Δ/w‖₂
+            // (Cauchy–Schwarz), ‖·/w‖₂ = √N·‖·/w‖_RMS ≤ √N·B, with the gradient's own rounding (1 + τ_v); second order: ½λ̂‖Δ‖₂²,
+            // ‖Δ‖₂ ≤ max w·√N·B (the weight allowance), λ̂ the secant curvature measured along the replayed trajectory
+            // (an estimate of ‖H‖ in the deviation's direction, not a bound)
             wtol[i] = i == 0 ? 0.0 : Math.Sqrt(N) * rms * maxWeight[i];
-            ltol[i] = (i == 0 ? 0.0 : 2 * Math.Sqrt(N) * rms * gradWeighted[i]) + lossRounding[i];
+            ltol[i] = (i == 0 ? 0.0 : (1 + tauV) * Math.Sqrt(N) * rms * gradWeighted[i] + 0.5 * curvature * wtol[i] * wtol[i]) + lossRounding[i];
         }
 
         double endRms = double.NaN, endFro = double.NaN, worstDev = double.NaN;
@@ -309,7 +371,7 @@ public static class FlowReplay
         {
             Snapshot = s, From = from, To = to, Trace = trace, Losses = losses, RmsAllowance = rms, WeightTolerance = wtol, LossTolerance = ltol, LossRounding = lossRounding,
             EndDeviation = endRms, EndFrobenius = endFro, EndWorstLayer = worst, EndWorstLayerDeviation = worstDev, Finite = finite, Failure = failure,
-            Steps = stepsV, Rejected = rejectedV, Evaluations = evalsV, MaxStateNorm = maxNorm,
+            Steps = stepsV, Rejected = rejectedV, Evaluations = evalsV, MaxStateNorm = maxNorm, Curvature = curvature,
         };
     }
 

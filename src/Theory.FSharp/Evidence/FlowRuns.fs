@@ -8,11 +8,9 @@ open ResOdeProofs.Theory
 /// True for a run of the integrated gradient flow (gf or clipped-gf).
 let isFlow (run: Run) = FlowReplay.IsFlow run.Data
 
-/// The time of output j: output_times[j] when run.json lists them, else j·η (uniform grid, η = T/N).
-let time (run: Run) (j: int) =
-    match run.Data.Meta.OutputTimes with
-    | null -> float j * run.Setting.Eta
-    | ts -> ts.[j]
+/// The time of output j: output_times[j] when run.json lists them, else T·j/N, else j·η (`FlowReplay.OutputTime`, the
+/// definition the flow replay integrates to).
+let time (run: Run) (j: int) = FlowReplay.OutputTime(run.Data, j)
 
 /// Relative error allowance on quantities recorded along a flow run: 2·(steps + 1)·rtol. Each accepted step
 /// of the integrator has a local error of at most 1 in the norm weighted by atol + rtol·|y| (≈ rtol relative
@@ -23,7 +21,7 @@ let integrationRel (run: Run) = FlowReplay.IntegrationRel run.Data.Meta
 
 /// The largest integration allowance a flow statement accepts: 10⁻³ relative, so that a bound is never confused
 /// with an integration error (the same fraction as result B's reference solve).
-let maxIntegrationRel = 1e-3
+let maxIntegrationRel = FlowReplay.MaxIntegrationRel
 
 /// Hypothesis of the flow statements: the integration allowance 2(steps + 1)·rtol is at most 10⁻³ (gradient-descent
 /// runs have none and meet it).

@@ -317,8 +317,8 @@ let private flowClaimChecks (run: Run) (e: FlowEvidence) =
 /// What the MLP flow's replay supplies: every segment integrated by the verifier from its snapshot, compared with the next
 /// snapshot and every recorded loss (`FlowEvidence.build`), and the recorded columns compared with its columns.
 let private flowReplayed (run: Run) : Result<Replayed, string> =
-    match FlowReplay.Undeclared run.Data, run.FlowEvidence with
-    | null, Some e ->
+    match run.FlowReplayUnmet, run.FlowEvidence with
+    | None, Some e ->
         let segments =
             e.Segments |> Array.map (fun seg ->
                 let r = seg.Replay
@@ -339,17 +339,15 @@ let private flowReplayed (run: Run) : Result<Replayed, string> =
                   "verifier rejected steps", float (e.Segments |> Array.sumBy (fun s -> s.Replay.Rejected))
                   "verifier field evaluations", float (e.Segments |> Array.sumBy (fun s -> s.Replay.Evaluations))
                   "largest allowance B (producer's error norm)", e.Segments |> Array.map (fun s -> s.Replay.RmsAllowance) |> Comparison.maxKeepNaNOr nan
-                  "largest |Z|_F on the replay", e.Segments |> Array.map (fun s -> s.Replay.MaxStateNorm) |> Comparison.maxKeepNaNOr nan ]
+                  "largest |Z|_F on the replay", e.Segments |> Array.map (fun s -> s.Replay.MaxStateNorm) |> Comparison.maxKeepNaNOr nan
+                  "largest secant curvature along the replay (estimate)", e.Segments |> Array.map (fun s -> s.Replay.Curvature) |> Comparison.maxKeepNaNOr nan
+                  "largest B·rtol_p", e.Replay.RelativeAllowance ]
              ClaimChecks = flowClaimChecks run e
              ClaimNotes =
                 [ "a gradient-flow run: the columns are compared with the verifier's own integration of the flow (docs/theorems/Evidence.md, E.flowReplay)"
                   if not e.Complete then "segments whose flow replay did not reach its end or did not reproduce the recording are compared through the identities only (see E.flowReplay)" ] }
-    | null, None ->
-        Error(
-            match run.Setting.S2 with
-            | None -> sprintf "no flow replay: σ = %s is not smooth, and the verifier does not integrate its flow" (ResOdeProofs.Numerics.Activations.Name run.Setting.Activation)
-            | Some _ -> "no flow replay: no snapshot to start from")
-    | why, _ -> Error(sprintf "no flow replay: %s" why)
+    | Some why, _ -> Error(sprintf "no flow replay (E.flowReplay's hypotheses are not met): %s" why)
+    | None, None -> Error "no flow replay: not a gradient-flow run of the MLP"
 
 let private replayCache = System.Runtime.CompilerServices.ConditionalWeakTable<Run, Lazy<Result<Replayed, string>>>()
 
@@ -424,14 +422,19 @@ let replay : Result<Run> =
 /// Hypothesis of E.flowReplay: run.json declares what the producer's allowance is made of (rtol, atol, ode_steps), and the
 /// architecture is the MLP (the engine integrates its flow); met on a run that is not a flow run (nothing to replay).
 let private hypFlowDeclared : string * (Run -> HypothesisCheck) =
-    "the integration declared (rtol in (0, 1), atol > 0, ode_steps)", fun run ->
+    "the integration declared (rtol in (0, 1), atol > 0, ode_steps, the engine's Dormand–Prince 5(4))", fun run ->
         if not (FlowRuns.isFlow run) then Met "not a gradient-flow run (nothing to replay)"
         elif not run.IsMlp then NotMet(sprintf "architecture '%s': only the MLP's flow is integrated by the engine" run.Setting.Architecture)
         else
+            let m = run.Data.Meta
+            let engine = ResOdeProofs.Numerics.Ode.ButcherTableau.DormandPrince54.Name
             match FlowReplay.Undeclared run.Data with
+            | null when m.OdeMethod = engine -> Met(sprintf "rtol %g, atol %g, %d accepted steps (%s)" m.Rtol.Value m.Atol.Value m.OdeSteps.Value m.OdeMethod)
             | null ->
-                let m = run.Data.Meta
-                Met(sprintf "rtol %g, atol %g, %d accepted steps (%s)" m.Rtol.Value m.Atol.Value m.OdeSteps.Value (match m.OdeMethod with null -> "method not named" | s -> s))
+                NotMet(
+                    match m.OdeMethod with
+                    | null -> sprintf "run.json names no ode_method: the allowance rests on the error estimate of the engine's %s pair with its RMS-norm controller" engine
+                    | other -> sprintf "ode_method '%s': the allowance rests on the error estimate of the engine's %s pair with its RMS-norm controller, not this method's" other engine)
             | why -> NotMet why
 
 /// A hypothesis of E.flowReplay checked on flow runs only (met on any other run: nothing to replay, the result is not applicable).
@@ -456,12 +459,26 @@ let private hypFlowFinite : string * (Run -> HypothesisCheck) =
     "the verifier's flow replay reaches every segment's end", fun run ->
         if not (FlowRuns.isFlow run) then Met "not a gradient-flow run (nothing to replay)"
         else
-            match replayed run with
-            | Error why -> NotMet why
-            | Ok e ->
+            match run.FlowEvidence with
+            | None -> NotMet(sprintf "not integrated: %s" (defaultArg run.FlowReplayUnmet "not a gradient-flow run of the MLP"))
+            | Some e ->
                 match e.Segments |> Array.filter (fun s -> not s.Finite) with
                 | [||] -> Met(sprintf "%d segment(s)" e.Segments.Length)
-                | bad -> NotMet(bad |> Array.map (fun s -> s.Uncertifiable) |> String.concat "; ")
+                | bad -> NotMet(bad |> Array.map (fun s -> match s.Replay.Failure with null -> sprintf "segment from snapshot %d left the finite numbers" s.Replay.Snapshot | why -> why) |> String.concat "; ")
+
+/// Hypothesis of E.flowReplay: the whole allowance B, read relative to the weights, B·rtol_p, is at most 10⁻³. The producer's
+/// share 2(s_p + 1)·rtol_p is capped by `FlowRuns.hypIntegration`; B also holds (s_p + 1)·c_R·u_p/rtol_p, the verifier's
+/// share and the field's rounding β(τ_p + τ_v)Δt·max‖f‖/(√N·atol_p), which a tiny atol or float32 can make dominant.
+let private hypFlowAllowance : string * (Run -> HypothesisCheck) =
+    "the flow replay's allowance accurate: B·rtol_p ≤ 1e-3", fun run ->
+        if not (FlowRuns.isFlow run) then Met "not a gradient-flow run (nothing to replay)"
+        else
+            match run.FlowEvidence with
+            | None -> NotMet(sprintf "not integrated: %s" (defaultArg run.FlowReplayUnmet "not a gradient-flow run of the MLP"))
+            | Some e ->
+                let rel = e.Replay.RelativeAllowance
+                if rel <= FlowReplay.MaxIntegrationRel then Met(sprintf "B·rtol_p = %.3g" rel)
+                else NotMet(sprintf "B·rtol_p = %.3g > %g: the rounding per step (c_R·u_p/rtol_p), the field's rounding (over atol_p) or the verifier's steps make the allowance too loose to tell a recording from an integration error" rel FlowReplay.MaxIntegrationRel)
 
 /// (E.flowReplay) integrating the gradient flow from every snapshot reproduces the next snapshot and every recorded loss.
 let flowReplay : Result<Run> =
@@ -475,11 +492,13 @@ let flowReplay : Result<Run> =
         "From every snapshot s of a gradient-flow run with a smooth field (a smooth σ, no clip) the verifier integrates the declared flow dZ/dt = −G with its own solve "
         + "(Dormand–Prince 5(4) at rtol_v = max(rtol_p/100, 1e-12), atol_v = atol_p·rtol_v/rtol_p, float64, the recorded data and activation) "
         + "to every output time up to the next snapshot. In the producer's own error norm ‖x/w‖_RMS, w_j = atol_p + rtol_p·max_t|Z_j(t)|, the next snapshot lies within "
-        + "B = (s_p + 1)(1 + c_R u_p/rtol_p) + (s_v + 1)(rtol_v + c_R u_v)/rtol_p + u_p/rtol_p + β(τ_p + τ_v)Δt·max‖f‖/(√N atol_p) of the replay "
-        + "(s_p, s_v the accepted steps, c_R = 72, β = 2, N the number of weights): the producer's allowance 2(s_p + 1)·rtol_p read in its own norm (an estimate: "
-        + "local errors summed without amplification), the verifier's likewise, and rounding; every recorded loss within 2√N·B·‖(G/L) ⊙ w‖₂ (first order, "
-        + "Cauchy–Schwarz in that norm, doubled for the second-order remainder) plus the rounding 2(τℓ + 2√ℓδ + δ²) of the two loss evaluations."
-      Hypotheses = [ hypFlowDeclared; hypSmoothField; onFlow Hypotheses.initialSnapshot; FlowRuns.hypIntegration; hypFlowFinite ]
+        + "B = (s_p + 1)(1 + c_R u_p/rtol_p) + (s_v + 1)(rtol_v + c_R u_v)/rtol_p + 2u_p/rtol_p + β(τ_p + τ_v)Δt·max‖f‖/(√N atol_p) of the replay "
+        + "(s_p, s_v the accepted steps, c_R = 72 an estimate, β = 2, N the number of weights): the producer's allowance 2(s_p + 1)·rtol_p read in its own norm (an estimate: "
+        + "local errors summed without amplification), the verifier's likewise, and rounding; every recorded loss within (1 + τ_v)√N·B·‖(G/L) ⊙ w‖₂ + ½λ̂(√N·B·max w)² "
+        + "(Taylor about the replay: the first order by Cauchy–Schwarz in that norm, the second with λ̂ the largest secant curvature 2|ℓ(Z_{j+1}) − ℓ(Z_j) − ∇ℓ(Z_j)·ΔZ|/‖ΔZ‖² "
+        + "measured along the replay between consecutive outputs, an estimate of the Hessian in the deviation's direction, not a bound) "
+        + "plus the rounding 2(τℓ + 2√ℓδ + δ²) of the two loss evaluations. Hypotheses include run.json's ode_method being the engine's Dormand–Prince 5(4) and B·rtol_p ≤ 1e-3."
+      Hypotheses = [ hypFlowDeclared; hypSmoothField; onFlow Hypotheses.initialSnapshot; FlowRuns.hypIntegration; hypFlowFinite; hypFlowAllowance ]
       Conclusion =
         fun run ->
             match replayed run with
@@ -491,6 +510,7 @@ let flowReplay : Result<Run> =
                     Notes =
                         [ "the allowance rests on the producer's integration allowance 2(s_p + 1)·rtol_p, an estimate (each step's error estimate within the tolerance, "
                           + "no amplification between steps), not a certificate; the verifier's own solve is 100× tighter"
+                          "the loss allowance's second-order term uses the curvature λ̂ measured along the verifier's trajectory: an estimate, not a certificate"
                           if Verdict.isViolated ev.Verdict then
                             "the recording is not the declared gradient flow within the producer's stated accuracy: a modified snapshot or loss, a wrong field (an engine fault), or an integration less accurate than its tolerances claim" ] } }
 
@@ -508,7 +528,13 @@ let claims : Result<Run> =
         + "the gradient, PL-ratio, hidden-state, adjoint and pre-activation columns and step_max agree at every snapshot iterate within τ relative; "
         + "any other block: every recorded column and loss agrees with the column recomputed from the replay within γ_N(|recorded| + |recomputed|), γ_N = Nu/(1 − Nu), "
         + "N = (L + 1)(nd + P), at every iterate of an interval whose replay lands on the next snapshot bit for bit, else at the interval's first iterate."
-      Hypotheses = []
+      Hypotheses =
+        [ // on an MLP flow, the claims are compared with the flow replay, whose allowance holds only under E.flowReplay's
+          // hypotheses: outside them (a clip's kink, a ReLU field, a loose tolerance) no comparison is made, not a violated one
+          "a gradient-flow run of the MLP meets E.flowReplay's hypotheses", fun run ->
+            match run.FlowReplayUnmet with
+            | Some why -> NotMet(sprintf "E.flowReplay's hypotheses are not met: %s" why)
+            | None -> Met(if FlowRuns.isFlow run && run.IsMlp then "the flow replay applies" else "not a gradient-flow run of the MLP") ]
       Conclusion =
         fun run ->
             let claimed name = run.ClaimedTrace name

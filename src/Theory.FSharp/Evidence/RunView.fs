@@ -75,6 +75,16 @@ type FlowEvidence =
       Segments: FlowSegmentEvidence[] }
     /// Every segment finite and reproduced: the replay's columns stand for the run's.
     member e.Complete = e.Segments |> Array.forall (fun s -> s.Finite && s.Reproduced)
+    /// Why E.flowReplay's hypotheses that the integration itself decides are not met (None when they are): every segment's
+    /// integration reached its end, and the allowance B·rtol_p is at most 10⁻³ (B also holds the verifier's steps, the
+    /// rounding per step, c_R·u_p/rtol_p, and the field's rounding, which a tiny atol or float32 can make dominant).
+    member e.Unmet : string option =
+        match e.Segments |> Array.filter (fun s -> not s.Finite) with
+        | [||] ->
+            let rel = e.Replay.RelativeAllowance
+            if rel <= FlowReplay.MaxIntegrationRel then None
+            else Some(sprintf "the flow replay's allowance B·rtol_p = %.3g exceeds %g (the verifier's steps, the rounding per step or the field's rounding dominate the producer's tolerance): too loose to tell a recording from an integration error" rel FlowReplay.MaxIntegrationRel)
+        | bad -> Some(bad |> Array.map (fun s -> match s.Replay.Failure with null -> sprintf "segment from snapshot %d left the finite numbers" s.Replay.Snapshot | why -> why) |> String.concat "; ")
 
 module FlowEvidence =
     /// Integrates every segment of a flow run from its snapshot (`FlowReplay.Run`) and compares it with the recording: the
@@ -185,19 +195,34 @@ type Run(data: RunData, architectures: Architecture list) as this =
                  Some(RunEvidence.build data onSegment)
              else None)
     let isFlow = FlowReplay.IsFlow data
-    /// The verifier's replay of a gradient-flow run of the MLP (None for other runs, when run.json does not declare the
-    /// producer's tolerances and step count, `FlowReplay.Undeclared`, or when σ is not smooth: an adaptive pair crawls
-    /// through the kinks of a ReLU field, the producer's steps by the hundred thousand, and its error estimate, which the
-    /// comparison rests on, does not hold there).
+    /// Why E.flowReplay's hypotheses read off the run are not met on a gradient-flow run of the MLP (None when they are, and
+    /// on any other run): σ smooth (an adaptive pair crawls through the kinks of a ReLU field, the producer's steps by the
+    /// hundred thousand, and its error estimate, which the comparison rests on, does not hold there), a snapshot at output 0,
+    /// and run.json's integration (`FlowReplay.Unmet`: tolerances, the engine's pair, no clip, 2(s_p + 1)·rtol_p ≤ 10⁻³).
+    let flowUnmetBefore =
+        lazy
+            (if not (isMlp && isFlow) then None
+             elif not consts.S2.HasValue then
+                 Some(sprintf "σ = %s is not smooth: the verifier does not integrate its flow (the integrator's error estimate, on which the comparison with the producer rests, assumes a smooth field)" (Activations.Name data.Activation))
+             elif data.Steps.Length = 0 || data.Steps.[0] <> 0 then Some "no snapshot at output 0: the flow replay has no starting point"
+             else
+                 match FlowReplay.Unmet data with
+                 | null -> None
+                 | why -> Some why)
+    /// The verifier's replay of a gradient-flow run of the MLP, integrated only when E.flowReplay's hypotheses read off the
+    /// run are met (`flowUnmetBefore`).
     let flowEvidence =
         lazy
-            (if isMlp && isFlow && data.Steps.Length > 0 && consts.S2.HasValue && isNull (FlowReplay.Undeclared data) then
-                 Some(FlowEvidence.build data)
-             else None)
+            (if isMlp && isFlow && flowUnmetBefore.Force().IsNone then Some(FlowEvidence.build data) else None)
+    let flowUnmet =
+        lazy
+            (match flowUnmetBefore.Force() with
+             | Some why -> Some why
+             | None -> flowEvidence.Force() |> Option.bind (fun e -> e.Unmet))
     let flowColumns =
         lazy
             (match flowEvidence.Force() with
-             | Some e when e.Complete && data.Steps.[0] = 0 ->
+             | Some e when e.Complete && flowUnmet.Force().IsNone ->
                  TraceColumns.All |> Array.map (fun struct (name, _) -> name, e.Replay.Column name) |> dict |> Some
              | _ -> None)
     /// Columns an earlier verify of this same run computed from its own replay (see `UseVerifiedColumns`).
@@ -295,6 +320,9 @@ type Run(data: RunData, architectures: Architecture list) as this =
     member _.Evidence : RunEvidence option = evidence.Force()
     /// The flow replay's evidence (None unless the run is a gradient-flow run of the MLP that declares its integration).
     member _.FlowEvidence : FlowEvidence option = flowEvidence.Force()
+    /// Why E.flowReplay's hypotheses are not met on this gradient-flow run of the MLP (None when they are, and on any other
+    /// run): then there are no flow columns and no flow comparisons, since the allowance they rest on does not apply.
+    member _.FlowReplayUnmet : string option = flowUnmet.Force()
     /// Why the replay's iterates cannot stand for the run's (the first segment E.replay does not certify), None when every
     /// segment is certified; also None for a run that is not replayed.
     member this.Uncertified : string option =
@@ -308,20 +336,15 @@ type Run(data: RunData, architectures: Architecture list) as this =
     member this.TraceUnavailable(missing: string list) : string =
         let cols = String.concat ", " missing
         if isFlow && isMlp then
-            match FlowReplay.Undeclared data with
-            | null when not consts.S2.HasValue ->
-                sprintf "σ = %s is not smooth: the verifier does not integrate its flow (the integrator's error estimate, on which the comparison with the producer rests, assumes a smooth field)" (Activations.Name data.Activation)
-            | null ->
-                if data.Steps.Length = 0 || data.Steps.[0] <> 0 then "no snapshot at output 0: the flow replay has no starting point"
-                else
-                    match this.FlowEvidence with
-                    | Some e ->
-                        match e.Segments |> Array.tryFind (fun s -> not s.Finite), e.Segments |> Array.tryFind (fun s -> not s.Reproduced) with
-                        | Some s, _ -> sprintf "the verifier's flow replay from snapshot %d did not reach the next output (see E.flowReplay)" s.Replay.Snapshot
-                        | None, Some s -> sprintf "the flow replay does not reproduce the run from snapshot %d (see E.flowReplay)" s.Replay.Snapshot
-                        | None, None -> sprintf "missing columns: %s" cols
+            match this.FlowReplayUnmet with
+            | Some why -> sprintf "E.flowReplay's hypotheses are not met: %s (the verifier has no columns of this flow)" why
+            | None ->
+                match this.FlowEvidence with
+                | Some e ->
+                    match e.Segments |> Array.tryFind (fun s -> not s.Reproduced) with
+                    | Some s -> sprintf "the flow replay does not reproduce the run from snapshot %d (see E.flowReplay)" s.Replay.Snapshot
                     | None -> sprintf "missing columns: %s" cols
-            | why -> sprintf "the verifier cannot replay the flow: %s" why
+                | None -> sprintf "missing columns: %s" cols
         elif isFlow then sprintf "missing trace columns: %s (a gradient-flow run's per-iterate columns are the producer's)" cols
         elif not (Replay.IsGradientDescent data) then
             sprintf "not plain gradient descent (optimizer '%s'): the verifier rebuilds per-iterate quantities only by replaying gradient descent" data.Meta.Optimizer
