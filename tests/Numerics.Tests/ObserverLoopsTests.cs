@@ -1,3 +1,4 @@
+using ResOdeProofs.Numerics.Model;
 using ResOdeProofs.Numerics.Verification;
 using Xunit;
 
@@ -63,7 +64,7 @@ public sealed class ObserverLoopsTests
         Assert.Throws<ArgumentException>(() => CentrePass.Advance(0.1, a, a, a, b, b, b));
     }
 
-    [Theory(DisplayName = "SplitPass.DivideInPlace and Subtract: vector lanes and a tail → the scalar loop's bits; a product by the reciprocal → other bits")]
+    [Theory(DisplayName = "SplitPass.DivideInPlace and SubtractSumSquares2: vector lanes and a tail → the scalar loop's bits and SumSquares2's sums; a product by the reciprocal → other bits")]
     [InlineData(256)]
     [InlineData(19)]
     [InlineData(3)]
@@ -71,16 +72,26 @@ public sealed class ObserverLoopsTests
     {
         var r = new System.Random(7 + len);
         var x = Draw(r, len, 10); var y = Draw(r, len, 10);
+        var x1 = Draw(r, len, 10); var y1 = Draw(r, len, 10);
         double t = 3.0 * Math.PI;   // not a power of two: the quotient rounds
         var q = (double[])x.Clone();
         SplitPass.DivideInPlace(q, t);
-        var s = (double[])x.Clone();
-        SplitPass.Subtract(s, y);
-        for (int e = 0; e < len; e++)
+        foreach (var level in new[] { SimdLevel.Scalar, SimdLevel.Vector256, SimdLevel.Vector512 }.Where(l => l <= Simd.Hardware))
         {
-            Assert.Equal(BitConverter.DoubleToInt64Bits(x[e] / t), BitConverter.DoubleToInt64Bits(q[e]));
-            Assert.Equal(BitConverter.DoubleToInt64Bits(x[e] - y[e]), BitConverter.DoubleToInt64Bits(s[e]));
+            var s = (double[])x.Clone(); var s1 = (double[])x1.Clone();
+            var (sum0, sum1) = SplitPass.SubtractSumSquares2(level, s, y, s1, y1);
+            for (int e = 0; e < len; e++)
+            {
+                Assert.Equal(BitConverter.DoubleToInt64Bits(x[e] - y[e]), BitConverter.DoubleToInt64Bits(s[e]));
+                Assert.Equal(BitConverter.DoubleToInt64Bits(x1[e] - y1[e]), BitConverter.DoubleToInt64Bits(s1[e]));
+            }
+            // the sums: SumSquares2 of the differences, bit for bit
+            var (want0, want1) = CentrePass.SumSquares2(level, s, s1);
+            Assert.Equal(BitConverter.DoubleToInt64Bits(want0), BitConverter.DoubleToInt64Bits(sum0));
+            Assert.Equal(BitConverter.DoubleToInt64Bits(want1), BitConverter.DoubleToInt64Bits(sum1));
         }
+        for (int e = 0; e < len; e++)
+            Assert.Equal(BitConverter.DoubleToInt64Bits(x[e] / t), BitConverter.DoubleToInt64Bits(q[e]));
         if (len == 256)
         {
             // control: multiplying by fl(1/t) differs from the division in some entries, and the check above would see it

@@ -325,23 +325,8 @@ public sealed class SplitPass
         return Math.Max(Math.Abs(lo), Math.Abs(hi));
     }
 
-    /// <summary>x ← x − y entry by entry (one rounded subtraction each, in vector lanes where they fill: the same bits).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Subtract(Span<double> x, ReadOnlySpan<double> y)
-    {
-        int n = x.Length, e = 0;
-        if (y.Length < n) throw new ArgumentException("operand too short");
-        if (System.Numerics.Vector.IsHardwareAccelerated)
-        {
-            int lanes = System.Numerics.Vector<double>.Count;
-            for (; e + lanes <= n; e += lanes)
-                (new System.Numerics.Vector<double>(x.Slice(e, lanes)) - new System.Numerics.Vector<double>(y.Slice(e, lanes))).CopyTo(x.Slice(e, lanes));
-        }
-        for (; e < n; e++) x[e] -= y[e];
-    }
-
     /// <summary>
-    /// x₀ ← x₀ − y₀, x₁ ← x₁ − y₁ entry by entry (<see cref="Subtract"/>: one rounded subtraction each) and (Σx₀², Σx₁²) of
+    /// x₀ ← x₀ − y₀, x₁ ← x₁ − y₁ entry by entry (one rounded subtraction each, in vector lanes where they fill) and (Σx₀², Σx₁²) of
     /// the differences in the same pass, with the accumulators, lane order and tail of <see cref="CentrePass.SumSquares2"/>:
     /// the bits of the two subtractions followed by SumSquares2, one pass over the arrays instead of three.
     /// </summary>
