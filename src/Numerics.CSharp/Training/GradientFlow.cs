@@ -145,21 +145,7 @@ public static class GradientFlow
                 if (ClipFactor(rgw.AsSpan(k * md, md), rgv.AsSpan(k * md, md), options.Clip) < 1) clipped++;
             trace["clip_fraction"][j] = (double)clipped / L;
             trace["step_max"][j] = 0;
-            if (prev is not null)
-            {
-                double best = 0;
-                for (int k = 0; k < L; k++)
-                {
-                    double s2 = 0;
-                    for (int i = 0; i < md; i++)
-                    {
-                        double dw = y[k * md + i] - prev[k * md + i], dv = y[total + k * md + i] - prev[total + k * md + i];
-                        s2 += dw * dw + dv * dv;
-                    }
-                    best = Math.Max(best, Math.Sqrt(s2));
-                }
-                trace["step_max"][j - 1] = best;
-            }
+            if (prev is not null) trace["step_max"][j - 1] = MaxLayerDistance(y, prev, L, md, total);
             prev = (double[])y.Clone();
             if (nextSnap < plan.Length && plan[nextSnap] == j)
             {
@@ -197,6 +183,25 @@ public static class GradientFlow
             sol?.Steps ?? 0, sol?.Rejected ?? 0, sol?.Evaluations ?? 0);
         res.Seconds = sw.Elapsed.TotalSeconds;
         return res;
+    }
+
+    /// <summary>step_max of a flow run's trace: max_k ‖Z_k(a) − Z_k(b)‖_F of two flattened states (W then V, each L
+    /// layers of md entries, V at <paramref name="total"/>), each layer's sum over its W then V entries in order. One
+    /// definition for the producer and the verifier's flow replay, so that the two columns are the same numbers.</summary>
+    internal static double MaxLayerDistance(double[] a, double[] b, int L, int md, int total)
+    {
+        double best = 0;
+        for (int k = 0; k < L; k++)
+        {
+            double s2 = 0;
+            for (int i = 0; i < md; i++)
+            {
+                double dw = a[k * md + i] - b[k * md + i], dv = a[total + k * md + i] - b[total + k * md + i];
+                s2 += dw * dw + dv * dv;
+            }
+            best = Math.Max(best, Math.Sqrt(s2));
+        }
+        return best;
     }
 
     /// <summary>c = min(1, C/‖(G^W_k, G^V_k)‖_F), 1 without a clip radius (internal: the verifier's flow replay applies the same factor).</summary>

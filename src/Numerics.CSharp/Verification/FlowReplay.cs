@@ -272,7 +272,7 @@ public static class FlowReplay
             trace["step_max"][i] = 0;
             if (prev is not null)
             {
-                trace["step_max"][i - 1] = MaxLayerDistance(y, prev, L, md, total);
+                trace["step_max"][i - 1] = GradientFlow.MaxLayerDistance(y, prev, L, md, total);
                 // the secant curvature along the replayed trajectory: 2|ℓ(Z_i) − ℓ(Z_{i−1}) − ∇ℓ(Z_{i−1})·ΔZ| / ‖ΔZ‖²
                 double lin = 0, d2 = 0;
                 for (int j = 0; j < N; j++) { double d = y[j] - prev[j]; lin += prevGrad[j] * d; d2 += d * d; }
@@ -373,22 +373,5 @@ public static class FlowReplay
             EndDeviation = endRms, EndFrobenius = endFro, EndWorstLayer = worst, EndWorstLayerDeviation = worstDev, Finite = finite, Failure = failure,
             Steps = stepsV, Rejected = rejectedV, Evaluations = evalsV, MaxStateNorm = maxNorm, Curvature = curvature,
         };
-    }
-
-    /// <summary>max_k ‖Z_k(a) − Z_k(b)‖_F of two flattened states (W then V).</summary>
-    private static double MaxLayerDistance(double[] a, double[] b, int L, int md, int total)
-    {
-        double best = 0;
-        for (int k = 0; k < L; k++)
-        {
-            double s2 = 0;
-            for (int i = 0; i < md; i++)
-            {
-                double dw = a[k * md + i] - b[k * md + i], dv = a[total + k * md + i] - b[total + k * md + i];
-                s2 += dw * dw + dv * dv;
-            }
-            best = Math.Max(best, Math.Sqrt(s2));
-        }
-        return best;
     }
 }
