@@ -136,16 +136,7 @@ public static class GradientFlow
         double[]? prev = null;
         void Output(int j, double t, double[] y)
         {
-            Array.Copy(y, 0, rw, 0, total); Array.Copy(y, total, rv, 0, total);
-            var st = net.Evaluate(rw, rv, rgw, rgv);
-            losses[j] = st.Loss;
-            Trainer.Record(Simd.Level, trace, j, st, shape, rw, rv, rgw, rgv);
-            int clipped = 0;
-            for (int k = 0; k < L; k++)
-                if (ClipFactor(rgw.AsSpan(k * md, md), rgv.AsSpan(k * md, md), options.Clip) < 1) clipped++;
-            trace["clip_fraction"][j] = (double)clipped / L;
-            trace["step_max"][j] = 0;
-            if (prev is not null) trace["step_max"][j - 1] = MaxLayerDistance(y, prev, L, md, total);
+            var st = RecordOutput(net, shape, options.Clip, trace, losses, j, y, prev, rw, rv, rgw, rgv);
             prev = (double[])y.Clone();
             if (nextSnap < plan.Length && plan[nextSnap] == j)
             {
@@ -183,6 +174,30 @@ public static class GradientFlow
             sol?.Steps ?? 0, sol?.Rejected ?? 0, sol?.Evaluations ?? 0);
         res.Seconds = sw.Elapsed.TotalSeconds;
         return res;
+    }
+
+    /// <summary>
+    /// What a flow run records at output <paramref name="j"/> of state <paramref name="y"/> (W then V, flattened): the loss,
+    /// the trace columns of gradient descent (<see cref="Trainer.Record"/>), the clipped layers' fraction and, with the
+    /// previous output's state <paramref name="prev"/>, step_max of the interval before it. The weights and their gradient
+    /// are left in <paramref name="rw"/>, <paramref name="rv"/>, <paramref name="rgw"/>, <paramref name="rgv"/>. One
+    /// definition for the producer and the verifier's flow replay, so that the columns the two record are the same numbers.
+    /// </summary>
+    internal static EvaluationStats RecordOutput(ResNet<double> net, NetworkShape shape, double? clip, Dictionary<string, double[]> trace,
+        double[] losses, int j, double[] y, double[]? prev, double[] rw, double[] rv, double[] rgw, double[] rgv)
+    {
+        int L = shape.Depth, md = shape.LayerSize, total = rw.Length;
+        Array.Copy(y, 0, rw, 0, total); Array.Copy(y, total, rv, 0, total);
+        var st = net.Evaluate(rw, rv, rgw, rgv);
+        losses[j] = st.Loss;
+        Trainer.Record(Simd.Level, trace, j, st, shape, rw, rv, rgw, rgv);
+        int clipped = 0;
+        for (int k = 0; k < L; k++)
+            if (ClipFactor(rgw.AsSpan(k * md, md), rgv.AsSpan(k * md, md), clip) < 1) clipped++;
+        trace["clip_fraction"][j] = (double)clipped / L;
+        trace["step_max"][j] = 0;
+        if (prev is not null) trace["step_max"][j - 1] = MaxLayerDistance(y, prev, L, md, total);
+        return st;
     }
 
     /// <summary>step_max of a flow run's trace: max_k ‖Z_k(a) − Z_k(b)‖_F of two flattened states (W then V, each L

@@ -261,18 +261,9 @@ public static class FlowReplay
         int recorded = 0;
         void Output(int i, double t, double[] y)
         {
-            Array.Copy(y, 0, rw, 0, total); Array.Copy(y, total, rv, 0, total);
-            var st = net.Evaluate(rw, rv, rgw, rgv);
-            losses[i] = st.Loss;
-            Trainer.Record(Simd.Level, trace, i, st, shape, rw, rv, rgw, rgv);
-            int clipped = 0;
-            for (int k = 0; k < L; k++)
-                if (GradientFlow.ClipFactor(rgw.AsSpan(k * md, md), rgv.AsSpan(k * md, md), clip) < 1) clipped++;
-            trace["clip_fraction"][i] = (double)clipped / L;
-            trace["step_max"][i] = 0;
+            var st = GradientFlow.RecordOutput(net, shape, clip, trace, losses, i, y, prev, rw, rv, rgw, rgv);
             if (prev is not null)
             {
-                trace["step_max"][i - 1] = GradientFlow.MaxLayerDistance(y, prev, L, md, total);
                 // the secant curvature along the replayed trajectory: 2|ℓ(Z_i) − ℓ(Z_{i−1}) − ∇ℓ(Z_{i−1})·ΔZ| / ‖ΔZ‖²
                 double lin = 0, d2 = 0;
                 for (int j = 0; j < N; j++) { double d = y[j] - prev[j]; lin += prevGrad[j] * d; d2 += d * d; }
