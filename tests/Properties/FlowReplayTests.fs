@@ -80,7 +80,7 @@ let ``E.claims, A.flow: smooth_z between two snapshots scaled down 10% → E.cla
     trace.["smooth_z"] <- sz
     let run = Run(rebuild d "smooth_z scaled" d.W d.Losses trace)
     let claims = eval "E.claims" run
-    Assert.True(Verdict.isViolated claims.Verdict, sprintf "%A" claims.Verdict)
+    Assert.True(rejected claims, sprintf "%A\n%A" claims.Verdict claims.Hypotheses)
     match claims.Verdict with
     | Violated w -> Assert.Contains("smooth_z", w.Where)
     | _ -> ()
@@ -89,6 +89,24 @@ let ``E.claims, A.flow: smooth_z between two snapshots scaled down 10% → E.cla
     Assert.True(Verdict.isHolds forged.Verdict)
     Assert.Equal(honest.Measured, forged.Measured)
     Assert.Equal(honest.Bound, forged.Bound)
+
+/// Negative control (b''): step_max between the first two snapshots halved, everything else intact (it still bounds |Δ smooth_z|/2
+/// there, so the identities of E.claims accept it); A.flow's coefficients read step_max, and E.claims now compares it with the
+/// replay's at every output.
+[<Fact>]
+let ``E.claims: step_max between two snapshots halved → violated naming step_max, hypotheses met`` () =
+    let d = faithfulData ()
+    let trace = Dictionary<string, float[]>(d.Trace)
+    let sm = Array.copy trace.["step_max"]
+    for j in between d do sm.[j] <- 0.5 * sm.[j]
+    trace.["step_max"] <- sm
+    let run = Run(rebuild d "step_max halved" d.W d.Losses trace)
+    let claims = eval "E.claims" run
+    Assert.True(rejected claims, sprintf "%A\n%A" claims.Verdict claims.Hypotheses)
+    match claims.Verdict with
+    | Violated w -> Assert.Contains("step_max", w.Where)
+    | _ -> ()
+    assertHolds "E.flowReplay" run
 
 /// Negative control (c): snapshot 1 (output 10, between the first and the last) moved by 10⁻⁴ per entry of one layer's W,
 /// its recorded loss (losses.npy and the trace) and smooth_z rewritten to the moved weights, so that I.loss and I.trace
