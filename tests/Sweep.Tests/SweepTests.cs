@@ -343,6 +343,36 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
+    [Fact(DisplayName = "sweep merge: a finished cell whose run.json is not JSON and one whose w.npy is truncated → those cells failed with the reader's reason, the others merged, exit 3")]
+    public void Merge_fails_the_cells_whose_run_cannot_be_read()
+    {
+        string root = Cli.TempDir("badrun");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            Compare.CopyDirectory(baseline.Out, outDir);
+            var cells = Directory.GetDirectories(Path.Combine(outDir, "cells")).Order().ToList();
+            File.WriteAllText(Path.Combine(cells[0], "run", "run.json"), "{ \"activation\": ");
+            string w = Path.Combine(cells[1], "run", "w.npy");
+            var bytes = File.ReadAllBytes(w);
+            File.WriteAllBytes(w, bytes[..(bytes.Length / 2)]);
+            var merge = Cli.Run(root, "sweep", "merge", outDir);
+            Assert.True(merge.Exit == 3, merge.ToString());
+            Assert.DoesNotContain("   at ", merge.Err);
+            Assert.DoesNotContain("unexpectedly", merge.Err);
+            var r = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "report", "results.json")))!;
+            Assert.Equal(2, r["counts"]!["failed"]!.GetValue<int>());
+            var reasons = r["failed"]!.AsArray().ToDictionary(c => c!["hash"]!.GetValue<string>(), c => c!["reason"]!.GetValue<string>());
+            Assert.Contains("its run cannot be read", reasons[Path.GetFileName(cells[0])]);
+            Assert.Contains("run.json", reasons[Path.GetFileName(cells[0])]);
+            Assert.Contains("its run cannot be read", reasons[Path.GetFileName(cells[1])]);
+            Assert.Contains("w.npy", reasons[Path.GetFileName(cells[1])]);
+            // the other cells' verdicts are still merged
+            Assert.Equal(cells.Count - 2, r["counts"]!["done"]!.GetValue<int>());
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
     [Fact(DisplayName = "sweep run: a study whose grid has 10⁶ cells → exit 2 before it is expanded, nothing written")]
     public void A_grid_too_large_is_refused_before_it_is_expanded()
     {

@@ -98,6 +98,13 @@ internal static class StudyMerge
                     }
                 }
             }
+            // the run itself is read as the ladders and the report's page will read it: a run directory that cannot be read
+            // (a run.json edited by hand, a truncated .npy) fails its cell here, not the whole merge later
+            if (state == CellState.Done && RunProblem(Path.Combine(output.CellDir(c), "run")) is string runProblem)
+            {
+                rows.Clear(); state = CellState.Failed;
+                reason = $"its run cannot be read ({runProblem}): move {output.CellDir(c)} away and run the study again";
+            }
             cells.Add(new CellResult(c, state, reason, rows, secs));
         }
 
@@ -129,6 +136,21 @@ internal static class StudyMerge
             .Select(EngineCommitOf)
             .Distinct().Order(StringComparer.Ordinal).ToList();
         return new Merged(study, cells, ladders, stray, commits) { Root = output.Root };
+    }
+
+    /// <summary>Why a cell's run directory cannot be read as a run (the reader's message), or null when it can.</summary>
+    private static string? RunProblem(string dir)
+    {
+        try
+        {
+            if (ResOdeProofs.Numerics.BnConv.BnConvRun.IsRun(dir)) ResOdeProofs.Numerics.BnConv.BnConvRun.Load(dir);
+            else RunDirectory.Read(dir);
+            return null;
+        }
+        catch (Exception e) when (e is RunFormatException or NpyFormatException or IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            return e.Message;
+        }
     }
 
     private static (string Status, List<Registry.VerdictRow> Rows) EvaluateLadder(List<string> dirs)
