@@ -8,7 +8,7 @@ using ResOdeProofs.Numerics.Verification;
 namespace ResOdeProofs.Bench;
 
 /// <summary>
-/// `--lane-probe RUN_DIR [REPEATS]`: the observed replay of a run directory (every segment, the observer being the split pass
+/// `--lane-probe RUN_DIR [REPEATS] [--as-this-build]`: the observed replay of a run directory (every segment, the observer being the split pass
 /// with the centre's step fused, on the engine's kept states: what A.split.centre.segments runs inside E.replay, without the
 /// references E.replay computes beside it), REPEATS times in this process; per repeat the wall and the process's CPU, and
 /// where each lane spent its wall (<see cref="ReplayLaneTimes"/>), per iterate.
@@ -30,10 +30,13 @@ internal static class LaneProbe
         return h0;
     }
 
-    public static void Run(string dir, int repeats)
+    public static void Run(string dir, int repeats, bool asThisBuild = false)
     {
         var inv = CultureInfo.InvariantCulture;
         var run = RunDirectory.Read(dir);
+        // a run trained by the CLI names the CLI's build, which this program's build id (its own assemblies) is not: taken as this
+        // build's, the replay runs verify's bit-exact path for a run of the same engine (no companions) instead of the certified one
+        if (asThisBuild) run.Meta.EngineBuild = EngineInfo.Build;
         var proc = Process.GetCurrentProcess();
         for (int rep = 0; rep < Math.Max(1, repeats); rep++)
         {
@@ -55,6 +58,7 @@ internal static class LaneProbe
                     sink += pass.Pairs.EW[0];
                 };
             }
+            Console.WriteLine($"path: {(Replay.BitExactClaim(run) is string claim ? "bit-exact (" + claim + ")" : "certified (companions)")}, engine {EngineInfo.Build}");
             ReplayLaneTimes.Reset();
             ReplayLaneTimes.Enabled = true;
             proc.Refresh();

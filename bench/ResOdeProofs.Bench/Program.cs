@@ -8,8 +8,8 @@ using BenchmarkDotNet.Running;
 // centre step of A.split.centre.segments against an evaluation (CentreProbe.cs); `--handoff-probe [ROUNDS]`: quantiles of
 // two-thread figure-2 iterations with and without the lingering helper thread (HandoffProbe.cs); `--observer-probe
 // [ROUNDS]`: the observer alone after each evaluation, for a profiler (ObserverProbe.cs); `--replay-probe [ROUNDS]`: the
-// observed replay's lane at figure 2, part by part, in CPU time (ReplayProbe.cs); `--lane-probe RUN_DIR [REPEATS]`: an observed
-// replay of a run directory, where each of its two lanes spends its wall (LaneProbe.cs); `--keep-probe MODE [CALLS]`: figure-2
+// observed replay's lane at figure 2, part by part, in CPU time (ReplayProbe.cs); `--lane-probe RUN_DIR [REPEATS] [--as-this-build]`: an observed
+// replay of a run directory (on the bit-exact path when the run is taken as this build's), where each of its two lanes spends its wall (LaneProbe.cs); `--keep-probe MODE [CALLS]`: figure-2
 // evaluations keeping nothing, the states or the products, for perf stat (KeepProbe.cs); anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "--min-probe")
     ResOdeProofs.Bench.MinProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
@@ -28,7 +28,8 @@ else if (args.Length > 0 && args[0] == "--replay-probe")
 else if (args.Length > 1 && args[0] == "--keep-probe")
     ResOdeProofs.Bench.KeepProbe.Run(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1000);
 else if (args.Length > 1 && args[0] == "--lane-probe")
-    ResOdeProofs.Bench.LaneProbe.Run(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
+    ResOdeProofs.Bench.LaneProbe.Run(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3,
+                                     asThisBuild: args.Contains("--as-this-build"));
 else if (args.Length > 0 && args[0] == "--handoff-probe")
     ResOdeProofs.Bench.HandoffProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40);
 else
