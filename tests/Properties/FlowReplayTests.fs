@@ -26,6 +26,16 @@ let private eval id (run: Run) = Result.evaluate (byId id) run
 let private faithful = lazy (GradientFlowProperties.plSpec.TrainFlow(GradientFlowProperties.rtol, GradientFlowProperties.atol))
 let private faithfulData () = RunDirectory.InMemory(faithful.Force(), "gf-pl")
 
+/// The same run as written by another producer (run.json names another build): the verifier integrates each segment at its
+/// own tighter tolerance and compares within the allowances (the certified path) instead of replaying the producer's program.
+let private certifiedData () =
+    let d = faithfulData ()
+    d.Meta.EngineBuild <- "content:0000000000000000"
+    d
+
+/// Both paths of E.flowReplay on the faithful run: the bit-exact one (this engine's run) and the certified one.
+let private bothPaths () = [ faithfulData (); certifiedData () ]
+
 /// A copy of the flow run with its losses, trace or snapshot weights replaced.
 let private rebuild (d: RunData) (label: string) (w: float[][]) (losses: float[]) (trace: IReadOnlyDictionary<string, float[]>) =
     RunData(Directory = d.Directory + " (" + label + ")", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
@@ -39,8 +49,8 @@ let private assertHolds id (run: Run) =
     Assert.True(Verdict.isHolds e.Verdict, sprintf "%s: %A\n%A" id e.Verdict e.Notes)
 
 [<Fact>]
-let ``E.flowReplay, E.claims, A.flow: faithful gradient flow on a PL setting → hold, A.flow on the verifier's columns`` () =
-    let run = Run(faithfulData ())
+let ``E.flowReplay, E.claims, A.flow: faithful gradient flow of another producer on a PL setting → hold, A.flow on the verifier's columns`` () =
+    let run = Run(certifiedData ())
     for id in [ "E.flowReplay"; "E.claims"; "A.flow"; "C.gfDecay"; "C.gfPathLength" ] do assertHolds id run
     let e = run.FlowEvidence.Value
     Assert.True(e.Complete)
@@ -54,8 +64,8 @@ let ``E.flowReplay, E.claims, A.flow: faithful gradient flow on a PL setting →
 /// everything else intact. Before the flow was replayed every result accepted it (the recorded losses were compared only at
 /// snapshots, I.loss; with the trace, I.trace; and with a decay bound they now undercut); now the replay rejects them.
 [<Fact>]
-let ``E.flowReplay: losses between two snapshots scaled down 1% with the trace alike → violated, I.loss and I.trace still hold`` () =
-    let d = faithfulData ()
+let ``E.flowReplay: losses between two snapshots scaled down 1% with the trace alike → violated on both paths, I.loss and I.trace still hold`` () =
+  for d in bothPaths () do
     let losses = Array.copy d.Losses
     for j in between d do losses.[j] <- 0.99 * losses.[j]
     let trace = Dictionary<string, float[]>(d.Trace)
@@ -72,8 +82,8 @@ let ``E.flowReplay: losses between two snapshots scaled down 1% with the trace a
 /// of E.claims (|Δ smooth_z| ≤ 2 step_max, per-layer displacements ≤ Σ step_max) accept it, and A.flow used to read it; now
 /// E.claims compares it with the replay, and A.flow is evaluated on the replay's column (the same numbers as on the faithful run).
 [<Fact>]
-let ``E.claims, A.flow: smooth_z between two snapshots scaled down 10% → E.claims violated, A.flow unchanged from the faithful run`` () =
-    let d = faithfulData ()
+let ``E.claims, A.flow: smooth_z between two snapshots scaled down 10% → E.claims violated on both paths, A.flow unchanged from the faithful run`` () =
+  for d in bothPaths () do
     let trace = Dictionary<string, float[]>(d.Trace)
     let sz = Array.copy trace.["smooth_z"]
     for j in between d do sz.[j] <- 0.9 * sz.[j]
@@ -85,7 +95,9 @@ let ``E.claims, A.flow: smooth_z between two snapshots scaled down 10% → E.cla
     | Violated w -> Assert.Contains("smooth_z", w.Where)
     | _ -> ()
     assertHolds "E.flowReplay" run
-    let forged, honest = eval "A.flow" run, eval "A.flow" (Run(faithfulData ()))
+    let honestData = faithfulData ()
+    honestData.Meta.EngineBuild <- d.Meta.EngineBuild
+    let forged, honest = eval "A.flow" run, eval "A.flow" (Run(honestData))
     Assert.True(Verdict.isHolds forged.Verdict)
     Assert.Equal(honest.Measured, forged.Measured)
     Assert.Equal(honest.Bound, forged.Bound)
@@ -94,8 +106,8 @@ let ``E.claims, A.flow: smooth_z between two snapshots scaled down 10% → E.cla
 /// there, so the identities of E.claims accept it); A.flow's coefficients read step_max, and E.claims now compares it with the
 /// replay's at every output.
 [<Fact>]
-let ``E.claims: step_max between two snapshots halved → violated naming step_max, hypotheses met`` () =
-    let d = faithfulData ()
+let ``E.claims: step_max between two snapshots halved → violated naming step_max on both paths, hypotheses met`` () =
+  for d in bothPaths () do
     let trace = Dictionary<string, float[]>(d.Trace)
     let sm = Array.copy trace.["step_max"]
     for j in between d do sm.[j] <- 0.5 * sm.[j]
@@ -112,8 +124,8 @@ let ``E.claims: step_max between two snapshots halved → violated naming step_m
 /// its recorded loss (losses.npy and the trace) and smooth_z rewritten to the moved weights, so that I.loss and I.trace
 /// hold. Its distance to the flow from snapshot 0 is far beyond the allowance in the producer's error norm.
 [<Fact>]
-let ``E.flowReplay: a middle snapshot moved by 1e-4 per entry of one layer, its loss rewritten → violated, I.loss and I.trace still hold`` () =
-    let d = faithfulData ()
+let ``E.flowReplay: a middle snapshot moved by 1e-4 per entry of one layer, its loss rewritten → violated on both paths, I.loss and I.trace still hold`` () =
+  for d in bothPaths () do
     let md = d.Shape.LayerSize
     let w = d.W |> Array.map Array.copy
     for i in 4 * md .. 5 * md - 1 do w.[1].[i] <- w.[1].[i] + 1e-4
@@ -218,7 +230,7 @@ let ``E.flowReplay: ode_steps 2^31 - 1 → hypothesis not met, not violated`` ()
 /// hypothesis on the whole allowance is not met.
 [<Fact>]
 let ``E.flowReplay: declared atol 1e-30 (field rounding over atol dominates B) → hypothesis not met on B·rtol_p`` () =
-    let d = faithfulData ()
+    let d = certifiedData ()
     d.Meta.Atol <- Nullable 1e-30
     let run = Run(d)
     unmetWith (eval "E.flowReplay" run) "the flow replay's allowance accurate" "B·rtol_p"
@@ -228,7 +240,7 @@ let ``E.flowReplay: declared atol 1e-30 (field rounding over atol dominates B) �
 /// AggregateException, turning every result that reads the trace into an error; now it is the replay's named failure.
 [<Fact>]
 let ``E.flowReplay, A.flow: output_times that do not increase → hypothesis not met naming the solver's reason, no exception`` () =
-    let d = faithfulData ()
+    let d = certifiedData ()
     d.Meta.OutputTimes <- Array.zeroCreate d.Losses.Length
     let run = Run(d)
     unmetWith (eval "E.flowReplay" run) "the verifier's flow replay reaches" "t1 > t0"
@@ -238,8 +250,8 @@ let ``E.flowReplay, A.flow: output_times that do not increase → hypothesis not
 /// The loss allowance's second-order term: a curvature measured along the verifier's trajectory, finite and positive on a
 /// faithful flow, and the allowance holds the first-order term with factor 1 plus ½λ̂·(weight allowance)².
 [<Fact>]
-let ``E.flowReplay: faithful flow → loss allowance is first order + ½·λ̂·δ² + rounding with a measured curvature`` () =
-    let run = Run(faithfulData ())
+let ``E.flowReplay: faithful flow of another producer → loss allowance is first order + ½·λ̂·δ² + rounding with a measured curvature`` () =
+    let run = Run(certifiedData ())
     for seg in run.FlowEvidence.Value.Segments do
         let r = seg.Replay
         if r.To > r.From then
@@ -247,3 +259,64 @@ let ``E.flowReplay: faithful flow → loss allowance is first order + ½·λ̂·
             for i in 1 .. r.To - r.From do
                 let second = 0.5 * r.Curvature * r.WeightTolerance.[i] * r.WeightTolerance.[i]
                 Assert.True(r.LossTolerance.[i] >= second + r.LossRounding.[i], sprintf "output %d" (r.From + i))
+
+// ---------------------------------------------------------------- the bit-exact path (this engine's own flow runs)
+
+/// The comparisons of E.flowReplay's evaluation (every one made).
+let private comparisonsOf (run: Run) =
+    run.FlowEvidence.Value.Segments |> Array.collect (fun s -> List.toArray s.Checks)
+
+/// A flow run of this engine (run.json names its build and vector width): the verifier runs the producer's integration again
+/// from output 0 and every comparison is exact. Every recorded loss and trace column is the replay's bit for bit, both later
+/// snapshots are landed on exactly, and the accepted step count is run.json's ode_steps.
+[<Fact>]
+let ``E.flowReplay, E.claims, A.flow: this engine's own flow run → bit-exact path, every comparison measures 0, columns the recorded ones`` () =
+    let d = faithfulData ()
+    let run = Run(d)
+    for id in [ "E.flowReplay"; "E.claims"; "A.flow"; "C.gfDecay"; "C.gfPathLength" ] do assertHolds id run
+    let e = run.FlowEvidence.Value
+    Assert.NotNull(e.Replay.BitExact)
+    Assert.Equal(GradientFlowProperties.rtol, e.Replay.Rtol)
+    let checks = comparisonsOf run
+    Assert.All(checks, fun (m, b, where, _) -> Assert.True(m = 0.0 && b = 0.0, sprintf "%s: measured %g, bound %g" where m b))
+    // each later snapshot, every output's loss (a snapshot's output by both segments that meet there) and the step count
+    Assert.Equal(2 * (d.Steps.Length - 1) + d.Losses.Length + 1, checks.Length)
+    Assert.Contains(checks, fun (_, _, where, _) -> where.Contains "ode_steps")
+    for name in [ "loss"; "smooth_z"; "step_max"; "grad_norm" ] do
+        Assert.Equal<float[]>(d.Trace.[name], e.Replay.Column name)
+
+/// Mutation: one recorded loss strictly between two snapshots moved by one unit in the last place (losses.npy and the trace).
+/// The certified path's loss allowance (the producer's tolerance read through the gradient) lets it through; the bit-exact
+/// path, run when run.json names this engine, rejects it with every hypothesis met.
+[<Fact>]
+let ``E.flowReplay: one loss between two snapshots moved by one ulp → violated on the bit-exact path, held on the certified path`` () =
+    let moved (d: RunData) =
+        let j = d.Steps.[0] + 3
+        let losses = Array.copy d.Losses
+        losses.[j] <- Math.BitIncrement losses.[j]
+        let trace = Dictionary<string, float[]>(d.Trace)
+        trace.["loss"] <- Array.copy losses
+        Run(rebuild d "one loss moved by an ulp" d.W losses trace), j
+    let exact, j = moved (faithfulData ())
+    let e = eval "E.flowReplay" exact
+    Assert.True(rejected e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
+    match e.Verdict with
+    | Violated w -> Assert.Contains(sprintf "output %d " j, w.When)
+    | _ -> ()
+    let certified, _ = moved (certifiedData ())
+    assertHolds "E.flowReplay" certified
+
+/// run.json's ode_steps one more than the producer took: the producer's allowance 2(s_p + 1)·rtol_p hardly moves (its hypothesis
+/// stays met), and the certified path cannot see it; the bit-exact path counts the replayed integration's accepted steps.
+[<Fact>]
+let ``E.flowReplay: run.json's ode_steps one more than taken → violated naming the accepted steps, hypotheses met`` () =
+    let d = faithfulData ()
+    d.Meta.OdeSteps <- Nullable(d.Meta.OdeSteps.Value + 1)
+    let e = eval "E.flowReplay" (Run(d))
+    Assert.True(rejected e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
+    match e.Verdict with
+    | Violated w -> Assert.Contains("ode_steps", w.Where)
+    | _ -> ()
+    let c = certifiedData ()
+    c.Meta.OdeSteps <- Nullable(c.Meta.OdeSteps.Value + 1)
+    assertHolds "E.flowReplay" (Run(c))

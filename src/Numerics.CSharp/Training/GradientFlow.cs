@@ -112,19 +112,7 @@ public static class GradientFlow
 
         // The vector field −c_k G_k.
         var gw = new double[total]; var gv = new double[total];
-        void Field(double t, ReadOnlySpan<double> y, Span<double> dy)
-        {
-            net.Evaluate(y[..total], y[total..], gw, gv);
-            for (int k = 0; k < L; k++)
-            {
-                double factor = ClipFactor(gw.AsSpan(k * md, md), gv.AsSpan(k * md, md), options.Clip);
-                for (int i = 0; i < md; i++)
-                {
-                    dy[k * md + i] = -factor * gw[k * md + i];
-                    dy[total + k * md + i] = -factor * gv[k * md + i];
-                }
-            }
-        }
+        void Field(double t, ReadOnlySpan<double> y, Span<double> dy) => FieldInto(net, options.Clip, L, md, y, dy, gw, gv);
 
         // Recording at output times (its own buffers: the field's are in use by the solver).
         var cols = TraceColumns.All.Select(c => c.Name).ToArray();
@@ -174,6 +162,27 @@ public static class GradientFlow
             sol?.Steps ?? 0, sol?.Rejected ?? 0, sol?.Evaluations ?? 0);
         res.Seconds = sw.Elapsed.TotalSeconds;
         return res;
+    }
+
+    /// <summary>
+    /// The vector field −c_k·G_k at the state <paramref name="y"/> (W then V, flattened, each L layers of md entries) into
+    /// <paramref name="dy"/>, the layer gradients left in <paramref name="gw"/>, <paramref name="gv"/>; c_k the clip factor
+    /// of layer k (1 without a clip radius). One definition for the producer and the verifier's flow replay, so that the
+    /// replay of this engine's own run evaluates the same numbers.
+    /// </summary>
+    internal static void FieldInto(ResNet<double> net, double? clip, int L, int md, ReadOnlySpan<double> y, Span<double> dy, double[] gw, double[] gv)
+    {
+        int total = L * md;
+        net.Evaluate(y[..total], y[total..], gw, gv);
+        for (int k = 0; k < L; k++)
+        {
+            double factor = ClipFactor(gw.AsSpan(k * md, md), gv.AsSpan(k * md, md), clip);
+            for (int i = 0; i < md; i++)
+            {
+                dy[k * md + i] = -factor * gw[k * md + i];
+                dy[total + k * md + i] = -factor * gv[k * md + i];
+            }
+        }
     }
 
     /// <summary>

@@ -69,6 +69,15 @@ public sealed class FlowRunReplay
     /// <summary>The producer's relative tolerance rtol_p (B·rtol_p is the allowance relative to the weights).</summary>
     public required double ProducerRtol { get; init; }
 
+    /// <summary>
+    /// Why this replay is the producer's own program (<see cref="FlowReplay.BitExactClaim"/>), null on the certified path: one
+    /// integration from output 0 at the producer's tolerances, every allowance 0, every comparison exact.
+    /// </summary>
+    public string? BitExact { get; init; }
+    /// <summary>On the bit-exact path, the accepted steps of the replayed integration when it reached the last declared output
+    /// (comparable with run.json's ode_steps), else null.</summary>
+    public int? ReplayedSteps { get; init; }
+
     /// <summary>max_s B_s·rtol_p: the largest allowance of a segment read relative to the weights (NaN without segments).</summary>
     public double RelativeAllowance => Segments.Length == 0 ? double.NaN : Segments.Max(s => s.RmsAllowance) * ProducerRtol;
 
@@ -182,10 +191,30 @@ public static class FlowReplay
         return j * run.Eta;
     }
 
-    /// <summary>Replays every snapshot segment of a flow run (the producer's tolerances must be declared, <see cref="Undeclared"/>).</summary>
+    /// <summary>
+    /// Why the flow replay is expected to reproduce the producer bit for bit (null when it is not): a float64 flow run whose
+    /// run.json names this engine's build (engine_build) and the vector width the replay runs at (simd_bits), with its horizon
+    /// and a snapshot at output 0. The engine integrates the flow with one thread per field evaluation, so the thread count
+    /// does not enter. This is a claim: E.flowReplay then compares every output and snapshot exactly.
+    /// </summary>
+    public static string? BitExactClaim(RunData run)
+    {
+        if (!IsFlow(run) || run.Meta.Precision != "float64") return null;
+        if (EngineInfo.Build.EndsWith(":unknown", StringComparison.Ordinal) || run.Meta.EngineBuild != EngineInfo.Build) return null;
+        int bits = Simd.Bits(Simd.Level);
+        if (run.Meta.SimdBits != bits || run.Meta.Horizon is not double h || !(h > 0) || run.Steps.Length == 0 || run.Steps[0] != 0) return null;
+        return $"run.json names this engine build ({EngineInfo.Build}) and its {bits}-bit kernels: the producer's integration is replayed from output 0 as it ran";
+    }
+
+    /// <summary>
+    /// Replays every snapshot segment of a flow run (the producer's tolerances must be declared, <see cref="Undeclared"/>):
+    /// on the bit-exact path (<see cref="BitExactClaim"/>) the producer's own integration once from output 0, else each
+    /// segment from its snapshot at the verifier's tighter tolerance.
+    /// </summary>
     public static FlowRunReplay Run(RunData run)
     {
         if (Unmet(run) is string why) throw new ArgumentException(why);
+        if (BitExactClaim(run) is string claim) return Exact(run, claim);
         double rtolP = run.Meta.Rtol!.Value, atolP = run.Meta.Atol!.Value;
         double rtolV = VerifierRtol(rtolP), atolV = atolP * rtolV / rtolP;
         // the segments are independent (each starts from its recorded snapshot): side by side on the machine's cores, each
@@ -194,6 +223,124 @@ public static class FlowReplay
         Parallel.For(0, segs.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) },
             s => segs[s] = Segment(run, s, new ResNet<double>(run.Shape, run.Activation, run.Data, run.A, run.B), rtolV, atolV));
         return new FlowRunReplay { Segments = segs, Outputs = run.Losses.Length, Rtol = rtolV, Atol = atolV, ProducerRtol = rtolP };
+    }
+
+    /// <summary>Thrown by the exact replay's output callback after the last recorded output of a run that stopped early.</summary>
+    private sealed class LastRecordedOutput : Exception;
+
+    /// <summary>
+    /// The producer's program again (<see cref="GradientFlow.Train"/>): the same field (<see cref="GradientFlow.FieldInto"/>),
+    /// the same solve from t = 0 to the horizon through every declared output time at the producer's rtol and atol, the same
+    /// record at every output (<see cref="GradientFlow.RecordOutput"/>), on a network with the engine's default options (one
+    /// thread, as the producer's). Its numbers are the producer's bit for bit, so every allowance is 0; the columns are cut
+    /// into the snapshot segments the certified path would give.
+    /// </summary>
+    private static FlowRunReplay Exact(RunData run, string claim)
+    {
+        var shape = run.Shape;
+        int L = shape.Depth, md = shape.LayerSize, total = L * md, N = 2 * total;
+        int outputs = run.Losses.Length;
+        double rtolP = run.Meta.Rtol!.Value, atolP = run.Meta.Atol!.Value, horizon = run.Meta.Horizon!.Value;
+        int declared = run.Meta.OutputTimes is { } ts ? ts.Length - 1 : run.Meta.Iterations ?? outputs - 1;
+        declared = Math.Max(declared, outputs - 1);
+        var times = Enumerable.Range(0, declared + 1).Select(j => OutputTime(run, j)).ToArray();
+        var net = new ResNet<double>(shape, run.Activation, run.Data, run.A, run.B);
+        double? clip = run.Meta.Optimizer == "clipped-gf" ? run.Clip : null;
+        var gw = new double[total]; var gv = new double[total];
+        double maxNorm = 0;
+        void Field(double t, ReadOnlySpan<double> y, Span<double> dy)
+        {
+            GradientFlow.FieldInto(net, clip, L, md, y, dy, gw, gv);
+            double yy = 0;
+            for (int j = 0; j < N; j++) yy += y[j] * y[j];
+            maxNorm = Math.Max(maxNorm, Math.Sqrt(yy));
+        }
+        var cols = TraceColumns.All.Select(c => c.Name).ToArray();
+        var trace = cols.ToDictionary(c => c, _ => new double[outputs]);
+        var losses = new double[outputs];
+        foreach (var a in trace.Values) Array.Fill(a, double.NaN);
+        Array.Fill(losses, double.NaN);
+        var rw = new double[total]; var rv = new double[total]; var rgw = new double[total]; var rgv = new double[total];
+        var states = new double[run.Steps.Length][];   // the replayed state at each snapshot's output
+        double[]? prev = null;
+        int recorded = 0;
+        void Output(int j, double t, double[] y)
+        {
+            if (j >= outputs) throw new LastRecordedOutput();
+            GradientFlow.RecordOutput(net, shape, clip, trace, losses, j, y, prev, rw, rv, rgw, rgv);
+            prev = (double[])y.Clone();
+            int s = Array.IndexOf(run.Steps, j);
+            if (s >= 0) states[s] = prev;
+            recorded = j + 1;
+        }
+        var y0 = new double[N];
+        run.W[0].CopyTo(y0, 0); run.V[0].CopyTo(y0, total);
+        maxNorm = Math.Sqrt(y0.Sum(x => x * x));
+        string? failure = null;
+        int steps = 0, rejected = 0, evals = 0;
+        int? replayedSteps = null;
+        try
+        {
+            var sol = OdeSolver.Integrate(Field, 0.0, horizon, y0, rtolP, atolP, ButcherTableau.DormandPrince54, times, onOutput: Output);
+            steps = sol.Steps; rejected = sol.Rejected; evals = sol.Evaluations;
+            replayedSteps = sol.Steps;
+        }
+        catch (LastRecordedOutput) { }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException)
+        {
+            string kind = e is InvalidOperationException ? "stopped" : "could not start on this input";
+            failure = $"the producer's integration replayed from output 0 {kind} after output {recorded - 1}: {e.Message}";
+        }
+
+        var segs = new FlowSegmentReplay[run.Steps.Length];
+        for (int s = 0; s < segs.Length; s++)
+        {
+            int from = run.Steps[s], to = s + 1 < run.Steps.Length ? run.Steps[s + 1] : outputs - 1, len = to - from;
+            bool reached = to < recorded;
+            var segTrace = cols.ToDictionary(c => c, c => trace[c][from..(to + 1)]);
+            double endRms = double.NaN, endFro = double.NaN, worstDev = double.NaN;
+            int worst = 0;
+            if (s + 1 < run.Steps.Length && reached && states[s + 1] is double[] last)
+            {
+                var w1 = run.W[s + 1]; var v1 = run.V[s + 1];
+                double r2 = 0, f2 = 0;
+                worstDev = -1;
+                for (int k = 0; k < L; k++)
+                {
+                    double layer = 0;
+                    for (int i = 0; i < md; i++)
+                    {
+                        int jw = k * md + i, jv = total + k * md + i;
+                        double dw = w1[jw] - last[jw], dv = v1[jw] - last[jv];
+                        layer += dw * dw + dv * dv;
+                        double ww = atolP + rtolP * Math.Max(Math.Abs(w1[jw]), Math.Abs(last[jw]));
+                        double wv = atolP + rtolP * Math.Max(Math.Abs(v1[jw]), Math.Abs(last[jv]));
+                        r2 += (dw / ww) * (dw / ww) + (dv / wv) * (dv / wv);
+                    }
+                    f2 += layer;
+                    if (!(Math.Sqrt(layer) <= worstDev)) { worstDev = Math.Sqrt(layer); worst = k + 1; }
+                }
+                endRms = Math.Sqrt(r2 / N); endFro = Math.Sqrt(f2);
+            }
+            bool finite = reached && losses[from..(to + 1)].All(double.IsFinite);
+            string? segFailure = reached ? (finite ? null : $"outputs {from} → {to}: the producer's flow replayed from output 0 left the finite numbers")
+                                         : failure ?? $"outputs {from} → {to}: the replayed integration ended after output {recorded - 1}";
+            segs[s] = new FlowSegmentReplay
+            {
+                Snapshot = s, From = from, To = to, Trace = segTrace, Losses = losses[from..(to + 1)], RmsAllowance = 0,
+                WeightTolerance = new double[len + 1], LossTolerance = new double[len + 1], LossRounding = new double[len + 1],
+                EndDeviation = endRms, EndFrobenius = endFro, EndWorstLayer = worst, EndWorstLayerDeviation = worstDev,
+                Finite = finite, Failure = segFailure,
+                // the solve is one integration: its counts are given once, on the first segment
+                Steps = s == 0 ? steps : 0, Rejected = s == 0 ? rejected : 0, Evaluations = s == 0 ? evals : 0,
+                MaxStateNorm = maxNorm, Curvature = 0,
+            };
+        }
+        return new FlowRunReplay
+        {
+            Segments = segs, Outputs = outputs, Rtol = rtolP, Atol = atolP, ProducerRtol = rtolP, BitExact = claim,
+            ReplayedSteps = replayedSteps,
+        };
     }
 
     private static FlowSegmentReplay Segment(RunData run, int s, ResNet<double> net, double rtolV, double atolV)
@@ -227,17 +374,8 @@ public static class FlowReplay
         var gw = new double[total]; var gv = new double[total];
         void Field(double t, ReadOnlySpan<double> y, Span<double> dy)
         {
-            net.Evaluate(y[..total], y[total..], gw, gv);
+            GradientFlow.FieldInto(net, clip, L, md, y, dy, gw, gv);
             double yy = 0, ff = 0;
-            for (int k = 0; k < L; k++)
-            {
-                double factor = GradientFlow.ClipFactor(gw.AsSpan(k * md, md), gv.AsSpan(k * md, md), clip);
-                for (int i = 0; i < md; i++)
-                {
-                    dy[k * md + i] = -factor * gw[k * md + i];
-                    dy[total + k * md + i] = -factor * gv[k * md + i];
-                }
-            }
             for (int j = 0; j < N; j++)
             {
                 double a = Math.Abs(y[j]);

@@ -330,6 +330,7 @@ let private flowReplayed (run: Run) : Result<Replayed, string> =
                         { Measured = m; Bound = b; Where = where'; When = sprintf "output %d (t = %.4g; segment from snapshot %d)" j (FlowRuns.time run j) r.Snapshot } ]
                   Landing = (if r.Snapshot + 1 < run.SnapshotCount && seg.Finite then Some(r.EndFrobenius, r.EndWorstLayer) else None) })
         let steps = e.Segments |> Array.sumBy (fun s -> s.Replay.Steps)
+        let exact = not (isNull e.Replay.BitExact)
         Ok { Segments = segments
              Constants =
                 [ "tau", Evidence.tau run; "unit roundoff", Evidence.unit run
@@ -338,13 +339,16 @@ let private flowReplayed (run: Run) : Result<Replayed, string> =
                   "verifier steps", float steps
                   "verifier rejected steps", float (e.Segments |> Array.sumBy (fun s -> s.Replay.Rejected))
                   "verifier field evaluations", float (e.Segments |> Array.sumBy (fun s -> s.Replay.Evaluations))
-                  "largest allowance B (producer's error norm)", e.Segments |> Array.map (fun s -> s.Replay.RmsAllowance) |> Comparison.maxKeepNaNOr nan
                   "largest |Z|_F on the replay", e.Segments |> Array.map (fun s -> s.Replay.MaxStateNorm) |> Comparison.maxKeepNaNOr nan
-                  "largest secant curvature along the replay (estimate)", e.Segments |> Array.map (fun s -> s.Replay.Curvature) |> Comparison.maxKeepNaNOr nan
-                  "largest B·rtol_p", e.Replay.RelativeAllowance ]
+                  if not exact then
+                    "largest allowance B (producer's error norm)", e.Segments |> Array.map (fun s -> s.Replay.RmsAllowance) |> Comparison.maxKeepNaNOr nan
+                    "largest secant curvature along the replay (estimate)", e.Segments |> Array.map (fun s -> s.Replay.Curvature) |> Comparison.maxKeepNaNOr nan
+                    "largest B·rtol_p", e.Replay.RelativeAllowance ]
              ClaimChecks = flowClaimChecks run e
              ClaimNotes =
-                [ "a gradient-flow run: the columns are compared with the verifier's own integration of the flow (docs/theorems/Evidence.md, E.flowReplay)"
+                [ if exact then
+                    sprintf "a gradient-flow run replayed bit for bit (%s): the columns are compared with the replay's (docs/theorems/Evidence.md, E.flowReplay)" e.Replay.BitExact
+                  else "a gradient-flow run: the columns are compared with the verifier's own integration of the flow (docs/theorems/Evidence.md, E.flowReplay)"
                   if not e.Complete then "segments whose flow replay did not reach its end or did not reproduce the recording are compared through the identities only (see E.flowReplay)" ] }
     | Some why, _ -> Error(sprintf "no flow replay (E.flowReplay's hypotheses are not met): %s" why)
     | None, None -> Error "no flow replay: not a gradient-flow run of the MLP"
@@ -477,7 +481,8 @@ let private hypFlowAllowance : string * (Run -> HypothesisCheck) =
             | None -> NotMet(sprintf "not integrated: %s" (defaultArg run.FlowReplayUnmet "not a gradient-flow run of the MLP"))
             | Some e ->
                 let rel = e.Replay.RelativeAllowance
-                if rel <= FlowReplay.MaxIntegrationRel then Met(sprintf "B·rtol_p = %.3g" rel)
+                if not (isNull e.Replay.BitExact) then Met(sprintf "B = 0: the producer's own integration replayed bit for bit (%s)" e.Replay.BitExact)
+                elif rel <= FlowReplay.MaxIntegrationRel then Met(sprintf "B·rtol_p = %.3g" rel)
                 else NotMet(sprintf "B·rtol_p = %.3g > %g: the rounding per step (c_R·u_p/rtol_p), the field's rounding (over atol_p) or the verifier's steps make the allowance too loose to tell a recording from an integration error" rel FlowReplay.MaxIntegrationRel)
 
 /// (E.flowReplay) integrating the gradient flow from every snapshot reproduces the next snapshot and every recorded loss.
@@ -497,7 +502,9 @@ let flowReplay : Result<Run> =
         + "local errors summed without amplification), the verifier's likewise, and rounding; every recorded loss within (1 + τ_v)√N·B·‖(G/L) ⊙ w‖₂ + ½λ̂(√N·B·max w)² "
         + "(Taylor about the replay: the first order by Cauchy–Schwarz in that norm, the second with λ̂ the largest secant curvature 2|ℓ(Z_{j+1}) − ℓ(Z_j) − ∇ℓ(Z_j)·ΔZ|/‖ΔZ‖² "
         + "measured along the replay between consecutive outputs, an estimate of the Hessian in the deviation's direction, not a bound) "
-        + "plus the rounding 2(τℓ + 2√ℓδ + δ²) of the two loss evaluations. Hypotheses include run.json's ode_method being the engine's Dormand–Prince 5(4) and B·rtol_p ≤ 1e-3."
+        + "plus the rounding 2(τℓ + 2√ℓδ + δ²) of the two loss evaluations. Hypotheses include run.json's ode_method being the engine's Dormand–Prince 5(4) and B·rtol_p ≤ 1e-3. "
+        + "Bit-exact path: when run.json names this engine's build and vector width (float64), the verifier runs the producer's own integration once from output 0 "
+        + "(the same field, solve, tolerances and output grid) and every allowance is 0: each recorded loss, each snapshot and run.json's ode_steps must be reproduced exactly."
       Hypotheses = [ hypFlowDeclared; hypSmoothField; onFlow Hypotheses.initialSnapshot; FlowRuns.hypIntegration; hypFlowFinite; hypFlowAllowance ]
       Conclusion =
         fun run ->
@@ -506,11 +513,16 @@ let flowReplay : Result<Run> =
             | Ok e ->
                 let checks = [ for seg in e.Segments do yield! seg.Checks ]
                 let ev = evaluation 0.0 checks e.Constants []
+                let exact = run.FlowEvidence |> Option.exists (fun f -> not (isNull f.Replay.BitExact))
                 { ev with
                     Notes =
-                        [ "the allowance rests on the producer's integration allowance 2(s_p + 1)·rtol_p, an estimate (each step's error estimate within the tolerance, "
-                          + "no amplification between steps), not a certificate; the verifier's own solve is 100× tighter"
-                          "the loss allowance's second-order term uses the curvature λ̂ measured along the verifier's trajectory: an estimate, not a certificate"
+                        [ if exact then
+                            "bit-exact path: run.json names this engine's build and vector width, so the verifier runs the producer's own integration "
+                            + "(the same field, solve, tolerances and output grid) once from output 0 and compares every output's loss, every snapshot and the accepted step count exactly"
+                          else
+                            "the allowance rests on the producer's integration allowance 2(s_p + 1)·rtol_p, an estimate (each step's error estimate within the tolerance, "
+                            + "no amplification between steps), not a certificate; the verifier's own solve is 100× tighter"
+                            "the loss allowance's second-order term uses the curvature λ̂ measured along the verifier's trajectory: an estimate, not a certificate"
                           if Verdict.isViolated ev.Verdict then
                             "the recording is not the declared gradient flow within the producer's stated accuracy: a modified snapshot or loss, a wrong field (an engine fault), or an integration less accurate than its tolerances claim" ] } }
 
