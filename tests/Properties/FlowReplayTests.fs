@@ -36,6 +36,22 @@ let private certifiedData () =
 /// Both paths of E.flowReplay on the faithful run: the bit-exact one (this engine's run) and the certified one.
 let private bothPaths () = [ faithfulData (); certifiedData () ]
 
+/// A flow run of this engine opened as another producer's (run.json names another build): the certified path.
+let private otherProducer (run: Run) =
+    let d = run.Data
+    d.Meta.EngineBuild <- "content:0000000000000000"
+    Run(d)
+
+/// The comparisons of E.flowReplay's evaluation (every one made).
+let private comparisonsOf (run: Run) =
+    run.FlowEvidence.Value.Segments |> Array.collect (fun s -> List.toArray s.Checks)
+
+/// The clipped flow of the short PL setting (clip 0.01, active).
+let private clippedSpec () =
+    let short = GradientFlowProperties.plSpec.With(iterations = 4)
+    RunSpec(Depth = short.Depth, Width = short.Width, Samples = short.Samples, Dim = short.Dim, Init = short.Init, Eta = short.Eta,
+            Iterations = short.Iterations, Snapshots = 3, Seed = short.Seed, Clip = Nullable 0.01)
+
 /// A copy of the flow run with its losses, trace or snapshot weights replaced.
 let private rebuild (d: RunData) (label: string) (w: float[][]) (losses: float[]) (trace: IReadOnlyDictionary<string, float[]>) =
     RunData(Directory = d.Directory + " (" + label + ")", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
@@ -160,18 +176,44 @@ let ``E.flowReplay: gradient-descent run → not applicable`` () =
 /// The hypotheses can fail: a producer rtol so loose that its allowance 2(s + 1)·rtol exceeds 10⁻³; a ReLU flow and a clipped
 /// flow, whose fields are not smooth (the embedded pair's error estimate, on which the allowance rests, assumes they are).
 [<Fact>]
-let ``E.flowReplay: rtol 1e-2, a ReLU flow or a clipped flow → hypothesis not met`` () =
+let ``E.flowReplay: another producer's rtol 1e-2, ReLU flow or clipped flow → hypothesis not met`` () =
     let unmet (run: Run) (hypothesis: string) =
         let e = eval "E.flowReplay" run
         Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%A" e.Verdict)
         Assert.Contains(e.Hypotheses, fun (n, ok, _) -> n.StartsWith hypothesis && not ok)
-    unmet (Run(RunDirectory.InMemory(GradientFlowProperties.plSpec.TrainFlow(1e-2, 1e-4), "loose"))) "integration accurate"
+    unmet (otherProducer (Run(RunDirectory.InMemory(GradientFlowProperties.plSpec.TrainFlow(1e-2, 1e-4), "loose")))) "integration accurate"
     let short = GradientFlowProperties.plSpec.With(iterations = 4)
-    unmet (GradientFlowProperties.trainFlow (short.With(activation = ResOdeProofs.Numerics.ActivationKind.Relu))) "smooth field"
-    let clipped =
-        RunSpec(Depth = short.Depth, Width = short.Width, Samples = short.Samples, Dim = short.Dim, Init = short.Init, Eta = short.Eta,
-                Iterations = short.Iterations, Snapshots = 3, Seed = short.Seed, Clip = Nullable 0.01)
-    unmet (GradientFlowProperties.trainFlow clipped) "smooth field"
+    unmet (otherProducer (GradientFlowProperties.trainFlow (short.With(activation = ResOdeProofs.Numerics.ActivationKind.Relu)))) "smooth field"
+    unmet (otherProducer (GradientFlowProperties.trainFlow (clippedSpec ()))) "smooth field"
+
+/// The same three runs as this engine's own: the bit-exact path needs neither a smooth field nor a tight tolerance (no
+/// allowance enters an exact comparison), so each is replayed and holds with every comparison at 0, and E.claims compares
+/// the recorded columns with the replay's; one recorded loss moved by an ulp is violated on each.
+[<Fact>]
+let ``E.flowReplay, E.claims: this engine's rtol 1e-2, ReLU flow or clipped flow → hold on the bit-exact path, one loss moved by an ulp violated`` () =
+    let short = GradientFlowProperties.plSpec.With(iterations = 4)
+    let runs =
+        [ "loose", Run(RunDirectory.InMemory(GradientFlowProperties.plSpec.TrainFlow(1e-2, 1e-4), "loose"))
+          "relu", GradientFlowProperties.trainFlow (short.With(activation = ResOdeProofs.Numerics.ActivationKind.Relu))
+          "clipped", GradientFlowProperties.trainFlow (clippedSpec ()) ]
+    for name, run in runs do
+        let e = eval "E.flowReplay" run
+        Assert.True(Verdict.isHolds e.Verdict && allMet e, sprintf "%s: %A
+%A" name e.Verdict e.Hypotheses)
+        Assert.NotNull(run.FlowEvidence.Value.Replay.BitExact)
+        Assert.All(comparisonsOf run, fun (m, _, where, _) -> Assert.True((m = 0.0), sprintf "%s: %s measured %g" name where m))
+        let claims = eval "E.claims" run
+        Assert.True(Verdict.isHolds claims.Verdict && allMet claims, sprintf "%s: %A
+%A" name claims.Verdict claims.Hypotheses)
+        let d = run.Data
+        let j = d.Steps.[0] + 1
+        let losses = Array.copy d.Losses
+        losses.[j] <- Math.BitIncrement losses.[j]
+        let trace = Dictionary<string, float[]>(d.Trace)
+        trace.["loss"] <- Array.copy losses
+        let forged = eval "E.flowReplay" (Run(rebuild d "one loss moved by an ulp" d.W losses trace))
+        Assert.True(rejected forged, sprintf "%s: %A
+%A" name forged.Verdict forged.Hypotheses)
 
 /// The hypothesis of `e` whose name starts with `prefix` is not met and its reason contains `reason`.
 let private unmetWith (e: Evaluation) (prefix: string) (reason: string) =
@@ -182,12 +224,8 @@ let private unmetWith (e: Evaluation) (prefix: string) (reason: string) =
 /// landed up to 3× outside it), so no flow comparison is made there. Before, E.claims compared the recorded columns with the
 /// replay anyway (VIOLATED possible on a faithful run) and A.flow read "the flow replay does not reproduce the run".
 [<Fact>]
-let ``E.claims, A.flow, C.gfDecay: faithful clipped flow → not violated, hypothesis not met naming the clip's kink`` () =
-    let short = GradientFlowProperties.plSpec.With(iterations = 4)
-    let clipped =
-        RunSpec(Depth = short.Depth, Width = short.Width, Samples = short.Samples, Dim = short.Dim, Init = short.Init, Eta = short.Eta,
-                Iterations = short.Iterations, Snapshots = 3, Seed = short.Seed, Clip = Nullable 0.01)
-    let run = GradientFlowProperties.trainFlow clipped
+let ``E.claims, A.flow, C.gfDecay: another producer's faithful clipped flow → not violated, hypothesis not met naming the clip's kink`` () =
+    let run = otherProducer (GradientFlowProperties.trainFlow (clippedSpec ()))
     Assert.True(run.ClaimedTrace("clip_fraction").Value |> Array.exists (fun c -> c > 0.0), "the clip is never active")
     Assert.True(run.FlowEvidence.IsNone, "the clipped flow was integrated and compared")
     let claims = eval "E.claims" run
@@ -214,16 +252,24 @@ let ``E.flowReplay: ode_method RK4 or none → hypothesis not met naming it`` ()
         Assert.False(Verdict.isViolated (eval "E.claims" run).Verdict)
 
 /// ode_steps = 2³¹ − 1 with rtol 1e-8: (s + 1) in int arithmetic wrapped to −2³¹, the allowances became negative and every
-/// comparison VIOLATED; now the producer's allowance 2(s + 1)·rtol ≈ 43 > 1e-3 is reported and nothing is integrated.
+/// comparison VIOLATED; now, on another producer's run, the producer's allowance 2(s + 1)·rtol ≈ 43 > 1e-3 is reported and
+/// nothing is integrated. On this engine's own run the claim is checked instead: the replayed integration took 127 steps.
 [<Fact>]
-let ``E.flowReplay: ode_steps 2^31 - 1 → hypothesis not met, not violated`` () =
-    let d = faithfulData ()
+let ``E.flowReplay: ode_steps 2^31 - 1 → another producer's: hypothesis not met, not violated; this engine's: violated naming the steps`` () =
+    let d = certifiedData ()
     d.Meta.OdeSteps <- Nullable Int32.MaxValue
     let run = Run(d)
     let e = eval "E.flowReplay" run
     Assert.False(Verdict.isViolated e.Verdict, sprintf "%A" e.Verdict)
     unmetWith e "integration accurate" "allowance"
     Assert.True(run.FlowEvidence.IsNone)
+    let own = faithfulData ()
+    own.Meta.OdeSteps <- Nullable Int32.MaxValue
+    let e = eval "E.flowReplay" (Run(own))
+    Assert.True(rejected e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
+    match e.Verdict with
+    | Violated w -> Assert.Contains("ode_steps 2147483647", w.Where)
+    | _ -> ()
 
 /// A declared atol so small (1e-30) that the field's rounding over atol, β(τ_p + τ_v)Δt·max‖f‖/(√N·atol_p), dominates B: the
 /// producer's share 2(s_p + 1)·rtol_p is within 1e-3, but B·rtol_p is not, and E.flowReplay held vacuously; now its
@@ -261,10 +307,6 @@ let ``E.flowReplay: faithful flow of another producer → loss allowance is firs
                 Assert.True(r.LossTolerance.[i] >= second + r.LossRounding.[i], sprintf "output %d" (r.From + i))
 
 // ---------------------------------------------------------------- the bit-exact path (this engine's own flow runs)
-
-/// The comparisons of E.flowReplay's evaluation (every one made).
-let private comparisonsOf (run: Run) =
-    run.FlowEvidence.Value.Segments |> Array.collect (fun s -> List.toArray s.Checks)
 
 /// A flow run of this engine (run.json names its build and vector width): the verifier runs the producer's integration again
 /// from output 0 and every comparison is exact. Every recorded loss and trace column is the replay's bit for bit, both later

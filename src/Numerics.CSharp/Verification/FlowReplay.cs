@@ -161,6 +161,7 @@ public static class FlowReplay
     /// declared (<see cref="Undeclared"/>), the engine's Dormand–Prince 5(4) pair (the allowance rests on its error estimate
     /// with the RMS-norm controller), no clip (its kink), output_times one per recorded output, and the producer's allowance
     /// 2(s_p + 1)·rtol_p at most <see cref="MaxIntegrationRel"/> (which also refuses absurd step counts before any integration).
+    /// On the bit-exact path (<see cref="BitExactClaim"/>) the clip and the allowance do not enter: the comparison is exact.
     /// The smoothness of σ, the MLP and the snapshot at output 0 are checked by the caller.
     /// </summary>
     public static string? Unmet(RunData run)
@@ -172,10 +173,13 @@ public static class FlowReplay
             return m.OdeMethod is null
                 ? $"run.json names no ode_method: the allowance rests on the error estimate of the engine's {engine} pair"
                 : $"ode_method '{m.OdeMethod}': the allowance rests on the error estimate of the engine's {engine} pair, not this method's";
-        if (m.Optimizer == "clipped-gf")
-            return "a clipped-gf run: the clip's kink (min(1, C/‖G_k‖) at the radius) is outside the flow replay's allowance; the producer's trace is not checked between snapshots";
         if (m.OutputTimes is { } ts && ts.Length != run.Losses.Length)
             return $"run.json lists {ts.Length} output_times for {run.Losses.Length} recorded outputs";
+        // the producer's own program replayed bit for bit needs no allowance: neither the clip's kink nor a loose tolerance
+        // weakens an exact comparison
+        if (BitExactClaim(run) is not null) return null;
+        if (m.Optimizer == "clipped-gf")
+            return "a clipped-gf run: the clip's kink (min(1, C/‖G_k‖) at the radius) is outside the flow replay's allowance; the producer's trace is not checked between snapshots";
         double rel = IntegrationRel(m);
         if (!(rel <= MaxIntegrationRel))
             return $"the producer's integration allowance 2(s_p + 1)·rtol_p = {rel:G3} (ode_steps {m.OdeSteps}, rtol {m.Rtol}) exceeds {MaxIntegrationRel:G3}";

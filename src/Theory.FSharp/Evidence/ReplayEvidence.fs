@@ -450,13 +450,24 @@ let private onFlow ((name, check): string * (Run -> HypothesisCheck)) : string *
 /// differentiable at the radius (a layer whose ‖G_k‖ crosses C makes a kink the estimate does not see).
 let private hypSmoothField : string * (Run -> HypothesisCheck) =
     onFlow (
-        "smooth field: σ with a bounded σ'' and no clip",
+        "smooth field: σ with a bounded σ'' and no clip (or the producer's program replayed bit for bit)",
         fun run ->
-            match snd Hypotheses.smoothSigma run with
-            | NotMet why -> NotMet why
-            | Met v when run.Setting.Optimizer = "clipped-gf" ->
-                NotMet(sprintf "%s, but a clipped-gf run: the clip factor min(1, C/‖G_k‖) has a kink at the radius, where the integrator's error estimate does not hold" v)
-            | ok -> ok)
+            match FlowReplay.BitExactClaim run.Data with
+            | null ->
+                match snd Hypotheses.smoothSigma run with
+                | NotMet why -> NotMet why
+                | Met v when run.Setting.Optimizer = "clipped-gf" ->
+                    NotMet(sprintf "%s, but a clipped-gf run: the clip factor min(1, C/‖G_k‖) has a kink at the radius, where the integrator's error estimate does not hold" v)
+                | ok -> ok
+            | claim -> Met(sprintf "not needed on the bit-exact path (%s): the comparison is exact, no error estimate enters" claim))
+
+/// The integration allowance's hypothesis, which E.flowReplay's certified path rests on; on the bit-exact path no allowance enters.
+let private hypFlowIntegration : string * (Run -> HypothesisCheck) =
+    let name, check = FlowRuns.hypIntegration
+    name, fun run ->
+        match FlowReplay.BitExactClaim run.Data with
+        | null -> check run
+        | claim -> Met(sprintf "not needed on the bit-exact path (%s): integration allowance %.3g, no allowance enters the comparison" claim (FlowRuns.integrationRel run))
 
 /// Hypothesis of E.flowReplay: the verifier's integration reaches the end of every segment in finite numbers.
 let private hypFlowFinite : string * (Run -> HypothesisCheck) =
@@ -505,7 +516,7 @@ let flowReplay : Result<Run> =
         + "plus the rounding 2(τℓ + 2√ℓδ + δ²) of the two loss evaluations. Hypotheses include run.json's ode_method being the engine's Dormand–Prince 5(4) and B·rtol_p ≤ 1e-3. "
         + "Bit-exact path: when run.json names this engine's build and vector width (float64), the verifier runs the producer's own integration once from output 0 "
         + "(the same field, solve, tolerances and output grid) and every allowance is 0: each recorded loss, each snapshot and run.json's ode_steps must be reproduced exactly."
-      Hypotheses = [ hypFlowDeclared; hypSmoothField; onFlow Hypotheses.initialSnapshot; FlowRuns.hypIntegration; hypFlowFinite; hypFlowAllowance ]
+      Hypotheses = [ hypFlowDeclared; hypSmoothField; onFlow Hypotheses.initialSnapshot; hypFlowIntegration; hypFlowFinite; hypFlowAllowance ]
       Conclusion =
         fun run ->
             match replayed run with

@@ -207,7 +207,7 @@ type Run(data: RunData, architectures: Architecture list) as this =
     let flowUnmetBefore =
         lazy
             (if not (isMlp && isFlow) then None
-             elif not consts.S2.HasValue then
+             elif not consts.S2.HasValue && isNull (FlowReplay.BitExactClaim data) then
                  Some(sprintf "σ = %s is not smooth: the verifier does not integrate its flow (the integrator's error estimate, on which the comparison with the producer rests, assumes a smooth field)" (Activations.Name data.Activation))
              elif data.Steps.Length = 0 || data.Steps.[0] <> 0 then Some "no snapshot at output 0: the flow replay has no starting point"
              else
