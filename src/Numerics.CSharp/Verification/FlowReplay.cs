@@ -229,6 +229,40 @@ public static class FlowReplay
         return new FlowRunReplay { Segments = segs, Outputs = run.Losses.Length, Rtol = rtolV, Atol = atolV, ProducerRtol = rtolP };
     }
 
+    /// <summary>How far a replayed state lies from the recorded snapshot it should land on.</summary>
+    private readonly record struct LandingOn(double Rms, double Frobenius, int WorstLayer, double WorstLayerDeviation)
+    {
+        /// <summary>No landing compared (the last snapshot, or a replay that did not reach it).</summary>
+        public static readonly LandingOn None = new(double.NaN, double.NaN, 0, double.NaN);
+    }
+
+    /// <summary>
+    /// The recorded snapshot <paramref name="s"/> against the replayed state <paramref name="last"/> (W then V, flattened):
+    /// ‖ΔZ/w‖_RMS with the weight w_j = <paramref name="weight"/>(j), ‖ΔZ‖_F, and the layer (1-based) farthest off in Frobenius norm.
+    /// </summary>
+    private static LandingOn Landing(RunData run, int s, double[] last, Func<int, double> weight)
+    {
+        int L = run.Shape.Depth, md = run.Shape.LayerSize, total = L * md;
+        var w1 = run.W[s]; var v1 = run.V[s];
+        double r2 = 0, f2 = 0, worstDev = -1;
+        int worst = 0;
+        for (int k = 0; k < L; k++)
+        {
+            double layer = 0;
+            for (int i = 0; i < md; i++)
+            {
+                int jw = k * md + i, jv = total + k * md + i;
+                double dw = w1[jw] - last[jw], dv = v1[jw] - last[jv];
+                layer += dw * dw + dv * dv;
+                double ww = weight(jw), wv = weight(jv);
+                r2 += (dw / ww) * (dw / ww) + (dv / wv) * (dv / wv);
+            }
+            f2 += layer;
+            if (!(Math.Sqrt(layer) <= worstDev)) { worstDev = Math.Sqrt(layer); worst = k + 1; }
+        }
+        return new LandingOn(Math.Sqrt(r2 / (2 * total)), Math.Sqrt(f2), worst, worstDev);
+    }
+
     /// <summary>Thrown by the exact replay's output callback after the last recorded output of a run that stopped early.</summary>
     private sealed class LastRecordedOutput : Exception;
 
@@ -302,30 +336,9 @@ public static class FlowReplay
             int from = run.Steps[s], to = s + 1 < run.Steps.Length ? run.Steps[s + 1] : outputs - 1, len = to - from;
             bool reached = to < recorded;
             var segTrace = cols.ToDictionary(c => c, c => trace[c][from..(to + 1)]);
-            double endRms = double.NaN, endFro = double.NaN, worstDev = double.NaN;
-            int worst = 0;
-            if (s + 1 < run.Steps.Length && reached && states[s + 1] is double[] last)
-            {
-                var w1 = run.W[s + 1]; var v1 = run.V[s + 1];
-                double r2 = 0, f2 = 0;
-                worstDev = -1;
-                for (int k = 0; k < L; k++)
-                {
-                    double layer = 0;
-                    for (int i = 0; i < md; i++)
-                    {
-                        int jw = k * md + i, jv = total + k * md + i;
-                        double dw = w1[jw] - last[jw], dv = v1[jw] - last[jv];
-                        layer += dw * dw + dv * dv;
-                        double ww = atolP + rtolP * Math.Max(Math.Abs(w1[jw]), Math.Abs(last[jw]));
-                        double wv = atolP + rtolP * Math.Max(Math.Abs(v1[jw]), Math.Abs(last[jv]));
-                        r2 += (dw / ww) * (dw / ww) + (dv / wv) * (dv / wv);
-                    }
-                    f2 += layer;
-                    if (!(Math.Sqrt(layer) <= worstDev)) { worstDev = Math.Sqrt(layer); worst = k + 1; }
-                }
-                endRms = Math.Sqrt(r2 / N); endFro = Math.Sqrt(f2);
-            }
+            var landing = s + 1 < run.Steps.Length && reached && states[s + 1] is double[] last
+                ? Landing(run, s + 1, last, j => atolP + rtolP * Math.Max(Math.Abs(j < total ? run.W[s + 1][j] : run.V[s + 1][j - total]), Math.Abs(last[j])))
+                : LandingOn.None;
             bool finite = reached && losses[from..(to + 1)].All(double.IsFinite);
             string? segFailure = reached ? (finite ? null : $"outputs {from} → {to}: the producer's flow replayed from output 0 left the finite numbers")
                                          : failure ?? $"outputs {from} → {to}: the replayed integration ended after output {recorded - 1}";
@@ -333,7 +346,7 @@ public static class FlowReplay
             {
                 Snapshot = s, From = from, To = to, Trace = segTrace, Losses = losses[from..(to + 1)], RmsAllowance = 0,
                 WeightTolerance = new double[len + 1], LossTolerance = new double[len + 1], LossRounding = new double[len + 1],
-                EndDeviation = endRms, EndFrobenius = endFro, EndWorstLayer = worst, EndWorstLayerDeviation = worstDev,
+                EndDeviation = landing.Rms, EndFrobenius = landing.Frobenius, EndWorstLayer = landing.WorstLayer, EndWorstLayerDeviation = landing.WorstLayerDeviation,
                 Finite = finite, Failure = segFailure,
                 // the solve is one integration: its counts are given once, on the first segment
                 Steps = s == 0 ? steps : 0, Rejected = s == 0 ? rejected : 0, Evaluations = s == 0 ? evals : 0,
@@ -477,33 +490,12 @@ public static class FlowReplay
             ltol[i] = (i == 0 ? 0.0 : (1 + tauV) * Math.Sqrt(N) * rms * gradWeighted[i] + 0.5 * curvature * wtol[i] * wtol[i]) + lossRounding[i];
         }
 
-        double endRms = double.NaN, endFro = double.NaN, worstDev = double.NaN;
-        int worst = 0;
-        if (s + 1 < run.Steps.Length && finite)
-        {
-            var w1 = run.W[s + 1]; var v1 = run.V[s + 1];
-            double r2 = 0, f2 = 0;
-            worstDev = -1;
-            for (int k = 0; k < L; k++)
-            {
-                double layer = 0;
-                for (int i = 0; i < md; i++)
-                {
-                    int jw = k * md + i, jv = total + k * md + i;
-                    double dw = w1[jw] - last[jw], dv = v1[jw] - last[jv];
-                    layer += dw * dw + dv * dv;
-                    double ww = atolP + rtolP * ymax[jw], wv = atolP + rtolP * ymax[jv];
-                    r2 += (dw / ww) * (dw / ww) + (dv / wv) * (dv / wv);
-                }
-                f2 += layer;
-                if (!(Math.Sqrt(layer) <= worstDev)) { worstDev = Math.Sqrt(layer); worst = k + 1; }
-            }
-            endRms = Math.Sqrt(r2 / N); endFro = Math.Sqrt(f2);
-        }
+        var landing = s + 1 < run.Steps.Length && finite ? Landing(run, s + 1, last, j => atolP + rtolP * ymax[j]) : LandingOn.None;
         return new FlowSegmentReplay
         {
             Snapshot = s, From = from, To = to, Trace = trace, Losses = losses, RmsAllowance = rms, WeightTolerance = wtol, LossTolerance = ltol, LossRounding = lossRounding,
-            EndDeviation = endRms, EndFrobenius = endFro, EndWorstLayer = worst, EndWorstLayerDeviation = worstDev, Finite = finite, Failure = failure,
+            EndDeviation = landing.Rms, EndFrobenius = landing.Frobenius, EndWorstLayer = landing.WorstLayer, EndWorstLayerDeviation = landing.WorstLayerDeviation,
+            Finite = finite, Failure = failure,
             Steps = stepsV, Rejected = rejectedV, Evaluations = evalsV, MaxStateNorm = maxNorm, Curvature = curvature,
         };
     }
