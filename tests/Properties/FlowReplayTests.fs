@@ -321,9 +321,10 @@ let ``E.flowReplay, E.claims, A.flow: this engine's own flow run → bit-exact p
     Assert.Equal(GradientFlowProperties.rtol, e.Replay.Rtol)
     let checks = comparisonsOf run
     Assert.All(checks, fun (m, b, where, _) -> Assert.True(m = 0.0 && b = 0.0, sprintf "%s: measured %g, bound %g" where m b))
-    // each later snapshot, every output's loss (a snapshot's output by both segments that meet there) and the step count
-    Assert.Equal(2 * (d.Steps.Length - 1) + d.Losses.Length + 1, checks.Length)
-    Assert.Contains(checks, fun (_, _, where, _) -> where.Contains "ode_steps")
+    // each later snapshot, every output's loss (a snapshot's output by both segments that meet there) and the three counts
+    Assert.Equal(2 * (d.Steps.Length - 1) + d.Losses.Length + 3, checks.Length)
+    for key in [ "ode_steps"; "ode_rejected"; "ode_evaluations" ] do
+        Assert.Contains(checks, fun (_, _, where, _) -> where.Contains key)
     for name in [ "loss"; "smooth_z"; "step_max"; "grad_norm" ] do
         Assert.Equal<float[]>(d.Trace.[name], e.Replay.Column name)
 
@@ -348,17 +349,56 @@ let ``E.flowReplay: one loss between two snapshots moved by one ulp → violated
     let certified, _ = moved (certifiedData ())
     assertHolds "E.flowReplay" certified
 
-/// run.json's ode_steps one more than the producer took: the producer's allowance 2(s_p + 1)·rtol_p hardly moves (its hypothesis
-/// stays met), and the certified path cannot see it; the bit-exact path counts the replayed integration's accepted steps.
+/// run.json's ode_steps, ode_rejected or ode_evaluations one more than the producer's: the producer's allowance 2(s_p + 1)·rtol_p
+/// hardly moves (its hypothesis stays met), and the certified path cannot see it; the bit-exact path counts the replayed
+/// integration's steps and evaluations.
 [<Fact>]
-let ``E.flowReplay: run.json's ode_steps one more than taken → violated naming the accepted steps, hypotheses met`` () =
-    let d = faithfulData ()
-    d.Meta.OdeSteps <- Nullable(d.Meta.OdeSteps.Value + 1)
-    let e = eval "E.flowReplay" (Run(d))
+let ``E.flowReplay: run.json's ode_steps, ode_rejected or ode_evaluations one more than taken → violated naming it, hypotheses met`` () =
+    let bump (d: RunData) key =
+        match key with
+        | "ode_steps" -> d.Meta.OdeSteps <- Nullable(d.Meta.OdeSteps.Value + 1)
+        | "ode_rejected" -> d.Meta.OdeRejected <- Nullable(d.Meta.OdeRejected.Value + 1)
+        | _ -> d.Meta.OdeEvaluations <- Nullable(d.Meta.OdeEvaluations.Value + 1)
+        d
+    for key in [ "ode_steps"; "ode_rejected"; "ode_evaluations" ] do
+        let e = eval "E.flowReplay" (Run(bump (faithfulData ()) key))
+        Assert.True(rejected e, sprintf "%s: %A\n%A" key e.Verdict e.Hypotheses)
+        match e.Verdict with
+        | Violated w -> Assert.Contains(key, w.Where)
+        | _ -> ()
+        assertHolds "E.flowReplay" (Run(bump (certifiedData ()) key))
+
+/// Another producer's run declaring the same Dormand–Prince 5(4) pair under its integrator's name (torchdiffeq's "dopri5",
+/// scipy's "RK45", in any case): the same acceptance test, so the certified path's hypotheses are met and the run holds.
+[<Fact>]
+let ``E.flowReplay: another producer's ode_method dopri5 or RK45 → the integration declared met, holds; RK4 not met`` () =
+    for m in [ "dopri5"; "RK45"; "DOPRI5" ] do
+        let d = certifiedData ()
+        d.Meta.OdeMethod <- m
+        let e = eval "E.flowReplay" (Run(d))
+        Assert.True(Verdict.isHolds e.Verdict && allMet e, sprintf "%s: %A\n%A" m e.Verdict e.Hypotheses)
+    let d = certifiedData ()
+    d.Meta.OdeMethod <- "RK4"
+    unmetWith (eval "E.flowReplay" (Run(d))) "the integration declared" "dopri5, RK45"
+
+
+/// grad_norm (no Lipschitz function of the weights with a constant at hand) raised by 1% at one output between two snapshots:
+/// the certified path compares it at snapshots only and lets it through; on the bit-exact path every output's state is the
+/// producer's own, so E.claims compares the column at every output and rejects it.
+[<Fact>]
+let ``E.claims: grad_norm raised 1% at one output between two snapshots → violated on the bit-exact path, held on the certified path`` () =
+    let forge (d: RunData) =
+        let j = d.Steps.[0] + 2
+        let trace = Dictionary<string, float[]>(d.Trace)
+        trace.["grad_norm"] <- (let c = Array.copy trace.["grad_norm"] in c.[j] <- 1.01 * c.[j]; c)
+        Run(rebuild d "grad_norm raised" d.W d.Losses trace), j
+    let run, j = forge (faithfulData ())
+    let e = eval "E.claims" run
     Assert.True(rejected e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
     match e.Verdict with
-    | Violated w -> Assert.Contains("ode_steps", w.Where)
+    | Violated w ->
+        Assert.Contains("grad_norm", w.Where)
+        Assert.Contains(sprintf "output %d " j, w.When)
     | _ -> ()
-    let c = certifiedData ()
-    c.Meta.OdeSteps <- Nullable(c.Meta.OdeSteps.Value + 1)
-    assertHolds "E.flowReplay" (Run(c))
+    let certified, _ = forge (certifiedData ())
+    assertHolds "E.claims" certified

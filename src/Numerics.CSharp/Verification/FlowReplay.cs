@@ -77,6 +77,9 @@ public sealed class FlowRunReplay
     /// <summary>On the bit-exact path, the accepted steps of the replayed integration when it reached the last declared output
     /// (comparable with run.json's ode_steps), else null.</summary>
     public int? ReplayedSteps { get; init; }
+    /// <summary>The same integration's rejected steps and field evaluations (run.json's ode_rejected, ode_evaluations), else null.</summary>
+    public int? ReplayedRejected { get; init; }
+    public int? ReplayedEvaluations { get; init; }
 
     /// <summary>max_s B_s·rtol_p: the largest allowance of a segment read relative to the weights (NaN without segments).</summary>
     public double RelativeAllowance => Segments.Length == 0 ? double.NaN : Segments.Max(s => s.RmsAllowance) * ProducerRtol;
@@ -157,6 +160,19 @@ public static class FlowReplay
     }
 
     /// <summary>
+    /// The names under which run.json may declare the engine's pair: its own name, and those of the same Dormand–Prince 5(4)
+    /// pair with the same acceptance test (the fifth-order solution kept, a step accepted when the RMS over entries of its error
+    /// estimate over atol + rtol·max(|y|, |y'|) is at most 1) in the integrators a foreign producer uses: torchdiffeq's
+    /// "dopri5" (whose norm over a tuple of tensors, the largest of their RMS norms, is at least the RMS over all entries, so its
+    /// accepted steps meet the same test) and scipy's solve_ivp "RK45". Compared without case.
+    /// </summary>
+    public static readonly IReadOnlyList<string> DormandPrince54Names = [ButcherTableau.DormandPrince54.Name, "dopri5", "RK45"];
+
+    /// <summary>True when <paramref name="method"/> names the engine's Dormand–Prince 5(4) pair (<see cref="DormandPrince54Names"/>).</summary>
+    public static bool IsDormandPrince54(string? method) =>
+        method is not null && DormandPrince54Names.Any(n => string.Equals(n, method.Trim(), StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
     /// Why the flow replay's hypotheses that can be read off run.json are not met (null when they are): the tolerances
     /// declared (<see cref="Undeclared"/>), the engine's Dormand–Prince 5(4) pair (the allowance rests on its error estimate
     /// with the RMS-norm controller), no clip (its kink), output_times one per recorded output, and the producer's allowance
@@ -169,7 +185,7 @@ public static class FlowReplay
         if (Undeclared(run) is string why) return why;
         var m = run.Meta;
         string engine = ButcherTableau.DormandPrince54.Name;
-        if (m.OdeMethod != engine)
+        if (!IsDormandPrince54(m.OdeMethod))
             return m.OdeMethod is null
                 ? $"run.json names no ode_method: the allowance rests on the error estimate of the engine's {engine} pair"
                 : $"ode_method '{m.OdeMethod}': the allowance rests on the error estimate of the engine's {engine} pair, not this method's";
@@ -356,7 +372,7 @@ public static class FlowReplay
         return new FlowRunReplay
         {
             Segments = segs, Outputs = outputs, Rtol = rtolP, Atol = atolP, ProducerRtol = rtolP, BitExact = claim,
-            ReplayedSteps = replayedSteps,
+            ReplayedSteps = replayedSteps, ReplayedRejected = replayedSteps is null ? null : rejected, ReplayedEvaluations = replayedSteps is null ? null : evals,
         };
     }
 

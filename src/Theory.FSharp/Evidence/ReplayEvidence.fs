@@ -303,16 +303,19 @@ let private flowClaimChecks (run: Run) (e: FlowEvidence) =
                     yield { Measured = abs (c.[j] - v); Bound = r.WeightTolerance.[i] + r.WeightTolerance.[i + 1] + tau * abs v + 8.0 * u * scaleAt i
                             Where = sprintf "claimed step_max %.17g vs verified %.17g" c.[j] v; When = at i }
                 | _ -> ()
-            // at the snapshot's output both values are functions of the same weights: within τ relative as on gradient descent
+            // at the snapshot's output both values are functions of the same weights: within τ relative as on gradient descent;
+            // on the bit-exact path every output's state is the producer's own, so every output is compared so
+            let outputs = if isNull e.Replay.BitExact then [ 0 ] else [ 0 .. last ]
             for name in flowSnapshotColumns do
-                match claimed name with
-                | Some c when r.From < c.Length ->
-                    let v = (verified name).[0]
-                    let rho = if name = "pl_ratio" then 2.0 * tau + r.LossRounding.[0] / abs r.Losses.[0] else tau
-                    let bound = (if rho < 1.0 then 2.0 * rho * abs v / (1.0 - rho) else infinity) + 8.0 * u * scaleAt 0
-                    yield { Measured = abs (c.[r.From] - v); Bound = bound
-                            Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[r.From] v; When = at 0 }
-                | _ -> () ]
+                for i in outputs do
+                    match claimed name with
+                    | Some c when r.From + i < c.Length ->
+                        let v = (verified name).[i]
+                        let rho = if name = "pl_ratio" then 2.0 * tau + r.LossRounding.[i] / abs r.Losses.[i] else tau
+                        let bound = (if rho < 1.0 then 2.0 * rho * abs v / (1.0 - rho) else infinity) + 8.0 * u * scaleAt i
+                        yield { Measured = abs (c.[r.From + i] - v); Bound = bound
+                                Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[r.From + i] v; When = at i }
+                    | _ -> () ]
 
 /// What the MLP flow's replay supplies: every segment integrated by the verifier from its snapshot, compared with the next
 /// snapshot and every recorded loss (`FlowEvidence.build`), and the recorded columns compared with its columns.
@@ -433,12 +436,12 @@ let private hypFlowDeclared : string * (Run -> HypothesisCheck) =
             let m = run.Data.Meta
             let engine = ResOdeProofs.Numerics.Ode.ButcherTableau.DormandPrince54.Name
             match FlowReplay.Undeclared run.Data with
-            | null when m.OdeMethod = engine -> Met(sprintf "rtol %g, atol %g, %d accepted steps (%s)" m.Rtol.Value m.Atol.Value m.OdeSteps.Value m.OdeMethod)
+            | null when FlowReplay.IsDormandPrince54 m.OdeMethod -> Met(sprintf "rtol %g, atol %g, %d accepted steps (%s)" m.Rtol.Value m.Atol.Value m.OdeSteps.Value m.OdeMethod)
             | null ->
                 NotMet(
                     match m.OdeMethod with
                     | null -> sprintf "run.json names no ode_method: the allowance rests on the error estimate of the engine's %s pair with its RMS-norm controller" engine
-                    | other -> sprintf "ode_method '%s': the allowance rests on the error estimate of the engine's %s pair with its RMS-norm controller, not this method's" other engine)
+                    | other -> sprintf "ode_method '%s': the allowance rests on the error estimate of the engine's %s pair with its RMS-norm controller (also named %s), not this method's" other engine (String.concat ", " (Seq.tail FlowReplay.DormandPrince54Names)))
             | why -> NotMet why
 
 /// A hypothesis of E.flowReplay checked on flow runs only (met on any other run: nothing to replay, the result is not applicable).
@@ -513,9 +516,9 @@ let flowReplay : Result<Run> =
         + "local errors summed without amplification), the verifier's likewise, and rounding; every recorded loss within (1 + τ_v)√N·B·‖(G/L) ⊙ w‖₂ + ½λ̂(√N·B·max w)² "
         + "(Taylor about the replay: the first order by Cauchy–Schwarz in that norm, the second with λ̂ the largest secant curvature 2|ℓ(Z_{j+1}) − ℓ(Z_j) − ∇ℓ(Z_j)·ΔZ|/‖ΔZ‖² "
         + "measured along the replay between consecutive outputs, an estimate of the Hessian in the deviation's direction, not a bound) "
-        + "plus the rounding 2(τℓ + 2√ℓδ + δ²) of the two loss evaluations. Hypotheses include run.json's ode_method being the engine's Dormand–Prince 5(4) and B·rtol_p ≤ 1e-3. "
+        + "plus the rounding 2(τℓ + 2√ℓδ + δ²) of the two loss evaluations. Hypotheses include run.json's ode_method being the engine's Dormand–Prince 5(4) (also named dopri5, RK45) and B·rtol_p ≤ 1e-3. "
         + "Bit-exact path: when run.json names this engine's build and vector width (float64), the verifier runs the producer's own integration once from output 0 "
-        + "(the same field, solve, tolerances and output grid) and every allowance is 0: each recorded loss, each snapshot and run.json's ode_steps must be reproduced exactly."
+        + "(the same field, solve, tolerances and output grid) and every allowance is 0: each recorded loss, each snapshot and run.json's ode_steps, ode_rejected and ode_evaluations must be reproduced exactly."
       Hypotheses = [ hypFlowDeclared; hypSmoothField; onFlow Hypotheses.initialSnapshot; hypFlowIntegration; hypFlowFinite; hypFlowAllowance ]
       Conclusion =
         fun run ->
@@ -529,7 +532,7 @@ let flowReplay : Result<Run> =
                     Notes =
                         [ if exact then
                             "bit-exact path: run.json names this engine's build and vector width, so the verifier runs the producer's own integration "
-                            + "(the same field, solve, tolerances and output grid) once from output 0 and compares every output's loss, every snapshot and the accepted step count exactly"
+                            + "(the same field, solve, tolerances and output grid) once from output 0 and compares every output's loss, every snapshot and the step and evaluation counts run.json records exactly"
                           else
                             "the allowance rests on the producer's integration allowance 2(s_p + 1)·rtol_p, an estimate (each step's error estimate within the tolerance, "
                             + "no amplification between steps), not a certificate; the verifier's own solve is 100× tighter"

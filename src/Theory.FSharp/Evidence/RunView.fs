@@ -110,10 +110,15 @@ module FlowEvidence =
                             yield (if Double.IsNaN d then infinity else d), seg.LossTolerance.[i],
                                   sprintf "recorded loss %.17g vs replayed %.17g" rec' seg.Losses.[i], seg.From + i
                           // the producer's own program replayed to the end: its accepted steps are run.json's ode_steps exactly
-                          let steps, declared = replay.ReplayedSteps, data.Meta.OdeSteps
-                          if steps.HasValue && declared.HasValue && seg.Snapshot = data.Steps.Length - 1 then
-                              yield abs (float steps.Value - float declared.Value), 0.0,
-                                    sprintf "accepted steps of the replayed integration %d vs run.json ode_steps %d" steps.Value declared.Value, seg.To ]
+                          // (and its rejected steps and field evaluations, when run.json records them)
+                          if seg.Snapshot = data.Steps.Length - 1 then
+                            for replayed, declared, what, key in
+                                [ replay.ReplayedSteps, data.Meta.OdeSteps, "accepted steps", "ode_steps"
+                                  replay.ReplayedRejected, data.Meta.OdeRejected, "rejected steps", "ode_rejected"
+                                  replay.ReplayedEvaluations, data.Meta.OdeEvaluations, "field evaluations", "ode_evaluations" ] do
+                              if replayed.HasValue && declared.HasValue then
+                                yield abs (float replayed.Value - float declared.Value), 0.0,
+                                      sprintf "%s of the replayed integration %d vs run.json %s %d" what replayed.Value key declared.Value, seg.To ]
                 { Replay = seg; Checks = checks; Finite = seg.Finite
                   Reproduced = checks |> List.forall (fun (m, b, _, _) -> m <= b) })
         { Replay = replay; Segments = segs }
