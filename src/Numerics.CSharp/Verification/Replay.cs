@@ -411,8 +411,9 @@ public static class Replay
             double lam = Math.Max(gnorm / L, d > 0 ? Math.Abs(sp.Loss - st.Loss) / d : 0.0);
             double delta = tau * bNorm * st.MaxHiddenNorm;
             double rounding = 2 * (tau * Math.Abs(st.Loss) + 2 * Math.Sqrt(Math.Abs(st.Loss)) * delta + delta * delta);
-            // the producer's own program (exact): its weights are the replay's, E = 0, and only the rounding term is left
-            ltol[i] = (companions ? Math.Max(2 * lam * tol[i], Safety * Math.Abs(sn.Loss - st.Loss)) : 0.0) + rounding;
+            // the producer's own program (exact): its weights are the replay's and its loss the same evaluation in the same
+            // order, so the recorded loss must be the replay's bit for bit (no allowance at all)
+            ltol[i] = companions ? Math.Max(2 * lam * tol[i], Safety * Math.Abs(sn.Loss - st.Loss)) + rounding : 0.0;
             bool handOffLast = updateFirst && onIterate is not null;
             if (!double.IsFinite(st.Loss) || !double.IsFinite(disp[i]) || !double.IsFinite(ltol[i]))
             {

@@ -112,7 +112,8 @@ let private certification (seg: SegmentEvidence) =
             r.From r.To r.WeightTolerance.[len] SegmentReplay.CertifyFraction r.StartNorm (Comparison.maxKeepNaN r.Growth) spacing
 
 /// The MLP's recorded columns against its replay: the loss and the Lipschitz columns at every iterate within f·E plus
-/// rounding, the columns that are functions of the weights at every snapshot iterate within τ relative.
+/// rounding, the columns that are functions of the weights at every snapshot iterate within τ relative (at every iterate of
+/// a segment replayed bit for bit).
 let private mlpClaimChecks (run: Run) (e: RunEvidence) =
     let tau, u = Evidence.tau run, Evidence.unit run
     let claimed name = run.ClaimedTrace name
@@ -136,20 +137,30 @@ let private mlpClaimChecks (run: Run) (e: RunEvidence) =
                         yield { Measured = abs (c.[j] - v); Bound = f * r.WeightTolerance.[i] + tau * abs v + 8.0 * u * scaleAt i
                                 Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[j] v; When = sprintf "iteration %d" j }
                     | None -> ()
+            // at the snapshot iterate both are functions of the same recorded weights; on the bit-exact path every iterate's
+            // weights are the producer's own (its program replayed), so every iterate is compared so (step_max: every
+            // iterate followed by an update)
+            let len = r.To - r.From
             for name in snapshotColumns do
-                match claimed name with
-                | Some c when not (name = "step_max" && last < 0) ->
-                    let v = (verified name).[0]
-                    // both values within ρ|x| of the exact x (ρ = τ; pl_ratio = Σ‖G_k‖²/(Lℓ): relative 2τ from the squares and
-                    // the loss' own relative tolerance), so |c − v| ≤ 2ρ|x| ≤ 2ρ|v|/(1 − ρ) (the former ρ(|v| + |c|) fell short
-                    // of 2ρ|x| by the factor 1 − ρ and took the claim's size); ρ ≥ 1 bounds nothing (+∞: no comparison)
-                    let within rho = if rho < 1.0 then 2.0 * rho * abs v / (1.0 - rho) else infinity
-                    let bound =
-                        if name = "pl_ratio" then within (2.0 * tau + r.LossTolerance.[0] / abs r.Losses.[0])
-                        else within tau + 8.0 * u * scaleAt 0
-                    yield { Measured = abs (c.[r.From] - v); Bound = bound
-                            Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[r.From] v; When = sprintf "snapshot %d (iteration %d)" r.Snapshot r.From }
-                | _ -> () ]
+                let iterates =
+                    if not r.BitExact then [ 0 ]
+                    elif name = "step_max" then [ 0 .. min last (len - 1) ]
+                    else [ 0 .. last ]
+                for i in iterates do
+                    match claimed name with
+                    | Some c when not (name = "step_max" && last < 0) ->
+                        let v = (verified name).[i]
+                        // both values within ρ|x| of the exact x (ρ = τ; pl_ratio = Σ‖G_k‖²/(Lℓ): relative 2τ from the squares and
+                        // the loss' own relative tolerance), so |c − v| ≤ 2ρ|x| ≤ 2ρ|v|/(1 − ρ) (the former ρ(|v| + |c|) fell short
+                        // of 2ρ|x| by the factor 1 − ρ and took the claim's size); ρ ≥ 1 bounds nothing (+∞: no comparison)
+                        let within rho = if rho < 1.0 then 2.0 * rho * abs v / (1.0 - rho) else infinity
+                        let bound =
+                            if name = "pl_ratio" then within (2.0 * tau + r.LossTolerance.[i] / abs r.Losses.[i])
+                            else within tau + 8.0 * u * scaleAt i
+                        let at = if i = 0 then sprintf "snapshot %d (iteration %d)" r.Snapshot r.From else sprintf "iteration %d (replayed bit for bit from snapshot %d)" (r.From + i) r.Snapshot
+                        yield { Measured = abs (c.[r.From + i] - v); Bound = bound
+                                Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[r.From + i] v; When = at }
+                    | _ -> () ]
 
 /// What the MLP's replay supplies: every segment with its certified tolerance (E from the measured growth), the
 /// comparisons of the next snapshot and every loss within it.
