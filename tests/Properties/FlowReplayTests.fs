@@ -402,3 +402,27 @@ let ``E.claims: grad_norm raised 1% at one output between two snapshots → viol
     | _ -> ()
     let certified, _ = forge (certifiedData ())
     assertHolds "E.claims" certified
+
+/// A flow run interrupted after output 11 (its losses, trace and snapshots cut there, run.json "interrupted"): the bit-exact
+/// replay stops at the last recorded output (the producer's later steps are compared with nothing) and every recorded
+/// output and snapshot is reproduced exactly; the step counts, which are the whole run's, are not compared.
+[<Fact>]
+let ``E.flowReplay: this engine's flow cut after output 11 as interrupted → holds on the bit-exact path, the replay stopped there`` () =
+    let d = faithfulData ()
+    let keep = 12
+    let snaps = d.Steps |> Array.filter (fun s -> s < keep)
+    let trace = Dictionary<string, float[]>()
+    for kv in d.Trace do trace.[kv.Key] <- kv.Value.[.. keep - 1]
+    d.Meta.Status <- "interrupted"
+    let cut =
+        RunData(Directory = d.Directory + " (interrupted)", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
+                Activation = d.Activation, Eta = d.Eta, Steps = snaps, W = d.W.[.. snaps.Length - 1], V = d.V.[.. snaps.Length - 1],
+                Losses = d.Losses.[.. keep - 1], Trace = trace)
+    let run = Run(cut)
+    let e = eval "E.flowReplay" run
+    Assert.True(Verdict.isHolds e.Verdict && allMet e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
+    let f = run.FlowEvidence.Value
+    Assert.NotNull(f.Replay.BitExact)
+    Assert.False(f.Replay.ReplayedSteps.HasValue, "the replay ran past the last recorded output")
+    Assert.All(comparisonsOf run, fun (m, _, where, _) -> Assert.True((m = 0.0), sprintf "%s measured %g" where m))
+    Assert.DoesNotContain(comparisonsOf run, fun (_, _, where, _) -> where.Contains "ode_steps")

@@ -326,6 +326,9 @@ public static class FlowReplay
             int s = Array.IndexOf(run.Steps, j);
             if (s >= 0) states[s] = prev;
             recorded = j + 1;
+            // a run that stopped early (diverged, interrupted) is compared up to its last recorded output: the producer's
+            // steps after it (up to its failure, possibly millions) are compared with nothing, so they are not taken again
+            if (recorded == outputs && outputs - 1 < declared) throw new LastRecordedOutput();
         }
         var y0 = new double[N];
         run.W[0].CopyTo(y0, 0); run.V[0].CopyTo(y0, total);
