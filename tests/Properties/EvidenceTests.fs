@@ -389,22 +389,29 @@ let ``E.replay: faithful chaotic float32 run at the spacing the replay asks for 
         Assert.True((verdict rows "E.replay" = "holds"), rows.["E.replay"].Detail)
     | _ -> failwithf "no snapshot spacing suggested: %s" detail
 
+/// A gradient-descent run of this engine (the PL setting of the flow tests, η·β̂ below the descent limit), in memory, with
+/// `forge` applied to its losses and trace at iterate j (three iterates past the first snapshot); with `foreign` its run.json
+/// names another build (the certified path). Returns the run and j.
+let private ownGdForged (foreign: bool) (label: string) (forge: int -> float[] -> Collections.Generic.Dictionary<string, float[]> -> unit) =
+    let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 16, Width = 24, Samples = 12, Dim = 4, Init = ResOdeProofs.Numerics.Training.InitKind.Tied,
+                                                      Eta = 0.05, Iterations = 20, Snapshots = 3, Seed = 7L)
+    let d = (Generators.train spec).Data
+    if foreign then d.Meta.EngineBuild <- "content:0000000000000000"
+    let j = d.Steps.[0] + 3
+    let losses = Array.copy d.Losses
+    let trace = Collections.Generic.Dictionary<string, float[]>(d.Trace)
+    forge j losses trace
+    Run(RunData(Directory = d.Directory + " (" + label + ")", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
+                Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, W = d.W, V = d.V, Losses = losses, Trace = trace)), j
+
 /// grad_norm raised by 1% at one iterate between two snapshots of a gradient-descent run of this engine: the certified
 /// replay (run.json naming another build) compares that column at snapshot iterates only and lets it through; the bit-exact
 /// replay reproduces every iterate's weights, so E.claims compares it at every iterate and rejects it, naming the iterate.
 [<Fact>]
 let ``E.claims: grad_norm raised 1% at one iterate between two snapshots → violated on the bit-exact path, held on the certified path`` () =
-    // the PL setting of the flow tests, as gradient descent (η·β̂ below the descent limit)
-    let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 16, Width = 24, Samples = 12, Dim = 4, Init = ResOdeProofs.Numerics.Training.InitKind.Tied,
-                                                      Eta = 0.05, Iterations = 20, Snapshots = 3, Seed = 7L)
-    let forged (foreign: bool) =
-        let d = (Generators.train spec).Data
-        if foreign then d.Meta.EngineBuild <- "content:0000000000000000"
-        let j = d.Steps.[0] + 3
-        let trace = Collections.Generic.Dictionary<string, float[]>(d.Trace)
-        trace.["grad_norm"] <- (let c = Array.copy trace.["grad_norm"] in c.[j] <- 1.01 * c.[j]; c)
-        Run(RunData(Directory = d.Directory + " (grad_norm raised)", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
-                    Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, W = d.W, V = d.V, Losses = d.Losses, Trace = trace)), j
+    let forged foreign =
+        ownGdForged foreign "grad_norm raised" (fun j _ trace ->
+            trace.["grad_norm"] <- (let c = Array.copy trace.["grad_norm"] in c.[j] <- 1.01 * c.[j]; c))
     let claims = Registry.singleRun |> List.find (fun r -> r.Id = "E.claims")
     let run, j = forged false
     let e = Result.evaluate claims run
@@ -423,18 +430,10 @@ let ``E.claims: grad_norm raised 1% at one iterate between two snapshots → vio
 /// through; the bit-exact replay evaluates the loss as the producer did, so its allowance is 0 and E.replay rejects it.
 [<Fact>]
 let ``E.replay: one loss between two snapshots moved by one ulp → violated on the bit-exact path, held on the certified path`` () =
-    let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 16, Width = 24, Samples = 12, Dim = 4, Init = ResOdeProofs.Numerics.Training.InitKind.Tied,
-                                                      Eta = 0.05, Iterations = 20, Snapshots = 3, Seed = 7L)
-    let forged (foreign: bool) =
-        let d = (Generators.train spec).Data
-        if foreign then d.Meta.EngineBuild <- "content:0000000000000000"
-        let j = d.Steps.[0] + 3
-        let losses = Array.copy d.Losses
-        losses.[j] <- Math.BitIncrement losses.[j]
-        let trace = Collections.Generic.Dictionary<string, float[]>(d.Trace)
-        trace.["loss"] <- Array.copy losses
-        Run(RunData(Directory = d.Directory + " (a loss moved)", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
-                    Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, W = d.W, V = d.V, Losses = losses, Trace = trace)), j
+    let forged foreign =
+        ownGdForged foreign "a loss moved" (fun j losses trace ->
+            losses.[j] <- Math.BitIncrement losses.[j]
+            trace.["loss"] <- Array.copy losses)
     let replay = Registry.singleRun |> List.find (fun r -> r.Id = "E.replay")
     let run, j = forged false
     let e = Result.evaluate replay run
