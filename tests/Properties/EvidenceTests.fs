@@ -408,22 +408,23 @@ let private ownGdForged (foreign: bool) (label: string) (forge: int -> float[] -
 /// replay (run.json naming another build) compares that column at snapshot iterates only and lets it through; the bit-exact
 /// replay reproduces every iterate's weights, so E.claims compares it at every iterate and rejects it, naming the iterate.
 [<Fact>]
-let ``E.claims: grad_norm raised 1% at one iterate between two snapshots → violated on the bit-exact path, held on the certified path`` () =
+let ``E.claims: grad_norm, pl_ratio or hidden_max raised 1% at one iterate between two snapshots → violated on the bit-exact path, held on the certified path`` () =
+  for name in [ "grad_norm"; "pl_ratio"; "hidden_max" ] do
     let forged foreign =
-        ownGdForged foreign "grad_norm raised" (fun j _ trace ->
-            trace.["grad_norm"] <- (let c = Array.copy trace.["grad_norm"] in c.[j] <- 1.01 * c.[j]; c))
+        ownGdForged foreign (name + " raised") (fun j _ trace ->
+            trace.[name] <- (let c = Array.copy trace.[name] in c.[j] <- 1.01 * c.[j]; c))
     let claims = Registry.singleRun |> List.find (fun r -> r.Id = "E.claims")
     let run, j = forged false
     let e = Result.evaluate claims run
-    Assert.True(Verdict.isViolated e.Verdict && (e.Hypotheses |> List.forall (fun (_, ok, _) -> ok)), sprintf "%A\n%A" e.Verdict e.Hypotheses)
+    Assert.True(Verdict.isViolated e.Verdict && (e.Hypotheses |> List.forall (fun (_, ok, _) -> ok)), sprintf "%s: %A\n%A" name e.Verdict e.Hypotheses)
     match e.Verdict with
     | Violated w ->
-        Assert.Contains("grad_norm", w.Where)
+        Assert.Contains(name, w.Where)
         Assert.Contains(sprintf "iteration %d " j, w.When)
     | _ -> ()
     let certified, _ = forged true
     let c = Result.evaluate claims certified
-    Assert.True(Verdict.isHolds c.Verdict, sprintf "%A" c.Verdict)
+    Assert.True(Verdict.isHolds c.Verdict, sprintf "%s: %A" name c.Verdict)
 
 /// One recorded loss between two snapshots of a gradient-descent run of this engine moved by one unit in the last place
 /// (losses.npy and the trace alike): the certified replay's loss tolerance (the rounding of two evaluations at least) lets it

@@ -386,18 +386,19 @@ let ``E.flowReplay: another producer's ode_method dopri5 or RK45 → the integra
 /// the certified path compares it at snapshots only and lets it through; on the bit-exact path every output's state is the
 /// producer's own, so E.claims compares the column at every output and rejects it.
 [<Fact>]
-let ``E.claims: grad_norm raised 1% at one output between two snapshots → violated on the bit-exact path, held on the certified path`` () =
+let ``E.claims: grad_norm, pl_ratio or hidden_max raised 1% at one output between two snapshots → violated on the bit-exact path, held on the certified path`` () =
+  for name in [ "grad_norm"; "pl_ratio"; "hidden_max" ] do
     let forge (d: RunData) =
         let j = d.Steps.[0] + 2
         let trace = Dictionary<string, float[]>(d.Trace)
-        trace.["grad_norm"] <- (let c = Array.copy trace.["grad_norm"] in c.[j] <- 1.01 * c.[j]; c)
-        Run(rebuild d "grad_norm raised" d.W d.Losses trace), j
+        trace.[name] <- (let c = Array.copy trace.[name] in c.[j] <- 1.01 * c.[j]; c)
+        Run(rebuild d (name + " raised") d.W d.Losses trace), j
     let run, j = forge (faithfulData ())
     let e = eval "E.claims" run
-    Assert.True(rejected e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
+    Assert.True(rejected e, sprintf "%s: %A\n%A" name e.Verdict e.Hypotheses)
     match e.Verdict with
     | Violated w ->
-        Assert.Contains("grad_norm", w.Where)
+        Assert.Contains(name, w.Where)
         Assert.Contains(sprintf "output %d " j, w.When)
     | _ -> ()
     let certified, _ = forge (certifiedData ())

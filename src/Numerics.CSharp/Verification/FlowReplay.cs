@@ -31,7 +31,9 @@ public sealed class FlowSegmentReplay
     public required double[] WeightTolerance { get; init; }
     /// <summary>The allowed |ℓ_recorded − ℓ_replay| at output From + i.</summary>
     public required double[] LossTolerance { get; init; }
-    /// <summary>The part of <see cref="LossTolerance"/> that is the rounding of the two loss evaluations, 2(τℓ + 2√ℓ·δ + δ²).</summary>
+    /// <summary>The rounding of the two loss evaluations, 2(τℓ + 2√ℓ·δ + δ²) (<see cref="Replay.LossRounding"/>): part of
+    /// <see cref="LossTolerance"/> on the certified path; on the bit-exact path, whose loss tolerance is 0, still the bound on the
+    /// replayed loss' distance to the exact loss that pl_ratio's comparison carries.</summary>
     public required double[] LossRounding { get; init; }
     /// <summary>‖(Z_recorded(s + 1) − Z_replay(To))/w‖_RMS (NaN for the last snapshot or a replay that stopped).</summary>
     public double EndDeviation { get; init; } = double.NaN;
@@ -316,12 +318,18 @@ public static class FlowReplay
         Array.Fill(losses, double.NaN);
         var rw = new double[total]; var rv = new double[total]; var rgw = new double[total]; var rgv = new double[total];
         var states = new double[run.Steps.Length][];   // the replayed state at each snapshot's output
+        // no allowance enters the exact comparisons; the loss' rounding is kept for the columns computed from it (pl_ratio),
+        // whose distance to their exact value it bounds
+        var lossRounding = new double[outputs];
+        double tau = Replay.GradientRounding(shape, run.Data.Count, Replay.UnitRoundoff("float64")) + 4 * Replay.UnitRoundoff("float64");
+        double bNorm = run.B is null ? 1.0 : Math.Sqrt(Kernels.SumSquares<double>(run.B));
         double[]? prev = null;
         int recorded = 0;
         void Output(int j, double t, double[] y)
         {
             if (j >= outputs) throw new LastRecordedOutput();
-            GradientFlow.RecordOutput(net, shape, clip, trace, losses, j, y, prev, rw, rv, rgw, rgv);
+            var st = GradientFlow.RecordOutput(net, shape, clip, trace, losses, j, y, prev, rw, rv, rgw, rgv);
+            lossRounding[j] = Replay.LossRounding(tau, bNorm, st);
             prev = (double[])y.Clone();
             int s = Array.IndexOf(run.Steps, j);
             if (s >= 0) states[s] = prev;
@@ -364,7 +372,7 @@ public static class FlowReplay
             segs[s] = new FlowSegmentReplay
             {
                 Snapshot = s, From = from, To = to, Trace = segTrace, Losses = losses[from..(to + 1)], RmsAllowance = 0,
-                WeightTolerance = new double[len + 1], LossTolerance = new double[len + 1], LossRounding = new double[len + 1],
+                WeightTolerance = new double[len + 1], LossTolerance = new double[len + 1], LossRounding = lossRounding[from..(to + 1)],
                 EndDeviation = landing.Rms, EndFrobenius = landing.Frobenius, EndWorstLayer = landing.WorstLayer, EndWorstLayerDeviation = landing.WorstLayerDeviation,
                 Finite = finite, Failure = segFailure,
                 // the solve is one integration: its counts are given once, on the first segment
@@ -460,8 +468,7 @@ public static class FlowReplay
             gradWeighted[i] = Math.Sqrt(gwt);
             maxWeight[i] = wmax;
             // the two loss evaluations' rounding, as the gradient-descent replay's: 2(τℓ + 2√ℓ·δ + δ²), δ = τ‖B‖·max‖h_L‖
-            double delta = tauP * bNorm * st.MaxHiddenNorm;
-            lossRounding[i] = 2 * (tauP * Math.Abs(st.Loss) + 2 * Math.Sqrt(Math.Abs(st.Loss)) * delta + delta * delta);
+            lossRounding[i] = Replay.LossRounding(tauP, bNorm, st);
             recorded = i + 1;
         }
 

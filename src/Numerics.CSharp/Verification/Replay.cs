@@ -36,8 +36,14 @@ public sealed class SegmentReplay
     public required double[] Losses { get; init; }
     /// <summary>E_i: estimated bound on ‖Z_producer − Z_replay‖_F (all layers) at iterate From + i.</summary>
     public required double[] WeightTolerance { get; init; }
-    /// <summary>Allowed |ℓ_recorded − ℓ_replay| at iterate From + i.</summary>
+    /// <summary>Allowed |ℓ_recorded − ℓ_replay| at iterate From + i (0 on the bit-exact path: the same evaluation).</summary>
     public required double[] LossTolerance { get; init; }
+    /// <summary>
+    /// The rounding of two loss evaluations at the replayed weights (<see cref="Replay.LossRounding"/>), at iterate From + i, on
+    /// either path: a bound on the replayed loss' distance to the exact loss, which a column computed from the loss (pl_ratio)
+    /// carries. On the certified path it is part of <see cref="LossTolerance"/>.
+    /// </summary>
+    public required double[] LossRounding { get; init; }
     /// <summary>Measured growth Π_{l&lt;i} max(1, γ_l) of the most expanded direction up to iterate From + i (≥ 1).</summary>
     public required double[] Growth { get; init; }
     /// <summary>‖Z_replay(From + i) − Z_s‖_F, the displacement of the replay from the snapshot.</summary>
@@ -125,6 +131,17 @@ public static class Replay
     /// </summary>
     public static double GradientRounding(NetworkShape shape, int samples, double u) =>
         4.0 * (shape.Width + shape.Dim + samples + shape.Depth) * u;
+
+    /// <summary>
+    /// The rounding of two loss evaluations at one point, 2(τℓ + 2√ℓ·δ + δ²) with δ = τ‖B‖₂·max_i‖h_L^i‖ (the read-out's
+    /// rounding of the outputs): what |ℓ_a − ℓ_b| may be for two evaluations of the same weights, and a bound on either's
+    /// distance to the exact loss. One definition for the gradient-descent and the flow replays.
+    /// </summary>
+    internal static double LossRounding(double tau, double bNorm, in EvaluationStats st)
+    {
+        double delta = tau * bNorm * st.MaxHiddenNorm;
+        return 2 * (tau * Math.Abs(st.Loss) + 2 * Math.Sqrt(Math.Abs(st.Loss)) * delta + delta * delta);
+    }
 
     /// <summary>True when the run declares plain or clipped gradient descent (the optimizers the replay reproduces).</summary>
     public static bool IsGradientDescent(RunData run) => run.Meta.Optimizer is "gd" or "clipped-gd";
@@ -366,7 +383,7 @@ public static class Replay
         var cols = TraceColumns.All.Select(c => c.Name).ToArray();
         var trace = cols.ToDictionary(c => c, _ => new double[len + 1]);
         var losses = new double[len + 1];
-        var tol = new double[len + 1]; var ltol = new double[len + 1];
+        var tol = new double[len + 1]; var ltol = new double[len + 1]; var lround = new double[len + 1];
         var growth = new double[len + 1]; var disp = new double[len + 1];
         double bNorm = run.B is null ? 1.0 : Math.Sqrt(FastKernels.SumSquares<double>(level, run.B));
         double acc = 0, grown = 1;
@@ -409,15 +426,15 @@ public static class Replay
             // |ℓ(Z') − ℓ(Z)|/‖Z' − Z‖ along the most expanded direction; the second term is the rounding of both loss evaluations.
             double gnorm = trace["grad_norm"][i];
             double lam = Math.Max(gnorm / L, d > 0 ? Math.Abs(sp.Loss - st.Loss) / d : 0.0);
-            double delta = tau * bNorm * st.MaxHiddenNorm;
-            double rounding = 2 * (tau * Math.Abs(st.Loss) + 2 * Math.Sqrt(Math.Abs(st.Loss)) * delta + delta * delta);
+            double rounding = LossRounding(tau, bNorm, st);
             // the producer's own program (exact): its weights are the replay's and its loss the same evaluation in the same
             // order, so the recorded loss must be the replay's bit for bit (no allowance at all)
             ltol[i] = companions ? Math.Max(2 * lam * tol[i], Safety * Math.Abs(sn.Loss - st.Loss)) + rounding : 0.0;
+            lround[i] = rounding;
             bool handOffLast = updateFirst && onIterate is not null;
             if (!double.IsFinite(st.Loss) || !double.IsFinite(disp[i]) || !double.IsFinite(ltol[i]))
             {
-                finite = false; TruncateNaN(trace, losses, tol, ltol, growth, disp, i);
+                finite = false; TruncateNaN(trace, losses, tol, ltol, lround, growth, disp, i);
                 if (handOffLast) HandOff(i, st, w, v);
                 break;
             }
@@ -502,7 +519,7 @@ public static class Replay
         }
         return new SegmentReplay
         {
-            Snapshot = s, From = from, To = to, Trace = trace, Losses = losses, WeightTolerance = tol, LossTolerance = ltol,
+            Snapshot = s, From = from, To = to, Trace = trace, Losses = losses, WeightTolerance = tol, LossTolerance = ltol, LossRounding = lround,
             Growth = growth, Displacement = disp, EndDeviation = endDev, EndWorstLayer = worst, EndWorstLayerDeviation = worstDev,
             Finite = finite, CertifiableSpacing = spacing, StartNorm = startNorm, BitExact = exact,
         };
@@ -589,9 +606,9 @@ public static class Replay
     // A fixed ±1 pattern (a multiplicative hash of the index): deterministic, no random stream involved.
     private static double Sign(int i) => ((uint)i * 2654435761u >> 31) == 0 ? 1.0 : -1.0;
 
-    private static void TruncateNaN(Dictionary<string, double[]> trace, double[] losses, double[] tol, double[] ltol, double[] growth, double[] disp, int from)
+    private static void TruncateNaN(Dictionary<string, double[]> trace, double[] losses, double[] tol, double[] ltol, double[] lround, double[] growth, double[] disp, int from)
     {
         foreach (var c in trace.Values) Array.Fill(c, double.NaN, from, c.Length - from);
-        foreach (var a in new[] { losses, tol, ltol, growth, disp }) Array.Fill(a, double.NaN, from, a.Length - from);
+        foreach (var a in new[] { losses, tol, ltol, lround, growth, disp }) Array.Fill(a, double.NaN, from, a.Length - from);
     }
 }

@@ -155,7 +155,9 @@ let private mlpClaimChecks (run: Run) (e: RunEvidence) =
                         // of 2ρ|x| by the factor 1 − ρ and took the claim's size); ρ ≥ 1 bounds nothing (+∞: no comparison)
                         let within rho = if rho < 1.0 then 2.0 * rho * abs v / (1.0 - rho) else infinity
                         let bound =
-                            if name = "pl_ratio" then within (2.0 * tau + r.LossTolerance.[i] / abs r.Losses.[i])
+                            // the loss' own distance to the exact loss: its tolerance on a certified segment (rounding
+                            // included), its rounding on a bit-exact one (whose tolerance is 0: the same evaluation)
+                            if name = "pl_ratio" then within (2.0 * tau + max r.LossTolerance.[i] r.LossRounding.[i] / abs r.Losses.[i])
                             else within tau + 8.0 * u * scaleAt i
                         let at = if i = 0 then sprintf "snapshot %d (iteration %d)" r.Snapshot r.From else sprintf "iteration %d (replayed bit for bit from snapshot %d)" (r.From + i) r.Snapshot
                         yield { Measured = abs (c.[r.From + i] - v); Bound = bound
