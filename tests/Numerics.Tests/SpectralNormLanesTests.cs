@@ -246,6 +246,10 @@ public sealed class SpectralNormLanesTests
     [InlineData(3, 5, 7)]
     [InlineData(4, 9, 21)]
     [InlineData(2, 100, 33)]
+    [InlineData(5, 16, 16)]
+    [InlineData(7, 3, 13)]
+    [InlineData(32, 16, 100)]
+    [InlineData(17, 32, 19)]
     public void MultiplyOrderedGivesTheScalarBits(int rows, int inner, int cols)
     {
         var rng = new System.Random(rows * 10000 + inner * 100 + cols);

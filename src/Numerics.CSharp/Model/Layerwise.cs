@@ -277,18 +277,76 @@ public sealed class Layerwise
     /// C = A·B for A (rows × inner), B (inner × cols) and C (rows × cols), all row-major: every entry C[r,c] is the sum
     /// from zero, over q in order, of A[r,q]·B[q,c], one product and one sum per term (no fused multiply-add): the
     /// operations of clearing C and then adding A[r,q]·(row q of B) to row r of C for q in order, so the same bits, with
-    /// each row's sums kept in registers across q (up to four vectors of columns at a time) instead of being stored and
-    /// loaded again for every q. This pass's own sums, the secant factors' d×d products and the reference products with a
-    /// vector (theory layer, <c>Secant.propagationFactors</c>, <c>Secant.times</c>), the reference ODE's right-hand side.
+    /// the sums kept in registers across q instead of being stored and loaded again for every q. Two rows are formed
+    /// together (up to four vectors of columns each, eight independent chains of sums sharing every load of B: one row's
+    /// four chains leave the adder waiting on its own latency), then a last odd row alone; the order of each entry's sum
+    /// is the same whichever rows share the registers. This pass's own sums, the secant factors' d×d products and the
+    /// reference products with a vector (theory layer, <c>Secant.propagationFactors</c>, <c>Secant.times</c>), the
+    /// Jacobian products of the rounding allowance (<c>LayerJacobian</c>), the reference ODE's right-hand side.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyOrdered(ReadOnlySpan<double> a, int rows, int inner, ReadOnlySpan<double> b, int cols, Span<double> c)
     {
         if (a.Length < rows * inner || b.Length < inner * cols || c.Length < rows * cols) throw new ArgumentException("MultiplyOrdered: a span is shorter than its shape");
         int w = Vector<double>.Count;
+        ref double a0 = ref MemoryMarshal.GetReference(a);
         ref double b0 = ref MemoryMarshal.GetReference(b);
         ref double c0 = ref MemoryMarshal.GetReference(c);
-        for (int r = 0; r < rows; r++)
+        int r = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; r + 2 <= rows; r += 2)
+            {
+                ref double ar0 = ref Unsafe.Add(ref a0, r * inner);
+                ref double ar1 = ref Unsafe.Add(ref a0, (r + 1) * inner);
+                int col = 0;
+                for (; col + 4 * w <= cols; col += 4 * w)
+                {
+                    Vector<double> s0 = Vector<double>.Zero, s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
+                    for (int q = 0; q < inner; q++)
+                    {
+                        ref double bq = ref Unsafe.Add(ref b0, q * cols + col);
+                        var b0v = Vector.LoadUnsafe(ref bq); var b1v = Vector.LoadUnsafe(ref bq, (nuint)w);
+                        var b2v = Vector.LoadUnsafe(ref bq, (nuint)(2 * w)); var b3v = Vector.LoadUnsafe(ref bq, (nuint)(3 * w));
+                        var x = new Vector<double>(Unsafe.Add(ref ar0, q));
+                        var y = new Vector<double>(Unsafe.Add(ref ar1, q));
+                        s0 = s0 + x * b0v; s1 = s1 + x * b1v; s2 = s2 + x * b2v; s3 = s3 + x * b3v;
+                        t0 = t0 + y * b0v; t1 = t1 + y * b1v; t2 = t2 + y * b2v; t3 = t3 + y * b3v;
+                    }
+                    ref double cr = ref Unsafe.Add(ref c0, r * cols + col);
+                    Vector.StoreUnsafe(s0, ref cr); Vector.StoreUnsafe(s1, ref cr, (nuint)w);
+                    Vector.StoreUnsafe(s2, ref cr, (nuint)(2 * w)); Vector.StoreUnsafe(s3, ref cr, (nuint)(3 * w));
+                    ref double cn = ref Unsafe.Add(ref c0, (r + 1) * cols + col);
+                    Vector.StoreUnsafe(t0, ref cn); Vector.StoreUnsafe(t1, ref cn, (nuint)w);
+                    Vector.StoreUnsafe(t2, ref cn, (nuint)(2 * w)); Vector.StoreUnsafe(t3, ref cn, (nuint)(3 * w));
+                }
+                for (; col + w <= cols; col += w)
+                {
+                    Vector<double> s0 = Vector<double>.Zero, t0 = s0;
+                    for (int q = 0; q < inner; q++)
+                    {
+                        var bv = Vector.LoadUnsafe(ref Unsafe.Add(ref b0, q * cols + col));
+                        s0 = s0 + new Vector<double>(Unsafe.Add(ref ar0, q)) * bv;
+                        t0 = t0 + new Vector<double>(Unsafe.Add(ref ar1, q)) * bv;
+                    }
+                    Vector.StoreUnsafe(s0, ref Unsafe.Add(ref c0, r * cols + col));
+                    Vector.StoreUnsafe(t0, ref Unsafe.Add(ref c0, (r + 1) * cols + col));
+                }
+                for (; col < cols; col++)
+                {
+                    double s0 = 0.0, t0 = 0.0;
+                    for (int q = 0; q < inner; q++)
+                    {
+                        double bv = Unsafe.Add(ref b0, q * cols + col);
+                        s0 = s0 + Unsafe.Add(ref ar0, q) * bv;
+                        t0 = t0 + Unsafe.Add(ref ar1, q) * bv;
+                    }
+                    Unsafe.Add(ref c0, r * cols + col) = s0;
+                    Unsafe.Add(ref c0, (r + 1) * cols + col) = t0;
+                }
+            }
+        }
+        for (; r < rows; r++)
         {
             var ar = a.Slice(r * inner, inner);
             int col = 0;
