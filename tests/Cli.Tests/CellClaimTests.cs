@@ -38,4 +38,36 @@ public sealed class CellClaimTests : IDisposable
         Assert.Empty(Directory.GetFiles(output.CellDir(cell), ".claim.stale-*"));
         output.Release(cell);
     }
+
+    [Fact(DisplayName = "StudyOutput.TryClaim: two shards judge the same claim stale, one takes it over in between → the other moves the new claim away, puts it back and is refused (one taker)")]
+    public void TwoShardsRacingForAStaleClaimGiveOneTaker()
+    {
+        var study = Study.Resolve("tiny");
+        var output = new StudyOutput(_s.P("out"));
+        output.Prepare(study, _ => { });
+        var cell = study.Cells[0];
+        var claim = Path.Combine(output.CellDir(cell), ".claim");
+        Directory.CreateDirectory(output.CellDir(cell));
+        File.WriteAllText(claim, new JsonObject { ["host"] = Environment.MachineName, ["pid"] = EndedPid(), ["utc"] = "2026-01-01T00:00:00Z" }.ToJsonString());
+        bool? second = null;
+        string? secondsClaim = null;
+        // the first shard has judged the claim stale; before it takes it over, a second shard judges it stale too and takes it
+        StudyOutput.StaleClaimJudged = _ =>
+        {
+            StudyOutput.StaleClaimJudged = null;
+            second = new StudyOutput(_s.P("out")).TryClaim(study, cell);
+            secondsClaim = File.ReadAllText(claim);
+        };
+        try
+        {
+            bool first = output.TryClaim(study, cell);
+            Assert.True(second);
+            Assert.False(first);
+            // the second shard's claim is the one in place, whole; nothing is left beside it
+            Assert.Equal(secondsClaim, File.ReadAllText(claim));
+            Assert.Empty(Directory.GetFiles(output.CellDir(cell), ".claim.stale-*"));
+        }
+        finally { StudyOutput.StaleClaimJudged = null; }
+        output.Release(cell);
+    }
 }

@@ -513,6 +513,42 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Equal(mode, File.GetUnixFileMode(_s.P("shared")));
     }
 
+    /// <summary>The inode number of a path (coreutils' stat): the identity of a directory that a replacement changes.</summary>
+    private static string Inode(string path)
+    {
+        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%i", path]) { RedirectStandardOutput = true, UseShellExecute = false })!;
+        string o = p.StandardOutput.ReadToEnd().Trim();
+        p.WaitForExit();
+        Assert.Equal(0, p.ExitCode);
+        return o;
+    }
+
+    [Fact(DisplayName = "train: --out an existing empty directory → the run is written into that directory itself (its inode stays; it was replaced by a new one)")]
+    public void AnEmptyOutputDirectoryIsKeptNotReplaced()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        Directory.CreateDirectory(_s.P("mine"));
+        string before = Inode(_s.P("mine"));
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "mine")).Code);
+        Assert.True(File.Exists(_s.P("mine", "run.json")));
+        Assert.True(File.Exists(_s.P("mine", ".resode-output")));
+        Assert.Equal(before, Inode(_s.P("mine")));
+        Assert.Empty(Directory.GetDirectories(_s.Dir, ".mine.partial-*"));
+    }
+
+    [Fact(DisplayName = "report --preset tiny: --out an existing empty directory → the report is written into it (same inode), nothing left beside it")]
+    public void AnEmptyReportDirectoryIsKeptNotReplaced()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        Directory.CreateDirectory(_s.P("rep"));
+        string before = Inode(_s.P("rep"));
+        var r = Cli.Run(_s.Dir, "report", "--preset", "tiny", "--out", "rep");
+        Assert.Equal(ExitCodes.Done, r.Code);
+        Assert.True(File.Exists(_s.P("rep", "index.html")));
+        Assert.Equal(before, Inode(_s.P("rep")));
+        Assert.Empty(Directory.GetDirectories(_s.Dir, ".rep.partial-*"));
+    }
+
     [Theory(DisplayName = "train --optimizer gf: --atol 0 or --rtol Infinity → exit 2 before the work, nothing written (was a divergence, exit 3)")]
     [InlineData("--atol", "0", "--atol")]
     [InlineData("--rtol", "Infinity", "--rtol")]

@@ -127,6 +127,10 @@ internal sealed class StudyOutput
         catch (ArgumentException) { return false; }
     }
 
+    /// <summary>Called with the claim's path once a claim has been judged stale and before it is taken over: the moment
+    /// another shard can take it over too (a test seam for that race; null otherwise).</summary>
+    internal static Action<string>? StaleClaimJudged;
+
     /// <summary>
     /// Claims a cell for this process: creates the claim file exclusively. A claim left by a dead process
     /// of this host is taken over; a live or foreign claim is respected (false).
@@ -146,6 +150,7 @@ internal sealed class StudyOutput
             try { seen = File.ReadAllText(claim); }
             catch (IOException) { return false; }
             if (ClaimHolder(c.Hash) is not null) return false;
+            StaleClaimJudged?.Invoke(claim);
             string grave = claim + ".stale-" + Guid.NewGuid().ToString("N")[..8];
             try { File.Move(claim, grave); }
             catch (IOException) { return false; }

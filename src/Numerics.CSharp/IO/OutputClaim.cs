@@ -144,23 +144,21 @@ public sealed class OutputClaim : IDisposable
         if (File.Exists(Target) || IsLink(Target))
             throw new OutputException($"{Display} appeared as a file or link while resode was working; {keep}");
         string? old = null;
-        UnixFileMode? emptyMode = null;
         if (Directory.Exists(Target))
         {
             if (!Directory.EnumerateFileSystemEntries(Target).Any())
             {
-                // an empty directory the user made for the output: its permission bits (setgid included) carry over to
-                // the output that takes its place
-                if (!OperatingSystem.IsWindows()) emptyMode = File.GetUnixFileMode(Target);
-                TryDeleteEmpty(Target);
+                // an empty directory the user made for the output is not replaced: it stays the same directory (its owner,
+                // permission bits, ACLs and inode) and the output's entries are moved into it
+                MoveEntriesInto(Target, keep);
+                _committed = true;
+                TryDeleteEmpty(Partial);
+                return;
             }
-            else
-            {
-                if (!_force) throw new OutputException($"{Display} appeared while resode was working and is not empty; {keep}");
-                if (Describe(Target, _kind) is string why) throw new OutputException($"--force refused: {Display} changed while resode was working: {why}; {keep}");
-                old = Path.Combine(Path.GetDirectoryName(Target)!, $".{Path.GetFileName(Target)}.old-{Guid.NewGuid().ToString("N")[..8]}");
-                Directory.Move(Target, old);
-            }
+            if (!_force) throw new OutputException($"{Display} appeared while resode was working and is not empty; {keep}");
+            if (Describe(Target, _kind) is string why) throw new OutputException($"--force refused: {Display} changed while resode was working: {why}; {keep}");
+            old = Path.Combine(Path.GetDirectoryName(Target)!, $".{Path.GetFileName(Target)}.old-{Guid.NewGuid().ToString("N")[..8]}");
+            Directory.Move(Target, old);
         }
         if (!MoveNoReplace(Partial, Target))
         {
@@ -168,11 +166,6 @@ public sealed class OutputClaim : IDisposable
             throw new OutputException($"{Display} appeared while resode was working; {keep}");
         }
         _committed = true;
-        if (emptyMode is UnixFileMode mode && !OperatingSystem.IsWindows())
-        {
-            try { File.SetUnixFileMode(Target, mode); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _notes.Add($"{Display} did not keep the permissions of the empty directory it replaced ({Reason(e)})"); }
-        }
         if (old is not null)
         {
             // the new output is in place: a failure to remove the replaced one leaves it, named, and is not an error
@@ -453,6 +446,32 @@ public sealed class OutputClaim : IDisposable
 
     private static string Reason(Exception e) => e is UnauthorizedAccessException ? "permission denied" : e.Message;
 
+    /// <summary>
+    /// Moves every entry of the finished partial directory into <paramref name="dir"/> (an existing directory that was
+    /// empty), each by a rename that never replaces anything, the manifest last: the output counts as resode's (and
+    /// complete) only once all of it is there. A name that appeared in <paramref name="dir"/> meanwhile stops the move, the
+    /// entries moved so far go back, and the finished output stays in the partial directory (<paramref name="keep"/>).
+    /// </summary>
+    private void MoveEntriesInto(string dir, string keep)
+    {
+        var names = Directory.EnumerateFileSystemEntries(Partial).Select(e => Path.GetFileName(e))
+            .OrderBy(n => n == ManifestName ? 1 : 0).ThenBy(n => n, StringComparer.Ordinal).ToList();
+        var moved = new List<string>();
+        foreach (var name in names)
+        {
+            bool ok;
+            try { ok = MoveNoReplace(Path.Combine(Partial, name), Path.Combine(dir, name)); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { ok = false; }
+            if (ok) { moved.Add(name); continue; }
+            foreach (var back in moved)
+            {
+                try { MoveNoReplace(Path.Combine(dir, back), Path.Combine(Partial, back)); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            }
+            throw new OutputException($"{Display} changed while resode was working ({name} appeared in it); {keep}");
+        }
+    }
+
     private static void TryDelete(string dir)
     {
         try { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
@@ -465,7 +484,7 @@ public sealed class OutputClaim : IDisposable
         catch (IOException) { }
     }
 
-    /// <summary>Renames a directory onto a path that must not exist; false when something is there.</summary>
+    /// <summary>Renames a directory or a file onto a path that must not exist; false when something is there.</summary>
     private static bool MoveNoReplace(string from, string to)
     {
         if (OperatingSystem.IsLinux())
