@@ -19,8 +19,8 @@ public sealed class CellClaimTests : IDisposable
         return p.Id;
     }
 
-    [Fact(DisplayName = "StudyOutput.TryClaim: a claim of an ended process of this host → taken over once, a second taker refused; a live claim → refused, untouched")]
-    public void AStaleClaimIsTakenOverOnce()
+    /// <summary>The tiny study's output with its first cell claimed by a process of this host that has ended.</summary>
+    private (Study, StudyOutput, Cell, string) StaleClaim()
     {
         var study = Study.Resolve("tiny");
         var output = new StudyOutput(_s.P("out"));
@@ -29,6 +29,13 @@ public sealed class CellClaimTests : IDisposable
         var claim = Path.Combine(output.CellDir(cell), ".claim");
         Directory.CreateDirectory(output.CellDir(cell));
         File.WriteAllText(claim, new JsonObject { ["host"] = Environment.MachineName, ["pid"] = EndedPid(), ["utc"] = "2026-01-01T00:00:00Z" }.ToJsonString());
+        return (study, output, cell, claim);
+    }
+
+    [Fact(DisplayName = "StudyOutput.TryClaim: a claim of an ended process of this host → taken over once, a second taker refused; a live claim → refused, untouched")]
+    public void AStaleClaimIsTakenOverOnce()
+    {
+        var (study, output, cell, claim) = StaleClaim();
         Assert.True(output.TryClaim(study, cell));
         Assert.Equal(Environment.ProcessId, JsonNode.Parse(File.ReadAllText(claim))!["pid"]!.GetValue<int>());
         // the claim is now this live process': a second taker is refused and the claim stays
@@ -42,13 +49,7 @@ public sealed class CellClaimTests : IDisposable
     [Fact(DisplayName = "StudyOutput.TryClaim: two shards judge the same claim stale, one takes it over in between → the other moves the new claim away, puts it back and is refused (one taker)")]
     public void TwoShardsRacingForAStaleClaimGiveOneTaker()
     {
-        var study = Study.Resolve("tiny");
-        var output = new StudyOutput(_s.P("out"));
-        output.Prepare(study, _ => { });
-        var cell = study.Cells[0];
-        var claim = Path.Combine(output.CellDir(cell), ".claim");
-        Directory.CreateDirectory(output.CellDir(cell));
-        File.WriteAllText(claim, new JsonObject { ["host"] = Environment.MachineName, ["pid"] = EndedPid(), ["utc"] = "2026-01-01T00:00:00Z" }.ToJsonString());
+        var (study, output, cell, claim) = StaleClaim();
         bool? second = null;
         string? secondsClaim = null;
         // the first shard has judged the claim stale; before it takes it over, a second shard judges it stale too and takes it
