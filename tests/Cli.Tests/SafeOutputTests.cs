@@ -484,6 +484,37 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Equal(edited, File.ReadAllText(script));
     }
 
+    [Fact(DisplayName = "train --force: an output holding an empty directory the user made → exit 2 naming it, the directory kept (it was removed with the output)")]
+    public void ForceKeepsAnEmptyUserDirectoryInsideTheOutput()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
+        Directory.CreateDirectory(_s.P("run", "mount-here"));
+        var r = Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--force"));
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("mount-here/", r.Err);
+        Assert.True(Directory.Exists(_s.P("run", "mount-here")));
+        // the output's own directories (trace/) are resode's: without the user's, --force replaces it
+        Directory.Delete(_s.P("run", "mount-here"));
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--force")).Code);
+    }
+
+    [Fact(DisplayName = "OutputClaim: an empty directory resode made inside its output is listed in the manifest → --force replaces the output")]
+    public void AnEmptyDirectoryOfResodesOwnIsReplaced()
+    {
+        var target = _s.P("made");
+        using (var claim = ResOdeProofs.Numerics.IO.OutputClaim.Acquire(target, force: false, kind: "report"))
+            claim.Commit(dir => { File.WriteAllText(Path.Combine(dir, "a.txt"), "x"); Directory.CreateDirectory(Path.Combine(dir, "empty")); });
+        Assert.True(Directory.Exists(Path.Combine(target, "empty")));
+        Assert.Null(ResOdeProofs.Numerics.IO.OutputClaim.Describe(target, "report"));
+        // the same directory not listed (a manifest of an older resode, or the user's): refused
+        var manifest = Path.Combine(target, ResOdeProofs.Numerics.IO.OutputClaim.ManifestName);
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifest))!.AsObject();
+        node.Remove("directories");
+        File.WriteAllText(manifest, node.ToJsonString());
+        Assert.Contains("empty/", ResOdeProofs.Numerics.IO.OutputClaim.Describe(target, "report"));
+    }
+
     [Fact(DisplayName = "train --force: an output holding a symbolic link to a user directory → exit 2, link and directory untouched")]
     public void ForceKeepsALinkInsideTheOutput()
     {

@@ -203,7 +203,7 @@ public sealed class OutputClaim : IDisposable
         {
             return $"resode cannot read all of it ({Reason(e)}), so it cannot tell that it holds nothing else";
         }
-        HashSet<string>? ours = ReadManifest(dir, kind, out string? problem);
+        HashSet<string>? ours = ReadManifest(dir, kind, out string? problem, out HashSet<string> ourDirs);
         if (ours is null && kind == "run" && RunJsonIsOurs(dir))
             ours = entries.Where(e => RunFiles.Contains(e) || (e.StartsWith("trace/", StringComparison.Ordinal) && e.EndsWith(".npy", StringComparison.Ordinal) && e.Count(c => c == '/') == 1)).ToHashSet();
         if (ours is null)
@@ -227,6 +227,24 @@ public sealed class OutputClaim : IDisposable
         {
             return $"resode cannot read all of it ({Reason(e)}), so it cannot tell that it holds nothing else";
         }
+        // a directory is resode's when its manifest lists it or it holds a file of resode's; any other (an empty one the user
+        // made, say) would be removed with the output without a byte of it listed above
+        var holding = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in entries)
+            if (ours.Contains(e) || LaterOurs(e))
+                for (int slash = e.LastIndexOf('/'); slash > 0; slash = e.LastIndexOf('/', slash - 1)) holding.Add(e[..slash]);
+        try
+        {
+            foreach (var d in Directory.EnumerateDirectories(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = false }))
+            {
+                string rel = Path.GetRelativePath(dir, d).Replace(Path.DirectorySeparatorChar, '/');
+                if (!ourDirs.Contains(rel) && !holding.Contains(rel) && !IsLink(d)) foreign.Add(rel + "/ (a directory resode did not make)");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"resode cannot read all of it ({Reason(e)}), so it cannot tell that it holds nothing else";
+        }
         foreign = foreign.Distinct().ToList();
         if (foreign.Count > 0)
             return $"it holds files resode did not write: {Sample(foreign, dir)}";
@@ -243,9 +261,14 @@ public sealed class OutputClaim : IDisposable
             throw new OutputException($"--force refused: {dir}: {why}. Move what you want to keep elsewhere, or choose another --out");
     }
 
-    private static HashSet<string>? ReadManifest(string dir, string kind, out string? problem)
+    private static HashSet<string>? ReadManifest(string dir, string kind, out string? problem) => ReadManifest(dir, kind, out problem, out _);
+
+    /// <summary>The manifest's files (with the manifest itself) and, in <paramref name="dirs"/>, the directories it lists
+    /// (empty for a manifest written before they were listed).</summary>
+    private static HashSet<string>? ReadManifest(string dir, string kind, out string? problem, out HashSet<string> dirs)
     {
         problem = null;
+        dirs = new HashSet<string>(StringComparer.Ordinal);
         var path = Path.Combine(dir, ManifestName);
         if (!File.Exists(path)) return null;
         try
@@ -256,6 +279,7 @@ public sealed class OutputClaim : IDisposable
             if (k != kind) { problem = $"it is a resode {k} directory, not a {kind} directory"; return null; }
             var files = node!["files"]!.AsArray().Select(f => f!.GetValue<string>()).ToHashSet();
             files.Add(ManifestName);
+            if (node["directories"] is JsonArray listed) foreach (var d in listed) dirs.Add(d!.GetValue<string>());
             return files;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or IOException or ArgumentException)
@@ -297,11 +321,16 @@ public sealed class OutputClaim : IDisposable
         var files = Directory.EnumerateFiles(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
             .Select(f => Path.GetRelativePath(dir, f).Replace(Path.DirectorySeparatorChar, '/'))
             .Where(f => f != ManifestName).OrderBy(f => f, StringComparer.Ordinal).ToArray();
+        // the directories too: an empty one resode made is then known as resode's when the output is replaced
+        var dirs = Directory.EnumerateDirectories(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
+            .Select(d => Path.GetRelativePath(dir, d).Replace(Path.DirectorySeparatorChar, '/'))
+            .OrderBy(d => d, StringComparer.Ordinal).ToArray();
         var node = new JsonObject
         {
             ["created_by"] = $"resode {EngineInfo.Version}",
             ["kind"] = kind,
             ["files"] = new JsonArray(files.Select(f => (JsonNode?)JsonValue.Create(f)).ToArray()),
+            ["directories"] = new JsonArray(dirs.Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
         };
         File.WriteAllText(Path.Combine(dir, ManifestName), node.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
