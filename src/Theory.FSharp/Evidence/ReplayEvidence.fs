@@ -200,9 +200,13 @@ let private skipped = set [ "clip_fraction" ]
 
 /// A block's recorded columns and losses against the replay of the interval containing the iterate, within
 /// γ_N(|recorded| + |recomputed|): at every iterate of an interval whose replay lands bit for bit (and the one before it
-/// too), else at its first iterate, whose parameters are the snapshot's.
+/// too), else at its first iterate, whose parameters are the snapshot's. When run.json names this engine build
+/// (`Replay.BitExactClaim`) such an interval is the producer's own computation repeated: the same parameters and gradient at
+/// every iterate (it lands bit for bit) and the columns by the producer's own recording routine (`ThetaTrainer.Record`), so
+/// they are compared exactly; step_max keeps its γ_N (the replay forms it apart from the backend's update).
 let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * GenericReplay.Stretch) list) =
     let gamma = Evidence.blockRounding run
+    let ownRun = not (isNull (Replay.BitExactClaim run.Data))
     let recorded =
         [ for c in BlockTraceColumns.For block do
             if not (skipped.Contains c) then
@@ -224,11 +228,14 @@ let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * Ge
                     let c, r = rec'.[j], v.[j]
                     if not (Double.IsNaN c && Double.IsNaN r) && not (name = "step_max" && j = rec'.Length - 1) then
                         let diff = if Double.IsNaN c || Double.IsNaN r then infinity else abs (c - r)
-                        yield { Measured = diff; Bound = gamma * (abs c + abs r)
+                        let exactly = ownRun && full && name <> "step_max"
+                        yield { Measured = diff; Bound = (if exactly then 0.0 else gamma * (abs c + abs r))
                                 Where = sprintf "recorded %s %.17g vs recomputed %.17g" name c r
                                 When = sprintf "iteration %d (replayed from snapshot %d)" j s } ]
     checks,
-    [ if partial.Count > 0 then
+    [ if ownRun && segs |> List.exists (fun (s, st) -> landsExactly run s st) then
+        "this engine's own run (run.json names its build): on the intervals that land bit for bit every column but step_max is compared exactly"
+      if partial.Count > 0 then
         sprintf "the replay does not land bit for bit on the recording in %s: there the columns are compared at the interval's first iterate only" (String.concat ", " partial) ]
 
 /// What a block's replay supplies: every segment replayed from its snapshot through the block's Forward/Backward. No
