@@ -107,14 +107,23 @@ let private initConstantsAndGram (run: Run) : Tuple<InitConstants, Matrix<float>
         let v0norm = Comparison.maxKeepNaN (seq { for k in 0 .. L - 1 -> Linalg.frobenius v0 (run.LayerOffset k) run.LayerSize })
         let lw = run.Layerwise 0
         // Φ_k[j, i] = σ((W_k h_{k−1}^i)_j); with V(0) = 0, h_{k−1} = h_0. The reference's forward pass forms these values
-        // (`Sigma`: the same numbers as `Activations.Value` of its pre-activations), so they are taken from it.
-        let sigma = lw.PreActivations().Sigma
-        let phi k = Matrix<float>.Build.Dense(m, n, fun j i -> sigma.[k].[i].[j])
-        let grams = [| for k in 0 .. L - 1 -> let p = phi k in p.TransposeThisAndMultiply p |]
-        let gbar = (grams |> Array.reduce (+)) / float L
-        let lamGram = max 0.0 (Linalg.lambdaMin gbar)
+        // (`VisitLayers`: the numbers of `PreActivations().Sigma`, one layer at a time), so they are taken from it. The
+        // layers' Gram matrices are summed as they come, in layer order (the entries of Σ_k Φ_kᵀΦ_k added left to right, as a
+        // reduction of the L matrices adds them), in two n×n matrices instead of L of them and their L − 1 partial sums.
+        let phi = Matrix<float>.Build.Dense(m, n)
+        let gram = Matrix<float>.Build.Dense(n, n)
+        let sum = Matrix<float>.Build.Dense(n, n)
         // λ_min(Φ_kᵀΦ_k) = 0 exactly when m < n (its rank is at most m): the n×n eigenproblems are solved only when m ≥ n
-        let lamLayers = if m < n then 0.0 else grams |> Array.averageBy (fun g -> max 0.0 (Linalg.lambdaMin g))
+        let lamEach = if m < n then [||] else Array.zeroCreate L
+        lw.VisitLayers(Model.Layerwise.LayerVisitor(fun k _ sigma ->
+            for j in 0 .. m - 1 do
+                for i in 0 .. n - 1 do phi.[j, i] <- sigma.[i].[j]
+            phi.TransposeThisAndMultiply(phi, gram)
+            if k = 0 then gram.CopyTo sum else sum.Add(gram, sum)
+            if m >= n then lamEach.[k] <- max 0.0 (Linalg.lambdaMin gram)))
+        let gbar = sum / float L
+        let lamGram = max 0.0 (Linalg.lambdaMin gbar)
+        let lamLayers = if m < n then 0.0 else lamEach |> Array.average
         let tr = gbar.Trace()
         let tau = float (m + n) * machineEpsilon * tr
         let sigmaB, lossPerp = readOut run
