@@ -115,7 +115,7 @@ public sealed class SafeOutputTests : IDisposable
             Assert.Equal(ExitCodes.BadInput, r.Code);
             Cli.OneLine(r);
             Assert.Contains("existing file", r.Err);
-            Assert.DoesNotContain("iteration", r.Out);
+            Assert.DoesNotContain("iteration 1/", r.Out + r.Err);
             Unchanged(before, _s.Dir);
         }
     }
@@ -196,7 +196,7 @@ public sealed class SafeOutputTests : IDisposable
             Cli.OneLine(r);
             Assert.Contains("another resode process", r.Err);
             Assert.Contains($"pid {Environment.ProcessId}", r.Err);
-            Assert.DoesNotContain("iteration", r.Out);
+            Assert.DoesNotContain("iteration 1/", r.Out + r.Err);
             Assert.True(Directory.Exists(first.Partial), "the first writer's partial directory must survive");
             first.Commit(tmp => File.WriteAllText(Path.Combine(tmp, "result.txt"), "first"));
         }
@@ -499,7 +499,7 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--force")).Code);
     }
 
-    [Fact(DisplayName = "OutputClaim: an empty directory resode made inside its output is listed in the manifest → --force replaces the output")]
+    [Fact(DisplayName = "OutputClaim.Describe: an empty directory resode made inside its output is listed in the manifest → nothing foreign (--force may replace it); unlisted → named")]
     public void AnEmptyDirectoryOfResodesOwnIsReplaced()
     {
         var target = _s.P("made");
@@ -565,6 +565,48 @@ public sealed class SafeOutputTests : IDisposable
         Assert.True(File.Exists(_s.P("mine", ".resode-output")));
         Assert.Equal(before, Inode(_s.P("mine")));
         Assert.Empty(Directory.GetDirectories(_s.Dir, ".mine.partial-*"));
+    }
+
+    /// <summary>Makes a directory refuse new entries even to root (the immutable attribute) or, for another user, by its
+    /// mode; returns the undo. The refusal is checked, so a test built on it cannot pass on a directory that still takes files.</summary>
+    private static Action Unwritable(string dir)
+    {
+        static void Run(string file, params string[] args)
+        {
+            using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(file, args) { UseShellExecute = false, RedirectStandardError = true })!;
+            p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, $"{file} {string.Join(' ', args)} failed");
+        }
+        Action undo;
+        if (Environment.UserName == "root") { Run("chattr", "+i", dir); undo = () => Run("chattr", "-i", dir); }
+        else
+        {
+            var mode = File.GetUnixFileMode(dir);
+            File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+            undo = () => File.SetUnixFileMode(dir, mode);
+        }
+        Assert.ThrowsAny<Exception>(() => File.Create(Path.Combine(dir, "probe")).Dispose());
+        return undo;
+    }
+
+    [Fact(DisplayName = "train: --out an existing empty directory resode cannot write in → exit 2 before training, nothing left beside it (was: after the work, the output left in a partial directory and a file named as 'appeared')")]
+    public void AnEmptyOutputDirectoryThatTakesNoFilesFailsFirst()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        Directory.CreateDirectory(_s.P("locked"));
+        var undo = Unwritable(_s.P("locked"));
+        try
+        {
+            var r = Cli.Run(_s.Dir, Cli.Small.With("--out", "locked"));
+            Assert.Equal(ExitCodes.BadInput, r.Code);
+            Cli.OneLine(r);
+            Assert.Contains("cannot write in it", r.Err);
+            Assert.DoesNotContain("iteration 1/", r.Out + r.Err);
+            Assert.Empty(Directory.GetDirectories(_s.Dir, ".locked.partial-*"));
+        }
+        finally { undo(); }
+        Assert.Empty(Directory.GetFileSystemEntries(_s.P("locked")));
     }
 
     [Fact(DisplayName = "report --preset tiny: --out an existing empty directory → the report is written into it (same inode), nothing left beside it")]

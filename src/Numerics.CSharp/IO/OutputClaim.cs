@@ -87,6 +87,7 @@ public sealed class OutputClaim : IDisposable
         if (parent is null || name.Length == 0 || IsSameOrAncestor(full, cwd) || IsSameOrAncestor(Resolved(full), Resolved(cwd)))
             throw new OutputException($"{dir} is the working directory or one of its parents: resode never writes over it; choose a new subdirectory, e.g. --out runs/NAME");
         CheckTarget(dir, full, force, kind);
+        ProbeEmptyTarget(dir, full);
         try { Directory.CreateDirectory(parent); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -216,29 +217,22 @@ public sealed class OutputClaim : IDisposable
             string runJson = slash < 0 ? "run.json" : e[..(slash + 1)] + "run.json";
             return ours.Contains(runJson) && IsVerdictsFile(Path.Combine(dir, e));
         }
-        var foreign = entries.Where(e => !ours.Contains(e) && !LaterOurs(e)).ToList();
-        // resode writes no symbolic links: one inside (to a file or a directory, whatever its name) is the user's
-        try
-        {
-            foreach (var e in Directory.EnumerateFileSystemEntries(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = false }))
-                if (IsLink(e)) foreign.Add(Path.GetRelativePath(dir, e).Replace(Path.DirectorySeparatorChar, '/') + " (a symbolic link)");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return $"resode cannot read all of it ({Reason(e)}), so it cannot tell that it holds nothing else";
-        }
+        var resodes = entries.Where(e => ours.Contains(e) || LaterOurs(e)).ToHashSet(StringComparer.Ordinal);
+        var foreign = entries.Where(e => !resodes.Contains(e)).ToList();
         // a directory is resode's when its manifest lists it or it holds a file of resode's; any other (an empty one the user
         // made, say) would be removed with the output without a byte of it listed above
         var holding = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var e in entries)
-            if (ours.Contains(e) || LaterOurs(e))
-                for (int slash = e.LastIndexOf('/'); slash > 0; slash = e.LastIndexOf('/', slash - 1)) holding.Add(e[..slash]);
+        foreach (var e in resodes)
+            for (int slash = e.LastIndexOf('/'); slash > 0; slash = e.LastIndexOf('/', slash - 1)) holding.Add(e[..slash]);
+        // one pass over every entry: resode writes no symbolic links (one inside, to a file or a directory, whatever its
+        // name, is the user's), and the directories by the rule above
         try
         {
-            foreach (var d in Directory.EnumerateDirectories(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = false }))
+            foreach (var info in new DirectoryInfo(dir).EnumerateFileSystemInfos("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = false }))
             {
-                string rel = Path.GetRelativePath(dir, d).Replace(Path.DirectorySeparatorChar, '/');
-                if (!ourDirs.Contains(rel) && !holding.Contains(rel) && !IsLink(d)) foreign.Add(rel + "/ (a directory resode did not make)");
+                string rel = Path.GetRelativePath(dir, info.FullName).Replace(Path.DirectorySeparatorChar, '/');
+                if (info.LinkTarget is not null) foreign.Add(rel + " (a symbolic link)");
+                else if (info is DirectoryInfo && !ourDirs.Contains(rel) && !holding.Contains(rel)) foreign.Add(rel + "/ (a directory resode did not make)");
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -249,6 +243,26 @@ public sealed class OutputClaim : IDisposable
         if (foreign.Count > 0)
             return $"it holds files resode did not write: {Sample(foreign, dir)}";
         return null;
+    }
+
+    /// <summary>
+    /// An existing empty target is where the output's entries will be renamed at the end (<see cref="Commit()"/>): that it
+    /// takes a new entry is tried now, before the work (a file created and removed at once), so that a directory resode may
+    /// not write in fails the command at its start, not after the work with the output left beside it.
+    /// </summary>
+    private static void ProbeEmptyTarget(string dir, string full)
+    {
+        if (!Directory.Exists(full) || Directory.EnumerateFileSystemEntries(full).Any()) return;
+        string probe = Path.Combine(full, $".resode-probe-{Guid.NewGuid().ToString("N")[..8]}");
+        try
+        {
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write)) { }
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new OutputException($"{dir} exists and is empty, but resode cannot write in it ({Reason(e)}); make it writable or choose another --out");
+        }
     }
 
     private static void CheckTarget(string dir, string full, bool force, string kind)
@@ -488,16 +502,25 @@ public sealed class OutputClaim : IDisposable
         var moved = new List<string>();
         foreach (var name in names)
         {
-            bool ok;
-            try { ok = MoveNoReplace(Path.Combine(Partial, name), Path.Combine(dir, name)); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { ok = false; }
-            if (ok) { moved.Add(name); continue; }
+            string why;
+            try
+            {
+                if (MoveNoReplace(Path.Combine(Partial, name), Path.Combine(dir, name))) { moved.Add(name); continue; }
+                why = $"{Display} changed while resode was working ({name} appeared in it)";
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                why = $"{name} could not be moved into {Display} ({Reason(e)})";
+            }
+            // the entries moved so far go back; one that cannot is named where it is
+            var stuck = new List<string>();
             foreach (var back in moved)
             {
-                try { MoveNoReplace(Path.Combine(dir, back), Path.Combine(Partial, back)); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+                try { if (!MoveNoReplace(Path.Combine(dir, back), Path.Combine(Partial, back))) stuck.Add(back); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { stuck.Add(back); }
             }
-            throw new OutputException($"{Display} changed while resode was working ({name} appeared in it); {keep}");
+            string left = stuck.Count == 0 ? "" : $" ({string.Join(", ", stuck)} could not be moved back and are in {Display})";
+            throw new OutputException($"{why}; {keep}{left}");
         }
     }
 
