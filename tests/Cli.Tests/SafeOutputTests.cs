@@ -544,15 +544,19 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Equal(mode, File.GetUnixFileMode(_s.P("shared")));
     }
 
-    /// <summary>The inode number of a path (coreutils' stat): the identity of a directory that a replacement changes.</summary>
-    private static string Inode(string path)
+    /// <summary>Runs a system tool (coreutils, e2fsprogs) and returns its standard output; it must succeed.</summary>
+    private static string Tool(string file, params string[] args)
     {
-        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%i", path]) { RedirectStandardOutput = true, UseShellExecute = false })!;
+        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
         string o = p.StandardOutput.ReadToEnd().Trim();
+        string e = p.StandardError.ReadToEnd();
         p.WaitForExit();
-        Assert.Equal(0, p.ExitCode);
+        Assert.True(p.ExitCode == 0, $"{file} {string.Join(' ', args)} failed: {e}");
         return o;
     }
+
+    /// <summary>The inode number of a path: the identity of a directory that a replacement changes.</summary>
+    private static string Inode(string path) => Tool("stat", "-c", "%i", path);
 
     [Fact(DisplayName = "train: --out an existing empty directory → the run is written into that directory itself (its inode stays; it was replaced by a new one)")]
     public void AnEmptyOutputDirectoryIsKeptNotReplaced()
@@ -571,15 +575,8 @@ public sealed class SafeOutputTests : IDisposable
     /// mode; returns the undo. The refusal is checked, so a test built on it cannot pass on a directory that still takes files.</summary>
     private static Action Unwritable(string dir)
     {
-        static void Run(string file, params string[] args)
-        {
-            using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(file, args) { UseShellExecute = false, RedirectStandardError = true })!;
-            p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            Assert.True(p.ExitCode == 0, $"{file} {string.Join(' ', args)} failed");
-        }
         Action undo;
-        if (Environment.UserName == "root") { Run("chattr", "+i", dir); undo = () => Run("chattr", "-i", dir); }
+        if (Environment.UserName == "root") { Tool("chattr", "+i", dir); undo = () => Tool("chattr", "-i", dir); }
         else
         {
             var mode = File.GetUnixFileMode(dir);
