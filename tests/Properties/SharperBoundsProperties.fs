@@ -236,6 +236,21 @@ let ``B.bound.secant (Taylor model): error scaled between the two local-error fo
     Assert.True(allWithin mutated (fun x -> x.SecantBoundNormLocal), "the norm-local sum rejects the scaled error")
     Assert.True(Verdict.isViolated (EulerError.secantConclusion mutated).Verdict)
 
+/// An error scaled by c between the worst tightness of B.bound.secant with the Taylor model on sub-intervals of the layers
+/// whose κ̄/L exceeds 1/8 and that of the same propagation with the model on one interval per layer (B.bound.secant before
+/// the sub-intervals; docs/theorems/EulerError.md, "Sub-intervals"): the one-interval sum holds, B.bound.secant is violated.
+[<Fact>]
+let ``B.bound.secant (sub-intervals): error scaled between the sub-interval and the one-interval forms → violated`` () =
+    let run = train bSpec
+    let checks = EulerError.analyse run
+    let tSub = worstTightness checks (fun x -> x.SecantBound)
+    let tOne = worstTightness checks (fun x -> x.SecantBoundOneInterval)
+    Assert.True(tOne > 2.0 * tSub, sprintf "the sub-intervals are not sharper here: %g vs %g" tSub tOne)
+    let c = sqrt (tSub * tOne)
+    let mutated = Array.init run.SnapshotCount (EulerError.analyseSnapshotScaled c run)
+    Assert.True(allWithin mutated (fun x -> x.SecantBoundOneInterval), "the one-interval sum rejects the scaled error")
+    Assert.True(Verdict.isViolated (EulerError.secantConclusion mutated).Verdict)
+
 /// Negative control and mutation of B.bound.defect: an error scaled by c between its worst tightness and that of
 /// B.bound.secant, with every hypothesis met on the run itself: B.bound.secant lets it through, B.bound.defect
 /// rejects it.
@@ -246,7 +261,9 @@ let ``B.bound.defect: error scaled between the defect and the secant tightness �
     let checks = EulerError.analyse run
     let tDefect = worstTightness checks (fun x -> x.DefectBound)
     let tSecant = worstTightness checks (fun x -> x.SecantBound)
-    Assert.True(tSecant > 2.0 * tDefect, sprintf "the defect bound is not sharper here: %g vs %g" tDefect tSecant)
+    // with the Taylor model on sub-intervals the secant bound is within 10 % of the defect bound here (1.17x against
+    // 1.29x): a gap of 5 % keeps c at least 2.5 % from either, far above the comparisons' rounding allowance
+    Assert.True(tSecant > 1.05 * tDefect, sprintf "the defect bound is not sharper here: %g vs %g" tDefect tSecant)
     let c = sqrt (tDefect * tSecant)
     let mutated = Array.init run.SnapshotCount (EulerError.analyseSnapshotScaled c run)
     Assert.True(Verdict.isHolds (EulerError.secantConclusion mutated).Verdict)
@@ -273,6 +290,27 @@ let ``B.local: node defects scaled between the two local-error forms → violate
         mutated |> Array.forall (fun sc -> sc.Samples |> Array.forall (fun x ->
             Array.forall2 (fun (dn: float) (b: float) -> dn <= b) x.Defects (Array.map2 (+) x.LocalBoundsNorm x.DefectRounding)))
     Assert.True(normHolds, "the norm bounds of the local error reject the scaled defects")
+    match (EulerError.localConclusion mutated).Verdict with
+    | Violated w -> Assert.Contains("layer k = ", w.Where)
+    | v -> failwithf "B.local: expected Violated, got %A" v
+
+/// B.local with the Taylor model on sub-intervals: node defects scaled by c between the worst tightness of the local
+/// bounds on sub-intervals and on one interval per layer: the one-interval bounds let them through, B.local rejects them.
+[<Fact>]
+let ``B.local (sub-intervals): node defects scaled between the sub-interval and the one-interval forms → violated`` () =
+    let run = train bSpec
+    let checks = EulerError.analyse run
+    let ratios (bounds: EulerError.SampleCheck -> float[]) =
+        checks |> Array.collect (fun c -> c.Samples |> Array.collect (fun x -> Array.init x.Defects.Length (fun k -> (bounds x).[k] / x.Defects.[k])))
+    let tSub = ratios (fun x -> x.LocalBounds) |> Array.min
+    let tOne = ratios (fun x -> x.LocalBoundsOneInterval) |> Array.min
+    Assert.True(tOne > 2.0 * tSub, sprintf "the sub-intervals are not sharper here: %g vs %g" tSub tOne)
+    let c = sqrt (tSub * tOne)
+    let mutated = Array.init run.SnapshotCount (EulerError.analyseSnapshotMutated 1.0 c run)
+    let oneHolds =
+        mutated |> Array.forall (fun sc -> sc.Samples |> Array.forall (fun x ->
+            Array.forall2 (fun (dn: float) (b: float) -> dn <= b) x.Defects (Array.map2 (+) x.LocalBoundsOneInterval x.DefectRounding)))
+    Assert.True(oneHolds, "the one-interval bounds reject the scaled defects")
     match (EulerError.localConclusion mutated).Verdict with
     | Violated w -> Assert.Contains("layer k = ", w.Where)
     | v -> failwithf "B.local: expected Violated, got %A" v

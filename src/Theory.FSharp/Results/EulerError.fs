@@ -45,6 +45,8 @@ type SampleCheck =
       SecantBound: float
       /// the same sum with the norm bounds of the local error only (B.bound.secant before the Taylor model)
       SecantBoundNormLocal: float
+      /// the same sum with the Taylor model on one interval per layer (B.bound.secant before the sub-intervals)
+      SecantBoundOneInterval: float
       /// Σ_k π_k (‖τ̂_k‖ + ρ_k): the computed defects of the reference nodes propagated by the same π_k (B.bound.defect)
       DefectBound: float
       /// per layer k = 1..L (index k − 1): the computed defect ‖τ̂_k‖ of the reference nodes, its rounding bound ρ_k,
@@ -53,7 +55,9 @@ type SampleCheck =
       DefectRounding: float[]
       LocalBounds: float[]
       /// the local-error bounds without the Taylor model, min(τ̄_k, τ̄'_k) + δ_k
-      LocalBoundsNorm: float[] }
+      LocalBoundsNorm: float[]
+      /// the local-error bounds with the Taylor model on one interval per layer (before the sub-intervals)
+      LocalBoundsOneInterval: float[] }
 
 /// All samples at one snapshot, with the constants (maxima over layers) and the cost of the ODE solve.
 type SnapshotCheck =
@@ -172,6 +176,19 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
             Secant.layer L wk vk (if k0 = 0 then None else (let wp, vp, _, _ = layerMats.[k0 - 1] in Some (wp, vp))))
     // ‖V_k‖_F·‖W_k‖_F from the two Frobenius norms the layer formed (formed once)
     let frobenius = layers |> Array.map (fun ly -> ly.VF * ly.WF)
+    // the sub-intervals of each layer whose κ̄/L exceeds `Secant.SubstepKappaH` (docs/theorems/EulerError.md, "Sub-intervals"),
+    // shared by the samples; None where one interval is kept (or σ'' is not bounded)
+    let subs =
+        Array.init L (fun k0 ->
+            let k = k0 + 1
+            let mw = max nW.[max 1 (k - 1)] nW.[k]
+            let mv = max nV.[max 1 (k - 1)] nV.[k]
+            let p = Secant.substepCount L (s1 * mv * mw)
+            if p = 1 || st.S2.IsNone then None
+            else
+                let wk, vk, _, _ = layerMats.[k0]
+                let prev = if k0 = 0 then None else (let wp, vp, _, _ = layerMats.[k0 - 1] in Some (wp, vp))
+                Some (Secant.substeps L p prev wk vk nW.[max 1 (k - 1)] nW.[k] nV.[max 1 (k - 1)] nV.[k] aW.[k] aV.[k]))
     // the samples are independent of one another (each reads the shared arrays only): two at a time, same numbers
     let samples =
         Array.Parallel.init n (fun i ->
@@ -182,9 +199,11 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
             let mutable e = 0.0
             let mutable secant = 0.0
             let mutable secantNorm = 0.0
+            let mutable secantOne = 0.0
             let mutable defectBound = 0.0
             let defects, defectRounding, localBounds = Array.zeroCreate L, Array.zeroCreate L, Array.zeroCreate L
             let localBoundsNorm = Array.zeroCreate L
+            let localBoundsOne = Array.zeroCreate L
             let mutable hmax = 0.0
             for k in 1 .. L do
                 let hn = vnorm sol.States.[k - 1] (i * d) d + EstimateMargin * est (k - 1)
@@ -207,11 +226,17 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
                 let sigNorm = img.SigmaNorm
                 let sk = min (s0 * sqm + s1 * mw * hbar) (sigNorm + s1 * (aW.[k] * hbar + nW.[k] * fk / fL))
                 let tauS = (aV.[k] * sk + s1 * nV.[k] * aW.[k] * hbar) / (2.0 * fL) + kap * mv * sk / (2.0 * fL * fL)
-                let tauT =
+                let tauT1 =
                     Secant.taylorLocalError st.Activation s1 st.S2 L ly img (mv * sk) mw mv nW.[k] nV.[k] aW.[k] aV.[k] yk
                     |> Option.defaultValue infinity
+                // the same model over the layer's sub-intervals where κ̄/L is large (both are bounds: the smaller is used)
+                let tauT =
+                    match subs.[k - 1] with
+                    | Some sub -> min tauT1 (Secant.substepLocalError st.Activation s0 s1 st.S2 L sub img yk |> Option.defaultValue infinity)
+                    | None -> tauT1
                 secant <- secant + pi.[k] * (min (min tau tauS) tauT + delta)
                 secantNorm <- secantNorm + pi.[k] * (min tau tauS + delta)
+                secantOne <- secantOne + pi.[k] * (min (min tau tauS) tauT1 + delta)
                 let next = sol.States.[k].[i * d .. i * d + d - 1]
                 let next =
                     if cDefect = 1.0 then next
@@ -222,6 +247,7 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
                 defectRounding.[k - 1] <- dr
                 localBounds.[k - 1] <- min (min tau tauS) tauT + delta
                 localBoundsNorm.[k - 1] <- min tau tauS + delta
+                localBoundsOne.[k - 1] <- min (min tau tauS) tauT1 + delta
                 defectBound <- defectBound + pi.[k] * (dn + dr)
             let lipK = kV * (s0 * sqm + s1 * mW * hmax) + s1 * mV * kW * hmax
             let f = mV * (s0 * sqm + s1 * mW * hmax)
@@ -233,9 +259,9 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
                     (Array.init L (fun k0 -> froW.[k0], froV.[k0], nW.[k0 + 1], nV.[k0 + 1], Linalg.norm lw.H.[k0].[i], Linalg.norm lw.H.[k0 + 1].[i]))
                     measured
             { Sample = i; Measured = measured; Bound = e; PaperBound = paper; IntegrationError = est L; Rounding = rounding
-              SecantBound = secant; SecantBoundNormLocal = secantNorm
+              SecantBound = secant; SecantBoundNormLocal = secantNorm; SecantBoundOneInterval = secantOne
               DefectBound = defectBound; Defects = defects; DefectRounding = defectRounding; LocalBounds = localBounds
-              LocalBoundsNorm = localBoundsNorm })
+              LocalBoundsNorm = localBoundsNorm; LocalBoundsOneInterval = localBoundsOne })
     { Snapshot = s
       Time = run.Time s
       Samples = samples
@@ -395,6 +421,7 @@ let propagatedConclusion (name: string) (boundOf: SampleCheck -> float) (checks:
     let thisTight = tight boundOf
     let others =
         [ "secant propagation, Taylor-model local errors (B.bound.secant)", tight (fun x -> x.SecantBound)
+          "secant propagation, Taylor model on one interval per layer", tight (fun x -> x.SecantBoundOneInterval)
           "secant propagation, norm bounds of the local error only", tight (fun x -> x.SecantBoundNormLocal)
           "secant propagation of the computed node defects (B.bound.defect)", tight (fun x -> x.DefectBound)
           "layer-wise bound of B.bound", tight (fun x -> x.Bound) ]

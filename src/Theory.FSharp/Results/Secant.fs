@@ -211,20 +211,18 @@ let nodeDefect (depth: int) (img: LayerImage) (yPrev: float[]) (yNext: float[]) 
     let n = Linalg.norm tau
     struct (n, n * float (yPrev.Length + 2) * U + 3.0 * U * (Linalg.norm yNext + Linalg.norm yPrev + img.FNorm / fL) + img.FErr / fL)
 
-/// The Taylor-model bound of the local error λ_k = Φ_k(y) − y − (1/L) V_k σ(W_k y) of one layer interval
-/// I_k = [s_{k−1}, s_k] for the flow of dH/ds = V(s)σ(W(s)H) started at y (docs/theorems/EulerError.md,
-/// "Taylor-model local error"). λ_k = c_k + R_k with the computed vector
-///   c_k = (1/(2L²)) V_k diag(σ'(u)) W_k f + V_k q₁ − LΔV q₂,   u = W_k y, f = V_k σ(u), g = LΔW y,
-///   q₁ ≈ ∫_0^{1/L} [σ(u − r g) − σ(u)] dr, q₂ ≈ ∫_0^{1/L} r σ(u − r g) dr (midpoint rule, error bounded by s2),
-/// and ‖R_k‖ bounded by second-order terms. Returns ‖ĉ_k‖ plus the bounds of the quadrature, of the rounding
-/// and of R_k. `ly` is the layer (with its increments for k ≥ 2; none for k = 1, where Z is constant on I_1), `img` its
-/// image at y.
-/// fBar ≥ sup_{I_k} ‖V(s)σ(W(s)H(s))‖ (an a priori value; the Grönwall value of the doc is used when smaller);
-/// mW, mV ≥ sup_{I_k} ‖W(s)‖₂, ‖V(s)‖₂; nW, nV = ‖W_k‖₂, ‖V_k‖₂; aW, aV = ‖ΔW‖₂, ‖ΔV‖₂.
-/// None when σ'' is not bounded (relu) or a term is undefined (an overflow).
-let taylorLocalError (act: ActivationKind) (s1: float) (s2: float option) (depth: int) (ly: Layer) (img: LayerImage)
-                     (fBar: float) (mW: float) (mV: float) (nW: float) (nV: float) (aW: float) (aV: float)
-                     (y: float[]) : float option =
+/// The parts of the Taylor model of one interval (`taylorModel`): the computed vector ĉ, its norm ‖ĉ‖ (`Linalg.hypotNorm`),
+/// the bounds of the quadrature, of the rounding of ĉ and of the remainders R₁, R₂, and F̄ (the bound of
+/// sup ‖V(s)σ(W(s)H(s))‖ on the interval that the remainders used).
+type TaylorModel =
+    { C: float[]; CNorm: float; Quadrature: float; Rounding: float; Rem1: float; Rem2: float; FBar: float }
+    /// A bound of ‖λ − ĉ‖ (λ the exact local error): the quadrature, the rounding of ĉ and the remainders.
+    member t.Remainder = t.Quadrature + t.Rounding + t.Rem1 + t.Rem2
+
+/// The Taylor model of `taylorLocalError` with its parts apart (None where that function returns None).
+let taylorModel (act: ActivationKind) (s1: float) (s2: float option) (depth: int) (ly: Layer) (img: LayerImage)
+                (fBar: float) (mW: float) (mV: float) (nW: float) (nV: float) (aW: float) (aV: float)
+                (y: float[]) : TaylorModel option =
     match s2 with
     | None -> None
     | Some s2 ->
@@ -323,6 +321,132 @@ let taylorLocalError (act: ActivationKind) (s1: float) (s2: float option) (depth
         let fBar = min fBar ((fN + h * beta) * exp (kappaBar * h))
         let rem1 = fBar * (h3 / 6.0 * fL * s1 * (aV * mW + nV * aW) + nV * mW * s2 * (h3 / 6.0 * gInf + mW * fBar * h3 / 3.0))
         let rem2 = s1 * nV * nW * (kappaBar * fBar * h3 / 6.0 + beta * h3 / 3.0)
-        let total = Linalg.hypotNorm c * (1.0 + float (d + 2) * U) + quad + rounding + rem1 + rem2
+        Some { C = c; CNorm = Linalg.hypotNorm c; Quadrature = quad; Rounding = rounding; Rem1 = rem1; Rem2 = rem2; FBar = fBar }
+
+/// The Taylor-model bound of the local error λ_k = Φ_k(y) − y − (1/L) V_k σ(W_k y) of one layer interval
+/// I_k = [s_{k−1}, s_k] for the flow of dH/ds = V(s)σ(W(s)H) started at y (docs/theorems/EulerError.md,
+/// "Taylor-model local error"): ‖ĉ_k‖(1 + (d + 2)u) plus the bounds of `taylorModel` (λ_k = c_k + R_k with the computed
+/// vector c_k = (1/(2L²)) V_k diag(σ'(u)) W_k f + V_k q₁ − LΔV q₂, u = W_k y, f = V_k σ(u), g = LΔW y,
+/// q₁ ≈ ∫_0^{1/L} [σ(u − r g) − σ(u)] dr, q₂ ≈ ∫_0^{1/L} r σ(u − r g) dr by the midpoint rule, and ‖R_k‖ bounded by
+/// second-order terms). `ly` is the layer (with its increments for k ≥ 2; none for k = 1, where Z is constant on I_1),
+/// `img` its image at y. fBar ≥ sup_{I_k} ‖V(s)σ(W(s)H(s))‖ (an a priori value; the Grönwall value is used when
+/// smaller); mW, mV ≥ sup_{I_k} ‖W(s)‖₂, ‖V(s)‖₂; nW, nV = ‖W_k‖₂, ‖V_k‖₂; aW, aV = ‖ΔW‖₂, ‖ΔV‖₂.
+/// None when σ'' is not bounded (relu) or a term is undefined (an overflow).
+let taylorLocalError (act: ActivationKind) (s1: float) (s2: float option) (depth: int) (ly: Layer) (img: LayerImage)
+                     (fBar: float) (mW: float) (mV: float) (nW: float) (nV: float) (aW: float) (aV: float)
+                     (y: float[]) : float option =
+    match taylorModel act s1 s2 depth ly img fBar mW mV nW nV aW aV y with
+    | None -> None
+    | Some t ->
+        let total = t.CNorm * (1.0 + float (ly.W.ColumnCount + 2) * U) + t.Quadrature + t.Rounding + t.Rem1 + t.Rem2
         // weights so large that a term overflows (0·∞ = NaN) leave the model undefined: the other bounds are used
         if Double.IsNaN total then None else Some total
+
+/// The largest κ̄h' of one sub-interval of `substepCount`: the Taylor model's remainders carry one factor κ̄h' more than
+/// its computed term (docs/theorems/EulerError.md, "Sub-intervals"), so sub-intervals with κ̄h' ≤ 1/8 keep them near an
+/// eighth of it. A choice of cost (p model evaluations per layer instead of one), not of validity: every p gives a bound.
+[<Literal>]
+let SubstepKappaH = 0.125
+
+/// At most this many sub-intervals per layer: κ̄/L up to 4 gets sub-intervals with κ̄h' ≤ 1/8, a larger one longer ones
+/// (still a bound, less sharp; the cost per layer stays at most 32 model evaluations).
+[<Literal>]
+let MaxSubsteps = 32
+
+/// The number p of sub-intervals of a layer interval of length 1/L whose flow has the Lipschitz constant κ̄ (in the state):
+/// the least p ≥ 1 with κ̄/(pL) ≤ `SubstepKappaH`, at most `MaxSubsteps` (1 when κ̄ is not a finite number).
+let substepCount (depth: int) (kappaBar: float) =
+    let x = kappaBar / float depth / SubstepKappaH
+    if not (Double.IsFinite x) || x <= 1.0 then 1 else min MaxSubsteps (int (ceil x))
+
+/// The p sub-intervals of one layer interval I_k, shared by every sample: sub-interval i = 1..p runs from
+/// s_{k−1} + (i − 1)h' to s_{k−1} + ih' (h' = 1/(pL)), over which the weights go linearly from Z(c_{i−1}) to Z(c_i),
+/// Z(c) = Z_{k−1} + c(Z_k − Z_{k−1}), c_i = i/p. Each is a `Layer` of depth pL whose end weights are the computed Ẑ(c_i)
+/// (Z_{k−1} and Z_k themselves at c = 0 and 1; for k = 1 the weights are constant, Z_1), off the exact ones by at
+/// most ω = 5u(‖Z_{k−1}‖_F + ‖Z_k − Z_{k−1}‖_F) in the Frobenius norm (`OmegaW`, `OmegaV`; 0 for k = 1).
+type Substeps =
+    { P: int
+      Layers: Layer[]
+      /// upper values of sup ‖W(s)‖₂, sup ‖V(s)‖₂ on I_k of the exact weights (the larger end) and of the computed ones (+ ω)
+      MW: float; MV: float; MWv: float; MVv: float
+      /// upper values of ‖Ŵ(c_i) − Ŵ(c_{i−1})‖₂, ‖V̂(c_i) − V̂(c_{i−1})‖₂: ‖Z_k − Z_{k−1}‖₂/p + 2ω
+      AWv: float; AVv: float
+      OmegaW: float; OmegaV: float }
+
+/// The sub-intervals of layer interval I_k (`Substeps`) for p = `p`: `prev` the layer k − 1's weights (None for k = 1),
+/// `wk`, `vk` layer k's; nW, nV the spectral norms of layers k − 1 and k; aW, aV = ‖W_k − W_{k−1}‖₂, ‖V_k − V_{k−1}‖₂.
+let substeps (depth: int) (p: int) (prev: (Matrix<float> * Matrix<float>) option) (wk: Matrix<float>) (vk: Matrix<float>)
+             (nWPrev: float) (nWk: float) (nVPrev: float) (nVk: float) (aW: float) (aV: float) : Substeps =
+    if p < 1 then invalidArg "p" "at least one sub-interval"
+    let pL = p * depth
+    match prev with
+    | None ->
+        let ly = layer pL wk vk None
+        { P = p; Layers = Array.create p ly; MW = nWk; MV = nVk; MWv = nWk; MVv = nVk; AWv = 0.0; AVv = 0.0; OmegaW = 0.0; OmegaV = 0.0 }
+    | Some (wp, vp) ->
+        let dW, dV = wk - wp, vk - vp
+        let at (z0: Matrix<float>) (z1: Matrix<float>) (dz: Matrix<float>) (i: int) =
+            if i = 0 then z0 elif i = p then z1 else z0 + dz * (float i / float p)
+        let ws = Array.init (p + 1) (at wp wk dW)
+        let vs = Array.init (p + 1) (at vp vk dV)
+        let omegaW = 5.0 * U * (Linalg.frobeniusNorm wp + Linalg.frobeniusNorm dW)
+        let omegaV = 5.0 * U * (Linalg.frobeniusNorm vp + Linalg.frobeniusNorm dV)
+        let mW, mV = max nWPrev nWk, max nVPrev nVk
+        { P = p
+          Layers = Array.init p (fun i -> layer pL ws.[i + 1] vs.[i + 1] (Some (ws.[i], vs.[i])))
+          MW = mW; MV = mV; MWv = mW + omegaW; MVv = mV + omegaV
+          AWv = aW / float p * (1.0 + 4.0 * U) + 2.0 * omegaW
+          AVv = aV / float p * (1.0 + 4.0 * U) + 2.0 * omegaV
+          OmegaW = omegaW; OmegaV = omegaV }
+
+/// The local error λ_k = Φ_k(y) − y − (1/L)V_kσ(W_k y) of layer interval I_k bounded over the p sub-intervals of `sub`
+/// (docs/theorems/EulerError.md, "Sub-intervals"): from x_0 = y, each sub-interval's Taylor model (`taylorModel` on its
+/// `Layer` of depth pL, started at the computed x_{i−1}) gives x_i = x_{i−1} + h'f̂_i(x_{i−1}) + ĉ_i, and the exact flow's
+/// state X_i stays within
+///   e_i = e^{κ̄h'}e_{i−1} + (the model's remainder) + ρ_i + h'·errF_i + h'e^{κ̄h'}(ω_V σ̄_i + M̃_V s1 ω_W H̄_i)
+/// of it (κ̄ = s1 M_V M_W of the exact weights; ρ_i the rounding of the update, errF_i that of f̂_i; the last term the flow's
+/// change from the computed sub-interval weights to the exact ones, H̄_i = ‖x_{i−1}‖ + h'F̄_i ≥ the virtual state,
+/// σ̄_i = s0√m + s1M̃_W H̄_i). Then ‖λ_k‖ ≤ ‖λ̂‖(1 + (d + 2)u) + 2u(‖x_p‖ + ‖y‖ + h‖f̂‖) + u‖λ̂‖ + h·errF + e_p with
+/// λ̂ = fl(fl(x_p − y) − fl(f̂/L)), f̂ = `img`.F the layer's image at y. None as `taylorModel`, or when a term is not a number.
+let substepLocalError (act: ActivationKind) (s0: float) (s1: float) (s2: float option) (depth: int) (sub: Substeps)
+                      (img: LayerImage) (y: float[]) : float option =
+    match s2 with
+    | None -> None
+    | Some _ ->
+        let p = sub.P
+        let d = y.Length
+        let m = sub.Layers.[0].W.RowCount
+        let fL = float depth
+        let pL = p * depth
+        let hp = 1.0 / float pL
+        let kappaBar = s1 * sub.MV * sub.MW
+        let grow = exp (kappaBar * hp)
+        let sqm = sqrt (float m)
+        let mutable x = Array.copy y
+        let mutable e = 0.0
+        let mutable ok = true
+        let mutable i = 0
+        while ok && i < p do
+            let ly = sub.Layers.[i]
+            let imgI = layerImage act s1 ly (Vector<float>.Build.DenseOfArray x)
+            match taylorModel act s1 s2 pL ly imgI infinity sub.MWv sub.MVv sub.MWv sub.MVv sub.AWv sub.AVv x with
+            | None -> ok <- false
+            | Some t ->
+                let f = imgI.F.AsArray()
+                let next = Array.init d (fun r -> x.[r] + f.[r] / float pL + t.C.[r])
+                let rho = 3.0 * U * (Linalg.hypotNorm x + imgI.FNorm / float pL + t.CNorm)
+                let hBar = Linalg.hypotNorm x + hp * t.FBar
+                let sigBar = s0 * sqm + s1 * sub.MWv * hBar
+                let flow = hp * grow * (sub.OmegaV * sigBar + sub.MVv * s1 * sub.OmegaW * hBar)
+                e <- grow * e + t.Remainder + rho + hp * imgI.FErr + flow
+                x <- next
+                i <- i + 1
+        if not ok then None
+        else
+            let f = img.F.AsArray()
+            let lam = Array.init d (fun r -> (x.[r] - y.[r]) - f.[r] / fL)
+            let lamN = Linalg.hypotNorm lam
+            let total =
+                lamN * (1.0 + float (d + 2) * U) + 2.0 * U * (Linalg.hypotNorm x + Linalg.hypotNorm y + img.FNorm / fL) + U * lamN
+                + img.FErr / fL + e
+            if Double.IsFinite total then Some total else None
