@@ -74,7 +74,9 @@ type JacobianSample =
       LocalSum: float
       LocalSumOld: float
       /// true when the block declares C_hh (else Bound = LayerwiseBound)
-      Sharpened: bool }
+      Sharpened: bool
+      /// the same sum with the Taylor model on one interval per layer (B.bound.tangent before the sub-intervals)
+      BoundOneInterval: float }
 
 /// The analysis of snapshot s (docs/theorems/GenericResults.md, "B.bound.tangent"), with the ResNet's error scaled by c
 /// (c = 1: the run itself; c ≠ 1 is the mutation of the tests: h_L replaced by H̃_L + c(h_L − H̃_L)).
@@ -97,7 +99,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
     | None ->
         old |> Array.map (fun o ->
             { Sample = o.Sample; Measured = measuredOf o.Sample; Bound = o.Bound; LayerwiseBound = o.Bound; IntegrationError = o.IntegrationError
-              Propagation = nan; PropagationOld = nan; LocalSum = nan; LocalSumOld = nan; Sharpened = false })
+              Propagation = nan; PropagationOld = nan; LocalSum = nan; LocalSumOld = nan; Sharpened = false; BoundOneInterval = o.Bound })
     | Some chh ->
     // layer k (1-based; θ_0 := θ_1) and its part norms
     let layer k = let k = max 1 k - 1 in theta.[k * P .. k * P + P - 1]
@@ -125,11 +127,80 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
                 let fi = forward ti y
                 for e in 0 .. n * d - 1 do acc.[e] <- acc.[e] + (fi.[e] - f0.[e]) * h / float N
         quad.[k] <- acc
+    // one sample's image f(t, x) (a batch of one)
+    let forward1 (t: float[]) (x: float[]) =
+        let o = Array.zeroCreate d
+        block.Forward(ReadOnlySpan(t), ReadOnlySpan(x), Span(o), Span(Array.zeroCreate (block.CacheSize 1)), 1)
+        o
+    // the end parameters θ(c_i) = θ_{k−1} + c_i(θ_k − θ_{k−1}), c_i = i/p, of the p sub-intervals of layer k (θ_{k−1} and θ_k
+    // themselves at i = 0, p), formed once per layer and p
+    let partThetas = Collections.Generic.Dictionary<struct (int * int), float[][]>()
+    let thetasOf k p =
+        match partThetas.TryGetValue(struct (k, p)) with
+        | true, a -> a
+        | _ ->
+            let tk, tp = layer k, layer (k - 1)
+            let a = Array.init (p + 1) (fun i -> if i = 0 then tp elif i = p then tk else Array.init P (fun j -> tp.[j] + float i / float p * (tk.[j] - tp.[j])))
+            partThetas.[struct (k, p)] <- a
+            a
+    // The Taylor model of layer k's local error on p sub-intervals from the sample's node y (docs/theorems/GenericResults.md,
+    // "Sub-intervals"): each part is the one-interval model of length h' = h/p between θ(c_{i−1}) and θ(c_i), started at the
+    // computed x_{i−1}; x_i = x_{i−1} + h'f(θ(c_i), x_{i−1}) + ĉ_i and the exact flow's state stays within
+    // e_i = e^{κ_i h'}e_{i−1} + (the part's quadrature and remainder bounds), κ_i the Lipschitz constant on a ball holding
+    // both trajectories (radius max(r̄, the part's own path radius), r̄ = `hbar` of the whole layer from y). Returns
+    // ‖x_p − y − h f_y‖ + e_p.
+    let substeps (chh: IterateBounds -> float) (k: int) (p: int) (y: float[]) (fyS: float[]) (hbar: float) (stateOf: float[] -> PairAtState) =
+        let thetas = thetasOf k p
+        let hp = h / float p
+        let pL = float p * fL
+        let mutable x = y
+        let mutable e = 0.0
+        for i in 1 .. p do
+            let ta, tb = thetas.[i - 1], thetas.[i]
+            let nx = Linalg.norm x
+            let b0 = bounds k nx
+            let fx = forward1 tb x
+            let dth = Linalg.frobeniusDiff tb 0 ta 0 P
+            let jy = arch.LipschitzTheta b0
+            let fbarY = Linalg.norm fx + (if dth = 0.0 then 0.0 else jy * dth)
+            let travel r =
+                let kr = arch.LipschitzH (bounds k r)
+                let gron = if kr = 0.0 then fbarY * hp elif fbarY = 0.0 then 0.0 else fbarY * (let z = kr * hp in if z < 1e-3 then z * (1.0 + z) else exp z - 1.0) / kr
+                min (hp * arch.OutputBound (bounds k r)) gron
+            let hbarI = pathRadius travel nx
+            let bb = bounds k hbarI
+            let kbar, fA = arch.LipschitzH bb, arch.OutputBound bb
+            let a = jacobianAt block tb x
+            let cTT =
+                match arch.ThetaThetaAtState with
+                | Some at -> at b0 (stateOf (Array.append ta (Array.append tb x)))
+                | None -> fst (arch.SecondDerivatives b0)
+            let cHT = snd (arch.SecondDerivatives b0)
+            let fbar = min fA (fbarY * exp (kbar * hp))
+            let q = Array.zeroCreate d
+            if dth > 0.0 then
+                for j in 0 .. N - 1 do
+                    let fr = (float j + 0.5) / float N
+                    let fj = forward1 (Array.init P (fun c -> ta.[c] + fr * (tb.[c] - ta.[c]))) x
+                    for r in 0 .. d - 1 do q.[r] <- q.[r] + (fj.[r] - fx.[r]) * hp / float N
+            let cvec = (a * Vector<float>.Build.DenseOfArray fx) * (0.5 * hp * hp) + Vector<float>.Build.DenseOfArray q
+            let zeroIf0 (u: float) (v: float) = GluBlock.mul u v
+            let quadErr = zeroIf0 cTT (dth * dth) / (24.0 * pL * float (N * N))
+            let aNorm = Linalg.spectralNorm d d (a.ToRowMajorArray()) 0
+            let rA =
+                aNorm * (kbar * fbar * hp * hp * hp / 6.0 + zeroIf0 jy dth * hp * hp / 3.0)
+                + zeroIf0 cHT dth * fbar * hp * hp / 6.0
+                + zeroIf0 (chh bb) (fbar * fbar) * hp * hp * hp / 6.0
+            let kappa = arch.LipschitzH (bounds k (max hbar hbarI))
+            e <- orInf (zeroIf0 (exp (kappa * hp)) e + quadErr + rA)
+            x <- Array.init d (fun r -> x.[r] + fx.[r] * hp + cvec.[r])
+        orInf (Linalg.norm (Array.init d (fun r -> x.[r] - y.[r] - fyS.[r] * h)) + e)
     Array.init n (fun i ->
         let sl (a: float[]) = a.[i * d .. i * d + d - 1]
         let eps k = Linalg.frobeniusDiff nodes.[k] (i * d) nodes2.[k] (i * d) d
         let jac = Array.zeroCreate (L + 1)
         let tau = Array.zeroCreate (L + 1)
+        let tauOne = Array.zeroCreate (L + 1)
         let tauOld = Array.zeroCreate (L + 1)
         let kap = Array.zeroCreate (L + 1)
         for k in 1 .. L do
@@ -166,12 +237,20 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
                 aNorm * (kbar * fbar * h3 / 6.0 + zeroIf0 jy dth * h2 / 3.0)
                 + zeroIf0 cHT dth * fbar * h2 / 6.0
                 + zeroIf0 (chh bb) (fbar * fbar) * h3 / 6.0
-            let taylor = orInf (cvec.L2Norm() + quadErr + rA)
+            let taylor1 = orInf (cvec.L2Norm() + quadErr + rA)
             let oldTau = orInf (zeroIf0 jbar dth / (2.0 * fL) + zeroIf0 kbar fA / (2.0 * fL * fL))
             tauOld.[k] <- oldTau
+            // the same model on sub-intervals where κ̄/L exceeds 1/8 (`Secant.substepCount`; both are bounds: the smaller is used)
+            let p = Secant.substepCount L kbar
+            let taylor =
+                if p = 1 then taylor1
+                else
+                    let stateOf (buf: float[]) = { Theta = buf; First = 0; Second = P; State = buf; StateOffset = 2 * P }
+                    min taylor1 (substeps chh k p y (sl fy.[k]) hbar stateOf)
             // one-interval integration error of the reference nodes, EstimateMargin (10) times the estimates (as B.bound.secant)
             let dk = EulerError.EstimateMargin * (eps k + GluBlock.mul (exp (kbar * h)) (eps (k - 1)))
             tau.[k] <- min taylor oldTau + dk
+            tauOne.[k] <- min taylor1 oldTau + dk
         // π_k = ‖J_L⋯J_{k+1}‖₂, J_k = I + ∂_hf(θ_k, H̃_{k−1})/L
         let pi = Array.zeroCreate (L + 1)
         let ident = Matrix<float>.Build.DenseIdentity d
@@ -183,20 +262,29 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
         // ε_k ≥ ‖h_k − H̃_k‖ forward (for the linearization remainder C_hh ε²/(2L)), and the bound Σ_k π_k(τ̄_k + C_hh ε_{k−1}²/(2L))
         let mutable e = 0.0
         let mutable bound = 0.0
+        // the same sum with the one-interval local errors (the statement before the sub-intervals), its own ε chain
+        let mutable boundOne = 0.0
+        let mutable eOne = 0.0
         for k in 1 .. L do
             let y = sl nodes.[k - 1]
-            let bk = bounds k (Linalg.norm y + e)
-            let rem = if e = 0.0 then 0.0 else orInf (GluBlock.mul (chh bk) (e * e) / (2.0 * fL))
-            bound <- bound + pi.[k] * (tau.[k] + rem)
             let jn = Linalg.spectralNorm d d ((ident + jac.[k] / fL).ToRowMajorArray()) 0
-            let viaJ = jn * e + rem + tau.[k]
-            let viaKappa = orInf ((1.0 + arch.LipschitzH bk / fL) * e) + tau.[k]
-            e <- min viaJ viaKappa
+            let step (e: float) (t: float) =
+                let bk = bounds k (Linalg.norm y + e)
+                let rem = if e = 0.0 then 0.0 else orInf (GluBlock.mul (chh bk) (e * e) / (2.0 * fL))
+                let viaJ = jn * e + rem + t
+                let viaKappa = orInf ((1.0 + arch.LipschitzH bk / fL) * e) + t
+                rem, min viaJ viaKappa
+            let rem, eNext = step e tau.[k]
+            bound <- bound + pi.[k] * (tau.[k] + rem)
+            e <- eNext
+            let remOne, eOneNext = step eOne tauOne.[k]
+            boundOne <- boundOne + pi.[k] * (tauOne.[k] + remOne)
+            eOne <- eOneNext
         let o = old |> Array.find (fun o -> o.Sample = i)
         { Sample = i; Measured = measuredOf i; Bound = orInf bound; LayerwiseBound = o.Bound; IntegrationError = eps L
           Propagation = pi.[0]
           PropagationOld = seq { for k in 1 .. L -> 1.0 + kap.[k] / fL } |> Seq.fold (*) 1.0
-          LocalSum = Array.sum tau.[1..]; LocalSumOld = Array.sum tauOld.[1..]; Sharpened = true })
+          LocalSum = Array.sum tau.[1..]; LocalSumOld = Array.sum tauOld.[1..]; Sharpened = true; BoundOneInterval = orInf boundOne })
 
 /// The analysis of snapshot s with the block's own C_hh and the error scaled by c.
 let analyseScaled (c: float) (run: Run) (s: int) = analyseWith (stateCurvature run.Architecture.Value.Name) c run s
