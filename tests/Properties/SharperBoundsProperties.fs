@@ -224,32 +224,29 @@ let private allWithin (checks: EulerError.SnapshotCheck[]) (boundOf: EulerError.
 /// An error scaled by c between the worst tightness of B.bound.secant with the Taylor-model local errors and that of
 /// the same propagation with the norm bounds of the local error only (B.bound.secant before the Taylor model):
 /// the looser sum holds, the sharper one is violated.
-[<Fact>]
-let ``B.bound.secant (Taylor model): error scaled between the two local-error forms → violated`` () =
+/// B.bound.secant's mutation between a looser sum (`loose`) and its own: the error scaled by c between the worst tightness
+/// of the two, on `bSpec` → the looser sum holds, B.bound.secant is violated.
+let private secantBetween (loose: EulerError.SampleCheck -> float) (name: string) =
     let run = train bSpec
     let checks = EulerError.analyse run
-    let tTaylor = worstTightness checks (fun x -> x.SecantBound)
-    let tNorm = worstTightness checks (fun x -> x.SecantBoundNormLocal)
-    Assert.True(tNorm > 2.0 * tTaylor, sprintf "the Taylor model is not sharper here: %g vs %g" tTaylor tNorm)
-    let c = sqrt (tTaylor * tNorm)
+    let tSharp = worstTightness checks (fun x -> x.SecantBound)
+    let tLoose = worstTightness checks loose
+    Assert.True(tLoose > 2.0 * tSharp, sprintf "B.bound.secant is not sharper than %s here: %g vs %g" name tSharp tLoose)
+    let c = sqrt (tSharp * tLoose)
     let mutated = Array.init run.SnapshotCount (EulerError.analyseSnapshotScaled c run)
-    Assert.True(allWithin mutated (fun x -> x.SecantBoundNormLocal), "the norm-local sum rejects the scaled error")
+    Assert.True(allWithin mutated loose, sprintf "%s rejects the scaled error" name)
     Assert.True(Verdict.isViolated (EulerError.secantConclusion mutated).Verdict)
+
+[<Fact>]
+let ``B.bound.secant (Taylor model): error scaled between the two local-error forms → violated`` () =
+    secantBetween (fun x -> x.SecantBoundNormLocal) "the norm-local sum"
 
 /// An error scaled by c between the worst tightness of B.bound.secant with the Taylor model on sub-intervals of the layers
 /// whose κ̄/L exceeds 1/8 and that of the same propagation with the model on one interval per layer (B.bound.secant before
 /// the sub-intervals; docs/theorems/EulerError.md, "Sub-intervals"): the one-interval sum holds, B.bound.secant is violated.
 [<Fact>]
 let ``B.bound.secant (sub-intervals): error scaled between the sub-interval and the one-interval forms → violated`` () =
-    let run = train bSpec
-    let checks = EulerError.analyse run
-    let tSub = worstTightness checks (fun x -> x.SecantBound)
-    let tOne = worstTightness checks (fun x -> x.SecantBoundOneInterval)
-    Assert.True(tOne > 2.0 * tSub, sprintf "the sub-intervals are not sharper here: %g vs %g" tSub tOne)
-    let c = sqrt (tSub * tOne)
-    let mutated = Array.init run.SnapshotCount (EulerError.analyseSnapshotScaled c run)
-    Assert.True(allWithin mutated (fun x -> x.SecantBoundOneInterval), "the one-interval sum rejects the scaled error")
-    Assert.True(Verdict.isViolated (EulerError.secantConclusion mutated).Verdict)
+    secantBetween (fun x -> x.SecantBoundOneInterval) "the one-interval sum"
 
 /// Negative control and mutation of B.bound.defect: an error scaled by c between its worst tightness and that of
 /// B.bound.secant, with every hypothesis met on the run itself: B.bound.secant lets it through, B.bound.defect
@@ -274,46 +271,36 @@ let ``B.bound.defect: error scaled between the defect and the secant tightness �
 /// Negative control and mutation of B.local: a reference solution whose one-layer defects are c times the actual
 /// ones, c between the worst tightness of the local bounds with the Taylor model and without it: the norm bounds
 /// let it through, B.local rejects it.
-[<Fact>]
-let ``B.local: node defects scaled between the two local-error forms → violated`` () =
+/// B.local's mutation between a looser form of the local bounds (`loose`) and its own: node defects scaled by c between the
+/// worst tightness of the two, on `bSpec` → the looser bounds hold, B.local is violated.
+let private localBetween (loose: EulerError.SampleCheck -> float[]) (name: string) =
     let run = train bSpec
     Assert.True(Verdict.isHolds (Result.evaluate EulerError.localError run).Verdict)
     let checks = EulerError.analyse run
     let ratios (bounds: EulerError.SampleCheck -> float[]) =
         checks |> Array.collect (fun c -> c.Samples |> Array.collect (fun x -> Array.init x.Defects.Length (fun k -> (bounds x).[k] / x.Defects.[k])))
-    let tTaylor = ratios (fun x -> x.LocalBounds) |> Array.min
-    let tNorm = ratios (fun x -> x.LocalBoundsNorm) |> Array.min
-    Assert.True(tNorm > 2.0 * tTaylor, sprintf "the Taylor model is not sharper here: %g vs %g" tTaylor tNorm)
-    let c = sqrt (tTaylor * tNorm)
+    let tSharp = ratios (fun x -> x.LocalBounds) |> Array.min
+    let tLoose = ratios loose |> Array.min
+    Assert.True(tLoose > 2.0 * tSharp, sprintf "B.local is not sharper than %s here: %g vs %g" name tSharp tLoose)
+    let c = sqrt (tSharp * tLoose)
     let mutated = Array.init run.SnapshotCount (EulerError.analyseSnapshotMutated 1.0 c run)
-    let normHolds =
+    let looseHolds =
         mutated |> Array.forall (fun sc -> sc.Samples |> Array.forall (fun x ->
-            Array.forall2 (fun (dn: float) (b: float) -> dn <= b) x.Defects (Array.map2 (+) x.LocalBoundsNorm x.DefectRounding)))
-    Assert.True(normHolds, "the norm bounds of the local error reject the scaled defects")
+            Array.forall2 (fun (dn: float) (b: float) -> dn <= b) x.Defects (Array.map2 (+) (loose x) x.DefectRounding)))
+    Assert.True(looseHolds, sprintf "%s reject the scaled defects" name)
     match (EulerError.localConclusion mutated).Verdict with
     | Violated w -> Assert.Contains("layer k = ", w.Where)
     | v -> failwithf "B.local: expected Violated, got %A" v
+
+[<Fact>]
+let ``B.local: node defects scaled between the two local-error forms → violated`` () =
+    localBetween (fun x -> x.LocalBoundsNorm) "the norm bounds of the local error"
 
 /// B.local with the Taylor model on sub-intervals: node defects scaled by c between the worst tightness of the local
 /// bounds on sub-intervals and on one interval per layer: the one-interval bounds let them through, B.local rejects them.
 [<Fact>]
 let ``B.local (sub-intervals): node defects scaled between the sub-interval and the one-interval forms → violated`` () =
-    let run = train bSpec
-    let checks = EulerError.analyse run
-    let ratios (bounds: EulerError.SampleCheck -> float[]) =
-        checks |> Array.collect (fun c -> c.Samples |> Array.collect (fun x -> Array.init x.Defects.Length (fun k -> (bounds x).[k] / x.Defects.[k])))
-    let tSub = ratios (fun x -> x.LocalBounds) |> Array.min
-    let tOne = ratios (fun x -> x.LocalBoundsOneInterval) |> Array.min
-    Assert.True(tOne > 2.0 * tSub, sprintf "the sub-intervals are not sharper here: %g vs %g" tSub tOne)
-    let c = sqrt (tSub * tOne)
-    let mutated = Array.init run.SnapshotCount (EulerError.analyseSnapshotMutated 1.0 c run)
-    let oneHolds =
-        mutated |> Array.forall (fun sc -> sc.Samples |> Array.forall (fun x ->
-            Array.forall2 (fun (dn: float) (b: float) -> dn <= b) x.Defects (Array.map2 (+) x.LocalBoundsOneInterval x.DefectRounding)))
-    Assert.True(oneHolds, "the one-interval bounds reject the scaled defects")
-    match (EulerError.localConclusion mutated).Verdict with
-    | Violated w -> Assert.Contains("layer k = ", w.Where)
-    | v -> failwithf "B.local: expected Violated, got %A" v
+    localBetween (fun x -> x.LocalBoundsOneInterval) "the one-interval bounds"
 
 /// The secant factors π_k of B.bound.secant are formed in plain loops over flat arrays; here they are formed again from
 /// the same slopes with MathNet's matrix products and its SVD (the form they had before). Both are computations of one

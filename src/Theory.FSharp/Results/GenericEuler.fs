@@ -58,6 +58,21 @@ let pathRadius (travel: float -> float) (ny: float) =
 /// A nonnegative bound whose formula overflowed (0·∞) means no bound: +∞.
 let private orInf (x: float) = if Double.IsNaN x then infinity else x
 
+/// The distance the flow can cover in time `len` while its state stays within radius r, for `pathRadius`: the smaller of
+/// len·F(r) and the Grönwall value f̄(e^{κ(r)len} − 1)/κ(r) from ‖f(θ(s), H)‖ ≤ f̄ + κ‖H − y‖ (`bounds` r the part bounds at r).
+let private travelWithin (arch: Architecture) (bounds: float -> IterateBounds) (fbar: float) (len: float) (r: float) =
+    let kr = arch.LipschitzH (bounds r)
+    let gron = if kr = 0.0 then fbar * len elif fbar = 0.0 then 0.0 else fbar * (let x = kr * len in if x < 1e-3 then x * (1.0 + x) else exp x - 1.0) / kr
+    min (len * arch.OutputBound (bounds r)) gron
+
+/// The remainder of the local-error model over an interval of length `len` (h² = len², h³ = len³ given):
+/// ‖A‖₂(κ̄F̄h³/6 + J‖Δθ‖h²/3) + C_hθ‖Δθ‖F̄h²/6 + C_hhF̄²h³/6 (docs/theorems/GenericResults.md, "Local error"; 0·∞ = 0).
+let private remainderA (aNorm: float) (kbar: float) (fbar: float) (jy: float) (dth: float) (cHT: float) (chh: float) (h2: float) (h3: float) =
+    let zeroIf0 (x: float) (y: float) = GluBlock.mul x y
+    aNorm * (kbar * fbar * h3 / 6.0 + zeroIf0 jy dth * h2 / 3.0)
+    + zeroIf0 cHT dth * fbar * h2 / 6.0
+    + zeroIf0 chh (fbar * fbar) * h3 / 6.0
+
 /// One sample at one snapshot: measured ‖h_L^i − H̃_L^i‖ (H̃ the RK4 reference), the bound of B.bound.tangent, B.bound's
 /// layer-wise bound on the same sample, the integration error estimate of H̃_L^i, and the parts of the new bound:
 /// Σ_k π_k τ̄_k with π_k = ‖J_L⋯J_{k+1}‖₂, the largest π_0, the largest Π_{j}(1 + κ_j/L), and Σ_k τ̄_k against Σ_k τ_k (old).
@@ -163,11 +178,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
             let dth = Linalg.frobeniusDiff tb 0 ta 0 P
             let jy = arch.LipschitzTheta b0
             let fbarY = Linalg.norm fx + (if dth = 0.0 then 0.0 else jy * dth)
-            let travel r =
-                let kr = arch.LipschitzH (bounds k r)
-                let gron = if kr = 0.0 then fbarY * hp elif fbarY = 0.0 then 0.0 else fbarY * (let z = kr * hp in if z < 1e-3 then z * (1.0 + z) else exp z - 1.0) / kr
-                min (hp * arch.OutputBound (bounds k r)) gron
-            let hbarI = pathRadius travel nx
+            let hbarI = pathRadius (travelWithin arch (bounds k) fbarY hp) nx
             let bb = bounds k hbarI
             let kbar, fA = arch.LipschitzH bb, arch.OutputBound bb
             let a = jacobianAt block tb x
@@ -187,10 +198,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
             let zeroIf0 (u: float) (v: float) = GluBlock.mul u v
             let quadErr = zeroIf0 cTT (dth * dth) / (24.0 * pL * float (N * N))
             let aNorm = Linalg.spectralNorm d d (a.ToRowMajorArray()) 0
-            let rA =
-                aNorm * (kbar * fbar * hp * hp * hp / 6.0 + zeroIf0 jy dth * hp * hp / 3.0)
-                + zeroIf0 cHT dth * fbar * hp * hp / 6.0
-                + zeroIf0 (chh bb) (fbar * fbar) * hp * hp * hp / 6.0
+            let rA = remainderA aNorm kbar fbar jy dth cHT (chh bb) (hp * hp) (hp * hp * hp)
             let kappa = arch.LipschitzH (bounds k (max hbar hbarI))
             e <- orInf (zeroIf0 (exp (kappa * hp)) e + quadErr + rA)
             x <- Array.init d (fun r -> x.[r] + fx.[r] * hp + cvec.[r])
@@ -214,11 +222,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
             let fyv = Vector<float>.Build.DenseOfArray(sl fy.[k])
             // ‖f(θ(s), y)‖ ≤ ‖f_y‖ + J‖θ(s) − θ_k‖ ≤ f̄_y on the interval; within ‖H − y‖ ≤ δ the speed is ≤ f̄_y + κ(‖y‖ + δ)δ
             let fbarY = fyv.L2Norm() + (if dth = 0.0 then 0.0 else jy * dth)
-            let travel r =
-                let kr = arch.LipschitzH (bounds k r)
-                let gron = if kr = 0.0 then fbarY * h elif fbarY = 0.0 then 0.0 else fbarY * (let x = kr * h in if x < 1e-3 then x * (1.0 + x) else exp x - 1.0) / kr
-                min (h * arch.OutputBound (bounds k r)) gron
-            let hbar = pathRadius travel ny
+            let hbar = pathRadius (travelWithin arch (bounds k) fbarY h) ny
             let bb = bounds k hbar
             let kbar, jbar, fA = arch.LipschitzH bb, arch.LipschitzTheta bb, arch.OutputBound bb
             kap.[k] <- kbar
@@ -233,10 +237,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
             let zeroIf0 (x: float) (y: float) = GluBlock.mul x y
             let quadErr = zeroIf0 cTT (dth * dth) / (24.0 * fL * float (N * N))
             let aNorm = Linalg.spectralNorm d d (a.ToRowMajorArray()) 0
-            let rA =
-                aNorm * (kbar * fbar * h3 / 6.0 + zeroIf0 jy dth * h2 / 3.0)
-                + zeroIf0 cHT dth * fbar * h2 / 6.0
-                + zeroIf0 (chh bb) (fbar * fbar) * h3 / 6.0
+            let rA = remainderA aNorm kbar fbar jy dth cHT (chh bb) h2 h3
             let taylor1 = orInf (cvec.L2Norm() + quadErr + rA)
             let oldTau = orInf (zeroIf0 jbar dth / (2.0 * fL) + zeroIf0 kbar fA / (2.0 * fL * fL))
             tauOld.[k] <- oldTau
