@@ -462,7 +462,16 @@ let localConclusion (checks: SnapshotCheck[]) : Evaluation =
         match snd (Comparison.worst 0.0 all) with
         | Some w -> [ sprintf "worst case: %s at %s, computed defect %.3e, local-error bound %.3e" w.Where w.When w.Measured w.Bound ]
         | None -> []
-    Comparison.evaluation 0.0 all [ "comparisons (samples × layers × snapshots)", float all.Length ] notes
+    // the loosest comparison the local bounds on one Taylor interval per layer would give (before the sub-intervals)
+    let loosestOne =
+        [ for c in checks do
+            for x in c.Samples do
+                for k0 in 0 .. x.Defects.Length - 1 do
+                    if x.Defects.[k0] > 0.0 then (x.LocalBoundsOneInterval.[k0] + x.DefectRounding.[k0]) / x.Defects.[k0] ]
+        |> Comparison.maxKeepNaNOr nan
+    Comparison.evaluation 0.0 all
+        [ "comparisons (samples × layers × snapshots)", float all.Length
+          "loosest tightness, local bounds on one Taylor interval per layer", loosestOne ] notes
 
 /// B.bound.secant: the same local errors, propagated by the products of the exact secant Jacobians of the error
 /// recursion instead of the products of their norm bounds (docs/theorems/EulerError.md).

@@ -307,6 +307,7 @@ let conclusionOf (boundOf: JacobianSample -> float) (run: Run) (all: JacobianSam
         Constants =
             [ "worst tightness, B.bound.tangent (bound / measured)", worstTight (fun x -> x.Bound)
               "worst tightness, B.bound's layer-wise bound (same samples)", worstTight (fun x -> x.LayerwiseBound)
+              "worst tightness, local errors on one interval per layer (same samples)", worstTight (fun x -> x.BoundOneInterval)
               "max_i pi_0 = |J_L...J_1|_2 (Jacobian products)", maxOf (fun x -> x.Propagation)
               "max_i prod_k (1 + kappa_k/L) (B.bound's factor)", maxOf (fun x -> x.PropagationOld)
               "max_i sum_k of the local-error bounds", maxOf (fun x -> x.LocalSum)
