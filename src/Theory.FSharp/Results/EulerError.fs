@@ -41,7 +41,8 @@ type SampleCheck =
       Rounding: float
       /// Σ_k π_k (τ̄_k + δ̂_k): the local-error bounds propagated by certified norms of products of secant
       /// Jacobians (B.bound.secant) instead of the products of the factors 1 + κ_k/L; τ̄_k the smallest of the
-      /// norm bounds and the Taylor-model bound (docs/theorems/EulerError.md, "sharper local error")
+      /// norm bounds and the Taylor-model bound, on sub-intervals where κ̄/L > 1/8 (docs/theorems/EulerError.md,
+      /// "Taylor-model local error", "Sub-intervals")
       SecantBound: float
       /// the same sum with the norm bounds of the local error only (B.bound.secant before the Taylor model)
       SecantBoundNormLocal: float
