@@ -142,40 +142,51 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
                 let fi = forward ti y
                 for e in 0 .. n * d - 1 do acc.[e] <- acc.[e] + (fi.[e] - f0.[e]) * h / float N
         quad.[k] <- acc
-    // one sample's image f(t, x) (a batch of one)
-    let forward1 (t: float[]) (x: float[]) =
-        let o = Array.zeroCreate d
-        block.Forward(ReadOnlySpan(t), ReadOnlySpan(x), Span(o), Span(Array.zeroCreate (block.CacheSize 1)), 1)
-        o
-    // the end parameters θ(c_i) = θ_{k−1} + c_i(θ_k − θ_{k−1}), c_i = i/p, of the p sub-intervals of layer k (θ_{k−1} and θ_k
-    // themselves at i = 0, p), formed once per layer and p
-    let partThetas = Collections.Generic.Dictionary<struct (int * int), float[][]>()
+    // one sample's image f(θ, x) (a batch of one) into `o`, θ = t[offset .. offset + P − 1], with the block's cache `cache`
+    // (CacheSize 1)
+    let forward1 (t: float[]) (offset: int) (x: float[]) (o: float[]) (cache: float[]) =
+        block.Forward(ReadOnlySpan(t, offset, P), ReadOnlySpan(x), Span(o), Span(cache), 1)
+    // The parameters the p sub-intervals of layer k read, formed once per layer and p and shared by the samples: `Ends`
+    // holds θ(c_i) = θ_{k−1} + c_i(θ_k − θ_{k−1}), c_i = i/p, at i·P for i = 0..p (θ_{k−1} and θ_k themselves at 0 and p; also
+    // apart, one array each),
+    // `Nodes` the midpoint rule's parameters of part i at ((i − 1)N + j)·P, θ(c_{i−1}) + ((j + 1/2)/N)(θ(c_i) − θ(c_{i−1})).
+    let partThetas = Collections.Generic.Dictionary<struct (int * int), struct (float[] * float[][] * float[])>()
     let thetasOf k p =
         match partThetas.TryGetValue(struct (k, p)) with
         | true, a -> a
         | _ ->
             let tk, tp = layer k, layer (k - 1)
-            let a = Array.init (p + 1) (fun i -> if i = 0 then tp elif i = p then tk else Array.init P (fun j -> tp.[j] + float i / float p * (tk.[j] - tp.[j])))
-            partThetas.[struct (k, p)] <- a
-            a
+            let endsOf = Array.init (p + 1) (fun i -> if i = 0 then tp elif i = p then tk else Array.init P (fun j -> tp.[j] + float i / float p * (tk.[j] - tp.[j])))
+            let ends = Array.concat endsOf
+            let nodesT = Array.zeroCreate (p * N * P)
+            for i in 1 .. p do
+                for j in 0 .. N - 1 do
+                    let fr = (float j + 0.5) / float N
+                    for c in 0 .. P - 1 do
+                        let a, b = ends.[(i - 1) * P + c], ends.[i * P + c]
+                        nodesT.[((i - 1) * N + j) * P + c] <- a + fr * (b - a)
+            let r = struct (ends, endsOf, nodesT)
+            partThetas.[struct (k, p)] <- r
+            r
     // The Taylor model of layer k's local error on p sub-intervals from the sample's node y (docs/theorems/GenericResults.md,
     // "Sub-intervals"): each part is the one-interval model of length h' = h/p between θ(c_{i−1}) and θ(c_i), started at the
     // computed x_{i−1}; x_i = x_{i−1} + h'f(θ(c_i), x_{i−1}) + ĉ_i and the exact flow's state stays within
     // e_i = e^{κ_i h'}e_{i−1} + (the part's quadrature and remainder bounds), κ_i the Lipschitz constant on a ball holding
     // both trajectories (radius max(r̄, the part's own path radius), r̄ = `hbar` of the whole layer from y). Returns
     // ‖x_p − y − h f_y‖ + e_p.
-    let substeps (chh: IterateBounds -> float) (k: int) (p: int) (y: float[]) (fyS: float[]) (hbar: float) (stateOf: float[] -> PairAtState) =
-        let thetas = thetasOf k p
+    let substeps (chh: IterateBounds -> float) (k: int) (p: int) (y: float[]) (fyS: float[]) (hbar: float) =
+        let struct (ends, endsOf, nodesT) = thetasOf k p
         let hp = h / float p
         let pL = float p * fL
+        let fx, fj, cache = Array.zeroCreate d, Array.zeroCreate d, Array.zeroCreate (block.CacheSize 1)
         let mutable x = y
         let mutable e = 0.0
         for i in 1 .. p do
-            let ta, tb = thetas.[i - 1], thetas.[i]
+            let tb = endsOf.[i]
             let nx = Linalg.norm x
             let b0 = bounds k nx
-            let fx = forward1 tb x
-            let dth = Linalg.frobeniusDiff tb 0 ta 0 P
+            forward1 ends (i * P) x fx cache
+            let dth = Linalg.frobeniusDiff ends (i * P) ends ((i - 1) * P) P
             let jy = arch.LipschitzTheta b0
             let fbarY = Linalg.norm fx + (if dth = 0.0 then 0.0 else jy * dth)
             let hbarI = pathRadius (travelWithin arch (bounds k) fbarY hp) nx
@@ -184,15 +195,14 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
             let a = jacobianAt block tb x
             let cTT =
                 match arch.ThetaThetaAtState with
-                | Some at -> at b0 (stateOf (Array.append ta (Array.append tb x)))
+                | Some at -> at b0 { Theta = ends; First = (i - 1) * P; Second = i * P; State = x; StateOffset = 0 }
                 | None -> fst (arch.SecondDerivatives b0)
             let cHT = snd (arch.SecondDerivatives b0)
             let fbar = min fA (fbarY * exp (kbar * hp))
             let q = Array.zeroCreate d
             if dth > 0.0 then
                 for j in 0 .. N - 1 do
-                    let fr = (float j + 0.5) / float N
-                    let fj = forward1 (Array.init P (fun c -> ta.[c] + fr * (tb.[c] - ta.[c]))) x
+                    forward1 nodesT (((i - 1) * N + j) * P) x fj cache
                     for r in 0 .. d - 1 do q.[r] <- q.[r] + (fj.[r] - fx.[r]) * hp / float N
             let cvec = (a * Vector<float>.Build.DenseOfArray fx) * (0.5 * hp * hp) + Vector<float>.Build.DenseOfArray q
             let zeroIf0 (u: float) (v: float) = GluBlock.mul u v
@@ -246,8 +256,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
             let taylor =
                 if p = 1 then taylor1
                 else
-                    let stateOf (buf: float[]) = { Theta = buf; First = 0; Second = P; State = buf; StateOffset = 2 * P }
-                    min taylor1 (substeps chh k p y (sl fy.[k]) hbar stateOf)
+                    min taylor1 (substeps chh k p y (sl fy.[k]) hbar)
             // one-interval integration error of the reference nodes, EstimateMargin (10) times the estimates (as B.bound.secant)
             let dk = EulerError.EstimateMargin * (eps k + GluBlock.mul (exp (kbar * h)) (eps (k - 1)))
             tau.[k] <- min taylor oldTau + dk
