@@ -71,12 +71,60 @@ let iidTakesTheSegmentsBound () =
     let segments = Result.evaluate SplitResults.splitSegments run
     Assert.True(Verdict.isHolds centre.Verdict, sprintf "%A" centre.Verdict)
     Assert.True(Verdict.isHolds segments.Verdict, sprintf "%A" segments.Verdict)
-    let taken = centre.Constants |> List.find (fun (n, _) -> n = "iterates where A.split.segments' bound is the tighter") |> snd
-    Assert.True(taken > 0.0, "on independent layers A.split.segments' bound is the tighter somewhere")
+    let constant (prefix: string) = centre.Constants |> List.find (fun (n, _) -> n.StartsWith prefix) |> snd
+    Assert.True(constant "pair bounds from A.split.segments" > 0.0, "on independent layers A.split.segments' bound is the tighter somewhere")
+    // δ = ΔW_k h_k of order one: the rule's error bound reaches sup|σ'| and the centre stops on some pairs
+    Assert.True(constant "pair bounds with the centre stopped" > 0.0, "no centre stopped on independent layers")
     Assert.Equal(segments.Series.Length, centre.Series.Length)
     for c, s in List.zip centre.Series segments.Series do
         Assert.Equal(s.When, c.When)
         Assert.True(c.Bound <= s.Bound, sprintf "%s: centre %g above A.split.segments %g" c.When c.Bound s.Bound)
+
+/// Layers smooth in depth keep δ = ΔW_k h_k small and the rule's error bound far below sup|σ'|: no centre stops, so the row
+/// keeps every bound the centre gives (the figure-1 shape at L = 16).
+[<Fact(DisplayName = "A.split.centre.segments: figure-1 shape (tied, L = 16) → no centre stopped, the centre's bound taken at nearly every pair")>]
+let smoothKeepsEveryCentre () =
+    let spec = RunSpec(Depth = 16, Width = 32, Samples = 100, Dim = 16, Eta = 0.000625, Iterations = 50, Snapshots = 5, Seed = 3L)
+    let centre = Result.evaluate SplitResults.centreSegments (Run(RunDirectory.InMemory(spec.Train())))
+    Assert.True(Verdict.isHolds centre.Verdict, sprintf "%A" centre.Verdict)
+    let constant (prefix: string) = centre.Constants |> List.find (fun (n, _) -> n.StartsWith prefix) |> snd
+    Assert.Equal(0.0, constant "pair bounds with the centre stopped")
+    Assert.True(constant "pair bounds from A.split.segments" < 0.05 * constant "pair bounds in all", "the centre is the tighter at most pairs")
+
+/// A stopped pair takes A.split.segments' bound, and the row still compares each pair's recorded increment with it: on an
+/// i.i.d. run whose last pair has its centre stopped at the last snapshot, that pair's increment moved to twice the row's
+/// bound (the last layer along its own increment, as in the figure-2 test below), losses and trace rewritten → violated at
+/// that pair.
+[<Fact(DisplayName = "A.split.centre.segments: i.i.d. run, a stopped pair's increment at twice its bound, losses and trace rewritten → violated at that pair")>]
+let stoppedPairViolated () =
+    let spec = RunSpec(Depth = 8, Width = 16, Samples = 20, Dim = 4, Eta = 0.01, Iterations = 30, Snapshots = 4, Seed = 5L, Init = InitKind.Iid)
+    let faithful = Run(RunDirectory.InMemory(spec.Train()))
+    let b = SplitResults.bounds faithful
+    let last = spec.Snapshots - 1
+    let k0 = b.SegmentPairs.[last].Length - 1
+    Assert.True(System.Double.IsNaN b.CentrePairs.[last].[k0], "the last pair's centre is stopped at the last snapshot")
+    let bound = b.SegmentPairs.[last].[k0]
+    let data = RunDirectory.InMemory(spec.Train())
+    let md = spec.Width * spec.Dim
+    let w, v = data.W.[last], data.V.[last]
+    let x =
+        let a = Linalg.frobeniusDiff w ((k0 + 1) * md) w (k0 * md) md
+        let b = Linalg.frobeniusDiff v ((k0 + 1) * md) v (k0 * md) md
+        sqrt (a * a + b * b)
+    let c = 2.0 * bound / x
+    let move (z: float[]) =
+        let z = Array.copy z
+        for e in 0 .. md - 1 do z.[(k0 + 1) * md + e] <- z.[k0 * md + e] + c * (z.[(k0 + 1) * md + e] - z.[k0 * md + e])
+        z
+    SharperBoundsProperties.rewriteSnapshot data last (move w) (move v)
+    let run = Run(data)
+    for r in [ RunIntegrity.snapshotLoss; RunIntegrity.traceConsistency ] do
+        Assert.True(Verdict.isHolds (Result.evaluate r run).Verdict, sprintf "%s lets the corruption through" r.Id)
+    match (Result.evaluate SplitResults.centreSegments run).Verdict with
+    | Violated w ->
+        Assert.Contains(sprintf "pair k = %d" (k0 + 1), w.Where)
+        Assert.Contains(sprintf "iteration %d" data.Steps.[last], w.When)
+    | v -> failwithf "A.split.centre.segments: expected Violated, got %A" v
 
 /// σ⁽ᵏ⁾ of GELU from the Hermite form kφ⁽ᵏ⁻²⁾ + xφ⁽ᵏ⁻¹⁾, φ⁽ʲ⁾ = (−1)ʲHe_jφ (He_{j+1} = xHe_j − jHe_{j−1}).
 let private geluDerivative (k: int) (x: float) =

@@ -100,7 +100,18 @@ public sealed class CentrePass
         NormCW = A(pairs); NormCV = A(pairs); RW = A(pairs); RV = A(pairs); AWW = A(pairs); AWV = A(pairs);
         StepW = A(pairs); StepV = A(pairs); ForcingW = A(pairs); ForcingV = A(pairs); MW = A(pairs); MV = A(pairs);
         RoundMW = A(pairs); RoundMV = A(pairs); RoundGW = A(pairs); RoundGV = A(pairs);
+        Stopped = new bool[pairs]; RuleE1 = A(pairs);
     }
+
+    /// <summary>Per pair, of the last step: ē₁, the bound of |S₁ − S₁^Q| at every entry (<see cref="RuleErrorMaxima"/>).</summary>
+    public double[] RuleE1 { get; }
+
+    /// <summary>
+    /// Per pair (index k − 1): the pair's centre is stopped until the next <see cref="Start"/>; its step does nothing (no
+    /// products, no rule) and its arrays keep the values of its last step. The recursion stops a pair whose remainder bound
+    /// alone already exceeds the other bound of the same increment (docs/theorems/DepthSmoothness.md, "Stopped pairs").
+    /// </summary>
+    public bool[] Stopped { get; }
 
     /// <summary>The centres: c^W_k (m×d) and c^V_k (d×m) of pair k (1-based) at offset (k − 1)·m·d.</summary>
     public double[] CW { get; }
@@ -165,6 +176,7 @@ public sealed class CentrePass
             }
             NormCW[k0] = Math.Sqrt(sw); NormCV[k0] = Math.Sqrt(sv);
         }
+        Array.Clear(Stopped);
     }
 
     /// <summary>Threads the pairs of <see cref="Step"/> are shared among (contiguous blocks of pairs; every pair's arithmetic
@@ -318,6 +330,7 @@ public sealed class CentrePass
     private void StepPair(int k, Work s, double eta, SplitPass pass, ReadOnlySpan<double> w, ReadOnlySpan<double> v, SimdLevel level, bool own0, bool own1,
         ReadOnlySpan<double> given0, ReadOnlySpan<double> givenQ0, ReadOnlySpan<double> givenD0)
     {
+        if (Stopped[k - 1]) return;
         int m = _m, d = _d, n = _n, md = m * d, nm = n * m, nd = n * d;
         var hF = pass.LastStates!;
         var pF = pass.LastAdjoints!;
@@ -372,6 +385,7 @@ public sealed class CentrePass
         double nCW = Math.Sqrt(sCW), nCV = Math.Sqrt(sCV);
         double hs = q.HS[i], ps1 = q.PS1[i];
         (RV[i], RW[i]) = RuleErrorTerms(b, nCW + dcw, nCV + dcv, hs, ps1);
+        RuleE1[i] = RuleErrorMaxima(b).E1;
         // bounds of ‖X̂ − X‖_F (X with the exact rule at exact u(t), q(t), σ's derivatives), then of the two outer-product sums
         double mQ1 = mx.MQ * (1 + 6 * u), mQC1 = mx.MQC * (1 + 6 * u), mCW = mx.MCW, mCV = mx.MCV;
         double a1 = beta * u + 6 * u * b.S1Bar + b.EpsC1, a2 = beta * u + 6 * u * b.S2Bar + b.EpsC2a;

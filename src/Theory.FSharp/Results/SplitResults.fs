@@ -261,7 +261,10 @@ type SplitBounds =
       AMax: float; LEMax: float; Seconds: float
       /// A.split.centre.segments: the bound ‖c_k‖ + ē_k at every iterate (max over pairs) and per pair at every snapshot
       /// s ≥ 1 (propagated from snapshot s − 1); empty when the activation is not GELU
-      Centre: float[]; CentrePairs: float[][]; CentreSeconds: float }
+      Centre: float[]; CentrePairs: float[][]; CentreSeconds: float
+      /// over every replayed iterate and pair: how many pair bounds A.split.segments gave (its bound the lower, or the
+      /// pair's centre stopped), how many of those with the centre stopped, and how many pair bounds in all
+      CentrePairsSegments: float; CentrePairsStopped: float; CentrePairCount: float }
 
 let private boundsCache = ConditionalWeakTable<Run, SplitBounds>()
 
@@ -286,6 +289,7 @@ let private observe (run: Run) : int -> IterateCallback option =
     let centre = SplitCentre.create run
     let centreBound, centrePairs = Array.zeroCreate (n + 1), Array.create run.SnapshotCount [||]
     let centreSeconds = ref 0.0
+    let pairsSegments, pairsStopped, pairCount = ref 0.0, ref 0.0, ref 0.0
     let store = UpdateRounding(run.Setting.Depth)
     centre |> Option.iter (fun c -> SplitCentre.start c (run.W 0) (run.V 0); centreBound.[j0] <- SplitCentre.bound c; SplitCentre.fuse c buffers.Pass)
     fun s ->
@@ -316,8 +320,22 @@ let private observe (run: Run) : int -> IterateCallback option =
                         let cw = Diagnostics.Stopwatch.StartNew()
                         SplitCentre.finish (c, store.WMax, store.VMax, store.GMax)
                         centreSeconds.Value <- centreSeconds.Value + float (c.Pass.FusedTicks - fusedTicks) / float Diagnostics.Stopwatch.Frequency
-                        centreBound.[j + 1] <- SplitCentre.bound c
+                        // the row's bound of each pair is the lower of the two (A.split.segments' where the centre is stopped),
+                        // and its iterate bound the largest of those: max_k min(c_k, s_k) ≤ min(max_k c_k, max_k s_k)
+                        let other = pairBounds seg.Value
+                        let mutable best = 0.0
+                        for i in 0 .. other.Length - 1 do
+                            let ci, si = SplitCentre.pairBound c i, other.[i]
+                            if Double.IsNaN ci || si < ci then pairsSegments.Value <- pairsSegments.Value + 1.0
+                            if c.Pass.Stopped.[i] then pairsStopped.Value <- pairsStopped.Value + 1.0
+                            let pair = if Double.IsNaN ci then si elif Double.IsNaN si then ci else min ci si
+                            // a pair bound that could not be computed makes the iterate's bound NaN (as maxKeepNaN does)
+                            best <- if Double.IsNaN pair || Double.IsNaN best then nan else max best pair
+                        centreBound.[j + 1] <- best
+                        pairCount.Value <- pairCount.Value + float other.Length
                         if j + 1 = until then centrePairs.[s + 1] <- SplitCentre.pairBounds c
+                        // a pair whose rule error bound reaches sup|σ'| stops its centre for the rest of the segment
+                        SplitCentre.stopUninformative c
                         centreSeconds.Value <- centreSeconds.Value + cw.Elapsed.TotalSeconds
                     | None -> ()
                     if j + 1 = until then
@@ -346,7 +364,9 @@ let private observe (run: Run) : int -> IterateCallback option =
                                                    ReplayDrift = drift.Value
                                                    AMax = amax.Value; LEMax = lemax.Value; Seconds = seconds.Value
                                                    Centre = (if centre.IsSome then centreBound else [||]); CentrePairs = centrePairs
-                                                   CentreSeconds = centreSeconds.Value }))
+                                                   CentreSeconds = centreSeconds.Value
+                                                   CentrePairsSegments = pairsSegments.Value; CentrePairsStopped = pairsStopped.Value
+                                                   CentrePairCount = pairCount.Value }))
 
 /// The bounds of a run whose evidence replay is certified (the hypotheses say so): computed during that replay, or,
 /// when the run was replayed before this result was registered, by one more pass of the same replay.
@@ -506,10 +526,11 @@ let centreSegments : Result<Run> =
             let tighter (a: float[]) (c: float[]) = if a.Length = c.Length then Array.map2 lower a c else a
             let iterates = tighter b.Centre b.Segments
             let pairs = Array.map2 tighter b.CentrePairs b.SegmentPairs
-            let segmentsTighter = Array.fold2 (fun n x y -> if y < x then n + 1 else n) 0 b.Centre (if b.Segments.Length = b.Centre.Length then b.Segments else b.Centre)
             SplitFamily.evaluate run b.AMax (track run iterates pairs)
                 ([ "centre recursion seconds", b.CentreSeconds
-                   "iterates where A.split.segments' bound is the tighter", float segmentsTighter ]
+                   "pair bounds from A.split.segments (its bound the lower, or the centre stopped)", b.CentrePairsSegments
+                   "pair bounds with the centre stopped (its rule's error bound at least sup|σ'|)", b.CentrePairsStopped
+                   "pair bounds in all (pairs × replayed iterates)", b.CentrePairCount ]
                  @ snapshotTightness run iterates pairs) [] }
 
 // The recursion joins the evidence replay on the runs where its cheap hypotheses hold (the replay's own verdict is
