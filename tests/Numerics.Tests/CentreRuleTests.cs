@@ -226,4 +226,67 @@ public sealed class CentreRuleTests
             _ => throw new ArgumentOutOfRangeException(nameof(j)),
         };
     }
+
+    // Entries for the divided differences: u(0) ∈ [−8, 8], |δ| ∈ [1/16, 20] (either sign), q(0) ∈ [−2, 2], dq ∈ [−1, 1]; σ̂ and σ̂'
+    // by the engine's kernels (VectorActivations, the centre's), the integrals at these computed inputs by the reference rule.
+    private static List<(double A0, double A1, double B0, double B1, double S1, double S2, double D1S1, double D1S2, double E1, double E2, double Sig0, double Sig1, double Dq)> DividedSamples(int count, int seed)
+    {
+        var rng = new System.Random(seed);
+        var a0s = new double[count]; var a1s = new double[count];
+        var b0s = new double[count]; var b1s = new double[count];
+        for (int i = 0; i < count; i++)
+        {
+            double delta = (1.0 / 16 + (20 - 1.0 / 16) * Math.Pow(rng.NextDouble(), 2)) * (rng.Next(2) == 0 ? -1 : 1);
+            a0s[i] = 16 * rng.NextDouble() - 8; a1s[i] = a0s[i] + delta;
+            b0s[i] = 4 * rng.NextDouble() - 2; b1s[i] = b0s[i] + (2 * rng.NextDouble() - 1);
+        }
+        var sig0 = new double[count]; var sig1 = new double[count]; var d0 = new double[count]; var d1 = new double[count];
+        var level = ResOdeProofs.Numerics.Model.Simd.Level;
+        ResOdeProofs.Numerics.Model.VectorActivations.Evaluate<double>(level, ActivationKind.Gelu, a0s, sig0, d0);
+        ResOdeProofs.Numerics.Model.VectorActivations.Evaluate<double>(level, ActivationKind.Gelu, a1s, sig1, d1);
+        var list = new List<(double, double, double, double, double, double, double, double, double, double, double, double, double)>();
+        for (int i = 0; i < count; i++)
+        {
+            double a0 = a0s[i], a1 = a1s[i], b0 = b0s[i], b1 = b1s[i];
+            double du = a1 - a0, qd = b1 - b0;
+            if (!(Math.Abs(du) >= CentrePass.DividedAbove)) continue;
+            double s1 = Integral(t => D1(a0 + t * (a1 - a0)));
+            double s2 = Integral(t => D2(a0 + t * (a1 - a0)) * (b0 + t * (b1 - b0)));
+            var (r1, r2) = CentrePass.DividedEntry(a0, a1, b0, b1, d0[i], d1[i], sig0[i], sig1[i]);
+            var (e1, e2) = CentrePass.DividedErrors(U, Math.Max(Math.Abs(a0), Math.Abs(a1)), Math.Max(Math.Abs(b0), Math.Abs(b1)), Math.Abs(qd));
+            list.Add((a0, a1, b0, b1, s1, s2, r1, r2, e1, e2, sig0[i], sig1[i], qd));
+        }
+        return list;
+    }
+
+    // the reference integrals' own error: 320 nodes over an interval of length up to 20 (their sums rounded, the rule's
+    // truncation far below), allowed on top of the stated terms
+    private const double ReferenceError = 1e-13;
+
+    [Fact(DisplayName = "CentrePass divided differences: random entries with 1/16 ≤ |δ| ≤ 20 → within E₁ (S₁) and E₂ (S₂) of the integral")]
+    public void Divided_within_their_error_terms()
+    {
+        var samples = DividedSamples(4000, 7);
+        Assert.True(samples.Count == 4000, "every entry at |δ| ≥ δ*");
+        double worst1 = 0, worst2 = 0;
+        foreach (var s in samples)
+        {
+            double err1 = Math.Abs(s.D1S1 - s.S1), err2 = Math.Abs(s.D1S2 - s.S2);
+            Assert.True(err1 <= s.E1 + ReferenceError, $"S₁ at u(0) = {s.A0:R}, u(1) = {s.A1:R}: {err1:E3} > {s.E1:E3}");
+            Assert.True(err2 <= s.E2 + ReferenceError, $"S₂ at u(0) = {s.A0:R}, u(1) = {s.A1:R}: {err2:E3} > {s.E2:E3}");
+            worst1 = Math.Max(worst1, err1); worst2 = Math.Max(worst2, err2);
+        }
+        _out.WriteLine($"largest errors: S₁ {worst1:E3}, S₂ {worst2:E3}; E₁, E₂ at most {samples.Max(s => s.E1):E3}, {samples.Max(s => s.E2):E3}");
+    }
+
+    [Fact(DisplayName = "CentrePass divided differences: S₂ without its −dq·S₁/δ term, or S₁ over a δ off by 10⁻¹⁰ relative → outside E₂, E₁")]
+    public void Divided_wrong_formula_is_rejected()
+    {
+        var samples = DividedSamples(4000, 8);
+        int caught2 = samples.Count(s => Math.Abs(s.D1S2 + s.Dq * s.D1S1 / (s.A1 - s.A0) - s.S2) > s.E2 + ReferenceError);
+        int caught1 = samples.Count(s => Math.Abs((s.Sig1 - s.Sig0) / ((s.A1 - s.A0) * (1 + 1e-10)) - s.S1) > s.E1 + ReferenceError);
+        _out.WriteLine($"wrong formulas rejected on {caught1} (S₁) and {caught2} (S₂) of {samples.Count} entries");
+        Assert.True(caught2 > samples.Count / 2, $"S₂ without −dq·S₁/δ passed {samples.Count - caught2} entries");
+        Assert.True(caught1 > 0, "S₁ over a perturbed δ passed every entry");
+    }
 }

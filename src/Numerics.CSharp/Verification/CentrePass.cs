@@ -100,18 +100,7 @@ public sealed class CentrePass
         NormCW = A(pairs); NormCV = A(pairs); RW = A(pairs); RV = A(pairs); AWW = A(pairs); AWV = A(pairs);
         StepW = A(pairs); StepV = A(pairs); ForcingW = A(pairs); ForcingV = A(pairs); MW = A(pairs); MV = A(pairs);
         RoundMW = A(pairs); RoundMV = A(pairs); RoundGW = A(pairs); RoundGV = A(pairs);
-        Stopped = new bool[pairs]; RuleE1 = A(pairs);
     }
-
-    /// <summary>Per pair, of the last step: ē₁, the bound of |S₁ − S₁^Q| at every entry (<see cref="RuleErrorMaxima"/>).</summary>
-    public double[] RuleE1 { get; }
-
-    /// <summary>
-    /// Per pair (index k − 1): the pair's centre is stopped until the next <see cref="Start"/>; its step does nothing (no
-    /// products, no rule) and its arrays keep the values of its last step. The recursion stops a pair whose remainder bound
-    /// alone already exceeds the other bound of the same increment (docs/theorems/DepthSmoothness.md, "Stopped pairs").
-    /// </summary>
-    public bool[] Stopped { get; }
 
     /// <summary>The centres: c^W_k (m×d) and c^V_k (d×m) of pair k (1-based) at offset (k − 1)·m·d.</summary>
     public double[] CW { get; }
@@ -176,7 +165,6 @@ public sealed class CentrePass
             }
             NormCW[k0] = Math.Sqrt(sw); NormCV[k0] = Math.Sqrt(sv);
         }
-        Array.Clear(Stopped);
     }
 
     /// <summary>Threads the pairs of <see cref="Step"/> are shared among (contiguous blocks of pairs; every pair's arithmetic
@@ -190,9 +178,16 @@ public sealed class CentrePass
     private sealed class Work
     {
         public readonly double[] U0, U1, Q0, Q1, D0, D1, S, Cw, Cv, Phi, Xw, Xv, T, Hw, Hv;
+        // σ̂(û(0)), σ̂(û(1)) and a scratch σ̂' for the divided differences, formed on the first pair that has an entry with |δ̂| ≥ δ*
+        private double[]? _sig0, _sig1, _sd;
+        private readonly int _nm;
+        public double[] Sig0 => _sig0 ??= new double[_nm];
+        public double[] Sig1 => _sig1 ??= new double[_nm];
+        public double[] Sd => _sd ??= new double[_nm];
         public Work(int nm, int md)
         {
             double[] A(int len) => new double[len];
+            _nm = nm;
             U0 = A(nm); U1 = A(nm); Q0 = A(nm); Q1 = A(nm); D0 = A(nm); D1 = A(nm); S = A(nm); Cw = A(nm); Cv = A(nm);
             Phi = A(nm); Xw = A(nm); Xv = A(nm); T = A(md); Hw = A(md); Hv = A(md);
         }
@@ -330,7 +325,6 @@ public sealed class CentrePass
     private void StepPair(int k, Work s, double eta, SplitPass pass, ReadOnlySpan<double> w, ReadOnlySpan<double> v, SimdLevel level, bool own0, bool own1,
         ReadOnlySpan<double> given0, ReadOnlySpan<double> givenQ0, ReadOnlySpan<double> givenD0)
     {
-        if (Stopped[k - 1]) return;
         int m = _m, d = _d, n = _n, md = m * d, nm = n * m, nd = n * d;
         var hF = pass.LastStates!;
         var pF = pass.LastAdjoints!;
@@ -377,6 +371,10 @@ public sealed class CentrePass
         else if (!ReferenceRule && level == SimdLevel.Vector256)
             done = CentreKernels256.Rule(u0, u1, q0, q1, d0, d1, s.Cw, s.Cv, s.Xv, s.Xw, ref mx);
         if (done < nm) RuleReference(s, done, u0, u1, q0, q1, d0, d1, ref mx);
+        // entries with |δ̂| ≥ δ* take the exact integrals by divided differences instead (their X_V, X_W overwritten); the rule's
+        // maxima then keep the largest |δ̂| of the entries left to the rule (docs/theorems/DepthSmoothness.md, "Divided differences")
+        bool divided = mx.MD >= DividedAbove;
+        if (divided) mx.MD = DividedDifferences(s, level, u0, u1, q0, q1, d0, d1);
         // the four sums of squares in one pass over the four arrays (each the bits of its own FastKernels.SumSquares)
         var (sCW, sCV, sXV, sXW) = SumSquares4(level, s.Cw, s.Cv, s.Xv, s.Xw);
         var b = RuleBounds(u, etaU, etaQ, mx);
@@ -385,7 +383,6 @@ public sealed class CentrePass
         double nCW = Math.Sqrt(sCW), nCV = Math.Sqrt(sCV);
         double hs = q.HS[i], ps1 = q.PS1[i];
         (RV[i], RW[i]) = RuleErrorTerms(b, nCW + dcw, nCV + dcv, hs, ps1);
-        RuleE1[i] = RuleErrorMaxima(b).E1;
         // bounds of ‖X̂ − X‖_F (X with the exact rule at exact u(t), q(t), σ's derivatives), then of the two outer-product sums
         double mQ1 = mx.MQ * (1 + 6 * u), mQC1 = mx.MQC * (1 + 6 * u), mCW = mx.MCW, mCV = mx.MCV;
         double a1 = beta * u + 6 * u * b.S1Bar + b.EpsC1, a2 = beta * u + 6 * u * b.S2Bar + b.EpsC2a;
@@ -394,6 +391,14 @@ public sealed class CentrePass
             + (mx.MDQ * (b.EpsC2b + 6 * u * b.C2bBar) + b.C2bBar * b.EpsDq) * nCW
             + a1 * nCV + GeluSup2 * mCV * etaU
             + (b.S2Bar * b.Qs + b.C2bBar * (mx.MDQ * (1 + u) + b.EpsDq)) * gd * hf * cwn + (GeluSup1 + b.C1Bar) * gd * pf * cvn;
+        if (divided)
+        {
+            // the divided-difference entries: ‖X̂ − X‖ over them is within the terms above (the inputs' rounding and Ĉ's, with
+            // |S₁| ≤ s1, |S₂| ≤ s2·Qs) plus their own arithmetic and products' rounding (E₁, E₂ of DividedErrors)
+            var (e1d, e2d) = DividedErrors(u, Math.Max(Math.Abs(q.Lo[i]), Math.Abs(q.Hi[i])), mx.MQ, mx.MDQ);
+            dXV += (e1d * (1 + u) + u * GeluSup1) * nCW;
+            dXW += (e2d * (1 + 3 * u) + 2.01 * u * GeluSup2 * mx.MQ) * nCW + (e1d * (1 + 3 * u) + 2.01 * u * GeluSup1) * nCV;
+        }
         RoundMV[i] = pf * (gn * Math.Sqrt(sXV) + dXV);
         RoundMW[i] = hf * (gn * Math.Sqrt(sXW) + dXW);
         // (M^Q c)^V = Pᵀ X_V (d×m), (M^Q c)^W = X_Wᵀ H (m×d)
@@ -418,6 +423,71 @@ public sealed class CentrePass
         MV[i] = Math.Sqrt(sMV);
         (StepW[i], NormCW[i], StepV[i], NormCV[i]) = Advance(eta, CW.AsSpan(o, md), pass.EW.AsSpan(o, md), s.Hw,
             CV.AsSpan(o, md), pass.EV.AsSpan(o, md), s.Hv);
+    }
+
+    /// <summary>
+    /// δ*: an entry with |δ̂| ≥ δ* takes the exact integrals S₁ = (σ(u(1)) − σ(u(0)))/δ and S₂ = (q(1)σ'(u(1)) − q(0)σ'(u(0)))/δ −
+    /// dq·S₁/δ (u(t), q(t) linear in t) by divided differences; below it the rule's Taylor form, whose error grows like δ⁶
+    /// (at δ* it is s₇δ*⁶/40 320 ≈ 6·10⁻¹², under the divided differences' rounding, which grows like 1/δ*). A choice of where to
+    /// switch, not of validity: both forms are bounded at every δ (docs/theorems/DepthSmoothness.md, "Divided differences").
+    /// </summary>
+    public const double DividedAbove = 1.0 / 16.0;
+
+    /// <summary>
+    /// The entries of one pair with |δ̂| ≥ <see cref="DividedAbove"/>: σ̂(û(0)), σ̂(û(1)) by the engine's kernels (within βu|û| +
+    /// <see cref="Underflow"/>), then Ŝ₁ = fl(fl(σ̂₁ − σ̂₀)/δ̂), Ŝ₂ = fl(fl(fl(fl(q̂₁σ̂'₁) − fl(q̂₀σ̂'₀))/δ̂) − fl(fl(dq̂·Ŝ₁)/δ̂)) with σ̂' the
+    /// pair's σ̂'(û(0)), σ̂'(û(1)), and X_V = Ŝ₁Ĉ_W, X_W = Ŝ₂Ĉ_W + Ŝ₁Ĉ_V overwritten there. Returns the largest |δ̂| of the other
+    /// entries (NaN never counts), the δ the rule's error is then taken at.
+    /// </summary>
+    private double DividedDifferences(Work s, SimdLevel level, ReadOnlySpan<double> u0, ReadOnlySpan<double> u1, ReadOnlySpan<double> q0,
+        ReadOnlySpan<double> q1, ReadOnlySpan<double> d0, ReadOnlySpan<double> d1)
+    {
+        int nm = _n * _m;
+        var sig0 = s.Sig0; var sig1 = s.Sig1; var sd = s.Sd;
+        VectorActivations.Evaluate<double>(level, _act, u0.Slice(0, nm), sig0, sd);
+        VectorActivations.Evaluate<double>(level, _act, u1.Slice(0, nm), sig1, sd);
+        double rest = 0;
+        for (int e = 0; e < nm; e++)
+        {
+            double du = u1[e] - u0[e];
+            double ad = Math.Abs(du);
+            if (!(ad >= DividedAbove)) { if (ad > rest) rest = ad; continue; }
+            var (s1, s2) = DividedEntry(u0[e], u1[e], q0[e], q1[e], d0[e], d1[e], sig0[e], sig1[e]);
+            double cw = s.Cw[e], cv = s.Cv[e];
+            s.Xv[e] = s1 * cw; s.Xw[e] = s2 * cw + s1 * cv;
+        }
+        return rest;
+    }
+
+    /// <summary>
+    /// One entry's divided differences in <see cref="DividedDifferences"/>' order of operations: δ̂ = a1 − a0, Ŝ₁ = (σ̂₁ − σ̂₀)/δ̂,
+    /// dq̂ = b1 − b0, Ŝ₂ = (b1·σ̂'₁ − b0·σ̂'₀)/δ̂ − dq̂·Ŝ₁/δ̂ (<paramref name="d0"/>, <paramref name="d1"/> the σ̂' values,
+    /// <paramref name="sig0"/>, <paramref name="sig1"/> the σ̂ values at a0, a1).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static (double S1, double S2) DividedEntry(double a0, double a1, double b0, double b1, double d0, double d1, double sig0, double sig1)
+    {
+        double du = a1 - a0;
+        double s1 = (sig1 - sig0) / du;
+        double dq = b1 - b0;
+        double s2 = (b1 * d1 - b0 * d0) / du - dq * s1 / du;
+        return (s1, s2);
+    }
+
+    /// <summary>
+    /// E₁ ≥ |Ŝ₁ − S₁(û)| and E₂ ≥ |Ŝ₂ − S₂(û, q̂)| at every divided-difference entry of a pair (the integrals at the computed
+    /// inputs; their distance to the exact inputs' integrals is bounded as the rule's is, by sup|σ''|, sup|σ'''| times η_u, η_q):
+    /// with |û| ≤ <paramref name="uMax"/>, |q̂| ≤ <paramref name="q"/>, |dq̂| ≤ <paramref name="dq"/> and |û(1) − û(0)| ≥ δ*/(1 + u),
+    ///   E₁ = 3.01u·s1 + 2(βu·uMax + Underflow)(1 + 5u)/δ*,
+    ///   E₂ = (1 + 6u)/δ*·(q(2βu + 15u(s1 + βu)) + dq(1 + 2u)(E₁ + 6u(s1 + E₁)))
+    /// (docs/theorems/DepthSmoothness.md, "Divided differences").
+    /// </summary>
+    internal static (double E1, double E2) DividedErrors(double u, double uMax, double q, double dq)
+    {
+        double beta = KernelError, s1 = GeluSup1, inv = 1.0 / DividedAbove;
+        double e1 = 3.01 * u * s1 + 2 * (beta * u * uMax + Underflow) * (1 + 5 * u) * inv;
+        double e2 = (1 + 6 * u) * inv * (q * (2 * beta * u + 15 * u * (s1 + beta * u)) + dq * (1 + 2 * u) * (e1 + 6 * u * (s1 + e1)));
+        return (e1, e2);
     }
 
     /// <summary>The per-pair bounds of the rule's arithmetic (docs/theorems/DepthSmoothness.md, item 4).</summary>

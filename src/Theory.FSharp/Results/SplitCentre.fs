@@ -59,18 +59,16 @@ let finish (c: State, wMax: float, vMax: float, gMax: float) =
     let rhoW, rhoV =
         Rounding.storeAllowance c.Run (wMax + stepMax) (vMax + stepMax) stepMax
     for i in 0 .. c.EW.Length - 1 do
-        // a stopped pair took no step (CentrePass.Stopped): its ē is no longer carried
-        if not cp.Stopped.[i] then
-            let aww, awv = cp.AWW.[i], cp.AWV.[i]
-            // the centre's rounding: storing c (u‖c^{j+1}‖), the sum E + M̂c and the product by η (2u·η‖E + M̂c‖ with a
-            // factor 1 + u), the computed M̂c against the exact rule's M^Q c (η·RoundM); the gradients' rounding ε (η·RoundG)
-            let kW = u * cp.NormCW.[i] + 2.0 * (1.0 + u) * u * eta * cp.StepW.[i] + eta * cp.RoundMW.[i] + eta * cp.RoundGW.[i]
-            let kV = u * cp.NormCV.[i] + 2.0 * (1.0 + u) * u * eta * cp.StepV.[i] + eta * cp.RoundMV.[i] + eta * cp.RoundGV.[i]
-            let ew, ev = c.EW.[i], c.EV.[i]
-            // each step's increase raised by the rounding of the computed norms and of these sums (Rounding.normInflation),
-            // the carried ē by (1 + 4u)
-            c.EW.[i] <- ew * (1.0 + 4.0 * u) + (eta * (aww * ew + awv * ev + cp.RW.[i]) + rhoW + kW) * inflate
-            c.EV.[i] <- ev * (1.0 + 4.0 * u) + (eta * (awv * ew + cp.RV.[i]) + rhoV + kV) * inflate
+        let aww, awv = cp.AWW.[i], cp.AWV.[i]
+        // the centre's rounding: storing c (u‖c^{j+1}‖), the sum E + M̂c and the product by η (2u·η‖E + M̂c‖ with a
+        // factor 1 + u), the computed M̂c against the exact rule's M^Q c (η·RoundM); the gradients' rounding ε (η·RoundG)
+        let kW = u * cp.NormCW.[i] + 2.0 * (1.0 + u) * u * eta * cp.StepW.[i] + eta * cp.RoundMW.[i] + eta * cp.RoundGW.[i]
+        let kV = u * cp.NormCV.[i] + 2.0 * (1.0 + u) * u * eta * cp.StepV.[i] + eta * cp.RoundMV.[i] + eta * cp.RoundGV.[i]
+        let ew, ev = c.EW.[i], c.EV.[i]
+        // each step's increase raised by the rounding of the computed norms and of these sums (Rounding.normInflation),
+        // the carried ē by (1 + 4u)
+        c.EW.[i] <- ew * (1.0 + 4.0 * u) + (eta * (aww * ew + awv * ev + cp.RW.[i]) + rhoW + kW) * inflate
+        c.EV.[i] <- ev * (1.0 + 4.0 * u) + (eta * (awv * ew + cp.RV.[i]) + rhoV + kV) * inflate
 
 /// Makes every later evaluation of `pass` also take the centre's step inside its pair loop (SplitPass.FusedCentre): pair
 /// k's step right after pair k's split quantities, on the products still in the pair's buffers; the same numbers as
@@ -79,34 +77,17 @@ let fuse (c: State) (pass: SplitPass) =
     pass.FusedCentre <- c.Pass
     pass.FusedEta <- c.Eta
 
-/// The bound of pair k (index i = k − 1), ((‖c_W‖ + ē_W)² + (‖c_V‖ + ē_V)²)^{1/2}; NaN for a stopped pair (no bound of its
-/// own: the row takes the other one there).
+/// The bound of pair k (index i = k − 1), ((‖c_W‖ + ē_W)² + (‖c_V‖ + ē_V)²)^{1/2}.
 let pairBound (c: State) i =
-    if c.Pass.Stopped.[i] then nan
-    else
-        let bw = c.Pass.NormCW.[i] + c.EW.[i]
-        let bv = c.Pass.NormCV.[i] + c.EV.[i]
-        sqrt (bw * bw + bv * bv)
+    let bw = c.Pass.NormCW.[i] + c.EW.[i]
+    let bv = c.Pass.NormCV.[i] + c.EV.[i]
+    sqrt (bw * bw + bv * bv)
 
-/// The bound of every pair (NaN where stopped).
+/// The bound of every pair.
 let pairBounds (c: State) = Array.init c.EW.Length (pairBound c)
 
-/// max over pairs of the pair bounds (per iterate: no array); NaN when a pair is stopped.
+/// max over pairs of the pair bounds (per iterate: no array).
 let bound (c: State) =
     let mutable best = 0.0
-    for i in 0 .. c.EW.Length - 1 do
-        let b = pairBound c i
-        best <- if Double.IsNaN b || Double.IsNaN best then nan else max best b
+    for i in 0 .. c.EW.Length - 1 do best <- max best (pairBound c i)
     best
-
-/// Stops, until the next `start`, the centre of every pair whose rule error bound at this iterate, ē₁ ≥ |S₁ − S₁^Q| at every
-/// entry (`CentrePass.RuleE1`), is at least sup|σ'|, a bound of |S₁| itself (S₁ is a mean of σ'): the rule then certifies
-/// nothing about M̄ that M^Q = 0 would not, and its error term r is at least the size of the bracket's own linear term, so
-/// the centre's remainder grows as fast as A.split.segments' bound (docs/theorems/DepthSmoothness.md, "Stopped pairs").
-/// Both are bounds of the same increment, so which of them the row computes is a choice of cost, not of validity; the row
-/// counts the pair bounds that came from a stopped centre.
-let stopUninformative (c: State) =
-    let stopped, e1 = c.Pass.Stopped, c.Pass.RuleE1
-    for i in 0 .. c.EW.Length - 1 do
-        // a NaN stops nothing
-        if not stopped.[i] && e1.[i] >= CentrePass.GeluSup1 then stopped.[i] <- true

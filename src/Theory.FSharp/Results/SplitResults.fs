@@ -262,9 +262,9 @@ type SplitBounds =
       /// A.split.centre.segments: the bound ‖c_k‖ + ē_k at every iterate (max over pairs) and per pair at every snapshot
       /// s ≥ 1 (propagated from snapshot s − 1); empty when the activation is not GELU
       Centre: float[]; CentrePairs: float[][]; CentreSeconds: float
-      /// over every replayed iterate and pair: how many pair bounds A.split.segments gave (its bound the lower, or the
-      /// pair's centre stopped), how many of those with the centre stopped, and how many pair bounds in all
-      CentrePairsSegments: float; CentrePairsStopped: float; CentrePairCount: float }
+      /// over every replayed iterate and pair: how many pair bounds A.split.segments gave (its bound the lower), and how many
+      /// pair bounds in all
+      CentrePairsSegments: float; CentrePairCount: float }
 
 let private boundsCache = ConditionalWeakTable<Run, SplitBounds>()
 
@@ -289,9 +289,11 @@ let private observe (run: Run) : int -> IterateCallback option =
     let centre = SplitCentre.create run
     let centreBound, centrePairs = Array.zeroCreate (n + 1), Array.create run.SnapshotCount [||]
     let centreSeconds = ref 0.0
-    let pairsSegments, pairsStopped, pairCount = ref 0.0, ref 0.0, ref 0.0
+    let pairsSegments, pairCount = ref 0.0, ref 0.0
     let store = UpdateRounding(run.Setting.Depth)
-    centre |> Option.iter (fun c -> SplitCentre.start c (run.W 0) (run.V 0); centreBound.[j0] <- SplitCentre.bound c; SplitCentre.fuse c buffers.Pass)
+    // at the first snapshot every pair's A.split.segments bound is its recorded increment, the centre's that plus u‖c‖: the row
+    // takes the lower, as at every later iterate
+    centre |> Option.iter (fun c -> SplitCentre.start c (run.W 0) (run.V 0); centreBound.[j0] <- min (SplitCentre.bound c) segs.[j0]; SplitCentre.fuse c buffers.Pass)
     fun s ->
         if s >= last then None
         else
@@ -320,22 +322,19 @@ let private observe (run: Run) : int -> IterateCallback option =
                         let cw = Diagnostics.Stopwatch.StartNew()
                         SplitCentre.finish (c, store.WMax, store.VMax, store.GMax)
                         centreSeconds.Value <- centreSeconds.Value + float (c.Pass.FusedTicks - fusedTicks) / float Diagnostics.Stopwatch.Frequency
-                        // the row's bound of each pair is the lower of the two (A.split.segments' where the centre is stopped),
-                        // and its iterate bound the largest of those: max_k min(c_k, s_k) ≤ min(max_k c_k, max_k s_k)
+                        // the row's bound of each pair is the lower of the two, and its iterate bound the largest of those:
+                        // max_k min(c_k, s_k) ≤ min(max_k c_k, max_k s_k)
                         let other = pairBounds seg.Value
                         let mutable best = 0.0
                         for i in 0 .. other.Length - 1 do
                             let ci, si = SplitCentre.pairBound c i, other.[i]
                             if Double.IsNaN ci || si < ci then pairsSegments.Value <- pairsSegments.Value + 1.0
-                            if c.Pass.Stopped.[i] then pairsStopped.Value <- pairsStopped.Value + 1.0
                             let pair = if Double.IsNaN ci then si elif Double.IsNaN si then ci else min ci si
                             // a pair bound that could not be computed makes the iterate's bound NaN (as maxKeepNaN does)
                             best <- if Double.IsNaN pair || Double.IsNaN best then nan else max best pair
                         centreBound.[j + 1] <- best
                         pairCount.Value <- pairCount.Value + float other.Length
                         if j + 1 = until then centrePairs.[s + 1] <- SplitCentre.pairBounds c
-                        // a pair whose rule error bound reaches sup|σ'| stops its centre for the rest of the segment
-                        SplitCentre.stopUninformative c
                         centreSeconds.Value <- centreSeconds.Value + cw.Elapsed.TotalSeconds
                     | None -> ()
                     if j + 1 = until then
@@ -365,8 +364,7 @@ let private observe (run: Run) : int -> IterateCallback option =
                                                    AMax = amax.Value; LEMax = lemax.Value; Seconds = seconds.Value
                                                    Centre = (if centre.IsSome then centreBound else [||]); CentrePairs = centrePairs
                                                    CentreSeconds = centreSeconds.Value
-                                                   CentrePairsSegments = pairsSegments.Value; CentrePairsStopped = pairsStopped.Value
-                                                   CentrePairCount = pairCount.Value }))
+                                                   CentrePairsSegments = pairsSegments.Value; CentrePairCount = pairCount.Value }))
 
 /// The bounds of a run whose evidence replay is certified (the hypotheses say so): computed during that replay, or,
 /// when the run was replayed before this result was registered, by one more pass of the same replay.
@@ -509,7 +507,7 @@ let centreSegments : Result<Run> =
         + "(computed: ∫σ'(u(t))dt by the endpoints' mean with two Euler–Maclaurin corrections, ∫σ''(u(t))q(t)dt by the midpoint Taylor form to δ⁵), "
         + "leaves e = Δ − c with e^{j+1} = (I − ηM̄^j)e^j − η(M̄^j − M^Q^j)c^j, so ‖e_W‖ ≤ ē_W, ‖e_V‖ ≤ ē_V with "
         + "ē_W ← ē_W + η(a_WW ē_W + a_WV ē_V + r_W), ē_V ← ē_V + η(a_WV ē_W + r_V) plus the rounding of the update and of the centre, "
-        + "r the rule's error (sup|σ⁽⁷⁾|δ⁶/40 320, sup|σ⁽⁸⁾||q|δ⁶/322 560 + sup|σ⁽⁷⁾||dq||δ|⁵/53 760) with δ = ΔW_k h_k, dq = ΔV_kᵀp; hence ‖Δ_k‖ ≤ ((‖c_W‖ + ē_W)² + (‖c_V‖ + ē_V)²)^{1/2}; "
+        + "r the rule's error (sup|σ⁽⁷⁾|δ⁶/40 320, sup|σ⁽⁸⁾||q|δ⁶/322 560 + sup|σ⁽⁷⁾||dq||δ|⁵/53 760) with δ = ΔW_k h_k, dq = ΔV_kᵀp, for entries with |δ| < 1/16; the others take the exact integrals by divided differences, S₁ = (σ(u(1)) − σ(u(0)))/δ and S₂ = (q(1)σ'(u(1)) − q(0)σ'(u(0)))/δ − dq·S₁/δ, whose error is their rounding; hence ‖Δ_k‖ ≤ ((‖c_W‖ + ē_W)² + (‖c_V‖ + ē_V)²)^{1/2}; "
         + "the iterates are the engine's evidence replay from the snapshots (E.replay), restarted at the recorded increments of every snapshot "
         + "(c = Δ, ē = u‖Δ‖); compared with max_k ‖Δ_k‖ at every replayed iterate and each pair's recorded increment at every later snapshot "
         + "against that pair's bound propagated from the snapshot before; where A.split.segments' bound (an independent recursion) is lower, it is taken."
@@ -528,8 +526,7 @@ let centreSegments : Result<Run> =
             let pairs = Array.map2 tighter b.CentrePairs b.SegmentPairs
             SplitFamily.evaluate run b.AMax (track run iterates pairs)
                 ([ "centre recursion seconds", b.CentreSeconds
-                   "pair bounds from A.split.segments (its bound the lower, or the centre stopped)", b.CentrePairsSegments
-                   "pair bounds with the centre stopped (its rule's error bound at least sup|σ'|)", b.CentrePairsStopped
+                   "pair bounds from A.split.segments (its bound the lower)", b.CentrePairsSegments
                    "pair bounds in all (pairs × replayed iterates)", b.CentrePairCount ]
                  @ snapshotTightness run iterates pairs) [] }
 
