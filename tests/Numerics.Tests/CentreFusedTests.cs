@@ -65,7 +65,9 @@ public sealed class CentreFusedTests
                         Assert.True(BitConverter.DoubleToInt64Bits(x[i]) == BitConverter.DoubleToInt64Bits(y[i]),
                             $"{what}[{i}] ({(reference ? "reference" : "fused")}, {threads} thread(s)): {x[i]:R} vs {y[i]:R}");
             }
-            Assert.All(refc.RoundMW, x => Assert.True(x > 0 && x < 1e-10, $"RoundMW {x:E3}"));
+            // every pair has entries with |δ̂| ≥ δ* here: their divided differences' rounding (dominated by dq·E₁/δ, about 3·10⁻¹⁰
+            // at these norms) is in RoundMW, the rule's error of the others in RW
+            Assert.All(refc.RoundMW, x => Assert.True(x > 0 && x < 1e-9, $"RoundMW {x:E3}"));
             Assert.All(refc.RW, x => Assert.True(x > 0, $"RW {x:E3}"));
             // the comparison sees a shift of the start of c^W by 2⁻⁴⁰: the fused pass from it differs
             var moved = Run(s, reference: false, threads: 1, shift: Math.ScaleB(1.0, -40));

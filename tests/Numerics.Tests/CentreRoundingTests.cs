@@ -177,7 +177,8 @@ public class CentreRoundingTests
                                                      (a.RoundMW, b.RoundMW, "RoundMW"), (a.RoundGW, b.RoundGW, "RoundGW"), (a.StepW, b.StepW, "step") })
                     for (int i = 0; i < x.Length; i++)
                         Assert.True(BitConverter.DoubleToInt64Bits(x[i]) == BitConverter.DoubleToInt64Bits(y[i]), $"{what}[{i}] ({threads} block(s)): {x[i]:R} vs {y[i]:R}");
-                Assert.All(a.RoundMW, x => Assert.True(x > 0 && x < 1e-10));
+                // with the divided differences' rounding of the entries with |δ̂| ≥ δ* (about 3·10⁻¹⁰ at these norms)
+                Assert.All(a.RoundMW, x => Assert.True(x > 0 && x < 1e-9));
             }
         }
         finally { Simd.Override = old; }

@@ -253,7 +253,7 @@ public sealed class CentreRuleTests
             double s1 = Integral(t => D1(a0 + t * (a1 - a0)));
             double s2 = Integral(t => D2(a0 + t * (a1 - a0)) * (b0 + t * (b1 - b0)));
             var (r1, r2) = CentrePass.DividedEntry(a0, a1, b0, b1, d0[i], d1[i], sig0[i], sig1[i]);
-            var (e1, e2) = CentrePass.DividedErrors(U, Math.Max(Math.Abs(a0), Math.Abs(a1)), Math.Max(Math.Abs(b0), Math.Abs(b1)), Math.Abs(qd));
+            var (e1, e2) = CentrePass.DividedErrors(U, Math.Max(Math.Abs(a0), Math.Abs(a1)), Math.Max(Math.Abs(b0), Math.Abs(b1)), Math.Abs(qd), Math.Abs(du));
             list.Add((a0, a1, b0, b1, s1, s2, r1, r2, e1, e2, sig0[i], sig1[i], qd));
         }
         return list;

@@ -374,7 +374,8 @@ public sealed class CentrePass
         // entries with |δ̂| ≥ δ* take the exact integrals by divided differences instead (their X_V, X_W overwritten); the rule's
         // maxima then keep the largest |δ̂| of the entries left to the rule (docs/theorems/DepthSmoothness.md, "Divided differences")
         bool divided = mx.MD >= DividedAbove;
-        if (divided) mx.MD = DividedDifferences(s, level, u0, u1, q0, q1, d0, d1);
+        double dividedMin = double.PositiveInfinity;
+        if (divided) (mx.MD, dividedMin) = DividedDifferences(s, level, u0, u1, q0, q1, d0, d1);
         // the four sums of squares in one pass over the four arrays (each the bits of its own FastKernels.SumSquares)
         var (sCW, sCV, sXV, sXW) = SumSquares4(level, s.Cw, s.Cv, s.Xv, s.Xw);
         var b = RuleBounds(u, etaU, etaQ, mx);
@@ -395,7 +396,7 @@ public sealed class CentrePass
         {
             // the divided-difference entries: ‖X̂ − X‖ over them is within the terms above (the inputs' rounding and Ĉ's, with
             // |S₁| ≤ s1, |S₂| ≤ s2·Qs) plus their own arithmetic and products' rounding (E₁, E₂ of DividedErrors)
-            var (e1d, e2d) = DividedErrors(u, Math.Max(Math.Abs(q.Lo[i]), Math.Abs(q.Hi[i])), mx.MQ, mx.MDQ);
+            var (e1d, e2d) = DividedErrors(u, Math.Max(Math.Abs(q.Lo[i]), Math.Abs(q.Hi[i])), mx.MQ, mx.MDQ, dividedMin);
             dXV += (e1d * (1 + u) + u * GeluSup1) * nCW;
             dXW += (e2d * (1 + 3 * u) + 2.01 * u * GeluSup2 * mx.MQ) * nCW + (e1d * (1 + 3 * u) + 2.01 * u * GeluSup1) * nCV;
         }
@@ -437,26 +438,28 @@ public sealed class CentrePass
     /// The entries of one pair with |δ̂| ≥ <see cref="DividedAbove"/>: σ̂(û(0)), σ̂(û(1)) by the engine's kernels (within βu|û| +
     /// <see cref="Underflow"/>), then Ŝ₁ = fl(fl(σ̂₁ − σ̂₀)/δ̂), Ŝ₂ = fl(fl(fl(fl(q̂₁σ̂'₁) − fl(q̂₀σ̂'₀))/δ̂) − fl(fl(dq̂·Ŝ₁)/δ̂)) with σ̂' the
     /// pair's σ̂'(û(0)), σ̂'(û(1)), and X_V = Ŝ₁Ĉ_W, X_W = Ŝ₂Ĉ_W + Ŝ₁Ĉ_V overwritten there. Returns the largest |δ̂| of the other
-    /// entries (NaN never counts), the δ the rule's error is then taken at.
+    /// entries (NaN never counts), the δ the rule's error is then taken at, and the smallest |δ̂| of the divided entries (≥ δ*),
+    /// which their rounding is bounded with.
     /// </summary>
-    private double DividedDifferences(Work s, SimdLevel level, ReadOnlySpan<double> u0, ReadOnlySpan<double> u1, ReadOnlySpan<double> q0,
+    private (double Others, double DividedMin) DividedDifferences(Work s, SimdLevel level, ReadOnlySpan<double> u0, ReadOnlySpan<double> u1, ReadOnlySpan<double> q0,
         ReadOnlySpan<double> q1, ReadOnlySpan<double> d0, ReadOnlySpan<double> d1)
     {
         int nm = _n * _m;
         var sig0 = s.Sig0; var sig1 = s.Sig1; var sd = s.Sd;
         VectorActivations.Evaluate<double>(level, _act, u0.Slice(0, nm), sig0, sd);
         VectorActivations.Evaluate<double>(level, _act, u1.Slice(0, nm), sig1, sd);
-        double rest = 0;
+        double rest = 0, least = double.PositiveInfinity;
         for (int e = 0; e < nm; e++)
         {
             double du = u1[e] - u0[e];
             double ad = Math.Abs(du);
             if (!(ad >= DividedAbove)) { if (ad > rest) rest = ad; continue; }
+            if (ad < least) least = ad;
             var (s1, s2) = DividedEntry(u0[e], u1[e], q0[e], q1[e], d0[e], d1[e], sig0[e], sig1[e]);
             double cw = s.Cw[e], cv = s.Cv[e];
             s.Xv[e] = s1 * cw; s.Xw[e] = s2 * cw + s1 * cv;
         }
-        return rest;
+        return (rest, least);
     }
 
     /// <summary>
@@ -477,14 +480,16 @@ public sealed class CentrePass
     /// <summary>
     /// E₁ ≥ |Ŝ₁ − S₁(û)| and E₂ ≥ |Ŝ₂ − S₂(û, q̂)| at every divided-difference entry of a pair (the integrals at the computed
     /// inputs; their distance to the exact inputs' integrals is bounded as the rule's is, by sup|σ''|, sup|σ'''| times η_u, η_q):
-    /// with |û| ≤ <paramref name="uMax"/>, |q̂| ≤ <paramref name="q"/>, |dq̂| ≤ <paramref name="dq"/> and |û(1) − û(0)| ≥ δ*/(1 + u),
-    ///   E₁ = 3.01u·s1 + 2(βu·uMax + Underflow)(1 + 5u)/δ*,
-    ///   E₂ = (1 + 6u)/δ*·(q(2βu + 15u(s1 + βu)) + dq(1 + 2u)(E₁ + 6u(s1 + E₁)))
+    /// with |û| ≤ <paramref name="uMax"/>, |q̂| ≤ <paramref name="q"/>, |dq̂| ≤ <paramref name="dq"/> and |δ̂| ≥ <paramref name="dMin"/>
+    /// (≥ δ*; so |û(1) − û(0)| ≥ dMin/(1 + u)),
+    ///   E₁ = 3.01u·s1 + 2(βu·uMax + Underflow)(1 + 5u)/dMin,
+    ///   E₂ = (1 + 6u)/dMin·(q(2βu + 15u(s1 + βu)) + dq(1 + 2u)(E₁ + 6u(s1 + E₁)))
     /// (docs/theorems/DepthSmoothness.md, "Divided differences").
     /// </summary>
-    internal static (double E1, double E2) DividedErrors(double u, double uMax, double q, double dq)
+    internal static (double E1, double E2) DividedErrors(double u, double uMax, double q, double dq, double dMin)
     {
-        double beta = KernelError, s1 = GeluSup1, inv = 1.0 / DividedAbove;
+        if (!(dMin >= DividedAbove)) throw new ArgumentOutOfRangeException(nameof(dMin), "the divided entries have |δ̂| ≥ δ*");
+        double beta = KernelError, s1 = GeluSup1, inv = 1.0 / dMin;
         double e1 = 3.01 * u * s1 + 2 * (beta * u * uMax + Underflow) * (1 + 5 * u) * inv;
         double e2 = (1 + 6 * u) * inv * (q * (2 * beta * u + 15 * u * (s1 + beta * u)) + dq * (1 + 2 * u) * (e1 + 6 * u * (s1 + e1)));
         return (e1, e2);
