@@ -178,12 +178,17 @@ public sealed class CentrePass
     private sealed class Work
     {
         public readonly double[] U0, U1, Q0, Q1, D0, D1, S, Cw, Cv, Phi, Xw, Xv, T, Hw, Hv;
-        // σ̂(û(0)), σ̂(û(1)) and a scratch σ̂' for the divided differences, formed on the first pair that has an entry with |δ̂| ≥ δ*
-        private double[]? _sig0, _sig1, _sd;
+        // the divided differences' entries packed (their index, û(0), û(1), σ̂ of both and a scratch σ̂'), formed on the first pair
+        // that has an entry with |δ̂| ≥ δ*
+        private double[]? _a0, _a1, _sig0, _sig1, _sd;
+        private int[]? _at;
         private readonly int _nm;
+        public double[] A0 => _a0 ??= new double[_nm];
+        public double[] A1 => _a1 ??= new double[_nm];
         public double[] Sig0 => _sig0 ??= new double[_nm];
         public double[] Sig1 => _sig1 ??= new double[_nm];
         public double[] Sd => _sd ??= new double[_nm];
+        public int[] At => _at ??= new int[_nm];
         public Work(int nm, int md)
         {
             double[] A(int len) => new double[len];
@@ -441,21 +446,27 @@ public sealed class CentrePass
     /// entries (NaN never counts), the δ the rule's error is then taken at, and the smallest |δ̂| of the divided entries (≥ δ*),
     /// which their rounding is bounded with.
     /// </summary>
-    private (double Others, double DividedMin) DividedDifferences(Work s, SimdLevel level, ReadOnlySpan<double> u0, ReadOnlySpan<double> u1, ReadOnlySpan<double> q0,
-        ReadOnlySpan<double> q1, ReadOnlySpan<double> d0, ReadOnlySpan<double> d1)
+    private (double Others, double DividedMin) DividedDifferences(Work s, SimdLevel level, ReadOnlySpan<double> u0, ReadOnlySpan<double> u1,
+        ReadOnlySpan<double> q0, ReadOnlySpan<double> q1, ReadOnlySpan<double> d0, ReadOnlySpan<double> d1)
     {
-        int nm = _n * _m;
-        var sig0 = s.Sig0; var sig1 = s.Sig1; var sd = s.Sd;
-        VectorActivations.Evaluate<double>(level, _act, u0.Slice(0, nm), sig0, sd);
-        VectorActivations.Evaluate<double>(level, _act, u1.Slice(0, nm), sig1, sd);
+        int nm = _n * _m, count = 0;
+        var at = s.At; var a0 = s.A0; var a1 = s.A1;
         double rest = 0, least = double.PositiveInfinity;
+        // the entries with |δ̂| ≥ δ* packed, so that σ̂ is evaluated at theirs only (in vector lanes over the packed values)
         for (int e = 0; e < nm; e++)
         {
-            double du = u1[e] - u0[e];
-            double ad = Math.Abs(du);
+            double ad = Math.Abs(u1[e] - u0[e]);
             if (!(ad >= DividedAbove)) { if (ad > rest) rest = ad; continue; }
             if (ad < least) least = ad;
-            var (s1, s2) = DividedEntry(u0[e], u1[e], q0[e], q1[e], d0[e], d1[e], sig0[e], sig1[e]);
+            at[count] = e; a0[count] = u0[e]; a1[count] = u1[e]; count++;
+        }
+        var sig0 = s.Sig0.AsSpan(0, count); var sig1 = s.Sig1.AsSpan(0, count); var sd = s.Sd.AsSpan(0, count);
+        VectorActivations.Evaluate<double>(level, _act, a0.AsSpan(0, count), sig0, sd);
+        VectorActivations.Evaluate<double>(level, _act, a1.AsSpan(0, count), sig1, sd);
+        for (int j = 0; j < count; j++)
+        {
+            int e = at[j];
+            var (s1, s2) = DividedEntry(u0[e], u1[e], q0[e], q1[e], d0[e], d1[e], sig0[j], sig1[j]);
             double cw = s.Cw[e], cv = s.Cv[e];
             s.Xv[e] = s1 * cw; s.Xw[e] = s2 * cw + s1 * cv;
         }
