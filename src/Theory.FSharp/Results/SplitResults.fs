@@ -316,7 +316,10 @@ let private observe (run: Run) : int -> IterateCallback option =
                     store.Compute(eta, md, ws, vs, gws, gvs)
                     stepBoth eta md it (store.RW, store.RV) zero seg.Value
                     fromZero.[j + 1] <- boundOf zero
-                    segs.[j + 1] <- boundOf seg.Value
+                    // A.split.segments' bound of every pair, formed once: its maximum is the iterate's bound, the centre's row
+                    // compares pair by pair with it, and the last iterate of a segment keeps it for the snapshot comparison
+                    let segPairBounds = pairBounds seg.Value
+                    segs.[j + 1] <- Comparison.maxKeepNaNOr 0.0 segPairBounds
                     match centre with
                     | Some c ->
                         let cw = Diagnostics.Stopwatch.StartNew()
@@ -324,7 +327,7 @@ let private observe (run: Run) : int -> IterateCallback option =
                         centreSeconds.Value <- centreSeconds.Value + float (c.Pass.FusedTicks - fusedTicks) / float Diagnostics.Stopwatch.Frequency
                         // the row's bound of each pair is the lower of the two, and its iterate bound the largest of those:
                         // max_k min(c_k, s_k) ≤ min(max_k c_k, max_k s_k)
-                        let other = pairBounds seg.Value
+                        let other = segPairBounds
                         let mutable best = 0.0
                         for i in 0 .. other.Length - 1 do
                             let ci, si = SplitCentre.pairBound c i, other.[i]
@@ -339,7 +342,7 @@ let private observe (run: Run) : int -> IterateCallback option =
                     | None -> ()
                     if j + 1 = until then
                         zeroPairs.[s + 1] <- pairBounds zero
-                        segPairs.[s + 1] <- pairBounds seg.Value
+                        segPairs.[s + 1] <- segPairBounds
                 else
                     // the end of the segment: the from-zero trajectory continues from the recorded snapshot s + 1;
                     // add the jump of each increment (after the bound at this iterate has been stored)
