@@ -69,8 +69,9 @@ internal static class ObserverProbe
                         ReadOnlySpan<double> u0 = kept.Pre.AsSpan(k * nm, nm), u1 = kept.Pre.AsSpan((k + 1) * nm, nm);
                         ReadOnlySpan<double> q0 = kept.AdjointProduct.AsSpan(k * nm, nm), q1 = kept.AdjointProduct.AsSpan((k + 1) * nm, nm);
                         ReadOnlySpan<double> d0 = kept.Derivative.AsSpan(k * nm, nm), d1 = kept.Derivative.AsSpan((k + 1) * nm, nm);
-                        if (Simd.Level == SimdLevel.Vector512) CentreKernels512.Rule(u0, u1, q0, q1, d0, d1, cw, cv, xv, xw, ref mx);
-                        else CentreKernels256.Rule(u0, u1, q0, q1, d0, d1, cw, cv, xv, xw, ref mx);
+                        ReadOnlySpan<double> s0 = kept.Activation.AsSpan(k * nm, nm), s1 = kept.Activation.AsSpan((k + 1) * nm, nm);
+                        if (Simd.Level == SimdLevel.Vector512) CentreKernels512.Rule(u0, u1, q0, q1, d0, d1, s0, s1, cw, cv, xv, xw, ref mx);
+                        else CentreKernels256.Rule(u0, u1, q0, q1, d0, d1, s0, s1, cw, cv, xv, xw, ref mx);
                     }
                 proc.Refresh();
                 rule.Add((proc.TotalProcessorTime - t0).TotalMilliseconds / batch);

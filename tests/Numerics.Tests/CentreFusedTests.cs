@@ -76,24 +76,28 @@ public sealed class CentreFusedTests
         finally { Simd.Override = old; }
     }
 
-    [Fact(DisplayName = "CentreKernels512: called directly (software form without AVX-512) → CentreKernels256's outputs and maxima bit for bit")]
+    [Fact(DisplayName = "CentreKernels512: called directly (software form without AVX-512), vectors of rule, divided and mixed entries → CentreKernels256's outputs and maxima bit for bit, the scalar form at every entry")]
     public void Kernel512_equals_kernel256()
     {
         // the fused kernels do the scalar form's operations in every lane and take maxima, which no order changes, so the two
-        // widths agree bit for bit; called directly, the 512-bit kernel runs on any x86 machine
+        // widths agree bit for bit; called directly, the 512-bit kernel runs on any x86 machine. Entries 0..31 have |δ| < δ*
+        // (every vector takes the rule alone), 32..63 have |δ| ≥ ½ (the divided differences alone), 64..95 alternate (both,
+        // blended lane by lane)
         const int nm = 96;
         var rng = new System.Random(11);
         double[] Draw(double scale) => Enumerable.Range(0, nm).Select(_ => scale * (2 * rng.NextDouble() - 1)).ToArray();
-        double[] u0 = Draw(4), u1 = u0.Select(x => x + 0.05 * (2 * rng.NextDouble() - 1)).ToArray(), q0 = Draw(1),
+        double Step(int e) => e < 32 || (e >= 64 && e % 2 == 0) ? 0.05 * (2 * rng.NextDouble() - 1) : (rng.Next(2) * 2 - 1) * (0.5 + rng.NextDouble());
+        double[] u0 = Draw(4), u1 = u0.Select((x, e) => x + Step(e)).ToArray(), q0 = Draw(1),
             q1 = q0.Select(x => x + 0.05 * (2 * rng.NextDouble() - 1)).ToArray(), cw = Draw(0.1), cv = Draw(0.1);
         double[] Deriv(double[] x) => x.Select(t => Activations.Derivative(ActivationKind.Gelu, t)).ToArray();
-        double[] d0 = Deriv(u0), d1 = Deriv(u1);
+        double[] Value(double[] x) => x.Select(t => Activations.Value(ActivationKind.Gelu, t)).ToArray();
+        double[] d0 = Deriv(u0), d1 = Deriv(u1), g0 = Value(u0), g1 = Value(u1);
         (double[] Xv, double[] Xw, CentrePass.RuleMaxima S, int Done) Run(bool wide)
         {
             var xv = new double[nm]; var xw = new double[nm];
             var mx = new CentrePass.RuleMaxima();
-            int done = wide ? CentreKernels512.Rule(u0, u1, q0, q1, d0, d1, cw, cv, xv, xw, ref mx)
-                            : CentreKernels256.Rule(u0, u1, q0, q1, d0, d1, cw, cv, xv, xw, ref mx);
+            int done = wide ? CentreKernels512.Rule(u0, u1, q0, q1, d0, d1, g0, g1, cw, cv, xv, xw, ref mx)
+                            : CentreKernels256.Rule(u0, u1, q0, q1, d0, d1, g0, g1, cw, cv, xv, xw, ref mx);
             return (xv, xw, mx, done);
         }
         var a = Run(true); var b = Run(false);
@@ -102,17 +106,33 @@ public sealed class CentreFusedTests
         static long Bits(double x) => BitConverter.DoubleToInt64Bits(x);
         Assert.Equal(b.Xv.Select(Bits), a.Xv.Select(Bits));
         Assert.Equal(b.Xw.Select(Bits), a.Xw.Select(Bits));
-        var fa = new[] { a.S.MCW, a.S.MCV, a.S.MQ, a.S.MQC, a.S.MD, a.S.MDQ };
-        var fb = new[] { b.S.MCW, b.S.MCV, b.S.MQ, b.S.MQC, b.S.MD, b.S.MDQ };
+        var fa = new[] { a.S.MCW, a.S.MCV, a.S.MQ, a.S.MQC, a.S.MD, a.S.MDQ, a.S.DividedMin };
+        var fb = new[] { b.S.MCW, b.S.MCV, b.S.MQ, b.S.MQC, b.S.MD, b.S.MDQ, b.S.DividedMin };
         Assert.Equal(fb.Select(Bits), fa.Select(Bits));
         Assert.All(fa, x => Assert.True(double.IsFinite(x) && x > 0));
-        // and both are the scalar form lane by lane at every entry (φ̂ by CentrePass.RulePhi, the proven exp one entry at a time)
+        Assert.True(a.S.Divided && b.S.Divided);
+        // the rule's largest |δ̂| is among its own entries (< δ*), the divided entries' smallest among theirs (≥ ½ here)
+        Assert.True(a.S.MD < CentrePass.DividedAbove, $"MD {a.S.MD}");
+        Assert.True(a.S.DividedMin >= 0.5, $"DividedMin {a.S.DividedMin}");
+        // and both are the scalar form lane by lane at every entry (φ̂ by CentrePass.RulePhi, the proven exp one entry at a time;
+        // the divided differences by CentrePass.DividedEntry)
+        int divided = 0;
         for (int e = 0; e < nm; e++)
         {
-            double xm = CentrePass.Midpoint(u0[e], u1[e]);
-            var (s1, s2) = CentrePass.RuleEntry(u0[e], u1[e], q0[e], q1[e], d0[e], d1[e], CentrePass.RulePhi(xm * xm));
+            double s1, s2;
+            if (Math.Abs(u1[e] - u0[e]) >= CentrePass.DividedAbove)
+            {
+                (s1, s2) = CentrePass.DividedEntry(u0[e], u1[e], q0[e], q1[e], d0[e], d1[e], g0[e], g1[e]);
+                divided++;
+            }
+            else
+            {
+                double xm = CentrePass.Midpoint(u0[e], u1[e]);
+                (s1, s2) = CentrePass.RuleEntry(u0[e], u1[e], q0[e], q1[e], d0[e], d1[e], CentrePass.RulePhi(xm * xm));
+            }
             Assert.Equal(Bits(s1 * cw[e]), Bits(a.Xv[e]));
             Assert.Equal(Bits(s2 * cw[e] + s1 * cv[e]), Bits(a.Xw[e]));
         }
+        Assert.Equal(48, divided);
     }
 }

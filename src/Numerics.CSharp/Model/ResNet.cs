@@ -285,14 +285,14 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         public double Loss;
         /// <summary>
         /// When set by the consumer, the next evaluations also keep the products u_k = W_k h_{k−1} (before σ) and
-        /// g_k = V_kᵀp_k (before σ' multiplies it), and σ'(u_k) as the evaluation stored it for its backward pass, n×m each
-        /// for k = 1..L: entry (i, j) of layer k at (k·n + i)·m + j. Copies of numbers the evaluation computes anyway; they
-        /// change nothing it returns.
+        /// g_k = V_kᵀp_k (before σ' multiplies it), and σ(u_k), σ'(u_k) as the evaluation stored them for its backward pass,
+        /// n×m each for k = 1..L: entry (i, j) of layer k at (k·n + i)·m + j. Numbers the evaluation computes anyway, written
+        /// into these arrays instead of its own (the same operations into other memory); they change nothing it returns.
         /// </summary>
         public bool KeepProducts;
         /// <summary>The kept products and derivatives (allocated at the first evaluation with <see cref="KeepProducts"/>), and
         /// whether the last evaluation filled them.</summary>
-        public T[]? Pre, AdjointProduct, Derivative;
+        public T[]? Pre, AdjointProduct, Activation, Derivative;
         public bool ProductsValid;
         internal void PrepareProducts(int layers, int samples, int width)
         {
@@ -300,7 +300,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (KeepProducts && Pre is null)
             {
                 Pre = new T[(layers + 1) * samples * width]; AdjointProduct = new T[(layers + 1) * samples * width];
-                Derivative = new T[(layers + 1) * samples * width];
+                Activation = new T[(layers + 1) * samples * width]; Derivative = new T[(layers + 1) * samples * width];
             }
         }
     }
@@ -463,9 +463,8 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         int L = _shape.Depth, d = _shape.Dim, m = _shape.Width, md = m * d, n = _n, nd = n * d, nm = n * m;
         bool products = kept.ProductsValid;
-        var act = _togetherAct ??= new T[(long)L * nm];
-        T[]? der = null, preBuf = null;
-        if (!products) { der = _togetherDer ??= new T[(long)L * nm]; preBuf = _togetherPre ??= new T[nm]; }
+        T[]? act = null, der = null, preBuf = null;
+        if (!products) { act = _togetherAct ??= new T[(long)L * nm]; der = _togetherDer ??= new T[(long)L * nm]; preBuf = _togetherPre ??= new T[nm]; }
         var p = (_togetherP ??= new T[nd]).AsSpan();
         var q = (_togetherQ ??= new T[nm]).AsSpan();
         var wt = _togetherWt ??= new T[md]; var vt = _togetherVt ??= new T[md];
@@ -479,7 +478,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             var hk = keptH.AsSpan(k * nd, nd);
             var hn = keptH.AsSpan((k + 1) * nd, nd);
             var pre = products ? kept.Pre!.AsSpan((k + 1) * nm, nm) : preBuf!.AsSpan();
-            var sk = act.AsSpan(k * nm, nm);
+            var sk = products ? kept.Activation!.AsSpan((k + 1) * nm, nm) : act!.AsSpan(k * nm, nm);
             var sdk = products ? kept.Derivative!.AsSpan((k + 1) * nm, nm) : der!.AsSpan(k * nm, nm);
             if (prefetch && k + 1 < L) { FastKernels.Prefetch(w.Slice((k + 1) * md, md)); FastKernels.Prefetch(v.Slice((k + 1) * md, md)); }
             FastKernels.Transpose<T>(w.Slice(k * md, md), wt, m, d);
@@ -506,7 +505,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             var hk = keptH.AsSpan(k * nd, nd);
             var wk = w.Slice(k * md, md);
             var vk = v.Slice(k * md, md);
-            var sk = act.AsSpan(k * nm, nm);
+            var sk = products ? kept.Activation!.AsSpan((k + 1) * nm, nm) : act!.AsSpan(k * nm, nm);
             var sdk = products ? kept.Derivative!.AsSpan((k + 1) * nm, nm) : der!.AsSpan(k * nm, nm);
             var gw = gradW.Slice(k * md, md);
             var gv = gradV.Slice(k * md, md);
@@ -723,7 +722,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 FastKernels.Transpose<T>(v.Slice(k * md, md), _vt, d, m);   // Vᵀ: m×d
                 // pre = h Wᵀ (nb×m)
                 FastKernels.Gemm<T>(level, hk, d, 1, _wt, pre, nb, d, m, T.One, accumulate: false);
-                var sk = SegAct.AsSpan(Act(j, nm), nm);
+                var sk = keptProducts ? kept!.Activation!.AsSpan(((k + 1) * _net._n + I0) * m, nm) : SegAct.AsSpan(Act(j, nm), nm);
                 var sdk = keptProducts ? kept!.Derivative!.AsSpan(((k + 1) * _net._n + I0) * m, nm) : SegAct.AsSpan(Act(j, nm) + nm, nm);
                 if (kept is not null)
                 {
@@ -793,8 +792,9 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                     var hk = State(keptH, k, k0, nd);
                     var wk = w.Slice(k * md, md);
                     var vk = v.Slice(k * md, md);
-                    var sk = SegAct.AsSpan(Act(j, nm), nm);
-                    var sdk = kept is { ProductsValid: true } ? kept.Derivative!.AsSpan(((k + 1) * _net._n + I0) * m, nm) : SegAct.AsSpan(Act(j, nm) + nm, nm);
+                    bool keptProducts = kept is { ProductsValid: true };
+                    var sk = keptProducts ? kept!.Activation!.AsSpan(((k + 1) * _net._n + I0) * m, nm) : SegAct.AsSpan(Act(j, nm), nm);
+                    var sdk = keptProducts ? kept!.Derivative!.AsSpan(((k + 1) * _net._n + I0) * m, nm) : SegAct.AsSpan(Act(j, nm) + nm, nm);
                     var gw = gradW.Slice(k * md, md);
                     var gv = gradV.Slice(k * md, md);
                     if (Prefetches && k > k0)
@@ -802,7 +802,12 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                         // what layer k − 1 reads and writes, fetched while layer k computes: its stored σ, σ' and h, its
                         // weights and its gradient's lines (the backward pass walks the stored layers downwards, page by
                         // page, which the hardware's prefetchers pick up late)
-                        if (!Recomputes) FastKernels.Prefetch<T>(SegAct.AsSpan(2 * (j - 1) * nm, 2 * nm));
+                        if (keptProducts)
+                        {
+                            FastKernels.Prefetch<T>(kept!.Activation.AsSpan((k * _net._n + I0) * m, nm));
+                            FastKernels.Prefetch<T>(kept.Derivative.AsSpan((k * _net._n + I0) * m, nm));
+                        }
+                        else if (!Recomputes) FastKernels.Prefetch<T>(SegAct.AsSpan(2 * (j - 1) * nm, 2 * nm));
                         FastKernels.Prefetch<T>(State(keptH, k - 1, k0, nd));
                         FastKernels.Prefetch(w.Slice((k - 1) * md, md)); FastKernels.Prefetch(v.Slice((k - 1) * md, md));
                         FastKernels.Prefetch<T>(gradW.Slice((k - 1) * md, md)); FastKernels.Prefetch<T>(gradV.Slice((k - 1) * md, md));

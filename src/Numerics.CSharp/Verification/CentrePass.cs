@@ -177,32 +177,29 @@ public sealed class CentrePass
     // scratch of one thread
     private sealed class Work
     {
-        public readonly double[] U0, U1, Q0, Q1, D0, D1, S, Cw, Cv, Phi, Xw, Xv, T, Hw, Hv;
-        // the divided differences' entries packed (their index, û(0), û(1), σ̂ of both and a scratch σ̂'), formed on the first pair
-        // that has an entry with |δ̂| ≥ δ*
-        private double[]? _a0, _a1, _sig0, _sig1, _sd;
-        private int[]? _at;
-        private readonly int _nm;
-        public double[] A0 => _a0 ??= new double[_nm];
-        public double[] A1 => _a1 ??= new double[_nm];
-        public double[] Sig0 => _sig0 ??= new double[_nm];
-        public double[] Sig1 => _sig1 ??= new double[_nm];
-        public double[] Sd => _sd ??= new double[_nm];
-        public int[] At => _at ??= new int[_nm];
+        public readonly double[] U0, U1, Q0, Q1, D0, D1, S0, S1, Cw, Cv, Xw, Xv, T, Hw, Hv;
         public Work(int nm, int md)
         {
             double[] A(int len) => new double[len];
-            _nm = nm;
-            U0 = A(nm); U1 = A(nm); Q0 = A(nm); Q1 = A(nm); D0 = A(nm); D1 = A(nm); S = A(nm); Cw = A(nm); Cv = A(nm);
-            Phi = A(nm); Xw = A(nm); Xv = A(nm); T = A(md); Hw = A(md); Hv = A(md);
+            U0 = A(nm); U1 = A(nm); Q0 = A(nm); Q1 = A(nm); D0 = A(nm); D1 = A(nm); S0 = A(nm); S1 = A(nm); Cw = A(nm); Cv = A(nm);
+            Xw = A(nm); Xv = A(nm); T = A(md); Hw = A(md); Hv = A(md);
         }
     }
     private Work[]? _work;
 
-    /// <summary>The maxima the per-entry work takes (of |Ĉ_W|, |Ĉ_V|, max(|q̂(0)|, |q̂(1)|), that times |Ĉ_W|, |δ̂|, |dq̂|).</summary>
+    /// <summary>The maxima the per-entry work takes (of |Ĉ_W|, |Ĉ_V|, max(|q̂(0)|, |q̂(1)|), that times |Ĉ_W|, |δ̂| of the rule's
+    /// entries, |dq̂|), and whether any entry took the divided differences with the smallest |δ̂| among those.</summary>
     internal struct RuleMaxima
     {
         public double MCW, MCV, MQ, MQC, MD, MDQ;
+        public bool Divided;
+        public double DividedMin;
+        /// <summary>A divided entry's |δ̂| (or the smallest of several).</summary>
+        public void MergeDivided(double ad)
+        {
+            if (!Divided || ad < DividedMin) DividedMin = ad;
+            Divided = true;
+        }
         /// <summary>Takes each value that exceeds its maximum (a NaN never does).</summary>
         public void Merge(double acw, double acv, double qh, double qc, double ad, double adq)
         {
@@ -265,16 +262,16 @@ public sealed class CentrePass
         }
     }
 
-    /// <summary>u = h W_lᵀ, q = p V_l and σ'(u) of one layer l, computed here when no pass kept them (the same kernels, so
+    /// <summary>u = h W_lᵀ, q = p V_l, σ(u) and σ'(u) of one layer l, computed here when no pass kept them (the same kernels, so
     /// the same numbers as the kept ones).</summary>
     private void OwnProducts(Work s, SimdLevel level, ReadOnlySpan<double> h, ReadOnlySpan<double> p, ReadOnlySpan<double> wl,
-        ReadOnlySpan<double> vl, double[] u, double[] q, double[] dsig)
+        ReadOnlySpan<double> vl, double[] u, double[] q, double[] sig, double[] dsig)
     {
         int m = _m, d = _d, n = _n;
         FastKernels.Transpose<double>(wl, s.T, m, d);
         FastKernels.Gemm<double>(level, h, d, 1, s.T, u, n, d, m, 1.0, accumulate: false);
         FastKernels.Gemm<double>(level, p, d, 1, vl, q, n, d, m, 1.0, accumulate: false);
-        VectorActivations.Evaluate<double>(level, _act, u, s.S, dsig);
+        VectorActivations.Evaluate<double>(level, _act, u, sig, dsig);
     }
 
     // the fused step's state for the iterate the split pass is evaluating (BeginStep)
@@ -314,21 +311,21 @@ public sealed class CentrePass
     }
 
     /// <summary>Pair k's step inside the split pass' pair loop, on worker <paramref name="worker"/>'s scratch, with the pair's
-    /// u(0), q(0), σ'(u(0)) as the pass has just computed them.</summary>
+    /// u(0), q(0), σ'(u(0)), σ(u(0)) as the pass has just computed them.</summary>
     internal void StepPairFused(int k, int worker, double eta, SplitPass pass, ReadOnlySpan<double> w, ReadOnlySpan<double> v, SimdLevel level,
-        ReadOnlySpan<double> u0, ReadOnlySpan<double> q0, ReadOnlySpan<double> d0)
+        ReadOnlySpan<double> u0, ReadOnlySpan<double> q0, ReadOnlySpan<double> d0, ReadOnlySpan<double> s0)
     {
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        StepPair(k, _work![worker], eta, pass, w, v, level, false, _fusedOwn1, u0, q0, d0);
+        StepPair(k, _work![worker], eta, pass, w, v, level, false, _fusedOwn1, u0, q0, d0, s0);
         Interlocked.Add(ref _fusedTicks, System.Diagnostics.Stopwatch.GetTimestamp() - t0);
     }
 
     private void StepPair(int k, Work s, double eta, SplitPass pass, ReadOnlySpan<double> w, ReadOnlySpan<double> v, SimdLevel level, bool own0, bool own1) =>
-        StepPair(k, s, eta, pass, w, v, level, own0, own1, default, default, default);
+        StepPair(k, s, eta, pass, w, v, level, own0, own1, default, default, default, default);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void StepPair(int k, Work s, double eta, SplitPass pass, ReadOnlySpan<double> w, ReadOnlySpan<double> v, SimdLevel level, bool own0, bool own1,
-        ReadOnlySpan<double> given0, ReadOnlySpan<double> givenQ0, ReadOnlySpan<double> givenD0)
+        ReadOnlySpan<double> given0, ReadOnlySpan<double> givenQ0, ReadOnlySpan<double> givenD0, ReadOnlySpan<double> givenS0)
     {
         int m = _m, d = _d, n = _n, md = m * d, nm = n * m, nd = n * d;
         var hF = pass.LastStates!;
@@ -338,31 +335,37 @@ public sealed class CentrePass
         double u = U, beta = KernelError, gd = Gamma(d), gn = Gamma(n), cu = gd + 6 * u;
         int i = k - 1, o = (k - 1) * md, o1 = k * md;
         var h = hF.AsSpan(k * nd, nd); var p = pF.AsSpan((k + 1) * nd, nd);
-        // u(0) = h W_kᵀ, u(1) = h W_{k+1}ᵀ, q(0) = p V_k, q(1) = p V_{k+1}, σ'(u(0)), σ'(u(1)) (n×m each): the numbers the
-        // split pass and the engine computed with the same kernels (taken when kept), then c^W h, c^{Vᵀ}p
-        ReadOnlySpan<double> u0, u1, q0, q1, d0, d1;
+        // u(0) = h W_kᵀ, u(1) = h W_{k+1}ᵀ, q(0) = p V_k, q(1) = p V_{k+1}, σ'(u(0)), σ'(u(1)), σ(u(0)), σ(u(1)) (n×m each): the
+        // numbers the split pass and the engine computed with the same kernels (taken when kept), then c^W h, c^{Vᵀ}p
+        ReadOnlySpan<double> u0, u1, q0, q1, d0, d1, sg0, sg1;
         if (own0)
         {
-            OwnProducts(s, level, h, p, w.Slice(o, md), v.Slice(o, md), s.U0, s.Q0, s.D0);
-            u0 = s.U0; q0 = s.Q0; d0 = s.D0;
+            OwnProducts(s, level, h, p, w.Slice(o, md), v.Slice(o, md), s.U0, s.Q0, s.S0, s.D0);
+            u0 = s.U0; q0 = s.Q0; d0 = s.D0; sg0 = s.S0;
         }
-        else if (!given0.IsEmpty) { u0 = given0; q0 = givenQ0; d0 = givenD0; }
-        else { u0 = pass.PairU0.AsSpan(i * nm, nm); q0 = pass.PairQ0.AsSpan(i * nm, nm); d0 = pass.PairD0.AsSpan(i * nm, nm); }
+        else if (!given0.IsEmpty) { u0 = given0; q0 = givenQ0; d0 = givenD0; sg0 = givenS0; }
+        else
+        {
+            u0 = pass.PairU0.AsSpan(i * nm, nm); q0 = pass.PairQ0.AsSpan(i * nm, nm); d0 = pass.PairD0.AsSpan(i * nm, nm);
+            sg0 = pass.PairS0.AsSpan(i * nm, nm);
+        }
         if (own1)
         {
-            OwnProducts(s, level, h, p, w.Slice(o1, md), v.Slice(o1, md), s.U1, s.Q1, s.D1);
-            u1 = s.U1; q1 = s.Q1; d1 = s.D1;
+            OwnProducts(s, level, h, p, w.Slice(o1, md), v.Slice(o1, md), s.U1, s.Q1, s.S1, s.D1);
+            u1 = s.U1; q1 = s.Q1; d1 = s.D1; sg1 = s.S1;
         }
         else
         {
             u1 = kept!.Pre.AsSpan((k + 1) * nm, nm); q1 = kept.AdjointProduct.AsSpan((k + 1) * nm, nm);
-            d1 = kept.Derivative.AsSpan((k + 1) * nm, nm);
+            d1 = kept.Derivative.AsSpan((k + 1) * nm, nm); sg1 = kept.Activation.AsSpan((k + 1) * nm, nm);
         }
         FastKernels.Transpose<double>(CW.AsSpan(o, md), s.T, m, d);
         FastKernels.Gemm<double>(level, h, d, 1, s.T, s.Cw, n, d, m, 1.0, accumulate: false);
         FastKernels.Gemm<double>(level, p, d, 1, CV.AsSpan(o, md), s.Cv, n, d, m, 1.0, accumulate: false);
-        // the rule (S₁, S₂ per entry) and the weights of the two outer-product sums X_V = S₁ ⊙ Ĉ_W, X_W = S₂ ⊙ Ĉ_W + S₁ ⊙ Ĉ_V:
-        // one fused pass over the entries at a vector level, the same bits as the reference loops
+        // S₁, S₂ per entry (the rule where |δ̂| < δ*, the divided differences elsewhere: docs/theorems/DepthSmoothness.md,
+        // "Divided differences") and the weights of the two outer-product sums X_V = S₁ ⊙ Ĉ_W, X_W = S₂ ⊙ Ĉ_W + S₁ ⊙ Ĉ_V: one
+        // fused pass over the entries at a vector level, the same bits as the reference loops; the maxima keep the largest
+        // |δ̂| of the rule's entries (its error is taken there) and the smallest of the divided ones
         // the rounding of the computed products against the exact ones: ‖h‖_F, ‖p‖_F and the layers' norms give
         // ηu ≥ ‖û(t) − u(t)‖_F, ηq ≥ ‖q̂(t) − q(t)‖_F for t = 0, ½, 1 (docs/theorems/DepthSmoothness.md)
         double hf = Math.Sqrt(FastKernels.SumSquares<double>(level, h)), pf = q.PF1[i];
@@ -372,15 +375,12 @@ public sealed class CentrePass
         var mx = new RuleMaxima();
         int done = 0;
         if (!ReferenceRule && level == SimdLevel.Vector512)
-            done = CentreKernels512.Rule(u0, u1, q0, q1, d0, d1, s.Cw, s.Cv, s.Xv, s.Xw, ref mx);
+            done = CentreKernels512.Rule(u0, u1, q0, q1, d0, d1, sg0, sg1, s.Cw, s.Cv, s.Xv, s.Xw, ref mx);
         else if (!ReferenceRule && level == SimdLevel.Vector256)
-            done = CentreKernels256.Rule(u0, u1, q0, q1, d0, d1, s.Cw, s.Cv, s.Xv, s.Xw, ref mx);
-        if (done < nm) RuleReference(s, done, u0, u1, q0, q1, d0, d1, ref mx);
-        // entries with |δ̂| ≥ δ* take the exact integrals by divided differences instead (their X_V, X_W overwritten); the rule's
-        // maxima then keep the largest |δ̂| of the entries left to the rule (docs/theorems/DepthSmoothness.md, "Divided differences")
-        bool divided = mx.MD >= DividedAbove;
-        double dividedMin = double.PositiveInfinity;
-        if (divided) (mx.MD, dividedMin) = DividedDifferences(s, level, u0, u1, q0, q1, d0, d1);
+            done = CentreKernels256.Rule(u0, u1, q0, q1, d0, d1, sg0, sg1, s.Cw, s.Cv, s.Xv, s.Xw, ref mx);
+        if (done < nm) RuleReference(s, done, u0, u1, q0, q1, d0, d1, sg0, sg1, ref mx);
+        bool divided = mx.Divided;
+        double dividedMin = mx.DividedMin;
         // the four sums of squares in one pass over the four arrays (each the bits of its own FastKernels.SumSquares)
         var (sCW, sCV, sXV, sXW) = SumSquares4(level, s.Cw, s.Cv, s.Xv, s.Xw);
         var b = RuleBounds(u, etaU, etaQ, mx);
@@ -440,43 +440,10 @@ public sealed class CentrePass
     public const double DividedAbove = 1.0 / 16.0;
 
     /// <summary>
-    /// The entries of one pair with |δ̂| ≥ <see cref="DividedAbove"/>: σ̂(û(0)), σ̂(û(1)) by the engine's kernels (within βu|û| +
-    /// <see cref="Underflow"/>), then Ŝ₁ = fl(fl(σ̂₁ − σ̂₀)/δ̂), Ŝ₂ = fl(fl(fl(fl(q̂₁σ̂'₁) − fl(q̂₀σ̂'₀))/δ̂) − fl(fl(dq̂·Ŝ₁)/δ̂)) with σ̂' the
-    /// pair's σ̂'(û(0)), σ̂'(û(1)), and X_V = Ŝ₁Ĉ_W, X_W = Ŝ₂Ĉ_W + Ŝ₁Ĉ_V overwritten there. Returns the largest |δ̂| of the other
-    /// entries (NaN never counts), the δ the rule's error is then taken at, and the smallest |δ̂| of the divided entries (≥ δ*),
-    /// which their rounding is bounded with.
-    /// </summary>
-    private (double Others, double DividedMin) DividedDifferences(Work s, SimdLevel level, ReadOnlySpan<double> u0, ReadOnlySpan<double> u1,
-        ReadOnlySpan<double> q0, ReadOnlySpan<double> q1, ReadOnlySpan<double> d0, ReadOnlySpan<double> d1)
-    {
-        int nm = _n * _m, count = 0;
-        var at = s.At; var a0 = s.A0; var a1 = s.A1;
-        double rest = 0, least = double.PositiveInfinity;
-        // the entries with |δ̂| ≥ δ* packed, so that σ̂ is evaluated at theirs only (in vector lanes over the packed values)
-        for (int e = 0; e < nm; e++)
-        {
-            double ad = Math.Abs(u1[e] - u0[e]);
-            if (!(ad >= DividedAbove)) { if (ad > rest) rest = ad; continue; }
-            if (ad < least) least = ad;
-            at[count] = e; a0[count] = u0[e]; a1[count] = u1[e]; count++;
-        }
-        var sig0 = s.Sig0.AsSpan(0, count); var sig1 = s.Sig1.AsSpan(0, count); var sd = s.Sd.AsSpan(0, count);
-        VectorActivations.Evaluate<double>(level, _act, a0.AsSpan(0, count), sig0, sd);
-        VectorActivations.Evaluate<double>(level, _act, a1.AsSpan(0, count), sig1, sd);
-        for (int j = 0; j < count; j++)
-        {
-            int e = at[j];
-            var (s1, s2) = DividedEntry(u0[e], u1[e], q0[e], q1[e], d0[e], d1[e], sig0[j], sig1[j]);
-            double cw = s.Cw[e], cv = s.Cv[e];
-            s.Xv[e] = s1 * cw; s.Xw[e] = s2 * cw + s1 * cv;
-        }
-        return (rest, least);
-    }
-
-    /// <summary>
-    /// One entry's divided differences in <see cref="DividedDifferences"/>' order of operations: δ̂ = a1 − a0, Ŝ₁ = (σ̂₁ − σ̂₀)/δ̂,
+    /// One entry's divided differences, in the fused kernels' order of operations: δ̂ = a1 − a0, Ŝ₁ = (σ̂₁ − σ̂₀)/δ̂,
     /// dq̂ = b1 − b0, Ŝ₂ = (b1·σ̂'₁ − b0·σ̂'₀)/δ̂ − dq̂·Ŝ₁/δ̂ (<paramref name="d0"/>, <paramref name="d1"/> the σ̂' values,
-    /// <paramref name="sig0"/>, <paramref name="sig1"/> the σ̂ values at a0, a1).
+    /// <paramref name="sig0"/>, <paramref name="sig1"/> the σ̂ values at a0, a1, all as the split pass and the engine kept
+    /// them: σ̂ within βu|û| + <see cref="Underflow"/> of σ). X_V = Ŝ₁Ĉ_W, X_W = Ŝ₂Ĉ_W + Ŝ₁Ĉ_V there as at the rule's entries.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static (double S1, double S2) DividedEntry(double a0, double a1, double b0, double b1, double d0, double d1, double sig0, double sig1)
@@ -565,24 +532,33 @@ public sealed class CentrePass
     }
 
     /// <summary>
-    /// The reference loops of the rule's per-entry work over entries [from, nm): φ̂(x_m) for every entry (<see cref="RulePhi"/>,
-    /// the lanes' exp one entry at a time), then <see cref="RuleEntry"/>, X_V, X_W and the maxima, entry by entry. The fused
-    /// kernels (CentreKernels512, CentreKernels256) do the same operations in the same order.
+    /// The reference loop of the per-entry work over entries [from, nm), entry by entry: <see cref="DividedEntry"/> where
+    /// |δ̂| ≥ δ* (never a NaN), else φ̂(x_m) (<see cref="RulePhi"/>, the lanes' exp one entry at a time) and
+    /// <see cref="RuleEntry"/>; then X_V, X_W and the maxima. The fused kernels (CentreKernels512, CentreKernels256) do the
+    /// same operations in the same order.
     /// </summary>
-    private void RuleReference(Work s, int from, ReadOnlySpan<double> u0, ReadOnlySpan<double> u1,
-        ReadOnlySpan<double> q0, ReadOnlySpan<double> q1, ReadOnlySpan<double> d0, ReadOnlySpan<double> d1, ref RuleMaxima r)
+    private void RuleReference(Work s, int from, ReadOnlySpan<double> u0, ReadOnlySpan<double> u1, ReadOnlySpan<double> q0,
+        ReadOnlySpan<double> q1, ReadOnlySpan<double> d0, ReadOnlySpan<double> d1, ReadOnlySpan<double> sg0, ReadOnlySpan<double> sg1,
+        ref RuleMaxima r)
     {
-        int nm = _n * _m, e;
-        var phi = s.Phi;
-        for (e = from; e < nm; e++) { double xm = Midpoint(u0[e], u1[e]); phi[e] = RulePhi(xm * xm); }
-        for (e = from; e < nm; e++)
+        int nm = _n * _m;
+        for (int e = from; e < nm; e++)
         {
-            var (s1, s2) = RuleEntry(u0[e], u1[e], q0[e], q1[e], d0[e], d1[e], phi[e]);
+            double ad = Math.Abs(u1[e] - u0[e]);
+            bool div = ad >= DividedAbove;
+            double s1, s2;
+            if (div) (s1, s2) = DividedEntry(u0[e], u1[e], q0[e], q1[e], d0[e], d1[e], sg0[e], sg1[e]);
+            else
+            {
+                double xm = Midpoint(u0[e], u1[e]);
+                (s1, s2) = RuleEntry(u0[e], u1[e], q0[e], q1[e], d0[e], d1[e], RulePhi(xm * xm));
+            }
             double cw = s.Cw[e], cv = s.Cv[e];
             s.Xv[e] = s1 * cw; s.Xw[e] = s2 * cw + s1 * cv;
             double acw = Math.Abs(cw), acv = Math.Abs(cv), qh = Math.Max(Math.Abs(q0[e]), Math.Abs(q1[e]));
-            double ad = Math.Abs(u1[e] - u0[e]), adq = Math.Abs(q1[e] - q0[e]);
-            r.Merge(acw, acv, qh, qh * acw, ad, adq);
+            double adq = Math.Abs(q1[e] - q0[e]);
+            r.Merge(acw, acv, qh, qh * acw, div ? 0 : ad, adq);
+            if (div) r.MergeDivided(ad);
         }
     }
 

@@ -102,6 +102,8 @@ public sealed class SplitPass
     public double[]? PairU0 { get; private set; }
     public double[]? PairQ0 { get; private set; }
     public double[]? PairD0 { get; private set; }
+    /// <summary>σ(u) of each pair, kept beside <see cref="PairD0"/> (the same pass computes both).</summary>
+    public double[]? PairS0 { get; private set; }
     public bool PairProductsValid { get; private set; }
     // state or adjoint k (n×d) of a flat (L + 1)·n·d array
     private Span<double> Slice(double[] flat, int k) => flat.AsSpan(k * _n * _d, _n * _d);
@@ -232,6 +234,7 @@ public sealed class SplitPass
         if (KeepPairProducts && PairU0 is null)
         {
             PairU0 = new double[Math.Max(0, L - 1) * nm]; PairQ0 = new double[Math.Max(0, L - 1) * nm]; PairD0 = new double[Math.Max(0, L - 1) * nm];
+            PairS0 = new double[Math.Max(0, L - 1) * nm];
         }
         var centre = FusedCentre;
         centre?.BeginStep(this);
@@ -276,7 +279,8 @@ public sealed class SplitPass
         // σ, σ', the range of û and the range of σ'(û) in one pass over û (the bits of EvaluateWithRange and MinMax of the
         // stored σ', as MaxAbs takes it)
         double dLo = double.PositiveInfinity, dHi = double.NegativeInfinity;
-        VectorActivations.EvaluateWithRanges<double>(level, _act, uh, sc.Sh, dsh, ref lo, ref hi, ref dLo, ref dHi);
+        var sh = PairProductsValid ? PairS0.AsSpan(i * nm, nm) : sc.Sh.AsSpan();
+        VectorActivations.EvaluateWithRanges<double>(level, _act, uh, sh, dsh, ref lo, ref hi, ref dLo, ref dHi);
         double loF = lo, hiF = hi;
         // the hulls with the ranges of u_{k+1} and u_k measured once per layer (as MinMax merges a range: ignoring NaN)
         if (_uLo[k + 1] < lo) lo = _uLo[k + 1];
@@ -296,7 +300,7 @@ public sealed class SplitPass
         pq.D1K[i] = _d1[k];
         var ew = EW.AsSpan(o, md); var ev = EV.AsSpan(o, md);
         FastKernels.Gemm<double>(level, gh, 1, m, hk, ew, m, n, d, 1.0, accumulate: false);
-        FastKernels.Gemm<double>(level, p1, 1, d, sc.Sh, ev, d, n, m, 1.0, accumulate: false);
+        FastKernels.Gemm<double>(level, p1, 1, d, sh, ev, d, n, m, 1.0, accumulate: false);
         var (sEW, sEV) = SubtractSumSquares2(level, ew, gW.Slice(o, md), ev, gV.Slice(o, md));
         pq.EW[i] = Math.Sqrt(sEW);
         pq.EV[i] = Math.Sqrt(sEV);
@@ -317,13 +321,13 @@ public sealed class SplitPass
         {
             for (int e = 0; e < nd; e++) sc.Dh[e] = hk[e] - hPrev[e];
             pq.DHS[i] = SpectralUpper(level, sc, sc.Dh, n, d);
-            pq.SHatS[i] = SpectralUpper(level, sc, sc.Sh, n, m);
+            pq.SHatS[i] = SpectralUpper(level, sc, sh, n, m);
         }
         else { pq.DHS[i] = double.NaN; pq.SHatS[i] = double.NaN; }
         if (centre is not null)
         {
             ReadOnlySpan<double> q0 = PairProductsValid ? PairQ0.AsSpan(i * nm, nm) : sc.Q0;
-            centre.StepPairFused(k, worker, FusedEta, this, w, v, level, uh, q0, dsh);
+            centre.StepPairFused(k, worker, FusedEta, this, w, v, level, uh, q0, dsh, sh);
         }
     }
 
