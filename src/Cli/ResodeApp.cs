@@ -64,6 +64,15 @@ public static class ResodeApp
         MathNet.Numerics.Control.MaxDegreeOfParallelism = 1;
         var parsed = root.Parse(args);
         bool help = args.Any(a => a is "--help" or "-h" or "-?" or "--version");
+        // an unknown option where a command takes positional arguments (verify's run directories) is parsed as one of them:
+        // named as the unknown option it is, not as a run directory that does not exist
+        var unknownOption = parsed.CommandResult.Children.OfType<System.CommandLine.Parsing.ArgumentResult>()
+            .SelectMany(a => a.Tokens).FirstOrDefault(t => t.Value.Length > 2 && t.Value.StartsWith("--", StringComparison.Ordinal));
+        if (unknownOption is not null && !help)
+        {
+            Console.Error.WriteLine($"error: Unrecognized option '{unknownOption.Value}'. (see `{CommandPath(parsed.CommandResult)} --help`)");
+            return ExitCodes.BadInput;
+        }
         if (parsed.Errors.Count > 0 && !help)
         {
             string where = $"{CommandPath(parsed.CommandResult)} --help";

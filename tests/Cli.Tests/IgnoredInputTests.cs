@@ -87,4 +87,19 @@ public sealed class IgnoredInputTests : IDisposable
         Cli.OneLine(r);
         Assert.Contains($"(see `{hint}`)", r.Err);
     }
+
+    [Fact(DisplayName = "verify: an unknown option beside run directories (--out x) → exit 2 naming the option as unknown, not as a missing run directory; the run directory gets no verdicts")]
+    public void AnUnknownOptionAmongRunDirectoriesIsNamed()
+    {
+        var t = Cli.Run(_s.Dir, Cli.Small.With("--out", "run"));
+        Assert.True(t.Code == ExitCodes.Done, t.ToString());
+        var r = Cli.Run(_s.Dir, "verify", "run", "--out", "v.json");
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("Unrecognized option '--out'", r.Err);
+        Assert.Contains("(see `resode verify --help`)", r.Err);
+        Assert.DoesNotContain("no such run directory", r.Err);
+        Assert.False(File.Exists(_s.P("run", "verdicts.json")));
+        Assert.False(File.Exists(_s.P("v.json")));
+    }
 }
