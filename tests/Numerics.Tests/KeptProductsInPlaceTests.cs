@@ -24,7 +24,7 @@ public sealed class KeptProductsInPlaceTests
         return false;
     }
 
-    [Theory(DisplayName = "ResNet.Keep: products formed in the kept arrays (1, 2, 3 blocks, every width) → loss, gradient and kept states the bits of a plain evaluation, the kept set of the previous iterate untouched")]
+    [Theory(DisplayName = "ResNet.Keep: products formed in the kept arrays (1, 2, 3 blocks, every width) → loss, gradient and kept states the bits of a plain evaluation, σ and σ' those of the scalar formula, the kept set of the previous iterate untouched; the same network keeping nothing afterwards → the plain bits")]
     [InlineData(SimdLevel.Vector512)]
     [InlineData(SimdLevel.Vector256)]
     [InlineData(SimdLevel.Scalar)]
@@ -86,7 +86,10 @@ public sealed class KeptProductsInPlaceTests
                                 }
                                 VectorActivations.Evaluate<double>(SimdLevel.Scalar, act, set.Pre.AsSpan((k * n + i) * m, m), sg, dsg);
                                 for (int j = 0; j < m; j++)
+                                {
                                     Assert.True(Math.Abs(set.Derivative![(k * n + i) * m + j] - dsg[j]) <= 1e-14, $"σ' at k = {k}, sample {i}, unit {j} ({at})");
+                                    Assert.True(Math.Abs(set.Activation![(k * n + i) * m + j] - sg[j]) <= 1e-14 * (1 + Math.Abs(sg[j])), $"σ at k = {k}, sample {i}, unit {j} ({at})");
+                                }
                             }
                     }
                     // the set of the first iterate was not written by the second evaluation: it is what a fresh evaluation at Z1 keeps
@@ -95,6 +98,15 @@ public sealed class KeptProductsInPlaceTests
                     net.Evaluate(s.W, s.V, new double[L * md], new double[L * md]);
                     SameBits(again.Pre!, setA.Pre!, "u of the first iterate"); SameBits(again.Derivative!, setA.Derivative!, "σ' of the first iterate");
                     SameBits(again.AdjointProduct!, setA.AdjointProduct!, "Vᵀp of the first iterate"); SameBits(again.H, setA.H, "h of the first iterate");
+                    SameBits(again.Activation!, setA.Activation!, "σ of the first iterate");
+                    // the same network keeping nothing again (its own σ, σ' arrays were let go when it first kept products, and are
+                    // formed anew): the plain evaluation's bits
+                    net.Keep = null;
+                    var gwN = new double[L * md]; var gvN = new double[L * md]; var gwP = new double[L * md]; var gvP = new double[L * md];
+                    var stN = net.Evaluate(w2, v2, gwN, gvN);
+                    var stP = plainNet.Evaluate(w2, v2, gwP, gvP);
+                    SameBits([stP.Loss], [stN.Loss], "loss keeping nothing after products");
+                    SameBits(gwP, gwN, "G^W keeping nothing after products"); SameBits(gvP, gvN, "G^V keeping nothing after products");
                     // the negative control: the second iterate's products differ from the first's, so the comparisons can see a change
                     Assert.True(AnyDiffers(setA.Pre!, setB.Pre!) && AnyDiffers(setA.Derivative!, setB.Derivative!) && AnyDiffers(setA.AdjointProduct!, setB.AdjointProduct!),
                                 "the two iterates' kept products are the same bits: the comparison cannot see a change");

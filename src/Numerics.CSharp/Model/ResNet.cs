@@ -294,14 +294,17 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         /// whether the last evaluation filled them.</summary>
         public T[]? Pre, AdjointProduct, Activation, Derivative;
         public bool ProductsValid;
-        internal void PrepareProducts(int layers, int samples, int width)
+        /// <summary>Marks the products valid for this evaluation when asked for; true when their arrays were formed now.</summary>
+        internal bool PrepareProducts(int layers, int samples, int width)
         {
             ProductsValid = KeepProducts;
             if (KeepProducts && Pre is null)
             {
                 Pre = new T[(layers + 1) * samples * width]; AdjointProduct = new T[(layers + 1) * samples * width];
                 Activation = new T[(layers + 1) * samples * width]; Derivative = new T[(layers + 1) * samples * width];
+                return true;
             }
+            return false;
         }
     }
 
@@ -359,7 +362,13 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (grad && (gradW.Length != L * md || gradV.Length != L * md))
             throw new ArgumentException($"gradients have {gradW.Length} and {gradV.Length} entries, expected L·m·d = {L * md} each");
         var level = Simd.Level;
-        if (grad) _keep?.PrepareProducts(L, _n, _shape.Width);
+        // the first evaluation keeping products: σ and σ' go into the kept arrays from now on, so the arrays an evaluation
+        // keeping none stores them in (every layer's, formed by earlier evaluations) are let go; one formed again if ever used
+        if (grad && _keep is not null && _keep.PrepareProducts(L, _n, _shape.Width))
+        {
+            _togetherAct = null; _togetherDer = null; _togetherPre = null;
+            foreach (var blk in _blocks) blk.ReleaseStoredActivations();
+        }
         _statesKeptIn = grad ? _keep?.H : null;
         bool ranTogether = false;
         if (_blocks.Length == 1)
@@ -638,11 +647,13 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         // so that each layer's activations are one contiguous run of memory (one stream for the hardware's prefetchers and one
         // prefetch range in the backward pass instead of two arrays walked side by side); K×2×nb×m. With Recomputes, one
         // layer's σ and σ' (2×nb×m), written by the forward pass and again by the backward pass for each layer. Made at the
-        // block's first pass of its own: an evaluation whose blocks run in step (RunTogether) keeps σ' in the kept products and
-        // σ of all samples in one array of its own, and never touches it.
+        // block's first pass that stores them: an evaluation keeping products stores σ and σ' in the kept arrays, and one whose
+        // blocks run in step (RunTogether) without products in arrays of its own; neither touches it.
         private T[]? _segActStore;
         private readonly long _segActLength;
         private T[] SegAct => _segActStore ??= new T[_segActLength];
+        /// <summary>Lets the segment's stored σ, σ' go (formed again on the next evaluation that stores them).</summary>
+        internal void ReleaseStoredActivations() => _segActStore = null;
         private int Act(int j, int nm) => Recomputes ? 0 : 2 * j * nm;
         // h_k of this block: the segment buffer's row (layer k of the segment being computed), or, with the states kept for a
         // caller (only without checkpointing: one segment from layer 0), the kept array's rows of this block, (k·n + I0)·d,
