@@ -65,9 +65,11 @@ public static class ResodeApp
         var parsed = root.Parse(args);
         bool help = args.Any(a => a is "--help" or "-h" or "-?" or "--version");
         // an unknown option where a command takes positional arguments (verify's run directories) is parsed as one of them:
-        // named as the unknown option it is, not as a run directory that does not exist
-        var unknownOption = parsed.CommandResult.Children.OfType<System.CommandLine.Parsing.ArgumentResult>()
-            .SelectMany(a => a.Tokens).FirstOrDefault(t => t.Value.Length > 2 && t.Value.StartsWith("--", StringComparison.Ordinal));
+        // named as the unknown option it is, not as a run directory that does not exist (`--` before a directory whose name
+        // starts with a dash, as usual, makes it an argument)
+        bool separated = args.Contains("--");
+        var unknownOption = separated ? null : parsed.CommandResult.Children.OfType<System.CommandLine.Parsing.ArgumentResult>()
+            .SelectMany(a => a.Tokens).FirstOrDefault(t => t.Value.Length > 1 && t.Value[0] == '-' && (t.Value[1] == '-' || char.IsLetter(t.Value[1])));
         if (unknownOption is not null && !help)
         {
             Console.Error.WriteLine($"error: Unrecognized option '{unknownOption.Value}'. (see `{CommandPath(parsed.CommandResult)} --help`)");

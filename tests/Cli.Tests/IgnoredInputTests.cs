@@ -88,7 +88,7 @@ public sealed class IgnoredInputTests : IDisposable
         Assert.Contains($"(see `{hint}`)", r.Err);
     }
 
-    [Fact(DisplayName = "verify: an unknown option beside run directories (--out x) → exit 2 naming the option as unknown, not as a missing run directory; the run directory gets no verdicts")]
+    [Fact(DisplayName = "verify: an unknown option beside run directories (--out x, -o) → exit 2 naming the option as unknown, not as a missing run directory; the run directory gets no verdicts; after `--` a dashed name is a run directory")]
     public void AnUnknownOptionAmongRunDirectoriesIsNamed()
     {
         var t = Cli.Run(_s.Dir, Cli.Small.With("--out", "run"));
@@ -101,5 +101,14 @@ public sealed class IgnoredInputTests : IDisposable
         Assert.DoesNotContain("no such run directory", r.Err);
         Assert.False(File.Exists(_s.P("run", "verdicts.json")));
         Assert.False(File.Exists(_s.P("v.json")));
+        // a one-letter option is named the same way
+        var o = Cli.Run(_s.Dir, "verify", "run", "-o");
+        Assert.Equal(ExitCodes.BadInput, o.Code);
+        Assert.Contains("Unrecognized option '-o'", o.Err);
+        // after `--` a name starting with a dash is a run directory: a missing one is reported as such (exit 2), not as an option
+        var dashed = Cli.Run(_s.Dir, "verify", "run", "--", "--not-a-run");
+        Assert.Equal(ExitCodes.BadInput, dashed.Code);
+        Assert.DoesNotContain("Unrecognized option", dashed.Err);
+        Assert.Contains("no such run directory", dashed.Err);
     }
 }

@@ -293,7 +293,7 @@ let private observe (run: Run) : int -> IterateCallback option =
     let store = UpdateRounding(run.Setting.Depth)
     // at the first snapshot every pair's A.split.segments bound is its recorded increment, the centre's that plus u‖c‖: the row
     // takes the lower, as at every later iterate
-    centre |> Option.iter (fun c -> SplitCentre.start c (run.W 0) (run.V 0); centreBound.[j0] <- min (SplitCentre.bound c) segs.[j0]; SplitCentre.fuse c buffers.Pass)
+    centre |> Option.iter (fun c -> SplitCentre.start c (run.W 0) (run.V 0); centreBound.[j0] <- (let cb = SplitCentre.bound c in if Double.IsNaN cb then segs.[j0] elif Double.IsNaN segs.[j0] then cb else min cb segs.[j0]); SplitCentre.fuse c buffers.Pass)
     fun s ->
         if s >= last then None
         else
@@ -525,7 +525,9 @@ let centreSegments : Result<Run> =
             // (a NaN, a bound that could not be computed, gives way to the other one; F#'s min would keep it on one side)
             let lower (x: float) (y: float) = if Double.IsNaN x then y elif Double.IsNaN y then x else min x y
             let tighter (a: float[]) (c: float[]) = if a.Length = c.Length then Array.map2 lower a c else a
-            let iterates = tighter b.Centre b.Segments
+            // the iterate bounds are already the largest pairwise minimum (`observe`); the snapshot pair bounds are the centre's
+            // own and take the minimum here
+            let iterates = b.Centre
             let pairs = Array.map2 tighter b.CentrePairs b.SegmentPairs
             SplitFamily.evaluate run b.AMax (track run iterates pairs)
                 ([ "centre recursion seconds", b.CentreSeconds
