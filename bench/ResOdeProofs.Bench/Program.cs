@@ -33,6 +33,8 @@ else if (args.Length > 1 && args[0] == "--lane-probe")
                                      asThisBuild: args.Contains("--as-this-build"));
 else if (args.Length > 0 && args[0] == "--spectral-probe")
     ResOdeProofs.Bench.SpectralProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100000);
+else if (args.Length > 0 && args[0] == "--gelu-lanes-probe")
+    ResOdeProofs.Bench.GeluLanesProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
 else if (args.Length > 0 && args[0] == "--handoff-probe")
     ResOdeProofs.Bench.HandoffProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40);
 else

@@ -19,19 +19,20 @@ U = mpf(2) ** -53
 SLACK = mpf(10) ** -40
 
 src = (Path(__file__).resolve().parents[2] / "src/Numerics.CSharp/Model/ActivationKernels512.cs").read_text()
+exp_src = (Path(__file__).resolve().parents[2] / "src/Numerics.CSharp/Activations/ExpPolynomial.cs").read_text()
 
 
-def consts(prefix, n):
+def consts(prefix, n, text=src):
     out = []
     for k in range(n):
-        m = re.search(r"\b%s%d = ([0-9.eE+-]+)" % (prefix, k), src)
+        m = re.search(r"\b%s%d = ([0-9.eE+-]+)" % (prefix, k), text)
         out.append(mpf(float(m.group(1))))  # the double the compiler makes of the literal, exactly
     return out
 
 
 P = consts("GP", 11)
 Q = consts("GQ", 12)
-E = consts("E", 11)
+E = consts("E", 11, exp_src)
 LN2HI = mpf(float("6.93147180369123816490e-01"))
 LN2LO = mpf(float("1.90821492927058770002e-10"))
 LOG2E = mpf(float("1.4426950408889634074"))

@@ -107,6 +107,15 @@ internal static class HighPrecisionReference
         return ToDouble((BigInteger.One << (p - 1)) + (u < 0 ? -r : r), p);
     }
 
+    /// <summary>exp(t) for t ≤ 0: the series Σ (−q)ⁿ/n! at q = −t, in the same fixed point.</summary>
+    public static double Exp(double t)
+    {
+        if (t > 0) throw new ArgumentException("the reference's exp is for t ≤ 0");
+        var (m, e) = Decompose(t);
+        int p = Precision(-t);
+        return ToDouble(Series(m, -e, p, false), p);
+    }
+
     public static double NormalPdf(double u)
     {
         var (m, e) = Decompose(u);

@@ -3,6 +3,7 @@ using ResOdeProofs.Numerics.Model;
 using Xunit;
 using Xunit.Abstractions;
 using K = ResOdeProofs.Numerics.Model.ActivationKernels512;
+using X = ResOdeProofs.Numerics.ExpPolynomial;
 
 namespace ResOdeProofs.Numerics.Tests;
 
@@ -138,17 +139,17 @@ public sealed class GeluKernelBoundTests(ITestOutputHelper output)
         double t = Math.Min(Math.Abs(x), 40.0);
         double hi = t * t, lo = Fma(t, t, -hi);
         double a1 = Math.Max(-0.5 * hi, -746.0), tlo = -0.5 * lo;
-        double kd = Fma(a1, K.Log2E, K.Magic), k = kd - K.Magic;
-        double r = Fma(k, -K.Ln2Hi, a1);
-        r = Fma(k, -K.Ln2Lo, r);
+        double kd = Fma(a1, X.Log2E, X.Magic), k = kd - X.Magic;
+        double r = Fma(k, -X.Ln2Hi, a1);
+        r = Fma(k, -X.Ln2Lo, r);
         r += tlo;
         double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
-        double q0 = Fma(r, K.E1, K.E0), q1 = Fma(r, K.E3, K.E2), q2 = Fma(r, K.E5, K.E4), q3 = Fma(r, K.E7, K.E6), q4 = Fma(r, K.E9, K.E8);
-        double s0 = Fma(q1, r2, q0), s1 = Fma(q3, r2, q2), s2 = Fma(K.E10, r2, q4);
+        double q0 = Fma(r, X.E1, X.E0), q1 = Fma(r, X.E3, X.E2), q2 = Fma(r, X.E5, X.E4), q3 = Fma(r, X.E7, X.E6), q4 = Fma(r, X.E9, X.E8);
+        double s0 = Fma(q1, r2, q0), s1 = Fma(q3, r2, q2), s2 = Fma(X.E10, r2, q4);
         double p = Fma(s2, r8, Fma(s1, r4, s0));
         double e1 = Fma(p, r, 1.0);
-        double kd1 = Math.Max(kd, K.Magic - 1021.0);
-        double f1 = BitConverter.Int64BitsToDouble((BitConverter.DoubleToInt64Bits(kd1) - (BitConverter.DoubleToInt64Bits(K.Magic) - 1023L)) << 52);
+        double kd1 = Math.Max(kd, X.Magic - 1021.0);
+        double f1 = BitConverter.Int64BitsToDouble((BitConverter.DoubleToInt64Bits(kd1) - (BitConverter.DoubleToInt64Bits(X.Magic) - 1023L)) << 52);
         double f2 = BitConverter.Int64BitsToDouble((BitConverter.DoubleToInt64Bits(kd) - BitConverter.DoubleToInt64Bits(kd1) + 1022L) << 52);
         double eh = e1 * f1 * f2;
         double num = Fma(gp[10], t, gp[9]), den = Fma(gq[11], t, gq[10]);

@@ -71,8 +71,9 @@ public static class SpecialFunctions
     }
 
     /// <summary>
-    /// exp(-y²) for 0 &lt;= y &lt; 27.5 accurate to a couple of ulps: y = y₀ + d, y₀ = trunc(16y)/16,
-    /// exp(-y²) = exp(-y₀²)·exp(-d(y + y₀)) with d(y + y₀) formed error-free (Fast2Sum + FMA).
+    /// exp(-y²) for 0 &lt;= y &lt; 27.5 (scale 1) or exp(−y²/2) for y &lt; 38.75 (scale ½), accurate to a few ulps:
+    /// y = y₀ + d, y₀ = trunc(16y)/16, exp(-y²) = exp(-y₀²)·exp(-d(y + y₀)) with d(y + y₀) formed error-free (Fast2Sum +
+    /// FMA); the second factor's argument is in [−3.5, 0] and comes from <see cref="ExpNearZero"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static double ExpNegSquareSplit(double y, double[] table, double scale)
@@ -86,8 +87,45 @@ public static class SpecialFunctions
         double pErr = Math.FusedMultiplyAdd(d, s, -p);
         double lo = pErr + d * sErr;
         // exponent = scale·(p + lo); scale is 1 or 1/2 (exact).
-        double e = Math.Exp(-scale * p);
+        double e = ExpNearZero(-scale * p);
         return table[k] * (e - e * (scale * lo));
+    }
+
+    /// <summary>
+    /// exp(t) for −3.5 ≤ t ≤ 0 (the split above) by this project's own operations: t = k·ln2 + r
+    /// with k = round(t·log₂e) (one FMA onto 1.5·2⁵²) and r by two FMAs with a two-part ln2 (ln2_hi of 32 bits: k·ln2_hi and
+    /// t − k·ln2_hi exact), e^r = 1 + r·p(r) with the degree-10 polynomial of the engine's GELU kernel by Estrin's scheme
+    /// (<see cref="ExpPolynomial"/>, the engine's GELU kernel's: 1 + r·p within 0.0893u of e^r, its evaluation within 4.354u,
+    /// docs/theorems/GeluKernel.md, steps 1 and 3), and the exact scaling by 2^k. Bound: within
+    /// (1 + 0.0893u)(1 + 4.354u)(1 + 0.347u) − 1 ≤ 4.8u of e^t relative (u = 2⁻⁵³; the second FMA's rounding moves r by at
+    /// most u·ln2/2, e^r by 0.347u; ln2_hi + ln2_lo's own error, 1.2·10⁻²⁶, times |k| ≤ 5 is below 10⁻²⁵). Every operation is an IEEE
+    /// product, sum or fused multiply–add, so the vector lanes of <see cref="GeluLanes"/> give these bits at every
+    /// width, on any machine (the C library's exp, which this replaced, varies between library versions).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static double ExpNearZero(double t)
+    {
+        const double magic = ExpPolynomial.Magic;
+        double kd = Math.FusedMultiplyAdd(t, ExpPolynomial.Log2E, magic);
+        double k = kd - magic;
+        double r = Math.FusedMultiplyAdd(k, -ExpPolynomial.Ln2Hi, t);
+        r = Math.FusedMultiplyAdd(k, -ExpPolynomial.Ln2Lo, r);
+        double r2 = r * r;
+        double r4 = r2 * r2;
+        double r8 = r4 * r4;
+        double q0 = Math.FusedMultiplyAdd(r, ExpPolynomial.E1, ExpPolynomial.E0);
+        double q1 = Math.FusedMultiplyAdd(r, ExpPolynomial.E3, ExpPolynomial.E2);
+        double q2 = Math.FusedMultiplyAdd(r, ExpPolynomial.E5, ExpPolynomial.E4);
+        double q3 = Math.FusedMultiplyAdd(r, ExpPolynomial.E7, ExpPolynomial.E6);
+        double q4 = Math.FusedMultiplyAdd(r, ExpPolynomial.E9, ExpPolynomial.E8);
+        double s0 = Math.FusedMultiplyAdd(q1, r2, q0);
+        double s1 = Math.FusedMultiplyAdd(q3, r2, q2);
+        double s2 = Math.FusedMultiplyAdd(ExpPolynomial.E10, r2, q4);
+        double p = Math.FusedMultiplyAdd(s2, r8, Math.FusedMultiplyAdd(s1, r4, s0));
+        double x = Math.FusedMultiplyAdd(p, r, 1.0);
+        // 2^k from k's bits in kd (−5 ≤ k ≤ 0), an exact product
+        long kb = BitConverter.DoubleToInt64Bits(kd) - BitConverter.DoubleToInt64Bits(magic);
+        return x * BitConverter.Int64BitsToDouble((kb + 1023L) << 52);
     }
 
     /// <summary>exp(-u²/2) for any u (accurate in the tails; 0 when it underflows, NaN for NaN).</summary>

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using static ResOdeProofs.Numerics.SpecialFunctions;
+using static ResOdeProofs.Numerics.ExpPolynomial;
 
 namespace ResOdeProofs.Numerics.Model;
 
@@ -17,10 +18,8 @@ internal static class ActivationKernels512
     // of the same sign as the zeros it can meet, and NaN lanes are replaced by the input at the end, so the two give
     // the same bits.
 
-    internal const double Log2E = 1.4426950408889634074;
-    internal const double Ln2Hi = 6.93147180369123816490e-01;   // 32 significant bits: k·Ln2Hi is exact for |k| < 2^21
-    internal const double Ln2Lo = 1.90821492927058770002e-10;
-    internal const double Magic = 6755399441055744.0;            // 1.5·2^52: adding it rounds to an integer held in the low bits
+    // The exp's reduction constants (Log2E, Ln2Hi, Ln2Lo, Magic) and its polynomial (E0 … E10) are ExpPolynomial's, which
+    // the accurate scalar code's exp shares.
 
     /// <summary>
     /// exp(t) for t ≤ 0 (NaN lanes give unspecified values; the callers mask them): t = k·ln2 + r with
@@ -69,14 +68,6 @@ internal static class ActivationKernels512
         return Vector512.FusedMultiplyAdd(t1, r8, t0);
     }
 
-    // exp(r) = 1 + r·p(r) on |r| ≤ ln2/2·(1 + 2^-20) for GELU: p of degree 10, the Chebyshev interpolant of
-    // (e^r − 1)/r at 11 nodes with its coefficients rounded to double (computed in 50-digit arithmetic). Sampled at
-    // 20 001 points of the interval in 50-digit arithmetic, 1 + r·p(r) is within 0.088·2^-53 of e^r relative (the
-    // degree-13 Taylor polynomial of ExpReduced: 0.04·2^-53), for two operations fewer; proven within 0.0893·2^-53
-    // (docs/theorems/GeluKernel.md, step 1).
-    internal const double E0 = 1.0, E1 = 0.5000000000000006, E2 = 0.1666666666666667, E3 = 0.04166666666657314,
-        E4 = 0.008333333333326141, E5 = 0.0013888888932488848, E6 = 0.00019841269874800683, E7 = 2.4801504346680997e-05,
-        E8 = 2.75572554255029e-06, E9 = 2.7626357373278975e-07, E10 = 2.5105206475334834e-08;
 
     /// <summary>
     /// exp(t + tlo)/2 for t ∈ [−800, 0] and |tlo| ≤ 2^-44 (GELU's −x²/2 = t + tlo split exactly, |x| ≤ 40): the
