@@ -36,6 +36,33 @@ public sealed class ActivationRangeTests
         }
     }
 
+    [Theory(DisplayName = "VectorActivations.EvaluateWithRanges: GELU, any length, NaN and ±0 → the bits of MinMax of u, of MinMax of σ' and of Evaluate")]
+    [MemberData(nameof(Levels))]
+    public void FusedRangesAreBitIdentical(SimdLevel level)
+    {
+        foreach (var x in Inputs().Append(new[] { -0.0, 0.0, double.NaN, -0.0, 0.0, 1e-300, -1e-300, 0.0, -0.0, double.NaN, -40.5, 41.0, -0.0, 0.0, 0.0, -0.0, 7.0 }))
+        {
+            Checks<double>(level, x);
+            Checks<float>(level, x.Select(v => (float)v).ToArray());
+        }
+    }
+
+    private static void Checks<T>(SimdLevel level, T[] x) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var s0 = new T[x.Length]; var sd0 = new T[x.Length];
+        var s1 = new T[x.Length]; var sd1 = new T[x.Length];
+        double min0 = 0.25, max0 = 0.5, min1 = 0.25, max1 = 0.5, dmin0 = 0.75, dmax0 = 0.8, dmin1 = 0.75, dmax1 = 0.8;
+        FastKernels.MinMax<T>(level, x, ref min0, ref max0);
+        VectorActivations.Evaluate<T>(level, ActivationKind.Gelu, x, s0, sd0);
+        FastKernels.MinMax<T>(level, sd0, ref dmin0, ref dmax0);
+        VectorActivations.EvaluateWithRanges<T>(level, ActivationKind.Gelu, x, s1, sd1, ref min1, ref max1, ref dmin1, ref dmax1);
+        Assert.Equal(BitConverter.DoubleToInt64Bits(min0), BitConverter.DoubleToInt64Bits(min1));
+        Assert.Equal(BitConverter.DoubleToInt64Bits(max0), BitConverter.DoubleToInt64Bits(max1));
+        Assert.Equal(BitConverter.DoubleToInt64Bits(dmin0), BitConverter.DoubleToInt64Bits(dmin1));
+        Assert.Equal(BitConverter.DoubleToInt64Bits(dmax0), BitConverter.DoubleToInt64Bits(dmax1));
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.AsBytes(sd0.AsSpan()).SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.AsBytes(sd1.AsSpan())), $"{level} σ'");
+    }
+
     [Fact(DisplayName = "VectorActivations.EvaluateWithRange: a range started from a tighter min/max → that min/max kept")]
     public void StartingRangeIsKept()
     {

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using static ResOdeProofs.Numerics.SpecialFunctions;
 using static ResOdeProofs.Numerics.ExpPolynomial;
@@ -289,13 +290,18 @@ internal static class ActivationKernels512
         lo = double.PositiveInfinity; hi = double.NegativeInfinity;
         if (n < Vector512<double>.Count) return 0;
         var vlo = Vector512.Create(lo); var vhi = Vector512.Create(hi);
+        if (s.Length < n || sd.Length < n) throw new ArgumentException("an output is shorter than u");
+        ref double u0 = ref MemoryMarshal.GetReference(u);
+        ref double s0 = ref MemoryMarshal.GetReference(s);
+        ref double d0 = ref MemoryMarshal.GetReference(sd);
         for (; i + Vector512<double>.Count <= n; i += Vector512<double>.Count)
         {
-            var x = Vector512.Create(u.Slice(i, Vector512<double>.Count));
-            vlo = Vector512.ConditionalSelect(Vector512.LessThan(x, vlo), x, vlo);
-            vhi = Vector512.ConditionalSelect(Vector512.GreaterThan(x, vhi), x, vhi);
+            var x = Vector512.LoadUnsafe(ref u0, (nuint)i);
+            // vminpd(x, lo) returns lo where x is NaN or both are zeros: the selection (x < lo ? x : lo) in one instruction
+            vlo = Vector512.MinNative(x, vlo);
+            vhi = Vector512.MaxNative(x, vhi);
             Gelu(x, out var v, out var dv);
-            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
+            Vector512.StoreUnsafe(v, ref s0, (nuint)i); Vector512.StoreUnsafe(dv, ref d0, (nuint)i);
         }
         for (int l = 0; l < Vector512<double>.Count; l++) { if (vlo[l] < lo) lo = vlo[l]; if (vhi[l] > hi) hi = vhi[l]; }
         return i;
@@ -334,15 +340,20 @@ internal static class ActivationKernels512
         if (n < Vector512<double>.Count) return 0;
         var vlo = Vector512.Create(lo); var vhi = Vector512.Create(hi);
         var wlo = vlo; var whi = vhi;
+        if (s.Length < n || sd.Length < n) throw new ArgumentException("an output is shorter than u");
+        ref double u0 = ref MemoryMarshal.GetReference(u);
+        ref double s0 = ref MemoryMarshal.GetReference(s);
+        ref double d0 = ref MemoryMarshal.GetReference(sd);
         for (; i + Vector512<double>.Count <= n; i += Vector512<double>.Count)
         {
-            var x = Vector512.Create(u.Slice(i, Vector512<double>.Count));
-            vlo = Vector512.ConditionalSelect(Vector512.LessThan(x, vlo), x, vlo);
-            vhi = Vector512.ConditionalSelect(Vector512.GreaterThan(x, vhi), x, vhi);
+            var x = Vector512.LoadUnsafe(ref u0, (nuint)i);
+            // vminpd(a, b) returns b where a is NaN or both are zeros: the selection (a < b ? a : b) in one instruction
+            vlo = Vector512.MinNative(x, vlo);
+            vhi = Vector512.MaxNative(x, vhi);
             Gelu(x, out var v, out var dv);
-            wlo = Vector512.ConditionalSelect(Vector512.LessThan(dv, wlo), dv, wlo);
-            whi = Vector512.ConditionalSelect(Vector512.GreaterThan(dv, whi), dv, whi);
-            v.CopyTo(s.Slice(i)); dv.CopyTo(sd.Slice(i));
+            wlo = Vector512.MinNative(dv, wlo);
+            whi = Vector512.MaxNative(dv, whi);
+            Vector512.StoreUnsafe(v, ref s0, (nuint)i); Vector512.StoreUnsafe(dv, ref d0, (nuint)i);
         }
         for (int l = 0; l < Vector512<double>.Count; l++)
         {
