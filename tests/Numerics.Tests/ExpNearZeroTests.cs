@@ -20,6 +20,12 @@ public sealed class ExpNearZeroTests
     /// <summary>The bound of the doc comment: (1 + 0.0893u)(1 + 4.354u)(1 + 0.347u) − 1 ≤ 4.8u.</summary>
     private static readonly double U = Math.ScaleB(1.0, -53);
     private static readonly double Bound = 4.8 * U;
+    /// <summary>
+    /// What the comparison with the reference allows: the bound, plus the reference's own share (its series is exact to
+    /// hundreds of bits, then cut to 62 bits, 2⁻⁶¹ relative, and rounded to a double once, u), plus the second-order term of
+    /// measuring against the rounded reference (4.8u·u): within 4.8u + u·(1 + 2⁻⁸).
+    /// </summary>
+    private static readonly double Allowed = Bound + U * (1.0 + Math.ScaleB(1.0, -8));
 
     /// <summary>
     /// [−3.5, 0] on a grid of full mantissas, and every point where k = round(t·log₂e) changes (t = (j + ½)·ln2, j = −5..−1)
@@ -52,7 +58,7 @@ public sealed class ExpNearZeroTests
         return Math.FusedMultiplyAdd(p, r, 1.0) * Math.ScaleB(1.0, (int)k);
     }
 
-    [Fact(DisplayName = "ExpNearZero: 20 000 grid points of [−3.5, 0] and the points where k changes → within its proven 4.8u of the high-precision exp; E2 moved by 2⁻⁴⁰ or ln2's low part left out → outside it (controls)")]
+    [Fact(DisplayName = "ExpNearZero: 20 000 grid points of [−3.5, 0] and the points where k changes → within its proven 4.8u (+ the reference's rounding) of the high-precision exp; E2 moved by 2⁻⁴⁰ or ln2's low part left out → outside it (controls)")]
     public void WithinItsProvenBound()
     {
         double worst = 0, worstAt = 0, worstE2 = 0, worstLo = 0;
@@ -67,9 +73,9 @@ public sealed class ExpNearZeroTests
             worstLo = Math.Max(worstLo, Math.Abs(Model(t, withLn2Lo: false) - want) / want);
         }
         _out.WriteLine($"ExpNearZero: largest error {worst / U:F3}u at t = {worstAt:R}; controls: E2 moved {worstE2 / U:F1}u, ln2_lo left out {worstLo / U:F1}u");
-        Assert.True(worst <= Bound, $"{worst / U:F3}u at t = {worstAt:R} exceeds the proven 4.8u");
-        Assert.True(worstE2 > Bound, $"E2 moved by 2⁻⁴⁰: {worstE2 / U:F3}u, inside the bound: the check could not see it");
-        Assert.True(worstLo > Bound, $"ln2_lo left out: {worstLo / U:F3}u, inside the bound: the check could not see it");
+        Assert.True(worst <= Allowed, $"{worst / U:F3}u at t = {worstAt:R} exceeds the proven 4.8u and the reference's share");
+        Assert.True(worstE2 > Allowed, $"E2 moved by 2⁻⁴⁰: {worstE2 / U:F3}u, inside the bound: the check could not see it");
+        Assert.True(worstLo > Allowed, $"ln2_lo left out: {worstLo / U:F3}u, inside the bound: the check could not see it");
     }
 
     /// <summary>Trial t's span over GELU's regimes (the centre, the near and far tails, the underflow) and its special values.</summary>

@@ -268,6 +268,10 @@ type SplitBounds =
 
 let private boundsCache = ConditionalWeakTable<Run, SplitBounds>()
 
+/// The lower of two bounds of one quantity, where a NaN (a bound that could not be computed) gives way to the other (F#'s
+/// `min` keeps a NaN on one side): the centre's and A.split.segments' bound of a pair, of an iterate, of a snapshot.
+let private lowerOf (x: float) (y: float) = if Double.IsNaN x then y elif Double.IsNaN y then x else min x y
+
 /// The recursion fed by the evidence replay (`Replay.Segment` through `Run.IterateObservers`): the callback of
 /// segment s sees the weights of every iterate Steps[s] .. Steps[s + 1] (the recorded snapshot first, the replayed
 /// weights at Steps[s + 1] last); the bounds are stored when the last segment ends. Nothing is read from the trace.
@@ -293,7 +297,7 @@ let private observe (run: Run) : int -> IterateCallback option =
     let store = UpdateRounding(run.Setting.Depth)
     // at the first snapshot every pair's A.split.segments bound is its recorded increment, the centre's that plus u‖c‖: the row
     // takes the lower, as at every later iterate
-    centre |> Option.iter (fun c -> SplitCentre.start c (run.W 0) (run.V 0); centreBound.[j0] <- (let cb = SplitCentre.bound c in if Double.IsNaN cb then segs.[j0] elif Double.IsNaN segs.[j0] then cb else min cb segs.[j0]); SplitCentre.fuse c buffers.Pass)
+    centre |> Option.iter (fun c -> SplitCentre.start c (run.W 0) (run.V 0); centreBound.[j0] <- lowerOf (SplitCentre.bound c) segs.[j0]; SplitCentre.fuse c buffers.Pass)
     fun s ->
         if s >= last then None
         else
@@ -332,7 +336,7 @@ let private observe (run: Run) : int -> IterateCallback option =
                         for i in 0 .. other.Length - 1 do
                             let ci, si = SplitCentre.pairBound c i, other.[i]
                             if Double.IsNaN ci || si < ci then pairsSegments.Value <- pairsSegments.Value + 1.0
-                            let pair = if Double.IsNaN ci then si elif Double.IsNaN si then ci else min ci si
+                            let pair = lowerOf ci si
                             // a pair bound that could not be computed makes the iterate's bound NaN (as maxKeepNaN does)
                             best <- if Double.IsNaN pair || Double.IsNaN best then nan else max best pair
                         centreBound.[j + 1] <- best
@@ -522,9 +526,7 @@ let centreSegments : Result<Run> =
             // same increments: their minimum is a bound too (it can only make a comparison fail sooner). The centre is the
             // tighter one where the layers are smooth in depth; on independent layers (δ of order one) the rule's error,
             // of order δ⁶, makes A.split.segments the tighter one.
-            // (a NaN, a bound that could not be computed, gives way to the other one; F#'s min would keep it on one side)
-            let lower (x: float) (y: float) = if Double.IsNaN x then y elif Double.IsNaN y then x else min x y
-            let tighter (a: float[]) (c: float[]) = if a.Length = c.Length then Array.map2 lower a c else a
+            let tighter (a: float[]) (c: float[]) = if a.Length = c.Length then Array.map2 lowerOf a c else a
             // the iterate bounds are already the largest pairwise minimum (`observe`); the snapshot pair bounds are the centre's
             // own and take the minimum here
             let iterates = b.Centre
