@@ -135,4 +135,45 @@ public sealed class CentreFusedTests
         }
         Assert.Equal(48, divided);
     }
+    [Fact(DisplayName = "CentreKernels512: NaN and signed zeros among the weights Ĉ_W, Ĉ_V → at both widths the maxima of the scalar rule entry by entry (a NaN never replaces a maximum, −0 never replaces +0)")]
+    public void Kernel_maxima_with_NaN_and_zeros()
+    {
+        // the vector maxima take one vmaxpd/vminpd per accumulator (x > acc ? x : acc); this pins that selection against the
+        // scalar Merge where it matters: NaN lanes, zeros of either sign, and a NaN in the first vector, whose accumulators start at +0
+        const int nm = 40;
+        var rng = new System.Random(5);
+        double[] Draw(double scale) => Enumerable.Range(0, nm).Select(_ => scale * (2 * rng.NextDouble() - 1)).ToArray();
+        double[] u0 = Draw(3), u1 = u0.Select((x, e) => x + (e % 5 == 4 ? 0.75 : 0.03 * (2 * rng.NextDouble() - 1))).ToArray();
+        double[] q0 = Draw(1), q1 = q0.Select(x => x + 0.05 * (2 * rng.NextDouble() - 1)).ToArray(), cw = Draw(0.1), cv = Draw(0.1);
+        foreach (int e in new[] { 0, 9, 17, 33 }) cw[e] = double.NaN;
+        foreach (int e in new[] { 1, 2, 18 }) cv[e] = -0.0;
+        foreach (int e in new[] { 3, 26 }) cv[e] = double.NaN;
+        cw[4] = -0.0; q0[7] = q1[7] = 0.0;
+        // the largest |Ĉ_W| and |Ĉ_V| in a lane whose later entry is NaN: a selection that let the NaN in would lose them
+        cw[1] = 0.5; cw[33] = double.NaN; cv[10] = 0.5; cv[34] = double.NaN;
+        double[] d0 = u0.Select(t => Activations.Derivative(ActivationKind.Gelu, t)).ToArray(), d1 = u1.Select(t => Activations.Derivative(ActivationKind.Gelu, t)).ToArray();
+        double[] g0 = u0.Select(t => Activations.Value(ActivationKind.Gelu, t)).ToArray(), g1 = u1.Select(t => Activations.Value(ActivationKind.Gelu, t)).ToArray();
+        var expected = new CentrePass.RuleMaxima();
+        for (int e = 0; e < nm; e++)
+        {
+            double ad = Math.Abs(u1[e] - u0[e]), acw = Math.Abs(cw[e]);
+            double qh = Math.Max(Math.Abs(q0[e]), Math.Abs(q1[e]));
+            bool div = ad >= CentrePass.DividedAbove;
+            expected.Merge(acw, Math.Abs(cv[e]), qh, qh * acw, div ? 0.0 : ad, Math.Abs(q1[e] - q0[e]));
+            if (div) expected.MergeDivided(ad);
+        }
+        static long Bits(double x) => BitConverter.DoubleToInt64Bits(x);
+        static long[] Of(CentrePass.RuleMaxima s) => new[] { s.MCW, s.MCV, s.MQ, s.MQC, s.MD, s.MDQ, s.DividedMin }.Select(Bits).ToArray();
+        foreach (bool wide in new[] { true, false })
+        {
+            var xv = new double[nm]; var xw = new double[nm];
+            var mx = new CentrePass.RuleMaxima();
+            int done = wide ? CentreKernels512.Rule(u0, u1, q0, q1, d0, d1, g0, g1, cw, cv, xv, xw, ref mx)
+                            : CentreKernels256.Rule(u0, u1, q0, q1, d0, d1, g0, g1, cw, cv, xv, xw, ref mx);
+            Assert.Equal(nm, done);
+            Assert.Equal(Of(expected), Of(mx));
+            Assert.True(mx.Divided);
+        }
+        Assert.All(new[] { expected.MCW, expected.MCV, expected.MQC }, x => Assert.True(double.IsFinite(x) && x > 0));
+    }
 }

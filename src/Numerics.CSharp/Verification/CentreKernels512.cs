@@ -100,15 +100,17 @@ internal static class CentreKernels512
             var adRule = Vector512.ConditionalSelect(div, Vector512<double>.Zero, ad);
             var adDiv = Vector512.ConditionalSelect(div, ad, inf);
             anyDiv |= divBits;
-            vmDiv = Vector512.ConditionalSelect(Vector512.LessThan(adDiv, vmDiv), adDiv, vmDiv);
-            // the maxima lane by lane with the scalar form's rule (a NaN never replaces a maximum), which no order changes
+            vmDiv = Vector512.MinNative(adDiv, vmDiv);
+            // the maxima lane by lane with the scalar form's rule (a NaN never replaces a maximum), which no order changes:
+            // MaxNative(x, acc) is one vmaxpd, x > acc ? x : acc (the second operand where either is NaN or both are zeros),
+            // the select of the comparison in one instruction
             var qc = qh * acw;
-            vmCW = Vector512.ConditionalSelect(Vector512.GreaterThan(acw, vmCW), acw, vmCW);
-            vmCV = Vector512.ConditionalSelect(Vector512.GreaterThan(acv, vmCV), acv, vmCV);
-            vmQ = Vector512.ConditionalSelect(Vector512.GreaterThan(qh, vmQ), qh, vmQ);
-            vmQC = Vector512.ConditionalSelect(Vector512.GreaterThan(qc, vmQC), qc, vmQC);
-            vmD = Vector512.ConditionalSelect(Vector512.GreaterThan(adRule, vmD), adRule, vmD);
-            vmDQ = Vector512.ConditionalSelect(Vector512.GreaterThan(adq, vmDQ), adq, vmDQ);
+            vmCW = Vector512.MaxNative(acw, vmCW);
+            vmCV = Vector512.MaxNative(acv, vmCV);
+            vmQ = Vector512.MaxNative(qh, vmQ);
+            vmQC = Vector512.MaxNative(qc, vmQC);
+            vmD = Vector512.MaxNative(adRule, vmD);
+            vmDQ = Vector512.MaxNative(adq, vmDQ);
         }
         for (int j = 0; j < lanes; j++)
         {
