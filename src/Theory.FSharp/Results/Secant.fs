@@ -158,6 +158,10 @@ let times (columns: float[]) (rows: int) (x: float[]) : float[] =
     Model.Layerwise.MultiplyOrdered(ReadOnlySpan(x), 1, x.Length, ReadOnlySpan(columns), rows, Span(y))
     y
 
+/// `times` into `y` (length rows): every entry written, the same sums from zero (`MultiplyOrdered` does not read y).
+let private timesInto (columns: float[]) (rows: int) (x: float[]) (y: float[]) =
+    Model.Layerwise.MultiplyOrdered(ReadOnlySpan(x), 1, x.Length, ReadOnlySpan(columns), rows, Span(y, 0, rows))
+
 let layer (depth: int) (wk: Matrix<float>) (vk: Matrix<float>) (prev: (Matrix<float> * Matrix<float>) option) : Layer =
     let delta = prev |> Option.map (fun (wp, vp) -> let dw = wk - wp in dw, dw.PointwiseAbs(), (vk - vp) * float depth)
     let absW = wk.PointwiseAbs()
@@ -219,6 +223,42 @@ type TaylorModel =
     /// A bound of ‖λ − ĉ‖ (λ the exact local error): the quadrature, the rounding of ĉ and the remainders.
     member t.Remainder = t.Quadrature + t.Rounding + t.Rem1 + t.Rem2
 
+/// The work arrays of one `taylorModel` call for a shape (m, d, N, |y|), one set per thread and reused by its next call: a
+/// B.bound of the 1 024-layer runs makes 10⁵–10⁶ calls, and fresh arrays for each (≈ 7 KB) cost more than the call's
+/// arithmetic in the collector's clearing of new memory (docs/performance.md). Every entry a call reads is written by it
+/// first, so what a set held before changes no number; only the returned ĉ is a fresh array.
+[<AllowNullLiteral>]
+type private TaylorScratch(m: int, d: int, nq: int, yLen: int) =
+    member val M = m
+    member val D = d
+    member val NQ = nq
+    member val YLen = yLen
+    member val Dsig: float[] = Array.zeroCreate m
+    member val Wf: float[] = Array.zeroCreate m
+    member val LeadIn: float[] = Array.zeroCreate m
+    member val Lead: float[] = Array.zeroCreate d
+    member val G: float[] = Array.zeroCreate m
+    member val Q1: float[] = Array.zeroCreate m
+    member val Q2: float[] = Array.zeroCreate m
+    member val Rs: float[] = Array.zeroCreate nq
+    member val Args: float[] = Array.zeroCreate (m * nq)
+    member val Svs: float[] = Array.zeroCreate (m * nq)
+    member val Cw: float[] = Array.zeroCreate d
+    member val Dq: float[] = Array.zeroCreate d
+    member val AbsY: float[] = Array.zeroCreate yLen
+    member val GAbs: float[] = Array.zeroCreate m
+
+let private taylorScratch = new Threading.ThreadLocal<TaylorScratch ref>(fun () -> ref null)
+
+let private scratchFor (m: int) (d: int) (nq: int) (yLen: int) =
+    let cell = taylorScratch.Value
+    match cell.Value with
+    | null -> ()
+    | sc when sc.M = m && sc.D = d && sc.NQ = nq && sc.YLen = yLen -> ()
+    | _ -> cell.Value <- null
+    if isNull cell.Value then cell.Value <- TaylorScratch(m, d, nq, yLen)
+    cell.Value
+
 /// The Taylor model of `taylorLocalError` with its parts apart (None where that function returns None).
 let taylorModel (act: ActivationKind) (s1: float) (s2: float option) (depth: int) (ly: Layer) (img: LayerImage)
                 (fBar: float) (mW: float) (mV: float) (nW: float) (nV: float) (aW: float) (aV: float)
@@ -232,32 +272,38 @@ let taylorModel (act: ActivationKind) (s1: float) (s2: float option) (depth: int
         let h = 1.0 / fL
         let u, sg, f = img.U, img.Sigma, img.F
         let ua, sga = u.AsArray(), sg.AsArray()
+        let nq = OdeLimit.QuadratureNodes
+        let sc = scratchFor m d nq y.Length
         // every product below is `times` (the operations of MathNet's matrix–vector product, entry for entry), every
         // scaling, sum and difference one operation per entry as MathNet's vector operators perform it: the same bits
-        let dsig = Array.zeroCreate m
+        // (into this thread's work arrays, each entry written before it is read)
+        let dsig = sc.Dsig
         for j in 0 .. m - 1 do dsig.[j] <- Activations.Derivative(act, ua.[j])
         // leading term of the state part: (h²/2) V_k diag(σ'(u)) W_k f
-        let wf = times cols.WT m (f.AsArray())
+        let wf = sc.Wf
+        timesInto cols.WT m (f.AsArray()) wf
         let leadScale = 0.5 * h * h
-        let lead = times cols.VT d (Array.init m (fun j -> dsig.[j] * wf.[j]))
+        let leadIn = sc.LeadIn
+        for j in 0 .. m - 1 do leadIn.[j] <- dsig.[j] * wf.[j]
+        let lead = sc.Lead
+        timesInto cols.VT d leadIn lead
         for r in 0 .. d - 1 do lead.[r] <- lead.[r] * leadScale
-        let g =
-            match cols.DeltaT with
-            | None -> Array.zeroCreate m
-            | Some (dwT, _, _) ->
-                let g = times dwT m y
-                for j in 0 .. m - 1 do g.[j] <- g.[j] * fL
-                g
+        let g = sc.G
+        match cols.DeltaT with
+        | None -> Array.Clear g
+        | Some (dwT, _, _) ->
+            timesInto dwT m y g
+            for j in 0 .. m - 1 do g.[j] <- g.[j] * fL
         // weight-variation part: ∫_0^h V_k[σ(u − r g) − σ(u)] − r LΔV σ(u − r g) dr by the midpoint rule on N nodes,
         // σ at the m·N nodes in one call (`Activations.Values`: the bits of `Activations.Value` at each)
-        let nq = OdeLimit.QuadratureNodes
-        let q1 = Array.zeroCreate m
-        let q2 = Array.zeroCreate m
-        let rs = Array.init nq (fun i -> (float i + 0.5) * h / float nq)
-        let args = Array.zeroCreate (m * nq)
+        let q1 = sc.Q1
+        let q2 = sc.Q2
+        let rs = sc.Rs
+        for i in 0 .. nq - 1 do rs.[i] <- (float i + 0.5) * h / float nq
+        let args = sc.Args
         for j in 0 .. m - 1 do
             for i in 0 .. nq - 1 do args.[j * nq + i] <- ua.[j] - rs.[i] * g.[j]
-        let svs = Array.zeroCreate (m * nq)
+        let svs = sc.Svs
         Activations.Values(act, ReadOnlySpan(args), Span(svs))
         let mutable quadErr1, quadErr2 = 0.0, 0.0
         let mutable sigMax = sg.AbsoluteMaximum()
@@ -276,12 +322,14 @@ let taylorModel (act: ActivationKind) (s1: float) (s2: float option) (depth: int
             let gj = abs g.[j]
             quadErr1 <- quadErr1 + (gj * gj * s2) ** 2.0
             quadErr2 <- quadErr2 + (2.0 * gj * s1 + h * gj * gj * s2) ** 2.0
-        let cw = times cols.VT d q1
+        let cw = sc.Cw
+        timesInto cols.VT d q1 cw
         let c =
             match cols.DeltaT with
             | None -> Array.init d (fun r -> lead.[r] + cw.[r])
             | Some (_, _, dvLT) ->
-                let dq = times dvLT d q2
+                let dq = sc.Dq
+                timesInto dvLT d q2 dq
                 Array.init d (fun r -> lead.[r] + cw.[r] - dq.[r])
         let dv = cols.DeltaT
         let g = Vector<float>.Build.Dense g
@@ -294,7 +342,11 @@ let taylorModel (act: ActivationKind) (s1: float) (s2: float option) (depth: int
         let gAbs =
             match cols.DeltaT with
             | None -> 0.0
-            | Some (_, absDwT, _) -> (Vector<float>.Build.Dense(times absDwT m (Array.map abs y))).AbsoluteMaximum() * fL
+            | Some (_, absDwT, _) ->
+                let absY = sc.AbsY
+                for r in 0 .. y.Length - 1 do absY.[r] <- abs y.[r]
+                timesInto absDwT m absY sc.GAbs
+                (Vector<float>.Build.Dense sc.GAbs).AbsoluteMaximum() * fL
         let evalSig = 16.0 * U * (1.0 + sigMax) + s1 * (img.UErr + float (d + 4) * U * (u.AbsoluteMaximum() + h * gAbs))
         let vF, wF = ly.VF, ly.WF
         let fN = img.FNorm + img.FErr
