@@ -170,3 +170,50 @@ let ``LayerJacobian.segmentBound: a figure-1-like chain (L = 1024, d = 16) → t
     let js = chain rng 1024 16 0.004 false
     let eps = 3e-12
     Assert.Equal(bits (LayerJacobian.segmentBoundWith false u64 16 eps js), bits (LayerJacobian.segmentBoundWith true u64 16 eps js))
+
+/// The largest ‖J_b ⋯ J_{a+1}‖₂ over every segment of a chain, each product formed in order and its norm by MathNet's
+/// SVD: the quantity `LayerJacobian.segmentBoundBlocks` bounds, by brute force.
+let private bruteForceMax (d: int) (js: float[][]) =
+    let mutable best = 1.0
+    for a in 0 .. js.Length - 1 do
+        let mutable p = Matrix<float>.Build.DenseIdentity d
+        for b in a .. js.Length - 1 do
+            p <- Matrix<float>.Build.DenseOfRowMajor(d, d, js.[b]) * p
+            best <- max best (p.L2Norm())
+    best
+
+/// ν_k: each Jacobian's norm (SVD) raised by 10⁻¹², an upper value of ‖J_k‖₂ for the chain's own matrices.
+let private upperNorms (d: int) (js: float[][]) =
+    js |> Array.map (fun j -> Matrix<float>.Build.DenseOfRowMajor(d, d, j).L2Norm() * (1.0 + 1e-12))
+
+[<ProfiledProperty(100, Replay = "(4099,8191)")>]
+let ``LayerJacobian.segmentBoundBlocks: chains near the identity with ν_k ≥ ‖J_k‖₂ → above every segment's norm, within (BlockWorstCase)² of the bound that forms every segment`` (seed: int) =
+    let rng = Random(seed)
+    let L = rng.Next(2, 60)
+    let d = rng.Next(1, 7)
+    // s small enough that some blocks' worst case is within 2⁻⁴ of 1 and some (s = 0.03, long blocks) not
+    let s = [| 0.0005; 0.002; 0.006; 0.03 |].[rng.Next 4]
+    let js = chain rng L d s false
+    let nu = upperNorms d js
+    let blocks = LayerJacobian.segmentBoundBlocks true u64 d 0.0 (Some nu) js
+    let every = LayerJacobian.segmentBoundWith true u64 d 0.0 js
+    let brute = bruteForceMax d js
+    // eps = 0 leaves out the rounding of the products formed here: each of at most L products of d×d matrices is within
+    // γ_d of its exact value relative to the product of the norms (Higham §3.5), at most L·(d + 1)·u·Π‖J_k‖ in all
+    let rounding = float L * float (d + 1) * u64 * (nu |> Array.fold (*) 1.0)
+    let where = sprintf "L = %d, d = %d, s = %g: blocks %.17g, every segment %.17g, brute force %.17g" L d s blocks every brute
+    Assert.True(blocks >= brute - rounding, where)
+    Assert.True(blocks <= every * LayerJacobian.BlockWorstCase * LayerJacobian.BlockWorstCase * (1.0 + 1e-12), where)
+
+[<Fact>]
+let ``LayerJacobian.segmentBoundBlocks: ν_k understated (1 for every layer of a chain whose Jacobians expand) → below the largest segment's norm, which the brute force shows`` () =
+    // the block path trusts ν: with ν_k = 1 it takes every block's largest segment as 1, and a chain of Jacobians
+    // I + 0.01·(a matrix with a positive eigenvalue) has segments of norm above 1 inside each block
+    let d, L = 4, 48
+    let rng = Random(7)
+    let js = Array.init L (fun _ -> Array.init (d * d) (fun q -> (if q / d = q % d then 1.01 else 0.0) + 0.001 * (rng.NextDouble() * 2.0 - 1.0)))
+    let brute = bruteForceMax d js
+    let honest = LayerJacobian.segmentBoundBlocks true u64 d 0.0 (Some (upperNorms d js)) js
+    let understated = LayerJacobian.segmentBoundBlocks true u64 d 0.0 (Some (Array.create L 1.0)) js
+    Assert.True(honest >= brute * (1.0 - 1e-12), sprintf "honest ν: %.17g against %.17g" honest brute)
+    Assert.True(understated < brute * 0.99, sprintf "understated ν: %.17g against the largest segment %.17g" understated brute)

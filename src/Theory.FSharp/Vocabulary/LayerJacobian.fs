@@ -103,6 +103,14 @@ let blockLength (depth: int) =
     while int64 b * int64 b * int64 b < 2L * int64 depth do b <- b + 1
     b
 
+/// A block's worst case Π ν_k at or below which `segmentBoundBlocks` takes it as the block's largest segment norm:
+/// 1 + 2⁻⁴. A choice of cost, not of validity (both are upper bounds of the same maximum): forming a block's
+/// B(B + 1)/2 segments and their norms is most of the products' cost (L = 1 024: 91 of the 130 products per block and
+/// sample), and where the worst case is within 2⁻⁴ of 1 the exact maximum (≥ 1) could lower the bound T by at most
+/// (1 + 2⁻⁴)² ≈ 1.13 (docs/theorems/RunIntegrity.md, step 2, "Blocks near the identity").
+[<Literal>]
+let BlockWorstCase = 1.0625
+
 /// An upper value of max over all segments 0 ≤ a < b ≤ L of ‖J_b ⋯ J_{a+1}‖₂ for the computed Jacobians `js` (js.[k − 1]
 /// = Ĵ_k, d×d), each product computed in float64: `eps` ≥ ‖M − M̂‖₂ for every product M̂ formed here against the exact
 /// product M of the exact Jacobians J_k (the caller's bound, `Rounding`), added to every norm taken. The chain is cut
@@ -114,7 +122,11 @@ let blockLength (depth: int) =
 /// With `screen`, a norm the cheap value cannot settle is first screened (`screenLevel`, `SpectralNorm.BelowOrNorm`: a
 /// Gram matrix and one Cholesky factorization) and taken only when the screen cannot prove it below the maximum it
 /// is compared with; a screened norm could not have raised that maximum, so the value is the same bits as without it.
-let segmentBoundWith (screen: bool) (u: float) (d: int) (eps: float) (js: float[][]) =
+/// With `nu` (Some ν: ν_k ≥ ‖J_k‖₂ of the exact Jacobians, one per layer), a block whose worst case Π_{k in block} max(1, ν_k)
+/// (rounded up) is at most `BlockWorstCase` takes it as c_t instead of forming its segments: every segment inside the
+/// block is at most that product (submultiplicativity), and the exact maximum, at least 1, could lower c_t by at most
+/// that factor, so T by at most its square (`blockCheapWith`); only the block's full product is formed.
+let segmentBoundBlocks (screen: bool) (u: float) (d: int) (eps: float) (nu: float[] option) (js: float[][]) =
     let L = js.Length
     let B = blockLength L
     let nb = (L + B - 1) / B
@@ -129,6 +141,28 @@ let segmentBoundWith (screen: bool) (u: float) (d: int) (eps: float) (js: float[
     let cheap = Array.zeroCreate (B * (B + 1) / 2)
     for t in 0 .. nb - 1 do
         let first, last = t * B, min L ((t + 1) * B) - 1 // 0-based indices of the block's layers
+        // the block's worst case Π max(1, ν_k), raised by (1 + 2(B + 1)u) for its B rounded products
+        let worst =
+            match nu with
+            | None -> infinity
+            | Some nu ->
+                let mutable p = 1.0
+                // max(1, ν_k): a segment inside the block is at most the product over its own layers, which a factor
+                // below 1 elsewhere in the block would not bound
+                for k in first .. last do p <- p * max 1.0 nu.[k]
+                p * (1.0 + 2.0 * float (last - first + 2) * u)
+        if worst <= BlockWorstCase then
+            // every segment of exact Jacobians inside the block is at most Π ν_k: c_t without forming them; the full product
+            // F̂_t (Ĵ_last ⋯ Ĵ_first) for the products across blocks, formed as the segments from `first` are above
+            c.[t] <- max 1.0 worst
+            Array.blit js.[first] 0 cur 0 dd
+            for b in first + 1 .. last do
+                Model.Layerwise.MultiplyOrdered(ReadOnlySpan(js.[b]), d, d, ReadOnlySpan(cur), d, Span(next))
+                let s = cur
+                cur <- next
+                next <- s
+            Array.blit cur 0 full.[t] 0 dd
+        else
         let mutable count = 0
         for a in first .. last do
             Array.blit js.[a] 0 segs (count * dd) dd
@@ -171,6 +205,10 @@ let segmentBoundWith (screen: bool) (u: float) (d: int) (eps: float) (js: float[
                     cur <- next
                     next <- s
     best
+
+/// `segmentBoundBlocks` without per-layer values (every block's segments formed).
+let segmentBoundWith (screen: bool) (u: float) (d: int) (eps: float) (js: float[][]) =
+    segmentBoundBlocks screen u d eps None js
 
 /// `segmentBoundWith` with the screen: the bound of docs/theorems/RunIntegrity.md, step 2.
 let segmentBound (u: float) (d: int) (eps: float) (js: float[][]) = segmentBoundWith true u d eps js

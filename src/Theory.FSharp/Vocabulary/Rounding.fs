@@ -130,7 +130,9 @@ let private actualAmplification (run: Run) (s: int) (hMaxOf: Lazy<float>) (rowsO
                 prodA <- prodA * (nu.[k] + eta) * (1.0 + float d * gam d)
             // ‖M − M̂‖₂ ≤ Π_k (ν_k + η_k)(1 + dγ_d) − Π_k ν_k for every product formed from the chain (step 3)
             let eps = prodA * (1.0 + 2.0 * float L * u) - prodNu * (1.0 - 2.0 * float L * u)
-            LayerJacobian.segmentBound u d eps js
+            // blocks whose worst case Π ν_k is near 1 take it (`LayerJacobian.BlockWorstCase`): the ν_k above bound the exact
+            // Jacobians' norms at any states
+            LayerJacobian.segmentBoundBlocks true u d eps (Some nu) js
         let T = Array.Parallel.init lw.H.[0].Length perSample |> Comparison.maxKeepNaN
         // step 4: the secant Jacobians differ from the tangent ones by ‖Δ_k‖ ≤ (2s2/L)‖V_k‖₂‖W_k‖₂r_k·ĀS_{k−1}
         // (r_k = max_j ‖(W_k)_{j,:}‖₂, `rowNorms`),
