@@ -224,9 +224,9 @@ type TaylorModel =
     member t.Remainder = t.Quadrature + t.Rounding + t.Rem1 + t.Rem2
 
 /// The work arrays of one `taylorModel` call for a shape (m, d, N, |y|), one set per thread and reused by its next call: a
-/// B.bound of the 1 024-layer runs makes 10⁵–10⁶ calls, and fresh arrays for each (≈ 7 KB) cost more than the call's
-/// arithmetic in the collector's clearing of new memory (docs/performance.md). Every entry a call reads is written by it
-/// first, so what a set held before changes no number; only the returned ĉ is a fresh array.
+/// B.bound of the 1 024-layer runs makes 10⁵–10⁶ calls, and fresh arrays for each (≈ 7 KB) were a third of the bytes
+/// the B.* rows allocated there (3.85 → 2.51 GB, docs/performance.md), each byte cleared by the collector. Every entry a
+/// call reads is written by it first, so what a set held before changes no number; only the returned ĉ is a fresh array.
 [<AllowNullLiteral>]
 type private TaylorScratch(m: int, d: int, nq: int, yLen: int) =
     member val M = m

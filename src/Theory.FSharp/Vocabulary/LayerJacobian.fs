@@ -125,7 +125,7 @@ let BlockWorstCase = 1.0625
 /// With `nu` (Some ν: ν_k ≥ ‖J_k‖₂ of the exact Jacobians, one per layer), a block whose worst case Π_{k in block} max(1, ν_k)
 /// (rounded up) is at most `BlockWorstCase` takes it as c_t instead of forming its segments: every segment inside the
 /// block is at most that product (submultiplicativity), and the exact maximum, at least 1, could lower c_t by at most
-/// that factor, so T by at most its square (`blockCheapWith`); only the block's full product is formed.
+/// that factor, so T by at most its square; only the block's full product is formed.
 let segmentBoundBlocks (screen: bool) (u: float) (d: int) (eps: float) (nu: float[] option) (js: float[][]) =
     let L = js.Length
     let B = blockLength L
@@ -163,6 +163,7 @@ let segmentBoundBlocks (screen: bool) (u: float) (d: int) (eps: float) (nu: floa
                 next <- s
             Array.blit cur 0 full.[t] 0 dd
         else
+        // (otherwise) every segment of the block formed, and its largest norm
         let mutable count = 0
         for a in first .. last do
             Array.blit js.[a] 0 segs (count * dd) dd
