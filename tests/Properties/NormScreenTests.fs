@@ -217,3 +217,24 @@ let ``LayerJacobian.segmentBoundBlocks: ν_k understated (1 for every layer of a
     let understated = LayerJacobian.segmentBoundBlocks true u64 d 0.0 (Some (Array.create L 1.0)) js
     Assert.True(honest >= brute * (1.0 - 1e-12), sprintf "honest ν: %.17g against %.17g" honest brute)
     Assert.True(understated < brute * 0.99, sprintf "understated ν: %.17g against the largest segment %.17g" understated brute)
+
+[<Fact>]
+let ``LayerJacobian.segmentBoundBlocks: a ν_k that is NaN → that block's segments formed, the bound of every segment's path`` () =
+    // a NaN among the ν must not let its block pass as near the identity (F#'s max keeps NaN; a comparison such as
+    // `if x > 1.0 then x else 1.0` would not): layers of norm ≈ 1.001
+    // and a first layer of norm ≈ 1.05, blocks of 4 (worst ≈ 1.053, within 2⁻⁴ of 1); read as 1, ν₁ would leave that
+    // block's c_t ≈ 1.003 and the bound below the whole chain's norm ≈ 1.08
+    let d, L = 3, 27
+    let rng = Random(11)
+    let js =
+        Array.init L (fun k ->
+            let s = if k = 0 then 1.05 else 1.001
+            Array.init (d * d) (fun q -> (if q / d = q % d then s else 0.0) + 1e-5 * (rng.NextDouble() * 2.0 - 1.0)))
+    let nu = upperNorms d js
+    Assert.True(LayerJacobian.segmentBoundBlocks true u64 d 0.0 (Some nu) js >= bruteForceMax d js * (1.0 - 1e-12))
+    let withNaN = Array.copy nu
+    withNaN.[0] <- nan
+    let every = LayerJacobian.segmentBoundWith true u64 d 0.0 js
+    let blocks = LayerJacobian.segmentBoundBlocks true u64 d 0.0 (Some withNaN) js
+    Assert.True(Double.IsFinite blocks && blocks >= bruteForceMax d js * (1.0 - 1e-12), sprintf "%.17g against %.17g" blocks (bruteForceMax d js))
+    Assert.True(blocks <= every * LayerJacobian.BlockWorstCase * LayerJacobian.BlockWorstCase * (1.0 + 1e-12))
