@@ -215,6 +215,28 @@ public sealed class ObserverTeamTests : IDisposable
         };
     }
 
+    [Fact(DisplayName = "ObserverTeam: 40 slow items shared by the observer's and the replay's threads → every item run once, the observer's a prefix from the front, the replay's the rest from the back")]
+    public void Team_claims_from_both_ends()
+    {
+        const int items = 40;
+        var runs = new int[items];
+        var by = new int[items];
+        AsObserver(() => ObserverTeam.For(items, (from, until, worker) =>
+        {
+            for (int k = from; k < until; k++)
+            {
+                Interlocked.Increment(ref runs[k]);
+                by[k] = worker;
+                Thread.Sleep(2);
+            }
+        }));
+        Assert.All(runs, r => Assert.Equal(1, r));
+        int helped = by.Count(w => w == 1);
+        Assert.True(helped > 0 && helped < items, $"the replay's thread ran {helped} of {items} items");
+        // worker 0 took 0, 1, … and worker 1 took items − 1, items − 2, …: the split is one cut
+        Assert.Equal(Enumerable.Repeat(0, items - helped).Concat(Enumerable.Repeat(1, helped)), by);
+    }
+
     [Fact(DisplayName = "Replay: observer (split pass + fused centre) on one thread, on two threads sharing its pairs, in parts of 3 pairs → the same outputs at every iterate bit for bit")]
     public void Observed_replay_same_bits_on_every_schedule()
     {

@@ -3,8 +3,10 @@ namespace ResOdeProofs.Numerics.Verification;
 /// <summary>
 /// The two threads of an observed replay sharing the observer's per-pair work. The observer of iterate i runs on the
 /// replay's side thread (<see cref="SideWorker"/>); its loops over layers or pairs are cut into parts (<see cref="For"/>)
-/// that the side thread and, once it has evaluated iterate i + 1, the replay's thread (<see cref="Help"/>) both claim
-/// through a counter, so two threads are busy and no third one spins. A part writes only its own items' results and every
+/// that the side thread and, once it has evaluated iterate i + 1, the replay's thread (<see cref="Help"/>) both claim,
+/// the side thread from the front and the replay's thread from the back, so two threads are busy, no third one spins, and
+/// from one iterate to the next each thread tends to run the same items (their per-item state stays in its core's cache
+/// instead of moving between the cores). A part writes only its own items' results and every
 /// reduction over items is done afterwards in item order, so which thread ran which part, and how the items were cut into
 /// parts, changes no number. Outside an observer job of a team (one processor, tests) <see cref="For"/> runs every item on
 /// the caller.
@@ -29,11 +31,27 @@ public sealed class ObserverTeam
     {
         public readonly PartBody Body;
         public readonly int Items, Size, Parts;
-        public int Next, Pending;
+        // the unclaimed parts are [front, back): the low 32 bits hold front, the high 32 bits back
+        private long _range;
+        public int Pending;
         public Exception? Error;
         public Job(PartBody body, int items, int size)
         {
             Body = body; Items = items; Size = size; Parts = (items + size - 1) / size; Pending = Parts;
+            _range = (long)Parts << 32;
+        }
+
+        /// <summary>The next unclaimed part from the front (worker 0) or the back (worker 1), or −1 when none is left.</summary>
+        private int Take(int worker)
+        {
+            while (true)
+            {
+                long r = Volatile.Read(ref _range);
+                int front = (int)(r & 0xFFFFFFFF), back = (int)(r >> 32);
+                if (front >= back) return -1;
+                long next = worker == 0 ? r + 1 : r - (1L << 32);
+                if (Interlocked.CompareExchange(ref _range, next, r) == r) return worker == 0 ? front : back - 1;
+            }
         }
 
         /// <summary>Runs unclaimed parts until none is left; true when this call ran the last part to finish.</summary>
@@ -42,8 +60,8 @@ public sealed class ObserverTeam
             bool last = false;
             while (true)
             {
-                int p = Interlocked.Increment(ref Next) - 1;
-                if (p >= Parts) return last;
+                int p = Take(worker);
+                if (p < 0) return last;
                 try { Body(p * Size, Math.Min(Items, (p + 1) * Size), worker); }
                 catch (Exception ex) { Interlocked.CompareExchange(ref Error, ex, null); }
                 finally { if (Interlocked.Decrement(ref Pending) == 0) last = true; }
