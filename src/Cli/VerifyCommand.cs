@@ -159,6 +159,9 @@ internal static class VerifyCommand
         // what the managed heap cost: a check that allocates much pays in collections and in fresh pages, not in its own CPU
         Console.WriteLine(FormattableString.Invariant(
             $"  managed heap: {GC.GetTotalAllocatedBytes() / 1e9:F2} GB allocated, collections gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, paused {GC.GetTotalPauseDuration().TotalSeconds:F2} s"));
+        // and what compiling the code cost (every thread's JIT time; a short verify pays it as a fixed cost)
+        Console.WriteLine(FormattableString.Invariant(
+            $"  code compiled: {System.Runtime.JitInfo.GetCompiledMethodCount()} methods in {System.Runtime.JitInfo.GetCompilationTime().TotalSeconds:F2} s"));
         Console.WriteLine();
     }
 

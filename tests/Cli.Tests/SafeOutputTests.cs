@@ -290,7 +290,7 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Contains($"width = {m + 1}", r.Err);
     }
 
-    [Fact(DisplayName = "resode verify --timings: a small run → every costly check listed with its CPU seconds, verdicts.json records them")]
+    [Fact(DisplayName = "resode verify --timings: a small run → every costly check listed with its CPU seconds, the heap's and the compiler's costs, verdicts.json records them")]
     public void VerifyTimingsListEveryCostlyCheckAndVerdictsJsonRecordsItsCpuSeconds()
     {
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
@@ -304,6 +304,9 @@ public sealed class SafeOutputTests : IDisposable
         var replay = rows.Single(row => (string)row!["id"]! == "E.replay")!;
         Assert.True((double)replay["cpu_seconds"]! > 0, replay.ToJsonString());
         Assert.Matches(@"\n  E\.replay\s+run\s+[0-9.]+\s+[0-9.]+", r.Out);
+        // the fixed costs beside the checks: the managed heap's and the compiler's (a process compiles some code: never 0 methods)
+        Assert.Matches(@"\n  managed heap: [0-9.]+ GB allocated", r.Out);
+        Assert.Matches(@"\n  code compiled: [1-9][0-9]* methods in [0-9.]+ s", r.Out);
     }
 
     [Fact(DisplayName = "train --force: a run whose verdicts.json the tool did not write → exit 2, every file untouched")]
