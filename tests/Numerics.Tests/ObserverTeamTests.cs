@@ -221,13 +221,18 @@ public sealed class ObserverTeamTests : IDisposable
         const int items = 40;
         var runs = new int[items];
         var by = new int[items];
+        int helperRan = 0;
         AsObserver(() => ObserverTeam.For(items, (from, until, worker) =>
         {
             for (int k = from; k < until; k++)
             {
                 Interlocked.Increment(ref runs[k]);
                 by[k] = worker;
-                Thread.Sleep(2);
+                // the observer's first item waits (at most 10 s) until the replay's thread has taken one, so both take
+                // some however the two threads are scheduled on a busy machine
+                if (worker == 1) Volatile.Write(ref helperRan, 1);
+                else for (var sw = System.Diagnostics.Stopwatch.StartNew(); Volatile.Read(ref helperRan) == 0 && sw.Elapsed.TotalSeconds < 10;) Thread.Sleep(1);
+                Thread.Sleep(1);
             }
         }));
         Assert.All(runs, r => Assert.Equal(1, r));
