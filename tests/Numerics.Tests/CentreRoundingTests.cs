@@ -98,7 +98,7 @@ public class CentreRoundingTests
         var p = Enumerable.Range(0, n * d).Select(_ => 0.1 * R()).ToArray();
         var w = Enumerable.Range(0, m * d).Select(_ => R()).ToArray();
         var v = Enumerable.Range(0, d * m).Select(_ => R()).ToArray();
-        double worst = 0, gMax = 0;
+        double gMax = 0;
         var plain = new double[m * d]; var exact = new double[m * d];
         var qp = new double[n * m]; var qe = new double[n * m];
         for (int i = 0; i < n; i++)
