@@ -86,6 +86,6 @@ public sealed class EvidenceColumnsTests : IDisposable
         var other = Run.Load(_s.P("b"));
         Assert.True(own.UseVerifiedColumns(cols!));
         Assert.False(other.UseVerifiedColumns(cols!));
-        Assert.Equal(other.Data.Losses.Length, other.Trace("smooth_z").Value.Length);
+        Assert.Equal(other.Data.Losses.Length, other.Trace("smooth_z")!.Value.Length);
     }
 }

@@ -580,11 +580,12 @@ public sealed class SafeOutputTests : IDisposable
     {
         Action undo;
         if (Environment.UserName == "root") { Tool("chattr", "+i", dir); undo = () => Tool("chattr", "-i", dir); }
+        else if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("the unwritable directory is made with Unix file modes");
         else
         {
             var mode = File.GetUnixFileMode(dir);
             File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserExecute);
-            undo = () => File.SetUnixFileMode(dir, mode);
+            undo = () => { if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, mode); };
         }
         Assert.ThrowsAny<Exception>(() => File.Create(Path.Combine(dir, "probe")).Dispose());
         return undo;

@@ -47,8 +47,7 @@ let initCatchesUntiedLayer () =
 let initCatchesUnderstatedLipschitz () =
     let run = trainBlock ((reportExample (BlockCatalog.All |> Seq.find (fun e -> e.Name = "glu"))).With(init = InitKind.Smooth))
     Assert.True(Verdict.isHolds (Result.evaluate Evidence.init run).Verdict)
-    let declared = run.Data.Meta.Init.LipschitzParts
-    Assert.NotNull declared
+    let declared = nonNull run.Data.Meta.Init.LipschitzParts
     let part = fst run.Parts.[0]
     // the measured L·max_k‖θ_{k+1,q}(0) − θ_{k,q}(0)‖ of the part, halved and declared
     let P, L, o, size = run.ParameterCount, run.Setting.Depth, run.PartOffset 0, run.PartSize 0

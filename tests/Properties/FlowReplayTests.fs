@@ -244,7 +244,7 @@ let ``E.claims, A.flow, C.gfDecay: another producer's faithful clipped flow → 
 /// estimate with its RMS-norm controller, so the flow replay's hypothesis is not met, naming the method (before: not checked).
 [<Fact>]
 let ``E.flowReplay: ode_method RK4 or none → hypothesis not met naming it`` () =
-    for m in [ "RK4"; null ] do
+    for m in ([ "RK4"; null ]: (string | null) list) do
         let d = faithfulData ()
         d.Meta.OdeMethod <- m
         let run = Run(d)

@@ -423,7 +423,7 @@ let ``Theory sources: every .fs file of src/Theory.FSharp → no allowance-like 
     let files = theorySources ()
     let found =
         [ for f in files do
-            let name = Path.GetFileName f
+            let name = nonNull (Path.GetFileName f)
             for hit in allowanceLikeLiterals (codeOf (File.ReadAllText f)) do
                 let value = hit.Substring(hit.IndexOf(": ") + 2)
                 if not (notAllowances |> List.exists (fun (file, lit, _) -> file = name && lit = value)) then yield sprintf "%s:%s" name hit ]
