@@ -135,7 +135,7 @@ let probeConstants (block: ConvBlock) (theta: float[]) (thetaB: float[] option) 
 
 let private forward (block: ConvBlock) (theta: float[]) (h: float[]) n =
     let out = Array.zeroCreate (n * block.StateDim)
-    block.Forward(System.ReadOnlySpan theta, System.ReadOnlySpan h, System.Span out, System.Span(Array.zeroCreate (block.CacheSize n)), n)
+    BlockCalls.Forward(block, theta, 0, h, 0, out, Array.zeroCreate (block.CacheSize n), n)
     out
 
 /// (∂f/∂θ)(θ, h_i)ᵀp_i for one sample i.
@@ -143,10 +143,9 @@ let private vjpTheta (block: ConvBlock) (theta: float[]) (h: float[]) (p: float[
     let d = block.StateDim
     let hi, pi = Array.sub h (i * d) d, Array.sub p (i * d) d
     let cache = Array.zeroCreate (block.CacheSize 1)
-    block.Forward(System.ReadOnlySpan theta, System.ReadOnlySpan hi, System.Span(Array.zeroCreate d), System.Span cache, 1)
+    BlockCalls.Forward(block, theta, 0, hi, 0, Array.zeroCreate d, cache, 1)
     let g = Array.zeroCreate block.ParameterCount
-    block.Backward(System.ReadOnlySpan theta, System.ReadOnlySpan hi, System.ReadOnlySpan cache, System.ReadOnlySpan pi,
-                   System.Span g, System.Span(Array.zeroCreate d), 1)
+    BlockCalls.Backward(block, theta, 0, hi, 0, cache, pi, 0, g, Array.zeroCreate d, 1)
     g
 
 let private sampleNorm (x: float[]) d i = Linalg.frobenius x (i * d) d

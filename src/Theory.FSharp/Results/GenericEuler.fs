@@ -39,10 +39,10 @@ let jacobianAt (block: IResidualBlock) (theta: float[]) (z: float[]) : Matrix<fl
     let hs = Array.init (d * d) (fun e -> z.[e % d])
     let cache = Array.zeroCreate (block.CacheSize d)
     let out = Array.zeroCreate (d * d)
-    block.Forward(ReadOnlySpan(theta), ReadOnlySpan(hs), Span(out), Span(cache), d)
+    BlockCalls.Forward(block, theta, 0, hs, 0, out, cache, d)
     let p = Array.init (d * d) (fun e -> if e / d = e % d then 1.0 else 0.0)
     let gT, gH = Array.zeroCreate P, Array.zeroCreate (d * d)
-    block.Backward(ReadOnlySpan(theta), ReadOnlySpan(hs), ReadOnlySpan(cache), ReadOnlySpan(p), Span(gT), Span(gH), d)
+    BlockCalls.Backward(block, theta, 0, hs, 0, cache, p, 0, gT, gH, d)
     Matrix<float>.Build.DenseOfRowMajor(d, d, gH)
 
 /// A radius the flow started at a state y of norm ny stays within over one layer interval, given travel(ny + δ) ≥ the
@@ -121,7 +121,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
     let bounds = GenericResults.layerPairBounds run (GenericResults.layerPartNorms run theta)
     let forward (t: float[]) (y: float[]) =
         let o = Array.zeroCreate (n * d)
-        block.Forward(ReadOnlySpan(t), ReadOnlySpan(y), Span(o), Span(Array.zeroCreate (block.CacheSize n)), n)
+        BlockCalls.Forward(block, t, 0, y, 0, o, Array.zeroCreate (block.CacheSize n), n)
         o
     let N = OdeLimit.QuadratureNodes
     // per layer, for all samples at once: f_y = f(θ_k, y) and the quadrature Q̂ = (h/N) Σ_i [f(θ(t_i), y) − f_y], y = H̃_{k−1}
@@ -145,7 +145,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
     // one sample's image f(θ, x) (a batch of one) into `o`, θ = t[offset .. offset + P − 1], with the block's cache `cache`
     // (CacheSize 1)
     let forward1 (t: float[]) (offset: int) (x: float[]) (o: float[]) (cache: float[]) =
-        block.Forward(ReadOnlySpan(t, offset, P), ReadOnlySpan(x), Span(o), Span(cache), 1)
+        BlockCalls.Forward(block, t, offset, x, 0, o, cache, 1)
     // The parameters the p sub-intervals of layer k read, formed once per layer and p and shared by the samples: `Ends`
     // holds θ(c_i) = θ_{k−1} + c_i(θ_k − θ_{k−1}), c_i = i/p, at i·P for i = 0..p (θ_{k−1} and θ_k themselves at 0 and p; also
     // apart, one array each),

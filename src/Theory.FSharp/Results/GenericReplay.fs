@@ -36,11 +36,9 @@ let pairQuantities (run: Run) (arch: Architecture) (block: IResidualBlock) (thet
             run.Parts |> Array.mapi (fun q _ ->
                 Linalg.frobenius theta (k * P + run.PartOffset q) (run.PartSize q), run.LayerPartOperatorNorm(theta, k, q)))
     Array.init (L - 1) (fun k ->
-        let th = ReadOnlySpan(theta, k * P, P)
-        let h = ReadOnlySpan(hs, (k + 1) * nd, nd)
         let e = Array.zeroCreate P
-        block.Forward(th, h, Span(out), Span(cache), n)
-        block.Backward(th, h, ReadOnlySpan(cache), ReadOnlySpan(ps, (k + 2) * nd, nd), Span(e), Span(gh), n)
+        BlockCalls.Forward(block, theta, k * P, hs, (k + 1) * nd, out, cache, n)
+        BlockCalls.Backward(block, theta, k * P, hs, (k + 1) * nd, cache, ps, (k + 2) * nd, e, gh, n)
         for i in 0 .. P - 1 do e.[i] <- e.[i] - g.[k * P + i]
         let fro = run.Parts |> Array.mapi (fun q (name, _) -> name, max (fst partNorms.[k].[q]) (fst partNorms.[k + 1].[q])) |> Map.ofArray
         let op = run.Parts |> Array.mapi (fun q (name, _) -> name, max (snd partNorms.[k].[q]) (snd partNorms.[k + 1].[q])) |> Map.ofArray

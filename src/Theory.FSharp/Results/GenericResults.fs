@@ -220,7 +220,7 @@ let private blockField (block: IResidualBlock) (n: int) =
     fun (theta: float[]) ->
         fun (h: float[]) ->
             let o = Array.zeroCreate (n * block.StateDim)
-            block.Forward(ReadOnlySpan(theta), ReadOnlySpan(h), Span(o), Span(cache), n)
+            BlockCalls.Forward(block, theta, 0, h, 0, o, cache, n)
             o
 
 /// Classic RK4 (`Integration.rk4Solve`) for dH/ds = f(θ⁰(s), H) on [0, 1] with M steps for the n states at once.

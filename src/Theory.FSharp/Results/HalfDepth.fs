@@ -79,7 +79,7 @@ let compute (x: HalfDepthInput) : HalfDepthCheck =
     let cache = Array.zeroCreate (block.CacheSize n)
     let eval k (h: float[]) =
         let f = Array.zeroCreate (n * d)
-        block.Forward(ReadOnlySpan(th, k * P, P), ReadOnlySpan h, Span f, Span cache, n)
+        BlockCalls.Forward(block, th, k * P, h, 0, f, cache, n)
         f
     let fL = float L
     let e = Array.zeroCreate n

@@ -179,17 +179,15 @@ let blockInit (run: Run) : BlockInit =
         let kbar = Matrix<float>.Build.Dense((if form then nd else 0), (if form then nd else 0))
         let mutable outMax, jhMax = 0.0, 0.0
         for k in 0 .. L - 1 do
-            let th = ReadOnlySpan(theta, k * P, P)
             for i in 0 .. n - 1 do
-                let h = ReadOnlySpan(h0, i * d, d)
-                block.Forward(th, h, Span(out), Span(cache), 1)
+                Blocks.BlockCalls.Forward(block, theta, k * P, h0, i * d, out, cache, 1)
                 outMax <- max outMax (Linalg.norm out)
                 for c in 0 .. d - 1 do
                     Array.fill unitAdjoint 0 d 0.0
                     unitAdjoint.[c] <- 1.0
                     let row = rows.[i * d + c]
                     Array.fill row 0 P 0.0
-                    block.Backward(th, h, ReadOnlySpan(cache), ReadOnlySpan(unitAdjoint), Span(row), Span(gh), 1)
+                    Blocks.BlockCalls.Backward(block, theta, k * P, h0, i * d, cache, unitAdjoint, 0, row, gh, 1)
                     for x in gh do jhMax <- max jhMax (abs x)
             if form then
                 let jt = Matrix<float>.Build.DenseOfColumnArrays(rows)
