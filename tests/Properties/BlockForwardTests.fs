@@ -62,7 +62,7 @@ let naive (name: string) (act: ActivationKind) (hyper: Collections.Generic.IRead
 /// The block's Forward at one state.
 let forward (block: IResidualBlock) (theta: float[]) (h: float[]) =
     let out = Array.zeroCreate block.StateDim
-    block.Forward(ReadOnlySpan<float>(theta), ReadOnlySpan<float>(h), Span<float>(out), Span<float>(Array.zeroCreate (block.CacheSize 1)), 1)
+    BlockCalls.Forward(block, theta, 0, h, 0, out, Array.zeroCreate (block.CacheSize 1), 1)
     out
 
 /// Largest |Forward − naive| over 20 random (θ, h) (entries of order one), relative to 1 + |naive|.

@@ -33,14 +33,13 @@ let jacobians (block: IResidualBlock) (theta: float[]) (h: float[]) =
     let d, P = block.StateDim, block.ParameterCount
     let cache = Array.zeroCreate (block.CacheSize 1)
     let out = Array.zeroCreate d
-    block.Forward(ReadOnlySpan<float>(theta), ReadOnlySpan<float>(h), Span<float>(out), Span<float>(cache), 1)
+    BlockCalls.Forward(block, theta, 0, h, 0, out, cache, 1)
     let jh, jt = Array.zeroCreate (d * d), Array.zeroCreate (d * P)
     for j in 0 .. d - 1 do
         let p = Array.zeroCreate d
         p.[j] <- 1.0
         let gT, gH = Array.zeroCreate P, Array.zeroCreate d
-        block.Backward(ReadOnlySpan<float>(theta), ReadOnlySpan<float>(h), ReadOnlySpan<float>(cache), ReadOnlySpan<float>(p),
-                       Span<float>(gT), Span<float>(gH), 1)
+        BlockCalls.Backward(block, theta, 0, h, 0, cache, p, 0, gT, gH, 1)
         Array.blit gH 0 jh (j * d) d
         Array.blit gT 0 jt (j * P) P
     out, jh, jt
@@ -229,7 +228,7 @@ let measureF0 (arch: Architecture) (block: IResidualBlock) consts hyper (theta: 
     let d = block.StateDim
     let zero = Array.zeroCreate d
     let out = Array.zeroCreate d
-    block.Forward(ReadOnlySpan<float>(theta), ReadOnlySpan<float>(zero), Span<float>(out), Span<float>(Array.zeroCreate (block.CacheSize 1)), 1)
+    BlockCalls.Forward(block, theta, 0, zero, 0, out, Array.zeroCreate (block.CacheSize 1), 1)
     norm out, arch.OutputAtZero (boundsOf block consts hyper [ theta ] [ zero ])
 
 /// The probe of F₀ on the catalog block `name`, per activation: `restarts` random parameter draws (part scales 0 to 2)

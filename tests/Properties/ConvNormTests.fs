@@ -163,7 +163,7 @@ let ``Conv.C3: deep conv forward pass → the closed-form hidden-state bound hol
     let mutable worst = 0.0
     for k in 0 .. L - 1 do
         let out = Array.zeroCreate d
-        block.Forward(ReadOnlySpan thetas.[k], ReadOnlySpan h, Span out, Span(Array.zeroCreate (block.CacheSize 1)), 1)
+        BlockCalls.Forward(block, thetas.[k], 0, h, 0, out, Array.zeroCreate (block.CacheSize 1), 1)
         h <- Array.map2 (fun a b -> a + b / float L) h out
         worst <- max worst (Linalg.norm h)
     let bound = hiddenStateBound cmax (Linalg.norm h0)

@@ -13,9 +13,9 @@ open ResOdeProofs.Properties.ConstantProbe
 /// ∂_θf(θ, h)ᵀp for one sample, from the block's Backward.
 let private vjp (block: IResidualBlock) (theta: float[]) (h: float[]) (p: float[]) =
     let cache = Array.zeroCreate (block.CacheSize 1)
-    block.Forward(ReadOnlySpan theta, ReadOnlySpan h, Span(Array.zeroCreate block.StateDim), Span cache, 1)
+    BlockCalls.Forward(block, theta, 0, h, 0, Array.zeroCreate block.StateDim, cache, 1)
     let g = Array.zeroCreate block.ParameterCount
-    block.Backward(ReadOnlySpan theta, ReadOnlySpan h, ReadOnlySpan cache, ReadOnlySpan p, Span g, Span(Array.zeroCreate block.StateDim), 1)
+    BlockCalls.Backward(block, theta, 0, h, 0, cache, p, 0, g, Array.zeroCreate block.StateDim, 1)
     g
 
 /// The worst ratio measured / bound over parts and `count` random points; `edit` may change the declared matrix.
