@@ -25,6 +25,10 @@ let every : string -> bool = fun _ -> true
 /// iterate observer): a verify that chooses none of them replays without the observer.
 let observedIds : Set<string> = SplitResults.all |> List.map (fun r -> r.Id) |> Set.ofList
 
+/// The one split statement that reads the linearised centre (`Run.WithoutCentre`): a verify that chooses other split
+/// statements but not this one replays with an observer that leaves the centre out.
+let centreId = SplitResults.centreSegments.Id
+
 /// One evaluated result, flattened (NaN where a number does not apply).
 type VerdictRow =
     { Id: string
@@ -165,13 +169,17 @@ let accuracyRows (input: FashionAccuracy.AccuracyInput) : VerdictRow list =
 /// clipped gradient descent) with every result chosen has its snapshot-only reference computations started beside the rows
 /// (`referencesBesideTheReplay`); the rows are the same either way, and the call returns only when that thread has
 /// finished. When no chosen result reads the split recursions (`observedIds`), the view replays without its iterate
-/// observers (`Run.WithoutIterateObservers`): a chosen result that needs them after all replays once more (the same rows).
+/// observers (`Run.WithoutIterateObservers`); when they are chosen but not the centre's (`centreId`), without the centre
+/// (`Run.WithoutCentre`): a chosen result that needs what was left out after all replays once more (the same rows).
 let verifyRunSelected (select: string -> bool) (run: Run) : VerdictRow list =
     let chosen = singleRun |> List.filter (fun r -> select r.Id)
     let whole = chosen.Length = singleRun.Length
     let run =
         if not whole && not (chosen |> List.exists (fun r -> observedIds.Contains r.Id)) && not run.Replayed then
             run.WithoutIterateObservers()
+        elif not whole && not (chosen |> List.exists (fun r -> r.Id = centreId)) && not run.Replayed then
+            // the split statements without the centre's: the observer leaves the centre out (the same rows, less work)
+            run.WithoutCentre()
         else run
     let beside =
         if whole && run.IsMlp && ResOdeProofs.Numerics.Verification.Replay.IsGradientDescent run.Data then Some(referencesBesideTheReplay run)

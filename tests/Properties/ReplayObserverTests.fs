@@ -67,6 +67,69 @@ let ``Registry.verifyRunSelected: no split result chosen → the replay feeds no
     sameAsWhole srows
 
 [<Fact>]
+let ``Run.WithoutCentre: a GELU run replayed → the observer fed without the centre; every other field of A.split's bounds as the full view's, bit for bit`` () =
+    splitRegistered ()
+    let full = Run(data.Value)
+    let part = Run(data.Value).WithoutCentre()
+    Assert.False(part.CentreWanted)
+    part.Trace "smooth_z" |> ignore
+    Assert.True(part.ObserversFed >= 1, "the split observer still joins the replay")
+    let a, b = SplitResults.bounds full, SplitResults.bounds part
+    Assert.NotEmpty(a.Centre)
+    Assert.Empty(b.Centre)
+    Assert.Equal<float[]>(a.FromZero, b.FromZero)
+    Assert.Equal<float[]>(a.Segments, b.Segments)
+    Assert.Equal<float[][]>(a.FromZeroPairs, b.FromZeroPairs)
+    Assert.Equal<float[][]>(a.SegmentPairs, b.SegmentPairs)
+    Assert.Equal(a.AMax, b.AMax)
+    Assert.Equal(a.LEMax, b.LEMax)
+    Assert.Equal(a.ReplayDrift, b.ReplayDrift)
+
+[<Fact>]
+let ``Run.WithoutCentre: the view's replay has run → refused`` () =
+    let run = Run(data.Value)
+    run.Trace "smooth_z" |> ignore
+    Assert.Throws<System.InvalidOperationException>(fun () -> run.WithoutCentre() |> ignore) |> ignore
+
+[<Fact>]
+let ``A.split.centre.segments: a view whose replay left the centre out → the same row as the full view (replayed once more with the centre)`` () =
+    splitRegistered ()
+    let full = Run(data.Value)
+    let part = Run(data.Value).WithoutCentre()
+    part.Trace "smooth_z" |> ignore
+    Assert.Empty((SplitResults.bounds part).Centre)
+    let a = Registry.evaluateRow SplitResults.centreSegments "full" full
+    let b = Registry.evaluateRow SplitResults.centreSegments "part" part
+    Assert.Equal("holds", a.Verdict)
+    Assert.Equal(a.Verdict, b.Verdict)
+    Assert.Equal(a.Measured, b.Measured)
+    Assert.Equal(a.Bound, b.Bound)
+    Assert.Equal(a.TightnessMax, b.TightnessMax)
+
+[<Fact>]
+let ``Registry.verifyRunSelected: split results chosen without the centre's → the observer leaves the centre out; the centre's chosen → it does not; each row the whole verify's`` () =
+    splitRegistered ()
+    let whole = Registry.verifyRun (Run(data.Value))
+    let sameAsWhole (rows: Registry.VerdictRow list) =
+        for r in rows do
+            let w = whole |> List.find (fun x -> x.Id = r.Id)
+            Assert.Equal(w.Verdict, r.Verdict)
+            Assert.Equal(w.Measured, r.Measured)
+            Assert.Equal(w.Bound, r.Bound)
+            Assert.Equal(w.TightnessMax, r.TightnessMax)
+    let part = Run(data.Value)
+    let rows = Registry.verifyRunSelected (Registry.selection [ "A.split"; "A.split.segments"; "L5.split"; "L5.forcing" ]) part
+    Assert.False(part.CentreWanted)
+    Assert.Empty((SplitResults.bounds part).Centre)
+    Assert.Equal<string list>([ "L5.split"; "L5.forcing"; "A.split"; "A.split.segments" ] |> List.sort, rows |> List.map (fun r -> r.Id) |> List.sort)
+    sameAsWhole rows
+    let withCentre = Run(data.Value)
+    let crows = Registry.verifyRunSelected (Registry.selection [ "A.split.segments"; "A.split.centre.segments" ]) withCentre
+    Assert.True(withCentre.CentreWanted)
+    Assert.NotEmpty((SplitResults.bounds withCentre).Centre)
+    sameAsWhole crows
+
+[<Fact>]
 let ``Registry.selection: ids, former ids and prefixes → chosen as a study's results list chooses them; unknownPatterns → the patterns that name no result`` () =
     let s = Registry.selection [ "G.B.bound"; "L5." ]
     Assert.True(s "B.bound")

@@ -184,6 +184,8 @@ type Run(data: RunData, architectures: Architecture list) as this =
 
     /// False once `WithoutIterateObservers` is called: the replay then feeds no observer.
     let mutable observed = true
+    /// False once `WithoutCentre` is called: the split observer then leaves out the linearised centre.
+    let mutable centreWanted = true
     /// How many observers the replay fed (set when it runs).
     let mutable observersFed = 0
     /// The verifier's evidence for plain and clipped gradient descent (None for other optimizers).
@@ -257,6 +259,17 @@ type Run(data: RunData, architectures: Architecture list) as this =
         if evidence.IsValueCreated then invalidOp "the replay of this view has run: its observers can no longer be left out"
         observed <- false
         this
+    /// This view, its replay's split observer leaving out the linearised centre (the observer's costliest part: its
+    /// products of W_{k+1}h_k and the quadrature rule at every pair and iterate), for a verify that chooses the split
+    /// statements but not A.split.centre.segments. Every other quantity of the observer is the same, bit for bit; the
+    /// centre's result asked on such a view replays once more with the centre (`SplitResults.bounds`). Raises once the
+    /// replay has run.
+    member this.WithoutCentre() : Run =
+        if evidence.IsValueCreated then invalidOp "the replay of this view has run: its centre can no longer be left out"
+        centreWanted <- false
+        this
+    /// False after `WithoutCentre`: whether the split observer of this view's replay computes the linearised centre.
+    member _.CentreWanted = centreWanted
     /// How many observers of `IterateObservers` the replay of this view fed (0 before it runs, without a replay, or
     /// after `WithoutIterateObservers`).
     member _.ObserversFed = observersFed

@@ -260,13 +260,16 @@ type SplitBounds =
       ReplayDrift: float
       AMax: float; LEMax: float; Seconds: float
       /// A.split.centre.segments: the bound ‖c_k‖ + ē_k at every iterate (max over pairs) and per pair at every snapshot
-      /// s ≥ 1 (propagated from snapshot s − 1); empty when the activation is not GELU
+      /// s ≥ 1 (propagated from snapshot s − 1); empty when the activation is not GELU or the view left the centre out
+      /// (`Run.WithoutCentre`)
       Centre: float[]; CentrePairs: float[][]; CentreSeconds: float
       /// over every replayed iterate and pair: how many pair bounds A.split.segments gave (its bound the lower), and how many
       /// pair bounds in all
       CentrePairsSegments: float; CentrePairCount: float }
 
 let private boundsCache = ConditionalWeakTable<Run, SplitBounds>()
+/// The bounds of a replay whose observer left out the centre (`Run.WithoutCentre`): every field but the centre's.
+let private boundsWithoutCentre = ConditionalWeakTable<Run, SplitBounds>()
 
 /// The lower of two bounds of one quantity, where a NaN (a bound that could not be computed) gives way to the other (F#'s
 /// `min` keeps a NaN on one side): the centre's and A.split.segments' bound of a pair, of an iterate, of a snapshot.
@@ -275,7 +278,7 @@ let private lowerOf (x: float) (y: float) = if Double.IsNaN x then y elif Double
 /// The recursion fed by the evidence replay (`Replay.Segment` through `Run.IterateObservers`): the callback of
 /// segment s sees the weights of every iterate Steps[s] .. Steps[s + 1] (the recorded snapshot first, the replayed
 /// weights at Steps[s + 1] last); the bounds are stored when the last segment ends. Nothing is read from the trace.
-let private observe (run: Run) : int -> IterateCallback option =
+let private observeWith (withCentre: bool) (run: Run) : int -> IterateCallback option =
     let last = run.SnapshotCount - 1
     let n = run.Steps.[last]
     let eta, md, fL = run.Setting.Eta, run.Shape.LayerSize, float run.Setting.Depth
@@ -290,7 +293,7 @@ let private observe (run: Run) : int -> IterateCallback option =
     let drift, amax, lemax, seconds = ref 0.0, ref 0.0, ref 0.0, ref 0.0
     let w, v = Array.zeroCreate (run.W 0).Length, Array.zeroCreate (run.V 0).Length
     let buffers = Workspace ctx
-    let centre = SplitCentre.create run
+    let centre = if withCentre then SplitCentre.create run else None
     let centreBound, centrePairs = Array.zeroCreate (n + 1), Array.create run.SnapshotCount [||]
     let centreSeconds = ref 0.0
     let pairsSegments, pairCount = ref 0.0, ref 0.0
@@ -366,25 +369,45 @@ let private observe (run: Run) : int -> IterateCallback option =
                         st.RV <- st.RV + jv; st.XV <- st.XV + jv)
                 seconds.Value <- seconds.Value + sw.Elapsed.TotalSeconds
                 if j = until && s + 1 = last then
-                    boundsCache.AddOrUpdate(run, { FromZero = fromZero; Segments = segs; FromZeroPairs = zeroPairs; SegmentPairs = segPairs
-                                                   ReplayDrift = drift.Value
-                                                   AMax = amax.Value; LEMax = lemax.Value; Seconds = seconds.Value
-                                                   Centre = (if centre.IsSome then centreBound else [||]); CentrePairs = centrePairs
-                                                   CentreSeconds = centreSeconds.Value
-                                                   CentrePairsSegments = pairsSegments.Value; CentrePairCount = pairCount.Value }))
+                    let cache = if withCentre then boundsCache else boundsWithoutCentre
+                    cache.AddOrUpdate(run, { FromZero = fromZero; Segments = segs; FromZeroPairs = zeroPairs; SegmentPairs = segPairs
+                                             ReplayDrift = drift.Value
+                                             AMax = amax.Value; LEMax = lemax.Value; Seconds = seconds.Value
+                                             Centre = (if centre.IsSome then centreBound else [||]); CentrePairs = centrePairs
+                                             CentreSeconds = centreSeconds.Value
+                                             CentrePairsSegments = pairsSegments.Value; CentrePairCount = pairCount.Value }))
+
+/// The split observer of a view's replay: with the centre unless the view left it out (`Run.WithoutCentre`).
+let private observe (run: Run) = observeWith run.CentreWanted run
 
 /// The bounds of a run whose evidence replay is certified (the hypotheses say so): computed during that replay, or,
-/// when the run was replayed before this result was registered, by one more pass of the same replay.
-let bounds (run: Run) : SplitBounds =
+/// when the run was replayed before this result was registered, by one more pass of the same replay. With
+/// `needCentre`, bounds whose observer left out the centre do not do: the replay then runs once more with it (the same
+/// numbers in every other field).
+let private boundsFor (needCentre: bool) (run: Run) : SplitBounds =
     run.Evidence |> ignore
-    match boundsCache.TryGetValue run with
-    | true, b -> b
-    | _ ->
-        let o = observe run
+    let cached =
+        match boundsCache.TryGetValue run with
+        | true, b -> Some b
+        | _ when needCentre -> None
+        | _ ->
+            match boundsWithoutCentre.TryGetValue run with
+            | true, b -> Some b
+            | _ -> None
+    match cached with
+    | Some b -> b
+    | None ->
+        let o = observeWith true run
         Replay.Run(run.Data, Func<int, IterateCallback | null>(fun s -> match o s with Some c -> c | None -> null)) |> ignore
         match boundsCache.TryGetValue run with
         | true, b -> b
         | _ -> failwith "the replay stopped before the last snapshot although it was certified"
+
+/// The bounds every split statement but the centre's reads (`boundsFor`).
+let bounds (run: Run) : SplitBounds = boundsFor false run
+
+/// The bounds A.split.centre.segments reads: with the centre (`boundsFor`).
+let private boundsWithCentre (run: Run) : SplitBounds = boundsFor true run
 
 let private plainGd = SplitFamily.hypPlainGd
 
@@ -521,7 +544,7 @@ let centreSegments : Result<Run> =
       Hypotheses = SplitCentre.hypGelu :: hypotheses
       Conclusion =
         fun run ->
-            let b = bounds run
+            let b = boundsWithCentre run
             // A.split.segments' bounds come from a recursion that shares no estimate with the centre's, and both bound the
             // same increments: their minimum is a bound too (it can only make a comparison fail sooner). The centre is the
             // tighter one where the layers are smooth in depth; on independent layers (δ of order one) the rule's error,
