@@ -14,6 +14,15 @@ let private data = lazy (RunDirectory.InMemory(spec.Train(), "observers"))
 /// The split results register their observer when their file is first used.
 let private splitRegistered () = Assert.NotEmpty(SplitResults.all); Assert.NotEmpty(Run.IterateObservers)
 
+/// Each of `rows` has the verdict, measured value, bound and loosest tightness of the row of the same id in `whole`.
+let private sameRows (whole: Registry.VerdictRow list) (rows: Registry.VerdictRow list) =
+    for r in rows do
+        let w = whole |> List.find (fun x -> x.Id = r.Id)
+        Assert.Equal(w.Verdict, r.Verdict)
+        Assert.Equal(w.Measured, r.Measured)
+        Assert.Equal(w.Bound, r.Bound)
+        Assert.Equal(w.TightnessMax, r.TightnessMax)
+
 [<Fact>]
 let ``Run.WithoutIterateObservers: a GELU run replayed → no observer fed, every replayed column and the E.replay verdict as the full view's`` () =
     splitRegistered ()
@@ -48,13 +57,7 @@ let ``A.split.segments: a view replayed without its observers → the same row a
 [<Fact>]
 let ``Registry.verifyRunSelected: no split result chosen → the replay feeds no observer; A.split chosen → it does; each row the whole verify's`` () =
     splitRegistered ()
-    let whole = Registry.verifyRun (Run(data.Value))
-    let sameAsWhole (rows: Registry.VerdictRow list) =
-        for r in rows do
-            let w = whole |> List.find (fun x -> x.Id = r.Id)
-            Assert.Equal(w.Verdict, r.Verdict)
-            Assert.Equal(w.Measured, r.Measured)
-            Assert.Equal(w.Bound, r.Bound)
+    let sameAsWhole = sameRows (Registry.verifyRun (Run(data.Value)))
     let plain = Run(data.Value)
     let rows = Registry.verifyRunSelected (Registry.selection [ "B.bound"; "E.replay" ]) plain
     Assert.Equal(0, plain.ObserversFed)
@@ -109,14 +112,7 @@ let ``A.split.centre.segments: a view whose replay left the centre out → the s
 [<Fact>]
 let ``Registry.verifyRunSelected: split results chosen without the centre's → the observer leaves the centre out; the centre's chosen → it does not; each row the whole verify's`` () =
     splitRegistered ()
-    let whole = Registry.verifyRun (Run(data.Value))
-    let sameAsWhole (rows: Registry.VerdictRow list) =
-        for r in rows do
-            let w = whole |> List.find (fun x -> x.Id = r.Id)
-            Assert.Equal(w.Verdict, r.Verdict)
-            Assert.Equal(w.Measured, r.Measured)
-            Assert.Equal(w.Bound, r.Bound)
-            Assert.Equal(w.TightnessMax, r.TightnessMax)
+    let sameAsWhole = sameRows (Registry.verifyRun (Run(data.Value)))
     let part = Run(data.Value)
     let rows = Registry.verifyRunSelected (Registry.selection [ "A.split"; "A.split.segments"; "L5.split"; "L5.forcing" ]) part
     Assert.False(part.CentreWanted)
