@@ -397,9 +397,12 @@ let private boundsFor (needCentre: bool) (run: Run) : SplitBounds =
     match cached with
     | Some b -> b
     | None ->
-        let o = observeWith true run
+        // the centre only when it is needed or the view wants it (a view without observers asked for A.split replays
+        // without the centre unless the view keeps it)
+        let withCentre = needCentre || run.CentreWanted
+        let o = observeWith withCentre run
         Replay.Run(run.Data, Func<int, IterateCallback | null>(fun s -> match o s with Some c -> c | None -> null)) |> ignore
-        match boundsCache.TryGetValue run with
+        match (if withCentre then boundsCache else boundsWithoutCentre).TryGetValue run with
         | true, b -> b
         | _ -> failwith "the replay stopped before the last snapshot although it was certified"
 
