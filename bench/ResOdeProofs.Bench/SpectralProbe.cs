@@ -34,10 +34,10 @@ internal static class SpectralProbe
             double gram = Time(() => FastKernels.Gemm<double>(level, x, 1, c, x, g, c, n, c, 1.0, accumulate: false));
             FastKernels.Gemm<double>(level, x, 1, c, x, g, c, n, c, 1.0, accumulate: false);
             double square = Time(() => FastKernels.Gemm<double>(level, g, c, 1, g, b, c, c, c, 1.0, accumulate: false));
-            double sym = Time(() => SplitPass.Symmetrize(b, c));
-            double div = Time(() => SplitPass.DivideInPlace(b, 1.0000001));
+            var bt = new double[c * c];
+            double sym = Time(() => SplitPass.SymmetrizeDivide(level, b, bt, c, 1.0000001));
             double log = Time(() => sink += Math.Log(1.0 + sink * 1e-300));
-            Console.WriteLine(string.Create(inv, $"n = {n}, c = {c}, {Simd.Bits(level)}-bit: spectral upper value {whole:F3} µs; Gram product {gram:F3} µs; one squaring's product {square:F3} µs (×6); the rest {whole - gram - 6 * square:F3} µs: Symmetrize {sym:F3} µs (×7), DivideInPlace {div:F3} µs (×7), a log {log:F3} µs (×6)  (check {sink:E3})"));
+            Console.WriteLine(string.Create(inv, $"n = {n}, c = {c}, {Simd.Bits(level)}-bit: spectral upper value {whole:F3} µs; Gram product {gram:F3} µs; one squaring's product {square:F3} µs (×6); the rest {whole - gram - 6 * square:F3} µs: SymmetrizeDivide {sym:F3} µs (×7), a log {log:F3} µs (×6)  (check {sink:E3})"));
         }
     }
 }

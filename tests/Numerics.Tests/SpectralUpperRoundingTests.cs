@@ -107,6 +107,52 @@ public sealed class SpectralUpperRoundingTests
         if (System.Numerics.Vector.IsHardwareAccelerated) Assert.True(asymmetric > 0, "every product came out symmetric: the test does not show the symmetrization is needed");
     }
 
+    [Fact(DisplayName = "SplitPass.SymmetrizeDivide: Gram-like matrices with asymmetric last bits, mirrored signed zeros, NaN, entries near the largest double; sides 1 to 20 at every width → Symmetrize then DivideInPlace bit for bit; a mean taken without the equality test → other bits")]
+    public void SymmetrizeDivideKeepsBits()
+    {
+        var rng = new System.Random(20261204);
+        int naiveDiffers = 0;
+        foreach (int r in Enumerable.Range(1, 20))
+            foreach (var level in new[] { SimdLevel.Scalar, SimdLevel.Vector256, SimdLevel.Vector512 }.Where(l => l <= Simd.Hardware))
+            {
+                var g = TestRandom.Gaussian(rng, r * r);
+                for (int i = 0; i < r; i++)
+                    for (int j = 0; j < i; j++)
+                    {
+                        // mirrors equal, or one ulp apart (the products' asymmetry), or special pairs
+                        switch (rng.Next(8))
+                        {
+                            case 0: g[j * r + i] = g[i * r + j]; break;
+                            case 1: g[j * r + i] = Math.BitIncrement(g[i * r + j]); break;
+                            case 2: g[i * r + j] = 0.0; g[j * r + i] = -0.0; break;
+                            case 3: g[i * r + j] = double.MaxValue; g[j * r + i] = double.MaxValue; break;
+                            case 4: g[i * r + j] = double.NaN; break;
+                            default: break;
+                        }
+                    }
+                if (r > 2) g[r + 1] = double.MaxValue;   // a diagonal entry near the largest double
+                double t = 3.0 * Math.PI;
+                var want = (double[])g.Clone();
+                SplitPass.Symmetrize(want, r);
+                SplitPass.DivideInPlace(want, t);
+                var got = (double[])g.Clone();
+                SplitPass.SymmetrizeDivide(level, got, new double[r * r], r, t);
+                for (int e = 0; e < r * r; e++)
+                    Assert.True(BitConverter.DoubleToInt64Bits(want[e]) == BitConverter.DoubleToInt64Bits(got[e])
+                        || (double.IsNaN(want[e]) && double.IsNaN(got[e])),
+                        $"side {r}, {level}: entry {e} {got[e]:R}, Symmetrize then DivideInPlace {want[e]:R}");
+                // control: the mean of every pair, (a + b)/2 without the equality test, loses a pair near the largest double
+                // to infinity and a mirrored −0 to +0
+                for (int i = 0; i < r; i++)
+                    for (int j = 0; j < r; j++)
+                    {
+                        double naive = (g[i * r + j] + g[j * r + i]) * 0.5 / t;
+                        if (BitConverter.DoubleToInt64Bits(naive) != BitConverter.DoubleToInt64Bits(want[i * r + j]) && !double.IsNaN(naive)) naiveDiffers++;
+                    }
+            }
+        Assert.True(naiveDiffers > 0, "the mean without the equality test agreed everywhere: the check would not see it");
+    }
+
     /// <summary>Symmetrizes g; a g that was symmetric keeps every bit, and the result is symmetric.</summary>
     private static void SymmetrizeChecked(double[] g, int r, string what)
     {
