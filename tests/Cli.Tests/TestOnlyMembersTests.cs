@@ -25,6 +25,10 @@ public sealed class TestOnlyMembersTests
     {
         ["ResOdeProofs.Theory.VerdictModule.isHypothesisNotMet"] =
             "public API: the predicate beside isHolds and isViolated (Core.fs) that a user's code calls on a verdict; src/ matches the case itself",
+        ["ResOdeProofs.Numerics.Verification.SplitPass.Symmetrize"] =
+            "reference: the symmetrization step of the spectral upper value as docs/theorems/LemmaChain.md analyses it, beside SpectralUpper's fused SymmetrizeDivide, which is tested to give its bits followed by DivideInPlace",
+        ["ResOdeProofs.Numerics.Verification.SplitPass.DivideInPlace"] =
+            "reference: the division-by-the-trace step of the spectral upper value, beside SpectralUpper's fused SymmetrizeDivide, which is tested to give Symmetrize's bits followed by it",
         ["ResOdeProofs.Numerics.Training.RunSpec.ImageWidth"] =
             "public API: one of the run spec's shorthands for the conv block's image shape C×H×W (beside Channels and Height), for a caller who writes a conv setting in code; the command line fills the same hyper-parameter by its catalog name",
         ["ResOdeProofs.Numerics.Ode.NeuralOde.Breakpoints"] =
