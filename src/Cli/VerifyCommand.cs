@@ -17,7 +17,7 @@ internal static class VerifyCommand
     {
         var dirs = new Argument<string[]>("RUN_DIR") { Description = "Run directories (one run, or a ladder of runs that differ only in depth).", Arity = ArgumentArity.OneOrMore };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the summary line." };
-        var timings = new Option<bool>("--timings") { Description = "Also print the wall and CPU seconds of every check, costliest first (a check that first computes a quantity shared with others, e.g. the evidence replay, pays for it)." };
+        var timings = new Option<bool>("--timings") { Description = "Also print the wall and CPU seconds of every check, costliest first (a check that first computes a quantity shared with others, e.g. the evidence replay, pays for it; its row also says how long the split statements' observer took inside it)." };
         var writeIndex = new Option<string?>("--write-index") { Description = "Also write the results index (Markdown, e.g. docs/theorems/index.md) generated from these runs. An existing file is replaced only if this option wrote it." };
         var only = new Option<string[]>("--only")
         {
@@ -153,6 +153,9 @@ internal static class VerifyCommand
         {
             var input = r.Input.Length <= 30 ? r.Input : "…" + r.Input[^29..];
             Console.WriteLine(FormattableString.Invariant($"  {r.Id,-28} {input,-30} {r.Seconds,8:F3} {r.CpuSeconds,8:F3}"));
+            if (r.Id == "E.replay" && ObserverSeconds(rows, r.Input) is var (split, centre))
+                Console.WriteLine(FormattableString.Invariant(
+                    $"    of it, the split statements' observer: {split:F3} s wall of its jobs{(centre is double c ? $" (the linearised centre's steps {c:F3} s, summed over both threads)" : "")}; a selection without these statements (e.g. --only E.replay) replays without it"));
         }
         Console.WriteLine(FormattableString.Invariant($"  {"checks",-28} {"",-30} {rows.Sum(r => r.Seconds),8:F3} {rows.Sum(r => r.CpuSeconds),8:F3}"));
         Console.WriteLine(FormattableString.Invariant($"  {"verify (loading, checks, writing)",-59} {wall,8:F3} {cpu,8:F3}"));
@@ -163,6 +166,24 @@ internal static class VerifyCommand
         Console.WriteLine(FormattableString.Invariant(
             $"  code compiled: {System.Runtime.JitInfo.GetCompiledMethodCount()} methods in {System.Runtime.JitInfo.GetCompilationTime().TotalSeconds:F2} s"));
         Console.WriteLine();
+    }
+
+    /// <summary>
+    /// What the split statements' observer took inside the replay of one input, from their rows' constants ("split recursion
+    /// seconds", "centre recursion seconds": the observer's jobs on their lane, the centre's share): null when no split row
+    /// of that input ran its recursion.
+    /// </summary>
+    private static (double Split, double? Centre)? ObserverSeconds(IReadOnlyList<Registry.VerdictRow> rows, string input)
+    {
+        double? split = null, centre = null;
+        foreach (var r in rows.Where(r => r.Input == input))
+            foreach (var (n, v) in r.Constants)
+            {
+                if (!double.IsFinite(v)) continue;
+                if (n == "split recursion seconds") split = Math.Max(split ?? 0, v);
+                else if (n == "centre recursion seconds") centre = Math.Max(centre ?? 0, v);
+            }
+        return split is double s ? (s, centre) : null;
     }
 
     internal static string Num(double x) =>

@@ -290,7 +290,7 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Contains($"width = {m + 1}", r.Err);
     }
 
-    [Fact(DisplayName = "resode verify --timings: a small run → every costly check listed with its CPU seconds, the heap's and the compiler's costs, verdicts.json records them")]
+    [Fact(DisplayName = "resode verify --timings: a small run → every costly check listed with its CPU seconds, the split observer's share of the replay (not with --only E.replay), the heap's and the compiler's costs, verdicts.json records them")]
     public void VerifyTimingsListEveryCostlyCheckAndVerdictsJsonRecordsItsCpuSeconds()
     {
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
@@ -307,6 +307,13 @@ public sealed class SafeOutputTests : IDisposable
         // the fixed costs beside the checks: the managed heap's and the compiler's (a process compiles some code: never 0 methods)
         Assert.Matches(@"\n  managed heap: [0-9.]+ GB allocated", r.Out);
         Assert.Matches(@"\n  code compiled: [1-9][0-9]* methods in [0-9.]+ s", r.Out);
+        // the replay's row says what the split statements' observer (and its centre, GELU here) took inside it
+        Assert.Matches(@"\n  E\.replay[^\n]*\n    of it, the split statements' observer: [0-9.]+ s wall of its jobs \(the linearised centre's steps [0-9.]+ s", r.Out);
+        // a selection without the split statements replays without the observer, and the line is not printed
+        var only = Cli.Run(_s.Dir, "verify", "run", "--timings", "--only", "E.replay");
+        Assert.True(only.Code is ExitCodes.Done, only.ToString());
+        Assert.Matches(@"\n  E\.replay\s+run\s+[0-9.]+\s+[0-9.]+", only.Out);
+        Assert.DoesNotContain("split statements' observer", only.Out);
     }
 
     [Fact(DisplayName = "train --force: a run whose verdicts.json the tool did not write → exit 2, every file untouched")]
