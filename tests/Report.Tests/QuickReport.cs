@@ -17,6 +17,6 @@ internal static class QuickReport
         return dir;
     }, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    /// <summary>The report directory (generated on first use; about a minute on 2 cores).</summary>
+    /// <summary>The report directory (generated on first use; under half a minute on 2 cores).</summary>
     public static string Directory_ => Dir.Value;
 }

@@ -17,7 +17,7 @@ internal static class ReportCommand
 {
     public static Command Build()
     {
-        var preset = new Option<string>("--preset") { Description = "A built-in study with the report's page: quick (synthetic, small, about a minute on 2 cores), paper (the configurations of the paper's figures 1 to 3) or tiny (seconds; every part of the page). `resode sweep show NAME` prints one.", DefaultValueFactory = _ => "quick" };
+        var preset = new Option<string>("--preset") { Description = "A built-in study with the report's page: quick (synthetic, small, under half a minute on 2 cores), paper (the configurations of the paper's figures 1 to 3) or tiny (seconds; every part of the page). `resode sweep show NAME` prints one.", DefaultValueFactory = _ => "quick" };
         var studyFile = new Option<string?>("--study") { Description = "Your own study file instead of a preset (start from `resode sweep show quick > mine.toml`; docs/studies.md)." };
         var jobs = new Option<int?>("--jobs") { Description = "Cells run at once, each in its own process (default: the number of cores)." };
         var outDir = new Option<string>("--out") { Description = "Report directory to write.", DefaultValueFactory = _ => "report" };
