@@ -24,8 +24,9 @@ internal static class VerifyCommand
             Description = "Evaluate only these results: ids or prefixes ending in '.' or '*' (e.g. --only B.bound,I. or --only 'B.bound*' or --only A.split --only E.replay; '*' alone chooses every result; a former id such as G.B.bound stands for its current one). verdicts.json then lists the selection and holds only these rows. An id or prefix that names no result is bad usage (exit 2). Without it, every result. A selection without the split statements replays without their observer; one with them but without A.split.centre.segments, without the centre (the same rows, less work).",
             AllowMultipleArgumentsPerToken = true,
         };
+        var progress = new Option<bool>("--progress") { Description = "Print to stderr how far each replay of gradient descent has come (a line at every tenth of its iterates). On by default when both outputs are a terminal, unless --quiet." };
         var cmd = new Command("verify", "Evaluate every result and lemma of the theory layer on run directories; print verdict, measured, bound and tightness; write verdicts.json into each run directory. Exit code 1 if a result is violated, else 3 if a check could not be evaluated (verdict `error`).")
-        { dirs, quiet, writeIndex, timings, only };
+        { dirs, quiet, writeIndex, timings, only, progress };
         // internal (a study's cell): the verifier's replayed columns of the one run, for the report's ladder results
         var evidenceColumns = new Option<string?>("--evidence-columns") { Hidden = true };
         cmd.Options.Add(evidenceColumns);
@@ -49,6 +50,7 @@ internal static class VerifyCommand
                     if (paths.Count() != 1) throw new ArgumentException("--evidence-columns takes one run directory");
                     EvidenceColumns.Claim(columnsPath);
                 }
+                if (pr.GetValue(progress) || (Ui.Interactive && !pr.GetValue(quiet))) Numerics.Verification.ReplayProgress.Sink = ProgressLines(Console.Error);
                 var all = new List<Registry.VerdictRow>();
                 // one path for every run: each gets the results of its architecture (a bn-conv run, trained by mini-batch SGD
                 // with batch norm, those of BnConvResults); several runs of one architecture and distinct depths are a ladder
@@ -105,8 +107,31 @@ internal static class VerifyCommand
             {
                 return Ui.Fail(e.Message);
             }
+            finally { Numerics.Verification.ReplayProgress.Sink = null; }
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// The sink of `--progress`: one line on <paramref name="err"/> when a replay starts (iterate 0 or an iterate below the
+    /// one last shown for that run: a second replay of it) and at every tenth of its iterates after that, up to the last.
+    /// </summary>
+    internal static Action<string?, int, int> ProgressLines(TextWriter err)
+    {
+        var gate = new object();
+        var shown = new Dictionary<string, (int Iterate, int Tenth)>(StringComparer.Ordinal);
+        return (run, iterate, last) =>
+        {
+            int tenth = last <= 0 ? 10 : (int)(10L * iterate / last);
+            string key = run ?? "";
+            lock (gate)
+            {
+                if (shown.TryGetValue(key, out var was) && iterate >= was.Iterate && tenth == was.Tenth) return;
+                shown[key] = (iterate, tenth);
+                err.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"verify{(run is null ? "" : " " + run)}: replaying iterate {iterate} of {last}"));
+            }
+        };
     }
 
     /// <summary>

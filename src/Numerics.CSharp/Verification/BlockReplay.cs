@@ -31,9 +31,12 @@ public static class BlockReplay
 
     /// <summary>As the plain replay, with the clipping radius <paramref name="clip"/> (null: unclipped) applied per layer as
     /// the trainer applies it. <paramref name="float32"/> and <paramref name="threads"/> are the run's engine settings
-    /// (run.json "precision" and "threads"; they change the fast kernels' last bits, not the generic pass's).</summary>
+    /// (run.json "precision" and "threads"; they change the fast kernels' last bits, not the generic pass's).
+    /// <paramref name="run"/> and <paramref name="runLast"/> name the run and its last iterate for <see cref="ReplayProgress"/>
+    /// (a stretch of a run is reported as part of the whole run).</summary>
     public static double[]? Run(IResidualBlock block, int depth, Dataset data, double[]? a, double[]? b, double eta, double? clip,
-        ReadOnlySpan<double> thetaFirst, int first, int last, Observer observe, bool float32 = false, int? threads = null)
+        ReadOnlySpan<double> thetaFirst, int first, int last, Observer observe, bool float32 = false, int? threads = null,
+        string? run = null, int? runLast = null)
     {
         if (last < first) throw new ArgumentException($"a replay from iterate {first} cannot end at iterate {last}");
         bool fast = ThetaTrainer.HasFastBackend(block);
@@ -43,8 +46,10 @@ public static class BlockReplay
         };
         var backend = ThetaTrainer.Backend(block, depth, data, a, b, options, thetaFirst, keepAdjoints: true);
         var states = new States(backend, block, depth, data, a, b);
+        var progress = ReplayProgress.Sink;
         for (int j = first; ; j++)
         {
+            progress?.Invoke(run, j, runLast ?? last);
             var st = backend.EvaluateTheta();
             if (!double.IsFinite(st.Loss) || !backend.GradientFinite()) return null;
             states.Evaluated();

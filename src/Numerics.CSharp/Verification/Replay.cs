@@ -240,6 +240,8 @@ public static class Replay
         int from = run.Steps[s];
         int to = s + 1 < run.Steps.Length ? run.Steps[s + 1] : run.Losses.Length - 1;
         int len = to - from;
+        var progress = ReplayProgress.Sink;
+        int lastIterate = run.Losses.Length - 1;
         double u = UnitRoundoff(run.Meta.Precision);
         double tau = GradientRounding(shape, n, u);
         double eta = run.Eta;
@@ -392,6 +394,7 @@ public static class Replay
         long tLoop = timed ? ReplayLaneTimes.Now() : 0, cLoop = timed ? ReplayLaneTimes.ThreadCpuNs() : 0;
         for (int i = 0; i <= len; i++)
         {
+            progress?.Invoke(run.Directory, from + i, lastIterate);
             EvaluationStats st;
             if (onIterate is null)
             {

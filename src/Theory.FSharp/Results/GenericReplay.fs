@@ -195,7 +195,9 @@ let replayStretch (run: Run) (theta0: float[]) (from: int) (upTo: int) (total: i
                 record (j + 1))
     // the run's engine settings: the MLP block is replayed by the fast kernels, whose last bits depend on them
     let float32, threads = run.Data.Meta.Precision = "float32", run.Data.Meta.Threads
-    match BlockReplay.Run(block, L, run.Data.Data, run.Data.A, run.Data.B, eta, Option.toNullable clip, ReadOnlySpan(theta0), from, upTo, observe, float32, threads) with
+    let runLast = max (run.Losses.Length - 1) run.Steps.[run.SnapshotCount - 1]
+    match BlockReplay.Run(block, L, run.Data.Data, run.Data.A, run.Data.B, eta, Option.toNullable clip, ReadOnlySpan(theta0), from, upTo, observe, float32, threads,
+                          run.Data.Directory, Nullable runLast) with
     | null -> None
     | endTheta ->
         Some { From = from; To = upTo; Bound = bound; ScalarBound = scalarBound; AMax = aMax; LEMax = leMax; GronwallOnly = gronwall

@@ -1,0 +1,63 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace ResOdeProofs.Cli.Tests;
+
+/// <summary>
+/// `resode verify --progress`: how far each replay of gradient descent has come, on stderr, a line per tenth of its
+/// iterates; the verdicts, the table and the exit code are those of a verification without it, and without the option
+/// (output not a terminal) nothing of it is printed.
+/// </summary>
+[Collection(CliCollection.Name)]
+public sealed class VerifyProgressTests : IDisposable
+{
+    private readonly Scratch _s = new();
+    public void Dispose() => _s.Dispose();
+
+    private static readonly string[] Train =
+        { "train", "--depth", "4", "--width", "4", "--n", "8", "--d", "3", "--iters", "20", "--snapshots", "3", "--seed", "2", "--out", "run" };
+
+    private string[] Rows() => JsonNode.Parse(File.ReadAllText(_s.P("run", "verdicts.json")))!["results"]!.AsArray()
+        .Select(r => $"{r!["id"]} {r["verdict"]} {r["measured"]?.ToJsonString()} {r["bound"]?.ToJsonString()}").ToArray();
+
+    [Fact(DisplayName = "verify --progress: a 20-iteration run → stderr names the run and every second iterate of its replay, 0 to 20; rows, table and exit code as without it, which prints no such line")]
+    public void ProgressLinesOnStderrChangeNothingElse()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Train).Code);
+        var plain = Cli.Run(_s.Dir, "verify", "run");
+        Assert.True(plain.Code == ExitCodes.Done, plain.ToString());
+        Assert.DoesNotContain("replaying iterate", plain.Err + plain.Out);
+        var plainRows = Rows();
+
+        var shown = Cli.Run(_s.Dir, "verify", "run", "--progress");
+        Assert.True(shown.Code == ExitCodes.Done, shown.ToString());
+        Assert.DoesNotContain("replaying iterate", shown.Out);
+        var its = Regex.Matches(shown.Err, @"verify \S*run: replaying iterate (\d+) of 20").Select(m => int.Parse(m.Groups[1].Value)).ToList();
+        // the first replay: a line at iterate 0 and at every tenth (every second iterate), up to the last
+        Assert.True(its.Count >= 11, shown.Err);
+        Assert.Equal(Enumerable.Range(0, 11).Select(t => 2 * t), its.Take(11));
+        Assert.Equal(plainRows, Rows());
+        // the table is the same but for the seconds the checks took
+        static string Table(string o) => Regex.Replace(o, @"[0-9.]+ s\b", "# s");
+        Assert.Equal(Table(plain.Out), Table(shown.Out));
+    }
+
+    [Fact(DisplayName = "verify's progress lines: 0..100 of one run, then a second replay of it, another run between → a line per tenth, each replay from its start, the runs apart")]
+    public void TheSinkPrintsEachTenthOncePerReplay()
+    {
+        var w = new StringWriter();
+        var sink = VerifyCommand.ProgressLines(w);
+        for (int i = 0; i <= 100; i++) sink("a", i, 100);
+        sink("b", 0, 7);
+        sink("b", 7, 7);
+        for (int i = 0; i <= 100; i++) sink("a", i, 100);
+        var lines = w.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var a = Enumerable.Range(0, 11).Select(t => $"verify a: replaying iterate {10 * t} of 100").ToArray();
+        Assert.Equal(a.Concat(new[] { "verify b: replaying iterate 0 of 7", "verify b: replaying iterate 7 of 7" }).Concat(a), lines);
+        // a replay of unknown name, and a replay with no update at all
+        var u = new StringWriter();
+        var s2 = VerifyCommand.ProgressLines(u);
+        s2(null, 0, 0);
+        Assert.Equal("verify: replaying iterate 0 of 0", u.ToString().Trim());
+    }
+}
