@@ -7,7 +7,8 @@ namespace ResOdeProofs.Bench;
 /// <summary>
 /// `--keep-probe MODE [CALLS]`: CALLS figure-2 evaluations (L = 64, m = 64, n = 50, d = 16, float64, two blocks of 25 run
 /// inline, as the observed replay runs them) keeping MODE = plain (nothing), states (h, p, ranges) or products (also u, σ'(u)
-/// and Vᵀp, in two sets alternating by call, as the replay keeps them); for `perf stat` or a wall clock around the process.
+/// and Vᵀp), in two sets alternating by call as the replay keeps them, or states1, products1: the same in one set kept by every
+/// call (what a second set costs: its memory); for `perf stat` or a wall clock around the process.
 /// </summary>
 internal static class KeepProbe
 {
@@ -26,13 +27,15 @@ internal static class KeepProbe
             "plain" => [],
             "states" => [new(shape, n), new(shape, n)],
             "products" => [new(shape, n) { KeepProducts = true }, new(shape, n) { KeepProducts = true }],
-            _ => throw new ArgumentException("mode: plain, states or products"),
+            "products1" => [new(shape, n) { KeepProducts = true }],
+            "states1" => [new(shape, n)],
+            _ => throw new ArgumentException("mode: plain, states, products, states1 or products1"),
         };
         double sink = 0;
         var sw = System.Diagnostics.Stopwatch.StartNew();
         for (int c = 0; c < calls; c++)
         {
-            net.Keep = sets.Length == 0 ? null : sets[c & 1];
+            net.Keep = sets.Length == 0 ? null : sets[c % sets.Length];
             sink += net.Evaluate(w, v, gw, gv).Loss;
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{mode}: {calls} evaluations, {sw.Elapsed.TotalMilliseconds / calls:F3} ms each (wall), check {sink:E3}"));

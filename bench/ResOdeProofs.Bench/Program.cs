@@ -10,7 +10,7 @@ using BenchmarkDotNet.Running;
 // [ROUNDS]`: the observer alone after each evaluation, for a profiler (ObserverProbe.cs); `--replay-probe [ROUNDS]`: the
 // observed replay's lane at figure 2, part by part, in CPU time (ReplayProbe.cs); `--lane-probe RUN_DIR [REPEATS] [--as-this-build]`: an observed
 // replay of a run directory (on the bit-exact path when the run is taken as this build's), where each of its two lanes spends its wall (LaneProbe.cs); `--keep-probe MODE [CALLS]`: figure-2
-// evaluations keeping nothing, the states or the products, for perf stat (KeepProbe.cs); `--spectral-probe [CALLS]`: the split
+// evaluations keeping nothing, the states or the products (in two sets, or one: states1, products1), for perf stat (KeepProbe.cs); `--spectral-probe [CALLS]`: the split
 // pass' spectral upper value and its parts (SpectralProbe.cs); anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "--min-probe")
     ResOdeProofs.Bench.MinProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
