@@ -24,7 +24,7 @@ internal static class VerifyCommand
             Description = "Evaluate only these results: ids or prefixes ending in '.' or '*' (e.g. --only B.bound,I. or --only 'B.bound*' or --only A.split --only E.replay; '*' alone chooses every result; a former id such as G.B.bound stands for its current one). verdicts.json then lists the selection and holds only these rows. An id or prefix that names no result is bad usage (exit 2). Without it, every result. A selection without the split statements replays without their observer; one with them but without A.split.centre.segments, without the centre (the same rows, less work).",
             AllowMultipleArgumentsPerToken = true,
         };
-        var progress = new Option<bool>("--progress") { Description = "Print to stderr how far each replay of gradient descent has come (a line at every tenth of its iterates). On by default when both outputs are a terminal, unless --quiet." };
+        var progress = new Option<bool>("--progress") { Description = "Print to stderr how far each replay of gradient descent has come (a line at every tenth of its iterates). On by default when both outputs are a terminal (after the first 2 s, so that a short verification prints nothing), unless --quiet." };
         var cmd = new Command("verify", "Evaluate every result and lemma of the theory layer on run directories; print verdict, measured, bound and tightness; write verdicts.json into each run directory. Exit code 1 if a result is violated, else 3 if a check could not be evaluated (verdict `error`).")
         { dirs, quiet, writeIndex, timings, only, progress };
         // internal (a study's cell): the verifier's replayed columns of the one run, for the report's ladder results
@@ -50,7 +50,9 @@ internal static class VerifyCommand
                     if (paths.Count() != 1) throw new ArgumentException("--evidence-columns takes one run directory");
                     EvidenceColumns.Claim(columnsPath);
                 }
-                if (pr.GetValue(progress) || (Ui.Interactive && !pr.GetValue(quiet))) Numerics.Verification.ReplayProgress.Sink = ProgressLines(Console.Error);
+                // asked for: every line; by default on a terminal only once the verification has taken 2 s (a short one stays quiet)
+                if (pr.GetValue(progress)) Numerics.Verification.ReplayProgress.Sink = ProgressLines(Console.Error);
+                else if (Ui.Interactive && !pr.GetValue(quiet)) Numerics.Verification.ReplayProgress.Sink = ProgressLines(Console.Error, TimeSpan.FromSeconds(2));
                 var all = new List<Registry.VerdictRow>();
                 // one path for every run: each gets the results of its architecture (a bn-conv run, trained by mini-batch SGD
                 // with batch norm, those of BnConvResults); several runs of one architecture and distinct depths are a ladder
@@ -114,14 +116,22 @@ internal static class VerifyCommand
 
     /// <summary>
     /// The sink of `--progress`: one line on <paramref name="err"/> when a replay starts (iterate 0 or an iterate below the
-    /// one last shown for that run: a second replay of it) and at every tenth of its iterates after that, up to the last.
+    /// one last shown for that run: a second replay of it) and at every tenth of its iterates after that, up to the last;
+    /// nothing before <paramref name="quietFor"/> has passed since the sink was made (by <paramref name="elapsed"/>, a
+    /// stopwatch started now unless given).
     /// </summary>
-    internal static Action<string?, int, int> ProgressLines(TextWriter err)
+    internal static Action<string?, int, int> ProgressLines(TextWriter err, TimeSpan quietFor = default, Func<TimeSpan>? elapsed = null)
     {
+        if (elapsed is null)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            elapsed = () => clock.Elapsed;
+        }
         var gate = new object();
         var shown = new Dictionary<string, (int Iterate, int Tenth)>(StringComparer.Ordinal);
         return (run, iterate, last) =>
         {
+            if (quietFor > TimeSpan.Zero && elapsed() < quietFor) return;
             int tenth = last <= 0 ? 10 : (int)(10L * iterate / last);
             string key = run ?? "";
             lock (gate)

@@ -42,7 +42,7 @@ public sealed class VerifyProgressTests : IDisposable
         Assert.Equal(Table(plain.Out), Table(shown.Out));
     }
 
-    [Fact(DisplayName = "verify's progress lines: 0..100 of one run, then a second replay of it, another run between → a line per tenth, each replay from its start, the runs apart")]
+    [Fact(DisplayName = "verify's progress lines: 0..100 of one run, then a second replay of it, another run between → a line per tenth, each replay from its start, the runs apart; the terminal's default quiet for its first seconds")]
     public void TheSinkPrintsEachTenthOncePerReplay()
     {
         var w = new StringWriter();
@@ -59,5 +59,14 @@ public sealed class VerifyProgressTests : IDisposable
         var s2 = VerifyCommand.ProgressLines(u);
         s2(null, 0, 0);
         Assert.Equal("verify: replaying iterate 0 of 0", u.ToString().Trim());
+        // the default on a terminal: quiet for its first seconds (a short verification prints nothing), then as above
+        var q = new StringWriter();
+        var now = TimeSpan.Zero;
+        var s3 = VerifyCommand.ProgressLines(q, TimeSpan.FromSeconds(2), () => now);
+        for (int i = 0; i <= 9; i++) { now = TimeSpan.FromSeconds(0.2 * i); s3("c", i, 10); }
+        Assert.Equal("", q.ToString());
+        now = TimeSpan.FromSeconds(2);
+        s3("c", 10, 10);
+        Assert.Equal("verify c: replaying iterate 10 of 10", q.ToString().Trim());
     }
 }
