@@ -3,9 +3,11 @@ namespace ResOdeProofs.Numerics.Verification;
 /// <summary>
 /// Where a gradient-descent replay says how far it has come, for a display (`resode verify --progress`): <see cref="Replay"/>
 /// and <see cref="BlockReplay"/> call the sink on the replaying thread at every iterate with the run (its directory, or null
-/// where the replay does not know it), the iterate and the last iterate this replay will reach. The sink flows with the
-/// execution context of whoever sets it (a verification sets it around its work), so another verification in the same
-/// process does not see it; null, the default: nothing is reported. It is read once per replayed stretch and changes no number.
+/// where the replay is not told it), the iterate and the run's last iterate (the stretch's where the replay is not told the
+/// run's; a replay of a stretch is reported as a part of the whole run, and one that stops early simply stops reporting).
+/// The sink flows with the execution context of whoever sets it (a verification sets it around its work), so another
+/// verification in the same process does not see it; null, the default: nothing is reported. It is read once per replayed
+/// stretch and changes no number.
 /// </summary>
 public static class ReplayProgress
 {
