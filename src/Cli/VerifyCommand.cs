@@ -118,7 +118,8 @@ internal static class VerifyCommand
     /// The sink of `--progress`: one line on <paramref name="err"/> when a replay starts (iterate 0 or an iterate below the
     /// one last shown for that run: a second replay of it) and at every tenth of its iterates after that, up to the last;
     /// nothing before <paramref name="quietFor"/> has passed since the sink was made (by <paramref name="elapsed"/>, a
-    /// stopwatch started now unless given).
+    /// stopwatch started now unless given). A line that cannot be written (stderr closed or full) ends the display
+    /// silently: it never reaches the verification.
     /// </summary>
     internal static Action<string?, int, int> ProgressLines(TextWriter err, TimeSpan quietFor = default, Func<TimeSpan>? elapsed = null)
     {
@@ -129,17 +130,22 @@ internal static class VerifyCommand
         }
         var gate = new object();
         var shown = new Dictionary<string, (int Iterate, int Tenth)>(StringComparer.Ordinal);
+        bool broken = false;
         return (run, iterate, last) =>
         {
-            if (quietFor > TimeSpan.Zero && elapsed() < quietFor) return;
+            if (Volatile.Read(ref broken) || (quietFor > TimeSpan.Zero && elapsed() < quietFor)) return;
             int tenth = last <= 0 ? 10 : (int)(10L * iterate / last);
             string key = run ?? "";
             lock (gate)
             {
                 if (shown.TryGetValue(key, out var was) && iterate >= was.Iterate && tenth == was.Tenth) return;
                 shown[key] = (iterate, tenth);
-                err.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"verify{(run is null ? "" : " " + run)}: replaying iterate {iterate} of {last}"));
+                try
+                {
+                    err.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"verify{(run is null ? "" : " " + run)}: replaying iterate {iterate} of {last}"));
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException or UnauthorizedAccessException) { Volatile.Write(ref broken, true); }
             }
         };
     }

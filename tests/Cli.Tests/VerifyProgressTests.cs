@@ -69,4 +69,49 @@ public sealed class VerifyProgressTests : IDisposable
         s3("c", 10, 10);
         Assert.Equal("verify c: replaying iterate 10 of 10", q.ToString().Trim());
     }
+
+    /// <summary>A stderr that cannot be written (closed, or a full disk): every write throws.</summary>
+    private sealed class BrokenWriter : TextWriter
+    {
+        public int Writes;
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+        public override void Write(char value) { Writes++; throw new IOException("No space left on device"); }
+        public override void Write(string? value) { Writes++; throw new IOException("No space left on device"); }
+        public override void WriteLine(string? value) { Writes++; throw new IOException("No space left on device"); }
+    }
+
+    [Fact(DisplayName = "verify's progress lines into a stderr that cannot be written → no exception, one attempt, then silent")]
+    public void ABrokenStderrEndsTheDisplaySilently()
+    {
+        var broken = new BrokenWriter();
+        var sink = VerifyCommand.ProgressLines(broken);
+        for (int i = 0; i <= 100; i++) sink("a", i, 100);
+        Assert.Equal(1, broken.Writes);
+    }
+
+    [Fact(DisplayName = "a progress sink that throws at every iterate (MLP and one-layer runs) → every verdict row as without a sink, none an error")]
+    public void AThrowingSinkChangesNoVerdict()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Train).Code);
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "train", "--arch", "one-layer", "--depth", "4", "--n", "8", "--d", "3", "--iters", "10",
+                                                "--snapshots", "3", "--out", "one").Code);
+        foreach (var dir in new[] { "run", "one" })
+        {
+            string[] Verify()
+            {
+                var open = Theory.Registry.loadRun(_s.P(dir));
+                return Theory.Registry.verifyOpen(Theory.Registry.selection(Microsoft.FSharp.Collections.FSharpList<string>.Empty), open)
+                    .Select(r => $"{r.Id} {r.Verdict} {r.Measured:R} {r.Bound:R}").ToArray();
+            }
+            var without = Verify();
+            int calls = 0;
+            Numerics.Verification.ReplayProgress.Sink = (_, _, _) => { calls++; throw new InvalidOperationException("a display that fails"); };
+            string[] with;
+            try { with = Verify(); }
+            finally { Numerics.Verification.ReplayProgress.Sink = null; }
+            Assert.True(calls > 0, dir);   // the sink was reached, and threw
+            Assert.DoesNotContain(with, r => r.Contains(" error "));
+            Assert.Equal(without, with);
+        }
+    }
 }

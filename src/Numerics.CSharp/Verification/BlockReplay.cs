@@ -49,7 +49,7 @@ public static class BlockReplay
         var progress = ReplayProgress.Sink;
         for (int j = first; ; j++)
         {
-            progress?.Invoke(run, j, runLast ?? last);
+            if (progress is not null && !ReplayProgress.TryReport(progress, run, j, runLast ?? last)) progress = null;
             var st = backend.EvaluateTheta();
             if (!double.IsFinite(st.Loss) || !backend.GradientFinite()) return null;
             states.Evaluated();

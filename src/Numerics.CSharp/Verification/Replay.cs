@@ -394,7 +394,7 @@ public static class Replay
         long tLoop = timed ? ReplayLaneTimes.Now() : 0, cLoop = timed ? ReplayLaneTimes.ThreadCpuNs() : 0;
         for (int i = 0; i <= len; i++)
         {
-            progress?.Invoke(run.Directory, from + i, lastIterate);
+            if (progress is not null && !ReplayProgress.TryReport(progress, run.Directory, from + i, lastIterate)) progress = null;
             EvaluationStats st;
             if (onIterate is null)
             {
