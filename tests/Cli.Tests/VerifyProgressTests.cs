@@ -80,7 +80,7 @@ public sealed class VerifyProgressTests : IDisposable
         public override void WriteLine(string? value) { Writes++; throw new IOException("No space left on device"); }
     }
 
-    [Fact(DisplayName = "verify's progress lines into a stderr that cannot be written → no exception, one attempt, then silent")]
+    [Fact(DisplayName = "verify --progress: a stderr that cannot be written → no exception, one attempt, then silent")]
     public void ABrokenStderrEndsTheDisplaySilently()
     {
         var broken = new BrokenWriter();
@@ -89,7 +89,7 @@ public sealed class VerifyProgressTests : IDisposable
         Assert.Equal(1, broken.Writes);
     }
 
-    [Fact(DisplayName = "a progress sink that throws at every iterate (MLP and one-layer runs) → every verdict row as without a sink, none an error")]
+    [Fact(DisplayName = "verify's replays: a progress sink that throws at every iterate (MLP and one-layer runs) → every verdict row as without a sink, none an error")]
     public void AThrowingSinkChangesNoVerdict()
     {
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Train).Code);
