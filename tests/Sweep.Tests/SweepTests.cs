@@ -97,16 +97,20 @@ public sealed class SweepTests(BaselineStudy baseline)
     /// The baseline ran its four cells in two long-lived worker processes (two cells each). Run again one process per cell
     /// (`sweep exec-cell`, a fresh process that compiles everything anew): every file of every run is the same, so a
     /// worker's earlier cells leave nothing behind that changes a later one; and each cell's log holds its own commands only.
+    /// The two workers each saw half of the processors (at least one), the lone processes all of them, as status.json
+    /// records: a cell's numbers do not depend on the processors its process sees.
     /// </summary>
-    [Fact(DisplayName = "sweep run: cells sharing a worker process → the same bits as one process per cell, one log per cell")]
+    [Fact(DisplayName = "sweep run: cells sharing a worker process, each worker with its share of the cores → the same bits as one process per cell with all of them, one log per cell")]
     public void Cells_sharing_a_worker_process_give_the_same_bits_as_one_process_per_cell()
     {
         Assert.True(baseline.RunResult.Exit == 0, baseline.RunResult.ToString());
+        int share = Math.Max(1, Environment.ProcessorCount / 2); // the baseline ran with --jobs 2
         foreach (var cell in Directory.GetDirectories(Path.Combine(baseline.Out, "cells")))
         {
             var log = File.ReadAllLines(Path.Combine(cell, "log.txt"));
             Assert.Single(log, l => l.StartsWith("resode train ", StringComparison.Ordinal));
             Assert.Single(log, l => l == "resode verify --quiet run --evidence-columns evidence-columns.csv");
+            Assert.Equal(share, Processors(cell));
         }
         string root = Cli.TempDir("separate");
         try
@@ -120,6 +124,7 @@ public sealed class SweepTests(BaselineStudy baseline)
                 File.Delete(Path.Combine(cell, "log.txt"));
                 var one = Cli.Run(root, "sweep", "exec-cell", cell);
                 Assert.True(one.Exit == 0, one.ToString());
+                Assert.Equal(Environment.ProcessorCount, Processors(cell));
             }
             var merge = Cli.Run(root, "sweep", "merge", outDir);
             Assert.True(merge.Exit == 0, merge.ToString());
@@ -127,6 +132,9 @@ public sealed class SweepTests(BaselineStudy baseline)
         }
         finally { Directory.Delete(root, recursive: true); }
     }
+
+    private static int Processors(string cell) =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(cell, "status.json")))!["processors"]!.GetValue<int>();
 
     [Fact(DisplayName = "sweep run: rerun → finished cells skipped; a changed setting → a new cell")]
     public void A_rerun_skips_finished_cells_and_a_changed_setting_is_a_new_cell()

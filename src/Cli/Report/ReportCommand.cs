@@ -33,11 +33,12 @@ internal static class ReportCommand
             {
                 var settings = ReportStudy.Settings(ReportStudy.Load(pr.GetValue(preset)!.ToLowerInvariant(), pr.GetValue(studyFile), pr.GetValue(seed)));
                 string dir = pr.GetValue(outDir)!;
+                int lanes = Math.Max(1, pr.GetValue(jobs) ?? Environment.ProcessorCount);
                 ReportContent? content = null;
                 using (var claim = OutputClaim.Acquire(dir, pr.GetValue(force), "report"))
                 // the cells' worker processes start as soon as the study is read and the output claimed, so that their start-up
                 // runs beside the report's own set-up of the cells (their directories, the schedule, the side work)
-                using (var workers = new CellWorkers().Prestart(Math.Max(1, pr.GetValue(jobs) ?? Environment.ProcessorCount)))
+                using (var workers = new CellWorkers(lanes).Prestart(lanes))
                 using (var interrupts = Ui.OnInterrupt("interrupted: stopping; the partial report is removed (signal again, a second or more later, to kill)"))
                 {
                     Ui.Notes(claim);

@@ -90,7 +90,7 @@ internal static class CellRunner
         }
         if (items.Count > 0)
         {
-            using var own = workers is null ? new CellWorkers() : null;
+            using var own = workers is null ? new CellWorkers(jobs) : null;
             var ws = workers ?? own!;
             int lanes = Math.Max(1, jobs);
             double Cost((Cell? Cell, SideJob? Side) x) => x.Side?.Cost ?? CellSchedule.Estimate(x.Cell!);
@@ -212,6 +212,8 @@ internal static class CellRunner
             ["violated"] = verify == ExitCodes.Violated, ["seconds"] = sw.Elapsed.TotalSeconds,
             // the worker runs one cell at a time: its CPU time over the cell is the cell's (all threads, the JIT of code first met here included)
             ["cpu_seconds"] = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds,
+            // the processors this process could use: the machine's, or its share when cells run side by side (CellWorkers)
+            ["processors"] = Environment.ProcessorCount,
             ["host"] = Environment.MachineName, ["engine_version"] = Numerics.EngineInfo.Version,
             ["finished_utc"] = DateTime.UtcNow.ToString("O"),
         };

@@ -18,7 +18,24 @@ internal sealed class CellWorkers : IDisposable
 
     private readonly Stack<Worker> _idle = new();
     private readonly List<Worker> _all = new();
+    private readonly int _processors;
     private bool _disposed;
+
+    /// <summary>
+    /// Workers for <paramref name="jobs"/> cells at once. When they share the machine (more than one job), each worker sees
+    /// its share of the processors, ⌊cores / jobs⌋ and at least one (the runtime's <c>DOTNET_PROCESSOR_COUNT</c>), so that a
+    /// verification does not put a second thread of its own (the replay's observer, its parallel loops) beside the other
+    /// cells' work: on 2 cores two figure-2 verifies side by side, each on one thread, took 52.9–54.3 s for the pair
+    /// against 56.6–58.2 s on two threads each (2026-12-04, docs/performance.md). A thread's share changes no number: which
+    /// thread runs a part of a verification never does, and a training's threads are its recorded <c>--threads</c>.
+    /// </summary>
+    public CellWorkers(int jobs = 1)
+    {
+        _processors = ProcessorShare(jobs);
+    }
+
+    /// <summary>The processors each of <paramref name="jobs"/> workers sees: ⌊cores / jobs⌋, at least 1.</summary>
+    internal static int ProcessorShare(int jobs) => Math.Max(1, Environment.ProcessorCount / Math.Max(1, jobs));
 
     /// <summary>
     /// Runs the cell in DIR in an idle worker (a new one when none is idle) and returns its exit code; the worker's
@@ -31,7 +48,7 @@ internal sealed class CellWorkers : IDisposable
         lock (_idle)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (!_idle.TryPop(out w!)) { w = Worker.Start(); _all.Add(w); }
+            if (!_idle.TryPop(out w!)) { w = Worker.Start(_processors); _all.Add(w); }
         }
         int? exit = null;
         try
@@ -59,7 +76,7 @@ internal sealed class CellWorkers : IDisposable
         lock (_idle)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            while (_idle.Count < count) { var w = Worker.Start(); _all.Add(w); _idle.Push(w); }
+            while (_idle.Count < count) { var w = Worker.Start(_processors); _all.Add(w); _idle.Push(w); }
         }
         return this;
     }
@@ -108,13 +125,15 @@ internal sealed class CellWorkers : IDisposable
 
         private Worker(Process p) { _p = p; }
 
-        public static Worker Start()
+        public static Worker Start(int processors)
         {
             var (file, prefix) = CellRunner.Self();
             var psi = new ProcessStartInfo(file)
             {
                 RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
             };
+            if (processors < Environment.ProcessorCount)
+                psi.Environment["DOTNET_PROCESSOR_COUNT"] = processors.ToString(CultureInfo.InvariantCulture);
             foreach (var a in prefix) psi.ArgumentList.Add(a);
             psi.ArgumentList.Add("sweep"); psi.ArgumentList.Add("exec-cells");
             var w = new Worker(new Process { StartInfo = psi });
