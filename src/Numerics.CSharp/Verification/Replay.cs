@@ -195,11 +195,17 @@ public static class Replay
         public ResNet<double> Noisy => _noisy ??= _make();
         private ResNet<double>.KeptStates[]? _kept;
         /// <summary>
-        /// The two sets of states the main network keeps for an observer (alternating by iterate), made at the first observed
-        /// segment and used by every later one: about 6 MB each at figure 2, allocated and first touched once per run instead
-        /// of once per segment. An evaluation fills every number of a set it keeps into, so what a set held before changes none.
+        /// The sets of states the main network keeps for an observer (<paramref name="count"/>: two alternating by iterate for
+        /// an observer on another thread, one for an observer on the replay's thread), made at the first observed segment and
+        /// used by every later one: about 6 MB each at figure 2, allocated and first touched once per run instead of once per
+        /// segment. An evaluation fills every number of a set it keeps into, so what a set held before changes none.
         /// </summary>
-        public ResNet<double>.KeptStates[] KeptSets(NetworkShape shape, int samples) => _kept ??= [new(shape, samples), new(shape, samples)];
+        public ResNet<double>.KeptStates[] KeptSets(NetworkShape shape, int samples, int count)
+        {
+            if (_kept is null || _kept.Length < count)
+                _kept = [.. Enumerable.Range(0, count).Select(k => k < (_kept?.Length ?? 0) ? _kept![k] : new ResNet<double>.KeptStates(shape, samples))];
+            return _kept;
+        }
         private readonly double[]?[] _buffers = new double[]?[(int)Slot.Count];
         /// <summary>
         /// The segment's working array in <paramref name="slot"/> (weights, gradients, companions, the observer's copies), of
@@ -350,12 +356,17 @@ public static class Replay
         if (team is not null) observe = team.Wrap(observe);
         double[][]? gwSets = null, gvSets = null;
         ResNet<double>.KeptStates[]? keptSets = null;
+        // The gradient and the kept states of iterate i stay untouched while the observer reads them: with the observer on the
+        // other thread they alternate between two sets (iterate i + 1 is evaluated into the other while it runs); with the
+        // observer on this thread it has finished with iterate i before i + 1 is evaluated, so one set serves every iterate
+        // and stays in this core's cache (the second set cost ≈ 16 % of an evaluation at figure 2: docs/performance.md)
+        int setMask = side.Concurrent ? 1 : 0;
         if (onIterate is not null && passes is not null) { wSets = [w, nets.Zeroed(Slot.W1, total), nets.Zeroed(Slot.W2, total)]; vSets = [v, nets.Zeroed(Slot.V1, total), nets.Zeroed(Slot.V2, total)]; }
         if (onIterate is not null)
         {
             ow = wSets is null ? nets.Zeroed(Slot.OW, total) : null; ov = vSets is null ? nets.Zeroed(Slot.OV, total) : null;
-            gwSets = [gw, nets.Zeroed(Slot.GW1, total)]; gvSets = [gv, nets.Zeroed(Slot.GV1, total)];
-            if (net.CanKeep) keptSets = nets.KeptSets(shape, n);
+            gwSets = setMask == 0 ? [gw] : [gw, nets.Zeroed(Slot.GW1, total)]; gvSets = setMask == 0 ? [gv] : [gv, nets.Zeroed(Slot.GV1, total)];
+            if (net.CanKeep) keptSets = nets.KeptSets(shape, n, setMask + 1);
         }
         // the update first, then the hand-off (three weight sets); otherwise the hand-off right after the trace row
         bool updateFirst = wSets is not null;
@@ -408,8 +419,8 @@ public static class Replay
             }
             else
             {
-                gw = gwSets![i & 1]; gv = gvSets![i & 1];
-                net.Keep = keptSets?[i & 1];
+                gw = gwSets![i & setMask]; gv = gvSets![i & setMask];
+                net.Keep = keptSets?[i & setMask];
                 long t0 = timed ? ReplayLaneTimes.Now() : 0;
                 if (timed && i > 0) ReplayLaneTimes.RRest += t0 - tRest;
                 st = net.Evaluate(w, v, gw, gv);
