@@ -198,7 +198,7 @@ internal static class VerifyCommand
             // before, or the centre asked for after a replay without it) pays for its observer itself
             if (r.Id == "E.replay" && ObserverSeconds(rows, r.Input) is var (split, centre) && split <= r.Seconds)
                 Console.WriteLine(FormattableString.Invariant(
-                    $"    of it, the split statements' observer: {split:F3} s wall of its jobs{(centre is double c ? $" (the linearised centre's steps {c:F3} s, summed over both threads)" : "")}; a selection without these statements (e.g. --only E.replay) replays without it"));
+                    $"    of it, the split statements' observer: {split:F3} s wall of its jobs{(centre is double c ? $" (the linearised centre's steps {c:F3} s, summed over the threads that ran them)" : "")}; a selection without these statements (e.g. --only E.replay) replays without it"));
         }
         Console.WriteLine(FormattableString.Invariant($"  {"checks",-28} {"",-30} {rows.Sum(r => r.Seconds),8:F3} {rows.Sum(r => r.CpuSeconds),8:F3}"));
         Console.WriteLine(FormattableString.Invariant($"  {"verify (loading, checks, writing)",-59} {wall,8:F3} {cpu,8:F3}"));
