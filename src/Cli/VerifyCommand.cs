@@ -17,7 +17,7 @@ internal static class VerifyCommand
     {
         var dirs = new Argument<string[]>("RUN_DIR") { Description = "Run directories (one run, or a ladder of runs that differ only in depth).", Arity = ArgumentArity.OneOrMore };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the summary line." };
-        var timings = new Option<bool>("--timings") { Description = "Also print the wall and CPU seconds of every check, costliest first (a check that first computes a quantity shared with others, e.g. the evidence replay, pays for it; its row also says how long the split statements' observer took inside it)." };
+        var timings = new Option<bool>("--timings") { Description = "Also print the wall and CPU seconds of every check, costliest first (a check that first computes a quantity shared with others, e.g. the evidence replay, pays for it; its row also says how long the split statements' observer took inside it; the snapshot references that a whole verify computes on a thread of its own beside the rows, e.g. B.bound's reference solves, are listed with their own wall and CPU, which the rows they ran beside carry)." };
         var writeIndex = new Option<string?>("--write-index") { Description = "Also write the results index (Markdown, e.g. docs/theorems/index.md) generated from these runs. An existing file is replaced only if this option wrote it." };
         var only = new Option<string[]>("--only")
         {
@@ -91,7 +91,9 @@ internal static class VerifyCommand
                     else if (File.Exists(columnsPath)) File.Delete(columnsPath);
                 }
                 if (!pr.GetValue(quiet)) Print(all);
-                if (pr.GetValue(timings)) PrintTimings(all, wall.Elapsed.TotalSeconds, Registry.processCpuSeconds() - cpu0);
+                if (pr.GetValue(timings))
+                    PrintTimings(all, wall.Elapsed.TotalSeconds, Registry.processCpuSeconds() - cpu0,
+                        runs.OfType<Registry.OpenRun.RunOf>().SelectMany(r => r.Item.BesideTheRows.Select(p => (r.Item.Directory, p))).ToList());
                 if (indexPath is not null)
                 {
                     var command = "resode verify --write-index " + indexPath + " " + string.Join(" ", paths);
@@ -187,7 +189,8 @@ internal static class VerifyCommand
     }
 
     /// <summary>The per-check cost table of `--timings`: rows with any cost, costliest (CPU) first, then the totals.</summary>
-    private static void PrintTimings(IReadOnlyList<Registry.VerdictRow> rows, double wall, double cpu)
+    private static void PrintTimings(IReadOnlyList<Registry.VerdictRow> rows, double wall, double cpu,
+        IReadOnlyList<(string Input, Theory.BesidePart Part)> beside)
     {
         Console.WriteLine($"  {"result",-28} {"input",-30} {"wall s",8} {"CPU s",8}");
         foreach (var r in rows.Where(r => r.Seconds > 0 || r.CpuSeconds > 0).OrderByDescending(r => r.CpuSeconds))
@@ -199,6 +202,17 @@ internal static class VerifyCommand
             if (r.Id == "E.replay" && ObserverSeconds(rows, r.Input) is var (split, centre) && split <= r.Seconds)
                 Console.WriteLine(FormattableString.Invariant(
                     $"    of it, the split statements' observer: {split:F3} s wall of its jobs{(centre is double c ? $" (the linearised centre's steps {c:F3} s, summed over the threads that ran them)" : "")}; a selection without these statements (e.g. --only E.replay) replays without it"));
+        }
+        // the snapshot references computed on a thread of their own while the rows ran: their CPU is in the rows' (a row's CPU is
+        // the process's over its wall), the replay's above all, not in the rows that read them
+        if (beside.Count > 0)
+        {
+            Console.WriteLine("  beside the rows, on a thread of their own (wall, CPU of that thread; their CPU is counted in the rows they ran beside, not in the rows that read them):");
+            foreach (var (input, p) in beside)
+            {
+                var name = beside.Select(b => b.Input).Distinct().Count() > 1 ? $"{p.Part} ({Path.GetFileName(input)})" : p.Part;
+                Console.WriteLine(FormattableString.Invariant($"    {name,-57} {p.Seconds,8:F3} {p.CpuSeconds,8:F3}  read by {p.ReadBy}{(p.Detail.Length > 0 ? "; " + p.Detail : "")}"));
+            }
         }
         Console.WriteLine(FormattableString.Invariant($"  {"checks",-28} {"",-30} {rows.Sum(r => r.Seconds),8:F3} {rows.Sum(r => r.CpuSeconds),8:F3}"));
         Console.WriteLine(FormattableString.Invariant($"  {"verify (loading, checks, writing)",-59} {wall,8:F3} {cpu,8:F3}"));

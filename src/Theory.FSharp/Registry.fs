@@ -145,13 +145,31 @@ let evaluateOnLadder (r: Result<Ladder>) (l: Ladder) : VerdictRow =
 /// left to the row that reads it (the computation is asked again there, or its kept failure rethrown). Exactly what the
 /// rows compute on such a run: B.bound's analysis only when the weights are finite (its rows' hypothesis before it
 /// asks), the lemma chain's norms only when the run did not diverge.
+/// Each part's wall and its thread's processor seconds are recorded on the view (`Run.BesideTheRows`, for `verify --timings`).
 let referencesBesideTheReplay (run: Run) : Threading.Tasks.Task =
     Threading.Tasks.Task.Run(fun () ->
         let quietly (f: unit -> unit) = try f () with _ -> ()
-        for s in 0 .. run.SnapshotCount - 1 do quietly (fun () -> run.Layerwise s |> ignore)
-        if EulerError.weightsFinite run then quietly (fun () -> EulerError.analyse run |> ignore)
+        let timed part readBy (f: unit -> string) =
+            let sw = Diagnostics.Stopwatch.StartNew()
+            let c0 = ResOdeProofs.Numerics.ThreadClock.Seconds()
+            let detail = f ()
+            run.RecordBesideTheRows
+                { Part = part; ReadBy = readBy; Seconds = sw.Elapsed.TotalSeconds
+                  CpuSeconds = ResOdeProofs.Numerics.ThreadClock.Seconds() - c0; Detail = detail }
+        timed (sprintf "the layerwise reference pass of each snapshot (%d)" run.SnapshotCount) "I.loss, I.update, the lemma chain, B.*" (fun () ->
+            for s in 0 .. run.SnapshotCount - 1 do quietly (fun () -> run.Layerwise s |> ignore)
+            "")
+        if EulerError.weightsFinite run then
+            timed "B.bound's analysis of every snapshot" "B.bound, B.bound.secant, B.bound.defect, B.local" (fun () ->
+                try
+                    let checks = EulerError.analyse run
+                    // the two reference solves of each snapshot, each timed on the thread that ran it (the second is not on this one)
+                    sprintf "its reference ODE solves %.3f s CPU (both tolerances, %d snapshots)" (checks |> Array.sumBy (fun c -> c.OdeCpuSeconds)) checks.Length
+                with _ -> "it failed (its rows say why)")
         if not run.Setting.Diverged then
-            for s in 0 .. run.SnapshotCount - 1 do quietly (fun () -> LemmaChain.snapshotNorms run s |> ignore))
+            timed "the lemma chain's norms at every snapshot" "L1.hidden on" (fun () ->
+                for s in 0 .. run.SnapshotCount - 1 do quietly (fun () -> LemmaChain.snapshotNorms run s |> ignore)
+                ""))
 
 /// E.profile on an MLP run's input (`DepthProfile.ofMlpRun`: the trace's smoothness in depth at the last snapshot against a
 /// recomputation from its weights), the row whose constants the real-data pages read: listed for the Fashion-MNIST runs

@@ -290,7 +290,7 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Contains($"width = {m + 1}", r.Err);
     }
 
-    [Fact(DisplayName = "resode verify --timings: a small run → every costly check listed with its CPU seconds, the split observer's share of the replay (not with --only E.replay), the heap's and the compiler's costs, verdicts.json records them")]
+    [Fact(DisplayName = "resode verify --timings: a small run → every costly check listed with its CPU seconds, the split observer's share of the replay and the references computed beside the rows with their own cost (neither with --only E.replay), the heap's and the compiler's costs, verdicts.json records them")]
     public void VerifyTimingsListEveryCostlyCheckAndVerdictsJsonRecordsItsCpuSeconds()
     {
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
@@ -309,11 +309,22 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Matches(@"\n  code compiled: [1-9][0-9]* methods in [0-9.]+ s", r.Out);
         // the replay's row says what the split statements' observer (and its centre, GELU here) took inside it
         Assert.Matches(@"\n  E\.replay[^\n]*\n    of it, the split statements' observer: [0-9.]+ s wall of its jobs \(the linearised centre's steps [0-9.]+ s", r.Out);
+        // the snapshot references computed beside the rows are named with their own cost (which the rows they ran beside
+        // carry), B.bound's with the processor seconds of its two reference solves at every snapshot of the run
+        int snapshots = RunDirectory.Read(_s.P("run")).Steps.Length;
+        Assert.Matches(@"\n  beside the rows, on a thread of their own [^\n]*\n    the layerwise reference pass of each snapshot \(" + snapshots + @"\)\s+[0-9.]+\s+[0-9.]+  read by I\.loss", r.Out);
+        var solves = System.Text.RegularExpressions.Regex.Match(r.Out, @"\n    B\.bound's analysis of every snapshot\s+[0-9.]+\s+[0-9.]+  read by B\.bound[^\n]*; its reference ODE solves ([0-9.]+) s CPU \(both tolerances, (\d+) snapshots\)");
+        Assert.True(solves.Success, r.Out);
+        Assert.Equal(snapshots, int.Parse(solves.Groups[2].Value));
+        Assert.True(double.Parse(solves.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, r.Out);
+        Assert.Matches(@"\n    the lemma chain's norms at every snapshot\s+[0-9.]+\s+[0-9.]+  read by L1\.hidden", r.Out);
         // a selection without the split statements replays without the observer, and the line is not printed
         var only = Cli.Run(_s.Dir, "verify", "run", "--timings", "--only", "E.replay");
         Assert.True(only.Code is ExitCodes.Done, only.ToString());
         Assert.Matches(@"\n  E\.replay\s+run\s+[0-9.]+\s+[0-9.]+", only.Out);
         Assert.DoesNotContain("split statements' observer", only.Out);
+        // nor are the references computed beside the rows: a selection computes what its rows ask for, in them
+        Assert.DoesNotContain("beside the rows", only.Out);
     }
 
     [Fact(DisplayName = "train --force: a run whose verdicts.json the tool did not write → exit 2, every file untouched")]

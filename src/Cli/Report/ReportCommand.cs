@@ -246,12 +246,12 @@ internal static class ReportCommand
             lock (_lines) _lines[order] = lines;
             var outer = _partLog;
             _partLog = lines;
-            double c0 = ThreadClock.Seconds();
+            double c0 = Numerics.ThreadClock.Seconds();
             try { return f(); }
             finally
             {
                 _partLog = outer;
-                lock (_lines) CpuSeconds[ReportWriter.TimingKey(label)] = ThreadClock.Seconds() - c0;
+                lock (_lines) CpuSeconds[ReportWriter.TimingKey(label)] = Numerics.ThreadClock.Seconds() - c0;
             }
         }
 

@@ -84,9 +84,9 @@ internal static class CellRunner
         var sideCpu = new Dictionary<SideJob, double>();
         void RunSide(SideJob j)
         {
-            double c0 = ThreadClock.Seconds();
+            double c0 = Numerics.ThreadClock.Seconds();
             j.Run();
-            lock (sideCpu) sideCpu[j] = ThreadClock.Seconds() - c0;
+            lock (sideCpu) sideCpu[j] = Numerics.ThreadClock.Seconds() - c0;
         }
         if (items.Count > 0)
         {

@@ -79,16 +79,7 @@ public static class BnConvBenchmark
     /// <summary>True when <see cref="MinSeconds"/> measures thread processor time.</summary>
     public static bool ThreadClock => !double.IsNaN(ThreadSeconds());
 
-    private struct TimeSpec { public long Sec; public long Nsec; }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
-    private static extern int ClockGetTime(int clock, out TimeSpec ts);
-
-    private static double ThreadSeconds()
-    {
-        try { return ClockGetTime(3 /* CLOCK_THREAD_CPUTIME_ID */, out var ts) == 0 ? ts.Sec + ts.Nsec * 1e-9 : double.NaN; }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return double.NaN; }
-    }
+    private static double ThreadSeconds() => Numerics.ThreadClock.Seconds();
 
     /// <summary>GFLOP/s (best of the repetitions) of one block convolution's forward, of its backward (kernel gradient and input adjoint) on a batch, and of the forward's GEMM without the im2col copy.</summary>
     public static (double Forward, double Backward, double GemmOnly) ConvGflops(BnConvConfig cfg, int batch, int repeats, int chunkEntries = 0)

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 
 namespace ResOdeProofs.Numerics.Verification;
 
@@ -51,17 +50,6 @@ public static class ReplayLaneTimes
 
     internal static void Add(ref long counter, long since) => Interlocked.Add(ref counter, Stopwatch.GetTimestamp() - since);
 
-    [StructLayout(LayoutKind.Sequential)]
-    private struct Timespec { public long Sec, Nsec; }
-
-    [DllImport("libc", EntryPoint = "clock_gettime")]
-    private static extern int ClockGettime(int clock, out Timespec ts);
-
-    /// <summary>CPU nanoseconds of the calling thread (Linux: CLOCK_THREAD_CPUTIME_ID; 0 elsewhere).</summary>
-    internal static long ThreadCpuNs()
-    {
-        if (!OperatingSystem.IsLinux()) return 0;
-        ClockGettime(3, out var ts);
-        return ts.Sec * 1_000_000_000L + ts.Nsec;
-    }
+    /// <summary>CPU nanoseconds of the calling thread (<see cref="ThreadClock.Nanoseconds"/>: 0 where that clock is not available).</summary>
+    internal static long ThreadCpuNs() => ThreadClock.Nanoseconds();
 }

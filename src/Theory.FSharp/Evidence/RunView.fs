@@ -123,6 +123,11 @@ module FlowEvidence =
                   Reproduced = checks |> List.forall (fun (m, b, _, _) -> m <= b) })
         { Replay = replay; Segments = segs }
 
+/// One part of the snapshot references computed beside a verify's rows (`Run.BesideTheRows`): what it is, the results that
+/// read it, its wall seconds, its thread's processor seconds (NaN where the thread clock is not available; work the part
+/// hands to other threads is not in them) and what else is known of its cost (`Detail`, possibly empty).
+type BesidePart = { Part: string; ReadBy: string; Seconds: float; CpuSeconds: float; Detail: string }
+
 /// A run directory opened for verification: one view of a run of any architecture. Every result takes it: the
 /// results with any block's ingredients read θ by parts (`Parts`, `Theta`, `LayerPartOperatorNorm`, `Architecture`), the MLP's (its sharper
 /// constants) read the W/V views (`Shape`, `W`, `V`, `Layerwise`, `LayerOperatorNorms`, `Evidence`), which exist when
@@ -181,6 +186,8 @@ type Run(data: RunData, architectures: Architecture list) as this =
           Fault = meta.Fault; Diverged = data.Diverged }
     let arch = architectures |> List.tryFind (fun a -> a.Name = data.Architecture.Name)
     let layerOpNorms = Collections.Concurrent.ConcurrentDictionary<int, Lazy<struct (float[] * float[])>>()
+    /// What the snapshot references computed on a thread of their own beside the rows cost (`Registry.verifyRunSelected`).
+    let besideTheRows = Collections.Concurrent.ConcurrentQueue<BesidePart>()
 
     /// False once `WithoutIterateObservers` is called: the replay then feeds no observer.
     let mutable observed = true
@@ -268,6 +275,13 @@ type Run(data: RunData, architectures: Architecture list) as this =
         if evidence.IsValueCreated then invalidOp "the replay of this view has run: its centre can no longer be left out"
         centreWanted <- false
         this
+    /// The parts of the snapshot references that a verify of this view computed on a thread of their own while its rows were
+    /// evaluated (`Registry.referencesBesideTheReplay`), in the order they ran, each with its wall and its thread's processor
+    /// seconds: `verify --timings` names them, since their CPU is counted in the rows they ran beside (the replay's, above
+    /// all), not in the rows that read them. Empty when none ran.
+    member _.BesideTheRows : BesidePart seq = besideTheRows
+    /// Records one part computed beside the rows (see `BesideTheRows`).
+    member _.RecordBesideTheRows(part: BesidePart) = besideTheRows.Enqueue part
     /// False after `WithoutCentre`: whether the split observer of this view's replay computes the linearised centre.
     member _.CentreWanted = centreWanted
     /// How many observers of `IterateObservers` the replay of this view fed (0 before it runs, without a replay, or

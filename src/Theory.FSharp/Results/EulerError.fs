@@ -69,6 +69,8 @@ type SnapshotCheck =
       OdeSteps: int
       OdeRejected: int
       OdeSeconds: float
+      /// processor seconds of both solves (Rtol and CheckRtol), each on the thread that ran it (NaN without a thread clock)
+      OdeCpuSeconds: float
       /// the relative rounding allowance of the bounds, `Rounding.chainRel` of the run
       BoundRel: float }
 
@@ -142,15 +144,21 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
     // The two solves are independent (each has its own buffers; the weight function only reads): the check solve runs
     // on a second thread meanwhile. Each result is the one a solve alone gives; a failure is reported as before, the
     // solve at Rtol's first.
-    let chkTask = System.Threading.Tasks.Task.Run(fun () -> ode.Solve(h0, CheckRtol, CheckAtol, nodes, maxSteps = budget))
-    let sol, seconds =
+    // (each solve's processor seconds are taken on the thread that ran it: `OdeCpuSeconds`)
+    let chkTask =
+        System.Threading.Tasks.Task.Run(fun () ->
+            let c0 = ResOdeProofs.Numerics.ThreadClock.Seconds()
+            let chk = ode.Solve(h0, CheckRtol, CheckAtol, nodes, maxSteps = budget)
+            struct (chk, ResOdeProofs.Numerics.ThreadClock.Seconds() - c0))
+    let sol, seconds, solCpu =
         try
+            let c0 = ResOdeProofs.Numerics.ThreadClock.Seconds()
             let sol = ode.Solve(h0, Rtol, Atol, nodes, maxSteps = budget)
-            sol, sw.Elapsed.TotalSeconds
+            sol, sw.Elapsed.TotalSeconds, ResOdeProofs.Numerics.ThreadClock.Seconds() - c0
         with _ ->
             (try chkTask.Wait() with _ -> ())
             reraise ()
-    let chk = chkTask.GetAwaiter().GetResult()
+    let struct (chk, chkCpu) = chkTask.GetAwaiter().GetResult()
     let s0, s1, sqm = st.S0, st.S1, sqrt (float m)
     let fL = float L
     let struct (wOp, vOp) = run.LayerOperatorNorms s
@@ -278,6 +286,7 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
       OdeSteps = sol.Steps
       OdeRejected = sol.Rejected
       OdeSeconds = seconds
+      OdeCpuSeconds = solCpu + chkCpu
       BoundRel = Rounding.chainRel run }
 
 /// The analysis of snapshot s with the ResNet's error scaled by c (analyseSnapshotMutated c 1).
