@@ -71,32 +71,44 @@ public sealed class NeuralOde
         int md = width * dim;
         if (w.Length != depth * md || v.Length != depth * md)
             throw new ArgumentException($"weights have {w.Length} and {v.Length} entries, expected L·m·d = {depth * md}");
-        var wa = (double[])w.Clone(); var va = (double[])v.Clone();
+        // the layers transposed once (wt[c·m + j] = W_jc, vt[j·d + r] = V_rj per layer), into arrays of this function's own (a
+        // caller that changes w or v afterwards changes no Z(s)): the right-hand side interpolates in this layout, and Z reads
+        // the same two values of every entry from it and forms them by the same operations, so both give the same bits
+        var wt = new double[w.Length]; var vt = new double[v.Length];
+        for (int k = 0; k < depth; k++)
+        {
+            int o = k * md;
+            for (int j = 0; j < width; j++)
+                for (int c = 0; c < dim; c++) wt[o + c * width + j] = w[o + j * dim + c];
+            for (int r = 0; r < dim; r++)
+                for (int j = 0; j < width; j++) vt[o + j * dim + r] = v[o + r * width + j];
+        }
         void Z(double s, Span<double> ws, Span<double> vs)
         {
             double x = s * depth; // position in units of 1/L; node k sits at x = k
             if (x <= 1 || depth == 1)
             {
-                wa.AsSpan(0, md).CopyTo(ws); va.AsSpan(0, md).CopyTo(vs);
+                for (int j = 0; j < width; j++)
+                    for (int c = 0; c < dim; c++) ws[j * dim + c] = wt[c * width + j];
+                for (int r = 0; r < dim; r++)
+                    for (int j = 0; j < width; j++) vs[r * width + j] = vt[j * dim + r];
                 return;
             }
             int k = Math.Min((int)Math.Floor(x), depth - 1); // interval [k, k+1], nodes k and k+1 (1-based)
             double th = x - k;
-            var w0 = wa.AsSpan((k - 1) * md, md); var w1 = wa.AsSpan(k * md, md);
-            var v0 = va.AsSpan((k - 1) * md, md); var v1 = va.AsSpan(k * md, md);
-            for (int i = 0; i < md; i++) { ws[i] = w0[i] + th * (w1[i] - w0[i]); vs[i] = v0[i] + th * (v1[i] - v0[i]); }
-        }
-        // the layers transposed once (wt[c·m + j] = W_jc, vt[j·d + r] = V_rj per layer): the right-hand side interpolates in
-        // its own layout, each entry by the same operations on the same two values as Z, instead of transposing Z(s) at
-        // every evaluation
-        var wt = new double[wa.Length]; var vt = new double[va.Length];
-        for (int k = 0; k < depth; k++)
-        {
-            int o = k * md;
+            int o0 = (k - 1) * md, o1 = k * md;
             for (int j = 0; j < width; j++)
-                for (int c = 0; c < dim; c++) wt[o + c * width + j] = wa[o + j * dim + c];
+                for (int c = 0; c < dim; c++)
+                {
+                    double a = wt[o0 + c * width + j], b = wt[o1 + c * width + j];
+                    ws[j * dim + c] = a + th * (b - a);
+                }
             for (int r = 0; r < dim; r++)
-                for (int j = 0; j < width; j++) vt[o + j * dim + r] = va[o + r * width + j];
+                for (int j = 0; j < width; j++)
+                {
+                    double a = vt[o0 + j * dim + r], b = vt[o1 + j * dim + r];
+                    vs[r * width + j] = a + th * (b - a);
+                }
         }
         void ZTransposed(double s, Span<double> ws, Span<double> vs)
         {

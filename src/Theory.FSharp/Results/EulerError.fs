@@ -164,9 +164,14 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
     let struct (wOp, vOp) = run.LayerOperatorNorms s
     let nW = Array.init (L + 1) (fun k -> if k = 0 then 0.0 else wOp.[k - 1])
     let nV = Array.init (L + 1) (fun k -> if k = 0 then 0.0 else vOp.[k - 1])
+    // each increment formed in one work array (the norm reads it before the next is formed): the same entries as a fresh
+    // array per layer, without 2L arrays of m·d a snapshot
+    let diff = Array.zeroCreate md
     let incr (a: float[]) rows cols k =
         if k <= 1 then 0.0
-        else Linalg.spectralNorm rows cols (Array.init md (fun j -> a.[(k - 1) * md + j] - a.[(k - 2) * md + j])) 0
+        else
+            for j in 0 .. md - 1 do diff.[j] <- a.[(k - 1) * md + j] - a.[(k - 2) * md + j]
+            Linalg.spectralNorm rows cols diff 0
     let aW = Array.init (L + 1) (incr w m d)
     let aV = Array.init (L + 1) (incr v d m)
     let mW = Comparison.maxKeepNaN nW
