@@ -207,11 +207,12 @@ internal static class VerifyCommand
         // the process's over its wall), the replay's above all, not in the rows that read them
         if (beside.Count > 0)
         {
-            Console.WriteLine("  beside the rows, on a thread of their own (wall, CPU of that thread; their CPU is counted in the rows they ran beside, not in the rows that read them):");
+            Console.WriteLine("  beside the rows, on a thread of their own (wall, CPU of that thread; their CPU is counted in the rows they ran beside, not in the rows that read them; a part a row asked for first was paid in that row):");
             foreach (var (input, p) in beside)
             {
                 var name = beside.Select(b => b.Input).Distinct().Count() > 1 ? $"{p.Part} ({Path.GetFileName(input)})" : p.Part;
-                Console.WriteLine(FormattableString.Invariant($"    {name,-57} {p.Seconds,8:F3} {p.CpuSeconds,8:F3}  read by {p.ReadBy}{(p.Detail.Length > 0 ? "; " + p.Detail : "")}"));
+                var cpuText = double.IsFinite(p.CpuSeconds) ? p.CpuSeconds.ToString("F3", CultureInfo.InvariantCulture) : "-";
+                Console.WriteLine(FormattableString.Invariant($"    {name,-57} {p.Seconds,8:F3} {cpuText,8}  read by {p.ReadBy}{(p.Detail.Length > 0 ? "; " + p.Detail : "")}"));
             }
         }
         Console.WriteLine(FormattableString.Invariant($"  {"checks",-28} {"",-30} {rows.Sum(r => r.Seconds),8:F3} {rows.Sum(r => r.CpuSeconds),8:F3}"));
