@@ -165,7 +165,7 @@ let referencesBesideTheReplay (run: Run) : Threading.Tasks.Task =
                     let checks = EulerError.analyse run
                     // the two reference solves of each snapshot, each timed on the thread that ran it (the second is not on this one)
                     let solves = checks |> Array.sumBy (fun c -> c.OdeCpuSeconds)
-                    if Double.IsFinite solves then sprintf "its reference ODE solves %.3f s CPU (both tolerances, %d snapshots)" solves checks.Length
+                    if Double.IsFinite solves then sprintf "its reference ODE solves %.3g s CPU (both tolerances, %d snapshots)" solves checks.Length
                     else "" // no thread clock on this system
                 with _ -> "it failed (its rows say why)")
         if not run.Setting.Diverged then
