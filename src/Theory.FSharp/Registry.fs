@@ -147,6 +147,7 @@ let evaluateOnLadder (r: Result<Ladder>) (l: Ladder) : VerdictRow =
 /// asks), the lemma chain's norms only when the run did not diverge.
 /// Each part's wall and its thread's processor seconds are recorded on the view (`Run.BesideTheRows`, for `verify --timings`).
 let referencesBesideTheReplay (run: Run) : Threading.Tasks.Task =
+    run.RestartBesideTheRows()
     Threading.Tasks.Task.Run(fun () ->
         let quietly (f: unit -> unit) = try f () with _ -> ()
         let timed part readBy (f: unit -> string) =

@@ -35,3 +35,18 @@ let ``Registry.verifyRun: references beside the replay, one layer of the last sn
         Assert.Equal<string list>(alone dir, b)
         Assert.Contains(b, fun s -> s.StartsWith "E.replay|VIOLATED|")
     finally Directory.Delete(dir, true)
+
+[<Fact>]
+let ``Run.BesideTheRows: one view verified twice → the three parts of the last verify only, B.bound's analysis with its solves`` () =
+    let dir = write (produce f64 GD 1 L false eta N snaps) false (gdJson eta) ignore
+    try
+        let run = Run.Load dir
+        let parts () = run.BesideTheRows |> Seq.map (fun p -> p.Part) |> List.ofSeq
+        Registry.verifyRun run |> ignore
+        let first = parts ()
+        Assert.Equal(3, first.Length)
+        Assert.Contains(run.BesideTheRows, fun p -> p.Part.StartsWith "B.bound's analysis" && p.Detail.StartsWith "its reference ODE solves")
+        // the second verify finds every reference kept by the view, and its record replaces the first
+        Registry.verifyRun run |> ignore
+        Assert.Equal<string list>(first, parts ())
+    finally Directory.Delete(dir, true)

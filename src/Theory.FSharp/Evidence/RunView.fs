@@ -275,11 +275,13 @@ type Run(data: RunData, architectures: Architecture list) as this =
         if evidence.IsValueCreated then invalidOp "the replay of this view has run: its centre can no longer be left out"
         centreWanted <- false
         this
-    /// The parts of the snapshot references that a verify of this view computed on a thread of their own while its rows were
-    /// evaluated (`Registry.referencesBesideTheReplay`), in the order they ran, each with its wall and its thread's processor
-    /// seconds: `verify --timings` names them, since their CPU is counted in the rows they ran beside (the replay's, above
-    /// all), not in the rows that read them. Empty when none ran.
+    /// The parts of the snapshot references that the last whole verify of this view computed on a thread of their own while
+    /// its rows were evaluated (`Registry.referencesBesideTheReplay`), in the order they ran, each with its wall and its
+    /// thread's processor seconds: `verify --timings` names them, since their CPU is counted in the rows they ran beside (the
+    /// replay's, above all), not in the rows that read them. Empty when none ran.
     member _.BesideTheRows : BesidePart seq = besideTheRows
+    /// Starts a new record of the parts computed beside the rows (a later verify of this view does not add to an earlier one's).
+    member _.RestartBesideTheRows() = besideTheRows.Clear()
     /// Records one part computed beside the rows (see `BesideTheRows`).
     member _.RecordBesideTheRows(part: BesidePart) = besideTheRows.Enqueue part
     /// False after `WithoutCentre`: whether the split observer of this view's replay computes the linearised centre.
