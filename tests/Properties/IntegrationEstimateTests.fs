@@ -1,0 +1,61 @@
+/// The integration error estimate of B.*'s reference neural-ODE solve (docs/theorems/EulerError.md, "Integration error"):
+/// the difference of a solve at Rtol and a check solve at CheckRtol that also stops at the midpoints of the layer
+/// intervals (`EulerError.checkSolveStops`). Without those stops, where one step per layer interval already meets both
+/// tolerances, the two solves took the same steps and their difference was 0 or a rounding difference of the first
+/// interval: an estimate that could not see the error it estimates.
+module ResOdeProofs.Properties.IntegrationEstimateTests
+
+open System
+open Xunit
+open ResOdeProofs.Numerics
+open ResOdeProofs.Numerics.Ode
+open ResOdeProofs.Numerics.Training
+open ResOdeProofs.Theory
+open ResOdeProofs.Properties.Generators
+
+/// Tied layers (smooth in depth) at L = 256 after 10 iterations: the first solve takes one step per layer interval.
+let private smoothDeep () =
+    train (RunSpec(Depth = 256, Width = 8, Dim = 4, Samples = 8, Iterations = 10, Snapshots = 3, Seed = 1L))
+
+/// ‖H_a^i(1) − H_f^i(1)‖ per sample: the first solve (Rtol, the layer nodes) against a finer one (10⁻¹³, four stops per
+/// layer interval), the error the estimate stands for; and the same first solve against a second one at CheckRtol with
+/// the given extra stops (the estimate as formed with them).
+let private distances (run: Run) (s: int) (checkStops: float[]) =
+    let st = run.Setting
+    let L, d = st.Depth, st.Dim
+    let n = min st.Samples EulerError.MaxCheckedSamples
+    let lw = run.Layerwise s
+    let h0 = Array.concat lw.H.[0].[0 .. n - 1]
+    let ode = NeuralOde.PiecewiseLinear(L, st.Width, d, st.Activation, run.W s, run.V s)
+    let nodes = [| for k in 0 .. L -> float k / float L |]
+    let a = ode.Solve(h0, EulerError.Rtol, EulerError.Atol, nodes)
+    let fine = ode.Solve(h0, 1e-13, 1e-15, nodes, extraStops = [| for k in 0 .. 4 * L - 1 -> float k / float (4 * L) |])
+    let check = ode.Solve(h0, EulerError.CheckRtol, EulerError.CheckAtol, nodes, extraStops = checkStops)
+    let dist (x: float[]) (y: float[]) i = Linalg.frobeniusDiff x (i * d) y (i * d) d
+    Array.init n (fun i -> dist a.Final fine.Final i), Array.init n (fun i -> dist a.Final check.Final i), a.Steps
+
+[<Fact>]
+let ``B.bound's reference solves: tied layers at L = 256, one step per layer interval → the estimate, ten times, covers the distance to a finer solve; the check solve without its midpoint stops → it does not`` () =
+    let run = smoothDeep ()
+    let L = run.Setting.Depth
+    let checks = EulerError.analyse run
+    // snapshot 0 has V = 0: the flow is the identity, both solves are exact and the estimate is 0, rightly
+    for s in 1 .. run.SnapshotCount - 1 do
+        let c = checks.[s]
+        let toFine, withMidpoints, steps = distances run s (EulerError.checkSolveStops L)
+        // the case the stops are for: the first solve takes one step per layer interval (and one more on [0, 1/L])
+        Assert.True(c.OdeSteps <= L + 1 && steps = c.OdeSteps, sprintf "snapshot %d: %d steps (the setting should take one per interval)" s c.OdeSteps)
+        for x in c.Samples do
+            // the analysis' estimate is the difference with the check solve that stops at the midpoints
+            Assert.Equal(withMidpoints.[x.Sample], x.IntegrationError)
+            Assert.True(x.IntegrationError > 0.0, sprintf "snapshot %d sample %d: estimate 0" s x.Sample)
+            Assert.True(EulerError.EstimateMargin * x.IntegrationError >= toFine.[x.Sample],
+                        sprintf "snapshot %d sample %d: 10 × estimate %.3e < distance to the finer solve %.3e" s x.Sample x.IntegrationError toFine.[x.Sample])
+    // negative control: the check solve with the layer nodes only, as before the midpoints: it takes the first solve's
+    // steps, and ten times its difference falls short of the distance to the finer solve somewhere
+    let short =
+        [ for s in 1 .. run.SnapshotCount - 1 do
+            let toFine, nodesOnly, _ = distances run s [||]
+            for i in 0 .. toFine.Length - 1 do
+                if EulerError.EstimateMargin * nodesOnly.[i] < toFine.[i] then yield s, i ]
+    Assert.NotEmpty(short)
