@@ -32,7 +32,7 @@ let private distances (run: Run) (s: int) (checkStops: float[]) =
     let fine = ode.Solve(h0, 1e-13, 1e-15, nodes, extraStops = [| for k in 0 .. 4 * L - 1 -> float k / float (4 * L) |])
     let check = ode.Solve(h0, EulerError.CheckRtol, EulerError.CheckAtol, nodes, extraStops = checkStops)
     let dist (x: float[]) (y: float[]) i = Linalg.frobeniusDiff x (i * d) y (i * d) d
-    Array.init n (fun i -> dist a.Final fine.Final i), Array.init n (fun i -> dist a.Final check.Final i), a.Steps
+    Array.init n (fun i -> dist a.Final fine.Final i), Array.init n (fun i -> dist a.Final check.Final i), a.Steps, check.Steps
 
 [<Fact>]
 let ``B.bound's reference solves: tied layers at L = 256, one step per layer interval → the estimate, ten times, covers the distance to a finer solve; the check solve without its midpoint stops → it does not`` () =
@@ -42,20 +42,22 @@ let ``B.bound's reference solves: tied layers at L = 256, one step per layer int
     // snapshot 0 has V = 0: the flow is the identity, both solves are exact and the estimate is 0, rightly
     for s in 1 .. run.SnapshotCount - 1 do
         let c = checks.[s]
-        let toFine, withMidpoints, steps = distances run s (EulerError.checkSolveStops L)
+        let toFine, withMidpoints, steps, checkSteps = distances run s (EulerError.checkSolveStops L)
         // the case the stops are for: the first solve takes one step per layer interval (and one more on [0, 1/L])
         Assert.True(c.OdeSteps <= L + 1 && steps = c.OdeSteps, sprintf "snapshot %d: %d steps (the setting should take one per interval)" s c.OdeSteps)
+        Assert.True(checkSteps >= 2 * L, sprintf "snapshot %d: the check solve took %d steps, fewer than two per interval" s checkSteps)
         for x in c.Samples do
             // the analysis' estimate is the difference with the check solve that stops at the midpoints
             Assert.Equal(withMidpoints.[x.Sample], x.IntegrationError)
             Assert.True(x.IntegrationError > 0.0, sprintf "snapshot %d sample %d: estimate 0" s x.Sample)
             Assert.True(EulerError.EstimateMargin * x.IntegrationError >= toFine.[x.Sample],
                         sprintf "snapshot %d sample %d: 10 × estimate %.3e < distance to the finer solve %.3e" s x.Sample x.IntegrationError toFine.[x.Sample])
-    // negative control: the check solve with the layer nodes only, as before the midpoints: it takes the first solve's
-    // steps, and ten times its difference falls short of the distance to the finer solve somewhere
+    // negative control: the check solve with the layer nodes only, as before the midpoints: it takes as many steps as the
+    // first solve, and ten times its difference falls short of the distance to the finer solve somewhere
     let short =
         [ for s in 1 .. run.SnapshotCount - 1 do
-            let toFine, nodesOnly, _ = distances run s [||]
+            let toFine, nodesOnly, steps, checkSteps = distances run s [||]
+            Assert.Equal(steps, checkSteps)
             for i in 0 .. toFine.Length - 1 do
                 if EulerError.EstimateMargin * nodesOnly.[i] < toFine.[i] then yield s, i ]
     Assert.NotEmpty(short)
