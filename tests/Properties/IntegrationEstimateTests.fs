@@ -46,6 +46,8 @@ let ``B.bound's reference solves: tied layers at L = 256, one step per layer int
         // the case the stops are for: the first solve takes one step per layer interval (and one more on [0, 1/L])
         Assert.True(c.OdeSteps <= L + 1 && steps = c.OdeSteps, sprintf "snapshot %d: %d steps (the setting should take one per interval)" s c.OdeSteps)
         Assert.True(checkSteps >= 2 * L, sprintf "snapshot %d: the check solve took %d steps, fewer than two per interval" s checkSteps)
+        // the analysis reports the check solve's steps (a constant of the B.* rows)
+        Assert.Equal(checkSteps, c.CheckSteps)
         for x in c.Samples do
             // the analysis' estimate is the difference with the check solve that stops at the midpoints
             Assert.Equal(withMidpoints.[x.Sample], x.IntegrationError)

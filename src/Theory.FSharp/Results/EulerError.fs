@@ -69,6 +69,8 @@ type SnapshotCheck =
       Constants: (string * float) list
       OdeSteps: int
       OdeRejected: int
+      /// accepted steps of the check solve (CheckRtol, stopped at the layer nodes and at their intervals' midpoints)
+      CheckSteps: int
       OdeSeconds: float
       /// processor seconds of both solves (Rtol and CheckRtol), each on the thread that ran it (NaN without a thread clock)
       OdeCpuSeconds: float
@@ -297,9 +299,11 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
           "max_i secant-Jacobian bound", (samples |> Array.map (fun c -> c.SecantBound) |> Comparison.maxKeepNaN)
           "max_i integration error estimate", (samples |> Array.map (fun c -> c.IntegrationError) |> Comparison.maxKeepNaN)
           "samples checked", float n
-          "ODE steps (accepted)", float sol.Steps; "ODE steps rejected", float sol.Rejected; "ODE solve seconds", seconds ]
+          "ODE steps (accepted)", float sol.Steps; "ODE steps rejected", float sol.Rejected; "ODE solve seconds", seconds
+          "check solve steps (accepted; rtol 1e-12, also stopped at the midpoints of the layer intervals)", float chk.Steps ]
       OdeSteps = sol.Steps
       OdeRejected = sol.Rejected
+      CheckSteps = chk.Steps
       OdeSeconds = seconds
       OdeCpuSeconds = solCpu + chkCpu
       BoundRel = Rounding.chainRel run }
@@ -433,7 +437,7 @@ let bound : Result<Run> =
                             (Comparison.minKeepNaN tight) (Comparison.maxKeepNaN tight) (Comparison.minKeepNaNOr nan paperTight)
                     else "the ResNet equals the ODE solution at every snapshot (V = 0: both are the identity)"
                     sprintf "ODE solves (DP5(4), rtol %g): %s" Rtol
-                        (checks |> Array.map (fun c -> sprintf "t=%g: %d steps, %d rejected, %.2fs" c.Time c.OdeSteps c.OdeRejected c.OdeSeconds) |> String.concat "; ") ] })
+                        (checks |> Array.map (fun c -> sprintf "t=%g: %d steps, %d rejected, %.2fs (check solve at rtol %g: %d steps)" c.Time c.OdeSteps c.OdeRejected c.OdeSeconds CheckRtol c.CheckSteps) |> String.concat "; ") ] })
 
 /// The verdict of a propagated bound (B.bound.secant, B.bound.defect) on analysed snapshots: `boundOf` selects the
 /// bound of a sample, `name` names it in the notes; the tightness of the other bounds on the same samples is listed.
