@@ -392,7 +392,7 @@ let family : OdeLimit.Family =
         + "+ s1‖V_k‖₂a^W_kH̄_k from the spectral norms of the layers and of their increments (the MLP's own constants)"
       Reference =
         "H(1) by Dormand–Prince 5(4) at rtol 1e-10 with every node a stop, its error estimated by a second solve at rtol 1e-12 "
-        + "that also stops at the midpoints of the layer intervals (so that the two never take the same steps) "
+        + "that also stops at the midpoints of the layer intervals (so that the two do not take the same steps where one step per interval meets both tolerances) "
         + "and allowed on top of the bound (hypothesis: at most 1e-3 of it)" }
 
 /// How the MLP's rows compare a sample, given the run: the bound plus the integration error of H̃_L (its estimate times
