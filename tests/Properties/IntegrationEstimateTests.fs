@@ -63,3 +63,20 @@ let ``B.bound's reference solves: tied layers at L = 256, one step per layer int
             for i in 0 .. toFine.Length - 1 do
                 if EulerError.EstimateMargin * nodesOnly.[i] < toFine.[i] then yield s, i ]
     Assert.NotEmpty(short)
+
+[<Fact>]
+let ``B.bound: one step of η = 10⁻¹⁰ from V = 0 (a bound of order 10⁻¹⁹, far below the reference solve's rounding) → hypothesis 'reference solve accurate' not met, the estimate above 10⁻³ of the bound`` () =
+    let run = train (RunSpec(Depth = 64, Width = 8, Dim = 4, Samples = 8, Eta = 1e-10, Iterations = 1, Snapshots = 2, Seed = 3L))
+    let c = (EulerError.analyse run).[1]
+    let est = c.Samples |> Array.map (fun x -> x.IntegrationError) |> Array.max
+    let bound = c.Samples |> Array.map (fun x -> x.Bound) |> Array.min
+    // the setting: the layers barely moved, so the first solve takes one step per layer interval and the bound is tiny
+    Assert.True(c.OdeSteps <= run.Setting.Depth + 1, sprintf "%d steps" c.OdeSteps)
+    Assert.True(bound > 0.0 && bound < 1e-15, sprintf "bound %.3e" bound)
+    // the estimate sees the solves' rounding (with the check solve's midpoint stops; with the nodes only it was exactly 0
+    // here and the rows held on a comparison below the reference's own error)
+    Assert.True(est > EulerError.IntegrationFraction * bound, sprintf "estimate %.3e, bound %.3e" est bound)
+    for r in [ EulerError.bound; EulerError.boundSecant; EulerError.boundDefect; EulerError.localError ] do
+        match (Result.evaluate r run).Verdict with
+        | HypothesisNotMet unmet -> Assert.Contains(unmet, fun (name, _) -> name = "reference solve accurate")
+        | v -> Assert.Fail(sprintf "%s: expected the reference solve's hypothesis not met, got %A" r.Id v)
