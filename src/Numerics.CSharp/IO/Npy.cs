@@ -106,12 +106,14 @@ public static class Npy
         }
         catch (EndOfStreamException ex)
         {
-            throw new NpyFormatException(
-                $"'{path}': the .npy file is truncated (it ended while reading the data; was it modified while being read?). " +
-                "Re-create it with np.save(path, arr).", path, ex);
+            throw Truncated(path, ex);
         }
         return new NpyArray(h.Shape, data, h.DType);
     }
+
+    private static NpyFormatException Truncated(string path, Exception inner) =>
+        new($"'{path}': the .npy file is truncated (it ended while reading the data; was it modified while being read?). " +
+            "Re-create it with np.save(path, arr).", path, inner);
 
     /// <summary>
     /// Reads a <c>.npy</c> file (see <see cref="Read(string)"/>) and checks its shape.
@@ -128,18 +130,64 @@ public static class Npy
         ArgumentNullException.ThrowIfNull(what);
         ArgumentNullException.ThrowIfNull(expectedShape);
         var a = Read(path);
-        bool ok = a.Shape.Length == expectedShape.Length;
+        CheckShape(path, what, expectedShape, a.Shape);
+        return a;
+    }
+
+    /// <summary>
+    /// Reads a <c>.npy</c> file as <see cref="Read(string, string, int[])"/> does (the same dtypes, checks and messages),
+    /// into one array per index of its leading axis (e.g. one per snapshot of an (S, L, m, d) file): each slice is read
+    /// from the file straight into its own array, so a large file is neither held whole nor copied slice by slice.
+    /// </summary>
+    /// <param name="path">The file to read.</param>
+    /// <param name="what">The role of the array, used in messages.</param>
+    /// <param name="expectedShape">Expected dimensions (rank ≥ 1); <c>-1</c> accepts any size in that position.</param>
+    /// <returns>The shape, the slices in order (each in C order, of the product of the trailing dimensions) and the dtype.</returns>
+    /// <exception cref="NpyFormatException">As <see cref="Read(string, string, int[])"/>.</exception>
+    public static (int[] Shape, double[][] Slices, string DType) ReadSlices(string path, string what, params int[] expectedShape)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(what);
+        ArgumentNullException.ThrowIfNull(expectedShape);
+        if (expectedShape.Length < 1) throw new ArgumentException("slices need a leading axis (rank ≥ 1)", nameof(expectedShape));
+        using var fs = OpenForRead(path);
+        var h = ReadHeader(fs, path);
+        CheckShape(path, what, expectedShape, h.Shape);
+        int count = h.Shape[0];
+        long per = count == 0 ? 0 : h.Count / count;
+        var slices = new double[count][];
+        var sliceHeader = new Header { Kind = h.Kind, DType = h.DType, Shape = h.Shape[1..], Count = per, ItemSize = h.ItemSize };
+        try
+        {
+            // every entry of a slice is written by the read before any is used (a short file throws), so the arrays
+            // need not be cleared first
+            for (int i = 0; i < count; i++)
+            {
+                slices[i] = GC.AllocateUninitializedArray<double>(checked((int)per));
+                ReadDoubles(fs, sliceHeader, slices[i]);
+            }
+        }
+        catch (EndOfStreamException ex)
+        {
+            throw Truncated(path, ex);
+        }
+        return (h.Shape, slices, h.DType);
+    }
+
+    /// <summary>The shape check of <see cref="Read(string, string, int[])"/>: the rank exactly, every size but -1.</summary>
+    private static void CheckShape(string path, string what, int[] expectedShape, int[] shape)
+    {
+        bool ok = shape.Length == expectedShape.Length;
         for (int i = 0; ok && i < expectedShape.Length; i++)
-            if (expectedShape[i] != -1 && expectedShape[i] != a.Shape[i]) ok = false;
+            if (expectedShape[i] != -1 && expectedShape[i] != shape[i]) ok = false;
         if (!ok)
         {
             throw new NpyFormatException(
                 $"'{path}': shape mismatch for {what}: expected shape {FormatShape(expectedShape, true)} " +
-                $"(rank {expectedShape.Length}, '*' = any size) but the file holds shape {FormatShape(a.Shape, false)} " +
-                $"(rank {a.Shape.Length}). Check that this file really is the {what}, or reshape it before saving, " +
+                $"(rank {expectedShape.Length}, '*' = any size) but the file holds shape {FormatShape(shape, false)} " +
+                $"(rank {shape.Length}). Check that this file really is the {what}, or reshape it before saving, " +
                 "e.g. np.save(path, arr.reshape(...)).", path);
         }
-        return a;
     }
 
     /// <summary>
@@ -167,9 +215,7 @@ public static class Npy
         }
         catch (EndOfStreamException ex)
         {
-            throw new NpyFormatException(
-                $"'{path}': the .npy file is truncated (it ended while reading the data; was it modified while being read?). " +
-                "Re-create it with np.save(path, arr).", path, ex);
+            throw Truncated(path, ex);
         }
         shape = h.Shape;
         return data;

@@ -215,25 +215,24 @@ public static class RunDirectory
             {
                 var parts = arch!.Parts();
                 int perLayer = parts.Sum(q => q.Shape.Aggregate(1, (a, b) => a * b));
-                var th = Npy.Read(P("theta.npy"), $"parameters θ (S, L, P) with P = {perLayer} from architecture.layout", -1, -1, perLayer);
+                // one array per snapshot, read straight from the file (`Npy.ReadSlices`)
+                var th = Npy.ReadSlices(P("theta.npy"), $"parameters θ (S, L, P) with P = {perLayer} from architecture.layout", -1, -1, perLayer);
                 S = th.Shape[0]; L = th.Shape[1]; d = meta.D ?? dIn;
                 CheckArray(meta.Depth, L, "depth", P("theta.npy"), th.Shape, "(S, L, P)");
-                thetas = new double[S][];
-                for (int s = 0; s < S; s++) thetas[s] = th.Data.AsSpan(s * L * perLayer, L * perLayer).ToArray();
+                thetas = th.Slices;
                 float32 = th.DType.EndsWith("f4");
             }
             else
             {
-                var w = Npy.Read(P("w.npy"), "weights W (S, L, m, d)", -1, -1, -1, -1);
+                // one array per snapshot, read straight from the file (`Npy.ReadSlices`)
+                var w = Npy.ReadSlices(P("w.npy"), "weights W (S, L, m, d)", -1, -1, -1, -1);
                 S = w.Shape[0]; L = w.Shape[1]; m = w.Shape[2]; d = w.Shape[3];
                 // A w.npy that disagrees with run.json is an error of w.npy (not of v.npy, which is checked against w below).
                 CheckArray(meta.Depth, L, "depth", P("w.npy"), w.Shape, "(S, L, m, d)");
                 CheckArray(meta.Width, m, "width", P("w.npy"), w.Shape, "(S, L, m, d)");
                 CheckArray(meta.D, d, "d", P("w.npy"), w.Shape, "(S, L, m, d)");
-                var v = Npy.Read(P("v.npy"), $"weights V (S, L, d, m) = ({S}, {L}, {d}, {m})", S, L, d, m);
-                int per = L * m * d;
-                ws = new double[S][]; vs = new double[S][];
-                for (int s = 0; s < S; s++) { ws[s] = w.Data.AsSpan(s * per, per).ToArray(); vs[s] = v.Data.AsSpan(s * per, per).ToArray(); }
+                var v = Npy.ReadSlices(P("v.npy"), $"weights V (S, L, d, m) = ({S}, {L}, {d}, {m})", S, L, d, m);
+                ws = w.Slices; vs = v.Slices;
                 float32 = w.DType.EndsWith("f4") && v.DType.EndsWith("f4");
             }
             var y = Npy.Read(P("y.npy"), $"targets y (n, d_out) with n = {n}", n, -1);
