@@ -307,25 +307,38 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
         double gmax = runs.Max(r => r.Trace("grad_w_max").Zip(r.Trace("grad_v_max"), (a, b) => Math.Sqrt(a * a + b * b)).Where(double.IsFinite).DefaultIfEmpty(0).Max());
         double clip = RoundUp(1.1 * gmax);
         log(string.Create(CultureInfo.InvariantCulture, $"A.apriori: tied ladder with clip radius C = {clip:G3} (max_k,t ‖G_k‖ = {gmax:G4}), L = {string.Join(", ", runs.Select(r => r.Spec.Depth))}"));
-        var points = new List<BoundPoint>();
-        foreach (var r in runs)
+        // the depths' clipped runs are independent of one another (each its own training, view and row, the same numbers
+        // on whatever thread): two at a time, deepest first, the points then in the depths' order. This part runs after
+        // the cells, when the page's other side has finished its shorter parts and leaves a core idle.
+        var slots = new BoundPoint[runs.Count];
+        var order = Enumerable.Range(0, runs.Count).OrderByDescending(i => runs[i].Spec.Depth).ToArray();
+        try
         {
-            var spec = r.Spec with { Clip = clip, SnapshotSteps = new[] { 0, r.Spec.Iterations } };
-            var result = spec.Train((_, _, _) => cancel.ThrowIfCancellationRequested());
-            var data = RunDirectory.InMemory(result, $"fig1-tied-L{spec.Depth:D4}-clipped (in memory)");
-            var run = new Run(data);
-            var row = Registry.evaluateRow(DepthSmoothness.apriori, data.Directory, run);
-            var post = r.Rows.FirstOrDefault(x => x.Id == "A.aposteriori");
-            double clipFrac = data.Trace.TryGetValue("clip_fraction", out var cf) ? cf.Where(double.IsFinite).DefaultIfEmpty(0).Max() : double.NaN;
-            // A.apriori's bound at the last iterate, where it is last finite and what it is compared with there, as its
-            // verdict row states them; the measured maximum is E.claims' of the unclipped run
-            double lastFinite = Constant(row, "last iterate with a finite bound");
-            int jf = double.IsFinite(lastFinite) ? (int)lastFinite : -1;
-            points.Add(new BoundPoint(spec.Depth, r.MaxSmoothZ, Constant(post, "bound at the last iterate"), Constant(row, "bound at the last iterate"),
-                jf, jf >= 0 ? Constant(row, "bound at the last finite iterate") : double.NaN, jf >= 0 ? Constant(row, "measured at the last finite iterate") : double.NaN, clipFrac, post, row));
+            Parallel.ForEach(order, new ParallelOptions { MaxDegreeOfParallelism = 2, CancellationToken = cancel }, i =>
+            {
+                var r = runs[i];
+                var spec = r.Spec with { Clip = clip, SnapshotSteps = new[] { 0, r.Spec.Iterations } };
+                var result = spec.Train((_, _, _) => cancel.ThrowIfCancellationRequested());
+                var data = RunDirectory.InMemory(result, $"fig1-tied-L{spec.Depth:D4}-clipped (in memory)");
+                var run = new Run(data);
+                var row = Registry.evaluateRow(DepthSmoothness.apriori, data.Directory, run);
+                var post = r.Rows.FirstOrDefault(x => x.Id == "A.aposteriori");
+                double clipFrac = data.Trace.TryGetValue("clip_fraction", out var cf) ? cf.Where(double.IsFinite).DefaultIfEmpty(0).Max() : double.NaN;
+                // A.apriori's bound at the last iterate, where it is last finite and what it is compared with there, as its
+                // verdict row states them; the measured maximum is E.claims' of the unclipped run
+                double lastFinite = Constant(row, "last iterate with a finite bound");
+                int jf = double.IsFinite(lastFinite) ? (int)lastFinite : -1;
+                slots[i] = new BoundPoint(spec.Depth, r.MaxSmoothZ, Constant(post, "bound at the last iterate"), Constant(row, "bound at the last iterate"),
+                    jf, jf >= 0 ? Constant(row, "bound at the last finite iterate") : double.NaN, jf >= 0 ? Constant(row, "measured at the last finite iterate") : double.NaN, clipFrac, post, row);
+            });
+        }
+        // a failure reaches the caller as itself, as when the depths ran one after another
+        catch (AggregateException ae) when (ae.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ae.InnerExceptions[0]).Throw();
         }
         _timings["A.apriori (clipped tied ladder)"] = sw.Elapsed.TotalSeconds;
-        return new BoundsResult(clip, gmax, runs[0].Spec.Iterations, points);
+        return new BoundsResult(clip, gmax, runs[0].Spec.Iterations, slots.ToList());
     }
 
     /// <summary>A row's constants by name (empty without a row; the first of a repeated name).</summary>
