@@ -98,22 +98,9 @@ let private formerFactors (act: ActivationKind) (s1: float) (s2: float option) (
 let private bits (x: float) = BitConverter.DoubleToInt64Bits x
 
 /// A random layer stack and two trajectories; y equals x at every third layer (segments of zero length: the tangent slope).
-let private setting (seed: int) (L: int) (m: int) (d: int) =
-    let rnd = Random seed
-    let g (scale: float) = (rnd.NextDouble() * 2.0 - 1.0) * scale
-    let w = Array.init (L * m * d) (fun _ -> g (2.0 / sqrt (float d)))
-    let v = Array.init (L * m * d) (fun _ -> g (2.0 / sqrt (float m)))
-    let xs = Array.init (L + 1) (fun _ -> Array.init d (fun _ -> g 2.0))
-    let ys = Array.init (L + 1) (fun k -> if k % 3 = 0 then Array.copy xs.[k] else xs.[k] |> Array.map (fun t -> t + g 1e-2))
-    let wOp = Array.init L (fun k -> Linalg.spectralNorm m d w (k * m * d))
-    let vOp = Array.init L (fun k -> Linalg.spectralNorm d m v (k * m * d))
-    let fro k = Linalg.frobenius v ((k - 1) * m * d) (m * d) * Linalg.frobenius w ((k - 1) * m * d) (m * d)
-    w, v, xs, ys, (fun k -> struct (wOp.[k - 1], vOp.[k - 1])), fro
+let private setting (seed: int) (L: int) (m: int) (d: int) = PropagationOracle.randomLayers seed L m d 1.0 3
 
-let private constants (act: ActivationKind) =
-    let s1 = Activations.SupAbsDerivative(act, -1e3, 1e3)
-    let s2 = if Activations.IsTwiceDifferentiable act then Some(Activations.SupAbsSecondDerivative(act, -1e3, 1e3)) else None
-    s1, s2
+let private constants = PropagationOracle.activationConstants
 
 [<Theory>]
 [<InlineData(ActivationKind.Gelu)>]

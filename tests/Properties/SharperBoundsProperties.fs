@@ -303,11 +303,11 @@ let ``B.local (sub-intervals): node defects scaled between the sub-interval and 
     localBetween (fun x -> x.LocalBoundsOneInterval) "the one-interval bounds"
 
 /// The secant factors π_k of B.bound.secant are formed in plain loops over flat arrays; here they are formed again from
-/// the same slopes with MathNet's matrix products and its SVD (the form they had before). Both are computations of one
-/// formula that differ only in the order of their sums and in the spectral-norm algorithm, each rounding of a factor
-/// bounded by (m + 4d + 2)u relative to the magnitudes it combines (Ĵ_k: (m + 2)u; one d×d product: 2du; a spectral norm:
-/// of order du), so after L − k + 1 factors the two agree within 4(L − k + 1)(m + 4d + 2)u times the magnitudes of π_k's
-/// two parts, ‖M̂_k‖₂ and Π(n̄_j + η_j)(1 + 2du)^{L−k}.
+/// the same slopes with MathNet's matrix products and its SVD (the form they had before; `PropagationOracle`, with n̄ chosen
+/// by the same rule). Both are computations of one formula that differ only in the order of their sums and in the
+/// spectral-norm algorithm, each rounding of a factor bounded by (m + 4d + 2)u relative to the magnitudes it combines
+/// (Ĵ_k: (m + 2)u; one d×d product: 2du; a spectral norm: of order du), so after L − k + 1 factors the two agree within
+/// 4(L − k + 1)(m + 4d + 2)u times the magnitudes of π_k's two parts, ‖M̂_k‖₂ and Π(n̄_j + η_j)(1 + 2du)^{L−k}.
 [<Fact>]
 let ``Secant.propagationFactors: flat loops against MathNet products and SVD → within their rounding bound`` () =
     let run = train bSpec
@@ -317,40 +317,14 @@ let ``Secant.propagationFactors: flat loops against MathNet products and SVD →
     let s = run.SnapshotCount - 1
     let w, v = run.W s, run.V s
     let lw = run.Layerwise s
-    let u = Secant.U
     let struct (wOp, vOp) = run.LayerOperatorNorms s
-    let mats k = Linalg.matrix m d w ((k - 1) * md), Linalg.matrix d m v ((k - 1) * md)
-    let fro k = let wk, vk = mats k in Linalg.frobeniusNorm vk * Linalg.frobeniusNorm wk
+    let norms k = struct (wOp.[k - 1], vOp.[k - 1])
+    let fro k = Linalg.frobenius v ((k - 1) * md) md * Linalg.frobenius w ((k - 1) * md) md
     for i in 0 .. st.Samples - 1 do
-        let x k = lw.H.[k].[i]
-        let y k = lw.H.[k].[i] |> Array.map (fun t -> t * (1.0 + 1e-3) + 1e-3)
-        let pi = Secant.propagationFactors st.Activation st.S1 st.S2 L m d w v (fun k -> struct (wOp.[k - 1], vOp.[k - 1])) fro x y
-        // the oracle: the same slopes, MathNet's products, MathNet's SVD
-        let mutable mhat = MathNet.Numerics.LinearAlgebra.Matrix<float>.Build.DenseIdentity d
-        let mutable prodPert, prodNorm = 1.0, 1.0
-        for k in L .. -1 .. 1 do
-            let wk, vk = mats k
-            let xk, yk = x (k - 1), y (k - 1)
-            let slopes, eps =
-                Array.init m (fun j ->
-                    let a = Seq.sum (seq { for c in 0 .. d - 1 -> wk.[j, c] * xk.[c] })
-                    let b = Seq.sum (seq { for c in 0 .. d - 1 -> wk.[j, c] * yk.[c] })
-                    let abs1 = Seq.sum (seq { for c in 0 .. d - 1 -> abs (wk.[j, c] * xk.[c]) })
-                    let abs2 = Seq.sum (seq { for c in 0 .. d - 1 -> abs (wk.[j, c] * yk.[c]) })
-                    let struct (q, e) = Secant.secantSlope st.Activation st.S2 (float (d + 1) * u * max abs1 abs2) a b
-                    q, e)
-                |> Array.unzip
-            let vd = MathNet.Numerics.LinearAlgebra.Matrix<float>.Build.Dense(d, m, fun r j -> vk.[r, j] * slopes.[j] / float L)
-            let j = MathNet.Numerics.LinearAlgebra.Matrix<float>.Build.DenseIdentity d + vd * wk
-            let eta = (vOp.[k - 1] * wOp.[k - 1] * Array.max eps + float (m + 2) * u * (st.S1 + Array.max eps) * fro k) / float L
-            let nbar = j.L2Norm() * (1.0 + 4.0 * float d * u)
-            mhat <- mhat * j
-            prodPert <- prodPert * (nbar + eta)
-            prodNorm <- prodNorm * nbar
-            let steps = float (L - k + 1)
-            let growth = System.Math.Pow(1.0 + 2.0 * float d * u, steps)
-            let mnorm = mhat.L2Norm()
-            let oracle = mnorm * (1.0 + 4.0 * float d * u) + prodPert * growth - prodNorm
-            let allowed = 4.0 * steps * float (m + 4 * d + 2) * u * (mnorm + 2.0 * prodPert * growth)
-            Assert.True(abs (pi.[k - 1] - oracle) <= allowed,
-                        sprintf "sample %d, k = %d: flat %.17g, MathNet %.17g, difference %.3g > %.3g" i (k - 1) pi.[k - 1] oracle (abs (pi.[k - 1] - oracle)) allowed)
+        let xs = Array.init (L + 1) (fun k -> lw.H.[k].[i])
+        let ys = xs |> Array.map (Array.map (fun t -> t * (1.0 + 1e-3) + 1e-3))
+        let pi = Secant.propagationFactors st.Activation st.S1 st.S2 L m d w v norms fro (fun k -> xs.[k]) (fun k -> ys.[k])
+        let oracle, allowed, _ = PropagationOracle.chosen st.Activation st.S1 st.S2 L m d w v norms fro xs ys
+        for k in 0 .. L - 1 do
+            Assert.True(abs (pi.[k] - oracle.[k]) <= allowed.[k],
+                        sprintf "sample %d, k = %d: flat %.17g, MathNet %.17g, difference %.3g > %.3g" i k pi.[k] oracle.[k] (abs (pi.[k] - oracle.[k])) allowed.[k])
