@@ -88,63 +88,73 @@ let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (dep
     let smooth = (match act, s2 with | (ActivationKind.Identity | ActivationKind.Relu), _ -> false | _, s2 -> s2.IsSome)
     let aa, bb, pe = Array.zeroCreate m, Array.zeroCreate m, Array.zeroCreate m
     let sa, sb = Array.zeroCreate m, Array.zeroCreate m
-    // the factors with n̄_k the worst case ν_k + η_k (computedNorms = false) or the computed ‖Ĵ_k‖₂(1 + 4du); false when
-    // the worst case was tried and its correction exceeded `CorrectionShare` of ‖M̂_k‖₂ somewhere (pi then incomplete)
-    let factors (computedNorms: bool) =
-        pi.[L] <- 1.0
-        Array.Clear mhat
-        for r in 0 .. d - 1 do mhat.[r * d + r] <- 1.0
+    // Ĵ_k of one layer into `j` (its slopes from σ at both ends of every unit's segment), returning η_k ≥ ‖J_k − Ĵ_k‖₂
+    let formLayer (k: int) =
+        let o = (k - 1) * md
+        let struct (wOp, vOp) = norms k
+        let xk, yk = x (k - 1), y (k - 1)
+        let mutable epsMax = 0.0
+        for jj in 0 .. m - 1 do
+            let mutable a, b, abs1, abs2 = 0.0, 0.0, 0.0, 0.0
+            for c in 0 .. d - 1 do
+                let wj = w.[o + jj * d + c]
+                a <- a + wj * xk.[c]
+                b <- b + wj * yk.[c]
+                abs1 <- abs1 + abs (wj * xk.[c])
+                abs2 <- abs2 + abs (wj * yk.[c])
+            aa.[jj] <- a
+            bb.[jj] <- b
+            pe.[jj] <- float (d + 1) * U * max abs1 abs2
+        if smooth then
+            Activations.Values(act, ReadOnlySpan(aa), Span(sa))
+            Activations.Values(act, ReadOnlySpan(bb), Span(sb))
+        for jj in 0 .. m - 1 do
+            let struct (q, e) =
+                if smooth && aa.[jj] <> bb.[jj] then smoothSecantSlope act s2.Value pe.[jj] aa.[jj] bb.[jj] sa.[jj] sb.[jj]
+                else secantSlope act s2 pe.[jj] aa.[jj] bb.[jj]
+            slopes.[jj] <- q
+            epsMax <- max epsMax e
+        // Ĵ_k = I + (V diag(D̂)/L) W (`LayerJacobian.form`) and η_k ≥ ‖J_k − Ĵ_k‖₂ (`LayerJacobian.formError`)
+        LayerJacobian.form L m d w v o slopes vd j
+        LayerJacobian.formError U L m s1 vOp wOp epsMax (frobenius k)
+    // one pass for the products M̂_k and their norms (the same with either n̄) and the correction with the worst case
+    // n̄_k = ν_k + η_k; the norms ‖M̂_k‖₂(1 + 4du) kept, so that the computed n̄_k, where the share is exceeded, need only
+    // Ĵ_k formed again and its norm, not the products
+    let mNorm = Array.zeroCreate L
+    let etas = Array.zeroCreate (L + 1)
+    pi.[L] <- 1.0
+    for r in 0 .. d - 1 do mhat.[r * d + r] <- 1.0
+    let growth (k: int) = Math.Pow(1.0 + 2.0 * float d * U, float (L - k + 1))
+    let mutable prodPert, prodNorm = 1.0, 1.0
+    let mutable worstKept = true
+    for k in L .. -1 .. 1 do
+        let eta = formLayer k
+        etas.[k] <- eta
+        let struct (wOp, vOp) = norms k
+        let nbar = 1.0 + s1 * vOp * wOp * (1.0 + 10.0 * float d * U) / fL + eta
+        // M̂ ← M̂ Ĵ_k
+        // (row r of the product as a sum of scaled rows of Ĵ_k, t in order: the same bits as entry by entry)
+        Model.Layerwise.MultiplyOrdered(ReadOnlySpan(mhat), d, d, ReadOnlySpan(j), d, Span(next))
+        let swap = mhat
+        mhat <- next
+        next <- swap
+        prodPert <- prodPert * (nbar + eta)
+        prodNorm <- prodNorm * nbar
+        let norm = Linalg.spectralNorm d d mhat 0 * (1.0 + 4.0 * float d * U)
+        mNorm.[k - 1] <- norm
+        let correction = prodPert * growth k - prodNorm
+        pi.[k - 1] <- norm + correction
+        // (a correction that is not a number also sends the sample to the computed norms)
+        if not (correction <= CorrectionShare * norm) then worstKept <- false
+    if not worstKept then
+        // the corrections again with n̄_k = ‖Ĵ_k‖₂(1 + 4du)
         let mutable prodPert, prodNorm = 1.0, 1.0
-        let mutable ok = true
-        let mutable k = L
-        while ok && k >= 1 do
-            let o = (k - 1) * md
-            let struct (wOp, vOp) = norms k
-            let xk, yk = x (k - 1), y (k - 1)
-            let mutable epsMax = 0.0
-            for jj in 0 .. m - 1 do
-                let mutable a, b, abs1, abs2 = 0.0, 0.0, 0.0, 0.0
-                for c in 0 .. d - 1 do
-                    let wj = w.[o + jj * d + c]
-                    a <- a + wj * xk.[c]
-                    b <- b + wj * yk.[c]
-                    abs1 <- abs1 + abs (wj * xk.[c])
-                    abs2 <- abs2 + abs (wj * yk.[c])
-                aa.[jj] <- a
-                bb.[jj] <- b
-                pe.[jj] <- float (d + 1) * U * max abs1 abs2
-            if smooth then
-                Activations.Values(act, ReadOnlySpan(aa), Span(sa))
-                Activations.Values(act, ReadOnlySpan(bb), Span(sb))
-            for jj in 0 .. m - 1 do
-                let struct (q, e) =
-                    if smooth && aa.[jj] <> bb.[jj] then smoothSecantSlope act s2.Value pe.[jj] aa.[jj] bb.[jj] sa.[jj] sb.[jj]
-                    else secantSlope act s2 pe.[jj] aa.[jj] bb.[jj]
-                slopes.[jj] <- q
-                epsMax <- max epsMax e
-            // Ĵ_k = I + (V diag(D̂)/L) W (`LayerJacobian.form`) and η_k ≥ ‖J_k − Ĵ_k‖₂ (`LayerJacobian.formError`)
-            LayerJacobian.form L m d w v o slopes vd j
-            let eta = LayerJacobian.formError U L m s1 vOp wOp epsMax (frobenius k)
-            let nbar =
-                if computedNorms then Linalg.spectralNorm d d j 0 * (1.0 + 4.0 * float d * U)
-                else 1.0 + s1 * vOp * wOp * (1.0 + 10.0 * float d * U) / fL + eta
-            // M̂ ← M̂ Ĵ_k
-            // (row r of the product as a sum of scaled rows of Ĵ_k, t in order: the same bits as entry by entry)
-            Model.Layerwise.MultiplyOrdered(ReadOnlySpan(mhat), d, d, ReadOnlySpan(j), d, Span(next))
-            let swap = mhat
-            mhat <- next
-            next <- swap
-            prodPert <- prodPert * (nbar + eta)
+        for k in L .. -1 .. 1 do
+            formLayer k |> ignore
+            let nbar = Linalg.spectralNorm d d j 0 * (1.0 + 4.0 * float d * U)
+            prodPert <- prodPert * (nbar + etas.[k])
             prodNorm <- prodNorm * nbar
-            let steps = float (L - k + 1)
-            let norm = Linalg.spectralNorm d d mhat 0 * (1.0 + 4.0 * float d * U)
-            let correction = prodPert * Math.Pow(1.0 + 2.0 * float d * U, steps) - prodNorm
-            pi.[k - 1] <- norm + correction
-            // (a correction that is not a number also sends the sample to the computed norms)
-            if not computedNorms && not (correction <= CorrectionShare * norm) then ok <- false
-            k <- k - 1
-        ok
-    if not (factors false) then factors true |> ignore
+            pi.[k - 1] <- mNorm.[k - 1] + (prodPert * growth k - prodNorm)
     pi
 
 /// One layer k of a snapshot with what the local-error bounds need of it, computed once per snapshot: W_k, V_k,
