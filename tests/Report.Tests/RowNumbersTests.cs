@@ -48,6 +48,9 @@ public sealed class RowNumbersTests
         var tiedRuns = root["figure1"]!["tied"]!["runs"]!.AsArray();
         var points = root["depth_smoothness_bounds"]!["points"]!.AsArray();
         Assert.NotEmpty(points);
+        // one point per slope depth, in the depths' order (the clipped runs train two at a time, deepest first)
+        Assert.Equal(root["settings"]!["slope_depths"]!.AsArray().Select(d => d!.GetValue<int>()),
+                     points.Select(p => p!["depth"]!.GetValue<int>()));
         foreach (var p in points)
         {
             int L = p!["depth"]!.GetValue<int>();
