@@ -300,7 +300,7 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
           "max_i integration error estimate", (samples |> Array.map (fun c -> c.IntegrationError) |> Comparison.maxKeepNaN)
           "samples checked", float n
           "ODE steps (accepted)", float sol.Steps; "ODE steps rejected", float sol.Rejected; "ODE solve seconds", seconds
-          "check solve steps (accepted; rtol 1e-12, also stopped at the midpoints of the layer intervals)", float chk.Steps ]
+          sprintf "check solve steps (accepted; rtol %g, also stopped at the midpoints of the layer intervals)" CheckRtol, float chk.Steps ]
       OdeSteps = sol.Steps
       OdeRejected = sol.Rejected
       CheckSteps = chk.Steps
@@ -391,9 +391,9 @@ let family : OdeLimit.Family =
         "f(θ, h) = Vσ(Wh) with σ Lipschitz only (s1 = sup|σ'|), κ_k = s1‖V_k‖₂‖W_k‖₂ and the variation v_k = a^V_k(s0√m + s1M^W_kH̄_k) "
         + "+ s1‖V_k‖₂a^W_kH̄_k from the spectral norms of the layers and of their increments (the MLP's own constants)"
       Reference =
-        "H(1) by Dormand–Prince 5(4) at rtol 1e-10 with every node a stop, its error estimated by a second solve at rtol 1e-12 "
+        sprintf "H(1) by Dormand–Prince 5(4) at rtol %g with every node a stop, its error estimated by a second solve at rtol %g " Rtol CheckRtol
         + "that also stops at the midpoints of the layer intervals (so that the two do not take the same steps where one step per interval meets both tolerances) "
-        + "and allowed on top of the bound (hypothesis: at most 1e-3 of it)" }
+        + sprintf "and allowed on top of the bound (hypothesis: at most %g of it)" IntegrationFraction }
 
 /// How the MLP's rows compare a sample, given the run: the bound plus the integration error of H̃_L (its estimate times
 /// `EstimateMargin`, as everywhere a bound needs that error) plus the rounding of the measured distance
