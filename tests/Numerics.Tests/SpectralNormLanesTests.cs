@@ -250,6 +250,10 @@ public sealed class SpectralNormLanesTests
     [InlineData(7, 3, 13)]
     [InlineData(32, 16, 100)]
     [InlineData(17, 32, 19)]
+    [InlineData(16, 16, 64)]
+    [InlineData(16, 64, 16)]
+    [InlineData(3, 7, 56)]
+    [InlineData(5, 4, 27)]
     public void MultiplyOrderedGivesTheScalarBits(int rows, int inner, int cols)
     {
         var rng = new System.Random(rows * 10000 + inner * 100 + cols);
@@ -259,6 +263,17 @@ public sealed class SpectralNormLanesTests
         Array.Fill(got, double.NaN); // every entry written
         Layerwise.MultiplyOrdered(a, rows, inner, b, cols, got);
         for (int i = 0; i < expected.Length; i++) Assert.True(SameBits(expected[i], got[i]), $"entry {i}: {got[i]:R} vs {expected[i]:R}");
+        // each width's code by itself (the one the machine takes is called above): the narrow one always, the 512-bit one where
+        // the machine accelerates it
+        Array.Fill(got, double.NaN);
+        Layerwise.MultiplyOrderedNarrow(a, rows, inner, b, cols, got);
+        for (int i = 0; i < expected.Length; i++) Assert.True(SameBits(expected[i], got[i]), $"narrow, entry {i}: {got[i]:R} vs {expected[i]:R}");
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        {
+            Array.Fill(got, double.NaN);
+            Layerwise.MultiplyOrdered512(a, rows, inner, b, cols, got);
+            for (int i = 0; i < expected.Length; i++) Assert.True(SameBits(expected[i], got[i]), $"512-bit, entry {i}: {got[i]:R} vs {expected[i]:R}");
+        }
         // the same bits as AddScaled row by row (the loop it replaces in the secant factors)
         var rowsOfAdds = new double[rows * cols];
         for (int r = 0; r < rows; r++)
