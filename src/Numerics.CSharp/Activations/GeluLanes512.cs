@@ -17,6 +17,9 @@ namespace ResOdeProofs.Numerics;
 /// </summary>
 internal static class GeluLanes512
 {
+    /// <summary>2⁵²: a non-negative integer below it plus 2⁵² is exact, the integer in the low bits of the significand.</summary>
+    private const double TwoTo52 = 4503599627370496.0;
+
     /// <summary>The mask of every lane (ExtractMostSignificantBits of an all-true vector).</summary>
     private static uint AllLanes => (1u << Vector512<double>.Count) - 1;
 
@@ -159,8 +162,12 @@ internal static class GeluLanes512
         var pErr = Vector512.FusedMultiplyAdd(d, s, -p);
         var lo = pErr + d * sErr;
         var arg = Vector512.Create(-0.5) * p;
-        // lanes outside the table read entry 0 and take exp(0): their results are replaced below
-        Vector512.ConvertToInt64(Vector512.ConditionalSelect(inTable, k16, Vector512<double>.Zero)).CopyTo(index);
+        // lanes outside the table read entry 0 and take exp(0): their results are replaced below. The index as an integer:
+        // k16 (an integer below 620, or 0) plus 2⁵² is exact and holds k16 in the low bits of its significand, so the two
+        // bit patterns differ by k16 (ConvertToInt64's value; on AVX2 alone that conversion is done lane by lane through
+        // memory, a few dozen instructions a vector, where this is one sum and one integer difference)
+        var magic = Vector512.Create(TwoTo52);
+        ((Vector512.ConditionalSelect(inTable, k16, Vector512<double>.Zero) + magic).AsInt64() - magic.AsInt64()).CopyTo(index);
         var table = SpecialFunctions.ExpNegHalfSqTable;
         for (int j = 0; j < entry.Length; j++) entry[j] = table[index[j]];
         var e = ExpNearZero(Vector512.ConditionalSelect(inTable, arg, Vector512<double>.Zero));
