@@ -297,8 +297,9 @@ public sealed class Layerwise
     /// <summary><see cref="MultiplyOrdered"/> on 512-bit vectors. Rows four at a time in blocks of four, two and one vectors
     /// of columns (sixteen, eight and four chains of sums, each load of B shared by the four rows: a width of 16 columns,
     /// d = 16, taken two rows at a time would leave the adder waiting on its latency), then the columns after the last whole
-    /// vector one by one; the rows left over two at a time (blocks of four and one vectors), then one at a time. Called directly only by
-    /// the tests and the benchmark (on a machine that accelerates 512-bit vectors).</summary>
+    /// vector one by one; the rows left over two at a time (blocks of four and one vectors), then one at a time. Taken by
+    /// <see cref="MultiplyOrdered"/> on a machine that accelerates 512-bit vectors; the tests and the benchmark also call it
+    /// directly there, beside <see cref="MultiplyOrderedNarrow"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MultiplyOrdered512(ReadOnlySpan<double> a, int rows, int inner, ReadOnlySpan<double> b, int cols, Span<double> c)
     {
@@ -452,7 +453,8 @@ public sealed class Layerwise
     }
 
     /// <summary><see cref="MultiplyOrdered"/> on <see cref="Vector{T}"/> (256 bits on an AVX2 machine, and on an AVX-512 one
-    /// too: .NET keeps Vector&lt;T&gt; at 256 bits), or entry by entry without vectors. Called directly by the tests.</summary>
+    /// too: .NET keeps Vector&lt;T&gt; at 256 bits), or entry by entry without vectors. Taken by <see cref="MultiplyOrdered"/>
+    /// elsewhere; the tests and the benchmark call it directly on every machine.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MultiplyOrderedNarrow(ReadOnlySpan<double> a, int rows, int inner, ReadOnlySpan<double> b, int cols, Span<double> c)
     {
