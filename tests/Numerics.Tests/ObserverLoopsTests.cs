@@ -13,13 +13,12 @@ public sealed class ObserverLoopsTests
 {
     private static double[] Draw(System.Random r, int n, double scale) => Enumerable.Range(0, n).Select(_ => scale * (r.NextDouble() - 0.5)).ToArray();
 
-    // the step of one part as it was computed before: c ← c − η(E + M), ‖E + M‖ and ‖c‖ summed in index order
-    private static (double Step, double Norm) OnePart(double eta, double[] c, double[] e, double[] mc, bool reversed)
+    // the step of one part as a plain loop: c ← c − η(E + M), ‖E + M‖ and ‖c‖ summed in index order (the sums' former bits)
+    private static (double Step, double Norm) OnePart(double eta, double[] c, double[] e, double[] mc)
     {
         double sf = 0, sc = 0;
-        for (int t = 0; t < c.Length; t++)
+        for (int j = 0; j < c.Length; j++)
         {
-            int j = reversed ? c.Length - 1 - t : t;
             double f = e[j] + mc[j];
             double x = c[j] - eta * f;
             c[j] = x; sf += f * f; sc += x * x;
@@ -27,33 +26,41 @@ public sealed class ObserverLoopsTests
         return (Math.Sqrt(sf), Math.Sqrt(sc));
     }
 
-    [Theory(DisplayName = "CentrePass.Advance: the W and V parts in one loop → each part's centre, step and norm the bits of one loop per part")]
+    [Theory(DisplayName = "CentrePass.Advance: the W and V parts in one pass, in vector lanes at each level → each part's centre the bits of the plain loop, its step and norm the bits of FastKernels.SumSquares; the former index-order sums → other bits (control)")]
     [InlineData(1024)]
+    [InlineData(37)]
+    [InlineData(16)]
     [InlineData(7)]
     [InlineData(1)]
-    public void Advance_in_one_loop_keeps_bits(int len)
+    public void Advance_in_one_pass_keeps_bits(int len)
     {
-        var r = new System.Random(len);
-        var cw = Draw(r, len, 2); var cv = Draw(r, len, 2); var ew = Draw(r, len, 1); var ev = Draw(r, len, 1);
-        var mw = Draw(r, len, 0.3); var mv = Draw(r, len, 0.3);
-        double eta = 0.005;
-        var cw1 = (double[])cw.Clone(); var cv1 = (double[])cv.Clone();
-        var got = CentrePass.Advance(eta, cw1, ew, mw, cv1, ev, mv);
-        var cw0 = (double[])cw.Clone(); var cv0 = (double[])cv.Clone();
-        var w0 = OnePart(eta, cw0, ew, mw, reversed: false); var v0 = OnePart(eta, cv0, ev, mv, reversed: false);
-        Assert.Equal(cw0, cw1);
-        Assert.Equal(cv0, cv1);
-        Assert.Equal(BitConverter.DoubleToInt64Bits(w0.Step), BitConverter.DoubleToInt64Bits(got.StepW));
-        Assert.Equal(BitConverter.DoubleToInt64Bits(w0.Norm), BitConverter.DoubleToInt64Bits(got.NormW));
-        Assert.Equal(BitConverter.DoubleToInt64Bits(v0.Step), BitConverter.DoubleToInt64Bits(got.StepV));
-        Assert.Equal(BitConverter.DoubleToInt64Bits(v0.Norm), BitConverter.DoubleToInt64Bits(got.NormV));
-        if (len == 1024)
+        foreach (var level in new[] { SimdLevel.Scalar, SimdLevel.Vector256, SimdLevel.Vector512 }.Where(l => l <= Simd.Hardware))
         {
-            // control: the same sums in another order are other bits (so the comparison above sees an order change)
-            var cwr = (double[])cw.Clone(); var cvr = (double[])cv.Clone();
-            var wr = OnePart(eta, cwr, ew, mw, reversed: true); var vr = OnePart(eta, cvr, ev, mv, reversed: true);
-            Assert.True(wr.Step != got.StepW || wr.Norm != got.NormW || vr.Step != got.StepV || vr.Norm != got.NormV,
-                "reversed sums gave the same bits: the comparison cannot see the order");
+            var r = new System.Random(len);
+            var cw = Draw(r, len, 2); var cv = Draw(r, len, 2); var ew = Draw(r, len, 1); var ev = Draw(r, len, 1);
+            var mw = Draw(r, len, 0.3); var mv = Draw(r, len, 0.3);
+            double eta = 0.005;
+            var cw1 = (double[])cw.Clone(); var cv1 = (double[])cv.Clone();
+            var got = CentrePass.Advance(level, eta, cw1, ew, mw, cv1, ev, mv);
+            // the centre entry by entry: the plain loop's operations
+            var cw0 = (double[])cw.Clone(); var cv0 = (double[])cv.Clone();
+            var w0 = OnePart(eta, cw0, ew, mw); var v0 = OnePart(eta, cv0, ev, mv);
+            Assert.Equal(cw0, cw1);
+            Assert.Equal(cv0, cv1);
+            // the norms: SumSquares at the level over E + M and over the new centre
+            var fw = ew.Zip(mw, (a, b) => a + b).ToArray(); var fv = ev.Zip(mv, (a, b) => a + b).ToArray();
+            void Same(double want, double have, string what) =>
+                Assert.True(BitConverter.DoubleToInt64Bits(want) == BitConverter.DoubleToInt64Bits(have), $"{level}, {len} entries, {what}: {want:R} expected, {have:R} computed");
+            Same(Math.Sqrt(FastKernels.SumSquares<double>(level, fw)), got.StepW, "‖E^W + M^W‖");
+            Same(Math.Sqrt(FastKernels.SumSquares<double>(level, cw1)), got.NormW, "‖c^W‖");
+            Same(Math.Sqrt(FastKernels.SumSquares<double>(level, fv)), got.StepV, "‖E^V + M^V‖");
+            Same(Math.Sqrt(FastKernels.SumSquares<double>(level, cv1)), got.NormV, "‖c^V‖");
+            if (len == 1024 && level != SimdLevel.Scalar)
+            {
+                // control: the former sums in index order are other bits somewhere (so the comparison above sees the order)
+                Assert.True(w0.Step != got.StepW || w0.Norm != got.NormW || v0.Step != got.StepV || v0.Norm != got.NormV,
+                    "the index-order sums gave the same bits: the comparison cannot see the order");
+            }
         }
     }
 
@@ -61,7 +68,7 @@ public sealed class ObserverLoopsTests
     public void Advance_refuses_mismatched_parts()
     {
         var a = new double[8]; var b = new double[7];
-        Assert.Throws<ArgumentException>(() => CentrePass.Advance(0.1, a, a, a, b, b, b));
+        Assert.Throws<ArgumentException>(() => CentrePass.Advance(SimdLevel.Vector256, 0.1, a, a, a, b, b, b));
     }
 
     [Theory(DisplayName = "SplitPass.DivideInPlace and SubtractSumSquares2: vector lanes and a tail → the scalar loop's bits and SumSquares2's sums; a product by the reciprocal → other bits")]

@@ -427,7 +427,7 @@ public sealed class CentrePass
         var (sMW, sMV) = SumSquares2(level, s.Hw, s.Hv);
         MW[i] = Math.Sqrt(sMW);
         MV[i] = Math.Sqrt(sMV);
-        (StepW[i], NormCW[i], StepV[i], NormCV[i]) = Advance(eta, CW.AsSpan(o, md), pass.EW.AsSpan(o, md), s.Hw,
+        (StepW[i], NormCW[i], StepV[i], NormCV[i]) = Advance(level, eta, CW.AsSpan(o, md), pass.EW.AsSpan(o, md), s.Hw,
             CV.AsSpan(o, md), pass.EV.AsSpan(o, md), s.Hv);
     }
 
@@ -732,23 +732,70 @@ public sealed class CentrePass
 
     /// <summary>
     /// c ← c − η(E + M) for the W part (cw, ew, mw) and the V part (cv, ev, mv) of one pair, returning ‖E + M‖ and ‖c‖ after
-    /// the step of each part. Both parts in one loop of the same length (m·d): each of the four sums of squares is its own
-    /// chain of additions in index order, as in one loop per part, so every number has the bits of two separate loops;
-    /// the four chains run side by side instead of two after two.
+    /// the step of each part. Both parts in one pass of the same length (m·d), in vector lanes at <paramref name="level"/>:
+    /// each entry of c gets the scalar operations (a sum, a product by η and a difference, none fused), and each of the four
+    /// sums of squares has the bits of <see cref="FastKernels.SumSquares{T}"/> at that level over the array it sums (the
+    /// new c, or the entries of E + M), as <see cref="SumSquares4"/> forms its sums. Formerly the four sums were chains of
+    /// scalar additions in index order: another order of the same terms, within the same proven rounding (γ over the terms,
+    /// whatever their order: <c>Rounding.normInflation</c>), which cost about eight times the instructions.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static (double StepW, double NormW, double StepV, double NormV) Advance(double eta, Span<double> cw,
+    internal static (double StepW, double NormW, double StepV, double NormV) Advance(SimdLevel level, double eta, Span<double> cw,
         ReadOnlySpan<double> ew, ReadOnlySpan<double> mw, Span<double> cv, ReadOnlySpan<double> ev, ReadOnlySpan<double> mv)
     {
-        int len = cw.Length;
+        int len = cw.Length, j = 0;
         if (cv.Length != len || ew.Length < len || mw.Length < len || ev.Length < len || mv.Length < len)
             throw new ArgumentException("the two parts of a pair have different sizes");
         double sfw = 0, scw = 0, sfv = 0, scv = 0;
-        // every operand checked to hold len entries above: the loop reads them without a bounds check per entry
+        // every operand checked to hold len entries above: the loops read them without a bounds check per entry
         ref double rcw = ref MemoryMarshal.GetReference(cw), rcv = ref MemoryMarshal.GetReference(cv);
         ref double rew = ref MemoryMarshal.GetReference(ew), rmw = ref MemoryMarshal.GetReference(mw);
         ref double rev = ref MemoryMarshal.GetReference(ev), rmv = ref MemoryMarshal.GetReference(mv);
-        for (int j = 0; j < len; j++)
+        if (level == SimdLevel.Vector512 && len >= 16)
+        {
+            var ve = Vector512.Create(eta);
+            Vector512<double> fw0 = default, fw1 = default, xw0 = default, xw1 = default, fv0 = default, fv1 = default, xv0 = default, xv1 = default;
+            for (; j + 16 <= len; j += 16)
+            {
+                nuint a = (nuint)j, b = (nuint)(j + 8);
+                var f = Vector512.LoadUnsafe(ref rew, a) + Vector512.LoadUnsafe(ref rmw, a);
+                var x = Vector512.LoadUnsafe(ref rcw, a) - ve * f;
+                x.StoreUnsafe(ref rcw, a); fw0 = Vector512.FusedMultiplyAdd(f, f, fw0); xw0 = Vector512.FusedMultiplyAdd(x, x, xw0);
+                f = Vector512.LoadUnsafe(ref rew, b) + Vector512.LoadUnsafe(ref rmw, b);
+                x = Vector512.LoadUnsafe(ref rcw, b) - ve * f;
+                x.StoreUnsafe(ref rcw, b); fw1 = Vector512.FusedMultiplyAdd(f, f, fw1); xw1 = Vector512.FusedMultiplyAdd(x, x, xw1);
+                f = Vector512.LoadUnsafe(ref rev, a) + Vector512.LoadUnsafe(ref rmv, a);
+                x = Vector512.LoadUnsafe(ref rcv, a) - ve * f;
+                x.StoreUnsafe(ref rcv, a); fv0 = Vector512.FusedMultiplyAdd(f, f, fv0); xv0 = Vector512.FusedMultiplyAdd(x, x, xv0);
+                f = Vector512.LoadUnsafe(ref rev, b) + Vector512.LoadUnsafe(ref rmv, b);
+                x = Vector512.LoadUnsafe(ref rcv, b) - ve * f;
+                x.StoreUnsafe(ref rcv, b); fv1 = Vector512.FusedMultiplyAdd(f, f, fv1); xv1 = Vector512.FusedMultiplyAdd(x, x, xv1);
+            }
+            sfw = Vector512.Sum(fw0 + fw1); scw = Vector512.Sum(xw0 + xw1); sfv = Vector512.Sum(fv0 + fv1); scv = Vector512.Sum(xv0 + xv1);
+        }
+        else if (level == SimdLevel.Vector256 && len >= 8)
+        {
+            var ve = Vector256.Create(eta);
+            Vector256<double> fw0 = default, fw1 = default, xw0 = default, xw1 = default, fv0 = default, fv1 = default, xv0 = default, xv1 = default;
+            for (; j + 8 <= len; j += 8)
+            {
+                nuint a = (nuint)j, b = (nuint)(j + 4);
+                var f = Vector256.LoadUnsafe(ref rew, a) + Vector256.LoadUnsafe(ref rmw, a);
+                var x = Vector256.LoadUnsafe(ref rcw, a) - ve * f;
+                x.StoreUnsafe(ref rcw, a); fw0 = Vector256.FusedMultiplyAdd(f, f, fw0); xw0 = Vector256.FusedMultiplyAdd(x, x, xw0);
+                f = Vector256.LoadUnsafe(ref rew, b) + Vector256.LoadUnsafe(ref rmw, b);
+                x = Vector256.LoadUnsafe(ref rcw, b) - ve * f;
+                x.StoreUnsafe(ref rcw, b); fw1 = Vector256.FusedMultiplyAdd(f, f, fw1); xw1 = Vector256.FusedMultiplyAdd(x, x, xw1);
+                f = Vector256.LoadUnsafe(ref rev, a) + Vector256.LoadUnsafe(ref rmv, a);
+                x = Vector256.LoadUnsafe(ref rcv, a) - ve * f;
+                x.StoreUnsafe(ref rcv, a); fv0 = Vector256.FusedMultiplyAdd(f, f, fv0); xv0 = Vector256.FusedMultiplyAdd(x, x, xv0);
+                f = Vector256.LoadUnsafe(ref rev, b) + Vector256.LoadUnsafe(ref rmv, b);
+                x = Vector256.LoadUnsafe(ref rcv, b) - ve * f;
+                x.StoreUnsafe(ref rcv, b); fv1 = Vector256.FusedMultiplyAdd(f, f, fv1); xv1 = Vector256.FusedMultiplyAdd(x, x, xv1);
+            }
+            sfw = Vector256.Sum(fw0 + fw1); scw = Vector256.Sum(xw0 + xw1); sfv = Vector256.Sum(fv0 + fv1); scv = Vector256.Sum(xv0 + xv1);
+        }
+        for (; j < len; j++)
         {
             double fw = Unsafe.Add(ref rew, j) + Unsafe.Add(ref rmw, j), fv = Unsafe.Add(ref rev, j) + Unsafe.Add(ref rmv, j);
             double xw = Unsafe.Add(ref rcw, j) - eta * fw, xv = Unsafe.Add(ref rcv, j) - eta * fv;
