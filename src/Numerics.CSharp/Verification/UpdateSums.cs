@@ -1,24 +1,28 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using ResOdeProofs.Numerics.Model;
 
 namespace ResOdeProofs.Numerics.Verification;
 
 /// <summary>
 /// The sums of squares the split recursion forms at every iterate of the observed replay: per layer (the rounding of the
 /// stored update per layer, the largest layer and gradient norms of the centre's remainder), one pass over W, V and the
-/// gradient for all of them; and the norms of the accumulated forcings as they are stepped (<see cref="AxpyNorms4"/>). Each sum is taken in index order from +0 with one product and one sum per term, exactly as a
-/// plain loop over its layer takes it, so each has that loop's bits; the loop runs two layers side by side, ten
-/// independent chains of additions instead of one chain after another (the chain of dependent additions is the cost).
+/// gradient for all of them; and the norms of the accumulated forcings as they are stepped (<see cref="AxpyNorms4"/>).
+/// Each sum has the bits of <see cref="FastKernels.SumSquares{T}"/> at the given level over its array (two vector
+/// accumulators taking alternate vectors, their sum reduced, the entries past the last pair of vectors added one by one in
+/// index order). Until 2026-12-05 each was one chain of scalar additions in index order: another order of the same terms,
+/// within the same rounding bound (γ over the number of terms, whatever their order), whose dependent additions were the
+/// cost.
 /// </summary>
 public static class UpdateSums
 {
     /// <summary>
     /// For every layer k of the L = <paramref name="w"/>.Length / <paramref name="md"/> layers: sw[k] = Σ_i W_k[i]²,
-    /// sv[k], sgw[k], sgv[k] likewise for V_k, G^W_k, G^V_k, and sg[k] = Σ_i (G^W_k[i]² + G^V_k[i]²) as s ← (s + a·a) + b·b
-    /// entry by entry (the gradient's joint norm); every sum in index order from +0.
+    /// sv[k], sgw[k], sgv[k] likewise for V_k, G^W_k, G^V_k (each the bits of <see cref="FastKernels.SumSquares{T}"/> at
+    /// <paramref name="level"/> over the layer), and sg[k] = sgw[k] + sgv[k] (the gradient's joint norm squared).
     /// </summary>
-    public static void LayerSquares(ReadOnlySpan<double> w, ReadOnlySpan<double> v, ReadOnlySpan<double> gw, ReadOnlySpan<double> gv,
+    public static void LayerSquares(SimdLevel level, ReadOnlySpan<double> w, ReadOnlySpan<double> v, ReadOnlySpan<double> gw, ReadOnlySpan<double> gv,
         int md, Span<double> sw, Span<double> sv, Span<double> sgw, Span<double> sgv, Span<double> sg)
     {
         if (md <= 0) throw new ArgumentException("the layer size must be positive", nameof(md));
@@ -28,40 +32,11 @@ public static class UpdateSums
         int layers = n / md;
         if (sw.Length < layers || sv.Length < layers || sgw.Length < layers || sgv.Length < layers || sg.Length < layers)
             throw new ArgumentException("an output holds fewer entries than there are layers");
-        // the lengths are checked above: the loop reads through references, without a bounds check per entry
-        ref double rw = ref MemoryMarshal.GetReference(w), rv = ref MemoryMarshal.GetReference(v);
-        ref double rgw = ref MemoryMarshal.GetReference(gw), rgv = ref MemoryMarshal.GetReference(gv);
-        int k = 0;
-        for (; k + 1 < layers; k += 2)
-        {
-            int a = k * md, b = a + md;
-            double w0 = 0, v0 = 0, gw0 = 0, gv0 = 0, g0 = 0, w1 = 0, v1 = 0, gw1 = 0, gv1 = 0, g1 = 0;
-            for (int i = 0; i < md; i++)
-            {
-                double xw0 = Unsafe.Add(ref rw, a + i), xv0 = Unsafe.Add(ref rv, a + i);
-                double xg0 = Unsafe.Add(ref rgw, a + i), xh0 = Unsafe.Add(ref rgv, a + i);
-                double xw1 = Unsafe.Add(ref rw, b + i), xv1 = Unsafe.Add(ref rv, b + i);
-                double xg1 = Unsafe.Add(ref rgw, b + i), xh1 = Unsafe.Add(ref rgv, b + i);
-                w0 = w0 + xw0 * xw0; v0 = v0 + xv0 * xv0; gw0 = gw0 + xg0 * xg0; gv0 = gv0 + xh0 * xh0;
-                g0 = g0 + xg0 * xg0 + xh0 * xh0;
-                w1 = w1 + xw1 * xw1; v1 = v1 + xv1 * xv1; gw1 = gw1 + xg1 * xg1; gv1 = gv1 + xh1 * xh1;
-                g1 = g1 + xg1 * xg1 + xh1 * xh1;
-            }
-            sw[k] = w0; sv[k] = v0; sgw[k] = gw0; sgv[k] = gv0; sg[k] = g0;
-            sw[k + 1] = w1; sv[k + 1] = v1; sgw[k + 1] = gw1; sgv[k + 1] = gv1; sg[k + 1] = g1;
-        }
-        for (; k < layers; k++)
+        for (int k = 0; k < layers; k++)
         {
             int a = k * md;
-            double w0 = 0, v0 = 0, gw0 = 0, gv0 = 0, g0 = 0;
-            for (int i = 0; i < md; i++)
-            {
-                double xw0 = Unsafe.Add(ref rw, a + i), xv0 = Unsafe.Add(ref rv, a + i);
-                double xg0 = Unsafe.Add(ref rgw, a + i), xh0 = Unsafe.Add(ref rgv, a + i);
-                w0 = w0 + xw0 * xw0; v0 = v0 + xv0 * xv0; gw0 = gw0 + xg0 * xg0; gv0 = gv0 + xh0 * xh0;
-                g0 = g0 + xg0 * xg0 + xh0 * xh0;
-            }
-            sw[k] = w0; sv[k] = v0; sgw[k] = gw0; sgv[k] = gv0; sg[k] = g0;
+            var (s0, s1, s2, s3) = CentrePass.SumSquares4(level, w.Slice(a, md), v.Slice(a, md), gw.Slice(a, md), gv.Slice(a, md));
+            sw[k] = s0; sv[k] = s1; sgw[k] = s2; sgv[k] = s3; sg[k] = s2 + s3;
         }
     }
 
@@ -69,12 +44,12 @@ public static class UpdateSums
     /// D ← D − ηE on four accumulated forcings at once, returning ‖D‖_F of each result: the W parts (<paramref name="aw"/>,
     /// <paramref name="bw"/>) of two recursions stepped with the same E^W (<paramref name="ew"/>) and the V parts
     /// (<paramref name="av"/>, <paramref name="bv"/>) with E^V (<paramref name="ev"/>). Each entry is x = d − fl(η·e) (one
-    /// product, one difference) and each norm's squares fl(x·x) are summed in index order from +0, then the square root: the
-    /// bits of that update and norm done for one forcing alone by a plain loop. The products, differences and squares are
-    /// taken four lanes at a time (each lane the scalar operation, so its rounding); the four sums take the lanes' squares one
-    /// by one in index order, four independent chains.
+    /// product, one difference, in vector lanes: each lane the scalar operation, so the entries are a plain loop's bits) and
+    /// each norm the square root of <see cref="FastKernels.SumSquares{T}"/> at <paramref name="level"/> over the new entries,
+    /// its bits, summed in the same pass.
     /// </summary>
-    public static (double AW, double BW, double AV, double BV) AxpyNorms4(double eta, Span<double> aw, Span<double> bw,
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static (double AW, double BW, double AV, double BV) AxpyNorms4(SimdLevel level, double eta, Span<double> aw, Span<double> bw,
         ReadOnlySpan<double> ew, Span<double> av, Span<double> bv, ReadOnlySpan<double> ev)
     {
         int n = aw.Length;
@@ -85,24 +60,45 @@ public static class UpdateSums
         ref double rew = ref MemoryMarshal.GetReference(ew), rev = ref MemoryMarshal.GetReference(ev);
         double saw = 0, sbw = 0, sav = 0, sbv = 0;
         int i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (level == SimdLevel.Vector512 && n >= 16)
+        {
+            var veta = Vector512.Create(eta);
+            Vector512<double> aw0 = default, aw1 = default, bw0 = default, bw1 = default, av0 = default, av1 = default, bv0 = default, bv1 = default;
+            for (; i + 16 <= n; i += 16)
+            {
+                nuint a = (nuint)i, b = (nuint)(i + 8);
+                var e1 = veta * Vector512.LoadUnsafe(ref rew, a); var e2 = veta * Vector512.LoadUnsafe(ref rev, a);
+                var x = Vector512.LoadUnsafe(ref raw, a) - e1; x.StoreUnsafe(ref raw, a); aw0 = Vector512.FusedMultiplyAdd(x, x, aw0);
+                x = Vector512.LoadUnsafe(ref rbw, a) - e1; x.StoreUnsafe(ref rbw, a); bw0 = Vector512.FusedMultiplyAdd(x, x, bw0);
+                x = Vector512.LoadUnsafe(ref rav, a) - e2; x.StoreUnsafe(ref rav, a); av0 = Vector512.FusedMultiplyAdd(x, x, av0);
+                x = Vector512.LoadUnsafe(ref rbv, a) - e2; x.StoreUnsafe(ref rbv, a); bv0 = Vector512.FusedMultiplyAdd(x, x, bv0);
+                e1 = veta * Vector512.LoadUnsafe(ref rew, b); e2 = veta * Vector512.LoadUnsafe(ref rev, b);
+                x = Vector512.LoadUnsafe(ref raw, b) - e1; x.StoreUnsafe(ref raw, b); aw1 = Vector512.FusedMultiplyAdd(x, x, aw1);
+                x = Vector512.LoadUnsafe(ref rbw, b) - e1; x.StoreUnsafe(ref rbw, b); bw1 = Vector512.FusedMultiplyAdd(x, x, bw1);
+                x = Vector512.LoadUnsafe(ref rav, b) - e2; x.StoreUnsafe(ref rav, b); av1 = Vector512.FusedMultiplyAdd(x, x, av1);
+                x = Vector512.LoadUnsafe(ref rbv, b) - e2; x.StoreUnsafe(ref rbv, b); bv1 = Vector512.FusedMultiplyAdd(x, x, bv1);
+            }
+            saw = Vector512.Sum(aw0 + aw1); sbw = Vector512.Sum(bw0 + bw1); sav = Vector512.Sum(av0 + av1); sbv = Vector512.Sum(bv0 + bv1);
+        }
+        else if (level == SimdLevel.Vector256 && n >= 8)
         {
             var veta = Vector256.Create(eta);
-            for (; i + 4 <= n; i += 4)
+            Vector256<double> aw0 = default, aw1 = default, bw0 = default, bw1 = default, av0 = default, av1 = default, bv0 = default, bv1 = default;
+            for (; i + 8 <= n; i += 8)
             {
-                nuint at = (nuint)i;
-                var e1 = veta * Vector256.LoadUnsafe(ref rew, at);
-                var e2 = veta * Vector256.LoadUnsafe(ref rev, at);
-                var xaw = Vector256.LoadUnsafe(ref raw, at) - e1; xaw.StoreUnsafe(ref raw, at);
-                var xbw = Vector256.LoadUnsafe(ref rbw, at) - e1; xbw.StoreUnsafe(ref rbw, at);
-                var xav = Vector256.LoadUnsafe(ref rav, at) - e2; xav.StoreUnsafe(ref rav, at);
-                var xbv = Vector256.LoadUnsafe(ref rbv, at) - e2; xbv.StoreUnsafe(ref rbv, at);
-                var qaw = xaw * xaw; var qbw = xbw * xbw; var qav = xav * xav; var qbv = xbv * xbv;
-                saw = saw + qaw.GetElement(0); sbw = sbw + qbw.GetElement(0); sav = sav + qav.GetElement(0); sbv = sbv + qbv.GetElement(0);
-                saw = saw + qaw.GetElement(1); sbw = sbw + qbw.GetElement(1); sav = sav + qav.GetElement(1); sbv = sbv + qbv.GetElement(1);
-                saw = saw + qaw.GetElement(2); sbw = sbw + qbw.GetElement(2); sav = sav + qav.GetElement(2); sbv = sbv + qbv.GetElement(2);
-                saw = saw + qaw.GetElement(3); sbw = sbw + qbw.GetElement(3); sav = sav + qav.GetElement(3); sbv = sbv + qbv.GetElement(3);
+                nuint a = (nuint)i, b = (nuint)(i + 4);
+                var e1 = veta * Vector256.LoadUnsafe(ref rew, a); var e2 = veta * Vector256.LoadUnsafe(ref rev, a);
+                var x = Vector256.LoadUnsafe(ref raw, a) - e1; x.StoreUnsafe(ref raw, a); aw0 = Vector256.FusedMultiplyAdd(x, x, aw0);
+                x = Vector256.LoadUnsafe(ref rbw, a) - e1; x.StoreUnsafe(ref rbw, a); bw0 = Vector256.FusedMultiplyAdd(x, x, bw0);
+                x = Vector256.LoadUnsafe(ref rav, a) - e2; x.StoreUnsafe(ref rav, a); av0 = Vector256.FusedMultiplyAdd(x, x, av0);
+                x = Vector256.LoadUnsafe(ref rbv, a) - e2; x.StoreUnsafe(ref rbv, a); bv0 = Vector256.FusedMultiplyAdd(x, x, bv0);
+                e1 = veta * Vector256.LoadUnsafe(ref rew, b); e2 = veta * Vector256.LoadUnsafe(ref rev, b);
+                x = Vector256.LoadUnsafe(ref raw, b) - e1; x.StoreUnsafe(ref raw, b); aw1 = Vector256.FusedMultiplyAdd(x, x, aw1);
+                x = Vector256.LoadUnsafe(ref rbw, b) - e1; x.StoreUnsafe(ref rbw, b); bw1 = Vector256.FusedMultiplyAdd(x, x, bw1);
+                x = Vector256.LoadUnsafe(ref rav, b) - e2; x.StoreUnsafe(ref rav, b); av1 = Vector256.FusedMultiplyAdd(x, x, av1);
+                x = Vector256.LoadUnsafe(ref rbv, b) - e2; x.StoreUnsafe(ref rbv, b); bv1 = Vector256.FusedMultiplyAdd(x, x, bv1);
             }
+            saw = Vector256.Sum(aw0 + aw1); sbw = Vector256.Sum(bw0 + bw1); sav = Vector256.Sum(av0 + av1); sbv = Vector256.Sum(bv0 + bv1);
         }
         for (; i < n; i++)
         {

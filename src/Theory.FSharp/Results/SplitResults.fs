@@ -155,15 +155,15 @@ let private boundOf (states: PairState[]) = pairBounds states |> Comparison.maxK
 
 /// D ← D − ηE on four accumulated forcings at once, returning ‖D‖ of each result: the W and V parts of two recursions (a, b)
 /// stepped with the same E^W (ew) and E^V (ev) at `offset`: each entry's x = d − ηe (a product, then a difference) and each
-/// norm's squares summed in order from 0 with Linalg.norm's operations (then the square root), so each of the four results
-/// has the bits of that update and norm done for one forcing alone (`UpdateSums.AxpyNorms4`: the products, differences
-/// and squares four lanes at a time, the four sums independent chains in index order).
+/// norm the square root of `FastKernels.SumSquares` at the engine's SIMD level over the new entries (`UpdateSums.AxpyNorms4`:
+/// the products, differences and the eight sums' accumulators in vector lanes, one pass), so each of the four results has
+/// the bits of that update followed by that norm, done for one forcing alone.
 let axpyNorms (eta: float) (aw: float[]) (bw: float[]) (ew: float[]) (av: float[]) (bv: float[]) (ev: float[]) (offset: int) =
     let n = aw.Length
     if bw.Length <> n || av.Length <> n || bv.Length <> n || offset < 0 || ew.Length < offset + n || ev.Length < offset + n then
         invalidArg "offset" "axpyNorms: the four forcings must have one length and E must cover offset .. offset + length"
     let struct (naw, nbw, nav, nbv) =
-        UpdateSums.AxpyNorms4(eta, Span aw, Span bw, ReadOnlySpan(ew, offset, n), Span av, Span bv, ReadOnlySpan(ev, offset, n))
+        UpdateSums.AxpyNorms4(ResOdeProofs.Numerics.Model.Simd.Level, eta, Span aw, Span bw, ReadOnlySpan(ew, offset, n), Span av, Span bv, ReadOnlySpan(ev, offset, n))
     struct (naw, nbw, nav, nbv)
 
 /// One gradient-descent step of pair k0 of the recursion with the quantities of iterate j (its pairs and E^W, E^V), all
@@ -182,9 +182,10 @@ let private stepPairScalars (eta: float) (pairs: Pair[]) (states: PairState[]) (
 /// The rounding of each layer's stored update Z ← fl(Z − fl(ηG)) at one iterate, W and V apart (float64: the float64Run
 /// hypothesis), from the layers' and the gradients' norms (`Rounding.updateStoreRoundingAt`; docs/theorems/DepthSmoothness.md,
 /// "Rounding of the stored update"), and the largest layer norms max_k ‖W_k‖, max_k ‖V_k‖ and gradient norm
-/// max_k (‖G^W_k‖² + ‖G^V_k‖²)^{1/2} the centre's remainder reads (`SplitCentre.finish`). Every norm from one pass over the
-/// four arrays (`UpdateSums.LayerSquares`: each sum in index order, the bits of its own loop over the layer); the arrays
-/// are the run's, allocated once.
+/// max_k (‖G^W_k‖² + ‖G^V_k‖²)^{1/2} the centre's remainder reads (`SplitCentre.finish`). Every norm from one pass over each
+/// layer's four arrays (`UpdateSums.LayerSquares`: each sum the bits of `FastKernels.SumSquares` at the engine's SIMD level
+/// over the layer, the joint gradient norm's square ‖G^W_k‖² + ‖G^V_k‖² of two of them); the arrays are the run's,
+/// allocated once.
 type UpdateRounding(layers: int) =
     let sw, sv, sgw, sgv, sg = Array.zeroCreate<float> layers, Array.zeroCreate<float> layers, Array.zeroCreate<float> layers, Array.zeroCreate<float> layers, Array.zeroCreate<float> layers
     let rw, rv = Array.zeroCreate<float> layers, Array.zeroCreate<float> layers
@@ -202,7 +203,7 @@ type UpdateRounding(layers: int) =
     /// Every output at weights W, V with gradient G^W, G^V (layer size md, `layers` layers) and step η.
     member _.Compute(eta: float, md: int, w: ReadOnlySpan<float>, v: ReadOnlySpan<float>, gw: ReadOnlySpan<float>, gv: ReadOnlySpan<float>) =
         if w.Length <> layers * md then invalidArg "w" "UpdateRounding: the weights do not hold the run's layers"
-        UpdateSums.LayerSquares(w, v, gw, gv, md, Span sw, Span sv, Span sgw, Span sgv, Span sg)
+        UpdateSums.LayerSquares(ResOdeProofs.Numerics.Model.Simd.Level, w, v, gw, gv, md, Span sw, Span sv, Span sgw, Span sgv, Span sg)
         let u = Rounding.Float64UnitRoundoff
         let mutable bw, bv, bg = 0.0, 0.0, 0.0
         for k in 0 .. layers - 1 do
