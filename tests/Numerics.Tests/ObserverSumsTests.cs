@@ -43,36 +43,6 @@ public sealed class ObserverSumsTests
             }
     }
 
-    [Theory(DisplayName = "SplitPass.SumSquaresDiff4: every length 0..70, NaN and ∞ entries → each sum the bits of FastKernels.SumSquares over its differences")]
-    [InlineData(SimdLevel.Vector512)]
-    [InlineData(SimdLevel.Vector256)]
-    [InlineData(SimdLevel.Scalar)]
-    public void Difference_sums_side_by_side_keep_bits(SimdLevel level)
-    {
-        foreach (int n in Enumerable.Range(0, 71).Append(3200).Append(1024))
-            foreach (bool special in new[] { false, true })
-            {
-                var x = Enumerable.Range(0, 8).Select(t => Entries(n, 20 * n + t, special && t == 5)).ToArray();
-                var (s0, s1, s2, s3) = SplitPass.SumSquaresDiff4(level, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]);
-                var got = new[] { s0, s1, s2, s3 };
-                for (int t = 0; t < 4; t++)
-                {
-                    var diff = Enumerable.Range(0, n).Select(e => x[2 * t][e] - x[2 * t + 1][e]).ToArray();
-                    SameBits(FastKernels.SumSquares<double>(level, diff), got[t], $"{level}, n = {n}, difference sum {t} of 4");
-                }
-            }
-    }
-
-    [Fact(DisplayName = "SplitPass.SumSquaresDiff4: the former one-chain sums (FastKernels.SumSquaresDiffPair) of the same entries → other bits (the comparison sees the order)")]
-    public void Difference_sums_order_change_is_seen()
-    {
-        var x = Entries(1024, 3, false); var y = Entries(1024, 4, false);
-        var (s, _, _, _) = SplitPass.SumSquaresDiff4(SimdLevel.Vector256, x, y, x, y, x, y, x, y);
-        var (former, _) = FastKernels.SumSquaresDiffPair(SimdLevel.Vector256, x, y, x, y);
-        Assert.NotEqual(BitConverter.DoubleToInt64Bits(former), BitConverter.DoubleToInt64Bits(s));
-        Assert.Throws<ArgumentException>(() => SplitPass.SumSquaresDiff4(SimdLevel.Vector256, x, y, x, y, x, y, x, new double[1023]));
-    }
-
     [Fact(DisplayName = "CentrePass.SumSquares4: the same entries summed one by one in index order → other bits (the comparison sees the order)")]
     public void Order_change_is_seen()
     {

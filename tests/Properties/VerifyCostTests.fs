@@ -66,12 +66,16 @@ let ``L5.gradient-difference: a pair outside 1 .. L − 1 → refused`` () =
     Assert.Throws<ArgumentException>(fun () -> LemmaChain.gradientDifferenceCoefficients run 0 0 |> ignore) |> ignore
     Assert.Throws<ArgumentException>(fun () -> LemmaChain.gradientDifferenceCoefficients run 0 4 |> ignore) |> ignore
 
-/// D ← D − ηE over one pair's entries, returning ‖D‖ of the result: the update entry by entry, then the square root of
-/// `FastKernels.SumSquares` at the engine's level over the result. The reference form of `SplitResults.axpyNorms`, one
-/// forcing at a time.
+/// D ← D − ηE over one pair's entries, returning ‖D‖ of the result with Linalg.norm's operations (squares summed in
+/// order from 0, then the square root), in the same pass. The reference form of
+/// `SplitResults.axpyNorms`, one forcing at a time.
 let private axpyNorm (eta: float) (d: float[]) (e: float[]) (offset: int) =
-    for i in 0 .. d.Length - 1 do d.[i] <- d.[i] - eta * e.[offset + i]
-    sqrt (ResOdeProofs.Numerics.Model.FastKernels.SumSquares<float>(ResOdeProofs.Numerics.Model.Simd.Level, ReadOnlySpan d))
+    let mutable s = 0.0
+    for i in 0 .. d.Length - 1 do
+        let x = d.[i] - eta * e.[offset + i]
+        d.[i] <- x
+        s <- s + x * x
+    sqrt s
 
 [<Fact>]
 let ``A.split: four forcings stepped at once (axpyNorms) → each axpyNorm's entries and norm, bit for bit`` () =

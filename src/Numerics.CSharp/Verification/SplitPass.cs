@@ -307,9 +307,9 @@ public sealed class SplitPass
         pq.Lo[i] = lo; pq.Hi[i] = hi; pq.LoF[i] = loF; pq.HiF[i] = hiF;
         pq.G1Inf[i] = _gInf[k + 1];
         pq.HS[i] = _hs[k]; pq.PS1[i] = _ps[k + 1]; pq.PS[i] = _ps[k];
-        // the four differences' sums in one pass (each the bits of SumSquares over its differences); ‖P_k‖_F once per layer (above)
-        var (sX, sY, sGW, sGV) = SumSquaresDiff4(level, w.Slice(o1, md), w.Slice(o, md), v.Slice(o1, md), v.Slice(o, md),
-            gW.Slice(o1, md), gW.Slice(o, md), gV.Slice(o1, md), gV.Slice(o, md));
+        // the differences' sums two at a time (each the bits of its own SumSquaresDiff); ‖P_k‖_F once per layer (above)
+        var (sX, sY) = FastKernels.SumSquaresDiffPair(level, w.Slice(o1, md), w.Slice(o, md), v.Slice(o1, md), v.Slice(o, md));
+        var (sGW, sGV) = FastKernels.SumSquaresDiffPair(level, gW.Slice(o1, md), gW.Slice(o, md), gV.Slice(o1, md), gV.Slice(o, md));
         pq.X[i] = Math.Sqrt(sX);
         pq.Y[i] = Math.Sqrt(sY);
         pq.DGW[i] = Math.Sqrt(sGW);
@@ -392,77 +392,6 @@ public sealed class SplitPass
             s0 += v0 * v0; s1 += v1 * v1;
         }
         return (s0, s1);
-    }
-
-    /// <summary>
-    /// (Σ(x₀ − y₀)², Σ(x₁ − y₁)², Σ(x₂ − y₂)², Σ(x₃ − y₃)²) of four pairs of float64 arrays of one length, in one pass: each
-    /// difference one rounded subtraction, and each sum with the accumulators, lane order and tail of
-    /// <see cref="FastKernels.SumSquares{T}"/> at <paramref name="level"/> over the differences (two accumulators taking
-    /// alternate vectors, as <see cref="CentrePass.SumSquares4"/>), so each is the bits of the subtractions followed by that
-    /// call. Eight chains of fused multiply–adds side by side; two calls of <see cref="FastKernels.SumSquaresDiffPair"/> (one
-    /// chain a sum, the bits the engine's trace has) took twice the time, their chains waiting on the latency.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static (double, double, double, double) SumSquaresDiff4(SimdLevel level, ReadOnlySpan<double> x0, ReadOnlySpan<double> y0,
-        ReadOnlySpan<double> x1, ReadOnlySpan<double> y1, ReadOnlySpan<double> x2, ReadOnlySpan<double> y2, ReadOnlySpan<double> x3, ReadOnlySpan<double> y3)
-    {
-        int n = x0.Length, i = 0;
-        if (y0.Length != n || x1.Length != n || y1.Length != n || x2.Length != n || y2.Length != n || x3.Length != n || y3.Length != n)
-            throw new ArgumentException("operands of different lengths");
-        ref double p0 = ref MemoryMarshal.GetReference(x0), q0 = ref MemoryMarshal.GetReference(y0);
-        ref double p1 = ref MemoryMarshal.GetReference(x1), q1 = ref MemoryMarshal.GetReference(y1);
-        ref double p2 = ref MemoryMarshal.GetReference(x2), q2 = ref MemoryMarshal.GetReference(y2);
-        ref double p3 = ref MemoryMarshal.GetReference(x3), q3 = ref MemoryMarshal.GetReference(y3);
-        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        if (level == SimdLevel.Vector512 && n >= 16)
-        {
-            Vector512<double> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
-            for (; i + 16 <= n; i += 16)
-            {
-                nuint at = (nuint)i, at8 = (nuint)(i + 8);
-                var v = Vector512.LoadUnsafe(ref p0, at) - Vector512.LoadUnsafe(ref q0, at);
-                var w = Vector512.LoadUnsafe(ref p0, at8) - Vector512.LoadUnsafe(ref q0, at8);
-                a0 = Vector512.FusedMultiplyAdd(v, v, a0); b0 = Vector512.FusedMultiplyAdd(w, w, b0);
-                v = Vector512.LoadUnsafe(ref p1, at) - Vector512.LoadUnsafe(ref q1, at);
-                w = Vector512.LoadUnsafe(ref p1, at8) - Vector512.LoadUnsafe(ref q1, at8);
-                a1 = Vector512.FusedMultiplyAdd(v, v, a1); b1 = Vector512.FusedMultiplyAdd(w, w, b1);
-                v = Vector512.LoadUnsafe(ref p2, at) - Vector512.LoadUnsafe(ref q2, at);
-                w = Vector512.LoadUnsafe(ref p2, at8) - Vector512.LoadUnsafe(ref q2, at8);
-                a2 = Vector512.FusedMultiplyAdd(v, v, a2); b2 = Vector512.FusedMultiplyAdd(w, w, b2);
-                v = Vector512.LoadUnsafe(ref p3, at) - Vector512.LoadUnsafe(ref q3, at);
-                w = Vector512.LoadUnsafe(ref p3, at8) - Vector512.LoadUnsafe(ref q3, at8);
-                a3 = Vector512.FusedMultiplyAdd(v, v, a3); b3 = Vector512.FusedMultiplyAdd(w, w, b3);
-            }
-            s0 = Vector512.Sum(a0 + b0); s1 = Vector512.Sum(a1 + b1); s2 = Vector512.Sum(a2 + b2); s3 = Vector512.Sum(a3 + b3);
-        }
-        else if (level == SimdLevel.Vector256 && n >= 8)
-        {
-            Vector256<double> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
-            for (; i + 8 <= n; i += 8)
-            {
-                nuint at = (nuint)i, at4 = (nuint)(i + 4);
-                var v = Vector256.LoadUnsafe(ref p0, at) - Vector256.LoadUnsafe(ref q0, at);
-                var w = Vector256.LoadUnsafe(ref p0, at4) - Vector256.LoadUnsafe(ref q0, at4);
-                a0 = Vector256.FusedMultiplyAdd(v, v, a0); b0 = Vector256.FusedMultiplyAdd(w, w, b0);
-                v = Vector256.LoadUnsafe(ref p1, at) - Vector256.LoadUnsafe(ref q1, at);
-                w = Vector256.LoadUnsafe(ref p1, at4) - Vector256.LoadUnsafe(ref q1, at4);
-                a1 = Vector256.FusedMultiplyAdd(v, v, a1); b1 = Vector256.FusedMultiplyAdd(w, w, b1);
-                v = Vector256.LoadUnsafe(ref p2, at) - Vector256.LoadUnsafe(ref q2, at);
-                w = Vector256.LoadUnsafe(ref p2, at4) - Vector256.LoadUnsafe(ref q2, at4);
-                a2 = Vector256.FusedMultiplyAdd(v, v, a2); b2 = Vector256.FusedMultiplyAdd(w, w, b2);
-                v = Vector256.LoadUnsafe(ref p3, at) - Vector256.LoadUnsafe(ref q3, at);
-                w = Vector256.LoadUnsafe(ref p3, at4) - Vector256.LoadUnsafe(ref q3, at4);
-                a3 = Vector256.FusedMultiplyAdd(v, v, a3); b3 = Vector256.FusedMultiplyAdd(w, w, b3);
-            }
-            s0 = Vector256.Sum(a0 + b0); s1 = Vector256.Sum(a1 + b1); s2 = Vector256.Sum(a2 + b2); s3 = Vector256.Sum(a3 + b3);
-        }
-        for (; i < n; i++)
-        {
-            double v0 = Unsafe.Add(ref p0, i) - Unsafe.Add(ref q0, i), v1 = Unsafe.Add(ref p1, i) - Unsafe.Add(ref q1, i);
-            double v2 = Unsafe.Add(ref p2, i) - Unsafe.Add(ref q2, i), v3 = Unsafe.Add(ref p3, i) - Unsafe.Add(ref q3, i);
-            s0 += v0 * v0; s1 += v1 * v1; s2 += v2 * v2; s3 += v3 * v3;
-        }
-        return (s0, s1, s2, s3);
     }
 
     /// <summary>x ← x / t entry by entry (a correctly rounded division each, in vector lanes where they fill: the bits of

@@ -9,11 +9,11 @@ namespace ResOdeProofs.Numerics.Verification;
 /// The sums of squares the split recursion forms at every iterate of the observed replay: per layer (the rounding of the
 /// stored update per layer, the largest layer and gradient norms of the centre's remainder), one pass over W, V and the
 /// gradient for all of them; and the norms of the accumulated forcings as they are stepped (<see cref="AxpyNorms4"/>).
-/// Each sum has the bits of <see cref="FastKernels.SumSquares{T}"/> at the given level over its array (two vector
-/// accumulators taking alternate vectors, their sum reduced, the entries past the last pair of vectors added one by one in
-/// index order). Until 2026-12-05 each was one chain of scalar additions in index order: another order of the same terms,
-/// within the same rounding bound (γ over the number of terms, whatever their order), whose dependent additions were the
-/// cost.
+/// The per-layer sums have the bits of <see cref="FastKernels.SumSquares{T}"/> at the given level over the layer (two vector
+/// accumulators taking alternate vectors; until 2026-12-05 each was one chain of scalar additions in index order: another
+/// order of the same terms, within the same rounding bound, γ over the number of terms whatever their order). The forcings'
+/// sums stay chains in index order, each the bits of a plain loop over one forcing: in vector accumulators they were no
+/// faster (the pass is bound by moving its six arrays, not by the chains; measured 2026-12-05).
 /// </summary>
 public static class UpdateSums
 {
@@ -44,12 +44,12 @@ public static class UpdateSums
     /// D ← D − ηE on four accumulated forcings at once, returning ‖D‖_F of each result: the W parts (<paramref name="aw"/>,
     /// <paramref name="bw"/>) of two recursions stepped with the same E^W (<paramref name="ew"/>) and the V parts
     /// (<paramref name="av"/>, <paramref name="bv"/>) with E^V (<paramref name="ev"/>). Each entry is x = d − fl(η·e) (one
-    /// product, one difference, in vector lanes: each lane the scalar operation, so the entries are a plain loop's bits) and
-    /// each norm the square root of <see cref="FastKernels.SumSquares{T}"/> at <paramref name="level"/> over the new entries,
-    /// its bits, summed in the same pass.
+    /// product, one difference) and each norm's squares fl(x·x) are summed in index order from +0, then the square root: the
+    /// bits of that update and norm done for one forcing alone by a plain loop. The products, differences and squares are
+    /// taken four lanes at a time (each lane the scalar operation, so its rounding); the four sums take the lanes' squares one
+    /// by one in index order, four independent chains.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static (double AW, double BW, double AV, double BV) AxpyNorms4(SimdLevel level, double eta, Span<double> aw, Span<double> bw,
+    public static (double AW, double BW, double AV, double BV) AxpyNorms4(double eta, Span<double> aw, Span<double> bw,
         ReadOnlySpan<double> ew, Span<double> av, Span<double> bv, ReadOnlySpan<double> ev)
     {
         int n = aw.Length;
@@ -60,45 +60,24 @@ public static class UpdateSums
         ref double rew = ref MemoryMarshal.GetReference(ew), rev = ref MemoryMarshal.GetReference(ev);
         double saw = 0, sbw = 0, sav = 0, sbv = 0;
         int i = 0;
-        if (level == SimdLevel.Vector512 && n >= 16)
-        {
-            var veta = Vector512.Create(eta);
-            Vector512<double> aw0 = default, aw1 = default, bw0 = default, bw1 = default, av0 = default, av1 = default, bv0 = default, bv1 = default;
-            for (; i + 16 <= n; i += 16)
-            {
-                nuint a = (nuint)i, b = (nuint)(i + 8);
-                var e1 = veta * Vector512.LoadUnsafe(ref rew, a); var e2 = veta * Vector512.LoadUnsafe(ref rev, a);
-                var x = Vector512.LoadUnsafe(ref raw, a) - e1; x.StoreUnsafe(ref raw, a); aw0 = Vector512.FusedMultiplyAdd(x, x, aw0);
-                x = Vector512.LoadUnsafe(ref rbw, a) - e1; x.StoreUnsafe(ref rbw, a); bw0 = Vector512.FusedMultiplyAdd(x, x, bw0);
-                x = Vector512.LoadUnsafe(ref rav, a) - e2; x.StoreUnsafe(ref rav, a); av0 = Vector512.FusedMultiplyAdd(x, x, av0);
-                x = Vector512.LoadUnsafe(ref rbv, a) - e2; x.StoreUnsafe(ref rbv, a); bv0 = Vector512.FusedMultiplyAdd(x, x, bv0);
-                e1 = veta * Vector512.LoadUnsafe(ref rew, b); e2 = veta * Vector512.LoadUnsafe(ref rev, b);
-                x = Vector512.LoadUnsafe(ref raw, b) - e1; x.StoreUnsafe(ref raw, b); aw1 = Vector512.FusedMultiplyAdd(x, x, aw1);
-                x = Vector512.LoadUnsafe(ref rbw, b) - e1; x.StoreUnsafe(ref rbw, b); bw1 = Vector512.FusedMultiplyAdd(x, x, bw1);
-                x = Vector512.LoadUnsafe(ref rav, b) - e2; x.StoreUnsafe(ref rav, b); av1 = Vector512.FusedMultiplyAdd(x, x, av1);
-                x = Vector512.LoadUnsafe(ref rbv, b) - e2; x.StoreUnsafe(ref rbv, b); bv1 = Vector512.FusedMultiplyAdd(x, x, bv1);
-            }
-            saw = Vector512.Sum(aw0 + aw1); sbw = Vector512.Sum(bw0 + bw1); sav = Vector512.Sum(av0 + av1); sbv = Vector512.Sum(bv0 + bv1);
-        }
-        else if (level == SimdLevel.Vector256 && n >= 8)
+        if (Vector256.IsHardwareAccelerated)
         {
             var veta = Vector256.Create(eta);
-            Vector256<double> aw0 = default, aw1 = default, bw0 = default, bw1 = default, av0 = default, av1 = default, bv0 = default, bv1 = default;
-            for (; i + 8 <= n; i += 8)
+            for (; i + 4 <= n; i += 4)
             {
-                nuint a = (nuint)i, b = (nuint)(i + 4);
-                var e1 = veta * Vector256.LoadUnsafe(ref rew, a); var e2 = veta * Vector256.LoadUnsafe(ref rev, a);
-                var x = Vector256.LoadUnsafe(ref raw, a) - e1; x.StoreUnsafe(ref raw, a); aw0 = Vector256.FusedMultiplyAdd(x, x, aw0);
-                x = Vector256.LoadUnsafe(ref rbw, a) - e1; x.StoreUnsafe(ref rbw, a); bw0 = Vector256.FusedMultiplyAdd(x, x, bw0);
-                x = Vector256.LoadUnsafe(ref rav, a) - e2; x.StoreUnsafe(ref rav, a); av0 = Vector256.FusedMultiplyAdd(x, x, av0);
-                x = Vector256.LoadUnsafe(ref rbv, a) - e2; x.StoreUnsafe(ref rbv, a); bv0 = Vector256.FusedMultiplyAdd(x, x, bv0);
-                e1 = veta * Vector256.LoadUnsafe(ref rew, b); e2 = veta * Vector256.LoadUnsafe(ref rev, b);
-                x = Vector256.LoadUnsafe(ref raw, b) - e1; x.StoreUnsafe(ref raw, b); aw1 = Vector256.FusedMultiplyAdd(x, x, aw1);
-                x = Vector256.LoadUnsafe(ref rbw, b) - e1; x.StoreUnsafe(ref rbw, b); bw1 = Vector256.FusedMultiplyAdd(x, x, bw1);
-                x = Vector256.LoadUnsafe(ref rav, b) - e2; x.StoreUnsafe(ref rav, b); av1 = Vector256.FusedMultiplyAdd(x, x, av1);
-                x = Vector256.LoadUnsafe(ref rbv, b) - e2; x.StoreUnsafe(ref rbv, b); bv1 = Vector256.FusedMultiplyAdd(x, x, bv1);
+                nuint at = (nuint)i;
+                var e1 = veta * Vector256.LoadUnsafe(ref rew, at);
+                var e2 = veta * Vector256.LoadUnsafe(ref rev, at);
+                var xaw = Vector256.LoadUnsafe(ref raw, at) - e1; xaw.StoreUnsafe(ref raw, at);
+                var xbw = Vector256.LoadUnsafe(ref rbw, at) - e1; xbw.StoreUnsafe(ref rbw, at);
+                var xav = Vector256.LoadUnsafe(ref rav, at) - e2; xav.StoreUnsafe(ref rav, at);
+                var xbv = Vector256.LoadUnsafe(ref rbv, at) - e2; xbv.StoreUnsafe(ref rbv, at);
+                var qaw = xaw * xaw; var qbw = xbw * xbw; var qav = xav * xav; var qbv = xbv * xbv;
+                saw = saw + qaw.GetElement(0); sbw = sbw + qbw.GetElement(0); sav = sav + qav.GetElement(0); sbv = sbv + qbv.GetElement(0);
+                saw = saw + qaw.GetElement(1); sbw = sbw + qbw.GetElement(1); sav = sav + qav.GetElement(1); sbv = sbv + qbv.GetElement(1);
+                saw = saw + qaw.GetElement(2); sbw = sbw + qbw.GetElement(2); sav = sav + qav.GetElement(2); sbv = sbv + qbv.GetElement(2);
+                saw = saw + qaw.GetElement(3); sbw = sbw + qbw.GetElement(3); sav = sav + qav.GetElement(3); sbv = sbv + qbv.GetElement(3);
             }
-            saw = Vector256.Sum(aw0 + aw1); sbw = Vector256.Sum(bw0 + bw1); sav = Vector256.Sum(av0 + av1); sbv = Vector256.Sum(bv0 + bv1);
         }
         for (; i < n; i++)
         {

@@ -155,15 +155,15 @@ let private boundOf (states: PairState[]) = pairBounds states |> Comparison.maxK
 
 /// D ← D − ηE on four accumulated forcings at once, returning ‖D‖ of each result: the W and V parts of two recursions (a, b)
 /// stepped with the same E^W (ew) and E^V (ev) at `offset`: each entry's x = d − ηe (a product, then a difference) and each
-/// norm the square root of `FastKernels.SumSquares` at the engine's SIMD level over the new entries (`UpdateSums.AxpyNorms4`:
-/// the products, differences and the eight sums' accumulators in vector lanes, one pass), so each of the four results has
-/// the bits of that update followed by that norm, done for one forcing alone.
+/// norm's squares summed in order from 0 with Linalg.norm's operations (then the square root), so each of the four results
+/// has the bits of that update and norm done for one forcing alone (`UpdateSums.AxpyNorms4`: the products, differences
+/// and squares four lanes at a time, the four sums independent chains in index order).
 let axpyNorms (eta: float) (aw: float[]) (bw: float[]) (ew: float[]) (av: float[]) (bv: float[]) (ev: float[]) (offset: int) =
     let n = aw.Length
     if bw.Length <> n || av.Length <> n || bv.Length <> n || offset < 0 || ew.Length < offset + n || ev.Length < offset + n then
         invalidArg "offset" "axpyNorms: the four forcings must have one length and E must cover offset .. offset + length"
     let struct (naw, nbw, nav, nbv) =
-        UpdateSums.AxpyNorms4(ResOdeProofs.Numerics.Model.Simd.Level, eta, Span aw, Span bw, ReadOnlySpan(ew, offset, n), Span av, Span bv, ReadOnlySpan(ev, offset, n))
+        UpdateSums.AxpyNorms4(eta, Span aw, Span bw, ReadOnlySpan(ew, offset, n), Span av, Span bv, ReadOnlySpan(ev, offset, n))
     struct (naw, nbw, nav, nbv)
 
 /// One gradient-descent step of pair k0 of the recursion with the quantities of iterate j (its pairs and E^W, E^V), all
