@@ -34,11 +34,16 @@ public sealed class ObserverLoopsTests
     [InlineData(1)]
     public void Advance_in_one_pass_keeps_bits(int len)
     {
+        // entries of one scale, and entries spread over 2⁻²⁰..2²⁰ (where any change in the order of a sum shows in its bits,
+        // also through the square root), a few draws of each
         foreach (var level in new[] { SimdLevel.Scalar, SimdLevel.Vector256, SimdLevel.Vector512 }.Where(l => l <= Simd.Hardware))
+        foreach (int seed in Enumerable.Range(0, 6))
         {
-            var r = new System.Random(len);
-            var cw = Draw(r, len, 2); var cv = Draw(r, len, 2); var ew = Draw(r, len, 1); var ev = Draw(r, len, 1);
-            var mw = Draw(r, len, 0.3); var mv = Draw(r, len, 0.3);
+            var r = new System.Random(len + 1000 * seed);
+            bool spread = seed % 2 == 1;
+            double[] Entries(double scale) => spread ? Draw(r, len, scale).Select(x => Math.ScaleB(x, r.Next(-20, 21))).ToArray() : Draw(r, len, scale);
+            var cw = Entries(2); var cv = Entries(2); var ew = Entries(1); var ev = Entries(1);
+            var mw = Entries(0.3); var mv = Entries(0.3);
             double eta = 0.005;
             var cw1 = (double[])cw.Clone(); var cv1 = (double[])cv.Clone();
             var got = CentrePass.Advance(level, eta, cw1, ew, mw, cv1, ev, mv);
