@@ -12,7 +12,8 @@ using BenchmarkDotNet.Running;
 // replay of a run directory (on the bit-exact path when the run is taken as this build's), where each of its two lanes spends its wall (LaneProbe.cs); `--keep-probe MODE [CALLS]`: figure-2
 // evaluations keeping nothing, the states or the products (in two sets, or one: states1, products1), for perf stat (KeepProbe.cs); `--spectral-probe [CALLS]`: the split
 // pass' spectral upper value and its parts (SpectralProbe.cs); `--ordered-probe [ROUNDS]`: the reference products
-// (Layerwise.MultiplyOrdered) on each vector width at their callers' shapes (OrderedProbe.cs); anything else goes to BenchmarkDotNet.
+// (Layerwise.MultiplyOrdered) on each vector width at their callers' shapes (OrderedProbe.cs); `--transpose-probe [CALLS]`:
+// FastKernels.Transpose of doubles at its callers' shapes (TransposeProbe.cs); anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "--min-probe")
     ResOdeProofs.Bench.MinProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
 else if (args.Length > 0 && args[0] == "--centre-probe")
@@ -38,6 +39,8 @@ else if (args.Length > 0 && args[0] == "--gelu-lanes-probe")
     ResOdeProofs.Bench.GeluLanesProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
 else if (args.Length > 0 && args[0] == "--ordered-probe")
     ResOdeProofs.Bench.OrderedProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200);
+else if (args.Length > 0 && args[0] == "--transpose-probe")
+    ResOdeProofs.Bench.TransposeProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200000);
 else if (args.Length > 0 && args[0] == "--handoff-probe")
     ResOdeProofs.Bench.HandoffProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40);
 else

@@ -17,9 +17,12 @@ public class IterationPassTests
         return d.Select(x => T.CreateTruncating(x * scale)).ToArray();
     }
 
-    [Theory(DisplayName = "Transpose: shuffled 4×4 blocks with row and column edges → every entry at its transposed place, double and float")]
+    [Theory(DisplayName = "Transpose: shuffled 8×8 (AVX-512, double) and 4×4 blocks with row and column edges → every entry at its transposed place, double and float")]
     [InlineData(32, 16)]   // figure 1's W: whole blocks
     [InlineData(16, 64)]   // figure 2's V
+    [InlineData(64, 16)]   // figure 2's W
+    [InlineData(50, 50)]   // a Gram matrix at n = 50: 8×8 blocks, then a 4-row block and column edges of 2
+    [InlineData(13, 21)]   // one group of eight rows with a column edge of 5, then 4 rows, then one
     [InlineData(7, 13)]    // odd sizes: a row edge and a column edge
     [InlineData(4, 3)]     // fewer columns than a block
     public void TransposeMovesEveryEntry(int rows, int cols)
