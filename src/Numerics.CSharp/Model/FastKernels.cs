@@ -79,9 +79,9 @@ internal static class FastKernels
     }
 
     /// <summary>
-    /// dst (cols×rows) ← srcᵀ for src rows×cols (unchecked after one length check). Doubles with AVX-512 move in 8×8 blocks
-    /// (eight 512-bit loads, twenty-four shuffles, eight stores) over the rows in groups of eight; the rest, and everything
-    /// without AVX-512, four source rows at a time: where the hardware has the shuffles (AVX for double, SSE for float)
+    /// dst (cols×rows) ← srcᵀ for src rows×cols (unchecked after one length check). Doubles with AVX-512 and floats with AVX
+    /// move in 8×8 blocks (eight vector loads, twenty-four shuffles, eight stores) over the rows in groups of eight; the
+    /// rest, and doubles without AVX-512, four source rows at a time: where the hardware has the shuffles (AVX for double, SSE for float)
     /// each 4×4 block moves as four vector loads, eight shuffles and four vector stores instead of sixteen scalar moves.
     /// A copy every way, so the result is the same.
     /// </summary>
@@ -92,14 +92,18 @@ internal static class FastKernels
         ref T s0 = ref MemoryMarshal.GetReference(src);
         ref T d0 = ref MemoryMarshal.GetReference(dst);
         int r = 0;
-        if (typeof(T) == typeof(double) && Avx512F.IsSupported && cols >= 8)
+        if ((typeof(T) == typeof(double) && Avx512F.IsSupported || typeof(T) == typeof(float) && Avx.IsSupported) && cols >= 8)
         {
             for (; r + 8 <= rows; r += 8)
             {
                 ref T a = ref Unsafe.Add(ref s0, r * cols);
                 int c = 0;
-                for (; c + 8 <= cols; c += 8)
-                    Transpose8x8(ref Unsafe.As<T, double>(ref Unsafe.Add(ref a, c)), cols, ref Unsafe.As<T, double>(ref Unsafe.Add(ref d0, c * rows + r)), rows);
+                if (typeof(T) == typeof(double))
+                    for (; c + 8 <= cols; c += 8)
+                        Transpose8x8(ref Unsafe.As<T, double>(ref Unsafe.Add(ref a, c)), cols, ref Unsafe.As<T, double>(ref Unsafe.Add(ref d0, c * rows + r)), rows);
+                else
+                    for (; c + 8 <= cols; c += 8)
+                        Transpose8x8(ref Unsafe.As<T, float>(ref Unsafe.Add(ref a, c)), cols, ref Unsafe.As<T, float>(ref Unsafe.Add(ref d0, c * rows + r)), rows);
                 for (; c < cols; c++)
                 {
                     ref T o = ref Unsafe.Add(ref d0, c * rows + r);
@@ -162,6 +166,37 @@ internal static class FastKernels
         Avx512F.Shuffle4x128(u1, u5, 0xDD).StoreUnsafe(ref d, (nuint)(5 * ds));
         Avx512F.Shuffle4x128(u2, u6, 0xDD).StoreUnsafe(ref d, (nuint)(6 * ds));
         Avx512F.Shuffle4x128(u3, u7, 0xDD).StoreUnsafe(ref d, (nuint)(7 * ds));
+    }
+
+    /// <summary>
+    /// The 8×8 float block at s (row stride ss) transposed to d (row stride ds) on 256-bit vectors (AVX): unpacking pairs of
+    /// rows, selecting pairs of pairs within each 128-bit half (<c>vshufps</c>), then joining the halves of two rows' results
+    /// (<c>vperm2f128</c>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(ref float s, int ss, ref float d, int ds)
+    {
+        var r0 = Vector256.LoadUnsafe(ref s); var r1 = Vector256.LoadUnsafe(ref s, (nuint)ss);
+        var r2 = Vector256.LoadUnsafe(ref s, (nuint)(2 * ss)); var r3 = Vector256.LoadUnsafe(ref s, (nuint)(3 * ss));
+        var r4 = Vector256.LoadUnsafe(ref s, (nuint)(4 * ss)); var r5 = Vector256.LoadUnsafe(ref s, (nuint)(5 * ss));
+        var r6 = Vector256.LoadUnsafe(ref s, (nuint)(6 * ss)); var r7 = Vector256.LoadUnsafe(ref s, (nuint)(7 * ss));
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);   // a0 b0 a1 b1 | a4 b4 a5 b5 / a2 b2 a3 b3 | a6 b6 a7 b7
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        // within each 128-bit half: the low pairs of both (0x44) or the high pairs (0xEE)
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);   // a0 b0 c0 d0 | a4 b4 c4 d4 / a1 … | a5 …
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);   // a2 … | a6 … / a3 … | a7 …
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);   // e0 f0 g0 h0 | e4 … / e1 … | e5 …
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref d);                      // a0 b0 c0 d0 e0 f0 g0 h0
+        Avx.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref d, (nuint)ds);
+        Avx.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref d, (nuint)(2 * ds));
+        Avx.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref d, (nuint)(3 * ds));
+        Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref d, (nuint)(4 * ds));     // a4 b4 c4 d4 e4 f4 g4 h4
+        Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref d, (nuint)(5 * ds));
+        Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref d, (nuint)(6 * ds));
+        Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref d, (nuint)(7 * ds));
     }
 
     /// <summary>The 4×4 double block at s (row stride ss) transposed to d (row stride ds): unpack pairs, then swap 128-bit halves.</summary>
