@@ -91,6 +91,63 @@ public sealed class ReplayKeptLaneTests : IDisposable
                 }
     }
 
+    /// <summary>The range as the vector loops define it, written out: lane l of w takes the entries l, l + w, … of the whole
+    /// vectors in order with lo ← (v &lt; lo ? v : lo), hi ← (v &gt; hi ? v : hi) from ±∞; the lanes are merged in order with
+    /// the same comparisons, then the tail's entries one by one; w = 1 is the scalar loop.</summary>
+    private static (double Lo, double Hi) RangeByLanes(double[] x, int w)
+    {
+        int whole = x.Length >= w ? x.Length / w * w : 0;
+        double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
+        if (w > 1 && whole > 0)
+            for (int l = 0; l < w; l++)
+            {
+                double a = double.PositiveInfinity, b = double.NegativeInfinity;
+                for (int i = l; i < whole; i += w) { double v = x[i]; a = v < a ? v : a; b = v > b ? v : b; }
+                if (a < lo) lo = a;
+                if (b > hi) hi = b;
+            }
+        else whole = 0;
+        for (int i = whole; i < x.Length; i++) { double v = x[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
+        return (lo, hi);
+    }
+
+    [Theory(DisplayName = "FastKernels.MinMax and MultiplyIntoWithRange: every length 0..40, NaN, ±0 and ±∞ entries → the range of the comparisons lane by lane (RangeByLanes); the lanes merged the other way round → other bits somewhere (control)")]
+    [InlineData(SimdLevel.Vector512, 8)]
+    [InlineData(SimdLevel.Vector256, 4)]
+    [InlineData(SimdLevel.Scalar, 1)]
+    public void RangeIsTheLanesComparisons(SimdLevel level, int lanes)
+    {
+        var r = new System.Random(21);
+        double[] special = { double.NaN, 0.0, -0.0, double.PositiveInfinity, double.NegativeInfinity, 1.5, -1.5 };
+        bool reversedDiffers = false;
+        for (int n = 0; n <= 40; n++)
+            for (int trial = 0; trial < 12; trial++)
+            {
+                var x = Enumerable.Range(0, n).Select(_ => r.Next(3) == 0 ? (r.NextDouble() - 0.5) : special[r.Next(special.Length)]).ToArray();
+                var (wantLo, wantHi) = RangeByLanes(x, lanes);
+                double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
+                FastKernels.MinMax<double>(level, x, ref lo, ref hi);
+                SameBits([wantLo, wantHi], [lo, hi], $"MinMax, {level}, n = {n}, trial {trial}: {string.Join(" ", x)}");
+                double lo2 = double.PositiveInfinity, hi2 = double.NegativeInfinity;
+                FastKernels.MultiplyIntoWithRange<double>(level, x, x, new double[n], ref lo2, ref hi2);
+                SameBits([wantLo, wantHi], [lo2, hi2], $"MultiplyIntoWithRange, {level}, n = {n}, trial {trial}");
+                // control: each lane's comparisons with the operands swapped (lo ← lo < v ? lo : v) keep the newer of equal zeros
+                if (lanes > 1 && n >= lanes)
+                {
+                    double a = double.PositiveInfinity;
+                    for (int l = 0; l < lanes; l++)
+                    {
+                        double la = double.PositiveInfinity;
+                        for (int i = l; i < n / lanes * lanes; i += lanes) la = la < x[i] ? la : x[i];
+                        if (la < a) a = la;
+                    }
+                    for (int i = n / lanes * lanes; i < n; i++) if (x[i] < a) a = x[i];
+                    if (BitConverter.DoubleToInt64Bits(a) != BitConverter.DoubleToInt64Bits(lo)) reversedDiffers = true;
+                }
+            }
+        if (lanes > 1) Assert.True(reversedDiffers, "the swapped comparisons gave the same bits everywhere: the test cannot see the operands' order");
+    }
+
     [Theory(DisplayName = "FastKernels.MultiplyIntoWithRange: every length 0..40 with tails, NaN entries, apart and in place, float64 and float32 → the product the bits of MultiplyInto, the range the bits of MinMax")]
     [InlineData(SimdLevel.Vector512)]
     [InlineData(SimdLevel.Vector256)]

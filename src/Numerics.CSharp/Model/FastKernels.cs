@@ -289,8 +289,8 @@ internal static class FastKernels
             for (; i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
             {
                 var v = Vector512.LoadUnsafe(ref rx, (nuint)i);
-                vlo = Vector512.ConditionalSelect(Vector512.LessThan(v, vlo), v, vlo);
-                vhi = Vector512.ConditionalSelect(Vector512.GreaterThan(v, vhi), v, vhi);
+                vlo = Vector512.MinNative(v, vlo);   // v < vlo ? v : vlo in one instruction (vminp: the second operand on NaN or ±0)
+                vhi = Vector512.MaxNative(v, vhi);
                 (v * Vector512.LoadUnsafe(ref ry, (nuint)i)).StoreUnsafe(ref rz, (nuint)i);
             }
             for (int l = 0; l < Vector512<T>.Count; l++) { if (vlo[l] < lo) lo = vlo[l]; if (vhi[l] > hi) hi = vhi[l]; }
@@ -301,8 +301,8 @@ internal static class FastKernels
             for (; i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
             {
                 var v = Vector256.LoadUnsafe(ref rx, (nuint)i);
-                vlo = Vector256.ConditionalSelect(Vector256.LessThan(v, vlo), v, vlo);
-                vhi = Vector256.ConditionalSelect(Vector256.GreaterThan(v, vhi), v, vhi);
+                vlo = Vector256.MinNative(v, vlo);   // v < vlo ? v : vlo in one instruction (vminp: the second operand on NaN or ±0)
+                vhi = Vector256.MaxNative(v, vhi);
                 (v * Vector256.LoadUnsafe(ref ry, (nuint)i)).StoreUnsafe(ref rz, (nuint)i);
             }
             for (int l = 0; l < Vector256<T>.Count; l++) { if (vlo[l] < lo) lo = vlo[l]; if (vhi[l] > hi) hi = vhi[l]; }
@@ -335,8 +335,8 @@ internal static class FastKernels
             for (; i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
             {
                 var v = Vector512.LoadUnsafe(ref rx, (nuint)i);
-                vlo = Vector512.ConditionalSelect(Vector512.LessThan(v, vlo), v, vlo);
-                vhi = Vector512.ConditionalSelect(Vector512.GreaterThan(v, vhi), v, vhi);
+                vlo = Vector512.MinNative(v, vlo);   // v < vlo ? v : vlo in one instruction (vminp: the second operand on NaN or ±0)
+                vhi = Vector512.MaxNative(v, vhi);
             }
             for (int l = 0; l < Vector512<T>.Count; l++) { if (vlo[l] < lo) lo = vlo[l]; if (vhi[l] > hi) hi = vhi[l]; }
         }
@@ -346,8 +346,8 @@ internal static class FastKernels
             for (; i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
             {
                 var v = Vector256.LoadUnsafe(ref rx, (nuint)i);
-                vlo = Vector256.ConditionalSelect(Vector256.LessThan(v, vlo), v, vlo);
-                vhi = Vector256.ConditionalSelect(Vector256.GreaterThan(v, vhi), v, vhi);
+                vlo = Vector256.MinNative(v, vlo);   // v < vlo ? v : vlo in one instruction (vminp: the second operand on NaN or ±0)
+                vhi = Vector256.MaxNative(v, vhi);
             }
             for (int l = 0; l < Vector256<T>.Count; l++) { if (vlo[l] < lo) lo = vlo[l]; if (vhi[l] > hi) hi = vhi[l]; }
         }
