@@ -320,8 +320,12 @@ internal static class FastKernels
     }
 
     /// <summary>
-    /// min ← min(min, x_i), max ← max(max, x_i) over the entries, ignoring NaN entries exactly like the
-    /// scalar comparisons <c>if (u &lt; min) min = u</c>.
+    /// min ← min(min, x_i), max ← max(max, x_i) over the entries, ignoring NaN entries as the scalar comparisons
+    /// <c>if (u &lt; min) min = u</c> do. At a vector level each lane takes its entries in order with lo ← (v &lt; lo ? v : lo)
+    /// (one <c>vminp</c>: <c>MinNative(v, lo)</c> keeps its second operand on NaN or equal zeros; the vector levels are only
+    /// chosen on x86, <see cref="Simd.Hardware"/>), then the lanes are merged in order and the tail entries taken one by one:
+    /// the bits of that order, which for two zeros of different signs may differ from one scalar pass (tests:
+    /// ReplayKeptLaneTests, the comparisons written out lane by lane).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MinMax<T>(SimdLevel level, ReadOnlySpan<T> x, ref double min, ref double max) where T : unmanaged, IFloatingPointIeee754<T>
