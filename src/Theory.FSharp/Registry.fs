@@ -146,7 +146,9 @@ let evaluateOnLadder (r: Result<Ladder>) (l: Ladder) : VerdictRow =
 /// rows compute on such a run: B.bound's analysis only when the weights are finite (its rows' hypothesis before it
 /// asks), the lemma chain's norms only when the run did not diverge.
 /// Each part's wall and its thread's processor seconds are recorded on the view (`Run.BesideTheRows`, for `verify --timings`).
-let referencesBesideTheReplay (run: Run) : Threading.Tasks.Task =
+/// With `analysisOnly` (a selection of results: `verifyRunSelected`), only B.bound's analysis, which every chosen B row reads
+/// (`analysisReaders`), and which is by far the costliest part (figure 2: about 6–7 s of wall beside a 10 s replay).
+let private referencesBeside (analysisOnly: bool) (run: Run) : Threading.Tasks.Task =
     run.RestartBesideTheRows()
     Threading.Tasks.Task.Run(fun () ->
         let quietly (f: unit -> unit) = try f () with _ -> ()
@@ -157,9 +159,10 @@ let referencesBesideTheReplay (run: Run) : Threading.Tasks.Task =
             run.RecordBesideTheRows
                 { Part = part; ReadBy = readBy; Seconds = sw.Elapsed.TotalSeconds
                   CpuSeconds = ResOdeProofs.Numerics.ThreadClock.Seconds() - c0; Detail = detail }
-        timed (sprintf "the layerwise reference pass of each snapshot (%d)" run.SnapshotCount) "I.loss, I.update, the lemma chain, B.*" (fun () ->
-            for s in 0 .. run.SnapshotCount - 1 do quietly (fun () -> run.Layerwise s |> ignore)
-            "")
+        if not analysisOnly then
+            timed (sprintf "the layerwise reference pass of each snapshot (%d)" run.SnapshotCount) "I.loss, I.update, the lemma chain, B.*" (fun () ->
+                for s in 0 .. run.SnapshotCount - 1 do quietly (fun () -> run.Layerwise s |> ignore)
+                "")
         if EulerError.weightsFinite run then
             timed "B.bound's analysis of every snapshot" "B.bound, B.bound.secant, B.bound.defect, B.local" (fun () ->
                 try
@@ -169,10 +172,16 @@ let referencesBesideTheReplay (run: Run) : Threading.Tasks.Task =
                     if Double.IsFinite solves then sprintf "its reference ODE solves %.3g s CPU (both tolerances, %d snapshots)" solves checks.Length
                     else "" // no thread clock on this system
                 with _ -> "it failed (its rows say why)")
-        if not run.Setting.Diverged then
+        if not analysisOnly && not run.Setting.Diverged then
             timed "the lemma chain's norms at every snapshot" "L1.hidden on" (fun () ->
                 for s in 0 .. run.SnapshotCount - 1 do quietly (fun () -> LemmaChain.snapshotNorms run s |> ignore)
                 ""))
+
+/// The three parts of `referencesBeside` for a verify of every result.
+let referencesBesideTheReplay (run: Run) : Threading.Tasks.Task = referencesBeside false run
+
+/// The single-run results whose rows read B.bound's analysis of every snapshot (`EulerError.analyse`): EulerError's.
+let analysisReaders : Set<string> = EulerError.all |> List.map (fun r -> r.Id) |> Set.ofList
 
 /// E.profile on an MLP run's input (`DepthProfile.ofMlpRun`: the trace's smoothness in depth at the last snapshot against a
 /// recomputation from its weights), the row whose constants the real-data pages read: listed for the Fashion-MNIST runs
@@ -188,7 +197,8 @@ let accuracyRows (input: FashionAccuracy.AccuracyInput) : VerdictRow list =
 
 /// Every single-run result of the MLP on an MLP run chosen by `select` (an id → evaluated or not). A replayed run (plain or
 /// clipped gradient descent) with every result chosen has its snapshot-only reference computations started beside the rows
-/// (`referencesBesideTheReplay`); the rows are the same either way, and the call returns only when that thread has
+/// (`referencesBesideTheReplay`), one with a selection that reads B.bound's analysis that analysis alone
+/// (`analysisReaders`); the rows are the same either way, and the call returns only when that thread has
 /// finished. When no chosen result reads the split recursions (`observedIds`), the view replays without its iterate
 /// observers (`Run.WithoutIterateObservers`); when they are chosen but not the centre's (`centreId`), without the centre
 /// (`Run.WithoutCentre`): a chosen result that needs what was left out after all replays once more (the same rows).
@@ -202,8 +212,13 @@ let verifyRunSelected (select: string -> bool) (run: Run) : VerdictRow list =
             // the split statements without the centre's: the observer leaves the centre out (the same rows, less work)
             run.WithoutCentre()
         else run
+    // a selection with a B row gets B.bound's analysis beside its rows (the replay, when a chosen row asks for it, runs
+    // meanwhile); one without computes nothing it does not read
     let beside =
-        if whole && run.IsMlp && ResOdeProofs.Numerics.Verification.Replay.IsGradientDescent run.Data then Some(referencesBesideTheReplay run)
+        if run.IsMlp && ResOdeProofs.Numerics.Verification.Replay.IsGradientDescent run.Data then
+            if whole then Some(referencesBesideTheReplay run)
+            elif chosen |> List.exists (fun r -> analysisReaders.Contains r.Id) then Some(referencesBeside true run)
+            else None
         else None
     try chosen |> List.map (fun r -> evaluateRow r run.Directory run)
     finally

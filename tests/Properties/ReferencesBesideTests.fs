@@ -50,3 +50,38 @@ let ``Run.BesideTheRows: one view verified twice → the three parts of the last
         Registry.verifyRun run |> ignore
         Assert.Equal<string list>(first, parts ())
     finally Directory.Delete(dir, true)
+
+/// A selection's rows, and the parts computed beside them.
+let private selected (ids: string list) (dir: string) =
+    let run = Run.Load dir
+    let rows = Registry.verifyRunSelected (fun id -> List.contains id ids) run |> List.map said
+    rows, run.BesideTheRows |> Seq.map (fun p -> p.Part) |> List.ofSeq
+
+[<Fact>]
+let ``Registry.verifyRunSelected: a selection with B rows → B.bound's analysis alone beside them, the rows of the checks alone`` () =
+    let dir = write (produce f64 GD 1 L false eta N snaps) false (gdJson eta) ignore
+    try
+        let ids = [ "I.loss"; "E.replay"; "B.bound"; "B.local" ]
+        let rows, parts = selected ids dir
+        let run = Run.Load dir
+        let aloneRows = Registry.singleRun |> List.filter (fun r -> List.contains r.Id ids) |> List.map (fun r -> Registry.evaluateRow r run.Directory run |> said)
+        Assert.Equal<string list>(aloneRows, rows)
+        Assert.Contains(rows, fun s -> s.StartsWith "B.bound|holds|")
+        Assert.Equal(1, parts.Length)
+        Assert.StartsWith("B.bound's analysis", parts.Head)
+        // every B row of the registry reads the analysis, and each reader is a registered single-run result
+        Assert.True(Registry.analysisReaders.Contains "B.bound" && Registry.analysisReaders.Contains "B.bound.secant")
+        for id in Registry.analysisReaders do Assert.Contains(Registry.singleRun, fun r -> r.Id = id)
+    finally Directory.Delete(dir, true)
+
+[<Fact>]
+let ``Registry.verifyRunSelected: a selection without B rows → nothing computed beside its rows`` () =
+    let dir = write (produce f64 GD 1 L false eta N snaps) false (gdJson eta) ignore
+    try
+        let rows, parts = selected [ "I.loss"; "E.replay" ] dir
+        Assert.Equal(2, rows.Length)
+        Assert.Empty(parts)
+        // the control: the same view with B.bound chosen computes its analysis beside
+        let _, withB = selected [ "I.loss"; "E.replay"; "B.bound" ] dir
+        Assert.NotEmpty(withB)
+    finally Directory.Delete(dir, true)
