@@ -17,7 +17,7 @@ internal static class VerifyCommand
     {
         var dirs = new Argument<string[]>("RUN_DIR") { Description = "Run directories (one run, or a ladder of runs that differ only in depth).", Arity = ArgumentArity.OneOrMore };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the summary line." };
-        var timings = new Option<bool>("--timings") { Description = "Also print the wall and CPU seconds of every check, costliest first (a check that first computes a quantity shared with others, e.g. the evidence replay, pays for it; its row also says how long the split statements' observer took inside it; the snapshot references that a whole verify computes on a thread of its own beside the rows, e.g. B.bound's reference solves, are listed with their own wall and CPU, which the rows they ran beside carry)." };
+        var timings = new Option<bool>("--timings") { Description = "Also print the wall and CPU seconds of every check, costliest first (a check that first computes a quantity shared with others, e.g. the evidence replay, pays for it; its row also says how long the split statements' observer took inside it; the snapshot references computed on a thread of their own beside the rows (by a verify of every result all three of them, by a selection with a B row B.bound's analysis with its reference solves) are listed with their own wall and CPU, which the rows they ran beside carry)." };
         var writeIndex = new Option<string?>("--write-index") { Description = "Also write the results index (Markdown, e.g. docs/theorems/index.md) generated from these runs. An existing file is replaced only if this option wrote it." };
         var only = new Option<string[]>("--only")
         {
