@@ -81,7 +81,7 @@ let ``Registry.verifyRunSelected: a selection without B rows → nothing compute
         let rows, parts = selected [ "I.loss"; "E.replay" ] dir
         Assert.Equal(2, rows.Length)
         Assert.Empty(parts)
-        // the control: the same view with B.bound chosen computes its analysis beside
+        // the control: the same run with B.bound chosen as well computes its analysis beside
         let _, withB = selected [ "I.loss"; "E.replay"; "B.bound" ] dir
         Assert.NotEmpty(withB)
     finally Directory.Delete(dir, true)
