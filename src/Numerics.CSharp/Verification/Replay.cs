@@ -354,6 +354,25 @@ public static class Replay
             };
         }
         if (team is not null) observe = team.Wrap(observe);
+        // With companions and the observer on the other thread, that thread's job of iterate i first evaluates the noisy
+        // companion's iterate i (ready: the companions were stepped at the end of iterate i − 1) while this thread evaluates
+        // the tracked one, then observes: this thread no longer evaluates three trajectories while the other, once its
+        // observer is done, waits. The same call on the companion's own network (Inline), so the same bits on either
+        // thread; this thread waits for it (nDone) before it reads the companion.
+        bool noisyBeside = companions && team is not null;
+        var nDone = noisyBeside ? new ManualResetEventSlim(false) : null;
+        Exception? nError = null;
+        if (noisyBeside)
+        {
+            var observeOnly = observe;
+            observe = () =>
+            {
+                try { sn = netN!.Evaluate(wn, vn, gwn, gvn); }
+                catch (Exception ex) { nError = ex; }
+                finally { nDone!.Set(); }
+                observeOnly();
+            };
+        }
         double[][]? gwSets = null, gvSets = null;
         ResNet<double>.KeptStates[]? keptSets = null;
         // The gradient and the kept states of iterate i stay untouched while the observer reads them: with the observer on the
@@ -428,7 +447,14 @@ public static class Replay
                 Record(passes, level, trace, i, st, shape, w, v, gw, gv);
                 if (timed) { tRest = ReplayLaneTimes.Now(); ReplayLaneTimes.REvaluate += t1 - t0; ReplayLaneTimes.RRecord += tRest - t1; }
                 if (!updateFirst) HandOff(i, st, w, v);
-                if (companions) evaluateCompanions();
+                if (noisyBeside)
+                {
+                    sp = netP!.Evaluate(wp, vp, gwp, gvp);
+                    nDone!.Wait();
+                    nDone.Reset();
+                    if (nError is Exception ex) { nError = null; System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex).Throw(); }
+                }
+                else if (companions) evaluateCompanions();
             }
             losses[i] = st.Loss;
             double d = companions ? Distance(level, wp, w, vp, v) : 0.0;
