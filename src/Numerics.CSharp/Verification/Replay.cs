@@ -297,7 +297,8 @@ public static class Replay
 
         // Two lanes of work (SideWorker: a second thread when the machine has two processors). With an observer (the split
         // recursion of A.split) the observer runs beside the replay on a copy of the iterate, one iterate behind, while the
-        // replay evaluates its two companions; without one the companions evaluate and step beside the replay. Each
+        // replay evaluates its tracked companion (the observer's job evaluates the noisy one first: noisyBeside below);
+        // without one the companions evaluate and step beside the replay. Each
         // trajectory has a network of its own with the replay's blocks of samples, so every evaluation gives the bits it
         // gives alone, and the observer sees the iterates one at a time in order.
         var netP = companions ? nets.Tracked : null; var netN = companions ? nets.Noisy : null;
