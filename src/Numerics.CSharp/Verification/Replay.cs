@@ -427,6 +427,10 @@ public static class Replay
         {
             if (progress is not null && !ReplayProgress.TryReport(progress, run.Directory, from + i, lastIterate)) progress = null;
             EvaluationStats st;
+            // the distances of iterate i and ‖Z‖ read only weights, which no evaluation writes: without an observer they are
+            // taken while the other thread still evaluates the companions (the same calls, so the same numbers)
+            double d = 0, dn = 0, dispI = 0, zNorm = 0;
+            bool measured = false;
             if (onIterate is null)
             {
                 if (companions) side.Start(evaluateCompanions);
@@ -434,6 +438,14 @@ public static class Replay
                 {
                     st = net.Evaluate(w, v, gw, gv);
                     Record(passes, level, trace, i, st, shape, w, v, gw, gv);
+                    if (companions && side.Concurrent)
+                    {
+                        d = Distance(level, wp, w, vp, v);
+                        dn = Distance(level, wn, w, vn, v);
+                        dispI = Distance(level, w, w0, v, v0);
+                        zNorm = Math.Sqrt(FastKernels.SumSquares<double>(level, w) + FastKernels.SumSquares<double>(level, v));
+                        measured = true;
+                    }
                 }
                 finally { side.Join(); }
             }
@@ -458,11 +470,15 @@ public static class Replay
                 else if (companions) evaluateCompanions();
             }
             losses[i] = st.Loss;
-            double d = companions ? Distance(level, wp, w, vp, v) : 0.0;
-            double dn = companions ? Distance(level, wn, w, vn, v) : 0.0;
+            if (!measured)
+            {
+                d = companions ? Distance(level, wp, w, vp, v) : 0.0;
+                dn = companions ? Distance(level, wn, w, vn, v) : 0.0;
+                dispI = Distance(level, w, w0, v, v0);
+            }
             growth[i] = companions ? grown : double.NaN;
             tol[i] = companions ? Safety * Math.Max(acc, dn) : 0.0;
-            disp[i] = Distance(level, w, w0, v, v0);
+            disp[i] = dispI;
             // |ℓ_producer − ℓ_replay| ≤ 2λE + 2(τℓ + 2√ℓ δ + δ²): λ the larger of ‖∇ℓ‖ = ‖G‖/L and the measured secant
             // |ℓ(Z') − ℓ(Z)|/‖Z' − Z‖ along the most expanded direction; the second term is the rounding of both loss evaluations.
             double gnorm = trace["grad_norm"][i];
@@ -485,7 +501,7 @@ public static class Replay
                 if (handOffLast) HandOff(i, st, w, v);
                 break;
             }
-            double zNorm = companions ? Math.Sqrt(FastKernels.SumSquares<double>(level, w) + FastKernels.SumSquares<double>(level, v)) : 0.0;
+            if (!measured) zNorm = companions ? Math.Sqrt(FastKernels.SumSquares<double>(level, w) + FastKernels.SumSquares<double>(level, v)) : 0.0;
             (double, int, double) update;
             double[] wi = w, vi = v;
             if (passes is not null && wSets is not null)
