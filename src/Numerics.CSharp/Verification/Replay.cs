@@ -390,6 +390,9 @@ public static class Replay
         }
         // the update first, then the hand-off (three weight sets); otherwise the hand-off right after the trace row
         bool updateFirst = wSets is not null;
+        // the noisy companion's evaluation is started by the hand-off that comes right after the trace row; were the update to
+        // come first (the fused passes, never with companions), the wait for it below would come before that hand-off
+        if (noisyBeside && updateFirst) throw new InvalidOperationException("the noisy companion beside the observer needs the hand-off before the companions' evaluation");
         // hands iterate i (weights wi, vi, the gradient in gw, gv) to the observer once the one of iterate i − 1 has finished
         void HandOff(int i, EvaluationStats st, double[] wi, double[] vi)
         {
