@@ -1,0 +1,87 @@
+/// Runs trained by PyTorch itself (tests/Properties/fixtures/pytorch, written by make_runs.py there with the exporter
+/// of docs/run-format.md): another library's erf-based GELU, its own matrix products and summation orders, torch.optim.SGD
+/// on MSELoss, and NumPy's .npy writer. A faithful run of another producer must not be reported violated, and a
+/// corrupted one must be, by a theorem where one applies (the depth-smoothness centre on the float64 run) and by the
+/// replay on the float32 one.
+module ResOdeProofs.Properties.PyTorchRunTests
+
+open System
+open System.IO
+open Xunit
+open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Theory
+
+/// The committed fixture copied into a fresh directory (verify writes beside a run; the fixture stays untouched).
+let private copyOf (name: string) =
+    let from = Path.Combine(AppContext.BaseDirectory, "fixtures", "pytorch", name)
+    if not (File.Exists(Path.Combine(from, "run.json"))) then failwithf "fixture %s is missing from the test output" from
+    let dir = Path.Combine(Path.GetTempPath(), "resode-pytorch-" + Guid.NewGuid().ToString("N").Substring(0, 10))
+    Directory.CreateDirectory dir |> ignore
+    for f in Directory.GetFiles from do
+        let name = nonNull (Path.GetFileName f)
+        if Path.GetExtension f = ".npy" || name = "run.json" then File.Copy(f, Path.Combine(dir, name))
+    dir
+
+/// Adds δ to every entry of W_k (layer k, 1-based) at snapshot s, in the file's own precision.
+let private bump (dir: string) (s: int) (k: int) (delta: float) =
+    let path = Path.Combine(dir, "w.npy")
+    let struct (shape, slices, dtype) = Npy.ReadSlices(path, "w", -1, -1, -1, -1)
+    let md = shape.[2] * shape.[3]
+    let w = slices.[s]
+    for i in (k - 1) * md .. k * md - 1 do w.[i] <- w.[i] + delta
+    let all = Array.concat slices
+    if dtype.Contains "f4" then Npy.Write(path, ReadOnlySpan<float32>(all |> Array.map float32), shape)
+    else Npy.Write(path, ReadOnlySpan<float>(all), shape)
+
+let private rows (dir: string) =
+    try
+        let run = Run.Load dir
+        Registry.verifyRun run |> List.map (fun r -> r.Id, r) |> dict
+    finally
+        Directory.Delete(dir, true)
+
+let private violated (rows: Collections.Generic.IDictionary<string, Registry.VerdictRow>) =
+    rows.Values |> Seq.filter (fun r -> r.IsViolated) |> Seq.map (fun r -> r.Id) |> Set.ofSeq
+
+let private expect (rows: Collections.Generic.IDictionary<string, Registry.VerdictRow>) id verdict =
+    Assert.True((rows.[id].Verdict = verdict), sprintf "%s: %s (expected %s): %s" id rows.[id].Verdict verdict rows.[id].Detail)
+
+[<Fact>]
+let ``PyTorch run: float64, GELU, independent layers, SGD on MSELoss → nothing violated, the split statements evaluated and holding`` () =
+    let dir = copyOf "gelu-iid-f64"
+    Assert.Equal("float64", (RunDirectory.Read dir).Meta.Precision)
+    let r = rows dir
+    Assert.Empty(violated r)
+    // a foreign producer: no bit-exact claim, the rounding companions' allowance
+    expect r "E.replay" "holds"
+    Assert.DoesNotContain("bit for bit", r.["E.replay"].Detail)
+    for id in [ "A.split"; "A.split.segments"; "A.split.centre.segments"; "L5.split"; "I.loss" ] do expect r id "holds"
+
+[<Fact>]
+let ``PyTorch run: float64, one layer of snapshot 2 moved by 0.001 per entry, losses as recorded → A.split.centre.segments violated there`` () =
+    let dir = copyOf "gelu-iid-f64"
+    bump dir 2 7 1e-3
+    let r = rows dir
+    // the theorem's own comparison fails (its hypotheses are met, or it would not be compared), at the bumped snapshot
+    expect r "A.split.centre.segments" "VIOLATED"
+    Assert.Contains("snapshot 2", r.["A.split.centre.segments"].Detail)
+    Assert.Contains("E.replay", violated r)
+
+[<Fact>]
+let ``PyTorch run: float32, GELU, tied layers, SGD on MSELoss → nothing violated, the replay holding within the companions' allowance`` () =
+    let dir = copyOf "gelu-tied-f32"
+    Assert.Equal("float32", (RunDirectory.Read dir).Meta.Precision)
+    let r = rows dir
+    Assert.Empty(violated r)
+    expect r "E.replay" "holds"
+    expect r "I.loss" "holds"
+    // the split statements compare the float64 replay with the recorded weights: not for a float32 producer
+    expect r "A.split.centre.segments" "hypothesis not met"
+
+[<Fact>]
+let ``PyTorch run: float32, one layer of snapshot 2 moved by 0.001 per entry → E.replay violated at the landing on snapshot 3`` () =
+    let dir = copyOf "gelu-tied-f32"
+    bump dir 2 7 1e-3
+    let r = rows dir
+    expect r "E.replay" "VIOLATED"
+    Assert.Contains("snapshot 3", r.["E.replay"].Detail)
