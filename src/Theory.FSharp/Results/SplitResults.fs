@@ -179,8 +179,8 @@ let private stepPairScalars (eta: float) (pairs: Pair[]) (states: PairState[]) (
     st.RW <- st.RW + eta * bw
     st.RV <- st.RV + eta * bv
 
-/// The rounding of each layer's stored update Z ← fl(Z − fl(ηG)) at one iterate, W and V apart (float64: the float64Run
-/// hypothesis), from the layers' and the gradients' norms (`Rounding.updateStoreRoundingAt`; docs/theorems/DepthSmoothness.md,
+/// The rounding of each layer's stored update Z ← fl(Z − fl(ηG)) at one iterate, W and V apart (float64: the replay's update,
+/// whatever the producer's precision; a float32 producer's own rounding is the snapshots' `SplitFamily.landingAllowance`), from the layers' and the gradients' norms (`Rounding.updateStoreRoundingAt`; docs/theorems/DepthSmoothness.md,
 /// "Rounding of the stored update"), and the largest layer norms max_k ‖W_k‖, max_k ‖V_k‖ and gradient norm
 /// max_k (‖G^W_k‖² + ‖G^V_k‖²)^{1/2} the centre's remainder reads (`SplitCentre.finish`). Every norm from one pass over each
 /// layer's four arrays (`UpdateSums.LayerSquares`: each sum the bits of `FastKernels.SumSquares` at the engine's SIMD level
@@ -415,11 +415,6 @@ let private boundsWithCentre (run: Run) : SplitBounds = boundsFor true run
 
 let private plainGd = SplitFamily.hypPlainGd
 
-let private float64Run =
-    "float64 run", fun (run: Run) ->
-        if run.Data.Meta.Precision = "float64" then Met "float64"
-        else NotMet(sprintf "the replay is float64 and is compared with the recorded weights; this run computed in %s" run.Data.Meta.Precision)
-
 let private twoSnapshotsFromZero =
     "snapshots at iteration 0 and later", fun (run: Run) ->
         if run.SnapshotCount >= 2 && run.Steps.[0] = 0 then Met(sprintf "%d snapshots from iteration 0" run.SnapshotCount)
@@ -498,11 +493,15 @@ let private snapshotTightness (run: Run) (bound: float[]) (pairs: float[][]) =
             let worst = Array.map2 (fun b x -> if x > 0.0 then b / x else infinity) pairs.[s] (SplitFamily.recordedIncrements run s) |> Comparison.maxKeepNaN
             yield sprintf "tightness at snapshot %d, worst pair" s, worst ]
 
+/// The name under which the rows report `SplitFamily.landingAllowanceMax`.
+let private landingAllowanceName = "landing allowance max_s 2(E_s + u|Z_s|) added to the snapshot bounds (0: replayed bit for bit)"
+
 let private splitConstants (run: Run) (b: SplitBounds) =
     let gap, gapLayer = landingGap run
     [ "a (max over iterates and pairs)", b.AMax; "L max_k |E_k| (max over iterates)", b.LEMax
       "replay drift at snapshots (max relative)", b.ReplayDrift
       "landing gap max_s |Z(s+1) recorded - replayed| (all layers)", gap; "landing gap, worst layer", gapLayer
+      landingAllowanceName, SplitFamily.landingAllowanceMax run
       "split recursion seconds", b.Seconds ]
 
 /// The MLP's rows of the split form of result A (the statements: SplitFamily.fs).
@@ -513,7 +512,7 @@ let family : SplitFamily.Family =
       Replay = "the engine's evidence replay from the snapshots (E.replay)"
       Compared = "each pair's recorded increment at every later snapshot against that pair's bound" }
 
-let private hypotheses = [ smoothSigma; plainGd; float64Run; notDiverged; noFault; twoSnapshotsFromZero; withinBudget; replayStandsForRun ]
+let private hypotheses = [ smoothSigma; plainGd; notDiverged; noFault; twoSnapshotsFromZero; withinBudget; replayStandsForRun ]
 
 /// (A.split) from t = 0.
 let split : Result<Run> =
@@ -559,7 +558,8 @@ let centreSegments : Result<Run> =
             let iterates = b.Centre
             let pairs = Array.map2 tighter b.CentrePairs b.SegmentPairs
             SplitFamily.evaluate run b.AMax (track run iterates pairs)
-                ([ "centre recursion seconds", b.CentreSeconds
+                ([ landingAllowanceName, SplitFamily.landingAllowanceMax run
+                   "centre recursion seconds", b.CentreSeconds
                    "pair bounds from A.split.segments (its bound the lower)", b.CentrePairsSegments
                    "pair bounds in all (pairs × replayed iterates)", b.CentrePairCount ]
                  @ snapshotTightness run iterates pairs) [] }
@@ -567,7 +567,7 @@ let centreSegments : Result<Run> =
 // The recursion joins the evidence replay on the runs where its cheap hypotheses hold (the replay's own verdict is
 // known only after the pass; the results check it).
 do Run.IterateObservers.Add(fun run ->
-    let cheap = [ smoothSigma; plainGd; float64Run; notDiverged; noFault; twoSnapshotsFromZero; withinBudget ]
+    let cheap = [ smoothSigma; plainGd; notDiverged; noFault; twoSnapshotsFromZero; withinBudget ]
     if cheap |> List.forall (fun (_, h) -> match h run with Met _ -> true | _ -> false) then Some(observe run) else None)
 
 /// The results of this file, for a registry.
