@@ -457,7 +457,9 @@ let private replayStandsForRun =
         | None, _ -> NotMet "not replayed (the recursion needs plain gradient descent)"
         | Some e, None ->
             match Replay.BitExactClaim run.Data with
-            | null -> Met(sprintf "%d segment(s) certified" e.Segments.Length)
+            | null ->
+                Met(sprintf "%d segment(s) certified; each later snapshot compared within E.replay's landing allowance 2(E + u‖Z‖), at most %.3g (SplitFamily.landingAllowance)"
+                        e.Segments.Length (SplitFamily.landingAllowanceMax run))
             | claim -> Met(sprintf "%s: the replay is the producer's computation, its %d segment(s) replayed without the rounding companions (landing gap allowed 0; see E.replay)" claim e.Segments.Length)
         | Some _, Some why ->
             match Replay.BitExactClaim run.Data with
@@ -488,9 +490,11 @@ let private snapshotTightness (run: Run) (bound: float[]) (pairs: float[][]) =
     [ for s in 1 .. run.SnapshotCount - 1 do
         let j = run.Steps.[s]
         let m = run.DepthIncrement s
-        yield sprintf "tightness at snapshot %d (iteration %d), max over pairs" s j, (if m > 0.0 then bound.[j] / m else infinity)
+        // the bounds as compared: with the snapshot's landing allowance (0 when replayed bit for bit)
+        let allow = SplitFamily.landingAllowance run s
+        yield sprintf "tightness at snapshot %d (iteration %d), max over pairs" s j, (if m > 0.0 then (bound.[j] + allow) / m else infinity)
         if pairs.[s].Length > 0 then
-            let worst = Array.map2 (fun b x -> if x > 0.0 then b / x else infinity) pairs.[s] (SplitFamily.recordedIncrements run s) |> Comparison.maxKeepNaN
+            let worst = Array.map2 (fun b x -> if x > 0.0 then (b + allow) / x else infinity) pairs.[s] (SplitFamily.recordedIncrements run s) |> Comparison.maxKeepNaN
             yield sprintf "tightness at snapshot %d, worst pair" s, worst ]
 
 /// The name under which the rows report `SplitFamily.landingAllowanceMax`.
