@@ -88,3 +88,22 @@ let ``PyTorch run: float32, one layer of snapshot 2 moved by 0.01 per entry → 
     expect r "A.split.centre.segments" "VIOLATED"
     Assert.Contains("snapshot 2", r.["A.split.centre.segments"].Detail)
     expect r "E.replay" "VIOLATED"
+
+[<Fact>]
+let ``scipy gradient flow: solve_ivp RK45 on PyTorch's field, outputs from its dense output → E.flowReplay holds, nothing violated`` () =
+    let dir = copyOf "gelu-flow-rk45"
+    let data = RunDirectory.Read dir
+    Assert.Equal("gf", data.Meta.Optimizer)
+    let r = rows dir
+    Assert.Empty(violated r)
+    // another integrator: the verifier's own solve within the producer's stated accuracy, not a bit-exact rerun
+    expect r "E.flowReplay" "holds"
+    expect r "A.flow" "holds"
+
+[<Fact>]
+let ``scipy gradient flow: one layer of snapshot 2 moved by 10⁻⁴ per entry → E.flowReplay violated at that snapshot's output`` () =
+    let dir = copyOf "gelu-flow-rk45"
+    bump dir 2 7 1e-4
+    let r = rows dir
+    expect r "E.flowReplay" "VIOLATED"
+    Assert.Contains("segment from snapshot 2", r.["E.flowReplay"].Detail)
