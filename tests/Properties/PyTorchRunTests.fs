@@ -1,9 +1,11 @@
 /// Runs trained by PyTorch itself (tests/Properties/fixtures/pytorch, written by make_runs.py there with the exporter
 /// of docs/run-format.md): another library's erf-based GELU, its own matrix products and summation orders, torch.optim.SGD
-/// on MSELoss, and NumPy's .npy writer. A faithful run of another producer must not be reported violated, and a
-/// corrupted one must be, by a theorem: the depth-smoothness centre compares each recorded snapshot with the bound
-/// propagated from the snapshot before, within E.replay's landing allowance for the producer's own rounding (float64:
-/// ~10⁻¹¹; float32: ~10⁻³ on these runs, docs/theorems/DepthSmoothness.md, "A producer that is not this build").
+/// on MSELoss, and NumPy's .npy writer; and a gradient flow of the same network integrated by scipy's solve_ivp (RK45,
+/// outputs from its dense output). A faithful run of another producer must not be reported violated, and a corrupted
+/// one must be: on the descent runs by a theorem, the depth-smoothness centre comparing each recorded snapshot with the
+/// bound propagated from the snapshot before within E.replay's landing allowance for the producer's own rounding
+/// (float64: ~10⁻¹¹; float32: ≤ 2.1·10⁻³ here; docs/theorems/DepthSmoothness.md, "A producer that is not this build");
+/// on the flow by E.flowReplay (A.flow is far too loose there to notice it, DepthSmoothness.md, "A.flow").
 module ResOdeProofs.Properties.PyTorchRunTests
 
 open System
