@@ -137,6 +137,19 @@ public sealed class RunDirectoryTests : IDisposable
         Assert.Equal(w.AsSpan(L * M * D).ToArray(), r.W[1]);
     }
 
+    [Fact(DisplayName = "RunDirectory: declared float32, weights float32 numbers stored as float64 → read as float32")]
+    public void DeclaredFloat32WithFloat32WeightsReads()
+    {
+        var dir = WriteForeign("float32-weights");
+        string P(string f) => Path.Combine(dir, f);
+        // the control of "float32-declared-float64-weights": the same draws rounded to float32, still stored as <f8
+        var w = Npy.Read(P("w.npy")).Data.Select(x => (double)(float)x).ToArray();
+        var v = Npy.Read(P("v.npy")).Data.Select(x => (double)(float)x).ToArray();
+        Npy.Write(P("w.npy"), w, S, L, M, D); Npy.Write(P("v.npy"), v, S, L, D, M);
+        File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"precision\": \"float32\"}");
+        Assert.Equal("float32", RunDirectory.Read(dir).Meta.Precision);
+    }
+
     [Theory(DisplayName = "RunDirectory: broken directory → rejected with a telling message")]
     [InlineData("missing-run-json", new[] { "run.json", "missing" })]
     [InlineData("missing-w", new[] { "w.npy", "missing" })]
@@ -161,6 +174,7 @@ public sealed class RunDirectoryTests : IDisposable
     [InlineData("status-unknown", new[] { "run.json", "weird", "completed, diverged, interrupted" })]
     [InlineData("format-newer", new[] { "run.json", "resode-run/99", "resode-run/1" })]
     [InlineData("lipschitz-negative", new[] { "run.json", "init.lipschitz_w", "≥ 0" })]
+    [InlineData("float32-declared-float64-weights", new[] { "w.npy", "\"precision\": \"float32\"", "snapshot 0", "not a float32 number" })]
     public void BrokenDirectoriesAreRejectedWithATellingMessage(string variant, string[] fragments)
     {
         var dir = WriteForeign(variant);
@@ -203,6 +217,8 @@ public sealed class RunDirectoryTests : IDisposable
             case "status-unknown": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"status\": \"weird\"}"); break;
             case "format-newer": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"format\": \"resode-run/99\"}"); break;
             case "lipschitz-negative": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"init\": {\"kind\": \"smooth\", \"lipschitz_w\": -1}}"); break;
+            // the foreign weights are float64 draws: a float32 claim is refuted by the first of them
+            case "float32-declared-float64-weights": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"precision\": \"float32\"}"); break;
             case "d-in-mismatch": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"d_in\": 5}"); break;
             default: throw new ArgumentException(variant);
         }

@@ -272,6 +272,13 @@ public static class RunDirectory
             // that diverged stops before its weights do: the trainer snapshots only finite iterates)
             if (thetaFile) RequireFinite(thetas, P("theta.npy"), "parameters θ of snapshot");
             else { RequireFinite(ws, P("w.npy"), "weights W of snapshot"); RequireFinite(vs, P("v.npy"), "weights V of snapshot"); }
+            // a run that says it computed in float32 holds float32 weights, whatever dtype stores them: the unit roundoff every
+            // tolerance of a replay takes from that claim (2⁻²⁴ instead of 2⁻⁵³) is then backed by the weights themselves
+            if (meta.Precision == "float32")
+            {
+                if (thetaFile) RequireFloat32(thetas, P("theta.npy"), "parameters θ of snapshot");
+                else { RequireFloat32(ws, P("w.npy"), "weights W of snapshot"); RequireFloat32(vs, P("v.npy"), "weights V of snapshot"); }
+            }
             if (a is not null) Npy.RequireFinite(new NpyArray(new[] { d, dIn }, a, "<f8"), P("a.npy"), "embedding A");
             if (b is not null) Npy.RequireFinite(new NpyArray(new[] { dOut, d }, b, "<f8"), P("b.npy"), "read-out B");
             // the losses: finite, but for the last entry of a run that says it diverged (the loss that stopped it)
@@ -342,6 +349,14 @@ public static class RunDirectory
             for (int i = 0; i < snapshots[s].Length; i++)
                 if (!double.IsFinite(snapshots[s][i]))
                     throw new RunFormatException($"{path}: {what} {s} holds {snapshots[s][i]} at flat index {i}; every snapshot must be finite (a diverged run ends at its last finite iterate)");
+    }
+
+    private static void RequireFloat32(double[][] snapshots, string path, string what)
+    {
+        for (int s = 0; s < snapshots.Length; s++)
+            for (int i = 0; i < snapshots[s].Length; i++)
+                if ((double)(float)snapshots[s][i] != snapshots[s][i])
+                    throw new RunFormatException($"{path}: run.json says \"precision\": \"float32\", but {what} {s} holds {snapshots[s][i]:R} at flat index {i}, which is not a float32 number; a float32 run's weights are float32 numbers: declare \"float64\" (or leave \"precision\" out to take it from the dtype) or store the float32 weights");
     }
 
     /// <summary>The declared sizes and settings run.json may carry beside the arrays, checked against them.</summary>
