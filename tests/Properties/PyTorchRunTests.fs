@@ -36,15 +36,9 @@ let private bump (dir: string) (s: int) (k: int) (delta: float) =
     if dtype.Contains "f4" then Npy.Write(path, ReadOnlySpan<float32>(all |> Array.map float32), shape)
     else Npy.Write(path, ReadOnlySpan<float>(all), shape)
 
-let private rows (dir: string) =
-    try
-        let run = Run.Load dir
-        Registry.verifyRun run |> List.map (fun r -> r.Id, r) |> dict
-    finally
-        Directory.Delete(dir, true)
-
-let private violated (rows: Collections.Generic.IDictionary<string, Registry.VerdictRow>) =
-    rows.Values |> Seq.filter (fun r -> r.IsViolated) |> Seq.map (fun r -> r.Id) |> Set.ofSeq
+// the rows of every result on a run directory (removed afterwards), and the violated ones, as EvidenceTests reads them
+let private rows = EvidenceTests.verdicts
+let private violated = EvidenceTests.noneViolated
 
 let private expect (rows: Collections.Generic.IDictionary<string, Registry.VerdictRow>) id verdict =
     Assert.True((rows.[id].Verdict = verdict), sprintf "%s: %s (expected %s): %s" id rows.[id].Verdict verdict rows.[id].Detail)
@@ -68,7 +62,7 @@ let ``PyTorch run: float64, one layer of snapshot 2 moved by 0.001 per entry, lo
     // the theorem's own comparison fails (its hypotheses are met, or it would not be compared), at the bumped snapshot
     expect r "A.split.centre.segments" "VIOLATED"
     Assert.Contains("snapshot 2", r.["A.split.centre.segments"].Detail)
-    Assert.Contains("E.replay", violated r)
+    expect r "E.replay" "VIOLATED"
 
 [<Fact>]
 let ``PyTorch run: float32, GELU, tied layers, SGD on MSELoss → nothing violated, the split statements evaluated within the landing allowance`` () =

@@ -17,7 +17,12 @@ type SegmentEvidence =
       /// the replay's tolerance is at most 1% of the segment's displacement
       Certified: bool
       /// every comparison within its tolerance
-      Reproduced: bool }
+      Reproduced: bool
+      /// ε = E + u‖Z_{s+1}‖_F: how far the recorded next snapshot may lie from the replay's landing (the weight tolerance at
+      /// the segment's end plus the storage of the recorded weights in the producer's precision; 0 when replayed bit for
+      /// bit; NaN for the last segment, which lands on no snapshot). E.replay's landing comparison and the split rows'
+      /// snapshot allowance (`SplitFamily.landingAllowance`) both read it.
+      LandingAllowance: float }
 
 /// The verifier's own per-iterate evidence of a gradient-descent run: every segment replayed from its snapshot.
 type RunEvidence =
@@ -38,16 +43,23 @@ module RunEvidence =
             replay.Segments
             |> Array.map (fun seg ->
                 let len = seg.To - seg.From
-                let checks =
-                    [ if seg.Snapshot + 1 < data.Steps.Length then
+                let lands = seg.Snapshot + 1 < data.Steps.Length
+                let allowance =
+                    if not lands then nan
+                    elif seg.BitExact then 0.0
+                    else
                         let s1 = seg.Snapshot + 1
                         let zn = sqrt (Linalg.frobenius data.W.[s1] 0 data.W.[s1].Length ** 2.0 + Linalg.frobenius data.V.[s1] 0 data.V.[s1].Length ** 2.0)
+                        seg.WeightTolerance.[len] + u * zn
+                let checks =
+                    [ if lands then
+                        let s1 = seg.Snapshot + 1
                         let m = if seg.Finite then seg.EndDeviation else infinity
                         if seg.BitExact then
-                            yield m, 0.0,
+                            yield m, allowance,
                                   sprintf "snapshot %d weights vs the bit-exact replay from snapshot %d (‖ΔZ‖_F; worst layer k = %d: %.6g)" s1 seg.Snapshot seg.EndWorstLayer seg.EndWorstLayerDeviation, seg.To
                         else
-                            yield m, seg.WeightTolerance.[len] + u * zn,
+                            yield m, allowance,
                                   sprintf "snapshot %d weights vs replay from snapshot %d (worst layer k = %d: %.6g)" s1 seg.Snapshot seg.EndWorstLayer seg.EndWorstLayerDeviation, seg.To
                       for i in 0 .. len do
                         let rec' = data.Losses.[seg.From + i]
@@ -55,7 +67,7 @@ module RunEvidence =
                         yield (if Double.IsNaN d then infinity else d), seg.LossTolerance.[i],
                               sprintf "recorded loss %.17g vs replayed %.17g" rec' seg.Losses.[i], seg.From + i ]
                 { Replay = seg; Checks = checks; Certified = seg.Certified
-                  Reproduced = checks |> List.forall (fun (m, b, _, _) -> m <= b) })
+                  Reproduced = checks |> List.forall (fun (m, b, _, _) -> m <= b); LandingAllowance = allowance })
         { Replay = replay; Segments = segs }
 
 /// What the verifier's replay of one snapshot segment of a gradient-flow run shows (docs/theorems/Evidence.md, "E.flowReplay").

@@ -60,24 +60,19 @@ let recordedIncrements (run: Run) (s: int) =
 
 /// The allowance of snapshot s's recorded increments for a producer whose segment into s the verifier does not replay
 /// bit for bit (docs/theorems/DepthSmoothness.md, "A producer that is not this build"): the bounds are the replay's, and
-/// E.replay compares the recorded snapshot s with the replay's landing within ε_s = E_s + u‖Z_s‖_F (its weight tolerance
-/// at the landing, from the rounding companions, plus the storage of the recorded weights in the producer's precision u);
-/// each pair's increment Z_{k+1} − Z_k moves by at most the sum of its two layers' moves, so the recorded increments lie
-/// within 2ε_s of the replayed ones. ε_s does not read the recorded snapshot beyond its norm (a bump of it is compared,
-/// not allowed for). 0 where the segment is replayed bit for bit (the producer's own program, landing gap allowed 0) and
-/// on runs without the MLP's evidence replay; NaN where the tolerance is not a finite number (no comparison passes then).
+/// E.replay compares the recorded snapshot s with the replay's landing within ε_s = E_s + u‖Z_s‖_F
+/// (`SegmentEvidence.LandingAllowance`, the one value both read: its weight tolerance at the landing, from the rounding
+/// companions, plus the storage of the recorded weights in the producer's precision u); each pair's increment
+/// Z_{k+1} − Z_k moves by at most the sum of its two layers' moves, so the recorded increments lie within 2ε_s of the
+/// replayed ones. ε_s does not read the recorded snapshot beyond its norm (a bump of it is compared, not allowed for).
+/// 0 where the segment is replayed bit for bit (the producer's own program, landing gap allowed 0) and on runs without
+/// the MLP's evidence replay; NaN where it is not a finite number (no comparison passes then).
 let landingAllowance (run: Run) (s: int) =
     match run.Evidence with
     | Some e when s >= 1 ->
         match e.Segments |> Array.tryFind (fun g -> g.Replay.Snapshot = s - 1) with
-        | Some g when g.Replay.BitExact -> 0.0
         | Some g ->
-            let r = g.Replay
-            let eps = r.WeightTolerance.[r.To - r.From]
-            let u = ResOdeProofs.Numerics.Verification.Replay.UnitRoundoff run.Data.Meta.Precision
-            let w, v = run.W s, run.V s
-            let zn = sqrt (Linalg.frobenius w 0 w.Length ** 2.0 + Linalg.frobenius v 0 v.Length ** 2.0)
-            let a = 2.0 * (eps + u * zn)
+            let a = 2.0 * g.LandingAllowance
             if System.Double.IsFinite a then a else nan
         | None -> 0.0
     | _ -> 0.0
