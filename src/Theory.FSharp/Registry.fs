@@ -9,7 +9,7 @@ open System.Text.Json.Nodes
 
 /// Results evaluated on one run.
 let singleRun : Result<Run> list =
-    RunIntegrity.all @ ReplayEvidence.mlpAll @ [ Evidence.init ] @ LemmaChain.all @ DepthSmoothness.all @ SplitResults.all @ EulerError.all @ PolyakLojasiewicz.all @ LimitDynamics.all
+    RunIntegrity.all @ ReplayEvidence.mlpAll @ [ Evidence.init ] @ LemmaChain.all @ DepthSmoothness.all @ SplitResults.all @ FlowSplit.all @ EulerError.all @ PolyakLojasiewicz.all @ LimitDynamics.all
 
 /// Rate statements evaluated on a ladder of runs that differ only in depth.
 let ladder : Result<Ladder> list =
@@ -23,7 +23,7 @@ let every : string -> bool = fun _ -> true
 
 /// The single-run results that read the split recursions an evidence replay feeds as it goes (SplitResults'
 /// iterate observer): a verify that chooses none of them replays without the observer.
-let observedIds : Set<string> = SplitResults.all |> List.map (fun r -> r.Id) |> Set.ofList
+let observedIds : Set<string> = SplitResults.all @ FlowSplit.all |> List.map (fun r -> r.Id) |> Set.ofList
 
 /// The one split statement that reads the linearised centre (`Run.WithoutCentre`): a verify that chooses other split
 /// statements but not this one replays with an observer that leaves the centre out.

@@ -139,12 +139,11 @@ let ``E.claims: step_max between two snapshots halved → violated naming step_m
 /// Negative control (c): snapshot 1 (output 10, between the first and the last) moved by 10⁻⁴ per entry of one layer's W,
 /// its recorded loss (losses.npy and the trace) and smooth_z rewritten to the moved weights, so that I.loss and I.trace
 /// hold. Its distance to the flow from snapshot 0 is far beyond the allowance in the producer's error norm.
-[<Fact>]
-let ``E.flowReplay: a middle snapshot moved by 1e-4 per entry of one layer, its loss rewritten → violated on both paths, I.loss and I.trace still hold`` () =
-  for d in bothPaths () do
+/// The flow run with every entry of W_5 at snapshot 1 moved by δ, the loss and smooth_z at that output rewritten to match.
+let private moveLayer (d: RunData) (delta: float) =
     let md = d.Shape.LayerSize
     let w = d.W |> Array.map Array.copy
-    for i in 4 * md .. 5 * md - 1 do w.[1].[i] <- w.[1].[i] + 1e-4
+    for i in 4 * md .. 5 * md - 1 do w.[1].[i] <- w.[1].[i] + delta
     let moved = Run(rebuild d "moved" w d.Losses d.Trace)
     let j = d.Steps.[1]
     let losses = Array.copy d.Losses
@@ -152,7 +151,12 @@ let ``E.flowReplay: a middle snapshot moved by 1e-4 per entry of one layer, its 
     let trace = Dictionary<string, float[]>(d.Trace)
     trace.["loss"] <- Array.copy losses
     trace.["smooth_z"] <- (let c = Array.copy trace.["smooth_z"] in c.[j] <- moved.DepthIncrement 1; c)
-    let run = Run(rebuild d "moved, loss rewritten" w losses trace)
+    Run(rebuild d "moved, loss rewritten" w losses trace)
+
+[<Fact>]
+let ``E.flowReplay: a middle snapshot moved by 1e-4 per entry of one layer, its loss rewritten → violated on both paths, I.loss and I.trace still hold`` () =
+  for d in bothPaths () do
+    let run = moveLayer d 1e-4
     let e = eval "E.flowReplay" run
     Assert.True(rejected e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
     match e.Verdict with
@@ -427,3 +431,55 @@ let ``E.flowReplay: this engine's flow cut after output 11 as interrupted → ho
     Assert.False(f.Replay.ReplayedSteps.HasValue, "the replay ran past the last recorded output")
     Assert.All(comparisonsOf run, fun (m, _, where, _) -> Assert.True((m = 0.0), sprintf "%s measured %g" where m))
     Assert.DoesNotContain(comparisonsOf run, fun (_, _, where, _) -> where.Contains "ode_steps")
+
+// ---------------------------------------------------------------------------------------------------------
+// A.flow.split.segments: the split recursion at every stage of the verifier's integration (docs/theorems/DepthSmoothness.md).
+
+/// The PL setting's flow cut to T = 0.2 (outputs 0..4, snapshots at 0, 2, 4).
+let private short = lazy (GradientFlowProperties.plSpec.With(iterations = 4).TrainFlow(GradientFlowProperties.rtol, GradientFlowProperties.atol))
+let private shortData () = RunDirectory.InMemory(short.Force(), "gf-pl-short")
+let private shortCertified () =
+    let d = shortData ()
+    d.Meta.EngineBuild <- "content:0000000000000000"
+    d
+
+let private loosest (e: Evaluation) =
+    match e.Range with
+    | Some r -> r.Max
+    | None -> nan
+
+[<Fact>]
+let ``A.flow.split.segments: faithful gradient flow on a PL setting → holds on both paths, at its loosest far below A.flow's`` () =
+  for d in bothPaths () do
+    let run = Run(d)
+    let e = eval "A.flow.split.segments" run
+    Assert.True(Verdict.isHolds e.Verdict && allMet e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
+    // the stages of every accepted step were seen: as many steps as the replay's
+    let steps = run.FlowEvidence.Value.Segments |> Array.sumBy (fun s -> s.Replay.Steps)
+    Assert.Contains(e.Constants, fun (n, v) -> n = "accepted steps observed" && v = float steps)
+    let flow = eval "A.flow" run
+    Assert.True(loosest e * 1e6 < loosest flow, sprintf "split %g, A.flow %g" (loosest e) (loosest flow))
+
+[<Fact>]
+let ``A.flow.split.segments: the replay without its observer integrates once more → the same evaluation, number for number`` () =
+    for d in [ shortData (); shortCertified () ] do
+        let observed = eval "A.flow.split.segments" (Run(d))
+        let alone = Run(d).WithoutIterateObservers()
+        let again = eval "A.flow.split.segments" alone
+        Assert.Equal(0, alone.FlowObserversFed)
+        Assert.Equal(sprintf "%A" observed.Verdict, sprintf "%A" again.Verdict)
+        Assert.Equal<(string * float) list>(observed.Constants |> List.filter (fun (n, _) -> n <> "observer seconds"),
+                                            again.Constants |> List.filter (fun (n, _) -> n <> "observer seconds"))
+
+[<Fact>]
+let ``A.flow.split.segments: a middle snapshot moved by 0.005 per entry of one layer, its loss rewritten → violated at that snapshot on both paths, A.flow not`` () =
+  for d in [ shortData (); shortCertified () ] do
+    let run = moveLayer d 5e-3
+    let e = eval "A.flow.split.segments" run
+    Assert.True(rejected e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
+    match e.Verdict with
+    | Violated w -> Assert.Contains("snapshot 1", w.When); Assert.Contains("pair k = ", w.Where)
+    | _ -> ()
+    // the Grönwall form does not notice it (it reads the verifier's columns, which this run does not reproduce: not evaluated)
+    let flow = eval "A.flow" run
+    Assert.False(Verdict.isViolated flow.Verdict, sprintf "A.flow: %A" flow.Verdict)

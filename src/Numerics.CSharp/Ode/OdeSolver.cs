@@ -34,6 +34,26 @@ public sealed class OdeSolution
 /// q = min(p, p̂) (no growth right after a rejection). Output times and "stops" (points where f is not
 /// smooth, e.g. the nodes of a piecewise-linear weight function) are hit exactly by shortening steps.
 /// </summary>
+/// <summary>
+/// Sees every stage of an integration (<see cref="OdeSolver.Integrate"/>): the state each field evaluation of a step was made
+/// at and the field there, and which steps were accepted. The stages of a rejected step are followed by those of its retry
+/// (stage i of the step that is accepted is the last one reported under i before <see cref="Accepted"/>).
+/// </summary>
+public interface IStageObserver
+{
+    /// <summary>
+    /// Stage <paramref name="i"/> was evaluated: f(<paramref name="t"/>, <paramref name="y"/>) = <paramref name="field"/>
+    /// (both spans are the solver's buffers, valid during the call). i = 0 at the start and, for a pair without FSAL, at every
+    /// accepted state; with FSAL the last stage of an accepted step is the next step's stage 0 and is not reported again.
+    /// </summary>
+    void Stage(int i, double t, ReadOnlySpan<double> y, ReadOnlySpan<double> field);
+    /// <summary>
+    /// The step from <paramref name="t"/> of size <paramref name="h"/> was accepted with the stages last reported:
+    /// <paramref name="yNew"/> = y + h·Σ b_i k_i as the solver stored it. Called before any output at the new time.
+    /// </summary>
+    void Accepted(double t, double h, ButcherTableau tableau, ReadOnlySpan<double> yNew);
+}
+
 public static class OdeSolver
 {
     /// <summary>Safety factor of the step-size controller.</summary>
@@ -52,7 +72,7 @@ public static class OdeSolver
     /// </summary>
     public static OdeSolution Integrate(OdeRhs f, double t0, double t1, double[] y0, double rtol, double atol,
         ButcherTableau? tableau = null, double[]? outputTimes = null, double[]? stops = null, int maxSteps = 10_000_000,
-        Action<int, double, double[]>? onOutput = null)
+        Action<int, double, double[]>? onOutput = null, IStageObserver? observer = null)
     {
         var tab = tableau ?? ButcherTableau.DormandPrince54;
         if (!(t1 > t0)) throw new ArgumentException($"need t1 > t0 (got t0 = {t0}, t1 = {t1})");
@@ -81,6 +101,7 @@ public static class OdeSolver
         double t = t0;
         f(t, y, k[0]); evals++;
         CheckFinite(k[0], t);
+        observer?.Stage(0, t, y, k[0]);
         double h = InitialStep(f, t, y, k[0], tab, rtol, atol, t1 - t0, ref evals);
         int q = Math.Min(tab.Order, tab.EmbeddedOrder);
         bool lastRejected = false;
@@ -96,6 +117,7 @@ public static class OdeSolver
             {
                 StageState(tab.A[i], i, k, y, hStep, yStage);
                 f(t + tab.C[i] * hStep, yStage, k[i]); evals++;
+                observer?.Stage(i, t + tab.C[i] * hStep, yStage, k[i]);
             }
             Combine(tab.B, bDiff, k, y, hStep, yNew, err);
             double norm = 0;
@@ -111,10 +133,12 @@ public static class OdeSolver
             if (norm <= 1)
             {
                 steps++;
+                double tOld = t;
                 t = hits ? target : t + hStep;
                 (y, yNew) = (yNew, y);
+                observer?.Accepted(tOld, hStep, tab, y);
                 if (tab.Fsal) (k[0], k[s - 1]) = (k[s - 1], k[0]);
-                else { f(t, y, k[0]); evals++; }
+                else { f(t, y, k[0]); evals++; observer?.Stage(0, t, y, k[0]); }
                 CheckFinite(k[0], t);
                 if (hits)
                 {

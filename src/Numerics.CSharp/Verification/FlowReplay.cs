@@ -60,6 +60,17 @@ public sealed class FlowSegmentReplay
     public double Curvature { get; init; }
 }
 
+/// <summary>
+/// Sees the flow replay's integration (<see cref="FlowReplay.Run(RunData, Func{int, IFlowObserver?}?)"/>): its stages and
+/// accepted steps (<see cref="IStageObserver"/>) and every output it records, by the output's index in the run.
+/// </summary>
+public interface IFlowObserver : IStageObserver
+{
+    /// <summary>Output <paramref name="j"/> (0..N, the run's numbering) was reached at state <paramref name="y"/> (W then V,
+    /// flattened; valid during the call). A segment's integration reports its first output before any stage.</summary>
+    void Output(int j, ReadOnlySpan<double> y);
+}
+
 /// <summary>All segments of a flow run replayed, with the verifier's columns stitched over the outputs 0..N.</summary>
 public sealed class FlowRunReplay
 {
@@ -233,17 +244,24 @@ public static class FlowReplay
     /// on the bit-exact path (<see cref="BitExactClaim"/>) the producer's own integration once from output 0, else each
     /// segment from its snapshot at the verifier's tighter tolerance.
     /// </summary>
-    public static FlowRunReplay Run(RunData run)
+    public static FlowRunReplay Run(RunData run) => Run(run, null);
+
+    /// <summary>
+    /// <see cref="Run(RunData)"/> with an observer of the integrations (the same numbers: an observer only reads them):
+    /// <paramref name="observe"/>(s) for the certified path's segment from snapshot s, observe(−1) for the one integration
+    /// of the bit-exact path (all segments); null for none.
+    /// </summary>
+    public static FlowRunReplay Run(RunData run, Func<int, IFlowObserver?>? observe)
     {
         if (Unmet(run) is string why) throw new ArgumentException(why);
-        if (BitExactClaim(run) is string claim) return Exact(run, claim);
+        if (BitExactClaim(run) is string claim) return Exact(run, claim, observe?.Invoke(-1));
         double rtolP = run.Meta.Rtol!.Value, atolP = run.Meta.Atol!.Value;
         double rtolV = VerifierRtol(rtolP), atolV = atolP * rtolV / rtolP;
         // the segments are independent (each starts from its recorded snapshot): side by side on the machine's cores, each
         // with a network of its own (one thread per evaluation), the same numbers in any order
         var segs = new FlowSegmentReplay[run.Steps.Length];
         Parallel.For(0, segs.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) },
-            s => segs[s] = Segment(run, s, new ResNet<double>(run.Shape, run.Activation, run.Data, run.A, run.B), rtolV, atolV));
+            s => segs[s] = Segment(run, s, new ResNet<double>(run.Shape, run.Activation, run.Data, run.A, run.B), rtolV, atolV, observe?.Invoke(s)));
         return new FlowRunReplay { Segments = segs, Outputs = run.Losses.Length, Rtol = rtolV, Atol = atolV, ProducerRtol = rtolP };
     }
 
@@ -291,7 +309,7 @@ public static class FlowReplay
     /// thread, as the producer's). Its numbers are the producer's bit for bit, so every allowance is 0; the columns are cut
     /// into the snapshot segments the certified path would give.
     /// </summary>
-    private static FlowRunReplay Exact(RunData run, string claim)
+    private static FlowRunReplay Exact(RunData run, string claim, IFlowObserver? observer)
     {
         var shape = run.Shape;
         int L = shape.Depth, md = shape.LayerSize, total = L * md, N = 2 * total;
@@ -330,6 +348,7 @@ public static class FlowReplay
             if (j >= outputs) throw new LastRecordedOutput();
             var st = GradientFlow.RecordOutput(net, shape, clip, trace, losses, j, y, prev, rw, rv, rgw, rgv);
             lossRounding[j] = Replay.LossRounding(tau, bNorm, st);
+            observer?.Output(j, y);
             prev = (double[])y.Clone();
             int s = Array.IndexOf(run.Steps, j);
             if (s >= 0) states[s] = prev;
@@ -346,7 +365,7 @@ public static class FlowReplay
         int? replayedSteps = null;
         try
         {
-            var sol = OdeSolver.Integrate(Field, 0.0, horizon, y0, rtolP, atolP, ButcherTableau.DormandPrince54, times, onOutput: Output);
+            var sol = OdeSolver.Integrate(Field, 0.0, horizon, y0, rtolP, atolP, ButcherTableau.DormandPrince54, times, onOutput: Output, observer: observer);
             steps = sol.Steps; rejected = sol.Rejected; evals = sol.Evaluations;
             replayedSteps = sol.Steps;
         }
@@ -387,7 +406,7 @@ public static class FlowReplay
         };
     }
 
-    private static FlowSegmentReplay Segment(RunData run, int s, ResNet<double> net, double rtolV, double atolV)
+    private static FlowSegmentReplay Segment(RunData run, int s, ResNet<double> net, double rtolV, double atolV, IFlowObserver? observer)
     {
         var shape = run.Shape;
         int L = shape.Depth, md = shape.LayerSize, total = L * md, N = 2 * total;
@@ -469,6 +488,7 @@ public static class FlowReplay
             maxWeight[i] = wmax;
             // the two loss evaluations' rounding, as the gradient-descent replay's: 2(τℓ + 2√ℓ·δ + δ²), δ = τ‖B‖·max‖h_L‖
             lossRounding[i] = Replay.LossRounding(tauP, bNorm, st);
+            observer?.Output(from + i, y);
             recorded = i + 1;
         }
 
@@ -482,7 +502,7 @@ public static class FlowReplay
                 // a budget far above what the tighter tolerance needs (≈ 2.5× the producer's steps where the error sets the step,
                 // as many where stability or the output grid does): a segment that would exceed it stops, reported
                 int budget = (int)Math.Min(int.MaxValue, Math.Max(10_000L, 10L * (stepsP + 1)));
-                var sol = OdeSolver.Integrate(Field, times[0], times[^1], y0, rtolV, atolV, ButcherTableau.DormandPrince54, times, maxSteps: budget, onOutput: Output);
+                var sol = OdeSolver.Integrate(Field, times[0], times[^1], y0, rtolV, atolV, ButcherTableau.DormandPrince54, times, maxSteps: budget, onOutput: Output, observer: observer);
                 stepsV = sol.Steps; rejectedV = sol.Rejected; evalsV = sol.Evaluations;
             }
             catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException)

@@ -102,8 +102,8 @@ module FlowEvidence =
     /// Integrates every segment of a flow run from its snapshot (`FlowReplay.Run`) and compares it with the recording: the
     /// next snapshot within the allowance B in the producer's error norm ‖(Z_recorded − Z_replay)/w‖_RMS, the recorded loss
     /// at every output within the loss allowance (both derived in docs/theorems/Evidence.md, "E.flowReplay").
-    let build (data: RunData) : FlowEvidence =
-        let replay = FlowReplay.Run data
+    let build (data: RunData) (observe: Func<int, IFlowObserver | null> | null) : FlowEvidence =
+        let replay = FlowReplay.Run(data, observe)
         let segs =
             replay.Segments
             |> Array.map (fun seg ->
@@ -207,6 +207,8 @@ type Run(data: RunData, architectures: Architecture list) as this =
     let mutable centreWanted = true
     /// How many observers the replay fed (set when it runs).
     let mutable observersFed = 0
+    /// How many observers of `FlowObservers` the flow replay fed (set when it runs).
+    let mutable flowObserversFed = 0
     /// The verifier's evidence for plain and clipped gradient descent (None for other optimizers).
     /// The replay runs once per run: the observers registered in `Run.IterateObservers` that take part in this run
     /// receive every replayed iterate through the same pass.
@@ -244,7 +246,17 @@ type Run(data: RunData, architectures: Architecture list) as this =
     /// run are met (`flowUnmetBefore`).
     let flowEvidence =
         lazy
-            (if isMlp && isFlow && flowUnmetBefore.Force().IsNone then Some(FlowEvidence.build data) else None)
+            (if isMlp && isFlow && flowUnmetBefore.Force().IsNone then
+                 // the observers registered in `Run.FlowObservers` that take part in this run see the same integration
+                 let observers = if observed then Run.FlowObservers |> Seq.choose (fun f -> f this) |> Seq.toArray else [||]
+                 flowObserversFed <- observers.Length
+                 let observe : Func<int, IFlowObserver | null> | null =
+                     match observers with
+                     | [||] -> null
+                     | [| one |] -> Func<int, IFlowObserver | null>(fun s -> match one s with Some o -> o | None -> null)
+                     | _ -> invalidOp "Run.FlowObservers: one observer of the flow replay at a time"
+                 Some(FlowEvidence.build data observe)
+             else None)
     let flowUnmet =
         lazy
             (match flowUnmetBefore.Force() with
@@ -268,6 +280,10 @@ type Run(data: RunData, architectures: Architecture list) as this =
     /// Checks that need every replayed iterate register here (once, at start-up): given a run, each returns the
     /// per-segment callback (None for a segment it skips), or None when it has nothing to do on that run.
     static member val IterateObservers = Collections.Generic.List<Run -> (int -> IterateCallback option) option>() with get
+    /// Checks that need every stage of the flow replay register here (once, at start-up): given a flow run, each returns the
+    /// observer of the integration from snapshot s (s = −1: the bit-exact path's one integration of every segment), or None
+    /// when it has nothing to do on that run.
+    static member val FlowObservers = Collections.Generic.List<Run -> (int -> IFlowObserver option) option>() with get
     /// A view that knows no architecture's theory-side constants (`Architecture` is None): enough for the MLP's results.
     new(data: RunData) = Run(data, [])
     /// This view, its replay feeding no observer of `IterateObservers`: for a caller that reads only the replayed columns
@@ -301,6 +317,8 @@ type Run(data: RunData, architectures: Architecture list) as this =
     /// How many observers of `IterateObservers` the replay of this view fed (0 before it runs, without a replay, or
     /// after `WithoutIterateObservers`).
     member _.ObserversFed = observersFed
+    /// How many observers of `FlowObservers` the flow replay of this view fed (0 before it runs or without one).
+    member _.FlowObserversFed = flowObserversFed
     /// True once the replay of this view has been asked for (from then on its observers are fixed).
     member _.Replayed = evidence.IsValueCreated
     /// Opens a run directory (raises RunFormatException with a clear message if it is malformed).

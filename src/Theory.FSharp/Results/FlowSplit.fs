@@ -1,0 +1,386 @@
+/// Result A in split form along the gradient flow (docs/theorems/DepthSmoothness.md, "A.flow.split.segments"): the
+/// exact-forcing recursion of A.split run on the verifier's own Runge–Kutta integration of the flow (E.flowReplay). An
+/// accepted step of the explicit pair is Z_{n+1} = Z_n − hΣ_i b_i G(Y_i) with the stage states Y_i = Z_n − hΣ_l a_il G(Y_l),
+/// so every increment obeys Δ_k(n + 1) = Δ_k(n) − hΣ_i b_i (G_{k+1} − G_k)(Y_i) exactly up to the update's rounding, and at
+/// each stage state G_{k+1} − G_k = bracket + E_k (IterateSplit) with E_k computed and ‖bracket‖ ≤ a_k(Y_i)‖Δ_k(Y_i)‖. The
+/// observer sees each stage the replay evaluates (`IFlowObserver`), evaluates the split pass there with the replay's own
+/// field, and carries per pair D (the accumulated forcing, as matrices), r ≥ ‖Δ − D‖ and the plain value x; nothing of
+/// the producer's trace is read. The stage states' increments are bounded through the stage formula (the plain value);
+/// the bound at an output is max_k (u_W² + u_V²)^{1/2}, u = min(x, ‖D‖ + r), and it restarts at every snapshot.
+module ResOdeProofs.Theory.FlowSplit
+
+open System
+open System.Runtime.CompilerServices
+open ResOdeProofs.Numerics.Ode
+open ResOdeProofs.Numerics.Verification
+open ResOdeProofs.Theory
+open ResOdeProofs.Theory.IterateSplit
+open ResOdeProofs.Theory.Comparison
+open ResOdeProofs.Theory.Hypotheses
+
+let private doc = "docs/theorems/DepthSmoothness.md"
+
+/// γ_n = nu/(1 − nu) in float64.
+let private gamma (n: float) = let nu = n * Rounding.Float64UnitRoundoff in nu / (1.0 - nu)
+
+/// What the observers found along the flow replay, per segment s (the integration from snapshot s to the next snapshot's
+/// output, or to the last output). Each segment's entries are written by the observer of that segment only.
+type FlowSplitBounds =
+    { /// the bound on max_k ‖Δ_k‖ at the segment's outputs From..To (index from From; NaN where not reached)
+      Bound: float[][]
+      /// max_k ‖Δ_k‖ of the replayed state at the same outputs
+      Measured: float[][]
+      /// for a segment that ends at snapshot s + 1: the bound of each pair there (index k − 1); [||] otherwise
+      EndPairs: float[][]
+      /// accepted steps, and Σ h·max a over them (the recursion's growth)
+      Steps: int[]; Growth: float[]
+      /// the largest joint bracket coefficient and L·max_k (‖E^W_k‖² + ‖E^V_k‖²)^{1/2} over every stage
+      AMax: float[]; LEMax: float[]
+      /// why a segment's bound is not valid (None when it is)
+      Failure: string option[]
+      /// seconds the observer spent, per segment
+      Seconds: float[] }
+
+/// One stage's quantities: the state, E^W, E^V of every pair with their norms and bracket coefficients, and the layer
+/// gradients' norms ‖Ĝ^W_k‖, ‖Ĝ^V_k‖ of the replay's field there.
+type private Slot(pairs: int, md: int, layers: int, n: int) =
+    member val Y : float[] = Array.zeroCreate n
+    member val EW : float[] = Array.zeroCreate (pairs * md)
+    member val EV : float[] = Array.zeroCreate (pairs * md)
+    member val NEW : float[] = Array.zeroCreate pairs
+    member val NEV : float[] = Array.zeroCreate pairs
+    member val AWW : float[] = Array.zeroCreate pairs
+    member val AWV : float[] = Array.zeroCreate pairs
+    member val AVW : float[] = Array.zeroCreate pairs
+    member val GW : float[] = Array.zeroCreate layers
+    member val GV : float[] = Array.zeroCreate layers
+    member val A = 0.0 with get, set
+
+/// The observer of one integration: segments first..last (the certified path: one segment; the bit-exact path: all).
+type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
+    let L, md = run.Setting.Depth, run.Shape.LayerSize
+    let total = L * md
+    let pairs = L - 1
+    let u = Rounding.Float64UnitRoundoff
+    let ws = Workspace(Context.ofRun run)
+    let slots = Collections.Generic.List<Slot>()
+    let slot i =
+        while slots.Count <= i do slots.Add(Slot(pairs, md, L, 2 * total))
+        slots.[i]
+    let w, v, gw, gv = Array.zeroCreate total, Array.zeroCreate total, Array.zeroCreate total, Array.zeroCreate total
+    // the recursion per pair (index k − 1): D (W, V parts), r, x and ‖D‖
+    let dW, dV = Array.zeroCreate (pairs * md), Array.zeroCreate (pairs * md)
+    let rW, rV, xW, xV, nW, nV = Array.zeroCreate pairs, Array.zeroCreate pairs, Array.zeroCreate pairs, Array.zeroCreate pairs, Array.zeroCreate pairs, Array.zeroCreate pairs
+    // the layers' norms at the step's start state
+    let zW, zV = Array.zeroCreate L, Array.zeroCreate L
+    let mutable current = -1
+    let sw = Diagnostics.Stopwatch()
+    let layerNorm (a: float[]) k = Linalg.frobenius a (k * md) md
+    let layerNorms (y: ReadOnlySpan<float>) =
+        y.Slice(0, total).CopyTo(Span w)
+        y.Slice(total, total).CopyTo(Span v)
+        for k in 0 .. L - 1 do
+            zW.[k] <- layerNorm w k
+            zV.[k] <- layerNorm v k
+    let uOf i = min xW.[i] (nW.[i] + rW.[i]), min xV.[i] (nV.[i] + rV.[i])
+    let pairBound i = let a, c = uOf i in sqrt (a * a + c * c)
+    let boundNow () =
+        let mutable best = 0.0
+        for i in 0 .. pairs - 1 do
+            let p = pairBound i
+            best <- if Double.IsNaN p || Double.IsNaN best then nan else max best p
+        best
+    /// max_k ‖Z_{k+1} − Z_k‖_F (W and V jointly) of a state
+    let measuredOf (y: ReadOnlySpan<float>) =
+        y.Slice(0, total).CopyTo(Span w)
+        y.Slice(total, total).CopyTo(Span v)
+        let mutable best = 0.0
+        for k0 in 0 .. pairs - 1 do
+            let a = Linalg.frobeniusDiff w ((k0 + 1) * md) w (k0 * md) md
+            let c = Linalg.frobeniusDiff v ((k0 + 1) * md) v (k0 * md) md
+            best <- max best (sqrt (a * a + c * c))
+        best
+    let restart (y: ReadOnlySpan<float>) =
+        y.Slice(0, total).CopyTo(Span w)
+        y.Slice(total, total).CopyTo(Span v)
+        for k0 in 0 .. pairs - 1 do
+            for e in 0 .. md - 1 do
+                dW.[k0 * md + e] <- w.[(k0 + 1) * md + e] - w.[k0 * md + e]
+                dV.[k0 * md + e] <- v.[(k0 + 1) * md + e] - v.[k0 * md + e]
+            nW.[k0] <- Linalg.frobenius dW (k0 * md) md
+            nV.[k0] <- Linalg.frobenius dV (k0 * md) md
+            xW.[k0] <- nW.[k0]
+            xV.[k0] <- nV.[k0]
+            rW.[k0] <- 0.0
+            rV.[k0] <- 0.0
+    let fail (why: string) = if current >= 0 && b.Failure.[current].IsNone then b.Failure.[current] <- Some why
+    // the stage bounds of every pair, reused from step to step
+    let stageW, stageV = Collections.Generic.List<float>(), Collections.Generic.List<float>()
+
+    interface IFlowObserver with
+        member _.Stage(i, _t, y, field) =
+            sw.Start()
+            let sl = slot i
+            y.CopyTo(Span sl.Y)
+            y.Slice(0, total).CopyTo(Span w)
+            y.Slice(total, total).CopyTo(Span v)
+            for j in 0 .. total - 1 do
+                gw.[j] <- -field.[j]
+                gv.[j] <- -field.[total + j]
+            // the split pass at the stage state with the replay's own field there as the layer gradients
+            let it = evaluateIn ws false (Some(gw, gv)) w v
+            Array.blit it.EWm 0 sl.EW 0 (pairs * md)
+            Array.blit it.EVm 0 sl.EV 0 (pairs * md)
+            let mutable a = 0.0
+            for p in 0 .. pairs - 1 do
+                let q = it.Pairs.[p]
+                sl.NEW.[p] <- q.EW
+                sl.NEV.[p] <- q.EV
+                sl.AWW.[p] <- q.AWW
+                sl.AWV.[p] <- q.AWV
+                sl.AVW.[p] <- q.AVW
+                a <- max a (LemmaChain.jointCoefficient q.AWW q.AWV q.AVW)
+                if current >= 0 then b.LEMax.[current] <- max b.LEMax.[current] (float L * sqrt (q.EW * q.EW + q.EV * q.EV))
+            sl.A <- a
+            for k in 0 .. L - 1 do
+                sl.GW.[k] <- layerNorm gw k
+                sl.GV.[k] <- layerNorm gv k
+            if i = 0 then layerNorms y
+            if current >= 0 then b.AMax.[current] <- max b.AMax.[current] a
+            sw.Stop()
+
+        member _.Accepted(_t, h, tab, yNew) =
+            sw.Start()
+            let s = tab.Stages
+            let gs = gamma (float s)
+            // the rounding of one layer's state y + h·fl(Σ_l c_l k_l) with weights c (a row of A, or b), W and V parts: the
+            // store and the product (`Rounding.updateStoreRoundingAt`) and the sum of the s terms (γ_s·hΣ|c_l|‖Ĝ_k(Y_l)‖)
+            let stateRounding (c: float[]) (upTo: int) (k: int) =
+                let mutable stW, stV = 0.0, 0.0
+                for l in 0 .. upTo - 1 do
+                    if c.[l] <> 0.0 then
+                        stW <- stW + abs c.[l] * slots.[l].GW.[k]
+                        stV <- stV + abs c.[l] * slots.[l].GV.[k]
+                let stW, stV = h * stW, h * stV
+                Rounding.updateStoreRoundingAt u md zW.[k] stW + gs * stW, Rounding.updateStoreRoundingAt u md zV.[k] stV + gs * stV
+            let bb = tab.B
+            let mutable growth = 0.0
+            for l in 0 .. s - 1 do growth <- max growth slots.[l].A
+            if current >= 0 then
+                b.Growth.[current] <- b.Growth.[current] + h * growth
+                b.Steps.[current] <- b.Steps.[current] + 1
+            while stageW.Count < s do stageW.Add 0.0; stageV.Add 0.0
+            for p in 0 .. pairs - 1 do
+                let uw0, uv0 = uOf p
+                stageW.[0] <- uw0
+                stageV.[0] <- uv0
+                // the stage states' increments: Δ(Y_i) = Δ(n) − hΣ_l a_il(E_l + bracket_l), plus the stage state's rounding
+                for i in 1 .. s - 1 do
+                    let a = tab.A.[i]
+                    let mutable accW, accV = 0.0, 0.0
+                    for l in 0 .. i - 1 do
+                        if a.[l] <> 0.0 then
+                            let sl = slots.[l]
+                            let bw = sl.AWW.[p] * stageW.[l] + sl.AWV.[p] * stageV.[l]
+                            let bv = sl.AVW.[p] * stageW.[l]
+                            accW <- accW + abs a.[l] * (bw + sl.NEW.[p])
+                            accV <- accV + abs a.[l] * (bv + sl.NEV.[p])
+                    let r1W, r1V = stateRounding a i p
+                    let r2W, r2V = stateRounding a i (p + 1)
+                    stageW.[i] <- uw0 + h * accW + r1W + r2W
+                    stageV.[i] <- uv0 + h * accV + r1V + r2V
+                // the step: the bracket terms into r and x, the exact forcing into D
+                let mutable brW, brV, eW, eV = 0.0, 0.0, 0.0, 0.0
+                for i in 0 .. s - 1 do
+                    if bb.[i] <> 0.0 then
+                        let sl = slots.[i]
+                        let c = abs bb.[i]
+                        brW <- brW + c * (sl.AWW.[p] * stageW.[i] + sl.AWV.[p] * stageV.[i])
+                        brV <- brV + c * (sl.AVW.[p] * stageW.[i])
+                        eW <- eW + c * sl.NEW.[p]
+                        eV <- eV + c * sl.NEV.[p]
+                let o = p * md
+                for e in 0 .. md - 1 do
+                    let mutable accW, accV = 0.0, 0.0
+                    for i in 0 .. s - 1 do
+                        if bb.[i] <> 0.0 then
+                            accW <- accW + bb.[i] * slots.[i].EW.[o + e]
+                            accV <- accV + bb.[i] * slots.[i].EV.[o + e]
+                    dW.[o + e] <- dW.[o + e] - h * accW
+                    dV.[o + e] <- dV.[o + e] - h * accV
+                nW.[p] <- Linalg.frobenius dW o md
+                nV.[p] <- Linalg.frobenius dV o md
+                // the rounding of D ← D − h·fl(Σ b_i E_i) (`Rounding.axpyRounding` with the sum's own γ_s) and of the replay's
+                // stored update of the pair's two layers
+                let sumW, sumV = h * eW, h * eV
+                let dRoundW = Rounding.axpyRounding md nW.[p] sumW + gs * sumW
+                let dRoundV = Rounding.axpyRounding md nV.[p] sumV + gs * sumV
+                let s1W, s1V = stateRounding bb s p
+                let s2W, s2V = stateRounding bb s (p + 1)
+                rW.[p] <- rW.[p] + h * brW + dRoundW + s1W + s2W
+                rV.[p] <- rV.[p] + h * brV + dRoundV + s1V + s2V
+                xW.[p] <- uw0 + h * (brW + eW) + s1W + s2W
+                xV.[p] <- uv0 + h * (brV + eV) + s1V + s2V
+            // FSAL: the last stage is the next step's first; its state must be the accepted one for the stage bound u(n + 1)
+            if tab.Fsal then
+                let last = slots.[s - 1]
+                if not (MemoryExtensions.SequenceEqual(yNew, ReadOnlySpan<float>(last.Y))) then
+                    fail "the pair's last stage state differs from the accepted state (FSAL): the next step's first stage is not bounded by the recursion"
+                slots.[s - 1] <- slots.[0]
+                slots.[0] <- last
+            layerNorms yNew
+            sw.Stop()
+
+        member _.Output(j, y) =
+            sw.Start()
+            let snap = Array.IndexOf(run.Steps, j)
+            let measured = measuredOf y
+            if current >= 0 then
+                let i = j - run.Steps.[current]
+                if i >= 0 && i < b.Bound.[current].Length then
+                    b.Bound.[current].[i] <- boundNow ()
+                    b.Measured.[current].[i] <- measured
+                if snap = current + 1 then b.EndPairs.[current] <- Array.init pairs pairBound
+            let ended = current
+            if snap >= first && snap <= last then
+                restart y
+                current <- snap
+                b.Bound.[snap].[0] <- boundNow ()
+                b.Measured.[snap].[0] <- measured
+            elif snap = current + 1 then current <- -1
+            // the time since the last output is the segment's that ran it
+            sw.Stop()
+            if ended >= 0 then b.Seconds.[ended] <- b.Seconds.[ended] + sw.Elapsed.TotalSeconds
+            sw.Reset()
+
+/// Empty bounds for the run's segments.
+let private create (run: Run) : FlowSplitBounds =
+    let n = run.SnapshotCount
+    let outputs = run.Losses.Length
+    let len s = (if s + 1 < n then run.Steps.[s + 1] else outputs - 1) - run.Steps.[s] + 1
+    { Bound = Array.init n (fun s -> Array.create (max 1 (len s)) nan)
+      Measured = Array.init n (fun s -> Array.create (max 1 (len s)) nan)
+      EndPairs = Array.create n [||]
+      Steps = Array.zeroCreate n; Growth = Array.zeroCreate n
+      AMax = Array.zeroCreate n; LEMax = Array.zeroCreate n
+      Failure = Array.create n None; Seconds = Array.zeroCreate n }
+
+/// The bounds and the factory of the observers that fill them (s = −1: one observer of every segment).
+let private observers (run: Run) : FlowSplitBounds * (int -> IFlowObserver option) =
+    let b = create run
+    let last = run.SnapshotCount - 1
+    b, fun s -> Some(if s < 0 then Observer(run, b, 0, last) :> IFlowObserver else Observer(run, b, s, s) :> IFlowObserver)
+
+let private cache = ConditionalWeakTable<Run, FlowSplitBounds>()
+
+/// The bounds along the run's flow replay: filled by the observer during the replay E.flowReplay reads, or, when the
+/// replay ran without it, by one more integration (the same numbers).
+let bounds (run: Run) : FlowSplitBounds =
+    run.FlowEvidence |> ignore
+    match cache.TryGetValue run with
+    | true, b when run.FlowObserversFed > 0 -> b
+    | _ ->
+        let b, f = observers run
+        FlowReplay.Run(run.Data, Func<int, IFlowObserver | null>(fun s -> match f s with Some o -> o | None -> null)) |> ignore
+        cache.AddOrUpdate(run, b)
+        b
+
+let private plainGf : string * (Run -> HypothesisCheck) =
+    "plain gradient flow", fun run ->
+        match run.Setting.Optimizer with
+        | "gf" -> Met "gf"
+        | o -> NotMet(sprintf "optimizer %s: the recursion follows the field −G (a clip changes it)" o)
+
+let private flowReplayed : string * (Run -> HypothesisCheck) =
+    "the verifier integrates the flow (E.flowReplay)", fun run ->
+        match run.FlowReplayUnmet with
+        | None -> Met "every segment integrated"
+        | Some why -> NotMet why
+
+/// The landing allowance of snapshot s ≥ 1: twice the flow replay's weight tolerance at the end of the segment into s (the
+/// allowed ‖Z_producer − Z_replay‖_F, E.flowReplay; 0 on the bit-exact path): each pair's increment moves by at most the
+/// sum of its two layers' moves.
+let landingAllowance (run: Run) (s: int) =
+    match run.FlowEvidence with
+    | Some e when s >= 1 ->
+        match e.Replay.Segments |> Array.tryFind (fun g -> g.Snapshot = s - 1) with
+        | Some g when g.WeightTolerance.Length > 0 ->
+            let a = 2.0 * g.WeightTolerance.[g.WeightTolerance.Length - 1]
+            if Double.IsFinite a then a else nan
+        | _ -> nan
+    | _ -> nan
+
+let private stagesSeen : string * (Run -> HypothesisCheck) =
+    "every stage of the accepted steps seen by the recursion", fun run ->
+        let b = bounds run
+        match b.Failure |> Array.tryFindIndex Option.isSome with
+        | Some s -> NotMet(sprintf "segment from snapshot %d: %s" s b.Failure.[s].Value)
+        | None -> Met(sprintf "%d accepted steps" (Array.sum b.Steps))
+
+let private checks (run: Run) (b: FlowSplitBounds) : Check seq =
+    seq {
+        for s in 0 .. run.SnapshotCount - 1 do
+            let from = run.Steps.[s]
+            for i in 1 .. b.Bound.[s].Length - 1 ->
+                { Measured = b.Measured.[s].[i]; Bound = b.Bound.[s].[i]
+                  Where = sprintf "max_k ‖Z_{k+1} − Z_k‖_F (the verifier's flow from snapshot %d)" s
+                  When = sprintf "output %d (t = %g)" (from + i) (FlowRuns.time run (from + i)) }
+        for s in 1 .. run.SnapshotCount - 1 do
+            let pairs = b.EndPairs.[s - 1]
+            let measured = SplitFamily.recordedIncrements run s
+            let allow = landingAllowance run s
+            for k0 in 0 .. measured.Length - 1 ->
+                { Measured = measured.[k0]
+                  Bound = (if k0 < pairs.Length then pairs.[k0] else nan) + allow
+                  Where = sprintf "‖Z_{k+1} − Z_k‖_F, pair k = %d (snapshot weights)" (k0 + 1)
+                  When = sprintf "snapshot %d, output %d (t = %g)" s run.Steps.[s] (run.Time s) }
+    }
+
+/// (A.flow.split.segments) the split recursion along the verifier's integration of the flow, restarted at every snapshot.
+let flowSplitSegments : Result<Run> =
+  let hyps = [ smoothSigma; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeen ]
+  FlowRuns.flowOnly "A.split.segments"
+    { Id = "A.flow.split.segments"
+      Title = "Depth-smoothness along the gradient flow, exact state forcing at every stage (restarted at each snapshot)"
+      Source = "paper §3 (finite training time, gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "For the gradient flow dZ/dt = −G integrated by the verifier's explicit Runge–Kutta pair (E.flowReplay), an accepted step Z_{n+1} = Z_n − hΣ_i b_i G(Y_i) "
+        + "with stage states Y_i = Z_n − hΣ_l a_il G(Y_l) gives Δ_k(n + 1) = Δ_k(n) − hΣ_i b_i (E_k + bracket)(Y_i), E_k the exact state forcing and ‖bracket‖ ≤ a_k(Y_i)‖Δ_k(Y_i)‖ "
+        + "(the coefficients of L5.split at each stage state); so ‖Δ_k‖ ≤ u = min(x, ‖D‖ + r) at every accepted step with D ← D − hΣ b_i E_k(Y_i) (exact matrices), "
+        + "r ← r + hΣ|b_i| a_i u_i, x ← u + hΣ|b_i|(a_i u_i + ‖E_k(Y_i)‖) and the stage bounds u_i = u + hΣ_l |a_il|(a_l u_l + ‖E_k(Y_l)‖), W and V parts apart, "
+        + "plus the rounding of the update, the stage states and the sum D; restarted at every snapshot at its increments; compared with max_k ‖Δ_k‖ of the replayed state at every output "
+        + "and each pair's recorded increment at every later snapshot against that pair's bound propagated from the snapshot before, raised by twice the flow replay's weight tolerance there."
+      Hypotheses = hyps |> List.map (fun (n, h) -> n, fun run -> if FlowRuns.isFlow run then h run else Met "gradient-descent run (not checked)")
+      Conclusion =
+        fun run ->
+            let b = bounds run
+            (
+                let steps = Array.sum b.Steps
+                let growth = Array.max b.Growth
+                let stages = ButcherTableau.DormandPrince54.Stages
+                let rel = Rounding.recursionRelOwn run (stages * steps) growth
+                let e = evaluation rel (checks run b) [] []
+                let allowMax = if run.SnapshotCount < 2 then 0.0 else [| for s in 1 .. run.SnapshotCount - 1 -> landingAllowance run s |] |> Comparison.maxKeepNaN
+                { e with
+                    Constants =
+                        [ "accepted steps observed", float steps
+                          "a (max over stage states)", Comparison.maxKeepNaN b.AMax
+                          "L max_k |E_k| (max over stage states)", Comparison.maxKeepNaN b.LEMax
+                          "growth max_s sum h a (per segment)", growth
+                          "landing allowance max_s 2 |Z_producer - Z_replay|_F", allowMax
+                          "observer seconds", Array.sum b.Seconds ]
+                    Notes = [ "the bound and the measured side both read the verifier's integration (E.flowReplay), never the producer's trace; the recorded snapshots are compared pair by pair" ] }) }
+
+// The observer joins the flow replay on the runs where its cheap hypotheses hold.
+do Run.FlowObservers.Add(fun run ->
+    let cheap = [ smoothSigma; plainGf; notDiverged; noFault; initialSnapshot ]
+    if FlowRuns.isFlow run && run.IsMlp && cheap |> List.forall (fun (_, h) -> match h run with Met _ -> true | _ -> false) then
+        let b, f = observers run
+        cache.AddOrUpdate(run, b)
+        Some f
+    else None)
+
+/// The results of this file, for a registry.
+let all : Result<Run> list = [ flowSplitSegments ]
