@@ -94,6 +94,9 @@ let ``scipy gradient flow: solve_ivp RK45 on PyTorch's field, outputs from its d
     // another integrator: the verifier's own solve within the producer's stated accuracy, not a bit-exact rerun
     expect r "E.flowReplay" "holds"
     expect r "A.flow" "holds"
+    // the split recursion at every stage of the verifier's integration, compared with scipy's snapshots within twice the
+    // flow replay's weight tolerance
+    expect r "A.flow.split.segments" "holds"
 
 [<Fact>]
 let ``scipy gradient flow: one layer of snapshot 2 moved by 10⁻⁴ per entry → E.flowReplay violated at that snapshot's output`` () =
