@@ -97,6 +97,7 @@ let ``scipy gradient flow: solve_ivp RK45 on PyTorch's field, outputs from its d
     // the split recursion at every stage of the verifier's integration, compared with scipy's snapshots within twice the
     // flow replay's weight tolerance
     expect r "A.flow.split.segments" "holds"
+    expect r "A.flow.split.centre.segments" "holds"
 
 [<Fact>]
 let ``scipy gradient flow: one layer of snapshot 2 moved by 10⁻⁴ per entry → E.flowReplay violated at that snapshot's output`` () =
@@ -105,3 +106,11 @@ let ``scipy gradient flow: one layer of snapshot 2 moved by 10⁻⁴ per entry �
     let r = rows dir
     expect r "E.flowReplay" "VIOLATED"
     Assert.Contains("segment from snapshot 2", r.["E.flowReplay"].Detail)
+
+[<Fact>]
+let ``scipy gradient flow: one layer of snapshot 2 moved by 10⁻³ per entry → A.flow.split.centre.segments violated there, beyond twice the flow replay's weight tolerance`` () =
+    let dir = copyOf "gelu-flow-rk45"
+    bump dir 2 7 1e-3
+    let r = rows dir
+    expect r "A.flow.split.centre.segments" "VIOLATED"
+    Assert.Contains("snapshot 2", r.["A.flow.split.centre.segments"].Detail)

@@ -42,11 +42,12 @@ public sealed class OdeSolution
 public interface IStageObserver
 {
     /// <summary>
-    /// Stage <paramref name="i"/> was evaluated: f(<paramref name="t"/>, <paramref name="y"/>) = <paramref name="field"/>
-    /// (both spans are the solver's buffers, valid during the call). i = 0 at the start and, for a pair without FSAL, at every
-    /// accepted state; with FSAL the last stage of an accepted step is the next step's stage 0 and is not reported again.
+    /// Stage <paramref name="i"/> of a step of size <paramref name="h"/> (0 for stage 0) was evaluated:
+    /// f(<paramref name="t"/>, <paramref name="y"/>) = <paramref name="field"/> (both spans are the solver's buffers, valid
+    /// during the call). i = 0 at the start and, for a pair without FSAL, at every accepted state; with FSAL the last stage of
+    /// an accepted step is the next step's stage 0 and is not reported again.
     /// </summary>
-    void Stage(int i, double t, ReadOnlySpan<double> y, ReadOnlySpan<double> field);
+    void Stage(int i, double t, double h, ReadOnlySpan<double> y, ReadOnlySpan<double> field);
     /// <summary>
     /// The step from <paramref name="t"/> of size <paramref name="h"/> was accepted with the stages last reported:
     /// <paramref name="yNew"/> = y + h·Σ b_i k_i as the solver stored it. Called before any output at the new time.
@@ -101,7 +102,7 @@ public static class OdeSolver
         double t = t0;
         f(t, y, k[0]); evals++;
         CheckFinite(k[0], t);
-        observer?.Stage(0, t, y, k[0]);
+        observer?.Stage(0, t, 0.0, y, k[0]);
         double h = InitialStep(f, t, y, k[0], tab, rtol, atol, t1 - t0, ref evals);
         int q = Math.Min(tab.Order, tab.EmbeddedOrder);
         bool lastRejected = false;
@@ -117,7 +118,7 @@ public static class OdeSolver
             {
                 StageState(tab.A[i], i, k, y, hStep, yStage);
                 f(t + tab.C[i] * hStep, yStage, k[i]); evals++;
-                observer?.Stage(i, t + tab.C[i] * hStep, yStage, k[i]);
+                observer?.Stage(i, t + tab.C[i] * hStep, hStep, yStage, k[i]);
             }
             Combine(tab.B, bDiff, k, y, hStep, yNew, err);
             double norm = 0;
@@ -138,7 +139,7 @@ public static class OdeSolver
                 (y, yNew) = (yNew, y);
                 observer?.Accepted(tOld, hStep, tab, y);
                 if (tab.Fsal) (k[0], k[s - 1]) = (k[s - 1], k[0]);
-                else { f(t, y, k[0]); evals++; observer?.Stage(0, t, y, k[0]); }
+                else { f(t, y, k[0]); evals++; observer?.Stage(0, t, 0.0, y, k[0]); }
                 CheckFinite(k[0], t);
                 if (hits)
                 {

@@ -429,7 +429,21 @@ public sealed class CentrePass
         MV[i] = Math.Sqrt(sMV);
         (StepW[i], NormCW[i], StepV[i], NormCV[i]) = Advance(level, eta, CW.AsSpan(o, md), pass.EW.AsSpan(o, md), s.Hw,
             CV.AsSpan(o, md), pass.EV.AsSpan(o, md), s.Hv);
+        if (DerivativeW is { } fw && DerivativeV is { } fv)
+        {
+            // f = fl(E + M̂c), the sum Advance formed (one correctly rounded addition per entry: the same bits)
+            var ew = pass.EW.AsSpan(o, md); var ev = pass.EV.AsSpan(o, md);
+            for (int e = 0; e < md; e++) { fw[o + e] = ew[e] + s.Hw[e]; fv[o + e] = ev[e] + s.Hv[e]; }
+        }
     }
+
+    /// <summary>
+    /// When set (both, each of the size of <see cref="CW"/>), every step also writes the centres' derivative
+    /// f = fl(E + M̂c) of each pair here (the terms the step subtracts η times): with η = 0 the centres stay and the step yields
+    /// f with the rule's error, the bracket coefficients and the roundings at c (the flow's stages, FlowSplit.fs).
+    /// </summary>
+    public double[]? DerivativeW { get; set; }
+    public double[]? DerivativeV { get; set; }
 
     /// <summary>
     /// δ*: an entry with |δ̂| ≥ δ* takes the exact integrals S₁ = (σ(u(1)) − σ(u(0)))/δ and S₂ = (q(1)σ'(u(1)) − q(0)σ'(u(0)))/δ −

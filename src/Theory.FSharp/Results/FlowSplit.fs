@@ -39,7 +39,13 @@ type FlowSplitBounds =
       /// why a segment's bound is not valid (None when it is)
       Failure: string option[]
       /// seconds the observer spent, per segment
-      Seconds: float[] }
+      Seconds: float[]
+      /// the linearised centre (σ = GELU; else empty): the bound per output, the lower of the centre's ‖c‖ + ē and the split
+      /// recursion's per pair, and per pair at a segment's end
+      CentreBound: float[][]
+      CentreEndPairs: float[][]
+      /// over every output and pair: how many pair bounds the plain recursion gave (its bound the lower), and how many in all
+      CentrePlain: int[]; CentrePairs: int[] }
 
 /// One stage's quantities: the state, E^W, E^V of every pair with their norms and bracket coefficients, and the layer
 /// gradients' norms ‖Ĝ^W_k‖, ‖Ĝ^V_k‖ of the replay's field there.
@@ -55,6 +61,22 @@ type private Slot(pairs: int, md: int, layers: int, n: int) =
     member val GW : float[] = Array.zeroCreate layers
     member val GV : float[] = Array.zeroCreate layers
     member val A = 0.0 with get, set
+    // the centre at this stage (when there is one): f = fl(E + M̂c) per pair and entry, and per pair the rule's error, the
+    // bracket coefficients of M̄, the roundings of M̂c and of the gradients, ‖f‖ and ‖c‖ (CentrePass)
+    member val FW : float[] = Array.zeroCreate (pairs * md)
+    member val FV : float[] = Array.zeroCreate (pairs * md)
+    member val CRW : float[] = Array.zeroCreate pairs
+    member val CRV : float[] = Array.zeroCreate pairs
+    member val CAWW : float[] = Array.zeroCreate pairs
+    member val CAWV : float[] = Array.zeroCreate pairs
+    member val CMW : float[] = Array.zeroCreate pairs
+    member val CMV : float[] = Array.zeroCreate pairs
+    member val CGW : float[] = Array.zeroCreate pairs
+    member val CGV : float[] = Array.zeroCreate pairs
+    member val CFW : float[] = Array.zeroCreate pairs
+    member val CFV : float[] = Array.zeroCreate pairs
+    member val CNW : float[] = Array.zeroCreate pairs
+    member val CNV : float[] = Array.zeroCreate pairs
 
 /// The observer of one integration: segments first..last (the certified path: one segment; the bit-exact path: all).
 type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
@@ -75,6 +97,26 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
     let zW, zV = Array.zeroCreate L, Array.zeroCreate L
     let mutable current = -1
     let sw = Diagnostics.Stopwatch()
+    // the linearised centre (GELU only): c_n per pair (W, V parts), its remainder bounds ē_n, the stage values
+    let centre =
+        if run.Setting.Activation = ResOdeProofs.Numerics.ActivationKind.Gelu then
+            Some(CentrePass(run.Shape, ResOdeProofs.Numerics.ActivationKind.Gelu, run.Data.Data.Count))
+        else None
+    let tableau = ButcherTableau.DormandPrince54
+    let cnW, cnV = Array.zeroCreate (pairs * md), Array.zeroCreate (pairs * md)
+    let ncW, ncV, ebW, ebV = Array.zeroCreate pairs, Array.zeroCreate pairs, Array.zeroCreate pairs, Array.zeroCreate pairs
+    let inflate = Rounding.normInflation run
+    /// out = c_n − h·fl(Σ_{l<count, c_l ≠ 0} c_l f_l) for every pair and entry, the terms in order from 0 (the same
+    /// operations for a stage and for the step, so that FSAL's last stage and the next step's centre are the same bits)
+    let combine (coef: float[]) (count: int) (h: float) (outW: float[]) (outV: float[]) =
+        for e in 0 .. pairs * md - 1 do
+            let mutable accW, accV = 0.0, 0.0
+            for l in 0 .. count - 1 do
+                if coef.[l] <> 0.0 then
+                    accW <- accW + coef.[l] * slots.[l].FW.[e]
+                    accV <- accV + coef.[l] * slots.[l].FV.[e]
+            outW.[e] <- cnW.[e] - h * accW
+            outV.[e] <- cnV.[e] - h * accV
     let layerNorm (a: float[]) k = Linalg.frobenius a (k * md) md
     let layerNorms (y: ReadOnlySpan<float>) =
         y.Slice(0, total).CopyTo(Span w)
@@ -84,6 +126,19 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
             zV.[k] <- layerNorm v k
     let uOf i = min xW.[i] (nW.[i] + rW.[i]), min xV.[i] (nV.[i] + rV.[i])
     let pairBound i = let a, c = uOf i in sqrt (a * a + c * c)
+    /// the centre's bound of pair i, ((‖c_W‖ + ē_W)² + (‖c_V‖ + ē_V)²)^{1/2}
+    let centreBound i = let a, c = ncW.[i] + ebW.[i], ncV.[i] + ebV.[i] in sqrt (a * a + c * c)
+    let lowerOf (x: float) (y: float) = if Double.IsNaN x then y elif Double.IsNaN y then x else min x y
+    /// the centre's bound of every pair taken with the plain recursion's (the lower of two bounds of one increment), the
+    /// largest over pairs, and how many pairs the plain one gave
+    let centreNow () =
+        let mutable best, plain = 0.0, 0
+        for i in 0 .. pairs - 1 do
+            let c, q = centreBound i, pairBound i
+            if Double.IsNaN c || q < c then plain <- plain + 1
+            let x = lowerOf c q
+            best <- if Double.IsNaN x || Double.IsNaN best then nan else max best x
+        best, plain
     let boundNow () =
         let mutable best = 0.0
         for i in 0 .. pairs - 1 do
@@ -113,12 +168,20 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
             xV.[k0] <- nV.[k0]
             rW.[k0] <- 0.0
             rV.[k0] <- 0.0
+            if centre.IsSome then
+                // the centre starts at the increments, ē at the subtraction's rounding u‖c‖ (as SplitCentre.start)
+                Array.blit dW (k0 * md) cnW (k0 * md) md
+                Array.blit dV (k0 * md) cnV (k0 * md) md
+                ncW.[k0] <- nW.[k0]
+                ncV.[k0] <- nV.[k0]
+                ebW.[k0] <- u * nW.[k0]
+                ebV.[k0] <- u * nV.[k0]
     let fail (why: string) = if current >= 0 && b.Failure.[current].IsNone then b.Failure.[current] <- Some why
     // the stage bounds of every pair, reused from step to step
     let stageW, stageV = Collections.Generic.List<float>(), Collections.Generic.List<float>()
 
     interface IFlowObserver with
-        member _.Stage(i, _t, y, field) =
+        member _.Stage(i, _t, h, y, field) =
             sw.Start()
             let sl = slot i
             y.CopyTo(Span sl.Y)
@@ -147,6 +210,28 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
                 sl.GV.[k] <- layerNorm gv k
             if i = 0 then layerNorms y
             if current >= 0 then b.AMax.[current] <- max b.AMax.[current] a
+            match centre with
+            | Some cp ->
+                // the stage's centre c_i = c_n − h·fl(Σ_{l<i} a_il f_l), then f_i = fl(E + M̂c_i) with its error terms: one
+                // step of the centre with η = 0 at this stage's split pass (the centre stays, its derivative is written)
+                if i = 0 then
+                    Array.blit cnW 0 cp.CW 0 (pairs * md)
+                    Array.blit cnV 0 cp.CV 0 (pairs * md)
+                else combine tableau.A.[i] i h cp.CW cp.CV
+                for p in 0 .. pairs - 1 do
+                    cp.NormCW.[p] <- Linalg.frobenius cp.CW (p * md) md
+                    cp.NormCV.[p] <- Linalg.frobenius cp.CV (p * md) md
+                cp.DerivativeW <- sl.FW
+                cp.DerivativeV <- sl.FV
+                cp.Step(0.0, ws.Pass, ReadOnlySpan w, ReadOnlySpan v)
+                for p in 0 .. pairs - 1 do
+                    sl.CRW.[p] <- cp.RW.[p]; sl.CRV.[p] <- cp.RV.[p]
+                    sl.CAWW.[p] <- cp.AWW.[p]; sl.CAWV.[p] <- cp.AWV.[p]
+                    sl.CMW.[p] <- cp.RoundMW.[p]; sl.CMV.[p] <- cp.RoundMV.[p]
+                    sl.CGW.[p] <- cp.RoundGW.[p]; sl.CGV.[p] <- cp.RoundGV.[p]
+                    sl.CFW.[p] <- cp.StepW.[p]; sl.CFV.[p] <- cp.StepV.[p]
+                    sl.CNW.[p] <- cp.NormCW.[p]; sl.CNV.[p] <- cp.NormCV.[p]
+            | None -> ()
             sw.Stop()
 
         member _.Accepted(_t, h, tab, yNew) =
@@ -221,11 +306,56 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
                 rV.[p] <- rV.[p] + h * brV + dRoundV + s1V + s2V
                 xW.[p] <- uw0 + h * (brW + eW) + s1W + s2W
                 xV.[p] <- uv0 + h * (brV + eV) + s1V + s2V
+            match centre with
+            | Some _ ->
+                if not (Object.ReferenceEquals(tab, tableau)) then fail "the integration's pair is not the centre's Dormand–Prince 5(4)"
+                // the remainder e = Δ − c at the stages and after the step: e_i = e_n − hΣ a_il (M̄_l e_l + (M̄_l − M^Q_l)c_l
+                // + (M^Q_l c_l − M̂_l c_l) + (E_l + M̂_l c_l − f_l) + ε_l), ε_l the gradients' rounding; plus the replay's
+                // rounding of the state (both layers of the pair) and the centre's own of forming c (u‖c‖, the sum of s
+                // terms and the product by h)
+                let incW (sl: Slot) p (eW: float) (eV: float) = sl.CAWW.[p] * eW + sl.CAWV.[p] * eV + sl.CRW.[p] + sl.CMW.[p] + sl.CGW.[p] + u * sl.CFW.[p]
+                let incV (sl: Slot) p (eW: float) = sl.CAWV.[p] * eW + sl.CRV.[p] + sl.CMV.[p] + sl.CGV.[p] + u * sl.CFV.[p]
+                combine bb s h cnW cnV
+                for p in 0 .. pairs - 1 do
+                    ncW.[p] <- Linalg.frobenius cnW (p * md) md
+                    ncV.[p] <- Linalg.frobenius cnV (p * md) md
+                    let e0W, e0V = ebW.[p], ebV.[p]
+                    stageW.[0] <- e0W
+                    stageV.[0] <- e0V
+                    let ahead (c: float[]) (upTo: int) (normW: float) (normV: float) =
+                        let mutable accW, accV, fW, fV = 0.0, 0.0, 0.0, 0.0
+                        for l in 0 .. upTo - 1 do
+                            if c.[l] <> 0.0 then
+                                let sl = slots.[l]
+                                accW <- accW + abs c.[l] * incW sl p stageW.[l] stageV.[l]
+                                accV <- accV + abs c.[l] * incV sl p stageW.[l]
+                                fW <- fW + abs c.[l] * sl.CFW.[p]
+                                fV <- fV + abs c.[l] * sl.CFV.[p]
+                        let r1W, r1V = stateRounding c upTo p
+                        let r2W, r2V = stateRounding c upTo (p + 1)
+                        let kW = u * normW + (gs + u) * (1.0 + u) * h * fW
+                        let kV = u * normV + (gs + u) * (1.0 + u) * h * fV
+                        e0W * (1.0 + 4.0 * u) + (h * accW + r1W + r2W + kW) * inflate,
+                        e0V * (1.0 + 4.0 * u) + (h * accV + r1V + r2V + kV) * inflate
+                    for i in 1 .. s - 1 do
+                        let a, c = ahead tab.A.[i] i slots.[i].CNW.[p] slots.[i].CNV.[p]
+                        stageW.[i] <- a
+                        stageV.[i] <- c
+                    let a, c = ahead bb s ncW.[p] ncV.[p]
+                    ebW.[p] <- a
+                    ebV.[p] <- c
+            | None -> ()
             // FSAL: the last stage is the next step's first; its state must be the accepted one for the stage bound u(n + 1)
             if tab.Fsal then
                 let last = slots.[s - 1]
                 if not (MemoryExtensions.SequenceEqual(yNew, ReadOnlySpan<float>(last.Y))) then
                     fail "the pair's last stage state differs from the accepted state (FSAL): the next step's first stage is not bounded by the recursion"
+                if centre.IsSome then
+                    // the last stage's centre (its f is the next step's first) must be the step's centre c_{n+1}
+                    match centre with
+                    | Some cp when not (MemoryExtensions.SequenceEqual(ReadOnlySpan<float>(cp.CW), ReadOnlySpan<float>(cnW)) && MemoryExtensions.SequenceEqual(ReadOnlySpan<float>(cp.CV), ReadOnlySpan<float>(cnV))) ->
+                        fail "the centre of the pair's last stage differs from the step's centre (FSAL)"
+                    | _ -> ()
                 slots.[s - 1] <- slots.[0]
                 slots.[0] <- last
             layerNorms yNew
@@ -240,13 +370,21 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
                 if i >= 0 && i < b.Bound.[current].Length then
                     b.Bound.[current].[i] <- boundNow ()
                     b.Measured.[current].[i] <- measured
-                if snap = current + 1 then b.EndPairs.[current] <- Array.init pairs pairBound
+                    if centre.IsSome then
+                        let c, plain = centreNow ()
+                        b.CentreBound.[current].[i] <- c
+                        b.CentrePlain.[current] <- b.CentrePlain.[current] + plain
+                        b.CentrePairs.[current] <- b.CentrePairs.[current] + pairs
+                if snap = current + 1 then
+                    b.EndPairs.[current] <- Array.init pairs pairBound
+                    if centre.IsSome then b.CentreEndPairs.[current] <- Array.init pairs (fun i -> lowerOf (centreBound i) (pairBound i))
             let ended = current
             if snap >= first && snap <= last then
                 restart y
                 current <- snap
                 b.Bound.[snap].[0] <- boundNow ()
                 b.Measured.[snap].[0] <- measured
+                if centre.IsSome then b.CentreBound.[snap].[0] <- fst (centreNow ())
             elif snap = current + 1 then current <- -1
             // the time since the last output is the segment's that ran it
             sw.Stop()
@@ -263,7 +401,10 @@ let private create (run: Run) : FlowSplitBounds =
       EndPairs = Array.create n [||]
       Steps = Array.zeroCreate n; Growth = Array.zeroCreate n
       AMax = Array.zeroCreate n; LEMax = Array.zeroCreate n
-      Failure = Array.create n None; Seconds = Array.zeroCreate n }
+      Failure = Array.create n None; Seconds = Array.zeroCreate n
+      CentreBound = Array.init n (fun s -> Array.create (max 1 (len s)) nan)
+      CentreEndPairs = Array.create n [||]
+      CentrePlain = Array.zeroCreate n; CentrePairs = Array.zeroCreate n }
 
 /// The bounds and the factory of the observers that fill them (s = −1: one observer of every segment).
 let private observers (run: Run) : FlowSplitBounds * (int -> IFlowObserver option) =
@@ -317,16 +458,16 @@ let private stagesSeen : string * (Run -> HypothesisCheck) =
         | Some s -> NotMet(sprintf "segment from snapshot %d: %s" s b.Failure.[s].Value)
         | None -> Met(sprintf "%d accepted steps" (Array.sum b.Steps))
 
-let private checks (run: Run) (b: FlowSplitBounds) : Check seq =
+let private checks (run: Run) (b: FlowSplitBounds) (bound: float[][]) (endPairs: float[][]) : Check seq =
     seq {
         for s in 0 .. run.SnapshotCount - 1 do
             let from = run.Steps.[s]
-            for i in 1 .. b.Bound.[s].Length - 1 ->
-                { Measured = b.Measured.[s].[i]; Bound = b.Bound.[s].[i]
+            for i in 1 .. bound.[s].Length - 1 ->
+                { Measured = b.Measured.[s].[i]; Bound = bound.[s].[i]
                   Where = sprintf "max_k ‖Z_{k+1} − Z_k‖_F (the verifier's flow from snapshot %d)" s
                   When = sprintf "output %d (t = %g)" (from + i) (FlowRuns.time run (from + i)) }
         for s in 1 .. run.SnapshotCount - 1 do
-            let pairs = b.EndPairs.[s - 1]
+            let pairs = endPairs.[s - 1]
             let measured = SplitFamily.recordedIncrements run s
             let allow = landingAllowance run s
             for k0 in 0 .. measured.Length - 1 ->
@@ -361,7 +502,7 @@ let flowSplitSegments : Result<Run> =
                 let growth = Array.max b.Growth
                 let stages = ButcherTableau.DormandPrince54.Stages
                 let rel = Rounding.recursionRelOwn run (stages * steps) growth
-                let e = evaluation rel (checks run b) [] []
+                let e = evaluation rel (checks run b b.Bound b.EndPairs) [] []
                 let allowMax = if run.SnapshotCount < 2 then 0.0 else [| for s in 1 .. run.SnapshotCount - 1 -> landingAllowance run s |] |> Comparison.maxKeepNaN
                 { e with
                     Constants =
@@ -382,5 +523,40 @@ do Run.FlowObservers.Add(fun run ->
         Some f
     else None)
 
+/// (A.flow.split.centre.segments) the linearised centre of the split recursion along the verifier's integration, with its
+/// certified remainder, restarted at every snapshot; where the plain recursion's bound of a pair is lower, it is taken.
+let flowCentreSegments : Result<Run> =
+  let hyps = [ SplitCentre.hypGelu; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeen ]
+  FlowRuns.flowOnly "A.split.centre.segments"
+    { Id = "A.flow.split.centre.segments"
+      Title = "Depth-smoothness along the gradient flow, linearised centre with a certified remainder at every stage (restarted at each snapshot)"
+      Source = "paper §3 (finite training time, gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "For the gradient flow integrated by the verifier's explicit Runge–Kutta pair (E.flowReplay), the increments obey Δ_k(Y_i) = Δ_k(n) − hΣ_l a_il(E_l + M̄_lΔ_k(Y_l)) and "
+        + "Δ_k(n + 1) = Δ_k(n) − hΣ_i b_i(E_i + M̄_iΔ_k(Y_i)) exactly up to rounding, M̄ the Hessian of f(Z) = Σ_i p_{k+1}^{iᵀ}Vσ(Wh_k^i) averaged over Z_k → Z_{k+1} at each stage state; "
+        + "the centre follows the same stages with the rule M^Q of A.split.centre.segments, c_i = c_n − hΣ_l a_il(E_l + M^Q_l c_l), c_{n+1} = c_n − hΣ_i b_i(E_i + M^Q_i c_i), "
+        + "so e = Δ − c obeys e_i = e_n − hΣ a_il(M̄_l e_l + (M̄_l − M^Q_l)c_l) and ‖e_W‖ ≤ ē_W, ‖e_V‖ ≤ ē_V with ē_i = ē_n + hΣ|a_il|(a_WW ē_W,l + a_WV ē_V,l + r_W,l) (W part; V: a_WV ē_W,l + r_V,l), "
+        + "r the rule's error, plus the rounding of M̂c, of the gradients, of the replay's states and of the centre; hence ‖Δ_k‖ ≤ ((‖c_W‖ + ē_W)² + (‖c_V‖ + ē_V)²)^{1/2}, "
+        + "the lower of that and A.flow.split.segments' bound of the pair taken; restarted at every snapshot (c = Δ, ē = u‖Δ‖); compared as A.flow.split.segments."
+      Hypotheses = hyps |> List.map (fun (n, h) -> n, fun run -> if FlowRuns.isFlow run then h run else Met "gradient-descent run (not checked)")
+      Conclusion =
+        fun run ->
+            let b = bounds run
+            let steps = Array.sum b.Steps
+            let growth = Array.max b.Growth
+            let rel = Rounding.recursionRelOwn run (ButcherTableau.DormandPrince54.Stages * steps) growth
+            let e = evaluation rel (checks run b b.CentreBound b.CentreEndPairs) [] []
+            let allowMax = if run.SnapshotCount < 2 then 0.0 else [| for s in 1 .. run.SnapshotCount - 1 -> landingAllowance run s |] |> Comparison.maxKeepNaN
+            { e with
+                Constants =
+                    [ "accepted steps observed", float steps
+                      "landing allowance max_s 2 |Z_producer - Z_replay|_F", allowMax
+                      "pair bounds from A.flow.split.segments (its bound the lower)", float (Array.sum b.CentrePlain)
+                      "pair bounds in all (pairs × outputs)", float (Array.sum b.CentrePairs)
+                      "observer seconds (with the plain recursion)", Array.sum b.Seconds ]
+                Notes = [ "the bound and the measured side both read the verifier's integration (E.flowReplay), never the producer's trace; the recorded snapshots are compared pair by pair" ] } }
+
 /// The results of this file, for a registry.
-let all : Result<Run> list = [ flowSplitSegments ]
+let all : Result<Run> list = [ flowSplitSegments; flowCentreSegments ]
