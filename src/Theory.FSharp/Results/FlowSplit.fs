@@ -176,6 +176,24 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
                 ncV.[k0] <- nV.[k0]
                 ebW.[k0] <- u * nW.[k0]
                 ebV.[k0] <- u * nV.[k0]
+    /// true once a stage has been evaluated in this integration (the split pass then holds the states of the last one)
+    let mutable evaluated = false
+    /// f = fl(E + M̂c) and its error terms at the centre now in cp.CW, cp.CV, with the split pass' last evaluation (the state
+    /// of slot `sl`, whose weights are in w, v): one step of the centre with η = 0 (the centre stays, its derivative is written)
+    let centreAt (cp: CentrePass) (sl: Slot) =
+        for p in 0 .. pairs - 1 do
+            cp.NormCW.[p] <- Linalg.frobenius cp.CW (p * md) md
+            cp.NormCV.[p] <- Linalg.frobenius cp.CV (p * md) md
+        cp.DerivativeW <- sl.FW
+        cp.DerivativeV <- sl.FV
+        cp.Step(0.0, ws.Pass, ReadOnlySpan w, ReadOnlySpan v)
+        for p in 0 .. pairs - 1 do
+            sl.CRW.[p] <- cp.RW.[p]; sl.CRV.[p] <- cp.RV.[p]
+            sl.CAWW.[p] <- cp.AWW.[p]; sl.CAWV.[p] <- cp.AWV.[p]
+            sl.CMW.[p] <- cp.RoundMW.[p]; sl.CMV.[p] <- cp.RoundMV.[p]
+            sl.CGW.[p] <- cp.RoundGW.[p]; sl.CGV.[p] <- cp.RoundGV.[p]
+            sl.CFW.[p] <- cp.StepW.[p]; sl.CFV.[p] <- cp.StepV.[p]
+            sl.CNW.[p] <- cp.NormCW.[p]; sl.CNV.[p] <- cp.NormCV.[p]
     let fail (why: string) = if current >= 0 && b.Failure.[current].IsNone then b.Failure.[current] <- Some why
     // the stage bounds of every pair, reused from step to step
     let stageW, stageV = Collections.Generic.List<float>(), Collections.Generic.List<float>()
@@ -218,20 +236,9 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
                     Array.blit cnW 0 cp.CW 0 (pairs * md)
                     Array.blit cnV 0 cp.CV 0 (pairs * md)
                 else combine tableau.A.[i] i h cp.CW cp.CV
-                for p in 0 .. pairs - 1 do
-                    cp.NormCW.[p] <- Linalg.frobenius cp.CW (p * md) md
-                    cp.NormCV.[p] <- Linalg.frobenius cp.CV (p * md) md
-                cp.DerivativeW <- sl.FW
-                cp.DerivativeV <- sl.FV
-                cp.Step(0.0, ws.Pass, ReadOnlySpan w, ReadOnlySpan v)
-                for p in 0 .. pairs - 1 do
-                    sl.CRW.[p] <- cp.RW.[p]; sl.CRV.[p] <- cp.RV.[p]
-                    sl.CAWW.[p] <- cp.AWW.[p]; sl.CAWV.[p] <- cp.AWV.[p]
-                    sl.CMW.[p] <- cp.RoundMW.[p]; sl.CMV.[p] <- cp.RoundMV.[p]
-                    sl.CGW.[p] <- cp.RoundGW.[p]; sl.CGV.[p] <- cp.RoundGV.[p]
-                    sl.CFW.[p] <- cp.StepW.[p]; sl.CFV.[p] <- cp.StepV.[p]
-                    sl.CNW.[p] <- cp.NormCW.[p]; sl.CNV.[p] <- cp.NormCV.[p]
+                centreAt cp sl
             | None -> ()
+            evaluated <- true
             sw.Stop()
 
         member _.Accepted(_t, h, tab, yNew) =
@@ -382,6 +389,20 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
             if snap >= first && snap <= last then
                 restart y
                 current <- snap
+                // mid-integration (the bit-exact path's later snapshots): the next step's first stage was evaluated with the
+                // centre before the restart; its f is taken again at the restarted centre, on the split pass' last
+                // evaluation, which is that stage's (the accepted state)
+                match centre with
+                | Some cp when evaluated ->
+                    let sl = slots.[0]
+                    if not (MemoryExtensions.SequenceEqual(y, ReadOnlySpan<float>(sl.Y))) then
+                        fail "the first stage after a snapshot is not at the snapshot's state"
+                    y.Slice(0, total).CopyTo(Span w)
+                    y.Slice(total, total).CopyTo(Span v)
+                    Array.blit cnW 0 cp.CW 0 (pairs * md)
+                    Array.blit cnV 0 cp.CV 0 (pairs * md)
+                    centreAt cp sl
+                | _ -> ()
                 b.Bound.[snap].[0] <- boundNow ()
                 b.Measured.[snap].[0] <- measured
                 if centre.IsSome then b.CentreBound.[snap].[0] <- fst (centreNow ())
