@@ -25,9 +25,9 @@ let every : string -> bool = fun _ -> true
 /// iterate observer): a verify that chooses none of them replays without the observer.
 let observedIds : Set<string> = SplitResults.all @ FlowSplit.all |> List.map (fun r -> r.Id) |> Set.ofList
 
-/// The one split statement that reads the linearised centre (`Run.WithoutCentre`): a verify that chooses other split
-/// statements but not this one replays with an observer that leaves the centre out.
-let centreId = SplitResults.centreSegments.Id
+/// The split statements that read the linearised centre (`Run.WithoutCentre`), of gradient descent and of the flow: a
+/// verify that chooses other split statements but neither of these replays with an observer that leaves the centre out.
+let centreIds = set [ SplitResults.centreSegments.Id; FlowSplit.flowCentreSegments.Id ]
 
 /// One evaluated result, flattened (NaN where a number does not apply).
 type VerdictRow =
@@ -200,7 +200,7 @@ let accuracyRows (input: FashionAccuracy.AccuracyInput) : VerdictRow list =
 /// (`referencesBesideTheReplay`), one with a selection that reads B.bound's analysis that analysis alone
 /// (`analysisReaders`); the rows are the same either way, and the call returns only when that thread has
 /// finished. When no chosen result reads the split recursions (`observedIds`), the view replays without its iterate
-/// observers (`Run.WithoutIterateObservers`); when they are chosen but not the centre's (`centreId`), without the centre
+/// observers (`Run.WithoutIterateObservers`); when they are chosen but not the centre's (`centreIds`), without the centre
 /// (`Run.WithoutCentre`): a chosen result that needs what was left out after all replays once more (the same rows).
 let verifyRunSelected (select: string -> bool) (run: Run) : VerdictRow list =
     let chosen = singleRun |> List.filter (fun r -> select r.Id)
@@ -208,7 +208,7 @@ let verifyRunSelected (select: string -> bool) (run: Run) : VerdictRow list =
     let run =
         if not whole && not (chosen |> List.exists (fun r -> observedIds.Contains r.Id)) && not run.Replayed then
             run.WithoutIterateObservers()
-        elif not whole && not (chosen |> List.exists (fun r -> r.Id = centreId)) && not run.Replayed then
+        elif not whole && not (chosen |> List.exists (fun r -> centreIds.Contains r.Id)) && not run.Replayed then
             // the split statements without the centre's: the observer leaves the centre out (the same rows, less work)
             run.WithoutCentre()
         else run

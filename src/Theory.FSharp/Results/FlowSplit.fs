@@ -45,7 +45,9 @@ type FlowSplitBounds =
       CentreBound: float[][]
       CentreEndPairs: float[][]
       /// over every output and pair: how many pair bounds the plain recursion gave (its bound the lower), and how many in all
-      CentrePlain: int[]; CentrePairs: int[] }
+      CentrePlain: int[]; CentrePairs: int[]
+      /// whether the observers computed the centre (σ = GELU and the view wanted it, `Run.CentreWanted`)
+      WithCentre: bool }
 
 /// One stage's quantities: the state, E^W, E^V of every pair with their norms and bracket coefficients, and the layer
 /// gradients' norms ‖Ĝ^W_k‖, ‖Ĝ^V_k‖ of the replay's field there.
@@ -99,7 +101,7 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
     let sw = Diagnostics.Stopwatch()
     // the linearised centre (GELU only): c_n per pair (W, V parts), its remainder bounds ē_n, the stage values
     let centre =
-        if run.Setting.Activation = ResOdeProofs.Numerics.ActivationKind.Gelu then
+        if b.WithCentre then
             Some(CentrePass(run.Shape, ResOdeProofs.Numerics.ActivationKind.Gelu, run.Data.Data.Count))
         else None
     let tableau = ButcherTableau.DormandPrince54
@@ -412,8 +414,8 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
             if ended >= 0 then b.Seconds.[ended] <- b.Seconds.[ended] + sw.Elapsed.TotalSeconds
             sw.Reset()
 
-/// Empty bounds for the run's segments.
-let private create (run: Run) : FlowSplitBounds =
+/// Empty bounds for the run's segments, with or without the centre.
+let private create (run: Run) (withCentre: bool) : FlowSplitBounds =
     let n = run.SnapshotCount
     let outputs = run.Losses.Length
     let len s = (if s + 1 < n then run.Steps.[s + 1] else outputs - 1) - run.Steps.[s] + 1
@@ -425,27 +427,32 @@ let private create (run: Run) : FlowSplitBounds =
       Failure = Array.create n None; Seconds = Array.zeroCreate n
       CentreBound = Array.init n (fun s -> Array.create (max 1 (len s)) nan)
       CentreEndPairs = Array.create n [||]
-      CentrePlain = Array.zeroCreate n; CentrePairs = Array.zeroCreate n }
+      CentrePlain = Array.zeroCreate n; CentrePairs = Array.zeroCreate n
+      WithCentre = withCentre && run.Setting.Activation = ResOdeProofs.Numerics.ActivationKind.Gelu }
 
 /// The bounds and the factory of the observers that fill them (s = −1: one observer of every segment).
-let private observers (run: Run) : FlowSplitBounds * (int -> IFlowObserver option) =
-    let b = create run
+let private observers (run: Run) (withCentre: bool) : FlowSplitBounds * (int -> IFlowObserver option) =
+    let b = create run withCentre
     let last = run.SnapshotCount - 1
     b, fun s -> Some(if s < 0 then Observer(run, b, 0, last) :> IFlowObserver else Observer(run, b, s, s) :> IFlowObserver)
 
 let private cache = ConditionalWeakTable<Run, FlowSplitBounds>()
 
 /// The bounds along the run's flow replay: filled by the observer during the replay E.flowReplay reads, or, when the
-/// replay ran without it, by one more integration (the same numbers).
-let bounds (run: Run) : FlowSplitBounds =
+/// replay ran without it (or without the centre and `needCentre`), by one more integration (the same numbers).
+let private boundsFor (needCentre: bool) (run: Run) : FlowSplitBounds =
     run.FlowEvidence |> ignore
+    let gelu = run.Setting.Activation = ResOdeProofs.Numerics.ActivationKind.Gelu
     match cache.TryGetValue run with
-    | true, b when run.FlowObserversFed > 0 -> b
+    | true, b when run.FlowObserversFed > 0 && (b.WithCentre || not needCentre || not gelu) -> b
     | _ ->
-        let b, f = observers run
+        let b, f = observers run true
         FlowReplay.Run(run.Data, Func<int, IFlowObserver | null>(fun s -> match f s with Some o -> o | None -> null)) |> ignore
         cache.AddOrUpdate(run, b)
         b
+
+/// The bounds A.flow.split.segments reads (with or without the centre).
+let bounds (run: Run) = boundsFor false run
 
 let private plainGf : string * (Run -> HypothesisCheck) =
     "plain gradient flow", fun run ->
@@ -472,9 +479,9 @@ let landingAllowance (run: Run) (s: int) =
         | _ -> nan
     | _ -> nan
 
-let private stagesSeen : string * (Run -> HypothesisCheck) =
+let private stagesSeenWith (needCentre: bool) : string * (Run -> HypothesisCheck) =
     "every stage of the accepted steps seen by the recursion", fun run ->
-        let b = bounds run
+        let b = boundsFor needCentre run
         match b.Failure |> Array.tryFindIndex Option.isSome with
         | Some s -> NotMet(sprintf "segment from snapshot %d: %s" s b.Failure.[s].Value)
         | None -> Met(sprintf "%d accepted steps" (Array.sum b.Steps))
@@ -500,7 +507,7 @@ let private checks (run: Run) (b: FlowSplitBounds) (bound: float[][]) (endPairs:
 
 /// (A.flow.split.segments) the split recursion along the verifier's integration of the flow, restarted at every snapshot.
 let flowSplitSegments : Result<Run> =
-  let hyps = [ smoothSigma; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeen ]
+  let hyps = [ smoothSigma; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeenWith false ]
   FlowRuns.flowOnly "A.split.segments"
     { Id = "A.flow.split.segments"
       Title = "Depth-smoothness along the gradient flow, exact state forcing at every stage (restarted at each snapshot)"
@@ -539,7 +546,7 @@ let flowSplitSegments : Result<Run> =
 do Run.FlowObservers.Add(fun run ->
     let cheap = [ smoothSigma; plainGf; notDiverged; noFault; initialSnapshot ]
     if FlowRuns.isFlow run && run.IsMlp && cheap |> List.forall (fun (_, h) -> match h run with Met _ -> true | _ -> false) then
-        let b, f = observers run
+        let b, f = observers run run.CentreWanted
         cache.AddOrUpdate(run, b)
         Some f
     else None)
@@ -547,7 +554,7 @@ do Run.FlowObservers.Add(fun run ->
 /// (A.flow.split.centre.segments) the linearised centre of the split recursion along the verifier's integration, with its
 /// certified remainder, restarted at every snapshot; where the plain recursion's bound of a pair is lower, it is taken.
 let flowCentreSegments : Result<Run> =
-  let hyps = [ SplitCentre.hypGelu; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeen ]
+  let hyps = [ SplitCentre.hypGelu; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeenWith true ]
   FlowRuns.flowOnly "A.split.centre.segments"
     { Id = "A.flow.split.centre.segments"
       Title = "Depth-smoothness along the gradient flow, linearised centre with a certified remainder at every stage (restarted at each snapshot)"
@@ -564,7 +571,7 @@ let flowCentreSegments : Result<Run> =
       Hypotheses = hyps |> List.map (fun (n, h) -> n, fun run -> if FlowRuns.isFlow run then h run else Met "gradient-descent run (not checked)")
       Conclusion =
         fun run ->
-            let b = bounds run
+            let b = boundsFor true run
             let steps = Array.sum b.Steps
             let growth = Array.max b.Growth
             let rel = Rounding.recursionRelOwn run (ButcherTableau.DormandPrince54.Stages * steps) growth
