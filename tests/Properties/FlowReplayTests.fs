@@ -461,15 +461,16 @@ let ``A.flow.split.segments: faithful gradient flow on a PL setting → holds on
     Assert.True(loosest e * 1e6 < loosest flow, sprintf "split %g, A.flow %g" (loosest e) (loosest flow))
 
 [<Fact>]
-let ``A.flow.split.segments: the replay without its observer integrates once more → the same evaluation, number for number`` () =
+let ``A.flow.split.segments, A.flow.split.centre.segments: the replay without its observer, or without the centre, integrates once more → the same evaluations, number for number`` () =
+    let timed (n: string) = n.Contains "seconds"
     for d in [ shortData (); shortCertified () ] do
-        let observed = eval "A.flow.split.segments" (Run(d))
-        let alone = Run(d).WithoutIterateObservers()
-        let again = eval "A.flow.split.segments" alone
-        Assert.Equal(0, alone.FlowObserversFed)
-        Assert.Equal(sprintf "%A" observed.Verdict, sprintf "%A" again.Verdict)
-        Assert.Equal<(string * float) list>(observed.Constants |> List.filter (fun (n, _) -> n <> "observer seconds"),
-                                            again.Constants |> List.filter (fun (n, _) -> n <> "observer seconds"))
+      for id in [ "A.flow.split.segments"; "A.flow.split.centre.segments" ] do
+        let observed = eval id (Run(d))
+        for view, fed in [ Run(d).WithoutIterateObservers(), 0; Run(d).WithoutCentre(), 1 ] do
+            let again = eval id view
+            Assert.Equal(fed, view.FlowObserversFed)
+            Assert.Equal(sprintf "%A" observed.Verdict, sprintf "%A" again.Verdict)
+            Assert.Equal<(string * float) list>(observed.Constants |> List.filter (fst >> timed >> not), again.Constants |> List.filter (fst >> timed >> not))
 
 [<Fact>]
 let ``A.flow.split.segments: a middle snapshot moved by 0.005 per entry of one layer, its loss rewritten → violated at that snapshot on both paths, A.flow not`` () =
