@@ -69,6 +69,10 @@ public interface IFlowObserver : IStageObserver
     /// <summary>Output <paramref name="j"/> (0..N, the run's numbering) was reached at state <paramref name="y"/> (W then V,
     /// flattened; valid during the call). A segment's integration reports its first output before any stage.</summary>
     void Output(int j, ReadOnlySpan<double> y);
+    /// <summary>The field was just evaluated; <paramref name="kept"/> is the <see cref="ResNet{T}.KeptStates"/> that evaluation
+    /// filled (its states, adjoints and ranges: the same numbers an observer's own pass would compute), or null when the
+    /// network cannot keep them (<see cref="ResNet{T}.CanKeep"/>). Called before the evaluation is reported as a stage.</summary>
+    void Evaluated(object? kept);
 }
 
 /// <summary>All segments of a flow run replayed, with the verifier's columns stitched over the outputs 0..N.</summary>
@@ -322,9 +326,12 @@ public static class FlowReplay
         double? clip = run.Meta.Optimizer == "clipped-gf" ? run.Clip : null;
         var gw = new double[total]; var gv = new double[total];
         double maxNorm = 0;
+        // an observer reads the states of every evaluation (kept: no number of the evaluation changes)
+        if (observer is not null && net.CanKeep) net.Keep = new ResNet<double>.KeptStates(shape, run.Data.Count);
         void Field(double t, ReadOnlySpan<double> y, Span<double> dy)
         {
             GradientFlow.FieldInto(net, clip, L, md, y, dy, gw, gv);
+            observer?.Evaluated(net.Keep);
             double yy = 0;
             for (int j = 0; j < N; j++) yy += y[j] * y[j];
             maxNorm = Math.Max(maxNorm, Math.Sqrt(yy));
@@ -435,9 +442,11 @@ public static class FlowReplay
         var ymax = new double[N];
         double maxNorm = 0, maxField = 0;
         var gw = new double[total]; var gv = new double[total];
+        if (observer is not null && net.CanKeep) net.Keep = new ResNet<double>.KeptStates(shape, n);
         void Field(double t, ReadOnlySpan<double> y, Span<double> dy)
         {
             GradientFlow.FieldInto(net, clip, L, md, y, dy, gw, gv);
+            observer?.Evaluated(net.Keep);
             double yy = 0, ff = 0;
             for (int j = 0; j < N; j++)
             {

@@ -178,6 +178,8 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
                 ncV.[k0] <- nV.[k0]
                 ebW.[k0] <- u * nW.[k0]
                 ebV.[k0] <- u * nV.[k0]
+    /// the states the field's last evaluation kept (`IFlowObserver.Evaluated`), else null
+    let mutable lastKept : obj | null = null
     /// true once a stage has been evaluated in this integration (the split pass then holds the states of the last one)
     let mutable evaluated = false
     /// f = fl(E + M̂c) and its error terms at the centre now in cp.CW, cp.CV, with the split pass' last evaluation (the state
@@ -210,13 +212,16 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
             for j in 0 .. total - 1 do
                 gw.[j] <- -field.[j]
                 gv.[j] <- -field.[total + j]
-            // the split pass at the stage state with the replay's own field there as the layer gradients
-            let it = evaluateIn ws false (Some(gw, gv)) w v
-            Array.blit it.EWm 0 sl.EW 0 (pairs * md)
-            Array.blit it.EVm 0 sl.EV 0 (pairs * md)
+            // the split pass at the stage state with the replay's own field there as the layer gradients, and the states
+            // and adjoints the field's evaluation kept when it kept them (else the pass computes its own: the same numbers)
+            let mutable stats = ResOdeProofs.Numerics.Model.EvaluationStats()
+            stats.Kept <- lastKept
+            let qs, ewm, evm = evaluateReplayed (ws, ReadOnlySpan w, ReadOnlySpan v, ReadOnlySpan gw, ReadOnlySpan gv, stats)
+            Array.blit ewm 0 sl.EW 0 (pairs * md)
+            Array.blit evm 0 sl.EV 0 (pairs * md)
             let mutable a = 0.0
             for p in 0 .. pairs - 1 do
-                let q = it.Pairs.[p]
+                let q = qs.[p]
                 sl.NEW.[p] <- q.EW
                 sl.NEV.[p] <- q.EV
                 sl.AWW.[p] <- q.AWW
@@ -369,6 +374,8 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
                 slots.[0] <- last
             layerNorms yNew
             sw.Stop()
+
+        member _.Evaluated(kept) = lastKept <- kept
 
         member _.Output(j, y) =
             sw.Start()
