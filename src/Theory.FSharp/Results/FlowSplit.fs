@@ -201,6 +201,8 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
     let fail (why: string) = if current >= 0 && b.Failure.[current].IsNone then b.Failure.[current] <- Some why
     // the stage bounds of every pair, reused from step to step
     let stageW, stageV = Collections.Generic.List<float>(), Collections.Generic.List<float>()
+    // per row of the tableau (index i = 1..s − 1: A's rows, s: b), the rounding of forming each layer's state (W, V parts)
+    let rhoW, rhoV = Collections.Generic.List<float[]>(), Collections.Generic.List<float[]>()
 
     interface IFlowObserver with
         member _.Stage(i, _t, h, y, field) =
@@ -254,14 +256,23 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
             let gs = gamma (float s)
             // the rounding of one layer's state y + h·fl(Σ_l c_l k_l) with weights c (a row of A, or b), W and V parts: the
             // store and the product (`Rounding.updateStoreRoundingAt`) and the sum of the s terms (γ_s·hΣ|c_l|‖Ĝ_k(Y_l)‖)
-            let stateRounding (c: float[]) (upTo: int) (k: int) =
-                let mutable stW, stV = 0.0, 0.0
-                for l in 0 .. upTo - 1 do
-                    if c.[l] <> 0.0 then
-                        stW <- stW + abs c.[l] * slots.[l].GW.[k]
-                        stV <- stV + abs c.[l] * slots.[l].GV.[k]
-                let stW, stV = h * stW, h * stV
-                Rounding.updateStoreRoundingAt u md zW.[k] stW + gs * stW, Rounding.updateStoreRoundingAt u md zV.[k] stV + gs * stV
+            // formed once per step for every layer k: row i of A (i = 1..s − 1) and b (index s), W parts in rhoW, V in rhoV
+            while rhoW.Count <= s do rhoW.Add(Array.zeroCreate L); rhoV.Add(Array.zeroCreate L)
+            for i in 1 .. s do
+                let c, upTo = (if i < s then tab.A.[i] else tab.B), (if i < s then i else s)
+                let rw, rv = rhoW.[i], rhoV.[i]
+                for k in 0 .. L - 1 do
+                    let mutable stW, stV = 0.0, 0.0
+                    for l in 0 .. upTo - 1 do
+                        if c.[l] <> 0.0 then
+                            stW <- stW + abs c.[l] * slots.[l].GW.[k]
+                            stV <- stV + abs c.[l] * slots.[l].GV.[k]
+                    let stW, stV = h * stW, h * stV
+                    rw.[k] <- Rounding.updateStoreRoundingAt u md zW.[k] stW + gs * stW
+                    rv.[k] <- Rounding.updateStoreRoundingAt u md zV.[k] stV + gs * stV
+            // the rounding of forming pair p's increment at row i: that of its two layers
+            let pairRoundW i p = rhoW.[i].[p] + rhoW.[i].[p + 1]
+            let pairRoundV i p = rhoV.[i].[p] + rhoV.[i].[p + 1]
             let bb = tab.B
             let mutable growth = 0.0
             for l in 0 .. s - 1 do growth <- max growth slots.[l].A
@@ -284,10 +295,8 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
                             let bv = sl.AVW.[p] * stageW.[l]
                             accW <- accW + abs a.[l] * (bw + sl.NEW.[p])
                             accV <- accV + abs a.[l] * (bv + sl.NEV.[p])
-                    let r1W, r1V = stateRounding a i p
-                    let r2W, r2V = stateRounding a i (p + 1)
-                    stageW.[i] <- uw0 + h * accW + r1W + r2W
-                    stageV.[i] <- uv0 + h * accV + r1V + r2V
+                    stageW.[i] <- uw0 + h * accW + pairRoundW i p
+                    stageV.[i] <- uv0 + h * accV + pairRoundV i p
                 // the step: the bracket terms into r and x, the exact forcing into D
                 let mutable brW, brV, eW, eV = 0.0, 0.0, 0.0, 0.0
                 for i in 0 .. s - 1 do
@@ -314,12 +323,11 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
                 let sumW, sumV = h * eW, h * eV
                 let dRoundW = Rounding.axpyRounding md nW.[p] sumW + gs * sumW
                 let dRoundV = Rounding.axpyRounding md nV.[p] sumV + gs * sumV
-                let s1W, s1V = stateRounding bb s p
-                let s2W, s2V = stateRounding bb s (p + 1)
-                rW.[p] <- rW.[p] + h * brW + dRoundW + s1W + s2W
-                rV.[p] <- rV.[p] + h * brV + dRoundV + s1V + s2V
-                xW.[p] <- uw0 + h * (brW + eW) + s1W + s2W
-                xV.[p] <- uv0 + h * (brV + eV) + s1V + s2V
+                let sW, sV = pairRoundW s p, pairRoundV s p
+                rW.[p] <- rW.[p] + h * brW + dRoundW + sW
+                rV.[p] <- rV.[p] + h * brV + dRoundV + sV
+                xW.[p] <- uw0 + h * (brW + eW) + sW
+                xV.[p] <- uv0 + h * (brV + eV) + sV
             match centre with
             | Some _ ->
                 if not (Object.ReferenceEquals(tab, tableau)) then fail "the integration's pair is not the centre's Dormand–Prince 5(4)"
@@ -336,7 +344,10 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
                     let e0W, e0V = ebW.[p], ebV.[p]
                     stageW.[0] <- e0W
                     stageV.[0] <- e0V
-                    let ahead (c: float[]) (upTo: int) (normW: float) (normV: float) =
+                    // row i of A (i < s) or b (i = s): ē at that stage, or after the step, into stageW/V.[i] (ebW/V for the step)
+                    for i in 1 .. s do
+                        let c, upTo = (if i < s then tab.A.[i] else bb), (if i < s then i else s)
+                        let normW, normV = (if i < s then slots.[i].CNW.[p] else ncW.[p]), (if i < s then slots.[i].CNV.[p] else ncV.[p])
                         let mutable accW, accV, fW, fV = 0.0, 0.0, 0.0, 0.0
                         for l in 0 .. upTo - 1 do
                             if c.[l] <> 0.0 then
@@ -345,19 +356,16 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
                                 accV <- accV + abs c.[l] * incV sl p stageW.[l]
                                 fW <- fW + abs c.[l] * sl.CFW.[p]
                                 fV <- fV + abs c.[l] * sl.CFV.[p]
-                        let r1W, r1V = stateRounding c upTo p
-                        let r2W, r2V = stateRounding c upTo (p + 1)
                         let kW = u * normW + (gs + u) * (1.0 + u) * h * fW
                         let kV = u * normV + (gs + u) * (1.0 + u) * h * fV
-                        e0W * (1.0 + 4.0 * u) + (h * accW + r1W + r2W + kW) * inflate,
-                        e0V * (1.0 + 4.0 * u) + (h * accV + r1V + r2V + kV) * inflate
-                    for i in 1 .. s - 1 do
-                        let a, c = ahead tab.A.[i] i slots.[i].CNW.[p] slots.[i].CNV.[p]
-                        stageW.[i] <- a
-                        stageV.[i] <- c
-                    let a, c = ahead bb s ncW.[p] ncV.[p]
-                    ebW.[p] <- a
-                    ebV.[p] <- c
+                        let a = e0W * (1.0 + 4.0 * u) + (h * accW + pairRoundW i p + kW) * inflate
+                        let v = e0V * (1.0 + 4.0 * u) + (h * accV + pairRoundV i p + kV) * inflate
+                        if i < s then
+                            stageW.[i] <- a
+                            stageV.[i] <- v
+                        else
+                            ebW.[p] <- a
+                            ebV.[p] <- v
             | None -> ()
             // FSAL: the last stage is the next step's first; its state must be the accepted one for the stage bound u(n + 1)
             if tab.Fsal then
