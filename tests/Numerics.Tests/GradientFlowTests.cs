@@ -5,7 +5,6 @@ using ResOdeProofs.Numerics.Ode;
 using ResOdeProofs.Numerics.Tests.Limit;
 using ResOdeProofs.Numerics.Training;
 using Xunit.Abstractions;
-using ResOdeProofs.TestSupport;
 
 namespace ResOdeProofs.Numerics.Tests;
 

@@ -12,7 +12,6 @@ open ResOdeProofs.Numerics.Model
 open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
-open ResOdeProofs.TestSupport
 
 let private allMet (e: Evaluation) = e.Hypotheses |> List.forall (fun (_, ok, _) -> ok)
 

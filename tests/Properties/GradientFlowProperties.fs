@@ -14,7 +14,6 @@ open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
 open ResOdeProofs.Properties.Profile
-open ResOdeProofs.TestSupport
 
 
 /// Integrator tolerances of the flow runs checked here.

@@ -511,6 +511,15 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
             Expected = "depth-smoothness (and any bound on snapshot weights) violated at the bumped layer",
             Rows = Registry.verifyRun(new Run(bumped)).ToList(),
         });
+        // the control setting integrated as a gradient flow over the same horizon (this build's own run: replayed bit for bit),
+        // one layer of a middle snapshot moved by 10⁻³ an entry
+        var flowBumped = BumpFlow(RunDirectory.InMemory(c.TrainFlow(), "control-flow"), out string flowDesc);
+        list.Add(new()
+        {
+            Name = "bumped flow snapshot", Setting = flowDesc,
+            Expected = "the flow's depth-smoothness (A.flow.split.centre.segments) and the flow replay (E.flowReplay) violated at the moved snapshot",
+            Rows = Registry.verifyRun(new Run(flowBumped)).ToList(),
+        });
         foreach (var f in new[] { EngineFault.ScaledLayerGradient, EngineFault.ForwardDepthScale, EngineFault.WrongActivationDerivative, EngineFault.StaleGradient })
         {
             var run = Train($"control-fault-{f}", c.With(fault: f));
@@ -549,6 +558,24 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
         return new RunData
         {
             Directory = "control-bumped (in memory)", Meta = data.Meta, Shape = data.Shape, Data = data.Data, A = data.A, B = data.B,
+            Activation = data.Activation, Eta = data.Eta, Steps = data.Steps, W = w, V = data.V, Losses = data.Losses, Trace = data.Trace,
+        };
+    }
+
+    /// <summary>
+    /// A copy of the gradient flow <paramref name="data"/> whose middle snapshot has every entry of W_⌊L/2⌋+1 moved by 10⁻³:
+    /// a move below what the Grönwall form A.flow can see, which the split recursion's centre compares pair by pair.
+    /// </summary>
+    private static RunData BumpFlow(RunData data, out string description)
+    {
+        int L = data.Shape.Depth, md = data.Shape.Width * data.Shape.Dim, k = L / 2, s = data.Steps.Length / 2;
+        var w = data.W.Select(a => (double[])a.Clone()).ToArray();
+        for (int i = 0; i < md; i++) w[s][k * md + i] += 1e-3;
+        description = string.Create(CultureInfo.InvariantCulture,
+            $"the control setting as a gradient flow over the same horizon (Dormand–Prince 5(4), rtol 1e-8), W_{k + 1} (1-based) of snapshot {s} (output {data.Steps[s]}) moved by 10⁻³ an entry");
+        return new RunData
+        {
+            Directory = "control-flow-bumped (in memory)", Meta = data.Meta, Shape = data.Shape, Data = data.Data, A = data.A, B = data.B,
             Activation = data.Activation, Eta = data.Eta, Steps = data.Steps, W = w, V = data.V, Losses = data.Losses, Trace = data.Trace,
         };
     }

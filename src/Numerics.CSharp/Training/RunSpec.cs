@@ -174,6 +174,22 @@ public sealed record RunSpec
         return ThetaTrainer.Train(block, Depth, Data(), InitialParameters(block), Options(progress, cancel), Seed, DataDescription, Hyper);
     }
 
+    /// <summary>
+    /// The gradient flow of the setting (the MLP spelled with W and V) over [0, T], T = η·N unless <paramref name="horizon"/> is
+    /// given (the same horizon as the setting's gradient descent), on the uniform grid of N intervals unless
+    /// <paramref name="outputTimes"/> are given, so that output j is at the time of iterate j (Dormand–Prince 5(4) at the
+    /// given tolerances; <see cref="GradientFlow.Train"/>).
+    /// </summary>
+    public TrainRecord TrainFlow(double rtol = 1e-8, double atol = 1e-10, double? horizon = null, double[]? outputTimes = null)
+    {
+        var opts = new FlowOptions(Activation, horizon ?? Eta * Iterations, Iterations)
+        {
+            Rtol = rtol, Atol = atol, Clip = Clip, Snapshots = Snapshots, SnapshotSteps = SnapshotSteps,
+            Fault = Fault, OutputTimes = outputTimes,
+        };
+        return GradientFlow.Train(Shape, Data(), InitialWeights(), opts, Seed, DataDescription);
+    }
+
     /// <summary>Equal settings: every field alike, the hyper-parameters and scales compared by value as they take effect
     /// (a default given or left out is the same setting).</summary>
     public bool Equals(RunSpec? o) =>

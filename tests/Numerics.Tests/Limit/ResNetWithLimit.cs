@@ -2,7 +2,6 @@ using System.Diagnostics;
 using ResOdeProofs.Numerics.Model;
 using ResOdeProofs.Numerics.Ode;
 using ResOdeProofs.Numerics.Training;
-using ResOdeProofs.TestSupport;
 
 namespace ResOdeProofs.Numerics.Tests.Limit;
 
