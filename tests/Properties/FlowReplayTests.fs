@@ -471,15 +471,21 @@ let ``A.flow.split.segments, A.flow.split.centre.segments: the replay without it
             Assert.Equal(sprintf "%A" observed.Verdict, sprintf "%A" again.Verdict)
             Assert.Equal<(string * float) list>(observed.Constants |> List.filter (fst >> timed >> not), again.Constants |> List.filter (fst >> timed >> not))
 
+/// The short PL flow on both paths with W_5 of snapshot 1 moved by δ (`moveLayer`): `id` is Violated at that snapshot,
+/// pair by pair, with every hypothesis met; each moved run is returned for the caller's other checks.
+let private movedViolates (id: string) (delta: float) =
+  [ for d in [ shortData (); shortCertified () ] do
+      let run = moveLayer d delta
+      let e = eval id run
+      Assert.True(rejected e, sprintf "%s: %A\n%A" id e.Verdict e.Hypotheses)
+      match e.Verdict with
+      | Violated w -> Assert.Contains("snapshot 1", w.When); Assert.Contains("pair k = ", w.Where)
+      | _ -> ()
+      yield run ]
+
 [<Fact>]
 let ``A.flow.split.segments: a middle snapshot moved by 0.005 per entry of one layer, its loss rewritten → violated at that snapshot on both paths, A.flow not`` () =
-  for d in [ shortData (); shortCertified () ] do
-    let run = moveLayer d 5e-3
-    let e = eval "A.flow.split.segments" run
-    Assert.True(rejected e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
-    match e.Verdict with
-    | Violated w -> Assert.Contains("snapshot 1", w.When); Assert.Contains("pair k = ", w.Where)
-    | _ -> ()
+  for run in movedViolates "A.flow.split.segments" 5e-3 do
     // the Grönwall form does not notice it (it reads the verifier's columns, which this run does not reproduce: not evaluated)
     let flow = eval "A.flow" run
     Assert.False(Verdict.isViolated flow.Verdict, sprintf "A.flow: %A" flow.Verdict)
@@ -499,13 +505,7 @@ let ``A.flow.split.centre.segments: faithful PL flow → holds on both paths, wi
 
 [<Fact>]
 let ``A.flow.split.centre.segments: a middle snapshot moved by 0.001 per entry of one layer → violated there on both paths, A.flow.split.segments not`` () =
-  for d in [ shortData (); shortCertified () ] do
-    let run = moveLayer d 1e-3
-    let e = eval "A.flow.split.centre.segments" run
-    Assert.True(rejected e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
-    match e.Verdict with
-    | Violated w -> Assert.Contains("snapshot 1", w.When); Assert.Contains("pair k = ", w.Where)
-    | _ -> ()
+  for run in movedViolates "A.flow.split.centre.segments" 1e-3 do
     // below the plain recursion's resolution
     assertHolds "A.flow.split.segments" run
 
@@ -516,3 +516,18 @@ let ``A.flow.split.centre.segments: tanh flow → hypothesis not met (GELU's con
     let e = eval "A.flow.split.centre.segments" run
     Assert.True((match e.Verdict with HypothesisNotMet h -> h |> List.exists (fun (n, _) -> n.Contains "GELU") | _ -> false), sprintf "%A" e.Verdict)
     assertHolds "A.flow.split.segments" run
+
+[<Fact>]
+let ``A.flow.split.segments, A.flow.split.centre.segments: relu flow of another producer, this engine's clipped flow → hypothesis not met, nothing integrated for them`` () =
+    let relu = GradientFlowProperties.plSpec.With(iterations = 4, activation = ResOdeProofs.Numerics.ActivationKind.Relu)
+    let foreignRelu =
+        let d = RunDirectory.InMemory(relu.TrainFlow(GradientFlowProperties.rtol, GradientFlowProperties.atol), "gf-relu")
+        d.Meta.EngineBuild <- "content:0000000000000000"
+        Run(d)
+    let clipped = Run(RunDirectory.InMemory(clippedSpec().TrainFlow(GradientFlowProperties.rtol, GradientFlowProperties.atol), "gf-clipped"))
+    for run in [ foreignRelu; clipped ] do
+        for id in [ "A.flow.split.segments"; "A.flow.split.centre.segments" ] do
+            let e = eval id run
+            Assert.True((match e.Verdict with HypothesisNotMet _ -> true | _ -> false), sprintf "%s on %s: %A" id run.Directory e.Verdict)
+    // the foreign relu flow is not integrated at all (E.flowReplay's hypothesis σ smooth), by the verifier or by these rows
+    Assert.True(foreignRelu.FlowEvidence.IsNone)

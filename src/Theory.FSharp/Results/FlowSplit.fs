@@ -456,6 +456,12 @@ let private cache = ConditionalWeakTable<Run, FlowSplitBounds>()
 /// The bounds along the run's flow replay: filled by the observer during the replay E.flowReplay reads, or, when the
 /// replay ran without it (or without the centre and `needCentre`), by one more integration (the same numbers).
 let private boundsFor (needCentre: bool) (run: Run) : FlowSplitBounds =
+    // never an integration of a flow the replay does not integrate (E.flowReplay's hypotheses, a clip, a σ that is not smooth)
+    match run.FlowReplayUnmet with
+    | Some why -> raise (MissingInput(sprintf "no flow replay: %s" why))
+    | None -> ()
+    if run.Setting.Optimizer <> "gf" || not run.Setting.S2.IsSome then
+        raise (MissingInput "the split recursion follows the plain flow of a smooth σ")
     run.FlowEvidence |> ignore
     let gelu = run.Setting.Activation = ResOdeProofs.Numerics.ActivationKind.Gelu
     match cache.TryGetValue run with
@@ -496,6 +502,9 @@ let landingAllowance (run: Run) (s: int) =
 
 let private stagesSeenWith (needCentre: bool) : string * (Run -> HypothesisCheck) =
     "every stage of the accepted steps seen by the recursion", fun run ->
+      if run.FlowReplayUnmet.IsSome || run.Setting.Optimizer <> "gf" || run.Setting.S2.IsNone then
+        NotMet "not evaluated: the recursion runs only on a flow the verifier integrates (the hypotheses above)"
+      else
         let b = boundsFor needCentre run
         match b.Failure |> Array.tryFindIndex Option.isSome with
         | Some s -> NotMet(sprintf "segment from snapshot %d: %s" s b.Failure.[s].Value)
@@ -598,7 +607,7 @@ let flowCentreSegments : Result<Run> =
                       "landing allowance max_s 2 |Z_producer - Z_replay|_F", allowMax
                       "pair bounds from A.flow.split.segments (its bound the lower)", float (Array.sum b.CentrePlain)
                       "pair bounds in all (pairs × outputs)", float (Array.sum b.CentrePairs)
-                      "observer seconds (with the plain recursion)", Array.sum b.Seconds ]
+                      "observer (with the plain recursion) seconds", Array.sum b.Seconds ]
                 Notes = [ "the bound and the measured side both read the verifier's integration (E.flowReplay), never the producer's trace; the recorded snapshots are compared pair by pair" ] } }
 
 /// The results of this file, for a registry.
