@@ -17,7 +17,7 @@ internal static class VerifyCommand
     {
         var dirs = new Argument<string[]>("RUN_DIR") { Description = "Run directories (one run, or a ladder of runs that differ only in depth).", Arity = ArgumentArity.OneOrMore };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the summary line." };
-        var timings = new Option<bool>("--timings") { Description = "Also print the wall and CPU seconds of every check, costliest first (a check that first computes a quantity shared with others, e.g. the evidence replay, pays for it; its row also says how long the split statements' observer took inside it; the snapshot references computed on a thread of their own beside the rows (by a verify of every result all three of them, by a selection with a B row B.bound's analysis with its reference solves) are listed with their own wall and CPU, which the rows they ran beside carry)." };
+        var timings = new Option<bool>("--timings") { Description = "Also print the wall and CPU seconds of every check, costliest first (a check that first computes a quantity shared with others, e.g. the evidence replay, pays for it; its row also says how long the split statements' observer took inside it, the flow replay's row likewise for the flow's; the snapshot references computed on a thread of their own beside the rows (by a verify of every result all three of them, by a selection with a B row B.bound's analysis with its reference solves) are listed with their own wall and CPU, which the rows they ran beside carry)." };
         var writeIndex = new Option<string?>("--write-index") { Description = "Also write the results index (Markdown, e.g. docs/theorems/index.md) generated from these runs. An existing file is replaced only if this option wrote it." };
         var only = new Option<string[]>("--only")
         {
@@ -202,6 +202,9 @@ internal static class VerifyCommand
             if (r.Id == "E.replay" && ObserverSeconds(rows, r.Input) is var (split, centre) && split <= r.Seconds)
                 Console.WriteLine(FormattableString.Invariant(
                     $"    of it, the split statements' observer: {split:F3} s wall of its jobs{(centre is double c ? $" (the linearised centre's steps {c:F3} s, summed over the threads that ran them)" : "")}; a selection without these statements (e.g. --only E.replay) replays without it"));
+            if (r.Id == "E.flowReplay" && FlowObserverSeconds(rows, r.Input) is double flow && flow <= r.Seconds)
+                Console.WriteLine(FormattableString.Invariant(
+                    $"    of it, the flow's split statements' observer: {flow:F3} s at the integration's stages; a selection without them (e.g. --only E.flowReplay) integrates without it"));
         }
         // the snapshot references computed on a thread of their own while the rows ran: their CPU is in the rows' (a row's CPU is
         // the process's over its wall), the replay's above all, not in the rows that read them
@@ -242,6 +245,18 @@ internal static class VerifyCommand
                 else if (n == "centre recursion seconds") centre = Math.Max(centre ?? 0, v);
             }
         return split is double s ? (s, centre) : null;
+    }
+
+    /// <summary>What the flow's split statements' observer took inside the flow replay of one input (the largest of their rows'
+    /// "observer … seconds" constants, one observer for both): null when neither row ran it.</summary>
+    private static double? FlowObserverSeconds(IReadOnlyList<Registry.VerdictRow> rows, string input)
+    {
+        double? seconds = null;
+        foreach (var r in rows.Where(r => r.Input == input && r.Id.StartsWith("A.flow.split", StringComparison.Ordinal)))
+            foreach (var (n, v) in r.Constants)
+                if (double.IsFinite(v) && n.StartsWith("observer", StringComparison.Ordinal) && n.EndsWith("seconds", StringComparison.Ordinal))
+                    seconds = Math.Max(seconds ?? 0, v);
+        return seconds;
     }
 
     internal static string Num(double x) =>

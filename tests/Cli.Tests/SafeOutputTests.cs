@@ -290,6 +290,18 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Contains($"width = {m + 1}", r.Err);
     }
 
+    [Fact(DisplayName = "resode verify --timings: a small gradient flow → the flow replay's row says what the flow's split statements' observer took inside it; not with --only E.flowReplay")]
+    public void VerifyTimingsNameTheFlowObserversShare()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--optimizer", "gf", "--rtol", "1e-8", "--atol", "1e-10", "--out", "flow")).Code);
+        var r = Cli.Run(_s.Dir, "verify", "flow", "--timings");
+        Assert.True(r.Code is ExitCodes.Done, r.ToString());
+        Assert.Matches(@"\n  E\.flowReplay[^\n]*\n    of it, the flow's split statements' observer: [0-9.]+ s at the integration's stages", r.Out);
+        var only = Cli.Run(_s.Dir, "verify", "flow", "--timings", "--only", "E.flowReplay");
+        Assert.True(only.Code is ExitCodes.Done, only.ToString());
+        Assert.DoesNotContain("flow's split statements' observer", only.Out);
+    }
+
     [Fact(DisplayName = "resode verify --timings: a small run → every costly check listed with its CPU seconds, the split observer's share of the replay and the references computed beside the rows with their own cost (neither with --only E.replay), the heap's and the compiler's costs, verdicts.json records them")]
     public void VerifyTimingsListEveryCostlyCheckAndVerdictsJsonRecordsItsCpuSeconds()
     {
