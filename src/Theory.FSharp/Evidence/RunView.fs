@@ -145,6 +145,14 @@ type BesidePart = { Part: string; ReadBy: string; Seconds: float; CpuSeconds: fl
 /// constants) read the W/V views (`Shape`, `W`, `V`, `Layerwise`, `LayerOperatorNorms`, `Evidence`), which exist when
 /// the architecture is the MLP (`IsMlp`). `architectures` are the theory-side descriptions known to the registry
 /// (the run's is looked up by name; `Run(data)` knows none).
+/// Several observers of one integration of the flow replay, each told every event in the order registered.
+type FlowObserverSet(observers: IFlowObserver[]) =
+    interface IFlowObserver with
+        member _.Stage(i, t, h, y, field) = for o in observers do o.Stage(i, t, h, y, field)
+        member _.Accepted(t, h, tableau, yNew) = for o in observers do o.Accepted(t, h, tableau, yNew)
+        member _.Output(j, y) = for o in observers do o.Output(j, y)
+        member _.Evaluated(kept) = for o in observers do o.Evaluated(kept)
+
 type Run(data: RunData, architectures: Architecture list) as this =
     let isMlp = data.IsMlp
     let L = data.Depth
@@ -254,7 +262,15 @@ type Run(data: RunData, architectures: Architecture list) as this =
                      match observers with
                      | [||] -> null
                      | [| one |] -> Func<int, IFlowObserver | null>(fun s -> match one s with Some o -> o | None -> null)
-                     | _ -> invalidOp "Run.FlowObservers: one observer of the flow replay at a time"
+                     | many ->
+                         Func<int, IFlowObserver | null>(fun s ->
+                             let chosen : IFlowObserver | null =
+                                 let picked : IFlowObserver[] = many |> Array.choose (fun o -> o s)
+                                 match picked with
+                                 | [||] -> null
+                                 | [| o |] -> (o: IFlowObserver | null)
+                                 | os -> FlowObserverSet os
+                             chosen)
                  Some(FlowEvidence.build data observe)
              else None)
     let flowUnmet =

@@ -126,8 +126,8 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
         for k in 0 .. L - 1 do
             zW.[k] <- layerNorm w k
             zV.[k] <- layerNorm v k
-    let uOf i = min xW.[i] (nW.[i] + rW.[i]), min xV.[i] (nV.[i] + rV.[i])
-    let pairBound i = let a, c = uOf i in sqrt (a * a + c * c)
+    let uOf i = struct (min xW.[i] (nW.[i] + rW.[i]), min xV.[i] (nV.[i] + rV.[i]))
+    let pairBound i = let struct (a, c) = uOf i in sqrt (a * a + c * c)
     /// the centre's bound of pair i, ((‖c_W‖ + ē_W)² + (‖c_V‖ + ē_V)²)^{1/2}
     let centreBound i = let a, c = ncW.[i] + ebW.[i], ncV.[i] + ebV.[i] in sqrt (a * a + c * c)
     let lowerOf (x: float) (y: float) = if Double.IsNaN x then y elif Double.IsNaN y then x else min x y
@@ -281,7 +281,7 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
                 b.Steps.[current] <- b.Steps.[current] + 1
             while stageW.Count < s do stageW.Add 0.0; stageV.Add 0.0
             for p in 0 .. pairs - 1 do
-                let uw0, uv0 = uOf p
+                let struct (uw0, uv0) = uOf p
                 stageW.[0] <- uw0
                 stageV.[0] <- uv0
                 // the stage states' increments: Δ(Y_i) = Δ(n) − hΣ_l a_il(E_l + bracket_l), plus the stage state's rounding
@@ -487,19 +487,6 @@ let private flowReplayed : string * (Run -> HypothesisCheck) =
         | None -> Met "every segment integrated"
         | Some why -> NotMet why
 
-/// The landing allowance of snapshot s ≥ 1: twice the flow replay's weight tolerance at the end of the segment into s (the
-/// allowed ‖Z_producer − Z_replay‖_F, E.flowReplay; 0 on the bit-exact path): each pair's increment moves by at most the
-/// sum of its two layers' moves.
-let landingAllowance (run: Run) (s: int) =
-    match run.FlowEvidence with
-    | Some e when s >= 1 ->
-        match e.Replay.Segments |> Array.tryFind (fun g -> g.Snapshot = s - 1) with
-        | Some g when g.WeightTolerance.Length > 0 ->
-            let a = 2.0 * g.WeightTolerance.[g.WeightTolerance.Length - 1]
-            if Double.IsFinite a then a else nan
-        | _ -> nan
-    | _ -> nan
-
 let private stagesSeenWith (needCentre: bool) : string * (Run -> HypothesisCheck) =
     "every stage of the accepted steps seen by the recursion", fun run ->
       if run.FlowReplayUnmet.IsSome || run.Setting.Optimizer <> "gf" || run.Setting.S2.IsNone then
@@ -518,15 +505,8 @@ let private checks (run: Run) (b: FlowSplitBounds) (bound: float[][]) (endPairs:
                 { Measured = b.Measured.[s].[i]; Bound = bound.[s].[i]
                   Where = sprintf "max_k ‖Z_{k+1} − Z_k‖_F (the verifier's flow from snapshot %d)" s
                   When = sprintf "output %d (t = %g)" (from + i) (FlowRuns.time run (from + i)) }
-        for s in 1 .. run.SnapshotCount - 1 do
-            let pairs = endPairs.[s - 1]
-            let measured = SplitFamily.recordedIncrements run s
-            let allow = landingAllowance run s
-            for k0 in 0 .. measured.Length - 1 ->
-                { Measured = measured.[k0]
-                  Bound = (if k0 < pairs.Length then pairs.[k0] else nan) + allow
-                  Where = sprintf "‖Z_{k+1} − Z_k‖_F, pair k = %d (snapshot weights)" (k0 + 1)
-                  When = sprintf "snapshot %d, output %d (t = %g)" s run.Steps.[s] (run.Time s) }
+        // the recorded snapshots, pair by pair, within twice the flow replay's weight tolerance (SplitFamily.landingAllowance)
+        for s in 1 .. run.SnapshotCount - 1 do yield! SplitFamily.snapshotPairChecks run s endPairs.[s - 1]
     }
 
 /// (A.flow.split.segments) the split recursion along the verifier's integration of the flow, restarted at every snapshot.
@@ -555,7 +535,7 @@ let flowSplitSegments : Result<Run> =
                 let stages = ButcherTableau.DormandPrince54.Stages
                 let rel = Rounding.recursionRelOwn run (stages * steps) growth
                 let e = evaluation rel (checks run b b.Bound b.EndPairs) [] []
-                let allowMax = if run.SnapshotCount < 2 then 0.0 else [| for s in 1 .. run.SnapshotCount - 1 -> landingAllowance run s |] |> Comparison.maxKeepNaN
+                let allowMax = SplitFamily.landingAllowanceMax run
                 { e with
                     Constants =
                         [ "accepted steps observed", float steps
@@ -600,7 +580,7 @@ let flowCentreSegments : Result<Run> =
             let growth = Array.max b.Growth
             let rel = Rounding.recursionRelOwn run (ButcherTableau.DormandPrince54.Stages * steps) growth
             let e = evaluation rel (checks run b b.CentreBound b.CentreEndPairs) [] []
-            let allowMax = if run.SnapshotCount < 2 then 0.0 else [| for s in 1 .. run.SnapshotCount - 1 -> landingAllowance run s |] |> Comparison.maxKeepNaN
+            let allowMax = SplitFamily.landingAllowanceMax run
             { e with
                 Constants =
                     [ "accepted steps observed", float steps

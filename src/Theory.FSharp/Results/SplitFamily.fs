@@ -66,21 +66,43 @@ let recordedIncrements (run: Run) (s: int) =
 /// Z_{k+1} − Z_k moves by at most the sum of its two layers' moves, so the recorded increments lie within 2ε_s of the
 /// replayed ones. ε_s does not read the recorded snapshot beyond its norm (a bump of it is compared, not allowed for).
 /// 0 where the segment is replayed bit for bit (the producer's own program, landing gap allowed 0) and on runs without
-/// the MLP's evidence replay; NaN where it is not a finite number (no comparison passes then).
+/// the MLP's evidence replay; NaN where it is not a finite number (no comparison passes then). On a gradient-flow run the
+/// same reading of the flow replay (E.flowReplay): twice its weight tolerance at the end of the segment into s, the allowed
+/// ‖Z_producer − Z_replay‖_F (0 on its bit-exact path; NaN for a segment it did not integrate).
 let landingAllowance (run: Run) (s: int) =
+    let finite a = if System.Double.IsFinite a then a else nan
     match run.Evidence with
     | Some e when s >= 1 ->
         match e.Segments |> Array.tryFind (fun g -> g.Replay.Snapshot = s - 1) with
-        | Some g ->
-            let a = 2.0 * g.LandingAllowance
-            if System.Double.IsFinite a then a else nan
+        | Some g -> finite (2.0 * g.LandingAllowance)
         | None -> 0.0
-    | _ -> 0.0
+    | Some _ -> 0.0
+    | None ->
+        match run.FlowEvidence with
+        | Some e when s >= 1 ->
+            match e.Replay.Segments |> Array.tryFind (fun g -> g.Snapshot = s - 1) with
+            | Some g when g.WeightTolerance.Length > 0 -> finite (2.0 * g.WeightTolerance.[g.WeightTolerance.Length - 1])
+            | _ -> nan
+        | _ -> 0.0
 
 /// The largest `landingAllowance` over the snapshots after the first (0 on a run replayed bit for bit), as the rows report it.
 let landingAllowanceMax (run: Run) =
     if run.SnapshotCount < 2 then 0.0
     else [| for s in 1 .. run.SnapshotCount - 1 -> landingAllowance run s |] |> Comparison.maxKeepNaN
+
+/// Snapshot s's recorded increments, pair by pair, against each pair's bound propagated from the snapshot before (index
+/// k − 1; NaN where missing), raised by the snapshot's `landingAllowance`: on descent and on flow runs alike.
+let snapshotPairChecks (run: Run) (s: int) (pairs: float[]) : Check seq =
+    let measured = recordedIncrements run s
+    let allow = landingAllowance run s
+    let j = run.Steps.[s]
+    let step = if FlowRuns.isFlow run then "output" else "iteration"
+    seq {
+        for k0 in 0 .. measured.Length - 1 ->
+            { Measured = measured.[k0]; Bound = (if k0 < pairs.Length then pairs.[k0] else nan) + allow
+              Where = sprintf "‖Z_{k+1} − Z_k‖_F, pair k = %d (snapshot weights)" (k0 + 1)
+              When = sprintf "snapshot %d, %s %d (t = %g)" s step j (FlowRuns.time run j) }
+    }
 
 /// Every comparison of a track: the replayed iterates against the bound, then every later snapshot's recorded
 /// increments, pair by pair against each pair's bound or as max_k against the bound, each bound raised by the snapshot's
@@ -93,13 +115,7 @@ let checks (run: Run) (t: Track) : Check seq =
             let j = run.Steps.[s]
             match t.PairBounds with
             | Some pairs ->
-                if pairs.[s].Length > 0 then
-                    let measured = recordedIncrements run s
-                    let allow = landingAllowance run s
-                    for k0 in 0 .. measured.Length - 1 do
-                        yield { Measured = measured.[k0]; Bound = pairs.[s].[k0] + allow
-                                Where = sprintf "‖Z_{k+1} − Z_k‖_F, pair k = %d (snapshot weights)" (k0 + 1)
-                                When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
+                if pairs.[s].Length > 0 then yield! snapshotPairChecks run s pairs.[s]
             | None ->
                 if j > 0 && j < t.Bound.Length then
                     yield { Measured = run.DepthIncrement s; Bound = t.Bound.[j] + landingAllowance run s; Where = "max_k ‖θ_{k+1} − θ_k‖ (snapshot parameters)"
