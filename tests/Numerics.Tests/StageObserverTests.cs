@@ -1,4 +1,5 @@
 using ResOdeProofs.Numerics.Ode;
+using ResOdeProofs.Numerics.Verification;
 
 namespace ResOdeProofs.Numerics.Tests;
 
@@ -78,5 +79,35 @@ public class StageObserverTests
         public void Stage(int i, double t, double h, ReadOnlySpan<double> y, ReadOnlySpan<double> field) =>
             ((IStageObserver)Inner).Stage(i, t, h, y, i == 2 ? new double[field.Length] : field);
         public void Accepted(double t, double h, ButcherTableau tab, ReadOnlySpan<double> yNew) => ((IStageObserver)Inner).Accepted(t, h, tab, yNew);
+    }
+
+    /// <summary>An observer that raises at its third stage and counts every call it is given.</summary>
+    private sealed class Throwing : IFlowObserver
+    {
+        public int Calls;
+        public void Stage(int i, double t, double h, ReadOnlySpan<double> y, ReadOnlySpan<double> field)
+        {
+            if (++Calls == 3) throw new InvalidOperationException("observer bug");
+        }
+        public void Accepted(double t, double h, ButcherTableau tableau, ReadOnlySpan<double> yNew) => Calls++;
+        public void Output(int j, ReadOnlySpan<double> y) => Calls++;
+        public void Evaluated(object? kept) => Calls++;
+    }
+
+    [Fact(DisplayName = "GuardedFlowObserver: an observer raising at its third stage → the solve goes on unchanged, the exception handed over once, nothing more told to the observer")]
+    public void GuardedObserverFailureStaysItsOwn()
+    {
+        var p = OdeProblem.Rotation;
+        var inner = new Throwing();
+        var errors = new List<Exception>();
+        var guarded = new GuardedFlowObserver(inner, errors.Add);
+        var plain = OdeSolver.Integrate(p.F, p.T0, p.T1, p.Y0, 1e-9, 1e-12, ButcherTableau.DormandPrince54);
+        var seen = OdeSolver.Integrate(p.F, p.T0, p.T1, p.Y0, 1e-9, 1e-12, ButcherTableau.DormandPrince54, observer: guarded);
+        Assert.Equal(plain.Final, seen.Final);
+        Assert.Equal(plain.Steps, seen.Steps);
+        Assert.Single(errors);
+        Assert.Equal("observer bug", errors[0].Message);
+        Assert.True(guarded.Failed);
+        Assert.Equal(3, inner.Calls);
     }
 }

@@ -47,7 +47,10 @@ type FlowSplitBounds =
       /// over every output and pair: how many pair bounds the plain recursion gave (its bound the lower), and how many in all
       CentrePlain: int[]; CentrePairs: int[]
       /// whether the observers computed the centre (σ = GELU and the view wanted it, `Run.CentreWanted`)
-      WithCentre: bool }
+      WithCentre: bool
+      /// an exception an observer raised (by the first segment it observes; `GuardedFlowObserver`): the rows that read
+      /// these bounds raise it again (an error row), the integration went on without that observer
+      Error: exn option[] }
 
 /// One stage's quantities: the state, E^W, E^V of every pair with their norms and bracket coefficients, and the layer
 /// gradients' norms ‖Ĝ^W_k‖, ‖Ĝ^V_k‖ of the replay's field there.
@@ -443,13 +446,15 @@ let private create (run: Run) (withCentre: bool) : FlowSplitBounds =
       CentreBound = Array.init n (fun s -> Array.create (max 1 (len s)) nan)
       CentreEndPairs = Array.create n [||]
       CentrePlain = Array.zeroCreate n; CentrePairs = Array.zeroCreate n
-      WithCentre = withCentre && run.Setting.Activation = ResOdeProofs.Numerics.ActivationKind.Gelu }
+      WithCentre = withCentre && run.Setting.Activation = ResOdeProofs.Numerics.ActivationKind.Gelu
+      Error = Array.create n None }
 
 /// The bounds and the factory of the observers that fill them (s = −1: one observer of every segment).
 let private observers (run: Run) (withCentre: bool) : FlowSplitBounds * (int -> IFlowObserver option) =
     let b = create run withCentre
     let last = run.SnapshotCount - 1
-    b, fun s -> Some(if s < 0 then Observer(run, b, 0, last) :> IFlowObserver else Observer(run, b, s, s) :> IFlowObserver)
+    let guarded first (o: IFlowObserver) = GuardedFlowObserver(o, fun e -> b.Error.[first] <- Some e) :> IFlowObserver
+    b, fun s -> Some(if s < 0 then guarded 0 (Observer(run, b, 0, last)) else guarded s (Observer(run, b, s, s)))
 
 let private cache = ConditionalWeakTable<Run, FlowSplitBounds>()
 
@@ -464,13 +469,18 @@ let private boundsFor (needCentre: bool) (run: Run) : FlowSplitBounds =
         raise (MissingInput "the split recursion follows the plain flow of a smooth σ")
     run.FlowEvidence |> ignore
     let gelu = run.Setting.Activation = ResOdeProofs.Numerics.ActivationKind.Gelu
-    match cache.TryGetValue run with
-    | true, b when run.FlowObserversFed > 0 && (b.WithCentre || not needCentre || not gelu) -> b
-    | _ ->
-        let b, f = observers run true
-        FlowReplay.Run(run.Data, Func<int, IFlowObserver | null>(fun s -> match f s with Some o -> o | None -> null)) |> ignore
-        cache.AddOrUpdate(run, b)
-        b
+    let b =
+        match cache.TryGetValue run with
+        | true, b when run.FlowObserversFed > 0 && (b.WithCentre || not needCentre || not gelu) -> b
+        | _ ->
+            let b, f = observers run true
+            FlowReplay.Run(run.Data, Func<int, IFlowObserver | null>(fun s -> match f s with Some o -> o | None -> null)) |> ignore
+            cache.AddOrUpdate(run, b)
+            b
+    // an observer that failed: its rows are errors (the exception as raised), never a verdict on partial bounds
+    match b.Error |> Array.tryPick id with
+    | Some e -> Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e).Throw(); b
+    | None -> b
 
 /// The bounds A.flow.split.segments reads (with or without the centre).
 let bounds (run: Run) = boundsFor false run
