@@ -27,7 +27,7 @@ let observedIds : Set<string> = SplitResults.all @ FlowSplit.all |> List.map (fu
 
 /// The split statements that read the linearised centre (`Run.WithoutCentre`), of gradient descent and of the flow: a
 /// verify that chooses other split statements but neither of these replays with an observer that leaves the centre out.
-let centreIds = set [ SplitResults.centreSegments.Id; FlowSplit.flowCentreSegments.Id ]
+let centreIds = set [ SplitResults.centreSegments.Id; SplitResults.centreRemainder.Id; FlowSplit.flowCentreSegments.Id; FlowSplit.flowCentreRemainder.Id ]
 
 /// One evaluated result, flattened (NaN where a number does not apply).
 type VerdictRow =

@@ -44,6 +44,9 @@ type FlowSplitBounds =
       /// recursion's per pair, and per pair at a segment's end
       CentreBound: float[][]
       CentreEndPairs: float[][]
+      /// for a segment that ends at snapshot s + 1 (index s): the recorded increments there against the centres
+      /// (A.flow.split.centre.remainder); None otherwise or without the centre
+      CentreEndBalls: SplitCentre.Ball option[]
       /// over every output and pair: how many pair bounds the plain recursion gave (its bound the lower), and how many in all
       CentrePlain: int[]; CentrePairs: int[]
       /// whether the observers computed the centre (σ = GELU and the view wanted it, `Run.CentreWanted`)
@@ -404,7 +407,9 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
                         b.CentrePairs.[current] <- b.CentrePairs.[current] + pairs
                 if snap = current + 1 then
                     b.EndPairs.[current] <- Array.init pairs pairBound
-                    if centre.IsSome then b.CentreEndPairs.[current] <- Array.init pairs (fun i -> lowerOf (centreBound i) (pairBound i))
+                    if centre.IsSome then
+                        b.CentreEndPairs.[current] <- Array.init pairs (fun i -> lowerOf (centreBound i) (pairBound i))
+                        b.CentreEndBalls.[current] <- Some(SplitCentre.ballAt md (run.W snap) (run.V snap) cnW cnV ebW ebV)
             let ended = current
             if snap >= first && snap <= last then
                 restart y
@@ -445,6 +450,7 @@ let private create (run: Run) (withCentre: bool) : FlowSplitBounds =
       Failure = Array.create n None; Seconds = Array.zeroCreate n
       CentreBound = Array.init n (fun s -> Array.create (max 1 (len s)) nan)
       CentreEndPairs = Array.create n [||]
+      CentreEndBalls = Array.create n None
       CentrePlain = Array.zeroCreate n; CentrePairs = Array.zeroCreate n
       WithCentre = withCentre && run.Setting.Activation = ResOdeProofs.Numerics.ActivationKind.Gelu
       Error = Array.create n None }
@@ -600,5 +606,37 @@ let flowCentreSegments : Result<Run> =
                       "observer (with the plain recursion) seconds", Array.sum b.Seconds ]
                 Notes = [ "the bound and the measured side both read the verifier's integration (E.flowReplay), never the producer's trace; the recorded snapshots are compared pair by pair" ] } }
 
+/// (A.flow.split.centre.remainder) the remainder's own conclusion along the flow: every recorded increment lies in the ball
+/// of radius ē around the centre propagated to its snapshot.
+let flowCentreRemainder : Result<Run> =
+  let hyps = [ SplitCentre.hypGelu; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeenWith true ]
+  FlowRuns.flowOnly "A.split.centre.remainder"
+    { Id = "A.flow.split.centre.remainder"
+      Title = "Depth-smoothness along the gradient flow, the recorded increments within the certified remainder of the linearised centre (restarted at each snapshot)"
+      Source = "paper §3 (finite training time, gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "With the centre c and the remainder bounds ē_W, ē_V of A.flow.split.centre.segments (the same stages of the verifier's integration, restarted at every snapshot), "
+        + "every increment lies in the ball ‖Δ_k − c_k‖_F ≤ (ē_W² + ē_V²)^{1/2}; compared at every snapshot s ≥ 1 with each pair's recorded increment against the centre "
+        + "propagated from snapshot s − 1, the radius raised by twice the flow replay's weight tolerance there and by the rounding of forming fl(fl(Z_{k+1} − Z_k) − c) and its norm."
+      Hypotheses = hyps |> List.map (fun (n, h) -> n, fun run -> if FlowRuns.isFlow run then h run else Met "gradient-descent run (not checked)")
+      Conclusion =
+        fun run ->
+            let b = boundsFor true run
+            let steps = Array.sum b.Steps
+            let growth = Array.max b.Growth
+            let rel = Rounding.recursionRelOwn run (ButcherTableau.DormandPrince54.Stages * steps) growth
+            let checks = seq { for s in 1 .. run.SnapshotCount - 1 do yield! SplitCentre.ballChecks run s b.CentreEndBalls.[s - 1] }
+            let e = evaluation rel checks [] []
+            let radius = b.CentreEndBalls |> Array.choose id |> Array.collect (fun x -> x.Radius)
+            { e with
+                Constants =
+                    [ "accepted steps observed", float steps
+                      "landing allowance max_s 2 |Z_producer - Z_replay|_F", SplitFamily.landingAllowanceMax run
+                      "remainder radius (max over snapshots and pairs)", (if radius.Length = 0 then nan else Comparison.maxKeepNaN radius)
+                      "comparisons (pairs × snapshots after the first)", float radius.Length ]
+                Notes = [ "the centre and its remainder bound are the verifier's own (its integration of the flow, E.flowReplay); the measured side is the recorded snapshots' increments" ] } }
+
 /// The results of this file, for a registry.
-let all : Result<Run> list = [ flowSplitSegments; flowCentreSegments ]
+let all : Result<Run> list = [ flowSplitSegments; flowCentreSegments; flowCentreRemainder ]

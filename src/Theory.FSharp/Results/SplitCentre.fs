@@ -15,6 +15,7 @@ open ResOdeProofs.Numerics
 open ResOdeProofs.Numerics.Model
 open ResOdeProofs.Numerics.Verification
 open ResOdeProofs.Theory
+open ResOdeProofs.Theory.Comparison
 
 /// σ = GELU: the constants of the rule's error (sup|σ⁽⁷⁾|, sup|σ⁽⁸⁾|) are GELU's.
 let hypGelu : string * (Run -> HypothesisCheck) =
@@ -91,3 +92,63 @@ let bound (c: State) =
     let mutable best = 0.0
     for i in 0 .. c.EW.Length - 1 do best <- max best (pairBound c i)
     best
+
+/// The remainder's ball at one snapshot (A.split.centre.remainder, A.flow.split.centre.remainder): per pair (index k − 1)
+/// the recorded increment's distance from the centre propagated to that snapshot, ‖(Z_{k+1} − Z_k) − c_k‖_F as computed,
+/// the remainder bound (ē_W² + ē_V²)^{1/2} there, and the recorded increment's norm ‖Z_{k+1} − Z_k‖_F as computed (the
+/// comparison's rounding reads it).
+type Ball = { Distance: float[]; Radius: float[]; Increment: float[] }
+
+/// The ball of every pair from snapshot weights W, V (L·m·d each, the recorded ones) and the centres cW, cV with their
+/// remainder bounds eW, eV: every difference formed in float64 as fl(fl(Z_{k+1} − Z_k) − c), the squares summed in order.
+let ballAt (md: int) (w: float[]) (v: float[]) (cW: float[]) (cV: float[]) (eW: float[]) (eV: float[]) : Ball =
+    let pairs = eW.Length
+    let dist, rad, inc = Array.zeroCreate pairs, Array.zeroCreate pairs, Array.zeroCreate pairs
+    for k0 in 0 .. pairs - 1 do
+        let mutable sd = 0.0
+        let mutable si = 0.0
+        let o, o1 = k0 * md, (k0 + 1) * md
+        for e in 0 .. md - 1 do
+            let a = w.[o1 + e] - w.[o + e]
+            let b = a - cW.[o + e]
+            sd <- sd + b * b
+            si <- si + a * a
+        for e in 0 .. md - 1 do
+            let a = v.[o1 + e] - v.[o + e]
+            let b = a - cV.[o + e]
+            sd <- sd + b * b
+            si <- si + a * a
+        dist.[k0] <- sqrt sd
+        inc.[k0] <- sqrt si
+        rad.[k0] <- sqrt (eW.[k0] * eW.[k0] + eV.[k0] * eV.[k0])
+    { Distance = dist; Radius = rad; Increment = inc }
+
+/// The ball of every pair of a descent centre (`State`) against weights W, V.
+let ball (c: State) (w: float[]) (v: float[]) : Ball =
+    ballAt c.LayerSize w v c.Pass.CW c.Pass.CV c.EW c.EV
+
+/// The comparisons of snapshot s's recorded increments with the centres propagated to it from snapshot s − 1 (None: no
+/// centre reached that snapshot; one comparison without a finite bound, so the verdict cannot hold). Exactly, the recorded
+/// increment Δ lies within 2ε_s of the replayed one (`SplitFamily.landingAllowance`, 0 when replayed bit for bit) and the
+/// replayed one within ē of c, so ‖Δ − c‖ ≤ ρ + 2ε_s with ρ = (ē_W² + ē_V²)^{1/2}. The computed difference b =
+/// fl(fl(Δ) − c) is off the exact Δ − c by at most u‖Δ‖ + u‖b‖/(1 − u) (one rounding of each subtraction, per entry), and
+/// its computed norm r̂ is within γ = γ(2md + 4) of ‖b‖; so r̂ > (ρ + 2ε_s + u‖Δ̂‖(1 + γ))(1 + γ)/(1 − 2u) implies
+/// ‖Δ − c‖ ≥ (1 − 2u)‖b‖ − u‖Δ‖ > ρ + 2ε_s: the bound compared is that raised radius (docs/theorems/DepthSmoothness.md,
+/// "A.split.centre.remainder").
+let ballChecks (run: Run) (s: int) (ball: Ball option) : Check seq =
+    let j = run.Steps.[s]
+    let step, t = if FlowRuns.isFlow run then "output", FlowRuns.time run j else "iteration", float j * run.Setting.Eta
+    let at = sprintf "snapshot %d, %s %d (t = %g)" s step j t
+    match ball with
+    | None -> Seq.singleton { Measured = nan; Bound = nan; Where = "‖(Z_{k+1} − Z_k) − c_k‖_F: no centre reached this snapshot"; When = at }
+    | Some b ->
+        let u = Rounding.Float64UnitRoundoff
+        let g = Rounding.gammaAt u (2 * run.Shape.LayerSize + 4)
+        let allow = SplitFamily.landingAllowance run s
+        seq {
+            for k0 in 0 .. b.Distance.Length - 1 ->
+                { Measured = b.Distance.[k0]
+                  Bound = (b.Radius.[k0] + allow + u * b.Increment.[k0] * (1.0 + g)) * (1.0 + g) / (1.0 - 2.0 * u)
+                  Where = sprintf "‖(Z_{k+1} − Z_k) − c_k‖_F, pair k = %d (snapshot weights against the centre)" (k0 + 1)
+                  When = at }
+        }

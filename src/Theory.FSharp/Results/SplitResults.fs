@@ -264,6 +264,9 @@ type SplitBounds =
       /// s ≥ 1 (propagated from snapshot s − 1); empty when the activation is not GELU or the view left the centre out
       /// (`Run.WithoutCentre`)
       Centre: float[]; CentrePairs: float[][]; CentreSeconds: float
+      /// A.split.centre.remainder: at every snapshot s ≥ 1 (index s; entry 0 None) the recorded increments against the centres
+      /// propagated from snapshot s − 1; None where the centre was left out
+      CentreBalls: SplitCentre.Ball option[]
       /// over every replayed iterate and pair: how many pair bounds A.split.segments gave (its bound the lower), and how many
       /// pair bounds in all
       CentrePairsSegments: float; CentrePairCount: float }
@@ -297,6 +300,7 @@ let private observeWith (withCentre: bool) (run: Run) : int -> IterateCallback o
     let centre = if withCentre then SplitCentre.create run else None
     let centreBound, centrePairs = Array.zeroCreate (n + 1), Array.create run.SnapshotCount [||]
     let centreSeconds = ref 0.0
+    let centreBalls = Array.create run.SnapshotCount None
     let pairsSegments, pairCount = ref 0.0, ref 0.0
     let store = UpdateRounding(run.Setting.Depth)
     // at the first snapshot every pair's A.split.segments bound is its recorded increment, the centre's that plus u‖c‖: the row
@@ -345,7 +349,10 @@ let private observeWith (withCentre: bool) (run: Run) : int -> IterateCallback o
                             best <- if Double.IsNaN pair || Double.IsNaN best then nan else max best pair
                         centreBound.[j + 1] <- best
                         pairCount.Value <- pairCount.Value + float other.Length
-                        if j + 1 = until then centrePairs.[s + 1] <- SplitCentre.pairBounds c
+                        if j + 1 = until then
+                            centrePairs.[s + 1] <- SplitCentre.pairBounds c
+                            // the recorded snapshot s + 1 against the centres (the replayed weights arrive with the next call)
+                            centreBalls.[s + 1] <- Some(SplitCentre.ball c (run.W (s + 1)) (run.V (s + 1)))
                         centreSeconds.Value <- centreSeconds.Value + cw.Elapsed.TotalSeconds
                     | None -> ()
                     if j + 1 = until then
@@ -375,7 +382,7 @@ let private observeWith (withCentre: bool) (run: Run) : int -> IterateCallback o
                                              ReplayDrift = drift.Value
                                              AMax = amax.Value; LEMax = lemax.Value; Seconds = seconds.Value
                                              Centre = (if centre.IsSome then centreBound else [||]); CentrePairs = centrePairs
-                                             CentreSeconds = centreSeconds.Value
+                                             CentreSeconds = centreSeconds.Value; CentreBalls = centreBalls
                                              CentrePairsSegments = pairsSegments.Value; CentrePairCount = pairCount.Value }))
 
 /// The split observer of a view's replay: with the centre unless the view left it out (`Run.WithoutCentre`).
@@ -568,6 +575,37 @@ let centreSegments : Result<Run> =
                    "pair bounds in all (pairs × replayed iterates)", b.CentrePairCount ]
                  @ snapshotTightness run iterates pairs) [] }
 
+/// (A.split.centre.remainder) the remainder's own conclusion: every recorded increment lies in the ball of radius ē around
+/// the centre propagated to its snapshot, not only within ‖c‖ + ē of 0.
+let centreRemainder : Result<Run> =
+  FlowRuns.gdOnly "A.flow"
+    { Id = "A.split.centre.remainder"
+      Title = "Depth-smoothness during training, the recorded increments within the certified remainder of the linearised centre (restarted at each snapshot)"
+      Source = "paper §3 (finite training time), centre form derived here (docs/theorems/DepthSmoothness.md, A.split.centre.remainder)"
+      Provenance = ProvedHere
+      Doc = aDoc
+      Statement =
+        "With the centre c and the remainder bounds ē_W, ē_V of A.split.centre.segments (the same recursion on the evidence replay, restarted at every snapshot), "
+        + "e = Δ − c satisfies ‖e_W‖ ≤ ē_W and ‖e_V‖ ≤ ē_V at every iterate: every increment lies in the ball ‖Δ_k − c_k‖_F ≤ (ē_W² + ē_V²)^{1/2}, a conclusion "
+        + "that sees a move of the increments in any direction, where ‖Δ_k‖ ≤ ‖c_k‖ + ē_k sees only a growth of their norms; compared at every snapshot s ≥ 1 "
+        + "with each pair's recorded increment against the centre propagated from snapshot s − 1, the radius raised by twice the landing allowance of the "
+        + "replay (0 when replayed bit for bit) and by the rounding of forming fl(fl(Z_{k+1} − Z_k) − c) and its norm."
+      Hypotheses = SplitCentre.hypGelu :: hypotheses
+      Conclusion =
+        fun run ->
+            let b = boundsWithCentre run
+            let steps = b.Centre.Length - 1
+            let rel = Rounding.recursionRelOwn run steps (run.Setting.Eta * float steps * b.AMax)
+            let checks = seq { for s in 1 .. run.SnapshotCount - 1 do yield! SplitCentre.ballChecks run s b.CentreBalls.[s] }
+            let e = evaluation rel checks [] []
+            let radius = b.CentreBalls |> Array.choose id |> Array.collect (fun x -> x.Radius)
+            { e with
+                Constants =
+                    [ landingAllowanceName, SplitFamily.landingAllowanceMax run
+                      "remainder radius (max over snapshots and pairs)", (if radius.Length = 0 then nan else Comparison.maxKeepNaN radius)
+                      "comparisons (pairs × snapshots after the first)", float radius.Length ]
+                Notes = [ "the centre and its remainder bound are the verifier's own (the evidence replay's iterates); the measured side is the recorded snapshots' increments" ] } }
+
 // The recursion joins the evidence replay on the runs where its cheap hypotheses hold (the replay's own verdict is
 // known only after the pass; the results check it).
 do Run.IterateObservers.Add(fun run ->
@@ -575,4 +613,4 @@ do Run.IterateObservers.Add(fun run ->
     if cheap |> List.forall (fun (_, h) -> match h run with Met _ -> true | _ -> false) then Some(observe run) else None)
 
 /// The results of this file, for a registry.
-let all : Result<Run> list = [ gradientDifferenceSplit; forcing; split; splitSegments; centreSegments ]
+let all : Result<Run> list = [ gradientDifferenceSplit; forcing; split; splitSegments; centreSegments; centreRemainder ]
