@@ -509,6 +509,61 @@ let ``A.flow.split.centre.segments: a middle snapshot moved by 0.001 per entry o
     // below the plain recursion's resolution
     assertHolds "A.flow.split.segments" run
 
+// A.flow.split.centre.remainder: the recorded increments within the centre's certified remainder.
+
+[<Fact>]
+let ``A.flow.split.centre.remainder: faithful PL flow → holds on both paths`` () =
+  for d in bothPaths () do
+    let run = Run(d)
+    let e = eval "A.flow.split.centre.remainder" run
+    Assert.True(Verdict.isHolds e.Verdict && allMet e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
+
+/// W_5 of snapshot 1 moved per entry (`moveLayer`) by 10⁻⁷ on the bit-exact path (‖move‖ ≈ 10⁻⁶ on each of its two pairs, the
+/// radius there 10⁻¹³-ish) and by 10⁻⁴ on the certified path (twice the flow replay's weight tolerance, ≈ 10⁻⁴, is added to the
+/// radius there): violated with every hypothesis met.
+[<Fact>]
+let ``A.flow.split.centre.remainder: a middle snapshot moved by 10⁻⁷ (bit-exact path) or 10⁻⁴ per entry of one layer (certified path) → violated`` () =
+  for d, delta in [ shortData (), 1e-7; shortCertified (), 1e-4 ] do
+    let run = moveLayer d delta
+    let e = eval "A.flow.split.centre.remainder" run
+    Assert.True(rejected e, sprintf "δ = %g: %A\n%A" delta e.Verdict e.Hypotheses)
+    match e.Verdict with
+    | Violated w ->
+        // at the moved snapshot, or at the next (the centre restarted at the moved increments, the recorded ones not moved)
+        Assert.True(w.When.StartsWith "snapshot 1," || w.When.StartsWith "snapshot 2,", w.When)
+        Assert.Contains("against the centre", w.Where)
+    | _ -> ()
+
+/// The short flow's last snapshot with every layer moved toward the mean layer, Z_k ← (1 − ε)Z_k + εZ̄ (W and V; each increment
+/// (1 − ε)Δ_k), its loss and trace rewritten: no upper bound on the increments' norms can see it; the ball does, at ε = 10⁻⁶.
+[<Fact>]
+let ``A.flow.split.centre.remainder: the last snapshot's increments shrunk by 10⁻⁶, loss rewritten → violated there (A.flow.split.centre.segments, A.flow.split.segments hold)`` () =
+    let d = shortData ()
+    let s = d.Steps.Length - 1
+    let md, L = d.Shape.LayerSize, d.Shape.Depth
+    let shrunk (z: float[]) =
+        let mean = Array.init md (fun e -> (Array.init L (fun k -> z.[k * md + e]) |> Array.sum) / float L)
+        Array.init z.Length (fun i -> (1.0 - 1e-6) * z.[i] + 1e-6 * mean.[i % md])
+    let w = d.W |> Array.mapi (fun i z -> if i = s then shrunk z else z)
+    let v = d.V |> Array.mapi (fun i z -> if i = s then shrunk z else z)
+    let build losses trace =
+        RunData(Directory = d.Directory + " (shrunk)", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
+                Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, W = w, V = v, Losses = losses, Trace = trace)
+    let moved = Run(build d.Losses d.Trace)
+    let j = d.Steps.[s]
+    let losses = Array.copy d.Losses
+    losses.[j] <- (moved.Layerwise s).Loss
+    let trace = Dictionary<string, float[]>(d.Trace)
+    trace.["loss"] <- Array.copy losses
+    trace.["smooth_z"] <- (let c = Array.copy trace.["smooth_z"] in c.[j] <- moved.DepthIncrement s; c)
+    let run = Run(build losses trace)
+    for id in [ "I.loss"; "I.trace"; "A.flow.split.centre.segments"; "A.flow.split.segments" ] do assertHolds id run
+    let e = eval "A.flow.split.centre.remainder" run
+    Assert.True(rejected e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
+    match e.Verdict with
+    | Violated w -> Assert.Contains(sprintf "snapshot %d" s, w.When)
+    | _ -> ()
+
 [<Fact>]
 let ``A.flow.split.centre.segments: tanh flow → hypothesis not met (GELU's constants), A.flow.split.segments holds`` () =
     let spec = GradientFlowProperties.plSpec.With(iterations = 4, activation = ResOdeProofs.Numerics.ActivationKind.Tanh)
@@ -526,7 +581,7 @@ let ``A.flow.split.segments, A.flow.split.centre.segments: relu flow of another 
         Run(d)
     let clipped = Run(RunDirectory.InMemory(clippedSpec().TrainFlow(GradientFlowProperties.rtol, GradientFlowProperties.atol), "gf-clipped"))
     for run in [ foreignRelu; clipped ] do
-        for id in [ "A.flow.split.segments"; "A.flow.split.centre.segments" ] do
+        for id in [ "A.flow.split.segments"; "A.flow.split.centre.segments"; "A.flow.split.centre.remainder" ] do
             let e = eval id run
             Assert.True((match e.Verdict with HypothesisNotMet _ -> true | _ -> false), sprintf "%s on %s: %A" id run.Directory e.Verdict)
     // the foreign relu flow is not integrated at all (E.flowReplay's hypothesis σ smooth), by the verifier or by these rows

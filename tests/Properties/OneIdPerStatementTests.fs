@@ -22,9 +22,11 @@ let mlpOnly : (string * string) list =
       "E.flowReplay", "the verifier's integration of a gradient-flow run: only the MLP's engine integrates the flow"
       "A.flow.split.segments", "a gradient-flow run (only the MLP's engine integrates the flow), with L5.split's W/V parts at every stage"
       "A.flow.split.centre.segments", "a gradient-flow run, with the centre pass's W/V parts at every stage"
+      "A.flow.split.centre.remainder", "a gradient-flow run, the remainder ball of the centre pass's W/V parts"
       "L5.split", "lemma L5 split into the MLP's parts W and V with its per-pair coefficients"
       "L5.forcing", "the exact forcing of L5.split per W/V part"
       "A.split.centre.segments", "the centre of the MLP's bracket (σ'' along Wh, per W/V part; the centre pass's kernels)"
+      "A.split.centre.remainder", "the remainder ball of the MLP's centre (its W/V parts)"
       "B.bound.secant", "secant slopes of the elementwise σ between the two trajectories (exact linearization of Vσ(Wh))"
       "B.bound.defect", "the reference's node defects propagated by the same secant Jacobians"
       "B.local", "the MLP's Taylor model of the flow over one layer (secant slopes of σ, s2 = sup|σ''|)" ]

@@ -52,7 +52,7 @@ let ``PyTorch run: float64, GELU, independent layers, SGD on MSELoss → nothing
     // a foreign producer: no bit-exact claim, the rounding companions' allowance
     expect r "E.replay" "holds"
     Assert.DoesNotContain("bit for bit", r.["E.replay"].Detail)
-    for id in [ "A.split"; "A.split.segments"; "A.split.centre.segments"; "L5.split"; "I.loss" ] do expect r id "holds"
+    for id in [ "A.split"; "A.split.segments"; "A.split.centre.segments"; "A.split.centre.remainder"; "L5.split"; "I.loss" ] do expect r id "holds"
 
 /// Every entry of W_7 at snapshot 2 of a fixture moved by δ (losses as recorded): the centre's own comparison fails at that
 /// snapshot (its hypotheses are met, or it would not be compared), and E.replay's landing on it too.
@@ -77,7 +77,7 @@ let ``PyTorch run: float32, GELU, tied layers, SGD on MSELoss → nothing violat
     expect r "E.replay" "holds"
     expect r "I.loss" "holds"
     // a float32 producer: the bounds are the float64 replay's, each snapshot compared within 2(E + u‖Z‖) of E.replay
-    for id in [ "A.split"; "A.split.segments"; "A.split.centre.segments" ] do expect r id "holds"
+    for id in [ "A.split"; "A.split.segments"; "A.split.centre.segments"; "A.split.centre.remainder" ] do expect r id "holds"
     Assert.Contains(r.["A.split.centre.segments"].Constants, fun (name, a) -> name.StartsWith "landing allowance" && a > 1e-6)
 
 [<Fact>]
@@ -98,6 +98,7 @@ let ``scipy gradient flow: solve_ivp RK45 on PyTorch's field, outputs from its d
     // flow replay's weight tolerance
     expect r "A.flow.split.segments" "holds"
     expect r "A.flow.split.centre.segments" "holds"
+    expect r "A.flow.split.centre.remainder" "holds"
 
 [<Fact>]
 let ``scipy gradient flow: one layer of snapshot 2 moved by 10⁻⁴ per entry → E.flowReplay violated at that snapshot's output`` () =
@@ -114,3 +115,28 @@ let ``scipy gradient flow: one layer of snapshot 2 moved by 10⁻³ per entry �
     let r = rows dir
     expect r "A.flow.split.centre.segments" "VIOLATED"
     Assert.Contains("snapshot 2", r.["A.flow.split.centre.segments"].Detail)
+
+/// Every entry of W_7 at snapshot 2 moved by δ: the remainder's ball (radius plus the landing allowance) rejects it at snapshot 2
+/// or at snapshot 3 (the centre restarted at the moved increments and propagated to the recorded ones), on a pair of layer 7,
+/// while the norm comparison of A.split.centre.segments (or its flow form) lets it through.
+let private remainderCatchesBump (fixture: string) (delta: float) (remainder: string) (centre: string) =
+    let dir = copyOf fixture
+    bump dir 2 7 delta
+    let r = rows dir
+    expect r centre "holds"
+    expect r remainder "VIOLATED"
+    let detail = r.[remainder].Detail
+    Assert.True(detail.Contains "snapshot 2" || detail.Contains "snapshot 3", detail)
+    Assert.True(detail.Contains "pair k = 6" || detail.Contains "pair k = 7", detail)
+
+[<Fact>]
+let ``PyTorch run: float64, one layer of snapshot 2 moved by 10⁻⁸ per entry → A.split.centre.remainder violated, A.split.centre.segments holds`` () =
+    remainderCatchesBump "gelu-iid-f64" 1e-8 "A.split.centre.remainder" "A.split.centre.segments"
+
+[<Fact>]
+let ``PyTorch run: float32, one layer of snapshot 2 moved by 3·10⁻⁴ per entry → A.split.centre.remainder violated beyond the landing allowance, A.split.centre.segments holds`` () =
+    remainderCatchesBump "gelu-tied-f32" 3e-4 "A.split.centre.remainder" "A.split.centre.segments"
+
+[<Fact>]
+let ``scipy gradient flow: one layer of snapshot 2 moved by 10⁻⁵ per entry → A.flow.split.centre.remainder violated beyond twice the flow replay's weight tolerance, A.flow.split.centre.segments holds`` () =
+    remainderCatchesBump "gelu-flow-rk45" 1e-5 "A.flow.split.centre.remainder" "A.flow.split.centre.segments"

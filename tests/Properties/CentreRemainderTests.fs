@@ -1,0 +1,80 @@
+/// A.split.centre.remainder (docs/theorems/DepthSmoothness.md): every recorded increment within the certified remainder of
+/// the linearised centre. It holds on sampled GELU runs; it rejects a snapshot whose increments were all shrunk by a factor
+/// 1 − 10⁻⁶ (losses and trace rewritten), which no upper bound on ‖Δ_k‖ can see; other activations are not covered; the
+/// ball's arithmetic is the one its page states.
+module ResOdeProofs.Properties.CentreRemainderTests
+
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open FsCheck.Xunit
+open ResOdeProofs.Numerics
+open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Numerics.Training
+open ResOdeProofs.Theory
+open ResOdeProofs.Properties.Generators
+open ResOdeProofs.Properties.Profile
+
+let private gelu = Arb.fromGenShrink (smoothSpec |> Gen.map (fun s -> s.With(activation = ActivationKind.Gelu)), shrinkSpec)
+
+[<ProfiledProperty(6, Replay = "(3121,3127)")>]
+let ``A.split.centre.remainder: smooth GELU runs → holds`` () =
+    Prop.forAll gelu (fun spec ->
+        let v = (Result.evaluate SplitResults.centreRemainder (train spec)).Verdict
+        Verdict.isHolds v |@ sprintf "%s\n%A\n%s" (describe spec) v (reproduce spec))
+
+/// Every layer of snapshot s moved toward the snapshot's mean layer, Z_k ← (1 − ε)Z_k + εZ̄: each increment becomes
+/// (1 − ε)Δ_k, its norm smaller; losses and trace rewritten from the moved weights.
+let private shrink (data: RunData) (s: int) (eps: float) =
+    let md = data.Shape.LayerSize
+    let L = data.Shape.Depth
+    let moved (z: float[]) =
+        let mean = Array.init md (fun e -> (Array.init L (fun k -> z.[k * md + e]) |> Array.sum) / float L)
+        Array.init z.Length (fun i -> (1.0 - eps) * z.[i] + eps * mean.[i % md])
+    SharperBoundsProperties.rewriteSnapshot data s (moved data.W.[s]) (moved data.V.[s])
+
+/// The figure-1 shape at L = 16 (m = 32, n = 100, d = 16, η = 0.01/16, 50 iterations, 5 snapshots), its last snapshot's
+/// increments shrunk by 1 − 10⁻⁶: the loss and trace checks and every upper bound on the increments' norms hold (a
+/// smoother snapshot is within all of them); the remainder's ball rejects it at that snapshot. The radius there is of
+/// the order of 10⁻¹³ (the centre is the increments' linearised dynamics), the move 10⁻⁶‖Δ_k‖ ≈ 10⁻¹¹.
+[<Fact(DisplayName = "A.split.centre.remainder: the last snapshot's increments shrunk by 10⁻⁶, losses and trace rewritten → violated there (A.split.centre.segments, A.split.segments hold)")>]
+let shrunkViolated () =
+    let spec = RunSpec(Depth = 16, Width = 32, Samples = 100, Dim = 16, Eta = 0.000625, Iterations = 50, Snapshots = 5, Seed = 3L)
+    let faithful = Run(RunDirectory.InMemory(spec.Train()))
+    Assert.True(Verdict.isHolds (Result.evaluate SplitResults.centreRemainder faithful).Verdict, "the faithful run")
+    let data = RunDirectory.InMemory(spec.Train())
+    let s = data.Steps.Length - 1
+    shrink data s 1e-6
+    let run = Run(data)
+    for r in [ RunIntegrity.snapshotLoss; RunIntegrity.traceConsistency; SplitResults.centreSegments; SplitResults.splitSegments ] do
+        let v = (Result.evaluate r run).Verdict
+        Assert.True(Verdict.isHolds v, sprintf "%s was expected to let the shrink through: %A" r.Id v)
+    let e = Result.evaluate SplitResults.centreRemainder run
+    Assert.True(e.Hypotheses |> List.forall (fun (_, ok, _) -> ok), sprintf "%A" e.Hypotheses)
+    match e.Verdict with
+    | Violated w ->
+        Assert.Contains(sprintf "snapshot %d" s, w.When)
+        Assert.Contains("against the centre", w.Where)
+    | v -> failwithf "expected Violated, got %A" v
+
+[<Fact(DisplayName = "A.split.centre.remainder: tanh run → hypothesis not met (GELU's constants)")>]
+let tanhNotCovered () =
+    let spec = RunSpec(Depth = 8, Width = 8, Samples = 12, Dim = 4, Eta = 0.01, Iterations = 10, Snapshots = 3, Seed = 1L, Activation = ActivationKind.Tanh)
+    match (Result.evaluate SplitResults.centreRemainder (Run(RunDirectory.InMemory(spec.Train())))).Verdict with
+    | HypothesisNotMet why -> Assert.Contains("GELU", sprintf "%A" why)
+    | v -> failwithf "expected hypothesis not met, got %A" v
+
+/// `SplitCentre.ballAt` on three layers of 2 entries: centres equal to the increments give distance 0; a centre off by
+/// (3, 4) in pair 2's W part gives distance 5; the radius is (ē_W² + ē_V²)^{1/2} and the increment's norm the pair's.
+[<Fact(DisplayName = "SplitCentre.ballAt: centres at the increments → distance 0; off by (3, 4) → 5; radius and increment norms as stated")>]
+let ballArithmetic () =
+    let w = [| 1.0; 2.0; 2.0; 4.0; 5.0; 4.0 |]
+    let v = [| 0.0; 0.0; 1.0; 0.0; 1.0; 2.0 |]
+    let cW = [| 1.0; 2.0; 3.0; 0.0 |]
+    let cV = [| 1.0; 0.0; 0.0; 2.0 |]
+    let b = SplitCentre.ballAt 2 w v cW cV [| 3.0; 0.0 |] [| 4.0; 1e-3 |]
+    Assert.Equal<float[]>([| 0.0; 0.0 |], b.Distance)
+    Assert.Equal<float[]>([| 5.0; 1e-3 |], b.Radius)
+    Assert.Equal(sqrt 6.0, b.Increment.[0], 15)
+    let off = SplitCentre.ballAt 2 w v [| 1.0; 2.0; 0.0; 4.0 |] cV [| 0.0; 0.0 |] [| 0.0; 0.0 |]
+    Assert.Equal<float[]>([| 0.0; 5.0 |], off.Distance)
