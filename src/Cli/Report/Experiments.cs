@@ -214,7 +214,7 @@ internal sealed class ControlResult
 /// <remarks>
 /// The runs are not trained here: each is read, with its verdicts, from the study's finished cell of that name
 /// (<paramref name="cells"/>, <see cref="ReportStudy.Runs"/>); the measurements on them, the ladders, and the
-/// in-memory experiments (clipped copies for A.apriori, the seed spread, the bumped snapshot) are computed here.
+/// in-memory experiments (clipped copies for A.apriori, the seed spread, the bumped and the smoothed snapshot) are computed here.
 /// </remarks>
 internal sealed class Experiments(ReportSettings s, Action<string> log, CancellationToken cancel, Func<string, RunSpec, ReportRun> cells)
 {
@@ -511,6 +511,13 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
             Expected = "depth-smoothness (and any bound on snapshot weights) violated at the bumped layer",
             Rows = Registry.verifyRun(new Run(bumped)).ToList(),
         });
+        var smoothed = Smooth(faithful.Data, out string smoothDesc);
+        list.Add(new()
+        {
+            Name = "smoothed snapshot", Setting = smoothDesc,
+            Expected = "the increments' remainder ball (A.split.centre.remainder) violated at that snapshot, while every upper bound on the increments holds (a smaller increment is within all of them)",
+            Rows = Registry.verifyRun(new Run(smoothed)).ToList(),
+        });
         // the control setting integrated as a gradient flow over the same horizon (this build's own run: replayed bit for bit),
         // one layer of a middle snapshot moved by 10⁻³ an entry
         var flowBumped = BumpFlow(RunDirectory.InMemory(c.TrainFlow(), "control-flow"), out string flowDesc);
@@ -559,6 +566,34 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
         {
             Directory = "control-bumped (in memory)", Meta = data.Meta, Shape = data.Shape, Data = data.Data, A = data.A, B = data.B,
             Activation = data.Activation, Eta = data.Eta, Steps = data.Steps, W = w, V = data.V, Losses = data.Losses, Trace = data.Trace,
+        };
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="data"/> whose last snapshot has every layer moved toward the snapshot's mean layer,
+    /// Z_k ← (1 − 10⁻⁶)Z_k + 10⁻⁶Z̄ (W and V): every increment Z_{k+1} − Z_k becomes (1 − 10⁻⁶) times itself, a run smoother in
+    /// depth than its dynamics allow. The losses and the trace are the original ones.
+    /// </summary>
+    private static RunData Smooth(RunData data, out string description)
+    {
+        int L = data.Shape.Depth, md = data.Shape.Width * data.Shape.Dim, last = data.W.Length - 1;
+        const double eps = 1e-6;
+        double[] Moved(double[] z)
+        {
+            var mean = new double[md];
+            for (int k = 0; k < L; k++) for (int e = 0; e < md; e++) mean[e] += z[k * md + e];
+            for (int e = 0; e < md; e++) mean[e] /= L;
+            var o = new double[z.Length];
+            for (int i = 0; i < z.Length; i++) o[i] = (1 - eps) * z[i] + eps * mean[i % md];
+            return o;
+        }
+        var w = data.W.Select((a, i) => i == last ? Moved(a) : a).ToArray();
+        var v = data.V.Select((a, i) => i == last ? Moved(a) : a).ToArray();
+        description = $"copy of control-faithful with every layer of the last snapshot (iteration {data.Steps[last]}) moved toward the mean layer by 10⁻⁶: each increment shrunk by the factor 1 − 10⁻⁶";
+        return new RunData
+        {
+            Directory = "control-smoothed (in memory)", Meta = data.Meta, Shape = data.Shape, Data = data.Data, A = data.A, B = data.B,
+            Activation = data.Activation, Eta = data.Eta, Steps = data.Steps, W = w, V = v, Losses = data.Losses, Trace = data.Trace,
         };
     }
 
