@@ -586,3 +586,50 @@ let ``A.flow.split.segments, A.flow.split.centre.segments: relu flow of another 
             Assert.True((match e.Verdict with HypothesisNotMet _ -> true | _ -> false), sprintf "%s on %s: %A" id run.Directory e.Verdict)
     // the foreign relu flow is not integrated at all (E.flowReplay's hypothesis σ smooth), by the verifier or by these rows
     Assert.True(foreignRelu.FlowEvidence.IsNone)
+
+/// An observer that records what it is told: counts of stages, accepted steps and evaluations, and each output's number
+/// with the sum of its state.
+type private Recorder() =
+    member val Stages = 0 with get, set
+    member val Steps = 0 with get, set
+    member val Evaluations = 0 with get, set
+    member val Outputs = ResizeArray<int * float>()
+    interface ResOdeProofs.Numerics.Verification.IFlowObserver with
+        member r.Stage(_, _, _, _, _) = r.Stages <- r.Stages + 1
+        member r.Accepted(_, _, _, _) = r.Steps <- r.Steps + 1
+        member r.Output(j, y) =
+            let mutable sum = 0.0
+            for x in y do sum <- sum + x
+            r.Outputs.Add((j, sum))
+        member r.Evaluated(_) = r.Evaluations <- r.Evaluations + 1
+
+/// `FlowObserverSet.Compose` with two observers on both paths of the flow replay: one taking part in every integration, the
+/// other declining the first segment's (the certified path integrates per segment, s = 0, 1, …; the bit-exact path once,
+/// s = −1). Where both take part they are told the same events; the one that declines is told nothing of that integration;
+/// E.flowReplay's comparisons are those of a replay without observers, number for number.
+[<Fact>]
+let ``FlowObserverSet.Compose: two observers of the flow replay → each told every event of the integrations it takes part in, the replay unchanged`` () =
+  for d in [ shortData (); shortCertified () ] do
+    let plain = FlowEvidence.build d null
+    let a, b = Recorder(), Recorder()
+    let observe =
+        FlowObserverSet.Compose
+            [| (fun _ -> Some(a :> ResOdeProofs.Numerics.Verification.IFlowObserver))
+               (fun s -> if s = 0 then None else Some(b :> ResOdeProofs.Numerics.Verification.IFlowObserver)) |]
+    let observed = FlowEvidence.build d observe
+    let checks (e: FlowEvidence) = e.Segments |> Array.collect (fun s -> List.toArray s.Checks)
+    Assert.Equal<(float * float * string * int)[]>(checks plain, checks observed)
+    Assert.True(a.Stages > 0 && a.Steps > 0 && a.Evaluations > 0, sprintf "a: %d stages, %d steps" a.Stages a.Steps)
+    if isNull observed.Replay.BitExact then
+        // b missed the integration from snapshot 0: fewer events, and no output before snapshot 1's
+        Assert.True(b.Stages < a.Stages && b.Steps < a.Steps, sprintf "a %d/%d, b %d/%d" a.Stages a.Steps b.Stages b.Steps)
+        Assert.True(b.Outputs |> Seq.forall (fun (j, _) -> j >= d.Steps.[1]))
+        // b was told exactly the events after the first integration's: a's outputs without that integration's (outputs 0 to
+        // snapshot 1's, its first output reported before any stage)
+        Assert.Equal<(int * float) list>(List.ofSeq a.Outputs |> List.skip (d.Steps.[1] - d.Steps.[0] + 1), List.ofSeq b.Outputs)
+    else
+        // one integration of every segment (s = −1): both take part, told the same events
+        Assert.Equal(a.Stages, b.Stages)
+        Assert.Equal(a.Steps, b.Steps)
+        Assert.Equal(a.Evaluations, b.Evaluations)
+        Assert.Equal<(int * float) list>(List.ofSeq a.Outputs, List.ofSeq b.Outputs)

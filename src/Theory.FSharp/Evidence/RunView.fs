@@ -140,11 +140,6 @@ module FlowEvidence =
 /// hands to other threads is not in them) and what else is known of its cost (`Detail`, possibly empty).
 type BesidePart = { Part: string; ReadBy: string; Seconds: float; CpuSeconds: float; Detail: string }
 
-/// A run directory opened for verification: one view of a run of any architecture. Every result takes it: the
-/// results with any block's ingredients read θ by parts (`Parts`, `Theta`, `LayerPartOperatorNorm`, `Architecture`), the MLP's (its sharper
-/// constants) read the W/V views (`Shape`, `W`, `V`, `Layerwise`, `LayerOperatorNorms`, `Evidence`), which exist when
-/// the architecture is the MLP (`IsMlp`). `architectures` are the theory-side descriptions known to the registry
-/// (the run's is looked up by name; `Run(data)` knows none).
 /// Several observers of one integration of the flow replay, each told every event in the order registered.
 type FlowObserverSet(observers: IFlowObserver[]) =
     interface IFlowObserver with
@@ -152,7 +147,26 @@ type FlowObserverSet(observers: IFlowObserver[]) =
         member _.Accepted(t, h, tableau, yNew) = for o in observers do o.Accepted(t, h, tableau, yNew)
         member _.Output(j, y) = for o in observers do o.Output(j, y)
         member _.Evaluated(kept) = for o in observers do o.Evaluated(kept)
+    /// The flow replay's observer of the integration from snapshot s (s = −1: every segment) from the observers taking part:
+    /// null when none does (the replay then runs without one), the one that takes part at s alone, or a set of those that
+    /// take part at s, told every event in the order given.
+    static member Compose(observers: (int -> IFlowObserver option)[]) : Func<int, IFlowObserver | null> | null =
+        match observers with
+        | [||] -> null
+        | [| one |] -> Func<int, IFlowObserver | null>(fun s -> match one s with Some o -> o | None -> null)
+        | many ->
+            Func<int, IFlowObserver | null>(fun s ->
+                let picked : IFlowObserver[] = many |> Array.choose (fun o -> o s)
+                match picked with
+                | [||] -> null
+                | [| o |] -> (o: IFlowObserver | null)
+                | os -> FlowObserverSet os)
 
+/// A run directory opened for verification: one view of a run of any architecture. Every result takes it: the
+/// results with any block's ingredients read θ by parts (`Parts`, `Theta`, `LayerPartOperatorNorm`, `Architecture`), the MLP's (its sharper
+/// constants) read the W/V views (`Shape`, `W`, `V`, `Layerwise`, `LayerOperatorNorms`, `Evidence`), which exist when
+/// the architecture is the MLP (`IsMlp`). `architectures` are the theory-side descriptions known to the registry
+/// (the run's is looked up by name; `Run(data)` knows none).
 type Run(data: RunData, architectures: Architecture list) as this =
     let isMlp = data.IsMlp
     let L = data.Depth
@@ -258,19 +272,7 @@ type Run(data: RunData, architectures: Architecture list) as this =
                  // the observers registered in `Run.FlowObservers` that take part in this run see the same integration
                  let observers = if observed then Run.FlowObservers |> Seq.choose (fun f -> f this) |> Seq.toArray else [||]
                  flowObserversFed <- observers.Length
-                 let observe : Func<int, IFlowObserver | null> | null =
-                     match observers with
-                     | [||] -> null
-                     | [| one |] -> Func<int, IFlowObserver | null>(fun s -> match one s with Some o -> o | None -> null)
-                     | many ->
-                         Func<int, IFlowObserver | null>(fun s ->
-                             let chosen : IFlowObserver | null =
-                                 let picked : IFlowObserver[] = many |> Array.choose (fun o -> o s)
-                                 match picked with
-                                 | [||] -> null
-                                 | [| o |] -> (o: IFlowObserver | null)
-                                 | os -> FlowObserverSet os
-                             chosen)
+                 let observe = FlowObserverSet.Compose observers
                  Some(FlowEvidence.build data observe)
              else None)
     let flowUnmet =
