@@ -74,13 +74,19 @@ let private provenance = function
     | ProvedHere -> "proved here"
     | Empirical -> "empirical"
 
+/// A holding comparison's slack; a negative one (the measured value above the bound by less than the comparison's
+/// rounding allowance, the relative one a result states with its derivation) says so.
+let private slackText (slack: float) =
+    if slack < 0.0 then sprintf "%.4g (measured above the bound within the comparison's rounding allowance)" slack
+    else sprintf "%.4g" slack
+
 let private detail (e: Evaluation) =
     match e.Verdict, e.Range with
-    | Holds (slack, t), _ when Double.IsPositiveInfinity t -> sprintf "slack %.4g (no finite bound/measured ratio)" slack
+    | Holds (slack, t), _ when Double.IsPositiveInfinity t -> sprintf "slack %s (no finite bound/measured ratio)" (slackText slack)
     // worst case first: the loosest comparison's tightness leads, then the tightest (the one nearest to failing)
     | Holds (slack, t), Some r when r.Count > 1 && r.Max > t ->
-        sprintf "tightness %.3gx at its loosest (measured %.4g, bound %.4g), %.3gx at its tightest; slack %.4g" r.Max r.MaxMeasured r.MaxBound t slack
-    | Holds (slack, t), _ -> sprintf "slack %.4g, tightness %.3gx" slack t
+        sprintf "tightness %.3gx at its loosest (measured %.4g, bound %.4g), %.3gx at its tightest; slack %s" r.Max r.MaxMeasured r.MaxBound t (slackText slack)
+    | Holds (slack, t), _ -> sprintf "slack %s, tightness %.3gx" (slackText slack) t
     | Violated w, _ -> sprintf "at %s, %s: measured %.6g > bound %.6g" w.Where w.When w.Measured w.Bound
     | HypothesisNotMet hs, _ -> hs |> List.map (fun (n, why) -> sprintf "%s: %s" n why) |> String.concat "; "
     | NotApplicable why, _ -> why

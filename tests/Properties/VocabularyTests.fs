@@ -153,3 +153,21 @@ let ``Comparison.worstIndexMax, worstIndexMin: a NaN after the first entry → i
     let finite = [| 1.0; 5.0; 7.0; -2.0; 7.0; -2.0 |]
     Assert.Equal([| 0 .. finite.Length - 1 |] |> Array.maxBy (fun i -> finite.[i]), Comparison.worstIndexMax finite.Length (fun i -> finite.[i]))
     Assert.Equal([| 0 .. finite.Length - 1 |] |> Array.minBy (fun i -> finite.[i]), Comparison.worstIndexMin finite.Length (fun i -> finite.[i]))
+
+// ---------------------------------------------------------------- a holding row's negative slack
+
+/// A result of one comparison, measured m against bound 1 with the relative rounding allowance 10⁻¹⁰.
+let private oneComparison (m: float) : Result<int> =
+    { Id = "T.slack"; Title = "one comparison"; Source = "test"; Provenance = ProvedHere; Doc = "docs/theorems/index.md"
+      Statement = "m ≤ 1"; Hypotheses = []
+      Conclusion = fun _ -> Comparison.evaluation 1e-10 [ { Measured = m; Bound = 1.0; Where = "m"; When = "once" } ] [] [] }
+
+[<Fact>]
+let ``Registry.evaluateRow: measured above the bound within the rounding allowance → holds, the detail says the slack is negative inside the allowance; below the bound → no such words`` () =
+    let above = Registry.evaluateRow (oneComparison (1.0 + 1e-12)) "t" 0
+    Assert.Equal("holds", above.Verdict)
+    Assert.Contains("measured above the bound within the comparison's rounding allowance", above.Detail)
+    let below = Registry.evaluateRow (oneComparison 0.5) "t" 0
+    Assert.Equal("holds", below.Verdict)
+    Assert.DoesNotContain("rounding allowance", below.Detail)
+    Assert.Equal("VIOLATED", (Registry.evaluateRow (oneComparison (1.0 + 1e-9)) "t" 0).Verdict)
