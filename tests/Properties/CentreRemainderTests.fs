@@ -15,11 +15,9 @@ open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
 open ResOdeProofs.Properties.Profile
 
-let private gelu = Arb.fromGenShrink (smoothSpec |> Gen.map (fun s -> s.With(activation = ActivationKind.Gelu)), shrinkSpec)
-
 [<ProfiledProperty(6, Replay = "(3121,3127)")>]
 let ``A.split.centre.remainder: smooth GELU runs → holds`` () =
-    Prop.forAll gelu (fun spec ->
+    Prop.forAll SplitCentreTests.gelu (fun spec ->
         let v = (Result.evaluate SplitResults.centreRemainder (train spec)).Verdict
         Verdict.isHolds v |@ sprintf "%s\n%A\n%s" (describe spec) v (reproduce spec))
 

@@ -15,7 +15,8 @@ open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
 open ResOdeProofs.Properties.Profile
 
-let private gelu = Arb.fromGenShrink (smoothSpec |> Gen.map (fun s -> s.With(activation = ActivationKind.Gelu)), shrinkSpec)
+/// Sampled smooth runs with σ = GELU (CentreRemainderTests samples them too).
+let gelu = Arb.fromGenShrink (smoothSpec |> Gen.map (fun s -> s.With(activation = ActivationKind.Gelu)), shrinkSpec)
 
 [<ProfiledProperty(10, Replay = "(2121,2127)")>]
 let ``A.split.centre.segments: smooth GELU runs → holds`` () =

@@ -571,6 +571,12 @@ do Run.FlowObservers.Add(fun run ->
         Some f
     else None)
 
+/// The accepted steps the observers saw and the relative allowance of the centre's recursion over their stages (the two
+/// centre rows').
+let private centreRel (run: Run) (b: FlowSplitBounds) =
+    let steps = Array.sum b.Steps
+    steps, Rounding.recursionRelOwn run (ButcherTableau.DormandPrince54.Stages * steps) (Array.max b.Growth)
+
 /// (A.flow.split.centre.segments) the linearised centre of the split recursion along the verifier's integration, with its
 /// certified remainder, restarted at every snapshot; where the plain recursion's bound of a pair is lower, it is taken.
 let flowCentreSegments : Result<Run> =
@@ -592,9 +598,7 @@ let flowCentreSegments : Result<Run> =
       Conclusion =
         fun run ->
             let b = boundsFor true run
-            let steps = Array.sum b.Steps
-            let growth = Array.max b.Growth
-            let rel = Rounding.recursionRelOwn run (ButcherTableau.DormandPrince54.Stages * steps) growth
+            let steps, rel = centreRel run b
             let e = evaluation rel (checks run b b.CentreBound b.CentreEndPairs) [] []
             let allowMax = SplitFamily.landingAllowanceMax run
             { e with
@@ -624,19 +628,11 @@ let flowCentreRemainder : Result<Run> =
       Conclusion =
         fun run ->
             let b = boundsFor true run
-            let steps = Array.sum b.Steps
-            let growth = Array.max b.Growth
-            let rel = Rounding.recursionRelOwn run (ButcherTableau.DormandPrince54.Stages * steps) growth
-            let checks = seq { for s in 1 .. run.SnapshotCount - 1 do yield! SplitCentre.ballChecks run s b.CentreEndBalls.[s - 1] }
-            let e = evaluation rel checks [] []
-            let radius = b.CentreEndBalls |> Array.choose id |> Array.collect (fun x -> x.Radius)
-            { e with
-                Constants =
-                    [ "accepted steps observed", float steps
-                      "landing allowance max_s 2 |Z_producer - Z_replay|_F", SplitFamily.landingAllowanceMax run
-                      "remainder radius (max over snapshots and pairs)", (if radius.Length = 0 then nan else Comparison.maxKeepNaN radius)
-                      "comparisons (pairs × snapshots after the first)", float radius.Length ]
-                Notes = [ "the centre and its remainder bound are the verifier's own (its integration of the flow, E.flowReplay); the measured side is the recorded snapshots' increments" ] } }
+            let steps, rel = centreRel run b
+            SplitCentre.remainderEvaluation run rel (fun s -> b.CentreEndBalls.[s - 1])
+                [ "accepted steps observed", float steps
+                  "landing allowance max_s 2 |Z_producer - Z_replay|_F", SplitFamily.landingAllowanceMax run ]
+                "the centre and its remainder bound are the verifier's own (its integration of the flow, E.flowReplay); the measured side is the recorded snapshots' increments" }
 
 /// The results of this file, for a registry.
 let all : Result<Run> list = [ flowSplitSegments; flowCentreSegments; flowCentreRemainder ]

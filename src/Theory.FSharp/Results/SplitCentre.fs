@@ -152,3 +152,17 @@ let ballChecks (run: Run) (s: int) (ball: Ball option) : Check seq =
                   Where = sprintf "‖(Z_{k+1} − Z_k) − c_k‖_F, pair k = %d (snapshot weights against the centre)" (k0 + 1)
                   When = at }
         }
+
+/// The evaluation of a remainder row (A.split.centre.remainder, A.flow.split.centre.remainder): the balls of every snapshot
+/// s ≥ 1 (`ballOf s`) compared by `ballChecks` with the relative allowance rel of the recursion behind ρ, the row's own
+/// constants first, then the largest radius and the number of comparisons.
+let remainderEvaluation (run: Run) (rel: float) (ballOf: int -> Ball option) (constants: (string * float) list) (note: string) : Evaluation =
+    let balls = [| for s in 1 .. run.SnapshotCount - 1 -> s, ballOf s |]
+    let e = evaluation rel (seq { for s, b in balls do yield! ballChecks run s b }) [] []
+    let radius = balls |> Array.choose snd |> Array.collect (fun x -> x.Radius)
+    { e with
+        Constants =
+            constants
+            @ [ "remainder radius (max over snapshots and pairs)", (if radius.Length = 0 then nan else Comparison.maxKeepNaN radius)
+                "comparisons (pairs × snapshots after the first)", float radius.Length ]
+        Notes = [ note ] }

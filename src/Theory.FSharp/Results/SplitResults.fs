@@ -596,15 +596,8 @@ let centreRemainder : Result<Run> =
             let b = boundsWithCentre run
             let steps = b.Centre.Length - 1
             let rel = Rounding.recursionRelOwn run steps (run.Setting.Eta * float steps * b.AMax)
-            let checks = seq { for s in 1 .. run.SnapshotCount - 1 do yield! SplitCentre.ballChecks run s b.CentreBalls.[s] }
-            let e = evaluation rel checks [] []
-            let radius = b.CentreBalls |> Array.choose id |> Array.collect (fun x -> x.Radius)
-            { e with
-                Constants =
-                    [ landingAllowanceName, SplitFamily.landingAllowanceMax run
-                      "remainder radius (max over snapshots and pairs)", (if radius.Length = 0 then nan else Comparison.maxKeepNaN radius)
-                      "comparisons (pairs × snapshots after the first)", float radius.Length ]
-                Notes = [ "the centre and its remainder bound are the verifier's own (the evidence replay's iterates); the measured side is the recorded snapshots' increments" ] } }
+            SplitCentre.remainderEvaluation run rel (fun s -> b.CentreBalls.[s]) [ landingAllowanceName, SplitFamily.landingAllowanceMax run ]
+                "the centre and its remainder bound are the verifier's own (the evidence replay's iterates); the measured side is the recorded snapshots' increments" }
 
 // The recursion joins the evidence replay on the runs where its cheap hypotheses hold (the replay's own verdict is
 // known only after the pass; the results check it).
