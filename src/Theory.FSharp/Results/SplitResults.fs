@@ -539,7 +539,7 @@ let splitSegments : Result<Run> =
 
 /// (A.split.centre.segments) the linearised centre with a certified remainder, restarted at every snapshot.
 let centreSegments : Result<Run> =
-  FlowRuns.gdOnly "A.flow"
+  FlowRuns.gdOnly "A.flow.split.centre.segments"
     { Id = "A.split.centre.segments"
       Title = "Depth-smoothness during training, linearised centre with a certified remainder, restarted at each snapshot"
       Source = "paper §3 (finite training time), centre form derived here (docs/theorems/DepthSmoothness.md, A.split.centre.segments)"
@@ -578,7 +578,7 @@ let centreSegments : Result<Run> =
 /// (A.split.centre.remainder) the remainder's own conclusion: every recorded increment lies in the ball of radius ē around
 /// the centre propagated to its snapshot, not only within ‖c‖ + ē of 0.
 let centreRemainder : Result<Run> =
-  FlowRuns.gdOnly "A.flow"
+  FlowRuns.gdOnly "A.flow.split.centre.remainder"
     { Id = "A.split.centre.remainder"
       Title = "Depth-smoothness during training, the recorded increments within the certified remainder of the linearised centre (restarted at each snapshot)"
       Source = "paper §3 (finite training time), centre form derived here (docs/theorems/DepthSmoothness.md, A.split.centre.remainder)"
