@@ -26,13 +26,14 @@ let catalogArb = Arb.fromGenShrink (catalogSpec, fun s -> if s.Architecture = "c
 let private verdict (r: Result<Run>) run = (Result.evaluate r run).Verdict
 
 [<ProfiledProperty(12, Replay = "(3141,5927)")>]
-let ``A.split: sampled smooth runs of every catalog block → holds, restarted or not`` () =
+let ``A.split: sampled smooth runs of every catalog block → holds, restarted or not, and the remainder's ball holds`` () =
     Prop.forAll catalogArb (fun spec ->
         let run = trainBlock spec
         let a, seg = verdict GenericSplit.split run, verdict GenericSplit.splitSegments run
+        let ball = verdict GenericSplit.splitSegmentsRemainder run
         (not run.Setting.Diverged) ==> lazy (
-            (Verdict.isHolds a && Verdict.isHolds seg)
-            |@ sprintf "%s\nA.split: %A\nA.split.segments: %A\n%s" (describe spec) a seg (reproduceBlock spec))
+            (Verdict.isHolds a && Verdict.isHolds seg && Verdict.isHolds ball)
+            |@ sprintf "%s\nA.split: %A\nA.split.segments: %A\nA.split.segments.remainder: %A\n%s" (describe spec) a seg ball (reproduceBlock spec))
         |> Prop.classify true spec.Architecture
         |> Prop.collect (Verdict.tightness seg |> Option.map tightnessBucket |> Option.defaultValue "n/a"))
 
@@ -78,3 +79,19 @@ let ``A.split: report examples with the last snapshot bumped between both bounds
 let ``A.split: clipped gradient descent → hypothesis not met`` () =
     let spec = RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 2, Clip = System.Nullable 0.5)
     Assert.True(Verdict.isHypothesisNotMet (verdict GenericSplit.split (trainBlock spec)))
+
+/// A.split.segments.remainder on the report's example of every catalog block: the faithful run holds; the last snapshot's
+/// middle layer moved by a matrix of norm 2.5ρ (`bumpLastSnapshotBy`), ρ the largest radius the row compared with: each of
+/// that layer's two pairs then lies at least 2.5ρ − ρ from its D̂ → violated at the last snapshot, every hypothesis met.
+[<Fact>]
+let ``A.split.segments.remainder: report examples, the last snapshot's middle layer moved by 2.5 times the largest radius → violated there`` () =
+    for e in BlockCatalog.All |> Seq.filter (fun e -> not (isNull e.ReportExample)) do
+        let run = trainBlock (reportExample e)
+        let faithful = Result.evaluate GenericSplit.splitSegmentsRemainder run
+        Assert.True(Verdict.isHolds faithful.Verdict, sprintf "%s: %A" e.Name faithful.Verdict)
+        let rho = faithful.Constants |> List.find (fun (n, _) -> n.StartsWith "remainder radius") |> snd
+        let moved = Result.evaluate GenericSplit.splitSegmentsRemainder (bumpLastSnapshotBy (2.5 * rho) run)
+        Assert.True(moved.Hypotheses |> List.forall (fun (_, ok, _) -> ok), sprintf "%s: %A" e.Name moved.Hypotheses)
+        match moved.Verdict with
+        | Violated w -> Assert.Contains(sprintf "snapshot %d," (run.SnapshotCount - 1), w.When)
+        | v -> failwithf "%s: expected Violated, got %A" e.Name v

@@ -629,7 +629,7 @@ let flowCentreRemainder : Result<Run> =
         fun run ->
             let b = boundsFor true run
             let steps, rel = centreRel run b
-            SplitCentre.remainderEvaluation run rel (fun s -> b.CentreEndBalls.[s - 1])
+            SplitCentre.remainderEvaluation run rel "centre" (fun s -> b.CentreEndBalls.[s - 1])
                 [ "accepted steps observed", float steps
                   "landing allowance max_s 2 |Z_producer - Z_replay|_F", SplitFamily.landingAllowanceMax run ]
                 "the centre and its remainder bound are the verifier's own (its integration of the flow, E.flowReplay); the measured side is the recorded snapshots' increments" }

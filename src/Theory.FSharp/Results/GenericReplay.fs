@@ -85,7 +85,10 @@ type Stretch =
       ScalarBound: float[]
       Columns: IReadOnlyDictionary<string, float[]>
       OpNorms: Map<int, float[]>
-      EndTheta: float[] }
+      EndTheta: float[]
+      /// for plain gradient descent (else empty): per pair at the stretch's end, the accumulated forcing D̂ and the bound r on
+      /// ‖Δ_k − D̂_k‖ (the roundings of D̂ and of the update in it), and ‖Δ_k‖ at its start (D̂ starts within u‖Δ_k‖ of Δ_k)
+      EndD: float[][]; EndR: float[]; StartNorm: float[] }
     member s.Column(name: string) =
         match s.Columns.TryGetValue name with
         | true, c -> c
@@ -127,6 +130,7 @@ let replayStretch (run: Run) (theta0: float[]) (from: int) (upTo: int) (total: i
           RQ = Array.zeroCreate nParts
           XQ = Array.init nParts (fun q -> if withParts then Linalg.frobenius dv offsets.[q] sizes.[q] else infinity) }
     let states = Array.init (L - 1) newState
+    let startNorm = states |> Array.map (fun p -> p.X)
     let scalarStates = Array.init (L - 1) newState
     for p in scalarStates do Array.fill p.XQ 0 nParts infinity
     let plain = Array.init (L - 1) (fun k -> states.[k].X)
@@ -201,7 +205,10 @@ let replayStretch (run: Run) (theta0: float[]) (from: int) (upTo: int) (total: i
     | null -> None
     | endTheta ->
         Some { From = from; To = upTo; Bound = bound; ScalarBound = scalarBound; AMax = aMax; LEMax = leMax; GronwallOnly = gronwall
-               Columns = columns; OpNorms = opNorms; EndTheta = endTheta }
+               Columns = columns; OpNorms = opNorms; EndTheta = endTheta
+               EndD = (if withPairs then states |> Array.map (fun p -> p.D) else [||])
+               EndR = (if withPairs then states |> Array.map (fun p -> p.R) else [||])
+               StartNorm = (if withPairs then startNorm else [||]) }
 
 /// The last iterate a generic run evaluated (its losses), at least its last snapshot.
 let lastIterate (run: Run) = max (run.Losses.Length - 1) run.Steps.[run.SnapshotCount - 1]

@@ -80,5 +80,21 @@ let splitSegments : Result<Run> =
         let sts = (tracks run).Segments |> List.map Option.get
         SplitFamily.evaluate run (sts |> List.map (fun s -> s.AMax) |> Comparison.maxKeepNaNOr 0.0) (track sts) (constantsOf sts run) [])
 
+/// (A.split.segments.remainder) every recorded increment within r of the accumulated forcing D̂ of the segment's recursion.
+let splitSegmentsRemainder : Result<Run> =
+    SplitFamily.splitSegmentsRemainderResult family hypotheses (fun run ->
+        let sts = (tracks run).Segments |> List.choose id
+        let P, u = run.ParameterCount, Rounding.Float64UnitRoundoff
+        // the stretch that ends at snapshot s (from snapshot s − 1)
+        let ballOf s =
+            sts |> List.tryFind (fun st -> st.From = run.Steps.[s - 1] && st.To = run.Steps.[s] && st.EndD.Length > 0)
+            |> Option.map (fun st ->
+                SplitCentre.ballOfParts st.EndD.Length [ run.Theta s, P, (fun k0 -> st.EndD.[k0], 0) ] (fun k0 -> st.EndR.[k0] + u * st.StartNorm.[k0]))
+        let steps = lastIterate run
+        let aMax = sts |> List.map (fun s -> s.AMax) |> Comparison.maxKeepNaNOr 0.0
+        let rel = Rounding.recursionRelOwn run steps (run.Setting.Eta * float steps * aMax)
+        SplitCentre.remainderEvaluation run rel "accumulated forcing" ballOf [ "landing allowance (0: the block's replay from each snapshot)", SplitFamily.landingAllowanceMax run ]
+            (sprintf "architecture %s; the accumulated forcing and its bracket bound are the verifier's own (its replay through the block); the measured side is the recorded snapshots' parameters" run.Architecture.Value.Name))
+
 /// The results of this file, for a registry.
-let all : Result<Run> list = [ split; splitSegments ]
+let all : Result<Run> list = [ split; splitSegments; splitSegmentsRemainder ]

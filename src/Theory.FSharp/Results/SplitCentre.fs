@@ -99,29 +99,33 @@ let bound (c: State) =
 /// comparison's rounding reads it).
 type Ball = { Distance: float[]; Radius: float[]; Increment: float[] }
 
-/// The ball of every pair from snapshot weights W, V (L·m·d each, the recorded ones) and the centres cW, cV with their
-/// remainder bounds eW, eV: every difference formed in float64 as fl(fl(Z_{k+1} − Z_k) − c), the squares summed in order.
-let ballAt (md: int) (w: float[]) (v: float[]) (cW: float[]) (cV: float[]) (eW: float[]) (eV: float[]) : Ball =
-    let pairs = eW.Length
+/// The ball of every pair from the layers of one or more parameter arrays and a centre per pair: each part (z, size, centreOf)
+/// holds L layers of `size` entries, and `centreOf k0` gives the array and offset of pair k0's centre for that part. Every
+/// difference formed in float64 as fl(fl(z_{k+1} − z_k) − c), the squares summed in order (part by part); the radius of
+/// pair k0 is `radius k0`.
+let ballOfParts (pairs: int) (parts: (float[] * int * (int -> float[] * int)) list) (radius: int -> float) : Ball =
     let dist, rad, inc = Array.zeroCreate pairs, Array.zeroCreate pairs, Array.zeroCreate pairs
     for k0 in 0 .. pairs - 1 do
         let mutable sd = 0.0
         let mutable si = 0.0
-        let o, o1 = k0 * md, (k0 + 1) * md
-        for e in 0 .. md - 1 do
-            let a = w.[o1 + e] - w.[o + e]
-            let b = a - cW.[o + e]
-            sd <- sd + b * b
-            si <- si + a * a
-        for e in 0 .. md - 1 do
-            let a = v.[o1 + e] - v.[o + e]
-            let b = a - cV.[o + e]
-            sd <- sd + b * b
-            si <- si + a * a
+        for (z, size, centreOf) in parts do
+            let c, co = centreOf k0
+            let o, o1 = k0 * size, (k0 + 1) * size
+            for e in 0 .. size - 1 do
+                let a = z.[o1 + e] - z.[o + e]
+                let b = a - c.[co + e]
+                sd <- sd + b * b
+                si <- si + a * a
         dist.[k0] <- sqrt sd
         inc.[k0] <- sqrt si
-        rad.[k0] <- sqrt (eW.[k0] * eW.[k0] + eV.[k0] * eV.[k0])
+        rad.[k0] <- radius k0
     { Distance = dist; Radius = rad; Increment = inc }
+
+/// The ball of every pair from snapshot weights W, V (L·m·d each, the recorded ones) and the centres cW, cV with their
+/// remainder bounds eW, eV (radius (ē_W² + ē_V²)^{1/2}).
+let ballAt (md: int) (w: float[]) (v: float[]) (cW: float[]) (cV: float[]) (eW: float[]) (eV: float[]) : Ball =
+    ballOfParts eW.Length [ w, md, (fun k0 -> cW, k0 * md); v, md, (fun k0 -> cV, k0 * md) ]
+        (fun k0 -> sqrt (eW.[k0] * eW.[k0] + eV.[k0] * eV.[k0]))
 
 /// The ball of every pair of a descent centre (`State`) against weights W, V.
 let ball (c: State) (w: float[]) (v: float[]) : Ball =
@@ -135,30 +139,32 @@ let ball (c: State) (w: float[]) (v: float[]) : Ball =
 /// its computed norm r̂ is within γ = γ(2md + 4) of ‖b‖; so r̂ > (ρ + 2ε_s + u‖Δ̂‖(1 + γ))(1 + γ)/(1 − 2u) implies
 /// ‖Δ − c‖ ≥ (1 − 2u)‖b‖ − u‖Δ‖ > ρ + 2ε_s: the bound compared is that raised radius (docs/theorems/DepthSmoothness.md,
 /// "A.split.centre.remainder").
-let ballChecks (run: Run) (s: int) (ball: Ball option) : Check seq =
+let ballChecks (run: Run) (s: int) (against: string) (ball: Ball option) : Check seq =
     let j = run.Steps.[s]
     let step, t = if FlowRuns.isFlow run then "output", FlowRuns.time run j else "iteration", float j * run.Setting.Eta
     let at = sprintf "snapshot %d, %s %d (t = %g)" s step j t
+    // the centre c_k of the centre rows, the accumulated forcing D̂_k of A.split.segments' recursion
+    let symbol = if against = "centre" then "c_k" else "D̂_k"
     match ball with
-    | None -> Seq.singleton { Measured = nan; Bound = nan; Where = "‖(Z_{k+1} − Z_k) − c_k‖_F: no centre reached this snapshot"; When = at }
+    | None -> Seq.singleton { Measured = nan; Bound = nan; Where = sprintf "‖(Z_{k+1} − Z_k) − %s‖_F: no %s reached this snapshot" symbol against; When = at }
     | Some b ->
         let u = Rounding.Float64UnitRoundoff
-        let g = Rounding.gammaAt u (2 * run.Shape.LayerSize + 4)
+        let g = Rounding.gammaAt u (2 * run.ParameterCount + 4)
         let allow = SplitFamily.landingAllowance run s
         seq {
             for k0 in 0 .. b.Distance.Length - 1 ->
                 { Measured = b.Distance.[k0]
                   Bound = (b.Radius.[k0] + allow + u * b.Increment.[k0] * (1.0 + g)) * (1.0 + g) / (1.0 - 2.0 * u)
-                  Where = sprintf "‖(Z_{k+1} − Z_k) − c_k‖_F, pair k = %d (snapshot weights against the centre)" (k0 + 1)
+                  Where = sprintf "‖(Z_{k+1} − Z_k) − %s‖_F, pair k = %d (snapshot weights against the %s)" symbol (k0 + 1) against
                   When = at }
         }
 
 /// The evaluation of a remainder row (A.split.centre.remainder, A.flow.split.centre.remainder): the balls of every snapshot
 /// s ≥ 1 (`ballOf s`) compared by `ballChecks` with the relative allowance rel of the recursion behind ρ, the row's own
 /// constants first, then the largest radius and the number of comparisons.
-let remainderEvaluation (run: Run) (rel: float) (ballOf: int -> Ball option) (constants: (string * float) list) (note: string) : Evaluation =
+let remainderEvaluation (run: Run) (rel: float) (against: string) (ballOf: int -> Ball option) (constants: (string * float) list) (note: string) : Evaluation =
     let balls = [| for s in 1 .. run.SnapshotCount - 1 -> s, ballOf s |]
-    let e = evaluation rel (seq { for s, b in balls do yield! ballChecks run s b }) [] []
+    let e = evaluation rel (seq { for s, b in balls do yield! ballChecks run s against b }) [] []
     let radius = balls |> Array.choose snd |> Array.collect (fun x -> x.Radius)
     { e with
         Constants =

@@ -157,3 +157,22 @@ let splitSegmentsResult (f: Family) (hypotheses: (string * (Run -> HypothesisChe
     result f ".split.segments" ", restarted at each snapshot"
         ("restarted at the recorded increments of every snapshot (each snapshot compared with the value propagated from the previous one, "
          + "so a corrupted snapshot is measured against the replay of its predecessor)") hypotheses conclusion
+
+/// (A.split.segments.remainder) the ball the recursion of A.split.segments proves: Δ_k = D_k − ηΣ(bracket) exactly, so every
+/// increment lies within r_k of the accumulated forcing D_k (the roundings of D̂ and of the update are in r, D̂'s start within
+/// u‖Δ‖ of the recorded increments); compared at every snapshot with each pair's recorded increment.
+let splitSegmentsRemainderResult (f: Family) (hypotheses: (string * (Run -> HypothesisCheck)) list) (conclusion: Run -> Evaluation) : Result<Run> =
+  FlowRuns.gdOnly "A.flow"
+    { Id = "A.split.segments.remainder"
+      Title =
+        (if f.Which = "" then "Depth-smoothness during training, exact state forcing: the recorded increments within the bracket's bound of the accumulated forcing (restarted at each snapshot)"
+         else sprintf "Depth-smoothness during training, %s: the recorded increments within the bracket's bound of the accumulated forcing (restarted at each snapshot)" f.Which)
+      Source = f.Source; Provenance = ProvedHere; Doc = f.Doc
+      Statement =
+        "The recursion of A.split.segments, restarted at every snapshot, has Δ_k(t_j) = D_k^j − ηΣ_{i<j}(bracket)_k^i exactly, D_k the accumulated exact forcing "
+        + "(D_k = Δ_k(t_s) − ηΣE_k) and r_k ≥ ηΣ‖bracket_k‖ plus the roundings of D̂ and of the stored update; so every increment lies in the ball ‖Δ_k − D̂_k‖ ≤ r_k "
+        + "(parts apart where the recursion keeps them, r = (r_W² + r_V²)^{1/2}), D̂'s start fl(Δ_k(t_s)) adding u‖Δ_k(t_s)‖: a conclusion that sees a move of the "
+        + "increments in any direction, where ‖Δ_k‖ ≤ ‖D̂_k‖ + r_k sees only a growth of their norms; " + f.Bracket + "; the iterates are " + f.Replay
+        + "; compared at every snapshot s ≥ 1 with each pair's recorded increment against D̂ propagated from snapshot s − 1, the radius raised by twice the landing "
+        + "allowance (0 when replayed bit for bit) and by the rounding of forming fl(fl(Z_{k+1} − Z_k) − D̂) and its norm."
+      Hypotheses = hypotheses; Conclusion = conclusion }

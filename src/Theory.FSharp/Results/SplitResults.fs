@@ -267,6 +267,10 @@ type SplitBounds =
       /// A.split.centre.remainder: at every snapshot s ≥ 1 (index s; entry 0 None) the recorded increments against the centres
       /// propagated from snapshot s − 1; None where the centre was left out
       CentreBalls: SplitCentre.Ball option[]
+      /// A.split.segments.remainder: at every snapshot s ≥ 1 (index s; entry 0 None) the recorded increments against the
+      /// accumulated forcing D̂ of A.split.segments' recursion propagated from snapshot s − 1, radius (r_W² + r_V²)^{1/2} plus the
+      /// rounding of D̂'s start, u‖Δ(t_s)‖
+      SegmentBalls: SplitCentre.Ball option[]
       /// over every replayed iterate and pair: how many pair bounds A.split.segments gave (its bound the lower), and how many
       /// pair bounds in all
       CentrePairsSegments: float; CentrePairCount: float }
@@ -301,6 +305,11 @@ let private observeWith (withCentre: bool) (run: Run) : int -> IterateCallback o
     let centreBound, centrePairs = Array.zeroCreate (n + 1), Array.create run.SnapshotCount [||]
     let centreSeconds = ref 0.0
     let centreBalls = Array.create run.SnapshotCount None
+    // A.split.segments.remainder: the balls at the snapshots, and the norm of each pair's increment at the segment's start
+    // (D̂ starts at fl(Δ), within u‖Δ‖ of it)
+    let segBalls = Array.create run.SnapshotCount None
+    let startNorms (states: PairState[]) = states |> Array.map (fun st -> sqrt (st.NW * st.NW + st.NV * st.NV))
+    let segStart = ref (startNorms seg.Value)
     let pairsSegments, pairCount = ref 0.0, ref 0.0
     let store = UpdateRounding(run.Setting.Depth)
     // at the first snapshot every pair's A.split.segments bound is its recorded increment, the centre's that plus u‖c‖: the row
@@ -313,7 +322,9 @@ let private observeWith (withCentre: bool) (run: Run) : int -> IterateCallback o
             Some <| IterateCallback(fun j ws vs gws gvs st ->
                 let sw = Diagnostics.Stopwatch.StartNew()
                 if j < until then
-                    if s > 0 && j = from then seg.Value <- startState run (run.W s) (run.V s)
+                    if s > 0 && j = from then
+                        seg.Value <- startState run (run.W s) (run.V s)
+                        segStart.Value <- startNorms seg.Value
                     // the centre restarts before the evaluation: its step is taken inside the split pass' pair loop
                     match centre with
                     | Some c when s > 0 && j = from -> SplitCentre.start c (run.W s) (run.V s)
@@ -358,6 +369,10 @@ let private observeWith (withCentre: bool) (run: Run) : int -> IterateCallback o
                     if j + 1 = until then
                         zeroPairs.[s + 1] <- pairBounds zero
                         segPairs.[s + 1] <- segPairBounds
+                        let st, u0, start = seg.Value, Rounding.Float64UnitRoundoff, segStart.Value
+                        segBalls.[s + 1] <-
+                            Some(SplitCentre.ballOfParts st.Length [ run.W (s + 1), md, (fun k0 -> st.[k0].DW, 0); run.V (s + 1), md, (fun k0 -> st.[k0].DV, 0) ]
+                                     (fun k0 -> sqrt (st.[k0].RW * st.[k0].RW + st.[k0].RV * st.[k0].RV) + u0 * start.[k0]))
                 else
                     // the end of the segment: the from-zero trajectory continues from the recorded snapshot s + 1;
                     // add the jump of each increment (after the bound at this iterate has been stored)
@@ -382,7 +397,7 @@ let private observeWith (withCentre: bool) (run: Run) : int -> IterateCallback o
                                              ReplayDrift = drift.Value
                                              AMax = amax.Value; LEMax = lemax.Value; Seconds = seconds.Value
                                              Centre = (if centre.IsSome then centreBound else [||]); CentrePairs = centrePairs
-                                             CentreSeconds = centreSeconds.Value; CentreBalls = centreBalls
+                                             CentreSeconds = centreSeconds.Value; CentreBalls = centreBalls; SegmentBalls = segBalls
                                              CentrePairsSegments = pairsSegments.Value; CentrePairCount = pairCount.Value }))
 
 /// The split observer of a view's replay: with the centre unless the view left it out (`Run.WithoutCentre`).
@@ -537,6 +552,15 @@ let splitSegments : Result<Run> =
         let b = bounds run
         SplitFamily.evaluate run b.AMax (track run b.Segments b.SegmentPairs) (splitConstants run b @ snapshotTightness run b.Segments b.SegmentPairs) [])
 
+/// (A.split.segments.remainder) the recursion's own ball: every recorded increment within r of the accumulated forcing D̂.
+let splitSegmentsRemainder : Result<Run> =
+    SplitFamily.splitSegmentsRemainderResult family hypotheses (fun run ->
+        let b = bounds run
+        let steps = b.Segments.Length - 1
+        let rel = Rounding.recursionRelOwn run steps (run.Setting.Eta * float steps * b.AMax)
+        SplitCentre.remainderEvaluation run rel "accumulated forcing" (fun s -> b.SegmentBalls.[s]) [ landingAllowanceName, SplitFamily.landingAllowanceMax run ]
+            "the accumulated forcing and its bracket bound are the verifier's own (the evidence replay's iterates); the measured side is the recorded snapshots' increments")
+
 /// (A.split.centre.segments) the linearised centre with a certified remainder, restarted at every snapshot.
 let centreSegments : Result<Run> =
   FlowRuns.gdOnly "A.flow.split.centre.segments"
@@ -596,7 +620,7 @@ let centreRemainder : Result<Run> =
             let b = boundsWithCentre run
             let steps = b.Centre.Length - 1
             let rel = Rounding.recursionRelOwn run steps (run.Setting.Eta * float steps * b.AMax)
-            SplitCentre.remainderEvaluation run rel (fun s -> b.CentreBalls.[s]) [ landingAllowanceName, SplitFamily.landingAllowanceMax run ]
+            SplitCentre.remainderEvaluation run rel "centre" (fun s -> b.CentreBalls.[s]) [ landingAllowanceName, SplitFamily.landingAllowanceMax run ]
                 "the centre and its remainder bound are the verifier's own (the evidence replay's iterates); the measured side is the recorded snapshots' increments" }
 
 // The recursion joins the evidence replay on the runs where its cheap hypotheses hold (the replay's own verdict is
@@ -606,4 +630,4 @@ do Run.IterateObservers.Add(fun run ->
     if cheap |> List.forall (fun (_, h) -> match h run with Met _ -> true | _ -> false) then Some(observe run) else None)
 
 /// The results of this file, for a registry.
-let all : Result<Run> list = [ gradientDifferenceSplit; forcing; split; splitSegments; centreSegments; centreRemainder ]
+let all : Result<Run> list = [ gradientDifferenceSplit; forcing; split; splitSegments; splitSegmentsRemainder; centreSegments; centreRemainder ]
