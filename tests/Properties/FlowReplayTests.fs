@@ -535,15 +535,14 @@ let ``A.flow.split.centre.remainder: a middle snapshot moved by 10⁻⁷ (bit-ex
     | _ -> ()
 
 /// The short flow's last snapshot with every layer moved toward the mean layer, Z_k ← (1 − ε)Z_k + εZ̄ (W and V; each increment
-/// (1 − ε)Δ_k), its loss and trace rewritten: no upper bound on the increments' norms can see it; the ball does, at ε = 10⁻⁶.
-[<Fact>]
-let ``A.flow.split.centre.remainder: the last snapshot's increments shrunk by 10⁻⁶, loss rewritten → violated there (A.flow.split.centre.segments, A.flow.split.segments hold)`` () =
+/// (1 − ε)Δ_k), its loss and trace rewritten: no upper bound on the increments' norms can see it.
+let private shrunkFlow (eps: float) =
     let d = shortData ()
     let s = d.Steps.Length - 1
     let md, L = d.Shape.LayerSize, d.Shape.Depth
     let shrunk (z: float[]) =
         let mean = Array.init md (fun e -> (Array.init L (fun k -> z.[k * md + e]) |> Array.sum) / float L)
-        Array.init z.Length (fun i -> (1.0 - 1e-6) * z.[i] + 1e-6 * mean.[i % md])
+        Array.init z.Length (fun i -> (1.0 - eps) * z.[i] + eps * mean.[i % md])
     let w = d.W |> Array.mapi (fun i z -> if i = s then shrunk z else z)
     let v = d.V |> Array.mapi (fun i z -> if i = s then shrunk z else z)
     let build losses trace =
@@ -556,9 +555,49 @@ let ``A.flow.split.centre.remainder: the last snapshot's increments shrunk by 10
     let trace = Dictionary<string, float[]>(d.Trace)
     trace.["loss"] <- Array.copy losses
     trace.["smooth_z"] <- (let c = Array.copy trace.["smooth_z"] in c.[j] <- moved.DepthIncrement s; c)
-    let run = Run(build losses trace)
-    for id in [ "I.loss"; "I.trace"; "A.flow.split.centre.segments"; "A.flow.split.segments" ] do assertHolds id run
-    let e = eval "A.flow.split.centre.remainder" run
+    Run(build losses trace), s
+
+/// The ball of `id` rejects the shrink ε of the short flow's last snapshot at that snapshot, every hypothesis met, while
+/// the loss and trace checks and both flow rows that bound norms hold.
+let private shrinkRejected (id: string) (eps: float) =
+    let run, s = shrunkFlow eps
+    for other in [ "I.loss"; "I.trace"; "A.flow.split.centre.segments"; "A.flow.split.segments" ] do assertHolds other run
+    let e = eval id run
+    Assert.True(rejected e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
+    match e.Verdict with
+    | Violated w -> Assert.Contains(sprintf "snapshot %d" s, w.When)
+    | _ -> ()
+
+[<Fact>]
+let ``A.flow.split.centre.remainder: the last snapshot's increments shrunk by 10⁻⁶, loss rewritten → violated there (A.flow.split.centre.segments, A.flow.split.segments hold)`` () =
+    shrinkRejected "A.flow.split.centre.remainder" 1e-6
+
+// A.flow.split.segments.remainder: the plain recursion's ball.
+
+[<Fact>]
+let ``A.flow.split.segments.remainder: faithful PL flow → holds on both paths`` () =
+  for d in bothPaths () do
+    let run = Run(d)
+    let e = eval "A.flow.split.segments.remainder" run
+    Assert.True(Verdict.isHolds e.Verdict && allMet e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
+
+/// The short flow's last snapshot with every entry of W_{L/2} moved by δ, δ√(md) = 2.5ρ, ρ the largest radius the faithful
+/// row compared with plus the largest landing allowance: each of that layer's two pairs then lies at least 2.5ρ − ρ from its D̂ → violated there, on both paths
+/// (on this flow ρ exceeds a tenth of the increments: the plain recursion's bracket bound is loose here, so a shrink by 10 %
+/// stays inside the ball; the centre's ball, above, sees 10⁻⁶).
+[<Fact>]
+let ``A.flow.split.segments.remainder: the last snapshot's middle layer moved by 2.5 times the largest radius → violated there on both paths`` () =
+  for d in [ shortData (); shortCertified () ] do
+    let faithful = eval "A.flow.split.segments.remainder" (Run(d))
+    Assert.True(Verdict.isHolds faithful.Verdict, sprintf "%A" faithful.Verdict)
+    let constant (prefix: string) = faithful.Constants |> List.find (fun (n, _) -> n.StartsWith prefix) |> snd
+    // the radius and the landing allowance added to it (0 on the bit-exact path)
+    let rho = constant "remainder radius" + constant "landing allowance"
+    let s, md, k = d.Steps.Length - 1, d.Shape.LayerSize, d.Shape.Depth / 2
+    let w = d.W |> Array.map Array.copy
+    let delta = 2.5 * rho / sqrt (float md)
+    for i in k * md .. (k + 1) * md - 1 do w.[s].[i] <- w.[s].[i] + delta
+    let e = eval "A.flow.split.segments.remainder" (Run(rebuild d "moved" w d.Losses d.Trace))
     Assert.True(rejected e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
     match e.Verdict with
     | Violated w -> Assert.Contains(sprintf "snapshot %d" s, w.When)
@@ -581,7 +620,7 @@ let ``A.flow.split.segments, A.flow.split.centre.segments: relu flow of another 
         Run(d)
     let clipped = Run(RunDirectory.InMemory(clippedSpec().TrainFlow(GradientFlowProperties.rtol, GradientFlowProperties.atol), "gf-clipped"))
     for run in [ foreignRelu; clipped ] do
-        for id in [ "A.flow.split.segments"; "A.flow.split.centre.segments"; "A.flow.split.centre.remainder" ] do
+        for id in [ "A.flow.split.segments"; "A.flow.split.segments.remainder"; "A.flow.split.centre.segments"; "A.flow.split.centre.remainder" ] do
             let e = eval id run
             Assert.True((match e.Verdict with HypothesisNotMet _ -> true | _ -> false), sprintf "%s on %s: %A" id run.Directory e.Verdict)
     // the foreign relu flow is not integrated at all (E.flowReplay's hypothesis σ smooth), by the verifier or by these rows

@@ -33,7 +33,7 @@ let private verdicts (run: Run) =
     Registry.singleRun |> List.map (fun r -> r.Id, (Result.evaluate r run).Verdict)
 
 let private gdOnlyIds = [ "E.replay"; "I.update"; "C.gdDecay"; "C.pathLength"; "C.runRate"; "A.aposteriori"; "A.aposteriori.segments"; "A.apriori"; "A.split"; "A.split.segments" ]
-let private flowOnlyIds = [ "E.flowReplay"; "A.flow"; "A.flow.split.segments"; "A.flow.split.centre.segments"; "A.flow.split.centre.remainder"; "C.gfDecay"; "C.gfPathLength" ]
+let private flowOnlyIds = [ "E.flowReplay"; "A.flow"; "A.flow.split.segments"; "A.flow.split.segments.remainder"; "A.flow.split.centre.segments"; "A.flow.split.centre.remainder"; "C.gfDecay"; "C.gfPathLength" ]
 
 [<ProfiledProperty(6, Replay = "(2718,2819)")>]
 let ``Registry: gradient-flow run → nothing violated, gradient-descent statements not applicable`` () =

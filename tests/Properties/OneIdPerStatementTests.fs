@@ -23,6 +23,7 @@ let mlpOnly : (string * string) list =
       "A.flow.split.segments", "a gradient-flow run (only the MLP's engine integrates the flow), with L5.split's W/V parts at every stage"
       "A.flow.split.centre.segments", "a gradient-flow run, with the centre pass's W/V parts at every stage"
       "A.flow.split.centre.remainder", "a gradient-flow run, the remainder ball of the centre pass's W/V parts"
+      "A.flow.split.segments.remainder", "a gradient-flow run (only the MLP's engine integrates the flow), L5.split's W/V parts at every stage"
       "L5.split", "lemma L5 split into the MLP's parts W and V with its per-pair coefficients"
       "L5.forcing", "the exact forcing of L5.split per W/V part"
       "A.split.centre.segments", "the centre of the MLP's bracket (σ'' along Wh, per W/V part; the centre pass's kernels)"

@@ -32,6 +32,9 @@ type FlowSplitBounds =
       Measured: float[][]
       /// for a segment that ends at snapshot s + 1: the bound of each pair there (index k − 1); [||] otherwise
       EndPairs: float[][]
+      /// for a segment that ends at snapshot s + 1 (index s): the recorded increments there against the accumulated forcing D̂
+      /// (A.flow.split.segments.remainder); None otherwise
+      EndBalls: SplitCentre.Ball option[]
       /// accepted steps, and Σ h·max a over them (the recursion's growth)
       Steps: int[]; Growth: float[]
       /// the largest joint bracket coefficient and L·max_k (‖E^W_k‖² + ‖E^V_k‖²)^{1/2} over every stage
@@ -101,6 +104,8 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
     // the recursion per pair (index k − 1): D (W, V parts), r, x and ‖D‖
     let dW, dV = Array.zeroCreate (pairs * md), Array.zeroCreate (pairs * md)
     let rW, rV, xW, xV, nW, nV = Array.zeroCreate pairs, Array.zeroCreate pairs, Array.zeroCreate pairs, Array.zeroCreate pairs, Array.zeroCreate pairs, Array.zeroCreate pairs
+    // ‖Δ‖ of each pair at the restart (D̂ starts at fl(Δ), within u‖Δ‖ of it)
+    let startNorm = Array.zeroCreate pairs
     // the layers' norms at the step's start state
     let zW, zV = Array.zeroCreate L, Array.zeroCreate L
     let mutable current = -1
@@ -176,6 +181,7 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
             xV.[k0] <- nV.[k0]
             rW.[k0] <- 0.0
             rV.[k0] <- 0.0
+            startNorm.[k0] <- sqrt (nW.[k0] * nW.[k0] + nV.[k0] * nV.[k0])
             if centre.IsSome then
                 // the centre starts at the increments, ē at the subtraction's rounding u‖c‖ (as SplitCentre.start)
                 Array.blit dW (k0 * md) cnW (k0 * md) md
@@ -407,6 +413,9 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
                         b.CentrePairs.[current] <- b.CentrePairs.[current] + pairs
                 if snap = current + 1 then
                     b.EndPairs.[current] <- Array.init pairs pairBound
+                    b.EndBalls.[current] <-
+                        Some(SplitCentre.ballOfParts pairs [ run.W snap, md, (fun k0 -> dW, k0 * md); run.V snap, md, (fun k0 -> dV, k0 * md) ]
+                                 (fun k0 -> sqrt (rW.[k0] * rW.[k0] + rV.[k0] * rV.[k0]) + u * startNorm.[k0]))
                     if centre.IsSome then
                         b.CentreEndPairs.[current] <- Array.init pairs (fun i -> lowerOf (centreBound i) (pairBound i))
                         b.CentreEndBalls.[current] <- Some(SplitCentre.ballAt md (run.W snap) (run.V snap) cnW cnV ebW ebV)
@@ -445,6 +454,7 @@ let private create (run: Run) (withCentre: bool) : FlowSplitBounds =
     { Bound = Array.init n (fun s -> Array.create (max 1 (len s)) nan)
       Measured = Array.init n (fun s -> Array.create (max 1 (len s)) nan)
       EndPairs = Array.create n [||]
+      EndBalls = Array.create n None
       Steps = Array.zeroCreate n; Growth = Array.zeroCreate n
       AMax = Array.zeroCreate n; LEMax = Array.zeroCreate n
       Failure = Array.create n None; Seconds = Array.zeroCreate n
@@ -571,11 +581,34 @@ do Run.FlowObservers.Add(fun run ->
         Some f
     else None)
 
-/// The accepted steps the observers saw and the relative allowance of the centre's recursion over their stages (the two
-/// centre rows').
-let private centreRel (run: Run) (b: FlowSplitBounds) =
+/// The accepted steps the observers saw and the relative allowance of a recursion over their stages (the rows after
+/// A.flow.split.segments).
+let private stagesRel (run: Run) (b: FlowSplitBounds) =
     let steps = Array.sum b.Steps
     steps, Rounding.recursionRelOwn run (ButcherTableau.DormandPrince54.Stages * steps) (Array.max b.Growth)
+
+/// (A.flow.split.segments.remainder) the plain recursion's ball along the flow: every recorded increment within r of D̂.
+let flowSplitSegmentsRemainder : Result<Run> =
+  let hyps = [ smoothSigma; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeenWith false ]
+  FlowRuns.flowOnly "A.split.segments.remainder"
+    { Id = "A.flow.split.segments.remainder"
+      Title = "Depth-smoothness along the gradient flow, the recorded increments within the bracket's bound of the accumulated forcing (restarted at each snapshot)"
+      Source = "paper §3 (finite training time, gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "The recursion of A.flow.split.segments has Δ_k = D_k − Σ_steps hΣ_i b_i(bracket)(Y_i) exactly up to the roundings it carries in r, D the accumulated exact forcing, "
+        + "so every increment lies in the ball ‖Δ_k − D̂_k‖ ≤ (r_W² + r_V²)^{1/2} + u‖Δ_k(t_s)‖ (D̂'s start); compared at every snapshot s ≥ 1 with each pair's recorded increment "
+        + "against D̂ propagated from snapshot s − 1, the radius raised by twice the flow replay's weight tolerance there and by the rounding of forming fl(fl(Z_{k+1} − Z_k) − D̂) and its norm."
+      Hypotheses = hyps |> List.map (fun (n, h) -> n, fun run -> if FlowRuns.isFlow run then h run else Met "gradient-descent run (not checked)")
+      Conclusion =
+        fun run ->
+            let b = bounds run
+            let steps, rel = stagesRel run b
+            SplitCentre.remainderEvaluation run rel "accumulated forcing" (fun s -> b.EndBalls.[s - 1])
+                [ "accepted steps observed", float steps
+                  "landing allowance max_s 2 |Z_producer - Z_replay|_F", SplitFamily.landingAllowanceMax run ]
+                "the accumulated forcing and its bracket bound are the verifier's own (its integration of the flow, E.flowReplay); the measured side is the recorded snapshots' increments" }
 
 /// (A.flow.split.centre.segments) the linearised centre of the split recursion along the verifier's integration, with its
 /// certified remainder, restarted at every snapshot; where the plain recursion's bound of a pair is lower, it is taken.
@@ -598,7 +631,7 @@ let flowCentreSegments : Result<Run> =
       Conclusion =
         fun run ->
             let b = boundsFor true run
-            let steps, rel = centreRel run b
+            let steps, rel = stagesRel run b
             let e = evaluation rel (checks run b b.CentreBound b.CentreEndPairs) [] []
             let allowMax = SplitFamily.landingAllowanceMax run
             { e with
@@ -628,11 +661,11 @@ let flowCentreRemainder : Result<Run> =
       Conclusion =
         fun run ->
             let b = boundsFor true run
-            let steps, rel = centreRel run b
+            let steps, rel = stagesRel run b
             SplitCentre.remainderEvaluation run rel "centre" (fun s -> b.CentreEndBalls.[s - 1])
                 [ "accepted steps observed", float steps
                   "landing allowance max_s 2 |Z_producer - Z_replay|_F", SplitFamily.landingAllowanceMax run ]
                 "the centre and its remainder bound are the verifier's own (its integration of the flow, E.flowReplay); the measured side is the recorded snapshots' increments" }
 
 /// The results of this file, for a registry.
-let all : Result<Run> list = [ flowSplitSegments; flowCentreSegments; flowCentreRemainder ]
+let all : Result<Run> list = [ flowSplitSegments; flowSplitSegmentsRemainder; flowCentreSegments; flowCentreRemainder ]

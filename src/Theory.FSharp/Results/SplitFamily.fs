@@ -162,7 +162,7 @@ let splitSegmentsResult (f: Family) (hypotheses: (string * (Run -> HypothesisChe
 /// increment lies within r_k of the accumulated forcing D_k (the roundings of D̂ and of the update are in r, D̂'s start within
 /// u‖Δ‖ of the recorded increments); compared at every snapshot with each pair's recorded increment.
 let splitSegmentsRemainderResult (f: Family) (hypotheses: (string * (Run -> HypothesisCheck)) list) (conclusion: Run -> Evaluation) : Result<Run> =
-  FlowRuns.gdOnly "A.flow"
+  FlowRuns.gdOnly "A.flow.split.segments.remainder"
     { Id = "A.split.segments.remainder"
       Title =
         (if f.Which = "" then "Depth-smoothness during training, exact state forcing: the recorded increments within the bracket's bound of the accumulated forcing (restarted at each snapshot)"
