@@ -31,6 +31,27 @@ let private shrink (data: RunData) (s: int) (eps: float) =
         Array.init z.Length (fun i -> (1.0 - eps) * z.[i] + eps * mean.[i % md])
     SharperBoundsProperties.rewriteSnapshot data s (moved data.W.[s]) (moved data.V.[s])
 
+/// The faithful run of `spec` holds `ball`; its last snapshot shrunk by ε (losses and trace rewritten) passes the loss and
+/// trace checks and every row of `holding`, and `ball` rejects it at that snapshot with every hypothesis met, the witness
+/// naming what the ball is around (`against`).
+let private shrinkRejected (spec: RunSpec) (eps: float) (ball: Result<Run>) (holding: Result<Run> list) (against: string) =
+    let faithful = Run(RunDirectory.InMemory(spec.Train()))
+    Assert.True(Verdict.isHolds (Result.evaluate ball faithful).Verdict, "the faithful run")
+    let data = RunDirectory.InMemory(spec.Train())
+    let s = data.Steps.Length - 1
+    shrink data s eps
+    let run = Run(data)
+    for r in [ RunIntegrity.snapshotLoss; RunIntegrity.traceConsistency ] @ holding do
+        let v = (Result.evaluate r run).Verdict
+        Assert.True(Verdict.isHolds v, sprintf "%s was expected to let the shrink through: %A" r.Id v)
+    let e = Result.evaluate ball run
+    Assert.True(e.Hypotheses |> List.forall (fun (_, ok, _) -> ok), sprintf "%A" e.Hypotheses)
+    match e.Verdict with
+    | Violated w ->
+        Assert.Contains(sprintf "snapshot %d" s, w.When)
+        Assert.Contains("against the " + against, w.Where)
+    | v -> failwithf "expected Violated, got %A" v
+
 /// The figure-1 shape at L = 16 (m = 32, n = 100, d = 16, η = 0.01/16, 50 iterations, 5 snapshots), its last snapshot's
 /// increments shrunk by 1 − 10⁻⁶: the loss and trace checks and every upper bound on the increments' norms hold (a
 /// smoother snapshot is within all of them); the remainder's ball rejects it at that snapshot. The radius there is of
@@ -38,22 +59,7 @@ let private shrink (data: RunData) (s: int) (eps: float) =
 [<Fact(DisplayName = "A.split.centre.remainder: the last snapshot's increments shrunk by 10⁻⁶, losses and trace rewritten → violated there (A.split.centre.segments, A.split.segments hold)")>]
 let shrunkViolated () =
     let spec = RunSpec(Depth = 16, Width = 32, Samples = 100, Dim = 16, Eta = 0.000625, Iterations = 50, Snapshots = 5, Seed = 3L)
-    let faithful = Run(RunDirectory.InMemory(spec.Train()))
-    Assert.True(Verdict.isHolds (Result.evaluate SplitResults.centreRemainder faithful).Verdict, "the faithful run")
-    let data = RunDirectory.InMemory(spec.Train())
-    let s = data.Steps.Length - 1
-    shrink data s 1e-6
-    let run = Run(data)
-    for r in [ RunIntegrity.snapshotLoss; RunIntegrity.traceConsistency; SplitResults.centreSegments; SplitResults.splitSegments ] do
-        let v = (Result.evaluate r run).Verdict
-        Assert.True(Verdict.isHolds v, sprintf "%s was expected to let the shrink through: %A" r.Id v)
-    let e = Result.evaluate SplitResults.centreRemainder run
-    Assert.True(e.Hypotheses |> List.forall (fun (_, ok, _) -> ok), sprintf "%A" e.Hypotheses)
-    match e.Verdict with
-    | Violated w ->
-        Assert.Contains(sprintf "snapshot %d" s, w.When)
-        Assert.Contains("against the centre", w.Where)
-    | v -> failwithf "expected Violated, got %A" v
+    shrinkRejected spec 1e-6 SplitResults.centreRemainder [ SplitResults.centreSegments; SplitResults.splitSegments ] "centre"
 
 [<ProfiledProperty(6, Replay = "(3137,3141)")>]
 let ``A.split.segments.remainder: smooth runs of every smooth σ → holds`` () =
@@ -90,19 +96,4 @@ let ballArithmetic () =
 [<Fact(DisplayName = "A.split.segments.remainder: tanh, the last snapshot's increments shrunk by 10%, losses and trace rewritten → violated there (A.split.segments holds)")>]
 let plainBallShrunk () =
     let spec = RunSpec(Depth = 16, Width = 32, Samples = 100, Dim = 16, Eta = 0.000625, Iterations = 50, Snapshots = 5, Seed = 3L, Activation = ActivationKind.Tanh)
-    let faithful = Run(RunDirectory.InMemory(spec.Train()))
-    Assert.True(Verdict.isHolds (Result.evaluate SplitResults.splitSegmentsRemainder faithful).Verdict, "the faithful run")
-    let data = RunDirectory.InMemory(spec.Train())
-    let s = data.Steps.Length - 1
-    shrink data s 0.1
-    let run = Run(data)
-    for r in [ RunIntegrity.snapshotLoss; RunIntegrity.traceConsistency; SplitResults.splitSegments ] do
-        let v = (Result.evaluate r run).Verdict
-        Assert.True(Verdict.isHolds v, sprintf "%s was expected to let the shrink through: %A" r.Id v)
-    let e = Result.evaluate SplitResults.splitSegmentsRemainder run
-    Assert.True(e.Hypotheses |> List.forall (fun (_, ok, _) -> ok), sprintf "%A" e.Hypotheses)
-    match e.Verdict with
-    | Violated w ->
-        Assert.Contains(sprintf "snapshot %d" s, w.When)
-        Assert.Contains("against the accumulated forcing", w.Where)
-    | v -> failwithf "expected Violated, got %A" v
+    shrinkRejected spec 0.1 SplitResults.splitSegmentsRemainder [ SplitResults.splitSegments ] "accumulated forcing"
