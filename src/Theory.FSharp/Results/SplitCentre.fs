@@ -136,7 +136,8 @@ let ball (c: State) (w: float[]) (v: float[]) : Ball =
 /// increment Δ lies within 2ε_s of the replayed one (`SplitFamily.landingAllowance`, 0 when replayed bit for bit) and the
 /// replayed one within ē of c, so ‖Δ − c‖ ≤ ρ + 2ε_s with ρ = (ē_W² + ē_V²)^{1/2}. The computed difference b =
 /// fl(fl(Δ) − c) is off the exact Δ − c by at most u‖Δ‖ + u‖b‖/(1 − u) (one rounding of each subtraction, per entry), and
-/// its computed norm r̂ is within γ = γ(2md + 4) of ‖b‖; so r̂ > (ρ + 2ε_s + u‖Δ̂‖(1 + γ))(1 + γ)/(1 − 2u) implies
+/// its computed norm r̂ is within γ = γ(2P + 4) of ‖b‖ (P a layer's parameter count, 2md for the MLP: at least the
+/// roundings of the sum of its squares); so r̂ > (ρ + 2ε_s + u‖Δ̂‖(1 + γ))(1 + γ)/(1 − 2u) implies
 /// ‖Δ − c‖ ≥ (1 − 2u)‖b‖ − u‖Δ‖ > ρ + 2ε_s: the bound compared is that raised radius (docs/theorems/DepthSmoothness.md,
 /// "A.split.centre.remainder").
 let ballChecks (run: Run) (s: int) (against: string) (ball: Ball option) : Check seq =
