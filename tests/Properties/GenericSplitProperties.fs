@@ -95,3 +95,23 @@ let ``A.split.segments.remainder: report examples, the last snapshot's middle la
         match moved.Verdict with
         | Violated w -> Assert.Contains(sprintf "snapshot %d," (run.SnapshotCount - 1), w.When)
         | v -> failwithf "%s: expected Violated, got %A" e.Name v
+
+/// The split rows' hypothesis "replay stands for the producer" on a one-layer report example opened as another build's run
+/// (run.json names another build: no bit-exact claim): the faithful run still lands on every snapshot bit for bit, so the
+/// rows hold; with its last snapshot moved, A.split.segments.remainder is not met (a foreign producer's snapshots have no
+/// certified landing allowance), never violated; the same move on the run of this build is violated.
+[<Fact>]
+let ``A.split.segments.remainder: a moved snapshot of another build's block run → hypothesis not met, of this build's → violated`` () =
+    let e = BlockCatalog.All |> Seq.find (fun e -> e.Name = "one-layer")
+    let ours = trainBlock (reportExample e)
+    let rho = (Result.evaluate GenericSplit.splitSegmentsRemainder ours).Constants |> List.find (fun (n, _) -> n.StartsWith "remainder radius") |> snd
+    let foreign (run: Run) =
+        run.Data.Meta.EngineBuild <- "commit:another-build"
+        run
+    let faithfulForeign = foreign (trainBlock (reportExample e))
+    for r in [ GenericSplit.splitSegments; GenericSplit.splitSegmentsRemainder ] do
+        Assert.True(Verdict.isHolds (verdict r faithfulForeign), sprintf "%s on the faithful foreign run: %A" r.Id (verdict r faithfulForeign))
+    let movedForeign = bumpLastSnapshotBy (2.5 * rho) (foreign (trainBlock (reportExample e)))
+    let v = verdict GenericSplit.splitSegmentsRemainder movedForeign
+    Assert.True(Verdict.isHypothesisNotMet v, sprintf "moved foreign run: %A" v)
+    Assert.True(Verdict.isViolated (verdict GenericSplit.splitSegmentsRemainder (bumpLastSnapshotBy (2.5 * rho) ours)))

@@ -187,13 +187,7 @@ let private mlpReplayed (run: Run) : Result<Replayed, string> =
 
 // ---------------------------------------------------------------- any other block's replay (Verification/BlockReplay.cs)
 
-/// Whether a block segment's replay is the recorded computation: it lands on the next snapshot bit for bit (the last
-/// interval, which may end without a snapshot, counts as landing).
-let private landsExactly (run: Run) (s: int) (st: GenericReplay.Stretch) =
-    if s + 1 < run.SnapshotCount then
-        let t = run.Theta(s + 1)
-        t.Length = st.EndTheta.Length && Array.forall2 (fun (a: float) b -> a = b) t st.EndTheta
-    else true
+let private landsExactly = GenericReplay.landsExactly
 
 /// Block columns not compared (the clipping fraction counts layers; it enters no bound).
 let private skipped = set [ "clip_fraction" ]

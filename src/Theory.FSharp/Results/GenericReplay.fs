@@ -210,6 +210,14 @@ let replayStretch (run: Run) (theta0: float[]) (from: int) (upTo: int) (total: i
                EndR = (if withPairs then states |> Array.map (fun p -> p.R) else [||])
                StartNorm = (if withPairs then startNorm else [||]) }
 
+/// Whether a block segment's replay is the recorded computation: it lands on the next snapshot bit for bit (the last
+/// interval, which may end without a snapshot, counts as landing). E.replay and the split rows' hypothesis read it.
+let landsExactly (run: Run) (s: int) (st: Stretch) =
+    if s + 1 < run.SnapshotCount then
+        let t = run.Theta(s + 1)
+        t.Length = st.EndTheta.Length && Array.forall2 (fun (a: float) b -> a = b) t st.EndTheta
+    else true
+
 /// The last iterate a generic run evaluated (its losses), at least its last snapshot.
 let lastIterate (run: Run) = max (run.Losses.Length - 1) run.Steps.[run.SnapshotCount - 1]
 

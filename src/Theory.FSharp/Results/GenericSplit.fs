@@ -47,8 +47,29 @@ let private track (sts: Stretch list) : SplitFamily.Track =
       IterateLabel = "max_k ‖θ_{k+1} − θ_k‖ (replayed iterate)"
       PairBounds = None }
 
+/// The rows compare the recorded snapshots with bounds propagated by the verifier's replay, with no landing allowance: a
+/// block's replay measures no rounding growth (E.replay covers its segments by the bit-exact claim only), so the replay
+/// must be the producer's computation. A run that claims it (run.json names this build, its vector width and thread
+/// count, float64) is held to it, a mismatch being a violation (as E.replay does); a run without the claim only when every
+/// segment lands on its next snapshot bit for bit, else its snapshots have no certified allowance: not met, never violated.
+let private hypReplayStands : string * (Run -> HypothesisCheck) =
+    "replay stands for the producer (a bit-exact claim, or every segment landing on its snapshot bit for bit)", fun run ->
+        match Replay.BitExactClaim run.Data with
+        | null when isNull run.Data.Block -> NotMet "not replayed: the architecture is not registered in the engine"
+        | null ->
+            let segs = (tracks run).Segments
+            let landed =
+                segs |> List.forall Option.isSome
+                && segs |> List.choose id |> List.forall (fun st ->
+                    match Array.tryFindIndex ((=) st.From) run.Steps with
+                    | Some s -> GenericReplay.landsExactly run s st
+                    | None -> false)
+            if landed then Met "no bit-exact claim; every segment's replay lands on its next snapshot bit for bit"
+            else NotMet "no bit-exact claim (run.json names another build, vector width or thread count, or the run is float32) and a segment's replay does not land on its snapshot bit for bit: a block's replay measures no rounding growth, so the snapshots have no certified landing allowance (see E.replay)"
+        | claim -> Met claim
+
 let private hypotheses =
-    [ hypArchitecture; hypRequirements; hypEngineBlock; hypLipschitzInit; hypNotDiverged; hypPlainGd; hypSnapshots; hypFiniteReplay ]
+    [ hypArchitecture; hypRequirements; hypEngineBlock; hypLipschitzInit; hypNotDiverged; hypPlainGd; hypSnapshots; hypFiniteReplay; hypReplayStands ]
 
 let private constantsOf (sts: Stretch list) (run: Run) =
     let last = lastIterate run
