@@ -51,3 +51,9 @@ let flowOnly (gdVersion: string) (r: Result<Run>) : Result<Run> =
             fun run ->
                 if isFlow run then r.Conclusion run
                 else Evaluation.notApplicable (sprintf "a statement about the gradient flow; this is a %s run (see %s)" run.Setting.Optimizer gdVersion) }
+
+/// `flowOnly` for a statement whose hypotheses mean something on flow runs only (they integrate the flow): on a
+/// gradient-descent run they report met (nothing to check), as `gdOnly` does for the other kind.
+let flowOnlyChecked (gdVersion: string) (r: Result<Run>) : Result<Run> =
+    flowOnly gdVersion
+        { r with Hypotheses = r.Hypotheses |> List.map (fun (n, h) -> n, fun run -> if isFlow run then h run else Met "gradient-descent run (not checked)") }

@@ -538,7 +538,7 @@ let private checks (run: Run) (b: FlowSplitBounds) (bound: float[][]) (endPairs:
 /// (A.flow.split.segments) the split recursion along the verifier's integration of the flow, restarted at every snapshot.
 let flowSplitSegments : Result<Run> =
   let hyps = [ smoothSigma; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeenWith false ]
-  FlowRuns.flowOnly "A.split.segments"
+  FlowRuns.flowOnlyChecked "A.split.segments"
     { Id = "A.flow.split.segments"
       Title = "Depth-smoothness along the gradient flow, exact state forcing at every stage (restarted at each snapshot)"
       Source = "paper §3 (finite training time, gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
@@ -551,7 +551,7 @@ let flowSplitSegments : Result<Run> =
         + "r ← r + hΣ|b_i| a_i u_i, x ← u + hΣ|b_i|(a_i u_i + ‖E_k(Y_i)‖) and the stage bounds u_i = u + hΣ_l |a_il|(a_l u_l + ‖E_k(Y_l)‖), W and V parts apart, "
         + "plus the rounding of the update, the stage states and the sum D; restarted at every snapshot at its increments; compared with max_k ‖Δ_k‖ of the replayed state at every output "
         + "and each pair's recorded increment at every later snapshot against that pair's bound propagated from the snapshot before, raised by twice the flow replay's weight tolerance there."
-      Hypotheses = hyps |> List.map (fun (n, h) -> n, fun run -> if FlowRuns.isFlow run then h run else Met "gradient-descent run (not checked)")
+      Hypotheses = hyps
       Conclusion =
         fun run ->
             let b = bounds run
@@ -587,34 +587,40 @@ let private stagesRel (run: Run) (b: FlowSplitBounds) =
     let steps = Array.sum b.Steps
     steps, Rounding.recursionRelOwn run (ButcherTableau.DormandPrince54.Stages * steps) (Array.max b.Growth)
 
-/// (A.flow.split.segments.remainder) the plain recursion's ball along the flow: every recorded increment within r of D̂.
-let flowSplitSegmentsRemainder : Result<Run> =
-  let hyps = [ smoothSigma; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeenWith false ]
-  FlowRuns.flowOnly "A.split.segments.remainder"
-    { Id = "A.flow.split.segments.remainder"
-      Title = "Depth-smoothness along the gradient flow, the recorded increments within the bracket's bound of the accumulated forcing (restarted at each snapshot)"
+/// A ball row along the flow (A.flow.split.segments.remainder, A.flow.split.centre.remainder): the balls a segment ends with
+/// (`ballsOf`, index s − 1 for snapshot s) compared at every snapshot, with the stages' allowance; the bounds with the centre
+/// when `needCentre`.
+let private ballRow (id: string) (gdVersion: string) (title: string) (statement: string) hyps (needCentre: bool) (against: string)
+                    (ballsOf: FlowSplitBounds -> SplitCentre.Ball option[]) (note: string) : Result<Run> =
+  FlowRuns.flowOnlyChecked gdVersion
+    { Id = id; Title = title
       Source = "paper §3 (finite training time, gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "The recursion of A.flow.split.segments has Δ_k = D_k − Σ_steps hΣ_i b_i(bracket)(Y_i) exactly up to the roundings it carries in r, D the accumulated exact forcing, "
-        + "so every increment lies in the ball ‖Δ_k − D̂_k‖ ≤ (r_W² + r_V²)^{1/2} + u‖Δ_k(t_s)‖ (D̂'s start); compared at every snapshot s ≥ 1 with each pair's recorded increment "
-        + "against D̂ propagated from snapshot s − 1, the radius raised by twice the flow replay's weight tolerance there and by the rounding of forming fl(fl(Z_{k+1} − Z_k) − D̂) and its norm."
-      Hypotheses = hyps |> List.map (fun (n, h) -> n, fun run -> if FlowRuns.isFlow run then h run else Met "gradient-descent run (not checked)")
+      Provenance = ProvedHere; Doc = doc; Statement = statement; Hypotheses = hyps
       Conclusion =
         fun run ->
-            let b = bounds run
+            let b = boundsFor needCentre run
             let steps, rel = stagesRel run b
-            SplitCentre.remainderEvaluation run rel "accumulated forcing" (fun s -> b.EndBalls.[s - 1])
+            let balls = ballsOf b
+            SplitCentre.remainderEvaluation run rel against (fun s -> balls.[s - 1])
                 [ "accepted steps observed", float steps
                   "landing allowance max_s 2 |Z_producer - Z_replay|_F", SplitFamily.landingAllowanceMax run ]
-                "the accumulated forcing and its bracket bound are the verifier's own (its integration of the flow, E.flowReplay); the measured side is the recorded snapshots' increments" }
+                note }
+
+/// (A.flow.split.segments.remainder) the plain recursion's ball along the flow: every recorded increment within r of D̂.
+let flowSplitSegmentsRemainder : Result<Run> =
+    ballRow "A.flow.split.segments.remainder" "A.split.segments.remainder"
+        "Depth-smoothness along the gradient flow, the recorded increments within the bracket's bound of the accumulated forcing (restarted at each snapshot)"
+        ("The recursion of A.flow.split.segments has Δ_k = D_k − Σ_steps hΣ_i b_i(bracket)(Y_i) exactly up to the roundings it carries in r, D the accumulated exact forcing, "
+         + "so every increment lies in the ball ‖Δ_k − D̂_k‖ ≤ (r_W² + r_V²)^{1/2} + u‖Δ_k(t_s)‖ (D̂'s start); compared at every snapshot s ≥ 1 with each pair's recorded increment "
+         + "against D̂ propagated from snapshot s − 1, the radius raised by twice the flow replay's weight tolerance there and by the rounding of forming fl(fl(Z_{k+1} − Z_k) − D̂) and its norm.")
+        [ smoothSigma; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeenWith false ] false "accumulated forcing" (fun b -> b.EndBalls)
+        "the accumulated forcing and its bracket bound are the verifier's own (its integration of the flow, E.flowReplay); the measured side is the recorded snapshots' increments"
 
 /// (A.flow.split.centre.segments) the linearised centre of the split recursion along the verifier's integration, with its
 /// certified remainder, restarted at every snapshot; where the plain recursion's bound of a pair is lower, it is taken.
 let flowCentreSegments : Result<Run> =
   let hyps = [ SplitCentre.hypGelu; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeenWith true ]
-  FlowRuns.flowOnly "A.split.centre.segments"
+  FlowRuns.flowOnlyChecked "A.split.centre.segments"
     { Id = "A.flow.split.centre.segments"
       Title = "Depth-smoothness along the gradient flow, linearised centre with a certified remainder at every stage (restarted at each snapshot)"
       Source = "paper §3 (finite training time, gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
@@ -627,7 +633,7 @@ let flowCentreSegments : Result<Run> =
         + "so e = Δ − c obeys e_i = e_n − hΣ a_il(M̄_l e_l + (M̄_l − M^Q_l)c_l) and ‖e_W‖ ≤ ē_W, ‖e_V‖ ≤ ē_V with ē_i = ē_n + hΣ|a_il|(a_WW ē_W,l + a_WV ē_V,l + r_W,l) (W part; V: a_WV ē_W,l + r_V,l), "
         + "r the rule's error, plus the rounding of M̂c, of the gradients, of the replay's states and of the centre; hence ‖Δ_k‖ ≤ ((‖c_W‖ + ē_W)² + (‖c_V‖ + ē_V)²)^{1/2}, "
         + "the lower of that and A.flow.split.segments' bound of the pair taken; restarted at every snapshot (c = Δ, ē = u‖Δ‖); compared as A.flow.split.segments."
-      Hypotheses = hyps |> List.map (fun (n, h) -> n, fun run -> if FlowRuns.isFlow run then h run else Met "gradient-descent run (not checked)")
+      Hypotheses = hyps
       Conclusion =
         fun run ->
             let b = boundsFor true run
@@ -646,26 +652,13 @@ let flowCentreSegments : Result<Run> =
 /// (A.flow.split.centre.remainder) the remainder's own conclusion along the flow: every recorded increment lies in the ball
 /// of radius ē around the centre propagated to its snapshot.
 let flowCentreRemainder : Result<Run> =
-  let hyps = [ SplitCentre.hypGelu; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeenWith true ]
-  FlowRuns.flowOnly "A.split.centre.remainder"
-    { Id = "A.flow.split.centre.remainder"
-      Title = "Depth-smoothness along the gradient flow, the recorded increments within the certified remainder of the linearised centre (restarted at each snapshot)"
-      Source = "paper §3 (finite training time, gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
-      Provenance = ProvedHere
-      Doc = doc
-      Statement =
-        "With the centre c and the remainder bounds ē_W, ē_V of A.flow.split.centre.segments (the same stages of the verifier's integration, restarted at every snapshot), "
-        + "every increment lies in the ball ‖Δ_k − c_k‖_F ≤ (ē_W² + ē_V²)^{1/2}; compared at every snapshot s ≥ 1 with each pair's recorded increment against the centre "
-        + "propagated from snapshot s − 1, the radius raised by twice the flow replay's weight tolerance there and by the rounding of forming fl(fl(Z_{k+1} − Z_k) − c) and its norm."
-      Hypotheses = hyps |> List.map (fun (n, h) -> n, fun run -> if FlowRuns.isFlow run then h run else Met "gradient-descent run (not checked)")
-      Conclusion =
-        fun run ->
-            let b = boundsFor true run
-            let steps, rel = stagesRel run b
-            SplitCentre.remainderEvaluation run rel "centre" (fun s -> b.CentreEndBalls.[s - 1])
-                [ "accepted steps observed", float steps
-                  "landing allowance max_s 2 |Z_producer - Z_replay|_F", SplitFamily.landingAllowanceMax run ]
-                "the centre and its remainder bound are the verifier's own (its integration of the flow, E.flowReplay); the measured side is the recorded snapshots' increments" }
+    ballRow "A.flow.split.centre.remainder" "A.split.centre.remainder"
+        "Depth-smoothness along the gradient flow, the recorded increments within the certified remainder of the linearised centre (restarted at each snapshot)"
+        ("With the centre c and the remainder bounds ē_W, ē_V of A.flow.split.centre.segments (the same stages of the verifier's integration, restarted at every snapshot), "
+         + "every increment lies in the ball ‖Δ_k − c_k‖_F ≤ (ē_W² + ē_V²)^{1/2}; compared at every snapshot s ≥ 1 with each pair's recorded increment against the centre "
+         + "propagated from snapshot s − 1, the radius raised by twice the flow replay's weight tolerance there and by the rounding of forming fl(fl(Z_{k+1} − Z_k) − c) and its norm.")
+        [ SplitCentre.hypGelu; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeenWith true ] true "centre" (fun b -> b.CentreEndBalls)
+        "the centre and its remainder bound are the verifier's own (its integration of the flow, E.flowReplay); the measured side is the recorded snapshots' increments"
 
 /// The results of this file, for a registry.
 let all : Result<Run> list = [ flowSplitSegments; flowSplitSegmentsRemainder; flowCentreSegments; flowCentreRemainder ]
