@@ -24,17 +24,13 @@ let ``A.split.centre.remainder: smooth GELU runs → holds`` () =
 /// Every layer of snapshot s moved toward the snapshot's mean layer, Z_k ← (1 − ε)Z_k + εZ̄: each increment becomes
 /// (1 − ε)Δ_k, its norm smaller; losses and trace rewritten from the moved weights.
 let private shrink (data: RunData) (s: int) (eps: float) =
-    let md = data.Shape.LayerSize
-    let L = data.Shape.Depth
-    let moved (z: float[]) =
-        let mean = Array.init md (fun e -> (Array.init L (fun k -> z.[k * md + e]) |> Array.sum) / float L)
-        Array.init z.Length (fun i -> (1.0 - eps) * z.[i] + eps * mean.[i % md])
+    let moved = SharperBoundsProperties.towardMeanLayer data.Shape.Depth data.Shape.LayerSize eps
     SharperBoundsProperties.rewriteSnapshot data s (moved data.W.[s]) (moved data.V.[s])
 
 /// The faithful run of `spec` holds `ball`; its last snapshot shrunk by ε (losses and trace rewritten) passes the loss and
 /// trace checks and every row of `holding`, and `ball` rejects it at that snapshot with every hypothesis met, the witness
-/// naming what the ball is around (`against`).
-let private shrinkRejected (spec: RunSpec) (eps: float) (ball: Result<Run>) (holding: Result<Run> list) (against: string) =
+/// naming what the ball is around.
+let private shrinkRejected (spec: RunSpec) (eps: float) (ball: Result<Run>) (holding: Result<Run> list) (around: SplitCentre.BallAround) =
     let faithful = Run(RunDirectory.InMemory(spec.Train()))
     Assert.True(Verdict.isHolds (Result.evaluate ball faithful).Verdict, "the faithful run")
     let data = RunDirectory.InMemory(spec.Train())
@@ -49,7 +45,7 @@ let private shrinkRejected (spec: RunSpec) (eps: float) (ball: Result<Run>) (hol
     match e.Verdict with
     | Violated w ->
         Assert.Contains(sprintf "snapshot %d" s, w.When)
-        Assert.Contains("against the " + against, w.Where)
+        Assert.Contains("against the " + around.Name, w.Where)
     | v -> failwithf "expected Violated, got %A" v
 
 /// The figure-1 shape at L = 16 (m = 32, n = 100, d = 16, η = 0.01/16, 50 iterations, 5 snapshots), its last snapshot's
@@ -59,7 +55,7 @@ let private shrinkRejected (spec: RunSpec) (eps: float) (ball: Result<Run>) (hol
 [<Fact(DisplayName = "A.split.centre.remainder: the last snapshot's increments shrunk by 10⁻⁶, losses and trace rewritten → violated there (A.split.centre.segments, A.split.segments hold)")>]
 let shrunkViolated () =
     let spec = RunSpec(Depth = 16, Width = 32, Samples = 100, Dim = 16, Eta = 0.000625, Iterations = 50, Snapshots = 5, Seed = 3L)
-    shrinkRejected spec 1e-6 SplitResults.centreRemainder [ SplitResults.centreSegments; SplitResults.splitSegments ] "centre"
+    shrinkRejected spec 1e-6 SplitResults.centreRemainder [ SplitResults.centreSegments; SplitResults.splitSegments ] SplitCentre.Centre
 
 [<ProfiledProperty(6, Replay = "(3137,3141)")>]
 let ``A.split.segments.remainder: smooth runs of every smooth σ → holds`` () =
@@ -96,4 +92,4 @@ let ballArithmetic () =
 [<Fact(DisplayName = "A.split.segments.remainder: tanh, the last snapshot's increments shrunk by 10%, losses and trace rewritten → violated there (A.split.segments holds)")>]
 let plainBallShrunk () =
     let spec = RunSpec(Depth = 16, Width = 32, Samples = 100, Dim = 16, Eta = 0.000625, Iterations = 50, Snapshots = 5, Seed = 3L, Activation = ActivationKind.Tanh)
-    shrinkRejected spec 0.1 SplitResults.splitSegmentsRemainder [ SplitResults.splitSegments ] "accumulated forcing"
+    shrinkRejected spec 0.1 SplitResults.splitSegmentsRemainder [ SplitResults.splitSegments ] SplitCentre.AccumulatedForcing

@@ -539,10 +539,7 @@ let ``A.flow.split.centre.remainder: a middle snapshot moved by 10⁻⁷ (bit-ex
 let private shrunkFlow (eps: float) =
     let d = shortData ()
     let s = d.Steps.Length - 1
-    let md, L = d.Shape.LayerSize, d.Shape.Depth
-    let shrunk (z: float[]) =
-        let mean = Array.init md (fun e -> (Array.init L (fun k -> z.[k * md + e]) |> Array.sum) / float L)
-        Array.init z.Length (fun i -> (1.0 - eps) * z.[i] + eps * mean.[i % md])
+    let shrunk = SharperBoundsProperties.towardMeanLayer d.Shape.Depth d.Shape.LayerSize eps
     let w = d.W |> Array.mapi (fun i z -> if i = s then shrunk z else z)
     let v = d.V |> Array.mapi (fun i z -> if i = s then shrunk z else z)
     let build losses trace =

@@ -134,6 +134,12 @@ let ``L5.forcing: bound without its σ' factors → violated`` () =
     Assert.True(exceeded)
     Assert.True(Verdict.isHolds (Result.evaluate SplitResults.forcing run).Verdict)
 
+/// Every layer of one snapshot's parameters (L layers of `size` entries) moved toward the mean layer, z_k ← (1 − ε)z_k + εz̄:
+/// each increment z_{k+1} − z_k becomes (1 − ε) times itself, a snapshot smoother in depth than its dynamics allow.
+let towardMeanLayer (layers: int) (size: int) (eps: float) (z: float[]) =
+    let mean = Array.init size (fun e -> (Array.init layers (fun k -> z.[k * size + e]) |> Array.sum) / float layers)
+    Array.init z.Length (fun i -> (1.0 - eps) * z.[i] + eps * mean.[i % size])
+
 /// Replaces the weights of snapshot s by (w, v) and rewrites, from them, its loss and the trace columns of its
 /// iteration (loss, smooth_z, smooth_w, smooth_v): a corruption the loss and trace checks cannot see.
 let rewriteSnapshot (data: RunData) (s: int) (w: float[]) (v: float[]) =

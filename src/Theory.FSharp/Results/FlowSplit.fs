@@ -590,7 +590,7 @@ let private stagesRel (run: Run) (b: FlowSplitBounds) =
 /// A ball row along the flow (A.flow.split.segments.remainder, A.flow.split.centre.remainder): the balls a segment ends with
 /// (`ballsOf`, index s − 1 for snapshot s) compared at every snapshot, with the stages' allowance; the bounds with the centre
 /// when `needCentre`.
-let private ballRow (id: string) (gdVersion: string) (title: string) (statement: string) hyps (needCentre: bool) (against: string)
+let private ballRow (id: string) (gdVersion: string) (title: string) (statement: string) hyps (needCentre: bool) (around: SplitCentre.BallAround)
                     (ballsOf: FlowSplitBounds -> SplitCentre.Ball option[]) (note: string) : Result<Run> =
   FlowRuns.flowOnlyChecked gdVersion
     { Id = id; Title = title
@@ -601,7 +601,7 @@ let private ballRow (id: string) (gdVersion: string) (title: string) (statement:
             let b = boundsFor needCentre run
             let steps, rel = stagesRel run b
             let balls = ballsOf b
-            SplitCentre.remainderEvaluation run rel against (fun s -> balls.[s - 1])
+            SplitCentre.remainderEvaluation run rel around (fun s -> balls.[s - 1])
                 [ "accepted steps observed", float steps
                   "landing allowance max_s 2 |Z_producer - Z_replay|_F", SplitFamily.landingAllowanceMax run ]
                 note }
@@ -613,7 +613,7 @@ let flowSplitSegmentsRemainder : Result<Run> =
         ("The recursion of A.flow.split.segments has Δ_k = D_k − Σ_steps hΣ_i b_i(bracket)(Y_i) exactly up to the roundings it carries in r, D the accumulated exact forcing, "
          + "so every increment lies in the ball ‖Δ_k − D̂_k‖ ≤ (r_W² + r_V²)^{1/2} + u‖Δ_k(t_s)‖ (D̂'s start); compared at every snapshot s ≥ 1 with each pair's recorded increment "
          + "against D̂ propagated from snapshot s − 1, the radius raised by twice the flow replay's weight tolerance there and by the rounding of forming fl(fl(Z_{k+1} − Z_k) − D̂) and its norm.")
-        [ smoothSigma; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeenWith false ] false "accumulated forcing" (fun b -> b.EndBalls)
+        [ smoothSigma; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeenWith false ] false SplitCentre.AccumulatedForcing (fun b -> b.EndBalls)
         "the accumulated forcing and its bracket bound are the verifier's own (its integration of the flow, E.flowReplay); the measured side is the recorded snapshots' increments"
 
 /// (A.flow.split.centre.segments) the linearised centre of the split recursion along the verifier's integration, with its
@@ -657,7 +657,7 @@ let flowCentreRemainder : Result<Run> =
         ("With the centre c and the remainder bounds ē_W, ē_V of A.flow.split.centre.segments (the same stages of the verifier's integration, restarted at every snapshot), "
          + "every increment lies in the ball ‖Δ_k − c_k‖_F ≤ (ē_W² + ē_V²)^{1/2}; compared at every snapshot s ≥ 1 with each pair's recorded increment against the centre "
          + "propagated from snapshot s − 1, the radius raised by twice the flow replay's weight tolerance there and by the rounding of forming fl(fl(Z_{k+1} − Z_k) − c) and its norm.")
-        [ SplitCentre.hypGelu; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeenWith true ] true "centre" (fun b -> b.CentreEndBalls)
+        [ SplitCentre.hypGelu; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeenWith true ] true SplitCentre.Centre (fun b -> b.CentreEndBalls)
         "the centre and its remainder bound are the verifier's own (its integration of the flow, E.flowReplay); the measured side is the recorded snapshots' increments"
 
 /// The results of this file, for a registry.

@@ -114,7 +114,7 @@ let splitSegmentsRemainder : Result<Run> =
         let steps = lastIterate run
         let aMax = sts |> List.map (fun s -> s.AMax) |> Comparison.maxKeepNaNOr 0.0
         let rel = Rounding.recursionRelOwn run steps (run.Setting.Eta * float steps * aMax)
-        SplitCentre.remainderEvaluation run rel "accumulated forcing" ballOf [ "landing allowance (0: the block's replay from each snapshot)", SplitFamily.landingAllowanceMax run ]
+        SplitCentre.remainderEvaluation run rel SplitCentre.AccumulatedForcing ballOf [ "landing allowance (0: the block's replay from each snapshot)", SplitFamily.landingAllowanceMax run ]
             (sprintf "architecture %s; the accumulated forcing and its bracket bound are the verifier's own (its replay through the block); the measured side is the recorded snapshots' parameters" run.Architecture.Value.Name))
 
 /// The results of this file, for a registry.

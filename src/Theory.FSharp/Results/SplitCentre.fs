@@ -99,6 +99,14 @@ let bound (c: State) =
 /// comparison's rounding reads it).
 type Ball = { Distance: float[]; Radius: float[]; Increment: float[] }
 
+/// What a ball is around: the linearised centre c_k of the centre rows, or the accumulated forcing D̂_k of the plain split
+/// recursion (A.split.segments.remainder and its flow form).
+type BallAround =
+    | Centre
+    | AccumulatedForcing
+    member a.Name = match a with Centre -> "centre" | AccumulatedForcing -> "accumulated forcing"
+    member a.Symbol = match a with Centre -> "c_k" | AccumulatedForcing -> "D̂_k"
+
 /// The ball of every pair from the layers of one or more parameter arrays and a centre per pair: each part (z, size, centreOf)
 /// holds L layers of `size` entries, and `centreOf k0` gives the array and offset of pair k0's centre for that part. Every
 /// difference formed in float64 as fl(fl(z_{k+1} − z_k) − c), the squares summed in order (part by part); the radius of
@@ -140,12 +148,11 @@ let ball (c: State) (w: float[]) (v: float[]) : Ball =
 /// roundings of the sum of its squares); so r̂ > (ρ + 2ε_s + u‖Δ̂‖(1 + γ))(1 + γ)/(1 − 2u) implies
 /// ‖Δ − c‖ ≥ (1 − 2u)‖b‖ − u‖Δ‖ > ρ + 2ε_s: the bound compared is that raised radius (docs/theorems/DepthSmoothness.md,
 /// "A.split.centre.remainder").
-let ballChecks (run: Run) (s: int) (against: string) (ball: Ball option) : Check seq =
+let ballChecks (run: Run) (s: int) (around: BallAround) (ball: Ball option) : Check seq =
     let j = run.Steps.[s]
     let step, t = if FlowRuns.isFlow run then "output", FlowRuns.time run j else "iteration", float j * run.Setting.Eta
     let at = sprintf "snapshot %d, %s %d (t = %g)" s step j t
-    // the centre c_k of the centre rows, the accumulated forcing D̂_k of A.split.segments' recursion
-    let symbol = if against = "centre" then "c_k" else "D̂_k"
+    let symbol, against = around.Symbol, around.Name
     match ball with
     | None -> Seq.singleton { Measured = nan; Bound = nan; Where = sprintf "‖(Z_{k+1} − Z_k) − %s‖_F: no %s reached this snapshot" symbol against; When = at }
     | Some b ->
@@ -163,9 +170,9 @@ let ballChecks (run: Run) (s: int) (against: string) (ball: Ball option) : Check
 /// The evaluation of a remainder row (A.split.centre.remainder, A.flow.split.centre.remainder): the balls of every snapshot
 /// s ≥ 1 (`ballOf s`) compared by `ballChecks` with the relative allowance rel of the recursion behind ρ, the row's own
 /// constants first, then the largest radius and the number of comparisons.
-let remainderEvaluation (run: Run) (rel: float) (against: string) (ballOf: int -> Ball option) (constants: (string * float) list) (note: string) : Evaluation =
+let remainderEvaluation (run: Run) (rel: float) (around: BallAround) (ballOf: int -> Ball option) (constants: (string * float) list) (note: string) : Evaluation =
     let balls = [| for s in 1 .. run.SnapshotCount - 1 -> s, ballOf s |]
-    let e = evaluation rel (seq { for s, b in balls do yield! ballChecks run s against b }) [] []
+    let e = evaluation rel (seq { for s, b in balls do yield! ballChecks run s around b }) [] []
     let radius = balls |> Array.choose snd |> Array.collect (fun x -> x.Radius)
     { e with
         Constants =

@@ -558,7 +558,7 @@ let splitSegmentsRemainder : Result<Run> =
         let b = bounds run
         let steps = b.Segments.Length - 1
         let rel = Rounding.recursionRelOwn run steps (run.Setting.Eta * float steps * b.AMax)
-        SplitCentre.remainderEvaluation run rel "accumulated forcing" (fun s -> b.SegmentBalls.[s]) [ landingAllowanceName, SplitFamily.landingAllowanceMax run ]
+        SplitCentre.remainderEvaluation run rel SplitCentre.AccumulatedForcing (fun s -> b.SegmentBalls.[s]) [ landingAllowanceName, SplitFamily.landingAllowanceMax run ]
             "the accumulated forcing and its bracket bound are the verifier's own (the evidence replay's iterates); the measured side is the recorded snapshots' increments")
 
 /// (A.split.centre.segments) the linearised centre with a certified remainder, restarted at every snapshot.
@@ -620,7 +620,7 @@ let centreRemainder : Result<Run> =
             let b = boundsWithCentre run
             let steps = b.Centre.Length - 1
             let rel = Rounding.recursionRelOwn run steps (run.Setting.Eta * float steps * b.AMax)
-            SplitCentre.remainderEvaluation run rel "centre" (fun s -> b.CentreBalls.[s]) [ landingAllowanceName, SplitFamily.landingAllowanceMax run ]
+            SplitCentre.remainderEvaluation run rel SplitCentre.Centre (fun s -> b.CentreBalls.[s]) [ landingAllowanceName, SplitFamily.landingAllowanceMax run ]
                 "the centre and its remainder bound are the verifier's own (the evidence replay's iterates); the measured side is the recorded snapshots' increments" }
 
 // The recursion joins the evidence replay on the runs where its cheap hypotheses hold (the replay's own verdict is
