@@ -11,6 +11,10 @@ namespace ResOdeProofs.Numerics.Model;
 /// Register tiles of 4 rows × 4 vectors of C (16 accumulators; not with 16 vector registers, see
 /// <see cref="Simd.FewVectorRegisters"/>), then 6 × 2 (12 accumulators), 4 × 2, 8 × 1 and 4 × 1 (at least 8
 /// independent FMA chains where the shape allows, to cover the FMA latency), 1-row tiles at the edges, scalar columns last.
+/// Each width of column group is a method of its own (<see cref="Columns4"/>, <see cref="Columns2"/>, <see cref="Columns1"/>) so
+/// that its loop keeps A's row offsets and both references in registers; inside a tile A's rows are reached from one
+/// reference at offsets formed once, and that reference and B's row move by one step along k (no index products in the loop).
+/// Every entry sums over k in order, in every tile: the tiling does not change a bit.
 /// </summary>
 internal static class Gemm512
 {
@@ -49,21 +53,22 @@ internal static class Gemm512
     {
         int w = Vector512<T>.Count;
         int i = i0;
-        ref T bj = ref Unsafe.Add(ref b, j);
+        nint r1 = ars, sa = aks, sb = cols;
         for (; i + 2 <= rows; i += 2)
         {
             Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default;
-            ref T ai = ref Unsafe.Add(ref a, i * ars);
+            ref T ak = ref Unsafe.Add(ref a, i * ars);
+            ref T bk = ref Unsafe.Add(ref b, j);
             for (int k = 0; k < inner; k++)
             {
-                ref T bk = ref Unsafe.Add(ref bj, k * cols);
                 var b0 = Vector512.LoadUnsafe(ref bk);
                 var b1 = Vector512.LoadUnsafe(ref bk, (nuint)w);
-                ref T ak = ref Unsafe.Add(ref ai, k * aks);
                 var x = Vector512.Create(ak);
                 c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-                x = Vector512.Create(Unsafe.Add(ref ak, ars));
+                x = Vector512.Create(Unsafe.Add(ref ak, r1));
                 c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+                ak = ref Unsafe.Add(ref ak, sa);
+                bk = ref Unsafe.Add(ref bk, sb);
             }
             ref T ci = ref Unsafe.Add(ref c, i * cols + j);
             Put(ref ci, c00, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off, soff);
@@ -73,16 +78,219 @@ internal static class Gemm512
         if (i < rows)
         {
             Vector512<T> c00 = default, c01 = default;
-            ref T ai = ref Unsafe.Add(ref a, i * ars);
+            ref T ak = ref Unsafe.Add(ref a, i * ars);
+            ref T bk = ref Unsafe.Add(ref b, j);
             for (int k = 0; k < inner; k++)
             {
-                ref T bk = ref Unsafe.Add(ref bj, k * cols);
-                var x = Vector512.Create(Unsafe.Add(ref ai, k * aks));
+                var x = Vector512.Create(ak);
                 c00 = Fma(x, Vector512.LoadUnsafe(ref bk), c00);
                 c01 = Fma(x, Vector512.LoadUnsafe(ref bk, (nuint)w), c01);
+                ak = ref Unsafe.Add(ref ak, sa);
+                bk = ref Unsafe.Add(ref bk, sb);
             }
             ref T ci = ref Unsafe.Add(ref c, i * cols + j);
             Put(ref ci, c00, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off, soff);
+        }
+    }
+
+    /// <summary>Columns j..j+4w−1 of every row: 4 × 4 tiles (sixteen accumulators), the rows left two and one at a time (<see cref="Tile2"/>, twice).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Columns4<T>(ref T a, int ars, int aks, ref T b, ref T c, int rows, int inner, int cols, int j, Vector512<T> av, bool accumulate, bool multiply, nint off, nint soff)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector512<T>.Count;
+        nint r1 = ars, r2 = 2 * (nint)ars, r3 = 3 * (nint)ars, sa = aks, sb = cols;
+        int i = 0;
+        for (; i + 4 <= rows; i += 4)
+        {
+            Vector512<T> c00 = default, c01 = default, c02 = default, c03 = default,
+                c10 = default, c11 = default, c12 = default, c13 = default,
+                c20 = default, c21 = default, c22 = default, c23 = default,
+                c30 = default, c31 = default, c32 = default, c33 = default;
+            ref T ak = ref Unsafe.Add(ref a, i * ars);
+            ref T bk = ref Unsafe.Add(ref b, j);
+            for (int k = 0; k < inner; k++)
+            {
+                var b0 = Vector512.LoadUnsafe(ref bk);
+                var b1 = Vector512.LoadUnsafe(ref bk, (nuint)w);
+                var b2 = Vector512.LoadUnsafe(ref bk, (nuint)(2 * w));
+                var b3 = Vector512.LoadUnsafe(ref bk, (nuint)(3 * w));
+                var x = Vector512.Create(ak);
+                c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01); c02 = Fma(x, b2, c02); c03 = Fma(x, b3, c03);
+                x = Vector512.Create(Unsafe.Add(ref ak, r1));
+                c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11); c12 = Fma(x, b2, c12); c13 = Fma(x, b3, c13);
+                x = Vector512.Create(Unsafe.Add(ref ak, r2));
+                c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21); c22 = Fma(x, b2, c22); c23 = Fma(x, b3, c23);
+                x = Vector512.Create(Unsafe.Add(ref ak, r3));
+                c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31); c32 = Fma(x, b2, c32); c33 = Fma(x, b3, c33);
+                ak = ref Unsafe.Add(ref ak, sa);
+                bk = ref Unsafe.Add(ref bk, sb);
+            }
+            ref T ci = ref Unsafe.Add(ref c, i * cols + j);
+            Put4(ref ci, w, c00, c01, c02, c03, av, accumulate, multiply, off, soff);
+            Put4(ref Unsafe.Add(ref ci, cols), w, c10, c11, c12, c13, av, accumulate, multiply, off, soff);
+            Put4(ref Unsafe.Add(ref ci, 2 * cols), w, c20, c21, c22, c23, av, accumulate, multiply, off, soff);
+            Put4(ref Unsafe.Add(ref ci, 3 * cols), w, c30, c31, c32, c33, av, accumulate, multiply, off, soff);
+        }
+        if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate, multiply, off, soff);
+        if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j + 2 * w, av, accumulate, multiply, off, soff);
+    }
+
+    /// <summary>Columns j..j+2w−1 of every row: 6 × 2 tiles, then 4 × 2, then two rows and one at a time (<see cref="Tile2"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Columns2<T>(ref T a, int ars, int aks, ref T b, ref T c, int rows, int inner, int cols, int j, Vector512<T> av, bool accumulate, bool multiply, nint off, nint soff)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector512<T>.Count;
+        nint r1 = ars, r2 = 2 * (nint)ars, r3 = 3 * (nint)ars, sa = aks, sb = cols;
+        int i = 0;
+        // six rows by two vectors: twelve independent chains (the FMA latency times two FMAs a cycle wants at least
+        // eight), two vector loads of B and six broadcasts of A per k, fifteen registers with the broadcast
+        for (; i + 6 <= rows; i += 6)
+        {
+            Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+                c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            // rows i..i+2 from ak and i+3..i+5 from ak3
+            ref T ak = ref Unsafe.Add(ref a, i * ars);
+            ref T bk = ref Unsafe.Add(ref b, j);
+            for (int k = 0; k < inner; k++)
+            {
+                var b0 = Vector512.LoadUnsafe(ref bk);
+                var b1 = Vector512.LoadUnsafe(ref bk, (nuint)w);
+                ref T ak3 = ref Unsafe.Add(ref ak, r3);
+                var x = Vector512.Create(ak);
+                c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+                x = Vector512.Create(Unsafe.Add(ref ak, r1));
+                c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+                x = Vector512.Create(Unsafe.Add(ref ak, r2));
+                c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+                x = Vector512.Create(ak3);
+                c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+                x = Vector512.Create(Unsafe.Add(ref ak3, r1));
+                c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+                x = Vector512.Create(Unsafe.Add(ref ak3, r2));
+                c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+                ak = ref Unsafe.Add(ref ak, sa);
+                bk = ref Unsafe.Add(ref bk, sb);
+            }
+            ref T ci = ref Unsafe.Add(ref c, i * cols + j);
+            Put(ref ci, c00, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off, soff);
+            ci = ref Unsafe.Add(ref ci, cols);
+            Put(ref ci, c10, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate, multiply, off, soff);
+            ci = ref Unsafe.Add(ref ci, cols);
+            Put(ref ci, c20, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c21, av, accumulate, multiply, off, soff);
+            ci = ref Unsafe.Add(ref ci, cols);
+            Put(ref ci, c30, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c31, av, accumulate, multiply, off, soff);
+            ci = ref Unsafe.Add(ref ci, cols);
+            Put(ref ci, c40, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c41, av, accumulate, multiply, off, soff);
+            ci = ref Unsafe.Add(ref ci, cols);
+            Put(ref ci, c50, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c51, av, accumulate, multiply, off, soff);
+        }
+        for (; i + 4 <= rows; i += 4)
+        {
+            Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default,
+                c20 = default, c21 = default, c30 = default, c31 = default;
+            ref T ak = ref Unsafe.Add(ref a, i * ars);
+            ref T bk = ref Unsafe.Add(ref b, j);
+            for (int k = 0; k < inner; k++)
+            {
+                var b0 = Vector512.LoadUnsafe(ref bk);
+                var b1 = Vector512.LoadUnsafe(ref bk, (nuint)w);
+                var x = Vector512.Create(ak);
+                c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+                x = Vector512.Create(Unsafe.Add(ref ak, r1));
+                c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+                x = Vector512.Create(Unsafe.Add(ref ak, r2));
+                c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+                x = Vector512.Create(Unsafe.Add(ref ak, r3));
+                c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+                ak = ref Unsafe.Add(ref ak, sa);
+                bk = ref Unsafe.Add(ref bk, sb);
+            }
+            ref T ci = ref Unsafe.Add(ref c, i * cols + j);
+            Put(ref ci, c00, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off, soff);
+            ci = ref Unsafe.Add(ref ci, cols);
+            Put(ref ci, c10, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate, multiply, off, soff);
+            ci = ref Unsafe.Add(ref ci, cols);
+            Put(ref ci, c20, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c21, av, accumulate, multiply, off, soff);
+            ci = ref Unsafe.Add(ref ci, cols);
+            Put(ref ci, c30, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c31, av, accumulate, multiply, off, soff);
+        }
+        if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate, multiply, off, soff);
+    }
+
+    /// <summary>Columns j..j+w−1 of every row: 8 × 1 tiles, then 4 × 1, then one row at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Columns1<T>(ref T a, int ars, int aks, ref T b, ref T c, int rows, int inner, int cols, int j, Vector512<T> av, bool accumulate, bool multiply, nint off, nint soff)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector512<T>.Count;
+        nint r1 = ars, r2 = 2 * (nint)ars, r3 = 3 * (nint)ars, r4 = 4 * (nint)ars, sa = aks, sb = cols;
+        int i = 0;
+        for (; i + 8 <= rows; i += 8)
+        {
+            Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+            // A's rows i..i+3 from ak and i+4..i+7 from ak4 at the offsets r1..r3
+            ref T ak = ref Unsafe.Add(ref a, i * ars);
+            ref T bk = ref Unsafe.Add(ref b, j);
+            for (int k = 0; k < inner; k++)
+            {
+                var b0 = Vector512.LoadUnsafe(ref bk);
+                ref T ak4 = ref Unsafe.Add(ref ak, r4);
+                c0 = Fma(Vector512.Create(ak), b0, c0);
+                c1 = Fma(Vector512.Create(Unsafe.Add(ref ak, r1)), b0, c1);
+                c2 = Fma(Vector512.Create(Unsafe.Add(ref ak, r2)), b0, c2);
+                c3 = Fma(Vector512.Create(Unsafe.Add(ref ak, r3)), b0, c3);
+                c4 = Fma(Vector512.Create(ak4), b0, c4);
+                c5 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r1)), b0, c5);
+                c6 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r2)), b0, c6);
+                c7 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r3)), b0, c7);
+                ak = ref Unsafe.Add(ref ak, sa);
+                bk = ref Unsafe.Add(ref bk, sb);
+            }
+            ref T ci = ref Unsafe.Add(ref c, i * cols + j);
+            Put(ref ci, c0, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 4 * cols), c4, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 5 * cols), c5, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 6 * cols), c6, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 7 * cols), c7, av, accumulate, multiply, off, soff);
+        }
+        for (; i + 4 <= rows; i += 4)
+        {
+            Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default;
+            ref T ak = ref Unsafe.Add(ref a, i * ars);
+            ref T bk = ref Unsafe.Add(ref b, j);
+            for (int k = 0; k < inner; k++)
+            {
+                var b0 = Vector512.LoadUnsafe(ref bk);
+                c0 = Fma(Vector512.Create(ak), b0, c0);
+                c1 = Fma(Vector512.Create(Unsafe.Add(ref ak, r1)), b0, c1);
+                c2 = Fma(Vector512.Create(Unsafe.Add(ref ak, r2)), b0, c2);
+                c3 = Fma(Vector512.Create(Unsafe.Add(ref ak, r3)), b0, c3);
+                ak = ref Unsafe.Add(ref ak, sa);
+                bk = ref Unsafe.Add(ref bk, sb);
+            }
+            ref T ci = ref Unsafe.Add(ref c, i * cols + j);
+            Put(ref ci, c0, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate, multiply, off, soff);
+        }
+        for (; i < rows; i++)
+        {
+            Vector512<T> c0 = default;
+            ref T ak = ref Unsafe.Add(ref a, i * ars);
+            ref T bk = ref Unsafe.Add(ref b, j);
+            for (int k = 0; k < inner; k++)
+            {
+                c0 = Fma(Vector512.Create(ak), Vector512.LoadUnsafe(ref bk), c0);
+                ak = ref Unsafe.Add(ref ak, sa);
+                bk = ref Unsafe.Add(ref bk, sb);
+            }
+            Put(ref Unsafe.Add(ref c, i * cols + j), c0, av, accumulate, multiply, off, soff);
         }
     }
 
@@ -107,176 +315,15 @@ internal static class Gemm512
         int j = 0;
         for (; !Simd.FewVectorRegisters && j + 4 * w <= cols; j += 4 * w)
         {
-            int i = 0;
-            for (; i + 4 <= rows; i += 4)
-            {
-                Vector512<T> c00 = default, c01 = default, c02 = default, c03 = default,
-                    c10 = default, c11 = default, c12 = default, c13 = default,
-                    c20 = default, c21 = default, c22 = default, c23 = default,
-                    c30 = default, c31 = default, c32 = default, c33 = default;
-                ref T ai = ref Unsafe.Add(ref a, i * ars);
-                ref T bj = ref Unsafe.Add(ref b, j);
-                for (int k = 0; k < inner; k++)
-                {
-                    ref T bk = ref Unsafe.Add(ref bj, k * cols);
-                    var b0 = Vector512.LoadUnsafe(ref bk);
-                    var b1 = Vector512.LoadUnsafe(ref bk, (nuint)w);
-                    var b2 = Vector512.LoadUnsafe(ref bk, (nuint)(2 * w));
-                    var b3 = Vector512.LoadUnsafe(ref bk, (nuint)(3 * w));
-                    ref T ak = ref Unsafe.Add(ref ai, k * aks);
-                    var x = Vector512.Create(ak);
-                    c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01); c02 = Fma(x, b2, c02); c03 = Fma(x, b3, c03);
-                    x = Vector512.Create(Unsafe.Add(ref ak, ars));
-                    c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11); c12 = Fma(x, b2, c12); c13 = Fma(x, b3, c13);
-                    x = Vector512.Create(Unsafe.Add(ref ak, 2 * ars));
-                    c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21); c22 = Fma(x, b2, c22); c23 = Fma(x, b3, c23);
-                    x = Vector512.Create(Unsafe.Add(ref ak, 3 * ars));
-                    c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31); c32 = Fma(x, b2, c32); c33 = Fma(x, b3, c33);
-                }
-                ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-                Put4(ref ci, w, c00, c01, c02, c03, av, accumulate, multiply, off, soff);
-                Put4(ref Unsafe.Add(ref ci, cols), w, c10, c11, c12, c13, av, accumulate, multiply, off, soff);
-                Put4(ref Unsafe.Add(ref ci, 2 * cols), w, c20, c21, c22, c23, av, accumulate, multiply, off, soff);
-                Put4(ref Unsafe.Add(ref ci, 3 * cols), w, c30, c31, c32, c33, av, accumulate, multiply, off, soff);
-            }
-            if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate, multiply, off, soff);
-            if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j + 2 * w, av, accumulate, multiply, off, soff);
+            Columns4(ref a, ars, aks, ref b, ref c, rows, inner, cols, j, av, accumulate, multiply, off, soff);
         }
         for (; j + 2 * w <= cols; j += 2 * w)
         {
-            int i = 0;
-            // six rows by two vectors: twelve independent chains (the FMA latency times two FMAs a cycle wants at least
-            // eight), two vector loads of B and six broadcasts of A per k, fifteen registers with the broadcast
-            for (; i + 6 <= rows; i += 6)
-            {
-                Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
-                    c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-                ref T ai = ref Unsafe.Add(ref a, i * ars);
-                ref T bj = ref Unsafe.Add(ref b, j);
-                for (int k = 0; k < inner; k++)
-                {
-                    ref T bk = ref Unsafe.Add(ref bj, k * cols);
-                    var b0 = Vector512.LoadUnsafe(ref bk);
-                    var b1 = Vector512.LoadUnsafe(ref bk, (nuint)w);
-                    ref T ak = ref Unsafe.Add(ref ai, k * aks);
-                    var x = Vector512.Create(ak);
-                    c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-                    x = Vector512.Create(Unsafe.Add(ref ak, ars));
-                    c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
-                    x = Vector512.Create(Unsafe.Add(ref ak, 2 * ars));
-                    c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
-                    x = Vector512.Create(Unsafe.Add(ref ak, 3 * ars));
-                    c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
-                    x = Vector512.Create(Unsafe.Add(ref ak, 4 * ars));
-                    c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
-                    x = Vector512.Create(Unsafe.Add(ref ak, 5 * ars));
-                    c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
-                }
-                ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-                Put(ref ci, c00, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off, soff);
-                ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c10, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate, multiply, off, soff);
-                ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c20, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c21, av, accumulate, multiply, off, soff);
-                ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c30, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c31, av, accumulate, multiply, off, soff);
-                ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c40, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c41, av, accumulate, multiply, off, soff);
-                ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c50, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c51, av, accumulate, multiply, off, soff);
-            }
-            for (; i + 4 <= rows; i += 4)
-            {
-                Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default,
-                    c20 = default, c21 = default, c30 = default, c31 = default;
-                ref T ai = ref Unsafe.Add(ref a, i * ars);
-                ref T bj = ref Unsafe.Add(ref b, j);
-                for (int k = 0; k < inner; k++)
-                {
-                    ref T bk = ref Unsafe.Add(ref bj, k * cols);
-                    var b0 = Vector512.LoadUnsafe(ref bk);
-                    var b1 = Vector512.LoadUnsafe(ref bk, (nuint)w);
-                    ref T ak = ref Unsafe.Add(ref ai, k * aks);
-                    var x = Vector512.Create(ak);
-                    c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-                    x = Vector512.Create(Unsafe.Add(ref ak, ars));
-                    c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
-                    x = Vector512.Create(Unsafe.Add(ref ak, 2 * ars));
-                    c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
-                    x = Vector512.Create(Unsafe.Add(ref ak, 3 * ars));
-                    c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
-                }
-                ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-                Put(ref ci, c00, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off, soff);
-                ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c10, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate, multiply, off, soff);
-                ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c20, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c21, av, accumulate, multiply, off, soff);
-                ci = ref Unsafe.Add(ref ci, cols);
-                Put(ref ci, c30, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c31, av, accumulate, multiply, off, soff);
-            }
-            if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate, multiply, off, soff);
+            Columns2(ref a, ars, aks, ref b, ref c, rows, inner, cols, j, av, accumulate, multiply, off, soff);
         }
         for (; j + w <= cols; j += w)
         {
-            int i = 0;
-            for (; i + 8 <= rows; i += 8)
-            {
-                Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-                ref T ai = ref Unsafe.Add(ref a, i * ars);
-                ref T bj = ref Unsafe.Add(ref b, j);
-                for (int k = 0; k < inner; k++)
-                {
-                    var b0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref bj, k * cols));
-                    ref T ak = ref Unsafe.Add(ref ai, k * aks);
-                    c0 = Fma(Vector512.Create(ak), b0, c0);
-                    c1 = Fma(Vector512.Create(Unsafe.Add(ref ak, ars)), b0, c1);
-                    c2 = Fma(Vector512.Create(Unsafe.Add(ref ak, 2 * ars)), b0, c2);
-                    c3 = Fma(Vector512.Create(Unsafe.Add(ref ak, 3 * ars)), b0, c3);
-                    c4 = Fma(Vector512.Create(Unsafe.Add(ref ak, 4 * ars)), b0, c4);
-                    c5 = Fma(Vector512.Create(Unsafe.Add(ref ak, 5 * ars)), b0, c5);
-                    c6 = Fma(Vector512.Create(Unsafe.Add(ref ak, 6 * ars)), b0, c6);
-                    c7 = Fma(Vector512.Create(Unsafe.Add(ref ak, 7 * ars)), b0, c7);
-                }
-                ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-                Put(ref ci, c0, av, accumulate, multiply, off, soff);
-                Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off, soff);
-                Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate, multiply, off, soff);
-                Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate, multiply, off, soff);
-                Put(ref Unsafe.Add(ref ci, 4 * cols), c4, av, accumulate, multiply, off, soff);
-                Put(ref Unsafe.Add(ref ci, 5 * cols), c5, av, accumulate, multiply, off, soff);
-                Put(ref Unsafe.Add(ref ci, 6 * cols), c6, av, accumulate, multiply, off, soff);
-                Put(ref Unsafe.Add(ref ci, 7 * cols), c7, av, accumulate, multiply, off, soff);
-            }
-            for (; i + 4 <= rows; i += 4)
-            {
-                Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default;
-                ref T ai = ref Unsafe.Add(ref a, i * ars);
-                ref T bj = ref Unsafe.Add(ref b, j);
-                for (int k = 0; k < inner; k++)
-                {
-                    var b0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref bj, k * cols));
-                    ref T ak = ref Unsafe.Add(ref ai, k * aks);
-                    c0 = Fma(Vector512.Create(ak), b0, c0);
-                    c1 = Fma(Vector512.Create(Unsafe.Add(ref ak, ars)), b0, c1);
-                    c2 = Fma(Vector512.Create(Unsafe.Add(ref ak, 2 * ars)), b0, c2);
-                    c3 = Fma(Vector512.Create(Unsafe.Add(ref ak, 3 * ars)), b0, c3);
-                }
-                ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-                Put(ref ci, c0, av, accumulate, multiply, off, soff);
-                Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off, soff);
-                Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate, multiply, off, soff);
-                Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate, multiply, off, soff);
-            }
-            for (; i < rows; i++)
-            {
-                Vector512<T> c0 = default;
-                ref T ai = ref Unsafe.Add(ref a, i * ars);
-                ref T bj = ref Unsafe.Add(ref b, j);
-                for (int k = 0; k < inner; k++)
-                    c0 = Fma(Vector512.Create(Unsafe.Add(ref ai, k * aks)), Vector512.LoadUnsafe(ref Unsafe.Add(ref bj, k * cols)), c0);
-                Put(ref Unsafe.Add(ref c, i * cols + j), c0, av, accumulate, multiply, off, soff);
-            }
+            Columns1(ref a, ars, aks, ref b, ref c, rows, inner, cols, j, av, accumulate, multiply, off, soff);
         }
         if (j < cols) FastKernels.ScalarColumns(ref a, ars, aks, ref b, ref c, rows, inner, cols, j, alpha, accumulate, ref mul, multiply, ref src);
     }
