@@ -66,10 +66,14 @@ internal static class BenchCommand
             Console.WriteLine($"cpu: {cpu} ({Environment.ProcessorCount} logical cores; {EngineBenchmark.CpuFlags()})");
             Console.WriteLine($"runtime: {RuntimeInformation.FrameworkDescription}; kernels: {Simd.Level} ({Simd.Bits(Simd.Level)}-bit; hardware {Simd.Hardware})");
             Console.WriteLine($"clock: {EngineBenchmark.NominalMHz()} MHz as /proc/cpuinfo reports it (nominal; boost not visible in a virtual machine)");
+            double? peak = EngineBenchmark.FmaPeakGflops(Simd.Level);
+            Console.WriteLine(peak is double pk
+                ? string.Create(inv, $"fma peak: {pk:F1} GFLOP/s float64 on one core at {Simd.Bits(Simd.Level)} bits (measured: twelve independent FMA chains; float32 twice); a row's 'peak' is its best GFLOP/s over this times its threads")
+                : "fma peak: not measured at the scalar level");
             Console.WriteLine("timings on a shared machine are noisy: compare the min column across runs.");
             Console.WriteLine(string.Create(inv, $"σ, σ': {activations.ToString().ToLowerInvariant()} (last-level cache {MachineCache.LastLevelBytes / 1048576.0:F0} MiB; rows marked 'σ recomputed' store h only)"));
             if (pr.GetValue(withTrace)) Console.WriteLine("--trace: each iteration includes the trainer's trace record, finiteness checks and update (as `resode train`).");
-            Console.WriteLine($"{"config",-6} {"L",6} {"n",4} {"d",3} {"m",3} {"prec",4} {"thr",3} {"ckpt",4} {"median ms",10} {"min ms",9} {"GFLOP/s",8} {"best",6} {"engine MiB",10}");
+            Console.WriteLine($"{"config",-6} {"L",6} {"n",4} {"d",3} {"m",3} {"prec",4} {"thr",3} {"ckpt",4} {"median ms",10} {"min ms",9} {"GFLOP/s",8} {"best",6} {"peak",5} {"engine MiB",10}");
             var results = new List<BenchResult>();
             var torchRows = new Dictionary<BenchResult, PyTorchComparison.Timing>();
             foreach (var (name, L, n, d, m) in configs)
@@ -91,7 +95,7 @@ internal static class BenchCommand
                             var r = EngineBenchmark.Run(cfg, warmup: L > 4096 ? 1 : 3, repeats: reps);
                             results.Add(r);
                             Console.WriteLine(string.Create(inv,
-                                $"{name,-6} {L,6} {n,4} {d,3} {m,3} {(f32 ? "f32" : "f64"),4} {th,3} {(seg == 0 ? "off" : seg > 0 ? seg.ToString(inv) : "auto"),4} {r.MedianMs,10:F3} {r.MinMs,9:F3} {r.GflopsMedian,8:F1} {r.GflopsBest,6:F1} {r.EngineBytes / 1048576.0,10:F1}{(r.RecomputedActivations ? "  σ recomputed" : "")}"));
+                                $"{name,-6} {L,6} {n,4} {d,3} {m,3} {(f32 ? "f32" : "f64"),4} {th,3} {(seg == 0 ? "off" : seg > 0 ? seg.ToString(inv) : "auto"),4} {r.MedianMs,10:F3} {r.MinMs,9:F3} {r.GflopsMedian,8:F1} {r.GflopsBest,6:F1} {PeakText(PeakFraction(r, peak)),5} {r.EngineBytes / 1048576.0,10:F1}{(r.RecomputedActivations ? "  σ recomputed" : "")}"));
                             if (compare && seg == 0)
                             {
                                 var pt = torchRows[r] = PyTorchComparison.Run(cfg, reps);
@@ -110,13 +114,13 @@ internal static class BenchCommand
                     format = BenchFormat,
                     date = DateTime.UtcNow.ToString("yyyy-MM-dd", inv),
                     cpu, cores = Environment.ProcessorCount, flags = EngineBenchmark.CpuFlags(), runtime = RuntimeInformation.FrameworkDescription,
-                    simd = Simd.Level.ToString(), nominalMHz = EngineBenchmark.NominalMHz(), peakWorkingSetBytes = proc.PeakWorkingSet64,
+                    simd = Simd.Level.ToString(), nominalMHz = EngineBenchmark.NominalMHz(), fmaPeakGflops = peak, peakWorkingSetBytes = proc.PeakWorkingSet64,
                     rows = results.Select(r => new
                     {
                         r.Config.Name, r.Config.Depth, r.Config.Samples, r.Config.Dim, r.Config.Width,
                         precision = r.Config.Float32 ? "float32" : "float64", r.Config.Threads, r.Config.Checkpoint, r.Config.KeepLast,
                         activations = r.RecomputedActivations ? "recomputed" : "stored",
-                        r.MedianMs, r.MinMs, r.GflopsMedian, r.GflopsBest, r.EngineBytes, r.Repeats,
+                        r.MedianMs, r.MinMs, r.GflopsMedian, r.GflopsBest, peakFraction = PeakFraction(r, peak), r.EngineBytes, r.Repeats,
                         pytorchMedianMs = torchRows.TryGetValue(r, out var tm) ? tm.MedianMs : (double?)null,
                         pytorchMinMs = torchRows.TryGetValue(r, out var t2) ? t2.MinMs : (double?)null,
                     }),
@@ -127,6 +131,15 @@ internal static class BenchCommand
         });
         return cmd;
     }
+
+    /// <summary>
+    /// A row's best GFLOP/s as a fraction of the measured FMA peak of its threads (one core's peak times the threads, twice
+    /// in float32); null without a measured peak.
+    /// </summary>
+    internal static double? PeakFraction(BenchResult r, double? peak) =>
+        peak is double p && p > 0 ? r.GflopsBest / (p * r.Config.Threads * (r.Config.Float32 ? 2 : 1)) : null;
+
+    private static string PeakText(double? f) => f is double x ? string.Create(CultureInfo.InvariantCulture, $"{100 * x:F0}%") : "-";
 
     /// <summary>The "format" of bench's JSON files.</summary>
     internal const string BenchFormat = "resode-bench/1";
