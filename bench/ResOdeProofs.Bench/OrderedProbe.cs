@@ -23,6 +23,7 @@ internal static class OrderedProbe
                      (16, 16, 64, "ODE U = H·Wᵀ, figure 2"), (16, 64, 16, "ODE σ(U)·Vᵀ, figure 2"),
                      (16, 16, 32, "ODE U = H·Wᵀ, figure 1"), (16, 32, 16, "ODE σ(U)·Vᵀ, figure 1"),
                      (16, 16, 16, "d×d product, d = 16"), (100, 16, 32, "100 rows × (16×32)"),
+                     (32, 16, 100, "Layerwise u = W·hᵀ, figure 1, n = 100"), (64, 16, 50, "Layerwise u = W·hᵀ, figure 2, n = 50"),
                  })
         {
             var r = new Random(rows * 1000 + inner * 10 + cols);

@@ -254,6 +254,11 @@ public sealed class SpectralNormLanesTests
     [InlineData(16, 64, 16)]
     [InlineData(3, 7, 56)]
     [InlineData(5, 4, 27)]
+    [InlineData(9, 16, 30)]
+    [InlineData(6, 3, 15)]
+    [InlineData(1, 5, 12)]
+    [InlineData(3, 16, 50)]
+    [InlineData(2, 7, 4)]
     public void MultiplyOrderedGivesTheScalarBits(int rows, int inner, int cols)
     {
         var rng = new System.Random(rows * 10000 + inner * 100 + cols);

@@ -297,7 +297,8 @@ public sealed class Layerwise
     /// <summary><see cref="MultiplyOrdered"/> on 512-bit vectors. Rows four at a time in blocks of four, two and one vectors
     /// of columns (sixteen, eight and four chains of sums, each load of B shared by the four rows: a width of 16 columns,
     /// d = 16, taken two rows at a time would leave the adder waiting on its latency), then the columns after the last whole
-    /// vector one by one; the rows left over two at a time (blocks of four and one vectors), then one at a time. Taken by
+    /// vector four, two and one at a time (<see cref="TailColumns"/>); the rows left over two at a time (blocks of four and
+    /// one vectors), then one at a time. B is read through a reference moved by one row each inner step. Taken by
     /// <see cref="MultiplyOrdered"/> on a machine that accelerates 512-bit vectors; the tests and the benchmark also call it
     /// directly there, beside <see cref="MultiplyOrderedNarrow"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -305,6 +306,7 @@ public sealed class Layerwise
     {
         if (a.Length < rows * inner || b.Length < inner * cols || c.Length < rows * cols) throw new ArgumentException("MultiplyOrdered: a span is shorter than its shape");
         const int w = 8;
+        nint step = cols;   // B's row stride: each inner loop moves its reference into B by one row a step
         ref double a0 = ref MemoryMarshal.GetReference(a);
         ref double b0 = ref MemoryMarshal.GetReference(b);
         ref double c0 = ref MemoryMarshal.GetReference(c);
@@ -321,9 +323,9 @@ public sealed class Layerwise
                 ref double ar3 = ref Unsafe.Add(ref ar2, inner);
                 Vector512<double> s0 = Vector512<double>.Zero, s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
                 Vector512<double> u0 = s0, u1 = s0, u2 = s0, u3 = s0, v0 = s0, v1 = s0, v2 = s0, v3 = s0;
-                for (int q = 0; q < inner; q++)
+                ref double bq = ref Unsafe.Add(ref b0, col);
+                for (int q = 0; q < inner; q++, bq = ref Unsafe.Add(ref bq, step))
                 {
-                    ref double bq = ref Unsafe.Add(ref b0, q * cols + col);
                     var b0v = Vector512.LoadUnsafe(ref bq); var b1v = Vector512.LoadUnsafe(ref bq, (nuint)w);
                     var b2v = Vector512.LoadUnsafe(ref bq, (nuint)(2 * w)); var b3v = Vector512.LoadUnsafe(ref bq, (nuint)(3 * w));
                     var x = Vector512.Create(Unsafe.Add(ref ar0, q));
@@ -351,9 +353,9 @@ public sealed class Layerwise
                 ref double ar2 = ref Unsafe.Add(ref ar1, inner);
                 ref double ar3 = ref Unsafe.Add(ref ar2, inner);
                 Vector512<double> s0 = Vector512<double>.Zero, s1 = s0, t0 = s0, t1 = s0, u0 = s0, u1 = s0, v0 = s0, v1 = s0;
-                for (int q = 0; q < inner; q++)
+                ref double bq = ref Unsafe.Add(ref b0, col);
+                for (int q = 0; q < inner; q++, bq = ref Unsafe.Add(ref bq, step))
                 {
-                    ref double bq = ref Unsafe.Add(ref b0, q * cols + col);
                     var b0v = Vector512.LoadUnsafe(ref bq); var b1v = Vector512.LoadUnsafe(ref bq, (nuint)w);
                     var x = Vector512.Create(Unsafe.Add(ref ar0, q)); var y = Vector512.Create(Unsafe.Add(ref ar1, q));
                     var z = Vector512.Create(Unsafe.Add(ref ar2, q)); var o = Vector512.Create(Unsafe.Add(ref ar3, q));
@@ -373,9 +375,10 @@ public sealed class Layerwise
                 ref double ar2 = ref Unsafe.Add(ref ar1, inner);
                 ref double ar3 = ref Unsafe.Add(ref ar2, inner);
                 Vector512<double> s0 = Vector512<double>.Zero, t0 = s0, u0 = s0, v0 = s0;
-                for (int q = 0; q < inner; q++)
+                ref double bq = ref Unsafe.Add(ref b0, col);
+                for (int q = 0; q < inner; q++, bq = ref Unsafe.Add(ref bq, step))
                 {
-                    var bv = Vector512.LoadUnsafe(ref Unsafe.Add(ref b0, q * cols + col));
+                    var bv = Vector512.LoadUnsafe(ref bq);
                     s0 = s0 + Vector512.Create(Unsafe.Add(ref ar0, q)) * bv; t0 = t0 + Vector512.Create(Unsafe.Add(ref ar1, q)) * bv;
                     u0 = u0 + Vector512.Create(Unsafe.Add(ref ar2, q)) * bv; v0 = v0 + Vector512.Create(Unsafe.Add(ref ar3, q)) * bv;
                 }
@@ -383,7 +386,7 @@ public sealed class Layerwise
                 s0.StoreUnsafe(ref cr); t0.StoreUnsafe(ref cr, (nuint)cols);
                 u0.StoreUnsafe(ref cr, (nuint)(2 * cols)); v0.StoreUnsafe(ref cr, (nuint)(3 * cols));
             }
-            for (int rr = r; rr < r + 4; rr++) ScalarColumns(ref Unsafe.Add(ref a0, rr * inner), inner, ref b0, cols, col, ref Unsafe.Add(ref c0, rr * cols));
+            for (int rr = r; rr < r + 4; rr++) TailColumns(ref Unsafe.Add(ref a0, rr * inner), inner, ref b0, cols, col, ref Unsafe.Add(ref c0, rr * cols));
         }
         for (; r + 2 <= rows; r += 2)
         {
@@ -393,9 +396,9 @@ public sealed class Layerwise
             for (; col + 4 * w <= cols; col += 4 * w)
             {
                 Vector512<double> s0 = Vector512<double>.Zero, s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
-                for (int q = 0; q < inner; q++)
+                ref double bq = ref Unsafe.Add(ref b0, col);
+                for (int q = 0; q < inner; q++, bq = ref Unsafe.Add(ref bq, step))
                 {
-                    ref double bq = ref Unsafe.Add(ref b0, q * cols + col);
                     var b0v = Vector512.LoadUnsafe(ref bq); var b1v = Vector512.LoadUnsafe(ref bq, (nuint)w);
                     var b2v = Vector512.LoadUnsafe(ref bq, (nuint)(2 * w)); var b3v = Vector512.LoadUnsafe(ref bq, (nuint)(3 * w));
                     var x = Vector512.Create(Unsafe.Add(ref ar0, q));
@@ -411,17 +414,18 @@ public sealed class Layerwise
             for (; col + w <= cols; col += w)
             {
                 Vector512<double> s0 = Vector512<double>.Zero, t0 = s0;
-                for (int q = 0; q < inner; q++)
+                ref double bq = ref Unsafe.Add(ref b0, col);
+                for (int q = 0; q < inner; q++, bq = ref Unsafe.Add(ref bq, step))
                 {
-                    var bv = Vector512.LoadUnsafe(ref Unsafe.Add(ref b0, q * cols + col));
+                    var bv = Vector512.LoadUnsafe(ref bq);
                     s0 = s0 + Vector512.Create(Unsafe.Add(ref ar0, q)) * bv;
                     t0 = t0 + Vector512.Create(Unsafe.Add(ref ar1, q)) * bv;
                 }
                 s0.StoreUnsafe(ref c0, (nuint)(r * cols + col));
                 t0.StoreUnsafe(ref c0, (nuint)((r + 1) * cols + col));
             }
-            ScalarColumns(ref ar0, inner, ref b0, cols, col, ref Unsafe.Add(ref c0, r * cols));
-            ScalarColumns(ref ar1, inner, ref b0, cols, col, ref Unsafe.Add(ref c0, (r + 1) * cols));
+            TailColumns(ref ar0, inner, ref b0, cols, col, ref Unsafe.Add(ref c0, r * cols));
+            TailColumns(ref ar1, inner, ref b0, cols, col, ref Unsafe.Add(ref c0, (r + 1) * cols));
         }
         for (; r < rows; r++)
         {
@@ -431,12 +435,42 @@ public sealed class Layerwise
             for (; col + w <= cols; col += w)
             {
                 var s0 = Vector512<double>.Zero;
-                for (int q = 0; q < inner; q++)
-                    s0 = s0 + Vector512.Create(Unsafe.Add(ref ar, q)) * Vector512.LoadUnsafe(ref Unsafe.Add(ref b0, q * cols + col));
+                ref double bq = ref Unsafe.Add(ref b0, col);
+                for (int q = 0; q < inner; q++, bq = ref Unsafe.Add(ref bq, step))
+                    s0 = s0 + Vector512.Create(Unsafe.Add(ref ar, q)) * Vector512.LoadUnsafe(ref bq);
                 s0.StoreUnsafe(ref cr, (nuint)col);
             }
-            ScalarColumns(ref ar, inner, ref b0, cols, col, ref cr);
+            TailColumns(ref ar, inner, ref b0, cols, col, ref cr);
         }
+    }
+
+    /// <summary>Columns <paramref name="from"/>..cols − 1 of one row after the 512-bit columns (fewer than eight): four in
+    /// 256-bit lanes, then two in 128-bit lanes, then one by <see cref="ScalarColumns"/>. Each lane does its entry's
+    /// operations (a product and a sum per term, in order of the inner index, from +0): the scalar loop's bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TailColumns(ref double ar, int inner, ref double b0, int cols, int from, ref double cr)
+    {
+        int col = from;
+        nint step = cols;
+        if (col + 4 <= cols)
+        {
+            var s0 = Vector256<double>.Zero;
+            ref double bq = ref Unsafe.Add(ref b0, col);
+            for (int q = 0; q < inner; q++, bq = ref Unsafe.Add(ref bq, step))
+                s0 = s0 + Vector256.Create(Unsafe.Add(ref ar, q)) * Vector256.LoadUnsafe(ref bq);
+            s0.StoreUnsafe(ref cr, (nuint)col);
+            col += 4;
+        }
+        if (col + 2 <= cols)
+        {
+            var s0 = Vector128<double>.Zero;
+            ref double bq = ref Unsafe.Add(ref b0, col);
+            for (int q = 0; q < inner; q++, bq = ref Unsafe.Add(ref bq, step))
+                s0 = s0 + Vector128.Create(Unsafe.Add(ref ar, q)) * Vector128.LoadUnsafe(ref bq);
+            s0.StoreUnsafe(ref cr, (nuint)col);
+            col += 2;
+        }
+        ScalarColumns(ref ar, inner, ref b0, cols, col, ref cr);
     }
 
     /// <summary>Columns <paramref name="from"/>..cols − 1 of one row (a row of A at <paramref name="ar"/>, of C at
