@@ -122,7 +122,26 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
     /// out = c_n − h·fl(Σ_{l<count, c_l ≠ 0} c_l f_l) for every pair and entry, the terms in order from 0 (the same
     /// operations for a stage and for the step, so that FSAL's last stage and the next step's centre are the same bits)
     let combine (coef: float[]) (count: int) (h: float) (outW: float[]) (outV: float[]) =
-        for e in 0 .. pairs * md - 1 do
+        // per entry, Σ_l coef_l·f_l from +0 in increasing l (terms with coef_l = 0 skipped), then c_n − h·Σ; whole vectors of
+        // entries in lanes (each lane the entry's own products and sums, in the same order: the scalar loop's bits), the
+        // entries after the last whole vector one by one
+        let n = pairs * md
+        let lanes = Numerics.Vector<float>.Count
+        let hv = Numerics.Vector<float>(h)
+        let mutable e = 0
+        while e + lanes <= n do
+            let mutable aw = Numerics.Vector<float>.Zero
+            let mutable av = Numerics.Vector<float>.Zero
+            for l in 0 .. count - 1 do
+                let c = coef.[l]
+                if c <> 0.0 then
+                    let cv = Numerics.Vector<float>(c)
+                    aw <- aw + cv * Numerics.Vector<float>(slots.[l].FW, e)
+                    av <- av + cv * Numerics.Vector<float>(slots.[l].FV, e)
+            (Numerics.Vector<float>(cnW, e) - hv * aw).CopyTo(outW, e)
+            (Numerics.Vector<float>(cnV, e) - hv * av).CopyTo(outV, e)
+            e <- e + lanes
+        while e < n do
             let mutable accW, accV = 0.0, 0.0
             for l in 0 .. count - 1 do
                 if coef.[l] <> 0.0 then
@@ -130,6 +149,7 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
                     accV <- accV + coef.[l] * slots.[l].FV.[e]
             outW.[e] <- cnW.[e] - h * accW
             outV.[e] <- cnV.[e] - h * accV
+            e <- e + 1
     let layerNorm (a: float[]) k = Linalg.frobenius a (k * md) md
     let layerNorms (y: ReadOnlySpan<float>) =
         y.Slice(0, total).CopyTo(Span w)
