@@ -9,7 +9,7 @@ namespace ResOdeProofs.Numerics.Model;
 /// This file is the one source of the kernel at every width: the build generates Gemm256 from it by
 /// renaming the vector type (the target GenerateVector256Kernels in the project file).
 /// Register tiles of 4 rows × 4 vectors of C (16 accumulators; not with 16 vector registers, see
-/// <see cref="Simd.FewVectorRegisters"/>), then 6 × 2 (12 accumulators), 4 × 2, 8 × 1 and 4 × 1 (at least 8
+/// <see cref="Simd.FewVectorRegisters"/>), then 6 × 2 (12 accumulators), 4 × 2, 8 × 1 (9 × 1 for a last nine rows) and 4 × 1 (at least 8
 /// independent FMA chains where the shape allows, to cover the FMA latency), 1-row tiles at the edges, scalar columns last.
 /// Each width of column group is a method of its own (<see cref="Columns4"/>, <see cref="Columns2"/>, <see cref="Columns1"/>) so
 /// that its loop keeps A's row offsets and both references in registers; inside a tile A's rows are reached from one
@@ -219,7 +219,8 @@ internal static class Gemm512
         if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate, multiply, off, soff);
     }
 
-    /// <summary>Columns j..j+w−1 of every row: 8 × 1 tiles, then 4 × 1, then one row at a time.</summary>
+    /// <summary>Columns j..j+w−1 of every row: 8 × 1 tiles (the last nine rows, when nine are left, as one 9 × 1 tile), then
+    /// 4 × 1, then two rows and one at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Columns1<T>(ref T a, int ars, int aks, ref T b, ref T c, int rows, int inner, int cols, int j, Vector512<T> av, bool accumulate, bool multiply, nint off, nint soff)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -229,6 +230,7 @@ internal static class Gemm512
         int i = 0;
         for (; i + 8 <= rows; i += 8)
         {
+            if (rows - i == 9) break;   // the last nine rows as one tile (below): no row left alone on one chain
             Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
             // A's rows i..i+3 from ak and i+4..i+7 from ak4 at the offsets r1..r3
             ref T ak = ref Unsafe.Add(ref a, i * ars);
@@ -258,6 +260,39 @@ internal static class Gemm512
             Put(ref Unsafe.Add(ref ci, 6 * cols), c6, av, accumulate, multiply, off, soff);
             Put(ref Unsafe.Add(ref ci, 7 * cols), c7, av, accumulate, multiply, off, soff);
         }
+        if (rows - i == 9)
+        {
+            Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default, c8 = default;
+            ref T ak = ref Unsafe.Add(ref a, i * ars);
+            ref T bk = ref Unsafe.Add(ref b, j);
+            for (int k = 0; k < inner; k++)
+            {
+                var b0 = Vector512.LoadUnsafe(ref bk);
+                ref T ak4 = ref Unsafe.Add(ref ak, r4);
+                c0 = Fma(Vector512.Create(ak), b0, c0);
+                c1 = Fma(Vector512.Create(Unsafe.Add(ref ak, r1)), b0, c1);
+                c2 = Fma(Vector512.Create(Unsafe.Add(ref ak, r2)), b0, c2);
+                c3 = Fma(Vector512.Create(Unsafe.Add(ref ak, r3)), b0, c3);
+                c4 = Fma(Vector512.Create(ak4), b0, c4);
+                c5 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r1)), b0, c5);
+                c6 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r2)), b0, c6);
+                c7 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r3)), b0, c7);
+                c8 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r4)), b0, c8);
+                ak = ref Unsafe.Add(ref ak, sa);
+                bk = ref Unsafe.Add(ref bk, sb);
+            }
+            ref T ci = ref Unsafe.Add(ref c, i * cols + j);
+            Put(ref ci, c0, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 4 * cols), c4, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 5 * cols), c5, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 6 * cols), c6, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 7 * cols), c7, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 8 * cols), c8, av, accumulate, multiply, off, soff);
+            return;
+        }
         for (; i + 4 <= rows; i += 4)
         {
             Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default;
@@ -279,7 +314,25 @@ internal static class Gemm512
             Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate, multiply, off, soff);
             Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate, multiply, off, soff);
         }
-        for (; i < rows; i++)
+        // the rows left two at a time (two chains), then one
+        for (; i + 2 <= rows; i += 2)
+        {
+            Vector512<T> c0 = default, c1 = default;
+            ref T ak = ref Unsafe.Add(ref a, i * ars);
+            ref T bk = ref Unsafe.Add(ref b, j);
+            for (int k = 0; k < inner; k++)
+            {
+                var b0 = Vector512.LoadUnsafe(ref bk);
+                c0 = Fma(Vector512.Create(ak), b0, c0);
+                c1 = Fma(Vector512.Create(Unsafe.Add(ref ak, r1)), b0, c1);
+                ak = ref Unsafe.Add(ref ak, sa);
+                bk = ref Unsafe.Add(ref bk, sb);
+            }
+            ref T ci = ref Unsafe.Add(ref c, i * cols + j);
+            Put(ref ci, c0, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off, soff);
+        }
+        if (i < rows)
         {
             Vector512<T> c0 = default;
             ref T ak = ref Unsafe.Add(ref a, i * ars);
