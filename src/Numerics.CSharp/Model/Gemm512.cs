@@ -10,7 +10,7 @@ namespace ResOdeProofs.Numerics.Model;
 /// renaming the vector type (the target GenerateVector256Kernels in the project file).
 /// Register tiles of 4 rows × 4 vectors of C (16 accumulators; not with 16 vector registers, see
 /// <see cref="Simd.FewVectorRegisters"/>), then 6 × 2 (12 accumulators), 4 × 2, 8 × 1 (9 × 1 for a last nine rows) and 4 × 1 (at least 8
-/// independent FMA chains where the shape allows, to cover the FMA latency), 1-row tiles at the edges, scalar columns last.
+/// independent FMA chains where the shape allows, to cover the FMA latency), two- and one-row tiles at the edges, scalar columns last.
 /// Each width of column group is a method of its own (<see cref="Columns4"/>, <see cref="Columns2"/>, <see cref="Columns1"/>) so
 /// that its loop keeps A's row offsets and both references in registers; inside a tile A's rows are reached from one
 /// reference at offsets formed once, and that reference and B's row move by one step along k (no index products in the loop).
