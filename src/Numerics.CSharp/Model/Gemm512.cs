@@ -219,6 +219,52 @@ internal static class Gemm512
         if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate, multiply, off, soff);
     }
 
+    /// <summary>Whether <see cref="Tile8{T, TNinth}"/> takes a ninth row: a constant of the type, which the JIT folds in each of
+    /// the method's two compiled forms (a generic method is compiled once per struct argument).</summary>
+    private interface INinthRow { static abstract bool Taken { get; } }
+    private struct NinthRow : INinthRow { public static bool Taken => true; }
+    private struct NoNinthRow : INinthRow { public static bool Taken => false; }
+
+    /// <summary>
+    /// Rows i..i+7 (and i+8 with <typeparamref name="TNinth"/>) of columns j..j+w−1: eight (nine) chains, A's rows i..i+3 from
+    /// ak and i+4..i+8 from ak4 at the offsets r1..r4, both references moved one step along k.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile8<T, TNinth>(ref T a, int i, int ars, ref T b, ref T c, int inner, int cols, int j, nint r1, nint r2, nint r3, nint r4,
+        nint sa, nint sb, Vector512<T> av, bool accumulate, bool multiply, nint off, nint soff)
+        where T : unmanaged, IFloatingPointIeee754<T> where TNinth : struct, INinthRow
+    {
+        Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default, c8 = default;
+        ref T ak = ref Unsafe.Add(ref a, i * ars);
+        ref T bk = ref Unsafe.Add(ref b, j);
+        for (int k = 0; k < inner; k++)
+        {
+            var b0 = Vector512.LoadUnsafe(ref bk);
+            ref T ak4 = ref Unsafe.Add(ref ak, r4);
+            c0 = Fma(Vector512.Create(ak), b0, c0);
+            c1 = Fma(Vector512.Create(Unsafe.Add(ref ak, r1)), b0, c1);
+            c2 = Fma(Vector512.Create(Unsafe.Add(ref ak, r2)), b0, c2);
+            c3 = Fma(Vector512.Create(Unsafe.Add(ref ak, r3)), b0, c3);
+            c4 = Fma(Vector512.Create(ak4), b0, c4);
+            c5 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r1)), b0, c5);
+            c6 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r2)), b0, c6);
+            c7 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r3)), b0, c7);
+            if (TNinth.Taken) c8 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r4)), b0, c8);
+            ak = ref Unsafe.Add(ref ak, sa);
+            bk = ref Unsafe.Add(ref bk, sb);
+        }
+        ref T ci = ref Unsafe.Add(ref c, i * cols + j);
+        Put(ref ci, c0, av, accumulate, multiply, off, soff);
+        Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off, soff);
+        Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate, multiply, off, soff);
+        Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate, multiply, off, soff);
+        Put(ref Unsafe.Add(ref ci, 4 * cols), c4, av, accumulate, multiply, off, soff);
+        Put(ref Unsafe.Add(ref ci, 5 * cols), c5, av, accumulate, multiply, off, soff);
+        Put(ref Unsafe.Add(ref ci, 6 * cols), c6, av, accumulate, multiply, off, soff);
+        Put(ref Unsafe.Add(ref ci, 7 * cols), c7, av, accumulate, multiply, off, soff);
+        if (TNinth.Taken) Put(ref Unsafe.Add(ref ci, 8 * cols), c8, av, accumulate, multiply, off, soff);
+    }
+
     /// <summary>Columns j..j+w−1 of every row: 8 × 1 tiles (the last nine rows, when nine are left, as one 9 × 1 tile), then
     /// 4 × 1, then two rows and one at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -228,70 +274,11 @@ internal static class Gemm512
         int w = Vector512<T>.Count;
         nint r1 = ars, r2 = 2 * (nint)ars, r3 = 3 * (nint)ars, r4 = 4 * (nint)ars, sa = aks, sb = cols;
         int i = 0;
-        for (; i + 8 <= rows; i += 8)
+        while (rows - i >= 8)
         {
-            if (rows - i == 9) break;   // the last nine rows as one tile (below): no row left alone on one chain
-            Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-            // A's rows i..i+3 from ak and i+4..i+7 from ak4 at the offsets r1..r3
-            ref T ak = ref Unsafe.Add(ref a, i * ars);
-            ref T bk = ref Unsafe.Add(ref b, j);
-            for (int k = 0; k < inner; k++)
-            {
-                var b0 = Vector512.LoadUnsafe(ref bk);
-                ref T ak4 = ref Unsafe.Add(ref ak, r4);
-                c0 = Fma(Vector512.Create(ak), b0, c0);
-                c1 = Fma(Vector512.Create(Unsafe.Add(ref ak, r1)), b0, c1);
-                c2 = Fma(Vector512.Create(Unsafe.Add(ref ak, r2)), b0, c2);
-                c3 = Fma(Vector512.Create(Unsafe.Add(ref ak, r3)), b0, c3);
-                c4 = Fma(Vector512.Create(ak4), b0, c4);
-                c5 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r1)), b0, c5);
-                c6 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r2)), b0, c6);
-                c7 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r3)), b0, c7);
-                ak = ref Unsafe.Add(ref ak, sa);
-                bk = ref Unsafe.Add(ref bk, sb);
-            }
-            ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-            Put(ref ci, c0, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, 4 * cols), c4, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, 5 * cols), c5, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, 6 * cols), c6, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, 7 * cols), c7, av, accumulate, multiply, off, soff);
-        }
-        if (rows - i == 9)
-        {
-            Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default, c8 = default;
-            ref T ak = ref Unsafe.Add(ref a, i * ars);
-            ref T bk = ref Unsafe.Add(ref b, j);
-            for (int k = 0; k < inner; k++)
-            {
-                var b0 = Vector512.LoadUnsafe(ref bk);
-                ref T ak4 = ref Unsafe.Add(ref ak, r4);
-                c0 = Fma(Vector512.Create(ak), b0, c0);
-                c1 = Fma(Vector512.Create(Unsafe.Add(ref ak, r1)), b0, c1);
-                c2 = Fma(Vector512.Create(Unsafe.Add(ref ak, r2)), b0, c2);
-                c3 = Fma(Vector512.Create(Unsafe.Add(ref ak, r3)), b0, c3);
-                c4 = Fma(Vector512.Create(ak4), b0, c4);
-                c5 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r1)), b0, c5);
-                c6 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r2)), b0, c6);
-                c7 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r3)), b0, c7);
-                c8 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r4)), b0, c8);
-                ak = ref Unsafe.Add(ref ak, sa);
-                bk = ref Unsafe.Add(ref bk, sb);
-            }
-            ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-            Put(ref ci, c0, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, 4 * cols), c4, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, 5 * cols), c5, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, 6 * cols), c6, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, 7 * cols), c7, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, 8 * cols), c8, av, accumulate, multiply, off, soff);
-            return;
+            // the last nine rows as one tile: no row left alone on one chain
+            if (rows - i == 9) { Tile8<T, NinthRow>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, r4, sa, sb, av, accumulate, multiply, off, soff); i += 9; }
+            else { Tile8<T, NoNinthRow>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, r4, sa, sb, av, accumulate, multiply, off, soff); i += 8; }
         }
         for (; i + 4 <= rows; i += 4)
         {
