@@ -9,7 +9,8 @@ namespace ResOdeProofs.Numerics.Model;
 /// This file is the one source of the kernel at every width: the build generates Gemm256 from it by
 /// renaming the vector type (the target GenerateVector256Kernels in the project file).
 /// Register tiles of 4 rows × 4 vectors of C (16 accumulators; not with 16 vector registers, see
-/// <see cref="Simd.FewVectorRegisters"/>), then 6 × 2 (12 accumulators), 4 × 2, 8 × 1 (9 × 1 for a last nine rows) and 4 × 1 (at least 8
+/// <see cref="Simd.FewVectorRegisters"/>), then 6 × 2 (12 accumulators) and 4 × 2 (<see cref="TileTwo"/>), 8 × 1 (9 × 1 for a last nine
+/// rows), 4 × 1, 2 × 1 and 1 × 1 (<see cref="TileOne"/>; at least 8
 /// independent FMA chains where the shape allows, to cover the FMA latency), two- and one-row tiles at the edges, scalar columns last.
 /// Each width of column group is a method of its own (<see cref="Columns4"/>, <see cref="Columns2"/>, <see cref="Columns1"/>) so
 /// that its loop keeps A's row offsets and both references in registers; inside a tile A's rows are reached from one
@@ -136,103 +137,92 @@ internal static class Gemm512
         if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j + 2 * w, av, accumulate, multiply, off, soff);
     }
 
+    /// <summary>The rows of a register tile: a constant of the type, which the JIT folds in each compiled form of a tile method
+    /// (a generic method is compiled once per struct argument), so each form has only its rows' chains.</summary>
+    private interface IRowCount { static abstract int Rows { get; } }
+    private struct OneRow : IRowCount { public static int Rows => 1; }
+    private struct TwoRows : IRowCount { public static int Rows => 2; }
+    private struct FourRows : IRowCount { public static int Rows => 4; }
+    private struct SixRows : IRowCount { public static int Rows => 6; }
+    private struct EightRows : IRowCount { public static int Rows => 8; }
+    private struct NineRows : IRowCount { public static int Rows => 9; }
+
     /// <summary>Columns j..j+2w−1 of every row: 6 × 2 tiles, then 4 × 2, then two rows and one at a time (<see cref="Tile2"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Columns2<T>(ref T a, int ars, int aks, ref T b, ref T c, int rows, int inner, int cols, int j, Vector512<T> av, bool accumulate, bool multiply, nint off, nint soff)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int w = Vector512<T>.Count;
         nint r1 = ars, r2 = 2 * (nint)ars, r3 = 3 * (nint)ars, sa = aks, sb = cols;
         int i = 0;
-        // six rows by two vectors: twelve independent chains (the FMA latency times two FMAs a cycle wants at least
-        // eight), two vector loads of B and six broadcasts of A per k, fifteen registers with the broadcast
-        for (; i + 6 <= rows; i += 6)
+        for (; i + 6 <= rows; i += 6) TileTwo<T, SixRows>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, sa, sb, av, accumulate, multiply, off, soff);
+        for (; i + 4 <= rows; i += 4) TileTwo<T, FourRows>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, sa, sb, av, accumulate, multiply, off, soff);
+        if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate, multiply, off, soff);
+    }
+
+    /// <summary>
+    /// Rows i..i+R−1 (R = 6 or 4, <typeparamref name="TRows"/>) of columns j..j+2w−1: six rows by two vectors are twelve
+    /// independent chains (the FMA latency times two FMAs a cycle wants at least eight), two vector loads of B and six broadcasts
+    /// of A per k, fifteen registers with the broadcast. A's rows i..i+2 from ak and i+3..i+5 from ak3 at the offsets r1, r2,
+    /// both references moved one step along k.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TileTwo<T, TRows>(ref T a, int i, int ars, ref T b, ref T c, int inner, int cols, int j, nint r1, nint r2, nint r3,
+        nint sa, nint sb, Vector512<T> av, bool accumulate, bool multiply, nint off, nint soff)
+        where T : unmanaged, IFloatingPointIeee754<T> where TRows : struct, IRowCount
+    {
+        int w = Vector512<T>.Count;
+        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        ref T ak = ref Unsafe.Add(ref a, i * ars);
+        ref T bk = ref Unsafe.Add(ref b, j);
+        for (int k = 0; k < inner; k++)
         {
-            Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
-                c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-            // rows i..i+2 from ak and i+3..i+5 from ak3
-            ref T ak = ref Unsafe.Add(ref a, i * ars);
-            ref T bk = ref Unsafe.Add(ref b, j);
-            for (int k = 0; k < inner; k++)
+            var b0 = Vector512.LoadUnsafe(ref bk);
+            var b1 = Vector512.LoadUnsafe(ref bk, (nuint)w);
+            ref T ak3 = ref Unsafe.Add(ref ak, r3);
+            var x = Vector512.Create(ak);
+            c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+            x = Vector512.Create(Unsafe.Add(ref ak, r1));
+            c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+            x = Vector512.Create(Unsafe.Add(ref ak, r2));
+            c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+            x = Vector512.Create(ak3);
+            c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+            if (TRows.Rows > 4)
             {
-                var b0 = Vector512.LoadUnsafe(ref bk);
-                var b1 = Vector512.LoadUnsafe(ref bk, (nuint)w);
-                ref T ak3 = ref Unsafe.Add(ref ak, r3);
-                var x = Vector512.Create(ak);
-                c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-                x = Vector512.Create(Unsafe.Add(ref ak, r1));
-                c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
-                x = Vector512.Create(Unsafe.Add(ref ak, r2));
-                c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
-                x = Vector512.Create(ak3);
-                c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
                 x = Vector512.Create(Unsafe.Add(ref ak3, r1));
                 c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
                 x = Vector512.Create(Unsafe.Add(ref ak3, r2));
                 c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
-                ak = ref Unsafe.Add(ref ak, sa);
-                bk = ref Unsafe.Add(ref bk, sb);
             }
-            ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-            Put(ref ci, c00, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off, soff);
-            ci = ref Unsafe.Add(ref ci, cols);
-            Put(ref ci, c10, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate, multiply, off, soff);
-            ci = ref Unsafe.Add(ref ci, cols);
-            Put(ref ci, c20, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c21, av, accumulate, multiply, off, soff);
-            ci = ref Unsafe.Add(ref ci, cols);
-            Put(ref ci, c30, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c31, av, accumulate, multiply, off, soff);
+            ak = ref Unsafe.Add(ref ak, sa);
+            bk = ref Unsafe.Add(ref bk, sb);
+        }
+        ref T ci = ref Unsafe.Add(ref c, i * cols + j);
+        Put(ref ci, c00, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off, soff);
+        ci = ref Unsafe.Add(ref ci, cols);
+        Put(ref ci, c10, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate, multiply, off, soff);
+        ci = ref Unsafe.Add(ref ci, cols);
+        Put(ref ci, c20, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c21, av, accumulate, multiply, off, soff);
+        ci = ref Unsafe.Add(ref ci, cols);
+        Put(ref ci, c30, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c31, av, accumulate, multiply, off, soff);
+        if (TRows.Rows > 4)
+        {
             ci = ref Unsafe.Add(ref ci, cols);
             Put(ref ci, c40, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c41, av, accumulate, multiply, off, soff);
             ci = ref Unsafe.Add(ref ci, cols);
             Put(ref ci, c50, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c51, av, accumulate, multiply, off, soff);
         }
-        for (; i + 4 <= rows; i += 4)
-        {
-            Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default,
-                c20 = default, c21 = default, c30 = default, c31 = default;
-            ref T ak = ref Unsafe.Add(ref a, i * ars);
-            ref T bk = ref Unsafe.Add(ref b, j);
-            for (int k = 0; k < inner; k++)
-            {
-                var b0 = Vector512.LoadUnsafe(ref bk);
-                var b1 = Vector512.LoadUnsafe(ref bk, (nuint)w);
-                var x = Vector512.Create(ak);
-                c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-                x = Vector512.Create(Unsafe.Add(ref ak, r1));
-                c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
-                x = Vector512.Create(Unsafe.Add(ref ak, r2));
-                c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
-                x = Vector512.Create(Unsafe.Add(ref ak, r3));
-                c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
-                ak = ref Unsafe.Add(ref ak, sa);
-                bk = ref Unsafe.Add(ref bk, sb);
-            }
-            ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-            Put(ref ci, c00, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off, soff);
-            ci = ref Unsafe.Add(ref ci, cols);
-            Put(ref ci, c10, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate, multiply, off, soff);
-            ci = ref Unsafe.Add(ref ci, cols);
-            Put(ref ci, c20, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c21, av, accumulate, multiply, off, soff);
-            ci = ref Unsafe.Add(ref ci, cols);
-            Put(ref ci, c30, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c31, av, accumulate, multiply, off, soff);
-        }
-        if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate, multiply, off, soff);
     }
 
-    /// <summary>Whether <see cref="Tile8{T, TNinth}"/> takes a ninth row: a constant of the type, which the JIT folds in each of
-    /// the method's two compiled forms (a generic method is compiled once per struct argument).</summary>
-    private interface INinthRow { static abstract bool Taken { get; } }
-    private struct NinthRow : INinthRow { public static bool Taken => true; }
-    private struct NoNinthRow : INinthRow { public static bool Taken => false; }
-
     /// <summary>
-    /// Rows i..i+7 (and i+8 with <typeparamref name="TNinth"/>) of columns j..j+w−1: eight (nine) chains, A's rows i..i+3 from
-    /// ak and i+4..i+8 from ak4 at the offsets r1..r4, both references moved one step along k.
+    /// Rows i..i+R−1 (R = 1, 2, 4, 8 or 9, <typeparamref name="TRows"/>) of columns j..j+w−1: R independent chains, A's rows i..i+3
+    /// from ak and i+4..i+8 from ak4 at the offsets r1..r4, both references moved one step along k.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile8<T, TNinth>(ref T a, int i, int ars, ref T b, ref T c, int inner, int cols, int j, nint r1, nint r2, nint r3, nint r4,
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TileOne<T, TRows>(ref T a, int i, int ars, ref T b, ref T c, int inner, int cols, int j, nint r1, nint r2, nint r3, nint r4,
         nint sa, nint sb, Vector512<T> av, bool accumulate, bool multiply, nint off, nint soff)
-        where T : unmanaged, IFloatingPointIeee754<T> where TNinth : struct, INinthRow
+        where T : unmanaged, IFloatingPointIeee754<T> where TRows : struct, IRowCount
     {
         Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default, c8 = default;
         ref T ak = ref Unsafe.Add(ref a, i * ars);
@@ -240,29 +230,41 @@ internal static class Gemm512
         for (int k = 0; k < inner; k++)
         {
             var b0 = Vector512.LoadUnsafe(ref bk);
-            ref T ak4 = ref Unsafe.Add(ref ak, r4);
             c0 = Fma(Vector512.Create(ak), b0, c0);
-            c1 = Fma(Vector512.Create(Unsafe.Add(ref ak, r1)), b0, c1);
-            c2 = Fma(Vector512.Create(Unsafe.Add(ref ak, r2)), b0, c2);
-            c3 = Fma(Vector512.Create(Unsafe.Add(ref ak, r3)), b0, c3);
-            c4 = Fma(Vector512.Create(ak4), b0, c4);
-            c5 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r1)), b0, c5);
-            c6 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r2)), b0, c6);
-            c7 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r3)), b0, c7);
-            if (TNinth.Taken) c8 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r4)), b0, c8);
+            if (TRows.Rows > 1) c1 = Fma(Vector512.Create(Unsafe.Add(ref ak, r1)), b0, c1);
+            if (TRows.Rows > 2)
+            {
+                c2 = Fma(Vector512.Create(Unsafe.Add(ref ak, r2)), b0, c2);
+                c3 = Fma(Vector512.Create(Unsafe.Add(ref ak, r3)), b0, c3);
+            }
+            if (TRows.Rows > 4)
+            {
+                ref T ak4 = ref Unsafe.Add(ref ak, r4);
+                c4 = Fma(Vector512.Create(ak4), b0, c4);
+                c5 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r1)), b0, c5);
+                c6 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r2)), b0, c6);
+                c7 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r3)), b0, c7);
+                if (TRows.Rows > 8) c8 = Fma(Vector512.Create(Unsafe.Add(ref ak4, r4)), b0, c8);
+            }
             ak = ref Unsafe.Add(ref ak, sa);
             bk = ref Unsafe.Add(ref bk, sb);
         }
         ref T ci = ref Unsafe.Add(ref c, i * cols + j);
         Put(ref ci, c0, av, accumulate, multiply, off, soff);
-        Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off, soff);
-        Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate, multiply, off, soff);
-        Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate, multiply, off, soff);
-        Put(ref Unsafe.Add(ref ci, 4 * cols), c4, av, accumulate, multiply, off, soff);
-        Put(ref Unsafe.Add(ref ci, 5 * cols), c5, av, accumulate, multiply, off, soff);
-        Put(ref Unsafe.Add(ref ci, 6 * cols), c6, av, accumulate, multiply, off, soff);
-        Put(ref Unsafe.Add(ref ci, 7 * cols), c7, av, accumulate, multiply, off, soff);
-        if (TNinth.Taken) Put(ref Unsafe.Add(ref ci, 8 * cols), c8, av, accumulate, multiply, off, soff);
+        if (TRows.Rows > 1) Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off, soff);
+        if (TRows.Rows > 2)
+        {
+            Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate, multiply, off, soff);
+        }
+        if (TRows.Rows > 4)
+        {
+            Put(ref Unsafe.Add(ref ci, 4 * cols), c4, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 5 * cols), c5, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 6 * cols), c6, av, accumulate, multiply, off, soff);
+            Put(ref Unsafe.Add(ref ci, 7 * cols), c7, av, accumulate, multiply, off, soff);
+            if (TRows.Rows > 8) Put(ref Unsafe.Add(ref ci, 8 * cols), c8, av, accumulate, multiply, off, soff);
+        }
     }
 
     /// <summary>Columns j..j+w−1 of every row: 8 × 1 tiles (the last nine rows, when nine are left, as one 9 × 1 tile), then
@@ -271,67 +273,18 @@ internal static class Gemm512
     private static void Columns1<T>(ref T a, int ars, int aks, ref T b, ref T c, int rows, int inner, int cols, int j, Vector512<T> av, bool accumulate, bool multiply, nint off, nint soff)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int w = Vector512<T>.Count;
         nint r1 = ars, r2 = 2 * (nint)ars, r3 = 3 * (nint)ars, r4 = 4 * (nint)ars, sa = aks, sb = cols;
         int i = 0;
         while (rows - i >= 8)
         {
             // the last nine rows as one tile: no row left alone on one chain
-            if (rows - i == 9) { Tile8<T, NinthRow>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, r4, sa, sb, av, accumulate, multiply, off, soff); i += 9; }
-            else { Tile8<T, NoNinthRow>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, r4, sa, sb, av, accumulate, multiply, off, soff); i += 8; }
+            if (rows - i == 9) { TileOne<T, NineRows>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, r4, sa, sb, av, accumulate, multiply, off, soff); i += 9; }
+            else { TileOne<T, EightRows>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, r4, sa, sb, av, accumulate, multiply, off, soff); i += 8; }
         }
-        for (; i + 4 <= rows; i += 4)
-        {
-            Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default;
-            ref T ak = ref Unsafe.Add(ref a, i * ars);
-            ref T bk = ref Unsafe.Add(ref b, j);
-            for (int k = 0; k < inner; k++)
-            {
-                var b0 = Vector512.LoadUnsafe(ref bk);
-                c0 = Fma(Vector512.Create(ak), b0, c0);
-                c1 = Fma(Vector512.Create(Unsafe.Add(ref ak, r1)), b0, c1);
-                c2 = Fma(Vector512.Create(Unsafe.Add(ref ak, r2)), b0, c2);
-                c3 = Fma(Vector512.Create(Unsafe.Add(ref ak, r3)), b0, c3);
-                ak = ref Unsafe.Add(ref ak, sa);
-                bk = ref Unsafe.Add(ref bk, sb);
-            }
-            ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-            Put(ref ci, c0, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, 2 * cols), c2, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, 3 * cols), c3, av, accumulate, multiply, off, soff);
-        }
+        for (; i + 4 <= rows; i += 4) TileOne<T, FourRows>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, r4, sa, sb, av, accumulate, multiply, off, soff);
         // the rows left two at a time (two chains), then one
-        for (; i + 2 <= rows; i += 2)
-        {
-            Vector512<T> c0 = default, c1 = default;
-            ref T ak = ref Unsafe.Add(ref a, i * ars);
-            ref T bk = ref Unsafe.Add(ref b, j);
-            for (int k = 0; k < inner; k++)
-            {
-                var b0 = Vector512.LoadUnsafe(ref bk);
-                c0 = Fma(Vector512.Create(ak), b0, c0);
-                c1 = Fma(Vector512.Create(Unsafe.Add(ref ak, r1)), b0, c1);
-                ak = ref Unsafe.Add(ref ak, sa);
-                bk = ref Unsafe.Add(ref bk, sb);
-            }
-            ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-            Put(ref ci, c0, av, accumulate, multiply, off, soff);
-            Put(ref Unsafe.Add(ref ci, cols), c1, av, accumulate, multiply, off, soff);
-        }
-        if (i < rows)
-        {
-            Vector512<T> c0 = default;
-            ref T ak = ref Unsafe.Add(ref a, i * ars);
-            ref T bk = ref Unsafe.Add(ref b, j);
-            for (int k = 0; k < inner; k++)
-            {
-                c0 = Fma(Vector512.Create(ak), Vector512.LoadUnsafe(ref bk), c0);
-                ak = ref Unsafe.Add(ref ak, sa);
-                bk = ref Unsafe.Add(ref bk, sb);
-            }
-            Put(ref Unsafe.Add(ref c, i * cols + j), c0, av, accumulate, multiply, off, soff);
-        }
+        for (; i + 2 <= rows; i += 2) TileOne<T, TwoRows>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, r4, sa, sb, av, accumulate, multiply, off, soff);
+        if (i < rows) TileOne<T, OneRow>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, r4, sa, sb, av, accumulate, multiply, off, soff);
     }
 
     /// <summary>
