@@ -44,54 +44,18 @@ internal static class Gemm512
     }
 
     /// <summary>
-    /// Rows i0..rows−1, columns j..j+2w−1 (the edge of the 4×4 and 4×2 tiles): two rows at a time (4 independent FMA
-    /// chains instead of 2, so the edge is not bound by the FMA latency), then a last single row. Each entry still sums
-    /// over k in order: the same bits as one row at a time.
+    /// Rows i0..rows−1, columns j..j+2w−1 (the edge of the 4×4 and 4×2 tiles): two rows at a time (4 independent FMA chains
+    /// instead of 2, so the edge is not bound by the FMA latency), then a last single row (<see cref="TileTwo"/>). Each entry
+    /// still sums over k in order: the same bits as one row at a time.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile2<T>(ref T a, int ars, int aks, ref T b, ref T c, int i0, int rows, int inner, int cols, int j, Vector512<T> av, bool accumulate, bool multiply, nint off, nint soff)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int w = Vector512<T>.Count;
+        nint r1 = ars, r2 = 2 * (nint)ars, r3 = 3 * (nint)ars, sa = aks, sb = cols;
         int i = i0;
-        nint r1 = ars, sa = aks, sb = cols;
-        for (; i + 2 <= rows; i += 2)
-        {
-            Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default;
-            ref T ak = ref Unsafe.Add(ref a, i * ars);
-            ref T bk = ref Unsafe.Add(ref b, j);
-            for (int k = 0; k < inner; k++)
-            {
-                var b0 = Vector512.LoadUnsafe(ref bk);
-                var b1 = Vector512.LoadUnsafe(ref bk, (nuint)w);
-                var x = Vector512.Create(ak);
-                c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-                x = Vector512.Create(Unsafe.Add(ref ak, r1));
-                c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
-                ak = ref Unsafe.Add(ref ak, sa);
-                bk = ref Unsafe.Add(ref bk, sb);
-            }
-            ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-            Put(ref ci, c00, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off, soff);
-            ci = ref Unsafe.Add(ref ci, cols);
-            Put(ref ci, c10, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate, multiply, off, soff);
-        }
-        if (i < rows)
-        {
-            Vector512<T> c00 = default, c01 = default;
-            ref T ak = ref Unsafe.Add(ref a, i * ars);
-            ref T bk = ref Unsafe.Add(ref b, j);
-            for (int k = 0; k < inner; k++)
-            {
-                var x = Vector512.Create(ak);
-                c00 = Fma(x, Vector512.LoadUnsafe(ref bk), c00);
-                c01 = Fma(x, Vector512.LoadUnsafe(ref bk, (nuint)w), c01);
-                ak = ref Unsafe.Add(ref ak, sa);
-                bk = ref Unsafe.Add(ref bk, sb);
-            }
-            ref T ci = ref Unsafe.Add(ref c, i * cols + j);
-            Put(ref ci, c00, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off, soff);
-        }
+        for (; i + 2 <= rows; i += 2) TileTwo<T, TwoRows>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, sa, sb, av, accumulate, multiply, off, soff);
+        if (i < rows) TileTwo<T, OneRow>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, sa, sb, av, accumulate, multiply, off, soff);
     }
 
     /// <summary>Columns j..j+4w−1 of every row: 4 × 4 tiles (sixteen accumulators), the rows left two and one at a time (<see cref="Tile2"/>, twice).</summary>
@@ -160,7 +124,7 @@ internal static class Gemm512
     }
 
     /// <summary>
-    /// Rows i..i+R−1 (R = 6 or 4, <typeparamref name="TRows"/>) of columns j..j+2w−1: six rows by two vectors are twelve
+    /// Rows i..i+R−1 (R = 6, 4, 2 or 1, <typeparamref name="TRows"/>) of columns j..j+2w−1: six rows by two vectors are twelve
     /// independent chains (the FMA latency times two FMAs a cycle wants at least eight), two vector loads of B and six broadcasts
     /// of A per k, fifteen registers with the broadcast. A's rows i..i+2 from ak and i+3..i+5 from ak3 at the offsets r1, r2,
     /// both references moved one step along k.
@@ -182,12 +146,18 @@ internal static class Gemm512
             ref T ak3 = ref Unsafe.Add(ref ak, r3);
             var x = Vector512.Create(ak);
             c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-            x = Vector512.Create(Unsafe.Add(ref ak, r1));
-            c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
-            x = Vector512.Create(Unsafe.Add(ref ak, r2));
-            c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
-            x = Vector512.Create(ak3);
-            c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+            if (TRows.Rows > 1)
+            {
+                x = Vector512.Create(Unsafe.Add(ref ak, r1));
+                c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+            }
+            if (TRows.Rows > 2)
+            {
+                x = Vector512.Create(Unsafe.Add(ref ak, r2));
+                c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+                x = Vector512.Create(ak3);
+                c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+            }
             if (TRows.Rows > 4)
             {
                 x = Vector512.Create(Unsafe.Add(ref ak3, r1));
@@ -200,12 +170,18 @@ internal static class Gemm512
         }
         ref T ci = ref Unsafe.Add(ref c, i * cols + j);
         Put(ref ci, c00, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c01, av, accumulate, multiply, off, soff);
-        ci = ref Unsafe.Add(ref ci, cols);
-        Put(ref ci, c10, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate, multiply, off, soff);
-        ci = ref Unsafe.Add(ref ci, cols);
-        Put(ref ci, c20, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c21, av, accumulate, multiply, off, soff);
-        ci = ref Unsafe.Add(ref ci, cols);
-        Put(ref ci, c30, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c31, av, accumulate, multiply, off, soff);
+        if (TRows.Rows > 1)
+        {
+            ci = ref Unsafe.Add(ref ci, cols);
+            Put(ref ci, c10, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c11, av, accumulate, multiply, off, soff);
+        }
+        if (TRows.Rows > 2)
+        {
+            ci = ref Unsafe.Add(ref ci, cols);
+            Put(ref ci, c20, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c21, av, accumulate, multiply, off, soff);
+            ci = ref Unsafe.Add(ref ci, cols);
+            Put(ref ci, c30, av, accumulate, multiply, off, soff); Put(ref Unsafe.Add(ref ci, w), c31, av, accumulate, multiply, off, soff);
+        }
         if (TRows.Rows > 4)
         {
             ci = ref Unsafe.Add(ref ci, cols);
