@@ -518,6 +518,19 @@ let ``A.flow.split.centre.remainder: faithful PL flow → holds on both paths`` 
     let e = eval "A.flow.split.centre.remainder" run
     Assert.True(Verdict.isHolds e.Verdict && allMet e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
 
+/// A layer of m·d = 5·3 = 15 entries on L = 6 layers: the flow centre's stage combination (FlowSplit, whole vectors of entries
+/// in lanes, the 75 entries of the five pairs' layers leaving a tail taken one entry at a time) on entries the lanes do not
+/// cover. Faithful: both centre rows hold on both paths; the tail's combination without its step h would leave them.
+[<Fact>]
+let ``A.flow.split.centre.segments and .remainder: a flow whose layers' entries leave a tail after the vector lanes (L = 6, m·d = 15) → hold on both paths`` () =
+  let spec = RunSpec(Depth = 6, Width = 5, Samples = 7, Dim = 3, Init = InitKind.Tied, Eta = 0.05, Iterations = 4, Snapshots = 3, Seed = 11L)
+  let data = spec.TrainFlow(GradientFlowProperties.rtol, GradientFlowProperties.atol)
+  Assert.NotEqual(0, (spec.Depth - 1) * spec.Width * spec.Dim % System.Numerics.Vector<float>.Count)
+  for d in [ RunDirectory.InMemory(data, "gf-odd"); (let c = RunDirectory.InMemory(data, "gf-odd-certified") in c.Meta.EngineBuild <- "content:0000000000000000"; c) ] do
+    for id in [ "A.flow.split.centre.segments"; "A.flow.split.centre.remainder" ] do
+      let e = eval id (Run(d))
+      Assert.True(Verdict.isHolds e.Verdict && allMet e, sprintf "%s on %s: %A\n%A" id d.Directory e.Verdict e.Hypotheses)
+
 /// W_5 of snapshot 1 moved per entry (`moveLayer`) by 10⁻⁷ on the bit-exact path (‖move‖ ≈ 10⁻⁶ on each of its two pairs, the
 /// radius there 10⁻¹³-ish) and by 10⁻⁴ on the certified path (twice the flow replay's weight tolerance, ≈ 10⁻⁴, is added to the
 /// radius there): violated with every hypothesis met.
