@@ -93,3 +93,42 @@ let ballArithmetic () =
 let plainBallShrunk () =
     let spec = RunSpec(Depth = 16, Width = 32, Samples = 100, Dim = 16, Eta = 0.000625, Iterations = 50, Snapshots = 5, Seed = 3L, Activation = ActivationKind.Tanh)
     shrinkRejected spec 0.1 SplitResults.splitSegmentsRemainder [ SplitResults.splitSegments ] SplitCentre.AccumulatedForcing
+
+/// Offsets of the centre's start for every pair of `spec`'s network: each pair's W and V parts drawn uniformly from a fixed
+/// seed and scaled to the norm `size`.
+let private startOffsets (spec: RunSpec) (size: float) =
+    let md = spec.Width * spec.Dim
+    let pairs = spec.Depth - 1
+    let r = System.Random(11)
+    let part () =
+        let o = Array.init (pairs * md) (fun _ -> r.NextDouble() - 0.5)
+        for i in 0 .. pairs - 1 do
+            let n = sqrt (Array.sumBy (fun x -> x * x) o.[i * md .. i * md + md - 1])
+            for j in i * md .. i * md + md - 1 do o.[j] <- o.[j] * size / n
+        o
+    let ow = part ()
+    ow, part ()
+
+/// The remainder e = Δ − c of a centre started off the increments by o evolves by the pair's own dynamics,
+/// e ← (I − ηM̄)e + …, with M̄ the bracket's secant operator, whose blocks the remainder's recursion bounds by a_WW, a_WV
+/// (W part) and a_WV, 0 (V part: G^V does not depend on V). Such an operator is indefinite: some directions grow. Started
+/// 10⁻⁶ off every increment (each part of each pair; the figure-1 shape at L = 16, 50 iterations, four segments), with ē
+/// starting at the offset's norm: the recorded increments stay within the remainder's ball at every snapshot, and at some
+/// pair the distance has grown past the √2·10⁻⁶ it started at (measured: by 8·10⁻⁴ relative at pair 14 after the first
+/// segment's 12 iterations), so a radius that did not carry η(a_WW ē_W + a_WV ē_V), η·a_WV ē_W each step (a remainder that
+/// only accumulated r, ρ and κ) is passed: that build reports the ball violated at snapshot 1. Without an offset the
+/// remainder starts at the subtraction's rounding, where that term is below every other, and no other test sees it.
+[<Fact(DisplayName = "A.split.centre.remainder: the centre started 10⁻⁶ off every increment, ē starting at that offset → holds at every snapshot, with some pair's distance grown past the offset (the bracket term carries it)")>]
+let offsetStartCarried () =
+    let spec = RunSpec(Depth = 16, Width = 32, Samples = 100, Dim = 16, Eta = 0.000625, Iterations = 50, Snapshots = 5, Seed = 3L)
+    let size = 1e-6
+    let ow, ov = startOffsets spec size
+    let run = Run(RunDirectory.InMemory(spec.Train())).WithCentreStartOffset(ow, ov)
+    let e = Result.evaluate SplitResults.centreRemainder run
+    Assert.True(e.Hypotheses |> List.forall (fun (_, ok, _) -> ok), sprintf "%A" e.Hypotheses)
+    Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
+    let balls = (SplitResults.bounds run).CentreBalls |> Array.choose id
+    Assert.Equal(run.SnapshotCount - 1, balls.Length)
+    // the W and V parts each started at `size`: ‖e_0‖ = √2·size
+    let grown = balls |> Array.map (fun b -> Array.max b.Distance / (sqrt 2.0 * size))
+    Assert.True(Array.max grown > 1.0 + 1e-6, sprintf "largest distance over the start offset at each snapshot: %A" grown)

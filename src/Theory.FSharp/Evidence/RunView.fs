@@ -227,6 +227,8 @@ type Run(data: RunData, architectures: Architecture list) as this =
     let mutable observed = true
     /// False once `WithoutCentre` is called: the split observer then leaves out the linearised centre.
     let mutable centreWanted = true
+    /// The offset `WithCentreStartOffset` set (None: the centre starts at the increments).
+    let mutable centreStartOffset : (float[] * float[]) option = None
     /// How many observers the replay fed (set when it runs).
     let mutable observersFed = 0
     /// How many observers of `FlowObservers` the flow replay fed (set when it runs).
@@ -332,6 +334,17 @@ type Run(data: RunData, architectures: Architecture list) as this =
     member _.RecordBesideTheRows(part: BesidePart) = besideTheRows.Enqueue part
     /// False after `WithoutCentre`: whether the split observer of this view's replay computes the linearised centre.
     member _.CentreWanted = centreWanted
+    /// Starts the linearised centre of this view's split observer at every snapshot at the increments plus the offsets
+    /// (ow, ov: (L − 1)·m·d entries each, pair k − 1's at (k − 1)·m·d), with the remainder's bound raised by each pair's
+    /// offset norm (`SplitCentre.start`): the centre then starts off the increments by a known amount, which the remainder's
+    /// recursion must carry (docs/theorems/DepthSmoothness.md, "A.split.centre.remainder"). A test hook: the verifier's
+    /// centre starts at the increments (`SplitCentre.start` with no offset). Raises once the replay has run.
+    member this.WithCentreStartOffset(ow: float[], ov: float[]) : Run =
+        if evidence.IsValueCreated then invalidOp "the replay of this view has run: its centre's start can no longer change"
+        centreStartOffset <- Some(ow, ov)
+        this
+    /// The offsets of `WithCentreStartOffset` (None: the centre starts at the increments).
+    member _.CentreStartOffset = centreStartOffset
     /// How many observers of `IterateObservers` the replay of this view fed (0 before it runs, without a replay, or
     /// after `WithoutIterateObservers`).
     member _.ObserversFed = observersFed
