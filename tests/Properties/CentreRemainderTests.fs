@@ -94,11 +94,11 @@ let plainBallShrunk () =
     let spec = RunSpec(Depth = 16, Width = 32, Samples = 100, Dim = 16, Eta = 0.000625, Iterations = 50, Snapshots = 5, Seed = 3L, Activation = ActivationKind.Tanh)
     shrinkRejected spec 0.1 SplitResults.splitSegmentsRemainder [ SplitResults.splitSegments ] SplitCentre.AccumulatedForcing
 
-/// Offsets of the centre's start for every pair of `spec`'s network: each pair's W and V parts drawn uniformly from a fixed
-/// seed and scaled to the norm `size`.
-let private startOffsets (spec: RunSpec) (size: float) =
-    let md = spec.Width * spec.Dim
-    let pairs = spec.Depth - 1
+/// Offsets of the centre's start for every pair of a network of `depth` layers of `layerSize` = m·d entries (each part): each
+/// pair's W and V parts drawn uniformly from a fixed seed and scaled to the norm `size` (`Run.WithCentreStartOffset`).
+let startOffsets (depth: int) (layerSize: int) (size: float) =
+    let md = layerSize
+    let pairs = depth - 1
     let r = System.Random(11)
     let part () =
         let o = Array.init (pairs * md) (fun _ -> r.NextDouble() - 0.5)
@@ -122,7 +122,7 @@ let private startOffsets (spec: RunSpec) (size: float) =
 let offsetStartCarried () =
     let spec = RunSpec(Depth = 16, Width = 32, Samples = 100, Dim = 16, Eta = 0.000625, Iterations = 50, Snapshots = 5, Seed = 3L)
     let size = 1e-6
-    let ow, ov = startOffsets spec size
+    let ow, ov = startOffsets spec.Depth (spec.Width * spec.Dim) size
     let run = Run(RunDirectory.InMemory(spec.Train())).WithCentreStartOffset(ow, ov)
     let e = Result.evaluate SplitResults.centreRemainder run
     Assert.True(e.Hypotheses |> List.forall (fun (_, ok, _) -> ok), sprintf "%A" e.Hypotheses)

@@ -531,6 +531,23 @@ let ``A.flow.split.centre.segments and .remainder: a flow whose layers' entries 
       let e = eval id (Run(d))
       Assert.True(Verdict.isHolds e.Verdict && allMet e, sprintf "%s on %s: %A\n%A" id d.Directory e.Verdict e.Hypotheses)
 
+/// The flow's centre started 10⁻⁶ off every increment (each part of each pair; `Run.WithCentreStartOffset`), ē at that
+/// offset's norm: the remainder e = Δ − c follows the stages' e_i = e_n − hΣ a_il M̄_l e_l + … with an indefinite M̄, so it
+/// grows in some directions; the ball holds at every snapshot and at some pair the distance has grown past its start. A
+/// build whose ē increments leave out the bracket's part (a_WW ē_W + a_WV ē_V, a_WV ē_W) is violated here (docs/theorems/DepthSmoothness.md, "The bracket's part of ē").
+[<Fact>]
+let ``A.flow.split.centre.remainder: the centre started 10⁻⁶ off every increment, ē starting at that offset → holds at every snapshot, with some pair's distance grown past the offset`` () =
+  let d = faithfulData ()
+  let size = 1e-6
+  let ow, ov = CentreRemainderTests.startOffsets d.Shape.Depth d.Shape.LayerSize size
+  let run = Run(d).WithCentreStartOffset(ow, ov)
+  let e = eval "A.flow.split.centre.remainder" run
+  Assert.True(Verdict.isHolds e.Verdict && allMet e, sprintf "%A\n%A" e.Verdict e.Hypotheses)
+  let balls = (FlowSplit.bounds run).CentreEndBalls |> Array.choose id
+  Assert.Equal(run.SnapshotCount - 1, balls.Length)
+  let grown = balls |> Array.map (fun b -> Array.max b.Distance / (sqrt 2.0 * size))
+  Assert.True(Array.max grown > 1.0 + 1e-6, sprintf "largest distance over the start offset at each snapshot: %A" grown)
+
 /// W_5 of snapshot 1 moved per entry (`moveLayer`) by 10⁻⁷ on the bit-exact path (‖move‖ ≈ 10⁻⁶ on each of its two pairs, the
 /// radius there 10⁻¹³-ish) and by 10⁻⁴ on the certified path (twice the flow replay's weight tolerance, ≈ 10⁻⁴, is added to the
 /// radius there): violated with every hypothesis met.
