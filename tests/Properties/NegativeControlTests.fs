@@ -310,6 +310,33 @@ let ``B.local: an MLP run whose reference solution at the last snapshot has its 
     checks.[s] <- mutated
     rejectedAt s EulerError.localError run
 
+/// A snapshot whose V is the same small matrix at every layer (every a^V_k = 0, ‖V‖ ≈ 0.05) and whose W moves along one
+/// direction in depth, W_k = W̄ + 4(k/L)D (a^W_k = 4‖D‖₂/L): over a layer interval the flow then differs from one Euler
+/// step by W's change alone, about (1/2L)·Vσ'(WH)(W_k − W_{k−1})H, which the term s1‖V_k‖₂a^W_kH̄_k/(2L) of τ_k bounds; τ_k's
+/// other term, κ_kF_k/(2L²), is small with V (κ_k = s1‖V_k‖₂‖W_k‖₂). B.local (each defect within min(τ_k, τ'_k, τ''_k) + δ_k;
+/// the Taylor model τ''_k is within 3 % of the defects here) and B.bound (E_L from τ) hold. The weights are written into
+/// snapshot 0 of a short run with its loss rewritten (the B rows read the weights and h_0 only; their hypotheses: σ
+/// Lipschitz, finite weights, the reference solve accurate). No other run of the suite has a^V = 0 with W varying at a
+/// snapshot, so a τ_k without its W increments' term passed every test; it fails this one: B.local violated at snapshot 0,
+/// a defect of 7.0·10⁻⁴ against a bound of 5.5·10⁻⁵ (the minimum then taking the shortened τ_k).
+[<Fact>]
+let ``B.local, B.bound: V the same at every layer, W varying in depth → hold (the defects are W's increments' term of τ)`` () =
+    let spec = RunSpec(Depth = 16, Width = 8, Samples = 12, Dim = 4, VScale = 0.5, Eta = 0.01, Iterations = 2, Snapshots = 2, Seed = 5L)
+    let data = RunDirectory.InMemory(spec.Train())
+    let L, m, d = spec.Depth, spec.Width, spec.Dim
+    let md = m * d
+    let r = Random(3)
+    let gauss () = sqrt (-2.0 * log (1.0 - r.NextDouble())) * cos (2.0 * Math.PI * r.NextDouble())
+    let wbar = Array.init md (fun _ -> gauss () / sqrt (float d))
+    let dir = Array.init md (fun _ -> gauss () / sqrt (float d))
+    let vbar = Array.init md (fun _ -> 0.05 * gauss () / sqrt (float m))
+    let w = Array.init (L * md) (fun i -> wbar.[i % md] + 4.0 * float (i / md + 1) / float L * dir.[i % md])
+    let v = Array.init (L * md) (fun i -> vbar.[i % md])
+    SharperBoundsProperties.rewriteSnapshot data 0 w v
+    let run = Run(data)
+    holds EulerError.localError run
+    holds EulerError.bound run
+
 /// B.bound.tangent, like B.bound, is a theorem for any weights (the ResNet against the RK4 solve of the neural ODE of its
 /// own layers): the corrupted input is the verifier's own ResNet pass of the last snapshot (`GenericResults.referenceSolves`,
 /// kept per run), h_L^i moved by δ_i along e_1 before the row first reads it, so ‖h_L^i − H̃_L^i‖ ≥ δ_i − measured_i =
