@@ -210,20 +210,12 @@ type private Observer(run: Run, b: FlowSplitBounds, first: int, last: int) =
                 ncV.[k0] <- nV.[k0]
                 ebW.[k0] <- u * nW.[k0]
                 ebV.[k0] <- u * nV.[k0]
-                // a test hook's start off the increments (`Run.WithCentreStartOffset`; as SplitCentre.start): ĉ = fl(c + o),
-                // ē = (‖o‖ + u‖c‖ + u‖ĉ‖) raised by the norms' rounding
-                match run.CentreStartOffset with
+                // the test hook's start off the increments (`Run.WithCentreStartOffset`), as the descent's centre takes it
+                match SplitCentre.startOffsets run pairs md with
                 | None -> ()
                 | Some (ow, ov) ->
-                    if ow.Length <> pairs * md || ov.Length <> pairs * md then
-                        invalidArg "offset" (sprintf "the centre's start offsets have %d and %d entries, expected (L − 1)·m·d = %d" ow.Length ov.Length (pairs * md))
-                    let shift (cs: float[]) (norms: float[]) (o: float[]) (e: float[]) =
-                        for j in k0 * md .. k0 * md + md - 1 do cs.[j] <- cs.[j] + o.[j]
-                        let before = norms.[k0]
-                        norms.[k0] <- Linalg.frobenius cs (k0 * md) md
-                        e.[k0] <- (Linalg.frobenius o (k0 * md) md + u * before + u * norms.[k0]) * inflate
-                    shift cnW ncW ow ebW
-                    shift cnV ncV ov ebV
+                    SplitCentre.offsetPart u inflate md ow cnW ncW ebW k0
+                    SplitCentre.offsetPart u inflate md ov cnV ncV ebV k0
     /// the states the field's last evaluation kept (`IFlowObserver.Evaluated`), else null
     let mutable lastKept : obj | null = null
     /// true once a stage has been evaluated in this integration (the split pass then holds the states of the last one)

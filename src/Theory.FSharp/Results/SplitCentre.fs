@@ -40,33 +40,38 @@ let create (run: Run) : State option =
                Eta = run.Setting.Eta; Depth = sh.Depth; LayerSize = sh.LayerSize
                U = Rounding.unitRoundoff run; Inflate = Rounding.normInflation run; Run = run }
 
-/// Restarts every centre at the increments of weights W, V; ē starts at the rounding of the subtraction, u‖c‖. With the
-/// view's start offsets o (`Run.WithCentreStartOffset`, a test hook) each centre starts at ĉ = fl(c + o) instead, and ē at
-/// the distance that leaves from the increment Δ: ‖Δ − ĉ‖ ≤ ‖o‖ + u‖c‖ + u‖ĉ‖ (each entry of c within u|c| of Δ's, each of ĉ
-/// within u|ĉ| of c + o), raised by the norms' rounding (`Rounding.normInflation`).
+/// The view's start offsets of the centre (`Run.WithCentreStartOffset`, a test hook) for `pairs` pairs of `md` entries, their
+/// lengths checked; None without the hook (the verifier's centre starts at the increments).
+let startOffsets (run: Run) (pairs: int) (md: int) =
+    match run.CentreStartOffset with
+    | Some (ow, ov) when ow.Length <> pairs * md || ov.Length <> pairs * md ->
+        invalidArg "offset" (sprintf "the centre's start offsets have %d and %d entries, expected (L − 1)·m·d = %d" ow.Length ov.Length (pairs * md))
+    | offsets -> offsets
+
+/// One part of pair i started off its increment by the hook's offset o (entries i·md …): the centre c (in cs, its computed
+/// norm in norms.[i]) becomes ĉ = fl(c + o), norms.[i] its norm, and the remainder's bound e.[i] the distance that leaves
+/// from the increment Δ, ‖Δ − ĉ‖ ≤ ‖o‖ + u‖c‖ + u‖ĉ‖ (each entry of c within u|c| of Δ's, each of ĉ within u|ĉ| of c + o),
+/// raised by the norms' rounding (`inflate`, `Rounding.normInflation`). The descent's start (`start`) and the flow's
+/// (`FlowSplit`) both take it.
+let offsetPart (u: float) (inflate: float) (md: int) (o: float[]) (cs: float[]) (norms: float[]) (e: float[]) (i: int) =
+    for j in i * md .. i * md + md - 1 do cs.[j] <- cs.[j] + o.[j]
+    let before = norms.[i]
+    norms.[i] <- Linalg.frobenius cs (i * md) md
+    e.[i] <- (Linalg.frobenius o (i * md) md + u * before + u * norms.[i]) * inflate
+
+/// Restarts every centre at the increments of weights W, V; ē starts at the rounding of the subtraction, u‖c‖ (with the
+/// view's start offsets, `offsetPart`).
 let start (c: State) (w: float[]) (v: float[]) =
     c.Pass.Start(ReadOnlySpan w, ReadOnlySpan v)
     for i in 0 .. c.EW.Length - 1 do
         c.EW.[i] <- c.U * c.Pass.NormCW.[i]
         c.EV.[i] <- c.U * c.Pass.NormCV.[i]
-    match c.Run.CentreStartOffset with
+    match startOffsets c.Run c.EW.Length c.LayerSize with
     | None -> ()
     | Some (ow, ov) ->
-        let md = c.LayerSize
-        if ow.Length <> c.EW.Length * md || ov.Length <> c.EV.Length * md then
-            invalidArg "offset" (sprintf "the centre's start offsets have %d and %d entries, expected (L − 1)·m·d = %d" ow.Length ov.Length (c.EW.Length * md))
-        let shift (cs: float[]) (norms: float[]) (o: float[]) (e: float[]) i =
-            let mutable so, sc = 0.0, 0.0
-            for j in i * md .. i * md + md - 1 do
-                cs.[j] <- cs.[j] + o.[j]
-                so <- so + o.[j] * o.[j]
-                sc <- sc + cs.[j] * cs.[j]
-            let before = norms.[i]
-            norms.[i] <- sqrt sc
-            e.[i] <- (sqrt so + c.U * before + c.U * norms.[i]) * c.Inflate
         for i in 0 .. c.EW.Length - 1 do
-            shift c.Pass.CW c.Pass.NormCW ow c.EW i
-            shift c.Pass.CV c.Pass.NormCV ov c.EV i
+            offsetPart c.U c.Inflate c.LayerSize ow c.Pass.CW c.Pass.NormCW c.EW i
+            offsetPart c.U c.Inflate c.LayerSize ov c.Pass.CV c.Pass.NormCV c.EV i
 
 /// The remainder bounds' part of a gradient-descent step at weights W, V with gradient G, once the centres' step has been
 /// taken inside the split pass' evaluation of that iterate (`fuse`; the same numbers as `CentrePass.Step` after it), from
