@@ -25,28 +25,27 @@ internal static class ActivationKernels512
     /// <summary>
     /// exp(t) for t ≤ 0 (NaN lanes give unspecified values; the callers mask them): t = k·ln2 + r with
     /// |r| ≤ ln2/2 (Cody-Waite with a two-part ln2), exp(r) by its Taylor polynomial of degree 13
-    /// (truncation below 1e-17 relative), and 2^k applied in two halves so that gradual underflow rounds once
+    /// (truncation below 1e-17 relative), and 2^k applied with one rounding (<see cref="WidthOps"/>) so that gradual underflow rounds once
     /// more at most. Relative error about 2 ulp down to the subnormal range.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<double> ExpNonPositive(Vector512<double> t)
     {
-        var p = ExpReduced(t, out var r, out var kbits);
-        return Scale(Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0)), kbits);
+        var p = ExpReduced(t, out var r, out var kd, out var k);
+        return WidthOps.Scale(Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0)), kd, k);
     }
 
     /// <summary>
     /// The reduction and polynomial of <see cref="ExpNonPositive"/>: returns p with exp(r) = 1 + r·p, where
-    /// t = k·ln2 + r and k is returned in <paramref name="kbits"/>.
+    /// t = k·ln2 + r, k returned as a double and as kd = k + 1.5·2⁵² (k in its low bits).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<double> ExpReduced(Vector512<double> t, out Vector512<double> r, out Vector512<long> kbits)
+    private static Vector512<double> ExpReduced(Vector512<double> t, out Vector512<double> r, out Vector512<double> kd, out Vector512<double> k)
     {
         t = Vector512.MaxNative(t, Vector512.Create(-746.0));
         var magic = Vector512.Create(Magic);
-        var kd = Vector512.FusedMultiplyAdd(t, Vector512.Create(Log2E), magic);
-        kbits = kd.AsInt64() - magic.AsInt64();
-        var k = kd - magic;
+        kd = Vector512.FusedMultiplyAdd(t, Vector512.Create(Log2E), magic);
+        k = kd - magic;
         r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2Hi), t);
         r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2Lo), r);
         // p = Σ_{k=0..12} r^k/(k+1)! by Estrin's scheme: pairs, then r², r⁴, r⁸ — a dependency chain of 4 FMAs
@@ -74,9 +73,9 @@ internal static class ActivationKernels512
     /// exp(t + tlo)/2 for t ∈ [−800, 0] and |tlo| ≤ 2^-44 (GELU's −x²/2 = t + tlo split exactly, |x| ≤ 40): the
     /// reduction of <see cref="ExpReduced"/> with tlo added to the reduced argument r (|r| stays within the
     /// polynomial's interval, which has a margin of 2^-20 relative), the
-    /// degree-10 p above by Estrin's scheme (r², r⁴, r⁸, then a chain of 3 FMAs), and 2^k applied as
-    /// 2^max(k, −1021)·2^(k − max(k, −1021)): the first product is exact (1 + r·p ≥ 2^-1/2 stays normal), the
-    /// second rounds once (the ½ folded into it), so a result is rounded once even when it is subnormal.
+    /// degree-10 p above by Estrin's scheme (r², r⁴, r⁸, then a chain of 3 FMAs), and 2^(k − 1) applied with one
+    /// rounding even when the result is subnormal (<see cref="WidthOps.ScaleHalf(Vector512{double}, Vector512{double}, Vector512{double})"/>:
+    /// one vscalefpd on the widest vectors; on AVX2 2^max(k, −1021), exact since 1 + r·p ≥ 2^-1/2 stays normal, then the rest).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<double> ExpGelu(Vector512<double> t, Vector512<double> tlo)
@@ -101,25 +100,8 @@ internal static class ActivationKernels512
         var s2 = Vector512.FusedMultiplyAdd(Vector512.Create(E10), r2, q4);
         var p = Vector512.FusedMultiplyAdd(s2, r8, Vector512.FusedMultiplyAdd(s1, r4, s0));
         var x = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0));
-        // kd holds k + 1.5·2^52 exactly, its low bits k; k1 = max(k, −1021) is clamped in that form (a double
-        // max: AVX2 has no 64-bit integer max), then 2^k1 = bits (k1 + 1023) << 52 and 2^(k − k1) likewise.
-        var kd1 = Vector512.MaxNative(kd, Vector512.Create(Magic - 1021.0));
-        var f1 = Vector512.ShiftLeft(kd1.AsInt64() - Vector512.Create(BitConverter.DoubleToInt64Bits(Magic) - 1023L), 52).AsDouble();
-        var f2 = Vector512.ShiftLeft(kd.AsInt64() - kd1.AsInt64() + Vector512.Create(1022L), 52).AsDouble();
-        return x * f1 * f2;
-    }
-
-    /// <summary>x·2^k for k ∈ [−1077, 0], applied in two halves k1 = −⌊−k/2⌋ and k − k1, both ≥ −539 (normal).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<double> Scale(Vector512<double> x, Vector512<long> kbits)
-    {
-        var nk = -kbits;
-        var k1 = -Vector512.ShiftRightLogical(nk, 1);
-        var k2 = kbits - k1;
-        var bias = Vector512.Create(1023L);
-        var s1 = Vector512.ShiftLeft(k1 + bias, 52).AsDouble();
-        var s2 = Vector512.ShiftLeft(k2 + bias, 52).AsDouble();
-        return x * s1 * s2;
+        // x·2^(k − 1), rounded once (one vscalefpd on the widest vectors, else the two-factor sequence of AVX2)
+        return WidthOps.ScaleHalf(x, kd, k);
     }
 
     /// <summary>
@@ -129,9 +111,9 @@ internal static class ActivationKernels512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void ExpAndExpm1NonPositive(Vector512<double> t, out Vector512<double> e, out Vector512<double> m)
     {
-        var p = ExpReduced(t, out var r, out var kbits);
-        e = Scale(Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0)), kbits);
-        m = Vector512.ConditionalSelect(Vector512.Equals(kbits, Vector512<long>.Zero).AsDouble(), p * r, e - Vector512.Create(1.0));
+        var p = ExpReduced(t, out var r, out var kd, out var k);
+        e = WidthOps.Scale(Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0)), kd, k);
+        m = Vector512.ConditionalSelect(Vector512.Equals(k, Vector512<double>.Zero), p * r, e - Vector512.Create(1.0));
     }
 
     /// <summary>
@@ -235,14 +217,8 @@ internal static class ActivationKernels512
         var tail = eh * (num / den);
         var cdf = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<double>.Zero), tail, one - tail);
         var pdf = Vector512.Create(2.0 * InvSqrt2Pi) * eh;
-        // ±∞: x·Φ and x·φ with Φ or φ = 0 would be NaN; clamping x to ±MaxValue gives −0 for gelu(−∞) and Φ for
-        // gelu'(±∞) as the scalar code does (finite x are unchanged; gelu(+∞) = +∞·1 keeps the unclamped side).
-        var xlo = Vector512.MaxNative(x, Vector512.Create(double.MinValue));
-        var v = xlo * cdf;
-        var dv = Vector512.FusedMultiplyAdd(Vector512.MinNative(xlo, Vector512.Create(double.MaxValue)), pdf, cdf);
-        var nan = ~Vector512.Equals(x, x);
-        value = Vector512.ConditionalSelect(nan, x, v);
-        derivative = Vector512.ConditionalSelect(nan, x, dv);
+        // gelu = x·Φ, gelu' = fma(x, φ, Φ); ±∞ and NaN get the scalar code's values (x·Φ and x·φ with Φ or φ = 0 would be NaN)
+        WidthOps.GeluOutputs(x, cdf, pdf, out value, out derivative);
     }
 
     /// <summary>σ and σ' of <paramref name="kind"/> over the leading whole vectors of the span; returns how many entries were done (0 for identity: the caller's).</summary>
@@ -465,24 +441,23 @@ internal static class ActivationKernels512
 
     /// <summary>
     /// exp(t) for t ≤ 0 in float: as <see cref="ExpNonPositive"/> with a Taylor polynomial of degree 7
-    /// (truncation ≤ 0.347⁸/8! ≈ 5e-9 relative, below float's 6e-8) and k ∈ [−151, 0] applied in two halves.
+    /// (truncation ≤ 0.347⁸/8! ≈ 5e-9 relative, below float's 6e-8) and 2^k, k ∈ [−151, 0], applied with one rounding.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> ExpNonPositiveF(Vector512<float> t)
     {
-        var p = ExpReducedF(t, out var r, out var kbits);
-        return ScaleF(Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f)), kbits);
+        var p = ExpReducedF(t, out var r, out var kd, out var k);
+        return WidthOps.Scale(Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f)), kd, k);
     }
 
     /// <summary>The reduction and polynomial of <see cref="ExpNonPositiveF"/>: exp(r) = 1 + r·p, t = k·ln2 + r.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> ExpReducedF(Vector512<float> t, out Vector512<float> r, out Vector512<int> kbits)
+    private static Vector512<float> ExpReducedF(Vector512<float> t, out Vector512<float> r, out Vector512<float> kd, out Vector512<float> k)
     {
         t = Vector512.MaxNative(t, Vector512.Create(-104.5f));
         var magic = Vector512.Create(MagicF);
-        var kd = Vector512.FusedMultiplyAdd(t, Vector512.Create((float)Log2E), magic);
-        kbits = kd.AsInt32() - magic.AsInt32();
-        var k = kd - magic;
+        kd = Vector512.FusedMultiplyAdd(t, Vector512.Create((float)Log2E), magic);
+        k = kd - magic;
         r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2HiF), t);
         r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2LoF), r);
         var p = Vector512.Create(1f / 5040f);
@@ -494,27 +469,14 @@ internal static class ActivationKernels512
         return Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f));
     }
 
-    /// <summary>x·2^k for k ∈ [−252, 0] in two halves (both normal powers of two; the callers' k ≥ −163).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> ScaleF(Vector512<float> x, Vector512<int> kbits)
-    {
-        var nk = -kbits;
-        var k1 = -Vector512.ShiftRightLogical(nk, 1);
-        var k2 = kbits - k1;
-        var bias = Vector512.Create(127);
-        var s1 = Vector512.ShiftLeft(k1 + bias, 23).AsSingle();
-        var s2 = Vector512.ShiftLeft(k2 + bias, 23).AsSingle();
-        return x * s1 * s2;
-    }
-
     /// <summary>tanh and sech² in float arithmetic lane by lane: the algorithm of <see cref="Tanh"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void TanhF(Vector512<float> x, out Vector512<float> value, out Vector512<float> derivative)
     {
         var a = Vector512.Abs(x);
-        var p = ExpReducedF(Vector512.Create(-2f) * a, out var r, out var kbits);
-        var e = ScaleF(Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f)), kbits);
-        var m = Vector512.ConditionalSelect(Vector512.Equals(kbits, Vector512<int>.Zero).AsSingle(), p * r, e - Vector512.Create(1f));
+        var p = ExpReducedF(Vector512.Create(-2f) * a, out var r, out var kd, out var k);
+        var e = WidthOps.Scale(Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f)), kd, k);
+        var m = Vector512.ConditionalSelect(Vector512.Equals(k, Vector512<float>.Zero), p * r, e - Vector512.Create(1f));
         var t = -m / (Vector512.Create(2f) + m);
         var onePlus = Vector512.Create(1f) + e;
         var sech2 = Vector512.Create(4f) * e / (onePlus * onePlus);
@@ -587,7 +549,6 @@ internal static class ActivationKernels512
         var a = mhalf * hi;
         var magic = Vector512.Create(MagicF);
         var kd = Vector512.FusedMultiplyAdd(a, Vector512.Create((float)Log2E), magic);
-        var kbits = kd.AsInt32() - magic.AsInt32();
         var k = kd - magic;
         var r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2HiF), a);
         r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2LoF), r);
@@ -597,7 +558,7 @@ internal static class ActivationKernels512
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(G2));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.5f));
         p = Vector512.FusedMultiplyAdd(p, r, one);
-        var e = ScaleF(Vector512.FusedMultiplyAdd(p, r, one), kbits);
+        var e = WidthOps.Scale(Vector512.FusedMultiplyAdd(p, r, one), kd, k);
         // M(t) = P(t)/Q(t), both by Horner (positive coefficients, t ≥ 0).
         var num = Vector512.FusedMultiplyAdd(Vector512.Create(M4), t, Vector512.Create(M3));
         var den = Vector512.FusedMultiplyAdd(Vector512.Create(N5), t, Vector512.Create(N4));
@@ -608,13 +569,8 @@ internal static class ActivationKernels512
         var tail = e * (num / den);
         var cdf = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), tail, one - tail);
         var pdf = Vector512.Create((float)InvSqrt2Pi) * e;
-        // ±∞: as in Gelu, x clamped to ±MaxValue gives −0 for gelu(−∞) and Φ for gelu'(±∞).
-        var xlo = Vector512.MaxNative(x, Vector512.Create(float.MinValue));
-        var v = xlo * cdf;
-        var dv = Vector512.FusedMultiplyAdd(Vector512.MinNative(xlo, Vector512.Create(float.MaxValue)), pdf, cdf);
-        var nan = ~Vector512.Equals(x, x);
-        value = Vector512.ConditionalSelect(nan, x, v);
-        derivative = Vector512.ConditionalSelect(nan, x, dv);
+        // ±∞ and NaN as in Gelu
+        WidthOps.GeluOutputs(x, cdf, pdf, out value, out derivative);
     }
 
     /// <summary>relu: σ = max(u, 0) and σ' = 1 for u &gt; 0, 0 for u ≤ 0, NaN for NaN (the scalar rules).</summary>
