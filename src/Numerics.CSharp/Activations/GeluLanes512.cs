@@ -198,8 +198,8 @@ internal static class GeluLanes512
         var s2 = Vector512.FusedMultiplyAdd(Vector512.Create(ExpPolynomial.E10), r2, q4);
         var p = Vector512.FusedMultiplyAdd(s2, r8, Vector512.FusedMultiplyAdd(s1, r4, s0));
         var x = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0));
-        var pow2 = Vector512.ShiftLeft(kd.AsInt64() - magic.AsInt64() + Vector512.Create(1023L), 52).AsDouble();
-        return x * pow2;
+        // x·2^k (−5 ≤ k ≤ 0: exact), one vscalefpd where the width has it
+        return WidthOps.ScaleExact(x, kd, k);
     }
 
     /// <summary>erf(x)/x of <see cref="SpecialFunctions"/>' ErfOverX, in lanes.</summary>

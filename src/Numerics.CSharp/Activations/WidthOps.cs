@@ -2,11 +2,11 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace ResOdeProofs.Numerics.Model;
+namespace ResOdeProofs.Numerics;
 
 /// <summary>
 /// Steps of the activation kernels that one instruction of AVX-512 does and AVX2 needs a sequence for. The kernels are
-/// written once (<see cref="ActivationKernels512"/>, its 256-bit twin generated at build) and call these by overload: the
+/// written once (<c>ActivationKernels512</c> and <c>GeluLanes512</c>, their 256-bit twins generated at build) and call these by overload: the
 /// 512-bit overloads use the single instructions where AVX-512F is there (the engine runs its 512-bit kernels only where it
 /// is; the tests also call them on machines without it, where the halves take the AVX2 sequences), the 256-bit ones the AVX2
 /// sequences. Both give the same bits for every input (argued at each method; the kernels' tests compare the
@@ -60,6 +60,20 @@ internal static class WidthOps
         var bias = Vector256.Create(1023L);
         return x * Vector256.ShiftLeft(k1 + bias, 52).AsDouble() * Vector256.ShiftLeft(k2 + bias, 52).AsDouble();
     }
+
+    /// <summary>
+    /// x·2^k for a small integer k ≤ 0 (the accurate exp near zero: −5 ≤ k ≤ 0) with x·2^k normal, so the product is exact
+    /// either way: one vscalefpd, or the AVX2 sequence that builds 2^k from k's bits in kd = k + 1.5·2⁵² and multiplies.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> ScaleExact(Vector512<double> x, Vector512<double> kd, Vector512<double> k) =>
+        Avx512F.IsSupported ? Avx512F.Scale(x, k)
+        : Vector512.Create(ScaleExact(x.GetLower(), kd.GetLower(), k.GetLower()), ScaleExact(x.GetUpper(), kd.GetUpper(), k.GetUpper()));
+
+    /// <inheritdoc cref="ScaleExact(Vector512{double}, Vector512{double}, Vector512{double})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> ScaleExact(Vector256<double> x, Vector256<double> kd, Vector256<double> k) =>
+        x * Vector256.ShiftLeft(kd.AsInt64() - Vector256.Create(MagicBits) + Vector256.Create(1023L), 52).AsDouble();
 
     /// <summary>1.5·2²³ as its bit pattern (the float kernels' rounding constant).</summary>
     private static readonly int MagicFBits = BitConverter.SingleToInt32Bits(12582912f);
