@@ -25,15 +25,30 @@ internal static class Browser
         "Chromium not found (looked for RESODE_CHROMIUM, /usr/bin/chromium, /usr/bin/chromium-browser, /usr/bin/google-chrome): " +
         "install Debian's package with `apt-get install chromium` (.ci/run does) or set RESODE_CHROMIUM to a Chromium executable";
 
+    /// <summary>
+    /// Starts the browser. What the tests check is the page, not how fast Chromium starts: on a loaded 2-core machine its
+    /// DevTools endpoint once took longer than PuppeteerSharp's default 30 s to appear (a CI run of 2026-12-05, every other
+    /// browser test of that run passing), so the launch waits up to 120 s and a start that still fails is tried once more
+    /// in a fresh process; a second failure fails the test with both messages.
+    /// </summary>
     public static async Task<IBrowser> LaunchAsync()
     {
         var exe = Executable() ?? throw new InvalidOperationException(Missing);
-        return await Puppeteer.LaunchAsync(new LaunchOptions
+        LaunchOptions Options() => new()
         {
-            Headless = true, ExecutablePath = exe,
+            Headless = true, ExecutablePath = exe, Timeout = 120_000,
             // root on CI needs --no-sandbox; the report is a local file that links local pages
             Args = new[] { "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--allow-file-access-from-files" },
-        });
+        };
+        try { return await Puppeteer.LaunchAsync(Options()); }
+        catch (ProcessException first)
+        {
+            try { return await Puppeteer.LaunchAsync(Options()); }
+            catch (ProcessException second)
+            {
+                throw new InvalidOperationException($"Chromium did not start twice: {first.Message}; then {second.Message}", second);
+            }
+        }
     }
 
     /// <summary>
