@@ -17,10 +17,11 @@ open ResOdeProofs.Properties.Generators
 let private smoothDeep () =
     train (RunSpec(Depth = 256, Width = 8, Dim = 4, Samples = 8, Iterations = 10, Snapshots = 3, Seed = 1L))
 
-/// ‖H_a^i(1) − H_f^i(1)‖ per sample: the first solve (Rtol, the layer nodes) against a finer one (10⁻¹³, four stops per
-/// layer interval), the error the estimate stands for; and the same first solve against a second one at CheckRtol with
-/// the given extra stops (the estimate as formed with them).
-let private distances (run: Run) (s: int) (checkStops: float[]) =
+/// ‖H_a^i(1) − H_f^i(1)‖ per sample: the first solve (at the tolerances the analysis `c` kept: the loose level or the
+/// tight one, the layer nodes) against a finer one (10⁻¹³, four stops per layer interval), the error the estimate stands
+/// for; and the same first solve against a second one at the analysis' check tolerances with the given extra stops (the
+/// estimate as formed with them).
+let private distances (run: Run) (s: int) (c: EulerError.SnapshotCheck) (checkStops: float[]) =
     let st = run.Setting
     let L, d = st.Depth, st.Dim
     let n = min st.Samples EulerError.MaxCheckedSamples
@@ -28,9 +29,9 @@ let private distances (run: Run) (s: int) (checkStops: float[]) =
     let h0 = Array.concat lw.H.[0].[0 .. n - 1]
     let ode = NeuralOde.PiecewiseLinear(L, st.Width, d, st.Activation, run.W s, run.V s)
     let nodes = [| for k in 0 .. L -> float k / float L |]
-    let a = ode.Solve(h0, EulerError.Rtol, EulerError.Atol, nodes)
+    let a = ode.Solve(h0, c.SolveRtol, c.SolveAtol, nodes)
     let fine = ode.Solve(h0, 1e-13, 1e-15, nodes, extraStops = [| for k in 0 .. 4 * L - 1 -> float k / float (4 * L) |])
-    let check = ode.Solve(h0, EulerError.CheckRtol, EulerError.CheckAtol, nodes, extraStops = checkStops)
+    let check = ode.Solve(h0, c.CheckSolveRtol, c.CheckSolveAtol, nodes, extraStops = checkStops)
     let dist (x: float[]) (y: float[]) i = Linalg.frobeniusDiff x (i * d) y (i * d) d
     Array.init n (fun i -> dist a.Final fine.Final i), Array.init n (fun i -> dist a.Final check.Final i), a.Steps, check.Steps
 
@@ -42,7 +43,7 @@ let ``B.bound's reference solves: tied layers at L = 256, one step per layer int
     // snapshot 0 has V = 0: the flow is the identity, both solves are exact and the estimate is 0, rightly
     for s in 1 .. run.SnapshotCount - 1 do
         let c = checks.[s]
-        let toFine, withMidpoints, steps, checkSteps = distances run s (EulerError.checkSolveStops L)
+        let toFine, withMidpoints, steps, checkSteps = distances run s c (EulerError.checkSolveStops L)
         // the case the stops are for: the first solve takes one step per layer interval (and one more on [0, 1/L])
         Assert.True(c.OdeSteps <= L + 1 && steps = c.OdeSteps, sprintf "snapshot %d: %d steps (the setting should take one per interval)" s c.OdeSteps)
         Assert.True(checkSteps >= 2 * L, sprintf "snapshot %d: the check solve took %d steps, fewer than two per interval" s checkSteps)
@@ -58,7 +59,7 @@ let ``B.bound's reference solves: tied layers at L = 256, one step per layer int
     // first solve, and ten times its difference falls short of the distance to the finer solve somewhere
     let short =
         [ for s in 1 .. run.SnapshotCount - 1 do
-            let toFine, nodesOnly, steps, checkSteps = distances run s [||]
+            let toFine, nodesOnly, steps, checkSteps = distances run s checks.[s] [||]
             Assert.Equal(steps, checkSteps)
             for i in 0 .. toFine.Length - 1 do
                 if EulerError.EstimateMargin * nodesOnly.[i] < toFine.[i] then yield s, i ]

@@ -6,7 +6,8 @@ open System
 open System.Runtime.CompilerServices
 open ResOdeProofs.Numerics.Ode
 
-/// Tolerances of the reference neural-ODE solve (Dormand–Prince 5(4)).
+/// Tolerances of the reference neural-ODE solve (Dormand–Prince 5(4)) at its tight level, taken where the loose level
+/// below does not meet `acceptsLoose` (docs/theorems/EulerError.md, "Integration error: two levels").
 [<Literal>]
 let Rtol = 1e-10
 [<Literal>]
@@ -16,6 +17,17 @@ let Atol = 1e-12
 let CheckRtol = 1e-12
 [<Literal>]
 let CheckAtol = 1e-14
+/// The loose level, tried first: three orders above the tight one, with the same ratio 100 between the two solves (so the
+/// check solve's error stays about a hundredth of the first's, `EstimateMargin`), about a quarter of the steps where the
+/// tolerance binds (DP5(4): steps ∝ rtol^(−1/5)), the same steps where the layer nodes and midpoints bind.
+[<Literal>]
+let LooseRtol = 1e-7
+[<Literal>]
+let LooseAtol = 1e-9
+[<Literal>]
+let LooseCheckRtol = 1e-9
+[<Literal>]
+let LooseCheckAtol = 1e-11
 /// The integration error estimate must be at most this fraction of the bound, so that a bound is never
 /// confused with an integration error.
 [<Literal>]
@@ -59,7 +71,12 @@ type SampleCheck =
       /// the local-error bounds without the Taylor model, min(τ̄_k, τ̄'_k) + δ_k
       LocalBoundsNorm: float[]
       /// the local-error bounds with the Taylor model on one interval per layer (before the sub-intervals)
-      LocalBoundsOneInterval: float[] }
+      LocalBoundsOneInterval: float[]
+      /// the largest share of a bound that the integration error takes: over the layers, the one-interval error δ_k
+      /// (10× the node estimates) over the local bound it is part of, and 10× the estimate of H̃_L over the smallest of
+      /// the bound, the secant bound and the defect bound (0 where every estimate is 0); the loose level is kept only
+      /// where this is at most `IntegrationFraction` for every sample (`acceptsLoose`)
+      IntegrationShare: float }
 
 /// All samples at one snapshot, with the constants (maxima over layers) and the cost of the ODE solve.
 type SnapshotCheck =
@@ -69,8 +86,14 @@ type SnapshotCheck =
       Constants: (string * float) list
       OdeSteps: int
       OdeRejected: int
-      /// accepted steps of the check solve (CheckRtol, stopped at the layer nodes and at their intervals' midpoints)
+      /// accepted steps of the check solve (a hundredth of the solve's rtol, stopped at the layer nodes and at their
+      /// intervals' midpoints)
       CheckSteps: int
+      /// the tolerances this analysis was made at: the loose level or the tight one (`analyseSnapshotMutated`)
+      SolveRtol: float
+      SolveAtol: float
+      CheckSolveRtol: float
+      CheckSolveAtol: float
       OdeSeconds: float
       /// processor seconds of both solves (Rtol and CheckRtol), each on the thread that ran it (NaN without a thread clock)
       OdeCpuSeconds: float
@@ -135,12 +158,9 @@ let checkSolveStops (depth: int) = [| for k in 0 .. depth - 1 -> (float k + 0.5)
 [<Literal>]
 let MaxCheckedSamples = 16
 
-/// The analysis of snapshot s with the ResNet's error scaled by c: the final states are replaced by
-/// H̃_L + c·(h_L − H̃_L) (c = 1: the run itself), and with every defect of the reference nodes scaled by
-/// cDefect: the node checked against layer k is H̃_{k−1} + (1/L)V_kσ(W_k H̃_{k−1}) + cDefect·τ̃_k. Scales ≠ 1 are
-/// mutations for tests: a scheme whose error is c times the actual one, or a reference solution whose one-layer
-/// defects are cDefect times the actual ones, which a bound loose by less than the scale must reject.
-let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : SnapshotCheck =
+/// The analysis of snapshot s (`analyseSnapshotMutated`) with the reference solves at the given tolerances (the solve's,
+/// then the check solve's); tests call it at one level.
+let analyseSnapshotAt (rtol: float, atol: float, checkRtol: float, checkAtol: float) (c: float) (cDefect: float) (run: Run) (s: int) : SnapshotCheck =
     let st = run.Setting
     let L, m, d = st.Depth, st.Width, st.Dim
     let n = min st.Samples MaxCheckedSamples
@@ -160,12 +180,12 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
     let chkTask =
         System.Threading.Tasks.Task.Run(fun () ->
             let c0 = ResOdeProofs.Numerics.ThreadClock.Seconds()
-            let chk = ode.Solve(h0, CheckRtol, CheckAtol, nodes, maxSteps = budget, extraStops = midpoints)
+            let chk = ode.Solve(h0, checkRtol, checkAtol, nodes, maxSteps = budget, extraStops = midpoints)
             struct (chk, ResOdeProofs.Numerics.ThreadClock.Seconds() - c0))
     let sol, seconds, solCpu =
         try
             let c0 = ResOdeProofs.Numerics.ThreadClock.Seconds()
-            let sol = ode.Solve(h0, Rtol, Atol, nodes, maxSteps = budget)
+            let sol = ode.Solve(h0, rtol, atol, nodes, maxSteps = budget)
             sol, sw.Elapsed.TotalSeconds, ResOdeProofs.Numerics.ThreadClock.Seconds() - c0
         with _ ->
             (try chkTask.Wait() with _ -> ())
@@ -231,6 +251,8 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
             let localBoundsNorm = Array.zeroCreate L
             let localBoundsOne = Array.zeroCreate L
             let mutable hmax = 0.0
+            // the largest δ_k over its local bound (0/0 = 0: no integration term where the estimates vanish)
+            let mutable nodeShare = 0.0
             for k in 1 .. L do
                 let hn = vnorm sol.States.[k - 1] (i * d) d + EstimateMargin * est (k - 1)
                 let mw = max nW.[max 1 (k - 1)] nW.[k]
@@ -274,6 +296,7 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
                 localBounds.[k - 1] <- min (min tau tauS) tauT + delta
                 localBoundsNorm.[k - 1] <- min tau tauS + delta
                 localBoundsOne.[k - 1] <- min (min tau tauS) tauT1 + delta
+                if delta <> 0.0 then nodeShare <- max nodeShare (delta / localBounds.[k - 1])
                 defectBound <- defectBound + pi.[k] * (dn + dr)
             let lipK = kV * (s0 * sqm + s1 * mW * hmax) + s1 * mV * kW * hmax
             let f = mV * (s0 * sqm + s1 * mW * hmax)
@@ -284,10 +307,13 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
                 Rounding.forwardOutputRounding m d s0 s1
                     (Array.init L (fun k0 -> froW.[k0], froV.[k0], nW.[k0 + 1], nV.[k0 + 1], Linalg.norm lw.H.[k0].[i], Linalg.norm lw.H.[k0 + 1].[i]))
                     measured
+            let finalTerm = EstimateMargin * est L
+            let finalShare = if finalTerm = 0.0 then 0.0 else finalTerm / min e (min secant defectBound)
             { Sample = i; Measured = measured; Bound = e; PaperBound = paper; IntegrationError = est L; Rounding = rounding
               SecantBound = secant; SecantBoundNormLocal = secantNorm; SecantBoundOneInterval = secantOne
               DefectBound = defectBound; Defects = defects; DefectRounding = defectRounding; LocalBounds = localBounds
-              LocalBoundsNorm = localBoundsNorm; LocalBoundsOneInterval = localBoundsOne })
+              LocalBoundsNorm = localBoundsNorm; LocalBoundsOneInterval = localBoundsOne
+              IntegrationShare = max nodeShare finalShare })
     { Snapshot = s
       Time = run.Time s
       Samples = samples
@@ -299,14 +325,49 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
           "max_i secant-Jacobian bound", (samples |> Array.map (fun c -> c.SecantBound) |> Comparison.maxKeepNaN)
           "max_i integration error estimate", (samples |> Array.map (fun c -> c.IntegrationError) |> Comparison.maxKeepNaN)
           "samples checked", float n
+          "reference solve rtol (the loose level where its integration terms are ≤ 1e-3 of every bound they enter, else the tight one)", rtol
           "ODE steps (accepted)", float sol.Steps; "ODE steps rejected", float sol.Rejected; "ODE solve seconds", seconds
-          sprintf "check solve steps (accepted; rtol %g, also stopped at the midpoints of the layer intervals)" CheckRtol, float chk.Steps ]
+          "check solve steps (accepted; rtol a hundredth of the solve's, also stopped at the midpoints of the layer intervals)", float chk.Steps ]
       OdeSteps = sol.Steps
       OdeRejected = sol.Rejected
       CheckSteps = chk.Steps
+      SolveRtol = rtol
+      SolveAtol = atol
+      CheckSolveRtol = checkRtol
+      CheckSolveAtol = checkAtol
       OdeSeconds = seconds
       OdeCpuSeconds = solCpu + chkCpu
       BoundRel = Rounding.chainRel run }
+
+/// True when an analysis at the loose level can stand for the tight one: every sample's integration terms (the error
+/// estimates, finite, times `EstimateMargin`, where they enter the local bounds δ_k and the final comparison) are at most
+/// `IntegrationFraction` of the bound they enter, so that no bound or measured distance of B.* moves by more than that
+/// fraction through the looser solve (the hypothesis "reference solve accurate" is checked on the level kept, as before).
+let acceptsLoose (check: SnapshotCheck) =
+    check.Samples |> Array.forall (fun x -> Double.IsFinite x.IntegrationError && x.IntegrationShare <= IntegrationFraction)
+
+/// The analysis at the tight level only (the former fixed tolerances); tests compare the two levels with it.
+let analyseSnapshotTight (c: float) (cDefect: float) (run: Run) (s: int) : SnapshotCheck =
+    analyseSnapshotAt (Rtol, Atol, CheckRtol, CheckAtol) c cDefect run s
+
+/// The analysis of snapshot s with the ResNet's error scaled by c: the final states are replaced by
+/// H̃_L + c·(h_L − H̃_L) (c = 1: the run itself), and with every defect of the reference nodes scaled by
+/// cDefect: the node checked against layer k is H̃_{k−1} + (1/L)V_kσ(W_k H̃_{k−1}) + cDefect·τ̃_k. Scales ≠ 1 are
+/// mutations for tests: a scheme whose error is c times the actual one, or a reference solution whose one-layer
+/// defects are cDefect times the actual ones, which a bound loose by less than the scale must reject.
+/// The reference solves are made at the loose level first (`LooseRtol`) and kept where `acceptsLoose` holds; otherwise
+/// (a failed loose solve included) the analysis is made again at the tight level (`Rtol`), whose result stands as before.
+let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : SnapshotCheck =
+    let loose =
+        try Some(analyseSnapshotAt (LooseRtol, LooseAtol, LooseCheckRtol, LooseCheckAtol) c cDefect run s)
+        with :? OperationCanceledException -> reraise () | _ -> None
+    match loose with
+    | Some a when acceptsLoose a -> a
+    | Some a ->
+        let t = analyseSnapshotTight c cDefect run s
+        // the loose attempt's solve time is part of what this snapshot cost
+        { t with OdeSeconds = t.OdeSeconds + a.OdeSeconds; OdeCpuSeconds = t.OdeCpuSeconds + a.OdeCpuSeconds }
+    | None -> analyseSnapshotTight c cDefect run s
 
 /// The analysis of snapshot s with the ResNet's error scaled by c (analyseSnapshotMutated c 1).
 let analyseSnapshotScaled (c: float) (run: Run) (s: int) : SnapshotCheck = analyseSnapshotMutated c 1.0 run s
@@ -391,7 +452,7 @@ let family : OdeLimit.Family =
         "f(θ, h) = Vσ(Wh) with σ Lipschitz only (s1 = sup|σ'|), κ_k = s1‖V_k‖₂‖W_k‖₂ and the variation v_k = a^V_k(s0√m + s1M^W_kH̄_k) "
         + "+ s1‖V_k‖₂a^W_kH̄_k from the spectral norms of the layers and of their increments (the MLP's own constants)"
       Reference =
-        sprintf "H(1) by Dormand–Prince 5(4) at rtol %g with every node a stop, its error estimated by a second solve at rtol %g " Rtol CheckRtol
+        sprintf "H(1) by Dormand–Prince 5(4) at rtol %g (or %g where every integration term stays ≤ %g of the bound it enters) with every node a stop, its error estimated by a second solve at a hundredth of that rtol " LooseRtol Rtol IntegrationFraction
         + "that also stops at the midpoints of the layer intervals (so that the two do not take the same steps where one step per interval meets both tolerances) "
         + sprintf "and allowed on top of the bound (hypothesis: at most %g of it)" IntegrationFraction }
 
@@ -436,8 +497,8 @@ let bound : Result<Run> =
                         sprintf "tightness (bound/measured) over samples and snapshots: layer-wise min %.3g, max %.3g; paper-form min %.3g"
                             (Comparison.minKeepNaN tight) (Comparison.maxKeepNaN tight) (Comparison.minKeepNaNOr nan paperTight)
                     else "the ResNet equals the ODE solution at every snapshot (V = 0: both are the identity)"
-                    sprintf "ODE solves (DP5(4), rtol %g): %s" Rtol
-                        (checks |> Array.map (fun c -> sprintf "t=%g: %d steps, %d rejected, %.2fs (check solve at rtol %g: %d steps)" c.Time c.OdeSteps c.OdeRejected c.OdeSeconds CheckRtol c.CheckSteps) |> String.concat "; ") ] })
+                    sprintf "ODE solves (DP5(4); rtol %g, or %g where the integration terms stay ≤ %g of every bound): %s" Rtol LooseRtol IntegrationFraction
+                        (checks |> Array.map (fun c -> sprintf "t=%g: rtol %g, %d steps, %d rejected, %.2fs (check solve at rtol %g: %d steps)" c.Time c.SolveRtol c.OdeSteps c.OdeRejected c.OdeSeconds c.CheckSolveRtol c.CheckSteps) |> String.concat "; ") ] })
 
 /// The verdict of a propagated bound (B.bound.secant, B.bound.defect) on analysed snapshots: `boundOf` selects the
 /// bound of a sample, `name` names it in the notes; the tightness of the other bounds on the same samples is listed.
