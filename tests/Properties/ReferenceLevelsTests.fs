@@ -68,3 +68,18 @@ let nodeTermsDecide () =
         |> Array.max
     Assert.True(moved > EulerError.IntegrationFraction, sprintf "the local bounds moved by at most %.3e at the loose level" moved)
     Assert.Equal(EulerError.Rtol, (EulerError.analyse run).[1].SolveRtol)
+
+/// `analyse` goes through the snapshots in order and stops trying the loose level after the first snapshot where it was
+/// not kept: an i.i.d. run at L = 64 with η = 0.001 (the loose level's one-interval terms too large from snapshot 1 on)
+/// pays for one loose attempt, not one per snapshot; each kept analysis is the tight level's.
+[<Fact(DisplayName = "B.*'s reference solves: the loose level dropped at snapshot 1 → the later snapshots solved at the tight level without trying it again")>]
+let droppedOnce () =
+    let run = train (RunSpec(Depth = 64, Width = 8, Dim = 4, Samples = 8, Init = InitKind.Iid, Eta = 0.001, Iterations = 12, Snapshots = 4, Seed = 3L))
+    let checks = EulerError.analyse run
+    Assert.True(checks.[1].LooseTried && checks.[1].SolveRtol = EulerError.Rtol, sprintf "snapshot 1: tried %b, rtol %g" checks.[1].LooseTried checks.[1].SolveRtol)
+    for s in 2 .. checks.Length - 1 do
+        Assert.False(checks.[s].LooseTried, sprintf "snapshot %d: the loose level tried again" s)
+        Assert.Equal(EulerError.Rtol, checks.[s].SolveRtol)
+        // the analysis is the tight level's own
+        let t = EulerError.analyseSnapshotTight 1.0 1.0 run s
+        Assert.Equal(t.Samples.[0].Bound, checks.[s].Samples.[0].Bound)

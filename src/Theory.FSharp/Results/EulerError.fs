@@ -94,6 +94,9 @@ type SnapshotCheck =
       SolveAtol: float
       CheckSolveRtol: float
       CheckSolveAtol: float
+      /// whether the loose level was solved for this snapshot (kept or not); `analyse` stops trying it after a snapshot
+      /// where it was not kept
+      LooseTried: bool
       OdeSeconds: float
       /// processor seconds of both solves (Rtol and CheckRtol), each on the thread that ran it (NaN without a thread clock)
       OdeCpuSeconds: float
@@ -335,6 +338,7 @@ let analyseSnapshotAt (rtol: float, atol: float, checkRtol: float, checkAtol: fl
       SolveAtol = atol
       CheckSolveRtol = checkRtol
       CheckSolveAtol = checkAtol
+      LooseTried = (rtol = LooseRtol)
       OdeSeconds = seconds
       OdeCpuSeconds = solCpu + chkCpu
       BoundRel = Rounding.chainRel run }
@@ -357,17 +361,22 @@ let analyseSnapshotTight (c: float) (cDefect: float) (run: Run) (s: int) : Snaps
 /// defects are cDefect times the actual ones, which a bound loose by less than the scale must reject.
 /// The reference solves are made at the loose level first (`LooseRtol`) and kept where `acceptsLoose` holds; otherwise
 /// (a failed loose solve included) the analysis is made again at the tight level (`Rtol`), whose result stands as before.
-let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : SnapshotCheck =
+let private analyseSnapshotTrying (tryLoose: bool) (c: float) (cDefect: float) (run: Run) (s: int) : SnapshotCheck * bool =
     let loose =
-        try Some(analyseSnapshotAt (LooseRtol, LooseAtol, LooseCheckRtol, LooseCheckAtol) c cDefect run s)
-        with :? OperationCanceledException -> reraise () | _ -> None
+        if not tryLoose then None
+        else
+            try Some(analyseSnapshotAt (LooseRtol, LooseAtol, LooseCheckRtol, LooseCheckAtol) c cDefect run s)
+            with :? OperationCanceledException -> reraise () | _ -> None
     match loose with
-    | Some a when acceptsLoose a -> a
+    | Some a when acceptsLoose a -> a, false
     | Some a ->
         let t = analyseSnapshotTight c cDefect run s
         // the loose attempt's solve time is part of what this snapshot cost
-        { t with OdeSeconds = t.OdeSeconds + a.OdeSeconds; OdeCpuSeconds = t.OdeCpuSeconds + a.OdeCpuSeconds }
-    | None -> analyseSnapshotTight c cDefect run s
+        { t with OdeSeconds = t.OdeSeconds + a.OdeSeconds; OdeCpuSeconds = t.OdeCpuSeconds + a.OdeCpuSeconds; LooseTried = true }, true
+    | None -> { analyseSnapshotTight c cDefect run s with LooseTried = tryLoose }, tryLoose
+
+let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : SnapshotCheck =
+    fst (analyseSnapshotTrying true c cDefect run s)
 
 /// The analysis of snapshot s with the ResNet's error scaled by c (analyseSnapshotMutated c 1).
 let analyseSnapshotScaled (c: float) (run: Run) (s: int) : SnapshotCheck = analyseSnapshotMutated c 1.0 run s
@@ -404,8 +413,17 @@ let oncePerRun (compute: Run -> 'T) : Run -> 'T =
             failure.Throw()
             Unchecked.defaultof<'T>
 
-/// Every snapshot of a run, computed once per run (a failure too, see <see cref="oncePerRun"/>).
-let analyse : Run -> SnapshotCheck[] = oncePerRun (fun r -> Array.init r.SnapshotCount (analyseSnapshot r))
+/// Every snapshot of a run, computed once per run (a failure too, see <see cref="oncePerRun"/>), in order. Once the loose
+/// level has been tried and not kept at a snapshot, the later snapshots are solved at the tight level at once: the layers
+/// move little from one snapshot to the next, so the loose level would most likely be paid for and dropped again (a later
+/// snapshot that would have kept it loses only time; every analysis is one of the two levels' as before).
+let analyse : Run -> SnapshotCheck[] =
+    oncePerRun (fun r ->
+        let mutable tryLoose = true
+        Array.init r.SnapshotCount (fun s ->
+            let check, dropped = analyseSnapshotTrying tryLoose 1.0 1.0 r s
+            if dropped then tryLoose <- false
+            check))
 
 let private lipschitzSigma (run: Run) =
     let s1 = run.Setting.S1
