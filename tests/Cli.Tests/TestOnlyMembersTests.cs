@@ -33,6 +33,8 @@ public sealed class TestOnlyMembersTests
             "public API: one of the run spec's shorthands for the conv block's image shape C×H×W (beside Channels and Height), for a caller who writes a conv setting in code; the command line fills the same hyper-parameter by its catalog name",
         ["ResOdeProofs.Numerics.Ode.NeuralOde.Breakpoints"] =
             "test hook: reads back the stops given to the constructor, which the solver itself reads (its field _breaks); the continuous adjoint of the limit tests integrates over them",
+        ["ResOdeProofs.Theory.EulerError.analyseSnapshotScaled"] =
+            "test hook: one snapshot's analysis with the ResNet's error scaled by c, the mutation the sharper-bound properties apply to show a bound rejects a scheme whose error is c times the actual one; its production twin is EulerError.analyse, which takes every snapshot at c = 1 in order (carrying the reference solves' level from one snapshot to the next)",
         ["ResOdeProofs.Theory.Run.WithCentreStartOffset"] =
             "test hook: starts the linearised centre off the increments by a given offset, with the remainder's bound raised by its norm; its production twin is SplitCentre.start without an offset (the verifier's centre starts at the increments), and the property suite uses it to show the remainder's bracket term is needed (the remainder grows past its start)",
         ["ResOdeProofs.Theory.Run.ObserversFed"] =

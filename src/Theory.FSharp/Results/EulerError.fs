@@ -381,8 +381,6 @@ let analyseSnapshotMutated (c: float) (cDefect: float) (run: Run) (s: int) : Sna
 /// The analysis of snapshot s with the ResNet's error scaled by c (analyseSnapshotMutated c 1).
 let analyseSnapshotScaled (c: float) (run: Run) (s: int) : SnapshotCheck = analyseSnapshotMutated c 1.0 run s
 
-let analyseSnapshot (run: Run) (s: int) : SnapshotCheck = analyseSnapshotScaled 1.0 run s
-
 /// <summary>
 /// <paramref name="compute"/> evaluated at most once per run, its failure included: a later call rethrows the exception
 /// the first call raised instead of computing again. The four rows that read the analysis (B.bound, B.bound.secant,
