@@ -83,3 +83,12 @@ let droppedOnce () =
         // the analysis is the tight level's own
         let t = EulerError.analyseSnapshotTight 1.0 1.0 run s
         Assert.Equal(t.Samples.[0].Bound, checks.[s].Samples.[0].Bound)
+
+/// A share that is not a number (a bound or an estimate gone NaN) must not be passed over: the loose level is not kept on it.
+[<Fact(DisplayName = "B.*'s reference solves: an analysis the loose level would keep, one sample's integration share set to NaN → not kept")>]
+let nanShareNotKept () =
+    let run = train (RunSpec(Depth = 16, Width = 16, Dim = 4, Samples = 8, Init = InitKind.Iid, Eta = 0.01, Iterations = 20, Snapshots = 3, Seed = 5L))
+    let loose = EulerError.analyseSnapshotAt (EulerError.LooseRtol, EulerError.LooseAtol, EulerError.LooseCheckRtol, EulerError.LooseCheckAtol) 1.0 1.0 run 1
+    Assert.True(EulerError.acceptsLoose loose)
+    let samples = loose.Samples |> Array.mapi (fun i x -> if i = 3 then { x with IntegrationShare = nan } else x)
+    Assert.False(EulerError.acceptsLoose { loose with Samples = samples })

@@ -254,7 +254,8 @@ let analyseSnapshotAt (rtol: float, atol: float, checkRtol: float, checkAtol: fl
             let localBoundsNorm = Array.zeroCreate L
             let localBoundsOne = Array.zeroCreate L
             let mutable hmax = 0.0
-            // the largest δ_k over its local bound (0/0 = 0: no integration term where the estimates vanish)
+            // the largest δ_k over its local bound (0/0 = 0: no integration term where the estimates vanish; a NaN is kept,
+            // so that it cannot be passed over and the loose level is not kept on it)
             let mutable nodeShare = 0.0
             for k in 1 .. L do
                 let hn = vnorm sol.States.[k - 1] (i * d) d + EstimateMargin * est (k - 1)
@@ -299,7 +300,10 @@ let analyseSnapshotAt (rtol: float, atol: float, checkRtol: float, checkAtol: fl
                 localBounds.[k - 1] <- min (min tau tauS) tauT + delta
                 localBoundsNorm.[k - 1] <- min tau tauS + delta
                 localBoundsOne.[k - 1] <- min (min tau tauS) tauT1 + delta
-                if delta <> 0.0 then nodeShare <- max nodeShare (delta / localBounds.[k - 1])
+                if delta <> 0.0 then
+                    let share = delta / localBounds.[k - 1]
+                    if Double.IsNaN share || Double.IsNaN nodeShare then nodeShare <- nan
+                    elif share > nodeShare then nodeShare <- share
                 defectBound <- defectBound + pi.[k] * (dn + dr)
             let lipK = kV * (s0 * sqm + s1 * mW * hmax) + s1 * mV * kW * hmax
             let f = mV * (s0 * sqm + s1 * mW * hmax)
@@ -311,12 +315,12 @@ let analyseSnapshotAt (rtol: float, atol: float, checkRtol: float, checkAtol: fl
                     (Array.init L (fun k0 -> froW.[k0], froV.[k0], nW.[k0 + 1], nV.[k0 + 1], Linalg.norm lw.H.[k0].[i], Linalg.norm lw.H.[k0 + 1].[i]))
                     measured
             let finalTerm = EstimateMargin * est L
-            let finalShare = if finalTerm = 0.0 then 0.0 else finalTerm / min e (min secant defectBound)
+            let finalShare = if finalTerm = 0.0 then 0.0 else finalTerm / Comparison.minKeepNaN [ e; secant; defectBound ]
             { Sample = i; Measured = measured; Bound = e; PaperBound = paper; IntegrationError = est L; Rounding = rounding
               SecantBound = secant; SecantBoundNormLocal = secantNorm; SecantBoundOneInterval = secantOne
               DefectBound = defectBound; Defects = defects; DefectRounding = defectRounding; LocalBounds = localBounds
               LocalBoundsNorm = localBoundsNorm; LocalBoundsOneInterval = localBoundsOne
-              IntegrationShare = max nodeShare finalShare })
+              IntegrationShare = Comparison.maxKeepNaN [ nodeShare; finalShare ] })
     { Snapshot = s
       Time = run.Time s
       Samples = samples
@@ -468,7 +472,7 @@ let family : OdeLimit.Family =
         "f(θ, h) = Vσ(Wh) with σ Lipschitz only (s1 = sup|σ'|), κ_k = s1‖V_k‖₂‖W_k‖₂ and the variation v_k = a^V_k(s0√m + s1M^W_kH̄_k) "
         + "+ s1‖V_k‖₂a^W_kH̄_k from the spectral norms of the layers and of their increments (the MLP's own constants)"
       Reference =
-        sprintf "H(1) by Dormand–Prince 5(4) at rtol %g (or %g where every integration term stays ≤ %g of the bound it enters) with every node a stop, its error estimated by a second solve at a hundredth of that rtol " LooseRtol Rtol IntegrationFraction
+        sprintf "H(1) by Dormand–Prince 5(4) at rtol %g where every integration term stays ≤ %g of the bound it enters, else at rtol %g, with every node a stop, its error estimated by a second solve at a hundredth of that rtol " LooseRtol IntegrationFraction Rtol
         + "that also stops at the midpoints of the layer intervals (so that the two do not take the same steps where one step per interval meets both tolerances) "
         + sprintf "and allowed on top of the bound (hypothesis: at most %g of it)" IntegrationFraction }
 
