@@ -45,7 +45,7 @@ let private transpose (a: float[]) (ao: int) (rows: int) (cols: int) = transpose
 
 /// An upper value of the spectral norm of an n×d row-major matrix X: with the Gram matrix G of the smaller side
 /// (XᵀX, or XXᵀ when n < d), λ_max(G) ≤ (tr G^{2^q})^{1/2^q} ≤ r^{1/2^q} λ_max(G) (r = min(n, d)); q = 6 gives at most
-/// r^{1/128} above ‖X‖₂ (2.2% for r = 16). Computed on G/tr G with renormalized squarings; raised by the same derived
+/// r^{1/128} above ‖X‖₂ (2.2% for r = 16). Computed on G/tr G with squarings scaled by powers of two; raised by the same derived
 /// rounding factor as the engine's (SplitPass.SpectralUpperRounding: the stated quantity, docs/theorems/LemmaChain.md,
 /// "Rounding of the spectral upper value"; this loop's Gram matrix and squares are symmetric by construction).
 [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
@@ -66,11 +66,12 @@ let private specUpperWith (scratch: float[]) (x: float[]) (n: int) (d: int) =
     if tr <= 0.0 then 0.0
     else
         let mutable a = Array.map (fun v -> v / tr) g
-        // a_q = a_0^{2^q}/C_q with tr a_q = 1, so tr a_0^{2^q} = C_q and λ_max(a_0) ≤ C_q^{1/2^q}
+        // a_{q+1} = a_q²/s_q with s_q the power of two at or below tr a_q² (exact), five times; the sixth square's trace is
+        // Σ a_ij² of the symmetric fifth: tr a_0^64 = Π s_q^{2^{5−q}} · Σ a_ij², λ_max(a_0) ≤ (that)^{1/64}
         // (a is symmetric, so (a²)_{ic} is the dot product of rows i and c)
         let mutable logC = 0.0
         let mutable p = 1.0
-        for _ in 1 .. 6 do
+        for _ in 1 .. 5 do
             let b = Array.zeroCreate (r * r)
             for i in 0 .. r - 1 do
                 for c in i .. r - 1 do
@@ -79,10 +80,14 @@ let private specUpperWith (scratch: float[]) (x: float[]) (n: int) (d: int) =
                     b.[c * r + i] <- v
             let mutable t = 0.0
             for i in 0 .. r - 1 do t <- t + b.[i * r + i]
+            let e = System.Math.ILogB t
             p <- 2.0 * p
-            logC <- 2.0 * logC + log t
-            for e in 0 .. b.Length - 1 do b.[e] <- b.[e] / t
+            logC <- 2.0 * logC + log (System.Math.ScaleB(1.0, e))
+            let s = System.Math.ScaleB(1.0, -e)
+            for j in 0 .. b.Length - 1 do b.[j] <- b.[j] * s
             a <- b
+        p <- 2.0 * p
+        logC <- 2.0 * logC + log (Array.sumBy (fun v -> v * v) a)
         sqrt (tr * exp (logC / p) * ResOdeProofs.Numerics.Verification.SplitPass.SpectralUpperRounding(n, d))
 
 let specUpper (x: float[]) (n: int) (d: int) = specUpperWith (Array.zeroCreate (n * d)) x n d

@@ -412,8 +412,9 @@ public sealed class SplitPass
 
     /// <summary>
     /// An upper value of ‖X‖₂ for an n×c row-major X: with G the Gram matrix of the smaller side (XᵀX or XXᵀ) and
-    /// r = min(n, c), λ_max(G) ≤ (tr G^{64})^{1/64} ≤ r^{1/64} λ_max(G); computed on G/tr G with six renormalized
-    /// squarings (docs/theorems/LemmaChain.md, "L5.split"), raised by its rounding (<see cref="SpectralUpperRounding"/>).
+    /// r = min(n, c), λ_max(G) ≤ (tr G^{64})^{1/64} ≤ r^{1/64} λ_max(G); computed on G/tr G with five squarings, each
+    /// scaled by the power of two at or below its trace (exact), and the last square's trace as the sum of squares of the
+    /// symmetric fifth (docs/theorems/LemmaChain.md, "L5.split"), raised by its rounding (<see cref="SpectralUpperRounding"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double SpectralUpper(ReadOnlySpan<double> x, int n, int c) => SpectralUpper(Simd.Level, _scr[0], x, n, c);
@@ -439,18 +440,25 @@ public sealed class SplitPass
         var gt = sc.GramT.AsSpan(0, r * r);
         double tr = Trace(g, r);
         if (!(tr > 0)) return tr == 0 ? 0.0 : double.NaN;
+        if (double.IsPositiveInfinity(tr)) return double.PositiveInfinity;
         SymmetrizeDivide(level, g, gt, r, tr);
-        // a_q = a_0^{2^q} / C_q with tr a_q = 1, so tr a_0^{2^q} = C_q and λ_max(a_0) ≤ C_q^{1/2^q}
+        // a_{q+1} = a_q²/s_q with s_q = 2^⌊log₂ tr(a_q²)⌋ (an exact scaling: tr a_{q+1} ∈ [1, 2)), so
+        // tr a_0^{2^Q} = Π_q s_q^{2^{Q−1−q}} · tr a_{Q−1}² and λ_max(a_0) ≤ (that)^{1/2^Q}; the last square is not formed:
+        // tr a² = Σ a_ij² for the symmetric a (symmetric bit for bit after SymmetrizeScale)
         double logC = 0, p = 1;
         var a = g; var b = sc.Sq.AsSpan(0, r * r);
-        for (int q = 0; q < Squarings; q++)
+        for (int q = 0; q < Squarings - 1; q++)
         {
             FastKernels.Gemm<double>(level, a, r, 1, a, b, r, r, r, 1.0, accumulate: false);
             double t = Trace(b, r);
-            p *= 2; logC = 2 * logC + Math.Log(t);
-            SymmetrizeDivide(level, b, gt, r, t);
+            if (!(t > 0) || double.IsPositiveInfinity(t)) return double.NaN;
+            int e = Math.ILogB(t);
+            p *= 2; logC = 2 * logC + Math.Log(Math.ScaleB(1.0, e));
+            SymmetrizeScale(level, b, gt, r, Math.ScaleB(1.0, -e));
             var tmp = a; a = b; b = tmp;
         }
+        double last = FastKernels.SumSquares<double>(level, a);
+        p *= 2; logC = 2 * logC + Math.Log(last);
         return Math.Sqrt(tr * Math.Exp(logC / p) * factor);
     }
 
@@ -462,13 +470,13 @@ public sealed class SplitPass
     /// an upper value of ‖X‖₂ for an n×c X despite the rounding of every step (docs/theorems/LemmaChain.md, "Rounding of
     /// the spectral upper value"): with r = min(n, c), k = max(n, c) (the Gram matrix's side and inner dimension), u = 2⁻⁵³,
     /// γ_j = ju/(1 − ju),
-    ///   F = (1 + γ_r + 2r²γ_{r+2})^{1/p} / [(1 − rγ_{r+2})(1 − r(γ_k + 3u))(1 − (Q + 2)u·ln r − 6u)]:
+    ///   F = (1 − γ_{r²})^{−1/p} / [(1 − rγ_{r+2})(1 − r(γ_k + 3u))(1 − (Q + 2)u·ln(4r) − 6u)]:
     /// the Gram product within γ_k·tr G ≤ rγ_k·λ_max(G) in norm, its symmetrization (<see cref="Symmetrize"/>) and its
-    /// division by the trace 3u·r relative; each squaring, symmetrization and division within rγ_{r+2} of λ_max (the p-th
-    /// root takes the 2^Q − 1 weighted steps to at most one); the last matrix's λ_max at most its trace 1 + γ_r plus r
-    /// negative eigenvalues of at most 2rγ_{r+2}; the logarithms, their
-    /// weighted sum, the exponential and the last three products and root (Q + 2)u·ln r + 6u. +∞ when a denominator is not
-    /// positive.
+    /// division by the trace 3u·r relative; each of the Q − 1 formed squarings and its symmetrization within rγ_{r+2} of
+    /// λ_max (its scaling by a power of two is exact; the p-th root takes the 2^Q − 2 weighted steps to at most one); the
+    /// last square's λ_max at most the Frobenius norm² of the symmetric matrix it squares, whose computed sum of r² squares is
+    /// within γ_{r²}; the logarithms (of numbers in [1/(4r), 4]), their weighted sum, the exponential and the last three
+    /// products and root (Q + 2)u·ln(4r) + 6u. +∞ when a denominator is not positive.
     /// </summary>
     internal static double SpectralUpperRounding(int n, int c)
     {
@@ -476,8 +484,9 @@ public sealed class SplitPass
         static double Gamma(double j) => j * u < 1 ? j * u / (1 - j * u) : double.PositiveInfinity;
         double r = Math.Min(n, c), k = Math.Max(n, c);
         double p = 1 << Squarings;
-        double top = Math.Pow(1 + Gamma(r) + 2 * r * r * Gamma(r + 2), 1 / p);
-        double d = (1 - r * Gamma(r + 2)) * (1 - r * (Gamma(k) + 3 * u)) * (1 - (Squarings + 2) * u * Math.Log(Math.Max(r, 1)) - 6 * u);
+        double last = 1 - Gamma(r * r);
+        double top = last > 0 ? Math.Pow(last, -1 / p) : double.PositiveInfinity;
+        double d = (1 - r * Gamma(r + 2)) * (1 - r * (Gamma(k) + 3 * u)) * (1 - (Squarings + 2) * u * Math.Log(4 * Math.Max(r, 1)) - 6 * u);
         return d > 0 ? top / d : double.PositiveInfinity;
     }
 
@@ -506,8 +515,45 @@ public sealed class SplitPass
     /// verify: the two were 4.9 % of the CPU samples, this pass is 1.4 %; docs/performance.md.) Entry by entry, so every
     /// <paramref name="level"/> gives the same bits.
     /// </summary>
+    internal static void SymmetrizeDivide(SimdLevel level, Span<double> g, Span<double> gt, int r, double t) =>
+        SymmetrizeThen<ByDivision>(level, g, gt, r, t);
+
+    /// <summary>
+    /// <see cref="Symmetrize"/> followed by the product of every entry with <paramref name="s"/>, a power of two (2⁻¹⁰²² to
+    /// 2¹⁰²³), in the one pass of <see cref="SymmetrizeDivide"/>: the product is exact wherever it stays normal, so the
+    /// scaling of the squarings adds no rounding (a vector product instead of a division, ≈ 16 cycles a 512-bit vector).
+    /// </summary>
+    internal static void SymmetrizeScale(SimdLevel level, Span<double> g, Span<double> gt, int r, double s)
+    {
+        if (!(s >= 2.2250738585072014E-308 && s <= 8.98846567431158E+307) || (BitConverter.DoubleToInt64Bits(s) & ((1L << 52) - 1)) != 0)
+            throw new ArgumentException($"the scale {s:R} is not a normal power of two");
+        SymmetrizeThen<ByProduct>(level, g, gt, r, s);
+    }
+
+    /// <summary>The entry operation after the symmetrization: x/t or x·t, at each width.</summary>
+    private interface IEntryOp
+    {
+        static abstract Vector512<double> Apply(Vector512<double> x, Vector512<double> t);
+        static abstract Vector256<double> Apply(Vector256<double> x, Vector256<double> t);
+        static abstract double Apply(double x, double t);
+    }
+
+    private struct ByDivision : IEntryOp
+    {
+        public static Vector512<double> Apply(Vector512<double> x, Vector512<double> t) => x / t;
+        public static Vector256<double> Apply(Vector256<double> x, Vector256<double> t) => x / t;
+        public static double Apply(double x, double t) => x / t;
+    }
+
+    private struct ByProduct : IEntryOp
+    {
+        public static Vector512<double> Apply(Vector512<double> x, Vector512<double> t) => x * t;
+        public static Vector256<double> Apply(Vector256<double> x, Vector256<double> t) => x * t;
+        public static double Apply(double x, double t) => x * t;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void SymmetrizeDivide(SimdLevel level, Span<double> g, Span<double> gt, int r, double t)
+    private static void SymmetrizeThen<TOp>(SimdLevel level, Span<double> g, Span<double> gt, int r, double t) where TOp : struct, IEntryOp
     {
         int len = r * r, e = 0;
         if (g.Length < len || gt.Length < len) throw new ArgumentException("operand shorter than r×r");
@@ -520,7 +566,7 @@ public sealed class SplitPass
             for (; e + 8 <= len; e += 8)
             {
                 var a = Vector512.LoadUnsafe(ref rg, (nuint)e); var b = Vector512.LoadUnsafe(ref rt, (nuint)e);
-                (Vector512.ConditionalSelect(Vector512.Equals(a, b), a, (a + b) * half) / vt).StoreUnsafe(ref rg, (nuint)e);
+                TOp.Apply(Vector512.ConditionalSelect(Vector512.Equals(a, b), a, (a + b) * half), vt).StoreUnsafe(ref rg, (nuint)e);
             }
         }
         else if (level >= SimdLevel.Vector256 && len >= 4)
@@ -529,13 +575,13 @@ public sealed class SplitPass
             for (; e + 4 <= len; e += 4)
             {
                 var a = Vector256.LoadUnsafe(ref rg, (nuint)e); var b = Vector256.LoadUnsafe(ref rt, (nuint)e);
-                (Vector256.ConditionalSelect(Vector256.Equals(a, b), a, (a + b) * half) / vt).StoreUnsafe(ref rg, (nuint)e);
+                TOp.Apply(Vector256.ConditionalSelect(Vector256.Equals(a, b), a, (a + b) * half), vt).StoreUnsafe(ref rg, (nuint)e);
             }
         }
         for (; e < len; e++)
         {
             double a = Unsafe.Add(ref rg, e), b = Unsafe.Add(ref rt, e);
-            Unsafe.Add(ref rg, e) = (a == b ? a : (a + b) * 0.5) / t;
+            Unsafe.Add(ref rg, e) = TOp.Apply(a == b ? a : (a + b) * 0.5, t);
         }
     }
 
