@@ -447,10 +447,13 @@ let gradientDifferenceCoefficients (run: Run) (s: int) (k: int) =
     let struct (aWW, aWV, aVW, bW, bV) = perRun.GetOrAdd(s, fun s -> lazy (snapshotCoefficients run s)).Value.[k - 1]
     aWW, aWV, aVW, bW, bV
 
-/// Spectral norm of the 2×2 nonnegative matrix [[a_WW, a_WV], [a_VW, 0]]: the joint coefficient a. Closed form
-/// σ_max² = (‖M‖_F² + (‖M‖_F⁴ − 4 det(M)²)^{1/2})/2 (the larger eigenvalue of MᵀM), after scaling by the largest
-/// entry so that huge finite coefficients do not overflow; a coefficient that is not finite gives +∞ (no finite
-/// bound), never an SVD of a non-finite matrix.
+/// Spectral norm of the 2×2 nonnegative matrix M = [[a_WW, a_WV], [a_VW, 0]]: the joint coefficient a. From
+/// σ_max ± σ_min = ((a_WW ± 0)² + (a_WV ∓ a_VW)²)^{1/2} (true of every real 2×2 matrix [[p, q], [r, t]] with p ± t and
+/// q ∓ r), σ_max = (√(a² + (b − c)²) + √(a² + (b + c)²))/2: sums of nonnegative terms, a few u relative, after scaling by
+/// the largest entry so that huge finite coefficients do not overflow; a coefficient that is not finite gives +∞ (no
+/// finite bound). Until 2026-12-05 it was the larger eigenvalue of MᵀM written as (‖M‖_F² + (‖M‖_F⁴ − 4det²)^{1/2})/2,
+/// whose discriminant cancels where a_WV ≈ a_VW and a_WW is small (the split pass' usual case, max|σ'| close to s1): there
+/// σ_max came out low by up to about √u·|a_WV − a_VW| (tests/Properties/JointCoefficientTests.fs).
 let jointCoefficient (aWW: float) (aWV: float) (aVW: float) =
     if not (Double.IsFinite aWW && Double.IsFinite aWV && Double.IsFinite aVW) then infinity
     else
@@ -458,9 +461,7 @@ let jointCoefficient (aWW: float) (aWV: float) (aVW: float) =
         if s = 0.0 then 0.0
         else
             let a, b, c = aWW / s, aWV / s, aVW / s
-            let fro2 = a * a + b * b + c * c
-            let det = b * c
-            s * sqrt ((fro2 + sqrt (max 0.0 (fro2 * fro2 - 4.0 * det * det))) / 2.0)
+            s * ((sqrt (a * a + (b - c) * (b - c)) + sqrt (a * a + (b + c) * (b + c))) / 2.0)
 
 /// The MLP's chain snapshot: ‖W_k‖₂, ‖V_k‖₂ exact (SVD), s1 and s2 over the snapshot's pre-activation range, the
 /// layer-wise quantities of `Run.Layerwise` (the W, V gradients kept apart in L4 and L5).
