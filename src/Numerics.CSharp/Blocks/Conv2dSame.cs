@@ -234,8 +234,9 @@ public static class Conv2dSame
     /// ν(x) = the operator norm of the linear map δK ↦ δK ∗ x (kernel C_out×C×3×3, Frobenius norm, to R^{C_out·H·W}),
     /// for one image x ∈ R^{C·H·W}: each output channel is M·δK[o] with M the P×9C matrix whose columns are the nine
     /// zero-padded shifts of the C channels of x, so ν(x) = λ_max(MᵀM)^{1/2}, independent of C_out; ν(x) ≤ 3‖x‖.
-    /// Computed from the 9C×9C Gram matrix by Jacobi, with a rounding allowance of 1000·ε·‖MᵀM‖_F added to λ_max
-    /// (so the value is an upper bound up to the stated allowance).
+    /// Computed from the 9C×9C Gram matrix (each entry a sum of at most P = H·W products): Jacobi's λ̂, certified by
+    /// <see cref="SpectralNorm.GramLargestUpper"/> (a Cholesky factorization of σI − Ĝ just above λ̂, with the Gram
+    /// matrix's and the factorization's rounding derived from u): an upper value of ν(x), a few 10⁻⁹ above it.
     /// </summary>
     public static double ShiftOperatorNorm(ReadOnlySpan<double> x, int channels, int height, int width)
     {
@@ -264,10 +265,8 @@ public static class Conv2dSame
                 g[r2 * m + r] = acc;
             }
         }
-        double fro2 = 0.0;
-        for (int i = 0; i < g.Length; i++) fro2 += g[i] * g[i];
-        double lmax = ConvSpectralNorm.SymmetricEigenvalues(g, m).Max();
-        return Math.Sqrt(Math.Max(0.0, lmax + 1000.0 * 2.220446049250313e-16 * Math.Sqrt(fro2)));
+        double lmax = ConvSpectralNorm.SymmetricEigenvalues((double[])g.Clone(), m).Max();
+        return Math.Sqrt(SpectralNorm.GramLargestUpper(g, m, Math.Max(1, plane), lmax));
     }
 
     private static void Add(double v, Span<double> y)

@@ -8,8 +8,8 @@ namespace ResOdeProofs.Numerics.Blocks;
 /// </summary>
 /// <param name="Lower">max over the Ritz vectors y (‖y‖ = 1) of max(‖K y‖, ‖KᵀK y‖^{1/2}), shrunk by the rounding allowance:
 /// a lower bound because both are ≤ ‖K‖₂ for every unit y.</param>
-/// <param name="Upper">The Fourier-symbol bound (see <see cref="ConvSpectralNorm.FourierUpperBound"/>), enlarged by the
-/// rounding allowance.</param>
+/// <param name="Upper">The Fourier-symbol bound (see <see cref="ConvSpectralNorm.FourierUpperBound"/>), certified over its
+/// rounding.</param>
 /// <param name="Estimate">The square root of the last top Ritz value of KᵀK (the best guess of ‖K‖₂).</param>
 /// <param name="Iterations">Applications of KᵀK done.</param>
 /// <param name="Converged">True when the stopping rule was met before the iteration limit.</param>
@@ -32,9 +32,12 @@ public sealed record ConvNormBracket(double Lower, double Upper, double Estimate
 /// </para>
 /// <para>
 /// ‖K̂(ω)‖₂² is the largest eigenvalue of the Hermitian M = K̂ᴴK̂ = A + iB; it is also the largest eigenvalue of the
-/// real symmetric [[A, −B], [B, A]] (whose spectrum is that of M, each eigenvalue twice), computed by cyclic Jacobi
-/// rotations. Rounding allowance: Jacobi's eigenvalues are within a small multiple of ε‖M‖_F of the exact ones; the
-/// bound adds 1000·ε·‖M‖_F (ε = 2⁻⁵²) to λ_max, far above that multiple for the sizes here (2·C_in ≤ 64).
+/// real symmetric [[A, −B], [B, A]] = RᵀR, R = [[Re K̂, −Im K̂], [Im K̂, Re K̂]] (whose spectrum is that of M, each eigenvalue
+/// twice), estimated by cyclic Jacobi rotations and certified above by one Cholesky factorization of a shift just above the
+/// estimate (<see cref="Model.SpectralNorm.GramLargestUpper"/>: the Gram matrix's and the factorization's rounding from u);
+/// the computed symbol's distance from the exact one at the grid frequency is added in Frobenius norm
+/// (<see cref="DftError"/>). Every allowance is derived (docs/theorems/ConvBlock.md, "Certified upper values of the Gram
+/// eigenvalues"); until 2026-12-05 a fixed 1000·ε·‖M‖_F was added to Jacobi's λ_max instead.
 /// </para>
 /// <para>
 /// Lower bound. For ‖v‖ = 1, ‖K v‖ ≤ ‖K‖₂ and ‖KᵀK v‖ ≤ ‖K‖₂²; Lanczos on KᵀK drives both up to ‖K‖₂ at the Ritz vector.
@@ -213,8 +216,9 @@ public static class ConvSpectralNorm
     }
 
     /// <summary>
-    /// max over the N1×N2 frequency grid of ‖K̂(ω)‖₂, enlarged by the rounding allowance: the norm of the circular
-    /// convolution on the N1×N2 torus (an upper bound on the same-padding norm when N1 ≥ H+1 and N2 ≥ W+1).
+    /// An upper value of the max over the N1×N2 frequency grid of ‖K̂(ω)‖₂ (each frequency's certified value plus the
+    /// symbol's computation error): the norm of the circular convolution on the N1×N2 torus (an upper bound on the
+    /// same-padding norm when N1 ≥ H+1 and N2 ≥ W+1).
     /// </summary>
     public static double CircularNorm(ReadOnlySpan<double> kernel, int cIn, int cOut, int n1, int n2)
     {
@@ -226,28 +230,15 @@ public static class ConvSpectralNorm
         var im = new double[cOut * cIn];
         int m = 2 * cIn;
         var sym = new double[m * m];
+        var work = new double[m * m];
+        double dft = DftError(kernel, cIn, cOut);
         double best = 0.0;
         for (int p = 0; p < n1; p++)
         {
             for (int q = 0; q < n2; q++)
             {
-                double w1 = 2.0 * Math.PI * p / n1, w2 = 2.0 * Math.PI * q / n2;
-                for (int oc = 0; oc < cOut * cIn; oc++)
-                {
-                    double sr = 0.0, si = 0.0;
-                    for (int t = 0; t < 9; t++)
-                    {
-                        int a = t / 3 - 1, e = t % 3 - 1;
-                        double phase = -(w1 * a + w2 * e);
-                        double k = kernel[oc * 9 + t];
-                        sr += k * Math.Cos(phase);
-                        si += k * Math.Sin(phase);
-                    }
-                    re[oc] = sr;
-                    im[oc] = si;
-                }
+                Symbol(kernel, cIn, cOut, p, n1, q, n2, re, im);
                 // M = K̂ᴴK̂ = A + iB: M[c, c'] = Σ_o conj(K̂[o, c])·K̂[o, c'].
-                double fro2 = 0.0;
                 for (int c = 0; c < cIn; c++)
                 {
                     for (int c2 = 0; c2 < cIn; c2++)
@@ -263,15 +254,66 @@ public static class ConvSpectralNorm
                         sym[(c + cIn) * m + c2 + cIn] = ar;
                         sym[c * m + c2 + cIn] = -ai;
                         sym[(c + cIn) * m + c2] = ai;
-                        fro2 += ar * ar + ai * ai;
                     }
                 }
-                double lmax = SymmetricEigenvalues(sym, m).Max();
-                double bound = Math.Sqrt(Math.Max(0.0, lmax + 1000.0 * Eps * Math.Sqrt(fro2)));
+                Array.Copy(sym, work, sym.Length);
+                double lmax = SymmetricEigenvalues(work, m).Max();
+                // ‖K̂_c‖₂² ≤ the certified λ_max of the embedding RᵀR (R = [[Re K̂_c, −Im K̂_c], [Im K̂_c, Re K̂_c]], 2C_out rows),
+                // then ‖K̂(ω)‖₂ ≤ ‖K̂_c‖₂ + ‖K̂(ω) − K̂_c‖_F
+                double bound = (Math.Sqrt(Model.SpectralNorm.GramLargestUpper(sym, m, 2 * cOut, lmax)) + dft) * Model.SpectralNorm.Raise;
                 best = Math.Max(best, bound);
             }
         }
         return best;
+    }
+
+    /// <summary>
+    /// The computed symbol K̂_c at ω = (2πp/N1, 2πq/N2): re[o·C_in + c] + i·im[o·C_in + c] = Σ_t K[o, c, t]·e^{−i(ω₁a + ω₂e)}
+    /// (tap t = 3(a + 1) + e + 1), with ω̂ = fl(fl(2π̂·p)/N) and the phase, cosine, sine, products and sums in float64 as
+    /// <see cref="DftError"/> counts them.
+    /// </summary>
+    internal static void Symbol(ReadOnlySpan<double> kernel, int cIn, int cOut, int p, int n1, int q, int n2, double[] re, double[] im)
+    {
+        double w1 = 2.0 * Math.PI * p / n1, w2 = 2.0 * Math.PI * q / n2;
+        for (int oc = 0; oc < cOut * cIn; oc++)
+        {
+            double sr = 0.0, si = 0.0;
+            for (int t = 0; t < 9; t++)
+            {
+                int a = t / 3 - 1, e = t % 3 - 1;
+                double phase = -(w1 * a + w2 * e);
+                double k = kernel[oc * 9 + t];
+                sr += k * Math.Cos(phase);
+                si += k * Math.Sin(phase);
+            }
+            re[oc] = sr;
+            im[oc] = si;
+        }
+    }
+
+    /// <summary>
+    /// A bound of ‖K̂(ω) − K̂_c‖_F, K̂_c the coefficients <see cref="CircularNorm"/> computes at a grid frequency ω = (2πp/N1,
+    /// 2πq/N2): each real and imaginary part Σ_t K_t cos or sin of the computed phase φ̂_t = fl(−(ŵ1·a + ŵ2·e)), with
+    /// ŵ = fl(fl(2·fl(π)·p)/N) within γ₃ of 2πp/N and the sum one more rounding, so |φ̂_t − φ_t| ≤ 4πγ₄; the runtime's cosine
+    /// and sine within 2u absolute (one ulp of a value in [−1, 1]: the hypothesis, checked by
+    /// tests/Numerics.Tests/ConvSpectralNormTests.cs against a 256-bit reference on phases of grids up to 64×64, where the
+    /// symbol's computed entries are also checked against their exact values); the nine products and sums γ₉Σ_t|K_t| (|cos|, |sin| ≤ 1). Each complex entry is
+    /// within √2·c·Σ_t|K[o, c, t]|, c = 2u + 4πγ₄ + γ₉(1 + 2u), and the Frobenius norm within √2·c·(Σ_{o,c}(Σ_t|K[o, c, t]|)²)^{1/2},
+    /// raised by 2γ_{C_in·C_out + 32} over its own roundings (the nine-term sums, the squares, the sum over the C_out·C_in
+    /// entries, the root and the three products). The same for every ω of every grid.
+    /// </summary>
+    internal static double DftError(ReadOnlySpan<double> kernel, int cIn, int cOut)
+    {
+        static double Gamma(int n) => n * U / (1 - n * U);
+        double c = 2 * U + 4 * Math.PI * Gamma(4) + Gamma(9) * (1 + 2 * U);
+        double sum = 0.0;
+        for (int oc = 0; oc < cOut * cIn; oc++)
+        {
+            double abs = 0.0;
+            for (int t = 0; t < 9; t++) abs += Math.Abs(kernel[oc * 9 + t]);
+            sum += abs * abs;
+        }
+        return Math.Sqrt(2.0) * c * Math.Sqrt(sum) * (1.0 + 2 * Gamma(cIn * cOut + 32));
     }
 
     /// <summary>

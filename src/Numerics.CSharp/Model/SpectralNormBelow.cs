@@ -72,6 +72,49 @@ public static partial class SpectralNorm
         return AllowanceFits(d, t, sigma, trace) && ShiftedCholeskyCompletes(g, d, sigma);
     }
 
+    /// <summary>
+    /// An upper value of λ_max(G) for G = MᵀM (d×d, M with <paramref name="inner"/> rows) from a computed Ĝ in
+    /// <paramref name="g"/> (exactly symmetric, each entry a sum of at most <paramref name="inner"/> products of M's
+    /// entries in any order; read only) and an estimate λ̂ of λ_max(Ĝ) (Jacobi's, say): |Ĝ − G| ≤ γ_inner|M|ᵀ|M|
+    /// entrywise, so ‖Ĝ − G‖₂ ≤ γ_inner‖M‖_F² ≤ γ_inner·tr Ĝ/(1 − γ_inner) (the diagonal sums squares); and for a shift σ
+    /// with the Cholesky factorization of σI − Ĝ completing, λ_max(Ĝ) &lt; σ + uσ + dσγ_{d+1}/(1 − γ_{d+1}) + 10⁻³⁰⁰(1 + σ)
+    /// (the class' derivation). The shift is λ̂(1 + 2⁻⁴⁴), else λ̂(1 + 2⁻³⁶), λ̂(1 + 2⁻²⁸) or λ̂(1 + 2⁻²⁰) when the factorization
+    /// stops; when none completes (λ̂ far below λ_max(Ĝ)) the value is the trace bound tr Ĝ/(1 − γ_inner) + 10⁻³⁰⁰, λ_max ≤ tr
+    /// for the positive semidefinite G. The sum of these positive terms is formed in a few roundings and raised by 2⁻⁴⁸
+    /// relative (<see cref="Raise"/>, which also covers a square root taken of it). +∞ for an infinite trace, NaN for a NaN one; 0 for Ĝ = 0.
+    /// (docs/theorems/ConvBlock.md, "Certified upper values of the Gram eigenvalues".)
+    /// </summary>
+    public static double GramLargestUpper(double[] g, int d, int inner, double estimate)
+    {
+        if (d <= 0) return 0.0;
+        if (g.Length < d * d) throw new ArgumentException("the Gram matrix is shorter than d×d");
+        if (inner < 1 || (double)inner * d > 1e12) throw new ArgumentException("sizes beyond the rounding model (d·inner ≤ 10¹²)");
+        double trace = 0.0;
+        for (int i = 0; i < d; i++) trace += g[i * d + i];
+        if (double.IsNaN(trace)) return double.NaN;
+        if (double.IsPositiveInfinity(trace)) return double.PositiveInfinity;
+        if (trace <= 0.0) return UnderflowAllowance * Raise;   // every Ĝ_ii is a sum of squares: M = 0 up to underflow
+        double gi = Gamma(inner), gramError = gi * trace / (1.0 - gi) + UnderflowAllowance;
+        double gd1 = Gamma(d + 1);
+        double start = estimate > 0.0 && estimate <= double.MaxValue ? estimate : trace / d;
+        for (int attempt = 0; attempt < 4; attempt++)
+        {
+            double sigma = start * (1.0 + Math.ScaleB(1.0, -44 + 8 * attempt));
+            if (!(sigma <= double.MaxValue)) break;
+            if (ShiftedCholeskyCompletes(g, d, sigma))
+            {
+                double bound = sigma + U * sigma + d * sigma * gd1 / (1.0 - gd1) + UnderflowAllowance * (1.0 + sigma) + gramError;
+                return Math.Min(bound, trace / (1.0 - gi) + UnderflowAllowance) * Raise;
+            }
+        }
+        return (trace / (1.0 - gi) + UnderflowAllowance) * Raise;
+    }
+
+    /// <summary>1 + 2⁻⁴⁸ (32u): the raise of <see cref="GramLargestUpper"/>'s computed sum over its own roundings (at most a dozen:
+    /// the γ's, each term's few products and quotients, the four additions, the raise itself), half of it still above a square
+    /// root's rounding taken of the value.</summary>
+    internal static readonly double Raise = 1.0 + Math.ScaleB(1.0, -48);
+
     /// <summary>t = fl(τ²) and the shift σ = fl(t(1 − 2⁻³⁰)); false (nothing to prove) unless t is in [2⁻⁹⁰⁰, 2⁹⁰⁰].</summary>
     private static bool ShiftFor(double tau, out double t, out double sigma)
     {
