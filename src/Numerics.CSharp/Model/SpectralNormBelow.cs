@@ -81,7 +81,8 @@ public static partial class SpectralNorm
     /// (the class' derivation). The shift is λ̂(1 + 2⁻⁴⁴), else λ̂(1 + 2⁻³⁶), λ̂(1 + 2⁻²⁸) or λ̂(1 + 2⁻²⁰) when the factorization
     /// stops; when none completes (λ̂ far below λ_max(Ĝ)) the value is the trace bound tr Ĝ/(1 − γ_inner) + 10⁻³⁰⁰, λ_max ≤ tr
     /// for the positive semidefinite G. The sum of these positive terms is formed in a few roundings and raised by 2⁻⁴⁸
-    /// relative (<see cref="Raise"/>, which also covers a square root taken of it). +∞ for an infinite trace, NaN for a NaN one; 0 for Ĝ = 0.
+    /// relative (<see cref="Raise"/>, which also covers a square root taken of it). +∞ for an infinite trace, NaN for a NaN one;
+    /// 10⁻³⁰⁰ raised for a zero trace (every squared entry of M below the subnormals).
     /// (docs/theorems/ConvBlock.md, "Certified upper values of the Gram eigenvalues".)
     /// </summary>
     public static double GramLargestUpper(double[] g, int d, int inner, double estimate)
