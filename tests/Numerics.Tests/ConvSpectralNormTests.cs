@@ -167,6 +167,42 @@ public sealed class ConvSpectralNormTests
         Assert.True(jacobiBelow > 0, "Jacobi's estimate was never below λ_max: the test does not show the certificate is needed");
     }
 
+    [Fact(DisplayName = "SpectralNorm.GramLargestUpper: a Gram matrix of 16 384 equal rows summed in order, its trace about 3 500u below the exact one → the upper value at or above the exact λ_max; with the allowance of one term per entry (inner = 1) below it")]
+    public void GramRoundingAllowanceIsNeeded()
+    {
+        // M has N rows (x, y): G = MᵀM = N·(x, y)ᵀ(x, y), rank one, λ_max = N(x² + y²) exactly. Summed in order of the rows
+        // (one product, one addition a term) each computed entry drifts below its exact sum far beyond the shift's 2⁻⁴⁴ and
+        // the factorization's (d + 2)u, so only the Gram term γ_N·tr Ĝ/(1 − γ_N) of the derivation keeps the value above λ_max.
+        const int n = 16384, d = 2, shift = 60;
+        double x = 1.1, y = 0.7;
+        var g = new double[d * d];
+        for (int t = 0; t < n; t++) { g[0] += x * x; g[1] += x * y; g[3] += y * y; }
+        g[2] = g[1];
+        BigInteger X = Scaled(x, shift), Y = Scaled(y, shift);
+        BigInteger exact = n * (X * X + Y * Y);   // λ_max·2^(2·shift)
+        double estimate = ConvSpectralNorm.SymmetricEigenvalues((double[])g.Clone(), d).Max();
+        double upper = SpectralNorm.GramLargestUpper(g, d, n, estimate);
+        double oneTerm = SpectralNorm.GramLargestUpper(g, d, 1, estimate);
+        double lambda = (double)exact / Math.Pow(2, 2 * shift);
+        _out.WriteLine($"λ_max {lambda:R}; Ĝ's trace {g[0] + g[3]:R} ({(lambda - g[0] - g[3]) / lambda / Math.ScaleB(1.0, -53):F0}u below); upper {upper:R}; with inner = 1 {oneTerm:R}");
+        Assert.True(Scaled(upper, 2 * shift) >= exact, $"{upper:R} below λ_max");
+        Assert.True(upper <= lambda * (1 + 4.0 * n * Math.ScaleB(1.0, -53)), $"{upper:R} further above λ_max than the Gram allowance");
+        Assert.True(Scaled(oneTerm, 2 * shift) < exact, $"with the allowance of one term the value {oneTerm:R} is still above λ_max: the data do not need the Gram term");
+    }
+
+    /// <summary>v·2^s as an exact integer (v finite, v·2^s an integer).</summary>
+    private static BigInteger Scaled(double v, int s)
+    {
+        long bits = BitConverter.DoubleToInt64Bits(Math.Abs(v));
+        int e = (int)((bits >> 52) & 0x7FF);
+        long mant = bits & ((1L << 52) - 1);
+        if (e == 0) e = 1; else mant |= 1L << 52;
+        int p = e - 1075 + s;   // |v| = mant·2^(e − 1075)
+        if (p < 0) throw new ArgumentException($"{v:R}·2^{s} is not an integer");
+        var r = new BigInteger(mant) << p;
+        return v < 0 ? -r : r;
+    }
+
     [Fact(DisplayName = "SpectralNorm.GramLargestUpper: an estimate a tenth of λ_max, or none → no shift factors, the trace bound (above λ_max); NaN → NaN, an infinite trace → +∞, zero → at most 10⁻²⁹⁹")]
     public void FallbacksAndSpecialValues()
     {
