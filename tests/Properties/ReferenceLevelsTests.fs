@@ -92,3 +92,15 @@ let nanShareNotKept () =
     Assert.True(EulerError.acceptsLoose loose)
     let samples = loose.Samples |> Array.mapi (fun i x -> if i = 3 then { x with IntegrationShare = nan } else x)
     Assert.False(EulerError.acceptsLoose { loose with Samples = samples })
+
+[<Fact(DisplayName = "B.*'s reference solves, the loose attempt: the solver gives up (InvalidOperationException) → None, the tight level next; any other exception (ArgumentException, NullReferenceException) → propagates as it is, not retried")>]
+let looseAttemptFallsBackOnlyOnSolverFailures () =
+    Assert.Equal(Some 3, EulerError.tryLooseLevel (fun () -> 3))
+    Assert.Equal(None, EulerError.tryLooseLevel (fun () -> raise (System.InvalidOperationException "step budget exhausted") : int))
+    let mutable calls = 0
+    let thrown = Assert.Throws<System.ArgumentException>(fun () ->
+        EulerError.tryLooseLevel (fun () -> calls <- calls + 1; raise (System.ArgumentException "a defect of the analysis") : int) |> ignore)
+    Assert.Equal("a defect of the analysis", thrown.Message)
+    Assert.Equal(1, calls)
+    Assert.Throws<System.NullReferenceException>(fun () ->
+        EulerError.tryLooseLevel (fun () -> raise (System.NullReferenceException()) : int) |> ignore) |> ignore

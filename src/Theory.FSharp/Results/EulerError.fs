@@ -366,14 +366,16 @@ let analyseSnapshotTight (c: float) (cDefect: float) (run: Run) (s: int) : Snaps
 /// The reference solves are made at the loose level first (`LooseRtol`) and kept where `acceptsLoose` holds; otherwise
 /// (a loose solve the solver gave up on included) the analysis is made again at the tight level (`Rtol`), whose result
 /// stands as before.
+/// The loose attempt of the two levels: Some of its result, or None when the solver gave up (its own failures: a step
+/// budget exhausted, a step size below its floor, a state not finite, all `InvalidOperationException`), which sends the
+/// snapshot to the tight level. Any other exception is an error of the analysis and propagates as it is.
+let tryLooseLevel (attempt: unit -> 'T) : 'T option =
+    try Some(attempt ()) with :? InvalidOperationException -> None
+
 let private analyseSnapshotTrying (tryLoose: bool) (c: float) (cDefect: float) (run: Run) (s: int) : SnapshotCheck * bool =
     let loose =
         if not tryLoose then None
-        else
-            try Some(analyseSnapshotAt (LooseRtol, LooseAtol, LooseCheckRtol, LooseCheckAtol) c cDefect run s)
-            // only the solver's own failures (step budget, step-size underflow, a non-finite state: InvalidOperationException)
-            // send a snapshot to the tight level; any other exception is an error of the analysis and propagates as it is
-            with :? InvalidOperationException -> None
+        else tryLooseLevel (fun () -> analyseSnapshotAt (LooseRtol, LooseAtol, LooseCheckRtol, LooseCheckAtol) c cDefect run s)
     match loose with
     | Some a when acceptsLoose a -> a, false
     | Some a ->
