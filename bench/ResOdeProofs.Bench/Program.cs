@@ -13,7 +13,8 @@ using BenchmarkDotNet.Running;
 // evaluations keeping nothing, the states or the products (in two sets, or one: states1, products1), for perf stat (KeepProbe.cs); `--spectral-probe [CALLS]`: the split
 // pass' spectral upper value and its parts (SpectralProbe.cs); `--ordered-probe [ROUNDS]`: the reference products
 // (Layerwise.MultiplyOrdered) on each vector width at their callers' shapes (OrderedProbe.cs); `--transpose-probe [CALLS]`:
-// FastKernels.Transpose of doubles at its callers' shapes (TransposeProbe.cs); anything else goes to BenchmarkDotNet.
+// FastKernels.Transpose of doubles at its callers' shapes (TransposeProbe.cs); `--shapes-probe [ROUNDS]`: the observer's three
+// product shapes at figure 2 against the FMA peak (ShapesProbe.cs); anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "--min-probe")
     ResOdeProofs.Bench.MinProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
 else if (args.Length > 0 && args[0] == "--centre-probe")
@@ -41,6 +42,8 @@ else if (args.Length > 0 && args[0] == "--ordered-probe")
     ResOdeProofs.Bench.OrderedProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200);
 else if (args.Length > 0 && args[0] == "--transpose-probe")
     ResOdeProofs.Bench.TransposeProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200000);
+else if (args.Length > 0 && args[0] == "--shapes-probe")
+    ResOdeProofs.Bench.ShapesProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
 else if (args.Length > 0 && args[0] == "--handoff-probe")
     ResOdeProofs.Bench.HandoffProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40);
 else
