@@ -20,12 +20,18 @@ internal static class MinProbe
         var inv = CultureInfo.InvariantCulture;
         var levels = new[] { SimdLevel.Vector256, SimdLevel.Vector512 }.Where(l => l <= Simd.Hardware).ToArray();
         var r = new System.Random(1);
-        double[] Fill(int k, double s) => Enumerable.Range(0, k).Select(_ => s * (r.NextDouble() - 0.5)).ToArray();
+        // every operand on a 64-byte boundary, as the engine's own arrays are (AlignedArrays)
+        double[] Fill(int k, double s)
+        {
+            var a = AlignedArrays.Create<double>(k);
+            for (int i = 0; i < k; i++) a[i] = s * (r.NextDouble() - 0.5);
+            return a;
+        }
         Console.WriteLine($"min over {rounds} interleaved rounds; FLOP counts: GEMM 2·n·d·m, GELU none (entries/ns), iteration 12·n·d·m·L");
         foreach (int m in new[] { 32, 64 })
         {
             var h = Fill(N * D, 1); var wt = Fill(m * D, 1); var pre = Fill(N * m, 4); var p = Fill(N * D, 1); var g = Fill(m * D, 1);
-            var s = new double[N * m]; var sd = new double[N * m];
+            var s = AlignedArrays.Create<double>(N * m); var sd = AlignedArrays.Create<double>(N * m);
             var probes = new List<(string Name, SimdLevel Level, double Flop, Action Call)>();
             foreach (var l in levels)
             {
@@ -53,7 +59,7 @@ internal static class MinProbe
         {
             var shape = NetworkShape.Square(L, m, D);
             var net = new ResNet<double>(shape, ActivationKind.Gelu, Dataset.SyntheticGaussian(n, D, D, 1), new EngineOptions());
-            var w = Fill(L * m * D, 0.5); var v = Fill(L * m * D, 0.25); var gw = new double[w.Length]; var gv = new double[v.Length];
+            var w = Fill(L * m * D, 0.5); var v = Fill(L * m * D, 0.25); var gw = AlignedArrays.Create<double>(w.Length); var gv = AlignedArrays.Create<double>(v.Length);
             var calls = levels.Select(l => (Action)(() => { Simd.Override = l; try { net.Evaluate(w, v, gw, gv); } finally { Simd.Override = null; } })).ToArray();
             var best = Measure(calls, L > 100 ? Math.Max(3, rounds / 100) : Math.Max(5, rounds / 10), 1);
             for (int i = 0; i < levels.Length; i++)

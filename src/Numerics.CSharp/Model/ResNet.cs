@@ -202,7 +202,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         _y = Convert(data.Y);
         _b = b is null ? null : Convert(b);
         // h_0 = A x once and for all: A is fixed.
-        var h0 = new T[n * d];
+        var h0 = AlignedArrays.Create<T>(n * d);
         if (a is null) Convert(data.X).CopyTo(h0, 0);
         else
         {
@@ -274,7 +274,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         public KeptStates(NetworkShape shape, int samples)
         {
             int L = shape.Depth, nd = samples * shape.Dim;
-            H = new T[(L + 1) * nd]; P = new T[(L + 1) * nd];
+            H = AlignedArrays.Create<T>((L + 1) * nd); P = AlignedArrays.Create<T>((L + 1) * nd);
             PreMin = new double[L + 1]; PreMax = new double[L + 1]; DerivativeMax = new double[L + 1]; AdjointProductMax = new double[L + 1];
         }
         /// <summary>h_k (k = 0..L) and p_k = ∂ℓ/∂h_k, n×d each: entry (i, r) of k at (k·n + i)·d + r.</summary>
@@ -300,8 +300,8 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             ProductsValid = KeepProducts;
             if (KeepProducts && Pre is null)
             {
-                Pre = new T[(layers + 1) * samples * width]; AdjointProduct = new T[(layers + 1) * samples * width];
-                Activation = new T[(layers + 1) * samples * width]; Derivative = new T[(layers + 1) * samples * width];
+                Pre = AlignedArrays.Create<T>((layers + 1) * samples * width); AdjointProduct = AlignedArrays.Create<T>((layers + 1) * samples * width);
+                Activation = AlignedArrays.Create<T>((layers + 1) * samples * width); Derivative = AlignedArrays.Create<T>((layers + 1) * samples * width);
                 return true;
             }
             return false;
@@ -473,10 +473,10 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         int L = _shape.Depth, d = _shape.Dim, m = _shape.Width, md = m * d, n = _n, nd = n * d, nm = n * m;
         bool products = kept.ProductsValid;
         T[]? act = null, der = null, preBuf = null;
-        if (!products) { act = _togetherAct ??= new T[(long)L * nm]; der = _togetherDer ??= new T[(long)L * nm]; preBuf = _togetherPre ??= new T[nm]; }
-        var p = (_togetherP ??= new T[nd]).AsSpan();
-        var q = (_togetherQ ??= new T[nm]).AsSpan();
-        var wt = _togetherWt ??= new T[md]; var vt = _togetherVt ??= new T[md];
+        if (!products) { act = _togetherAct ??= AlignedArrays.Create<T>((long)L * nm); der = _togetherDer ??= AlignedArrays.Create<T>((long)L * nm); preBuf = _togetherPre ??= AlignedArrays.Create<T>(nm); }
+        var p = (_togetherP ??= AlignedArrays.Create<T>(nd)).AsSpan();
+        var q = (_togetherQ ??= AlignedArrays.Create<T>(nm)).AsSpan();
+        var wt = _togetherWt ??= AlignedArrays.Create<T>(md); var vt = _togetherVt ??= AlignedArrays.Create<T>(md);
         var keptH = kept.H;
         bool prefetch = true;
         foreach (var blk in _blocks) prefetch &= blk.Prefetches;
@@ -651,7 +651,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         // blocks run in step (RunTogether) without products in arrays of its own; neither touches it.
         private T[]? _segActStore;
         private readonly long _segActLength;
-        private T[] SegAct => _segActStore ??= new T[_segActLength];
+        private T[] SegAct => _segActStore ??= AlignedArrays.Create<T>(_segActLength);
         /// <summary>Lets the segment's stored σ, σ' go (formed again on the next evaluation that stores them).</summary>
         internal void ReleaseStoredActivations() => _segActStore = null;
         private int Act(int j, int nm) => Recomputes ? 0 : 2 * j * nm;
@@ -687,21 +687,21 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             long hs = (long)(buffer + 1) * nb * d, ss = (long)(recompute ? 1 : buffer) * nb * m, cs = (long)(_segments + 1) * nb * d;
             if (hs > Array.MaxLength || 2 * ss > Array.MaxLength || cs > Array.MaxLength)
                 throw new ArgumentException($"stored activations need {2 * ss} entries in one array (σ and σ' of K layers, 2·K·n·m), more than one array holds; reduce L or n, or use checkpointing");
-            _checkpoints = new T[cs];
+            _checkpoints = AlignedArrays.Create<T>(cs);
             Array.Copy(h0, (long)i0 * d, _checkpoints, 0, (long)nb * d);
-            SegH = new T[hs];
+            SegH = AlignedArrays.Create<T>(hs);
             // the bytes the passes walk per evaluation: the stored states and activations, W and V, and the gradient's layers
             // (with σ, σ' recomputed the stored part shrinks to h, and W, V and G_k become most of what streams from memory)
             Prefetches = (hs + 2 * ss + 4L * L * m * d) * Unsafe.SizeOf<T>() > PrefetchBytes;
             _segActLength = 2 * ss;
-            _pre = new T[nb * m];
-            _p = new T[nb * d];
-            _q = new T[nb * m];
-            _out = new T[nb * s.OutputDim];
-            _wt = new T[m * d];
-            _vt = new T[m * d];
-            GradW = ownGradients ? new T[L * m * d] : Array.Empty<T>();
-            GradV = ownGradients ? new T[L * m * d] : Array.Empty<T>();
+            _pre = AlignedArrays.Create<T>(nb * m);
+            _p = AlignedArrays.Create<T>(nb * d);
+            _q = AlignedArrays.Create<T>(nb * m);
+            _out = AlignedArrays.Create<T>(nb * s.OutputDim);
+            _wt = AlignedArrays.Create<T>(m * d);
+            _vt = AlignedArrays.Create<T>(m * d);
+            GradW = ownGradients ? AlignedArrays.Create<T>(L * m * d) : Array.Empty<T>();
+            GradV = ownGradients ? AlignedArrays.Create<T>(L * m * d) : Array.Empty<T>();
             AdjointSums = new double[L + 1];
             KeptRanges = new double[6 * (L + 1)];
         }

@@ -66,7 +66,7 @@ public static class EngineBenchmark
         var data = Dataset.SyntheticGaussian(c.Samples, c.Dim, c.Dim, 1);
         var net = new ResNet<T>(shape, c.Activation, data, new EngineOptions { Threads = c.Threads, CheckpointSegment = c.Checkpoint, CheckpointKeepLast = c.KeepLast, Activations = c.Activations });
         int total = c.Depth * c.Width * c.Dim;
-        var w = new T[total]; var v = new T[total]; var gw = new T[total]; var gv = new T[total];
+        var w = AlignedArrays.Create<T>(total); var v = AlignedArrays.Create<T>(total); var gw = AlignedArrays.Create<T>(total); var gv = AlignedArrays.Create<T>(total);
         var rng = Random.Rng.ForStream(1, "bench");
         var tmp = new double[c.Width * c.Dim];
         for (int k = 0; k < c.Depth; k++)

@@ -221,9 +221,9 @@ public static class Trainer
             int total = shape.Depth * shape.LayerSize;
             _md = shape.LayerSize;
             _net = new ResNet<T>(shape, o.Activation, data, o.EngineFor(shape, data.Count), a, b) { Fault = o.Fault };
-            _w = new T[total]; _v = new T[total];
+            _w = AlignedArrays.Create<T>(total); _v = AlignedArrays.Create<T>(total);
             for (int i = 0; i < total; i++) { _w[i] = T.CreateTruncating(w0[i]); _v[i] = T.CreateTruncating(v0[i]); }
-            _gw = new T[total]; _gv = new T[total];
+            _gw = AlignedArrays.Create<T>(total); _gv = AlignedArrays.Create<T>(total);
             _stale = StaleGradient<T>.For(o.Fault, total);
             _passes = new IterationPasses<T>(_level, shape.Depth, _md, _net.Threads, helper: _net.Helper);
             if (block is not null)

@@ -94,7 +94,7 @@ public sealed class CentrePass
         if (activation != ActivationKind.Gelu) throw new ArgumentException("the centre's remainder constants are derived for GELU only");
         _L = shape.Depth; _m = shape.Width; _d = shape.Dim; _n = samples; _act = activation;
         int nm = _n * _m, md = _m * _d, pairs = Math.Max(0, _L - 1);
-        double[] A(int len) => new double[len];
+        double[] A(int len) => AlignedArrays.Create<double>(len);
         _wf = A(_L); _vf = A(_L);
         CW = A(pairs * md); CV = A(pairs * md);
         NormCW = A(pairs); NormCV = A(pairs); RW = A(pairs); RV = A(pairs); AWW = A(pairs); AWV = A(pairs);
@@ -180,7 +180,7 @@ public sealed class CentrePass
         public readonly double[] U0, U1, Q0, Q1, D0, D1, S0, S1, Cw, Cv, Xw, Xv, T, Hw, Hv;
         public Work(int nm, int md)
         {
-            double[] A(int len) => new double[len];
+            double[] A(int len) => AlignedArrays.Create<double>(len);
             U0 = A(nm); U1 = A(nm); Q0 = A(nm); Q1 = A(nm); D0 = A(nm); D1 = A(nm); S0 = A(nm); S1 = A(nm); Cw = A(nm); Cv = A(nm);
             Xw = A(nm); Xv = A(nm); T = A(md); Hw = A(md); Hv = A(md);
         }

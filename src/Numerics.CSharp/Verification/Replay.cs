@@ -217,7 +217,7 @@ public static class Replay
         public double[] Zeroed(Slot slot, int length)
         {
             ref var b = ref _buffers[(int)slot];
-            if (b is null || b.Length != length) b = new double[length];
+            if (b is null || b.Length != length) b = AlignedArrays.Create<double>(length);
             else Array.Clear(b);
             return b;
         }
@@ -225,7 +225,7 @@ public static class Replay
         public double[] CopyOf(Slot slot, double[] source)
         {
             ref var b = ref _buffers[(int)slot];
-            if (b is null || b.Length != source.Length) b = new double[source.Length];
+            if (b is null || b.Length != source.Length) b = AlignedArrays.Create<double>(source.Length);
             source.CopyTo(b, 0);
             return b;
         }

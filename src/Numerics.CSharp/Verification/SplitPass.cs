@@ -44,9 +44,10 @@ public sealed class SplitPass
         public Scratch(int n, int m, int d)
         {
             int nm = n * m, r = Math.Max(Math.Min(n, d), Math.Min(n, m));
-            Wt = new double[m * d]; Uh = new double[nm]; Sh = new double[nm]; Dsh = new double[nm]; Gh = new double[nm];
-            Q0 = new double[nm]; Dh = new double[n * d]; Gram = new double[r * r]; Sq = new double[r * r]; GramT = new double[r * r];
-            Spare = new double[n * Math.Max(d, m)];
+            static double[] A(int len) => AlignedArrays.Create<double>(len);
+            Wt = A(m * d); Uh = A(nm); Sh = A(nm); Dsh = A(nm); Gh = A(nm);
+            Q0 = A(nm); Dh = A(n * d); Gram = A(r * r); Sq = A(r * r); GramT = A(r * r);
+            Spare = A(n * Math.Max(d, m));
         }
     }
 
@@ -61,22 +62,22 @@ public sealed class SplitPass
         int L = _L, nd = _n * _d, nm = _n * _m, md = _m * _d;
         _h0 = (double[])h0.Clone();
         _uLo = new double[L + 1]; _uHi = new double[L + 1]; _d1 = new double[L + 1];
-        _wt = new double[md]; _vt = new double[md];
-        _q = new double[nm]; _res = new double[_n * _dOut];
+        _wt = AlignedArrays.Create<double>(md); _vt = AlignedArrays.Create<double>(md);
+        _q = AlignedArrays.Create<double>(nm); _res = AlignedArrays.Create<double>(_n * _dOut);
         _scr = new Scratch[ObserverTeam.Workers];
         for (int t = 0; t < _scr.Length; t++) _scr[t] = new Scratch(_n, _m, _d);
         _gInf = new double[L + 1];
         _hs = new double[L + 1]; _ps = new double[L + 1]; _pf = new double[L + 1];
         int pairs = Math.Max(0, L - 1);
-        EW = new double[pairs * md]; EV = new double[pairs * md];
-        GW = new double[L * md]; GV = new double[L * md];
+        EW = AlignedArrays.Create<double>(pairs * md); EV = AlignedArrays.Create<double>(pairs * md);
+        GW = AlignedArrays.Create<double>(L * md); GV = AlignedArrays.Create<double>(L * md);
         Pairs = new PairQuantities(pairs);
     }
 
     private static double[][] Alloc(int count, int len)
     {
         var a = new double[count][];
-        for (int i = 0; i < count; i++) a[i] = new double[len];
+        for (int i = 0; i < count; i++) a[i] = AlignedArrays.Create<double>(len);
         return a;
     }
 
@@ -125,7 +126,7 @@ public sealed class SplitPass
         double invL = 1.0 / L;
         if (_hF is null)
         {
-            _hF = new double[(L + 1) * nd]; _pF = new double[(L + 1) * nd];
+            _hF = AlignedArrays.Create<double>((L + 1) * nd); _pF = AlignedArrays.Create<double>((L + 1) * nd);
             _u = Alloc(L + 1, nm); _sd = Alloc(L + 1, nm); _s = Alloc(L + 1, nm);
             _h0.CopyTo(_hF, 0);
         }
@@ -233,8 +234,8 @@ public sealed class SplitPass
         PairProductsValid = KeepPairProducts;
         if (KeepPairProducts && PairU0 is null)
         {
-            PairU0 = new double[Math.Max(0, L - 1) * nm]; PairQ0 = new double[Math.Max(0, L - 1) * nm]; PairD0 = new double[Math.Max(0, L - 1) * nm];
-            PairS0 = new double[Math.Max(0, L - 1) * nm];
+            PairU0 = AlignedArrays.Create<double>(Math.Max(0, L - 1) * nm); PairQ0 = AlignedArrays.Create<double>(Math.Max(0, L - 1) * nm); PairD0 = AlignedArrays.Create<double>(Math.Max(0, L - 1) * nm);
+            PairS0 = AlignedArrays.Create<double>(Math.Max(0, L - 1) * nm);
         }
         var centre = FusedCentre;
         centre?.BeginStep(this);
