@@ -134,3 +134,26 @@ let ``Registry.selection: ids, former ids and prefixes → chosen as a study's r
     Assert.False(s "A.split")
     Assert.True((Registry.selection []) "anything")
     Assert.Equal<string list>([ "Z.none"; "B.boun" ], Registry.unknownPatterns [ "Z.none"; "B.bound"; "B.boun"; "I."; "A.rate" ])
+
+[<Fact(DisplayName = "E.replay and the split statements: the engine's run with its inputs scaled by 10⁶ after training (the replay and its observer leave the finite numbers) → E.replay violated (the bit-exact claim refuted), the split statements hypothesis not met, no row an error; E.replay's verdict the same alone")>]
+let ``a replay that leaves the finite numbers: no error rows`` () =
+    splitRegistered ()
+    let dir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "resode-xscaled-" + System.Guid.NewGuid().ToString("N"))
+    try
+        RunDirectory.Write(spec.Train(), dir)
+        let xPath = System.IO.Path.Combine(dir, "x.npy")
+        let x = Npy.Read xPath
+        Npy.Write(xPath, System.ReadOnlySpan(x.Data |> Array.map (fun v -> v * 1e6)), x.Shape)
+        let whole = Registry.verifyRun (Run(RunDirectory.Read dir))
+        // before, the observer's ranges of a non-finite pass reached Activations.SupAbsDerivative as (+∞, −∞) and every row
+        // that reads the replay was an error
+        for r in whole do Assert.False(r.IsError, sprintf "%s: %s %s" r.Id r.Verdict r.Detail)
+        let row id = whole |> List.find (fun r -> r.Id = id)
+        // the engine's own run claims a bit-exact replay: a replay that leaves the finite numbers refutes it
+        Assert.True((row "E.replay").IsViolated, sprintf "E.replay: %s %s" (row "E.replay").Verdict (row "E.replay").Detail)
+        for id in [ "A.split"; "A.split.segments"; "A.split.centre.segments" ] do
+            Assert.True((row id).Verdict.StartsWith("hypothesis not met"), sprintf "%s: %s %s" id (row id).Verdict (row id).Detail)
+        let alone = Registry.verifyRunSelected (Registry.selection [ "E.replay" ]) (Run(RunDirectory.Read dir))
+        Assert.Equal((row "E.replay").Verdict, alone.Head.Verdict)
+    finally
+        if System.IO.Directory.Exists dir then System.IO.Directory.Delete(dir, true)

@@ -428,6 +428,29 @@ public static class Activations
     }
 
     /// <summary>
+    /// The range a sup over a measured range is taken on: [lo, hi] with its ends clamped to ±10¹⁵⁰ (a range reaching ±∞ is the
+    /// line; σ's derivatives there are limits, which ±10¹⁵⁰ gives without ∞·0), or the whole line when the measurement found
+    /// no number (lo > hi, or NaN: the states were not finite, as on a replay that left the finite numbers). An upper value
+    /// either way; <see cref="SupAbsDerivative"/> and <see cref="SupAbsSecondDerivative"/> themselves refuse such a range.
+    /// </summary>
+    public static (double Lo, double Hi) MeasuredRange(double lo, double hi) =>
+        lo <= hi ? (Math.Clamp(lo, -1e150, 1e150), Math.Clamp(hi, -1e150, 1e150)) : (-1e150, 1e150);
+
+    /// <summary><see cref="SupAbsDerivative"/> over <see cref="MeasuredRange"/>(lo, hi).</summary>
+    public static double SupAbsDerivativeMeasured(ActivationKind k, double lo, double hi)
+    {
+        var (a, b) = MeasuredRange(lo, hi);
+        return SupAbsDerivative(k, a, b);
+    }
+
+    /// <summary><see cref="SupAbsSecondDerivative"/> over <see cref="MeasuredRange"/>(lo, hi).</summary>
+    public static double SupAbsSecondDerivativeMeasured(ActivationKind k, double lo, double hi)
+    {
+        var (a, b) = MeasuredRange(lo, hi);
+        return SupAbsSecondDerivative(k, a, b);
+    }
+
+    /// <summary>
     /// sup_{u∈[lo,hi]} |σ(u)| (for bounding ‖σ(Wh)‖): the maximum of |σ| over lo, hi and the critical points of σ
     /// inside (lo, hi) (gelu: its minimum at u ≈ −0.7518 where Φ(u) + u·φ(u) = 0; the others are monotone).
     /// </summary>

@@ -411,8 +411,9 @@ public sealed class CentrePass
         FastKernels.Gemm<double>(level, p, 1, d, s.Xv, s.Hv, d, n, m, 1.0, accumulate: false);
         FastKernels.Gemm<double>(level, s.Xw, 1, m, h, s.Hw, m, n, d, 1.0, accumulate: false);
         // ‖M̄e‖: σ', σ'' of u(t) lie over the hull [Lo, Hi] of u(0), u(1); |q(t)| ≤ max(|q(0)|, |q(1)|)
-        double s1 = Activations.SupAbsDerivative(_act, q.Lo[i], q.Hi[i]);
-        double s2 = Activations.SupAbsSecondDerivative(_act, q.Lo[i], q.Hi[i]);
+        // (over the whole line when the pair's states held no number: a replay that left the finite numbers)
+        double s1 = Activations.SupAbsDerivativeMeasured(_act, q.Lo[i], q.Hi[i]);
+        double s2 = Activations.SupAbsSecondDerivativeMeasured(_act, q.Lo[i], q.Hi[i]);
         AWW[i] = s2 * Math.Max(q.GHatInf[i], q.G1Inf[i]) * hs * hs;
         AWV[i] = s1 * ps1 * hs;
         // ‖E^W‖_F, ‖E^V‖_F as the split pass computed them from the same arrays (the same call, so the same bits)

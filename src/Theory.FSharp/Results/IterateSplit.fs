@@ -78,11 +78,12 @@ type Workspace(c: Context) =
     member _.Context = c
     member _.Pass = pass
 
-/// The pair record of pair index i from the pass' quantities; s1, s2 over the ranges the pass measured.
+/// The pair record of pair index i from the pass' quantities; s1, s2 over the ranges the pass measured (over the whole line
+/// when a range found no number: states that were not finite, on a replay that left the finite numbers).
 let private pairOf (act: ActivationKind) (q: PairQuantities) (i: int) : Pair =
     let smooth = Activations.IsTwiceDifferentiable act
-    let s1 = Activations.SupAbsDerivative(act, q.Lo.[i], q.Hi.[i])
-    let s2 = if smooth then Activations.SupAbsSecondDerivative(act, q.Lo.[i], q.Hi.[i]) else nan
+    let s1 = Activations.SupAbsDerivativeMeasured(act, q.Lo.[i], q.Hi.[i])
+    let s2 = if smooth then Activations.SupAbsSecondDerivativeMeasured(act, q.Lo.[i], q.Hi.[i]) else nan
     { EW = q.EW.[i]; EV = q.EV.[i]
       AWW = s2 * q.G1Inf.[i] * q.HS.[i] * q.HS.[i]
       AWV = q.D1Hat.[i] * q.PS1.[i] * q.HS.[i]
@@ -90,8 +91,8 @@ let private pairOf (act: ActivationKind) (q: PairQuantities) (i: int) : Pair =
       X = q.X.[i]; Y = q.Y.[i]; DGW = q.DGW.[i]; DGV = q.DGV.[i]
       PF1 = q.PF1.[i]; PF = q.PF.[i]; PS = q.PS.[i]; HS = q.HS.[i]
       DHF = q.DHF.[i]; DHS = q.DHS.[i]; SHatS = q.SHatS.[i]; GHatInf = q.GHatInf.[i]
-      S1F = Activations.SupAbsDerivative(act, q.LoF.[i], q.HiF.[i])
-      S2F = (if smooth then Activations.SupAbsSecondDerivative(act, q.LoF.[i], q.HiF.[i]) else nan)
+      S1F = Activations.SupAbsDerivativeMeasured(act, q.LoF.[i], q.HiF.[i])
+      S2F = (if smooth then Activations.SupAbsSecondDerivativeMeasured(act, q.LoF.[i], q.HiF.[i]) else nan)
       D1Max = q.D1K.[i] }
 
 /// Evaluates one iterate at weights W (L·m·d) and V (L·d·m) in the buffers of `ws`; `withForcing` adds the spectral

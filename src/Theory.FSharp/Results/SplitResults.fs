@@ -477,6 +477,10 @@ let private replayStandsForRun =
     "replay stands for the producer (E.replay certified, or bit-exact producer)", fun (run: Run) ->
         match run.Evidence, run.Uncertified with
         | None, _ -> NotMet "not replayed (the recursion needs plain gradient descent)"
+        | Some e, _ when e.Segments |> Array.exists (fun s -> not s.Replay.Finite) ->
+            // the recursion's per-iterate quantities end where the replay left the finite numbers: no bound from there on
+            let s = e.Segments |> Array.find (fun s -> not s.Replay.Finite)
+            NotMet(sprintf "the replay from snapshot %d left the finite numbers (iterations %d → %d; see E.replay)" s.Replay.Snapshot s.Replay.From s.Replay.To)
         | Some e, None ->
             match Replay.BitExactClaim run.Data with
             | null ->
