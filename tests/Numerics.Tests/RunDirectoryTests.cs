@@ -175,6 +175,11 @@ public sealed class RunDirectoryTests : IDisposable
     [InlineData("format-newer", new[] { "run.json", "resode-run/99", "resode-run/1" })]
     [InlineData("lipschitz-negative", new[] { "run.json", "init.lipschitz_w", "≥ 0" })]
     [InlineData("float32-declared-float64-weights", new[] { "w.npy", "\"precision\": \"float32\"", "snapshot 0", "not a float32 number" })]
+    [InlineData("diverged-without-diverged-at", new[] { "run.json", "\"diverged\"", "\"diverged_at\" is missing", "4 here" })]
+    [InlineData("diverged-at-mid-run", new[] { "run.json", "\"diverged_at\" is 2", "ends at iteration 4" })]
+    [InlineData("depth-as-float", new[] { "run.json", "\"depth\" must be an integer", "8, not 8.0" })]
+    [InlineData("eta-as-string", new[] { "run.json", "\"eta\" must be a number" })]
+    [InlineData("init-as-number", new[] { "run.json", "\"init\" must be an object" })]
     public void BrokenDirectoriesAreRejectedWithATellingMessage(string variant, string[] fragments)
     {
         var dir = WriteForeign(variant);
@@ -220,10 +225,35 @@ public sealed class RunDirectoryTests : IDisposable
             // the foreign weights are float64 draws: a float32 claim is refuted by the first of them
             case "float32-declared-float64-weights": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"precision\": \"float32\"}"); break;
             case "d-in-mismatch": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"d_in\": 5}"); break;
+            // "diverged" says where the run stopped; a completed, finite run claimed diverged without it was accepted
+            case "diverged-without-diverged-at": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"status\": \"diverged\"}"); break;
+            case "diverged-at-mid-run": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"status\": \"diverged\", \"diverged_at\": 2}"); break;
+            // values of the wrong kind, named by key and kind (they were named by the reader's .NET types)
+            case "depth-as-float": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"depth\": 8.0}"); break;
+            case "eta-as-string": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": \"0.1\"}"); break;
+            case "init-as-number": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"init\": 3}"); break;
             default: throw new ArgumentException(variant);
         }
         var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
         foreach (var f in fragments) Assert.Contains(f, e.Message);
+        Assert.DoesNotContain("System.", e.Message);
+    }
+
+    [Theory(DisplayName = "RunDirectory: the optimizers the verifier replays named in any case (\"GD\", \"Clipped-GD\") → read as gd, clipped-gd; another name (adam) kept as given; an unknown activation's message without the parameter name")]
+    [InlineData("GD", "gd")]
+    [InlineData("Gd", "gd")]
+    [InlineData("gd", "gd")]
+    [InlineData("Clipped-GD", "clipped-gd")]
+    [InlineData("adam", "adam")]
+    [InlineData("Adam", "Adam")]
+    public void OptimizerNamesInAnyCase(string given, string read)
+    {
+        var dir = WriteForeign("optimizer-" + given);
+        File.WriteAllText(Path.Combine(dir, "run.json"), $"{{\"activation\": \"tanh\", \"eta\": 0.1, \"optimizer\": \"{given}\"{(given.StartsWith("Clipped", StringComparison.Ordinal) ? ", \"clip_radius\": 1" : "")}}}");
+        Assert.Equal(read, RunDirectory.Read(dir).Meta.Optimizer);
+        File.WriteAllText(Path.Combine(dir, "run.json"), "{\"activation\": \"swish\", \"eta\": 0.1}");
+        var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
+        Assert.DoesNotContain("Parameter", e.Message);
     }
 
     [Fact(DisplayName = "RunDirectory: missing directory → error")]

@@ -62,6 +62,30 @@ let ``I.*: corrupted loss entry → violated`` () =
     Assert.Contains("I.loss", caught)
     Assert.Contains("I.trace", caught)
 
+[<Fact(DisplayName = "I.loss: a float64 run with losses.npy stored as float32 (a producer's astype) → holds; the same with one recorded loss moved by four float32 ulps → violated")>]
+let ``I.loss float32-stored losses`` () =
+    let spec = RunSpec(Depth = 6, Width = 5, Samples = 4, Dim = 3, Iterations = 6, SnapshotSteps = [| 0; 3; 6 |], Seed = 2L)
+    let dir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "resode-lossf4-" + System.Guid.NewGuid().ToString("N"))
+    try
+        RunDirectory.Write(spec.Train(), dir)
+        let path = System.IO.Path.Combine(dir, "losses.npy")
+        let losses = (Npy.Read path).Data
+        let store (ls: float[]) = Npy.Write(path, System.ReadOnlySpan(ls |> Array.map float32), ls.Length)
+        store losses
+        let faithful = Run(RunDirectory.Read dir)
+        Assert.Equal(System.Math.ScaleB(1.0, -24), faithful.LossesStorageRoundoff)
+        // the rounding is visible: some stored loss differs from the float64 one by more than the float64 allowance alone
+        Assert.True(losses |> Array.exists (fun l -> float (float32 l) <> l))
+        let v = (Result.evaluate RunIntegrity.snapshotLoss faithful).Verdict
+        Assert.True(Verdict.isHolds v, sprintf "%A" v)
+        let moved = losses |> Array.map float32
+        moved.[3] <- System.BitConverter.Int32BitsToSingle(System.BitConverter.SingleToInt32Bits moved.[3] + 4)
+        Npy.Write(path, System.ReadOnlySpan(moved), moved.Length)
+        let corrupted = Run(RunDirectory.Read dir)
+        Assert.True(Verdict.isViolated (Result.evaluate RunIntegrity.snapshotLoss corrupted).Verdict)
+    finally
+        if System.IO.Directory.Exists dir then System.IO.Directory.Delete(dir, true)
+
 [<Fact>]
 let ``I.trace: a float32 run's smooth_z claimed 10⁻³ above its snapshot's value → violated, which the forward tolerance let through`` () =
     let spec = RunSpec(Depth = 256, Width = 16, Samples = 6, Dim = 4, Init = InitKind.Iid, Scale = 1.0, VScale = 1.0, Eta = 0.001,

@@ -69,6 +69,9 @@ public sealed class RunData
     public required double Eta { get; init; }
     public required int[] Steps { get; init; }
     public required double[] Losses { get; init; }
+    /// <summary>The relative rounding of the recorded losses by their storage: 2⁻²⁴ when losses.npy holds float32 numbers (a
+    /// loss computed in float64 and stored as float32 moved by up to that much of itself), 0 when it holds float64.</summary>
+    public double LossesStorageRoundoff { get; init; }
     /// <summary>Per-iterate diagnostics present in trace/ (may be empty for a foreign run).</summary>
     public required IReadOnlyDictionary<string, double[]> Trace { get; init; }
 

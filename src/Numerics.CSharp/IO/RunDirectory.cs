@@ -176,6 +176,9 @@ public static class RunDirectory
     /// so) from theta.npy laid out as run.json "architecture" says. Throws <see cref="RunFormatException"/> naming the
     /// file and the problem.
     /// </summary>
+    /// <summary>The optimizer names run.json may give that the verifier replays (in any case).</summary>
+    private static readonly string[] KnownOptimizers = { "gd", "clipped-gd", "gf", "clipped-gf" };
+
     public static RunData Read(string dir)
     {
         if (File.Exists(dir)) throw new RunFormatException($"{dir}: is a file, not a run directory (a directory with run.json and the .npy files; see docs/run-format.md)");
@@ -190,7 +193,10 @@ public static class RunDirectory
         if (meta.Activation is null) throw new RunFormatException($"{P("run.json")}: \"activation\" is missing (one of gelu, tanh, softplus, relu, identity)");
         ActivationKind act;
         try { act = Activations.Parse(meta.Activation); }
-        catch (ArgumentException e) { throw new RunFormatException($"{P("run.json")}: {e.Message}"); }
+        catch (ArgumentException e) { throw new RunFormatException($"{P("run.json")}: {(e.ParamName is { } pn ? e.Message.Replace($" (Parameter '{pn}')", "") : e.Message)}"); }
+        // the optimizers the verifier replays are named in any case, as the activation is ("GD", "Clipped-GD"); any other
+        // name stays as given: an optimizer the results do not cover, which they say
+        if (KnownOptimizers.FirstOrDefault(k => string.Equals(k, meta.Optimizer, StringComparison.OrdinalIgnoreCase)) is { } known) meta.Optimizer = known;
         bool meanOverEntries = meta.Loss is "mean-over-entries" or "mean";
         if (!meanOverEntries && meta.Loss != "per-sample")
             throw new RunFormatException($"{P("run.json")}: \"loss\" is \"{meta.Loss}\"; use \"per-sample\" ((1/n) Σ_i ‖F(x_i) − y_i‖²) or \"mean-over-entries\" (the mean over all n·d_out entries)");
@@ -244,7 +250,9 @@ public static class RunDirectory
             else if (dOut != d) throw new RunFormatException($"{dir}: y has d_out = {dOut} ≠ d = {d} but b.npy (the read-out B, shape ({dOut}, {d})) is missing");
             var steps = Npy.ReadInt64(P("steps.npy"), out var stepsShape, integerDTypeOnly: true);
             if (stepsShape.Length != 1 || stepsShape[0] != S) throw new RunFormatException($"{P("steps.npy")}: expected shape ({S},) (one iteration per snapshot in {(thetaFile ? "theta.npy" : "w.npy")}), got ({string.Join(", ", stepsShape)})");
-            var losses = Npy.Read(P("losses.npy"), "losses (N+1,)", -1).Data;
+            var lossArray = Npy.Read(P("losses.npy"), "losses (N+1,)", -1);
+            var losses = lossArray.Data;
+            double lossStorage = lossArray.DType.EndsWith("f4", StringComparison.Ordinal) ? Math.ScaleB(1.0, -24) : 0.0;
             // foreign conventions: the loss as a mean over entries, a raw learning rate, precision from the parameters' dtype
             if (meanOverEntries) for (int i = 0; i < losses.Length; i++) losses[i] *= dOut;
             double lossScale = meanOverEntries ? dOut : 1.0;
@@ -303,12 +311,12 @@ public static class RunDirectory
                 return new RunData
                 {
                     Directory = dir, Meta = meta, Shape = new NetworkShape(L, m, d, dIn, dOut), Data = data, A = a, B = b,
-                    Activation = act, Eta = eta, Steps = intSteps, W = ws, V = vs, Losses = losses, Trace = trace,
+                    Activation = act, Eta = eta, Steps = intSteps, W = ws, V = vs, Losses = losses, LossesStorageRoundoff = lossStorage, Trace = trace,
                 };
             var run = new RunData
             {
                 Directory = dir, Meta = meta, Architecture = arch!, Depth = L, Dim = d, Data = data, A = a, B = b,
-                Activation = act, Eta = eta, Steps = intSteps, Theta = thetas, Losses = losses, Trace = trace,
+                Activation = act, Eta = eta, Steps = intSteps, Theta = thetas, Losses = losses, LossesStorageRoundoff = lossStorage, Trace = trace,
             };
             if (run.Block is { } block && block.ParameterCount != run.ParameterCount)
                 throw new RunFormatException($"{P("run.json")}: architecture '{arch!.Name}' with d = {d} has {block.ParameterCount} parameters per layer, the layout says {run.ParameterCount}");
@@ -376,6 +384,11 @@ public static class RunDirectory
             throw new RunFormatException($"{json}: \"format\" is \"{meta.Format}\"; this verifier reads \"{RunMetadata.FormatTag}\" (docs/run-format.md), or leave the key out");
         if (meta.Status is not ("completed" or "diverged" or "interrupted"))
             throw new RunFormatException($"{json}: \"status\" is \"{meta.Status}\"; one of completed, diverged, interrupted");
+        // a diverged run says where it stopped: at its last recorded loss, or (a flow) at the output after it it could not reach
+        if (meta.Status == "diverged" && meta.DivergedAt is not int)
+            throw new RunFormatException($"{json}: \"status\" is \"diverged\" but \"diverged_at\" is missing; a diverged run gives the iteration it stopped at (the index of the last entry of losses.npy, {lossCount - 1} here); a run that finished says \"completed\"");
+        if (meta.Status == "diverged" && meta.DivergedAt is int at && (at < lossCount - 1 || at > lossCount))
+            throw new RunFormatException($"{json}: \"diverged_at\" is {at} but losses.npy ends at iteration {lossCount - 1}; a diverged run's losses end where it stopped");
         if (meta.Precision is not ("float64" or "float32"))
             throw new RunFormatException($"{json}: \"precision\" is \"{meta.Precision}\"; the tolerances are derived for float64 or float32 (the unit roundoff the producer computed in)");
         if (meta.Threads is int th && th < 1)

@@ -124,10 +124,40 @@ public sealed class RunMetadata
             return JsonSerializer.Deserialize<RunMetadata>(json, Options)
                    ?? throw new RunFormatException($"{path}: run.json is empty; it must be a JSON object with at least \"activation\" and \"eta\"");
         }
+        catch (JsonException e) when (WrongKind(e) is { } wrong)
+        {
+            // a value of the wrong kind: named by its key and the kind it must be, not by the reader's .NET type names
+            throw new RunFormatException($"{path}: \"{wrong.Key}\" must be {wrong.What}{(e.LineNumber is long line ? $" (line {line + 1})" : "")}; see docs/run-format.md for the fields");
+        }
         catch (JsonException e)
         {
             throw new RunFormatException($"{path}: run.json is not valid ({e.Message}); see docs/run-format.md for the fields");
         }
+    }
+
+    /// <summary>The key and the kind of value it takes, from the reader's message naming the type it could not convert to
+    /// (null when the message is another one, or names no key).</summary>
+    private static (string Key, string What)? WrongKind(JsonException e)
+    {
+        const string marker = "could not be converted to ";
+        int at = e.Message.IndexOf(marker, StringComparison.Ordinal);
+        if (at < 0) return null;
+        string type = e.Message[(at + marker.Length)..].Split(". Path:")[0].Trim();
+        if (type.StartsWith("System.Nullable`1[", StringComparison.Ordinal)) type = type["System.Nullable`1[".Length..].TrimEnd(']');
+        string? key = type.EndsWith(".InitMetadata", StringComparison.Ordinal) ? "init"
+            : e.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : null;
+        string? what = type switch
+        {
+            "System.Int32" or "System.Int64" => "an integer, written without a decimal point (8, not 8.0)",
+            "System.Double" => "a number",
+            "System.String" => "a string",
+            "System.Boolean" => "true or false",
+            "System.Double[]" => "a list of numbers",
+            "System.Int32[]" or "System.Int64[]" => "a list of integers",
+            _ when type.EndsWith(".InitMetadata", StringComparison.Ordinal) => "an object (\"init\": {\"kind\": ..., ...}) or the kind as a string",
+            _ => null,
+        };
+        return key is null || what is null ? null : (key, what);
     }
 }
 

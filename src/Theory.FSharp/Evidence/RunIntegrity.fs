@@ -46,7 +46,8 @@ let snapshotLoss : Result<Run> =
         "For every snapshot s at iteration j, |ℓ(Z^j recomputed) − losses[j]| ≤ τ_s·ℓ + 2√ℓ·δ + δ², τ_s = 4·Ā_s·L(m + d)u + γ_{n(d_out+1)+1} in the run's precision u "
         + "(Ā_s ≥ the norm of every product of the layers' Jacobians along snapshot s's pass, from their actual products at the verifier's states, or Π(1 + κ_k/L) where these are not available), "
         + "δ = τ_s·‖B‖₂·max_i‖h_L^i‖: the outputs carry a rounding error relative to their own size, not to the residual's, so near an interpolating "
-        + "minimum (ℓ → 0) the residual r_i = Bh_L^i − y_i loses digits by cancellation and (1/n)Σ(2‖r_i‖‖δr_i‖ + ‖δr_i‖²) ≤ 2√ℓ·δ + δ² (Cauchy–Schwarz)."
+        + "minimum (ℓ → 0) the residual r_i = Bh_L^i − y_i loses digits by cancellation and (1/n)Σ(2‖r_i‖‖δr_i‖ + ‖δr_i‖²) ≤ 2√ℓ·δ + δ² (Cauchy–Schwarz); "
+        + "a losses.npy of float32 adds r/(1 − r)·|losses[j]|, r = 2⁻²⁴ (the loss rounded to float32 when it was stored)."
       Hypotheses =
         [ "snapshots inside the recorded losses", fun (run: Run) ->
             if run.Steps |> Array.forall (fun j -> j < run.Losses.Length) then Met(sprintf "%d snapshots" run.SnapshotCount)
@@ -62,7 +63,12 @@ let snapshotLoss : Result<Run> =
                         let j = run.Steps.[s]
                         let rec' = run.Losses.[j]
                         let ref' = (run.Layerwise s).Loss
-                        { Measured = abs (ref' - rec'); Bound = lossAllowance run s; Where = sprintf "loss recomputed %.17g vs recorded %.17g" ref' rec'
+                        // a loss stored coarser than it was computed (losses.npy of float32) moved by up to r of itself:
+                        // |rec − ℓ_engine| ≤ r·|ℓ_engine| ≤ r/(1 − r)·|rec|
+                        let r = run.LossesStorageRoundoff
+                        let stored = if r > 0.0 then r / (1.0 - r) * abs rec' else 0.0
+                        { Measured = abs (ref' - rec'); Bound = lossAllowance run s + stored
+                          Where = sprintf "loss recomputed %.17g vs recorded %.17g%s" ref' rec' (if r > 0.0 then " (stored as float32)" else "")
                           When = sprintf "snapshot %d (iteration %d)" s j }
                 }
             evaluation 0.0 checks (toleranceConstants forwardToleranceAt run) [] }

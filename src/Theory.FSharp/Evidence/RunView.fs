@@ -457,6 +457,8 @@ type Run(data: RunData, architectures: Architecture list) as this =
                 | None -> defaultArg this.Uncertified (sprintf "missing columns: %s" cols)
             | None -> sprintf "missing columns: %s" cols
     member _.Losses = data.Losses
+    /// The relative rounding of the recorded losses by their storage (2⁻²⁴ for a losses.npy of float32, else 0).
+    member _.LossesStorageRoundoff = data.LossesStorageRoundoff
     /// Exact spectral norms ‖W_k‖₂ and ‖V_k‖₂ of every layer at snapshot s (the MLP; index k − 1), computed once per
     /// snapshot for every check that reads them (the lemma chain, B.bound, the PL constants).
     member _.LayerOperatorNorms(s: int) : struct (float[] * float[]) =
