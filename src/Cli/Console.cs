@@ -68,9 +68,45 @@ internal static class Ui
     /// </summary>
     public static Interrupts OnInterrupt(string message) => new(message);
 
+    /// <summary>
+    /// For the life of the returned scope, a SIGINT or SIGTERM that no command scope (<see cref="OnInterrupt"/>) takes ends
+    /// the process with exit code 3 and one line naming the command, as the exit-code contract says of any command stopped
+    /// by a signal (the runtime's default ends it with 128 + the signal's number and no word). Commands that can stop at a
+    /// check and keep or remove their output (train, report, fashion) open their own scope and end as they document; the
+    /// others (verify, bench, the sweep's commands) stop where they are: their outputs are written whole (a temporary file
+    /// renamed over the target), so a file they write is either as it was or complete.
+    /// </summary>
+    public static IDisposable ExitOnSignal(string command) => new SignalExit(command);
+
+    private sealed class SignalExit : IDisposable
+    {
+        private readonly List<System.Runtime.InteropServices.PosixSignalRegistration> _regs = new();
+
+        public SignalExit(string command)
+        {
+            foreach (var sig in new[] { System.Runtime.InteropServices.PosixSignal.SIGINT, System.Runtime.InteropServices.PosixSignal.SIGTERM })
+                _regs.Add(System.Runtime.InteropServices.PosixSignalRegistration.Create(sig, ctx =>
+                {
+                    // a command scope is open: its own handler answers (it cancels the signal's default)
+                    if (Interlocked.CompareExchange(ref Interrupts.OpenScopes, 0, 0) > 0) return;
+                    ctx.Cancel = true;
+                    Console.Error.WriteLine($"interrupted: {command} stopped by {(sig == System.Runtime.InteropServices.PosixSignal.SIGINT ? "SIGINT" : "SIGTERM")}");
+                    Console.Error.Flush();
+                    Environment.Exit(ExitCodes.ToolFailed);
+                }));
+        }
+
+        public void Dispose()
+        {
+            foreach (var r in _regs) r.Dispose();
+        }
+    }
+
     /// <summary>The SIGINT/SIGTERM registrations of <see cref="OnInterrupt"/>.</summary>
     internal sealed class Interrupts : IDisposable
     {
+        /// <summary>How many scopes are open (read by <see cref="ExitOnSignal"/>'s fallback).</summary>
+        internal static int OpenScopes;
         private readonly CancellationTokenSource _cts = new();
         private readonly List<System.Runtime.InteropServices.PosixSignalRegistration> _regs = new();
         public CancellationToken Token => _cts.Token;
@@ -81,6 +117,7 @@ internal static class Ui
 
         public Interrupts(string message)
         {
+            Interlocked.Increment(ref OpenScopes);
             foreach (var sig in new[] { System.Runtime.InteropServices.PosixSignal.SIGINT, System.Runtime.InteropServices.PosixSignal.SIGTERM })
                 _regs.Add(System.Runtime.InteropServices.PosixSignalRegistration.Create(sig, ctx =>
                 {
@@ -101,6 +138,7 @@ internal static class Ui
         {
             foreach (var r in _regs) r.Dispose();
             _cts.Dispose();
+            Interlocked.Decrement(ref OpenScopes);
         }
     }
 }

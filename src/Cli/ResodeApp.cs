@@ -85,6 +85,7 @@ public static class ResodeApp
         }
         try
         {
+            using var signals = Ui.ExitOnSignal(CommandPath(parsed.CommandResult));
             return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (Ui.Expected(e))

@@ -762,6 +762,25 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Equal(new[] { "twice" }, Directory.GetFileSystemEntries(_s.Dir).Select(Path.GetFileName).ToArray());
     }
 
+    [Fact(DisplayName = "verify: SIGTERM during the checks → one line naming the command, exit 3 (not 143), no stack trace; the run and its verdicts.json of an earlier verify as they were")]
+    public void SigtermStopsAVerifyWithExitThree()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // POSIX signals only
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "train", "--depth", "32", "--width", "32", "--n", "40", "--d", "8", "--iters", "3000",
+            "--eta", "0.005", "--snapshots", "4", "--out", "run").Code);
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "run", "--only", "I.loss", "--quiet").Code);
+        var before = Cli.Snapshot(_s.P("run"));
+        var p = Cli.Start(_s.Dir, "verify", "run");
+        Thread.Sleep(1500);
+        Assert.False(p.HasExited, "the verify should still be running");
+        Assert.Equal(0, kill(p.Id, 15));
+        var r = Cli.Finish(p);
+        Assert.True(r.Code == ExitCodes.ToolFailed, r.ToString());
+        Assert.Contains("interrupted: resode verify stopped by SIGTERM", r.Err);
+        Assert.DoesNotContain("   at ", r.Err);
+        Assert.Equal(before, Cli.Snapshot(_s.P("run")));
+    }
+
     /// <summary>A `train` child that would run for hours, started into <paramref name="outDir"/> and running (its output claimed).</summary>
     private Process LongTraining(string outDir)
     {
