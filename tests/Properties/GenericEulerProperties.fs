@@ -47,7 +47,9 @@ let ``B.bound.tangent: report examples, ResNet error scaled to twice its worst t
 
 [<Fact>]
 let ``B.bound.tangent: report examples, error scaled between both bounds → layer-wise bound holds, B.bound.tangent violated`` () =
-    for name, run in reportRuns.Value do
+    // a block that declares no C_hh (Architecture.StateCurvature = None) has B.bound.tangent equal to the layer-wise bound
+    // by design: nothing between them to show
+    for name, run in reportRuns.Value |> List.filter (fun (_, r) -> r.Architecture.Value.StateCurvature.IsSome) do
         let all = GenericEuler.analyse run
         let sharp, loose = worstTightness (fun x -> x.Bound) all, worstTightness (fun x -> x.LayerwiseBound) all
         Assert.True(sharp * 2.0 < loose, sprintf "%s: no room between the bounds (%g, %g)" name sharp loose)
@@ -130,7 +132,7 @@ let knownLooseCurvature = set [ "conv"; "glu" ]
 [<Fact>]
 let ``C_hh: every block that declares it, exact Jacobians → within the declared constant; halved → probe fails`` () =
     for arch in ConstantProbe.probed () do
-        match GenericEuler.stateCurvature arch.Name with
+        match arch.StateCurvature with
         | None -> ()
         | Some curv ->
             let held = probeCurvature arch.Name curv 1.0
@@ -138,7 +140,7 @@ let ``C_hh: every block that declares it, exact Jacobians → within the declare
                 printfn "probe %-13s C_hh    %-8s tightness %.4f" arch.Name (Activations.Name act) t
                 Assert.True(ok, sprintf "%s: C_hh understated with %A (measured/declared %.6g)" arch.Name act t)
             let worst = held |> List.map (fun (_, t, _) -> t) |> List.max
-            Assert.True((worst <= 0.5) = knownLooseCurvature.Contains arch.Name, sprintf "%s: C_hh tightness %.4f; update knownLooseCurvature" arch.Name worst)
+            Assert.True((worst <= 0.5) = knownLooseCurvature.Contains arch.Name, sprintf "%s: C_hh tightness %.4f, and knownLooseCurvature says otherwise; a Forward or Backward that is wrong can look like a loose constant: first make the block pass BlockEngineTests (the gradient test) and BlockForwardTests, then sharpen the constant or list it with the reason" arch.Name worst)
             if not (knownLooseCurvature.Contains arch.Name) then
                 let halved = probeCurvature arch.Name curv 0.5
                 Assert.True(halved |> List.exists (fun (_, _, ok) -> not ok), sprintf "%s: C_hh halved passed the probe" arch.Name)

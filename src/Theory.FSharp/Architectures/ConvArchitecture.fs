@@ -85,5 +85,7 @@ let architecture : Architecture =
             Some(fun b at ->
                 let c, h, w = shape b
                 ConvBlock.thetaThetaLipschitz (constantsAt b) (ConvBlock.StateNorms.measure c h w (System.ReadOnlySpan(at.State, at.StateOffset, b.Dim))))
-          PartBracket = Some partBracket }
+          PartBracket = Some partBracket
+          // C_hh = s2 M₂M₁² (docs/theorems/ConvBlock.md, "C_hh")
+          StateCurvature = Some(fun b -> b.S2 * Architecture.part b.PartOp "K2" * Architecture.part b.PartOp "K1" * Architecture.part b.PartOp "K1") }
     arch

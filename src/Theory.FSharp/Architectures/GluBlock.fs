@@ -104,5 +104,10 @@ let architecture : Architecture =
                 let cTT, cHT = arch.SecondDerivatives b
                 mul b.AdjointSum cTT, mul b.AdjointSum (mul cHT (arch.OutputBound b) + mul (arch.LipschitzTheta b) (arch.LipschitzH b))
           ThetaThetaAtState = Some thetaThetaAtState
-          PartBracket = None }
+          PartBracket = None
+          // C_hh = M_V M_W(s2 M_W M_U H + 2 s1 M_U), with 0·∞ = 0 (docs/theorems/GluBlock.md, "C_hh")
+          StateCurvature =
+            Some(fun b ->
+                let mw, mu = Architecture.part b.PartOp "W", Architecture.part b.PartOp "U"
+                mul (mul (Architecture.part b.PartOp "V") mw) (mul (mul b.S2 mw) (mul mu b.Hidden) + 2.0 * mul b.S1 mu)) }
     arch

@@ -37,4 +37,6 @@ let architecture : Architecture =
             let c = DepthSmoothness.coefficients b.Hidden b.AdjointSum (mW b) (mV b) (sigmaBound b) b.S1 b.S2
             c.A, c.B
       ThetaThetaAtState = None
-      PartBracket = None }
+      PartBracket = None
+      // C_hh = s2 M_V M_W² (docs/theorems/GenericResults.md, "C_hh")
+      StateCurvature = Some(fun b -> b.S2 * Architecture.part b.PartOp "V" * Architecture.part b.PartOp "W" * Architecture.part b.PartOp "W") }

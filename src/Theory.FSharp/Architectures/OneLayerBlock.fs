@@ -27,5 +27,7 @@ let architecture : Architecture =
           SecondDerivatives = fun b -> b.S2 * (b.Hidden * b.Hidden + 1.0), b.S2 * mW b * hh b + b.S1
           GradientDifference = fun b -> Architecture.lemmaL5 arch b
           ThetaThetaAtState = None
-          PartBracket = None }
+          PartBracket = None
+          // C_hh = s2 M_W² (docs/theorems/OneLayerBlock.md, "C_hh")
+          StateCurvature = Some(fun b -> b.S2 * Architecture.part b.PartOp "W" * Architecture.part b.PartOp "W") }
     arch

@@ -23,5 +23,7 @@ let architecture : Architecture =
           SecondDerivatives = fun b -> b.S2 * b.Hidden * b.Hidden, b.S2 * mA b * b.Hidden + b.S1
           GradientDifference = fun b -> Architecture.lemmaL5 arch b
           ThetaThetaAtState = None
-          PartBracket = None }
+          PartBracket = None
+          // C_hh = s2 M_a² (docs/theorems/ScaledLinearBlock.md, "C_hh")
+          StateCurvature = Some(fun b -> let a = Architecture.part b.PartFro "a" in b.S2 * a * a) }
     arch

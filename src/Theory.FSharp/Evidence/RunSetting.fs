@@ -105,7 +105,11 @@ type Architecture =
       /// (conv: G_K₂ depends on K₁, b₁ only): at ONE sample (state h, adjoint p = Adjoint[AdjointOffset ..]) and the two
       /// layers θ = θ_k, θ' = θ_{k+1} of PairAtState, the part-by-part matrix A (parts × parts, layout order) with
       /// ‖∂_θf(θ', h)ᵀp|_q − ∂_θf(θ, h)ᵀp|_q‖ ≤ Σ_q' A[q, q']‖θ'_q' − θ_q'‖ for every part q (A.split's bracket per part).
-      PartBracket: (IterateBounds -> PairAtState -> float[] -> int -> float[,]) option }
+      PartBracket: (IterateBounds -> PairAtState -> float[] -> int -> float[,]) option
+      /// Optional: C_hh ≥ ‖∂_hf(θ, h') − ∂_hf(θ, h)‖₂/‖h' − h‖ for ‖h‖, ‖h'‖ ≤ H and parts within the bounds (derived on the
+      /// block's page, "C_hh"), the state curvature B.bound.tangent's second-order local errors need; None: B.bound.tangent
+      /// falls back to B.bound's layer-wise bound (docs/theorems/GenericResults.md, "B.bound.tangent").
+      StateCurvature: (IterateBounds -> float) option }
 
 /// A state h and the two layers θ, θ' of a segment, for `Architecture.ThetaThetaAtState` (flat arrays with offsets:
 /// θ = Theta[First .. First + P − 1], θ' = Theta[Second ..], h = State[StateOffset .. StateOffset + Dim − 1]).

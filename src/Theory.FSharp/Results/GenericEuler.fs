@@ -3,7 +3,7 @@
 /// "B.bound.tangent"). The generic form of B.bound.secant and the Taylor-model local error of EulerError.md, taken
 /// through the block interface only: Forward (the field and a quadrature over the interpolated layer) and Backward
 /// applied to the basis vectors (the Jacobian ∂_hf at a state), with the declared constants for the remainders and one
-/// more constant per block, C_hh (`stateCurvature`). A block without C_hh keeps B.bound's layer-wise bound.
+/// more constant per block, C_hh (`Architecture.StateCurvature`). A block without C_hh keeps B.bound's layer-wise bound.
 module ResOdeProofs.Theory.GenericEuler
 
 open System
@@ -14,23 +14,6 @@ open ResOdeProofs.Theory.Comparison
 
 let private doc = "docs/theorems/GenericResults.md"
 
-let private op (b: IterateBounds) name = Architecture.part b.PartOp name
-
-/// C_hh ≥ ‖∂_hf(θ, h') − ∂_hf(θ, h)‖₂/‖h' − h‖ for ‖h‖, ‖h'‖ ≤ H and parts within the bounds (derived on each block's page,
-/// "C_hh"): one-layer s2 M_W², scaled-linear s2 M_a², conv s2 M₂M₁², mlp s2 M_V M_W², glu M_V M_W(s2 M_W M_U H + 2 s1 M_U)
-/// (with 0·∞ = 0). None: the block declares no C_hh, and B.bound.tangent falls back to B.bound's layer-wise bound.
-let stateCurvature (name: string) : (IterateBounds -> float) option =
-    match name with
-    | "one-layer" -> Some(fun b -> b.S2 * op b "W" * op b "W")
-    | "scaled-linear" -> Some(fun b -> let a = Architecture.part b.PartFro "a" in b.S2 * a * a)
-    | "conv" -> Some(fun b -> b.S2 * op b "K2" * op b "K1" * op b "K1")
-    | "mlp" -> Some(fun b -> b.S2 * op b "V" * op b "W" * op b "W")
-    | "glu" ->
-        Some(fun b ->
-            let mul = GluBlock.mul
-            let mw, mu = op b "W", op b "U"
-            mul (mul (op b "V") mw) (mul (mul b.S2 mw) (mul mu b.Hidden) + 2.0 * mul b.S1 mu))
-    | _ -> None
 
 /// The Jacobian ∂_hf(θ, z) (d×d) of the block at one state, from one Forward and one Backward with the basis vectors
 /// as adjoints (a batch of d copies of z: row j of the result is e_jᵀ∂_hf).
@@ -95,7 +78,7 @@ type JacobianSample =
 
 /// The analysis of snapshot s (docs/theorems/GenericResults.md, "B.bound.tangent"), with the ResNet's error scaled by c
 /// (c = 1: the run itself; c ≠ 1 is the mutation of the tests: h_L replaced by H̃_L + c(h_L − H̃_L)).
-/// `curvature` is the block's C_hh (`stateCurvature`); None gives the fallback, B.bound's layer-wise bound.
+/// `curvature` is the block's C_hh (`Architecture.StateCurvature`); None gives the fallback, B.bound's layer-wise bound.
 let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Run) (s: int) : JacobianSample[] =
     let arch = run.Architecture.Value
     let block = match run.Data.Block with | null -> failwith "the architecture is not registered in the engine" | b -> b
@@ -297,7 +280,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
           LocalSum = Array.sum tau.[1..]; LocalSumOld = Array.sum tauOld.[1..]; Sharpened = true; BoundOneInterval = orInf boundOne })
 
 /// The analysis of snapshot s with the block's own C_hh and the error scaled by c.
-let analyseScaled (c: float) (run: Run) (s: int) = analyseWith (stateCurvature run.Architecture.Value.Name) c run s
+let analyseScaled (c: float) (run: Run) (s: int) = analyseWith run.Architecture.Value.StateCurvature c run s
 
 let private cache = Runtime.CompilerServices.ConditionalWeakTable<Run, JacobianSample[][]>()
 
