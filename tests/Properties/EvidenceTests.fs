@@ -310,6 +310,10 @@ let otherOptimizer (opt: Optimizer) (name: string) =
     // results at fixed weights still apply
     for id in [ "L1.hidden"; "L3.adjoint"; "L5.gradient-difference"; "I.loss" ] do
         Assert.Equal("holds", verdict rows id)
+    // the PL results name the optimizer (they said "the clip was active at some update" of a run with no clip)
+    Assert.Equal("hypothesis not met", verdict rows "C.gdDecay")
+    Assert.Contains(sprintf "optimizer %s: not plain gradient descent" name, rows.["C.gdDecay"].Detail)
+    Assert.DoesNotContain("clip", rows.["C.gdDecay"].Detail)
 
 [<Fact>]
 let ``E.*: Adam run → hypothesis not met (not plain gradient descent), no theorem violated`` () = otherOptimizer Adam "adam"
