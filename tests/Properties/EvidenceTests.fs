@@ -449,3 +449,38 @@ let ``E.replay: one loss between two snapshots moved by one ulp → violated on 
     let certified, _ = forged true
     let c = Result.evaluate replay certified
     Assert.True(Verdict.isHolds c.Verdict, sprintf "%A" c.Verdict)
+
+/// The engine's run with snapshot 0 dropped (its first snapshot at iteration `first`), written to a fresh directory, and its
+/// recorded losses changed by `edit`.
+let private withoutInitialSnapshot (edit: float[] -> unit) =
+    let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 8, Width = 8, Samples = 10, Dim = 4, Eta = 0.01, Iterations = 40, SnapshotSteps = [| 0; 10; 20; 30; 40 |], Seed = 3L)
+    let dir = Path.Combine(Path.GetTempPath(), "resode-nozero-" + Guid.NewGuid().ToString("N"))
+    RunDirectory.Write(spec.Train(), dir)
+    let P f = Path.Combine(dir, f)
+    let drop name =
+        let a = Npy.Read(P name)
+        let per = a.Data.Length / a.Shape.[0]
+        Npy.Write(P name, ReadOnlySpan(a.Data, per, a.Data.Length - per), Array.append [| a.Shape.[0] - 1 |] a.Shape.[1..])
+    drop "w.npy"; drop "v.npy"
+    Npy.WriteInt64(P "steps.npy", [| 10L; 20L; 30L; 40L |], 4)
+    let losses = (Npy.Read(P "losses.npy")).Data
+    edit losses
+    Npy.Write(P "losses.npy", ReadOnlySpan(losses), losses.Length)
+    // the trace would be checked against the replay too; the point here is the losses
+    if Directory.Exists(P "trace") then Directory.Delete(P "trace", true)
+    dir
+
+[<Fact(DisplayName = "E.replay: a run whose first snapshot is at iteration 10 → replayed from it, holds, says iterations 0 to 9 are not checked; a loss after it halved → violated; a loss before it changed → not seen, and said so")>]
+let ``E.replay from the first snapshot`` () =
+    let verdictOf dir =
+        try
+            let run = Run(RunDirectory.Read dir)
+            Result.evaluate ReplayEvidence.replay run
+        finally Directory.Delete(dir, true)
+    let faithful = verdictOf (withoutInitialSnapshot ignore)
+    Assert.True(Verdict.isHolds faithful.Verdict, sprintf "%A" faithful.Verdict)
+    Assert.Contains(faithful.Notes, fun n -> n.Contains("iterations 0 to 9 come before the first snapshot (iteration 10)"))
+    let after = verdictOf (withoutInitialSnapshot (fun l -> l.[25] <- l.[25] / 2.0))
+    Assert.True(Verdict.isViolated after.Verdict, sprintf "%A" after.Verdict)
+    let before = verdictOf (withoutInitialSnapshot (fun l -> l.[5] <- l.[5] / 2.0))
+    Assert.True(Verdict.isHolds before.Verdict, sprintf "%A" before.Verdict)

@@ -385,6 +385,16 @@ let private hypGradientDescent : string * (Run -> HypothesisCheck) =
         if Replay.IsGradientDescent run.Data then Met(sprintf "optimizer %s" run.Setting.Optimizer)
         else NotMet(Evidence.notGradientDescent run)
 
+/// Hypothesis of E.replay: a snapshot to start from. The MLP's replay starts at every snapshot, the first included, so a run
+/// whose first snapshot comes after iteration 0 is replayed from there (the iterations before it are said to be unchecked);
+/// any other block's replay starts at iteration 0.
+let private hypStartingSnapshot : string * (Run -> HypothesisCheck) =
+    "a snapshot to replay from (iteration 0 for a block other than the MLP)", fun run ->
+        if run.SnapshotCount = 0 then NotMet "the run has no snapshot"
+        elif run.Steps.[0] = 0 then Met "snapshot 0 is the initialization"
+        elif run.IsMlp && not (FlowRuns.isFlow run) then Met(sprintf "the first snapshot is at iteration %d: replayed from there" run.Steps.[0])
+        else NotMet "the run has no snapshot of the initialization (iteration 0)"
+
 let private hypCertified : string * (Run -> HypothesisCheck) =
     "every segment certifiable (tolerance ≤ 1% of the weights' norm) or claimed bit-exact", fun run ->
         match replayed run with
@@ -425,19 +435,23 @@ let replay : Result<Run> =
         + "never violated, unless run.json claims this engine's build, vector width and thread count: the replay is then the producer's own computation and must land "
         + "on the next snapshot exactly. Such a run (the MLP) is replayed without the companions that measure the growth: every segment must land exactly, "
         + "and every recorded loss lie within 2(τℓ + 2√ℓδ + δ²) (E = 0)."
-      Hypotheses = [ hypGradientDescent; Hypotheses.initialSnapshot; hypCertified ]
+      Hypotheses = [ hypGradientDescent; hypStartingSnapshot; hypCertified ]
       Conclusion =
         fun run ->
             match replayed run with
             | Error why -> Evaluation.notApplicable why
             | Ok e ->
+                let before =
+                    [ if run.SnapshotCount > 0 && run.Steps.[0] > 0 then
+                        sprintf "iterations 0 to %d come before the first snapshot (iteration %d): no weights to replay them from, so their recorded losses are not checked" (run.Steps.[0] - 1) run.Steps.[0] ]
                 let checks = [ for seg in e.Segments do if seg.Certified then yield! seg.Checks else yield! bitExactLanding seg ]
                 let ev = evaluation 0.0 checks e.Constants []
                 let growth = e.Segments |> Array.choose (fun s -> s.Growth)
                 { ev with
                     Constants = ev.Constants @ [ if growth.Length > 0 then "largest error growth", Comparison.maxKeepNaN growth ]
                     Notes =
-                        [ if Verdict.isViolated ev.Verdict then
+                        [ yield! before
+                          if Verdict.isViolated ev.Verdict then
                             "the recorded run is not the declared gradient descent: a modified snapshot or loss, or another optimizer (declare Adam, momentum or mini-batches in run.json \"optimizer\"; the gradient-descent results then say hypothesis not met)" ] } }
 
 /// Hypothesis of E.flowReplay: run.json declares what the producer's allowance is made of (rtol, atol, ode_steps), and the
