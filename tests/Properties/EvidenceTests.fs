@@ -484,3 +484,28 @@ let ``E.replay from the first snapshot`` () =
     Assert.True(Verdict.isViolated after.Verdict, sprintf "%A" after.Verdict)
     let before = verdictOf (withoutInitialSnapshot (fun l -> l.[5] <- l.[5] / 2.0))
     Assert.True(Verdict.isHolds before.Verdict, sprintf "%A" before.Verdict)
+
+[<Fact(DisplayName = "E.replay: a float32 run stored as float64 with run.json's precision removed → violated (the float64 tolerances), with a note that every weight is a float32 number and what to declare; the float64 run → no such note")>]
+let ``E.replay hint for an undeclared float32 run`` () =
+    let train f32 =
+        let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 8, Width = 8, Samples = 10, Dim = 4, Eta = 0.01, Iterations = 40, Snapshots = 3, Float32 = f32, Seed = 3L)
+        let dir = Path.Combine(Path.GetTempPath(), "resode-f32noprec-" + Guid.NewGuid().ToString("N"))
+        RunDirectory.Write(spec.Train(), dir)
+        let P f = Path.Combine(dir, f)
+        for name in [ "w.npy"; "v.npy" ] do
+            let a = Npy.Read(P name)
+            Npy.Write(P name, ReadOnlySpan(a.Data), a.Shape)
+        let json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(P "run.json")).AsObject()
+        json.Remove("precision") |> ignore
+        File.WriteAllText(P "run.json", json.ToJsonString())
+        if Directory.Exists(P "trace") then Directory.Delete(P "trace", true)
+        dir
+    let evaluate dir =
+        try Result.evaluate ReplayEvidence.replay (Run(RunDirectory.Read dir)) finally Directory.Delete(dir, true)
+    let hint = "every snapshot's weights are float32 numbers"
+    let f32 = evaluate (train true)
+    Assert.True(Verdict.isViolated f32.Verdict, sprintf "%A" f32.Verdict)
+    Assert.Contains(f32.Notes, fun n -> n.Contains hint && n.Contains "\"precision\": \"float32\"")
+    let f64 = evaluate (train false)
+    Assert.True(Verdict.isHolds f64.Verdict, sprintf "%A" f64.Verdict)
+    Assert.DoesNotContain(f64.Notes, fun n -> n.Contains hint)

@@ -385,6 +385,12 @@ let private hypGradientDescent : string * (Run -> HypothesisCheck) =
         if Replay.IsGradientDescent run.Data then Met(sprintf "optimizer %s" run.Setting.Optimizer)
         else NotMet(Evidence.notGradientDescent run)
 
+/// True when the run says float64 and every entry of every snapshot of W and V is a float32 number (the MLP): a hint that
+/// the producer computed in float32 and stored float64 without saying so.
+let private float32Weights (run: Run) =
+    run.IsMlp && run.Data.Meta.Precision = "float64" && run.SnapshotCount > 0
+    && Seq.forall (fun s -> Array.forall (fun (x: float) -> float (float32 x) = x) (run.W s) && Array.forall (fun (x: float) -> float (float32 x) = x) (run.V s)) [ 0 .. run.SnapshotCount - 1 ]
+
 /// Hypothesis of E.replay: a snapshot to start from. The MLP's replay starts at every snapshot, the first included, so a run
 /// whose first snapshot comes after iteration 0 is replayed from there (the iterations before it are said to be unchecked);
 /// any other block's replay starts at iteration 0.
@@ -452,7 +458,9 @@ let replay : Result<Run> =
                     Notes =
                         [ yield! before
                           if Verdict.isViolated ev.Verdict then
-                            "the recorded run is not the declared gradient descent: a modified snapshot or loss, or another optimizer (declare Adam, momentum or mini-batches in run.json \"optimizer\"; the gradient-descent results then say hypothesis not met)" ] } }
+                            "the recorded run is not the declared gradient descent: a modified snapshot or loss, or another optimizer (declare Adam, momentum or mini-batches in run.json \"optimizer\"; the gradient-descent results then say hypothesis not met)"
+                            if float32Weights run then
+                                "every snapshot's weights are float32 numbers while the run says float64 (or says nothing and stores float64): if the producer computed in float32, declare \"precision\": \"float32\" in run.json, whose unit roundoff the tolerances then take" ] } }
 
 /// Hypothesis of E.flowReplay: run.json declares what the producer's allowance is made of (rtol, atol, ode_steps), and the
 /// architecture is the MLP (the engine integrates its flow); met on a run that is not a flow run (nothing to replay).
