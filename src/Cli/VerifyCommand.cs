@@ -103,6 +103,8 @@ internal static class VerifyCommand
                 int violated = all.Count(r => r.IsViolated);
                 int errors = all.Count(r => r.IsError);
                 int holds = all.Count(r => r.Verdict == "holds");
+                if (errors > 0 && CheckFailureDetails(Environment.GetCommandLineArgs().Skip(1).ToArray()) is { } where)
+                    Console.Error.WriteLine($"note: {errors} check(s) raised instead of giving a verdict (a failure of the tool, not of the run): {where}");
                 var chosen = patterns.IsEmpty ? "" : $" (chosen by --only {string.Join(",", patterns)})";
                 Console.WriteLine($"{all.Count} results{chosen}: {holds} hold, {violated} violated, {errors} error, {all.Count - holds - violated - errors} hypothesis not met or not applicable; verdicts.json written");
                 return ExitCodeFor(all);
@@ -114,6 +116,34 @@ internal static class VerifyCommand
             finally { Numerics.Verification.ReplayProgress.Sink = null; }
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// Where the stack traces of the checks that raised went (<see cref="Registry.checkFailures"/>, drained): printed above
+    /// with RESODE_DEBUG=1, else written to a log file in the temporary directory; null when no check raised. The exit-code
+    /// contract names a log for every failure of the tool; an `error` row is one.
+    /// </summary>
+    internal static string? CheckFailureDetails(string[] args)
+    {
+        var failures = new List<string>();
+        while (Registry.checkFailures.TryDequeue(out var f))
+        {
+            var (id, input, ex) = f;
+            failures.Add($"{id} on {input}:\n{ex}\n");
+        }
+        if (failures.Count == 0) return null;
+        if (Environment.GetEnvironmentVariable(ResodeApp.DebugVariable) is { Length: > 0 } v && v != "0")
+        {
+            foreach (var f in failures) Console.Error.WriteLine(f);
+            return "the stack traces are above";
+        }
+        try
+        {
+            var log = Path.Combine(Path.GetTempPath(), $"resode-check-errors-{Environment.ProcessId}.log");
+            File.WriteAllText(log, $"{DateTime.UtcNow:O}\nresode {string.Join(" ", args)}\nengine {Numerics.EngineInfo.Version} ({Numerics.EngineInfo.Commit})\n\n{string.Join("\n", failures)}");
+            return $"the stack traces are in {log}, or rerun with {ResodeApp.DebugVariable}=1 to print them";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return $"rerun with {ResodeApp.DebugVariable}=1 to print the stack traces"; }
     }
 
     /// <summary>

@@ -109,6 +109,10 @@ let processCpuSeconds () =
     use p = Diagnostics.Process.GetCurrentProcess()
     p.TotalProcessorTime.TotalSeconds
 
+/// The exceptions of the checks that raised (result id, input, exception) in the order they came: the row carries one
+/// line; `resode verify` writes these, stack traces included, to a log file it names.
+let checkFailures = System.Collections.Concurrent.ConcurrentQueue<struct (string * string * exn)>()
+
 /// Evaluates one result on one input, timing it; an exception becomes an `error` row naming it (not a verdict),
 /// so that one broken check cannot hide the others.
 let evaluateRow (r: Result<'input>) (inputName: string) (input: 'input) : VerdictRow =
@@ -117,6 +121,7 @@ let evaluateRow (r: Result<'input>) (inputName: string) (input: 'input) : Verdic
     let e =
         try Result.evaluate r input
         with ex ->
+            checkFailures.Enqueue(struct (r.Id, inputName, ex))
             { Verdict = CheckError(sprintf "the check raised %s: %s" (ex.GetType().Name) ex.Message)
               Measured = None; Bound = None; Hypotheses = []; Constants = []; Notes = []; Range = None; Series = [] }
     let range = tightnessRange e

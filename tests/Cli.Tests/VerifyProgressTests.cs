@@ -115,3 +115,37 @@ public sealed class VerifyProgressTests : IDisposable
         }
     }
 }
+
+/// <summary>An `error` row is a failure of the tool: its stack trace goes to a log the verify names (the exit-code contract).</summary>
+[Collection(CliCollection.Name)]
+public sealed class CheckFailureLogTests
+{
+    [Fact(DisplayName = "verify, a check that raised: its id, input, exception and stack trace → written to a log the note names; no check raised → no note")]
+    public void StackTracesOfChecksThatRaisedGoToALog()
+    {
+        while (ResOdeProofs.Theory.Registry.checkFailures.TryDequeue(out _)) { }
+        Assert.Null(VerifyCommand.CheckFailureDetails(new[] { "verify", "run" }));
+        Exception thrown;
+        try { throw new ArgumentException("Need lo <= hi (got lo = Infinity, hi = -Infinity)."); }
+        catch (ArgumentException e) { thrown = e; }
+        ResOdeProofs.Theory.Registry.checkFailures.Enqueue(("A.split", "run", thrown));
+        string? where;
+        string? old = Environment.GetEnvironmentVariable(ResodeApp.DebugVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable(ResodeApp.DebugVariable, null);
+            where = VerifyCommand.CheckFailureDetails(new[] { "verify", "run", "--only", "A.split" });
+        }
+        finally { Environment.SetEnvironmentVariable(ResodeApp.DebugVariable, old); }
+        Assert.NotNull(where);
+        var log = System.Text.RegularExpressions.Regex.Match(where!, @"in (\S+\.log)").Groups[1].Value;
+        Assert.True(File.Exists(log), where);
+        var text = File.ReadAllText(log);
+        File.Delete(log);
+        Assert.Contains("resode verify run --only A.split", text);
+        Assert.Contains("A.split on run:", text);
+        Assert.Contains("System.ArgumentException: Need lo <= hi", text);
+        Assert.Contains("   at ", text);
+        Assert.False(ResOdeProofs.Theory.Registry.checkFailures.TryDequeue(out _), "the failures are drained");
+    }
+}

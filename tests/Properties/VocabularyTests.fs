@@ -162,6 +162,18 @@ let private oneComparison (m: float) : Result<int> =
       Statement = "m ≤ 1"; Hypotheses = []
       Conclusion = fun _ -> Comparison.evaluation 1e-10 [ { Measured = m; Bound = 1.0; Where = "m"; When = "once" } ] [] [] }
 
+[<Fact(DisplayName = "Registry.evaluateRow: a conclusion that raises → an error row of one line, the exception with its stack trace kept in Registry.checkFailures for the verify's log")>]
+let ``evaluateRow keeps the exception`` () =
+    let raising : Result<int> = { oneComparison 0.5 with Id = "T.raises"; Conclusion = fun _ -> invalidArg "lo" "Need lo <= hi" }
+    let row = Registry.evaluateRow raising "input" 0
+    Assert.Equal("error", row.Verdict)
+    let kept = Registry.checkFailures.ToArray() |> Array.filter (fun (struct (id, _, _)) -> id = "T.raises")
+    Assert.NotEmpty(kept)
+    let struct (_, input, ex) = kept.[kept.Length - 1]
+    Assert.Equal("input", input)
+    Assert.IsType<System.ArgumentException>(ex) |> ignore
+    Assert.False(isNull ex.StackTrace, "the exception keeps its stack trace")
+
 [<Fact>]
 let ``Registry.evaluateRow: measured above the bound within the rounding allowance → holds, the detail says the slack is negative inside the allowance; below the bound → no such words`` () =
     let above = Registry.evaluateRow (oneComparison (1.0 + 1e-12)) "t" 0
