@@ -87,7 +87,11 @@ let private detail (e: Evaluation) =
     | Holds (slack, t), Some r when r.Count > 1 && r.Max > t ->
         sprintf "tightness %.3gx at its loosest (measured %.4g, bound %.4g), %.3gx at its tightest; slack %s" r.Max r.MaxMeasured r.MaxBound t (slackText slack)
     | Holds (slack, t), _ -> sprintf "slack %s, tightness %.3gx" (slackText slack) t
-    | Violated w, _ -> sprintf "at %s, %s: measured %.6g > bound %.6g" w.Where w.When w.Measured w.Bound
+    | Violated w, _ ->
+        // six digits unless they print the two numbers alike (a comparison failed by less than a millionth): then all of them
+        let m, b = sprintf "%.6g" w.Measured, sprintf "%.6g" w.Bound
+        let m, b = if m = b then sprintf "%.17g" w.Measured, sprintf "%.17g" w.Bound else m, b
+        sprintf "at %s, %s: measured %s > bound %s" w.Where w.When m b
     | HypothesisNotMet hs, _ -> hs |> List.map (fun (n, why) -> sprintf "%s: %s" n why) |> String.concat "; "
     | NotApplicable why, _ -> why
     | CheckError why, _ -> why

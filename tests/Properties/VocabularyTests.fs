@@ -182,4 +182,9 @@ let ``Registry.evaluateRow: measured above the bound within the rounding allowan
     let below = Registry.evaluateRow (oneComparison 0.5) "t" 0
     Assert.Equal("holds", below.Verdict)
     Assert.DoesNotContain("rounding allowance", below.Detail)
-    Assert.Equal("VIOLATED", (Registry.evaluateRow (oneComparison (1.0 + 1e-9)) "t" 0).Verdict)
+    let over = Registry.evaluateRow (oneComparison (1.0 + 1e-9)) "t" 0
+    Assert.Equal("VIOLATED", over.Verdict)
+    // six digits would print "measured 1 > bound 1": the witness then gives every digit
+    Assert.Contains("measured 1.00000000", over.Detail)
+    Assert.DoesNotContain("measured 1 > bound 1", over.Detail)
+    Assert.Contains("measured 2 > bound 1", (Registry.evaluateRow (oneComparison 2.0) "t" 0).Detail)
