@@ -59,6 +59,10 @@ internal static class VerifyCommand
                 // (for the MLP checked from the evidence before any work: data, settings, the initial function of depth);
                 // otherwise each is verified on its own, with a note
                 var runs = paths.Select(Registry.loadRun).ToList();
+                // a key run.json defines no meaning for is ignored: said, with the key it may have meant
+                foreach (var run in runs.OfType<Registry.OpenRun.RunOf>())
+                    foreach (var (key, nearest) in run.Item.Data.UnknownRunJsonKeys)
+                        Console.Error.WriteLine($"note: {Path.Combine(run.Item.Directory, "run.json")}: key \"{key}\" is not part of the format and is ignored{(nearest is null ? "" : $" (did you mean \"{nearest}\"?)")}");
                 // each run's verdicts.json is claimed before the work: a file of that name the tool did not write stays
                 foreach (var run in runs)
                     if (Registry.foreignVerdicts(run.Directory) is { } why) throw new IOException(why.Value);

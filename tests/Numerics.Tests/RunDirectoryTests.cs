@@ -256,6 +256,17 @@ public sealed class RunDirectoryTests : IDisposable
         Assert.DoesNotContain("Parameter", e.Message);
     }
 
+    [Fact(DisplayName = "RunDirectory: run.json keys the format does not define (\"precison\", \"etaa\", \"my_note\") → read, listed with the defined key within two edits; an engine-written run.json → none")]
+    public void UnknownKeysAreListedWithTheNearestKnownOne()
+    {
+        var dir = WriteForeign("unknown-keys", "{\"activation\": \"tanh\", \"eta\": 0.1, \"precison\": \"float64\", \"etaa\": 0.2, \"my_note\": \"x\"}");
+        var r = RunDirectory.Read(dir);
+        Assert.Equal(new (string, string?)[] { ("precison", "precision"), ("etaa", "eta"), ("my_note", null) }, r.UnknownRunJsonKeys.ToArray());
+        Assert.Equal(0.1, r.Eta);
+        var written = System.Text.Json.JsonSerializer.Serialize(RunDirectory.Metadata(new RunSpec { Depth = 4, Width = 4, Samples = 5, Dim = 2, Iterations = 2, Snapshots = 2 }.Train()));
+        Assert.Empty(RunMetadata.UnknownKeys(written));
+    }
+
     [Fact(DisplayName = "RunDirectory: missing directory → error")]
     public void ReadingAMissingDirectoryFails()
     {

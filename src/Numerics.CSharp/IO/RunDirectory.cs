@@ -311,12 +311,12 @@ public static class RunDirectory
                 return new RunData
                 {
                     Directory = dir, Meta = meta, Shape = new NetworkShape(L, m, d, dIn, dOut), Data = data, A = a, B = b,
-                    Activation = act, Eta = eta, Steps = intSteps, W = ws, V = vs, Losses = losses, LossesStorageRoundoff = lossStorage, Trace = trace,
+                    Activation = act, Eta = eta, Steps = intSteps, W = ws, V = vs, Losses = losses, LossesStorageRoundoff = lossStorage, UnknownRunJsonKeys = RunMetadata.UnknownKeys(json), Trace = trace,
                 };
             var run = new RunData
             {
                 Directory = dir, Meta = meta, Architecture = arch!, Depth = L, Dim = d, Data = data, A = a, B = b,
-                Activation = act, Eta = eta, Steps = intSteps, Theta = thetas, Losses = losses, LossesStorageRoundoff = lossStorage, Trace = trace,
+                Activation = act, Eta = eta, Steps = intSteps, Theta = thetas, Losses = losses, LossesStorageRoundoff = lossStorage, UnknownRunJsonKeys = RunMetadata.UnknownKeys(json), Trace = trace,
             };
             if (run.Block is { } block && block.ParameterCount != run.ParameterCount)
                 throw new RunFormatException($"{P("run.json")}: architecture '{arch!.Name}' with d = {d} has {block.ParameterCount} parameters per layer, the layout says {run.ParameterCount}");

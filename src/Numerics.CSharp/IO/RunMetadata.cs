@@ -135,6 +135,46 @@ public sealed class RunMetadata
         }
     }
 
+    /// <summary>
+    /// The top-level keys of run.json that this format does not define (they are ignored when read), each with the defined
+    /// key nearest to it when one is within two edits ("precison" → "precision"), for a note: a misspelt key would
+    /// otherwise leave its setting at the default without a word.
+    /// </summary>
+    public static IReadOnlyList<(string Key, string? Nearest)> UnknownKeys(string json)
+    {
+        var known = typeof(RunMetadata).GetProperties()
+            .Select(p => p.GetCustomAttributes(typeof(JsonPropertyNameAttribute), false).OfType<JsonPropertyNameAttribute>().FirstOrDefault()?.Name)
+            .OfType<string>().ToHashSet(StringComparer.Ordinal);
+        var found = new List<(string, string?)>();
+        try
+        {
+            if (System.Text.Json.Nodes.JsonNode.Parse(json) is not System.Text.Json.Nodes.JsonObject o) return found;
+            foreach (var kv in o)
+                if (!known.Contains(kv.Key))
+                    found.Add((kv.Key, known.Select(k => (k, d: Edits(k, kv.Key))).Where(t => t.d <= 2).OrderBy(t => t.d).ThenBy(t => t.k, StringComparer.Ordinal).Select(t => t.k).FirstOrDefault()));
+        }
+        catch (JsonException) { }
+        catch (ArgumentException) { }   // a key given twice: refused with its own message
+        return found;
+    }
+
+    /// <summary>Levenshtein distance (insertions, deletions, substitutions).</summary>
+    private static int Edits(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (int i = 1; i <= a.Length; i++)
+        {
+            int diag = row[0]; row[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int up = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diag + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diag = up;
+            }
+        }
+        return row[b.Length];
+    }
+
     /// <summary>The key and the kind of value it takes, from the reader's message naming the type it could not convert to
     /// (null when the message is another one, or names no key).</summary>
     private static (string Key, string What)? WrongKind(JsonException e)
