@@ -299,11 +299,13 @@ internal static class VerifyCommand
     private static void Print(IReadOnlyList<Registry.VerdictRow> rows)
     {
         string input = "";
+        // the id column as wide as the longest id (28 at least), so that the columns stay aligned
+        int w = rows.Count == 0 ? 28 : Math.Max(28, rows.Max(r => r.Id.Length));
         foreach (var r in rows)
         {
-            if (r.Input != input) { input = r.Input; Console.WriteLine($"\n{input}"); Console.WriteLine($"  {"result",-28} {"verdict",-19} {"measured",10} {"bound",10} {"worst",8} {"best",8}  detail"); }
+            if (r.Input != input) { input = r.Input; Console.WriteLine($"\n{input}"); Console.WriteLine($"  {"result".PadRight(w)} {"verdict",-19} {"measured",10} {"bound",10} {"worst",8} {"best",8}  detail"); }
             // worst = the loosest comparison's bound/measured (the bound's worst case), best = the tightest
-            Console.WriteLine($"  {r.Id,-28} {r.Verdict,-19} {Num(r.Measured),10} {Num(r.Bound),10} {Num(r.TightnessMax),8} {Num(r.TightnessMin),8}  {r.Detail}");
+            Console.WriteLine($"  {r.Id.PadRight(w)} {r.Verdict,-19} {Num(r.Measured),10} {Num(r.Bound),10} {Num(r.TightnessMax),8} {Num(r.TightnessMin),8}  {r.Detail}");
         }
         Console.WriteLine();
     }

@@ -47,6 +47,22 @@ public sealed class VerifyOnlyTests : IDisposable
         Assert.DoesNotContain("A.split", r.Out);
     }
 
+    [Fact(DisplayName = "verify, the table: ids up to 31 characters (A.flow.split.segments.remainder) → every row's verdict in the header's column")]
+    public void TheTableStaysAligned()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Train).Code);
+        var r = Cli.Run(_s.Dir, "verify", "run");
+        Assert.True(r.Code == ExitCodes.Done, r.ToString());
+        var lines = r.Out.Split('\n');
+        int header = Array.FindIndex(lines, l => l.StartsWith("  result ", StringComparison.Ordinal));
+        Assert.True(header >= 0, r.Out);
+        int col = lines[header].IndexOf("verdict", StringComparison.Ordinal);
+        var rows = lines.Skip(header + 1).TakeWhile(l => l.Length > 0).ToList();
+        Assert.Contains(rows, l => l.Contains("A.flow.split.segments.remainder"));
+        foreach (var l in rows)
+            Assert.True(l.Length > col && l[col - 1] == ' ' && l[col] != ' ', $"row not aligned with the header's verdict column {col}: {l}");
+    }
+
     [Fact(DisplayName = "verify --only: a former id (G.B.bound) → its current id's row; repeated options and commas add up")]
     public void FormerIdsAndRepeatedOptions()
     {
