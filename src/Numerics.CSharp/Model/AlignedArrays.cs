@@ -35,6 +35,13 @@ public static class AlignedArrays
 
     // the attempts left behind and their fillers (see Create)
     private static readonly List<Array> s_kept = new();
+    private static long s_keptBytes;
+
+    /// <summary>The most bytes kept for the life of the process (a worker that runs cell after cell allocates the same
+    /// arrays again each time): past it arrays are still placed by the probe and filler, but nothing more is kept.</summary>
+    public const long KeptBudget = 64L << 20;
+
+    private static void Keep(Array a, long bytes) { s_kept.Add(a); s_keptBytes += bytes + 24; }
 
     /// <summary>A zeroed array of <paramref name="length"/> elements, its first element on a 64-byte boundary when the heap allows.</summary>
     public static unsafe T[] Create<T>(long length) where T : unmanaged
@@ -51,13 +58,13 @@ public static class AlignedArrays
             // goes where the heap ends (there is no gap of its size, as a rule), and so must its probe and filler: both of
             // 64 KiB or more, too large for the small gaps of the heap's free list, and kept (dropped, they would become such
             // gaps of 64 KiB for the next probe to fall into): 128 KiB kept per large array.
-            bool large = bytes >= RetryBytes;
+            bool large = bytes >= RetryBytes, keep = s_keptBytes < KeptBudget;
             int p = large ? LargeFiller : 8;
             var probe = GC.AllocateArray<byte>(p, pinned: true);
             long next = Address(probe) + p + 24;
             int k = (int)(((-(next + (large ? LargeFiller : 0) + 24)) % Boundary + Boundary) % Boundary) + (large ? LargeFiller : 0);
             var filler = GC.AllocateArray<byte>(k, pinned: true);
-            if (large) { s_kept.Add(probe); s_kept.Add(filler); }
+            if (large && keep) { Keep(probe, p); Keep(filler, k); }
             T[] a = GC.AllocateArray<T>(n, pinned: true);
             // a small array the heap put elsewhere (its probe went into a gap of the free list): an array placed after the
             // last one starts (its rounded size + 24) mod 64 bytes further, so further attempts of the same size, one in four
@@ -65,10 +72,10 @@ public static class AlignedArrays
             // left behind are kept, not dropped: dropped, each would become a gap of exactly this size at an offset off a
             // line, which the next request of this size would fill. Only arrays below RetryBytes are tried again (the hot
             // per-pair and per-block buffers, read from L1 where a split load costs most), so what is kept stays small.
-            for (int attempt = 1; Offset(a) != 0 && attempt <= Attempts && !large; attempt++)
+            for (int attempt = 1; Offset(a) != 0 && attempt <= Attempts && !large && s_keptBytes < KeptBudget; attempt++)
             {
-                s_kept.Add(a);
-                if (attempt % 4 == 0) s_kept.Add(GC.AllocateArray<byte>(8, pinned: true));
+                Keep(a, bytes);
+                if (attempt % 4 == 0) Keep(GC.AllocateArray<byte>(8, pinned: true), 8);
                 a = GC.AllocateArray<T>(n, pinned: true);
             }
             GC.KeepAlive(probe); GC.KeepAlive(filler);
