@@ -306,6 +306,9 @@ internal static class VerifyCommand
             if (r.Input != input) { input = r.Input; Console.WriteLine($"\n{input}"); Console.WriteLine($"  {"result".PadRight(w)} {"verdict",-19} {"measured",10} {"bound",10} {"worst",8} {"best",8}  detail"); }
             // worst = the loosest comparison's bound/measured (the bound's worst case), best = the tightest
             Console.WriteLine($"  {r.Id.PadRight(w)} {r.Verdict,-19} {Num(r.Measured),10} {Num(r.Bound),10} {Num(r.TightnessMax),8} {Num(r.TightnessMin),8}  {r.Detail}");
+            // a violated row's notes (where the run departs from the declared one, what to declare) under it; verdicts.json
+            // has every row's
+            if (r.IsViolated) foreach (var n in r.Notes) Console.WriteLine($"    note: {n}");
         }
         Console.WriteLine();
     }

@@ -509,3 +509,32 @@ let ``E.replay hint for an undeclared float32 run`` () =
     let f64 = evaluate (train false)
     Assert.True(Verdict.isHolds f64.Verdict, sprintf "%A" f64.Verdict)
     Assert.DoesNotContain(f64.Notes, fun n -> n.Contains hint)
+
+[<Fact(DisplayName = "E.replay's diagnosis: the engine's run with its first loss changed → violated, the note points at the forward pass or the loss; with η claimed 1 % larger → the loss at snapshot 0 agrees, the note points at the updates; a faithful run → no such note")>]
+let ``E.replay says where the run departs`` () =
+    let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 8, Width = 8, Samples = 10, Dim = 4, Eta = 0.01, Iterations = 40, Snapshots = 3, Seed = 3L)
+    let evaluate (edit: string -> unit) =
+        let dir = Path.Combine(Path.GetTempPath(), "resode-diagnosis-" + Guid.NewGuid().ToString("N"))
+        try
+            RunDirectory.Write(spec.Train(), dir)
+            if Directory.Exists(Path.Combine(dir, "trace")) then Directory.Delete(Path.Combine(dir, "trace"), true)
+            edit dir
+            Result.evaluate ReplayEvidence.replay (Run(RunDirectory.Read dir))
+        finally Directory.Delete(dir, true)
+    let forward = evaluate (fun dir ->
+        let p = Path.Combine(dir, "losses.npy")
+        let l = (Npy.Read p).Data
+        l.[0] <- l.[0] * 1.001
+        Npy.Write(p, ReadOnlySpan(l), l.Length))
+    Assert.True(Verdict.isViolated forward.Verdict, sprintf "%A" forward.Verdict)
+    Assert.Contains(forward.Notes, fun n -> n.Contains "the loss at snapshot 0's own weights (iteration 0, before any replayed update)" && n.Contains "forward pass")
+    let update = evaluate (fun dir ->
+        let p = Path.Combine(dir, "run.json")
+        let json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText p).AsObject()
+        json.["eta"] <- System.Text.Json.Nodes.JsonValue.Create(0.0101)
+        File.WriteAllText(p, json.ToJsonString()))
+    Assert.True(Verdict.isViolated update.Verdict, sprintf "%A" update.Verdict)
+    Assert.Contains(update.Notes, fun n -> n.Contains "the loss at snapshot 0's own weights (iteration 0) agrees" && n.Contains "updates differ")
+    let faithful = evaluate ignore
+    Assert.True(Verdict.isHolds faithful.Verdict)
+    Assert.DoesNotContain(faithful.Notes, fun n -> n.Contains "first failed comparison")

@@ -424,6 +424,24 @@ let private bitExactLanding (seg: ReplayedSegment) =
             When = sprintf "iteration %d (segment from snapshot %d, not certifiable: compared bit for bit)" seg.To seg.Snapshot }
       | None -> () ]
 
+/// Where E.replay first fails, said in the terms of what a producer may have done differently: a loss that differs at a
+/// snapshot's own weights (no update replayed yet) points at the forward pass or the loss (activation, 1/L, the data, the
+/// loss convention); a first failure after the snapshot's loss agreed points at the update (η, the gradient, the optimizer)
+/// or at a changed record. Empty unless violated.
+let private diagnosis (e: Replayed) (ev: Evaluation) : string list =
+    if not (Verdict.isViolated ev.Verdict) then []
+    else
+        let first =
+            e.Segments |> Array.tryPick (fun seg ->
+                let cs = if seg.Certified then seg.Checks else bitExactLanding seg
+                cs |> List.tryFind (fun c -> not (c.Measured <= c.Bound)) |> Option.map (fun c -> seg, c))
+        match first with
+        | Some (seg, c) when c.Where.Contains "loss" && c.When.StartsWith(sprintf "iteration %d " seg.From) ->
+            [ sprintf "the first failed comparison is the loss at snapshot %d's own weights (iteration %d, before any replayed update): the forward pass or the loss differs from the declared one (activation, the 1/L scaling, the data x, y, a.npy, b.npy, the loss convention \"loss\"), not the update" seg.Snapshot seg.From ]
+        | Some (seg, c) ->
+            [ sprintf "the loss at snapshot %d's own weights (iteration %d) agrees (as far as a loss can tell: with V = 0 every activation gives the same one) and the first failed comparison is at %s: the updates differ from the declared ones (η or learning_rate; the gradient: σ and σ', the 1/L scaling, the loss convention; the optimizer: momentum, Adam or mini-batches are not plain gradient descent), or a recorded loss or snapshot was changed" seg.Snapshot seg.From c.When ]
+        | None -> []
+
 /// (E.replay) replaying gradient descent from every snapshot reproduces the next snapshot and every recorded loss.
 let replay : Result<Run> =
   FlowRuns.gdOnly "E.flowReplay"
@@ -457,6 +475,7 @@ let replay : Result<Run> =
                     Constants = ev.Constants @ [ if growth.Length > 0 then "largest error growth", Comparison.maxKeepNaN growth ]
                     Notes =
                         [ yield! before
+                          yield! diagnosis e ev
                           if Verdict.isViolated ev.Verdict then
                             "the recorded run is not the declared gradient descent: a modified snapshot or loss, or another optimizer (declare Adam, momentum or mini-batches in run.json \"optimizer\"; the gradient-descent results then say hypothesis not met)"
                             if float32Weights run then
