@@ -29,6 +29,8 @@ public sealed class TestOnlyMembersTests
             "reference: the symmetrization step of the spectral upper value as docs/theorems/LemmaChain.md analyses it, beside SpectralUpper's fused SymmetrizeDivide, which is tested to give its bits followed by DivideInPlace",
         ["ResOdeProofs.Numerics.Verification.SplitPass.DivideInPlace"] =
             "reference: the division-by-the-trace step of the spectral upper value, beside SpectralUpper's fused SymmetrizeDivide, which is tested to give Symmetrize's bits followed by it",
+        ["ResOdeProofs.Numerics.Model.AlignedArrays.ForgetKept"] =
+            "test hook: restores the budget of kept allocations, which the engine tests run before AlignedArraysTests spend in the same process, so that the test sees the placement itself",
         ["ResOdeProofs.Numerics.Training.RunSpec.ImageWidth"] =
             "public API: one of the run spec's shorthands for the conv block's image shape C×H×W (beside Channels and Height), for a caller who writes a conv setting in code; the command line fills the same hyper-parameter by its catalog name",
         ["ResOdeProofs.Numerics.Ode.NeuralOde.Breakpoints"] =

@@ -43,6 +43,13 @@ public static class AlignedArrays
 
     private static void Keep(Array a, long bytes) { s_kept.Add(a); s_keptBytes += bytes + 24; }
 
+    /// <summary>Lets go of what is kept (it becomes garbage) and restores the budget: for a test of the placement, which a
+    /// budget spent by the tests before it would otherwise decide.</summary>
+    internal static void ForgetKept()
+    {
+        lock (s_lock) { s_kept.Clear(); s_keptBytes = 0; }
+    }
+
     /// <summary>A zeroed array of <paramref name="length"/> elements, its first element on a 64-byte boundary when the heap allows.</summary>
     public static unsafe T[] Create<T>(long length) where T : unmanaged
     {
