@@ -538,3 +538,19 @@ let ``E.replay says where the run departs`` () =
     let faithful = evaluate ignore
     Assert.True(Verdict.isHolds faithful.Verdict)
     Assert.DoesNotContain(faithful.Notes, fun n -> n.Contains "first failed comparison")
+
+[<Fact(DisplayName = "E.replay's diagnosis on a block run (segments compared at their landing only): one snapshot entry moved → violated, the note says the loss at the snapshot was not compared instead of saying it agrees")>]
+let ``E.replay diagnosis where the loss is not compared`` () =
+    let spec = ResOdeProofs.Numerics.Training.RunSpec(Architecture = "one-layer", Depth = 6, Dim = 3, Samples = 5, Eta = 0.01, Iterations = 20, Snapshots = 3, Seed = 4L)
+    let dir = Path.Combine(Path.GetTempPath(), "resode-blockdiag-" + Guid.NewGuid().ToString("N"))
+    try
+        RunDirectory.Write(spec.Train(), dir)
+        let p = Path.Combine(dir, "theta.npy")
+        let t = Npy.Read p
+        t.Data.[t.Data.Length - 1] <- t.Data.[t.Data.Length - 1] + 1e-3
+        Npy.Write(p, ReadOnlySpan(t.Data), t.Shape)
+        let e = Result.evaluate ReplayEvidence.replay (Run(RunDirectory.Read dir, Registry.architectures))
+        Assert.True(Verdict.isViolated e.Verdict, sprintf "%A" e.Verdict)
+        Assert.Contains(e.Notes, fun n -> n.Contains "was not compared on this segment")
+        Assert.DoesNotContain(e.Notes, fun n -> n.Contains "agrees")
+    finally Directory.Delete(dir, true)

@@ -435,9 +435,14 @@ let private diagnosis (e: Replayed) (ev: Evaluation) : string list =
             e.Segments |> Array.tryPick (fun seg ->
                 let cs = if seg.Certified then seg.Checks else bitExactLanding seg
                 cs |> List.tryFind (fun c -> not (c.Measured <= c.Bound)) |> Option.map (fun c -> seg, c))
+        // the comparison of the loss at a segment's own snapshot, when the segment made one (an uncertified segment of a
+        // bit-exact claim compares its landing only)
+        let atSnapshot (seg: ReplayedSegment) (c: Check) = c.Where.Contains "loss" && c.When.StartsWith(sprintf "iteration %d " seg.From)
         match first with
-        | Some (seg, c) when c.Where.Contains "loss" && c.When.StartsWith(sprintf "iteration %d " seg.From) ->
+        | Some (seg, c) when atSnapshot seg c ->
             [ sprintf "the first failed comparison is the loss at snapshot %d's own weights (iteration %d, before any replayed update): the forward pass or the loss differs from the declared one (activation, the 1/L scaling, the data x, y, a.npy, b.npy, the loss convention \"loss\"), not the update" seg.Snapshot seg.From ]
+        | Some (seg, c) when not ((if seg.Certified then seg.Checks else []) |> List.exists (atSnapshot seg)) ->
+            [ sprintf "the first failed comparison is at %s (the loss at snapshot %d's own weights was not compared on this segment): the run departs from the declared gradient descent somewhere in between (the forward pass, the loss convention, η, the gradient or the optimizer), or a snapshot was changed" c.When seg.Snapshot ]
         | Some (seg, c) ->
             [ sprintf "the loss at snapshot %d's own weights (iteration %d) agrees (as far as a loss can tell: with V = 0 every activation gives the same one) and the first failed comparison is at %s: the updates differ from the declared ones (η or learning_rate; the gradient: σ and σ', the 1/L scaling, the loss convention; the optimizer: momentum, Adam or mini-batches are not plain gradient descent), or a recorded loss or snapshot was changed" seg.Snapshot seg.From c.When ]
         | None -> []
