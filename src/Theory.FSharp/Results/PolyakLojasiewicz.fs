@@ -330,7 +330,8 @@ let private hypPlainGd (supply: Supply) : string * (Run -> HypothesisCheck) =
     "update is exactly −η·G",
     fun run ->
         if run.Setting.Fault <> "none" then NotMet(sprintf "the engine ran with fault %s" run.Setting.Fault)
-        elif not (List.contains run.Setting.Optimizer [ "gd"; "clipped-gd"; "gf"; "clipped-gf" ]) && run.Trace "clip_fraction" |> Option.isNone then
+        elif not (ResOdeProofs.Numerics.Verification.Replay.IsGradientDescent run.Data || ResOdeProofs.Numerics.Verification.FlowReplay.IsFlow run.Data)
+             && run.Trace "clip_fraction" |> Option.isNone then
             NotMet(sprintf "optimizer %s: not plain gradient descent, the step is not −η·G" run.Setting.Optimizer)
         elif supply.Clipped run then NotMet "the clip was active at some update: the step is not −η·G"
         else Met(sprintf "%s, no layer clipped" run.Setting.Optimizer)
