@@ -359,6 +359,11 @@ public static class RunDirectory
                     throw new RunFormatException($"{path}: {what} {s} holds {snapshots[s][i]} at flat index {i}; every snapshot must be finite (a diverged run ends at its last finite iterate)");
     }
 
+    /// <summary>True when every entry of every snapshot is a float32 number (the test <see cref="RequireFloat32"/> makes of a
+    /// run that says float32; E.replay asks it of a run that says float64, for its hint).</summary>
+    public static bool AllFloat32(IEnumerable<double[]> snapshots) =>
+        snapshots.All(s => Array.TrueForAll(s, x => (double)(float)x == x));
+
     private static void RequireFloat32(double[][] snapshots, string path, string what)
     {
         for (int s = 0; s < snapshots.Length; s++)

@@ -389,7 +389,7 @@ let private hypGradientDescent : string * (Run -> HypothesisCheck) =
 /// the producer computed in float32 and stored float64 without saying so.
 let private float32Weights (run: Run) =
     run.IsMlp && run.Data.Meta.Precision = "float64" && run.SnapshotCount > 0
-    && Seq.forall (fun s -> Array.forall (fun (x: float) -> float (float32 x) = x) (run.W s) && Array.forall (fun (x: float) -> float (float32 x) = x) (run.V s)) [ 0 .. run.SnapshotCount - 1 ]
+    && ResOdeProofs.Numerics.IO.RunDirectory.AllFloat32(seq { for s in 0 .. run.SnapshotCount - 1 do yield run.W s; yield run.V s })
 
 /// Hypothesis of E.replay: a snapshot to start from. The MLP's replay starts at every snapshot, the first included, so a run
 /// whose first snapshot comes after iteration 0 is replayed from there (the iterations before it are said to be unchecked);
