@@ -366,6 +366,8 @@ public static class RunDirectory
 
     private static void RequireFloat32(double[][] snapshots, string path, string what)
     {
+        if (AllFloat32(snapshots)) return;
+        // the first entry that is not a float32 number, for the message
         for (int s = 0; s < snapshots.Length; s++)
             for (int i = 0; i < snapshots[s].Length; i++)
                 if ((double)(float)snapshots[s][i] != snapshots[s][i])
