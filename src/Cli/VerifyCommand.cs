@@ -143,7 +143,9 @@ internal static class VerifyCommand
         }
         try
         {
-            var log = Path.Combine(Path.GetTempPath(), $"resode-check-errors-{Environment.ProcessId}.log");
+            // a name of its own, created new: never a file that was there before
+            var log = Path.Combine(Path.GetTempPath(), $"resode-check-errors-{Environment.ProcessId}-{Guid.NewGuid():N}.log");
+            using (var f = new FileStream(log, FileMode.CreateNew, FileAccess.Write)) { }
             File.WriteAllText(log, $"{DateTime.UtcNow:O}\nresode {string.Join(" ", args)}\nengine {Numerics.EngineInfo.Version} ({Numerics.EngineInfo.Commit})\n\n{string.Join("\n", failures)}");
             return $"the stack traces are in {log}, or rerun with {ResodeApp.DebugVariable}=1 to print them";
         }
