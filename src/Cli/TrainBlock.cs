@@ -21,8 +21,17 @@ internal static class TrainBlock
             // the option's own default is the first block's; with several blocks each one's default is stated
             bool shared = group.Count() > 1;
             string description = string.Join("; ", group.Select(x => $"--arch {x.Entry.Name}: {x.Param.Meaning}" + (shared ? $" (default {x.Param.Default})" : ""))) + ".";
-            if (existing.TryGetValue(first.Name, out var reused)) { reused.Description = description; map[first.Name] = reused; continue; }
-            var option = new Option<int>("--" + first.Option) { Description = description, DefaultValueFactory = _ => first.Default };
+            // an option shared by several blocks has no one default: its help states each block's (a "[default: …]" of the
+            // first block would contradict the others'), and a value not given is taken per block (TrainCommand.SpecOf)
+            if (existing.TryGetValue(first.Name, out var reused))
+            {
+                reused.Description = description;
+                if (shared) reused.DefaultValueFactory = null;
+                map[first.Name] = reused;
+                continue;
+            }
+            var option = new Option<int>("--" + first.Option) { Description = description };
+            if (!shared) option.DefaultValueFactory = _ => first.Default;
             cmd.Options.Add(option);
             map[first.Name] = option;
         }

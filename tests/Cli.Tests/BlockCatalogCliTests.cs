@@ -26,6 +26,33 @@ public sealed class BlockCatalogCliTests : IDisposable
         }
     }
 
+    [Fact(DisplayName = "train --help: an option shared by blocks of different defaults → each block's default, no single [default]")]
+    public void ASharedOptionShowsEachBlocksDefaultAndNoSingleOne()
+    {
+        var r = Cli.Run(_s.Dir, "train", "--help");
+        // the help wraps long descriptions: the option's text up to the next option
+        var lines = r.Out.Split('\n');
+        int at = Array.FindIndex(lines, l => l.TrimStart().StartsWith("--width "));
+        Assert.True(at >= 0, "no --width line in the help");
+        var text = string.Join(" ", lines.Skip(at).TakeWhile((l, i) => i == 0 || !l.TrimStart().StartsWith("-")));
+        Assert.Contains("--arch mlp", text);
+        Assert.Contains("(default 32)", text);
+        Assert.Contains("--arch glu", text);
+        Assert.Contains("(default 8)", text);
+        Assert.DoesNotContain("[default:", text);
+        // an option of one block keeps its default in the help
+        int ch = Array.FindIndex(lines, l => l.TrimStart().StartsWith("--channels "));
+        Assert.Contains("[default: 2]", string.Join(" ", lines.Skip(ch).TakeWhile((l, i) => i == 0 || !l.TrimStart().StartsWith("-"))));
+    }
+
+    [Fact(DisplayName = "train --arch mlp: no width given → trains with the MLP's default width 32")]
+    public void TheMlpTrainsWithItsDefaultWidthWithoutASingleHelpDefault()
+    {
+        var r = Cli.Run(_s.Dir, "train", "--depth", "4", "--n", "6", "--d", "3", "--iters", "2", "--out", "m");
+        Assert.Equal(ExitCodes.Done, r.Code);
+        Assert.Equal(32.0, RunDirectory.Read(_s.P("m")).Architecture.Hyper["width"]);
+    }
+
     [Fact(DisplayName = "train --arch glu: no width given → trains with its default width and records it")]
     public void TheGatedBlockTrainsWithItsDefaultWidthAndRecordsIt()
     {
