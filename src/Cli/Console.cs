@@ -92,6 +92,8 @@ internal static class Ui
                     ctx.Cancel = true;
                     Console.Error.WriteLine($"interrupted: {command} stopped by {(sig == System.Runtime.InteropServices.PosixSignal.SIGINT ? "SIGINT" : "SIGTERM")}");
                     Console.Error.Flush();
+                    // the exit below runs no writer's clean-up: the temporaries still being written go first (ours only)
+                    ResOdeProofs.Numerics.IO.InFlightFiles.DeleteAll();
                     Environment.Exit(ExitCodes.ToolFailed);
                 }));
         }

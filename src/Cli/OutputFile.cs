@@ -41,14 +41,5 @@ internal static class OutputFile
 
     /// <summary>Writes <paramref name="text"/> to a file of a fresh name beside <paramref name="path"/> and renames it over:
     /// a reader never sees half a file, a failure leaves the former one, and no temporary is left either way.</summary>
-    public static void WriteAtomically(string path, string text)
-    {
-        var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        try
-        {
-            File.WriteAllText(tmp, text);
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally { if (File.Exists(tmp)) File.Delete(tmp); }
-    }
+    public static void WriteAtomically(string path, string text) => ResOdeProofs.Numerics.IO.InFlightFiles.WriteTextThrough(path, text);
 }

@@ -535,12 +535,8 @@ let writeVerdictsOf (dir: string) (patterns: string list) (rows: VerdictRow list
         root["selection"] <- JsonArray(patterns |> List.map (fun p -> (JsonValue.Create p :> JsonNode | null)) |> Array.ofList)
     root["results"] <- JsonArray(rows |> List.map (fun r -> (rowJson r :> JsonNode | null)) |> Array.ofList)
     let path = Path.Combine(dir, "verdicts.json")
-    let tmp = path + ".tmp-" + Guid.NewGuid().ToString("N").Substring(0, 8)
-    try
-        File.WriteAllText(tmp, root.ToJsonString(JsonSerializerOptions(WriteIndented = true)))
-        File.Move(tmp, path, true)
-    finally
-        if File.Exists tmp then File.Delete tmp
+    // through a fresh temporary renamed over the file, listed while it exists (a signal's fallback deletes it)
+    ResOdeProofs.Numerics.IO.InFlightFiles.WriteTextThrough(path, root.ToJsonString(JsonSerializerOptions(WriteIndented = true)))
 
 /// Writes verdicts.json of a whole verification (`writeVerdictsOf` with no selection).
 let writeVerdicts (dir: string) (rows: VerdictRow list) = writeVerdictsOf dir [] rows

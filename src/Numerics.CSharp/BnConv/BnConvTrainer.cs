@@ -239,17 +239,17 @@ public static class BnConvTrainer
     /// <summary>Writes the state after its last epoch to <paramref name="path"/> atomically (temporary file, then rename).</summary>
     public static void SaveCheckpoint(string path, string fingerprint, BnConvState st)
     {
-        // a fresh temporary name opened with CreateNew: a file that happens to exist beside the checkpoint is never truncated
-        var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        using (var w = new BinaryWriter(new FileStream(tmp, FileMode.CreateNew, FileAccess.Write), Encoding.UTF8))
+        // a fresh temporary opened with CreateNew (a file that happens to exist beside the checkpoint is never truncated),
+        // renamed over the checkpoint when complete, deleted on a failure, listed while it exists
+        InFlightFiles.WriteThrough(path, fs =>
         {
+            using var w = new BinaryWriter(fs, Encoding.UTF8, leaveOpen: true);
             w.Write(Magic); w.Write(fingerprint);
             WriteArray(w, st.Theta); WriteArray(w, st.Velocity);
             w.Write(st.Statistics.Length); foreach (var x in st.Statistics) w.Write(x);
             w.Write(st.Epochs.Count);
             foreach (var r in st.Epochs) { w.Write(r.Epoch); w.Write(r.LearningRate); w.Write(r.TrainLoss); w.Write(r.TrainAccuracy); w.Write(r.TestLoss); w.Write(r.TestAccuracy); w.Write(r.Seconds); w.Write(r.CpuSeconds); w.Write(r.SmoothK1); w.Write(r.SmoothK2); }
-        }
-        File.Move(tmp, path, overwrite: true);
+        });
     }
 
     /// <summary>True when <paramref name="path"/> starts like a checkpoint written by <see cref="SaveCheckpoint"/>.</summary>

@@ -881,6 +881,7 @@ public static class Npy
                 fs.Flush(flushToDisk: true);
             }
             File.Move(tmp, path, overwrite: true);
+            InFlightFiles.Remove(tmp);
         }
         catch
         {
@@ -939,6 +940,7 @@ public static class Npy
         var preamble = BuildPreamble(descr, shape);
         string tmp = path + ".tmp-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+        InFlightFiles.Add(tmp);
         try
         {
             fs.Write(preamble);
@@ -956,6 +958,7 @@ public static class Npy
     {
         try { File.Delete(file); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { /* best effort */ }
+        InFlightFiles.Remove(file);
     }
 
     // ------------------------------------------------------------------ formatting
