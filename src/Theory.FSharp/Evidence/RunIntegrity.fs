@@ -66,7 +66,7 @@ let snapshotLoss : Result<Run> =
                         // a loss stored coarser than it was computed (losses.npy of float32) moved by up to r of itself:
                         // |rec − ℓ_engine| ≤ r·|ℓ_engine| ≤ r/(1 − r)·|rec|
                         let r = run.LossesStorageRoundoff
-                        let stored = if r > 0.0 then r / (1.0 - r) * abs rec' else 0.0
+                        let stored = LossStorage.allowance r rec'
                         { Measured = abs (ref' - rec'); Bound = lossAllowance run s + stored
                           Where = sprintf "loss recomputed %.17g vs recorded %.17g%s" ref' rec' (if r > 0.0 then " (stored as float32)" else "")
                           When = sprintf "snapshot %d (iteration %d)" s j }

@@ -24,6 +24,12 @@ type SegmentEvidence =
       /// snapshot allowance (`SplitFamily.landingAllowance`) both read it.
       LandingAllowance: float }
 
+/// A loss stored coarser than it was computed (losses.npy of float32 for a float64 run, r = 2⁻²⁴ the storage's unit roundoff,
+/// `RunData.LossesStorageRoundoff`) moved by the storage: |rec − ℓ| ≤ r·|ℓ| ≤ r/(1 − r)·|rec| (docs/theorems/RunIntegrity.md,
+/// "Losses stored coarser than computed"); 0 when the losses are stored as computed. Every comparison of a recorded loss adds it.
+module LossStorage =
+    let allowance (r: float) (recorded: float) = if r > 0.0 then r / (1.0 - r) * abs recorded else 0.0
+
 /// The verifier's own per-iterate evidence of a gradient-descent run: every segment replayed from its snapshot.
 type RunEvidence =
     { Replay: RunReplay
@@ -64,8 +70,10 @@ module RunEvidence =
                       for i in 0 .. len do
                         let rec' = data.Losses.[seg.From + i]
                         let d = abs (rec' - seg.Losses.[i])
-                        yield (if Double.IsNaN d then infinity else d), seg.LossTolerance.[i],
-                              sprintf "recorded loss %.17g vs replayed %.17g" rec' seg.Losses.[i], seg.From + i ]
+                        // the replay's own tolerance (0 rounding left between bit-exact evaluations) and the storage of losses.npy
+                        let stored = LossStorage.allowance data.LossesStorageRoundoff rec'
+                        yield (if Double.IsNaN d then infinity else d), seg.LossTolerance.[i] + stored,
+                              sprintf "recorded loss %.17g vs replayed %.17g%s" rec' seg.Losses.[i] (if stored > 0.0 then " (stored as float32)" else ""), seg.From + i ]
                 { Replay = seg; Checks = checks; Certified = seg.Certified
                   Reproduced = checks |> List.forall (fun (m, b, _, _) -> m <= b); LandingAllowance = allowance })
         { Replay = replay; Segments = segs }
@@ -119,8 +127,9 @@ module FlowEvidence =
                           for i in 0 .. len do
                             let rec' = data.Losses.[seg.From + i]
                             let d = abs (rec' - seg.Losses.[i])
-                            yield (if Double.IsNaN d then infinity else d), seg.LossTolerance.[i],
-                                  sprintf "recorded loss %.17g vs replayed %.17g" rec' seg.Losses.[i], seg.From + i
+                            let stored = LossStorage.allowance data.LossesStorageRoundoff rec'
+                            yield (if Double.IsNaN d then infinity else d), seg.LossTolerance.[i] + stored,
+                                  sprintf "recorded loss %.17g vs replayed %.17g%s" rec' seg.Losses.[i] (if stored > 0.0 then " (stored as float32)" else ""), seg.From + i
                           // the producer's own program replayed to the end: its accepted steps are run.json's ode_steps exactly
                           // (and its rejected steps and field evaluations, when run.json records them)
                           if seg.Snapshot = data.Steps.Length - 1 then
