@@ -528,6 +528,16 @@ let ``E.replay says where the run departs`` () =
         Npy.Write(p, ReadOnlySpan(l), l.Length))
     Assert.True(Verdict.isViolated forward.Verdict, sprintf "%A" forward.Verdict)
     Assert.Contains(forward.Notes, fun n -> n.Contains "the loss at snapshot 0's own weights (iteration 0, before any replayed update)" && n.Contains "forward pass")
+    // another loss convention declared: every loss and the landing fail; the earliest in iterations (the loss at iteration 0)
+    // is the one named, not the landing listed before it
+    let convention = evaluate (fun dir ->
+        let p = Path.Combine(dir, "run.json")
+        let json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText p).AsObject()
+        json.["loss"] <- System.Text.Json.Nodes.JsonValue.Create("mean-over-entries")
+        File.WriteAllText(p, json.ToJsonString()))
+    Assert.True(Verdict.isViolated convention.Verdict, sprintf "%A" convention.Verdict)
+    Assert.Contains(convention.Notes, fun n -> n.Contains "the loss at snapshot 0's own weights (iteration 0, before any replayed update)")
+    Assert.DoesNotContain(convention.Notes, fun n -> n.Contains "agrees")
     let update = evaluate (fun dir ->
         let p = Path.Combine(dir, "run.json")
         let json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText p).AsObject()

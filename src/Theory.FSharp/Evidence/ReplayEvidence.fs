@@ -428,13 +428,25 @@ let private bitExactLanding (seg: ReplayedSegment) =
 /// snapshot's own weights (no update replayed yet) points at the forward pass or the loss (activation, 1/L, the data, the
 /// loss convention); a first failure after the snapshot's loss agreed points at the update (η, the gradient, the optimizer)
 /// or at a changed record. Empty unless violated.
-let private diagnosis (e: Replayed) (ev: Evaluation) : string list =
+let private diagnosis (run: Run) (e: Replayed) (ev: Evaluation) : string list =
     if not (Verdict.isViolated ev.Verdict) then []
     else
+        // a comparison's iteration, from its "iteration j (…)" (the landing on the next snapshot is at the segment's last
+        // iteration, after every loss of the segment but its last)
+        let iterationOf (c: Check) =
+            match c.When.Split(' ') with
+            | parts when parts.Length >= 2 && parts.[0] = "iteration" ->
+                match Int32.TryParse parts.[1] with
+                | true, j -> j
+                | _ -> Int32.MaxValue
+            | _ -> Int32.MaxValue
+        // the earliest failed comparison in iterations (the first segment that has one), not the first in the list
         let first =
             e.Segments |> Array.tryPick (fun seg ->
                 let cs = if seg.Certified then seg.Checks else bitExactLanding seg
-                cs |> List.tryFind (fun c -> not (c.Measured <= c.Bound)) |> Option.map (fun c -> seg, c))
+                cs |> List.filter (fun c -> not (c.Measured <= c.Bound)) |> List.sortBy iterationOf |> List.tryHead |> Option.map (fun c -> seg, c))
+        // "as far as a loss can tell": with V = 0 at the snapshot every activation gives the same loss there
+        let vZeroAt (s: int) = run.IsMlp && s < run.SnapshotCount && run.V s |> Array.forall (fun x -> x = 0.0)
         // the comparison of the loss at a segment's own snapshot, when the segment made one (an uncertified segment of a
         // bit-exact claim compares its landing only)
         let atSnapshot (seg: ReplayedSegment) (c: Check) = c.Where.Contains "loss" && c.When.StartsWith(sprintf "iteration %d " seg.From)
@@ -444,7 +456,8 @@ let private diagnosis (e: Replayed) (ev: Evaluation) : string list =
         | Some (seg, c) when not ((if seg.Certified then seg.Checks else []) |> List.exists (atSnapshot seg)) ->
             [ sprintf "the first failed comparison is at %s (the loss at snapshot %d's own weights was not compared on this segment): the run departs from the declared gradient descent somewhere in between (the forward pass, the loss convention, η, the gradient or the optimizer), or a snapshot was changed" c.When seg.Snapshot ]
         | Some (seg, c) ->
-            [ sprintf "the loss at snapshot %d's own weights (iteration %d) agrees (as far as a loss can tell: with V = 0 every activation gives the same one) and the first failed comparison is at %s: the updates differ from the declared ones (η or learning_rate; the gradient: σ and σ', the 1/L scaling, the loss convention; the optimizer: momentum, Adam or mini-batches are not plain gradient descent), or a recorded loss or snapshot was changed" seg.Snapshot seg.From c.When ]
+            [ sprintf "the loss at snapshot %d's own weights (iteration %d) agrees%s and the first failed comparison is at %s: the updates differ from the declared ones (η or learning_rate; the gradient: σ and σ', the 1/L scaling, the loss convention; the optimizer: momentum, Adam or mini-batches are not plain gradient descent), or a recorded loss or snapshot was changed"
+                  seg.Snapshot seg.From (if vZeroAt seg.Snapshot then " (as far as a loss can tell: with V = 0 every activation gives the same one)" else "") c.When ]
         | None -> []
 
 /// (E.replay) replaying gradient descent from every snapshot reproduces the next snapshot and every recorded loss.
@@ -480,7 +493,7 @@ let replay : Result<Run> =
                     Constants = ev.Constants @ [ if growth.Length > 0 then "largest error growth", Comparison.maxKeepNaN growth ]
                     Notes =
                         [ yield! before
-                          yield! diagnosis e ev
+                          yield! diagnosis run e ev
                           if Verdict.isViolated ev.Verdict then
                             "the recorded run is not the declared gradient descent: a modified snapshot or loss, or another optimizer (declare Adam, momentum or mini-batches in run.json \"optimizer\"; the gradient-descent results then say hypothesis not met)"
                             if float32Weights run then
