@@ -43,17 +43,14 @@ let gdOnly (flowVersion: string) (r: Result<Run>) : Result<Run> =
                 if isFlow run then Evaluation.notApplicable (sprintf "a statement about gradient descent; this is a %s run (see %s)" run.Setting.Optimizer flowVersion)
                 else r.Conclusion run }
 
-/// Makes a flow statement not applicable to gradient-descent runs: the hypotheses are evaluated on every run
-/// (so a run outside them is still reported as such), the conclusion only on flow runs.
+/// Makes a flow statement not applicable to gradient-descent runs, as `gdOnly` does for the other kind: on a gradient-descent
+/// run its hypotheses report met (nothing to check: whether the run would meet a flow statement's hypotheses says nothing
+/// about it, and a "hypothesis not met" there would count a statement that does not apply as one that failed to) and its
+/// conclusion returns NotApplicable naming the gradient-descent version; on a flow run both are the statement's own.
 let flowOnly (gdVersion: string) (r: Result<Run>) : Result<Run> =
     { r with
+        Hypotheses = r.Hypotheses |> List.map (fun (n, h) -> n, fun run -> if isFlow run then h run else Met "gradient-descent run (not checked)")
         Conclusion =
             fun run ->
                 if isFlow run then r.Conclusion run
                 else Evaluation.notApplicable (sprintf "a statement about the gradient flow; this is a %s run (see %s)" run.Setting.Optimizer gdVersion) }
-
-/// `flowOnly` for a statement whose hypotheses mean something on flow runs only (they integrate the flow): on a
-/// gradient-descent run they report met (nothing to check), as `gdOnly` does for the other kind.
-let flowOnlyChecked (gdVersion: string) (r: Result<Run>) : Result<Run> =
-    flowOnly gdVersion
-        { r with Hypotheses = r.Hypotheses |> List.map (fun (n, h) -> n, fun run -> if isFlow run then h run else Met "gradient-descent run (not checked)") }

@@ -564,7 +564,7 @@ let private checks (run: Run) (b: FlowSplitBounds) (bound: float[][]) (endPairs:
 /// (A.flow.split.segments) the split recursion along the verifier's integration of the flow, restarted at every snapshot.
 let flowSplitSegments : Result<Run> =
   let hyps = [ smoothSigma; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeenWith false ]
-  FlowRuns.flowOnlyChecked "A.split.segments"
+  FlowRuns.flowOnly "A.split.segments"
     { Id = "A.flow.split.segments"
       Title = "Depth-smoothness along the gradient flow, exact state forcing at every stage (restarted at each snapshot)"
       Source = "paper §3 (finite training time, gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
@@ -618,7 +618,7 @@ let private stagesRel (run: Run) (b: FlowSplitBounds) =
 /// when `needCentre`.
 let private ballRow (id: string) (gdVersion: string) (title: string) (statement: string) hyps (needCentre: bool) (around: SplitCentre.BallAround)
                     (ballsOf: FlowSplitBounds -> SplitCentre.Ball option[]) (note: string) : Result<Run> =
-  FlowRuns.flowOnlyChecked gdVersion
+  FlowRuns.flowOnly gdVersion
     { Id = id; Title = title
       Source = "paper §3 (finite training time, gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
       Provenance = ProvedHere; Doc = doc; Statement = statement; Hypotheses = hyps
@@ -646,7 +646,7 @@ let flowSplitSegmentsRemainder : Result<Run> =
 /// certified remainder, restarted at every snapshot; where the plain recursion's bound of a pair is lower, it is taken.
 let flowCentreSegments : Result<Run> =
   let hyps = [ SplitCentre.hypGelu; plainGf; notDiverged; noFault; initialSnapshot; flowReplayed; stagesSeenWith true ]
-  FlowRuns.flowOnlyChecked "A.split.centre.segments"
+  FlowRuns.flowOnly "A.split.centre.segments"
     { Id = "A.flow.split.centre.segments"
       Title = "Depth-smoothness along the gradient flow, linearised centre with a certified remainder at every stage (restarted at each snapshot)"
       Source = "paper §3 (finite training time, gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
