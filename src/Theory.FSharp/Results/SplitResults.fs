@@ -482,11 +482,19 @@ let private replayStandsForRun =
             let s = e.Segments |> Array.find (fun s -> not s.Replay.Finite)
             NotMet(sprintf "the replay from snapshot %d left the finite numbers (iterations %d → %d; see E.replay)" s.Replay.Snapshot s.Replay.From s.Replay.To)
         | Some e, None ->
+            // certified but not reproduced: met (the comparison with the recorded snapshots is the check that must fail), said
+            // so, since the row's violation then has E.replay's cause
+            let departs =
+                match e.Segments |> Array.filter (fun s -> not s.Reproduced) with
+                | [||] -> ""
+                | bad ->
+                    sprintf "; %d of them not reproduced (E.replay violated from snapshot %d: the recorded run is not the declared gradient descent, and this row, which compares the recorded snapshots with the bound that descent obeys, fails for the same cause)"
+                        bad.Length bad.[0].Replay.Snapshot
             match Replay.BitExactClaim run.Data with
             | null ->
-                Met(sprintf "%d segment(s) certified; each later snapshot compared within E.replay's landing allowance 2(E + u‖Z‖), at most %.3g (SplitFamily.landingAllowance)"
-                        e.Segments.Length (SplitFamily.landingAllowanceMax run))
-            | claim -> Met(sprintf "%s: the replay is the producer's computation, its %d segment(s) replayed without the rounding companions (landing gap allowed 0; see E.replay)" claim e.Segments.Length)
+                Met(sprintf "%d segment(s) certified%s; each later snapshot compared within E.replay's landing allowance 2(E + u‖Z‖), at most %.3g (SplitFamily.landingAllowance)"
+                        e.Segments.Length departs (SplitFamily.landingAllowanceMax run))
+            | claim -> Met(sprintf "%s: the replay is the producer's computation, its %d segment(s) replayed without the rounding companions%s (landing gap allowed 0; see E.replay)" claim e.Segments.Length departs)
         | Some _, Some why ->
             match Replay.BitExactClaim run.Data with
             | null -> NotMet(why + "; and run.json does not name this engine build, its vector width and its thread count, so the replay is not the producer's own computation")
