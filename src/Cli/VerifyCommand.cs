@@ -110,7 +110,7 @@ internal static class VerifyCommand
                 if (errors > 0 && CheckFailureDetails(Environment.GetCommandLineArgs().Skip(1).ToArray()) is { } where)
                     Console.Error.WriteLine($"note: {errors} check(s) raised instead of giving a verdict (a failure of the tool, not of the run): {where}");
                 var chosen = patterns.IsEmpty ? "" : $" (chosen by --only {string.Join(",", patterns)})";
-                Console.WriteLine($"{all.Count} results{chosen}: {holds} hold, {violated} violated, {errors} error, {all.Count - holds - violated - errors} hypothesis not met or not applicable; verdicts.json written");
+                Console.WriteLine($"{all.Count} result{(all.Count == 1 ? "" : "s")}{chosen}: {holds} hold, {violated} violated, {errors} error, {all.Count - holds - violated - errors} hypothesis not met or not applicable; verdicts.json written");
                 return ExitCodeFor(all);
             }
             catch (Exception e) when (Ui.Expected(e) || e is IdxFormatException)
@@ -198,6 +198,8 @@ internal static class VerifyCommand
             .SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             .Distinct(StringComparer.Ordinal).ToList();
         if (values is { Length: > 0 } && list.Count == 0) throw new ArgumentException("--only: give result ids or prefixes (e.g. --only B.bound,I.)");
+        // '*' chooses every result: the selection is the whole verification (its verdicts.json is a whole one, not a selection)
+        if (list.Contains("*")) list.Clear();
         var fs = Microsoft.FSharp.Collections.ListModule.OfSeq(list);
         var unknown = Registry.unknownPatterns(fs);
         if (!unknown.IsEmpty)

@@ -47,6 +47,22 @@ public sealed class VerifyOnlyTests : IDisposable
         Assert.DoesNotContain("A.split", r.Out);
     }
 
+    [Fact(DisplayName = "verify --only '*' (every result) → the whole verification: verdicts.json without a selection, the whole verify's rows; one result → \"1 result\"")]
+    public void StarIsTheWholeVerification()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Train).Code);
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "--quiet", "run").Code);
+        var whole = Verdicts();
+        var r = Cli.Run(_s.Dir, "verify", "run", "--only", "*");
+        Assert.True(r.Code == ExitCodes.Done, r.ToString());
+        Assert.DoesNotContain("chosen by --only", r.Out);
+        var star = Verdicts();
+        Assert.Null(star["selection"]);
+        Assert.Equal(Ids(whole), Ids(star));
+        var one = Cli.Run(_s.Dir, "verify", "run", "--only", "I.loss");
+        Assert.Contains("1 result (chosen by --only I.loss):", one.Out);
+    }
+
     [Fact(DisplayName = "verify, the table: ids up to 31 characters (A.flow.split.segments.remainder) → every row's verdict in the header's column")]
     public void TheTableStaysAligned()
     {
