@@ -256,7 +256,7 @@ public sealed class RunDirectoryTests : IDisposable
         Assert.DoesNotContain("Parameter", e.Message);
     }
 
-    [Fact(DisplayName = "RunDirectory: run.json keys the format does not define (\"precison\", \"etaa\", \"my_note\") → read, listed with the defined key within two edits; an engine-written run.json → none")]
+    [Fact(DisplayName = "RunDirectory: run.json keys the format does not define (\"precison\", \"etaa\", \"my_note\", \"init.lipshitz_w\") → read, listed with the defined key within two edits; an engine-written run.json (MLP, one-layer) → none")]
     public void UnknownKeysAreListedWithTheNearestKnownOne()
     {
         var dir = WriteForeign("unknown-keys", "{\"activation\": \"tanh\", \"eta\": 0.1, \"precison\": \"float64\", \"etaa\": 0.2, \"my_note\": \"x\"}");
@@ -265,6 +265,11 @@ public sealed class RunDirectoryTests : IDisposable
         Assert.Equal(0.1, r.Eta);
         var written = System.Text.Json.JsonSerializer.Serialize(RunDirectory.Metadata(new RunSpec { Depth = 4, Width = 4, Samples = 5, Dim = 2, Iterations = 2, Snapshots = 2 }.Train()));
         Assert.Empty(RunMetadata.UnknownKeys(written));
+        // inside the objects whose keys the format defines: a misspelt Lipschitz constant would drop the claim without a word
+        Assert.Equal(new (string, string?)[] { ("init.lipshitz_w", "init.lipschitz_w"), ("architecture.hyperr", "architecture.hyper") },
+            RunMetadata.UnknownKeys("{\"init\": {\"kind\": \"tied\", \"lipshitz_w\": 0.0}, \"architecture\": {\"name\": \"one-layer\", \"hyperr\": {}}}").ToArray());
+        var block = System.Text.Json.JsonSerializer.Serialize(RunDirectory.Metadata(new RunSpec { Architecture = "one-layer", Depth = 4, Samples = 5, Dim = 2, Iterations = 2, Snapshots = 2 }.Train()));
+        Assert.Empty(RunMetadata.UnknownKeys(block));
     }
 
     [Fact(DisplayName = "RunDirectory: missing directory → error")]

@@ -136,26 +136,41 @@ public sealed class RunMetadata
     }
 
     /// <summary>
-    /// The top-level keys of run.json that this format does not define (they are ignored when read), each with the defined
+    /// The keys of run.json that this format does not define (they are ignored when read), at the top level and inside the
+    /// "init" and "architecture" objects (named "init.key", "architecture.key"), each with the defined
     /// key nearest to it when one is within two edits ("precison" → "precision"), for a note: a misspelt key would
     /// otherwise leave its setting at the default without a word.
     /// </summary>
     public static IReadOnlyList<(string Key, string? Nearest)> UnknownKeys(string json)
     {
-        var known = typeof(RunMetadata).GetProperties()
-            .Select(p => p.GetCustomAttributes(typeof(JsonPropertyNameAttribute), false).OfType<JsonPropertyNameAttribute>().FirstOrDefault()?.Name)
-            .OfType<string>().ToHashSet(StringComparer.Ordinal);
         var found = new List<(string, string?)>();
         try
         {
             if (System.Text.Json.Nodes.JsonNode.Parse(json) is not System.Text.Json.Nodes.JsonObject o) return found;
-            foreach (var kv in o)
-                if (!known.Contains(kv.Key))
-                    found.Add((kv.Key, known.Select(k => (k, d: Edits(k, kv.Key))).Where(t => t.d <= 2).OrderBy(t => t.d).ThenBy(t => t.k, StringComparer.Ordinal).Select(t => t.k).FirstOrDefault()));
+            Unknown(typeof(RunMetadata), o, "", found);
+            // the objects whose keys the format defines too (the initialization's, the architecture's), named by their path
+            if (o["init"] is System.Text.Json.Nodes.JsonObject init) Unknown(typeof(InitMetadata), init, "init.", found);
+            if (o["architecture"] is System.Text.Json.Nodes.JsonObject arch) Unknown(typeof(ArchitectureMetadata), arch, "architecture.", found);
         }
         catch (JsonException) { }
         catch (ArgumentException) { }   // a key given twice: refused with its own message
+        catch (InvalidOperationException) { }
         return found;
+    }
+
+    /// <summary>The keys of <paramref name="o"/> that <paramref name="type"/> does not define, each with the nearest defined key
+    /// within two edits, both prefixed by <paramref name="prefix"/>.</summary>
+    private static void Unknown(Type type, System.Text.Json.Nodes.JsonObject o, string prefix, List<(string, string?)> found)
+    {
+        var known = type.GetProperties()
+            .Select(p => p.GetCustomAttributes(typeof(JsonPropertyNameAttribute), false).OfType<JsonPropertyNameAttribute>().FirstOrDefault()?.Name)
+            .OfType<string>().ToHashSet(StringComparer.Ordinal);
+        foreach (var kv in o)
+            if (!known.Contains(kv.Key))
+            {
+                var nearest = known.Select(k => (k, d: Edits(k, kv.Key))).Where(t => t.d <= 2).OrderBy(t => t.d).ThenBy(t => t.k, StringComparer.Ordinal).Select(t => t.k).FirstOrDefault();
+                found.Add((prefix + kv.Key, nearest is null ? null : prefix + nearest));
+            }
     }
 
     /// <summary>Levenshtein distance (insertions, deletions, substitutions).</summary>
