@@ -476,7 +476,7 @@ let replay : Result<Run> =
         + "A segment whose E exceeds 1% of the weights' norm, or whose architecture measures no growth (every block but the MLP), is not certifiable and is reported, "
         + "never violated, unless run.json claims this engine's build, vector width and thread count: the replay is then the producer's own computation and must land "
         + "on the next snapshot exactly. Such a run (the MLP) is replayed without the companions that measure the growth: every segment must land exactly, "
-        + "and every recorded loss lie within 2(τℓ + 2√ℓδ + δ²) (E = 0)."
+        + "and every recorded loss lie within 2(τℓ + 2√ℓδ + δ²) (E = 0). A losses.npy stored as float32 adds r/(1 − r)·|losses[j]|, r = 2⁻²⁴, to every loss comparison."
       Hypotheses = [ hypGradientDescent; hypStartingSnapshot; hypCertified ]
       Conclusion =
         fun run ->
