@@ -212,12 +212,15 @@ internal static class TrainCommand
         if (result.Flow is FlowInfo fi)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"gradient flow over [0, {fi.Horizon:G6}] with {fi.Method}, rtol {fi.Rtol:G3}, atol {fi.Atol:G3}: {fi.Steps} steps, {fi.Rejected} rejected, {fi.Evaluations} evaluations"));
+        // an interrupted or diverged run never replaces an existing output (--force promises a completed one): it goes beside it
+        if (result.Status != RunStatus.Completed) claim.KeepExistingTarget(result.Status == RunStatus.Diverged ? "diverged" : "interrupted");
         RunDirectory.Write(result, claim, new RunProvenance(ResodeApp.CommandLine(pr)));
-        Ui.Notes(claim);   // what the commit found (a replaced output it could not remove)
+        Ui.Notes(claim);   // what the commit found (a replaced output it could not remove, an output kept beside the existing one)
+        string wrote = claim.CommittedDisplay ?? dir;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{StatusWord(result.Status)}: {result.UpdatesApplied} updates in {result.Seconds:F2} s " +
-            $"({1000 * result.Seconds / Math.Max(1, result.Losses.Length):F3} ms/iteration); loss {result.Losses[0]:G6} -> {result.Losses[^1]:G6}; wrote {dir}"));
-        return Finish(result.Status, result.DivergenceReason, result.UpdatesApplied, dir);
+            $"({1000 * result.Seconds / Math.Max(1, result.Losses.Length):F3} ms/iteration); loss {result.Losses[0]:G6} -> {result.Losses[^1]:G6}; wrote {wrote}"));
+        return Finish(result.Status, result.DivergenceReason, result.UpdatesApplied, wrote);
     }
 
     /// <summary>
@@ -267,7 +270,7 @@ internal static class TrainCommand
                 Console.Error.WriteLine($"diverged: {divergenceReason}; try a smaller --eta (the run directory holds everything up to that point)");
                 return ExitCodes.ToolFailed;
             case RunStatus.Interrupted:
-                Console.Error.WriteLine($"interrupted after {updates} updates: {dir} holds the run up to that point (status interrupted); rerun the same command to train it in full");
+                Console.Error.WriteLine($"interrupted after {updates} updates: {dir} holds the run up to that point (status interrupted); to train it in full, rerun the command with --force (it replaces this directory once the new run is complete)");
                 return ExitCodes.ToolFailed;
             default:
                 return ExitCodes.Done;

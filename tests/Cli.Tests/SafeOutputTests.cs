@@ -448,18 +448,44 @@ public sealed class SafeOutputTests : IDisposable
         Directory.CreateDirectory(_s.P("run", "saved", "experiment-A"));
         File.Copy(_s.P("run", "verdicts.json"), _s.P("run", "saved", "experiment-A", "verdicts.json"));
         var before = Cli.Snapshot(_s.Dir);
-        foreach (var outDir in new[] { "old", "run" })
+        foreach (var (outDir, why) in new[] { ("old", "manifest"), ("run", "verdicts.json") })
         {
             var r = Cli.Run(_s.Dir, Cli.Small.With("--out", outDir, "--force"));
             Assert.Equal(ExitCodes.BadInput, r.Code);
             Cli.OneLine(r);
-            Assert.Contains("verdicts.json", r.Err);
+            Assert.Contains(why, r.Err);
         }
         Unchanged(before, _s.Dir);
         // verify's own verdicts.json beside the run.json stays replaceable
         File.Delete(_s.P("run", "saved", "experiment-A", "verdicts.json"));
         Directory.Delete(_s.P("run", "saved"), recursive: true);
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--force")).Code);
+    }
+
+    [Fact(DisplayName = "train --force: a directory without manifest holding a copied run.json of resode's and the user's a.npy, theta.npy, trace/notes.npy → exit 2, every file untouched")]
+    public void ForceKeepsUserFilesBesideACopiedRunJson()
+    {
+        // a run.json "created by resode" copied into the user's folder says nothing of the files beside it (user test: --force
+        // deleted a.npy, theta.npy and trace/my_analysis.npy, none of them even a .npy file)
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "base")).Code);
+        Directory.CreateDirectory(_s.P("mine", "trace"));
+        File.Copy(_s.P("base", "run.json"), _s.P("mine", "run.json"));
+        File.WriteAllText(_s.P("mine", "a.npy"), "A matrix I computed");
+        File.WriteAllText(_s.P("mine", "theta.npy"), "theta");
+        File.WriteAllText(_s.P("mine", "trace", "my_analysis.npy"), "my analysis");
+        // a whole run copied without its manifest is not replaced either (only the manifest says what resode wrote)
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "copy")).Code);
+        File.Delete(_s.P("copy", OutputClaim.ManifestName));
+        var before = Cli.Snapshot(_s.Dir);
+        foreach (var outDir in new[] { "mine", "copy" })
+        {
+            var r = Cli.Run(_s.Dir, Cli.Small.With("--out", outDir, "--force"));
+            Assert.Equal(ExitCodes.BadInput, r.Code);
+            Cli.OneLine(r);
+            Assert.Contains("--force refused", r.Err);
+            Assert.Contains("manifest", r.Err);
+        }
+        Unchanged(before, _s.Dir);
     }
 
     [Fact(DisplayName = "train --force: --out the working directory reached through a symbolic link → exit 2, nothing deleted")]
@@ -746,6 +772,32 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Equal(new[] { "long" }, Directory.GetFileSystemEntries(_s.Dir).Select(Path.GetFileName).ToArray());
     }
 
+    [Fact(DisplayName = "train --force onto a completed run: interrupted (SIGTERM) or diverged → exit 3, the completed run untouched, the new one beside it (NAME.interrupted, NAME.diverged)")]
+    public void AnUnfinishedRunNeverReplacesACompletedOne()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // POSIX signals only
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "keep")).Code);
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "keep", "--quiet").Code);
+        var before = Cli.Snapshot(_s.P("keep"));
+        // user test: --force replaced the completed run and its verdicts with the interrupted one
+        var p = LongTraining("keep", "--force");
+        Assert.Equal(0, kill(p.Id, 15));
+        var r = Cli.Finish(p);
+        Assert.Equal(ExitCodes.ToolFailed, r.Code);
+        Assert.Contains("keep.interrupted", r.Err + r.Out);
+        Assert.Equal(before, Cli.Snapshot(_s.P("keep")));
+        Assert.Equal("interrupted", RunDirectory.Read(_s.P("keep.interrupted")).Meta.Status);
+        // a divergence likewise, beside the first one's name
+        var d = Cli.Run(_s.Dir, Cli.Small.With("--out", "keep", "--force", "--eta", "1e300"));
+        Assert.Equal(ExitCodes.ToolFailed, d.Code);
+        Assert.Contains("keep.diverged", d.Err + d.Out);
+        Assert.Equal(before, Cli.Snapshot(_s.P("keep")));
+        Assert.Equal("diverged", RunDirectory.Read(_s.P("keep.diverged")).Meta.Status);
+        // a completed run still replaces it
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "keep", "--force", "--seed", "9")).Code);
+        Assert.NotEqual(before, Cli.Snapshot(_s.P("keep")));
+    }
+
     [Fact(DisplayName = "train: SIGTERM twice at once (GNU timeout signals the command, then its process group) → one request: a readable interrupted run, exit 3")]
     public void ARepeatedSigtermIsOneRequest()
     {
@@ -782,9 +834,9 @@ public sealed class SafeOutputTests : IDisposable
     }
 
     /// <summary>A `train` child that would run for hours, started into <paramref name="outDir"/> and running (its output claimed).</summary>
-    private Process LongTraining(string outDir)
+    private Process LongTraining(string outDir, params string[] more)
     {
-        var p = Cli.Start(_s.Dir, "train", "--depth", "8", "--width", "8", "--n", "16", "--d", "4", "--iters", "50000000", "--snapshots", "3", "--out", outDir);
+        var p = Cli.Start(_s.Dir, new[] { "train", "--depth", "8", "--width", "8", "--n", "16", "--d", "4", "--iters", "50000000", "--snapshots", "3", "--out", outDir }.Concat(more).ToArray());
         var sw = Stopwatch.StartNew();
         // The partial directory exists once the output is claimed, just before training starts.
         while (!Directory.EnumerateDirectories(_s.Dir, $".{outDir}.partial-*").Any() && sw.Elapsed < TimeSpan.FromSeconds(60) && !p.HasExited) Thread.Sleep(20);

@@ -39,9 +39,6 @@ public sealed class OutputClaim : IDisposable
     /// <summary>Files that resode writes into an existing output later (verify's verdicts): beside a run.json of the output,
     /// and only when the file is one verify wrote (<see cref="IsVerdictsFile"/>).</summary>
     private static readonly string[] LaterFiles = { "verdicts.json" };
-    /// <summary>The names of a run directory (docs/run-format.md), for run directories written before the manifest existed.</summary>
-    private static readonly string[] RunFiles =
-        { "run.json", "x.npy", "y.npy", "a.npy", "b.npy", "w.npy", "v.npy", "theta.npy", "steps.npy", "losses.npy", ManifestName };
 
     private readonly string _kind;
     private readonly bool _force;
@@ -145,6 +142,23 @@ public sealed class OutputClaim : IDisposable
         if (File.Exists(Target) || IsLink(Target))
             throw new OutputException($"{Display} appeared as a file or link while resode was working; {keep}");
         string? old = null;
+        if (_asideLabel is not null && Directory.Exists(Target) && Directory.EnumerateFileSystemEntries(Target).Any())
+        {
+            string parent = Path.GetDirectoryName(Target)!, name = Path.GetFileName(Target);
+            string shown = Path.TrimEndingDirectorySeparator(Display);
+            for (int i = 1; i <= 100; i++)
+            {
+                string suffix = i == 1 ? $".{_asideLabel}" : $".{_asideLabel}-{i}";
+                if (MoveNoReplace(Partial, Path.Combine(parent, name + suffix)))
+                {
+                    _committed = true;
+                    CommittedDisplay = shown + suffix;
+                    _notes.Add($"{Display} is kept as it was: --force replaces it only with a completed output; this one is in {CommittedDisplay}");
+                    return;
+                }
+            }
+            throw new OutputException($"{Display} is kept as it was (--force replaces it only with a completed output), and no free name {name}.{_asideLabel}[-N] was found beside it; {keep}");
+        }
         if (Directory.Exists(Target))
         {
             if (!Directory.EnumerateFileSystemEntries(Target).Any())
@@ -153,6 +167,7 @@ public sealed class OutputClaim : IDisposable
                 // permission bits, ACLs and inode) and the output's entries are moved into it
                 MoveEntriesInto(Target, keep);
                 _committed = true;
+                CommittedDisplay = Display;
                 TryDeleteEmpty(Partial);
                 return;
             }
@@ -167,6 +182,7 @@ public sealed class OutputClaim : IDisposable
             throw new OutputException($"{Display} appeared while resode was working; {keep}");
         }
         _committed = true;
+        CommittedDisplay = Display;
         if (old is not null)
         {
             // the new output is in place: a failure to remove the replaced one leaves it, named, and is not an error
@@ -178,6 +194,19 @@ public sealed class OutputClaim : IDisposable
         }
     }
 
+    /// <summary>
+    /// Makes the commit keep an existing non-empty target whatever --force said: the output goes beside it instead, to the
+    /// first free name NAME.LABEL, NAME.LABEL-2, … (renamed without replacing anything), said in a note. For an output that
+    /// must not replace a finished one: an interrupted or diverged run (--force promises a replacement by a completed run
+    /// only). An empty or missing target still takes the output.
+    /// </summary>
+    public void KeepExistingTarget(string label) => _asideLabel = label;
+    private string? _asideLabel;
+
+    /// <summary>Where the committed output is, as given on the command line (<see cref="Display"/>, or the name beside it
+    /// that <see cref="KeepExistingTarget"/> chose); null before the commit.</summary>
+    public string? CommittedDisplay { get; private set; }
+
     /// <summary>Releases the lock; an uncommitted partial directory is removed.</summary>
     public void Dispose()
     {
@@ -187,8 +216,7 @@ public sealed class OutputClaim : IDisposable
 
     /// <summary>
     /// Why <paramref name="dir"/> may not be replaced by a new output of <paramref name="kind"/>, or null when it may:
-    /// resode wrote it (its manifest, or for a run directory written before manifests, a run.json created by resode)
-    /// and it holds nothing else.
+    /// resode wrote it (its manifest lists what it wrote) and it holds nothing else.
     /// </summary>
     public static string? Describe(string dir, string kind)
     {
@@ -204,11 +232,12 @@ public sealed class OutputClaim : IDisposable
         {
             return $"resode cannot read all of it ({Reason(e)}), so it cannot tell that it holds nothing else";
         }
+        // only the manifest says what resode wrote: a run.json "created by resode" says nothing of the files beside it (a copied
+        // run.json beside the user's own a.npy, theta.npy or trace/notes.npy once counted them as resode's, and --force
+        // deleted them); a run directory written before manifests is not replaced, the user moves it
         HashSet<string>? ours = ReadManifest(dir, kind, out string? problem, out HashSet<string> ourDirs);
-        if (ours is null && kind == "run" && RunJsonIsOurs(dir))
-            ours = entries.Where(e => RunFiles.Contains(e) || (e.StartsWith("trace/", StringComparison.Ordinal) && e.EndsWith(".npy", StringComparison.Ordinal) && e.Count(c => c == '/') == 1)).ToHashSet();
         if (ours is null)
-            return problem ?? $"it was not written by resode (no {ManifestName} manifest{(kind == "run" ? " and no run.json created by resode" : "")}); it holds {Sample(entries, dir)}";
+            return problem ?? $"it was not written by resode (no {ManifestName} manifest, which every output of resode holds; a run directory written before manifests is not replaced either: move it away or choose another --out); it holds {Sample(entries, dir)}";
         // a later file counts as ours beside a run.json of ours (where verify writes it), never elsewhere
         bool LaterOurs(string e)
         {
@@ -320,14 +349,6 @@ public sealed class OutputClaim : IDisposable
                 && o["format"] is JsonValue v && v.TryGetValue<string>(out var f) && f.StartsWith("resode-verdicts/", StringComparison.Ordinal);
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException) { return false; }
-    }
-
-    private static bool RunJsonIsOurs(string dir)
-    {
-        var json = Path.Combine(dir, "run.json");
-        if (!File.Exists(json)) return false;
-        try { return RunMetadata.Parse(File.ReadAllText(json), json).CreatedBy?.StartsWith("resode", StringComparison.Ordinal) == true; }
-        catch (Exception e) when (e is RunFormatException or IOException) { return false; }
     }
 
     private static void WriteManifest(string dir, string kind)
