@@ -66,6 +66,8 @@ internal static class VerifyCommand
                 // each run's verdicts.json is claimed before the work: a file of that name the tool did not write stays
                 foreach (var run in runs)
                     if (Registry.foreignVerdicts(run.Directory) is { } why) throw new IOException(why.Value);
+                // what each run directory holds now: its verdicts are written only beside the same run (see WriteVerdicts)
+                var held = runs.Select(r => RunDirectory.Fingerprint(r.Directory)).ToList();
                 // and each directory must take a file: a read-only run fails here, not after its checks
                 foreach (var run in runs)
                     OutputFile.ProbeWritable(run.Directory, "verdicts.json", $"{Path.Combine(run.Directory, "verdicts.json")} cannot be written",
@@ -81,12 +83,19 @@ internal static class VerifyCommand
                     else if (ladder.ErrorValue.Item2) throw new ArgumentException(ladder.ErrorValue.Item1);
                     else Console.Error.WriteLine($"note: {ladder.ErrorValue.Item1}");
                 }
-                foreach (var run in runs)
+                var changed = new List<string>();
+                for (int i = 0; i < runs.Count; i++)
                 {
+                    var run = runs[i];
                     var rows = Registry.verifyOpen(select, run).ToList();
                     all.AddRange(rows);
+                    // a run replaced or changed while it was verified (another process's `train --force` onto it, an edit) does
+                    // not get these verdicts: they are of the run that was read
+                    if (RunDirectory.Fingerprint(run.Directory) != held[i]) { changed.Add(run.Directory); continue; }
                     Registry.writeVerdictsOf(run.Directory, patterns, Microsoft.FSharp.Collections.ListModule.OfSeq(rows.Concat(ladderRows)));
                 }
+                if (changed.Count > 0)
+                    throw new IOException($"{string.Join(", ", changed)} changed while it was verified (its run.json or .npy files were replaced or written): its verdicts.json was not written; verify it again once nothing else writes it");
                 all.AddRange(ladderRows);
                 if (columnsPath is not null)
                 {

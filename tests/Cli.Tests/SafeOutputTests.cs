@@ -814,6 +814,28 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Equal(new[] { "twice" }, Directory.GetFileSystemEntries(_s.Dir).Select(Path.GetFileName).ToArray());
     }
 
+    [Fact(DisplayName = "verify: the run directory replaced while it is verified (train --force onto it) → exit 2, no verdicts.json beside the new run; an unchanged run → written")]
+    public void AVerifyDoesNotWriteVerdictsBesideARunThatReplacedItsOwn()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "train", "--depth", "32", "--width", "32", "--n", "40", "--d", "8", "--iters", "3000",
+            "--eta", "0.005", "--snapshots", "4", "--out", "run").Code);
+        // user test: a verify racing `train --force` wrote the old run's verdicts (iteration 6000 …) beside the new 50-iteration run
+        var p = Cli.Start(_s.Dir, "verify", "run");
+        Thread.Sleep(1500);
+        Assert.False(p.HasExited, "the verify should still be running");
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--force")).Code);
+        var after = Cli.Snapshot(_s.P("run"));
+        var r = Cli.Finish(p);
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("changed while it was verified", r.Err);
+        Assert.False(File.Exists(_s.P("run", "verdicts.json")));
+        Assert.Equal(after, Cli.Snapshot(_s.P("run")));
+        // the control: nothing writes the run meanwhile → its verdicts are written
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "run", "--quiet").Code);
+        Assert.True(File.Exists(_s.P("run", "verdicts.json")));
+    }
+
     [Fact(DisplayName = "verify: SIGTERM during the checks → one line naming the command, exit 3 (not 143), no stack trace; the run and its verdicts.json of an earlier verify as they were")]
     public void SigtermStopsAVerifyWithExitThree()
     {

@@ -179,6 +179,36 @@ public static class RunDirectory
     /// <summary>The optimizer names run.json may give that the verifier replays (in any case).</summary>
     private static readonly string[] KnownOptimizers = { "gd", "clipped-gd", "gf", "clipped-gf" };
 
+    /// <summary>
+    /// What a run directory holds, as a string that changes when it does: run.json's SHA-256 and, for every .npy file at its
+    /// top level and in trace/, its name, length and last write time. A verify compares the one taken before its checks with
+    /// the one just before it writes verdicts.json, so that the verdicts of a run are never written beside another run that
+    /// replaced it meanwhile (`train --force` renames a new run into the same path) or beside files changed under it.
+    /// </summary>
+    public static string Fingerprint(string dir)
+    {
+        var sb = new System.Text.StringBuilder();
+        var json = Path.Combine(dir, "run.json");
+        try
+        {
+            sb.Append(File.Exists(json) ? Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(json))) : "no run.json");
+            foreach (var sub in new[] { dir, Path.Combine(dir, "trace") })
+            {
+                if (!Directory.Exists(sub)) continue;
+                foreach (var f in Directory.EnumerateFiles(sub, "*.npy").Order(StringComparer.Ordinal))
+                {
+                    var info = new FileInfo(f);
+                    sb.Append('|').Append(Path.GetRelativePath(dir, f)).Append(':').Append(info.Length).Append(':').Append(info.LastWriteTimeUtc.Ticks);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            sb.Append("|unreadable: ").Append(e.Message);
+        }
+        return sb.ToString();
+    }
+
     public static RunData Read(string dir)
     {
         if (File.Exists(dir)) throw new RunFormatException($"{dir}: is a file, not a run directory (a directory with run.json and the .npy files; see docs/run-format.md)");
