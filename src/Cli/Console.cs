@@ -43,8 +43,31 @@ internal static class Ui
     /// <summary>Prints one line for a bad usage or a bad input and returns <see cref="ExitCodes.BadInput"/>.</summary>
     public static int Fail(string message)
     {
-        Console.Error.WriteLine($"error: {message}");
+        Console.Error.WriteLine($"error: {Plain(message)}");
         return ExitCodes.BadInput;
+    }
+
+    /// <summary>
+    /// A message as a user reads it: the runtime's words for argument names and types ("(Parameter 'name')",
+    /// "'System.Nullable`1[System.Int64]'") replaced by what the value must be, the rest as it is.
+    /// </summary>
+    public static string Plain(string message)
+    {
+        message = System.Text.RegularExpressions.Regex.Replace(message, @" \(Parameter '[^']*'\)", "");
+        return System.Text.RegularExpressions.Regex.Replace(message, @"(as expected type )?'System\.Nullable`1\[System\.(\w+)\]'|(as expected type )?'System\.(\w+)'",
+            m =>
+            {
+                string t = m.Groups[2].Success ? m.Groups[2].Value : m.Groups[4].Value;
+                string what = t switch
+                {
+                    "Int32" or "Int64" or "UInt32" or "UInt64" => "an integer",
+                    "Double" or "Single" or "Decimal" => "a number",
+                    "Boolean" => "true or false",
+                    "String" => "a string",
+                    _ => "a value of the option's kind",
+                };
+                return (m.Groups[1].Success || m.Groups[3].Success ? "as " : "") + what;
+            });
     }
 
     /// <summary>

@@ -50,6 +50,11 @@ internal static class FashionCommand
                 if (o.Activations.Length == 0) return Ui.Fail("--activations: give at least one activation (e.g. gelu,relu)");
                 if (o.Iterations < 0 || (long)o.Iterations + 1 > Array.MaxLength / 16) return Ui.Fail($"--iters {o.Iterations}: give 0 or more iterations, few enough for their trace to fit in memory");
                 if (o.Dim < 1 || o.Dim > 4096) return Ui.Fail($"--d {o.Dim}: the state dimension is 1 to 4096 (A projects the 784 pixels onto it)");
+                // every setting checked before the data are read and the output claimed (fail before the work)
+                if (!(double.IsFinite(o.Eta) && o.Eta > 0)) return Ui.Fail($"--eta {o.Eta.ToString(CultureInfo.InvariantCulture)}: the step η must be a positive finite number");
+                if (o.PerClass < 1) return Ui.Fail($"--per-class {o.PerClass}: give at least one training image per class");
+                if (o.TestPerClass < 1) return Ui.Fail($"--test-per-class {o.TestPerClass}: give at least one test image per class (the accuracy is measured on them)");
+                new NetworkShape(o.Depth, o.Width, o.Dim, 784, 10).Validate();
                 using var claim = OutputClaim.Acquire(dir, pr.GetValue(force), "fashion");
                 Ui.Notes(claim);
                 using var interrupts = Ui.OnInterrupt("interrupted: stopping; the partial output is removed (signal again, a second or more later, to kill)");

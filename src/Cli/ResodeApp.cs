@@ -80,7 +80,7 @@ public static class ResodeApp
             string where = $"{CommandPath(parsed.CommandResult)} --help";
             // The most specific error first: an unknown word says more than the missing command it causes.
             var error = parsed.Errors.FirstOrDefault(e => e.Message.Contains('\'') && !e.Message.StartsWith("Required command", StringComparison.Ordinal)) ?? parsed.Errors[0];
-            Console.Error.WriteLine($"error: {error.Message} (see `{where}`)");
+            Console.Error.WriteLine($"error: {Ui.Plain(error.Message)} (see `{where}`)");
             return ExitCodes.BadInput;
         }
         try

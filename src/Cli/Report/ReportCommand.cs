@@ -31,6 +31,7 @@ internal static class ReportCommand
         {
             try
             {
+                if (pr.GetValue(jobs) is int k && k < 1) return Ui.Fail("--jobs must be at least 1");
                 var settings = ReportStudy.Settings(ReportStudy.Load(pr.GetValue(preset)!.ToLowerInvariant(), pr.GetValue(studyFile), pr.GetValue(seed)));
                 string dir = pr.GetValue(outDir)!;
                 int lanes = Math.Max(1, pr.GetValue(jobs) ?? Environment.ProcessorCount);

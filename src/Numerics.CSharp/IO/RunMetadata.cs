@@ -127,7 +127,9 @@ public sealed class RunMetadata
         catch (JsonException e) when (WrongKind(e) is { } wrong)
         {
             // a value of the wrong kind: named by its key and the kind it must be, not by the reader's .NET type names
-            throw new RunFormatException($"{path}: \"{wrong.Key}\" must be {wrong.What}{(e.LineNumber is long line ? $" (line {line + 1})" : "")}; see docs/run-format.md for the fields");
+            throw new RunFormatException(wrong.Key == "run.json"
+                ? $"{path}: run.json must be {wrong.What}; see docs/run-format.md for the fields"
+                : $"{path}: \"{wrong.Key}\" must be {wrong.What}{(e.LineNumber is long line ? $" (line {line + 1})" : "")}; see docs/run-format.md for the fields");
         }
         catch (JsonException e)
         {
@@ -209,9 +211,14 @@ public sealed class RunMetadata
             "System.Boolean" => "true or false",
             "System.Double[]" => "a list of numbers",
             "System.Int32[]" or "System.Int64[]" => "a list of integers",
+            "System.Collections.Generic.List`1[System.String]" => "a list of strings",
+            "System.Collections.Generic.Dictionary`2[System.String,System.Double]" => "an object of numbers ({\"name\": 1.0, ...})",
+            _ when type.EndsWith(".ArchitectureMetadata", StringComparison.Ordinal) => "an object (\"architecture\": {\"name\": ..., \"layout\": ..., \"hyper\": ...})",
             _ when type.EndsWith(".InitMetadata", StringComparison.Ordinal) => "an object (\"init\": {\"kind\": ..., ...}) or the kind as a string",
             _ => null,
         };
+        // the whole document of the wrong kind (a list, a number): run.json itself must be an object
+        if (type.EndsWith(".RunMetadata", StringComparison.Ordinal)) return ("run.json", "one JSON object ({\"activation\": ..., \"eta\": ..., ...}), not a list or a single value");
         return key is null || what is null ? null : (key, what);
     }
 }

@@ -1,0 +1,71 @@
+namespace ResOdeProofs.Cli.Tests;
+
+/// <summary>
+/// Bad values are refused with the tool's words, before any work: no runtime type name or parameter name in a message (user
+/// test: "(Parameter 'name')", "'System.Nullable`1[System.Int64]'", "ResOdeProofs.Numerics.IO.RunMetadata",
+/// "List`1[System.String]"), and the settings of `report` and `fashion` checked before the data are read.
+/// </summary>
+[Collection(CliCollection.Name)]
+public sealed class PlainMessagesTests : IDisposable
+{
+    private readonly Scratch _s = new();
+    public void Dispose() => _s.Dispose();
+
+    private static void Plain(CliOutcome r)
+    {
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        foreach (var word in new[] { "(Parameter", "System.", "ResOdeProofs.", "`1", "   at " }) Assert.DoesNotContain(word, r.Err);
+    }
+
+    [Fact(DisplayName = "resode: an option value of the wrong kind, an unknown activation → exit 2, the kind it must be, no runtime type names")]
+    public void OptionValuesAreRefusedInPlainWords()
+    {
+        var seed = Cli.Run(_s.Dir, "report", "--seed", "abc");
+        Plain(seed);
+        Assert.Contains("as an integer", seed.Err);
+        var eta = Cli.Run(_s.Dir, Cli.Small.With("--eta", "fast", "--out", "r"));
+        Plain(eta);
+        Assert.Contains("as a number", eta.Err);
+        var act = Cli.Run(_s.Dir, "fashion", "--activations", "swish", "--out", "f");
+        Plain(act);
+        Assert.Contains("swish", act.Err);
+        Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
+    }
+
+    [Fact(DisplayName = "report, fashion: --jobs 0 or -1, --eta nan, --test-per-class 0, --per-class 0 → exit 2 before any work (no data read, nothing written)")]
+    public void SettingsAreCheckedBeforeTheWork()
+    {
+        foreach (var jobs in new[] { "0", "-1" })
+        {
+            var r = Cli.Run(_s.Dir, "report", "--preset", "tiny", "--jobs", jobs, "--out", "rp");
+            Plain(r);
+            Assert.Contains("--jobs must be at least 1", r.Err);
+        }
+        foreach (var (option, value, says) in new[] { ("--eta", "nan", "positive finite"), ("--test-per-class", "0", "test image"), ("--per-class", "0", "training image") })
+        {
+            var settings = new Dictionary<string, string> { ["--depth"] = "4", ["--width"] = "8", ["--d"] = "10", ["--per-class"] = "2", ["--test-per-class"] = "2", ["--iters"] = "5", ["--out"] = "fa" };
+            settings[option] = value;
+            var r = Cli.Run(_s.Dir, new[] { "fashion" }.Concat(settings.SelectMany(kv => new[] { kv.Key, kv.Value })).ToArray());
+            Plain(r);
+            Assert.Contains(says, r.Err);
+            Assert.DoesNotContain("Fashion-MNIST", r.Out);   // the data were not read
+        }
+        Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
+    }
+
+    [Fact(DisplayName = "verify: run.json a list, or \"trace\" a number → exit 2 naming what the document or key must be, no runtime type names")]
+    public void RunJsonOfTheWrongKindIsNamedInPlainWords()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
+        var json = File.ReadAllText(_s.P("run", "run.json"));
+        File.WriteAllText(_s.P("run", "run.json"), "[1, 2]");
+        var list = Cli.Run(_s.Dir, "verify", "run");
+        Plain(list);
+        Assert.Contains("must be one JSON object", list.Err);
+        File.WriteAllText(_s.P("run", "run.json"), json.TrimEnd().TrimEnd('}') + ", \"trace\": 5 }");
+        var trace = Cli.Run(_s.Dir, "verify", "run");
+        Plain(trace);
+        Assert.Contains("\"trace\" must be a list of strings", trace.Err);
+    }
+}
