@@ -219,6 +219,27 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
+    [Fact(DisplayName = "sweep merge: its earlier report holding a file of the user's → exit 2 naming the replacement it refused (not an option never given), the file kept")]
+    public void Merge_refuses_to_replace_a_report_holding_a_users_file_in_its_own_words()
+    {
+        string root = Cli.TempDir("mergekeep");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            Compare.CopyDirectory(baseline.Out, outDir);
+            string notes = Path.Combine(outDir, "report", "notes.txt");
+            File.WriteAllText(notes, "my reading of the report");
+            var merge = Cli.Run(root, "sweep", "merge", outDir);
+            Assert.True(merge.Exit == 2, merge.ToString());
+            // user test: the refusal said "--force refused" to a command that has no --force
+            Assert.Contains("replacing the earlier report of `sweep merge` refused", merge.Err);
+            Assert.DoesNotContain("--force", merge.Err);
+            Assert.Contains("notes.txt", merge.Err);
+            Assert.Equal("my reading of the report", File.ReadAllText(notes));
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
     [Fact(DisplayName = "sweep merge: a cell's run verified again with verify --only → that cell listed as failed with the reason, not merged as done")]
     public void Merge_does_not_take_a_cell_verified_with_only_as_done()
     {

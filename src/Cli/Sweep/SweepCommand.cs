@@ -263,7 +263,7 @@ internal static class SweepCommand
             if (s.Layout is not null && !page) m = StudyMerge.Gather(s, output);
             int? pageViolated = null, ladders = null;
             int ladderRows = 0;
-            RunDirectory.WriteAtomically(target, force: ours, kind: "study report", fill: tmp =>
+            RunDirectory.WriteAtomically(target, force: ours, kind: "study report", replacing: "replacing the earlier report of `sweep merge`", fill: tmp =>
             {
                 var options = new Report.ReportOptions(pr.GetValue(docsBase), ResodeApp.CommandLine(pr));
                 if (page)

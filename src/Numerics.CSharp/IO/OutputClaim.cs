@@ -42,6 +42,7 @@ public sealed class OutputClaim : IDisposable
 
     private readonly string _kind;
     private readonly bool _force;
+    private string _replacing = "--force";
     private FileStream? _lock;
     private readonly string _lockPath;
     private bool _committed, _keepPartial;
@@ -74,7 +75,14 @@ public sealed class OutputClaim : IDisposable
     /// Claims <paramref name="dir"/> for a new output of <paramref name="kind"/> ("run", "report", "fashion", …).
     /// Throws <see cref="OutputException"/> when the output cannot or must not be written.
     /// </summary>
-    public static OutputClaim Acquire(string dir, bool force, string kind)
+    public static OutputClaim Acquire(string dir, bool force, string kind) => Acquire(dir, force, kind, "--force");
+
+    /// <summary>
+    /// <see cref="Acquire(string, bool, string)"/> where the replacement was asked for by <paramref name="replacing"/>, the
+    /// words a refusal names it by ("--force" for an option the user gave; a command that replaces its own earlier output
+    /// without one says so, e.g. "replacing the earlier report").
+    /// </summary>
+    public static OutputClaim Acquire(string dir, bool force, string kind, string replacing)
     {
         if (string.IsNullOrWhiteSpace(dir)) throw new OutputException("the output path is empty: give a directory, e.g. --out runs/NAME");
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));
@@ -83,7 +91,7 @@ public sealed class OutputClaim : IDisposable
         var name = Path.GetFileName(full);
         if (parent is null || name.Length == 0 || IsSameOrAncestor(full, cwd) || IsSameOrAncestor(Resolved(full), Resolved(cwd)))
             throw new OutputException($"{dir} is the working directory or one of its parents: resode never writes over it; choose a new subdirectory, e.g. --out runs/NAME");
-        CheckTarget(dir, full, force, kind);
+        CheckTarget(dir, full, force, kind, replacing);
         ProbeEmptyTarget(dir, full);
         try { Directory.CreateDirectory(parent); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -102,7 +110,7 @@ public sealed class OutputClaim : IDisposable
             partial = Path.Combine(parent, $".{name}.partial-{Guid.NewGuid().ToString("N")[..8]}");
             Directory.CreateDirectory(partial);
             File.WriteAllText(Path.Combine(partial, PartialMarkerName), $"{Environment.ProcessId}\n");
-            var claim = new OutputClaim(dir, full, kind, force, lockPath, lockStream, partial);
+            var claim = new OutputClaim(dir, full, kind, force, lockPath, lockStream, partial) { _replacing = replacing };
             claim._notes.AddRange(notes);
             return claim;
         }
@@ -172,7 +180,7 @@ public sealed class OutputClaim : IDisposable
                 return;
             }
             if (!_force) throw new OutputException($"{Display} appeared while resode was working and is not empty; {keep}");
-            if (Describe(Target, _kind) is string why) throw new OutputException($"--force refused: {Display} changed while resode was working: {why}; {keep}");
+            if (Describe(Target, _kind) is string why) throw new OutputException($"{_replacing} refused: {Display} changed while resode was working: {why}; {keep}");
             old = Path.Combine(Path.GetDirectoryName(Target)!, $".{Path.GetFileName(Target)}.old-{Guid.NewGuid().ToString("N")[..8]}");
             Directory.Move(Target, old);
         }
@@ -294,14 +302,14 @@ public sealed class OutputClaim : IDisposable
         }
     }
 
-    private static void CheckTarget(string dir, string full, bool force, string kind)
+    private static void CheckTarget(string dir, string full, bool force, string kind, string replacing)
     {
         if (File.Exists(full)) throw new OutputException($"{dir} is an existing file, not a directory: choose another --out (resode never replaces a file)");
         if (IsLink(full)) throw new OutputException($"{dir} is a symbolic link (to {new FileInfo(full).LinkTarget}): give the directory it points to, or another --out");
         if (!Directory.Exists(full) || !Directory.EnumerateFileSystemEntries(full).Any()) return;
         if (!force) throw new OutputException($"{dir} already exists and is not empty: choose another --out, or pass --force to replace it (only a {kind} directory written by resode is replaced)");
         if (Describe(full, kind) is string why)
-            throw new OutputException($"--force refused: {dir}: {why}. Move what you want to keep elsewhere, or choose another --out");
+            throw new OutputException($"{replacing} refused: {dir}: {why}. Move what you want to keep elsewhere, or choose another --out");
     }
 
     private static HashSet<string>? ReadManifest(string dir, string kind, out string? problem) => ReadManifest(dir, kind, out problem, out _);

@@ -156,9 +156,9 @@ public static class RunDirectory
     /// <see cref="OutputClaim"/> of <paramref name="kind"/>, which is then moved into place. On any failure the
     /// partial directory is removed and an existing <paramref name="dir"/> is left as it was.
     /// </summary>
-    public static void WriteAtomically(string dir, bool force, Action<string> fill, string kind = "run")
+    public static void WriteAtomically(string dir, bool force, Action<string> fill, string kind = "run", string replacing = "--force")
     {
-        using var claim = OutputClaim.Acquire(dir, force, kind);
+        using var claim = OutputClaim.Acquire(dir, force, kind, replacing);
         claim.Commit(fill);
     }
 
