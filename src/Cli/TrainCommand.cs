@@ -217,9 +217,11 @@ internal static class TrainCommand
         RunDirectory.Write(result, claim, new RunProvenance(ResodeApp.CommandLine(pr)));
         Ui.Notes(claim);   // what the commit found (a replaced output it could not remove, an output kept beside the existing one)
         string wrote = claim.CommittedDisplay ?? dir;
+        string perIteration = result.UpdatesApplied > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"{1000 * result.Seconds / Math.Max(1, result.Losses.Length):F3} ms/iteration")
+            : "no iteration to time";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{StatusWord(result.Status)}: {result.UpdatesApplied} updates in {result.Seconds:F2} s " +
-            $"({1000 * result.Seconds / Math.Max(1, result.Losses.Length):F3} ms/iteration); loss {result.Losses[0]:G6} -> {result.Losses[^1]:G6}; wrote {wrote}"));
+            $"{StatusWord(result.Status)}: {result.UpdatesApplied} updates in {result.Seconds:F2} s ({perIteration}); loss {result.Losses[0]:G6} -> {result.Losses[^1]:G6}; wrote {wrote}"));
         return Finish(result.Status, result.DivergenceReason, result.UpdatesApplied, wrote);
     }
 

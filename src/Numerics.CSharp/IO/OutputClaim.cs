@@ -43,6 +43,8 @@ public sealed class OutputClaim : IDisposable
     private readonly string _kind;
     private readonly bool _force;
     private string _replacing = "--force";
+    // the target existed, empty, when it was claimed (a later refusal says so instead of "appeared")
+    private bool _emptyAtClaim;
     private FileStream? _lock;
     private readonly string _lockPath;
     private bool _committed, _keepPartial;
@@ -110,7 +112,7 @@ public sealed class OutputClaim : IDisposable
             partial = Path.Combine(parent, $".{name}.partial-{Guid.NewGuid().ToString("N")[..8]}");
             Directory.CreateDirectory(partial);
             File.WriteAllText(Path.Combine(partial, PartialMarkerName), $"{Environment.ProcessId}\n");
-            var claim = new OutputClaim(dir, full, kind, force, lockPath, lockStream, partial) { _replacing = replacing };
+            var claim = new OutputClaim(dir, full, kind, force, lockPath, lockStream, partial) { _replacing = replacing, _emptyAtClaim = Directory.Exists(full) };
             claim._notes.AddRange(notes);
             return claim;
         }
@@ -179,7 +181,10 @@ public sealed class OutputClaim : IDisposable
                 TryDeleteEmpty(Partial);
                 return;
             }
-            if (!_force) throw new OutputException($"{Display} appeared while resode was working and is not empty; {keep}");
+            if (!_force)
+                throw new OutputException(_emptyAtClaim
+                    ? $"{Display} was empty when resode began and files were put in it while resode was working; {keep}"
+                    : $"{Display} appeared while resode was working and is not empty; {keep}");
             if (Describe(Target, _kind) is string why) throw new OutputException($"{_replacing} refused: {Display} changed while resode was working: {why}; {keep}");
             old = Path.Combine(Path.GetDirectoryName(Target)!, $".{Path.GetFileName(Target)}.old-{Guid.NewGuid().ToString("N")[..8]}");
             Directory.Move(Target, old);
@@ -304,8 +309,9 @@ public sealed class OutputClaim : IDisposable
 
     private static void CheckTarget(string dir, string full, bool force, string kind, string replacing)
     {
-        if (File.Exists(full)) throw new OutputException($"{dir} is an existing file, not a directory: choose another --out (resode never replaces a file)");
+        // a link first: a dangling one "exists" as a file to File.Exists
         if (IsLink(full)) throw new OutputException($"{dir} is a symbolic link (to {new FileInfo(full).LinkTarget}): give the directory it points to, or another --out");
+        if (File.Exists(full)) throw new OutputException($"{dir} is an existing file, not a directory: choose another --out (resode never replaces a file)");
         if (!Directory.Exists(full) || !Directory.EnumerateFileSystemEntries(full).Any()) return;
         if (!force) throw new OutputException($"{dir} already exists and is not empty: choose another --out, or pass --force to replace it (only a {kind} directory written by resode is replaced)");
         if (Describe(full, kind) is string why)

@@ -214,6 +214,12 @@ public static class RunDirectory
         if (File.Exists(dir)) throw new RunFormatException($"{dir}: is a file, not a run directory (a directory with run.json and the .npy files; see docs/run-format.md)");
         if (!Directory.Exists(dir)) throw new RunFormatException($"{dir}: no such run directory; create one with `resode train --out {dir}`");
         string P(string f) => Path.Combine(dir, f);
+        // a directory that cannot be listed hides its files: said as such, not as files missing
+        try { using var e = Directory.EnumerateFileSystemEntries(dir).GetEnumerator(); e.MoveNext(); }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            throw new RunFormatException($"{dir}: cannot be read ({e.Message}); give resode read and search permission on the run directory (chmod u+rx)");
+        }
         if (Directory.Exists(P("run.json"))) throw new RunFormatException($"{P("run.json")}: is a directory, not a file; a run directory needs run.json with at least \"activation\" and \"eta\" (see docs/run-format.md)");
         if (!File.Exists(P("run.json"))) throw new RunFormatException($"{dir}: run.json is missing; a run directory needs run.json with at least \"activation\" and \"eta\" (see docs/run-format.md)");
         RequireReadable(P("run.json"));

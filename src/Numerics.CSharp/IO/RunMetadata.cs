@@ -205,7 +205,7 @@ public sealed class RunMetadata
             : e.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : null;
         string? what = type switch
         {
-            "System.Int32" or "System.Int64" => "an integer, written without a decimal point (8, not 8.0)",
+            "System.Int32" or "System.Int64" => "an integer, a number written without a decimal point or quotes (8, not 8.0 or \"8\")",
             "System.Double" => "a number",
             "System.String" => "a string",
             "System.Boolean" => "true or false",
