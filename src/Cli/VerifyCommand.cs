@@ -34,7 +34,10 @@ internal static class VerifyCommand
         {
             try
             {
-                var paths = pr.GetValue(dirs)!;
+                // a directory given twice is verified once (its verdicts.json written once), said
+                var given = pr.GetValue(dirs)!;
+                var paths = given.DistinctBy(p => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p)), StringComparer.Ordinal).ToArray();
+                if (paths.Length < given.Length) Console.Error.WriteLine($"note: a run directory given more than once is verified once ({given.Length - paths.Length} repeat(s) dropped)");
                 var indexPath = pr.GetValue(writeIndex);
                 var patterns = Patterns(pr.GetValue(only));
                 var select = Registry.selection(patterns);
@@ -61,8 +64,11 @@ internal static class VerifyCommand
                 var runs = paths.Select(Registry.loadRun).ToList();
                 // a key run.json defines no meaning for is ignored: said, with the key it may have meant
                 foreach (var run in runs.OfType<Registry.OpenRun.RunOf>())
+                {
                     foreach (var (key, nearest) in run.Item.Data.UnknownRunJsonKeys)
                         Console.Error.WriteLine($"note: {Path.Combine(run.Item.Directory, "run.json")}: key \"{key}\" is not part of the format and is ignored{(nearest is null ? "" : $" (did you mean \"{nearest}\"?)")}");
+                    foreach (var note in run.Item.Data.ReadNotes) Console.Error.WriteLine($"note: {note}");
+                }
                 // each run's verdicts.json is claimed before the work: a file of that name the tool did not write stays
                 foreach (var run in runs)
                     if (Registry.foreignVerdicts(run.Directory) is { } why) throw new IOException(why.Value);

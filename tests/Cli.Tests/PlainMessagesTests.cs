@@ -68,4 +68,24 @@ public sealed class PlainMessagesTests : IDisposable
         Plain(trace);
         Assert.Contains("\"trace\" must be a list of strings", trace.Err);
     }
+
+    [Fact(DisplayName = "verify: run.json lists trace columns whose files are missing, or trace a file → a note naming the column; one directory given twice → verified once, said")]
+    public void TraceClaimsAreCheckedAndRepeatsDropped()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
+        var twice = Cli.Run(_s.Dir, "verify", "run", "run/", "--only", "I.loss");
+        Assert.Equal(ExitCodes.Done, twice.Code);
+        Assert.Contains("verified once", twice.Err);
+        Assert.Contains("1 result (chosen by --only I.loss)", twice.Out);
+        // user test: a run.json listing 16 columns beside a trace that was a file, or without trace/loss.npy, passed with exit 0
+        File.Delete(_s.P("run", "trace", "loss.npy"));
+        var missing = Cli.Run(_s.Dir, "verify", "run");
+        Assert.Contains("note: ", missing.Err);
+        Assert.Contains("trace/loss.npy is missing", missing.Err);
+        Directory.Delete(_s.P("run", "trace"), recursive: true);
+        File.WriteAllText(_s.P("run", "trace"), "not a directory");
+        var file = Cli.Run(_s.Dir, "verify", "run");
+        Assert.Contains("is a file, but run.json lists trace columns", file.Err);
+        Assert.DoesNotContain("   at ", file.Err);
+    }
 }

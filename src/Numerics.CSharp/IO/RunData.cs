@@ -75,6 +75,9 @@ public sealed class RunData
     /// <summary>run.json's top-level keys this format does not define (ignored), each with the nearest defined key when one is
     /// within two edits (<see cref="RunMetadata.UnknownKeys"/>).</summary>
     public IReadOnlyList<(string Key, string? Nearest)> UnknownRunJsonKeys { get; init; } = Array.Empty<(string, string?)>();
+    /// <summary>What reading the directory found that run.json claims and the files do not hold (trace columns listed but
+    /// absent), each a sentence for a note: the run is read without them, and the results that need them say so.</summary>
+    public IReadOnlyList<string> ReadNotes { get; init; } = Array.Empty<string>();
     /// <summary>Per-iterate diagnostics present in trace/ (may be empty for a foreign run).</summary>
     public required IReadOnlyDictionary<string, double[]> Trace { get; init; }
 

@@ -333,6 +333,17 @@ public static class RunDirectory
             CheckDeclared(meta, losses.Length, dIn, dOut, dir, P("run.json"));
             var trace = new Dictionary<string, double[]>();
             var traceDir = P("trace");
+            // the columns run.json lists are claims about the files: each must be there (a trace that is a file, or a listed
+            // column without its .npy, is a run.json that disagrees with the directory)
+            var readNotes = new List<string>();
+            if (meta.Trace is { Count: > 0 } listed)
+            {
+                var absent = listed.Where(c => !File.Exists(Path.Combine(traceDir, c + ".npy"))).ToList();
+                if (File.Exists(traceDir))
+                    readNotes.Add($"{traceDir} is a file, but run.json lists trace columns ({string.Join(", ", listed.Take(3))}{(listed.Count > 3 ? ", …" : "")}) that live in the directory trace/ as NAME.npy: the run is read without a trace");
+                else if (absent.Count > 0)
+                    readNotes.Add($"{P("run.json")}: \"trace\" lists {string.Join(", ", absent.Take(5))}{(absent.Count > 5 ? $" and {absent.Count - 5} more" : "")}, but trace/{absent[0]}.npy{(absent.Count > 1 ? " and the others are" : " is")} missing: the run is read without {(absent.Count > 1 ? "them" : "it")} (the results that read a column say so)");
+            }
             if (Directory.Exists(traceDir))
                 foreach (var f in Directory.GetFiles(traceDir, "*.npy").OrderBy(f => f, StringComparer.Ordinal))
                 {
@@ -347,12 +358,12 @@ public static class RunDirectory
                 return new RunData
                 {
                     Directory = dir, Meta = meta, Shape = new NetworkShape(L, m, d, dIn, dOut), Data = data, A = a, B = b,
-                    Activation = act, Eta = eta, Steps = intSteps, W = ws, V = vs, Losses = losses, LossesStorageRoundoff = lossStorage, UnknownRunJsonKeys = RunMetadata.UnknownKeys(json), Trace = trace,
+                    Activation = act, Eta = eta, Steps = intSteps, W = ws, V = vs, Losses = losses, LossesStorageRoundoff = lossStorage, UnknownRunJsonKeys = RunMetadata.UnknownKeys(json), ReadNotes = readNotes, Trace = trace,
                 };
             var run = new RunData
             {
                 Directory = dir, Meta = meta, Architecture = arch!, Depth = L, Dim = d, Data = data, A = a, B = b,
-                Activation = act, Eta = eta, Steps = intSteps, Theta = thetas, Losses = losses, LossesStorageRoundoff = lossStorage, UnknownRunJsonKeys = RunMetadata.UnknownKeys(json), Trace = trace,
+                Activation = act, Eta = eta, Steps = intSteps, Theta = thetas, Losses = losses, LossesStorageRoundoff = lossStorage, UnknownRunJsonKeys = RunMetadata.UnknownKeys(json), ReadNotes = readNotes, Trace = trace,
             };
             if (run.Block is { } block && block.ParameterCount != run.ParameterCount)
                 throw new RunFormatException($"{P("run.json")}: architecture '{arch!.Name}' with d = {d} has {block.ParameterCount} parameters per layer, the layout says {run.ParameterCount}");
