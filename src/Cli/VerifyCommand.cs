@@ -61,6 +61,8 @@ internal static class VerifyCommand
                 // with batch norm, those of BnConvResults); several runs of one architecture and distinct depths are a ladder
                 // (for the MLP checked from the evidence before any work: data, settings, the initial function of depth);
                 // otherwise each is verified on its own, with a note
+                // what each run directory holds before it is read: its verdicts are written only beside the same run (below)
+                var held = paths.Select(RunDirectory.Fingerprint).ToList();
                 var runs = paths.Select(Registry.loadRun).ToList();
                 // a key run.json defines no meaning for is ignored: said, with the key it may have meant
                 foreach (var run in runs.OfType<Registry.OpenRun.RunOf>())
@@ -72,8 +74,6 @@ internal static class VerifyCommand
                 // each run's verdicts.json is claimed before the work: a file of that name the tool did not write stays
                 foreach (var run in runs)
                     if (Registry.foreignVerdicts(run.Directory) is { } why) throw new IOException(why.Value);
-                // what each run directory holds now: its verdicts are written only beside the same run (see WriteVerdicts)
-                var held = runs.Select(r => RunDirectory.Fingerprint(r.Directory)).ToList();
                 // and each directory must take a file: a read-only run fails here, not after its checks
                 foreach (var run in runs)
                     OutputFile.ProbeWritable(run.Directory, "verdicts.json", $"{Path.Combine(run.Directory, "verdicts.json")} cannot be written",

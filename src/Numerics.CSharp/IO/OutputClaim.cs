@@ -163,7 +163,9 @@ public sealed class OutputClaim : IDisposable
                 {
                     _committed = true;
                     CommittedDisplay = shown + suffix;
-                    _notes.Add($"{Display} is kept as it was: --force replaces it only with a completed output; this one is in {CommittedDisplay}");
+                    _notes.Add(_force
+                        ? $"{Display} is kept as it was: --force replaces it only with a completed output; this one is in {CommittedDisplay}"
+                        : $"{Display} was filled while resode was working and is kept as it was; this output is in {CommittedDisplay}");
                     return;
                 }
             }
