@@ -344,8 +344,14 @@ public static class RunDirectory
                 else if (absent.Count > 0)
                     readNotes.Add($"{P("run.json")}: \"trace\" lists {string.Join(", ", absent.Take(5))}{(absent.Count > 5 ? $" and {absent.Count - 5} more" : "")}, but trace/{absent[0]}.npy{(absent.Count > 1 ? " and the others are" : " is")} missing: the run is read without {(absent.Count > 1 ? "them" : "it")} (the results that read a column say so)");
             }
-            if (Directory.Exists(traceDir))
-                foreach (var f in Directory.GetFiles(traceDir, "*.npy").OrderBy(f => f, StringComparer.Ordinal))
+            string[] traceFiles;
+            try { traceFiles = Directory.Exists(traceDir) ? Directory.GetFiles(traceDir, "*.npy") : []; }
+            catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+            {
+                throw new RunFormatException($"{traceDir}: cannot be read ({e.Message}); give resode read and search permission on it (chmod u+rx), or move it out of the run directory (the trace is optional)");
+            }
+            if (traceFiles.Length > 0)
+                foreach (var f in traceFiles.OrderBy(f => f, StringComparer.Ordinal))
                 {
                     var t = Npy.Read(f, "trace column (N+1,)", losses.Length);
                     var col = Path.GetFileNameWithoutExtension(f);
