@@ -66,6 +66,15 @@ public sealed class TinyReportTests
             Assert.Equal("fig1.seeds", seedsRow["id"]!.GetValue<string>());
             Assert.Equal(seedsRow["constants"]![RateCurve.seedSlopeName("depth smoothness", 0)]!.GetValue<double>(),
                          root["seeds"]!["smoothness_slopes"]![0]!.GetValue<double>());
+            // the comparisons' "checked by" of a row decided by particular verdicts shows those verdicts: the i.i.d. slope is the
+            // i.i.d. ladder's A.rate (a negative control, not the tied ladder's), the seeds' mean is fig1.seeds' (not "not
+            // evaluated": no faithful run carries it)
+            string StatusKey(string verdict) => verdict == "VIOLATED" ? "violated" : verdict.Replace(' ', '_');
+            var rowsByKey = root["comparisons"]!.AsArray().SelectMany(f => f!["rows"]!.AsArray()).ToDictionary(r => r!["key"]!.GetValue<string>(), r => r!);
+            var iidRate = root["figure1"]!["iid"]!["ladder_verdicts"]!.AsArray().First(r => r!["id"]!.GetValue<string>() == "A.rate")!;
+            Assert.Equal(iidRate["verdict"]!.GetValue<string>().ToLowerInvariant().Replace(' ', '_'),
+                         rowsByKey["smoothness_slope_iid"]["checked_by"]![0]!["status"]!.GetValue<string>());
+            Assert.Equal(StatusKey(seedsRow["verdict"]!.GetValue<string>()), rowsByKey["smoothness_slope_tied_across_seeds"]["checked_by"]![0]!["status"]!.GetValue<string>());
             var fig2 = root["comparisons"]!.AsArray().First(f => f!["key"]!.GetValue<string>() == "fig2")!;
             Assert.Contains(fig2["rows"]!.AsArray(), r => r!["key"]!.GetValue<string>() == "loss_decay_pl_run");
             foreach (var f in new[] { "fig2-loss", "bounds-a-depth-smoothness", "bounds-c-pl-decay", "fig1-right-distance-w-tied", "fig1-right-distance-v-tied" })

@@ -211,8 +211,10 @@ internal static class ReportCommand
         {
             Name = "i.i.d. single runs",
             Setting = "every run of the i.i.d. figure-1 ladder and the i.i.d. long run",
-            Expected = "results assuming a Lipschitz (smooth) initialization: hypothesis not met or violated",
-            Rows = iid.Runs.SelectMany(r => r.Rows).Concat(lg.Iid.Rows).ToList(),
+            // the single-run statements are a posteriori: they hold for any initialization, their constant (L·max_k‖ΔZ_k(0)‖)
+            // growing with L on i.i.d. weights; what i.i.d. breaks is the rate in depth, which the i.i.d. ladder control shows
+            Expected = "nothing violated: each single-run result holds for any initialization (its constant grows with L on i.i.d. weights); the i.i.d. ladder's rates are what fail",
+            Rows = iid.Runs.SelectMany(r => r.Rows).Concat(lg.Iid.Rows).ToList(), IsClean = true,
         });
 
         var plRun = pl ?? lg.Tied;

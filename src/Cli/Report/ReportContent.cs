@@ -31,7 +31,19 @@ internal sealed record Measure(string Label, double Value);
 /// agreement that no verdict supports.
 /// </summary>
 internal sealed record Comparison(string Key, string Quantity, string Predicted, double PredictedValue, IReadOnlyList<Measure> Measured,
-    double CiLow = double.NaN, double CiHigh = double.NaN, double Ratio = double.NaN, string? Reference = null, string[]? CheckedBy = null, string? Note = null);
+    double CiLow = double.NaN, double CiHigh = double.NaN, double Ratio = double.NaN, string? Reference = null, string[]? CheckedBy = null, string? Note = null,
+    IReadOnlyList<Registry.VerdictRow>? CheckedRows = null)
+{
+    /// <summary>
+    /// The verdicts behind <see cref="CheckedBy"/>'s id: the rows given in <see cref="CheckedRows"/> when the statement is
+    /// decided by particular rows (the i.i.d. ladder's A.rate, the seeds' fig1.seeds: neither among the faithful runs'
+    /// rows), else the faithful runs' summary of that id (null: not evaluated).
+    /// </summary>
+    public SummaryRow? StatusOf(string id, IReadOnlyDictionary<string, SummaryRow> faithful) =>
+        CheckedRows is { } given
+            ? (given.Where(x => x.Id == id).ToList() is { Count: > 0 } own ? ReportWriter.Summarize(own)[0] : null)
+            : faithful.GetValueOrDefault(id);
+}
 
 /// <summary>How the report is written: where verdicts link to, and the command line recorded in it.</summary>
 internal sealed record ReportOptions(string? DocsBase = null, string? CommandLine = null)

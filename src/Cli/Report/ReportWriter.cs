@@ -201,7 +201,7 @@ internal static partial class ReportWriter
         var (m, lo, hi, _) = sd.Interval(what);
         return new(key, $"{quantity}: mean over {xs.Length} seeds, 95% interval across seeds", "−1 (O(1/L))", -1,
             xs.Select((x, i) => new Measure($"seed {sd.Seeds[i]}", x)).Prepend(new Measure("mean", m)).ToList(), lo, hi, m / -1.0,
-            CheckedBy: new[] { "fig1.seeds" },
+            CheckedBy: new[] { "fig1.seeds" }, CheckedRows: sd.Row is { } row ? new[] { row } : null,
             Note: "the spread from seed to seed (data and initialization drawn again), as fig1.seeds states it (the other results are checked on the report's seed only)");
     }
 
@@ -219,7 +219,8 @@ internal static partial class ReportWriter
                 arate is null ? "no A.rate row: the slope depths are no ladder" : F($"the slope and its interval are A.rate's on {arate.Input} (verdict {arate.Verdict}: the slope minus the 95% half-width must be ≤ −1).")),
             SeedsRow(c.Seeds, "smoothness_slope_tied_across_seeds", "same (tied, slope depths)", "depth smoothness", x => x.SmoothSlopes),
             new("smoothness_slope_iid", "same, i.i.d. (negative control)", "no decay in L (slope ≈ 0; increments O(1))", 0, new[] { new Measure("slope", inf.Slope) }, inf.Lo, inf.Hi,
-                CheckedBy: new[] { "A.rate" }, Note: F($"the slope and its interval are A.rate's on the i.i.d. {c.Iid.SmoothnessRow?.Input ?? "ladder (no row)"}, listed under negative controls.")),
+                CheckedBy: new[] { "A.rate" }, CheckedRows: c.Iid.SmoothnessRow is { } iidRow ? new[] { iidRow } : Array.Empty<Registry.VerdictRow>(),
+                Note: F($"the slope and its interval are A.rate's on the i.i.d. {c.Iid.SmoothnessRow?.Input ?? "ladder (no row)"}, listed under negative controls: a negative control, so A.rate is expected to be violated here.")),
             new("smoothness_deepest_iid_over_tied", "max_{k,t} ‖Z_{k+1} − Z_k‖ at the deepest L, i.i.d. / tied", "≫ 1", double.NaN,
                 new[] { new Measure("i.i.d.", c.Iid.Runs[^1].MaxSmoothZ), new Measure("tied", c.Tied.Runs[^1].MaxSmoothZ) },
                 Ratio: c.Iid.Runs[^1].MaxSmoothZ / c.Tied.Runs[^1].MaxSmoothZ),
@@ -359,7 +360,7 @@ internal static partial class ReportWriter
         o.Put("ci95_low", r.CiLow).Put("ci95_high", r.CiHigh).Put("ratio", r.Ratio);
         o["reference"] = r.Reference;
         o["checked_by"] = new JsonArray((r.CheckedBy ?? Array.Empty<string>()).Select(id => (JsonNode?)new JsonObject
-            { ["id"] = id, ["status"] = sum.TryGetValue(id, out var x) ? x.Status : "not_evaluated" }).ToArray());
+            { ["id"] = id, ["status"] = r.StatusOf(id, sum) is { } x ? x.Status : "not_evaluated" }).ToArray());
         o["note"] = r.Note;
         return o;
     }
@@ -410,7 +411,7 @@ internal static partial class ReportWriter
                 { ["architecture"] = a.Spec.Architecture, ["directory"] = a.Dir, ["verdicts"] = Rows(a.Rows) }.Put("seconds", a.Seconds)).ToArray()),
             ["negative_controls"] = new JsonArray(c.Controls.Select(k => (JsonNode?)new JsonObject
             {
-                ["name"] = k.Name, ["setting"] = k.Setting, ["expected"] = k.Expected, ["is_fault"] = k.IsFault, ["caught"] = k.Caught,
+                ["name"] = k.Name, ["setting"] = k.Setting, ["expected"] = k.Expected, ["is_fault"] = k.IsFault, ["is_clean"] = k.IsClean, ["caught"] = k.Caught,
                 ["violated_ids"] = Strings(k.ViolatedIds), ["hypothesis_not_met_ids"] = Strings(k.NotMetIds), ["verdicts"] = Rows(k.Rows),
             }).ToArray()),
             ["mutation_score"] = new JsonObject
@@ -437,7 +438,7 @@ internal static partial class ReportWriter
                 .Select(g => KeyValuePair.Create(g.Key, (JsonNode?)JsonValue.Create(g.Count())))),
             ["faults_caught"] = c.Controls.Count(k => k.IsFault && k.Caught),
             ["faults_injected"] = c.Controls.Count(k => k.IsFault),
-            ["false_alarms"] = c.Controls.Where(k => k.Name.StartsWith("faithful", StringComparison.Ordinal)).Sum(k => k.ViolatedIds.Count()),
+            ["false_alarms"] = c.Controls.Where(k => k.IsClean).Sum(k => k.ViolatedIds.Count()),
             ["not_checked"] = Strings(sum.Where(r => r.Status == "not_checked").Select(r => r.Id)),
             ["loose"] = Strings(sum.Where(r => r.Loose).Select(r => r.Id)),
         };
@@ -556,13 +557,13 @@ internal static partial class ReportWriter
         var inner = new List<Block> { new Heading(2, "At a glance", "at-a-glance") };
         int Count(string k) => faithful.Count(r => VerdictKey(r.Verdict) == k);
         int inj = c.Controls.Count(k => k.IsFault), caught = c.Controls.Count(k => k.IsFault && k.Caught);
-        int falseAlarms = c.Controls.Where(k => k.Name.StartsWith("faithful", StringComparison.Ordinal)).Sum(k => k.ViolatedIds.Count());
+        int falseAlarms = c.Controls.Where(k => k.IsClean).Sum(k => k.ViolatedIds.Count());
         var byStatus = sum.GroupBy(r => r.Status).ToDictionary(g => g.Key, g => g.Count());
         int St(string k) => byStatus.GetValueOrDefault(k);
         string verdictLine = $"{faithful.Count} verdict rows on the faithful runs: {Count("holds")} hold, {Count("violated")} violated, {Count("hypothesis_not_met")} hypothesis not met, {Count("not_applicable")} not applicable" +
                              (Count("error") > 0 ? $", {Count("error")} error" : "") + ".";
         inner.Add(new Para(verdictLine));
-        inner.Add(new Table(new[] { "results", "holds", "violated", "error", "not checked", "engine faults caught", "false alarms on the faithful control" },
+        inner.Add(new Table(new[] { "results", "holds", "violated", "error", "not checked", "engine faults caught", "false alarms on the clean controls" },
             new List<Cell[]>
             {
                 new Cell[]
@@ -668,15 +669,14 @@ internal static partial class ReportWriter
 
         b.Add(new Heading(2, "Negative controls", "controls"));
         int inj = c.Controls.Count(k => k.IsFault), caught = c.Controls.Count(k => k.IsFault && k.Caught);
-        b.Add(new Para($"Deliberately broken settings, so that a reader sees that the checks can fail. A fault counts as caught when some result reports it VIOLATED; another broken setting when some result is violated or reports an unmet hypothesis. Mutation score (engine faults caught / injected): {caught}/{inj}."));
-        b.Add(new Table(new[] { "control", "setting", "expected failure", "rows", "caught by (violated)", "caught by (hypothesis not met)", "caught" },
+        b.Add(new Para($"Deliberately broken settings, so that a reader sees that the checks can fail. A fault counts as caught when some result reports it VIOLATED; another broken setting when a result is violated or reports an unmet hypothesis for the reason the setting was built for (an unmet hypothesis of another cause, such as m < n on a run not built for it, catches nothing). Two controls are clean (nothing may be violated on them). Mutation score (engine faults caught / injected): {caught}/{inj}."));
+        b.Add(new Table(new[] { "control", "setting", "expected", "rows", "violated", "hypothesis not met", "caught by", "caught" },
             c.Controls.Select(k =>
             {
-                bool baseline = k.Name.StartsWith("faithful", StringComparison.Ordinal);
-                Cell verdict = baseline
+                Cell verdict = k.IsClean
                     ? (k.ViolatedIds.Any() ? new Cell("FALSE ALARM", Tone: "violated") : new Cell("n/a (clean)", Tone: "holds"))
                     : k.Caught ? new Cell("yes", Tone: "holds") : new Cell(k.Rows.Count == 0 ? "NO (no result evaluated)" : "NO", Tone: "violated");
-                return new Cell[] { k.Name, k.Setting, k.Expected, k.Rows.Count.ToString(CultureInfo.InvariantCulture), Join(k.ViolatedIds), Join(k.NotMetIds), verdict };
+                return new Cell[] { k.Name, k.Setting, k.Expected, k.Rows.Count.ToString(CultureInfo.InvariantCulture), Join(k.ViolatedIds), Join(k.NotMetIds), k.IsClean ? "-" : Join(k.CaughtByIds), verdict };
             }).ToList()));
 
         b.Add(new Heading(2, "Settings", "settings"));
@@ -717,7 +717,7 @@ internal static partial class ReportWriter
     {
         if (r.CheckedBy is not { Length: > 0 } ids) return "-";
         // The colour is the worst status among the results named; the link goes to the first one's page.
-        var rows = ids.Select(id => byId.GetValueOrDefault(id)).ToList();
+        var rows = ids.Select(id => r.StatusOf(id, byId)).ToList();
         string text = string.Join("; ", ids.Zip(rows, (id, x) => x is null ? $"{id}: not evaluated" : $"{id}: {StatusText(x)}"));
         string status = rows.Any(x => x is null || x.Status == "not_checked") ? "hypothesis_not_met"
             : rows.Any(x => x!.Status == "violated") ? "violated" : rows.Any(x => x!.Status == "error") ? "error" : "holds";
