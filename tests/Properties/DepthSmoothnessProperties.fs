@@ -50,7 +50,10 @@ let private small = RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, Eta = 0.
 let ``A.*: relu → hypothesis not met`` () =
     let run = train (small.With(activation = ActivationKind.Relu))
     for r in DepthSmoothness.all do
-        Assert.True(Verdict.isHypothesisNotMet (Result.evaluate r run).Verdict, r.Id)
+        let v = (Result.evaluate r run).Verdict
+        // the flow's statement on a gradient-descent run does not apply, whatever the run's hypotheses (FlowRuns.flowOnly)
+        if r.Id = "A.flow" then Assert.True((match v with NotApplicable _ -> true | _ -> false), sprintf "%s: %A" r.Id v)
+        else Assert.True(Verdict.isHypothesisNotMet v, r.Id)
 
 [<Fact>]
 let ``A.aposteriori: i.i.d. initialization (large measured increments) → holds`` () =
