@@ -102,6 +102,20 @@ let ``Rate.verdict: an order whose interval is NaN → not measured, never viola
     | HypothesisNotMet [ name, _ ] -> Assert.Equal("finite measured quantity", name)
     | v -> failwithf "expected not measured, got %A" v
 
+[<Fact(DisplayName = "Rate.decideOutcome: a narrow plain fit reaching the order and a corrected fit over [-∞, ∞] → consistent, and the reported fit is the narrow one (not 'slack ∞')")>]
+let ``Rate.decideOutcome reports a supporting fit`` () =
+    let plain : Rate.ObservedOrder =
+        { Depths = [ 2; 4; 8 ]; Errors = [ 0.5; 0.25; 0.125 ]; Order = 1.02; Lower = 0.95; Upper = 1.09; Correction = 0.0; Weights = [ 0.0; 0.0; 0.0 ]; Rounding = 0.0; WeightRounding = [] }
+    // three depths and two parameters leave the corrected fit no degree of freedom: its interval is infinite (user test,
+    // the tiny preset's D.curve: "slack Infinity" on a holding row)
+    let corrected = { plain with Order = 0.998; Lower = -infinity; Upper = infinity; Correction = 0.01 }
+    let outcome, best = Rate.decideOutcome plain corrected
+    Assert.Equal(Rate.Consistent, outcome)
+    Assert.True(Double.IsFinite best.Upper && Double.IsFinite best.Lower, sprintf "%A" best)
+    match Rate.verdict outcome best "ladder" "t" with
+    | Holds (slack, t) -> Assert.True(Double.IsFinite slack && Double.IsFinite t, sprintf "slack %g, tightness %g" slack t)
+    | v -> failwithf "expected holds, got %A" v
+
 // ---------------------------------------------------------------- result C's derived rounding allowance
 
 /// C.mu0 holds iff r̃(0) ≥ μ₀ − (e_μ + ρ·r̃(0)), e_μ the rounding of μ₀ and ρ = γ_N, N = L·P + n·d_out + 3 (u = 2⁻⁵³),

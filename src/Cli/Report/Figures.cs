@@ -276,7 +276,7 @@ internal static partial class Figures
             double[] y = x.Select(t => Math.Log10(l0) - env.Mu * t / Math.Log(10)).ToArray();
             var e = plot.Add.ScatterLine(x, y, Colors.Gray);
             e.LinePattern = LinePattern.Dashed;
-            e.LegendText = Inv($"PL envelope of {envRun.Name}: loss(0)·exp(−mu·t), mu = {env.Mu:G3} ({env.From})");
+            e.LegendText = Inv($"proven decay of {envRun.Name}: loss(0)·exp(−r·t), r = {env.Mu:G3} ({env.From})");
             lo = Math.Min(lo, y.Where(double.IsFinite).DefaultIfEmpty(lo).Min());
         }
         if (lo <= hi) LogTicks(plot.Axes.Left, lo, hi);
@@ -285,7 +285,8 @@ internal static partial class Figures
         plot.Title($"Long training: L = {lg.Tied.Spec.Depth}, m = {lg.Tied.Spec.Width}, n = {lg.Tied.Spec.Samples}, d = {lg.Tied.Spec.Dim}");
         plot.ShowLegend(Edge.Bottom);
         return Save(plot, dir, "fig2-loss", "training loss ℓ against the time t = j·η, tied and i.i.d. initialization" +
-            (plRun is null ? "" : $", and {plRun.Name}, the same configuration with a step inside the PL results' descent limit (the PL envelope belongs to it)"));
+            (plRun is null ? "" : $", and {plRun.Name}, the same configuration with a step inside the PL results' descent limit") +
+            (envelope is null ? "" : $"; dashed: loss(0)·exp(−r·t) with the rate r the PL results prove for {envRun.Name} (C.gdDecay: μ₀/8; its own bound, on the excess loss, is drawn in the figure of result C)"));
     }
 
     /// <summary>(4) individual coefficients of W against the layer index k at several iterations.</summary>

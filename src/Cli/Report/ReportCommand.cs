@@ -293,14 +293,20 @@ internal static class ReportCommand
     /// A PL constant μ from the registry, if a result evaluated on the long run returns one among its
     /// constants (named mu0, mu_0, μ0, μ₀, mu or μ): the envelope ℓ(0)·e^{−μt}.
     /// </summary>
+    /// <summary>
+    /// The rate the PL results prove for this run, for the loss figure's envelope and figure 2's rate row: C.gdDecay's
+    /// predicted_rate μ₀/8 (gradient descent's guarantee ε(t) ≤ ε(0)e^{−μ₀t/8}), else μ₀/8 from C.mu0's μ₀, named as such.
+    /// (It once drew exp(−μ₀t) and compared the fitted rate with μ₀: eight times the rate any result states.)
+    /// </summary>
     private static (double Mu, string From)? Envelope(IEnumerable<Registry.VerdictRow> rows)
     {
-        string[] names = { "mu0", "mu_0", "μ0", "μ₀", "mu", "μ" };
-        foreach (var name in names)
-            foreach (var r in rows)
-                foreach (var (n, v) in r.Constants)
-                    if (string.Equals(n, name, StringComparison.OrdinalIgnoreCase) && double.IsFinite(v) && v > 0)
-                        return (v, $"{r.Id}: {n}");
+        var list = rows.ToList();
+        foreach (var r in list.Where(r => r.Id == "C.gdDecay"))
+            foreach (var (n, v) in r.Constants)
+                if (n == "predicted_rate" && double.IsFinite(v) && v > 0) return (v, "C.gdDecay's proven rate μ₀/8");
+        foreach (var r in list.Where(r => r.Id == "C.mu0"))
+            foreach (var (n, v) in r.Constants)
+                if (n is "mu0" or "mu_0" && double.IsFinite(v) && v > 0) return (v / 8, "μ₀/8 from C.mu0's μ₀, C.gdDecay's rate");
         return null;
     }
 }

@@ -148,8 +148,16 @@ let decideOutcome (plain: ObservedOrder) (corrected: ObservedOrder) =
         if valid then
             [ plain, widenByModel plain c false; corrected, widenByModel corrected c true ]
         else [ plain, plain ]
-    let best = fits |> List.map snd |> Comparison.worstBy (fun o -> o.Upper)
-    outcomeOf fits, best
+    let outcome = outcomeOf fits
+    // the fit reported: when the claim holds, one that supports it (narrow and reaching the order: the evidence), never an
+    // uninformative one whose interval is infinite (it once made a holding D.curve read "slack Infinity" over [-∞, ∞])
+    let supporting =
+        fits |> List.collect (fun (raw, wide) -> [ raw; wide ]) |> List.filter (fun o -> o.Upper - o.Lower < inconclusiveWidth && consistentWithFirstOrder o)
+    let best =
+        match outcome, supporting with
+        | Consistent, (_ :: _) -> supporting |> Comparison.worstBy (fun o -> o.Upper)
+        | _ -> fits |> List.map snd |> Comparison.worstBy (fun o -> o.Upper)
+    outcome, best
 
 /// `decideOutcome` as a yes/no (consistent or inconclusive: not rejected).
 let decide (plain: ObservedOrder) (corrected: ObservedOrder) =
