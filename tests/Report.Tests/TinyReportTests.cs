@@ -80,6 +80,12 @@ public sealed class TinyReportTests
             foreach (var f in new[] { "fig2-loss", "bounds-a-depth-smoothness", "bounds-c-pl-decay", "fig1-right-distance-w-tied", "fig1-right-distance-v-tied" })
                 Assert.True(File.Exists(Path.Combine(dir, "figures", f + ".png")), f + ".png missing");
             Assert.Contains("id=\"headline\"", File.ReadAllText(Path.Combine(dir, "index.html")));
+            // every relative link of the pages the report carries resolves to a file it wrote (user test: the proofs' scripts
+            // and ../run-format.html were linked and not written)
+            foreach (var page in Directory.GetFiles(Path.Combine(dir, "docs"), "*.html", SearchOption.AllDirectories))
+                foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(page), "href=\"([^\"#:]+)(#[^\"]*)?\""))
+                    Assert.True(File.Exists(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(page)!, System.Net.WebUtility.HtmlDecode(m.Groups[1].Value)))),
+                        $"{Path.GetRelativePath(dir, page)} links to {m.Groups[1].Value}, which the report did not write");
             // Dashed lines keep their pattern in the SVG (Skia's SVG canvas drops path effects; Figures.SaveSvgWithDashes
             // restores them): the figure-1 reference line and the Richardson curves are dashed, and no stand-in colour is left.
             foreach (var f in new[] { "fig1-left-smoothness", "fig1-right-distance-tied" })

@@ -48,7 +48,19 @@ internal sealed class ReportDocs(string? docsBase)
         string outDir = Path.Combine(dir, "docs", "theorems");
         Directory.CreateDirectory(outDir);
         var pipeline = new MarkdownPipelineBuilder().UsePipeTables().UseAutoIdentifiers().Build();
-        foreach (var (doc, text) in Pages())
+        var asm = Assembly.GetExecutingAssembly();
+        // the scripts the pages link to (the proofs' computations), as they are
+        foreach (var n in asm.GetManifestResourceNames().Where(n => n.StartsWith(Prefix, StringComparison.Ordinal) && n.EndsWith(".py", StringComparison.Ordinal)))
+        {
+            using var s = asm.GetManifestResourceStream(n)!;
+            using var f = File.Create(Path.Combine(outDir, n[Prefix.Length..]));
+            s.CopyTo(f);
+        }
+        // the pages and the run format one of them links to (docs/run-format.md, rendered to docs/run-format.html)
+        var pages = Pages().ToList();
+        if (asm.GetManifestResourceStream("docs/run-format.md") is { } rf)
+            using (var r = new StreamReader(rf)) pages.Add(("docs/run-format.md", r.ReadToEnd()));
+        foreach (var (doc, text) in pages)
         {
             var md = Markdown.Parse(text, pipeline);
             // Links between the pages point to their HTML renderings.
@@ -60,10 +72,13 @@ internal sealed class ReportDocs(string? docsBase)
                 }
             string title = md.Descendants<HeadingBlock>().FirstOrDefault()?.Inline?.FirstChild?.ToString() ?? Path.GetFileNameWithoutExtension(doc);
             string body = md.ToHtml(pipeline);
-            File.WriteAllText(Path.Combine(outDir, Path.GetFileNameWithoutExtension(doc) + ".html"),
+            bool theorem = doc.StartsWith(Prefix, StringComparison.Ordinal);
+            string pageDir = theorem ? outDir : Path.Combine(dir, "docs");
+            File.WriteAllText(Path.Combine(pageDir, Path.GetFileNameWithoutExtension(doc) + ".html"),
                 "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">" +
                 $"<title>{WebUtility.HtmlEncode(title)}</title><style>{PageStyle}</style></head><body>" +
-                "<p><a href=\"../../index.html\">← back to the report</a> · <a href=\"index.html\">all results</a></p>" +
+                (theorem ? "<p><a href=\"../../index.html\">← back to the report</a> · <a href=\"index.html\">all results</a></p>"
+                         : "<p><a href=\"../index.html\">← back to the report</a> · <a href=\"theorems/index.html\">all results</a></p>") +
                 body + "</body></html>");
         }
     }
