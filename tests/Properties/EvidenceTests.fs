@@ -564,3 +564,22 @@ let ``E.replay diagnosis where the loss is not compared`` () =
         Assert.Contains(e.Notes, fun n -> n.Contains "was not compared on this segment")
         Assert.DoesNotContain(e.Notes, fun n -> n.Contains "agrees")
     finally Directory.Delete(dir, true)
+
+[<Fact(DisplayName = "E.replay on a block run of another build (run.json's engine_build changed, as a rebuilt engine has) → hypothesis not met naming both builds, not only 'no growth measured'")>]
+let ``E.replay names the build a block run's claim does not match`` () =
+    let spec = ResOdeProofs.Numerics.Training.RunSpec(Architecture = "one-layer", Depth = 6, Dim = 3, Samples = 5, Eta = 0.01, Iterations = 20, Snapshots = 3, Seed = 4L)
+    let dir = Path.Combine(Path.GetTempPath(), "resode-blockbuild-" + Guid.NewGuid().ToString("N"))
+    try
+        RunDirectory.Write(spec.Train(), dir)
+        let faithful = Result.evaluate ReplayEvidence.replay (Run(RunDirectory.Read dir, Registry.architectures))
+        Assert.True(Verdict.isHolds faithful.Verdict, sprintf "%A" faithful.Verdict)
+        // user test: after a rebuild (same version, another build) the message said only that no growth is measured
+        let p = Path.Combine(dir, "run.json")
+        let json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText p).AsObject()
+        json.["engine_build"] <- System.Text.Json.Nodes.JsonValue.Create("0.1.0+0000000:0000000000000000")
+        File.WriteAllText(p, json.ToJsonString())
+        match (Result.evaluate ReplayEvidence.replay (Run(RunDirectory.Read dir, Registry.architectures))).Verdict with
+        | HypothesisNotMet why ->
+            Assert.Contains(why, fun (_, r) -> r.Contains "names engine build 0.1.0+0000000:0000000000000000" && r.Contains ResOdeProofs.Numerics.EngineInfo.Build)
+        | v -> failwithf "expected hypothesis not met, got %A" v
+    finally Directory.Delete(dir, true)

@@ -610,6 +610,23 @@ public static class Replay
         return RecordedThreads(run) is int t ? $"run.json names this engine build ({EngineInfo.Build}), its {bits}-bit kernels and {t} thread(s)" : null;
     }
 
+    /// <summary>
+    /// Why <see cref="BitExactClaim"/> is null for this run, in a user's words (null when the claim holds): the producer
+    /// computed in float32, run.json names no build or another build than this one (a rebuilt engine is another build,
+    /// whatever its version), other kernels, or no thread count.
+    /// </summary>
+    public static string? BitExactMismatch(RunData run)
+    {
+        if (BitExactClaim(run) is not null) return null;
+        if (run.Meta.Precision != "float64") return $"the run is {run.Meta.Precision}, and only a float64 run is replayed bit for bit";
+        if (EngineInfo.Build.EndsWith(":unknown", StringComparison.Ordinal)) return "this engine's build is not identified (built outside a git work tree)";
+        if (run.Meta.EngineBuild is null) return "run.json names no engine build (engine_build): another producer's run";
+        if (run.Meta.EngineBuild != EngineInfo.Build) return $"run.json names engine build {run.Meta.EngineBuild}, and this is {EngineInfo.Build} (a rebuilt engine is another build, whatever its version: train the run again with this build)";
+        int bits = Simd.Bits(Simd.Level);
+        if (run.Meta.SimdBits != bits) return $"run.json names {run.Meta.SimdBits?.ToString() ?? "no"}-bit kernels, and this machine runs {bits}-bit ones";
+        return "run.json names no thread count";
+    }
+
     /// <summary>Size of the tracking perturbation relative to ‖Z_s‖_F: far above float64 rounding, far inside the linear regime.</summary>
     public const double PerturbationSize = 1e-7;
 

@@ -264,7 +264,9 @@ let private blockReplayed (run: Run) : Result<Replayed, string> =
                 { Snapshot = s; From = a; To = b; Finite = st.IsSome; Certified = false
                   Uncertifiable =
                     (if st.IsNone then sprintf "iterations %d → %d: the replay from snapshot %d became non-finite" a b s
-                     else sprintf "iterations %d → %d: the block replay measures no growth of a rounding perturbation, so it certifies no tolerance for another producer" a b)
+                     else
+                         sprintf "iterations %d → %d: the block replay measures no growth of a rounding perturbation, so it certifies no tolerance for another producer; it compares bit for bit only a run of this very build, and %s"
+                             a b (match Replay.BitExactMismatch run.Data with null -> "the claim holds" | why -> why))
                   Growth = None; Checks = []; Landing = landing }) stretches tracks.Segments
             |> Array.ofList
         let finite = List.zip stretches tracks.Segments |> List.choose (fun ((s, _, _), st) -> st |> Option.map (fun st -> s, st))
