@@ -116,6 +116,13 @@ let ``Rate.decideOutcome reports a supporting fit`` () =
     | Holds (slack, t) -> Assert.True(Double.IsFinite slack && Double.IsFinite t, sprintf "slack %g, tightness %g" slack t)
     | v -> failwithf "expected holds, got %A" v
 
+[<Fact(DisplayName = "GenericResults.pathRadius: speed F(r) = r from 10 over dt = 0.5 → 23 (c = 16: F(26)·dt = 13 ≤ 16), where c = 1 alone gave ∞; a constant speed 1 → 10.5 as before; a speed too large for any c → ∞")>]
+let ``pathRadius finds a radius beyond the first try`` () =
+    Assert.Equal(23.0, GenericResults.pathRadius id 10.0 0.5)
+    Assert.Equal(10.5, GenericResults.pathRadius (fun _ -> 1.0) 10.0 0.5)
+    Assert.True(Double.IsPositiveInfinity(GenericResults.pathRadius (fun _ -> 1e300) 10.0 0.5))
+    Assert.True(Double.IsPositiveInfinity(GenericResults.pathRadius id infinity 0.5))
+
 // ---------------------------------------------------------------- result C's derived rounding allowance
 
 /// C.mu0 holds iff r̃(0) ≥ μ₀ − (e_μ + ρ·r̃(0)), e_μ the rounding of μ₀ and ρ = γ_N, N = L·P + n·d_out + 3 (u = 2⁻⁵³),

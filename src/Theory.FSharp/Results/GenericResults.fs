@@ -244,6 +244,19 @@ type EulerCheck = { Measured: float; Bound: float; IntegrationError: float; Cons
 
 let private eulerCache = Runtime.CompilerServices.ConditionalWeakTable<Run, EulerCheck>()
 
+/// A radius the path between two grid points a step dt apart stays within, from the larger grid value g: for the first
+/// c = 1, 2, 4, …, 2⁶⁰ with δ = F(g + c)·dt ≤ c (F the block's output bound at state bound g + c), g + δ: inside the ball of
+/// radius g + c the speed is at most F(g + c), so in time dt the path moves at most δ ≤ c and never reaches that ball's
+/// edge. ∞ when no c does (no bound). With c = 1 only, a coarse reference grid (F·dt > 1 at a short ladder rung's states)
+/// left the bound ∞ and then ∞·0 = NaN, reported as an overflow.
+let pathRadius (outputBound: float -> float) (g: float) (dt: float) =
+    let rec go c =
+        if c > 1.152921504606847e18 then infinity
+        else
+            let delta = outputBound (g + c) * dt
+            if delta <= c then g + delta else go (2.0 * c)
+    if Double.IsFinite g && Double.IsFinite dt then go 1.0 else infinity
+
 /// The Euler-type error at iteration 0 with its generic bound e^κ(J·Lip + κF)/(2L) (docs/theorems/GenericResults.md).
 let eulerCheck (run: Run) : EulerCheck =
     eulerCache.GetValue(run, fun run ->
@@ -276,10 +289,9 @@ let eulerCheck (run: Run) : EulerCheck =
         let bounds hid =
             { Hidden = hid; AdjointSum = 0.0; PartFro = partFro; PartOp = partOp
               S0 = st.S0; S1 = st.S1; S2 = defaultArg st.S2 nan; Dim = d; Hyper = st.Hyper }
-        // H between RK4 grid points: within max + δ, δ = F(max + 1)/M ≤ 1 (as in interpolantCheck); otherwise ∞ (no bound)
+        // H between RK4 grid points a step 1/M apart: within `pathRadius` of the larger grid value (as in interpolantCheck)
         let hmax = max odeMax resnetMax
-        let delta = arch.OutputBound (bounds (hmax + 1.0)) / float OdeSteps
-        let hid = if delta <= 1.0 then hmax + delta else infinity
+        let hid = pathRadius (fun r -> arch.OutputBound (bounds r)) hmax (1.0 / float OdeSteps)
         let b = bounds hid
         let kappa, j, fB = arch.LipschitzH b, arch.LipschitzTheta b, arch.OutputBound b
         // Lip(θ⁰) of the rebuilt function (joint over parts), not the declared one
@@ -403,12 +415,13 @@ let interpolantCheck (run: Run) (s: int) : InterpolantSample[] =
             let gridMax = max (imax.[k].[i]) (Linalg.norm (hAt (k - 1) i))
             // between grid points the path moves at speed ≤ F: with δ = F(gridMax + 1)·dt ≤ 1 it stays within
             // r = gridMax + δ (leaving it takes a distance δ at speed ≤ F(r) ≤ F(gridMax + 1), i.e. longer than dt)
-            let delta = arch.OutputBound (bounds k (gridMax + 1.0)) * dt
-            let hbar = if delta <= 1.0 then gridMax + delta else infinity
+            let hbar = pathRadius (fun r -> arch.OutputBound (bounds k r)) gridMax dt
             hAll <- max hAll hbar
             let b = bounds k hbar
             let kap, j, f = arch.LipschitzH b, arch.LipschitzTheta b, arch.OutputBound b
-            e <- OdeLimit.propagate fL kap e (OdeLimit.localError fL (j * incr k) kap f)
+            // no increment, no term: J·0 is 0 even where J has no finite bound
+            let v = if incr k = 0.0 then 0.0 else j * incr k
+            e <- OdeLimit.propagate fL kap e (OdeLimit.localError fL v kap f)
         // the paper form e^κ(J·K + κF)/(2L) with maxima over layers, K = L·max_k‖θ_k − θ_{k−1}‖
         let bAll = { bounds 1 hAll with PartFro = Map.empty; PartOp = Map.empty }
         let maxPart sel = run.Parts |> Array.mapi (fun qi (nm, _) -> nm, norms |> Array.skip 1 |> Array.map (fun a -> sel a.[qi]) |> largestEntry) |> Map.ofArray
