@@ -118,14 +118,19 @@ let activations = [ ActivationKind.Tanh; ActivationKind.Softplus; ActivationKind
 /// Probes every constant of `arch` on the engine block `name` (its catalog TestShape): for each activation, `restarts`
 /// random starts (part scales from 0 to 2, states of norm 0 to 3, some along a coordinate) and `climb` hill-climbing steps
 /// each that keep a perturbation when it raises measured/declared. Every evaluated point counts as a sample.
+/// Each constant has a stream of its own, seeded from `seed` and the constant's name (a fixed sum of its characters, not the
+/// runtime's per-process string hash): a constant's samples are the same whichever others are probed with it, so the probe
+/// of a halved constant alone sees exactly the points of the whole probe, every ratio doubled, and the two tests agree by
+/// construction. (With one stream for all five, the halved constant's fresh stream drew other points, and the two tests
+/// could contradict each other, as a user adding a block found.)
 let probe (arch: Architecture) (name: string) (seed: int) (restarts: int) (climb: int) (constants: string list) : ProbeResult list =
     let entry = BlockCatalog.Find name
     let struct (d0, hyperDict) = entry.TestShape
     let hyper = hyperDict |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq
-    let rng = Random(seed)
-    let gauss () = let u1, u2 = 1.0 - rng.NextDouble(), rng.NextDouble() in sqrt (-2.0 * log u1) * cos (2.0 * Math.PI * u2)
-    let gaussArr n = Array.init n (fun _ -> gauss ())
     constants |> List.map (fun c ->
+        let rng = Random(seed * 7919 + (c |> Seq.sumBy int))
+        let gauss () = let u1, u2 = 1.0 - rng.NextDouble(), rng.NextDouble() in sqrt (-2.0 * log u1) * cos (2.0 * Math.PI * u2)
+        let gaussArr n = Array.init n (fun _ -> gauss ())
         let mutable worst, count, ok, perAct, okAct = 0.0, 0, true, [], []
         for act in activations do
             let mutable worstAct = 0.0
@@ -180,14 +185,18 @@ let restarts, climb = 4, 40
 let knownLoose = set [ "conv", "C_thth"; "conv", "C_hth" ]
 
 /// Constants within 2x over the three activations together but looser than 2x with one activation alone (measured
-/// 2026-11-30 with this search, seed 17): with GELU the generic |σ(a)| ≤ s0 + s1|a| and |σ'| ≤ s1 are far from
-/// attained at the random and hill-climbed points (GELU ≈ max(a, 0), s1 ≈ 1.13 only near a ≈ 1.4), and the GLU's C_θθ
-/// with tanh (the gate's s2 term); the per-activation probe fails if this list stops being exactly the pairs below 1/2.
+/// 2026-12-05 with this search, seed 17, one stream per constant): with GELU the generic |σ(a)| ≤ s0 + s1|a| and |σ'| ≤ s1
+/// are far from attained at the random and hill-climbed points (GELU ≈ max(a, 0), s1 ≈ 1.13 only near a ≈ 1.4), softplus'
+/// s2 = 1/4 likewise for the MLP's C_θθ, and the GLU's gate (tanh in F). The per-activation probe fails if this list stops
+/// being exactly the pairs below 1/2 (every disagreement listed at once); the halved probe sees the same points (one stream
+/// per constant), so the two agree by construction. Several sit near 1/2 (0.46–0.49): a change of the search moves them.
 let knownLoosePerActivation =
-    set [ "mlp", "C_hth", ActivationKind.Gelu
-          "glu", "J", ActivationKind.Gelu
-          "glu", "F", ActivationKind.Gelu
-          "glu", "C_thth", ActivationKind.Tanh
+    set [ "mlp", "kappa", ActivationKind.Gelu
+          "mlp", "F", ActivationKind.Gelu
+          "mlp", "C_thth", ActivationKind.Softplus
+          "mlp", "C_thth", ActivationKind.Gelu
+          "glu", "kappa", ActivationKind.Gelu
+          "glu", "F", ActivationKind.Tanh
           "glu", "C_thth", ActivationKind.Gelu
           "glu", "C_hth", ActivationKind.Gelu ]
 
@@ -195,20 +204,25 @@ let knownLoosePerActivation =
 let ``block constants: every catalog block, exact Jacobians → bounded by the declared constants`` () =
     let archs = probed ()
     Assert.True(archs.Length >= 4, sprintf "probed %d architectures" archs.Length)
+    // every disagreement of the run, not the first only (a block's author fixes them in one pass)
+    let problems = Collections.Generic.List<string>()
+    let check ok (msg: string) = if not ok then problems.Add msg
+    let hint = "a Forward or Backward that is wrong can look like a loose constant: first make the block pass BlockEngineTests (the gradient test) and BlockForwardTests, then sharpen the constant or list it with the reason"
     for arch in archs do
         let sw = Diagnostics.Stopwatch.StartNew()
         for r in probe arch arch.Name 17 restarts climb constantNames do
             let byAct = r.PerActivation |> List.map (fun (a, t) -> sprintf "%s %.4f" (Activations.Name a) t) |> String.concat ", "
             printfn "probe %-13s %-7s tightness %.4f over %d samples (%s)" arch.Name r.Constant r.Tightness r.Samples byAct
-            Assert.True(r.AllWithin, sprintf "%s: %s understated (measured/declared %.6g)" arch.Name r.Constant r.Tightness)
-            Assert.True(r.Tightness > 0.0, sprintf "%s: %s never measured" arch.Name r.Constant)
-            Assert.True((r.Tightness <= 0.5) = knownLoose.Contains(arch.Name, r.Constant),
-                        sprintf "%s: %s has tightness %.4f, and knownLoose says otherwise (it lists the constants looser than 2x); a Forward or Backward that is wrong can look like a loose constant: first make the block pass BlockEngineTests (the gradient test) and BlockForwardTests, then sharpen the constant or list it with the reason" arch.Name r.Constant r.Tightness)
+            check r.AllWithin (sprintf "%s: %s understated (measured/declared %.6g); a wrong Backward can look like this too: run the gradient test first" arch.Name r.Constant r.Tightness)
+            check (r.Tightness > 0.0) (sprintf "%s: %s never measured" arch.Name r.Constant)
+            check ((r.Tightness <= 0.5) = knownLoose.Contains(arch.Name, r.Constant))
+                  (sprintf "%s: %s has tightness %.4f, and knownLoose says otherwise (it lists the constants looser than 2x); %s" arch.Name r.Constant r.Tightness hint)
             if not (knownLoose.Contains(arch.Name, r.Constant)) then
                 for act, t in r.PerActivation do
-                    Assert.True((t <= 0.5) = knownLoosePerActivation.Contains(arch.Name, r.Constant, act),
-                                sprintf "%s: %s with %s has tightness %.4f, and knownLoosePerActivation says otherwise; a Forward or Backward that is wrong can look like a loose constant: first make the block pass BlockEngineTests (the gradient test) and BlockForwardTests, then sharpen the constant or list it with the reason" arch.Name r.Constant (Activations.Name act) t)
+                    check ((t <= 0.5) = knownLoosePerActivation.Contains(arch.Name, r.Constant, act))
+                          (sprintf "%s: %s with %s has tightness %.4f, and knownLoosePerActivation says otherwise; %s" arch.Name r.Constant (Activations.Name act) t hint)
         printfn "probe %s: %d ms" arch.Name sw.ElapsedMilliseconds
+    Assert.True(problems.Count = 0, String.Join("\n", problems))
 
 [<Fact>]
 let ``block constants: any constant understated 2x, each activation alone → probe fails`` () =
