@@ -43,11 +43,11 @@ internal static class ArchitectureSection
 
     public const string Intro =
         "Architectures added through the extension point (docs/extending.md: an engine block, one catalog entry, an `Architecture` value with its constants, one registry line): " +
-        "one small run each, verified by results A and B (A.aposteriori, A.aposteriori.segments, A.split, A.split.segments, B.bound, B.bound.tangent) with the ingredients the architecture supplies, stated once under the same ids as the MLP's (docs/theorems/GenericResults.md) and not edited per architecture, " +
+        "one small run each, evaluated by results A and B (A.aposteriori, A.aposteriori.segments, A.split, A.split.segments, A.split.segments.remainder, B.bound, B.bound.tangent) with the ingredients the architecture supplies, stated once under the same ids as the MLP's (docs/theorems/GenericResults.md) and not edited per architecture, " +
         "by the evidence results E.replay, E.claims and E.init, stated once for every architecture the MLP included (docs/theorems/Evidence.md), " +
-        "by result C (C.mu0 … C.gfPathLength: the PL constant at an identity initialization and the loss decay it gives), stated once for every architecture the MLP included (docs/theorems/PolyakLojasiewicz.md), " +
+        "by result C (C.mu0 … C.gfPathLength: the PL constant at an identity initialization and the loss decay it gives), stated once for every architecture the MLP included (docs/theorems/PolyakLojasiewicz.md; its hypotheses need a network that is the identity at initialization, which these runs with nonzero output scales are not: the table says so row by row), " +
         "and by the lemma chain L1–L5 (states, increments, adjoints, layer gradients and their differences, each bounded from the architecture's constants at every layer's own part norms), stated once for every architecture the MLP included (docs/theorems/LemmaChain.md). " +
-        "Tightness is bound / measured. To add an architecture, follow docs/extending.md.";
+        "Tightness is bound / measured at the loosest comparison (the worst case of the bound), with the tightest in its detail. To add an architecture, follow docs/extending.md.";
 
     public static readonly string[] Header = { "architecture", "setting", "result", "verdict", "measured", "bound", "tightness", "seconds" };
 

@@ -86,7 +86,7 @@ internal sealed class ReportSideWork
                     });
             }
         }
-        else _fashionNote = "The real-data experiment (Fashion-MNIST, the paper's figure 3) is part of `resode report --preset paper`; on its own: `resode fashion` (after `apt-get install " + Numerics.IO.Idx.FashionMnistPackage + "`).";
+        else _fashionNote = "Not run in this preset: the real-data experiment (Fashion-MNIST with a residual MLP in the theorems' setting) is part of `resode report --preset paper`; on its own: `resode fashion` (after `apt-get install " + Numerics.IO.Idx.FashionMnistPackage + "`).";
     }
 
     /// <summary>The jobs, for the lanes of the cells.</summary>
