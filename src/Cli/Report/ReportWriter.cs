@@ -594,7 +594,7 @@ internal static partial class ReportWriter
         {
             new Heading(1, "Implicit regularization of deep ResNets towards neural ODEs: theorems against experiments"),
             new Para(F($"Preset {s.Preset}, seed {s.Seed}, engine {EngineInfo.Version}{(Commit() is { } cm ? ", commit " + cm : "")}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, total {c.TotalSeconds:F1} s on {Machine()}. ") +
-                     "Paper: Marion, Wu, Sander, Biau, ICLR 2024 (arXiv:2309.01213). Every number below is in results.json (format: docs/report-format.md); the report is a study (study.toml): its runs are under cells/<hash>/run, each can be checked again with `resode verify cells/<hash>/run`, and `resode sweep merge` of this directory rebuilds the page from them. Each verdict links to the page of its result."),
+                     "Paper: Marion, Wu, Sander, Biau, ICLR 2024 (arXiv:2309.01213). Every number below is in results.json (format: docs/report-format.md); the report is a study (study.toml): its runs are under cells/<hash>/run, each can be checked again with `resode verify cells/<hash>/run`, and `resode sweep merge` of this directory rebuilds the page from them. Some rows are of runs made in memory from the cells' runs and not written (their input ends in \"(in memory)\"): A.apriori's clipped copies of the tied ladder (clipped gradient descent trained again from the same initialization), and the negative controls' bumped and smoothed snapshots. Each verdict links to the page of its result."),
         };
         b.AddRange(Headline(c, faithful, sum, docs));
         b.Add(new Contents());
