@@ -16,15 +16,15 @@ internal static partial class Figures
         // A: max_k ‖Z_{k+1} − Z_k‖ (trace and snapshot weights) against the bound A.aposteriori compared it with.
         if (Drawn(lt, "A.aposteriori") is { } a)
             figs.Add(BoundFigure(dir, "bounds-a-depth-smoothness", "A.aposteriori", "max_k ‖Z_{k+1} − Z_k‖", a.T, a.Measured, a.T, a.Bound,
-                $"Result A on {lt.Name}: the measured depth increment max_k ‖Z_(k+1) − Z_k‖ (trace, and the snapshot weights) and the A.aposteriori bound it was compared with (the recursion fed with the run's own maxima, plus the rounding allowance), as the verdict row records them ({Describe(a.Row)})"));
+                $"Result A on {lt.Name}: the measured depth increment max_k ‖Z_(k+1) − Z_k‖ at every comparison the row made (one curve: the worst comparison at each iterate, the trace's value and at snapshots the weights' own) and the A.aposteriori bound it was compared with (the recursion fed with the run's own maxima, plus the rounding allowance), as the verdict row records them ({Describe(a.Row)})"));
         // B: ‖h_L^i − H^i(1)‖ against the layer-wise bound, the worst sample at every snapshot.
         if (Drawn(lt, "B.bound") is { } b)
             figs.Add(BoundFigure(dir, "bounds-b-euler", "B.bound", "‖h_L^i − H^i(1)‖, worst sample", b.T, b.Measured, b.T, b.Bound,
-                $"Result B on {lt.Name}: at every snapshot, the sample whose distance between the ResNet output and the neural-ODE solution came nearest to its layer-wise bound (bound plus the solver's error estimate), as the verdict row records it ({Describe(b.Row)}; at t = 0, V = 0 makes both the identity: nothing to plot there)"));
+                $"Result B on {lt.Name}: at every snapshot, the sample whose distance between the ResNet output and the neural-ODE solution came nearest to its layer-wise bound (bound plus the solver's error estimate), as the verdict row records it ({Describe(b.Row)}; at t = 0, V = 0 makes both the identity: the measured distance is 0, which the log scale cannot draw, and the bound there is the rounding allowance alone)"));
         // C: ε(t) = ℓ(t) − ℓ_⊥ against ε(0)(1 − η μ₀/8)^j of C.gdDecay, on the run inside the PL hypotheses.
         if (Drawn(pr, "C.gdDecay") is { } d)
             figs.Add(BoundFigure(dir, "bounds-c-pl-decay", "C.gdDecay", "ε(t) = loss(t) − loss_⊥", d.T, d.Measured, d.T, d.Bound,
-                Inv($"Result C on {pr.Name} (η = {pr.Data.Eta:G4}): the excess loss ε(t) (recorded, and recomputed from the snapshot weights) and the C.gdDecay bound ε(0)(1 − η μ₀/8)^j it was compared with, as the verdict row records them ({Describe(d.Row)})")));
+                Inv($"Result C on {pr.Name} (η = {pr.Data.Eta:G4}): the excess loss ε(t) = loss(t) − loss_⊥ (loss_⊥ the part of the loss no weights of this network can remove; one curve: the worst comparison at each iterate, the recorded loss and at snapshots the loss recomputed from the weights; a point where ε ≤ 0 is not drawn on the log scale) and the C.gdDecay bound ε(0)(1 − η μ₀/8)^j it was compared with, as the verdict row records them ({Describe(d.Row)})")));
         return figs;
     }
 
@@ -71,7 +71,7 @@ internal static partial class Figures
         Line(tb, bound, "bound: " + result, Palette.GetColor(3), true);
         if (lo <= hi) LogTicks(plot.Axes.Left, lo, hi);
         plot.XLabel("time t = iteration · η");
-        plot.YLabel("log scale");
+        plot.YLabel($"{quantity} and its bound (log scale)");
         plot.Title($"{result}: bound and measurement over training");
         plot.ShowLegend(Edge.Bottom);
         return Save(plot, dir, name, caption);

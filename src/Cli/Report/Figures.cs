@@ -151,7 +151,9 @@ internal static partial class Figures
                 // An a priori bound many decades above the data (or infinite: its e^κ factors overflow)
                 // would flatten every other curve: values more than 3 decades above the rest are drawn at
                 // that cap (triangles) and the text says what they are.
-                double cap = hi + 3;
+                // a whole decade, so that the markers sit at the 10^cap the note and the caption name (hi + 3 itself put them
+                // at 10^4.28 while the text said 10^4)
+                double cap = Math.Ceiling(hi + 3);
                 bool capped = prio.Any(v => !(v <= cap));
                 double[] shown = prio.Select(v => double.IsNaN(v) ? double.NaN : Math.Min(v, cap)).ToArray();
                 var l = plot.Add.Scatter(x, shown, Palette.GetColor(2));
