@@ -605,6 +605,7 @@ internal static partial class ReportWriter
         {
             b.Add(new Para($"One line per result over the tied runs of figure 1, the tied ladder and the tied long run{(c.PlRun is null ? "" : ", the run inside the PL hypotheses")}{(c.FlowRun is null ? "" : ", the gradient flow")}: its status with the count of rows in each verdict, the tightness (bound / measured) over the rows that hold, smallest first (the worst case, closest to a violation) and largest (flagged above {LooseFactor:G}×), the measured value and bound of the worst row, and the evaluation time. For the rate results (A.rate, B.rate, D.rate, D.curve, fig1.seeds) the measured value is the fitted slope against the claimed −1 and the tightness is the upper end of the order's 95% interval over the claimed order 1: a one-sided test, which holds unless the whole interval lies below order 1 (a slope steeper than −1 holds; an interval of width ≥ 1 is inconclusive, hypothesis not met). A tightness of 1 on a lemma whose bound is the measurement itself (the notes say \"holds for any weights\") is not closeness to a violation. Every row is in the appendix."));
             b.Add(SummaryTable(sum, docs));
+            b.Add(new Para(Notation));
         }
 
         foreach (var (fig, id, rows) in Comparisons(c))
@@ -708,6 +709,15 @@ internal static partial class ReportWriter
         }
         return b;
     }
+
+    /// <summary>The symbols the rows' details, notes and findings use, once for the reader.</summary>
+    internal const string Notation =
+        "Notation in the details and notes: slack = bound − measured (≥ 0 when a comparison holds); tightness = bound / measured; " +
+        "L depth, m width, n samples, d state dimension, η step, t = iteration·η; Z_k = (W_k, V_k) the parameters of layer k and Δ_k = Z_{k+1} − Z_k; " +
+        "h_k^i the state of sample i after layer k and p_k^i its adjoint; H the largest state norm ‖h‖, P the largest Σ_i ‖p_k^i‖; " +
+        "M_W, M_V the largest spectral norms ‖W_k‖₂, ‖V_k‖₂; s0, s1, s2 the activation's constants (|σ(x)| ≤ s0 + s1|x|, |σ′| ≤ s1, |σ″| ≤ s2); " +
+        "κ the Lipschitz constant of a block in h (for the MLP s1·M_V·M_W); μ₀ the PL constant at initialization and loss_⊥ the part of the loss no weights of the network remove; " +
+        "each result's page (the link of its verdict) defines the rest.";
 
     /// <summary>One line per result: status with counts, tightness min / median / max (flagged when loose), worst row, runtime.</summary>
     private static Table SummaryTable(List<SummaryRow> sum, ReportDocs docs) =>
