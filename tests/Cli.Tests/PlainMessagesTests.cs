@@ -88,4 +88,15 @@ public sealed class PlainMessagesTests : IDisposable
         Assert.Contains("is a file, but run.json lists trace columns", file.Err);
         Assert.DoesNotContain("   at ", file.Err);
     }
+
+    [Fact(DisplayName = "train: an --out name of 245 characters (its working directory beside it would pass 255) → exit 2 saying the name is too long, not that the directory cannot be written; nothing left")]
+    public void AnOutNameTooLongForItsWorkingDirectoryIsSaidSo()
+    {
+        var name = new string('r', 245);
+        var r = Cli.Run(_s.Dir, Cli.Small.With("--out", name));
+        Plain(r);
+        Assert.Contains("too long", r.Err);
+        Assert.DoesNotContain("cannot write in", r.Err);
+        Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
+    }
 }

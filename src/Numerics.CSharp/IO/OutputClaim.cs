@@ -121,6 +121,9 @@ public sealed class OutputClaim : IDisposable
             if (partial.Length > 0) TryDelete(partial);
             Release(lockPath, lockStream);
             if (e is OutputException) throw;
+            // a name near the file system's limit: the hidden partial directory beside it (.NAME.partial-XXXXXXXX) is longer
+            if (e is PathTooLongException || name.Length + 18 > 255)
+                throw new OutputException($"the name {name.Length} characters long is too long for resode's working directory beside it (.NAME.partial-XXXXXXXX, 18 characters more, at most 255 in all): choose a shorter --out");
             throw new OutputException($"cannot write in {Path.GetDirectoryName(Path.GetFullPath(dir))} ({Reason(e)}); choose an --out in a place you can write");
         }
     }
