@@ -485,7 +485,7 @@ let ``E.replay from the first snapshot`` () =
     let before = verdictOf (withoutInitialSnapshot (fun l -> l.[5] <- l.[5] / 2.0))
     Assert.True(Verdict.isHolds before.Verdict, sprintf "%A" before.Verdict)
 
-[<Fact(DisplayName = "E.replay: a float32 run stored as float64 with run.json's precision removed → violated (the float64 tolerances), with a note that every weight is a float32 number and what to declare; the float64 run → no such note")>]
+[<Fact(DisplayName = "RunDirectory: a float32 run stored as float64 with run.json's precision removed → refused as bad input naming what to declare (it was E.replay-violated with a hint: the mirror of a float32 claim on float64 numbers, which is refused); the float64 run → read, E.replay holds")>]
 let ``E.replay hint for an undeclared float32 run`` () =
     let train f32 =
         let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 8, Width = 8, Samples = 10, Dim = 4, Eta = 0.01, Iterations = 40, Snapshots = 3, Float32 = f32, Seed = 3L)
@@ -503,9 +503,12 @@ let ``E.replay hint for an undeclared float32 run`` () =
     let evaluate dir =
         try Result.evaluate ReplayEvidence.replay (Run(RunDirectory.Read dir)) finally Directory.Delete(dir, true)
     let hint = "every snapshot's weights are float32 numbers"
-    let f32 = evaluate (train true)
-    Assert.True(Verdict.isViolated f32.Verdict, sprintf "%A" f32.Verdict)
-    Assert.Contains(f32.Notes, fun n -> n.Contains hint && n.Contains "\"precision\": \"float32\"")
+    let f32dir = train true
+    try
+        let e = Assert.Throws<RunFormatException>(fun () -> RunDirectory.Read f32dir |> ignore)
+        Assert.Contains("trained ones included, are float32 numbers", e.Message)
+        Assert.Contains("\"precision\": \"float32\"", e.Message)
+    finally Directory.Delete(f32dir, true)
     let f64 = evaluate (train false)
     Assert.True(Verdict.isHolds f64.Verdict, sprintf "%A" f64.Verdict)
     Assert.DoesNotContain(f64.Notes, fun n -> n.Contains hint)
@@ -565,7 +568,7 @@ let ``E.replay diagnosis where the loss is not compared`` () =
         Assert.DoesNotContain(e.Notes, fun n -> n.Contains "agrees")
     finally Directory.Delete(dir, true)
 
-[<Fact(DisplayName = "E.replay on a block run of another build (run.json's engine_build changed, as a rebuilt engine has) → hypothesis not met naming both builds, not only 'no growth measured'")>]
+[<Fact(DisplayName = "E.replay: a block run of another build (run.json's engine_build changed, as a rebuilt engine has) → hypothesis not met naming both builds, not only 'no growth measured'")>]
 let ``E.replay names the build a block run's claim does not match`` () =
     let spec = ResOdeProofs.Numerics.Training.RunSpec(Architecture = "one-layer", Depth = 6, Dim = 3, Samples = 5, Eta = 0.01, Iterations = 20, Snapshots = 3, Seed = 4L)
     let dir = Path.Combine(Path.GetTempPath(), "resode-blockbuild-" + Guid.NewGuid().ToString("N"))

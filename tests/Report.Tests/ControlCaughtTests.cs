@@ -19,7 +19,7 @@ public sealed class ControlCaughtTests
     private static ControlResult Control(List<Registry.VerdictRow> rows, Func<Registry.VerdictRow, bool>? catches, bool clean = false) =>
         new() { Name = "c", Setting = "s", Expected = "e", Rows = rows, Catches = catches, IsClean = clean };
 
-    [Fact(DisplayName = "negative controls: m < n caught by a PL result's m ≥ n, not by A.apriori's missing clip radius; relu by σ''; a clean control never caught")]
+    [Fact(DisplayName = "negative controls: rows of another cause and of the control's own, a clean control with a violation → m < n caught by a PL result's m ≥ n only, relu by σ'', the i.i.d. ladder by its rates, the clean control never")]
     public void A_control_is_caught_only_for_its_reason()
     {
         var unrelated = Row("A.apriori", "hypothesis not met", "clipped gradient descent (a clip radius C): a priori version needs a clip radius");

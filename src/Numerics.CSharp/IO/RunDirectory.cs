@@ -323,6 +323,18 @@ public static class RunDirectory
                 if (thetaFile) RequireFloat32(thetas, P("theta.npy"), "parameters θ of snapshot");
                 else { RequireFloat32(ws, P("w.npy"), "weights W of snapshot"); RequireFloat32(vs, P("v.npy"), "weights V of snapshot"); }
             }
+            else
+            {
+                // the mirror claim: a run that says float64 whose every snapshot, a trained one included, holds float32 numbers
+                // only was computed in float32 (float64 updates leave the float32 numbers at once); refused as the float32
+                // claim on float64 numbers is, since every tolerance would take the wrong unit roundoff. Snapshots of the
+                // initialization alone are not enough to tell (a float32 draw stored as float64 is a float64 run's start).
+                var all = thetaFile ? thetas : ws.Concat(vs).ToArray();
+                bool trained = Enumerable.Range(1, Math.Max(0, steps.Length - 1)).Any(s2 => steps[s2] > 0
+                    && (thetaFile ? !thetas[s2].AsSpan().SequenceEqual(thetas[0]) : !ws[s2].AsSpan().SequenceEqual(ws[0]) || !vs[s2].AsSpan().SequenceEqual(vs[0])));
+                if (trained && AllFloat32(all))
+                    throw new RunFormatException($"{P("run.json")}: the run says float64 ({(json.Contains("\"precision\"", StringComparison.Ordinal) ? "\"precision\": \"float64\"" : "no \"precision\", and the weights are stored as float64")}), but every snapshot's weights, trained ones included, are float32 numbers: the producer computed in float32. Declare \"precision\": \"float32\" (the unit roundoff every replay tolerance takes)");
+            }
             if (a is not null) Npy.RequireFinite(new NpyArray(new[] { d, dIn }, a, "<f8"), P("a.npy"), "embedding A");
             if (b is not null) Npy.RequireFinite(new NpyArray(new[] { dOut, d }, b, "<f8"), P("b.npy"), "read-out B");
             // the losses: finite, but for the last entry of a run that says it diverged (the loss that stopped it)
