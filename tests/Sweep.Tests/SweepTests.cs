@@ -159,7 +159,7 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
-    [Fact(DisplayName = "sweep run: a failed cell → log kept, listed by merge, runs again with --retry-failed")]
+    [Fact(DisplayName = "sweep run: a failed cell → log kept, listed by merge, a run again without --retry-failed exit 3, runs again with --retry-failed")]
     public void A_failed_cell_keeps_its_log_and_status_is_listed_by_merge_and_runs_again_with_retry_failed()
     {
         string root = Cli.TempDir("failed");
@@ -187,12 +187,46 @@ public sealed class SweepTests(BaselineStudy baseline)
             // Without --retry-failed the failed cell is left alone; with it, it runs again and the first attempt is kept.
             var rerun = Cli.Run(root, "sweep", "run", study, "--out", outDir);
             Assert.Contains("0 cells run", rerun.Out);
+            // the failed cell still fails the study (user test: a resubmitted shard exited 0), and the line says what to do
+            Assert.True(rerun.Exit == 3, rerun.ToString());
+            Assert.Contains("1 of them failed: run again with --retry-failed", rerun.Out);
             var retry = Cli.Run(root, "sweep", "run", study, "--out", outDir, "--retry-failed");
             Assert.True(retry.Exit == 3, retry.ToString());
             Assert.Contains("1 cells run (0 done, 0 with a violated result, 1 failed)", retry.Out);
             Assert.True(File.Exists(Path.Combine(failedCell, "log.attempt-1.txt")));
             Assert.True(File.Exists(Path.Combine(failedCell, "status.attempt-1.json")));
             Assert.True(File.Exists(Path.Combine(failedCell, "log.txt")));
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
+    [Fact(DisplayName = "sweep run, slurm, merge: another study's output or report → exit 2, nothing changed (study.toml, marker, report kept)")]
+    public void Another_studys_output_or_report_is_refused()
+    {
+        string root = Cli.TempDir("otherstudy");
+        try
+        {
+            string a = Path.Combine(root, "a.toml"), b = Path.Combine(root, "b.toml");
+            File.WriteAllText(a, "name = \"first\"\n[grid.g]\nn = 6\nd = 3\nwidth = 4\niters = 2\ndepth = [2, 4]\n");
+            File.WriteAllText(b, "name = \"second\"\n[grid.g]\nn = 6\nd = 3\nwidth = 4\niters = 2\ndepth = [2]\n");
+            string outA = Path.Combine(root, "outA"), outB = Path.Combine(root, "outB");
+            Assert.Equal(0, Cli.Run(root, "sweep", "run", a, "--out", outA, "--jobs", "1").Exit);
+            Assert.Equal(0, Cli.Run(root, "sweep", "merge", outA).Exit);
+            Assert.Equal(0, Cli.Run(root, "sweep", "run", b, "--out", outB, "--jobs", "1").Exit);
+            string Snap(string d) => string.Join("\n", Directory.GetFiles(d, "*", SearchOption.AllDirectories).Where(f => !f.Contains("cells")).Order()
+                .Select(f => f + ":" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f)))));
+            string before = Snap(outA);
+            // user test: the second study was taken in as "another version", and its merge left the first's cells out
+            var run = Cli.Run(root, "sweep", "run", b, "--out", outA, "--jobs", "1");
+            Assert.True(run.Exit == 2, run.ToString());
+            Assert.Contains("holds the study 'first'", run.Err);
+            var slurm = Cli.Run(root, "sweep", "slurm", b, "--out", outA, "--dry-run");
+            Assert.True(slurm.Exit == 2, slurm.ToString());
+            // user test: merge --out onto another study's report replaced it
+            var merge = Cli.Run(root, "sweep", "merge", outB, "--out", Path.Combine(outA, "report"));
+            Assert.True(merge.Exit == 2, merge.ToString());
+            Assert.Contains("not a report of study 'second'", merge.Err);
+            Assert.Equal(before, Snap(outA));
         }
         finally { Directory.Delete(root, recursive: true); }
     }

@@ -14,7 +14,7 @@ namespace ResOdeProofs.Cli.Sweep;
 /// </summary>
 internal static class CellRunner
 {
-    internal sealed record Outcome(int Done, int Failed, int Violated, int Skipped, int Busy, List<string> FailedNames)
+    internal sealed record Outcome(int Done, int Failed, int Violated, int Skipped, int Busy, List<string> FailedNames, int FailedEarlier = 0)
     {
         /// <summary>Seconds from the start at which each lane ran out of work (empty when nothing ran).</summary>
         public double[] LaneEnds { get; init; } = Array.Empty<double>();
@@ -51,10 +51,11 @@ internal static class CellRunner
                               CellWorkers? workers = null)
     {
         var pending = new List<Cell>();
-        int skipped = 0, busy = 0;
+        int skipped = 0, busy = 0, failedEarlier = 0;
         foreach (var c in cells)
         {
             var st = output.State(c.Hash);
+            if (st == CellState.Failed && !retryFailed) failedEarlier++;
             if (st == CellState.Done || (st == CellState.Failed && !retryFailed)) { skipped++; continue; }
             if (st == CellState.Running) { busy++; continue; }
             pending.Add(c);
@@ -135,7 +136,7 @@ internal static class CellRunner
             double cpu = job is not null ? sideCpu.GetValueOrDefault(job, double.NaN) : output.Status(cell!.Hash)?["cpu_seconds"]?.GetValue<double>() ?? double.NaN;
             return new Scheduled(job?.Name ?? cell!.Name, job is null, r.Lane, r.Start, r.End, r.Cost, cpu);
         }).ToList();
-        return new Outcome(done, failed, violated, skipped, busy, failedNames) { LaneEnds = log.Ends, Schedule = schedule };
+        return new Outcome(done, failed, violated, skipped, busy, failedNames, failedEarlier) { LaneEnds = log.Ends, Schedule = schedule };
     }
 
     /// <summary>Runs one cell in a worker process; null if another process holds it.</summary>

@@ -93,6 +93,11 @@ internal sealed class CellWorkers : IDisposable
     /// <summary>The child side: reads cell directories from standard input, one a line, and runs each (see <see cref="CellRunner.ExecCell"/>).</summary>
     public static int Serve()
     {
+        // a worker never outlives the `sweep run` that started it: killed (SIGKILL, no handler runs), that process leaves
+        // its workers running, and a cell's claim names the dead one, so a run started again would take the cell over while
+        // the orphan still writes it (a user test: two processes in one cell). The worker watches its parent and ends
+        // itself when reparented; the cell it was running is left without a status and is run again (its log kept).
+        WatchParent();
         var reply = Console.Out;
         var err = Console.Error;
         string home = Directory.GetCurrentDirectory();
@@ -116,6 +121,34 @@ internal sealed class CellWorkers : IDisposable
             reply.Flush();
         }
         return ExitCodes.Done;
+    }
+
+    /// <summary>Ends this process (exit 3) once its parent process is gone (Linux: the parent id read from /proc/self/stat
+    /// changes when the parent dies and the process is reparented); elsewhere, nothing.</summary>
+    private static void WatchParent()
+    {
+        static int ParentId()
+        {
+            try
+            {
+                // "pid (comm) state ppid …": the fields after the last ')'
+                string stat = File.ReadAllText("/proc/self/stat");
+                var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                return int.Parse(rest[1], CultureInfo.InvariantCulture);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException) { return -1; }
+        }
+        int parent = ParentId();
+        if (parent <= 1) return;
+        var t = new Thread(() =>
+        {
+            while (true)
+            {
+                Thread.Sleep(500);
+                if (ParentId() != parent) Environment.Exit(ExitCodes.ToolFailed);
+            }
+        }) { IsBackground = true, Name = "parent watch" };
+        t.Start();
     }
 
     private sealed class Worker : IDisposable

@@ -38,8 +38,19 @@ internal sealed class StudyOutput
         // marker just before a sibling shard wrote it see that marker as a foreign entry and refuse.)
         if (!claimed && Directory.Exists(Root) && Directory.EnumerateFileSystemEntries(Root).Any() && !IsStudyOutput)
             throw new StudyException($"{Root} exists and was not made by `resode sweep` (no {Marker} file): choose another --out; nothing was changed");
+        // another study's output (its marker names another study) is not taken over: a study of another name is not a new
+        // version of it, and its cells and report would be left out of every later merge without a word (user test)
+        string markerPath = Path.Combine(Root, Marker);
+        if (File.Exists(markerPath))
+        {
+            string? held = null;
+            try { held = TextOf(JsonNode.Parse(File.ReadAllText(markerPath))?["study"]); }
+            catch (System.Text.Json.JsonException) { }
+            if (held is not null && held != study.Name)
+                throw new StudyException($"{Root} holds the study '{held}', and this one is '{study.Name}': choose another --out (a study keeps its name across versions: name this one '{held}' if it is a new version of it); nothing was changed");
+        }
         Directory.CreateDirectory(Root);
-        CreateIfAbsent(Path.Combine(Root, Marker), $"{{\"format\": \"resode-study-output/1\", \"study\": {JsonValue.Create(study.Name).ToJsonString()}}}\n");
+        CreateIfAbsent(markerPath, $"{{\"format\": \"resode-study-output/1\", \"study\": {JsonValue.Create(study.Name).ToJsonString()}}}\n");
         Directory.CreateDirectory(CellsDir);
         if (!CreateIfAbsent(StudyPath, study.Text) && File.ReadAllText(StudyPath) != study.Text)
         {

@@ -136,16 +136,16 @@ internal static class SweepCommand
             var mine = s.Cells.Where(x => x.Index % count == index).ToList();
             string where = count > 1 ? $"shard {index}/{count}: " : "";
             Console.WriteLine($"{where}study '{s.Name}': {mine.Count} of {s.Cells.Count} cells, up to {k} at once, into {output.Root}");
-            using var cts = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); Console.Error.WriteLine("interrupted: stopping the running cells; run again to resume"); };
-            Console.CancelKeyPress += onCancel;
+            // SIGINT and SIGTERM alike (kill, timeout, a scheduler's stop send SIGTERM): the running cells are stopped, their
+            // worker processes killed, so nothing keeps writing a cell this run claimed
+            using var interrupts = Ui.OnInterrupt("interrupted: stopping the running cells; run again to resume");
             CellRunner.Outcome o;
-            try { o = CellRunner.Run(s, output, mine, k, pr.GetValue(retry), cts.Token); }
-            catch (OperationCanceledException) { return 130; }
-            finally { Console.CancelKeyPress -= onCancel; }
-            Console.WriteLine($"{where}{o.Done + o.Failed} cells run ({o.Done} done, {o.Violated} with a violated result, {o.Failed} failed), {o.Skipped} finished earlier, {o.Busy} held by other processes; merge with `resode sweep merge {pr.GetValue(outDir)}`");
+            try { o = CellRunner.Run(s, output, mine, k, pr.GetValue(retry), interrupts.Token); }
+            catch (OperationCanceledException) { return ExitCodes.ToolFailed; }
+            Console.WriteLine($"{where}{o.Done + o.Failed} cells run ({o.Done} done, {o.Violated} with a violated result, {o.Failed} failed), {o.Skipped} finished earlier{(o.FailedEarlier > 0 ? $" ({o.FailedEarlier} of them failed: run again with --retry-failed)" : "")}, {o.Busy} held by other processes; merge with `resode sweep merge {pr.GetValue(outDir)}`");
             foreach (var f in o.FailedNames) Console.Error.WriteLine($"failed: {f}");
-            return o.Failed > 0 ? ExitCodes.ToolFailed : o.Violated > 0 ? ExitCodes.Violated : ExitCodes.Done;
+            // a cell that failed earlier and was not run again still fails the study: a resubmitted shard does not report success
+            return o.Failed + o.FailedEarlier > 0 ? ExitCodes.ToolFailed : o.Violated > 0 ? ExitCodes.Violated : ExitCodes.Done;
         }));
         return cmd;
     }
@@ -177,8 +177,9 @@ internal static class SweepCommand
             bool dryRun = pr.GetValue(dry);
             if (!dryRun && !Slurm.Has("sbatch")) return Ui.Fail("sbatch not found on the PATH: run this on a Slurm login node, or use --dry-run to write the script only");
             var output = new StudyOutput(pr.GetValue(outDir)!);
-            output.Prepare(s, Console.Error.WriteLine);
-            string dir = Directory.CreateDirectory(Path.Combine(output.Root, "slurm")).FullName;
+            // the refusals first, the output's study second: a refused command changes nothing (user test: an edited script
+            // was refused after study.toml had been replaced by the other study, which the kept script then ran)
+            string dir = Path.GetFullPath(Path.Combine(output.Root, "slurm"));
             string script = Path.Combine(dir, "sweep.sbatch");
             string text = Slurm.Script(s, output, new Slurm.Options(pr.GetValue(partition), pr.GetValue(time), c, pr.GetValue(maxPar), n, pr.GetValue(account), pr.GetValue(mem)));
             // the script is the user's to edit (--dry-run writes it for that): one edited since resode wrote it is kept
@@ -190,8 +191,10 @@ internal static class SweepCommand
                 string? now = link ? null : File.ReadAllText(script);
                 bool ours = now is not null && (now == text || (File.Exists(written) && File.ReadAllText(written).Trim() == Hash(now)));
                 if (!ours)
-                    return Ui.Fail($"{script} was edited (or is not the script resode wrote there): it is left as it is; submit it yourself with `sbatch {Slurm.Sh(script)}`, or move it away to have resode write a new one");
+                    return Ui.Fail($"{script} was edited (or is not the script resode wrote there): it is left as it is, and nothing was changed; submit it yourself with `sbatch {Slurm.Sh(script)}`, or move it away to have resode write a new one");
             }
+            output.Prepare(s, Console.Error.WriteLine);
+            Directory.CreateDirectory(dir);
             StudyOutput.WriteAtomically(script, text);
             StudyOutput.WriteAtomically(written, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text))) + "\n");
             if (dryRun)
@@ -254,9 +257,9 @@ internal static class SweepCommand
             var output = OpenOutput(pr.GetValue(dir)!);
             var s = Study.Load(output.StudyPath);
             string target = Path.GetFullPath(pr.GetValue(outDir) ?? Path.Combine(output.Root, "report"));
-            bool ours = File.Exists(Path.Combine(target, "results.json")) && IsOurReport(Path.Combine(target, "results.json"));
+            bool ours = File.Exists(Path.Combine(target, "results.json")) && IsOurReport(Path.Combine(target, "results.json"), s.Name);
             if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !ours)
-                return Ui.Fail($"{target} exists and is not a study report written by `resode sweep merge`: choose another --out (nothing was changed)");
+                return Ui.Fail($"{target} exists and is not a report of study '{s.Name}' written by `resode sweep merge` (another study's report, or not a report): choose another --out (nothing was changed)");
             // A complete study with the report's layout gets the report's page, which evaluates its ladders itself.
             var m = StudyMerge.Gather(s, output, evaluateLadders: s.Layout is null);
             bool page = s.Layout is not null && !m.Missing.Any() && !m.Failed.Any();
@@ -301,13 +304,15 @@ internal static class SweepCommand
         return cmd;
     }
 
-    private static bool IsOurReport(string resultsJson)
+    private static bool IsOurReport(string resultsJson, string studyName)
     {
         try
         {
             var root = JsonNode.Parse(File.ReadAllText(resultsJson));
             string? format = root?["format"]?.GetValue<string>();
-            return format is StudyMerge.OldReportFormat or "resode-report/2";
+            // an earlier merge of this study (its name, or the preset's the page was built for), never another study's report
+            string? name = StudyOutput.TextOf(root?["study"]?["name"]) ?? StudyOutput.TextOf(root?["preset"]);
+            return format is StudyMerge.OldReportFormat or "resode-report/2" && (name is null || name == studyName);
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or IOException) { return false; }
     }
