@@ -231,6 +231,64 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
+    /// <summary>The processes whose parent is <paramref name="parent"/> (Linux /proc).</summary>
+    private static List<int> Children(int parent) =>
+        Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(n => n!.All(char.IsDigit)).Select(n => int.Parse(n!))
+            .Where(pid =>
+            {
+                try
+                {
+                    string stat = File.ReadAllText($"/proc/{pid}/stat");
+                    return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]) == parent;
+                }
+                catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException) { return false; }
+            }).ToList();
+
+    private static bool Alive(int pid) => File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ");
+
+    [Fact(DisplayName = "sweep run: SIGTERM → exit 3 and its cell workers ended; SIGKILL → the orphaned worker ends itself (no process keeps writing a claimed cell)")]
+    public void A_stopped_or_killed_run_leaves_no_worker_writing_its_cells()
+    {
+        if (!OperatingSystem.IsLinux()) return; // /proc and POSIX signals
+        string root = Cli.TempDir("stop");
+        try
+        {
+            string study = Path.Combine(root, "long.toml");
+            File.WriteAllText(study, "name = \"long\"\n[grid.g]\nn = 8\nd = 3\nwidth = 4\niters = 100000000\nsnapshots = 2\ndepth = 8\n");
+            foreach (int signal in new[] { 15, 9 })
+            {
+                string outDir = Path.Combine(root, $"out{signal}");
+                using var p = Cli.Start(root, null, "sweep", "run", study, "--out", outDir, "--jobs", "1");
+                // the cell is running once its log says the training started
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                List<int> workers = new();
+                while (sw.Elapsed < TimeSpan.FromSeconds(60))
+                {
+                    workers = Children(p.Id);
+                    var logs = Directory.Exists(Path.Combine(outDir, "cells")) ? Directory.GetFiles(Path.Combine(outDir, "cells"), "log.txt", SearchOption.AllDirectories) : [];
+                    if (workers.Count > 0 && logs.Any(l => new FileInfo(l).Length > 0)) break;
+                    Thread.Sleep(100);
+                }
+                Assert.NotEmpty(workers);
+                Assert.Equal(0, kill(p.Id, signal));
+                if (signal == 15)
+                {
+                    var r = Cli.Finish(p, TimeSpan.FromSeconds(60));
+                    Assert.True(r.Exit == 3, r.ToString());
+                }
+                else p.WaitForExit(10_000);
+                // user test: the worker kept running (reparented to pid 1) and wrote the cell while a new run took it over
+                var until = System.Diagnostics.Stopwatch.StartNew();
+                while (workers.Any(Alive) && until.Elapsed < TimeSpan.FromSeconds(20)) Thread.Sleep(100);
+                Assert.False(workers.Any(Alive), $"signal {signal}: worker(s) {string.Join(", ", workers.Where(Alive))} still running");
+            }
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+
     [Fact(DisplayName = "sweep merge: cells of another engine version → refused")]
     public void Merge_refuses_cells_of_another_engine_version()
     {
