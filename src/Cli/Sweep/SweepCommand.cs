@@ -288,7 +288,8 @@ internal static class SweepCommand
             var shown = m.Shown.ToList();
             // On the report's page the negative controls are violated by design: the exit code follows the faithful runs.
             int violated = pageViolated ?? shown.Count(r => r.IsViolated);
-            Console.WriteLine($"merged {m.Cells.Count(c => c.State == CellState.Done)} of {m.Cells.Count} cells and {ladders ?? m.Ladders.Count(l => l.Status == "evaluated")} ladders of study '{s.Name}': {shown.Count + ladderRows} verdict rows, {violated} violated; wrote {target}");
+            int ladderCount = ladders ?? m.Ladders.Count(l => l.Status == "evaluated");
+            Console.WriteLine($"merged {m.Cells.Count(c => c.State == CellState.Done)} of {m.Cells.Count} cells and {ladderCount} ladder{(ladderCount == 1 ? "" : "s")} of study '{s.Name}': {shown.Count + ladderRows} verdict rows, {violated} violated; wrote {target}");
             foreach (var c in m.Missing) Console.Error.WriteLine($"missing: {c.Cell.Name} ({c.Cell.Hash}) {c.Cell.DescribeSettings()}{(c.Reason is null ? "" : " — " + c.Reason)}");
             foreach (var c in m.Failed) Console.Error.WriteLine($"failed:  {c.Cell.Name} ({c.Cell.Hash}) {c.Cell.DescribeSettings()} — {c.Reason}; log {Path.Combine(output.CellDir(c.Cell), "log.txt")}");
             if (m.Commits.Count > 1) Console.Error.WriteLine($"note: the cells were computed by engine {s.EngineVersion} built from {m.Commits.Count} commits ({string.Join(", ", m.Commits)}); listed in results.json (engine_commits)");
