@@ -289,6 +289,30 @@ public sealed class SweepTests(BaselineStudy baseline)
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);
 
+    [Fact(DisplayName = "sweep status, run, merge: a done cell whose verdicts.json was removed → failed to all three, run again by --retry-failed, then merged")]
+    public void A_done_cell_without_its_verdicts_is_failed_everywhere_and_retried()
+    {
+        string root = Cli.TempDir("noverdicts");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            Compare.CopyDirectory(baseline.Out, outDir);
+            string cell = Directory.GetDirectories(Path.Combine(outDir, "cells")).Order().First();
+            File.Delete(Path.Combine(cell, "run", "verdicts.json"));
+            // user test: status and run said done (6 finished earlier, exit 0), merge said failed, and nothing re-ran it
+            var status = Cli.Run(root, "sweep", "status", outDir);
+            Assert.Contains("1 failed", status.Out);
+            Assert.Contains("run/verdicts.json is missing", status.Out);
+            var run = Cli.Run(root, "sweep", "run", Path.Combine(outDir, "study.toml"), "--out", outDir);
+            Assert.True(run.Exit == 3, run.ToString());
+            var retry = Cli.Run(root, "sweep", "run", Path.Combine(outDir, "study.toml"), "--out", outDir, "--retry-failed");
+            Assert.True(retry.Exit == 0, retry.ToString());
+            Assert.True(File.Exists(Path.Combine(cell, "run", "verdicts.json")));
+            Assert.Equal(0, Cli.Run(root, "sweep", "merge", outDir).Exit);
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
     [Fact(DisplayName = "sweep merge: cells of another engine version → refused")]
     public void Merge_refuses_cells_of_another_engine_version()
     {

@@ -98,7 +98,10 @@ internal sealed class StudyOutput
     public CellState State(string hash)
     {
         var s = Status(hash);
-        if (TextOf(s?["status"]) is "done") return CellState.Done;
+        // done only with the run's verdicts there: a done cell whose run or verdicts.json was removed is failed, to status,
+        // run (--retry-failed runs it again) and merge alike (merge called it failed while run skipped it as finished)
+        if (TextOf(s?["status"]) is "done")
+            return File.Exists(Path.Combine(CellDir(hash), "run", "verdicts.json")) ? CellState.Done : CellState.Failed;
         if (s is not null) return CellState.Failed;
         return ClaimHolder(hash) is not null ? CellState.Running : CellState.Missing;
     }

@@ -233,7 +233,7 @@ internal static class SweepCommand
             Console.WriteLine($"study '{s.Name}' in {output.Root}: {s.Cells.Count} cells: {Count(CellState.Done)} done, {Count(CellState.Running)} running, {Count(CellState.Failed)} failed, {Count(CellState.Missing)} not started");
             foreach (var (c, st) in states.Where(x => x.State is CellState.Failed or CellState.Running))
                 Console.WriteLine(st == CellState.Failed
-                    ? $"  failed  {c.Name} ({c.Hash}): {StudyOutput.TextOf(output.Status(c.Hash)?["reason"])}; log {Path.Combine(output.CellDir(c), "log.txt")}"
+                    ? $"  failed  {c.Name} ({c.Hash}): {(StudyOutput.TextOf(output.Status(c.Hash)?["status"]) == "done" ? "status done but run/verdicts.json is missing (run again with --retry-failed)" : StudyOutput.TextOf(output.Status(c.Hash)?["reason"]))}; log {Path.Combine(output.CellDir(c), "log.txt")}"
                     : $"  running {c.Name} ({c.Hash}) on {output.ClaimHolder(c.Hash)}");
             foreach (var line in Slurm.Describe(Slurm.Jobs(output))) Console.WriteLine(line);
             return ExitCodes.Done;
