@@ -305,6 +305,9 @@ public sealed class SweepTests(BaselineStudy baseline)
             Assert.Contains("run/verdicts.json is missing", status.Out);
             var run = Cli.Run(root, "sweep", "run", Path.Combine(outDir, "study.toml"), "--out", outDir);
             Assert.True(run.Exit == 3, run.ToString());
+            var merge = Cli.Run(root, "sweep", "merge", outDir);
+            Assert.True(merge.Exit == 3, merge.ToString());
+            Assert.Contains("run/verdicts.json is missing (run the study again with --retry-failed)", merge.Err);
             var retry = Cli.Run(root, "sweep", "run", Path.Combine(outDir, "study.toml"), "--out", outDir, "--retry-failed");
             Assert.True(retry.Exit == 0, retry.ToString());
             Assert.True(File.Exists(Path.Combine(cell, "run", "verdicts.json")));

@@ -59,7 +59,10 @@ internal static class StudyMerge
             var status = output.Status(c.Hash);
             // a cell's files are read as written by its worker; a value of another type is that cell's problem, not the merge's
             double secs = status?["seconds"] is JsonValue sv && sv.TryGetValue(out double sd) ? sd : 0;
-            string? reason = StudyOutput.TextOf(status?["reason"])
+            // a done status without the run's verdicts (State calls that cell failed): said as such
+            bool doneWithout = state == CellState.Failed && StudyOutput.TextOf(status?["status"]) == "done";
+            string? reason = doneWithout ? "status done but run/verdicts.json is missing (run the study again with --retry-failed)"
+                             : StudyOutput.TextOf(status?["reason"])
                              ?? (state == CellState.Running ? $"running ({output.ClaimHolder(c.Hash)})"
                                  : state == CellState.Failed ? $"status.json says \"{StudyOutput.TextOf(status?["status"]) ?? status?["status"]?.ToJsonString()}\" without a reason" : null);
             var rows = new List<Registry.VerdictRow>();
