@@ -316,6 +316,24 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
+    [Theory(DisplayName = "sweep run: an integer option given as a float (depth = 4.0), or a list with a value twice ([4, 4]) → exit 2 before any cell, nothing written")]
+    [InlineData("depth = 4.0", "takes an integer: write 4, not 4")]
+    [InlineData("depth = [4, 4]", "4 is given twice")]
+    public void A_float_for_an_integer_or_a_repeated_value_is_refused(string line, string message)
+    {
+        string root = Cli.TempDir("tomlint");
+        try
+        {
+            string study = Path.Combine(root, "s.toml");
+            File.WriteAllText(study, $"name = \"s\"\n[grid.g]\nn = 6\nd = 3\nwidth = 4\niters = 2\n{line}\n");
+            var run = Cli.Run(root, "sweep", "run", study, "--out", Path.Combine(root, "out"));
+            Assert.True(run.Exit == 2, run.ToString());
+            Assert.Contains(message, run.Err);
+            Assert.False(Directory.Exists(Path.Combine(root, "out")));
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
     [Fact(DisplayName = "sweep merge: cells of another engine version → refused")]
     public void Merge_refuses_cells_of_another_engine_version()
     {

@@ -259,6 +259,17 @@ internal sealed class Study
             if (FileOptions.Contains(key)) value = Path.GetFullPath(Path.Combine(baseDir, value));
             list.Add(value);
         }
+        // A float for an integer option (depth = 4.0) is refused as train would refuse 4.0 on its command line (the TOML
+        // value is a float; its text "4" would pass the parser), and a value given twice in one list is a typo, not a cell.
+        {
+            var type = Nullable.GetUnderlyingType(opt.ValueType) ?? opt.ValueType;
+            bool integral = type == typeof(int) || type == typeof(long);
+            foreach (var x in raw)
+                if (integral && x is double d)
+                    throw new StudyException($"{label}: {where}: --{key} takes an integer: write {d.ToString("0", CultureInfo.InvariantCulture)}, not {d.ToString("R", CultureInfo.InvariantCulture)} (TOML tells 4 from 4.0)");
+        }
+        if (list.GroupBy(v => v, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new StudyException($"{label}: {where}: {twice.Key} is given twice: each value of a list is one cell");
         // Check every value with train's own parser, so that a typo fails before any cell runs.
         foreach (var value in list)
         {
