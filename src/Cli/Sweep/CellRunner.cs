@@ -70,6 +70,12 @@ internal static class CellRunner
                 else { failed++; failedNames.Add($"{c.Name} ({c.Hash}): {status["reason"]?.GetValue<string>()}"); }
             }
         }
+        // a cell another process finished while this one waited: among the cells finished earlier, not run here
+        void Elsewhere(JsonObject s)
+        {
+            Interlocked.Increment(ref skipped);
+            if (s["status"]?.GetValue<string>() != "done") Interlocked.Increment(ref failedEarlier);
+        }
         string Line(Cell c, JsonObject s)
         {
             bool ok = s["status"]?.GetValue<string>() == "done";
@@ -108,6 +114,7 @@ internal static class CellRunner
                             var c = x.Cell!;
                             var s = RunOne(study, output, ws, c, retryFailed, cancel);
                             if (s is null) { Interlocked.Increment(ref busy); task.Increment(1); return; }
+                            if (s[ElsewhereKey] is not null) { Elsewhere(s); task.Increment(1); return; }
                             Count(c, s);
                             if (s["status"]?.GetValue<string>() != "done" || s["violated"]?.GetValue<bool>() == true)
                                 AnsiConsole.MarkupLine(Markup.Escape(Line(c, s)));
@@ -125,6 +132,7 @@ internal static class CellRunner
                     var s = RunOne(study, output, ws, c, retryFailed, cancel);
                     int i = Interlocked.Increment(ref k);
                     if (s is null) { Interlocked.Increment(ref busy); Console.WriteLine($"[{i}/{pending.Count}] taken by another process: {c.Name} ({c.Hash})"); return; }
+                    if (s[ElsewhereKey] is not null) { Elsewhere(s); Console.WriteLine($"[{i}/{pending.Count}] finished by another process meanwhile: {c.Name} ({c.Hash})"); return; }
                     Count(c, s);
                     Console.WriteLine($"[{i}/{pending.Count}] {Line(c, s)}");
                 }, cancel);
@@ -139,6 +147,9 @@ internal static class CellRunner
         return new Outcome(done, failed, violated, skipped, busy, failedNames, failedEarlier) { LaneEnds = log.Ends, Schedule = schedule };
     }
 
+    /// <summary>The key RunOne adds to the status of a cell another process finished while this one waited for it.</summary>
+    private const string ElsewhereKey = "finished_elsewhere";
+
     /// <summary>Runs one cell in a worker process; null if another process holds it.</summary>
     private static JsonObject? RunOne(Study study, StudyOutput output, CellWorkers workers, Cell c, bool retryFailed, CancellationToken cancel)
     {
@@ -148,10 +159,12 @@ internal static class CellRunner
         {
             // Re-read under the claim: another process may have finished it meanwhile.
             var st = output.State(c.Hash);
-            if (st == CellState.Done) return output.Status(c.Hash);
+            // finished by another process meanwhile: said so (the caller counts it as finished elsewhere, not as run here)
+            JsonObject? Elsewhere(JsonObject? s) { var e = (JsonObject?)s?.DeepClone() ?? new JsonObject { ["status"] = "failed" }; e[ElsewhereKey] = true; return e; }
+            if (st == CellState.Done) return Elsewhere(output.Status(c.Hash));
             if (st == CellState.Failed)
             {
-                if (!retryFailed) return output.Status(c.Hash);
+                if (!retryFailed) return Elsewhere(output.Status(c.Hash));
                 output.ArchiveAttempt(c);
             }
             else if (output.HasRemains(c))
