@@ -145,7 +145,12 @@ internal sealed class CellWorkers : IDisposable
             while (true)
             {
                 Thread.Sleep(500);
-                if (ParentId() != parent) Environment.Exit(ExitCodes.ToolFailed);
+                if (ParentId() != parent)
+                {
+                    // the exit runs no writer's clean-up: the temporaries being written (a status.json of this cell) go first
+                    Numerics.IO.InFlightFiles.DeleteAll();
+                    Environment.Exit(ExitCodes.ToolFailed);
+                }
             }
         }) { IsBackground = true, Name = "parent watch" };
         t.Start();
