@@ -37,6 +37,8 @@ type ReplayedSegment =
       Growth: float option
       /// the comparisons within the certified tolerance (the next snapshot, then every recorded loss; empty unless certified)
       Checks: Check list
+      /// the iteration (the output, for a flow) of each of `Checks`, in its order
+      CheckIterations: int list
       /// ‖Z_recorded(s + 1) − Z_replay(To)‖_F and the worst layer (1-based); None when no snapshot ends the segment
       Landing: (float * int) option }
 
@@ -179,6 +181,7 @@ let private mlpReplayed (run: Run) : Result<Replayed, string> =
                   Checks =
                     [ for (m, b, where', j) in seg.Checks ->
                         { Measured = m; Bound = b; Where = where'; When = sprintf "iteration %d (segment from snapshot %d)" j r.Snapshot } ]
+                  CheckIterations = [ for (_, _, _, j) in seg.Checks -> j ]
                   Landing = (if r.Snapshot + 1 < run.SnapshotCount then Some(r.EndDeviation, r.EndWorstLayer) else None) })
         Ok { Segments = segments
              Constants = [ "tau", Evidence.tau run; "unit roundoff", Evidence.unit run; "safety factor", Replay.Safety ]
@@ -267,7 +270,7 @@ let private blockReplayed (run: Run) : Result<Replayed, string> =
                      else
                          sprintf "iterations %d → %d: the block replay measures no growth of a rounding perturbation, so it certifies no tolerance for another producer; it compares bit for bit only a run of this very build, and %s"
                              a b (match Replay.BitExactMismatch run.Data with null -> "the claim holds" | why -> why))
-                  Growth = None; Checks = []; Landing = landing }) stretches tracks.Segments
+                  Growth = None; Checks = []; CheckIterations = []; Landing = landing }) stretches tracks.Segments
             |> Array.ofList
         let finite = List.zip stretches tracks.Segments |> List.choose (fun ((s, _, _), st) -> st |> Option.map (fun st -> s, st))
         let checks, notes = blockClaimChecks run block finite
@@ -347,6 +350,7 @@ let private flowReplayed (run: Run) : Result<Replayed, string> =
                   Checks =
                     [ for (m, b, where', j) in seg.Checks ->
                         { Measured = m; Bound = b; Where = where'; When = sprintf "output %d (t = %.4g; segment from snapshot %d)" j (FlowRuns.time run j) r.Snapshot } ]
+                  CheckIterations = [ for (_, _, _, j) in seg.Checks -> j ]
                   Landing = (if r.Snapshot + 1 < run.SnapshotCount && seg.Finite then Some(r.EndFrobenius, r.EndWorstLayer) else None) })
         let steps = e.Segments |> Array.sumBy (fun s -> s.Replay.Steps)
         let exact = not (isNull e.Replay.BitExact)
@@ -433,20 +437,12 @@ let private bitExactLanding (seg: ReplayedSegment) =
 let private diagnosis (run: Run) (e: Replayed) (ev: Evaluation) : string list =
     if not (Verdict.isViolated ev.Verdict) then []
     else
-        // a comparison's iteration, from its "iteration j (…)" (the landing on the next snapshot is at the segment's last
-        // iteration, after every loss of the segment but its last)
-        let iterationOf (c: Check) =
-            match c.When.Split(' ') with
-            | parts when parts.Length >= 2 && parts.[0] = "iteration" ->
-                match Int32.TryParse parts.[1] with
-                | true, j -> j
-                | _ -> Int32.MaxValue
-            | _ -> Int32.MaxValue
-        // the earliest failed comparison in iterations (the first segment that has one), not the first in the list
+        // the earliest failed comparison in iterations (the first segment that has one), not the first in the list (a segment
+        // lists its landing, at its last iteration, before its losses); each comparison's iteration as the segment records it
         let first =
             e.Segments |> Array.tryPick (fun seg ->
-                let cs = if seg.Certified then seg.Checks else bitExactLanding seg
-                cs |> List.filter (fun c -> not (c.Measured <= c.Bound)) |> List.sortBy iterationOf |> List.tryHead |> Option.map (fun c -> seg, c))
+                let cs = if seg.Certified then List.zip seg.Checks seg.CheckIterations else bitExactLanding seg |> List.map (fun c -> c, seg.To)
+                cs |> List.filter (fun (c, _) -> not (c.Measured <= c.Bound)) |> List.sortBy snd |> List.tryHead |> Option.map (fun (c, _) -> seg, c))
         // "as far as a loss can tell": with V = 0 at the snapshot every activation gives the same loss there
         let vZeroAt (s: int) = run.IsMlp && s < run.SnapshotCount && run.V s |> Array.forall (fun x -> x = 0.0)
         // the comparison of the loss at a segment's own snapshot, when the segment made one (an uncertified segment of a
