@@ -32,6 +32,7 @@ internal static class WidthOps
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<double> ScaleHalf(Vector256<double> x, Vector256<double> kd, Vector256<double> k)
     {
+        if (HalfScalesNormal(kd)) return x * HalfPow(kd);
         // kd holds k + 1.5·2^52 exactly, its low bits k; k1 = max(k, −1021) is clamped in that form (a double max: AVX2
         // has no 64-bit integer max), then 2^k1 = bits (k1 + 1023) << 52 and 2^(k − k1 − 1) likewise
         var kd1 = Vector256.MaxNative(kd, Vector256.Create(ExpPolynomial.Magic - 1021.0));
@@ -39,6 +40,32 @@ internal static class WidthOps
         var f2 = Vector256.ShiftLeft(kd.AsInt64() - kd1.AsInt64() + Vector256.Create(1022L), 52).AsDouble();
         return x * f1 * f2;
     }
+
+    /// <summary>
+    /// True when every lane has k ≥ −1021 (kd ≥ 1.5·2⁵² − 1021): then 2^(k−1) is a normal double (<see cref="HalfPow(Vector256{double})"/>) and
+    /// x·2^(k−1) is one product, rounded once, the value <see cref="ScaleHalf(Vector256{double}, Vector256{double}, Vector256{double})"/>'s
+    /// sequence gives. In the GELU kernel (k from −u²/2) it also says that every lane of u is finite with |u| &lt; 37.6 (a NaN
+    /// or infinite u enters the exp as t = 40, k = −1154), so its outputs need no special-value step. Always false on the
+    /// 512-bit overload where AVX-512F is there: vscalefpd and vfixupimmpd do the general case in one instruction each.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool HalfScalesNormal(Vector512<double> kd) =>
+        !Avx512F.IsSupported && HalfScalesNormal(kd.GetLower()) && HalfScalesNormal(kd.GetUpper());
+
+    /// <inheritdoc cref="HalfScalesNormal(Vector512{double})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool HalfScalesNormal(Vector256<double> kd) =>
+        Vector256.GreaterThanOrEqualAll(kd, Vector256.Create(ExpPolynomial.Magic - 1021.0));
+
+    /// <summary>2^(k−1) from kd = k + 1.5·2⁵², for k ≥ −1021 (<see cref="HalfScalesNormal(Vector512{double})"/>): the bits (k − 1 + 1023)·2⁵².</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> HalfPow(Vector512<double> kd) =>
+        Vector512.ShiftLeft(kd.AsInt64() - Vector512.Create(MagicBits - 1022L), 52).AsDouble();
+
+    /// <inheritdoc cref="HalfPow(Vector512{double})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> HalfPow(Vector256<double> kd) =>
+        Vector256.ShiftLeft(kd.AsInt64() - Vector256.Create(MagicBits - 1022L), 52).AsDouble();
 
     /// <summary>
     /// x·2^k rounded once, for x ∈ [2^-1/2, 2^1/2] and an integer k ∈ [−1077, 0], given as the double k and as

@@ -80,10 +80,22 @@ internal static class ActivationKernels512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<double> ExpGelu(Vector512<double> t, Vector512<double> tlo)
     {
+        var x = ExpGeluMantissa(t, tlo, out var kd, out var k);
+        // x·2^(k − 1), rounded once (one vscalefpd on the widest vectors, else the two-factor sequence of AVX2)
+        return WidthOps.ScaleHalf(x, kd, k);
+    }
+
+    /// <summary>
+    /// <see cref="ExpGelu"/> before its scaling: x = 1 + r·p ∈ [2^-1/2, 2^1/2] with exp(t + tlo)/2 = x·2^(k − 1), k returned as
+    /// a double and as kd = k + 1.5·2⁵².
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> ExpGeluMantissa(Vector512<double> t, Vector512<double> tlo, out Vector512<double> kd, out Vector512<double> k)
+    {
         t = Vector512.MaxNative(t, Vector512.Create(-746.0));
         var magic = Vector512.Create(Magic);
-        var kd = Vector512.FusedMultiplyAdd(t, Vector512.Create(Log2E), magic);
-        var k = kd - magic;
+        kd = Vector512.FusedMultiplyAdd(t, Vector512.Create(Log2E), magic);
+        k = kd - magic;
         var r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2Hi), t);
         r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-Ln2Lo), r);
         r += tlo;
@@ -99,9 +111,7 @@ internal static class ActivationKernels512
         var s1 = Vector512.FusedMultiplyAdd(q3, r2, q2);
         var s2 = Vector512.FusedMultiplyAdd(Vector512.Create(E10), r2, q4);
         var p = Vector512.FusedMultiplyAdd(s2, r8, Vector512.FusedMultiplyAdd(s1, r4, s0));
-        var x = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0));
-        // x·2^(k − 1), rounded once (one vscalefpd on the widest vectors, else the two-factor sequence of AVX2)
-        return WidthOps.ScaleHalf(x, kd, k);
+        return Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0));
     }
 
     /// <summary>
@@ -200,7 +210,11 @@ internal static class ActivationKernels512
         // eh = exp(−(hi + lo)/2)/2: −hi/2 exact (a power-of-two scaling), lo/2 (|lo/2| ≤ 2^-44 for t ≤ 40) joins the
         // reduced argument, the ½ the scaling.
         var mhalf = Vector512.Create(-0.5);
-        var eh = ExpGelu(mhalf * hi, mhalf * lo);
+        var xe = ExpGeluMantissa(mhalf * hi, mhalf * lo, out var kd, out var k);
+        // every lane's 2^(k − 1) normal (then every u is finite, |u| < 37.6): eh is one product and the outputs need no
+        // special-value step; never on the widest vectors, whose one-instruction steps cost what the test would (WidthOps)
+        bool normal = WidthOps.HalfScalesNormal(kd);
+        var eh = normal ? xe * WidthOps.HalfPow(kd) : WidthOps.ScaleHalf(xe, kd, k);
         // F(t) = P(t)/Q(t), both by Horner with fused multiply-adds (positive coefficients, t ≥ 0), interleaved.
         var num = Vector512.FusedMultiplyAdd(Vector512.Create(GP10), t, Vector512.Create(GP9));
         var den = Vector512.FusedMultiplyAdd(Vector512.Create(GQ11), t, Vector512.Create(GQ10));
@@ -218,7 +232,8 @@ internal static class ActivationKernels512
         var cdf = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<double>.Zero), tail, one - tail);
         var pdf = Vector512.Create(2.0 * InvSqrt2Pi) * eh;
         // gelu = x·Φ, gelu' = fma(x, φ, Φ); ±∞ and NaN get the scalar code's values (x·Φ and x·φ with Φ or φ = 0 would be NaN)
-        WidthOps.GeluOutputs(x, cdf, pdf, out value, out derivative);
+        if (normal) { value = x * cdf; derivative = Vector512.FusedMultiplyAdd(x, pdf, cdf); }
+        else WidthOps.GeluOutputs(x, cdf, pdf, out value, out derivative);
     }
 
     /// <summary>σ and σ' of <paramref name="kind"/> over the leading whole vectors of the span; returns how many entries were done (0 for identity: the caller's).</summary>
