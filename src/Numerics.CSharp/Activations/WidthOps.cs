@@ -70,7 +70,8 @@ internal static class WidthOps
     /// <summary>
     /// x·2^k rounded once, for x ∈ [2^-1/2, 2^1/2] and an integer k ∈ [−1077, 0], given as the double k and as
     /// kd = k + 1.5·2⁵². vscalefpd rounds once; the AVX2 sequence applies 2^k₁ and 2^(k − k₁) with k₁ = −⌊−k/2⌋ (both
-    /// ≥ −539, so x·2^k₁ is normal and exact), the second product rounding once: the same value.
+    /// ≥ −539, so x·2^k₁ is normal and exact), the second product rounding once: the same value; a vector whose lanes all
+    /// have k ≥ −1022 takes the one product x·2^k (2^k normal), rounded once: the same value again.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<double> Scale(Vector512<double> x, Vector512<double> kd, Vector512<double> k) =>
@@ -81,6 +82,9 @@ internal static class WidthOps
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<double> Scale(Vector256<double> x, Vector256<double> kd, Vector256<double> k)
     {
+        // every lane's k ≥ −1022: 2^k is a normal double and x·2^k one product, rounded once, the value of the two factors below
+        if (Vector256.GreaterThanOrEqualAll(kd, Vector256.Create(ExpPolynomial.Magic - 1022.0)))
+            return x * Vector256.ShiftLeft(kd.AsInt64() - Vector256.Create(MagicBits - 1023L), 52).AsDouble();
         var kbits = kd.AsInt64() - Vector256.Create(MagicBits);
         var k1 = -Vector256.ShiftRightLogical(-kbits, 1);
         var k2 = kbits - k1;
