@@ -41,6 +41,10 @@ public sealed class KernelWidthsTests(ITestOutputHelper output)
         for (int i = -20_000; i <= 20_000; i++) x.Add(i * 1e-3f + 1.3e-5f);
         for (int i = -1_500; i <= 1_500; i++) x.Add(i * 0.1f + 3.1e-4f);
         for (int e = -44; e <= 38; e++) { x.Add(MathF.Pow(10, e)); x.Add(-MathF.Pow(10, e) * 1.37f); }
+        // dense where an exp's 2^k leaves the normal floats (k = −126), whole vectors on either side and across: GELU's
+        // exp(−x²/2) at |x| ≈ 13.2, tanh's exp(−2|x|) at ≈ 43.7, softplus' exp(−|x|) at ≈ 87.3, each ± 1
+        foreach (var edge in new[] { 13.2f, 43.7f, 87.3f })
+            for (int i = -5_000; i <= 5_000; i++) { x.Add(edge + i * 2e-4f); x.Add(-edge - i * 2e-4f); }
         var rng = new System.Random(20261206);
         for (int i = 0; i < 20_000; i++) x.Add((float)((rng.NextDouble() - 0.5) * 40));
         while (x.Count % 16 != 0) x.Add(0.5f);

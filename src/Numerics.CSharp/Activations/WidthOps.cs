@@ -123,12 +123,39 @@ internal static class WidthOps
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Scale(Vector256<float> x, Vector256<float> kd, Vector256<float> k)
     {
+        if (ScalesNormal(kd)) return x * Pow(kd);
         var kbits = kd.AsInt32() - Vector256.Create(MagicFBits);
         var k1 = -Vector256.ShiftRightLogical(-kbits, 1);
         var k2 = kbits - k1;
         var bias = Vector256.Create(127);
         return x * Vector256.ShiftLeft(k1 + bias, 23).AsSingle() * Vector256.ShiftLeft(k2 + bias, 23).AsSingle();
     }
+
+    /// <summary>
+    /// True when every lane has k ≥ −126 (kd ≥ 1.5·2²³ − 126): then 2^k is a normal float (<see cref="Pow(Vector256{float})"/>)
+    /// and x·2^k is one product, rounded once, the value of <see cref="Scale(Vector256{float}, Vector256{float}, Vector256{float})"/>'s
+    /// two factors. In the float GELU kernel (k from −u²/2 with |u| clamped at 15) it also says that every lane of u is
+    /// finite with |u| &lt; 13.3 (a NaN or infinite u enters as t = 15, k = −162), so its outputs need no special-value step.
+    /// Always false on the 512-bit overload where AVX-512F is there (vscalefps and vfixupimmps: one instruction each).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool ScalesNormal(Vector512<float> kd) =>
+        !Avx512F.IsSupported && ScalesNormal(kd.GetLower()) && ScalesNormal(kd.GetUpper());
+
+    /// <inheritdoc cref="ScalesNormal(Vector512{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool ScalesNormal(Vector256<float> kd) =>
+        Vector256.GreaterThanOrEqualAll(kd, Vector256.Create(12582912f - 126f));
+
+    /// <summary>2^k from kd = k + 1.5·2²³, for k ≥ −126 (<see cref="ScalesNormal(Vector512{float})"/>): the bits (k + 127)·2²³.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Pow(Vector512<float> kd) =>
+        Vector512.ShiftLeft(kd.AsInt32() - Vector512.Create(MagicFBits - 127), 23).AsSingle();
+
+    /// <inheritdoc cref="Pow(Vector512{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Pow(Vector256<float> kd) =>
+        Vector256.ShiftLeft(kd.AsInt32() - Vector256.Create(MagicFBits - 127), 23).AsSingle();
 
     // vfixupimm tables (one nibble per class of the second operand: QNaN, SNaN, ±0, +1, −∞, +∞, negative, positive; 0 keeps
     // the computed lane, 1 gives the operand itself, 7 −0, 8 +0, 10 +1, 5 +∞): NaN → the input, −∞ → −0 (value) or +0

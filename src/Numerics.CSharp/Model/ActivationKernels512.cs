@@ -573,7 +573,10 @@ internal static class ActivationKernels512
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(G2));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.5f));
         p = Vector512.FusedMultiplyAdd(p, r, one);
-        var e = WidthOps.Scale(Vector512.FusedMultiplyAdd(p, r, one), kd, k);
+        var xe = Vector512.FusedMultiplyAdd(p, r, one);
+        // every lane's 2^k normal (then every x is finite, |x| < 13.3): one product, and no special-value step below
+        bool normal = WidthOps.ScalesNormal(kd);
+        var e = normal ? xe * WidthOps.Pow(kd) : WidthOps.Scale(xe, kd, k);
         // M(t) = P(t)/Q(t), both by Horner (positive coefficients, t ≥ 0).
         var num = Vector512.FusedMultiplyAdd(Vector512.Create(M4), t, Vector512.Create(M3));
         var den = Vector512.FusedMultiplyAdd(Vector512.Create(N5), t, Vector512.Create(N4));
@@ -585,7 +588,8 @@ internal static class ActivationKernels512
         var cdf = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), tail, one - tail);
         var pdf = Vector512.Create((float)InvSqrt2Pi) * e;
         // ±∞ and NaN as in Gelu
-        WidthOps.GeluOutputs(x, cdf, pdf, out value, out derivative);
+        if (normal) { value = x * cdf; derivative = Vector512.FusedMultiplyAdd(x, pdf, cdf); }
+        else WidthOps.GeluOutputs(x, cdf, pdf, out value, out derivative);
     }
 
     /// <summary>relu: σ = max(u, 0) and σ' = 1 for u &gt; 0, 0 for u ≤ 0, NaN for NaN (the scalar rules).</summary>
