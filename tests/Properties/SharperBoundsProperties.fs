@@ -97,6 +97,50 @@ let ``A.split: float32 run of the engine → compared within the landing allowan
     for id, v in verdicts [ SplitResults.split; SplitResults.splitSegments ] run do
         Assert.True(Verdict.isHolds v, sprintf "%s: %A" id v)
 
+/// A producer that is not this build lands each segment within E.replay's landing allowance of the replay, and its last
+/// snapshot is also the last iterate of the verifier's column, which holds the recorded snapshot's value: compared there
+/// with the bound propagated along the replay, it takes the snapshot's landing allowance as the pair-by-pair comparisons do
+/// (a NumPy producer's faithful run, its last snapshot 4·10⁻⁹ relative above the 1x bound, was reported violated without it).
+/// A last snapshot moved beyond the allowance is still rejected.
+[<Fact>]
+let ``A.split.centre.segments: a foreign producer's last snapshot off the replay within the landing allowance → holds; one layer moved a hundredth of the largest increment → violated`` () =
+    let spec = RunSpec(Depth = 16, Width = 16, Samples = 12, Dim = 4, Init = InitKind.Tied, Eta = 0.05, Iterations = 40, Snapshots = 3, Seed = 7L)
+    let d = (train spec).Data
+    d.Meta.EngineBuild <- "content:0000000000000000"
+    let last = d.Steps.Length - 1
+    let md = d.Shape.Width * d.Shape.Dim
+    // the last snapshot moved, and its recorded loss that of the moved weights (a producer records the loss of its own weights)
+    let withLast (label: string) (move: float[] -> float[] -> unit) =
+        let w = Array.map Array.copy d.W
+        let v = Array.map Array.copy d.V
+        move w.[last] v.[last]
+        let view losses =
+            Run(RunData(Directory = d.Directory + " (" + label + ")", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
+                        Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, W = w, V = v, Losses = losses, Trace = d.Trace))
+        let losses = Array.copy d.Losses
+        losses.[d.Steps.[last]] <- (view d.Losses).Layerwise(last).Loss
+        view losses
+    let asRecorded = withLast "as recorded" (fun _ _ -> ())
+    let allow = SplitFamily.landingAllowance asRecorded last
+    Assert.True(allow > 0.0 && System.Double.IsFinite allow, sprintf "a foreign producer's landing allowance: %g" allow)
+    let norm = sqrt (Array.sumBy (fun x -> x * x) d.W.[last] + Array.sumBy (fun x -> x * x) d.V.[last])
+    // every weight scaled by 1 + c: the landing moves by c‖Z‖ = allowance/8 (within E.replay's ε = allowance/2), every
+    // recorded increment grows by the factor 1 + c, above the replay's own bound where that bound is tight
+    let c = allow / (8.0 * norm)
+    let within = withLast "scaled within the allowance" (fun w v -> for i in 0 .. w.Length - 1 do w.[i] <- w.[i] * (1.0 + c); v.[i] <- v.[i] * (1.0 + c))
+    let e = Result.evaluate SplitResults.centreSegments within
+    Assert.True(Verdict.isHolds e.Verdict, sprintf "within the allowance: %A" e.Verdict)
+    let r = Result.evaluate ReplayEvidence.replay within
+    Assert.True(Verdict.isHolds r.Verdict, sprintf "E.replay on the scaled landing: %A %A" r.Verdict r.Notes)
+    // every entry of layer 7's W moved by δ: its two increments move by δ√(md), a hundredth of the largest increment, far
+    // beyond the allowance
+    let largest = asRecorded.DepthIncrement last
+    Assert.True(allow < 1e-3 * largest, sprintf "allowance %g against the largest increment %g" allow largest)
+    let delta = 0.01 * largest / sqrt (float md)
+    let beyond = withLast "one layer moved beyond the allowance" (fun w _ -> for i in 6 * md .. 7 * md - 1 do w.[i] <- w.[i] + delta)
+    let e = Result.evaluate SplitResults.centreSegments beyond
+    Assert.True(Verdict.isViolated e.Verdict, sprintf "beyond the allowance: %A" e.Verdict)
+
 [<Fact>]
 let ``B.bound.secant, B.bound.defect, B.local: non-finite weights → hypothesis not met`` () =
     let run = train (small.With(vScale = 0.5))

@@ -104,13 +104,20 @@ let snapshotPairChecks (run: Run) (s: int) (pairs: float[]) : Check seq =
               When = sprintf "snapshot %d, %s %d (t = %g)" s step j (FlowRuns.time run j) }
     }
 
-/// Every comparison of a track: the replayed iterates against the bound, then every later snapshot's recorded
+/// Every comparison of a track: the replayed iterates against the bound (a snapshot's iterate, the recorded snapshot's value,
+/// with that snapshot's `landingAllowance`), then every later snapshot's recorded
 /// increments, pair by pair against each pair's bound or as max_k against the bound, each bound raised by the snapshot's
 /// `landingAllowance` (0 for a producer replayed bit for bit).
 let checks (run: Run) (t: Track) : Check seq =
+    // a snapshot's iterate of the verifier's column holds the recorded snapshot's value (the stitched column starts each
+    // segment from it, and the last iterate is the last snapshot): compared with the bound propagated along the replay, it
+    // takes the snapshot's landing allowance as the pair-by-pair comparisons do
+    let allowAt =
+        dict [ for s in 1 .. run.SnapshotCount - 1 -> run.Steps.[s], landingAllowance run s ]
     seq {
         for (j, m) in t.Iterates ->
-            { Measured = m; Bound = t.Bound.[j]; Where = t.IterateLabel; When = sprintf "iteration %d (t = %g)" j (float j * run.Setting.Eta) }
+            let allow = match allowAt.TryGetValue j with | true, a -> a | _ -> 0.0
+            { Measured = m; Bound = t.Bound.[j] + allow; Where = t.IterateLabel; When = sprintf "iteration %d (t = %g)" j (float j * run.Setting.Eta) }
         for s in 1 .. run.SnapshotCount - 1 do
             let j = run.Steps.[s]
             match t.PairBounds with
