@@ -586,3 +586,43 @@ let ``E.replay names the build a block run's claim does not match`` () =
             Assert.Contains(why, fun (_, r) -> r.Contains "names engine build 0.1.0+0000000:0000000000000000" && r.Contains ResOdeProofs.Numerics.EngineInfo.Build)
         | v -> failwithf "expected hypothesis not met, got %A" v
     finally Directory.Delete(dir, true)
+
+/// A float64 run whose losses.npy and some trace columns a producer stored as float32 (a NumPy user's `astype(np.float32)`
+/// on save): each stored number is the computed one rounded once more, within 2⁻²⁴ of itself, which I.trace (trace loss
+/// against losses.npy) and E.claims (every column against the replay, and the identities among the columns) allow for;
+/// before, both reported such a faithful run violated. A stored value moved by 10⁻⁵ of itself is still rejected.
+[<Fact(DisplayName = "I.trace and E.claims: a float64 run with losses.npy and trace columns stored as float32 → held; a trace value moved by 1e-5 relative → violated")>]
+let ``float32 storage of losses and trace columns`` () =
+    let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 20, Snapshots = 3, Seed = 21L)
+    let run (edit: string -> unit) =
+        let dir = Path.Combine(Path.GetTempPath(), "resode-f32store-" + Guid.NewGuid().ToString("N"))
+        RunDirectory.Write(spec.Train(), dir)
+        let asSingle (p: string) (move: float32[] -> unit) =
+            let a = Npy.Read p
+            let s = a.Data |> Array.map float32
+            move s
+            Npy.Write(p, ReadOnlySpan<float32>(s), a.Shape)
+        asSingle (Path.Combine(dir, "losses.npy")) ignore
+        // the trace's loss column stays float64: I.trace compares it with the float32 losses.npy
+        for c in [ "v_fro_max"; "w_fro_max"; "smooth_z"; "step_max"; "grad_norm" ] do
+            asSingle (Path.Combine(dir, "trace", c + ".npy")) ignore
+        edit dir
+        verdicts dir
+    let faithful = run ignore
+    Assert.Empty(noneViolated faithful)
+    for id in [ "I.trace"; "E.claims"; "I.loss"; "E.replay" ] do
+        Assert.True(faithful.[id].Verdict = "holds", sprintf "%s: %s %s" id faithful.[id].Verdict faithful.[id].Detail)
+    let moved (column: string) (at: int) = fun (dir: string) ->
+        let p = Path.Combine(dir, "trace", column + ".npy")
+        let a = Npy.Read p
+        if a.DType.EndsWith "f4" then
+            let s = a.Data |> Array.map float32
+            s.[at] <- s.[at] * (1.0f + 1e-5f)
+            Npy.Write(p, ReadOnlySpan<float32>(s), a.Shape)
+        else
+            a.Data.[at] <- a.Data.[at] * (1.0 + 1e-5)
+            Npy.Write(p, ReadOnlySpan<float>(a.Data), a.Shape)
+    let lossMoved = run (moved "loss" 5)
+    Assert.True(lossMoved.["I.trace"].Verdict = "VIOLATED", lossMoved.["I.trace"].Detail)
+    let froMoved = run (moved "v_fro_max" 5)
+    Assert.True(froMoved.["E.claims"].Verdict = "VIOLATED", froMoved.["E.claims"].Detail)

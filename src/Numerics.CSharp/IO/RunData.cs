@@ -72,6 +72,9 @@ public sealed class RunData
     /// <summary>The relative rounding of the recorded losses by their storage: 2⁻²⁴ when losses.npy holds float32 numbers (a
     /// loss computed in float64 and stored as float32 moved by up to that much of itself), 0 when it holds float64.</summary>
     public double LossesStorageRoundoff { get; init; }
+    /// <summary>The same per trace column: 2⁻²⁴ for a column whose trace/NAME.npy holds float32 numbers, absent (0) for float64
+    /// (a claim stored coarser than it was computed moved by up to that much of itself).</summary>
+    public IReadOnlyDictionary<string, double> TraceStorageRoundoff { get; init; } = new Dictionary<string, double>();
     /// <summary>run.json's top-level keys this format does not define (ignored), each with the nearest defined key when one is
     /// within two edits (<see cref="RunMetadata.UnknownKeys"/>).</summary>
     public IReadOnlyList<(string Key, string? Nearest)> UnknownRunJsonKeys { get; init; } = Array.Empty<(string, string?)>();

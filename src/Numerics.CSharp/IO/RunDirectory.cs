@@ -344,6 +344,7 @@ public static class RunDirectory
                     throw new RunFormatException($"{P("losses.npy")}: entry {i} is {losses[i]}; only the last loss of a run whose run.json says \"status\": \"diverged\" may be non-finite");
             CheckDeclared(meta, losses.Length, dIn, dOut, dir, P("run.json"));
             var trace = new Dictionary<string, double[]>();
+            var traceStorage = new Dictionary<string, double>();
             var traceDir = P("trace");
             // the columns run.json lists are claims about the files: each must be there (a trace that is a file, or a listed
             // column without its .npy, is a run.json that disagrees with the directory)
@@ -369,6 +370,7 @@ public static class RunDirectory
                     var col = Path.GetFileNameWithoutExtension(f);
                     if (meanOverEntries && col == "loss") for (int i = 0; i < t.Data.Length; i++) t.Data[i] *= dOut;
                     trace[col] = t.Data;
+                    if (t.DType.EndsWith("f4", StringComparison.Ordinal)) traceStorage[col] = Math.ScaleB(1.0, -24);
                 }
             var data = new Dataset(n, dIn, dOut, x.Data, y.Data);
             var intSteps = steps.Select(z => (int)z).ToArray();
@@ -376,12 +378,12 @@ public static class RunDirectory
                 return new RunData
                 {
                     Directory = dir, Meta = meta, Shape = new NetworkShape(L, m, d, dIn, dOut), Data = data, A = a, B = b,
-                    Activation = act, Eta = eta, Steps = intSteps, W = ws, V = vs, Losses = losses, LossesStorageRoundoff = lossStorage, UnknownRunJsonKeys = RunMetadata.UnknownKeys(json), ReadNotes = readNotes, Trace = trace,
+                    Activation = act, Eta = eta, Steps = intSteps, W = ws, V = vs, Losses = losses, LossesStorageRoundoff = lossStorage, TraceStorageRoundoff = traceStorage, UnknownRunJsonKeys = RunMetadata.UnknownKeys(json), ReadNotes = readNotes, Trace = trace,
                 };
             var run = new RunData
             {
                 Directory = dir, Meta = meta, Architecture = arch!, Depth = L, Dim = d, Data = data, A = a, B = b,
-                Activation = act, Eta = eta, Steps = intSteps, Theta = thetas, Losses = losses, LossesStorageRoundoff = lossStorage, UnknownRunJsonKeys = RunMetadata.UnknownKeys(json), ReadNotes = readNotes, Trace = trace,
+                Activation = act, Eta = eta, Steps = intSteps, Theta = thetas, Losses = losses, LossesStorageRoundoff = lossStorage, TraceStorageRoundoff = traceStorage, UnknownRunJsonKeys = RunMetadata.UnknownKeys(json), ReadNotes = readNotes, Trace = trace,
             };
             if (run.Block is { } block && block.ParameterCount != run.ParameterCount)
                 throw new RunFormatException($"{P("run.json")}: architecture '{arch!.Name}' with d = {d} has {block.ParameterCount} parameters per layer, the layout says {run.ParameterCount}");

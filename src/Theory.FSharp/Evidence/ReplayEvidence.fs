@@ -113,6 +113,13 @@ let private certification (seg: SegmentEvidence) =
         sprintf "iterations %d → %d: the tolerance E = %.3g exceeds %g of the weights' norm %.3g (perturbations grow up to %.3g×); %s"
             r.From r.To r.WeightTolerance.[len] SegmentReplay.CertifyFraction r.StartNorm (Comparison.maxKeepNaN r.Growth) spacing
 
+/// A bound on |claimed − verified| widened by the claimed column's storage: a column stored as float32 (trace/NAME.npy of
+/// dtype <f4, `Run.TraceStorageRoundoff`) holds its value rounded once more, |c − c_computed| ≤ r|c_computed| ≤ r(|v| + bound),
+/// r = 2⁻²⁴, read from the verified value v and the bound (never from the claim). 0 added for a float64 column.
+let private storedBound (run: Run) (name: string) (v: float) (bound: float) =
+    let r = run.TraceStorageRoundoff name
+    if r = 0.0 then bound else bound + r * (abs v + bound)
+
 /// The MLP's recorded columns against its replay: the loss and the Lipschitz columns at every iterate within f·E plus
 /// rounding, the columns that are functions of the weights at every snapshot iterate within τ relative (at every iterate of
 /// a segment replayed bit for bit).
@@ -129,14 +136,14 @@ let private mlpClaimChecks (run: Run) (e: RunEvidence) =
                 let j = r.From + i
                 match claimed "loss" with
                 | Some c ->
-                    yield { Measured = abs (c.[j] - r.Losses.[i]); Bound = r.LossTolerance.[i]
+                    yield { Measured = abs (c.[j] - r.Losses.[i]); Bound = storedBound run "loss" r.Losses.[i] r.LossTolerance.[i]
                             Where = sprintf "claimed loss %.17g vs verified %.17g" c.[j] r.Losses.[i]; When = sprintf "iteration %d" j }
                 | None -> ()
                 for (name, f) in lipschitzColumns do
                     match claimed name with
                     | Some c ->
                         let v = (verified name).[i]
-                        yield { Measured = abs (c.[j] - v); Bound = f * r.WeightTolerance.[i] + tau * abs v + 8.0 * u * scaleAt i
+                        yield { Measured = abs (c.[j] - v); Bound = storedBound run name v (f * r.WeightTolerance.[i] + tau * abs v + 8.0 * u * scaleAt i)
                                 Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[j] v; When = sprintf "iteration %d" j }
                     | None -> ()
             // at the snapshot iterate both are functions of the same recorded weights; on the bit-exact path every iterate's
@@ -162,7 +169,7 @@ let private mlpClaimChecks (run: Run) (e: RunEvidence) =
                             if name = "pl_ratio" then within (2.0 * tau + max r.LossTolerance.[i] r.LossRounding.[i] / abs r.Losses.[i])
                             else within tau + 8.0 * u * scaleAt i
                         let at = if i = 0 then sprintf "snapshot %d (iteration %d)" r.Snapshot r.From else sprintf "iteration %d (replayed bit for bit from snapshot %d)" (r.From + i) r.Snapshot
-                        yield { Measured = abs (c.[r.From + i] - v); Bound = bound
+                        yield { Measured = abs (c.[r.From + i] - v); Bound = storedBound run name v bound
                                 Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[r.From + i] v; When = at }
                     | _ -> () ]
 
@@ -226,7 +233,10 @@ let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * Ge
                     if not (Double.IsNaN c && Double.IsNaN r) && not (name = "step_max" && j = rec'.Length - 1) then
                         let diff = if Double.IsNaN c || Double.IsNaN r then infinity else abs (c - r)
                         let exactly = ownRun && full && name <> "step_max"
-                        yield { Measured = diff; Bound = (if exactly then 0.0 else gamma * (abs c + abs r))
+                        // a column or losses.npy stored as float32 moved by up to r of itself (read from the recomputed r)
+                        let stored = if name.StartsWith "loss (" then run.LossesStorageRoundoff else run.TraceStorageRoundoff name
+                        let allowed = if exactly then 0.0 else gamma * (abs c + abs r)
+                        yield { Measured = diff; Bound = (if stored = 0.0 then allowed else allowed + stored * (abs r + allowed))
                                 Where = sprintf "recorded %s %.17g vs recomputed %.17g" name c r
                                 When = sprintf "iteration %d (replayed from snapshot %d)" j s } ]
     checks,
@@ -306,20 +316,20 @@ let private flowClaimChecks (run: Run) (e: FlowEvidence) =
                 let j = r.From + i
                 match claimed "loss" with
                 | Some c when j < c.Length ->
-                    yield { Measured = abs (c.[j] - r.Losses.[i]); Bound = r.LossTolerance.[i]
+                    yield { Measured = abs (c.[j] - r.Losses.[i]); Bound = storedBound run "loss" r.Losses.[i] r.LossTolerance.[i]
                             Where = sprintf "claimed loss %.17g vs verified %.17g" c.[j] r.Losses.[i]; When = at i }
                 | _ -> ()
                 for (name, f) in lipschitzColumns do
                     match claimed name with
                     | Some c when j < c.Length ->
                         let v = (verified name).[i]
-                        yield { Measured = abs (c.[j] - v); Bound = f * r.WeightTolerance.[i] + tau * abs v + 8.0 * u * scaleAt i
+                        yield { Measured = abs (c.[j] - v); Bound = storedBound run name v (f * r.WeightTolerance.[i] + tau * abs v + 8.0 * u * scaleAt i)
                                 Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[j] v; When = at i }
                     | _ -> ()
                 match claimed "step_max" with
                 | Some c when j < c.Length && i < len ->
                     let v = (verified "step_max").[i]
-                    yield { Measured = abs (c.[j] - v); Bound = r.WeightTolerance.[i] + r.WeightTolerance.[i + 1] + tau * abs v + 8.0 * u * scaleAt i
+                    yield { Measured = abs (c.[j] - v); Bound = storedBound run "step_max" v (r.WeightTolerance.[i] + r.WeightTolerance.[i + 1] + tau * abs v + 8.0 * u * scaleAt i)
                             Where = sprintf "claimed step_max %.17g vs verified %.17g" c.[j] v; When = at i }
                 | _ -> ()
             // at the snapshot's output both values are functions of the same weights: within τ relative as on gradient descent;
@@ -332,7 +342,7 @@ let private flowClaimChecks (run: Run) (e: FlowEvidence) =
                         let v = (verified name).[i]
                         let rho = if name = "pl_ratio" then 2.0 * tau + r.LossRounding.[i] / abs r.Losses.[i] else tau
                         let bound = (if rho < 1.0 then 2.0 * rho * abs v / (1.0 - rho) else infinity) + 8.0 * u * scaleAt i
-                        yield { Measured = abs (c.[r.From + i] - v); Bound = bound
+                        yield { Measured = abs (c.[r.From + i] - v); Bound = storedBound run name v bound
                                 Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[r.From + i] v; When = at i }
                     | _ -> () ]
 
@@ -652,15 +662,21 @@ let claims : Result<Run> =
                           let budget = Seq.sum (seq { for j in a .. b - 1 -> step.[j] })
                           let disp = Comparison.maxKeepNaN (seq { for k in 0 .. L - 1 -> layerDistance run (s + 1) s k })
                           let _, zmax = Evidence.zNorms run (s + 1)
-                          yield { Measured = disp; Bound = budget * (1.0 + tau) + 4.0 * u * zmax
+                          // a float32 column holds each step rounded once more: the computed steps sum to at most budget/(1 − r)
+                          let rStep = run.TraceStorageRoundoff "step_max"
+                          yield { Measured = disp; Bound = budget / (1.0 - rStep) * (1.0 + tau) + 4.0 * u * zmax
                                   Where = sprintf "max_k ‖Z_k(snapshot %d) − Z_k(snapshot %d)‖ = %.6g vs claimed Σ step_max = %.6g" (s + 1) s disp budget
                                   When = sprintf "iterations %d → %d" a b }
                       match claimed smooth, scales |> List.map claimed with
                       | Some sz, fros when fros |> List.forall Option.isSome ->
                           let fros = fros |> List.map Option.get
+                          // float32 columns: each stored value within r of its computed one (r = 0 for float64 columns)
+                          let rStep, rSmooth = run.TraceStorageRoundoff "step_max", run.TraceStorageRoundoff smooth
+                          let rScale = scales |> List.map run.TraceStorageRoundoff |> List.max
                           for j in 0 .. sz.Length - 2 do
                               let scale = fros |> List.map (fun f -> max f.[j] f.[j + 1]) |> Comparison.maxKeepNaN
-                              yield { Measured = abs (sz.[j + 1] - sz.[j]); Bound = 2.0 * step.[j] * (1.0 + tau) + 8.0 * u * scale
+                              let storage = rSmooth / (1.0 - rSmooth) * (abs sz.[j] + abs sz.[j + 1])
+                              yield { Measured = abs (sz.[j + 1] - sz.[j]); Bound = 2.0 * step.[j] / (1.0 - rStep) * (1.0 + tau) + 8.0 * u * scale / (1.0 - rScale) + storage
                                       Where = sprintf "claimed |%s[j+1] − %s[j]| = %.6g vs 2·claimed step_max = %.6g" smooth smooth (abs (sz.[j + 1] - sz.[j])) (2.0 * step.[j])
                                       When = sprintf "iteration %d → %d" j (j + 1) }
                       | _ -> ()

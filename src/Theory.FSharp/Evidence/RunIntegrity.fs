@@ -134,7 +134,7 @@ let traceConsistency : Result<Run> =
       Provenance = ProvedHere
       Doc = doc
       Statement =
-        "trace loss[j] = losses[j] for every iterate (the same number is written twice: exact equality), and |smooth_z[j_s] − d_s| ≤ 2ρ·d_s + 4u·max_k ‖Z_k‖_F at every snapshot, d_s = max_k‖Z_{k+1} − Z_k‖_F recomputed from snapshot s's weights and ρ = γ_{2md+3}/(1 − γ_{2md+3}) the rounding of such a norm in the run's precision (the producer's and the verifier's)."
+        "trace loss[j] = losses[j] for every iterate (the same number is written twice: exact equality; a file stored as float32 within r/(1 − r) of itself, r = 2⁻²⁴), and |smooth_z[j_s] − d_s| ≤ 2ρ·d_s + 4u·max_k ‖Z_k‖_F at every snapshot, d_s = max_k‖Z_{k+1} − Z_k‖_F recomputed from snapshot s's weights and ρ = γ_{2md+3}/(1 − γ_{2md+3}) the rounding of such a norm in the run's precision (the producer's and the verifier's), raised by r(d_s + that bound) for a smooth_z stored as float32."
       Hypotheses =
         [ "trace with loss and smooth_z", fun (run: Run) ->
             match run.ClaimedTrace "loss", run.ClaimedTrace "smooth_z" with
@@ -156,8 +156,11 @@ let traceConsistency : Result<Run> =
                         // |∞ − ∞| = NaN is not a difference
                         let a, b = tl.[j], run.Losses.[j]
                         let same = a = b || (Double.IsNaN a && Double.IsNaN b)
-                        if not same then
-                            yield { Measured = (if Double.IsFinite a && Double.IsFinite b then abs (a - b) else infinity); Bound = 0.0; Where = sprintf "trace loss %.17g vs losses %.17g" tl.[j] run.Losses.[j]
+                        // either file stored as float32 holds the number rounded once more: each within r/(1 − r) of
+                        // itself of the loss computed (`LossStorage.allowance`; 0 for float64 files: exact equality)
+                        let allowed = LossStorage.allowance (run.TraceStorageRoundoff "loss") a + LossStorage.allowance run.LossesStorageRoundoff b
+                        if not same && not (allowed > 0.0 && abs (a - b) <= allowed) then
+                            yield { Measured = (if Double.IsFinite a && Double.IsFinite b then abs (a - b) else infinity); Bound = allowed; Where = sprintf "trace loss %.17g vs losses %.17g" tl.[j] run.Losses.[j]
                                     When = sprintf "iteration %d" j }
                     for s in 0 .. run.SnapshotCount - 1 do
                         let j = run.Steps.[s]
@@ -165,7 +168,9 @@ let traceConsistency : Result<Run> =
                             let di = run.DepthIncrement s
                             // both sides within ρ of the exact norm: the allowance grows with the recomputed value,
                             // never with the claimed one (a claim must not widen its own allowance)
-                            yield { Measured = abs (sz.[j] - di); Bound = 2.0 * Rounding.incrementRelative run * di + 4.0 * u * zmax s
+                            // a smooth_z stored as float32: the computed value (within the bound below of di) rounded once more
+                            let within0 = 2.0 * Rounding.incrementRelative run * di + 4.0 * u * zmax s
+                            yield { Measured = abs (sz.[j] - di); Bound = within0 + run.TraceStorageRoundoff "smooth_z" * (di + within0)
                                     Where = sprintf "smooth_z %.17g vs recomputed %.17g" sz.[j] di; When = sprintf "snapshot %d (iteration %d)" s j }
                 }
             evaluation 0.0 checks [ "rho", Rounding.incrementRelative run; "unit roundoff", u ] [] }

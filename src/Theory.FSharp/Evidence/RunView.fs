@@ -468,6 +468,11 @@ type Run(data: RunData, architectures: Architecture list) as this =
     member _.Losses = data.Losses
     /// The relative rounding of the recorded losses by their storage (2⁻²⁴ for a losses.npy of float32, else 0).
     member _.LossesStorageRoundoff = data.LossesStorageRoundoff
+    /// The relative rounding of trace column `name` by its storage (2⁻²⁴ for a float32 file, 0 otherwise: `RunData.TraceStorageRoundoff`).
+    member _.TraceStorageRoundoff(name: string) =
+        match data.TraceStorageRoundoff.TryGetValue name with
+        | true, r -> r
+        | _ -> 0.0
     /// Exact spectral norms ‖W_k‖₂ and ‖V_k‖₂ of every layer at snapshot s (the MLP; index k − 1), computed once per
     /// snapshot for every check that reads them (the lemma chain, B.bound, the PL constants).
     member _.LayerOperatorNorms(s: int) : struct (float[] * float[]) =
