@@ -159,6 +159,38 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
+    [Fact(DisplayName = "sweep: a study with data files beside it → status, merge and the array task's run of the output's own copy find the files; without the recorded folder they do not")]
+    public void A_data_file_study_is_read_from_its_output()
+    {
+        string root = Cli.TempDir("data");
+        try
+        {
+            string studyDir = Path.Combine(root, "study");
+            Directory.CreateDirectory(studyDir);
+            var rng = new Random(5);
+            double[] Draw(int count) => Enumerable.Range(0, count).Select(_ => rng.NextDouble() - 0.5).ToArray();
+            ResOdeProofs.Numerics.IO.Npy.Write(Path.Combine(studyDir, "x.npy"), Draw(8 * 3), 8, 3);
+            ResOdeProofs.Numerics.IO.Npy.Write(Path.Combine(studyDir, "y.npy"), Draw(8 * 3), 8, 3);
+            string study = Path.Combine(studyDir, "data.toml");
+            File.WriteAllText(study, "name = \"data\"\n[defaults]\nx = \"x.npy\"\ny = \"y.npy\"\nn = 8\nd = 3\nwidth = 4\niters = 10\neta = 0.01\nsnapshots = 3\nthreads = 1\n[grid.g]\ninit = \"tied\"\ndepth = [3, 4]\n");
+            string outDir = Path.Combine(root, "out");
+            var run = Cli.Run(root, "sweep", "run", study, "--out", outDir);
+            Assert.True(run.Exit == 0, run.ToString());
+            // the copy in the output is read against the study's folder wherever it is read
+            var status = Cli.Run(root, "sweep", "status", outDir);
+            Assert.True(status.Exit == 0 && status.Out.Contains("2 done"), status.ToString());
+            var merge = Cli.Run(root, "sweep", "merge", outDir);
+            Assert.True(merge.Exit == 0, merge.ToString());
+            var task = Cli.Run(outDir, "sweep", "run", Path.Combine(outDir, "study.toml"), "--out", outDir);
+            Assert.True(task.Exit == 0 && task.Out.Contains("2 finished earlier"), task.ToString());
+            // negative control: without the recorded folder the copy's relative paths point into the output
+            File.Delete(Path.Combine(outDir, "study.base"));
+            var lost = Cli.Run(root, "sweep", "status", outDir);
+            Assert.True(lost.Exit == 2 && lost.Err.Contains("no such data file"), lost.ToString());
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
     [Fact(DisplayName = "sweep run: a failed cell → log kept, listed by merge, a run again without --retry-failed exit 3, runs again with --retry-failed")]
     public void A_failed_cell_keeps_its_log_and_status_is_listed_by_merge_and_runs_again_with_retry_failed()
     {

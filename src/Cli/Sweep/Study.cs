@@ -79,6 +79,10 @@ internal sealed class Study
     public required string Name { get; init; }
     public required string Title { get; init; }
     public required string Text { get; init; }
+    /// <summary>The folder the study's relative data paths were read against (the study file's, or the working directory for a
+    /// built-in study): recorded beside the output's copy of the study (<see cref="StudyOutput.BaseFile"/>), so that the copy
+    /// finds the same files wherever it is read (merge, status, the array tasks).</summary>
+    public string BaseDir { get; init; } = "";
     public required List<Cell> Cells { get; init; }
     public required List<string> GridNames { get; init; }
     public required List<LadderSpec> Ladders { get; init; }
@@ -111,7 +115,9 @@ internal sealed class Study
     public static Study Load(string path)
     {
         if (!File.Exists(path)) throw new StudyException($"{path}: no such study file (write an example with `resode sweep init {path}`)");
-        return Parse(File.ReadAllText(path), Path.GetDirectoryName(Path.GetFullPath(path))!, path);
+        string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        // a study output's own copy reads its data paths against the folder of the study it was made from
+        return Parse(File.ReadAllText(path), StudyOutput.RecordedBase(path) ?? folder, path);
     }
 
     /// <summary>
@@ -222,7 +228,7 @@ internal sealed class Study
             }
             layout = ReportLayout.Parse(rt, Where);
         }
-        return new Study { Name = name, Title = title, Text = text, Cells = cells, GridNames = gridNames, Ladders = ladders, Results = results, Layout = layout };
+        return new Study { Name = name, Title = title, Text = text, BaseDir = baseDir, Cells = cells, GridNames = gridNames, Ladders = ladders, Results = results, Layout = layout };
     }
 
     /// <summary>The values of one setting: a scalar is one value, a list several; seed may be a range "A..B" (inclusive).</summary>

@@ -15,6 +15,23 @@ internal sealed class StudyOutput
 {
     public const string Marker = ".resode-study";
     public const string StudyFile = "study.toml";
+    /// <summary>Beside the copy of the study: the folder its relative data paths are read against (<see cref="Study.BaseDir"/>).</summary>
+    public const string BaseFile = "study.base";
+
+    /// <summary>
+    /// The folder recorded for a study output's copy of the study (<see cref="BaseFile"/>), when <paramref name="studyPath"/>
+    /// is that copy (study.toml in a directory with the sweep's marker); null for any other study file.
+    /// </summary>
+    public static string? RecordedBase(string studyPath)
+    {
+        string full = Path.GetFullPath(studyPath);
+        string dir = Path.GetDirectoryName(full)!;
+        if (Path.GetFileName(full) != StudyFile || !File.Exists(Path.Combine(dir, Marker))) return null;
+        string basePath = Path.Combine(dir, BaseFile);
+        if (!File.Exists(basePath)) return null;
+        string recorded = File.ReadAllText(basePath).Trim();
+        return recorded.Length > 0 && Path.IsPathFullyQualified(recorded) ? recorded : null;
+    }
 
     public string Root { get; }
     public StudyOutput(string root) => Root = Path.GetFullPath(root);
@@ -63,6 +80,11 @@ internal sealed class StudyOutput
             OutputFile.WriteAtomically(StudyPath, study.Text);
             note($"note: {StudyPath} held another version of the study, now kept as {keep}; it holds this one (cells of changed settings are new cells)");
         }
+        // the folder the copy's relative data paths are read against (not rewritten when the study was read from this copy)
+        string basePath = Path.Combine(Root, BaseFile);
+        if (study.BaseDir.Length > 0 && Path.GetFullPath(study.BaseDir) != Root
+            && (!File.Exists(basePath) || File.ReadAllText(basePath).Trim() != study.BaseDir))
+            OutputFile.WriteAtomically(basePath, study.BaseDir + "\n");
     }
 
     /// <summary>Writes a file only if it does not exist; false if it already did.</summary>
