@@ -658,4 +658,67 @@ public sealed class SweepTests(BaselineStudy baseline)
         }
         finally { Directory.Delete(root, recursive: true); }
     }
+
+    [Fact(DisplayName = "resode sweep slurm --dry-run: more shards than cells → capped with a note; over 1000 or an --out with a space → refused, nothing written; --retry-failed → passed to every task")]
+    public void Slurm_dry_run_checks_shards_paths_and_passes_retry()
+    {
+        string root = Cli.TempDir("dry2");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            var capped = Cli.Run(root, "sweep", "slurm", baseline.StudyPath, "--out", outDir, "--dry-run", "--shards", "10", "--retry-failed");
+            Assert.True(capped.Exit == 0 && capped.Err.Contains("6 tasks would have nothing to do; submitting 4"), capped.ToString());
+            string script = File.ReadAllText(Path.Combine(outDir, "slurm", "sweep.sbatch"));
+            Assert.Contains("#SBATCH --array=0-3", script);
+            Assert.Contains("--shard \"${SLURM_ARRAY_TASK_ID}/4\" --jobs 1 --retry-failed", script);
+            var many = Cli.Run(root, "sweep", "slurm", baseline.StudyPath, "--out", Path.Combine(root, "many"), "--dry-run", "--shards", "5000");
+            Assert.True(many.Exit == 2 && many.Err.Contains("at most 1000 array tasks"), many.ToString());
+            Assert.False(Directory.Exists(Path.Combine(root, "many")));
+            var spaced = Cli.Run(root, "sweep", "slurm", baseline.StudyPath, "--out", Path.Combine(root, "my out"), "--dry-run");
+            Assert.True(spaced.Exit == 2 && spaced.Err.Contains("cannot carry a path with spaces"), spaced.ToString());
+            Assert.False(Directory.Exists(Path.Combine(root, "my out")));
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
+    [Fact(DisplayName = "sweep run, sweep slurm: a finished study with a violated cell → a rerun exits 1 as the first run did, and slurm submits nothing")]
+    public void A_rerun_reports_violated_cells_finished_earlier()
+    {
+        string root = Cli.TempDir("violated");
+        try
+        {
+            string study = Path.Combine(root, "v.toml");
+            File.WriteAllText(study, "name = \"v\"\n[defaults]\nn = 8\nd = 3\nwidth = 4\niters = 10\neta = 0.01\nsnapshots = 3\nthreads = 1\ninit = \"tied\"\ndepth = 4\n[grid.g]\ninject-fault = [\"none\", \"stale-gradient\"]\n");
+            string outDir = Path.Combine(root, "out");
+            var first = Cli.Run(root, "sweep", "run", study, "--out", outDir);
+            Assert.True(first.Exit == 1, first.ToString());
+            var again = Cli.Run(root, "sweep", "run", study, "--out", outDir);
+            Assert.True(again.Exit == 1 && again.Out.Contains("2 finished earlier (1 of them with a violated result)"), again.ToString());
+            // nothing left to run: nothing is submitted (sbatch is not needed for this answer, so --dry-run is not given)
+            var slurm = Cli.Run(root, "sweep", "slurm", study, "--out", outDir, "--dry-run");
+            Assert.True(slurm.Exit == 0 && slurm.Err.Contains("nothing submitted"), slurm.ToString());
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
+    [Fact(DisplayName = "sweep: a [report] results pattern that chooses no result, or depth = 4.0 → refused when the study is read, naming the value")]
+    public void Study_typos_in_report_results_and_integers_are_refused()
+    {
+        string root = Cli.TempDir("typo");
+        try
+        {
+            string study = Path.Combine(root, "t.toml");
+            File.WriteAllText(study, "name = \"t\"\n[defaults]\nn = 8\nd = 3\nwidth = 4\niters = 10\n[grid.g]\ndepth = [3, 4]\n[report]\nresults = [\"A.\", \"Z.nope\"]\n");
+            var r = Cli.Run(root, "sweep", "run", study, "--out", Path.Combine(root, "out"));
+            Assert.True(r.Exit == 2 && r.Err.Contains("'Z.nope' chooses no result"), r.ToString());
+            File.WriteAllText(study, "name = \"t\"\n[defaults]\nn = 8\nd = 3\nwidth = 4\niters = 10\n[grid.g]\ndepth = [4.0, 8]\n");
+            r = Cli.Run(root, "sweep", "run", study, "--out", Path.Combine(root, "out"));
+            Assert.True(r.Exit == 2 && r.Err.Contains("write 4, not 4.0"), r.ToString());
+            File.WriteAllText(study, "name = \"t\"\n[defaults]\nn = 8\nd = 3\nwidth = 4\niters = 10\n[grid.g]\ndepth = [4.7, 8]\n");
+            r = Cli.Run(root, "sweep", "run", study, "--out", Path.Combine(root, "out"));
+            Assert.True(r.Exit == 2 && r.Err.Contains("takes an integer, not 4.7") && !r.Err.Contains("write 5"), r.ToString());
+            Assert.False(Directory.Exists(Path.Combine(root, "out")));
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
 }

@@ -14,7 +14,7 @@ namespace ResOdeProofs.Cli.Sweep;
 /// </summary>
 internal static class CellRunner
 {
-    internal sealed record Outcome(int Done, int Failed, int Violated, int Skipped, int Busy, List<string> FailedNames, int FailedEarlier = 0)
+    internal sealed record Outcome(int Done, int Failed, int Violated, int Skipped, int Busy, List<string> FailedNames, int FailedEarlier = 0, int ViolatedEarlier = 0)
     {
         /// <summary>Seconds from the start at which each lane ran out of work (empty when nothing ran).</summary>
         public double[] LaneEnds { get; init; } = Array.Empty<double>();
@@ -51,11 +51,13 @@ internal static class CellRunner
                               CellWorkers? workers = null)
     {
         var pending = new List<Cell>();
-        int skipped = 0, busy = 0, failedEarlier = 0;
+        int skipped = 0, busy = 0, failedEarlier = 0, violatedEarlier = 0;
         foreach (var c in cells)
         {
             var st = output.State(c.Hash);
             if (st == CellState.Failed && !retryFailed) failedEarlier++;
+            // a cell finished earlier with a violated result still has it: a rerun reports it as the first run did
+            if (st == CellState.Done && output.Status(c.Hash)?["violated"]?.GetValue<bool>() == true) violatedEarlier++;
             if (st == CellState.Done || (st == CellState.Failed && !retryFailed)) { skipped++; continue; }
             if (st == CellState.Running) { busy++; continue; }
             pending.Add(c);
@@ -75,6 +77,7 @@ internal static class CellRunner
         {
             Interlocked.Increment(ref skipped);
             if (s["status"]?.GetValue<string>() != "done") Interlocked.Increment(ref failedEarlier);
+            else if (s["violated"]?.GetValue<bool>() == true) Interlocked.Increment(ref violatedEarlier);
         }
         string Line(Cell c, JsonObject s)
         {
@@ -144,7 +147,7 @@ internal static class CellRunner
             double cpu = job is not null ? sideCpu.GetValueOrDefault(job, double.NaN) : output.Status(cell!.Hash)?["cpu_seconds"]?.GetValue<double>() ?? double.NaN;
             return new Scheduled(job?.Name ?? cell!.Name, job is null, r.Lane, r.Start, r.End, r.Cost, cpu);
         }).ToList();
-        return new Outcome(done, failed, violated, skipped, busy, failedNames, failedEarlier) { LaneEnds = log.Ends, Schedule = schedule };
+        return new Outcome(done, failed, violated, skipped, busy, failedNames, failedEarlier, violatedEarlier) { LaneEnds = log.Ends, Schedule = schedule };
     }
 
     /// <summary>The key RunOne adds to the status of a cell another process finished while this one waited for it.</summary>

@@ -11,7 +11,7 @@ namespace ResOdeProofs.Cli.Sweep;
 /// </summary>
 internal static class Slurm
 {
-    internal sealed record Options(string? Partition, string? Time, int Cpus, int? MaxParallel, int Shards, string? Account, string? Mem);
+    internal sealed record Options(string? Partition, string? Time, int Cpus, int? MaxParallel, int Shards, string? Account, string? Mem, bool RetryFailed = false);
 
     /// <summary>Quotes a word for a POSIX shell.</summary>
     internal static string Sh(string s) =>
@@ -23,6 +23,7 @@ internal static class Slurm
         var cmd = new List<string> { file };
         cmd.AddRange(prefix);
         cmd.AddRange(new[] { "sweep", "run", output.StudyPath, "--out", output.Root, "--shard", "${SLURM_ARRAY_TASK_ID}/" + o.Shards.ToString(CultureInfo.InvariantCulture), "--jobs", o.Cpus.ToString(CultureInfo.InvariantCulture) });
+        if (o.RetryFailed) cmd.Add("--retry-failed");
         string logs = Path.Combine(output.Root, "slurm");
         var sb = new StringBuilder();
         sb.AppendLine("#!/bin/bash");

@@ -227,6 +227,10 @@ internal sealed class Study
                 else throw new StudyException($"{Where("report." + k)}: [report] has title (a string), results (a list of result ids, or prefixes ending in '.' such as \"A.\") and the keys of the paper's page ({string.Join(", ", ReportLayout.Keys)}; docs/studies.md)");
             }
             layout = ReportLayout.Parse(rt, Where);
+            // a pattern that chooses no result hides every row it was meant to show: a typo, refused as verify --only refuses it
+            var unknown = Registry.unknownPatterns(Microsoft.FSharp.Collections.ListModule.OfSeq(results));
+            if (!unknown.IsEmpty)
+                throw new StudyException($"{Where("report.results")}: {string.Join(", ", unknown.Select(u => $"'{u}'"))} chooses no result (ids as `resode verify --help` lists them, or prefixes ending in '.' such as \"A.\")");
         }
         return new Study { Name = name, Title = title, Text = text, BaseDir = baseDir, Cells = cells, GridNames = gridNames, Ladders = ladders, Results = results, Layout = layout };
     }
@@ -272,7 +276,9 @@ internal sealed class Study
             bool integral = type == typeof(int) || type == typeof(long);
             foreach (var x in raw)
                 if (integral && x is double d)
-                    throw new StudyException($"{label}: {where}: --{key} takes an integer: write {d.ToString("0", CultureInfo.InvariantCulture)}, not {d.ToString("R", CultureInfo.InvariantCulture)} (TOML tells 4 from 4.0)");
+                    throw new StudyException(d == Math.Floor(d) && Math.Abs(d) < 1e15
+                        ? $"{label}: {where}: --{key} takes an integer: write {d.ToString("0", CultureInfo.InvariantCulture)}, not {d.ToString("0.0", CultureInfo.InvariantCulture)} (TOML reads a number with a point as a float)"
+                        : $"{label}: {where}: --{key} takes an integer, not {d.ToString("R", CultureInfo.InvariantCulture)}");
         }
         if (list.GroupBy(v => v, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
             throw new StudyException($"{label}: {where}: {twice.Key} is given twice: each value of a list is one cell");

@@ -142,10 +142,14 @@ internal static class SweepCommand
             CellRunner.Outcome o;
             try { o = CellRunner.Run(s, output, mine, k, pr.GetValue(retry), interrupts.Token); }
             catch (OperationCanceledException) { return ExitCodes.ToolFailed; }
-            Console.WriteLine($"{where}{o.Done + o.Failed} cells run ({o.Done} done, {o.Violated} with a violated result, {o.Failed} failed), {o.Skipped} finished earlier{(o.FailedEarlier > 0 ? $" ({o.FailedEarlier} of them failed: run again with --retry-failed)" : "")}, {o.Busy} held by other processes; merge with `resode sweep merge {pr.GetValue(outDir)}`");
+            var earlier = new List<string>();
+            if (o.FailedEarlier > 0) earlier.Add($"{o.FailedEarlier} of them failed: run again with --retry-failed");
+            if (o.ViolatedEarlier > 0) earlier.Add($"{o.ViolatedEarlier} of them with a violated result");
+            Console.WriteLine($"{where}{o.Done + o.Failed} cells run ({o.Done} done, {o.Violated} with a violated result, {o.Failed} failed), {o.Skipped} finished earlier{(earlier.Count > 0 ? $" ({string.Join("; ", earlier)})" : "")}, {o.Busy} held by other processes; merge with `resode sweep merge {pr.GetValue(outDir)}`");
             foreach (var f in o.FailedNames) Console.Error.WriteLine($"failed: {f}");
-            // a cell that failed earlier and was not run again still fails the study: a resubmitted shard does not report success
-            return o.Failed + o.FailedEarlier > 0 ? ExitCodes.ToolFailed : o.Violated > 0 ? ExitCodes.Violated : ExitCodes.Done;
+            // a cell that failed or violated earlier and was not run again still counts: a rerun or a resubmitted shard
+            // reports what its cells hold, as the first run did
+            return o.Failed + o.FailedEarlier > 0 ? ExitCodes.ToolFailed : o.Violated + o.ViolatedEarlier > 0 ? ExitCodes.Violated : ExitCodes.Done;
         }));
         return cmd;
     }
@@ -164,8 +168,9 @@ internal static class SweepCommand
         var account = new Option<string?>("--account") { Description = "Slurm account to charge." };
         var mem = new Option<string?>("--mem") { Description = "Memory per array task (Slurm format, e.g. 2G)." };
         var dry = new Option<bool>("--dry-run") { Description = "Write the sbatch script and print the command, without submitting." };
+        var retry = new Option<bool>("--retry-failed") { Description = "The array tasks run failed cells again (each task passes --retry-failed to its `sweep run`)." };
         var cmd = new Command("slurm", "Run a study as a Slurm job array: write an sbatch script (one array task per shard, on the shared --out), submit it with sbatch and print the job id. Follow with `resode sweep status DIR`, then `resode sweep merge DIR`.")
-        { study, outDir, partition, time, cpus, maxPar, shards, account, mem, dry };
+        { study, outDir, partition, time, cpus, maxPar, shards, account, mem, dry, retry };
         cmd.SetAction(pr => Guard(() =>
         {
             var s = Study.Resolve(pr.GetValue(study)!);
@@ -173,15 +178,34 @@ internal static class SweepCommand
             if (c < 1) return Ui.Fail("--cpus must be at least 1");
             int n = pr.GetValue(shards) ?? Math.Min(s.Cells.Count, 1000);
             if (n < 1) return Ui.Fail("--shards must be at least 1");
+            if (n > 1000) return Ui.Fail($"--shards {n}: at most 1000 array tasks (many clusters refuse larger arrays); each task runs the cells whose index is its own modulo the task count, so fewer tasks run more cells each");
+            if (n > s.Cells.Count)
+            {
+                Console.Error.WriteLine($"note: --shards {n} for {s.Cells.Count} cells: {n - s.Cells.Count} tasks would have nothing to do; submitting {s.Cells.Count}");
+                n = s.Cells.Count;
+            }
             if (pr.GetValue(maxPar) is int mp && mp < 1) return Ui.Fail("--max-parallel must be at least 1");
             bool dryRun = pr.GetValue(dry);
             if (!dryRun && !Slurm.Has("sbatch")) return Ui.Fail("sbatch not found on the PATH: run this on a Slurm login node, or use --dry-run to write the script only");
             var output = new StudyOutput(pr.GetValue(outDir)!);
+            // sbatch reads the #SBATCH --output line as words and expands % in it: a path with either does not survive it
+            if (output.Root.Any(ch => char.IsWhiteSpace(ch) || ch is '"' or '\'' or '%' or '\\'))
+                return Ui.Fail($"--out {output.Root}: sbatch's #SBATCH --output line cannot carry a path with spaces, quotes, backslashes or %: choose an output directory without them; nothing was changed");
+            if (output.IsStudyOutput && !pr.GetValue(retry))
+            {
+                var states = s.Cells.Select(x => output.State(x.Hash)).ToList();
+                if (states.All(st => st is CellState.Done or CellState.Failed))
+                {
+                    int failedCells = states.Count(st => st == CellState.Failed);
+                    Console.Error.WriteLine($"every cell of study '{s.Name}' in {output.Root} is finished{(failedCells > 0 ? $" ({failedCells} failed: pass --retry-failed to run them again)" : "")}: nothing submitted; merge with `resode sweep merge {pr.GetValue(outDir)}`");
+                    return ExitCodes.Done;
+                }
+            }
             // the refusals first, the output's study second: a refused command changes nothing (user test: an edited script
             // was refused after study.toml had been replaced by the other study, which the kept script then ran)
             string dir = Path.GetFullPath(Path.Combine(output.Root, "slurm"));
             string script = Path.Combine(dir, "sweep.sbatch");
-            string text = Slurm.Script(s, output, new Slurm.Options(pr.GetValue(partition), pr.GetValue(time), c, pr.GetValue(maxPar), n, pr.GetValue(account), pr.GetValue(mem)));
+            string text = Slurm.Script(s, output, new Slurm.Options(pr.GetValue(partition), pr.GetValue(time), c, pr.GetValue(maxPar), n, pr.GetValue(account), pr.GetValue(mem), pr.GetValue(retry)));
             // the script is the user's to edit (--dry-run writes it for that): one edited since resode wrote it is kept
             string written = Path.Combine(dir, ".sweep.sbatch.sha256");
             if (File.Exists(script) || new FileInfo(script).LinkTarget is not null)
@@ -297,7 +321,7 @@ internal static class SweepCommand
             bool incomplete = m.Missing.Any() || m.Failed.Any();
             if (incomplete && !pr.GetValue(partial))
             {
-                Console.Error.WriteLine("error: the study is incomplete (cells listed above); the report lists them. Run the study again to finish it, or pass --partial to accept it");
+                Console.Error.WriteLine($"error: the study is incomplete (cells listed above); the report lists them. {(m.Missing.Any() ? "Run the study again to finish the missing cells" : "")}{(m.Missing.Any() && m.Failed.Any() ? " and " : "")}{(m.Failed.Any() ? (m.Missing.Any() ? "with --retry-failed for the failed ones" : "Run it again with --retry-failed to rerun the failed cells") : "")}, or pass --partial to accept it");
                 return ExitCodes.ToolFailed;
             }
             return violated > 0 ? ExitCodes.Violated : ExitCodes.Done;
