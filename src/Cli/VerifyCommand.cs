@@ -22,7 +22,7 @@ internal static class VerifyCommand
         var only = new Option<string[]>("--only")
         {
             Description = "Evaluate only these results: ids or prefixes ending in '.' or '*' (e.g. --only B.bound,I. or --only 'B.bound*' or --only A.split --only E.replay; '*' alone chooses every result; a former id such as G.B.bound stands for its current one). verdicts.json then lists the selection and holds only these rows. An id or prefix that names no result is bad usage (exit 2). Without it, every result. A selection without the split statements replays without their observer; one with them but without a centre statement (A.split.centre.segments, A.split.centre.remainder and their A.flow forms), without the centre (the same rows, less work).",
-            AllowMultipleArgumentsPerToken = true,
+            AllowMultipleArgumentsPerToken = false,
         };
         var progress = new Option<bool>("--progress") { Description = "Print to stderr how far each replay of gradient descent has come (a line at every tenth of its iterates). On by default when both outputs are a terminal (after the first 2 s, so that a short verification prints nothing), unless --quiet." };
         var cmd = new Command("verify", "Evaluate every result and lemma of the theory layer on run directories; print verdict, measured, bound and tightness; write verdicts.json into each run directory. Exit code 1 if a result is violated, else 3 if a check could not be evaluated (verdict `error`).")

@@ -47,6 +47,36 @@ public sealed class VerifyOnlyTests : IDisposable
         Assert.DoesNotContain("A.split", r.Out);
     }
 
+    [Fact(DisplayName = "verify --only ID RUN and --only=ID RUN: the option before the run directory → the run is verified with that selection, not taken as a second id")]
+    public void OnlyBeforeTheRunDirectory()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Train).Code);
+        foreach (var args in new[] { new[] { "verify", "--only", "I.loss", "run" }, new[] { "verify", "--only=I.loss", "run" } })
+        {
+            var r = Cli.Run(_s.Dir, args);
+            Assert.True(r.Code == ExitCodes.Done, r.ToString());
+            Assert.Equal(new[] { "I.loss" }, Ids(Verdicts()));
+        }
+    }
+
+    [Fact(DisplayName = "verify: run.json says clipped-gd without clip_radius → refused, exit 2, naming the missing radius; a radius with plain gd → a note that it is not used")]
+    public void ClippedWithoutRadiusIsRefused()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Train).Code);
+        string json = _s.P("run", "run.json");
+        var meta = JsonNode.Parse(File.ReadAllText(json))!.AsObject();
+        meta["optimizer"] = "clipped-gd";
+        meta.Remove("clip_radius");
+        File.WriteAllText(json, meta.ToJsonString());
+        var r = Cli.Run(_s.Dir, "verify", "run");
+        Assert.True(r.Code == ExitCodes.BadInput && r.Err.Contains("\"clip_radius\" is missing"), r.ToString());
+        meta["optimizer"] = "gd";
+        meta["clip_radius"] = 2.0;
+        File.WriteAllText(json, meta.ToJsonString());
+        r = Cli.Run(_s.Dir, "verify", "run", "--only", "I.loss");
+        Assert.True(r.Code == ExitCodes.Done && (r.Out + r.Err).Contains("the radius is not used"), r.ToString());
+    }
+
     [Fact(DisplayName = "verify --only '*' (every result) → the whole verification: verdicts.json without a selection, the whole verify's rows; one result → \"1 result\"")]
     public void StarIsTheWholeVerification()
     {

@@ -233,6 +233,10 @@ public static class RunDirectory
         // the optimizers the verifier replays are named in any case, as the activation is ("GD", "Clipped-GD"); any other
         // name stays as given: an optimizer the results do not cover, which they say
         if (KnownOptimizers.FirstOrDefault(k => string.Equals(k, meta.Optimizer, StringComparison.OrdinalIgnoreCase)) is { } known) meta.Optimizer = known;
+        // the clipped optimizers are defined by their radius: without it no update can be replayed or compared (user test: a
+        // plain run relabelled clipped-gd without a radius was accepted, and a clipped run without its radius reported violated)
+        if (meta.Optimizer is "clipped-gd" or "clipped-gf" && meta.ClipRadius is null)
+            throw new RunFormatException($"{P("run.json")}: \"optimizer\" is \"{meta.Optimizer}\" but \"clip_radius\" is missing: give the radius C of Z ← Z − η·min(1, C/‖G_k‖)·G_k, or say \"{(meta.Optimizer == "clipped-gd" ? "gd" : "gf")}\" for no clipping");
         bool meanOverEntries = meta.Loss is "mean-over-entries" or "mean";
         if (!meanOverEntries && meta.Loss != "per-sample")
             throw new RunFormatException($"{P("run.json")}: \"loss\" is \"{meta.Loss}\"; use \"per-sample\" ((1/n) Σ_i ‖F(x_i) − y_i‖²) or \"mean-over-entries\" (the mean over all n·d_out entries)");
@@ -349,6 +353,8 @@ public static class RunDirectory
             // the columns run.json lists are claims about the files: each must be there (a trace that is a file, or a listed
             // column without its .npy, is a run.json that disagrees with the directory)
             var readNotes = new List<string>();
+            if (meta.ClipRadius is double cr && meta.Optimizer is "gd" or "gf")
+                readNotes.Add($"{P("run.json")}: \"clip_radius\" is {cr.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} but \"optimizer\" is \"{meta.Optimizer}\", which does not clip: the radius is not used (say \"clipped-{meta.Optimizer}\" if the run was clipped)");
             if (meta.Trace is { Count: > 0 } listed)
             {
                 var absent = listed.Where(c => !File.Exists(Path.Combine(traceDir, c + ".npy"))).ToList();
