@@ -626,3 +626,22 @@ let ``float32 storage of losses and trace columns`` () =
     Assert.True(lossMoved.["I.trace"].Verdict = "VIOLATED", lossMoved.["I.trace"].Detail)
     let froMoved = run (moved "v_fro_max" 5)
     Assert.True(froMoved.["E.claims"].Verdict = "VIOLATED", froMoved.["E.claims"].Detail)
+
+/// A claimed column value that cannot be right whatever the weights: NaN, ∞ or a negative norm, between two snapshots
+/// (where a foreign run's grad_norm is not compared with the replay) or at a snapshot iterate (where a NaN claim gave
+/// "hypothesis not met: the measured quantity is not a number", exit 0): each is a failed comparison, violated.
+[<Fact(DisplayName = "E.claims: grad_norm NaN, ∞ or −1 at one iterate between two snapshots of a foreign run, or NaN at a snapshot iterate → violated; the faithful run holds")>]
+let ``E.claims rejects values no norm can take`` () =
+    let faithful, _ = ownGdForged true "faithful" (fun _ _ _ -> ())
+    Assert.True(Verdict.isHolds (Result.evaluate ReplayEvidence.claims faithful).Verdict)
+    for bad in [ nan; infinity; -1.0 ] do
+        let run, j = ownGdForged true (sprintf "grad_norm %g" bad) (fun j _ trace -> let g = Array.copy trace.["grad_norm"] in g.[j] <- bad; trace.["grad_norm"] <- g)
+        let e = Result.evaluate ReplayEvidence.claims run
+        Assert.True(Verdict.isViolated e.Verdict, sprintf "%g at iteration %d: %A" bad j e.Verdict)
+    let atSnapshot, _ =
+        ownGdForged true "grad_norm NaN at a snapshot" (fun _ _ trace ->
+            let g = Array.copy trace.["grad_norm"]
+            g.[0] <- nan
+            trace.["grad_norm"] <- g)
+    let e = Result.evaluate ReplayEvidence.claims atSnapshot
+    Assert.True(Verdict.isViolated e.Verdict, sprintf "%A" e.Verdict)

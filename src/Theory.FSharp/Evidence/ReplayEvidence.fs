@@ -113,6 +113,16 @@ let private certification (seg: SegmentEvidence) =
         sprintf "iterations %d → %d: the tolerance E = %.3g exceeds %g of the weights' norm %.3g (perturbations grow up to %.3g×); %s"
             r.From r.To r.WeightTolerance.[len] SegmentReplay.CertifyFraction r.StartNorm (Comparison.maxKeepNaN r.Growth) spacing
 
+/// |claimed − verified| as a comparison reads it: a claim that is not a number (NaN) or infinite against a finite verified
+/// value is as far off as can be (+∞, violated), not a measurement that failed (user test: a NaN written into grad_norm
+/// gave "hypothesis not met … the measured quantity is not a number", exit 0); NaN where the verifier's own value is not a
+/// number (no comparison); 0 where both are the same infinity.
+let private claimGap (c: float) (v: float) =
+    if Double.IsNaN v then nan
+    elif c = v then 0.0
+    elif not (Double.IsFinite c) || not (Double.IsFinite v) then infinity
+    else abs (c - v)
+
 /// A bound on |claimed − verified| widened by the claimed column's storage: a column stored as float32 (trace/NAME.npy of
 /// dtype <f4, `Run.TraceStorageRoundoff`) holds its value rounded once more, |c − c_computed| ≤ r|c_computed| ≤ r(|v| + bound),
 /// r = 2⁻²⁴, read from the verified value v and the bound (never from the claim). 0 added for a float64 column.
@@ -136,14 +146,14 @@ let private mlpClaimChecks (run: Run) (e: RunEvidence) =
                 let j = r.From + i
                 match claimed "loss" with
                 | Some c ->
-                    yield { Measured = abs (c.[j] - r.Losses.[i]); Bound = storedBound run "loss" r.Losses.[i] r.LossTolerance.[i]
+                    yield { Measured = claimGap c.[j] r.Losses.[i]; Bound = storedBound run "loss" r.Losses.[i] r.LossTolerance.[i]
                             Where = sprintf "claimed loss %.17g vs verified %.17g" c.[j] r.Losses.[i]; When = sprintf "iteration %d" j }
                 | None -> ()
                 for (name, f) in lipschitzColumns do
                     match claimed name with
                     | Some c ->
                         let v = (verified name).[i]
-                        yield { Measured = abs (c.[j] - v); Bound = storedBound run name v (f * r.WeightTolerance.[i] + tau * abs v + 8.0 * u * scaleAt i)
+                        yield { Measured = claimGap c.[j] v; Bound = storedBound run name v (f * r.WeightTolerance.[i] + tau * abs v + 8.0 * u * scaleAt i)
                                 Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[j] v; When = sprintf "iteration %d" j }
                     | None -> ()
             // at the snapshot iterate both are functions of the same recorded weights; on the bit-exact path every iterate's
@@ -169,7 +179,7 @@ let private mlpClaimChecks (run: Run) (e: RunEvidence) =
                             if name = "pl_ratio" then within (2.0 * tau + max r.LossTolerance.[i] r.LossRounding.[i] / abs r.Losses.[i])
                             else within tau + 8.0 * u * scaleAt i
                         let at = if i = 0 then sprintf "snapshot %d (iteration %d)" r.Snapshot r.From else sprintf "iteration %d (replayed bit for bit from snapshot %d)" (r.From + i) r.Snapshot
-                        yield { Measured = abs (c.[r.From + i] - v); Bound = storedBound run name v bound
+                        yield { Measured = claimGap c.[r.From + i] v; Bound = storedBound run name v bound
                                 Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[r.From + i] v; When = at }
                     | _ -> () ]
 
@@ -316,20 +326,20 @@ let private flowClaimChecks (run: Run) (e: FlowEvidence) =
                 let j = r.From + i
                 match claimed "loss" with
                 | Some c when j < c.Length ->
-                    yield { Measured = abs (c.[j] - r.Losses.[i]); Bound = storedBound run "loss" r.Losses.[i] r.LossTolerance.[i]
+                    yield { Measured = claimGap c.[j] r.Losses.[i]; Bound = storedBound run "loss" r.Losses.[i] r.LossTolerance.[i]
                             Where = sprintf "claimed loss %.17g vs verified %.17g" c.[j] r.Losses.[i]; When = at i }
                 | _ -> ()
                 for (name, f) in lipschitzColumns do
                     match claimed name with
                     | Some c when j < c.Length ->
                         let v = (verified name).[i]
-                        yield { Measured = abs (c.[j] - v); Bound = storedBound run name v (f * r.WeightTolerance.[i] + tau * abs v + 8.0 * u * scaleAt i)
+                        yield { Measured = claimGap c.[j] v; Bound = storedBound run name v (f * r.WeightTolerance.[i] + tau * abs v + 8.0 * u * scaleAt i)
                                 Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[j] v; When = at i }
                     | _ -> ()
                 match claimed "step_max" with
                 | Some c when j < c.Length && i < len ->
                     let v = (verified "step_max").[i]
-                    yield { Measured = abs (c.[j] - v); Bound = storedBound run "step_max" v (r.WeightTolerance.[i] + r.WeightTolerance.[i + 1] + tau * abs v + 8.0 * u * scaleAt i)
+                    yield { Measured = claimGap c.[j] v; Bound = storedBound run "step_max" v (r.WeightTolerance.[i] + r.WeightTolerance.[i + 1] + tau * abs v + 8.0 * u * scaleAt i)
                             Where = sprintf "claimed step_max %.17g vs verified %.17g" c.[j] v; When = at i }
                 | _ -> ()
             // at the snapshot's output both values are functions of the same weights: within τ relative as on gradient descent;
@@ -342,7 +352,7 @@ let private flowClaimChecks (run: Run) (e: FlowEvidence) =
                         let v = (verified name).[i]
                         let rho = if name = "pl_ratio" then 2.0 * tau + r.LossRounding.[i] / abs r.Losses.[i] else tau
                         let bound = (if rho < 1.0 then 2.0 * rho * abs v / (1.0 - rho) else infinity) + 8.0 * u * scaleAt i
-                        yield { Measured = abs (c.[r.From + i] - v); Bound = storedBound run name v bound
+                        yield { Measured = claimGap c.[r.From + i] v; Bound = storedBound run name v bound
                                 Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[r.From + i] v; When = at i }
                     | _ -> () ]
 
@@ -653,8 +663,25 @@ let claims : Result<Run> =
             let tau, u = Evidence.tau run, Evidence.unit run
             let L = run.Setting.Depth
             let smooth, scales = smoothColumns run
+            // every column but the pre-activations' extremes (signed, and NaN for a block without a pre-activation range) is a
+            // norm, a ratio of norms or a fraction: on a run with finite losses a finite number ≥ 0 (pl_ratio where the loss is
+            // not 0) (user test: NaN, ∞ and −1 written between snapshots, where no column is compared with the replay, were let through)
+            let lastFinite = if run.Setting.Diverged then run.Losses.Length - 2 else run.Losses.Length - 1
+            let sane =
+                [ for name in traceColumns run |> Array.filter (fun n -> not (n.StartsWith "preact")) do
+                    match claimed name with
+                    | Some c ->
+                        let defined j = name <> "pl_ratio" || (j < run.Losses.Length && run.Losses.[j] > 0.0)
+                        match Seq.tryFind (fun j -> defined j && not (Double.IsFinite c.[j] && c.[j] >= 0.0)) (seq { 0 .. min lastFinite (c.Length - 1) }) with
+                        | Some j ->
+                            yield { Measured = infinity; Bound = 0.0
+                                    Where = sprintf "claimed %s = %.17g, %s" name c.[j] (if Double.IsFinite c.[j] then "below 0 for a norm" else "not a finite number on a run with finite losses")
+                                    When = sprintf "iteration %d" j }
+                        | None -> ()
+                    | None -> () ]
             let checks =
-                [ // identities on the claims alone
+                [ yield! sane
+                  // identities on the claims alone
                   match claimed "step_max" with
                   | Some step ->
                       for s in 0 .. run.SnapshotCount - 2 do
@@ -664,7 +691,8 @@ let claims : Result<Run> =
                           let _, zmax = Evidence.zNorms run (s + 1)
                           // a float32 column holds each step rounded once more: the computed steps sum to at most budget/(1 − r)
                           let rStep = run.TraceStorageRoundoff "step_max"
-                          yield { Measured = disp; Bound = budget / (1.0 - rStep) * (1.0 + tau) + 4.0 * u * zmax
+                          // a step_max claim that is not a number bounds nothing: a false claim (+∞ against 0), not a missing bound
+                          yield { Measured = (if Double.IsNaN budget then infinity else disp); Bound = (if Double.IsNaN budget then 0.0 else budget / (1.0 - rStep) * (1.0 + tau) + 4.0 * u * zmax)
                                   Where = sprintf "max_k ‖Z_k(snapshot %d) − Z_k(snapshot %d)‖ = %.6g vs claimed Σ step_max = %.6g" (s + 1) s disp budget
                                   When = sprintf "iterations %d → %d" a b }
                       match claimed smooth, scales |> List.map claimed with
@@ -676,7 +704,9 @@ let claims : Result<Run> =
                           for j in 0 .. sz.Length - 2 do
                               let scale = fros |> List.map (fun f -> max f.[j] f.[j + 1]) |> Comparison.maxKeepNaN
                               let storage = rSmooth / (1.0 - rSmooth) * (abs sz.[j] + abs sz.[j + 1])
-                              yield { Measured = abs (sz.[j + 1] - sz.[j]); Bound = 2.0 * step.[j] / (1.0 - rStep) * (1.0 + tau) + 8.0 * u * scale / (1.0 - rScale) + storage
+                              let claims = [ sz.[j]; sz.[j + 1]; step.[j] ]
+                              let bad = claims |> List.exists Double.IsNaN
+                              yield { Measured = (if bad then infinity else abs (sz.[j + 1] - sz.[j])); Bound = (if bad then 0.0 else 2.0 * step.[j] / (1.0 - rStep) * (1.0 + tau) + 8.0 * u * scale / (1.0 - rScale) + storage)
                                       Where = sprintf "claimed |%s[j+1] − %s[j]| = %.6g vs 2·claimed step_max = %.6g" smooth smooth (abs (sz.[j + 1] - sz.[j])) (2.0 * step.[j])
                                       When = sprintf "iteration %d → %d" j (j + 1) }
                       | _ -> ()
