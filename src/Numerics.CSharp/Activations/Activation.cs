@@ -460,7 +460,10 @@ public static class Activations
     private static double SupAbs(ActivationKind k, double lo, double hi, double[] critical, Func<ActivationKind, double, double> f)
     {
         Index(k);
-        if (double.IsNaN(lo) || double.IsNaN(hi) || lo > hi)
+        // a range that is not a number (the pre-activations of weights whose products overflowed) bounds nothing: NaN, which
+        // every comparison reads as no finite bound (its result says so), not an exception that ends the check as an error
+        if (double.IsNaN(lo) || double.IsNaN(hi)) return double.NaN;
+        if (lo > hi)
         {
             throw new ArgumentException($"Need lo <= hi (got lo = {lo.ToString("R", CultureInfo.InvariantCulture)}, " +
                                         $"hi = {hi.ToString("R", CultureInfo.InvariantCulture)}).");
