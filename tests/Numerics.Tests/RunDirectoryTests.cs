@@ -272,6 +272,27 @@ public sealed class RunDirectoryTests : IDisposable
         Assert.Empty(RunMetadata.UnknownKeys(block));
     }
 
+    [Fact(DisplayName = "RunDirectory: w.npy with one snapshot fewer than v.npy and steps.npy, or losses.npy shorter than run.json's iterations → refused, naming the file that differs")]
+    public void AMismatchNamesTheFileThatDiffers()
+    {
+        var rec = GeneralRun();
+        string dir = _tmp.File("short-w");
+        RunDirectory.Write(rec, dir);
+        var w = Npy.Read(Path.Combine(dir, "w.npy"));
+        int per = w.Data.Length / w.Shape[0];
+        Npy.Write(Path.Combine(dir, "w.npy"), new ReadOnlySpan<double>(w.Data, 0, w.Data.Length - per), new[] { w.Shape[0] - 1 }.Concat(w.Shape[1..]).ToArray());
+        var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
+        Assert.Contains($"w.npy holds {w.Shape[0] - 1} snapshots, v.npy {w.Shape[0]} and steps.npy {w.Shape[0]}", e.Message);
+
+        string dir2 = _tmp.File("short-losses");
+        RunDirectory.Write(rec, dir2);
+        var l = Npy.Read(Path.Combine(dir2, "losses.npy")).Data;
+        Npy.Write(Path.Combine(dir2, "losses.npy"), new ReadOnlySpan<double>(l, 0, l.Length - 3), l.Length - 3);
+        e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir2));
+        Assert.Contains("losses.npy: holds", e.Message);
+        Assert.Contains("losses.npy is short", e.Message);
+    }
+
     [Fact(DisplayName = "RunDirectory: missing directory → error")]
     public void ReadingAMissingDirectoryFails()
     {

@@ -392,7 +392,10 @@ public static class Npy
     private static (Kind kind, int itemSize, string normalized) ParseDescr(string descr, string path)
     {
         string d = descr.Trim();
-        string fix = "Convert it with np.save(path, arr.astype(np.float64)) (or arr.astype(np.int64) for integers).";
+        // steps.npy holds integers (a float dtype is refused there): its fix is the integer conversion alone
+        string fix = Path.GetFileName(path) == "steps.npy"
+            ? "Convert it with np.save(path, arr.astype(np.int64))."
+            : "Convert it with np.save(path, arr.astype(np.float64)) (or arr.astype(np.int64) for integers).";
         if (d.Length == 0)
             throw new NpyFormatException($"'{path}': malformed .npy header: empty 'descr'. {fix}", path);
 

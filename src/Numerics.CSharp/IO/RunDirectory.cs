@@ -277,6 +277,16 @@ public static class RunDirectory
                 CheckArray(meta.Depth, L, "depth", P("w.npy"), w.Shape, "(S, L, m, d)");
                 CheckArray(meta.Width, m, "width", P("w.npy"), w.Shape, "(S, L, m, d)");
                 CheckArray(meta.D, d, "d", P("w.npy"), w.Shape, "(S, L, m, d)");
+                // w.npy, v.npy and steps.npy count the snapshots each: where they disagree, all three counts are named (a
+                // message blaming v.npy alone sent a user with a short w.npy to the wrong file)
+                var vCount = Npy.ReadSlices(P("v.npy"), "weights V (S, L, d, m)", -1, -1, -1, -1).Shape[0];
+                if (vCount != S)
+                {
+                    string stepsCount;
+                    try { Npy.ReadInt64(P("steps.npy"), out var sh, integerDTypeOnly: true); stepsCount = sh.Length == 1 ? sh[0].ToString(System.Globalization.CultureInfo.InvariantCulture) : "an array of another shape"; }
+                    catch (Exception e) when (e is IOException or NpyFormatException or RunFormatException) { stepsCount = "unreadable"; }
+                    throw new RunFormatException($"{dir}: w.npy holds {S} snapshots, v.npy {vCount} and steps.npy {stepsCount}: the three must count the same snapshots; the file that differs is the one to fix");
+                }
                 var v = Npy.ReadSlices(P("v.npy"), $"weights V (S, L, d, m) = ({S}, {L}, {d}, {m})", S, L, d, m);
                 ws = w.Slices; vs = v.Slices;
                 float32 = w.DType.EndsWith("f4") && v.DType.EndsWith("f4");
@@ -312,7 +322,11 @@ public static class RunDirectory
             if (S == 0 && meta.Status != "diverged")
                 throw new RunFormatException($"{P(thetaFile ? "theta.npy" : "w.npy")}: holds no snapshot (S = 0); a run directory needs at least the weights of iteration 0, unless run.json says \"status\": \"diverged\" (see docs/run-format.md)");
             for (int i = 1; i < S; i++) if (steps[i] <= steps[i - 1]) throw new RunFormatException($"{P("steps.npy")}: snapshot iterations must increase strictly (entry {i} is {steps[i]} after {steps[i - 1]})");
-            if (S > 0 && (steps[0] < 0 || steps[S - 1] >= losses.Length)) throw new RunFormatException($"{P("steps.npy")}: snapshot iterations must lie in 0..{losses.Length - 1} (losses.npy has {losses.Length} entries)");
+            if (S > 0 && (steps[0] < 0 || steps[S - 1] >= losses.Length))
+                // a losses.npy shorter than run.json's iterations is the file to fix, not steps.npy
+                throw new RunFormatException(meta.Iterations is int declared && declared + 1 > losses.Length && steps[S - 1] <= declared
+                    ? $"{P("losses.npy")}: holds {losses.Length} losses, but run.json says \"iterations\": {declared} ({declared + 1} losses) and steps.npy has a snapshot at iteration {steps[S - 1]}: losses.npy is short (or run.json and steps.npy are wrong)"
+                    : $"{P("steps.npy")}: snapshot iterations must lie in 0..{losses.Length - 1} (losses.npy has {losses.Length} entries)");
             Check(meta.Depth, L, "depth", dir); Check(meta.D, d, "d", dir); Check(meta.N, n, "n", dir);
             if (!thetaFile) Check(meta.Width, m, "width", dir);
             Npy.RequireFinite(x, P("x.npy"), "inputs x"); Npy.RequireFinite(y, P("y.npy"), "targets y");
@@ -337,7 +351,7 @@ public static class RunDirectory
                 bool trained = Enumerable.Range(1, Math.Max(0, steps.Length - 1)).Any(s2 => steps[s2] > 0
                     && (thetaFile ? !thetas[s2].AsSpan().SequenceEqual(thetas[0]) : !ws[s2].AsSpan().SequenceEqual(ws[0]) || !vs[s2].AsSpan().SequenceEqual(vs[0])));
                 if (trained && AllFloat32(all))
-                    throw new RunFormatException($"{P("run.json")}: the run says float64 ({(json.Contains("\"precision\"", StringComparison.Ordinal) ? "\"precision\": \"float64\"" : "no \"precision\", and the weights are stored as float64")}), but every snapshot's weights, trained ones included, are float32 numbers: the producer computed in float32. Declare \"precision\": \"float32\" (the unit roundoff every replay tolerance takes)");
+                    throw new RunFormatException($"{P("run.json")}: the run says float64 ({(json.Contains("\"precision\"", StringComparison.Ordinal) ? "\"precision\": \"float64\"" : "no \"precision\", and the weights are stored as float64")}), but every snapshot's weights, trained ones included, are float32 numbers: computed in float32, or stored as float32 after a float64 computation. Either way the files hold float32 numbers only: declare \"precision\": \"float32\" (the unit roundoff every replay tolerance takes), or store the weights as float64");
             }
             if (a is not null) Npy.RequireFinite(new NpyArray(new[] { d, dIn }, a, "<f8"), P("a.npy"), "embedding A");
             if (b is not null) Npy.RequireFinite(new NpyArray(new[] { dOut, d }, b, "<f8"), P("b.npy"), "read-out B");
