@@ -356,7 +356,8 @@ let private clipped =
     "clipped gradient descent (a clip radius C)", fun (run: Run) ->
         match run.Setting.Optimizer, run.Setting.Clip with
         | "clipped-gd", Some c -> Met(sprintf "C = %g" c)
-        | _ -> NotMet "a priori version needs a clip radius"
+        | "clipped-gd", None -> NotMet "a clipped-gd run without its clip radius"
+        | opt, _ -> NotMet(sprintf "this run's optimizer is %s, not clipped gradient descent: the a priori bound needs a clip radius C (A.aposteriori is the statement for plain gradient descent)" opt)
 
 /// (A, a priori) the same recursion with coefficients from the clip radius, the initialization and the data norms only.
 let apriori : Result<Run> =
