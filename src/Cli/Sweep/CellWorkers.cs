@@ -34,8 +34,18 @@ internal sealed class CellWorkers : IDisposable
         _processors = ProcessorShare(jobs);
     }
 
-    /// <summary>The processors each of <paramref name="jobs"/> workers sees: ⌊cores / jobs⌋, at least 1.</summary>
-    internal static int ProcessorShare(int jobs) => Math.Max(1, Environment.ProcessorCount / Math.Max(1, jobs));
+    /// <summary>
+    /// The processors each of <paramref name="jobs"/> workers sees: ⌊cores / jobs⌋, at least 1, where the cores are the
+    /// process's, or the CPUs Slurm allocated to the task (SLURM_CPUS_PER_TASK) when fewer: a cluster without CPU binding
+    /// (TaskPlugin=task/none) shows a task the whole node, and its cells took every core of it beside the other tasks
+    /// (user test on Slurm: --cpus 1, two tasks on a 2-core node, each cell seeing 2 processors).
+    /// </summary>
+    internal static int ProcessorShare(int jobs)
+    {
+        int cores = Environment.ProcessorCount;
+        if (int.TryParse(Environment.GetEnvironmentVariable("SLURM_CPUS_PER_TASK"), out int allocated) && allocated > 0) cores = Math.Min(cores, allocated);
+        return Math.Max(1, cores / Math.Max(1, jobs));
+    }
 
     /// <summary>
     /// Runs the cell in DIR in an idle worker (a new one when none is idle) and returns its exit code; the worker's
