@@ -193,7 +193,7 @@ public sealed class SlurmTests(BaselineStudy baseline)
             }
             var status = Cli.Run(root, env, "sweep", "status", outDir);
             Assert.True(status.Exit == 0, status.ToString());
-            Assert.Contains("4 cells: 4 done, 0 running, 0 failed, 0 not started", status.Out);
+            Assert.Contains("4 cells: 4 done, 0 running, 0 failed, 0 interrupted, 0 not started", status.Out);
             Assert.Contains("squeue: 0 array tasks", status.Out);
             // Each array task wrote its own log through sbatch --output.
             Assert.Equal(4, Directory.GetFiles(Path.Combine(outDir, "slurm"), $"{job}_*.out").Length);

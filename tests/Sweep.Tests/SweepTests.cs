@@ -721,4 +721,29 @@ public sealed class SweepTests(BaselineStudy baseline)
         }
         finally { Directory.Delete(root, recursive: true); }
     }
+
+    [Fact(DisplayName = "sweep status, run: a finished cell whose cell.json was edited → failed to status and run as to merge; a cell with a log but no status → interrupted, not 'not started'")]
+    public void Status_and_run_agree_with_merge_and_name_interrupted_cells()
+    {
+        string root = Cli.TempDir("agree");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            Compare.CopyDirectory(baseline.Out, outDir);
+            var cells = Directory.GetDirectories(Path.Combine(outDir, "cells")).OrderBy(d => d, StringComparer.Ordinal).ToArray();
+            // one cell's cell.json edited: its run is no longer known to be this cell's setting
+            string cj = Path.Combine(cells[0], "cell.json");
+            File.WriteAllText(cj, File.ReadAllText(cj).Replace("\"settings\"", "\"settingz\""));
+            // another cell stopped before its status: its status and run removed, its log kept
+            File.Delete(Path.Combine(cells[1], "status.json"));
+            Directory.Delete(Path.Combine(cells[1], "run"), recursive: true);
+            var status = Cli.Run(root, "sweep", "status", outDir);
+            Assert.True(status.Exit == 0 && status.Out.Contains("2 done, 0 running, 1 failed, 1 interrupted, 0 not started") && status.Out.Contains("cell.json"), status.ToString());
+            var merge = Cli.Run(root, "sweep", "merge", outDir);
+            Assert.True(merge.Exit == 3 && merge.Err.Contains("cell.json"), merge.ToString());
+            var run = Cli.Run(root, "sweep", "run", baseline.StudyPath, "--out", outDir);
+            Assert.True(run.Exit == 3 && run.Out.Contains("1 of them failed"), run.ToString());
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
 }

@@ -54,7 +54,7 @@ internal static class CellRunner
         int skipped = 0, busy = 0, failedEarlier = 0, violatedEarlier = 0;
         foreach (var c in cells)
         {
-            var st = output.State(c.Hash);
+            var st = output.State(c);
             if (st == CellState.Failed && !retryFailed) failedEarlier++;
             // a cell finished earlier with a violated result still has it: a rerun reports it as the first run did
             if (st == CellState.Done && output.Status(c.Hash)?["violated"]?.GetValue<bool>() == true) violatedEarlier++;
@@ -161,7 +161,7 @@ internal static class CellRunner
         try
         {
             // Re-read under the claim: another process may have finished it meanwhile.
-            var st = output.State(c.Hash);
+            var st = output.State(c);
             // finished by another process meanwhile: said so (the caller counts it as finished elsewhere, not as run here)
             JsonObject? Elsewhere(JsonObject? s) { var e = (JsonObject?)s?.DeepClone() ?? new JsonObject { ["status"] = "failed" }; e[ElsewhereKey] = true; return e; }
             if (st == CellState.Done) return Elsewhere(output.Status(c.Hash));

@@ -251,7 +251,7 @@ internal static class StudyMerge
     /// resolves their paths from there, and the cell hash already covers the files' content. The name, index and grids may
     /// differ (an edited study keeps the cells of unchanged settings).
     /// </summary>
-    private static string? CellJsonProblem(string path, Cell c)
+    internal static string? CellJsonProblem(string path, Cell c)
     {
         if (!File.Exists(path)) return "cell.json is missing";
         JsonObject? o;

@@ -128,6 +128,21 @@ internal sealed class StudyOutput
         return ClaimHolder(hash) is not null ? CellState.Running : CellState.Missing;
     }
 
+    /// <summary>
+    /// <see cref="State(string)"/> of this study's cell, a finished cell whose cell.json does not describe it (edited, broken)
+    /// failed, as merge reads it (<see cref="StudyMerge.CellJsonProblem"/>): status, run and merge then agree (user test: status
+    /// and run said done while merge listed the cell failed).
+    /// </summary>
+    public CellState State(Cell c)
+    {
+        var st = State(c.Hash);
+        return st == CellState.Done && StudyMerge.CellJsonProblem(Path.Combine(CellDir(c), "cell.json"), c) is not null ? CellState.Failed : st;
+    }
+
+    /// <summary>A cell without a status that was started (its log, run or a claim left by a process that is gone): interrupted, not new.</summary>
+    public bool WasStarted(Cell c) =>
+        Directory.Exists(CellDir(c)) && (File.Exists(Path.Combine(CellDir(c), "log.txt")) || File.Exists(Path.Combine(CellDir(c), ".claim")) || HasRemains(c));
+
     /// <summary>The live writer of a cell ("host pid N"), or null when there is none or its process is gone.</summary>
     public string? ClaimHolder(string hash)
     {

@@ -193,7 +193,7 @@ internal static class SweepCommand
                 return Ui.Fail($"--out {output.Root}: sbatch's #SBATCH --output line cannot carry a path with spaces, quotes, backslashes or %: choose an output directory without them; nothing was changed");
             if (output.IsStudyOutput && !pr.GetValue(retry))
             {
-                var states = s.Cells.Select(x => output.State(x.Hash)).ToList();
+                var states = s.Cells.Select(x => output.State(x)).ToList();
                 if (states.All(st => st is CellState.Done or CellState.Failed))
                 {
                     int failedCells = states.Count(st => st == CellState.Failed);
@@ -252,13 +252,25 @@ internal static class SweepCommand
         {
             var output = OpenOutput(pr.GetValue(dir)!);
             var s = Study.Load(output.StudyPath);
-            var states = s.Cells.Select(c => (Cell: c, State: output.State(c.Hash))).ToList();
+            var states = s.Cells.Select(c => (Cell: c, State: output.State(c))).ToList();
             int Count(CellState st) => states.Count(x => x.State == st);
-            Console.WriteLine($"study '{s.Name}' in {output.Root}: {s.Cells.Count} cells: {Count(CellState.Done)} done, {Count(CellState.Running)} running, {Count(CellState.Failed)} failed, {Count(CellState.Missing)} not started");
-            foreach (var (c, st) in states.Where(x => x.State is CellState.Failed or CellState.Running))
+            // a cell without a status that was started (killed, cancelled) is interrupted, not new: the next run starts it again
+            int interrupted = states.Count(x => x.State == CellState.Missing && output.WasStarted(x.Cell));
+            Console.WriteLine($"study '{s.Name}' in {output.Root}: {s.Cells.Count} cells: {Count(CellState.Done)} done, {Count(CellState.Running)} running, {Count(CellState.Failed)} failed, {interrupted} interrupted, {Count(CellState.Missing) - interrupted} not started");
+            string Reason(Cell c)
+            {
+                var status = output.Status(c.Hash);
+                if (StudyOutput.TextOf(status?["status"]) == "done")
+                    return StudyMerge.CellJsonProblem(Path.Combine(output.CellDir(c), "cell.json"), c) is string problem
+                        ? $"{problem}: its run is not known to be this cell's setting; move {output.CellDir(c)} away and run the study again"
+                        : "status done but run/verdicts.json is missing (run again with --retry-failed)";
+                return StudyOutput.TextOf(status?["reason"]) ?? "no reason recorded";
+            }
+            foreach (var (c, st) in states.Where(x => x.State is CellState.Failed or CellState.Running || (x.State == CellState.Missing && output.WasStarted(x.Cell))))
                 Console.WriteLine(st == CellState.Failed
-                    ? $"  failed  {c.Name} ({c.Hash}): {(StudyOutput.TextOf(output.Status(c.Hash)?["status"]) == "done" ? "status done but run/verdicts.json is missing (run again with --retry-failed)" : StudyOutput.TextOf(output.Status(c.Hash)?["reason"]))}; log {Path.Combine(output.CellDir(c), "log.txt")}"
-                    : $"  running {c.Name} ({c.Hash}) on {output.ClaimHolder(c.Hash)}");
+                    ? $"  failed  {c.Name} ({c.Hash}): {Reason(c)}; log {Path.Combine(output.CellDir(c), "log.txt")}"
+                    : st == CellState.Running ? $"  running {c.Name} ({c.Hash}) on {output.ClaimHolder(c.Hash)}"
+                    : $"  interrupted {c.Name} ({c.Hash}): started, no status (stopped or killed); the next run starts it again");
             foreach (var line in Slurm.Describe(Slurm.Jobs(output))) Console.WriteLine(line);
             return ExitCodes.Done;
         }));
