@@ -513,7 +513,7 @@ let ``E.replay hint for an undeclared float32 run`` () =
     Assert.True(Verdict.isHolds f64.Verdict, sprintf "%A" f64.Verdict)
     Assert.DoesNotContain(f64.Notes, fun n -> n.Contains hint)
 
-[<Fact(DisplayName = "E.replay's diagnosis: the engine's run with its first loss changed → violated, the note points at the forward pass or the loss; with η claimed 1 % larger → the loss at snapshot 0 agrees, the note points at the updates; a faithful run → no such note")>]
+[<Fact(DisplayName = "E.replay's diagnosis: the engine's run with its first loss changed → violated, the note points at the forward pass or the loss; with η claimed 1 % larger → the loss at snapshot 0 agrees, the note points at the updates; the middle snapshot moved → the note names it; a faithful run → no such note")>]
 let ``E.replay says where the run departs`` () =
     let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 8, Width = 8, Samples = 10, Dim = 4, Eta = 0.01, Iterations = 40, Snapshots = 3, Seed = 3L)
     let evaluate (edit: string -> unit) =
@@ -548,6 +548,16 @@ let ``E.replay says where the run departs`` () =
         File.WriteAllText(p, json.ToJsonString()))
     Assert.True(Verdict.isViolated update.Verdict, sprintf "%A" update.Verdict)
     Assert.Contains(update.Notes, fun n -> n.Contains "the loss at snapshot 0's own weights (iteration 0) agrees" && n.Contains "updates differ")
+    Assert.DoesNotContain(update.Notes, fun n -> n.Contains "disagrees with both")
+    // the middle snapshot's W moved (losses as recorded): its landing and its own loss both fail, and the note names it
+    let bumped = evaluate (fun dir ->
+        let p = Path.Combine(dir, "w.npy")
+        let a = Npy.Read p
+        let per = a.Data.Length / a.Shape.[0]
+        for i in per .. 2 * per - 1 do a.Data.[i] <- a.Data.[i] + 1e-4
+        Npy.Write(p, ReadOnlySpan(a.Data), a.Shape))
+    Assert.True(Verdict.isViolated bumped.Verdict, sprintf "%A" bumped.Verdict)
+    Assert.Contains(bumped.Notes, fun n -> n.StartsWith "snapshot 1 disagrees with both the replay that lands on it (from snapshot 0) and its own recorded loss")
     let faithful = evaluate ignore
     Assert.True(Verdict.isHolds faithful.Verdict)
     Assert.DoesNotContain(faithful.Notes, fun n -> n.Contains "first failed comparison")

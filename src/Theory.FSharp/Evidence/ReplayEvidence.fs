@@ -474,8 +474,20 @@ let private diagnosis (run: Run) (e: Replayed) (ev: Evaluation) : string list =
         | Some (seg, c) when not ((if seg.Certified then seg.Checks else []) |> List.exists (atSnapshot seg)) ->
             [ sprintf "the first failed comparison is at %s (the loss at snapshot %d's own weights was not compared on this segment): the run departs from the declared gradient descent somewhere in between (the forward pass, the loss convention, η, the gradient or the optimizer), or a snapshot was changed" c.When seg.Snapshot ]
         | Some (seg, c) ->
+            // the first failure the landing on the next snapshot, whose own loss fails too: that snapshot disagrees with both
+            // the replay that reaches it and its own recorded loss, the mark of a changed snapshot (or loss) rather than of
+            // other updates, which would leave a snapshot's loss at its own weights in agreement (user test: a bumped snapshot
+            // 2 was reported as "snapshot 3 weights vs replay from snapshot 2", the worst comparison, and the note blamed the updates)
+            let next = e.Segments |> Array.tryFind (fun n -> n.Snapshot = seg.Snapshot + 1)
+            let nextOwnLossFails =
+                c.When.StartsWith(sprintf "iteration %d " seg.To)
+                && (match next with
+                    | Some n when n.Certified -> n.Checks |> List.exists (fun k -> atSnapshot n k && not (k.Measured <= k.Bound))
+                    | _ -> false)
             [ sprintf "the loss at snapshot %d's own weights (iteration %d) agrees%s and the first failed comparison is at %s: the updates differ from the declared ones (η or learning_rate; the gradient: σ and σ', the 1/L scaling, the loss convention; the optimizer: momentum, Adam or mini-batches are not plain gradient descent), or a recorded loss or snapshot was changed"
-                  seg.Snapshot seg.From (if vZeroAt seg.Snapshot then " (as far as a loss can tell: with V = 0 every activation gives the same one)" else "") c.When ]
+                  seg.Snapshot seg.From (if vZeroAt seg.Snapshot then " (as far as a loss can tell: with V = 0 every activation gives the same one)" else "") c.When
+              if nextOwnLossFails then
+                  sprintf "snapshot %d disagrees with both the replay that lands on it (from snapshot %d) and its own recorded loss (iteration %d): its weights or that loss were changed, the likelier cause; the later comparisons start from it" (seg.Snapshot + 1) seg.Snapshot seg.To ]
         | None -> []
 
 /// (E.replay) replaying gradient descent from every snapshot reproduces the next snapshot and every recorded loss.
