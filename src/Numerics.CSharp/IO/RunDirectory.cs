@@ -239,7 +239,7 @@ public static class RunDirectory
             throw new RunFormatException($"{P("run.json")}: \"optimizer\" is \"{meta.Optimizer}\" but \"clip_radius\" is missing: give the radius C of Z ← Z − η·min(1, C/‖G_k‖)·G_k, or say \"{(meta.Optimizer == "clipped-gd" ? "gd" : "gf")}\" for no clipping");
         bool meanOverEntries = meta.Loss is "mean-over-entries" or "mean";
         if (!meanOverEntries && meta.Loss != "per-sample")
-            throw new RunFormatException($"{P("run.json")}: \"loss\" is \"{meta.Loss}\"; use \"per-sample\" ((1/n) Σ_i ‖F(x_i) − y_i‖²) or \"mean-over-entries\" (the mean over all n·d_out entries)");
+            throw new RunFormatException($"{P("run.json")}: \"loss\" is \"{meta.Loss}\"; use \"per-sample\" ((1/n) Σ_i ‖F(x_i) − y_i‖²) or \"mean-over-entries\" (the mean over all n·d_out entries). A loss c·Σ_i ‖F(x_i) − y_i‖² (c = ½ or 1) is per-sample times c·n: store losses.npy divided by c·n and give \"learning_rate\" as your rate times c·n (the same updates, since the gradient scales alike)");
         if (meta.Eta is null && meta.LearningRate is null) throw new RunFormatException($"{P("run.json")}: \"eta\" is missing (the time step: Z ← Z − η·L·∂ℓ/∂Z), or give the tool's own \"learning_rate\"");
         var arch = meta.Architecture;
         // theta.npy: the parts of every layer in one array, as run.json "architecture" lays them out; else the MLP's w.npy, v.npy
