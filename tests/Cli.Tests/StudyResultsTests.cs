@@ -22,15 +22,18 @@ public sealed class StudyResultsTests
         Assert.False(s.ShowsResult("C.gdDecay"));
     }
 
-    [Fact(DisplayName = "Study.ShowsResult: a current id, a prefix, an unknown G.* id → exactly the listed id, the prefix's ids, nothing for the unknown")]
+    [Fact(DisplayName = "Study.ShowsResult: a current id, a prefix → exactly the listed id and the prefix's ids; an unknown G.* id → the study refused when read, naming it")]
     public void CurrentIdsAndPrefixesAreShownAsListed()
     {
-        var s = WithResults("[\"B.bound.tangent\", \"L5.\", \"G.X.unknown\"]");
+        var s = WithResults("[\"B.bound.tangent\", \"L5.\"]");
         Assert.True(s.ShowsResult("B.bound.tangent"));
         Assert.False(s.ShowsResult("B.bound"));
         Assert.True(s.ShowsResult("L5.gradient-difference"));
         Assert.True(s.ShowsResult("L5.split"));
         Assert.False(s.ShowsResult("X.unknown"));
         Assert.True(WithResults("[]").ShowsResult("anything"));
+        // a pattern that chooses no result would hide every row it was meant to show (user test: the report then said every result held)
+        var e = Assert.Throws<StudyException>(() => WithResults("[\"B.bound.tangent\", \"G.X.unknown\"]"));
+        Assert.Contains("'G.X.unknown' chooses no result", e.Message);
     }
 }
