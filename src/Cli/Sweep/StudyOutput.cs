@@ -60,9 +60,7 @@ internal sealed class StudyOutput
         string markerPath = Path.Combine(Root, Marker);
         if (File.Exists(markerPath))
         {
-            string? held = null;
-            try { held = TextOf(JsonNode.Parse(File.ReadAllText(markerPath))?["study"]); }
-            catch (System.Text.Json.JsonException) { }
+            string? held = HeldStudy();
             if (held is not null && held != study.Name)
                 throw new StudyException($"{Root} holds the study '{held}', and this one is '{study.Name}': choose another --out (a study keeps its name across versions: name this one '{held}' if it is a new version of it); nothing was changed");
         }
@@ -85,6 +83,15 @@ internal sealed class StudyOutput
         if (study.BaseDir.Length > 0 && Path.GetFullPath(study.BaseDir) != Root
             && (!File.Exists(basePath) || File.ReadAllText(basePath).Trim() != study.BaseDir))
             OutputFile.WriteAtomically(basePath, study.BaseDir + "\n");
+    }
+
+    /// <summary>The name of the study the output's marker names, or null (no marker, or one that names none).</summary>
+    public string? HeldStudy()
+    {
+        string markerPath = Path.Combine(Root, Marker);
+        if (!File.Exists(markerPath)) return null;
+        try { return TextOf(JsonNode.Parse(File.ReadAllText(markerPath))?["study"]); }
+        catch (System.Text.Json.JsonException) { return null; }
     }
 
     /// <summary>Writes a file only if it does not exist; false if it already did.</summary>

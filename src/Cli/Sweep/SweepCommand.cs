@@ -191,7 +191,8 @@ internal static class SweepCommand
             // sbatch reads the #SBATCH --output line as words and expands % in it: a path with either does not survive it
             if (output.Root.Any(ch => char.IsWhiteSpace(ch) || ch is '"' or '\'' or '%' or '\\'))
                 return Ui.Fail($"--out {output.Root}: sbatch's #SBATCH --output line cannot carry a path with spaces, quotes, backslashes or %: choose an output directory without them; nothing was changed");
-            if (output.IsStudyOutput && !pr.GetValue(retry))
+            // (only on this study's own output: another study's is refused below, by Prepare, with its own words)
+            if (output.IsStudyOutput && output.HeldStudy() == s.Name && !pr.GetValue(retry))
             {
                 var states = s.Cells.Select(x => output.State(x)).ToList();
                 if (states.All(st => st is CellState.Done or CellState.Failed))
