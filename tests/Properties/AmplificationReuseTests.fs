@@ -74,18 +74,20 @@ let private formerActual (run: Run) (s: int) : float option =
             let eps = prodA * (1.0 + 2.0 * float L * u) - prodNu * (1.0 - 2.0 * float L * u)
             LayerJacobian.segmentBound u d eps js
         let T = Array.Parallel.init lw.H.[0].Length perSample |> Comparison.maxKeepNaN
-        let hBar = 2.0 * hMax
+        // the per-state count (`Rounding.stateCountAt`, 2026-12-06) in place of (k − 1)(m + d)u·2H̄: a change of the count,
+        // not of the reuse this test is about, so taken from the code here
+        let count = Rounding.stateCountAt run s
         let rows = formerRowNorms run s
         let mutable K = 0.0
         for k in 1 .. L do
-            let sPrev = float (k - 1) * float (m + d) * ur * hBar
+            let sPrev = 2.0 * count.Prefix.[k - 1]
             K <- K + 2.0 * s2 / float L * vOp.[k - 1] * wOp.[k - 1] * rows.[k - 1] * sPrev
         K <- K * (1.0 + gam (float (4 * L + 8)))
         let disc = 1.0 - 4.0 * T * T * K
         if not (Double.IsFinite T) || not (disc > 0.0) then None
         else
             let a = 2.0 * T / (1.0 + sqrt disc) * (1.0 + 8.0 * u)
-            let rho = a * float L * float (m + d) * ur
+            let rho = a * count.Count
             if not (rho <= 0.25) then None else Some a
 
 let private formerSensitivity (run: Run) (s: int) (a: float) =

@@ -110,7 +110,9 @@ let ``I.*: float32 run with A ≈ 10⁵, the derived float32 τ (no 1e-4 floor) 
     let u32 = Math.Pow(2.0, -24.0)
     for s in 0 .. run.SnapshotCount - 1 do
         let a = Rounding.amplificationAt run s
-        let expected = 4.0 * a.Value * float st.Depth * float (st.Width + st.Dim) * u32 + g u32 (float (st.Samples * (run.Data.Data.OutputDim + 1) + 1))
+        // the per-state count of the float32 pass (u = 2⁻²⁴), near the former L(m + d)u on this run's weights
+        Assert.InRange(a.PerState / (float st.Depth * float (st.Width + st.Dim) * u32), 0.25, 4.0)
+        let expected = 4.0 * a.Value * a.PerState + g u32 (float (st.Samples * (run.Data.Data.OutputDim + 1) + 1))
         Assert.True(abs (Rounding.forwardToleranceAt run s - expected) <= 1e-12 * expected, sprintf "τ_s = %g, expected %g" (Rounding.forwardToleranceAt run s) expected)
     for r in RunIntegrity.all do
         let v = (Result.evaluate r run).Verdict

@@ -11,6 +11,7 @@ open Xunit
 open ResOdeProofs.Numerics
 open ResOdeProofs.Numerics.Training
 open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Numerics.Model
 open ResOdeProofs.Theory
 open ResOdeProofs.Properties.Generators
 
@@ -32,8 +33,73 @@ let ``Rounding.chainRel: figure-1 sizes → 8(4L(m + d)u + γ_2S) + γ_8(L+1), 2
     close expected got
     Assert.InRange(got, 2.4e-11, 2.5e-11)
 
+/// The per-state count c_s written out from its definition (docs/theorems/RunIntegrity.md, "Per-state count"), one
+/// sample and layer at a time, for the runs of these tests: β_k = γ_{m+3}(|x| + |V||σ|/L) + |V|(s1γ_d|W||x| + 16u(1 + |σ|))/L
+/// at the reference's states, S_b = Σ_{k≤b}‖β_k‖, c = max_b max_i S_b^i / max_i‖h_b^i‖ (without the float64 raise of a
+/// few u, which the 1e-9 of the comparison covers).
+let private stateCount (run: Run) (s: int) =
+    let st = run.Setting
+    let L, m, d = st.Depth, st.Width, st.Dim
+    let u = Rounding.unitRoundoff run
+    let gam k = let ku = float k * u in ku / (1.0 - ku)
+    let lw = run.Layerwise s
+    let w, v = run.W s, run.V s
+    let n = lw.H.[0].Length
+    let S = Array2D.zeroCreate<float> (L + 1) n
+    for k in 1 .. L do
+        for i in 0 .. n - 1 do
+            let x = lw.H.[k - 1].[i]
+            let z = Array.init m (fun j -> Activations.Value(st.Activation, Seq.sum (seq { for c in 0 .. d - 1 -> w.[(k - 1) * m * d + j * d + c] * x.[c] })))
+            let wx = Array.init m (fun j -> Seq.sum (seq { for c in 0 .. d - 1 -> abs (w.[(k - 1) * m * d + j * d + c] * x.[c]) }))
+            let beta =
+                Array.init d (fun r ->
+                    gam (m + 3) * abs x.[r]
+                    + Seq.sum (seq { for j in 0 .. m - 1 ->
+                                        abs v.[(k - 1) * m * d + r * m + j] * (gam (m + 3) * abs z.[j] + st.S1 * gam d * wx.[j] + 16.0 * u * (1.0 + abs z.[j])) }) / float L)
+            S.[k, i] <- S.[k - 1, i] + sqrt (Array.sumBy (fun b -> b * b) beta)
+    seq { for b in 1 .. L -> (seq { for i in 0 .. n - 1 -> S.[b, i] } |> Seq.max) / (lw.H.[b] |> Array.map Linalg.norm |> Array.max) } |> Seq.max
+
+/// A float32 run of identity layers (L = 2, m = 4, d = 2) whose second layer nearly cancels its input:
+/// W_2 = rows e_1, e_2, e_1, e_2 (scaled), V_2 chosen with V_2W_2 = −(1 − ε)L·I, so h_2 = ε·h_1 up to rounding.
+let private cancellingRun (eps: float) =
+    let L, m, dim, n = 2, 4, 2, 8
+    let spec = RunSpec(Depth = L, Width = m, Samples = n, Dim = dim, Iterations = 1, Snapshots = 2, Seed = 3L, Float32 = true, Activation = ActivationKind.Identity)
+    let d = RunDirectory.InMemory(spec.Train(), "cancelling")
+    let md = m * dim
+    let f (x: float) = float (float32 x)
+    let w, v = Array.copy d.W.[0], Array.copy d.V.[0]
+    for j in 0 .. m - 1 do
+        for c in 0 .. dim - 1 do w.[md + j * dim + c] <- f (if j % dim = c then 1.0 + 0.37 * float j else 0.0)
+    for r in 0 .. dim - 1 do
+        let colSum = seq { for j in 0 .. m - 1 do if j % dim = r then yield w.[md + j * dim + r] } |> Seq.sum
+        for j in 0 .. m - 1 do v.[md + r * m + j] <- f (if j % dim = r then -(1.0 - eps) * float L / colSum else 0.0)
+    let run = Run(RunData(Directory = d.Directory, Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
+                          Steps = d.Steps, W = Array.init d.Steps.Length (fun _ -> Array.copy w), V = Array.init d.Steps.Length (fun _ -> Array.copy v),
+                          Losses = d.Losses, Trace = d.Trace, LossesStorageRoundoff = d.LossesStorageRoundoff))
+    // the engine's own float32 pass at these weights, its states kept
+    let net = ResNet<float32>(d.Shape, d.Activation, d.Data, d.A, d.B)
+    let kept = ResNet<float32>.KeptStates(d.Shape, n)
+    net.Keep <- kept
+    net.Evaluate(ReadOnlySpan(Array.map float32 w), ReadOnlySpan(Array.map float32 v), Span(Array.zeroCreate<float32> (L * md)), Span(Array.zeroCreate<float32> (L * md))) |> ignore
+    let lw = run.Layerwise 0
+    let err = Array.init n (fun i -> sqrt (Array.sum (Array.init dim (fun r -> let e = float kept.H.[(L * n + i) * dim + r] - lw.H.[L].[i].[r] in e * e))))
+    run, Array.max err, (lw.H.[L] |> Array.map Linalg.norm |> Array.max), (lw.H.[L - 1] |> Array.map Linalg.norm |> Array.max)
+
 [<Fact>]
-let ``Rounding.tolerance: a float64 run → max_s 4·Ā_s·L(m + d)u·(1 + ς_s/2) + γ_(n(d_out + 1) + 1), Ā_s ≤ Π(1 + κ_k/L), no floor`` () =
+let ``Rounding.amplificationAt per-state count: a float32 pass whose last layer cancels its state to 10⁻³ → the engine's state error within Ā·c·max‖h_L‖, above the former L(m + d)u's`` () =
+    let run, err, hL, hPrev = cancellingRun 1e-3
+    Assert.InRange(hL / hPrev, 0.5e-3, 2e-3)
+    let a = Rounding.amplificationAt run 0
+    Assert.True(abs (a.PerState - stateCount run 0) <= 1e-9 * a.PerState, sprintf "c = %g, written out %g" a.PerState (stateCount run 0))
+    // the engine's float32 states against the reference's float64 ones (whose own error, of order 2⁻⁵³, is far below)
+    Assert.True(err > 0.0, "the engine's pass made no rounding error here: the case shows nothing")
+    Assert.True(err <= a.Value * a.PerState * hL, sprintf "state error %g above Ā·c·max‖h_L‖ = %g" err (a.Value * a.PerState * hL))
+    // the former count (m + d)u per layer, relative to the states, is below the error actually made: it did not bound it
+    let former = float (2 * (4 + 2)) * Rounding.Float32UnitRoundoff
+    Assert.True(err > 4.0 * a.Value * former * hL, sprintf "state error %g within 4·Ā·L(m + d)u·max‖h_L‖ = %g" err (4.0 * a.Value * former * hL))
+
+[<Fact>]
+let ``Rounding.tolerance: a float64 run → max_s 4·Ā_s·c_s·(1 + ς_s/2) + γ_(n(d_out + 1) + 1), c_s the per-state count written out, Ā_s ≤ Π(1 + κ_k/L), no floor`` () =
     let run = mlpRun ()
     let st = run.Setting
     // the worst case A = max over snapshots of Π_k(1 + s1‖W_k‖₂‖V_k‖₂/L), from the lemma chain's norms of each snapshot
@@ -42,11 +108,13 @@ let ``Rounding.tolerance: a float64 run → max_s 4·Ā_s·L(m + d)u·(1 + ς_s/
         Array.fold2 (fun p w v -> p * (1.0 + st.S1 * w * v / float st.Depth)) 1.0 sn.WOp sn.VOp
     close (seq { for s in 0 .. run.SnapshotCount - 1 -> worst s } |> Seq.max) (Rounding.forwardAmplification run)
     let sums = g64 (float (st.Samples * (run.Data.Data.OutputDim + 1) + 1))
-    let perState = 4.0 * float st.Depth * float (st.Width + st.Dim) * Math.Pow(2.0, -53.0)
     let expected =
         seq { for s in 0 .. run.SnapshotCount - 1 ->
                 let a = Rounding.amplificationAt run s
                 Assert.True(a.Value <= worst s * (1.0 + 1e-12), sprintf "Ā_%d = %g above the worst case %g" s a.Value (worst s))
+                // the per-state count c_s, evaluated here from its definition
+                Assert.True(abs (a.PerState - stateCount run s) <= 1e-9 * a.PerState, sprintf "c_%d = %g, written out %g" s a.PerState (stateCount run s))
+                let perState = 4.0 * a.PerState
                 close (perState * a.Value + sums) (Rounding.forwardToleranceAt run s)
                 perState * a.Value * (1.0 + a.Sensitivity / 2.0) + sums }
         |> Seq.max

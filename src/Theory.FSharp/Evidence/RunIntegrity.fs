@@ -6,7 +6,7 @@ module ResOdeProofs.Theory.RunIntegrity
 open System
 open ResOdeProofs.Theory
 open ResOdeProofs.Theory.Comparison
-// the unit roundoff u and, per snapshot s, τ_s = 4·Ā_s·L·(m + d)·u + γ_{n(d_out+1)+1} of the run's precision (Ā_s the
+// the unit roundoff u and, per snapshot s, τ_s = 4·Ā_s·c_s + γ_{n(d_out+1)+1} of the run's precision (c_s the per-state count, Ā_s the
 // amplification by the products of the actual Jacobians, `Rounding.forwardToleranceAt`) and the gradients' τ^∇_s
 // (`Rounding.toleranceAt`); the same derivation in float64 and float32, no floor.
 open ResOdeProofs.Theory.Rounding
@@ -28,6 +28,9 @@ let private toleranceConstants (tauAt: Run -> int -> float) (run: Run) =
     [ "tau", (if snaps.IsEmpty then tolerance run else snaps |> List.map (tauAt run) |> List.max)
       "amplification", (if amps.IsEmpty then 1.0 else amps |> List.map (fun a -> a.Value) |> List.max)
       "sensitivity", (if amps.IsEmpty then 0.0 else amps |> List.map (fun a -> a.Sensitivity) |> List.max)
+      "per-state count", (if amps.IsEmpty then float run.Setting.Depth * float (run.Setting.Width + run.Setting.Dim) * unitRoundoff run
+                          else amps |> List.map (fun a -> a.PerState) |> List.max)
+      "former per-state count L(m + d)u", float run.Setting.Depth * float (run.Setting.Width + run.Setting.Dim) * unitRoundoff run
       "snapshots by Jacobian products", float (amps |> List.filter (fun a -> a.Method = "jacobian products") |> List.length)
       "worst-case amplification", forwardAmplification run
       "unit roundoff", unitRoundoff run ]
@@ -43,7 +46,8 @@ let snapshotLoss : Result<Run> =
       Provenance = ProvedHere
       Doc = doc
       Statement =
-        "For every snapshot s at iteration j, |ℓ(Z^j recomputed) − losses[j]| ≤ τ_s·ℓ + 2√ℓ·δ + δ², τ_s = 4·Ā_s·L(m + d)u + γ_{n(d_out+1)+1} in the run's precision u "
+        "For every snapshot s at iteration j, |ℓ(Z^j recomputed) − losses[j]| ≤ τ_s·ℓ + 2√ℓ·δ + δ², τ_s = 4·Ā_s·c_s + γ_{n(d_out+1)+1} in the run's precision u "
+        + "(c_s ≥ one pass' rounding up to a layer relative to that layer's states, counted per layer from the magnitudes of its terms: γ_{m+3}(|h| + |V||σ|/L) + |V|(s1γ_d|W||h| + ε_σ)/L) "
         + "(Ā_s ≥ the norm of every product of the layers' Jacobians along snapshot s's pass, from their actual products at the verifier's states, or Π(1 + κ_k/L) where these are not available), "
         + "δ = τ_s·‖B‖₂·max_i‖h_L^i‖: the outputs carry a rounding error relative to their own size, not to the residual's, so near an interpolating "
         + "minimum (ℓ → 0) the residual r_i = Bh_L^i − y_i loses digits by cancellation and (1/n)Σ(2‖r_i‖‖δr_i‖ + ‖δr_i‖²) ≤ 2√ℓ·δ + δ² (Cauchy–Schwarz); "

@@ -60,7 +60,72 @@ type Amplification =
       Sensitivity: float
       /// "jacobian products" (the actual products at the verifier's states), "worst case" (Π(1 + κ_k/L), the fallback)
       /// or "none" (a block other than the MLP: 1)
-      Method: string }
+      Method: string
+      /// c_s: one pass' rounding to first order, relative to the states it is made in (`stateCountAt`; in place of the
+      /// former L·(m + d)·u)
+      PerState: float }
+
+/// One pass' rounding at snapshot s, counted per layer and sample at the verifier's float64 states (docs/theorems/
+/// RunIntegrity.md, "Per-state count"): the computed x_k = fl(x_{k−1} + (1/L)·V_k σ(W_k x_{k−1})) in the run's precision u
+/// differs from the exact layer map at the computed x_{k−1} by at most, entrywise,
+///   β_k = γ_{m+3}·(|x_{k−1}| + |V_k||ẑ|/L) + |V_k|·(s1·γ_d·|W_k||x_{k−1}| + ε(ẑ))/L,
+/// ẑ = σ(W_k x_{k−1}), ε(z) = `LayerJacobian.evalErr` (16u(1 + |z|), the activation library's assumed accuracy): the m + 1
+/// terms of a state entry with 1/L and its product (γ_{m+3}, any order, fused or not), the pre-activation's d terms
+/// (γ_d·|W||x|) moved through σ (s1 = sup|σ'|), σ's own error. S_b^i = Σ_{k≤b} ‖β_k^i‖₂ per sample; `Prefix`.[b] =
+/// max_i S_b^i and `Count` = max_b Prefix_b / max_i ‖h_b^i‖ (b = 1..L). Evaluated at the verifier's states instead of the
+/// engine's, which differ by O(u): first order in u, like every count of this module, but relative to the terms' own
+/// magnitudes, where the former count (m + d)u·‖h_k‖ per layer was relative to the state alone.
+type StateCount = { Count: float; Prefix: float[] }
+
+let private stateCounts = Runtime.CompilerServices.ConditionalWeakTable<Run, Lazy<StateCount>[]>()
+
+/// The per-state count of snapshot s of an MLP run (`StateCount`; computed once per snapshot and run).
+let stateCountAt (run: Run) (s: int) : StateCount =
+    let table =
+        stateCounts.GetValue(run, fun run ->
+            Array.init run.SnapshotCount (fun s ->
+                lazy
+                    (let st = run.Setting
+                     let L, m, d = st.Depth, st.Width, st.Dim
+                     let md = m * d
+                     let ur = unitRoundoff run
+                     let gm, gd = gammaOf ur (float (m + 3)), gammaOf ur (float d)
+                     let s1 = st.S1
+                     let lw = run.Layerwise s
+                     let n = lw.H.[0].Length
+                     let w, v = run.W s, run.V s
+                     let sums = Array.zeroCreate<float> n
+                     let prefix = Array.zeroCreate<float> (L + 1)
+                     let q = Array.zeroCreate<float> m
+                     let fL = float L
+                     lw.VisitLayers(fun layer _ sigma ->
+                         let o = layer * md
+                         for i in 0 .. n - 1 do
+                             let x = lw.H.[layer].[i]
+                             let z = sigma.[i]
+                             for j in 0 .. m - 1 do
+                                 let mutable t = 0.0
+                                 for c in 0 .. d - 1 do t <- t + abs (w.[o + j * d + c] * x.[c])
+                                 q.[j] <- gm * abs z.[j] + s1 * gd * t + LayerJacobian.evalErr ur z.[j]
+                             let mutable sq = 0.0
+                             for r in 0 .. d - 1 do
+                                 let mutable t = 0.0
+                                 for j in 0 .. m - 1 do t <- t + abs v.[o + r * m + j] * q.[j]
+                                 let e = gm * abs x.[r] + t / fL
+                                 sq <- sq + e * e
+                             sums.[i] <- sums.[i] + sqrt sq
+                         prefix.[layer + 1] <- Comparison.maxKeepNaN sums)
+                     // the float64 evaluation of these sums of non-negative terms (at most m·d + m + d + L roundings on a
+                     // path, γ of that, Higham Lemma 3.1), and the quotient
+                     let raise = 1.0 + gammaOf Float64UnitRoundoff (float (md + m + d + L + 8))
+                     let prefix = prefix |> Array.map (fun p -> p * raise)
+                     let mutable count = 0.0
+                     for b in 1 .. L do
+                         let hb = lw.H.[b] |> Array.map Linalg.norm |> Comparison.maxKeepNaN
+                         let c = if prefix.[b] = 0.0 then 0.0 elif hb > 0.0 then prefix.[b] / hb else Double.PositiveInfinity
+                         count <- if Double.IsNaN c || Double.IsNaN count then nan else max count c
+                     { Count = count; Prefix = prefix })))
+    table.[s].Force()
 
 /// max_j ‖(W_k)_{j,:}‖₂ of every layer of snapshot s (raised by 1 + γ(d + 2) for its rounding): |(W_k e)_j| ≤ it·‖e‖,
 /// the move of a pre-activation under a state error e.
@@ -136,12 +201,13 @@ let private actualAmplification (run: Run) (s: int) (hMaxOf: Lazy<float>) (rowsO
         let T = Array.Parallel.init lw.H.[0].Length perSample |> Comparison.maxKeepNaN
         // step 4: the secant Jacobians differ from the tangent ones by ‖Δ_k‖ ≤ (2s2/L)‖V_k‖₂‖W_k‖₂r_k·ĀS_{k−1}
         // (r_k = max_j ‖(W_k)_{j,:}‖₂, `rowNorms`),
-        // S_{k−1} = (k − 1)(m + d)u·2H̄ (the per-state count of the first k − 1 layers; 2H̄ ≥ every state of the three passes)
-        let hBar = 2.0 * hMax
+        // S_{k−1} = 2·max_i S_{k−1}^i (the per-state count of the first k − 1 layers, `stateCountAt`; 2 for the three passes'
+        // states, as 2H̄ was for the former count)
+        let count = stateCountAt run s
         let rows = rowsOf.Force()
         let mutable K = 0.0
         for k in 1 .. L do
-            let sPrev = float (k - 1) * float (m + d) * ur * hBar
+            let sPrev = 2.0 * count.Prefix.[k - 1]
             K <- K + 2.0 * s2 / float L * vOp.[k - 1] * wOp.[k - 1] * rows.[k - 1] * sPrev
         K <- K * (1.0 + gam (4 * L + 8))
         // step 5: Ā = 2T/(1 + √(1 − 4T²K)), the least solution of Ā ≥ T(1 + Ā²K)
@@ -149,7 +215,7 @@ let private actualAmplification (run: Run) (s: int) (hMaxOf: Lazy<float>) (rowsO
         if not (Double.IsFinite T) || not (disc > 0.0) then None
         else
             let a = 2.0 * T / (1.0 + sqrt disc) * (1.0 + 8.0 * u)
-            let rho = a * float L * float (m + d) * ur
+            let rho = a * count.Count
             if not (rho <= 0.25) then None
             else Some a
 
@@ -168,6 +234,13 @@ let private sensitivity (run: Run) (s: int) (hMaxOf: Lazy<float>) (rowsOf: Lazy<
         let sens = s2 * 2.0 * hMax * (a * meanVW2 + Array.max rows / st.S1) * (1.0 + gammaOf Float64UnitRoundoff (float (L + 8)))
         if Double.IsFinite sens then sens else 0.0
 
+/// L·(m + d)·u, the former per-state count (a first-order estimate relative to the states alone): kept for a run without
+/// snapshots, a block other than the MLP (whose pass is compared by other means) and a snapshot whose `stateCountAt` is not
+/// a finite number (its states not finite, or all 0 at a layer).
+let private formerPerState (run: Run) =
+    let st = run.Setting
+    float st.Depth * float (st.Width + st.Dim) * unitRoundoff run
+
 /// The products of the actual Jacobians are formed only at a snapshot whose worst case Π_k(1 + κ_k/L) exceeds 10. Both
 /// are upper bounds of the same amplification, so this is a choice of cost, not of validity: the products cost 0.2–2 CPU s
 /// per snapshot (figure 2, the deep run: docs/performance.md), and below 10 the worst case leaves an allowance at most ten
@@ -185,7 +258,7 @@ let private amplificationsAt = Runtime.CompilerServices.ConditionalWeakTable<Run
 /// worst case (its slopes jump: no second-order bound); a block other than the MLP 1 (its pass is compared by other
 /// means).
 let amplificationAt (run: Run) (s: int) : Amplification =
-    if not run.IsMlp then { Value = 1.0; Sensitivity = 0.0; Method = "none" }
+    if not run.IsMlp then { Value = 1.0; Sensitivity = 0.0; Method = "none"; PerState = formerPerState run }
     else
         let table =
             amplificationsAt.GetValue(run, fun run ->
@@ -194,18 +267,17 @@ let amplificationAt (run: Run) (s: int) : Amplification =
                         // a failure of the products' computation is not caught here: it is a failure of the tool
                         // (the reference pass cannot fail on an MLP run; a state that is not finite gives None below)
                         (let worst = worstCaseAt run s
+                         let perState = stateCountAt run s |> fun c -> if Double.IsFinite c.Count then c.Count else formerPerState run
                          // H̄ and the row norms r_k of the snapshot, formed once for the products and ς (when either asks)
                          let hMax = lazy (stateNormMax run s)
                          let rows = lazy (rowNorms run s)
                          match (if worst <= ProductsAbove then None else actualAmplification run s hMax rows) with
-                         | Some a when a <= worst -> { Value = a; Sensitivity = sensitivity run s hMax rows a; Method = "jacobian products" }
-                         | _ -> { Value = worst; Sensitivity = sensitivity run s hMax rows worst; Method = "worst case" })))
+                         | Some a when a <= worst -> { Value = a; Sensitivity = sensitivity run s hMax rows a; Method = "jacobian products"; PerState = perState }
+                         | _ -> { Value = worst; Sensitivity = sensitivity run s hMax rows worst; Method = "worst case"; PerState = perState })))
         table.[s].Force()
 
-/// 4·L·(m + d)·u, the per-state count of τ (the forward pass' rounding to first order, two passes, squares).
-let private perStateCount (run: Run) =
-    let st = run.Setting
-    4.0 * float st.Depth * float (st.Width + st.Dim) * unitRoundoff run
+/// 4·L·(m + d)·u, τ's per-state term without snapshots (the former count, two passes, squares).
+let private perStateCount (run: Run) = 4.0 * formerPerState run
 
 /// γ of the sums over the samples: n·(d_out + 1) + 1 roundings.
 let private sampleSums (run: Run) =
@@ -213,31 +285,32 @@ let private sampleSums (run: Run) =
 
 /// (forward) The relative tolerance of a quantity the engine and the reference (`Layerwise`, double) compute by the
 /// forward pass from snapshot s's weights (the loss, I.loss; the trace at the snapshot, I.trace):
-///   τ_s = 4·Ā_s·L·(m + d)·u + γ_{n·(d_out + 1) + 1}
-/// in the run's precision u, Ā_s = `amplificationAt`. Each hidden state passes through L blocks of inner products of
-/// lengths m and d, each contributing a relative error ≤ (m + d)·u (first order, the per-state count); an error made at
-/// layer j reaches a later state through the product of the layers' Jacobians, at most Ā_s; the engine and the
+///   τ_s = 4·Ā_s·c_s + γ_{n·(d_out + 1) + 1}
+/// in the run's precision u, Ā_s and c_s = `amplificationAt`'s Value and PerState. c_s bounds the rounding one pass makes
+/// up to a layer relative to that layer's states (`stateCountAt`: each layer's inner products of lengths d and m, 1/L and
+/// σ, counted relative to the magnitudes of their terms); an error made at layer j reaches a later state through the
+/// product of the layers' Jacobians, at most Ā_s; the engine and the
 /// reference each make such errors (2) and the loss squares the outputs (2). The second term is what the per-state
 /// count leaves out: the sums over the samples, n·d_out squares summed and divided by n for the loss and n terms for
 /// every entry of a layer gradient. The same in float32 at u = 2⁻²⁴ (no floor). docs/theorems/RunIntegrity.md,
 /// "Tolerance from rounding".
 let forwardToleranceAt (run: Run) (s: int) =
     if run.SnapshotCount = 0 then perStateCount run + sampleSums run
-    else 4.0 * (amplificationAt run s).Value * float run.Setting.Depth * float (run.Setting.Width + run.Setting.Dim) * unitRoundoff run
-         + sampleSums run
+    else
+        let a = amplificationAt run s
+        4.0 * a.Value * a.PerState + sampleSums run
 
 /// (gradient) The relative tolerance of a quantity the engine and the reference compute by the forward and the backward
 /// pass from snapshot s's weights (the layer gradients, I.update): the forward one with the backward pass' and the
 /// layer gradients' sensitivity to the states' errors,
-///   τ^∇_s = 4·Ā_s·L·(m + d)·u·(1 + ς_s/2) + γ_{n·(d_out + 1) + 1},
+///   τ^∇_s = 4·Ā_s·c_s·(1 + ς_s/2) + γ_{n·(d_out + 1) + 1},
 /// ς_s = `amplificationAt`'s Sensitivity (the adjoints' error propagated by the transposed Jacobians, whose products
 /// are the same, and σ' evaluated at states off by the forward error).
 let toleranceAt (run: Run) (s: int) =
     if run.SnapshotCount = 0 then perStateCount run + sampleSums run
     else
         let a = amplificationAt run s
-        4.0 * a.Value * float run.Setting.Depth * float (run.Setting.Width + run.Setting.Dim) * unitRoundoff run
-        * (1.0 + a.Sensitivity / 2.0)
+        4.0 * a.Value * a.PerState * (1.0 + a.Sensitivity / 2.0)
         + sampleSums run
 
 /// The relative tolerance of quantities the engine computed at iterates that are not all snapshots (the per-iterate
