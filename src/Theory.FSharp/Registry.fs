@@ -72,6 +72,7 @@ type VerdictRow =
 
 let private provenance = function
     | ProvedHere -> "proved here"
+    | ProvedHereEstimated what -> "proved here (estimated: " + what + ")"
     | Empirical -> "empirical"
 
 /// A holding comparison's slack; a negative one (the measured value above the bound by less than the comparison's

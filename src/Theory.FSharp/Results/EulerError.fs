@@ -603,7 +603,7 @@ let boundDefect : Result<Run> =
     { Id = "B.bound.defect"
       Title = "ResNet vs neural ODE at fixed weights: the error is the propagated defect of the ODE's nodes"
       Source = "derived here (docs/theorems/EulerError.md, B.bound.defect)"
-      Provenance = ProvedHere
+      Provenance = ProvedHereEstimated "the reference solve's error"
       Doc = "docs/theorems/EulerError.md"
       Statement =
         "At every snapshot, with H̃_k the reference solution at s = k/L and J̃_k the secant Jacobians of B.bound.secant, the error "
@@ -618,7 +618,7 @@ let localError : Result<Run> =
     { Id = "B.local"
       Title = "ResNet vs neural ODE at fixed weights: one-layer defect within the local-error bound"
       Source = "derived here (docs/theorems/EulerError.md, B.local)"
-      Provenance = ProvedHere
+      Provenance = ProvedHereEstimated "the reference solve's error"
       Doc = "docs/theorems/EulerError.md"
       Statement =
         "At every snapshot, sample and layer k, the defect of the reference nodes ‖H̃_k − H̃_{k−1} − (1/L)V_kσ(W_k H̃_{k−1})‖ is at most "

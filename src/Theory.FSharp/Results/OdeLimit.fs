@@ -93,7 +93,7 @@ let boundResult (f: Family) (hypotheses: (string * (Run -> HypothesisCheck)) lis
     { Id = "B.bound"
       Title = title f "first-order error bound"
       Source = sprintf "the paper's discretization argument (Marion et al., ICLR 2024, §3), derived here (%s)" f.Doc
-      Provenance = ProvedHere
+      Provenance = ProvedHereEstimated "the reference solve's error"
       Doc = f.Doc
       Statement =
         "At every snapshot, with θ(s) the piecewise-linear interpolant of the layers (θ_k at s = k/L, constant on [0, 1/L]) and H the solution of "
@@ -113,7 +113,7 @@ let propagatedResult (f: Family) (suffix: string) (named: string) (jacobians: st
     { Id = "B.bound." + suffix
       Title = title f ("local errors propagated by " + named)
       Source = sprintf "derived here (%s, B.bound.%s)" f.Doc suffix
-      Provenance = ProvedHere
+      Provenance = ProvedHereEstimated "the reference solve's error"
       Doc = f.Doc
       Statement =
         "At every snapshot, with H̃_k the reference solution of the neural ODE of the layers' piecewise-linear interpolant at s = k/L, the error "

@@ -8,6 +8,10 @@ open System
 type Provenance =
     /// Derived in this project (docs/theorems has the derivation).
     | ProvedHere
+    /// Derived in this project, but a term of the comparison's allowance is an estimate, not a bound (the named quantity;
+    /// the result's page says what is assumed): the verdict holds under that estimate. E.g. a reference ODE solve's error
+    /// estimated by a second solve, a producer's integration error read as the sum of its local errors.
+    | ProvedHereEstimated of estimated: string
     /// An empirical regularity the paper reports or predicts (e.g. an observed rate), checked statistically.
     | Empirical
 
