@@ -13,10 +13,14 @@ let private estimated =
     [ for id in [ "B.bound"; "B.bound.secant"; "B.bound.tangent"; "B.bound.defect"; "B.local" ] -> id, "the reference solve's error"
       for id in [ "A.flow"; "C.gfDecay"; "C.gfPathLength" ] -> id, "the producer's integration error"
       "E.replay", "a foreign producer's rounding"
-      "E.flowReplay", "integration errors, the loss' curvature" ]
+      "E.flowReplay", "a foreign producer's integration errors, the loss' curvature"
+      for id in [ "A.split"; "A.split.segments"; "A.split.segments.remainder"; "A.split.centre.segments"; "A.split.centre.remainder" ] ->
+          id, "a foreign producer's landing (E.replay's allowance)"
+      for id in [ "A.flow.split.segments"; "A.flow.split.segments.remainder"; "A.flow.split.centre.segments"; "A.flow.split.centre.remainder" ] ->
+          id, "a foreign producer's integration error (E.flowReplay's tolerance)" ]
 
 [<Fact>]
-let ``Provenance: the results whose allowance holds an estimate → 'proved here (estimated: …)' in their rows; I.*, L*, A.split → 'proved here'`` () =
+let ``Provenance: the results whose allowance holds an estimate → 'proved here (estimated: …)' in their rows; I.*, L*, A.aposteriori → 'proved here'`` () =
     let all = Registry.singleRun @ Registry.blockSingleRun
     for (id, what) in estimated do
         let r = all |> List.tryFind (fun r -> r.Id = id)
@@ -25,7 +29,7 @@ let ``Provenance: the results whose allowance holds an estimate → 'proved here
         | ProvedHereEstimated w -> Assert.Equal(what, w)
         | p -> failwithf "%s: %A" id p
     for r in all do
-        if r.Id.StartsWith "I." || r.Id.StartsWith "L" || r.Id.StartsWith "A.split" then
+        if r.Id.StartsWith "I." || r.Id.StartsWith "L" || r.Id.StartsWith "A.aposteriori" then
             Assert.True((r.Provenance = ProvedHere), sprintf "%s: %A" r.Id r.Provenance)
     // the rows as verify writes them
     let run = train (RunSpec(Depth = 4, Width = 4, Samples = 4, Dim = 2, Iterations = 2, Snapshots = 2, Seed = 1L))

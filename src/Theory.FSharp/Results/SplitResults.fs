@@ -579,7 +579,7 @@ let centreSegments : Result<Run> =
     { Id = "A.split.centre.segments"
       Title = "Depth-smoothness during training, linearised centre with a certified remainder, restarted at each snapshot"
       Source = "paper §3 (finite training time), centre form derived here (docs/theorems/DepthSmoothness.md, A.split.centre.segments)"
-      Provenance = ProvedHere
+      Provenance = ProvedHereEstimated "a foreign producer's landing (E.replay's allowance)"
       Doc = aDoc
       Statement =
         "For plain gradient descent, Δ_k = Z_{k+1} − Z_k obeys Δ^{j+1} = (I − ηM̄^j)Δ^j − ηE^j exactly, M̄^j the Hessian of f(Z) = Σ_i p_{k+1}^{iᵀ}Vσ(Wh_k^i) "
@@ -618,7 +618,7 @@ let centreRemainder : Result<Run> =
     { Id = "A.split.centre.remainder"
       Title = "Depth-smoothness during training, the recorded increments within the certified remainder of the linearised centre (restarted at each snapshot)"
       Source = "paper §3 (finite training time), centre form derived here (docs/theorems/DepthSmoothness.md, A.split.centre.remainder)"
-      Provenance = ProvedHere
+      Provenance = ProvedHereEstimated "a foreign producer's landing (E.replay's allowance)"
       Doc = aDoc
       Statement =
         "With the centre c and the remainder bounds ē_W, ē_V of A.split.centre.segments (the same recursion on the evidence replay, restarted at every snapshot), "
