@@ -34,9 +34,9 @@ let ``Rounding.chainRel: figure-1 sizes → 8(4L(m + d)u + γ_2S) + γ_8(L+1), 2
     Assert.InRange(got, 2.4e-11, 2.5e-11)
 
 /// The per-state count c_s written out from its definition (docs/theorems/RunIntegrity.md, "Per-state count"), one
-/// sample and layer at a time, for the runs of these tests: β_k = γ_{m+3}(|x| + |V||σ|/L) + |V|(s1γ_d|W||x| + 16u(1 + |σ|))/L
-/// at the reference's states, S_b = Σ_{k≤b}‖β_k‖, c = max_b max_i S_b^i / max_i‖h_b^i‖ (without the float64 raise of a
-/// few u, which the 1e-9 of the comparison covers).
+/// sample and layer at a time, for the runs of these tests: β_0 = γ_{d_in+1}|A||x| + u|h_0|, β_k = γ_{m+3}(|x| + |V||σ|/L) +
+/// |V|(s1γ_d|W||x| + 16u(1 + |σ|))/L at the reference's states, S_b = Σ_{k≤b}‖β_k‖, c = max_b max_i S_b^i / max_i‖h_b^i‖
+/// (without the float64 raise of a few u, which the 1e-9 of the comparison covers).
 let private stateCount (run: Run) (s: int) =
     let st = run.Setting
     let L, m, d = st.Depth, st.Width, st.Dim
@@ -46,6 +46,15 @@ let private stateCount (run: Run) (s: int) =
     let w, v = run.W s, run.V s
     let n = lw.H.[0].Length
     let S = Array2D.zeroCreate<float> (L + 1) n
+    // the embedding h_0 = A x: γ_{d_in+1}|A||x| + u|h_0|
+    let data = run.Data.Data
+    let dIn = data.InputDim
+    for i in 0 .. n - 1 do
+        let ax r =
+            match run.Data.A with
+            | null -> abs data.X.[i * dIn + r]
+            | a -> Seq.sum (seq { for c in 0 .. dIn - 1 -> abs (a.[r * dIn + c] * data.X.[i * dIn + c]) })
+        S.[0, i] <- sqrt (Seq.sum (seq { for r in 0 .. d - 1 -> let e = gam (dIn + 1) * ax r + u * abs lw.H.[0].[i].[r] in e * e }))
     for k in 1 .. L do
         for i in 0 .. n - 1 do
             let x = lw.H.[k - 1].[i]
@@ -97,6 +106,40 @@ let ``Rounding.amplificationAt per-state count: a float32 pass whose last layer 
     // the former count (m + d)u per layer, relative to the states, is below the error actually made: it did not bound it
     let former = float (2 * (4 + 2)) * Rounding.Float32UnitRoundoff
     Assert.True(err > 4.0 * a.Value * former * hL, sprintf "state error %g within 4·Ā·L(m + d)u·max‖h_L‖ = %g" err (4.0 * a.Value * former * hL))
+
+/// A float32 run of another producer whose embedding cancels: L = m = d = n = d_out = 1, d_in = 3, identity σ, V = 0,
+/// A = [1 1 1], x = (1, 3·2⁻²⁶, −1), y = 0. In float32, (1 + 3·2⁻²⁶) − 1 = 0, so the producer's h_0 and loss are 0 while the
+/// exact h_0 is 3·2⁻²⁶ and the exact loss 2.0·10⁻¹⁵: a faithful float32 computation. `recorded` is written as its loss.
+let private embeddingRun (recorded: float) =
+    let dir = Path.Combine(Path.GetTempPath(), "resode-embed-" + Guid.NewGuid().ToString("N"))
+    Directory.CreateDirectory dir |> ignore
+    let x = [| 1.0f; float32 (3.0 * Math.Pow(2.0, -26.0)); -1.0f |]
+    Npy.Write(Path.Combine(dir, "x.npy"), ReadOnlySpan(x), 1, 3)
+    Npy.Write(Path.Combine(dir, "y.npy"), ReadOnlySpan([| 0.0f |]), 1, 1)
+    Npy.Write(Path.Combine(dir, "a.npy"), ReadOnlySpan([| 1.0f; 1.0f; 1.0f |]), 1, 3)
+    Npy.Write(Path.Combine(dir, "w.npy"), ReadOnlySpan([| 0.5f |]), 1, 1, 1, 1)
+    Npy.Write(Path.Combine(dir, "v.npy"), ReadOnlySpan([| 0.0f |]), 1, 1, 1, 1)
+    Npy.WriteInt64(Path.Combine(dir, "steps.npy"), ReadOnlySpan([| 0L |]), 1)
+    Npy.Write(Path.Combine(dir, "losses.npy"), ReadOnlySpan([| recorded |]), 1)
+    File.WriteAllText(Path.Combine(dir, "run.json"), """{"format": "resode-run/1", "activation": "identity", "eta": 0.01, "precision": "float32"}""")
+    try Run(RunDirectory.Read dir) finally Directory.Delete(dir, true)
+
+[<Fact>]
+let ``I.loss: a float32 run whose embedding A x cancels to 0 in float32 (loss 0, exact 2e-15) → holds with the embedding's rounding counted; its loss off by twice the allowance → violated`` () =
+    // the producer's own float32 arithmetic: h_0 = ((1 + 3·2⁻²⁶) − 1) = 0
+    let x1 = float32 (3.0 * Math.Pow(2.0, -26.0))
+    Assert.Equal(0.0f, (1.0f + x1) + -1.0f)
+    let run = embeddingRun 0.0
+    Assert.InRange((run.Layerwise 0).Loss, 1.9e-15, 2.1e-15)
+    let iLoss (r: Run) = (Result.evaluate RunIntegrity.snapshotLoss r).Verdict
+    Assert.True(Verdict.isHolds (iLoss run), sprintf "%A" (iLoss run))
+    // without β_0 the count of this pass is 0 (V = 0: no layer adds rounding) and nothing covered the embedding's
+    Assert.True((Rounding.stateCountAt run 0).Prefix.[0] > 0.0)
+    let allowance = RunIntegrity.lossAllowance run 0
+    Assert.True(allowance < 1e-9, sprintf "allowance %g" allowance)
+    match iLoss (embeddingRun ((run.Layerwise 0).Loss + 2.0 * allowance)) with
+    | Violated _ -> ()
+    | v -> failwithf "expected violated, got %A" v
 
 [<Fact>]
 let ``Rounding.tolerance: a float64 run → max_s 4·Ā_s·c_s·(1 + ς_s/2) + γ_(n(d_out + 1) + 1), c_s the per-state count written out, Ā_s ≤ Π(1 + κ_k/L), no floor`` () =

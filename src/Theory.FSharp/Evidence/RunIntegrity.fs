@@ -11,14 +11,55 @@ open ResOdeProofs.Theory.Comparison
 // (`Rounding.toleranceAt`); the same derivation in float64 and float32, no floor.
 open ResOdeProofs.Theory.Rounding
 
-/// The rounding allowance of a loss recomputed from snapshot s's weights against the engine's:
-/// τ_s·ℓ + 2√ℓ·δ + δ², δ = τ_s·‖B‖₂·max_i‖h_L^i‖ (ℓ the recomputed loss; derivation in I.loss's statement).
-let lossAllowance (run: Run) (s: int) =
-    let tau = forwardToleranceAt run s
+/// The bound δ_s on every residual's error ‖r̂_i − r_i‖ (r_i = B h_L^i − y_i) of the two computed passes together at
+/// snapshot s (docs/theorems/RunIntegrity.md, "I.loss' allowance"): each pass' state error at layer L, at most Ā_s·max_i S_L^i
+/// (`Rounding.stateCountAt`, the embedding's rounding included), through B; each pass' readout, γ_d·|B||h_L| (d terms a
+/// coordinate); and a float32 run's targets rounded to float32, u·|y|:
+///   δ_s = 2·Ā_s·max_i S_L^i·‖B‖₂ + 2γ_d·max_i‖|B||h_L^i|‖ + [float32] u·max_i‖y_i‖.
+/// A block other than the MLP (or a snapshot whose count is not a finite number) takes τ_s·‖B‖₂·max_i‖h_L^i‖, the former form.
+let residualError (run: Run) (s: int) =
     let lw = run.Layerwise s
-    let hmax = lw.H.[lw.H.Length - 1] |> Array.map Linalg.norm |> Comparison.maxKeepNaN
-    let delta = tau * run.Setting.ReadoutNorm * hmax
-    tau * abs lw.Loss + 2.0 * sqrt (abs lw.Loss) * delta + delta * delta
+    let hL = lw.H.[lw.H.Length - 1]
+    let hmax = hL |> Array.map Linalg.norm |> Comparison.maxKeepNaN
+    let count = if run.IsMlp && run.SnapshotCount > 0 then Some (stateCountAt run s) else None
+    match count with
+    | Some c when Double.IsFinite c.Prefix.[c.Prefix.Length - 1] ->
+        let st = run.Setting
+        let ur = unitRoundoff run
+        let d = st.Dim
+        let dOut = run.Data.Data.OutputDim
+        let absReadout (h: float[]) =
+            match run.Data.B with
+            | null -> Linalg.norm h
+            | b ->
+                let mutable sq = 0.0
+                for o in 0 .. dOut - 1 do
+                    let mutable t = 0.0
+                    for r in 0 .. d - 1 do t <- t + abs (b.[o * d + r] * h.[r])
+                    sq <- sq + t * t
+                sqrt sq
+        let readout = hL |> Array.map absReadout |> Comparison.maxKeepNaN
+        let y = run.Data.Data.Y
+        let yMax =
+            if isFloat32 run then
+                Array.init lw.H.[0].Length (fun i -> Linalg.frobenius y (i * dOut) dOut) |> Comparison.maxKeepNaN
+            else 0.0
+        let a = (amplificationAt run s).Value
+        (2.0 * a * c.Prefix.[c.Prefix.Length - 1] * st.ReadoutNorm + 2.0 * gamma run d * readout + ur * yMax)
+        * (1.0 + gamma64 (d + dOut + 16))
+    | _ -> forwardToleranceAt run s * run.Setting.ReadoutNorm * hmax
+
+/// The rounding allowance of a loss recomputed from snapshot s's weights against the engine's:
+/// 2γ_{n(d_out+1)+1}·ℓ + 2√ℓ·δ + δ², δ = `residualError` (ℓ the recomputed loss; derivation in I.loss' statement): the loss
+/// (1/n)Σ_i‖r_i‖² moves by at most (1/n)Σ(2‖r_i‖δ + δ²) ≤ 2√ℓ·δ + δ² (Cauchy–Schwarz) under residual errors ≤ δ, and each
+/// pass' sums over the samples round within γ_{n(d_out+1)+1} of ℓ. A block other than the MLP keeps τ_s·ℓ for the first term.
+let lossAllowance (run: Run) (s: int) =
+    let lw = run.Layerwise s
+    let delta = residualError run s
+    let first =
+        if run.IsMlp && run.SnapshotCount > 0 then 2.0 * gamma run (run.Setting.Samples * (run.Data.Data.OutputDim + 1) + 1)
+        else forwardToleranceAt run s
+    first * abs lw.Loss + 2.0 * sqrt (abs lw.Loss) * delta + delta * delta
 
 /// The constants of a row compared within a per-snapshot τ: the largest τ_s, the largest amplification Ā_s (and how
 /// many snapshots took the actual Jacobian products), the worst case Π(1 + κ_k/L) it replaces and u.
@@ -31,6 +72,9 @@ let private toleranceConstants (tauAt: Run -> int -> float) (run: Run) =
       "per-state count", (if amps.IsEmpty then float run.Setting.Depth * float (run.Setting.Width + run.Setting.Dim) * unitRoundoff run
                           else amps |> List.map (fun a -> a.PerState) |> List.max)
       "former per-state count L(m + d)u", float run.Setting.Depth * float (run.Setting.Width + run.Setting.Dim) * unitRoundoff run
+      // the former count (not a bound) where c_s is not a finite number (a state not finite, or every state 0 at a layer)
+      "snapshots with the former per-state count (c_s not finite)",
+      (if run.IsMlp then snaps |> List.filter (fun s -> not (Double.IsFinite (stateCountAt run s).Count)) |> List.length |> float else 0.0)
       "snapshots by Jacobian products", float (amps |> List.filter (fun a -> a.Method = "jacobian products") |> List.length)
       "worst-case amplification", forwardAmplification run
       "unit roundoff", unitRoundoff run ]
@@ -46,11 +90,13 @@ let snapshotLoss : Result<Run> =
       Provenance = ProvedHere
       Doc = doc
       Statement =
-        "For every snapshot s at iteration j, |ℓ(Z^j recomputed) − losses[j]| ≤ τ_s·ℓ + 2√ℓ·δ + δ², τ_s = 4·Ā_s·c_s + γ_{n(d_out+1)+1} in the run's precision u "
-        + "(c_s ≥ one pass' rounding up to a layer relative to that layer's states, counted per layer from the magnitudes of its terms: γ_{m+3}(|h| + |V||σ|/L) + |V|(s1γ_d|W||h| + ε_σ)/L) "
-        + "(Ā_s ≥ the norm of every product of the layers' Jacobians along snapshot s's pass, from their actual products at the verifier's states, or Π(1 + κ_k/L) where these are not available), "
-        + "δ = τ_s·‖B‖₂·max_i‖h_L^i‖: the outputs carry a rounding error relative to their own size, not to the residual's, so near an interpolating "
-        + "minimum (ℓ → 0) the residual r_i = Bh_L^i − y_i loses digits by cancellation and (1/n)Σ(2‖r_i‖‖δr_i‖ + ‖δr_i‖²) ≤ 2√ℓ·δ + δ² (Cauchy–Schwarz); "
+        "For every snapshot s at iteration j, |ℓ(Z^j recomputed) − losses[j]| ≤ 2γ_{n(d_out+1)+1}·ℓ + 2√ℓ·δ + δ² in the run's precision u, "
+        + "δ = 2·Ā_s·max_i S_L^i·‖B‖₂ + 2γ_d·max_i‖|B||h_L^i|‖ (+ u·max_i‖y_i‖ for a float32 run) bounding every residual's error of the two passes: "
+        + "S_L^i ≥ one pass' rounding up to layer L, counted per layer from the magnitudes of its terms (γ_{m+3}(|h| + |V||σ|/L) + |V|(s1γ_d|W||h| + ε_σ)/L; "
+        + "the embedding γ_{d_in+1}|A||x| + u|h_0|), Ā_s ≥ the norm of every product of the layers' Jacobians along snapshot s's pass (their actual "
+        + "products at the verifier's states, or Π(1 + κ_k/L) where these are not available), then the readout's d terms and the targets' rounding: "
+        + "the outputs carry a rounding error relative to their own size, not to the residual's, so near an interpolating minimum (ℓ → 0) the residual "
+        + "r_i = Bh_L^i − y_i loses digits by cancellation and (1/n)Σ(2‖r_i‖‖δr_i‖ + ‖δr_i‖²) ≤ 2√ℓ·δ + δ² (Cauchy–Schwarz); "
         + "a losses.npy of float32 adds r/(1 − r)·|losses[j]|, r = 2⁻²⁴ (the loss rounded to float32 when it was stored)."
       Hypotheses =
         [ "snapshots inside the recorded losses", fun (run: Run) ->

@@ -71,11 +71,13 @@ type Amplification =
 ///   β_k = γ_{m+3}·(|x_{k−1}| + |V_k||ẑ|/L) + |V_k|·(s1·γ_d·|W_k||x_{k−1}| + ε(ẑ))/L,
 /// ẑ = σ(W_k x_{k−1}), ε(z) = `LayerJacobian.evalErr` (16u(1 + |z|), the activation library's assumed accuracy): the m + 1
 /// terms of a state entry with 1/L and its product (γ_{m+3}, any order, fused or not), the pre-activation's d terms
-/// (γ_d·|W||x|) moved through σ (s1 = sup|σ'|), σ's own error. S_b^i = Σ_{k≤b} ‖β_k^i‖₂ per sample; `Prefix`.[b] =
-/// max_i S_b^i and `Count` = max_b Prefix_b / max_i ‖h_b^i‖ (b = 1..L). Evaluated at the verifier's states instead of the
+/// (γ_d·|W||x|) moved through σ (s1 = sup|σ'|), σ's own error. The pass starts from h_0 = A x formed in the run's precision:
+/// β_0 = γ_{d_in+1}·|A||x| + u·|h_0| (the embedding's d_in terms, x rounded to the run's precision, h_0 stored in it; A = I:
+/// |x|). S_b^i = Σ_{0≤k≤b} ‖β_k^i‖₂ per sample; `Prefix`.[b] = max_i S_b^i (b = 0..L) and `Count` = max_b Prefix_b /
+/// max_i ‖h_b^i‖ (b = 1..L); `Last` the same at b = L alone (what the loss reads). Evaluated at the verifier's states instead of the
 /// engine's, which differ by O(u): first order in u, like every count of this module, but relative to the terms' own
 /// magnitudes, where the former count (m + d)u·‖h_k‖ per layer was relative to the state alone.
-type StateCount = { Count: float; Prefix: float[] }
+type StateCount = { Count: float; Last: float; Prefix: float[] }
 
 let private stateCounts = Runtime.CompilerServices.ConditionalWeakTable<Run, Lazy<StateCount>[]>()
 
@@ -96,6 +98,25 @@ let stateCountAt (run: Run) (s: int) : StateCount =
                      let w, v = run.W s, run.V s
                      let sums = Array.zeroCreate<float> n
                      let prefix = Array.zeroCreate<float> (L + 1)
+                     // β_0: the embedding h_0 = A x in the run's precision
+                     let data = run.Data.Data
+                     let dIn = data.InputDim
+                     let gIn = gammaOf ur (float (dIn + 1))
+                     let a = match run.Data.A with | null -> [||] | a -> a
+                     for i in 0 .. n - 1 do
+                         let h0 = lw.H.[0].[i]
+                         let mutable sq = 0.0
+                         for r in 0 .. d - 1 do
+                             let ax =
+                                 if a.Length = 0 then abs data.X.[i * dIn + r]
+                                 else
+                                     let mutable t = 0.0
+                                     for c in 0 .. dIn - 1 do t <- t + abs (a.[r * dIn + c] * data.X.[i * dIn + c])
+                                     t
+                             let e = gIn * ax + ur * abs h0.[r]
+                             sq <- sq + e * e
+                         sums.[i] <- sqrt sq
+                     prefix.[0] <- Comparison.maxKeepNaN sums
                      let q = Array.zeroCreate<float> m
                      let fL = float L
                      lw.VisitLayers(fun layer _ sigma ->
@@ -115,16 +136,19 @@ let stateCountAt (run: Run) (s: int) : StateCount =
                                  sq <- sq + e * e
                              sums.[i] <- sums.[i] + sqrt sq
                          prefix.[layer + 1] <- Comparison.maxKeepNaN sums)
-                     // the float64 evaluation of these sums of non-negative terms (at most m·d + m + d + L roundings on a
-                     // path, γ of that, Higham Lemma 3.1), and the quotient
-                     let raise = 1.0 + gammaOf Float64UnitRoundoff (float (md + m + d + L + 8))
+                     // the float64 evaluation of these sums of non-negative terms (about m + 1.5d + d_in + L + 12 roundings
+                     // on a path: β's terms, the squares, their sum and root, the layers' sum; γ of a larger count, Higham
+                     // Lemma 3.1), and the quotient
+                     let raise = 1.0 + gammaOf Float64UnitRoundoff (float (md + m + d + dIn + L + 16))
                      let prefix = prefix |> Array.map (fun p -> p * raise)
+                     let ratio b =
+                         let hb = lw.H.[b] |> Array.map Linalg.norm |> Comparison.maxKeepNaN
+                         if prefix.[b] = 0.0 then 0.0 elif hb > 0.0 then prefix.[b] / hb else Double.PositiveInfinity
                      let mutable count = 0.0
                      for b in 1 .. L do
-                         let hb = lw.H.[b] |> Array.map Linalg.norm |> Comparison.maxKeepNaN
-                         let c = if prefix.[b] = 0.0 then 0.0 elif hb > 0.0 then prefix.[b] / hb else Double.PositiveInfinity
+                         let c = ratio b
                          count <- if Double.IsNaN c || Double.IsNaN count then nan else max count c
-                     { Count = count; Prefix = prefix })))
+                     { Count = count; Last = ratio L; Prefix = prefix })))
     table.[s].Force()
 
 /// max_j ‖(W_k)_{j,:}‖₂ of every layer of snapshot s (raised by 1 + γ(d + 2) for its rounding): |(W_k e)_j| ≤ it·‖e‖,
