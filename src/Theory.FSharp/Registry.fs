@@ -519,7 +519,7 @@ let foreignVerdicts (dir: string) : string option =
             Some(sprintf "%s is a symbolic link (to %s), which resode verify did not make; it is left untouched: move it away to verify this run" path info.LinkTarget)
         elif info.Length = 0L then
             Some(sprintf "%s is empty or not a regular file (a named pipe or a device); it is left untouched: move it away to verify this run" path)
-        else Some(sprintf "%s exists and was not written by resode verify (no \"format\": \"resode-verdicts/N\"); it is left untouched: move it away to verify this run" path)
+        else Some(sprintf "%s exists and is not a file resode verify wrote as it wrote it (no \"format\": \"resode-verdicts/N\", or its text no longer matches its content_sha256: edited, or written by a resode before 2026-12-06); it is left untouched: move it away to verify this run" path)
 
 /// Writes verdicts.json into a run directory atomically (temporary file, then rename); refuses (IOException) to replace
 /// a verdicts.json it did not write (`foreignVerdicts`). `patterns` non-empty: the rows are those of a selection
@@ -535,9 +535,12 @@ let writeVerdictsOf (dir: string) (patterns: string list) (rows: VerdictRow list
     if not patterns.IsEmpty then
         root["selection"] <- JsonArray(patterns |> List.map (fun p -> (JsonValue.Create p :> JsonNode | null)) |> Array.ofList)
     root["results"] <- JsonArray(rows |> List.map (fun r -> (rowJson r :> JsonNode | null)) |> Array.ofList)
+    // sealed: the SHA-256 of the text, so that a file edited afterwards is known as the user's (never replaced)
+    root[ResOdeProofs.Numerics.IO.OutputClaim.VerdictsSealField] <- JsonValue.Create(String('0', 64))
     let path = Path.Combine(dir, "verdicts.json")
     // through a fresh temporary renamed over the file, listed while it exists (a signal's fallback deletes it)
-    ResOdeProofs.Numerics.IO.InFlightFiles.WriteTextThrough(path, root.ToJsonString(JsonSerializerOptions(WriteIndented = true)))
+    ResOdeProofs.Numerics.IO.InFlightFiles.WriteTextThrough(
+        path, ResOdeProofs.Numerics.IO.OutputClaim.SealVerdicts(root.ToJsonString(JsonSerializerOptions(WriteIndented = true))))
 
 /// Writes verdicts.json of a whole verification (`writeVerdictsOf` with no selection).
 let writeVerdicts (dir: string) (rows: VerdictRow list) = writeVerdictsOf dir [] rows

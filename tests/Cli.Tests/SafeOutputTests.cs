@@ -69,7 +69,7 @@ public sealed class SafeOutputTests : IDisposable
         Unchanged(before, _s.Dir);
     }
 
-    [Fact(DisplayName = "train --force: our run holding a user file → refused; our run alone → replaced")]
+    [Fact(DisplayName = "train --force: our run holding a user file, a hand-written or an edited verdicts.json → refused; our run alone → replaced")]
     public void ForceOntoOurRunHoldingAUserFileIsRefusedAndOurRunIsReplacedOtherwise()
     {
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "1")).Code);
@@ -82,7 +82,23 @@ public sealed class SafeOutputTests : IDisposable
         Unchanged(before, _s.Dir);
 
         File.Delete(_s.P("run", "notes.txt"));
-        File.WriteAllText(_s.P("run", "verdicts.json"), "{\"format\": \"resode-verdicts/3\", \"results\": []}"); // as `resode verify` writes it: ours
+        // a verdicts.json with resode's format that verify did not write (by hand, or edited after verify): the user's
+        File.WriteAllText(_s.P("run", "verdicts.json"), "{\"format\": \"resode-verdicts/3\", \"results\": [], \"my_note\": \"keep\"}");
+        before = Cli.Snapshot(_s.Dir);
+        var handWritten = Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "2", "--force"));
+        Assert.Equal(ExitCodes.BadInput, handWritten.Code);
+        Cli.OneLine(handWritten);
+        Assert.Contains("verdicts.json", handWritten.Err);
+        Unchanged(before, _s.Dir);
+        File.Delete(_s.P("run", "verdicts.json"));
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "run", "--only", "I.loss").Code);   // as `resode verify` writes it: ours
+        var text = File.ReadAllText(_s.P("run", "verdicts.json"));
+        File.WriteAllText(_s.P("run", "verdicts.json"), text.Replace("\"format\"", "\"my_note\": \"keep this\", \"format\""));
+        before = Cli.Snapshot(_s.Dir);
+        var edited = Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "2", "--force"));
+        Assert.Equal(ExitCodes.BadInput, edited.Code);
+        Unchanged(before, _s.Dir);
+        File.WriteAllText(_s.P("run", "verdicts.json"), text);   // as verify wrote it again
         var ok = Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "2", "--force"));
         Assert.Equal(ExitCodes.Done, ok.Code);
         Assert.Equal(2, RunDirectory.Read(_s.P("run")).Meta.Seed);

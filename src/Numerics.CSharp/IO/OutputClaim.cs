@@ -351,9 +351,42 @@ public sealed class OutputClaim : IDisposable
         }
     }
 
+    /// <summary>The field of a verdicts file that seals its text: the SHA-256 of the file's UTF-8 bytes with this field's
+    /// value written as 64 zeros (<see cref="SealVerdicts"/>).</summary>
+    public const string VerdictsSealField = "content_sha256";
+    private static readonly string ZeroSeal = new('0', 64);
+    private static readonly System.Text.RegularExpressions.Regex SealPattern =
+        new("\"" + VerdictsSealField + "\":\\s*\"([0-9a-f]{64})\"", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
     /// <summary>
-    /// Whether <paramref name="path"/> is a verdicts file `resode verify` wrote: a JSON object whose "format" is
-    /// resode-verdicts/N. A file of that name with anything else in it is the user's (never replaced or removed).
+    /// Seals a verdicts file's JSON text, which holds the field <see cref="VerdictsSealField"/> with 64 zeros as its value
+    /// exactly once: the zeros are replaced by the SHA-256 (lower-case hex) of the text's UTF-8 bytes as given. A file whose
+    /// text was changed afterwards, by hand or by another program, no longer matches its seal and counts as the user's.
+    /// </summary>
+    public static string SealVerdicts(string json)
+    {
+        var m = SealPattern.Matches(json);
+        if (m.Count != 1 || m[0].Groups[1].Value != ZeroSeal) throw new ArgumentException("a verdicts text to seal holds its seal field once, as 64 zeros");
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(json)));
+        var g = m[0].Groups[1];
+        return string.Concat(json.AsSpan(0, g.Index), hash, json.AsSpan(g.Index + g.Length));
+    }
+
+    /// <summary>Whether a verdicts file's text matches its seal (<see cref="SealVerdicts"/>).</summary>
+    public static bool SealHolds(string json)
+    {
+        var m = SealPattern.Matches(json);
+        if (m.Count != 1) return false;
+        var g = m[0].Groups[1];
+        var zeroed = string.Concat(json.AsSpan(0, g.Index), ZeroSeal, json.AsSpan(g.Index + g.Length));
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(zeroed))) == g.Value;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="path"/> is a verdicts file `resode verify` wrote and nobody changed since: a JSON object whose
+    /// "format" is resode-verdicts/N and whose text matches its seal (<see cref="SealHolds"/>). A file of that name with
+    /// anything else in it, an edited one or one an earlier resode wrote without a seal included, is the user's (never
+    /// replaced or removed).
     /// </summary>
     public static bool IsVerdictsFile(string path)
     {
@@ -364,8 +397,10 @@ public sealed class OutputClaim : IDisposable
             if (!File.Exists(path)) return false;
             var info = new FileInfo(path);
             if (info.LinkTarget is not null || info.Length == 0) return false;
-            return JsonNode.Parse(File.ReadAllText(path)) is JsonObject o
-                && o["format"] is JsonValue v && v.TryGetValue<string>(out var f) && f.StartsWith("resode-verdicts/", StringComparison.Ordinal);
+            var text = File.ReadAllText(path);
+            return JsonNode.Parse(text) is JsonObject o
+                && o["format"] is JsonValue v && v.TryGetValue<string>(out var f) && f.StartsWith("resode-verdicts/", StringComparison.Ordinal)
+                && SealHolds(text);
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException) { return false; }
     }
