@@ -158,7 +158,9 @@ internal static class TrainCommand
         };
         if (flow && opts.Float32) return Ui.Fail("--float32 applies to gd only: the gradient flow is integrated in float64");
 
-        InitialParameters initial; NetworkShape shape;
+        // the initial weights drawn here (2·L·m·d numbers) are drawn only once the memory estimate and the output's claim
+        // have passed (in the training's own step): a setting that is refused is refused before any of its arrays exist
+        InitialParameters? initial = null; NetworkShape shape;
         string? w0p = pr.GetValue<string?>("--w0"), v0p = pr.GetValue<string?>("--v0");
         if (w0p is not null || v0p is not null)
         {
@@ -175,7 +177,6 @@ internal static class TrainCommand
             shape = new NetworkShape(spec.Depth, spec.Width, dim, data.InputDim, data.OutputDim);
             shape.Validate();
             if (spec.Init == InitKind.File) return Ui.Fail("--init file: give the weights with --w0 and --v0");
-            initial = spec.InitialWeights(shape);
         }
         var (bytes, largest) = MemoryEstimate.Mlp(shape, data.Count, opts, flow);
         return Claimed(pr, bytes, largest,
@@ -183,13 +184,13 @@ internal static class TrainCommand
             "reduce --depth, --width, --n or --snapshots, or use --float32 or --checkpoint K (K ≈ √L stores about 2√L layers' activations)",
             $"{(flow ? "gradient flow" : "train")} L={shape.Depth} m={shape.Width} n={data.Count}",
             (progress, cancel) => flow
-                ? GradientFlow.Train(shape, data, initial,
+                ? GradientFlow.Train(shape, data, initial ??= spec.InitialWeights(shape),
                     new FlowOptions(opts.Activation, pr.GetValue<double?>("--horizon") ?? opts.Eta * opts.Iterations, opts.Iterations)
                     {
                         Rtol = pr.GetValue<double>("--rtol"), Atol = pr.GetValue<double>("--atol"), Clip = opts.Clip, Snapshots = opts.Snapshots,
                         SnapshotSteps = opts.SnapshotSteps, Fault = opts.Fault, Progress = progress, Cancel = cancel,
                     }, spec.Seed, dataDesc, aMat, bMat)
-                : Trainer.Train(shape, data, initial, opts with { Progress = progress, Cancel = cancel }, spec.Seed, dataDesc, aMat, bMat));
+                : Trainer.Train(shape, data, initial ??= spec.InitialWeights(shape), opts with { Progress = progress, Cancel = cancel }, spec.Seed, dataDesc, aMat, bMat));
     }
 
     /// <summary>

@@ -105,6 +105,22 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Equal(new[] { "run" }, Directory.GetFileSystemEntries(_s.Dir).Select(Path.GetFileName).ToArray());
     }
 
+    [Fact(DisplayName = "train: a setting whose initial weights take 1 GB onto a non-empty --out → exit 2 before those weights are drawn (under 0.5 GB allocated)")]
+    public void ARefusedLargeSettingAllocatesNoWeights()
+    {
+        Directory.CreateDirectory(_s.P("out"));
+        File.WriteAllText(_s.P("out", "keep.txt"), "keep");
+        var before = Cli.Snapshot(_s.Dir);
+        // 2·L·m·d = 2·1000·256·256 doubles = 1.05 GB of initial weights; the estimate fits a machine of 24 GiB, the claim refuses
+        long allocated0 = GC.GetTotalAllocatedBytes(precise: true);
+        var r = Cli.Run(_s.Dir, "train", "--depth", "1000", "--width", "256", "--d", "256", "--n", "10", "--iters", "1", "--snapshots", "2", "--out", "out");
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated0;
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.True(allocated < 500L << 20, $"{allocated >> 20} MiB allocated before the refusal");
+        Unchanged(before, _s.Dir);
+    }
+
     [Fact(DisplayName = "train: non-empty --out without --force → exit 2 before training")]
     public void ANonEmptyOutputWithoutForceIsRefusedBeforeTraining()
     {
