@@ -123,6 +123,8 @@ internal static class TrainBnConv
             var net = new BnConvNet<float>(cfg, Math.Min(1000, train.Count));
             var (trainLossEval, trainAccEval) = BnConvTrainer.Evaluate(net, state.Theta, state.Statistics, train, mean.Mean, mean.Std, folded: true);
             var meta = Metadata(opts, train, test, state, trainLossEval, trainAccEval, ResodeApp.CommandLine(pr), state.EpochsDone - before, sw.Elapsed.TotalSeconds);
+            // where the images were read, when not the default place: verify reads them there (and checks them by their checksums)
+            if (pr.GetValue(o.DataDir) is string givenDir) meta["data_dir"] = Path.GetFullPath(givenDir);
             claim.Commit(tmp =>
             {
                 Npy.Write(Path.Combine(tmp, "params.npy"), state.Theta, state.Theta.Length);
@@ -170,6 +172,8 @@ internal static class TrainBnConv
             ["seed"] = o.Seed,
             ["data"] = $"Fashion-MNIST: first {train.Count} training and {test.Count} test images, pixels p/255 standardized by the training images' mean and std",
             ["train_size"] = train.Count, ["test_size"] = test.Count,
+            // the images themselves (verify compares them with the files it reads) and, when given, where they were read
+            ["train_sha256"] = train.Checksum(), ["test_sha256"] = test.Checksum(),
             ["augment"] = o.Augment ? "random crops (zero padding 4) and horizontal flips" : "none",
             ["architecture"] = cfg.Describe(),
             ["depth"] = cfg.Depth, ["channels"] = cfg.Channels, ["side"] = cfg.Side, ["activation"] = Activations.Name(cfg.Activation),

@@ -244,4 +244,36 @@ public class FashionStudyTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    [Fact(DisplayName = "train --arch bn-conv --data-dir: the run records the directory and its images' checksums → verify reads those images (E.accuracy holds); the directory's test images changed since → verify refuses, exit 2")]
+    public void ARunTrainedWithADataDirIsVerifiedOnItsOwnImages()
+    {
+        const string fashion = "/usr/share/datasets/fashion-mnist";
+        var dir = Cli.TempDir("bnconv-datadir");
+        try
+        {
+            // a data directory whose test files are the training files (other images than the default test set)
+            var alt = Path.Combine(dir, "alt");
+            Directory.CreateDirectory(alt);
+            foreach (var f in new[] { "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz" }) File.Copy(Path.Combine(fashion, f), Path.Combine(alt, f));
+            File.Copy(Path.Combine(fashion, "train-images-idx3-ubyte.gz"), Path.Combine(alt, "t10k-images-idx3-ubyte.gz"));
+            File.Copy(Path.Combine(fashion, "train-labels-idx1-ubyte.gz"), Path.Combine(alt, "t10k-labels-idx1-ubyte.gz"));
+            var t = Cli.Run(dir, "train", "--arch", "bn-conv", "--depth", "2", "--channels", "4", "--epochs", "1", "--batch", "32",
+                "--train-size", "96", "--test-size", "160", "--data-dir", "alt", "--out", "run");
+            Assert.True(t.Exit == 0, t.ToString());
+            var j = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "run", "run.json")))!;
+            Assert.Equal(Path.GetFullPath(alt), j["data_dir"]!.GetValue<string>());
+            Assert.Equal(64, j["test_sha256"]!.GetValue<string>().Length);
+            var v = Cli.Run(dir, "verify", "run", "--only", "E.accuracy.");
+            Assert.True(v.Exit == 0, v.ToString());
+            // the directory's test files replaced by the default test set: other images than the run's
+            File.Copy(Path.Combine(fashion, "t10k-images-idx3-ubyte.gz"), Path.Combine(alt, "t10k-images-idx3-ubyte.gz"), overwrite: true);
+            File.Copy(Path.Combine(fashion, "t10k-labels-idx1-ubyte.gz"), Path.Combine(alt, "t10k-labels-idx1-ubyte.gz"), overwrite: true);
+            var w = Cli.Run(dir, "verify", "run", "--only", "E.accuracy.");
+            Assert.True(w.Exit == 2, w.ToString());
+            Assert.Contains("test_sha256", w.Err);
+            Assert.DoesNotContain("   at ", w.Err);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }

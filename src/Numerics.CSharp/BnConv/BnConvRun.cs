@@ -80,9 +80,20 @@ public sealed class BnConvRun
         lock (_data)
         {
             if (_data.TryGetValue(dataDir ?? "", out var d)) return d;
-            var (train, test) = ImageSet.FashionMnist(dataDir ?? Json["data_dir"]?.GetValue<string>());
+            string? read = dataDir ?? Json["data_dir"]?.GetValue<string>();
+            var (train, test) = ImageSet.FashionMnist(read);
             DataReads++;
-            return _data[dataDir ?? ""] = (train.Take(TrainSize), test.Take(TestSize));
+            var sets = (train.Take(TrainSize), test.Take(TestSize));
+            // a run records the images it was trained and evaluated on (train_sha256, test_sha256; runs before 2026-12-06
+            // do not): other images (another data directory, changed files) are refused, not recounted
+            foreach (var (key, set, what) in new[] { ("train_sha256", sets.Item1, "training"), ("test_sha256", sets.Item2, "test") })
+            {
+                if (Json[key]?.GetValue<string>() is string recorded && recorded != set.Checksum())
+                    throw new RunFormatException(
+                        $"{Directory}/run.json: the first {set.Count} {what} images read from {read ?? Idx.FashionMnistDefaultDir} are not the ones this run " +
+                        $"was trained on ({key} differs): give the data directory it was trained with (run.json's data_dir, train's --data-dir)");
+            }
+            return _data[dataDir ?? ""] = sets;
         }
     }
 

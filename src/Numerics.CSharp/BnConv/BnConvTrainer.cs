@@ -19,6 +19,19 @@ public sealed record ImageSet(byte[] Images, int[] Labels, int Side)
         return new ImageSet(Images.AsSpan(0, count * px).ToArray(), Labels[..count], Side);
     }
 
+    /// <summary>The SHA-256 (lower-case hex) of the images' pixels, then their labels as 32-bit little-endian integers, then
+    /// the side: what a run records of the images it was trained or evaluated on, so that a verify reading other files
+    /// says so instead of recomputing its accuracies on other images.</summary>
+    public string Checksum()
+    {
+        using var h = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        h.AppendData(Images);
+        var b = new byte[4];
+        foreach (int l in Labels) { System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(b, l); h.AppendData(b); }
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(b, Side); h.AppendData(b);
+        return Convert.ToHexStringLower(h.GetHashAndReset());
+    }
+
     /// <summary>Fashion-MNIST's training and test sets.</summary>
     public static (ImageSet Train, ImageSet Test) FashionMnist(string? dir = null)
     {
