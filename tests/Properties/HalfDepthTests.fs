@@ -65,3 +65,18 @@ let ``B.half: L·change from L = 16 to 256, smooth layers → bounded; independe
     let iid = scaled false 256 / scaled false 16
     Assert.True(smooth < 2.0, sprintf "smooth layers: L·change grew by %.3g from L = 16 to 256" smooth)
     Assert.True(iid > 2.0, sprintf "independent layers: L·change grew only by %.3g from L = 16 to 256" iid)
+
+[<Fact>]
+let ``B.half.ode: an odd depth (L = 3) or a parameter that is NaN → hypothesis not met, the smoothness not evaluated (no exception)`` () =
+    // a bn-conv run of odd depth, or with a NaN kernel entry, ended B.half.ode as a tool error (ArgumentException: stride 2
+    // does not divide the depth; ArithmeticException in the spectral norm) while B.half said hypothesis not met
+    let odd = network true 3
+    let nan = let x = network true 16 in { x with Theta = (let t = Array.copy x.Theta in t.[5] <- nan; t) }
+    for x in [ odd; nan ] do
+        for r in HalfDepth.all do
+            match verdict r x with
+            | HypothesisNotMet _ -> ()
+            | v -> failwithf "%s on %s: expected hypothesis not met, got %A" r.Id x.Name v
+    match (Result.evaluate HalfDepth.halfOde odd).Hypotheses |> List.tryFind (fun (n, _, _) -> n.StartsWith "layers smooth in depth") with
+    | Some (_, false, detail) -> Assert.Contains("not evaluated", detail)
+    | h -> failwithf "the smoothness hypothesis: %A" h

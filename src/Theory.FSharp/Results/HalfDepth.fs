@@ -137,9 +137,14 @@ let hypFinite : string * (HalfDepthInput -> HypothesisCheck) =
 /// The stated smoothness criterion of Table 1 (sweep table1), on the folded layers.
 let hypSmooth : string * (HalfDepthInput -> HypothesisCheck) =
     "layers smooth in depth: rho = L max_k |theta_k+1 - theta_k| / max_k |theta_k| <= sqrt L", fun x ->
-        let r = (checkOf x).Rho
-        if r <= sqrt (float x.Depth) then Met(sprintf "rho = %.4g <= sqrt L = %.4g" r (sqrt (float x.Depth)))
-        else NotMet(sprintf "rho = %.4g > sqrt L = %.4g: the layers are not a discretization of a smooth function of depth, so no O(1/L) is claimed" r (sqrt (float x.Depth)))
+        // the check's pass (which measures rho) needs the two hypotheses before this one: not evaluated without them
+        let isMet h = match snd h x with | Met _ -> true | NotMet _ -> false
+        if not (isMet hypEvenDepth && isMet hypFinite) then
+            NotMet "not evaluated: it needs an even depth L >= 2 and finite parameters (the hypotheses above)"
+        else
+            let r = (checkOf x).Rho
+            if r <= sqrt (float x.Depth) then Met(sprintf "rho = %.4g <= sqrt L = %.4g" r (sqrt (float x.Depth)))
+            else NotMet(sprintf "rho = %.4g > sqrt L = %.4g: the layers are not a discretization of a smooth function of depth, so no O(1/L) is claimed" r (sqrt (float x.Depth)))
 
 let private checks (x: HalfDepthInput) (bound: int -> float) =
     let c = checkOf x
