@@ -276,4 +276,50 @@ public class FashionStudyTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    [Fact(DisplayName = "verify on a bn-conv run: a negative running variance, a missing or mistyped depth in run.json → exit 2 naming the entry or the key (not a NaN recount, a tool error or a null reference)")]
+    public void ABrokenBnConvRunIsRefusedNamingWhatIsWrong()
+    {
+        var dir = Cli.TempDir("bnconv-broken");
+        try
+        {
+            var t = Cli.Run(dir, "train", "--arch", "bn-conv", "--depth", "2", "--channels", "4", "--epochs", "1", "--batch", "32",
+                "--train-size", "64", "--test-size", "64", "--out", "run");
+            Assert.True(t.Exit == 0, t.ToString());
+            string Copy(string name)
+            {
+                var to = Path.Combine(dir, name);
+                Directory.CreateDirectory(to);
+                foreach (var f in new[] { "run.json", "params.npy", "statistics.npy" }) File.Copy(Path.Combine(dir, "run", f), Path.Combine(to, f));
+                return to;
+            }
+            // statistics: (mean, var) per batch norm b, C entries each; entry C + 1 is the stem's second running variance
+            var nv = Copy("nv");
+            var stats = ResOdeProofs.Numerics.IO.Npy.Read(Path.Combine(nv, "statistics.npy"), "statistics", -1).Data;
+            stats[4 + 1] = -1.0;
+            File.Delete(Path.Combine(nv, "statistics.npy"));
+            ResOdeProofs.Numerics.IO.Npy.Write(Path.Combine(nv, "statistics.npy"), stats, stats.Length);
+            var a = Cli.Run(dir, "verify", "nv");
+            Assert.True(a.Exit == 2, a.ToString());
+            Assert.Contains("statistics.npy", a.Err);
+            Assert.Contains("running variance", a.Err);
+            foreach (var (name, edit, key) in new (string, Func<string, string>, string)[]
+                     {
+                         ("nodepth", j => System.Text.RegularExpressions.Regex.Replace(j, "\"depth\": 2,", ""), "\"depth\" is missing"),
+                         ("strdepth", j => System.Text.RegularExpressions.Regex.Replace(j, "\"depth\": 2,", "\"depth\": \"2\","), "\"depth\" is \"2\", not a positive integer"),
+                     })
+            {
+                var d = Copy(name);
+                var text = File.ReadAllText(Path.Combine(d, "run.json"));
+                var changed = edit(text);
+                Assert.NotEqual(text, changed);
+                File.WriteAllText(Path.Combine(d, "run.json"), changed);
+                var r = Cli.Run(dir, "verify", name);
+                Assert.True(r.Exit == 2, r.ToString());
+                Assert.Contains(key, r.Err);
+                Assert.DoesNotContain("Object reference", r.Err);
+            }
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }

@@ -45,12 +45,30 @@ public sealed class BnConvRun
         catch (System.Text.Json.JsonException e) { throw new RunFormatException($"{path}: not JSON ({e.Message})"); }
         try
         {
-            var cfg = new BnConvConfig
+            // each field of the network's shape named with the kind it must be, before any file is read against it
+            int Positive(string key)
             {
-                Depth = j["depth"]!.GetValue<int>(), Channels = j["channels"]!.GetValue<int>(), Activation = Activations.Parse(j["activation"]!.GetValue<string>()),
-            };
-            var theta = Npy.Read(Path.Combine(dir, "params.npy"), $"parameters ({cfg.ParameterCount},)", cfg.ParameterCount).Data.Select(x => (float)x).ToArray();
-            var stats = Npy.Read(Path.Combine(dir, "statistics.npy"), $"running statistics ({cfg.StatisticsCount},)", cfg.StatisticsCount).Data;
+                var node = j[key] ?? throw new RunFormatException($"{path}: \"{key}\" is missing (a positive integer)");
+                if (node is not JsonValue v || !v.TryGetValue<int>(out int x) || x < 1)
+                    throw new RunFormatException($"{path}: \"{key}\" is {node.ToJsonString()}, not a positive integer");
+                return x;
+            }
+            var act = j["activation"] is JsonValue av && av.TryGetValue<string>(out var an) ? an
+                : throw new RunFormatException($"{path}: \"activation\" is {(j["activation"] is null ? "missing" : j["activation"]!.ToJsonString())}, not a string (identity, gelu, relu, …)");
+            var cfg = new BnConvConfig { Depth = Positive("depth"), Channels = Positive("channels"), Activation = Activations.Parse(act) };
+            var theta = Npy.Read(Path.Combine(dir, "params.npy"), $"parameters ({cfg.ParameterCount},) of run.json's depth {cfg.Depth} and channels {cfg.Channels}", cfg.ParameterCount).Data.Select(x => (float)x).ToArray();
+            var stats = Npy.Read(Path.Combine(dir, "statistics.npy"), $"running statistics ({cfg.StatisticsCount},) of run.json's depth {cfg.Depth} and channels {cfg.Channels}", cfg.StatisticsCount).Data;
+            // running means finite, running variances finite and not negative (batch norm divides by √(var + ε)): a
+            // statistics.npy that breaks this is refused naming the entry, not evaluated into states that are not numbers
+            for (int b = 0; b < 1 + 2 * cfg.Depth; b++)
+                for (int c = 0; c < cfg.Channels; c++)
+                {
+                    int im = 2 * b * cfg.Channels + c, iv = (2 * b + 1) * cfg.Channels + c;
+                    if (!double.IsFinite(stats[im]))
+                        throw new RunFormatException($"{Path.Combine(dir, "statistics.npy")}: entry {im} (a running mean) is {stats[im].ToString(CultureInfo.InvariantCulture)}, not a finite number");
+                    if (!double.IsFinite(stats[iv]) || stats[iv] < 0)
+                        throw new RunFormatException($"{Path.Combine(dir, "statistics.npy")}: entry {iv} (a running variance) is {stats[iv].ToString(CultureInfo.InvariantCulture)}, not a finite number ≥ 0");
+                }
             var (train, test) = Sizes(j, path);
             return new BnConvRun
             {
