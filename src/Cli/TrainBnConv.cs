@@ -114,7 +114,7 @@ internal static class TrainBnConv
             var sw = System.Diagnostics.Stopwatch.StartNew();
             int before = state.EpochsDone;
             BnConvTrainer.Train(opts, train, test, state, st => BnConvTrainer.SaveCheckpoint(ckpt, fp, st), progress: Console.WriteLine, cancel: interrupts.Token);
-            if (state.EpochsDone < opts.Epochs)
+            if (state.EpochsDone < opts.Epochs && state.Diverged is null)
             {
                 Console.Error.WriteLine($"interrupted after epoch {state.EpochsDone} of {opts.Epochs}: rerun the same command to resume from {ckpt}");
                 return ExitCodes.ToolFailed;
@@ -125,6 +125,15 @@ internal static class TrainBnConv
             var meta = Metadata(opts, train, test, state, trainLossEval, trainAccEval, ResodeApp.CommandLine(pr), state.EpochsDone - before, sw.Elapsed.TotalSeconds);
             // where the images were read, when not the default place: verify reads them there (and checks them by their checksums)
             if (pr.GetValue(o.DataDir) is string givenDir) meta["data_dir"] = Path.GetFullPath(givenDir);
+            if (state.Diverged is string why)
+            {
+                // a diverged run is written (status diverged, numbers that are not finite as null) and never replaces an
+                // existing output: it goes beside it, as an MLP run's does
+                meta["status"] = "diverged";
+                meta["divergence"] = why;
+                NullNonFinite(meta);
+                claim.KeepExistingTarget("diverged");
+            }
             claim.Commit(tmp =>
             {
                 Npy.Write(Path.Combine(tmp, "params.npy"), state.Theta, state.Theta.Length);
@@ -133,6 +142,11 @@ internal static class TrainBnConv
             });
             Ui.Notes(claim);
             File.Delete(ckpt);
+            if (state.Diverged is string reason)
+            {
+                Console.Error.WriteLine($"DIVERGED: {reason}; stopped after epoch {state.EpochsDone} of {opts.Epochs}; wrote {claim.CommittedDisplay ?? dir} (status diverged): lower --lr");
+                return ExitCodes.ToolFailed;
+            }
             var last = state.Epochs[^1];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"completed: {opts.Epochs} epochs; test accuracy {last.TestAccuracy:P2}, train accuracy {trainAccEval:P2} (evaluation mode); wrote {dir}"));
@@ -147,6 +161,28 @@ internal static class TrainBnConv
     /// <summary>The checkpoint of a run directory: a file beside it, named after it.</summary>
     internal static string CheckpointPath(string target) =>
         Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.bn-conv-checkpoint");
+
+    /// <summary>Replaces every number of <paramref name="node"/> that is not finite by null (JSON has no NaN or infinity).</summary>
+    private static void NullNonFinite(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var key in o.Select(kv => kv.Key).ToList())
+                {
+                    if (o[key] is JsonValue v && v.TryGetValue<double>(out var x) && !double.IsFinite(x)) o[key] = null;
+                    else NullNonFinite(o[key]);
+                }
+                break;
+            case JsonArray a:
+                for (int i = 0; i < a.Count; i++)
+                {
+                    if (a[i] is JsonValue v && v.TryGetValue<double>(out var x) && !double.IsFinite(x)) a[i] = null;
+                    else NullNonFinite(a[i]);
+                }
+                break;
+        }
+    }
 
     private static JsonObject Metadata(BnConvTrainOptions o, ImageSet train, ImageSet test, BnConvState st, double trainLossEval, double trainAccEval,
         string? commandLine, int epochsThisProcess, double secondsThisProcess)

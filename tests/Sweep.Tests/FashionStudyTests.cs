@@ -322,4 +322,24 @@ public class FashionStudyTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    [Fact(DisplayName = "train --arch bn-conv at --lr 1000 → DIVERGED, exit 3, a readable run directory with status diverged (no JSON exception, no checkpoint left); verify reads it")]
+    public void ADivergingBnConvRunIsWrittenWithItsStatus()
+    {
+        var dir = Cli.TempDir("bnconv-diverged");
+        try
+        {
+            var t = Cli.Run(dir, "train", "--arch", "bn-conv", "--depth", "2", "--channels", "4", "--epochs", "3", "--batch", "32",
+                "--train-size", "64", "--test-size", "64", "--lr", "1000", "--out", "div");
+            Assert.True(t.Exit == 3, t.ToString());
+            Assert.Contains("DIVERGED", t.Err);
+            Assert.DoesNotContain("JSON", t.Err);
+            var j = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "div", "run.json")))!;
+            Assert.Equal("diverged", j["status"]!.GetValue<string>());
+            Assert.False(File.Exists(Path.Combine(dir, ".div.bn-conv-checkpoint")));
+            var v = Cli.Run(dir, "verify", "div");
+            Assert.True(v.Exit == 0, v.ToString());
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }

@@ -96,6 +96,9 @@ public sealed class BnConvState
     public required double[] Statistics { get; init; }
     public List<EpochRecord> Epochs { get; init; } = new();
     public int EpochsDone => Epochs.Count;
+    /// <summary>Why training stopped early because its numbers left the finite ones (an epoch's training loss or a
+    /// parameter not finite), or null: the epoch is recorded, no later one runs.</summary>
+    public string? Diverged { get; set; }
 }
 
 /// <summary>
@@ -188,6 +191,17 @@ public static class BnConvTrainer
             done++;
             progress?.Invoke(string.Create(CultureInfo.InvariantCulture,
                 $"epoch {e + 1}/{o.Epochs}: train loss {lossSum / train.Count:F4} acc {(double)correct / train.Count:P2}, test loss {testLoss:F4} acc {testAcc:P2}, {sw.Elapsed.TotalSeconds:F1} s ({(Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds:F1} s processor)"));
+            // a loss or a parameter that left the finite numbers: stop here (no checkpoint of it: nothing to resume)
+            int bad = Array.FindIndex(theta, x => !float.IsFinite(x));
+            if (!double.IsFinite(lossSum) || !double.IsFinite(testLoss) || !double.IsFinite(s1) || !double.IsFinite(s2) || bad >= 0)
+            {
+                state.Diverged =
+                    !double.IsFinite(lossSum) ? string.Create(CultureInfo.InvariantCulture, $"the training loss of epoch {e + 1} is {lossSum / train.Count}")
+                    : bad >= 0 ? string.Create(CultureInfo.InvariantCulture, $"parameter {bad} is {theta[bad]} after epoch {e + 1}")
+                    : !double.IsFinite(testLoss) ? string.Create(CultureInfo.InvariantCulture, $"the test loss after epoch {e + 1} is {testLoss}")
+                    : string.Create(CultureInfo.InvariantCulture, $"the kernels' smoothness in depth after epoch {e + 1} is {s1}, {s2}");
+                break;
+            }
             afterEpoch?.Invoke(state);
         }
     }
