@@ -62,16 +62,22 @@ internal static class TrainBnConv
     public static string? RefuseForOtherArch(ParseResult pr, string arch) =>
         Given(pr, OnlyForBnConv) is { Count: > 0 } g ? $"{string.Join(", ", g)} appl{(g.Count == 1 ? "ies" : "y")} to --arch bn-conv only, not to --arch {arch}" : null;
 
-    public static int Run(ParseResult pr, Options o, Option<int> depth, Option<string> act, Option<string> init, Option<long> seed, Option<string> outDir,
-        Option<bool> force, Option<int> channels, Option<int?> threads, Option<string> optimizer)
+    /// <summary>
+    /// The setting of a `train --arch bn-conv` command line as train checks it before any work (the options it does not
+    /// read, the data set, optimizer, threads, init, augmentation, the network and the SGD options, the sizes): the
+    /// refusal (null when it passes) with the network and the options. A study checks its bn-conv cells with it when it is
+    /// read, so that a setting train would refuse stops the study before any cell runs.
+    /// </summary>
+    internal static (string? Refusal, BnConvConfig Config, BnConvTrainOptions Options) Setting(ParseResult pr, Options o, Option<int> depth, Option<string> act,
+        Option<string> init, Option<long> seed, Option<int> channels, Option<int?> threads, Option<string> optimizer)
     {
         try
         {
-            if (RefuseNotApplicable(pr) is string refusal) return Ui.Fail(refusal);
-            if (!string.Equals(pr.GetValue(o.Data), "fashion-mnist", StringComparison.OrdinalIgnoreCase)) return Ui.Fail($"unknown --data '{pr.GetValue(o.Data)}': fashion-mnist (CIFAR-10 is not installable here)");
+            if (RefuseNotApplicable(pr) is string refusal) return (refusal, null!, null!);
+            if (!string.Equals(pr.GetValue(o.Data), "fashion-mnist", StringComparison.OrdinalIgnoreCase)) return ($"unknown --data '{pr.GetValue(o.Data)}': fashion-mnist (CIFAR-10 is not installable here)", null!, null!);
             var optName = pr.GetResult(optimizer) is { Implicit: false } ? pr.GetValue(optimizer) : "sgd";
-            if (!string.Equals(optName, "sgd", StringComparison.OrdinalIgnoreCase)) return Ui.Fail($"--arch bn-conv trains with --optimizer sgd (mini-batch SGD with momentum), not '{optName}'");
-            if (pr.GetValue(threads) is int t && t != 1) return Ui.Fail("--arch bn-conv runs on one thread (--threads 1); run two cells at once to use two cores");
+            if (!string.Equals(optName, "sgd", StringComparison.OrdinalIgnoreCase)) return ($"--arch bn-conv trains with --optimizer sgd (mini-batch SGD with momentum), not '{optName}'", null!, null!);
+            if (pr.GetValue(threads) is int t && t != 1) return ("--arch bn-conv runs on one thread (--threads 1); run two cells at once to use two cores", null!, null!);
             var initKind = pr.GetValue(init)?.ToLowerInvariant() switch
             {
                 "tied" => BnConvInit.Tied, "iid" => BnConvInit.Iid,
@@ -89,8 +95,31 @@ internal static class TrainBnConv
                 Config = cfg, Init = initKind, Epochs = pr.GetValue(o.Epochs), Batch = pr.GetValue(o.Batch), LearningRate = pr.GetValue(o.Lr),
                 Momentum = pr.GetValue(o.Momentum), WeightDecay = pr.GetValue(o.WeightDecay), Augment = augment, Seed = pr.GetValue(seed),
             };
-            opts.Validate();
-            if (pr.GetValue(o.TrainSize) < 0 || pr.GetValue(o.TestSize) < 0) return Ui.Fail("--train-size and --test-size must be non-negative (0: all)");
+            try { opts.Validate(); } catch (ArgumentException e) { return (e.Message, null!, null!); }
+            if (pr.GetValue(o.TrainSize) < 0 || pr.GetValue(o.TestSize) < 0) return ("--train-size and --test-size must be non-negative (0: all)", null!, null!);
+            return (null, cfg, opts);
+        }
+        catch (ArgumentException e) { return (e.Message, null!, null!); }
+    }
+
+    /// <summary>`Setting` for a command line parsed by `train`'s own command (a study's cell), its options found by name.</summary>
+    internal static string? RefuseSetting(ParseResult pr)
+    {
+        var all = pr.CommandResult.Command.Options;
+        Option<T> Opt<T>(string name) => (Option<T>)all.First(x => x.Name == name);
+        var o = new Options(Opt<string>("--data"), Opt<string?>("--data-dir"), Opt<int>("--epochs"), Opt<int>("--batch"), Opt<double>("--lr"),
+            Opt<double>("--momentum"), Opt<double>("--weight-decay"), Opt<int>("--train-size"), Opt<int>("--test-size"), Opt<string>("--augment"));
+        return Setting(pr, o, Opt<int>("--depth"), Opt<string>("--activation"), Opt<string>("--init"), Opt<long>("--seed"), Opt<int>("--channels"),
+            Opt<int?>("--threads"), Opt<string>("--optimizer")).Refusal;
+    }
+
+    public static int Run(ParseResult pr, Options o, Option<int> depth, Option<string> act, Option<string> init, Option<long> seed, Option<string> outDir,
+        Option<bool> force, Option<int> channels, Option<int?> threads, Option<string> optimizer)
+    {
+        try
+        {
+            var (refused, cfg, opts) = Setting(pr, o, depth, act, init, seed, channels, threads, optimizer);
+            if (refused is not null) return Ui.Fail(refused);
             // Fail before the work: memory, data, output.
             long stored = 4L * (4L * cfg.Depth + 1) * cfg.Channels * Math.Min(opts.Batch, 60000) * cfg.Side * cfg.Side;
             MemoryEstimate.Require(stored + 3L * 4 * cfg.ParameterCount, stored,

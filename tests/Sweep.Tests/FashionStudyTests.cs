@@ -342,4 +342,27 @@ public class FashionStudyTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    [Fact(DisplayName = "sweep run: a bn-conv cell with threads = 2 or epochs = 0 (settings train refuses) → exit 2 when the study is read, no cell started")]
+    public void ABnConvCellTrainWouldRefuseStopsTheStudyBeforeAnyCell()
+    {
+        var dir = Cli.TempDir("bnconv-refused");
+        try
+        {
+            foreach (var (line, expect) in new[] { ("threads = 2", "one thread"), ("epochs = 0", "epoch") })
+            {
+                var toml = Path.Combine(dir, "s.toml");
+                File.WriteAllText(toml, string.Join("\n",
+                    "name = \"bn-refused\"", "title = \"a bn-conv cell train refuses\"", "[defaults]", "arch = \"bn-conv\"", "optimizer = \"sgd\"",
+                    "channels = 4", "batch = 32", "train-size = 64", "test-size = 64", "activation = \"gelu\"", "init = \"tied\"", "seed = 0",
+                    line.StartsWith("epochs") ? "threads = 1" : "epochs = 1", line, "[grid.one]", "depth = [2]", ""));
+                var out_ = Path.Combine(dir, "out-" + line[..6]);
+                var r = Cli.Run(dir, "sweep", "run", toml, "--out", out_, "--jobs", "1");
+                Assert.True(r.Exit == 2, r.ToString());
+                Assert.Contains(expect, r.Err);
+                Assert.False(Directory.Exists(Path.Combine(out_, "cells")) && Directory.EnumerateFileSystemEntries(Path.Combine(out_, "cells")).Any(), "a cell was started");
+            }
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }

@@ -182,7 +182,7 @@ internal sealed class Study
         }
         var cells = order.Select((h, i) => new Cell(i, h, byHash[h].Grids, byHash[h].Name, byHash[h].Settings)).ToList();
         // every cell's setting as train checks it (sizes, scales, step, snapshots, options the architecture does not read),
-        // so that a bad cell fails the study before any cell runs, not at its turn (a bn-conv cell's values are checked by its own trainer)
+        // so that a bad cell fails the study before any cell runs, not at its turn (a bn-conv cell as its trainer checks it: TrainBnConv.Setting)
         var train = TrainCommand.Build();   // one parser for every cell (building it is the costly part)
         foreach (var c in cells)
         {
@@ -191,7 +191,7 @@ internal sealed class Study
             string arch = pr.GetValue<string>("--arch")!;
             if (string.Equals(arch, "bn-conv", StringComparison.OrdinalIgnoreCase))
             {
-                if (TrainBnConv.RefuseNotApplicable(pr) is string refusal) throw new StudyException($"{label}: cell {c.Name}: {refusal}");
+                if (TrainBnConv.RefuseSetting(pr) is string refusal) throw new StudyException($"{label}: cell {c.Name}: {refusal}");
                 continue;
             }
             if (TrainBnConv.RefuseForOtherArch(pr, arch) is string bnConvOnly) throw new StudyException($"{label}: cell {c.Name}: {bnConvOnly}");
