@@ -365,4 +365,30 @@ public class FashionStudyTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    [Fact(DisplayName = "sweep merge: a bn-conv cell whose params.npy was truncated → that cell failed with the reason, the report written from the other (exit 3; --partial exit 0), not the whole merge refused")]
+    public void ADamagedBnConvCellFailsAloneInTheMerge()
+    {
+        var dir = Cli.TempDir("bnconv-damaged");
+        try
+        {
+            var toml = Path.Combine(dir, "s.toml");
+            File.WriteAllText(toml, string.Join("\n",
+                "name = \"bn-two\"", "title = \"two tiny bn-conv cells\"", "[defaults]", "arch = \"bn-conv\"", "optimizer = \"sgd\"", "threads = 1",
+                "channels = 4", "epochs = 1", "batch = 32", "train-size = 64", "test-size = 64", "init = \"tied\"", "seed = 0", "depth = 2",
+                "[grid.acts]", "activation = [\"gelu\", \"relu\"]", ""));
+            var out_ = Path.Combine(dir, "out");
+            var r = Cli.Run(dir, "sweep", "run", toml, "--out", out_, "--jobs", "2");
+            Assert.True(r.Exit == 0, r.ToString());
+            var cell = Directory.GetDirectories(Path.Combine(out_, "cells")).OrderBy(x => x, StringComparer.Ordinal).First();
+            using (var f = new FileStream(Path.Combine(cell, "run", "params.npy"), FileMode.Open)) f.SetLength(f.Length - 64);
+            var m = Cli.Run(dir, "sweep", "merge", out_);
+            Assert.True(m.Exit == 3, m.ToString());
+            Assert.Contains("its run cannot be read", m.Out + m.Err);
+            Assert.True(File.Exists(Path.Combine(out_, "report", "report.md")));
+            var p = Cli.Run(dir, "sweep", "merge", out_, "--partial");
+            Assert.True(p.Exit == 0, p.ToString());
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }

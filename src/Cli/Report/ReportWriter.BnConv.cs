@@ -73,7 +73,8 @@ internal static partial class ReportWriter
         b.Add(new Heading(2, "Real data: the paper's Table 1 and figure 3 (convolutional ResNet with batch norm, SGD)", "bn-conv"));
         b.Add(new Para(F($"{cells.Count} finished cells of `train --arch bn-conv` on Fashion-MNIST (depth {string.Join(", ", cells.Select(c => c.Depth).Distinct())}). The paper's Table 1 (CIFAR-10, L = 256, 180 epochs, 5 seeds; §5.2) reads: identity tied 56.5 / 59.8 smooth, i.i.d. 56.1 / 59.6 not; GELU tied 80.5 / 79.9 smooth, i.i.d. 89.8 / 85.7 not; ReLU tied 97.4 / 88.1 not smooth, i.i.d. 98.4 / 88.4 not (median train / test accuracy %). ") +
             "Below, the same layout for this study; each cell's accuracies are run.json's claims, which `resode verify` recomputed from params.npy and the images (rows E.accuracy.train and E.accuracy.test, the last column)."));
-        var rowsByDir = m.Cells.ToDictionary(c => Path.Combine(m.Root, "cells", c.Cell.Hash, "run"), c => c.Rows);
+        // the cells the merge took as done (a failed cell's run may not be readable: it is not on the page)
+        var rowsByDir = m.Cells.Where(c => c.State == CellState.Done).ToDictionary(c => Path.Combine(m.Root, "cells", c.Cell.Hash, "run"), c => c.Rows);
         // ρ of the smooth column: the cells' E.profile constants
         var runs = BnConvTable.Read(m.Root, rows: dir => rowsByDir.TryGetValue(dir, out var rows) ? rows : null);
         Cell Evidence(List<BnConvTable.Run> g)

@@ -75,6 +75,10 @@ internal static class BnConvTable
         {
             var runDir = Path.Combine(c, "run");
             if (!BnConvRun.IsRun(runDir)) continue;
+            // with the report's rows, only the cells the merge took as done (a failed cell's run may not be readable)
+            if (rows is not null && rows(runDir) is null) continue;
+            try
+            {
             var j = JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, "run.json")))!;
             int L = j["depth"]!.GetValue<int>();
             BnConvRun? loaded = null;
@@ -92,6 +96,13 @@ internal static class BnConvTable
                 run = run with { TrainAccuracy = tr.Recomputed, TestAccuracy = te.Recomputed, TrainCheck = tr, TestCheck = te };
             }
             runs.Add(run);
+            }
+            catch (Exception e) when (e is RunFormatException or NpyFormatException or IOException or System.Text.Json.JsonException
+                                      or NullReferenceException or InvalidOperationException)
+            {
+                // a cell whose run cannot be read is left out of the table, said on stderr (sweep status and merge name it too)
+                Console.Error.WriteLine($"note: {runDir} left out: its run cannot be read ({e.Message})");
+            }
         }
         return runs;
     }
