@@ -139,7 +139,7 @@ internal static class TrainBnConv
                 Console.WriteLine($"resuming from {ckpt} after epoch {state.EpochsDone} of {opts.Epochs}");
             }
             else state = BnConvTrainer.Start(opts);
-            using var interrupts = Ui.OnInterrupt($"interrupted: stopping once epoch {state.EpochsDone + 1} ends, whose checkpoint {ckpt} the same command resumes from (the run directory is written after the last epoch only); signal again, a second or more later, to end at once without it");
+            using var interrupts = Ui.OnInterrupt($"interrupted: stopping once the current epoch ends, whose checkpoint {ckpt} the same command resumes from (the run directory is written after the last epoch only); signal again, a second or more later, to end at once without it");
             var sw = System.Diagnostics.Stopwatch.StartNew();
             int before = state.EpochsDone;
             BnConvTrainer.Train(opts, train, test, state, st => BnConvTrainer.SaveCheckpoint(ckpt, fp, st), progress: Console.WriteLine, cancel: interrupts.Token);
