@@ -38,6 +38,25 @@ internal static class TrainBlock
         return map;
     }
 
+    /// <summary>
+    /// The hyper-parameter options given on the command line (not defaulted) that architecture <paramref name="arch"/> does
+    /// not read (e.g. --width for one-layer, --channels for mlp), as a refusal, or null; an unknown architecture named with
+    /// every one train takes (bn-conv included). Train and a study's cells refuse them instead of ignoring them.
+    /// </summary>
+    internal static string? RefuseHyper(ParseResult pr, string arch)
+    {
+        var entry = BlockCatalog.All.FirstOrDefault(e => string.Equals(e.Name, arch, StringComparison.OrdinalIgnoreCase));
+        if (entry is null)
+            return $"unknown architecture '{arch}': one of {string.Join(", ", BlockCatalog.All.Select(e => e.Name))}, bn-conv";
+        var reads = entry.HyperParameters.Select(p => "--" + p.Option).ToHashSet();
+        var all = BlockCatalog.All.SelectMany(e => e.HyperParameters).Select(p => "--" + p.Option).ToHashSet();
+        var given = pr.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()
+            .Where(r => !r.Implicit && all.Contains(r.Option.Name) && !reads.Contains(r.Option.Name)).Select(r => r.Option.Name).Distinct().ToList();
+        if (given.Count == 0) return null;
+        string its = reads.Count == 0 ? "it has no hyper-parameter" : "its hyper-parameters: " + string.Join(", ", reads.Order(StringComparer.Ordinal));
+        return $"{string.Join(", ", given)} do{(given.Count == 1 ? "es" : "")} not apply to --arch {entry.Name} ({its})";
+    }
+
     /// <summary>Trains <paramref name="spec"/> (read by <see cref="TrainCommand.SpecOf"/>), a block spelled as θ: refuses
     /// what the generic engine does not take, then the shared claim, training and writing (<see cref="TrainCommand.Claimed"/>).</summary>
     public static int Run(ParseResult pr, RunSpec spec)

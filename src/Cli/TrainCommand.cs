@@ -64,10 +64,14 @@ internal static class TrainCommand
         {
             if (string.Equals(pr.GetValue(arch), "bn-conv", StringComparison.OrdinalIgnoreCase))
                 return TrainBnConv.Run(pr, bnConv, depth, act, init, seed, outDir, force, hyper["channels"], threads, optimizer);
+            if (!BlockCatalog.All.Any(e => string.Equals(e.Name, pr.GetValue(arch), StringComparison.OrdinalIgnoreCase)))
+                return Ui.Fail($"unknown architecture '{pr.GetValue(arch)}': one of {string.Join(", ", BlockCatalog.All.Select(e => e.Name))}, bn-conv");
             if (TrainBnConv.RefuseForOtherArch(pr, pr.GetValue(arch)!) is string refusal) return Ui.Fail(refusal);
             try
             {
                 var spec = SpecOf(pr);
+                // after SpecOf's own refusals (an unknown architecture, a scale option of another one): then a hyper-parameter it does not read
+                if (TrainBlock.RefuseHyper(pr, pr.GetValue(arch)!) is string notRead) return Ui.Fail(notRead);
                 return spec.SpelledWV ? TrainMlp(pr, spec) : TrainBlock.Run(pr, spec);
             }
             catch (Exception e) when (Ui.Expected(e))

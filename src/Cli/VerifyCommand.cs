@@ -28,7 +28,7 @@ internal static class VerifyCommand
         var cmd = new Command("verify", "Evaluate every result and lemma of the theory layer on run directories; print verdict, measured, bound and tightness; write verdicts.json into each run directory. Exit code 1 if a result is violated, else 3 if a check could not be evaluated (verdict `error`).")
         { dirs, quiet, writeIndex, timings, only, progress };
         // internal (a study's cell): the verifier's replayed columns of the one run, for the report's ladder results
-        var evidenceColumns = new Option<string?>("--evidence-columns") { Hidden = true };
+        var evidenceColumns = new Option<string?>("--evidence-columns") { Description = "Also write the replay's per-iterate evidence columns of one run (CSV) to this file (a study's cells keep them for the report's ladder results; docs/run-format.md). An MLP or block run; a bn-conv run has none." };
         cmd.Options.Add(evidenceColumns);
         cmd.SetAction(pr =>
         {

@@ -67,10 +67,24 @@ public sealed class IgnoredInputTests : IDisposable
         Assert.False(Directory.Exists(_s.P("x")));
     }
 
+    [Theory(DisplayName = "train: a hyper-parameter the architecture does not read (--width with one-layer, --channels with mlp) or an unknown architecture → exit 2 naming what it reads (bn-conv listed), nothing written")]
+    [InlineData("--width does not apply to --arch one-layer (it has no hyper-parameter)", "train", "--arch", "one-layer", "--width", "8", "--depth", "4", "--iters", "2")]
+    [InlineData("--channels does not apply to --arch mlp (its hyper-parameters: --width)", "train", "--channels", "3", "--depth", "4", "--iters", "2")]
+    [InlineData("one of mlp, one-layer, scaled-linear, conv, glu, bn-conv", "train", "--arch", "nope")]
+    public void AHyperParameterTheArchitectureDoesNotReadIsRefused(string message, params string[] args)
+    {
+        var r = Cli.Run(_s.Dir, args.Append("--out").Append("x").ToArray());
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains(message, r.Err);
+        Assert.False(Directory.Exists(_s.P("x")));
+    }
+
     [Theory(DisplayName = "sweep study: a cell with an option its architecture does not read (scales for mlp, scales or epochs where they do not apply) → exit 2 naming the cell when the study is read, nothing written")]
     [InlineData("[grid.g]\ndepth = 4\niters = 3\nscales = \"1,0\"\n", "--scales applies to the generic architectures")]
     [InlineData("[grid.g]\narch = \"bn-conv\"\ndepth = 2\nscales = \"1\"\n", "--scales does not apply to --arch bn-conv")]
     [InlineData("[grid.g]\ndepth = 4\niters = 3\nepochs = 2\n", "--epochs applies to --arch bn-conv only")]
+    [InlineData("[grid.g]\narch = \"one-layer\"\ndepth = 4\niters = 3\nwidth = 8\n", "--width does not apply to --arch one-layer")]
     public void AStudyCellWithAnOptionItsArchitectureDoesNotReadIsRefused(string grid, string message) =>
         StudyRefused(ReadStudy("name = \"ignored\"\n" + grid), "cell g", message);
 

@@ -78,7 +78,9 @@ internal static class Compare
         _ => n.DeepClone(),
     };
 
-    private static bool IsTiming(string key) => key == "timings" || key.EndsWith("seconds", StringComparison.OrdinalIgnoreCase) || key.StartsWith("ms_per", StringComparison.Ordinal) || key is "finished_utc" or "utc" or "host" or "command_line";
+    private static bool IsTiming(string key) => key == "timings" || key.EndsWith("seconds", StringComparison.OrdinalIgnoreCase) || key.StartsWith("ms_per", StringComparison.Ordinal) || key is "finished_utc" or "utc" or "host" or "command_line"
+        // a verdicts file's seal is the SHA-256 of its text, timings included
+        || key == ResOdeProofs.Numerics.IO.OutputClaim.VerdictsSealField;
 
     /// <summary>The differences between two merged study directories (empty: equal apart from timings).</summary>
     public static List<string> Studies(string a, string b)

@@ -323,7 +323,7 @@ public class FashionStudyTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
-    [Fact(DisplayName = "train --arch bn-conv at --lr 1000 → DIVERGED, exit 3, a readable run directory with status diverged (no JSON exception, no checkpoint left); verify reads it")]
+    [Fact(DisplayName = "train --arch bn-conv: --lr 1000 → DIVERGED, exit 3, a readable run directory with status diverged (no JSON exception, no checkpoint left); verify reads it")]
     public void ADivergingBnConvRunIsWrittenWithItsStatus()
     {
         var dir = Cli.TempDir("bnconv-diverged");

@@ -434,6 +434,9 @@ public sealed class SweepTests(BaselineStudy baseline)
             Assert.True(odd.Exit == 3, odd.ToString());
             Assert.Contains("verify --only 1,", odd.Err);
             Assert.DoesNotContain("   at ", odd.Err);
+            // a verdicts.json edited by hand is the user's: verify does not replace it (exit 2) until it is moved away
+            Assert.Equal(2, Cli.Run(root, "verify", "--quiet", Path.Combine(cell, "run")).Exit);
+            File.Delete(vpath);
             // the whole verification again → merged as before
             Assert.Equal(0, Cli.Run(root, "verify", "--quiet", Path.Combine(cell, "run")).Exit);
             Assert.Equal(0, Cli.Run(root, "sweep", "merge", outDir).Exit);

@@ -197,6 +197,7 @@ internal sealed class Study
             if (TrainBnConv.RefuseForOtherArch(pr, arch) is string bnConvOnly) throw new StudyException($"{label}: cell {c.Name}: {bnConvOnly}");
             try { TrainCommand.SpecOf(pr).Validate(); }
             catch (ArgumentException e) { throw new StudyException($"{label}: cell {c.Name}: {e.Message}"); }
+            if (TrainBlock.RefuseHyper(pr, arch) is string notRead) throw new StudyException($"{label}: cell {c.Name}: {notRead}");
         }
 
         var ladders = new List<LadderSpec>();
@@ -230,7 +231,7 @@ internal sealed class Study
             // a pattern that chooses no result hides every row it was meant to show: a typo, refused as verify --only refuses it
             var unknown = Registry.unknownPatterns(Microsoft.FSharp.Collections.ListModule.OfSeq(results));
             if (!unknown.IsEmpty)
-                throw new StudyException($"{Where("report.results")}: {string.Join(", ", unknown.Select(u => $"'{u}'"))} chooses no result (ids as `resode verify --help` lists them, or prefixes ending in '.' such as \"A.\")");
+                throw new StudyException($"{Where("report.results")}: {string.Join(", ", unknown.Select(u => $"'{u}'"))} chooses no result (the ids of docs/theorems/index.md, or prefixes ending in '.' such as \"A.\")");
         }
         return new Study { Name = name, Title = title, Text = text, BaseDir = baseDir, Cells = cells, GridNames = gridNames, Ladders = ladders, Results = results, Layout = layout };
     }
