@@ -423,6 +423,9 @@ public sealed class SweepTests(BaselineStudy baseline)
             var merge = Cli.Run(root, "sweep", "merge", outDir);
             Assert.True(merge.Exit == 3, merge.ToString());
             Assert.Contains("verify --only I.loss", merge.Err);
+            // the closing advice: verify again (rerunning the cell with --retry-failed would change nothing: it finished)
+            Assert.Contains("Verify the runs listed above again without --only", merge.Err);
+            Assert.DoesNotContain("--retry-failed", merge.Err);
             var r = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "report", "results.json")))!;
             Assert.Equal(1, r["counts"]!["failed"]!.GetValue<int>());
             // a selection edited by hand into something other than strings → the same listing, no stack trace

@@ -334,7 +334,14 @@ internal static class SweepCommand
             bool incomplete = m.Missing.Any() || m.Failed.Any();
             if (incomplete && !pr.GetValue(partial))
             {
-                Console.Error.WriteLine($"error: the study is incomplete (cells listed above); the report lists them. {(m.Missing.Any() ? "Run the study again to finish the missing cells" : "")}{(m.Missing.Any() && m.Failed.Any() ? " and " : "")}{(m.Failed.Any() ? (m.Missing.Any() ? "with --retry-failed for the failed ones" : "Run it again with --retry-failed to rerun the failed cells") : "")}, or pass --partial to accept it");
+                // a cell whose run holds only a `verify --only` selection finished its training and its verify: rerunning it
+                // changes nothing; its own line says to verify that run again without --only
+                bool onlySelections = m.Failed.Any() && m.Failed.All(c => c.Reason?.Contains("verify --only", StringComparison.Ordinal) == true);
+                string failedAdvice = onlySelections
+                    ? "Verify the runs listed above again without --only"
+                    : m.Missing.Any() ? "with --retry-failed for the failed ones" : "Run it again with --retry-failed to rerun the failed cells";
+                if (onlySelections && m.Missing.Any()) failedAdvice = "verify the failed cells' runs again without --only (their lines say how)";
+                Console.Error.WriteLine($"error: the study is incomplete (cells listed above); the report lists them. {(m.Missing.Any() ? "Run the study again to finish the missing cells" : "")}{(m.Missing.Any() && m.Failed.Any() ? " and " : "")}{(m.Failed.Any() ? failedAdvice : "")}, or pass --partial to accept it");
                 return ExitCodes.ToolFailed;
             }
             return violated > 0 ? ExitCodes.Violated : ExitCodes.Done;
