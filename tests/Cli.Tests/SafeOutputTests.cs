@@ -48,7 +48,7 @@ public sealed class SafeOutputTests : IDisposable
             Assert.Equal(ExitCodes.BadInput, r.Code);
             Cli.OneLine(r);
             Assert.Contains("--force refused", r.Err);
-            Assert.Contains("not written by resode", r.Err);
+            Assert.Contains("not an output resode may replace (no .resode-output manifest", r.Err);
             Assert.Contains("thesis.tex", r.Err);
             Unchanged(before, _s.Dir);
         }
@@ -65,7 +65,7 @@ public sealed class SafeOutputTests : IDisposable
         var before = Cli.Snapshot(_s.Dir);
         var r = Cli.Run(_s.Dir, Cli.Small.With("--out", "numpy-run", "--force"));
         Assert.Equal(ExitCodes.BadInput, r.Code);
-        Assert.Contains("not written by resode", r.Err);
+        Assert.Contains("not an output resode may replace (no .resode-output manifest", r.Err);
         Unchanged(before, _s.Dir);
     }
 

@@ -255,7 +255,7 @@ public sealed class OutputClaim : IDisposable
         // deleted them); a run directory written before manifests is not replaced, the user moves it
         HashSet<string>? ours = ReadManifest(dir, kind, out string? problem, out HashSet<string> ourDirs);
         if (ours is null)
-            return problem ?? $"it was not written by resode (no {ManifestName} manifest, which every output of resode holds; a run directory written before manifests is not replaced either: move it away or choose another --out); it holds {Sample(entries, dir)}";
+            return problem ?? $"it is not an output resode may replace (no {ManifestName} manifest, which every replaceable output of resode holds: a directory of the user's, a study output of `sweep run` or a run directory written before manifests is never replaced: move it away or choose another --out); it holds {Sample(entries, dir)}";
         // a later file counts as ours beside a run.json of ours (where verify writes it), never elsewhere
         bool LaterOurs(string e)
         {
@@ -288,7 +288,7 @@ public sealed class OutputClaim : IDisposable
         }
         foreign = foreign.Distinct().ToList();
         if (foreign.Count > 0)
-            return $"it holds files resode did not write: {Sample(foreign, dir)}";
+            return $"it holds files its {ManifestName} does not list (the user's, or another command's, e.g. a report `sweep merge` wrote inside it): {Sample(foreign, dir)}";
         return null;
     }
 
