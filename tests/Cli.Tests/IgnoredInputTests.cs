@@ -67,6 +67,17 @@ public sealed class IgnoredInputTests : IDisposable
         Assert.False(Directory.Exists(_s.P("x")));
     }
 
+    [Fact(DisplayName = "report: --preset and --study together → exit 2 naming both, nothing written (the study file silently won)")]
+    public void ReportWithAPresetAndAStudyIsRefused()
+    {
+        File.WriteAllText(_s.P("mine.toml"), "name = \"mine\"\n[grid.g]\ndepth = 4\niters = 3\n");
+        var r = Cli.Run(_s.Dir, "report", "--preset", "quick", "--study", "mine.toml", "--out", "x");
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("--preset quick and --study mine.toml", r.Err);
+        Assert.False(Directory.Exists(_s.P("x")));
+    }
+
     [Theory(DisplayName = "train: a hyper-parameter the architecture does not read (--width with one-layer, --channels with mlp) or an unknown architecture → exit 2 naming what it reads (bn-conv listed), nothing written")]
     [InlineData("--width does not apply to --arch one-layer (it has no hyper-parameter)", "train", "--arch", "one-layer", "--width", "8", "--depth", "4", "--iters", "2")]
     [InlineData("--channels does not apply to --arch mlp (its hyper-parameters: --width)", "train", "--channels", "3", "--depth", "4", "--iters", "2")]

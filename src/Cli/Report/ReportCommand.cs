@@ -32,6 +32,8 @@ internal static class ReportCommand
             try
             {
                 if (pr.GetValue(jobs) is int k && k < 1) return Ui.Fail("--jobs must be at least 1");
+                if (pr.GetValue(studyFile) is string given && pr.GetResult(preset) is { Implicit: false })
+                    return Ui.Fail($"--preset {pr.GetValue(preset)} and --study {given} name two studies: give one (a preset, or your study file)");
                 var settings = ReportStudy.Settings(ReportStudy.Load(pr.GetValue(preset)!.ToLowerInvariant(), pr.GetValue(studyFile), pr.GetValue(seed)));
                 string dir = pr.GetValue(outDir)!;
                 int lanes = Math.Max(1, pr.GetValue(jobs) ?? Environment.ProcessorCount);
