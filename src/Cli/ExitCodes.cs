@@ -22,6 +22,10 @@ public static class ExitCodes
     public const string Summary =
         "Exit codes: 0 done (every verdict holds or is not applicable), 1 a result violated, 2 bad usage or bad input, 3 a check or the tool failed.";
 
+    /// <summary>The contract for `bench` and `bench-conv`, which time and give no verdicts.</summary>
+    public const string BenchSummary =
+        "Exit codes: 0 done, 2 bad usage or bad input, 3 the tool failed or was stopped (a benchmark gives no verdicts).";
+
     /// <summary>The contract for `train`, which gives no verdicts.</summary>
     public const string TrainSummary =
         "Exit codes: 0 done, 2 bad usage or bad input, 3 the run diverged or was stopped, or the tool failed (train gives no verdicts: `resode verify` does).";

@@ -48,7 +48,7 @@ public static class ResodeApp
             root.Subcommands.Add(c);
         }
         root.Description += " " + ExitCodes.Summary;
-        foreach (var c in root.Subcommands) c.Description += " " + (c.Name == "train" ? ExitCodes.TrainSummary : ExitCodes.Summary);
+        foreach (var c in root.Subcommands) c.Description += " " + (c.Name == "train" ? ExitCodes.TrainSummary : c.Name is "bench" or "bench-conv" ? ExitCodes.BenchSummary : ExitCodes.Summary);
         return root;
     }
 

@@ -279,15 +279,16 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Contains(".run.partial-12345678 in place", r.Err);
     }
 
-    [Fact(DisplayName = "resode --help: train, verify, report, fashion, bench → exit 0, the exit codes listed (train's without verdicts)")]
+    [Fact(DisplayName = "resode --help: train, verify, report, fashion, bench, bench-conv → exit 0, the exit codes listed (train's and the benchmarks' without verdicts)")]
     public void HelpListsTheExitCodes()
     {
-        foreach (var cmd in new[] { "train", "verify", "report", "fashion", "bench" })
+        foreach (var cmd in new[] { "train", "verify", "report", "fashion", "bench", "bench-conv" })
         {
             var r = Cli.Run(_s.Dir, cmd, "--help");
             Assert.Equal(ExitCodes.Done, r.Code);
-            // train gives no verdicts: its own contract (no "1 a result violated")
-            Assert.Contains(cmd == "train" ? ExitCodes.TrainSummary : ExitCodes.Summary, r.Out.ReplaceLineEndings(" ").Replace("  ", " "));
+            // train and the benchmarks give no verdicts: their own contracts (no "1 a result violated")
+            Assert.Contains(cmd == "train" ? ExitCodes.TrainSummary : cmd.StartsWith("bench") ? ExitCodes.BenchSummary : ExitCodes.Summary,
+                r.Out.ReplaceLineEndings(" ").Replace("  ", " "));
         }
     }
 
