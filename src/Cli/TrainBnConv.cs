@@ -126,6 +126,9 @@ internal static class TrainBnConv
                 $"training --arch bn-conv with L = {cfg.Depth}, C = {cfg.Channels}, batch {opts.Batch}", "reduce --depth, --channels or --batch");
             var (fullTrain, fullTest) = ImageSet.FashionMnist(pr.GetValue(o.DataDir));
             var train = fullTrain.Take(pr.GetValue(o.TrainSize)); var test = fullTest.Take(pr.GetValue(o.TestSize));
+            // a size above the data set's is all of it: said, not silently
+            if (pr.GetValue(o.TrainSize) > fullTrain.Count) Console.Error.WriteLine($"note: --train-size {pr.GetValue(o.TrainSize)} is more than the {fullTrain.Count} training images: all {fullTrain.Count} are used");
+            if (pr.GetValue(o.TestSize) > fullTest.Count) Console.Error.WriteLine($"note: --test-size {pr.GetValue(o.TestSize)} is more than the {fullTest.Count} test images: all {fullTest.Count} are used");
             string dir = pr.GetValue(outDir)!;
             using var claim = OutputClaim.Acquire(dir, pr.GetValue(force), "run");
             Ui.Notes(claim);
@@ -227,8 +230,14 @@ internal static class TrainBnConv
         // Multiply-adds of one training step per image: forward (stem and 2L block convolutions) and backward (kernel
         // gradients for all, input adjoints for the blocks).
         long perImage = cfg.Stem.MultiplyAdds(1) * 2 + cfg.Block.MultiplyAdds(1) * 2L * cfg.Depth * 3;
-        double secPerEpoch = st.Epochs.Select(e => e.Seconds).Order().ElementAt(st.Epochs.Count / 2);
-        double cpuPerEpoch = st.Epochs.Select(e => e.CpuSeconds).Order().ElementAt(st.Epochs.Count / 2);
+        // the median (of an even count, the mean of the two middle values)
+        static double Median(IEnumerable<double> xs)
+        {
+            var v = xs.Order().ToArray();
+            return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+        }
+        double secPerEpoch = Median(st.Epochs.Select(e => e.Seconds));
+        double cpuPerEpoch = Median(st.Epochs.Select(e => e.CpuSeconds));
         return new JsonObject
         {
             ["kind"] = "bn-conv",

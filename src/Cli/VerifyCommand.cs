@@ -107,7 +107,11 @@ internal static class VerifyCommand
                 {
                     if (runs[0] is Registry.OpenRun.RunOf one && one.Item.VerifiedColumns is { } cols) EvidenceColumns.Write(columnsPath, cols.Value);
                     // no certified columns this time: a file of ours from an earlier verify (claimed above) must not outlive it
-                    else if (File.Exists(columnsPath)) File.Delete(columnsPath);
+                    else
+                    {
+                        if (File.Exists(columnsPath)) File.Delete(columnsPath);
+                        Console.Error.WriteLine($"note: --evidence-columns {columnsPath}: no file written: {(runs[0] is Registry.OpenRun.BnConvRunOf ? "a bn-conv run has no replay whose columns it would hold" : "this verify certified no replay columns (the replay was not run or did not hold)")}");
+                    }
                 }
                 if (!pr.GetValue(quiet)) Print(all);
                 if (pr.GetValue(timings))

@@ -183,7 +183,7 @@ public static class BnConvAccuracy
         public double Recomputed => (double)Folded / N;
         public string Describe() => string.Create(CultureInfo.InvariantCulture,
             $"{Set}: run.json claims {100 * Claimed:F2}% of {N} images, recomputed {100 * Recomputed:F2}% ({Folded} correct; unfolded batch norm {Unfolded}); " +
-            $"difference {Difference:G4} images, rounding allowance {Allowance} (images classified differently by the folded and unfolded evaluation)");
+            $"difference {Difference:G4} images, allowance {Allowance} images (classified differently by the folded and unfolded evaluation) plus 3u·N for the fraction's binary form");
     }
 
     /// <summary>Both claims of a run: train accuracy in evaluation mode, then test accuracy.</summary>

@@ -87,7 +87,7 @@ public sealed record FashionMnist(IdxArray TrainImages, IdxArray TrainLabels, Id
         dir ??= Idx.FashionMnistDefaultDir;
         var missing = Files.Where(f => !File.Exists(Path.Combine(dir, f))).ToList();
         if (missing.Count > 0)
-            throw new IdxFormatException($"Fashion-MNIST not found in {dir} (missing {string.Join(", ", missing)}): install it with `apt-get install {Idx.FashionMnistPackage}`, or point --data-dir at a directory holding the four IDX files");
+            throw new IdxFormatException($"Fashion-MNIST not found in {dir} (missing {string.Join(", ", missing)}): install it with `apt-get install {Idx.FashionMnistPackage}`, or point --data-dir at a directory holding the four gzipped IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz)");
         var arrays = Files.Select(f => Idx.Read(Path.Combine(dir, f))).ToArray();
         void Check(IdxArray images, IdxArray labels, string what)
         {
