@@ -141,6 +141,45 @@ let ``I.loss: a float32 run whose embedding A x cancels to 0 in float32 (loss 0,
     | Violated _ -> ()
     | v -> failwithf "expected violated, got %A" v
 
+/// A faithful float32 run of this engine at a point where the two samples' gradients cancel (a referee's example): L = 2,
+/// m = 2, d = 1, tanh, x = (1, 1), targets h_L ± 50.33 rounded to float32, one step η = 0.25 with snapshots at 0 and 1. The
+/// reference's G_V is about 2·10⁻⁷, each sample's term about 50, the engine's G_V twenty times the reference's.
+let private cancellingGradientRun () =
+    let f32 (x: float) = float (float32 x)
+    let L, m, dim = 2, 2, 1
+    let shape = NetworkShape(L, m, dim, dim, dim)
+    let w = [| 0.214947224; 0.610883713; 0.301637053; -0.626617968 |] |> Array.map f32
+    let v = [| 0.762581468; -0.169704989; 0.0459818505; 0.941625416 |] |> Array.map f32
+    let mutable h = 1.0
+    for k in 0 .. L - 1 do
+        h <- h + (Array.init m (fun j -> v.[k * m + j] * Math.Tanh(w.[k * m + j] * h)) |> Array.sum) / float L
+    let t = 50.0 + 1.0 / 3.0
+    let data = Dataset(2, dim, dim, [| 1.0; 1.0 |], [| f32 (h + t); f32 (h - t) |])
+    let init = Initialization.FromArrays(shape, w, v, "a referee's weights")
+    let r = Trainer.Train(shape, data, init, TrainOptions(ActivationKind.Tanh, 0.25, 1, Snapshots = 2, Float32 = true), 1L, "two samples", null, null)
+    Run(RunDirectory.InMemory(r, "cancelling gradient"))
+
+[<Fact>]
+let ``I.update: a faithful float32 step where the samples' gradients cancel (G_V ≈ 2e-7, terms ≈ 50) → holds, the allowance relative to the samples' terms; a layer moved by twice it → violated`` () =
+    let run = cancellingGradientRun ()
+    let lw = run.Layerwise 0
+    let gv = lw.GV |> Array.map Linalg.norm
+    Assert.True(gv |> Array.forall (fun g -> g < 1e-5), sprintf "G_V %A: the gradients do not cancel here" gv)
+    let e = Result.evaluate RunIntegrity.update run
+    Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
+    // the former allowance, τ^∇·η‖G_k‖ + 4u(‖Z‖ + η‖G‖), was below what the engine's step differs by on layer 1's V
+    let scales, _ = RunIntegrity.gradientScales run 0
+    Assert.True(scales.[0] > 1e5 * gv.[0], sprintf "M_1 = %g against ‖G_V‖ = %g" scales.[0] gv.[0])
+    // a layer of snapshot 1 moved by twice its allowance → violated
+    let d = run.Data
+    let bound = (e.Series |> List.maxBy (fun p -> p.Bound)).Bound
+    let v1 = Array.copy d.V.[1]
+    v1.[0] <- v1.[0] + 4.0 * bound
+    let moved =
+        Run(RunData(Directory = d.Directory + " (moved)", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation,
+                    Eta = d.Eta, Steps = d.Steps, W = d.W, V = [| d.V.[0]; v1 |], Losses = d.Losses, Trace = d.Trace, LossesStorageRoundoff = d.LossesStorageRoundoff))
+    Assert.True(Verdict.isViolated (Result.evaluate RunIntegrity.update moved).Verdict)
+
 [<Fact>]
 let ``Rounding.tolerance: a float64 run → max_s 4·Ā_s·c_s·(1 + ς_s/2) + γ_(n(d_out + 1) + 1), c_s the per-state count written out, Ā_s ≤ Π(1 + κ_k/L), no floor`` () =
     let run = mlpRun ()

@@ -128,6 +128,56 @@ let consecutivePairs (run: Run) =
     [ for s in 0 .. run.SnapshotCount - 2 do
         if run.Steps.[s + 1] = run.Steps.[s] + 1 then yield s ]
 
+/// The scale the gradients' rounding is relative to at snapshot s, per layer k (index k − 1), and the error the residuals'
+/// absolute error δ_s adds (docs/theorems/RunIntegrity.md, "I.update's allowance"). A layer gradient is a sum over the
+/// samples, G^V_k = Σ_i p_k^i σ_k^iᵀ and G^W_k = Σ_i (σ'_k^i ⊙ V_kᵀp_k^i) h_{k−1}^iᵀ: its rounding and the relative errors of
+/// the states and adjoints act on each sample's term, so they are relative to M_k = (M^V_k² + M^W_k²)^{1/2},
+/// M^V_k = Σ_i ‖p_k^i‖‖σ_k^i‖, M^W_k = Σ_i ‖σ'_k^i ⊙ V_kᵀp_k^i‖‖h_{k−1}^i‖ (≥ ‖G_k‖_F, equal without cancellation between the
+/// samples), not to ‖G_k‖_F, which cancellation makes small (near a minimum with ℓ > 0). And the adjoint starts from
+/// p_L^i = (2/n)Bᵀr_i, whose residual carries an absolute error δ_s (`residualError`): ‖Δp_k^i‖ ≤ Ā_s·(2/n)‖B‖₂δ_s through
+/// the transposed Jacobians, which moves G^V_k by Σ_i ‖Δp‖‖σ_k^i‖ and G^W_k by Σ_i s1‖V_k‖₂‖Δp‖‖h_{k−1}^i‖.
+let gradientScales (run: Run) (s: int) : float[] * float[] =
+    let st = run.Setting
+    let L, m, d = st.Depth, st.Width, st.Dim
+    let md = m * d
+    let lw = run.Layerwise s
+    let v = run.V s
+    let n = lw.H.[0].Length
+    let struct (_, vOp) = run.LayerOperatorNorms s
+    let a = (amplificationAt run s).Value
+    let dp = a * 2.0 / float n * st.ReadoutNorm * residualError run s
+    let scale = Array.zeroCreate L
+    let fromResidual = Array.zeroCreate L
+    let slopes = Array.zeroCreate<float> m
+    lw.VisitLayers(fun layer pre sigma ->
+        let o = layer * md
+        let mutable mV = 0.0
+        let mutable mW = 0.0
+        let mutable sSig = 0.0
+        let mutable sH = 0.0
+        for i in 0 .. n - 1 do
+            let p = lw.P.[layer + 1].[i]
+            let h = lw.H.[layer].[i]
+            let sg = sigma.[i]
+            ResOdeProofs.Numerics.Activations.Derivatives(st.Activation, ReadOnlySpan(pre.[i]), Span(slopes))
+            let pn, sn, hn = Linalg.norm p, Linalg.norm sg, Linalg.norm h
+            // ‖σ' ⊙ Vᵀp‖
+            let mutable g2 = 0.0
+            for j in 0 .. m - 1 do
+                let mutable t = 0.0
+                for r in 0 .. d - 1 do t <- t + v.[o + r * m + j] * p.[r]
+                let g = slopes.[j] * t
+                g2 <- g2 + g * g
+            mV <- mV + pn * sn
+            mW <- mW + sqrt g2 * hn
+            sSig <- sSig + sn
+            sH <- sH + hn
+        scale.[layer] <- sqrt (mV * mV + mW * mW)
+        fromResidual.[layer] <- dp * sqrt (sSig * sSig + (st.S1 * vOp.[layer] * sH) ** 2.0))
+    // the float64 evaluation of these sums of non-negative terms (about m + d + n + 8 roundings on a path)
+    let raise = 1.0 + gamma64 (m + d + n + 16)
+    scale |> Array.map (fun x -> x * raise), fromResidual |> Array.map (fun x -> x * raise)
+
 /// (I.update) Z^{j+1} = Z^j − η·c_k·G_k(Z^j) per layer, c_k = min(1, C/‖G_k‖_F) for clipped GD (1 otherwise).
 let update : Result<Run> =
   FlowRuns.gdOnly "I.loss and I.trace, which check flow runs too"
@@ -137,8 +187,10 @@ let update : Result<Run> =
       Provenance = ProvedHere
       Doc = doc
       Statement =
-        "When snapshots s, s + 1 are taken at iterations j and j + 1, every layer satisfies ‖Z_k^{j+1} − Z_k^j + η c_k G_k(Z^j)‖_F ≤ τ^∇_s·η c_k‖G_k‖_F + 4u(‖Z_k^j‖_F + η c_k‖G_k‖_F) "
-        + "(τ^∇_s the gradients' tolerance at snapshot s: I.loss's τ_s with the backward pass' sensitivity to the states' errors), "
+        "When snapshots s, s + 1 are taken at iterations j and j + 1, every layer satisfies ‖Z_k^{j+1} − Z_k^j + η c_k G_k(Z^j)‖_F ≤ η c_k(τ^∇_s·M_k + E_k) + 4u(‖Z_k^j‖_F + η c_k‖G_k‖_F) "
+        + "(τ^∇_s the gradients' tolerance at snapshot s: the per-state count with the backward pass' sensitivity to the states' errors; M_k ≥ ‖G_k‖_F the sum over the samples of their terms' "
+        + "norms, Σ_i‖p_k^i‖‖σ_k^i‖ and Σ_i‖σ'⊙V_kᵀp_k^i‖‖h_{k−1}^i‖, which a gradient small by cancellation between the samples does not shrink; E_k the adjoints' error from the residuals' "
+        + "absolute error δ_s, Ā_s(2/n)‖B‖₂δ_s through the layer), "
         + "G from the reference evaluation at the snapshot weights, c_k the clip factor (1 for plain GD)."
       Hypotheses =
         [ "two consecutive snapshots", fun (run: Run) ->
@@ -154,6 +206,7 @@ let update : Result<Run> =
                 [ for s in consecutivePairs run do
                     let tau = toleranceAt run s
                     let lw = run.Layerwise s
+                    let scales, fromResidual = gradientScales run s
                     let w0, v0, w1, v1 = run.W s, run.V s, run.W(s + 1), run.V(s + 1)
                     for k in 0 .. L - 1 do
                         let off = k * md
@@ -170,7 +223,7 @@ let update : Result<Run> =
                             r <- r + a * a + b * b
                             z <- z + w0.[off + e] ** 2.0 + v0.[off + e] ** 2.0
                         let step = eta * c * gnorm
-                        yield { Measured = sqrt r; Bound = tau * step + 4.0 * u * (sqrt z + step)
+                        yield { Measured = sqrt r; Bound = eta * c * (tau * scales.[k] + fromResidual.[k]) + 4.0 * u * (sqrt z + step)
                                 Where = sprintf "layer k = %d (step ‖ηc_kG_k‖ = %.6g)" (k + 1) step
                                 When = sprintf "iterations %d → %d" run.Steps.[s] run.Steps.[s + 1] } ]
             evaluation 0.0 checks (toleranceConstants toleranceAt run) [] }
