@@ -116,6 +116,22 @@ let ``Rate.decideOutcome reports a supporting fit`` () =
     | Holds (slack, t) -> Assert.True(Double.IsFinite slack && Double.IsFinite t, sprintf "slack %g, tightness %g" slack t)
     | v -> failwithf "expected holds, got %A" v
 
+[<Fact(DisplayName = "Rate.decideOutcome: the plain fit rejects order 1, the corrected fit is unusable (|c|/L ≥ 1 at L = 8) → inconclusive (hypothesis not met, pre-asymptotic), not violated; with a usable corrected fit that rejects too → violated")>]
+let ``Rate.decideOutcome leaves a pre-asymptotic rejection inconclusive`` () =
+    let plain : Rate.ObservedOrder =
+        { Depths = [ 8; 16; 32; 64; 128 ]; Errors = [ 1.0; 0.7; 0.5; 0.35; 0.25 ]; Order = 0.516; Lower = 0.136; Upper = 0.896; Correction = 0.0
+          Weights = [ 0.0; 0.0; 0.0; 0.0; 0.0 ]; Rounding = 0.0; WeightRounding = [] }
+    let corrected = { plain with Order = 0.938; Lower = 0.567; Upper = 1.309; Correction = -8.16 }
+    let outcome, best = Rate.decideOutcome plain corrected
+    Assert.Equal(Rate.Inconclusive, outcome)
+    match Rate.verdict outcome best "ladder" "t" with
+    | HypothesisNotMet [ name, detail ] -> Assert.StartsWith("asymptotic ladder", name); Assert.Contains("pre-asymptotic", detail)
+    | v -> failwithf "expected hypothesis not met, got %A" v
+    // the same plain fit with a usable corrected fit that rejects as well → violated
+    let outcome2, best2 = Rate.decideOutcome plain { corrected with Order = 0.6; Lower = 0.4; Upper = 0.8; Correction = -2.0 }
+    Assert.Equal(Rate.Rejected, outcome2)
+    Assert.True(Verdict.isViolated (Rate.verdict outcome2 best2 "ladder" "t"))
+
 [<Fact(DisplayName = "GenericResults.pathRadius: speed F(r) = r from 10 over dt = 0.5 → 23 (c = 16: F(26)·dt = 13 ≤ 16), where c = 1 alone gave ∞; a constant speed 1 → 10.5 as before; a speed too large for any c → ∞")>]
 let ``pathRadius finds a radius beyond the first try`` () =
     Assert.Equal(23.0, GenericResults.pathRadius id 10.0 0.5)

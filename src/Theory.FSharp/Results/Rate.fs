@@ -148,7 +148,11 @@ let decideOutcome (plain: ObservedOrder) (corrected: ObservedOrder) =
         if valid then
             [ plain, widenByModel plain c false; corrected, widenByModel corrected c true ]
         else [ plain, plain ]
-    let outcome = outcomeOf fits
+    // the claim stands unless both fits reject it: a rejection by the plain fit alone, with the corrected fit unusable
+    // (|c|/L ≥ 1: the 1/L correction as large as the main term at the smallest depth, so the ladder is pre-asymptotic),
+    // is inconclusive, not violated (a NumPy user's smooth ladder: plain order 0.516 rejected, corrected 0.938 [0.567, 1.309]
+    // with c = −8.2 at L = 8, reported violated)
+    let outcome = match outcomeOf fits with | Rejected when not valid -> Inconclusive | o -> o
     // the fit reported: when the claim holds, one that supports it (narrow and reaching the order: the evidence), never an
     // uninformative one whose interval is infinite (it once made a holding D.curve read "slack Infinity" over [-∞, ∞])
     let supporting =
@@ -173,6 +177,12 @@ let verdict (o: RateOutcome) (best: ObservedOrder) (where': string) (when': stri
     match o with
     | Consistent -> Holds(best.Upper - ClaimedOrder, best.Upper / ClaimedOrder)
     | Rejected -> Violated { Where = where'; When = when'; Measured = best.Order; Bound = ClaimedOrder }
+    | Inconclusive when best.Upper - best.Lower < inconclusiveWidth ->
+        // narrow yet inconclusive: the plain fit rejects, the fit with a 1/L correction cannot be used (`decideOutcome`)
+        HypothesisNotMet
+            [ "asymptotic ladder (the 1/L-corrected fit usable: |c|/L < 1 at every depth)",
+              sprintf "inconclusive: the plain fit's order %.3f [%.3f, %.3f] lies below 1, but the fit with a 1/L correction cannot be used at these depths (its correction is as large as the main term at the smallest depth): the ladder is pre-asymptotic; add deeper depths"
+                  best.Order best.Lower best.Upper ]
     | Inconclusive ->
         HypothesisNotMet
             [ "informative interval (width < 1)",
