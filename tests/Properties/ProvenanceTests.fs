@@ -12,12 +12,12 @@ open ResOdeProofs.Properties.Generators
 let private estimated =
     [ for id in [ "B.bound"; "B.bound.secant"; "B.bound.tangent"; "B.bound.defect"; "B.local" ] -> id, "the reference solve's error"
       for id in [ "A.flow"; "C.gfDecay"; "C.gfPathLength" ] -> id, "the producer's integration error"
-      "E.replay", "a foreign producer's rounding"
-      "E.flowReplay", "a foreign producer's integration errors, the loss' curvature"
+      "E.replay", "another producer's rounding; none on a bit-exact replay"
+      "E.flowReplay", "another producer's integration errors, the loss' curvature; none on a bit-exact replay"
       for id in [ "A.split"; "A.split.segments"; "A.split.segments.remainder"; "A.split.centre.segments"; "A.split.centre.remainder" ] ->
-          id, "a foreign producer's landing (E.replay's allowance)"
+          id, "another producer's landing (E.replay's allowance); none on a bit-exact replay"
       for id in [ "A.flow.split.segments"; "A.flow.split.segments.remainder"; "A.flow.split.centre.segments"; "A.flow.split.centre.remainder" ] ->
-          id, "a foreign producer's integration error (E.flowReplay's tolerance)" ]
+          id, "another producer's integration error (E.flowReplay's tolerance); none on a bit-exact replay" ]
 
 [<Fact>]
 let ``Provenance: the results whose allowance holds an estimate → 'proved here (estimated: …)' in their rows; I.*, L*, A.aposteriori → 'proved here'`` () =

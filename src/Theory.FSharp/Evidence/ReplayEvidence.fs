@@ -496,7 +496,7 @@ let replay : Result<Run> =
     { Id = "E.replay"
       Title = "A gradient-descent replay reproduces the recorded snapshots and losses"
       Source = src
-      Provenance = ProvedHereEstimated "a foreign producer's rounding"
+      Provenance = ProvedHereEstimated "another producer's rounding; none on a bit-exact replay"
       Doc = doc
       Statement =
         "From every snapshot s the verifier replays the declared (plain or clipped) gradient descent in float64 with the recorded data, η and activation "
@@ -608,7 +608,7 @@ let flowReplay : Result<Run> =
     { Id = "E.flowReplay"
       Title = "A replay of the gradient flow reproduces the recorded snapshots and losses"
       Source = src
-      Provenance = ProvedHereEstimated "a foreign producer's integration errors, the loss' curvature"
+      Provenance = ProvedHereEstimated "another producer's integration errors, the loss' curvature; none on a bit-exact replay"
       Doc = doc
       Statement =
         "From every snapshot s of a gradient-flow run with a smooth field (a smooth σ, no clip) the verifier integrates the declared flow dZ/dt = −G with its own solve "

@@ -568,7 +568,7 @@ let flowSplitSegments : Result<Run> =
     { Id = "A.flow.split.segments"
       Title = "Depth-smoothness along the gradient flow, exact state forcing at every stage (restarted at each snapshot)"
       Source = "paper §3 (finite training time, gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
-      Provenance = ProvedHereEstimated "a foreign producer's integration error (E.flowReplay's tolerance)"
+      Provenance = ProvedHereEstimated "another producer's integration error (E.flowReplay's tolerance); none on a bit-exact replay"
       Doc = doc
       Statement =
         "For the gradient flow dZ/dt = −G integrated by the verifier's explicit Runge–Kutta pair (E.flowReplay), an accepted step Z_{n+1} = Z_n − hΣ_i b_i G(Y_i) "
@@ -621,7 +621,7 @@ let private ballRow (id: string) (gdVersion: string) (title: string) (statement:
   FlowRuns.flowOnly gdVersion
     { Id = id; Title = title
       Source = "paper §3 (finite training time, gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
-      Provenance = ProvedHereEstimated "a foreign producer's integration error (E.flowReplay's tolerance)"; Doc = doc; Statement = statement; Hypotheses = hyps
+      Provenance = ProvedHereEstimated "another producer's integration error (E.flowReplay's tolerance); none on a bit-exact replay"; Doc = doc; Statement = statement; Hypotheses = hyps
       Conclusion =
         fun run ->
             let b = boundsFor needCentre run
@@ -650,7 +650,7 @@ let flowCentreSegments : Result<Run> =
     { Id = "A.flow.split.centre.segments"
       Title = "Depth-smoothness along the gradient flow, linearised centre with a certified remainder at every stage (restarted at each snapshot)"
       Source = "paper §3 (finite training time, gradient flow), constants derived here (docs/theorems/DepthSmoothness.md)"
-      Provenance = ProvedHereEstimated "a foreign producer's integration error (E.flowReplay's tolerance)"
+      Provenance = ProvedHereEstimated "another producer's integration error (E.flowReplay's tolerance); none on a bit-exact replay"
       Doc = doc
       Statement =
         "For the gradient flow integrated by the verifier's explicit Runge–Kutta pair (E.flowReplay), the increments obey Δ_k(Y_i) = Δ_k(n) − hΣ_l a_il(E_l + M̄_lΔ_k(Y_l)) and "

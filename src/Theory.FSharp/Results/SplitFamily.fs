@@ -152,7 +152,7 @@ let private statement (f: Family) (start: string) =
 
 let private result (f: Family) (suffix: string) (titled: string) (start: string) hypotheses (conclusion: Run -> Evaluation) : Result<Run> =
   FlowRuns.gdOnly "A.flow"
-    { Id = "A" + suffix; Title = title f titled; Source = f.Source; Provenance = ProvedHereEstimated "a foreign producer's landing (E.replay's allowance)"; Doc = f.Doc
+    { Id = "A" + suffix; Title = title f titled; Source = f.Source; Provenance = ProvedHereEstimated "another producer's landing (E.replay's allowance); none on a bit-exact replay"; Doc = f.Doc
       Statement = statement f start; Hypotheses = hypotheses; Conclusion = conclusion }
 
 /// (A.split) the recursion from t = 0.
@@ -174,7 +174,7 @@ let splitSegmentsRemainderResult (f: Family) (hypotheses: (string * (Run -> Hypo
       Title =
         (if f.Which = "" then "Depth-smoothness during training, exact state forcing: the recorded increments within the bracket's bound of the accumulated forcing (restarted at each snapshot)"
          else sprintf "Depth-smoothness during training, %s: the recorded increments within the bracket's bound of the accumulated forcing (restarted at each snapshot)" f.Which)
-      Source = f.Source; Provenance = ProvedHereEstimated "a foreign producer's landing (E.replay's allowance)"; Doc = f.Doc
+      Source = f.Source; Provenance = ProvedHereEstimated "another producer's landing (E.replay's allowance); none on a bit-exact replay"; Doc = f.Doc
       Statement =
         "The recursion of A.split.segments, restarted at every snapshot, has Δ_k(t_j) = D_k^j − ηΣ_{i<j}(bracket)_k^i exactly, D_k the accumulated exact forcing "
         + "(D_k = Δ_k(t_s) − ηΣE_k) and r_k ≥ ηΣ‖bracket_k‖ plus the roundings of D̂ and of the stored update; so every increment lies in the ball ‖Δ_k − D̂_k‖ ≤ r_k "
