@@ -203,7 +203,14 @@ let private mlpReplayed (run: Run) : Result<Replayed, string> =
         Ok { Segments = segments
              Constants = [ "tau", Evidence.tau run; "unit roundoff", Evidence.unit run; "safety factor", Replay.Safety ]
              ClaimChecks = mlpClaimChecks run e
-             ClaimNotes = (if e.Complete then [] else [ "segments that are not certified or not reproduced are compared through the identities only (see E.replay)" ]) }
+             ClaimNotes =
+                (if e.Complete then [] else [ "segments that are not certified or not reproduced are compared through the identities only (see E.replay)" ])
+                // a run replayed within tolerances (another producer's) is reproduced at its snapshots, not bit for bit between
+                // them: its trace columns are compared at the snapshot iterates only, which the row says (a NumPy user read
+                // run-format.md as if every iterate's value were compared)
+                @ (if e.Segments |> Array.exists (fun seg -> not seg.Replay.BitExact) then
+                       [ sprintf "trace columns compared at the %d snapshot iterates only: the iterates between snapshots of a run replayed within tolerances (not bit for bit) are not reproduced exactly, so their claims are not compared; record more snapshots to check more of them" run.SnapshotCount ]
+                   else []) }
 
 // ---------------------------------------------------------------- any other block's replay (Verification/BlockReplay.cs)
 
