@@ -97,6 +97,7 @@ public sealed class SafeOutputTests : IDisposable
         before = Cli.Snapshot(_s.Dir);
         var edited = Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "2", "--force"));
         Assert.Equal(ExitCodes.BadInput, edited.Code);
+        Assert.Contains("not as `resode verify` wrote it", edited.Err);
         Unchanged(before, _s.Dir);
         File.WriteAllText(_s.P("run", "verdicts.json"), text);   // as verify wrote it again
         var ok = Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "2", "--force"));

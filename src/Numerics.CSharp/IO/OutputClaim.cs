@@ -265,7 +265,10 @@ public sealed class OutputClaim : IDisposable
             return ours.Contains(runJson) && IsVerdictsFile(Path.Combine(dir, e));
         }
         var resodes = entries.Where(e => ours.Contains(e) || LaterOurs(e)).ToHashSet(StringComparer.Ordinal);
-        var foreign = entries.Where(e => !resodes.Contains(e)).ToList();
+        // a verdicts.json beside a run.json of ours that is not one verify wrote as it wrote it: said as such (edited since,
+        // or written by hand or by a resode before its seal), not only listed
+        var foreign = entries.Where(e => !resodes.Contains(e))
+            .Select(e => LaterFiles.Contains(Path.GetFileName(e)) ? e + " (not as `resode verify` wrote it: edited since, or written by hand or before its content_sha256 seal)" : e).ToList();
         // a directory is resode's when its manifest lists it or it holds a file of resode's; any other (an empty one the user
         // made, say) would be removed with the output without a byte of it listed above
         var holding = new HashSet<string>(StringComparer.Ordinal);
