@@ -205,7 +205,8 @@ public sealed class RunMetadata
             : e.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : null;
         string? what = type switch
         {
-            "System.Int32" or "System.Int64" => "an integer, a number written without a decimal point or quotes (8, not 8.0 or \"8\")",
+            "System.Int32" => "an integer from −2 147 483 648 to 2 147 483 647, written without a decimal point or quotes (8, not 8.0 or \"8\")",
+            "System.Int64" => "an integer within ±9.2·10¹⁸, written without a decimal point or quotes (8, not 8.0 or \"8\")",
             "System.Double" => "a number",
             "System.String" => "a string",
             "System.Boolean" => "true or false",
