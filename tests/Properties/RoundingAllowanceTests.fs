@@ -180,6 +180,39 @@ let ``I.update: a faithful float32 step where the samples' gradients cancel (G_V
                     Eta = d.Eta, Steps = d.Steps, W = d.W, V = [| d.V.[0]; v1 |], Losses = d.Losses, Trace = d.Trace, LossesStorageRoundoff = d.LossesStorageRoundoff))
     Assert.True(Verdict.isViolated (Result.evaluate RunIntegrity.update moved).Verdict)
 
+/// A faithful float32 step of this engine whose second layer's Jacobian cancels the adjoint along a direction the forward
+/// states never take (a referee's example): L = 2, m = d = 2, identity σ, n = 1, W_1 = 0, V_1 = [[0.7, −0.3], [0.4, 0.9]],
+/// W_2 = [[0, 1/3], [0, 1/7]], V_2 = [[0, 0], [1, q]] with V_2W_2/L = −(1 − 10⁻⁵) on e_2 only; x = (16, 0), y = (16, −16).
+let private backwardCancellingRun () =
+    let f32 (x: float) = float (float32 x)
+    let L, m, d = 2, 2, 2
+    let md = m * d
+    let shape = NetworkShape(L, m, d, d, d)
+    let a, b = f32 (1.0 / 3.0), f32 (1.0 / 7.0)
+    let q = f32 ((-(float L) * (1.0 - 1e-5) - a) / b)
+    let w, v = Array.zeroCreate (L * md), Array.zeroCreate (L * md)
+    v.[0] <- f32 0.7; v.[1] <- f32 -0.3; v.[2] <- f32 0.4; v.[3] <- f32 0.9
+    w.[md + 1] <- a; w.[md + d + 1] <- b
+    v.[md + m] <- 1.0; v.[md + m + 1] <- q
+    let data = Dataset(1, d, d, [| 16.0; 0.0 |], [| 16.0; -16.0 |])
+    let init = Initialization.FromArrays(shape, w, v, "a referee's weights")
+    let r = Trainer.Train(shape, data, init, TrainOptions(ActivationKind.Identity, 0.5, 1, Snapshots = 2, Float32 = true), 1L, "one sample", null, null)
+    Run(RunDirectory.InMemory(r, "backward cancelling"))
+
+[<Fact>]
+let ``I.update: a faithful float32 step whose layer cancels the adjoint (G_W1 3.5e-3 off relatively) → holds (the adjoints' error from the residuals' absolute error covers it); a layer moved by twice the allowance → violated`` () =
+    let run = backwardCancellingRun ()
+    let e = Result.evaluate RunIntegrity.update run
+    Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
+    let d = run.Data
+    let bound = (e.Series |> List.maxBy (fun p -> p.Bound)).Bound
+    let w1 = Array.copy d.W.[1]
+    w1.[0] <- w1.[0] + 4.0 * bound
+    let moved =
+        Run(RunData(Directory = d.Directory + " (moved)", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation,
+                    Eta = d.Eta, Steps = d.Steps, W = [| d.W.[0]; w1 |], V = d.V, Losses = d.Losses, Trace = d.Trace, LossesStorageRoundoff = d.LossesStorageRoundoff))
+    Assert.True(Verdict.isViolated (Result.evaluate RunIntegrity.update moved).Verdict)
+
 [<Fact>]
 let ``L5.split: a run whose embedding is tiny (|A x| ≈ 1e-8: tied layers, states and gradients tiny) → holds, the subtractions' rounding allowed against the gradients' terms; the gradient difference raised by 1% → violated`` () =
     // a NumPy user's finding, reproduced with this engine: measured 1.612259291e-16 against a bound 1.612259229e-16
