@@ -141,6 +141,14 @@ let ``I.loss: a float32 run whose embedding A x cancels to 0 in float32 (loss 0,
     | Violated _ -> ()
     | v -> failwithf "expected violated, got %A" v
 
+/// The run with the first entry of snapshot 1's W (or V) moved by `by`: a step no longer one gradient step from snapshot 0.
+let private withSnapshot1Moved (run: Run) (inW: bool) (by: float) =
+    let d = run.Data
+    let moved (z: float[][]) = [| z.[0]; (let c = Array.copy z.[1] in c.[0] <- c.[0] + by; c) |]
+    Run(RunData(Directory = d.Directory + " (moved)", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation,
+                Eta = d.Eta, Steps = d.Steps, W = (if inW then moved d.W else d.W), V = (if inW then d.V else moved d.V), Losses = d.Losses,
+                Trace = d.Trace, LossesStorageRoundoff = d.LossesStorageRoundoff))
+
 /// A faithful float32 run of this engine at a point where the two samples' gradients cancel (a referee's example): L = 2,
 /// m = 2, d = 1, tanh, x = (1, 1), targets h_L ± 50.33 rounded to float32, one step η = 0.25 with snapshots at 0 and 1. The
 /// reference's G_V is about 2·10⁻⁷, each sample's term about 50, the engine's G_V twenty times the reference's.
@@ -171,14 +179,7 @@ let ``I.update: a faithful float32 step where the samples' gradients cancel (G_V
     let scales, _ = RunIntegrity.gradientScales run 0
     Assert.True(scales.[0] > 1e5 * gv.[0], sprintf "M_1 = %g against ‖G_V‖ = %g" scales.[0] gv.[0])
     // a layer of snapshot 1 moved by twice its allowance → violated
-    let d = run.Data
-    let bound = (e.Series |> List.maxBy (fun p -> p.Bound)).Bound
-    let v1 = Array.copy d.V.[1]
-    v1.[0] <- v1.[0] + 4.0 * bound
-    let moved =
-        Run(RunData(Directory = d.Directory + " (moved)", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation,
-                    Eta = d.Eta, Steps = d.Steps, W = d.W, V = [| d.V.[0]; v1 |], Losses = d.Losses, Trace = d.Trace, LossesStorageRoundoff = d.LossesStorageRoundoff))
-    Assert.True(Verdict.isViolated (Result.evaluate RunIntegrity.update moved).Verdict)
+    Assert.True(Verdict.isViolated (Result.evaluate RunIntegrity.update (withSnapshot1Moved run false (4.0 * (e.Series |> List.maxBy (fun p -> p.Bound)).Bound))).Verdict)
 
 /// A faithful float32 step of this engine whose second layer's Jacobian cancels the adjoint along a direction the forward
 /// states never take (a referee's example): L = 2, m = d = 2, identity σ, n = 1, W_1 = 0, V_1 = [[0.7, −0.3], [0.4, 0.9]],
@@ -204,14 +205,7 @@ let ``I.update: a faithful float32 step whose layer cancels the adjoint (G_W1 3.
     let run = backwardCancellingRun ()
     let e = Result.evaluate RunIntegrity.update run
     Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
-    let d = run.Data
-    let bound = (e.Series |> List.maxBy (fun p -> p.Bound)).Bound
-    let w1 = Array.copy d.W.[1]
-    w1.[0] <- w1.[0] + 4.0 * bound
-    let moved =
-        Run(RunData(Directory = d.Directory + " (moved)", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation,
-                    Eta = d.Eta, Steps = d.Steps, W = [| d.W.[0]; w1 |], V = d.V, Losses = d.Losses, Trace = d.Trace, LossesStorageRoundoff = d.LossesStorageRoundoff))
-    Assert.True(Verdict.isViolated (Result.evaluate RunIntegrity.update moved).Verdict)
+    Assert.True(Verdict.isViolated (Result.evaluate RunIntegrity.update (withSnapshot1Moved run true (4.0 * (e.Series |> List.maxBy (fun p -> p.Bound)).Bound))).Verdict)
 
 [<Fact>]
 let ``L5.split: a run whose embedding is tiny (|A x| ≈ 1e-8: tied layers, states and gradients tiny) → holds, the subtractions' rounding allowed against the gradients' terms; the gradient difference raised by 1% → violated`` () =

@@ -136,7 +136,7 @@ let consecutivePairs (run: Run) =
 /// samples), not to ‖G_k‖_F, which cancellation makes small (near a minimum with ℓ > 0). And the adjoint starts from
 /// p_L^i = (2/n)Bᵀr_i, whose residual carries an absolute error δ_s (`residualError`): ‖Δp_k^i‖ ≤ Ā_s·(2/n)‖B‖₂δ_s through
 /// the transposed Jacobians, which moves G^V_k by Σ_i ‖Δp‖‖σ_k^i‖ and G^W_k by Σ_i s1‖V_k‖₂‖Δp‖‖h_{k−1}^i‖.
-let gradientScales (run: Run) (s: int) : float[] * float[] =
+let private gradientScalesOf (run: Run) (s: int) : float[] * float[] =
     let st = run.Setting
     let L, m, d = st.Depth, st.Width, st.Dim
     let md = m * d
@@ -177,6 +177,12 @@ let gradientScales (run: Run) (s: int) : float[] * float[] =
     // the float64 evaluation of these sums of non-negative terms (about m + d + n + 8 roundings on a path)
     let raise = 1.0 + gamma64 (m + d + n + 16)
     scale |> Array.map (fun x -> x * raise), fromResidual |> Array.map (fun x -> x * raise)
+
+let private gradientScalesTable = Runtime.CompilerServices.ConditionalWeakTable<Run, Lazy<float[] * float[]>[]>()
+
+/// `gradientScalesOf` once per run and snapshot (I.update and L5.split both read it; it is a pass over every layer and sample).
+let gradientScales (run: Run) (s: int) : float[] * float[] =
+    gradientScalesTable.GetValue(run, fun run -> Array.init run.SnapshotCount (fun s -> lazy (gradientScalesOf run s))).[s].Force()
 
 /// (I.update) Z^{j+1} = Z^j − η·c_k·G_k(Z^j) per layer, c_k = min(1, C/‖G_k‖_F) for clipped GD (1 otherwise).
 let update : Result<Run> =
