@@ -136,6 +136,20 @@ let private storedBound (run: Run) (name: string) (v: float) (bound: float) =
 let private mlpClaimChecks (run: Run) (e: RunEvidence) =
     let tau, u = Evidence.tau run, Evidence.unit run
     let claimed name = run.ClaimedTrace name
+    // per snapshot s and layer k, what two evaluations' layer gradients at snapshot s's weights may differ by
+    // (docs/theorems/RunIntegrity.md, "I.update's allowance"): τ^∇_s relative to the samples' terms M_k, plus the adjoints'
+    // error E_k from the residuals' absolute error
+    let gradientAllowance =
+        let table = Collections.Generic.Dictionary<int, float[]>()
+        fun (s: int) ->
+            match table.TryGetValue s with
+            | true, e -> e
+            | _ ->
+                let scales, fromResidual = RunIntegrity.gradientScales run s
+                let t = Rounding.toleranceAt run s
+                let e = Array.map2 (fun m x -> t * m + x) scales fromResidual
+                table.[s] <- e
+                e
     [ for seg in e.Segments do
         let r = seg.Replay
         if seg.Certified && seg.Reproduced then
@@ -173,11 +187,30 @@ let private mlpClaimChecks (run: Run) (e: RunEvidence) =
                         // the loss' own relative tolerance), so |c − v| ≤ 2ρ|x| ≤ 2ρ|v|/(1 − ρ) (the former ρ(|v| + |c|) fell short
                         // of 2ρ|x| by the factor 1 − ρ and took the claim's size); ρ ≥ 1 bounds nothing (+∞: no comparison)
                         let within rho = if rho < 1.0 then 2.0 * rho * abs v / (1.0 - rho) else infinity
-                        let bound =
-                            // the loss' own distance to the exact loss: its tolerance on a certified segment (rounding
-                            // included), its rounding on a bit-exact one (whose tolerance is 0: the same evaluation)
-                            if name = "pl_ratio" then within (2.0 * tau + max r.LossTolerance.[i] r.LossRounding.[i] / abs r.Losses.[i])
-                            else within tau + 8.0 * u * scaleAt i
+                        // the loss' own distance to the exact loss: its tolerance on a certified segment (rounding
+                        // included), its rounding on a bit-exact one (whose tolerance is 0: the same evaluation)
+                        let lossRel = max r.LossTolerance.[i] r.LossRounding.[i] / abs r.Losses.[i]
+                        let relative = if name = "pl_ratio" then within (2.0 * tau + lossRel) else within tau + 8.0 * u * scaleAt i
+                        // at the snapshot iterate (both evaluations at the recorded weights) the gradient columns also take
+                        // the gradients' absolute rounding: two evaluations' layer gradients differ by at most
+                        // e_k = τ^∇_s·M_k + E_k (`gradientAllowance`), which cancellation between the samples does not
+                        // shrink as it shrinks ‖G_k‖ (a relative allowance alone rejected a faithful float32 producer there)
+                        let absolute =
+                            if i <> 0 then 0.0
+                            else
+                                let e = gradientAllowance r.Snapshot
+                                let total = sqrt (e |> Array.sumBy (fun x -> x * x))
+                                match name with
+                                | "grad_norm" -> total
+                                | "grad_w_max" | "grad_v_max" -> Comparison.maxKeepNaN e
+                                | "pl_ratio" ->
+                                    // |Σ‖Ĝ_k‖² − Σ‖G̃_k‖²| ≤ Σ e_k(2‖G̃_k‖ + e_k) ≤ 2E·‖G̃‖ + E² (Cauchy–Schwarz), over L·ℓ of the
+                                    // claim, which is within 2·lossRel of the verified ℓ
+                                    let gn = (verified "grad_norm").[i]
+                                    if 2.0 * lossRel < 1.0 then (2.0 * total * gn + total * total) / (float run.Setting.Depth * abs r.Losses.[i] * (1.0 - 2.0 * lossRel))
+                                    else infinity
+                                | _ -> 0.0
+                        let bound = relative + absolute
                         let at = if i = 0 then sprintf "snapshot %d (iteration %d)" r.Snapshot r.From else sprintf "iteration %d (replayed bit for bit from snapshot %d)" (r.From + i) r.Snapshot
                         yield { Measured = claimGap c.[r.From + i] v; Bound = storedBound run name v bound
                                 Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[r.From + i] v; When = at }
@@ -321,6 +354,20 @@ let private flowSnapshotColumns = [ "grad_norm"; "pl_ratio"; "grad_w_max"; "grad
 let private flowClaimChecks (run: Run) (e: FlowEvidence) =
     let tau, u = Evidence.tau run, Evidence.unit run
     let claimed name = run.ClaimedTrace name
+    // per snapshot s and layer k, what two evaluations' layer gradients at snapshot s's weights may differ by
+    // (docs/theorems/RunIntegrity.md, "I.update's allowance"): τ^∇_s relative to the samples' terms M_k, plus the adjoints'
+    // error E_k from the residuals' absolute error
+    let gradientAllowance =
+        let table = Collections.Generic.Dictionary<int, float[]>()
+        fun (s: int) ->
+            match table.TryGetValue s with
+            | true, e -> e
+            | _ ->
+                let scales, fromResidual = RunIntegrity.gradientScales run s
+                let t = Rounding.toleranceAt run s
+                let e = Array.map2 (fun m x -> t * m + x) scales fromResidual
+                table.[s] <- e
+                e
     [ for seg in e.Segments do
         let r = seg.Replay
         if seg.Finite && seg.Reproduced then
