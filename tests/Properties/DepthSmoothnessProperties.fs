@@ -139,3 +139,32 @@ let ``A.rate: two depths → hypothesis not met (three depths)`` () =
     let l = ladderOf InitKind.Tied
     let e = Result.evaluate DepthSmoothness.rate { Runs = List.take 2 l.Runs }
     Assert.True(Verdict.isHypothesisNotMet e.Verdict)
+
+/// A.rate's rule on ladders whose max‖Δ‖ is given: e(L) = (C/L)(1 + c/L) with c = −1 and −2 over L = 4, …, 64 (L·e bounded
+/// by C and still growing, e.g. 0.5, 0.75, 0.875, 0.94, 0.97 of it: a pre-asymptotic ladder), and ladders without decay:
+/// e(L) = C·L^0.1 and constant over three depths, and the i.i.d. ladder's measured values over four.
+[<Fact>]
+let ``A.rate's rule (Rate.decideShortLadder): a pre-asymptotic 1/L ladder → not rejected (the plain slope alone rejected it); ladders without decay over three, four and six depths → rejected`` () =
+    let depths = [ 4; 8; 16; 32; 64 ]
+    for c in [ -1.0; -2.0 ] do
+        let pre = depths |> List.map (fun l -> let l = float l in (1.0 / l) * (1.0 + c / l))
+        let plain, corrected = Rate.fit depths pre, Rate.fitWithCorrection depths pre
+        // the plain slope's interval alone lies below 1: the former rule read that as a violation
+        Assert.Equal(Rate.Rejected, Rate.outcome [ plain ])
+        let outcome, best = Rate.decideShortLadder plain corrected
+        Assert.True((outcome <> Rate.Rejected) && best.Upper >= 1.0, sprintf "c = %g: %A %s (upper %g)" c outcome (Rate.describe best) best.Upper)
+    // a NumPy user's smooth ladder (DepthSmoothness.md): L·D = 52.0, 55.4, 56.2, 60.7, 61.2 over L = 8 … 128, slope
+    // −0.940 ± 0.027, violated by the plain slope alone
+    let user = [ 8; 16; 32; 64; 128 ]
+    let ld = List.map2 (fun l x -> x / float l) user [ 52.0; 55.4; 56.2; 60.7; 61.2 ]
+    Assert.Equal(Rate.Rejected, Rate.outcome [ Rate.fit user ld ])
+    let outcome, best = Rate.decideShortLadder (Rate.fit user ld) (Rate.fitWithCorrection user ld)
+    Assert.True((outcome <> Rate.Rejected), sprintf "the user's ladder: %A %s (upper %g)" outcome (Rate.describe best) best.Upper)
+    for depths, errs in [ [ 4; 8; 16 ], [ 4; 8; 16 ] |> List.map (fun l -> 3.0 * float l ** 0.1)
+                          [ 4; 8; 16 ], [ 1.0; 1.0; 1.0 ]
+                          [ 4; 8; 16; 32 ], [ 5.385; 5.822; 7.604; 8.023 ]
+                          // six depths, the order of the i.i.d. ladder of DepthSmoothness.md (slope 0.032 ± 0.018) with 1% noise:
+                          // both fits reject
+                          [ 2; 4; 8; 16; 32; 64 ], [ 2; 4; 8; 16; 32; 64 ] |> List.mapi (fun k l -> float l ** 0.032 * (1.0 + 0.01 * float (1 - 2 * (k % 2)))) ] do
+        let outcome, best = Rate.decideShortLadder (Rate.fit depths errs) (Rate.fitWithCorrection depths errs)
+        Assert.True((outcome = Rate.Rejected), sprintf "%A: %A %s" errs outcome (Rate.describe best))

@@ -455,21 +455,23 @@ let rate : Result<Ladder> =
             else
                 let fit = LeastSquares.line xs (Array.map log ds)
                 let beta, w = fit.Slope, fit.HalfWidth
-                // the evaluation error of the slope's interval: `line` is `regress` on the rows (1, x)
-                let rows = xs |> Array.map (fun x -> [| 1.0; x |])
-                let rounding, _ = Rounding.fitUpperRounding rows (Array.map log ds) (LeastSquares.regress rows (Array.map log ds)) 1 (Array.zeroCreate xs.Length)
-                // the order of decay is −slope: the claim is order ≥ 1 (slope ≤ −1), decided by Rate's rule (an interval
-                // of width ≥ 1 is inconclusive)
-                let order =
-                    ({ Depths = l.Depths; Errors = List.ofArray ds; Order = -beta; Lower = -beta - w; Upper = -beta + w
-                       Correction = 0.0; Weights = []; Rounding = rounding; WeightRounding = [] } : Rate.ObservedOrder)
-                let v = Rate.verdict (Rate.outcome [ order ]) order (sprintf "depths %A" l.Depths) "max over the horizon"
+                // the order of decay is −slope: the claim is order ≥ 1 (slope ≤ −1), decided by `Rate.decideShortLadder`
+                // (five depths or more: rejected only when the plain fit and the fit with a c/L term both reject, each widened
+                // by the term its model neglects; three or four: the plain fit widened by the c/L term it neglects; an interval
+                // of width ≥ 1 is inconclusive). A pre-asymptotic ladder (L·max‖Δ‖ bounded but still growing over these depths)
+                // biases the plain slope low, which alone read as a violation
+                let plain = Rate.fit l.Depths (List.ofArray ds)
+                let corrected = Rate.fitWithCorrection l.Depths (List.ofArray ds)
+                let outcome, reported = Rate.decideShortLadder plain corrected
+                let v = Rate.verdict outcome reported (sprintf "depths %A" l.Depths) "max over the horizon"
                 let v = match v with Violated wit -> Violated { wit with Measured = beta; Bound = -1.0 } | other -> other
                 { Range = None; Series = []; Verdict = v; Measured = Some beta; Bound = Some -1.0; Hypotheses = []
                   Constants =
-                    [ "slope", beta; "half-width (95%)", w; "intercept", fit.Intercept ]
+                    [ "slope", beta; "half-width (95%)", w; "intercept", fit.Intercept
+                      "order decided (the fit reported)", reported.Order; "its 95% upper end (model allowance included)", reported.Upper
+                      "c of the fit with a c/L term", corrected.Correction ]
                     @ List.map2 (fun (r: Run) d -> rateIncrementName r.Setting.Depth, float r.Setting.Depth * d) l.Runs (List.ofArray ds)
-                  Notes = [ sprintf "slope %.3f ± %.3f (95%%): holds iff slope − half-width ≤ −1 and the interval is narrower than %g; inconclusive when wider" beta w Rate.inconclusiveWidth ] } }
+                  Notes = [ sprintf "slope %.3f ± %.3f (95%%); decided on the order −slope (%s): plain %s; with a c/L term (ĉ = %.3g) %s; the fit reported [%.3f, %.3f] (model allowance included)" beta w (if l.Depths.Length >= 5 then "both fits must reject" else "the plain fit widened by the c/L term it neglects") (Rate.describe plain) corrected.Correction (Rate.describe corrected) reported.Lower reported.Upper ] } }
 
 /// The single-run results of A, for a registry.
 let all : Result<Run> list = [ aposteriori; aposterioriSegments; apriori; flow ]

@@ -163,6 +163,29 @@ let decideOutcome (plain: ObservedOrder) (corrected: ObservedOrder) =
         | _ -> fits |> List.map snd |> Comparison.worstBy (fun o -> o.Upper)
     outcome, best
 
+/// The rule of a rate statement whose ladder may hold as few depths as the fit with a c/L term has parameters (A.rate:
+/// three depths and up). With five depths or more that fit keeps two degrees of freedom or more and `decideOutcome`
+/// decides (the claim stands unless both fits reject it). With three or four its interval is infinite or, on one degree
+/// of freedom (t_{0.975,1} = 12.7 against 4.3 on two), about ten times the plain fit's, so it could never reject and a
+/// ladder without decay could never be rejected: there the plain fit decides, widened by the c/L term its model neglects
+/// (`modelAllowance`, ĉ the estimate of the fit with the correction, which interpolates three depths exactly). A
+/// rejection by the plain fit with |ĉ|/L ≥ 1 at some depth (the correction as large as the main term: a pre-asymptotic
+/// ladder) is inconclusive; it holds when the plain fit, as fitted or widened, supports it (`outcomeOf`). Returns the
+/// outcome and the fit to report.
+let decideShortLadder (plain: ObservedOrder) (corrected: ObservedOrder) =
+    if plain.Depths.Length >= 5 then decideOutcome plain corrected
+    else
+        let c = corrected.Correction
+        let valid = Double.IsFinite c && plain.Depths |> List.forall (fun l -> abs c / float l < 1.0)
+        let fits = if valid then [ plain, widenByModel plain c false ] else [ plain, plain ]
+        let outcome = match outcomeOf fits with | Rejected when not valid -> Inconclusive | o -> o
+        let raw, wide = fits.Head
+        let best =
+            match outcome with
+            | Consistent when raw.Upper - raw.Lower < inconclusiveWidth && consistentWithFirstOrder raw -> raw
+            | _ -> wide
+        outcome, best
+
 /// `decideOutcome` as a yes/no (consistent or inconclusive: not rejected).
 let decide (plain: ObservedOrder) (corrected: ObservedOrder) =
     let o, best = decideOutcome plain corrected
