@@ -48,4 +48,19 @@ public sealed class SummaryTests
         Assert.False(ReportWriter.Summarize(new[] { Row("holds", double.PositiveInfinity, "a", "docs/theorems/Evidence.md") }).Single().Loose);
         Assert.True(ReportWriter.Summarize(new[] { Row("holds", 1e7, "a") }).Single().Loose);
     }
+
+    /// <summary>Which allowances are estimates is said where the reader looks, not only in results.json: the summary
+    /// table's provenance column on the quick report's page and in report.md.</summary>
+    [Fact(DisplayName = "report summary: quick report → a provenance column, B.bound's row 'proved here (estimated: …)', I.loss's 'proved here'")]
+    public void The_summary_names_each_results_provenance()
+    {
+        string md = File.ReadAllText(Path.Combine(QuickReport.Directory_, "report.md"));
+        string html = File.ReadAllText(Path.Combine(QuickReport.Directory_, "index.html"));
+        string Line(string id) => md.Split('\n').First(l => l.StartsWith("| [" + id + "]", StringComparison.Ordinal));
+        Assert.Contains("| provenance |", md);
+        Assert.Contains("<th>provenance</th>", html);
+        Assert.Contains("| proved here (estimated: ", Line("B.bound"));
+        Assert.Contains("| proved here |", Line("I.loss"));
+        Assert.Contains("proved here (estimated: ", html);
+    }
 }

@@ -7,7 +7,7 @@ namespace ResOdeProofs.Cli.Report;
 /// the measured value and bound of its worst row, and the range of its tightness (bound / measured)
 /// over the rows that hold, the smallest (closest to a violation) first.
 /// </summary>
-internal sealed record SummaryRow(string Id, string Title, string Doc, int Rows, int Holds, int Violated, int NotMet, int NotApplicable, int Errors,
+internal sealed record SummaryRow(string Id, string Title, string Doc, string Provenance, int Rows, int Holds, int Violated, int NotMet, int NotApplicable, int Errors,
     double Measured, double Bound, double MinTightness, double MedianTightness, double MaxTightness, string MaxTightnessAt, double Seconds,
     IReadOnlyList<(string Verdict, string Detail, int Count)> Reasons)
 {

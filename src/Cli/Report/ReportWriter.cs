@@ -157,7 +157,7 @@ internal static partial class ReportWriter
             var reasons = g.Where(r => VerdictKey(r.Verdict) is "hypothesis_not_met" or "not_applicable" or "error")
                 .GroupBy(r => (VerdictKey(r.Verdict), r.Detail)).OrderByDescending(x => x.Count())
                 .Select(x => (x.Key.Item1, x.Key.Detail, x.Count())).ToList();
-            return new SummaryRow(g.Key, worst.Title, worst.Doc, g.Count(), Count("holds"), Count("violated"), Count("hypothesis_not_met"), Count("not_applicable"),
+            return new SummaryRow(g.Key, worst.Title, worst.Doc, worst.Provenance, g.Count(), Count("holds"), Count("violated"), Count("hypothesis_not_met"), Count("not_applicable"),
                 Count("error"), worst.Measured, worst.Bound, lo.Length == 0 ? double.NaN : lo[0], med,
                 hiRow is null ? double.NaN : TightnessRange(hiRow).Max, hiRow is null ? "" : $"{hiRow.Input}: {hiRow.TightnessMaxAt}", g.Sum(r => r.Seconds), reasons);
         }).ToList();
@@ -721,10 +721,10 @@ internal static partial class ReportWriter
 
     /// <summary>One line per result: status with counts, tightness min / median / max (flagged when loose), worst row, runtime.</summary>
     private static Table SummaryTable(List<SummaryRow> sum, ReportDocs docs) =>
-        new(new[] { "result", "title", "status (rows)", "tightness min", "tightness median", "tightness max", "worst row: measured", "bound", "runtime s" },
+        new(new[] { "result", "title", "provenance", "status (rows)", "tightness min", "tightness median", "tightness max", "worst row: measured", "bound", "runtime s" },
             sum.Select(r => new Cell[]
             {
-                new(r.Id, Href: docs.Href(r.Doc)), r.Title, new(StatusText(r), r.Status == "not_checked" ? "hypothesis_not_met" : r.Status, docs.Href(r.Doc)),
+                new(r.Id, Href: docs.Href(r.Doc)), r.Title, r.Provenance, new(StatusText(r), r.Status == "not_checked" ? "hypothesis_not_met" : r.Status, docs.Href(r.Doc)),
                 N(r.MinTightness), N(r.MedianTightness), new(N(r.MaxTightness), Flag: r.Loose ? LooseFlag(r.MaxTightness) : null), N(r.Measured), N(r.Bound), F($"{r.Seconds:F2}"),
             }).ToList());
 
