@@ -9,6 +9,7 @@ open Xunit
 open ResOdeProofs.Numerics
 open ResOdeProofs.Numerics.IO
 open ResOdeProofs.Numerics.Training
+open ResOdeProofs.Numerics.Model
 open ResOdeProofs.Theory
 
 /// A one-layer block σ(W h + b) started at W = 0, b = 0 (an identity initialization for GELU, σ(0) = 0), n ≤ d + 1 so
@@ -171,3 +172,82 @@ let ``C.gdDecay, C.plAlongRun: a one-layer block run whose replayed gradient nor
     let pl = (withNaN "pl_ratio" 3).PlAlongRun
     let v = (eval pl run).Verdict
     Assert.False(Verdict.isHolds v, sprintf "C.plAlongRun with a NaN PL ratio: %A" v)
+
+/// A float32 run of this engine marked as another producer's (run.json naming another build: the certified replay, the
+/// verifier's columns within E.replay's tolerances of the record), on targets within 2⁻¹⁰ of inputs of size 16 with
+/// tiny steps (a referee's example): the recorded float32 loss stays at its rounding floor while the weights move. No
+/// trace (run-format.md: optional), so E.claims does not read it.
+let private floorRun (eta: float) (iterations: int) =
+    let spec = RunSpec(Depth = 2, Width = 4, Samples = 2, Dim = 2, VScale = 0.0, Eta = eta, Iterations = iterations, Snapshots = 2, Seed = 3L, Float32 = true)
+    let big, off = 16.0, 1.0 / 1024.0
+    let x = [| big; -big * 0.5; big * 0.25; big * 0.75 |]
+    let y = [| x.[0] + off; x.[1] - off; x.[2] - off; x.[3] + 2.0 * off |]
+    let r = Trainer.Train(spec.Shape, Dataset(2, 2, 2, x, y), spec.InitialWeights(), spec.Options(), spec.Seed, "near the identity", null, null)
+    let d = RunDirectory.InMemory(r, "float32 floor")
+    d.Meta.EngineBuild <- "content:0000000000000000"
+    d
+
+let private withLosses (what: string) (losses: float[]) (d: RunData) =
+    Run(RunData(Directory = d.Directory + " (" + what + ")", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
+                Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, W = d.W, V = d.V, Losses = losses,
+                Trace = System.Collections.Generic.Dictionary<string, float[]>(), LossesStorageRoundoff = d.LossesStorageRoundoff))
+
+[<Fact>]
+let ``C.gdDecay, C.runRate, C.pathLength: a foreign float32 run at its loss' rounding floor (targets 2⁻¹⁰ from inputs of 16, η = 1e-8) → holds with E.replay's loss allowance; a recorded loss past the comparison's bound by its distance to the verifier's column → violated`` () =
+    let d = floorRun 1e-8 40
+    let run = withLosses "as recorded" d.Losses d
+    Assert.True(Verdict.isHolds (eval (Registry.singleRun |> List.find (fun r -> r.Id = "E.replay")) run).Verdict, "E.replay")
+    for id in [ "C.gdDecay"; "C.runRate"; "C.pathLength" ] do
+        let r = PolyakLojasiewicz.all |> List.find (fun r -> r.Id = id)
+        let e = eval r run
+        Assert.True(Verdict.isHolds e.Verdict, sprintf "%s: %A %A" id e.Verdict e.Notes)
+    // the decay rows: the recorded loss at iterate 20 moved past its comparison's bound by the bound's distance to the
+    // verifier's column (at least the allowance, since the column lies below the bound) → violated; C.pathLength's
+    // corruption is a displacement beyond its bound (EveryCheckCanFail and the C tests above)
+    for id in [ "C.gdDecay"; "C.runRate" ] do
+        let r = PolyakLojasiewicz.all |> List.find (fun r -> r.Id = id)
+        let e = eval r run
+        let p = e.Series |> List.find (fun p -> p.When.StartsWith "iteration 20 ")
+        let lossPerp = snd (PolyakLojasiewicz.readOut run)
+        let column = (PolyakLojasiewicz.path run).Eps.[20]
+        // (the evidence built from the record first, then the loss moved in place: a losses.npy read so from a file is
+        // E.replay's to catch, as EveryCheckCanFail's corruptions of the C rows are)
+        let bad = withLosses "loss 20 raised" (Array.copy d.Losses) d
+        bad.Trace "loss" |> ignore
+        bad.Data.Losses.[20] <- p.Bound + (p.Bound - column) + lossPerp
+        match (eval r bad).Verdict with
+        | Violated w -> Assert.Contains("iteration 20", w.When)
+        | v -> failwithf "%s: expected violated, got %A" id v
+
+/// C.mu0 at equality with a tall read-out (a referee's example): L = 1, m = n = 2, d = 1, B = [1; 0], V(0) = 0, W = (1, −1),
+/// x = (1, −1); the reducible residual along the bottom eigenvector of Ḡ (so r̃(0) = μ₀ exactly) and the unreachable target
+/// component F (ℓ_⊥ = F²) against ε(0) = 0.005: ε = ℓ − ℓ_⊥ carries the absolute rounding of ℓ.
+[<Fact>]
+let ``C.mu0: a tall read-out whose unreachable part ℓ_⊥ = 9 and 10⁶ dwarfs ε(0) = 0.005, r̃(0) = μ₀ exactly → holds (ε's cancellation counted); r̃(0) lowered by 10⁻⁶ relative → violated`` () =
+    let gelu (z: float) = 0.5 * z * (1.0 + MathNet.Numerics.SpecialFunctions.Erf(z / sqrt 2.0))
+    let w, x = [| 1.0; -1.0 |], [| 1.0; -1.0 |]
+    let phi = Array.init 2 (fun j -> Array.init 2 (fun i -> gelu (w.[j] * x.[i])))
+    let g a b = phi.[0].[a] * phi.[0].[b] + phi.[1].[a] * phi.[1].[b]
+    let a, b, c = g 0 0, g 0 1, g 1 1
+    let lmin = (a + c) / 2.0 - sqrt (((a - c) / 2.0) ** 2.0 + b * b)
+    let u0, u1 = b, lmin - a
+    let nu = sqrt (u0 * u0 + u1 * u1)
+    for f in [ 3.0; 1000.0 ] do
+        let y = [| x.[0] - 0.1 * u0 / nu; f; x.[1] - 0.1 * u1 / nu; f |]
+        let shape = NetworkShape(1, 2, 1, 1, 2)
+        let init = Initialization.FromArrays(shape, w, [| 0.0; 0.0 |], "a referee's weights")
+        let r = Trainer.Train(shape, Dataset(2, 1, 2, x, y), init, TrainOptions(ActivationKind.Gelu, 0.01, 5, Snapshots = 2), 1L, "tall read-out", null, [| 1.0; 0.0 |])
+        let run = Run(RunDirectory.InMemory(r, sprintf "tall read-out F = %g" f))
+        let mu0 = PolyakLojasiewicz.all |> List.find (fun r -> r.Id = "C.mu0")
+        let e = eval mu0 run
+        Assert.True(Verdict.isHolds e.Verdict, sprintf "F = %g: %A" f e.Verdict)
+        // r̃(0) at μ₀ within its rounding; the verifier's pl_ratio at iteration 0 lowered so that r̃(0) = μ₀(1 − 10⁻⁶)
+        // (the column corrupted in place after the evidence was built) → violated: the allowance is far below 10⁻⁶
+        let ic = PolyakLojasiewicz.initConstants run
+        let r0 = (PolyakLojasiewicz.path run).R.[0]
+        Assert.True(abs (r0 - ic.Mu0) <= 1e-8 * ic.Mu0, sprintf "F = %g: r̃(0) = %.17g, μ₀ = %.17g" f r0 ic.Mu0)
+        let pl = run.Trace("pl_ratio").Value
+        pl.[0] <- pl.[0] * (1.0 - 1e-6) * ic.Mu0 / r0
+        match (eval mu0 run).Verdict with
+        | Violated _ -> ()
+        | v -> failwithf "F = %g: %A" f v
