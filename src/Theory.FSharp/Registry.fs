@@ -78,7 +78,8 @@ let private provenance = function
 /// A holding comparison's slack; a negative one (the measured value above the bound by less than the comparison's
 /// rounding allowance, the relative one a result states with its derivation) says so.
 let private slackText (slack: float) =
-    if slack < 0.0 then sprintf "%.4g (measured above the bound within the comparison's rounding allowance)" slack
+    // (an upper bound crossed from below or a lower bound from above: the words name neither side)
+    if slack < 0.0 then sprintf "%.4g (the bound crossed by less than the comparison's rounding allowance)" slack
     else sprintf "%.4g" slack
 
 let private detail (e: Evaluation) =
@@ -92,7 +93,9 @@ let private detail (e: Evaluation) =
         // six digits unless they print the two numbers alike (a comparison failed by less than a millionth): then all of them
         let m, b = sprintf "%.6g" w.Measured, sprintf "%.6g" w.Bound
         let m, b = if m = b then sprintf "%.17g" w.Measured, sprintf "%.17g" w.Bound else m, b
-        sprintf "at %s, %s: measured %s > bound %s" w.Where w.When m b
+        // a lower bound (C.mu0's μ₀, a rate's claimed order) fails from below: the sign says which side was crossed
+        if w.Measured < w.Bound then sprintf "at %s, %s: measured %s < bound %s (a lower bound)" w.Where w.When m b
+        else sprintf "at %s, %s: measured %s > bound %s" w.Where w.When m b
     | HypothesisNotMet hs, _ -> hs |> List.map (fun (n, why) -> sprintf "%s: %s" n why) |> String.concat "; "
     | NotApplicable why, _ -> why
     | CheckError why, _ -> why

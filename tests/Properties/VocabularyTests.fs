@@ -178,7 +178,7 @@ let ``evaluateRow keeps the exception`` () =
 let ``Registry.evaluateRow: measured above the bound within the rounding allowance → holds, the detail says the slack is negative inside the allowance; below the bound → no such words`` () =
     let above = Registry.evaluateRow (oneComparison (1.0 + 1e-12)) "t" 0
     Assert.Equal("holds", above.Verdict)
-    Assert.Contains("measured above the bound within the comparison's rounding allowance", above.Detail)
+    Assert.Contains("the bound crossed by less than the comparison's rounding allowance", above.Detail)
     let below = Registry.evaluateRow (oneComparison 0.5) "t" 0
     Assert.Equal("holds", below.Verdict)
     Assert.DoesNotContain("rounding allowance", below.Detail)
@@ -188,3 +188,13 @@ let ``Registry.evaluateRow: measured above the bound within the rounding allowan
     Assert.Contains("measured 1.00000000", over.Detail)
     Assert.DoesNotContain("measured 1 > bound 1", over.Detail)
     Assert.Contains("measured 2 > bound 1", (Registry.evaluateRow (oneComparison 2.0) "t" 0).Detail)
+
+[<Fact>]
+let ``Registry.evaluateRow: a lower bound failed (Comparison.atLeast, measured 0.5 against 1) → 'measured 0.5 < bound 1 (a lower bound)', not '>'`` () =
+    let r =
+        { Id = "T.lower"; Title = "t"; Source = "s"; Provenance = ProvedHere; Doc = "d"; Statement = "s"; Hypotheses = []
+          Conclusion = fun (_: int) -> { Evaluation.notApplicable "" with Verdict = Comparison.atLeast 0.5 1.0 0.0 "here" "now"; Measured = Some 0.5; Bound = Some 1.0 } }
+    let row = Registry.evaluateRow r "t" 0
+    Assert.Equal("VIOLATED", row.Verdict)
+    Assert.Contains("measured 0.5 < bound 1 (a lower bound)", row.Detail)
+    Assert.DoesNotContain(">", row.Detail)
