@@ -293,6 +293,29 @@ public sealed class RunDirectoryTests : IDisposable
         Assert.Contains("losses.npy is short", e.Message);
     }
 
+    [Theory(DisplayName = "RunDirectory: w.npy and v.npy of depth 0, x.npy and y.npy of no sample → refused, naming the file and the axis (depth 0 ended as tool errors)")]
+    [InlineData("depth-0")]
+    [InlineData("no-sample")]
+    public void EmptyAxesAreRefusedByName(string variant)
+    {
+        var rec = GeneralRun();
+        string dir = _tmp.File("empty-" + variant);
+        RunDirectory.Write(rec, dir);
+        string P(string f) => Path.Combine(dir, f);
+        void Cut(string file, int axis)
+        {
+            var a = Npy.Read(P(file));
+            var shape = (int[])a.Shape.Clone();
+            shape[axis] = 0;
+            Npy.Write(P(file), ReadOnlySpan<double>.Empty, shape);
+        }
+        // (a run.json without "depth", as another producer may write it: with one, the depth's disagreement names w.npy first)
+        if (variant == "depth-0") { Cut("w.npy", 1); Cut("v.npy", 1); File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1}"); }
+        else { Cut("x.npy", 0); Cut("y.npy", 0); }
+        var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
+        Assert.True(e.Message.Contains(variant == "depth-0" ? "w.npy: has depth L = 0" : "x.npy: holds no sample", StringComparison.Ordinal), e.Message);
+    }
+
     [Fact(DisplayName = "RunDirectory: missing directory → error")]
     public void ReadingAMissingDirectoryFails()
     {

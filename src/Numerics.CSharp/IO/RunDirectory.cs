@@ -293,6 +293,14 @@ public static class RunDirectory
             }
             var y = Npy.Read(P("y.npy"), $"targets y (n, d_out) with n = {n}", n, -1);
             int dOut = y.Shape[1];
+            // empty axes are a user's file, not a network: refused here by name (a depth of 0 reached the checks, which
+            // failed as tool errors on empty arrays)
+            string wFile = thetaFile ? "theta.npy" : "w.npy";
+            if (n < 1) throw new RunFormatException($"{P("x.npy")}: holds no sample (shape (0, {dIn})); a run needs at least one input x_i, with its target in y.npy");
+            if (dIn < 1) throw new RunFormatException($"{P("x.npy")}: its inputs have no entry (shape ({n}, 0)); each x_i needs d_in ≥ 1 entries");
+            if (dOut < 1) throw new RunFormatException($"{P("y.npy")}: its targets have no entry (shape ({n}, 0)); each y_i needs d_out ≥ 1 entries");
+            if (L < 1) throw new RunFormatException($"{P(wFile)}: has depth L = 0 (no layer); a residual network needs at least one layer (L ≥ 1 on the second axis)");
+            if (!thetaFile && (m < 1 || d < 1)) throw new RunFormatException($"{P("w.npy")}: has {(m < 1 ? "width m = 0" : "state dimension d = 0")} (shape (S, L, m, d) = ({S}, {L}, {m}, {d})); each layer needs m ≥ 1 and d ≥ 1");
             double[]? a = null, b = null;
             if (File.Exists(P("a.npy"))) a = Npy.Read(P("a.npy"), $"embedding A (d, d_in) = ({d}, {dIn})", d, dIn).Data;
             else if (dIn != d) throw new RunFormatException($"{dir}: x has d_in = {dIn} ≠ d = {d} but a.npy (the embedding A, shape ({d}, {dIn})) is missing");
