@@ -670,3 +670,33 @@ let ``E.claims: a foreign float32 run whose samples' gradients cancel, recording
             Assert.True(Verdict.isHolds (Result.evaluate claims (claim (verified + 0.5 * w.Bound))).Verdict, name + " half the allowance off")
             Assert.True(Verdict.isViolated (Result.evaluate claims (claim (verified + 2.0 * w.Bound))).Verdict, name + " twice the allowance off")
         | v -> failwithf "%s claimed 1: %A" name v
+
+/// A float32 run that reaches its loss' rounding floor (L = 4, m = d = 2, n = 1, tied W, V(0) = 0, targets 10⁻⁴ from the
+/// inputs, η = 0.05, 2 000 iterations, snapshots at 0, 1000, 1999, 2000; a PyTorch user's setting, here trained by this
+/// engine and marked as another producer's): at the last snapshots the loss is about 10⁻¹⁵ and its relative rounding
+/// reaches 1/2, so pl_ratio's allowance rate reaches 1 and bounds nothing there.
+[<Fact>]
+let ``E.claims: a foreign float32 run at its loss' rounding floor (pl_ratio's allowance rate ≥ 1 at a snapshot) → that claim not compared, with a note, the row still decided by the others (it was 'no finite bound claimed'); a hidden_max claim raised 1% → violated`` () =
+    let spec = RunSpec(Depth = 4, Width = 2, Samples = 1, Dim = 2, VScale = 0.0, Eta = 0.05, Iterations = 2000, SnapshotSteps = [| 0; 1000; 1999; 2000 |], Seed = 1L, Float32 = true)
+    let f32 (v: float) = float (float32 v)
+    let x = [| 0.7; -1.3 |] |> Array.map f32
+    let y = [| x.[0] + 1e-4 * 0.37; x.[1] - 1e-4 * 1.1 |] |> Array.map f32
+    let r = Trainer.Train(spec.Shape, Dataset(1, 2, 2, x, y), spec.InitialWeights(), spec.Options(), spec.Seed, "at the floor", null, null)
+    let d = RunDirectory.InMemory(r, "float32 floor")
+    d.Meta.EngineBuild <- "content:0000000000000000"
+    let claims = Registry.singleRun |> List.find (fun r -> r.Id = "E.claims")
+    let run = Run(d)
+    let e = Result.evaluate claims run
+    Assert.True(Verdict.isHolds e.Verdict, sprintf "%A\n%A" e.Verdict e.Notes)
+    Assert.Contains(e.Notes, fun n -> n.Contains "not compared: their allowance's rate reached 1")
+    // the other claims are still compared: hidden_max raised 1% at the last snapshot → violated
+    let last = d.Steps.[d.Steps.Length - 1]
+    let trace = Collections.Generic.Dictionary<string, float[]>(d.Trace)
+    trace.["hidden_max"] <- (let c = Array.copy trace.["hidden_max"] in c.[last] <- 1.01 * c.[last]; c)
+    let bad =
+        Run(RunData(Directory = d.Directory + " (hidden_max raised)", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
+                    Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, W = d.W, V = d.V, Losses = d.Losses, Trace = trace,
+                    LossesStorageRoundoff = d.LossesStorageRoundoff))
+    match (Result.evaluate claims bad).Verdict with
+    | Violated w -> Assert.Contains("hidden_max", w.Where)
+    | v -> failwithf "expected violated, got %A" v

@@ -133,7 +133,7 @@ let private storedBound (run: Run) (name: string) (v: float) (bound: float) =
 /// The MLP's recorded columns against its replay: the loss and the Lipschitz columns at every iterate within f·E plus
 /// rounding, the columns that are functions of the weights at every snapshot iterate within τ relative (at every iterate of
 /// a segment replayed bit for bit).
-let private mlpClaimChecks (run: Run) (e: RunEvidence) =
+let private mlpClaimChecks (run: Run) (e: RunEvidence) (skipped: Collections.Generic.List<string>) =
     let tau, u = Evidence.tau run, Evidence.unit run
     let claimed name = run.ClaimedTrace name
     // per snapshot s and layer k, what two evaluations' layer gradients at snapshot s's weights may differ by
@@ -212,8 +212,12 @@ let private mlpClaimChecks (run: Run) (e: RunEvidence) =
                                 | _ -> 0.0
                         let bound = relative + absolute
                         let at = if i = 0 then sprintf "snapshot %d (iteration %d)" r.Snapshot r.From else sprintf "iteration %d (replayed bit for bit from snapshot %d)" (r.From + i) r.Snapshot
-                        yield { Measured = claimGap c.[r.From + i] v; Bound = storedBound run name v bound
-                                Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[r.From + i] v; When = at }
+                        // a rate ρ ≥ 1 bounds nothing: no comparison there (counted for the row's note), where an infinite
+                        // bound made the whole row "no finite bound claimed" and hid its other comparisons' outcome
+                        if Double.IsPositiveInfinity bound && not (Double.IsNaN v) then skipped.Add(sprintf "%s at %s" name at)
+                        else
+                            yield { Measured = claimGap c.[r.From + i] v; Bound = storedBound run name v bound
+                                    Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[r.From + i] v; When = at }
                     | _ -> () ]
 
 /// What the MLP's replay supplies: every segment with its certified tolerance (E from the measured growth), the
@@ -233,10 +237,15 @@ let private mlpReplayed (run: Run) : Result<Replayed, string> =
                         { Measured = m; Bound = b; Where = where'; When = sprintf "iteration %d (segment from snapshot %d)" j r.Snapshot } ]
                   CheckIterations = [ for (_, _, _, j) in seg.Checks -> j ]
                   Landing = (if r.Snapshot + 1 < run.SnapshotCount then Some(r.EndDeviation, r.EndWorstLayer) else None) })
+        let unbounded = Collections.Generic.List<string>()
+        let claimChecks = mlpClaimChecks run e unbounded
         Ok { Segments = segments
              Constants = [ "tau", Evidence.tau run; "unit roundoff", Evidence.unit run; "safety factor", Replay.Safety ]
-             ClaimChecks = mlpClaimChecks run e
+             ClaimChecks = claimChecks
              ClaimNotes =
+                (if unbounded.Count = 0 then []
+                 else [ sprintf "%d claim(s) not compared: their allowance's rate reached 1 (e.g. pl_ratio where the loss' relative rounding is ≥ 1/2: a loss at the precision's floor), first %s" unbounded.Count unbounded.[0] ])
+                @
                 (if e.Complete then [] else [ "segments that are not certified or not reproduced are compared through the identities only (see E.replay)" ])
                 // a run replayed within tolerances (another producer's) is reproduced at its snapshots, not bit for bit between
                 // them: its trace columns are compared at the snapshot iterates only, which the row says (a NumPy user read

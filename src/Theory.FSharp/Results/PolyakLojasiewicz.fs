@@ -607,7 +607,12 @@ let statedOver (supply: Supply) : Statements =
                   let worst = if p.N = 0 then 0.0 else p.Beta |> Array.map (fun b -> eta * b) |> Comparison.maxKeepNaN
                   if Double.IsNaN worst then NotMet "η·β̂_j is not a number at some step (a loss or gradient norm of the columns is not one)"
                   elif worst < 2.0 then Met(sprintf "max_j η·β̂_j = %.4g < 2" worst)
-                  else NotMet(sprintf "max_j η·β̂_j = %.4g ≥ 2: a step may increase the loss" worst) ]
+                  else
+                      let j = Comparison.worstIndexMax p.N (fun j -> eta * p.Beta.[j])
+                      match run.Steps |> Array.tryFindIndex (fun st -> st = j + 1) with
+                      | Some s ->
+                          NotMet(sprintf "max_j η·β̂_j = %.4g ≥ 2 at step %d, the step onto snapshot %d, where the verifier's columns restart from the recorded weights: a loss of the recorded snapshot off the replayed step's reads as curvature there (e.g. a float32 producer at its rounding floor)" worst j s)
+                      | None -> NotMet(sprintf "max_j η·β̂_j = %.4g ≥ 2 at step %d: a step may increase the loss" worst j) ]
           Conclusion =
             fun run ->
                 let p = path run
