@@ -134,8 +134,8 @@ let ``PyTorch run: float64, one layer of snapshot 2 moved by 10⁻⁸ per entry 
     remainderCatchesBump "gelu-iid-f64" 1e-8 "A.split.centre.remainder" "A.split.centre.segments"
 
 [<Fact>]
-let ``PyTorch run: float32, one layer of snapshot 2 moved by 3·10⁻⁴ per entry → A.split.centre.remainder violated beyond the landing allowance, A.split.centre.segments holds`` () =
-    remainderCatchesBump "gelu-tied-f32" 3e-4 "A.split.centre.remainder" "A.split.centre.segments"
+let ``PyTorch run: float32, one layer of snapshot 2 moved by 6·10⁻⁴ per entry → A.split.centre.remainder violated beyond the landing allowance, A.split.centre.segments holds`` () =
+    remainderCatchesBump "gelu-tied-f32" 6e-4 "A.split.centre.remainder" "A.split.centre.segments"
 
 [<Fact>]
 let ``scipy gradient flow: one layer of snapshot 2 moved by 10⁻⁵ per entry → A.flow.split.centre.remainder violated beyond twice the flow replay's weight tolerance, A.flow.split.centre.segments holds`` () =

@@ -700,3 +700,46 @@ let ``E.claims: a foreign float32 run at its loss' rounding floor (pl_ratio's al
     match (Result.evaluate claims bad).Verdict with
     | Violated w -> Assert.Contains("hidden_max", w.Where)
     | v -> failwithf "expected violated, got %A" v
+
+/// A float32 run of this engine marked as another producer's (the certified replay with its rounding companions), on
+/// 10 inputs each taken twice with targets x ± R·ξ (a PyTorch user's setting): the two samples' residuals of size R cancel
+/// in every gradient, so a gradient's rounding is relative to its samples' terms (about R), not to ‖G‖ (about 1).
+let private noisyPairsRun (r: float) =
+    let spec = RunSpec(Depth = 16, Width = 16, Samples = 20, Dim = 4, Eta = 0.01, Iterations = 300, SnapshotSteps = [| 0; 100; 101; 200; 300 |], Seed = 5L, Float32 = true)
+    let rng = ResOdeProofs.Numerics.Random.Rng.ForStream(5L, "noisy pairs")
+    let gauss count = let a = Array.zeroCreate count in rng.FillGaussian(Span a, 1.0); a
+    let f32 (v: float) = float (float32 v)
+    let x, xi = gauss 40, gauss 40
+    let xs = Array.append x x |> Array.map f32
+    let ys = Array.append (Array.map2 (fun a b -> a + r * b) x xi) (Array.map2 (fun a b -> a - r * b) x xi) |> Array.map f32
+    let rec' = Trainer.Train(spec.Shape, Dataset(20, 4, 4, xs, ys), spec.InitialWeights(), spec.Options(), spec.Seed, "noisy pairs", null, null)
+    let d = RunDirectory.InMemory(rec', sprintf "noisy pairs R = %g" r)
+    d.Meta.EngineBuild <- "content:0000000000000000"
+    d
+
+[<Fact>]
+let ``E.replay: a foreign float32 run whose samples' residuals of size 1000 cancel in every gradient → not violated (the companions' per-step rounding relative to the samples' terms); at R = 30 it holds, and snapshot 2 moved by twice its landing allowance → violated`` () =
+    let replay = Registry.singleRun |> List.find (fun r -> r.Id = "E.replay")
+    let claims = Registry.singleRun |> List.find (fun r -> r.Id = "E.claims")
+    // R = 1000: the landing at snapshot 2 (a float32 step's rounding against samples' terms of 10³) was VIOLATED; now the
+    // tolerance says what a float32 producer may drift by there, and whether a segment is certifiable at all
+    let big = Run(noisyPairsRun 1000.0)
+    for r in [ replay; claims ] do
+        let e = Result.evaluate r big
+        Assert.False(Verdict.isViolated e.Verdict, sprintf "%s at R = 1000: %A" r.Id e.Verdict)
+    let d = noisyPairsRun 30.0
+    let run = Run(d)
+    let e = Result.evaluate replay run
+    Assert.True(Verdict.isHolds e.Verdict, sprintf "R = 30: %A" e.Verdict)
+    let seg = run.Evidence.Value.Segments.[1]
+    let moved = Array.copy d.W.[2]
+    moved.[0] <- moved.[0] + 2.0 * seg.LandingAllowance
+    let w = Array.copy d.W
+    w.[2] <- moved
+    let bad =
+        Run(RunData(Directory = d.Directory + " (snapshot 2 moved)", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
+                    Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, W = w, V = d.V, Losses = d.Losses, Trace = d.Trace,
+                    LossesStorageRoundoff = d.LossesStorageRoundoff))
+    match (Result.evaluate replay bad).Verdict with
+    | Violated wit -> Assert.Contains("snapshot 2", wit.Where)
+    | v -> failwithf "snapshot 2 moved: expected violated, got %A" v

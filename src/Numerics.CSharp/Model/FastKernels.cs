@@ -407,6 +407,20 @@ internal static class FastKernels
         return s;
     }
 
+    /// <summary>Σ_i ‖a_i‖·‖b_i‖ over the rows of a (rows×colsA) and b (rows×colsB), each row's norm as
+    /// <see cref="SumRowNorms{T}"/> takes it: the size of a sum over samples of outer products a_i b_iᵀ.</summary>
+    public static double SumRowNormProducts<T>(SimdLevel level, ReadOnlySpan<T> a, ReadOnlySpan<T> b, int rows, int colsA, int colsB)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (a.Length < rows * colsA || b.Length < rows * colsB) throw new ArgumentException("operand too short");
+        ref T a0 = ref MemoryMarshal.GetReference(a);
+        ref T b0 = ref MemoryMarshal.GetReference(b);
+        double s = 0;
+        for (int i = 0; i < rows; i++)
+            s += Math.Sqrt(RowSumSquares(level, ref Unsafe.Add(ref a0, i * colsA), colsA) * RowSumSquares(level, ref Unsafe.Add(ref b0, i * colsB), colsB));
+        return s;
+    }
+
     /// <summary>Σ x² of one row as <see cref="SumSquares{T}"/> computes it (the same code, inlined).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static double RowSumSquares<T>(SimdLevel level, ref T x, int n) where T : unmanaged, IFloatingPointIeee754<T>

@@ -17,6 +17,12 @@ public struct EvaluationStats
     public double MinPreActivation, MaxPreActivation;
     /// <summary>The <see cref="ResNet{T}.KeptStates"/> this evaluation filled (see <see cref="ResNet{T}.Keep"/>), else null.</summary>
     public object? Kept;
+    /// <summary>
+    /// With <see cref="ResNet{T}.SampleTerms"/> set, M = (Σ_k (M^V_k)² + (M^W_k)²)^{1/2} with M^V_k = Σ_i ‖p_k^i‖‖σ_k^i‖ and
+    /// M^W_k = Σ_i ‖σ'_k^i ⊙ V_kᵀp_k^i‖‖h_{k−1}^i‖, the norms of the samples' terms of the gradient (≥ ‖G‖, equal without
+    /// cancellation between the samples): what a gradient's rounding is relative to. NaN otherwise.
+    /// </summary>
+    public double SampleTermsNorm;
 }
 
 /// <summary>
@@ -346,6 +352,12 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
     }
     private KeptStates? _keep;
+
+    /// <summary>
+    /// When set, evaluations with gradient also form <see cref="EvaluationStats.SampleTermsNorm"/> (four row norms of n×m and
+    /// n×d arrays a layer). It changes no other number.
+    /// </summary>
+    public bool SampleTerms { get; set; }
     // the kept states' array the last evaluation wrote its hidden states into (they are not in the blocks' buffers then)
     private T[]? _statesKeptIn;
 
@@ -406,6 +418,18 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (!(blk.MaxHidden <= stats.MaxHiddenNorm)) stats.MaxHiddenNorm = blk.MaxHidden;
         }
         stats.Loss = loss / _n;
+        stats.SampleTermsNorm = double.NaN;
+        if (grad && SampleTerms)
+        {
+            double sq = 0;
+            for (int k = 0; k < L; k++)
+            {
+                double tv = 0, tw = 0;
+                foreach (var blk in _blocks) { tv += blk.TermsV[k]; tw += blk.TermsW[k]; }
+                sq += tv * tv + tw * tw;
+            }
+            stats.SampleTermsNorm = Math.Sqrt(sq);
+        }
         if (grad && _keep is KeptStates kept)
         {
             kept.Loss = stats.Loss;
@@ -535,6 +559,11 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 var r = blk.KeptRanges.AsSpan(6 * (k + 1) + 4, 2);
                 r[0] = double.PositiveInfinity; r[1] = double.NegativeInfinity;
                 FastKernels.MultiplyIntoWithRange<T>(level, vtp.Slice(at, len), sdk.Slice(at, len), q.Slice(at, len), ref r[0], ref r[1]);
+                if (SampleTerms)
+                {
+                    blk.TermsV[k] = FastKernels.SumRowNormProducts<T>(level, p.Slice(blk.I0 * d, blk.Count * d), sk.Slice(at, len), blk.Count, d, m);
+                    blk.TermsW[k] = FastKernels.SumRowNormProducts<T>(level, q.Slice(at, len), hk.Slice(blk.I0 * d, blk.Count * d), blk.Count, m, d);
+                }
             }
             for (int t = 0; t < _blocks.Length; t++)
             {
@@ -667,6 +696,8 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         public readonly bool Prefetches;
         public readonly T[] GradW, GradV;    // own gradient (blocks after the first)
         public readonly double[] AdjointSums; // Σ_{i in block} ‖p_k^i‖, k = 0..L
+        // with SampleTerms: per layer (0-based) Σ_{i in block} ‖p^i‖‖σ^i‖ and Σ_{i in block} ‖q^i‖‖h^i‖ (see EvaluationStats.SampleTermsNorm)
+        public readonly double[] TermsV, TermsW;
         public readonly double[] KeptRanges; // per layer k = 1..L at 6k: ranges of W_k h_{k−1}, σ', V_kᵀp_k over this block's samples (see KeptStates)
         public double LossSum, MinPre, MaxPre, MaxHidden;
 
@@ -703,6 +734,7 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
             GradW = ownGradients ? AlignedArrays.Create<T>(L * m * d) : Array.Empty<T>();
             GradV = ownGradients ? AlignedArrays.Create<T>(L * m * d) : Array.Empty<T>();
             AdjointSums = new double[L + 1];
+            TermsV = new double[L]; TermsW = new double[L];
             KeptRanges = new double[6 * (L + 1)];
         }
 
@@ -844,6 +876,11 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                         var r = KeptRanges.AsSpan(6 * (k + 1) + 4, 2);
                         r[0] = double.PositiveInfinity; r[1] = double.NegativeInfinity;
                         FastKernels.MultiplyIntoWithRange<T>(level, vtp, sdk, q, ref r[0], ref r[1]);
+                    }
+                    if (_net.SampleTerms)
+                    {
+                        TermsV[k] = FastKernels.SumRowNormProducts<T>(level, p, sk, nb, d, m);
+                        TermsW[k] = FastKernels.SumRowNormProducts<T>(level, q, hk, nb, m, d);
                     }
                     // G^W_k = Σ_i q_k^i h_{k−1}^iᵀ  (m×d): A(j, i) = q[i·m + j]
                     FastKernels.Gemm<T>(level, q, 1, m, hk, gw, m, nb, d, T.One, accumulate: false);

@@ -257,6 +257,8 @@ public static class Replay
         var net = nets.Main;
         net.Inline = false;
         net.Keep = null;
+        // the companions' per-step rounding is relative to the gradient's sample terms, which the replay's evaluation forms
+        net.SampleTerms = companions;
         var level = Simd.Level;
 
         var w = nets.CopyOf(Slot.W, run.W[s]); var v = nets.CopyOf(Slot.V, run.V[s]);
@@ -539,7 +541,13 @@ public static class Replay
             // this step's expansion γ of the tracked direction (never counted below 1), then the companion is brought back to ε
             double dNext = Distance(level, wp, w, vp, v);
             double gamma = d > 0 ? Math.Max(1.0, dNext / d) : 1.0;
-            acc = gamma * acc + tau * stepNorm + u * (zNorm + stepNorm);
+            // the producer's gradient rounds relative to the samples' terms, not to ‖G‖ (which cancellation between the samples
+            // makes small: a float32 producer whose targets carry noise far above the fitted signal was E.replay-violated):
+            // ‖Ĝ − G‖ ≤ τ·M, M = (Σ_k (M^V_k)² + (M^W_k)²)^{1/2} the norms of the samples' terms this evaluation formed
+            // (EvaluationStats.SampleTermsNorm); at least the step itself (the clip only shrinks a layer's step)
+            double terms = st.SampleTermsNorm;
+            double gradientError = tau * (double.IsFinite(terms) ? Math.Max(stepNorm, eta * terms) : stepNorm);
+            acc = gamma * acc + gradientError + u * (zNorm + stepNorm);
             grown *= gamma;
             if (dNext > 0 && double.IsFinite(dNext))
             {
@@ -562,6 +570,7 @@ public static class Replay
         }
         net.Keep = null;
         net.Inline = false;
+        net.SampleTerms = false;
         if (spacing < 0) spacing = finite ? len : 0;
 
         double endDev = double.NaN, worstDev = double.NaN; int worst = 0;

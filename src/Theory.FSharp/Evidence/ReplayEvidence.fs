@@ -203,6 +203,8 @@ let private mlpClaimChecks (run: Run) (e: RunEvidence) (skipped: Collections.Gen
                                 match name with
                                 | "grad_norm" -> total
                                 | "grad_w_max" | "grad_v_max" -> Comparison.maxKeepNaN e
+                                // max_k ‖ηc_kG_k‖ with c_k ≤ 1: the step's gradient error at most η·max_k e_k
+                                | "step_max" -> run.Setting.Eta * Comparison.maxKeepNaN e
                                 | "pl_ratio" ->
                                     // |Σ‖Ĝ_k‖² − Σ‖G̃_k‖²| ≤ Σ e_k(2‖G̃_k‖ + e_k) ≤ 2E·‖G̃‖ + E² (Cauchy–Schwarz), over L·ℓ of the
                                     // claim, which is within 2·lossRel of the verified ℓ
