@@ -743,3 +743,26 @@ let ``E.replay: a foreign float32 run whose samples' residuals of size 1000 canc
     match (Result.evaluate replay bad).Verdict with
     | Violated wit -> Assert.Contains("snapshot 2", wit.Where)
     | v -> failwithf "snapshot 2 moved: expected violated, got %A" v
+
+/// The trace's loss column as another producer's logger may write it: a second evaluation of ℓ(Z^j) from the same outputs,
+/// one unit in the last place off the recorded loss (a PyTorch user's logger, 128 of 301 iterates).
+[<Fact>]
+let ``I.trace: another producer's trace loss one ulp off losses.npy (a second evaluation from the same outputs) → holds within 2γ_{n·d_out+1}ℓ; off by twice that → violated; on a run this build wrote, one ulp → violated (the same double written twice)`` () =
+    let traceRow = RunIntegrity.traceConsistency
+    let withTraceLoss (foreign: bool) (f: int -> float -> float) =
+        let d = (mlpRun ()).Data
+        if foreign then d.Meta.EngineBuild <- "content:0000000000000000"
+        let trace = Collections.Generic.Dictionary<string, float[]>(d.Trace)
+        trace.["loss"] <- Array.mapi f trace.["loss"]
+        Run(RunData(Directory = d.Directory + " (trace loss rewritten)", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
+                    Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, W = d.W, V = d.V, Losses = d.Losses, Trace = trace,
+                    LossesStorageRoundoff = d.LossesStorageRoundoff))
+    let ulp (j: int) (l: float) = if j % 2 = 1 then Math.BitIncrement l else l
+    Assert.True(Verdict.isHolds (Result.evaluate traceRow (withTraceLoss true ulp)).Verdict)
+    Assert.True(Verdict.isViolated (Result.evaluate traceRow (withTraceLoss false ulp)).Verdict)
+    let run = mlpRun ()
+    let g = g64 (float (run.Setting.Samples * run.Data.Data.OutputDim + 1))
+    let twice (j: int) (l: float) = if j = 2 then l * (1.0 + 4.0 * g) else l
+    match (Result.evaluate traceRow (withTraceLoss true twice)).Verdict with
+    | Violated w -> Assert.Contains("iteration 2", w.When)
+    | v -> failwithf "expected violated, got %A" v

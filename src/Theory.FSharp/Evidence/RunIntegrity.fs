@@ -243,7 +243,7 @@ let traceConsistency : Result<Run> =
       Provenance = ProvedHere
       Doc = doc
       Statement =
-        "trace loss[j] = losses[j] for every iterate (the same number is written twice: exact equality; a file stored as float32 within r/(1 − r) of itself, r = 2⁻²⁴), and |smooth_z[j_s] − d_s| ≤ 2ρ·d_s + 4u·max_k ‖Z_k‖_F at every snapshot, d_s = max_k‖Z_{k+1} − Z_k‖_F recomputed from snapshot s's weights and ρ = γ_{2md+3}/(1 − γ_{2md+3}) the rounding of such a norm in the run's precision (the producer's and the verifier's), raised by r(d_s + that bound) for a smooth_z stored as float32."
+        "trace loss[j] = losses[j] for every iterate (on a run this engine build wrote, the same number is written twice: exact equality; another producer's within 2γ_{n·d_out+1}·max of the two, a second evaluation from the same outputs; a file stored as float32 within r/(1 − r) of itself, r = 2⁻²⁴), and |smooth_z[j_s] − d_s| ≤ 2ρ·d_s + 4u·max_k ‖Z_k‖_F at every snapshot, d_s = max_k‖Z_{k+1} − Z_k‖_F recomputed from snapshot s's weights and ρ = γ_{2md+3}/(1 − γ_{2md+3}) the rounding of such a norm in the run's precision (the producer's and the verifier's), raised by r(d_s + that bound) for a smooth_z stored as float32."
       Hypotheses =
         [ "trace with loss and smooth_z", fun (run: Run) ->
             match run.ClaimedTrace "loss", run.ClaimedTrace "smooth_z" with
@@ -253,6 +253,10 @@ let traceConsistency : Result<Run> =
         fun run ->
             let u = unitRoundoff run
             let tl, sz = (run.ClaimedTrace "loss").Value, (run.ClaimedTrace "smooth_z").Value
+            let ownWrite =
+                not (isNull (ResOdeProofs.Numerics.Verification.Replay.BitExactClaim run.Data))
+                || not (isNull (ResOdeProofs.Numerics.Verification.FlowReplay.BitExactClaim run.Data))
+            let sums = gamma run (run.Setting.Samples * run.Data.Data.OutputDim + 1)
             let zmax s =
                 let md = run.Shape.LayerSize
                 Comparison.maxKeepNaN (seq { for k in 0 .. run.Setting.Depth - 1 -> sqrt ((Linalg.frobenius (run.W s) (k * md) md) ** 2.0 + (Linalg.frobenius (run.V s) (k * md) md) ** 2.0) })
@@ -267,7 +271,12 @@ let traceConsistency : Result<Run> =
                         let same = a = b || (Double.IsNaN a && Double.IsNaN b)
                         // either file stored as float32 holds the number rounded once more: each within r/(1 − r) of
                         // itself of the loss computed (`LossStorage.allowance`; 0 for float64 files: exact equality)
-                        let allowed = LossStorage.allowance (run.TraceStorageRoundoff "loss") a + LossStorage.allowance run.LossesStorageRoundoff b
+                        let stored = LossStorage.allowance (run.TraceStorageRoundoff "loss") a + LossStorage.allowance run.LossesStorageRoundoff b
+                        // a run this engine build wrote (its bit-exact claim) writes the same double twice; another producer's
+                        // trace may hold a second evaluation of ℓ(Z^j) from the same outputs (a logger summing the squares in
+                        // another order): each within γ_{n·d_out+1}·ℓ of the exact sum, so 2γ·max(|a|, |b|) apart (a
+                        // PyTorch user's logger differed by one ulp at 128 of 301 iterates, and I.trace was violated)
+                        let allowed = if ownWrite then stored else stored + 2.0 * sums * max (abs a) (abs b)
                         if not same && not (allowed > 0.0 && abs (a - b) <= allowed) then
                             yield { Measured = (if Double.IsFinite a && Double.IsFinite b then abs (a - b) else infinity); Bound = allowed; Where = sprintf "trace loss %.17g vs losses %.17g" tl.[j] run.Losses.[j]
                                     When = sprintf "iteration %d" j }
