@@ -169,3 +169,13 @@ let ``A.rate's rule (Rate.decideShortLadder): a pre-asymptotic 1/L ladder of fiv
                           [ 2; 4; 8; 16; 32; 64 ], [ 2; 4; 8; 16; 32; 64 ] |> List.mapi (fun k l -> float l ** 0.032 * (1.0 + 0.01 * float (1 - 2 * (k % 2)))) ] do
         let outcome, best = Rate.decideShortLadder (Rate.fit depths errs) (Rate.fitWithCorrection depths errs)
         Assert.True((outcome = Rate.Rejected), sprintf "%A: %A %s" errs outcome (Rate.describe best))
+
+/// The per-iterate points of A.aposteriori and A.split read the verifier's smooth_z column (the replay), not the producer's
+/// trace: their label says so (a tester read "(trace smooth_z)" as the producer's claim being compared).
+[<Fact>]
+let ``A.aposteriori, A.split: per-iterate points → labelled as the verifier's smooth_z column (the replay), not the trace`` () =
+    let run = train (RunSpec(Depth = 8, Width = 6, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 10, Snapshots = 2, Seed = 4L))
+    for r in [ DepthSmoothness.aposteriori; SplitResults.split ] do
+        let e = Result.evaluate r run
+        Assert.Contains(e.Series, fun p -> p.Where.Contains "the verifier's smooth_z column: the replay")
+        Assert.DoesNotContain(e.Series, fun p -> p.Where.Contains "(trace smooth_z)")

@@ -200,7 +200,7 @@ let private compareMaxOnly (run: Run) (bound: float[]) (skipStart: bool) =
         match sz with
         | Some sz ->
             for j in (if skipStart then 1 else 0) .. min (bound.Length - 1) (sz.Length - 1) ->
-                check sz.[j] bound.[j] "max_k ‖Z_{k+1} − Z_k‖_F (trace smooth_z)" (sprintf "iteration %d (t = %g)" j (float j * run.Setting.Eta))
+                check sz.[j] bound.[j] "max_k ‖Z_{k+1} − Z_k‖_F (the verifier's smooth_z column: the replay)" (sprintf "iteration %d (t = %g)" j (float j * run.Setting.Eta))
         | None -> ()
         for s in (if skipStart then 1 else 0) .. run.SnapshotCount - 1 do
             let j = run.Steps.[s]

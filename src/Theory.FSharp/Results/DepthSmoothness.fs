@@ -132,7 +132,7 @@ let private track (run: Run) (bound: float[]) : AposterioriFamily.Track =
     let wf, vf = trace run "w_fro_max", trace run "v_fro_max"
     { Bound = bound; Measured = trace run "smooth_z"
       Allowance = fun j m -> Rounding.incrementMeasurement run m (sqrt (wf.[j] * wf.[j] + vf.[j] * vf.[j]))
-      IterateLabel = "max_k ‖Z_{k+1} − Z_k‖_F (trace smooth_z)"; SnapshotLabel = "max_k ‖Z_{k+1} − Z_k‖_F (snapshot weights)" }
+      IterateLabel = "max_k ‖Z_{k+1} − Z_k‖_F (the verifier's smooth_z column: the replay)"; SnapshotLabel = "max_k ‖Z_{k+1} − Z_k‖_F (snapshot weights)" }
 
 let private compareWithRun (run: Run) (from: int) (bound: float[]) = AposterioriFamily.checks run from (track run bound)
 

@@ -523,7 +523,7 @@ let landingGap (run: Run) =
 let private track (run: Run) (bound: float[]) (pairs: float[][]) : SplitFamily.Track =
     { Bound = bound
       Iterates = (match run.Trace "smooth_z" with Some sz -> [ for j in 1 .. min (bound.Length - 1) (sz.Length - 1) -> j, sz.[j] ] | None -> [])
-      IterateLabel = "max_k ‖Z_{k+1} − Z_k‖_F (trace smooth_z)"
+      IterateLabel = "max_k ‖Z_{k+1} − Z_k‖_F (the verifier's smooth_z column: the replay)"
       PairBounds = Some pairs }
 
 let private snapshotTightness (run: Run) (bound: float[]) (pairs: float[][]) =
