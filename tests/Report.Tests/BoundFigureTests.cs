@@ -117,7 +117,7 @@ public sealed class BoundFigureTests
         var row = StudyMerge.RowFromJson(RowOf(tied, "A.aposteriori"), "in");
         var run = new Run(RunDirectory.Read(Path.Combine(dir, tied["directory"]!.GetValue<string>())));
         double[] scalar = DepthSmoothness.aposterioriScalarBound(run);
-        var trace = row.Series.Where(p => p.Where.Contains("trace smooth_z")).ToList();
+        var trace = row.Series.Where(p => p.Where.Contains("smooth_z column")).ToList();
         Assert.NotEmpty(trace);
         double worst = trace.Select(p =>
         {
