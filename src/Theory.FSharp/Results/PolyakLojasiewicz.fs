@@ -860,6 +860,18 @@ let private replayColumn (run: Run) (name: string) : float[] =
         | None -> raise (MissingInput "the replay of the recorded gradient descent left the finite numbers")
         | Some st -> (st.Column name).[.. run.Losses.Length - 1]
 
+/// Whether a block run's replay is the producer's own computation: every interval between snapshots replayed from the
+/// recorded parameters lands on the next snapshot bit for bit (`GenericReplay.landsExactly`).
+let private blockReplayIsRecorded (run: Run) =
+    let t = GenericReplay.tracks run
+    let last = GenericReplay.lastIterate run
+    let starts =
+        [ for s in 0 .. run.SnapshotCount - 1 do
+            let b = if s + 1 < run.SnapshotCount then run.Steps.[s + 1] else last
+            if b > run.Steps.[s] then yield s ]
+    starts.Length = t.Segments.Length
+    && List.forall2 (fun s (st: GenericReplay.Stretch option) -> match st with Some st -> GenericReplay.landsExactly run s st | None -> false) starts t.Segments
+
 /// Any block registered in the engine: μ₀ from the kernel of its parameter Jacobians at an identity initialization
 /// (`blockInit`), the columns of its replay, the loss of a snapshot's parameters through its Forward, the displacement of θ.
 let anyBlock : Supply =
@@ -900,8 +912,14 @@ let anyBlock : Supply =
         fun run s ->
             let t0 = run.Theta 0
             Linalg.frobeniusDiff (run.Theta s) 0 t0 0 t0.Length
-      // the block's replay is compared with the producer's trace by G.*, not within a loss tolerance of its own: none here
-      RecordedLossAllowance = fun run -> Array.zeroCreate run.Losses.Length
+      // a block's replay has no rounding tolerance of its own (no companions): where it is the producer's computation (it
+      // lands on every snapshot bit for bit) the record is its own evaluation and nothing is allowed; elsewhere the bound,
+      // built from the replay from snapshot 0, says nothing about another producer's losses within a known allowance (a
+      // float32 producer near its rounding floor was VIOLATED against it), so the comparison is not made
+      RecordedLossAllowance =
+        fun run ->
+            if blockReplayIsRecorded run then Array.zeroCreate run.Losses.Length
+            else raise (MissingInput "another producer's block run: the verifier's replay does not land on its snapshots bit for bit, and no rounding tolerance is derived for a block's replay (the MLP's companions), so its recorded losses are not compared with a bound built from the replay")
       LandingAllowance = fun _ _ -> 0.0
       AllowancesEstimated = false
       FrozenKernel = fun _ -> None }
