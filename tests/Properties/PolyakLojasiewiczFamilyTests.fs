@@ -264,3 +264,24 @@ let ``C.gdDecay, C.runRate, C.pathLength on a block run: the replay landing bit 
         match (eval (blockResult id) foreign).Verdict with
         | HypothesisNotMet l -> Assert.Contains(l, fun (_, why) -> why.Contains "no rounding tolerance is derived for a block's replay")
         | v -> failwithf "%s: expected hypothesis not met, got %A" id v
+
+/// A block run whose run.json says init "tied" without lipschitz_parts (another producer's exporter): tied layers discretize
+/// the constant function of depth, so the Lipschitz initialization is met with Lip ≤ L·4u·max_k‖θ_k(0)‖ (E.init's allowance
+/// for the equality); it was refused ("tied init discretizes no function of depth with a known Lipschitz constant").
+[<Fact>]
+let ``GenericResults Lipschitz initialization: a tied block run without lipschitz_parts → met (the constant function); an iid one without → not met`` () =
+    let run = BlockProperties.trainBlock (RunSpec(Architecture = "one-layer", Depth = 8, Samples = 4, Dim = 4, Eta = 0.01, Iterations = 4, Snapshots = 2, Seed = 3L))
+    let withInit (kind: string) =
+        let d = run.Data
+        d.Meta.Init.Kind <- kind
+        d.Meta.Init.LipschitzParts <- null
+        d.Meta.Init.LipschitzW <- System.Nullable()
+        d.Meta.Init.LipschitzV <- System.Nullable()
+        rewritten ("init " + kind) run.Losses (Array.init run.SnapshotCount (fun s -> run.Theta s)) run
+    let _, check = GenericResults.hypLipschitzInit
+    match check (withInit "tied") with
+    | Met why -> Assert.Contains("tied init", why)
+    | NotMet why -> failwithf "tied: %s" why
+    match check (withInit "iid") with
+    | NotMet _ -> ()
+    | Met why -> failwithf "iid: %s" why

@@ -222,6 +222,18 @@ type Run(data: RunData, architectures: Architecture list) as this =
           DeclaredInitLipschitz =
             (match meta.Init.LipschitzParts, meta.Init.LipschitzW, meta.Init.LipschitzV with
              | null, w, v when w.HasValue && v.HasValue -> Some(sqrt (w.Value * w.Value + v.Value * v.Value))
+             // 'tied' without constants declares equal layers: the constant function of depth, up to what E.init allows
+             // for the equality (4u·max_k‖Z_k(0)‖ an increment), so Lip ≤ L·4u·max_k‖Z_k(0)‖ (GenericResults.md lists
+             // tied as meeting the hypothesis; a tied block run without lipschitz_parts was refused it)
+             | null, _, _ when meta.Init.Kind = "tied" && data.Steps.Length > 0 && data.Steps.[0] = 0 ->
+                let u = if meta.Precision = "float32" then Math.Pow(2.0, -24.0) else Math.Pow(2.0, -53.0)
+                let layerNorm k =
+                    if isMlp then
+                        let md = shape.Value.LayerSize
+                        sqrt (Linalg.frobenius data.W.[0] (k * md) md ** 2.0 + Linalg.frobenius data.V.[0] (k * md) md ** 2.0)
+                    else Linalg.frobenius data.Theta.[0] (k * P) P
+                let zmax = Seq.init L layerNorm |> Seq.fold max 0.0
+                Some(float L * 4.0 * u * zmax)
              | null, _, _ -> None
              | d, _, _ -> Some(sqrt (d.Values |> Seq.sumBy (fun x -> x * x))))
           InputNormMax = h0max; TargetNormMax = ymax; ReadoutNorm = bnorm
