@@ -39,3 +39,15 @@ let ``A.aposteriori: scaled-linear run with i.i.d. layers, or with relu → hypo
 [<ProfiledProperty(4, Replay = "(61,617)")>]
 let ``A.aposteriori.segments: scaled-linear run, last snapshot bumped → violated`` () =
     Prop.forAll scaledLinearArb (bumpedSnapshotViolates describeBlock)
+
+/// A residual branch of size 10⁻⁹ (this engine's own float64 run, a tester's example): the ResNet and the neural ODE
+/// then agree to rounding, and the measured distance is the rounding of the verifier's forward pass and of the
+/// 256-step reference solve, 1.3·10⁻¹⁴ against a bound of 3.6·10⁻¹⁵ before that rounding was counted.
+[<Xunit.Fact>]
+let ``B.bound (any block): a scaled-linear run with scale 1e-9 (distance = rounding) → holds, the distance within the forward pass' and the reference solve's rounding`` () =
+    let run = trainBlock (RunSpec(Architecture = "scaled-linear", Depth = 8, Samples = 4, Dim = 4, Scales = [| 1e-9 |], Eta = 0.01, Iterations = 2, Snapshots = 2, Seed = 1L))
+    let e = Result.evaluate GenericResults.eulerBound run
+    Xunit.Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
+    // the case is the rounding's: some sample's distance above its Euler bound, within the rounding counted
+    let samples = GenericResults.interpolantChecks run |> Array.collect id
+    Xunit.Assert.Contains(samples, fun c -> c.Measured > c.Bound && c.Measured <= c.Bound + c.IntegrationError + c.Rounding)

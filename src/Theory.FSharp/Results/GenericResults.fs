@@ -321,7 +321,14 @@ let InterpolantSteps = 256
 
 /// One sample at one snapshot: measured ‖h_L^i − H^i(1)‖, the layer-wise bound E_L^i, the paper-form bound and the
 /// integration error estimate of H^i(1).
-type InterpolantSample = { Sample: int; Measured: float; Bound: float; PaperBound: float; IntegrationError: float }
+type InterpolantSample =
+    { Sample: int; Measured: float; Bound: float; PaperBound: float; IntegrationError: float
+      /// the rounding of the measured distance, a first-order count in float64: the verifier's forward pass (L + 1 layers,
+      /// each output a sum of at most P + d terms and two additions, relative to the largest state) and the reference solve
+      /// (four roundings of the state a step over its steps, plus the same pass count for its stage evaluations), relative
+      /// to the largest state of the sample: γ₆₄(4·steps + 2(L + 1)(P + d + 2))·max_k‖h_k^i‖. Where the residual branch is
+      /// tiny the distance is only this rounding (a block run with scales 10⁻⁹ was B.bound-violated at 1.3·10⁻¹⁴ against 3.6·10⁻¹⁵)
+      Rounding: float }
 
 /// RK4 for dH/ds = f(θ(s), H) with θ(s) the piecewise-linear interpolant of the layers (θ_k at s = k/L, θ_0 := θ_1),
 /// M = q·L steps (q ≥ 1, grid aligned with the nodes): the states at the nodes s_k and, per sample and interval,
@@ -433,7 +440,11 @@ let interpolantCheck (run: Run) (s: int) : InterpolantSample[] =
           Measured = Linalg.frobeniusDiff hs ((L * n + i) * d) nodes.[L] (i * d) d
           Bound = e
           PaperBound = paper
-          IntegrationError = Linalg.frobeniusDiff nodes.[L] (i * d) nodes2.[L] (i * d) d })
+          IntegrationError = Linalg.frobeniusDiff nodes.[L] (i * d) nodes2.[L] (i * d) d
+          Rounding =
+            let steps = if dt > 0.0 then ceil (1.0 / dt) else 0.0
+            let stateMax = Seq.init (L + 1) (fun k -> Linalg.norm (hAt k i)) |> Seq.fold max (Linalg.norm nodes.[L].[i * d .. i * d + d - 1])
+            Rounding.gamma64 (int (4.0 * steps) + 2 * (L + 1) * (P + d + 2)) * stateMax })
 
 let private interpolantCache = Runtime.CompilerServices.ConditionalWeakTable<Run, InterpolantSample[][]>()
 
@@ -472,7 +483,7 @@ let snapshotsOf (run: Run) (all: 's[][]) : OdeLimit.Snapshot<'s>[] =
 let eulerBound : Result<Run> =
     OdeLimit.boundResult family [ hypArchitecture; hypFiniteParameters ] (fun run ->
         let all = interpolantChecks run
-        let cmp = comparingWith run (fun (c: InterpolantSample) -> c.Sample) (fun c -> c.Measured) (fun c -> c.IntegrationError)
+        let cmp = comparingWith run (fun (c: InterpolantSample) -> c.Sample) (fun c -> c.Measured) (fun c -> c.IntegrationError + c.Rounding)
         let e, _, _ = OdeLimit.compareAll cmp (fun c -> c.Bound) (snapshotsOf run all)
         let worstBy f = all |> Array.collect id |> Array.map f |> largestEntry
         { e with
