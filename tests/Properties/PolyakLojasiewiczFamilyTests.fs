@@ -285,3 +285,34 @@ let ``GenericResults Lipschitz initialization: a tied block run without lipschit
     match check (withInit "iid") with
     | NotMet _ -> ()
     | Met why -> failwithf "iid: %s" why
+
+/// E.claims on another producer's block run (run.json naming another build): the gradient columns are not compared (their
+/// allowance for another producer's rounding is not derived for a block: a tester's faithful runs were VIOLATED on pl_ratio
+/// with cancelling targets and on step_max as run-format.md defines it), and a recorded loss is compared within two
+/// evaluations' rounding with the outputs' absolute error (a float32 loss near its floor was VIOLATED against γ(|c| + |r|)).
+[<Fact>]
+let ``E.claims on another producer's block run: gradient columns not compared, with a note; a recorded loss off by twice its allowance γ(|c| + |r|) + 2(2√ℓδ + δ²) → violated`` () =
+    let run = oneLayerAtIdentity.Value
+    let claims = Registry.blockRunResults |> List.find (fun r -> r.Id = "E.claims")
+    let foreign (losses: float[]) =
+        let d = run.Data
+        let meta = RunMetadata.Parse(d.Meta.ToJson(), "run.json")
+        meta.EngineBuild <- "content:0000000000000000"
+        Registry.openRun (
+            RunData(Directory = d.Directory + " (another producer)", Meta = meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
+                    Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
+                    Steps = d.Steps, Theta = d.Theta, Losses = losses, Trace = d.Trace))
+    let e = eval claims (foreign run.Losses)
+    Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
+    Assert.Contains(e.Notes, fun n -> n.Contains "grad_norm" && n.Contains "not compared")
+    let j = run.Steps.[1]
+    let far = Array.copy run.Losses
+    far.[j] <- far.[j] * 2.0 + 1.0
+    match (eval claims (foreign far)).Verdict with
+    | Violated w ->
+        Assert.StartsWith("recorded loss (losses.npy)", w.Where)
+        let r = run.Losses.[j]
+        let moved (by: float) = let l = Array.copy run.Losses in l.[j] <- r + by; l
+        // the allowance grows with the claim (γ|c|), so the far claim's is above the one at r + 2·that: still violated there
+        Assert.True(Verdict.isViolated (eval claims (foreign (moved (2.0 * w.Bound)))).Verdict, "twice the allowance")
+    | v -> failwithf "a loss doubled: expected violated, got %A" v
