@@ -385,20 +385,6 @@ let private flowSnapshotColumns = [ "grad_norm"; "pl_ratio"; "grad_w_max"; "grad
 let private flowClaimChecks (run: Run) (e: FlowEvidence) =
     let tau, u = Evidence.tau run, Evidence.unit run
     let claimed name = run.ClaimedTrace name
-    // per snapshot s and layer k, what two evaluations' layer gradients at snapshot s's weights may differ by
-    // (docs/theorems/RunIntegrity.md, "I.update's allowance"): τ^∇_s relative to the samples' terms M_k, plus the adjoints'
-    // error E_k from the residuals' absolute error
-    let gradientAllowance =
-        let table = Collections.Generic.Dictionary<int, float[]>()
-        fun (s: int) ->
-            match table.TryGetValue s with
-            | true, e -> e
-            | _ ->
-                let scales, fromResidual = RunIntegrity.gradientScales run s
-                let t = Rounding.toleranceAt run s
-                let e = Array.map2 (fun m x -> t * m + x) scales fromResidual
-                table.[s] <- e
-                e
     [ for seg in e.Segments do
         let r = seg.Replay
         if seg.Finite && seg.Reproduced then
