@@ -135,6 +135,28 @@ public class BlockEngineTests
         Assert.True(r.Losses.Length < 31);
     }
 
+    [Theory(DisplayName = "RunDirectory: a one-layer run whose layout lists its parts in another order, renamed or reshaped → refused, naming the block's parts (the replay read θ by the catalog's order, the constants by name; renamed parts ended as tool errors)")]
+    [InlineData("[[\"b\", [3]], [\"W\", [3, 3]]]")]
+    [InlineData("[[\"weight\", [3, 3]], [\"bias\", [3]]]")]
+    [InlineData("[[\"W\", [1, 9]], [\"b\", [3]]]")]
+    public void ALayoutOtherThanTheBlocksIsRefused(string layout)
+    {
+        var spec = new RunSpec { Architecture = "one-layer", Depth = 6, Dim = 3, Samples = 5, Iterations = 4, Snapshots = 3, Init = InitKind.Smooth };
+        var dir = Path.Combine(Path.GetTempPath(), "blocklayout-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            RunDirectory.Write(spec.Train(), dir);
+            string json = Path.Combine(dir, "run.json");
+            var text = File.ReadAllText(json);
+            var node = System.Text.Json.Nodes.JsonNode.Parse(text)!;
+            node["architecture"]!["layout"] = System.Text.Json.Nodes.JsonNode.Parse(layout);
+            File.WriteAllText(json, node.ToJsonString());
+            var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
+            Assert.Contains("has the parts [W (3×3), b (3)] in this order", e.Message);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
     [Fact(DisplayName = "RunDirectory: a one-layer run written and read back → its parts by name, θ, losses and block")]
     public void RunDirectoryRoundTrip()
     {

@@ -415,6 +415,19 @@ public static class RunDirectory
             };
             if (run.Block is { } block && block.ParameterCount != run.ParameterCount)
                 throw new RunFormatException($"{P("run.json")}: architecture '{arch!.Name}' with d = {d} has {block.ParameterCount} parameters per layer, the layout says {run.ParameterCount}");
+            // the layout names the registered block's parts in its order with its shapes: the replay reads θ by that order and
+            // the constants by the names, so another order or shape would be read two ways (a layout [b, W] was), and a
+            // renamed part ended as tool errors in every row
+            if (run.Block is { } registered)
+            {
+                var declared = arch!.Parts();
+                var expected = registered.ParameterLayout;
+                static string Fmt(IEnumerable<(string Name, int[] Shape)> ps) => "[" + string.Join(", ", ps.Select(q => $"{q.Name} ({string.Join("×", q.Shape)})")) + "]";
+                bool same = declared.Length == expected.Count
+                    && declared.Zip(expected).All(z => z.First.Name == z.Second.Name && z.First.Shape.SequenceEqual(z.Second.Shape));
+                if (!same)
+                    throw new RunFormatException($"{P("run.json")}: architecture '{arch.Name}' with d = {d} has the parts {Fmt(expected)} in this order; the layout says {Fmt(declared)}: list the block's parts with these names and shapes in this order (theta.npy holds each layer's parts one after the other in it)");
+            }
             return run;
         }
         catch (NpyFormatException e) { throw new RunFormatException($"{dir}: {e.Message}", e); }
