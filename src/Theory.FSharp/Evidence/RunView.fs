@@ -38,6 +38,11 @@ type RunEvidence =
     member e.Complete = e.Segments |> Array.forall (fun s -> s.Certified && s.Reproduced)
 
 module RunEvidence =
+    /// E.replay's allowance between the recorded loss at iterate From + i and the replay's: the segment's loss tolerance and
+    /// the storage of losses.npy. The decay rows of C compare the record within the same allowance.
+    let recordedLossAllowance (data: RunData) (seg: SegmentReplay) (i: int) =
+        seg.LossTolerance.[i] + LossStorage.allowance data.LossesStorageRoundoff data.Losses.[seg.From + i]
+
     /// Replays every segment and compares it with the recorded snapshots and losses: the next snapshot's weights
     /// within E_To + u·‖Z_{s+1}‖_F (storage), the recorded loss at every iterate within the loss tolerance. A segment
     /// replayed as the producer's own program (`SegmentReplay.BitExact`) must land exactly (allowance 0), its losses
@@ -72,7 +77,7 @@ module RunEvidence =
                         let d = abs (rec' - seg.Losses.[i])
                         // the replay's own tolerance (0 rounding left between bit-exact evaluations) and the storage of losses.npy
                         let stored = LossStorage.allowance data.LossesStorageRoundoff rec'
-                        yield (if Double.IsNaN d then infinity else d), seg.LossTolerance.[i] + stored,
+                        yield (if Double.IsNaN d then infinity else d), recordedLossAllowance data seg i,
                               sprintf "recorded loss %.17g vs replayed %.17g%s" rec' seg.Losses.[i] (if stored > 0.0 then " (stored as float32)" else ""), seg.From + i ]
                 { Replay = seg; Checks = checks; Certified = seg.Certified
                   Reproduced = checks |> List.forall (fun (m, b, _, _) -> m <= b); LandingAllowance = allowance })

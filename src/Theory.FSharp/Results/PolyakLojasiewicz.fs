@@ -758,9 +758,7 @@ let private mlpRecordedLossAllowance (run: Run) : float[] =
             let r = seg.Replay
             for i in 0 .. r.To - r.From do
                 let j = r.From + i
-                if j < a.Length then
-                    let t = r.LossTolerance.[i] + LossStorage.allowance run.Data.LossesStorageRoundoff run.Losses.[j]
-                    a.[j] <- max a.[j] t
+                if j < a.Length then a.[j] <- max a.[j] (RunEvidence.recordedLossAllowance run.Data r i)
     | None -> ()
     a
 
