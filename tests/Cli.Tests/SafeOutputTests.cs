@@ -73,32 +73,28 @@ public sealed class SafeOutputTests : IDisposable
     public void ForceOntoOurRunHoldingAUserFileIsRefusedAndOurRunIsReplacedOtherwise()
     {
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "1")).Code);
+        // train --force onto "run" as it stands: refused in one line naming why, nothing changed
+        void RefusedUnchanged(string expect)
+        {
+            var before = Cli.Snapshot(_s.Dir);
+            var r = Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "2", "--force"));
+            Assert.Equal(ExitCodes.BadInput, r.Code);
+            Cli.OneLine(r);
+            Assert.Contains(expect, r.Err);
+            Unchanged(before, _s.Dir);
+        }
         File.WriteAllText(_s.P("run", "notes.txt"), "my notes about this run");
-        var before = Cli.Snapshot(_s.Dir);
-        var r = Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "2", "--force"));
-        Assert.Equal(ExitCodes.BadInput, r.Code);
-        Cli.OneLine(r);
-        Assert.Contains("notes.txt", r.Err);
-        Unchanged(before, _s.Dir);
+        RefusedUnchanged("notes.txt");
 
         File.Delete(_s.P("run", "notes.txt"));
         // a verdicts.json with resode's format that verify did not write (by hand, or edited after verify): the user's
         File.WriteAllText(_s.P("run", "verdicts.json"), "{\"format\": \"resode-verdicts/3\", \"results\": [], \"my_note\": \"keep\"}");
-        before = Cli.Snapshot(_s.Dir);
-        var handWritten = Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "2", "--force"));
-        Assert.Equal(ExitCodes.BadInput, handWritten.Code);
-        Cli.OneLine(handWritten);
-        Assert.Contains("verdicts.json", handWritten.Err);
-        Unchanged(before, _s.Dir);
+        RefusedUnchanged("verdicts.json");
         File.Delete(_s.P("run", "verdicts.json"));
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "run", "--only", "I.loss").Code);   // as `resode verify` writes it: ours
         var text = File.ReadAllText(_s.P("run", "verdicts.json"));
         File.WriteAllText(_s.P("run", "verdicts.json"), text.Replace("\"format\"", "\"my_note\": \"keep this\", \"format\""));
-        before = Cli.Snapshot(_s.Dir);
-        var edited = Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "2", "--force"));
-        Assert.Equal(ExitCodes.BadInput, edited.Code);
-        Assert.Contains("not as `resode verify` wrote it", edited.Err);
-        Unchanged(before, _s.Dir);
+        RefusedUnchanged("not as `resode verify` wrote it");
         File.WriteAllText(_s.P("run", "verdicts.json"), text);   // as verify wrote it again
         var ok = Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "2", "--force"));
         Assert.Equal(ExitCodes.Done, ok.Code);

@@ -179,6 +179,23 @@ public class FashionStudyTests
         Assert.Contains(p.Out.Split('\n'), l => l.Contains("E.profile") && l.Contains("VIOLATED"));
     }
 
+    /// <summary>Writes a study of tiny tied bn-conv cells (4 channels, one epoch of 64 images, batch 32, SGD, one thread, seed 0)
+    /// with <paramref name="defaults"/> added to its defaults and one grid section, runs it with two jobs into dir/out
+    /// (asserting exit 0) and returns that output.</summary>
+    private static string RunTinyBnConvStudy(string dir, string name, string title, string[] defaults, string grid, string axis)
+    {
+        var toml = Path.Combine(dir, name + ".toml");
+        File.WriteAllText(toml, string.Join("\n", new[]
+            {
+                $"name = \"{name}\"", $"title = \"{title}\"", "[defaults]", "arch = \"bn-conv\"", "optimizer = \"sgd\"", "threads = 1",
+                "channels = 4", "epochs = 1", "batch = 32", "train-size = 64", "test-size = 64", "init = \"tied\"", "seed = 0",
+            }.Concat(defaults).Concat(new[] { grid, axis, "" })));
+        var out_ = Path.Combine(dir, "out");
+        var r = Cli.Run(dir, "sweep", "run", toml, "--out", out_, "--jobs", "2");
+        Assert.True(r.Exit == 0, r.ToString());
+        return out_;
+    }
+
     /// <summary>Two tied GELU cells that differ only in depth (L = 2, 4; 64 images, one epoch): the page's depth-ladder table.</summary>
     [Fact(DisplayName = "sweep merge: bn-conv cells at L = 2 and 4 → the depth-ladder table, one row per depth")]
     public void BnConvCellsOfTwoDepthsGetTheLadderTable()
@@ -186,14 +203,7 @@ public class FashionStudyTests
         var dir = Cli.TempDir("bnconv-ladder");
         try
         {
-            var toml = Path.Combine(dir, "ladder.toml");
-            File.WriteAllText(toml, string.Join("\n",
-                "name = \"bn-ladder-tiny\"", "title = \"tiny bn-conv ladder\"", "[defaults]", "arch = \"bn-conv\"", "optimizer = \"sgd\"", "threads = 1",
-                "channels = 4", "epochs = 1", "batch = 32", "train-size = 64", "test-size = 64", "activation = \"gelu\"", "init = \"tied\"", "seed = 0",
-                "[grid.ladder]", "depth = [2, 4]", ""));
-            var out_ = Path.Combine(dir, "out");
-            var r = Cli.Run(dir, "sweep", "run", toml, "--out", out_, "--jobs", "2");
-            Assert.True(r.Exit == 0, r.ToString());
+            var out_ = RunTinyBnConvStudy(dir, "bn-ladder-tiny", "tiny bn-conv ladder", new[] { "activation = \"gelu\"" }, "[grid.ladder]", "depth = [2, 4]");
             var m = Cli.Run(dir, "sweep", "merge", out_);
             Assert.True(m.Exit == 0, m.ToString());
             var md = File.ReadAllText(Path.Combine(out_, "report", "report.md")).Split('\n');
@@ -372,14 +382,7 @@ public class FashionStudyTests
         var dir = Cli.TempDir("bnconv-damaged");
         try
         {
-            var toml = Path.Combine(dir, "s.toml");
-            File.WriteAllText(toml, string.Join("\n",
-                "name = \"bn-two\"", "title = \"two tiny bn-conv cells\"", "[defaults]", "arch = \"bn-conv\"", "optimizer = \"sgd\"", "threads = 1",
-                "channels = 4", "epochs = 1", "batch = 32", "train-size = 64", "test-size = 64", "init = \"tied\"", "seed = 0", "depth = 2",
-                "[grid.acts]", "activation = [\"gelu\", \"relu\"]", ""));
-            var out_ = Path.Combine(dir, "out");
-            var r = Cli.Run(dir, "sweep", "run", toml, "--out", out_, "--jobs", "2");
-            Assert.True(r.Exit == 0, r.ToString());
+            var out_ = RunTinyBnConvStudy(dir, "bn-two", "two tiny bn-conv cells", new[] { "depth = 2" }, "[grid.acts]", "activation = [\"gelu\", \"relu\"]");
             var cell = Directory.GetDirectories(Path.Combine(out_, "cells")).OrderBy(x => x, StringComparer.Ordinal).First();
             using (var f = new FileStream(Path.Combine(cell, "run", "params.npy"), FileMode.Open)) f.SetLength(f.Length - 64);
             var m = Cli.Run(dir, "sweep", "merge", out_);
