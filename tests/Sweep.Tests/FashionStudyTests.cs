@@ -179,6 +179,10 @@ public class FashionStudyTests
         Assert.Contains(p.Out.Split('\n'), l => l.Contains("E.profile") && l.Contains("VIOLATED"));
     }
 
+    /// <summary>`resode train --arch bn-conv` at depth 2 with 4 channels and batch 32, the rest from <paramref name="rest"/>.</summary>
+    private static Cli.Result TrainTinyBnConv(string dir, params string[] rest) =>
+        Cli.Run(dir, new[] { "train", "--arch", "bn-conv", "--depth", "2", "--channels", "4", "--batch", "32" }.Concat(rest).ToArray());
+
     /// <summary>Writes a study of tiny tied bn-conv cells (4 channels, one epoch of 64 images, batch 32, SGD, one thread, seed 0)
     /// with <paramref name="defaults"/> added to its defaults and one grid section, runs it with two jobs into dir/out
     /// (asserting exit 0) and returns that output.</summary>
@@ -268,8 +272,7 @@ public class FashionStudyTests
             foreach (var f in new[] { "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz" }) File.Copy(Path.Combine(fashion, f), Path.Combine(alt, f));
             File.Copy(Path.Combine(fashion, "train-images-idx3-ubyte.gz"), Path.Combine(alt, "t10k-images-idx3-ubyte.gz"));
             File.Copy(Path.Combine(fashion, "train-labels-idx1-ubyte.gz"), Path.Combine(alt, "t10k-labels-idx1-ubyte.gz"));
-            var t = Cli.Run(dir, "train", "--arch", "bn-conv", "--depth", "2", "--channels", "4", "--epochs", "1", "--batch", "32",
-                "--train-size", "96", "--test-size", "160", "--data-dir", "alt", "--out", "run");
+            var t = TrainTinyBnConv(dir, "--epochs", "1", "--train-size", "96", "--test-size", "160", "--data-dir", "alt", "--out", "run");
             Assert.True(t.Exit == 0, t.ToString());
             var j = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "run", "run.json")))!;
             Assert.Equal(Path.GetFullPath(alt), j["data_dir"]!.GetValue<string>());
@@ -293,8 +296,7 @@ public class FashionStudyTests
         var dir = Cli.TempDir("bnconv-broken");
         try
         {
-            var t = Cli.Run(dir, "train", "--arch", "bn-conv", "--depth", "2", "--channels", "4", "--epochs", "1", "--batch", "32",
-                "--train-size", "64", "--test-size", "64", "--out", "run");
+            var t = TrainTinyBnConv(dir, "--epochs", "1", "--train-size", "64", "--test-size", "64", "--out", "run");
             Assert.True(t.Exit == 0, t.ToString());
             string Copy(string name)
             {
@@ -339,8 +341,7 @@ public class FashionStudyTests
         var dir = Cli.TempDir("bnconv-diverged");
         try
         {
-            var t = Cli.Run(dir, "train", "--arch", "bn-conv", "--depth", "2", "--channels", "4", "--epochs", "3", "--batch", "32",
-                "--train-size", "64", "--test-size", "64", "--lr", "1000", "--out", "div");
+            var t = TrainTinyBnConv(dir, "--epochs", "3", "--train-size", "64", "--test-size", "64", "--lr", "1000", "--out", "div");
             Assert.True(t.Exit == 3, t.ToString());
             Assert.Contains("DIVERGED", t.Err);
             Assert.DoesNotContain("JSON", t.Err);
