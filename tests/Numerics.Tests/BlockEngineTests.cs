@@ -157,6 +157,45 @@ public class BlockEngineTests
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
     }
 
+    [Theory(DisplayName = "RunDirectory: a glu run whose architecture or per-part constants do not build its block (layout missing, width missing, fractional or misspelt, a hyper-parameter it has not, a constant for a part it has not) → refused before θ is read, naming what is wrong (they ended as tool errors or as silently unmet hypotheses)")]
+    [InlineData("a.Remove(\"layout\")", "\"architecture.layout\" is missing or empty; the 'glu' block with d = 3 has the parts [W (4×3), U (4×3), V (3×4)]")]
+    [InlineData("h.Remove(\"width\")", "\"architecture.hyper\" lacks width")]
+    [InlineData("h[\"width\"] = 4.5", "gives width = 4.5;")]
+    [InlineData("h[\"widht\"] = 4", "gives widht, which the 'glu' block does not have; its hyper-parameters: width")]
+    [InlineData("h[\"channels\"] = 2", "gives channels, which the 'glu' block does not have")]
+    [InlineData("lip[\"w\"] = 1", "\"init.lipschitz_parts\" names w, which is not a part of the 'glu' block (its parts: W, U, V)")]
+    [InlineData("scales[\"Q\"] = 1", "\"init.scales\" names Q, which is not a part")]
+    public void AnArchitectureThatDoesNotBuildTheBlockIsRefused(string edit, string expected)
+    {
+        var spec = new RunSpec { Architecture = "glu", Depth = 4, Dim = 3, Samples = 5, Iterations = 2, Snapshots = 2, Init = InitKind.Tied, Width = 4 };
+        var dir = Path.Combine(Path.GetTempPath(), "blockhyper-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            RunDirectory.Write(spec.Train(), dir);
+            Assert.Equal("glu", RunDirectory.Read(dir).Block!.Name);   // the run as written is read
+            string json = Path.Combine(dir, "run.json");
+            var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(json))!;
+            var a = node["architecture"]!.AsObject();
+            var h = a["hyper"]!.AsObject();
+            var init = node["init"]!.AsObject();
+            switch (edit)
+            {
+                case "a.Remove(\"layout\")": a.Remove("layout"); break;
+                case "h.Remove(\"width\")": h.Remove("width"); break;
+                case "h[\"width\"] = 4.5": h["width"] = 4.5; break;
+                case "h[\"widht\"] = 4": h["widht"] = 4; break;
+                case "h[\"channels\"] = 2": h["channels"] = 2; break;
+                case "lip[\"w\"] = 1": (init["lipschitz_parts"] ??= new System.Text.Json.Nodes.JsonObject()).AsObject()["w"] = 1; break;
+                case "scales[\"Q\"] = 1": (init["scales"] ??= new System.Text.Json.Nodes.JsonObject()).AsObject()["Q"] = 1; break;
+                default: throw new ArgumentException(edit);
+            }
+            File.WriteAllText(json, node.ToJsonString());
+            var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
+            Assert.Contains(expected, e.Message);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
     [Fact(DisplayName = "RunDirectory: a one-layer run written and read back → its parts by name, θ, losses and block")]
     public void RunDirectoryRoundTrip()
     {

@@ -254,6 +254,7 @@ public static class RunDirectory
             }
             var x = Npy.Read(P("x.npy"), "inputs x (n, d_in)", -1, -1);
             int n = x.Shape[0], dIn = x.Shape[1];
+            if (arch is not null) CheckArchitecture(arch, meta, meta.D ?? dIn, act, P("run.json"));
             int S, L, d, m = 0;
             double[][] ws = Array.Empty<double[]>(), vs = Array.Empty<double[]>(), thetas = Array.Empty<double[]>();
             bool float32;
@@ -422,7 +423,7 @@ public static class RunDirectory
             {
                 var declared = arch!.Parts();
                 var expected = registered.ParameterLayout;
-                static string Fmt(IEnumerable<(string Name, int[] Shape)> ps) => "[" + string.Join(", ", ps.Select(q => $"{q.Name} ({string.Join("×", q.Shape)})")) + "]";
+                static string Fmt(IEnumerable<(string Name, int[] Shape)> ps) => FormatParts(ps);
                 bool same = declared.Length == expected.Count
                     && declared.Zip(expected).All(z => z.First.Name == z.Second.Name && z.First.Shape.SequenceEqual(z.Second.Shape));
                 if (!same)
@@ -431,6 +432,59 @@ public static class RunDirectory
             return run;
         }
         catch (NpyFormatException e) { throw new RunFormatException($"{dir}: {e.Message}", e); }
+    }
+
+    /// <summary>Parts as "[W (8×3), U (8×3), V (3×8)]", for messages.</summary>
+    private static string FormatParts(IEnumerable<(string Name, int[] Shape)> ps) =>
+        "[" + string.Join(", ", ps.Select(q => $"{q.Name} ({string.Join("×", q.Shape)})")) + "]";
+
+    /// <summary>
+    /// run.json's "architecture" and the per-part constants of "init", checked before θ is read. A registered block is built
+    /// from exactly the hyper-parameters given, so each must be there as a whole number ≥ 1 and none it does not have may be
+    /// (a misspelt "widht" beside "width", or a hyper-parameter of another block, would verify another block than the
+    /// producer trained); a block the hyper-parameters cannot build (conv with C·H·W ≠ d) is refused with the block's own
+    /// reason. (Until 2026-12-06 these ended as "not registered" hypotheses, or as tool errors, exit 3.) The layout must be
+    /// given (without it θ was read with P = 0 and the message spoke of a shape); init.lipschitz_parts and init.scales may
+    /// name only parts of the layout (a constant given for "w" instead of "W" was ignored without a word, leaving W's
+    /// hypothesis unmet). An architecture this build does not register is read as the producer lays it out: its rows say
+    /// the block is not registered.
+    /// </summary>
+    private static void CheckArchitecture(ArchitectureMetadata arch, RunMetadata meta, int d, ActivationKind act, string json)
+    {
+        var entry = BlockCatalog.All.FirstOrDefault(e => string.Equals(e.Name, arch.Name, StringComparison.OrdinalIgnoreCase));
+        string[] partNames;
+        if (entry is not null)
+        {
+            var known = entry.HyperParameters.Select(p => p.Name).ToArray();
+            string Known() => known.Length == 0 ? "none (it is built from d alone)" : string.Join(", ", known);
+            foreach (var key in arch.Hyper.Keys.OrderBy(k => k, StringComparer.Ordinal))
+                if (!known.Contains(key, StringComparer.Ordinal))
+                    throw new RunFormatException($"{json}: \"architecture.hyper\" gives {key}, which the '{entry.Name}' block does not have; its hyper-parameters: {Known()}");
+            foreach (var p in entry.HyperParameters)
+            {
+                if (!arch.Hyper.TryGetValue(p.Name, out var v))
+                    throw new RunFormatException($"{json}: \"architecture.hyper\" lacks {p.Name} ({p.Meaning}); the '{entry.Name}' block is built from it: give it as a whole number ≥ 1");
+                if (!(v >= 1 && v <= int.MaxValue && v == Math.Floor(v)))
+                    throw new RunFormatException($"{json}: \"architecture.hyper\" gives {p.Name} = {v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}; {p.Meaning} is a whole number ≥ 1");
+            }
+            IResidualBlock block;
+            try { block = entry.Create(d, act, arch.Hyper); }
+            catch (ArgumentException e) { throw new RunFormatException($"{json}: architecture '{entry.Name}' with d = {d}: {e.Message}"); }
+            if (arch.Layout.Count == 0)
+                throw new RunFormatException($"{json}: \"architecture.layout\" is missing or empty; the '{entry.Name}' block with d = {d} has the parts {FormatParts(block.ParameterLayout)}: list them as [[name, shape], ...] in this order (theta.npy holds each layer's parts one after the other in it)");
+            partNames = block.ParameterLayout.Select(p => p.Name).ToArray();
+        }
+        else
+        {
+            if (arch.Layout.Count == 0)
+                throw new RunFormatException($"{json}: \"architecture.layout\" is missing or empty; list the block's parts as [[name, shape], ...] in the order theta.npy holds them (docs/run-format.md)");
+            partNames = arch.Parts().Select(p => p.Name).ToArray();
+        }
+        foreach (var (key, given) in new[] { ("init.lipschitz_parts", meta.Init.LipschitzParts), ("init.scales", meta.Init.Scales) })
+            if (given is not null)
+                foreach (var part in given.Keys.OrderBy(k => k, StringComparer.Ordinal))
+                    if (!partNames.Contains(part, StringComparer.Ordinal))
+                        throw new RunFormatException($"{json}: \"{key}\" names {part}, which is not a part of the '{arch.Name}' block (its parts: {string.Join(", ", partNames)}); name each part as the layout does");
     }
 
     /// <summary>Refuses a run.json that is not a file with bytes in it before it is opened: a named pipe, a device or an
