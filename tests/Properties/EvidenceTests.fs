@@ -325,6 +325,18 @@ let ``E.*: momentum run → hypothesis not met (not plain gradient descent)`` ()
 let ``E.*: mini-batch run → hypothesis not met (not plain gradient descent)`` () = otherOptimizer MiniBatch "sgd"
 
 [<Fact>]
+let ``I.update: Adam run with consecutive snapshots → hypothesis not met naming the optimizer (its own faithful step was VIOLATED)`` () =
+    let p = produce f64 Adam 7 L false eta N [| 0; 20; 21; 40 |]
+    let json = sprintf """{"activation": "tanh", "eta": %.17g, "optimizer": "adam"}""" eta
+    let rows = verdicts (write p false json ignore)
+    Assert.Empty(noneViolated rows)
+    Assert.Equal("hypothesis not met", verdict rows "I.update")
+    Assert.Contains("not plain gradient descent (run.json optimizer 'adam')", rows.["I.update"].Detail)
+    // the same steps labelled gd: I.update compares them (an Adam step is not one gradient step)
+    let labelled = verdicts (write p false (gdJson eta) ignore)
+    Assert.Equal("VIOLATED", verdict labelled "I.update")
+
+[<Fact>]
 let ``E.*: Adam run labelled gd → integrity check violated, no theorem violated`` () =
     let p = produce f64 Adam 8 L false eta N snaps
     let rows = verdicts (write p false (gdJson eta) ignore)

@@ -199,7 +199,13 @@ let update : Result<Run> =
         + "absolute error δ_s, Ā_s(2/n)‖B‖₂δ_s through the layer), "
         + "G from the reference evaluation at the snapshot weights, c_k the clip factor (1 for plain GD)."
       Hypotheses =
-        [ "two consecutive snapshots", fun (run: Run) ->
+        // the step compared is gradient descent's: a run of another optimizer (adam, momentum, …) with consecutive
+        // snapshots was VIOLATED by its own faithful step
+        [ "gradient descent (gd or clipped-gd)", (fun (run: Run) ->
+            match run.Setting.Optimizer with
+            | "gd" | "clipped-gd" as o -> Met o
+            | o -> NotMet(sprintf "not plain gradient descent (run.json optimizer '%s'): the step checked is Z ← Z − η·c_k·G_k" o))
+          "two consecutive snapshots", fun (run: Run) ->
             match consecutivePairs run with
             | [] -> NotMet "no two snapshots at consecutive iterations: take snapshots at j and j + 1"
             | ps -> Met(sprintf "%d consecutive pair(s)" ps.Length) ]
