@@ -762,8 +762,32 @@ let claims : Result<Run> =
                                     When = sprintf "iteration %d" j }
                         | None -> ()
                     | None -> () ]
+            // clip_fraction is a fraction of the L layers: within [0, 1] and a multiple of 1/L (within its storage's and the
+            // division's rounding), and 0 on plain gradient descent, which clips no update (a referee's 7, and 0.5 on a gd
+            // run, were let through: the column is compared with no replay, its value jumps at the clip radius)
+            let fraction =
+                match claimed "clip_fraction" with
+                | Some c ->
+                    let r = run.TraceStorageRoundoff "clip_fraction" + u
+                    let plain = run.Setting.Optimizer = "gd"
+                    let bad j =
+                        let x = c.[j]
+                        let count = x * float L
+                        Double.IsFinite x && x >= 0.0
+                        && (x > 1.0 + r || abs (count - Math.Round count) > 2.0 * r * float L || (plain && x <> 0.0))
+                    [ match Seq.tryFind bad (seq { 0 .. min lastFinite (c.Length - 1) }) with
+                      | Some j ->
+                          yield { Measured = infinity; Bound = 0.0
+                                  Where =
+                                    sprintf "claimed clip_fraction = %.17g, %s" c.[j]
+                                        (if plain && c.[j] <> 0.0 && c.[j] <= 1.0 + r then "on plain gradient descent, which clips no update (0)"
+                                         else sprintf "not a fraction of the %d layers (0, 1/%d, …, 1)" L L)
+                                  When = sprintf "iteration %d" j }
+                      | None -> () ]
+                | None -> []
             let checks =
                 [ yield! sane
+                  yield! fraction
                   // identities on the claims alone
                   match claimed "step_max" with
                   | Some step ->
