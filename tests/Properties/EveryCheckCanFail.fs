@@ -44,13 +44,12 @@ let withTraceEntry (run: Run) (name: string) (j: int) (value: float) =
     copy.Trace(name).Value.[j] <- value
     copy
 
-/// The run with recorded loss j (losses.npy) set to `value` (the trace untouched), after the evidence was built from the
-/// faithful losses (a corrupted losses.npy read from a file is E.replay's, on a flow E.flowReplay's, to catch).
+/// The run with recorded loss j (losses.npy) set to `value` (the trace untouched), as a corrupted losses.npy read from a
+/// file: the verifier's evidence is built from the corrupted run (its replay from the snapshots still lands on them, so its
+/// columns stand; E.replay, on a flow E.flowReplay, rejects the loss, and so do the results that compare losses.npy). Until
+/// 2026-12-06 the evidence was built from the faithful losses first, because a disagreeing loss took the columns away.
 let withLoss (run: Run) (j: int) (value: float) =
-    let copy = rebuild run (sprintf "losses[%d] corrupted" j) (Array.copy run.Data.Losses) run.Data.Trace
-    copy.Trace "loss" |> ignore
-    copy.Data.Losses.[j] <- value
-    copy
+    rebuild run (sprintf "losses[%d] corrupted" j) (replaced run.Data.Losses j value) run.Data.Trace
 
 /// A generic-architecture run with trace column `name` at iterate j set to `value`.
 let withBlockTraceEntry (run: Run) (name: string) (j: int) (value: float) =
@@ -127,6 +126,24 @@ let ``C.gdDecay, C.pathLength, C.runRate: recorded loss above the decay envelope
         [ PolyakLojasiewicz.gdDecay; PolyakLojasiewicz.pathLength; PolyakLojasiewicz.runRate ]
         |> List.map (fun r -> caught r.Id (Result.evaluate r run) (fun () -> Result.evaluate r bad) label)
         |> List.reduce (.&.))
+
+/// The same through a run directory on disk, the setting PolyakLojasiewicz.md names: losses.npy rewritten with one loss
+/// above ε(0) is VIOLATED by the three decay rows with every hypothesis met (they said "hypothesis not met": the disagreeing
+/// loss took the verifier's columns away).
+[<Xunit.Fact>]
+let ``C.gdDecay, C.pathLength, C.runRate: losses.npy rewritten with losses[499] = 11 (run directory) → violated, hypotheses met`` () =
+    let spec = RunSpec(Depth = 16, Width = 24, Samples = 12, Dim = 4, Eta = 0.002, Iterations = 500, Snapshots = 5, Seed = 7L)
+    let dir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "decay-loss-" + System.Guid.NewGuid().ToString("N").[..7])
+    try
+        RunDirectory.Write(spec.Train(), dir)
+        let rows () = [ PolyakLojasiewicz.gdDecay; PolyakLojasiewicz.pathLength; PolyakLojasiewicz.runRate ] |> List.map (fun r -> r.Id, Result.evaluate r (Run(RunDirectory.Read dir)))
+        for id, e in rows () do Xunit.Assert.True(Verdict.isHolds e.Verdict, sprintf "%s on the faithful run: %A" id e.Verdict)
+        let losses = RunDirectory.Read(dir).Losses
+        losses.[499] <- 11.0
+        Npy.Write(System.IO.Path.Combine(dir, "losses.npy"), System.ReadOnlySpan<float>(losses), losses.Length)
+        for id, e in rows () do Xunit.Assert.True(rejected e, sprintf "%s on the corrupted run: %A\n%A" id e.Verdict e.Hypotheses)
+    finally
+        if System.IO.Directory.Exists dir then System.IO.Directory.Delete(dir, true)
 
 [<ProfiledProperty(3, Replay = "(4246,1927)")>]
 let ``C.gfDecay, C.gfPathLength: recorded loss above the decay envelope → violated`` () =

@@ -18,6 +18,9 @@ type SegmentEvidence =
       Certified: bool
       /// every comparison within its tolerance
       Reproduced: bool
+      /// the replay from this snapshot lands on the next one within `LandingAllowance` (true for the last segment, which lands
+      /// on none): the replayed iterates are the producer's within the segment's tolerance whatever losses.npy claims
+      Lands: bool
       /// ε = E + u‖Z_{s+1}‖_F: how far the recorded next snapshot may lie from the replay's landing (the weight tolerance at
       /// the segment's end plus the storage of the recorded weights in the producer's precision; 0 when replayed bit for
       /// bit; NaN for the last segment, which lands on no snapshot). E.replay's landing comparison and the split rows'
@@ -36,6 +39,12 @@ type RunEvidence =
       Segments: SegmentEvidence[] }
     /// Every segment certified and reproduced, and a snapshot at iteration 0: the replay's columns stand for the run's.
     member e.Complete = e.Segments |> Array.forall (fun s -> s.Certified && s.Reproduced)
+    /// Every segment certified and landing on the next snapshot: the replay's iterates are the producer's (bit for bit, or
+    /// within the certified tolerance) from the recorded weights alone, so its columns are the verifier's evidence even where
+    /// a recorded loss disagrees with them; the recorded losses are then claims the results compare with it (E.replay and the
+    /// decay rows of C reject the disagreement; until 2026-12-06 a corrupted losses.npy took the columns away and the decay
+    /// rows said "hypothesis not met", so no run directory could make them fail).
+    member e.WeightsReproduced = e.Segments |> Array.forall (fun s -> s.Certified && s.Lands)
 
 module RunEvidence =
     /// E.replay's allowance between the recorded loss at iterate From + i and the replay's: the segment's loss tolerance and
@@ -79,8 +88,10 @@ module RunEvidence =
                         let stored = LossStorage.allowance data.LossesStorageRoundoff rec'
                         yield (if Double.IsNaN d then infinity else d), recordedLossAllowance data seg i,
                               sprintf "recorded loss %.17g vs replayed %.17g%s" rec' seg.Losses.[i] (if stored > 0.0 then " (stored as float32)" else ""), seg.From + i ]
+                let landing = checks |> List.filter (fun (_, _, what: string, _) -> what.StartsWith "snapshot ")
                 { Replay = seg; Checks = checks; Certified = seg.Certified
-                  Reproduced = checks |> List.forall (fun (m, b, _, _) -> m <= b); LandingAllowance = allowance })
+                  Reproduced = checks |> List.forall (fun (m, b, _, _) -> m <= b)
+                  Lands = landing |> List.forall (fun (m, b, _, _) -> m <= b); LandingAllowance = allowance })
         { Replay = replay; Segments = segs }
 
 /// What the verifier's replay of one snapshot segment of a gradient-flow run shows (docs/theorems/Evidence.md, "E.flowReplay").
@@ -92,7 +103,9 @@ type FlowSegmentEvidence =
       /// the verifier's integration reached the segment's end in finite numbers
       Finite: bool
       /// every comparison within its allowance
-      Reproduced: bool }
+      Reproduced: bool
+      /// the integration from this snapshot reaches the next one within its allowance (true for the last segment)
+      Lands: bool }
 
 /// The verifier's own per-output evidence of a gradient-flow run: every segment integrated from its snapshot.
 type FlowEvidence =
@@ -100,6 +113,9 @@ type FlowEvidence =
       Segments: FlowSegmentEvidence[] }
     /// Every segment finite and reproduced: the replay's columns stand for the run's.
     member e.Complete = e.Segments |> Array.forall (fun s -> s.Finite && s.Reproduced)
+    /// Every segment finite and landing on the next snapshot: the replay's columns are the verifier's evidence whatever the
+    /// recorded losses claim (as `RunEvidence.WeightsReproduced`).
+    member e.WeightsReproduced = e.Segments |> Array.forall (fun s -> s.Finite && s.Lands)
     /// Why E.flowReplay's hypotheses that the integration itself decides are not met (None when they are): every segment's
     /// integration reached its end, and the allowance B·rtol_p is at most 10⁻³ (B also holds the verifier's steps, the
     /// rounding per step, c_R·u_p/rtol_p, and the field's rounding, which a tiny atol or float32 can make dominant).
@@ -145,8 +161,10 @@ module FlowEvidence =
                               if replayed.HasValue && declared.HasValue then
                                 yield abs (float replayed.Value - float declared.Value), 0.0,
                                       sprintf "%s of the replayed integration %d vs run.json %s %d" what replayed.Value key declared.Value, seg.To ]
+                let landing = checks |> List.filter (fun (_, _, what: string, _) -> what.StartsWith "snapshot ")
                 { Replay = seg; Checks = checks; Finite = seg.Finite
-                  Reproduced = checks |> List.forall (fun (m, b, _, _) -> m <= b) })
+                  Reproduced = checks |> List.forall (fun (m, b, _, _) -> m <= b)
+                  Lands = seg.Finite && landing |> List.forall (fun (m, b, _, _) -> m <= b) })
         { Replay = replay; Segments = segs }
 
 /// One part of the snapshot references computed beside a verify's rows (`Run.BesideTheRows`): what it is, the results that
@@ -311,7 +329,7 @@ type Run(data: RunData, architectures: Architecture list) as this =
     let flowColumns =
         lazy
             (match flowEvidence.Force() with
-             | Some e when e.Complete && flowUnmet.Force().IsNone ->
+             | Some e when e.WeightsReproduced && flowUnmet.Force().IsNone ->
                  TraceColumns.All |> Array.map (fun struct (name, _) -> name, e.Replay.Column name) |> dict |> Some
              | _ -> None)
     /// Columns an earlier verify of this same run computed from its own replay (see `UseVerifiedColumns`).
@@ -319,7 +337,7 @@ type Run(data: RunData, architectures: Architecture list) as this =
     let columns =
         lazy
             (match evidence.Force() with
-             | Some e when e.Complete && data.Steps.Length > 0 && data.Steps.[0] = 0 ->
+             | Some e when e.WeightsReproduced && data.Steps.Length > 0 && data.Steps.[0] = 0 ->
                  TraceColumns.All |> Array.map (fun struct (name, _) -> name, e.Replay.Column name) |> dict |> Some
              | _ -> None)
 
@@ -467,8 +485,8 @@ type Run(data: RunData, architectures: Architecture list) as this =
             | None ->
                 match this.FlowEvidence with
                 | Some e ->
-                    match e.Segments |> Array.tryFind (fun s -> not s.Reproduced) with
-                    | Some s -> sprintf "the flow replay does not reproduce the run from snapshot %d (see E.flowReplay)" s.Replay.Snapshot
+                    match e.Segments |> Array.tryFind (fun s -> not s.Lands) with
+                    | Some s -> sprintf "the flow replayed from snapshot %d does not land on snapshot %d (see E.flowReplay)" s.Replay.Snapshot (s.Replay.Snapshot + 1)
                     | None -> sprintf "missing columns: %s" cols
                 | None -> sprintf "missing columns: %s" cols
         elif isFlow then sprintf "missing trace columns: %s (a gradient-flow run's per-iterate columns are the producer's)" cols
@@ -478,8 +496,8 @@ type Run(data: RunData, architectures: Architecture list) as this =
         else
             match this.Evidence with
             | Some e ->
-                match e.Segments |> Array.tryFind (fun s -> not s.Reproduced && s.Certified) with
-                | Some s -> sprintf "the replay does not reproduce the run from snapshot %d (see E.replay)" s.Replay.Snapshot
+                match e.Segments |> Array.tryFind (fun s -> not s.Lands && s.Certified) with
+                | Some s -> sprintf "the replay from snapshot %d does not land on snapshot %d (see E.replay)" s.Replay.Snapshot (s.Replay.Snapshot + 1)
                 | None -> defaultArg this.Uncertified (sprintf "missing columns: %s" cols)
             | None -> sprintf "missing columns: %s" cols
     member _.Losses = data.Losses
