@@ -81,6 +81,24 @@ let ``D.curve: distances to the deepest run made flat in L, hypotheses met → v
         (Verdict.isHolds faithful.Verdict && Verdict.isViolated corrupted.Verdict && allMet corrupted)
         |> Prop.label (sprintf "%s\nfaithful %A\ncorrupted %A" (describe spec) faithful.Verdict corrupted.Verdict))
 
+/// A ladder whose runs coincide at the shared nodes (V⁰ = 0, smooth W: each layer a function of its depth s alone): the
+/// distance at such a snapshot must be exactly 0 and the snapshot left out. The deepest run's last layer, read at x = 1,
+/// was W_{L−1} + 1·(W_L − W_{L−1}), one entry 6.9·10⁻¹⁸ off W_L; D.curve fitted that rounding at iteration 0 and was
+/// VIOLATED (a user's ladder, `train --init smooth --seed 1 --width 12 --d 6 --n 16 --iters 4 --eta 0.01`, L = 2 … 64).
+[<Xunit.Fact>]
+let ``D.curve: smooth ladder whose runs coincide at iteration 0 (L = 2 … 64, seed 1) → holds, the node x = 1 read bit for bit`` () =
+    let runs =
+        [ for L in [ 2; 4; 8; 16; 32; 64 ] ->
+            train (RunSpec(Depth = L, Width = 12, Dim = 6, Samples = 16, Init = InitKind.Smooth, Scale = 1.0, VScale = 0.0, Modes = 2,
+                           Eta = 0.01, Iterations = 4, SnapshotSteps = [| 0; 2; 4 |], Seed = 1L)) ]
+    let deepest = List.last runs
+    let w, v = Array.zeroCreate deepest.LayerSize, Array.zeroCreate deepest.LayerSize
+    LimitDynamics.interpolate deepest 0 1.0 w v
+    let md = deepest.LayerSize
+    Xunit.Assert.Equal<float[]>(Array.sub (deepest.W 0) (63 * md) md, w)
+    let e = Result.evaluate RateCurve.rateCurve (ladderOf runs)
+    Xunit.Assert.True(Verdict.isHolds e.Verdict, sprintf "%A\n%s" e.Verdict (String.concat "\n" e.Notes))
+
 /// Fewer than four depths: the deepest is the reference and an order with an interval needs three fitted depths.
 [<ProfiledProperty(1, Replay = "(1212,3435)")>]
 let ``D.curve: three depths → hypothesis not met`` () =

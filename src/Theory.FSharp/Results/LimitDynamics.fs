@@ -18,6 +18,13 @@ let interpolate (run: Run) (snap: int) (x: float) (w: float[]) (v: float[]) =
         let k = min (int (floor pos)) (L - 1)
         let th = pos - float k
         let o0, o1 = (k - 1) * md, k * md
+        // at a node the layer itself, bit for bit: at x = 1 (k = L − 1, th = 1) the chord's formula W_{L−1} + 1·(W_L − W_{L−1})
+        // can differ from W_L in the last bit, and coinciding runs then showed a distance of rounding that D.curve fitted
+        // (a faithful smooth ladder of this engine was VIOLATED; th = 0 gives the node exactly already)
+        if th = 1.0 then
+            Array.blit W o1 w 0 md
+            Array.blit V o1 v 0 md
+        else
         for i in 0 .. md - 1 do
             w.[i] <- W.[o0 + i] + th * (W.[o1 + i] - W.[o0 + i])
             v.[i] <- V.[o0 + i] + th * (V.[o1 + i] - V.[o0 + i])
