@@ -227,3 +227,15 @@ let ``Registry: random faithful settings (to divergence, relu, clip, flow, float
         |> Prop.classify run.Setting.Diverged "diverged"
         |> Prop.classify flow "gradient flow"
         |> Prop.classify spec.Float32 "float32")
+
+/// The inequalities at fixed weights that hold for any weights meeting their hypotheses (their bound and their measured
+/// side formed from the same snapshot's weights) say so in their row, as L1–L4 and B.bound do: a referee found no
+/// corruption of a run directory that fails C.mu0, L5.split, L5.forcing, B.bound.secant, B.bound.defect or B.local, and
+/// their rows did not say why. Their negative controls mutate the implementation or the evidence in memory.
+[<Xunit.Fact>]
+let ``C.mu0, L5.split, L5.forcing, B.bound.secant, B.bound.defect, B.local on a faithful run → hold, each row noting it holds for any weights`` () =
+    let run = train (RunSpec(Depth = 8, Width = 8, Samples = 4, Dim = 3, Init = InitKind.Tied, VScale = 0.0, Eta = 0.01, Iterations = 6, Snapshots = 3, Seed = 5L))
+    for r in [ PolyakLojasiewicz.initialPl; SplitResults.gradientDifferenceSplit; SplitResults.forcing; EulerError.boundSecant; EulerError.boundDefect; EulerError.localError ] do
+        let e = Result.evaluate r run
+        Xunit.Assert.True(Verdict.isHolds e.Verdict, sprintf "%s: %A" r.Id e.Verdict)
+        Xunit.Assert.Contains(Evaluation.AnyWeights, e.Notes)

@@ -547,7 +547,8 @@ let propagatedConclusion (name: string) (boundOf: SampleCheck -> float) (checks:
             @ [ sprintf "worst tightness, %s" name, worst thisTight ]
             @ [ for n, t in others -> sprintf "worst tightness, %s (same samples)" n, worst t ]
         Notes =
-            [ sprintf "worst case: sample %d at snapshot t = %g, measured %.3e, %s %.3e (B.bound's layer-wise bound %.3e), integration error %.1e"
+            [ Evaluation.AnyWeights
+              sprintf "worst case: sample %d at snapshot t = %g, measured %.3e, %s %.3e (B.bound's layer-wise bound %.3e), integration error %.1e"
                   x.Sample c.Time x.Measured name (boundOf x) x.Bound x.IntegrationError
               if thisTight.Length > 0 then
                   sprintf "tightness over samples and snapshots: %s; %s" (sprintf "%s min %.3g, max %.3g" name (Comparison.minKeepNaN thisTight) (Comparison.maxKeepNaN thisTight))
@@ -575,9 +576,10 @@ let localConclusion (checks: SnapshotCheck[]) : Evaluation =
                        Where = sample + string (k0 + 1); When = when' }
                      : Comparison.Check) ]
     let notes =
-        match snd (Comparison.worst 0.0 all) with
-        | Some w -> [ sprintf "worst case: %s at %s, computed defect %.3e, local-error bound %.3e" w.Where w.When w.Measured w.Bound ]
-        | None -> []
+        Evaluation.AnyWeights
+        :: (match snd (Comparison.worst 0.0 all) with
+            | Some w -> [ sprintf "worst case: %s at %s, computed defect %.3e, local-error bound %.3e" w.Where w.When w.Measured w.Bound ]
+            | None -> [])
     // the loosest comparison the local bounds on one Taylor interval per layer would give (before the sub-intervals)
     let loosestOne =
         [ for c in checks do

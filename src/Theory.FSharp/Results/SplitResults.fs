@@ -83,7 +83,7 @@ let gradientDifferenceSplit : Result<Run> =
                         let gv = Linalg.frobeniusDiff lw.GV.[k0 + 1] 0 lw.GV.[k0] 0 md
                         yield { Measured = sqrt (gw * gw + gv * gv); Bound = splitBound p + rho * (scales.[k0] + scales.[k0 + 1])
                                 Where = sprintf "layers k = %d, %d" (k0 + 1) (k0 + 2); When = at run s } ]
-            evaluation (Rounding.chainRel run) checks [ "a (max over pairs and snapshots)", amax ] [] }
+            evaluation (Rounding.chainRel run) checks [ "a (max over pairs and snapshots)", amax ] [ Evaluation.AnyWeights ] }
 
 /// The forcing bounds b_W,k, b_V,k of L5.forcing at snapshot s from the given pair quantities (exact layer
 /// spectral norms from the snapshot).
@@ -128,7 +128,7 @@ let forcing : Result<Run> =
                         emax <- max emax (fL * sqrt (p.EW * p.EW + p.EV * p.EV))
                         yield { Measured = fL * p.EW; Bound = bW; Where = sprintf "L‖E^W_k‖, k = %d" (k0 + 1); When = at run s }
                         yield { Measured = fL * p.EV; Bound = bV; Where = sprintf "L‖E^V_k‖, k = %d" (k0 + 1); When = at run s } ]
-            evaluation (Rounding.chainRel run) checks [ "b (max over pairs and snapshots)", bmax; "L max_k |E_k| (max over snapshots)", emax ] [] }
+            evaluation (Rounding.chainRel run) checks [ "b (max over pairs and snapshots)", bmax; "L max_k |E_k| (max over snapshots)", emax ] [ Evaluation.AnyWeights ] }
 
 // ---------------------------------------------------------------------------------------------------------
 // Result A in split form, driven by the verifier's evidence replay (Replay.Segment, shared with E.replay).
