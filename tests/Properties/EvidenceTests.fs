@@ -311,6 +311,19 @@ let ``E.claims: clip_fraction 7, 0.5 on plain gradient descent, 0.6 of 4 layers 
     // a fraction of the layers on clipped GD other than the one recorded is not compared (it jumps at the radius)
     Assert.True(Verdict.isHolds (claimsWith (Some 0.5) (Some(fun c -> c.[1] <- 0.25))))
 
+[<Fact>]
+let ``E.claims: this engine's diverged run whose gradient norm overflows while its loss is finite → not violated, the overflow noted; +∞ claimed where the verifier's value is finite → violated`` () =
+    let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 4, Width = 4, Samples = 8, Dim = 4, Eta = 100.0, Iterations = 10, Seed = 0L)
+    let data = RunDirectory.InMemory(spec.Train())
+    Assert.Contains(infinity, data.Trace.["grad_norm"])
+    let e = Result.evaluate ReplayEvidence.claims (Run(data))
+    Assert.False(Verdict.isViolated e.Verdict, sprintf "%A" e.Verdict)
+    Assert.Contains(e.Notes, fun n -> n.Contains "not compared, as overflows" && n.Contains "grad_norm")
+    // the same claim on a faithful run, where the verifier's own grad_norm is finite: a false claim
+    let faithful = RunDirectory.InMemory(ResOdeProofs.Numerics.Training.RunSpec(Depth = 4, Width = 4, Samples = 8, Dim = 4, Eta = 0.01, Iterations = 10, Snapshots = 3, Seed = 0L).Train())
+    faithful.Trace.["grad_norm"].[3] <- infinity
+    Assert.True(Verdict.isViolated (Result.evaluate ReplayEvidence.claims (Run(faithful))).Verdict)
+
 // ---------------------------------------------------------------- other optimizers
 
 let otherOptimizer (opt: Optimizer) (name: string) =

@@ -750,12 +750,26 @@ let claims : Result<Run> =
             // norm, a ratio of norms or a fraction: on a run with finite losses a finite number ≥ 0 (pl_ratio where the loss is
             // not 0) (user test: NaN, ∞ and −1 written between snapshots, where no column is compared with the replay, were let through)
             let lastFinite = if run.Setting.Diverged then run.Losses.Length - 2 else run.Losses.Length - 1
+            // a claim of +∞ or NaN where the loss is still finite can be an honest overflow (a diverging run's gradient norm
+            // passes 1.3·10¹⁵⁴, so its square overflows, while its loss is 10²²⁵: this engine's own diverged runs were
+            // VIOLATED): it is false only where the verifier's own column holds a finite value there; elsewhere it is left
+            // out, with a note
+            let overflowNotCompared = Collections.Generic.List<string>()
+            let verifiedFinite name j =
+                match run.Trace name with
+                | Some v when j < v.Length -> Double.IsFinite v.[j]
+                | _ -> false
             let sane =
                 [ for name in traceColumns run |> Array.filter (fun n -> not (n.StartsWith "preact")) do
                     match claimed name with
                     | Some c ->
                         let defined j = name <> "pl_ratio" || (j < run.Losses.Length && run.Losses.[j] > 0.0)
-                        match Seq.tryFind (fun j -> defined j && not (Double.IsFinite c.[j] && c.[j] >= 0.0)) (seq { 0 .. min lastFinite (c.Length - 1) }) with
+                        let overflow j = (Double.IsPositiveInfinity c.[j] || Double.IsNaN c.[j]) && not (verifiedFinite name j)
+                        let range = seq { 0 .. min lastFinite (c.Length - 1) }
+                        match Seq.tryFind (fun j -> defined j && overflow j) range with
+                        | Some j -> overflowNotCompared.Add(sprintf "%s (%g at iteration %d)" name c.[j] j)
+                        | None -> ()
+                        match Seq.tryFind (fun j -> defined j && not (Double.IsFinite c.[j] && c.[j] >= 0.0) && not (overflow j)) range with
                         | Some j ->
                             yield { Measured = infinity; Bound = 0.0
                                     Where = sprintf "claimed %s = %.17g, %s" name c.[j] (if Double.IsFinite c.[j] then "below 0 for a norm" else "not a finite number on a run with finite losses")
@@ -798,10 +812,12 @@ let claims : Result<Run> =
                           let _, zmax = Evidence.zNorms run (s + 1)
                           // a float32 column holds each step rounded once more: the computed steps sum to at most budget/(1 − r)
                           let rStep = run.TraceStorageRoundoff "step_max"
-                          // a step_max claim that is not a number bounds nothing: a false claim (+∞ against 0), not a missing bound
-                          yield { Measured = (if Double.IsNaN budget then infinity else disp); Bound = (if Double.IsNaN budget then 0.0 else budget / (1.0 - rStep) * (1.0 + tau) + 4.0 * u * zmax)
-                                  Where = sprintf "max_k ‖Z_k(snapshot %d) − Z_k(snapshot %d)‖ = %.6g vs claimed Σ step_max = %.6g" (s + 1) s disp budget
-                                  When = sprintf "iterations %d → %d" a b }
+                          // a step_max claim that is not a number bounds nothing: a false claim (+∞ against 0), not a missing bound;
+                          // a claimed +∞ (an overflow, left out above where the verifier cannot refute it) bounds everything
+                          if not (Double.IsPositiveInfinity budget) then
+                           yield { Measured = (if Double.IsNaN budget then infinity else disp); Bound = (if Double.IsNaN budget then 0.0 else budget / (1.0 - rStep) * (1.0 + tau) + 4.0 * u * zmax)
+                                   Where = sprintf "max_k ‖Z_k(snapshot %d) − Z_k(snapshot %d)‖ = %.6g vs claimed Σ step_max = %.6g" (s + 1) s disp budget
+                                   When = sprintf "iterations %d → %d" a b }
                       match claimed smooth, scales |> List.map claimed with
                       | Some sz, fros when fros |> List.forall Option.isSome ->
                           let fros = fros |> List.map Option.get
@@ -813,17 +829,20 @@ let claims : Result<Run> =
                               let storage = rSmooth / (1.0 - rSmooth) * (abs sz.[j] + abs sz.[j + 1])
                               let claims = [ sz.[j]; sz.[j + 1]; step.[j] ]
                               let bad = claims |> List.exists Double.IsNaN
-                              yield { Measured = (if bad then infinity else abs (sz.[j + 1] - sz.[j])); Bound = (if bad then 0.0 else 2.0 * step.[j] / (1.0 - rStep) * (1.0 + tau) + 8.0 * u * scale / (1.0 - rScale) + storage)
-                                      Where = sprintf "claimed |%s[j+1] − %s[j]| = %.6g vs 2·claimed step_max = %.6g" smooth smooth (abs (sz.[j + 1] - sz.[j])) (2.0 * step.[j])
-                                      When = sprintf "iteration %d → %d" j (j + 1) }
+                              if bad || not (claims @ [ scale ] |> List.exists Double.IsPositiveInfinity) then
+                               yield { Measured = (if bad then infinity else abs (sz.[j + 1] - sz.[j])); Bound = (if bad then 0.0 else 2.0 * step.[j] / (1.0 - rStep) * (1.0 + tau) + 8.0 * u * scale / (1.0 - rScale) + storage)
+                                       Where = sprintf "claimed |%s[j+1] − %s[j]| = %.6g vs 2·claimed step_max = %.6g" smooth smooth (abs (sz.[j + 1] - sz.[j])) (2.0 * step.[j])
+                                       When = sprintf "iteration %d → %d" j (j + 1) }
                       | _ -> ()
                   | None -> ()
                   // the claims against the replay
                   yield! replayChecks ]
             let notes =
-                match evidence with
-                | Ok e -> e.ClaimNotes
-                | Error why -> [ sprintf "%s: the claims are checked through the identities only" why ]
+                (match evidence with
+                 | Ok e -> e.ClaimNotes
+                 | Error why -> [ sprintf "%s: the claims are checked through the identities only" why ])
+                @ (if overflowNotCompared.Count = 0 then []
+                   else [ sprintf "not compared, as overflows the verifier has no finite value to refute: %s" (String.concat ", " overflowNotCompared) ])
             evaluation 0.0 checks ([ "tau", tau; "unit roundoff", u ] @ smoothnessConstants run) notes }
 
 /// E.replay and E.claims, for a registry (with E.init: `Registry.evidenceEveryArchitecture`).
