@@ -239,3 +239,16 @@ let ``C.mu0, L5.split, L5.forcing, B.bound.secant, B.bound.defect, B.local on a 
         let e = Result.evaluate r run
         Xunit.Assert.True(Verdict.isHolds e.Verdict, sprintf "%s: %A" r.Id e.Verdict)
         Xunit.Assert.Contains(Evaluation.AnyWeights, e.Notes)
+
+/// Runs that diverged at iteration 0 (the initialization overflows; the run directory holds no snapshot) of the MLP and of
+/// a block: every row is "hypothesis not met" or "not applicable" (the PL rows, the block's A, B and split rows raised an
+/// index out of range: "error", exit 3, where their input is absent).
+[<Xunit.Fact>]
+let ``every result on runs diverged at iteration 0 (MLP V scale 10²⁰⁰, scaled-linear a = 10²⁰⁰) → no error and no violation`` () =
+    let mlp = train (RunSpec(Depth = 4, Width = 4, Samples = 8, Dim = 4, VScale = 1e200, Eta = 0.01, Iterations = 10, Seed = 0L))
+    let block = BlockProperties.trainBlock (RunSpec(Architecture = "scaled-linear", Depth = 2, Samples = 4, Dim = 4, Scales = [| 1e200 |], Eta = 0.01, Iterations = 3, Seed = 0L))
+    for run in [ mlp; block ] do
+        Xunit.Assert.Equal(0, run.SnapshotCount)
+        let rows = if run.IsMlp then Registry.verifyRun run else Registry.verifyBlockRun run
+        let bad = rows |> List.filter (fun r -> r.IsViolated || r.IsError)
+        Xunit.Assert.True(bad.IsEmpty, bad |> List.map (fun r -> sprintf "%s: %s: %s" r.Id r.Verdict r.Detail) |> String.concat "\n")

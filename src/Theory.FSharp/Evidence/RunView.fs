@@ -411,13 +411,20 @@ type Run(data: RunData, architectures: Architecture list) as this =
     /// Time t = j·η of snapshot s.
     member _.Time(s: int) = float data.Steps.[s] * data.Eta
     /// W of snapshot s (L·m·d) and V (L·d·m).
-    member _.W(s: int) = data.W.[s]
-    member _.V(s: int) = data.V.[s]
+    member _.W(s: int) = data.W.[Run.SnapshotIndex(data, s)]
+    member _.V(s: int) = data.V.[Run.SnapshotIndex(data, s)]
+    /// s itself when the run holds snapshot s; else MissingInput (a run that diverged at iteration 0 holds none: the checks
+    /// that read a snapshot said "error", exit 3, from an index out of range, where their input is absent)
+    static member SnapshotIndex(data: RunData, s: int) =
+        if s >= 0 && s < data.Steps.Length then s
+        elif data.Steps.Length = 0 then raise (MissingInput "the run holds no snapshot (it diverged before its first recorded weights)")
+        else raise (MissingInput(sprintf "the run holds no snapshot %d (it holds %d)" s data.Steps.Length))
     /// Offset of layer k (0-based) in W or V.
     member _.LayerOffset(k: int) = k * md.Value
     member _.LayerSize = md.Value
     /// All layer-wise quantities (h, p, G; the pre-activations formed again on request) at snapshot s, computed once.
     member _.Layerwise(s: int) : Layerwise =
+        let s = Run.SnapshotIndex(data, s)
         layerwise.GetOrAdd(s, fun s ->
             lazy (Layerwise.Evaluate(shape.Value, data.Activation, data.Data, data.A, data.B, ReadOnlySpan(data.W.[s]), ReadOnlySpan(data.V.[s])))).Value
     /// A per-iterate column computed by the verifier (docs/theorems/Evidence.md): for gradient descent, the replay
@@ -543,7 +550,7 @@ type Run(data: RunData, architectures: Architecture list) as this =
     member _.PartSize(q: int) = sizes.[q]
     member _.ParameterCount = P
     /// θ of snapshot s (L·P, layer after layer).
-    member _.Theta(s: int) = data.Theta.[s]
+    member _.Theta(s: int) = data.Theta.[Run.SnapshotIndex(data, s)]
     /// An upper bound on the operator norm of part q of layer k (0-based) of θ (L·P): the block's own bound when it
     /// implements IPartOperatorNorm (e.g. a convolution kernel), else the exact spectral norm of a 2-D part and the
     /// Euclidean norm of any other part.

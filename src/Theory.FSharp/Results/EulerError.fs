@@ -467,7 +467,7 @@ let private accurateSolveFor (boundOf: SampleCheck -> float) (run: Run) =
 /// The hypotheses of the MLP's rows: σ Lipschitz, finite weights, and a reference solve whose integration error is at
 /// most 1e-3 of the bound `boundOf` selects.
 let private hypotheses (boundOf: SampleCheck -> float) =
-    [ "σ Lipschitz", lipschitzSigma; "weights finite", finiteWeights; "reference solve accurate", accurateSolveFor boundOf ]
+    [ "σ Lipschitz", lipschitzSigma; Hypotheses.hasSnapshots; "weights finite", finiteWeights; "reference solve accurate", accurateSolveFor boundOf ]
 
 /// The MLP's ingredients of result B: the statements of OdeLimit with the MLP's own, sharper ingredients.
 let family : OdeLimit.Family =

@@ -316,7 +316,7 @@ let eulerBoundTangent : Result<Run> =
         ("J_k = I + ∂_hf(θ_k, H̃_{k−1})/L (the block's Backward on the basis vectors) and ‖r_k‖ ≤ C_hh‖ẽ_{k−1}‖²/(2L), C_hh the block's bound "
          + "on the Lipschitz constant of ∂_hf in h, ‖ẽ_k‖ bounded forward by the same recursion in norms (a block without C_hh keeps "
          + "B.bound's layer-wise bound)")
-        [ GenericResults.hypArchitecture; GenericResults.hypFiniteParameters ]
+        [ GenericResults.hypArchitecture; GenericResults.hypFiniteParameters; Hypotheses.hasSnapshots ]
         (fun run -> conclusionOf (fun x -> x.Bound) run (analyse run))
 
 /// The results of this file.

@@ -219,7 +219,9 @@ let landsExactly (run: Run) (s: int) (st: Stretch) =
     else true
 
 /// The last iterate a generic run evaluated (its losses), at least its last snapshot.
-let lastIterate (run: Run) = max (run.Losses.Length - 1) run.Steps.[run.SnapshotCount - 1]
+let lastIterate (run: Run) =
+    if run.SnapshotCount = 0 then raise (MissingInput "the run holds no snapshot (it diverged before its first recorded weights)")
+    max (run.Losses.Length - 1) run.Steps.[run.SnapshotCount - 1]
 
 /// Both replays of a run: from t = 0 (one replay from snapshot 0) and restarted at every snapshot (one replay per
 /// interval between snapshots, from the recorded parameters).

@@ -481,7 +481,7 @@ let snapshotsOf (run: Run) (all: 's[][]) : OdeLimit.Snapshot<'s>[] =
 
 /// (B.bound) ResNet vs the neural ODE of its own layers at every snapshot, any registered architecture.
 let eulerBound : Result<Run> =
-    OdeLimit.boundResult family [ hypArchitecture; hypFiniteParameters ] (fun run ->
+    OdeLimit.boundResult family [ hypArchitecture; hypFiniteParameters; Hypotheses.hasSnapshots ] (fun run ->
         let all = interpolantChecks run
         let cmp = comparingWith run (fun (c: InterpolantSample) -> c.Sample) (fun c -> c.Measured) (fun c -> c.IntegrationError + c.Rounding)
         let e, _, _ = OdeLimit.compareAll cmp (fun c -> c.Bound) (snapshotsOf run all)
