@@ -85,6 +85,19 @@ public class ConvBlockTests
         Assert.True(Math.Abs(lhs - rhs) <= tol);
     }
 
+    [Fact(DisplayName = "Conv2dSame.ShiftOperatorNorm: states holding +∞ or NaN (a diverging run's overflow) → +∞ or NaN, not an exception (the eigen-solver raised: a tool error, exit 3); finite states → finite")]
+    public void ShiftOperatorNormOfNonFiniteStates()
+    {
+        var x = new double[] { 1, 2, 3, 4, 5, 6, 7, 8 };   // 2 channels of 2×2
+        Assert.True(double.IsFinite(Conv2dSame.ShiftOperatorNorm(x, 2, 2, 2)));
+        x[5] = double.PositiveInfinity;
+        Assert.Equal(double.PositiveInfinity, Conv2dSame.ShiftOperatorNorm(x, 2, 2, 2));
+        x[5] = 1e300;   // finite, but its square overflows
+        Assert.Equal(double.PositiveInfinity, Conv2dSame.ShiftOperatorNorm(x, 2, 2, 2));
+        x[5] = double.NaN;
+        Assert.True(double.IsNaN(Conv2dSame.ShiftOperatorNorm(x, 2, 2, 2)));
+    }
+
     [Fact(DisplayName = "Conv2dSame.Adjoint: each unit output → the transpose of the dense matrix, exactly")]
     public void AdjointIsTheTransposeOfTheDenseMatrix()
     {

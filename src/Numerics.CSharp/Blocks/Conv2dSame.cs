@@ -266,6 +266,11 @@ public static class Conv2dSame
                 g[r2 * m + r] = acc;
             }
         }
+        // a Gram matrix with an entry that is not a finite number (states that overflowed: a diverging run) has no finite
+        // norm to bound: +∞ (NaN for NaN entries), which the bounds built on it report as not finite; the eigen-solver
+        // raised on it (a tool error, exit 3)
+        for (int i = 0; i < m * m; i++)
+            if (!double.IsFinite(g[i])) return double.IsNaN(g[i]) ? double.NaN : double.PositiveInfinity;
         double lmax = ConvSpectralNorm.SymmetricEigenvalues((double[])g.Clone(), m).Max();
         return Math.Sqrt(SpectralNorm.GramLargestUpper(g, m, Math.Max(1, plane), lmax));
     }
