@@ -75,6 +75,17 @@ let ``E.flowReplay, E.claims, A.flow: faithful gradient flow of another producer
     Assert.True(verified <> claimed, "the replayed column is the recorded one bit for bit: it was not recomputed")
     Assert.True(e.Replay.Rtol = GradientFlowProperties.rtol / 100.0, sprintf "verifier rtol %g" e.Replay.Rtol)
 
+/// The flow is autonomous: output times that start at 1024 instead of 0 (the same differences up to their rounding) change
+/// nothing.
+/// C.gfDecay took e^{−rate·t_j} at the absolute time and a faithful flow recorded from t = 1000 was VIOLATED (a user's).
+[<Fact>]
+let ``C.gfDecay, C.gfPathLength, A.flow: another producer's faithful flow with output_times starting at 1024 → hold, as from 0`` () =
+    let d = certifiedData ()
+    let times = Array.init d.Losses.Length (fun j -> ResOdeProofs.Numerics.Verification.FlowReplay.OutputTime(d, j))
+    d.Meta.OutputTimes <- times |> Array.map (fun t -> t + 1024.0)
+    let run = Run(d)
+    for id in [ "E.flowReplay"; "C.gfDecay"; "C.gfPathLength"; "A.flow" ] do assertHolds id run
+
 /// Negative control (b): the losses between the first two snapshots scaled down by 1% in losses.npy and in the trace alike,
 /// everything else intact. Before the flow was replayed every result accepted it (the recorded losses were compared only at
 /// snapshots, I.loss; with the trace, I.trace; and with a decay bound they now undercut); now the replay rejects them.

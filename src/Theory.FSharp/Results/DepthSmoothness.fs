@@ -307,7 +307,7 @@ let flow : Result<Run> =
             let last = bound.Length - 1
             // the recursion over the output times with growth t_N·max a (Σ Δt_j a_j ≤ t_N·max a), plus the integrator's allowance
             let aMax = cs |> Array.map (fun c -> c.A) |> Comparison.maxKeepNaN
-            let rel = Rounding.recursionRel run last (FlowRuns.time run last * aMax) + FlowRuns.integrationRel run
+            let rel = Rounding.recursionRel run last ((FlowRuns.time run last - FlowRuns.time run 0) * aMax) + FlowRuns.integrationRel run
             let e = evaluation rel (compareWithRun run 1 bound) [] []
             { e with
                 Constants =

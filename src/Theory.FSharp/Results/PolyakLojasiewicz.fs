@@ -671,8 +671,10 @@ let statedOver (supply: Supply) : Statements =
                 let t j = FlowRuns.time run j
                 // ε_0 and the hypotheses from the trace; compared with the recorded losses and the snapshot weights' losses,
                 // each with the integration allowance rel·ε(0) on top of decayChecks' rounding
-                let bound j = p.Eps.[0] * exp (-rate * t j) + rel * p.Eps.[0]
-                let tN = t p.N
+                // the flow is autonomous: the decay runs over the time elapsed since output 0, t_j − t_0 (output_times may start
+                // anywhere: a faithful flow recorded from t = 1000 was VIOLATED by e^{−rate·1000})
+                let bound j = p.Eps.[0] * exp (-rate * (t j - t 0)) + rel * p.Eps.[0]
+                let tN = t p.N - t 0
                 let observed = if p.Recorded.[p.N] > 0.0 && tN > 0.0 then -log (p.Recorded.[p.N] / p.Eps.[0]) / tN else infinity
                 let e = Comparison.evaluation 0.0 (decayChecks supply run p bound t) [] []
                 { e with
