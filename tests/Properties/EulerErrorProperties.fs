@@ -122,3 +122,18 @@ let ``B.rate: i.i.d. ladder → hypothesis not met; its conclusion forced past i
         |> Prop.label (sprintf "%s\n%A\n%A\n%s" (describe spec) e.Verdict forced.Verdict (String.concat "\n" forced.Notes))
         |> Prop.classify (Verdict.isViolated forced.Verdict) "forced: violated"
         |> Prop.classify (Verdict.isHypothesisNotMet forced.Verdict) "forced: inconclusive")
+
+/// A ladder whose reference solves spend their step budget (tied W and V of scale 12: the ODE's field is steep): every
+/// rung's B.bound says "hypothesis not met" (the solve failed), and B.rate says the same instead of raising (it was a tool
+/// error, exit 3, from the ladder's own path to the solves).
+[<Xunit.Fact>]
+let ``B.rate: a ladder whose reference solves fail (tied, scale 12) → hypothesis not met naming the solve, as B.bound on each rung`` () =
+    let runs =
+        [ for L in [ 4; 8; 16; 32 ] ->
+            train (RunSpec(Depth = L, Width = 8, Dim = 4, Samples = 4, Init = InitKind.Tied, Scale = 12.0, VScale = 12.0, Iterations = 0, Seed = 0L)) ]
+    for r in runs do Xunit.Assert.True(Verdict.isHypothesisNotMet (Result.evaluate EulerError.bound r).Verdict)
+    let ladder = match Ladder.create runs with Ok l -> l | Error e -> failwith e
+    let e = Result.evaluate EulerError.rate ladder
+    match e.Verdict with
+    | HypothesisNotMet why -> Xunit.Assert.Contains(why, fun (name, _) -> name = "reference solve of every run")
+    | v -> failwithf "%A" v

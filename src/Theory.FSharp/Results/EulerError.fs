@@ -660,6 +660,14 @@ let rate : Result<Ladder> =
           "layers sample one function of depth", (fun l -> Evidence.sameInitialFunction l.Runs)
           "iteration 0 snapshot in every run", (fun l -> if List.contains 0 (commonSteps l) then Met "yes" else NotMet "some run has no snapshot at iteration 0")
           "weights finite", (fun l -> if l.Runs |> List.forall weightsFinite then Met "all runs finite" else NotMet "a run has non-finite weights")
+          // the reference solves of every rung, as B.bound's hypothesis takes them: a solve that fails (its step budget
+          // spent on a stiff or blowing-up ODE) is a hypothesis not met, not a tool error (B.rate raised, exit 3, where
+          // B.bound on the same rung said "hypothesis not met")
+          "reference solve of every run",
+          (fun l ->
+              match l.Runs |> List.tryPick (fun r -> if not (weightsFinite r) then None else try analyse r |> ignore; None with ex -> Some(r, ex.Message)) with
+              | None -> Met "every run's neural-ODE solve completed"
+              | Some(r, why) -> NotMet(sprintf "the neural-ODE solve failed on L = %d: %s" r.Setting.Depth why))
           "network not the identity at t = 0",
           (fun l ->
               if l.Runs |> List.forall (fun r -> notIdentity r 0) then Met "V⁰ ≠ 0 in every run"
