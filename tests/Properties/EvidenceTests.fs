@@ -391,6 +391,24 @@ let ``Ladder: one initialization and data → accepted; mixed → refused`` () =
     | Error e -> Assert.Contains("not a ladder", e)
     | Ok () -> failwith "a ladder of runs with different seeds (data and initialization) was accepted"
 
+/// η derived by each producer from its learning rate carries that division's rounding, which differs with L: rungs whose η
+/// differ in the last bit are one ladder (a user's learning_rate/(L·c) gave 0.003 and 0.0030000000000000005 and the ladder was
+/// refused); a real difference of η is still refused.
+[<Fact>]
+let ``Ladder: η of two rungs one ulp apart → accepted; 10⁻⁹ apart → refused, both values printed in full`` () =
+    let rung (e: float) depth =
+        let p = produce f64 GD 9 depth false eta 10 [| 0; 10 |]
+        let dir = write p false (gdJson e) ignore
+        let run = Run.Load dir
+        Directory.Delete(dir, true)
+        run
+    let ulp = Math.BitIncrement eta
+    let near = Evidence.checkLadder [ rung eta 4; rung ulp 8 ]
+    Assert.True(near.IsOk, sprintf "%A" near)
+    match Evidence.checkLadder [ rung eta 4; rung (eta * (1.0 + 1e-9)) 8 ] with
+    | Error e -> Assert.Contains(sprintf "η %.17g vs %.17g" eta (eta * (1.0 + 1e-9)), e)
+    | Ok () -> failwith "rungs of different η were accepted"
+
 // ---------------------------------------------------------------- foreign formats
 
 [<Fact>]

@@ -202,7 +202,11 @@ let checkLadder (runs: Run list) : Result<unit, string> =
           if not (same f.Data.Data.X r.Data.Data.X) || not (same f.Data.Data.Y r.Data.Data.Y) then "different data x, y"
           if not (same f.Data.A r.Data.A) || not (same f.Data.B r.Data.B) then "different embedding A or read-out B"
           if a.Activation <> b.Activation then "different activation"
-          if a.Eta <> b.Eta then sprintf "η %g vs %g" a.Eta b.Eta
+          // η read from learning_rate/(L·c) carries that division's rounding, which differs with L (0.003 against
+          // 0.0030000000000000005 for L = 5 and 6 refused a user's ladder): equal within γ₄ = 4u/(1 − 4u), the
+          // agreement run-format.md asks of eta and learning_rate
+          let g4 = 4.0 * Rounding.Float64UnitRoundoff / (1.0 - 4.0 * Rounding.Float64UnitRoundoff)
+          if not (abs (a.Eta - b.Eta) <= g4 * max (abs a.Eta) (abs b.Eta)) then sprintf "η %.17g vs %.17g" a.Eta b.Eta
           if a.Iterations <> b.Iterations then sprintf "%d vs %d iterations" a.Iterations b.Iterations
           if a.Optimizer <> b.Optimizer || a.Clip <> b.Clip then "different optimizer or clip radius"
           if a.Width <> b.Width || a.Dim <> b.Dim then "different width or state dimension"
