@@ -33,6 +33,19 @@ public sealed class PlainMessagesTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
     }
 
+    [Fact(DisplayName = "train: --clip Infinity (or 0) → exit 2 before any work, nothing written (an infinite radius was trained and written, and verify then refused the run it had written)")]
+    public void AnInfiniteClipRadiusIsRefused()
+    {
+        foreach (var radius in new[] { "Infinity", "0" })
+            foreach (var optimizer in new[] { "gd", "gf" })
+            {
+                var r = Cli.Run(_s.Dir, Cli.Small.With("--clip", radius, "--optimizer", optimizer, "--out", "c"));
+                Plain(r);
+                Assert.Contains("positive finite", r.Err);
+            }
+        Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
+    }
+
     [Fact(DisplayName = "report, fashion: --jobs 0 or -1, --eta nan, --test-per-class 0, --per-class 0 → exit 2 before any work (no data read, nothing written)")]
     public void SettingsAreCheckedBeforeTheWork()
     {

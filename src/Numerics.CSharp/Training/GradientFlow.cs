@@ -62,7 +62,7 @@ public sealed record FlowOptions(ActivationKind Activation, double Horizon, int 
         if (!(Rtol > 0 && Rtol < 1)) throw new ArgumentException($"--rtol must lie in (0, 1) (got {Rtol})");
         if (!(Atol > 0 && double.IsFinite(Atol)))
             throw new ArgumentException($"--atol must be a positive finite number (got {Atol}): a purely relative tolerance cannot control weights that are 0, such as V⁰ = 0");
-        if (Clip is double c && !(c > 0)) throw new ArgumentException($"the clip radius must be positive (got {c})");
+        if (Clip is double c && !(c > 0 && double.IsFinite(c))) throw new ArgumentException($"the clip radius must be a positive finite number (got {c}; leave --clip out for no clipping)");
         if (OutputTimes is double[] ts)
         {
             if (ts.Length < 2 || ts[0] != 0 || ts[^1] != Horizon) throw new ArgumentException("explicit output times must start at 0 and end at the horizon T");

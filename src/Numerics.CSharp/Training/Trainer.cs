@@ -95,7 +95,7 @@ public sealed record TrainOptions(ActivationKind Activation, double Eta, int Ite
     {
         if (!(Eta > 0) || !double.IsFinite(Eta)) throw new ArgumentException($"the step η must be a positive finite number (got {Eta})");
         if (Iterations < 0) throw new ArgumentException($"the number of iterations must be ≥ 0 (got {Iterations})");
-        if (Clip is double c && !(c > 0)) throw new ArgumentException($"the clip radius must be positive (got {c})");
+        if (Clip is double c && !(c > 0 && double.IsFinite(c))) throw new ArgumentException($"the clip radius must be a positive finite number (got {c}; leave --clip out for no clipping)");
         if (Threads is int t && t < 1) throw new ArgumentException($"the number of threads must be at least 1 (got {t})");
         if (Checkpoint is int cp && cp < 0) throw new ArgumentException($"the checkpoint segment length must be ≥ 0 (got {cp}; 0 = off)");
         if (SnapshotSteps is null && Snapshots < 2) throw new ArgumentException($"at least 2 snapshots are needed (iteration 0 and the last), got {Snapshots}");
