@@ -6,6 +6,7 @@ module ResOdeProofs.Properties.FlowReplayTests
 
 open System
 open System.Collections.Generic
+open System.IO
 open Xunit
 open ResOdeProofs.Numerics.IO
 open ResOdeProofs.Numerics.Model
@@ -74,6 +75,33 @@ let ``E.flowReplay, E.claims, A.flow: faithful gradient flow of another producer
     Assert.Equal<float[]>(e.Replay.Column "smooth_z", verified)
     Assert.True(verified <> claimed, "the replayed column is the recorded one bit for bit: it was not recomputed")
     Assert.True(e.Replay.Rtol = GradientFlowProperties.rtol / 100.0, sprintf "verifier rtol %g" e.Replay.Rtol)
+
+/// run.json's "iterations" is optional: without it the output grid is T·j/N with N from the completed run's outputs, the grid
+/// the engine integrated to (it was j·η, one ulp off, and this engine's own flow was VIOLATED on the bit-exact path). A
+/// horizon that disagrees with eta·N, or with a completed flow's last output time, is refused (it was read without a word).
+[<Fact>]
+let ``E.flowReplay: this engine's flow without the optional "iterations" → holds bit for bit; a horizon other than eta·N or the last output time → refused`` () =
+    let d = faithfulData ()
+    d.Meta.Iterations <- Nullable()
+    assertHolds "E.flowReplay" (Run(d))
+    let dir = Path.Combine(Path.GetTempPath(), "flow-horizon-" + Guid.NewGuid().ToString("N").[..7])
+    try
+        RunDirectory.Write(faithful.Force(), (dir: string))
+        let json = Path.Combine(dir, "run.json")
+        let original = File.ReadAllText json
+        let edited (f: Text.Json.Nodes.JsonObject -> unit) =
+            let node = Text.Json.Nodes.JsonNode.Parse((original: string)).AsObject()
+            f node
+            File.WriteAllText(json, node.ToJsonString())
+        RunDirectory.Read dir |> ignore   // as written: read
+        edited (fun o -> o.Remove "iterations" |> ignore; o.["horizon"] <- Text.Json.Nodes.JsonValue.Create(7.0))
+        let e = Assert.Throws<RunFormatException>(fun () -> RunDirectory.Read dir |> ignore)
+        Assert.Contains("\"horizon\" is 7 but \"eta\"", e.Message)
+        edited (fun o -> o.["output_times"] <- Text.Json.Nodes.JsonNode.Parse(sprintf "[%s]" (String.Join(", ", Array.init d.Losses.Length (fun j -> sprintf "%.17g" (0.5 * float j * d.Eta))))))
+        let e = Assert.Throws<RunFormatException>(fun () -> RunDirectory.Read dir |> ignore)
+        Assert.Contains("the completed flow's last output time", e.Message)
+    finally
+        if Directory.Exists dir then Directory.Delete(dir, true)
 
 /// The flow is autonomous: output times that start at 1024 instead of 0 (the same differences up to their rounding) change
 /// nothing.

@@ -581,6 +581,14 @@ public static class RunDirectory
         }
         if (meta.Horizon is double h && !(h > 0 && double.IsFinite(h)))
             throw new RunFormatException($"{json}: \"horizon\" is {h}; the flow's time horizon must be a positive number");
+        // the horizon T, eta = T/N and the output grid must tell one story: a flow labelled "horizon": 5 whose eta·N is 1 was
+        // read without a word (the times come from one of them, the user meant the other); N from "iterations", else from a
+        // completed run's outputs; within 8u·T (eta = T/N rounded once, times N)
+        if (meta.Horizon is double hz && meta.Eta is double e && (meta.Iterations ?? (meta.Status == "completed" ? lossCount - 1 : null)) is int nOut && nOut > 0
+            && !(Math.Abs(e * nOut - hz) <= 8 * Math.ScaleB(1.0, -53) * hz))
+            throw new RunFormatException($"{json}: \"horizon\" is {hz.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} but \"eta\" × {nOut} outputs after the first is {(e * nOut).ToString("R", System.Globalization.CultureInfo.InvariantCulture)}; a flow's eta is T/N: fix one of them");
+        if (meta.Horizon is double hz2 && meta.OutputTimes is { Length: > 0 } ot && meta.Status == "completed" && ot[^1] != hz2)
+            throw new RunFormatException($"{json}: \"horizon\" is {hz2.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} but the completed flow's last output time is {ot[^1].ToString("R", System.Globalization.CultureInfo.InvariantCulture)}; they are the same time");
     }
 
     private static void CheckArray(int? declared, int actual, string what, string file, int[] shape, string layout)
