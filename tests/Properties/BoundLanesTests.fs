@@ -50,7 +50,7 @@ let ``B.bound, B.bound.secant, B.bound.defect: the ResNet's states of one snapsh
             Array.blit faulty.H.[k].[i] 0 lw.H.[k].[i] 0 lw.H.[k].[i].Length
     for r in [ EulerError.bound; EulerError.boundSecant; EulerError.boundDefect ] do
         let e = Result.evaluate r run
-        Assert.Equal(3, e.Hypotheses.Length)
+        Assert.Equal(4, e.Hypotheses.Length)
         for name, met, detail in e.Hypotheses do Assert.True(met, sprintf "%s: hypothesis %s not met: %s" r.Id name detail)
         match e.Verdict with
         | Violated w -> Assert.Contains(sprintf "snapshot %d" s, w.When)

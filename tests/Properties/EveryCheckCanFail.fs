@@ -233,7 +233,7 @@ let ``Registry: random faithful settings (to divergence, relu, clip, flow, float
 /// corruption of a run directory that fails C.mu0, L5.split, L5.forcing, B.bound.secant, B.bound.defect or B.local, and
 /// their rows did not say why. Their negative controls mutate the implementation or the evidence in memory.
 [<Xunit.Fact>]
-let ``C.mu0, L5.split, L5.forcing, B.bound.secant, B.bound.defect, B.local on a faithful run → hold, each row noting it holds for any weights`` () =
+let ``C.mu0, L5.split, L5.forcing, B.bound.secant, B.bound.defect, B.local: a faithful run → hold, each row noting it holds for any weights`` () =
     let run = train (RunSpec(Depth = 8, Width = 8, Samples = 4, Dim = 3, Init = InitKind.Tied, VScale = 0.0, Eta = 0.01, Iterations = 6, Snapshots = 3, Seed = 5L))
     for r in [ PolyakLojasiewicz.initialPl; SplitResults.gradientDifferenceSplit; SplitResults.forcing; EulerError.boundSecant; EulerError.boundDefect; EulerError.localError ] do
         let e = Result.evaluate r run
@@ -244,7 +244,7 @@ let ``C.mu0, L5.split, L5.forcing, B.bound.secant, B.bound.defect, B.local on a 
 /// a block: every row is "hypothesis not met" or "not applicable" (the PL rows, the block's A, B and split rows raised an
 /// index out of range: "error", exit 3, where their input is absent).
 [<Xunit.Fact>]
-let ``every result on runs diverged at iteration 0 (MLP V scale 10²⁰⁰, scaled-linear a = 10²⁰⁰) → no error and no violation`` () =
+let ``Every result: runs diverged at iteration 0 (MLP V scale 10²⁰⁰, scaled-linear a = 10²⁰⁰) → no error and no violation`` () =
     let mlp = train (RunSpec(Depth = 4, Width = 4, Samples = 8, Dim = 4, VScale = 1e200, Eta = 0.01, Iterations = 10, Seed = 0L))
     let block = BlockProperties.trainBlock (RunSpec(Architecture = "scaled-linear", Depth = 2, Samples = 4, Dim = 4, Scales = [| 1e200 |], Eta = 0.01, Iterations = 3, Seed = 0L))
     for run in [ mlp; block ] do
