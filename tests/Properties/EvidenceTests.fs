@@ -324,6 +324,25 @@ let ``E.claims: this engine's diverged run whose gradient norm overflows while i
     faithful.Trace.["grad_norm"].[3] <- infinity
     Assert.True(Verdict.isViolated (Result.evaluate ReplayEvidence.claims (Run(faithful))).Verdict)
 
+/// A run at an interpolating minimum from the start (V⁰ = 0, targets = inputs: ℓ ≡ 0, G ≡ 0): its pl_ratio is 0/0 at every
+/// iterate, so a claimed pl_ratio is not compared there (the row said "the bound is Infinity … (it overflowed)" and was
+/// hypothesis not met); the row is decided by the other columns, and a false claim in one of them is still VIOLATED.
+[<Fact>]
+let ``E.claims: a run at loss 0 throughout (V⁰ = 0, y = x) with pl_ratio claimed 10⁶ → holds, the 0/0 ratio noted as not compared; w_fro_max doubled → violated`` () =
+    let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 4, Width = 4, Samples = 5, Dim = 3, VScale = 0.0, Eta = 0.01, Iterations = 4, Snapshots = 3, Seed = 1L)
+    let x = spec.Data().X
+    let data = ResOdeProofs.Numerics.Model.Dataset(5, 3, 3, x, Array.copy x)
+    let record () = ResOdeProofs.Numerics.Training.Trainer.Train(spec.Shape, data, spec.InitialWeights(), spec.Options(), spec.Seed, "y = x")
+    let d = RunDirectory.InMemory(record ())
+    Assert.True(d.Losses |> Array.forall (fun l -> l = 0.0))
+    for j in 0 .. d.Trace.["pl_ratio"].Length - 1 do d.Trace.["pl_ratio"].[j] <- 1e6
+    let e = Result.evaluate ReplayEvidence.claims (Run(d))
+    Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
+    Assert.Contains(e.Notes, fun n -> n.Contains "0/0")
+    let bad = RunDirectory.InMemory(record ())
+    for j in 0 .. bad.Trace.["w_fro_max"].Length - 1 do bad.Trace.["w_fro_max"].[j] <- 2.0 * bad.Trace.["w_fro_max"].[j]
+    Assert.True(Verdict.isViolated (Result.evaluate ReplayEvidence.claims (Run(bad))).Verdict)
+
 // ---------------------------------------------------------------- other optimizers
 
 let otherOptimizer (opt: Optimizer) (name: string) =

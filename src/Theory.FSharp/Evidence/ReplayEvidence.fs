@@ -181,6 +181,10 @@ let private mlpClaimChecks (run: Run) (e: RunEvidence) (skipped: Collections.Gen
                     else [ 0 .. last ]
                 for i in iterates do
                     match claimed name with
+                    // pl_ratio = Σ‖G_k‖²/(Lℓ) at a loss of exactly 0 is 0/0: nothing to compare (a zero-loss run's row said
+                    // "the bound is Infinity … (it overflowed)" and was hypothesis not met)
+                    | Some _ when name = "pl_ratio" && r.Losses.[i] = 0.0 ->
+                        skipped.Add(sprintf "pl_ratio at iteration %d (the loss is exactly 0: the ratio is 0/0)" (r.From + i))
                     | Some c when not (name = "step_max" && last < 0) ->
                         let v = (verified name).[i]
                         // both values within ρ|x| of the exact x (ρ = τ; pl_ratio = Σ‖G_k‖²/(Lℓ): relative 2τ from the squares and
@@ -246,7 +250,7 @@ let private mlpReplayed (run: Run) : Result<Replayed, string> =
              ClaimChecks = claimChecks
              ClaimNotes =
                 (if unbounded.Count = 0 then []
-                 else [ sprintf "%d claim(s) not compared: their allowance's rate reached 1 (e.g. pl_ratio where the loss' relative rounding is ≥ 1/2: a loss at the precision's floor), first %s" unbounded.Count unbounded.[0] ])
+                 else [ sprintf "%d claim(s) not compared: no finite allowance (pl_ratio where the loss' relative rounding is ≥ 1/2, a loss at the precision's floor, or where the loss is exactly 0 and the ratio 0/0), first %s" unbounded.Count unbounded.[0] ])
                 @
                 (if e.Complete then [] else [ "segments that are not certified or not reproduced are compared through the identities only (see E.replay)" ])
                 // a run replayed within tolerances (another producer's) is reproduced at its snapshots, not bit for bit between
@@ -419,7 +423,7 @@ let private flowClaimChecks (run: Run) (e: FlowEvidence) =
             for name in flowSnapshotColumns do
                 for i in outputs do
                     match claimed name with
-                    | Some c when r.From + i < c.Length ->
+                    | Some c when r.From + i < c.Length && not (name = "pl_ratio" && r.Losses.[i] = 0.0) ->
                         let v = (verified name).[i]
                         let rho = if name = "pl_ratio" then 2.0 * tau + r.LossRounding.[i] / abs r.Losses.[i] else tau
                         let bound = (if rho < 1.0 then 2.0 * rho * abs v / (1.0 - rho) else infinity) + 8.0 * u * scaleAt i
