@@ -52,6 +52,27 @@ public class GradientFlowTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A flow stopped at an output (interrupted) records the integrator's counts that reached that output: the same as the
+    /// whole integration's counts at that output (it
+    /// recorded 0 steps, and another producer's allowance 2(s_p + 1)·rtol_p was built from that 0).
+    /// </summary>
+    [Fact(DisplayName = "GradientFlow: interrupted at output 5 of 10 → the steps and evaluations that reached output 5 recorded (some, fewer than the whole run's), not 0")]
+    public void An_interrupted_flow_records_the_steps_it_took()
+    {
+        var spec = Small.With(eta: 0.1, iterations: 10);
+        var cancel = new CancellationTokenSource();
+        var opts = new FlowOptions(spec.Activation, 1.0, 10) { Rtol = 1e-8, Atol = 1e-10, Snapshots = 3, Cancel = cancel.Token, Progress = (j, _, _) => { if (j == 5) cancel.Cancel(); } };
+        var stopped = GradientFlow.Train(spec.Shape, spec.Data(), spec.InitialWeights(), opts, spec.Seed, "synthetic");
+        Assert.Equal(RunStatus.Interrupted, stopped.Status);
+        Assert.Equal(6, stopped.Losses.Length);
+        var whole = GradientFlow.Train(spec.Shape, spec.Data(), spec.InitialWeights(), opts with { Cancel = default, Progress = null }, spec.Seed, "synthetic");
+        Assert.True(stopped.Flow!.Steps > 0, "no step recorded");
+        Assert.InRange(stopped.Flow.Steps, 1, whole.Flow!.Steps);
+        Assert.True(stopped.Flow.Evaluations > stopped.Flow.Steps);
+        output.WriteLine($"interrupted at output 5: {stopped.Flow.Steps} steps, {stopped.Flow.Rejected} rejected, {stopped.Flow.Evaluations} evaluations; whole run {whole.Flow.Steps} steps");
+    }
+
+    /// <summary>
     /// dℓ/dt = −r·ℓ ≤ 0: the loss at the output times does not increase beyond the integration error, bounded
     /// by 2·(steps + 1)·rtol·ℓ (each accepted step adds at most rtol relative error in the weighted norm, and
     /// the quadratic loss doubles a relative error of the outputs).

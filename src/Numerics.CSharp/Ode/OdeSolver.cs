@@ -7,6 +7,15 @@ namespace ResOdeProofs.Numerics.Ode;
 public delegate void OdeRhs(double t, ReadOnlySpan<double> y, Span<double> dydt);
 
 /// <summary>The result of an integration: the final state, the states at the requested output times, and the cost.</summary>
+/// <summary>The accepted and rejected steps and the field evaluations an integration had made when it reached its latest
+/// output (`OdeSolver.Integrate`'s countsAtOutput): what a run stopped there took.</summary>
+public sealed class OdeCounts
+{
+    public int Steps { get; set; }
+    public int Rejected { get; set; }
+    public int Evaluations { get; set; }
+}
+
 public sealed class OdeSolution
 {
     /// <summary>y(t1).</summary>
@@ -73,7 +82,7 @@ public static class OdeSolver
     /// </summary>
     public static OdeSolution Integrate(OdeRhs f, double t0, double t1, double[] y0, double rtol, double atol,
         ButcherTableau? tableau = null, double[]? outputTimes = null, double[]? stops = null, int maxSteps = 10_000_000,
-        Action<int, double, double[]>? onOutput = null, IStageObserver? observer = null)
+        Action<int, double, double[]>? onOutput = null, IStageObserver? observer = null, OdeCounts? countsAtOutput = null)
     {
         var tab = tableau ?? ButcherTableau.DormandPrince54;
         if (!(t1 > t0)) throw new ArgumentException($"need t1 > t0 (got t0 = {t0}, t1 = {t1})");
@@ -91,14 +100,17 @@ public static class OdeSolver
         var yNew = new double[n]; var yStage = new double[n]; var err = new double[n];
         var states = new double[onOutput is null ? outs.Length : 0][];
         int nextOut = 0;
+        int steps = 0, rejected = 0, evals = 0;
         void Emit(double[] state)
         {
+            // the counts that reached this output, before the caller sees it (a caller that stops the integration there,
+            // an interrupted flow, records them: it recorded 0 steps)
+            if (countsAtOutput is not null) { countsAtOutput.Steps = steps; countsAtOutput.Rejected = rejected; countsAtOutput.Evaluations = evals; }
             if (onOutput is null) states[nextOut] = (double[])state.Clone();
             else onOutput(nextOut, outs[nextOut], state);
             nextOut++;
         }
         while (nextOut < outs.Length && outs[nextOut] == t0) Emit(y);
-        int steps = 0, rejected = 0, evals = 0;
         double t = t0;
         f(t, y, k[0]); evals++;
         CheckFinite(k[0], t);

@@ -141,9 +141,10 @@ public static class GradientFlow
         }
 
         OdeSolution? sol = null;
+        var atOutput = new OdeCounts();
         try
         {
-            sol = OdeSolver.Integrate(Field, 0.0, options.Horizon, y0, options.Rtol, options.Atol, tab, times, onOutput: Output);
+            sol = OdeSolver.Integrate(Field, 0.0, options.Horizon, y0, options.Rtol, options.Atol, tab, times, onOutput: Output, countsAtOutput: atOutput);
         }
         catch (InvalidOperationException e)
         {
@@ -159,7 +160,8 @@ public static class GradientFlow
         foreach (var col in cols) res.Trace[col] = trace[col][..recorded];
         res.UpdatesApplied = Math.Max(0, recorded - 1);
         res.Flow = new FlowInfo(options.Horizon, options.Rtol, options.Atol, tab.Name, options.OutputTimes is null ? null : times,
-            sol?.Steps ?? 0, sol?.Rejected ?? 0, sol?.Evaluations ?? 0);
+            // a run stopped early (interrupted, diverged) records the steps that reached its last recorded output (it recorded 0)
+            sol?.Steps ?? atOutput.Steps, sol?.Rejected ?? atOutput.Rejected, sol?.Evaluations ?? atOutput.Evaluations);
         res.Seconds = sw.Elapsed.TotalSeconds;
         return res;
     }
