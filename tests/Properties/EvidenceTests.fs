@@ -343,6 +343,13 @@ let ``E.claims: a run at loss 0 throughout (V⁰ = 0, y = x) with pl_ratio claim
     for j in 0 .. bad.Trace.["w_fro_max"].Length - 1 do bad.Trace.["w_fro_max"].[j] <- 2.0 * bad.Trace.["w_fro_max"].[j]
     Assert.True(Verdict.isViolated (Result.evaluate ReplayEvidence.claims (Run(bad))).Verdict)
 
+[<Fact>]
+let ``E.replay: another producer's run labelled η = 10¹²·η (its replay leaves the finite numbers) → hypothesis not met naming the declared η as the claim to doubt`` () =
+    let p = produce f64 GD 7 L false eta N snaps
+    let rows = verdicts (write p false (gdJson (eta * 1e12)) ignore)
+    Assert.Equal("hypothesis not met", verdict rows "E.replay")
+    Assert.True(rows.["E.replay"].Detail.Contains(sprintf "with the declared η = %g left the finite numbers while the recorded run stayed finite" (eta * 1e12)), rows.["E.replay"].Detail)
+
 // ---------------------------------------------------------------- other optimizers
 
 let otherOptimizer (opt: Optimizer) (name: string) =

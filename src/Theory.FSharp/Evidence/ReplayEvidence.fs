@@ -102,10 +102,15 @@ let private lipschitzColumns = [ "smooth_w", 2.0; "smooth_v", 2.0; "smooth_z", 2
 let private snapshotColumns = [ "grad_norm"; "pl_ratio"; "grad_w_max"; "grad_v_max"; "hidden_max"; "adjoint_sum_max"; "preact_min"; "preact_max"; "step_max" ]
 
 /// The certification statement of one segment of the MLP's replay.
-let private certification (seg: SegmentEvidence) =
+let private certification (eta: float) (seg: SegmentEvidence) =
     let r = seg.Replay
     let len = r.To - r.From
-    if not r.Finite then sprintf "iterations %d → %d: the replay from snapshot %d became non-finite" r.From r.To r.Snapshot
+    // the recorded snapshots and losses are finite (the reader requires it), so a replay that leaves the finite numbers
+    // with the declared η contradicts the record unless the producer's rounding kept a chaotic trajectory bounded: not
+    // certified either way, and the message says which claim to doubt (a run labelled η = 1 but trained at 0.01 read as
+    // only "became non-finite")
+    if not r.Finite then
+        sprintf "iterations %d → %d: the replay from snapshot %d with the declared η = %g left the finite numbers while the recorded run stayed finite: check run.json's eta (or learning_rate, loss convention) and optimizer against the producer's" r.From r.To r.Snapshot eta
     else
         let spacing =
             if r.CertifiableSpacing = 0 then "not even one step is certifiable at this precision"
@@ -236,7 +241,7 @@ let private mlpReplayed (run: Run) : Result<Replayed, string> =
             e.Segments |> Array.map (fun seg ->
                 let r = seg.Replay
                 { Snapshot = r.Snapshot; From = r.From; To = r.To; Finite = r.Finite; Certified = seg.Certified
-                  Uncertifiable = (if seg.Certified then "" else certification seg)
+                  Uncertifiable = (if seg.Certified then "" else certification run.Setting.Eta seg)
                   Growth = (if r.BitExact then None else Some(Comparison.maxKeepNaN r.Growth))
                   Checks =
                     [ for (m, b, where', j) in seg.Checks ->
