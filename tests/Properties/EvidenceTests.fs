@@ -350,6 +350,24 @@ let ``E.replay: another producer's run labelled η = 10¹²·η (its replay leav
     Assert.Equal("hypothesis not met", verdict rows "E.replay")
     Assert.True(rows.["E.replay"].Detail.Contains(sprintf "with the declared η = %g left the finite numbers while the recorded run stayed finite" (eta * 1e12)), rows.["E.replay"].Detail)
 
+/// The declared scales are claims about snapshot 0's entries (their standard deviation, as the engine draws them): a tied
+/// run labelled scale 5 (drawn at 1), or v_scale 0.3 on V(0) = 0, or scale 0 on nonzero W, is VIOLATED (they held); the
+/// faithful labels of every kind hold (their χ² statistic within the Laurent–Massart bounds at x = 40; with the 512 entries
+/// of one 32×16 layer a scale off by 5 is far outside them).
+[<Fact>]
+let ``E.init: declared scale 5 on entries drawn at 1, v_scale 0.3 on V(0) = 0, scale 0 on a drawn W → violated; faithful tied, iid, smooth labels → hold`` () =
+    let spec kind = ResOdeProofs.Numerics.Training.RunSpec(Depth = 6, Width = 32, Samples = 5, Dim = 16, Init = kind, Scale = 1.0, VScale = 0.0, Eta = 0.01, Iterations = 2, Seed = 4L)
+    for kind in [ ResOdeProofs.Numerics.Training.InitKind.Tied; ResOdeProofs.Numerics.Training.InitKind.Iid; ResOdeProofs.Numerics.Training.InitKind.Smooth ] do
+        let d = RunDirectory.InMemory((spec kind).Train())
+        Assert.True(Verdict.isHolds (Result.evaluate Evidence.init (Run(d))).Verdict, sprintf "%A faithful" kind)
+    for edit in [ (fun (i: ResOdeProofs.Numerics.IO.InitMetadata) -> i.Scale <- Nullable 5.0)
+                  (fun i -> i.VScale <- Nullable 0.3)
+                  (fun i -> i.Scale <- Nullable 0.0) ] do
+        let d = RunDirectory.InMemory((spec ResOdeProofs.Numerics.Training.InitKind.Tied).Train())
+        edit d.Meta.Init
+        let e = Result.evaluate Evidence.init (Run(d))
+        Assert.True(Verdict.isViolated e.Verdict, sprintf "%A" e.Verdict)
+
 // ---------------------------------------------------------------- other optimizers
 
 let otherOptimizer (opt: Optimizer) (name: string) =

@@ -79,6 +79,46 @@ let notGradientDescent (run: Run) =
         | None -> ""
     sprintf "not plain gradient descent (run.json optimizer '%s')%s" run.Setting.Optimizer dev
 
+/// The declared scale σ of a part drawn as Gaussian entries (kinds tied, iid, smooth; the MLP's scale and v_scale, any other
+/// block's init.scales), with the entries of snapshot 0 that are independent N(0, c·σ²) draws under that declaration: tied,
+/// one layer (every layer is the same draw); iid, every layer; smooth, one layer (s = 1/L: each entry
+/// σ·[C₀ + (1/√F)Σ_f (C_f cos 2πfs + D_f sin 2πfs)/f], variance c = 1 + (1/F)Σ_f 1/f², `Initialization.Smooth`).
+/// (part, σ, c, entries); none for a file or an unknown kind.
+let private declaredScales (run: Run) =
+    let init = run.Data.Meta.Init
+    let L = run.Setting.Depth
+    let kind = init.Kind
+    let c =
+        match kind, init.Modes with
+        | "smooth", m when m.HasValue && m.Value >= 1 -> 1.0 + (Seq.sum (seq { for f in 1 .. m.Value -> 1.0 / float (f * f) })) / float m.Value
+        | "smooth", _ -> nan
+        | _ -> 1.0
+    let layers = if kind = "iid" then L else 1
+    if not (kind = "tied" || kind = "iid" || (kind = "smooth" && not (Double.IsNaN c))) || run.SnapshotCount = 0 || run.Steps.[0] <> 0 then []
+    elif run.IsMlp then
+        let md = run.Shape.LayerSize
+        [ if init.Scale.HasValue then "W", init.Scale.Value, c, (run.W 0).[.. layers * md - 1]
+          if init.VScale.HasValue then "V", init.VScale.Value, c, (run.V 0).[.. layers * md - 1] ]
+    else
+        match init.Scales with
+        | null -> []
+        | scales ->
+            let P = run.ParameterCount
+            let theta = run.Theta 0
+            [ for q in 0 .. run.Parts.Length - 1 do
+                let name, _ = run.Parts.[q]
+                match scales.TryGetValue name with
+                | true, sigma ->
+                    let o, n = run.PartOffset q, run.PartSize q
+                    yield name, sigma, c, Array.concat [ for k in 0 .. layers - 1 -> theta.[k * P + o .. k * P + o + n - 1] ]
+                | _ -> () ]
+
+/// x of the Laurent–Massart bounds for the declared scales: for S ~ χ²_k, P(S ≥ k + 2√(kx) + 2x) ≤ e^{−x} and
+/// P(S ≤ k − 2√(kx)) ≤ e^{−x} (Laurent & Massart, Ann. Statist. 28(5), 2000, Lemma 1); x = 40 makes a false alarm on a
+/// faithful draw at most 2e^{−40} ≈ 8.5·10⁻¹⁸ per part.
+[<Literal>]
+let ScaleTailX = 40.0
+
 /// (E.init) what run.json declares about the initialization agrees with snapshot 0.
 let init : Result<Run> =
     { Id = "E.init"
@@ -106,6 +146,23 @@ let init : Result<Run> =
                     yield { Measured = incPart; Bound = lip / L * (1.0 + tau) + 4.0 * u * zmax
                             Where = sprintf "declared lipschitz_%s = %.6g (max increment ≤ %.6g) vs measured max_k‖%s_{k+1}(0) − %s_k(0)‖ = %.6g" (part.ToLowerInvariant()) lip (lip / L) part part incPart
                             When = "snapshot 0" }
+                  // the declared scales (a referee's scale 5 on entries of standard deviation 1, and v_scale 0.3 on V(0) = 0,
+                  // held): σ = 0 means every entry is exactly 0; σ > 0 means S = Σx²/(cσ²) is a χ²_k draw, k the independent
+                  // entries, within the Laurent–Massart bounds at x = 40 (and not every entry 0: a Gaussian draw is 0 with
+                  // probability 0)
+                  for (part, sigma, c, xs) in declaredScales run do
+                    let k = float xs.Length
+                    let largest = xs |> Array.fold (fun m x -> max m (abs x)) 0.0
+                    if sigma = 0.0 then
+                        yield { Measured = largest; Bound = 0.0; Where = sprintf "declared %s scale 0 (every entry 0) vs measured max |entry| = %.6g" part largest; When = "snapshot 0" }
+                    elif k > 0.0 then
+                        let ratio = (xs |> Array.sumBy (fun x -> x * x)) / (c * sigma * sigma * k)
+                        let upper = 1.0 + 2.0 * sqrt (ScaleTailX / k) + 2.0 * ScaleTailX / k
+                        let lower = 1.0 - 2.0 * sqrt (ScaleTailX / k)
+                        yield { Measured = ratio; Bound = upper
+                                Where = sprintf "declared %s scale %.6g: mean square of the %d entries over c·σ² = %.6g (≤ %.6g but for probability e^{-%g})" part sigma xs.Length ratio upper ScaleTailX; When = "snapshot 0" }
+                        yield { Measured = (if largest = 0.0 then infinity else max lower 0.0); Bound = ratio
+                                Where = sprintf "declared %s scale %.6g: mean square of the %d entries over c·σ² = %.6g (≥ %.6g but for probability e^{-%g}%s)" part sigma xs.Length ratio lower ScaleTailX (if largest = 0.0 then "; every entry is 0" else ""); When = "snapshot 0" }
                   if meta.MaxIncrementTimesDepth.HasValue then
                     let d = meta.MaxIncrementTimesDepth.Value
                     yield { Measured = abs (d - L * inc); Bound = tau * L * inc + 4.0 * u * L * zmax
