@@ -415,8 +415,8 @@ let ``E.flowReplay: run.json's ode_steps, ode_rejected or ode_evaluations one mo
 /// Another producer's run declaring the same Dormand–Prince 5(4) pair under its integrator's name (torchdiffeq's "dopri5",
 /// scipy's "RK45", in any case): the same acceptance test, so the certified path's hypotheses are met and the run holds.
 [<Fact>]
-let ``E.flowReplay: another producer's ode_method dopri5 or RK45 → the integration declared met, holds; RK4 not met`` () =
-    for m in [ "dopri5"; "RK45"; "DOPRI5" ] do
+let ``E.flowReplay: another producer's ode_method dopri5, RK45 or Dormand-Prince 5(4) with an ASCII hyphen → the integration declared met, holds; RK4 not met`` () =
+    for m in [ "dopri5"; "RK45"; "DOPRI5"; "Dormand-Prince 5(4)" ] do
         let d = certifiedData ()
         d.Meta.OdeMethod <- m
         let e = eval "E.flowReplay" (Run(d))

@@ -187,7 +187,12 @@ public static class FlowReplay
 
     /// <summary>True when <paramref name="method"/> names the engine's Dormand–Prince 5(4) pair (<see cref="DormandPrince54Names"/>).</summary>
     public static bool IsDormandPrince54(string? method) =>
-        method is not null && DormandPrince54Names.Any(n => string.Equals(n, method.Trim(), StringComparison.OrdinalIgnoreCase));
+        method is not null && DormandPrince54Names.Any(n => string.Equals(Dashes(n), Dashes(method.Trim()), StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>A name with every dash (en dash, em dash, minus sign, hyphen) written as the ASCII hyphen: "Dormand-Prince 5(4)"
+    /// typed on a keyboard names the same pair as the engine's "Dormand–Prince 5(4)" (it was not recognised, and a faithful
+    /// flow's every comparison was switched off as "not the engine's pair").</summary>
+    private static string Dashes(string s) => s.Replace('\u2013', '-').Replace('\u2014', '-').Replace('\u2212', '-').Replace('\u2010', '-');
 
     /// <summary>
     /// Why the flow replay's hypotheses that can be read off run.json are not met (null when they are): the tolerances
