@@ -80,7 +80,7 @@ let ``E.flowReplay, E.claims, A.flow: faithful gradient flow of another producer
 /// the engine integrated to (it was j·η, one ulp off, and this engine's own flow was VIOLATED on the bit-exact path). A
 /// horizon that disagrees with eta·N, or with a completed flow's last output time, is refused (it was read without a word).
 [<Fact>]
-let ``E.flowReplay: this engine's flow without the optional "iterations" → holds bit for bit; a horizon other than eta·N or the last output time → refused`` () =
+let ``E.flowReplay: this engine's flow without the optional "iterations" → holds bit for bit; a horizon other than eta·N or the last output time, a negative ode_steps → refused`` () =
     let d = faithfulData ()
     d.Meta.Iterations <- Nullable()
     assertHolds "E.flowReplay" (Run(d))
@@ -100,6 +100,10 @@ let ``E.flowReplay: this engine's flow without the optional "iterations" → hol
         edited (fun o -> o.["output_times"] <- Text.Json.Nodes.JsonNode.Parse(sprintf "[%s]" (String.Join(", ", Array.init d.Losses.Length (fun j -> sprintf "%.17g" (0.5 * float j * d.Eta))))))
         let e = Assert.Throws<RunFormatException>(fun () -> RunDirectory.Read dir |> ignore)
         Assert.Contains("the completed flow's last output time", e.Message)
+        // a negative integrator count was read as absent ("run.json gives no ode_steps"): refused
+        edited (fun o -> o.["ode_steps"] <- Text.Json.Nodes.JsonValue.Create(-5))
+        let e = Assert.Throws<RunFormatException>(fun () -> RunDirectory.Read dir |> ignore)
+        Assert.Contains("\"ode_steps\" is -5", e.Message)
     finally
         if Directory.Exists dir then Directory.Delete(dir, true)
 

@@ -579,6 +579,10 @@ public static class RunDirectory
                 if (!double.IsFinite(ts[i]) || ts[i] < 0 || (i > 0 && !(ts[i] > ts[i - 1])))
                     throw new RunFormatException($"{json}: \"output_times\" entry {i} is {ts[i]}; the times must be finite, non-negative and strictly increasing");
         }
+        // counts of the producer's integration: a negative one was read as "run.json gives no ode_steps"
+        foreach (var (key, count) in new[] { ("ode_steps", meta.OdeSteps), ("ode_rejected", meta.OdeRejected), ("ode_evaluations", meta.OdeEvaluations) })
+            if (count is int c0 && c0 < 0)
+                throw new RunFormatException($"{json}: \"{key}\" is {c0}; the integrator's count is a whole number ≥ 0 (leave it out when unknown)");
         if (meta.Horizon is double h && !(h > 0 && double.IsFinite(h)))
             throw new RunFormatException($"{json}: \"horizon\" is {h}; the flow's time horizon must be a positive number");
         // the horizon T, eta = T/N and the output grid must tell one story: a flow labelled "horizon": 5 whose eta·N is 1 was
