@@ -368,6 +368,16 @@ let ``E.init: declared scale 5 on entries drawn at 1, v_scale 0.3 on V(0) = 0, s
         let e = Result.evaluate Evidence.init (Run(d))
         Assert.True(Verdict.isViolated e.Verdict, sprintf "%A" e.Verdict)
 
+[<Fact>]
+let ``Hypothesis 'run not diverged': status diverged with every recorded loss finite → names run.json's status; this engine's diverged run → names the non-finite iterates`` () =
+    let spec eta = ResOdeProofs.Numerics.Training.RunSpec(Depth = 4, Width = 4, Samples = 8, Dim = 4, Eta = eta, Iterations = 10, Seed = 0L)
+    let labelled = RunDirectory.InMemory((spec 0.01).Train())
+    labelled.Meta.Status <- "diverged"
+    labelled.Meta.DivergedAt <- Nullable(labelled.Losses.Length - 1)
+    let why (d: RunData) = match (snd Hypotheses.notDiverged) (Run(d)) with NotMet w -> w | Met m -> failwithf "met: %s" m
+    Assert.Contains("run.json says \"status\": \"diverged\"", why labelled)
+    Assert.Contains("not finite", why (RunDirectory.InMemory((spec 100.0).Train())))
+
 // ---------------------------------------------------------------- other optimizers
 
 let otherOptimizer (opt: Optimizer) (name: string) =
