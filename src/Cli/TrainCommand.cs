@@ -161,6 +161,10 @@ internal static class TrainCommand
             var other => throw new ArgumentException($"unknown --optimizer '{other}': gd or gf"),
         };
         if (flow && opts.Float32) return Ui.Fail("--float32 applies to gd only: the gradient flow is integrated in float64");
+        // the flow's integrator evaluates the field on one thread and run.json says threads 1: a --threads 2 was dropped
+        // without a word while command_line kept it
+        if (flow && pr.GetValue<int?>("--threads") is int th && th > 1)
+            Console.Error.WriteLine($"note: --threads {th} is not used by the gradient flow: its integrator evaluates the field on one thread (run.json records threads 1)");
 
         // the initial weights drawn here (2·L·m·d numbers) are drawn only once the memory estimate and the output's claim
         // have passed (in the training's own step): a setting that is refused is refused before any of its arrays exist

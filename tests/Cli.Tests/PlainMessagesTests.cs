@@ -46,6 +46,15 @@ public sealed class PlainMessagesTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
     }
 
+    [Fact(DisplayName = "train --optimizer gf --threads 2: a note that the flow evaluates on one thread, run.json threads 1 (the option was dropped without a word)")]
+    public void FlowThreadsAreNoted()
+    {
+        var r = Cli.Run(_s.Dir, Cli.Small.With("--optimizer", "gf", "--threads", "2", "--out", "g"));
+        Assert.Equal(ExitCodes.Done, r.Code);
+        Assert.Contains("note: --threads 2 is not used by the gradient flow", r.Err);
+        Assert.Contains("\"threads\": 1", File.ReadAllText(Path.Combine(_s.Dir, "g", "run.json")));
+    }
+
     [Fact(DisplayName = "report, fashion: --jobs 0 or -1, --eta nan, --test-per-class 0, --per-class 0 → exit 2 before any work (no data read, nothing written)")]
     public void SettingsAreCheckedBeforeTheWork()
     {
