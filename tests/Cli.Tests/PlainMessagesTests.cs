@@ -46,7 +46,7 @@ public sealed class PlainMessagesTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
     }
 
-    [Fact(DisplayName = "train --optimizer gf --threads 2: a note that the flow evaluates on one thread, run.json threads 1 (the option was dropped without a word)")]
+    [Fact(DisplayName = "train: --optimizer gf --threads 2 → a note that the flow evaluates on one thread, run.json threads 1 (the option was dropped without a word)")]
     public void FlowThreadsAreNoted()
     {
         var r = Cli.Run(_s.Dir, Cli.Small.With("--optimizer", "gf", "--threads", "2", "--out", "g"));
