@@ -588,7 +588,7 @@ public static class RunDirectory
         // the horizon T, eta = T/N and the output grid must tell one story: a flow labelled "horizon": 5 whose eta·N is 1 was
         // read without a word (the times come from one of them, the user meant the other); N from "iterations", else from a
         // completed run's outputs; within 8u·T (eta = T/N rounded once, times N)
-        if (meta.Horizon is double hz && meta.Eta is double e && (meta.Iterations ?? (meta.Status == "completed" ? lossCount - 1 : null)) is int nOut && nOut > 0
+        if (meta.Horizon is double hz && meta.Eta is double e && meta.Intervals(lossCount) is int nOut && nOut > 0
             && !(Math.Abs(e * nOut - hz) <= 8 * Math.ScaleB(1.0, -53) * hz))
             throw new RunFormatException($"{json}: \"horizon\" is {hz.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} but \"eta\" × {nOut} outputs after the first is {(e * nOut).ToString("R", System.Globalization.CultureInfo.InvariantCulture)}; a flow's eta is T/N: fix one of them");
         if (meta.Horizon is double hz2 && meta.OutputTimes is { Length: > 0 } ot && meta.Status == "completed" && ot[^1] != hz2)

@@ -68,6 +68,11 @@ public sealed class RunMetadata
     [JsonPropertyName("ode_evaluations")] public int? OdeEvaluations { get; set; }
     [JsonPropertyName("clip_radius")] public double? ClipRadius { get; set; }
     [JsonPropertyName("iterations")] public int? Iterations { get; set; }
+
+    /// <summary>N, the updates (a flow: the output intervals) of the run: "iterations", else, for a completed run, its
+    /// recorded outputs after the first; null when neither tells. One definition for the flow's output grid T·j/N
+    /// (<c>FlowReplay.OutputTime</c>) and the reader's check eta·N = T.</summary>
+    public int? Intervals(int recordedOutputs) => Iterations ?? (Status == "completed" ? recordedOutputs - 1 : null);
     [JsonPropertyName("depth")] public int? Depth { get; set; }
     [JsonPropertyName("width")] public int? Width { get; set; }
     [JsonPropertyName("n")] public int? N { get; set; }

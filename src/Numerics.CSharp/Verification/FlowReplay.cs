@@ -231,7 +231,7 @@ public static class FlowReplay
         if (m.OutputTimes is { } ts) return ts[j];
         // N from "iterations", else from a completed run's outputs (the key is optional: a run without it was read on the
         // grid j·η, one ulp off the engine's T·j/N, and its bit-exact replay was VIOLATED)
-        int? count = m.Iterations ?? (m.Status == "completed" ? run.Losses.Length - 1 : null);
+        int? count = m.Intervals(run.Losses.Length);
         if (m.Horizon is double h && count is int n && n > 0) return j == n ? h : h * j / n;
         return j * run.Eta;
     }
