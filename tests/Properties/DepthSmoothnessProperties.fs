@@ -170,6 +170,23 @@ let ``A.rate's rule (Rate.decideShortLadder): a pre-asymptotic 1/L ladder of fiv
         let outcome, best = Rate.decideShortLadder (Rate.fit depths errs) (Rate.fitWithCorrection depths errs)
         Assert.True((outcome = Rate.Rejected), sprintf "%A: %A %s" errs outcome (Rate.describe best))
 
+/// A.rate on four depths: a producer's ladder W(s) = W₀ + s²W₁ (max‖Δ‖ = (2/L − 1/L²)‖W₁‖, so D ≤ C/L exactly) has a plain
+/// order 0.99 whose narrow interval lies below 1; the fit with a c/L term supports the rate (1.000 [1.000, 1.001]) and
+/// overturns the rejection. A ladder L^−0.9 (its corrected fit exact at order 0.9) and the i.i.d. ladder's four measured
+/// values stay rejected.
+[<Fact>]
+let ``A.rate's rule (Rate.decideShortLadder): four depths of C/L − c/L² → not rejected (the plain fit alone rejected them); L^−0.9 and no decay over four depths → rejected`` () =
+    for depths in [ [ 16; 32; 64; 128 ]; [ 8; 16; 32; 64 ] ] do
+        let errs = depths |> List.map (fun l -> let l = float l in 3.7 * (2.0 / l - 1.0 / (l * l)))
+        let plain, corrected = Rate.fit depths errs, Rate.fitWithCorrection depths errs
+        Assert.Equal(Rate.Rejected, Rate.outcome [ plain ])
+        let outcome, best = Rate.decideShortLadder plain corrected
+        Assert.True((outcome = Rate.Consistent) && best.Upper >= 1.0 && best.Upper - best.Lower < 1.0, sprintf "%A: %A %s" depths outcome (Rate.describe best))
+    for depths, errs in [ [ 8; 16; 32; 64 ], [ 8; 16; 32; 64 ] |> List.map (fun l -> 2.0 * float l ** -0.9)
+                          [ 4; 8; 16; 32 ], [ 5.385; 5.822; 7.604; 8.023 ] ] do
+        let outcome, best = Rate.decideShortLadder (Rate.fit depths errs) (Rate.fitWithCorrection depths errs)
+        Assert.True((outcome = Rate.Rejected), sprintf "%A: %A %s" errs outcome (Rate.describe best))
+
 /// The per-iterate points of A.aposteriori and A.split read the verifier's smooth_z column (the replay), not the producer's
 /// trace: their label says so (a tester read "(trace smooth_z)" as the producer's claim being compared).
 [<Fact>]

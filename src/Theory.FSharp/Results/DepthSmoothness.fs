@@ -457,7 +457,7 @@ let rate : Result<Ladder> =
                 let beta, w = fit.Slope, fit.HalfWidth
                 // the order of decay is −slope: the claim is order ≥ 1 (slope ≤ −1), decided by `Rate.decideShortLadder`
                 // (five depths or more: rejected only when the plain fit and the fit with a c/L term both reject, each widened
-                // by the term its model neglects; three or four: the plain fit; an interval of width ≥ 1 is inconclusive). A
+                // by the term its model neglects; three or four: the plain fit, on four overturned by a narrow supporting fit with the c/L term; an interval of width ≥ 1 is inconclusive). A
                 // pre-asymptotic ladder (L·max‖Δ‖ bounded but still growing over these depths) biases the plain slope low,
                 // which alone read as a violation on five depths
                 let plain = Rate.fit l.Depths (List.ofArray ds)
@@ -471,7 +471,7 @@ let rate : Result<Ladder> =
                       "order decided (the fit reported)", reported.Order; "its 95% upper end (model allowance included)", reported.Upper
                       "c of the fit with a c/L term", corrected.Correction ]
                     @ List.map2 (fun (r: Run) d -> rateIncrementName r.Setting.Depth, float r.Setting.Depth * d) l.Runs (List.ofArray ds)
-                  Notes = [ sprintf "slope %.3f ± %.3f (95%%); decided on the order −slope (%s): plain %s; with a c/L term (ĉ = %.3g) %s; the fit reported [%.3f, %.3f] (model allowance included)" beta w (if l.Depths.Length >= 5 then "both fits must reject" else "three or four depths: the plain fit alone") (Rate.describe plain) corrected.Correction (Rate.describe corrected) reported.Lower reported.Upper ] } }
+                  Notes = [ sprintf "slope %.3f ± %.3f (95%%); decided on the order −slope (%s): plain %s; with a c/L term (ĉ = %.3g) %s; the fit reported [%.3f, %.3f] (model allowance included)" beta w (if l.Depths.Length >= 5 then "both fits must reject" elif l.Depths.Length = 4 then "four depths: the plain fit, unless the fit with a c/L term supports the rate by an interval narrower than 1" else "three depths: the plain fit alone") (Rate.describe plain) corrected.Correction (Rate.describe corrected) reported.Lower reported.Upper ] } }
 
 /// The single-run results of A, for a registry.
 let all : Result<Run> list = [ aposteriori; aposterioriSegments; apriori; flow ]

@@ -171,10 +171,25 @@ let decideOutcome (plain: ObservedOrder) (corrected: ObservedOrder) =
 /// leave a ladder without decay unrejectable, and its ĉ, fitted with no or one residual degree of freedom, carries the
 /// errors' noise (a plain fit widened by it made the i.i.d. ladder over L = 2, 4, 16 inconclusive): there the plain fit
 /// decides alone (`outcome`), whose own interval on one or two degrees of freedom is already wide (a ladder
-/// (1/L)(1 − 2/L) over L = 4, 8, 16 is not rejected: order 0.60, upper end 1.9). Returns the outcome and the fit to report.
+/// (1/L)(1 − 2/L) over L = 4, 8, 16 is not rejected: order 0.60, upper end 1.9). On four depths the plain fit's rejection
+/// is overturned only by positive evidence for the rate: the fit with the c/L term (usable, |ĉ|/L < 1 at every depth)
+/// supports the claim by an interval narrower than `inconclusiveWidth` on its one degree of freedom, as fitted or widened by
+/// its model allowance. A ladder C/L − c/L² (W(s) = W₀ + s²W₁: max‖Δ‖ = (2/L − 1/L²)‖W₁‖, D ≤ C/L exactly) has a plain order
+/// 0.99 with a narrow interval below 1 and a corrected one 1.000 [1.000, 1.001]; a ladder L^−0.9 has a corrected order 0.9
+/// with ĉ = 0, and a ladder without decay a corrected interval far below 1 or wider than 1 (t_{0.975,1} = 12.7): both stay
+/// rejected. Returns the outcome and the fit to report.
 let decideShortLadder (plain: ObservedOrder) (corrected: ObservedOrder) =
     if plain.Depths.Length >= 5 then decideOutcome plain corrected
-    else outcome [ plain ], plain
+    else
+        let o = outcome [ plain ]
+        let c = corrected.Correction
+        let usable = plain.Depths.Length = 4 && plain.Depths |> List.forall (fun l -> abs c / float l < 1.0)
+        let supports (f: ObservedOrder) = f.Upper - f.Lower < inconclusiveWidth && consistentWithFirstOrder f
+        if o = Rejected && usable then
+            match [ corrected; widenByModel corrected c true ] |> List.filter supports with
+            | [] -> o, plain
+            | s -> Consistent, s |> Comparison.worstBy (fun f -> f.Upper)
+        else o, plain
 
 /// `decideOutcome` as a yes/no (consistent or inconclusive: not rejected).
 let decide (plain: ObservedOrder) (corrected: ObservedOrder) =
