@@ -162,4 +162,23 @@ public sealed class VerifyOnlyTests : IDisposable
         Assert.True(bad.Code == ExitCodes.Violated, bad.ToString());
         Assert.Equal("VIOLATED", Verdicts()["results"]![0]!["verdict"]!.GetValue<string>());
     }
+
+    [Fact(DisplayName = "verify: a float32 run on data of size 1e-30 (the gradient's squares underflow, pl_ratio recorded 0, its loss below float32's resolution) → nothing violated, exit 0; its grad_norm claimed 1e-3 → E.claims VIOLATED, exit 1")]
+    public void AnUnderflowingFloat32RunHolds()
+    {
+        var rng = new Random(0);
+        double[] Tiny() => Enumerable.Range(0, 32).Select(_ => (rng.NextDouble() - 0.5) * 1e-30).ToArray();
+        Npy.Write(_s.P("x.npy"), Tiny(), new[] { 8, 4 });
+        Npy.Write(_s.P("y.npy"), Tiny(), new[] { 8, 4 });
+        var t = Cli.Run(_s.Dir, "train", "--width", "4", "--depth", "4", "--iters", "5", "--float32", "--x", "x.npy", "--y", "y.npy", "--out", "run");
+        Assert.True(t.Code == ExitCodes.Done, t.ToString());
+        var ok = Cli.Run(_s.Dir, "verify", "--quiet", "run");
+        Assert.True(ok.Code == ExitCodes.Done, ok.ToString());
+        var g = Npy.Read(_s.P("run", "trace", "grad_norm.npy"));
+        g.Data[0] = 1e-3;
+        Npy.Write(_s.P("run", "trace", "grad_norm.npy"), g.Data, g.Shape);
+        var bad = Cli.Run(_s.Dir, "verify", "--quiet", "run", "--only", "E.claims");
+        Assert.True(bad.Code == ExitCodes.Violated, bad.ToString());
+        Assert.Equal("VIOLATED", Verdicts()["results"]![0]!["verdict"]!.GetValue<string>());
+    }
 }

@@ -506,6 +506,34 @@ let ``E.replay: faithful chaotic float32 run at the spacing the replay asks for 
         Assert.True((verdict rows "E.replay" = "holds"), rows.["E.replay"].Detail)
     | _ -> failwithf "no snapshot spacing suggested: %s" detail
 
+/// A float32 producer on data of size 10⁻²⁵ (a PyTorch user's MSE): every square of a residual and every product of the
+/// gradient underflows, so its recorded losses are 0 and its weights never move, while the verifier's float64 loss is about
+/// 10⁻⁵⁰. The relative allowances alone rejected it (I.loss and E.replay: 7.7·10⁻⁵⁰ against 1.3·10⁻⁵⁴); with the underflow
+/// terms (half the subnormal spacing per product or quotient, Higham §2.1) it holds, and a recorded loss of 10⁻⁴⁰ (far above
+/// what underflow allows, (2n·d_out + 1)·2⁻¹⁴⁹ ≈ 7·10⁻⁴⁴ a pass) is still rejected.
+[<Fact>]
+let ``I.loss, E.replay: float32 run on data of size 1e-25 whose losses underflow to 0 → hold; a recorded loss of 1e-40 → violated`` () =
+    let m, d, x0, y0, w0, v0 = setting 5 L false
+    let x, y = x0 |> Array.map (Array.map (fun z -> f32 (z * 1e-25))), y0 |> Array.map (Array.map (fun z -> f32 (z * 1e-25)))
+    let w, v = Array.map f32 w0, Array.map f32 v0
+    let n, steps = 6, 4
+    let losses = Array.zeroCreate (steps + 1)
+    for j in 0 .. steps do
+        let loss, gw, gv = lossAndGrad f32 L m d x y w v
+        losses.[j] <- loss
+        if j < steps then
+            for i in 0 .. w.Length - 1 do
+                w.[i] <- f32 (w.[i] - f32 (eta * gw.[i]))
+                v.[i] <- f32 (v.[i] - f32 (eta * gv.[i]))
+    Assert.True(losses |> Array.forall (fun l -> l = 0.0), sprintf "the producer's float32 losses underflow: %A" losses)
+    Assert.Equal(n, x.Length)
+    let p = { L = L; M = m; D = d; X = x; Y = y; Eta = eta; Steps = [| 0; steps |]; W = [| Array.map f32 w0; w |]; V = [| Array.map f32 v0; v |]; Losses = losses }
+    let rows = verdicts (write p true (gdJson eta) ignore)
+    Assert.Empty(noneViolated rows)
+    for id in [ "I.loss"; "E.replay" ] do Assert.True((verdict rows id = "holds"), sprintf "%s: %s" id rows.[id].Detail)
+    let forged = verdicts (write { p with Losses = losses |> Array.mapi (fun j l -> if j = 0 then 1e-40 else l) } true (gdJson eta) ignore)
+    for id in [ "I.loss"; "E.replay" ] do Assert.True((verdict forged id = "VIOLATED"), sprintf "%s: %s" id forged.[id].Detail)
+
 /// A gradient-descent run of this engine (the PL setting of the flow tests, η·β̂ below the descent limit), in memory, with
 /// `forge` applied to its losses and trace at iterate j (three iterates past the first snapshot); with `foreign` its run.json
 /// names another build (the certified path). Returns the run and j.

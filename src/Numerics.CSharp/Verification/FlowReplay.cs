@@ -356,13 +356,14 @@ public static class FlowReplay
         var lossRounding = new double[outputs];
         double tau = Replay.GradientRounding(shape, run.Data.Count, Replay.UnitRoundoff("float64")) + 4 * Replay.UnitRoundoff("float64");
         double bNorm = run.B is null ? 1.0 : Math.Sqrt(Kernels.SumSquares<double>(run.B));
+        var floor = Replay.Underflow(run, "float64", bNorm);
         double[]? prev = null;
         int recorded = 0;
         void Output(int j, double t, double[] y)
         {
             if (j >= outputs) throw new LastRecordedOutput();
             var st = GradientFlow.RecordOutput(net, shape, clip, trace, losses, j, y, prev, rw, rv, rgw, rgv);
-            lossRounding[j] = Replay.LossRounding(tau, bNorm, st);
+            lossRounding[j] = Replay.LossRounding(tau, bNorm, st, floor);
             observer?.Output(j, y);
             prev = (double[])y.Clone();
             int s = Array.IndexOf(run.Steps, j);
@@ -436,6 +437,7 @@ public static class FlowReplay
         double tauP = Replay.GradientRounding(shape, n, uP) + 4 * uP, tauV = Replay.GradientRounding(shape, n, uV) + 4 * uV;
         double? clip = run.Meta.Optimizer == "clipped-gf" ? run.Clip : null;
         double bNorm = run.B is null ? 1.0 : Math.Sqrt(Kernels.SumSquares<double>(run.B));
+        var floorP = Replay.Underflow(run, run.Meta.Precision, bNorm);
 
         var cols = TraceColumns.All.Select(c => c.Name).ToArray();
         var trace = cols.ToDictionary(c => c, _ => new double[len + 1]);
@@ -504,7 +506,7 @@ public static class FlowReplay
             gradWeighted[i] = Math.Sqrt(gwt);
             maxWeight[i] = wmax;
             // the two loss evaluations' rounding, as the gradient-descent replay's: 2(τℓ + 2√ℓ·δ + δ²), δ = τ‖B‖·max‖h_L‖
-            lossRounding[i] = Replay.LossRounding(tauP, bNorm, st);
+            lossRounding[i] = Replay.LossRounding(tauP, bNorm, st, floorP);
             observer?.Output(from + i, y);
             recorded = i + 1;
         }

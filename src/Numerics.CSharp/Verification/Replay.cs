@@ -137,10 +137,39 @@ public static class Replay
     /// rounding of the outputs): what |ℓ_a − ℓ_b| may be for two evaluations of the same weights, and a bound on either's
     /// distance to the exact loss. One definition for the gradient-descent and the flow replays.
     /// </summary>
-    internal static double LossRounding(double tau, double bNorm, in EvaluationStats st)
+    internal static double LossRounding(double tau, double bNorm, in EvaluationStats st, UnderflowFloor floor)
     {
-        double delta = tau * bNorm * st.MaxHiddenNorm;
-        return 2 * (tau * Math.Abs(st.Loss) + 2 * Math.Sqrt(Math.Abs(st.Loss)) * delta + delta * delta);
+        double delta = tau * bNorm * st.MaxHiddenNorm + floor.Residual;
+        return 2 * (tau * Math.Abs(st.Loss) + 2 * Math.Sqrt(Math.Abs(st.Loss)) * delta + delta * delta + floor.Loss);
+    }
+
+    /// <summary>
+    /// The spacing of a precision's subnormal numbers, 2⁻¹⁴⁹ (float32) or 2⁻¹⁰⁷⁴ (float64): with gradual underflow a product
+    /// or quotient whose result is below the smallest normal number carries an absolute error of at most half of it (and a
+    /// sum or difference none), which no relative allowance covers (Higham, Accuracy and Stability of Numerical Algorithms,
+    /// 2nd ed., §2.1: fl(x op y) = (x op y)(1 + δ) + η, |η| ≤ λu with λ the smallest normal number). The whole spacing is used.
+    /// </summary>
+    public static double UnderflowUnit(string precision) => precision == "float32" ? 1.401298464324817e-45 : double.Epsilon;
+
+    /// <summary>The absolute parts of a loss evaluation's rounding where its products underflow (<see cref="Underflow"/>).</summary>
+    internal readonly record struct UnderflowFloor(double Residual, double Loss);
+
+    /// <summary>
+    /// What underflow adds to two loss evaluations' rounding, in the style of <see cref="GradientRounding"/> (a count of the
+    /// operations on a path, times <see cref="Safety"/> for the amplification): each state entry of a layer is formed from
+    /// m + d + 3 products (the pre-activation's d, σ's, the m of V·σ, the 1/L), the embedding from d_in + 2 (the input
+    /// rounded to the run's precision), each an absolute error ≤ η, so a residual moves by at most
+    /// Safety·√d·(d_in + 2 + L(m + d + 3))·η·‖B‖₂ plus the readout's d products and the target's rounding, √d_out·(d + 2)·η;
+    /// and the loss (1/n)Σ‖r_i‖² by its n·d_out squares and at most n·d_out + 1 quotients, (2n·d_out + 1)·η. Nothing for a
+    /// float64 run in practice (η = 2⁻¹⁰⁷⁴); on float32 data near 10⁻⁴⁰ (a producer's MSE underflowing to 0) it is the allowance.
+    /// </summary>
+    internal static UnderflowFloor Underflow(RunData run, string precision, double bNorm)
+    {
+        double eta = UnderflowUnit(precision);
+        var sh = run.Shape;
+        double d = sh.Dim, dOut = run.Data.OutputDim;
+        double states = Safety * Math.Sqrt(d) * (run.Data.InputDim + 2 + (double)sh.Depth * (sh.Width + d + 3)) * eta * bNorm;
+        return new UnderflowFloor(states + Math.Sqrt(dOut) * (d + 2) * eta, (2.0 * run.Data.Count * dOut + 1) * eta);
     }
 
     /// <summary>True when the run declares plain or clipped gradient descent (the optimizers the replay reproduces).</summary>
@@ -424,6 +453,7 @@ public static class Replay
         var tol = new double[len + 1]; var ltol = new double[len + 1]; var lround = new double[len + 1];
         var growth = new double[len + 1]; var disp = new double[len + 1];
         double bNorm = run.B is null ? 1.0 : Math.Sqrt(FastKernels.SumSquares<double>(level, run.B));
+        var floor = Underflow(run, run.Meta.Precision, bNorm);
         double acc = 0, grown = 1;
         bool finite = true;
         int spacing = -1;
@@ -488,7 +518,7 @@ public static class Replay
             // |ℓ(Z') − ℓ(Z)|/‖Z' − Z‖ along the most expanded direction; the second term is the rounding of both loss evaluations.
             double gnorm = trace["grad_norm"][i];
             double lam = Math.Max(gnorm / L, d > 0 ? Math.Abs(sp.Loss - st.Loss) / d : 0.0);
-            double rounding = LossRounding(tau, bNorm, st);
+            double rounding = LossRounding(tau, bNorm, st, floor);
             // the producer's own program (exact): its weights are the replay's and its loss the same evaluation in the same
             // order, so the recorded loss must be the replay's bit for bit (no allowance at all)
             ltol[i] = companions ? Math.Max(2 * lam * tol[i], Safety * Math.Abs(sn.Loss - st.Loss)) + rounding : 0.0;

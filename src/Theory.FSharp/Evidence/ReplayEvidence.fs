@@ -133,7 +133,8 @@ let private claimGap (c: float) (v: float) =
 /// r = 2⁻²⁴, read from the verified value v and the bound (never from the claim). 0 added for a float64 column.
 let private storedBound (run: Run) (name: string) (v: float) (bound: float) =
     let r = run.TraceStorageRoundoff name
-    if r = 0.0 then bound else bound + r * (abs v + bound)
+    // a float32 column may also hold a subnormal number: half its spacing absolute (the spacing taken, `Replay.UnderflowUnit`)
+    if r = 0.0 then bound else bound + r * (abs v + bound) + Replay.UnderflowUnit "float32"
 
 /// The MLP's recorded columns against its replay: the loss and the Lipschitz columns at every iterate within f·E plus
 /// rounding, the columns that are functions of the weights at every snapshot iterate within τ relative (at every iterate of

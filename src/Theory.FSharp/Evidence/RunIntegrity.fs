@@ -45,7 +45,10 @@ let residualError (run: Run) (s: int) =
                 Array.init lw.H.[0].Length (fun i -> Linalg.frobenius y (i * dOut) dOut) |> Comparison.maxKeepNaN
             else 0.0
         let a = (amplificationAt run s).Value
-        (2.0 * a * c.Prefix.[c.Prefix.Length - 1] * st.ReadoutNorm + 2.0 * gamma run d * readout + ur * yMax)
+        // underflow (`underflowUnit`): each pass' readout, d products an output, and a float32 run's targets, √d_out·η
+        let eta = underflowUnit run
+        let underflow = sqrt (float dOut) * (2.0 * float (if isNull run.Data.B then 0 else d) + (if isFloat32 run then 1.0 else 0.0)) * eta
+        (2.0 * a * c.Prefix.[c.Prefix.Length - 1] * st.ReadoutNorm + 2.0 * gamma run d * readout + ur * yMax + underflow)
         * (1.0 + gamma64 (d + dOut + 16))
     | _ -> forwardToleranceAt run s * run.Setting.ReadoutNorm * hmax
 
@@ -59,7 +62,10 @@ let lossAllowance (run: Run) (s: int) =
     let first =
         if run.IsMlp && run.SnapshotCount > 0 then 2.0 * gamma run (run.Setting.Samples * (run.Data.Data.OutputDim + 1) + 1)
         else forwardToleranceAt run s
-    first * abs lw.Loss + 2.0 * sqrt (abs lw.Loss) * delta + delta * delta
+    // underflow of each pass' loss evaluation: its n·d_out squares and at most n·d_out + 1 quotients (a producer may divide
+    // every term), (2n·d_out + 1)·η a pass (`underflowUnit`: a float32 MSE of residuals near 10⁻²⁵ is 0)
+    let underflow = 2.0 * (2.0 * float run.Setting.Samples * float run.Data.Data.OutputDim + 1.0) * underflowUnit run
+    first * abs lw.Loss + 2.0 * sqrt (abs lw.Loss) * delta + delta * delta + underflow
 
 /// The constants of a row compared within a per-snapshot τ: the largest τ_s, the largest amplification Ā_s (and how
 /// many snapshots took the actual Jacobian products), the worst case Π(1 + κ_k/L) it replaces and u.
@@ -97,7 +103,9 @@ let snapshotLoss : Result<Run> =
         + "products at the verifier's states, or Π(1 + κ_k/L) where these are not available), then the readout's d terms and the targets' rounding: "
         + "the outputs carry a rounding error relative to their own size, not to the residual's, so near an interpolating minimum (ℓ → 0) the residual "
         + "r_i = Bh_L^i − y_i loses digits by cancellation and (1/n)Σ(2‖r_i‖‖δr_i‖ + ‖δr_i‖²) ≤ 2√ℓ·δ + δ² (Cauchy–Schwarz); "
-        + "a losses.npy of float32 adds r/(1 − r)·|losses[j]|, r = 2⁻²⁴ (the loss rounded to float32 when it was stored)."
+        + "a losses.npy of float32 adds r/(1 − r)·|losses[j]| + η₃₂, r = 2⁻²⁴ (the loss rounded to float32 when it was stored). "
+        + "Underflow: every product or quotient that underflows carries an absolute error ≤ η (the subnormal spacing of the run's precision, Higham §2.1), "
+        + "counted in S (the embedding's and each layer's products), in δ (the readout's d products, the targets) and in the loss' own (2n·d_out + 1)η a pass."
       Hypotheses =
         [ "snapshots inside the recorded losses", fun (run: Run) ->
             if run.Steps |> Array.forall (fun j -> j < run.Losses.Length) then Met(sprintf "%d snapshots" run.SnapshotCount)
@@ -143,9 +151,16 @@ let private gradientScalesOf (run: Run) (s: int) : float[] * float[] =
     let lw = run.Layerwise s
     let v = run.V s
     let n = lw.H.[0].Length
-    let struct (_, vOp) = run.LayerOperatorNorms s
+    let struct (wOp, vOp) = run.LayerOperatorNorms s
     let a = (amplificationAt run s).Value
-    let dp = a * 2.0 / float n * st.ReadoutNorm * residualError run s
+    // underflow (`Rounding.underflowUnit`): the adjoint's start (2/n)Bᵀr, d_out + 2 operations an entry, and each layer's
+    // step p + (1/L)W_kᵀ(σ' ⊙ V_kᵀp), (m + 3)η an entry plus V_kᵀp's d products moved through σ' and W_k/L, through the
+    // transposed Jacobians (Ā); then each gradient entry's n products (and a sample's σ' ⊙ V_kᵀp, d + 1 an entry, times h)
+    let eta = Rounding.underflowUnit run
+    let sqd = sqrt (float d)
+    let wSum = wOp |> Array.sum
+    let dpUnderflow = a * eta * (sqd * (float (run.Data.Data.OutputDim + 2) + float L * float (m + 3)) + st.S1 * sqrt (float m) * float d * wSum / float L)
+    let dp = a * 2.0 / float n * st.ReadoutNorm * residualError run s + dpUnderflow
     let scale = Array.zeroCreate L
     let fromResidual = Array.zeroCreate L
     let slopes = Array.zeroCreate<float> m
@@ -173,7 +188,8 @@ let private gradientScalesOf (run: Run) (s: int) : float[] * float[] =
             sSig <- sSig + sn
             sH <- sH + hn
         scale.[layer] <- sqrt (mV * mV + mW * mW)
-        fromResidual.[layer] <- dp * sqrt (sSig * sSig + (st.S1 * vOp.[layer] * sH) ** 2.0))
+        let gradientUnderflow = eta * (sqrt (2.0 * float md) * float (n + 1) + sqrt (float m) * float (d + 1) * sH)
+        fromResidual.[layer] <- dp * sqrt (sSig * sSig + (st.S1 * vOp.[layer] * sH) ** 2.0) + gradientUnderflow)
     // the float64 evaluation of these sums of non-negative terms (about m + d + n + 8 roundings on a path)
     let raise = 1.0 + gamma64 (m + d + n + 16)
     scale |> Array.map (fun x -> x * raise), fromResidual |> Array.map (fun x -> x * raise)

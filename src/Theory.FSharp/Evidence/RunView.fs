@@ -31,7 +31,10 @@ type SegmentEvidence =
 /// `RunData.LossesStorageRoundoff`) moved by the storage: |rec − ℓ| ≤ r·|ℓ| ≤ r/(1 − r)·|rec| (docs/theorems/RunIntegrity.md,
 /// "Losses stored coarser than computed"); 0 when the losses are stored as computed. Every comparison of a recorded loss adds it.
 module LossStorage =
-    let allowance (r: float) (recorded: float) = if r > 0.0 then r / (1.0 - r) * abs recorded else 0.0
+    /// A value stored as float32 may also round to a subnormal number: an absolute error of at most half its spacing 2⁻¹⁴⁹
+    /// (the whole spacing is taken, `Replay.UnderflowUnit`).
+    let allowance (r: float) (recorded: float) =
+        if r > 0.0 then r / (1.0 - r) * abs recorded + ResOdeProofs.Numerics.Verification.Replay.UnderflowUnit "float32" else 0.0
 
 /// The verifier's own per-iterate evidence of a gradient-descent run: every segment replayed from its snapshot.
 type RunEvidence =

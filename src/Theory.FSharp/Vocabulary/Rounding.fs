@@ -16,6 +16,12 @@ let Float32UnitRoundoff = 5.960464477539063e-8
 /// True when the engine computed and stored the run in float32 (run.json "precision").
 let isFloat32 (run: Run) = run.Data.Meta.Precision = "float32"
 
+/// η: the spacing of the run's precision's subnormal numbers (2⁻¹⁴⁹ float32, 2⁻¹⁰⁷⁴ float64, `Replay.UnderflowUnit`), a bound
+/// on the absolute error of a product or quotient that underflows (gradual underflow, Higham §2.1: fl(x op y) =
+/// (x op y)(1 + δ) + η', |η'| ≤ λu, half of it; sums and differences exact there). The relative counts of this module do not
+/// cover it: on float32 data near 10⁻⁴⁰ it is the whole allowance.
+let underflowUnit (run: Run) = ResOdeProofs.Numerics.Verification.Replay.UnderflowUnit run.Data.Meta.Precision
+
 /// Unit roundoff of the engine's precision: 2^-53 (float64) or 2^-24 (float32).
 let unitRoundoff (run: Run) = if isFloat32 run then Float32UnitRoundoff else Float64UnitRoundoff
 
@@ -102,6 +108,12 @@ let stateCountAt (run: Run) (s: int) : StateCount =
                      let data = run.Data.Data
                      let dIn = data.InputDim
                      let gIn = gammaOf ur (float (dIn + 1))
+                     // underflow (`underflowUnit`): the embedding's d_in products and the input rounded to the run's precision,
+                     // (d_in + 1)η an entry (1η without A); a layer's entry (m + 2)η (V·σ's m products, the 1/L, σ's absolute
+                     // error already in ε) plus its pre-activations' d products moved through σ and V/L, s1·d·η·Σ_j|V_rj|/L
+                     let eta = underflowUnit run
+                     let etaIn = (if isNull run.Data.A then 1.0 else float (dIn + 1)) * eta
+                     let etaState = float (m + 2) * eta
                      let a = match run.Data.A with | null -> [||] | a -> a
                      for i in 0 .. n - 1 do
                          let h0 = lw.H.[0].[i]
@@ -113,7 +125,7 @@ let stateCountAt (run: Run) (s: int) : StateCount =
                                      let mutable t = 0.0
                                      for c in 0 .. dIn - 1 do t <- t + abs (a.[r * dIn + c] * data.X.[i * dIn + c])
                                      t
-                             let e = gIn * ax + ur * abs h0.[r]
+                             let e = gIn * ax + ur * abs h0.[r] + etaIn
                              sq <- sq + e * e
                          sums.[i] <- sqrt sq
                      prefix.[0] <- Comparison.maxKeepNaN sums
@@ -127,12 +139,12 @@ let stateCountAt (run: Run) (s: int) : StateCount =
                              for j in 0 .. m - 1 do
                                  let mutable t = 0.0
                                  for c in 0 .. d - 1 do t <- t + abs (w.[o + j * d + c] * x.[c])
-                                 q.[j] <- gm * abs z.[j] + s1 * gd * t + LayerJacobian.evalErr ur z.[j]
+                                 q.[j] <- gm * abs z.[j] + s1 * (gd * t + float d * eta) + LayerJacobian.evalErr ur z.[j]
                              let mutable sq = 0.0
                              for r in 0 .. d - 1 do
                                  let mutable t = 0.0
                                  for j in 0 .. m - 1 do t <- t + abs v.[o + r * m + j] * q.[j]
-                                 let e = gm * abs x.[r] + t / fL
+                                 let e = gm * abs x.[r] + t / fL + etaState
                                  sq <- sq + e * e
                              sums.[i] <- sums.[i] + sqrt sq
                          prefix.[layer + 1] <- Comparison.maxKeepNaN sums)
