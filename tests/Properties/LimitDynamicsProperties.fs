@@ -49,6 +49,22 @@ let ``D.rate: tied or smooth initialization, trained ladder → holds (order 1)`
         |> Prop.collect (sprintf "VScale %g" spec.VScale)
         |> Prop.collect (sprintf "order %.2f" (defaultArg e.Measured nan)))
 
+/// A float32 ladder trained two iterations at η = 10⁻⁶ from a tied initialization: its distances to the Richardson limit are
+/// float32 rounding (about 10⁻⁷ of the weights' size). The coincide allowance counted the verifier's float64 rounding alone
+/// and read them as distances (a producer's such ladder: "no limit", VIOLATED); with the producers' rounding they are at
+/// rounding level and D.rate has nothing to measure. The same ladder trained at η = 10⁻² is measured, and holds.
+[<Xunit.Fact>]
+let ``D.rate: float32 ladder whose distances are float32 rounding (η = 1e-6, two iterations) → hypothesis not met (nothing measurable); at η = 1e-2 → holds`` () =
+    let ladderAt (eta: float) =
+        [ 4; 8; 16; 32; 64; 128 ]
+        |> List.map (fun L -> RunSpec(Depth = L, Width = 6, Samples = 8, Dim = 4, Init = InitKind.Tied, Scale = 0.5, VScale = 0.5, Eta = eta,
+                                      Iterations = 2, Snapshots = 3, Float32 = true, Seed = 2L))
+        |> trainLadder
+    let tiny = Result.evaluate LimitDynamics.rate (ladderAt 1e-6)
+    Xunit.Assert.True(Verdict.isHypothesisNotMet tiny.Verdict, sprintf "%A %A" tiny.Verdict tiny.Notes)
+    let measured = Result.evaluate LimitDynamics.rate (ladderAt 1e-2)
+    Xunit.Assert.True(Verdict.isHolds measured.Verdict, sprintf "%A %A" measured.Verdict measured.Notes)
+
 /// iid initialization: no limit function exists; the hypothesis fails, and the forced conclusion is violated
 /// (the distances do not decrease with L).
 [<ProfiledProperty(3, Replay = "(8642,9753)")>]

@@ -143,12 +143,23 @@ let rmsSize (r: Run) (s: int) =
 /// (a tied initialization at t = 0, identical at all depths; every exact distance 0) and no rate is measurable.
 /// `Rounding.coincideRel` of the two deepest depths times the largest RMS size (docs/theorems/LimitDynamics.md,
 /// "Runs that coincide").
+/// Beside the verifier's own float64 rounding, the producers' rounding (an estimate, docs/theorems/LimitDynamics.md, "Runs
+/// that coincide"): each stored entry within 2j·u_p of the weights' size of the exact-arithmetic trajectory from the stored
+/// initialization (per update Z ← fl(Z − fl(ηG)), the subtraction's and the product's rounding, the step below the weights'
+/// size where the runs nearly coincide; stored in the precision it was computed in), u_p the coarsest precision of the ladder; a distance to the Richardson limit
+/// (L_b Z^b − L_a Z^a)/(L_b − L_a) carries its run's error and ρ = (L_b + L_a)/(L_b − L_a) times theirs. On a float32 ladder
+/// trained 2 iterations at η = 10⁻⁶ (distances about 10⁻⁷, float32 rounding) the float64 count alone read the rounding as
+/// distances and D.rate as "no limit".
 let coincideAllowance (ladder: Ladder) (j: int) =
     let runs = ladder.Runs |> Array.ofList
     let n = runs.Length
     let a, b = runs.[n - 2], runs.[n - 1]
     let scale = ladder.Runs |> List.map (fun r -> rmsSize r (at r j)) |> Comparison.maxKeepNaN
-    Rounding.coincideRel a.Setting.Depth b.Setting.Depth b.Setting.Depth b.LayerSize * scale
+    let la, lb = float a.Setting.Depth, float b.Setting.Depth
+    let rho = (lb + la) / (lb - la)
+    let up = ladder.Runs |> List.map Rounding.unitRoundoff |> List.max
+    let producers = (1.0 + rho) * 2.0 * float j * up * (1.0 + Rounding.gamma64 8)
+    (Rounding.coincideRel a.Setting.Depth b.Setting.Depth b.Setting.Depth b.LayerSize + producers) * scale
 
 /// The common iterations where the distances are measurable (not all at rounding level).
 let measurable (ladder: Ladder) =
