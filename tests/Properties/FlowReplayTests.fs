@@ -80,7 +80,7 @@ let ``E.flowReplay, E.claims, A.flow: faithful gradient flow of another producer
 /// the engine integrated to (it was j·η, one ulp off, and this engine's own flow was VIOLATED on the bit-exact path). A
 /// horizon that disagrees with eta·N, or with a completed flow's last output time, is refused (it was read without a word).
 [<Fact>]
-let ``E.flowReplay: this engine's flow without the optional "iterations" → holds bit for bit; a horizon other than eta·N or the last output time, a negative ode_steps → refused`` () =
+let ``E.flowReplay: this engine's flow without the optional "iterations" → holds bit for bit; a horizon other than eta·N or the output times' span, a negative ode_steps → refused; times from 1024 or an ulp off T → read`` () =
     let d = faithfulData ()
     d.Meta.Iterations <- Nullable()
     assertHolds "E.flowReplay" (Run(d))
@@ -99,7 +99,16 @@ let ``E.flowReplay: this engine's flow without the optional "iterations" → hol
         Assert.Contains("\"horizon\" is 7 but \"eta\"", e.Message)
         edited (fun o -> o.["output_times"] <- Text.Json.Nodes.JsonNode.Parse(sprintf "[%s]" (String.Join(", ", Array.init d.Losses.Length (fun j -> sprintf "%.17g" (0.5 * float j * d.Eta))))))
         let e = Assert.Throws<RunFormatException>(fun () -> RunDirectory.Read dir |> ignore)
-        Assert.Contains("the completed flow's last output time", e.Message)
+        Assert.Contains("the completed flow's output times span", e.Message)
+        // the same grid from t = 1024 (the flow is autonomous), and one whose last time is two ulps off T (a producer's
+        // t += dt): read (the last output time was compared with the horizon exactly)
+        let times (f: int -> float) = Text.Json.Nodes.JsonNode.Parse(sprintf "[%s]" (String.Join(", ", Array.init d.Losses.Length (fun j -> sprintf "%.17g" (f j)))))
+        let T = d.Meta.Horizon.Value
+        let N = d.Losses.Length - 1
+        edited (fun o -> o.["output_times"] <- times (fun j -> 1024.0 + T * float j / float N))
+        RunDirectory.Read dir |> ignore
+        edited (fun o -> o.["output_times"] <- times (fun j -> if j = N then T * (1.0 + 4.0 * Math.ScaleB(1.0, -53)) else T * float j / float N))
+        RunDirectory.Read dir |> ignore
         // a negative integrator count was read as absent ("run.json gives no ode_steps"): refused
         edited (fun o -> o.["ode_steps"] <- Text.Json.Nodes.JsonValue.Create(-5))
         let e = Assert.Throws<RunFormatException>(fun () -> RunDirectory.Read dir |> ignore)

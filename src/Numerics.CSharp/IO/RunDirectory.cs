@@ -591,8 +591,16 @@ public static class RunDirectory
         if (meta.Horizon is double hz && meta.Eta is double e && meta.Intervals(lossCount) is int nOut && nOut > 0
             && !(Math.Abs(e * nOut - hz) <= 8 * Math.ScaleB(1.0, -53) * hz))
             throw new RunFormatException($"{json}: \"horizon\" is {hz.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} but \"eta\" × {nOut} outputs after the first is {(e * nOut).ToString("R", System.Globalization.CultureInfo.InvariantCulture)}; a flow's eta is T/N: fix one of them");
-        if (meta.Horizon is double hz2 && meta.OutputTimes is { Length: > 0 } ot && meta.Status == "completed" && ot[^1] != hz2)
-            throw new RunFormatException($"{json}: \"horizon\" is {hz2.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} but the completed flow's last output time is {ot[^1].ToString("R", System.Globalization.CultureInfo.InvariantCulture)}; they are the same time");
+        // the completed flow's span t_N − t_0 is the horizon (the flow is autonomous: times may start anywhere), within
+        // γ_{N+2}(|t_0| + |t_N|): a producer's t_j = t_{j−1} + dt summed N times, or N·dt, and the difference (it was compared
+        // exactly, and with t_N alone: a flow from t = 1024, or one an ulp off T, was refused)
+        if (meta.Horizon is double hz2 && meta.OutputTimes is { Length: > 1 } ot && meta.Status == "completed")
+        {
+            double ku = (ot.Length + 1) * Math.ScaleB(1.0, -53);
+            double slack = ku / (1 - ku) * (Math.Abs(ot[0]) + Math.Abs(ot[^1]));
+            if (!(Math.Abs(ot[^1] - ot[0] - hz2) <= slack))
+                throw new RunFormatException($"{json}: \"horizon\" is {hz2.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} but the completed flow's output times span {ot[0].ToString("R", System.Globalization.CultureInfo.InvariantCulture)} to {ot[^1].ToString("R", System.Globalization.CultureInfo.InvariantCulture)}, {(ot[^1] - ot[0]).ToString("R", System.Globalization.CultureInfo.InvariantCulture)}; the horizon is that span (the last output time less the first)");
+        }
     }
 
     private static void CheckArray(int? declared, int actual, string what, string file, int[] shape, string layout)
