@@ -198,7 +198,8 @@ internal static class TrainCommand
                         Rtol = pr.GetValue<double>("--rtol"), Atol = pr.GetValue<double>("--atol"), Clip = opts.Clip, Snapshots = opts.Snapshots,
                         SnapshotSteps = opts.SnapshotSteps, Fault = opts.Fault, Progress = progress, Cancel = cancel,
                     }, spec.Seed, dataDesc, aMat, bMat)
-                : Trainer.Train(shape, data, initial ??= spec.InitialWeights(shape), opts with { Progress = progress, Cancel = cancel }, spec.Seed, dataDesc, aMat, bMat));
+                : Trainer.Train(shape, data, initial ??= spec.InitialWeights(shape), opts with { Progress = progress, Cancel = cancel }, spec.Seed, dataDesc, aMat, bMat),
+            flow);
     }
 
     /// <summary>
@@ -208,7 +209,7 @@ internal static class TrainCommand
     /// <see cref="TrainRecord"/> in its architecture's spelling, prints the closing line and returns the exit code.
     /// </summary>
     internal static int Claimed(ParseResult pr, long bytes, long largest, string what, string reduce, string label,
-        Func<Action<int, int, double>, CancellationToken, TrainRecord> train)
+        Func<Action<int, int, double>, CancellationToken, TrainRecord> train, bool flow = false)
     {
         MemoryEstimate.Require(bytes, largest, what, reduce);
         string dir = pr.GetValue<string>("--out")!;
@@ -216,7 +217,7 @@ internal static class TrainCommand
         Ui.Notes(claim);
         var f = ParseFault(pr.GetValue<string?>("--inject-fault"));
         if (f != EngineFault.None) Console.Error.WriteLine($"warning: fault '{f}' injected: this run is deliberately wrong (testing only)");
-        using var interrupts = Ui.OnInterrupt($"interrupted: stopping at the next iteration and writing what there is to {dir} (status interrupted); signal again, a second or more later, to kill");
+        using var interrupts = Ui.OnInterrupt($"interrupted: stopping at the next {(flow ? "output time" : "iteration")} and writing what there is to {dir} (status interrupted); signal again, a second or more later, to kill");
         var result = Ui.WithProgress(label, progress => train(progress, interrupts.Token));
         if (result.Flow is FlowInfo fi)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -801,6 +801,20 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Equal(0, run.Steps[0]);
         Assert.All(run.Losses, l => Assert.True(double.IsFinite(l)));
         Assert.Equal(new[] { "long" }, Directory.GetFileSystemEntries(_s.Dir).Select(Path.GetFileName).ToArray());
+        Assert.Contains("stopping at the next iteration", r.Err);
+    }
+
+    [Fact(DisplayName = "train --optimizer gf: SIGTERM → 'stopping at the next output time' (a flow has output times, not iterations), a readable interrupted flow, exit 3")]
+    public void SigtermStopsAFlowAtItsNextOutputTime()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // POSIX signals only
+        var p = LongTraining("flow", "--optimizer", "gf");
+        Assert.Equal(0, kill(p.Id, 15));
+        var r = Cli.Finish(p);
+        Assert.Equal(ExitCodes.ToolFailed, r.Code);
+        Assert.Contains("stopping at the next output time", r.Err);
+        Assert.DoesNotContain("next iteration", r.Err);
+        Assert.Equal("interrupted", RunDirectory.Read(_s.P("flow")).Meta.Status);
     }
 
     [Fact(DisplayName = "train --force onto a completed run: interrupted (SIGTERM) or diverged → exit 3, the completed run untouched, the new one beside it (NAME.interrupted, NAME.diverged)")]
