@@ -281,6 +281,26 @@ let ``B.rate: a one-layer ladder whose initial scales grow with L → "one funct
     | Error why -> Assert.Contains("not one function of depth", why)
     | Ok () -> failwith "a ladder of different initial functions was accepted"
 
+/// A ladder with a rung of one layer (this engine's smooth initialization at L = 1, 2, 4, 8): that rung has no increment, so
+/// the chord check of the next depth's layers against it allowed 0 and the ladder was refused as "not one function of
+/// depth"; it is read now (the one layer must still be the next depth's last, exactly: an L = 1 rung whose W is scaled by
+/// 1.5 is refused).
+[<Fact>]
+let ``Evidence.checkLadder: a smooth ladder with an L = 1 rung → accepted; the L = 1 rung's W scaled by 1.5 → refused`` () =
+    let rung (seed: int64) (l: int) =
+        Generators.train (ResOdeProofs.Numerics.Training.RunSpec(Depth = l, Width = 6, Samples = 6, Dim = 3, Init = ResOdeProofs.Numerics.Training.InitKind.Smooth,
+                                                                 Eta = 0.01, Iterations = 2, Snapshots = 2, Seed = seed))
+    let runs = [ 1; 2; 4; 8 ] |> List.map (rung 1L)
+    match Evidence.checkLadder runs with
+    | Ok () -> ()
+    | Error why -> failwithf "the ladder with an L = 1 rung was refused: %s" why
+    let other = rung 1L 1
+    let w = other.W 0
+    for i in 0 .. w.Length - 1 do w.[i] <- 1.5 * w.[i]
+    match Evidence.checkLadder (other :: List.tail runs) with
+    | Error why -> Assert.Contains("not one function of depth", why)
+    | Ok () -> failwith "an L = 1 rung of another initialization was accepted"
+
 // ---------------------------------------------------------------- B.local on the MLP, B.bound.tangent on a block run
 
 /// B.local bounds the defect of the reference solution's nodes, ‖H̃_k − H̃_{k−1} − (1/L)V_kσ(W_k H̃_{k−1})‖, by the local

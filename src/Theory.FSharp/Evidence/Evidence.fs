@@ -208,6 +208,9 @@ let private initDiff (c: Run) (f: Run) =
             let t = pos - float q0
             let chord = Array.map2 (fun x y -> (1.0 - t) * x + t * y) (layer b (q0 - 1)) (layer b (q1 - 1))
             let d = Linalg.norm (Array.map2 (-) za chord)
+            // a run of one layer has no increment: the slope is then a's own, L_a·max_k‖Z_{k+1} − Z_k‖, over b's spacing
+            // 1/L_b = 1 (a ladder with an L = 1 rung was refused as "not one function of depth": allowed 0)
+            let incB = if lb = 1 then float la * a.DepthIncrement 0 else incB
             let allowed = 2.0 * incB + 8.0 * u * (Linalg.norm za + lipA)
             if d <= allowed then None
             else Some(sprintf "layer %d of L = %d (s = %g) is %.4g from the L = %d layers around it (allowed %.3g): the initializations are not one function of depth" k la (float k / float la) d lb allowed)
