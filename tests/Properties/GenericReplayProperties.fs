@@ -59,6 +59,24 @@ let claimsOfAnOwnRunAreExact () =
             let v = verdict ReplayEvidence.claims (rewrittenWith run name j Math.BitIncrement)
             Assert.True(Verdict.isHolds v, sprintf "%s, %s moved by one ulp, another producer's: %A" example name v)
 
+[<Fact(DisplayName = "E.claims: another producer's one-layer run without a trace whose last snapshot (at the last iterate, starting no interval) holds the initial parameters → violated (its loss recomputed against losses.npy; every row held); the faithful run → holds")>]
+let claimsCheckTheLastSnapshot () =
+    let _, run = examples () |> List.find (fun (n, _) -> n = "one-layer")
+    let d = run.Data
+    Assert.Equal(d.Losses.Length - 1, d.Steps.[d.Steps.Length - 1])
+    let foreign (theta: float[][]) =
+        let meta = Text.Json.JsonSerializer.Deserialize<RunMetadata>(Text.Json.JsonSerializer.Serialize d.Meta)
+        meta.EngineBuild <- "content:0000000000000000"
+        Registry.openRun (
+            RunData(Directory = d.Directory + " (another producer's)", Meta = meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
+                    Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
+                    Steps = d.Steps, Theta = theta, Losses = d.Losses, Trace = Dictionary<string, float[]>()))
+    let faithful = Result.evaluate ReplayEvidence.claims (foreign d.Theta)
+    Assert.True(Verdict.isHolds faithful.Verdict, sprintf "%A %A" faithful.Verdict faithful.Notes)
+    let stale = d.Theta |> Array.mapi (fun s t -> if s = d.Theta.Length - 1 then Array.copy d.Theta.[0] else t)
+    let e = Result.evaluate ReplayEvidence.claims (foreign stale)
+    Assert.True(Verdict.isViolated e.Verdict, sprintf "%A %A" e.Verdict e.Notes)
+
 [<Fact(DisplayName = "E.claims: conv report example, one entry of hidden_max, adjoint_sum_max, smooth_theta, step_max or the losses rewritten by one part in 10⁶ → violated")>]
 let claimsCatchRewrite () =
     let _, run = examples () |> List.find (fun (n, _) -> n = "conv")

@@ -328,7 +328,27 @@ let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * Ge
                         yield { Measured = diff; Bound = (if stored = 0.0 then allowed else allowed + stored * (abs r + allowed))
                                 Where = sprintf "recorded %s %.17g vs recomputed %.17g" name c r
                                 When = sprintf "iteration %d (replayed from snapshot %d)" j s } ]
-    checks,
+    // a snapshot that starts no interval (the last one, at the last recorded iterate) was compared with nothing: its loss
+    // recomputed by the block's own pass (`GenericResults.blockPass`) against losses.npy, within the allowance of another
+    // producer's loss (a referee replaced a foreign run's final parameters by the initial ones: every row held)
+    let starts = segs |> List.map (fun (_, st) -> st.From) |> set
+    let lastSnapshots =
+        [ for s in 0 .. run.SnapshotCount - 1 do
+            let j = run.Steps.[s]
+            if not (starts.Contains j) && j < run.Losses.Length then
+                let pass = GenericResults.blockPass run s
+                let d = run.Setting.Dim
+                let mutable hMax = 0.0
+                for o in 0 .. d .. pass.States.Length - d do hMax <- max hMax (Linalg.frobenius pass.States o d)
+                let c, r = run.Losses.[j], pass.Loss
+                let delta = gamma * bNorm * hMax
+                let allowed = gamma * (abs c + abs r) + 2.0 * (2.0 * sqrt (abs r) * delta + delta * delta)
+                let stored = run.LossesStorageRoundoff
+                yield { Measured = (if Double.IsNaN c || Double.IsNaN r then infinity else abs (c - r))
+                        Bound = (if stored = 0.0 then allowed else allowed + stored * (abs r + allowed))
+                        Where = sprintf "recorded loss (losses.npy) %.17g vs recomputed %.17g at the snapshot's parameters" c r
+                        When = sprintf "iteration %d (snapshot %d, which starts no interval)" j s } ]
+    checks @ lastSnapshots,
     [ if ownRun && segs |> List.exists (fun (s, st) -> landsExactly run s st) then
         "this engine's own run (run.json names its build): on the intervals that land bit for bit every column but step_max is compared exactly"
       if partial.Count > 0 then
