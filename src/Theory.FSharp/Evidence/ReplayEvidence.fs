@@ -352,7 +352,10 @@ let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * Ge
     [ if ownRun && segs |> List.exists (fun (s, st) -> landsExactly run s st) then
         "this engine's own run (run.json names its build): on the intervals that land bit for bit every column but step_max is compared exactly"
       if partial.Count > 0 then
-        sprintf "the replay does not land bit for bit on the recording in %s: there the columns are compared at the interval's first iterate only" (String.concat ", " partial)
+        // how many recorded losses that leaves uncompared (a referee read the note as covering them)
+        let compared = checks @ lastSnapshots |> List.filter (fun c -> c.Where.StartsWith "recorded loss") |> List.length
+        sprintf "the replay does not land bit for bit on the recording in %s: there the columns are compared at the interval's first iterate only (%d of the %d recorded losses compared; the others are not checked by any row: a block replay certifies no tolerance for another producer, see E.replay)"
+            (String.concat ", " partial) compared run.Losses.Length
       if notCompared.Count > 0 then
         sprintf "another producer's %s not compared: for a block the allowance of another producer's gradient rounding (relative to the gradient's sample terms) is not derived" (String.concat ", " notCompared) ]
 
