@@ -73,8 +73,11 @@ let claimsCheckTheLastSnapshot () =
                     Steps = d.Steps, Theta = theta, Losses = d.Losses, Trace = Dictionary<string, float[]>()))
     let faithful = Result.evaluate ReplayEvidence.claims (foreign d.Theta)
     Assert.True(Verdict.isHolds faithful.Verdict, sprintf "%A %A" faithful.Verdict faithful.Notes)
-    // the losses between snapshots are compared by no row on such a run: the note counts them
-    Assert.Contains(faithful.Notes, fun n -> n.Contains(sprintf "%d of the %d recorded losses compared" d.Steps.Length d.Losses.Length))
+    // with its snapshots an ulp off the replay (another producer's rounding: no interval lands bit for bit) the losses
+    // between snapshots are compared by no row: the note counts them
+    let ulpOff = d.Theta |> Array.mapi (fun s t -> if s = 0 then t else t |> Array.mapi (fun i x -> if i = 0 then Math.BitIncrement x else x))
+    let other = Result.evaluate ReplayEvidence.claims (foreign ulpOff)
+    Assert.Contains(other.Notes, fun n -> n.Contains(sprintf "%d of the %d recorded losses compared" d.Steps.Length d.Losses.Length))
     let stale = d.Theta |> Array.mapi (fun s t -> if s = d.Theta.Length - 1 then Array.copy d.Theta.[0] else t)
     let e = Result.evaluate ReplayEvidence.claims (foreign stale)
     Assert.True(Verdict.isViolated e.Verdict, sprintf "%A %A" e.Verdict e.Notes)
