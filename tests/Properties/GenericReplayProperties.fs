@@ -82,6 +82,21 @@ let claimsCheckTheLastSnapshot () =
     let e = Result.evaluate ReplayEvidence.claims (foreign stale)
     Assert.True(Verdict.isViolated e.Verdict, sprintf "%A %A" e.Verdict e.Notes)
 
+[<Fact(DisplayName = "E.claims: this engine's clipped runs (one-layer and MLP) with clip_fraction 1 at every update rewritten to 0 at one iterate → violated (compared exactly on the bit-exact path; it was not compared); as recorded → holds")>]
+let claimsCompareClipFractionBitExact () =
+    let block () = trainBlock (RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 4, Snapshots = 3, Clip = Nullable 1e-4))
+    let mlp () = Generators.train (RunSpec(Depth = 4, Width = 4, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 4, Snapshots = 3, Clip = Nullable 1e-4, Seed = 3L))
+    for name, train in [ "one-layer", block; "mlp", mlp ] do
+        let recorded = train ()
+        let col = recorded.Data.Trace.["clip_fraction"]
+        Assert.True(col.[.. col.Length - 2] |> Array.forall (fun x -> x = 1.0), sprintf "%s: every layer clipped at every update: %A" name col)
+        Assert.True(Verdict.isHolds (verdict ReplayEvidence.claims recorded), name)
+        // the same run trained again (the rows keep what they read), its column rewritten before it is read
+        let run = train ()
+        run.Data.Trace.["clip_fraction"].[1] <- 0.0
+        let v = Result.evaluate ReplayEvidence.claims run
+        Assert.True(Verdict.isViolated v.Verdict, sprintf "%s: %A %A" name v.Verdict v.Notes)
+
 [<Fact(DisplayName = "E.claims: conv report example, one entry of hidden_max, adjoint_sum_max, smooth_theta, step_max or the losses rewritten by one part in 10⁶ → violated")>]
 let claimsCatchRewrite () =
     let _, run = examples () |> List.find (fun (n, _) -> n = "conv")

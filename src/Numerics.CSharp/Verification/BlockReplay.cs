@@ -33,10 +33,11 @@ public static class BlockReplay
     /// the trainer applies it. <paramref name="float32"/> and <paramref name="threads"/> are the run's engine settings
     /// (run.json "precision" and "threads"; they change the fast kernels' last bits, not the generic pass's).
     /// <paramref name="run"/> and <paramref name="runLast"/> name the run and its last iterate for <see cref="ReplayProgress"/>
-    /// (a stretch of a run is reported as part of the whole run).</summary>
+    /// (a stretch of a run is reported as part of the whole run). <paramref name="updated"/>, when given, receives after each
+    /// update the iterate it followed and the number of layers the backend clipped (the trace's clip_fraction times L).</summary>
     public static double[]? Run(IResidualBlock block, int depth, Dataset data, double[]? a, double[]? b, double eta, double? clip,
         ReadOnlySpan<double> thetaFirst, int first, int last, Observer observe, bool float32 = false, int? threads = null,
-        string? run = null, int? runLast = null)
+        string? run = null, int? runLast = null, Action<int, int>? updated = null)
     {
         if (last < first) throw new ArgumentException($"a replay from iterate {first} cannot end at iterate {last}");
         bool fast = ThetaTrainer.HasFastBackend(block);
@@ -55,7 +56,8 @@ public static class BlockReplay
             states.Evaluated();
             observe(j, backend.Theta, states, backend.Gradient, st);
             if (j == last) return backend.Theta.ToArray();
-            backend.Update(eta, clip);
+            var (_, clipped) = backend.Update(eta, clip);
+            updated?.Invoke(j, clipped);
         }
     }
 

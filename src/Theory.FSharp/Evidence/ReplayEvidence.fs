@@ -230,7 +230,19 @@ let private mlpClaimChecks (run: Run) (e: RunEvidence) (skipped: Collections.Gen
                         else
                             yield { Measured = claimGap c.[r.From + i] v; Bound = storedBound run name v bound
                                     Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[r.From + i] v; When = at }
-                    | _ -> () ]
+                    | _ -> ()
+            // clip_fraction on the bit-exact path: the producer's own update repeated clips the same layers, so the fraction is
+            // compared exactly at every iterate followed by an update (a referee set a clipped run's column to 0 unseen);
+            // elsewhere its count jumps at the radius under another producer's rounding and only its range is checked
+            if r.BitExact then
+                match claimed "clip_fraction" with
+                | Some c ->
+                    let v = verified "clip_fraction"
+                    for i in 0 .. min last (len - 1) do
+                        yield { Measured = claimGap c.[r.From + i] v.[i]; Bound = storedBound run "clip_fraction" v.[i] 0.0
+                                Where = sprintf "claimed clip_fraction %.17g vs verified %.17g" c.[r.From + i] v.[i]
+                                When = sprintf "iteration %d (replayed bit for bit from snapshot %d)" (r.From + i) r.Snapshot }
+                | None -> () ]
 
 /// What the MLP's replay supplies: every segment with its certified tolerance (E from the measured growth), the
 /// comparisons of the next snapshot and every loss within it.
@@ -270,8 +282,9 @@ let private mlpReplayed (run: Run) : Result<Replayed, string> =
 
 let private landsExactly = GenericReplay.landsExactly
 
-/// Block columns not compared (the clipping fraction counts layers; it enters no bound).
-let private skipped = set [ "clip_fraction" ]
+/// Block columns compared only on the bit-exact path: the clipping fraction counts layers whose ‖G_k‖ exceeds the radius, a
+/// count that jumps there, so another producer's rounding may change it; the producer's own program repeated does not.
+let private exactOnly = set [ "clip_fraction" ]
 
 /// A block's recorded columns and losses against the replay of the interval containing the iterate, within
 /// γ_N(|recorded| + |recomputed|): at every iterate of an interval whose replay lands bit for bit (and the one before it
@@ -284,7 +297,7 @@ let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * Ge
     let ownRun = not (isNull (Replay.BitExactClaim run.Data))
     let recorded =
         [ for c in BlockTraceColumns.For block do
-            if not (skipped.Contains c) then
+            if not (exactOnly.Contains c) || ownRun then
                 match run.ClaimedTrace c with
                 | Some v -> yield c, v
                 | None -> ()
@@ -309,7 +322,8 @@ let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * Ge
               else
                 let v = st.Column(if name.StartsWith "loss" then "loss" else name)
                 let hidden = st.Column "hidden_max"
-                for j in st.From .. min last (rec'.Length - 1) do
+                let lastOf = if exactOnly.Contains name then (if full then min last (st.To - 1) else -1) else last
+                for j in st.From .. min lastOf (rec'.Length - 1) do
                     let c, r = rec'.[j], v.[j]
                     if not (Double.IsNaN c && Double.IsNaN r) && not (name = "step_max" && j = rec'.Length - 1) then
                         let diff = if Double.IsNaN c || Double.IsNaN r then infinity else abs (c - r)

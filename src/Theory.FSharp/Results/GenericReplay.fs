@@ -200,8 +200,13 @@ let replayStretch (run: Run) (theta0: float[]) (from: int) (upTo: int) (total: i
     // the run's engine settings: the MLP block is replayed by the fast kernels, whose last bits depend on them
     let float32, threads = run.Data.Meta.Precision = "float32", run.Data.Meta.Threads
     let runLast = max (run.Losses.Length - 1) run.Steps.[run.SnapshotCount - 1]
+    // the backend's own count of clipped layers at each update (clip_fraction, compared on the bit-exact path)
+    let fraction : Action<int, int> | null =
+        match columns.TryGetValue "clip_fraction" with
+        | true, c -> Action<int, int>(fun j clipped -> c.[j] <- float clipped / float L)
+        | _ -> null
     match BlockReplay.Run(block, L, run.Data.Data, run.Data.A, run.Data.B, eta, Option.toNullable clip, ReadOnlySpan(theta0), from, upTo, observe, float32, threads,
-                          run.Data.Directory, Nullable runLast) with
+                          run.Data.Directory, Nullable runLast, fraction) with
     | null -> None
     | endTheta ->
         Some { From = from; To = upTo; Bound = bound; ScalarBound = scalarBound; AMax = aMax; LEMax = leMax; GronwallOnly = gronwall
