@@ -97,6 +97,27 @@ let claimsCompareClipFractionBitExact () =
         let v = Result.evaluate ReplayEvidence.claims run
         Assert.True(Verdict.isViolated v.Verdict, sprintf "%s: %A %A" name v.Verdict v.Notes)
 
+[<Fact(DisplayName = "A.split on this engine's clipped one-layer run relabelled plain gd: the bit-exact claim's hypothesis says it is refuted (E.replay violated) where it read plainly met; the faithful run's says nothing of it")>]
+let splitSaysTheClaimIsRefuted () =
+    let run = trainBlock (RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 4, Snapshots = 3, Clip = Nullable 1e-3))
+    let d = run.Data
+    let detail (r: Run) =
+        let e = Result.evaluate GenericSplit.split r
+        e.Hypotheses |> List.find (fun (name, _, _) -> name.StartsWith "replay stands for the producer") |> fun (_, met, why) -> met, why
+    let plainMet, plainWhy = detail (trainBlock (RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 4, Snapshots = 3)))
+    Assert.True(plainMet && not (plainWhy.Contains "refuted"), plainWhy)
+    let meta = Text.Json.JsonSerializer.Deserialize<RunMetadata>(Text.Json.JsonSerializer.Serialize d.Meta)
+    meta.Optimizer <- "gd"
+    meta.ClipRadius <- Nullable()
+    let relabelled =
+        Registry.openRun (
+            RunData(Directory = d.Directory + " (relabelled gd)", Meta = meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
+                    Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
+                    Steps = d.Steps, Theta = d.Theta, Losses = d.Losses, Trace = Dictionary<string, float[]>()))
+    Assert.True(Verdict.isViolated (verdict ReplayEvidence.replay relabelled))
+    let met, why = detail relabelled
+    Assert.True(met && why.Contains "refuted: the replay from snapshot 0 does not land", why)
+
 [<Fact(DisplayName = "E.claims: conv report example, one entry of hidden_max, adjoint_sum_max, smooth_theta, step_max or the losses rewritten by one part in 10⁶ → violated")>]
 let claimsCatchRewrite () =
     let _, run = examples () |> List.find (fun (n, _) -> n = "conv")
