@@ -97,7 +97,7 @@ let claimsCompareClipFractionBitExact () =
         let v = Result.evaluate ReplayEvidence.claims run
         Assert.True(Verdict.isViolated v.Verdict, sprintf "%s: %A %A" name v.Verdict v.Notes)
 
-[<Fact(DisplayName = "A.split on this engine's clipped one-layer run relabelled plain gd: the bit-exact claim's hypothesis says it is refuted (E.replay violated) where it read plainly met; the faithful run's says nothing of it")>]
+[<Fact(DisplayName = "A.split: this engine's clipped one-layer run relabelled plain gd → the bit-exact claim's hypothesis says it is refuted (E.replay violated), where it read plainly met; the faithful run's says nothing of it")>]
 let splitSaysTheClaimIsRefuted () =
     let run = trainBlock (RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 4, Snapshots = 3, Clip = Nullable 1e-3))
     let d = run.Data
@@ -117,6 +117,25 @@ let splitSaysTheClaimIsRefuted () =
     Assert.True(Verdict.isViolated (verdict ReplayEvidence.replay relabelled))
     let met, why = detail relabelled
     Assert.True(met && why.Contains "refuted: the replay from snapshot 0 does not land", why)
+
+[<Fact(DisplayName = "A.aposteriori: a one-layer run labelled tied whose snapshot 0 has one layer moved by 0.05 → 'Lipschitz initialization' not met, naming the measured increment (it was met from the label); as trained → met")>]
+let lipschitzHypothesisReadsSnapshotZero () =
+    let run = trainBlock (RunSpec(Architecture = "one-layer", Depth = 8, Samples = 3, Dim = 2, Iterations = 4, Snapshots = 3))
+    let d = run.Data
+    Assert.Equal("tied", d.Meta.Init.Kind)
+    let lipschitz (r: Run) =
+        (Result.evaluate GenericResults.depthSmoothness r).Hypotheses |> List.find (fun (name, _, _) -> name.StartsWith "Lipschitz initialization")
+    let _, met, _ = lipschitz run
+    Assert.True(met)
+    let theta = d.Theta |> Array.mapi (fun s t -> if s = 0 then t |> Array.mapi (fun i x -> if i / run.ParameterCount = 4 then x + 0.05 else x) else t)
+    let moved =
+        Registry.openRun (
+            RunData(Directory = d.Directory + " (layer moved)", Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
+                    Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
+                    Steps = d.Steps, Theta = theta, Losses = d.Losses, Trace = d.Trace))
+    let _, met, why = lipschitz moved
+    Assert.False(met, why)
+    Assert.Contains("snapshot 0 measures", why)
 
 [<Fact(DisplayName = "E.claims: conv report example, one entry of hidden_max, adjoint_sum_max, smooth_theta, step_max or the losses rewritten by one part in 10⁶ → violated")>]
 let claimsCatchRewrite () =
