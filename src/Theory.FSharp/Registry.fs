@@ -419,8 +419,9 @@ let verifyLadder (l: Ladder) : VerdictRow list = verifyLadderSelected every l
 let ladderIdsOf (mlp: bool) : string list = (if mlp then ladder else blockLadder) |> List.map (fun r -> r.Id)
 
 /// The ladder results on runs that differ only in depth: Ok rows, or Error with why the runs are no ladder. MLP runs of
-/// distinct depths are a ladder only when the evidence shows one setting (data, settings, the initial function of
-/// depth): otherwise Error with `refused` set, which the command line treats as bad input.
+/// distinct depths are a ladder only when the evidence shows one setting (data, settings): otherwise Error with `refused`
+/// set, which the command line treats as bad input. One function of depth at initialization is the hypothesis of the
+/// results that need it (an i.i.d. ladder is evaluated: A.rate's and D.curve's negative control).
 let verifyLadderOfSelected (select: string -> bool) (runs: OpenRun list) : Result<VerdictRow list, string * bool> =
     let views = runs |> List.choose (function RunOf r -> Some r | BnConvRunOf _ -> None)
     let mlp = views |> List.filter (fun r -> r.IsMlp)
@@ -441,8 +442,7 @@ let verifyLadderOfSelected (select: string -> bool) (runs: OpenRun list) : Resul
             | Error e -> Error(e, true)
             | Ok l -> Ok(verifyLadderSelected select l)
     else
-        // the same evidence as the MLP's ladder: data, settings and one function of depth at initialization, from the
-        // parameters (θ), not the labels
+        // the same evidence as the MLP's ladder: data and settings, from the files, not the labels
         match Evidence.checkLadder blocks with
         | Error e -> Error(e, true)
         | Ok _ ->

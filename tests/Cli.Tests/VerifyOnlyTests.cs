@@ -181,4 +181,18 @@ public sealed class VerifyOnlyTests : IDisposable
         Assert.True(bad.Code == ExitCodes.Violated, bad.ToString());
         Assert.Equal("VIOLATED", Verdicts()["results"]![0]!["verdict"]!.GetValue<string>());
     }
+
+    [Fact(DisplayName = "verify: a ladder of i.i.d. initializations (L = 4, 8, 16; same data and settings) → evaluated, A.rate VIOLATED and D.rate's one-function hypothesis not met, exit 1 (it was refused as no ladder, exit 2)")]
+    public void AnIidLadderIsEvaluated()
+    {
+        var dirs = new[] { 4, 8, 16 }.Select(L => $"iid{L}").ToArray();
+        foreach (var (L, dir) in new[] { 4, 8, 16 }.Zip(dirs))
+            Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "train", "--depth", $"{L}", "--width", "8", "--n", "10", "--d", "4", "--eta", "0.0025", "--iters", "6",
+                "--snapshots", "3", "--init", "iid", "--out", dir).Code);
+        var r = Cli.Run(_s.Dir, new[] { "verify", "--only", "A.rate,D.rate" }.Concat(dirs).ToArray());
+        Assert.True(r.Code == ExitCodes.Violated, r.ToString());
+        Assert.Matches(@"A\.rate\s+VIOLATED", r.Out);
+        Assert.Matches(@"D\.rate\s+hypothesis not met", r.Out);
+        Assert.Contains("not one function of depth", r.Out);
+    }
 }

@@ -268,7 +268,7 @@ let private ladderOfScales (scaleAt: int -> float) =
         Registry.openRun (RunDirectory.InMemory(spec.Train(), sprintf "one-layer L = %d" l)))
 
 [<Fact>]
-let ``B.rate: a one-layer ladder whose initial scales grow with L → "one function of depth" not met and refused as a ladder, where it was violated`` () =
+let ``B.rate: a one-layer ladder whose initial scales grow with L → "one function of depth" not met (the ladder evaluated), where it was violated`` () =
     let faithful = match Ladder.create (ladderOfScales (fun _ -> 0.3)) with Ok l -> l | Error e -> failwith e
     let f = Result.evaluate GenericResults.eulerRate faithful
     Assert.True(Verdict.isHolds f.Verdict, sprintf "%A" f.Verdict)
@@ -277,29 +277,31 @@ let ``B.rate: a one-layer ladder whose initial scales grow with L → "one funct
     let scaled = match Ladder.create runs with Ok l -> l | Error e -> failwith e
     let e = Result.evaluate GenericResults.eulerRate scaled
     Assert.Contains("layers sample one function of depth", unmet e)
-    match Evidence.checkLadder runs with
-    | Error why -> Assert.Contains("not one function of depth", why)
-    | Ok () -> failwith "a ladder of different initial functions was accepted"
+    // the runs are a ladder of one setting (verify evaluates them); their initializations are not one function of depth
+    Assert.Equal(Ok(), Evidence.checkLadder runs)
+    match Evidence.sameInitialFunction runs with
+    | NotMet why -> Assert.Contains("not one function of depth", why)
+    | Met why -> failwithf "a ladder of different initial functions sampled one: %s" why
 
 /// A ladder with a rung of one layer (this engine's smooth initialization at L = 1, 2, 4, 8): that rung has no increment, so
 /// the chord check of the next depth's layers against it allowed 0 and the ladder was refused as "not one function of
 /// depth"; it is read now (the one layer must still be the next depth's last, exactly: an L = 1 rung whose W is scaled by
 /// 1.5 is refused).
 [<Fact>]
-let ``Evidence.checkLadder: a smooth ladder with an L = 1 rung → accepted; the L = 1 rung's W scaled by 1.5 → refused`` () =
+let ``Evidence.sameInitialFunction: a smooth ladder with an L = 1 rung → met; the L = 1 rung's W scaled by 1.5 → not met`` () =
     let rung (seed: int64) (l: int) =
         Generators.train (ResOdeProofs.Numerics.Training.RunSpec(Depth = l, Width = 6, Samples = 6, Dim = 3, Init = ResOdeProofs.Numerics.Training.InitKind.Smooth,
                                                                  Eta = 0.01, Iterations = 2, Snapshots = 2, Seed = seed))
     let runs = [ 1; 2; 4; 8 ] |> List.map (rung 1L)
-    match Evidence.checkLadder runs with
-    | Ok () -> ()
-    | Error why -> failwithf "the ladder with an L = 1 rung was refused: %s" why
+    match Evidence.sameInitialFunction runs with
+    | Met _ -> ()
+    | NotMet why -> failwithf "the ladder with an L = 1 rung does not sample one function: %s" why
     let other = rung 1L 1
     let w = other.W 0
     for i in 0 .. w.Length - 1 do w.[i] <- 1.5 * w.[i]
-    match Evidence.checkLadder (other :: List.tail runs) with
-    | Error why -> Assert.Contains("not one function of depth", why)
-    | Ok () -> failwith "an L = 1 rung of another initialization was accepted"
+    match Evidence.sameInitialFunction (other :: List.tail runs) with
+    | NotMet why -> Assert.Contains("not one function of depth", why)
+    | Met _ -> failwith "an L = 1 rung of another initialization was accepted"
 
 // ---------------------------------------------------------------- B.local on the MLP, B.bound.tangent on a block run
 
