@@ -131,13 +131,23 @@ let ``C.gdDecay, C.pathLength, C.runRate: recorded loss above the decay envelope
 /// above ε(0) is VIOLATED by the three decay rows with every hypothesis met (they said "hypothesis not met": the disagreeing
 /// loss took the verifier's columns away).
 [<Xunit.Fact>]
-let ``C.gdDecay, C.pathLength, C.runRate: losses.npy rewritten with losses[499] = 11 (run directory) → violated, hypotheses met`` () =
+let ``C.gdDecay, C.pathLength, C.runRate: losses.npy rewritten with losses[499] = 11 (run directory) → violated, hypotheses met; trace grad_norm ×10 → C.pathLength's path unchanged, labelled the verifier's column`` () =
     let spec = RunSpec(Depth = 16, Width = 24, Samples = 12, Dim = 4, Eta = 0.002, Iterations = 500, Snapshots = 5, Seed = 7L)
     let dir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "decay-loss-" + System.Guid.NewGuid().ToString("N").[..7])
     try
         RunDirectory.Write(spec.Train(), dir)
         let rows () = [ PolyakLojasiewicz.gdDecay; PolyakLojasiewicz.pathLength; PolyakLojasiewicz.runRate ] |> List.map (fun r -> r.Id, Result.evaluate r (Run(RunDirectory.Read dir)))
         for id, e in rows () do Xunit.Assert.True(Verdict.isHolds e.Verdict, sprintf "%s on the faithful run: %A" id e.Verdict)
+        // the measured path is the verifier's grad_norm column, and says so: the trace's column ×10 changes nothing (it was
+        // labelled "(trace grad_norm)")
+        let path () = Result.evaluate PolyakLojasiewicz.pathLength (Run(RunDirectory.Read dir))
+        let before = path ()
+        Xunit.Assert.Contains(before.Series, fun p -> p.Where.Contains "the verifier's grad_norm column")
+        let gpath = System.IO.Path.Combine(dir, "trace", "grad_norm.npy")
+        let g = Npy.Read gpath
+        Npy.Write(gpath, System.ReadOnlySpan<float>(g.Data |> Array.map (fun x -> 10.0 * x)), g.Shape)
+        Xunit.Assert.Equal(before.Measured, (path ()).Measured)
+        Npy.Write(gpath, System.ReadOnlySpan<float>(g.Data), g.Shape)
         let losses = RunDirectory.Read(dir).Losses
         losses.[499] <- 11.0
         Npy.Write(System.IO.Path.Combine(dir, "losses.npy"), System.ReadOnlySpan<float>(losses), losses.Length)

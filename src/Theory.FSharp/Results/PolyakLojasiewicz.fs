@@ -551,7 +551,7 @@ let statedOver (supply: Supply) : Statements =
           Statement =
             "Under the hypotheses of C.gdDecay, the length of the weight path up to iterate j, Σ_{i<j} η‖G^i‖, is at most "
             + "(2/c)√(L/(fμ₀))(√ε_0 − √ε_j) ≤ 8√(Lε(0)/μ₀) (c = 1/2, f = 1/4), at every j: the weights stay in a ball around the initialization. "
-            + "Checked with the bound from the recorded losses against the path of the trace's gradient norms at every iterate and the displacement of the snapshot weights."
+            + "Checked with the bound from the recorded losses against the path of the verifier's gradient norms (its replay of the recorded weights) at every iterate and the displacement of the snapshot weights."
           Hypotheses = gdDecay.Hypotheses
           Conclusion =
             fun run ->
@@ -560,8 +560,8 @@ let statedOver (supply: Supply) : Statements =
                 let eta = run.Setting.Eta
                 let L = float run.Setting.Depth
                 let k = (2.0 / descentFactor) * sqrt (L / (plFraction * ic.Mu0))
-                // the bound from the recorded losses (ε_0 from the trace, ε_j from losses.npy); the measured path from the
-                // trace's gradient norms at every iterate, and the displacement ‖Z(t_s) − Z(0)‖_F (≤ the path) from the snapshot weights
+                // the bound from the recorded losses (ε_0 from the verifier's column, ε_j from losses.npy); the measured path from
+                // the verifier's gradient norms at every iterate (`path`: the replay's columns, never the producer's trace), and the displacement ‖Z(t_s) − Z(0)‖_F (≤ the path) from the snapshot weights
                 // the recorded ε_j lowered by how far it may lie above the verifier's (E.replay's allowance): the bound
                 // k(√ε_0 − √ε_j) on the verifier's path decreases in ε_j, so it is taken at the smallest ε_j the record allows
                 // (a float32 producer's loss that stays at its rounding floor while the weights move made it 0)
@@ -571,7 +571,7 @@ let statedOver (supply: Supply) : Statements =
                 let partial = Array.scan (+) 0.0 (Array.init p.N (fun i -> eta * p.Grad.[i]))
                 let checks : Comparison.Check list =
                     [ for j in 1 .. min p.N (p.Recorded.Length - 1) ->
-                        { Comparison.Check.Measured = partial.[j]; Bound = bound j; Where = "path length Σ η‖G^i‖ (trace grad_norm)"; When = sprintf "iteration %d" j }
+                        { Comparison.Check.Measured = partial.[j]; Bound = bound j; Where = "path length Σ η‖G^i‖ (the verifier's grad_norm column: the replay)"; When = sprintf "iteration %d" j }
                       for s in 1 .. run.SnapshotCount - 1 do
                         let j = run.Steps.[s]
                         if j <= p.N then
