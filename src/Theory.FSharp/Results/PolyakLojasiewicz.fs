@@ -25,7 +25,7 @@ open ResOdeProofs.Theory.Comparison
 
 /// The note of C.runRate: its constants are taken from the loss column it is compared with.
 [<Literal>]
-let runRateByConstruction = "holds by construction on one run's own loss, gradient and PL columns (β̂_j is read off ℓ_{j+1} − ℓ_j): checks the columns' consistency and the arithmetic, not the run; E.replay ties the columns to the weights"
+let runRateByConstruction = "holds by construction on the verifier's own loss, gradient and PL columns (its replay of the recorded weights; β̂_j is read off ℓ_{j+1} − ℓ_j): what it checks is the recorded losses (losses.npy) against that decay, and the arithmetic"
 
 let private roundingRel (run: Run) = Rounding.traceRel run
 
@@ -598,7 +598,7 @@ let statedOver (supply: Supply) : Statements =
           Statement =
             "For any gradient-descent run with η·β̂_j < 2: ε_{j+1} = ε_j(1 − η r̃_j(1 − ηβ̂_j/2)) exactly, hence "
             + "ε(t_j) ≤ ε(0) e^{−c_run μ_run t_j} with μ_run = min_{i<N} r̃_i and c_run = 1 − η max_i max(β̂_i, 0)/2. "
-            + "The constants are measured on the trace (its loss column, pl_ratio, grad_norm); the conclusion is compared with the recorded losses "
+            + "The constants are measured on the verifier's columns (its replay of the recorded weights: loss, pl_ratio, grad_norm; never the producer's trace); the conclusion is compared with the recorded losses "
             + "and with the losses of the snapshot weights. Reported side by side with the a-priori rate μ₀/8 and the observed rate."
           Hypotheses =
             [ hypFinite; hypPlainGd supply
