@@ -48,6 +48,28 @@ internal static class Ui
     }
 
     /// <summary>
+    /// An expected failure (<see cref="Expected"/>) as one line: exit 2 (bad usage or input), except a full disk, which is
+    /// no fault of the input: the tool could not finish its work (exit 3), still one line and no stack trace (a full disk
+    /// gave exit 2, as if the user had typed something wrong).
+    /// </summary>
+    public static int Fail(Exception e)
+    {
+        if (!DiskFull(e)) return Fail(e.Message);
+        Console.Error.WriteLine($"error: {Plain(e.Message)} (the disk is full: the output could not be finished; free some space and run the command again)");
+        return ExitCodes.ToolFailed;
+    }
+
+    /// <summary>An I/O failure for want of space: ENOSPC (28) or EDQUOT (122) on Unix, ERROR_DISK_FULL and
+    /// ERROR_HANDLE_DISK_FULL on Windows, wherever it is in the chain of inner exceptions.</summary>
+    public static bool DiskFull(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+            if (e is IOException && ((e.HResult & 0xFFFF) is 28 or 122 or 112 or 39 || e.Message.Contains("No space left on device", StringComparison.Ordinal)))
+                return true;
+        return false;
+    }
+
+    /// <summary>
     /// A message as a user reads it: the runtime's words for argument names and types ("(Parameter 'name')",
     /// "'System.Nullable`1[System.Int64]'") replaced by what the value must be, the rest as it is.
     /// </summary>

@@ -15,7 +15,7 @@ public static class ExitCodes
     /// <summary>Bad usage or bad input: one clear line on stderr, no stack trace, no help dump.</summary>
     public const int BadInput = 2;
 
-    /// <summary>A check or the tool itself failed unexpectedly; also a training run that diverged, and a command stopped by a signal.</summary>
+    /// <summary>A check or the tool itself failed unexpectedly; also a training run that diverged, a command stopped by a signal, and a full disk.</summary>
     public const int ToolFailed = 3;
 
     /// <summary>The contract in one line, for --help.</summary>

@@ -88,7 +88,7 @@ internal static class FashionCommand
             }
             catch (Exception e) when (Ui.Expected(e))
             {
-                return Ui.Fail(e.Message);
+                return Ui.Fail(e);
             }
         });
         return cmd;

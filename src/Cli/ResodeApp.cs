@@ -90,7 +90,7 @@ public static class ResodeApp
         }
         catch (Exception e) when (Ui.Expected(e))
         {
-            return Ui.Fail(e.Message);
+            return Ui.Fail(e);
         }
         catch (Exception e)
         {

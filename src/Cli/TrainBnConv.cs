@@ -186,7 +186,7 @@ internal static class TrainBnConv
         }
         catch (Exception e) when (Ui.Expected(e) || e is IdxFormatException)
         {
-            return Ui.Fail(e.Message);
+            return Ui.Fail(e);
         }
     }
 

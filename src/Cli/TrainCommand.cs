@@ -76,7 +76,7 @@ internal static class TrainCommand
             }
             catch (Exception e) when (Ui.Expected(e))
             {
-                return Ui.Fail(e.Message);
+                return Ui.Fail(e);
             }
         });
         return cmd;

@@ -134,7 +134,7 @@ internal static class VerifyCommand
             }
             catch (Exception e) when (Ui.Expected(e) || e is IdxFormatException)
             {
-                return Ui.Fail(e.Message);
+                return Ui.Fail(e);
             }
             finally { Numerics.Verification.ReplayProgress.Sink = null; }
         });

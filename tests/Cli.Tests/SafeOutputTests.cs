@@ -306,6 +306,21 @@ public sealed class SafeOutputTests : IDisposable
         File.Delete(log);
     }
 
+    [Fact(DisplayName = "resode: a full disk (a write to /dev/full, ENOSPC) → exit 3, one line saying the disk is full, no stack trace (it was exit 2, as for bad input)")]
+    public void AFullDiskIsAToolFailureInOneLine()
+    {
+        if (!File.Exists("/dev/full")) return; // Linux's always-full device
+        var root = new System.CommandLine.RootCommand("test");
+        var write = new System.CommandLine.Command("write");
+        write.SetAction(_ => { File.WriteAllBytes("/dev/full", new byte[4096]); return 0; });
+        root.Subcommands.Add(write);
+        var r = Cli.Run(_s.Dir, root, "write");
+        Assert.True(r.Code == ExitCodes.ToolFailed, r.ToString());
+        Cli.OneLine(r);
+        Assert.Contains("the disk is full", r.Err);
+        Assert.DoesNotContain("   at ", r.Err);
+    }
+
     [Fact(DisplayName = "verify: w.npy of the wrong width → exit 2, the error names W")]
     public void TheWrongWidthOfWIsReportedAsAnErrorOfW()
     {
