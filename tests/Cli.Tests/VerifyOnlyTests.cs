@@ -163,7 +163,7 @@ public sealed class VerifyOnlyTests : IDisposable
         Assert.Equal("VIOLATED", Verdicts()["results"]![0]!["verdict"]!.GetValue<string>());
     }
 
-    [Fact(DisplayName = "verify: a float32 run on data of size 1e-30 (the gradient's squares underflow, pl_ratio recorded 0, its loss below float32's resolution) → nothing violated, exit 0; its grad_norm claimed 1e-3 → E.claims VIOLATED, exit 1")]
+    [Fact(DisplayName = "verify: a float32 run on data of size 1e-30 (the gradient's squares underflow, pl_ratio recorded 0, its loss below float32's resolution) → nothing violated, exit 0; its grad_norm claimed 1e-20 (verified about 1e-60) → E.claims VIOLATED, exit 1")]
     public void AnUnderflowingFloat32RunHolds()
     {
         var rng = new Random(0);
@@ -175,7 +175,7 @@ public sealed class VerifyOnlyTests : IDisposable
         var ok = Cli.Run(_s.Dir, "verify", "--quiet", "run");
         Assert.True(ok.Code == ExitCodes.Done, ok.ToString());
         var g = Npy.Read(_s.P("run", "trace", "grad_norm.npy"));
-        g.Data[0] = 1e-3;
+        g.Data[0] = 1e-20;
         Npy.Write(_s.P("run", "trace", "grad_norm.npy"), g.Data, g.Shape);
         var bad = Cli.Run(_s.Dir, "verify", "--quiet", "run", "--only", "E.claims");
         Assert.True(bad.Code == ExitCodes.Violated, bad.ToString());

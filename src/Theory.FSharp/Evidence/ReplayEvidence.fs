@@ -200,7 +200,14 @@ let private mlpClaimChecks (run: Run) (e: RunEvidence) (skipped: Collections.Gen
                         // the loss' own distance to the exact loss: its tolerance on a certified segment (rounding
                         // included), its rounding on a bit-exact one (whose tolerance is 0: the same evaluation)
                         let lossRel = max r.LossTolerance.[i] r.LossRounding.[i] / abs r.Losses.[i]
-                        let relative = if name = "pl_ratio" then within (2.0 * tau + lossRel) else within tau + 8.0 * u * scaleAt i
+                        // the floor 8u·max_k‖Z_k‖ is of the weights' size: the gradient columns take their own absolute allowance
+                        // at the snapshot iterate instead (below; a forged grad_norm of 10⁻²⁰ against a verified 10⁻⁶⁰ held within
+                        // the weights' 2·10⁻⁶ on a float32 run)
+                        let gradientColumn = name = "grad_norm" || name = "grad_w_max" || name = "grad_v_max"
+                        let relative =
+                            if name = "pl_ratio" then within (2.0 * tau + lossRel)
+                            elif gradientColumn && i = 0 then within tau
+                            else within tau + 8.0 * u * scaleAt i
                         // at the snapshot iterate (both evaluations at the recorded weights) the gradient columns also take
                         // the gradients' absolute rounding: two evaluations' layer gradients differ by at most
                         // e_k = τ^∇_s·M_k + E_k (`gradientAllowance`), which cancellation between the samples does not
