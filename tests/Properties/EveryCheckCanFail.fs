@@ -243,9 +243,10 @@ let ``Registry: random faithful settings (to divergence, relu, clip, flow, float
 /// corruption of a run directory that fails C.mu0, L5.split, L5.forcing, B.bound.secant, B.bound.defect or B.local, and
 /// their rows did not say why. Their negative controls mutate the implementation or the evidence in memory.
 [<Xunit.Fact>]
-let ``C.mu0, L5.split, L5.forcing, B.bound.secant, B.bound.defect, B.local: a faithful run → hold, each row noting it holds for any weights`` () =
+let ``C.mu0, L5.split, L5.forcing, B.bound.secant, B.bound.defect, B.local, A.aposteriori, A.aposteriori.segments (MLP): a faithful run → hold, each row noting it holds for any weights`` () =
     let run = train (RunSpec(Depth = 8, Width = 8, Samples = 4, Dim = 3, Init = InitKind.Tied, VScale = 0.0, Eta = 0.01, Iterations = 6, Snapshots = 3, Seed = 5L))
-    for r in [ PolyakLojasiewicz.initialPl; SplitResults.gradientDifferenceSplit; SplitResults.forcing; EulerError.boundSecant; EulerError.boundDefect; EulerError.localError ] do
+    for r in [ PolyakLojasiewicz.initialPl; SplitResults.gradientDifferenceSplit; SplitResults.forcing; EulerError.boundSecant; EulerError.boundDefect; EulerError.localError
+               DepthSmoothness.aposteriori; DepthSmoothness.aposterioriSegments ] do
         let e = Result.evaluate r run
         Xunit.Assert.True(Verdict.isHolds e.Verdict, sprintf "%s: %A" r.Id e.Verdict)
         Xunit.Assert.Contains(Evaluation.AnyWeights, e.Notes)

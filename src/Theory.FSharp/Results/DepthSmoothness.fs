@@ -213,6 +213,11 @@ let family : AposterioriFamily.Family =
       Restart = "from the per-layer increments of the snapshot's weights, the coefficients as in A.aposteriori"
       Remark = "" }
 
+/// Why the MLP's a posteriori rows hold for any weights (`Evaluation.AnyWeights`): the bound and the increments it is
+/// compared with come from the verifier's replay, served only where the replay lands on every recorded snapshot.
+let private replayOnly =
+    "on a run directory this row cannot fail: its bound and the increments it is compared with come from the verifier's replay, which must land on every recorded snapshot (else hypothesis not met); a corrupted run is rejected by A.split.*, E.replay and I.*"
+
 /// (A, a posteriori) max_k ‖Δ_k(t_j)‖ ≤ bound_j at every iterate, coefficients from the run's own trace.
 let aposteriori : Result<Run> =
     AposterioriFamily.aposterioriResult family statementHypotheses (fun run ->
@@ -225,7 +230,7 @@ let aposteriori : Result<Run> =
             [ "trace-maxima two-component bound at the last iterate", traceOnly.[last]
               "scalar-form (trace maxima) bound at the last iterate", scalar.[last]
               "scalar-form (trace maxima) tightness at the last iterate", AposterioriFamily.tightnessAt { t with Bound = scalar } last ]
-            [ "operator norms: exact snapshot spectral norms + accumulated step_max, capped by the Frobenius maxima" ])
+            [ Evaluation.AnyWeights; replayOnly; "operator norms: exact snapshot spectral norms + accumulated step_max, capped by the Frobenius maxima" ])
 
 /// e^{M} for a 3×3 matrix with non-negative entries: Taylor series of degree 24 after scaling by 2^{-s} so that
 /// ‖M‖_∞/2^s ≤ 1/2 (remainder ≤ 2·(1/2)^25/25! relative, far below float64 rounding), then s squarings.
@@ -331,7 +336,9 @@ let snapshotIncrements (run: Run) (s: int) =
 
 /// (A, a posteriori, per snapshot interval) the same inequality restarted at every snapshot.
 let aposterioriSegments : Result<Run> =
-    AposterioriFamily.aposterioriSegmentsResult family statementHypotheses (fun run -> AposterioriFamily.evaluateSegments run (track run (segmentBound run)) (aposterioriCoefficients run |> Array.map (fun c -> c.A) |> Comparison.maxKeepNaN))
+    AposterioriFamily.aposterioriSegmentsResult family statementHypotheses (fun run ->
+        let e = AposterioriFamily.evaluateSegments run (track run (segmentBound run)) (aposterioriCoefficients run |> Array.map (fun c -> c.A) |> Comparison.maxKeepNaN)
+        { e with Notes = [ Evaluation.AnyWeights; replayOnly ] @ e.Notes })
 
 /// The a priori coefficients at iterate j from the clip radius C: ‖Z_k(t) − Z_k(0)‖_F ≤ C·t.
 /// M_W(t) = max_k‖W_k(0)‖₂ + C t, M_V likewise, κ = s1 M_V M_W, H = e^κ(max_i‖h_0^i‖ + s0√m M_V),
