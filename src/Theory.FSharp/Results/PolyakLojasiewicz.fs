@@ -702,8 +702,12 @@ let statedOver (supply: Supply) : Statements =
                 let L = float run.Setting.Depth
                 let k = 2.0 * sqrt (L / (plFraction * ic.Mu0))
                 let rel = roundingRel run + FlowRuns.integrationRel run
-                // ε(0) from the trace, ε(t_s) from the recorded losses: the bound and the displacement (snapshot weights) independent
-                let sqrtEps j = sqrt (max 0.0 (if j = 0 then p.Eps.[0] else p.Recorded.[j]))
+                // ε(0) from the trace, ε(t_s) from the recorded losses: the bound and the displacement (snapshot weights) independent.
+                // The recorded ε(t_s) may lie above the flow's by the integration allowance rel·ε(0) (C.gfDecay's), and the bound
+                // k(√ε(0) − √ε(t_s)) decreases in it with a slope that grows as ε(t_s) → 0: it is taken at the smallest ε(t_s) the
+                // record allows, as C.pathLength does on gradient descent (a referee: the additive rel·k·√ε(0) alone falls short
+                // of k√(rel·ε(0)) there by up to 1/√rel)
+                let sqrtEps j = sqrt (max 0.0 (if j = 0 then p.Eps.[0] else p.Recorded.[j] - rel * p.Eps.[0]))
                 let checks : Comparison.Check list =
                     [ for s in 1 .. run.SnapshotCount - 1 ->
                         let j = run.Steps.[s]
