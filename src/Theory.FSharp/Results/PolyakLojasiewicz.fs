@@ -125,7 +125,9 @@ let private initConstantsAndGram (run: Run) : Tuple<InitConstants, Matrix<float>
         let lamGram = max 0.0 (Linalg.lambdaMin gbar)
         let lamLayers = if m < n then 0.0 else lamEach |> Array.average
         let tr = gbar.Trace()
-        let tau = float (m + n) * machineEpsilon * tr
+        // the Gram products' m terms, the eigensolver's n, and the L − 1 additions of the average (each entry's sum of L
+        // terms, within γ_L of Σ_k|φ_i^k||φ_j^k|, at most tr Ḡ after the division by L: a referee found them missing)
+        let tau = float (m + n + L) * machineEpsilon * tr
         let sigmaB, lossPerp = readOut run
         let c = 4.0 * sigmaB * sigmaB / float n
         let constants =
