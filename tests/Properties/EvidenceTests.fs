@@ -296,7 +296,7 @@ let ``E.init: i.i.d. layers labelled tied with Lipschitz constant 0 → violated
     assertMainResultHolds rows
 
 [<Fact>]
-let ``E.claims: clip_fraction 7, 0.5 on plain gradient descent, 0.6 of 4 layers on clipped GD, 0.25 for the recorded fraction on the bit-exact path → violated; the engine's own columns, and 0.25 on another producer's run, hold`` () =
+let ``E.claims: clip_fraction 7, 0.5 on plain gradient descent, 0.6 of 4 layers on clipped GD, 0.25 for the recorded fraction on the bit-exact path, 0 at a decided snapshot of another producer's run → violated; the engine's own columns, and 0.25 between another producer's snapshots, hold`` () =
     let claimsOf (foreign: bool) (clip: float option) (edit: (float[] -> unit) option) =
         let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 4, Width = 4, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 6, Snapshots = 3, Seed = 3L,
                            Clip = Option.toNullable clip)
@@ -314,6 +314,9 @@ let ``E.claims: clip_fraction 7, 0.5 on plain gradient descent, 0.6 of 4 layers 
     // producer's own update repeated), not on another producer's run (the count jumps at the radius under its rounding)
     Assert.True(Verdict.isViolated (claimsWith (Some 0.5) (Some(fun c -> c.[1] <- 0.25))))
     Assert.True(Verdict.isHolds (claimsOf true (Some 0.5) (Some(fun c -> c.[1] <- 0.25))))
+    // …except at a snapshot iterate where every layer's ‖G_k‖ is decided against the radius (C = 10⁻⁴: every layer clipped)
+    Assert.True(Verdict.isHolds (claimsOf true (Some 1e-4) None))
+    Assert.True(Verdict.isViolated (claimsOf true (Some 1e-4) (Some(fun c -> c.[0] <- 0.0))))
 
 [<Fact>]
 let ``E.claims: this engine's diverged run whose gradient norm overflows while its loss is finite → not violated, the overflow noted; +∞ claimed where the verifier's value is finite → violated`` () =

@@ -249,7 +249,26 @@ let private mlpClaimChecks (run: Run) (e: RunEvidence) (skipped: Collections.Gen
                         yield { Measured = claimGap c.[r.From + i] v.[i]; Bound = storedBound run "clip_fraction" v.[i] 0.0
                                 Where = sprintf "claimed clip_fraction %.17g vs verified %.17g" c.[r.From + i] v.[i]
                                 When = sprintf "iteration %d (replayed bit for bit from snapshot %d)" (r.From + i) r.Snapshot }
-                | None -> () ]
+                | None -> ()
+            // another producer's clipped run at a snapshot iterate followed by an update: the clip decision ‖G_k‖ > C of each
+            // layer at the recorded weights, decided when ‖G_k‖ is farther from C than two evaluations' gradients may differ
+            // (e_k, with the norm's rounding); when every layer is decided, the fraction is known and the claim is compared
+            // exactly (a PyTorch user's column rewritten to 0 on a run clipping 9–100 % of its layers was accepted)
+            elif run.Setting.Optimizer = "clipped-gd" && len > 0 then
+                match claimed "clip_fraction", run.Setting.Clip with
+                | Some c, Some radius ->
+                    let lw = run.Layerwise r.Snapshot
+                    let md = run.Shape.LayerSize
+                    let L = run.Setting.Depth
+                    let e = gradientAllowance r.Snapshot
+                    let norms = Array.init L (fun k -> sqrt ((Linalg.frobenius lw.GW.[k] 0 md) ** 2.0 + (Linalg.frobenius lw.GV.[k] 0 md) ** 2.0))
+                    let decided = Array.forall2 (fun (g: float) (ek: float) -> abs (g - radius) > (ek + Rounding.gamma64 (2 * md + 2) * g) * (1.0 + Rounding.gamma64 4)) norms e
+                    if decided then
+                        let v = float (norms |> Array.filter (fun g -> g > radius) |> Array.length) / float L
+                        yield { Measured = claimGap c.[r.From] v; Bound = storedBound run "clip_fraction" v (Rounding.gamma64 2 * v)
+                                Where = sprintf "claimed clip_fraction %.17g vs verified %.17g (every layer's ‖G_k‖ decided against C = %g)" c.[r.From] v radius
+                                When = sprintf "snapshot %d (iteration %d)" r.Snapshot r.From }
+                | _ -> () ]
 
 /// What the MLP's replay supplies: every segment with its certified tolerance (E from the measured growth), the
 /// comparisons of the next snapshot and every loss within it.
