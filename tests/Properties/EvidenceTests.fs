@@ -318,6 +318,22 @@ let ``E.claims: clip_fraction 7, 0.5 on plain gradient descent, 0.6 of 4 layers 
     Assert.True(Verdict.isHolds (claimsOf true (Some 1e-4) None))
     Assert.True(Verdict.isViolated (claimsOf true (Some 1e-4) (Some(fun c -> c.[0] <- 0.0))))
 
+/// Another producer's float32 run at trained weights: the gradients' rounding allowance of float32 exceeds the verified
+/// gradient columns themselves (pl_ratio by 10¹³), so a claim within a factor 2 of the truth is not told from it there. The
+/// row held without a word (a PyTorch user read it as the columns verified); its note now counts those comparisons. The
+/// same run in float64 has none.
+[<Fact>]
+let ``E.claims: another producer's float32 run at trained weights → a note counts the comparisons whose allowance is at least the verified value; float64 → no such note`` () =
+    let notes f32 =
+        let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 16, Width = 16, Samples = 24, Dim = 8, Eta = 0.01, Iterations = 200, Snapshots = 9, Seed = 0L, Float32 = f32)
+        let data = RunDirectory.InMemory(spec.Train())
+        data.Meta.EngineBuild <- "content:0000000000000000"
+        let e = Result.evaluate ReplayEvidence.claims (Run(data))
+        Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
+        e.Notes
+    Assert.Contains(notes true, fun n -> n.Contains "within an allowance at least the verified value itself")
+    Assert.DoesNotContain(notes false, fun n -> n.Contains "within an allowance at least the verified value itself")
+
 [<Fact>]
 let ``E.claims: this engine's diverged run whose gradient norm overflows while its loss is finite → not violated, the overflow noted; +∞ claimed where the verifier's value is finite → violated`` () =
     let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 4, Width = 4, Samples = 8, Dim = 4, Eta = 100.0, Iterations = 10, Seed = 0L)
