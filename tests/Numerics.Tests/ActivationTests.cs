@@ -571,5 +571,17 @@ public class ActivationTests
         foreach (var n in new[] { "gelu", "tanh", "softplus", "relu", "identity" }) Assert.Contains(n, ex.Message);
         Assert.Throws<ArgumentException>(() => Activations.Parse(""));
         Assert.Throws<ArgumentNullException>(() => Activations.Parse(null!));
+        Assert.DoesNotContain("approximation", ex.Message);
+    }
+
+    [Fact(DisplayName = "Activations.Parse: 'gelu_tanh', 'gelu-tanh' (PyTorch's approximate='tanh') → error saying gelu is the exact, erf-based GELU and the tanh approximation is not supported")]
+    public void Parse_names_the_exact_gelu_for_its_tanh_approximation()
+    {
+        foreach (var name in new[] { "gelu_tanh", "gelu-tanh", "GELU(approximate='tanh')" })
+        {
+            var ex = Assert.Throws<ArgumentException>(() => Activations.Parse(name));
+            Assert.Contains("erf-based", ex.Message);
+            Assert.Contains("tanh approximation is not supported", ex.Message);
+        }
     }
 }

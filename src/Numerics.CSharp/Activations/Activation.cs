@@ -60,8 +60,12 @@ public static class Activations
                 return (ActivationKind)i;
             }
         }
+        // the names a PyTorch user writes for the tanh approximation of GELU: say that `gelu` is the exact one
+        string hint = name.Contains("gelu", StringComparison.OrdinalIgnoreCase)
+            ? " 'gelu' is the exact, erf-based GELU (PyTorch's approximate='none'); the tanh approximation is not supported."
+            : "";
         throw new ArgumentException(
-            $"Unknown activation '{name}'. Valid names: {string.Join(", ", Names)}.", nameof(name));
+            $"Unknown activation '{name}'. Valid names: {string.Join(", ", Names)}.{hint}", nameof(name));
     }
 
     /// <summary>Lower-case name of the activation ("gelu", "tanh", "softplus", "relu", "identity").</summary>
