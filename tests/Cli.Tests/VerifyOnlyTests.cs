@@ -59,7 +59,7 @@ public sealed class VerifyOnlyTests : IDisposable
         }
     }
 
-    [Fact(DisplayName = "verify: run.json says clipped-gd without clip_radius → refused, exit 2, naming the missing radius; a radius with plain gd → a note that it is not used")]
+    [Fact(DisplayName = "verify: run.json says clipped-gd without clip_radius → refused, exit 2, naming the missing radius; a radius with plain gd → a note that it is not used; 'clipped_gd' → a note naming clipped-gd")]
     public void ClippedWithoutRadiusIsRefused()
     {
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Train).Code);
@@ -75,6 +75,11 @@ public sealed class VerifyOnlyTests : IDisposable
         File.WriteAllText(json, meta.ToJsonString());
         r = Cli.Run(_s.Dir, "verify", "run", "--only", "I.loss");
         Assert.True(r.Code == ExitCodes.Done && (r.Out + r.Err).Contains("the radius is not used"), r.ToString());
+        // a known optimizer spelt with '_' ("clipped_gd"): read as another optimizer, with a note naming the one meant
+        meta["optimizer"] = "clipped_gd";
+        File.WriteAllText(json, meta.ToJsonString());
+        r = Cli.Run(_s.Dir, "verify", "run", "--only", "I.loss");
+        Assert.True(r.Code == ExitCodes.Done && r.Err.Contains("did you mean \"clipped-gd\"?"), r.ToString());
     }
 
     [Fact(DisplayName = "verify --only '*' (every result) → the whole verification: verdicts.json without a selection, the whole verify's rows; one result → \"1 result\"")]

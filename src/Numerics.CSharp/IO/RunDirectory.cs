@@ -376,6 +376,12 @@ public static class RunDirectory
             // the columns run.json lists are claims about the files: each must be there (a trace that is a file, or a listed
             // column without its .npy, is a run.json that disagrees with the directory)
             var readNotes = new List<string>();
+            // an optimizer name that is a known one spelt with '_' or ' ' for '-' ("clipped_gd"): a note naming it, since the
+            // run is then read as an optimizer the results do not cover (a PyTorch user's typo read "not plain gradient descent"
+            // without a word, and its clip_radius unused)
+            if (!KnownOptimizers.Contains(meta.Optimizer)
+                && KnownOptimizers.FirstOrDefault(k => string.Equals(k, meta.Optimizer.Replace('_', '-').Replace(' ', '-'), StringComparison.OrdinalIgnoreCase)) is { } meant)
+                readNotes.Add($"{P("run.json")}: \"optimizer\" is \"{meta.Optimizer}\", not one the verifier replays: did you mean \"{meant}\"? (read as another optimizer: the results about gradient descent and flow say they do not cover it)");
             if (meta.ClipRadius is double cr && meta.Optimizer is "gd" or "gf")
                 readNotes.Add($"{P("run.json")}: \"clip_radius\" is {cr.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} but \"optimizer\" is \"{meta.Optimizer}\", which does not clip: the radius is not used (say \"clipped-{meta.Optimizer}\" if the run was clipped)");
             if (meta.Trace is { Count: > 0 } listed)
