@@ -505,6 +505,34 @@ let ``run format: the documented exporter's files (init string, mean-over-entrie
     Assert.Equal("holds", verdict rows "E.replay")
     assertMainResultHolds rows
 
+/// The same exporter with a trace loss column written per-sample beside its mean-over-entries losses.npy (a PyTorch user's
+/// logger): I.trace is violated, and its note says the claimed loss is d_out times the reference and what convention the
+/// column seems to follow (the message read "trace loss 18.6 vs losses 6.2" while the file held 6.2); the faithful column
+/// gets only the note on how it is read.
+[<Fact>]
+let ``I.trace: a per-sample trace loss column beside mean-over-entries losses → violated, a note naming the convention the column seems to follow; the mean-over-entries column → holds`` () =
+    let p = produce f64 GD 10 L false eta N snaps
+    let pm = { p with Losses = p.Losses |> Array.map (fun l -> l / float p.D) }
+    let lr = eta * float L * float p.D
+    let json = sprintf """{"activation": "tanh", "learning_rate": %.17g, "loss": "mean-over-entries", "init": "tied", "trace": ["loss", "smooth_z"]}""" lr
+    // smooth_z at each snapshot's iterate from its weights (I.trace reads it there), the latest snapshot's value in between
+    let md = p.M * p.D
+    let increment s =
+        Seq.max (seq { for k in 0 .. L - 2 ->
+                         sqrt (Seq.sum (seq { for e in 0 .. md - 1 -> (p.W.[s].[(k + 1) * md + e] - p.W.[s].[k * md + e]) ** 2.0 + (p.V.[s].[(k + 1) * md + e] - p.V.[s].[k * md + e]) ** 2.0 })) })
+    let smooth = Array.init (N + 1) (fun j -> increment (snaps |> Array.findIndexBack (fun t -> t <= j)))
+    let withTrace (column: float[]) (dir: string) =
+        Directory.CreateDirectory(Path.Combine(dir, "trace")) |> ignore
+        ResOdeProofs.Numerics.IO.Npy.Write(Path.Combine(dir, "trace", "loss.npy"), ReadOnlySpan<float>(column), column.Length)
+        ResOdeProofs.Numerics.IO.Npy.Write(Path.Combine(dir, "trace", "smooth_z.npy"), ReadOnlySpan<float>(smooth), smooth.Length)
+    let note = "the trace's loss column seems to hold per-sample losses"
+    let faithful = verdicts (write pm false json (withTrace pm.Losses))
+    Assert.Equal("holds", verdict faithful "I.trace")
+    let perSample = verdicts (write pm false json (withTrace p.Losses))
+    Assert.Equal("VIOLATED", verdict perSample "I.trace")
+    Assert.Contains(perSample.["I.trace"].Notes, fun n -> n.Contains note)
+    Assert.DoesNotContain(faithful.["I.trace"].Notes, fun n -> n.Contains note)
+
 // ---------------------------------------------------------------- a chaotic run
 
 /// The spacing verify asks for, read from E.replay's hypothesis ("snapshots every J iterations or fewer").

@@ -301,6 +301,10 @@ let private mlpReplayed (run: Run) : Result<Replayed, string> =
                 (if unbounded.Count = 0 then []
                  else [ sprintf "%d claim(s) not compared: no finite allowance (pl_ratio where the loss' relative rounding is ≥ 1/2, a loss at the precision's floor, or where the loss is exactly 0 and the ratio 0/0), first %s" unbounded.Count unbounded.[0] ])
                 @
+                (match run.ClaimedTrace "loss" with
+                 | Some c -> RunIntegrity.lossConventionNotes run c (e.Replay.Losses())
+                 | None -> [])
+                @
                 (if loose.Count = 0 then []
                  else
                     let worst, at = loose |> Seq.maxBy fst

@@ -256,6 +256,26 @@ let update : Result<Run> =
                                 When = sprintf "iterations %d → %d" run.Steps.[s] run.Steps.[s + 1] } ]
             evaluation 0.0 checks (toleranceConstants toleranceAt run) [] }
 
+/// Notes for a row that compares the trace's loss column with a reference loss: a column read in run.json's
+/// "mean-over-entries" convention is shown per-sample (the file's values × d_out), and a claimed column that is d_out (or
+/// 1/d_out) times the reference at every compared iterate is named as another convention than run.json's (a PyTorch user's
+/// per-sample trace beside an MSELoss losses.npy read "claimed loss 18.60 vs verified 6.20", the file holding 6.20).
+let lossConventionNotes (run: Run) (claimed: float[]) (reference: float[]) : string list =
+    let dOut = float run.Data.Data.OutputDim
+    let mean = run.Data.Meta.Loss = "mean-over-entries" || run.Data.Meta.Loss = "mean"
+    let ratios =
+        Seq.zip claimed reference
+        |> Seq.filter (fun (c, r) -> Double.IsFinite c && Double.IsFinite r && c <> 0.0 && r <> 0.0)
+        |> Seq.map (fun (c, r) -> c / r) |> Seq.truncate 16 |> List.ofSeq
+    // as a ratio of two losses of the run's precision each stored once: within 8u of d_out
+    let near x = not ratios.IsEmpty && ratios |> List.forall (fun q -> abs (q - x) <= 8.0 * Rounding.unitRoundoff run * x)
+    [ if mean then
+        sprintf "the trace's loss column is read in run.json's convention \"%s\" and shown per-sample (the file's values × d_out = %g)" run.Data.Meta.Loss dOut
+      if dOut > 1.0 && near dOut then
+        sprintf "the claimed loss is d_out = %g times the reference at every compared iterate: the trace's loss column seems to hold %s losses while run.json's \"loss\" says %s" dOut (if mean then "per-sample" else "d_out times per-sample") (if mean then "mean-over-entries" else "per-sample")
+      elif dOut > 1.0 && near (1.0 / dOut) then
+        sprintf "the claimed loss is 1/d_out = 1/%g of the reference at every compared iterate: the trace's loss column seems to hold mean-over-entries losses while run.json's \"loss\" says %s" dOut (if mean then "mean-over-entries (read twice?)" else "per-sample") ]
+
 /// (I.trace) the trace's loss column equals the losses exactly, and smooth_z at each snapshot equals
 /// max_k‖Z_{k+1} − Z_k‖_F recomputed from the snapshot's weights (within the rounding of that norm on both sides).
 let traceConsistency : Result<Run> =
@@ -313,7 +333,7 @@ let traceConsistency : Result<Run> =
                             yield { Measured = abs (sz.[j] - di); Bound = within0 + run.TraceStorageRoundoff "smooth_z" * (di + within0)
                                     Where = sprintf "smooth_z %.17g vs recomputed %.17g" sz.[j] di; When = sprintf "snapshot %d (iteration %d)" s j }
                 }
-            evaluation 0.0 checks [ "rho", Rounding.incrementRelative run; "unit roundoff", u ] [] }
+            evaluation 0.0 checks [ "rho", Rounding.incrementRelative run; "unit roundoff", u ] (lossConventionNotes run tl run.Losses) }
 
 /// Every integrity check, for a registry.
 let all : Result<Run> list = [ snapshotLoss; update; traceConsistency ]
