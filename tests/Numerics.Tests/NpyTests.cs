@@ -527,6 +527,17 @@ public sealed class NpyTests : IDisposable
         Assert.Contains("astype(np.float64)", msg);
     }
 
+    [Fact(DisplayName = "Npy.ReadInt64 (integers only, e.g. steps.npy): an int16 file → error listing the integer dtypes it may have, not float64 or float32")]
+    public void Error_UnsupportedDType_IntegersOnly()
+    {
+        var p = Put("steps.npy", NpyTestUtil.Build("{'descr': '<i2', 'fortran_order': False, 'shape': (1,), }\n", new byte[16]));
+        var msg = Assert.Throws<NpyFormatException>(() => Npy.ReadInt64(p, out _, integerDTypeOnly: true)).Message;
+        Assert.Contains("'<i2'", msg);
+        Assert.Contains("'<i8' (int64)", msg);
+        Assert.DoesNotContain("'<f8'", msg);
+        Assert.DoesNotContain("'<f4'", msg);
+    }
+
     [Fact(DisplayName = "Npy.Read: structured dtype → error")]
     public void Error_StructuredDType()
     {

@@ -72,6 +72,7 @@ public static class Npy
     private const int ChunkBytes = 1 << 20;
 
     private const string SupportedDTypes = "'<f8' (float64), '<f4' (float32), '<i8' (int64), '<i4' (int32), '|u1' (uint8), '|i1' (int8)";
+    private const string SupportedIntegerDTypes = "'<i8' (int64), '<i4' (int32), '|u1' (uint8), '|i1' (int8)";
 
     private enum Kind { F8, F4, I8, I4, U1, I1 }
 
@@ -203,7 +204,15 @@ public static class Npy
     {
         ArgumentNullException.ThrowIfNull(path);
         using var fs = OpenForRead(path);
-        var h = ReadHeader(fs, path);
+        Header h;
+        // a file that must hold integers lists the integer dtypes it may have, not the floating ones it may not (a user's
+        // int16 steps.npy was told that '<f8' and '<f4' are supported)
+        try { h = ReadHeader(fs, path); }
+        catch (NpyFormatException e) when (integerDTypeOnly && e.Message.Contains(SupportedDTypes, StringComparison.Ordinal))
+        {
+            throw new NpyFormatException(e.Message.Replace(SupportedDTypes, SupportedIntegerDTypes + " (this file must hold integers)")
+                .Replace("astype(np.float64)", "astype(np.int64)"), path);
+        }
         if (integerDTypeOnly && h.Kind is Kind.F8 or Kind.F4)
             throw new NpyFormatException(
                 $"'{path}': dtype {h.DType} is a floating-point type, but this file must hold integers. " +
