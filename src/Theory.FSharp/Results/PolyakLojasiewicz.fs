@@ -304,10 +304,17 @@ let pathOf (supply: Supply) (run: Run) : Path =
         Array.init n (fun j ->
             let g2 = g.[j] * g.[j]
             if g2 = 0.0 then 0.0 else 2.0 * L * (loss.[j + 1] - loss.[j] + eta * g2 / L) / (eta * eta * g2))
+    // β̂_j = 2L·R_j/(η²g_j²), R_j = ℓ_{j+1} − ℓ_j + ηg_j²/L: the two losses within ρ of themselves, ηg²/L within 2ρ (a
+    // squared norm), the two additions within γ₂ of their terms' sum; where the limit ηβ̂_j ≈ 1 is near, ℓ_{j+1} ≤ ℓ_j and
+    // ηg²/L ≤ 2ℓ_j (ℓ_{j+1} ≥ 0), so |δR_j| ≤ (6ρ + 4γ₂)ℓ_j; and the denominator's 2ρ with the quotient's and products'
+    // γ₄ act on β̂_j itself (a referee: the former 4Lρℓ_j/(η²g²) left out ηg²/L's error, the additions and the denominator)
+    let g2u = Rounding.gamma64 2
+    let g4u = Rounding.gamma64 4
     let betaErr =
         Array.init n (fun j ->
             let g2 = g.[j] * g.[j]
-            if g2 = 0.0 then 0.0 else 4.0 * L * rel * loss.[j] / (eta * eta * g2))
+            if g2 = 0.0 then 0.0
+            else 2.0 * L * (6.0 * rel + 4.0 * g2u) * loss.[j] / (eta * eta * g2) + (2.0 * rel + g4u) * abs (2.0 * L * (loss.[j + 1] - loss.[j] + eta * g2 / L) / (eta * eta * g2)))
     { N = n; Eps = eps; Recorded = run.Losses |> Array.map (fun l -> l - lossPerp)
       R = r; Grad = g; Beta = beta; BetaError = betaErr }
 
@@ -536,10 +543,11 @@ let statedOver (supply: Supply) : Statements =
           Conclusion =
             fun run ->
                 let ic = supply.Init run
-                let rate = descentFactor * plFraction * ic.Mu0
+                let c = descentFactor
+                let rate = c * plFraction * ic.Mu0
                 let e, observed = decay supply run rate
                 { e with
-                    Constants = initConstantList ic @ [ "c", descentFactor; "f", plFraction; "predicted_rate", rate; "observed_rate", observed; fittedRateName, fittedRateFor supply run ]
+                    Constants = initConstantList ic @ [ "c", c; "f", plFraction; "predicted_rate", rate; "observed_rate", observed; fittedRateName, fittedRateFor supply run ]
                     Notes = [ sprintf "predicted rate c·f·μ₀ = %.4g, observed rate −ln(ε_N/ε_0)/t_N = %.4g (%.3gx faster)" rate observed (observed / rate) ] } }
 
     /// C.pathLength (iii): Σ_{i<j} ‖Z^{i+1} − Z^i‖ = Σ_{i<j} η‖G^i‖ ≤ (2/c)√(L/(f μ₀)) (√ε_0 − √ε_j) ≤ 8 √(L ε(0)/μ₀).
@@ -561,7 +569,8 @@ let statedOver (supply: Supply) : Statements =
                 let p = path run
                 let eta = run.Setting.Eta
                 let L = float run.Setting.Depth
-                let k = (2.0 / descentFactor) * sqrt (L / (plFraction * ic.Mu0))
+                let c = descentFactor
+                let k = (2.0 / c) * sqrt (L / (plFraction * ic.Mu0))
                 // the bound from the recorded losses (ε_0 from the verifier's column, ε_j from losses.npy); the measured path from
                 // the verifier's gradient norms at every iterate (`path`: the replay's columns, never the producer's trace), and the displacement ‖Z(t_s) − Z(0)‖_F (≤ the path) from the snapshot weights
                 // the recorded ε_j lowered by how far it may lie above the verifier's (E.replay's allowance): the bound
@@ -585,7 +594,7 @@ let statedOver (supply: Supply) : Statements =
                 let ballBound = 8.0 * sqrt (L * p.Eps.[0] / ic.Mu0)
                 let e = Comparison.evaluation 0.0 checks [] []
                 { e with
-                    Constants = initConstantList ic @ [ "c", descentFactor; "f", plFraction; "path_length", total; "ball_radius", ballBound ]
+                    Constants = initConstantList ic @ [ "c", c; "f", plFraction; "path_length", total; "ball_radius", ballBound ]
                     Notes = [ sprintf "path length %.4g ≤ partial-sum bound %.4g ≤ 8√(Lε₀/μ₀) = %.4g" total (bound p.N) ballBound ] } }
 
     /// C.runRate (iv): the same decay with the PL constant and the curvature re-evaluated on the run:
