@@ -137,6 +137,14 @@ let lipschitzHypothesisReadsSnapshotZero () =
     Assert.False(met, why)
     Assert.Contains("snapshot 0 measures", why)
 
+[<Fact(DisplayName = "E.replay: a block run → a note that the row compares the snapshots and E.claims the recorded losses (a referee read the title's 'and losses' as covering them); an MLP run → no such note")>]
+let replaySaysWhoComparesTheLosses () =
+    let _, run = examples () |> List.find (fun (n, _) -> n = "one-layer")
+    let note = "its recorded losses are compared with the replay's by E.claims"
+    Assert.Contains((Result.evaluate ReplayEvidence.replay run).Notes, fun n -> n.Contains note)
+    let mlp = Generators.train (RunSpec(Depth = 4, Width = 4, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 4, Snapshots = 3, Seed = 3L))
+    Assert.DoesNotContain((Result.evaluate ReplayEvidence.replay mlp).Notes, fun n -> n.Contains note)
+
 [<Fact(DisplayName = "E.claims: conv report example, one entry of hidden_max, adjoint_sum_max, smooth_theta, step_max or the losses rewritten by one part in 10⁶ → violated")>]
 let claimsCatchRewrite () =
     let _, run = examples () |> List.find (fun (n, _) -> n = "conv")

@@ -681,6 +681,10 @@ let replay : Result<Run> =
                     Constants = ev.Constants @ [ if growth.Length > 0 then "largest error growth", Comparison.maxKeepNaN growth ]
                     Notes =
                         [ yield! before
+                          // on a block run this row compares the snapshots only (a referee read the title's "and losses" as
+                          // covering them: a changed losses.npy left it holding)
+                          if not run.IsMlp then
+                            "a block run: this row compares the replay's landing on the recorded snapshots; its recorded losses are compared with the replay's by E.claims"
                           yield! diagnosis run e ev
                           if Verdict.isViolated ev.Verdict then
                             "the recorded run is not the declared gradient descent: a modified snapshot or loss, or another optimizer (declare Adam, momentum or mini-batches in run.json \"optimizer\"; the gradient-descent results then say hypothesis not met)"
