@@ -228,6 +228,16 @@ let lastIterate (run: Run) =
     if run.SnapshotCount = 0 then raise (MissingInput "the run holds no snapshot (it diverged before its first recorded weights)")
     max (run.Losses.Length - 1) run.Steps.[run.SnapshotCount - 1]
 
+/// The intervals a run is replayed over, one per snapshot s that iterates follow: (s, its iterate, the next snapshot's
+/// iterate or the run's last). One definition for `tracks`, E.replay's segments and the split rows' landing (three copies
+/// of this loop before).
+let intervals (run: Run) : (int * int * int) list =
+    let last = lastIterate run
+    [ for s in 0 .. run.SnapshotCount - 1 do
+        let a = run.Steps.[s]
+        let b = if s + 1 < run.SnapshotCount then run.Steps.[s + 1] else last
+        if b > a then yield s, a, b ]
+
 /// Both replays of a run: from t = 0 (one replay from snapshot 0) and restarted at every snapshot (one replay per
 /// interval between snapshots, from the recorded parameters).
 type SplitTracks = { FromZero: Stretch option; Segments: Stretch option list }
@@ -240,9 +250,5 @@ let tracks (run: Run) : SplitTracks =
         let last = lastIterate run
         let total = last + 1
         let fromZero = replayStretch run (run.Theta 0) 0 last total
-        let segments =
-            [ for s in 0 .. run.SnapshotCount - 1 do
-                let a = run.Steps.[s]
-                let b = if s + 1 < run.SnapshotCount then run.Steps.[s + 1] else last
-                if b > a then yield replayStretch run (run.Theta s) a b total ]
+        let segments = intervals run |> List.map (fun (s, a, b) -> replayStretch run (run.Theta s) a b total)
         { FromZero = fromZero; Segments = segments })

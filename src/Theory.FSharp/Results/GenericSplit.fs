@@ -71,9 +71,7 @@ let private hypReplayStands : string * (Run -> HypothesisCheck) =
             // recorded snapshots with the bound of the declared descent, which they need not obey; said here, as the MLP's
             // rows say it (a referee read "met" as the verifier vouching for a replay it had just refuted)
             let departs =
-                List.zip [ for s in 0 .. run.SnapshotCount - 1 do
-                             let b = if s + 1 < run.SnapshotCount then run.Steps.[s + 1] else lastIterate run
-                             if b > run.Steps.[s] then yield s ] (tracks run).Segments
+                List.zip (GenericReplay.intervals run |> List.map (fun (s, _, _) -> s)) (tracks run).Segments
                 |> List.filter (fun (s, st) -> match st with Some st -> not (GenericReplay.landsExactly run s st) | None -> true)
                 |> List.map fst
             match departs with
