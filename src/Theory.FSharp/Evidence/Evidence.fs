@@ -84,6 +84,13 @@ let notGradientDescent (run: Run) =
 /// one layer (every layer is the same draw); iid, every layer; smooth, one layer (s = 1/L: each entry
 /// σ·[C₀ + (1/√F)Σ_f (C_f cos 2πfs + D_f sin 2πfs)/f], variance c = 1 + (1/F)Σ_f 1/f², `Initialization.Smooth`).
 /// (part, σ, c, entries); none for a file or an unknown kind.
+/// What a declared Lipschitz constant lip of the initialization allows max_k‖Z_{k+1}(0) − Z_k(0)‖ to be at snapshot 0:
+/// lip/L·(1 + τ) + 4u·max_k‖Z_k(0)‖ (the sampling's and the norms' rounding). One definition for E.init's comparison and the
+/// generic rows' hypothesis "Lipschitz initialization", which reads the label only where the weights obey it.
+let declaredIncrementBound (run: Run) (lip: float) =
+    let _, zmax = zNorms run 0
+    lip / float run.Setting.Depth * (1.0 + tau run) + 4.0 * unit run * zmax
+
 let private declaredScales (run: Run) =
     let init = run.Data.Meta.Init
     let L = run.Setting.Depth
@@ -143,7 +150,7 @@ let init : Result<Run> =
                 [ if meta.Kind = "tied" then
                     yield { Measured = inc; Bound = 4.0 * u * zmax; Where = sprintf "declared 'tied' (equal layers) vs measured max_k‖Z_{k+1}(0) − Z_k(0)‖ = %.6g" inc; When = "snapshot 0" }
                   for (part, lip, incPart) in declaredPartLipschitz run 0 do
-                    yield { Measured = incPart; Bound = lip / L * (1.0 + tau) + 4.0 * u * zmax
+                    yield { Measured = incPart; Bound = declaredIncrementBound run lip
                             Where = sprintf "declared lipschitz_%s = %.6g (max increment ≤ %.6g) vs measured max_k‖%s_{k+1}(0) − %s_k(0)‖ = %.6g" (part.ToLowerInvariant()) lip (lip / L) part part incPart
                             When = "snapshot 0" }
                   // the declared scales (a referee's scale 5 on entries of standard deviation 1, and v_scale 0.3 on V(0) = 0,

@@ -49,9 +49,7 @@ let hypLipschitzInit : string * (Run -> HypothesisCheck) =
             // printing max_k‖Δ_k(0)‖ = 0.2)
             let L = float run.Setting.Depth
             let measured = L * run.DepthIncrement 0
-            let _, zmax = Evidence.zNorms run 0
-            let allowed = lip * (1.0 + Evidence.tau run) + 4.0 * Evidence.unit run * L * zmax
-            if measured <= allowed then Met(sprintf "%s init, Lip(theta0) <= %.6g (snapshot 0: L·max_k‖θ_{k+1}(0) − θ_k(0)‖ = %.6g)" run.Setting.InitKind lip measured)
+            if run.DepthIncrement 0 <= Evidence.declaredIncrementBound run lip then Met(sprintf "%s init, Lip(theta0) <= %.6g (snapshot 0: L·max_k‖θ_{k+1}(0) − θ_k(0)‖ = %.6g)" run.Setting.InitKind lip measured)
             else NotMet(sprintf "%s init declares Lip(theta0) <= %.6g, but snapshot 0 measures L·max_k‖θ_{k+1}(0) − θ_k(0)‖ = %.6g (E.init compares the claim)" run.Setting.InitKind lip measured)
         | Some lip -> Met(sprintf "%s init, Lip(theta0) <= %.6g (no snapshot at iteration 0 to check it against)" run.Setting.InitKind lip)
         | None -> NotMet(sprintf "%s init discretizes no function of depth with a known Lipschitz constant" run.Setting.InitKind)
