@@ -151,6 +151,11 @@ public static class Replay
     /// </summary>
     public static double UnderflowUnit(string precision) => precision == "float32" ? 1.401298464324817e-45 : double.Epsilon;
 
+    /// <summary>What underflow adds to one evaluation of the loss (1/n)Σ_i‖r_i‖² from its residuals: its n·d_out squares and at
+    /// most n·d_out + 1 quotients (a producer may divide every term), (2n·d_out + 1)·η. One definition for the replay's loss
+    /// rounding and I.loss' allowance.</summary>
+    public static double LossEvaluationUnderflow(int n, int dOut, string precision) => (2.0 * n * dOut + 1) * UnderflowUnit(precision);
+
     /// <summary>The absolute parts of a loss evaluation's rounding where its products underflow (<see cref="Underflow"/>).</summary>
     internal readonly record struct UnderflowFloor(double Residual, double Loss);
 
@@ -169,7 +174,7 @@ public static class Replay
         var sh = run.Shape;
         double d = sh.Dim, dOut = run.Data.OutputDim;
         double states = Safety * Math.Sqrt(d) * (run.Data.InputDim + 2 + (double)sh.Depth * (sh.Width + d + 3)) * eta * bNorm;
-        return new UnderflowFloor(states + Math.Sqrt(dOut) * (d + 2) * eta, (2.0 * run.Data.Count * dOut + 1) * eta);
+        return new UnderflowFloor(states + Math.Sqrt(dOut) * (d + 2) * eta, LossEvaluationUnderflow(run.Data.Count, run.Data.OutputDim, precision));
     }
 
     /// <summary>True when the run declares plain or clipped gradient descent (the optimizers the replay reproduces).</summary>

@@ -64,7 +64,7 @@ let lossAllowance (run: Run) (s: int) =
         else forwardToleranceAt run s
     // underflow of each pass' loss evaluation: its n·d_out squares and at most n·d_out + 1 quotients (a producer may divide
     // every term), (2n·d_out + 1)·η a pass (`underflowUnit`: a float32 MSE of residuals near 10⁻²⁵ is 0)
-    let underflow = 2.0 * (2.0 * float run.Setting.Samples * float run.Data.Data.OutputDim + 1.0) * underflowUnit run
+    let underflow = 2.0 * ResOdeProofs.Numerics.Verification.Replay.LossEvaluationUnderflow(run.Setting.Samples, run.Data.Data.OutputDim, run.Data.Meta.Precision)
     first * abs lw.Loss + 2.0 * sqrt (abs lw.Loss) * delta + delta * delta + underflow
 
 /// The constants of a row compared within a per-snapshot τ: the largest τ_s, the largest amplification Ā_s (and how
