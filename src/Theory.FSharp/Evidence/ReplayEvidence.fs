@@ -351,6 +351,12 @@ let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * Ge
     let gradientColumns = set [ "grad_norm"; "pl_ratio"; "grad_max"; "step_max" ]
     let notCompared = Collections.Generic.SortedSet<string>()
     let bNorm = run.Setting.ReadoutNorm
+    // another producer's loss c against the recomputed r at states of largest norm hMax: γ_N(|c| + |r|) and two evaluations'
+    // rounding with the outputs' absolute error δ = γ·‖B‖₂·hMax (I.loss' form): 2(2√r·δ + δ²) (a float32 loss near its
+    // rounding floor was VIOLATED against γ(|c| + |r|) alone); one definition for the interval's iterates and the last snapshot
+    let foreignLossAllowance (c: float) (r: float) (hMax: float) =
+        let delta = gamma * bNorm * hMax
+        gamma * (abs c + abs r) + 2.0 * (2.0 * sqrt (abs r) * delta + delta * delta)
     let checks =
         [ for (s, st) in segs do
             let full = landsExactly run s st && (s = 0 || (match byIndex.TryFind(s - 1) with Some p -> landsExactly run (s - 1) p | None -> false))
@@ -370,15 +376,11 @@ let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * Ge
                         let exactly = ownRun && full && name <> "step_max"
                         // a column or losses.npy stored as float32 moved by up to r of itself (read from the recomputed r)
                         let stored = if name.StartsWith "loss (" then run.LossesStorageRoundoff else run.TraceStorageRoundoff name
-                        // a loss of another producer: two evaluations' rounding with the outputs' absolute error
-                        // δ = γ·‖B‖₂·max‖h‖ (I.loss' form, `SnapshotLoss` of the blocks): 2(2√ℓ·δ + δ²) beside the relative
-                        // part (a float32 loss near its rounding floor was VIOLATED against γ(|c| + |r|) alone)
-                        let lossAbs =
-                            if ownRun || not (name.StartsWith "loss") then 0.0
-                            else
-                                let delta = gamma * bNorm * hidden.[j]
-                                2.0 * (2.0 * sqrt (abs r) * delta + delta * delta)
-                        let allowed = if exactly then 0.0 else gamma * (abs c + abs r) + lossAbs
+                        // a loss of another producer: `foreignLossAllowance`; any other column γ_N(|c| + |r|)
+                        let allowed =
+                            if exactly then 0.0
+                            elif ownRun || not (name.StartsWith "loss") then gamma * (abs c + abs r)
+                            else foreignLossAllowance c r hidden.[j]
                         yield { Measured = diff; Bound = (if stored = 0.0 then allowed else allowed + stored * (abs r + allowed))
                                 Where = sprintf "recorded %s %.17g vs recomputed %.17g" name c r
                                 When = sprintf "iteration %d (replayed from snapshot %d)" j s } ]
@@ -395,8 +397,7 @@ let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * Ge
                 let mutable hMax = 0.0
                 for o in 0 .. d .. pass.States.Length - d do hMax <- max hMax (Linalg.frobenius pass.States o d)
                 let c, r = run.Losses.[j], pass.Loss
-                let delta = gamma * bNorm * hMax
-                let allowed = gamma * (abs c + abs r) + 2.0 * (2.0 * sqrt (abs r) * delta + delta * delta)
+                let allowed = foreignLossAllowance c r hMax
                 let stored = run.LossesStorageRoundoff
                 yield { Measured = (if Double.IsNaN c || Double.IsNaN r then infinity else abs (c - r))
                         Bound = (if stored = 0.0 then allowed else allowed + stored * (abs r + allowed))
@@ -424,12 +425,7 @@ let private blockReplayed (run: Run) : Result<Replayed, string> =
     | block ->
         let tracks = GenericReplay.tracks run
         let P, L = run.ParameterCount, run.Setting.Depth
-        let last = GenericReplay.lastIterate run
-        let stretches =
-            [ for s in 0 .. run.SnapshotCount - 1 do
-                let a = run.Steps.[s]
-                let b = if s + 1 < run.SnapshotCount then run.Steps.[s + 1] else last
-                if b > a then yield s, a, b ]
+        let stretches = GenericReplay.intervals run
         let segments =
             List.map2 (fun (s, a, b) (st: GenericReplay.Stretch option) ->
                 let landing =
