@@ -6,7 +6,6 @@ namespace ResOdeProofs.Numerics.Ode;
 /// <summary>Right-hand side of y' = f(t, y): writes f(t, y) into dydt (same length as y).</summary>
 public delegate void OdeRhs(double t, ReadOnlySpan<double> y, Span<double> dydt);
 
-/// <summary>The result of an integration: the final state, the states at the requested output times, and the cost.</summary>
 /// <summary>The accepted and rejected steps and the field evaluations an integration had made when it reached its latest
 /// output (`OdeSolver.Integrate`'s countsAtOutput): what a run stopped there took.</summary>
 public sealed class OdeCounts
@@ -16,6 +15,7 @@ public sealed class OdeCounts
     public int Evaluations { get; set; }
 }
 
+/// <summary>The result of an integration: the final state, the states at the requested output times, and the cost.</summary>
 public sealed class OdeSolution
 {
     /// <summary>y(t1).</summary>
