@@ -168,18 +168,45 @@ let private cancellingGradientRun () =
     Run(RunDirectory.InMemory(r, "cancelling gradient"))
 
 [<Fact>]
-let ``I.update: a faithful float32 step where the samples' gradients cancel (G_V ≈ 2e-7, terms ≈ 50) → holds, the allowance relative to the samples' terms; a layer moved by twice it → violated`` () =
+let ``I.update: a faithful float32 step where the samples' gradients cancel (G_V ≈ 2e-7, terms ≈ 50) → not violated, the allowance relative to the samples' terms and at least the step itself (hypothesis not met: a missing step would hold); a layer moved by twice it → violated`` () =
     let run = cancellingGradientRun ()
     let lw = run.Layerwise 0
     let gv = lw.GV |> Array.map Linalg.norm
     Assert.True(gv |> Array.forall (fun g -> g < 1e-5), sprintf "G_V %A: the gradients do not cancel here" gv)
     let e = Result.evaluate RunIntegrity.update run
-    Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
+    // the engine's step is its float32 rounding (its G_V twenty times the reference's): every layer's allowance is at least
+    // the step, so the comparisons cannot tell it from no step, and the row says so instead of "holds"
+    Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%A" e.Verdict)
+    Assert.Contains("the allowance is at least the step", sprintf "%A" e.Verdict)
     // the former allowance, τ^∇·η‖G_k‖ + 4u(‖Z‖ + η‖G‖), was below what the engine's step differs by on layer 1's V
     let scales, _ = RunIntegrity.gradientScales run 0
     Assert.True(scales.[0] > 1e5 * gv.[0], sprintf "M_1 = %g against ‖G_V‖ = %g" scales.[0] gv.[0])
     // a layer of snapshot 1 moved by twice its allowance → violated
     Assert.True(Verdict.isViolated (Result.evaluate RunIntegrity.update (withSnapshot1Moved run false (4.0 * (e.Series |> List.maxBy (fun p -> p.Bound)).Bound))).Verdict)
+
+/// The run with snapshot s + 1's weights replaced by snapshot s's: the update between them left out.
+let private withoutStep (run: Run) (s: int) =
+    let d = run.Data
+    let stale (z: float[][]) = z |> Array.mapi (fun i x -> if i = s + 1 then Array.copy z.[s] else x)
+    Run(RunData(Directory = d.Directory + " (no step)", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation,
+                Eta = d.Eta, Steps = d.Steps, W = stale d.W, V = stale d.V, Losses = d.Losses,
+                Trace = d.Trace, LossesStorageRoundoff = d.LossesStorageRoundoff))
+
+[<Fact>]
+let ``I.update: float32 run at trained weights (L = 16, 1 000 iterations, the Jacobian products not certifiable) → hypothesis not met, its allowance above every step; the weights left unchanged → not holds; the same run in float64 without the step → violated`` () =
+    let spec32 = RunSpec(Depth = 16, Width = 32, Samples = 16, Dim = 8, Eta = 0.02, Iterations = 1000, SnapshotSteps = [| 0; 999; 1000 |], Float32 = true, Seed = 0L)
+    let run = train spec32
+    let e = Result.evaluate RunIntegrity.update run
+    // τ^∇ ≫ 1 here: every comparison's allowance is at least its step, so it held at ≈ 10¹⁹× and held as well with no step
+    Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%A" e.Verdict)
+    Assert.True(e.Series |> List.forall (fun p -> p.Bound > 0.0), "the comparisons are kept in the series")
+    Assert.False(Verdict.isHolds (Result.evaluate RunIntegrity.update (withoutStep run 1)).Verdict, "a missing step read as one gradient step")
+    // float64: the allowance is far below the step, the faithful pair holds and the missing step is rejected
+    let run64 = train (RunSpec(Depth = 16, Width = 32, Samples = 16, Dim = 8, Eta = 0.02, Iterations = 1000, SnapshotSteps = [| 0; 999; 1000 |], Seed = 0L))
+    let e64 = Result.evaluate RunIntegrity.update run64
+    Assert.True(Verdict.isHolds e64.Verdict, sprintf "%A" e64.Verdict)
+    Assert.Empty(e64.Notes)
+    Assert.True(Verdict.isViolated (Result.evaluate RunIntegrity.update (withoutStep run64 1)).Verdict)
 
 /// A faithful float32 step of this engine whose second layer's Jacobian cancels the adjoint along a direction the forward
 /// states never take (a referee's example): L = 2, m = d = 2, identity σ, n = 1, W_1 = 0, V_1 = [[0.7, −0.3], [0.4, 0.9]],
