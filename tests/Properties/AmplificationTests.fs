@@ -104,7 +104,7 @@ let ``I.loss: A ≈ 10⁵, faithful run → holds within half the allowance; a l
         | v -> failwithf "snapshot %d: expected violated, got %A" s v
 
 [<Fact>]
-let ``I.*: float32 run with A ≈ 10⁵, the derived float32 τ (no 1e-4 floor) → hold; a loss off by twice I.loss' allowance → violated`` () =
+let ``I.*: float32 run with A ≈ 10⁵, the derived float32 τ (no 1e-4 floor) → none violated (I.update: hypothesis not met, its allowance at least the step); a loss off by twice I.loss' allowance → violated`` () =
     let run = train (spec true)
     let st = run.Setting
     let u32 = Math.Pow(2.0, -24.0)
@@ -116,7 +116,11 @@ let ``I.*: float32 run with A ≈ 10⁵, the derived float32 τ (no 1e-4 floor) 
         Assert.True(abs (Rounding.forwardToleranceAt run s - expected) <= 1e-12 * expected, sprintf "τ_s = %g, expected %g" (Rounding.forwardToleranceAt run s) expected)
     for r in RunIntegrity.all do
         let v = (Result.evaluate r run).Verdict
-        Assert.True(Verdict.isHolds v, sprintf "%s: %A" r.Id v)
+        // the gradients' τ^∇ (the forward count raised by the backward pass' sensitivity) is above 1 at Ā ≈ 10⁵ in float32:
+        // I.update's allowance is above every step, so the weights left unchanged would hold as well, and the row says
+        // "hypothesis not met" rather than "holds"
+        if r.Id = "I.update" then Assert.True(Verdict.isHypothesisNotMet v && (sprintf "%A" v).Contains "the allowance is at least the step", sprintf "%s: %A" r.Id v)
+        else Assert.True(Verdict.isHolds v, sprintf "%s: %A" r.Id v)
     let s = run.SnapshotCount - 1
     let l = (run.Layerwise s).Loss
     match iLoss (withLoss (spec true) s (l + 2.0 * RunIntegrity.lossAllowance run s)) with
