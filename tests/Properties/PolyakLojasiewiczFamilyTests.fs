@@ -189,18 +189,23 @@ let private withLosses (what: string) (losses: float[]) (d: RunData) =
                 Trace = System.Collections.Generic.Dictionary<string, float[]>(), LossesStorageRoundoff = d.LossesStorageRoundoff))
 
 [<Fact>]
-let ``C.gdDecay, C.runRate, C.pathLength: a foreign float32 run at its loss' rounding floor (targets 2⁻¹⁰ from inputs of 16, η = 1e-8) → holds with E.replay's loss allowance; a recorded loss past the comparison's bound by its distance to the verifier's column → violated`` () =
+let ``C.gdDecay, C.runRate, C.pathLength: a foreign float32 run at its loss' rounding floor (targets 2⁻¹⁰ from inputs of 16, η = 1e-8) → C.runRate holds with E.replay's loss allowance, the descent condition cannot be established (C.gdDecay, C.pathLength not met); a recorded loss past C.runRate's bound by its distance to the verifier's column → violated`` () =
     let d = floorRun 1e-8 40
     let run = withLosses "as recorded" d.Losses d
     Assert.True(Verdict.isHolds (eval (Registry.singleRun |> List.find (fun r -> r.Id = "E.replay")) run).Verdict, "E.replay")
-    for id in [ "C.gdDecay"; "C.runRate"; "C.pathLength" ] do
+    // at the floor the losses' differences are rounding: η·β̂_j's allowance reaches past 1, so the condition η·β_j ≤ 1 the
+    // bounds take c = 1/2 from can be neither established nor refuted (until 2026-12-06 "not refuted" was met)
+    for id in [ "C.gdDecay"; "C.pathLength" ] do
         let r = PolyakLojasiewicz.all |> List.find (fun r -> r.Id = id)
-        let e = eval r run
-        Assert.True(Verdict.isHolds e.Verdict, sprintf "%s: %A %A" id e.Verdict e.Notes)
-    // the decay rows: the recorded loss at iterate 20 moved past its comparison's bound by the bound's distance to the
+        match (eval r run).Verdict with
+        | HypothesisNotMet l -> Assert.Contains(l, fun (n, why) -> n = "descent condition η·β̂_j ≤ 1" && why.StartsWith "cannot be established")
+        | v -> failwithf "%s: expected the descent condition not established, got %A" id v
+    let e = eval (PolyakLojasiewicz.all |> List.find (fun r -> r.Id = "C.runRate")) run
+    Assert.True(Verdict.isHolds e.Verdict, sprintf "C.runRate: %A %A" e.Verdict e.Notes)
+    // the decay row: the recorded loss at iterate 20 moved past its comparison's bound by the bound's distance to the
     // verifier's column (at least the allowance, since the column lies below the bound) → violated; C.pathLength's
     // corruption is a displacement beyond its bound (EveryCheckCanFail and the C tests above)
-    for id in [ "C.gdDecay"; "C.runRate" ] do
+    for id in [ "C.runRate" ] do
         let r = PolyakLojasiewicz.all |> List.find (fun r -> r.Id = id)
         let e = eval r run
         let p = e.Series |> List.find (fun p -> p.When.StartsWith "iteration 20 ")

@@ -225,3 +225,21 @@ let ``C.mu0: m < n → per-layer λ_min mean 0, each Gram's computed spectrum at
         let g = phi.TransposeThisAndMultiply phi
         let lmin = g.Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric).EigenValues |> Seq.map (fun z -> z.Real) |> Seq.min
         Xunit.Assert.True(abs lmin <= 6.0 * 6.0 * 1.1102230246251565e-16 * g.Trace(), sprintf "layer %d: λ_min = %g, tr = %g" (k + 1) lmin (g.Trace()))
+
+[<Xunit.Fact>]
+let ``C.gdDecay: descent condition within its rounding allowance of 1 → hypothesis not met, cannot be established; well below → met; beyond it by more → refuted`` () =
+    let eta = 0.01
+    let noSnapshot (_: int) : int option = None
+    let check (beta: float[]) (err: float[]) = PolyakLojasiewicz.descentCondition eta beta.Length beta err noSnapshot
+    // η·β̂ = 0.999 with η·e = 0.002: the exact η·β may be 1.001 (not established) or 0.997 (not refuted); "not refuted" was met
+    match check [| 50.0; 99.9 |] [| 0.01; 0.2 |] with
+    | NotMet why -> Xunit.Assert.StartsWith("cannot be established", why)
+    | Met v -> failwithf "met within the allowance: %s" v
+    // the same steps with an allowance that keeps them below the limit → met
+    match check [| 50.0; 99.9 |] [| 0.01; 0.05 |] with
+    | Met _ -> ()
+    | NotMet why -> failwithf "not met: %s" why
+    // η(β̂ − e) > 1: refuted, said as beyond the limit
+    match check [| 50.0; 101.0 |] [| 0.01; 0.05 |] with
+    | NotMet why -> Xunit.Assert.Contains("beyond the descent-lemma limit", why)
+    | Met v -> failwithf "met beyond the limit: %s" v
