@@ -238,6 +238,25 @@ let ``C.plAlongRun: a one-layer block run at identity whose replayed PL ratio dr
     // r̃(0) is untouched: C.mu0 still holds
     Assert.True(Verdict.isHolds (Result.evaluate (blockRow "C.mu0") run).Verdict)
 
+[<Fact>]
+let ``C.plAlongRun: a one-layer block run whose replayed PL ratio is μ₀/4 to the last bits at one iterate → cannot be established (not observed as held), C.gdDecay's PL hypothesis not met; a tenth above → holds`` () =
+    let j = 30
+    // r̃_j = μ₀/4 up to the corruption's own rounding: its allowance e_j straddles the limit (before 2026-12-06 the row
+    // held, subtracting e_j and μ₀'s own error, while the decay rows took f = 1/4 exactly)
+    let _, run = blockWithPlAt j 0.25
+    let e = Result.evaluate (blockRow "C.plAlongRun") run
+    match e.Verdict with
+    | HypothesisNotMet [ (name, why) ] ->
+        Assert.Equal("observed PL along the run", name)
+        Assert.StartsWith("cannot be established: ", why)
+        Assert.Contains(sprintf "at iteration %d " j, why)
+    | v -> failwithf "C.plAlongRun: expected cannot be established, got %A" v
+    match (Result.evaluate (blockRow "C.gdDecay") run).Verdict with
+    | HypothesisNotMet [ ("PL along the run (C.plAlongRun)", why) ] -> Assert.StartsWith("cannot be established: ", why)
+    | v -> failwithf "C.gdDecay: %A" v
+    let _, above = blockWithPlAt j 0.275
+    Assert.True(Verdict.isHolds (Result.evaluate (blockRow "C.plAlongRun") above).Verdict)
+
 /// An MLP run with the hypotheses of result C: V(0) = 0, m ≥ n + 2, tied, GELU, small η.
 let private plSpec = RunSpec(Depth = 4, Width = 8, Samples = 4, Dim = 3, VScale = 0.0, Eta = 0.01, Iterations = 20, Snapshots = 2, Seed = 7L)
 

@@ -509,19 +509,37 @@ let statedOver (supply: Supply) : Statements =
             fun run ->
                 let ic = supply.Init run
                 let p = path run
-                // a PL ratio that is not a number is the worst iterate: not measured there
-                let j = Comparison.worstIndexMin (p.N + 1) (fun j -> p.R.[j])
                 let bound = plFraction * ic.Mu0
-                let allowance = plFraction * ic.Mu0Error + roundingRel run * abs p.R.[j]
-                let when' = sprintf "iteration %d (t = %.4g)" j (float j * run.Setting.Eta)
+                // r̃_j = pl_j·ℓ_j/ε_j within ρ of itself, raised by ε's cancellation (ℓ + ℓ_⊥)/ε where ℓ_⊥ > 0 (as C.mu0's).
+                // The decay rows take the rate f·μ₀ with μ₀ the number computed here, so what they need is the exact r̃_j ≥
+                // f·μ₀ for that number: established where r̃_j − e_j ≥ f·μ₀ at every iterate, refuted where r̃_j + e_j < f·μ₀ at
+                // one, and neither in between (until 2026-12-06 the observation subtracted e_j and μ₀'s own error, a leniency
+                // the decay rows did not carry: a referee)
+                let _, lossPerp = readOut run
+                let rel = roundingRel run
+                let err j =
+                    let amplify = if lossPerp > 0.0 && p.Eps.[j] > 0.0 then (p.Eps.[j] + 2.0 * lossPerp) / p.Eps.[j] else 1.0
+                    rel * abs p.R.[j] * amplify
+                // a PL ratio that is not a number is the worst iterate: not measured there
+                let j = Comparison.worstIndexMin (p.N + 1) (fun j -> p.R.[j] - err j)
+                let refutedAt = Comparison.worstIndexMin (p.N + 1) (fun j -> p.R.[j] + err j)
+                let at j = sprintf "iteration %d (t = %.4g)" j (float j * run.Setting.Eta)
+                let when' = at j
                 let v =
-                    match atLeast p.R.[j] bound allowance "all layers" when' with
-                    | Violated w ->
+                    if not (Double.IsNaN p.R.[refutedAt]) && p.R.[refutedAt] + err refutedAt < bound then
                         HypothesisNotMet
                             [ "observed PL along the run",
                               sprintf "not observed: min_j r̃ = %.4g < μ₀/4 = %.4g at %s (r̃/μ₀ = %.3g); an observation, not a violation"
-                                  w.Measured w.Bound w.When (w.Measured / ic.Mu0) ]
-                    | other -> other
+                                  p.R.[refutedAt] bound (at refutedAt) (p.R.[refutedAt] / ic.Mu0) ]
+                    else
+                        match atLeast (p.R.[j] - err j) bound 0.0 "all layers" when' with
+                        | Violated _ ->
+                            HypothesisNotMet
+                                [ "observed PL along the run",
+                                  sprintf "cannot be established: r̃ = %.4g at %s lies within its rounding allowance %.3g of μ₀/4 = %.4g: the ratio at this precision can neither establish nor refute r̃ ≥ μ₀/4 there"
+                                      p.R.[j] when' (err j) bound ]
+                        | Holds _ -> Holds(p.R.[j] - bound, (if bound <= 0.0 then infinity else p.R.[j] / bound))
+                        | other -> other
                 { Range = None; Series = []; Verdict = v; Measured = Some p.R.[j]; Bound = Some bound; Hypotheses = []
                   Constants = initConstantList ic @ [ "f", plFraction; "min_r", p.R.[j]; "min_r_over_mu0", p.R.[j] / ic.Mu0 ]
                   Notes = [ sprintf "min_j r̃(t_j)/μ₀ = %.4g at iteration %d (r̃(0)/μ₀ = %.4g)" (p.R.[j] / ic.Mu0) j (p.R.[0] / ic.Mu0) ] } }
@@ -534,7 +552,11 @@ let statedOver (supply: Supply) : Statements =
             match ev.Verdict with
             | Holds _ -> Met(sprintf "min_j r̃/μ₀ = %.4g ≥ 1/4" (ev.Measured.Value / (supply.Init run).Mu0))
             | Violated w -> NotMet(sprintf "r̃ = %.4g < μ₀/4 = %.4g at %s" w.Measured w.Bound w.When)
-            | HypothesisNotMet _ -> NotMet "not evaluated: the hypotheses of C.plAlongRun are not met"
+            | HypothesisNotMet l ->
+                // its own outcome ("not observed", "cannot be established") or a hypothesis of its own not met
+                match l with
+                | [ "observed PL along the run", why ] -> NotMet why
+                | _ -> NotMet "not evaluated: the hypotheses of C.plAlongRun are not met"
             | NotApplicable why -> NotMet why
             | CheckError why -> NotMet why
 
