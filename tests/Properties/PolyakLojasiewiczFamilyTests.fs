@@ -321,3 +321,36 @@ let ``E.claims on another producer's block run: gradient columns not compared, w
         // the allowance grows with the claim (γ|c|), so the far claim's is above the one at r + 2·that: still violated there
         Assert.True(Verdict.isViolated (eval claims (foreign (moved (2.0 * w.Bound)))).Verdict, "twice the allowance")
     | v -> failwithf "a loss doubled: expected violated, got %A" v
+
+/// C.mu0's threshold τ with Φ's own rounding (a referee): L = 1, m = n = 2, d = 1, W = (1, −1), two samples x and x(1 + δ)
+/// whose feature columns are nearly parallel, so λ_min(Ḡ) is of the order of Φ's rounding; δ is chosen so that λ_min lies
+/// between the former τ = (m + n + L)·2⁻⁵²·tr Ḡ and the one with Φ's entries' rounding added.
+[<Fact>]
+let ``C.mu0: λ_min(Ḡ) between the former threshold and the one with Φ's own rounding (nearly parallel samples) → hypothesis λ_min(Ḡ) > τ not met; well apart → met`` () =
+    let runAt (delta: float) =
+        let x = [| 0.7; 0.7 * (1.0 + delta) |]
+        let shape = NetworkShape(1, 2, 1, 1, 1)
+        let init = Initialization.FromArrays(shape, [| 1.0; -1.0 |], [| 0.0; 0.0 |], "nearly parallel samples")
+        let r = Trainer.Train(shape, Dataset(2, 1, 1, x, [| 1.0; -1.0 |]), init, TrainOptions(ActivationKind.Gelu, 0.01, 1, Snapshots = 2), 1L, "nearly parallel", null, null)
+        Run(RunDirectory.InMemory(r, sprintf "delta %g" delta))
+    let former (run: Run) =
+        let ic = PolyakLojasiewicz.initConstants run
+        float (2 + 2 + 1) * 2.0 * Rounding.Float64UnitRoundoff * ic.GramTrace
+    // λ_min grows as δ²: scan for a δ whose λ_min lies strictly between the two thresholds
+    let found =
+        [ for k in 0 .. 400 -> 1e-9 * System.Math.Pow(10.0, float k / 100.0) ]
+        |> List.map runAt
+        |> List.tryFind (fun run ->
+            let ic = PolyakLojasiewicz.initConstants run
+            ic.LambdaMinGram > 2.0 * former run && ic.LambdaMinGram < 0.5 * ic.Threshold)
+    match found with
+    | None -> failwith "no δ puts λ_min(Ḡ) between the two thresholds"
+    | Some run ->
+        let mu0 = PolyakLojasiewicz.all |> List.find (fun r -> r.Id = "C.mu0")
+        match (eval mu0 run).Verdict with
+        | HypothesisNotMet l -> Assert.Contains(l, fun (n, _) -> n = "λ_min(Ḡ) > τ")
+        | v -> failwithf "expected λ_min(Ḡ) > τ not met, got %A" v
+    // samples well apart: λ_min far above either threshold
+    let apart = runAt 0.5
+    let ic = PolyakLojasiewicz.initConstants apart
+    Assert.True(ic.LambdaMinGram > 1e6 * ic.Threshold, sprintf "λ_min %g, τ %g" ic.LambdaMinGram ic.Threshold)

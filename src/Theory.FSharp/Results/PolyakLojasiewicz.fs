@@ -115,7 +115,42 @@ let private initConstantsAndGram (run: Run) : Tuple<InitConstants, Matrix<float>
         let sum = Matrix<float>.Build.Dense(n, n)
         // λ_min(Φ_kᵀΦ_k) = 0 exactly when m < n (its rank is at most m): the n×n eigenproblems are solved only when m ≥ n
         let lamEach = if m < n then [||] else Array.zeroCreate L
-        lw.VisitLayers(Model.Layerwise.LayerVisitor(fun k _ sigma ->
+        // Φ's own rounding (a referee: τ counted the Gram products and the eigensolver, not Φ): each entry σ(ẑ), ẑ the
+        // computed W_k h, is within s1·(γ_d Σ_c|W_jc||h_c| + Σ_c|W_jc|e0_c) + ε(ẑ) of σ at the exact pre-activation of the
+        // exact state h_0 = A x (e0 = γ_{d_in+1}|A||x|, the embedding's rounding; ε = `LayerJacobian.evalErr`), so the
+        // layer's Gram matrix moves by at most ‖δΦ_k‖_F(2‖Φ̂_k‖_F + ‖δΦ_k‖_F), the average by the mean of these
+        let u = Rounding.Float64UnitRoundoff
+        let data = run.Data.Data
+        let dIn, d = data.InputDim, s.Dim
+        let gd, gIn = Rounding.gamma64 d, Rounding.gamma64 (dIn + 1)
+        let e0 =
+            let a = match run.Data.A with | null -> [||] | a -> a
+            Array.init n (fun i ->
+                Array.init d (fun r ->
+                    if a.Length = 0 then 0.0
+                    else
+                        let mutable t = 0.0
+                        for c in 0 .. dIn - 1 do t <- t + abs (a.[r * dIn + c] * data.X.[i * dIn + c])
+                        gIn * t))
+        let w0 = run.W 0
+        let mutable phiMove = 0.0
+        lw.VisitLayers(Model.Layerwise.LayerVisitor(fun k pre sigma ->
+            let mutable dphi2 = 0.0
+            let mutable phi2 = 0.0
+            for i in 0 .. n - 1 do
+                let h = lw.H.[k].[i]
+                for j in 0 .. m - 1 do
+                    let o = run.LayerOffset k + j * d
+                    let mutable wh = 0.0
+                    let mutable we = 0.0
+                    for c in 0 .. d - 1 do
+                        wh <- wh + abs (w0.[o + c] * h.[c])
+                        we <- we + abs w0.[o + c] * e0.[i].[c]
+                    let e = s.S1 * (gd * wh + we) + LayerJacobian.evalErr u pre.[i].[j]
+                    dphi2 <- dphi2 + e * e
+                    phi2 <- phi2 + sigma.[i].[j] * sigma.[i].[j]
+            let dphi = sqrt dphi2
+            phiMove <- phiMove + dphi * (2.0 * sqrt phi2 + dphi)
             for j in 0 .. m - 1 do
                 for i in 0 .. n - 1 do phi.[j, i] <- sigma.[i].[j]
             phi.TransposeThisAndMultiply(phi, gram)
@@ -127,7 +162,8 @@ let private initConstantsAndGram (run: Run) : Tuple<InitConstants, Matrix<float>
         let tr = gbar.Trace()
         // the Gram products' m terms, the eigensolver's n, and the L − 1 additions of the average (each entry's sum of L
         // terms, within γ_L of Σ_k|φ_i^k||φ_j^k|, at most tr Ḡ after the division by L: a referee found them missing)
-        let tau = float (m + n + L) * machineEpsilon * tr
+        // and Φ's own rounding (above), averaged over the layers (its float64 evaluation: a few roundings of non-negative terms)
+        let tau = float (m + n + L) * machineEpsilon * tr + phiMove / float L * (1.0 + Rounding.gamma64 (m * n + 2 * d + 8))
         let sigmaB, lossPerp = readOut run
         let c = 4.0 * sigmaB * sigmaB / float n
         let constants =
@@ -792,7 +828,7 @@ let private hypPositive : string * (Run -> HypothesisCheck) =
     fun run ->
         let ic = initConstants run
         if ic.LambdaMinGram > ic.Threshold then
-            Met(sprintf "λ_min(Ḡ) = %.4g > τ = (m+n)·2^-52·tr Ḡ = %.3g" ic.LambdaMinGram ic.Threshold)
+            Met(sprintf "λ_min(Ḡ) = %.4g > τ = (m+n+L)·2^-52·tr Ḡ + Φ's rounding = %.3g" ic.LambdaMinGram ic.Threshold)
         else NotMet(sprintf "λ_min(Ḡ) = %.4g ≤ τ = %.3g: numerically singular, μ₀ = 0" ic.LambdaMinGram ic.Threshold)
 
 let private traceColumn (run: Run) name =
