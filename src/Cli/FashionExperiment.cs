@@ -72,6 +72,10 @@ internal sealed class FashionCell
     public required double[] ProfileV { get; init; }
     public required double[] Profile { get; init; }
     public required List<Registry.VerdictRow> Rows { get; init; }
+    /// <summary>The trainer's own accuracy claims at the last snapshot (null for a run that did not complete), which
+    /// E.accuracy.train and E.accuracy.test recount and run.json "fashion" records.</summary>
+    public double? TrainClaim { get; init; }
+    public double? TestClaim { get; init; }
     public required double TrainSeconds { get; init; }
     public required double VerifySeconds { get; init; }
     /// <summary>max_k ‖ΔW_k‖, max_k ‖ΔV_k‖, max_k ‖ΔZ_k‖ and the medians after training: constants of the E.profile row (NaN without it).</summary>
@@ -154,21 +158,68 @@ internal sealed class FashionExperiment
         var view = new Run(data);
         var rows = Registry.verifyRun(view).ToList();
         var profile = DepthProfile.ofMlpRun(view);
-        rows.Add(Registry.profileRow(profile));
-        rows.AddRange(Registry.accuracyRows(FashionAccuracy.ofMlpRun(view, FList.OfSeq(new[]
-        {
-            new FashionAccuracy.LabelledSet("train", fd.Train.X, fd.TrainLabels, trClaim),
-            new FashionAccuracy.LabelledSet("test", fd.Test.X, fd.TestLabels, teClaim),
-        }))));
+        rows.AddRange(CellRows(view, profile, Sets(fd, trClaim, teClaim, null), _ => true));
         var part = profile.Parts.ToDictionary(p => p.Part, p => p.Increments);
         var cell = new FashionCell
         {
             Name = name, Init = init, Activation = act, Result = r, Data = data,
             ProfileW = part["W"], ProfileV = part["V"], Profile = part["Z"], Rows = rows, TrainSeconds = trainSec, VerifySeconds = sw.Elapsed.TotalSeconds,
+            TrainClaim = trClaim is null ? null : trClaim.Value, TestClaim = teClaim is null ? null : teClaim.Value,
         };
         log(string.Create(CultureInfo.InvariantCulture,
             $"  {name}: loss {r.Losses[0]:G4} -> {r.Losses[^1]:G4}, train {cell.AccuracyText("train")}, test {cell.AccuracyText("test")}, L·max_k ‖ΔW_k‖ = {shape.Depth * cell.MaxW:G4}, L·max_k ‖ΔV_k‖ = {shape.Depth * cell.MaxV:G4} (train {cell.TrainSeconds:F1} s, verify {cell.VerifySeconds:F1} s)"));
         return cell;
+    }
+
+    /// <summary>The two labelled sets of a cell with the trainer's claims (<paramref name="unavailable"/>: why the images are
+    /// not at hand, with <paramref name="fd"/> null).</summary>
+    private static FashionAccuracy.LabelledSet[] Sets(FashionData? fd, FSharpOption<double>? train, FSharpOption<double>? test, string? unavailable)
+    {
+        var why = unavailable is null ? FSharpOption<string>.None : FSharpOption<string>.Some(unavailable);
+        return new[]
+        {
+            new FashionAccuracy.LabelledSet("train", fd?.Train.X ?? Array.Empty<double>(), fd?.TrainLabels ?? Array.Empty<int>(), train, why),
+            new FashionAccuracy.LabelledSet("test", fd?.Test.X ?? Array.Empty<double>(), fd?.TestLabels ?? Array.Empty<int>(), test, why),
+        };
+    }
+
+    /// <summary>The rows a Fashion-MNIST cell gets beyond its run's own (each when <paramref name="select"/> chooses it):
+    /// E.profile (the stored weights' smoothness in depth against the trace) and E.accuracy.train/.test (the claims recounted
+    /// on the images).</summary>
+    private static List<Registry.VerdictRow> CellRows(Run view, DepthProfile.ProfileInput profile, FashionAccuracy.LabelledSet[] sets, Func<string, bool> select)
+    {
+        var rows = new List<Registry.VerdictRow>();
+        if (select(DepthProfile.profile.Id)) rows.Add(Registry.profileRow(profile));
+        if (FashionAccuracy.all.Any(r => select(r.Id)))
+            rows.AddRange(Registry.accuracyRows(FashionAccuracy.ofMlpRun(view, FList.OfSeq(sets))).Where(r => select(r.Id)));
+        return rows;
+    }
+
+    /// <summary>
+    /// `verify` of a cell's run directory (run.json "fashion", written by <see cref="WriteRuns"/>): the cell's E.profile and
+    /// E.accuracy rows, evaluated as `resode fashion` did (until 2026-12-06 `verify` rewrote the cell's verdicts.json without
+    /// them). The images are prepared again from the recorded directory, counts and seed, and must give the run's own x.npy and
+    /// a.npy; where they cannot be read or do not, the accuracy rows say so (hypothesis not met) and the other rows stand.
+    /// </summary>
+    public static List<Registry.VerdictRow> VerifyCellRows(Run view, FashionMetadata f, Func<string, bool> select)
+    {
+        FashionData? fd = null;
+        string? why = null;
+        if (FashionAccuracy.all.Any(r => select(r.Id)))
+        {
+            string dir = f.DataDir ?? Idx.FashionMnistDefaultDir;
+            try
+            {
+                fd = FashionData.Prepare(FashionMnist.Load(dir), f.PerClass, f.TestPerClass, view.Setting.Dim, f.Seed);
+                var a = view.Data.A ?? Array.Empty<double>();
+                if (!fd.Train.X.AsSpan().SequenceEqual(view.Data.Data.X) || !fd.A.AsSpan().SequenceEqual(a))
+                    why = $"the images prepared from {dir} with run.json \"fashion\" ({f.PerClass}/class, seed {f.Seed}) are not the run's x.npy and a.npy";
+            }
+            catch (Exception e) when (e is IdxFormatException or IOException or UnauthorizedAccessException or ArgumentException) { why = e.Message; }
+            if (why is not null) fd = null;
+        }
+        FSharpOption<double>? Claim(double? c) => c is { } v ? FSharpOption<double>.Some(v) : FSharpOption<double>.None;
+        return CellRows(view, DepthProfile.ofMlpRun(view), Sets(fd, Claim(f.TrainAccuracy), Claim(f.TestAccuracy), why), select);
     }
 
     /// <summary>The figures of the experiment, written under <paramref name="figDir"/> (names start with "fig3-fashion-": the paper's figure 3 is its real-data experiment).</summary>
@@ -305,7 +356,14 @@ internal sealed class FashionExperiment
         foreach (var c in Cells)
         {
             string rd = Path.Combine(dir, c.Name);
-            RunDirectory.Write(c.Result, rd);
+            // run.json "fashion": how the cell's images were chosen and the trainer's claims, so that `verify` of this
+            // directory evaluates the cell's E.profile and E.accuracy rows as the experiment did
+            var fashion = new FashionMetadata
+            {
+                DataDir = Options.DataDir, PerClass = Options.PerClass, TestPerClass = Options.TestPerClass, Seed = Options.Seed,
+                TrainAccuracy = c.TrainClaim, TestAccuracy = c.TestClaim,
+            };
+            RunDirectory.Write(c.Result, rd, provenance: new RunProvenance(Options.CommandLine(), fashion));
             Npy.Write(Path.Combine(rd, "smoothness_profile.npy"), c.Profile, c.Profile.Length);
             Npy.Write(Path.Combine(rd, "smoothness_profile_w.npy"), c.ProfileW, c.ProfileW.Length);
             Npy.Write(Path.Combine(rd, "smoothness_profile_v.npy"), c.ProfileV, c.ProfileV.Length);

@@ -94,6 +94,9 @@ internal static class VerifyCommand
                 {
                     var run = runs[i];
                     var rows = Registry.verifyOpen(select, run).ToList();
+                    // a Fashion-MNIST cell's run directory (run.json "fashion"): its E.profile and E.accuracy rows too
+                    if (run is Registry.OpenRun.RunOf cell && cell.Item.IsMlp && cell.Item.Data.Meta.Fashion is { } fashion)
+                        rows.AddRange(FashionExperiment.VerifyCellRows(cell.Item, fashion, select.Invoke));
                     all.AddRange(rows);
                     // a run replaced or changed while it was verified (another process's `train --force` onto it, an edit) does
                     // not get these verdicts: they are of the run that was read

@@ -377,7 +377,10 @@ let verifyOpen (select: string -> bool) (run: OpenRun) : VerdictRow list =
 /// The ids of the results a loaded run gets (`verifyOpen`), in its order, without evaluating any.
 let idsOf (run: OpenRun) : string list =
     match run with
-    | RunOf r when r.IsMlp -> singleRun |> List.map (fun x -> x.Id)
+    | RunOf r when r.IsMlp ->
+        (singleRun |> List.map (fun x -> x.Id))
+        // a Fashion-MNIST cell (run.json "fashion"): its E.profile and E.accuracy rows, which `verify` adds (`resode verify`)
+        @ (if isNull r.Data.Meta.Fashion then [] else DepthProfile.profile.Id :: (FashionAccuracy.all |> List.map (fun x -> x.Id)))
     | RunOf _ -> blockRunResults |> List.map (fun x -> x.Id)
     | BnConvRunOf _ ->
         let setAside = set [ GenericResults.eulerBound.Id; GenericEuler.eulerBoundTangent.Id ]

@@ -200,4 +200,38 @@ public sealed class VerifyOnlyTests : IDisposable
         Assert.Matches(@"D\.rate\s+hypothesis not met", r.Out);
         Assert.Contains("not one function of depth", r.Out);
     }
+
+    [Fact(DisplayName = "verify: a Fashion-MNIST cell's run directory → its E.profile and E.accuracy rows as `fashion` wrote them (they were dropped); the train accuracy claim raised → E.accuracy.train VIOLATED, exit 1; another per_class → accuracy rows hypothesis not met, the images not the run's")]
+    public void AFashionCellKeepsItsProfileAndAccuracyRows()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "fashion", "--depth", "8", "--width", "16", "--d", "12", "--per-class", "5", "--test-per-class", "5", "--iters", "20",
+            "--activations", "gelu", "--out", "fo").Code);
+        string cell = _s.P("fo", "tied-gelu");
+        string[] extra = { "E.profile", "E.accuracy.train", "E.accuracy.test" };
+        JsonNode Rows() => JsonNode.Parse(File.ReadAllText(Path.Combine(cell, "verdicts.json")))!;
+        string VerdictOf(JsonNode v, string id) => v["results"]!.AsArray().First(r => r!["id"]!.GetValue<string>() == id)!["verdict"]!.GetValue<string>();
+        var written = Rows();
+        foreach (var id in extra) Assert.Equal("holds", VerdictOf(written, id));
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "--quiet", cell).Code);
+        var again = Rows();
+        foreach (var id in extra) Assert.Equal("holds", VerdictOf(again, id));
+        // the same rows as the experiment's: E.accuracy's recount and E.profile's statistics
+        foreach (var id in extra)
+            Assert.Equal(written["results"]!.AsArray().First(r => r!["id"]!.GetValue<string>() == id)!["constants"]!.ToJsonString(),
+                         again["results"]!.AsArray().First(r => r!["id"]!.GetValue<string>() == id)!["constants"]!.ToJsonString());
+        var meta = JsonNode.Parse(File.ReadAllText(Path.Combine(cell, "run.json")))!.AsObject();
+        double claim = meta["fashion"]!["train_accuracy"]!.GetValue<double>();
+        meta["fashion"]!["train_accuracy"] = claim + 0.2;
+        File.WriteAllText(Path.Combine(cell, "run.json"), meta.ToJsonString());
+        Assert.Equal(ExitCodes.Violated, Cli.Run(_s.Dir, "verify", "--quiet", "--only", "E.accuracy.", cell).Code);
+        Assert.Equal("VIOLATED", VerdictOf(Rows(), "E.accuracy.train"));
+        meta["fashion"]!["train_accuracy"] = claim;
+        meta["fashion"]!["per_class"] = 6;
+        File.WriteAllText(Path.Combine(cell, "run.json"), meta.ToJsonString());
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "--quiet", "--only", "E.accuracy.,E.profile", cell).Code);
+        var other = Rows();
+        Assert.Equal("hypothesis not met", VerdictOf(other, "E.accuracy.train"));
+        Assert.Contains("x.npy and a.npy", other.ToJsonString());
+        Assert.Equal("holds", VerdictOf(other, "E.profile"));
+    }
 }

@@ -35,8 +35,8 @@ let private cell =
 let private input (train: float option) (test: float option) =
     let c = cell.Force()
     FashionAccuracy.ofMlpRun c.Run
-        [ { Set = "train"; Inputs = c.Data.Train.X; Labels = c.Data.TrainLabels; Claimed = train }
-          { Set = "test"; Inputs = c.Data.Test.X; Labels = c.Data.TestLabels; Claimed = test } ]
+        [ { Set = "train"; Inputs = c.Data.Train.X; Labels = c.Data.TrainLabels; Claimed = train; Unavailable = None }
+          { Set = "test"; Inputs = c.Data.Test.X; Labels = c.Data.TestLabels; Claimed = test; Unavailable = None } ]
 
 let private constant (e: Evaluation) (name: string) =
     match e.Constants |> List.tryFind (fun (n, _) -> n = name) with

@@ -139,7 +139,7 @@ public static class RunDirectory
         Iterations = r.Options.Iterations, N = r.Data.Count, DIn = r.Data.InputDim, DOut = r.Data.OutputDim,
         Seed = r.Seed, Data = r.DataDescription, Trace = r.Trace.Keys.ToList(),
         Seconds = r.Seconds, MsPerIteration = r.Losses.Length > 0 ? 1000.0 * r.Seconds / r.Losses.Length : null,
-        CreatedBy = $"resode {EngineInfo.Version}",
+        CreatedBy = $"resode {EngineInfo.Version}", Fashion = provenance?.Fashion,
     };
 
     /// <summary>run.json "status" of a run status.</summary>

@@ -99,6 +99,9 @@ public sealed class RunMetadata
     [JsonPropertyName("learning_rate")] public double? LearningRate { get; set; }
     /// <summary>Generic-architecture runs (theta.npy instead of w.npy/v.npy): the block's name, parameter layout and hyper-parameters; absent for the paper's MLP format.</summary>
     [JsonPropertyName("architecture")] public ArchitectureMetadata? Architecture { get; set; }
+    /// <summary>A Fashion-MNIST cell of `resode fashion` or a study (docs/real-data.md): how its images were chosen and the
+    /// trainer's accuracy claims, which `verify` recounts (E.accuracy.train, E.accuracy.test) beside E.profile.</summary>
+    [JsonPropertyName("fashion")] public FashionMetadata? Fashion { get; set; }
     /// <summary>Names of the trace/*.npy columns written.</summary>
     [JsonPropertyName("trace")] public List<string>? Trace { get; set; }
     /// <summary>Test-only engine fault injected into this run ("none" for a faithful run).</summary>
@@ -158,6 +161,7 @@ public sealed class RunMetadata
             // the objects whose keys the format defines too (the initialization's, the architecture's), named by their path
             if (o["init"] is System.Text.Json.Nodes.JsonObject init) Unknown(typeof(InitMetadata), init, "init.", found);
             if (o["architecture"] is System.Text.Json.Nodes.JsonObject arch) Unknown(typeof(ArchitectureMetadata), arch, "architecture.", found);
+            if (o["fashion"] is System.Text.Json.Nodes.JsonObject fashion) Unknown(typeof(FashionMetadata), fashion, "fashion.", found);
         }
         catch (JsonException) { }
         catch (ArgumentException) { }   // a key given twice: refused with its own message
@@ -229,8 +233,23 @@ public sealed class RunMetadata
     }
 }
 
+/// <summary>
+/// run.json "fashion": the Fashion-MNIST subset of an MLP cell (`FashionData.Prepare` from the IDX files under
+/// <see cref="DataDir"/> with these counts, d and seed gives the run's x.npy and a.npy again, and the test images) and the
+/// trainer's accuracy claims at the last snapshot.
+/// </summary>
+public sealed class FashionMetadata
+{
+    [JsonPropertyName("data_dir")] public string? DataDir { get; set; }
+    [JsonPropertyName("per_class")] public int PerClass { get; set; }
+    [JsonPropertyName("test_per_class")] public int TestPerClass { get; set; }
+    [JsonPropertyName("seed")] public long Seed { get; set; }
+    [JsonPropertyName("train_accuracy")] public double? TrainAccuracy { get; set; }
+    [JsonPropertyName("test_accuracy")] public double? TestAccuracy { get; set; }
+}
+
 /// <summary>How a run was produced, beyond what the engine knows: the command line that started it.</summary>
-public sealed record RunProvenance(string? CommandLine);
+public sealed record RunProvenance(string? CommandLine, FashionMetadata? Fashion = null);
 
 /// <summary>Reads run.json's "init" as an object or as a bare kind string; writes the object.</summary>
 public sealed class InitMetadataConverter : JsonConverter<InitMetadata>

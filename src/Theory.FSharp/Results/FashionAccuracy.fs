@@ -16,7 +16,10 @@ type LabelledSet =
       Inputs: float[]
       Labels: int[]
       /// the claimed fraction of correct predictions (None: the producer recorded no claim)
-      Claimed: float option }
+      Claimed: float option
+      /// why the images are not at hand (None: they are): `verify` of a cell directory whose Fashion-MNIST files cannot be
+      /// read, or whose preparation does not give the run's own training images
+      Unavailable: string option }
     member s.Count = s.Labels.Length
 
 /// The input of E.accuracy.train and E.accuracy.test: the network h_0 = A x, h_k = h_{k−1} + (1/L)·V_k σ(W_k h_{k−1}), F(x) = B h_L (the paper's
@@ -246,6 +249,9 @@ let accuracyOf (set: string) : Result<AccuracyInput> =
                         if Array.exists (Double.IsFinite >> not) a then yield sprintf "%s has a non-finite entry" name
                     if (sets p).IsEmpty then yield sprintf "no %s set" set
                     for s in sets p do
+                        match s.Unavailable with
+                        | Some why -> yield sprintf "the %s images are not at hand: %s" s.Set why
+                        | None -> ()
                         if s.Count = 0 then yield sprintf "the %s set is empty" s.Set
                         if s.Inputs.Length <> s.Count * p.InputDim then yield sprintf "the %s set's images do not match its labels" s.Set
                         if s.Labels |> Array.exists (fun y -> y < 0 || y >= p.Outputs) then yield sprintf "a %s label lies outside 0..%d" s.Set (p.Outputs - 1)
