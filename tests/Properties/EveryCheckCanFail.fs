@@ -255,10 +255,13 @@ let ``C.mu0, L5.split, L5.forcing, B.bound.secant, B.bound.defect, B.local, A.ap
 /// layers' Gram matrices beside the products' m terms and the eigensolver's n: (m + n + L)·2⁻⁵²·tr Ḡ (a referee found the L
 /// term missing; on a deep, narrow run it is the largest).
 [<Xunit.Fact>]
-let ``C.mu0: the threshold of λ_min(Ḡ) on a run of L = 64, m = 8, n = 4 → (m + n + L)·2⁻⁵²·tr Ḡ, the average's additions counted`` () =
+let ``C.mu0: the threshold of λ_min(Ḡ) on a run of L = 64, m = 8, n = 4 → (m + L)·2⁻⁵²·tr Ḡ (the average's additions counted) + Φ's rounding + the eigensolver's certified error`` () =
     let run = train (RunSpec(Depth = 64, Width = 8, Samples = 4, Dim = 3, Init = InitKind.Tied, VScale = 0.0, Eta = 0.01, Iterations = 2, Snapshots = 2, Seed = 5L))
     let c = PolyakLojasiewicz.initConstants run
-    Xunit.Assert.Equal(float (8 + 4 + 64) * System.Math.ScaleB(1.0, -52) * c.GramTrace, c.Threshold)
+    let part name = c.ThresholdParts |> List.find (fun (n, _) -> n = name) |> snd
+    Xunit.Assert.Equal(float (8 + 64) * System.Math.ScaleB(1.0, -52) * c.GramTrace, part "tau_products_and_average")
+    Xunit.Assert.True(part "tau_phi" > 0.0 && part "tau_eigensolver" >= 0.0 && System.Double.IsFinite(part "tau_eigensolver"), sprintf "%A" c.ThresholdParts)
+    Xunit.Assert.Equal(c.ThresholdParts |> List.sumBy snd, c.Threshold)
 
 /// Runs that diverged at iteration 0 (the initialization overflows; the run directory holds no snapshot) of the MLP and of
 /// a block: every row is "hypothesis not met" or "not applicable" (the PL rows, the block's A, B and split rows raised an

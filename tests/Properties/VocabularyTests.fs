@@ -198,3 +198,36 @@ let ``Registry.evaluateRow: a lower bound failed (Comparison.atLeast, measured 0
     Assert.Equal("VIOLATED", row.Verdict)
     Assert.Contains("measured 0.5 < bound 1 (a lower bound)", row.Detail)
     Assert.DoesNotContain(">", row.Detail)
+
+/// A symmetric matrix with an exactly known spectrum: 2×2 blocks [[a, b], [b, a]] (eigenvalues a ± b, dyadic, exact) on the
+/// diagonal, rows and columns permuted alike (exact).
+let private knownSpectrum (seed: int) (n: int) (shift: float) =
+    let rng = System.Random(seed)
+    let b = Array.zeroCreate<float> (n * n)
+    let eig = Collections.Generic.List<float>()
+    for blk in 0 .. n / 2 - 1 do
+        let a = float (rng.Next(1, 64)) / 8.0 + shift
+        let off = float (rng.Next(-32, 32)) / 16.0
+        let i, j = 2 * blk, 2 * blk + 1
+        b.[i * n + i] <- a; b.[j * n + j] <- a; b.[i * n + j] <- off; b.[j * n + i] <- off
+        eig.Add(a + off); eig.Add(a - off)
+    let p = Array.init n id |> Array.sortBy (fun _ -> rng.Next())
+    Array.init (n * n) (fun e -> b.[p.[e / n] * n + p.[e % n]]), Seq.min eig, Seq.max eig
+
+[<Xunit.Fact>]
+let ``Linalg.lambdaMinLower: matrices of exactly known spectrum (n = 2…64, λ_min positive or negative), the estimate exact or far too high → a certified bound at most λ_min and within 20(n + 1)u·Σ|b_ii| of it from the exact estimate`` () =
+    let u = System.Math.ScaleB(1.0, -53)
+    for n in [ 2; 8; 30; 64 ] do
+        for shift in [ 4.0; -3.0 ] do
+            for seed in 0 .. 4 do
+                let b, lmin, lmax = knownSpectrum (seed + 100 * n) n shift
+                let tr = Seq.sum (seq { for i in 0 .. n - 1 -> abs b.[i * n + i] })
+                match Linalg.lambdaMinLower b n lmin with
+                | Some lo ->
+                    Xunit.Assert.True(lo <= lmin, sprintf "n = %d: %.17g above λ_min %.17g" n lo lmin)
+                    Xunit.Assert.True(lmin - lo <= 20.0 * float (n + 1) * u * tr, sprintf "n = %d: %.17g below λ_min %.17g" n lo lmin)
+                | None -> failwithf "n = %d: no certificate" n
+                // an estimate far above the spectrum: the shifts descend until a factorization completes, still below λ_min
+                match Linalg.lambdaMinLower b n (lmax + 10.0) with
+                | Some lo -> Xunit.Assert.True(lo <= lmin, sprintf "n = %d: %.17g above λ_min %.17g" n lo lmin)
+                | None -> ()

@@ -51,9 +51,12 @@ type InitConstants =
       LambdaMinLayersMean: float
       /// tr Ḡ = (1/L) Σ_k ‖Φ_k‖_F² (≥ ‖Ḡ‖₂) (any other block: tr K̄)
       GramTrace: float
-      /// τ = (m + n)·2^-52·tr Ḡ: the float64 error bound of a computed eigenvalue of Ḡ; λ_min ≤ τ counts as 0
-      /// (any other block: (P + nd)·2^-52·tr K̄)
+      /// τ: the float64 error bound of the computed λ_min(Ḡ) against λ_min of the exact Ḡ of the recorded weights and data;
+      /// λ_min ≤ τ counts as 0. The sum of `ThresholdParts`
       Threshold: float
+      /// τ's parts by name: the Gram products' and the average's roundings (m + L)·2^-52·tr Ḡ, Φ's own rounding, and the
+      /// eigensolver's certified error (any other block: (P + L)·2^-52·tr K̄ and the certified error; J̃'s own rounding not counted)
+      ThresholdParts: (string * float) list
       /// smallest nonzero singular value σ_+(B) of the read-out (1 for B = I)
       SigmaB: float
       /// ℓ_⊥ = (1/n) Σ_i ‖(I − Π_B) y_i‖²
@@ -157,17 +160,30 @@ let private initConstantsAndGram (run: Run) : Tuple<InitConstants, Matrix<float>
             if k = 0 then gram.CopyTo sum else sum.Add(gram, sum)
             if m >= n then lamEach.[k] <- max 0.0 (Linalg.lambdaMin gram)))
         let gbar = sum / float L
-        let lamGram = max 0.0 (Linalg.lambdaMin gbar)
+        let lamEstimate = Linalg.lambdaMin gbar
+        let lamGram = max 0.0 lamEstimate
+        // the eigensolver's error certified, not assumed (a referee: its backward-error constant was taken as 1): a Cholesky
+        // factorization of Ḡ − sI run to completion bounds λ_min of the stored Ḡ from below (`Linalg.lambdaMinLower`); the
+        // estimate's distance above that bound is its error (+∞ without a certificate: Ḡ not certifiably positive definite)
+        let eigenError =
+            match Linalg.lambdaMinLower (gbar.ToRowMajorArray()) n lamEstimate with
+            | Some lo -> max 0.0 (lamGram - lo)
+            | None -> infinity
         let lamLayers = if m < n then 0.0 else lamEach |> Array.average
         let tr = gbar.Trace()
-        // the Gram products' m terms, the eigensolver's n, and the L − 1 additions of the average (each entry's sum of L
-        // terms, within γ_L of Σ_k|φ_i^k||φ_j^k|, at most tr Ḡ after the division by L: a referee found them missing)
-        // and Φ's own rounding (above), averaged over the layers (its float64 evaluation: a few roundings of non-negative terms)
-        let tau = float (m + n + L) * machineEpsilon * tr + phiMove / float L * (1.0 + Rounding.gamma64 (m * n + 2 * d + 8))
+        // the Gram products' m terms and the L − 1 additions of the average (each entry's sum of L terms, within γ_L of
+        // Σ_k|φ_i^k||φ_j^k|, at most tr Ḡ after the division by L: a referee found them missing), Φ's own rounding (above),
+        // averaged over the layers (its float64 evaluation: a few roundings of non-negative terms), and the eigensolver's
+        // certified error
+        let parts =
+            [ "tau_products_and_average", float (m + L) * machineEpsilon * tr
+              "tau_phi", phiMove / float L * (1.0 + Rounding.gamma64 (m * n + 2 * d + 8))
+              "tau_eigensolver", eigenError ]
+        let tau = parts |> List.sumBy snd
         let sigmaB, lossPerp = readOut run
         let c = 4.0 * sigmaB * sigmaB / float n
         let constants =
-            { V0Norm = v0norm; LambdaMinGram = lamGram; LambdaMinLayersMean = lamLayers; GramTrace = tr; Threshold = tau
+            { V0Norm = v0norm; LambdaMinGram = lamGram; LambdaMinLayersMean = lamLayers; GramTrace = tr; Threshold = tau; ThresholdParts = parts
               SigmaB = sigmaB; LossPerp = lossPerp; Mu0 = c * lamGram; Mu0Layers = c * lamLayers; Mu0Error = c * tau }
         Tuple.Create(constants, gbar))
 
@@ -236,12 +252,20 @@ let blockInit (run: Run) : BlockInit =
             elif not form then Error(sprintf "n·d = %d > %d: the kernel K̄ is not formed" nd maxKernelSize)
             else
                 let kbar = kbar / float L
-                let lam = max 0.0 (Linalg.lambdaMin kbar)
+                let estimate = Linalg.lambdaMin kbar
+                let lam = max 0.0 estimate
                 let tr = kbar.Trace()
-                let tau = float (P + nd) * machineEpsilon * tr
+                // K̄'s products (P terms an entry) and the average's L − 1 additions, and the eigensolver's error certified by a
+                // Cholesky factorization (`Linalg.lambdaMinLower`; before 2026-12-06 nd·2^-52·tr K̄, its constant assumed)
+                let eigenError =
+                    match Linalg.lambdaMinLower (kbar.ToRowMajorArray()) nd estimate with
+                    | Some lo -> max 0.0 (lam - lo)
+                    | None -> infinity
+                let parts = [ "tau_products_and_average", float (P + L) * machineEpsilon * tr; "tau_eigensolver", eigenError ]
+                let tau = parts |> List.sumBy snd
                 let sigmaB, lossPerp = readOut run
                 let c = 4.0 * sigmaB * sigmaB / float n
-                Ok { V0Norm = outMax; LambdaMinGram = lam; LambdaMinLayersMean = nan; GramTrace = tr; Threshold = tau
+                Ok { V0Norm = outMax; LambdaMinGram = lam; LambdaMinLayersMean = nan; GramTrace = tr; Threshold = tau; ThresholdParts = parts
                      SigmaB = sigmaB; LossPerp = lossPerp; Mu0 = c * lam; Mu0Layers = nan; Mu0Error = c * tau }
         { OutputMax = outMax; StateJacobianMax = jhMax; Constants = constants })
 
@@ -473,7 +497,9 @@ let private source = "derived here (docs/theorems/PolyakLojasiewicz.md); paper S
 
 let private initConstantList (ic: InitConstants) =
     [ "lambda_min_gram", ic.LambdaMinGram; "lambda_min_layers_mean", ic.LambdaMinLayersMean
-      "gram_trace", ic.GramTrace; "tau", ic.Threshold; "sigma_B", ic.SigmaB; "loss_perp", ic.LossPerp
+      "gram_trace", ic.GramTrace; "tau", ic.Threshold
+      yield! ic.ThresholdParts
+      "sigma_B", ic.SigmaB; "loss_perp", ic.LossPerp
       "mu0", ic.Mu0; "mu0_layers", ic.Mu0Layers; "mu0_rounding", ic.Mu0Error ]
 
 /// The results of C as stated over one supply.
@@ -828,7 +854,7 @@ let private hypPositive : string * (Run -> HypothesisCheck) =
     fun run ->
         let ic = initConstants run
         if ic.LambdaMinGram > ic.Threshold then
-            Met(sprintf "λ_min(Ḡ) = %.4g > τ = (m+n+L)·2^-52·tr Ḡ + Φ's rounding = %.3g" ic.LambdaMinGram ic.Threshold)
+            Met(sprintf "λ_min(Ḡ) = %.4g > τ = (m+L)·2^-52·tr Ḡ + Φ's rounding + the eigensolver's certified error = %.3g" ic.LambdaMinGram ic.Threshold)
         else NotMet(sprintf "λ_min(Ḡ) = %.4g ≤ τ = %.3g: numerically singular, μ₀ = 0" ic.LambdaMinGram ic.Threshold)
 
 let private traceColumn (run: Run) name =
@@ -931,7 +957,7 @@ let private hypPositiveKernel : string * (Run -> HypothesisCheck) =
         | Error why -> NotMet(sprintf "not evaluated: %s" why)
         | Ok ic ->
             if ic.LambdaMinGram > ic.Threshold then
-                Met(sprintf "λ_min(K̄) = %.4g > τ = (P+nd)·2^-52·tr K̄ = %.3g" ic.LambdaMinGram ic.Threshold)
+                Met(sprintf "λ_min(K̄) = %.4g > τ = (P+L)·2^-52·tr K̄ + the eigensolver's certified error = %.3g" ic.LambdaMinGram ic.Threshold)
             else NotMet(sprintf "λ_min(K̄) = %.4g ≤ τ = %.3g: numerically singular, μ₀ = 0" ic.LambdaMinGram ic.Threshold)
 
 /// A column of the verifier's replay of a block run from snapshot 0 (GenericReplay; the producer's trace is a claim,

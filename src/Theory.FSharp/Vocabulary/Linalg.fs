@@ -89,3 +89,64 @@ let columnNormsAndFrobenius (cols: float[][]) : float[] * float =
 /// Smallest eigenvalue of a symmetric matrix.
 let lambdaMin (m: Matrix<float>) : float =
     ResOdeProofs.Numerics.Model.SpectralNorm.SmallestEigenvalue(m.ToRowMajorArray(), m.RowCount) // tridiagonal bisection, not a full EVD
+
+/// Whether the Cholesky factorization of the symmetric n×n matrix B − sI (B as stored, row-major, its diagonal shifted in
+/// float64) runs to completion in float64 by the standard algorithm, and then ‖R̂‖_F² of the computed factor (an upper
+/// bound: its float64 sum raised by 1 + γ of its terms' count).
+let private choleskyShifted (b: float[]) (n: int) (s: float) : float option =
+    let u = Math.ScaleB(1.0, -53)
+    let r = Array.zeroCreate<float> (n * n)
+    let mutable ok = true
+    let mutable j = 0
+    while ok && j < n do
+        let mutable piv = b.[j * n + j] - s
+        for k in 0 .. j - 1 do piv <- piv - r.[k * n + j] * r.[k * n + j]
+        if not (piv > 0.0) then ok <- false
+        else
+            let rjj = sqrt piv
+            r.[j * n + j] <- rjj
+            for i in j + 1 .. n - 1 do
+                let mutable t = b.[j * n + i]
+                for k in 0 .. j - 1 do t <- t - r.[k * n + j] * r.[k * n + i]
+                r.[j * n + i] <- t / rjj
+            j <- j + 1
+    if not ok then None
+    else
+        let mutable f = 0.0
+        for x in r do f <- f + x * x
+        let terms = float (n * n + 2)
+        Some(f * (1.0 + terms * u / (1.0 - terms * u)))
+
+/// A certified lower bound of λ_min(B) for the symmetric n×n matrix B exactly as stored (row-major); None when no shift
+/// tried certifies one. With the scale c = max(Σ_i|b_ii|, ‖B‖_F) (‖B‖_F ≥ every |λ|), from the estimate λ̂ (at most c) down:
+/// s = λ̂ − δ with δ = 4γ_{n+1}·c doubling while s ≥ −2c (at most 64 shifts); the first s whose Cholesky factorization of
+/// B − sI runs to completion in float64 certifies, by Higham (Accuracy and Stability of Numerical Algorithms, 2nd ed., Thm 10.3: the
+/// computed factor satisfies R̂ᵀR̂ = (B − sI + E) + ΔB with |ΔB| ≤ γ_{n+1}|R̂ᵀ||R̂|, E the diagonal's shift rounding,
+/// |E_ii| ≤ u|b_ii − s|; R̂ᵀR̂ ⪰ 0 and ‖|R̂ᵀ||R̂|‖₂ ≤ ‖R̂‖_F²),
+///   λ_min(B) ≥ s − γ_{n+1}‖R̂‖_F² − u·max_i|b_ii − s|,
+/// whatever the eigensolver that gave λ̂ did (its backward-error constant is then no assumption).
+let lambdaMinLower (b: float[]) (n: int) (estimate: float) : float option =
+    let u = Math.ScaleB(1.0, -53)
+    let gamma k = float k * u / (1.0 - float k * u)
+    let mutable trAbs = 0.0
+    for i in 0 .. n - 1 do trAbs <- trAbs + abs b.[i * n + i]
+    let scale = max trAbs (frobenius b 0 (n * n))
+    if n = 0 || not (Double.IsFinite estimate) || not (Double.IsFinite scale) || scale = 0.0 then None
+    else
+        let estimate = min estimate scale
+        let mutable delta = 4.0 * gamma (n + 1) * scale
+        let mutable result = None
+        let mutable tries = 0
+        while result.IsNone && tries < 64 && estimate - delta >= -2.0 * scale do
+            let s = estimate - delta
+            match choleskyShifted b n s with
+            | Some f ->
+                let mutable shiftErr = 0.0
+                for i in 0 .. n - 1 do shiftErr <- max shiftErr (abs (b.[i * n + i] - s))
+                // the subtractions' own rounding taken downwards
+                let lo = s - gamma (n + 1) * f * (1.0 + 4.0 * u) - u * shiftErr * (1.0 + 2.0 * u)
+                result <- Some(lo - 4.0 * u * abs lo)
+            | None -> ()
+            delta <- 2.0 * delta
+            tries <- tries + 1
+        result
