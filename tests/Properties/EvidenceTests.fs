@@ -864,3 +864,25 @@ let ``huge finite weights give no error rows`` () =
     let rows = Registry.verifyRun (Run d)
     let errors = rows |> List.filter (fun r -> r.Verdict = "error") |> List.map (fun r -> sprintf "%s: %s" r.Id r.Detail)
     Assert.Empty(errors)
+
+/// A float32 run whose first segment is not certifiable and whose second is (a user's finding): the recorded losses inside
+/// the certified segment zeroed in losses.npy and the trace alike.
+[<Fact>]
+let ``E.replay: float32 run with one uncertifiable segment and one certified; the certified segment's losses zeroed → violated (was hypothesis not met, exit 0); as trained → hypothesis not met, the certified segment said to hold`` () =
+    let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 16, Width = 32, Samples = 16, Dim = 8, Eta = 0.02, Iterations = 1000,
+                                                      SnapshotSteps = [| 0; 500; 999; 1000 |], Float32 = true, Seed = 0L)
+    let d = (Generators.train spec).Data
+    let row (data: RunData) = Result.evaluate ReplayEvidence.replay (Run(data))
+    let faithful = row d
+    match faithful.Verdict with
+    | HypothesisNotMet [ (_, why) ] -> Assert.Contains("certified segment(s) were compared and hold", why)
+    | v -> failwithf "as trained: %A" v
+    let zeroed (a: float[]) = a |> Array.mapi (fun j x -> if j > 500 && j < 999 then 0.0 else x)
+    let trace = Collections.Generic.Dictionary<string, float[]>(d.Trace)
+    trace.["loss"] <- zeroed trace.["loss"]
+    let bad = RunData(Directory = d.Directory + " (losses zeroed)", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
+                      Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, W = d.W, V = d.V, Losses = zeroed d.Losses, Trace = trace,
+                      LossesStorageRoundoff = d.LossesStorageRoundoff)
+    match (row bad).Verdict with
+    | Violated w -> Assert.Contains("segment from snapshot 1", w.When)
+    | v -> failwithf "losses zeroed: %A" v

@@ -613,9 +613,14 @@ let private diagnosis (run: Run) (e: Replayed) (ev: Evaluation) : string list =
     else
         // the earliest failed comparison in iterations (the first segment that has one), not the first in the list (a segment
         // lists its landing, at its last iteration, before its losses); each comparison's iteration as the segment records it
+        let exact = not (isNull (Replay.BitExactClaim run.Data))
         let first =
             e.Segments |> Array.tryPick (fun seg ->
-                let cs = if seg.Certified then List.zip seg.Checks seg.CheckIterations else bitExactLanding seg |> List.map (fun c -> c, seg.To)
+                // the comparisons the row made (`replay`): an uncertified segment's landing under the bit-exact claim only
+                let cs =
+                    if seg.Certified then List.zip seg.Checks seg.CheckIterations
+                    elif exact then bitExactLanding seg |> List.map (fun c -> c, seg.To)
+                    else []
                 cs |> List.filter (fun (c, _) -> not (c.Measured <= c.Bound)) |> List.sortBy snd |> List.tryHead |> Option.map (fun (c, _) -> seg, c))
         // "as far as a loss can tell": with V = 0 at the snapshot every activation gives the same loss there
         let vZeroAt (s: int) = run.IsMlp && s < run.SnapshotCount && run.V s |> Array.forall (fun x -> x = 0.0)
@@ -661,7 +666,10 @@ let replay : Result<Run> =
         + "never violated, unless run.json claims this engine's build, vector width and thread count: the replay is then the producer's own computation and must land "
         + "on the next snapshot exactly. Such a run (the MLP) is replayed without the companions that measure the growth: every segment must land exactly, "
         + "and every recorded loss lie within 2(τℓ + 2√ℓδ + δ²) (E = 0). A losses.npy stored as float32 adds r/(1 − r)·|losses[j]|, r = 2⁻²⁴, to every loss comparison."
-      Hypotheses = [ hypGradientDescent; hypStartingSnapshot; hypCertified ]
+      // the certification is decided in the conclusion (`hypCertified`): an uncertifiable segment must not hide a certified
+      // one's failed comparisons (a user zeroed a float32 run's losses over its one certified segment while another segment
+      // was uncertifiable: "hypothesis not met", exit 0, and E.claims dropped the unreproduced segment)
+      Hypotheses = [ hypGradientDescent; hypStartingSnapshot ]
       Conclusion =
         fun run ->
             match replayed run with
@@ -670,8 +678,22 @@ let replay : Result<Run> =
                 let before =
                     [ if run.SnapshotCount > 0 && run.Steps.[0] > 0 then
                         sprintf "iterations 0 to %d come before the first snapshot (iteration %d): no weights to replay them from, so their recorded losses are not checked" (run.Steps.[0] - 1) run.Steps.[0] ]
-                let checks = [ for seg in e.Segments do if seg.Certified then yield! seg.Checks else yield! bitExactLanding seg ]
+                // an uncertified segment is compared bit for bit under the bit-exact claim only; without it, not at all
+                let exact = not (isNull (Replay.BitExactClaim run.Data))
+                let checks = [ for seg in e.Segments do if seg.Certified then yield! seg.Checks elif exact then yield! bitExactLanding seg ]
                 let ev = evaluation 0.0 checks e.Constants []
+                // certified segments' comparisons decide a violation whatever the other segments are; with a segment neither
+                // certifiable nor covered by a bit-exact claim, a row that does not fail is "hypothesis not met", naming it
+                let hypName, hypCheck = hypCertified
+                let ev =
+                    match hypCheck run with
+                    | Met v -> { ev with Hypotheses = [ hypName, true, v ] }
+                    | NotMet why when Verdict.isViolated ev.Verdict ->
+                        { ev with Hypotheses = [ hypName, false, why + " (the certified segments compared: one fails)" ] }
+                    | NotMet why ->
+                        let certified = e.Segments |> Array.filter (fun s -> s.Certified) |> Array.length
+                        let why = if certified > 0 then sprintf "%s; the other %d certified segment(s) were compared and hold" why certified else why
+                        { ev with Verdict = HypothesisNotMet [ hypName, why ]; Measured = None; Bound = None; Range = None; Hypotheses = [ hypName, false, why ] }
                 let growth = e.Segments |> Array.choose (fun s -> s.Growth)
                 { ev with
                     Constants = ev.Constants @ [ if growth.Length > 0 then "largest error growth", Comparison.maxKeepNaN growth ]
