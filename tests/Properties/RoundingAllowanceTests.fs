@@ -209,6 +209,27 @@ let ``I.update: float32 run at trained weights (L = 16, 1 000 iterations, the Ja
     Assert.Empty(e64.Notes)
     Assert.True(Verdict.isViolated (Result.evaluate RunIntegrity.update (withoutStep run64 1)).Verdict)
 
+[<Fact>]
+let ``I.loss: float32 run at trained weights whose later snapshots' allowances exceed their losses (snapshot 0 tight) → hypothesis not met, not holds; its last recorded loss set to 0 → still not holds; the same run in float64 → holds, the zeroed loss violated`` () =
+    let spec (f32: bool) = RunSpec(Depth = 16, Width = 32, Samples = 16, Dim = 8, Eta = 0.02, Iterations = 1000, SnapshotSteps = [| 0; 500; 999; 1000 |], Float32 = f32, Seed = 0L)
+    let lastZeroed (run: Run) =
+        let d = run.Data
+        let losses = Array.copy d.Losses
+        losses.[losses.Length - 1] <- 0.0
+        Run(RunData(Directory = d.Directory + " (last loss 0)", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation,
+                    Eta = d.Eta, Steps = d.Steps, W = d.W, V = d.V, Losses = losses, Trace = d.Trace, LossesStorageRoundoff = d.LossesStorageRoundoff))
+    let run = train (spec true)
+    let e = Result.evaluate RunIntegrity.snapshotLoss run
+    // snapshot 0's comparison could tell a loss from 0; the trained snapshots' cannot: "holds" covered them (a user zeroed
+    // the last recorded loss and I.loss held on snapshot 0 alone)
+    match e.Verdict with
+    | HypothesisNotMet [ (_, why) ] -> Assert.Contains("could tell, were compared and hold", why)
+    | v -> failwithf "float32: %A" v
+    Assert.False(Verdict.isHolds (Result.evaluate RunIntegrity.snapshotLoss (lastZeroed run)).Verdict)
+    let run64 = train (spec false)
+    Assert.True(Verdict.isHolds (Result.evaluate RunIntegrity.snapshotLoss run64).Verdict)
+    Assert.True(Verdict.isViolated (Result.evaluate RunIntegrity.snapshotLoss (lastZeroed run64)).Verdict)
+
 /// A faithful float32 step of this engine whose second layer's Jacobian cancels the adjoint along a direction the forward
 /// states never take (a referee's example): L = 2, m = d = 2, identity σ, n = 1, W_1 = 0, V_1 = [[0.7, −0.3], [0.4, 0.9]],
 /// W_2 = [[0, 1/3], [0, 1/7]], V_2 = [[0, 0], [1, q]] with V_2W_2/L = −(1 − 10⁻⁵) on e_2 only; x = (16, 0), y = (16, −16).
@@ -229,10 +250,12 @@ let private backwardCancellingRun () =
     Run(RunDirectory.InMemory(r, "backward cancelling"))
 
 [<Fact>]
-let ``I.update: a faithful float32 step whose layer cancels the adjoint (G_W1 3.5e-3 off relatively) → holds (the adjoints' error from the residuals' absolute error covers it); a layer moved by twice the allowance → violated`` () =
+let ``I.update: a faithful float32 step whose layer cancels the adjoint (G_W1 3.5e-3 off relatively) → not violated (the adjoints' error from the residuals' absolute error covers it; hypothesis not met: that layer's allowance at least its step); a layer moved by twice the allowance → violated`` () =
     let run = backwardCancellingRun ()
     let e = Result.evaluate RunIntegrity.update run
-    Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
+    // E_k covers the engine's step on layer 1, at the price of an allowance above that layer's step: not violated, and not
+    // "holds" either (a missing step there would pass)
+    Assert.True(Verdict.isHypothesisNotMet e.Verdict && (sprintf "%A" e.Verdict).Contains "the allowance is at least the step", sprintf "%A" e.Verdict)
     Assert.True(Verdict.isViolated (Result.evaluate RunIntegrity.update (withSnapshot1Moved run true (4.0 * (e.Series |> List.maxBy (fun p -> p.Bound)).Bound))).Verdict)
 
 [<Fact>]

@@ -133,7 +133,8 @@ let snapshotLoss : Result<Run> =
             // an allowance at least the loss itself accepts a recorded loss of 0 (or of twice the loss): a float32 run's at
             // trained weights (Ā the worst case: 0.035 against a loss of 0.006 on figure 2 after 3 000 iterations), or a
             // float64 loss at its rounding floor; counted, and a row of only such comparisons is not "holds"
-            let uninformative = checks |> Array.filter (fun (l, c) -> not (c.Bound < abs l)) |> Array.length
+            // (a recomputed loss of exactly 0 has no "0" to be told from: any recorded loss above the allowance fails)
+            let uninformative = checks |> Array.filter (fun (l, c) -> l <> 0.0 && not (c.Bound < abs l)) |> Array.length
             evaluation 0.0 (checks |> Array.map snd) (toleranceConstants forwardToleranceAt run) []
             |> Evaluation.requireInformative "an allowance below the loss (a recorded loss of 0 would be rejected)"
                 "the allowance is at least the recomputed loss itself, so a recorded loss of 0 or of twice the loss would hold too (see tau, amplification: at a float32 run's trained weights the products of the layers' Jacobians are not certifiable; a loss at the precision's floor)"
@@ -266,7 +267,8 @@ let update : Result<Run> =
             // a comparison whose allowance is at least the step itself accepts the weights left unchanged (measured = the
             // step) or the step taken twice: on a float32 run at trained weights τ^∇ ≫ 1 (the Jacobian products not
             // certifiable, Ā the worst case) and I.update held at 10²⁰× with no update between the snapshots
-            let uninformative = checks |> List.filter (fun (step, c) -> not (c.Bound < step)) |> List.length
+            // (a layer whose step is 0 has nothing to miss: any move of it is compared against the rounding alone)
+            let uninformative = checks |> List.filter (fun (step, c) -> step > 0.0 && not (c.Bound < step)) |> List.length
             evaluation 0.0 (checks |> List.map snd) (toleranceConstants toleranceAt run) []
             |> Evaluation.requireInformative "an allowance below the step (a missing update would be rejected)"
                 "the allowance is at least the step ‖ηc_kG_k‖ itself, so weights left unchanged or the step taken twice would hold too: the update cannot be checked at this precision and these weights (see tau, amplification: a float64 run, or snapshots where the gradients' rounding allowance is below the step)"

@@ -163,20 +163,22 @@ module Evaluation =
     /// A result whose comparisons may carry an allowance at least the size of what they compare (a float32 run's rounding
     /// allowance at trained weights): such a comparison still rejects a gross error, but it cannot tell the compared value
     /// from the corruption the check exists for (a missing update, a loss of 0). `uninformative` of `total` comparisons
-    /// were so. None: the evaluation unchanged. Some but not all: a note counting them (`describe` says what they cannot
-    /// tell). All of a holding evaluation's: the verdict is "hypothesis not met" under `hypothesis` (its constants, notes
-    /// and series of comparisons kept, which show the allowances against the values), since "holds" would read as evidence
-    /// the comparisons cannot give; a violation stays a violation.
+    /// were so. None: the evaluation unchanged. Any, in an evaluation that holds: the verdict is "hypothesis not met" under
+    /// `hypothesis` (its constants, notes and series of comparisons kept, which show the allowances against the values),
+    /// saying how many comparisons could tell and that those hold, since "holds" would cover comparisons that cannot fail
+    /// (a user set a float32 run's last recorded loss to 0 and I.loss held on the strength of snapshot 0 alone); a
+    /// violation stays a violation.
     let requireInformative (hypothesis: string) (describe: string) (uninformative: int) (total: int) (e: Evaluation) =
         if uninformative = 0 || total = 0 then e
         else
             match e.Verdict with
-            | Holds _ when uninformative >= total ->
-                let why = sprintf "at every one of the %d comparisons %s" total describe
+            | Holds _ ->
+                let why =
+                    if uninformative >= total then sprintf "at every one of the %d comparisons %s" total describe
+                    else sprintf "at %d of the %d comparisons %s; the other %d could tell, were compared and hold" uninformative total describe (total - uninformative)
                 { e with Verdict = HypothesisNotMet [ hypothesis, why ]; Measured = None; Bound = None; Range = None
                          Hypotheses = e.Hypotheses @ [ hypothesis, false, why ] }
-            | _ ->
-                { e with Notes = e.Notes @ [ sprintf "%d of %d comparisons: %s" uninformative total describe ] }
+            | _ -> e
 
 module Result =
     /// Evaluates a result: the hypotheses first (all of them, so the report can list each), then,
