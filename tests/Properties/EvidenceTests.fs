@@ -886,3 +886,16 @@ let ``E.replay: float32 run with one uncertifiable segment and one certified; th
     match (row bad).Verdict with
     | Violated w -> Assert.Contains("segment from snapshot 1", w.When)
     | v -> failwithf "losses zeroed: %A" v
+
+[<Fact>]
+let ``E.claims: float32 run whose certified segment's loss allowances exceed some losses (a claimed 0 would pass) → holds with the loose comparisons counted in its note, the loss among them`` () =
+    let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 16, Width = 32, Samples = 16, Dim = 8, Eta = 0.02, Iterations = 1000,
+                                                      SnapshotSteps = [| 0; 500; 999; 1000 |], Float32 = true, Seed = 0L)
+    let run = Run((Generators.train spec).Data)
+    let claims = Registry.singleRun |> List.find (fun r -> r.Id = "E.claims")
+    let e = Result.evaluate claims run
+    Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
+    let note = e.Notes |> List.tryFind (fun n -> n.Contains "within an allowance at least the verified value")
+    Assert.True(note.IsSome, sprintf "%A" e.Notes)
+    // loss comparisons among them, counted per column (before, only the snapshot columns were counted)
+    Assert.Matches(System.Text.RegularExpressions.Regex(@"claim\(s\) \((.*, )?loss [0-9]+"), note.Value)
