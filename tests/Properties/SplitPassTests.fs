@@ -170,7 +170,7 @@ let figure2Segments () =
     let foreign = Run(faithful.Data)
     Assert.True(foreign.Evidence.Value.Segments |> Array.exists (fun s -> not s.Certified && not s.Replay.BitExact), "the companion path was expected to leave a segment uncertified")
     match (Result.evaluate SplitResults.splitSegments foreign).Verdict with
-    | HypothesisNotMet why -> Assert.Contains("does not name this engine build", sprintf "%A" why)
+    | HypothesisNotMet why -> Assert.Contains("run.json names engine build commit:another-build", sprintf "%A" why)
     | v -> failwithf "expected hypothesis not met, got %A" v
     Assert.True(Verdict.isHypothesisNotMet (Result.evaluate ReplayEvidence.replay foreign).Verdict, "E.replay: another build named, segments uncertifiable")
 
@@ -250,3 +250,13 @@ let perPairMutation () =
     // the former comparison on the same bounds: hypotheses met (the verdict above was a comparison), and it holds
     let old = Comparison.evaluation (Rounding.recursionRelOwn run ((SplitResults.bounds run).FromZero.Length - 1) nan) (compareMaxOnly run (SplitResults.bounds run).FromZero true) [] []
     Assert.True(Verdict.isHolds old.Verdict, sprintf "max-only comparison: %A" old.Verdict)
+
+[<Fact(DisplayName = "A.split.segments: this engine's float32 run with an uncertifiable segment → hypothesis not met, saying a float32 run is not replayed bit for bit (it said run.json does not name this engine build)")>]
+let float32NotBitExact () =
+    let run = train (RunSpec(Depth = 16, Width = 32, Samples = 16, Dim = 8, Eta = 0.02, Iterations = 1000, SnapshotSteps = [| 0; 500; 999; 1000 |], Float32 = true, Seed = 0L))
+    match (Result.evaluate SplitResults.splitSegments run).Verdict with
+    | HypothesisNotMet why ->
+        let text = sprintf "%A" why
+        Assert.Contains("the run is float32", text)
+        Assert.DoesNotContain("does not name this engine build", text)
+    | v -> failwithf "expected hypothesis not met, got %A" v

@@ -503,7 +503,9 @@ let private replayStandsForRun =
             | claim -> Met(sprintf "%s: the replay is the producer's computation, its %d segment(s) replayed without the rounding companions%s (landing gap allowed 0; see E.replay)" claim e.Segments.Length departs)
         | Some _, Some why ->
             match Replay.BitExactClaim run.Data with
-            | null -> NotMet(why + "; and run.json does not name this engine build, its vector width and its thread count, so the replay is not the producer's own computation")
+            // the reason in the run's terms (`Replay.BitExactMismatch`): a float32 run names this build and still is not
+            // replayed bit for bit, which "run.json does not name this engine build" misstated to a user
+            | null -> NotMet(sprintf "%s; and the replay is not the producer's own computation: %s" why (Replay.BitExactMismatch run.Data))
             | claim -> Met(sprintf "%s: the replay is the producer's computation (landing gap allowed 0); E.replay: %s" claim why)
 
 /// max over segments of ‖Z(recorded s + 1) − Z(replayed from s)‖_F and of max_k ‖Z_k(recorded) − Z_k(replayed)‖_F.
