@@ -123,18 +123,10 @@ let private initConstantsAndGram (run: Run) : Tuple<InitConstants, Matrix<float>
         // exact state h_0 = A x (e0 = γ_{d_in+1}|A||x|, the embedding's rounding; ε = `LayerJacobian.evalErr`), so the
         // layer's Gram matrix moves by at most ‖δΦ_k‖_F(2‖Φ̂_k‖_F + ‖δΦ_k‖_F), the average by the mean of these
         let u = Rounding.Float64UnitRoundoff
-        let data = run.Data.Data
-        let dIn, d = data.InputDim, s.Dim
-        let gd, gIn = Rounding.gamma64 d, Rounding.gamma64 (dIn + 1)
-        let e0 =
-            let a = match run.Data.A with | null -> [||] | a -> a
-            Array.init n (fun i ->
-                Array.init d (fun r ->
-                    if a.Length = 0 then 0.0
-                    else
-                        let mutable t = 0.0
-                        for c in 0 .. dIn - 1 do t <- t + abs (a.[r * dIn + c] * data.X.[i * dIn + c])
-                        gIn * t))
+        let d = s.Dim
+        let gd, gIn = Rounding.gamma64 d, Rounding.gamma64 (run.Data.Data.InputDim + 1)
+        // (without A the verifier's h_0 is x itself, exact)
+        let e0 = Array.init n (fun i -> Array.init d (fun r -> if isNull run.Data.A then 0.0 else gIn * Rounding.embeddingMagnitude run i r))
         let w0 = run.W 0
         let mutable phiMove = 0.0
         lw.VisitLayers(Model.Layerwise.LayerVisitor(fun k pre sigma ->

@@ -85,6 +85,18 @@ type Amplification =
 /// magnitudes, where the former count (m + d)u·‖h_k‖ per layer was relative to the state alone.
 type StateCount = { Count: float; Last: float; Prefix: float[] }
 
+/// (|A||x_i|)_r = Σ_c |A_rc·x_ic|, the magnitude the embedding h_0 = A x sums in entry r of sample i (|x_ir| without A): what
+/// its d_in products' rounding is relative to (the per-state count's β_0, C.mu0's Φ rounding).
+let embeddingMagnitude (run: Run) (i: int) (r: int) =
+    let data = run.Data.Data
+    let dIn = data.InputDim
+    match run.Data.A with
+    | null -> abs data.X.[i * dIn + r]
+    | a ->
+        let mutable t = 0.0
+        for c in 0 .. dIn - 1 do t <- t + abs (a.[r * dIn + c] * data.X.[i * dIn + c])
+        t
+
 let private stateCounts = Runtime.CompilerServices.ConditionalWeakTable<Run, Lazy<StateCount>[]>()
 
 /// The per-state count of snapshot s of an MLP run (`StateCount`; computed once per snapshot and run).
@@ -114,18 +126,11 @@ let stateCountAt (run: Run) (s: int) : StateCount =
                      let eta = underflowUnit run
                      let etaIn = (if isNull run.Data.A then 1.0 else float (dIn + 1)) * eta
                      let etaState = float (m + 2) * eta
-                     let a = match run.Data.A with | null -> [||] | a -> a
                      for i in 0 .. n - 1 do
                          let h0 = lw.H.[0].[i]
                          let mutable sq = 0.0
                          for r in 0 .. d - 1 do
-                             let ax =
-                                 if a.Length = 0 then abs data.X.[i * dIn + r]
-                                 else
-                                     let mutable t = 0.0
-                                     for c in 0 .. dIn - 1 do t <- t + abs (a.[r * dIn + c] * data.X.[i * dIn + c])
-                                     t
-                             let e = gIn * ax + ur * abs h0.[r] + etaIn
+                             let e = gIn * embeddingMagnitude run i r + ur * abs h0.[r] + etaIn
                              sq <- sq + e * e
                          sums.[i] <- sqrt sq
                      prefix.[0] <- Comparison.maxKeepNaN sums
