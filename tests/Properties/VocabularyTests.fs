@@ -231,3 +231,12 @@ let ``Linalg.lambdaMinLower: matrices of exactly known spectrum (n = 2…64, λ_
                 match Linalg.lambdaMinLower b n (lmax + 10.0) with
                 | Some lo -> Xunit.Assert.True(lo <= lmin, sprintf "n = %d: %.17g above λ_min %.17g" n lo lmin)
                 | None -> ()
+
+[<Xunit.Fact>]
+let ``Linalg.lambdaMinLower: a singular 4×4 matrix scaled into the subnormal range (entries near 1e-319), the estimate one subnormal spacing → no positive bound (underflow counted; it certified it positive definite)`` () =
+    // a referee's matrix: rank 3, determinant 0
+    let a = [| 73481.0; 8781.0; 3996.0; 4532.0; 8781.0; 33907.0; 38547.0; 15328.0; 3996.0; 38547.0; 60341.0; -20976.0; 4532.0; 15328.0; -20976.0; 98784.0 |]
+    let b = a |> Array.map (fun x -> x * System.Double.Epsilon)
+    match Linalg.lambdaMinLower b 4 System.Double.Epsilon with
+    | Some lo -> Xunit.Assert.True(lo <= 0.0, sprintf "certified λ_min ≥ %g > 0 for a singular matrix" lo)
+    | None -> ()

@@ -134,7 +134,8 @@ let lambdaMinLower (b: float[]) (n: int) (estimate: float) : float option =
     if n = 0 || not (Double.IsFinite estimate) || not (Double.IsFinite scale) || scale = 0.0 then None
     else
         let estimate = min estimate scale
-        let mutable delta = 4.0 * gamma (n + 1) * scale
+        // (at least a few subnormal spacings, so that the shifts move where 4γ·c underflows)
+        let mutable delta = max (4.0 * gamma (n + 1) * scale) (float (8 * n * (n + 2)) * Double.Epsilon)
         let mutable result = None
         let mutable tries = 0
         while result.IsNone && tries < 64 && estimate - delta >= -2.0 * scale do
@@ -143,8 +144,12 @@ let lambdaMinLower (b: float[]) (n: int) (estimate: float) : float option =
             | Some f ->
                 let mutable shiftErr = 0.0
                 for i in 0 .. n - 1 do shiftErr <- max shiftErr (abs (b.[i * n + i] - s))
-                // the subtractions' own rounding taken downwards
-                let lo = s - gamma (n + 1) * f * (1.0 + 4.0 * u) - u * shiftErr * (1.0 + 2.0 * u)
+                // the subtractions' own rounding taken downwards, and underflow: Higham's bound assumes none, while a product or
+                // quotient below the smallest normal number carries up to the subnormal spacing η absolute (§2.1), n + 2 such
+                // operations for an entry of R̂ᵀR̂ and the shift's one, so ‖ΔB‖₂ gains at most 2n(n + 2)η (a referee certified a
+                // singular matrix of entries near 10⁻³¹⁹ without it)
+                let underflow = float (2 * n * (n + 2)) * Double.Epsilon
+                let lo = s - gamma (n + 1) * f * (1.0 + 4.0 * u) - u * shiftErr * (1.0 + 2.0 * u) - underflow
                 result <- Some(lo - 4.0 * u * abs lo)
             | None -> ()
             delta <- 2.0 * delta
