@@ -354,3 +354,16 @@ let ``C.mu0: λ_min(Ḡ) between the former threshold and the one with Φ's own 
     let apart = runAt 0.5
     let ic = PolyakLojasiewicz.initConstants apart
     Assert.True(ic.LambdaMinGram > 1e6 * ic.Threshold, sprintf "λ_min %g, τ %g" ic.LambdaMinGram ic.Threshold)
+
+/// A referee's float64 run trained to its loss' floor (ℓ ≈ 2.6·10⁻²¹ at the end, g ≈ 2·10⁻¹⁰): the losses' forward error
+/// (about 3·10⁻²² there, I.loss' order) against the summation's ρℓ ≈ 2·10⁻³².
+[<Fact>]
+let ``C.gdDecay, C.pathLength: a float64 run trained to its loss' floor → the descent condition cannot be established (the losses' forward error counted in β̂'s allowance; it was met from ρ alone); C.runRate still holds`` () =
+    let spec = RunSpec(Depth = 16, Width = 16, Samples = 8, Dim = 8, Init = InitKind.Tied, Eta = 0.005, Iterations = 10000,
+                       SnapshotSteps = [| 0 .. 1000 .. 10000 |], Seed = 0L)
+    let run = Generators.train spec
+    for id in [ "C.gdDecay"; "C.pathLength" ] do
+        match (eval (PolyakLojasiewicz.all |> List.find (fun r -> r.Id = id)) run).Verdict with
+        | HypothesisNotMet l -> Assert.Contains(l, fun (n, why) -> n = "descent condition η·β̂_j ≤ 1" && why.StartsWith "cannot be established")
+        | v -> failwithf "%s: %A" id v
+    Assert.True(Verdict.isHolds (eval (PolyakLojasiewicz.all |> List.find (fun r -> r.Id = "C.runRate")) run).Verdict)

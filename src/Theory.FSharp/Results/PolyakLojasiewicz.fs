@@ -317,6 +317,9 @@ type Supply =
       /// whether the two allowances above hold an estimate (another producer's rounding, E.replay's): the provenance of
       /// the decay rows then says so
       AllowancesEstimated: bool
+      /// per iterate j = 0..N, how far the verifier's own loss column may lie from the exact loss of its weights (the forward
+      /// pass' rounding, which near the loss' floor dwarfs the summation's ρℓ: a referee); zeros where the supply derives none
+      LossError: Run -> float[]
       /// the frozen-kernel prediction of C.runRate (None: not stated)
       FrozenKernel: Run -> (int -> float) option }
 
@@ -337,8 +340,10 @@ type Path =
       /// β̂_j (j < N): the secant curvature of ℓ along the j-th step in the G-scaled geometry,
       /// β̂_j = 2L(ℓ_{j+1} − ℓ_j + η‖G^j‖²/L)/(η²‖G^j‖²), so that exactly ε_{j+1} = ε_j(1 − η r̃_j (1 − η β̂_j/2))
       Beta: float[]
-      /// rounding allowance on β̂_j: 4 L · roundingRel · ℓ_j / (η² ‖G^j‖²), roundingRel = `Rounding.traceRel`
-      BetaError: float[] }
+      /// rounding allowance on β̂_j (`pathOf`): the summation's ρ = `Rounding.traceRel` and the losses' forward error
+      BetaError: float[]
+      /// the supply's bound on the verifier's loss column's distance to the exact loss at iterate j (`Supply.LossError`)
+      LossError: float[] }
 
 /// Reads the path quantities through a supply: hypotheses from the verifier's columns, the measured losses from losses.npy.
 let pathOf (supply: Supply) (run: Run) : Path =
@@ -362,13 +367,21 @@ let pathOf (supply: Supply) (run: Run) : Path =
     // γ₄ act on β̂_j itself (a referee: the former 4Lρℓ_j/(η²g²) left out ηg²/L's error, the additions and the denominator)
     let g2u = Rounding.gamma64 2
     let g4u = Rounding.gamma64 4
+    // and the two losses' forward error λ_j, λ_{j+1} (`Supply.LossError`: the pass' rounding of the states, which ρ, a
+    // summation's count, leaves out; at a loss near its floor it decides: a referee's float64 run at ℓ = 2.6·10⁻²¹ had
+    // λ = 3.3·10⁻²² against ρℓ = 2·10⁻³²), through the numerator R_j
+    let lossErr =
+        let a = supply.LossError run
+        Array.init (n + 1) (fun j -> if j < a.Length then a.[j] else 0.0)
     let betaErr =
         Array.init n (fun j ->
             let g2 = g.[j] * g.[j]
             if g2 = 0.0 then 0.0
-            else 2.0 * L * (6.0 * rel + 4.0 * g2u) * loss.[j] / (eta * eta * g2) + (2.0 * rel + g4u) * abs (2.0 * L * (loss.[j + 1] - loss.[j] + eta * g2 / L) / (eta * eta * g2)))
+            else
+                2.0 * L * ((6.0 * rel + 4.0 * g2u) * loss.[j] + (lossErr.[j] + lossErr.[j + 1]) * (1.0 + g2u)) / (eta * eta * g2)
+                + (2.0 * rel + g4u) * abs (2.0 * L * (loss.[j + 1] - loss.[j] + eta * g2 / L) / (eta * eta * g2)))
     { N = n; Eps = eps; Recorded = run.Losses |> Array.map (fun l -> l - lossPerp)
-      R = r; Grad = g; Beta = beta; BetaError = betaErr }
+      R = r; Grad = g; Beta = beta; BetaError = betaErr; LossError = lossErr }
 
 /// The decay comparisons of a bound ε_0·q_j (q_j from the hypotheses' side, ε_0 from the trace): the recorded ε_j at
 /// every iterate (allowance roundingRel·(bound + ε_0): both are losses of the same run in its precision), and ε recomputed
@@ -573,7 +586,9 @@ let statedOver (supply: Supply) : Statements =
                 let rel = roundingRel run
                 let err j =
                     let amplify = if lossPerp > 0.0 && p.Eps.[j] > 0.0 then (p.Eps.[j] + 2.0 * lossPerp) / p.Eps.[j] else 1.0
-                    rel * abs p.R.[j] * amplify
+                    // and ε_j's share of the loss' forward error λ_j (relative λ_j/ε_j, first order)
+                    let forward = if p.Eps.[j] > 0.0 then p.LossError.[j] / p.Eps.[j] else 0.0
+                    abs p.R.[j] * (rel * amplify + forward)
                 // a PL ratio that is not a number is the worst iterate: not measured there
                 let j = Comparison.worstIndexMin (p.N + 1) (fun j -> p.R.[j] - err j)
                 let refutedAt = Comparison.worstIndexMin (p.N + 1) (fun j -> p.R.[j] + err j)
@@ -869,6 +884,21 @@ let private mlpRecordedLossAllowance (run: Run) : float[] =
     | None -> ()
     a
 
+/// Per iterate, the replay's rounding of its own loss evaluation (`SegmentReplay.LossRounding`: 2(τℓ + 2√ℓδ + δ²), a bound
+/// on either of two evaluations' distance to the exact loss at τ = E.replay's first-order rounding estimate), the larger of
+/// two segments at a snapshot iterate; zeros without a replay.
+let private mlpLossError (run: Run) : float[] =
+    let a = Array.zeroCreate run.Losses.Length
+    match run.Evidence with
+    | Some e ->
+        for seg in e.Segments do
+            let r = seg.Replay
+            for i in 0 .. min (r.To - r.From) (r.LossRounding.Length - 1) do
+                let j = r.From + i
+                if j < a.Length then a.[j] <- max a.[j] r.LossRounding.[i]
+    | None -> ()
+    a
+
 /// The paper's MLP: μ₀ from Ḡ at V(0) = 0, the verifier's columns (`Run.Trace`: the replay on gradient descent), the
 /// loss of the snapshot weights with I.loss's allowance, and the joint W, V displacement.
 let mlp : Supply =
@@ -896,6 +926,7 @@ let mlp : Supply =
             sqrt (a * a + b * b)
       RecordedLossAllowance = mlpRecordedLossAllowance
       AllowancesEstimated = true
+      LossError = mlpLossError
       LandingAllowance =
         fun run s ->
             match run.Evidence with
@@ -1027,6 +1058,8 @@ let anyBlock : Supply =
             else raise (MissingInput "another producer's block run: the verifier's replay does not land on its snapshots bit for bit, and no rounding tolerance is derived for a block's replay (the MLP's companions), so its recorded losses are not compared with a bound built from the replay")
       LandingAllowance = fun _ _ -> 0.0
       AllowancesEstimated = false
+      // a block's replay derives no forward-error bound of its loss (Left): the summation's ρ alone, as before
+      LossError = fun run -> Array.zeroCreate run.Losses.Length
       FrozenKernel = fun _ -> None }
 
 /// A result that needs μ₀ (its hypotheses include the identity initialization's) on a run with n·d above
