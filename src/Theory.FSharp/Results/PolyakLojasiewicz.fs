@@ -869,35 +869,29 @@ let private traceColumn (run: Run) name =
     | Some c -> c
     | None -> raise (MissingInput(sprintf "no verifier's column '%s': %s" name (run.TraceUnavailable [ name ])))
 
-/// Per iterate, E.replay's allowance between the recorded loss and the replay's (`RunEvidence.build`: the segment's loss
-/// tolerance and the storage of losses.npy), the larger of two segments at a snapshot iterate both reach; zeros without a
-/// replay (the columns are then not available either).
-let private mlpRecordedLossAllowance (run: Run) : float[] =
+/// Per iterate j, the largest `value r i` (i = j − r.From, up to `last r`) over the replay's segments r that reach j (two at a
+/// snapshot iterate); zeros without a replay (the columns are then not available either).
+let private perIterateOfSegments (run: Run) (last: ResOdeProofs.Numerics.Verification.SegmentReplay -> int) (value: ResOdeProofs.Numerics.Verification.SegmentReplay -> int -> float) : float[] =
     let a = Array.zeroCreate run.Losses.Length
     match run.Evidence with
     | Some e ->
         for seg in e.Segments do
             let r = seg.Replay
-            for i in 0 .. r.To - r.From do
+            for i in 0 .. last r do
                 let j = r.From + i
-                if j < a.Length then a.[j] <- max a.[j] (RunEvidence.recordedLossAllowance run.Data r i)
+                if j < a.Length then a.[j] <- max a.[j] (value r i)
     | None -> ()
     a
 
+/// Per iterate, E.replay's allowance between the recorded loss and the replay's (`RunEvidence.build`: the segment's loss
+/// tolerance and the storage of losses.npy).
+let private mlpRecordedLossAllowance (run: Run) : float[] =
+    perIterateOfSegments run (fun r -> r.To - r.From) (fun r i -> RunEvidence.recordedLossAllowance run.Data r i)
+
 /// Per iterate, the replay's rounding of its own loss evaluation (`SegmentReplay.LossRounding`: 2(τℓ + 2√ℓδ + δ²), a bound
-/// on either of two evaluations' distance to the exact loss at τ = E.replay's first-order rounding estimate), the larger of
-/// two segments at a snapshot iterate; zeros without a replay.
+/// on either of two evaluations' distance to the exact loss at τ = E.replay's first-order rounding estimate).
 let private mlpLossError (run: Run) : float[] =
-    let a = Array.zeroCreate run.Losses.Length
-    match run.Evidence with
-    | Some e ->
-        for seg in e.Segments do
-            let r = seg.Replay
-            for i in 0 .. min (r.To - r.From) (r.LossRounding.Length - 1) do
-                let j = r.From + i
-                if j < a.Length then a.[j] <- max a.[j] r.LossRounding.[i]
-    | None -> ()
-    a
+    perIterateOfSegments run (fun r -> min (r.To - r.From) (r.LossRounding.Length - 1)) (fun r i -> r.LossRounding.[i])
 
 /// The paper's MLP: μ₀ from Ḡ at V(0) = 0, the verifier's columns (`Run.Trace`: the replay on gradient descent), the
 /// loss of the snapshot weights with I.loss's allowance, and the joint W, V displacement.
