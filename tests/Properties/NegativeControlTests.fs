@@ -217,16 +217,21 @@ let ``C.mu0: a one-layer block run at identity whose replayed PL ratio at iterat
     | Violated w -> Assert.Contains("iteration 0", w.When)
     | v -> failwithf "C.mu0: expected violated, got %A" v
 
-/// The outcome of C.plAlongRun on a run whose PL ratio drops below μ₀/4 at iteration j, and C.gdDecay's after it.
-let private notObservedAt (j: int) (plAlongRun: Evaluation) (gdDecay: Evaluation) =
-    // its own hypotheses (the initialization's, finite losses) met: the "not observed" is its conclusion's outcome
-    Assert.All(plAlongRun.Hypotheses, fun (n, ok, why) -> Assert.True(ok, sprintf "C.plAlongRun: hypothesis %s not met: %s" n why))
+/// C.plAlongRun's own outcome (its conclusion's, not a hypothesis of its own) at iteration j, starting with `outcome`
+/// ("not observed: ", "cannot be established: ").
+let private plOutcomeAt (outcome: string) (j: int) (plAlongRun: Evaluation) =
+    // its own hypotheses (the initialization's, finite losses) met: the outcome is its conclusion's
+    Assert.All(plAlongRun.Hypotheses |> List.filter (fun (n, _, _) -> n <> "observed PL along the run"), fun (n, ok, why) -> Assert.True(ok, sprintf "C.plAlongRun: hypothesis %s not met: %s" n why))
     match plAlongRun.Verdict with
     | HypothesisNotMet [ (name, why) ] ->
         Assert.Equal("observed PL along the run", name)
-        Assert.StartsWith("not observed: ", why)
+        Assert.StartsWith(outcome, why)
         Assert.Contains(sprintf "at iteration %d " j, why)
-    | v -> failwithf "C.plAlongRun: expected not observed, got %A" v
+    | v -> failwithf "C.plAlongRun: expected %s, got %A" outcome v
+
+/// The outcome of C.plAlongRun on a run whose PL ratio drops below μ₀/4 at iteration j, and C.gdDecay's after it.
+let private notObservedAt (j: int) (plAlongRun: Evaluation) (gdDecay: Evaluation) =
+    plOutcomeAt "not observed: " j plAlongRun
     Assert.Equal<string list>([ "PL along the run (C.plAlongRun)" ], unmet gdDecay)
 
 [<Fact>]
@@ -244,13 +249,7 @@ let ``C.plAlongRun: a one-layer block run whose replayed PL ratio is μ₀/4 to 
     // r̃_j = μ₀/4 up to the corruption's own rounding: its allowance e_j straddles the limit (before 2026-12-06 the row
     // held, subtracting e_j and μ₀'s own error, while the decay rows took f = 1/4 exactly)
     let _, run = blockWithPlAt j 0.25
-    let e = Result.evaluate (blockRow "C.plAlongRun") run
-    match e.Verdict with
-    | HypothesisNotMet [ (name, why) ] ->
-        Assert.Equal("observed PL along the run", name)
-        Assert.StartsWith("cannot be established: ", why)
-        Assert.Contains(sprintf "at iteration %d " j, why)
-    | v -> failwithf "C.plAlongRun: expected cannot be established, got %A" v
+    plOutcomeAt "cannot be established: " j (Result.evaluate (blockRow "C.plAlongRun") run)
     match (Result.evaluate (blockRow "C.gdDecay") run).Verdict with
     | HypothesisNotMet [ ("PL along the run (C.plAlongRun)", why) ] -> Assert.StartsWith("cannot be established: ", why)
     | v -> failwithf "C.gdDecay: %A" v
