@@ -276,6 +276,16 @@ let ``L5.split: a run whose embedding is tiny (|A x| ≈ 1e-8: tied layers, stat
     Assert.True(worst.Measured * 1.01 > worst.Bound * (1.0 + Rounding.chainRel run), sprintf "measured %g, bound %g" worst.Measured worst.Bound)
 
 [<Fact>]
+let ``L5.split: a faithful float64 run trained to its loss' floor (ℓ ≈ 1e-26; L = 8, m = 64, n = 8, d = 4, 12 000 iterations) → holds, the residuals' absolute error counted (it was VIOLATED, 7.8e-15 against 1.6e-15); the gradient difference at snapshot 1 raised by a quarter → beyond its bound`` () =
+    let run = train (RunSpec(Depth = 8, Width = 64, Samples = 8, Dim = 4, Eta = 0.01, Iterations = 12000, SnapshotSteps = [| 0 .. 1000 .. 12000 |], Seed = 0L))
+    Assert.True(run.Losses.[12000] < 1e-20, sprintf "the run was expected at its loss' floor: %g" run.Losses.[12000])
+    let e = Result.evaluate SplitResults.gradientDifferenceSplit run
+    Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
+    // before the floor the allowance does not make the comparison vacuous: the bound is within 1.2x of the difference there
+    let early = e.Series |> List.filter (fun p -> p.When.StartsWith "snapshot 1 ") |> List.maxBy (fun p -> p.Measured / p.Bound)
+    Assert.True(early.Measured * 1.25 > early.Bound * (1.0 + Rounding.chainRel run), sprintf "measured %g, bound %g" early.Measured early.Bound)
+
+[<Fact>]
 let ``Rounding.tolerance: a float64 run → max_s 4·Ā_s·c_s·(1 + ς_s/2) + γ_(n(d_out + 1) + 1), c_s the per-state count written out, Ā_s ≤ Π(1 + κ_k/L), no floor`` () =
     let run = mlpRun ()
     let st = run.Setting

@@ -74,14 +74,19 @@ let gradientDifferenceSplit : Result<Run> =
                     // gradient within ρ_pass of the magnitude of its samples' terms (M_k, `RunIntegrity.gradientScales`), not of
                     // the difference: where the difference is small against them (tied layers, tiny states) the rounding of
                     // the subtractions is allowed absolutely, ρ_chain·(M_k + M_{k+1}) (docs/theorems/LemmaChain.md, "L5.split")
-                    let scales, _ = RunIntegrity.gradientScales run s
+                    // and each gradient's share of the residuals' absolute error (F_k, `gradientScales`' second part: the
+                    // adjoint starts from r = Bh_L − y, whose rounding is relative to the outputs, not to r): at a loss near its
+                    // floor it dominates (a user's faithful float64 run at ℓ ≈ 10⁻²⁶ was VIOLATED, 7.8·10⁻¹⁵ against 1.6·10⁻¹⁵),
+                    // counted for the two evaluations, the measured side's and the bound's E_k
+                    let scales, fromResidual = RunIntegrity.gradientScales run s
                     let rho = Rounding.chainRel run
                     for k0 in 0 .. pairs.Length - 1 do
                         let p = pairs.[k0]
                         amax <- max amax (jointCoefficient p.AWW p.AWV p.AVW)
                         let gw = Linalg.frobeniusDiff lw.GW.[k0 + 1] 0 lw.GW.[k0] 0 md
                         let gv = Linalg.frobeniusDiff lw.GV.[k0 + 1] 0 lw.GV.[k0] 0 md
-                        yield { Measured = sqrt (gw * gw + gv * gv); Bound = splitBound p + rho * (scales.[k0] + scales.[k0 + 1])
+                        let residual = 2.0 * (fromResidual.[k0] + fromResidual.[k0 + 1])
+                        yield { Measured = sqrt (gw * gw + gv * gv); Bound = splitBound p + rho * (scales.[k0] + scales.[k0 + 1]) + residual
                                 Where = sprintf "layers k = %d, %d" (k0 + 1) (k0 + 2); When = at run s } ]
             evaluation (Rounding.chainRel run) checks [ "a (max over pairs and snapshots)", amax ] [ Evaluation.AnyWeights ] }
 
