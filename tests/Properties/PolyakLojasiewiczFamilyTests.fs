@@ -189,36 +189,17 @@ let private withLosses (what: string) (losses: float[]) (d: RunData) =
                 Trace = System.Collections.Generic.Dictionary<string, float[]>(), LossesStorageRoundoff = d.LossesStorageRoundoff))
 
 [<Fact>]
-let ``C.gdDecay, C.runRate, C.pathLength: a foreign float32 run at its loss' rounding floor (targets 2⁻¹⁰ from inputs of 16, η = 1e-8) → C.runRate holds with E.replay's loss allowance, the descent condition cannot be established (C.gdDecay, C.pathLength not met); a recorded loss past C.runRate's bound by its distance to the verifier's column → violated`` () =
+let ``C.gdDecay, C.runRate, C.pathLength: a foreign float32 run at its loss' rounding floor (targets 2⁻¹⁰ from inputs of 16, η = 1e-8) → E.replay holds; the descent conditions (η·β̂ ≤ 1, and C.runRate's < 2) cannot be established: hypothesis not met, not holds`` () =
     let d = floorRun 1e-8 40
     let run = withLosses "as recorded" d.Losses d
     Assert.True(Verdict.isHolds (eval (Registry.singleRun |> List.find (fun r -> r.Id = "E.replay")) run).Verdict, "E.replay")
-    // at the floor the losses' differences are rounding: η·β̂_j's allowance reaches past 1, so the condition η·β_j ≤ 1 the
-    // bounds take c = 1/2 from can be neither established nor refuted (until 2026-12-06 "not refuted" was met)
-    for id in [ "C.gdDecay"; "C.pathLength" ] do
+    // at the floor the losses' differences are rounding: η·β̂_j's allowance reaches past both limits, so neither condition
+    // can be established nor refuted (until 2026-12-06 "not refuted" was met, and C.runRate compared β̂ without allowance)
+    for id, hyp in [ "C.gdDecay", "descent condition η·β̂_j ≤ 1"; "C.pathLength", "descent condition η·β̂_j ≤ 1"; "C.runRate", "descent condition η·β̂_j < 2" ] do
         let r = PolyakLojasiewicz.all |> List.find (fun r -> r.Id = id)
         match (eval r run).Verdict with
-        | HypothesisNotMet l -> Assert.Contains(l, fun (n, why) -> n = "descent condition η·β̂_j ≤ 1" && why.StartsWith "cannot be established")
+        | HypothesisNotMet l -> Assert.Contains(l, fun (n, why) -> n = hyp && why.StartsWith "cannot be established")
         | v -> failwithf "%s: expected the descent condition not established, got %A" id v
-    let e = eval (PolyakLojasiewicz.all |> List.find (fun r -> r.Id = "C.runRate")) run
-    Assert.True(Verdict.isHolds e.Verdict, sprintf "C.runRate: %A %A" e.Verdict e.Notes)
-    // the decay row: the recorded loss at iterate 20 moved past its comparison's bound by the bound's distance to the
-    // verifier's column (at least the allowance, since the column lies below the bound) → violated; C.pathLength's
-    // corruption is a displacement beyond its bound (EveryCheckCanFail and the C tests above)
-    for id in [ "C.runRate" ] do
-        let r = PolyakLojasiewicz.all |> List.find (fun r -> r.Id = id)
-        let e = eval r run
-        let p = e.Series |> List.find (fun p -> p.When.StartsWith "iteration 20 ")
-        let lossPerp = snd (PolyakLojasiewicz.readOut run)
-        let column = (PolyakLojasiewicz.path run).Eps.[20]
-        // (the evidence built from the record first, then the loss moved in place: a losses.npy read so from a file is
-        // E.replay's to catch, as EveryCheckCanFail's corruptions of the C rows are)
-        let bad = withLosses "loss 20 raised" (Array.copy d.Losses) d
-        bad.Trace "loss" |> ignore
-        bad.Data.Losses.[20] <- p.Bound + (p.Bound - column) + lossPerp
-        match (eval r bad).Verdict with
-        | Violated w -> Assert.Contains("iteration 20", w.When)
-        | v -> failwithf "%s: expected violated, got %A" id v
 
 /// C.mu0 at equality with a tall read-out (a referee's example): L = 1, m = n = 2, d = 1, B = [1; 0], V(0) = 0, W = (1, −1),
 /// x = (1, −1); the reducible residual along the bottom eigenvector of Ḡ (so r̃(0) = μ₀ exactly) and the unreachable target
@@ -358,12 +339,11 @@ let ``C.mu0: λ_min(Ḡ) between the former threshold and the one with Φ's own 
 /// A referee's float64 run trained to its loss' floor (ℓ ≈ 2.6·10⁻²¹ at the end, g ≈ 2·10⁻¹⁰): the losses' forward error
 /// (about 3·10⁻²² there, I.loss' order) against the summation's ρℓ ≈ 2·10⁻³².
 [<Fact>]
-let ``C.gdDecay, C.pathLength: a float64 run trained to its loss' floor → the descent condition cannot be established (the losses' forward error counted in β̂'s allowance; it was met from ρ alone); C.runRate still holds`` () =
+let ``C.gdDecay, C.pathLength, C.runRate: a float64 run trained to its loss' floor → the descent conditions cannot be established (the losses' forward error counted in β̂'s allowance; it was met from ρ alone)`` () =
     let spec = RunSpec(Depth = 16, Width = 16, Samples = 8, Dim = 8, Init = InitKind.Tied, Eta = 0.005, Iterations = 10000,
                        SnapshotSteps = [| 0 .. 1000 .. 10000 |], Seed = 0L)
     let run = Generators.train spec
-    for id in [ "C.gdDecay"; "C.pathLength" ] do
+    for id in [ "C.gdDecay"; "C.pathLength"; "C.runRate" ] do
         match (eval (PolyakLojasiewicz.all |> List.find (fun r -> r.Id = id)) run).Verdict with
-        | HypothesisNotMet l -> Assert.Contains(l, fun (n, why) -> n = "descent condition η·β̂_j ≤ 1" && why.StartsWith "cannot be established")
+        | HypothesisNotMet l -> Assert.Contains(l, fun (n, why) -> n.StartsWith "descent condition η·β̂_j" && why.StartsWith "cannot be established")
         | v -> failwithf "%s: %A" id v
-    Assert.True(Verdict.isHolds (eval (PolyakLojasiewicz.all |> List.find (fun r -> r.Id = "C.runRate")) run).Verdict)

@@ -425,13 +425,16 @@ let private hypPlainGd (supply: Supply) : string * (Run -> HypothesisCheck) =
         elif supply.Clipped run then NotMet "the clip was active at some update: the step is not −η·G"
         else Met(sprintf "%s, no layer clipped" run.Setting.Optimizer)
 
-/// η·β_j ≤ 1 for every step j < n, established from the measured β̂_j and its rounding allowance e_j: met where
-/// η(β̂_j + e_j) ≤ 1 at every step (the exact curvature within the limit whatever the rounding did), refuted where
-/// η(β̂_j − e_j) > 1 at some step, and neither in between: the condition cannot be established there, and the bounds, which
-/// take c = 1/2 from it, are not checked (until 2026-12-06 "not refuted" counted as met, a leniency the bounds did not
-/// carry: a referee). `snapshotAt j` is the index of the snapshot at iteration j, if there is one (the verifier's columns
-/// restart there from the recorded weights).
-let descentCondition (eta: float) (n: int) (beta: float[]) (betaError: float[]) (snapshotAt: int -> int option) : HypothesisCheck =
+/// η·β_j below `limit` (≤ 1 for the descent lemma; < 2, `strict`, for C.runRate's c_run > 0) at every step j < n, established
+/// from the measured β̂_j and its rounding allowance e_j: met where η(β̂_j + e_j) is below it at every step (the exact
+/// curvature within the limit whatever the rounding did), refuted where η(β̂_j − e_j) is not below it at some step, and
+/// neither in between: the condition cannot be established there, and the bounds, which take their factor from it, are
+/// not checked (until 2026-12-06 "not refuted" counted as met, and C.runRate compared β̂ without its allowance: referees).
+/// `snapshotAt j` is the index of the snapshot at iteration j, if there is one (the verifier's columns restart there from
+/// the recorded weights); `refuted worst j` says a refutation away from a restart.
+let descentConditionBelow (limit: float) (strict: bool) (refuted: float -> int -> string) (eta: float) (n: int) (beta: float[]) (betaError: float[]) (snapshotAt: int -> int option) : HypothesisCheck =
+    let below x = if strict then x < limit else x <= limit
+    let rel = if strict then "<" else "≤"
     if n = 0 then Met "no update"
     else
         // a step whose β̂ is not a number (a non-finite loss or gradient in the verifier's columns) is the worst one
@@ -441,18 +444,22 @@ let descentCondition (eta: float) (n: int) (beta: float[]) (betaError: float[]) 
         let upper = eta * (beta.[upperAt] + betaError.[upperAt])
         if Double.IsNaN worst || Double.IsNaN upper then
             NotMet(sprintf "η·β̂_j is not a number at step %d: the verifier's loss or gradient column is not finite there" (if Double.IsNaN worst then j else upperAt))
-        elif upper <= 1.0 then
-            Met(sprintf "max_j η·(β̂_j + e_j) = %.4g ≤ 1 (step %d; e_j the rounding allowance of β̂_j)" upper upperAt)
-        elif eta * (beta.[j] - betaError.[j]) <= 1.0 then
-            NotMet(sprintf "cannot be established: η·β̂_j = %.4g at step %d (t = %.4g) with its rounding allowance η·e_j = %.3g reaches %.4g > 1, while η(β̂_j − e_j) ≤ 1 at every step: the losses and gradients at this precision can neither establish nor refute the descent-lemma limit there (e.g. a loss at its rounding floor), so the decay is not checked"
-                       (eta * beta.[upperAt]) upperAt (float upperAt * eta) (eta * betaError.[upperAt]) upper)
+        elif below upper then
+            Met(sprintf "max_j η·(β̂_j + e_j) = %.4g %s %g (step %d; e_j the rounding allowance of β̂_j)" upper rel limit upperAt)
+        elif below (eta * (beta.[j] - betaError.[j])) then
+            NotMet(sprintf "cannot be established: η·β̂_j = %.4g at step %d (t = %.4g) with its rounding allowance η·e_j = %.4g reaches %.4g, not %s %g, while η(β̂_j − e_j) %s %g at every step: the losses and gradients at this precision can neither establish nor refute the limit there (the loss' change along the step is within its rounding: a loss near its floor, or a float32 run's), so the decay is not checked"
+                       (eta * beta.[upperAt]) upperAt (float upperAt * eta) (eta * betaError.[upperAt]) upper rel limit rel limit)
         else
             // where iterate j + 1 is a snapshot the verifier's column restarts there from the recorded weights: a jump of
             // its loss at that step is the producer's landing (e.g. a float32 run at its rounding floor), not curvature
             match snapshotAt (j + 1) with
             | Some s ->
-                NotMet(sprintf "η·β̂_j = %.4g > 1 at step %d (t = %.4g), the step onto snapshot %d, where the verifier's columns restart from the recorded weights: a loss of the recorded snapshot off the replayed step's reads as curvature there (e.g. a float32 producer at its rounding floor), which is not necessarily a step beyond the descent-lemma limit; the decay is not checked across it" worst j (float j * eta) s)
-            | None -> NotMet(sprintf "η·β̂_j = %.4g > 1 at step %d (t = %.4g): the step is beyond the descent-lemma limit" worst j (float j * eta))
+                NotMet(sprintf "η·β̂_j = %.4g, not %s %g, at step %d (t = %.4g), the step onto snapshot %d, where the verifier's columns restart from the recorded weights: a loss of the recorded snapshot off the replayed step's reads as curvature there (e.g. a float32 producer at its rounding floor), which is not necessarily a step beyond the limit; the decay is not checked across it" worst rel limit j (float j * eta) s)
+            | None -> NotMet(refuted worst j)
+
+/// The descent lemma's condition η·β_j ≤ 1 (C.gdDecay, C.pathLength; `descentConditionBelow`).
+let descentCondition (eta: float) (n: int) (beta: float[]) (betaError: float[]) (snapshotAt: int -> int option) : HypothesisCheck =
+    descentConditionBelow 1.0 false (fun worst j -> sprintf "η·β̂_j = %.4g > 1 at step %d (t = %.4g): the step is beyond the descent-lemma limit" worst j (float j * eta)) eta n beta betaError snapshotAt
 
 let private hypDescent (supply: Supply) : string * (Run -> HypothesisCheck) =
     "descent condition η·β̂_j ≤ 1",
@@ -719,16 +726,8 @@ let statedOver (supply: Supply) : Statements =
               "descent condition η·β̂_j < 2",
               fun run ->
                   let p = path run
-                  let eta = run.Setting.Eta
-                  let worst = if p.N = 0 then 0.0 else p.Beta |> Array.map (fun b -> eta * b) |> Comparison.maxKeepNaN
-                  if Double.IsNaN worst then NotMet "η·β̂_j is not a number at some step (a loss or gradient norm of the columns is not one)"
-                  elif worst < 2.0 then Met(sprintf "max_j η·β̂_j = %.4g < 2" worst)
-                  else
-                      let j = Comparison.worstIndexMax p.N (fun j -> eta * p.Beta.[j])
-                      match run.Steps |> Array.tryFindIndex (fun st -> st = j + 1) with
-                      | Some s ->
-                          NotMet(sprintf "max_j η·β̂_j = %.4g ≥ 2 at step %d, the step onto snapshot %d, where the verifier's columns restart from the recorded weights: a loss of the recorded snapshot off the replayed step's reads as curvature there (e.g. a float32 producer at its rounding floor)" worst j s)
-                      | None -> NotMet(sprintf "max_j η·β̂_j = %.4g ≥ 2 at step %d: a step may increase the loss" worst j) ]
+                  descentConditionBelow 2.0 true (fun worst j -> sprintf "max_j η·β̂_j = %.4g ≥ 2 at step %d: a step may increase the loss" worst j)
+                      run.Setting.Eta p.N p.Beta p.BetaError (fun j -> run.Steps |> Array.tryFindIndex (fun st -> st = j)) ]
           Conclusion =
             fun run ->
                 let p = path run
