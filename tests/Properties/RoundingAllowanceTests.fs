@@ -223,7 +223,9 @@ let ``I.loss: float32 run at trained weights whose later snapshots' allowances e
     // snapshot 0's comparison could tell a loss from 0; the trained snapshots' cannot: "holds" covered them (a user zeroed
     // the last recorded loss and I.loss held on snapshot 0 alone)
     match e.Verdict with
-    | HypothesisNotMet [ (_, why) ] -> Assert.Contains("could tell, were compared and hold", why)
+    | HypothesisNotMet [ (_, why) ] ->
+        Assert.Contains("could tell, were compared and hold", why)
+        Assert.Contains("this float32 run's weights", why)
     | v -> failwithf "float32: %A" v
     Assert.False(Verdict.isHolds (Result.evaluate RunIntegrity.snapshotLoss (lastZeroed run)).Verdict)
     let run64 = train (spec false)
@@ -281,6 +283,13 @@ let ``L5.split: a faithful float64 run trained to its loss' floor (ℓ ≈ 1e-26
     Assert.True(run.Losses.[12000] < 1e-20, sprintf "the run was expected at its loss' floor: %g" run.Losses.[12000])
     let e = Result.evaluate SplitResults.gradientDifferenceSplit run
     Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
+    // the same run's I.loss: its floor snapshots cannot tell a loss from 0, said in a float64 run's terms (the message spoke of
+    // float32 weights and advised a float64 run)
+    match (Result.evaluate RunIntegrity.snapshotLoss run).Verdict with
+    | HypothesisNotMet [ (_, why) ] ->
+        Assert.Contains("within its own float64 rounding", why)
+        Assert.DoesNotContain("float32", why)
+    | v -> failwithf "I.loss at the floor: %A" v
     // before the floor the allowance does not make the comparison vacuous: the bound is within 1.2x of the difference there
     let early = e.Series |> List.filter (fun p -> p.When.StartsWith "snapshot 1 ") |> List.maxBy (fun p -> p.Measured / p.Bound)
     Assert.True(early.Measured * 1.25 > early.Bound * (1.0 + Rounding.chainRel run), sprintf "measured %g, bound %g" early.Measured early.Bound)

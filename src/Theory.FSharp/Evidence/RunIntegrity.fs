@@ -69,6 +69,14 @@ let lossAllowance (run: Run) (s: int) =
 
 /// The constants of a row compared within a per-snapshot τ: the largest τ_s, the largest amplification Ā_s (and how
 /// many snapshots took the actual Jacobian products), the worst case Π(1 + κ_k/L) it replaces and u.
+/// Why a comparison's allowance reaches the compared value (`what`: "the loss", "the step"), in the run's terms: a float32
+/// run's rounding at its weights (the layers' Jacobian products not certifiable there, Ā the worst case), or a float64 run's
+/// quantity within its own rounding (a loss near its floor); a user read "a float64 run" as advice on a float64 run.
+let private whyLoose (run: Run) (what: string) =
+    if unitRoundoff run > Float64UnitRoundoff then
+        sprintf "at this float32 run's weights the rounding allowance (see tau, amplification: Ā is the worst case where the products of the layers' Jacobians cannot be certified in float32) reaches %s; a float64 run of the same setting is checkable there" what
+    else sprintf "%s is within its own float64 rounding there (see tau: a run near its loss' floor); those comparisons cannot tell it from 0 at this precision" what
+
 let private toleranceConstants (tauAt: Run -> int -> float) (run: Run) =
     let snaps = [ 0 .. run.SnapshotCount - 1 ]
     let amps = snaps |> List.map (amplificationAt run)
@@ -137,7 +145,7 @@ let snapshotLoss : Result<Run> =
             let uninformative = checks |> Array.filter (fun (l, c) -> l <> 0.0 && not (c.Bound < abs l)) |> Array.length
             evaluation 0.0 (checks |> Array.map snd) (toleranceConstants forwardToleranceAt run) []
             |> Evaluation.requireInformative "an allowance below the loss (a recorded loss of 0 would be rejected)"
-                "the allowance is at least the recomputed loss itself, so a recorded loss of 0 or of twice the loss would hold too (see tau, amplification: at a float32 run's trained weights the products of the layers' Jacobians are not certifiable; a loss at the precision's floor)"
+                ("the allowance is at least the recomputed loss itself, so a recorded loss of 0 or of twice the loss would hold too: " + whyLoose run "the loss")
                 uninformative checks.Length }
 
 /// Consecutive snapshot pairs (s, s + 1) with Steps[s + 1] = Steps[s] + 1.
@@ -271,7 +279,7 @@ let update : Result<Run> =
             let uninformative = checks |> List.filter (fun (step, c) -> step > 0.0 && not (c.Bound < step)) |> List.length
             evaluation 0.0 (checks |> List.map snd) (toleranceConstants toleranceAt run) []
             |> Evaluation.requireInformative "an allowance below the step (a missing update would be rejected)"
-                "the allowance is at least the step ‖ηc_kG_k‖ itself, so weights left unchanged or the step taken twice would hold too: the update cannot be checked at this precision and these weights (see tau, amplification: a float64 run, or snapshots where the gradients' rounding allowance is below the step)"
+                ("the allowance is at least the step ‖ηc_kG_k‖ itself, so weights left unchanged or the step taken twice would hold too: " + whyLoose run "the step")
                 uninformative checks.Length }
 
 /// Notes for a row that compares the trace's loss column with a reference loss: a column read in run.json's
