@@ -899,3 +899,18 @@ let ``E.claims: float32 run whose certified segment's loss allowances exceed som
     Assert.True(note.IsSome, sprintf "%A" e.Notes)
     // loss comparisons among them, counted per column (before, only the snapshot columns were counted)
     Assert.Matches(System.Text.RegularExpressions.Regex(@"claim\(s\) \((.*, )?loss [0-9]+"), note.Value)
+
+[<Fact>]
+let ``E.replay: float32 run whose first segment is uncertifiable as a whole but certifies its first iterations; the recorded losses of iterations 1–10 doubled → violated (nothing compared them, exit 0)`` () =
+    let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 16, Width = 32, Samples = 16, Dim = 8, Eta = 0.02, Iterations = 1000,
+                                                      SnapshotSteps = [| 0; 500; 999; 1000 |], Float32 = true, Seed = 0L)
+    let d = (Generators.train spec).Data
+    let doubled (a: float[]) = a |> Array.mapi (fun j x -> if j >= 1 && j <= 10 then 2.0 * x else x)
+    let trace = Collections.Generic.Dictionary<string, float[]>(d.Trace)
+    trace.["loss"] <- doubled trace.["loss"]
+    let bad = RunData(Directory = d.Directory + " (losses doubled)", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
+                      Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, W = d.W, V = d.V, Losses = doubled d.Losses, Trace = trace,
+                      LossesStorageRoundoff = d.LossesStorageRoundoff)
+    match (Result.evaluate ReplayEvidence.replay (Run(bad))).Verdict with
+    | Violated w -> Assert.Contains("segment from snapshot 0", w.When)
+    | v -> failwithf "losses doubled: %A" v

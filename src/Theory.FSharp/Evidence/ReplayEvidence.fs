@@ -35,12 +35,16 @@ type ReplayedSegment =
       /// the largest growth of a perturbation measured over the segment (None: not measured, the segment compared bit for
       /// bit or an architecture that measures none; NaN: measured and not a number)
       Growth: float option
-      /// the comparisons within the certified tolerance (the next snapshot, then every recorded loss; empty unless certified)
+      /// the comparisons with the replay (the next snapshot, then every recorded loss), within its tolerance: all of them
+      /// certified on a certified segment, those through `CertifiedThrough` on another
       Checks: Check list
       /// the iteration (the output, for a flow) of each of `Checks`, in its order
       CheckIterations: int list
       /// ‖Z_recorded(s + 1) − Z_replay(To)‖_F and the worst layer (1-based); None when no snapshot ends the segment
-      Landing: (float * int) option }
+      Landing: (float * int) option
+      /// on a segment that is not certified as a whole, the last iteration whose recorded loss is still compared within a
+      /// certified tolerance (its first `CertifiableSpacing` iterations, the MLP's; From − 1: none); To on a certified one
+      CertifiedThrough: int }
 
 /// What an architecture's replay supplies to E.replay and E.claims.
 type Replayed =
@@ -298,7 +302,8 @@ let private mlpReplayed (run: Run) : Result<Replayed, string> =
                     [ for (m, b, where', j) in seg.Checks ->
                         { Measured = m; Bound = b; Where = where'; When = sprintf "iteration %d (segment from snapshot %d)" j r.Snapshot } ]
                   CheckIterations = [ for (_, _, _, j) in seg.Checks -> j ]
-                  Landing = (if r.Snapshot + 1 < run.SnapshotCount then Some(r.EndDeviation, r.EndWorstLayer) else None) })
+                  Landing = (if r.Snapshot + 1 < run.SnapshotCount then Some(r.EndDeviation, r.EndWorstLayer) else None)
+                  CertifiedThrough = (if seg.Certified then r.To elif r.Finite then r.From + min r.CertifiableSpacing (r.To - r.From) else r.From - 1) })
         let unbounded = Collections.Generic.List<string>()
         let loose = Collections.Generic.List<float * string>()
         let claimChecks = mlpClaimChecks run e unbounded loose
@@ -456,7 +461,7 @@ let private blockReplayed (run: Run) : Result<Replayed, string> =
                      else
                          sprintf "iterations %d → %d: the block replay measures no growth of a rounding perturbation, so it certifies no tolerance for another producer; it compares bit for bit only a run of this very build, and %s"
                              a b (match Replay.BitExactMismatch run.Data with null -> "the claim holds" | why -> why))
-                  Growth = None; Checks = []; CheckIterations = []; Landing = landing }) stretches tracks.Segments
+                  Growth = None; Checks = []; CheckIterations = []; Landing = landing; CertifiedThrough = a - 1 }) stretches tracks.Segments
             |> Array.ofList
         let finite = List.zip stretches tracks.Segments |> List.choose (fun ((s, _, _), st) -> st |> Option.map (fun st -> s, st))
         let checks, notes = blockClaimChecks run block finite
@@ -537,7 +542,8 @@ let private flowReplayed (run: Run) : Result<Replayed, string> =
                     [ for (m, b, where', j) in seg.Checks ->
                         { Measured = m; Bound = b; Where = where'; When = sprintf "output %d (t = %.4g; segment from snapshot %d)" j (FlowRuns.time run j) r.Snapshot } ]
                   CheckIterations = [ for (_, _, _, j) in seg.Checks -> j ]
-                  Landing = (if r.Snapshot + 1 < run.SnapshotCount && seg.Finite then Some(r.EndFrobenius, r.EndWorstLayer) else None) })
+                  Landing = (if r.Snapshot + 1 < run.SnapshotCount && seg.Finite then Some(r.EndFrobenius, r.EndWorstLayer) else None)
+                  CertifiedThrough = (if seg.Finite then r.To else r.From - 1) })
         let steps = e.Segments |> Array.sumBy (fun s -> s.Replay.Steps)
         let exact = not (isNull e.Replay.BitExact)
         Ok { Segments = segments
@@ -606,6 +612,15 @@ let private hypCertified : string * (Run -> HypothesisCheck) =
             | bad, null -> NotMet(bad |> Array.map (fun s -> s.Uncertifiable) |> String.concat "; ")
             | bad, claim -> Met(sprintf "%d of %d segment(s) certified; the other %d compared bit for bit, since %s" (e.Segments.Length - bad.Length) e.Segments.Length bad.Length claim)
 
+/// The comparisons of a segment not certified as a whole that its first iterations still certify: the recorded losses
+/// through `CertifiedThrough` (not the landing, at its end), each with its iteration. A user doubled the losses of
+/// iterations 1–10 of a float32 run whose first segment certified its first 74 iterations: nothing compared them, exit 0.
+let private certifiedPrefix (seg: ReplayedSegment) =
+    if seg.Certified || seg.Checks.Length <> seg.CheckIterations.Length then []
+    else
+        List.zip seg.Checks seg.CheckIterations
+        |> List.filter (fun (c, j) -> j <= seg.CertifiedThrough && not (c.Where.StartsWith "snapshot "))
+
 /// The comparison of an uncertified segment covered by the bit-exact claim: the replay must land on the next recorded
 /// snapshot exactly (allowance 0), as the same program with the same thread count and vector width does.
 let private bitExactLanding (seg: ReplayedSegment) =
@@ -632,7 +647,7 @@ let private diagnosis (run: Run) (e: Replayed) (ev: Evaluation) : string list =
                 let cs =
                     if seg.Certified then List.zip seg.Checks seg.CheckIterations
                     elif exact then bitExactLanding seg |> List.map (fun c -> c, seg.To)
-                    else []
+                    else certifiedPrefix seg
                 cs |> List.filter (fun (c, _) -> not (c.Measured <= c.Bound)) |> List.sortBy snd |> List.tryHead |> Option.map (fun (c, _) -> seg, c))
         // "as far as a loss can tell": with V = 0 at the snapshot every activation gives the same loss there
         let vZeroAt (s: int) = run.IsMlp && s < run.SnapshotCount && run.V s |> Array.forall (fun x -> x = 0.0)
@@ -692,7 +707,11 @@ let replay : Result<Run> =
                         sprintf "iterations 0 to %d come before the first snapshot (iteration %d): no weights to replay them from, so their recorded losses are not checked" (run.Steps.[0] - 1) run.Steps.[0] ]
                 // an uncertified segment is compared bit for bit under the bit-exact claim only; without it, not at all
                 let exact = not (isNull (Replay.BitExactClaim run.Data))
-                let checks = [ for seg in e.Segments do if seg.Certified then yield! seg.Checks elif exact then yield! bitExactLanding seg ]
+                let checks =
+                    [ for seg in e.Segments do
+                        if seg.Certified then yield! seg.Checks
+                        elif exact then yield! bitExactLanding seg
+                        else yield! certifiedPrefix seg |> List.map fst ]
                 let ev = evaluation 0.0 checks e.Constants []
                 // certified segments' comparisons decide a violation whatever the other segments are; with a segment neither
                 // certifiable nor covered by a bit-exact claim, a row that does not fail is "hypothesis not met", naming it
@@ -704,7 +723,9 @@ let replay : Result<Run> =
                         { ev with Hypotheses = [ hypName, false, why + " (the certified segments compared: one fails)" ] }
                     | NotMet why ->
                         let certified = e.Segments |> Array.filter (fun s -> s.Certified) |> Array.length
+                        let prefix = e.Segments |> Array.sumBy (fun s -> (certifiedPrefix s).Length)
                         let why = if certified > 0 then sprintf "%s; the other %d certified segment(s) were compared and hold" why certified else why
+                        let why = if prefix > 0 then sprintf "%s; the %d recorded loss(es) in the certifiable first iterations of the others were compared and hold" why prefix else why
                         { ev with Verdict = HypothesisNotMet [ hypName, why ]; Measured = None; Bound = None; Range = None; Hypotheses = [ hypName, false, why ] }
                 let growth = e.Segments |> Array.choose (fun s -> s.Growth)
                 { ev with
