@@ -720,7 +720,7 @@ let replay : Result<Run> =
                     match hypCheck run with
                     | Met v -> { ev with Hypotheses = [ hypName, true, v ] }
                     | NotMet why when Verdict.isViolated ev.Verdict ->
-                        { ev with Hypotheses = [ hypName, false, why + " (the certified segments compared: one fails)" ] }
+                        { ev with Hypotheses = [ hypName, false, why + " (the certified comparisons were made: one fails)" ] }
                     | NotMet why ->
                         let certified = e.Segments |> Array.filter (fun s -> s.Certified) |> Array.length
                         let prefix = e.Segments |> Array.sumBy (fun s -> (certifiedPrefix s).Length)
