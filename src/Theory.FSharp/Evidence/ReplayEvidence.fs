@@ -171,7 +171,7 @@ let private mlpClaimChecks (run: Run) (e: RunEvidence) (skipped: Collections.Gen
                 // an allowance at least the verified value cannot tell the claim from 0 or twice it: counted for the row's note
                 // like the snapshot columns' (a user's claimed loss of 0 against a verified 6.4·10⁻⁴ held within 1.65·10⁻³ unsaid)
                 let noteLoose (name: string) (v: float) (bound: float) =
-                    if v <> 0.0 && bound >= abs v then loose.Add(bound / abs v, sprintf "%s at iteration %d" name j)
+                    if Comparison.cannotTell v bound then loose.Add(bound / abs v, sprintf "%s at iteration %d" name j)
                 match claimed "loss" with
                 | Some c ->
                     let bound = storedBound run "loss" r.Losses.[i] r.LossTolerance.[i]
@@ -250,7 +250,7 @@ let private mlpClaimChecks (run: Run) (e: RunEvidence) (skipped: Collections.Gen
                             // an allowance at least the verified value itself: compared, but a claim within a factor 2 of the
                             // truth is not told from it there (a float32 run's gradients at trained weights; a user read the
                             // row's "holds" as the columns verified)
-                            if abs v > 0.0 && bound >= abs v then loose.Add(bound / abs v, sprintf "%s at %s" name at)
+                            if Comparison.cannotTell v bound then loose.Add(bound / abs v, sprintf "%s at %s" name at)
                             yield { Measured = claimGap c.[r.From + i] v; Bound = storedBound run name v bound
                                     Where = sprintf "claimed %s %.17g vs verified %.17g" name c.[r.From + i] v; When = at }
                     | _ -> ()

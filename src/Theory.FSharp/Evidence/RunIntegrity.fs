@@ -142,7 +142,7 @@ let snapshotLoss : Result<Run> =
             // trained weights (Ā the worst case: 0.035 against a loss of 0.006 on figure 2 after 3 000 iterations), or a
             // float64 loss at its rounding floor; counted, and a row of only such comparisons is not "holds"
             // (a recomputed loss of exactly 0 has no "0" to be told from: any recorded loss above the allowance fails)
-            let uninformative = checks |> Array.filter (fun (l, c) -> l <> 0.0 && not (c.Bound < abs l)) |> Array.length
+            let uninformative = checks |> Array.filter (fun (l, c) -> Comparison.cannotTell l c.Bound) |> Array.length
             evaluation 0.0 (checks |> Array.map snd) (toleranceConstants forwardToleranceAt run) []
             |> Evaluation.requireInformative "an allowance below the loss (a recorded loss of 0 would be rejected)"
                 ("the allowance is at least the recomputed loss itself, so a recorded loss of 0 or of twice the loss would hold too: " + whyLoose run "the loss")
@@ -276,7 +276,7 @@ let update : Result<Run> =
             // step) or the step taken twice: on a float32 run at trained weights τ^∇ ≫ 1 (the Jacobian products not
             // certifiable, Ā the worst case) and I.update held at 10²⁰× with no update between the snapshots
             // (a layer whose step is 0 has nothing to miss: any move of it is compared against the rounding alone)
-            let uninformative = checks |> List.filter (fun (step, c) -> step > 0.0 && not (c.Bound < step)) |> List.length
+            let uninformative = checks |> List.filter (fun (step, c) -> Comparison.cannotTell step c.Bound) |> List.length
             evaluation 0.0 (checks |> List.map snd) (toleranceConstants toleranceAt run) []
             |> Evaluation.requireInformative "an allowance below the step (a missing update would be rejected)"
                 ("the allowance is at least the step ‖ηc_kG_k‖ itself, so weights left unchanged or the step taken twice would hold too: " + whyLoose run "the step")

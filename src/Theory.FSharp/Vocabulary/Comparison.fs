@@ -70,6 +70,12 @@ let worstByMin (key: 'T -> float) (xs: 'T seq) : 'T =
     let a = Seq.toArray xs
     a.[worstIndexMin a.Length (fun i -> key a.[i])]
 
+/// Whether a comparison's allowance is at least the (non-zero) value it compares: it then cannot tell the value from 0 or
+/// from twice it (a float32 run's rounding at trained weights, a loss at its floor). One predicate for I.loss', I.update's
+/// (`Evaluation.requireInformative`) and E.claims' note; a value of 0 or NaN has nothing to be told from.
+let cannotTell (value: float) (allowance: float) =
+    not (Double.IsNaN value) && value <> 0.0 && not (allowance < abs value)
+
 /// A measured value against a lower bound: holds when measured ≥ bound − allowance (the allowance absolute, derived by
 /// the caller), with slack measured − bound and tightness measured / bound (+∞ for a bound ≤ 0); violated with the
 /// witness otherwise. A bound that is not a number, or a measurement that is not, is not a failed comparison: no finite
