@@ -726,7 +726,7 @@ let replay : Result<Run> =
                         let prefix = e.Segments |> Array.sumBy (fun s -> (certifiedPrefix s).Length)
                         let why = if certified > 0 then sprintf "%s; the other %d certified segment(s) were compared and hold" why certified else why
                         let why = if prefix > 0 then sprintf "%s; the %d recorded loss(es) in the certifiable first iterations of the others were compared and hold" why prefix else why
-                        { ev with Verdict = HypothesisNotMet [ hypName, why ]; Measured = None; Bound = None; Range = None; Hypotheses = [ hypName, false, why ] }
+                        Evaluation.notMetKeeping hypName why ev
                 let growth = e.Segments |> Array.choose (fun s -> s.Growth)
                 { ev with
                     Constants = ev.Constants @ [ if growth.Length > 0 then "largest error growth", Comparison.maxKeepNaN growth ]

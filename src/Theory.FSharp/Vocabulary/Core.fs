@@ -160,6 +160,12 @@ module Evaluation =
     let hypothesisNotMet (failed: (string * string) list) checks =
         { Verdict = HypothesisNotMet failed; Measured = None; Bound = None; Hypotheses = checks; Constants = []; Notes = []; Range = None; Series = [] }
 
+    /// An evaluation whose comparisons were made but whose row is "hypothesis not met" under `hypothesis` (`why`): its
+    /// constants, notes and series kept, its measured value, bound and tightness range dropped (they would read as a verdict).
+    let notMetKeeping (hypothesis: string) (why: string) (e: Evaluation) =
+        { e with Verdict = HypothesisNotMet [ hypothesis, why ]; Measured = None; Bound = None; Range = None
+                 Hypotheses = e.Hypotheses @ [ hypothesis, false, why ] }
+
     /// A result whose comparisons may carry an allowance at least the size of what they compare (a float32 run's rounding
     /// allowance at trained weights): such a comparison still rejects a gross error, but it cannot tell the compared value
     /// from the corruption the check exists for (a missing update, a loss of 0). `uninformative` of `total` comparisons
@@ -176,8 +182,7 @@ module Evaluation =
                 let why =
                     if uninformative >= total then sprintf "at every one of the %d comparisons %s" total describe
                     else sprintf "at %d of the %d comparisons %s; the other %d could tell, were compared and hold" uninformative total describe (total - uninformative)
-                { e with Verdict = HypothesisNotMet [ hypothesis, why ]; Measured = None; Bound = None; Range = None
-                         Hypotheses = e.Hypotheses @ [ hypothesis, false, why ] }
+                notMetKeeping hypothesis why e
             | _ -> e
 
 module Result =
