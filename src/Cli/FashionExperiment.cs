@@ -212,8 +212,10 @@ internal sealed class FashionExperiment
             {
                 fd = FashionData.Prepare(FashionMnist.Load(dir), f.PerClass, f.TestPerClass, view.Setting.Dim, f.Seed);
                 var a = view.Data.A ?? Array.Empty<double>();
-                if (!fd.Train.X.AsSpan().SequenceEqual(view.Data.Data.X) || !fd.A.AsSpan().SequenceEqual(a))
-                    why = $"the images prepared from {dir} with run.json \"fashion\" ({f.PerClass}/class, seed {f.Seed}) are not the run's x.npy and a.npy";
+                // the images, their one-hot labels and the projection must be the run's own: the recount's labels come from
+                // the IDX files, so a y.npy that disagrees with them would be recounted against other labels than trained on
+                if (!fd.Train.X.AsSpan().SequenceEqual(view.Data.Data.X) || !fd.Train.Y.AsSpan().SequenceEqual(view.Data.Data.Y) || !fd.A.AsSpan().SequenceEqual(a))
+                    why = $"the images prepared from {dir} with run.json \"fashion\" ({f.PerClass}/class, seed {f.Seed}) are not the run's x.npy, y.npy and a.npy";
             }
             catch (Exception e) when (e is IdxFormatException or IOException or UnauthorizedAccessException or ArgumentException) { why = e.Message; }
             if (why is not null) fd = null;

@@ -201,7 +201,7 @@ public sealed class VerifyOnlyTests : IDisposable
         Assert.Contains("not one function of depth", r.Out);
     }
 
-    [Fact(DisplayName = "verify: a Fashion-MNIST cell's run directory → its E.profile and E.accuracy rows as `fashion` wrote them (they were dropped); the train accuracy claim raised → E.accuracy.train VIOLATED, exit 1; another per_class → accuracy rows hypothesis not met, the images not the run's")]
+    [Fact(DisplayName = "verify: a Fashion-MNIST cell's run directory → its E.profile and E.accuracy rows as `fashion` wrote them (they were dropped); the train accuracy claim raised → E.accuracy.train VIOLATED, exit 1; another per_class, or one training label changed in y.npy → accuracy rows hypothesis not met, the images not the run's")]
     public void AFashionCellKeepsItsProfileAndAccuracyRows()
     {
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "fashion", "--depth", "8", "--width", "16", "--d", "12", "--per-class", "5", "--test-per-class", "5", "--iters", "20",
@@ -231,7 +231,17 @@ public sealed class VerifyOnlyTests : IDisposable
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "--quiet", "--only", "E.accuracy.,E.profile", cell).Code);
         var other = Rows();
         Assert.Equal("hypothesis not met", VerdictOf(other, "E.accuracy.train"));
-        Assert.Contains("x.npy and a.npy", other.ToJsonString());
+        Assert.Contains("x.npy, y.npy and a.npy", other.ToJsonString());
         Assert.Equal("holds", VerdictOf(other, "E.profile"));
+        // the counts restored but one training label changed in y.npy: the recount's labels would not be the trained ones
+        meta["fashion"]!["per_class"] = 5;
+        File.WriteAllText(Path.Combine(cell, "run.json"), meta.ToJsonString());
+        var yArr = Npy.Read(Path.Combine(cell, "y.npy"));
+        var y = yArr.Data;
+        int c0 = Array.IndexOf(y, 1.0, 0, 10);
+        y[c0] = 0.0; y[(c0 + 1) % 10] = 1.0;
+        Npy.Write(Path.Combine(cell, "y.npy"), y, yArr.Shape);
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "--quiet", "--only", "E.accuracy.", cell).Code);
+        Assert.Equal("hypothesis not met", VerdictOf(Rows(), "E.accuracy.train"));
     }
 }
