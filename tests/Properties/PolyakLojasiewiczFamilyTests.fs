@@ -336,6 +336,21 @@ let ``C.mu0: λ_min(Ḡ) between the former threshold and the one with Φ's own 
     let ic = PolyakLojasiewicz.initConstants apart
     Assert.True(ic.LambdaMinGram > 1e6 * ic.Threshold, sprintf "λ_min %g, τ %g" ic.LambdaMinGram ic.Threshold)
 
+/// A one-layer block trained to its loss' floor (n = d = 1: ℓ = 1.2·10⁻³², one ulp of the target squared, from step 75 on,
+/// where consecutive losses are equal and β̂_j = 2/η exactly): the loss' forward error (δ² ≈ 3·10⁻³⁰) dwarfs ℓ, so the
+/// descent condition cannot be established there; with the block's loss error taken as 0 it read refuted ("η·β̂_j = 2 > 1:
+/// the step is beyond the descent-lemma limit").
+[<Fact>]
+let ``C.gdDecay, C.pathLength, C.runRate on a block: a one-layer run trained to its loss' floor → the descent conditions cannot be established (the replay's loss error counted; it was refuted by rounding)`` () =
+    let spec = RunSpec(Architecture = "one-layer", Depth = 4, Samples = 1, Dim = 1, Scales = [| 0.0; 0.0 |], Eta = 0.1, Iterations = 5000,
+                       Snapshots = 5, Seed = 0L)
+    let run = BlockProperties.trainBlock spec
+    Assert.True(run.Losses.[run.Losses.Length - 1] < 1e-30, sprintf "the run reaches its floor: %g" run.Losses.[run.Losses.Length - 1])
+    for id in [ "C.gdDecay"; "C.pathLength"; "C.runRate" ] do
+        match (eval (blockResult id) run).Verdict with
+        | HypothesisNotMet l -> Assert.Contains(l, fun (n, why) -> n.StartsWith "descent condition η·β̂_j" && why.StartsWith "cannot be established")
+        | v -> failwithf "%s: %A" id v
+
 /// A referee's float64 run trained to its loss' floor (ℓ ≈ 2.6·10⁻²¹ at the end, g ≈ 2·10⁻¹⁰): the losses' forward error
 /// (about 3·10⁻²² there, I.loss' order) against the summation's ρℓ ≈ 2·10⁻³².
 [<Fact>]

@@ -1001,6 +1001,14 @@ let private blockReplayIsRecorded (run: Run) =
     starts.Length = t.Segments.Length
     && List.forall2 (fun s (st: GenericReplay.Stretch option) -> match st with Some st -> GenericReplay.landsExactly run s st | None -> false) starts t.Segments
 
+/// The rounding of one evaluation of a block network's loss ℓ whose states reach max_{k,i}‖h_k^i‖ = `hiddenMax`, in the form of
+/// I.loss's allowance with the block's γ_N for τ (`Evidence.blockRounding`): γℓ + 2√ℓ·δ + δ², δ = γ‖B‖₂·hiddenMax (the
+/// outputs' error). The allowance of a loss recomputed from a snapshot, and the forward error of the replay's loss column.
+let private blockLossRounding (run: Run) (loss: float) (hiddenMax: float) =
+    let gamma = Evidence.blockRounding run
+    let delta = gamma * run.Setting.ReadoutNorm * hiddenMax
+    gamma * abs loss + 2.0 * sqrt (abs loss) * delta + delta * delta
+
 /// Any block registered in the engine: μ₀ from the kernel of its parameter Jacobians at an identity initialization
 /// (`blockInit`), the columns of its replay, the loss of a snapshot's parameters through its Forward, the displacement of θ.
 let anyBlock : Supply =
@@ -1033,10 +1041,7 @@ let anyBlock : Supply =
             let block = nonNull run.Data.Block
             let net = Training.GenericResNet(block, run.Setting.Depth, run.Data.Data, run.Data.A, run.Data.B)
             let st = net.Evaluate(ReadOnlySpan(run.Theta s), Span.Empty)
-            // the rounding of the recomputed loss, in the form of I.loss's allowance with the block's γ_N for τ
-            let gamma = Evidence.blockRounding run
-            let delta = gamma * run.Setting.ReadoutNorm * st.MaxHiddenNorm
-            st.Loss, gamma * abs st.Loss + 2.0 * sqrt (abs st.Loss) * delta + delta * delta
+            st.Loss, blockLossRounding run st.Loss st.MaxHiddenNorm
       Displacement =
         fun run s ->
             let t0 = run.Theta 0
@@ -1051,8 +1056,13 @@ let anyBlock : Supply =
             else raise (MissingInput "another producer's block run: the verifier's replay does not land on its snapshots bit for bit, and no rounding tolerance is derived for a block's replay (the MLP's companions), so its recorded losses are not compared with a bound built from the replay")
       LandingAllowance = fun _ _ -> 0.0
       AllowancesEstimated = false
-      // a block's replay derives no forward-error bound of its loss (Left): the summation's ρ alone, as before
-      LossError = fun run -> Array.zeroCreate run.Losses.Length
+      // the replay's loss at every iterate within the rounding of one evaluation (`blockLossRounding` at the replay's loss and
+      // hidden_max): until 2026-12-06 zeros, so that a faithful run at its loss' floor (ℓ = 1.2·10⁻³², one ulp of its target
+      // squared) read "η·β̂_j = 2 > 1: the step is beyond the descent-lemma limit", a refutation made of rounding
+      LossError =
+        fun run ->
+            let loss, hidden = replayColumn run "loss", replayColumn run "hidden_max"
+            Array.init loss.Length (fun j -> blockLossRounding run loss.[j] hidden.[j])
       FrozenKernel = fun _ -> None }
 
 /// A result that needs μ₀ (its hypotheses include the identity initialization's) on a run with n·d above
