@@ -341,7 +341,7 @@ let ``C.mu0: λ_min(Ḡ) between the former threshold and the one with Φ's own 
 /// descent condition cannot be established there; with the block's loss error taken as 0 it read refuted ("η·β̂_j = 2 > 1:
 /// the step is beyond the descent-lemma limit").
 [<Fact>]
-let ``C.gdDecay, C.pathLength, C.runRate on a block: a one-layer run trained to its loss' floor → the descent conditions cannot be established (the replay's loss error counted; it was refuted by rounding)`` () =
+let ``C.gdDecay, C.pathLength, C.runRate on a block: a one-layer run trained to its loss' floor → the descent conditions and the observed PL ratio cannot be established (the replay's loss error counted; refuted and held by rounding)`` () =
     let spec = RunSpec(Architecture = "one-layer", Depth = 4, Samples = 1, Dim = 1, Scales = [| 0.0; 0.0 |], Eta = 0.1, Iterations = 5000,
                        Snapshots = 5, Seed = 0L)
     let run = BlockProperties.trainBlock spec
@@ -350,6 +350,10 @@ let ``C.gdDecay, C.pathLength, C.runRate on a block: a one-layer run trained to 
         match (eval (blockResult id) run).Verdict with
         | HypothesisNotMet l -> Assert.Contains(l, fun (n, why) -> n.StartsWith "descent condition η·β̂_j" && why.StartsWith "cannot be established")
         | v -> failwithf "%s: %A" id v
+    // r̃ at the floor is a ratio of roundings too: C.plAlongRun held there (its allowance r̃λ_j/ε_j was 0)
+    match (eval (blockResult "C.plAlongRun") run).Verdict with
+    | HypothesisNotMet l -> Assert.Contains(l, fun (_, why) -> why.StartsWith "cannot be established")
+    | v -> failwithf "C.plAlongRun: %A" v
 
 /// A referee's float64 run trained to its loss' floor (ℓ ≈ 2.6·10⁻²¹ at the end, g ≈ 2·10⁻¹⁰): the losses' forward error
 /// (about 3·10⁻²² there, I.loss' order) against the summation's ρℓ ≈ 2·10⁻³².
