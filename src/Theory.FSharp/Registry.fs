@@ -282,7 +282,7 @@ let polyakLojasiewiczEveryArchitecture : Result<Run> list = PolyakLojasiewicz.bl
 /// than the MLP, its statements with the block's own constants, layer by layer, and the states, adjoints and layer
 /// gradients of the block's own pass at every snapshot (GenericResults.lemmaChain), under the same ids as the MLP's rows
 /// in `singleRun`.
-let lemmaChainEveryArchitecture : Result<Run> list = GenericResults.lemmaChain
+let lemmaChainEveryArchitecture : Result<Run> list = GenericResults.lemmaChain @ [ GenericResults.gradientDifferenceSplit ]
 
 /// Every single-run result listed for a run of an architecture other than the MLP.
 let blockRunResults : Result<Run> list =

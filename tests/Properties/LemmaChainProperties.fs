@@ -297,3 +297,51 @@ let ``L1–L5: the MLP block through the generic supply, softplus (F₀ = s0√m
     for r in generic.All do
         let v = (Result.evaluate r run).Verdict
         Assert.True(Verdict.isHolds v, sprintf "%s: %A" r.Id v)
+
+// ---------------------------------------------------------------- L5.split on any block (GenericResults.gradientDifferenceSplit)
+
+/// The report's block runs: L5.split holds on each within 100x at its loosest comparison (issue "tight bounds": the generic
+/// L5.gradient-difference is 627x–4·10⁵x loose on them), and is listed once for a block run.
+[<Fact>]
+let ``L5.split on a block: the quick report's block runs (one-layer, scaled-linear, glu, conv) → holds within 100x at every pair and snapshot, listed once`` () =
+    Assert.Equal(1, Registry.blockRunResults |> List.filter (fun r -> r.Id = "L5.split") |> List.length)
+    for name in [ "one-layer"; "scaled-linear"; "glu"; "conv" ] do
+        let run = if name = "one-layer" then oneLayer.Value else reportRun name
+        let e = Result.evaluate GenericResults.gradientDifferenceSplit run
+        Assert.True(Verdict.isHolds e.Verdict, sprintf "%s: %A" name e.Verdict)
+        let t = e.Range.Value
+        Assert.True(t.Max <= 100.0 && t.Min >= 1.0, sprintf "%s: tightness %g .. %g" name t.Min t.Max)
+
+/// One layer's gradient of the last snapshot replaced by its neighbour's plus twice the bound (the pass is the verifier's
+/// own: an engine whose gradient is wrong) → violated; the clean pass holds.
+[<Fact>]
+let ``L5.split on a block: a one-layer block run, one layer's gradient of the last snapshot moved twice the bound from its neighbour's → violated`` () =
+    let run = oneLayer.Value
+    let P, k, last = run.ParameterCount, run.Setting.Depth / 2, run.SnapshotCount - 1
+    let clean = GenericResults.gradientDifferenceSplit
+    let e = Result.evaluate clean run
+    Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
+    // twice the largest bound of the row (any pair's) added to one entry of G_k := G_{k−1}: pair (k − 1, k) measures at
+    // least that, while its bound (E_{k−1} reads G_{k−1}, not G_k) is unchanged
+    let bound = e.Series |> List.map (fun c -> c.Bound) |> List.max
+    let corrupt (p: GenericResults.BlockPass) =
+        let g = Array.copy p.Gradient
+        for j in 0 .. P - 1 do g.[k * P + j] <- g.[(k - 1) * P + j]
+        g.[k * P] <- g.[k * P] + 2.0 * bound
+        { p with Gradient = g }
+    let passOf (r: Run) s = let p = GenericResults.blockPass r s in if s = last then corrupt p else p
+    let broken = GenericResults.gradientDifferenceSplitOver (fun r -> r.Architecture.Value) passOf
+    Assert.True(Verdict.isViolated (Result.evaluate broken run).Verdict)
+
+/// The architecture's second-derivative constant understated (C_θθ × 10⁻³) on a trained conv run, where the bracket a_k‖Δ_k‖
+/// carries the bound → violated; with the declared constant it holds (the same pass).
+[<Fact>]
+let ``L5.split on a block: C_θθ understated 1000x on the report's conv run → violated, the declared constant holds`` () =
+    let run = reportRun "conv"
+    let lowered (r: Run) =
+        let a = r.Architecture.Value
+        { a with
+            SecondDerivatives = fun b -> let t, h = a.SecondDerivatives b in 1e-3 * t, h
+            ThetaThetaAtState = a.ThetaThetaAtState |> Option.map (fun f -> fun b at -> 1e-3 * f b at) }
+    Assert.True(Verdict.isHolds (Result.evaluate GenericResults.gradientDifferenceSplit run).Verdict)
+    Assert.True(Verdict.isViolated (Result.evaluate (GenericResults.gradientDifferenceSplitOver lowered GenericResults.blockPass) run).Verdict)

@@ -654,3 +654,65 @@ let private chainStatements = LemmaChain.statedOver (chainSupplyOver (fun run ->
 /// Lemmas L1–L5 on a run of any architecture but the MLP, with the block's own constants: the same ids as the MLP's
 /// rows (LemmaChain.all).
 let lemmaChain : Result<Run> list = chainStatements.All
+
+// ---------------------------------------------------------------- L5 in split form for any block
+
+/// (L5.split on any block; docs/theorems/GenericResults.md, "L5.split on any block") at every snapshot and pair (k, k + 1):
+/// G_{k+1} − G_k = [G(θ_{k+1}; h_k, p_{k+1}) − G(θ_k; h_k, p_{k+1})] + E_k, with E_k = G(θ_k; h_k, p_{k+1}) − G_k evaluated by the
+/// block's own Backward at the pass' states (`GenericReplay.pairQuantities`, the quantities A.split's recursion reads at
+/// every iterate), and ‖bracket‖ ≤ a_k‖Δ_k‖, a_k = Σ_i ‖p_{k+1}^i‖·C_θθ(at h_k^i) the architecture's second-derivative constant
+/// at the larger part norms of the two layers. Measured: ‖G_{k+1} − G_k‖ of the snapshot's pass (`blockPass`); the bound
+/// adds the rounding of the two evaluations of the bracket's gradients, ρ_chain·(M_k + M_{k+1}) with
+/// M_k = Σ_i J_k(‖h_{k−1}^i‖)‖p_k^i‖ ≥ Σ_i ‖∂_θf(θ_k, h_{k−1}^i)ᵀp_k^i‖ (L4's constant at the measured states): the gradients'
+/// terms, against which each evaluation's rounding is relative.
+let gradientDifferenceSplitOver (archOf: Run -> Architecture) (passOf: Run -> int -> BlockPass) : Result<Run> =
+    { Id = "L5.split"
+      Title = "Consecutive layer gradients: exact state part plus a·‖Δ_k‖"
+      Source = "derived here (docs/theorems/GenericResults.md, L5.split on any block)"
+      Provenance = ProvedHere
+      Doc = doc
+      Statement =
+        "With Δ_k = θ_{k+1} − θ_k: G_{k+1} − G_k = [G(θ_{k+1}; h_k, p_{k+1}) − G(θ_k; h_k, p_{k+1})] + E_k, E_k = G(θ_k; h_k, p_{k+1}) − G(θ_k; h_{k−1}, p_k) "
+        + "computed from the states by the block's own Backward (G(θ; h, p) = Σ_i ∂_θf(θ, h^i)ᵀp^i), and ‖G(θ_{k+1}; h_k, p_{k+1}) − G(θ_k; h_k, p_{k+1})‖ ≤ a_k‖Δ_k‖ "
+        + "with a_k = Σ_i ‖p_{k+1}^i‖·C_θθ, C_θθ ≥ sup ‖∂²_θθ f‖ the architecture's constant at the larger part norms of layers k, k + 1 and the state h_k^i "
+        + "(at every state on the segment between the two layers' parameters): so ‖G_{k+1} − G_k‖ ≤ ‖E_k‖ + a_k‖Δ_k‖."
+      Hypotheses = chainHypotheses @ [ hypRequirements ]
+      Conclusion =
+        fun run ->
+            let arch = archOf run
+            let block = nonNull run.Data.Block
+            let set = run.Setting
+            let L, n, d, P = set.Depth, set.Samples, set.Dim, run.ParameterCount
+            let rho = Rounding.chainRel run
+            let mutable amax = 0.0
+            let checks =
+                [ for s in 0 .. run.SnapshotCount - 1 do
+                    let pass = passOf run s
+                    let theta = run.Theta s
+                    let pairs = GenericReplay.pairQuantities run arch block theta pass.States pass.Adjoints pass.Gradient
+                    let norms = layerPartNorms run theta
+                    let fro = norms |> Array.map (fun ps -> ps |> Array.map (fun (nm, f, _) -> nm, f) |> Map.ofArray)
+                    let op = norms |> Array.map (fun ps -> ps |> Array.map (fun (nm, _, o) -> nm, o) |> Map.ofArray)
+                    // M_k: layer k's (0-based) terms' magnitude, from the states entering it and the adjoints it receives
+                    let magnitude k =
+                        let mutable m = 0.0
+                        for i in 0 .. n - 1 do
+                            let h = Linalg.frobenius pass.States ((k * n + i) * d) d
+                            let p = Linalg.frobenius pass.Adjoints (((k + 1) * n + i) * d) d
+                            let b = { Hidden = h; AdjointSum = 0.0; PartFro = fro.[k]; PartOp = op.[k]
+                                      S0 = set.S0; S1 = set.S1; S2 = defaultArg set.S2 nan; Dim = d; Hyper = set.Hyper }
+                            m <- m + arch.LipschitzTheta b * p
+                        m
+                    let mag = Array.init L magnitude
+                    for k0 in 0 .. L - 2 do
+                        let q = pairs.[k0]
+                        amax <- max amax q.A
+                        let dTheta = Linalg.frobeniusDiff theta ((k0 + 1) * P) theta (k0 * P) P
+                        let measured = Linalg.frobeniusDiff pass.Gradient ((k0 + 1) * P) pass.Gradient (k0 * P) P
+                        yield { Measured = measured; Bound = Linalg.norm q.E + q.A * dTheta + rho * (mag.[k0] + mag.[k0 + 1])
+                                Where = sprintf "layers k = %d, %d" (k0 + 1) (k0 + 2)
+                                When = sprintf "snapshot %d (iteration %d, t = %g)" s run.Steps.[s] (run.Time s) } ]
+            evaluation rho checks [ "a (max over pairs and snapshots)", amax ] [ Evaluation.AnyWeights ] }
+
+/// L5.split on a run of any architecture but the MLP, with its registered constants and the snapshot's own pass.
+let gradientDifferenceSplit : Result<Run> = gradientDifferenceSplitOver (fun run -> run.Architecture.Value) blockPass
