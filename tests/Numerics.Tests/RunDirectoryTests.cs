@@ -374,11 +374,16 @@ public sealed class RunDirectoryTests : IDisposable
         Assert.Empty(Leftovers());
     }
 
-    [Fact(DisplayName = "RunDirectory.EtaAgreement: eta 0.1 and learning_rate 0.3 at L = 3 (decimals that agree) → read; eta 8u above the derived η → rejected, which the former 1e-12 accepted")]
+    [Fact(DisplayName = "RunDirectory.EtaAgreement: eta 0.1 and learning_rate 0.3 at L = 3 (decimals that agree) → read, η the eta written (not the quotient 0.3/3, one ulp below, which broke a bit-exact replay); learning_rate alone → the quotient, marked derived; eta 8u above the derived η → rejected, which the former 1e-12 accepted")]
     public void EtaAndLearningRateAgreeWithinTheirRounding()
     {
         var r = RunDirectory.Read(WriteForeign("agree", "{\"activation\": \"tanh\", \"eta\": 0.1, \"learning_rate\": 0.3}"));
-        Assert.Equal(0.3 / 3, r.Eta);
+        Assert.NotEqual(0.1, 0.3 / 3);
+        Assert.Equal(0.1, r.Eta);
+        Assert.False(r.Meta.EtaFromLearningRate);
+        var alone = RunDirectory.Read(WriteForeign("alone", "{\"activation\": \"tanh\", \"learning_rate\": 0.3}"));
+        Assert.Equal(0.3 / 3, alone.Eta);
+        Assert.True(alone.Meta.EtaFromLearningRate);
         double derived = 0.3 / 3, off = derived * (1 + 8 * 1.1102230246251565e-16);
         Assert.True(Math.Abs(off - derived) <= 1e-12 * derived);
         var dir = WriteForeign("disagree", "{\"activation\": \"tanh\", \"eta\": " + off.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + ", \"learning_rate\": 0.3}");

@@ -7,6 +7,8 @@ open System
 open System.IO
 open Xunit
 open ResOdeProofs.Numerics.IO
+open ResOdeProofs.Numerics.Training
+open System.Text.Json
 open ResOdeProofs.Theory
 
 // ---------------------------------------------------------------- an independent producer
@@ -504,6 +506,38 @@ let ``run format: the documented exporter's files (init string, mean-over-entrie
     Assert.Empty(noneViolated rows)
     Assert.Equal("holds", verdict rows "E.replay")
     assertMainResultHolds rows
+
+/// A run of this engine (a one-layer block, d_out = 3: not a power of two) relabelled "mean-over-entries" with its losses and
+/// trace loss column divided by 3 (a user's test): the reader multiplies them back, one more rounding, and E.claims compared
+/// them with the bit-exact replay's allowance 0 and was VIOLATED (4.4·10⁻¹⁶ against 0). The conversion's two roundings are now
+/// the losses' storage allowance; a loss moved by 10⁻¹² of itself is still caught.
+[<Fact>]
+let ``run format: a run of this engine relabelled mean-over-entries (d_out = 3) → no violation (the conversion's two roundings allowed); a loss moved by 10⁻¹² of itself → violated`` () =
+    let spec = RunSpec(Architecture = "one-layer", Depth = 10, Samples = 6, Dim = 3, Eta = 0.007, Iterations = 100, Snapshots = 5, Seed = 2L)
+    let record = spec.Train()
+    let relabelled (moved: bool) =
+        let dir = Path.Combine(Path.GetTempPath(), "resode-mean-" + Guid.NewGuid().ToString("N"))
+        RunDirectory.Write(record, dir)
+        let json = Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "run.json")))
+        json.["loss"] <- Nodes.JsonValue.Create "mean-over-entries"
+        File.WriteAllText(Path.Combine(dir, "run.json"), json.ToJsonString())
+        for f in [ "losses.npy"; Path.Combine("trace", "loss.npy") ] do
+            let path = Path.Combine(dir, f)
+            let a = (Npy.Read(path, "losses", -1)).Data |> Array.map (fun l -> l / 3.0)
+            if moved && f = "losses.npy" then a.[50] <- a.[50] * (1.0 + 1e-12)
+            Npy.Write(path, ReadOnlySpan<float>(a), a.Length)
+        dir
+    let rowsOf dir =
+        try
+            let run = Run.Load dir
+            Registry.verifyBlockRunSelected (fun _ -> true) run |> List.map (fun r -> r.Id, r) |> dict
+        finally
+            Directory.Delete(dir, true)
+    let faithful = rowsOf (relabelled false)
+    Assert.Empty(noneViolated faithful)
+    Assert.Equal("holds", verdict faithful "E.claims")
+    let moved = rowsOf (relabelled true)
+    Assert.Equal("VIOLATED", verdict moved "E.claims")
 
 /// The same exporter with a trace loss column written per-sample beside its mean-over-entries losses.npy (a PyTorch user's
 /// logger): I.trace is violated, and its note says the claimed loss is d_out times the reference and what convention the

@@ -70,7 +70,9 @@ public sealed class RunData
     public required int[] Steps { get; init; }
     public required double[] Losses { get; init; }
     /// <summary>The relative rounding of the recorded losses by their storage: 2⁻²⁴ when losses.npy holds float32 numbers (a
-    /// loss computed in float64 and stored as float32 moved by up to that much of itself), 0 when it holds float64.</summary>
+    /// loss computed in float64 and stored as float32 moved by up to that much of itself), 0 when it holds float64; with the
+    /// mean-over-entries convention and d_out not a power of two also the conversion's two roundings
+    /// (<see cref="RunDirectory.ConversionRoundoff"/>, combined as (1 + a)(1 + b) − 1).</summary>
     public double LossesStorageRoundoff { get; init; }
     /// <summary>The same per trace column: 2⁻²⁴ for a column whose trace/NAME.npy holds float32 numbers, absent (0) for float64
     /// (a claim stored coarser than it was computed moved by up to that much of itself).</summary>

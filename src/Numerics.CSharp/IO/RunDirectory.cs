@@ -1,3 +1,4 @@
+using System.Numerics;
 using ResOdeProofs.Numerics.Blocks;
 using ResOdeProofs.Numerics.Model;
 using ResOdeProofs.Numerics.Training;
@@ -13,6 +14,17 @@ public static class RunDirectory
     /// for evaluating the comparison's product).
     /// </summary>
     public const double EtaAgreement = 4 * 1.1102230246251565e-16 / (1 - 4 * 1.1102230246251565e-16);
+
+    /// <summary>
+    /// The relative distance of a mean-over-entries loss, multiplied back by d_out, from the per-sample loss it stands for: the
+    /// producer's division (or its own mean) and the reader's product, two roundings, (1 + u)² − 1 = 2u + u² (u = 2⁻⁵³), taken
+    /// as 2u(1 + 2⁻⁵⁰) (a double just above it). Added to the losses' storage allowance (<see cref="RunData.LossesStorageRoundoff"/>)
+    /// when d_out is not a power of two: a run of this engine relabelled so read VIOLATED against a bit-exact allowance of 0.
+    /// </summary>
+    public static readonly double ConversionRoundoff = Math.ScaleB(1.0 + Math.ScaleB(1.0, -50), -52);
+
+    /// <summary>Two relative roundings one after the other: (1 + a)(1 + b) − 1 = a + b + ab.</summary>
+    private static double Combine(double a, double b) => a + b + a * b;
 
     /// <summary>
     /// Writes the run <paramref name="r"/> of any architecture to <paramref name="dir"/>, all at once (see
@@ -312,6 +324,10 @@ public static class RunDirectory
             var lossArray = Npy.Read(P("losses.npy"), "losses (N+1,)", -1);
             var losses = lossArray.Data;
             double lossStorage = lossArray.DType.EndsWith("f4", StringComparison.Ordinal) ? Math.ScaleB(1.0, -24) : 0.0;
+            // the losses of a mean-over-entries run are per-sample losses divided by d_out (the producer's rounding, or its own
+            // mean) and multiplied back here: two roundings, none when d_out is a power of two (docs/run-format.md, "loss")
+            double conversion = meanOverEntries && !BitOperations.IsPow2(dOut) ? ConversionRoundoff : 0.0;
+            lossStorage = Combine(lossStorage, conversion);
             // foreign conventions: the loss as a mean over entries, a raw learning rate, precision from the parameters' dtype
             if (meanOverEntries) for (int i = 0; i < losses.Length; i++) losses[i] *= dOut;
             double lossScale = meanOverEntries ? dOut : 1.0;
@@ -323,7 +339,9 @@ public static class RunDirectory
                 // this product too (docs/run-format.md, "eta and learning_rate")
                 if (meta.Eta is double given && Math.Abs(given - derived) > EtaAgreement * derived)
                     throw new RunFormatException($"{P("run.json")}: \"eta\" = {given} disagrees with \"learning_rate\" = {lr} (η = learning_rate/(L·{lossScale}) = {derived}); give one of them");
-                meta.Eta = derived;
+                // both given and agreeing: η is the "eta" written (the quotient may differ from it in its last bit, and a run
+                // of this engine with a learning_rate added was replayed with that quotient and VIOLATED bit for bit: a user)
+                if (meta.Eta is null) { meta.Eta = derived; meta.EtaFromLearningRate = true; }
             }
             if (meta.Eta is not double eta || !(eta > 0) || !double.IsFinite(eta)) throw new RunFormatException($"{P("run.json")}: \"eta\" must be a positive number (the time step: Z ← Z − η·L·∂ℓ/∂Z)");
             if (!DeclaresPrecision(json)) meta.Precision = float32 ? "float32" : "float64";
@@ -405,7 +423,9 @@ public static class RunDirectory
                     var col = Path.GetFileNameWithoutExtension(f);
                     if (meanOverEntries && col == "loss") for (int i = 0; i < t.Data.Length; i++) t.Data[i] *= dOut;
                     trace[col] = t.Data;
-                    if (t.DType.EndsWith("f4", StringComparison.Ordinal)) traceStorage[col] = Math.ScaleB(1.0, -24);
+                    double stored = t.DType.EndsWith("f4", StringComparison.Ordinal) ? Math.ScaleB(1.0, -24) : 0.0;
+                    if (col == "loss") stored = Combine(stored, conversion);
+                    if (stored > 0) traceStorage[col] = stored;
                 }
             var data = new Dataset(n, dIn, dOut, x.Data, y.Data);
             var intSteps = steps.Select(z => (int)z).ToArray();

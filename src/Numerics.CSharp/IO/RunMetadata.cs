@@ -97,6 +97,9 @@ public sealed class RunMetadata
     /// under the <c>"loss": "mean-over-entries"</c> convention and 1 under the per-sample one.
     /// </summary>
     [JsonPropertyName("learning_rate")] public double? LearningRate { get; set; }
+    /// <summary>Set by the reader when η was derived from <see cref="LearningRate"/> alone (no "eta" given): the quotient may
+    /// differ in its last bit from the η the producer stepped with, so no bit-exact replay is claimed (<c>Replay.BitExactClaim</c>).</summary>
+    [JsonIgnore] public bool EtaFromLearningRate { get; set; }
     /// <summary>Generic-architecture runs (theta.npy instead of w.npy/v.npy): the block's name, parameter layout and hyper-parameters; absent for the paper's MLP format.</summary>
     [JsonPropertyName("architecture")] public ArchitectureMetadata? Architecture { get; set; }
     /// <summary>A Fashion-MNIST cell of `resode fashion` or a study (docs/real-data.md): how its images were chosen and the

@@ -649,6 +649,7 @@ public static class Replay
     {
         if (run.Meta.Precision != "float64") return null;
         if (EngineInfo.Build.EndsWith(":unknown", StringComparison.Ordinal) || run.Meta.EngineBuild != EngineInfo.Build) return null;
+        if (run.Meta.EtaFromLearningRate) return null;
         int bits = Simd.Bits(Simd.Level);
         if (run.Meta.SimdBits != bits) return null;
         return RecordedThreads(run) is int t ? $"run.json names this engine build ({EngineInfo.Build}), its {bits}-bit kernels and {t} thread(s)" : null;
@@ -666,6 +667,7 @@ public static class Replay
         if (EngineInfo.Build.EndsWith(":unknown", StringComparison.Ordinal)) return "this engine's build is not identified (built outside a git work tree)";
         if (run.Meta.EngineBuild is null) return "run.json names no engine build (engine_build): another producer's run";
         if (run.Meta.EngineBuild != EngineInfo.Build) return $"run.json names engine build {run.Meta.EngineBuild}, and this is {EngineInfo.Build} (a rebuilt engine is another build, whatever its version: train the run again with this build)";
+        if (run.Meta.EtaFromLearningRate) return "run.json gives the step as \"learning_rate\" without \"eta\": the η derived from it may differ in its last bit from the one the run stepped with (give the engine's \"eta\" beside it for a bit-exact replay)";
         int bits = Simd.Bits(Simd.Level);
         if (run.Meta.SimdBits != bits) return $"run.json names {run.Meta.SimdBits?.ToString() ?? "no"}-bit kernels, and this machine runs {bits}-bit ones";
         return "run.json names no thread count";
