@@ -102,3 +102,28 @@ let claimsIdentityOnBlocks () =
     match (Result.evaluate ReplayEvidence.claims halved).Verdict with
     | Violated w -> Assert.Contains("step_max", w.Where)
     | v -> failwithf "E.claims: expected violated, got %A" v
+
+/// The last entry of step_max (no update follows the last iterate: 0 by the run format) was compared with nothing: a
+/// user's 100 there held on plain and clipped runs. An MLP run and a one-layer run, that entry set to 100 → violated at
+/// the last iterate; the engine's own 0 holds.
+[<Fact(DisplayName = "E.claims: step_max at the last iterate claimed 100 (no update follows it) on an MLP and a one-layer run → violated there; the engine's 0 holds")>]
+let claimsLastStepIsZero () =
+    let withLastStep (run: Run) (x: float) =
+        let d = run.Data
+        let t = System.Collections.Generic.Dictionary<string, float[]>(d.Trace)
+        let s = Array.copy t.["step_max"]
+        Assert.Equal(0.0, s.[s.Length - 1])
+        s.[s.Length - 1] <- x
+        t.["step_max"] <- s
+        let label = d.Directory + " (last step_max)"
+        if d.IsMlp then
+            Registry.openRun (
+                RunData(Directory = label, Meta = d.Meta, Architecture = d.Architecture, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
+                        Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, W = d.W, V = d.V, Losses = d.Losses, Trace = t))
+        else rebuilt run " (last step_max)" d.Theta (t :> System.Collections.Generic.IReadOnlyDictionary<_, _>)
+    let mlp = Generators.train (RunSpec(Depth = 4, Width = 4, Samples = 4, Dim = 3, Iterations = 6, Snapshots = 3, Seed = 3L))
+    for run in [ mlp; oneLayer () ] do
+        Assert.True(Verdict.isHolds (Result.evaluate ReplayEvidence.claims run).Verdict, run.Setting.Architecture)
+        match (Result.evaluate ReplayEvidence.claims (withLastStep run 100.0)).Verdict with
+        | Violated w -> Assert.Contains("at the last iterate", w.Where)
+        | v -> failwithf "%s: E.claims: expected violated, got %A" run.Setting.Architecture v

@@ -865,7 +865,7 @@ let claims : Result<Run> =
       Doc = doc
       Statement =
         "Each recorded trace column is a claim. Identities on any run (Z_k = θ_k, for the MLP the pair W_k, V_k): per layer ‖Z_k(s+1) − Z_k(s)‖ ≤ Σ step_max over the segment, "
-        + "and |smooth[j+1] − smooth[j]| ≤ 2·step_max[j] for smooth = max_k‖Z_{k+1} − Z_k‖ (smooth_z; other blocks smooth_theta). "
+        + "and |smooth[j+1] − smooth[j]| ≤ 2·step_max[j] for smooth = max_k‖Z_{k+1} − Z_k‖ (smooth_z; other blocks smooth_theta); step_max = 0 at the last iterate, which no update follows. "
         + "On replayed gradient descent, the MLP: the loss and the Lipschitz columns (smooth_*, *_fro_max) agree with the replay within f·E (f = 2 or 1) plus rounding at every iterate, "
         + "the gradient, PL-ratio, hidden-state, adjoint and pre-activation columns and step_max agree at every snapshot iterate within τ relative; "
         + "any other block: every recorded column and loss agrees with the column recomputed from the replay within γ_N(|recorded| + |recomputed|), γ_N = Nu/(1 − Nu), "
@@ -941,9 +941,20 @@ let claims : Result<Run> =
                                   When = sprintf "iteration %d" j }
                       | None -> () ]
                 | None -> []
+            // step_max at the last recorded iterate: no update (no output interval) follows it, so the column is 0 there
+            // (docs/run-format.md); no replay compares that entry (a user's 100 there held, on plain and clipped runs)
+            let lastStep =
+                match claimed "step_max" with
+                | Some step when not run.Setting.Diverged && step.Length = run.Losses.Length && Double.IsFinite step.[step.Length - 1] ->
+                    let j = step.Length - 1
+                    [ { Comparison.Check.Measured = abs step.[j]; Bound = 0.0
+                        Where = sprintf "claimed step_max %.17g at the last iterate, where no update follows (0)" step.[j]
+                        When = sprintf "iteration %d" j } ]
+                | _ -> []
             let checks =
                 [ yield! sane
                   yield! fraction
+                  yield! lastStep
                   // identities on the claims alone
                   match claimed "step_max" with
                   | Some step ->
