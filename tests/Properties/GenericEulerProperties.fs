@@ -144,3 +144,16 @@ let ``C_hh: every block that declares it, exact Jacobians → within the declare
             if not (knownLooseCurvature.Contains arch.Name) then
                 let halved = probeCurvature arch.Name curv 0.5
                 Assert.True(halved |> List.exists (fun (_, _, ok) -> not ok), sprintf "%s: C_hh halved passed the probe" arch.Name)
+
+/// relu has no bounded σ'' (s2 = ∞), so the C_hh a block builds from it is infinite and claims nothing: B.bound.tangent takes
+/// B.bound's layer-wise bound, as for a block without C_hh (a user's relu run read "no finite bound claimed … (it
+/// overflowed)"); its ResNet error scaled past that bound → violated.
+[<Fact>]
+let ``B.bound.tangent: a one-layer relu run → the layer-wise fallback holds, with its note; the ResNet error scaled past it → violated`` () =
+    let run = trainBlock (Training.RunSpec(Architecture = "one-layer", Activation = ActivationKind.Relu, Depth = 8, Samples = 6, Dim = 4, Iterations = 20, Snapshots = 3, Seed = 1L))
+    let e = Result.evaluate GenericEuler.eulerBoundTangent run
+    Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
+    Assert.Contains(e.Notes, fun n -> n.Contains "σ'' is unbounded")
+    let worst = worstTightness (fun x -> x.Bound) (scaled 1.0 run)
+    let broken = GenericEuler.conclusionOf (fun x -> x.Bound) run (scaled (2.0 * worst) run)
+    Assert.True(Verdict.isViolated broken.Verdict, sprintf "%A" broken.Verdict)

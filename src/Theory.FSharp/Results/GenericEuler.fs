@@ -279,8 +279,12 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
           PropagationOld = seq { for k in 1 .. L -> 1.0 + kap.[k] / fL } |> Seq.fold (*) 1.0
           LocalSum = Array.sum tau.[1..]; LocalSumOld = Array.sum tauOld.[1..]; Sharpened = true; BoundOneInterval = orInf boundOne })
 
-/// The analysis of snapshot s with the block's own C_hh and the error scaled by c.
-let analyseScaled (c: float) (run: Run) (s: int) = analyseWith run.Architecture.Value.StateCurvature c run s
+/// The analysis of snapshot s with the block's own C_hh and the error scaled by c. An activation without a bounded σ''
+/// (relu: its slope jumps) makes every C_hh built from s2 infinite, which claims nothing: such a run takes the fallback, as a
+/// block without C_hh does (a user's relu run read "no finite bound claimed: the bound is Infinity … (it overflowed)").
+let analyseScaled (c: float) (run: Run) (s: int) =
+    let bounded = match run.Setting.S2 with Some s2 -> Double.IsFinite s2 | None -> false
+    analyseWith (if bounded then run.Architecture.Value.StateCurvature else None) c run s
 
 let private cache = Runtime.CompilerServices.ConditionalWeakTable<Run, JacobianSample[][]>()
 
@@ -307,7 +311,7 @@ let conclusionOf (boundOf: JacobianSample -> float) (run: Run) (all: JacobianSam
         Notes =
             [ Evaluation.AnyWeights
               (if flat |> Array.forall (fun x -> x.Sharpened) then "the block declares C_hh: local errors to second order, Jacobian products"
-               else "the block declares no C_hh: B.bound's layer-wise bound is used (fallback)") ] }
+               else "no finite C_hh (the block declares none, or σ'' is unbounded, as relu's): B.bound's layer-wise bound is used (fallback)") ] }
 
 /// (B.bound.tangent) ResNet vs the neural ODE of its own layers at every snapshot, local errors to second order
 /// propagated by the products of the block's Jacobians along the reference solution.
