@@ -2,6 +2,7 @@
 /// the MLP: a faithful run holds, a corrupted input is rejected while the hypotheses stay met.
 module ResOdeProofs.Properties.EvidenceEveryArchitectureTests
 
+open System
 open Xunit
 open ResOdeProofs.Numerics.Blocks
 open ResOdeProofs.Numerics.IO
@@ -127,3 +128,30 @@ let claimsLastStepIsZero () =
         match (Result.evaluate ReplayEvidence.claims (withLastStep run 100.0)).Verdict with
         | Violated w -> Assert.Contains("at the last iterate", w.Where)
         | v -> failwithf "%s: E.claims: expected violated, got %A" run.Setting.Architecture v
+
+/// Every segment of another producer's block run is uncertified for one reason: E.replay's hypothesis names the segments
+/// together and says the reason once (it repeated the same sentence per segment).
+[<Fact(DisplayName = "E.replay: a one-layer run naming another engine build, 3 segments → the reason said once, its segments named together")>]
+let replayReasonOnce () =
+    let run = oneLayer ()
+    run.Data.Meta.EngineBuild <- "commit:another-build"
+    match (Result.evaluate ReplayEvidence.replay run).Verdict with
+    | HypothesisNotMet [ (_, why) ] ->
+        let times = Text.RegularExpressions.Regex.Matches(why, "measures no growth").Count
+        Assert.Equal(1, times)
+        Assert.Contains(sprintf "iterations %d → %d, %d → %d" run.Steps.[0] run.Steps.[1] run.Steps.[1] run.Steps.[2], why)
+    | v -> failwithf "E.replay: expected one hypothesis not met, got %A" v
+
+/// Result C on this engine's own block run whose replay misses a changed snapshot: the rows said "another producer's block
+/// run"; they now say it is this build's run and that the recording differs from what the program wrote.
+[<Fact(DisplayName = "C.gdDecay: this engine's one-layer run at an identity initialization with snapshot 1 moved → hypothesis not met naming this build's run, not another producer's")>]
+let decayOnOwnModifiedRun () =
+    let run = trainBlock (RunSpec(Architecture = "one-layer", Depth = 8, Samples = 4, Dim = 4, Scales = [| 0.0; 0.0 |], Eta = 0.01, Iterations = 60, Snapshots = 3, Seed = 3L))
+    let m = moved run 1 3 0 1e-3
+    let row = PolyakLojasiewicz.blockAll |> List.find (fun r -> r.Id = "C.gdDecay")
+    match (Result.evaluate row m).Verdict with
+    | HypothesisNotMet l ->
+        let why = l |> List.map snd |> String.concat "; "
+        Assert.Contains("this engine's own run", why)
+        Assert.DoesNotContain("another producer", why)
+    | v -> failwithf "C.gdDecay: expected hypothesis not met, got %A" v

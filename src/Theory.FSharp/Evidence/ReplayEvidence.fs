@@ -599,6 +599,22 @@ let private hypStartingSnapshot : string * (Run -> HypothesisCheck) =
         elif run.IsMlp && not (FlowRuns.isFlow run) then Met(sprintf "the first snapshot is at iteration %d: replayed from there" run.Steps.[0])
         else NotMet "the run has no snapshot of the initialization (iteration 0)"
 
+/// The uncertified segments' reasons, "iterations a → b: why", with the segments of one reason named together and the
+/// reason said once, in the order first met (a block run's every segment gave the same long sentence, repeated per segment).
+let private groupedReasons (reasons: string[]) =
+    let split (t: string) =
+        let m = Text.RegularExpressions.Regex.Match(t, "^iterations (\\d+ → \\d+): (.*)$", Text.RegularExpressions.RegexOptions.Singleline)
+        if m.Success then m.Groups.[2].Value, Some m.Groups.[1].Value else t, None
+    reasons
+    |> Array.map split
+    |> Array.groupBy fst
+    |> Array.map (fun (why, xs) ->
+        match xs |> Array.choose snd with
+        | [||] -> why
+        | [| one |] -> sprintf "iterations %s: %s" one why
+        | ranges -> sprintf "iterations %s: %s" (String.concat ", " ranges) why)
+    |> String.concat "; "
+
 let private hypCertified : string * (Run -> HypothesisCheck) =
     "every segment certifiable (tolerance ≤ 1% of the weights' norm) or claimed bit-exact", fun run ->
         match replayed run with
@@ -609,7 +625,7 @@ let private hypCertified : string * (Run -> HypothesisCheck) =
             | [||], claim when run.IsMlp ->
                 Met(sprintf "%d segment(s) replayed as the producer's own program, without the rounding companions, each compared bit for bit, since %s" e.Segments.Length claim)
             | [||], _ -> Met(sprintf "%d segment(s), largest error growth %.3g×" e.Segments.Length (e.Segments |> Array.choose (fun s -> s.Growth) |> Comparison.maxKeepNaNOr 1.0 |> max 1.0))
-            | bad, null -> NotMet(bad |> Array.map (fun s -> s.Uncertifiable) |> String.concat "; ")
+            | bad, null -> NotMet(groupedReasons (bad |> Array.map (fun s -> s.Uncertifiable)))
             | bad, claim -> Met(sprintf "%d of %d segment(s) certified; the other %d compared bit for bit, since %s" (e.Segments.Length - bad.Length) e.Segments.Length bad.Length claim)
 
 /// The comparisons of a segment not certified as a whole that its first iterations still certify: the recorded losses
