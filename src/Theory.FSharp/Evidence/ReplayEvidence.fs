@@ -5,8 +5,8 @@
 /// the recorded columns with the replayed ones. The paper's MLP supplies the sharper pieces of its own replay
 /// (Verification/Replay.cs: a measured error growth, hence a certified tolerance per segment, and columns compared
 /// within it); any other block supplies the replay through its Forward/Backward (Verification/BlockReplay.cs,
-/// GenericReplay.fs: no growth measured, so its segments are covered by the bit-exact claim only, and its columns are
-/// compared within γ_N).
+/// GenericReplay.fs: a run of this build compared bit for bit, another producer's certified by the same two companions
+/// through the block's generic pass, Verification/BlockCompanions.cs; its columns compared within γ_N).
 module ResOdeProofs.Theory.ReplayEvidence
 
 open System
@@ -443,8 +443,9 @@ let private blockReplayed (run: Run) : Result<Replayed, string> =
         let tracks = GenericReplay.tracks run
         let P, L = run.ParameterCount, run.Setting.Depth
         let stretches = GenericReplay.intervals run
+        let u = Evidence.unit run
         let segments =
-            List.map2 (fun (s, a, b) (st: GenericReplay.Stretch option) ->
+            List.map3 (fun (s, a, b) (st: GenericReplay.Stretch option) (tolerance: BlockTolerance option) ->
                 let landing =
                     if s + 1 >= run.SnapshotCount then None
                     else
@@ -455,13 +456,51 @@ let private blockReplayed (run: Run) : Result<Replayed, string> =
                             let per = Array.init L (fun k -> Linalg.frobeniusDiff t (k * P) st.EndTheta (k * P) P)
                             let worst = Comparison.worstIndexMax per.Length (fun k -> per.[k])
                             Some(sqrt (per |> Array.sumBy (fun x -> x * x)), worst + 1)
+                // another producer's run: the companions estimate its rounding's drift (BlockCompanions, the MLP's method through
+                // the block's generic pass); until 2026-12-06's second session no block segment was certifiable, so a foreign
+                // block run's snapshots and losses between segment starts were compared by no row (a user test)
+                match tolerance with
+                | Some t ->
+                    let len = b - a
+                    let checks =
+                        [ match landing with
+                          | Some (m, worst) ->
+                              let zn = Linalg.norm (run.Theta(s + 1))
+                              yield { Measured = (if t.Finite then m else infinity); Bound = t.WeightTolerance.[len] + u * zn
+                                      Where = sprintf "snapshot %d weights vs replay from snapshot %d (worst layer k = %d)" (s + 1) s worst
+                                      When = sprintf "iteration %d (segment from snapshot %d)" b s }, b
+                          | None -> ()
+                          if t.Finite then
+                              for i in 0 .. len do
+                                  let rec' = run.Losses.[a + i]
+                                  let stored = LossStorage.allowance run.LossesStorageRoundoff rec'
+                                  yield { Measured = (let dd = abs (rec' - t.Losses.[i]) in if Double.IsNaN dd then infinity else dd)
+                                          Bound = t.LossTolerance.[i] + stored
+                                          Where = sprintf "recorded loss %.17g vs replayed %.17g" rec' t.Losses.[i]
+                                          When = sprintf "iteration %d (segment from snapshot %d)" (a + i) s }, a + i ]
+                    let growth = Comparison.maxKeepNaN t.Growth
+                    { Snapshot = s; From = a; To = b; Finite = t.Finite; Certified = t.Certified
+                      Uncertifiable =
+                        (if t.Certified then ""
+                         elif not t.Finite then
+                             sprintf "iterations %d → %d: the replay from snapshot %d with the declared η = %g left the finite numbers while the recorded run stayed finite: check run.json's eta (or learning_rate, loss convention) and optimizer against the producer's" a b s run.Setting.Eta
+                         else
+                             let spacing =
+                                 if t.CertifiableSpacing = 0 then "not even one step is certifiable at this precision"
+                                 else sprintf "its first %d iterations are certifiable: take snapshots at most %d iterations apart" t.CertifiableSpacing t.CertifiableSpacing
+                             sprintf "iterations %d → %d: the tolerance E = %.3g exceeds %g of the weights' norm %.3g (perturbations grow up to %.3g×); %s"
+                                 a b t.WeightTolerance.[len] SegmentReplay.CertifyFraction t.StartNorm growth spacing)
+                      Growth = Some growth
+                      Checks = checks |> List.map fst; CheckIterations = checks |> List.map snd; Landing = landing
+                      CertifiedThrough = (if t.Certified then b elif t.Finite then a + min t.CertifiableSpacing len else a - 1) }
+                | None ->
                 { Snapshot = s; From = a; To = b; Finite = st.IsSome; Certified = false
                   Uncertifiable =
                     (if st.IsNone then sprintf "iterations %d → %d: the replay from snapshot %d became non-finite" a b s
                      else
                          sprintf "iterations %d → %d: the block replay measures no growth of a rounding perturbation, so it certifies no tolerance for another producer; it compares bit for bit only a run of this very build, and %s"
                              a b (match Replay.BitExactMismatch run.Data with null -> "the claim holds" | why -> why))
-                  Growth = None; Checks = []; CheckIterations = []; Landing = landing; CertifiedThrough = a - 1 }) stretches tracks.Segments
+                  Growth = None; Checks = []; CheckIterations = []; Landing = landing; CertifiedThrough = a - 1 }) stretches tracks.Segments (GenericReplay.companions run)
             |> Array.ofList
         let finite = List.zip stretches tracks.Segments |> List.choose (fun ((s, _, _), st) -> st |> Option.map (fun st -> s, st))
         let checks, notes = blockClaimChecks run block finite
@@ -600,8 +639,9 @@ let private hypStartingSnapshot : string * (Run -> HypothesisCheck) =
         else NotMet "the run has no snapshot of the initialization (iteration 0)"
 
 /// The uncertified segments' reasons, "iterations a → b: why", with the segments of one reason named together and the
-/// reason said once, in the order first met (a block run's every segment gave the same long sentence, repeated per segment).
-let private groupedReasons (reasons: string[]) =
+/// reason said once, in the order first met (a block run's every segment once gave the same long sentence, repeated per
+/// segment, before its segments were certified by the companions).
+let groupedReasons (reasons: string[]) =
     let split (t: string) =
         let m = Text.RegularExpressions.Regex.Match(t, "^iterations (\\d+ → \\d+): (.*)$", Text.RegularExpressions.RegexOptions.Singleline)
         if m.Success then m.Groups.[2].Value, Some m.Groups.[1].Value else t, None
@@ -705,7 +745,7 @@ let replay : Result<Run> =
         + "(any architecture: the MLP through its kernels, any other block through its Forward/Backward); on a certified segment "
         + "the next snapshot's weights lie within E + u‖Z‖ of the replay and every recorded loss within 2λE + 2(τℓ + 2√ℓδ + δ²), where E = 4·g·Σ(τ‖ηG‖ + u(‖Z‖ + ‖ηG‖)) "
         + "is the producer's accumulated rounding grown by the measured growth g of a one-ulp perturbation, and λ bounds the loss' sensitivity. "
-        + "A segment whose E exceeds 1% of the weights' norm, or whose architecture measures no growth (every block but the MLP), is not certifiable and is reported, "
+        + "(Any block: the same companions through its generic pass, τ its relative rounding of one evaluation.) A segment whose E exceeds 1% of the weights' norm is not certifiable and is reported, "
         + "never violated, unless run.json claims this engine's build, vector width and thread count: the replay is then the producer's own computation and must land "
         + "on the next snapshot exactly. Such a run (the MLP) is replayed without the companions that measure the growth: every segment must land exactly, "
         + "and every recorded loss lie within 2(τℓ + 2√ℓδ + δ²) (E = 0). A losses.npy stored as float32 adds r/(1 − r)·|losses[j]|, r = 2⁻²⁴, to every loss comparison."
@@ -750,8 +790,8 @@ let replay : Result<Run> =
                         [ yield! before
                           // on a block run this row compares the snapshots only (a referee read the title's "and losses" as
                           // covering them: a changed losses.npy left it holding)
-                          if not run.IsMlp then
-                            "a block run: this row compares the replay's landing on the recorded snapshots; its recorded losses are compared with the replay's by E.claims"
+                          if not run.IsMlp && not (isNull (Replay.BitExactClaim run.Data)) then
+                            "a block run of this build: this row compares the replay's landing on the recorded snapshots; its recorded losses are compared with the replay's by E.claims"
                           yield! diagnosis run e ev
                           if Verdict.isViolated ev.Verdict then
                             "the recorded run is not the declared gradient descent: a modified snapshot or loss, or another optimizer (declare Adam, momentum or mini-batches in run.json \"optimizer\"; the gradient-descent results then say hypothesis not met)"

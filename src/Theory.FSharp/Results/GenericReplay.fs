@@ -252,3 +252,48 @@ let tracks (run: Run) : SplitTracks =
         let fromZero = replayStretch run (run.Theta 0) 0 last total
         let segments = intervals run |> List.map (fun (s, a, b) -> replayStretch run (run.Theta s) a b total)
         { FromZero = fromZero; Segments = segments })
+
+let private companionCache = ConditionalWeakTable<Run, BlockTolerance option list>()
+
+/// Another producer's block run (no bit-exact claim, `Replay.BitExactClaim`): per interval of `intervals`, what the rounding
+/// companions estimate (`BlockCompanions.Run`: the tolerance E_i on the parameters and the loss allowance at every iterate,
+/// the MLP's method through the block's generic pass), None for a run of this engine's build (compared bit for bit instead)
+/// or an interval whose replay left the finite numbers; computed once per run. τ is the block's relative rounding of one
+/// evaluation (`Evidence.tau`, γ_N), u the run's unit roundoff; the gradient's rounding is taken relative to its sample terms,
+/// M = (Σ_k M_k²)^{1/2}, M_k = Σ_i J_k(‖h_{k−1}^i‖)‖p_k^i‖ ≥ Σ_i ‖∂_θf(θ_k, h_{k−1}^i)ᵀp_k^i‖ (L4's constant at layer k's part
+/// norms), where the architecture declares its constants, else relative to the step.
+let companions (run: Run) : BlockTolerance option list =
+    companionCache.GetValue(run, fun run ->
+        let block = nonNull run.Data.Block
+        let set = run.Setting
+        let L, n, d = set.Depth, set.Samples, set.Dim
+        if not (isNull (Replay.BitExactClaim run.Data)) then intervals run |> List.map (fun _ -> None)
+        else
+            let termsNorm : Func<float[], GenericResNet, float> | null =
+                match run.Architecture with
+                | None -> null
+                | Some arch ->
+                    Func<float[], GenericResNet, float>(fun theta net ->
+                        let hs = net.HiddenStates
+                        let ps = net.Adjoints
+                        let mutable sum = 0.0
+                        for k in 0 .. L - 1 do
+                            let norms = run.Parts |> Array.mapi (fun q (name, _) -> name, Linalg.frobenius theta (k * run.ParameterCount + run.PartOffset q) (run.PartSize q), run.LayerPartOperatorNorm(theta, k, q))
+                            let fro = norms |> Array.map (fun (nm, f, _) -> nm, f) |> Map.ofArray
+                            let op = norms |> Array.map (fun (nm, _, o) -> nm, o) |> Map.ofArray
+                            let mutable m = 0.0
+                            for i in 0 .. n - 1 do
+                                let h = Linalg.norm (hs.Slice((k * n + i) * d, d).ToArray())
+                                let p = Linalg.norm (ps.Slice(((k + 1) * n + i) * d, d).ToArray())
+                                let b = { Hidden = h; AdjointSum = 0.0; PartFro = fro; PartOp = op
+                                          S0 = set.S0; S1 = set.S1; S2 = defaultArg set.S2 nan; Dim = d; Hyper = set.Hyper }
+                                m <- m + arch.LipschitzTheta b * p
+                            sum <- sum + m * m
+                        sqrt sum)
+            let t = tracks run
+            List.map2 (fun (s, a, b) (st: Stretch option) ->
+                if st.IsNone then None
+                else
+                    Some(BlockCompanions.Run(block, L, run.Data.Data, run.Data.A, run.Data.B, set.Eta, Option.toNullable (clipOf run),
+                                             ReadOnlySpan(run.Theta s), b - a, Evidence.tau run, Evidence.unit run, set.ReadoutNorm, termsNorm)))
+                (intervals run) t.Segments)

@@ -693,13 +693,14 @@ let gradientDifferenceSplitOver (archOf: Run -> Architecture) (passOf: Run -> in
                     let norms = layerPartNorms run theta
                     let fro = norms |> Array.map (fun ps -> ps |> Array.map (fun (nm, f, _) -> nm, f) |> Map.ofArray)
                     let op = norms |> Array.map (fun ps -> ps |> Array.map (fun (nm, _, o) -> nm, o) |> Map.ofArray)
-                    // M_k: layer k's (0-based) terms' magnitude, from the states entering it and the adjoints it receives
+                    // M_k: layer k's (0-based) terms' magnitude, from the states entering it and the adjoints it receives, at its
+                    // own part norms (`layerPartNorms` is indexed by the 1-based layer: entry k + 1)
                     let magnitude k =
                         let mutable m = 0.0
                         for i in 0 .. n - 1 do
                             let h = Linalg.frobenius pass.States ((k * n + i) * d) d
                             let p = Linalg.frobenius pass.Adjoints (((k + 1) * n + i) * d) d
-                            let b = { Hidden = h; AdjointSum = 0.0; PartFro = fro.[k]; PartOp = op.[k]
+                            let b = { Hidden = h; AdjointSum = 0.0; PartFro = fro.[k + 1]; PartOp = op.[k + 1]
                                       S0 = set.S0; S1 = set.S1; S2 = defaultArg set.S2 nan; Dim = d; Hyper = set.Hyper }
                             m <- m + arch.LipschitzTheta b * p
                         m

@@ -47,9 +47,9 @@ let private track (sts: Stretch list) : SplitFamily.Track =
       IterateLabel = "max_k ‖θ_{k+1} − θ_k‖ (replayed iterate)"
       PairBounds = None }
 
-/// The rows compare the recorded snapshots with bounds propagated by the verifier's replay, with no landing allowance: a
-/// block's replay measures no rounding growth (E.replay covers its segments by the bit-exact claim only), so the replay
-/// must be the producer's computation. A run that claims it (run.json names this build, its vector width and thread
+/// The rows compare the recorded snapshots with bounds propagated by the verifier's replay, with no landing allowance (the
+/// estimated one of E.replay's companions, which certify another producer's block segments since 2026-12-06, is not taken
+/// here: Left), so the replay must be the producer's computation. A run that claims it (run.json names this build, its vector width and thread
 /// count, float64) is held to it, a mismatch being a violation (as E.replay does); a run without the claim only when every
 /// segment lands on its next snapshot bit for bit, else its snapshots have no certified allowance: not met, never violated.
 let private hypReplayStands : string * (Run -> HypothesisCheck) =
@@ -65,7 +65,7 @@ let private hypReplayStands : string * (Run -> HypothesisCheck) =
                     | Some s -> GenericReplay.landsExactly run s st
                     | None -> false)
             if landed then Met "no bit-exact claim; every segment's replay lands on its next snapshot bit for bit"
-            else NotMet "no bit-exact claim (run.json names another build, vector width or thread count, or the run is float32) and a segment's replay does not land on its snapshot bit for bit: a block's replay measures no rounding growth, so the snapshots have no certified landing allowance (see E.replay)"
+            else NotMet "no bit-exact claim (run.json names another build, vector width or thread count, or the run is float32) and a segment's replay does not land on its snapshot bit for bit: these rows compare the recorded snapshots with the replay's bound without a landing allowance (E.replay compares the snapshots within its companions' estimated tolerance)"
         | claim ->
             // the claim is held to: a segment that does not land refutes it (E.replay violated), and the row then compares the
             // recorded snapshots with the bound of the declared descent, which they need not obey; said here, as the MLP's

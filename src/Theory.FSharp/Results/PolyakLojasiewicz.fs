@@ -1057,7 +1057,7 @@ let anyBlock : Supply =
                 // this engine's own run whose replay misses a snapshot: the recording is not what the program wrote (a user read
                 // "another producer's block run" on a run of this build with one snapshot changed)
                 raise (MissingInput "the verifier's replay of this engine's own run (run.json names this build) does not land on its snapshots bit for bit: the recording differs from what the program wrote (see E.replay), so its recorded losses are not compared with a bound built from the replay")
-            else raise (MissingInput "another producer's block run: the verifier's replay does not land on its snapshots bit for bit, and no rounding tolerance is derived for a block's replay (the MLP's companions), so its recorded losses are not compared with a bound built from the replay")
+            else raise (MissingInput "another producer's block run: the verifier's replay does not land on its snapshots bit for bit, and these rows read the replay from snapshot 0 without restarting it at the snapshots, for which no tolerance is estimated (E.replay's companions estimate one per segment, restarted at its snapshot), so its recorded losses are not compared with a bound built from the replay")
       LandingAllowance = fun _ _ -> 0.0
       AllowancesEstimated = false
       // the replay's loss at every iterate within the rounding of one evaluation (`blockLossRounding` at the replay's loss and
