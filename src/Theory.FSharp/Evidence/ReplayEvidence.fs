@@ -426,14 +426,14 @@ let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * Ge
       if partial.Count > 0 then
         // how many recorded losses that leaves uncompared (a referee read the note as covering them)
         let compared = checks @ lastSnapshots |> List.filter (fun c -> c.Where.StartsWith "recorded loss") |> List.length
-        sprintf "the replay does not land bit for bit on the recording in %s: there the columns are compared at the interval's first iterate only (%d of the %d recorded losses compared; the others are not checked by any row: a block replay certifies no tolerance for another producer, see E.replay)"
+        sprintf "the replay does not land bit for bit on the recording in %s: there the columns are compared at the interval's first iterate only (%d of the %d recorded losses compared here; E.replay compares the others within its companions' estimated tolerance where it certifies the segment)"
             (String.concat ", " partial) compared run.Losses.Length
       if notCompared.Count > 0 then
         sprintf "another producer's %s not compared: for a block the allowance of another producer's gradient rounding (relative to the gradient's sample terms) is not derived" (String.concat ", " notCompared) ]
 
-/// What a block's replay supplies: every segment replayed from its snapshot through the block's Forward/Backward. No
-/// perturbation growth is measured, so no tolerance is certified for a foreign producer: each segment is covered by the
-/// bit-exact claim only. The columns are compared within γ_N (`blockClaimChecks`).
+/// What a block's replay supplies: every segment replayed from its snapshot through the block's Forward/Backward; a run of
+/// this build compared bit for bit (its bit-exact claim), another producer's within the tolerance of the rounding companions
+/// (`GenericReplay.companions`, certified as the MLP's segments are). The columns are compared within γ_N (`blockClaimChecks`).
 let private blockReplayed (run: Run) : Result<Replayed, string> =
     match run.Data.Block with
     | null -> Error(sprintf "architecture '%s' is not registered in the engine's BlockCatalog (the replay needs its Backward)" run.Setting.Architecture)
