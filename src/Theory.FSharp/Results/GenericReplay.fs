@@ -253,6 +253,26 @@ let tracks (run: Run) : SplitTracks =
         let segments = intervals run |> List.map (fun (s, a, b) -> replayStretch run (run.Theta s) a b total)
         { FromZero = fromZero; Segments = segments })
 
+/// Per layer k (0-based), M_k = Σ_i J_k(‖h_k^i‖)‖p_{k+1}^i‖ ≥ Σ_i ‖∂_θf(θ_k, h_k^i)ᵀp_{k+1}^i‖ (states and adjoints indexed as the
+/// pass stores them, layer k reading h at index k and p at index k + 1): the magnitude of layer k's gradient terms, J_k the
+/// architecture's LipschitzTheta at layer k's own part norms and the measured state, against which an evaluation's rounding
+/// of G_k is relative (L5.split's allowance; the companions' gradient rounding).
+let termMagnitudes (run: Run) (arch: Architecture) (theta: float[]) (states: float[]) (adjoints: float[]) : float[] =
+    let set = run.Setting
+    let L, n, d, P = set.Depth, set.Samples, set.Dim, run.ParameterCount
+    Array.init L (fun k ->
+        let norms = run.Parts |> Array.mapi (fun q (name, _) -> name, Linalg.frobenius theta (k * P + run.PartOffset q) (run.PartSize q), run.LayerPartOperatorNorm(theta, k, q))
+        let fro = norms |> Array.map (fun (nm, f, _) -> nm, f) |> Map.ofArray
+        let op = norms |> Array.map (fun (nm, _, o) -> nm, o) |> Map.ofArray
+        let mutable m = 0.0
+        for i in 0 .. n - 1 do
+            let h = Linalg.frobenius states ((k * n + i) * d) d
+            let p = Linalg.frobenius adjoints (((k + 1) * n + i) * d) d
+            let b = { Hidden = h; AdjointSum = 0.0; PartFro = fro; PartOp = op
+                      S0 = set.S0; S1 = set.S1; S2 = defaultArg set.S2 nan; Dim = d; Hyper = set.Hyper }
+            m <- m + arch.LipschitzTheta b * p
+        m)
+
 let private companionCache = ConditionalWeakTable<Run, BlockTolerance option list>()
 
 /// Another producer's block run (no bit-exact claim, `Replay.BitExactClaim`): per interval of `intervals`, what the rounding
@@ -274,22 +294,8 @@ let companions (run: Run) : BlockTolerance option list =
                 | None -> null
                 | Some arch ->
                     Func<float[], GenericResNet, float>(fun theta net ->
-                        let hs = net.HiddenStates
-                        let ps = net.Adjoints
-                        let mutable sum = 0.0
-                        for k in 0 .. L - 1 do
-                            let norms = run.Parts |> Array.mapi (fun q (name, _) -> name, Linalg.frobenius theta (k * run.ParameterCount + run.PartOffset q) (run.PartSize q), run.LayerPartOperatorNorm(theta, k, q))
-                            let fro = norms |> Array.map (fun (nm, f, _) -> nm, f) |> Map.ofArray
-                            let op = norms |> Array.map (fun (nm, _, o) -> nm, o) |> Map.ofArray
-                            let mutable m = 0.0
-                            for i in 0 .. n - 1 do
-                                let h = Linalg.norm (hs.Slice((k * n + i) * d, d).ToArray())
-                                let p = Linalg.norm (ps.Slice(((k + 1) * n + i) * d, d).ToArray())
-                                let b = { Hidden = h; AdjointSum = 0.0; PartFro = fro; PartOp = op
-                                          S0 = set.S0; S1 = set.S1; S2 = defaultArg set.S2 nan; Dim = d; Hyper = set.Hyper }
-                                m <- m + arch.LipschitzTheta b * p
-                            sum <- sum + m * m
-                        sqrt sum)
+                        let m = termMagnitudes run arch theta (net.HiddenStates.ToArray()) (net.Adjoints.ToArray())
+                        sqrt (m |> Array.sumBy (fun x -> x * x)))
             let t = tracks run
             List.map2 (fun (s, a, b) (st: Stretch option) ->
                 if st.IsNone then None

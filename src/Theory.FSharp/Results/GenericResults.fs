@@ -663,8 +663,8 @@ let lemmaChain : Result<Run> list = chainStatements.All
 /// every iterate), and ‖bracket‖ ≤ a_k‖Δ_k‖, a_k = Σ_i ‖p_{k+1}^i‖·C_θθ(at h_k^i) the architecture's second-derivative constant
 /// at the larger part norms of the two layers. Measured: ‖G_{k+1} − G_k‖ of the snapshot's pass (`blockPass`); the bound
 /// adds the rounding of the two evaluations of the bracket's gradients, ρ_chain·(M_k + M_{k+1}) with
-/// M_k = Σ_i J_k(‖h_{k−1}^i‖)‖p_k^i‖ ≥ Σ_i ‖∂_θf(θ_k, h_{k−1}^i)ᵀp_k^i‖ (L4's constant at the measured states): the gradients'
-/// terms, against which each evaluation's rounding is relative.
+/// M_k = Σ_i J_k(‖h_{k−1}^i‖)‖p_k^i‖ ≥ Σ_i ‖∂_θf(θ_k, h_{k−1}^i)ᵀp_k^i‖ (`GenericReplay.termMagnitudes`: L4's constant at layer k's
+/// own part norms and the measured states): the gradients' terms, against which each evaluation's rounding is relative.
 let gradientDifferenceSplitOver (archOf: Run -> Architecture) (passOf: Run -> int -> BlockPass) : Result<Run> =
     { Id = "L5.split"
       Title = "Consecutive layer gradients: exact state part plus a·‖Δ_k‖"
@@ -681,8 +681,7 @@ let gradientDifferenceSplitOver (archOf: Run -> Architecture) (passOf: Run -> in
         fun run ->
             let arch = archOf run
             let block = nonNull run.Data.Block
-            let set = run.Setting
-            let L, n, d, P = set.Depth, set.Samples, set.Dim, run.ParameterCount
+            let L, P = run.Setting.Depth, run.ParameterCount
             let rho = Rounding.chainRel run
             let mutable amax = 0.0
             let checks =
@@ -690,21 +689,7 @@ let gradientDifferenceSplitOver (archOf: Run -> Architecture) (passOf: Run -> in
                     let pass = passOf run s
                     let theta = run.Theta s
                     let pairs = GenericReplay.pairQuantities run arch block theta pass.States pass.Adjoints pass.Gradient
-                    let norms = layerPartNorms run theta
-                    let fro = norms |> Array.map (fun ps -> ps |> Array.map (fun (nm, f, _) -> nm, f) |> Map.ofArray)
-                    let op = norms |> Array.map (fun ps -> ps |> Array.map (fun (nm, _, o) -> nm, o) |> Map.ofArray)
-                    // M_k: layer k's (0-based) terms' magnitude, from the states entering it and the adjoints it receives, at its
-                    // own part norms (`layerPartNorms` is indexed by the 1-based layer: entry k + 1)
-                    let magnitude k =
-                        let mutable m = 0.0
-                        for i in 0 .. n - 1 do
-                            let h = Linalg.frobenius pass.States ((k * n + i) * d) d
-                            let p = Linalg.frobenius pass.Adjoints (((k + 1) * n + i) * d) d
-                            let b = { Hidden = h; AdjointSum = 0.0; PartFro = fro.[k + 1]; PartOp = op.[k + 1]
-                                      S0 = set.S0; S1 = set.S1; S2 = defaultArg set.S2 nan; Dim = d; Hyper = set.Hyper }
-                            m <- m + arch.LipschitzTheta b * p
-                        m
-                    let mag = Array.init L magnitude
+                    let mag = GenericReplay.termMagnitudes run arch theta pass.States pass.Adjoints
                     for k0 in 0 .. L - 2 do
                         let q = pairs.[k0]
                         amax <- max amax q.A
