@@ -155,7 +155,7 @@ let decayOnOwnModifiedRun () =
 
 /// A block run written by NumPy (tests/Properties/fixtures/numpy, make_runs.py there): no engine_build, so no bit-exact claim.
 let private numpyRun (name: string) =
-    Run.Load(IO.Path.Combine(AppContext.BaseDirectory, "fixtures", "numpy", name))
+    Run(RunDirectory.Read(IO.Path.Combine(AppContext.BaseDirectory, "fixtures", "numpy", name)), Registry.architectures)
 
 /// The run with one entry of layer k of snapshot s moved by a relative `delta` (kept in the run's precision) or the
 /// recorded loss at iterate j moved by a relative `lossDelta`.
@@ -194,3 +194,30 @@ let replayCertifiesForeignBlocks () =
         match (Result.evaluate ReplayEvidence.replay (corrupted run 2 3 0.0 77 delta)).Verdict with
         | Violated w -> Assert.Contains("recorded loss", w.Where)
         | v -> failwithf "%s, loss moved: %A" name v
+
+/// The split rows restarted at each snapshot compare another producer's snapshots within twice the companions' landing
+/// allowance (they were "hypothesis not met" on every such run); A.split from t = 0, whose one replay passes every snapshot,
+/// stays not met. One layer of snapshot 3 of the NumPy float64 run scaled 10x → A.split.segments.remainder violated.
+[<Fact(DisplayName = "A.split.segments, A.split.segments.remainder: NumPy's one-layer float64 run → hold within the companions' landing allowance; A.split from t = 0 not met; one layer of snapshot 3 scaled 10x → the remainder violated")>]
+let splitOnForeignBlocks () =
+    let run = numpyRun "one-layer-f64"
+    let row id = GenericSplit.all |> List.find (fun r -> r.Id = id)
+    for id in [ "A.split.segments"; "A.split.segments.remainder" ] do
+        let e = Result.evaluate (row id) run
+        Assert.True(Verdict.isHolds e.Verdict, sprintf "%s: %A" id e.Verdict)
+        Assert.Contains(e.Hypotheses, fun (_, ok, why) -> ok && why.Contains "certified by E.replay's rounding companions")
+    match (Result.evaluate (row "A.split") run).Verdict with
+    | HypothesisNotMet l -> Assert.Contains(l, fun (_, why) -> why.Contains "one replay from t = 0")
+    | v -> failwithf "A.split: expected hypothesis not met, got %A" v
+    let d = run.Data
+    let theta = Array.copy d.Theta
+    let t = Array.copy theta.[3]
+    let P = run.ParameterCount
+    for q in 3 * P .. 4 * P - 1 do t.[q] <- 10.0 * t.[q]
+    theta.[3] <- t
+    let scaled =
+        Registry.openRun (
+            RunData(Directory = d.Directory + " (layer scaled)", Meta = d.Meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
+                    Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, Theta = theta,
+                    Losses = d.Losses, Trace = d.Trace))
+    Assert.True(Verdict.isViolated (Result.evaluate (row "A.split.segments.remainder") scaled).Verdict)

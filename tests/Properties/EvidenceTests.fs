@@ -809,7 +809,7 @@ let ``E.replay diagnosis where the loss is not compared`` () =
         Assert.DoesNotContain(e.Notes, fun n -> n.Contains "agrees")
     finally Directory.Delete(dir, true)
 
-[<Fact(DisplayName = "E.replay: a block run of another build (run.json's engine_build changed, as a rebuilt engine has) → hypothesis not met naming both builds, not only 'no growth measured'")>]
+[<Fact(DisplayName = "E.replay: a block run of another build (run.json's engine_build changed, as a rebuilt engine has) → compared within the rounding companions' tolerance, holds; its hypothesis names no bit-exact claim")>]
 let ``E.replay names the build a block run's claim does not match`` () =
     let spec = ResOdeProofs.Numerics.Training.RunSpec(Architecture = "one-layer", Depth = 6, Dim = 3, Samples = 5, Eta = 0.01, Iterations = 20, Snapshots = 3, Seed = 4L)
     let dir = Path.Combine(Path.GetTempPath(), "resode-blockbuild-" + Guid.NewGuid().ToString("N"))
@@ -822,10 +822,11 @@ let ``E.replay names the build a block run's claim does not match`` () =
         let json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText p).AsObject()
         json.["engine_build"] <- System.Text.Json.Nodes.JsonValue.Create("0.1.0+0000000:0000000000000000")
         File.WriteAllText(p, json.ToJsonString())
-        match (Result.evaluate ReplayEvidence.replay (Run(RunDirectory.Read dir, Registry.architectures))).Verdict with
-        | HypothesisNotMet why ->
-            Assert.Contains(why, fun (_, r) -> r.Contains "names engine build 0.1.0+0000000:0000000000000000" && r.Contains ResOdeProofs.Numerics.EngineInfo.Build)
-        | v -> failwithf "expected hypothesis not met, got %A" v
+        // until the block companions (2026-12-06) the segments had no tolerance and the row was "hypothesis not met" naming
+        // both builds; now another build's run is replayed as another producer's, within the estimated tolerance
+        let other = Result.evaluate ReplayEvidence.replay (Run(RunDirectory.Read dir, Registry.architectures))
+        Assert.True(Verdict.isHolds other.Verdict, sprintf "%A" other.Verdict)
+        Assert.Contains(other.Hypotheses, fun (_, ok, r) -> ok && r.Contains "largest error growth")
     finally Directory.Delete(dir, true)
 
 /// A float64 run whose losses.npy and some trace columns a producer stored as float32 (a NumPy user's `astype(np.float32)`

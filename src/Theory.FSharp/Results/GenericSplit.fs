@@ -47,13 +47,36 @@ let private track (sts: Stretch list) : SplitFamily.Track =
       IterateLabel = "max_k ‖θ_{k+1} − θ_k‖ (replayed iterate)"
       PairBounds = None }
 
-/// The rows compare the recorded snapshots with bounds propagated by the verifier's replay, with no landing allowance (the
-/// estimated one of E.replay's companions, which certify another producer's block segments since 2026-12-06, is not taken
-/// here: Left), so the replay must be the producer's computation. A run that claims it (run.json names this build, its vector width and thread
+/// The rows compare the recorded snapshots with bounds propagated by the verifier's replay, within twice the landing
+/// allowance of E.replay's rounding companions on another producer's run (`blockLanding`, since 2026-12-06's second
+/// session; before it none, so such a run's rows were not met), none on a run replayed bit for bit. A run that claims it (run.json names this build, its vector width and thread
 /// count, float64) is held to it, a mismatch being a violation (as E.replay does); a run without the claim only when every
 /// segment lands on its next snapshot bit for bit, else its snapshots have no certified allowance: not met, never violated.
-let private hypReplayStands : string * (Run -> HypothesisCheck) =
-    "replay stands for the producer (a bit-exact claim, or every segment landing on its snapshot bit for bit)", fun run ->
+/// Twice the landing allowance E.replay's rounding companions estimate for the segment that ends at snapshot s,
+/// 2(E_To + u‖θ_s‖_F) (each pair's increment moves by at most the sum of its two layers' moves), on another producer's run
+/// (`GenericReplay.companions`); 0 on a run of this build (compared bit for bit) or at a snapshot no segment ends at; NaN
+/// (no comparison holds) for an uncertified segment.
+let private blockLanding (run: Run) (s: int) =
+    if s < 1 then 0.0
+    else
+        match List.zip (GenericReplay.intervals run) (GenericReplay.companions run) |> List.tryFind (fun ((s', _, _), _) -> s' = s - 1) with
+        | Some (_, Some t) when t.Certified ->
+            2.0 * (t.WeightTolerance.[t.WeightTolerance.Length - 1] + Evidence.unit run * Linalg.norm (run.Theta s))
+        | Some (_, Some _) -> nan
+        | _ -> 0.0
+
+/// Every segment of another producer's run certified by the companions (then the rows compare its snapshots within
+/// `blockLanding`).
+let private companionsCertify (run: Run) =
+    let cs = GenericReplay.companions run
+    not cs.IsEmpty && cs |> List.forall (function Some t -> t.Certified | None -> false)
+
+/// `restarted`: the row's recursion restarts at every snapshot (A.split.segments and its remainder), so a snapshot is compared
+/// with the replay of the one segment that ends at it, whose landing the companions bound; A.split from t = 0 runs one replay
+/// through every snapshot, whose distance from another producer's snapshots no companion bounds.
+let private hypReplayStandsFor (restarted: bool) : string * (Run -> HypothesisCheck) =
+    (if restarted then "replay stands for the producer (a bit-exact claim, every segment landing on its snapshot bit for bit, or every segment certified by E.replay's companions)"
+     else "replay stands for the producer (a bit-exact claim, or every segment landing on its snapshot bit for bit)"), fun run ->
         match Replay.BitExactClaim run.Data with
         | null when isNull run.Data.Block -> NotMet "not replayed: the architecture is not registered in the engine"
         | null ->
@@ -65,7 +88,10 @@ let private hypReplayStands : string * (Run -> HypothesisCheck) =
                     | Some s -> GenericReplay.landsExactly run s st
                     | None -> false)
             if landed then Met "no bit-exact claim; every segment's replay lands on its next snapshot bit for bit"
-            else NotMet "no bit-exact claim (run.json names another build, vector width or thread count, or the run is float32) and a segment's replay does not land on its snapshot bit for bit: these rows compare the recorded snapshots with the replay's bound without a landing allowance (E.replay compares the snapshots within its companions' estimated tolerance)"
+            elif restarted && companionsCertify run then
+                let largest = [| for s in 1 .. run.SnapshotCount - 1 -> blockLanding run s |] |> Comparison.maxKeepNaNOr 0.0
+                Met(sprintf "no bit-exact claim; every segment certified by E.replay's rounding companions: each later snapshot compared within twice its landing allowance 2(E + u‖θ‖), at most %.3g" largest)
+            else NotMet("no bit-exact claim (run.json names another build, vector width or thread count, or the run is float32) and a segment's replay does not land on its snapshot bit for bit" + (if restarted then ", nor is every segment certified by E.replay's rounding companions (see E.replay)" else ": this row's one replay from t = 0 passes every snapshot, and no allowance bounds its distance from another producer's (A.split.segments restarts at each snapshot, within E.replay's companions' allowance)"))
         | claim ->
             // the claim is held to: a segment that does not land refutes it (E.replay violated), and the row then compares the
             // recorded snapshots with the bound of the declared descent, which they need not obey; said here, as the MLP's
@@ -80,8 +106,8 @@ let private hypReplayStands : string * (Run -> HypothesisCheck) =
                 Met(sprintf "%s; refuted: the replay from snapshot %d does not land on snapshot %d bit for bit (E.replay violated: the recorded run is not the declared gradient descent), and this row compares the recorded snapshots with the bound that descent obeys"
                         claim s (s + 1))
 
-let private hypotheses =
-    [ hypArchitecture; hypRequirements; hypEngineBlock; hypLipschitzInit; hypNotDiverged; hypPlainGd; hypSnapshots; hypFiniteReplay; hypReplayStands ]
+let private hypothesesFor (restarted: bool) =
+    [ hypArchitecture; hypRequirements; hypEngineBlock; hypLipschitzInit; hypNotDiverged; hypPlainGd; hypSnapshots; hypFiniteReplay; hypReplayStandsFor restarted ]
 
 let private constantsOf (sts: Stretch list) (run: Run) =
     let last = lastIterate run
@@ -102,20 +128,20 @@ let family : SplitFamily.Family =
 
 /// (A.split) from t = 0.
 let split : Result<Run> =
-    SplitFamily.splitResult family hypotheses (fun run ->
+    SplitFamily.splitResult family (hypothesesFor false) (fun run ->
         let st = (tracks run).FromZero.Value
         SplitFamily.evaluate run st.AMax (track [ st ]) (constantsOf [ st ] run)
             [ sprintf "architecture %s; C_θθ from %s" run.Architecture.Value.Name run.Architecture.Value.Doc ])
 
 /// (A.split.segments) restarted at every snapshot from its recorded parameters.
 let splitSegments : Result<Run> =
-    SplitFamily.splitSegmentsResult family hypotheses (fun run ->
+    SplitFamily.splitSegmentsResult family (hypothesesFor true) (fun run ->
         let sts = (tracks run).Segments |> List.map Option.get
-        SplitFamily.evaluate run (sts |> List.map (fun s -> s.AMax) |> Comparison.maxKeepNaNOr 0.0) (track sts) (constantsOf sts run) [])
+        SplitFamily.evaluateWithin (blockLanding run) run (sts |> List.map (fun s -> s.AMax) |> Comparison.maxKeepNaNOr 0.0) (track sts) (constantsOf sts run) [])
 
 /// (A.split.segments.remainder) every recorded increment within r of the accumulated forcing D̂ of the segment's recursion.
 let splitSegmentsRemainder : Result<Run> =
-    SplitFamily.splitSegmentsRemainderResult family hypotheses (fun run ->
+    SplitFamily.splitSegmentsRemainderResult family (hypothesesFor true) (fun run ->
         let sts = (tracks run).Segments |> List.choose id
         let P, u = run.ParameterCount, Rounding.Float64UnitRoundoff
         // the stretch that ends at snapshot s (from snapshot s − 1)
@@ -126,7 +152,8 @@ let splitSegmentsRemainder : Result<Run> =
         let steps = lastIterate run
         let aMax = sts |> List.map (fun s -> s.AMax) |> Comparison.maxKeepNaNOr 0.0
         let rel = Rounding.recursionRelOwn run steps (run.Setting.Eta * float steps * aMax)
-        SplitCentre.remainderEvaluation run rel SplitCentre.AccumulatedForcing ballOf [ "landing allowance (0: the block's replay from each snapshot)", SplitFamily.landingAllowanceMax run ]
+        let largest = if run.SnapshotCount < 2 then 0.0 else [| for s in 1 .. run.SnapshotCount - 1 -> blockLanding run s |] |> Comparison.maxKeepNaN
+        SplitCentre.remainderEvaluationWithin (blockLanding run) run rel SplitCentre.AccumulatedForcing ballOf [ "landing allowance max_s 2(E_s + u|θ_s|) (0: replayed bit for bit)", largest ]
             (sprintf "architecture %s; the accumulated forcing and its bracket bound are the verifier's own (its replay through the block); the measured side is the recorded snapshots' parameters" run.Architecture.Value.Name))
 
 /// The results of this file, for a registry.

@@ -174,7 +174,7 @@ let ball (c: State) (w: float[]) (v: float[]) : Ball =
 /// roundings of the sum of its squares); so r̂ > (ρ + 2ε_s + u‖Δ̂‖(1 + γ))(1 + γ)/(1 − 2u) implies
 /// ‖Δ − c‖ ≥ (1 − 2u)‖b‖ − u‖Δ‖ > ρ + 2ε_s: the bound compared is that raised radius (docs/theorems/DepthSmoothness.md,
 /// "A.split.centre.remainder").
-let ballChecks (run: Run) (s: int) (around: BallAround) (ball: Ball option) : Check seq =
+let ballChecksWithin (allow: float) (run: Run) (s: int) (around: BallAround) (ball: Ball option) : Check seq =
     let j = run.Steps.[s]
     let step, t = if FlowRuns.isFlow run then "output", FlowRuns.time run j else "iteration", float j * run.Setting.Eta
     let at = sprintf "snapshot %d, %s %d (t = %g)" s step j t
@@ -184,7 +184,6 @@ let ballChecks (run: Run) (s: int) (around: BallAround) (ball: Ball option) : Ch
     | Some b ->
         let u = Rounding.Float64UnitRoundoff
         let g = Rounding.gammaAt u (2 * run.ParameterCount + 4)
-        let allow = SplitFamily.landingAllowance run s
         seq {
             for k0 in 0 .. b.Distance.Length - 1 ->
                 { Measured = b.Distance.[k0]
@@ -193,12 +192,16 @@ let ballChecks (run: Run) (s: int) (around: BallAround) (ball: Ball option) : Ch
                   When = at }
         }
 
+/// `ballChecksWithin` the snapshot's `SplitFamily.landingAllowance`.
+let ballChecks (run: Run) (s: int) (around: BallAround) (ball: Ball option) : Check seq =
+    ballChecksWithin (SplitFamily.landingAllowance run s) run s around ball
+
 /// The evaluation of a remainder row (A.split.centre.remainder, A.flow.split.centre.remainder): the balls of every snapshot
 /// s ≥ 1 (`ballOf s`) compared by `ballChecks` with the relative allowance rel of the recursion behind ρ, the row's own
 /// constants first, then the largest radius and the number of comparisons.
-let remainderEvaluation (run: Run) (rel: float) (around: BallAround) (ballOf: int -> Ball option) (constants: (string * float) list) (note: string) : Evaluation =
+let remainderEvaluationWithin (allowance: int -> float) (run: Run) (rel: float) (around: BallAround) (ballOf: int -> Ball option) (constants: (string * float) list) (note: string) : Evaluation =
     let balls = [| for s in 1 .. run.SnapshotCount - 1 -> s, ballOf s |]
-    let e = evaluation rel (seq { for s, b in balls do yield! ballChecks run s around b }) [] []
+    let e = evaluation rel (seq { for s, b in balls do yield! ballChecksWithin (allowance s) run s around b }) [] []
     let radius = balls |> Array.choose snd |> Array.collect (fun x -> x.Radius)
     { e with
         Constants =
@@ -206,3 +209,7 @@ let remainderEvaluation (run: Run) (rel: float) (around: BallAround) (ballOf: in
             @ [ "remainder radius (max over snapshots and pairs)", (if radius.Length = 0 then nan else Comparison.maxKeepNaN radius)
                 "comparisons (pairs × snapshots after the first)", float radius.Length ]
         Notes = [ note ] }
+
+/// `remainderEvaluationWithin` each snapshot's `SplitFamily.landingAllowance`.
+let remainderEvaluation (run: Run) (rel: float) (around: BallAround) (ballOf: int -> Ball option) (constants: (string * float) list) (note: string) : Evaluation =
+    remainderEvaluationWithin (SplitFamily.landingAllowance run) run rel around ballOf constants note

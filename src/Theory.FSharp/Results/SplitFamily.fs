@@ -92,9 +92,8 @@ let landingAllowanceMax (run: Run) =
 
 /// Snapshot s's recorded increments, pair by pair, against each pair's bound propagated from the snapshot before (index
 /// k − 1; NaN where missing), raised by the snapshot's `landingAllowance`: on descent and on flow runs alike.
-let snapshotPairChecks (run: Run) (s: int) (pairs: float[]) : Check seq =
+let snapshotPairChecksWithin (allow: float) (run: Run) (s: int) (pairs: float[]) : Check seq =
     let measured = recordedIncrements run s
-    let allow = landingAllowance run s
     let j = run.Steps.[s]
     let step = if FlowRuns.isFlow run then "output" else "iteration"
     seq {
@@ -104,16 +103,19 @@ let snapshotPairChecks (run: Run) (s: int) (pairs: float[]) : Check seq =
               When = sprintf "snapshot %d, %s %d (t = %g)" s step j (FlowRuns.time run j) }
     }
 
+/// `snapshotPairChecksWithin` the snapshot's `landingAllowance`.
+let snapshotPairChecks (run: Run) (s: int) (pairs: float[]) : Check seq = snapshotPairChecksWithin (landingAllowance run s) run s pairs
+
 /// Every comparison of a track: the replayed iterates against the bound (a snapshot's iterate, the recorded snapshot's value,
 /// with that snapshot's `landingAllowance`), then every later snapshot's recorded
 /// increments, pair by pair against each pair's bound or as max_k against the bound, each bound raised by the snapshot's
 /// `landingAllowance` (0 for a producer replayed bit for bit).
-let checks (run: Run) (t: Track) : Check seq =
+let checksWithin (allowance: int -> float) (run: Run) (t: Track) : Check seq =
     // a snapshot's iterate of the verifier's column holds the recorded snapshot's value (the stitched column starts each
     // segment from it, and the last iterate is the last snapshot): compared with the bound propagated along the replay, it
     // takes the snapshot's landing allowance as the pair-by-pair comparisons do
     let allowAt =
-        dict [ for s in 1 .. run.SnapshotCount - 1 -> run.Steps.[s], landingAllowance run s ]
+        dict [ for s in 1 .. run.SnapshotCount - 1 -> run.Steps.[s], allowance s ]
     seq {
         for (j, m) in t.Iterates ->
             let allow = match allowAt.TryGetValue j with | true, a -> a | _ -> 0.0
@@ -122,10 +124,10 @@ let checks (run: Run) (t: Track) : Check seq =
             let j = run.Steps.[s]
             match t.PairBounds with
             | Some pairs ->
-                if pairs.[s].Length > 0 then yield! snapshotPairChecks run s pairs.[s]
+                if pairs.[s].Length > 0 then yield! snapshotPairChecksWithin (allowance s) run s pairs.[s]
             | None ->
                 if j > 0 && j < t.Bound.Length then
-                    yield { Measured = run.DepthIncrement s; Bound = t.Bound.[j] + landingAllowance run s; Where = "max_k ‖θ_{k+1} − θ_k‖ (snapshot parameters)"
+                    yield { Measured = run.DepthIncrement s; Bound = t.Bound.[j] + allowance s; Where = "max_k ‖θ_{k+1} − θ_k‖ (snapshot parameters)"
                             When = sprintf "snapshot %d, iteration %d (t = %g)" s j (run.Time s) }
     }
 
@@ -134,11 +136,18 @@ let checks (run: Run) (t: Track) : Check seq =
 /// `Rounding.recursionRelOwn` over the iterates with growth η·N·aMax — every coefficient and measured value of the split
 /// family is the verifier's own float64 number, none the producer's trace (docs/theorems/DepthSmoothness.md, "Rounding
 /// allowances of the comparisons").
-let evaluate (run: Run) (aMax: float) (t: Track) (constants: (string * float) list) (notes: string list) : Evaluation =
+let evaluateWithin (allowance: int -> float) (run: Run) (aMax: float) (t: Track) (constants: (string * float) list) (notes: string list) : Evaluation =
     let steps = t.Bound.Length - 1
     let rel = Rounding.recursionRelOwn run steps (run.Setting.Eta * float steps * aMax)
-    let e = evaluation rel (checks run t) [] []
+    let e = evaluation rel (checksWithin allowance run t) [] []
     { e with Constants = constants; Notes = notes }
+
+/// Every comparison of a track within each snapshot's `landingAllowance`.
+let checks (run: Run) (t: Track) : Check seq = checksWithin (landingAllowance run) run t
+
+/// `evaluateWithin` each snapshot's `landingAllowance` (the MLP's evidence replay's, or none).
+let evaluate (run: Run) (aMax: float) (t: Track) (constants: (string * float) list) (notes: string list) : Evaluation =
+    evaluateWithin (landingAllowance run) run aMax t constants notes
 
 let private title (f: Family) (what: string) =
     if f.Which = "" then sprintf "Depth-smoothness during training, exact state forcing%s" what
