@@ -221,3 +221,18 @@ let splitOnForeignBlocks () =
                     Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, Theta = theta,
                     Losses = d.Losses, Trace = d.Trace))
     Assert.True(Verdict.isViolated (Result.evaluate (row "A.split.segments.remainder") scaled).Verdict)
+
+/// The NumPy run built against the loss allowance (fixtures/numpy, `adversarial` in make_runs.py: tied W = Q diag(13, −13) Qᵀ,
+/// inputs on the contracting direction): its float64 loss at iteration 0 and the verifier's own differ by 2.3·10⁻¹⁶, above the
+/// allowance 1.1·10⁻¹⁶ built from the layers' rounding count alone, and E.replay and E.claims were VIOLATED on a faithful run.
+/// With the forward pass' amplification Ā = Π_k max(1, 1 + κ_k/L) in the outputs' error both hold; the loss at iteration 0
+/// moved by 10⁻⁶ of itself is still violated.
+[<Fact(DisplayName = "E.replay, E.claims: NumPy's adversarial one-layer run (κ = 13, rounding along the expanding direction) → hold with the forward amplification in the loss allowance; its first loss moved by 1e-6 → violated")>]
+let lossAllowanceAmplified () =
+    let run = numpyRun "one-layer-adversarial-f64"
+    for row in [ ReplayEvidence.replay; ReplayEvidence.claims ] do
+        let e = Result.evaluate row run
+        Assert.True(Verdict.isHolds e.Verdict, sprintf "%s: %A" row.Id e.Verdict)
+    let moved = corrupted run 0 0 0.0 0 1e-6
+    for row in [ ReplayEvidence.replay; ReplayEvidence.claims ] do
+        Assert.True(Verdict.isViolated (Result.evaluate row moved).Verdict, row.Id)

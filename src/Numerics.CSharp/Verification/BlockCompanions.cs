@@ -38,7 +38,8 @@ public sealed class BlockTolerance
 /// S_{l+1} = max(1, γ_l)S_l + τ·max(‖ηcG_l‖, ηM_l) + u(‖θ_l‖ + ‖ηcG_l‖) (M_l the norm of the gradient's sample terms, from
 /// <c>termsNorm</c>; τ the block's relative rounding of one evaluation) bounds the producer's accumulated rounding to first
 /// order; a second companion with an error of that size injected into every entry at every step gives a sampled deviation
-/// N_i; E_i = 4·max(S_i, N_i). The loss allowance is max(2λE_i, 4|ℓ_noisy − ℓ|) + 2(τℓ + 2√ℓδ + δ²), δ = τ‖B‖₂·max‖h‖,
+/// N_i; E_i = 4·max(S_i, N_i). The loss allowance is max(2λE_i, 4|ℓ_noisy − ℓ|) + 2(τℓ + 2√ℓδ + δ²), δ = τĀ‖B‖₂·max‖h‖ (Ā from
+/// <c>amplification</c>, the forward pass' growth of an error through the later layers; 1 without it),
 /// λ = max(‖G‖/L, |ℓ(θ') − ℓ(θ)|/‖δ‖). An estimate (first order, a measured growth), as the MLP's.
 /// </summary>
 public static class BlockCompanions
@@ -49,7 +50,8 @@ public static class BlockCompanions
     /// the norm of the gradient's sample terms from θ and the main network just evaluated (its states and adjoints kept).
     /// </summary>
     public static BlockTolerance Run(IResidualBlock block, int depth, Dataset data, double[]? a, double[]? b, double eta, double? clip,
-        ReadOnlySpan<double> theta0, int len, double tau, double u, double bNorm, Func<double[], GenericResNet, double>? termsNorm = null)
+        ReadOnlySpan<double> theta0, int len, double tau, double u, double bNorm, Func<double[], GenericResNet, double>? termsNorm = null,
+        Func<double[], double, double>? amplification = null)
     {
         int P = block.ParameterCount, total = depth * P;
         var net = new GenericResNet(block, depth, data, a, b) { KeepAdjoints = termsNorm is not null };
@@ -102,7 +104,9 @@ public static class BlockCompanions
             growth[i] = grown;
             tol[i] = Replay.Safety * Math.Max(acc, dn);
             double lam = Math.Max(gnorm / depth, d > 0 ? Math.Abs(sp.Loss - st.Loss) / d : 0.0);
-            double dl = tau * bNorm * st.MaxHiddenNorm;
+            // the outputs' error: the roundings of every layer (τ), grown by at most Ā through the later layers
+            double amp = amplification?.Invoke(th, st.MaxHiddenNorm) ?? 1.0;
+            double dl = tau * amp * bNorm * st.MaxHiddenNorm;
             double rounding = 2 * (tau * Math.Abs(st.Loss) + 2 * Math.Sqrt(Math.Abs(st.Loss)) * dl + dl * dl + floor);
             ltol[i] = Math.Max(2 * lam * tol[i], Replay.Safety * Math.Abs(sn.Loss - st.Loss)) + rounding;
             if (!double.IsFinite(ltol[i]) || !double.IsFinite(tol[i]))

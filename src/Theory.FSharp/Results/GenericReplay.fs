@@ -273,6 +273,42 @@ let termMagnitudes (run: Run) (arch: Architecture) (theta: float[]) (states: flo
             m <- m + arch.LipschitzTheta b * p
         m)
 
+/// How much the forward pass may amplify a rounding error made at one layer by the time it reaches the outputs: the layer
+/// map h ↦ h + f(θ_k, h)/L has ‖∂_h‖₂ ≤ 1 + κ_k/L (κ_k the architecture's LipschitzH at layer k's part norms and states of norm
+/// at most `hiddenMax`), so an error entering after layer k reaches h_L at most Π_{l>k} max(1, 1 + κ_l/L) times larger, and
+/// Ā = Π_k max(1, 1 + κ_k/L) bounds every such product. The loss allowances of a block (the outputs' error δ = γ_N‖B‖₂·max‖h‖
+/// counts the roundings of every layer, not their growth) take δ·Ā: a user's adversarial one-layer tanh run (κ = 13, inputs
+/// on the contracting direction, rounding along the expanding one) had even the verifier's own float64 loss outside the
+/// allowance without it. 1 where the architecture declares no constants (nothing is known of κ).
+let amplificationAt (run: Run) (theta: float[]) (hiddenMax: float) : float =
+    match run.Architecture with
+    | None -> 1.0
+    | Some arch ->
+        let set = run.Setting
+        let L, P = set.Depth, run.ParameterCount
+        let mutable a = 1.0
+        for k in 0 .. L - 1 do
+            let norms = run.Parts |> Array.mapi (fun q (name, _) -> name, Linalg.frobenius theta (k * P + run.PartOffset q) (run.PartSize q), run.LayerPartOperatorNorm(theta, k, q))
+            let b = { Hidden = hiddenMax; AdjointSum = 0.0
+                      PartFro = norms |> Array.map (fun (nm, f, _) -> nm, f) |> Map.ofArray
+                      PartOp = norms |> Array.map (fun (nm, _, o) -> nm, o) |> Map.ofArray
+                      S0 = set.S0; S1 = set.S1; S2 = defaultArg set.S2 nan; Dim = set.Dim; Hyper = set.Hyper }
+            a <- a * max 1.0 (1.0 + arch.LipschitzH b / float L)
+        a
+
+/// `amplificationAt`'s Ā from per-iterate maxima alone (the replay's columns): every layer's part q has ‖θ_{k,q}‖_F ≤ froMax q
+/// and operator norm ≤ c_q·froMax q (`Run.PartFrobeniusFactor`), so κ_k ≤ κ̄ at those bounds and Ā ≤ max(1, 1 + κ̄/L)^L.
+let amplificationBound (run: Run) (froMax: string -> float) (hiddenMax: float) : float =
+    match run.Architecture with
+    | None -> 1.0
+    | Some arch ->
+        let set = run.Setting
+        let b = { Hidden = hiddenMax; AdjointSum = 0.0
+                  PartFro = run.Parts |> Array.map (fun (nm, _) -> nm, froMax nm) |> Map.ofArray
+                  PartOp = run.Parts |> Array.mapi (fun q (nm, _) -> nm, run.PartFrobeniusFactor q * froMax nm) |> Map.ofArray
+                  S0 = set.S0; S1 = set.S1; S2 = defaultArg set.S2 nan; Dim = set.Dim; Hyper = set.Hyper }
+        (max 1.0 (1.0 + arch.LipschitzH b / float set.Depth)) ** float set.Depth
+
 let private companionCache = ConditionalWeakTable<Run, BlockTolerance option list>()
 
 /// Another producer's block run (no bit-exact claim, `Replay.BitExactClaim`): per interval of `intervals`, what the rounding
@@ -301,5 +337,6 @@ let companions (run: Run) : BlockTolerance option list =
                 if st.IsNone then None
                 else
                     Some(BlockCompanions.Run(block, L, run.Data.Data, run.Data.A, run.Data.B, set.Eta, Option.toNullable (clipOf run),
-                                             ReadOnlySpan(run.Theta s), b - a, Evidence.tau run, Evidence.unit run, set.ReadoutNorm, termsNorm)))
+                                             ReadOnlySpan(run.Theta s), b - a, Evidence.tau run, Evidence.unit run, set.ReadoutNorm, termsNorm,
+                                             Func<float[], float, float>(fun theta h -> amplificationAt run theta h))))
                 (intervals run) t.Segments)

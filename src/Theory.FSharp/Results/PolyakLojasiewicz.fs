@@ -1002,11 +1002,12 @@ let private blockReplayIsRecorded (run: Run) =
     && List.forall2 (fun s (st: GenericReplay.Stretch option) -> match st with Some st -> GenericReplay.landsExactly run s st | None -> false) starts t.Segments
 
 /// The rounding of one evaluation of a block network's loss ℓ whose states reach max_{k,i}‖h_k^i‖ = `hiddenMax`, in the form of
-/// I.loss's allowance with the block's γ_N for τ (`Evidence.blockRounding`): γℓ + 2√ℓ·δ + δ², δ = γ‖B‖₂·hiddenMax (the
-/// outputs' error). The allowance of a loss recomputed from a snapshot, and the forward error of the replay's loss column.
-let private blockLossRounding (run: Run) (loss: float) (hiddenMax: float) =
+/// I.loss's allowance with the block's γ_N for τ (`Evidence.blockRounding`): γℓ + 2√ℓ·δ + δ², δ = γĀ‖B‖₂·hiddenMax (the
+/// outputs' error, Ā the forward pass' amplification `amp`). The allowance of a loss recomputed from a snapshot, and the forward error of the replay's loss column.
+let private blockLossRounding (run: Run) (loss: float) (hiddenMax: float) (amp: float) =
     let gamma = Evidence.blockRounding run
-    let delta = gamma * run.Setting.ReadoutNorm * hiddenMax
+    // the outputs' error: every layer's rounding (γ), grown by at most Ā through the later layers (`GenericReplay.amplificationAt`)
+    let delta = gamma * amp * run.Setting.ReadoutNorm * hiddenMax
     gamma * abs loss + 2.0 * sqrt (abs loss) * delta + delta * delta
 
 /// Any block registered in the engine: μ₀ from the kernel of its parameter Jacobians at an identity initialization
@@ -1041,7 +1042,7 @@ let anyBlock : Supply =
             let block = nonNull run.Data.Block
             let net = Training.GenericResNet(block, run.Setting.Depth, run.Data.Data, run.Data.A, run.Data.B)
             let st = net.Evaluate(ReadOnlySpan(run.Theta s), Span.Empty)
-            st.Loss, blockLossRounding run st.Loss st.MaxHiddenNorm
+            st.Loss, blockLossRounding run st.Loss st.MaxHiddenNorm (GenericReplay.amplificationAt run (run.Theta s) st.MaxHiddenNorm)
       Displacement =
         fun run s ->
             let t0 = run.Theta 0
@@ -1066,7 +1067,9 @@ let anyBlock : Supply =
       LossError =
         fun run ->
             let loss, hidden = replayColumn run "loss", replayColumn run "hidden_max"
-            Array.init loss.Length (fun j -> blockLossRounding run loss.[j] hidden.[j])
+            let fro = run.Parts |> Array.map (fun (p, _) -> p, replayColumn run ("fro_max_" + p)) |> Map.ofArray
+            Array.init loss.Length (fun j ->
+                blockLossRounding run loss.[j] hidden.[j] (GenericReplay.amplificationBound run (fun p -> fro.[p].[j]) hidden.[j]))
       FrozenKernel = fun _ -> None }
 
 /// A result that needs μ₀ (its hypotheses include the identity initialization's) on a run with n·d above
