@@ -99,6 +99,14 @@ let ``C.pathLength, C.gdDecay: a one-layer block run with its last recorded loss
     match (eval (blockResult "C.pathLength") bad).Verdict with
     | Violated w -> Assert.StartsWith("path length", w.Where)
     | v -> failwithf "C.pathLength: expected violated, got %A" v
+    // raised above ε(0) the bound is negative, and the witness says why (it printed "bound −1.32" alone: a user)
+    let higher = Array.copy run.Losses
+    higher.[n] <- 1.1 * higher.[0]
+    match (eval (blockResult "C.pathLength") (rewritten "last loss above ε(0)" higher (Array.init run.SnapshotCount (fun s -> run.Theta s)) run)).Verdict with
+    | Violated w ->
+        Assert.True(w.Bound < 0.0, sprintf "bound %g" w.Bound)
+        Assert.Contains("is above ε_0", w.Where)
+    | v -> failwithf "C.pathLength (above ε(0)): expected violated, got %A" v
 
 [<Fact>]
 let ``C.mu0: one-layer block at its default initialization (W ≠ 0) → hypothesis not met (identity at initialization); C.runRate → holds`` () =

@@ -690,15 +690,18 @@ let statedOver (supply: Supply) : Statements =
                 let sqrtEps0 = sqrt (max 0.0 p.Eps.[0])
                 let bound j = k * (sqrtEps0 - sqrt (max 0.0 (p.Recorded.[j] - recorded.[j]))) + roundingRel run * k * sqrtEps0
                 let partial = Array.scan (+) 0.0 (Array.init p.N (fun i -> eta * p.Grad.[i]))
+                // a recorded loss above ε_0 makes the bound negative: said where it happens (a user read "bound −1.32" on a path
+                // length as a defect of the tool, not of the record)
+                let above j = if p.Recorded.[j] - recorded.[j] > p.Eps.[0] then sprintf " (the recorded ε_j = %.6g is above ε_0 = %.6g: the loss rose, which the decay excludes, so the bound is negative)" p.Recorded.[j] p.Eps.[0] else ""
                 let checks : Comparison.Check list =
                     [ for j in 1 .. min p.N (p.Recorded.Length - 1) ->
-                        { Comparison.Check.Measured = partial.[j]; Bound = bound j; Where = "path length Σ η‖G^i‖ (the verifier's grad_norm column: the replay)"; When = sprintf "iteration %d" j }
+                        { Comparison.Check.Measured = partial.[j]; Bound = bound j; Where = "path length Σ η‖G^i‖ (the verifier's grad_norm column: the replay)" + above j; When = sprintf "iteration %d" j }
                       for s in 1 .. run.SnapshotCount - 1 do
                         let j = run.Steps.[s]
                         if j <= p.N then
                             // the recorded weights leave the verifier's path by at most the landings before them
                             yield { Comparison.Check.Measured = supply.Displacement run s; Bound = bound j + supply.LandingAllowance run s
-                                    Where = "displacement ‖Z − Z(0)‖_F (snapshot weights)"
+                                    Where = "displacement ‖Z − Z(0)‖_F (snapshot weights)" + above j
                                     When = sprintf "snapshot %d, iteration %d" s j } ]
                 let total = partial.[p.N]
                 let ballBound = 8.0 * sqrt (L * p.Eps.[0] / ic.Mu0)
