@@ -84,7 +84,7 @@ let ``C.gdDecay, C.runRate: a one-layer block run whose last recorded loss is ra
 /// every hypothesis (read from the replay) stays met. (A snapshot's parameters bumped instead leave the replay's landing:
 /// another producer's run for a block, whose decay rows are then not compared; the next test.)
 [<Fact>]
-let ``C.pathLength, C.gdDecay: a one-layer block run with its last recorded loss raised to ε(0) → violated, hypotheses met`` () =
+let ``C.pathLength, C.gdDecay: a one-layer block run with its last recorded loss raised to ε(0) → violated, hypotheses met; raised above it → the negative bound's witness says the loss rose`` () =
     let run = oneLayerAtIdentity.Value
     let losses = Array.copy run.Losses
     let n = losses.Length - 1
