@@ -47,11 +47,6 @@ let private track (sts: Stretch list) : SplitFamily.Track =
       IterateLabel = "max_k ‖θ_{k+1} − θ_k‖ (replayed iterate)"
       PairBounds = None }
 
-/// The rows compare the recorded snapshots with bounds propagated by the verifier's replay, within twice the landing
-/// allowance of E.replay's rounding companions on another producer's run (`blockLanding`, since 2026-12-06's second
-/// session; before it none, so such a run's rows were not met), none on a run replayed bit for bit. A run that claims it (run.json names this build, its vector width and thread
-/// count, float64) is held to it, a mismatch being a violation (as E.replay does); a run without the claim only when every
-/// segment lands on its next snapshot bit for bit, else its snapshots have no certified allowance: not met, never violated.
 /// Twice the landing allowance E.replay's rounding companions estimate for the segment that ends at snapshot s,
 /// 2(E_To + u‖θ_s‖_F) (each pair's increment moves by at most the sum of its two layers' moves), on another producer's run
 /// (`GenericReplay.companions`); 0 on a run of this build (compared bit for bit) or at a snapshot no segment ends at; NaN
@@ -71,6 +66,12 @@ let private companionsCertify (run: Run) =
     let cs = GenericReplay.companions run
     not cs.IsEmpty && cs |> List.forall (function Some t -> t.Certified | None -> false)
 
+/// The rows compare the recorded snapshots with bounds propagated by the verifier's replay: with no allowance on a run
+/// replayed bit for bit, within twice the landing allowance of E.replay's rounding companions on another producer's run
+/// (`blockLanding`, since 2026-12-06's second session; before it such a run's rows were not met). A run that claims to be
+/// this build's (run.json names this build, its vector width and thread count, float64) is held to it, a mismatch being a
+/// violation (as E.replay does); a run without the claim stands when every segment lands bit for bit, or, for the rows
+/// restarted at every snapshot, when the companions certify every segment; else not met, never violated.
 /// `restarted`: the row's recursion restarts at every snapshot (A.split.segments and its remainder), so a snapshot is compared
 /// with the replay of the one segment that ends at it, whose landing the companions bound; A.split from t = 0 runs one replay
 /// through every snapshot, whose distance from another producer's snapshots no companion bounds.
