@@ -34,7 +34,7 @@ let hypPlainGd = SplitFamily.hypPlainGd
 
 // ---------------------------------------------------------------- comparisons
 
-/// The replayed stretches as one track of the family's comparison (SplitFamily.checks): the bound of each stretch on its
+/// The replayed stretches as one track of the family's comparison (SplitFamily.checksWithin): the bound of each stretch on its
 /// iterates From + 1 .. To (a snapshot at To compared with the bound propagated to it), compared with max_k ‖θ_{k+1} − θ_k‖
 /// of every replayed iterate and with each later snapshot's max_k ‖θ_{k+1} − θ_k‖.
 let private track (sts: Stretch list) : SplitFamily.Track =

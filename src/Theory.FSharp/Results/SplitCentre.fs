@@ -192,12 +192,8 @@ let ballChecksWithin (allow: float) (run: Run) (s: int) (around: BallAround) (ba
                   When = at }
         }
 
-/// `ballChecksWithin` the snapshot's `SplitFamily.landingAllowance`.
-let ballChecks (run: Run) (s: int) (around: BallAround) (ball: Ball option) : Check seq =
-    ballChecksWithin (SplitFamily.landingAllowance run s) run s around ball
-
 /// The evaluation of a remainder row (A.split.centre.remainder, A.flow.split.centre.remainder): the balls of every snapshot
-/// s ≥ 1 (`ballOf s`) compared by `ballChecks` with the relative allowance rel of the recursion behind ρ, the row's own
+/// s ≥ 1 (`ballOf s`) compared by `ballChecksWithin` with the relative allowance rel of the recursion behind ρ, the row's own
 /// constants first, then the largest radius and the number of comparisons.
 let remainderEvaluationWithin (allowance: int -> float) (run: Run) (rel: float) (around: BallAround) (ballOf: int -> Ball option) (constants: (string * float) list) (note: string) : Evaluation =
     let balls = [| for s in 1 .. run.SnapshotCount - 1 -> s, ballOf s |]

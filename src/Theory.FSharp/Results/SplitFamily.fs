@@ -142,9 +142,6 @@ let evaluateWithin (allowance: int -> float) (run: Run) (aMax: float) (t: Track)
     let e = evaluation rel (checksWithin allowance run t) [] []
     { e with Constants = constants; Notes = notes }
 
-/// Every comparison of a track within each snapshot's `landingAllowance`.
-let checks (run: Run) (t: Track) : Check seq = checksWithin (landingAllowance run) run t
-
 /// `evaluateWithin` each snapshot's `landingAllowance` (the MLP's evidence replay's, or none).
 let evaluate (run: Run) (aMax: float) (t: Track) (constants: (string * float) list) (notes: string list) : Evaluation =
     evaluateWithin (landingAllowance run) run aMax t constants notes

@@ -524,7 +524,7 @@ let landingGap (run: Run) =
             (ends |> Array.map (fun s -> s.Replay.EndDeviation) |> Comparison.maxKeepNaN),
             (ends |> Array.map (fun s -> s.Replay.EndWorstLayerDeviation) |> Comparison.maxKeepNaN)
 
-/// A bound sequence of the recursion as the family's comparison reads it (SplitFamily.checks): the verifier's
+/// A bound sequence of the recursion as the family's comparison reads it (SplitFamily.checksWithin): the verifier's
 /// smooth_z column (when present) at every iterate, and each later snapshot pair by pair (A.split.pairs in
 /// docs/theorems/DepthSmoothness.md). The iterate-0 bound of A.split is the snapshot's own increments and is not compared.
 let private track (run: Run) (bound: float[]) (pairs: float[][]) : SplitFamily.Track =
