@@ -236,3 +236,19 @@ let lossAllowanceAmplified () =
     let moved = corrupted run 0 0 0.0 0 1e-6
     for row in [ ReplayEvidence.replay; ReplayEvidence.claims ] do
         Assert.True(Verdict.isViolated (Result.evaluate row moved).Verdict, row.Id)
+
+/// Result C on another producer's block run (NumPy, one-layer tanh from W = 0, b = 0, n = 4 ≤ d + 1): the rows read the
+/// replays restarted at every snapshot, stitched, with E.replay's companions' loss allowance (they said "another producer's
+/// block run … not compared" on every such run); C.mu0 and C.runRate hold, and the last recorded loss raised to the first →
+/// C.runRate violated. The segments start at θ = 0, so they are certified against the largest ‖θ_i‖ of the segment.
+[<Fact(DisplayName = "C.runRate: NumPy's one-layer run from the identity, no bit-exact claim → holds on the stitched restarted replays with the companions' allowance; its last loss raised to the first → violated")>]
+let decayOnForeignBlocks () =
+    let run = numpyRun "one-layer-identity-f64"
+    let row id = PolyakLojasiewicz.blockAll |> List.find (fun r -> r.Id = id)
+    Assert.True(Verdict.isHolds (Result.evaluate ReplayEvidence.replay run).Verdict)
+    for id in [ "C.mu0"; "C.runRate" ] do
+        let e = Result.evaluate (row id) run
+        Assert.True(Verdict.isHolds e.Verdict, sprintf "%s: %A" id e.Verdict)
+    let n = run.Losses.Length - 1
+    let raised = corrupted run 0 0 0.0 n (run.Losses.[0] / run.Losses.[n] - 1.0)
+    Assert.True(Verdict.isViolated (Result.evaluate (row "C.runRate") raised).Verdict)

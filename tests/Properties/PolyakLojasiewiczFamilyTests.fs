@@ -243,11 +243,12 @@ let ``C.mu0: a tall read-out whose unreachable part ℓ_⊥ = 9 and 10⁶ dwarfs
         | v -> failwithf "F = %g: %A" f v
 
 /// A block run whose replay is not the producer's computation (one entry of snapshot 1's θ one ulp off, as another producer's
-/// rounding leaves it): a block's replay has no rounding tolerance, so the decay rows do not compare the recorded losses with
-/// a bound built from it (a float32 PyTorch block run near its rounding floor was VIOLATED that way); on the run as trained
-/// (its replay lands bit for bit) they hold as before.
+/// rounding leaves it): as this build's own run that is a modified recording (not met); as another producer's, the decay rows
+/// read the replays restarted at each snapshot within E.replay's companions' allowance and hold (before the companions they
+/// could not compare: a float32 PyTorch block run near its rounding floor had been VIOLATED against no allowance); on the
+/// run as trained (its replay lands bit for bit) they hold as before.
 [<Fact>]
-let ``C.gdDecay, C.runRate, C.pathLength on a block run: the replay landing bit for bit → holds; one entry of snapshot 1 one ulp off → hypothesis not met: a modified recording of this engine's run, or another producer's rounding without a tolerance for these rows`` () =
+let ``C.gdDecay, C.runRate, C.pathLength on a block run: the replay landing bit for bit → holds; one entry of snapshot 1 one ulp off → hypothesis not met as a modified recording of this engine's run, holds as another producer's (within the companions' allowance)`` () =
     let run = oneLayerAtIdentity.Value
     for id in [ "C.gdDecay"; "C.runRate"; "C.pathLength" ] do
         Assert.True(Verdict.isHolds (eval (blockResult id) run).Verdict, id)
@@ -268,9 +269,9 @@ let ``C.gdDecay, C.runRate, C.pathLength on a block run: the replay landing bit 
         match (eval (blockResult id) own).Verdict with
         | HypothesisNotMet l -> Assert.Contains(l, fun (_, why) -> why.Contains "this engine's own run")
         | v -> failwithf "%s (own): expected hypothesis not met, got %A" id v
-        match (eval (blockResult id) foreign).Verdict with
-        | HypothesisNotMet l -> Assert.Contains(l, fun (_, why) -> why.Contains "another producer's block run" && why.Contains "no tolerance is estimated")
-        | v -> failwithf "%s (foreign): expected hypothesis not met, got %A" id v
+        // another producer's: E.replay's companions certify every segment, so the rows compare the record within their
+        // allowance (before the companions: hypothesis not met, no tolerance); one ulp is well inside it
+        Assert.True(Verdict.isHolds (eval (blockResult id) foreign).Verdict, sprintf "%s (foreign): %A" id (eval (blockResult id) foreign).Verdict)
 
 /// A block run whose run.json says init "tied" without lipschitz_parts (another producer's exporter): tied layers discretize
 /// the constant function of depth, so the Lipschitz initialization is met with Lip ≤ L·4u·max_k‖θ_k(0)‖ (E.init's allowance

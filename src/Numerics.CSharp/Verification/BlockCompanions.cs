@@ -23,7 +23,9 @@ public sealed class BlockTolerance
     public double[]? EndTheta { get; init; }
     /// <summary>False when the replay's parameters or losses became non-finite.</summary>
     public bool Finite { get; init; } = true;
-    /// <summary>‖θ_s‖_F of the snapshot the segment starts from.</summary>
+    /// <summary>The largest ‖θ_i‖_F of the replay over the segment (the snapshot's included): the scale the tolerance is
+    /// certified against. The MLP takes ‖Z_s‖ of the start; a block may start at θ = 0 (an identity initialization), where a
+    /// tolerance relative to the start certifies nothing.</summary>
     public required double StartNorm { get; init; }
     /// <summary>The largest J ≤ To − From such that every prefix of J iterations is certifiable (0: not even one step).</summary>
     public required int CertifiableSpacing { get; init; }
@@ -83,7 +85,7 @@ public static class BlockCompanions
         var tn = (double[])th.Clone();
         var losses = new double[len + 1]; var tol = new double[len + 1]; var ltol = new double[len + 1]; var growth = new double[len + 1];
         double floor = Replay.LossEvaluationUnderflow(data.Count, data.OutputDim, "float64");
-        double acc = 0, grown = 1;
+        double acc = 0, grown = 1, scale = startNorm;
         int spacing = -1;
         bool finite = true;
         ulong noise = 0x9E3779B97F4A7C15UL;
@@ -115,7 +117,8 @@ public static class BlockCompanions
                 foreach (var arr in new[] { losses, tol, ltol, growth }) Array.Fill(arr, double.NaN, i, arr.Length - i);
                 break;
             }
-            if (spacing < 0 && i > 0 && !(tol[i] <= SegmentReplay.CertifyFraction * startNorm)) spacing = i - 1;
+            scale = Math.Max(scale, GenericResNet.Norm(th));
+            if (spacing < 0 && i > 0 && !(tol[i] <= SegmentReplay.CertifyFraction * scale)) spacing = i - 1;
             if (i == len) break;
             double terms = termsNorm?.Invoke(th, net) ?? double.NaN;
             double zNorm = GenericResNet.Norm(th);
@@ -145,7 +148,7 @@ public static class BlockCompanions
         return new BlockTolerance
         {
             Losses = losses, WeightTolerance = tol, LossTolerance = ltol, Growth = growth, EndTheta = finite ? th : null,
-            Finite = finite, StartNorm = startNorm, CertifiableSpacing = spacing,
+            Finite = finite, StartNorm = scale, CertifiableSpacing = spacing,
         };
     }
 

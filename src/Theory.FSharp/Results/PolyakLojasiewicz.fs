@@ -979,8 +979,23 @@ let private hypPositiveKernel : string * (Run -> HypothesisCheck) =
                 Met(sprintf "λ_min(K̄) = %.4g > τ = (P+L)·2^-52·tr K̄ + the eigensolver's certified error = %.3g" ic.LambdaMinGram ic.Threshold)
             else NotMet(sprintf "λ_min(K̄) = %.4g ≤ τ = %.3g: numerically singular, μ₀ = 0" ic.LambdaMinGram ic.Threshold)
 
-/// A column of the verifier's replay of a block run from snapshot 0 (GenericReplay; the producer's trace is a claim,
-/// compared with it by E.claims).
+/// Another producer's block run whose every segment E.replay's rounding companions certify (`GenericReplay.companions`):
+/// its intervals with their replays restarted at the snapshots and the companions' tolerances; None for a run of this build
+/// (its replay from snapshot 0 is the producer's computation) or when a segment is not certified or not finite.
+let private certifiedForeignBlock (run: Run) =
+    if isNull run.Data.Block || not (isNull (Verification.Replay.BitExactClaim run.Data)) then None
+    else
+        let cs = GenericReplay.companions run
+        let t = GenericReplay.tracks run
+        if cs.IsEmpty || t.Segments.Length <> cs.Length
+           || cs |> List.exists (function Some c -> not c.Certified | None -> true)
+           || t.Segments |> List.exists Option.isNone then None
+        else Some(List.zip3 (GenericReplay.intervals run) (t.Segments |> List.map Option.get) (cs |> List.map Option.get))
+
+/// A column of the verifier's replay of a block run (GenericReplay; the producer's trace is a claim, compared with it by
+/// E.claims): from snapshot 0 on a run of this build; on another producer's run certified by the companions the replays
+/// restarted at every snapshot, stitched (each iterate from the segment that covers it, a snapshot's iterate from the segment
+/// it starts), since the companions bound each segment's distance from the producer, not that of one replay through them all.
 let private replayColumn (run: Run) (name: string) : float[] =
     if isNull run.Data.Block then
         raise (MissingInput(sprintf "architecture '%s' is not registered in the engine's BlockCatalog (the replay needs its Backward)" run.Setting.Architecture))
@@ -988,6 +1003,17 @@ let private replayColumn (run: Run) (name: string) : float[] =
         raise (MissingInput(sprintf "optimizer %s: the verifier replays gradient descent only" run.Setting.Optimizer))
     elif run.SnapshotCount = 0 || run.Steps.[0] <> 0 then raise (MissingInput "no snapshot at iteration 0: the replay has no starting point")
     else
+        match certifiedForeignBlock run with
+        | Some segs ->
+            let n = run.Losses.Length
+            let col = Array.create n nan
+            for ((_, a, b), st, _) in segs do
+                let c = st.Column name
+                for j in a .. min b (n - 1) do col.[j] <- c.[j]
+            for ((_, a, _), st, _) in segs do
+                if a < n then col.[a] <- (st.Column name).[a]
+            col
+        | None ->
         match (GenericReplay.tracks run).FromZero with
         | None -> raise (MissingInput "the replay of the recorded gradient descent left the finite numbers")
         | Some st -> (st.Column name).[.. run.Losses.Length - 1]
@@ -1061,9 +1087,31 @@ let anyBlock : Supply =
                 // this engine's own run whose replay misses a snapshot: the recording is not what the program wrote (a user read
                 // "another producer's block run" on a run of this build with one snapshot changed)
                 raise (MissingInput "the verifier's replay of this engine's own run (run.json names this build) does not land on its snapshots bit for bit: the recording differs from what the program wrote (see E.replay), so its recorded losses are not compared with a bound built from the replay")
-            else raise (MissingInput "another producer's block run: the verifier's replay does not land on its snapshots bit for bit, and these rows read the replay from snapshot 0 without restarting it at the snapshots, for which no tolerance is estimated (E.replay's companions estimate one per segment, restarted at its snapshot), so its recorded losses are not compared with a bound built from the replay")
-      LandingAllowance = fun _ _ -> 0.0
-      AllowancesEstimated = false
+            else
+                match certifiedForeignBlock run with
+                | Some segs ->
+                    // E.replay's allowance at every iterate: the companions' loss tolerance of the segment covering it (the larger
+                    // of two at a snapshot's iterate) and the storage of losses.npy
+                    let a = Array.zeroCreate run.Losses.Length
+                    for ((_, from, upTo), _, t) in segs do
+                        for j in from .. min upTo (a.Length - 1) do
+                            let i = j - from
+                            if i < t.LossTolerance.Length then
+                                a.[j] <- max a.[j] (t.LossTolerance.[i] + LossStorage.allowance run.LossesStorageRoundoff run.Losses.[j])
+                    a
+                | None ->
+                    raise (MissingInput "another producer's block run: the verifier's replay does not land on its snapshots bit for bit, and not every segment is certified by E.replay's rounding companions (see E.replay), so its recorded losses are not compared with a bound built from the replay")
+      // the recorded weights of snapshot s leave the verifier's stitched path by at most the landings before them (each the
+      // companions' E_To + u‖θ‖ of the segment ending there), summed as the MLP's are; 0 on a run of this build
+      LandingAllowance =
+        fun run s ->
+            match certifiedForeignBlock run with
+            | Some segs ->
+                let u = Evidence.unit run
+                segs |> List.sumBy (fun ((s', _, _), _, t) ->
+                    if s' + 1 <= s then t.WeightTolerance.[t.WeightTolerance.Length - 1] + u * Linalg.norm (run.Theta(s' + 1)) else 0.0)
+            | None -> 0.0
+      AllowancesEstimated = true
       // the replay's loss at every iterate within the rounding of one evaluation (`blockLossRounding` at the replay's loss and
       // hidden_max): until 2026-12-06 zeros, so that a faithful run at its loss' floor (ℓ = 1.2·10⁻³², one ulp of its target
       // squared) read "η·β̂_j = 2 > 1: the step is beyond the descent-lemma limit", a refutation made of rounding
