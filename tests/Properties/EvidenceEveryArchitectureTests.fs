@@ -252,3 +252,14 @@ let decayOnForeignBlocks () =
     let n = run.Losses.Length - 1
     let raised = corrupted run 0 0 0.0 n (run.Losses.[0] / run.Losses.[n] - 1.0)
     Assert.True(Verdict.isViolated (Result.evaluate (row "C.runRate") raised).Verdict)
+
+/// The amplification in a block's loss allowance is the product of the layers' actual Jacobian norms at the snapshot's states:
+/// the architecture's LipschitzH in its place (a worst case over all states; glu's output is quadratic in h) put Ā near 10¹²
+/// on a NumPy glu run (fixtures/numpy/glu-f32), and a user's final loss doubled passed. On that run E.replay holds, its last
+/// recorded loss doubled → violated.
+[<Fact(DisplayName = "E.replay: NumPy's glu run (float32), its last loss doubled → violated (the amplification from the actual Jacobians, not a worst-case constant)")>]
+let amplificationFromJacobians () =
+    let run = numpyRun "glu-f32"
+    Assert.True(Verdict.isHolds (Result.evaluate ReplayEvidence.replay run).Verdict)
+    let n = run.Losses.Length - 1
+    Assert.True(Verdict.isViolated (Result.evaluate ReplayEvidence.replay (corrupted run 0 0 0.0 n 1.0)).Verdict)

@@ -372,8 +372,8 @@ let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * Ge
     // rounding with the outputs' absolute error δ = γ·‖B‖₂·hMax (I.loss' form): 2(2√r·δ + δ²) (a float32 loss near its
     // rounding floor was VIOLATED against γ(|c| + |r|) alone); one definition for the interval's iterates and the last snapshot
     // δ grows by the forward pass' amplification Ā of an error through the later layers (`GenericReplay.amplificationAt` at the
-    // snapshot's parameters, or its bound from the replay's per-iterate maxima between snapshots: a user's adversarial run had
-    // even the verifier's own float64 loss outside the allowance without it)
+    // snapshot's parameters, the larger of the two snapshots around an iterate between them: a user's adversarial run had even
+    // the verifier's own float64 loss outside the allowance without it)
     let foreignLossAllowance (c: float) (r: float) (hMax: float) (amp: float) =
         let delta = gamma * amp * bNorm * hMax
         gamma * (abs c + abs r) + 2.0 * (2.0 * sqrt (abs r) * delta + delta * delta)
@@ -401,9 +401,7 @@ let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * Ge
                             if exactly then 0.0
                             elif ownRun || not (name.StartsWith "loss") then gamma * (abs c + abs r)
                             else
-                                let amp =
-                                    if j = st.From then GenericReplay.amplificationAt run (run.Theta s) hidden.[j]
-                                    else GenericReplay.amplificationBound run (fun p -> (st.Column("fro_max_" + p)).[j]) hidden.[j]
+                                let amp = if j = st.From then GenericReplay.amplificationAtSnapshot run s else GenericReplay.amplificationAround run j
                                 foreignLossAllowance c r hidden.[j] amp
                         yield { Measured = diff; Bound = (if stored = 0.0 then allowed else allowed + stored * (abs r + allowed))
                                 Where = sprintf "recorded %s %.17g vs recomputed %.17g" name c r
@@ -421,7 +419,7 @@ let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * Ge
                 let mutable hMax = 0.0
                 for o in 0 .. d .. pass.States.Length - d do hMax <- max hMax (Linalg.frobenius pass.States o d)
                 let c, r = run.Losses.[j], pass.Loss
-                let allowed = foreignLossAllowance c r hMax (GenericReplay.amplificationAt run (run.Theta s) hMax)
+                let allowed = foreignLossAllowance c r hMax (GenericReplay.amplificationAtSnapshot run s)
                 let stored = run.LossesStorageRoundoff
                 yield { Measured = (if Double.IsNaN c || Double.IsNaN r then infinity else abs (c - r))
                         Bound = (if stored = 0.0 then allowed else allowed + stored * (abs r + allowed))

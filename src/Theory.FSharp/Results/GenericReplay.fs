@@ -273,41 +273,65 @@ let termMagnitudes (run: Run) (arch: Architecture) (theta: float[]) (states: flo
             m <- m + arch.LipschitzTheta b * p
         m)
 
-/// How much the forward pass may amplify a rounding error made at one layer by the time it reaches the outputs: the layer
-/// map h ↦ h + f(θ_k, h)/L has ‖∂_h‖₂ ≤ 1 + κ_k/L (κ_k the architecture's LipschitzH at layer k's part norms and states of norm
-/// at most `hiddenMax`), so an error entering after layer k reaches h_L at most Π_{l>k} max(1, 1 + κ_l/L) times larger, and
-/// Ā = Π_k max(1, 1 + κ_k/L) bounds every such product. The loss allowances of a block (the outputs' error δ = γ_N‖B‖₂·max‖h‖
-/// counts the roundings of every layer, not their growth) take δ·Ā: a user's adversarial one-layer tanh run (κ = 13, inputs
-/// on the contracting direction, rounding along the expanding one) had even the verifier's own float64 loss outside the
-/// allowance without it. 1 where the architecture declares no constants (nothing is known of κ).
-let amplificationAt (run: Run) (theta: float[]) (hiddenMax: float) : float =
-    match run.Architecture with
-    | None -> 1.0
-    | Some arch ->
-        let set = run.Setting
-        let L, P = set.Depth, run.ParameterCount
-        let mutable a = 1.0
-        for k in 0 .. L - 1 do
-            let norms = run.Parts |> Array.mapi (fun q (name, _) -> name, Linalg.frobenius theta (k * P + run.PartOffset q) (run.PartSize q), run.LayerPartOperatorNorm(theta, k, q))
-            let b = { Hidden = hiddenMax; AdjointSum = 0.0
-                      PartFro = norms |> Array.map (fun (nm, f, _) -> nm, f) |> Map.ofArray
-                      PartOp = norms |> Array.map (fun (nm, _, o) -> nm, o) |> Map.ofArray
-                      S0 = set.S0; S1 = set.S1; S2 = defaultArg set.S2 nan; Dim = set.Dim; Hyper = set.Hyper }
-            a <- a * max 1.0 (1.0 + arch.LipschitzH b / float L)
-        a
+/// How much the forward pass amplifies a rounding error made at one layer by the time it reaches the outputs, at parameters
+/// θ: the layer map h ↦ h + f(θ_k, h)/L has Jacobian I + ∂_hf(θ_k, h)/L, formed at each sample's state h_{k−1}^i of the pass
+/// through θ by the block's own Backward on the d unit adjoints, so an error entering after layer k reaches h_L at most
+/// Π_{l>k} max_i ‖I + ∂_hf(θ_l, h_{l−1}^i)/L‖₂ times larger (submultiplicativity), and Ā = Π_k max(1, max_i ‖·‖₂) bounds every
+/// such product at the pass' states (an estimate: the Jacobians at the states themselves, not along the segment to the exact
+/// ones). The block loss allowances' output error δ = γ_N‖B‖₂·max‖h‖ counts the roundings of every layer, not their growth,
+/// and takes δ·Ā: a user's adversarial one-layer tanh run (W = Q diag(13, −13)Qᵀ, inputs on the contracting direction,
+/// rounding along the expanding one) had even the verifier's own float64 loss outside the allowance without it; the
+/// architecture's LipschitzH in its place (a worst case over all states) made the allowance of a glu run 10¹² times the
+/// loss (a second user test: a final loss doubled passed). Computed once per run and parameter set.
+let private ampCache = ConditionalWeakTable<Run, Dictionary<int, float>>()
+let amplificationAt (run: Run) (theta: float[]) : float =
+    let block = nonNull run.Data.Block
+    let set = run.Setting
+    let L, n, d, P = set.Depth, set.Samples, set.Dim, run.ParameterCount
+    let net = GenericResNet(block, L, run.Data.Data, run.Data.A, run.Data.B)
+    net.Evaluate(ReadOnlySpan(theta), Span.Empty) |> ignore
+    let hs = net.HiddenStates.ToArray()
+    let out = Array.zeroCreate d
+    let cache = Array.zeroCreate (block.CacheSize 1)
+    let unit = Array.zeroCreate d
+    let gTheta = Array.zeroCreate P
+    let gh = Array.zeroCreate d
+    let jac = Array.zeroCreate (d * d)
+    let mutable a = 1.0
+    for k in 0 .. L - 1 do
+        let mutable worst = 1.0
+        for i in 0 .. n - 1 do
+            BlockCalls.Forward(block, theta, k * P, hs, (k * n + i) * d, out, cache, 1)
+            for c in 0 .. d - 1 do
+                Array.fill unit 0 d 0.0
+                unit.[c] <- 1.0
+                Array.fill gTheta 0 P 0.0
+                Array.fill gh 0 d 0.0
+                BlockCalls.Backward(block, theta, k * P, hs, (k * n + i) * d, cache, unit, 0, gTheta, gh, 1)
+                // row c of ∂_hf: (∂_hf)ᵀe_c; the layer's Jacobian I + ∂_hf/L
+                for r in 0 .. d - 1 do jac.[c * d + r] <- (if r = c then 1.0 else 0.0) + gh.[r] / float L
+            worst <- max worst (Linalg.spectralNorm d d jac 0)
+        a <- a * worst
+    a
 
-/// `amplificationAt`'s Ā from per-iterate maxima alone (the replay's columns): every layer's part q has ‖θ_{k,q}‖_F ≤ froMax q
-/// and operator norm ≤ c_q·froMax q (`Run.PartFrobeniusFactor`), so κ_k ≤ κ̄ at those bounds and Ā ≤ max(1, 1 + κ̄/L)^L.
-let amplificationBound (run: Run) (froMax: string -> float) (hiddenMax: float) : float =
-    match run.Architecture with
-    | None -> 1.0
-    | Some arch ->
-        let set = run.Setting
-        let b = { Hidden = hiddenMax; AdjointSum = 0.0
-                  PartFro = run.Parts |> Array.map (fun (nm, _) -> nm, froMax nm) |> Map.ofArray
-                  PartOp = run.Parts |> Array.mapi (fun q (nm, _) -> nm, run.PartFrobeniusFactor q * froMax nm) |> Map.ofArray
-                  S0 = set.S0; S1 = set.S1; S2 = defaultArg set.S2 nan; Dim = set.Dim; Hyper = set.Hyper }
-        (max 1.0 (1.0 + arch.LipschitzH b / float set.Depth)) ** float set.Depth
+/// `amplificationAt` at snapshot s's parameters, computed once per run and snapshot.
+let amplificationAtSnapshot (run: Run) (s: int) : float =
+    let perRun = ampCache.GetValue(run, fun _ -> Dictionary<int, float>())
+    lock perRun (fun () ->
+        match perRun.TryGetValue s with
+        | true, a -> a
+        | _ ->
+            let a = amplificationAt run (run.Theta s)
+            perRun.[s] <- a
+            a)
+
+/// The amplification for an iterate j between snapshots, where the parameters are not at hand: the larger of the two
+/// snapshots around it (an estimate, as `amplificationAt` is).
+let amplificationAround (run: Run) (j: int) : float =
+    let before = run.Steps |> Array.tryFindIndexBack (fun t -> t <= j)
+    let after = run.Steps |> Array.tryFindIndex (fun t -> t >= j)
+    let at = function Some s -> amplificationAtSnapshot run s | None -> 1.0
+    max (at before) (at after)
 
 let private companionCache = ConditionalWeakTable<Run, BlockTolerance option list>()
 
@@ -338,5 +362,6 @@ let companions (run: Run) : BlockTolerance option list =
                 else
                     Some(BlockCompanions.Run(block, L, run.Data.Data, run.Data.A, run.Data.B, set.Eta, Option.toNullable (clipOf run),
                                              ReadOnlySpan(run.Theta s), b - a, Evidence.tau run, Evidence.unit run, set.ReadoutNorm, termsNorm,
-                                             Func<float[], float, float>(fun theta h -> amplificationAt run theta h))))
+                                             (let amp = max (amplificationAtSnapshot run s) (if s + 1 < run.SnapshotCount then amplificationAtSnapshot run (s + 1) else 1.0)
+                                              Func<float[], float, float>(fun _ _ -> amp)))))
                 (intervals run) t.Segments)

@@ -1035,7 +1035,7 @@ let private blockReplayIsRecorded (run: Run) =
 /// outputs' error, Ā the forward pass' amplification `amp`). The allowance of a loss recomputed from a snapshot, and the forward error of the replay's loss column.
 let private blockLossRounding (run: Run) (loss: float) (hiddenMax: float) (amp: float) =
     let gamma = Evidence.blockRounding run
-    // the outputs' error: every layer's rounding (γ), grown by at most Ā through the later layers (`GenericReplay.amplificationAt`)
+    // the outputs' error: every layer's rounding (γ), grown by Ā through the later layers (`GenericReplay.amplificationAt`)
     let delta = gamma * amp * run.Setting.ReadoutNorm * hiddenMax
     gamma * abs loss + 2.0 * sqrt (abs loss) * delta + delta * delta
 
@@ -1071,7 +1071,7 @@ let anyBlock : Supply =
             let block = nonNull run.Data.Block
             let net = Training.GenericResNet(block, run.Setting.Depth, run.Data.Data, run.Data.A, run.Data.B)
             let st = net.Evaluate(ReadOnlySpan(run.Theta s), Span.Empty)
-            st.Loss, blockLossRounding run st.Loss st.MaxHiddenNorm (GenericReplay.amplificationAt run (run.Theta s) st.MaxHiddenNorm)
+            st.Loss, blockLossRounding run st.Loss st.MaxHiddenNorm (GenericReplay.amplificationAtSnapshot run s)
       Displacement =
         fun run s ->
             let t0 = run.Theta 0
@@ -1118,9 +1118,7 @@ let anyBlock : Supply =
       LossError =
         fun run ->
             let loss, hidden = replayColumn run "loss", replayColumn run "hidden_max"
-            let fro = run.Parts |> Array.map (fun (p, _) -> p, replayColumn run ("fro_max_" + p)) |> Map.ofArray
-            Array.init loss.Length (fun j ->
-                blockLossRounding run loss.[j] hidden.[j] (GenericReplay.amplificationBound run (fun p -> fro.[p].[j]) hidden.[j]))
+            Array.init loss.Length (fun j -> blockLossRounding run loss.[j] hidden.[j] (GenericReplay.amplificationAround run j))
       FrozenKernel = fun _ -> None }
 
 /// A result that needs μ₀ (its hypotheses include the identity initialization's) on a run with n·d above
