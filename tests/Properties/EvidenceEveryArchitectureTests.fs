@@ -198,7 +198,7 @@ let replayCertifiesForeignBlocks () =
 /// The split rows restarted at each snapshot compare another producer's snapshots within twice the companions' landing
 /// allowance (they were "hypothesis not met" on every such run); A.split from t = 0, whose one replay passes every snapshot,
 /// stays not met. One layer of snapshot 3 of the NumPy float64 run scaled 10x → A.split.segments.remainder violated.
-[<Fact(DisplayName = "A.split.segments, A.split.segments.remainder: NumPy's one-layer float64 run → hold within the companions' landing allowance; A.split from t = 0 not met; one layer of snapshot 3 scaled 10x → the remainder violated")>]
+[<Fact(DisplayName = "A.split.segments, A.split.segments.remainder: NumPy's one-layer float64 run → hold within the companions' landing allowance; A.split from t = 0 not met; one layer of snapshot 3 scaled 10x → the remainder violated, the hypothesis saying the replay is refuted")>]
 let splitOnForeignBlocks () =
     let run = numpyRun "one-layer-f64"
     let row id = GenericSplit.all |> List.find (fun r -> r.Id = id)
@@ -221,6 +221,8 @@ let splitOnForeignBlocks () =
                     Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, Theta = theta,
                     Losses = d.Losses, Trace = d.Trace))
     Assert.True(Verdict.isViolated (Result.evaluate (row "A.split.segments.remainder") scaled).Verdict)
+    // the replay misses the scaled snapshot far beyond its allowance: the hypothesis says it is refuted, as for this build's runs
+    Assert.Contains((Result.evaluate (row "A.split.segments") scaled).Hypotheses, fun (_, _, why) -> why.Contains "refuted: the replay from snapshot 2 misses snapshot 3")
 
 /// The NumPy run built against the loss allowance (fixtures/numpy, `adversarial` in make_runs.py: tied W = Q diag(13, −13) Qᵀ,
 /// inputs on the contracting direction): its float64 loss at iteration 0 and the verifier's own differ by 2.3·10⁻¹⁶, above the
