@@ -265,3 +265,12 @@ let amplificationFromJacobians () =
     Assert.True(Verdict.isHolds (Result.evaluate ReplayEvidence.replay run).Verdict)
     let n = run.Losses.Length - 1
     Assert.True(Verdict.isViolated (Result.evaluate ReplayEvidence.replay (corrupted run 0 0 0.0 n 1.0)).Verdict)
+
+/// Ā at parameters whose states overflow (the glu fixture's θ times 10¹⁵⁰: its output is quadratic in h) is +∞, not 1: a
+/// non-finite Jacobian bounds no growth, and the max over samples no longer drops it.
+[<Fact(DisplayName = "GenericReplay.amplificationAt: NumPy's glu run at θ·10¹⁵⁰ (states overflow) → +∞; at its own θ → finite, above 1")>]
+let amplificationNotFinite () =
+    let run = numpyRun "glu-f32"
+    let a = GenericReplay.amplificationAt run (run.Theta 4)
+    Assert.True(Double.IsFinite a && a > 1.0, sprintf "%g" a)
+    Assert.True(Double.IsPositiveInfinity(GenericReplay.amplificationAt run (run.Theta 4 |> Array.map (fun x -> x * 1e150))))

@@ -310,7 +310,10 @@ let amplificationAt (run: Run) (theta: float[]) : float =
                 BlockCalls.Backward(block, theta, k * P, hs, (k * n + i) * d, cache, unit, 0, gTheta, gh, 1)
                 // row c of ∂_hf: (∂_hf)ᵀe_c; the layer's Jacobian I + ∂_hf/L
                 for r in 0 .. d - 1 do jac.[c * d + r] <- (if r = c then 1.0 else 0.0) + gh.[r] / float L
-            worst <- max worst (Linalg.spectralNorm d d jac 0)
+            // a Jacobian that is not finite (states that overflowed) bounds no growth: +∞, never dropped (F#'s max keeps its
+            // first argument against a NaN, which would have claimed no growth at all)
+            let nrm = if Array.forall Double.IsFinite jac then Linalg.spectralNorm d d jac 0 else infinity
+            worst <- if Double.IsNaN nrm then infinity else max worst nrm
         a <- a * worst
     a
 
