@@ -221,6 +221,24 @@ public class BlockEngineTests
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
     }
 
+    [Fact(DisplayName = "RunDirectory: a one-layer run whose run.json says depth 5 against theta.npy's 6 → refused, the advice naming theta.npy (it named w.npy, which a block run does not have)")]
+    public void DepthMismatchNamesThetaNpy()
+    {
+        var spec = new RunSpec { Architecture = "one-layer", Depth = 6, Dim = 3, Samples = 5, Iterations = 4, Snapshots = 3, Init = InitKind.Smooth };
+        var dir = Path.Combine(Path.GetTempPath(), "blockdepth-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            RunDirectory.Write(spec.Train(), dir);
+            string json = Path.Combine(dir, "run.json");
+            string text = File.ReadAllText(json);
+            Assert.Contains("\"depth\": 6", text);
+            File.WriteAllText(json, text.Replace("\"depth\": 6", "\"depth\": 5"));
+            var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
+            Assert.Contains("but run.json says depth = 5; fix theta.npy or run.json", e.Message);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
     [Fact(DisplayName = "RunDirectory: an MLP run read back → parts W and V as in w.npy and v.npy, θ_k = (W_k, V_k)")]
     public void MlpRunHasPartsWAndV()
     {

@@ -632,7 +632,7 @@ public static class RunDirectory
     private static void CheckArray(int? declared, int actual, string what, string file, int[] shape, string layout)
     {
         if (declared is int v && v != actual)
-            throw new RunFormatException($"{file}: shape {layout} = ({string.Join(", ", shape)}) has {what} = {actual} but run.json says {what} = {v}; fix w.npy or run.json");
+            throw new RunFormatException($"{file}: shape {layout} = ({string.Join(", ", shape)}) has {what} = {actual} but run.json says {what} = {v}; fix {Path.GetFileName(file)} or run.json");
     }
 
     /// <summary>True when run.json has a "precision" key (otherwise the weights' dtype decides).</summary>
