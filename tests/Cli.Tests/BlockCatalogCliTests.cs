@@ -26,6 +26,27 @@ public sealed class BlockCatalogCliTests : IDisposable
         }
     }
 
+    [Fact(DisplayName = "train --help: a hyper-parameter's help → names no block (conv's --width-px named \"mlp and glu\" as the blocks with --width, leaving out every block a user adds)")]
+    public void AHyperParametersHelpNamesNoBlock()
+    {
+        foreach (var e in BlockCatalog.All)
+            foreach (var p in e.HyperParameters)
+                foreach (var other in BlockCatalog.All)
+                    Assert.False(System.Text.RegularExpressions.Regex.IsMatch(p.Meaning, $@"\b{System.Text.RegularExpressions.Regex.Escape(other.Name)}\b"),
+                        $"{e.Name}'s --{p.Option}: \"{p.Meaning}\" names the block {other.Name}");
+    }
+
+    [Fact(DisplayName = "report, architectures section: its prose on result C → no claim that every example has a nonzero output scale (glu's example starts with V = 0, the identity, and fails C for another reason)")]
+    public void TheArchitectureProseClaimsNoOutputScaleTheCatalogContradicts()
+    {
+        var examples = BlockCatalog.All.Where(e => e.ReportExample is not null).ToList();
+        // an example starts as the identity when its last part (the output's) starts at 0
+        var identity = examples.Where(e => e.DefaultScales(e.ReportExample!.Dim, e.HyperWithDefaults(null))[^1] == 0.0).Select(e => e.Name).ToList();
+        Assert.Contains("glu", identity);
+        Assert.DoesNotContain("with nonzero output scales are not", ResOdeProofs.Cli.Report.ArchitectureSection.Intro);
+        Assert.Contains("the table gives each run's reason row by row", ResOdeProofs.Cli.Report.ArchitectureSection.Intro);
+    }
+
     [Fact(DisplayName = "train --help: an option shared by blocks of different defaults → each block's default, no single [default]")]
     public void ASharedOptionShowsEachBlocksDefaultAndNoSingleOne()
     {

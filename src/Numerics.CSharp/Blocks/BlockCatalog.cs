@@ -95,7 +95,7 @@ public static class BlockCatalog
             HyperParameters = new HyperParameter[]
             {
                 new("channels", "channels", 2, "channels C of the C×H×W states"), new("height", "height", 6, "image height H"),
-                new("width_px", "width-px", 6, "image width W in pixels (--width is the hidden width of mlp and glu)"),
+                new("width_px", "width-px", 6, "image width W in pixels (--width is the hidden width of the blocks that have one)"),
             },
             StateDimOf = h => (int)(h["channels"] * h["height"] * h["width_px"]),
             ReportExample = new(8, 6, 72, 0.001, 10),
