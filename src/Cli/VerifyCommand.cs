@@ -337,5 +337,11 @@ internal static class VerifyCommand
             if (r.IsViolated) foreach (var n in r.Notes) Console.WriteLine($"    note: {n}");
         }
         Console.WriteLine();
+        // which comparison each column shows (a user read the measured and bound columns as the loosest comparison)
+        if (rows.Count > 0) { Console.WriteLine(ColumnsLegend); Console.WriteLine(); }
     }
+
+    /// <summary>The line under the table saying which comparison each number column shows.</summary>
+    internal const string ColumnsLegend =
+        "  measured, bound: the comparison nearest to failing (a violated row's witness); worst, best: bound / measured at the loosest and at the tightest comparison (the detail names both)";
 }

@@ -114,6 +114,21 @@ public sealed class VerifyOnlyTests : IDisposable
             Assert.True(l.Length > col && l[col - 1] == ' ' && l[col] != ' ', $"row not aligned with the header's verdict column {col}: {l}");
     }
 
+    [Fact(DisplayName = "verify, the table → a legend under it: measured and bound are the comparison nearest to failing, worst and best the loosest and tightest tightness")]
+    public void TheTableSaysWhichComparisonItsColumnsShow()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Train).Code);
+        var r = Cli.Run(_s.Dir, "verify", "run", "--only", "L5.split");
+        Assert.True(r.Code == ExitCodes.Done, r.ToString());
+        var lines = r.Out.Split('\n');
+        int header = Array.FindIndex(lines, l => l.StartsWith("  result ", StringComparison.Ordinal));
+        int legend = Array.FindIndex(lines, l => l.StartsWith("  measured, bound: the comparison nearest to failing", StringComparison.Ordinal));
+        Assert.True(header >= 0 && legend > header, r.Out);
+        Assert.Contains("worst, best: bound / measured at the loosest and at the tightest comparison", lines[legend]);
+        // --quiet prints the summary only
+        Assert.DoesNotContain("nearest to failing", Cli.Run(_s.Dir, "verify", "--quiet", "run", "--only", "L5.split").Out);
+    }
+
     [Fact(DisplayName = "verify --only: a former id (G.B.bound) → its current id's row; repeated options and commas add up")]
     public void FormerIdsAndRepeatedOptions()
     {
