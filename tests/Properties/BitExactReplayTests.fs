@@ -65,3 +65,13 @@ let ``E.replay: another engine build named → the companion path runs (E > 0), 
     let run = Run(data)
     segments run false |> ignore
     Assert.True(Verdict.isHolds (Result.evaluate ReplayEvidence.replay run).Verdict)
+
+/// A violated E.replay names what can make a recording differ from the declared descent; a user who had moved one input
+/// entry read a list of snapshots, losses and optimizers only.
+[<Fact>]
+let ``E.replay: one input entry moved by 1e-6 (relative) → violated, its note naming the data files among the causes`` () =
+    let data = fresh ()
+    data.Data.X.[0] <- data.Data.X.[0] * (1.0 + 1e-6)
+    let e = Result.evaluate ReplayEvidence.replay (Run(data))
+    Assert.True(Verdict.isViolated e.Verdict, sprintf "%A" e.Verdict)
+    Assert.Contains(e.Notes, fun n -> n.Contains "not the declared gradient descent" && n.Contains "x.npy")

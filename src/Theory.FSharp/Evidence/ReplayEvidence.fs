@@ -799,7 +799,7 @@ let replay : Result<Run> =
                             "a block run of this build: this row compares the replay's landing on the recorded snapshots; its recorded losses are compared with the replay's by E.claims"
                           yield! diagnosis run e ev
                           if Verdict.isViolated ev.Verdict then
-                            "the recorded run is not the declared gradient descent: a modified snapshot or loss, or another optimizer (declare Adam, momentum or mini-batches in run.json \"optimizer\"; the gradient-descent results then say hypothesis not met)"
+                            "the recorded run is not the declared gradient descent: a modified snapshot or loss, data other than the producer's (x.npy, y.npy, a.npy, b.npy), or another optimizer (declare Adam, momentum or mini-batches in run.json \"optimizer\"; the gradient-descent results then say hypothesis not met)"
                             if float32Weights run then
                                 "every snapshot's weights are float32 numbers while the run says float64 (or says nothing and stores float64): if the producer computed in float32, declare \"precision\": \"float32\" in run.json, whose unit roundoff the tolerances then take" ] } }
 
