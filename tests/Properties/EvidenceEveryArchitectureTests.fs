@@ -274,3 +274,18 @@ let amplificationNotFinite () =
     let a = GenericReplay.amplificationAt run (run.Theta 4)
     Assert.True(Double.IsFinite a && a > 1.0, sprintf "%g" a)
     Assert.True(Double.IsPositiveInfinity(GenericReplay.amplificationAt run (run.Theta 4 |> Array.map (fun x -> x * 1e150))))
+
+/// Result C on another producer's block run reads the replays restarted at each snapshot as one descent: their landings join
+/// them within the companions' allowance. A snapshot moved beyond it (E.replay violated) leaves no such descent: the rows say
+/// hypothesis not met, as on a run of this build whose replay misses a snapshot (they held on the stitched replays, and a
+/// user saw the same corruption read "not met" or "holds" by the build run.json named).
+[<Fact(DisplayName = "C.runRate: NumPy's one-layer run from the identity, one entry of snapshot 2 moved by 1e-3 → E.replay violated, C.runRate hypothesis not met naming the missed landing (it held on the stitched replays)")>]
+let decayOnForeignBlocksNeedsLandings () =
+    let run = numpyRun "one-layer-identity-f64"
+    let moved = corrupted run 2 0 1e-3 0 0.0
+    Assert.True(Verdict.isViolated (Result.evaluate ReplayEvidence.replay moved).Verdict)
+    let row id = PolyakLojasiewicz.blockAll |> List.find (fun r -> r.Id = id)
+    for id in [ "C.runRate" ] do
+        match (Result.evaluate (row id) moved).Verdict with
+        | HypothesisNotMet l -> Assert.True(l |> List.exists (fun (_, why) -> why.Contains "misses snapshot 2"), sprintf "%s: %A" id l)
+        | v -> failwithf "%s: expected hypothesis not met, got %A" id v

@@ -368,3 +368,19 @@ let companions (run: Run) : BlockTolerance option list =
                                              (let amp = max (amplificationAtSnapshot run s) (if s + 1 < run.SnapshotCount then amplificationAtSnapshot run (s + 1) else 1.0)
                                               Func<float[], float, float>(fun _ _ -> amp)))))
                 (intervals run) t.Segments)
+
+/// The first segment of another producer's block run whose replay misses its next snapshot beyond the companions' landing
+/// allowance E_To + u‖θ‖ (E.replay violated there): (s, the distance, the allowance). Its replays restarted at every snapshot
+/// join into one descent only through their landings, so the rows that read them as one (A.split.segments' hypothesis, result
+/// C's stitched columns) say so; None when every certified segment lands within its allowance (or has no next snapshot).
+let missedLanding (run: Run) : (int * float * float) option =
+    let u = Evidence.unit run
+    List.zip3 (intervals run) (tracks run).Segments (companions run)
+    |> List.tryPick (fun ((s, _, _), st, c) ->
+        match st, c with
+        | Some st, Some c when s + 1 < run.SnapshotCount ->
+            let t = run.Theta(s + 1)
+            let gap = Linalg.frobeniusDiff t 0 st.EndTheta 0 t.Length
+            let allowance = c.WeightTolerance.[c.WeightTolerance.Length - 1] + u * Linalg.norm t
+            if gap > allowance then Some(s, gap, allowance) else None
+        | _ -> None)

@@ -94,19 +94,9 @@ let private hypReplayStandsFor (restarted: bool) : string * (Run -> HypothesisCh
                 let text = sprintf "no bit-exact claim; every segment certified by E.replay's rounding companions: each later snapshot compared within twice its landing allowance 2(E + u‖θ‖), at most %.3g" largest
                 // a landing beyond its allowance refutes the replay standing for the producer (E.replay is violated there): said
                 // here, as for this build's own runs (a user read the hypothesis as met while E.replay missed a snapshot by 1.76)
-                let u = Evidence.unit run
-                let missed =
-                    List.zip3 (GenericReplay.intervals run) segs (GenericReplay.companions run)
-                    |> List.tryPick (fun ((s, _, _), st, c) ->
-                        match st, c with
-                        | Some st, Some c when s + 1 < run.SnapshotCount ->
-                            let t = run.Theta(s + 1)
-                            let gap = Linalg.frobeniusDiff t 0 st.EndTheta 0 t.Length
-                            if gap > c.WeightTolerance.[c.WeightTolerance.Length - 1] + u * Linalg.norm t then Some(s, gap) else None
-                        | _ -> None)
-                match missed with
+                match GenericReplay.missedLanding run with
                 | None -> Met text
-                | Some (s, gap) ->
+                | Some (s, gap, _) ->
                     Met(sprintf "%s; refuted: the replay from snapshot %d misses snapshot %d by %.3g, beyond its allowance (E.replay violated: the recorded run is not the declared gradient descent), and this row compares the recorded snapshots with the bound that descent obeys" text s (s + 1) gap)
             else NotMet("no bit-exact claim (run.json names another build, vector width or thread count, or the run is float32) and a segment's replay does not land on its snapshot bit for bit" + (if restarted then ", nor is every segment certified by E.replay's rounding companions (see E.replay)" else ": this row's one replay from t = 0 passes every snapshot, and no allowance bounds its distance from another producer's (A.split.segments restarts at each snapshot, within E.replay's companions' allowance)"))
         | claim ->

@@ -989,7 +989,10 @@ let private certifiedForeignBlock (run: Run) =
         let t = GenericReplay.tracks run
         if cs.IsEmpty || t.Segments.Length <> cs.Length
            || cs |> List.exists (function Some c -> not c.Certified | None -> true)
-           || t.Segments |> List.exists Option.isNone then None
+           || t.Segments |> List.exists Option.isNone
+           // the restarted replays are one descent only through landings within their allowance (a snapshot moved beyond it
+           // left the rows holding on replays that jump there)
+           || (GenericReplay.missedLanding run).IsSome then None
         else Some(List.zip3 (GenericReplay.intervals run) (t.Segments |> List.map Option.get) (cs |> List.map Option.get))
 
 /// A column of the verifier's replay of a block run (GenericReplay; the producer's trace is a claim, compared with it by
@@ -1100,6 +1103,10 @@ let anyBlock : Supply =
                                 a.[j] <- max a.[j] (t.LossTolerance.[i] + LossStorage.allowance run.LossesStorageRoundoff run.Losses.[j])
                     a
                 | None ->
+                    match GenericReplay.missedLanding run with
+                    | Some (s, gap, allowance) ->
+                        raise (MissingInput(sprintf "another producer's block run whose replay from snapshot %d misses snapshot %d by %.3g, beyond the companions' allowance %.3g (E.replay violated): the recording is not the declared gradient descent, so its recorded losses are not compared with a bound built from the replay" s (s + 1) gap allowance))
+                    | None ->
                     raise (MissingInput "another producer's block run: the verifier's replay does not land on its snapshots bit for bit, and not every segment is certified by E.replay's rounding companions (see E.replay), so its recorded losses are not compared with a bound built from the replay")
       // the recorded weights of snapshot s leave the verifier's stitched path by at most the landings before them (each the
       // companions' E_To + u‖θ‖ of the segment ending there), summed as the MLP's are; 0 on a run of this build
