@@ -44,6 +44,23 @@ public sealed class ReplayCompanionLaneTests : IDisposable
         return run;
     }
 
+    [Fact(DisplayName = "Trainer: 100 000 threads asked for on 9 samples → run.json records the 9 in use, the run keeps its bit-exact claim, and its first segment replays bit for bit")]
+    public void MoreThreadsThanSamplesRecordTheCountInUse()
+    {
+        var s = TestSetting.Random(11, 6, 5, 4, 9, general: true);
+        var init = Initialization.Smooth(s.Shape, 3, 0.9, 0.5, modes: 2);
+        var opts = new TrainOptions(ActivationKind.Gelu, 0.002, 6) { Threads = 100_000, SnapshotSteps = new[] { 3 } };
+        var r = Trainer.Train(s.Shape, s.Data, init, opts, 3, "random test data", s.A, s.B);
+        var dir = _tmp.File("many-threads");
+        RunDirectory.Write(r, dir);
+        var run = RunDirectory.Read(dir);
+        Assert.Equal(9, run.Meta.Threads);
+        Assert.NotNull(Replay.BitExactClaim(run));
+        var seg = Replay.Segment(run, 0);
+        Assert.True(seg.BitExact);
+        Assert.Equal(0.0, seg.EndDeviation);
+    }
+
     /// <summary>The companion path ran: a measured growth and a positive tolerance E.</summary>
     private static void RanCompanions(SegmentReplay r)
     {

@@ -78,6 +78,10 @@ public sealed record TrainOptions(ActivationKind Activation, double Eta, int Ite
     {
         long work = (long)samples * shape.Dim * shape.Width * shape.Depth;
         int threads = Threads ?? (samples >= 32 && work >= AutoThreadsWork ? 2 : 1);
+        // the engine splits the samples into at most n blocks, one per thread: more threads than samples are the same run,
+        // and run.json records the count in use (a run asked for 100 000 threads on 16 samples recorded 100 000, which no
+        // replay takes as a usable thread count, so it lost its bit-exact claim); an invalid count is left for Validate
+        if (threads > samples && samples >= 1) threads = samples;
         int elem = Float32 ? 4 : 8;
         long perLayer = EngineOptions.BytesPerLayer(shape, samples, elem);
         long stored = perLayer * shape.Depth;
