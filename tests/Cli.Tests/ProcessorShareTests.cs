@@ -24,4 +24,12 @@ public sealed class ProcessorShareTests
         }
         finally { Environment.SetEnvironmentVariable("SLURM_CPUS_PER_TASK", before); }
     }
+
+    [Fact(DisplayName = "report --jobs: 100 000 asked for on a study of 19 cells → 19 lanes (one worker process each, started before the cells: it started 100 000); not given → the processors, at most the cells; 1 → 1")]
+    public void ReportLanesAreAtMostTheCells()
+    {
+        Assert.Equal(19, ResOdeProofs.Cli.Report.ReportCommand.Lanes(100_000, 19));
+        Assert.Equal(Math.Min(Environment.ProcessorCount, 3), ResOdeProofs.Cli.Report.ReportCommand.Lanes(null, 3));
+        Assert.Equal(1, ResOdeProofs.Cli.Report.ReportCommand.Lanes(1, 19));
+    }
 }

@@ -34,9 +34,10 @@ internal static class ReportCommand
                 if (pr.GetValue(jobs) is int k && k < 1) return Ui.Fail("--jobs must be at least 1");
                 if (pr.GetValue(studyFile) is string given && pr.GetResult(preset) is { Implicit: false })
                     return Ui.Fail($"--preset {pr.GetValue(preset)} and --study {given} name two studies: give one (a preset, or your study file)");
-                var settings = ReportStudy.Settings(ReportStudy.Load(pr.GetValue(preset)!.ToLowerInvariant(), pr.GetValue(studyFile), pr.GetValue(seed)));
+                var study = ReportStudy.Load(pr.GetValue(preset)!.ToLowerInvariant(), pr.GetValue(studyFile), pr.GetValue(seed));
+                var settings = ReportStudy.Settings(study);
                 string dir = pr.GetValue(outDir)!;
-                int lanes = Math.Max(1, pr.GetValue(jobs) ?? Environment.ProcessorCount);
+                int lanes = Lanes(pr.GetValue(jobs), study.Cells.Count);
                 ReportContent? content = null;
                 using (var claim = OutputClaim.Acquire(dir, pr.GetValue(force), "report"))
                 // the cells' worker processes start as soon as the study is read and the output claimed, so that their start-up
@@ -116,6 +117,13 @@ internal static class ReportCommand
     /// each a `train` run plus `verify` in its own process, <paramref name="jobs"/> at once), then builds the page
     /// from them (as `resode sweep merge`) and writes the report's files into <paramref name="dir"/>.
     /// </summary>
+    /// <summary>
+    /// The lanes of a report: --jobs (the processors when not given), and never more than the study has cells, since one worker
+    /// process a lane is started before the cells are scheduled (a user's --jobs 100000 started a hundred thousand processes,
+    /// and the report did not finish).
+    /// </summary>
+    internal static int Lanes(int? jobs, int cells) => Math.Max(1, Math.Min(jobs ?? Environment.ProcessorCount, cells));
+
     internal static ReportContent Generate(ReportSettings s, string dir, CancellationToken cancel, ReportOptions? options = null, int? jobs = null,
                                            CellWorkers? workers = null)
     {
