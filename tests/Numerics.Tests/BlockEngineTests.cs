@@ -141,18 +141,23 @@ public class BlockEngineTests
     [InlineData("[[\"W\", [1, 9]], [\"b\", [3]]]")]
     public void ALayoutOtherThanTheBlocksIsRefused(string layout)
     {
+        var e = RefusedWithRunJson(node => node["architecture"]!["layout"] = System.Text.Json.Nodes.JsonNode.Parse(layout));
+        Assert.Contains("has the parts [W (3×3), b (3)] in this order", e.Message);
+    }
+
+    /// <summary>A small one-layer run written, its run.json edited, and the reader's refusal of it.</summary>
+    private static RunFormatException RefusedWithRunJson(Action<System.Text.Json.Nodes.JsonNode> edit)
+    {
         var spec = new RunSpec { Architecture = "one-layer", Depth = 6, Dim = 3, Samples = 5, Iterations = 4, Snapshots = 3, Init = InitKind.Smooth };
-        var dir = Path.Combine(Path.GetTempPath(), "blocklayout-" + Guid.NewGuid().ToString("N")[..8]);
+        var dir = Path.Combine(Path.GetTempPath(), "blockjson-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
             RunDirectory.Write(spec.Train(), dir);
             string json = Path.Combine(dir, "run.json");
-            var text = File.ReadAllText(json);
-            var node = System.Text.Json.Nodes.JsonNode.Parse(text)!;
-            node["architecture"]!["layout"] = System.Text.Json.Nodes.JsonNode.Parse(layout);
+            var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(json))!;
+            edit(node);
             File.WriteAllText(json, node.ToJsonString());
-            var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
-            Assert.Contains("has the parts [W (3×3), b (3)] in this order", e.Message);
+            return Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
         }
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
     }
@@ -224,19 +229,8 @@ public class BlockEngineTests
     [Fact(DisplayName = "RunDirectory: a one-layer run whose run.json says depth 5 against theta.npy's 6 → refused, the advice naming theta.npy (it named w.npy, which a block run does not have)")]
     public void DepthMismatchNamesThetaNpy()
     {
-        var spec = new RunSpec { Architecture = "one-layer", Depth = 6, Dim = 3, Samples = 5, Iterations = 4, Snapshots = 3, Init = InitKind.Smooth };
-        var dir = Path.Combine(Path.GetTempPath(), "blockdepth-" + Guid.NewGuid().ToString("N")[..8]);
-        try
-        {
-            RunDirectory.Write(spec.Train(), dir);
-            string json = Path.Combine(dir, "run.json");
-            string text = File.ReadAllText(json);
-            Assert.Contains("\"depth\": 6", text);
-            File.WriteAllText(json, text.Replace("\"depth\": 6", "\"depth\": 5"));
-            var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
-            Assert.Contains("but run.json says depth = 5; fix theta.npy or run.json", e.Message);
-        }
-        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+        var e = RefusedWithRunJson(node => node["depth"] = 5);
+        Assert.Contains("but run.json says depth = 5; fix theta.npy or run.json", e.Message);
     }
 
     [Fact(DisplayName = "RunDirectory: an MLP run read back → parts W and V as in w.npy and v.npy, θ_k = (W_k, V_k)")]

@@ -24,13 +24,7 @@ public sealed class ReplayCompanionLaneTests : IDisposable
     /// </summary>
     private RunData TwoBlockRun(string name, bool claim = false)
     {
-        var s = TestSetting.Random(11, 6, 5, 4, 9, general: true);
-        var init = Initialization.Smooth(s.Shape, 3, 0.9, 0.5, modes: 2);
-        var opts = new TrainOptions(ActivationKind.Gelu, 0.002, 18) { Threads = 2, SnapshotSteps = new[] { 6, 12 } };
-        var r = Trainer.Train(s.Shape, s.Data, init, opts, 3, "random test data", s.A, s.B);
-        var dir = _tmp.File(name);
-        RunDirectory.Write(r, dir);
-        var run = RunDirectory.Read(dir);
+        var run = WrittenRun(name, threads: 2, iterations: 18, snapshotSteps: new[] { 6, 12 });
         Assert.Equal(2, run.Meta.Threads);
         Assert.Equal(new[] { 0, 6, 12, 18 }, run.Steps);
         Assert.False(run.Diverged);
@@ -47,18 +41,24 @@ public sealed class ReplayCompanionLaneTests : IDisposable
     [Fact(DisplayName = "Trainer: 100 000 threads asked for on 9 samples → run.json records the 9 in use, the run keeps its bit-exact claim, and its first segment replays bit for bit")]
     public void MoreThreadsThanSamplesRecordTheCountInUse()
     {
-        var s = TestSetting.Random(11, 6, 5, 4, 9, general: true);
-        var init = Initialization.Smooth(s.Shape, 3, 0.9, 0.5, modes: 2);
-        var opts = new TrainOptions(ActivationKind.Gelu, 0.002, 6) { Threads = 100_000, SnapshotSteps = new[] { 3 } };
-        var r = Trainer.Train(s.Shape, s.Data, init, opts, 3, "random test data", s.A, s.B);
-        var dir = _tmp.File("many-threads");
-        RunDirectory.Write(r, dir);
-        var run = RunDirectory.Read(dir);
+        var run = WrittenRun("many-threads", threads: 100_000, iterations: 6, snapshotSteps: new[] { 3 });
         Assert.Equal(9, run.Meta.Threads);
         Assert.NotNull(Replay.BitExactClaim(run));
         var seg = Replay.Segment(run, 0);
         Assert.True(seg.BitExact);
         Assert.Equal(0.0, seg.EndDeviation);
+    }
+
+    /// <summary>A run of 9 samples on the given thread count, written and read back.</summary>
+    private RunData WrittenRun(string name, int threads, int iterations, int[] snapshotSteps)
+    {
+        var s = TestSetting.Random(11, 6, 5, 4, 9, general: true);
+        var init = Initialization.Smooth(s.Shape, 3, 0.9, 0.5, modes: 2);
+        var opts = new TrainOptions(ActivationKind.Gelu, 0.002, iterations) { Threads = threads, SnapshotSteps = snapshotSteps };
+        var r = Trainer.Train(s.Shape, s.Data, init, opts, 3, "random test data", s.A, s.B);
+        var dir = _tmp.File(name);
+        RunDirectory.Write(r, dir);
+        return RunDirectory.Read(dir);
     }
 
     /// <summary>The companion path ran: a measured growth and a positive tolerance E.</summary>
