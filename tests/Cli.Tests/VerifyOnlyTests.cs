@@ -114,7 +114,7 @@ public sealed class VerifyOnlyTests : IDisposable
             Assert.True(l.Length > col && l[col - 1] == ' ' && l[col] != ' ', $"row not aligned with the header's verdict column {col}: {l}");
     }
 
-    [Fact(DisplayName = "verify, the table → a legend under it: measured and bound are the comparison nearest to failing, worst and best the loosest and tightest tightness")]
+    [Fact(DisplayName = "verify: a run's table → a legend under it saying measured and bound are the comparison nearest to failing, worst and best the loosest and tightest tightness")]
     public void TheTableSaysWhichComparisonItsColumnsShow()
     {
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Train).Code);
