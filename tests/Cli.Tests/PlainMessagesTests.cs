@@ -76,6 +76,16 @@ public sealed class PlainMessagesTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
     }
 
+    [Fact(DisplayName = "fashion: --depth and --width 2147483647 → exit 2 naming L·m·d before the data are read (the product wrapped in 64 bits and passed, to fail with the runtime's \"Specified argument was out of the range\" after loading)")]
+    public void SizesWhoseProductWrapsAreRefusedBeforeTheData()
+    {
+        var r = Cli.Run(_s.Dir, "fashion", "--depth", "2147483647", "--width", "2147483647", "--out", "f1");
+        Plain(r);
+        Assert.Contains("L·m·d", r.Err);
+        Assert.DoesNotContain("Fashion-MNIST", r.Out);   // the data were not read
+        Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
+    }
+
     [Fact(DisplayName = "verify: run.json a list, or \"trace\" a number → exit 2 naming what the document or key must be, no runtime type names")]
     public void RunJsonOfTheWrongKindIsNamedInPlainWords()
     {

@@ -14,8 +14,10 @@ public sealed record NetworkShape(int Depth, int Width, int Dim, int InputDim, i
     /// <summary>Entries of one W_k (m·d), equal to those of one V_k.</summary>
     public int LayerSize => Width * Dim;
 
-    /// <summary>Entries of all W_k together (L·m·d).</summary>
-    public long TotalLayerEntries => (long)Depth * Width * Dim;
+    /// <summary>Entries of all W_k together (L·m·d), in 128 bits: the product of three int sizes can pass 2⁶³, and a long
+    /// that wrapped (to a small or negative number) let depth = width = 2³¹ − 1 pass <see cref="Validate"/>, to fail with the
+    /// runtime's words only once the data were read.</summary>
+    public Int128 TotalLayerEntries => (Int128)Depth * Width * Dim;
 
     /// <summary>Throws an ArgumentException naming the first size that is not positive.</summary>
     public void Validate()
