@@ -94,9 +94,13 @@ internal static class Ui
 
     /// <summary>
     /// Failures that come from the user's input or environment (a bad option value, an unreadable or malformed file, an
-    /// output that cannot be written, a setting too large for memory): one line and exit 2, never a stack trace.
+    /// output that cannot be written, a setting too large for memory): one line and exit 2, never a stack trace. Not an
+    /// ArgumentOutOfRangeException: the tool's checks of the user's values throw ArgumentException with the option's words,
+    /// and an index or a size out of range inside the engine (an array of more than Array.MaxLength entries, a span sliced
+    /// past its end) is a setting a check let through, a failure of the tool (exit 3): passed on as bad input it reached the
+    /// user as "Specified argument was out of the range of valid values." with exit 2, naming no option.
     /// </summary>
-    public static bool Expected(Exception e) => e is ArgumentException or FormatException or IOException or UnauthorizedAccessException
+    public static bool Expected(Exception e) => e is (ArgumentException and not ArgumentOutOfRangeException) or FormatException or IOException or UnauthorizedAccessException
         or Numerics.IO.RunFormatException or Numerics.IO.NpyFormatException or Numerics.IO.IdxFormatException;
 
     /// <summary>Prints the notes of an output claim (stale partial directories removed or left).</summary>

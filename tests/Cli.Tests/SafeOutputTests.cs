@@ -306,6 +306,21 @@ public sealed class SafeOutputTests : IDisposable
         File.Delete(log);
     }
 
+    [Fact(DisplayName = "resode: an ArgumentOutOfRangeException inside the tool → exit 3, one line naming it a failure of the tool (it was exit 2 with the runtime's \"Specified argument was out of the range of valid values.\", as if an option were bad)")]
+    public void AnInternalRangeErrorIsAToolFailure()
+    {
+        var root = new System.CommandLine.RootCommand("test");
+        var boom = new System.CommandLine.Command("boom");
+        boom.SetAction(_ => ResOdeProofs.Numerics.Model.AlignedArrays.Create<double>(-1).Length);
+        root.Subcommands.Add(boom);
+        var r = Cli.Run(_s.Dir, root, "boom");
+        Assert.Equal(ExitCodes.ToolFailed, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("failed unexpectedly (ArgumentOutOfRangeException", r.Err);
+        var log = System.Text.RegularExpressions.Regex.Match(r.Err, @"details in (\S+\.log)").Groups[1].Value;
+        if (log.Length > 0) File.Delete(log);
+    }
+
     [Fact(DisplayName = "resode: a full disk (a write to /dev/full, ENOSPC) → exit 3, one line saying the disk is full, no stack trace (it was exit 2, as for bad input)")]
     public void AFullDiskIsAToolFailureInOneLine()
     {
