@@ -46,6 +46,10 @@ internal static class BenchCommand
             if (ths.Any(t => t < 1 || t > 1024)) return Ui.Fail($"--threads {string.Join(" ", ths)}: each thread count is 1 to 1024");
             if (pr.GetValue(precOpt)!.ToLowerInvariant() is not ("both" or "f64" or "f32")) return Ui.Fail($"unknown --precision '{pr.GetValue(precOpt)}': both, f64 or f32");
             if (pr.GetValue(ckOpt)!.ToLowerInvariant() is not ("all" or "off" or "on" or "auto")) return Ui.Fail($"unknown --checkpoint '{pr.GetValue(ckOpt)}': all, off, on or auto");
+            // the activation too: parsed in the loop, an unknown one was refused after the machine lines, the FMA peak and the header
+            ResOdeProofs.Numerics.ActivationKind sigma;
+            try { sigma = ResOdeProofs.Numerics.Activations.Parse(pr.GetValue(act)!); }
+            catch (ArgumentException e) { return Ui.Fail($"--activation: {e.Message}"); }
             // Never overwrite a file bench did not write; check before the timings, not after them.
             if (pr.GetValue(json) is string target)
             {
@@ -91,7 +95,7 @@ internal static class BenchCommand
                             int reps = pr.GetValue(repeats) ?? (L > 4096 ? (q ? 3 : 5) : (q ? 10 : 30));
                             var shape = ResOdeProofs.Numerics.Model.NetworkShape.Square(L, m, d);
                             int keep = seg < 0 ? (int)Math.Min(L, TrainOptions.AutoCheckpointBytes / EngineOptions.BytesPerLayer(shape, n, f32 ? 4 : 8)) : 0;
-                            var cfg = new BenchConfig(name, L, n, d, m, f32, th, Math.Abs(seg), ResOdeProofs.Numerics.Activations.Parse(pr.GetValue(act)!)) { KeepLast = keep, WithTrace = pr.GetValue(withTrace), Activations = activations };
+                            var cfg = new BenchConfig(name, L, n, d, m, f32, th, Math.Abs(seg), sigma) { KeepLast = keep, WithTrace = pr.GetValue(withTrace), Activations = activations };
                             var r = EngineBenchmark.Run(cfg, warmup: L > 4096 ? 1 : 3, repeats: reps);
                             results.Add(r);
                             Console.WriteLine(string.Create(inv,

@@ -23,12 +23,18 @@ internal static class BenchConvCommand
             int b = pr.GetValue(batch), reps = pr.GetValue(repeats), n = pr.GetValue(train);
             var ls = pr.GetValue(depths) is { Length: > 0 } d ? d : new[] { 8, 64, 256 };
             if (b < 1 || reps < 1 || n < 1 || ls.Any(x => x < 1)) return Ui.Fail("--depth, --batch, --repeats and --train-size must be positive");
+            // every value checked before the first measurement: a depth too deep for one batch's stored activations was
+            // refused by the network itself, after the peak and the convolutions had been timed
+            if (reps > 100_000) return Ui.Fail($"--repeats {reps}: give 1 to 100 000 timed repetitions per figure");
+            var cfg = new BnConvConfig { Depth = 1 };
+            foreach (var L in ls)
+                if ((cfg with { Depth = L }).StoredEntries(b) is var stored && stored > Array.MaxLength)
+                    return Ui.Fail($"--depth {L} with --batch {b}: a training step stores {stored} activations, more than one array holds; give a smaller depth or batch");
             var inv = CultureInfo.InvariantCulture;
             Console.WriteLine($"cpu: {EngineBenchmark.CpuModel()} ({Environment.ProcessorCount} logical cores); kernels {Simd.Level}; one thread; minimum of {reps} repetitions of {(BnConvBenchmark.ThreadClock ? "the thread's processor time" : "wall-clock time")}");
             Console.WriteLine($"load average at start: {LoadAverage()}");
             double peak = BnConvBenchmark.PeakFma32();
             Console.WriteLine(string.Create(inv, $"float32 FMA peak (measured): {peak:F1} GFLOP/s"));
-            var cfg = new BnConvConfig { Depth = 1 };
             var (f, bw, gemm) = BnConvBenchmark.ConvGflops(cfg, b, reps * 4);
             var (f1, bw1, _) = BnConvBenchmark.ConvGflops(cfg, b, reps * 4, chunkEntries: 64 * 1024);
             Console.WriteLine(string.Create(inv, $"block conv 16x16x3x3 on 16x10x10, batch {b}: forward {f:F1} GFLOP/s ({100 * f / peak:F0}% of peak), backward {bw:F1} GFLOP/s ({100 * bw / peak:F0}%); the GEMM of the whole batch alone {gemm:F1} GFLOP/s ({100 * gemm / peak:F0}%)"));

@@ -86,6 +86,20 @@ public sealed class PlainMessagesTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
     }
 
+    [Fact(DisplayName = "bench, bench-conv: --activation swish, --depth 2147483647 → exit 2 naming the option before any measurement (no machine lines, no FMA peak; they were refused after the peak and the timings)")]
+    public void BenchmarkValuesAreRefusedBeforeAnyMeasurement()
+    {
+        var bench = Cli.Run(_s.Dir, "bench", "--config", "fig2", "--threads", "1", "--repeats", "1", "--activation", "swish");
+        Plain(bench);
+        Assert.Contains("--activation", bench.Err);
+        Assert.Contains("swish", bench.Err);
+        Assert.Equal("", bench.Out);
+        var conv = Cli.Run(_s.Dir, "bench-conv", "--depth", "8", "2147483647", "--repeats", "1");
+        Plain(conv);
+        Assert.Contains("--depth 2147483647", conv.Err);
+        Assert.Equal("", conv.Out);
+    }
+
     [Fact(DisplayName = "verify: run.json a list, or \"trace\" a number → exit 2 naming what the document or key must be, no runtime type names")]
     public void RunJsonOfTheWrongKindIsNamedInPlainWords()
     {

@@ -63,6 +63,11 @@ public sealed record BnConvConfig
         $"stem conv {StemKernel}x{StemKernel} stride {StemStride} pad {StemPad} {InputChannels}->{Channels} + batch norm + relu ({InputSide}x{InputSide} -> {Side}x{Side}); " +
         $"{Depth} blocks h <- h + (1/L) bn2(conv2({Activations.Name(Activation)}(bn1(conv1 h)))) with 3x3 convs, no conv bias; average pooling; linear {Channels}->{Classes}; cross-entropy";
 
+    /// <summary>Entries of the activations a training step on <paramref name="batch"/> images stores for the backward pass:
+    /// the block inputs h_0..h_L and each block's u₁, a, u₂, (4L + 1)·C·batch·side², all in one array; in 128 bits, so that
+    /// a depth or batch near 2³¹ is measured, not wrapped.</summary>
+    public Int128 StoredEntries(int batch) => (Int128)(4L * Depth + 1) * Channels * batch * Side * Side;
+
     public void Validate()
     {
         if (InputChannels < 1 || InputSide < 1 || Channels < 1 || Depth < 1 || Classes < 2 || StemKernel < 1 || StemStride < 1 || StemPad < 0)
@@ -103,9 +108,8 @@ public sealed class BnConvNet<T> where T : unmanaged, IFloatingPointIeee754<T>
         _cfg = cfg; _maxN = maxBatch;
         int c = cfg.Channels, side = cfg.Side, L = cfg.Depth;
         _plane = side * side;
+        if (cfg.StoredEntries(maxBatch) > Array.MaxLength) throw new ArgumentException("bn-conv: the stored activations exceed one array; reduce the depth or the batch");
         _cm = c * maxBatch * _plane;
-        long stored = (long)(L + 1) * _cm + 3L * L * _cm;
-        if (stored > Array.MaxLength) throw new ArgumentException("bn-conv: the stored activations exceed one array; reduce the depth or the batch");
         _h = new T[(long)(L + 1) * _cm]; _u1 = new T[(long)L * _cm]; _a = new T[(long)L * _cm]; _u2 = new T[(long)L * _cm];
         var stem = cfg.Stem;
         _x = new T[cfg.InputChannels * maxBatch * cfg.InputSide * cfg.InputSide];
