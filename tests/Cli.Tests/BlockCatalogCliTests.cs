@@ -110,4 +110,17 @@ public sealed class BlockCatalogCliTests : IDisposable
         Assert.Equal(ExitCodes.ToolFailed, late.Code);
         Assert.Contains("try a smaller --eta", late.Err);
     }
+
+    [Fact(DisplayName = "train --arch conv: --height -2, --channels 0, --width-px 0 → exit 2 naming that option, nothing written (\"state dimension d must be at least 1 (got -24)\" named d, which conv takes from them and not from --d)")]
+    public void ConvSizesBelowOneAreNamedByTheirOption()
+    {
+        foreach (var (option, value) in new[] { ("--height", "-2"), ("--channels", "0"), ("--width-px", "0") })
+        {
+            var r = Cli.Run(_s.Dir, "train", "--arch", "conv", "--depth", "4", "--n", "8", "--iters", "3", option, value, "--out", "v1");
+            Assert.Equal(ExitCodes.BadInput, r.Code);
+            Cli.OneLine(r);
+            Assert.Contains($"{option} must be at least 1 (got {value})", r.Err);
+        }
+        Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
+    }
 }

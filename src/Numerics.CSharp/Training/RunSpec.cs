@@ -147,6 +147,10 @@ public sealed record RunSpec
         if (Depth < 1) throw new ArgumentException($"depth L must be at least 1 (got {Depth})");
         if (Samples < 1) throw new ArgumentException($"the number of samples n must be at least 1 (got {Samples})");
         var entry = Entry();
+        // each hyper-parameter named by its own option: conv's d is C·H·W, and "state dimension d must be at least 1 (got
+        // -24)" for --height -2 named neither the option given nor --d, which conv ignores
+        foreach (var p in entry.HyperParameters)
+            if (Hyper[p.Name] < 1) throw new ArgumentException($"--{p.Option} must be at least 1 (got {Hyper[p.Name].ToString(System.Globalization.CultureInfo.InvariantCulture)})");
         if (StateDim < 1) throw new ArgumentException($"state dimension d must be at least 1 (got {StateDim})");
         if (EffectiveScales().Length != entry.Parts.Count)
             throw new ArgumentException($"--scales: --arch {entry.Name} has {entry.Parts.Count} parts ({string.Join(", ", entry.Parts.Select(q => q.Name))}), got {EffectiveScales().Length} scales");
