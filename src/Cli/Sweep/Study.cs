@@ -251,8 +251,13 @@ internal sealed class Study
             {
                 var parts = range.Split("..");
                 if (parts.Length != 2 || !long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out long a)
-                    || !long.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out long b) || b < a || b - a > 100_000)
+                    || !long.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out long b) || b < a)
                     throw new StudyException($"{label}: {where}: a seed range is \"FIRST..LAST\" with FIRST ≤ LAST (both included), e.g. \"0..4\"");
+                // a well-formed range of more seeds than a study holds cells is too long, not malformed (it was told the
+                // FIRST ≤ LAST it met); counted in 128 bits, as b − a of two longs can wrap
+                Int128 seeds = (Int128)b - a + 1;
+                if (seeds > MaxCells)
+                    throw new StudyException($"{label}: {where}: the range \"{range}\" is {seeds:N0} seeds, one cell each; a study holds at most {MaxCells:N0} cells: split it into several studies");
                 for (long s = a; s <= b; s++) list.Add(s.ToString(CultureInfo.InvariantCulture));
                 continue;
             }
