@@ -244,6 +244,8 @@ internal static class TrainCommand
         if (text is null) return null;
         var steps = new SortedSet<int>();
         string Bad(string item) => $"--snapshot-steps '{text}': '{item}' is not an iteration 0..{iterations} or a range FIRST..LAST[/STEP] (e.g. 0..50/5,49)";
+        // an item well formed but past the last iteration is said to be so, not to be malformed ("'0..99' is not … a range")
+        string Beyond(string what) => $"--snapshot-steps '{text}': {what} goes beyond the last iteration {iterations} (--iters)";
         static bool Int(string t, out int v) => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out v);
         foreach (var raw in text.Split(','))
         {
@@ -251,15 +253,17 @@ internal static class TrainCommand
             var range = item.Split("..");
             if (range.Length == 1)
             {
-                if (!Int(item, out int k) || k > iterations) throw new ArgumentException(Bad(item));
+                if (!Int(item, out int k)) throw new ArgumentException(Bad(item));
+                if (k > iterations) throw new ArgumentException(Beyond($"iteration {item}"));
                 steps.Add(k);
                 continue;
             }
             var tail = range[1].Split('/');
             int step = 1;
-            if (range.Length != 2 || tail.Length > 2 || !Int(range[0], out int a) || !Int(tail[0], out int b) || b < a || b > iterations
+            if (range.Length != 2 || tail.Length > 2 || !Int(range[0], out int a) || !Int(tail[0], out int b) || b < a
                 || (tail.Length == 2 && (!Int(tail[1], out step) || step < 1)))
                 throw new ArgumentException(Bad(item));
+            if (b > iterations) throw new ArgumentException(Beyond($"the range {item}"));
             for (int k = a; k <= b; k += step) steps.Add(k);
             steps.Add(b);
         }

@@ -100,6 +100,18 @@ public sealed class PlainMessagesTests : IDisposable
         Assert.Equal("", conv.Out);
     }
 
+    [Fact(DisplayName = "train: --snapshot-steps 0..99 (or 9) with --iters 5 → exit 2 saying it goes beyond the last iteration 5 (it was told 0..99 is not a range); 0..x still not a range")]
+    public void SnapshotStepsPastTheLastIterationAreSaidToBe()
+    {
+        foreach (var (steps, says) in new[] { ("0..99", "the range 0..99 goes beyond the last iteration 5"), ("0,9", "iteration 9 goes beyond the last iteration 5"), ("0..x", "'0..x' is not an iteration 0..5 or a range") })
+        {
+            var r = Cli.Run(_s.Dir, Cli.Small[..^2].With("--iters", "5", "--snapshot-steps", steps, "--out", "s"));
+            Plain(r);
+            Assert.Contains(says, r.Err);
+        }
+        Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
+    }
+
     [Fact(DisplayName = "verify: run.json a list, or \"trace\" a number → exit 2 naming what the document or key must be, no runtime type names")]
     public void RunJsonOfTheWrongKindIsNamedInPlainWords()
     {
