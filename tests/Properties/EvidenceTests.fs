@@ -433,6 +433,14 @@ let ``E.*: momentum run → hypothesis not met (not plain gradient descent)`` ()
 let ``E.*: mini-batch run → hypothesis not met (not plain gradient descent)`` () = otherOptimizer MiniBatch "sgd"
 
 [<Fact>]
+let ``A.flow: an adam, sgd or momentum run → not applicable, "this is an adam run", "an sgd run", "a momentum run" (it said "a adam run")`` () =
+    for opt, name, says in [ Adam, "adam", "an adam run"; MiniBatch, "sgd", "an sgd run"; Momentum 0.9, "momentum", "a momentum run" ] do
+        let p = produce f64 opt 7 L false eta N snaps
+        let json = sprintf """{"activation": "tanh", "eta": %.17g, "optimizer": "%s"}""" eta name
+        let rows = verdicts (write p false json ignore)
+        Assert.Contains(sprintf "this is %s (see" says, rows.["A.flow"].Detail)
+
+[<Fact>]
 let ``I.update: Adam run with consecutive snapshots → hypothesis not met naming the optimizer (its own faithful step was VIOLATED)`` () =
     let p = produce f64 Adam 7 L false eta N [| 0; 20; 21; 40 |]
     let json = sprintf """{"activation": "tanh", "eta": %.17g, "optimizer": "adam"}""" eta

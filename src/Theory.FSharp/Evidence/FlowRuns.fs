@@ -33,6 +33,17 @@ let hypIntegration : string * (Run -> HypothesisCheck) =
         else NotMet(sprintf "integration allowance 2(steps + 1)·rtol = %.3g > 1e-3: rtol %g is too loose to tell a bound from an integration error; integrate with a smaller --rtol"
                         r (run.Data.Meta.Rtol.GetValueOrDefault nan))
 
+/// "a gd run", "an adam run": the article as the optimizer's name is read aloud. A name with a vowel is a word, read by
+/// its first letter (an adam, a momentum, a clipped-gd); one without is read letter by letter, and the letters f, h, l,
+/// m, n, r, s and x begin with a vowel sound (an sgd, a gd, a gf). "this is a adam run" read as a slip.
+let private runOf (optimizer: string) =
+    let word = optimizer.Split('-').[0].ToLowerInvariant()
+    let isVowel (c: char) = "aeiou".IndexOf c >= 0
+    let an =
+        word.Length > 0
+        && (if Seq.exists isVowel word then isVowel word.[0] else "fhlmnrsx".IndexOf word.[0] >= 0)
+    sprintf "%s %s run" (if an then "an" else "a") optimizer
+
 /// A gradient-descent statement made not applicable to flow runs: its hypotheses report the flow run as met
 /// (nothing to check) and its conclusion returns NotApplicable naming the flow version.
 let gdOnly (flowVersion: string) (r: Result<Run>) : Result<Run> =
@@ -40,7 +51,7 @@ let gdOnly (flowVersion: string) (r: Result<Run>) : Result<Run> =
         Hypotheses = r.Hypotheses |> List.map (fun (n, h) -> n, fun run -> if isFlow run then Met "gradient-flow run (not checked)" else h run)
         Conclusion =
             fun run ->
-                if isFlow run then Evaluation.notApplicable (sprintf "a statement about gradient descent; this is a %s run (see %s)" run.Setting.Optimizer flowVersion)
+                if isFlow run then Evaluation.notApplicable (sprintf "a statement about gradient descent; this is %s (see %s)" (runOf run.Setting.Optimizer) flowVersion)
                 else r.Conclusion run }
 
 /// Makes a flow statement not applicable to gradient-descent runs, as `gdOnly` does for the other kind: on a gradient-descent
@@ -53,4 +64,4 @@ let flowOnly (gdVersion: string) (r: Result<Run>) : Result<Run> =
         Conclusion =
             fun run ->
                 if isFlow run then r.Conclusion run
-                else Evaluation.notApplicable (sprintf "a statement about the gradient flow; this is a %s run (see %s)" run.Setting.Optimizer gdVersion) }
+                else Evaluation.notApplicable (sprintf "a statement about the gradient flow; this is %s (see %s)" (runOf run.Setting.Optimizer) gdVersion) }
