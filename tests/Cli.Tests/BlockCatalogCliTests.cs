@@ -123,4 +123,14 @@ public sealed class BlockCatalogCliTests : IDisposable
         }
         Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
     }
+
+    [Fact(DisplayName = "train --arch conv: --channels and --height 100000 → exit 2 naming --channels, --height, --width-px as what to reduce, not --d (which conv ignores)")]
+    public void AConvStateTooLargeNamesTheOptionsThatSetIt()
+    {
+        var r = Cli.Run(_s.Dir, "train", "--arch", "conv", "--depth", "4", "--n", "8", "--iters", "3", "--channels", "100000", "--height", "100000", "--out", "v1");
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains("reduce --n or --channels, --height, --width-px", r.Err);
+        Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
+    }
 }

@@ -159,7 +159,11 @@ public sealed record RunSpec
                 throw new ArgumentException($"--scale, --v-scale, --scales: an initialization scale (a standard deviation) is a finite number ≥ 0 (got {sc})");
         // sizes one array must hold, checked before anything is allocated (the memory estimate comes later)
         if ((long)Samples * StateDim > Array.MaxLength)
-            throw new ArgumentException($"n·d = {(long)Samples * StateDim} entries: more than one array holds; reduce --n or --d");
+        {
+            // d named by the options that set it: conv's C·H·W ignores --d, which "reduce --n or --d" sent the user to
+            string dFrom = entry.StateDimOf is null ? "--d" : string.Join(", ", entry.HyperParameters.Select(p => "--" + p.Option));
+            throw new ArgumentException($"n·d = {(long)Samples * StateDim} entries: more than one array holds; reduce --n or {dFrom}");
+        }
         if ((long)Iterations + 1 > Array.MaxLength / 16)
             throw new ArgumentException($"--iters {Iterations}: the per-iterate trace would not fit in memory; use fewer iterations");
         try { _ = Block(); }
