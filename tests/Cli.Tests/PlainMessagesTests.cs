@@ -127,6 +127,22 @@ public sealed class PlainMessagesTests : IDisposable
         Assert.Contains("\"trace\" must be a list of strings", trace.Err);
     }
 
+    [Fact(DisplayName = "verify: run.json \"optimizer\": null, \"init\": null or \"status\": null → exit 2 naming the key as null, no stack trace (the first two were tool failures, exit 3, the last read as \"status\" is \"\")")]
+    public void NullInRunJsonIsNamedInPlainWords()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
+        var json = File.ReadAllText(_s.P("run", "run.json"));
+        foreach (var key in new[] { "optimizer", "init", "status" })
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+            node[key] = null;
+            File.WriteAllText(_s.P("run", "run.json"), node.ToJsonString());
+            var r = Cli.Run(_s.Dir, "verify", "run");
+            Plain(r);
+            Assert.Contains($"\"{key}\" is null", r.Err);
+        }
+    }
+
     [Fact(DisplayName = "verify: run.json lists trace columns whose files are missing, or trace a file → a note naming the column; one directory given twice → verified once, said")]
     public void TraceClaimsAreCheckedAndRepeatsDropped()
     {

@@ -256,6 +256,36 @@ public sealed class RunDirectoryTests : IDisposable
         Assert.DoesNotContain("Parameter", e.Message);
     }
 
+    [Theory(DisplayName = "RunDirectory: run.json null for a key that must have a value (optimizer, init, format, loss, precision, status, fault, init.kind, architecture.name) → refused, naming the key as null and the kind it takes (optimizer and init were tool errors, the others read as the empty string); null for a key that may be absent (clip_radius, iterations, init.scale) → read as absent")]
+    [InlineData("\"optimizer\": null", "\"optimizer\" is null", "a string")]
+    [InlineData("\"init\": null", "\"init\" is null", "an object")]
+    [InlineData("\"format\": null", "\"format\" is null", "a string")]
+    [InlineData("\"loss\": null", "\"loss\" is null", "a string")]
+    [InlineData("\"precision\": null", "\"precision\" is null", "a string")]
+    [InlineData("\"status\": null", "\"status\" is null", "a string")]
+    [InlineData("\"fault\": null", "\"fault\" is null", "a string")]
+    [InlineData("\"init\": {\"kind\": null}", "\"init.kind\" is null", "a string")]
+    [InlineData("\"architecture\": {\"name\": null}", "\"architecture.name\" is null", "a string")]
+    [InlineData("\"clip_radius\": null, \"iterations\": null, \"init\": {\"kind\": \"iid\", \"scale\": null}", null, null)]
+    public void NullIsRefusedWhereAValueMustBe(string entry, string? says, string? kind)
+    {
+        var dir = WriteForeign("null-" + (says ?? "absent").Replace("\"", "").Replace(' ', '-'), $"{{\"activation\": \"tanh\", \"eta\": 0.1, {entry}}}");
+        if (says is null)
+        {
+            var r = RunDirectory.Read(dir);
+            Assert.Null(r.Clip);
+            Assert.Null(r.Meta.Iterations);
+            Assert.Null(r.Meta.Init.Scale);
+            return;
+        }
+        var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
+        Assert.Contains("run.json", e.Message);
+        Assert.Contains(says, e.Message);
+        Assert.Contains(kind!, e.Message);
+        Assert.Contains("leave the key out", e.Message);
+        Assert.DoesNotContain("System.", e.Message);
+    }
+
     [Fact(DisplayName = "RunDirectory: run.json keys the format does not define (\"precison\", \"etaa\", \"my_note\", \"init.lipshitz_w\") → read, listed with the defined key within two edits; an engine-written run.json (MLP, one-layer) → none")]
     public void UnknownKeysAreListedWithTheNearestKnownOne()
     {

@@ -124,6 +124,14 @@ public sealed class RunMetadata
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
+    /// <summary>
+    /// The reader's options: those above, and a JSON null refused for every key whose property cannot be absent (a string
+    /// such as "optimizer", an object such as "init"). The serializer would store null in it otherwise, past its default,
+    /// and the checks met it as the empty string ("\"format\" is \"\"") or as a tool error ("optimizer": null). A key
+    /// that may be absent ("clip_radius", "iterations") reads null as absent, as before.
+    /// </summary>
+    private static readonly JsonSerializerOptions ReadOptions = new(Options) { RespectNullableAnnotations = true };
+
     /// <summary>Serialized form.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Options);
 
@@ -132,8 +140,15 @@ public sealed class RunMetadata
     {
         try
         {
-            return JsonSerializer.Deserialize<RunMetadata>(json, Options)
+            return JsonSerializer.Deserialize<RunMetadata>(json, ReadOptions)
                    ?? throw new RunFormatException($"{path}: run.json is empty; it must be a JSON object with at least \"activation\" and \"eta\"");
+        }
+        catch (JsonException e) when (NullKey(json, e) is { } key)
+        {
+            // null where a value must be: named as null, with the kind of value the key takes (the same words as a value of
+            // the wrong kind), and that leaving the key out gives its default
+            string what = KindOf(key) is { } kind ? $"give {kind}" : "give its value";
+            throw new RunFormatException($"{path}: \"{key}\" is null{(e.LineNumber is long line ? $" (line {line + 1})" : "")}; {what}, or leave the key out for its default; see docs/run-format.md for the fields");
         }
         catch (JsonException e) when (WrongKind(e) is { } wrong)
         {
@@ -204,6 +219,43 @@ public sealed class RunMetadata
         return row[b.Length];
     }
 
+    /// <summary>
+    /// The key (dotted below the top level: "init.kind") whose JSON null the reader refused, found by the exception's path in
+    /// the document itself rather than by the reader's wording; null when the value there is not a JSON null.
+    /// </summary>
+    private static string? NullKey(string json, JsonException e)
+    {
+        if (e.Path is not { Length: > 2 } p || !p.StartsWith("$.", StringComparison.Ordinal)) return null;
+        try
+        {
+            System.Text.Json.Nodes.JsonNode? node = System.Text.Json.Nodes.JsonNode.Parse(json);
+            var key = p[2..];
+            foreach (var name in key.Split('.'))
+            {
+                if (node is not System.Text.Json.Nodes.JsonObject o || !o.TryGetPropertyValue(name, out node)) return null;
+            }
+            return node is null ? key : null;
+        }
+        catch (JsonException) { return null; }
+        catch (ArgumentException) { return null; }   // a key given twice: refused with its own message
+        catch (InvalidOperationException) { return null; }
+    }
+
+    /// <summary>The kind of value the property at a dotted run.json key takes, in the words of <see cref="WrongKind"/> (null
+    /// when the key is not a property of the format, or its kind has no words).</summary>
+    private static string? KindOf(string key)
+    {
+        var type = typeof(RunMetadata);
+        foreach (var name in key.Split('.'))
+        {
+            var property = type.GetProperties().FirstOrDefault(q => q.GetCustomAttributes(typeof(JsonPropertyNameAttribute), false)
+                .OfType<JsonPropertyNameAttribute>().FirstOrDefault()?.Name == name);
+            if (property is null) return null;
+            type = property.PropertyType;
+        }
+        return Kind(type.ToString());
+    }
+
     /// <summary>The key and the kind of value it takes, from the reader's message naming the type it could not convert to
     /// (null when the message is another one, or names no key).</summary>
     private static (string Key, string What)? WrongKind(JsonException e)
@@ -211,29 +263,32 @@ public sealed class RunMetadata
         const string marker = "could not be converted to ";
         int at = e.Message.IndexOf(marker, StringComparison.Ordinal);
         if (at < 0) return null;
-        string type = e.Message[(at + marker.Length)..].Split(". Path:")[0].Trim();
+        string type = e.Message[(at + marker.Length)..].Split(". Path:")[0].Trim().TrimEnd('.');
         if (type.StartsWith("System.Nullable`1[", StringComparison.Ordinal)) type = type["System.Nullable`1[".Length..].TrimEnd(']');
         string? key = type.EndsWith(".InitMetadata", StringComparison.Ordinal) ? "init"
             : e.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : null;
-        string? what = type switch
-        {
-            "System.Int32" => "an integer from −2 147 483 648 to 2 147 483 647, written without a decimal point or quotes (8, not 8.0 or \"8\")",
-            "System.Int64" => "an integer within ±9.2·10¹⁸, written without a decimal point or quotes (8, not 8.0 or \"8\")",
-            "System.Double" => "a number",
-            "System.String" => "a string",
-            "System.Boolean" => "true or false",
-            "System.Double[]" => "a list of numbers",
-            "System.Int32[]" or "System.Int64[]" => "a list of integers",
-            "System.Collections.Generic.List`1[System.String]" => "a list of strings",
-            "System.Collections.Generic.Dictionary`2[System.String,System.Double]" => "an object of numbers ({\"name\": 1.0, ...})",
-            _ when type.EndsWith(".ArchitectureMetadata", StringComparison.Ordinal) => "an object (\"architecture\": {\"name\": ..., \"layout\": ..., \"hyper\": ...})",
-            _ when type.EndsWith(".InitMetadata", StringComparison.Ordinal) => "an object (\"init\": {\"kind\": ..., ...}) or the kind as a string",
-            _ => null,
-        };
+        string? what = Kind(type);
         // the whole document of the wrong kind (a list, a number): run.json itself must be an object
         if (type.EndsWith(".RunMetadata", StringComparison.Ordinal)) return ("run.json", "one JSON object ({\"activation\": ..., \"eta\": ..., ...}), not a list or a single value");
         return key is null || what is null ? null : (key, what);
     }
+
+    /// <summary>The kind of value a .NET type of the format stands for, in a user's words (null for a type without them).</summary>
+    private static string? Kind(string type) => type switch
+    {
+        "System.Int32" => "an integer from −2 147 483 648 to 2 147 483 647, written without a decimal point or quotes (8, not 8.0 or \"8\")",
+        "System.Int64" => "an integer within ±9.2·10¹⁸, written without a decimal point or quotes (8, not 8.0 or \"8\")",
+        "System.Double" => "a number",
+        "System.String" => "a string",
+        "System.Boolean" => "true or false",
+        "System.Double[]" => "a list of numbers",
+        "System.Int32[]" or "System.Int64[]" => "a list of integers",
+        "System.Collections.Generic.List`1[System.String]" => "a list of strings",
+        "System.Collections.Generic.Dictionary`2[System.String,System.Double]" => "an object of numbers ({\"name\": 1.0, ...})",
+        _ when type.EndsWith(".ArchitectureMetadata", StringComparison.Ordinal) => "an object (\"architecture\": {\"name\": ..., \"layout\": ..., \"hyper\": ...})",
+        _ when type.EndsWith(".InitMetadata", StringComparison.Ordinal) => "an object (\"init\": {\"kind\": ..., ...}) or the kind as a string",
+        _ => null,
+    };
 }
 
 /// <summary>
@@ -260,10 +315,16 @@ public sealed class InitMetadataConverter : JsonConverter<InitMetadata>
     /// <inheritdoc/>
     public override InitMetadata Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
+        // a JSON null never reaches here: the reader refuses it for the key as for any other that must have a value
         if (reader.TokenType == JsonTokenType.String) return new InitMetadata { Kind = reader.GetString() ?? "other" };
-        if (reader.TokenType == JsonTokenType.Null) return new InitMetadata();
         var plain = new JsonSerializerOptions(options);
-        return JsonSerializer.Deserialize<InitMetadata>(ref reader, plain) ?? new InitMetadata();
+        try { return JsonSerializer.Deserialize<InitMetadata>(ref reader, plain) ?? new InitMetadata(); }
+        catch (JsonException e) when (e.Path is { } p && p.StartsWith('$'))
+        {
+            // the inner read names its paths from the object ("$.kind") and counts its lines from it: named from the
+            // document instead ("$.init.kind"), without the line, so that a message names the key a user reads in run.json
+            throw new JsonException(e.Message.Split(" Path: ")[0], "$.init" + p[1..], null, null, e);
+        }
     }
 
     /// <inheritdoc/>
