@@ -143,6 +143,19 @@ public sealed class PlainMessagesTests : IDisposable
         }
     }
 
+    [Fact(DisplayName = "verify: run.json a named pipe → exit 2 saying it is not a regular file, at once (verify waited for a writer forever)")]
+    public void ANamedPipeAsRunJsonIsRefused()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
+        File.Delete(_s.P("run", "run.json"));
+        System.Diagnostics.Process.Start("mkfifo", _s.P("run", "run.json"))!.WaitForExit();
+        // a child process, killed by Finish when it does not end: a verify in this process would hang the test run
+        var r = Cli.Finish(Cli.Start(_s.Dir, "verify", "run"), timeoutMs: 60_000);
+        Plain(r);
+        Assert.Contains("run.json: is empty or not a regular file", r.Err);
+    }
+
     [Fact(DisplayName = "verify: run.json lists trace columns whose files are missing, or trace a file → a note naming the column; one directory given twice → verified once, said")]
     public void TraceClaimsAreCheckedAndRepeatsDropped()
     {

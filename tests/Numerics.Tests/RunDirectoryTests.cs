@@ -239,6 +239,27 @@ public sealed class RunDirectoryTests : IDisposable
         Assert.DoesNotContain("System.", e.Message);
     }
 
+    [Fact(DisplayName = "RunDirectory.Fingerprint: run.json a named pipe → returns at once without opening it, and Read refuses it as not a regular file (verify took the fingerprint first and waited for a writer forever)")]
+    public void AFingerprintDoesNotOpenANamedPipe()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        var dir = WriteForeign("fingerprint-fifo");
+        var json = Path.Combine(dir, "run.json");
+        File.Delete(json);
+        System.Diagnostics.Process.Start("mkfifo", json)!.WaitForExit();
+        var taken = Task.Run(() => RunDirectory.Fingerprint(dir));
+        if (!taken.Wait(TimeSpan.FromSeconds(20)))
+        {
+            // a writer that opens and closes the pipe ends the blocked read, so that the test fails instead of hanging
+            using (new FileStream(json, FileMode.Open, FileAccess.Write)) { }
+            taken.Wait();
+            Assert.Fail("Fingerprint opened run.json, a named pipe, and waited for a writer");
+        }
+        Assert.Contains("not a regular file", taken.Result);
+        var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
+        Assert.Contains("not a regular file", e.Message);
+    }
+
     [Theory(DisplayName = "RunDirectory: the optimizers the verifier replays named in any case (\"GD\", \"Clipped-GD\") → read as gd, clipped-gd; another name (adam) kept as given; an unknown activation's message without the parameter name")]
     [InlineData("GD", "gd")]
     [InlineData("Gd", "gd")]

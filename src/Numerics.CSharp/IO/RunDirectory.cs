@@ -203,7 +203,11 @@ public static class RunDirectory
         var json = Path.Combine(dir, "run.json");
         try
         {
-            sb.Append(File.Exists(json) ? Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(json))) : "no run.json");
+            // a run.json that is empty or not a regular file is not opened (a read of a named pipe waits for a writer forever,
+            // and the fingerprint is taken before the run is read): Read then refuses it by name (RequireReadable)
+            sb.Append(!File.Exists(json) ? "no run.json"
+                : new FileInfo(json).Length == 0 ? "run.json empty or not a regular file"
+                : Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(json))));
             foreach (var sub in new[] { dir, Path.Combine(dir, "trace") })
             {
                 if (!Directory.Exists(sub)) continue;
