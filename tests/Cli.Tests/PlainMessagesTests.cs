@@ -156,6 +156,19 @@ public sealed class PlainMessagesTests : IDisposable
         Assert.Contains("run.json: is empty or not a regular file", r.Err);
     }
 
+    [Fact(DisplayName = "verify: NaN in trace/grad_norm.npy at an iterate whose loss is finite → exit 2 naming the file, the iterate and the value, as NaN in losses.npy is (it was VIOLATED, exit 1)")]
+    public void NaNInATraceColumnIsBadInput()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
+        var path = _s.P("run", "trace", "grad_norm.npy");
+        var column = ResOdeProofs.Numerics.IO.Npy.Read(path).Data;
+        column[1] = double.NaN;
+        ResOdeProofs.Numerics.IO.Npy.Write(path, column, column.Length);
+        var r = Cli.Run(_s.Dir, "verify", "run");
+        Plain(r);
+        Assert.Contains("grad_norm.npy: entry 1 (iterate 1) is NaN", r.Err);
+    }
+
     [Fact(DisplayName = "verify: run.json lists trace columns whose files are missing, or trace a file → a note naming the column; one directory given twice → verified once, said")]
     public void TraceClaimsAreCheckedAndRepeatsDropped()
     {

@@ -307,6 +307,65 @@ public sealed class RunDirectoryTests : IDisposable
         Assert.DoesNotContain("System.", e.Message);
     }
 
+    /// <summary>A trace column of <paramref name="dir"/> with entry <paramref name="j"/> set to <paramref name="value"/>.</summary>
+    private static void SetTraceEntry(string dir, string col, int j, double value)
+    {
+        var path = Path.Combine(dir, "trace", col + ".npy");
+        var c = Npy.Read(path).Data;
+        c[j] = value;
+        Npy.Write(path, c, c.Length);
+    }
+
+    [Theory(DisplayName = "RunDirectory: a trace entry NaN or −∞ in a norm column (grad_norm, pl_ratio, smooth_w, hidden_max, step_max), or not finite in loss or clip_fraction, at an iterate whose loss is finite → refused naming the file, the iterate and the value (it was read, and E.claims or I.trace said VIOLATED, exit 1)")]
+    [InlineData("grad_norm", double.NaN)]
+    [InlineData("grad_norm", double.NegativeInfinity)]
+    [InlineData("pl_ratio", double.NaN)]
+    [InlineData("smooth_w", double.NaN)]
+    [InlineData("hidden_max", double.NaN)]
+    [InlineData("step_max", double.NaN)]
+    [InlineData("loss", double.NaN)]
+    [InlineData("loss", double.PositiveInfinity)]
+    [InlineData("clip_fraction", double.PositiveInfinity)]
+    public void ANonFiniteTraceEntryAtAFiniteLossIsRefused(string col, double value)
+    {
+        var dir = _tmp.File($"trace-{col}-{value}");
+        RunDirectory.Write(GeneralRun(), dir);
+        SetTraceEntry(dir, col, 5, value);
+        var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
+        Assert.Contains(Path.Combine("trace", col + ".npy"), e.Message);
+        Assert.Contains("entry 5 (iterate 5)", e.Message);
+        Assert.Contains($" is {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} ", e.Message);
+    }
+
+    [Fact(DisplayName = "RunDirectory: the non-finite trace entries this engine writes where the loss is finite (+∞ grad_norm of a diverging run, NaN step_max of a clipped run whose gradient norm overflowed, NaN pl_ratio at loss 0) and any in preact_min → read as written")]
+    public void TheEngineOwnNonFiniteTraceEntriesAreRead()
+    {
+        // a diverging run: its gradient norm overflows while its loss is still finite, and its last loss is not finite
+        var diverging = new RunSpec { Depth = 4, Width = 4, Samples = 8, Dim = 4, Eta = 100, Iterations = 10, Seed = 0 }.Train();
+        Assert.Equal(RunStatus.Diverged, diverging.Status);
+        var dir = _tmp.File("trace-diverging");
+        RunDirectory.Write(diverging, dir);
+        var read = RunDirectory.Read(dir);
+        Assert.Contains(Enumerable.Range(0, read.Losses.Length - 1), j => double.IsPositiveInfinity(read.Trace["grad_norm"][j]) && double.IsFinite(read.Losses[j]));
+        // the same run clipped at a radius no finite norm below ∞ passes: c_k = C/∞ = 0 and step_max = η·0·∞ is NaN
+        var clipped = new RunSpec { Depth = 4, Width = 4, Samples = 8, Dim = 4, Eta = 100, Iterations = 10, Seed = 0, Clip = 1e300 }.Train();
+        dir = _tmp.File("trace-clipped-overflow");
+        RunDirectory.Write(clipped, dir);
+        read = RunDirectory.Read(dir);
+        Assert.Contains(Enumerable.Range(0, read.Losses.Length), j => double.IsNaN(read.Trace["step_max"][j]) && double.IsFinite(read.Losses[j]));
+        // a run at an interpolating minimum (V⁰ = 0, y = x): ℓ ≡ 0 and G ≡ 0, so pl_ratio is 0/0 at every iterate
+        var spec = new RunSpec { Depth = 4, Width = 4, Samples = 5, Dim = 3, VScale = 0.0, Eta = 0.01, Iterations = 4, Snapshots = 3, Seed = 1 };
+        var x = spec.Data().X;
+        var zero = Trainer.Train(spec.Shape, new Dataset(5, 3, 3, x, (double[])x.Clone()), spec.InitialWeights(), spec.Options(), spec.Seed, "y = x");
+        dir = _tmp.File("trace-loss-0");
+        RunDirectory.Write(zero, dir);
+        // NaN in preact_min: a block without a pre-activation range writes it so at every iterate
+        SetTraceEntry(dir, "preact_min", 2, double.NaN);
+        read = RunDirectory.Read(dir);
+        Assert.All(read.Trace["pl_ratio"], r => Assert.True(double.IsNaN(r)));
+        Assert.True(double.IsNaN(read.Trace["preact_min"][2]));
+    }
+
     [Fact(DisplayName = "RunDirectory: run.json keys the format does not define (\"precison\", \"etaa\", \"my_note\", \"init.lipshitz_w\") → read, listed with the defined key within two edits; an engine-written run.json (MLP, one-layer) → none")]
     public void UnknownKeysAreListedWithTheNearestKnownOne()
     {

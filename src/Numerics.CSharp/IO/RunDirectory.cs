@@ -431,6 +431,7 @@ public static class RunDirectory
                     if (col == "loss") stored = Combine(stored, conversion);
                     if (stored > 0) traceStorage[col] = stored;
                 }
+            RequireTraceFinite(trace, losses, lossesChecked, L, meta.Optimizer is "clipped-gd" or "clipped-gf", traceDir);
             var data = new Dataset(n, dIn, dOut, x.Data, y.Data);
             var intSteps = steps.Select(z => (int)z).ToArray();
             if (!thetaFile)
@@ -549,6 +550,60 @@ public static class RunDirectory
             for (int i = 0; i < snapshots[s].Length; i++)
                 if (!double.IsFinite(snapshots[s][i]))
                     throw new RunFormatException($"{path}: {what} {s} holds {snapshots[s][i]} at flat index {i}; every snapshot must be finite (a diverged run ends at its last finite iterate)");
+    }
+
+    /// <summary>
+    /// The trace columns this format defines (the MLP's, and any block's: the common ones, smooth_&lt;part&gt; and
+    /// fro_max_&lt;part&gt;), whose entries <see cref="RequireTraceFinite"/> checks; a column of another name is a producer's own
+    /// and no result reads it.
+    /// </summary>
+    private static bool DefinedTraceColumn(string col) =>
+        TraceColumns.All.Any(c => c.Name == col) || BlockTraceColumns.Common.Any(c => c.Name == col)
+        || col.StartsWith("smooth_", StringComparison.Ordinal) || col.StartsWith("fro_max_", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Refuses a trace entry that is not a number (or −∞) at an iterate whose loss is finite, as a non-finite loss there is
+    /// refused: such a claim was read and judged VIOLATED by E.claims or I.trace (exit 1), while the same NaN in losses.npy
+    /// was bad input (exit 2). The last entry of a run that says it diverged is not checked, as its loss is not: the
+    /// evaluation that stopped the run may hold anything. Elsewhere this engine writes non-finite entries in exactly these
+    /// cases, which stay accepted: +∞ in a column that is a norm, a sum of norms or a ratio with one (every defined column
+    /// but loss, clip_fraction and the pre-activations' extremes), where a sum of squares overflowed (a diverging run's
+    /// gradient norm passes 1.3·10¹⁵⁴ while its loss is still finite; E.claims compares it with the verifier's own
+    /// column); anything in preact_min and preact_max, NaN by definition for a block without a pre-activation range and
+    /// ±∞ for a pre-activation that overflowed under an activation that saturates; NaN in pl_ratio = Σ_k ‖G_k‖²/(L·ℓ)
+    /// where the loss is 0 (0/0) or L·ℓ overflows (∞/∞); and NaN in step_max = η·c_k·‖G_k‖ of a clipped run where a
+    /// layer's gradient norm overflowed (its factor c_k = C/∞ = 0, and 0·∞ is NaN), which then leaves grad_norm +∞ there.
+    /// The loss column holds the losses again, and clip_fraction, a count of layers over L, is always finite.
+    /// </summary>
+    private static void RequireTraceFinite(Dictionary<string, double[]> trace, double[] losses, int lossesChecked, int L, bool clipped, string traceDir)
+    {
+        foreach (var (col, values) in trace.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            if (!DefinedTraceColumn(col) || col is "preact_min" or "preact_max") continue;
+            for (int j = 0; j < Math.Min(lossesChecked, values.Length); j++)
+            {
+                double v = values[j];
+                if (double.IsFinite(v)) continue;
+                bool accepted = col switch
+                {
+                    "loss" or "clip_fraction" => false,
+                    _ when double.IsPositiveInfinity(v) => true,
+                    "pl_ratio" => double.IsNaN(v) && (losses[j] == 0 || double.IsPositiveInfinity(L * losses[j])),
+                    "step_max" => double.IsNaN(v) && clipped && (!trace.TryGetValue("grad_norm", out var g) || j >= g.Length || double.IsPositiveInfinity(g[j])),
+                    _ => false,
+                };
+                if (accepted) continue;
+                string what = col switch
+                {
+                    "loss" => "the loss column holds the losses again",
+                    "clip_fraction" => $"clip_fraction is a fraction of the {L} layers",
+                    "pl_ratio" => "pl_ratio is a ratio of norms, a number ≥ 0 or +∞ where it overflowed (NaN only where the loss is 0)",
+                    "step_max" => "step_max is a norm, a number ≥ 0 or +∞ where it overflowed (NaN only on a clipped run whose gradient norm overflowed)",
+                    _ => $"{col} is a norm, a number ≥ 0 or +∞ where it overflowed",
+                };
+                throw new RunFormatException($"{Path.Combine(traceDir, col + ".npy")}: entry {j} (iterate {j}) is {v.ToString(System.Globalization.CultureInfo.InvariantCulture)} where losses.npy holds the finite loss {losses[j].ToString("R", System.Globalization.CultureInfo.InvariantCulture)}; {what}: fix the column, or remove it (the trace is optional)");
+            }
+        }
     }
 
     /// <summary>True when every entry of every snapshot is a float32 number (the test <see cref="RequireFloat32"/> makes of a
