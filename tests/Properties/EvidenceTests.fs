@@ -957,3 +957,21 @@ let ``E.replay: float32 run whose first segment is uncertifiable as a whole but 
     match (Result.evaluate ReplayEvidence.replay (Run(bad))).Verdict with
     | Violated w -> Assert.Contains("segment from snapshot 0", w.When)
     | v -> failwithf "losses doubled: %A" v
+
+/// This engine's own clipped run whose gradient overflows while its loss stays finite (figure 1's shape, η = 100, C = 10³⁰⁰:
+/// at iteration 1 the loss is 10²²² and every layer's ‖G_k‖ is +∞, so c_k = C/∞ = 0 and step_max = η·0·∞ is NaN; the
+/// weights stop). Four rows said VIOLATED with measured +∞: E.claims (the displacement against Σ step_max = NaN) and the
+/// norms of adjoints and forcings that overflowed in the verifier's own float64 passes. An overflow is not a failed
+/// comparison: those rows say what overflowed, and no row is violated.
+[<Fact>]
+let ``verify: this engine's clipped run whose gradient norm overflows at a finite loss → no row violated, the lemma chain and E.claims naming the overflow`` () =
+    let spec = RunSpec(Depth = 64, Width = 32, Samples = 20, Dim = 16, Eta = 100.0, Clip = System.Nullable 1e300, Iterations = 2, Snapshots = 3)
+    let run = Run(RunDirectory.InMemory(spec.Train(), "overflowing gradient"))
+    Assert.True(Double.IsFinite run.Losses.[1] && Double.IsPositiveInfinity run.Data.Trace.["grad_norm"].[1], "the setting no longer overflows the gradient norm at a finite loss")
+    let rows = Registry.verifyRun run
+    let violated = rows |> List.filter (fun r -> r.IsViolated) |> List.map (fun r -> r.Id + ": " + r.Detail)
+    Assert.True(violated.IsEmpty, String.concat "\n" violated)
+    let row id = rows |> List.find (fun r -> r.Id = id)
+    for id in [ "L3.adjoint"; "L3.adjoint-increment"; "L5.forcing" ] do
+        Assert.Contains("overflows float64", (row id).Detail)
+    Assert.Contains((row "E.claims").Notes, fun n -> n.Contains "step_max (NaN at iteration 1, where the clipped gradient's norm overflowed)")

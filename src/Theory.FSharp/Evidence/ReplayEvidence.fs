@@ -1019,9 +1019,19 @@ let claims : Result<Run> =
                   // identities on the claims alone
                   match claimed "step_max" with
                   | Some step ->
+                      // NaN where this engine writes it (a clipped run whose layer gradient's norm overflowed: c = C/∞ = 0 and
+                      // η·0·∞ is NaN, the claimed grad_norm +∞ there; RunDirectory accepts exactly these) is an overflow the claim
+                      // inherits, as a claimed +∞ is: it bounds nothing and is not compared (it was read as a false claim, VIOLATED)
+                      let overflowed j =
+                          Double.IsNaN step.[j] && run.Setting.Optimizer = "clipped-gd"
+                          && (match claimed "grad_norm" with Some g when j < g.Length -> Double.IsPositiveInfinity g.[j] | _ -> false)
+                      let stepAt j = if overflowed j then infinity else step.[j]
+                      match Seq.tryFind overflowed (seq { 0 .. step.Length - 1 }) with
+                      | Some j -> overflowNotCompared.Add(sprintf "step_max (NaN at iteration %d, where the clipped gradient's norm overflowed)" j)
+                      | None -> ()
                       for s in 0 .. run.SnapshotCount - 2 do
                           let a, b = run.Steps.[s], run.Steps.[s + 1]
-                          let budget = Seq.sum (seq { for j in a .. b - 1 -> step.[j] })
+                          let budget = if Seq.exists overflowed (seq { a .. b - 1 }) then infinity else Seq.sum (seq { for j in a .. b - 1 -> step.[j] })
                           let disp = Comparison.maxKeepNaN (seq { for k in 0 .. L - 1 -> layerDistance run (s + 1) s k })
                           let _, zmax = Evidence.zNorms run (s + 1)
                           // a float32 column holds each step rounded once more: the computed steps sum to at most budget/(1 − r)
@@ -1041,7 +1051,7 @@ let claims : Result<Run> =
                           for j in 0 .. sz.Length - 2 do
                               let scale = fros |> List.map (fun f -> max f.[j] f.[j + 1]) |> Comparison.maxKeepNaN
                               let storage = rSmooth / (1.0 - rSmooth) * (abs sz.[j] + abs sz.[j + 1])
-                              let claims = [ sz.[j]; sz.[j + 1]; step.[j] ]
+                              let claims = [ sz.[j]; sz.[j + 1]; stepAt j ]
                               let bad = claims |> List.exists Double.IsNaN
                               if bad || not (claims @ [ scale ] |> List.exists Double.IsPositiveInfinity) then
                                yield { Measured = (if bad then infinity else abs (sz.[j + 1] - sz.[j])); Bound = (if bad then 0.0 else 2.0 * step.[j] / (1.0 - rStep) * (1.0 + tau) + 8.0 * u * scale / (1.0 - rScale) + storage)

@@ -208,6 +208,28 @@ let chainAdjoint (L: int) (c: ChainSnapshot) (hb: float[][]) : float[][] =
         pb.[k - 1] <- pb.[k] |> Array.mapi (fun i x -> (1.0 + c.Kappa k hb.[k - 1].[i] / float L) * x)
     pb
 
+/// Hypothesis of the chain: the pass it reads at every snapshot is finite in float64 (the states' norms, and with
+/// `adjoints` the adjoints' too). Weights beyond double precision's range for the pass (this engine's clipped run at η = 100,
+/// C = 10³⁰⁰: its loss 10²²² still finite, every layer gradient's norm +∞) overflow the verifier's own norms, which were then
+/// compared as measured +∞ against finite bounds and read VIOLATED: an overflow of the check's arithmetic, not a failed
+/// comparison, said here instead.
+let finitePass (snapshot: Run -> int -> ChainSnapshot) (adjoints: bool) : Hypothesis<Run> =
+    (if adjoints then "the verifier's float64 pass finite at every snapshot (states and adjoints)"
+     else "the verifier's float64 pass finite at every snapshot (states)"), fun run ->
+        let notFinite (xs: float[][]) = xs |> Array.tryFindIndex (Array.exists (fun x -> not (Double.IsFinite x)))
+        let overflow =
+            seq { 0 .. run.SnapshotCount - 1 } |> Seq.tryPick (fun s ->
+                let c = snapshot run s
+                match notFinite c.HNorm with
+                | Some k -> Some(s, "a state's norm ‖h_k^i‖", k)
+                | None when adjoints -> notFinite c.PNorm |> Option.map (fun k -> s, "an adjoint's norm ‖p_k^i‖", k)
+                | None -> None)
+        match overflow with
+        | None -> Met "every norm the lemma reads is a finite float64 number"
+        | Some (s, what, k) ->
+            NotMet(sprintf "%s overflows float64 at layer k = %d of snapshot %d (iteration %d): the weights there are beyond double precision's range for this pass, so its comparisons cannot be made (an overflow, not a failed comparison)"
+                       what k s run.Steps.[s])
+
 /// The results of the chain as stated over one supply.
 type Statements =
     { HiddenStates: Result<Run>
@@ -236,8 +258,10 @@ let statedOver (supply: ChainSupply) : Statements =
                 Array.init run.Setting.Samples (fun i -> "layer k = " + string k + ", sample i = " + string i)))
     /// One lemma of the chain: its record, with the chain's source, page and provenance.
     let lemma id title statement hypotheses conclusion : Result<Run> =
+        // L1 and L2 read the states alone; the others the adjoints too
+        let adjoints = id <> "L1.hidden" && id <> "L2.increments"
         { Id = id; Title = title; Source = src; Provenance = ProvedHere; Doc = doc; Statement = statement
-          Hypotheses = hypotheses; Conclusion = conclusion }
+          Hypotheses = hypotheses @ [ finitePass supply.Snapshot adjoints ]; Conclusion = conclusion }
     /// The chain's comparisons, within ρ_chain (`Rounding.chainRel`); they hold for any weights.
     let compared (run: Run) checks constants = evaluation (Rounding.chainRel run) checks constants [ Evaluation.AnyWeights ]
 

@@ -59,7 +59,7 @@ let gradientDifferenceSplit : Result<Run> =
         "G_{k+1} − G_k = [G(Z_{k+1}; h_k, p_{k+1}) − G(Z_k; h_k, p_{k+1})] + E_k with E_k = G(Z_k; h_k, p_{k+1}) − G(Z_k; h_{k−1}, p_k) computed from the states; "
         + "‖G^W_{k+1} − G^W_k − E^W_k‖ ≤ a_WW‖ΔW_k‖ + a_WV‖ΔV_k‖ and ‖G^V_{k+1} − G^V_k − E^V_k‖ ≤ a_VW‖ΔW_k‖ with a_WW = s2·max|V_{k+1}ᵀp_{k+1}|·‖H_k‖₂², "
         + "a_WV = max|σ'(W_k h_k)|·‖P_{k+1}‖₂‖H_k‖₂, a_VW = s1‖P_{k+1}‖₂‖H_k‖₂ (s1, s2 over the entries of W_k h_k and W_{k+1} h_k)."
-      Hypotheses = [ notDiverged; hasSnapshots; smoothSigma ]
+      Hypotheses = [ notDiverged; hasSnapshots; smoothSigma; LemmaChain.finitePass LemmaChain.mlp.Snapshot true ]
       Conclusion =
         fun run ->
             let mutable amax = 0.0
@@ -117,7 +117,7 @@ let forcing : Result<Run> =
         "L‖E^V_k‖_F ≤ b_V,k = κ_{k+1}‖P_{k+1}‖_F‖σ(W_kH_k)‖₂ + s1‖P_k‖₂‖W_k‖₂·L‖H_k − H_{k−1}‖_F and "
         + "L‖E^W_k‖_F ≤ b_W,k = s2·max|V_kᵀp_{k+1}|·‖W_k‖₂·L‖H_k − H_{k−1}‖_F‖H_k‖₂ + s1‖V_k‖₂κ_{k+1}‖P_{k+1}‖_F‖H_k‖₂ + s1‖V_k‖₂‖P_k‖_F·L‖H_k − H_{k−1}‖₂ "
         + "(L3 for p_{k+1} − p_k, L2 for h_k − h_{k−1}); hence L·max_k‖E_k‖ ≤ b = max_k (b_W,k² + b_V,k²)^{1/2}."
-      Hypotheses = [ notDiverged; hasSnapshots; smoothSigma ]
+      Hypotheses = [ notDiverged; hasSnapshots; smoothSigma; LemmaChain.finitePass LemmaChain.mlp.Snapshot true ]
       Conclusion =
         fun run ->
             let fL = float run.Setting.Depth
