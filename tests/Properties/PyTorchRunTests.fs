@@ -54,6 +54,19 @@ let ``PyTorch run: float64, GELU, independent layers, SGD on MSELoss → nothing
     Assert.DoesNotContain("bit for bit", r.["E.replay"].Detail)
     for id in [ "A.split"; "A.split.segments"; "A.split.centre.segments"; "A.split.centre.remainder"; "L5.split"; "I.loss" ] do expect r id "holds"
 
+/// A faithful PyTorch tanh run whose weights grow at learning rate 64 until units saturate: there PyTorch's σ' = 1 − tanh²
+/// is 0 where this engine's sech² is tiny and positive, an absolute rounding of σ' that the gradient's relative allowance
+/// τ·M (M built from σ' itself) did not hold, and E.replay was VIOLATED (10¹⁹ against 5·10¹⁰ at snapshot 3; a user test of
+/// a run of that kind). With σ' rounded absolutely in the per-step rounding the replay's tolerance grows past the share of
+/// the weights it may certify, which it says: hypothesis not met, nothing violated.
+[<Fact>]
+let ``PyTorch run: float64, tanh, learning rate 64, units saturating → nothing violated, E.replay not certifiable (its tolerance with the absolute rounding of σ')`` () =
+    let dir = copyOf "tanh-iid-f64-unstable"
+    let r = rows dir
+    Assert.Empty(violated r)
+    expect r "E.replay" "hypothesis not met"
+    Assert.Contains("exceeds", r.["E.replay"].Detail)
+
 /// Every entry of W_7 at snapshot 2 of a fixture moved by δ (losses as recorded): the centre's own comparison fails at that
 /// snapshot (its hypotheses are met, or it would not be compared), and E.replay's landing on it too.
 let private centreCatchesBump (fixture: string) (delta: float) =
