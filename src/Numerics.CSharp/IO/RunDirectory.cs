@@ -575,6 +575,14 @@ public static class RunDirectory
     /// layer's gradient norm overflowed (its factor c_k = C/∞ = 0, and 0·∞ is NaN), which then leaves grad_norm +∞ there.
     /// The loss column holds the losses again, and clip_fraction, a count of layers over L, is always finite.
     /// </summary>
+    /// <summary>
+    /// True when step_max = <paramref name="step"/> at iterate <paramref name="j"/> is the NaN this engine writes on a clipped run
+    /// whose layer gradient's norm overflowed (c = C/∞ = 0 and η·0·∞): the reader accepts it (where grad_norm is +∞ or not
+    /// recorded) and E.claims leaves it uncompared, one rule for both.
+    /// </summary>
+    public static bool StepOverflowed(bool clipped, double step, double[]? gradNorm, int j) =>
+        double.IsNaN(step) && clipped && (gradNorm is null || j >= gradNorm.Length || double.IsPositiveInfinity(gradNorm[j]));
+
     private static void RequireTraceFinite(Dictionary<string, double[]> trace, double[] losses, int lossesChecked, int L, bool clipped, string traceDir)
     {
         foreach (var (col, values) in trace.OrderBy(kv => kv.Key, StringComparer.Ordinal))
@@ -589,7 +597,7 @@ public static class RunDirectory
                     "loss" or "clip_fraction" => false,
                     _ when double.IsPositiveInfinity(v) => true,
                     "pl_ratio" => double.IsNaN(v) && (losses[j] == 0 || double.IsPositiveInfinity(L * losses[j])),
-                    "step_max" => double.IsNaN(v) && clipped && (!trace.TryGetValue("grad_norm", out var g) || j >= g.Length || double.IsPositiveInfinity(g[j])),
+                    "step_max" => StepOverflowed(clipped, v, trace.TryGetValue("grad_norm", out var g) ? g : null, j),
                     _ => false,
                 };
                 if (accepted) continue;

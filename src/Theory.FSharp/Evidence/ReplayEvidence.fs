@@ -1022,9 +1022,9 @@ let claims : Result<Run> =
                       // NaN where this engine writes it (a clipped run whose layer gradient's norm overflowed: c = C/∞ = 0 and
                       // η·0·∞ is NaN, the claimed grad_norm +∞ there; RunDirectory accepts exactly these) is an overflow the claim
                       // inherits, as a claimed +∞ is: it bounds nothing and is not compared (it was read as a false claim, VIOLATED)
-                      let overflowed j =
-                          Double.IsNaN step.[j] && run.Setting.Optimizer = "clipped-gd"
-                          && (match claimed "grad_norm" with Some g when j < g.Length -> Double.IsPositiveInfinity g.[j] | _ -> false)
+                      let gradNorm : float[] | null = match claimed "grad_norm" with Some g -> g | None -> null
+                      let clipped = run.Setting.Optimizer = "clipped-gd" || run.Setting.Optimizer = "clipped-gf"
+                      let overflowed j = ResOdeProofs.Numerics.IO.RunDirectory.StepOverflowed(clipped, step.[j], gradNorm, j)
                       let stepAt j = if overflowed j then infinity else step.[j]
                       match Seq.tryFind overflowed (seq { 0 .. step.Length - 1 }) with
                       | Some j -> overflowNotCompared.Add(sprintf "step_max (NaN at iteration %d, where the clipped gradient's norm overflowed)" j)
