@@ -58,7 +58,7 @@ internal static class Reference
     /// statistics max_{k,i} ‖h_k^i‖ and max_k Σ_i ‖p_k^i‖ (k = 0..L).
     /// </summary>
     public sealed record Result(double Loss, double[] GradW, double[] GradV, double[][][] PreActivations,
-        double MaxHiddenNorm, double MaxAdjointSum);
+        double MaxHiddenNorm, double MaxAdjointSum, double[] AdjointSums);
 
     private static double Norm(double[] x) { double s = 0; foreach (var t in x) s += t * t; return Math.Sqrt(s); }
 
@@ -175,7 +175,7 @@ internal static class Reference
                 adjointSum[k] += Norm(p);
             }
         }
-        return new Result(loss / n, Flatten(gW), Flatten(gV), pre, maxHidden, adjointSum.Max());
+        return new Result(loss / n, Flatten(gW), Flatten(gV), pre, maxHidden, adjointSum.Max(), adjointSum);
     }
 
     /// <summary>Plain gradient descent Z ← Z − η·G for <paramref name="iterations"/> updates; the losses ℓ(Z^0..Z^N) and final weights.</summary>
@@ -328,6 +328,29 @@ public sealed class EngineGradientTests
         Assert.True(RelErr(st.MaxPreActivation, all.Max()) < 1e-13);
         Assert.True(RelErr(st.MaxHiddenNorm, r.MaxHiddenNorm) < 1e-13, $"max ‖h‖ {st.MaxHiddenNorm:R} vs {r.MaxHiddenNorm:R}");
         Assert.True(RelErr(st.MaxAdjointSum, r.MaxAdjointSum) < 1e-12, $"max Σ‖p‖ {st.MaxAdjointSum:R} vs {r.MaxAdjointSum:R}");
+        // the adjoints' growth down the layers, max over k < j of S_k/S_j, by every pair of layers
+        double growth = 1;
+        for (int j = 1; j < r.AdjointSums.Length; j++)
+            for (int k = 0; k < j; k++) growth = Math.Max(growth, r.AdjointSums[k] / r.AdjointSums[j]);
+        Assert.True(RelErr(st.AdjointGrowth, growth) < 1e-12, $"adjoint growth {st.AdjointGrowth:R} vs {growth:R}");
+    }
+
+    [Fact(DisplayName = "ResNet: weights 30 times larger, the adjoints growing down the layers → AdjointGrowth that of the reference; near 1 for small weights")]
+    public void AdjointGrowthSeesLargeWeights()
+    {
+        // ‖J‖ ≤ 1 + ‖V‖‖W‖/L: small weights keep the growth near 1; weights 30 times larger make the adjoints grow
+        var s = TestSetting.Random(3, 4, 8, 4, 6, false, 0.1, 0.1);
+        var gw = new double[s.W.Length]; var gv = new double[s.V.Length];
+        double small = s.Network(ActivationKind.Tanh).Evaluate(s.W, s.V, gw, gv).AdjointGrowth;
+        Assert.InRange(small, 1.0, 1.1);
+        var w = s.W.Select(x => 30 * x).ToArray(); var v = s.V.Select(x => 30 * x).ToArray();
+        var st = s.Network(ActivationKind.Tanh).Evaluate(w, v, gw, gv);
+        var r = Reference.Evaluate(s.Shape, ActivationKind.Tanh, s.Data, s.A, s.B, w, v);
+        double growth = 1;
+        for (int j = 1; j < r.AdjointSums.Length; j++)
+            for (int k = 0; k < j; k++) growth = Math.Max(growth, r.AdjointSums[k] / r.AdjointSums[j]);
+        Assert.True(growth > 2, $"the reference's growth {growth:R} is the case this test is for");
+        Assert.True(RelErr(st.AdjointGrowth, growth) < 1e-12, $"adjoint growth {st.AdjointGrowth:R} vs {growth:R}");
     }
 
     [Theory(DisplayName = "ResNet float32: loss and gradient → match float64 within float32 rounding")]

@@ -67,6 +67,23 @@ let ``PyTorch run: float64, tanh, learning rate 64, units saturating → nothing
     expect r "E.replay" "hypothesis not met"
     Assert.Contains("exceeds", r.["E.replay"].Detail)
 
+/// A faithful PyTorch tanh run at learning rate 128 with a snapshot every step: step 3 → 4 multiplies the weights' norm
+/// 16 000-fold, and in that step's gradient evaluation the adjoints grow 12 934-fold down the layers. The producer's float64
+/// rounding, carried down by those Jacobians, put its snapshot 4 0.0046 from the replay, where τ (which allows for an
+/// amplification of 2) gave 0.0004: E.replay was VIOLATED. With the measured growth (EvaluationStats.AdjointGrowth) in the
+/// per-step rounding the segment holds; W_7 moved by 1 an entry at snapshot 4 (11.3 in norm, 6·10⁻⁷ of the weights') is
+/// still caught there.
+[<Fact>]
+let ``PyTorch run: float64, tanh, learning rate 128, the adjoints growing 12 934-fold in one evaluation → nothing violated; W_7 at snapshot 4 moved by 1 an entry → E.replay violated there`` () =
+    let r = rows (copyOf "tanh-iid-f64-steps")
+    Assert.Empty(violated r)
+    Assert.Contains("certified segment(s) were compared and hold", r.["E.replay"].Detail)
+    let dir = copyOf "tanh-iid-f64-steps"
+    bump dir 4 7 1.0
+    let r = rows dir
+    expect r "E.replay" "VIOLATED"
+    Assert.Contains("at snapshot 4 weights vs replay from snapshot 3", r.["E.replay"].Detail)
+
 /// Every entry of W_7 at snapshot 2 of a fixture moved by δ (losses as recorded): the centre's own comparison fails at that
 /// snapshot (its hypotheses are met, or it would not be compared), and E.replay's landing on it too.
 let private centreCatchesBump (fixture: string) (delta: float) =

@@ -13,6 +13,13 @@ public struct EvaluationStats
     public double MaxHiddenNorm;
     /// <summary>max over k = 0..L of Σ_i ‖p_k^i‖ with p_k^i = ∂ℓ/∂h_k^i.</summary>
     public double MaxAdjointSum;
+    /// <summary>
+    /// The adjoints' largest growth down the layers, max over k &lt; j of S_k/S_j with S_k = Σ_i ‖p_k^i‖ (1 when they never grow;
+    /// NaN without a gradient or where a sum is NaN). p_{k−1} = J_kᵀp_k is linear in p_k, so this is what the transposed
+    /// Jacobians' products did along the actual adjoints: a measured lower value of the amplification that the evaluation's
+    /// own roundings pass through (their operator norms are the same forward and backward).
+    /// </summary>
+    public double AdjointGrowth;
     /// <summary>Smallest and largest pre-activation W_k h_{k−1}^i entry over all k and i.</summary>
     public double MinPreActivation, MaxPreActivation;
     /// <summary>The <see cref="ResNet{T}.KeptStates"/> this evaluation filled (see <see cref="ResNet{T}.Keep"/>), else null.</summary>
@@ -453,18 +460,39 @@ public sealed class ResNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 kept.AdjointProductMax[k] = Math.Max(Math.Abs(glo), Math.Abs(ghi));
             }
         }
-        // max_k Σ_i ‖p_k^i‖ with the sum over all samples: per-layer sums of the blocks, added in block order.
+        // max_k Σ_i ‖p_k^i‖ with the sum over all samples: per-layer sums of the blocks, added in block order; and the adjoints'
+        // largest growth down the layers, max over k < j of S_k/S_j (S_k that sum), with the smallest sum above k carried
         int kTop = grad ? 0 : L;
+        double below = double.NaN;
+        stats.AdjointGrowth = grad ? 1.0 : double.NaN;
         for (int k = L; k >= kTop; k--)
         {
             double ps = 0;
             foreach (var blk in _blocks) ps += blk.AdjointSums[k];
-            if (k == L) stats.MaxAdjointSum = ps;
-            else if (!(ps <= stats.MaxAdjointSum)) stats.MaxAdjointSum = ps;
+            if (k == L) { stats.MaxAdjointSum = ps; below = ps; continue; }
+            if (!(ps <= stats.MaxAdjointSum)) stats.MaxAdjointSum = ps;
+            stats.AdjointGrowth = Growth(stats.AdjointGrowth, ps, ref below);
         }
         if (grad) _fault?.Gradient(gradW, gradV, L, md);
         if (!ranTogether && _work?.Error is Exception ex) throw new InvalidOperationException("an engine thread failed", ex);
         return stats;
+    }
+
+    /// <summary>
+    /// One layer's step of <see cref="EvaluationStats.AdjointGrowth"/>: the growth so far against S_k over the smallest sum
+    /// above it (<paramref name="least"/>, then lowered to S_k). A zero sum above a nonzero one is an unbounded growth; a
+    /// NaN sum makes the growth NaN.
+    /// </summary>
+    internal static double Growth(double growth, double sum, ref double least)
+    {
+        if (double.IsNaN(sum) || double.IsNaN(least)) { least = double.NaN; return double.NaN; }
+        if (sum > 0)
+        {
+            double r = least > 0 ? sum / least : double.PositiveInfinity;
+            if (!(r <= growth)) growth = r;
+        }
+        if (sum < least) least = sum;
+        return growth;
     }
 
     /// <summary>
