@@ -541,6 +541,9 @@ let writeVerdictsOf (dir: string) (patterns: string list) (rows: VerdictRow list
     if not patterns.IsEmpty then
         root["selection"] <- JsonArray(patterns |> List.map (fun p -> (JsonValue.Create p :> JsonNode | null)) |> Array.ofList)
     root["results"] <- JsonArray(rows |> List.map (fun r -> (rowJson r :> JsonNode | null)) |> Array.ofList)
+    // the bytes these verdicts were reached on (run.json and the .npy files), so that a reader can tell they still describe
+    // the run beside them (`sweep merge` checks it)
+    root["run_sha256"] <- JsonValue.Create(ResOdeProofs.Numerics.IO.RunDirectory.ContentDigest dir)
     // sealed: the SHA-256 of the text, so that a file edited afterwards is known as the user's (never replaced)
     root[ResOdeProofs.Numerics.IO.OutputClaim.VerdictsSealField] <- JsonValue.Create(String('0', 64))
     let path = Path.Combine(dir, "verdicts.json")

@@ -79,8 +79,9 @@ internal static class Compare
     };
 
     private static bool IsTiming(string key) => key == "timings" || key.EndsWith("seconds", StringComparison.OrdinalIgnoreCase) || key.StartsWith("ms_per", StringComparison.Ordinal) || key is "finished_utc" or "utc" or "host" or "command_line"
-        // a verdicts file's seal is the SHA-256 of its text, timings included
-        || key == ResOdeProofs.Numerics.IO.OutputClaim.VerdictsSealField;
+        // a verdicts file's seal is the SHA-256 of its text, timings included; its run_sha256 that of the run's files, run.json's
+        // timings included (the files themselves are compared here apart from those)
+        || key == ResOdeProofs.Numerics.IO.OutputClaim.VerdictsSealField || key == "run_sha256";
 
     /// <summary>The differences between two merged study directories (empty: equal apart from timings).</summary>
     public static List<string> Studies(string a, string b)

@@ -577,6 +577,38 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
+    [Fact(DisplayName = "sweep merge: a finished cell whose w.npy had one byte changed and one whose verdicts.json was edited by hand → those cells failed (the run changed since it was verified; the seal), the others merged, exit 3")]
+    public void Merge_takes_verdicts_only_of_the_bytes_they_were_reached_on()
+    {
+        string root = Cli.TempDir("tampered");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            Compare.CopyDirectory(baseline.Out, outDir);
+            var cells = Directory.GetDirectories(Path.Combine(outDir, "cells")).Order().ToList();
+            // the last byte of w.npy's data: still a readable run, of other weights
+            string w = Path.Combine(cells[0], "run", "w.npy");
+            var bytes = File.ReadAllBytes(w);
+            bytes[^1] ^= 0x01;
+            File.WriteAllBytes(w, bytes);
+            // one measured value of verdicts.json rewritten: still JSON, no longer as verify wrote it
+            string v = Path.Combine(cells[1], "run", "verdicts.json");
+            var text = File.ReadAllText(v);
+            int at = text.IndexOf("\"measured\": ", StringComparison.Ordinal) + "\"measured\": ".Length;
+            File.WriteAllText(v, text[..at] + "1.5E-15" + text[text.IndexOfAny(new[] { ',', '\n' }, at)..]);
+            var merge = Cli.Run(root, "sweep", "merge", outDir);
+            Assert.True(merge.Exit == 3, merge.ToString());
+            Assert.DoesNotContain("   at ", merge.Err);
+            var r = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "report", "results.json")))!;
+            Assert.Equal(2, r["counts"]!["failed"]!.GetValue<int>());
+            var reasons = r["failed"]!.AsArray().ToDictionary(c => c!["hash"]!.GetValue<string>(), c => c!["reason"]!.GetValue<string>());
+            Assert.Contains("changed since its verdicts.json was written", reasons[Path.GetFileName(cells[0])]);
+            Assert.Contains("no longer matches its content_sha256 seal", reasons[Path.GetFileName(cells[1])]);
+            Assert.Equal(cells.Count - 2, r["counts"]!["done"]!.GetValue<int>());
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
     [Fact(DisplayName = "sweep run: a study whose grid has 10⁶ cells → exit 2 before it is expanded, nothing written")]
     public void A_grid_too_large_is_refused_before_it_is_expanded()
     {

@@ -108,6 +108,13 @@ internal static class StudyMerge
                 rows.Clear(); state = CellState.Failed;
                 reason = $"its run cannot be read ({runProblem}): move {output.CellDir(c)} away and run the study again";
             }
+            // the verdicts are evidence only of the bytes they were reached on: the file as verify wrote it (its seal), and the
+            // run beside it as verify read it (run_sha256)
+            if (state == CellState.Done && VerdictsProblem(Path.Combine(output.CellDir(c), "run")) is string verdictsProblem)
+            {
+                rows.Clear(); state = CellState.Failed;
+                reason = verdictsProblem;
+            }
             cells.Add(new CellResult(c, state, reason, rows, secs));
         }
 
@@ -139,6 +146,29 @@ internal static class StudyMerge
             .Select(EngineCommitOf)
             .Distinct().Order(StringComparer.Ordinal).ToList();
         return new Merged(study, cells, ladders, stray, commits) { Root = output.Root };
+    }
+
+    /// <summary>
+    /// Why a cell's verdicts.json does not describe the run beside it, with what to do, or null when it does: its text no longer
+    /// matches its content_sha256 seal (edited since verify wrote it), it records no run_sha256 (a resode before 2026-12-06),
+    /// or the run's run.json or .npy files are no longer those it records (<see cref="RunDirectory.ContentDigest"/>).
+    /// </summary>
+    internal static string? VerdictsProblem(string runDir)
+    {
+        string path = Path.Combine(runDir, "verdicts.json");
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return $"run/verdicts.json cannot be read ({e.Message})"; }
+        if (!ResOdeProofs.Numerics.IO.OutputClaim.SealHolds(text))
+            return $"run/verdicts.json no longer matches its {ResOdeProofs.Numerics.IO.OutputClaim.VerdictsSealField} seal (edited since verify wrote it): move it away and verify the run again (resode verify {runDir})";
+        string? recorded = null;
+        try { recorded = StudyOutput.TextOf(JsonNode.Parse(text)?["run_sha256"]); }
+        catch (System.Text.Json.JsonException) { }
+        if (recorded is null)
+            return $"run/verdicts.json records no run_sha256 (written by a resode before 2026-12-06), so it is not known to describe the run beside it: verify the run again (resode verify {runDir})";
+        if (recorded != RunDirectory.ContentDigest(runDir))
+            return $"the run's run.json or .npy files changed since its verdicts.json was written (their SHA-256 is not the one it records): verify the run again (resode verify {runDir}), or move the cell away and run the study again";
+        return null;
     }
 
     /// <summary>Why a cell's run directory cannot be read as a run (the reader's message), or null when it can.</summary>

@@ -197,7 +197,19 @@ public static class RunDirectory
     /// the one just before it writes verdicts.json, so that the verdicts of a run are never written beside another run that
     /// replaced it meanwhile (`train --force` renames a new run into the same path) or beside files changed under it.
     /// </summary>
-    public static string Fingerprint(string dir)
+    public static string Fingerprint(string dir) => Fingerprint(dir, content: false);
+
+    /// <summary>
+    /// The content of what a verify reads, as one SHA-256 (lowercase hex): over run.json and every .npy file at the top level
+    /// and in trace/ (the files of <see cref="Fingerprint(string)"/>), in ordinal order, each as its relative name, length
+    /// and the SHA-256 of its bytes. verify records it in verdicts.json ("run_sha256", under the file's seal), and
+    /// `sweep merge` takes a cell's verdicts only while its run still has it: a verdict stays tied to the bytes it was
+    /// reached on (a user test changed one byte of a finished cell's w.npy and merge reported its old verdicts).
+    /// </summary>
+    public static string ContentDigest(string dir) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Fingerprint(dir, content: true))));
+
+    private static string Fingerprint(string dir, bool content)
     {
         var sb = new System.Text.StringBuilder();
         var json = Path.Combine(dir, "run.json");
@@ -214,7 +226,14 @@ public static class RunDirectory
                 foreach (var f in Directory.EnumerateFiles(sub, "*.npy").Order(StringComparer.Ordinal))
                 {
                     var info = new FileInfo(f);
-                    sb.Append('|').Append(Path.GetRelativePath(dir, f)).Append(':').Append(info.Length).Append(':').Append(info.LastWriteTimeUtc.Ticks);
+                    sb.Append('|').Append(Path.GetRelativePath(dir, f)).Append(':').Append(info.Length).Append(':');
+                    if (!content) sb.Append(info.LastWriteTimeUtc.Ticks);
+                    else if (info.Length == 0) sb.Append("empty or not a regular file");   // a named pipe is not opened
+                    else
+                    {
+                        using var stream = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+                        sb.Append(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream)));
+                    }
                 }
             }
         }
