@@ -538,6 +538,32 @@ public sealed class NpyTests : IDisposable
         Assert.DoesNotContain("'<f4'", msg);
     }
 
+    [Theory(DisplayName = "Npy.Read and ReadSlices with a role (weights, losses, data): an integer file → error naming the role and the floating-point dtypes only")]
+    [InlineData("<i8")]
+    [InlineData("<i4")]
+    [InlineData("|u1")]
+    public void Error_IntegerDType_FloatsOnly(string descr)
+    {
+        var p = Put("w.npy", NpyTestUtil.Build($"{{'descr': '{descr}', 'fortran_order': False, 'shape': (1, 1), }}\n", new byte[descr == "|u1" ? 1 : descr == "<i4" ? 4 : 8]));
+        foreach (var msg in new[]
+        {
+            Assert.Throws<NpyFormatException>(() => Npy.Read(p, "weights W", -1, -1)).Message,
+            Assert.Throws<NpyFormatException>(() => Npy.ReadSlices(p, "weights W", -1, -1)).Message,
+        })
+        {
+            Assert.Contains($"'{descr}' is an integer type", msg);
+            Assert.Contains("weights W must be floating-point", msg);
+            Assert.Contains("astype(np.float64)", msg);
+        }
+        // the role-free reader still reads integers (steps.npy and the like)
+        Assert.Equal(new[] { 1, 1 }, Npy.Read(p).Shape);
+        // an unsupported dtype under a role lists the floating-point dtypes, not the integer ones
+        var q = Put("v.npy", NpyTestUtil.Build("{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }\n", new byte[16]));
+        var m = Assert.Throws<NpyFormatException>(() => Npy.Read(q, "weights V", -1)).Message;
+        Assert.Contains("'<f4' (float32)", m);
+        Assert.DoesNotContain("'<i8'", m);
+    }
+
     [Fact(DisplayName = "Npy.Read: structured dtype → error")]
     public void Error_StructuredDType()
     {

@@ -130,10 +130,27 @@ public static class Npy
     {
         ArgumentNullException.ThrowIfNull(what);
         ArgumentNullException.ThrowIfNull(expectedShape);
-        var a = Read(path);
+        NpyArray a;
+        try { a = Read(path); }
+        catch (NpyFormatException e) when (e.Message.Contains(SupportedDTypes, StringComparison.Ordinal)) { throw FloatsListed(e, path); }
+        if (a.DType[1] is 'i' or 'u') throw FloatsOnly(path, what, a.DType);
         CheckShape(path, what, expectedShape, a.Shape);
         return a;
     }
+
+    private const string SupportedFloatDTypes = "'<f8' (float64), '<f4' (float32)";
+
+    /// <summary>
+    /// A file of numbers that are not integers by nature (weights, losses, data) holding an integer dtype: refused, as
+    /// docs/run-format.md says (a user's int64 w.npy and losses.npy were read and verified, VIOLATED, not refused).
+    /// </summary>
+    private static NpyFormatException FloatsOnly(string path, string what, string dtype) => new(
+        $"'{path}': dtype '{dtype}' is an integer type, but the {what} must be floating-point numbers ({SupportedFloatDTypes}). " +
+        "Save it with np.save(path, arr.astype(np.float64)).", path);
+
+    /// <summary>A reader's dtype message for such a file: it lists the floating-point dtypes it may have, not the integer ones.</summary>
+    private static NpyFormatException FloatsListed(NpyFormatException e, string path) =>
+        new(e.Message.Replace(SupportedDTypes, SupportedFloatDTypes + " (this file must hold floating-point numbers)"), path);
 
     /// <summary>
     /// Reads a <c>.npy</c> file as <see cref="Read(string, string, int[])"/> does (the same dtypes, checks and messages),
@@ -152,7 +169,10 @@ public static class Npy
         ArgumentNullException.ThrowIfNull(expectedShape);
         if (expectedShape.Length < 1) throw new ArgumentException("slices need a leading axis (rank ≥ 1)", nameof(expectedShape));
         using var fs = OpenForRead(path);
-        var h = ReadHeader(fs, path);
+        Header h;
+        try { h = ReadHeader(fs, path); }
+        catch (NpyFormatException e) when (e.Message.Contains(SupportedDTypes, StringComparison.Ordinal)) { throw FloatsListed(e, path); }
+        if (h.Kind is not (Kind.F8 or Kind.F4)) throw FloatsOnly(path, what, h.DType);
         CheckShape(path, what, expectedShape, h.Shape);
         int count = h.Shape[0];
         long per = count == 0 ? 0 : h.Count / count;
