@@ -84,6 +84,20 @@ let ``PyTorch run: float64, tanh, learning rate 128, the adjoints growing 12 934
     expect r "E.replay" "VIOLATED"
     Assert.Contains("at snapshot 4 weights vs replay from snapshot 3", r.["E.replay"].Detail)
 
+/// A faithful PyTorch GELU run at learning rate 320 kept up to its last finite snapshot (losses 1.8, 4·10¹¹, 3·10²⁰²): the
+/// replay from snapshot 1 is finite, but the gradient's norm there is beyond what float64 holds as a sum of squares, so the
+/// loss allowance was ∞·0 = NaN and E.replay said the replay "left the finite numbers" and to check η, a false lead (a user
+/// test). The allowance is +∞, said as such: not certifiable, nothing violated.
+[<Fact>]
+let ``PyTorch run: float64, GELU, learning rate 320, cut where it diverges, a gradient norm beyond float64 → E.replay not certifiable, the allowance said to overflow, not the replay`` () =
+    let r = rows (copyOf "gelu-iid-f64-overflow")
+    Assert.Empty(violated r)
+    expect r "E.replay" "hypothesis not met"
+    let detail = r.["E.replay"].Detail
+    Assert.Contains("beyond float64", detail)
+    Assert.DoesNotContain("left the finite numbers", detail)
+    Assert.Contains("the other 2 certified segment(s) were compared and hold", detail)
+
 /// Every entry of W_7 at snapshot 2 of a fixture moved by δ (losses as recorded): the centre's own comparison fails at that
 /// snapshot (its hypotheses are met, or it would not be compared), and E.replay's landing on it too.
 let private centreCatchesBump (fixture: string) (delta: float) =

@@ -64,7 +64,9 @@ public sealed class SegmentReplay
     /// measured sensitivity, stays a small perturbation of the weights, where the first-order estimate applies. A bit-exact
     /// segment (<see cref="BitExact"/>) has E = 0: it stands or falls by its exact landing.
     /// </summary>
-    public bool Certified => Finite && (BitExact || To == From || WeightTolerance[^1] <= CertifyFraction * StartNorm);
+    public bool Certified => Finite && (BitExact || WeightTolerance[^1] <= CertifyFraction * StartNorm
+                                        // a segment of no step compares only its loss, whose allowance must be one float64 holds
+                                        || (To == From && !double.IsPositiveInfinity(WeightTolerance[^1])));
     /// <summary>The largest number of iterations J ≤ To − From over which every prefix is certifiable (0: not even one step).</summary>
     public required int CertifiableSpacing { get; init; }
     /// <summary>
@@ -143,6 +145,9 @@ public static class Replay
     /// </summary>
     internal static double DerivativeAbsoluteError(double u, double zNorm, in EvaluationStats st) =>
         4 * u * zNorm * st.MaxAdjointSum * st.MaxHiddenNorm;
+
+    /// <summary>A companion's quantity that is NaN (the companion left the finite numbers) read as an unbounded one.</summary>
+    private static double Unbounded(double x) => double.IsNaN(x) ? double.PositiveInfinity : x;
 
     /// <summary>
     /// The factor by which an evaluation's measured amplification exceeds what τ allows for: τ's factor 4 is 2 for the backward
@@ -371,6 +376,10 @@ public static class Replay
         if (companions) netP!.Inline = netN!.Inline = onIterate is null || team is not null;
         EvaluationStats sp = default, sn = default;
         double etaTau = eta * tau;
+        // the replay's measured amplification at the current iterate (Amplification): the noisy companion's injection takes
+        // it from the replay, not from its own evaluation, whose growth the injection itself would feed (a faithful float32
+        // clipped run's noisy companion ran away to ∞ that way)
+        double amplified = 1.0;
         Action evaluateCompanions = () =>
         {
             sp = netP!.Evaluate(wp, vp, gwp, gvp);
@@ -380,7 +389,7 @@ public static class Replay
         {
             Trainer.ApplyUpdate<double>(level, wp, vp, gwp, gvp, L, md, eta, clip);
             Trainer.ApplyUpdate<double>(level, wn, vn, gwn, gvn, L, md, eta, clip);
-            noise.Inject(level, wn, vn, gwn, gvn, u, etaTau * Amplification(sn), noiseBits);
+            noise.Inject(level, wn, vn, gwn, gvn, u, etaTau * amplified, noiseBits);
         };
         // the observer's copy of the weights it is given (valid until its next call); the gradient and the states the engine
         // kept (ResNet.Keep: h_k, p_k and per-layer ranges, which the split pass would otherwise compute again) alternate
@@ -533,6 +542,7 @@ public static class Replay
                 else if (companions) evaluateCompanions();
             }
             losses[i] = st.Loss;
+            amplified = Amplification(st);
             if (!measured)
             {
                 d = companions ? Distance(level, wp, w, vp, v) : 0.0;
@@ -540,7 +550,8 @@ public static class Replay
                 dispI = Distance(level, w, w0, v, v0);
             }
             growth[i] = companions ? grown : double.NaN;
-            tol[i] = companions ? Safety * Math.Max(acc, dn) : 0.0;
+            // a companion that left the finite numbers (NaN: its own divergence, not the replay's) makes the tolerance unbounded
+            tol[i] = companions ? Safety * Unbounded(Math.Max(acc, dn)) : 0.0;
             disp[i] = dispI;
             // |ℓ_producer − ℓ_replay| ≤ 2λE + 2(τℓ + 2√ℓ δ + δ²): λ the larger of ‖∇ℓ‖ = ‖G‖/L and the measured secant
             // |ℓ(Z') − ℓ(Z)|/‖Z' − Z‖ along the most expanded direction; the second term is the rounding of both loss evaluations.
@@ -549,10 +560,14 @@ public static class Replay
             double rounding = LossRounding(tau, bNorm, st, floor);
             // the producer's own program (exact): its weights are the replay's and its loss the same evaluation in the same
             // order, so the recorded loss must be the replay's bit for bit (no allowance at all)
-            ltol[i] = companions ? Math.Max(2 * lam * tol[i], Safety * Math.Abs(sn.Loss - st.Loss)) + rounding : 0.0;
+            ltol[i] = companions ? Math.Max(tol[i] > 0 ? 2 * lam * tol[i] : 0.0, Safety * Unbounded(Math.Abs(sn.Loss - st.Loss))) + rounding : 0.0;
             lround[i] = rounding;
+            // a loss allowance beyond float64 (a gradient norm whose square overflowed, a noisy companion gone to ∞) while the
+            // replay itself is finite: nothing can be certified from here, which the weights' tolerance says (the loss
+            // comparison must not be counted against an infinite allowance)
+            if (double.IsPositiveInfinity(ltol[i]) && double.IsFinite(st.Loss)) tol[i] = double.PositiveInfinity;
             bool handOffLast = updateFirst && onIterate is not null;
-            if (!double.IsFinite(st.Loss) || !double.IsFinite(disp[i]) || !double.IsFinite(ltol[i]))
+            if (!double.IsFinite(st.Loss) || !double.IsFinite(disp[i]) || double.IsNaN(ltol[i]))
             {
                 finite = false; TruncateNaN(trace, losses, tol, ltol, lround, growth, disp, i);
                 if (handOffLast) HandOff(i, st, w, v);
@@ -604,7 +619,7 @@ public static class Replay
             // ‖Ĝ − G‖ ≤ τ·M, M = (Σ_k (M^V_k)² + (M^W_k)²)^{1/2} the norms of the samples' terms this evaluation formed
             // (EvaluationStats.SampleTermsNorm); at least the step itself (the clip only shrinks a layer's step)
             double terms = st.SampleTermsNorm;
-            double gradientError = Amplification(st) * (tau * (double.IsFinite(terms) ? Math.Max(stepNorm, eta * terms) : stepNorm)
+            double gradientError = amplified * (tau * (double.IsFinite(terms) ? Math.Max(stepNorm, eta * terms) : stepNorm)
                 + eta * DerivativeAbsoluteError(u, zNorm, st));
             acc = gamma * acc + gradientError + u * (zNorm + stepNorm);
             grown *= gamma;

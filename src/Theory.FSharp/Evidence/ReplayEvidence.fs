@@ -119,8 +119,11 @@ let private certification (eta: float) (seg: SegmentEvidence) =
         let spacing =
             if r.CertifiableSpacing = 0 then "not even one step is certifiable at this precision"
             else sprintf "its first %d iterations are certifiable: take snapshots at most %d iterations apart" r.CertifiableSpacing r.CertifiableSpacing
-        sprintf "iterations %d → %d: the tolerance E = %.3g exceeds %g of the weights' norm %.3g (perturbations grow up to %.3g×); %s"
-            r.From r.To r.WeightTolerance.[len] SegmentReplay.CertifyFraction r.StartNorm (Comparison.maxKeepNaN r.Growth) spacing
+        let e = r.WeightTolerance.[len]
+        // an infinite tolerance of a finite replay: an allowance float64 cannot hold, not a replay gone out of range
+        let why = if Double.IsPositiveInfinity e then " (beyond float64: a gradient norm of the replay or one of its companions overflowed)" else ""
+        sprintf "iterations %d → %d: the tolerance E = %.3g%s exceeds %g of the weights' norm %.3g (perturbations grow up to %.3g×); %s"
+            r.From r.To e why SegmentReplay.CertifyFraction r.StartNorm (Comparison.maxKeepNaN r.Growth) spacing
 
 /// |claimed − verified| as a comparison reads it: a claim that is not a number (NaN) or infinite against a finite verified
 /// value is as far off as can be (+∞, violated), not a measurement that failed (user test: a NaN written into grad_norm
