@@ -165,17 +165,24 @@ internal static class CellRunner
             // finished by another process meanwhile: said so (the caller counts it as finished elsewhere, not as run here)
             JsonObject? Elsewhere(JsonObject? s) { var e = (JsonObject?)s?.DeepClone() ?? new JsonObject { ["status"] = "failed" }; e[ElsewhereKey] = true; return e; }
             if (st == CellState.Done) return Elsewhere(output.Status(c.Hash));
+            var kept = new List<string>();
             if (st == CellState.Failed)
             {
                 if (!retryFailed) return Elsewhere(output.Status(c.Hash));
-                output.ArchiveAttempt(c);
+                kept = output.ArchiveAttempt(c);
             }
             else if (output.HasRemains(c))
-                output.ArchiveAttempt(c); // an attempt that was killed before writing its status
+                kept = output.ArchiveAttempt(c); // an attempt that was killed before writing its status
             var dir = output.CellDir(c);
             var sw = Stopwatch.StartNew();
             int exit;
             var logPath = Path.Combine(dir, "log.txt");
+            // what the archive kept of the user's is said in the new attempt's log and on the console
+            foreach (var note in kept)
+            {
+                File.AppendAllText(logPath, note + Environment.NewLine);
+                Console.Error.WriteLine($"{c.Name} ({c.Hash}): {note}");
+            }
             var logLock = new object();
             using (output.KeepClaim(c))
                 exit = workers.Run(dir, line => { lock (logLock) File.AppendAllText(logPath, line + Environment.NewLine); }, cancel);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using ResOdeProofs.Numerics.IO;
 
 namespace ResOdeProofs.Cli.Sweep;
 
@@ -235,22 +236,40 @@ internal sealed class StudyOutput
     }
 
     /// <summary>
-    /// Before a retry: the failed attempt's log and status are kept under numbered names; its partial run
-    /// directory (written by this tool into this cell) is removed so that train starts clean.
+    /// Before a retry: the failed attempt's log and status are kept under numbered names; its run directory is removed
+    /// when resode wrote it and it holds nothing else (<see cref="OutputClaim.Describe"/>), else kept as run.attempt-K; a
+    /// partial run directory is removed when it carries resode's partial marker, else left in place. Returns what was kept.
     /// </summary>
-    public void ArchiveAttempt(Cell c)
+    public List<string> ArchiveAttempt(Cell c)
     {
         string dir = CellDir(c);
+        var notes = new List<string>();
         int k = 1;
-        while (File.Exists(Path.Combine(dir, $"status.attempt-{k}.json")) || File.Exists(Path.Combine(dir, $"log.attempt-{k}.txt"))) k++;
+        while (File.Exists(Path.Combine(dir, $"status.attempt-{k}.json")) || File.Exists(Path.Combine(dir, $"log.attempt-{k}.txt"))
+               || Directory.Exists(Path.Combine(dir, $"run.attempt-{k}")) || File.Exists(Path.Combine(dir, $"run.attempt-{k}"))) k++;
         foreach (var (name, ext) in new[] { ("status", "json"), ("log", "txt") })
         {
             string p = Path.Combine(dir, $"{name}.{ext}");
             if (File.Exists(p)) File.Move(p, Path.Combine(dir, $"{name}.attempt-{k}.{ext}"));
         }
         string run = Path.Combine(dir, "run");
-        if (Directory.Exists(run)) Directory.Delete(run, recursive: true);
-        foreach (var partial in Directory.GetDirectories(dir, ".run.partial-*")) Directory.Delete(partial, recursive: true); // left by a killed train
+        if (Directory.Exists(run))
+        {
+            if (OutputClaim.Describe(run, "run") is string why)
+            {
+                string kept = Path.Combine(dir, $"run.attempt-{k}");
+                Directory.Move(run, kept);
+                notes.Add($"note: {run} was kept as {kept}, not removed: {why}");
+            }
+            else Directory.Delete(run, recursive: true);
+        }
+        // left by a killed train: removed only with resode's partial marker in it (OutputClaim's rule)
+        foreach (var partial in Directory.GetDirectories(dir, ".run.partial-*"))
+        {
+            if (File.Exists(Path.Combine(partial, OutputClaim.PartialMarkerName))) Directory.Delete(partial, recursive: true);
+            else notes.Add($"note: {partial} was left in place: it has no resode partial marker; remove it if you do not need it");
+        }
+        return notes;
     }
 
     /// <summary>Whether an attempt left anything behind without a status (a killed process).</summary>

@@ -1,0 +1,48 @@
+using System.Text.Json.Nodes;
+
+namespace ResOdeProofs.Sweep.Tests;
+
+/// <summary>Resuming and retrying cells, the checks made before any work, and the exit codes of run and merge.</summary>
+[Collection("baseline study")]
+public sealed class ResumeTests(BaselineStudy baseline)
+{
+    private static string[] Cells(string outDir) => Directory.GetDirectories(Path.Combine(outDir, "cells")).OrderBy(d => d, StringComparer.Ordinal).ToArray();
+
+    [Fact(DisplayName = "sweep run: an interrupted cell and a failed cell (--retry-failed) with a file of the user's in run/ and a partial directory without resode's marker → run/ kept as run.attempt-K and said so, the unmarked partial left, the marked one removed")]
+    public void Resuming_keeps_a_run_directory_holding_a_file_of_the_users()
+    {
+        string root = Cli.TempDir("userfile");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            Compare.CopyDirectory(baseline.Out, outDir);
+            var cells = Cells(outDir);
+            // cell 0 interrupted (no status), cell 1 failed; both with the user's notes in run/
+            File.Delete(Path.Combine(cells[0], "status.json"));
+            string failed = Path.Combine(cells[1], "status.json");
+            File.WriteAllText(failed, "{\"status\": \"failed\", \"reason\": \"test\"}");
+            foreach (var c in cells[..2]) File.WriteAllText(Path.Combine(c, "run", "notes.txt"), "my notes");
+            string mine = Path.Combine(cells[0], ".run.partial-user0001"), ours = Path.Combine(cells[0], ".run.partial-0dead001");
+            Directory.CreateDirectory(mine);
+            File.WriteAllText(Path.Combine(mine, "keep.txt"), "mine");
+            Directory.CreateDirectory(ours);
+            File.WriteAllText(Path.Combine(ours, ResOdeProofs.Numerics.IO.OutputClaim.PartialMarkerName), "999999\n");
+            // cell 2 interrupted with run/ as resode wrote it: removed as before
+            File.Delete(Path.Combine(cells[2], "status.json"));
+            var run = Cli.Run(root, "sweep", "run", baseline.StudyPath, "--out", outDir, "--retry-failed", "--jobs", "2");
+            Assert.True(run.Exit == 0 && run.Out.Contains("3 cells run (3 done"), run.ToString());
+            foreach (var c in cells[..2])
+            {
+                Assert.Equal("my notes", File.ReadAllText(Path.Combine(c, "run.attempt-1", "notes.txt")));
+                Assert.False(File.Exists(Path.Combine(c, "run", "notes.txt")));
+                Assert.True(File.Exists(Path.Combine(c, "run", "verdicts.json")));
+                Assert.Contains("run.attempt-1", File.ReadAllText(Path.Combine(c, "log.txt")));
+            }
+            Assert.Contains("run.attempt-1", run.Err);
+            Assert.Equal("mine", File.ReadAllText(Path.Combine(mine, "keep.txt")));
+            Assert.False(Directory.Exists(ours));
+            Assert.False(Directory.Exists(Path.Combine(cells[2], "run.attempt-1")));
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+}
