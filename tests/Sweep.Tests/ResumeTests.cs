@@ -45,4 +45,28 @@ public sealed class ResumeTests(BaselineStudy baseline)
         }
         finally { Directory.Delete(root, recursive: true); }
     }
+
+    [Fact(DisplayName = "sweep run: a finished cell whose cell.json is not JSON, with and without --retry-failed → not run, the advice to move it away (not --retry-failed), exit 3, nothing in it changed")]
+    public void A_cell_with_an_unreadable_cell_json_is_not_retried()
+    {
+        string root = Cli.TempDir("badcelljson");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            Compare.CopyDirectory(baseline.Out, outDir);
+            string cell = Cells(outDir)[0];
+            File.WriteAllText(Path.Combine(cell, "cell.json"), "garbage");
+            File.WriteAllText(Path.Combine(cell, "run", "notes.txt"), "my notes");
+            var before = Directory.GetFileSystemEntries(cell, "*", SearchOption.AllDirectories).Order().ToList();
+            var plain = Cli.Run(root, "sweep", "run", baseline.StudyPath, "--out", outDir);
+            Assert.True(plain.Exit == 3 && !plain.Out.Contains("--retry-failed") && plain.Err.Contains($"move {cell} away"), plain.ToString());
+            var retry = Cli.Run(root, "sweep", "run", baseline.StudyPath, "--out", outDir, "--retry-failed");
+            Assert.True(retry.Exit == 3 && retry.Out.Contains("0 cells run") && retry.Err.Contains($"move {cell} away"), retry.ToString());
+            Assert.DoesNotContain("unexpectedly", retry.Out + retry.Err);
+            Assert.Equal(before, Directory.GetFileSystemEntries(cell, "*", SearchOption.AllDirectories).Order().ToList());
+            Assert.Equal("garbage", File.ReadAllText(Path.Combine(cell, "cell.json")));
+            Assert.Equal("my notes", File.ReadAllText(Path.Combine(cell, "run", "notes.txt")));
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
 }

@@ -137,8 +137,8 @@ internal static class ReportCommand
         var outcome = CellRunner.Run(study, output, study.Cells, Math.Max(1, jobs ?? Environment.ProcessorCount), retryFailed: false, cancel, side.Jobs, workers);
         workers?.Dispose(); // the cells are done: the workers end now, as those CellRunner starts itself do
         cancel.ThrowIfCancellationRequested();
-        if (outcome.Failed > 0)
-            throw new ReportCellsFailed($"{outcome.Failed} cell(s) of study {study.Name} failed: {string.Join("; ", outcome.FailedNames)}");
+        if (outcome.Failed + outcome.Unusable.Count > 0)
+            throw new ReportCellsFailed($"{outcome.Failed + outcome.Unusable.Count} cell(s) of study {study.Name} failed: {string.Join("; ", outcome.FailedNames.Concat(outcome.Unusable))}");
         double cellSeconds = sw.Elapsed.TotalSeconds;
         var content = Assemble(s, output, dir, cancel, side: side, pageLanes: options?.PageLanes ?? 2);
         content.Timings[ReportWriter.TimingKey("cells (train and verify)")] = cellSeconds;

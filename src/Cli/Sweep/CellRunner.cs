@@ -16,6 +16,8 @@ internal static class CellRunner
 {
     internal sealed record Outcome(int Done, int Failed, int Violated, int Skipped, int Busy, List<string> FailedNames, int FailedEarlier = 0, int ViolatedEarlier = 0)
     {
+        /// <summary>The cells not run because their cell.json does not describe them, each with what to do.</summary>
+        public List<string> Unusable { get; init; } = new();
         /// <summary>Seconds from the start at which each lane ran out of work (empty when nothing ran).</summary>
         public double[] LaneEnds { get; init; } = Array.Empty<double>();
         /// <summary>Every cell and side job that ran, in the order the lanes took them (`report --timings`).</summary>
@@ -52,9 +54,19 @@ internal static class CellRunner
     {
         var pending = new List<Cell>();
         int skipped = 0, busy = 0, failedEarlier = 0, violatedEarlier = 0;
+        var unusable = new List<string>();
         foreach (var c in cells)
         {
             var st = output.State(c);
+            // a cell.json that does not describe the cell (broken, edited) is checked before anything in the cell is
+            // touched: its run is not rerun nor removed (exec-cell would train whatever it says); the user moves it away
+            string cellJson = Path.Combine(output.CellDir(c), "cell.json");
+            if (st != CellState.Running && (File.Exists(cellJson) || Directory.Exists(cellJson))
+                && StudyMerge.CellJsonProblem(cellJson, c) is string problem)
+            {
+                unusable.Add($"{c.Name} ({c.Hash}): {problem}: its run is not known to be this cell's setting; move {output.CellDir(c)} away and run the study again");
+                continue;
+            }
             if (st == CellState.Failed && !retryFailed) failedEarlier++;
             // a cell finished earlier with a violated result still has it: a rerun reports it as the first run did
             if (st == CellState.Done && output.Status(c.Hash)?["violated"]?.GetValue<bool>() == true) violatedEarlier++;
@@ -147,7 +159,7 @@ internal static class CellRunner
             double cpu = job is not null ? sideCpu.GetValueOrDefault(job, double.NaN) : output.Status(cell!.Hash)?["cpu_seconds"]?.GetValue<double>() ?? double.NaN;
             return new Scheduled(job?.Name ?? cell!.Name, job is null, r.Lane, r.Start, r.End, r.Cost, cpu);
         }).ToList();
-        return new Outcome(done, failed, violated, skipped, busy, failedNames, failedEarlier, violatedEarlier) { LaneEnds = log.Ends, Schedule = schedule };
+        return new Outcome(done, failed, violated, skipped, busy, failedNames, failedEarlier, violatedEarlier) { LaneEnds = log.Ends, Schedule = schedule, Unusable = unusable };
     }
 
     /// <summary>The key RunOne adds to the status of a cell another process finished while this one waited for it.</summary>

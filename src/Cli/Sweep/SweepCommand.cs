@@ -145,11 +145,13 @@ internal static class SweepCommand
             var earlier = new List<string>();
             if (o.FailedEarlier > 0) earlier.Add($"{o.FailedEarlier} of them failed: run again with --retry-failed");
             if (o.ViolatedEarlier > 0) earlier.Add($"{o.ViolatedEarlier} of them with a violated result");
-            Console.WriteLine($"{where}{o.Done + o.Failed} cells run ({o.Done} done, {o.Violated} with a violated result, {o.Failed} failed), {o.Skipped} finished earlier{(earlier.Count > 0 ? $" ({string.Join("; ", earlier)})" : "")}, {o.Busy} held by other processes; merge with `resode sweep merge {pr.GetValue(outDir)}`");
+            string unusable = o.Unusable.Count > 0 ? $", {o.Unusable.Count} not run (their cell.json does not describe them: move them away, as listed)" : "";
+            Console.WriteLine($"{where}{o.Done + o.Failed} cells run ({o.Done} done, {o.Violated} with a violated result, {o.Failed} failed), {o.Skipped} finished earlier{(earlier.Count > 0 ? $" ({string.Join("; ", earlier)})" : "")}{unusable}, {o.Busy} held by other processes; merge with `resode sweep merge {pr.GetValue(outDir)}`");
             foreach (var f in o.FailedNames) Console.Error.WriteLine($"failed: {f}");
+            foreach (var u in o.Unusable) Console.Error.WriteLine($"not run: {u}");
             // a cell that failed or violated earlier and was not run again still counts: a rerun or a resubmitted shard
             // reports what its cells hold, as the first run did
-            return o.Failed + o.FailedEarlier > 0 ? ExitCodes.ToolFailed : o.Violated + o.ViolatedEarlier > 0 ? ExitCodes.Violated : ExitCodes.Done;
+            return o.Failed + o.FailedEarlier + o.Unusable.Count > 0 ? ExitCodes.ToolFailed : o.Violated + o.ViolatedEarlier > 0 ? ExitCodes.Violated : ExitCodes.Done;
         }));
         return cmd;
     }
