@@ -69,4 +69,23 @@ public sealed class ResumeTests(BaselineStudy baseline)
         }
         finally { Directory.Delete(root, recursive: true); }
     }
+
+    [Fact(DisplayName = "sweep merge: a finished cell whose w.npy is truncated → the closing advice is to move the cell away, not --retry-failed (which does not rerun it)")]
+    public void Merge_advises_moving_away_a_cell_whose_run_cannot_be_read()
+    {
+        string root = Cli.TempDir("truncadvice");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            Compare.CopyDirectory(baseline.Out, outDir);
+            string w = Path.Combine(Cells(outDir)[0], "run", "w.npy");
+            File.WriteAllBytes(w, File.ReadAllBytes(w)[..100]);
+            var merge = Cli.Run(root, "sweep", "merge", outDir);
+            Assert.True(merge.Exit == 3, merge.ToString());
+            string last = merge.Err.Trim().Split('\n')[^1];
+            Assert.DoesNotContain("--retry-failed", last);
+            Assert.Contains("move away", last, StringComparison.OrdinalIgnoreCase);
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
 }

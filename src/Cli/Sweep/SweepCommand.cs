@@ -336,14 +336,24 @@ internal static class SweepCommand
             bool incomplete = m.Missing.Any() || m.Failed.Any();
             if (incomplete && !pr.GetValue(partial))
             {
-                // a cell whose run holds only a `verify --only` selection finished its training and its verify: rerunning it
-                // changes nothing; its own line says to verify that run again without --only
-                bool onlySelections = m.Failed.Any() && m.Failed.All(c => c.Reason?.Contains("verify --only", StringComparison.Ordinal) == true);
-                string failedAdvice = onlySelections
-                    ? "Verify the runs listed above again without --only"
-                    : m.Missing.Any() ? "with --retry-failed for the failed ones" : "Run it again with --retry-failed to rerun the failed cells";
-                if (onlySelections && m.Missing.Any()) failedAdvice = "verify the failed cells' runs again without --only (their lines say how)";
-                Console.Error.WriteLine($"error: the study is incomplete (cells listed above); the report lists them. {(m.Missing.Any() ? "Run the study again to finish the missing cells" : "")}{(m.Missing.Any() && m.Failed.Any() ? " and " : "")}{(m.Failed.Any() ? failedAdvice : "")}, or pass --partial to accept it");
+                // the advice follows what each failed cell needs: a cell whose run holds only a `verify --only` selection
+                // finished its training and its verify (rerunning it changes nothing: its run is verified again without
+                // --only), a cell whose run or cell.json cannot be taken as its setting is moved away (its line says so:
+                // --retry-failed does not rerun a cell whose status is done), the others are rerun with --retry-failed
+                var onlySelections = m.Failed.Where(c => c.Reason?.Contains("verify --only", StringComparison.Ordinal) == true).ToList();
+                var moveAway = m.Failed.Except(onlySelections).Where(c => c.Reason?.Contains(" away and run the study again", StringComparison.Ordinal) == true).ToList();
+                // a done cell whose verdicts.json is there but cannot be taken is not rerun by --retry-failed either: its line says to verify it again
+                var verifyAgain = m.Failed.Except(onlySelections).Except(moveAway).Where(c => c.Reason is string r && r.Contains("run/verdicts.json", StringComparison.Ordinal)
+                    && r.Contains(" again", StringComparison.Ordinal) && !r.Contains("--retry-failed", StringComparison.Ordinal)).ToList();
+                int retried = m.Failed.Count() - onlySelections.Count - moveAway.Count - verifyAgain.Count;
+                var advice = new List<string>();
+                if (m.Missing.Any()) advice.Add("run the study again to finish the missing cells");
+                if (retried > 0) advice.Add("run it again with --retry-failed to rerun the failed cells");
+                if (onlySelections.Count > 0) advice.Add("verify the runs listed above again without --only (their lines say how)");
+                if (verifyAgain.Count > 0) advice.Add("verify the runs of the cells whose lines say so again");
+                if (moveAway.Count > 0) advice.Add("move away the cell directories whose lines say so, then run the study again");
+                string said = string.Join("; ", advice);
+                Console.Error.WriteLine($"error: the study is incomplete (cells listed above); the report lists them. {char.ToUpperInvariant(said[0])}{said[1..]}, or pass --partial to accept it");
                 return ExitCodes.ToolFailed;
             }
             return violated > 0 ? ExitCodes.Violated : ExitCodes.Done;
