@@ -88,4 +88,22 @@ public sealed class ResumeTests(BaselineStudy baseline)
         }
         finally { Directory.Delete(root, recursive: true); }
     }
+
+    [Fact(DisplayName = "sweep run: a data file that is not a .npy (text in x.npy) → exit 2 naming the file before any work, nothing written")]
+    public void A_data_file_that_is_not_npy_is_refused_when_the_study_is_read()
+    {
+        string root = Cli.TempDir("badnpy");
+        try
+        {
+            File.WriteAllText(Path.Combine(root, "bad.npy"), "this is not an array\n");
+            ResOdeProofs.Numerics.IO.Npy.Write(Path.Combine(root, "y.npy"), new double[8 * 3], 8, 3);
+            string study = Path.Combine(root, "s.toml");
+            File.WriteAllText(study, "name = \"bad\"\n[defaults]\nx = \"bad.npy\"\ny = \"y.npy\"\nn = 8\nd = 3\nwidth = 4\niters = 4\n[grid.g]\ndepth = [3, 4]\n");
+            var r = Cli.Run(root, "sweep", "run", study, "--out", Path.Combine(root, "out"));
+            Assert.True(r.Exit == 2 && r.Err.Contains("bad.npy") && r.Err.Contains("not a .npy file"), r.ToString());
+            Assert.DoesNotContain("   at ", r.Err);
+            Assert.False(Directory.Exists(Path.Combine(root, "out")));
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
 }

@@ -348,6 +348,9 @@ internal sealed class Study
     private static string FileHash(string path)
     {
         if (!File.Exists(path)) throw new StudyException($"{path}: no such data file (paths in a study are relative to the study file's folder)");
+        // the header and size as train's reader checks them, so that a file that is not an array fails the study, not every cell
+        try { Numerics.IO.Npy.Inspect(path); }
+        catch (Numerics.IO.NpyFormatException e) { throw new StudyException(e.Message); }
         using var f = File.OpenRead(path);
         return Hex(SHA256.HashData(f));
     }

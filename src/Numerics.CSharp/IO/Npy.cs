@@ -112,6 +112,21 @@ public static class Npy
         return new NpyArray(h.Shape, data, h.DType);
     }
 
+    /// <summary>
+    /// Checks a <c>.npy</c> file as <see cref="Read(string)"/> does (magic, version, header, dtype, C order, and a size that
+    /// matches the shape) without reading its data.
+    /// </summary>
+    /// <param name="path">The file to check.</param>
+    /// <returns>The array's shape and dtype.</returns>
+    /// <exception cref="NpyFormatException">The file is missing, unreadable or not a supported .npy file.</exception>
+    public static (int[] Shape, string DType) Inspect(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using var fs = OpenForRead(path);
+        var h = ReadHeader(fs, path);
+        return (h.Shape, h.DType);
+    }
+
     private static NpyFormatException Truncated(string path, Exception inner) =>
         new($"'{path}': the .npy file is truncated (it ended while reading the data; was it modified while being read?). " +
             "Re-create it with np.save(path, arr).", path, inner);
