@@ -106,4 +106,27 @@ public sealed class ResumeTests(BaselineStudy baseline)
         }
         finally { Directory.Delete(root, recursive: true); }
     }
+
+    [Fact(DisplayName = "sweep run: an interrupted cell whose claim names a live process of this host but was last touched 2 hours ago → the claim is stale, the cell run")]
+    public void A_claim_untouched_for_longer_than_stale_after_is_taken_over_even_with_a_live_pid()
+    {
+        string root = Cli.TempDir("staleclaim");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            Compare.CopyDirectory(baseline.Out, outDir);
+            string cell = Cells(outDir)[0];
+            File.Delete(Path.Combine(cell, "status.json"));
+            // this test process is alive and is not a resode writer (a reused pid)
+            string claim = Path.Combine(cell, ".claim");
+            File.WriteAllText(claim, new JsonObject { ["host"] = Environment.MachineName, ["pid"] = Environment.ProcessId, ["utc"] = DateTime.UtcNow.AddHours(-2).ToString("O") }.ToJsonString());
+            File.SetLastWriteTimeUtc(claim, DateTime.UtcNow.AddHours(-2));
+            var status = Cli.Run(root, "sweep", "status", outDir);
+            Assert.True(status.Exit == 0 && status.Out.Contains("0 running"), status.ToString());
+            var run = Cli.Run(root, "sweep", "run", baseline.StudyPath, "--out", outDir);
+            Assert.True(run.Exit == 0 && run.Out.Contains("1 cells run (1 done") && run.Out.Contains("0 held by other processes"), run.ToString());
+            Assert.False(File.Exists(claim));
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
 }

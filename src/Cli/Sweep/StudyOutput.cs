@@ -162,15 +162,15 @@ internal sealed class StudyOutput
             string host = c["host"]!.GetValue<string>();
             int pid = c["pid"]!.GetValue<int>();
             if (host == Environment.MachineName && !Alive(pid)) return null;
-            // Another machine's claim is live while its writer refreshes it (every HeartBeat); a claim left
-            // by a machine that went away is taken over once it is older than StaleAfter.
-            if (host != Environment.MachineName && DateTime.UtcNow - File.GetLastWriteTimeUtc(p) > StaleAfter) return null;
+            // A claim is live while its writer refreshes it (every HeartBeat); a claim left by a machine that went away, or
+            // on this host one whose pid now names another process (pid reuse), is taken over once it is older than StaleAfter.
+            if (DateTime.UtcNow - File.GetLastWriteTimeUtc(p) > StaleAfter) return null;
             return $"{host} pid {pid}";
         }
         catch (Exception e) when (e is IOException or System.Text.Json.JsonException or NullReferenceException or InvalidOperationException) { return "unknown writer"; }
     }
 
-    /// <summary>How often a running cell's claim file is touched, and after how long without a touch another machine takes it over.</summary>
+    /// <summary>How often a running cell's claim file is touched, and after how long without a touch it is taken over (from another machine, or from a pid of this host that is alive but not its writer).</summary>
     public static readonly TimeSpan HeartBeat = TimeSpan.FromMinutes(1), StaleAfter = TimeSpan.FromMinutes(10);
 
     /// <summary>Keeps the claim of a running cell fresh (see <see cref="ClaimHolder"/>) until disposed.</summary>
