@@ -129,4 +129,25 @@ public sealed class ResumeTests(BaselineStudy baseline)
         }
         finally { Directory.Delete(root, recursive: true); }
     }
+
+    [Fact(DisplayName = "sweep run, merge: a study with a violated cell and a failed cell → exit 1 (a violated result ahead of a failure, as verify), merge --partial too")]
+    public void A_violated_result_wins_over_a_failed_cell()
+    {
+        string root = Cli.TempDir("mixed");
+        try
+        {
+            string study = Path.Combine(root, "m.toml");
+            File.WriteAllText(study, "name = \"m\"\n[defaults]\nn = 8\nd = 3\nwidth = 4\niters = 10\neta = 0.01\nsnapshots = 3\nthreads = 1\ninit = \"tied\"\ndepth = 4\n[grid.fault]\ninject-fault = \"stale-gradient\"\n[grid.div]\neta = 1e6\n");
+            string outDir = Path.Combine(root, "out");
+            var run = Cli.Run(root, "sweep", "run", study, "--out", outDir, "--jobs", "2");
+            Assert.True(run.Exit == 1 && run.Out.Contains("1 with a violated result, 1 failed"), run.ToString());
+            var again = Cli.Run(root, "sweep", "run", study, "--out", outDir);
+            Assert.True(again.Exit == 1, again.ToString());
+            var merge = Cli.Run(root, "sweep", "merge", outDir);
+            Assert.True(merge.Exit == 1 && merge.Err.Contains("incomplete"), merge.ToString());
+            var partial = Cli.Run(root, "sweep", "merge", outDir, "--partial");
+            Assert.True(partial.Exit == 1, partial.ToString());
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
 }

@@ -123,7 +123,7 @@ internal static class SweepCommand
         var jobs = new Option<int?>("--jobs") { Description = "Cells run at once, each in its own process. Default: SLURM_CPUS_PER_TASK when set, else the number of cores." };
         var shard = new Option<string?>("--shard") { Description = "I/N: run only the cells whose index ≡ I (mod N). auto/N reads I from SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or RESODE_SHARD_INDEX (a CI matrix)." };
         var retry = new Option<bool>("--retry-failed") { Description = "Run failed cells again (their previous log and status are kept as log.attempt-K.txt, status.attempt-K.json)." };
-        var cmd = new Command("run", "Run the cells of a study on this machine (several processes at once, progress bar on a terminal). Finished cells are skipped, so running again resumes. Exit code 1 if a cell has a violated result, 3 if a cell failed.")
+        var cmd = new Command("run", "Run the cells of a study on this machine (several processes at once, progress bar on a terminal). Finished cells are skipped, so running again resumes. Exit code 1 if a cell has a violated result (ahead of any failed cell, as in `verify`), else 3 if a cell failed.")
         { study, outDir, jobs, shard, retry };
         cmd.SetAction(pr => Guard(() =>
         {
@@ -151,7 +151,8 @@ internal static class SweepCommand
             foreach (var u in o.Unusable) Console.Error.WriteLine($"not run: {u}");
             // a cell that failed or violated earlier and was not run again still counts: a rerun or a resubmitted shard
             // reports what its cells hold, as the first run did
-            return o.Failed + o.FailedEarlier + o.Unusable.Count > 0 ? ExitCodes.ToolFailed : o.Violated + o.ViolatedEarlier > 0 ? ExitCodes.Violated : ExitCodes.Done;
+            // a violated result goes ahead of a failed cell, as in verify: a theorem failed, whatever else did
+            return o.Violated + o.ViolatedEarlier > 0 ? ExitCodes.Violated : o.Failed + o.FailedEarlier + o.Unusable.Count > 0 ? ExitCodes.ToolFailed : ExitCodes.Done;
         }));
         return cmd;
     }
@@ -288,7 +289,7 @@ internal static class SweepCommand
         var outDir = new Option<string?>("--out") { Description = "Report directory (default DIR/report; replaced when it is an earlier merge's)." };
         var partial = new Option<bool>("--partial") { Description = "Accept missing or failed cells (they are listed in the report either way); without it they make the exit code 3." };
         var docsBase = new Option<string?>("--docs-base") { Description = "Link each verdict to BASE/docs/theorems/<page>.md instead of the pages the report carries in its docs/ folder." };
-        var cmd = new Command("merge", "Gather the finished cells of a study into one report, the page of `resode report` (index.html, report.md, results.json, docs/): the results summarized over the cells, the ladders evaluated, missing and failed cells listed by name and setting. Refuses cells of another engine version. Exit code 1 if a result is violated, 3 if cells are missing or failed (unless --partial).")
+        var cmd = new Command("merge", "Gather the finished cells of a study into one report, the page of `resode report` (index.html, report.md, results.json, docs/): the results summarized over the cells, the ladders evaluated, missing and failed cells listed by name and setting. Refuses cells of another engine version. Exit code 1 if a result is violated (ahead of missing or failed cells, as in `verify`), else 3 if cells are missing or failed (unless --partial).")
         { dir, outDir, partial, docsBase };
         cmd.SetAction(pr => Guard(() =>
         {
@@ -354,7 +355,8 @@ internal static class SweepCommand
                 if (moveAway.Count > 0) advice.Add("move away the cell directories whose lines say so, then run the study again");
                 string said = string.Join("; ", advice);
                 Console.Error.WriteLine($"error: the study is incomplete (cells listed above); the report lists them. {char.ToUpperInvariant(said[0])}{said[1..]}, or pass --partial to accept it");
-                return ExitCodes.ToolFailed;
+                // a violated result goes ahead of the incomplete study, as in verify and merge --partial
+                return violated > 0 ? ExitCodes.Violated : ExitCodes.ToolFailed;
             }
             return violated > 0 ? ExitCodes.Violated : ExitCodes.Done;
         }));
