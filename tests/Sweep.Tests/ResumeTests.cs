@@ -150,4 +150,32 @@ public sealed class ResumeTests(BaselineStudy baseline)
         }
         finally { Directory.Delete(root, recursive: true); }
     }
+
+    [Theory(DisplayName = "sweep slurm --dry-run: a --time Slurm does not accept → exit 2 before anything is written; its accepted forms → the script")]
+    [InlineData("bogus", false)]
+    [InlineData("1:2:3:4", false)]
+    [InlineData("-5", false)]
+    [InlineData("90", true)]
+    [InlineData("30:00", true)]
+    [InlineData("01:00:00", true)]
+    [InlineData("2-12", true)]
+    [InlineData("2-12:30", true)]
+    [InlineData("1-00:00:00", true)]
+    public void Slurm_checks_the_time_limit_before_writing_anything(string time, bool accepted)
+    {
+        string root = Cli.TempDir("slurmtime");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            var r = Cli.Run(root, "sweep", "slurm", baseline.StudyPath, "--out", outDir, "--dry-run", "--time", time);
+            if (accepted)
+                Assert.True(r.Exit == 0 && File.ReadAllText(Path.Combine(outDir, "slurm", "sweep.sbatch")).Contains($"#SBATCH --time={time}\n"), r.ToString());
+            else
+            {
+                Assert.True(r.Exit == 2 && r.Err.Contains("--time"), r.ToString());
+                Assert.False(Directory.Exists(outDir));
+            }
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
 }

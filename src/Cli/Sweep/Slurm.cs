@@ -13,6 +13,13 @@ internal static class Slurm
 {
     internal sealed record Options(string? Partition, string? Time, int Cpus, int? MaxParallel, int Shards, string? Account, string? Mem, bool RetryFailed = false);
 
+    /// <summary>The forms of a time limit sbatch accepts: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS.</summary>
+    private static readonly System.Text.RegularExpressions.Regex TimeForm =
+        new(@"^([0-9]+(:[0-9]+){0,2}|[0-9]+-[0-9]+(:[0-9]+){0,2})$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>Whether sbatch accepts <paramref name="time"/> as a --time limit (<see cref="TimeForm"/>).</summary>
+    internal static bool IsTime(string time) => TimeForm.IsMatch(time);
+
     /// <summary>Quotes a word for a POSIX shell.</summary>
     internal static string Sh(string s) =>
         s.Length > 0 && s.All(ch => char.IsAsciiLetterOrDigit(ch) || "/._-+=:,@%".Contains(ch)) ? s : "'" + s.Replace("'", "'\\''") + "'";

@@ -188,6 +188,9 @@ internal static class SweepCommand
                 n = s.Cells.Count;
             }
             if (pr.GetValue(maxPar) is int mp && mp < 1) return Ui.Fail("--max-parallel must be at least 1");
+            // checked here, before anything is written (sbatch would refuse it only after the output was made)
+            if (pr.GetValue(time) is string limit && !Slurm.IsTime(limit))
+                return Ui.Fail($"--time '{limit}': write a Slurm time limit: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS (e.g. 01:00:00); nothing was changed");
             bool dryRun = pr.GetValue(dry);
             if (!dryRun && !Slurm.Has("sbatch")) return Ui.Fail("sbatch not found on the PATH: run this on a Slurm login node, or use --dry-run to write the script only");
             var output = new StudyOutput(pr.GetValue(outDir)!);
