@@ -81,3 +81,18 @@ let ``B.bound: one step of η = 10⁻¹⁰ from V = 0 (a bound of order 10⁻¹�
         match (Result.evaluate r run).Verdict with
         | HypothesisNotMet unmet -> Assert.Contains(unmet, fun (name, _) -> name = "reference solve accurate")
         | v -> Assert.Fail(sprintf "%s: expected the reference solve's hypothesis not met, got %A" r.Id v)
+
+[<Fact>]
+let ``B.bound, B.bound.secant, B.local: the last snapshot's softplus weights scaled 100-fold (a flow beyond float64) → hypothesis not met, the bound said not a number, never compared as NaN`` () =
+    let run = train (RunSpec(Depth = 2, Width = 8, Dim = 3, Samples = 16, Activation = ActivationKind.Softplus, Init = InitKind.Iid, Iterations = 2, Snapshots = 2, Seed = 311L))
+    let last = run.SnapshotCount - 1
+    // the setting of a user's diverged softplus run: its last snapshot's entries in the hundreds
+    for a in [ run.W last; run.V last ] do
+        for i in 0 .. a.Length - 1 do a.[i] <- 100.0 * a.[i]
+    for r in [ EulerError.bound; EulerError.boundSecant; EulerError.localError ] do
+        match (Result.evaluate r run).Verdict with
+        | HypothesisNotMet unmet ->
+            let _, why = unmet |> List.find (fun (name, _) -> name = "reference solve accurate")
+            Assert.DoesNotContain("NaN", why)
+            Assert.True(why.Contains "the bound is not a number", sprintf "%s: %s" r.Id why)
+        | v -> Assert.Fail(sprintf "%s: expected the reference solve's hypothesis not met, got %A" r.Id v)

@@ -454,6 +454,12 @@ let private accurateSolveFor (boundOf: SampleCheck -> float) (run: Run) =
             | Some(c, x) ->
                 NotMet(sprintf "the reference solve left the finite numbers (sample %d, t = %g: the error estimate of H(1) is not finite)" x.Sample c.Time)
             | None ->
+            // nor has a bound that is not a number (its factors overflowed float64 on weights this large): nothing can be
+            // compared with it, which is said as such (a user's diverged softplus run read "≤ 0.001 × bound NaN")
+            match all |> Array.tryFind (fun (_, x) -> Double.IsNaN(boundOf x)) with
+            | Some(c, x) ->
+                NotMet(sprintf "the bound is not a number (sample %d, t = %g: its factors overflowed float64), so neither the reference solve's error nor the comparison can be set against it" x.Sample c.Time)
+            | None ->
             let c, x = all |> Comparison.worstBy (fun (_, x) -> if x.IntegrationError = 0.0 then 0.0 else x.IntegrationError / boundOf x)
             let b = boundOf x
             if x.IntegrationError <= IntegrationFraction * b then
