@@ -151,6 +151,23 @@ public sealed class ResumeTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
+    [Fact(DisplayName = "sweep slurm --dry-run: every cell finished, one whose cell.json is not JSON → nothing submitted, that cell counted apart with the advice to move it away, not --retry-failed")]
+    public void Slurm_does_not_advise_retrying_a_cell_with_an_unreadable_cell_json()
+    {
+        string root = Cli.TempDir("slurmcelljson");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            Compare.CopyDirectory(baseline.Out, outDir);
+            File.WriteAllText(Path.Combine(Cells(outDir)[0], "cell.json"), "garbage");
+            var r = Cli.Run(root, "sweep", "slurm", baseline.StudyPath, "--out", outDir, "--dry-run");
+            Assert.True(r.Exit == 0 && r.Err.Contains("nothing submitted"), r.ToString());
+            Assert.Contains("1 whose cell.json does not describe it: move it away", r.Err);
+            Assert.DoesNotContain("--retry-failed", r.Err);
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
     [Theory(DisplayName = "sweep slurm --dry-run: a --time Slurm does not accept → exit 2 before anything is written; its accepted forms → the script")]
     [InlineData("bogus", false)]
     [InlineData("1:2:3:4", false)]

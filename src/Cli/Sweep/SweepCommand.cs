@@ -203,8 +203,16 @@ internal static class SweepCommand
                 var states = s.Cells.Select(x => output.State(x)).ToList();
                 if (states.All(st => st is CellState.Done or CellState.Failed))
                 {
-                    int failedCells = states.Count(st => st == CellState.Failed);
-                    Console.Error.WriteLine($"every cell of study '{s.Name}' in {output.Root} is finished{(failedCells > 0 ? $" ({failedCells} failed: pass --retry-failed to run them again)" : "")}: nothing submitted; merge with `resode sweep merge {pr.GetValue(outDir)}`");
+                    // a cell whose cell.json does not describe it is not rerun by --retry-failed (sweep run leaves it): counted apart
+                    int unusable = s.Cells.Count(x => File.Exists(Path.Combine(output.CellDir(x), "cell.json"))
+                                                      && StudyMerge.CellJsonProblem(Path.Combine(output.CellDir(x), "cell.json"), x) is not null);
+                    int failedCells = states.Count(st => st == CellState.Failed) - unusable;
+                    string said = string.Join("; ", new[]
+                    {
+                        failedCells > 0 ? $"{failedCells} failed: pass --retry-failed to run them again" : null,
+                        unusable > 0 ? $"{unusable} whose cell.json does not describe it: move it away and run the study again (`resode sweep run` lists them)" : null,
+                    }.OfType<string>());
+                    Console.Error.WriteLine($"every cell of study '{s.Name}' in {output.Root} is finished{(said.Length > 0 ? $" ({said})" : "")}: nothing submitted; merge with `resode sweep merge {pr.GetValue(outDir)}`");
                     return ExitCodes.Done;
                 }
             }
