@@ -564,8 +564,10 @@ public static class Replay
             lround[i] = rounding;
             // a loss allowance beyond float64 (a gradient norm whose square overflowed, a noisy companion gone to ∞) while the
             // replay itself is finite: nothing can be certified from here, which the weights' tolerance says (the loss
-            // comparison must not be counted against an infinite allowance)
+            // comparison must not be counted against an infinite allowance), and says for the rest of the segment: a tolerance
+            // that was unbounded at one iterate bounds nothing after it
             if (double.IsPositiveInfinity(ltol[i]) && double.IsFinite(st.Loss)) tol[i] = double.PositiveInfinity;
+            if (i > 0 && double.IsPositiveInfinity(tol[i - 1])) tol[i] = ltol[i] = double.PositiveInfinity;
             bool handOffLast = updateFirst && onIterate is not null;
             if (!double.IsFinite(st.Loss) || !double.IsFinite(disp[i]) || double.IsNaN(ltol[i]))
             {
