@@ -39,7 +39,7 @@ public sealed class ActivationStorageTests
         return null;
     }
 
-    private static double[] Stats(EvaluationStats s) => new[] { s.Loss, s.MaxHiddenNorm, s.MaxAdjointSum, s.MinPreActivation, s.MaxPreActivation };
+    private static double[] Stats(EvaluationStats s) => new[] { s.Loss, s.MaxHiddenNorm, s.MaxAdjointSum, s.AdjointGrowth, s.MinPreActivation, s.MaxPreActivation };
 
     /// <summary>One evaluation (the second of two on the same network, so that reused buffers are exercised) in a mode.</summary>
     private static (double[] Stats, T[] GW, T[] GV, bool Recomputed) Run<T>(TestSetting s, ActivationKind act, SimdLevel level, int threads,

@@ -16,7 +16,7 @@ public class BlockEngineTests
         return t;
     }
 
-    [Theory(DisplayName = "MlpBlock: the generic pass along a fast-engine run → the fast engine's loss and gradient")]
+    [Theory(DisplayName = "MlpBlock: the generic pass along a fast-engine run → the fast engine's loss, gradient and adjoint growth")]
     [InlineData(ActivationKind.Gelu, false, null)]
     [InlineData(ActivationKind.Tanh, true, null)]
     [InlineData(ActivationKind.Softplus, false, 0.5)]
@@ -33,8 +33,11 @@ public class BlockEngineTests
         {
             var w = fast.Snapshots[q].W; var v = fast.Snapshots[q].V;
             var g = new double[2 * w.Length]; var gw = new double[w.Length]; var gv = new double[v.Length];
-            double lg = generic.Evaluate(Interleave(w, v, 6, 20), g).Loss, lf = engine.Evaluate(w, v, gw, gv).Loss;
+            var sg = generic.Evaluate(Interleave(w, v, 6, 20), g); var sf = engine.Evaluate(w, v, gw, gv);
+            double lg = sg.Loss, lf = sf.Loss;
             Assert.True(Math.Abs(lg - lf) <= 1e-12 * Math.Max(1, lf), $"loss at snapshot {q}: {lg} vs {lf}");
+            // the adjoints' growth down the layers, measured by both passes
+            Assert.True(Math.Abs(sg.AdjointGrowth - sf.AdjointGrowth) <= 1e-12 * sf.AdjointGrowth, $"adjoint growth at snapshot {q}: {sg.AdjointGrowth} vs {sf.AdjointGrowth}");
             var gf = Interleave(gw, gv, 6, 20);
             for (int i = 0; i < g.Length; i++) Assert.True(Math.Abs(g[i] - gf[i]) <= 1e-10 * Math.Max(1, Math.Abs(gf[i])), $"G[{i}] at snapshot {q}: {g[i]} vs {gf[i]}");
         }

@@ -23,7 +23,7 @@ public sealed class KeptBlocksTogetherTests
         return false;
     }
 
-    private static double[] Stats(EvaluationStats st) => [st.Loss, st.MinPreActivation, st.MaxPreActivation, st.MaxHiddenNorm, st.MaxAdjointSum];
+    private static double[] Stats(EvaluationStats st) => [st.Loss, st.MinPreActivation, st.MaxPreActivation, st.MaxHiddenNorm, st.MaxAdjointSum, st.AdjointGrowth];
 
     [Theory(DisplayName = "ResNet.Evaluate: 2 and 3 blocks inline keeping states, with and without products, GELU and tanh, with A and B, every width → blocks in step give the loss, statistics, gradient and kept numbers of the blocks apart and of two threads; one weight moved by 1e-10 → differs")]
     [InlineData(SimdLevel.Vector512)]

@@ -67,8 +67,8 @@ public sealed class KeptStatesTests
                     Assert.Same(kept, st.Kept);
                     // keeping changes no number the evaluation returns
                     SameBits(gw0, gw, "G^W"); SameBits(gv0, gv, "G^V");
-                    SameBits(new[] { plain.Loss, plain.MaxHiddenNorm, plain.MaxAdjointSum, plain.MinPreActivation, plain.MaxPreActivation },
-                             new[] { st.Loss, st.MaxHiddenNorm, st.MaxAdjointSum, st.MinPreActivation, st.MaxPreActivation }, "stats");
+                    SameBits(new[] { plain.Loss, plain.MaxHiddenNorm, plain.MaxAdjointSum, plain.AdjointGrowth, plain.MinPreActivation, plain.MaxPreActivation },
+                             new[] { st.Loss, st.MaxHiddenNorm, st.MaxAdjointSum, st.AdjointGrowth, st.MinPreActivation, st.MaxPreActivation }, "stats");
 
                     var own = new SplitPass(s.Shape, act, n, Embedded(s), s.Data.Y, s.B);
                     own.Evaluate(s.W, s.V, gw, gv, withForcing: true);

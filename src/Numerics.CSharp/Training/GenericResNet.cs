@@ -132,7 +132,9 @@ public sealed class GenericResNet : IBlockStates
         }
         stats.Loss = loss / n;
         stats.MaxAdjointSum = AdjointSum(p, n, d);
+        stats.AdjointGrowth = grad.IsEmpty ? double.NaN : 1.0;
         if (grad.IsEmpty) return stats;
+        double least = stats.MaxAdjointSum;
         if (grad.Length != L * P) throw new ArgumentException($"the gradient buffer has {grad.Length} entries, expected L·P = {L * P}");
 
         if (KeepAdjoints) _adj ??= new double[_h.Length];
@@ -146,6 +148,7 @@ public sealed class GenericResNet : IBlockStates
             for (int i = 0; i < nd; i++) p[i] += invL * _gh[i];
             double ps = AdjointSum(p, n, d);
             if (!(ps <= stats.MaxAdjointSum)) stats.MaxAdjointSum = ps;
+            stats.AdjointGrowth = ResNet<double>.Growth(stats.AdjointGrowth, ps, ref least);
         }
         if (adj is not null) p.CopyTo(adj.AsSpan(0, nd));
         return stats;
