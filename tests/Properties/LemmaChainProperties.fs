@@ -345,3 +345,19 @@ let ``L5.split on a block: C_θθ understated 1000x on the report's conv run →
             ThetaThetaAtState = a.ThetaThetaAtState |> Option.map (fun f -> fun b at -> 1e-3 * f b at) }
     Assert.True(Verdict.isHolds (Result.evaluate GenericResults.gradientDifferenceSplit run).Verdict)
     Assert.True(Verdict.isViolated (Result.evaluate (GenericResults.gradientDifferenceSplitOver lowered GenericResults.blockPass) run).Verdict)
+
+/// At V = 0 (every tied run's snapshot 0) h_k = h_0 and p_k = p_L exactly, and L1's and L3's bounds are ‖h_0‖ and ‖p_L‖:
+/// those comparisons set the input's norm against itself and cannot fail. They are left out; before, every run's L1.hidden
+/// and L3.adjoint held "at tightness 1" there (a reader of the report took it for the closest call).
+[<Fact>]
+let ``L1.hidden, L3.adjoint: a tied run whose snapshot 0 has V = 0 → no comparison at snapshot 0, the tightest above 1`` () =
+    let run = train (RunSpec(Depth = 8, Width = 6, Dim = 3, Samples = 5, Iterations = 4, Snapshots = 3, Seed = 5L))
+    Assert.True(run.V 0 |> Array.forall (fun x -> x = 0.0), "the setting: V = 0 at snapshot 0")
+    for r in [ LemmaChain.hiddenStates; LemmaChain.adjoints ] do
+        let e = Result.evaluate r run
+        match e.Verdict, e.Range with
+        | Holds _, Some range ->
+            Assert.True(range.Min > 1.0, sprintf "%s: tightest %.6g at %s" r.Id range.Min range.MinAt)
+            Assert.DoesNotContain("snapshot 0", range.MinAt)
+            Assert.All(e.Series, fun p -> Assert.DoesNotContain("snapshot 0", p.When))
+        | v, _ -> Assert.Fail(sprintf "%s: %A" r.Id v)

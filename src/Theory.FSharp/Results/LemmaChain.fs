@@ -278,10 +278,13 @@ let statedOver (supply: ChainSupply) : Statements =
                     [| for s in snapshots run do
                         let c = supply.Snapshot run s
                         let hb = chainHidden run.Setting.Depth c
-                        // k = 0 is not compared: Hb_0 = ‖h_0^i‖ is the measured norm itself
+                        // k = 0 is not compared: Hb_0 = ‖h_0^i‖ is the measured norm itself; nor is a layer where the bound
+                        // has not grown from it (every block before it bounded by 0, as at V = 0: h_k = h_0 and the bound is
+                        // ‖h_0‖, a comparison of the input's norm with itself that cannot fail, read as tightness 1)
                         for k in 1 .. run.Setting.Depth do
-                            for i in 0 .. run.Setting.Samples - 1 ->
-                                { Measured = c.HNorm.[k].[i]; Bound = hb.[k].[i]; Where = place.[k].[i]; When = whenOf.[s] } |]
+                            for i in 0 .. run.Setting.Samples - 1 do
+                                if hb.[k].[i] <> hb.[0].[i] then
+                                    yield { Measured = c.HNorm.[k].[i]; Bound = hb.[k].[i]; Where = place.[k].[i]; When = whenOf.[s] } |]
                 compared run checks constants)
 
     /// (L2) L·‖h_k^i − h_{k−1}^i‖ ≤ F_k(Hb_{k−1}^i).
@@ -313,10 +316,12 @@ let statedOver (supply: ChainSupply) : Statements =
                     [| for s in snapshots run do
                         let c = supply.Snapshot run s
                         let pb = chainAdjoint L c (c.StateBound (chainHidden L c))
-                        // k = L is not compared: Pb_L = ‖p_L^i‖ is the measured norm itself
+                        // k = L is not compared: Pb_L = ‖p_L^i‖ is the measured norm itself; nor is a layer where the bound
+                        // has not grown from it (every Jacobian after it bounded by the identity's 1, as at V = 0)
                         for k in 0 .. L - 1 do
-                            for i in 0 .. run.Setting.Samples - 1 ->
-                                { Measured = c.PNorm.[k].[i]; Bound = pb.[k].[i]; Where = place.[k].[i]; When = whenOf.[s] } |]
+                            for i in 0 .. run.Setting.Samples - 1 do
+                                if pb.[k].[i] <> pb.[L].[i] then
+                                    yield { Measured = c.PNorm.[k].[i]; Bound = pb.[k].[i]; Where = place.[k].[i]; When = whenOf.[s] } |]
                 compared run checks constants)
 
     /// (L3b) ‖p_{k+1}^i − p_k^i‖ ≤ κ_{k+1}(Hb_k^i)‖p_{k+1}^i‖/L.
