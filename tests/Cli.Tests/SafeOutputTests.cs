@@ -69,7 +69,7 @@ public sealed class SafeOutputTests : IDisposable
         Unchanged(before, _s.Dir);
     }
 
-    [Fact(DisplayName = "train --force: our run holding a user file, a hand-written or an edited verdicts.json → refused; our run alone → replaced")]
+    [Fact(DisplayName = "train --force: our run holding a user file, a hand-written or an edited verdicts.json, or a file of ours edited since → refused; our run alone → replaced")]
     public void ForceOntoOurRunHoldingAUserFileIsRefusedAndOurRunIsReplacedOtherwise()
     {
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "1")).Code);
@@ -96,6 +96,11 @@ public sealed class SafeOutputTests : IDisposable
         File.WriteAllText(_s.P("run", "verdicts.json"), text.Replace("\"format\"", "\"my_note\": \"keep this\", \"format\""));
         RefusedUnchanged("not as `resode verify` wrote it");
         File.WriteAllText(_s.P("run", "verdicts.json"), text);   // as verify wrote it again
+        // a file resode wrote, edited since: the user's (its SHA-256 is not the manifest's); put back as written: ours again
+        var runJson = File.ReadAllText(_s.P("run", "run.json"));
+        File.WriteAllText(_s.P("run", "run.json"), runJson.Replace("\"format\"", "\"my_note\": \"keep\", \"format\""));
+        RefusedUnchanged("run.json (edited since resode wrote it");
+        File.WriteAllText(_s.P("run", "run.json"), runJson);
         var ok = Cli.Run(_s.Dir, Cli.Small.With("--out", "run", "--seed", "2", "--force"));
         Assert.Equal(ExitCodes.Done, ok.Code);
         Assert.Equal(2, RunDirectory.Read(_s.P("run")).Meta.Seed);

@@ -253,7 +253,7 @@ public sealed class OutputClaim : IDisposable
         // only the manifest says what resode wrote: a run.json "created by resode" says nothing of the files beside it (a copied
         // run.json beside the user's own a.npy, theta.npy or trace/notes.npy once counted them as resode's, and --force
         // deleted them); a run directory written before manifests is not replaced, the user moves it
-        HashSet<string>? ours = ReadManifest(dir, kind, out string? problem, out HashSet<string> ourDirs);
+        HashSet<string>? ours = ReadManifest(dir, kind, out string? problem, out HashSet<string> ourDirs, out var written);
         if (ours is null)
             return problem ?? $"it is not an output resode may replace (no {ManifestName} manifest, which every replaceable output of resode holds: a directory of the user's, a study output of `sweep run` or a run directory written before manifests is never replaced: move it away or choose another --out); it holds {Sample(entries, dir)}";
         // a later file counts as ours beside a run.json of ours (where verify writes it), never elsewhere
@@ -265,10 +265,23 @@ public sealed class OutputClaim : IDisposable
             return ours.Contains(runJson) && IsVerdictsFile(Path.Combine(dir, e));
         }
         var resodes = entries.Where(e => ours.Contains(e) || LaterOurs(e)).ToHashSet(StringComparer.Ordinal);
+        // a file resode wrote whose content has changed since (the user's edit, e.g. a line added to report.md) is the user's
+        var edited = new List<string>();
+        try
+        {
+            foreach (var e in resodes)
+                if (written.TryGetValue(e, out var h) && ContentHash(Path.Combine(dir, e)) != h) edited.Add(e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"resode cannot read all of it ({Reason(e)}), so it cannot tell that it holds nothing else";
+        }
+        resodes.ExceptWith(edited);
         // a verdicts.json beside a run.json of ours that is not one verify wrote as it wrote it: said as such (edited since,
         // or written by hand or by a resode before its seal), not only listed
         var foreign = entries.Where(e => !resodes.Contains(e))
-            .Select(e => LaterFiles.Contains(Path.GetFileName(e)) ? e + " (not as `resode verify` wrote it: edited since, or written by hand or before its content_sha256 seal)" : e).ToList();
+            .Select(e => edited.Contains(e) ? e + " (edited since resode wrote it: its SHA-256 is not the one the manifest records)"
+                       : LaterFiles.Contains(Path.GetFileName(e)) ? e + " (not as `resode verify` wrote it: edited since, or written by hand or before its content_sha256 seal)" : e).ToList();
         // a directory is resode's when its manifest lists it or it holds a file of resode's; any other (an empty one the user
         // made, say) would be removed with the output without a byte of it listed above
         var holding = new HashSet<string>(StringComparer.Ordinal);
@@ -326,14 +339,15 @@ public sealed class OutputClaim : IDisposable
             throw new OutputException($"{replacing} refused: {dir}: {why}. Move what you want to keep elsewhere, or choose another --out");
     }
 
-    private static HashSet<string>? ReadManifest(string dir, string kind, out string? problem) => ReadManifest(dir, kind, out problem, out _);
+    private static HashSet<string>? ReadManifest(string dir, string kind, out string? problem) => ReadManifest(dir, kind, out problem, out _, out _);
 
     /// <summary>The manifest's files (with the manifest itself) and, in <paramref name="dirs"/>, the directories it lists
     /// (empty for a manifest written before they were listed).</summary>
-    private static HashSet<string>? ReadManifest(string dir, string kind, out string? problem, out HashSet<string> dirs)
+    private static HashSet<string>? ReadManifest(string dir, string kind, out string? problem, out HashSet<string> dirs, out Dictionary<string, string> hashes)
     {
         problem = null;
         dirs = new HashSet<string>(StringComparer.Ordinal);
+        hashes = new Dictionary<string, string>(StringComparer.Ordinal);
         var path = Path.Combine(dir, ManifestName);
         if (!File.Exists(path)) return null;
         try
@@ -345,6 +359,8 @@ public sealed class OutputClaim : IDisposable
             var files = node!["files"]!.AsArray().Select(f => f!.GetValue<string>()).ToHashSet();
             files.Add(ManifestName);
             if (node["directories"] is JsonArray listed) foreach (var d in listed) dirs.Add(d!.GetValue<string>());
+            // a manifest written before 2026-12-06 records no hashes: its files are told by name alone, as then
+            if (node["sha256"] is JsonObject recorded) foreach (var (f, h) in recorded) hashes[f] = h!.GetValue<string>();
             return files;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or IOException or ArgumentException)
@@ -423,8 +439,17 @@ public sealed class OutputClaim : IDisposable
             ["kind"] = kind,
             ["files"] = new JsonArray(files.Select(f => (JsonNode?)JsonValue.Create(f)).ToArray()),
             ["directories"] = new JsonArray(dirs.Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
+            // each file's content as written: a file the user edited afterwards is theirs, never replaced (Describe)
+            ["sha256"] = new JsonObject(files.Select(f => KeyValuePair.Create(f, (JsonNode?)JsonValue.Create(ContentHash(Path.Combine(dir, f)))))),
         };
         File.WriteAllText(Path.Combine(dir, ManifestName), node.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>The SHA-256 of a file's bytes (lowercase hex).</summary>
+    private static string ContentHash(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
     }
 
     private static string Sample(IReadOnlyList<string> entries, string dir)
