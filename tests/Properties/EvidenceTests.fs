@@ -975,3 +975,21 @@ let ``verify: this engine's clipped run whose gradient norm overflows at a finit
     for id in [ "L3.adjoint"; "L3.adjoint-increment"; "L5.forcing" ] do
         Assert.Contains("overflows float64", (row id).Detail)
     Assert.Contains((row "E.claims").Notes, fun n -> n.Contains "step_max (NaN at iteration 1, where the clipped gradient's norm overflowed)")
+
+/// A run that says it diverged, from another build (the certified path): its last segment's replay leaves the finite
+/// numbers where the recorded loss does. E.replay said the replay did so "while the recorded run stayed finite: check
+/// run.json's eta", a false lead (a NumPy user's diverged runs); it now says the record went there too.
+[<Fact>]
+let ``E.replay: a diverged run of another build, its last recorded loss not finite → the last segment said to leave the finite numbers as the record did, no advice to check η`` () =
+    let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 2, Width = 8, Samples = 8, Dim = 3, Init = ResOdeProofs.Numerics.Training.InitKind.Iid,
+                                                      Activation = ResOdeProofs.Numerics.ActivationKind.Identity, Eta = 2.0, Iterations = 60,
+                                                      SnapshotSteps = [| 0 .. 60 |], Seed = 11L)
+    let d = (Generators.train spec).Data
+    Assert.True(d.Meta.Status = "diverged", sprintf "the setting: a diverged run (%s)" d.Meta.Status)
+    Assert.False(Double.IsFinite d.Losses.[d.Losses.Length - 1], "the setting: its last recorded loss not finite")
+    d.Meta.EngineBuild <- "content:0000000000000000"
+    let e = Result.evaluate (Registry.singleRun |> List.find (fun r -> r.Id = "E.replay")) (Run d)
+    let text = sprintf "%A" e.Verdict
+    Assert.False(Verdict.isViolated e.Verdict, text)
+    Assert.Contains("as the recorded run did", text)
+    Assert.DoesNotContain("check run.json's eta", text)

@@ -106,14 +106,21 @@ let private lipschitzColumns = [ "smooth_w", 2.0; "smooth_v", 2.0; "smooth_z", 2
 let private snapshotColumns = [ "grad_norm"; "pl_ratio"; "grad_w_max"; "grad_v_max"; "hidden_max"; "adjoint_sum_max"; "preact_min"; "preact_max"; "step_max" ]
 
 /// The certification statement of one segment of the MLP's replay.
-let private certification (eta: float) (seg: SegmentEvidence) =
+let private certification (run: Run) (seg: SegmentEvidence) =
+    let eta = run.Setting.Eta
     let r = seg.Replay
     let len = r.To - r.From
     // the recorded snapshots and losses are finite (the reader requires it), so a replay that leaves the finite numbers
     // with the declared η contradicts the record unless the producer's rounding kept a chaotic trajectory bounded: not
     // certified either way, and the message says which claim to doubt (a run labelled η = 1 but trained at 0.01 read as
     // only "became non-finite")
+    // a recorded loss in the segment that is not finite (a run that says it diverged): the replay went where the record went
+    let recordedLeft = [ r.From .. min r.To (run.Losses.Length - 1) ] |> List.tryFind (fun j -> not (Double.IsFinite run.Losses.[j]))
     if not r.Finite then
+        match recordedLeft with
+        | Some j ->
+            sprintf "iterations %d → %d: the replay from snapshot %d left the finite numbers, as the recorded run did (its loss at iteration %d is %g): nothing to certify past it" r.From r.To r.Snapshot j run.Losses.[j]
+        | None ->
         sprintf "iterations %d → %d: the replay from snapshot %d with the declared η = %g left the finite numbers while the recorded run stayed finite: check run.json's eta (or learning_rate, loss convention) and optimizer against the producer's" r.From r.To r.Snapshot eta
     else
         let spacing =
@@ -299,7 +306,7 @@ let private mlpReplayed (run: Run) : Result<Replayed, string> =
             e.Segments |> Array.map (fun seg ->
                 let r = seg.Replay
                 { Snapshot = r.Snapshot; From = r.From; To = r.To; Finite = r.Finite; Certified = seg.Certified
-                  Uncertifiable = (if seg.Certified then "" else certification run.Setting.Eta seg)
+                  Uncertifiable = (if seg.Certified then "" else certification run seg)
                   Growth = (if r.BitExact then None else Some(Comparison.maxKeepNaN r.Growth))
                   Checks =
                     [ for (m, b, where', j) in seg.Checks ->
