@@ -107,6 +107,28 @@ public sealed class ResumeTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
+    [Fact(DisplayName = "sweep run: x of 9 rows against y of 8, or an integer y → exit 2 naming the files before any work, nothing written")]
+    public void Data_files_that_do_not_fit_together_are_refused_when_the_study_is_read()
+    {
+        string root = Cli.TempDir("badshape");
+        try
+        {
+            ResOdeProofs.Numerics.IO.Npy.Write(Path.Combine(root, "x.npy"), new double[9 * 3], 9, 3);
+            ResOdeProofs.Numerics.IO.Npy.Write(Path.Combine(root, "y.npy"), new double[8 * 3], 8, 3);
+            ResOdeProofs.Numerics.IO.Npy.WriteInt64(Path.Combine(root, "yi.npy"), new long[9 * 3], 9, 3);
+            foreach (var (y, expect) in new[] { ("y.npy", "9 inputs"), ("yi.npy", "integer type") })
+            {
+                string study = Path.Combine(root, "s.toml");
+                File.WriteAllText(study, $"name = \"bad\"\n[defaults]\nx = \"x.npy\"\ny = \"{y}\"\nd = 3\nwidth = 4\niters = 4\n[grid.g]\ndepth = [3, 4]\n");
+                var r = Cli.Run(root, "sweep", "run", study, "--out", Path.Combine(root, "out"));
+                Assert.True(r.Exit == 2 && r.Err.Contains(y) && r.Err.Contains(expect), r.ToString());
+                Assert.DoesNotContain("   at ", r.Err);
+                Assert.False(Directory.Exists(Path.Combine(root, "out")));
+            }
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
     [Fact(DisplayName = "sweep run: an interrupted cell whose claim names a live process of this host but was last touched 2 hours ago → the claim is stale, the cell run")]
     public void A_claim_untouched_for_longer_than_stale_after_is_taken_over_even_with_a_live_pid()
     {

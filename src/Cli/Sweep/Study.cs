@@ -341,8 +341,32 @@ internal sealed class Study
         var s = new JsonObject();
         foreach (var (k, v) in settings.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             s[k] = FileOptions.Contains(k) ? "sha256:" + FileHash(v) : v;
+        CheckDataShapes(settings);
         o["settings"] = s;
         return Hex(SHA256.HashData(Encoding.UTF8.GetBytes(o.ToJsonString())))[..16];
+    }
+
+    /// <summary>
+    /// What train's reader requires of a cell's data files and can be told from their headers alone: floating-point arrays,
+    /// x and y of rank 2 with as many rows (samples) each; refused when the study is read, not by every cell (a user test:
+    /// x of 17 rows against y of 16 failed each cell, and merge advised --retry-failed).
+    /// </summary>
+    private static void CheckDataShapes(List<KeyValuePair<string, string>> settings)
+    {
+        var files = settings.Where(kv => FileOptions.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        var shapes = new Dictionary<string, int[]>();
+        foreach (var (k, path) in files)
+        {
+            var (shape, dtype) = Numerics.IO.Npy.Inspect(path);
+            if (dtype.Length > 1 && dtype[1] is 'i' or 'u')
+                throw new StudyException($"{path} ({k}): dtype '{dtype}' is an integer type; data files hold floating-point numbers ('<f8' or '<f4')");
+            shapes[k] = shape;
+        }
+        foreach (var k in new[] { "x", "y" })
+            if (shapes.TryGetValue(k, out var sh) && sh.Length != 2)
+                throw new StudyException($"{files[k]} ({k}): shape ({string.Join(", ", sh)}) has rank {sh.Length}; {k} is an (n, {(k == "x" ? "d_in" : "d_out")}) array");
+        if (shapes.TryGetValue("x", out var x) && shapes.TryGetValue("y", out var y) && x[0] != y[0])
+            throw new StudyException($"{files["x"]} holds {x[0]} inputs but {files["y"]} {y[0]} targets: x and y need one row per sample each");
     }
 
     private static string FileHash(string path)
