@@ -96,7 +96,9 @@ let ``PyTorch run: float64, GELU, learning rate 320, cut where it diverges, a gr
     let detail = r.["E.replay"].Detail
     Assert.Contains("beyond float64", detail)
     Assert.DoesNotContain("left the finite numbers", detail)
-    Assert.Contains("the other 2 certified segment(s) were compared and hold", detail)
+    // the segment 0 → 1 between snapshots, and the last snapshot's loss (a segment of no step, named as such)
+    Assert.Contains("the other 1 certified segment(s) were compared and hold", detail)
+    Assert.Contains("the last snapshot's loss was compared and holds", detail)
 
 /// Every entry of W_7 at snapshot 2 of a fixture moved by δ (losses as recorded): the centre's own comparison fails at that
 /// snapshot (its hypotheses are met, or it would not be compared), and E.replay's landing on it too.

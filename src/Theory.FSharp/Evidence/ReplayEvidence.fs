@@ -793,9 +793,13 @@ let replay : Result<Run> =
                     | NotMet why when Verdict.isViolated ev.Verdict ->
                         { ev with Hypotheses = [ hypName, false, why + " (the certified comparisons were made: one fails)" ] }
                     | NotMet why ->
-                        let certified = e.Segments |> Array.filter (fun s -> s.Certified) |> Array.length
+                        // a segment of no step (the last snapshot on the last iterate) is its loss alone: named as such, not
+                        // counted among the segments between snapshots (a user read "all 20 not certifiable, the other 1 holds")
+                        let certified = e.Segments |> Array.filter (fun s -> s.Certified && s.To > s.From) |> Array.length
+                        let endLoss = e.Segments |> Array.exists (fun s -> s.Certified && s.To = s.From)
                         let prefix = e.Segments |> Array.sumBy (fun s -> (certifiedPrefix s).Length)
                         let why = if certified > 0 then sprintf "%s; the other %d certified segment(s) were compared and hold" why certified else why
+                        let why = if endLoss then sprintf "%s; the last snapshot's loss was compared and holds" why else why
                         let why = if prefix > 0 then sprintf "%s; the %d recorded loss(es) in the certifiable first iterations of the others were compared and hold" why prefix else why
                         Evaluation.notMetKeeping hypName why ev
                 let growth = e.Segments |> Array.choose (fun s -> s.Growth)
