@@ -4,12 +4,13 @@ namespace ResOdeProofs.Cli.Report;
 
 /// <summary>
 /// A result aggregated over the rows of the report's faithful runs: how many rows end in each verdict,
-/// the measured value and bound of its worst row, and the range of its tightness (bound / measured)
-/// over the rows that hold, the smallest (closest to a violation) first.
+/// and the range of its tightness over the rows that hold: the largest first (the loosest comparison, the bound's worst
+/// case) with its measured value and bound, then the smallest (the tightest, nearest to failing) with its pair.
+/// Measured and Bound are the worst row's: the loosest comparison when some row holds, else the deciding row's.
 /// </summary>
 internal sealed record SummaryRow(string Id, string Title, string Doc, string Provenance, int Rows, int Holds, int Violated, int NotMet, int NotApplicable, int Errors,
     double Measured, double Bound, double MinTightness, double MedianTightness, double MaxTightness, string MaxTightnessAt, double Seconds,
-    IReadOnlyList<(string Verdict, string Detail, int Count)> Reasons)
+    IReadOnlyList<(string Verdict, string Detail, int Count)> Reasons, double TightestMeasured = double.NaN, double TightestBound = double.NaN, string MinTightnessAt = "")
 {
     /// <summary>violated, error, holds (some row holds and none is violated) or not_checked (no row reached the conclusion).</summary>
     public string Status => Violated > 0 ? "violated" : Errors > 0 ? "error" : Holds > 0 ? "holds" : "not_checked";

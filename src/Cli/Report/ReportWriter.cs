@@ -130,10 +130,14 @@ internal static partial class ReportWriter
     }
 
     /// <summary>
-    /// The smallest and largest tightness (bound / measured) of a row that holds: the worst case (closest
-    /// to a violation) and the loosest comparison. NaN for a row that does not hold.
+    /// The smallest and largest tightness of a row that holds: the tightest comparison (nearest to failing) and the
+    /// loosest (the bound's worst case). NaN for a row that does not hold.
     /// </summary>
     public static (double Min, double Max) TightnessRange(Registry.VerdictRow r) => (r.TightnessMin, r.TightnessMax);
+
+    /// <summary>The measured value and bound a row is shown with: its loosest comparison's when it holds, else the deciding one's.</summary>
+    public static (double Measured, double Bound) WorstPair(Registry.VerdictRow r) =>
+        double.IsNaN(r.LoosestMeasured) && double.IsNaN(r.LoosestBound) ? (r.Measured, r.Bound) : (r.LoosestMeasured, r.LoosestBound);
 
     private static int Rank(string verdict) => VerdictKey(verdict) switch
     {
@@ -148,18 +152,23 @@ internal static partial class ReportWriter
     public static List<SummaryRow> Summarize(IEnumerable<Registry.VerdictRow> rows) =>
         rows.GroupBy(r => r.Id).Select(g =>
         {
-            var worst = g.OrderByDescending(r => Rank(r.Verdict)).ThenBy(r => double.IsNaN(r.Tightness) ? double.MaxValue : TightnessRange(r).Min).First();
+            var decided = g.OrderByDescending(r => Rank(r.Verdict)).ThenBy(r => double.IsNaN(r.Tightness) ? double.MaxValue : TightnessRange(r).Min).First();
             var holding = g.Where(r => VerdictKey(r.Verdict) == "holds").ToList();
-            var lo = holding.Select(r => TightnessRange(r).Min).Where(t => !double.IsNaN(t)).Order().ToArray();
+            // the median over the rows of each row's loosest comparison
+            var hi = holding.Select(r => TightnessRange(r).Max).Where(t => !double.IsNaN(t)).Order().ToArray();
             var hiRow = holding.Where(r => !double.IsNaN(TightnessRange(r).Max)).OrderByDescending(r => TightnessRange(r).Max).FirstOrDefault();
-            double med = lo.Length == 0 ? double.NaN : lo.Length % 2 == 1 ? lo[lo.Length / 2] : 0.5 * (lo[lo.Length / 2 - 1] + lo[lo.Length / 2]);
+            var loRow = holding.Where(r => !double.IsNaN(TightnessRange(r).Min)).OrderBy(r => TightnessRange(r).Min).FirstOrDefault();
+            double med = hi.Length == 0 ? double.NaN : hi.Length % 2 == 1 ? hi[hi.Length / 2] : 0.5 * (hi[hi.Length / 2 - 1] + hi[hi.Length / 2]);
             int Count(string key) => g.Count(r => VerdictKey(r.Verdict) == key);
             var reasons = g.Where(r => VerdictKey(r.Verdict) is "hypothesis_not_met" or "not_applicable" or "error")
                 .GroupBy(r => (VerdictKey(r.Verdict), r.Detail)).OrderByDescending(x => x.Count())
                 .Select(x => (x.Key.Item1, x.Key.Detail, x.Count())).ToList();
-            return new SummaryRow(g.Key, worst.Title, worst.Doc, worst.Provenance, g.Count(), Count("holds"), Count("violated"), Count("hypothesis_not_met"), Count("not_applicable"),
-                Count("error"), worst.Measured, worst.Bound, lo.Length == 0 ? double.NaN : lo[0], med,
-                hiRow is null ? double.NaN : TightnessRange(hiRow).Max, hiRow is null ? "" : $"{hiRow.Input}: {hiRow.TightnessMaxAt}", g.Sum(r => r.Seconds), reasons);
+            // the worst row: the deciding row when it does not hold, else the loosest comparison of the rows that hold
+            var (m, bd) = Rank(decided.Verdict) > 1 || hiRow is null ? (decided.Measured, decided.Bound) : WorstPair(hiRow);
+            return new SummaryRow(g.Key, decided.Title, decided.Doc, decided.Provenance, g.Count(), Count("holds"), Count("violated"), Count("hypothesis_not_met"), Count("not_applicable"),
+                Count("error"), m, bd, loRow is null ? double.NaN : TightnessRange(loRow).Min, med,
+                hiRow is null ? double.NaN : TightnessRange(hiRow).Max, hiRow is null ? "" : $"{hiRow.Input}: {hiRow.TightnessMaxAt}", g.Sum(r => r.Seconds), reasons,
+                loRow?.Measured ?? double.NaN, loRow?.Bound ?? double.NaN, loRow is null ? "" : $"{loRow.Input}: {loRow.TightnessMinAt}");
         }).ToList();
 
     /// <summary>"holds (7 of 8; 1 hypothesis not met)": the counts behind a result's status.</summary>
@@ -347,9 +356,11 @@ internal static partial class ReportWriter
                 ["holds"] = r.Holds, ["violated"] = r.Violated, ["hypothesis_not_met"] = r.NotMet, ["not_applicable"] = r.NotApplicable, ["error"] = r.Errors,
             },
         };
-        o.Put("worst_measured", r.Measured).Put("worst_bound", r.Bound).Put("tightness_min", r.MinTightness).Put("tightness_median", r.MedianTightness)
-            .Put("tightness_max", r.MaxTightness);
+        o.Put("tightness_max", r.MaxTightness);
         o["tightness_max_input"] = r.MaxTightnessAt;
+        o.Put("worst_measured", r.Measured).Put("worst_bound", r.Bound).Put("tightness_median", r.MedianTightness).Put("tightness_min", r.MinTightness);
+        o["tightness_min_input"] = r.MinTightnessAt;
+        o.Put("tightest_measured", r.TightestMeasured).Put("tightest_bound", r.TightestBound);
         o["loose"] = r.Loose;
         o.Put("seconds", r.Seconds);
         o["reasons"] = new JsonArray(r.Reasons.Select(x => (JsonNode?)new JsonObject { ["verdict"] = x.Verdict, ["detail"] = x.Detail, ["rows"] = x.Count }).ToArray());
@@ -523,9 +534,9 @@ internal static partial class ReportWriter
         tightness > LooseFactor ? $"loose: {(double.IsPositiveInfinity(tightness) ? "∞" : N(tightness))}× > {LooseFactor:G}×" : null;
 
     private static Cell[] RowCells(Registry.VerdictRow r, ReportDocs docs) =>
-        new Cell[] { r.Input, new(r.Id, Href: docs.Href(r.Doc)), VerdictCell(r, docs), N(r.Measured), N(r.Bound), N(TightnessRange(r).Min), N(TightnessRange(r).Max), r.Detail };
+        new Cell[] { r.Input, new(r.Id, Href: docs.Href(r.Doc)), VerdictCell(r, docs), N(WorstPair(r).Measured), N(WorstPair(r).Bound), N(TightnessRange(r).Max), N(TightnessRange(r).Min), r.Detail };
 
-    private static readonly string[] RowHeader = { "input", "result", "verdict", "measured", "bound", "tightness min", "tightness max", "detail" };
+    private static readonly string[] RowHeader = { "input", "result", "verdict", "measured (loosest)", "bound (loosest)", "tightness max (loosest)", "tightness min (tightest)", "detail" };
 
     private static string MeasuredText(Comparison r)
     {
@@ -603,7 +614,7 @@ internal static partial class ReportWriter
             b.Add(new Para("No results are registered in the theory layer of this build (Registry.singleRun and Registry.ladder are empty): the experiments and figures below are measured, but no theorem was checked."));
         else
         {
-            b.Add(new Para($"One line per result over the tied runs of figure 1, the tied ladder and the tied long run{(c.PlRun is null ? "" : ", the run inside the PL hypotheses")}{(c.FlowRun is null ? "" : ", the gradient flow")}: its status with the count of rows in each verdict, the tightness (bound / measured) over the rows that hold, smallest first (the worst case, closest to a violation) and largest (flagged above {LooseFactor:G}×), the measured value and bound of the worst row, and the evaluation time. For the rate results (A.rate, B.rate, D.rate, D.curve, fig1.seeds) the measured value is the fitted slope against the claimed −1 and the tightness is the upper end of the order's 95% interval over the claimed order 1: a one-sided test, which holds unless the whole interval lies below order 1 (a slope steeper than −1 holds; an interval of width ≥ 1 is inconclusive, hypothesis not met). A tightness of 1 on a lemma whose bound is the measurement itself (the notes say \"holds for any weights\") is not closeness to a violation. Every row is in the appendix."));
+            b.Add(new Para($"One line per result over the tied runs of figure 1, the tied ladder and the tied long run{(c.PlRun is null ? "" : ", the run inside the PL hypotheses")}{(c.FlowRun is null ? "" : ", the gradient flow")}: its status with the count of rows in each verdict, the tightness (bound / measured) over the rows that hold: first the largest, the loosest comparison (the bound's worst case, flagged above {LooseFactor:G}×), then the median of the rows' loosest and the smallest, the tightest comparison (nearest to failing; a violation is below 1); the measured value and bound of the worst row (the loosest comparison, or the violated row), and the evaluation time. For the rate results (A.rate, B.rate, D.rate, D.curve, fig1.seeds) the measured value is the fitted slope against the claimed −1 and the tightness is the upper end of the order's 95% interval over the claimed order 1: a one-sided test, which holds unless the whole interval lies below order 1 (a slope steeper than −1 holds; an interval of width ≥ 1 is inconclusive, hypothesis not met). A tightness of 1 on a lemma whose bound is the measurement itself (the notes say \"holds for any weights\") is not closeness to a violation. Every row is in the appendix."));
             b.Add(SummaryTable(sum, docs));
             b.Add(new Para(Notation));
         }
@@ -668,7 +679,7 @@ internal static partial class ReportWriter
             b.Add(new Table(ArchitectureSection.Header, c.Architectures.SelectMany(a => a.Rows.Select(v => new Cell[]
             {
                 a.Spec.Architecture, ArchitectureSection.Setting(a.Spec), new(v.Id, Href: docs.Href(v.Doc)), VerdictCell(v, docs),
-                N(v.Measured), N(v.Bound), N(TightnessRange(v).Min), F($"{a.Seconds:F2}"),
+                N(WorstPair(v).Measured), N(WorstPair(v).Bound), N(TightnessRange(v).Max), N(TightnessRange(v).Min), F($"{a.Seconds:F2}"),
             })).ToList()));
         }
 
@@ -719,13 +730,13 @@ internal static partial class ReportWriter
         "κ the Lipschitz constant of a block in h (for the MLP s1·M_V·M_W); μ₀ the PL constant at initialization and loss_⊥ the part of the loss no weights of the network remove; " +
         "each result's page (the link of its verdict) defines the rest.";
 
-    /// <summary>One line per result: status with counts, tightness min / median / max (flagged when loose), worst row, runtime.</summary>
+    /// <summary>One line per result: status with counts, tightness max (loosest, flagged when loose) / median / min (tightest), worst row, runtime.</summary>
     private static Table SummaryTable(List<SummaryRow> sum, ReportDocs docs) =>
-        new(new[] { "result", "title", "provenance", "status (rows)", "tightness min", "tightness median", "tightness max", "worst row: measured", "bound", "runtime s" },
+        new(new[] { "result", "title", "provenance", "status (rows)", "tightness max (loosest)", "tightness median", "tightness min (tightest)", "worst row (loosest): measured", "bound", "runtime s" },
             sum.Select(r => new Cell[]
             {
                 new(r.Id, Href: docs.Href(r.Doc)), r.Title, r.Provenance, new(StatusText(r), r.Status == "not_checked" ? "hypothesis_not_met" : r.Status, docs.Href(r.Doc)),
-                N(r.MinTightness), N(r.MedianTightness), new(N(r.MaxTightness), Flag: r.Loose ? LooseFlag(r.MaxTightness) : null), N(r.Measured), N(r.Bound), F($"{r.Seconds:F2}"),
+                new(N(r.MaxTightness), Flag: r.Loose ? LooseFlag(r.MaxTightness) : null), N(r.MedianTightness), N(r.MinTightness), N(r.Measured), N(r.Bound), F($"{r.Seconds:F2}"),
             }).ToList());
 
     private static Cell CheckedByCell(Comparison r, IReadOnlyDictionary<string, SummaryRow> byId, ReportDocs docs)
