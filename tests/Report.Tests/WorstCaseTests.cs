@@ -36,4 +36,24 @@ public sealed class WorstCaseTests
         Assert.Contains("<th>tightness max (loosest)</th>", html);
         Assert.Contains("<th>tightness min (tightest)</th>", html);
     }
+
+    /// <summary>A result some of whose rows have an unmet hypothesis still shows the pair of its loosest holding comparison
+    /// (until 2026-12-06 the unmet row was taken as the worst and C.mu0, C.plAlongRun, C.gdDecay, C.pathLength showed "-").</summary>
+    [Fact(DisplayName = "report summary: PL results holding on one run, not met on the others → the loosest row's measured and bound, lower bounds' tightness defined")]
+    public void Pl_results_show_their_worst_row()
+    {
+        var root = JsonNode.Parse(File.ReadAllText(Path.Combine(QuickReport.Directory_, "results.json")))!;
+        var sum = root["summary"]!.AsArray().ToDictionary(s => s!["id"]!.GetValue<string>(), s => s!);
+        foreach (var id in new[] { "C.mu0", "C.plAlongRun", "C.gdDecay", "C.pathLength" })
+        {
+            var s = sum[id];
+            Assert.Equal("holds", s["status"]!.GetValue<string>());
+            Assert.True(s["counts"]!["hypothesis_not_met"]!.GetValue<int>() > 0, id);
+            Assert.True(s["worst_measured"] is not null && s["worst_bound"] is not null, $"{id}: {s}");
+            Assert.True(s["tightest_measured"] is not null && s["tightest_bound"] is not null, $"{id}: {s}");
+        }
+        string md = File.ReadAllText(Path.Combine(QuickReport.Directory_, "report.md"));
+        Assert.Contains("for a lower bound measured / bound", md);
+        Assert.Contains("for a lower bound, such as C.mu0's or C.plAlongRun's, measured / bound", md);
+    }
 }

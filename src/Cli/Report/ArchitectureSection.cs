@@ -47,7 +47,7 @@ internal static class ArchitectureSection
         "by the evidence results E.replay, E.claims and E.init, stated once for every architecture the MLP included (docs/theorems/Evidence.md), " +
         "by result C (C.mu0 … C.gfPathLength: the PL constant at an identity initialization and the loss decay it gives), stated once for every architecture the MLP included (docs/theorems/PolyakLojasiewicz.md; its hypotheses need a network that is the identity at initialization with a positive PL constant μ₀ there; an example with a nonzero output scale is not the identity, and the table gives each run's reason row by row), " +
         "and by the lemma chain L1–L5 (states, increments, adjoints, layer gradients and their differences, each bounded from the architecture's constants at every layer's own part norms), stated once for every architecture the MLP included (docs/theorems/LemmaChain.md). " +
-        "Measured, bound and tightness (bound / measured) are the loosest comparison's (the worst case of the bound), then the tightest comparison's tightness (nearest to failing). To add an architecture, follow docs/extending.md.";
+        "Measured, bound and tightness (bound / measured; for a lower bound measured / bound) are the loosest comparison's (the worst case of the bound), then the tightest comparison's tightness (nearest to failing). To add an architecture, follow docs/extending.md.";
 
     public static readonly string[] Header = { "architecture", "setting", "result", "verdict", "measured (loosest)", "bound (loosest)", "tightness max (loosest)", "tightness min (tightest)", "seconds" };
 

@@ -69,7 +69,7 @@ internal static partial class ReportWriter
         if (sum.Count == 0) b.Add(new Para("No verdict rows: no cell has finished yet, or the study's [report] results select none."));
         else
         {
-            b.Add(new Para($"One line per result over every finished cell and ladder{(s.Results.Count == 0 ? "" : $" (the study shows {string.Join(", ", s.Results)})")}: its status with the count of rows in each verdict, the tightness (bound / measured) over the rows that hold: the largest first (the loosest comparison, the bound's worst case, flagged above {LooseFactor:G}×), the median of the rows' loosest, the smallest (the tightest, nearest to failing), and the worst row (the loosest comparison, or the violated row)."));
+            b.Add(new Para($"One line per result over every finished cell and ladder{(s.Results.Count == 0 ? "" : $" (the study shows {string.Join(", ", s.Results)})")}: its status with the count of rows in each verdict, the tightness (bound / measured; for a lower bound measured / bound, ≥ 1 when it holds) over the rows that hold: the largest first (the loosest comparison, the bound's worst case, flagged above {LooseFactor:G}×), the median of the rows' loosest, the smallest (the tightest, nearest to failing), and the worst row (the loosest comparison, or the violated row)."));
             b.Add(SummaryTable(sum, docs));
         }
         b.Add(new Heading(2, "Cells", "cells"));

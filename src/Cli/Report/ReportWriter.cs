@@ -163,8 +163,9 @@ internal static partial class ReportWriter
             var reasons = g.Where(r => VerdictKey(r.Verdict) is "hypothesis_not_met" or "not_applicable" or "error")
                 .GroupBy(r => (VerdictKey(r.Verdict), r.Detail)).OrderByDescending(x => x.Count())
                 .Select(x => (x.Key.Item1, x.Key.Detail, x.Count())).ToList();
-            // the worst row: the deciding row when it does not hold, else the loosest comparison of the rows that hold
-            var (m, bd) = Rank(decided.Verdict) > 1 || hiRow is null ? (decided.Measured, decided.Bound) : WorstPair(hiRow);
+            // the worst row: a violated (or erring) row when there is one, else the loosest comparison of the rows that hold (a
+            // row whose hypothesis is not met has no pair to show)
+            var (m, bd) = Rank(decided.Verdict) >= 3 || hiRow is null ? (decided.Measured, decided.Bound) : WorstPair(hiRow);
             return new SummaryRow(g.Key, decided.Title, decided.Doc, decided.Provenance, g.Count(), Count("holds"), Count("violated"), Count("hypothesis_not_met"), Count("not_applicable"),
                 Count("error"), m, bd, loRow is null ? double.NaN : TightnessRange(loRow).Min, med,
                 hiRow is null ? double.NaN : TightnessRange(hiRow).Max, hiRow is null ? "" : $"{hiRow.Input}: {hiRow.TightnessMaxAt}", g.Sum(r => r.Seconds), reasons,
@@ -614,7 +615,7 @@ internal static partial class ReportWriter
             b.Add(new Para("No results are registered in the theory layer of this build (Registry.singleRun and Registry.ladder are empty): the experiments and figures below are measured, but no theorem was checked."));
         else
         {
-            b.Add(new Para($"One line per result over the tied runs of figure 1, the tied ladder and the tied long run{(c.PlRun is null ? "" : ", the run inside the PL hypotheses")}{(c.FlowRun is null ? "" : ", the gradient flow")}: its status with the count of rows in each verdict, the tightness (bound / measured) over the rows that hold: first the largest, the loosest comparison (the bound's worst case, flagged above {LooseFactor:G}×), then the median of the rows' loosest and the smallest, the tightest comparison (nearest to failing; a violation is below 1); the measured value and bound of the worst row (the loosest comparison, or the violated row), and the evaluation time. For the rate results (A.rate, B.rate, D.rate, D.curve, fig1.seeds) the measured value is the fitted slope against the claimed −1 and the tightness is the upper end of the order's 95% interval over the claimed order 1: a one-sided test, which holds unless the whole interval lies below order 1 (a slope steeper than −1 holds; an interval of width ≥ 1 is inconclusive, hypothesis not met). A tightness of 1 on a lemma whose bound is the measurement itself (the notes say \"holds for any weights\") is not closeness to a violation. Every row is in the appendix."));
+            b.Add(new Para($"One line per result over the tied runs of figure 1, the tied ladder and the tied long run{(c.PlRun is null ? "" : ", the run inside the PL hypotheses")}{(c.FlowRun is null ? "" : ", the gradient flow")}: its status with the count of rows in each verdict, the tightness (bound / measured; for a lower bound measured / bound, ≥ 1 when it holds) over the rows that hold: first the largest, the loosest comparison (the bound's worst case, flagged above {LooseFactor:G}×), then the median of the rows' loosest and the smallest, the tightest comparison (nearest to failing; a violation is below 1); the measured value and bound of the worst row (the loosest comparison, or the violated row), and the evaluation time. For the rate results (A.rate, B.rate, D.rate, D.curve, fig1.seeds) the measured value is the fitted slope against the claimed −1 and the tightness is the upper end of the order's 95% interval over the claimed order 1: a one-sided test, which holds unless the whole interval lies below order 1 (a slope steeper than −1 holds; an interval of width ≥ 1 is inconclusive, hypothesis not met). A tightness of 1 on a lemma whose bound is the measurement itself (the notes say \"holds for any weights\") is not closeness to a violation. Every row is in the appendix."));
             b.Add(SummaryTable(sum, docs));
             b.Add(new Para(Notation));
         }
@@ -723,7 +724,7 @@ internal static partial class ReportWriter
 
     /// <summary>The symbols the rows' details, notes and findings use, once for the reader.</summary>
     internal const string Notation =
-        "Notation in the details and notes: slack = bound − measured (≥ 0 when a comparison holds); tightness = bound / measured; " +
+        "Notation in the details and notes: slack = bound − measured (≥ 0 when a comparison holds; measured − bound for a lower bound); tightness = bound / measured (for a lower bound, such as C.mu0's or C.plAlongRun's, measured / bound), ≥ 1 when a comparison holds; " +
         "L depth, m width, n samples, d state dimension, η step, t = iteration·η; Z_k = (W_k, V_k) the parameters of layer k and Δ_k = Z_{k+1} − Z_k; " +
         "h_k^i the state of sample i after layer k and p_k^i its adjoint; H the largest state norm ‖h‖, P the largest Σ_i ‖p_k^i‖; " +
         "M_W, M_V the largest spectral norms ‖W_k‖₂, ‖V_k‖₂; s0, s1, s2 the activation's constants (|σ(x)| ≤ s0 + s1|x|, |σ′| ≤ s1, |σ″| ≤ s2); " +
