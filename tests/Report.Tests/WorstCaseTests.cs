@@ -56,4 +56,20 @@ public sealed class WorstCaseTests
         Assert.Contains("for a lower bound measured / bound", md);
         Assert.Contains("for a lower bound, such as C.mu0's or C.plAlongRun's, measured / bound", md);
     }
+
+    /// <summary>A bit-exact replay compares 0 with a 0 allowance: bound / measured is 0/0, printed as a word, not "inf".</summary>
+    [Fact(DisplayName = "report tables: E.replay measured 0 against bound 0 → 'exact (0 = 0)', no 'inf' or 'NaN' cell")]
+    public void Zero_against_zero_reads_exact()
+    {
+        const string Exact = "exact (0 = 0)";
+        foreach (var file in new[] { "report.md", "index.html" })
+        {
+            string text = File.ReadAllText(Path.Combine(QuickReport.Directory_, file));
+            Assert.DoesNotMatch(@"(\| |<td>)(inf|NaN|-inf)( \||</td>)", text);
+            Assert.Contains(Exact, text);
+        }
+        string md = File.ReadAllText(Path.Combine(QuickReport.Directory_, "report.md"));
+        string line = md.Split('\n').First(l => l.StartsWith("| [E.replay]", StringComparison.Ordinal));
+        Assert.Contains($"| {Exact} | {Exact} | {Exact} | 0 | 0 |", line);
+    }
 }

@@ -18,7 +18,16 @@ internal static partial class ReportWriter
     /// <summary>A bound whose tightness (bound / measured) exceeds this factor is flagged as loose.</summary>
     public const double LooseFactor = 100;
 
-    private static string N(double x) => VerifyCommand.Num(x);
+    private static string N(double x) =>
+        double.IsPositiveInfinity(x) ? "∞" : double.IsNegativeInfinity(x) ? "−∞" : VerifyCommand.Num(x);
+
+    /// <summary>A tightness beside the comparison it is of: a 0 measured against a 0 bound (bound / measured = 0/0) is
+    /// "exact (0 = 0)", a 0 measured under a positive bound "∞ (measured 0)".</summary>
+    private static string T(double tightness, double measured, double bound) =>
+        !double.IsPositiveInfinity(tightness) || measured != 0 ? N(tightness) : bound == 0 ? Exact : "∞ (measured 0)";
+
+    /// <summary>The tightness cell of a comparison whose measured value and bound are both 0.</summary>
+    internal const string Exact = "exact (0 = 0)";
 
     /// <summary>A run-integrity check (recorded against recomputed numbers within rounding), not a bound of the theory.</summary>
     /// <summary>The run-integrity (I.*) and evidence (E.*, E.profile's page included) checks: recorded numbers against recomputed ones within a rounding allowance.</summary>
@@ -535,7 +544,8 @@ internal static partial class ReportWriter
         tightness > LooseFactor ? $"loose: {(double.IsPositiveInfinity(tightness) ? "∞" : N(tightness))}× > {LooseFactor:G}×" : null;
 
     private static Cell[] RowCells(Registry.VerdictRow r, ReportDocs docs) =>
-        new Cell[] { r.Input, new(r.Id, Href: docs.Href(r.Doc)), VerdictCell(r, docs), N(WorstPair(r).Measured), N(WorstPair(r).Bound), N(TightnessRange(r).Max), N(TightnessRange(r).Min), r.Detail };
+        new Cell[] { r.Input, new(r.Id, Href: docs.Href(r.Doc)), VerdictCell(r, docs), N(WorstPair(r).Measured), N(WorstPair(r).Bound),
+            T(TightnessRange(r).Max, WorstPair(r).Measured, WorstPair(r).Bound), T(TightnessRange(r).Min, r.Measured, r.Bound), r.Detail };
 
     private static readonly string[] RowHeader = { "input", "result", "verdict", "measured (loosest)", "bound (loosest)", "tightness max (loosest)", "tightness min (tightest)", "detail" };
 
@@ -680,7 +690,7 @@ internal static partial class ReportWriter
             b.Add(new Table(ArchitectureSection.Header, c.Architectures.SelectMany(a => a.Rows.Select(v => new Cell[]
             {
                 a.Spec.Architecture, ArchitectureSection.Setting(a.Spec), new(v.Id, Href: docs.Href(v.Doc)), VerdictCell(v, docs),
-                N(WorstPair(v).Measured), N(WorstPair(v).Bound), N(TightnessRange(v).Max), N(TightnessRange(v).Min), F($"{a.Seconds:F2}"),
+                N(WorstPair(v).Measured), N(WorstPair(v).Bound), T(TightnessRange(v).Max, WorstPair(v).Measured, WorstPair(v).Bound), T(TightnessRange(v).Min, v.Measured, v.Bound), F($"{a.Seconds:F2}"),
             })).ToList()));
         }
 
@@ -724,7 +734,7 @@ internal static partial class ReportWriter
 
     /// <summary>The symbols the rows' details, notes and findings use, once for the reader.</summary>
     internal const string Notation =
-        "Notation in the details and notes: slack = bound − measured (≥ 0 when a comparison holds; measured − bound for a lower bound); tightness = bound / measured (for a lower bound, such as C.mu0's or C.plAlongRun's, measured / bound), ≥ 1 when a comparison holds; " +
+        "Notation in the details and notes: slack = bound − measured (≥ 0 when a comparison holds; measured − bound for a lower bound); tightness = bound / measured (for a lower bound, such as C.mu0's or C.plAlongRun's, measured / bound), ≥ 1 when a comparison holds, \"exact (0 = 0)\" where both are 0 (a bit-exact replay: E.replay, E.flowReplay) and ∞ where only the measured value is; " +
         "L depth, m width, n samples, d state dimension, η step, t = iteration·η; Z_k = (W_k, V_k) the parameters of layer k and Δ_k = Z_{k+1} − Z_k; " +
         "h_k^i the state of sample i after layer k and p_k^i its adjoint; H the largest state norm ‖h‖, P the largest Σ_i ‖p_k^i‖; " +
         "M_W, M_V the largest spectral norms ‖W_k‖₂, ‖V_k‖₂; s0, s1, s2 the activation's constants (|σ(x)| ≤ s0 + s1|x|, |σ′| ≤ s1, |σ″| ≤ s2); " +
@@ -737,7 +747,8 @@ internal static partial class ReportWriter
             sum.Select(r => new Cell[]
             {
                 new(r.Id, Href: docs.Href(r.Doc)), r.Title, r.Provenance, new(StatusText(r), r.Status == "not_checked" ? "hypothesis_not_met" : r.Status, docs.Href(r.Doc)),
-                new(N(r.MaxTightness), Flag: r.Loose ? LooseFlag(r.MaxTightness) : null), N(r.MedianTightness), N(r.MinTightness), N(r.Measured), N(r.Bound), F($"{r.Seconds:F2}"),
+                new(T(r.MaxTightness, r.Measured, r.Bound), Flag: r.Loose ? LooseFlag(r.MaxTightness) : null), T(r.MedianTightness, r.Measured, r.Bound),
+                T(r.MinTightness, r.TightestMeasured, r.TightestBound), N(r.Measured), N(r.Bound), F($"{r.Seconds:F2}"),
             }).ToList());
 
     private static Cell CheckedByCell(Comparison r, IReadOnlyDictionary<string, SummaryRow> byId, ReportDocs docs)
