@@ -72,4 +72,19 @@ public sealed class WorstCaseTests
         string line = md.Split('\n').First(l => l.StartsWith("| [E.replay]", StringComparison.Ordinal));
         Assert.Contains($"| {Exact} | {Exact} | {Exact} | 0 | 0 |", line);
     }
+
+    /// <summary>fig1.seeds decides figure 1 across seeds: a verdict like the others, counted in the headline, the summary and the appendix.</summary>
+    [Fact(DisplayName = "report fig1.seeds: quick report with seeds → counted at a glance, a line of the Results table, a row of the appendix")]
+    public void Seeds_verdict_is_counted()
+    {
+        var root = JsonNode.Parse(File.ReadAllText(Path.Combine(QuickReport.Directory_, "results.json")))!;
+        var seedsRow = Assert.Single(root["seeds"]!["verdicts"]!.AsArray());
+        Assert.Contains(root["summary"]!.AsArray(), s => s!["id"]!.GetValue<string>() == "fig1.seeds");
+        string md = File.ReadAllText(Path.Combine(QuickReport.Directory_, "report.md"));
+        Assert.Contains(md.Split('\n'), l => l.StartsWith("| [fig1.seeds]", StringComparison.Ordinal));
+        int appendix = md.IndexOf("## Appendix: all verdict rows", StringComparison.Ordinal);
+        Assert.True(appendix > 0);
+        Assert.Contains("| [fig1.seeds]", md[appendix..]);
+        Assert.NotNull(seedsRow);
+    }
 }

@@ -37,8 +37,8 @@ internal sealed record Comparison(string Key, string Quantity, string Predicted,
 {
     /// <summary>
     /// The verdicts behind <see cref="CheckedBy"/>'s id: the rows given in <see cref="CheckedRows"/> when the statement is
-    /// decided by particular rows (the i.i.d. ladder's A.rate, the seeds' fig1.seeds: neither among the faithful runs'
-    /// rows), else the faithful runs' summary of that id (null: not evaluated).
+    /// decided by particular rows (the i.i.d. ladder's A.rate, not among the faithful runs' rows; the seeds'
+    /// fig1.seeds), else the faithful runs' summary of that id (null: not evaluated).
     /// </summary>
     public SummaryRow? StatusOf(string id, IReadOnlyDictionary<string, SummaryRow> faithful) =>
         CheckedRows is { } given
@@ -113,12 +113,14 @@ internal sealed class ReportContent
 
     /// <summary>
     /// The rows of the faithful experiments: the tied runs of figure 1, the tied ladder, the tied long run
-    /// (and the run inside the PL hypotheses and the gradient flow, when there are), and A.apriori on the clipped copies of the
+    /// (and the run inside the PL hypotheses, the gradient flow and fig1.seeds over the seeds, when there are), and A.apriori on the clipped copies of the
     /// tied ladder (on the unclipped runs its clip hypothesis is not met by construction, so those rows are left out).
     /// </summary>
     public IEnumerable<Registry.VerdictRow> FaithfulRows =>
         Tied.Runs.SelectMany(r => r.Rows).Concat(Tied.LadderRows).Concat(Long.Tied.Rows).Concat(PlRun?.Rows ?? Enumerable.Empty<Registry.VerdictRow>())
             .Concat(FlowRun?.Rows ?? Enumerable.Empty<Registry.VerdictRow>())
+            // fig1.seeds: the tied ladder over several seeds, faithful runs too
+            .Concat(Seeds?.Row is { } seeds ? new[] { seeds } : Enumerable.Empty<Registry.VerdictRow>())
             .Where(r => !(r.Id == "A.apriori" && r.Verdict == "hypothesis not met"))
             .Concat(Bounds.Points.Select(p => p.AprioriRow));
 }
