@@ -47,7 +47,10 @@ internal sealed class ReportDocs(string? docsBase)
         if (Base is not null) return;
         string outDir = Path.Combine(dir, "docs", "theorems");
         Directory.CreateDirectory(outDir);
-        var pipeline = new MarkdownPipelineBuilder().UsePipeTables().UseAutoIdentifiers().Build();
+        var builder = new MarkdownPipelineBuilder().UsePipeTables().UseAutoIdentifiers();
+        // '_' is a subscript in the pages' formulas (∫_{I_k}, s_{k−1}), never emphasis: only '*' emphasizes
+        builder.InlineParsers.Find<Markdig.Parsers.Inlines.EmphasisInlineParser>()!.EmphasisDescriptors.RemoveAll(d => d.Character == '_');
+        var pipeline = builder.Build();
         var asm = Assembly.GetExecutingAssembly();
         // the scripts the pages link to (the proofs' computations), as they are
         foreach (var n in asm.GetManifestResourceNames().Where(n => n.StartsWith(Prefix, StringComparison.Ordinal) && n.EndsWith(".py", StringComparison.Ordinal)))

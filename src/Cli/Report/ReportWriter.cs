@@ -870,24 +870,27 @@ internal static partial class ReportWriter
     private const string Style =
         "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45;overflow-wrap:break-word}" +
         ".scroll{overflow-x:auto;max-width:100%;margin:1em 0}table{border-collapse:collapse;font-size:0.9em}" +
-        "td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top;min-width:4.5em}th{background:#f0f0f0}td:last-child{min-width:12em}" +
+        "td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top;min-width:4.5em}th{background:#f0f0f0}td:last-child{min-width:12em}td{overflow-wrap:anywhere}" +
         "@media (max-width:600px){body{padding:0 0.5em;margin:1em auto}h1{font-size:1.5em}}" +
         "figure{display:inline-block;margin:0.5em;max-width:48%;vertical-align:top}figure img{max-width:100%;height:auto;border:1px solid #ddd}" +
         "@media (max-width:800px){figure{max-width:100%;display:block;margin:0.5em 0}}" +
         "figcaption{font-size:0.85em;color:#555}h2{border-bottom:1px solid #ddd;padding-bottom:0.2em;margin-top:1.6em}" +
         "#headline{border:2px solid #557;border-radius:6px;padding:0.3em 1em 0.6em;background:#f7f8fc}#headline h2{border:none;margin-top:0.4em}" +
-        "nav#toc{margin:1em 0}nav#toc ol{columns:2 18em;margin:0.3em 0}" +
+        "nav#toc{margin:1em 0}nav#toc ol{columns:2 18em;margin:0.3em 0}nav#toc li{break-inside:avoid}" +
         ".verdict,.tone{font-weight:600;padding:0 4px;border-radius:3px}" +
         ".v-holds{color:#0a5d1e;background:#e2f5e6}.v-violated{color:#fff;background:#b3261e}.v-error{color:#fff;background:#7a2e8e}" +
         ".v-hypothesis_not_met{color:#6b4e00;background:#fff1c2}.v-not_applicable{color:#555;background:#eee}" +
         "a.verdict{text-decoration:none}a.verdict:hover{text-decoration:underline}" +
-        ".loose{color:#a14a00;font-weight:600;white-space:nowrap}details summary{cursor:pointer;font-weight:600}";
+        ".loose{color:#a14a00;font-weight:600}details summary{cursor:pointer;font-weight:600}";
 
     private static string E(string s) => WebUtility.HtmlEncode(s);
 
+    /// <summary>Encoded text with its `code` spans (commands, file names) rendered as code, as report.md shows them.</summary>
+    private static string Code(string s) => System.Text.RegularExpressions.Regex.Replace(E(s), "`([^`]+)`", "<code>$1</code>");
+
     private static string HtmlCell(Cell x)
     {
-        string t = E(x.Text);
+        string t = Code(x.Text);
         if (x.Verdict is not null)
         {
             string cls = $"verdict v-{x.Verdict}";
@@ -912,9 +915,9 @@ internal static partial class ReportWriter
             {
                 switch (bl)
                 {
-                    case Heading h: sb.AppendLine($"<h{h.Level}{(h.Id is null ? "" : $" id=\"{h.Id}\"")}>{E(h.Text)}</h{h.Level}>"); break;
-                    case Para p: sb.AppendLine($"<p>{E(p.Text)}</p>"); break;
-                    case Bullets l: sb.AppendLine("<ul>" + string.Concat(l.Items.Select(i => $"<li>{E(i)}</li>")) + "</ul>"); break;
+                    case Heading h: sb.AppendLine($"<h{h.Level}{(h.Id is null ? "" : $" id=\"{h.Id}\"")}>{Code(h.Text)}</h{h.Level}>"); break;
+                    case Para p: sb.AppendLine($"<p>{Code(p.Text)}</p>"); break;
+                    case Bullets l: sb.AppendLine("<ul>" + string.Concat(l.Items.Select(i => $"<li>{Code(i)}</li>")) + "</ul>"); break;
                     case Image im:
                         var png = Convert.ToBase64String(File.ReadAllBytes(Path.Combine(figuresDir, im.Name + ".png")));
                         sb.AppendLine($"<figure id=\"{im.Name}\"><img alt=\"{E(im.Caption)}\" src=\"data:image/png;base64,{png}\"><figcaption>{E(im.Caption)} (<a href=\"figures/{im.Name}.svg\">svg</a>)</figcaption></figure>");
@@ -928,7 +931,7 @@ internal static partial class ReportWriter
                     case Collapsed x: sb.AppendLine($"<details><summary>{E(x.Summary)}</summary>"); Render(x.Inner); sb.AppendLine("</details>"); break;
                     case Contents:
                         sb.AppendLine("<nav id=\"toc\"><strong>Contents</strong><ol>" +
-                                      string.Concat(TocEntries(blocks).Select(h => $"<li><a href=\"#{h.Id}\">{E(h.Text)}</a></li>")) + "</ol></nav>");
+                                      string.Concat(TocEntries(blocks).Select(h => $"<li><a href=\"#{h.Id}\">{Code(h.Text)}</a></li>")) + "</ol></nav>");
                         break;
                 }
             }

@@ -1,0 +1,22 @@
+using System.Text.RegularExpressions;
+
+namespace ResOdeProofs.Report.Tests;
+
+/// <summary>The HTML renderings read as written: inline code as code, formulas' subscripts kept, contents items and wide tables within the page.</summary>
+public sealed class RenderingTests
+{
+    [Fact(DisplayName = "report pages: quick report → '_' in formulas kept (no emphasis), `code` rendered as code, a contents item in one column, cells wrapping")]
+    public void Pages_render_as_written()
+    {
+        string dir = QuickReport.Directory_;
+        string euler = File.ReadAllText(Path.Combine(dir, "docs", "theorems", "EulerError.html"));
+        Assert.Contains("∫_{I_k} [f(Z(s), H(s)) − f(Z_k, H(s_{k−1}))] ds", euler);
+        string html = File.ReadAllText(Path.Combine(dir, "index.html"));
+        string body = html[html.IndexOf("<body>", StringComparison.Ordinal)..];
+        foreach (Match m in Regex.Matches(body, "<(h[1-3]|p|li)[^>]*>(.*?)</\\1>"))
+            Assert.False(m.Groups[2].Value.Contains('`'), m.Groups[2].Value);
+        Assert.Contains("<code>resode train --arch bn-conv</code>", html);
+        Assert.Contains("nav#toc li{break-inside:avoid}", html);
+        Assert.Contains("td{overflow-wrap:anywhere}", html);
+    }
+}
