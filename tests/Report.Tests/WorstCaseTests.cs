@@ -87,4 +87,14 @@ public sealed class WorstCaseTests
         Assert.Contains("| [fig1.seeds]", md[appendix..]);
         Assert.NotNull(seedsRow);
     }
+
+    /// <summary>The rate lines of figure 1 show the order the verdict row decided and the upper end it compared, not the page's own fit.</summary>
+    [Fact(DisplayName = "report figure 1: A.rate, D.rate, D.curve lines → the row's decided order and 95% upper end (model allowance included), labelled")]
+    public void Rate_lines_show_the_deciding_values()
+    {
+        string md = File.ReadAllText(Path.Combine(QuickReport.Directory_, "report.md"));
+        Assert.Contains("A.rate's order decided (the fit reported): 1.031, A.rate's 95% upper end (model allowance included): 1.102", md);
+        Assert.Contains("D.rate's observed order (worst snapshot): 1.007", md);
+        Assert.Contains("D.curve's observed order (worst snapshot and part): 1.007", md);
+    }
 }

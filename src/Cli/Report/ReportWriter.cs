@@ -212,6 +212,23 @@ internal static partial class ReportWriter
     private static Comparison Slope(string key, string quantity, LineFit f, string[]? checkedBy, string? reference = null, string? note = null) =>
         new(key, quantity, "−1 (O(1/L))", -1, new[] { new Measure("slope", f.Slope) }, f.Lo, f.Hi, f.Slope / -1.0, reference, checkedBy, note);
 
+    /// <summary>
+    /// A rate line as its verdict row decided it: the order the row decided (A.rate's fit, D.rate's and D.curve's worst
+    /// snapshot) and the upper end it compared with the claimed order (A.rate's with the model allowance), not the page's fit.
+    /// </summary>
+    private static Comparison Decided(Comparison cmp, Registry.VerdictRow? row)
+    {
+        if (row is null) return cmp;
+        string? orderName = row.Constants.Select(kv => kv.Item1).FirstOrDefault(n => n.StartsWith("order decided", StringComparison.Ordinal) || n.StartsWith("observed order", StringComparison.Ordinal));
+        if (orderName is null) return cmp;
+        const string upperName = "its 95% upper end (model allowance included)";
+        double upper = row.Constants.Any(kv => kv.Item1 == upperName) ? Experiments.Constant(row, upperName) : TightnessRange(row).Max;
+        var ms = new List<Measure> { new($"{row.Id}'s {orderName}", Experiments.Constant(row, orderName)) };
+        if (!double.IsNaN(upper))
+            ms.Add(new(row.Constants.Any(kv => kv.Item1 == upperName) ? $"{row.Id}'s 95% upper end (model allowance included)" : $"{row.Id}'s 95% upper end", upper));
+        return cmp with { Measured = ms, CiLow = double.NaN, CiHigh = double.NaN };
+    }
+
     /// <summary>A slope over several seeds: the mean with its 95% interval across seeds, and each seed's value.</summary>
     private static Comparison? SeedsRow(SeedSpread? sd, string key, string quantity, string what, Func<SeedSpread, double[]> pick)
     {
@@ -233,13 +250,13 @@ internal static partial class ReportWriter
         var arate = c.Tied.SmoothnessRow;
         list.Add(("Figure 1 left: depth smoothness", "fig1-left", new List<Comparison?>
         {
-            Slope("smoothness_slope_tied", $"slope of log max_{{k,t}} ‖Z_{{k+1}} − Z_k‖ vs log L, tied, L ∈ {{{string.Join(", ", s.SlopeDepths)}}} (the paper's depths)", tf,
+            Decided(Slope("smoothness_slope_tied", $"slope of log max_{{k,t}} ‖Z_{{k+1}} − Z_k‖ vs log L, tied, L ∈ {{{string.Join(", ", s.SlopeDepths)}}} (the paper's depths)", tf,
                 new[] { "A.rate" }, "paper figure 1 left: slope −1",
-                arate is null ? "no A.rate row: the slope depths are no ladder" : F($"the slope and its interval are A.rate's on {arate.Input} (verdict {arate.Verdict}: the slope minus the 95% half-width must be ≤ −1).")),
+                arate is null ? "no A.rate row: the slope depths are no ladder" : F($"the order decided and its 95% upper end are A.rate's on {arate.Input} (verdict {arate.Verdict}: the upper end must be ≥ the claimed order 1).")), arate),
             SeedsRow(c.Seeds, "smoothness_slope_tied_across_seeds", "same (tied, slope depths)", "depth smoothness", x => x.SmoothSlopes),
-            new("smoothness_slope_iid", "same, i.i.d. (negative control)", "no decay in L (slope ≈ 0; increments O(1))", 0, new[] { new Measure("slope", inf.Slope) }, inf.Lo, inf.Hi,
+            Decided(new("smoothness_slope_iid", "same, i.i.d. (negative control)", "no decay in L (slope ≈ 0; increments O(1))", 0, new[] { new Measure("slope", inf.Slope) }, inf.Lo, inf.Hi,
                 CheckedBy: new[] { "A.rate" }, CheckedRows: c.Iid.SmoothnessRow is { } iidRow ? new[] { iidRow } : Array.Empty<Registry.VerdictRow>(),
-                Note: F($"the slope and its interval are A.rate's on the i.i.d. {c.Iid.SmoothnessRow?.Input ?? "ladder (no row)"}, listed under negative controls: a negative control, so A.rate is expected to be violated here.")),
+                Note: F($"the order decided and its 95% upper end are A.rate's on the i.i.d. {c.Iid.SmoothnessRow?.Input ?? "ladder (no row)"}, listed under negative controls: a negative control, so A.rate is expected to be violated here.")), c.Iid.SmoothnessRow),
             new("smoothness_deepest_iid_over_tied", "max_{k,t} ‖Z_{k+1} − Z_k‖ at the deepest L, i.i.d. / tied", "≫ 1", double.NaN,
                 new[] { new Measure("i.i.d.", c.Iid.Runs[^1].MaxSmoothZ), new Measure("tied", c.Tied.Runs[^1].MaxSmoothZ) },
                 Ratio: c.Iid.Runs[^1].MaxSmoothZ / c.Tied.Runs[^1].MaxSmoothZ),
@@ -250,12 +267,12 @@ internal static partial class ReportWriter
         double pred = DistanceRatio(c.Tied, L0, L1);
         list.Add(("Figure 1 right: convergence to the deepest run", "fig1-right", new List<Comparison?>
         {
-            Slope("distance_slope_tied", F($"slope of log distance at iteration {it} vs log L (L ≤ {c.Tied.ReferenceDepth / 4}), tied"), df, new[] { "D.curve" }, "paper figure 1 right: distance O(1/L)"),
+            Decided(Slope("distance_slope_tied", F($"slope of log distance at iteration {it} vs log L (L ≤ {c.Tied.ReferenceDepth / 4}), tied"), df, new[] { "D.curve" }, "paper figure 1 right: distance O(1/L)"), c.Tied.CurveRow),
             SeedsRow(c.Seeds, "distance_slope_tied_across_seeds", F($"same (tied, L ≤ {c.Tied.ReferenceDepth / 4})"), "distance", x => x.DistanceSlopes),
             new("distance_ratio_tied", F($"distance at iteration {it}, L = {L0} / L = {L1}, tied"), F($"{pred:G4} (C·(1/L − 1/L_ref))"), pred,
                 new[] { new Measure(F($"L = {L0}"), last[0]), new Measure(F($"L = {L1}"), last[^1]) }, Ratio: last[0] / last[^1] / pred, CheckedBy: new[] { "D.curve" }),
-            Slope("distance_richardson_slope_tied", F($"slope of log distance to the Richardson limit of L = {c.Tied.ReferenceDepth / 2}, {c.Tied.ReferenceDepth} at iteration {it} vs log L (L ≤ {c.Tied.ReferenceDepth / 2}), tied"),
-                c.Tied.RichardsonFit, new[] { "D.rate" }, note: F($"error estimate of the limit {c.Tied.RichardsonError[^1]:G3} (distance between the Richardson limits of the two deepest pairs)")),
+            Decided(Slope("distance_richardson_slope_tied", F($"slope of log distance to the Richardson limit of L = {c.Tied.ReferenceDepth / 2}, {c.Tied.ReferenceDepth} at iteration {it} vs log L (L ≤ {c.Tied.ReferenceDepth / 2}), tied"),
+                c.Tied.RichardsonFit, new[] { "D.rate" }, note: F($"error estimate of the limit {c.Tied.RichardsonError[^1]:G3} (distance between the Richardson limits of the two deepest pairs)")), c.Tied.LadderRows.FirstOrDefault(r => r.Id == "D.rate")),
             new("distance_richardson_tied", F($"distance to the Richardson limit at iteration {it}, tied"), F($"≫ its error estimate {c.Tied.RichardsonError[^1]:G3}"), c.Tied.RichardsonError[^1],
                 c.Tied.DistanceDepths.Select((L, i) => new Measure(F($"L = {L}"), c.Tied.DistRichardson[i][^1])).ToList(),
                 Ratio: c.Tied.DistRichardson[^1][^1] / c.Tied.RichardsonError[^1], Note: "ratio: smallest distance / error estimate"),
