@@ -81,7 +81,9 @@ internal static class Compare
     private static bool IsTiming(string key) => key == "timings" || key.EndsWith("seconds", StringComparison.OrdinalIgnoreCase) || key.StartsWith("ms_per", StringComparison.Ordinal) || key is "finished_utc" or "utc" or "host" or "command_line"
         // a verdicts file's seal is the SHA-256 of its text, timings included; its run_sha256 that of the run's files, run.json's
         // timings included (the files themselves are compared here apart from those)
-        || key == ResOdeProofs.Numerics.IO.OutputClaim.VerdictsSealField || key == "run_sha256";
+        || key == ResOdeProofs.Numerics.IO.OutputClaim.VerdictsSealField || key == "run_sha256"
+        // and an output manifest's per-file SHA-256 that of each file as written, run.json's timings included
+        || key == "sha256";
 
     /// <summary>The differences between two merged study directories (empty: equal apart from timings).</summary>
     public static List<string> Studies(string a, string b)
@@ -105,7 +107,7 @@ internal static class Compare
             if (!fa.SequenceEqual(fb)) { diffs.Add($"{cell}: run files differ"); continue; }
             foreach (var f in fa)
             {
-                if (f.EndsWith(".json", StringComparison.Ordinal))
+                if (f.EndsWith(".json", StringComparison.Ordinal) || Path.GetFileName(f) == ResOdeProofs.Numerics.IO.OutputClaim.ManifestName)
                 {
                     string x = WithoutTimings(JsonNode.Parse(File.ReadAllText(Path.Combine(ra, f))))!.ToJsonString();
                     string y = WithoutTimings(JsonNode.Parse(File.ReadAllText(Path.Combine(rb, f))))!.ToJsonString();
