@@ -79,7 +79,7 @@ public sealed class ResultsJsonTests
         var odd = verdicts.Where(x => !Verdicts.Contains(x.Node?.GetValue<string>())).Select(x => $"{x.Path} = {x.Node}").ToList();
         Assert.True(odd.Count == 0, "verdicts outside " + string.Join("|", Verdicts) + ": " + string.Join(", ", odd.Take(5)));
         // provenance of the report
-        Assert.Equal("resode-report/2", root["format"]!.GetValue<string>());
+        Assert.Equal("resode-report/3", root["format"]!.GetValue<string>());
         Assert.Equal("resode report --preset quick", root["command_line"]!.GetValue<string>());
         Assert.True(root.AsObject().ContainsKey("git_commit"));
         // stable keys: timings in snake_case, comparisons structured (numbers, not text)

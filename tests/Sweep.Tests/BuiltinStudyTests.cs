@@ -41,7 +41,7 @@ public sealed class BuiltinStudyTests
             var merge = Cli.Run(root, "sweep", "merge", "ex-out");
             Assert.True(merge.Exit == 0, merge.ToString());
             var r = JsonNode.Parse(File.ReadAllText(Path.Combine(root, "ex-out", "report", "results.json")))!;
-            Assert.Equal("resode-report/2", r["format"]!.GetValue<string>());
+            Assert.Equal("resode-report/3", r["format"]!.GetValue<string>());
             Assert.Equal("study", r["kind"]!.GetValue<string>());
             Assert.Contains("id=\"headline\"", File.ReadAllText(Path.Combine(root, "ex-out", "report", "index.html")));
             Assert.True(Directory.GetFiles(Path.Combine(root, "ex-out", "report", "docs", "theorems"), "*.html").Length > 5); // the pages the verdicts link to

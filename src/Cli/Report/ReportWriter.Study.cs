@@ -10,7 +10,7 @@ namespace ResOdeProofs.Cli.Report;
 /// <summary>
 /// The report of a study (`resode sweep merge`): the report's own page — headline box, contents, the summary
 /// per result, verdicts coloured and linked to their pages, loose bounds flagged, every row in a collapsed
-/// appendix, the same results.json conventions (resode-report/2, <c>"kind": "study"</c>) — over the study's
+/// appendix, the same results.json conventions (resode-report/3, <c>"kind": "study"</c>) — over the study's
 /// finished cells and ladders, with the cells, ladders, missing and failed cells by name and setting.
 /// </summary>
 internal static partial class ReportWriter
@@ -122,7 +122,7 @@ internal static partial class ReportWriter
             counts[k] = shown.Count(r => VerdictKey(r.Verdict) == k);
         var root = new JsonObject
         {
-            ["format"] = "resode-report/2",
+            ["format"] = "resode-report/3",
             ["kind"] = "study",
             ["engine_version"] = EngineInfo.Version,
             ["engine_identity"] = Study.EngineIdentity,

@@ -415,7 +415,7 @@ internal static partial class ReportWriter
         var byId = sum.ToDictionary(r => r.Id);
         var root = new JsonObject
         {
-            ["format"] = "resode-report/2",
+            ["format"] = "resode-report/3",
             ["engine_version"] = EngineInfo.Version,
             ["git_commit"] = Commit(),
             ["command_line"] = options?.CommandLine,

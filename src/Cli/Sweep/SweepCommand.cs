@@ -382,7 +382,7 @@ internal static class SweepCommand
             string? format = root?["format"]?.GetValue<string>();
             // an earlier merge of this study (its name, or the preset's the page was built for), never another study's report
             string? name = StudyOutput.TextOf(root?["study"]?["name"]) ?? StudyOutput.TextOf(root?["preset"]);
-            return format is StudyMerge.OldReportFormat or "resode-report/2" && (name is null || name == studyName);
+            return format is StudyMerge.OldReportFormat or "resode-report/2" or "resode-report/3" && (name is null || name == studyName);
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or IOException) { return false; }
     }
