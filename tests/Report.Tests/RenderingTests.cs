@@ -5,7 +5,7 @@ namespace ResOdeProofs.Report.Tests;
 /// <summary>The HTML renderings read as written: inline code as code, formulas' subscripts kept, contents items and wide tables within the page.</summary>
 public sealed class RenderingTests
 {
-    [Fact(DisplayName = "report pages: quick report → '_' in formulas kept (no emphasis), `code` rendered as code, a contents item in one column, cells wrapping")]
+    [Fact(DisplayName = "report pages: quick report → '_' in formulas kept (no emphasis), `code` rendered as code, a contents item in one column, text cells wrapping, number cells whole")]
     public void Pages_render_as_written()
     {
         string dir = QuickReport.Directory_;
@@ -18,5 +18,10 @@ public sealed class RenderingTests
         Assert.Contains("<code>resode train --arch bn-conv</code>", html);
         Assert.Contains("nav#toc li{break-inside:avoid}", html);
         Assert.Contains("td{overflow-wrap:anywhere}", html);
+        // a number keeps whole: a cell of one number is td.n, which does not wrap (1.173E+04 read "1.173E+0 / 4" at 1400 px)
+        Assert.Contains("td.n{overflow-wrap:normal;white-space:nowrap}", html);
+        var numbers = Regex.Matches(body, "<td([^>]*)>([-+−]?\\d+(\\.\\d+)?[eE][-+]?\\d+)</td>");
+        Assert.NotEmpty(numbers);
+        Assert.All(numbers, m => Assert.Equal(" class=\"n\"", m.Groups[1].Value));
     }
 }

@@ -887,7 +887,7 @@ internal static partial class ReportWriter
     private const string Style =
         "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45;overflow-wrap:break-word}" +
         ".scroll{overflow-x:auto;max-width:100%;margin:1em 0}table{border-collapse:collapse;font-size:0.9em}" +
-        "td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top;min-width:4.5em}th{background:#f0f0f0}td:last-child{min-width:12em}td{overflow-wrap:anywhere}" +
+        "td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top;min-width:4.5em}th{background:#f0f0f0}td:last-child{min-width:12em}td{overflow-wrap:anywhere}td.n{overflow-wrap:normal;white-space:nowrap}" +
         "@media (max-width:600px){body{padding:0 0.5em;margin:1em auto}h1{font-size:1.5em}}" +
         "figure{display:inline-block;margin:0.5em;max-width:48%;vertical-align:top}figure img{max-width:100%;height:auto;border:1px solid #ddd}" +
         "@media (max-width:800px){figure{max-width:100%;display:block;margin:0.5em 0}}" +
@@ -904,6 +904,10 @@ internal static partial class ReportWriter
 
     /// <summary>Encoded text with its `code` spans (commands, file names) rendered as code, as report.md shows them.</summary>
     private static string Code(string s) => System.Text.RegularExpressions.Regex.Replace(E(s), "`([^`]+)`", "<code>$1</code>");
+
+    /// <summary>A cell whose text is one number as the tables print them (1.015E+06, −0.041, 42, ∞).</summary>
+    private static readonly System.Text.RegularExpressions.Regex NumberCell =
+        new(@"^[-+−]?(\d+(\.\d+)?([eE][-+]?\d+)?|∞)$", System.Text.RegularExpressions.RegexOptions.Compiled);
 
     private static string HtmlCell(Cell x)
     {
@@ -941,7 +945,8 @@ internal static partial class ReportWriter
                         break;
                     case Table t:
                         sb.Append("<div class=\"scroll\"><table><tr>").Append(string.Concat(t.Header.Select(x => $"<th>{E(x)}</th>"))).AppendLine("</tr>");
-                        foreach (var r in t.Rows) sb.Append("<tr>").Append(string.Concat(r.Select(x => $"<td>{HtmlCell(x)}</td>"))).AppendLine("</tr>");
+                        // a cell that is one number keeps whole (td.n): the text cells wrap anywhere so that wide tables fit the page
+                        foreach (var r in t.Rows) sb.Append("<tr>").Append(string.Concat(r.Select(x => $"<td{(NumberCell.IsMatch(x.Text) ? " class=\"n\"" : "")}>{HtmlCell(x)}</td>"))).AppendLine("</tr>");
                         sb.AppendLine("</table></div>");
                         break;
                     case Box x: sb.AppendLine($"<section id=\"{x.Id}\">"); Render(x.Inner); sb.AppendLine("</section>"); break;
