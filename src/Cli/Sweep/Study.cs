@@ -358,7 +358,7 @@ internal sealed class Study
         foreach (var (k, path) in files)
         {
             var (shape, dtype) = Numerics.IO.Npy.Inspect(path);
-            if (dtype.Length > 1 && dtype[1] is 'i' or 'u')
+            if (!Numerics.IO.Npy.IsFloatDType(dtype))
                 throw new StudyException($"{path} ({k}): dtype '{dtype}' is an integer type; data files hold floating-point numbers ('<f8' or '<f4')");
             shapes[k] = shape;
         }

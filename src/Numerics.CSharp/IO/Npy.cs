@@ -148,12 +148,16 @@ public static class Npy
         NpyArray a;
         try { a = Read(path); }
         catch (NpyFormatException e) when (e.Message.Contains(SupportedDTypes, StringComparison.Ordinal)) { throw FloatsListed(e, path); }
-        if (a.DType[1] is 'i' or 'u') throw FloatsOnly(path, what, a.DType);
+        if (!IsFloatDType(a.DType)) throw FloatsOnly(path, what, a.DType);
         CheckShape(path, what, expectedShape, a.Shape);
         return a;
     }
 
     private const string SupportedFloatDTypes = "'<f8' (float64), '<f4' (float32)";
+
+    /// <summary>Whether a dtype this reader reports (<see cref="Inspect"/>, <see cref="NpyArray.DType"/>) holds floating-point
+    /// numbers, as every file read in a role must (weights, losses, data).</summary>
+    public static bool IsFloatDType(string dtype) => dtype is "<f8" or "<f4";
 
     /// <summary>
     /// A file of numbers that are not integers by nature (weights, losses, data) holding an integer dtype: refused, as

@@ -445,8 +445,8 @@ public sealed class OutputClaim : IDisposable
         File.WriteAllText(Path.Combine(dir, ManifestName), node.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
-    /// <summary>The SHA-256 of a file's bytes (lowercase hex).</summary>
-    private static string ContentHash(string path)
+    /// <summary>The SHA-256 of a file's bytes (lowercase hex): the manifests' hashes and a run's content digest alike.</summary>
+    internal static string ContentHash(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));

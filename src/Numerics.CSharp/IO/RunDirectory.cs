@@ -229,11 +229,7 @@ public static class RunDirectory
                     sb.Append('|').Append(Path.GetRelativePath(dir, f)).Append(':').Append(info.Length).Append(':');
                     if (!content) sb.Append(info.LastWriteTimeUtc.Ticks);
                     else if (info.Length == 0) sb.Append("empty or not a regular file");   // a named pipe is not opened
-                    else
-                    {
-                        using var stream = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-                        sb.Append(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream)));
-                    }
+                    else sb.Append(OutputClaim.ContentHash(f));
                 }
             }
         }
