@@ -609,6 +609,41 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
+    [Fact(DisplayName = "sweep status: a finished cell whose w.npy had one byte changed and one whose verdicts.json was edited → both listed failed with the reason merge gives; verified again, the first is done")]
+    public void Status_reads_a_cell_as_merge_does_when_its_run_or_verdicts_changed()
+    {
+        string root = Cli.TempDir("tamperedstatus");
+        try
+        {
+            string outDir = Path.Combine(root, "out");
+            Compare.CopyDirectory(baseline.Out, outDir);
+            var cells = Directory.GetDirectories(Path.Combine(outDir, "cells")).Order().ToList();
+            string w = Path.Combine(cells[0], "run", "w.npy");
+            var bytes = File.ReadAllBytes(w);
+            bytes[^1] ^= 0x01;
+            File.WriteAllBytes(w, bytes);
+            string v = Path.Combine(cells[1], "run", "verdicts.json");
+            var text = File.ReadAllText(v);
+            int at = text.IndexOf("\"measured\": ", StringComparison.Ordinal) + "\"measured\": ".Length;
+            File.WriteAllText(v, text[..at] + "1.5E-15" + text[text.IndexOfAny(new[] { ',', '\n' }, at)..]);
+            var status = Cli.Run(root, "sweep", "status", outDir);
+            Assert.True(status.Exit == 0, status.ToString());
+            Assert.Contains($"{cells.Count - 2} done, 0 running, 2 failed", status.Out);
+            string Line(string cell) => status.Out.Split('\n').Single(l => l.Contains($"({Path.GetFileName(cell)})"));
+            Assert.StartsWith("  failed", Line(cells[0]));
+            Assert.Contains("changed since its verdicts.json was written", Line(cells[0]));
+            Assert.StartsWith("  failed", Line(cells[1]));
+            Assert.Contains("no longer matches its content_sha256 seal", Line(cells[1]));
+            // the advice works: the changed run verified again is described by its verdicts (whatever they say)
+            var verify = Cli.Run(root, "verify", Path.Combine(cells[0], "run"));
+            Assert.True(verify.Exit is 0 or 1, verify.ToString());
+            var again = Cli.Run(root, "sweep", "status", outDir);
+            Assert.Contains($"{cells.Count - 1} done, 0 running, 1 failed", again.Out);
+            Assert.DoesNotContain($"({Path.GetFileName(cells[0])})", again.Out);
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
     [Fact(DisplayName = "sweep run: a study whose grid has 10⁶ cells → exit 2 before it is expanded, nothing written")]
     public void A_grid_too_large_is_refused_before_it_is_expanded()
     {

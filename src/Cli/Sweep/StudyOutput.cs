@@ -137,15 +137,22 @@ internal sealed class StudyOutput
     }
 
     /// <summary>
-    /// <see cref="State(string)"/> of this study's cell, a finished cell whose cell.json does not describe it (edited, broken)
-    /// failed, as merge reads it (<see cref="StudyMerge.CellJsonProblem"/>): status, run and merge then agree (user test: status
-    /// and run said done while merge listed the cell failed).
+    /// <see cref="State(string)"/> of this study's cell, a finished cell failed, as merge reads it, when its cell.json does not
+    /// describe it (edited, broken: <see cref="StudyMerge.CellJsonProblem"/>) or its verdicts no longer describe its run (the run's
+    /// files or verdicts.json changed since verify: <see cref="StudyMerge.VerdictsProblem"/>, which hashes the run): status, run and
+    /// merge then agree (user tests: status and run said done while merge listed the cell failed).
     /// </summary>
     public CellState State(Cell c)
     {
         var st = State(c.Hash);
-        return st == CellState.Done && StudyMerge.CellJsonProblem(Path.Combine(CellDir(c), "cell.json"), c) is not null ? CellState.Failed : st;
+        return st == CellState.Done && DoneProblem(c) is not null ? CellState.Failed : st;
     }
+
+    /// <summary>Why a cell whose status says done is not done (its cell.json, or its verdicts against its run), or null when it is.</summary>
+    public string? DoneProblem(Cell c) =>
+        StudyMerge.CellJsonProblem(Path.Combine(CellDir(c), "cell.json"), c) is string problem
+            ? $"{problem}: its run is not known to be this cell's setting; move {CellDir(c)} away and run the study again"
+            : File.Exists(Path.Combine(CellDir(c), "run", "verdicts.json")) ? StudyMerge.VerdictsProblem(Path.Combine(CellDir(c), "run")) : null;
 
     /// <summary>A cell without a status that was started (its log, run or a claim left by a process that is gone): interrupted, not new.</summary>
     public bool WasStarted(Cell c) =>

@@ -276,9 +276,7 @@ internal static class SweepCommand
             {
                 var status = output.Status(c.Hash);
                 if (StudyOutput.TextOf(status?["status"]) == "done")
-                    return StudyMerge.CellJsonProblem(Path.Combine(output.CellDir(c), "cell.json"), c) is string problem
-                        ? $"{problem}: its run is not known to be this cell's setting; move {output.CellDir(c)} away and run the study again"
-                        : "status done but run/verdicts.json is missing (run again with --retry-failed)";
+                    return output.DoneProblem(c) ?? "status done but run/verdicts.json is missing (run again with --retry-failed)";
                 return StudyOutput.TextOf(status?["reason"]) ?? "no reason recorded";
             }
             foreach (var (c, st) in states.Where(x => x.State is CellState.Failed or CellState.Running || (x.State == CellState.Missing && output.WasStarted(x.Cell))))
