@@ -37,6 +37,29 @@ public sealed class WorstCaseTests
         Assert.Contains("<th>tightness min (tightest)</th>", html);
     }
 
+    /// <summary>The Results text says what a rate result's measured value is; it once called all five a fitted slope against −1
+    /// while B.rate, D.rate and D.curve show an order against 1.</summary>
+    [Fact(DisplayName = "report Results text: quick report → each rate result named as a slope against −1 or an order against 1 as its summary's bound says")]
+    public void The_rate_sentence_names_what_each_rate_row_measures()
+    {
+        var root = JsonNode.Parse(File.ReadAllText(Path.Combine(QuickReport.Directory_, "results.json")))!;
+        string md = File.ReadAllText(Path.Combine(QuickReport.Directory_, "report.md"));
+        int named = 0;
+        foreach (var s in root["summary"]!.AsArray())
+        {
+            string id = s!["id"]!.GetValue<string>();
+            if (id is not ("A.rate" or "B.rate" or "D.rate" or "D.curve" or "fig1.seeds") || s["worst_bound"] is null) continue;
+            double bound = s["worst_bound"]!.GetValue<double>();
+            string group = bound == -1.0 ? "against the claimed −1 (" : bound == 1.0 ? "against the claimed order 1 (" : throw new Xunit.Sdk.XunitException($"{id}: bound {bound}");
+            int at = md.IndexOf(group, StringComparison.Ordinal);
+            Assert.True(at >= 0, $"{id}: no '{group}' in the text");
+            Assert.Contains(id, md[at..md.IndexOf(')', at)]);
+            named++;
+        }
+        Assert.True(named >= 3, $"{named} rate results named");
+        Assert.DoesNotContain("(A.rate, B.rate, D.rate, D.curve, fig1.seeds) the measured value is the fitted slope", md);
+    }
+
     /// <summary>A result some of whose rows have an unmet hypothesis still shows the pair of its loosest holding comparison
     /// (until 2026-12-06 the unmet row was taken as the worst and C.mu0, C.plAlongRun, C.gdDecay, C.pathLength showed "-").</summary>
     [Fact(DisplayName = "report summary: PL results holding on one run, not met on the others → the loosest row's measured and bound, lower bounds' tightness defined")]

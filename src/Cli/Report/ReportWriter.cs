@@ -623,6 +623,25 @@ internal static partial class ReportWriter
         return new List<Block> { new Box("headline", inner) };
     }
 
+    /// <summary>
+    /// What a rate result's measured value and bound are, read from its summary: a bound of −1 is a fitted slope against the
+    /// claimed −1 (A.rate, fig1.seeds), a bound of 1 an observed order of decay against the claimed order 1 (B.rate, D.rate,
+    /// D.curve). The sentence names the results as their rows say, so that it cannot drift from them (it once called all five
+    /// a fitted slope).
+    /// </summary>
+    internal static string RateSentence(IEnumerable<SummaryRow> sum)
+    {
+        var rates = sum.Where(r => RateIds.Contains(r.Id)).ToList();
+        string Ids(double bound) => string.Join(", ", rates.Where(r => r.Bound == bound).Select(r => r.Id));
+        var parts = new List<string>();
+        if (Ids(-1.0) is { Length: > 0 } slopes) parts.Add($"the fitted slope of log error against log depth, against the claimed −1 ({slopes})");
+        if (Ids(1.0) is { Length: > 0 } orders) parts.Add($"the observed order of decay (minus that slope), against the claimed order 1 ({orders})");
+        return parts.Count == 0 ? "For the rate results" : $"For the rate results the measured value and bound are {string.Join("; ", parts)}; for all of them";
+    }
+
+    /// <summary>The results decided by a fitted order of decay over depths (docs/theorems: Rate.fs's statements).</summary>
+    private static readonly HashSet<string> RateIds = new(StringComparer.Ordinal) { "A.rate", "B.rate", "D.rate", "D.curve", "fig1.seeds" };
+
     private static List<Block> Blocks(ReportContent c, ReportDocs docs)
     {
         var s = c.Settings;
@@ -642,7 +661,7 @@ internal static partial class ReportWriter
             b.Add(new Para("No results are registered in the theory layer of this build (Registry.singleRun and Registry.ladder are empty): the experiments and figures below are measured, but no theorem was checked."));
         else
         {
-            b.Add(new Para($"One line per result over the tied runs of figure 1, the tied ladder and the tied long run{(c.PlRun is null ? "" : ", the run inside the PL hypotheses")}{(c.FlowRun is null ? "" : ", the gradient flow")}{(c.Seeds?.Row is null ? "" : ", the tied ladder over the seeds (fig1.seeds)")}: its status with the count of rows in each verdict, the tightness (bound / measured; for a lower bound measured / bound, ≥ 1 when it holds) over the rows that hold: first the largest, the loosest comparison (the bound's worst case, flagged above {LooseFactor:G}×), then the median of the rows' loosest and the smallest, the tightest comparison (nearest to failing; a violation is below 1); the measured value and bound of the worst row (the loosest comparison, or the violated row), and the evaluation time. For the rate results (A.rate, B.rate, D.rate, D.curve, fig1.seeds) the measured value is the fitted slope against the claimed −1 and the tightness is the upper end of the order's 95% interval over the claimed order 1: a one-sided test, which holds unless the whole interval lies below order 1 (a slope steeper than −1 holds; an interval of width ≥ 1 is inconclusive, hypothesis not met). A tightness of 1 on a lemma whose bound is the measurement itself (the notes say \"holds for any weights\") is not closeness to a violation. Every row is in the appendix."));
+            b.Add(new Para($"One line per result over the tied runs of figure 1, the tied ladder and the tied long run{(c.PlRun is null ? "" : ", the run inside the PL hypotheses")}{(c.FlowRun is null ? "" : ", the gradient flow")}{(c.Seeds?.Row is null ? "" : ", the tied ladder over the seeds (fig1.seeds)")}: its status with the count of rows in each verdict, the tightness (bound / measured; for a lower bound measured / bound, ≥ 1 when it holds) over the rows that hold: first the largest, the loosest comparison (the bound's worst case, flagged above {LooseFactor:G}×), then the median of the rows' loosest and the smallest, the tightest comparison (nearest to failing; a violation is below 1); the measured value and bound of the worst row (the loosest comparison, or the violated row), and the evaluation time. {RateSentence(sum)} the tightness is the upper end of the order's 95% interval over the claimed order 1: a one-sided test, which holds unless the whole interval lies below order 1 (a slope steeper than −1 holds; an interval of width ≥ 1 is inconclusive, hypothesis not met). A tightness of 1 on a lemma whose bound is the measurement itself (the notes say \"holds for any weights\") is not closeness to a violation. Every row is in the appendix."));
             b.Add(SummaryTable(sum, docs));
             b.Add(new Para(Notation));
         }
