@@ -74,6 +74,24 @@ let private withLayerwise (s: int) (edit: Model.Layerwise -> unit) =
 /// Each edit below leaves what the row's bound reads at that place unchanged: ‖h_0‖, the layers' spectral norms (from W, V),
 /// the pre-activations u_k = W_k h_{k−1} (k ≤ L, so σ's range and s1, s2), p_L, the loss and the states and adjoints the
 /// L5 coefficients are made of; the measured quantity alone moves to twice its bound.
+/// L1 on the MLP through the registered row (L1's other controls: a bound without its growth factor, LemmaChainProperties;
+/// a re-stated chain over corrupted state norms, RoundingAllowanceTests; a one-layer block's pass, LemmaChainProperties).
+[<Fact>]
+let ``L1.hidden: an MLP run whose last state h_L of one sample is scaled past its bound Hb_L → violated, hypotheses met`` () =
+    let faithful, s, c, _, _ = faithfulLast ()
+    holds LemmaChain.hiddenStates faithful
+    let L, i = faithful.Setting.Depth, 2
+    // Hb_L = recursion from ‖h_0‖ with κ_k = s1‖W_k‖₂‖V_k‖₂ (s1 over the pre-activations u_k = W_k h_{k−1}, k ≤ L) and the
+    // intercepts s0√m‖V_k‖₂: none reads h_L, so the bound stays and ‖h_L^i‖ becomes twice it
+    let hb = LemmaChain.chainHidden L c
+    Assert.True(c.HNorm.[L].[i] > 0.0 && hb.[L].[i] > c.HNorm.[L].[i], sprintf "‖h_L‖ = %g, Hb_L = %g" c.HNorm.[L].[i] hb.[L].[i])
+    let run = withLayerwise s (fun lw -> scale lw.H.[L].[i] (2.0 * hb.[L].[i] / c.HNorm.[L].[i]))
+    rejectedAt s LemmaChain.hiddenStates run
+    // the witness is the corrupted state, not another place
+    match (Result.evaluate LemmaChain.hiddenStates run).Verdict with
+    | Violated w -> Assert.Contains(sprintf "layer k = %d, sample i = %d" L i, w.Where)
+    | v -> failwithf "%A" v
+
 [<Fact>]
 let ``L2.increments: an MLP run whose last state h_L of one sample is stretched from h_{L−1} past its bound → violated, hypotheses met`` () =
     let faithful, s, c, hb, _ = faithfulLast ()
