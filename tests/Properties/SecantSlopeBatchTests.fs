@@ -2,8 +2,8 @@
 /// unit's segment in one `Activations.Values` call per layer instead of one `Activations.Value` per end: the former code
 /// (its slope and its loop) is written out here, and the factors must be the same bits for every activation, with
 /// segments of zero length (x = y at some layers) among them; a negative control shows the comparison sees one state
-/// entry moved by one ulp. (The former loop here takes n̄_k by today's rule, `Secant.CorrectionShare`, which
-/// tests/Properties/PropagationNormTests.fs checks on its own.)
+/// entry moved by one ulp. (The former loop here takes n̄_k by today's rule, `Secant.CorrectionShare`, and today's certified
+/// norms, `Linalg.spectralUpper`; tests/Properties/PropagationNormTests.fs checks the rule on its own.)
 module ResOdeProofs.Properties.SecantSlopeBatchTests
 
 open System
@@ -76,7 +76,7 @@ let private formerFactors (act: ActivationKind) (s1: float) (s2: float option) (
             LayerJacobian.form L m d w v o slopes vd j
             let eta = LayerJacobian.formError U L m s1 vOp wOp epsMax (frobenius k)
             let nbar =
-                if computedNorms then Linalg.spectralNorm d d j 0 * (1.0 + 4.0 * float d * U)
+                if computedNorms then Linalg.spectralUpper d d j 0
                 else 1.0 + s1 * vOp * wOp * (1.0 + 10.0 * float d * U) / float L + eta
             Model.Layerwise.MultiplyOrdered(ReadOnlySpan(mhat), d, d, ReadOnlySpan(j), d, Span(next))
             let swap = mhat
@@ -85,7 +85,7 @@ let private formerFactors (act: ActivationKind) (s1: float) (s2: float option) (
             prodPert <- prodPert * (nbar + eta)
             prodNorm <- prodNorm * nbar
             let steps = float (L - k + 1)
-            let norm = Linalg.spectralNorm d d mhat 0 * (1.0 + 4.0 * float d * U)
+            let norm = Linalg.spectralUpper d d mhat 0
             let correction = prodPert * Math.Pow(1.0 + 2.0 * float d * U, steps) - prodNorm
             pi.[k - 1] <- norm + correction
             if not computedNorms && not (correction <= Secant.CorrectionShare * norm) then ok <- false

@@ -44,6 +44,39 @@ public static partial class SpectralNorm
         return FromLongByK(x, rows * cols / k, k);
     }
 
+    /// <summary>
+    /// An upper value of ‖M‖₂ for the rows×cols row-major block, where <see cref="OfBlock"/> gives an estimate (its error is of
+    /// order k·u with no derived constant, and may lie on either side): the same Gram matrix Ĝ of the shorter side (exactly
+    /// symmetric, each entry a sum of the long side's products), its λ_max estimated by the same bisection and certified by
+    /// <see cref="GramLargestUpper"/> (a Cholesky factorization of σI − Ĝ just above the estimate, plus Ĝ's own rounding),
+    /// whose raise covers the square root's rounding. A referee of B.bound.secant (2026-12-06): its factors took OfBlock's
+    /// value times 1 + 4du, an allowance not derived anywhere. +∞ or NaN for a block with such an entry, as OfBlock.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double UpperOfBlock(int rows, int cols, double[] data, int offset)
+    {
+        if (rows == 0 || cols == 0) return 0.0;
+        bool byRows = rows <= cols;
+        int k = byRows ? rows : cols;
+        var x = Scratch.Of(ref t_copy, rows * cols);
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+            {
+                double e = data[offset + r * cols + c];
+                if (!double.IsFinite(e)) return double.IsNaN(e) ? e : double.PositiveInfinity;
+                if (byRows) x[c * k + r] = e; else x[r * k + c] = e;
+            }
+        int len = rows * cols / k;
+        var g = Scratch.Of(ref t_gram, k * k);
+        Gram(x, len, k, g);
+        var est = Scratch.Of(ref t_gramEstimate, k * k);
+        Array.Copy(g, est, k * k);
+        double lambda = LargestEigenvalue(est, k);
+        return Math.Sqrt(GramLargestUpper(g, k, len, lambda));
+    }
+
+    [ThreadStatic] private static double[]? t_gramEstimate;
+
     /// <summary>‖M‖₂ of the matrix whose columns are the given vectors (all of one length).</summary>
     public static double OfColumns(double[][] columns)
     {

@@ -251,7 +251,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
         pi.[L] <- 1.0
         for k in L .. -1 .. 1 do
             m <- m * (ident + jac.[k] / fL)
-            pi.[k - 1] <- Linalg.spectralNorm d d (m.ToRowMajorArray()) 0
+            pi.[k - 1] <- Linalg.spectralUpper d d (m.ToRowMajorArray()) 0
         // ε_k ≥ ‖h_k − H̃_k‖ forward (for the linearization remainder C_hh ε²/(2L)), and the bound Σ_k π_k(τ̄_k + C_hh ε_{k−1}²/(2L))
         let mutable e = 0.0
         let mutable bound = 0.0
@@ -260,7 +260,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
         let mutable eOne = 0.0
         for k in 1 .. L do
             let y = sl nodes.[k - 1]
-            let jn = Linalg.spectralNorm d d ((ident + jac.[k] / fL).ToRowMajorArray()) 0
+            let jn = Linalg.spectralUpper d d ((ident + jac.[k] / fL).ToRowMajorArray()) 0
             let step (e: float) (t: float) =
                 let bk = bounds k (Linalg.norm y + e)
                 let rem = if e = 0.0 then 0.0 else orInf (GluBlock.mul (chh bk) (e * e) / (2.0 * fL))

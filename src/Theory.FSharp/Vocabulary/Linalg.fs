@@ -12,6 +12,11 @@ let matrix (rows: int) (cols: int) (data: float[]) (offset: int) : Matrix<float>
 let spectralNorm (rows: int) (cols: int) (data: float[]) (offset: int) : float =
     ResOdeProofs.Numerics.Model.SpectralNorm.OfBlock(rows, cols, data, offset) // Gram matrix + tridiagonal bisection, not a full SVD
 
+/// An upper value of ‖M‖₂ of a row-major block (certified in floating point: `SpectralNorm.UpperOfBlock`), for the bounds
+/// that multiply by a norm; `spectralNorm` is an estimate that may lie an order k·u below it.
+let spectralUpper (rows: int) (cols: int) (data: float[]) (offset: int) : float =
+    ResOdeProofs.Numerics.Model.SpectralNorm.UpperOfBlock(rows, cols, data, offset)
+
 /// Frobenius norm of a block.
 let rec frobenius (data: float[]) (offset: int) (count: int) : float =
     let mutable s = 0.0
