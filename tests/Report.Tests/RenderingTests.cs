@@ -23,5 +23,14 @@ public sealed class RenderingTests
         var numbers = Regex.Matches(body, "<td([^>]*)>([-+−]?\\d+(\\.\\d+)?[eE][-+]?\\d+)</td>");
         Assert.NotEmpty(numbers);
         Assert.All(numbers, m => Assert.Equal(" class=\"n\"", m.Groups[1].Value));
+        // a number with a loose flag: the number whole in span.n, the flag free to wrap at its spaces, the cell not td.n (a
+        // whole flagged cell on one line made its column 51 characters wide and split the text columns' words at 1400 px)
+        var flagged = Regex.Matches(body, "<td([^>]*)>(<span class=\"n\">)?[-+−]?\\d[^<]*(</span>)? <span class=\"loose\"");
+        Assert.NotEmpty(flagged);
+        Assert.All(flagged, m => { Assert.Equal("", m.Groups[1].Value); Assert.Equal("<span class=\"n\">", m.Groups[2].Value); });
+        Assert.Contains("span.n{white-space:nowrap}", html);
+        // the last column's room for notes is not taken by a last column of numbers (the Results table's run times)
+        Assert.Contains("td:last-child:not(.n){min-width:12em}", html);
+        Assert.Contains(".loose{color:#a14a00;font-weight:600;overflow-wrap:normal}", html);
     }
 }

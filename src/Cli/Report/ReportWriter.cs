@@ -906,7 +906,7 @@ internal static partial class ReportWriter
     private const string Style =
         "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45;overflow-wrap:break-word}" +
         ".scroll{overflow-x:auto;max-width:100%;margin:1em 0}table{border-collapse:collapse;font-size:0.9em}" +
-        "td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top;min-width:4.5em}th{background:#f0f0f0}td:last-child{min-width:12em}td{overflow-wrap:anywhere}td.n{overflow-wrap:normal;white-space:nowrap}" +
+        "td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top;min-width:4.5em}th{background:#f0f0f0}td:last-child:not(.n){min-width:12em}td{overflow-wrap:anywhere}td.n{overflow-wrap:normal;white-space:nowrap}span.n{white-space:nowrap}" +
         "@media (max-width:600px){body{padding:0 0.5em;margin:1em auto}h1{font-size:1.5em}}" +
         "figure{display:inline-block;margin:0.5em;max-width:48%;vertical-align:top}figure img{max-width:100%;height:auto;border:1px solid #ddd}" +
         "@media (max-width:800px){figure{max-width:100%;display:block;margin:0.5em 0}}" +
@@ -917,7 +917,7 @@ internal static partial class ReportWriter
         ".v-holds{color:#0a5d1e;background:#e2f5e6}.v-violated{color:#fff;background:#b3261e}.v-error{color:#fff;background:#7a2e8e}" +
         ".v-hypothesis_not_met{color:#6b4e00;background:#fff1c2}.v-not_applicable{color:#555;background:#eee}" +
         "a.verdict{text-decoration:none}a.verdict:hover{text-decoration:underline}" +
-        ".loose{color:#a14a00;font-weight:600}details summary{cursor:pointer;font-weight:600}";
+        ".loose{color:#a14a00;font-weight:600;overflow-wrap:normal}details summary{cursor:pointer;font-weight:600}";
 
     private static string E(string s) => WebUtility.HtmlEncode(s);
 
@@ -930,7 +930,7 @@ internal static partial class ReportWriter
 
     private static string HtmlCell(Cell x)
     {
-        string t = Code(x.Text);
+        string t = x.Flag is not null && NumberCell.IsMatch(x.Text) ? $"<span class=\"n\">{Code(x.Text)}</span>" : Code(x.Text);
         if (x.Verdict is not null)
         {
             string cls = $"verdict v-{x.Verdict}";
@@ -965,7 +965,10 @@ internal static partial class ReportWriter
                     case Table t:
                         sb.Append("<div class=\"scroll\"><table><tr>").Append(string.Concat(t.Header.Select(x => $"<th>{E(x)}</th>"))).AppendLine("</tr>");
                         // a cell that is one number keeps whole (td.n): the text cells wrap anywhere so that wide tables fit the page
-                        foreach (var r in t.Rows) sb.Append("<tr>").Append(string.Concat(r.Select(x => $"<td{(NumberCell.IsMatch(x.Text) ? " class=\"n\"" : "")}>{HtmlCell(x)}</td>"))).AppendLine("</tr>");
+                        // (a number with a loose flag beside it keeps the number whole in span.n and lets the flag wrap at its spaces: a whole
+                        // cell kept on one line made the tightness column 51 characters wide and squeezed the text columns to
+                        // a few letters, "Snapsho / t", with the table running off the page at 1400 px)
+                        foreach (var r in t.Rows) sb.Append("<tr>").Append(string.Concat(r.Select(x => $"<td{(NumberCell.IsMatch(x.Text) && x.Flag is null ? " class=\"n\"" : "")}>{HtmlCell(x)}</td>"))).AppendLine("</tr>");
                         sb.AppendLine("</table></div>");
                         break;
                     case Box x: sb.AppendLine($"<section id=\"{x.Id}\">"); Render(x.Inner); sb.AppendLine("</section>"); break;
