@@ -240,3 +240,50 @@ let ``Linalg.lambdaMinLower: a singular 4×4 matrix scaled into the subnormal ra
     match Linalg.lambdaMinLower b 4 System.Double.Epsilon with
     | Some lo -> Xunit.Assert.True(lo <= 0.0, sprintf "certified λ_min ≥ %g > 0 for a singular matrix" lo)
     | None -> ()
+
+/// x = m·2^e exactly, for a finite double x.
+let private exactDouble (x: float) =
+    let bits = BitConverter.DoubleToInt64Bits x
+    let ex = int ((bits >>> 52) &&& 0x7FFL)
+    let fr = bits &&& 0xFFFFFFFFFFFFFL
+    let m = if ex = 0 then fr else fr ||| (1L <<< 52)
+    let m = if x < 0.0 then -m else m
+    Numerics.BigInteger(m), (if ex = 0 then -1074 else ex - 1075)
+
+/// The sign of s² − λ for the double s ≥ 0 and λ = (t + side·√D)/2 an eigenvalue of the integer 2×2 Gram matrix
+/// [p q; q r] (t = p + r, D = (p − r)² + 4q², side = +1 the largest, −1 the smallest), decided in exact integers:
+/// sign(2s² − t − side·√D), 2s² − t = x·2^e with e ≤ 0.
+let private signAgainstEigenvalue (s: float) (p: Numerics.BigInteger) (q: Numerics.BigInteger) (r: Numerics.BigInteger) (side: int) =
+    let m, e = exactDouble s
+    let e2 = min (2 * e) 0
+    let pow k = Numerics.BigInteger.Pow(Numerics.BigInteger(2), k)
+    // x = (2m²·2^(2e − e2) − t·2^(−e2)), the value 2s² − t times 2^(−e2)
+    let x = Numerics.BigInteger(2) * m * m * pow (2 * e - e2) - (p + r) * pow (-e2)
+    let dScaled = ((p - r) * (p - r) + Numerics.BigInteger(4) * q * q) * pow (-2 * e2)
+    let cmpSq = Numerics.BigInteger.Compare(x * x, dScaled) // sign(x² − D·4^(−e2))
+    if side > 0 then (if x.Sign <= 0 then (if x.IsZero && dScaled.IsZero then 0 else -1) else cmpSq)
+    else (if x.Sign >= 0 then (if x.IsZero && dScaled.IsZero then 0 else 1) else -cmpSq)
+
+[<Xunit.Fact>]
+let ``Linalg.smallestSingularLower: random integer 2×3 read-outs (entries in [−1000, 1000]) → never above the exact σ₊, and positive; MathNet's SVD value above it in some draws`` () =
+    let rng = Random(7)
+    let mutable svdAbove, draws = 0, 0
+    while draws < 2000 do
+        let a = Array.init 6 (fun _ -> float (rng.Next(-1000, 1001)))
+        let big (x: float) = Numerics.BigInteger(x)
+        let p = big (a.[0] * a.[0] + a.[1] * a.[1] + a.[2] * a.[2])
+        let q = big (a.[0] * a.[3] + a.[1] * a.[4] + a.[2] * a.[5])
+        let r = big (a.[3] * a.[3] + a.[4] * a.[4] + a.[5] * a.[5])
+        if p * r - q * q > Numerics.BigInteger.Zero then
+            draws <- draws + 1
+            let lo = Linalg.smallestSingularLower 2 3 a
+            Xunit.Assert.True(lo > 0.0, sprintf "%A: no certified value" a)
+            Xunit.Assert.True(signAgainstEigenvalue lo p q r -1 <= 0, sprintf "%A: %.17g above σ₊" a lo)
+            let svd = (Linalg.matrix 2 3 a 0).Svd(true).S.[1]
+            if signAgainstEigenvalue svd p q r -1 > 0 then svdAbove <- svdAbove + 1
+    Xunit.Assert.True(svdAbove > 0, "the SVD's value was never above σ₊: the test shows nothing")
+
+[<Xunit.Fact>]
+let ``Linalg.smallestSingularLower: a rank-one 2×3 read-out → 0 (nothing certified)`` () =
+    let a = [| 1.0; 2.0; 3.0; 2.0; 4.0; 6.0 |]
+    Xunit.Assert.Equal(0.0, Linalg.smallestSingularLower 2 3 a)

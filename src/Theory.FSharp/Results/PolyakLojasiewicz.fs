@@ -57,7 +57,8 @@ type InitConstants =
       /// τ's parts by name: the Gram products' and the average's roundings (m + L)·2^-52·tr Ḡ, Φ's own rounding, and the
       /// eigensolver's certified error (any other block: (P + L)·2^-52·tr K̄ and the certified error; J̃'s own rounding not counted)
       ThresholdParts: (string * float) list
-      /// smallest nonzero singular value σ_+(B) of the read-out (1 for B = I)
+      /// smallest nonzero singular value σ_+(B) of the read-out (1 for B = I): a certified lower value for B of full rank
+      /// (`Linalg.smallestSingularLower`), the SVD's estimate for a rank-deficient B
       SigmaB: float
       /// ℓ_⊥ = (1/n) Σ_i ‖(I − Π_B) y_i‖²
       LossPerp: float
@@ -94,7 +95,14 @@ let readOut (run: Run) : float * float =
                         let r = yi - u * (u.TransposeThisAndMultiply yi)
                         r.DotProduct r ]
                     |> List.sum
-                Tuple.Create((if rank = 0 then 0.0 else sv.[rank - 1]), perp / float n))
+                // σ₊(B): for B of full rank a certified lower value (`Linalg.smallestSingularLower`), μ₀ being a lower
+                // bound; the SVD's σ_r is an estimate that lies above the exact one in about half of random integer
+                // 2×3 read-outs (a referee, 2026-12-06). For a rank-deficient B the SVD's smallest nonzero value, an estimate.
+                let sigma =
+                    if rank = 0 then 0.0
+                    elif rank = min dOut d then Linalg.smallestSingularLower dOut d b
+                    else sv.[rank - 1]
+                Tuple.Create(sigma, perp / float n))
     t
 
 /// Per run: the MLP's initialization constants and the mean Gram matrix Ḡ = (1/L) Σ_k Φ_kᵀΦ_k they were computed from,

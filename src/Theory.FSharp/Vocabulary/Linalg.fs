@@ -160,3 +160,33 @@ let lambdaMinLower (b: float[]) (n: int) (estimate: float) : float option =
             delta <- 2.0 * delta
             tries <- tries + 1
         result
+
+/// A certified lower value of the smallest singular value σ_r of a rows×cols row-major block B of full rank
+/// r = min(rows, cols) (then σ₊(B) = σ_r), 0.0 when none is certified (B numerically rank-deficient, or an entry not
+/// finite). Ĝ, the r×r Gram matrix of the shorter side (each entry the k = max(rows, cols) products summed from zero in
+/// order, exactly symmetric), satisfies |Ĝ − G| ≤ γ_k|B||B|ᵀ entrywise (Higham 2002, §3.1), so
+/// ‖Ĝ − G‖₂ ≤ γ_k‖B‖_F² ≤ γ_k·tr Ĝ/(1 − γ_k) =: e (the diagonal sums squares); `lambdaMinLower` bounds λ_min(Ĝ) from
+/// below by a Cholesky factorization, lo; so σ_r² = λ_min(G) ≥ lo − e (Weyl). The computed e is raised by 1 + 16u (its
+/// few roundings of positive numbers), and fl(√fl(lo − e))·(1 − 4u) is below √(lo − e) (the subtraction and the root
+/// raise by at most 1 + u each, the product by the lowered 1 − 4u rounds up by at most 1 + u).
+/// (docs/theorems/PolyakLojasiewicz.md, "σ₊(B) certified".)
+let smallestSingularLower (rows: int) (cols: int) (b: float[]) : float =
+    let u = Math.ScaleB(1.0, -53)
+    if rows = 0 || cols = 0 || not (Array.forall Double.IsFinite b) then 0.0
+    else
+        let r, k = min rows cols, max rows cols
+        let at i j = if rows <= cols then b.[i * cols + j] else b.[j * cols + i] // B (or Bᵀ) as r×k
+        let g = Array.zeroCreate (r * r)
+        for a in 0 .. r - 1 do
+            for c in 0 .. r - 1 do
+                let mutable s = 0.0
+                for t in 0 .. k - 1 do s <- s + at a t * at c t
+                g.[a * r + c] <- s
+        let mutable tr = 0.0
+        for a in 0 .. r - 1 do tr <- tr + g.[a * r + a]
+        let gk = float k * u / (1.0 - float k * u)
+        let e = gk * tr / (1.0 - gk) * (1.0 + 16.0 * u)
+        let estimate = lambdaMin (Matrix<float>.Build.Dense(r, r, fun i j -> g.[i * r + j]))
+        match lambdaMinLower g r estimate with
+        | Some lo when lo - e > 0.0 && Double.IsFinite tr -> sqrt (lo - e) * (1.0 - 4.0 * u)
+        | _ -> 0.0
