@@ -287,3 +287,18 @@ let ``Linalg.smallestSingularLower: random integer 2×3 read-outs (entries in [�
 let ``Linalg.smallestSingularLower: a rank-one 2×3 read-out → 0 (nothing certified)`` () =
     let a = [| 1.0; 2.0; 3.0; 2.0; 4.0; 6.0 |]
     Xunit.Assert.Equal(0.0, Linalg.smallestSingularLower 2 3 a)
+
+[<Xunit.Fact>]
+let ``Linalg.spectralUpper: random integer 2×3 matrices (entries in [−1000, 1000]) → never below the exact ‖B‖₂; spectralNorm (RunView's norms until 2026-12-06) below it in some draws`` () =
+    let rng = Random(7)
+    let mutable below = 0
+    for _ in 1 .. 2000 do
+        let a = Array.init 6 (fun _ -> float (rng.Next(-1000, 1001)))
+        let big (x: float) = Numerics.BigInteger(x)
+        let p = big (a.[0] * a.[0] + a.[1] * a.[1] + a.[2] * a.[2])
+        let q = big (a.[0] * a.[3] + a.[1] * a.[4] + a.[2] * a.[5])
+        let r = big (a.[3] * a.[3] + a.[4] * a.[4] + a.[5] * a.[5])
+        let up = Linalg.spectralUpper 2 3 a 0
+        Xunit.Assert.True(signAgainstEigenvalue up p q r 1 >= 0, sprintf "%A: %.17g below ‖B‖₂" a up)
+        if signAgainstEigenvalue (Linalg.spectralNorm 2 3 a 0) p q r 1 < 0 then below <- below + 1
+    Xunit.Assert.True(below > 0, "the estimate was never below ‖B‖₂: the test shows nothing")

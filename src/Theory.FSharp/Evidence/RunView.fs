@@ -224,7 +224,9 @@ type Run(data: RunData, architectures: Architecture list) as this =
     let ymax =
         let n, dOut = data.Data.Count, data.Data.OutputDim
         [| for i in 0 .. n - 1 -> Linalg.norm data.Data.Y.[i * dOut .. i * dOut + dOut - 1] |] |> Comparison.maxKeepNaN
-    let bnorm = match data.B with null -> 1.0 | b -> Linalg.spectralNorm data.Data.OutputDim data.Dim b 0
+    // ‖B‖₂ multiplies every bound it enters: a certified upper value (`Linalg.spectralUpper`; until 2026-12-06 the bisection
+    // estimate, which lies below ‖B‖₂ in about half of random integer 2×3 matrices)
+    let bnorm = match data.B with null -> 1.0 | b -> Linalg.spectralUpper data.Data.OutputDim data.Dim b 0
     let parts = data.Architecture.Parts() |> Array.map (fun struct (n, s) -> n, s)
     let sizes = parts |> Array.map (fun (_, s) -> Array.fold (*) 1 s)
     let offsets = Array.scan (+) 0 sizes
@@ -518,15 +520,17 @@ type Run(data: RunData, architectures: Architecture list) as this =
         match data.TraceStorageRoundoff.TryGetValue name with
         | true, r -> r
         | _ -> 0.0
-    /// Exact spectral norms ‖W_k‖₂ and ‖V_k‖₂ of every layer at snapshot s (the MLP; index k − 1), computed once per
-    /// snapshot for every check that reads them (the lemma chain, B.bound, the PL constants).
+    /// Certified upper values of the spectral norms ‖W_k‖₂ and ‖V_k‖₂ of every layer at snapshot s (the MLP; index k − 1;
+    /// `Linalg.spectralUpper`: every reader multiplies by them — the lemma chain's bounds, the worst-case amplification
+    /// Π(1 + κ_k/L), B.bound's κ, I.grad's allowance), computed once per snapshot for every check that reads them. Until
+    /// 2026-12-06 the bisection estimate (`Linalg.spectralNorm`), within an order k·u of the norm on either side.
     member _.LayerOperatorNorms(s: int) : struct (float[] * float[]) =
         layerOpNorms.GetOrAdd(s, fun s ->
             lazy
                 (let shape, md = shape.Value, md.Value
                  let w, v = data.W.[s], data.V.[s]
-                 struct (Array.init shape.Depth (fun k -> Linalg.spectralNorm shape.Width shape.Dim w (k * md)),
-                         Array.init shape.Depth (fun k -> Linalg.spectralNorm shape.Dim shape.Width v (k * md))))).Value
+                 struct (Array.init shape.Depth (fun k -> Linalg.spectralUpper shape.Width shape.Dim w (k * md)),
+                         Array.init shape.Depth (fun k -> Linalg.spectralUpper shape.Dim shape.Width v (k * md))))).Value
     /// max_k ‖θ_{k+1} − θ_k‖ at snapshot s, from its parameters (the MLP: joint W, V in the Frobenius norm).
     member _.DepthIncrement(s: int) =
         if isMlp then
