@@ -50,7 +50,8 @@ public static partial class SpectralNorm
     /// symmetric, each entry a sum of the long side's products), its λ_max estimated by the same bisection and certified by
     /// <see cref="GramLargestUpper"/> (a Cholesky factorization of σI − Ĝ just above the estimate, plus Ĝ's own rounding),
     /// whose raise covers the square root's rounding. A referee of B.bound.secant (2026-12-06): its factors took OfBlock's
-    /// value times 1 + 4du, an allowance not derived anywhere. +∞ or NaN for a block with such an entry, as OfBlock.
+    /// value times 1 + 4du, an allowance not derived anywhere. +∞ or NaN for a block with such an entry, as OfBlock; 0 for a
+    /// block of zeros.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double UpperOfBlock(int rows, int cols, double[] data, int offset)
@@ -59,14 +60,48 @@ public static partial class SpectralNorm
         bool byRows = rows <= cols;
         int k = byRows ? rows : cols;
         var x = Scratch.Of(ref t_copy, rows * cols);
+        bool zero = true;
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++)
             {
                 double e = data[offset + r * cols + c];
                 if (!double.IsFinite(e)) return double.IsNaN(e) ? e : double.PositiveInfinity;
+                zero &= e == 0.0;
                 if (byRows) x[c * k + r] = e; else x[r * k + c] = e;
             }
-        int len = rows * cols / k;
+        // a zero block's norm is 0 exactly (GramLargestUpper's underflow allowance is for squares that underflow: a bound that
+        // was 0 at V = 0 stays 0, not 10⁻¹⁵⁰)
+        return zero ? 0.0 : UpperFromLongByK(x, rows * cols / k, k);
+    }
+
+    /// <summary><see cref="UpperOfBlock"/> of the matrix whose columns are the given vectors (all of one length): an upper
+    /// value where <see cref="OfColumns"/> gives an estimate.</summary>
+    public static double UpperOfColumns(double[][] columns)
+    {
+        if (columns.Length == 0) return 0.0;
+        int rows = columns[0].Length, cols = columns.Length;
+        if (rows == 0) return 0.0;
+        bool byRows = rows <= cols;
+        int k = byRows ? rows : cols;
+        var x = Scratch.Of(ref t_copy, rows * cols);
+        bool zero = true;
+        for (int c = 0; c < cols; c++)
+        {
+            var col = columns[c];
+            for (int r = 0; r < rows; r++)
+            {
+                double e = col[r];
+                if (!double.IsFinite(e)) return FirstNonFinite(columns, rows, cols);
+                zero &= e == 0.0;
+                if (byRows) x[c * k + r] = e; else x[r * k + c] = e;
+            }
+        }
+        return zero ? 0.0 : UpperFromLongByK(x, rows * cols / k, k);
+    }
+
+    /// <summary>The certified upper value from x, the matrix copied with its longer side as rows (len × k; finite, not all 0).</summary>
+    private static double UpperFromLongByK(double[] x, int len, int k)
+    {
         var g = Scratch.Of(ref t_gram, k * k);
         Gram(x, len, k, g);
         var est = Scratch.Of(ref t_gramEstimate, k * k);
