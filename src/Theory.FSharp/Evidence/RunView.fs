@@ -559,15 +559,16 @@ type Run(data: RunData, architectures: Architecture list) as this =
     /// θ of snapshot s (L·P, layer after layer).
     member _.Theta(s: int) = data.Theta.[Run.SnapshotIndex(data, s)]
     /// An upper bound on the operator norm of part q of layer k (0-based) of θ (L·P): the block's own bound when it
-    /// implements IPartOperatorNorm (e.g. a convolution kernel), else the exact spectral norm of a 2-D part and the
-    /// Euclidean norm of any other part.
+    /// implements IPartOperatorNorm (e.g. a convolution kernel), else a certified upper value of a 2-D part's spectral norm
+    /// (`Linalg.spectralUpper`; until 2026-12-06 the bisection estimate, which can lie below it) and the Euclidean norm of
+    /// any other part.
     member _.LayerPartOperatorNorm(theta: float[], k: int, q: int) : float =
         let o = k * P + offsets.[q]
         match data.Block with
         | :? Blocks.IPartOperatorNorm as b -> b.OperatorNormBound(q, ReadOnlySpan(theta, o, sizes.[q]))
         | _ ->
             let shape = snd parts.[q]
-            if shape.Length = 2 then Linalg.spectralNorm shape.[0] shape.[1] theta o else Linalg.frobenius theta o sizes.[q]
+            if shape.Length = 2 then Linalg.spectralUpper shape.[0] shape.[1] theta o else Linalg.frobenius theta o sizes.[q]
     /// c_q with ‖op(E)‖₂ ≤ c_q‖E‖_F for part q (IPartOperatorNorm.FrobeniusFactor; 1 for matrix and vector parts).
     member _.PartFrobeniusFactor(q: int) : float =
         match data.Block with

@@ -206,7 +206,7 @@ let analyseSnapshotAt (rtol: float, atol: float, checkRtol: float, checkAtol: fl
         if k <= 1 then 0.0
         else
             for j in 0 .. md - 1 do diff.[j] <- a.[(k - 1) * md + j] - a.[(k - 2) * md + j]
-            Linalg.spectralNorm rows cols diff 0
+            Linalg.spectralUpper rows cols diff 0
     let aW = Array.init (L + 1) (incr w m d)
     let aV = Array.init (L + 1) (incr v d m)
     let mW = Comparison.maxKeepNaN nW

@@ -190,7 +190,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
             let cvec = (a * Vector<float>.Build.DenseOfArray fx) * (0.5 * hp * hp) + Vector<float>.Build.DenseOfArray q
             let zeroIf0 (u: float) (v: float) = GluBlock.mul u v
             let quadErr = zeroIf0 cTT (dth * dth) / (24.0 * pL * float (N * N))
-            let aNorm = Linalg.spectralNorm d d (a.ToRowMajorArray()) 0
+            let aNorm = Linalg.spectralUpper d d (a.ToRowMajorArray()) 0
             let rA = remainderA aNorm kbar fbar jy dth cHT (chh bb) (hp * hp) (hp * hp * hp)
             let kappa = arch.LipschitzH (bounds k (max hbar hbarI))
             e <- orInf (zeroIf0 (exp (kappa * hp)) e + quadErr + rA)
@@ -229,7 +229,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
             let h2, h3 = h * h, h * h * h
             let zeroIf0 (x: float) (y: float) = GluBlock.mul x y
             let quadErr = zeroIf0 cTT (dth * dth) / (24.0 * fL * float (N * N))
-            let aNorm = Linalg.spectralNorm d d (a.ToRowMajorArray()) 0
+            let aNorm = Linalg.spectralUpper d d (a.ToRowMajorArray()) 0
             let rA = remainderA aNorm kbar fbar jy dth cHT (chh bb) h2 h3
             let taylor1 = orInf (cvec.L2Norm() + quadErr + rA)
             let oldTau = orInf (zeroIf0 jbar dth / (2.0 * fL) + zeroIf0 kbar fA / (2.0 * fL * fL))

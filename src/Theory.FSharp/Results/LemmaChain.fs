@@ -64,7 +64,9 @@ let private norms (run: Run) (s: int) : SnapshotNorms =
         let struct (wop, vop) = run.LayerOperatorNorms s
         let n = lw.H.[0].Length
         // columns c_i of a (rows × n) matrix given as n vectors
-        let spec (cols: float[][]) = Model.SpectralNorm.OfColumns cols
+        // (certified upper values, `SpectralNorm.UpperOfColumns`: every reader multiplies by them; until 2026-12-06 the
+        // bisection estimate, whose error of order k·u ρ_chain's γ_{2S} was asserted, not derived, to cover)
+        let spec (cols: float[][]) = Model.SpectralNorm.UpperOfColumns cols
         let fro (cols: float[][]) =
             let mutable acc = 0.0
             for c in cols do
