@@ -89,7 +89,7 @@ let cheapNormBound (u: float) (d: int) (mat: float[]) =
 let ScreenMargin = 0.9999999999
 
 /// The level τ a segment's norm must be proven below (`SpectralNorm.BelowOrNorm`) so that its value
-/// min(cheap, ‖M̂‖₂·`raise`) + eps could not raise `level`: (level − eps)/raise lowered by `ScreenMargin`, and 0 (nothing
+/// min(cheap, N̄(M̂)) + eps (N̄ the certified upper value, within `raise`/`ScreenMargin` of ‖M̂‖₂) could not raise `level`: (level − eps)/raise lowered by `ScreenMargin`, and 0 (nothing
 /// proven) unless eps ≤ level/2 (then the margin covers the roundings of the sum and product that compare the value with the level).
 /// A proof against τ alone keeps the bound certified: ‖M‖₂ ≤ ‖M̂‖₂ + eps < τ + eps ≤ level.
 let screenLevel (level: float) (eps: float) (raise: float) =
@@ -135,6 +135,9 @@ let segmentBoundBlocks (screen: bool) (u: float) (d: int) (eps: float) (nu: floa
     let mutable next = Array.zeroCreate dd
     let full = Array.init nb (fun _ -> Array.zeroCreate dd)
     let c = Array.create nb 1.0
+    // a computed norm is taken as its certified upper value (`SpectralNorm.UpperOfBlock`; until 2026-12-06 the bisection
+    // estimate times this factor, an allowance derived nowhere); the factor stays in the screen's level, where it and
+    // `ScreenMargin` cover the upper value's excess over ‖M̂‖₂ (the shift 2⁻⁴⁴ and a few d²u)
     let raise = 1.0 + 4.0 * float d * u
     // every segment of one block, one after the other (at most B(B + 1)/2 of them), and their cheap norm values
     let segs = Array.zeroCreate (B * (B + 1) / 2 * dd)
@@ -181,8 +184,8 @@ let segmentBoundBlocks (screen: bool) (u: float) (d: int) (eps: float) (nu: floa
         let mutable q = 0
         while q < count && cheap.[order.[q]] + eps > c.[t] do
             let tau = if screen then screenLevel c.[t] eps raise else 0.0
-            let below, norm = Model.SpectralNorm.BelowOrNorm(d, segs, order.[q] * dd, tau)
-            if not below then c.[t] <- max c.[t] (min cheap.[order.[q]] (norm * raise) + eps)
+            let below, _ = Model.SpectralNorm.BelowOrNorm(d, segs, order.[q] * dd, tau)
+            if not below then c.[t] <- max c.[t] (min cheap.[order.[q]] (Model.SpectralNorm.UpperOfBlock(d, d, segs, order.[q] * dd)) + eps)
             q <- q + 1
     let mutable best = Array.max c
     for t1 in 0 .. nb - 2 do
@@ -198,8 +201,8 @@ let segmentBoundBlocks (screen: bool) (u: float) (d: int) (eps: float) (nu: floa
                 else
                     // the value scale·(min(cheap, ‖F̂‖₂·raise) + eps)·(1 + 4u) can raise best only above needed/(1 + 4u)
                     let tau = if screen then screenLevel (needed / (1.0 + 4.0 * u)) eps raise else 0.0
-                    let below, norm = Model.SpectralNorm.BelowOrNorm(d, cur, 0, tau)
-                    if not below then best <- max best (scale * (min cheapF (norm * raise) + eps) * (1.0 + 4.0 * u))
+                    let below, _ = Model.SpectralNorm.BelowOrNorm(d, cur, 0, tau)
+                    if not below then best <- max best (scale * (min cheapF (Model.SpectralNorm.UpperOfBlock(d, d, cur, 0)) + eps) * (1.0 + 4.0 * u))
                 if t2 < nb - 1 then
                     Model.Layerwise.MultiplyOrdered(ReadOnlySpan(full.[t2]), d, d, ReadOnlySpan(cur), d, Span(next))
                     let s = cur
