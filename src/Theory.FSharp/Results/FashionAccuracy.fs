@@ -174,7 +174,9 @@ let private norms (p: AccuracyInput) =
         up len (sqrt t)
     let fw = Array.init L (fun k -> fro p.W (k * md) md)
     let fv = Array.init L (fun k -> fro p.V (k * md) md)
-    let spectral rows cols (a: float[]) k (f: float) = up 4 (Linalg.spectralNorm rows cols a (k * md) + gamma md * f)
+    // a certified upper value (`Linalg.spectralUpper`; until 2026-12-06 the bisection estimate plus γ_{md}‖M‖_F, a
+    // constant assumed to cover an eigensolver's error p·u·‖M‖₂ with p ≤ md)
+    let spectral rows cols (a: float[]) k (_: float) = Linalg.spectralUpper rows cols a (k * md)
     let growth = Array.init L (fun k -> up 4 (1.0 + p.S1 * spectral m d p.W k fw.[k] * spectral d m p.V k fv.[k] / float L))
     fw, fv, growth, Array.init p.Outputs (fun c -> fro p.B (c * p.Dim) p.Dim)
 
