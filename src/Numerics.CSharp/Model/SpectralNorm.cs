@@ -74,8 +74,8 @@ public static partial class SpectralNorm
         return zero ? 0.0 : UpperFromLongByK(x, rows * cols / k, k);
     }
 
-    /// <summary><see cref="UpperOfBlock"/> of the matrix whose columns are the given vectors (all of one length): an upper
-    /// value where <see cref="OfColumns"/> gives an estimate.</summary>
+    /// <summary><see cref="UpperOfBlock"/> of the matrix whose columns are the given vectors (all of one length; the same
+    /// bits as the block).</summary>
     public static double UpperOfColumns(double[][] columns)
     {
         if (columns.Length == 0) return 0.0;
@@ -111,28 +111,6 @@ public static partial class SpectralNorm
     }
 
     [ThreadStatic] private static double[]? t_gramEstimate;
-
-    /// <summary>‖M‖₂ of the matrix whose columns are the given vectors (all of one length).</summary>
-    public static double OfColumns(double[][] columns)
-    {
-        if (columns.Length == 0) return 0.0;
-        int rows = columns[0].Length, cols = columns.Length;
-        if (rows == 0) return 0.0;
-        bool byRows = rows <= cols;
-        int k = byRows ? rows : cols;
-        var x = Scratch.Of(ref t_copy, rows * cols);
-        for (int c = 0; c < cols; c++)
-        {
-            var col = columns[c];
-            for (int r = 0; r < rows; r++)
-            {
-                double e = col[r];
-                if (!double.IsFinite(e)) return FirstNonFinite(columns, rows, cols);
-                if (byRows) x[c * k + r] = e; else x[r * k + c] = e;
-            }
-        }
-        return FromLongByK(x, rows * cols / k, k);
-    }
 
     /// <summary>What the row-by-row scan reports for a matrix with a non-finite entry: the first one in row order decides.</summary>
     private static double FirstNonFinite(double[][] columns, int rows, int cols)
