@@ -119,5 +119,20 @@ public sealed class WorstCaseTests
         Assert.Contains("A.rate's order decided (the fit reported): 1.031, A.rate's 95% upper end (model allowance included): 1.102", md);
         Assert.Contains("D.rate's observed order (worst snapshot): 1.007", md);
         Assert.Contains("D.curve's observed order (worst snapshot and part): 1.007", md);
+        // the ratio is of the values shown (the order over the claimed 1), not of the page's own fit (D.curve's line read
+        // order 1.007, ratio 1.112)
+        var root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(QuickReport.Directory_, "results.json")))!;
+        int decided = 0;
+        foreach (var fig in root["comparisons"]!.AsArray())
+            foreach (var row in fig!["rows"]!.AsArray())
+            {
+                var first = row!["measured"]!.AsArray()[0]!;
+                if (!first["label"]!.GetValue<string>().Contains("order")) continue;
+                decided++;
+                if (row["predicted_value"]?.GetValue<double>() == -1.0)
+                    Assert.Equal(first["value"]!.GetValue<double>(), row["ratio"]!.GetValue<double>());
+                else Assert.Null(row["ratio"]);
+            }
+        Assert.True(decided >= 3, $"{decided} decided rate lines");
     }
 }

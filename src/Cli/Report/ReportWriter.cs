@@ -226,7 +226,13 @@ internal static partial class ReportWriter
         var ms = new List<Measure> { new($"{row.Id}'s {orderName}", Experiments.Constant(row, orderName)) };
         if (!double.IsNaN(upper))
             ms.Add(new(row.Constants.Any(kv => kv.Item1 == upperName) ? $"{row.Id}'s 95% upper end (model allowance included)" : $"{row.Id}'s 95% upper end", upper));
-        return cmp with { Measured = ms, CiLow = double.NaN, CiHigh = double.NaN };
+        // the ratio of the values shown: the order decided over the claimed order 1 (for the slope −1 the paper predicts); it
+        // was the page's own fitted slope over −1, a number shown nowhere on the line (D.curve's line: order 1.007, ratio 1.112)
+        double order = Experiments.Constant(row, orderName);
+        return cmp.PredictedValue == -1.0
+            ? cmp with { Measured = ms, CiLow = double.NaN, CiHigh = double.NaN, Ratio = order,
+                         Note = (cmp.Note is { Length: > 0 } n ? n.TrimEnd() + " " : "") + "ratio: the order decided over the claimed order 1." }
+            : cmp with { Measured = ms, CiLow = double.NaN, CiHigh = double.NaN, Ratio = double.NaN };
     }
 
     /// <summary>A slope over several seeds: the mean with its 95% interval across seeds, and each seed's value.</summary>
