@@ -577,6 +577,20 @@ public sealed class SweepTests(BaselineStudy baseline)
         finally { Directory.Delete(root, recursive: true); }
     }
 
+    /// <summary>The first cell's w.npy with its last data byte changed (still a readable run, of other weights) and the
+    /// second cell's verdicts.json with one measured value rewritten (still JSON, no longer as verify wrote it).</summary>
+    private static void ChangeRunAndVerdicts(List<string> cells)
+    {
+        string w = Path.Combine(cells[0], "run", "w.npy");
+        var bytes = File.ReadAllBytes(w);
+        bytes[^1] ^= 0x01;
+        File.WriteAllBytes(w, bytes);
+        string v = Path.Combine(cells[1], "run", "verdicts.json");
+        var text = File.ReadAllText(v);
+        int at = text.IndexOf("\"measured\": ", StringComparison.Ordinal) + "\"measured\": ".Length;
+        File.WriteAllText(v, text[..at] + "1.5E-15" + text[text.IndexOfAny(new[] { ',', '\n' }, at)..]);
+    }
+
     [Fact(DisplayName = "sweep merge: a finished cell whose w.npy had one byte changed and one whose verdicts.json was edited by hand → those cells failed (the run changed since it was verified; the seal), the others merged, exit 3")]
     public void Merge_takes_verdicts_only_of_the_bytes_they_were_reached_on()
     {
@@ -586,16 +600,7 @@ public sealed class SweepTests(BaselineStudy baseline)
             string outDir = Path.Combine(root, "out");
             Compare.CopyDirectory(baseline.Out, outDir);
             var cells = Directory.GetDirectories(Path.Combine(outDir, "cells")).Order().ToList();
-            // the last byte of w.npy's data: still a readable run, of other weights
-            string w = Path.Combine(cells[0], "run", "w.npy");
-            var bytes = File.ReadAllBytes(w);
-            bytes[^1] ^= 0x01;
-            File.WriteAllBytes(w, bytes);
-            // one measured value of verdicts.json rewritten: still JSON, no longer as verify wrote it
-            string v = Path.Combine(cells[1], "run", "verdicts.json");
-            var text = File.ReadAllText(v);
-            int at = text.IndexOf("\"measured\": ", StringComparison.Ordinal) + "\"measured\": ".Length;
-            File.WriteAllText(v, text[..at] + "1.5E-15" + text[text.IndexOfAny(new[] { ',', '\n' }, at)..]);
+            ChangeRunAndVerdicts(cells);
             var merge = Cli.Run(root, "sweep", "merge", outDir);
             Assert.True(merge.Exit == 3, merge.ToString());
             Assert.DoesNotContain("   at ", merge.Err);
@@ -618,14 +623,7 @@ public sealed class SweepTests(BaselineStudy baseline)
             string outDir = Path.Combine(root, "out");
             Compare.CopyDirectory(baseline.Out, outDir);
             var cells = Directory.GetDirectories(Path.Combine(outDir, "cells")).Order().ToList();
-            string w = Path.Combine(cells[0], "run", "w.npy");
-            var bytes = File.ReadAllBytes(w);
-            bytes[^1] ^= 0x01;
-            File.WriteAllBytes(w, bytes);
-            string v = Path.Combine(cells[1], "run", "verdicts.json");
-            var text = File.ReadAllText(v);
-            int at = text.IndexOf("\"measured\": ", StringComparison.Ordinal) + "\"measured\": ".Length;
-            File.WriteAllText(v, text[..at] + "1.5E-15" + text[text.IndexOfAny(new[] { ',', '\n' }, at)..]);
+            ChangeRunAndVerdicts(cells);
             var status = Cli.Run(root, "sweep", "status", outDir);
             Assert.True(status.Exit == 0, status.ToString());
             Assert.Contains($"{cells.Count - 2} done, 0 running, 2 failed", status.Out);

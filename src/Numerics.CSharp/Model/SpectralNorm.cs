@@ -31,17 +31,30 @@ public static partial class SpectralNorm
     public static double OfBlock(int rows, int cols, double[] data, int offset)
     {
         if (rows == 0 || cols == 0) return 0.0;
+        return CopyLongByK(rows, cols, data, offset, out var x, out int k, out _) is double bad ? bad : FromLongByK(x, rows * cols / k, k);
+    }
+
+    /// <summary>
+    /// The block copied with its longer side as rows (x, len × k, into the kept array), whether every entry is 0, and null;
+    /// or, for a block with an entry that is not finite, what its norm is reported as: NaN for a NaN entry, else +∞ (the
+    /// first such entry in row order decides).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double? CopyLongByK(int rows, int cols, double[] data, int offset, out double[] x, out int k, out bool zero)
+    {
         bool byRows = rows <= cols;
-        int k = byRows ? rows : cols;
-        var x = Scratch.Of(ref t_copy, rows * cols);
+        k = byRows ? rows : cols;
+        x = Scratch.Of(ref t_copy, rows * cols);
+        zero = true;
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++)
             {
                 double e = data[offset + r * cols + c];
                 if (!double.IsFinite(e)) return double.IsNaN(e) ? e : double.PositiveInfinity;
+                zero &= e == 0.0;
                 if (byRows) x[c * k + r] = e; else x[r * k + c] = e;
             }
-        return FromLongByK(x, rows * cols / k, k);
+        return null;
     }
 
     /// <summary>
@@ -57,18 +70,7 @@ public static partial class SpectralNorm
     public static double UpperOfBlock(int rows, int cols, double[] data, int offset)
     {
         if (rows == 0 || cols == 0) return 0.0;
-        bool byRows = rows <= cols;
-        int k = byRows ? rows : cols;
-        var x = Scratch.Of(ref t_copy, rows * cols);
-        bool zero = true;
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++)
-            {
-                double e = data[offset + r * cols + c];
-                if (!double.IsFinite(e)) return double.IsNaN(e) ? e : double.PositiveInfinity;
-                zero &= e == 0.0;
-                if (byRows) x[c * k + r] = e; else x[r * k + c] = e;
-            }
+        if (CopyLongByK(rows, cols, data, offset, out var x, out int k, out bool zero) is double bad) return bad;
         // a zero block's norm is 0 exactly (GramLargestUpper's underflow allowance is for squares that underflow: a bound that
         // was 0 at V = 0 stays 0, not 10⁻¹⁵⁰)
         return zero ? 0.0 : UpperFromLongByK(x, rows * cols / k, k);
