@@ -259,4 +259,28 @@ public sealed class VerifyOnlyTests : IDisposable
         Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, "verify", "--quiet", "--only", "E.accuracy.", cell).Code);
         Assert.Equal("hypothesis not met", VerdictOf(Rows(), "E.accuracy.train"));
     }
+
+    /// <summary>A PyTorch fixture of tests/Properties copied into the scratch directory (found from the test's build directory).</summary>
+    private string PyTorchFixture(string name)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !Directory.Exists(Path.Combine(dir.FullName, "tests", "Properties", "fixtures", "pytorch"))) dir = dir.Parent;
+        Assert.NotNull(dir);
+        string from = Path.Combine(dir!.FullName, "tests", "Properties", "fixtures", "pytorch", name), to = _s.P(name);
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(from).Where(f => !f.EndsWith("verdicts.json", StringComparison.Ordinal))) File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
+        return to;
+    }
+
+    [Fact(DisplayName = "verify: a PyTorch run whose replay cannot be certified (E.replay hypothesis not met) → exit 0 with a note that what it could not certify was compared with no replay; a certified one → no note")]
+    public void An_uncertified_replay_is_said_beside_exit_0()
+    {
+        var unstable = Cli.Run(_s.Dir, "verify", "--quiet", PyTorchFixture("tanh-iid-f64-unstable"), "--only", "E.replay");
+        Assert.True(unstable.Code == ExitCodes.Done, unstable.ToString());
+        Assert.Contains("note: E.replay on ", unstable.Err);
+        Assert.Contains("exit 0 means that no comparison failed, not that the run was reproduced", unstable.Err);
+        var certified = Cli.Run(_s.Dir, "verify", "--quiet", PyTorchFixture("gelu-iid-f64"), "--only", "E.replay");
+        Assert.True(certified.Code == ExitCodes.Done, certified.ToString());
+        Assert.DoesNotContain("note: E.replay", certified.Err);
+    }
 }
