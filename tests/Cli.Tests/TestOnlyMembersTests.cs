@@ -44,7 +44,7 @@ public sealed class TestOnlyMembersTests
         ["ResOdeProofs.Numerics.Verification.SplitPass.SpectralUpperWith"] =
             "test hook: the spectral upper value with a given rounding factor; its production twin is SpectralUpper with the derived SpectralUpperRounding, and the test calls it with the factor 1 to show the value without the allowance falls below ‖X‖₂",
         ["ResOdeProofs.Numerics.Model.SpectralNorm.GramProvesBelow"] =
-            "test hook: the norm screen's test from a full Gram matrix; its production twin is BelowOrNorm, which forms the shifted upper triangle in place, and the property suite asserts the two prove the same matrices below the same levels",
+            "test hook: the norm screen's test from a full Gram matrix; its production twin is BelowOrUpper, which forms the shifted upper triangle in place, and the property suite asserts the two prove the same matrices below the same levels",
         ["ResOdeProofs.Numerics.Model.Layerwise.PreActivations"] =
             "public API and test reference: every layer's pre-activations and σ of them at once; its production twin is VisitLayers (one layer at a time in reused arrays, the same numbers; C.mu0 and L1's norms read it), which the property suite checks against it bit for bit",
     };

@@ -1,5 +1,5 @@
 /// The screen of a spectral norm against a level (src/Numerics.CSharp/Model/SpectralNormBelow.cs
-/// `SpectralNorm.BelowOrNorm`: a Gram matrix and one shifted Cholesky factorization; docs/theorems/RunIntegrity.md,
+/// `SpectralNorm.BelowOrUpper`: a Gram matrix and one shifted Cholesky factorization; docs/theorems/RunIntegrity.md,
 /// "Tolerance from rounding", step 2): whenever it says "below τ" the matrix's norm is below τ, a norm above τ by a
 /// relative 10⁻⁹ is never screened out, a test without its rounding allowance is caught by a known counterexample, and
 /// `LayerJacobian.segmentBound` gives the same bits with the screen as without it.
@@ -47,7 +47,7 @@ let private reference (d: int) (m: float[]) =
 let private relativeLevels = [ -1e-3; -1e-9; 0.0; 1e-12; 1e-10; 1e-9; 1e-8; 1e-6; 1e-3; 1.0 ]
 
 [<ProfiledProperty(300, Replay = "(8191,131071)")>]
-let ``SpectralNorm.BelowOrNorm: random matrices (near the identity, products, rank one, scaled) → "below τ" only when the norm is below τ, otherwise OfBlock's bits`` (seed: int) =
+let ``SpectralNorm.BelowOrUpper: random matrices (near the identity, products, rank one, scaled) → "below τ" only when the norm is below τ, otherwise UpperOfBlock's bits`` (seed: int) =
     let rng = Random(seed)
     let d = rng.Next(1, 21)
     let kind = abs seed % 5
@@ -55,7 +55,7 @@ let ``SpectralNorm.BelowOrNorm: random matrices (near the identity, products, ra
     let r = reference d m
     for delta in relativeLevels do
         let tau = r * (1.0 + delta)
-        let below, norm = SpectralNorm.BelowOrNorm(d, m, 0, tau)
+        let below, norm = SpectralNorm.BelowOrUpper(d, m, 0, tau)
         // the in-place test (upper triangle, factored where it is formed) decides as the test on the full Gram matrix
         let g = Array.zeroCreate (d * d)
         SpectralNorm.Gram(m, 0, d, d, g)
@@ -63,13 +63,13 @@ let ``SpectralNorm.BelowOrNorm: random matrices (near the identity, products, ra
         if below then
             Assert.True(r < tau, sprintf "kind %d, d = %d, δ = %g: screened below τ = %.17g but ‖M‖₂ ≈ %.17g" kind d delta tau r)
         else
-            Assert.Equal(bits (SpectralNorm.OfBlock(d, d, m, 0)), bits norm)
+            Assert.Equal(bits (SpectralNorm.UpperOfBlock(d, d, m, 0)), bits norm)
         // the screen proves what it should: a level 10⁻⁶ above the norm is always proven (the shift is 2⁻³⁰ of τ², the
         // allowance of order d²u)
         if delta >= 1e-6 then Assert.True(below, sprintf "kind %d, d = %d, δ = %g: not screened" kind d delta)
 
 [<ProfiledProperty(300, Replay = "(524287,8191)")>]
-let ``SpectralNorm.BelowOrNorm: a norm above τ by a relative 10⁻⁹ → never screened out (negative control)`` (seed: int) =
+let ``SpectralNorm.BelowOrUpper: a norm above τ by a relative 10⁻⁹ → never screened out (negative control)`` (seed: int) =
     let rng = Random(seed)
     let d = rng.Next(1, 21)
     let kind = abs seed % 5
@@ -77,7 +77,7 @@ let ``SpectralNorm.BelowOrNorm: a norm above τ by a relative 10⁻⁹ → never
     // the smaller of the two references, so that the norm exceeds τ by at least about 10⁻⁹ of itself
     let r = min (SpectralNorm.OfBlock(d, d, m, 0)) (Matrix<float>.Build.DenseOfRowMajor(d, d, m).L2Norm())
     let tau = r / (1.0 + 1e-9)
-    let below, _ = SpectralNorm.BelowOrNorm(d, m, 0, tau)
+    let below, _ = SpectralNorm.BelowOrUpper(d, m, 0, tau)
     Assert.False(below, sprintf "kind %d, d = %d: screened below τ = %.17g though ‖M‖₂ ≈ %.17g" kind d tau r)
 
 [<ProfiledProperty(200, Replay = "(131071,65539)")>]
@@ -128,22 +128,22 @@ let ``SpectralNorm screen: a Cholesky of τ²I − Ĝ without the allowance (a m
     Assert.True(SpectralNorm.ShiftedCholeskyCompletes(g, d, 1.0)) // fl(τ²) = 1
     // the screen with its shift and allowance does not
     Assert.False(SpectralNorm.GramProvesBelow(g, d, 1.0))
-    let below, norm = SpectralNorm.BelowOrNorm(d, m, 0, 1.0)
+    let below, norm = SpectralNorm.BelowOrUpper(d, m, 0, 1.0)
     Assert.False(below)
-    Assert.Equal(bits (SpectralNorm.OfBlock(d, d, m, 0)), bits norm)
+    Assert.Equal(bits (SpectralNorm.UpperOfBlock(d, d, m, 0)), bits norm)
 
 [<Fact>]
-let ``SpectralNorm.BelowOrNorm: an entry NaN or infinite, τ zero, NaN or huge → nothing proven, OfBlock's answer`` () =
+let ``SpectralNorm.BelowOrUpper: an entry NaN or infinite, τ zero, NaN or huge → nothing proven, UpperOfBlock's answer`` () =
     let d = 4
     let identity = Array.init (d * d) (fun q -> if q / d = q % d then 1.0 else 0.0)
     for bad in [ nan; infinity; -infinity ] do
         let m = Array.copy identity
         m.[5] <- bad
-        let below, norm = SpectralNorm.BelowOrNorm(d, m, 0, 10.0)
+        let below, norm = SpectralNorm.BelowOrUpper(d, m, 0, 10.0)
         Assert.False(below)
-        Assert.Equal(bits (SpectralNorm.OfBlock(d, d, m, 0)), bits norm)
+        Assert.Equal(bits (SpectralNorm.UpperOfBlock(d, d, m, 0)), bits norm)
     for tau in [ 0.0; -1.0; nan; 1e300 ] do
-        let below, _ = SpectralNorm.BelowOrNorm(d, identity, 0, tau)
+        let below, _ = SpectralNorm.BelowOrUpper(d, identity, 0, tau)
         Assert.False(below, sprintf "τ = %g" tau)
 
 /// A chain of L near-identity d×d Jacobians I + sE (a NaN entry in one of them when `withNaN`).

@@ -41,28 +41,29 @@ public static partial class SpectralNorm
 
     /// <summary>
     /// Either a proof that ‖M‖₂ &lt; <paramref name="tau"/> for the d×d row-major block M of <paramref name="data"/> at
-    /// <paramref name="offset"/> (returns true; <paramref name="norm"/> is NaN, not computed), or <see cref="OfBlock"/>'s
-    /// value of ‖M‖₂ in <paramref name="norm"/> (returns false). The test forms σI − fl(MᵀM) (the spectrum of MMᵀ) from
+    /// <paramref name="offset"/> (returns true; <paramref name="upper"/> is NaN, not computed), or <see cref="UpperOfBlock"/>'s
+    /// certified upper value of ‖M‖₂ in <paramref name="upper"/> (returns false; until 2026-12-06 <see cref="OfBlock"/>'s
+    /// estimate, which its caller raised by 1 + 4du). The test forms σI − fl(MᵀM) (the spectrum of MMᵀ) from
     /// M's rows where they lie, its upper triangle only (<see cref="ShiftedGramUpper"/>), and factors it in place; a matrix
-    /// with an entry that is not finite fails it (the trace is not finite) and gets <see cref="OfBlock"/>'s answer.
+    /// with an entry that is not finite fails it (the trace is not finite) and gets <see cref="UpperOfBlock"/>'s answer.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static bool BelowOrNorm(int d, double[] data, int offset, double tau, out double norm)
+    public static bool BelowOrUpper(int d, double[] data, int offset, double tau, out double upper)
     {
         if (d > 0 && d <= (1 << 20) && ShiftFor(tau, out double t, out double sigma))
         {
             var a = Scratch.Of(ref t_chol, d * d);
             double trace = ShiftedGramUpper(data, offset, d, sigma, a);
-            if (AllowanceFits(d, t, sigma, trace) && CholeskyCompletes(a, d)) { norm = double.NaN; return true; }
+            if (AllowanceFits(d, t, sigma, trace) && CholeskyCompletes(a, d)) { upper = double.NaN; return true; }
         }
-        norm = OfBlock(d, d, data, offset);
+        upper = UpperOfBlock(d, d, data, offset);
         return false;
     }
 
     /// <summary>
     /// True when the Gram matrix <paramref name="g"/> = fl(MᵀM) of a d×d matrix M (formed by
     /// <see cref="Gram(double[], int, int, int, double[])"/>, exactly symmetric) proves ‖M‖₂ &lt; <paramref name="tau"/>
-    /// (the class' derivation; the test <see cref="BelowOrNorm"/> makes, from a full Gram matrix); g is read only.
+    /// (the class' derivation; the test <see cref="BelowOrUpper"/> makes, from a full Gram matrix); g is read only.
     /// </summary>
     internal static bool GramProvesBelow(double[] g, int d, double tau)
     {

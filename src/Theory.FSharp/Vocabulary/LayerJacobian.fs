@@ -88,7 +88,7 @@ let cheapNormBound (u: float) (d: int) (mat: float[]) =
 [<Literal>]
 let ScreenMargin = 0.9999999999
 
-/// The level τ a segment's norm must be proven below (`SpectralNorm.BelowOrNorm`) so that its value
+/// The level τ a segment's norm must be proven below (`SpectralNorm.BelowOrUpper`) so that its value
 /// min(cheap, N̄(M̂)) + eps (N̄ the certified upper value, within `raise`/`ScreenMargin` of ‖M̂‖₂) could not raise `level`: (level − eps)/raise lowered by `ScreenMargin`, and 0 (nothing
 /// proven) unless eps ≤ level/2 (then the margin covers the roundings of the sum and product that compare the value with the level).
 /// A proof against τ alone keeps the bound certified: ‖M‖₂ ≤ ‖M̂‖₂ + eps < τ + eps ≤ level.
@@ -119,7 +119,7 @@ let BlockWorstCase = 1.0625
 /// norm of a segment inside block t (at least 1, the empty segment) and F_t block t's full product; the products of
 /// consecutive full blocks are formed ((L/B)²/2 products): about L·B/2 + (L/B)²/2 products of d×d matrices in all
 /// (L = 64, B = 6: about 250 per sample; L = 256, B = 8: 1 552), against L²/2 for every segment.
-/// With `screen`, a norm the cheap value cannot settle is first screened (`screenLevel`, `SpectralNorm.BelowOrNorm`: a
+/// With `screen`, a norm the cheap value cannot settle is first screened (`screenLevel`, `SpectralNorm.BelowOrUpper`: a
 /// Gram matrix and one Cholesky factorization) and taken only when the screen cannot prove it below the maximum it
 /// is compared with; a screened norm could not have raised that maximum, so the value is the same bits as without it.
 /// With `nu` (Some ν: ν_k ≥ ‖J_k‖₂ of the exact Jacobians, one per layer), a block whose worst case Π_{k in block} max(1, ν_k)
@@ -184,8 +184,8 @@ let segmentBoundBlocks (screen: bool) (u: float) (d: int) (eps: float) (nu: floa
         let mutable q = 0
         while q < count && cheap.[order.[q]] + eps > c.[t] do
             let tau = if screen then screenLevel c.[t] eps raise else 0.0
-            let below, _ = Model.SpectralNorm.BelowOrNorm(d, segs, order.[q] * dd, tau)
-            if not below then c.[t] <- max c.[t] (min cheap.[order.[q]] (Model.SpectralNorm.UpperOfBlock(d, d, segs, order.[q] * dd)) + eps)
+            let below, upper = Model.SpectralNorm.BelowOrUpper(d, segs, order.[q] * dd, tau)
+            if not below then c.[t] <- max c.[t] (min cheap.[order.[q]] upper + eps)
             q <- q + 1
     let mutable best = Array.max c
     for t1 in 0 .. nb - 2 do
@@ -201,8 +201,8 @@ let segmentBoundBlocks (screen: bool) (u: float) (d: int) (eps: float) (nu: floa
                 else
                     // the value scale·(min(cheap, ‖F̂‖₂·raise) + eps)·(1 + 4u) can raise best only above needed/(1 + 4u)
                     let tau = if screen then screenLevel (needed / (1.0 + 4.0 * u)) eps raise else 0.0
-                    let below, _ = Model.SpectralNorm.BelowOrNorm(d, cur, 0, tau)
-                    if not below then best <- max best (scale * (min cheapF (Model.SpectralNorm.UpperOfBlock(d, d, cur, 0)) + eps) * (1.0 + 4.0 * u))
+                    let below, upper = Model.SpectralNorm.BelowOrUpper(d, cur, 0, tau)
+                    if not below then best <- max best (scale * (min cheapF upper + eps) * (1.0 + 4.0 * u))
                 if t2 < nb - 1 then
                     Model.Layerwise.MultiplyOrdered(ReadOnlySpan(full.[t2]), d, d, ReadOnlySpan(cur), d, Span(next))
                     let s = cur
