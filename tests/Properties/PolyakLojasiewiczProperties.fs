@@ -191,6 +191,18 @@ let ``C.mu0: wide full-rank read-out (d_out < d) → ℓ_⊥ = 0 and μ₀ scale
     Xunit.Assert.Equal(4.0 * ic.LambdaMinGram, ic.Mu0, 12)
     Xunit.Assert.True(Verdict.isHolds (Result.evaluate PolyakLojasiewicz.initialPl run).Verdict)
 
+/// B = diag(1, 10⁻⁹): full rank, but its Gram matrix's rounding covers σ₊² = 10⁻¹⁸, so the certified lower value of σ₊(B)
+/// is 0 and μ₀ would be 0: C.mu0 held with μ₀ = 0 (an empty statement) and C.pathLength's bound "overflowed" (a user test).
+[<Xunit.Fact>]
+let ``C.*: a read-out of condition 1e9 (σ₊(B) not certified positive) → hypothesis not met naming σ₊(B), not holds with μ₀ = 0`` () =
+    let run = trainWithReadout 2 [| 1.0; 0.0; 0.0; 1e-9 |]
+    let ic = PolyakLojasiewicz.initConstants run
+    Xunit.Assert.Equal(0.0, ic.SigmaB)
+    for r in [ PolyakLojasiewicz.initialPl; PolyakLojasiewicz.plAlongRun ] do
+        let e = Result.evaluate r run
+        Xunit.Assert.False(Verdict.isHolds e.Verdict, sprintf "%s: %A" r.Id e.Verdict)
+        Xunit.Assert.Contains("σ₊(B) of the read-out is not certified positive", sprintf "%A" e.Verdict)
+
 /// A GELU run of the given width on n = 6 samples (d = 2, V(0) = 0), the reference pass at snapshot 0.
 let private geluRunOfWidth (m: int) =
     let shape = Model.NetworkShape.Square(5, m, 2)

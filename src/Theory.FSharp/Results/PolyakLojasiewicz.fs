@@ -874,6 +874,18 @@ let private hypPositive : string * (Run -> HypothesisCheck) =
             Met(sprintf "λ_min(Ḡ) = %.4g > τ = (m+L)·2^-52·tr Ḡ + Φ's rounding + the eigensolver's certified error = %.3g" ic.LambdaMinGram ic.Threshold)
         else NotMet(sprintf "λ_min(Ḡ) = %.4g ≤ τ = %.3g: numerically singular, μ₀ = 0" ic.LambdaMinGram ic.Threshold)
 
+/// σ₊(B) > 0 as certified: μ₀ = 4σ₊(B)²λ_min/n is a lower bound only with a certified lower value of σ₊(B)
+/// (`Linalg.smallestSingularLower`), which is 0 where the Gram matrix BBᵀ's rounding γ_k‖B‖_F² covers σ₊² (a condition
+/// number above about 10⁷); the statements would then hold with μ₀ = 0, saying nothing (a user's read-out of condition 10⁹:
+/// C.mu0 "holds" with μ₀ = 0, C.pathLength's bound "overflowed" after dividing by it).
+let private hypReadOut : string * (Run -> HypothesisCheck) =
+    "σ₊(B) certified positive",
+    fun run ->
+        let sigma, _ = readOut run
+        if sigma > 0.0 then Met(sprintf "σ₊(B) ≥ %.4g" sigma)
+        else
+            NotMet "σ₊(B) of the read-out is not certified positive: its lower value from the Gram matrix BBᵀ (Linalg.smallestSingularLower) is 0 (B rank-deficient, or its condition number above about 10⁷, where the Gram matrix's rounding covers σ₊²), so μ₀ would be 0 and the PL statements empty"
+
 let private traceColumn (run: Run) name =
     match run.Trace name with
     | Some c -> c
@@ -906,7 +918,7 @@ let private mlpLossError (run: Run) : float[] =
 /// The paper's MLP: μ₀ from Ḡ at V(0) = 0, the verifier's columns (`Run.Trace`: the replay on gradient descent), the
 /// loss of the snapshot weights with I.loss's allowance, and the joint W, V displacement.
 let mlp : Supply =
-    { InitHypotheses = [ hypZeroV; hypRank; hypPositive ]
+    { InitHypotheses = [ hypZeroV; hypRank; hypPositive; hypReadOut ]
       Init = initConstants
       Mu0Stated = fun run -> (initConstants run).V0Norm = 0.0 && run.Setting.Width >= run.Setting.Samples
       Mu0Title = "PL constant at a zero-V initialization"
@@ -1053,7 +1065,7 @@ let private blockLossRounding (run: Run) (loss: float) (hiddenMax: float) (amp: 
 /// Any block registered in the engine: μ₀ from the kernel of its parameter Jacobians at an identity initialization
 /// (`blockInit`), the columns of its replay, the loss of a snapshot's parameters through its Forward, the displacement of θ.
 let anyBlock : Supply =
-    { InitHypotheses = [ hypIdentity; hypPositiveKernel ]
+    { InitHypotheses = [ hypIdentity; hypPositiveKernel; hypReadOut ]
       Init = blockConstants
       Mu0Stated =
         fun run ->
