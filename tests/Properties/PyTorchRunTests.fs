@@ -101,6 +101,10 @@ let ``E.replay: PyTorch float64 tanh run, learning rate 768, the adjoints growin
     let dir = copyOf "tanh-iid-f64-loss"
     let r = rows dir
     expect r "E.replay" "holds"
+    // the factor is shown with the row (a user could not tell which amplification had widened an allowance): A/2 ≈ 9 437
+    let amplification =
+        r.["E.replay"].Constants |> Seq.find (fun (n: string, _) -> n.StartsWith "largest rounding amplification") |> snd
+    Assert.InRange(amplification, 9000.0, 10000.0)
     let dir = copyOf "tanh-iid-f64-loss"
     bumpLoss dir 1 1e-5
     let r = rows dir

@@ -46,6 +46,10 @@ public sealed class SegmentReplay
     public required double[] LossRounding { get; init; }
     /// <summary>Measured growth Π_{l&lt;i} max(1, γ_l) of the most expanded direction up to iterate From + i (≥ 1).</summary>
     public required double[] Growth { get; init; }
+    /// <summary>The factor the rounding allowances of iterate From + i took for the adjoints' measured growth down the layers
+    /// (<see cref="Replay.Amplification"/>, max(1, A/2)); NaN on a replay compared bit for bit, which has no allowance; empty
+    /// for a replay that measures none.</summary>
+    public double[] Amplification { get; init; } = Array.Empty<double>();
     /// <summary>‖Z_replay(From + i) − Z_s‖_F, the displacement of the replay from the snapshot.</summary>
     public required double[] Displacement { get; init; }
     /// <summary>‖Z_recorded(s + 1) − Z_replay(To)‖_F (NaN for the last snapshot).</summary>
@@ -493,7 +497,7 @@ public static class Replay
         var trace = cols.ToDictionary(c => c, _ => new double[len + 1]);
         var losses = new double[len + 1];
         var tol = new double[len + 1]; var ltol = new double[len + 1]; var lround = new double[len + 1];
-        var growth = new double[len + 1]; var disp = new double[len + 1];
+        var growth = new double[len + 1]; var disp = new double[len + 1]; var amp = new double[len + 1];
         double bNorm = run.B is null ? 1.0 : Math.Sqrt(FastKernels.SumSquares<double>(level, run.B));
         var floor = Underflow(run, run.Meta.Precision, bNorm);
         double acc = 0, grown = 1;
@@ -555,6 +559,7 @@ public static class Replay
                 dispI = Distance(level, w, w0, v, v0);
             }
             growth[i] = companions ? grown : double.NaN;
+            amp[i] = companions ? amplified : double.NaN;
             // a companion that left the finite numbers (NaN: its own divergence, not the replay's) makes the tolerance unbounded
             tol[i] = companions ? Safety * Unbounded(Math.Max(acc, dn)) : 0.0;
             disp[i] = dispI;
@@ -576,7 +581,7 @@ public static class Replay
             bool handOffLast = updateFirst && onIterate is not null;
             if (!double.IsFinite(st.Loss) || !double.IsFinite(disp[i]) || double.IsNaN(ltol[i]))
             {
-                finite = false; TruncateNaN(trace, losses, tol, ltol, lround, growth, disp, i);
+                finite = false; TruncateNaN(trace, losses, tol, ltol, lround, growth, disp, amp, i);
                 if (handOffLast) HandOff(i, st, w, v);
                 break;
             }
@@ -670,7 +675,7 @@ public static class Replay
         return new SegmentReplay
         {
             Snapshot = s, From = from, To = to, Trace = trace, Losses = losses, WeightTolerance = tol, LossTolerance = ltol, LossRounding = lround,
-            Growth = growth, Displacement = disp, EndDeviation = endDev, EndWorstLayer = worst, EndWorstLayerDeviation = worstDev,
+            Growth = growth, Displacement = disp, Amplification = amp, EndDeviation = endDev, EndWorstLayer = worst, EndWorstLayerDeviation = worstDev,
             Finite = finite, CertifiableSpacing = spacing, StartNorm = startNorm, BitExact = exact,
         };
     }
@@ -775,9 +780,9 @@ public static class Replay
     // A fixed ±1 pattern (a multiplicative hash of the index): deterministic, no random stream involved.
     private static double Sign(int i) => ((uint)i * 2654435761u >> 31) == 0 ? 1.0 : -1.0;
 
-    private static void TruncateNaN(Dictionary<string, double[]> trace, double[] losses, double[] tol, double[] ltol, double[] lround, double[] growth, double[] disp, int from)
+    private static void TruncateNaN(Dictionary<string, double[]> trace, double[] losses, double[] tol, double[] ltol, double[] lround, double[] growth, double[] disp, double[] amp, int from)
     {
         foreach (var c in trace.Values) Array.Fill(c, double.NaN, from, c.Length - from);
-        foreach (var a in new[] { losses, tol, ltol, lround, growth, disp }) Array.Fill(a, double.NaN, from, a.Length - from);
+        foreach (var a in new[] { losses, tol, ltol, lround, growth, disp, amp }) Array.Fill(a, double.NaN, from, a.Length - from);
     }
 }

@@ -35,6 +35,9 @@ type ReplayedSegment =
       /// the largest growth of a perturbation measured over the segment (None: not measured, the segment compared bit for
       /// bit or an architecture that measures none; NaN: measured and not a number)
       Growth: float option
+      /// the largest factor the segment's rounding allowances took for the adjoints' measured growth (`Replay.Amplification`;
+      /// None where none was measured or the segment was compared bit for bit)
+      Amplification: float option
       /// the comparisons with the replay (the next snapshot, then every recorded loss), within its tolerance: all of them
       /// certified on a certified segment, those through `CertifiedThrough` on another
       Checks: Check list
@@ -308,6 +311,7 @@ let private mlpReplayed (run: Run) : Result<Replayed, string> =
                 { Snapshot = r.Snapshot; From = r.From; To = r.To; Finite = r.Finite; Certified = seg.Certified
                   Uncertifiable = (if seg.Certified then "" else certification run seg)
                   Growth = (if r.BitExact then None else Some(Comparison.maxKeepNaN r.Growth))
+                  Amplification = (if r.BitExact || r.Amplification.Length = 0 then None else Some(Comparison.maxKeepNaN r.Amplification))
                   Checks =
                     [ for (m, b, where', j) in seg.Checks ->
                         { Measured = m; Bound = b; Where = where'; When = sprintf "iteration %d (segment from snapshot %d)" j r.Snapshot } ]
@@ -506,6 +510,7 @@ let private blockReplayed (run: Run) : Result<Replayed, string> =
                              sprintf "iterations %d → %d: the tolerance E = %.3g exceeds %g of the weights' norm %.3g (perturbations grow up to %.3g×); %s"
                                  a b t.WeightTolerance.[len] SegmentReplay.CertifyFraction t.StartNorm growth spacing)
                       Growth = Some growth
+                      Amplification = None
                       Checks = checks |> List.map fst; CheckIterations = checks |> List.map snd; Landing = landing
                       CertifiedThrough = (if t.Certified then b elif t.Finite then a + min t.CertifiableSpacing len else a - 1) }
                 | None ->
@@ -515,7 +520,7 @@ let private blockReplayed (run: Run) : Result<Replayed, string> =
                      else
                          sprintf "iterations %d → %d: the block replay measures no growth of a rounding perturbation, so it certifies no tolerance for another producer; it compares bit for bit only a run of this very build, and %s"
                              a b (match Replay.BitExactMismatch run.Data with null -> "the claim holds" | why -> why))
-                  Growth = None; Checks = []; CheckIterations = []; Landing = landing; CertifiedThrough = a - 1 }) stretches tracks.Segments (GenericReplay.companions run)
+                  Growth = None; Amplification = None; Checks = []; CheckIterations = []; Landing = landing; CertifiedThrough = a - 1 }) stretches tracks.Segments (GenericReplay.companions run)
             |> Array.ofList
         let finite = List.zip stretches tracks.Segments |> List.choose (fun ((s, _, _), st) -> st |> Option.map (fun st -> s, st))
         let checks, notes = blockClaimChecks run block finite
@@ -592,6 +597,7 @@ let private flowReplayed (run: Run) : Result<Replayed, string> =
                 { Snapshot = r.Snapshot; From = r.From; To = r.To; Finite = seg.Finite; Certified = seg.Finite
                   Uncertifiable = (match r.Failure with null -> "" | why -> why)
                   Growth = None
+                  Amplification = None
                   Checks =
                     [ for (m, b, where', j) in seg.Checks ->
                         { Measured = m; Bound = b; Where = where'; When = sprintf "output %d (t = %.4g; segment from snapshot %d)" j (FlowRuns.time run j) r.Snapshot } ]
@@ -803,8 +809,14 @@ let replay : Result<Run> =
                         let why = if prefix > 0 then sprintf "%s; the %d recorded loss(es) in the certifiable first iterations of the others were compared and hold" why prefix else why
                         Evaluation.notMetKeeping hypName why ev
                 let growth = e.Segments |> Array.choose (fun s -> s.Growth)
+                let amplification = e.Segments |> Array.choose (fun s -> s.Amplification)
                 { ev with
-                    Constants = ev.Constants @ [ if growth.Length > 0 then "largest error growth", Comparison.maxKeepNaN growth ]
+                    Constants =
+                        ev.Constants
+                        @ [ if growth.Length > 0 then "largest error growth", Comparison.maxKeepNaN growth
+                            // the factor the allowances took for the adjoints' growth down the layers (a user could not tell from
+                            // the output which amplification had widened a loss allowance 10⁷-fold)
+                            if amplification.Length > 0 then "largest rounding amplification (adjoint growth A/2, at least 1)", Comparison.maxKeepNaN amplification ]
                     Notes =
                         [ yield! before
                           // on a block run this row compares the snapshots only (a referee read the title's "and losses" as
