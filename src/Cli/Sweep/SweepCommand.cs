@@ -267,7 +267,15 @@ internal static class SweepCommand
         {
             var output = OpenOutput(pr.GetValue(dir)!);
             var s = Study.Load(output.StudyPath);
-            var states = s.Cells.Select(c => (Cell: c, State: output.State(c))).ToList();
+            // a finished cell's problem (its cell.json, or its verdicts against its run, which hashes the run) found once: the
+            // state and the reason line read the same answer
+            var problems = new Dictionary<string, string>();
+            var states = s.Cells.Select(c =>
+            {
+                var st = output.State(c.Hash);
+                if (st == CellState.Done && output.DoneProblem(c) is string p) { problems[c.Hash] = p; st = CellState.Failed; }
+                return (Cell: c, State: st);
+            }).ToList();
             int Count(CellState st) => states.Count(x => x.State == st);
             // a cell without a status that was started (killed, cancelled) is interrupted, not new: the next run starts it again
             int interrupted = states.Count(x => x.State == CellState.Missing && output.WasStarted(x.Cell));
@@ -276,7 +284,7 @@ internal static class SweepCommand
             {
                 var status = output.Status(c.Hash);
                 if (StudyOutput.TextOf(status?["status"]) == "done")
-                    return output.DoneProblem(c) ?? "status done but run/verdicts.json is missing (run again with --retry-failed)";
+                    return problems.GetValueOrDefault(c.Hash) ?? "status done but run/verdicts.json is missing (run again with --retry-failed)";
                 return StudyOutput.TextOf(status?["reason"]) ?? "no reason recorded";
             }
             foreach (var (c, st) in states.Where(x => x.State is CellState.Failed or CellState.Running || (x.State == CellState.Missing && output.WasStarted(x.Cell))))
