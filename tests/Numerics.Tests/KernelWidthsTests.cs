@@ -92,6 +92,13 @@ public sealed class KernelWidthsTests(ITestOutputHelper output)
         output.WriteLine($"{kind}: {u.Length} inputs; compared {Compared}");
     }
 
+    [Fact(DisplayName = "WidthOps rounding constants: compile-time bit patterns (no class initialization in the kernels) → the bits of 1.5·2⁵² and 1.5·2²³")]
+    public void Magic_bit_patterns()
+    {
+        Assert.Equal(BitConverter.DoubleToInt64Bits(ExpPolynomial.Magic), WidthOps.MagicBits);
+        Assert.Equal(BitConverter.SingleToInt32Bits(12582912f), WidthOps.MagicFBits);
+    }
+
     [Fact(DisplayName = "GELU's special values at both widths and both precisions: −∞ → −0 and +0, +∞ → +∞ and 1, NaN → itself")]
     public void Gelu_special_values()
     {

@@ -14,8 +14,14 @@ namespace ResOdeProofs.Numerics;
 /// </summary>
 internal static class WidthOps
 {
-    /// <summary>1.5·2⁵² (<see cref="ExpPolynomial.Magic"/>) as its bit pattern.</summary>
-    private static readonly long MagicBits = BitConverter.DoubleToInt64Bits(ExpPolynomial.Magic);
+    /// <summary>
+    /// 1.5·2⁵² (<see cref="ExpPolynomial.Magic"/>) as its bit pattern. A constant, not a static readonly field: the kernels
+    /// that read it are compiled at once, fully optimized (AggressiveOptimization), before this class is initialized, so a
+    /// static field was a load and a class-initialization check inside every kernel loop, and the possible call to the
+    /// initializer made the register allocator keep the loop's live vectors on the stack (docs/performance.md, 2026-12-07).
+    /// The test WidthOpsConstantsTests compares it with the bits of ExpPolynomial.Magic.
+    /// </summary>
+    internal const long MagicBits = 0x4338000000000000L;
 
     /// <summary>
     /// x·2^(k−1) rounded once, for x ∈ [2^-1/2, 2^1/2] and an integer k ∈ [−1155, 0], given as the double k and as
@@ -106,8 +112,8 @@ internal static class WidthOps
     public static Vector256<double> ScaleExact(Vector256<double> x, Vector256<double> kd, Vector256<double> k) =>
         x * Vector256.ShiftLeft(kd.AsInt64() - Vector256.Create(MagicBits) + Vector256.Create(1023L), 52).AsDouble();
 
-    /// <summary>1.5·2²³ as its bit pattern (the float kernels' rounding constant).</summary>
-    private static readonly int MagicFBits = BitConverter.SingleToInt32Bits(12582912f);
+    /// <summary>1.5·2²³ as its bit pattern (the float kernels' rounding constant); a constant for the reason of <see cref="MagicBits"/>.</summary>
+    internal const int MagicFBits = 0x4B400000;
 
     /// <summary>
     /// x·2^k in float, rounded once, for x ∈ [2^-1/2, 2^1/2] and an integer k ∈ [−252, 0], given as the float k and as
