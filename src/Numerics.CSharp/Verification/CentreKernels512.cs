@@ -63,36 +63,10 @@ internal static class CentreKernels512
             var div = Vector512.GreaterThanOrEqual(ad, dstar);
             var divBits = div.AsUInt64();
             bool allDiv = Vector512.EqualsAll(divBits, Vector512<ulong>.AllBitsSet), noDiv = Vector512.EqualsAll(divBits, Vector512<ulong>.Zero);
-            var e0 = Vector512.LoadUnsafe(ref rd0, at); var e1 = Vector512.LoadUnsafe(ref rd1, at);
-            Vector512<double> sum1, sum2;
-            if (allDiv) (sum1, sum2) = Divided(b0, b1, e0, e1, ref rs0, ref rs1, at, du, dq);
-            else
-            {
-                var xm = a0 + half * du; var qm = b0 + half * dq;
-                var y = xm * xm;
-                var phi = c * ActivationKernels512.ExpGelu(mhalf * y, Vector512<double>.Zero);
-                var s2 = phi * (two - y);
-                var s3 = phi * (xm * (y - four));
-                var s4 = phi * ((seven - y) * y - four);
-                var s5 = phi * (xm * ((y - eleven) * y + eighteen));
-                var s6 = phi * (((sixteen - y) * y - fiftyOne) * y + eighteen);
-                var z = du * du;
-                var c2b = du * (s3 * k12 + s5 * z * k480);
-                var c1 = du * c2b;
-                var c2a = z * (s4 * k24 + s6 * z * k1920);
-                sum1 = half * (e0 + e1) - c1;
-                sum2 = qm * (s2 + c2a) + dq * c2b;
-                if (!noDiv)
-                {
-                    var (t1, t2) = Divided(b0, b1, e0, e1, ref rs0, ref rs1, at, du, dq);
-                    sum1 = Vector512.ConditionalSelect(div, t1, sum1);
-                    sum2 = Vector512.ConditionalSelect(div, t2, sum2);
-                }
-            }
+            // the entries' magnitudes whose maxima bound the rule's arithmetic and its error, before the entry's sums (they
+            // do not depend on them): their operands are then dead across the exp below, which spills fewer of its
+            // temporaries to the stack (the same operations on the same values, so the same bits)
             var cw = Vector512.LoadUnsafe(ref rcw, at); var cv = Vector512.LoadUnsafe(ref rcv, at);
-            (sum1 * cw).StoreUnsafe(ref rxv, at);
-            (sum2 * cw + sum1 * cv).StoreUnsafe(ref rxw, at);
-            // the entries' magnitudes whose maxima bound the rule's arithmetic and its error
             var acw = Vector512.Abs(cw); var acv = Vector512.Abs(cv);
             var qh = Vector512.Max(Vector512.Abs(b0), Vector512.Abs(b1));
             var adq = Vector512.Abs(dq);
@@ -111,6 +85,39 @@ internal static class CentreKernels512
             vmQC = Vector512.MaxNative(qc, vmQC);
             vmD = Vector512.MaxNative(adRule, vmD);
             vmDQ = Vector512.MaxNative(adq, vmDQ);
+            Vector512<double> sum1, sum2;
+            if (allDiv) (sum1, sum2) = Divided(b0, b1, ref rd0, ref rd1, ref rs0, ref rs1, at, du, dq);
+            else
+            {
+                var xm = a0 + half * du; var qm = b0 + half * dq;
+                var y = xm * xm;
+                var phi = c * ActivationKernels512.ExpGelu(mhalf * y, Vector512<double>.Zero);
+                var s2 = phi * (two - y);
+                var s3 = phi * (xm * (y - four));
+                var s4 = phi * ((seven - y) * y - four);
+                var s5 = phi * (xm * ((y - eleven) * y + eighteen));
+                var s6 = phi * (((sixteen - y) * y - fiftyOne) * y + eighteen);
+                var z = du * du;
+                var c2b = du * (s3 * k12 + s5 * z * k480);
+                var c1 = du * c2b;
+                var c2a = z * (s4 * k24 + s6 * z * k1920);
+                // the endpoint derivatives loaded where they are used (the same values: nothing is stored in between)
+                var e0 = Vector512.LoadUnsafe(ref rd0, at); var e1 = Vector512.LoadUnsafe(ref rd1, at);
+                sum1 = half * (e0 + e1) - c1;
+                sum2 = qm * (s2 + c2a) + dq * c2b;
+                if (!noDiv)
+                {
+                    var (t1, t2) = Divided(Vector512.LoadUnsafe(ref rq0, at), Vector512.LoadUnsafe(ref rq1, at), ref rd0, ref rd1,
+                        ref rs0, ref rs1, at, du, dq);
+                    sum1 = Vector512.ConditionalSelect(div, t1, sum1);
+                    sum2 = Vector512.ConditionalSelect(div, t2, sum2);
+                }
+            }
+            // Ĉ_W, Ĉ_V loaded again for the products (the same values as above: nothing is stored in between), which the
+            // register allocator handles better than keeping the first loads live across the exp
+            var cw2 = Vector512.LoadUnsafe(ref rcw, at); var cv2 = Vector512.LoadUnsafe(ref rcv, at);
+            (sum1 * cw2).StoreUnsafe(ref rxv, at);
+            (sum2 * cw2 + sum1 * cv2).StoreUnsafe(ref rxw, at);
         }
         for (int j = 0; j < lanes; j++)
         {
@@ -123,8 +130,9 @@ internal static class CentreKernels512
     /// <summary>The divided differences of <see cref="CentrePass.DividedEntry"/> lane by lane (the same operations in its order).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (Vector512<double> S1, Vector512<double> S2) Divided(Vector512<double> b0, Vector512<double> b1,
-        Vector512<double> e0, Vector512<double> e1, ref double rs0, ref double rs1, nuint at, Vector512<double> du, Vector512<double> dq)
+        ref double rd0, ref double rd1, ref double rs0, ref double rs1, nuint at, Vector512<double> du, Vector512<double> dq)
     {
+        var e0 = Vector512.LoadUnsafe(ref rd0, at); var e1 = Vector512.LoadUnsafe(ref rd1, at);
         var s1 = (Vector512.LoadUnsafe(ref rs1, at) - Vector512.LoadUnsafe(ref rs0, at)) / du;
         var s2 = (b1 * e1 - b0 * e0) / du - dq * s1 / du;
         return (s1, s2);
