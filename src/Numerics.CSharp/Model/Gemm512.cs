@@ -54,8 +54,8 @@ internal static class Gemm512
     {
         nint r1 = ars, r2 = 2 * (nint)ars, r3 = 3 * (nint)ars, sa = aks, sb = cols;
         int i = i0;
-        for (; i + 2 <= rows; i += 2) TileTwo<T, TwoRows>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, sa, sb, av, accumulate, multiply, off, soff);
-        if (i < rows) TileTwo<T, OneRow>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, sa, sb, av, accumulate, multiply, off, soff);
+        for (; i + 2 <= rows; i += 2) TileTwo<T, TwoRows, RuntimeStore>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, sa, sb, av, accumulate, multiply, off, soff);
+        if (i < rows) TileTwo<T, OneRow, RuntimeStore>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, sa, sb, av, accumulate, multiply, off, soff);
     }
 
     /// <summary>Columns j..j+4w−1 of every row: 4 × 4 tiles (sixteen accumulators), the rows left two and one at a time (<see cref="Tile2"/>, twice).</summary>
@@ -116,12 +116,36 @@ internal static class Gemm512
     private static void Columns2<T>(ref T a, int ars, int aks, ref T b, ref T c, int rows, int inner, int cols, int j, Vector512<T> av, bool accumulate, bool multiply, nint off, nint soff)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        nint r1 = ars, r2 = 2 * (nint)ars, r3 = 3 * (nint)ars, sa = aks, sb = cols;
-        int i = 0;
-        for (; i + 6 <= rows; i += 6) TileTwo<T, SixRows>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, sa, sb, av, accumulate, multiply, off, soff);
-        for (; i + 4 <= rows; i += 4) TileTwo<T, FourRows>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, sa, sb, av, accumulate, multiply, off, soff);
+        // the store's two choices taken once for all the tiles (a compiled form per pair), not at each of their stores
+        int i = accumulate
+            ? multiply ? Columns2Tiles<T, AccumulateMultiply>(ref a, ars, aks, ref b, ref c, rows, inner, cols, j, av, off, soff)
+                       : Columns2Tiles<T, AccumulateOnly>(ref a, ars, aks, ref b, ref c, rows, inner, cols, j, av, off, soff)
+            : multiply ? Columns2Tiles<T, MultiplyOnly>(ref a, ars, aks, ref b, ref c, rows, inner, cols, j, av, off, soff)
+                       : Columns2Tiles<T, StoreOnly>(ref a, ars, aks, ref b, ref c, rows, inner, cols, j, av, off, soff);
         if (i < rows) Tile2(ref a, ars, aks, ref b, ref c, i, rows, inner, cols, j, av, accumulate, multiply, off, soff);
     }
+
+    /// <summary>The 6 × 2 and 4 × 2 tiles of <see cref="Columns2"/> with the store's choices of <typeparamref name="TStore"/>;
+    /// returns the first row not done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Columns2Tiles<T, TStore>(ref T a, int ars, int aks, ref T b, ref T c, int rows, int inner, int cols, int j, Vector512<T> av, nint off, nint soff)
+        where T : unmanaged, IFloatingPointIeee754<T> where TStore : struct, IStoreMode
+    {
+        nint r1 = ars, r2 = 2 * (nint)ars, r3 = 3 * (nint)ars, sa = aks, sb = cols;
+        int i = 0;
+        for (; i + 6 <= rows; i += 6) TileTwo<T, SixRows, TStore>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, sa, sb, av, TStore.Accumulate, TStore.Multiply, off, soff);
+        for (; i + 4 <= rows; i += 4) TileTwo<T, FourRows, TStore>(ref a, i, ars, ref b, ref c, inner, cols, j, r1, r2, r3, sa, sb, av, TStore.Accumulate, TStore.Multiply, off, soff);
+        return i;
+    }
+
+    /// <summary>A tile's store (<see cref="Put{T}"/>): its two choices as constants of the type, which the JIT folds in each
+    /// compiled form (<see cref="RuntimeStore"/>: the arguments' values, read at each store).</summary>
+    private interface IStoreMode { static abstract bool Known { get; } static abstract bool Accumulate { get; } static abstract bool Multiply { get; } }
+    private struct RuntimeStore : IStoreMode { public static bool Known => false; public static bool Accumulate => false; public static bool Multiply => false; }
+    private struct StoreOnly : IStoreMode { public static bool Known => true; public static bool Accumulate => false; public static bool Multiply => false; }
+    private struct AccumulateOnly : IStoreMode { public static bool Known => true; public static bool Accumulate => true; public static bool Multiply => false; }
+    private struct MultiplyOnly : IStoreMode { public static bool Known => true; public static bool Accumulate => false; public static bool Multiply => true; }
+    private struct AccumulateMultiply : IStoreMode { public static bool Known => true; public static bool Accumulate => true; public static bool Multiply => true; }
 
     /// <summary>
     /// Rows i..i+R−1 (R = 6, 4, 2 or 1, <typeparamref name="TRows"/>) of columns j..j+2w−1: six rows by two vectors are twelve
@@ -130,10 +154,11 @@ internal static class Gemm512
     /// both references moved one step along k.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void TileTwo<T, TRows>(ref T a, int i, int ars, ref T b, ref T c, int inner, int cols, int j, nint r1, nint r2, nint r3,
+    private static void TileTwo<T, TRows, TStore>(ref T a, int i, int ars, ref T b, ref T c, int inner, int cols, int j, nint r1, nint r2, nint r3,
         nint sa, nint sb, Vector512<T> av, bool accumulate, bool multiply, nint off, nint soff)
-        where T : unmanaged, IFloatingPointIeee754<T> where TRows : struct, IRowCount
+        where T : unmanaged, IFloatingPointIeee754<T> where TRows : struct, IRowCount where TStore : struct, IStoreMode
     {
+        if (TStore.Known) { accumulate = TStore.Accumulate; multiply = TStore.Multiply; }
         int w = Vector512<T>.Count;
         Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
