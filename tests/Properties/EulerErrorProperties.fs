@@ -128,7 +128,7 @@ let ``B.rate: i.i.d. ladder → hypothesis not met; its conclusion forced past i
 /// snapshot (9.7 s of a ladder verify on the quick report's i.i.d. ladder); the row is "hypothesis not met" naming the real
 /// reason first. On a tied ladder of the same sizes every hypothesis holds and the solves are made.
 [<Xunit.Fact>]
-let ``B.rate: an i.i.d. ladder → the reference solves not made (not evaluated), the real reason first; a tied ladder → made`` () =
+let ``B.rate: an i.i.d. ladder or three rungs → the reference solves not made (not evaluated), the real reason first; a tied ladder of four → made`` () =
     let ladderOf init =
         let runs = [ for L in [ 4; 8; 16; 32 ] -> train (RunSpec(Depth = L, Width = 8, Dim = 4, Samples = 4, Init = init, VScale = 0.5, Iterations = 0, Seed = 0L)) ]
         match Ladder.create runs with Ok l -> l | Error e -> failwith e
@@ -145,6 +145,17 @@ let ``B.rate: an i.i.d. ladder → the reference solves not made (not evaluated)
     let _, met, detail = solves tied
     Xunit.Assert.True(met, detail)
     Xunit.Assert.Equal("every run's neural-ODE solve completed", detail)
+    // three rungs: the rate statement's own "at least 4 depths" is not met, so the solves are not made either
+    let three =
+        let runs = [ for L in [ 4; 8; 16 ] -> train (RunSpec(Depth = L, Width = 8, Dim = 4, Samples = 4, Init = InitKind.Tied, VScale = 0.5, Iterations = 0, Seed = 0L)) ]
+        match Ladder.create runs with Ok l -> l | Error e -> failwith e
+    let short = Result.evaluate EulerError.rate three
+    match short.Verdict with
+    | HypothesisNotMet why -> Xunit.Assert.Equal("at least 4 depths", fst why.Head)
+    | v -> failwithf "%A" v
+    let _, met3, detail3 = solves short
+    Xunit.Assert.False(met3)
+    Xunit.Assert.StartsWith("not evaluated", detail3)
 
 /// A ladder whose reference solves spend their step budget (tied W and V of scale 12: the ODE's field is steep): every
 /// rung's B.bound says "hypothesis not met" (the solve failed), and B.rate says the same instead of raising (it was a tool
@@ -158,5 +169,8 @@ let ``B.rate: a ladder whose reference solves fail (tied, scale 12) → hypothes
     let ladder = match Ladder.create runs with Ok l -> l | Error e -> failwith e
     let e = Result.evaluate EulerError.rate ladder
     match e.Verdict with
-    | HypothesisNotMet why -> Xunit.Assert.Contains(why, fun (name, _) -> name = "reference solve of every run")
+    | HypothesisNotMet why ->
+        // the solves were made and failed (not "not evaluated": every other hypothesis holds on this ladder)
+        let _, detail = why |> List.find (fun (name, _) -> name = "reference solve of every run")
+        Xunit.Assert.StartsWith("the neural-ODE solve failed on L = ", detail)
     | v -> failwithf "%A" v

@@ -679,7 +679,9 @@ let private rateWithoutSolves : (string * (Ladder -> HypothesisCheck)) list =
 /// the largest first (each rung's analysis is the same numbers on any thread; the failure named is the first in the
 /// ladder's order, as before).
 let private rateSolves (l: Ladder) =
-    if rateWithoutSolves |> List.exists (fun (_, check) -> match check l with NotMet _ -> true | Met _ -> false) then
+    let notMet (c: HypothesisCheck) = match c with NotMet _ -> true | Met _ -> false
+    // the rate statement's own first hypothesis (OdeLimit.rateResult adds it) among the others
+    if notMet (OdeLimit.atLeastFourDepths l.Depths) || rateWithoutSolves |> List.exists (fun (_, check) -> notMet (check l)) then
         NotMet "not evaluated (the solves are made only when the other hypotheses hold)"
     else
         let rungs = l.Runs |> List.sortByDescending (fun r -> r.Setting.Depth * r.SnapshotCount) |> Array.ofList
