@@ -19,7 +19,7 @@ internal static class WidthOps
     /// that read it are compiled at once, fully optimized (AggressiveOptimization), before this class is initialized, so a
     /// static field was a load and a class-initialization check inside every kernel loop, and the possible call to the
     /// initializer made the register allocator keep the loop's live vectors on the stack (docs/performance.md, 2026-12-07).
-    /// The test WidthOpsConstantsTests compares it with the bits of ExpPolynomial.Magic.
+    /// A test of KernelWidthsTests (Magic_bit_patterns) compares it with the bits of ExpPolynomial.Magic.
     /// </summary>
     internal const long MagicBits = 0x4338000000000000L;
 
