@@ -162,9 +162,9 @@ type SetCount =
       SmallestGap: float }
 
 /// Upper bounds of ‖W_k‖_F, ‖V_k‖_F (each layer), of the growth factor 1 + s1‖V_k‖₂‖W_k‖₂/L of an error through layer k
-/// (the Lipschitz constant of h ↦ h + (1/L)V_k σ(W_k h)), and of ‖B_c‖₂ (each row). A spectral norm is the computed
-/// largest singular value (MathNet's SVD, backward stable: within p·u·‖M‖₂ of the exact one, p a modest polynomial
-/// in the size) plus γ_{m·d}·‖M‖_F, which covers p ≤ m·d.
+/// (the Lipschitz constant of h ↦ h + (1/L)V_k σ(W_k h)), and of ‖B_c‖₂ (each row). A spectral norm is the
+/// certified upper value `Linalg.spectralUpper` (until 2026-12-06 a bisection estimate plus γ_{m·d}‖M‖_F, a constant
+/// assumed, not derived, to cover the estimate's error).
 let private norms (p: AccuracyInput) =
     let L, m, d = p.Depth, p.Width, p.Dim
     let md = m * d
@@ -174,10 +174,8 @@ let private norms (p: AccuracyInput) =
         up len (sqrt t)
     let fw = Array.init L (fun k -> fro p.W (k * md) md)
     let fv = Array.init L (fun k -> fro p.V (k * md) md)
-    // a certified upper value (`Linalg.spectralUpper`; until 2026-12-06 the bisection estimate plus γ_{md}‖M‖_F, a
-    // constant assumed to cover an eigensolver's error p·u·‖M‖₂ with p ≤ md)
-    let spectral rows cols (a: float[]) k (_: float) = Linalg.spectralUpper rows cols a (k * md)
-    let growth = Array.init L (fun k -> up 4 (1.0 + p.S1 * spectral m d p.W k fw.[k] * spectral d m p.V k fv.[k] / float L))
+    let spectral rows cols (a: float[]) k = Linalg.spectralUpper rows cols a (k * md)
+    let growth = Array.init L (fun k -> up 4 (1.0 + p.S1 * spectral m d p.W k * spectral d m p.V k / float L))
     fw, fv, growth, Array.init p.Outputs (fun c -> fro p.B (c * p.Dim) p.Dim)
 
 /// One input's computed logits F̂(x) and the bound ε of each logit's rounding (in this and any other float64 evaluation).
