@@ -162,6 +162,50 @@ let private oneComparison (m: float) : Result<int> =
       Statement = "m ≤ 1"; Hypotheses = []
       Conclusion = fun _ -> Comparison.evaluation 1e-10 [ { Measured = m; Bound = 1.0; Where = "m"; When = "once" } ] [] [] }
 
+/// A result with an ordinary hypothesis "x ≥ 0" between two deferred ones that count their calls (the second deferred one
+/// fails on x = 7): the deferred checks are made only when the ordinary one holds, a deferred one only when the deferred
+/// ones before it hold too; every hypothesis is listed in its place, and the verdict names only those that failed.
+[<Fact>]
+let ``Result.evaluate: deferred hypotheses (Hypotheses.whenOthersHold) → made only when the others hold, listed as not evaluated otherwise, never named as the reason`` () =
+    let calls = Array.zeroCreate 2
+    let counted i ok (x: int) = calls.[i] <- calls.[i] + 1; if ok x then Met "made" else NotMet "failed"
+    let r : Result<int> =
+        { oneComparison 0.5 with
+            Id = "T.deferred"
+            Hypotheses =
+                [ Hypotheses.whenOthersHold ("first costly", counted 0 (fun _ -> true))
+                  "x ≥ 0", (fun x -> if x >= 0 then Met "yes" else NotMet "x < 0")
+                  Hypotheses.whenOthersHold ("second costly", counted 1 (fun x -> x <> 7)) ]
+            Conclusion = fun _ -> Comparison.evaluation 1e-10 [ { Measured = 0.5; Bound = 1.0; Where = "m"; When = "once" } ] [] [] }
+    let names (e: Evaluation) = e.Hypotheses |> List.map (fun (n, _, _) -> n) |> List.take 3
+    // x < 0: neither costly check is made; the verdict names the ordinary hypothesis alone
+    let e = Result.evaluate r -1
+    Assert.Equal<int[]>([| 0; 0 |], calls)
+    Assert.Equal<string list>([ "first costly"; "x ≥ 0"; "second costly" ], names e)
+    match e.Verdict with
+    | HypothesisNotMet why -> Assert.Equal<(string * string) list>([ "x ≥ 0", "x < 0" ], why)
+    | v -> failwithf "%A" v
+    for (n, ok, detail) in e.Hypotheses do
+        if n <> "x ≥ 0" then Assert.False(ok); Assert.Equal(Result.NotEvaluated, detail)
+    // x = 1: both made, the conclusion evaluated
+    let e = Result.evaluate r 1
+    Assert.Equal<int[]>([| 1; 1 |], calls)
+    Assert.True(Verdict.isHolds e.Verdict, sprintf "%A" e.Verdict)
+    // x = 7: both made, the second fails and is the reason
+    let e = Result.evaluate r 7
+    Assert.Equal<int[]>([| 2; 2 |], calls)
+    match e.Verdict with
+    | HypothesisNotMet why -> Assert.Equal<(string * string) list>([ "second costly", "failed" ], why)
+    | v -> failwithf "%A" v
+    // a deferred check that fails stops the deferred ones after it
+    let r2 = { r with Hypotheses = [ Hypotheses.whenOthersHold ("fails", fun (_: int) -> NotMet "no"); Hypotheses.whenOthersHold ("after", counted 0 (fun _ -> true)) ] }
+    let e = Result.evaluate r2 1
+    Assert.Equal(2, calls.[0])
+    Assert.Equal<string list>([ "fails"; "after" ], e.Hypotheses |> List.map (fun (n, _, _) -> n))
+    match e.Verdict with
+    | HypothesisNotMet why -> Assert.Equal<(string * string) list>([ "fails", "no" ], why)
+    | v -> failwithf "%A" v
+
 [<Fact(DisplayName = "Registry.evaluateRow: a conclusion that raises → an error row of one line, the exception with its stack trace kept in Registry.checkFailures for the verify's log")>]
 let ``evaluateRow keeps the exception`` () =
     let raising : Result<int> = { oneComparison 0.5 with Id = "T.raises"; Conclusion = fun _ -> invalidArg "lo" "Need lo <= hi" }

@@ -48,7 +48,7 @@ let private runOf (optimizer: string) =
 /// (nothing to check) and its conclusion returns NotApplicable naming the flow version.
 let gdOnly (flowVersion: string) (r: Result<Run>) : Result<Run> =
     { r with
-        Hypotheses = r.Hypotheses |> List.map (fun (n, h) -> n, fun run -> if isFlow run then Met "gradient-flow run (not checked)" else h run)
+        Hypotheses = r.Hypotheses |> List.map (Hypotheses.mapCheck (fun h run -> if isFlow run then Met "gradient-flow run (not checked)" else h run))
         Conclusion =
             fun run ->
                 if isFlow run then Evaluation.notApplicable (sprintf "a statement about gradient descent; this is %s (see %s)" (runOf run.Setting.Optimizer) flowVersion)
@@ -60,7 +60,7 @@ let gdOnly (flowVersion: string) (r: Result<Run>) : Result<Run> =
 /// conclusion returns NotApplicable naming the gradient-descent version; on a flow run both are the statement's own.
 let flowOnly (gdVersion: string) (r: Result<Run>) : Result<Run> =
     { r with
-        Hypotheses = r.Hypotheses |> List.map (fun (n, h) -> n, fun run -> if isFlow run then h run else Met "gradient-descent run (not checked)")
+        Hypotheses = r.Hypotheses |> List.map (Hypotheses.mapCheck (fun h run -> if isFlow run then h run else Met "gradient-descent run (not checked)"))
         Conclusion =
             fun run ->
                 if isFlow run then r.Conclusion run

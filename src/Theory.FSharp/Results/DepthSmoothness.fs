@@ -55,7 +55,7 @@ let private hasTrace =
         | missing -> NotMet(run.TraceUnavailable missing)
 
 /// The hypotheses of result A's statements (A.aposteriori, its segments, A.flow; A.apriori adds the clip).
-let private statementHypotheses = [ smoothSigma; lipschitzInit; notDiverged; noFault; hasTrace; initialSnapshot ]
+let private statementHypotheses = [ smoothSigma; lipschitzInit; notDiverged; noFault; whenOthersHold hasTrace; initialSnapshot ]
 
 /// Certified upper values of max_k ‖W_k‖₂ and max_k ‖V_k‖₂ at every iterate j: the exact spectral norms
 /// of the latest snapshot s ≤ j plus the accumulated update Σ_{s≤i<j} step_max_i (Weyl: ‖A + E‖₂ ≤ ‖A‖₂ + ‖E‖_F),
@@ -377,7 +377,7 @@ let apriori : Result<Run> =
       Statement =
         "For clipped gradient descent with radius C, smooth σ and an initialization with Lip(Z⁰) known: max_k‖Δ_k(t_j)‖ ≤ z_j with z_0 = Lip(Z⁰)/L and "
         + "z_{j+1} = (1 + ηa(t_j))z_j + ηb(t_j)/L, where a, b are the L5 coefficients evaluated with M_W, M_V ≤ ‖Z(0)‖₂ + C t, H, P from L1 and L3 and the data norms: no measured quantity of the run enters."
-      Hypotheses = [ smoothSigma; lipschitzInit; notDiverged; noFault; clipped; hasTrace; initialSnapshot ]
+      Hypotheses = [ smoothSigma; lipschitzInit; notDiverged; noFault; clipped; whenOthersHold hasTrace; initialSnapshot ]
       Conclusion =
         fun run ->
             let clip = run.Setting.Clip.Value

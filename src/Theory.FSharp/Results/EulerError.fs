@@ -660,7 +660,7 @@ let observedOrders (ladder: Ladder) =
         let errs, eps = errorsAt ladder j
         j, snd (Rate.decide (Rate.fitWithUncertainty ladder.Depths errs eps) (Rate.fitWithCorrectionAndUncertainty ladder.Depths errs eps)))
 
-/// The hypotheses of B.rate that need no reference solve, in the order the row lists them.
+/// The hypotheses of B.rate that need no reference solve, in the order the row lists them (the solves' comes after them).
 let private rateWithoutSolves : (string * (Ladder -> HypothesisCheck)) list =
     [ Hypotheses.noRunDiverged
       "layers sample one function of depth", (fun l -> Evidence.sameInitialFunction l.Runs)
@@ -675,26 +675,24 @@ let private rateWithoutSolves : (string * (Ladder -> HypothesisCheck)) list =
 /// (`analyse`). A solve that fails (its step budget spent on a stiff or blowing-up ODE) is a hypothesis not met, not a
 /// tool error (B.rate raised, exit 3, where B.bound on the same rung said "hypothesis not met"). The solves are the row's
 /// whole cost (on the quick report's i.i.d. ladder 9.7 s of a ladder verify whose verdict was "hypothesis not met" by the
-/// others): they are made only when every other hypothesis holds, and then for as many rungs at a time as there are cores,
-/// the largest first (each rung's analysis is the same numbers on any thread; the failure named is the first in the
-/// ladder's order, as before).
-let private rateSolves (l: Ladder) =
-    let notMet (c: HypothesisCheck) = match c with NotMet _ -> true | Met _ -> false
-    // the rate statement's own first hypothesis (OdeLimit.rateResult adds it) among the others
-    if notMet (OdeLimit.atLeastFourDepths l.Depths) || rateWithoutSolves |> List.exists (fun (_, check) -> notMet (check l)) then
-        NotMet "not evaluated (the solves are made only when the other hypotheses hold)"
-    else
-        let rungs = l.Runs |> List.sortByDescending (fun r -> r.Setting.Depth * r.SnapshotCount) |> Array.ofList
-        Threading.Tasks.Parallel.ForEach(rungs, Threading.Tasks.ParallelOptions(MaxDegreeOfParallelism = Environment.ProcessorCount),
-                                         fun r -> try analyse r |> ignore with _ -> ()) |> ignore
-        match l.Runs |> List.tryPick (fun r -> try analyse r |> ignore; None with ex -> Some(r, ex.Message)) with
-        | None -> Met "every run's neural-ODE solve completed"
-        | Some(r, why) -> NotMet(sprintf "the neural-ODE solve failed on L = %d: %s" r.Setting.Depth why)
+/// others): deferred (`Hypotheses.whenOthersHold`), they are made only when every other hypothesis holds, and then for as
+/// many rungs at a time as there are cores, the largest first (each rung's analysis is the same numbers on any thread; the
+/// failure named is the first in the ladder's order, as before).
+let private rateSolves : Hypotheses.Hypothesis<Ladder> =
+    Hypotheses.whenOthersHold (
+        "reference solve of every run",
+        fun (l: Ladder) ->
+            let rungs = l.Runs |> List.sortByDescending (fun r -> r.Setting.Depth * r.SnapshotCount) |> Array.ofList
+            Threading.Tasks.Parallel.ForEach(rungs, Threading.Tasks.ParallelOptions(MaxDegreeOfParallelism = Environment.ProcessorCount),
+                                             fun r -> try analyse r |> ignore with _ -> ()) |> ignore
+            match l.Runs |> List.tryPick (fun r -> try analyse r |> ignore; None with ex -> Some(r, ex.Message)) with
+            | None -> Met "every run's neural-ODE solve completed"
+            | Some(r, why) -> NotMet(sprintf "the neural-ODE solve failed on L = %d: %s" r.Setting.Depth why))
 
 /// B.rate: over a ladder of depths discretizing the same function of depth Z⁰, the error is O(1/L).
 let rate : Result<Ladder> =
     OdeLimit.rateResult family (fun l -> l.Depths)
-        (rateWithoutSolves @ [ "reference solve of every run", rateSolves ])
+        (rateWithoutSolves @ [ rateSolves ])
         (fun l -> errorsAt l 0)
         (fun l ->
             [],

@@ -114,7 +114,7 @@ let private hypReplayStandsFor (restarted: bool) : string * (Run -> HypothesisCh
                         claim s (s + 1))
 
 let private hypothesesFor (restarted: bool) =
-    [ hypArchitecture; hypRequirements; hypEngineBlock; hypLipschitzInit; hypNotDiverged; hypPlainGd; hypSnapshots; hypFiniteReplay; hypReplayStandsFor restarted ]
+    [ hypArchitecture; hypRequirements; hypEngineBlock; hypLipschitzInit; hypNotDiverged; hypPlainGd; hypSnapshots; Hypotheses.whenOthersHold hypFiniteReplay; Hypotheses.whenOthersHold (hypReplayStandsFor restarted) ]
 
 let private constantsOf (sts: Stretch list) (run: Run) =
     let last = lastIterate run

@@ -1156,7 +1156,7 @@ let private withinKernelBudget (r: Result<Run>) : Result<Run> =
     else
         let over (run: Run) = run.Setting.Samples * run.Setting.Dim > maxKernelSize
         { r with
-            Hypotheses = r.Hypotheses |> List.map (fun (n, h) -> n, fun run -> if over run then Met "not checked: K̄ is not formed on this run" else h run)
+            Hypotheses = r.Hypotheses |> List.map (Hypotheses.mapCheck (fun h run -> if over run then Met "not checked: K̄ is not formed on this run" else h run))
             Conclusion =
                 fun run ->
                     if over run then

@@ -563,7 +563,7 @@ let family : SplitFamily.Family =
       Replay = "the engine's evidence replay from the snapshots (E.replay)"
       Compared = "each pair's recorded increment at every later snapshot against that pair's bound" }
 
-let private hypotheses = [ smoothSigma; plainGd; notDiverged; noFault; twoSnapshotsFromZero; withinBudget; replayStandsForRun ]
+let private hypotheses = [ smoothSigma; plainGd; notDiverged; noFault; twoSnapshotsFromZero; withinBudget; whenOthersHold replayStandsForRun ]
 
 /// (A.split) from t = 0.
 let split : Result<Run> =

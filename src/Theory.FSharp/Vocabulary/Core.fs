@@ -73,6 +73,16 @@ type HypothesisCheck =
     | Met of string
     | NotMet of string
 
+/// A hypothesis' check that `Result.evaluate` makes only when every ordinary hypothesis of its result is met (and every
+/// deferred one listed before it): for a check that costs what the others do not (the reference ODE solve of every rung
+/// of a ladder, the replay of a run), so that a result whose cheap hypotheses already fail does not pay for it. Otherwise
+/// it is listed, not met, as `Result.NotEvaluated`, and not among the reasons of the verdict. Made by
+/// `Hypotheses.whenOthersHold`; called directly it is the check it wraps.
+[<Sealed>]
+type DeferredCheck<'input>(check: 'input -> HypothesisCheck) =
+    inherit FSharpFunc<'input, HypothesisCheck>()
+    override _.Invoke(input: 'input) = check input
+
 /// What evaluating a result returns: the verdict with the numbers behind it.
 type Evaluation =
     { Verdict: Verdict
@@ -186,18 +196,36 @@ module Evaluation =
             | _ -> e
 
 module Result =
-    /// Evaluates a result: the hypotheses first (all of them, so the report can list each), then,
-    /// if every one is met, the conclusion. An absent optional input (MissingInput, raised by a hypothesis or the
-    /// conclusion) makes the verdict "hypothesis not met" (input present: what is missing).
+    /// How a deferred hypothesis (`DeferredCheck`) that was not evaluated is listed.
+    [<Literal>]
+    let NotEvaluated = "not evaluated (made only when every other hypothesis holds)"
+
+    /// Evaluates a result: the hypotheses first (all of them, so the report can list each; a deferred one only when every
+    /// ordinary one and every deferred one before it is met, else listed as `NotEvaluated`), then, if every one is met,
+    /// the conclusion. The verdict "hypothesis not met" names the hypotheses that failed, in their order, not the ones
+    /// left unevaluated. An absent optional input (MissingInput, raised by a hypothesis or the conclusion) makes the
+    /// verdict "hypothesis not met" (input present: what is missing).
     let evaluate (r: Result<'input>) (input: 'input) : Evaluation =
         let missing why = "input present", why
+        let check' (name, check: 'input -> HypothesisCheck) =
+            match (try check input with MissingInput why -> NotMet why) with
+            | Met v -> name, true, v
+            | NotMet why -> name, false, why
+        let deferred (check: 'input -> HypothesisCheck) = box check :? DeferredCheck<'input>
+        let ordinary = r.Hypotheses |> List.map (fun (name, check) -> if deferred check then None else Some(check' (name, check)))
+        let mutable othersHold = ordinary |> List.forall (function Some(_, ok, _) -> ok | None -> true)
+        // (check, evaluated)
         let checks =
-            r.Hypotheses
-            |> List.map (fun (name, check) ->
-                match (try check input with MissingInput why -> NotMet why) with
-                | Met v -> name, true, v
-                | NotMet why -> name, false, why)
-        let failed = checks |> List.filter (fun (_, ok, _) -> not ok) |> List.map (fun (n, _, why) -> n, why)
+            List.map2 (fun (name, check) made ->
+                match made with
+                | Some c -> c, true
+                | None when othersHold ->
+                    let (_, ok, _) as c = check' (name, check)
+                    othersHold <- ok
+                    c, true
+                | None -> (name, false, NotEvaluated), false) r.Hypotheses ordinary
+        let failed = checks |> List.filter (fun ((_, ok, _), made) -> made && not ok) |> List.map (fun ((n, _, why), _) -> n, why)
+        let checks = checks |> List.map fst
         if not failed.IsEmpty then Evaluation.hypothesisNotMet failed checks
         else
             try

@@ -9,6 +9,18 @@ open ResOdeProofs.Theory
 /// A hypothesis on inputs of type 'input.
 type Hypothesis<'input> = string * ('input -> HypothesisCheck)
 
+/// The hypothesis with its check deferred (`DeferredCheck`): `Result.evaluate` makes it only when every other hypothesis of
+/// the result before it holds, and lists it as not evaluated otherwise. For a check whose cost is the result's (a
+/// replay, reference solves); list it after the cheap ones it depends on.
+let whenOthersHold ((name, check): Hypothesis<'input>) : Hypothesis<'input> =
+    name, (DeferredCheck<'input>(check) :> obj :?> ('input -> HypothesisCheck))
+
+/// The hypothesis with its check replaced by `wrap check`, deferred when the original is: how a result made from another's
+/// hypotheses (`FlowRuns.gdOnly`, a check skipped on some runs) keeps their deferral.
+let mapCheck (wrap: ('input -> HypothesisCheck) -> 'input -> HypothesisCheck) ((name, check): Hypothesis<'input>) : Hypothesis<'input> =
+    let wrapped = wrap check
+    if box check :? DeferredCheck<'input> then whenOthersHold (name, wrapped) else name, wrapped
+
 /// The name of "σ twice differentiable with bounded σ''" (the hypothesis of every result whose constants use s2).
 [<Literal>]
 let SmoothSigmaName = "sigma twice differentiable with bounded sigma''"
@@ -57,16 +69,18 @@ let lipschitzInit : Hypothesis<Run> =
         | None -> NotMet "no snapshot at iteration 0: the initial smoothness cannot be measured"
 
 /// A run hypothesis required of every run of a ladder: met when each run meets it, otherwise not met with the first run
-/// (by depth) that does not and why.
+/// (by depth) that does not and why; deferred when the run hypothesis is.
 let onEveryRun ((name, check): Hypothesis<Run>) : Hypothesis<Ladder> =
-    name, fun l ->
-        let rs = l.Runs
-        let checks = rs |> List.map (fun r -> r, check r)
-        match checks |> List.tryPick (fun (r, c) -> match c with NotMet why -> Some(r, why) | Met _ -> None) with
-        | None ->
-            let first = match checks with (_, Met v) :: _ -> ": " + v | _ -> ""
-            Met(sprintf "every run (L = %s)%s" (rs |> List.map (fun r -> string r.Setting.Depth) |> String.concat ", ") first)
-        | Some(r, why) -> NotMet(sprintf "run L = %d: %s" r.Setting.Depth why)
+    let lifted : Hypothesis<Ladder> =
+      name, fun l ->
+          let rs = l.Runs
+          let checks = rs |> List.map (fun r -> r, check r)
+          match checks |> List.tryPick (fun (r, c) -> match c with NotMet why -> Some(r, why) | Met _ -> None) with
+          | None ->
+              let first = match checks with (_, Met v) :: _ -> ": " + v | _ -> ""
+              Met(sprintf "every run (L = %s)%s" (rs |> List.map (fun r -> string r.Setting.Depth) |> String.concat ", ") first)
+          | Some(r, why) -> NotMet(sprintf "run L = %d: %s" r.Setting.Depth why)
+    if box check :? DeferredCheck<Run> then whenOthersHold lifted else lifted
 
 /// A ladder with at least `n` runs, for the observed-order statements: `fitted` says how many of c depths the fit uses
 /// (the others are its reference), `need` why fewer cannot give an order with an interval. Met with both counts.
