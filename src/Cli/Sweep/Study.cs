@@ -131,6 +131,39 @@ internal sealed class Study
         throw new StudyException($"{pathOrName}: no such study file and no built-in study of that name (built-in: {BuiltinStudies.List()}; write an example with `resode sweep init {pathOrName}`)");
     }
 
+    /// <summary>
+    /// Why train would refuse the cell for the size of one array (null when none is too large): the largest array does not
+    /// depend on the machine, unlike the memory a cell needs (which a larger node may have, so it is left to the cell), and
+    /// L·m·d = 10¹⁸ read as a valid setting ran the cell only to fail it (exit 3, "the tool failed") for a bad setting.
+    /// An MLP whose sizes come from data files (--x, --a, --w0) is sized by the files, checked when the cell reads them.
+    /// </summary>
+    private static string? ArrayTooLarge(System.CommandLine.ParseResult pr, string arch)
+    {
+        try
+        {
+            var spec = TrainCommand.SpecOf(pr);
+            if (spec.SpelledWV)
+            {
+                if (pr.GetValue<string?>("--x") is not null || pr.GetValue<string?>("--a") is not null || pr.GetValue<string?>("--w0") is not null) return null;
+                var shape = spec.Shape;
+                shape.Validate();
+                bool flow = string.Equals(pr.GetValue<string>("--optimizer"), "gf", StringComparison.OrdinalIgnoreCase);
+                var (_, largest) = ResOdeProofs.Numerics.Training.MemoryEstimate.Mlp(shape, spec.Samples, spec.Options(), flow);
+                ResOdeProofs.Numerics.Training.MemoryEstimate.Require(0, largest,
+                    $"training L = {shape.Depth}, m = {shape.Width}, d = {shape.Dim}, n = {spec.Samples}", "reduce depth, width, n or snapshots, or set checkpoint");
+            }
+            else
+            {
+                int snapshots = ResOdeProofs.Numerics.Training.Trainer.SnapshotPlan(spec.Options()).Length;
+                long largest = (long)Int128.Min((Int128)snapshots * spec.Depth * spec.Block().ParameterCount, long.MaxValue);
+                ResOdeProofs.Numerics.Training.MemoryEstimate.Require(0, largest,
+                    $"training arch {arch} with L = {spec.Depth} and {snapshots} snapshots", "reduce depth, the block's sizes or snapshots");
+            }
+            return null;
+        }
+        catch (ArgumentException e) { return e.Message; }
+    }
+
     public static Study Parse(string text, string baseDir, string label)
     {
         // Reading into a TomlTable keeps the last of a key given twice (and lets a [table] header or a dotted key replace a
@@ -198,6 +231,7 @@ internal sealed class Study
             try { TrainCommand.SpecOf(pr).Validate(); }
             catch (ArgumentException e) { throw new StudyException($"{label}: cell {c.Name}: {e.Message}"); }
             if (TrainBlock.RefuseHyper(pr, arch) is string notRead) throw new StudyException($"{label}: cell {c.Name}: {notRead}");
+            if (ArrayTooLarge(pr, arch) is string tooLarge) throw new StudyException($"{label}: cell {c.Name}: {tooLarge}");
         }
 
         var ladders = new List<LadderSpec>();
