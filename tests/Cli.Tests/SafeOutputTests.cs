@@ -281,6 +281,25 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Contains(".run.partial-12345678 in place", r.Err);
     }
 
+    [Theory(DisplayName = "--out: a name with '*' or '?', or NAME beside NAME.partial-…, while another writer works on its own output → that writer's partial directory kept, its output committed")]
+    [InlineData("a1", "a?")]
+    [InlineData("a1", "a*")]
+    [InlineData("a1", "*")]
+    [InlineData("a1.partial-0badc0de", "a1")]
+    public void TheNameOfAnOutputIsNoPatternForAnotherWritersPartialDirectory(string busy, string then)
+    {
+        using (var first = OutputClaim.Acquire(_s.P(busy), force: false, "run"))
+        {
+            var r = Cli.Run(_s.Dir, Cli.Small.With("--out", then));
+            Assert.Equal(ExitCodes.Done, r.Code);
+            Assert.DoesNotContain("removed .", r.Err);
+            Assert.True(File.Exists(Path.Combine(first.Partial, OutputClaim.PartialMarkerName)), $"the live writer's partial directory must survive\n{r}");
+            first.Commit(tmp => File.WriteAllText(Path.Combine(tmp, "result.txt"), "first"));
+        }
+        Assert.Equal("first", File.ReadAllText(_s.P(busy, "result.txt")));
+        Assert.True(File.Exists(_s.P(then, "run.json")));
+    }
+
     [Fact(DisplayName = "resode --help: train, verify, report, fashion, bench, bench-conv → exit 0, the exit codes listed (train's and the benchmarks' without verdicts)")]
     public void HelpListsTheExitCodes()
     {

@@ -517,7 +517,7 @@ public sealed class OutputClaim : IDisposable
     {
         try
         {
-            foreach (var p in Directory.EnumerateDirectories(parent, $".{name}.partial-*"))
+            foreach (var p in LeftoversOf(parent, name, "partial"))
             {
                 var marker = Path.Combine(p, PartialMarkerName);
                 if (File.Exists(marker) && int.TryParse(File.ReadAllText(marker).Trim(), out int pid)) return $" (pid {pid})";
@@ -531,7 +531,7 @@ public sealed class OutputClaim : IDisposable
     private static List<string> CleanStalePartials(string parent, string name)
     {
         var notes = new List<string>();
-        foreach (var p in Directory.EnumerateDirectories(parent, $".{name}.partial-*").Concat(Directory.EnumerateDirectories(parent, $".{name}.old-*")))
+        foreach (var p in LeftoversOf(parent, name, "partial").Concat(LeftoversOf(parent, name, "old")))
         {
             bool ours = File.Exists(Path.Combine(p, PartialMarkerName));
             string label = Path.GetFileName(p);
@@ -546,6 +546,23 @@ public sealed class OutputClaim : IDisposable
                 notes.Add($"left {Path.Combine(parent, label)} in place: it looks like the output of an interrupted resode process, but resode cannot tell that it is incomplete; remove it if you do not need it");
         }
         return notes;
+    }
+
+    /// <summary>
+    /// The directories .NAME.KIND-XXXXXXXX beside the target, XXXXXXXX the eight hexadecimal digits the claim gives them, and
+    /// no others. The name is matched exactly, never as a search pattern: a target spelled with '*' or '?' (a legal name on
+    /// Linux) would otherwise match the partial directories of other targets, those of their live writers included, and a
+    /// target NAME would match those of a target NAME.partial-….
+    /// </summary>
+    private static IEnumerable<string> LeftoversOf(string parent, string name, string kind)
+    {
+        string prefix = $".{name}.{kind}-";
+        return Directory.EnumerateDirectories(parent).Where(p =>
+        {
+            string label = Path.GetFileName(p);
+            return label.Length == prefix.Length + 8 && label.StartsWith(prefix, StringComparison.Ordinal)
+                && label.AsSpan(prefix.Length).IndexOfAnyExcept("0123456789abcdef") < 0;
+        });
     }
 
     private static long SizeOf(string dir)
