@@ -49,10 +49,21 @@ public sealed class ReplayCompanionLaneTests : IDisposable
         Assert.Equal(0.0, seg.EndDeviation);
     }
 
-    /// <summary>A run of 9 samples on the given thread count, written and read back.</summary>
-    private RunData WrittenRun(string name, int threads, int iterations, int[] snapshotSteps)
+    [Fact(DisplayName = "Trainer: 70 threads on 70 samples → run.json records 70, the run keeps its bit-exact claim, and its first segment replays bit for bit")]
+    public void MoreThanSixtyFourThreadsKeepTheClaim()
     {
-        var s = TestSetting.Random(11, 6, 5, 4, 9, general: true);
+        var run = WrittenRun("seventy-threads", threads: 70, iterations: 4, snapshotSteps: new[] { 2 }, samples: 70);
+        Assert.Equal(70, run.Meta.Threads);
+        Assert.NotNull(Replay.BitExactClaim(run));
+        var seg = Replay.Segment(run, 0);
+        Assert.True(seg.BitExact);
+        Assert.Equal(0.0, seg.EndDeviation);
+    }
+
+    /// <summary>A run of <paramref name="samples"/> samples (default 9) on the given thread count, written and read back.</summary>
+    private RunData WrittenRun(string name, int threads, int iterations, int[] snapshotSteps, int samples = 9)
+    {
+        var s = TestSetting.Random(11, 6, 5, 4, samples, general: true);
         var init = Initialization.Smooth(s.Shape, 3, 0.9, 0.5, modes: 2);
         var opts = new TrainOptions(ActivationKind.Gelu, 0.002, iterations) { Threads = threads, SnapshotSteps = snapshotSteps };
         var r = Trainer.Train(s.Shape, s.Data, init, opts, 3, "random test data", s.A, s.B);

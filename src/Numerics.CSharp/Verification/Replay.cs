@@ -688,8 +688,13 @@ public static class Replay
         else Trainer.Record(level, trace, i, st, shape, w, v, gw, gv);
     }
 
-    /// <summary>The thread count run.json records when it is a usable one (1..64), else null (chosen by problem size).</summary>
-    public static int? RecordedThreads(RunData run) => run.Meta.Threads is int t && t >= 1 && t <= 64 ? t : null;
+    /// <summary>
+    /// The thread count run.json records when it is a usable one, else null (chosen by problem size): 1..64, or up to the
+    /// run's number of samples, the most blocks the engine splits them into and so the most `resode train` records (a run
+    /// trained on 70 samples with --threads 70 recorded 70, which a bound of 64 alone took for no thread count).
+    /// </summary>
+    public static int? RecordedThreads(RunData run) =>
+        run.Meta.Threads is int t && t >= 1 && (t <= 64 || t <= run.Data.Count) ? t : null;
 
     /// <summary>
     /// Why the replay is expected to reproduce the producer bit for bit (null when it is not): run.json names this
