@@ -24,6 +24,14 @@ public static class EngineInfo
     /// </summary>
     public static string Build { get; } = ComputeBuild();
 
+    /// <summary>
+    /// The platform the engine runs on, as .NET names it (its runtime identifier: "linux-x64", "linux-musl-x64", "osx-x64",
+    /// "win-x64", …). The scalar code calls the platform's math library (exp and tanh: the table of exp(−(k/16)²/2) the
+    /// accurate GELU reads, tanh and softplus below their vector kernels' range, the generic blocks), whose last bits differ
+    /// between libraries, so one build replays a run bit for bit only on the platform that trained it.
+    /// </summary>
+    public static string Platform { get; } = System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier;
+
     private static string ComputeBuild()
     {
         if (Commit != "unknown" && !Commit.EndsWith("+dirty", StringComparison.Ordinal)) return "commit:" + Commit;

@@ -60,6 +60,29 @@ public sealed class ReplayCompanionLaneTests : IDisposable
         Assert.Equal(0.0, seg.EndDeviation);
     }
 
+    /// <summary>
+    /// The scalar code's exp and tanh are the platform's math library's, so the same build on another platform may differ in
+    /// last bits: a run claims bit-exactness only on the platform that trained it. run.json records it; with another platform
+    /// (or none) named, the claim is dropped, the reason names both, and the replay runs its companions (E.replay's certified
+    /// path, not an exact comparison that a faithful run could fail).
+    /// </summary>
+    [Fact(DisplayName = "Replay.BitExactClaim: run.json names another platform or none → no bit-exact claim, the mismatch names both platforms, the segment replayed with its companions; this platform → the claim")]
+    public void AnotherPlatformDropsTheClaim()
+    {
+        var run = WrittenRun("platform", threads: 1, iterations: 6, snapshotSteps: new[] { 3 });
+        Assert.Equal(EngineInfo.Platform, run.Meta.Platform);
+        Assert.NotNull(Replay.BitExactClaim(run));
+        Assert.Null(Replay.BitExactMismatch(run));
+        run.Meta.Platform = EngineInfo.Platform == "osx-arm64" ? "win-x64" : "osx-arm64";
+        Assert.Null(Replay.BitExactClaim(run));
+        var why = Replay.BitExactMismatch(run);
+        Assert.True(why is not null && why.Contains(run.Meta.Platform) && why.Contains(EngineInfo.Platform), why);
+        RanCompanions(Replay.Segment(run, 0));
+        run.Meta.Platform = null;
+        Assert.Null(Replay.BitExactClaim(run));
+        Assert.Contains("names no platform", Replay.BitExactMismatch(run));
+    }
+
     /// <summary>A run of <paramref name="samples"/> samples (default 9) on the given thread count, written and read back.</summary>
     private RunData WrittenRun(string name, int threads, int iterations, int[] snapshotSteps, int samples = 9)
     {

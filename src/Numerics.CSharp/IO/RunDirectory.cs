@@ -144,7 +144,7 @@ public static class RunDirectory
     /// <summary>The run.json keys every architecture's training result fills alike (gradient descent; the flow overrides the optimizer).</summary>
     private static RunMetadata Common(TrainRecord r, RunProvenance? provenance) => new()
     {
-        EngineVersion = EngineInfo.Version, EngineCommit = EngineInfo.Commit, EngineBuild = EngineInfo.Build, SimdBits = Simd.Bits(Simd.Level), CommandLine = provenance?.CommandLine,
+        EngineVersion = EngineInfo.Version, EngineCommit = EngineInfo.Commit, EngineBuild = EngineInfo.Build, Platform = EngineInfo.Platform, SimdBits = Simd.Bits(Simd.Level), CommandLine = provenance?.CommandLine,
         Status = StatusName(r.Status), DivergedAt = r.DivergedAt, DivergenceReason = r.DivergenceReason,
         Activation = Activations.Name(r.Options.Activation), Eta = r.Options.Eta,
         Optimizer = r.Options.Optimizer == OptimizerKind.GradientDescent ? "gd" : "clipped-gd", ClipRadius = r.Options.Clip,

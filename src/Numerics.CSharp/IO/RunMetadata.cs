@@ -35,6 +35,8 @@ public sealed class RunMetadata
     [JsonPropertyName("engine_commit")] public string? EngineCommit { get; set; }
     /// <summary>The identity of the engine's arithmetic ("commit:SHA" for a clean build, "content:H" otherwise; see EngineInfo.Build).</summary>
     [JsonPropertyName("engine_build")] public string? EngineBuild { get; set; }
+    /// <summary>The platform the engine ran on (its .NET runtime identifier, e.g. "linux-x64"; see EngineInfo.Platform): part of a bit-exact claim.</summary>
+    [JsonPropertyName("platform")] public string? Platform { get; set; }
     /// <summary>The vector width in bits the engine's kernels ran at (512, 256, or 64 for scalar loops).</summary>
     [JsonPropertyName("simd_bits")] public int? SimdBits { get; set; }
     /// <summary>The engine threads the run used: results are bit-reproducible for a given seed and thread count.</summary>

@@ -238,7 +238,7 @@ public static class FlowReplay
 
     /// <summary>
     /// Why the flow replay is expected to reproduce the producer bit for bit (null when it is not): a float64 flow run whose
-    /// run.json names this engine's build (engine_build) and the vector width the replay runs at (simd_bits), with its horizon
+    /// run.json names this engine's build (engine_build) on this platform (platform) and the vector width the replay runs at (simd_bits), with its horizon
     /// and a snapshot at output 0. The engine integrates the flow with one thread per field evaluation, so the thread count
     /// does not enter. This is a claim: E.flowReplay then compares every output and snapshot exactly.
     /// </summary>
@@ -246,6 +246,7 @@ public static class FlowReplay
     {
         if (!IsFlow(run) || run.Meta.Precision != "float64") return null;
         if (EngineInfo.Build.EndsWith(":unknown", StringComparison.Ordinal) || run.Meta.EngineBuild != EngineInfo.Build) return null;
+        if (run.Meta.Platform != EngineInfo.Platform) return null;
         int bits = Simd.Bits(Simd.Level);
         if (run.Meta.SimdBits != bits || run.Meta.Horizon is not double h || !(h > 0) || run.Steps.Length == 0 || run.Steps[0] != 0) return null;
         return $"run.json names this engine build ({EngineInfo.Build}) and its {bits}-bit kernels: the producer's integration is replayed from output 0 as it ran";

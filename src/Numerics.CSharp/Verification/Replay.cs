@@ -698,13 +698,15 @@ public static class Replay
 
     /// <summary>
     /// Why the replay is expected to reproduce the producer bit for bit (null when it is not): run.json names this
-    /// engine's build (engine_build), the vector width the replay runs at (simd_bits) and a usable thread count, which
-    /// the replay uses, and the run is float64. This is a claim: E.replay compares every segment it covers bit for bit.
+    /// engine's build (engine_build) on this platform (platform), the vector width the replay runs at (simd_bits) and a
+    /// usable thread count, which the replay uses, and the run is float64. This is a claim: E.replay compares every segment
+    /// it covers bit for bit.
     /// </summary>
     public static string? BitExactClaim(RunData run)
     {
         if (run.Meta.Precision != "float64") return null;
         if (EngineInfo.Build.EndsWith(":unknown", StringComparison.Ordinal) || run.Meta.EngineBuild != EngineInfo.Build) return null;
+        if (run.Meta.Platform != EngineInfo.Platform) return null;
         if (run.Meta.EtaFromLearningRate) return null;
         int bits = Simd.Bits(Simd.Level);
         if (run.Meta.SimdBits != bits) return null;
@@ -723,11 +725,21 @@ public static class Replay
         if (EngineInfo.Build.EndsWith(":unknown", StringComparison.Ordinal)) return "this engine's build is not identified (built outside a git work tree)";
         if (run.Meta.EngineBuild is null) return "run.json names no engine build (engine_build): another producer's run";
         if (run.Meta.EngineBuild != EngineInfo.Build) return $"run.json names engine build {run.Meta.EngineBuild}, and this is {EngineInfo.Build} (a rebuilt engine is another build, whatever its version: train the run again with this build)";
+        if (PlatformMismatch(run) is string other) return other;
         if (run.Meta.EtaFromLearningRate) return "run.json gives the step as \"learning_rate\" without \"eta\": the η derived from it may differ in its last bit from the one the run stepped with (give the engine's \"eta\" beside it for a bit-exact replay)";
         int bits = Simd.Bits(Simd.Level);
         if (run.Meta.SimdBits != bits) return $"run.json names {run.Meta.SimdBits?.ToString() ?? "no"}-bit kernels, and this machine runs {bits}-bit ones";
         return "run.json names no thread count";
     }
+
+    /// <summary>
+    /// Why run.json's platform does not let this engine replay it bit for bit (null when it names this one): the scalar code's
+    /// exp and tanh are the platform's math library's (<see cref="EngineInfo.Platform"/>).
+    /// </summary>
+    internal static string? PlatformMismatch(RunData run) =>
+        run.Meta.Platform == EngineInfo.Platform ? null
+        : run.Meta.Platform is null ? "run.json names no platform (platform), and the scalar code's exp and tanh are the platform's math library's"
+        : $"run.json names platform {run.Meta.Platform}, and this is {EngineInfo.Platform} (the scalar code's exp and tanh are the platform's math library's, whose last bits differ)";
 
     /// <summary>Size of the tracking perturbation relative to ‖Z_s‖_F: far above float64 rounding, far inside the linear regime.</summary>
     public const double PerturbationSize = 1e-7;
