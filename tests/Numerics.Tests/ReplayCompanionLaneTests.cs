@@ -83,6 +83,17 @@ public sealed class ReplayCompanionLaneTests : IDisposable
         Assert.Contains("names no platform", Replay.BitExactMismatch(run));
     }
 
+    [Fact(DisplayName = "Replay.BitExactMismatch: run.json names 100 threads for 9 samples → the reason names the 100 threads, not 'no thread count'; no threads → 'no thread count'")]
+    public void AnUnusableThreadCountIsNamed()
+    {
+        var run = WrittenRun("unusable-threads", threads: 1, iterations: 2, snapshotSteps: Array.Empty<int>());
+        run.Meta.Threads = 100;
+        Assert.Null(Replay.BitExactClaim(run));
+        Assert.Contains("names 100 thread(s), which no run of 9 samples used", Replay.BitExactMismatch(run));
+        run.Meta.Threads = null;
+        Assert.Equal("run.json names no thread count", Replay.BitExactMismatch(run));
+    }
+
     /// <summary>A run of <paramref name="samples"/> samples (default 9) on the given thread count, written and read back.</summary>
     private RunData WrittenRun(string name, int threads, int iterations, int[] snapshotSteps, int samples = 9)
     {

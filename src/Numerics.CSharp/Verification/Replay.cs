@@ -729,7 +729,9 @@ public static class Replay
         if (run.Meta.EtaFromLearningRate) return "run.json gives the step as \"learning_rate\" without \"eta\": the η derived from it may differ in its last bit from the one the run stepped with (give the engine's \"eta\" beside it for a bit-exact replay)";
         int bits = Simd.Bits(Simd.Level);
         if (run.Meta.SimdBits != bits) return $"run.json names {run.Meta.SimdBits?.ToString() ?? "no"}-bit kernels, and this machine runs {bits}-bit ones";
-        return "run.json names no thread count";
+        return run.Meta.Threads is int t
+            ? $"run.json names {t} thread(s), which no run of {run.Data.Count} samples used (the engine takes 1 to 64 threads, or up to one a sample)"
+            : "run.json names no thread count";
     }
 
     /// <summary>
