@@ -180,6 +180,7 @@ public sealed class RunDirectoryTests : IDisposable
     [InlineData("depth-as-float", new[] { "run.json", "\"depth\" must be an integer", "8, not 8.0" })]
     [InlineData("eta-as-string", new[] { "run.json", "\"eta\" must be a number" })]
     [InlineData("init-as-number", new[] { "run.json", "\"init\" must be an object" })]
+    [InlineData("fashion-as-string", new[] { "run.json", "\"fashion\" must be an object", "per_class" })]
     public void BrokenDirectoriesAreRejectedWithATellingMessage(string variant, string[] fragments)
     {
         var dir = WriteForeign(variant);
@@ -232,6 +233,8 @@ public sealed class RunDirectoryTests : IDisposable
             case "depth-as-float": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"depth\": 8.0}"); break;
             case "eta-as-string": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": \"0.1\"}"); break;
             case "init-as-number": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"init\": 3}"); break;
+            // (was the reader's own words: "could not be converted to ResOdeProofs.Numerics.IO.FashionMetadata")
+            case "fashion-as-string": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"fashion\": \"x\"}"); break;
             default: throw new ArgumentException(variant);
         }
         var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));

@@ -289,6 +289,7 @@ public sealed class RunMetadata
         "System.Collections.Generic.Dictionary`2[System.String,System.Double]" => "an object of numbers ({\"name\": 1.0, ...})",
         _ when type.EndsWith(".ArchitectureMetadata", StringComparison.Ordinal) => "an object (\"architecture\": {\"name\": ..., \"layout\": ..., \"hyper\": ...})",
         _ when type.EndsWith(".InitMetadata", StringComparison.Ordinal) => "an object (\"init\": {\"kind\": ..., ...}) or the kind as a string",
+        _ when type.EndsWith(".FashionMetadata", StringComparison.Ordinal) => "an object (\"fashion\": {\"data_dir\": ..., \"per_class\": ..., \"test_per_class\": ..., \"seed\": ...})",
         _ => null,
     };
 }
