@@ -14,9 +14,14 @@ internal static class EvidenceColumns
     public const string Header = "# resode evidence columns/1";
     public const string FileName = "evidence-columns.csv";
 
-    /// <summary>Writes the columns (all of one length) atomically; a file of that name the tool did not write is refused before.</summary>
+    /// <summary>
+    /// Writes the columns (all of one length) atomically. A file of that name the tool did not write is refused before the
+    /// work (<see cref="Claim"/>) and again here, at the moment of replacing it: one the user put there while the verify ran
+    /// stays (IOException).
+    /// </summary>
     public static void Write(string path, IDictionary<string, double[]> cols)
     {
+        StillOurs(path);
         var names = cols.Keys.ToArray();
         int n = names.Length == 0 ? 0 : cols[names[0]].Length;
         if (names.Any(k => cols[k].Length != n)) throw new InvalidOperationException("evidence columns of different lengths");
@@ -34,6 +39,21 @@ internal static class EvidenceColumns
         using var r = new StreamReader(p);
         return r.ReadLine() == Header;
     });
+
+    /// <summary>Removes a file of ours from an earlier verify (no certified columns this time); one that is not ours, put there
+    /// while the verify ran, stays (IOException).</summary>
+    public static void DeleteOurs(string path)
+    {
+        StillOurs(path);
+        if (File.Exists(path)) File.Delete(path);
+    }
+
+    // the claim made again where the file is replaced or removed: the window between the two is the verify's whole work
+    private static void StillOurs(string path)
+    {
+        try { Claim(path); }
+        catch (ArgumentException e) { throw new IOException($"{e.Message}; it appeared while the verify ran and is left untouched"); }
+    }
 
     /// <summary>The columns of a file written by <see cref="Write"/>; null when there is none or it is not ours.</summary>
     public static Dictionary<string, double[]>? Read(string path)

@@ -112,7 +112,7 @@ internal static class VerifyCommand
                     // no certified columns this time: a file of ours from an earlier verify (claimed above) must not outlive it
                     else
                     {
-                        if (File.Exists(columnsPath)) File.Delete(columnsPath);
+                        EvidenceColumns.DeleteOurs(columnsPath);
                         Console.Error.WriteLine($"note: --evidence-columns {columnsPath}: no file written: {(runs[0] is Registry.OpenRun.BnConvRunOf ? "a bn-conv run has no replay whose columns it would hold" : "this verify certified no replay columns (the replay was not run or did not hold)")}");
                     }
                 }

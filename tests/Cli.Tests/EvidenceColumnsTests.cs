@@ -27,6 +27,29 @@ public sealed class EvidenceColumnsTests : IDisposable
         Assert.Equal(before, Cli.Snapshot(_s.Dir));
     }
 
+    /// <summary>
+    /// The claim is made before the work; a file the user puts in its place while the verify runs (minutes on a long run)
+    /// must not be replaced or removed at its end: both the write and the removal claim the path again.
+    /// </summary>
+    [Fact(DisplayName = "EvidenceColumns.Write, DeleteOurs: a file resode did not write put in the claimed place after the claim → IOException, the file untouched")]
+    public void AFilePutThereDuringTheVerifyIsKept()
+    {
+        var path = _s.P("cols.csv");
+        EvidenceColumns.Claim(path);
+        File.WriteAllText(path, "my own table\n1,2,3\n");
+        var cols = new Dictionary<string, double[]> { ["smooth_z"] = new[] { 1.0, 2.0 } };
+        var e = Assert.Throws<IOException>(() => EvidenceColumns.Write(path, cols));
+        Assert.Contains("appeared while the verify ran", e.Message);
+        Assert.Throws<IOException>(() => EvidenceColumns.DeleteOurs(path));
+        Assert.Equal("my own table\n1,2,3\n", File.ReadAllText(path));
+        // a file of ours is replaced and removed as before
+        File.Delete(path);
+        EvidenceColumns.Write(path, cols);
+        Assert.Equal(cols["smooth_z"], EvidenceColumns.Read(path)!["smooth_z"]);
+        EvidenceColumns.DeleteOurs(path);
+        Assert.False(File.Exists(path));
+    }
+
     [Fact(DisplayName = "A.rate: the rungs' written columns instead of a second replay → the same row; one rung's smooth_z scaled → another slope")]
     public void TheLadderReadsTheWrittenColumns()
     {
