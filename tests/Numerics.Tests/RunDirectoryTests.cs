@@ -181,6 +181,7 @@ public sealed class RunDirectoryTests : IDisposable
     [InlineData("eta-as-string", new[] { "run.json", "\"eta\" must be a number" })]
     [InlineData("init-as-number", new[] { "run.json", "\"init\" must be an object" })]
     [InlineData("fashion-as-string", new[] { "run.json", "\"fashion\" must be an object", "per_class" })]
+    [InlineData("fault-unknown", new[] { "run.json", "\"fault\" is \"bogus\"", "StaleGradient" })]
     public void BrokenDirectoriesAreRejectedWithATellingMessage(string variant, string[] fragments)
     {
         var dir = WriteForeign(variant);
@@ -234,6 +235,8 @@ public sealed class RunDirectoryTests : IDisposable
             case "eta-as-string": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": \"0.1\"}"); break;
             case "init-as-number": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"init\": 3}"); break;
             // (was the reader's own words: "could not be converted to ResOdeProofs.Numerics.IO.FashionMetadata")
+            // (was read, and every theorem said "hypothesis not met: the run is marked with fault bogus")
+            case "fault-unknown": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"fault\": \"bogus\"}"); break;
             case "fashion-as-string": File.WriteAllText(P("run.json"), "{\"activation\": \"tanh\", \"eta\": 0.1, \"fashion\": \"x\"}"); break;
             default: throw new ArgumentException(variant);
         }

@@ -659,6 +659,10 @@ public static class RunDirectory
         }
         if (meta.Format != RunMetadata.FormatTag)
             throw new RunFormatException($"{json}: \"format\" is \"{meta.Format}\"; this verifier reads \"{RunMetadata.FormatTag}\" (docs/run-format.md), or leave the key out");
+        // "fault" marks the engine's negative controls (a fault injected on purpose): the theorems then say "hypothesis not met",
+        // so a name the engine does not inject is a mistake to be told, not a fault to be assumed
+        if (meta.Fault != "none" && !(Enum.GetNames<Model.EngineFault>().Contains(meta.Fault) && meta.Fault != nameof(Model.EngineFault.None)))
+            throw new RunFormatException($"{json}: \"fault\" is \"{meta.Fault}\"; one of none (a faithful run), {string.Join(", ", Enum.GetNames<Model.EngineFault>().Where(n => n != nameof(Model.EngineFault.None)))} (the engine's injected faults), or leave the key out");
         if (meta.Status is not ("completed" or "diverged" or "interrupted"))
             throw new RunFormatException($"{json}: \"status\" is \"{meta.Status}\"; one of completed, diverged, interrupted");
         // a diverged run says where it stopped: at its last recorded loss, or (a flow) at the output after it it could not reach
