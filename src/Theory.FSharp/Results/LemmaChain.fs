@@ -304,7 +304,9 @@ let statedOver (supply: ChainSupply) : Statements =
                             for i in 0 .. run.Setting.Samples - 1 do
                                 let f = c.Output k hb.[k - 1].[i]
                                 fmax <- max fmax f
-                                yield { Measured = c.Increment k i; Bound = f; Where = place.[k].[i]; When = whenOf.[s] } |]
+                                // the sum h_k = h_{k−1} + y/L rounds once: the measured increment carries L·u‖ĥ_k‖ absolute
+                                let rounding = float L * Rounding.incrementRounding run.Setting.Dim c.HNorm.[k].[i]
+                                yield { Measured = c.Increment k i; Bound = f + rounding; Where = place.[k].[i]; When = whenOf.[s] } |]
                 compared run checks (supply.Constants run @ [ "F (max over layers, samples, snapshots)", fmax ]))
 
     /// (L3a) ‖p_k^i‖ ≤ Pb_k^i.
@@ -342,8 +344,10 @@ let statedOver (supply: ChainSupply) : Statements =
                         let hb = c.StateBound (chainHidden L c)
                         for k in 0 .. L - 1 do
                             for i in 0 .. run.Setting.Samples - 1 ->
+                                // p_k = p_{k+1} + y/L rounds once: the measured increment carries u‖p̂_k‖ absolute
                                 { Measured = c.AdjointIncrement k i
                                   Bound = c.Kappa (k + 1) hb.[k].[i] * c.PNorm.[k + 1].[i] / float L
+                                          + Rounding.incrementRounding run.Setting.Dim c.PNorm.[k].[i]
                                   Where = place.[k].[i]; When = whenOf.[s] } |]
                 compared run checks constants)
 

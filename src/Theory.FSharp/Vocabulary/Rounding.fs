@@ -474,6 +474,17 @@ let chainRel (run: Run) =
     let inner = if run.IsMlp then st.Width + st.Dim else run.ParameterCount + st.Dim
     chainRelOf st.Depth inner st.Samples st.Width st.Dim run.Data.Data.OutputDim run.ParameterCount
 
+/// (increment) The absolute rounding of a measured increment of a recursion x_k = x_{k−1} + y_k/L over the layers (the
+/// states h_k of the verifier's pass; its adjoints, p_{k−1} = p_k + y/L): each entry of x̂_k is fl(x̂_{k−1} + fl(y/L)), one
+/// rounding of the sum, so x̂_k − x̂_{k−1} = fl(y/L) + δ with |δ| ≤ u|x̂_k| entrywise (ε·x̂_k/(1 + ε)); the difference of two
+/// states is known only to u‖x̂_k‖ absolute. `chainRel` is relative to the bound's scale, which is the increment's: where
+/// the increment is small against the state (a layer near zero) and the bound exact (a scalar Jacobian: d = 1, the
+/// scaled-linear block), the rounding of the sum alone exceeded it (L3.adjoint-increment violated by 1.35·10⁻¹⁷ on a
+/// faithful run whose adjoint had norm 0.19). The computed norms of x̂_k and of the difference add γ(d + 2) each:
+///   incrementRounding d ‖x̂_k‖ = u₆₄·(1 + γ₆₄(2d + 4))·‖x̂_k‖,
+/// on top of the bound (times L for L2's L·‖h_k − h_{k−1}‖). (docs/theorems/LemmaChain.md, "Rounding of the increments".)
+let incrementRounding (dim: int) (norm: float) = Float64UnitRoundoff * (1.0 + gamma64 (2 * dim + 4)) * norm
+
 /// (recursion) The relative allowance of a bound built by a recursion over `steps` iterates,
 /// z_{j+1} = (1 + ηa_j)z_j + ηb_j/L plus an absolute rounding term (the W/V form, the per-layer form, the split form's
 /// Grönwall value), compared with a measured increment whose own rounding is added to the bound by the caller:
