@@ -36,6 +36,8 @@ internal static class VerifyCommand
             {
                 // a directory given twice is verified once (its verdicts.json written once), said
                 var given = pr.GetValue(dirs)!;
+                // ("" would reach Path.GetFullPath, whose message names no argument)
+                if (given.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("a run directory given is empty (\"\"): give the path of a run directory");
                 var paths = given.DistinctBy(p => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p)), StringComparer.Ordinal).ToArray();
                 if (paths.Length < given.Length) Console.Error.WriteLine($"note: a run directory given more than once is verified once ({given.Length - paths.Length} repeat(s) dropped)");
                 var indexPath = pr.GetValue(writeIndex);

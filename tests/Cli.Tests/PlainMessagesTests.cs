@@ -33,6 +33,19 @@ public sealed class PlainMessagesTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
     }
 
+    [Fact(DisplayName = "verify \"\", sweep run DIR.toml (a directory) → exit 2 naming the empty run directory and the directory that is no study file (they read \"The value cannot be an empty string.\" and \"no such study file\")")]
+    public void AnEmptyRunPathAndADirectoryStudyAreNamed()
+    {
+        var empty = Cli.Run(_s.Dir, "verify", "");
+        Plain(empty);
+        Assert.Contains("run directory given is empty", empty.Err);
+        Directory.CreateDirectory(_s.P("d.toml"));
+        var dir = Cli.Run(_s.Dir, "sweep", "run", "d.toml", "--out", "o");
+        Plain(dir);
+        Assert.Contains("is a directory, not a study file", dir.Err);
+        Assert.False(Directory.Exists(_s.P("o")));
+    }
+
     [Fact(DisplayName = "train: --clip Infinity (or 0) → exit 2 before any work, nothing written (an infinite radius was trained and written, and verify then refused the run it had written)")]
     public void AnInfiniteClipRadiusIsRefused()
     {

@@ -114,6 +114,7 @@ internal sealed class Study
 
     public static Study Load(string path)
     {
+        if (Directory.Exists(path)) throw new StudyException($"{path}: is a directory, not a study file (a study is one TOML file: `resode sweep show quick` prints one)");
         if (!File.Exists(path)) throw new StudyException($"{path}: no such study file (write an example with `resode sweep init {path}`)");
         string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         // a study output's own copy reads its data paths against the folder of the study it was made from
@@ -126,7 +127,7 @@ internal sealed class Study
     /// </summary>
     public static Study Resolve(string pathOrName)
     {
-        if (File.Exists(pathOrName)) return Load(pathOrName);
+        if (File.Exists(pathOrName) || Directory.Exists(pathOrName)) return Load(pathOrName);
         if (BuiltinStudies.Text(pathOrName) is { } text) return Parse(text, Directory.GetCurrentDirectory(), $"built-in study {pathOrName}");
         throw new StudyException($"{pathOrName}: no such study file and no built-in study of that name (built-in: {BuiltinStudies.List()}; write an example with `resode sweep init {pathOrName}`)");
     }
