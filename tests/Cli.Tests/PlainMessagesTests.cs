@@ -33,7 +33,7 @@ public sealed class PlainMessagesTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
     }
 
-    [Fact(DisplayName = "verify \"\", sweep run DIR.toml (a directory) → exit 2 naming the empty run directory and the directory that is no study file (they read \"The value cannot be an empty string.\" and \"no such study file\")")]
+    [Fact(DisplayName = "verify, sweep run: an empty run directory (\"\"), a study path that is a directory → exit 2 naming the empty run directory and the directory that is no study file (they read \"The value cannot be an empty string.\" and \"no such study file\")")]
     public void AnEmptyRunPathAndADirectoryStudyAreNamed()
     {
         var empty = Cli.Run(_s.Dir, "verify", "");
