@@ -70,8 +70,8 @@ internal static class TrainBlock
         spec.Validate();
         var block = spec.Block();
         int snapshots = Trainer.SnapshotPlan(spec.Options()).Length;
-        long p = (long)spec.Depth * block.ParameterCount;
-        return TrainCommand.Claimed(pr, MemoryEstimate.Block(spec.Depth, block.ParameterCount, spec.StateDim, spec.Samples, snapshots), snapshots * p,
+        return TrainCommand.Claimed(pr, MemoryEstimate.Block(spec.Depth, block.ParameterCount, spec.StateDim, spec.Samples, snapshots),
+            MemoryEstimate.BlockLargest(spec.Depth, block.ParameterCount, snapshots),
             $"training --arch {spec.Architecture} with L = {spec.Depth}, {block.ParameterCount} parameters per layer, n = {spec.Samples} and {snapshots} snapshots",
             "reduce --depth, the block's sizes, --n or --snapshots",
             $"train --arch {spec.Architecture} L={spec.Depth} d={spec.StateDim} n={spec.Samples}", spec.Train);

@@ -33,6 +33,21 @@ public sealed class PlainMessagesTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
     }
 
+    /// <summary>A block's parameter count is one array's length; formed in 32 bits it wrapped (one-layer, d = 65 536: d² + d =
+    /// 65 536), the run trained and failed inside its first Forward, exit 3 ("the tool failed") for a bad setting.</summary>
+    [Theory(DisplayName = "train: a block whose parameters per layer exceed one array (one-layer d = 65 536, glu m = d = 40 000, conv C = 20 000) → exit 2 naming the count before any work, nothing written (they wrapped in 32 bits, trained and failed with exit 3)")]
+    [InlineData("--arch one-layer --d 65536", "d² + d parameters per layer")]
+    [InlineData("--arch glu --width 40000 --d 40000", "3md parameters per layer")]
+    [InlineData("--arch conv --channels 20000", "2(9C² + C) parameters per layer")]
+    public void ABlockTooLargeForOneArrayIsRefused(string setting, string named)
+    {
+        var r = Cli.Run(_s.Dir, new[] { "train", "--depth", "2", "--n", "2", "--iters", "1", "--out", "big" }.Concat(setting.Split(' ')).ToArray());
+        Plain(r);
+        Assert.Contains(named, r.Err);
+        Assert.Contains("more than one array holds", r.Err);
+        Assert.Empty(Directory.GetFileSystemEntries(_s.Dir));
+    }
+
     [Fact(DisplayName = "verify, sweep run: an empty run directory (\"\"), a study path that is a directory → exit 2 naming the empty run directory and the directory that is no study file (they read \"The value cannot be an empty string.\" and \"no such study file\")")]
     public void AnEmptyRunPathAndADirectoryStudyAreNamed()
     {

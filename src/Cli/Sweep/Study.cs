@@ -156,7 +156,7 @@ internal sealed class Study
             else
             {
                 int snapshots = ResOdeProofs.Numerics.Training.Trainer.SnapshotPlan(spec.Options()).Length;
-                long largest = (long)Int128.Min((Int128)snapshots * spec.Depth * spec.Block().ParameterCount, long.MaxValue);
+                long largest = ResOdeProofs.Numerics.Training.MemoryEstimate.BlockLargest(spec.Depth, spec.Block().ParameterCount, snapshots);
                 ResOdeProofs.Numerics.Training.MemoryEstimate.Require(0, largest,
                     $"training arch {arch} with L = {spec.Depth} and {snapshots} snapshots", "reduce depth, the block's sizes or snapshots");
             }

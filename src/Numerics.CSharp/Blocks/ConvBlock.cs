@@ -33,6 +33,8 @@ public sealed class ConvBlock : IResidualBlock, IPartOperatorNorm, IPreActivatio
         Height = height;
         Width = width;
         Activation = activation;
+        _stateDim = BlockSizes.Checked((long)channels * height * width, $"a conv block with C = {channels}, H = {height}, W = {width} has a state of C·H·W entries");
+        BlockSizes.Checked(2 * (9L * channels * channels + channels), $"a conv block with C = {channels} has 2(9C² + C) parameters per layer");
         KernelLength = Conv2dSame.KernelSize(channels, channels);
         ParameterLayout = new (string, int[])[]
         {
@@ -59,7 +61,8 @@ public sealed class ConvBlock : IResidualBlock, IPartOperatorNorm, IPreActivatio
     public string Name => "conv";
 
     /// <inheritdoc />
-    public int StateDim => Channels * Height * Width;
+    private readonly int _stateDim;
+    public int StateDim => _stateDim;
 
     /// <inheritdoc />
     public int ParameterCount => 2 * (KernelLength + Channels);

@@ -23,6 +23,7 @@ public sealed class GluBlock : IResidualBlock, IPreActivationRange
     {
         if (dim < 1 || width < 1) throw new ArgumentException($"d and m must be at least 1 (got d = {dim}, m = {width})");
         _d = dim; _m = width;
+        _p = BlockSizes.Checked(3L * width * dim, $"a glu block with m = {width}, d = {dim} has 3md parameters per layer");
         Activation = activation;
         _layout = new[] { ("W", new[] { width, dim }), ("U", new[] { width, dim }), ("V", new[] { dim, width }) };
     }
@@ -31,7 +32,8 @@ public sealed class GluBlock : IResidualBlock, IPreActivationRange
     public int StateDim => _d;
     /// <summary>Hidden width m.</summary>
     public int Width => _m;
-    public int ParameterCount => 3 * _m * _d;
+    private readonly int _p;
+    public int ParameterCount => _p;
     public IReadOnlyList<(string Name, int[] Shape)> ParameterLayout => _layout;
     public ActivationKind Activation { get; }
     public int CacheSize(int n) => 5 * n * _m;

@@ -43,3 +43,16 @@ public interface IResidualBlock
     void Backward(ReadOnlySpan<double> theta, ReadOnlySpan<double> h, ReadOnlySpan<double> cache, ReadOnlySpan<double> p,
         Span<double> gradTheta, Span<double> gradH, int n);
 }
+
+/// <summary>
+/// A block's sizes, checked when it is made: a parameter count or a state dimension is an <see cref="int"/> (the length of
+/// one array), formed here in 64 bits so that it cannot wrap (a one-layer block with d = 65 536 had d² + d = 65 536
+/// parameters by 32-bit arithmetic, trained, and failed inside its first Forward with exit 3).
+/// </summary>
+internal static class BlockSizes
+{
+    /// <summary><paramref name="count"/> as an int, or an ArgumentException naming <paramref name="what"/> when one array cannot hold it.</summary>
+    public static int Checked(long count, string what) =>
+        count <= Array.MaxLength ? (int)count
+        : throw new ArgumentException($"{what} = {count:N0}, more than one array holds ({Array.MaxLength:N0}); reduce the block's sizes");
+}

@@ -21,6 +21,7 @@ public sealed class MlpBlock : IResidualBlock, IPreActivationRange
     {
         if (dim < 1 || width < 1) throw new ArgumentException($"d and m must be at least 1 (got d = {dim}, m = {width})");
         _d = dim; _m = width;
+        _p = BlockSizes.Checked(2L * width * dim, $"an mlp block with m = {width}, d = {dim} has 2md parameters per layer");
         Activation = activation;
         _layout = new[] { ("W", new[] { width, dim }), ("V", new[] { dim, width }) };
     }
@@ -29,7 +30,8 @@ public sealed class MlpBlock : IResidualBlock, IPreActivationRange
     public int StateDim => _d;
     /// <summary>Hidden width m.</summary>
     public int Width => _m;
-    public int ParameterCount => 2 * _m * _d;
+    private readonly int _p;
+    public int ParameterCount => _p;
     public IReadOnlyList<(string Name, int[] Shape)> ParameterLayout => _layout;
     public ActivationKind Activation { get; }
     public int CacheSize(int n) => 3 * n * _m;

@@ -21,13 +21,15 @@ public sealed class OneLayerBlock : IResidualBlock, IPreActivationRange
     {
         if (dim < 1) throw new ArgumentException($"state dimension d must be at least 1 (got {dim})");
         _d = dim;
+        _p = BlockSizes.Checked((long)dim * dim + dim, $"a one-layer block with d = {dim} has d² + d parameters per layer");
         Activation = activation;
         _layout = new[] { ("W", new[] { dim, dim }), ("b", new[] { dim }) };
     }
 
     public string Name => "one-layer";
     public int StateDim => _d;
-    public int ParameterCount => _d * _d + _d;
+    private readonly int _p;
+    public int ParameterCount => _p;
     public IReadOnlyList<(string Name, int[] Shape)> ParameterLayout => _layout;
     public ActivationKind Activation { get; }
     public int CacheSize(int n) => 2 * n * _d;

@@ -43,9 +43,16 @@ public static class MemoryEstimate
     /// <summary>Bytes of a generic-architecture run: θ, its gradient and the snapshots (L·P each), and per sample and layer the stored states.</summary>
     public static long Block(int depth, int parametersPerLayer, int stateDim, int samples, int snapshots)
     {
-        long p = (long)depth * parametersPerLayer;
-        return (3 + 2L * snapshots) * p * 8 + 4L * depth * samples * stateDim * 8 + RuntimeBytes;
+        Int128 p = (Int128)depth * parametersPerLayer;
+        return Saturated((3 + 2 * (Int128)snapshots) * p * 8 + (Int128)4 * depth * samples * stateDim * 8 + RuntimeBytes);
     }
+
+    /// <summary>The largest array of a generic-architecture run: the snapshots of θ (S·L·P entries), the one `resode train`
+    /// and a study's reading both refuse past one array's length.</summary>
+    public static long BlockLargest(int depth, int parametersPerLayer, int snapshots) => Saturated((Int128)snapshots * depth * parametersPerLayer);
+
+    // a size in 128 bits, at most long.MaxValue (an absurd setting is refused as too large, never wrapped to a small one)
+    private static long Saturated(Int128 x) => x > long.MaxValue ? long.MaxValue : (long)x;
 
     /// <summary>Stored activations of the engine: ResNet's per-thread buffers summed over the threads (they split the samples).</summary>
     private static long Activations(NetworkShape shape, int samples, EngineOptions engine, int elem)
