@@ -205,6 +205,17 @@ let ``Result.evaluate: deferred hypotheses (Hypotheses.whenOthersHold) → made 
     match e.Verdict with
     | HypothesisNotMet why -> Assert.Equal<(string * string) list>([ "fails", "no" ], why)
     | v -> failwithf "%A" v
+    // the hypotheses made from a deferred one keep the mark: lifted to a ladder, or wrapped (gdOnly, flowOnly, the PL wrapper);
+    // an ordinary one stays ordinary
+    let costly : Hypotheses.Hypothesis<Run> = Hypotheses.whenOthersHold ("costly", fun _ -> Met "made")
+    Assert.True(DeferredCheck.isDeferred (snd (Hypotheses.onEveryRun costly)))
+    Assert.True(DeferredCheck.isDeferred (snd (Hypotheses.mapCheck (fun h run -> h run) costly)))
+    Assert.False(DeferredCheck.isDeferred (snd (Hypotheses.onEveryRun Hypotheses.notDiverged)))
+    let onRuns : Result<Run> =
+        { Id = "T.deferredRun"; Title = "deferred on runs"; Source = "test"; Provenance = ProvedHere; Doc = "docs/theorems/index.md"
+          Statement = "-"; Hypotheses = [ Hypotheses.notDiverged; costly ]; Conclusion = fun _ -> Evaluation.notApplicable "-" }
+    for wrapped in [ FlowRuns.gdOnly "A.flow" onRuns; FlowRuns.flowOnly "A.aposteriori" onRuns ] do
+        Assert.Equal<bool list>([ false; true ], wrapped.Hypotheses |> List.map (snd >> DeferredCheck.isDeferred))
 
 [<Fact(DisplayName = "Registry.evaluateRow: a conclusion that raises → an error row of one line, the exception with its stack trace kept in Registry.checkFailures for the verify's log")>]
 let ``evaluateRow keeps the exception`` () =

@@ -83,6 +83,10 @@ type DeferredCheck<'input>(check: 'input -> HypothesisCheck) =
     inherit FSharpFunc<'input, HypothesisCheck>()
     override _.Invoke(input: 'input) = check input
 
+/// Whether a hypothesis' check is deferred (the one test of the mark, for `Result.evaluate` and the hypotheses that keep it).
+module DeferredCheck =
+    let isDeferred (check: 'input -> HypothesisCheck) = box check :? DeferredCheck<'input>
+
 /// What evaluating a result returns: the verdict with the numbers behind it.
 type Evaluation =
     { Verdict: Verdict
@@ -211,8 +215,7 @@ module Result =
             match (try check input with MissingInput why -> NotMet why) with
             | Met v -> name, true, v
             | NotMet why -> name, false, why
-        let deferred (check: 'input -> HypothesisCheck) = box check :? DeferredCheck<'input>
-        let ordinary = r.Hypotheses |> List.map (fun (name, check) -> if deferred check then None else Some(check' (name, check)))
+        let ordinary = r.Hypotheses |> List.map (fun (name, check) -> if DeferredCheck.isDeferred check then None else Some(check' (name, check)))
         let mutable othersHold = ordinary |> List.forall (function Some(_, ok, _) -> ok | None -> true)
         // (check, evaluated)
         let checks =

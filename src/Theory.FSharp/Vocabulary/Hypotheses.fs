@@ -19,7 +19,7 @@ let whenOthersHold ((name, check): Hypothesis<'input>) : Hypothesis<'input> =
 /// hypotheses (`FlowRuns.gdOnly`, a check skipped on some runs) keeps their deferral.
 let mapCheck (wrap: ('input -> HypothesisCheck) -> 'input -> HypothesisCheck) ((name, check): Hypothesis<'input>) : Hypothesis<'input> =
     let wrapped = wrap check
-    if box check :? DeferredCheck<'input> then whenOthersHold (name, wrapped) else name, wrapped
+    if DeferredCheck.isDeferred check then whenOthersHold (name, wrapped) else name, wrapped
 
 /// The name of "σ twice differentiable with bounded σ''" (the hypothesis of every result whose constants use s2).
 [<Literal>]
@@ -80,7 +80,7 @@ let onEveryRun ((name, check): Hypothesis<Run>) : Hypothesis<Ladder> =
               let first = match checks with (_, Met v) :: _ -> ": " + v | _ -> ""
               Met(sprintf "every run (L = %s)%s" (rs |> List.map (fun r -> string r.Setting.Depth) |> String.concat ", ") first)
           | Some(r, why) -> NotMet(sprintf "run L = %d: %s" r.Setting.Depth why)
-    if box check :? DeferredCheck<Run> then whenOthersHold lifted else lifted
+    if DeferredCheck.isDeferred check then whenOthersHold lifted else lifted
 
 /// A ladder with at least `n` runs, for the observed-order statements: `fitted` says how many of c depths the fit uses
 /// (the others are its reference), `need` why fewer cannot give an order with an interval. Met with both counts.
