@@ -2,8 +2,9 @@ namespace ResOdeProofs.Sweep.Tests;
 
 public sealed class StudyArraySizeTests
 {
-    [Theory(DisplayName = "sweep run: a cell whose weights exceed one array (MLP L·m·d, a block's snapshots) → exit 2 when the study is read, naming the cell, no cell started")]
-    [InlineData("depth = 1000000000\nwidth = 1000000000\n", "entries per weight tensor")]
+    [Theory(DisplayName = "sweep run: a cell whose weights exceed one array (an MLP layer or L·m·d, a block's snapshots) → exit 2 when the study is read, naming the cell, no cell started")]
+    // (a layer of 2md = 3.2·10¹⁰ parameters is refused before L·m·d is formed: the block's sizes are checked when it is made)
+    [InlineData("depth = 1000000000\nwidth = 1000000000\n", "2md parameters per layer")]
     [InlineData("depth = 1000000\nwidth = 100\nd = 100\n", "entries per weight tensor")]
     [InlineData("arch = \"one-layer\"\ndepth = 1000000000\nd = 64\n", "more than one .NET array holds")]
     public void A_cell_too_large_for_one_array_is_refused_when_the_study_is_read(string grid, string expect)
