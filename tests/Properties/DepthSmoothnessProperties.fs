@@ -187,6 +187,36 @@ let ``A.rate's rule (Rate.decideShortLadder): four depths of C/L − c/L² → n
         let outcome, best = Rate.decideShortLadder (Rate.fit depths errs) (Rate.fitWithCorrection depths errs)
         Assert.True((outcome = Rate.Rejected), sprintf "%A: %A %s" errs outcome (Rate.describe best))
 
+/// The rate statements' confirmation by the deepest depths (`Rate.DeepestCount`): a faithful tied GELU ladder whose L·max‖Δ‖
+/// levels off (9.24 … 15.84 over L = 4 … 128, DepthSmoothness.md) is rejected by both whole-ladder fits, but its deepest three
+/// depths reach order 1: pre-asymptotic, not rejected. Ladders that decay too slowly at every depth, down to the deepest
+/// (L^−0.8, L^−0.5, and L^0.032, the i.i.d. ladder's order), and the i.i.d. ladder's four values are rejected by their deepest
+/// depths too; four depths of the levelling ladder (L = 4 … 32) stay rejected, their deepest three (8, 16, 32) rejecting as
+/// well. (A ladder whose decay stops abruptly at some depth makes the corrected fit's |ĉ|/L ≥ 1 and was inconclusive before.)
+[<Fact>]
+let ``Rate.decideOutcome, Rate.decideShortLadder: a ladder levelling off towards C/L (six depths) → pre-asymptotic, not rejected; decay too slow down to the deepest depths → rejected`` () =
+    let depths = [ 4; 8; 16; 32; 64; 128 ]
+    let levelling =
+        List.map2 (fun l x -> x / float l) depths [ 9.23943193024744; 10.094227678392249; 12.158884125008859; 14.046500272570722; 15.216721569924154; 15.842370509424411 ]
+    let plain, corrected = Rate.fit depths levelling, Rate.fitWithCorrection depths levelling
+    match Rate.decideShortLadder plain corrected with
+    | Rate.PreAsymptotic(whole, deep), reported ->
+        // the whole-ladder fits reject (the former verdict), the deepest three do not
+        Assert.True(whole.Upper < 1.0 && deep.Upper >= 1.0 && reported = deep, sprintf "%s / %s" (Rate.describe whole) (Rate.describe deep))
+        Assert.Equal<int list>([ 32; 64; 128 ], deep.Depths)
+    | o, best -> failwithf "the levelling ladder: %A %s" o (Rate.describe best)
+    Assert.True(Verdict.isHypothesisNotMet (Rate.verdict (fst (Rate.decideOutcome plain corrected)) plain "ladder" "max over the horizon"))
+    let four = List.take 4 depths
+    let outcome, best = Rate.decideShortLadder (Rate.fit four (List.take 4 levelling)) (Rate.fitWithCorrection four (List.take 4 levelling))
+    Assert.True((outcome = Rate.Rejected), sprintf "four depths: %A %s" outcome (Rate.describe best))
+    for p in [ 0.8; 0.5; -0.032 ] do
+        let errs = depths |> List.map (fun l -> 2.0 * float l ** -p)
+        let outcome, best = Rate.decideOutcome (Rate.fit depths errs) (Rate.fitWithCorrection depths errs)
+        Assert.True((outcome = Rate.Rejected), sprintf "L^-%g: %A %s" p outcome (Rate.describe best))
+    let iid = [ 5.385; 5.822; 7.604; 8.023 ]
+    let outcome, best = Rate.decideShortLadder (Rate.fit four iid) (Rate.fitWithCorrection four iid)
+    Assert.True((outcome = Rate.Rejected), sprintf "i.i.d.: %A %s" outcome (Rate.describe best))
+
 /// The per-iterate points of A.aposteriori and A.split read the verifier's smooth_z column (the replay), not the producer's
 /// trace: their label says so (a tester read "(trace smooth_z)" as the producer's claim being compared).
 [<Fact>]

@@ -96,7 +96,7 @@ let ``A.rate: a NaN in one run's smooth_z column at iterate 6 → not measured (
 [<Fact>]
 let ``Rate.verdict: an order whose interval is NaN → not measured, never violated`` () =
     let o : Rate.ObservedOrder =
-        { Depths = [ 4; 8; 16 ]; Errors = [ 1.0; nan; 0.25 ]; Order = nan; Lower = nan; Upper = nan; Correction = 0.0; Weights = []; Rounding = 0.0; WeightRounding = [] }
+        { Depths = [ 4; 8; 16 ]; Errors = [ 1.0; nan; 0.25 ]; Order = nan; Lower = nan; Upper = nan; Correction = 0.0; Weights = []; Rounding = 0.0; WeightRounding = []; Uncertainties = [] }
     Assert.Equal(Rate.Rejected, Rate.outcome [ o ]) // every comparison with NaN fails: read as a rejection before
     match Rate.verdict (Rate.outcome [ o ]) o "ladder" "max over the horizon" with
     | HypothesisNotMet [ name, _ ] -> Assert.Equal("finite measured quantity", name)
@@ -105,7 +105,7 @@ let ``Rate.verdict: an order whose interval is NaN → not measured, never viola
 [<Fact(DisplayName = "Rate.decideOutcome: a narrow plain fit reaching the order and a corrected fit over [-∞, ∞] → consistent, and the reported fit is the narrow one (not 'slack ∞')")>]
 let ``Rate.decideOutcome reports a supporting fit`` () =
     let plain : Rate.ObservedOrder =
-        { Depths = [ 2; 4; 8 ]; Errors = [ 0.5; 0.25; 0.125 ]; Order = 1.02; Lower = 0.95; Upper = 1.09; Correction = 0.0; Weights = [ 0.0; 0.0; 0.0 ]; Rounding = 0.0; WeightRounding = [] }
+        { Depths = [ 2; 4; 8 ]; Errors = [ 0.5; 0.25; 0.125 ]; Order = 1.02; Lower = 0.95; Upper = 1.09; Correction = 0.0; Weights = [ 0.0; 0.0; 0.0 ]; Rounding = 0.0; WeightRounding = []; Uncertainties = [] }
     // three depths and two parameters leave the corrected fit no degree of freedom: its interval is infinite (user test,
     // the tiny preset's D.curve: "slack Infinity" on a holding row)
     let corrected = { plain with Order = 0.998; Lower = -infinity; Upper = infinity; Correction = 0.01 }
@@ -120,7 +120,7 @@ let ``Rate.decideOutcome reports a supporting fit`` () =
 let ``Rate.decideOutcome leaves a pre-asymptotic rejection inconclusive`` () =
     let plain : Rate.ObservedOrder =
         { Depths = [ 8; 16; 32; 64; 128 ]; Errors = [ 1.0; 0.7; 0.5; 0.35; 0.25 ]; Order = 0.516; Lower = 0.136; Upper = 0.896; Correction = 0.0
-          Weights = [ 0.0; 0.0; 0.0; 0.0; 0.0 ]; Rounding = 0.0; WeightRounding = [] }
+          Weights = [ 0.0; 0.0; 0.0; 0.0; 0.0 ]; Rounding = 0.0; WeightRounding = []; Uncertainties = [] }
     let corrected = { plain with Order = 0.938; Lower = 0.567; Upper = 1.309; Correction = -8.16 }
     let outcome, best = Rate.decideOutcome plain corrected
     Assert.Equal(Rate.Inconclusive, outcome)

@@ -508,6 +508,55 @@ let ``D.rate: a trained MLP ladder whose last snapshot's layers carry i.i.d. noi
     | Violated w -> Assert.Contains(sprintf "iteration %d " last, w.When)
     | v -> failwithf "D.rate: expected violated, got %A\n%s" v (String.concat "\n" e.Notes)
 
+/// Faithful GELU ladders of this engine that are not yet asymptotic (n = 10, d = 4, m = 8, η = 0.03, seed 7, 6 snapshots):
+/// `train --n 10 --d 4 --width 8 --eta 0.03 --activation gelu --seed 7 --snapshots 6` with `--init tied --iters 100` at
+/// L = 4 … 128 (L·max‖Δ‖ = 9.24, 10.09, 12.16, 14.05, 15.22, 15.84: levelling off) and `--init smooth --iters 60` at
+/// L = 2 … 128 (each depth's loss spikes at an iteration that grows by about 12 per doubling of L: by iteration 60 the depths
+/// up to 32 have, 64 and 128 have not).
+let private geluLadder (init: InitKind) (iterations: int) (depths: int list) =
+    depths
+    |> List.map (fun l ->
+        Generators.train (RunSpec(Depth = l, Width = 8, Samples = 10, Dim = 4, Activation = ActivationKind.Gelu, Init = init, Scale = 1.0,
+                                  VScale = 0.0, Eta = 0.03, Iterations = iterations, Snapshots = 6, Seed = 7L)))
+
+/// Until 2026-12-07 both were VIOLATED: A.rate by its whole-ladder fits (plain 0.832 [0.786, 0.879], with a c/L term upper
+/// end 0.998) although its deepest three depths give 0.913 [0.703, 1.123]; D.rate by rule (i) at iteration 60 (the Richardson
+/// limits of (32, 64) and (64, 128) 0.703 apart, above the smallest fitted distance 0.068) although the deepest pair is 0.034
+/// apart against 0.697 for the pair before it. Both are now inconclusive (a hypothesis not met) with every other hypothesis met.
+[<Fact>]
+let ``A.rate, D.rate: faithful GELU ladders not yet asymptotic (tied L = 4 … 128, L·max‖Δ‖ levelling off; smooth L = 2 … 128, loss spikes at a time growing like log L) → inconclusive (hypothesis not met), not violated`` () =
+    let tied = ladderOf (geluLadder InitKind.Tied 100 [ 4; 8; 16; 32; 64; 128 ])
+    let a = Result.evaluate DepthSmoothness.rate tied
+    Assert.All(a.Hypotheses, fun (n, ok, why) -> Assert.True(ok, sprintf "A.rate: hypothesis %s not met: %s" n why))
+    match a.Verdict with
+    | HypothesisNotMet reasons -> Assert.Contains(reasons, fun (_, why: string) -> why.Contains "over the deepest 3 depths L = 32, 64, 128")
+    | v -> failwithf "A.rate: expected inconclusive, got %A\n%s" v (String.concat "\n" a.Notes)
+    let smooth = ladderOf (geluLadder InitKind.Smooth 60 [ 2; 4; 8; 16; 32; 64; 128 ])
+    let d = Result.evaluate LimitDynamics.rate smooth
+    Assert.All(d.Hypotheses, fun (n, ok, why) -> Assert.True(ok, sprintf "D.rate: hypothesis %s not met: %s" n why))
+    match d.Verdict with
+    | HypothesisNotMet reasons -> Assert.Contains(reasons, fun (_, why: string) -> why.Contains "inconclusive at iteration 60" && why.Contains "L = 32 is not yet in the asymptotic range")
+    | v -> failwithf "D.rate: expected inconclusive, got %A\n%s" v (String.concat "\n" d.Notes)
+
+/// The excuse of rule (i) is granted only while the deepest pair converges at the claimed order: the same smooth ladder with
+/// i.i.d. noise (σ = 0.1 per entry, about 0.8 in the distance's norm per layer) on the last snapshot of its deepest run (L = 128)
+/// keeps every hypothesis met, and the deepest pair is then farther apart than half the pair before it (0.697): "no limit",
+/// VIOLATED.
+[<Fact>]
+let ``D.rate: the smooth GELU ladder not yet asymptotic with i.i.d. noise on its deepest run's last snapshot → violated (the deepest pair no longer converges), hypotheses met`` () =
+    let runs = geluLadder InitKind.Smooth 60 [ 2; 4; 8; 16; 32; 64; 128 ]
+    let rng = System.Random 23
+    let gauss () = let u1, u2 = 1.0 - rng.NextDouble(), rng.NextDouble() in sqrt (-2.0 * log u1) * cos (2.0 * System.Math.PI * u2)
+    let deepest = withOwnWeights (List.last runs) ", last snapshot + i.i.d. noise"
+    let s = deepest.SnapshotCount - 1
+    for a in [ deepest.W s; deepest.V s ] do
+        for j in 0 .. a.Length - 1 do a.[j] <- a.[j] + 0.1 * gauss ()
+    let e = Result.evaluate LimitDynamics.rate (ladderOf (List.take 6 runs @ [ deepest ]))
+    Assert.All(e.Hypotheses, fun (n, ok, why) -> Assert.True(ok, sprintf "D.rate: hypothesis %s not met: %s" n why))
+    match e.Verdict with
+    | Violated w -> Assert.Contains("no limit", w.Where); Assert.Contains("iteration 60 ", w.When)
+    | v -> failwithf "D.rate: expected violated, got %A\n%s" v (String.concat "\n" e.Notes)
+
 // ---------------------------------------------------------------- norms of weights near the largest double
 
 [<Fact>]

@@ -108,7 +108,11 @@ type SnapshotDistances =
       /// dist(Z^{L_max}, Z^R) on the grid k/L_{−2}: size of the Richardson correction at the deepest depth
       Correction: float
       /// dist on the grid k/L_{−3} between the Richardson limits of the pairs (L_{−3}, L_{−2}) and (L_{−2}, L_{−1}) (NaN with 3 runs)
-      LimitErrorEstimate: float }
+      LimitErrorEstimate: float
+      /// dist(Z^{L_{−2}}, Z^{L_{−1}}) on the grid k/L_{−2}: how far apart the deepest pair is
+      DeepestPair: float
+      /// dist(Z^{L_{−3}}, Z^{L_{−2}}) on the grid k/L_{−3}: the pair before it (NaN with 3 runs)
+      PreviousPair: float }
 
 let snapshotDistances (ladder: Ladder) (j: int) : SnapshotDistances =
     let runs = ladder.Runs |> Array.ofList
@@ -119,20 +123,24 @@ let snapshotDistances (ladder: Ladder) (j: int) : SnapshotDistances =
     let fitted = runs.[.. n - 2] |> List.ofArray
     // Both estimates are compared on the grid k/L_{−3}, whose nodes are nodes of every run involved (dyadic ladder):
     // off those nodes a piecewise-linear interpolant adds its own O(1/L²)·Z'' error, which is not a limit error.
-    let limitError =
-        if n < 4 then nan
+    let limitError, previousPair =
+        if n < 4 then nan, nan
         else
             let c = runs.[n - 3]
             let rich2 = richardson c (at c j) a (at a j)
-            gridDistance c.Setting.Depth c.LayerSize rich rich2
+            gridDistance c.Setting.Depth c.LayerSize rich rich2,
+            gridDistance c.Setting.Depth c.LayerSize (fun x w v -> interpolate c (at c j) x w v) (fun x w v -> interpolate a (at a j) x w v)
     let correction = gridDistance a.Setting.Depth a.LayerSize (fun x w v -> interpolate b (at b j) x w v) rich
+    let deepestPair = gridDistance a.Setting.Depth a.LayerSize (fun x w v -> interpolate a (at a j) x w v) (fun x w v -> interpolate b (at b j) x w v)
     { Iteration = j
       Time = float j * b.Setting.Eta
       Depths = fitted |> List.map (fun r -> r.Setting.Depth)
       Distances = fitted |> List.map (fun r -> distance r (at r j) rich)
       DistancesToDeepest = fitted |> List.map (fun r -> distance r (at r j) deepest)
       Correction = correction
-      LimitErrorEstimate = limitError }
+      LimitErrorEstimate = limitError
+      DeepestPair = deepestPair
+      PreviousPair = previousPair }
 
 /// √((1/L)Σ_k‖Z_k‖_F²) of a run at snapshot s (W and V jointly): the weights' RMS size, the norm the distances are taken in.
 let rmsSize (r: Run) (s: int) =
@@ -203,7 +211,9 @@ let rate : Result<Ladder> =
         + "at every common snapshot t = j·η where the runs do not coincide, the distance √((1/L)Σ_k‖Z^L_k(t) − Z^R(k/L, t)‖²) "
         + "to the Richardson limit Z^R of the two deepest runs decreases at least like 1/L over all depths but the deepest: the upper end "
         + "of the 95% interval of the order p is ≥ 1 for the plain fit log dist = a − p log L or for the fit with a correction "
-        + "term a − p log L + c/L, each widened by the first term its model neglects (Rate.decideOutcome); an interval of width ≥ 1 at some snapshot is inconclusive."
+        + "term a − p log L + c/L, each widened by the first term its model neglects (Rate.decideOutcome; a rejection stands only when the deepest three depths reject too); an interval of width ≥ 1 at some snapshot is inconclusive. "
+        + "Where the Richardson limits of successive pairs differ by more than the smallest fitted distance there is no limit (violated), unless the deepest pair converges at the claimed order "
+        + "(dist(L₋₂, L₋₁) ≤ ρ·dist(L₋₃, L₋₂), ρ = (1/L₋₂ − 1/L₋₁)/(1/L₋₃ − 1/L₋₂)): then that snapshot is unresolved (L₋₃ not yet asymptotic)."
       Hypotheses =
         [ Hypotheses.atLeastDepths 5 (fun c -> c - 1) "the two deepest make the reference, all but the deepest are fitted, and an interval for the order with its 1/L term needs 4 fitted depths"
           Hypotheses.noRunDiverged
@@ -226,23 +236,37 @@ let rate : Result<Ladder> =
                     let plain = Rate.fitWithUncertainty d.Depths d.Distances epsList
                     let corrected = Rate.fitWithCorrectionAndUncertainty d.Depths d.Distances epsList
                     d, (plain, corrected, Rate.decideOutcome plain corrected))
-            let d, (_, _, (_, worst)) = snaps |> Comparison.worstByMin (fun (_, (_, _, (_, o))) -> o.Upper)
-            let outcomes = snaps |> List.map (fun (_, (_, _, (oc, _))) -> oc)
-            let combined =
-                if List.contains Rate.Rejected outcomes then Rate.Rejected
-                elif List.contains Rate.Inconclusive outcomes then Rate.Inconclusive
-                else Rate.Consistent
             let target = Rate.ClaimedOrder
             let where' = sprintf "depth ladder L = %s" (l.Depths |> List.map string |> String.concat ", ")
             // With Z^L = Z + c/L + O(1/L²) the Richardson limits of successive pairs agree to O(1/L²), far below the
-            // smallest fitted distance c/L: a limit error estimate above that distance contradicts the claim.
-            let noLimit = snaps |> List.tryFind (fun (d, _) -> d.LimitErrorEstimate > Comparison.minKeepNaN d.Distances)
+            // smallest fitted distance c/L: a limit error estimate above that distance contradicts the claim (rule (i)) —
+            // unless the deepest pair itself is converging at the claimed order: dist(Z^{L_{−2}}, Z^{L_{−1}}) at most
+            // (1/L_{−2} − 1/L_{−1})/(1/L_{−3} − 1/L_{−2}) times dist(Z^{L_{−3}}, Z^{L_{−2}}) (what c/L gives). Then the
+            // disagreement comes from L_{−3}, not yet in the asymptotic range at that time (a perturbation c·e^{λt}/L that has
+            // grown to O(1) at the shallower depths only), and the snapshot is unresolved (hypothesis not met), not "no limit".
+            let ds = l.Depths |> Array.ofList
+            let n = ds.Length
+            let lc, la, lb = float ds.[n - 3], float ds.[n - 2], float ds.[n - 1]
+            let pairRatio = (1.0 / la - 1.0 / lb) / (1.0 / lc - 1.0 / la)
+            let disagree (d: SnapshotDistances) = d.LimitErrorEstimate > Comparison.minKeepNaN d.Distances
+            let deepestConverge (d: SnapshotDistances) = d.DeepestPair <= pairRatio * d.PreviousPair
+            let noLimit = snaps |> List.tryFind (fun (d, _) -> disagree d && not (deepestConverge d))
+            let unresolved = snaps |> List.filter (fun (d, _) -> disagree d && deepestConverge d)
+            // the fits decide at the snapshots rule (i) passes (an unresolved snapshot's distances are to a limit not resolved)
+            let decided = snaps |> List.filter (fun (d, _) -> not (disagree d))
+            let d, (_, _, (_, worst)) = (if decided.IsEmpty then snaps else decided) |> Comparison.worstByMin (fun (_, (_, _, (_, o))) -> o.Upper)
+            let combined = decided |> List.map (fun (_, (_, _, (oc, _))) -> oc) |> Rate.combine
             let verdict =
-                match noLimit with
-                | Some(d, _) ->
+                match noLimit, unresolved with
+                | Some(d, _), _ ->
                     Violated { Where = where' + " (Richardson limits of successive pairs disagree: no limit)"; When = sprintf "iteration %d (t = %g)" d.Iteration d.Time
                                Measured = d.LimitErrorEstimate; Bound = Comparison.minKeepNaN d.Distances }
-                | None -> Rate.verdict combined worst where' (sprintf "iteration %d (t = %g)" d.Iteration d.Time)
+                | None, (u, _) :: _ when combined <> Rate.Rejected ->
+                    HypothesisNotMet
+                        [ "Richardson limit resolved at every snapshot (the deepest three depths in the asymptotic range)",
+                          sprintf "inconclusive at iteration %d (t = %g): the Richardson limits of L = %g, %g and of L = %g, %g differ by %.3g, more than the smallest fitted distance %.3g, but the deepest pair is converging at the claimed order (dist(L = %g, %g) = %.3g ≤ %.3g × dist(L = %g, %g) = %.3g): L = %g is not yet in the asymptotic range at this time; add deeper depths"
+                              u.Iteration u.Time lc la la lb u.LimitErrorEstimate (Comparison.minKeepNaN u.Distances) la lb u.DeepestPair pairRatio lc la u.PreviousPair lc ]
+                | None, _ -> Rate.verdict combined worst where' (sprintf "iteration %d (t = %g)" d.Iteration d.Time)
             { Range = None; Series = []; Verdict = verdict
               Measured = Some worst.Order
               Bound = Some target
@@ -254,9 +278,9 @@ let rate : Result<Ladder> =
                   "limit error estimate (worst snapshot)", d.LimitErrorEstimate ]
               Notes =
                 snaps |> List.map (fun (d, (plain, o, _)) ->
-                    sprintf "t = %g: fit with 1/L correction: %s; plain log-log slope: %s; reference = Richardson limit of L = %d, %d (correction %.3e, limit error estimate %.3e); distances to the deepest run instead: %s"
+                    sprintf "t = %g: fit with 1/L correction: %s; plain log-log slope: %s; reference = Richardson limit of L = %d, %d (correction %.3e, limit error estimate %.3e; the deepest pair %.3e apart, the pair before it %.3e); distances to the deepest run instead: %s"
                         d.Time (Rate.describe o) (Rate.describe plain) (l.Depths.[l.Depths.Length - 2]) (List.last l.Depths) d.Correction d.LimitErrorEstimate
-                        (d.DistancesToDeepest |> List.map (sprintf "%.3e") |> String.concat ", ")) } }
+                        d.DeepestPair d.PreviousPair (d.DistancesToDeepest |> List.map (sprintf "%.3e") |> String.concat ", ")) } }
 
 /// Single-run results of this file (none: D is a statement over depths).
 let all : Result<Run> list = []

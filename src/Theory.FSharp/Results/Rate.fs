@@ -23,7 +23,9 @@ type ObservedOrder =
       /// depths and errors (`Rounding.fitUpperRounding`, `Rounding.meanUpperRounding`)
       Rounding: float
       /// per point, a bound on the evaluation error of its weight (empty when there are no weights)
-      WeightRounding: float list }
+      WeightRounding: float list
+      /// per point, the absolute uncertainty ε_i of the error the interval was widened by (zeros when none)
+      Uncertainties: float list }
 
 /// The claimed order: errors O(1/L).
 [<Literal>]
@@ -44,7 +46,7 @@ let private regress (withCorrection: bool) (depths: int list) (errors: float lis
             (List.map2 (fun e eps -> eps / e) errors perturbation |> Array.ofList)
     { Depths = depths; Errors = errors; Order = p; Lower = p - half - shift; Upper = p + half + shift
       Correction = (if withCorrection then f.Coefficients.[2] else 0.0); Weights = List.init n (fun i -> w.[i])
-      Rounding = rounding; WeightRounding = List.ofArray dW }
+      Rounding = rounding; WeightRounding = List.ofArray dW; Uncertainties = perturbation }
 
 let private zeros (errors: float list) = errors |> List.map (fun _ -> 0.0)
 
@@ -86,6 +88,9 @@ type RateOutcome =
     | Rejected
     /// no fit rejects the claim, but every fit that does not is too wide to mean anything
     | Inconclusive
+    /// the fits over the whole ladder reject the claim (the first fit, as reported), but the plain fit over its deepest three
+    /// depths alone (the second) does not: the rejection rests on the shallower depths (`deepestDepths`)
+    | PreAsymptotic of ladder: ObservedOrder * deepest: ObservedOrder
 
 /// The model allowance of a fit: the first term its model neglects, moved onto p̂ through its weights. The fit with
 /// the correction neglects the remainder of log(1 + c/L) ≈ c/L, at most x²/(2(1 − |x|)) for x = ĉ/L (|x| < 1; ∞
@@ -132,6 +137,42 @@ let outcomeOf (fits: (ObservedOrder * ObservedOrder) list) =
 /// `outcomeOf` for fits without a model allowance.
 let outcome (fits: ObservedOrder list) = outcomeOf (fits |> List.map (fun o -> o, o))
 
+/// How many of a ladder's deepest depths must reject the claim too (`deepestDepths`): three, the fewest a fit with an
+/// interval needs (one residual degree of freedom).
+[<Literal>]
+let DeepestCount = 3
+
+/// The plain fit over the deepest `DeepestCount` depths of a fit's ladder, with the same uncertainties of the errors.
+let deepestFit (o: ObservedOrder) =
+    let skip = o.Depths.Length - DeepestCount
+    // a fit made by hand may carry no uncertainties: none, then
+    let eps = if o.Uncertainties.Length = o.Depths.Length then List.skip skip o.Uncertainties else List.replicate DeepestCount 0.0
+    regress false (List.skip skip o.Depths) (List.skip skip o.Errors) eps
+
+/// The claim is asymptotic (p ≥ 1 as L → ∞), and a ladder's shallow depths carry the terms of higher order in 1/L at their
+/// largest: a ladder whose fits reject the claim is rejected only when its deepest `DeepestCount` depths, fitted alone (the
+/// plain fit, its own interval), reject it too; otherwise the outcome is `PreAsymptotic` (hypothesis not met, "add deeper
+/// depths"). A ladder of `DeepestCount` depths or fewer is its own tail. A faithful tied GELU ladder (L·max‖Δ‖ = 9.24, 10.09,
+/// 12.16, 14.05, 15.22, 15.84 over L = 4 … 128, levelling off) was rejected by both whole-ladder fits (upper ends 0.879 and
+/// 0.998) while its deepest three depths give [0.70, 1.12]. The price is power on noisy ladders: the tail has one degree of
+/// freedom (t_{0.975,1} = 12.7), so a ladder without decay whose deepest three errors scatter by ~10 % is inconclusive
+/// rather than rejected; exact or smooth errors without decay stay rejected.
+let private confirmByDeepest (outcome: RateOutcome, reported: ObservedOrder) (plain: ObservedOrder) =
+    match outcome with
+    | Rejected when plain.Depths.Length > DeepestCount ->
+        let deep = deepestFit plain
+        if consistentWithFirstOrder deep then PreAsymptotic(reported, deep), deep else outcome, reported
+    | _ -> outcome, reported
+
+/// One outcome for several snapshots or parts of one ladder: rejected if any is, else the first pre-asymptotic one, else
+/// inconclusive if any is, else consistent.
+let combine (outcomes: RateOutcome list) =
+    if List.contains Rejected outcomes then Rejected
+    else
+        match outcomes |> List.tryFind (function PreAsymptotic _ -> true | _ -> false) with
+        | Some p -> p
+        | None -> if List.contains Inconclusive outcomes then Inconclusive else Consistent
+
 /// The verdict rule of the rate results: the claim p ≥ 1 stands unless BOTH fits reject it — the plain slope
 /// (biased low when the error approaches C/L from below, e.g. C/L − c/L²) and the fit with the c/L correction
 /// (whose log(1 + c₁/L) ≈ c₁/L is poor when c₁/L is not small at the smallest depth, e.g. an error approaching
@@ -161,7 +202,7 @@ let decideOutcome (plain: ObservedOrder) (corrected: ObservedOrder) =
         match outcome, supporting with
         | Consistent, (_ :: _) -> supporting |> Comparison.worstBy (fun o -> o.Upper)
         | _ -> fits |> List.map snd |> Comparison.worstBy (fun o -> o.Upper)
-    outcome, best
+    confirmByDeepest (outcome, best) plain
 
 /// The rule of a rate statement whose ladder may hold as few depths as the fit with a c/L term has parameters (A.rate:
 /// three depths and up). With five depths or more that fit keeps two degrees of freedom or more and `decideOutcome`
@@ -187,9 +228,9 @@ let decideShortLadder (plain: ObservedOrder) (corrected: ObservedOrder) =
         let supports (f: ObservedOrder) = f.Upper - f.Lower < inconclusiveWidth && consistentWithFirstOrder f
         if o = Rejected && usable then
             match [ corrected; widenByModel corrected c true ] |> List.filter supports with
-            | [] -> o, plain
+            | [] -> confirmByDeepest (o, plain) plain
             | s -> Consistent, s |> Comparison.worstBy (fun f -> f.Upper)
-        else o, plain
+        else confirmByDeepest (o, plain) plain
 
 /// `decideOutcome` as a yes/no (consistent or inconclusive: not rejected).
 let decide (plain: ObservedOrder) (corrected: ObservedOrder) =
@@ -205,6 +246,12 @@ let verdict (o: RateOutcome) (best: ObservedOrder) (where': string) (when': stri
     match o with
     | Consistent -> Holds(best.Upper - ClaimedOrder, best.Upper / ClaimedOrder)
     | Rejected -> Violated { Where = where'; When = when'; Measured = best.Order; Bound = ClaimedOrder }
+    | PreAsymptotic(whole, deep) ->
+        let depths (o: ObservedOrder) = o.Depths |> List.map string |> String.concat ", "
+        HypothesisNotMet
+            [ "rejection borne out by the deepest depths (an asymptotic ladder)",
+              sprintf "inconclusive: over L = %s the order %.3f [%.3f, %.3f] lies below 1, but over the deepest %d depths L = %s alone it is %.3f [%.3f, %.3f], which reaches 1: the rejection rests on the shallower depths, where the terms of higher order in 1/L are largest (a ladder not yet asymptotic); add deeper depths"
+                  (depths whole) whole.Order whole.Lower whole.Upper DeepestCount (depths deep) deep.Order deep.Lower deep.Upper ]
     | Inconclusive when best.Upper - best.Lower < inconclusiveWidth ->
         // narrow yet inconclusive: the plain fit rejects, the fit with a 1/L correction cannot be used (`decideOutcome`)
         HypothesisNotMet

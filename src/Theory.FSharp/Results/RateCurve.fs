@@ -151,10 +151,7 @@ let rateCurve : Result<Ladder> =
             | [] -> { Evaluation.notApplicable "the runs coincide at every snapshot (distances at rounding level): no curve to compare" with Constants = constants }
             | _ ->
                 let outcomes = decided |> List.map (fun (_, _, _, _, (o, _)) -> o)
-                let combined =
-                    if List.contains Rate.Rejected outcomes then Rate.Rejected
-                    elif List.contains Rate.Inconclusive outcomes then Rate.Inconclusive
-                    else Rate.Consistent
+                let combined = Rate.combine outcomes
                 let j, part, _, _, (_, worst) = decided |> Comparison.worstByMin (fun (_, _, _, _, (_, o)) -> o.Upper)
                 let where' = sprintf "depth ladder L = %s, %s" (l.Depths |> List.map string |> String.concat ", ") part
                 { Range = None; Series = []; Hypotheses = []
@@ -266,7 +263,7 @@ let seeds : Result<SeedLadder list> =
                 let rounding = Rounding.meanUpperRounding (slopes |> List.map (fun x -> -x))
                 let order =
                     ({ Depths = []; Errors = slopes; Order = -m; Lower = -m - h; Upper = -m + h; Correction = 0.0; Weights = []
-                       Rounding = rounding; WeightRounding = [] } : Rate.ObservedOrder)
+                       Rounding = rounding; WeightRounding = []; Uncertainties = [] } : Rate.ObservedOrder)
                 let v = Rate.verdict (Rate.outcome [ order ]) order (sprintf "%s slope, mean over %d seeds" what slopes.Length) "across seeds"
                 (match v with Violated w -> Violated { w with Measured = m; Bound = -1.0 } | other -> other), m
             let vs, ms1 = decide "depth smoothness" (ms |> List.map (fun (_, (_, b, _, _)) -> b))
