@@ -202,7 +202,7 @@ let ``Rate.decideOutcome, Rate.decideShortLadder: a ladder levelling off towards
     match Rate.decideShortLadder plain corrected with
     | Rate.PreAsymptotic(whole, deep), reported ->
         // the whole-ladder fits reject (the former verdict), the deepest three do not
-        Assert.True(whole.Upper < 1.0 && deep.Upper >= 1.0 && reported = deep, sprintf "%s / %s" (Rate.describe whole) (Rate.describe deep))
+        Assert.True(whole.Upper < 1.0 && deep.Upper >= 1.0 && reported = whole, sprintf "%s / %s" (Rate.describe whole) (Rate.describe deep))
         Assert.Equal<int list>([ 32; 64; 128 ], deep.Depths)
     | o, best -> failwithf "the levelling ladder: %A %s" o (Rate.describe best)
     Assert.True(Verdict.isHypothesisNotMet (Rate.verdict (fst (Rate.decideOutcome plain corrected)) plain "ladder" "max over the horizon"))

@@ -161,7 +161,8 @@ let private confirmByDeepest (outcome: RateOutcome, reported: ObservedOrder) (pl
     match outcome with
     | Rejected when plain.Depths.Length > DeepestCount ->
         let deep = deepestFit plain
-        if consistentWithFirstOrder deep then PreAsymptotic(reported, deep), deep else outcome, reported
+        // the fit reported stays the whole ladder's (the rows' constants and notes describe it); the verdict names both
+        if consistentWithFirstOrder deep then PreAsymptotic(reported, deep), reported else outcome, reported
     | _ -> outcome, reported
 
 /// One outcome for several snapshots or parts of one ladder: rejected if any is, else the first pre-asymptotic one, else
