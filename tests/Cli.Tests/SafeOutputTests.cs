@@ -519,6 +519,31 @@ public sealed class SafeOutputTests : IDisposable
         Assert.NotNull(new FileInfo(_s.P(".runL.lock")).LinkTarget);
     }
 
+    [Fact(DisplayName = "train, report: the lock path .NAME.lock a user directory (empty or not) → exit 2 naming the directory and what to do, before the work, nothing touched")]
+    public void ALockPathThatIsAUserDirectoryIsNamedAndLeftAlone()
+    {
+        Directory.CreateDirectory(_s.P(".runE.lock"));
+        Directory.CreateDirectory(_s.P(".runF.lock"));
+        File.WriteAllText(_s.P(".runF.lock", "notes.txt"), "precious");
+        Directory.CreateDirectory(_s.P(".rep.lock"));
+        var before = Cli.Snapshot(_s.Dir);
+        foreach (var (cmd, outDir) in new[] { (Cli.Small, "runE"), (Cli.Small, "runF"), (new[] { "report", "--preset", "quick" }, "rep") })
+        {
+            var r = Cli.Run(_s.Dir, cmd.With("--out", outDir));
+            Assert.Equal(ExitCodes.BadInput, r.Code);
+            Cli.OneLine(r);
+            Assert.Contains($".{outDir}.lock is a directory, not a lock resode made", r.Err);
+            Assert.Contains("move or rename that directory", r.Err);
+            Assert.DoesNotContain("permission denied", r.Err);
+            Assert.DoesNotContain("another resode process", r.Err);
+            Assert.False(Directory.Exists(_s.P(outDir)));
+            Assert.True(Directory.Exists(_s.P($".{outDir}.lock")));
+        }
+        Unchanged(before, _s.Dir);
+        Assert.Empty(Directory.GetFileSystemEntries(_s.P(".runE.lock")));
+        Assert.Empty(Directory.GetDirectories(_s.Dir, ".*.partial-*"));
+    }
+
     [Fact(DisplayName = "train --force: a run without manifest holding the user's verdicts.json, or an output holding a saved verdicts.json deeper down → exit 2, every file untouched")]
     public void ForceKeepsVerdictsFilesThatAreNotBesideOurRunJson()
     {

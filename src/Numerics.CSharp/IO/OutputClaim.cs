@@ -471,12 +471,15 @@ public sealed class OutputClaim : IDisposable
             throw new OutputException($"{lockPath} is a symbolic link, not a lock resode made; move it away to write {display}");
         if (File.Exists(lockPath) && !IsOurLock(lockPath))
             throw new OutputException($"{lockPath} exists and is not a lock resode made (its first line is not \"pid N\"); move it away to write {display}");
+        // resode's lock is always a file: a directory of that name is the user's, whatever it holds (an empty one too)
+        if (Directory.Exists(lockPath)) throw LockIsADirectory(display, lockPath);
         for (int attempt = 0; attempt < 5; attempt++)
         {
             FileStream fs;
             try { fs = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException && Directory.Exists(lockPath)) { throw LockIsADirectory(display, lockPath, e); }
             catch (UnauthorizedAccessException e) { throw new OutputException($"cannot write in {parent} ({Reason(e)}); choose an --out in a place you can write", e); }
-            catch (IOException e) when (File.Exists(lockPath) || Directory.Exists(lockPath))
+            catch (IOException e) when (File.Exists(lockPath))
             {
                 throw new OutputException($"another resode process{Holder(parent, name)} is writing {display} right now (it holds {lockPath}); wait for it to finish or choose another --out", e);
             }
@@ -495,6 +498,9 @@ public sealed class OutputClaim : IDisposable
         }
         throw new OutputException($"could not take the lock {lockPath}: other writers keep replacing it; try again");
     }
+
+    private static OutputException LockIsADirectory(string display, string lockPath, Exception? inner = null) =>
+        new($"{lockPath} is a directory, not a lock resode made: resode keeps the lock of {display} in a file of that name beside it; move or rename that directory (resode leaves it as it is), or choose another --out", inner);
 
     /// <summary>A lock file resode wrote: empty (its writer died between creating and writing it) or starting "pid N".
     /// One held by a live writer cannot be read here and counts as ours (the open that follows reports the writer).</summary>
