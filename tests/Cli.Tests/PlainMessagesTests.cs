@@ -155,6 +155,32 @@ public sealed class PlainMessagesTests : IDisposable
         Assert.Contains("\"trace\" must be a list of strings", trace.Err);
     }
 
+    [Theory(DisplayName = "verify: a run.json count out of its range or not an integer (depth −8, 0 or 2.5, width 0, n 0, d −3, d_in 0, d_out −1, threads 0, iterations −3) → exit 2 naming the field and its range (the sizes were reported as a mismatch with the weights)")]
+    [InlineData("depth", "-8", "1")]
+    [InlineData("depth", "0", "1")]
+    [InlineData("depth", "2.5", "1")]
+    [InlineData("width", "0", "1")]
+    [InlineData("n", "0", "1")]
+    [InlineData("d", "-3", "1")]
+    [InlineData("d_in", "0", "1")]
+    [InlineData("d_out", "-1", "1")]
+    [InlineData("threads", "0", "1")]
+    [InlineData("iterations", "-3", "0")]
+    public void ARunJsonCountOutOfRangeIsRefusedByName(string key, string value, string least)
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(_s.P("run", "run.json")))!.AsObject();
+        node[key] = System.Text.Json.Nodes.JsonNode.Parse(value);
+        File.WriteAllText(_s.P("run", "run.json"), node.ToJsonString());
+        var r = Cli.Run(_s.Dir, "verify", "run");
+        Plain(r);
+        Assert.Contains($"\"{key}\"", r.Err);
+        Assert.Contains($"an integer from {least} to 2 147 483 647", r.Err);
+        Assert.DoesNotContain("the arrays have", r.Err);
+        Assert.DoesNotContain(".npy", r.Err);
+        Assert.DoesNotContain(" results: ", r.Out);
+    }
+
     [Fact(DisplayName = "verify: run.json \"optimizer\": null, \"init\": null or \"status\": null → exit 2 naming the key as null, no stack trace (the first two were tool failures, exit 3, the last read as \"status\" is \"\")")]
     public void NullInRunJsonIsNamedInPlainWords()
     {

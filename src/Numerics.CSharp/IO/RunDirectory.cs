@@ -257,6 +257,8 @@ public static class RunDirectory
         string json = File.ReadAllText(P("run.json"));
         var meta = RunMetadata.Parse(json, P("run.json"));
         RequireUniqueKeys(json, P("run.json"));
+        // the counts (depth, width, n, d, iterations, threads, …) in their ranges before any is compared with the arrays
+        meta.CheckIntegerFields(P("run.json"));
         if (meta.Activation is null) throw new RunFormatException($"{P("run.json")}: \"activation\" is missing (one of gelu, tanh, softplus, relu, identity)");
         ActivationKind act;
         try { act = Activations.Parse(meta.Activation); }
@@ -651,7 +653,6 @@ public static class RunDirectory
         if (meta.Iterations is int it)
         {
             int recorded = lossCount - 1;
-            if (it < 0) throw new RunFormatException($"{json}: \"iterations\" is {it}; it is the number of updates, at least 0");
             if (meta.Status == "completed" && it != recorded)
                 throw new RunFormatException($"{json}: \"iterations\" is {it} but the completed run's losses.npy holds {lossCount} losses ({recorded} updates); fix run.json or losses.npy");
             if (it < recorded)
@@ -672,8 +673,6 @@ public static class RunDirectory
             throw new RunFormatException($"{json}: \"diverged_at\" is {at} but losses.npy ends at iteration {lossCount - 1}; a diverged run's losses end where it stopped");
         if (meta.Precision is not ("float64" or "float32"))
             throw new RunFormatException($"{json}: \"precision\" is \"{meta.Precision}\"; the tolerances are derived for float64 or float32 (the unit roundoff the producer computed in)");
-        if (meta.Threads is int th && th < 1)
-            throw new RunFormatException($"{json}: \"threads\" is {th}; a run's engine thread count is at least 1");
         foreach (var (key, lip) in new[] { ("init.lipschitz_w", meta.Init.LipschitzW), ("init.lipschitz_v", meta.Init.LipschitzV) })
             if (lip is double l && !(l >= 0 && double.IsFinite(l)))
                 throw new RunFormatException($"{json}: \"{key}\" is {l}; a Lipschitz constant is a finite number ≥ 0 (leave it out when none is known)");
@@ -691,10 +690,6 @@ public static class RunDirectory
                 if (!double.IsFinite(ts[i]) || ts[i] < 0 || (i > 0 && !(ts[i] > ts[i - 1])))
                     throw new RunFormatException($"{json}: \"output_times\" entry {i} is {ts[i]}; the times must be finite, non-negative and strictly increasing");
         }
-        // counts of the producer's integration: a negative one was read as "run.json gives no ode_steps"
-        foreach (var (key, count) in new[] { ("ode_steps", meta.OdeSteps), ("ode_rejected", meta.OdeRejected), ("ode_evaluations", meta.OdeEvaluations) })
-            if (count is int c0 && c0 < 0)
-                throw new RunFormatException($"{json}: \"{key}\" is {c0}; the integrator's count is a whole number ≥ 0 (leave it out when unknown)");
         if (meta.Horizon is double h && !(h > 0 && double.IsFinite(h)))
             throw new RunFormatException($"{json}: \"horizon\" is {h}; the flow's time horizon must be a positive number");
         // the horizon T, eta = T/N and the output grid must tell one story: a flow labelled "horizon": 5 whose eta·N is 1 was

@@ -115,6 +115,39 @@ public sealed class RunMetadata
     [JsonPropertyName("ms_per_iteration")] public double? MsPerIteration { get; set; }
     [JsonPropertyName("created_by")] public string? CreatedBy { get; set; }
 
+    /// <summary>
+    /// The integer fields of run.json that count something, each with the least value it may take and what it counts, in
+    /// the words of a refusal. A value out of range is refused by its name (<see cref="CheckIntegerFields"/>) and a value
+    /// that is not an integer is refused naming the same range (<see cref="Parse"/>); a depth of −8 was otherwise compared
+    /// with the arrays and reported as a mismatch with the weights.
+    /// </summary>
+    public static readonly IReadOnlyList<(string Key, int Min, string Meaning, Func<RunMetadata, int?> Value)> IntegerFields = new (string, int, string, Func<RunMetadata, int?>)[]
+    {
+        ("depth", 1, "the depth L, the number of residual blocks", m => m.Depth),
+        ("width", 1, "the hidden width m", m => m.Width),
+        ("n", 1, "the number of samples", m => m.N),
+        ("d", 1, "the state dimension", m => m.D),
+        ("d_in", 1, "the input dimension", m => m.DIn),
+        ("d_out", 1, "the output dimension", m => m.DOut),
+        ("iterations", 0, "the number of updates", m => m.Iterations),
+        ("diverged_at", 0, "the iteration the run stopped at", m => m.DivergedAt),
+        ("threads", 1, "the engine's thread count", m => m.Threads),
+        ("ode_steps", 0, "the integrator's count of accepted steps", m => m.OdeSteps),
+        ("ode_rejected", 0, "the integrator's count of rejected steps", m => m.OdeRejected),
+        ("ode_evaluations", 0, "the integrator's count of evaluations", m => m.OdeEvaluations),
+    };
+
+    private static string IntegerRange(int min) => $"an integer from {min} to 2 147 483 647";
+
+    /// <summary>Refuses an integer field of <see cref="IntegerFields"/> below its least value, naming it and its range
+    /// (<paramref name="path"/> in the message): before any of them is compared with the arrays or used.</summary>
+    public void CheckIntegerFields(string path)
+    {
+        foreach (var (key, min, meaning, value) in IntegerFields)
+            if (value(this) is int v && v < min)
+                throw new RunFormatException($"{path}: \"{key}\" is {v}; it is {meaning}, {IntegerRange(min)}; fix it, or leave the key out {(key is "depth" or "width" or "n" or "d" or "d_in" or "d_out" ? "to take it from the arrays" : "when unknown")}");
+    }
+
     /// <summary>The format tag this engine writes.</summary>
     public const string FormatTag = "resode-run/1";
 
@@ -247,6 +280,7 @@ public sealed class RunMetadata
     /// when the key is not a property of the format, or its kind has no words).</summary>
     private static string? KindOf(string key)
     {
+        if (IntegerKind(key) is { } integer) return integer;
         var type = typeof(RunMetadata);
         foreach (var name in key.Split('.'))
         {
@@ -269,11 +303,18 @@ public sealed class RunMetadata
         if (type.StartsWith("System.Nullable`1[", StringComparison.Ordinal)) type = type["System.Nullable`1[".Length..].TrimEnd(']');
         string? key = type.EndsWith(".InitMetadata", StringComparison.Ordinal) ? "init"
             : e.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : null;
-        string? what = Kind(type);
+        string? what = key is not null && IntegerKind(key) is { } integer ? integer : Kind(type);
         // the whole document of the wrong kind (a list, a number): run.json itself must be an object
         if (type.EndsWith(".RunMetadata", StringComparison.Ordinal)) return ("run.json", "one JSON object ({\"activation\": ..., \"eta\": ..., ...}), not a list or a single value");
         return key is null || what is null ? null : (key, what);
     }
+
+    /// <summary>The kind of value an integer field of <see cref="IntegerFields"/> takes: its range and what it counts (null
+    /// for another key).</summary>
+    private static string? IntegerKind(string key) =>
+        IntegerFields.FirstOrDefault(f => f.Key == key) is { Key: not null } f
+            ? $"{IntegerRange(f.Min)} ({f.Meaning}), written without a decimal point or quotes (8, not 8.0 or \"8\")"
+            : null;
 
     /// <summary>The kind of value a .NET type of the format stands for, in a user's words (null for a type without them).</summary>
     private static string? Kind(string type) => type switch
