@@ -246,22 +246,22 @@ public sealed class RunDirectoryTests : IDisposable
     }
 
     [Fact(DisplayName = "RunDirectory.Fingerprint: run.json a named pipe → returns at once without opening it, and Read refuses it as not a regular file (verify took the fingerprint first and waited for a writer forever)")]
-    public void AFingerprintDoesNotOpenANamedPipe()
+    public async Task AFingerprintDoesNotOpenANamedPipe()
     {
         if (OperatingSystem.IsWindows()) return;
         var dir = WriteForeign("fingerprint-fifo");
         var json = Path.Combine(dir, "run.json");
         File.Delete(json);
-        System.Diagnostics.Process.Start("mkfifo", json)!.WaitForExit();
+        await System.Diagnostics.Process.Start("mkfifo", json)!.WaitForExitAsync();
         var taken = Task.Run(() => RunDirectory.Fingerprint(dir));
-        if (!taken.Wait(TimeSpan.FromSeconds(20)))
+        if (await Task.WhenAny(taken, Task.Delay(TimeSpan.FromSeconds(20))) != taken)
         {
             // a writer that opens and closes the pipe ends the blocked read, so that the test fails instead of hanging
             using (new FileStream(json, FileMode.Open, FileAccess.Write)) { }
-            taken.Wait();
+            await taken;
             Assert.Fail("Fingerprint opened run.json, a named pipe, and waited for a writer");
         }
-        Assert.Contains("not a regular file", taken.Result);
+        Assert.Contains("not a regular file", await taken);
         var e = Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
         Assert.Contains("not a regular file", e.Message);
     }
