@@ -89,7 +89,7 @@ type RateOutcome =
     /// no fit rejects the claim, but every fit that does not is too wide to mean anything
     | Inconclusive
     /// the fits over the whole ladder reject the claim (the first fit, as reported), but the plain fit over its deepest three
-    /// depths alone (the second) does not: the rejection rests on the shallower depths (`deepestDepths`)
+    /// depths alone (the second) does not: the rejection rests on the shallower depths (`confirmByDeepest`)
     | PreAsymptotic of ladder: ObservedOrder * deepest: ObservedOrder
 
 /// The model allowance of a fit: the first term its model neglects, moved onto p̂ through its weights. The fit with
@@ -137,7 +137,7 @@ let outcomeOf (fits: (ObservedOrder * ObservedOrder) list) =
 /// `outcomeOf` for fits without a model allowance.
 let outcome (fits: ObservedOrder list) = outcomeOf (fits |> List.map (fun o -> o, o))
 
-/// How many of a ladder's deepest depths must reject the claim too (`deepestDepths`): three, the fewest a fit with an
+/// How many of a ladder's deepest depths must reject the claim too (`confirmByDeepest`): three, the fewest a fit with an
 /// interval needs (one residual degree of freedom).
 [<Literal>]
 let DeepestCount = 3
