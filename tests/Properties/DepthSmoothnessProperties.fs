@@ -189,9 +189,9 @@ let ``A.rate's rule (Rate.decideShortLadder): four depths of C/L − c/L² → n
 
 /// The rate statements' confirmation by the deepest depths (`Rate.DeepestCount`): a faithful tied GELU ladder whose L·max‖Δ‖
 /// levels off (9.24 … 15.84 over L = 4 … 128, DepthSmoothness.md) is rejected by both whole-ladder fits, but its deepest three
-/// depths reach order 1: pre-asymptotic, not rejected. Ladders that decay too slowly at every depth, down to the deepest
-/// (L^−0.8, L^−0.5, and L^0.032, the i.i.d. ladder's order), and the i.i.d. ladder's four values are rejected by their deepest
-/// depths too; four depths of the levelling ladder (L = 4 … 32) stay rejected, their deepest three (8, 16, 32) rejecting as
+/// depths support order 1 (an interval narrower than 1 reaching it): pre-asymptotic, not rejected. Ladders that decay too
+/// slowly at every depth, down to the deepest (L^−0.8, L^−0.5, and L^0.032, the i.i.d. ladder's order), the i.i.d. ladder's
+/// four values, and an i.i.d. ladder whose deepest three give a wide interval reaching 1 stay rejected; four depths of the levelling ladder (L = 4 … 32) stay rejected, their deepest three (8, 16, 32) rejecting as
 /// well. (A ladder whose decay stops abruptly at some depth makes the corrected fit's |ĉ|/L ≥ 1 and was inconclusive before.)
 [<Fact>]
 let ``Rate.decideOutcome, Rate.decideShortLadder: a ladder levelling off towards C/L (six depths) → pre-asymptotic, not rejected; decay too slow down to the deepest depths → rejected`` () =
@@ -216,6 +216,16 @@ let ``Rate.decideOutcome, Rate.decideShortLadder: a ladder levelling off towards
     let iid = [ 5.385; 5.822; 7.604; 8.023 ]
     let outcome, best = Rate.decideShortLadder (Rate.fit four iid) (Rate.fitWithCorrection four iid)
     Assert.True((outcome = Rate.Rejected), sprintf "i.i.d.: %A %s" outcome (Rate.describe best))
+    // an i.i.d. ladder of small weights (train --init iid --scale 0.02 --activation gelu --seed 8 --iters 100 --eta 0.03,
+    // n = 10, d = 4, m = 8): L·max‖Δ‖ grows from 6.4 to 578, and its deepest three depths fit −0.125 [−1.437, 1.186], an
+    // interval that reaches 1 but holds order 0 as well: no evidence, the rejection stands (it did not before the width
+    // was required)
+    let small = [ 2; 4; 8; 16; 32; 64 ]
+    let grows = List.map2 (fun l x -> x / float l) small [ 6.390275388897115; 13.79860869965922; 26.376994485699004; 121.52145265905374; 300.0988652035353; 578.3959453541671 ]
+    let deep = Rate.deepestFit (Rate.fit small grows)
+    Assert.True(deep.Upper >= 1.0 && deep.Upper - deep.Lower >= Rate.inconclusiveWidth, Rate.describe deep)
+    let outcome, best = Rate.decideShortLadder (Rate.fit small grows) (Rate.fitWithCorrection small grows)
+    Assert.True((outcome = Rate.Rejected), sprintf "i.i.d., small weights: %A %s" outcome (Rate.describe best))
 
 /// The per-iterate points of A.aposteriori and A.split read the verifier's smooth_z column (the replay), not the producer's
 /// trace: their label says so (a tester read "(trace smooth_z)" as the producer's claim being compared).
