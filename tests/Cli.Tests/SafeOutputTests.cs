@@ -281,6 +281,47 @@ public sealed class SafeOutputTests : IDisposable
         Assert.Contains(".run.partial-12345678 in place", r.Err);
     }
 
+    [Fact(DisplayName = "train, verify: a run killed while its entries were moved into --out (some in it, the rest in .NAME.partial-XXXXXXXX) → exit 2 naming that directory and what to do, nothing moved or removed")]
+    public void ARunHalfMovedIntoItsOutputNamesWhereTheRestIs()
+    {
+        Assert.Equal(ExitCodes.Done, Cli.Run(_s.Dir, Cli.Small.With("--out", "run")).Code);
+        // the state a kill -9 leaves in the final move into an existing empty --out: the entries in ordinal order, the
+        // manifest last; the first three moved, the rest (the manifest among them) still in the partial directory, whose
+        // .resode-partial marker the writer removed when its output was finished
+        var rest = _s.P(".run.partial-5eed1f69");
+        Directory.CreateDirectory(rest);
+        var names = Directory.EnumerateFileSystemEntries(_s.P("run")).Select(Path.GetFileName).OfType<string>()
+            .OrderBy(n => n == OutputClaim.ManifestName ? 1 : 0).ThenBy(n => n, StringComparer.Ordinal).ToList();
+        Assert.Contains("x.npy", names);
+        foreach (var name in names.Skip(3))
+        {
+            if (Directory.Exists(_s.P("run", name))) Directory.Move(_s.P("run", name), Path.Combine(rest, name));
+            else File.Move(_s.P("run", name), Path.Combine(rest, name));
+        }
+        // not a partial directory of the claim's naming (eight lower-case hexadecimal digits): never named
+        Directory.CreateDirectory(_s.P(".run.partial-5EED1F69"));
+        File.WriteAllText(_s.P(".run.partial-5EED1F69", "mine.txt"), "the user's");
+        var before = Cli.Snapshot(_s.Dir);
+        var entries = Directory.GetFileSystemEntries(_s.Dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+        foreach (var (args, expect) in new[]
+        {
+            (Cli.Small.With("--out", "run"), "already exists and is not empty"),
+            (Cli.Small.With("--out", "run", "--force"), "no .resode-output manifest"),
+            (new[] { "verify", "run" }, "is missing"),
+        })
+        {
+            var r = Cli.Run(_s.Dir, args);
+            Assert.Equal(ExitCodes.BadInput, r.Code);
+            Cli.OneLine(r);
+            Assert.Contains(expect, r.Err);
+            Assert.Contains("an interrupted resode write left the rest of this output in .run.partial-5eed1f69 beside it", r.Err);
+            Assert.Contains("into run by hand, or remove both and write the output again", r.Err);
+            Assert.DoesNotContain("5EED1F69", r.Err);
+            Unchanged(before, _s.Dir);
+            Assert.Equal(entries, Directory.GetFileSystemEntries(_s.Dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray());
+        }
+    }
+
     [Theory(DisplayName = "--out: a name with '*' or '?', or NAME beside NAME.partial-…, while another writer works on its own output → that writer's partial directory kept, its output committed")]
     [InlineData("a1", "a?")]
     [InlineData("a1", "a*")]

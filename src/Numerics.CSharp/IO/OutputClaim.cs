@@ -334,9 +334,9 @@ public sealed class OutputClaim : IDisposable
         if (IsLink(full)) throw new OutputException($"{dir} is a symbolic link (to {new FileInfo(full).LinkTarget}): give the directory it points to, or another --out");
         if (File.Exists(full)) throw new OutputException($"{dir} is an existing file, not a directory: choose another --out (resode never replaces a file)");
         if (!Directory.Exists(full) || !Directory.EnumerateFileSystemEntries(full).Any()) return;
-        if (!force) throw new OutputException($"{dir} already exists and is not empty: choose another --out, or pass --force to replace it (only a {kind} directory written by resode is replaced)");
+        if (!force) throw new OutputException(WithInterruptedMove($"{dir} already exists and is not empty: choose another --out, or pass --force to replace it (only a {kind} directory written by resode is replaced)", dir));
         if (Describe(full, kind) is string why)
-            throw new OutputException($"{replacing} refused: {dir}: {why}. Move what you want to keep elsewhere, or choose another --out");
+            throw new OutputException(WithInterruptedMove($"{replacing} refused: {dir}: {why}. Move what you want to keep elsewhere, or choose another --out", dir));
     }
 
     private static HashSet<string>? ReadManifest(string dir, string kind, out string? problem) => ReadManifest(dir, kind, out problem, out _, out _);
@@ -552,6 +552,36 @@ public sealed class OutputClaim : IDisposable
                 notes.Add($"left {Path.Combine(parent, label)} in place: it looks like the output of an interrupted resode process, but resode cannot tell that it is incomplete; remove it if you do not need it");
         }
         return notes;
+    }
+
+    /// <summary>
+    /// <paramref name="message"/>, a refusal of <paramref name="dir"/> (not empty, no manifest, a file of a run missing), with
+    /// the partial directories beside it named when a writer of it was killed while renaming its finished output into it entry
+    /// by entry (an existing empty target is kept, so the commit cannot be one rename; <see cref="Commit()"/>): then some
+    /// entries are in <paramref name="dir"/> and the rest, the manifest among them, in <c>.NAME.partial-XXXXXXXX</c>. Those
+    /// are the partial directories of the target (<see cref="LeftoversOf"/>) without the <see cref="PartialMarkerName"/>
+    /// marker, which a writer removes when its output is finished (one holding it is an unfinished output, or a live
+    /// writer's). What the user can do is said; nothing is moved or removed.
+    /// </summary>
+    public static string WithInterruptedMove(string message, string dir)
+    {
+        List<string> rest;
+        try
+        {
+            string shown = Path.TrimEndingDirectorySeparator(dir);
+            var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(shown));
+            if (Path.GetDirectoryName(full) is not string parent || Path.GetFileName(full) is not { Length: > 0 } name || !Directory.Exists(parent)) return message;
+            rest = LeftoversOf(parent, name, "partial")
+                .Where(p => !File.Exists(Path.Combine(p, PartialMarkerName)) && Directory.EnumerateFileSystemEntries(p).Any())
+                .Select(p => Path.Combine(Path.GetDirectoryName(shown) ?? "", Path.GetFileName(p)))
+                .Order(StringComparer.Ordinal).ToList();
+            if (rest.Count == 0) return message;
+            string where = string.Join(", ", rest), those = rest.Count == 1 ? "that directory" : "those directories";
+            return $"{message}; an interrupted resode write left the rest of this output in {where} beside it (it was killed while "
+                + $"moving the finished output's entries into {shown}): move every entry of {those}, {ManifestName} included, "
+                + $"into {shown} by hand, or remove both and write the output again (resode moves and removes neither)";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException) { return message; }
     }
 
     /// <summary>

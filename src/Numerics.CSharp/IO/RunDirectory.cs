@@ -252,7 +252,7 @@ public static class RunDirectory
             throw new RunFormatException($"{dir}: cannot be read ({e.Message}); give resode read and search permission on the run directory (chmod u+rx)");
         }
         if (Directory.Exists(P("run.json"))) throw new RunFormatException($"{P("run.json")}: is a directory, not a file; a run directory needs run.json with at least \"activation\" and \"eta\" (see docs/run-format.md)");
-        if (!File.Exists(P("run.json"))) throw new RunFormatException($"{dir}: run.json is missing; a run directory needs run.json with at least \"activation\" and \"eta\" (see docs/run-format.md)");
+        if (!File.Exists(P("run.json"))) throw new RunFormatException(OutputClaim.WithInterruptedMove($"{dir}: run.json is missing; a run directory needs run.json with at least \"activation\" and \"eta\" (see docs/run-format.md)", dir));
         RequireReadable(P("run.json"));
         string json = File.ReadAllText(P("run.json"));
         var meta = RunMetadata.Parse(json, P("run.json"));
@@ -282,7 +282,7 @@ public static class RunDirectory
             foreach (var f in new[] { "x.npy", "y.npy" }.Concat(thetaFile ? new[] { "theta.npy" } : new[] { "w.npy", "v.npy" }).Concat(new[] { "steps.npy", "losses.npy" }))
             {
                 if (Directory.Exists(P(f))) throw new RunFormatException($"{P(f)}: is a directory, not a file (see docs/run-format.md for the files a run directory holds)");
-                if (!File.Exists(P(f))) throw new RunFormatException($"{dir}: {f} is missing (see docs/run-format.md for the files a run directory holds)");
+                if (!File.Exists(P(f))) throw new RunFormatException(OutputClaim.WithInterruptedMove($"{dir}: {f} is missing (see docs/run-format.md for the files a run directory holds)", dir));
                 // an empty .npy, a pipe or a device: refused by Npy.Read before it opens the file
             }
             var x = Npy.Read(P("x.npy"), "inputs x (n, d_in)", -1, -1);
