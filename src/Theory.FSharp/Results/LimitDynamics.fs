@@ -211,7 +211,7 @@ let rate : Result<Ladder> =
         + "at every common snapshot t = j·η where the runs do not coincide, the distance √((1/L)Σ_k‖Z^L_k(t) − Z^R(k/L, t)‖²) "
         + "to the Richardson limit Z^R of the two deepest runs decreases at least like 1/L over all depths but the deepest: the upper end "
         + "of the 95% interval of the order p is ≥ 1 for the plain fit log dist = a − p log L or for the fit with a correction "
-        + "term a − p log L + c/L, each widened by the first term its model neglects (Rate.decideOutcome; a rejection stands only when the deepest three depths reject too); an interval of width ≥ 1 at some snapshot is inconclusive. "
+        + "term a − p log L + c/L, each widened by the first term its model neglects (Rate.decideOutcome; a rejection stands unless the deepest three depths alone support the claim by an interval narrower than 1); an interval of width ≥ 1 at some snapshot is inconclusive. "
         + "Where the Richardson limits of successive pairs differ by more than the smallest fitted distance there is no limit (violated), unless the deepest pair converges at the claimed order "
         + "(dist(L₋₂, L₋₁) ≤ ρ·dist(L₋₃, L₋₂), ρ = (1/L₋₂ − 1/L₋₁)/(1/L₋₃ − 1/L₋₂)): then that snapshot is unresolved (L₋₃ not yet asymptotic)."
       Hypotheses =
