@@ -256,8 +256,8 @@ let verdict (o: RateOutcome) (best: ObservedOrder) (where': string) (when': stri
         let depths (o: ObservedOrder) = o.Depths |> List.map string |> String.concat ", "
         HypothesisNotMet
             [ "rejection borne out by the deepest depths (an asymptotic ladder)",
-              sprintf "inconclusive: over L = %s the order %.3f [%.3f, %.3f] lies below 1, but over the deepest %d depths L = %s alone it is %.3f [%.3f, %.3f], narrower than 1 and reaching 1: the rejection rests on the shallower depths, where the terms of higher order in 1/L are largest (a ladder not yet asymptotic); add deeper depths"
-                  (depths whole) whole.Order whole.Lower whole.Upper DeepestCount (depths deep) deep.Order deep.Lower deep.Upper ]
+              sprintf "inconclusive (%s, %s): over L = %s the order %.3f [%.3f, %.3f] lies below 1, but over the deepest %d depths L = %s alone it is %.3f [%.3f, %.3f], narrower than 1 and reaching 1: the rejection rests on the shallower depths, where the terms of higher order in 1/L are largest (a ladder not yet asymptotic); add deeper depths"
+                  where' when' (depths whole) whole.Order whole.Lower whole.Upper DeepestCount (depths deep) deep.Order deep.Lower deep.Upper ]
     | Inconclusive when best.Upper - best.Lower < inconclusiveWidth ->
         // narrow yet inconclusive: the plain fit rejects, the fit with a 1/L correction cannot be used (`decideOutcome`)
         HypothesisNotMet
