@@ -441,7 +441,7 @@ let rate : Result<Ladder> =
         "For runs that differ only in depth L (equal horizon t = Nη), the least-squares slope β of log max_{k,t}‖Δ_k(t)‖ against log L satisfies "
         + "β − w ≤ −1, w the 95% half-width (t-quantile, n−2 dof): the data do not exclude the O(1/L) rate; it holds only when 2w < 1 (an interval of width ≥ 1 "
         + "cannot tell the 1/L rate from no decay: inconclusive). A slope significantly above −1 (e.g. ≈ 0 for i.i.d. layers) is a violation, "
-        + "on more than three depths unless the deepest three depths alone support order 1 by an interval narrower than 1 (then pre-asymptotic: inconclusive)."
+        + "on more than three depths unless the deepest three depths alone support order 1 by an interval that reaches 1 and excludes 0 (then pre-asymptotic: inconclusive)."
       Hypotheses =
         [ "at least three depths", fun (l: Ladder) ->
             if l.Runs.Length >= 3 then Met(sprintf "depths %A" l.Depths) else NotMet "a slope with a confidence interval needs at least three depths"

@@ -211,7 +211,7 @@ let rate : Result<Ladder> =
         + "at every common snapshot t = j·η where the runs do not coincide, the distance √((1/L)Σ_k‖Z^L_k(t) − Z^R(k/L, t)‖²) "
         + "to the Richardson limit Z^R of the two deepest runs decreases at least like 1/L over all depths but the deepest: the upper end "
         + "of the 95% interval of the order p is ≥ 1 for the plain fit log dist = a − p log L or for the fit with a correction "
-        + "term a − p log L + c/L, each widened by the first term its model neglects (Rate.decideOutcome; a rejection stands unless the deepest three depths alone support the claim by an interval narrower than 1); an interval of width ≥ 1 at some snapshot is inconclusive. "
+        + "term a − p log L + c/L, each widened by the first term its model neglects (Rate.decideOutcome; a rejection stands unless the deepest three depths alone support the claim by an interval that reaches 1 and excludes 0); an interval of width ≥ 1 at some snapshot is inconclusive. "
         + "Where the Richardson limits of successive pairs differ by more than the smallest fitted distance there is no limit (violated), unless the deepest pair converges at the claimed order "
         + "(dist(L₋₂, L₋₁) ≤ ρ·dist(L₋₃, L₋₂), ρ = (1/L₋₂ − 1/L₋₁)/(1/L₋₃ − 1/L₋₂)): then that snapshot is unresolved (L₋₃ not yet asymptotic)."
       Hypotheses =
@@ -270,7 +270,7 @@ let rate : Result<Ladder> =
                 | None, (u, _) :: _ when combined <> Rate.Rejected ->
                     HypothesisNotMet
                         [ "Richardson limit resolved at every snapshot (the deepest three depths in the asymptotic range)",
-                          sprintf "inconclusive at iteration %d (t = %g): the Richardson limits of L = %g, %g and of L = %g, %g differ by %.3g, more than the smallest fitted distance %.3g, but the deepest pair is converging at the claimed order (dist(L = %g, %g) = %.3g ≤ %.3g × dist(L = %g, %g) = %.3g): L = %g is not yet in the asymptotic range at this time; add deeper depths"
+                          sprintf "inconclusive at iteration %d (t = %g): the Richardson limits of L = %g, %g and of L = %g, %g differ by %.3g, more than the smallest fitted distance %.3g, but the deepest pair is converging at the claimed order (dist(L = %g, %g) = %.3g, at most %.3g times dist(L = %g, %g) = %.3g): L = %g is not yet in the asymptotic range at this time; add deeper depths"
                               u.Iteration u.Time lc la la lb u.LimitErrorEstimate (Comparison.minKeepNaN u.Distances) la lb u.DeepestPair pairRatio lc la u.PreviousPair lc ]
                 | None, _ -> Rate.verdict combined worst where' (sprintf "iteration %d (t = %g)" d.Iteration d.Time)
             { Range = None; Series = []; Verdict = verdict

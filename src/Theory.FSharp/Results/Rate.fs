@@ -89,8 +89,8 @@ type RateOutcome =
     /// no fit rejects the claim, but every fit that does not is too wide to mean anything
     | Inconclusive
     /// the fits over the whole ladder reject the claim (the first fit, as reported), but the plain fit over its deepest three
-    /// depths alone (the second) supports it by an interval narrower than 1: the rejection rests on the shallower depths
-    /// (`confirmByDeepest`)
+    /// depths alone (the second) supports it by an interval that reaches order 1 and excludes order 0: the rejection rests on
+    /// the shallower depths (`confirmByDeepest`)
     | PreAsymptotic of ladder: ObservedOrder * deepest: ObservedOrder
 
 /// The model allowance of a fit: the first term its model neglects, moved onto p̂ through its weights. The fit with
@@ -152,21 +152,25 @@ let deepestFit (o: ObservedOrder) =
 
 /// The claim is asymptotic (p ≥ 1 as L → ∞), and a ladder's shallow depths carry the terms of higher order in 1/L at their
 /// largest: a ladder whose fits reject the claim is not rejected when its deepest `DeepestCount` depths, fitted alone (the
-/// plain fit, its own interval), support the claim: an interval narrower than `inconclusiveWidth` that reaches the claimed
-/// order. The outcome is then `PreAsymptotic` (hypothesis not met, "add deeper depths"). A ladder of `DeepestCount` depths
-/// or fewer is its own tail. A faithful tied GELU ladder (L·max‖Δ‖ = 9.24, 10.09, 12.16, 14.05, 15.22, 15.84 over
-/// L = 4 … 128, levelling off) was rejected by both whole-ladder fits (upper ends 0.879 and 0.998) while its deepest three
-/// depths give [0.70, 1.12]. The tail has one degree of freedom (t_{0.975,1} = 12.7): a wide tail interval, which holds
-/// order 0 as well as 1, is no evidence and leaves the rejection standing.
+/// plain fit, its own interval), support the claim: an interval that reaches the claimed order and excludes the order of no
+/// decay (`excludesNoDecay`), i.e. tells the 1/L rate from none in the claim's favour (every interval narrower than
+/// `inconclusiveWidth` that reaches 1 does). The outcome is then `PreAsymptotic` (hypothesis not met, "add deeper depths").
+/// A ladder of `DeepestCount` depths or fewer is its own tail. A faithful tied GELU ladder (L·max‖Δ‖ = 9.24, 10.09, 12.16,
+/// 14.05, 15.22, 15.84 over L = 4 … 128, levelling off) was rejected by both whole-ladder fits (upper ends 0.879 and 0.998)
+/// while its deepest three depths give [0.70, 1.12]. The tail has one degree of freedom (t_{0.975,1} = 12.7): a tail interval
+/// that holds order 0 as well as 1 is no evidence and leaves the rejection standing.
+/// The interval excludes the order of no decay: its lower end above `NullOrder` by more than its evaluation error.
+let excludesNoDecay (o: ObservedOrder) = o.Lower - o.Rounding > NullOrder
+
 let private confirmByDeepest (outcome: RateOutcome, reported: ObservedOrder) (plain: ObservedOrder) =
     match outcome with
     | Rejected when plain.Depths.Length > DeepestCount ->
         let deep = deepestFit plain
         // the fit reported stays the whole ladder's (the rows' constants and notes describe it); the verdict names both
-        // the deepest three overturn the rejection only by positive evidence: an interval narrower than `inconclusiveWidth`
-        // that reaches the claimed order (one over [−1.4, 1.2], which also holds order 0, overturned the rejection of an
-        // i.i.d. ladder whose L·max‖Δ‖ grows from 6.4 to 578)
-        if deep.Upper - deep.Lower < inconclusiveWidth && consistentWithFirstOrder deep then PreAsymptotic(reported, deep), reported
+        // the deepest three overturn the rejection only by positive evidence: an interval that reaches the claimed order and
+        // excludes the order of no decay, so that it tells the rate from none (one over [−1.4, 1.2], which holds order 0 too,
+        // overturned the rejection of an i.i.d. ladder whose L·max‖Δ‖ grows from 6.4 to 578)
+        if consistentWithFirstOrder deep && excludesNoDecay deep then PreAsymptotic(reported, deep), reported
         else outcome, reported
     | _ -> outcome, reported
 
@@ -256,7 +260,7 @@ let verdict (o: RateOutcome) (best: ObservedOrder) (where': string) (when': stri
         let depths (o: ObservedOrder) = o.Depths |> List.map string |> String.concat ", "
         HypothesisNotMet
             [ "rejection borne out by the deepest depths (an asymptotic ladder)",
-              sprintf "inconclusive (%s, %s): over L = %s the order %.3f [%.3f, %.3f] lies below 1, but over the deepest %d depths L = %s alone it is %.3f [%.3f, %.3f], narrower than 1 and reaching 1: the rejection rests on the shallower depths, where the terms of higher order in 1/L are largest (a ladder not yet asymptotic); add deeper depths"
+              sprintf "inconclusive (%s, %s): over L = %s the order %.3f [%.3f, %.3f] lies below 1, but over the deepest %d depths L = %s alone it is %.3f [%.3f, %.3f], which reaches 1 and excludes no decay (order 0): the rejection rests on the shallower depths, where the terms of higher order in 1/L are largest (a ladder not yet asymptotic); add deeper depths"
                   where' when' (depths whole) whole.Order whole.Lower whole.Upper DeepestCount (depths deep) deep.Order deep.Lower deep.Upper ]
     | Inconclusive when best.Upper - best.Lower < inconclusiveWidth ->
         // narrow yet inconclusive: the plain fit rejects, the fit with a 1/L correction cannot be used (`decideOutcome`)
