@@ -181,6 +181,18 @@ public sealed class PlainMessagesTests : IDisposable
         Assert.DoesNotContain(" results: ", r.Out);
     }
 
+    [Fact(DisplayName = "verify: a ladder of runs that diverged at different iterations → exit 2 saying which run diverged where, not only \"3 vs 2 iterations\"")]
+    public void ALadderWithADivergedRunSaysSo()
+    {
+        foreach (var depth in new[] { "4", "16" })
+            Cli.Run(_s.Dir, "train", "--depth", depth, "--width", "8", "--n", "10", "--d", "4", "--v-scale", "0.3", "--iters", "60", "--eta", "0.3", "--init", "tied", "--seed", "7", "--out", "L" + depth);
+        var r = Cli.Run(_s.Dir, "verify", "L4", "L16");
+        Plain(r);
+        Assert.Contains("not a ladder of depths", r.Err);
+        Assert.Contains("(L = 16) diverged at iteration 2", r.Err);
+        Assert.Contains("a ladder needs every run to complete its iterations", r.Err);
+    }
+
     [Fact(DisplayName = "verify: run.json \"optimizer\": null, \"init\": null or \"status\": null → exit 2 naming the key as null, no stack trace (the first two were tool failures, exit 3, the last read as \"status\" is \"\")")]
     public void NullInRunJsonIsNamedInPlainWords()
     {

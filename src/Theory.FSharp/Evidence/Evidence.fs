@@ -276,7 +276,11 @@ let checkLadder (runs: Run list) : Result<unit, string> =
           // agreement run-format.md asks of eta and learning_rate
           let g4 = 4.0 * Rounding.Float64UnitRoundoff / (1.0 - 4.0 * Rounding.Float64UnitRoundoff)
           if not (abs (a.Eta - b.Eta) <= g4 * max (abs a.Eta) (abs b.Eta)) then sprintf "η %.17g vs %.17g" a.Eta b.Eta
-          if a.Iterations <> b.Iterations then sprintf "%d vs %d iterations" a.Iterations b.Iterations
+          if a.Iterations <> b.Iterations then
+            // a run that diverged stops early: say so, not only the counts (a user read "60 vs 3 iterations" as a setting)
+            let diverged = [ for r in [ f; r ] do if r.Setting.Diverged then yield sprintf "%s diverged at iteration %d" (name r) r.Setting.Iterations ]
+            sprintf "%d vs %d iterations%s" a.Iterations b.Iterations
+                (if diverged.IsEmpty then "" else sprintf " (%s: a ladder needs every run to complete its iterations)" (String.concat ", " diverged))
           if a.Optimizer <> b.Optimizer || a.Clip <> b.Clip then "different optimizer or clip radius"
           if a.Width <> b.Width || a.Dim <> b.Dim then "different width or state dimension"
           if a.Depth = b.Depth then "the same depth twice" ]
