@@ -518,7 +518,10 @@ let eulerRate : Result<Ladder> =
           "layers sample one function of depth", (fun l -> Evidence.sameInitialFunction l.Runs)
           "error not zero", (fun l ->
               match l.Runs |> List.tryFind (fun r -> r.Architecture.IsNone || (initialFunction r).IsNone) with
-              | Some r -> NotMet(sprintf "run L = %d: no registered architecture or no known function of depth to compare with" r.Setting.Depth)
+              | Some r ->
+                  // say which of the two is missing (an i.i.d. one-layer run read "no registered architecture or …")
+                  if r.Architecture.IsNone then NotMet(sprintf "run L = %d: architecture %s is not registered: no ODE to compare with" r.Setting.Depth r.Setting.Architecture)
+                  else NotMet(sprintf "run L = %d: its initialization (%s) discretizes no known function of depth: no ODE to compare with" r.Setting.Depth r.Setting.InitKind)
               | None ->
               match l.Runs |> List.tryFind (fun r -> (eulerCheck r).Measured = 0.0) with
               | None -> Met "every depth"
