@@ -40,6 +40,15 @@ let ``B.rate: smooth glu ladder → holds (order 1)`` () =
         let e = Result.evaluate GenericResults.eulerRate (ladderAt [ 8; 16; 32; 64; 128 ] spec)
         Verdict.isHolds e.Verdict |@ sprintf "%s\n%A\n%A\n%s" (describeBlock spec) e.Verdict e.Notes (reproduceBlock spec))
 
+/// At the catalog's default scales V starts at 0, so every depth's ResNet is the ODE at initialization and B.rate has no
+/// error to fit: the hypothesis says so and what to pass (a user read "f = 0 at initialization?" without knowing).
+[<Fact>]
+let ``B.rate: glu ladder at the catalog's default scales (V = 0) → "error not zero" not met, naming --scales`` () =
+    let spec = RunSpec(Architecture = "glu", Depth = 4, Samples = 5, Dim = 3, Init = InitKind.Smooth, Iterations = 2, Snapshots = 2, Seed = 3L)
+    let e = Result.evaluate GenericResults.eulerRate (ladderAt [ 4; 8; 16; 32 ] spec)
+    Assert.True(Verdict.isHypothesisNotMet e.Verdict, sprintf "%A" e.Verdict)
+    Assert.Contains(e.Hypotheses, fun (n, ok, why) -> n = "error not zero" && not ok && why.Contains "nonzero --scales")
+
 [<ProfiledProperty(3, Replay = "(1733,4111)")>]
 let ``A.aposteriori: glu run with i.i.d. layers, or with relu → hypothesis not met`` () =
     Prop.forAll gluArb iidAndReluNotMet

@@ -525,7 +525,9 @@ let eulerRate : Result<Ladder> =
               | None ->
               match l.Runs |> List.tryFind (fun r -> (eulerCheck r).Measured = 0.0) with
               | None -> Met "every depth"
-              | Some r -> NotMet(sprintf "run L = %d: the ResNet equals the ODE (f = 0 at initialization?)" r.Setting.Depth)) ]
+              | Some r ->
+                  // the usual cause is a part started at scale 0 (glu's default V = 0): say what to do, not only the symptom
+                  NotMet(sprintf "run L = %d: the ResNet equals the ODE at initialization (its block is 0 there, as when a part starts at scale 0, e.g. glu's default V = 0): train the ladder with nonzero --scales to give B.rate an error to fit" r.Setting.Depth)) ]
         (fun l -> let checks = l.Runs |> List.map eulerCheck in checks |> List.map (fun c -> c.Measured), checks |> List.map (fun c -> c.IntegrationError))
         (fun l -> [ for r in l.Runs -> let c = eulerCheck r in sprintf "bound/measured at L = %d" r.Setting.Depth, c.Bound / c.Measured ], [])
 
