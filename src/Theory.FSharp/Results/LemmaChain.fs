@@ -296,6 +296,8 @@ let statedOver (supply: ChainSupply) : Statements =
                 let place = placeOf run
                 let L = run.Setting.Depth
                 let mutable fmax = 0.0
+                // the rounding factor once per run, not per layer and sample
+                let roundingPerNorm = float L * Rounding.incrementRoundingFactor run.Setting.Dim
                 let checks =
                     [| for s in snapshots run do
                         let c = supply.Snapshot run s
@@ -305,7 +307,7 @@ let statedOver (supply: ChainSupply) : Statements =
                                 let f = c.Output k hb.[k - 1].[i]
                                 fmax <- max fmax f
                                 // the sum h_k = h_{k−1} + y/L rounds once: the measured increment carries L·u‖ĥ_k‖ absolute
-                                let rounding = float L * Rounding.incrementRounding run.Setting.Dim c.HNorm.[k].[i]
+                                let rounding = roundingPerNorm * c.HNorm.[k].[i]
                                 yield { Measured = c.Increment k i; Bound = f + rounding; Where = place.[k].[i]; When = whenOf.[s] } |]
                 compared run checks (supply.Constants run @ [ "F (max over layers, samples, snapshots)", fmax ]))
 
@@ -338,6 +340,7 @@ let statedOver (supply: ChainSupply) : Statements =
                     Array.init L (fun k ->
                         Array.init run.Setting.Samples (fun i -> "layers k = " + string (k + 1) + " → " + string k + ", sample i = " + string i))
                 let constants = supply.Constants run
+                let roundingPerNorm = Rounding.incrementRoundingFactor run.Setting.Dim
                 let checks =
                     [| for s in snapshots run do
                         let c = supply.Snapshot run s
@@ -347,7 +350,7 @@ let statedOver (supply: ChainSupply) : Statements =
                                 // p_k = p_{k+1} + y/L rounds once: the measured increment carries u‖p̂_k‖ absolute
                                 { Measured = c.AdjointIncrement k i
                                   Bound = c.Kappa (k + 1) hb.[k].[i] * c.PNorm.[k + 1].[i] / float L
-                                          + Rounding.incrementRounding run.Setting.Dim c.PNorm.[k].[i]
+                                          + roundingPerNorm * c.PNorm.[k].[i]
                                   Where = place.[k].[i]; When = whenOf.[s] } |]
                 compared run checks constants)
 

@@ -255,13 +255,9 @@ let rate : Result<Ladder> =
             // the fits decide at the snapshots rule (i) passes (an unresolved snapshot's distances are to a limit not resolved)
             let decided = snaps |> List.filter (fun (d, _) -> not (disagree d))
             let combined = decided |> List.map (fun (_, (_, _, (oc, _))) -> oc) |> Rate.combine
+            // a pre-asymptotic verdict is that snapshot's: its time is named
             let d, (_, _, (_, worst)) =
-                match combined with
-                // a pre-asymptotic verdict is that snapshot's: its time is named
-                // (the same object `Rate.combine` returned: structural equality fails on a fit holding NaN)
-                | Rate.PreAsymptotic _ when decided |> List.exists (fun (_, (_, _, (o, _))) -> LanguagePrimitives.PhysicalEquality o combined) ->
-                    decided |> List.find (fun (_, (_, _, (o, _))) -> LanguagePrimitives.PhysicalEquality o combined)
-                | _ -> (if decided.IsEmpty then snaps else decided) |> Comparison.worstByMin (fun (_, (_, _, (_, o))) -> o.Upper)
+                (if decided.IsEmpty then snaps else decided) |> Rate.reportedAt combined (fun (_, (_, _, (o, _))) -> o) (fun (_, (_, _, (_, o))) -> o.Upper)
             let verdict =
                 match noLimit, unresolved with
                 | Some(d, _), _ ->

@@ -183,6 +183,14 @@ let combine (outcomes: RateOutcome list) =
         | Some p -> p
         | None -> if List.contains Inconclusive outcomes then Inconclusive else Consistent
 
+/// The item of several (snapshots, parts) a combined outcome is reported at: for a pre-asymptotic outcome the item it came
+/// from (the same object `combine` returned: structural equality fails on a fit holding NaN), otherwise the item whose fit
+/// has the smallest upper end. D.rate and D.curve report their rows through it.
+let reportedAt (combined: RateOutcome) (outcomeOf: 'a -> RateOutcome) (upperOf: 'a -> float) (items: 'a list) =
+    match combined, items |> List.tryFind (fun x -> LanguagePrimitives.PhysicalEquality (outcomeOf x) combined) with
+    | PreAsymptotic _, Some x -> x
+    | _ -> items |> Comparison.worstByMin upperOf
+
 /// The verdict rule of the rate results: the claim p ≥ 1 stands unless BOTH fits reject it — the plain slope
 /// (biased low when the error approaches C/L from below, e.g. C/L − c/L²) and the fit with the c/L correction
 /// (whose log(1 + c₁/L) ≈ c₁/L is poor when c₁/L is not small at the smallest depth, e.g. an error approaching

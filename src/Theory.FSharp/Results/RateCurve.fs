@@ -152,13 +152,8 @@ let rateCurve : Result<Ladder> =
             | _ ->
                 let outcomes = decided |> List.map (fun (_, _, _, _, (o, _)) -> o)
                 let combined = Rate.combine outcomes
-                let j, part, _, _, (_, worst) =
-                    match combined with
-                    // a pre-asymptotic verdict is that snapshot's and part's: its place is named
-                    // (the same object `Rate.combine` returned: structural equality fails on a fit holding NaN)
-                    | Rate.PreAsymptotic _ when decided |> List.exists (fun (_, _, _, _, (o, _)) -> LanguagePrimitives.PhysicalEquality o combined) ->
-                        decided |> List.find (fun (_, _, _, _, (o, _)) -> LanguagePrimitives.PhysicalEquality o combined)
-                    | _ -> decided |> Comparison.worstByMin (fun (_, _, _, _, (_, o)) -> o.Upper)
+                // a pre-asymptotic verdict is that snapshot's and part's: its place is named
+                let j, part, _, _, (_, worst) = decided |> Rate.reportedAt combined (fun (_, _, _, _, (o, _)) -> o) (fun (_, _, _, _, (_, o)) -> o.Upper)
                 let where' = sprintf "depth ladder L = %s, %s" (l.Depths |> List.map string |> String.concat ", ") part
                 { Range = None; Series = []; Hypotheses = []
                   Verdict = Rate.verdict combined worst where' (sprintf "iteration %d" j)

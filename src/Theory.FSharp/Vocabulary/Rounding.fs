@@ -481,9 +481,9 @@ let chainRel (run: Run) =
 /// the increment is small against the state (a layer near zero) and the bound exact (a scalar Jacobian: d = 1, the
 /// scaled-linear block), the rounding of the sum alone exceeded it (L3.adjoint-increment violated by 1.35·10⁻¹⁷ on a
 /// faithful run whose adjoint had norm 0.19). The computed norms of x̂_k and of the difference add γ(d + 2) each:
-///   incrementRounding d ‖x̂_k‖ = u₆₄·(1 + γ₆₄(2d + 4))·‖x̂_k‖,
+///   incrementRoundingFactor d · ‖x̂_k‖ = u₆₄·(1 + γ₆₄(2d + 4))·‖x̂_k‖,
 /// on top of the bound (times L for L2's L·‖h_k − h_{k−1}‖). (docs/theorems/LemmaChain.md, "Rounding of the increments".)
-let incrementRounding (dim: int) (norm: float) = Float64UnitRoundoff * (1.0 + gamma64 (2 * dim + 4)) * norm
+let incrementRoundingFactor (dim: int) = Float64UnitRoundoff * (1.0 + gamma64 (2 * dim + 4))
 
 /// (recursion) The relative allowance of a bound built by a recursion over `steps` iterates,
 /// z_{j+1} = (1 + ηa_j)z_j + ηb_j/L plus an absolute rounding term (the W/V form, the per-layer form, the split form's
