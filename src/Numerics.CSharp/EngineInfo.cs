@@ -26,9 +26,9 @@ public static class EngineInfo
 
     /// <summary>
     /// The platform the engine runs on, as .NET names it (its runtime identifier: "linux-x64", "linux-musl-x64", "osx-x64",
-    /// "win-x64", …). The scalar code calls the platform's math library (exp and tanh: the table of exp(−(k/16)²/2) the
-    /// accurate GELU reads, tanh and softplus below their vector kernels' range, the generic blocks), whose last bits differ
-    /// between libraries, so one build replays a run bit for bit only on the platform that trained it.
+    /// "win-x64", …). The engine's exp, log, tanh, sin and cos are its own (<see cref="PortableMath"/>: IEEE operations only,
+    /// so the same on every platform; before 2026-12-07 the scalar code called the platform's math library), but no two
+    /// platforms' bits have been compared, so a run claims a bit-for-bit replay on the platform that trained it only.
     /// </summary>
     public static string Platform { get; } = System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier;
 

@@ -57,8 +57,8 @@ public sealed class ReplayCompanionLaneTests : IDisposable
     }
 
     /// <summary>
-    /// The scalar code's exp and tanh are the platform's math library's, so the same build on another platform may differ in
-    /// last bits: a run claims bit-exactness only on the platform that trained it. run.json records it; with another platform
+    /// No two platforms' bits have been compared (the engine's transcendental functions are its own, PortableMath, but
+    /// nothing else has been shown the same), so a run claims bit-exactness only on the platform that trained it. run.json records it; with another platform
     /// (or none) named, the claim is dropped, the reason names both, and the replay runs its companions (E.replay's certified
     /// path, not an exact comparison that a faithful run could fail).
     /// </summary>

@@ -37,7 +37,7 @@ public static class Activations
     private static readonly string[] Names = { "gelu", "tanh", "softplus", "relu", "identity" };
 
     /// <summary>Critical point of tanh'' : tanh''' = 2·sech²(u)·(3·tanh²(u) − 1) = 0 ⇔ u = ±atanh(1/√3) = ±½·ln(2 + √3).</summary>
-    private static readonly double TanhS2Point = 0.5 * Math.Log(2.0 + Math.Sqrt(3.0));
+    private static readonly double TanhS2Point = 0.5 * PortableMath.Log(2.0 + Math.Sqrt(3.0));
 
     /// <summary>Unique zero of gelu'(u) = Φ(u) + u·φ(u) (the minimum of gelu, u ≈ −0.7518), by Newton's method with gelu''.</summary>
     internal static readonly double GeluMinPoint = SolveGeluMin();
@@ -96,7 +96,7 @@ public static class Activations
         {
             return x;
         }
-        return Math.Log(w) * (x / (w - 1.0));
+        return PortableMath.Log(w) * (x / (w - 1.0));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -153,11 +153,11 @@ public static class Activations
         double a = Math.Abs(u);
         if (a < 0.5)
         {
-            t = Math.Tanh(u);
+            t = PortableMath.Tanh(u);
             sech2 = (1.0 - t) * (1.0 + t);
             return;
         }
-        double e = Math.Exp(-2.0 * a);           // ≤ e⁻¹; 0 for large a
+        double e = PortableMath.Exp(-2.0 * a);   // ≤ e⁻¹; 0 for large a
         double onePlus = 1.0 + e;
         t = Math.CopySign((1.0 - e) / onePlus, u);
         sech2 = 4.0 * e / (onePlus * onePlus);
@@ -167,7 +167,7 @@ public static class Activations
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SoftplusKernel(double u, out double value, out double derivative, out double e)
     {
-        e = Math.Exp(-Math.Abs(u));
+        e = PortableMath.Exp(-Math.Abs(u));
         double onePlus = 1.0 + e;
         value = (u > 0.0 ? u : 0.0) + Log1p(e);
         derivative = u >= 0.0 ? 1.0 / onePlus : e / onePlus;
@@ -263,7 +263,7 @@ public static class Activations
                 return -2.0 * t * s;
             case ActivationKind.Softplus:
             {
-                double e = Math.Exp(-Math.Abs(u));
+                double e = PortableMath.Exp(-Math.Abs(u));
                 double onePlus = 1.0 + e;
                 return e / (onePlus * onePlus);
             }

@@ -65,7 +65,7 @@ public static class SpecialFunctions
         var t = new double[n];
         for (int k = 0; k < n; k++)
         {
-            t[k] = Math.Exp(-(k * (double)k) / divisor);
+            t[k] = PortableMath.Exp(-(k * (double)k) / divisor);
         }
         return t;
     }

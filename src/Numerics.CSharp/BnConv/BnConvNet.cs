@@ -325,11 +325,11 @@ public sealed class BnConvNet<T> where T : unmanaged, IFloatingPointIeee754<T>
                 if (acc > max) { max = acc; arg = j; }
             }
             double sum = 0;
-            for (int j = 0; j < q; j++) sum += Math.Exp(z[j] - max);
-            double lse = max + Math.Log(sum);
+            for (int j = 0; j < q; j++) sum += PortableMath.Exp(z[j] - max);
+            double lse = max + PortableMath.Log(sum);
             loss += lse - z[labels[s]];
             if (arg == labels[s]) correct++;
-            for (int j = 0; j < q; j++) dLogits[s * q + j] = (Math.Exp(z[j] - lse) - (j == labels[s] ? 1 : 0)) / n;
+            for (int j = 0; j < q; j++) dLogits[s * q + j] = (PortableMath.Exp(z[j] - lse) - (j == labels[s] ? 1 : 0)) / n;
         }
         return (loss / n, correct);
     }

@@ -67,7 +67,7 @@ public sealed record BnConvTrainOptions
     }
 
     /// <summary>The learning rate of epoch e (0-based): η·(1 + cos(π e/E))/2, constant within an epoch.</summary>
-    public double LearningRateAt(int epoch) => LearningRate * 0.5 * (1 + Math.Cos(Math.PI * epoch / Epochs));
+    public double LearningRateAt(int epoch) => LearningRate * 0.5 * (1 + PortableMath.Cos(Math.PI * epoch / Epochs));
 
     /// <summary>A text that changes whenever anything that fixes the run's numbers changes (checked on resume).</summary>
     public string Fingerprint(int trainCount, int testCount) => string.Create(CultureInfo.InvariantCulture,

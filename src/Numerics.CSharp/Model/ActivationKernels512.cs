@@ -128,7 +128,7 @@ internal static class ActivationKernels512
 
     /// <summary>
     /// tanh and sech² lane by lane from m = expm1(−2|u|) and e = exp(−2|u|): tanh|u| = −m/(2 + m) and
-    /// sech²u = 4e/(1 + e)² (the scalar code's formula for |u| ≥ ½; below, the scalar code calls Math.Tanh).
+    /// sech²u = 4e/(1 + e)² (the scalar code's formula for |u| ≥ ½; below, the scalar code calls PortableMath.Tanh).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Tanh(Vector512<double> x, out Vector512<double> value, out Vector512<double> derivative)

@@ -59,7 +59,11 @@ public sealed class Rng
         return (int)(NextDouble() * n);
     }
 
-    /// <summary>Standard normal N(0, 1) (Marsaglia's polar method; uses only +, *, log, sqrt, which are correctly rounded or deterministic in .NET).</summary>
+    /// <summary>
+    /// Standard normal N(0, 1) by Marsaglia's polar method: sums, products, a quotient and a square root (correctly rounded
+    /// by IEEE 754) and <see cref="PortableMath.Log"/> (the platform's Math.Log differs in the last place between C
+    /// libraries, which would make a seed's initial weights depend on the platform).
+    /// </summary>
     public double NextGaussian()
     {
         if (_hasSpare) { _hasSpare = false; return _spareGaussian; }
@@ -70,7 +74,7 @@ public sealed class Rng
             v = 2.0 * NextDouble() - 1.0;
             s = u * u + v * v;
         } while (s >= 1.0 || s == 0.0);
-        double f = Math.Sqrt(-2.0 * Math.Log(s) / s);
+        double f = Math.Sqrt(-2.0 * PortableMath.Log(s) / s);
         _spareGaussian = v * f;
         _hasSpare = true;
         return u * f;

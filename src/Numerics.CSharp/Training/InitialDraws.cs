@@ -92,7 +92,7 @@ public static class InitialDraws
             for (int i = 0; i < t.Length; i++) t[i] = c0[i];
             for (int f = 0; f < _modes; f++)
             {
-                double th = 2 * Math.PI * (f + 1) * s, cf = norm * Math.Cos(th) / (f + 1), sf = norm * Math.Sin(th) / (f + 1);
+                double th = 2 * Math.PI * (f + 1) * s, cf = norm * PortableMath.Cos(th) / (f + 1), sf = norm * PortableMath.Sin(th) / (f + 1);
                 var c = _c[q][f]; var d = _d[q][f];
                 for (int i = 0; i < t.Length; i++) t[i] += cf * c[i] + sf * d[i];
             }

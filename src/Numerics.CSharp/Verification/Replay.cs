@@ -735,13 +735,14 @@ public static class Replay
     }
 
     /// <summary>
-    /// Why run.json's platform does not let this engine replay it bit for bit (null when it names this one): the scalar code's
-    /// exp and tanh are the platform's math library's (<see cref="EngineInfo.Platform"/>).
+    /// Why run.json's platform does not let this engine claim a bit-for-bit replay (null when it names this one). The engine
+    /// calls no platform math library (<see cref="PortableMath"/>), but the same bits on two platforms have not been shown,
+    /// so a claim holds on the platform that trained the run only (<see cref="EngineInfo.Platform"/>).
     /// </summary>
     internal static string? PlatformMismatch(RunData run) =>
         run.Meta.Platform == EngineInfo.Platform ? null
-        : run.Meta.Platform is null ? "run.json names no platform (platform), and the scalar code's exp and tanh are the platform's math library's"
-        : $"run.json names platform {run.Meta.Platform}, and this is {EngineInfo.Platform} (the scalar code's exp and tanh are the platform's math library's, whose last bits differ)";
+        : run.Meta.Platform is null ? "run.json names no platform (platform), and a bit-for-bit replay is claimed on the training platform only"
+        : $"run.json names platform {run.Meta.Platform}, and this is {EngineInfo.Platform} (a bit-for-bit replay is claimed on the training platform only: the same bits on two platforms have not been shown)";
 
     /// <summary>Size of the tracking perturbation relative to ‖Z_s‖_F: far above float64 rounding, far inside the linear regime.</summary>
     public const double PerturbationSize = 1e-7;
