@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Text.RegularExpressions;
+using ResOdeProofs.Numerics.Model;
 using ResOdeProofs.Numerics.Random;
 using Xunit;
 using Xunit.Abstractions;
@@ -66,6 +67,19 @@ internal static class PortableReference
         for (int n = 0; !term.IsZero; n++) { sum += term / (2 * n + 1); term = Mul(term, f2); }
         return (e + top) * Ln2 + 2 * sum;
     }
+
+    /// <summary>ln y for a fixed-point y = N/2^P in [1, 2].</summary>
+    public static BigInteger LogFixed(BigInteger y)
+    {
+        BigInteger f = ((y - One) << P) / (y + One), f2 = Mul(f, f), term = f, sum = 0;
+        for (int n = 0; !term.IsZero; n++) { sum += term / (2 * n + 1); term = Mul(term, f2); }
+        return 2 * sum;
+    }
+
+    /// <summary>e^x as N/2^P (absolute error of a few units of 2^−P).</summary>
+    public static BigInteger ExpFixed(double x) { var (n, k) = Exp(x); return k >= 0 ? n << k : n >> -k; }
+
+    public static BigInteger OneFixed => One;
 
     /// <summary>e^x as (N, k): e^x = N/2^P·2^k.</summary>
     public static (BigInteger N, int K) Exp(double x)
@@ -254,6 +268,84 @@ public sealed class PortableMathTests
         _out.WriteLine(string.Join(" ", values));
         Assert.Equal(new[] { "BFE60F82CFC037F0", "BFF02CEC6A8D5B86", "BFEF809B2AC6178E", "3FD0D72B74F6EB46", "BFD36036EDEA888D", "BFEF8FF00E2C8243" }, gaussians);
         Assert.Equal(new[] { "BFF34378FCBDA721", "3FC7622C78A98A07", "3FD2A4DDA7D914FA", "3FE326AF0DCFCAB1", "BFE5578E7D68218F" }, values);
+    }
+
+    public static IEnumerable<object[]> Levels()
+    {
+        yield return new object[] { SimdLevel.Scalar };
+        if (Simd.Hardware >= SimdLevel.Vector256) yield return new object[] { SimdLevel.Vector256 };
+        if (Simd.Hardware >= SimdLevel.Vector512) yield return new object[] { SimdLevel.Vector512 };
+    }
+
+    /// <summary>tanh, sech², softplus and the logistic at u as 320-bit references.</summary>
+    private static (BigInteger S, BigInteger D) ActivationReference(ActivationKind kind, double u)
+    {
+        var one = PortableReference.OneFixed;
+        if (kind == ActivationKind.Tanh)
+        {
+            var t = PortableReference.Tanh(u);
+            return (t, one - ((t * t) >> PortableReference.P));
+        }
+        var e = PortableReference.ExpFixed(-Math.Abs(u));             // e^−|u|
+        var sp = PortableReference.LogFixed(one + e);                  // ln(1 + e^−|u|)
+        if (u > 0) sp += PortableReference.Decompose(u).M << (PortableReference.P + PortableReference.Decompose(u).E);
+        var logistic = ((u >= 0 ? one : e) << PortableReference.P) / (one + e);
+        return (sp, logistic);
+    }
+
+    private static IEnumerable<double> ActivationArguments()
+    {
+        for (int k = -40 * 64; k <= 40 * 64; k++) yield return k / 64.0 + (k % 7) * 1e-4;
+        for (int j = 1; j <= 60; j++) { yield return Math.ScaleB(1.3, -j); yield return -Math.ScaleB(1.7, -j); }
+        yield return 0.5; yield return Math.BitDecrement(0.5); yield return -0.5; yield return Math.BitIncrement(-0.5);
+    }
+
+    /// <summary>
+    /// The accuracy the theory layer takes for σ and σ' of tanh and softplus (LayerJacobian.evalErr: absolute error at
+    /// most 16u·(1 + |value|); FashionAccuracy.sigmaBeta: σ within 32u·(|t| + s0)) is now a property of this code, not of
+    /// a platform library: checked at every SIMD level the machine has against the 320-bit references. The control: the
+    /// same comparison rejects float32 evaluations of the same functions.
+    /// </summary>
+    [Theory(DisplayName = "Activations tanh and softplus: σ and σ' at every SIMD level, 5 245 arguments in [−40, 40] → within the 16u·(1 + |value|) and 32u(|t| + s0) the theory layer takes, of the 320-bit reference; float32 evaluations (0.1 ≤ |u| ≤ 4) → each rejected by it")]
+    [MemberData(nameof(Levels))]
+    public void Tanh_and_softplus_within_the_assumed_accuracy(SimdLevel level)
+    {
+        const double u = 1.1102230246251565e-16; // 2^-53
+        var args = ActivationArguments().ToArray();
+        foreach (var kind in new[] { ActivationKind.Tanh, ActivationKind.Softplus })
+        {
+            var s = new double[args.Length]; var sd = new double[args.Length];
+            VectorActivations.Evaluate<double>(level, kind, args, s, sd);
+            var af = args.Select(x => (float)x).ToArray();
+            var sf = new float[af.Length]; var sdf = new float[af.Length];
+            VectorActivations.Evaluate<float>(level, kind, af, sf, sdf);
+            double worst = 0, worstBeta = 0; int floatRejected = 0, floatChecked = 0;
+            for (int i = 0; i < args.Length; i++)
+            {
+                var (rs, rd) = ActivationReference(kind, args[i]);
+                foreach (var (got, r) in new[] { (s[i], rs), (sd[i], rd) })
+                {
+                    double err = PortableReference.Distance(got, r, 0, 0);
+                    double allowed = 16 * u * (1 + Math.Abs(got));
+                    Assert.True(err <= allowed, $"{kind} at u = {args[i]:R}: {got:R} is {err:G3} from the reference, allowed {allowed:G3}");
+                    worst = Math.Max(worst, err / (u * (1 + Math.Abs(got))));
+                }
+                // FashionAccuracy.sigmaBeta: |σ̂(t) − σ(t)| ≤ 32u(|t| + s0), s0 = |σ(0)| (0 for tanh, ln 2 for softplus).
+                double s0 = kind == ActivationKind.Tanh ? 0.0 : 0.6931471805599453;
+                double betaErr = PortableReference.Distance(s[i], rs, 0, 0);
+                Assert.True(betaErr <= 32 * u * (Math.Abs(args[i]) + s0), $"{kind} at u = {args[i]:R}: {betaErr:G3} above 32u(|t| + s0)");
+                if (betaErr > 0) worstBeta = Math.Max(worstBeta, betaErr / (u * (Math.Abs(args[i]) + s0)));
+                // The control where σ and σ' are of order 1 (0.1 ≤ |u| ≤ 4): float32's rounding (2⁻²⁴) is far above 16u.
+                if (Math.Abs(af[i]) < 0.1 || Math.Abs(af[i]) > 4) continue;
+                floatChecked++;
+                var (rs32, rd32) = ActivationReference(kind, af[i]);
+                if (PortableReference.Distance(sf[i], rs32, 0, 0) > 16 * u * (1 + Math.Abs(sf[i]))
+                    && PortableReference.Distance(sdf[i], rd32, 0, 0) > 16 * u * (1 + Math.Abs(sdf[i]))) floatRejected++;
+            }
+            _out.WriteLine($"{kind} at {level}: worst {worst:F3}·u(1 + |value|), σ {worstBeta:F3}·u(|t| + s0); float32 σ and σ' both rejected at {floatRejected} of {floatChecked} arguments with 0.1 ≤ |u| ≤ 4");
+            Assert.True(floatChecked > 400);
+            Assert.Equal(floatChecked, floatRejected);
+        }
     }
 
     private static string EngineRoot()

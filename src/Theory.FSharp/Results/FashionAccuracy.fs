@@ -59,8 +59,10 @@ let private up (n: int) (x: float) = x * (1.0 + 2.0 * gamma (n + 2))
 
 /// β: |σ̂(t) − σ(t)| ≤ β·u·(|t| + s0) for the computed σ̂ of the producer's kernels and of the scalar reference used here.
 /// GELU: the engine's vector kernel is proven within 6.28u|t| and the scalar reference checked within 28u|t|
-/// (docs/theorems/GeluKernel.md, DepthSmoothness.md "The kernel constant β = 32"); tanh and softplus: the few-ulp
-/// accuracy of their library kernels that the theory layer assumes elsewhere (Secant.fs); relu and identity are exact.
+/// (docs/theorems/GeluKernel.md, DepthSmoothness.md "The kernel constant β = 32"); tanh and softplus: built on the
+/// engine's own correctly rounded exp, log and tanh (PortableMath) and checked within 32u(|t| + s0) against 320-bit
+/// references at every SIMD level (worst 3.4u(|t| + s0), PortableMathTests; a fact of this code, no longer a platform library's accuracy);
+/// relu and identity are exact.
 let sigmaBeta (act: ActivationKind) =
     match act with
     | ActivationKind.Relu | ActivationKind.Identity -> 0.0
