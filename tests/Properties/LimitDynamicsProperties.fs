@@ -65,6 +65,28 @@ let ``D.rate: float32 ladder whose distances are float32 rounding (η = 1e-6, tw
     let measured = Result.evaluate LimitDynamics.rate (ladderAt 1e-2)
     Xunit.Assert.True(Verdict.isHolds measured.Verdict, sprintf "%A %A" measured.Verdict measured.Notes)
 
+/// Rule (i) of D.rate calls a snapshot "no limit" (violated) only when both of its comparisons fail by more than their
+/// rounding (`LimitDynamics.ruleOne`): before 2026-12-07 the deepest pair was compared with ρ times the pair before it
+/// exactly, so two measured distances at equality up to a relative 10⁻¹² flipped the row between VIOLATED and unresolved.
+[<Xunit.Fact>]
+let ``D.rate rule (i): the deepest pair within its rounding of ρ times the pair before → unresolved, beyond it → no limit; limits apart by less than their rounding → agree`` () =
+    let d : LimitDynamics.SnapshotDistances =
+        { Iteration = 10; Time = 0.1; Depths = [ 4; 8; 16; 32 ]; Distances = [ 0.4; 0.2; 0.1; 0.05 ]
+          DistancesToDeepest = [ 0.4; 0.2; 0.1; 0.05 ]; Correction = 0.01; LimitErrorEstimate = 0.3
+          DeepestPair = 0.5 * 0.2 * (1.0 + 1e-12); PreviousPair = 0.2 }
+    let pair = 1e-11, 1e-14
+    let rule = LimitDynamics.ruleOne 0.5 1e-14
+    // the deepest pair above ρ·previous by a relative 10⁻¹², inside its rounding: unresolved (the exact comparison: no limit)
+    Xunit.Assert.Equal(LimitDynamics.Unresolved, rule pair d)
+    Xunit.Assert.Equal(LimitDynamics.NoLimit, rule (0.0, 0.0) d)
+    // beyond its rounding: no limit
+    Xunit.Assert.Equal(LimitDynamics.NoLimit, rule pair { d with DeepestPair = 0.5 * 0.2 * 1.001 })
+    Xunit.Assert.Equal(LimitDynamics.Unresolved, rule pair { d with DeepestPair = 0.5 * 0.2 * 0.999 })
+    // the limits apart by less than three allowances above the smallest distance: they agree; by more: they do not
+    Xunit.Assert.Equal(LimitDynamics.Agree, rule pair { d with LimitErrorEstimate = 0.05 + 2e-14 })
+    Xunit.Assert.Equal(LimitDynamics.NoLimit, rule pair { d with LimitErrorEstimate = 0.05 + 4e-14; DeepestPair = 0.2 })
+    Xunit.Assert.Equal(LimitDynamics.NoLimit, LimitDynamics.ruleOne 0.5 0.0 (0.0, 0.0) { d with LimitErrorEstimate = 0.05 + 2e-14; DeepestPair = 0.2 })
+
 /// iid initialization: no limit function exists; the hypothesis fails, and the forced conclusion is violated
 /// (the distances do not decrease with L).
 [<ProfiledProperty(3, Replay = "(8642,9753)")>]

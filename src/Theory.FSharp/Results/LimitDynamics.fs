@@ -169,6 +169,36 @@ let coincideAllowance (ladder: Ladder) (j: int) =
     let producers = (1.0 + rho) * 2.0 * float j * up * (1.0 + Rounding.gamma64 8)
     (Rounding.coincideRel a.Setting.Depth b.Setting.Depth b.Setting.Depth b.LayerSize + producers) * scale
 
+/// (D.rate rule (i)) The rounding of a distance between two runs' weights at iteration j, as (relative, absolute): the
+/// verifier's difference of the two interpolants at the shallower run's nodes (nodes of both: each value a stored entry),
+/// the sum of at most 2·m·d·L squares, the quotient by L and the square root, within γ_{2mdL+3} of the distance itself;
+/// the producers' rounding of each run's entries, 2j·u_p of the weights' size per run (`coincideAllowance`), twice.
+let pairRounding (ladder: Ladder) (j: int) =
+    let runs = ladder.Runs |> Array.ofList
+    let b = runs.[runs.Length - 1]
+    let scale = ladder.Runs |> List.map (fun r -> rmsSize r (at r j)) |> Comparison.maxKeepNaN
+    let up = ladder.Runs |> List.map Rounding.unitRoundoff |> List.max
+    let rel = Rounding.gamma64 (2 * b.LayerSize * b.Setting.Depth + 3)
+    rel, 2.0 * 2.0 * float j * up * (1.0 + Rounding.gamma64 8) * scale * (1.0 + rel)
+
+/// Rule (i) of D.rate at one snapshot: the Richardson limits of successive pairs agree (`Agree`: the fits decide there),
+/// or they disagree by more than the smallest fitted distance and the deepest pair converges at the claimed order
+/// (`Unresolved`), or they disagree and it does not (`NoLimit`: violated). Each comparison that can lead to "no limit"
+/// must fail by more than its rounding: the limits disagree only when the limit error estimate exceeds the smallest
+/// distance by more than three distance allowances `limitAllowance` (each limit, and the distance, within one:
+/// `coincideAllowance`); the deepest pair fails to converge only when dist(L₋₂, L₋₁) exceeds ρ·dist(L₋₃, L₋₂) by more
+/// than both pairs' rounding `pair` (relative, absolute: `pairRounding`).
+type RuleOne =
+    | Agree
+    | Unresolved
+    | NoLimit
+
+let ruleOne (pairRatio: float) (limitAllowance: float) (pair: float * float) (d: SnapshotDistances) =
+    let rel, abs' = pair
+    let disagree = d.LimitErrorEstimate - 2.0 * limitAllowance > Comparison.minKeepNaN d.Distances + limitAllowance
+    let diverging = d.DeepestPair * (1.0 - rel) - abs' > pairRatio * (d.PreviousPair * (1.0 + rel) + abs')
+    if not disagree then Agree elif diverging then NoLimit else Unresolved
+
 /// The common iterations where the distances are measurable (not all at rounding level).
 let measurable (ladder: Ladder) =
     EulerError.commonSteps ladder
@@ -213,7 +243,8 @@ let rate : Result<Ladder> =
         + "of the 95% interval of the order p is ≥ 1 for the plain fit log dist = a − p log L or for the fit with a correction "
         + "term a − p log L + c/L, each widened by the first term its model neglects (Rate.decideOutcome; a rejection stands unless the deepest three depths alone support the claim by an interval that reaches 1 and excludes 0); an interval of width ≥ 1 at some snapshot is inconclusive. "
         + "Where the Richardson limits of successive pairs differ by more than the smallest fitted distance there is no limit (violated), unless the deepest pair converges at the claimed order "
-        + "(dist(L₋₂, L₋₁) ≤ ρ·dist(L₋₃, L₋₂), ρ = (1/L₋₂ − 1/L₋₁)/(1/L₋₃ − 1/L₋₂)): then that snapshot is unresolved (L₋₃ not yet asymptotic)."
+        + "(dist(L₋₂, L₋₁) ≤ ρ·dist(L₋₃, L₋₂), ρ = (1/L₋₂ − 1/L₋₁)/(1/L₋₃ − 1/L₋₂)): then that snapshot is unresolved (L₋₃ not yet asymptotic). "
+        + "Both comparisons that lead to \"no limit\" must fail by more than their rounding."
       Hypotheses =
         [ Hypotheses.atLeastDepths 5 (fun c -> c - 1) "the two deepest make the reference, all but the deepest are fitted, and an interval for the order with its 1/L term needs 4 fitted depths"
           Hypotheses.noRunDiverged
@@ -248,12 +279,11 @@ let rate : Result<Ladder> =
             let n = ds.Length
             let lc, la, lb = float ds.[n - 3], float ds.[n - 2], float ds.[n - 1]
             let pairRatio = (1.0 / la - 1.0 / lb) / (1.0 / lc - 1.0 / la)
-            let disagree (d: SnapshotDistances) = d.LimitErrorEstimate > Comparison.minKeepNaN d.Distances
-            let deepestConverge (d: SnapshotDistances) = d.DeepestPair <= pairRatio * d.PreviousPair
-            let noLimit = snaps |> List.tryFind (fun (d, _) -> disagree d && not (deepestConverge d))
-            let unresolved = snaps |> List.filter (fun (d, _) -> disagree d && deepestConverge d)
+            let rule (d: SnapshotDistances) = ruleOne pairRatio (coincideAllowance l d.Iteration) (pairRounding l d.Iteration) d
+            let noLimit = snaps |> List.tryFind (fun (d, _) -> rule d = NoLimit)
+            let unresolved = snaps |> List.filter (fun (d, _) -> rule d = Unresolved)
             // the fits decide at the snapshots rule (i) passes (an unresolved snapshot's distances are to a limit not resolved)
-            let decided = snaps |> List.filter (fun (d, _) -> not (disagree d))
+            let decided = snaps |> List.filter (fun (d, _) -> rule d = Agree)
             let combined = decided |> List.map (fun (_, (_, _, (oc, _))) -> oc) |> Rate.combine
             // a pre-asymptotic verdict is that snapshot's: its time is named
             let d, (_, _, (_, worst)) =
