@@ -188,7 +188,7 @@ public sealed class ReferenceLanesTests
                 norm += r * r;
             }
             norm = Math.Sqrt(norm / n);
-            double factor = norm == 0 ? OdeSolver.MaxFactor : Math.Min(OdeSolver.MaxFactor, Math.Max(OdeSolver.MinFactor, OdeSolver.Safety * Math.Pow(norm, -1.0 / (q + 1))));
+            double factor = norm == 0 ? OdeSolver.MaxFactor : Math.Min(OdeSolver.MaxFactor, Math.Max(OdeSolver.MinFactor, OdeSolver.Safety * OdeSolver.Power(norm, -1.0 / (q + 1))));
             if (norm <= 1)
             {
                 steps++;

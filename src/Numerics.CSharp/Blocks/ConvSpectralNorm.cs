@@ -275,16 +275,23 @@ public static class ConvSpectralNorm
     internal static void Symbol(ReadOnlySpan<double> kernel, int cIn, int cOut, int p, int n1, int q, int n2, double[] re, double[] im)
     {
         double w1 = 2.0 * Math.PI * p / n1, w2 = 2.0 * Math.PI * q / n2;
+        // The nine taps' cosines and sines, once per frequency (the same for every channel pair).
+        Span<double> cos = stackalloc double[9], sin = stackalloc double[9];
+        for (int t = 0; t < 9; t++)
+        {
+            int a = t / 3 - 1, e = t % 3 - 1;
+            double phase = -(w1 * a + w2 * e);
+            cos[t] = PortableMath.Cos(phase);
+            sin[t] = PortableMath.Sin(phase);
+        }
         for (int oc = 0; oc < cOut * cIn; oc++)
         {
             double sr = 0.0, si = 0.0;
             for (int t = 0; t < 9; t++)
             {
-                int a = t / 3 - 1, e = t % 3 - 1;
-                double phase = -(w1 * a + w2 * e);
                 double k = kernel[oc * 9 + t];
-                sr += k * Math.Cos(phase);
-                si += k * Math.Sin(phase);
+                sr += k * cos[t];
+                si += k * sin[t];
             }
             re[oc] = sr;
             im[oc] = si;
@@ -294,10 +301,11 @@ public static class ConvSpectralNorm
     /// <summary>
     /// A bound of ‖K̂(ω) − K̂_c‖_F, K̂_c the coefficients <see cref="CircularNorm"/> computes at a grid frequency ω = (2πp/N1,
     /// 2πq/N2): each real and imaginary part Σ_t K_t cos or sin of the computed phase φ̂_t = fl(−(ŵ1·a + ŵ2·e)), with
-    /// ŵ = fl(fl(2·fl(π)·p)/N) within γ₃ of 2πp/N and the sum one more rounding, so |φ̂_t − φ_t| ≤ 4πγ₄; the runtime's cosine
-    /// and sine within 2u absolute (one ulp of a value in [−1, 1]: the hypothesis, checked by
-    /// tests/Numerics.Tests/ConvSpectralNormTests.cs against a 256-bit reference on phases of grids up to 64×64, where the
-    /// symbol's computed entries are also checked against their exact values); the nine products and sums γ₉Σ_t|K_t| (|cos|, |sin| ≤ 1). Each complex entry is
+    /// ŵ = fl(fl(2·fl(π)·p)/N) within γ₃ of 2πp/N and the sum one more rounding, so |φ̂_t − φ_t| ≤ 4πγ₄; the cosine and sine
+    /// within 2u absolute (one ulp of a value in [−1, 1]; <see cref="PortableMath"/>'s are correctly rounded but within
+    /// 2⁻⁷⁵ relative of a midpoint, so within u(1 + 2⁻²⁰): PortableMathTests, and tests/Numerics.Tests/ConvSpectralNormTests.cs
+    /// against a 256-bit reference on phases of grids up to 64×64, where the symbol's computed entries are also checked
+    /// against their exact values); the nine products and sums γ₉Σ_t|K_t| (|cos|, |sin| ≤ 1). Each complex entry is
     /// within √2·c·Σ_t|K[o, c, t]|, c = 2u + 4πγ₄ + γ₉(1 + 2u), and the Frobenius norm within √2·c·(Σ_{o,c}(Σ_t|K[o, c, t]|)²)^{1/2},
     /// raised by 2γ_{C_in·C_out + 32} over its own roundings (the nine-term sums, the squares, the sum over the C_out·C_in
     /// entries, the root and the three products). The same for every ω of every grid.

@@ -142,7 +142,7 @@ public static class OdeSolver
             }
             norm = Math.Sqrt(norm / n);
             if (double.IsNaN(norm)) throw new InvalidOperationException($"the solution became non-finite near t = {t}");
-            double factor = norm == 0 ? MaxFactor : Math.Min(MaxFactor, Math.Max(MinFactor, Safety * Math.Pow(norm, -1.0 / (q + 1))));
+            double factor = norm == 0 ? MaxFactor : Math.Min(MaxFactor, Math.Max(MinFactor, Safety * Power(norm, -1.0 / (q + 1))));
             if (norm <= 1)
             {
                 steps++;
@@ -261,9 +261,15 @@ public static class OdeSolver
         }
         d2 = Math.Sqrt(d2 / n) / h0;
         int p = Math.Min(tab.Order, tab.EmbeddedOrder) + 1;
-        double h1 = Math.Max(d1, d2) <= 1e-15 ? Math.Max(1e-6, h0 * 1e-3) : Math.Pow(0.01 / Math.Max(d1, d2), 1.0 / p);
+        double h1 = Math.Max(d1, d2) <= 1e-15 ? Math.Max(1e-6, h0 * 1e-3) : Power(0.01 / Math.Max(d1, d2), 1.0 / p);
         return Math.Min(Math.Min(100 * h0, h1), span);
     }
+
+    /// <summary>
+    /// x^y for x ≥ 0 as e^(y·ln x) from <see cref="PortableMath"/>: the step sizes a flow run takes must be the same on every
+    /// platform (the platform's Math.Pow is its C library's); a few ulps of accuracy are all a step-size factor needs.
+    /// </summary>
+    internal static double Power(double x, double y) => PortableMath.Exp(y * PortableMath.Log(x));
 
     private static void CheckFinite(double[] v, double t)
     {
