@@ -274,7 +274,7 @@ let verdict (o: RateOutcome) (best: ObservedOrder) (where': string) (when': stri
         // narrow yet inconclusive: the plain fit rejects, the fit with a 1/L correction cannot be used (`decideOutcome`)
         HypothesisNotMet
             [ "asymptotic ladder (the 1/L-corrected fit usable: |c|/L < 1 at every depth)",
-              sprintf "inconclusive: the plain fit's order %.3f [%.3f, %.3f] lies below 1, but the fit with a 1/L correction cannot be used at these depths (its correction is as large as the main term at the smallest depth): the ladder is pre-asymptotic; add deeper depths"
+              sprintf "inconclusive: the plain fit's order %.3f [%.3f, %.3f] lies below 1, but the fit with a 1/L correction cannot be used at these depths (its correction is as large as the main term at the smallest depth): a ladder not yet asymptotic and one whose order is below 1 look alike here; deeper depths would tell them apart"
                   best.Order best.Lower best.Upper ]
     | Inconclusive ->
         HypothesisNotMet
