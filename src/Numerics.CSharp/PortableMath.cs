@@ -177,6 +177,7 @@ public static class PortableMath
     // ------------------------------------------------------------------------------------------
 
     /// <summary>The natural logarithm, with the same bits on every platform (see the class summary).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot in the scalar activations: never run as unoptimized tier-0 code
     public static double Log(double x)
     {
         if (!(x > 0.0) || double.IsPositiveInfinity(x))
@@ -260,6 +261,7 @@ public static class PortableMath
     private const double ExpUnderflow = -745.1332191019412;   // below: +0
 
     /// <summary>e^x, with the same bits on every platform (see the class summary).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot in the scalar activations: never run as unoptimized tier-0 code
     public static double Exp(double x)
     {
         if (double.IsNaN(x)) return x;
@@ -337,6 +339,7 @@ public static class PortableMath
     // ------------------------------------------------------------------------------------------
 
     /// <summary>tanh x, with the same bits on every platform (see the class summary).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot in the scalar activations: never run as unoptimized tier-0 code
     public static double Tanh(double x)
     {
         if (double.IsNaN(x)) return x;
