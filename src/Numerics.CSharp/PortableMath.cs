@@ -165,6 +165,24 @@ public static class PortableMath
         return FastTwoSum(q, r / bh);
     }
 
+    /// <summary>
+    /// Σ_{i=low}^{top} c_i·y^(i − low), c_i = hi[i] + lo[i], y = yh + yl, by Horner's rule: the coefficients from `split` up
+    /// (whose terms are small enough that double's rounding of them is below the double-double's) in double with fused
+    /// multiply–adds, the rest in double-double.
+    /// </summary>
+    private static (double, double) MixedHorner(double[] hi, double[] lo, int low, int split, int top, double yh, double yl)
+    {
+        double tail = hi[top];
+        for (int i = top - 1; i >= split; i--) tail = Math.FusedMultiplyAdd(tail, yh, hi[i]);
+        double sh = tail, sl = 0.0;
+        for (int i = split - 1; i >= low; i--)
+        {
+            (sh, sl) = Multiply(sh, sl, yh, yl);
+            (sh, sl) = Add(sh, sl, hi[i], lo[i]);
+        }
+        return (sh, sl);
+    }
+
     private static (double, double) DivideByInteger(double ah, double al, int n)
     {
         double q = ah / n;
@@ -236,14 +254,7 @@ public static class PortableMath
         var (zh, zl) = Multiply(fh, fl, fh, fl);
         // atanh f = f·(1 + z·T(z)), T(z) = Σ_{k≥0} z^k/(2k + 3). Terms k ≥ 9 are below 2⁻⁴⁴ and summed in double
         // (their rounding below 2⁻⁹⁷); the truncation after k = 19 is below z²⁰/43 < 2⁻¹⁰⁶.
-        double tail = InvOddHi[19];
-        for (int k = 18; k >= 9; k--) tail = Math.FusedMultiplyAdd(tail, zh, InvOddHi[k]);
-        double th = tail, tl = 0.0;
-        for (int k = 8; k >= 0; k--)
-        {
-            (th, tl) = Multiply(th, tl, zh, zl);
-            (th, tl) = Add(th, tl, InvOddHi[k], InvOddLo[k]);
-        }
+        var (th, tl) = MixedHorner(InvOddHi, InvOddLo, 0, 9, 19, zh, zl);
         (th, tl) = Multiply(th, tl, zh, zl);
         (th, tl) = Add(1.0, 0.0, th, tl);
         var (lh, ll) = Multiply(2.0 * fh, 2.0 * fl, th, tl);
@@ -304,14 +315,7 @@ public static class PortableMath
         (rh, rl) = TwoSum(rh, rl);
         // e^r by its Taylor series to r^11/11! (< 2⁻¹⁰⁷ for |r| ≤ 0.0055); terms from r⁶ on are below 2⁻⁴⁴ and summed
         // in double (their rounding below 2⁻⁹⁷).
-        double tail = InvFactHi[11];
-        for (int i = 10; i >= 6; i--) tail = Math.FusedMultiplyAdd(tail, rh, InvFactHi[i]);
-        double sh = tail, sl = 0.0;
-        for (int i = 5; i >= 0; i--)
-        {
-            (sh, sl) = Multiply(sh, sl, rh, rl);
-            (sh, sl) = Add(sh, sl, InvFactHi[i], InvFactLo[i]);
-        }
+        var (sh, sl) = MixedHorner(InvFactHi, InvFactLo, 0, 6, 11, rh, rl);
         int j = n & 63, k = n >> 6;
         var (eh, el) = Multiply(sh, sl, ExpTableHi[j], ExpTableLo[j]);
         return (eh, el, k);
@@ -384,14 +388,7 @@ public static class PortableMath
     /// <summary>e^x − 1 for |x| ≤ 0.0054 as a double-double: x·Σ_{i≥1} x^{i−1}/i! to x^11/11!, the terms from x⁶ on in double.</summary>
     private static (double, double) ExpM1Small(double x)
     {
-        double tail = InvFactHi[11];
-        for (int i = 10; i >= 6; i--) tail = Math.FusedMultiplyAdd(tail, x, InvFactHi[i]);
-        double sh = tail, sl = 0.0;
-        for (int i = 5; i >= 1; i--)
-        {
-            (sh, sl) = Multiply(sh, sl, x, 0.0);
-            (sh, sl) = Add(sh, sl, InvFactHi[i], InvFactLo[i]);
-        }
+        var (sh, sl) = MixedHorner(InvFactHi, InvFactLo, 1, 6, 11, x, 0.0);
         return Multiply(sh, sl, x, 0.0);
     }
 
