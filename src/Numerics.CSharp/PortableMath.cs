@@ -278,13 +278,9 @@ public static class PortableMath
         if (double.IsNaN(x)) return x;
         if (x > ExpOverflow) return double.PositiveInfinity;
         if (x < ExpUnderflow) return 0.0;
-        // Fast path: x = (64k + j)·ln2/64 + r as in ExpDD, e^x = 2^k·T_j·e^r with T_j = 2^(j/64) a double-double and
+        // Fast path: x = (64k + j)·ln2/64 + r (ReduceExp), e^x = 2^k·T_j·e^r with T_j = 2^(j/64) a double-double and
         // e^r = 1 + r + q, q = r²/2 + … + r⁶/720 in double (truncation below r⁷/5040 < 2⁻⁶⁵).
-        int n = (int)Math.Round(x * (64.0 / Ln2Hi));
-        var (ph, pl) = TwoProduct(n, Ln2Hi / 64);
-        pl += n * (Ln2Lo / 64);
-        var (rh, rl) = TwoSum(x, -ph);
-        (rh, rl) = TwoSum(rh, rl - pl);            // normalized: |rl| ≤ ulp(rh)/2 ≤ 2⁻⁶¹
+        var (n, rh, rl) = ReduceExp(x);
         int j = n & 63, k = n >> 6;
         if (k >= -1021)
         {
@@ -303,16 +299,25 @@ public static class PortableMath
         return Scale(h, l, kk);
     }
 
-    /// <summary>e^x = 2^k·(h + l) with h + l ∈ [0.99, 1.99], for |x| ≤ 746.</summary>
-    private static (double, double, int) ExpDD(double x)
+    /// <summary>
+    /// x = n·ln2/64 + r, n = round(64x/ln2) (|n| &lt; 2^17 for |x| ≤ 746), r = rh + rl normalized (|rl| ≤ ulp(rh)/2 ≤ 2⁻⁶¹),
+    /// |r| ≤ ln2/128 + 2⁻⁴⁰: n·ln2/64 is n times ln 2's leading part (an exact product pair) plus n times its low part.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (int, double, double) ReduceExp(double x)
     {
-        // x = (64k + j)·ln2/64 + r, |r| ≤ ln2/128 + ε: n·ln2/64 exact as a double-double product (|n| < 2^17).
         int n = (int)Math.Round(x * (64.0 / Ln2Hi));
         var (ph, pl) = TwoProduct(n, Ln2Hi / 64);
         pl += n * (Ln2Lo / 64);
         var (rh, rl) = TwoSum(x, -ph);
-        rl -= pl;
-        (rh, rl) = TwoSum(rh, rl);
+        var (h, l) = TwoSum(rh, rl - pl);
+        return (n, h, l);
+    }
+
+    /// <summary>e^x = 2^k·(h + l) with h + l ∈ [0.99, 1.99], for |x| ≤ 746.</summary>
+    private static (double, double, int) ExpDD(double x)
+    {
+        var (n, rh, rl) = ReduceExp(x);
         // e^r by its Taylor series to r^11/11! (< 2⁻¹⁰⁷ for |r| ≤ 0.0055); terms from r⁶ on are below 2⁻⁴⁴ and summed
         // in double (their rounding below 2⁻⁹⁷).
         var (sh, sl) = MixedHorner(InvFactHi, InvFactLo, 0, 6, 11, rh, rl);
