@@ -447,35 +447,39 @@ public static class PortableMath
         return (q, rh, rl);
     }
 
-    /// <summary>sin r for |r| ≤ π/4 + ε: r·Σ (−1)^k z^k/(2k + 1)!, z = r²; terms k ≥ 8 (below 2⁻⁵³) in double, truncated after k = 14 (2⁻¹¹²).</summary>
+    /// <summary>sin r for |r| ≤ π/4 + ε: r·Σ (−1)^k z^k/(2k + 1)!, z = r².</summary>
     private static double SinDD(double rh, double rl)
     {
         if (rh == 0.0) return rh;
         var (zh, zl) = Multiply(rh, rl, rh, rl);
-        double tail = InvFactHi[29];
-        for (int k = 13; k >= 8; k--) tail = Math.FusedMultiplyAdd(-tail, zh, InvFactHi[2 * k + 1]);
-        double sh = tail, sl = 0.0;
-        for (int k = 7; k >= 0; k--)
-        {
-            (sh, sl) = Multiply(-sh, -sl, zh, zl);
-            (sh, sl) = Add(sh, sl, InvFactHi[2 * k + 1], InvFactLo[2 * k + 1]);
-        }
+        var (sh, sl) = AlternatingSeries(1, zh, zl);
         (sh, sl) = Multiply(sh, sl, rh, rl);
         return sh + sl;
     }
 
-    /// <summary>cos r for |r| ≤ π/4 + ε: Σ (−1)^k z^k/(2k)!, z = r²; terms k ≥ 8 in double, truncated after k = 14.</summary>
+    /// <summary>cos r for |r| ≤ π/4 + ε: Σ (−1)^k z^k/(2k)!, z = r².</summary>
     private static double CosDD(double rh, double rl)
     {
         var (zh, zl) = Multiply(rh, rl, rh, rl);
-        double tail = InvFactHi[28];
-        for (int k = 13; k >= 8; k--) tail = Math.FusedMultiplyAdd(-tail, zh, InvFactHi[2 * k]);
-        double ch = tail, cl = 0.0;
+        var (ch, cl) = AlternatingSeries(0, zh, zl);
+        return ch + cl;
+    }
+
+    /// <summary>
+    /// Σ_{k=0}^{14} (−1)^k z^k/(2k + offset)! for z = zh + zl ≤ (π/4)² + ε (sine: offset 1, cosine: 0) by Horner's rule: the
+    /// terms from k = 8 on (below 2⁻⁵³ of the sum) in double with fused multiply–adds, the rest in double-double; the
+    /// truncation after k = 14 is below 2⁻¹¹².
+    /// </summary>
+    private static (double, double) AlternatingSeries(int offset, double zh, double zl)
+    {
+        double tail = InvFactHi[28 + offset];
+        for (int k = 13; k >= 8; k--) tail = Math.FusedMultiplyAdd(-tail, zh, InvFactHi[2 * k + offset]);
+        double sh = tail, sl = 0.0;
         for (int k = 7; k >= 0; k--)
         {
-            (ch, cl) = Multiply(-ch, -cl, zh, zl);
-            (ch, cl) = Add(ch, cl, InvFactHi[2 * k], InvFactLo[2 * k]);
+            (sh, sl) = Multiply(-sh, -sl, zh, zl);
+            (sh, sl) = Add(sh, sl, InvFactHi[2 * k + offset], InvFactLo[2 * k + offset]);
         }
-        return ch + cl;
+        return (sh, sl);
     }
 }
