@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Text.RegularExpressions;
 using ResOdeProofs.Numerics.Model;
 using ResOdeProofs.Numerics.Random;
+using ResOdeProofs.Numerics.Training;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -258,7 +259,7 @@ public sealed class PortableMathTests
 
     private static string Bits(double x) => BitConverter.DoubleToInt64Bits(x).ToString("X16");
 
-    [Fact(DisplayName = "Rng and PortableMath: a seed's Gaussians and fixed arguments → the recorded bits (the same on every platform and runtime, forever)")]
+    [Fact(DisplayName = "Rng, PortableMath and InitialDraws.Smooth: a seed's Gaussians, fixed arguments and a smooth initialization → the recorded bits (the same on every platform and runtime, forever)")]
     public void Known_bits()
     {
         var rng = new Rng(20261207);
@@ -268,6 +269,15 @@ public sealed class PortableMathTests
         _out.WriteLine(string.Join(" ", values));
         Assert.Equal(new[] { "BFE60F82CFC037F0", "BFF02CEC6A8D5B86", "BFEF809B2AC6178E", "3FD0D72B74F6EB46", "BFD36036EDEA888D", "BFEF8FF00E2C8243" }, gaussians);
         Assert.Equal(new[] { "BFF34378FCBDA721", "3FC7622C78A98A07", "3FD2A4DDA7D914FA", "3FE326AF0DCFCAB1", "BFE5578E7D68218F" }, values);
+        // A smooth initialization (Gaussian coefficients, a sine and a cosine per mode and layer, the Fourier sums) of
+        // 8 layers × 2 parts × 6 entries, 4 modes: the SHA-256 of its bits.
+        var layers = new double[8 * 2 * 6];
+        InitialDraws.Smooth(8, 20261207, new[] { 6, 6 }, new[] { 1.0, 0.5 }, 4, (k, q) => layers.AsSpan((k * 2 + q) * 6, 6));
+        var bytes = new byte[layers.Length * 8];
+        Buffer.BlockCopy(layers, 0, bytes, 0, bytes.Length);
+        string digest = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes));
+        _out.WriteLine(digest);
+        Assert.Equal("BBE853DF83EFD20F9A61384B6759AE1A955E13E00E6FB9B1DC8F88F98E5B847D", digest);
     }
 
     public static IEnumerable<object[]> Levels()
