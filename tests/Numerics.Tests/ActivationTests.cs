@@ -46,16 +46,8 @@ internal static class HighPrecisionReference
     }
 
     /// <summary>|x| = m·2^e with m an integer (e ≤ 0 for the arguments used here).</summary>
-    private static (BigInteger M, int E) Decompose(double x)
-    {
-        x = Math.Abs(x);
-        if (x == 0) return (BigInteger.Zero, 0);
-        long bits = BitConverter.DoubleToInt64Bits(x);
-        int exp = (int)((bits >> 52) & 0x7FF);
-        long mant = bits & 0xFFFFFFFFFFFFFL;
-        if (exp == 0) exp = 1; else mant |= 1L << 52;
-        return (new BigInteger(mant), exp - 1075);
-    }
+    private static (BigInteger M, int E) Decompose(double x) =>
+        x == 0 ? (BigInteger.Zero, 0) : PortableReference.Decompose(x);
 
     private static BigInteger Series(BigInteger qm, int qe, int p, bool oddDenominators)
     {

@@ -35,7 +35,8 @@ public class FolderLayeringTests
         return found;
     }
 
-    private static string EngineRoot()
+    /// <summary>The engine's source folder, found above the test assembly (also the portable-math source test's).</summary>
+    internal static string EngineRoot()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
             if (File.Exists(Path.Combine(d.FullName, "ResOdeProofs.sln"))) return Path.Combine(d.FullName, "src", "Numerics.CSharp");

@@ -46,7 +46,7 @@ internal static class PortableReference
         return x < 0 ? -n : n;
     }
 
-    /// <summary>|x| = m·2^e with m an integer.</summary>
+    /// <summary>|x| = m·2^e with m an integer: m of 53 bits for a normal x, e = −1074 for a subnormal x or 0.</summary>
     public static (BigInteger M, int E) Decompose(double x)
     {
         long bits = BitConverter.DoubleToInt64Bits(Math.Abs(x));
@@ -280,13 +280,6 @@ public sealed class PortableMathTests
         Assert.Equal("BBE853DF83EFD20F9A61384B6759AE1A955E13E00E6FB9B1DC8F88F98E5B847D", digest);
     }
 
-    public static IEnumerable<object[]> Levels()
-    {
-        yield return new object[] { SimdLevel.Scalar };
-        if (Simd.Hardware >= SimdLevel.Vector256) yield return new object[] { SimdLevel.Vector256 };
-        if (Simd.Hardware >= SimdLevel.Vector512) yield return new object[] { SimdLevel.Vector512 };
-    }
-
     /// <summary>tanh, sech², softplus and the logistic at u as 320-bit references.</summary>
     private static (BigInteger S, BigInteger D) ActivationReference(ActivationKind kind, double u)
     {
@@ -317,7 +310,7 @@ public sealed class PortableMathTests
     /// same comparison rejects float32 evaluations of the same functions.
     /// </summary>
     [Theory(DisplayName = "Activations tanh and softplus: σ and σ' at every SIMD level, 5 245 arguments in [−40, 40] → within the 16u·(1 + |value|) and 32u(|t| + s0) the theory layer takes, of the 320-bit reference; float32 evaluations (0.1 ≤ |u| ≤ 4) → each rejected by it")]
-    [MemberData(nameof(Levels))]
+    [MemberData(nameof(CentreRoundingTests.Levels), MemberType = typeof(CentreRoundingTests))]
     public void Tanh_and_softplus_within_the_assumed_accuracy(SimdLevel level)
     {
         const double u = 1.1102230246251565e-16; // 2^-53
@@ -358,13 +351,6 @@ public sealed class PortableMathTests
         }
     }
 
-    private static string EngineRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "ResOdeProofs.sln"))) return Path.Combine(d.FullName, "src", "Numerics.CSharp");
-        throw new DirectoryNotFoundException("the repository root (ResOdeProofs.sln) is not above the test assembly");
-    }
-
     /// <summary>The folders whose code produces a run's numbers: data, initial weights, the training passes, the activations,
     /// the flow's integrator (its step sizes) and the generic blocks (their training and their bounds).</summary>
     private static readonly string[] RunProducing = { "Random", "Training", "Model", "Activations", "BnConv", "IO", "Ode", "Blocks" };
@@ -378,7 +364,7 @@ public sealed class PortableMathTests
         var found = new List<string>();
         int files = 0;
         foreach (var folder in RunProducing)
-            foreach (var file in Directory.GetFiles(Path.Combine(EngineRoot(), folder), "*.cs", SearchOption.AllDirectories))
+            foreach (var file in Directory.GetFiles(Path.Combine(FolderLayeringTests.EngineRoot(), folder), "*.cs", SearchOption.AllDirectories))
             {
                 files++;
                 var lines = File.ReadAllLines(file);
