@@ -147,6 +147,12 @@ let rmsSize (r: Run) (s: int) =
     let w, v = r.W s, r.V s
     sqrt ((Array.sumBy (fun x -> x * x) w + Array.sumBy (fun x -> x * x) v) / float r.Setting.Depth)
 
+/// The largest RMS size of the ladder's runs at iteration j and the coarsest unit roundoff among them: the scale and the
+/// precision of the rounding allowances below.
+let private sizeAndRoundoff (ladder: Ladder) (j: int) =
+    (ladder.Runs |> List.map (fun r -> rmsSize r (at r j)) |> Comparison.maxKeepNaN),
+    (ladder.Runs |> List.map Rounding.unitRoundoff |> List.max)
+
 /// The largest distance to the Richardson limit that is float64 rounding alone at iteration j: the runs coincide there
 /// (a tied initialization at t = 0, identical at all depths; every exact distance 0) and no rate is measurable.
 /// `Rounding.coincideRel` of the two deepest depths times the largest RMS size (docs/theorems/LimitDynamics.md,
@@ -162,10 +168,9 @@ let coincideAllowance (ladder: Ladder) (j: int) =
     let runs = ladder.Runs |> Array.ofList
     let n = runs.Length
     let a, b = runs.[n - 2], runs.[n - 1]
-    let scale = ladder.Runs |> List.map (fun r -> rmsSize r (at r j)) |> Comparison.maxKeepNaN
+    let scale, up = sizeAndRoundoff ladder j
     let la, lb = float a.Setting.Depth, float b.Setting.Depth
     let rho = (lb + la) / (lb - la)
-    let up = ladder.Runs |> List.map Rounding.unitRoundoff |> List.max
     let producers = (1.0 + rho) * 2.0 * float j * up * (1.0 + Rounding.gamma64 8)
     (Rounding.coincideRel a.Setting.Depth b.Setting.Depth b.Setting.Depth b.LayerSize + producers) * scale
 
@@ -176,8 +181,7 @@ let coincideAllowance (ladder: Ladder) (j: int) =
 let pairRounding (ladder: Ladder) (j: int) =
     let runs = ladder.Runs |> Array.ofList
     let b = runs.[runs.Length - 1]
-    let scale = ladder.Runs |> List.map (fun r -> rmsSize r (at r j)) |> Comparison.maxKeepNaN
-    let up = ladder.Runs |> List.map Rounding.unitRoundoff |> List.max
+    let scale, up = sizeAndRoundoff ladder j
     let rel = Rounding.gamma64 (2 * b.LayerSize * b.Setting.Depth + 3)
     rel, 2.0 * 2.0 * float j * up * (1.0 + Rounding.gamma64 8) * scale * (1.0 + rel)
 
@@ -279,7 +283,9 @@ let rate : Result<Ladder> =
             let n = ds.Length
             let lc, la, lb = float ds.[n - 3], float ds.[n - 2], float ds.[n - 1]
             let pairRatio = (1.0 / la - 1.0 / lb) / (1.0 / lc - 1.0 / la)
-            let rule (d: SnapshotDistances) = ruleOne pairRatio (coincideAllowance l d.Iteration) (pairRounding l d.Iteration) d
+            // once per snapshot: the allowances read every run's weights
+            let rules = snaps |> List.map (fun (d, _) -> d.Iteration, ruleOne pairRatio (coincideAllowance l d.Iteration) (pairRounding l d.Iteration) d) |> Map.ofList
+            let rule (d: SnapshotDistances) = rules.[d.Iteration]
             let noLimit = snaps |> List.tryFind (fun (d, _) -> rule d = NoLimit)
             let unresolved = snaps |> List.filter (fun (d, _) -> rule d = Unresolved)
             // the fits decide at the snapshots rule (i) passes (an unresolved snapshot's distances are to a limit not resolved)
