@@ -60,4 +60,24 @@ public class InitialDrawsTests
             Assert.Equal(init.V.AsSpan(k * md, md).ToArray(), v);
         }
     }
+
+    /// <summary>
+    /// The smooth draw's modes are bounded so that every mode's angle 2πf·s stays within the range the engine's own cosine
+    /// reduces (PortableMath.TrigArgumentLimit): a larger --modes was a tool failure from inside the cosine, now a refusal
+    /// naming the option before anything is drawn; the largest allowed count draws.
+    /// </summary>
+    [Fact(DisplayName = "InitialDraws.Smooth: --modes 0 or above MaxModes → refused naming --modes and the bound; MaxModes → drawn, finite")]
+    public void Smooth_modes_are_bounded()
+    {
+        Span<double> Layer(double[] a, int k) => a.AsSpan(k, 1);
+        var w = new double[2];
+        foreach (int bad in new[] { 0, InitialDraws.SmoothDraw.MaxModes + 1, 200_000 })
+        {
+            var e = Assert.Throws<ArgumentException>(() => InitialDraws.Smooth(2, 1, new[] { 1 }, new[] { 1.0 }, bad, (k, q) => Layer(w, k)));
+            Assert.Contains("--modes", e.Message);
+        }
+        Assert.Equal(166_886, InitialDraws.SmoothDraw.MaxModes);
+        InitialDraws.Smooth(2, 1, new[] { 1 }, new[] { 1.0 }, InitialDraws.SmoothDraw.MaxModes, (k, q) => Layer(w, k));
+        Assert.All(w, x => Assert.True(double.IsFinite(x)));
+    }
 }

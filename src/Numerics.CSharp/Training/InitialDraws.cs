@@ -59,9 +59,14 @@ public static class InitialDraws
             _scales = scales; _modes = modes; Lipschitz = new double[parts];
         }
 
+        /// <summary>The most modes: 2π·MaxModes ≤ <see cref="PortableMath.TrigArgumentLimit"/>, the largest angle (s = 1).</summary>
+        public const int MaxModes = (int)(PortableMath.TrigArgumentLimit / (2 * Math.PI));
+
         public static SmoothDraw Draw(long seed, int[] sizes, double[] scales, int modes)
         {
             if (modes < 1) throw new ArgumentException("a smooth initialization needs at least one Fourier mode (--modes ≥ 1)");
+            if (modes > MaxModes)
+                throw new ArgumentException($"a smooth initialization takes at most {MaxModes} Fourier modes (--modes is {modes}): mode f's angle 2πf·s must stay within the range the engine's cosine reduces exactly (|x| ≤ 2²⁰)");
             var rng = Rng.ForStream(seed, "init");
             var r = new SmoothDraw(sizes.Length, scales, modes);
             for (int q = 0; q < sizes.Length; q++)
