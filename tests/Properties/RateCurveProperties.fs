@@ -158,3 +158,17 @@ let ``fig1.seeds: one draw under two seed labels → hypothesis not met`` () =
     Xunit.Assert.Contains("same data", sprintf "%A" e.Verdict)
     // the same ladders under their own seeds pass this hypothesis
     Xunit.Assert.DoesNotContain("same data", sprintf "%A" (Result.evaluate RateCurve.seeds ls).Verdict)
+
+/// Three seeds of a setting in chaotic training (GELU, smooth initialization, 60 iterations; NegativeControlTests' chaotic
+/// ladder at η = 0.07, where its L = 4 runs do not diverge as they do at 0.1): their steps raise the loss, so the figure-1 slopes across seeds are not evidence on the flow's rate; the
+/// descent hypothesis names the seed, the depth and the first rise (LimitDynamics.md, "Gradient descent that follows its flow").
+[<Xunit.Fact>]
+let ``fig1.seeds: seeds in chaotic training (η = 0.07) → descent hypothesis not met`` () =
+    let spec = RunSpec(Width = 8, Samples = 10, Dim = 4, Activation = ActivationKind.Gelu, Init = InitKind.Smooth, Scale = 1.0, VScale = 0.0,
+                       Eta = 0.07, Iterations = 60, Snapshots = 3, Seed = 9L)
+    let e = Result.evaluate RateCurve.seeds (seedLadders spec id)
+    match e.Verdict with
+    | HypothesisNotMet [ (n, why) ] when n = Hypotheses.DescendsName ->
+        Xunit.Assert.Contains("the replayed loss rises at", why)
+        Xunit.Assert.StartsWith("seed 9, run L = ", why)
+    | v -> failwithf "expected the descent hypothesis not met, got %A\n%A" v e.Hypotheses

@@ -115,6 +115,18 @@ public sealed class RunReplay
         foreach (var seg in Segments) col[seg.From] = seg.Losses[0];
         return col;
     }
+
+    /// <summary>The rounding of the replayed loss at every iterate (<see cref="SegmentReplay.LossRounding"/>; NaN before the
+    /// first snapshot), stitched like <see cref="Losses"/>: a bound on the distance of <see cref="Losses"/>' entry to the exact
+    /// loss of the replayed weights there.</summary>
+    public double[] LossRoundings()
+    {
+        var col = new double[Iterates];
+        Array.Fill(col, double.NaN);
+        foreach (var seg in Segments) for (int i = 0; i < seg.LossRounding.Length; i++) col[seg.From + i] = seg.LossRounding[i];
+        foreach (var seg in Segments) col[seg.From] = seg.LossRounding[0];
+        return col;
+    }
 }
 
 /// <summary>

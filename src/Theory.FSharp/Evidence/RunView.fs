@@ -343,9 +343,16 @@ type Run(data: RunData, architectures: Architecture list) as this =
         lazy
             (match evidence.Force() with
              | Some e when e.WeightsReproduced && data.Steps.Length > 0 && data.Steps.[0] = 0 ->
-                 TraceColumns.All |> Array.map (fun struct (name, _) -> name, e.Replay.Column name) |> dict |> Some
+                 // the trace's columns, and the rounding of the replayed loss (`Run.LossRoundingColumn`)
+                 Array.append (TraceColumns.All |> Array.map (fun struct (name, _) -> name, e.Replay.Column name))
+                     [| Run.LossRoundingColumn, e.Replay.LossRoundings() |]
+                 |> dict |> Some
              | _ -> None)
 
+    /// The name of the verifier's column beside the trace's: at every iterate, the rounding of the replayed loss
+    /// (`RunReplay.LossRoundings`, a bound on its distance to the exact loss of the replayed weights), which the ladder
+    /// results' descent hypothesis reads (`Hypotheses.descends`).
+    static member LossRoundingColumn = "loss_rounding"
     /// Checks that need every replayed iterate register here (once, at start-up): given a run, each returns the
     /// per-segment callback (None for a segment it skips), or None when it has nothing to do on that run.
     static member val IterateObservers = Collections.Generic.List<Run -> (int -> IterateCallback option) option>() with get
@@ -448,8 +455,9 @@ type Run(data: RunData, architectures: Architecture list) as this =
             | true, v -> Some v
             | _ -> None
         else
-            match verifiedColumns with
-            | Some cols -> (match cols.TryGetValue name with | true, v -> Some v | _ -> None)
+            // a file of verified columns written before a column existed lacks it: that column comes from the replay
+            match verifiedColumns |> Option.bind (fun cols -> match cols.TryGetValue name with | true, v -> Some v | _ -> None) with
+            | Some v -> Some v
             | None ->
                 match columns.Force() with
                 | Some cols when cols.ContainsKey name -> Some cols.[name]

@@ -453,7 +453,8 @@ let rate : Result<Ladder> =
           "runs faithful and not diverged", fun (l: Ladder) ->
             match l.Runs |> List.filter (fun r -> r.Setting.Diverged || r.Setting.Fault <> "none") with
             | [] -> Met "all runs completed without fault"
-            | bad -> NotMet(sprintf "%d run(s) diverged or faulty" bad.Length) ]
+            | bad -> NotMet(sprintf "%d run(s) diverged or faulty" bad.Length)
+          onEveryRun descends ]
       Conclusion =
         fun l ->
             let xs = l.Runs |> List.map (fun r -> log (float r.Setting.Depth)) |> Array.ofList

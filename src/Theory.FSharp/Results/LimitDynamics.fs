@@ -258,7 +258,8 @@ let rate : Result<Ladder> =
           dyadicLadder "the distances and the Richardson limit are evaluated at nodes common to the runs involved"
           "same training in every run", sameTraining
           weightsFinite
-          "distances measurable", (fun l -> if measurable l |> List.isEmpty then NotMet "the runs coincide at every snapshot (distances at rounding level)" else Met(sprintf "%d snapshot(s)" (measurable l).Length)) ]
+          "distances measurable", (fun l -> if measurable l |> List.isEmpty then NotMet "the runs coincide at every snapshot (distances at rounding level)" else Met(sprintf "%d snapshot(s)" (measurable l).Length))
+          Hypotheses.onEveryRun Hypotheses.descends ]
       Conclusion =
         fun l ->
             // each distance is uncertain by the Richardson limit's own error (triangle inequality), estimated by

@@ -98,7 +98,8 @@ let rateCurve : Result<Ladder> =
           Hypotheses.onEveryRun Hypotheses.smoothSigma
           LimitDynamics.dyadicLadder "the distances are evaluated at nodes common to the runs compared"
           "same training in every run", sameTraining
-          LimitDynamics.weightsFinite ]
+          LimitDynamics.weightsFinite
+          Hypotheses.onEveryRun Hypotheses.descends ]
       Conclusion =
         fun l ->
             let runs = l.Runs |> Array.ofList
@@ -254,7 +255,17 @@ let seeds : Result<SeedLadder list> =
               | None ->
                   match runs |> List.tryFind (fun r -> r.Setting.Diverged) with
                   | Some r -> NotMet(sprintf "run L = %d diverged" r.Setting.Depth)
-                  | None -> Met(sprintf "%d runs" runs.Length)) ]
+                  | None -> Met(sprintf "%d runs" runs.Length))
+          // the descent of every seed's runs (LimitDynamics.md, "Gradient descent that follows its flow"), after the others
+          Hypotheses.whenOthersHold (
+              Hypotheses.DescendsName,
+              fun ss ->
+                  let check = snd Hypotheses.descends
+                  match ss |> List.tryPick (fun s ->
+                                  s.Smoothness.Runs @ s.Distance.Runs |> List.distinct
+                                  |> List.tryPick (fun r -> match check r with NotMet why -> Some(s.Seed, r.Setting.Depth, why) | Met _ -> None)) with
+                  | Some(seed, depth, why) -> NotMet(sprintf "seed %d, run L = %d: %s" seed depth why)
+                  | None -> Met "every seed's runs") ]
       Conclusion =
         fun ss ->
             let ms = ss |> List.map (fun s -> s, seedMeasure s)

@@ -95,3 +95,56 @@ let noRunDiverged : Hypothesis<Ladder> =
         match l.Runs |> List.tryFind (fun r -> r.Setting.Diverged) with
         | None -> Met "none"
         | Some r -> NotMet(sprintf "run L = %d diverged" r.Setting.Depth)
+
+/// The name of the descent hypothesis (`descends`).
+[<Literal>]
+let DescendsName = "gradient descent lowers the loss at every step (it follows its gradient flow)"
+
+/// The steps j → j + 1 of one stretch of replayed iterates whose loss rose beyond the rounding of its two evaluations:
+/// (iteration j, ℓ_j, ℓ_{j+1}, allowance) with ℓ_{j+1} − ℓ_j > r_j + r_{j+1}, r the bound on each replayed loss' distance to
+/// the exact loss of the replayed weights (`Replay.LossRounding`), so the exact losses of those weights rose. `into j` says
+/// whether iterate j is a snapshot's other than the first: the step onto a recorded snapshot is left out (on the stitched
+/// columns its value is the snapshot's own weights, whose distance to the replay's landing is E.replay's comparison).
+let private rises (from: int) (losses: float[]) (rounding: float[]) (into: int -> bool) =
+    [ for i in 0 .. losses.Length - 2 do
+        let j = from + i
+        if not (into (j + 1)) then
+            let allowance = rounding.[i] + rounding.[i + 1]
+            // a NaN loss or allowance compares false: not counted as a rise (non-finite runs fail `notDiverged`)
+            if losses.[i + 1] - losses.[i] > allowance then yield j, losses.[i], losses.[i + 1], allowance ]
+
+/// Gradient descent in the regime where it is the Euler scheme of its gradient flow: the loss of the replayed iterates never
+/// rises by more than the rounding of its two evaluations. The gradient flow (clipped or not) lowers the loss at every time
+/// (dℓ/dt = −Σ_k⟨∇_kℓ, G_k⟩ ≤ 0); a step of gradient descent that raises it has gone past the stable step 2/λ of some
+/// curvature λ of the loss, where the scheme amplifies the difference from its flow, and the runs of a ladder, which differ
+/// by O(1/L), move apart instead of together (the rate statements across depths assume the flow's dynamics). Read from the
+/// verifier's replay (its columns when a verify certified them, else its segments), never from losses.npy; a gradient-flow
+/// run meets it by its own dynamics (E.flowReplay certifies the integration).
+let descends : Hypothesis<Run> =
+  whenOthersHold (
+    DescendsName, fun run ->
+        if ResOdeProofs.Numerics.Verification.FlowReplay.IsFlow run.Data then Met "a gradient flow: its loss does not rise"
+        else
+            let snapshotAt = set (run.Steps |> Array.filter (fun j -> j > 0))
+            let into j = snapshotAt.Contains j
+            let steps =
+                match run.Trace "loss", run.Trace Run.LossRoundingColumn with
+                | Some l, Some r -> Some(l.Length - 1, rises 0 l r into)
+                | _ ->
+                    match run.Evidence with
+                    | Some e ->
+                        let segs = e.Replay.Segments
+                        Some(segs |> Array.sumBy (fun s -> s.Losses.Length - 1),
+                             [ for s in segs do yield! rises s.From s.Losses s.LossRounding into ])
+                    | None -> None
+            match steps with
+            | None -> NotMet(sprintf "the verifier has no replayed losses: %s" (run.TraceUnavailable [ "loss" ]))
+            | Some(_, []) -> Met "no step raises the replayed loss beyond its rounding"
+            | Some(count, ((j, a, b, r) :: _ as risen)) ->
+                let worst = risen |> List.maxBy (fun (_, a, b, _) -> (b - a) / abs a)
+                let wj, wa, wb, _ = worst
+                NotMet(
+                    sprintf "the replayed loss rises at %d of %d steps, first at iteration %d → %d (%.6g → %.6g, allowance %.3g), most at %d → %d (%.6g → %.6g, +%.3g%%): "
+                        risen.Length count j (j + 1) a b r wj (wj + 1) wa wb (100.0 * (wb - wa) / abs wa)
+                    + "these steps go past gradient descent's stable step, where it does not follow the gradient flow the statement is about "
+                    + "and the runs of different depths move apart (chaotic training; a smaller η brings it back)"))
