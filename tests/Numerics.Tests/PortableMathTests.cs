@@ -379,4 +379,77 @@ public sealed class PortableMathTests
         Assert.True(files > 30, $"only {files} files found");
         Assert.Empty(found);
     }
+
+    [Fact(DisplayName = "PortableMath.PowInt: x^n for n up to 5 000 against the exact BigInteger power → relative error within γ_{n−1}; powers of two exact, n = 2 is fl(x·x), x^0 = 1, n < 0 refused")]
+    public void PowInt_within_its_product_count()
+    {
+        var rng = new System.Random(20261207);
+        double u = Math.Pow(2, -53);
+        double worst = 0;
+        int checkedCount = 0;
+        for (int t = 0; t < 400; t++)
+        {
+            // bases near 1 (the growth factors and decay steps the theory layer raises) and anywhere in [1/4, 4)
+            double x = t % 2 == 0 ? 1 + (rng.NextDouble() - 0.5) * 1e-3 : 0.25 + 3.75 * rng.NextDouble();
+            int n = t < 20 ? t : rng.Next(2, 5001);
+            double got = PortableMath.PowInt(x, n);
+            if (n == 0) { Assert.Equal(1.0, got); continue; }
+            // the bound holds while nothing overflows or underflows; every intermediate power lies between x and the result
+            if (!double.IsFinite(got) || Math.Abs(got) < Math.ScaleB(1.0, -1022)) continue;
+            // x = M·2^E exactly, so x^n = M^n·2^(nE): the error of got = G·2^F relative to it, in exact integers
+            var (m, e) = PortableReference.Decompose(x);
+            var (g, f) = PortableReference.Decompose(got);
+            BigInteger exact = BigInteger.Pow(m, n);
+            int shift = f - n * e;                      // got / 2^(nE) = G·2^shift
+            BigInteger gScaled = shift >= 0 ? g << shift : g, xScaled = shift >= 0 ? exact : exact << -shift;
+            // both to about 120 bits before the quotient (the exact power has thousands)
+            int drop = (int)Math.Max(0, xScaled.GetBitLength() - 120);
+            double rel = (double)(BigInteger.Abs(gScaled - xScaled) >> drop) / (double)(xScaled >> drop);
+            int k = n - 1;
+            double gamma = k * u / (1 - k * u);
+            Assert.True(rel <= gamma, $"x = {x:R}, n = {n}: relative error {rel:E3} > γ_{k} = {gamma:E3}");
+            if (k > 0) worst = Math.Max(worst, rel / gamma);
+            checkedCount++;
+        }
+        _out.WriteLine($"worst relative error {worst:F3}·γ_(n−1) over {checkedCount} powers");
+        Assert.True(checkedCount > 250, $"only {checkedCount} powers were normal numbers");
+        Assert.Equal(Math.ScaleB(1.0, 40), PortableMath.PowInt(2.0, 40));
+        Assert.Equal(Math.ScaleB(1.0, -53), PortableMath.PowInt(0.5, 53));
+        foreach (double x in new[] { 1.1, -3.7, 1e150, 0.1 }) Assert.Equal(x * x, PortableMath.PowInt(x, 2));
+        Assert.Equal(1.0, PortableMath.PowInt(double.NaN, 0));
+        Assert.Equal(-8.0, PortableMath.PowInt(-2.0, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => PortableMath.PowInt(2.0, -1));
+    }
+
+    [Fact(DisplayName = "Theory layer source: src/Theory.FSharp → calls none of FSharp.Core's exp, log, log10, **, nor Math.Exp, Log, Pow and siblings outside the Portable module")]
+    public void Theory_layer_uses_no_platform_transcendentals()
+    {
+        var bare = new Regex(@"(?<![\w.])(exp|log|log10|log2|tanh|sinh|cosh|sin|cos|tan|atan|atan2|asin|acos|cbrt)(?!\w)|\bMathF?\.(Exp|Log|Log10|Log2|Pow|Tanh|Sin|Cos|Tan|Atan|Atan2|Cbrt|Hypot|Sinh|Cosh|Asin|Acos)\b|\*\*");
+        string root = Path.Combine(Path.GetDirectoryName(FolderLayeringTests.EngineRoot())!, "Theory.FSharp");
+        var found = new List<string>();
+        int files = 0;
+        foreach (var file in Directory.GetFiles(root, "*.fs", SearchOption.AllDirectories))
+        {
+            if (file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") || Path.GetFileName(file) == "Portable.fs") continue;
+            files++;
+            var lines = File.ReadAllLines(file);
+            for (int i = 0; i < lines.Length; i++)
+            {
+                // the code of the line: string literals and the comment after // left out
+                var code = new System.Text.StringBuilder();
+                bool inString = false;
+                for (int c = 0; c < lines[i].Length; c++)
+                {
+                    char ch = lines[i][c];
+                    if (inString) { if (ch == '\\') c++; else if (ch == '"') inString = false; continue; }
+                    if (ch == '"') { inString = true; continue; }
+                    if (ch == '/' && c + 1 < lines[i].Length && lines[i][c + 1] == '/') break;
+                    code.Append(ch);
+                }
+                if (bare.IsMatch(code.ToString())) found.Add($"{Path.GetFileName(file)}:{i + 1}: {lines[i].Trim()}");
+            }
+        }
+        Assert.True(files > 40, $"only {files} files found");
+        Assert.Empty(found);
+    }
 }

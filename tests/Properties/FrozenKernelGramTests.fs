@@ -38,7 +38,7 @@ let private formerPrediction (alter: Matrix<float> -> unit) (run: Run) : int -> 
     let coeff = evd.EigenVectors.TransposeThisAndMultiply r0
     let lam = evd.EigenValues |> Seq.map (fun z -> z.Real) |> Array.ofSeq
     let weight = Array.init n (fun a -> let row = coeff.Row a in row.DotProduct row)
-    fun j -> (Array.map2 (fun l w -> w * Math.Pow(1.0 - 2.0 * s.Eta * l / float n, 2.0 * float j)) lam weight |> Array.sum) / float n
+    fun j -> (Array.map2 (fun l w -> w * Portable.pown (1.0 - 2.0 * s.Eta * l / float n) (2 * j)) lam weight |> Array.sum) / float n
 
 let private bits (x: float) = BitConverter.DoubleToInt64Bits x
 

@@ -79,7 +79,7 @@ let rho (c: Constants) (h: StateNorms) = sqrt (h.Shift * h.Shift + float c.Pixel
 let parameterLipschitz (c: Constants) (h: StateNorms) =
     let s = activationBound c h.Norm
     let r = rho c h
-    sqrt ((kernelToOperator * s) ** 2.0 + float c.Pixels + (c.S1 * c.K2Norm * r) ** 2.0)
+    sqrt (Portable.sq (kernelToOperator * s) + float c.Pixels + Portable.sq (c.S1 * c.K2Norm * r))
 
 /// (C5) β_θθ(h) = 3s1ρ(h) + s2‖K₂‖₂ρ(h)(π(h)² + 1)^{1/2}: ‖∂f/∂θ(θ', h) − ∂f/∂θ(θ, h)‖₂ ≤ β_θθ(h)‖θ' − θ‖.
 let thetaThetaLipschitz (c: Constants) (h: StateNorms) =
@@ -89,7 +89,7 @@ let thetaThetaLipschitz (c: Constants) (h: StateNorms) =
 /// (C6) β_θh(h) = 3s1(‖K₁‖₂² + ‖K₂‖₂²)^{1/2} + s2‖K₂‖₂‖K₁‖₂·min(ρ(h), (π(h)² + 1)^{1/2}):
 /// ‖∂f/∂θ(θ, h') − ∂f/∂θ(θ, h)‖₂ ≤ β_θh(h)‖h' − h‖.
 let thetaStateLipschitz (c: Constants) (h: StateNorms) =
-    kernelToOperator * c.S1 * sqrt (c.K1Norm ** 2.0 + c.K2Norm ** 2.0)
+    kernelToOperator * c.S1 * sqrt (Portable.sq c.K1Norm + Portable.sq c.K2Norm)
     + c.S2 * c.K2Norm * c.K1Norm * min (rho c h) (sqrt (h.Patch * h.Patch + 1.0))
 
 /// The constants as named values for an Evaluation.

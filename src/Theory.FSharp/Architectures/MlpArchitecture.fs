@@ -24,14 +24,14 @@ let architecture : Architecture =
       Doc = "docs/theorems/LemmaChain.md"
       Requirements = [ Architecture.smoothActivation ]
       LipschitzH = fun b -> b.S1 * mV b * mW b
-      LipschitzTheta = fun b -> let s = sigmaBound b in sqrt (s * s + (b.S1 * mV b * b.Hidden) ** 2.0)
+      LipschitzTheta = fun b -> let s = sigmaBound b in sqrt (s * s + Portable.sq (b.S1 * mV b * b.Hidden))
       OutputBound = fun b -> mV b * sigmaBound b
       // f(θ, 0) = σ(0)·V·1_m: ‖·‖ ≤ s0·‖V‖₂·√m
       OutputAtZero = fun b -> mV b * (sqrt (width b) * b.S0)
       SecondDerivatives =
         fun b ->
             b.S1 * b.Hidden + b.S2 * mV b * b.Hidden * b.Hidden,
-            sqrt ((b.S1 * mW b) ** 2.0 + (mV b * (b.S2 * mW b * b.Hidden + b.S1)) ** 2.0)
+            sqrt (Portable.sq (b.S1 * mW b) + Portable.sq (mV b * (b.S2 * mW b * b.Hidden + b.S1)))
       GradientDifference =
         fun b ->
             let c = DepthSmoothness.coefficients b.Hidden b.AdjointSum (mW b) (mV b) (sigmaBound b) b.S1 b.S2

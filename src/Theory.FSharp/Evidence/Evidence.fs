@@ -32,7 +32,7 @@ let zNorms (run: Run) (s: int) =
     let per =
         if run.IsMlp then
             let md = run.Shape.LayerSize
-            [| for k in 0 .. run.Setting.Depth - 1 -> sqrt ((Linalg.frobenius (run.W s) (k * md) md) ** 2.0 + (Linalg.frobenius (run.V s) (k * md) md) ** 2.0) |]
+            [| for k in 0 .. run.Setting.Depth - 1 -> sqrt (Portable.sq (Linalg.frobenius (run.W s) (k * md) md) + Portable.sq (Linalg.frobenius (run.V s) (k * md) md)) |]
         else
             let P = run.ParameterCount
             [| for k in 0 .. run.Setting.Depth - 1 -> Linalg.frobenius (run.Theta s) (k * P) P |]
@@ -68,7 +68,7 @@ let gdDeviation (run: Run) : (float * float) option =
     else
         let seg = Replay.Segment(run.Data, 0)
         let md = run.Shape.LayerSize * run.Setting.Depth
-        let disp = sqrt (Linalg.frobeniusDiff (run.W 1) 0 (run.W 0) 0 md ** 2.0 + Linalg.frobeniusDiff (run.V 1) 0 (run.V 0) 0 md ** 2.0)
+        let disp = sqrt (Portable.sq (Linalg.frobeniusDiff (run.W 1) 0 (run.W 0) 0 md) + Portable.sq (Linalg.frobeniusDiff (run.V 1) 0 (run.V 0) 0 md))
         Some(seg.EndDeviation, (if disp > 0.0 then seg.EndDeviation / disp else infinity))
 
 /// The plain statement for a run whose optimizer is not gradient descent, with the measured deviation.

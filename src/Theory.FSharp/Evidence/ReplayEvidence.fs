@@ -95,7 +95,7 @@ let smoothnessConstants (run: Run) : (string * float) list =
 let private layerDistance (run: Run) (s': int) (s: int) (k: int) =
     if run.IsMlp then
         let md = run.Shape.LayerSize
-        sqrt (Linalg.frobeniusDiff (run.W s') (k * md) (run.W s) (k * md) md ** 2.0 + Linalg.frobeniusDiff (run.V s') (k * md) (run.V s) (k * md) md ** 2.0)
+        sqrt (Portable.sq (Linalg.frobeniusDiff (run.W s') (k * md) (run.W s) (k * md) md) + Portable.sq (Linalg.frobeniusDiff (run.V s') (k * md) (run.V s) (k * md) md))
     else
         let P = run.ParameterCount
         Linalg.frobeniusDiff (run.Theta s') (k * P) (run.Theta s) (k * P) P
@@ -290,7 +290,7 @@ let private mlpClaimChecks (run: Run) (e: RunEvidence) (skipped: Collections.Gen
                     let md = run.Shape.LayerSize
                     let L = run.Setting.Depth
                     let e = gradientAllowance r.Snapshot
-                    let norms = Array.init L (fun k -> sqrt ((Linalg.frobenius lw.GW.[k] 0 md) ** 2.0 + (Linalg.frobenius lw.GV.[k] 0 md) ** 2.0))
+                    let norms = Array.init L (fun k -> sqrt (Portable.sq (Linalg.frobenius lw.GW.[k] 0 md) + Portable.sq (Linalg.frobenius lw.GV.[k] 0 md)))
                     let decided = Array.forall2 (fun (g: float) (ek: float) -> abs (g - radius) > (ek + Rounding.gamma64 (2 * md + 2) * g) * (1.0 + Rounding.gamma64 4)) norms e
                     if decided then
                         let v = float (norms |> Array.filter (fun g -> g > radius) |> Array.length) / float L

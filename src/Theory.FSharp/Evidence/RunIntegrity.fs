@@ -206,7 +206,7 @@ let private gradientScalesOf (run: Run) (s: int) : float[] * float[] =
             sH <- sH + hn
         scale.[layer] <- sqrt (mV * mV + mW * mW)
         let gradientUnderflow = eta * (sqrt (2.0 * float md) * float (n + 1) + sqrt (float m) * float (d + 1) * sH)
-        fromResidual.[layer] <- dp * sqrt (sSig * sSig + (st.S1 * vOp.[layer] * sH) ** 2.0) + gradientUnderflow)
+        fromResidual.[layer] <- dp * sqrt (sSig * sSig + Portable.sq (st.S1 * vOp.[layer] * sH)) + gradientUnderflow)
     // the float64 evaluation of these sums of non-negative terms (about m + d + n + 8 roundings on a path)
     let raise = 1.0 + gamma64 (m + d + n + 16)
     scale |> Array.map (fun x -> x * raise), fromResidual |> Array.map (fun x -> x * raise)
@@ -255,7 +255,7 @@ let update : Result<Run> =
                     let w0, v0, w1, v1 = run.W s, run.V s, run.W(s + 1), run.V(s + 1)
                     for k in 0 .. L - 1 do
                         let off = k * md
-                        let gnorm = sqrt ((Linalg.frobenius lw.GW.[k] 0 md) ** 2.0 + (Linalg.frobenius lw.GV.[k] 0 md) ** 2.0)
+                        let gnorm = sqrt (Portable.sq (Linalg.frobenius lw.GW.[k] 0 md) + Portable.sq (Linalg.frobenius lw.GV.[k] 0 md))
                         let c =
                             match run.Setting.Clip with
                             | Some clip when run.Setting.Optimizer = "clipped-gd" && gnorm > clip -> clip / gnorm
@@ -266,7 +266,7 @@ let update : Result<Run> =
                             let a = w1.[off + e] - w0.[off + e] + eta * c * lw.GW.[k].[e]
                             let b = v1.[off + e] - v0.[off + e] + eta * c * lw.GV.[k].[e]
                             r <- r + a * a + b * b
-                            z <- z + w0.[off + e] ** 2.0 + v0.[off + e] ** 2.0
+                            z <- z + Portable.sq w0.[off + e] + Portable.sq v0.[off + e]
                         let step = eta * c * gnorm
                         yield step,
                               { Measured = sqrt r; Bound = eta * c * (tau * scales.[k] + fromResidual.[k]) + 4.0 * u * (sqrt z + step)
@@ -327,7 +327,7 @@ let traceConsistency : Result<Run> =
             let sums = gamma run (run.Setting.Samples * run.Data.Data.OutputDim + 1)
             let zmax s =
                 let md = run.Shape.LayerSize
-                Comparison.maxKeepNaN (seq { for k in 0 .. run.Setting.Depth - 1 -> sqrt ((Linalg.frobenius (run.W s) (k * md) md) ** 2.0 + (Linalg.frobenius (run.V s) (k * md) md) ** 2.0) })
+                Comparison.maxKeepNaN (seq { for k in 0 .. run.Setting.Depth - 1 -> sqrt (Portable.sq (Linalg.frobenius (run.W s) (k * md) md) + Portable.sq (Linalg.frobenius (run.V s) (k * md) md)) })
             let checks =
                 seq {
                     if tl.Length <> run.Losses.Length then

@@ -72,7 +72,7 @@ module RunEvidence =
                     elif seg.BitExact then 0.0
                     else
                         let s1 = seg.Snapshot + 1
-                        let zn = sqrt (Linalg.frobenius data.W.[s1] 0 data.W.[s1].Length ** 2.0 + Linalg.frobenius data.V.[s1] 0 data.V.[s1].Length ** 2.0)
+                        let zn = sqrt (Portable.sq (Linalg.frobenius data.W.[s1] 0 data.W.[s1].Length) + Portable.sq (Linalg.frobenius data.V.[s1] 0 data.V.[s1].Length))
                         seg.WeightTolerance.[len] + u * zn
                 let checks =
                     [ if lands then
@@ -254,11 +254,11 @@ type Run(data: RunData, architectures: Architecture list) as this =
              // for the equality (4u·max_k‖Z_k(0)‖ an increment), so Lip ≤ L·4u·max_k‖Z_k(0)‖ (GenericResults.md lists
              // tied as meeting the hypothesis; a tied block run without lipschitz_parts was refused it)
              | null, _, _ when meta.Init.Kind = "tied" && data.Steps.Length > 0 && data.Steps.[0] = 0 ->
-                let u = if meta.Precision = "float32" then Math.Pow(2.0, -24.0) else Math.Pow(2.0, -53.0)
+                let u = if meta.Precision = "float32" then Portable.pown 0.5 24 else Portable.pown 0.5 53
                 let layerNorm k =
                     if isMlp then
                         let md = shape.Value.LayerSize
-                        sqrt (Linalg.frobenius data.W.[0] (k * md) md ** 2.0 + Linalg.frobenius data.V.[0] (k * md) md ** 2.0)
+                        sqrt (Portable.sq (Linalg.frobenius data.W.[0] (k * md) md) + Portable.sq (Linalg.frobenius data.V.[0] (k * md) md))
                     else Linalg.frobenius data.Theta.[0] (k * P) P
                 let zmax = Seq.init L layerNorm |> Seq.fold max 0.0
                 Some(float L * 4.0 * u * zmax)

@@ -238,8 +238,8 @@ let aposteriori : Result<Run> =
 let private expmNonnegative (m: float[,]) : float[,] =
     let n = Array2D.length1 m
     let norm = Comparison.maxKeepNaN (seq { for i in 0 .. n - 1 -> Seq.sum (seq { for j in 0 .. n - 1 -> abs m.[i, j] }) })
-    let s = if norm <= 0.5 then 0 else int (ceil (log (norm / 0.5) / log 2.0))
-    let scaled = Array2D.map (fun x -> x / Math.Pow(2.0, float s)) m
+    let s = if norm <= 0.5 then 0 else int (ceil (Portable.log (norm / 0.5) / Portable.log 2.0))
+    let scaled = Array2D.map (fun x -> x / Portable.pown 2.0 s) m
     let mul (a: float[,]) (b: float[,]) = Array2D.init n n (fun i j -> Seq.sum (seq { for k in 0 .. n - 1 -> a.[i, k] * b.[k, j] }))
     let mutable term = Array2D.init n n (fun i j -> if i = j then 1.0 else 0.0)
     let mutable sum = Array2D.copy term
@@ -287,7 +287,7 @@ let flowBound (run: Run) : float[] =
             else
                 let a = max c0.A c1.A
                 let b = max c0.B c1.B
-                let g = exp (a * dt)
+                let g = Portable.exp (a * dt)
                 z <- g * z + (if a > 0.0 then (g - 1.0) / a else dt) * b / L
     out
 
@@ -353,9 +353,9 @@ let aprioriCoefficients (run: Run) (clip: float) : Coefficients[] =
         let t = float j * st.Eta
         let mw, mv = w0 + clip * t, v0 + clip * t
         let kap = st.S1 * mv * mw
-        let h = exp kap * (st.InputNormMax + st.S0 * sqm * mv)
+        let h = Portable.exp kap * (st.InputNormMax + st.S0 * sqm * mv)
         let r = st.ReadoutNorm * h + st.TargetNormMax
-        let p = exp kap * 2.0 * st.ReadoutNorm * r
+        let p = Portable.exp kap * 2.0 * st.ReadoutNorm * r
         let sg = st.S0 * sqm + st.S1 * mw * h
         coefficients h p mw mv sg st.S1 s2)
 
@@ -457,12 +457,12 @@ let rate : Result<Ladder> =
           onEveryRun descends ]
       Conclusion =
         fun l ->
-            let xs = l.Runs |> List.map (fun r -> log (float r.Setting.Depth)) |> Array.ofList
+            let xs = l.Runs |> List.map (fun r -> Portable.log (float r.Setting.Depth)) |> Array.ofList
             let ds = l.Runs |> List.map maxIncrement |> Array.ofList
             if ds |> Array.exists (fun d -> d <= 0.0) then
                 Evaluation.notApplicable "some depth has max_k‖Δ_k‖ = 0 at every iterate (e.g. no training): no slope to fit"
             else
-                let fit = LeastSquares.line xs (Array.map log ds)
+                let fit = LeastSquares.line xs (Array.map Portable.log ds)
                 let beta, w = fit.Slope, fit.HalfWidth
                 // the order of decay is −slope: the claim is order ≥ 1 (slope ≤ −1), decided by `Rate.decideShortLadder`
                 // (five depths or more: rejected only when the plain fit and the fit with a c/L term both reject, each widened

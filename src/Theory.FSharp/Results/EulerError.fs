@@ -261,7 +261,7 @@ let analyseSnapshotAt (rtol: float, atol: float, checkRtol: float, checkAtol: fl
                 let hn = vnorm sol.States.[k - 1] (i * d) d + EstimateMargin * est (k - 1)
                 let mw = max nW.[max 1 (k - 1)] nW.[k]
                 let mv = max nV.[max 1 (k - 1)] nV.[k]
-                let hbar = (hn + mv * s0 * sqm / fL) * exp (s1 * mv * mw / fL)
+                let hbar = (hn + mv * s0 * sqm / fL) * Portable.exp (s1 * mv * mw / fL)
                 hmax <- max hmax hbar
                 let fk = mv * (s0 * sqm + s1 * mw * hbar)
                 let kap = s1 * nV.[k] * nW.[k]
@@ -269,7 +269,7 @@ let analyseSnapshotAt (rtol: float, atol: float, checkRtol: float, checkAtol: fl
                 e <- OdeLimit.propagate fL kap e tau
                 // one-interval integration error of the reference nodes: ‖H̃_k − Φ_k(H̃_{k−1})‖ ≤ ε_k + e^{s1 M^V M^W/L} ε_{k−1},
                 // the node errors ε taken as 10× their estimates (as for ‖H(s_{k−1})‖ above)
-                let delta = EstimateMargin * (est k + exp (s1 * mv * mw / fL) * est (k - 1))
+                let delta = EstimateMargin * (est k + Portable.exp (s1 * mv * mw / fL) * est (k - 1))
                 // the local error of the flow started at H̃_{k−1} (B.bound.secant), with the sharper bound S_k of
                 // ‖σ(W(s)H(s))‖ on I_k measured from σ(W_k H̃_{k−1}) (doc): F_k ≤ M^V S_k
                 let yk = sol.States.[k - 1].[i * d .. i * d + d - 1]

@@ -45,7 +45,7 @@ let private orInf (x: float) = if Double.IsNaN x then infinity else x
 /// len·F(r) and the Grönwall value f̄(e^{κ(r)len} − 1)/κ(r) from ‖f(θ(s), H)‖ ≤ f̄ + κ‖H − y‖ (`bounds` r the part bounds at r).
 let private travelWithin (arch: Architecture) (bounds: float -> IterateBounds) (fbar: float) (len: float) (r: float) =
     let kr = arch.LipschitzH (bounds r)
-    let gron = if kr = 0.0 then fbar * len elif fbar = 0.0 then 0.0 else fbar * (let x = kr * len in if x < 1e-3 then x * (1.0 + x) else exp x - 1.0) / kr
+    let gron = if kr = 0.0 then fbar * len elif fbar = 0.0 then 0.0 else fbar * (let x = kr * len in if x < 1e-3 then x * (1.0 + x) else Portable.exp x - 1.0) / kr
     min (len * arch.OutputBound (bounds r)) gron
 
 /// The remainder of the local-error model over an interval of length `len` (h² = len², h³ = len³ given):
@@ -184,7 +184,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
                 | Some at -> at b0 { Theta = ends; First = (i - 1) * P; Second = i * P; State = x; StateOffset = 0 }
                 | None -> fst (arch.SecondDerivatives b0)
             let cHT = snd (arch.SecondDerivatives b0)
-            let fbar = min fA (fbarY * exp (kbar * hp))
+            let fbar = min fA (fbarY * Portable.exp (kbar * hp))
             let q = Array.zeroCreate d
             if dth > 0.0 then
                 for j in 0 .. N - 1 do
@@ -196,7 +196,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
             let aNorm = Linalg.spectralUpper d d (a.ToRowMajorArray()) 0
             let rA = remainderA aNorm kbar fbar jy dth cHT (chh bb) (hp * hp) (hp * hp * hp)
             let kappa = arch.LipschitzH (bounds k (max hbar hbarI))
-            e <- orInf (zeroIf0 (exp (kappa * hp)) e + quadErr + rA)
+            e <- orInf (zeroIf0 (Portable.exp (kappa * hp)) e + quadErr + rA)
             x <- Array.init d (fun r -> x.[r] + fx.[r] * hp + cvec.[r])
         orInf (Linalg.norm (Array.init d (fun r -> x.[r] - y.[r] - fyS.[r] * h)) + e)
     Array.init n (fun i ->
@@ -227,7 +227,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
                 | Some at when k > 1 -> at b0 { Theta = theta; First = (k - 2) * P; Second = (k - 1) * P; State = nodes.[k - 1]; StateOffset = i * d }
                 | _ -> fst (arch.SecondDerivatives b0)
             let cHT = snd (arch.SecondDerivatives b0)
-            let fbar = min fA (fbarY * exp (kbar * h))
+            let fbar = min fA (fbarY * Portable.exp (kbar * h))
             let cvec = (a * fyv) * (0.5 * h * h) + Vector<float>.Build.DenseOfArray(sl quad.[k])
             let h2, h3 = h * h, h * h * h
             let zeroIf0 (x: float) (y: float) = GluBlock.mul x y
@@ -244,7 +244,7 @@ let analyseWith (curvature: (IterateBounds -> float) option) (c: float) (run: Ru
                 else
                     min taylor1 (substeps chh k p y (sl fy.[k]) hbar)
             // one-interval integration error of the reference nodes, EstimateMargin (10) times the estimates (as B.bound.secant)
-            let dk = EulerError.EstimateMargin * (eps k + GluBlock.mul (exp (kbar * h)) (eps (k - 1)))
+            let dk = EulerError.EstimateMargin * (eps k + GluBlock.mul (Portable.exp (kbar * h)) (eps (k - 1)))
             tau.[k] <- min taylor oldTau + dk
             tauOne.[k] <- min taylor1 oldTau + dk
         // π_k = ‖J_L⋯J_{k+1}‖₂, J_k = I + ∂_hf(θ_k, H̃_{k−1})/L

@@ -304,7 +304,7 @@ let eulerCheck (run: Run) : EulerCheck =
         let kappa, j, fB = arch.LipschitzH b, arch.LipschitzTheta b, arch.OutputBound b
         // Lip(θ⁰) of the rebuilt function (joint over parts), not the declared one
         let lip = sqrt (lipParts |> Array.sumBy (fun x -> x * x))
-        let bound = exp kappa * (j * lip + kappa * fB) / (2.0 * float L)
+        let bound = Portable.exp kappa * (j * lip + kappa * fB) / (2.0 * float L)
         { Measured = measured; Bound = bound; IntegrationError = integ
           Constants = [ "kappa", kappa; "J", j; "F", fB; "Lip(theta0)", lip; "H", hid; "RK4 steps", float OdeSteps; "integration error estimate", integ ] })
 

@@ -113,10 +113,10 @@ let compute (x: HalfDepthInput) : HalfDepthCheck =
             + sqrt plane * norm th (o + 2 * kl + c) c)
         |> Comparison.maxKeepNaN
     let gamma = Rounding.gamma64 (2 * (9 * c + 1) + 1)
-    let rounding = 2.0 * exp kMax * 1.5 * fL * gamma * (hMax + fHat)
+    let rounding = 2.0 * Portable.exp kMax * 1.5 * fL * gamma * (hMax + fHat)
     { Measured = Array.init n (fun i -> diff full.[L] (i * d) half.[L / 2] (i * d) d)
       Recursion = e
-      OdeBound = exp kMax * (kMax * fMax + fL * dMax) / (2.0 * fL)
+      OdeBound = Portable.exp kMax * (kMax * fMax + fL * dMax) / (2.0 * fL)
       Rounding = Array.create n rounding
       KappaMax = kMax
       FMax = fMax

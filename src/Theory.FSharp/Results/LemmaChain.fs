@@ -536,7 +536,7 @@ let private mlpSnapshot (run: Run) (s: int) : ChainSnapshot =
             let y = Linalg.frobeniusDiff v (k * md) v ((k - 1) * md) md
             let gw = Linalg.frobeniusDiff lw.GW.[k] 0 lw.GW.[k - 1] 0 md
             let gv = Linalg.frobeniusDiff lw.GV.[k] 0 lw.GV.[k - 1] 0 md
-            let bound = sqrt ((aWW * x + aWV * y + bW / float L) ** 2.0 + (aVW * x + bV / float L) ** 2.0)
+            let bound = sqrt (Portable.sq (aWW * x + aWV * y + bW / float L) + Portable.sq (aVW * x + bV / float L))
             sqrt (gw * gw + gv * gv), bound, jointCoefficient aWW aWV aVW, sqrt (bW * bW + bV * bV) }
 
 /// The paper's MLP: κ_k = s1‖W_k‖₂‖V_k‖₂, F₀_k = s0√m‖V_k‖₂, F_k(x) = ‖V_k‖₂(s0√m + s1‖W_k‖₂x), L4 for the W and V
@@ -569,7 +569,7 @@ let mlp : ChainSupply =
             maxOver (fun s ->
                 let sn = snapshotNorms run s
                 let kap = largest (kappas sn)
-                exp kap * (run.Setting.InputNormMax + run.Setting.S0 * sqrt (float run.Setting.Width) * largest sn.VOp)) run }
+                Portable.exp kap * (run.Setting.InputNormMax + run.Setting.S0 * sqrt (float run.Setting.Width) * largest sn.VOp)) run }
 
 let private mlpStatements = statedOver mlp
 

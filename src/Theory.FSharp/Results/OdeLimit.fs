@@ -30,7 +30,7 @@ let propagate (L: float) (kappa: float) (e: float) (tau: float) = (1.0 + kappa /
 /// The paper form of the a priori bound, with maxima over layers: E_L ≤ e^κ(Lip·K + κF)/(2L), where Lip·K bounds the
 /// variation L·max_k v_k and Π(1 + κ_k/L) ≤ e^κ.
 let paperForm (L: float) (kappa: float) (variation: float) (speed: float) =
-    exp kappa * (variation + kappa * speed) / (2.0 * L)
+    Portable.exp kappa * (variation + kappa * speed) / (2.0 * L)
 
 /// Midpoint nodes of the quadrature of the weight-variation part of the local error in both Taylor models (the MLP's,
 /// Secant.taylorLocalError, and any block's, GenericEuler): the rule's error is at most h³ sup|φ''|/(24N²).

@@ -289,7 +289,7 @@ let frozenKernelLoss (run: Run) : (int -> float) option =
         let lam = evd.EigenValues |> Seq.map (fun z -> z.Real) |> Array.ofSeq
         let weight = Array.init n (fun a -> let row = coeff.Row a in row.DotProduct row)
         Some(fun j ->
-            (Array.map2 (fun l w -> w * Math.Pow(1.0 - 2.0 * s.Eta * l / float n, 2.0 * float j)) lam weight |> Array.sum) / float n)
+            (Array.map2 (fun l w -> w * Portable.pown (1.0 - 2.0 * s.Eta * l / float n) (2 * j)) lam weight |> Array.sum) / float n)
 
 /// What an architecture supplies to the statements of result C (written once in `statedOver`).
 type Supply =
@@ -491,7 +491,7 @@ let private fittedRateOf (eta: float) (loss: float[] option) =
     | Some loss when loss.Length >= 4 ->
         let js = [| loss.Length / 2 .. loss.Length - 1 |] |> Array.filter (fun j -> loss.[j] > 0.0 && Double.IsFinite loss.[j])
         if js.Length < 2 then nan
-        else -(LeastSquares.line (js |> Array.map (fun j -> float j * eta)) (js |> Array.map (fun j -> log loss.[j]))).Slope
+        else -(LeastSquares.line (js |> Array.map (fun j -> float j * eta)) (js |> Array.map (fun j -> Portable.log loss.[j]))).Slope
     | _ -> nan
 
 /// The same fit on the supply's loss column (NaN without one).
@@ -504,9 +504,17 @@ let private decay (supply: Supply) (run: Run) (rate: float) =
     let p = pathOf supply run
     let eta = run.Setting.Eta
     let perStep = max 0.0 (1.0 - eta * rate)
-    let bound j = p.Eps.[0] * Math.Pow(perStep, float j)
+    // q^j as e^{j·ln q} with the engine's exp and log (both correctly rounded, so within u(1 + 2j|ln q|) relative to
+    // first order: ln q's u·|ln q| and the product's, each times j, then the exp's u), raised by that much: a power by
+    // products would carry γ_{j−1}, 10⁻¹² relative at j = 10⁴
+    let bound j =
+        if j = 0 then p.Eps.[0]
+        elif perStep <= 0.0 then 0.0
+        else
+            let y = float j * Portable.log perStep
+            p.Eps.[0] * Portable.exp y * (1.0 + Rounding.Float64UnitRoundoff * (2.0 + 2.0 * abs y))
     let tN = float p.N * eta
-    let observed = if p.Recorded.[p.N] > 0.0 && tN > 0.0 then -log (p.Recorded.[p.N] / p.Eps.[0]) / tN else infinity
+    let observed = if p.Recorded.[p.N] > 0.0 && tN > 0.0 then -Portable.log (p.Recorded.[p.N] / p.Eps.[0]) / tN else infinity
     let e = Comparison.evaluation 0.0 (decayChecks supply run p bound (fun j -> float j * eta)) [] []
     e, observed
 
@@ -797,9 +805,9 @@ let statedOver (supply: Supply) : Statements =
                 // each with the integration allowance rel·ε(0) on top of decayChecks' rounding
                 // the flow is autonomous: the decay runs over the time elapsed since output 0, t_j − t_0 (output_times may start
                 // anywhere: a faithful flow recorded from t = 1000 was VIOLATED by e^{−rate·1000})
-                let bound j = p.Eps.[0] * exp (-rate * (t j - t 0)) + rel * p.Eps.[0]
+                let bound j = p.Eps.[0] * Portable.exp (-rate * (t j - t 0)) + rel * p.Eps.[0]
                 let tN = t p.N - t 0
-                let observed = if p.Recorded.[p.N] > 0.0 && tN > 0.0 then -log (p.Recorded.[p.N] / p.Eps.[0]) / tN else infinity
+                let observed = if p.Recorded.[p.N] > 0.0 && tN > 0.0 then -Portable.log (p.Recorded.[p.N] / p.Eps.[0]) / tN else infinity
                 let e = Comparison.evaluation 0.0 (decayChecks supply run p bound t) [] []
                 { e with
                     Constants = initConstantList ic @ [ "f", plFraction; "predicted_rate", rate; "observed_rate", observed; "integration_rel", FlowRuns.integrationRel run ]

@@ -37,12 +37,12 @@ let ClaimedOrder = 1.0
 /// own error) and w the row of (XᵀX)⁻¹Xᵀ that gives p̂ (ε_i moves log e_i by at most ε_i/e_i to first order).
 let private regress (withCorrection: bool) (depths: int list) (errors: float list) (perturbation: float list) : ObservedOrder =
     let n = depths.Length
-    let row (l: int) = let l = float l in if withCorrection then [| 1.0; -(log l); 1.0 / l |] else [| 1.0; -(log l) |]
-    let f = LeastSquares.regress (depths |> List.map row |> Array.ofList) (errors |> List.map log |> Array.ofList)
+    let row (l: int) = let l = float l in if withCorrection then [| 1.0; -(Portable.log l); 1.0 / l |] else [| 1.0; -(Portable.log l) |]
+    let f = LeastSquares.regress (depths |> List.map row |> Array.ofList) (errors |> List.map Portable.log |> Array.ofList)
     let p, half, w = f.Coefficients.[1], f.HalfWidths.[1], f.Weights.[1]
     let shift = List.mapi (fun i (e, eps) -> abs w.[i] * eps / e) (List.zip errors perturbation) |> List.sum
     let rounding, dW =
-        Rounding.fitUpperRounding (depths |> List.map row |> Array.ofList) (errors |> List.map log |> Array.ofList) f 1
+        Rounding.fitUpperRounding (depths |> List.map row |> Array.ofList) (errors |> List.map Portable.log |> Array.ofList) f 1
             (List.map2 (fun e eps -> eps / e) errors perturbation |> Array.ofList)
     { Depths = depths; Errors = errors; Order = p; Lower = p - half - shift; Upper = p + half + shift
       Correction = (if withCorrection then f.Coefficients.[2] else 0.0); Weights = List.init n (fun i -> w.[i])

@@ -68,7 +68,7 @@ let private sameTraining (l: Ladder) =
 /// A least-squares line of log10 y against log10 x over the points where both are finite and positive: slope,
 /// 95% half-width (NaN with fewer than three points), intercept, points.
 let private logLine (xs: float list) (ys: float list) =
-    let pts = List.zip xs ys |> List.map (fun (x, y) -> log10 x, log10 y) |> List.filter (fun (x, y) -> Double.IsFinite x && Double.IsFinite y)
+    let pts = List.zip xs ys |> List.map (fun (x, y) -> Portable.log10 x, Portable.log10 y) |> List.filter (fun (x, y) -> Double.IsFinite x && Double.IsFinite y)
     if pts.Length < 2 then nan, nan, nan, pts.Length
     else
         let f = LeastSquares.line (pts |> List.map fst |> Array.ofList) (pts |> List.map snd |> Array.ofList)

@@ -125,7 +125,7 @@ let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (dep
     let etas = Array.zeroCreate (L + 1)
     pi.[L] <- 1.0
     for r in 0 .. d - 1 do mhat.[r * d + r] <- 1.0
-    let growth (k: int) = Math.Pow(1.0 + 2.0 * float d * U, float (L - k + 1))
+    let growth (k: int) = Portable.pown (1.0 + 2.0 * float d * U) (L - k + 1)
     let mutable prodPert, prodNorm = 1.0, 1.0
     let mutable worstKept = true
     for k in L .. -1 .. 1 do
@@ -362,8 +362,8 @@ let taylorModel (act: ActivationKind) (s1: float) (s2: float option) (depth: int
             // midpoint rule: |∫_0^h φ − h/N Σ φ(r_i)| ≤ h³ sup|φ''|/(24N²);
             // φ = σ(u − r g) − σ(u): φ'' = g²σ''; φ = rσ(u − r g): φ'' = −2gσ' + r g²σ''
             let gj = abs g.[j]
-            quadErr1 <- quadErr1 + (gj * gj * s2) ** 2.0
-            quadErr2 <- quadErr2 + (2.0 * gj * s1 + h * gj * gj * s2) ** 2.0
+            quadErr1 <- quadErr1 + Portable.sq (gj * gj * s2)
+            quadErr2 <- quadErr2 + Portable.sq (2.0 * gj * s1 + h * gj * gj * s2)
         let cw = sc.Cw
         timesInto cols.VT d q1 cw
         let c =
@@ -412,7 +412,7 @@ let taylorModel (act: ActivationKind) (s1: float) (s2: float option) (depth: int
         let kappaBar = s1 * mV * mW
         let gNorm = Linalg.hypotNorm (g.AsArray())
         let beta = nV * s1 * gNorm + fL * aV * (img.SigmaNorm + s1 * h * gNorm)
-        let fBar = min fBar ((fN + h * beta) * exp (kappaBar * h))
+        let fBar = min fBar ((fN + h * beta) * Portable.exp (kappaBar * h))
         let rem1 = fBar * (h3 / 6.0 * fL * s1 * (aV * mW + nV * aW) + nV * mW * s2 * (h3 / 6.0 * gInf + mW * fBar * h3 / 3.0))
         let rem2 = s1 * nV * nW * (kappaBar * fBar * h3 / 6.0 + beta * h3 / 3.0)
         Some { C = c; CNorm = Linalg.hypotNorm c; Quadrature = quad; Rounding = rounding; Rem1 = rem1; Rem2 = rem2; FBar = fBar }
@@ -514,7 +514,7 @@ let substepLocalError (act: ActivationKind) (s0: float) (s1: float) (s2: float o
         let pL = p * depth
         let hp = 1.0 / float pL
         let kappaBar = s1 * sub.MV * sub.MW
-        let grow = exp (kappaBar * hp)
+        let grow = Portable.exp (kappaBar * hp)
         let sqm = sqrt (float m)
         let mutable x = Array.copy y
         let mutable e = 0.0

@@ -46,7 +46,7 @@ let atSnapshot (run: Run) (s: int) : Pair[] =
 
 /// The two-component bound of L5.split at one pair: W part a_WW x + a_WV y + ‖E^W‖, V part a_VW x + ‖E^V‖.
 let splitBound (p: Pair) =
-    sqrt ((p.AWW * p.X + p.AWV * p.Y + p.EW) ** 2.0 + (p.AVW * p.X + p.EV) ** 2.0)
+    sqrt (Portable.sq (p.AWW * p.X + p.AWV * p.Y + p.EW) + Portable.sq (p.AVW * p.X + p.EV))
 
 /// (L5.split) ‖G_{k+1} − G_k‖ against the exact E_k plus the bracket bound, at every snapshot and pair.
 let gradientDifferenceSplit : Result<Run> =

@@ -40,8 +40,8 @@ let private worstCaseAt (run: Run) (s: int) =
     let s1 = run.Setting.S1
     let struct (w, v) = run.LayerOperatorNorms s
     let mutable logA = 0.0
-    for k in 0 .. w.Length - 1 do logA <- logA + log (1.0 + s1 * w.[k] * v.[k] / L)
-    let a = exp logA
+    for k in 0 .. w.Length - 1 do logA <- logA + Portable.log (1.0 + s1 * w.[k] * v.[k] / L)
+    let a = Portable.exp logA
     if Double.IsFinite a then a else 1.0
 
 let private amplificationOf (run: Run) =
@@ -537,7 +537,7 @@ let claimedFractionAllowance (images: int) = 3.0 * Float64UnitRoundoff * float i
 /// 2^(k−1) for k ≥ 1: the largest growth of the entries of U in Gaussian elimination with partial pivoting on a k×k
 /// matrix (Higham, "Accuracy and Stability of Numerical Algorithms", §9.4), which multiplies the residual bound of an
 /// inverse computed from the LU factors.
-let private pivotGrowth (k: int) = Math.Pow(2.0, float (max 0 (k - 1)))
+let private pivotGrowth (k: int) = Portable.pown 2.0 (max 0 (k - 1))
 
 /// (fit) A bound on the evaluation error of the upper end U = β_j + h_j + s of a least-squares interval
 /// (`LeastSquares.regress`: β = (XᵀX)⁻¹Xᵀy, h_j = t·(RSS/(N − k)·[(XᵀX)⁻¹]_jj)^{1/2}, and s = Σ_i |w_i|ρ_i the widening by
