@@ -93,38 +93,27 @@ public sealed class RunReplay
     /// </summary>
     public double[] Column(string name)
     {
-        var col = new double[Iterates];
-        Array.Fill(col, double.NaN);
-        foreach (var seg in Segments)
-        {
-            var src = seg.Trace[name];
-            for (int i = 0; i < src.Length; i++) col[seg.From + i] = src[i];
-        }
-        // each segment's last iterate is overwritten by the next segment's first (the recorded snapshot)
-        foreach (var seg in Segments) col[seg.From] = seg.Trace[name][0];
+        var col = Stitched(seg => seg.Trace[name]);
         if (name == "step_max" || name == "clip_fraction") col[Iterates - 1] = 0.0;
         return col;
     }
 
     /// <summary>The replayed loss at every iterate (NaN before the first snapshot), stitched like <see cref="Column"/>.</summary>
-    public double[] Losses()
-    {
-        var col = new double[Iterates];
-        Array.Fill(col, double.NaN);
-        foreach (var seg in Segments) for (int i = 0; i < seg.Losses.Length; i++) col[seg.From + i] = seg.Losses[i];
-        foreach (var seg in Segments) col[seg.From] = seg.Losses[0];
-        return col;
-    }
+    public double[] Losses() => Stitched(seg => seg.Losses);
 
     /// <summary>The rounding of the replayed loss at every iterate (<see cref="SegmentReplay.LossRounding"/>; NaN before the
     /// first snapshot), stitched like <see cref="Losses"/>: a bound on the distance of <see cref="Losses"/>' entry to the exact
     /// loss of the replayed weights there.</summary>
-    public double[] LossRoundings()
+    public double[] LossRoundings() => Stitched(seg => seg.LossRounding);
+
+    // a per-iterate array of every segment over 0..N; each segment's last iterate is overwritten by the next segment's first
+    // (the recorded snapshot)
+    private double[] Stitched(Func<SegmentReplay, double[]> of)
     {
         var col = new double[Iterates];
         Array.Fill(col, double.NaN);
-        foreach (var seg in Segments) for (int i = 0; i < seg.LossRounding.Length; i++) col[seg.From + i] = seg.LossRounding[i];
-        foreach (var seg in Segments) col[seg.From] = seg.LossRounding[0];
+        foreach (var seg in Segments) { var a = of(seg); for (int i = 0; i < a.Length; i++) col[seg.From + i] = a[i]; }
+        foreach (var seg in Segments) col[seg.From] = of(seg)[0];
         return col;
     }
 }
