@@ -128,7 +128,8 @@ let descends : Hypothesis<Run> =
             let snapshotAt = set (run.Steps |> Array.filter (fun j -> j > 0))
             let into j = snapshotAt.Contains j
             let steps =
-                match run.Trace "loss", run.Trace Run.LossRoundingColumn with
+                // the MLP's columns are the verifier's (another architecture's `Trace` is the producer's record)
+                match (if run.IsMlp then run.Trace "loss", run.Trace Run.LossRoundingColumn else None, None) with
                 | Some l, Some r -> Some(l.Length - 1, rises 0 l r into)
                 | _ ->
                     match run.Evidence with
@@ -147,4 +148,4 @@ let descends : Hypothesis<Run> =
                     sprintf "the replayed loss rises at %d of %d steps, first at iteration %d → %d (%.6g → %.6g, allowance %.3g), most at %d → %d (%.6g → %.6g, +%.3g%%): "
                         risen.Length count j (j + 1) a b r wj (wj + 1) wa wb (100.0 * (wb - wa) / abs wa)
                     + "these steps go past gradient descent's stable step, where it does not follow the gradient flow the statement is about "
-                    + "and the runs of different depths move apart (chaotic training; a smaller η brings it back)"))
+                    + "and the runs of different depths move apart (chaotic training: the statement is about a smaller η)"))
