@@ -504,15 +504,16 @@ let private decay (supply: Supply) (run: Run) (rate: float) =
     let p = pathOf supply run
     let eta = run.Setting.Eta
     let perStep = max 0.0 (1.0 - eta * rate)
-    // q^j as e^{j·ln q} with the engine's exp and log (both correctly rounded, so within u(1 + 2j|ln q|) relative to
-    // first order: ln q's u·|ln q| and the product's, each times j, then the exp's u), raised by that much: a power by
-    // products would carry γ_{j−1}, 10⁻¹² relative at j = 10⁴
+    // q^j as e^{y}, y = fl(j·fl(ln q)), with the engine's exp and log (correctly rounded): |ŷ − j ln q| ≤ (2u + u²)|y|,
+    // so the computed ε_0·q^j is within 2u|y| + 3u relative to first order (the exponent's two roundings times |y|, the
+    // exp, the product with ε_0, this raise's own product); it is raised by u(4 + 3|y|), which also covers the second-order
+    // terms while u|y| < 1. A power by products would carry γ_{j−1}, 10⁻¹² relative at j = 10⁴.
     let bound j =
         if j = 0 then p.Eps.[0]
         elif perStep <= 0.0 then 0.0
         else
             let y = float j * Portable.log perStep
-            p.Eps.[0] * Portable.exp y * (1.0 + Rounding.Float64UnitRoundoff * (2.0 + 2.0 * abs y))
+            p.Eps.[0] * Portable.exp y * (1.0 + Rounding.Float64UnitRoundoff * (4.0 + 3.0 * abs y))
     let tN = float p.N * eta
     let observed = if p.Recorded.[p.N] > 0.0 && tN > 0.0 then -Portable.log (p.Recorded.[p.N] / p.Eps.[0]) / tN else infinity
     let e = Comparison.evaluation 0.0 (decayChecks supply run p bound (fun j -> float j * eta)) [] []
