@@ -254,7 +254,7 @@ type Run(data: RunData, architectures: Architecture list) as this =
              // for the equality (4u·max_k‖Z_k(0)‖ an increment), so Lip ≤ L·4u·max_k‖Z_k(0)‖ (GenericResults.md lists
              // tied as meeting the hypothesis; a tied block run without lipschitz_parts was refused it)
              | null, _, _ when meta.Init.Kind = "tied" && data.Steps.Length > 0 && data.Steps.[0] = 0 ->
-                let u = if meta.Precision = "float32" then Portable.pown 0.5 24 else Portable.pown 0.5 53
+                let u = Replay.UnitRoundoff meta.Precision
                 let layerNorm k =
                     if isMlp then
                         let md = shape.Value.LayerSize
