@@ -238,8 +238,10 @@ let aposteriori : Result<Run> =
 let private expmNonnegative (m: float[,]) : float[,] =
     let n = Array2D.length1 m
     let norm = Comparison.maxKeepNaN (seq { for i in 0 .. n - 1 -> Seq.sum (seq { for j in 0 .. n - 1 -> abs m.[i, j] }) })
-    let s = if norm <= 0.5 then 0 else int (ceil (Portable.log (norm / 0.5) / Portable.log 2.0))
-    let scaled = Array2D.map (fun x -> x / Portable.pown 2.0 s) m
+    // the least s with norm·2^{-s} ≤ 1/2, by exact scalings (a logarithm's rounding could miss it by one)
+    let mutable s = 0
+    while s < 2100 && Math.ScaleB(norm, -s) > 0.5 do s <- s + 1
+    let scaled = Array2D.map (fun x -> Math.ScaleB(x, -s)) m
     let mul (a: float[,]) (b: float[,]) = Array2D.init n n (fun i j -> Seq.sum (seq { for k in 0 .. n - 1 -> a.[i, k] * b.[k, j] }))
     let mutable term = Array2D.init n n (fun i j -> if i = j then 1.0 else 0.0)
     let mutable sum = Array2D.copy term
