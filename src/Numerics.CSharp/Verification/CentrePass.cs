@@ -506,7 +506,7 @@ public sealed class CentrePass
         double cBar1 = 0, cBar2a = 0, cBar2b = 0, eps1 = 0, eps2a = 0, eps2b = 0;
         void Term(ref double cBar, ref double eps, double sj, double sj1, double bj, int pw, double c)
         {
-            double dp = Math.Pow(D, pw), dp1 = Math.Pow(D, pw - 1);
+            double dp = PortableMath.PowInt(D, pw), dp1 = PortableMath.PowInt(D, pw - 1);
             cBar += sj * dp / c;
             eps += (((pw + 6) * (sj + bj * u) + bj) * u * dp + sj1 * etaU * dp + sj * pw * dp1 * epsD) / c;
         }

@@ -454,13 +454,13 @@ public sealed class SplitPass
             double t = Trace(b, r);
             if (!(t > 0) || double.IsPositiveInfinity(t)) return double.NaN;
             int e = Math.ILogB(t);
-            p *= 2; logC = 2 * logC + Math.Log(Math.ScaleB(1.0, e));
+            p *= 2; logC = 2 * logC + PortableMath.Log(Math.ScaleB(1.0, e));
             SymmetrizeScale(level, b, gt, r, Math.ScaleB(1.0, -e));
             var tmp = a; a = b; b = tmp;
         }
         double last = FastKernels.SumSquares<double>(level, a);
-        p *= 2; logC = 2 * logC + Math.Log(last);
-        return Math.Sqrt(tr * Math.Exp(logC / p) * factor);
+        p *= 2; logC = 2 * logC + PortableMath.Log(last);
+        return Math.Sqrt(tr * PortableMath.Exp(logC / p) * factor);
     }
 
     /// <summary>Squarings of <see cref="SpectralUpper(ReadOnlySpan{double}, int, int)"/>: Q = 6, p = 2^Q = 64.</summary>
@@ -477,7 +477,8 @@ public sealed class SplitPass
     /// λ_max (its scaling by a power of two is exact; the p-th root takes the 2^Q − 2 weighted steps to at most one); the
     /// last square's λ_max at most the Frobenius norm² of the symmetric matrix it squares, whose computed sum of r² squares is
     /// within γ_{r²}; the logarithms (of numbers in [1/(4r), 4]), their weighted sum, the exponential and the last three
-    /// products and root (Q + 2)u·ln(4r) + 6u. +∞ when a denominator is not positive.
+    /// products and root (Q + 2)u·ln(4r) + 6u (the logarithm and the exponential are <see cref="PortableMath"/>'s, within u
+    /// relative and the same bits on every platform; the platform's need not be within u). +∞ when a denominator is not positive.
     /// </summary>
     internal static double SpectralUpperRounding(int n, int c)
     {
@@ -486,8 +487,8 @@ public sealed class SplitPass
         double r = Math.Min(n, c), k = Math.Max(n, c);
         double p = 1 << Squarings;
         double last = 1 - Gamma(r * r);
-        double top = last > 0 ? Math.Pow(last, -1 / p) : double.PositiveInfinity;
-        double d = (1 - r * Gamma(r + 2)) * (1 - r * (Gamma(k) + 3 * u)) * (1 - (Squarings + 2) * u * Math.Log(4 * Math.Max(r, 1)) - 6 * u);
+        double top = last > 0 ? PortableMath.Exp(-PortableMath.Log(last) / p) : double.PositiveInfinity;
+        double d = (1 - r * Gamma(r + 2)) * (1 - r * (Gamma(k) + 3 * u)) * (1 - (Squarings + 2) * u * PortableMath.Log(4 * Math.Max(r, 1)) - 6 * u);
         return d > 0 ? top / d : double.PositiveInfinity;
     }
 
