@@ -181,6 +181,7 @@ let private gradientScalesOf (run: Run) (s: int) : float[] * float[] =
     let scale = Array.zeroCreate L
     let fromResidual = Array.zeroCreate L
     let slopes = Array.zeroCreate<float> m
+    let work = Array.zeroCreate<float> m
     lw.VisitLayers(fun layer pre sigma ->
         let o = layer * md
         let mutable mV = 0.0
@@ -193,13 +194,9 @@ let private gradientScalesOf (run: Run) (s: int) : float[] * float[] =
             let sg = sigma.[i]
             ResOdeProofs.Numerics.Activations.Derivatives(st.Activation, ReadOnlySpan(pre.[i]), Span(slopes))
             let pn, sn, hn = Linalg.norm p, Linalg.norm sg, Linalg.norm h
-            // ‖σ' ⊙ Vᵀp‖
-            let mutable g2 = 0.0
-            for j in 0 .. m - 1 do
-                let mutable t = 0.0
-                for r in 0 .. d - 1 do t <- t + v.[o + r * m + j] * p.[r]
-                let g = slopes.[j] * t
-                g2 <- g2 + g * g
+            // ‖σ' ⊙ Vᵀp‖² = Σ_j (σ'_j·Σ_r V_rj·p_r)², each sum in index order (`RoundingSums.SlopedAdjointSquare`: the j's side
+            // by side in vector lanes, the scalar loops' bits)
+            let g2 = ResOdeProofs.Numerics.Model.RoundingSums.SlopedAdjointSquare(ReadOnlySpan(v, o, md), ReadOnlySpan(p), ReadOnlySpan(slopes), m, d, Span(work))
             mV <- mV + pn * sn
             mW <- mW + sqrt g2 * hn
             sSig <- sSig + sn

@@ -134,24 +134,19 @@ let stateCountAt (run: Run) (s: int) : StateCount =
                              sq <- sq + e * e
                          sums.[i] <- sqrt sq
                      prefix.[0] <- Comparison.maxKeepNaN sums
-                     let q = Array.zeroCreate<float> m
                      let fL = float L
+                     // per sample i of layer k: q_j = gm·|z_j| + s1·(gd·Σ_c|W_jc·x_c| + d·η) + ε(z_j) (ε = `LayerJacobian.evalErr`,
+                     // 16u(1 + |z|)), e_r = gm·|x_r| + (Σ_j|V_rj|·q_j)/L + etaState, and Σ_r e_r², each sum in index order
+                     // (`RoundingSums.StateSquares`: the independent entries side by side in vector lanes, the scalar loops' bits)
+                     let squares = Array.zeroCreate<float> n
+                     let scratch = Array.zeroCreate<float> (ResOdeProofs.Numerics.Model.RoundingSums.StateScratch(m, d))
+                     let dEta, u16 = float d * eta, 16.0 * ur
                      lw.VisitLayers(fun layer _ sigma ->
                          let o = layer * md
-                         for i in 0 .. n - 1 do
-                             let x = lw.H.[layer].[i]
-                             let z = sigma.[i]
-                             for j in 0 .. m - 1 do
-                                 let mutable t = 0.0
-                                 for c in 0 .. d - 1 do t <- t + abs (w.[o + j * d + c] * x.[c])
-                                 q.[j] <- gm * abs z.[j] + s1 * (gd * t + float d * eta) + LayerJacobian.evalErr ur z.[j]
-                             let mutable sq = 0.0
-                             for r in 0 .. d - 1 do
-                                 let mutable t = 0.0
-                                 for j in 0 .. m - 1 do t <- t + abs v.[o + r * m + j] * q.[j]
-                                 let e = gm * abs x.[r] + t / fL + etaState
-                                 sq <- sq + e * e
-                             sums.[i] <- sums.[i] + sqrt sq
+                         ResOdeProofs.Numerics.Model.RoundingSums.StateSquares(
+                             ReadOnlySpan(w, o, md), ReadOnlySpan(v, o, md), lw.H.[layer], sigma, m, d, gm, gd, s1, dEta, u16, fL, etaState,
+                             Span(squares), scratch)
+                         for i in 0 .. n - 1 do sums.[i] <- sums.[i] + sqrt squares.[i]
                          prefix.[layer + 1] <- Comparison.maxKeepNaN sums)
                      // the float64 evaluation of these sums of non-negative terms (about m + 1.5d + d_in + L + 12 roundings
                      // on a path: β's terms, the squares, their sum and root, the layers' sum; γ of a larger count, Higham
