@@ -9,11 +9,16 @@ module ResOdeProofs.Theory.LayerJacobian
 open System
 open ResOdeProofs.Numerics
 
+/// The 16 of `evalErr`'s bound, named once: the per-state count's lanes (`RoundingSums.StateSquares`) take EvalErrUnits·u as
+/// their coefficient of (1 + |value|).
+[<Literal>]
+let EvalErrUnits = 16.0
+
 /// The accuracy taken for σ(a) and σ'(a) as computed: an absolute error of at most 16u·(1 + |value|). GELU: its kernels'
 /// bounds (docs/theorems/GeluKernel.md); tanh and softplus: built on the engine's own correctly rounded exp, log and tanh
 /// (PortableMath), checked at every SIMD level against 320-bit references (worst 1.22u·(1 + |value|) on 5 245 arguments
 /// in [−40, 40], PortableMathTests), no longer an assumption about a platform's library.
-let evalErr (u: float) (value: float) = 16.0 * u * (1.0 + abs value)
+let evalErr (u: float) (value: float) = EvalErrUnits * u * (1.0 + abs value)
 
 /// The bound on |σ'(a) − σ'(a*)| of `tangentSlope` for a σ'' bounded by s2, given the computed σ'(a) `mid`.
 let slopeError (u: float) (s2: float) (preErr: float) (a: float) (mid: float) = evalErr u mid + s2 * u * (abs a + abs a) + s2 * preErr

@@ -140,7 +140,7 @@ let stateCountAt (run: Run) (s: int) : StateCount =
                      // (`RoundingSums.StateSquares`: the independent entries side by side in vector lanes, the scalar loops' bits)
                      let squares = Array.zeroCreate<float> n
                      let scratch = Array.zeroCreate<float> (ResOdeProofs.Numerics.Model.RoundingSums.StateScratch(m, d))
-                     let dEta, u16 = float d * eta, 16.0 * ur
+                     let dEta, u16 = float d * eta, LayerJacobian.EvalErrUnits * ur
                      lw.VisitLayers(fun layer _ sigma ->
                          let o = layer * md
                          ResOdeProofs.Numerics.Model.RoundingSums.StateSquares(
