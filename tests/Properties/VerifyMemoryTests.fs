@@ -74,6 +74,31 @@ let ``Layerwise.ProductSums and VisitLayers: the same pass → PreActivations' n
         Assert.Equal<int list>([ 0 .. L - 1 ], List.ofSeq visited)
 
 [<Fact>]
+let ``Layerwise.VisitLayersWithSlopes: every activation → the visit's σ' is Activations.Derivatives of its pre-activations bit for bit, with VisitLayers' pre and σ`` () =
+    // the gradients' scale reads σ' from the visit instead of evaluating it again: the two must be the same numbers, in the
+    // lanes (GELU four at a time) and in the tail entries outside them (width 6)
+    for act in [ ActivationKind.Gelu; ActivationKind.Tanh; ActivationKind.Softplus; ActivationKind.Relu; ActivationKind.Identity ] do
+        let run = train (spec.With(activation = act))
+        let m = run.Shape.Width
+        for s in 0 .. run.SnapshotCount - 1 do
+            let lw = run.Layerwise s
+            let n = lw.H.[0].Length
+            let plain = ResizeArray()
+            lw.VisitLayers(fun _ pre sigma -> plain.Add(Array.map Array.copy pre, Array.map Array.copy sigma))
+            let expected = Array.zeroCreate<float> m
+            let mutable visited = 0
+            lw.VisitLayersWithSlopes(fun k pre sigma slopes ->
+                let pre0, sigma0 = plain.[k]
+                for i in 0 .. n - 1 do
+                    Activations.Derivatives(act, ReadOnlySpan pre.[i], Span expected)
+                    for j in 0 .. m - 1 do
+                        let at = sprintf "%A, snapshot %d, layer %d, sample %d, unit %d" act s (k + 1) i j
+                        Assert.True(bits slopes.[i].[j] = bits expected.[j], at + ": σ'")
+                        Assert.True(bits pre.[i].[j] = bits pre0.[i].[j] && bits sigma.[i].[j] = bits sigma0.[i].[j], at + ": pre, σ")
+                visited <- visited + 1)
+            Assert.Equal(run.Shape.Depth, visited)
+
+[<Fact>]
 let ``SplitResults.atSnapshot: snapshots in one workspace, asked in any order → each snapshot's pairs of a fresh evaluation, bit for bit`` () =
     let run = train spec
     let ctx = IterateSplit.Context.ofRun run

@@ -78,18 +78,32 @@ public sealed class Layerwise
     /// pre[i] = W_k h_{k−1}^i and sigma[i] = σ(pre[i]) (arrays valid only during the call).</summary>
     public delegate void LayerVisitor(int layer, double[][] pre, double[][] sigma);
 
+    /// <summary>Called by <see cref="VisitLayersWithSlopes"/> as <see cref="LayerVisitor"/> is, with σ' of the pre-activations
+    /// besides, slopes[i] = σ'(pre[i]) (arrays valid only during the call).</summary>
+    public delegate void SlopedLayerVisitor(int layer, double[][] pre, double[][] sigma, double[][] slopes);
+
     /// <summary>
     /// The pre-activations and σ of them of <see cref="PreActivations"/> (the same numbers, formed the same way), handed to
     /// <paramref name="visit"/> one layer at a time, k = 1..L in order, in arrays reused from layer to layer: for a reader
     /// that needs one layer at a time (a range, per-layer norms), without the L·n·2 arrays the whole set takes.
     /// </summary>
+    public void VisitLayers(LayerVisitor visit) => Visit(visit, null);
+
+    /// <summary>
+    /// <see cref="VisitLayers"/> with σ' of every pre-activation as well: the numbers
+    /// <see cref="Activations.Evaluate(ActivationKind, ReadOnlySpan{double}, Span{double}, Span{double})"/> gives beside σ in
+    /// the same call, which are those of <see cref="Activations.Derivatives(ActivationKind, ReadOnlySpan{double}, Span{double})"/>
+    /// (both the scalar σ' of every entry), so a reader of σ' does not evaluate it a second time.
+    /// </summary>
+    public void VisitLayersWithSlopes(SlopedLayerVisitor visit) => Visit(null, visit);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void VisitLayers(LayerVisitor visit)
+    private void Visit(LayerVisitor? plain, SlopedLayerVisitor? sloped)
     {
         int L = Shape.Depth, m = Shape.Width, d = Shape.Dim, md = m * d, n = H[0].Length;
         var hT = new double[d * n]; var uT = new double[m * n]; var sk = new double[m * n]; var dk = new double[m * n];
-        var pre = new double[n][]; var sigma = new double[n][];
-        for (int i = 0; i < n; i++) { pre[i] = new double[m]; sigma[i] = new double[m]; }
+        var pre = new double[n][]; var sigma = new double[n][]; var slopes = sloped is null ? [] : new double[n][];
+        for (int i = 0; i < n; i++) { pre[i] = new double[m]; sigma[i] = new double[m]; if (sloped is not null) slopes[i] = new double[m]; }
         for (int k = 1; k <= L; k++)
         {
             ToFeatureMajor(H[k - 1], hT, d, n);
@@ -97,7 +111,12 @@ public sealed class Layerwise
             Activations.Evaluate(Activation, uT, sk, dk);
             ToSampleMajorInto(uT, pre, m, n);
             ToSampleMajorInto(sk, sigma, m, n);
-            visit(k - 1, pre, sigma);
+            if (sloped is null) plain!(k - 1, pre, sigma);
+            else
+            {
+                ToSampleMajorInto(dk, slopes, m, n);
+                sloped(k - 1, pre, sigma, slopes);
+            }
         }
     }
 

@@ -180,9 +180,9 @@ let private gradientScalesOf (run: Run) (s: int) : float[] * float[] =
     let dp = a * 2.0 / float n * st.ReadoutNorm * residualError run s + dpUnderflow
     let scale = Array.zeroCreate L
     let fromResidual = Array.zeroCreate L
-    let slopes = Array.zeroCreate<float> m
     let work = Array.zeroCreate<float> m
-    lw.VisitLayers(fun layer pre sigma ->
+    // σ' of each sample's pre-activations from the visit itself (the numbers `Activations.Derivatives` gives, computed beside σ)
+    lw.VisitLayersWithSlopes(fun layer _ sigma slopesOf ->
         let o = layer * md
         let mutable mV = 0.0
         let mutable mW = 0.0
@@ -192,7 +192,7 @@ let private gradientScalesOf (run: Run) (s: int) : float[] * float[] =
             let p = lw.P.[layer + 1].[i]
             let h = lw.H.[layer].[i]
             let sg = sigma.[i]
-            ResOdeProofs.Numerics.Activations.Derivatives(st.Activation, ReadOnlySpan(pre.[i]), Span(slopes))
+            let slopes = slopesOf.[i]
             let pn, sn, hn = Linalg.norm p, Linalg.norm sg, Linalg.norm h
             // ‖σ' ⊙ Vᵀp‖² = Σ_j (σ'_j·Σ_r V_rj·p_r)², each sum in index order (`RoundingSums.SlopedAdjointSquare`: the j's side
             // by side in vector lanes, the scalar loops' bits)
