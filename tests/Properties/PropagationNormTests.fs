@@ -57,3 +57,51 @@ let ``Secant.propagationFactors: layers whose worst case is far above their prod
                         sprintf "%A %A, k = %d: %.17g against the computed-norm oracle %.17g (allowed %.3g)" act case k got.[k] computed.[k] ac.[k])
             if worst.[k] - computed.[k] > Secant.CorrectionShare * computed.[k] then needed <- true
         Assert.True(needed, sprintf "%A %A: the worst case stayed within the share (the setting does not test the choice)" act case)
+
+/// A positive dyadic number m·2^e held exactly (every double is one), for the exact correction below.
+type private Dyadic = { M: Numerics.BigInteger; E: int }
+
+let private dyadic (x: float) =
+    if x = 0.0 then { M = Numerics.BigInteger.Zero; E = 0 }
+    else let e = Math.ILogB x - 52 in { M = Numerics.BigInteger(Math.ScaleB(x, -e)); E = e }
+
+let private mulD a b = { M = a.M * b.M; E = a.E + b.E }
+let private alignD a b = let e = min a.E b.E in a.M <<< (a.E - e), b.M <<< (b.E - e), e
+let private addD a b = let x, y, e = alignD a b in { M = x + y; E = e }
+let private subD a b = let x, y, e = alignD a b in { M = x - y; E = e }
+let private atLeastD a b = let x, y, _ = alignD a b in x >= y
+
+/// The products as `propagationFactors` forms them in float64, and the exact correction of the same n̄_j, η_j, d.
+let private correctionCase (nbar: float[]) (eta: float[]) (d: int) =
+    let u = Rounding.Float64UnitRoundoff
+    let count = nbar.Length
+    let mutable pert, norm = 1.0, 1.0
+    for j in 0 .. count - 1 do
+        pert <- pert * (nbar.[j] + eta.[j])
+        norm <- norm * nbar.[j]
+    let grow = Portable.pown (1.0 + 2.0 * float d * u) count
+    let one = dyadic 1.0
+    let mutable ePert, eNorm, eGrow = one, one, one
+    for j in 0 .. count - 1 do
+        ePert <- mulD ePert (addD (dyadic nbar.[j]) (dyadic eta.[j]))
+        eNorm <- mulD eNorm (dyadic nbar.[j])
+        eGrow <- mulD eGrow (dyadic (1.0 + 2.0 * float d * u))
+    let exact = subD (mulD ePert eGrow) eNorm
+    Secant.correctionUpper pert norm count grow, pert * grow - norm, exact
+
+[<Fact>]
+let ``Secant.correctionUpper: sums n̄_j + η_j that all round down (d = 1, η just under half an ulp) and random factors at d = 16 → never below the exact correction, which the bare float64 difference falls below`` () =
+    let rng = Random(17)
+    let mutable bareBelow = 0
+    for trial in 0 .. 199 do
+        let count = 1 + rng.Next 300
+        let adversarial = trial % 2 = 0
+        // n̄_j = 1 + a multiple of 2⁻⁵² (exact), η_j = 0.99·2⁻⁵³: each fl(n̄_j + η_j) drops η_j, a relative u per layer, half
+        // the growth term 2du of d = 1; else n̄_j in [1, 1.01) and η_j up to 10⁻¹⁴ at d = 16
+        let nbar = Array.init count (fun _ -> if adversarial then 1.0 + float (rng.Next 4096) * Math.ScaleB(1.0, -52) else 1.0 + 0.01 * rng.NextDouble())
+        let eta = Array.init count (fun _ -> if adversarial then 0.99 * Math.ScaleB(1.0, -53) else 1e-14 * rng.NextDouble())
+        let upper, bare, exact = correctionCase nbar eta (if adversarial then 1 else 16)
+        Assert.True(atLeastD (dyadic upper) exact, sprintf "trial %d (count %d): %.17g below the exact correction" trial count upper)
+        if not (atLeastD (dyadic (max bare 0.0)) exact) then bareBelow <- bareBelow + 1
+    // the control: without the raises the computed correction falls below the exact one
+    Assert.True(bareBelow > 0, "the bare difference was never below the exact correction: the comparison could not see the missing raises")

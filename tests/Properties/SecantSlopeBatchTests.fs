@@ -84,10 +84,11 @@ let private formerFactors (act: ActivationKind) (s1: float) (s2: float option) (
             next <- swap
             prodPert <- prodPert * (nbar + eta)
             prodNorm <- prodNorm * nbar
-            let steps = float (L - k + 1)
+            let steps = L - k + 1
             let norm = Linalg.spectralUpper d d mhat 0
-            let correction = prodPert * Math.Pow(1.0 + 2.0 * float d * U, steps) - prodNorm
-            pi.[k - 1] <- norm + correction
+            // the correction and π_k taken from above as `propagationFactors` takes them (`Secant.correctionUpper`)
+            let correction = Secant.correctionUpper prodPert prodNorm steps (Portable.pown (1.0 + 2.0 * float d * U) steps)
+            pi.[k - 1] <- (norm + correction) * (1.0 + Rounding.gamma64 2)
             if not computedNorms && not (correction <= Secant.CorrectionShare * norm) then ok <- false
         ok
     if not (factors false) then factors true |> ignore

@@ -55,6 +55,18 @@ let secantSlope (act: ActivationKind) (s2: float option) (preErr: float) (a: flo
 [<Literal>]
 let CorrectionShare = 1e-6
 
+/// The correction Π_{j>k}(n̄_j + η_j)·(1 + 2du)^{L−k} − Π_{j>k} n̄_j of π_k (docs/theorems/EulerError.md, "Certified products")
+/// from above, as computed in float64 from `count` = L − k + 1 layers: `pert` = Π(n̄_j + η_j) by one sum and one product a
+/// factor (within γ_{2·count}), `grow` = (1 + 2du)^count by `Portable.pown` (within γ_{count−1}), their product one rounding
+/// more, and `norm` = Π n̄_j by one product a factor (within γ_{count}); so the first term is raised by γ_{3·count + 1} and
+/// the second lowered by γ_{count + 1} (each with the rounding of its own raise), and the difference's rounding and this
+/// last raise's by γ_2. The products' roundings are of the
+/// order of the growth term itself (count·u against 2du·count), so without this the computed correction could fall below
+/// the exact one.
+let correctionUpper (pert: float) (norm: float) (count: int) (grow: float) =
+    let c = pert * grow * (1.0 + Rounding.gamma64 (3 * count + 1)) - norm * (1.0 - Rounding.gamma64 (count + 1))
+    c * (1.0 + Rounding.gamma64 2)
+
 /// Upper values π_k ≥ ‖J_L ⋯ J_{k+1}‖₂, k = 0..L (π_L = 1), of the exact secant Jacobians of one sample,
 /// given the states x_{k−1} (ResNet) and y_{k−1} (the other trajectory) entering layer k = 1..L.
 ///
@@ -143,8 +155,8 @@ let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (dep
         prodNorm <- prodNorm * nbar
         let norm = Linalg.spectralUpper d d mhat 0
         mNorm.[k - 1] <- norm
-        let correction = prodPert * growth k - prodNorm
-        pi.[k - 1] <- norm + correction
+        let correction = correctionUpper prodPert prodNorm (L - k + 1) (growth k)
+        pi.[k - 1] <- (norm + correction) * (1.0 + Rounding.gamma64 2)
         // (a correction that is not a number also sends the sample to the computed norms)
         if not (correction <= CorrectionShare * norm) then worstKept <- false
     if not worstKept then
@@ -155,7 +167,7 @@ let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (dep
             let nbar = Linalg.spectralUpper d d j 0
             prodPert <- prodPert * (nbar + etas.[k])
             prodNorm <- prodNorm * nbar
-            pi.[k - 1] <- mNorm.[k - 1] + (prodPert * growth k - prodNorm)
+            pi.[k - 1] <- (mNorm.[k - 1] + correctionUpper prodPert prodNorm (L - k + 1) (growth k)) * (1.0 + Rounding.gamma64 2)
     pi
 
 /// One layer k of a snapshot with what the local-error bounds need of it, computed once per snapshot: W_k, V_k,
