@@ -15,8 +15,9 @@ using BenchmarkDotNet.Running;
 // (Layerwise.MultiplyOrdered) on each vector width at their callers' shapes (OrderedProbe.cs); `--transpose-probe [CALLS]`:
 // FastKernels.Transpose of doubles at its callers' shapes (TransposeProbe.cs); `--shapes-probe [ROUNDS]`: the observer's three
 // product shapes at figure 2 against the FMA peak (ShapesProbe.cs); `--series-probe [CALLS]`: consecutive figure-2 evaluations
-// in blocks of 100, to tell a host's slow stretches from scattered slow calls (SeriesProbe.cs); anything else goes to
-// BenchmarkDotNet.
+// in blocks of 100, to tell a host's slow stretches from scattered slow calls (SeriesProbe.cs); `--traffic-probe [ROUNDS]`:
+// figure 2's evaluation keeping its products while another thread reads memory as the observer does (TrafficProbe.cs);
+// anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "--min-probe")
     ResOdeProofs.Bench.MinProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
 else if (args.Length > 0 && args[0] == "--centre-probe")
@@ -48,6 +49,8 @@ else if (args.Length > 0 && args[0] == "--shapes-probe")
     ResOdeProofs.Bench.ShapesProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
 else if (args.Length > 0 && args[0] == "--series-probe")
     ResOdeProofs.Bench.SeriesProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3000);
+else if (args.Length > 0 && args[0] == "--traffic-probe")
+    ResOdeProofs.Bench.TrafficProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 400);
 else if (args.Length > 0 && args[0] == "--handoff-probe")
     ResOdeProofs.Bench.HandoffProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40);
 else
