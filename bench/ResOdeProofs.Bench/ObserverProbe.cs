@@ -16,17 +16,14 @@ internal static class ObserverProbe
 {
     public static void Run(int rounds)
     {
-        const int L = 64, m = 64, n = 50, d = 16;
-        var inv = CultureInfo.InvariantCulture;
-        var r = new System.Random(1);
-        double[] Fill(int k, double s) => Enumerable.Range(0, k).Select(_ => s * (r.NextDouble() - 0.5)).ToArray();
-        var shape = NetworkShape.Square(L, m, d);
-        var data = Dataset.SyntheticGaussian(n, d, d, 1);
-        var net = new ResNet<double>(shape, ActivationKind.Gelu, data, new EngineOptions());
+        const int L = Figure2Setting.L, m = Figure2Setting.M, n = Figure2Setting.N, d = Figure2Setting.D;
+        var set = new Figure2Setting(); var inv = CultureInfo.InvariantCulture;
+        var shape = set.Shape; var data = set.Data; double[] Fill(int k, double s) => set.Fill(k, s);
+        var net = set.Network();
         // layers smooth in depth (a slowly varying random walk), as on a trained tied run
         var w = Fill(L * m * d, 0.5); var v = Fill(L * m * d, 0.25);
         for (int k = 1; k < L; k++)
-            for (int e = 0; e < m * d; e++) { w[k * m * d + e] = w[(k - 1) * m * d + e] + 0.01 * (r.NextDouble() - 0.5); v[k * m * d + e] = v[(k - 1) * m * d + e] + 0.01 * (r.NextDouble() - 0.5); }
+            for (int e = 0; e < m * d; e++) { w[k * m * d + e] = w[(k - 1) * m * d + e] + 0.01 * (set.Next() - 0.5); v[k * m * d + e] = v[(k - 1) * m * d + e] + 0.01 * (set.Next() - 0.5); }
         var gw = new double[w.Length]; var gv = new double[v.Length];
         var kept = new ResNet<double>.KeptStates(shape, n) { KeepProducts = true };
         net.Keep = kept;

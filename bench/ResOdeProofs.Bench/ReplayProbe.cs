@@ -38,12 +38,9 @@ internal static class ReplayProbe
 
     public static void Run(int rounds)
     {
-        const int L = 64, m = 64, n = 50, d = 16;
-        var inv = CultureInfo.InvariantCulture;
-        var r = new System.Random(1);
-        double[] Fill(int k, double s) => Enumerable.Range(0, k).Select(_ => s * (r.NextDouble() - 0.5)).ToArray();
-        var shape = NetworkShape.Square(L, m, d);
-        var data = Dataset.SyntheticGaussian(n, d, d, 1);
+        const int L = Figure2Setting.L, m = Figure2Setting.M, n = Figure2Setting.N, d = Figure2Setting.D;
+        var set = new Figure2Setting(); var inv = CultureInfo.InvariantCulture;
+        var shape = set.Shape; var data = set.Data; double[] Fill(int k, double s) => set.Fill(k, s);
         var two = new ResNet<double>(shape, ActivationKind.Gelu, data, new EngineOptions { Threads = 2 });
         var inline = new ResNet<double>(shape, ActivationKind.Gelu, data, new EngineOptions { Threads = 2 }) { Inline = true };
         var one = new ResNet<double>(shape, ActivationKind.Gelu, data, new EngineOptions { Threads = 1 });

@@ -19,13 +19,10 @@ internal static class TrafficProbe
 
     public static void Run(int rounds)
     {
-        const int L = 64, m = 64, n = 50, d = 16;
-        var inv = CultureInfo.InvariantCulture;
-        var r = new System.Random(1);
-        double[] Fill(int k, double s) => Enumerable.Range(0, k).Select(_ => s * (r.NextDouble() - 0.5)).ToArray();
-        var shape = NetworkShape.Square(L, m, d);
-        var data = Dataset.SyntheticGaussian(n, d, d, 1);
-        var net = new ResNet<double>(shape, ActivationKind.Gelu, data, new EngineOptions());
+        const int L = Figure2Setting.L, m = Figure2Setting.M, n = Figure2Setting.N, d = Figure2Setting.D;
+        var set = new Figure2Setting(); var inv = CultureInfo.InvariantCulture;
+        var shape = set.Shape; double[] Fill(int k, double s) => set.Fill(k, s);
+        var net = set.Network();
         var w = Fill(L * m * d, 0.5); var v = Fill(L * m * d, 0.25);
         var gw = Enumerable.Range(0, 3).Select(_ => new double[w.Length]).ToArray();
         var gv = Enumerable.Range(0, 3).Select(_ => new double[v.Length]).ToArray();
