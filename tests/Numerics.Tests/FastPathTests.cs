@@ -75,6 +75,7 @@ public sealed class FastPathTests(ITestOutputHelper output)
     }
 
     private static double Norm(double[] x) => Math.Sqrt(x.Sum(t => t * t));
+    private static double Norm(ArraySegment<double> x) => Math.Sqrt(x.Sum(t => t * t));
 
     [Theory(DisplayName = "ResNet: checkpoint segments and kept layers on 1 and on 2 threads, each SIMD level → the unchecked run's loss and gradient bit for bit, repeatable")]
     [MemberData(nameof(Levels))]

@@ -30,8 +30,8 @@ public sealed class LayerwiseOrderedTests
         for (int k = 0; k <= s.Shape.Depth; k++)
             for (int i = 0; i < n; i++)
             {
-                Assert.True(Same(f.H[k][i], r.H[k][i]), $"{where}: h_{k}^{i}");
-                Assert.True(Same(f.P[k][i], r.P[k][i]), $"{where}: p_{k}^{i}");
+                Assert.True(Same(f.H[k][i].ToArray(), r.H[k][i].ToArray()), $"{where}: h_{k}^{i}");
+                Assert.True(Same(f.P[k][i].ToArray(), r.P[k][i].ToArray()), $"{where}: p_{k}^{i}");
                 if (k < s.Shape.Depth)
                 {
                     Assert.True(Same(f.Pre[k][i], ra.Pre[k][i]), $"{where}: pre_{k + 1}^{i}");

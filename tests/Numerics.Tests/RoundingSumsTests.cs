@@ -51,7 +51,7 @@ public sealed class RoundingSumsTests
             double gm = (m + 3) * u / (1 - (m + 3) * u), gd = d * u / (1 - d * u), s1 = 1.129, dEta = d * double.Epsilon, u16 = 16.0 * u;
             double etaState = (m + 2) * double.Epsilon;
             var squares = new double[n];
-            RoundingSums.StateSquares(w, v, x, z, m, d, gm, gd, s1, dEta, u16, fL, etaState, squares, new double[RoundingSums.StateScratch(m, d)]);
+            RoundingSums.StateSquares(w, v, x.SelectMany(r => r).ToArray(), z, m, d, gm, gd, s1, dEta, u16, fL, etaState, squares, new double[RoundingSums.StateScratch(m, d)]);
             for (int i = 0; i < n; i++)
             {
                 double want = StateSquareScalar(w, v, x[i], z[i], m, d, gm, gd, s1, dEta, u16, fL, etaState, false);

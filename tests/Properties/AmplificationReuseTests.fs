@@ -45,7 +45,7 @@ let private formerActual (run: Run) (s: int) : float option =
         let lw = run.Layerwise s
         let struct (wOp, vOp) = run.LayerOperatorNorms s
         let w, v = run.W s, run.V s
-        let hMax = lw.H |> Seq.collect id |> Seq.map Linalg.norm |> Comparison.maxKeepNaN
+        let hMax = lw.H |> Seq.collect id |> Seq.map Linalg.normOf |> Comparison.maxKeepNaN
         let finite = Double.IsFinite hMax && Array.forall Double.IsFinite wOp && Array.forall Double.IsFinite vOp
         if not finite || L = 0 then None
         else
@@ -97,7 +97,7 @@ let private formerSensitivity (run: Run) (s: int) (a: float) =
     | Some s2 ->
         let struct (wOp, vOp) = run.LayerOperatorNorms s
         let L = st.Depth
-        let hMax = (run.Layerwise s).H |> Seq.collect id |> Seq.map Linalg.norm |> Comparison.maxKeepNaN
+        let hMax = (run.Layerwise s).H |> Seq.collect id |> Seq.map Linalg.normOf |> Comparison.maxKeepNaN
         let rows = formerRowNorms run s
         let meanVW2 = (Array.init L (fun k -> vOp.[k] * wOp.[k] * rows.[k]) |> Array.sum) / float L
         let sens = s2 * 2.0 * hMax * (a * meanVW2 + Array.max rows / st.S1) * (1.0 + gam (float (L + 8)))

@@ -31,7 +31,7 @@ let private formerTau (run: Run) =
 /// I.loss's allowance for a relative tolerance τ at snapshot s: τℓ + 2√ℓδ + δ², δ = τ‖B‖₂ max_i ‖h_L^i‖.
 let private lossAllowanceWith (run: Run) (s: int) (tau: float) =
     let lw = run.Layerwise s
-    let hmax = lw.H.[lw.H.Length - 1] |> Array.map Linalg.norm |> Array.max
+    let hmax = lw.H.[lw.H.Length - 1] |> Seq.map Linalg.normOf |> Seq.max
     let delta = tau * run.Setting.ReadoutNorm * hmax
     tau * abs lw.Loss + 2.0 * sqrt (abs lw.Loss) * delta + delta * delta
 

@@ -39,7 +39,7 @@ let ``B.bound, B.bound.secant, B.bound.defect: the ResNet's states of one snapsh
     let unit = statesWithBumpedLastLayer trained s 1.0
     let lw0 = faithful.Layerwise s
     let L = spec.Depth
-    let perUnit = samples |> Array.map (fun x -> distance unit.H.[L].[x.Sample] lw0.H.[L].[x.Sample])
+    let perUnit = samples |> Array.map (fun x -> distance (unit.H.[L].[x.Sample].ToArray()) (lw0.H.[L].[x.Sample].ToArray()))
     Assert.True(Array.forall (fun p -> p > 0.0) perUnit, "a sample's final state does not move with V_L")
     let delta = Array.map2 (/) need perUnit |> Array.max
     let faulty = statesWithBumpedLastLayer trained s delta
@@ -47,7 +47,7 @@ let ``B.bound, B.bound.secant, B.bound.defect: the ResNet's states of one snapsh
     let lw = run.Layerwise s
     for k in 0 .. lw.H.Length - 1 do
         for i in 0 .. lw.H.[k].Length - 1 do
-            Array.blit faulty.H.[k].[i] 0 lw.H.[k].[i] 0 lw.H.[k].[i].Length
+            faulty.H.[k].[i].CopyTo(lw.H.[k].[i])
     for r in [ EulerError.bound; EulerError.boundSecant; EulerError.boundDefect ] do
         let e = Result.evaluate r run
         Assert.Equal(4, e.Hypotheses.Length)

@@ -26,7 +26,7 @@ let private distances (run: Run) (s: int) (c: EulerError.SnapshotCheck) (checkSt
     let L, d = st.Depth, st.Dim
     let n = min st.Samples EulerError.MaxCheckedSamples
     let lw = run.Layerwise s
-    let h0 = Array.concat lw.H.[0].[0 .. n - 1]
+    let h0 = (lw.H.Layer 0).Slice(0, n * d).ToArray()
     let ode = NeuralOde.PiecewiseLinear(L, st.Width, d, st.Activation, run.W s, run.V s)
     let nodes = [| for k in 0 .. L -> float k / float L |]
     let a = ode.Solve(h0, c.SolveRtol, c.SolveAtol, nodes)

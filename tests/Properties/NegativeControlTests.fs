@@ -41,7 +41,10 @@ let private rejectedAt (s: int) (r: Result<Run>) (run: Run) =
     | Violated w -> Assert.Contains(sprintf "snapshot %d" s, w.When)
     | v -> failwithf "%s: expected violated at snapshot %d, got %A" r.Id s v
 
-let private scale (xs: float[]) (f: float) = for j in 0 .. xs.Length - 1 do xs.[j] <- f * xs.[j]
+// a row of the reference pass (`Layerwise.H`, `.P`: a segment of its array) scaled in place
+let private scale (xs: ArraySegment<float>) (f: float) =
+    let mutable xs = xs
+    for j in 0 .. xs.Count - 1 do xs.[j] <- f * xs.[j]
 
 // ---------------------------------------------------------------- the lemma chain on the MLP, L5.forcing
 
@@ -101,8 +104,9 @@ let ``L2.increments: an MLP run whose last state h_L of one sample is stretched 
     let f = 2.0 * c.Output L hb.[L - 1].[i] / c.Increment L i
     let run =
         withLayerwise s (fun lw ->
-            let a, b = lw.H.[L].[i], lw.H.[L - 1].[i]
-            for r in 0 .. a.Length - 1 do a.[r] <- b.[r] + f * (a.[r] - b.[r]))
+            let mutable a = lw.H.[L].[i]
+            let b = lw.H.[L - 1].[i]
+            for r in 0 .. a.Count - 1 do a.[r] <- b.[r] + f * (a.[r] - b.[r]))
     rejectedAt s LemmaChain.increments run
 
 [<Fact>]
@@ -124,8 +128,9 @@ let ``L3.adjoint-increment: an MLP run with one adjoint p_k of the last snapshot
     let f = 2.0 * bound / c.AdjointIncrement k i
     let run =
         withLayerwise s (fun lw ->
-            let a, b = lw.P.[k].[i], lw.P.[k + 1].[i]
-            for r in 0 .. a.Length - 1 do a.[r] <- b.[r] + f * (a.[r] - b.[r]))
+            let mutable a = lw.P.[k].[i]
+            let b = lw.P.[k + 1].[i]
+            for r in 0 .. a.Count - 1 do a.[r] <- b.[r] + f * (a.[r] - b.[r]))
     rejectedAt s LemmaChain.adjointIncrements run
 
 [<Fact>]
@@ -453,7 +458,9 @@ let ``B.rate: an MLP ladder whose ResNet final states at iteration 0 are moved b
     for r in runs do
         let L = r.Setting.Depth
         Assert.Equal(0, r.Steps.[0])
-        for h in (r.Layerwise 0).H.[L] do h.[0] <- h.[0] + delta / sqrt (float L)
+        for h in (r.Layerwise 0).H.[L] do
+            let mutable h = h
+            h.[0] <- h.[0] + delta / sqrt (float L)
     let e = Result.evaluate EulerError.rate (ladderOf runs)
     Assert.All(e.Hypotheses, fun (n, ok, why) -> Assert.True(ok, sprintf "B.rate: hypothesis %s not met: %s" n why))
     match e.Verdict with

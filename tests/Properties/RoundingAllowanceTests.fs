@@ -66,7 +66,7 @@ let private stateCount (run: Run) (s: int) =
                     + Seq.sum (seq { for j in 0 .. m - 1 ->
                                         abs v.[(k - 1) * m * d + r * m + j] * (gam (m + 3) * abs z.[j] + st.S1 * gam d * wx.[j] + 16.0 * u * (1.0 + abs z.[j])) }) / float L)
             S.[k, i] <- S.[k - 1, i] + sqrt (Array.sumBy (fun b -> b * b) beta)
-    seq { for b in 1 .. L -> (seq { for i in 0 .. n - 1 -> S.[b, i] } |> Seq.max) / (lw.H.[b] |> Array.map Linalg.norm |> Array.max) } |> Seq.max
+    seq { for b in 1 .. L -> (seq { for i in 0 .. n - 1 -> S.[b, i] } |> Seq.max) / (lw.H.[b] |> Seq.map Linalg.normOf |> Seq.max) } |> Seq.max
 
 /// A float32 run of identity layers (L = 2, m = 4, d = 2) whose second layer nearly cancels its input:
 /// W_2 = rows e_1, e_2, e_1, e_2 (scaled), V_2 chosen with V_2W_2 = −(1 − ε)L·I, so h_2 = ε·h_1 up to rounding.
@@ -92,7 +92,7 @@ let private cancellingRun (eps: float) =
     net.Evaluate(ReadOnlySpan(Array.map float32 w), ReadOnlySpan(Array.map float32 v), Span(Array.zeroCreate<float32> (L * md)), Span(Array.zeroCreate<float32> (L * md))) |> ignore
     let lw = run.Layerwise 0
     let err = Array.init n (fun i -> sqrt (Array.sum (Array.init dim (fun r -> let e = float kept.H.[(L * n + i) * dim + r] - lw.H.[L].[i].[r] in e * e))))
-    run, Array.max err, (lw.H.[L] |> Array.map Linalg.norm |> Array.max), (lw.H.[L - 1] |> Array.map Linalg.norm |> Array.max)
+    run, Array.max err, (lw.H.[L] |> Seq.map Linalg.normOf |> Seq.max), (lw.H.[L - 1] |> Seq.map Linalg.normOf |> Seq.max)
 
 [<Fact>]
 let ``Rounding.amplificationAt per-state count: a float32 pass whose last layer cancels its state to 10⁻³ → the engine's state error within Ā·c·max‖h_L‖, above the former L(m + d)u's`` () =
@@ -573,16 +573,16 @@ let ``Rounding.forwardOutputRounding: the verifier's float64 forward pass → it
     // the exact output of the stored weights, with σ evaluated in float64 (its own error is in the bound's ε_σ): each
     // pre-activation, product and sum exact, σ of the exact pre-activation rounded once to a double
     for i in 0 .. min st.Samples 3 - 1 do
-        let mutable h = lw.H.[0].[i] |> Array.map Dyadic.Of
+        let mutable h = lw.H.[0].[i].ToArray() |> Array.map Dyadic.Of
         let invL = Dyadic.Of(1.0 / float L)
         Assert.Equal(1.0 / float L * float L, 1.0) // L a power of two: 1/L exact
         for k in 0 .. L - 1 do
             let z = Array.init m (fun r -> dsum (seq { for c in 0 .. d - 1 -> Dyadic.Of w.[k * md + r * d + c] * h.[c] }))
             let sg = z |> Array.map (fun x -> Dyadic.Of(Activations.Value(st.Activation, x.Value)))
             h <- Array.init d (fun r -> h.[r] + invL * dsum (seq { for c in 0 .. m - 1 -> Dyadic.Of v.[k * md + r * m + c] * sg.[c] }))
-        let err = sqrt (Array.fold2 (fun acc (x: float) (y: Dyadic) -> let q = (Dyadic.Of x + -y).Value in acc + q * q) 0.0 lw.H.[L].[i] h)
+        let err = sqrt (Array.fold2 (fun acc (x: float) (y: Dyadic) -> let q = (Dyadic.Of x + -y).Value in acc + q * q) 0.0 (lw.H.[L].[i].ToArray()) h)
         let layers =
-            Array.init L (fun k0 -> Linalg.frobenius w (k0 * md) md, Linalg.frobenius v (k0 * md) md, wOp.[k0], vOp.[k0], Linalg.norm lw.H.[k0].[i], Linalg.norm lw.H.[k0 + 1].[i])
+            Array.init L (fun k0 -> Linalg.frobenius w (k0 * md) md, Linalg.frobenius v (k0 * md) md, wOp.[k0], vOp.[k0], Linalg.normOf lw.H.[k0].[i], Linalg.normOf lw.H.[k0 + 1].[i])
         let bound = Rounding.forwardOutputRounding m d st.S0 st.S1 layers 0.0
         Assert.True(err <= bound, sprintf "sample %d: exact error %g > bound %g" i err bound)
 

@@ -61,7 +61,7 @@ let ``Layerwise.ProductSums and VisitLayers: the same pass → PreActivations' n
         for k in 0 .. L - 1 do
             let wT = Array.init md (fun e -> let c, j = e / m, e % m in w.[k * md + j * d + c])
             for i in 0 .. n - 1 do
-                Layerwise.ProductSums(ReadOnlySpan wT, d, m, ReadOnlySpan lw.H.[k].[i], Span pre1, Span abs1)
+                Layerwise.ProductSums(ReadOnlySpan wT, d, m, Linalg.spanOf lw.H.[k].[i], Span pre1, Span abs1)
                 for j in 0 .. m - 1 do
                     Assert.True(bits pre1.[j] = bits acts.Pre.[k].[i].[j], sprintf "snapshot %d, layer %d, sample %d, unit %d: ProductSums' pre" s (k + 1) i j)
         let visited = ResizeArray()
@@ -135,3 +135,28 @@ let ``Layerwise.Evaluate: σ buffers shared between threads, left full of a deep
     let again = Array.zeroCreate (4 * small.SnapshotCount)
     Threading.Tasks.Parallel.For(0, again.Length, fun t -> again.[t] <- flat (eval small (t % small.SnapshotCount))) |> ignore
     again |> Array.iteri (fun t a -> Assert.True((a = first.[t % small.SnapshotCount]), sprintf "evaluation %d (snapshot %d)" t (t % small.SnapshotCount)))
+
+[<Fact>]
+let ``Linalg.normOf, columnNormsAndFrobeniusOf of a reference pass' rows → the bits of norm, columnNormsAndFrobenius of the same rows as arrays; a moved entry → other bits (control)`` () =
+    // the readers of Layerwise.H and .P take its rows as segments of one array: the norms they form must be the numbers the
+    // array versions formed when every row was an array of its own
+    let run = train spec
+    let mutable moved = 0
+    for s in 0 .. run.SnapshotCount - 1 do
+        let lw = run.Layerwise s
+        for rows in [ lw.H; lw.P ] do
+            for k in 0 .. rows.Length - 1 do
+                let layer = rows.[k]
+                let arrays = layer.ToArrays()
+                for i in 0 .. layer.Length - 1 do
+                    Assert.True(bits (Linalg.normOf layer.[i]) = bits (Linalg.norm arrays.[i]), sprintf "snapshot %d, layer %d, row %d" s k i)
+                let norms, fro = Linalg.columnNormsAndFrobeniusOf layer
+                let norms0, fro0 = Linalg.columnNormsAndFrobenius arrays
+                Assert.True((Array.map bits norms = Array.map bits norms0) && bits fro = bits fro0, sprintf "snapshot %d, layer %d: column norms" s k)
+                // control: the same row with one entry moved by an ulp-scale amount gives other bits
+                let a = arrays.[0]
+                if a.[0] <> 0.0 then
+                    let b = Array.copy a
+                    b.[0] <- b.[0] * (1.0 + 1e-9)
+                    if bits (Linalg.norm b) <> bits (Linalg.normOf layer.[0]) then moved <- moved + 1
+    Assert.True(moved > 0, "no moved entry changed a norm: the comparison could not see a change")

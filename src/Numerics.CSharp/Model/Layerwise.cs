@@ -28,10 +28,10 @@ namespace ResOdeProofs.Numerics.Model;
 /// </summary>
 public sealed class Layerwise
 {
-    /// <summary>h[k][i] = h_k^i ∈ R^d, k = 0..L.</summary>
-    public required double[][][] H { get; init; }
-    /// <summary>p[k][i] = ∂ℓ/∂h_k^i ∈ R^d, k = 0..L.</summary>
-    public required double[][][] P { get; init; }
+    /// <summary>H[k][i] = h_k^i ∈ R^d, k = 0..L (one array for every layer and sample: <see cref="StateRows"/>).</summary>
+    public required StateRows H { get; init; }
+    /// <summary>P[k][i] = ∂ℓ/∂h_k^i ∈ R^d, k = 0..L (one array for every layer and sample: <see cref="StateRows"/>).</summary>
+    public required StateRows P { get; init; }
     /// <summary>The weights W (L·m·d) the pass was evaluated at (a copy), from which <see cref="PreActivations"/> forms the
     /// pre-activations again.</summary>
     private double[] W { get; init; } = [];
@@ -59,12 +59,12 @@ public sealed class Layerwise
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public LayerActivations PreActivations(bool withSigma = true)
     {
-        int L = Shape.Depth, m = Shape.Width, d = Shape.Dim, md = m * d, n = H[0].Length;
+        int L = Shape.Depth, m = Shape.Width, d = Shape.Dim, md = m * d, n = H.Samples;
         var pre = new double[L][][]; var sigma = withSigma ? new double[L][][] : [];
         var hT = new double[d * n]; var uT = new double[m * n]; var sk = new double[m * n]; var dk = new double[m * n];
         for (int k = 1; k <= L; k++)
         {
-            ToFeatureMajor(H[k - 1], hT, d, n);
+            ToFeatureMajor(H.Layer(k - 1), hT, d, n);
             MultiplyOrdered(W.AsSpan((k - 1) * md, md), m, d, hT, n, uT);
             pre[k - 1] = ToSampleMajor(uT, m, n);
             if (!withSigma) continue;
@@ -100,13 +100,13 @@ public sealed class Layerwise
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Visit(LayerVisitor? plain, SlopedLayerVisitor? sloped)
     {
-        int L = Shape.Depth, m = Shape.Width, d = Shape.Dim, md = m * d, n = H[0].Length;
+        int L = Shape.Depth, m = Shape.Width, d = Shape.Dim, md = m * d, n = H.Samples;
         var hT = new double[d * n]; var uT = new double[m * n]; var sk = new double[m * n]; var dk = new double[m * n];
         var pre = new double[n][]; var sigma = new double[n][]; var slopes = sloped is null ? [] : new double[n][];
         for (int i = 0; i < n; i++) { pre[i] = new double[m]; sigma[i] = new double[m]; if (sloped is not null) slopes[i] = new double[m]; }
         for (int k = 1; k <= L; k++)
         {
-            ToFeatureMajor(H[k - 1], hT, d, n);
+            ToFeatureMajor(H.Layer(k - 1), hT, d, n);
             MultiplyOrdered(W.AsSpan((k - 1) * md, md), m, d, hT, n, uT);
             Activations.Evaluate(Activation, uT, sk, dk);
             ToSampleMajorInto(uT, pre, m, n);
@@ -126,7 +126,12 @@ public sealed class Layerwise
         ReadOnlySpan<double> w, ReadOnlySpan<double> v)
     {
         int L = s.Depth, m = s.Width, d = s.Dim, n = data.Count, md = m * d, dIn = s.InputDim, dOut = s.OutputDim;
-        var h = new double[L + 1][][]; var p = new double[L + 1][][];
+        // h_k^i and p_k^i of every layer and sample in one array each ((L + 1)·n·d, sample-major by layer: StateRows), filled
+        // layer by layer from the feature-major work rows below: two large arrays instead of 2·(L + 1)·n small ones, which
+        // the collector kept copying from generation to generation while a verify holds every snapshot's pass
+        // (docs/performance.md)
+        var hAll = new double[(long)(L + 1) * n * d]; var pAll = new double[(long)(L + 1) * n * d];
+        int nd = n * d;
         // Feature-major work rows: xT[c·n + i] is coordinate c of sample i.
         var hT = new double[d * n]; var uT = new double[m * n]; var tmp = new double[Math.Max(d, m) * n];
         // σ'(u_k) and σ(u_k) of every layer (feature-major, layer k at (k − 1)·m·n), kept from the forward pass for the
@@ -137,10 +142,9 @@ public sealed class Layerwise
         // (a pass that throws does not give it back: the pool makes another when it runs short)
         var buffer = RentDerivativeBuffer(2 * L * m * n);
         var dsig = buffer.AsMemory(0, L * m * n); var sig = buffer.AsMemory(L * m * n, L * m * n);
-        h[0] = new double[n][];
         for (int i = 0; i < n; i++)
         {
-            var h0 = h[0][i] = new double[d];
+            var h0 = hAll.AsSpan(i * d, d);
             for (int r = 0; r < d; r++)
             {
                 if (a is null) { h0[r] = data.X[i * dIn + r]; continue; }
@@ -149,7 +153,7 @@ public sealed class Layerwise
                 h0[r] = acc;
             }
         }
-        ToFeatureMajor(h[0], hT, d, n);
+        ToFeatureMajor(hAll.AsSpan(0, nd), hT, d, n);
         double depth = L;
         for (int k = 1; k <= L; k++)
         {
@@ -162,14 +166,13 @@ public sealed class Layerwise
             // h_k = h_{k−1} + (Σ_j V[r,j] σ_j) / L
             MultiplyOrdered(vk, d, m, sk, n, tmp);
             AddDivided(tmp.AsSpan(0, d * n), depth, hT);
-            h[k] = ToSampleMajor(hT, d, n);
+            ToSampleMajorInto(hT, hAll.AsSpan(k * nd, nd), d, n);
         }
         double loss = 0;
-        p[L] = new double[n][];
         var res = new double[dOut];
         for (int i = 0; i < n; i++)
         {
-            var hl = h[L][i];
+            var hl = hAll.AsSpan(L * nd + i * d, d);
             for (int o = 0; o < dOut; o++)
             {
                 double bh;
@@ -184,7 +187,7 @@ public sealed class Layerwise
             double sq = 0;
             for (int o = 0; o < dOut; o++) sq += res[o] * res[o];
             loss += sq;
-            var pl = p[L][i] = new double[d];
+            var pl = pAll.AsSpan(L * nd + i * d, d);
             for (int c = 0; c < d; c++)
             {
                 double br;
@@ -200,8 +203,8 @@ public sealed class Layerwise
         var gw = new double[L][]; var gv = new double[L][]; var vtpMax = new double[L];
         var pT = new double[d * n]; var qT = new double[m * n];
         // Vᵀ_k and Wᵀ_k (copies), and σ_k, h_{k−1} of every sample as one sample-major block: the factors of the sums below
-        var vkT = new double[md]; var wkT = new double[md]; var sigRows = new double[n * m]; var hRows = new double[n * d];
-        ToFeatureMajor(p[L], pT, d, n);
+        var vkT = new double[md]; var wkT = new double[md]; var sigRows = new double[n * m];
+        ToFeatureMajor(pAll.AsSpan(L * nd, nd), pT, d, n);
         for (int k = L; k >= 1; k--)
         {
             var wk = w.Slice((k - 1) * md, md); var vk = v.Slice((k - 1) * md, md);
@@ -217,17 +220,16 @@ public sealed class Layerwise
             // (pT holds p_k feature-major: row r is p_i[r] over the samples i; qT likewise q)
             FeatureToRows(sig.Span.Slice((k - 1) * m * n, m * n), sigRows, m, n);
             MultiplyOrdered(pT, d, n, sigRows, m, gvk);
-            ToRows(h[k - 1], hRows, d);
-            MultiplyOrdered(qT, m, n, hRows, d, gwk);
+            MultiplyOrdered(qT, m, n, hAll.AsSpan((k - 1) * nd, nd), d, gwk);
             // p_{k−1} = p_k + (Σ_j W[j,c] q_j) / L
             for (int j = 0; j < m; j++)
                 for (int c = 0; c < d; c++) wkT[c * m + j] = wk[j * d + c];
             MultiplyOrdered(wkT, d, m, qT, n, tmp);
             AddDivided(tmp.AsSpan(0, d * n), depth, pT);
-            p[k - 1] = ToSampleMajor(pT, d, n);
+            ToSampleMajorInto(pT, pAll.AsSpan((k - 1) * nd, nd), d, n);
         }
         ReturnDerivativeBuffer(buffer);
-        return new Layerwise { H = h, P = p, W = w.ToArray(), Shape = s, Activation = act, GW = gw, GV = gv, VtPMax = vtpMax, Loss = loss / n };
+        return new Layerwise { H = new StateRows(hAll, L + 1, n, d), P = new StateRows(pAll, L + 1, n, d), W = w.ToArray(), Shape = s, Activation = act, GW = gw, GV = gv, VtPMax = vtpMax, Loss = loss / n };
     }
 
     /// <summary>
@@ -639,13 +641,6 @@ public sealed class Layerwise
         return mx;
     }
 
-    /// <summary>dst[i·dim + r] = x[i][r]: the per-sample vectors as one sample-major block.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ToRows(double[][] x, double[] dst, int dim)
-    {
-        for (int i = 0; i < x.Length; i++) x[i].AsSpan(0, dim).CopyTo(dst.AsSpan(i * dim, dim));
-    }
-
     /// <summary>dst[i·dim + r] = x[r·n + i]: a feature-major block (dim rows of n samples) as one sample-major block.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FeatureToRows(ReadOnlySpan<double> x, Span<double> dst, int dim, int n)
@@ -654,11 +649,20 @@ public sealed class Layerwise
             for (int i = 0; i < n; i++) dst[i * dim + r] = x[r * n + i];
     }
 
+    /// <summary>dst[r·n + i] = x[i·dim + r]: a sample-major block (n rows of dim) as feature-major rows of n samples.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ToFeatureMajor(double[][] x, double[] dst, int dim, int n)
+    private static void ToFeatureMajor(ReadOnlySpan<double> x, double[] dst, int dim, int n)
     {
         for (int i = 0; i < n; i++)
-            for (int r = 0; r < dim; r++) dst[r * n + i] = x[i][r];
+            for (int r = 0; r < dim; r++) dst[r * n + i] = x[i * dim + r];
+    }
+
+    /// <summary>x[i·dim + r] = src[r·n + i]: feature-major rows into a sample-major block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ToSampleMajorInto(double[] src, Span<double> x, int dim, int n)
+    {
+        for (int i = 0; i < n; i++)
+            for (int r = 0; r < dim; r++) x[i * dim + r] = src[r * n + i];
     }
 
     /// <summary>x[i][r] = src[r·n + i] into existing per-sample arrays.</summary>
@@ -693,4 +697,72 @@ public sealed class LayerActivations(double[][][] pre, double[][][] sigma)
     /// <summary>sigma[k−1][i] = σ(W_k h_{k−1}^i) ∈ R^m (the same numbers as <see cref="Activations.Value"/> of <see cref="Pre"/>);
     /// empty when formed without it.</summary>
     public double[][][] Sigma { get; } = sigma;
+}
+
+/// <summary>
+/// The states (or adjoints) of every layer k = 0..L and sample i of one <see cref="Layerwise"/> pass in one array,
+/// sample-major by layer: entry r of row (k, i) at (k·n + i)·d + r (the layout of <see cref="ResNet{T}.KeptStates.H"/>).
+/// <c>rows[k][i]</c> is that row as an <see cref="ArraySegment{T}"/> over the array (no copy: a write through it changes
+/// the pass' numbers, as the negative controls of the tests do on purpose), <c>rows[k]</c> the n rows of layer k.
+/// </summary>
+public sealed class StateRows : IEnumerable<LayerRows>
+{
+    public StateRows(double[] data, int layers, int samples, int dim)
+    {
+        if (layers < 0 || samples < 0 || dim < 0 || data.LongLength != (long)layers * samples * dim)
+            throw new ArgumentException($"StateRows: {data.LongLength} entries for {layers} layers of {samples} samples of {dim}");
+        Data = data; Length = layers; Samples = samples; Dim = dim;
+    }
+
+    /// <summary>Every row, (k·n + i)·d + r.</summary>
+    public double[] Data { get; }
+    /// <summary>L + 1, the number of layers' rows (k = 0..L).</summary>
+    public int Length { get; }
+    /// <summary>n, the rows of a layer.</summary>
+    public int Samples { get; }
+    /// <summary>d, the entries of a row.</summary>
+    public int Dim { get; }
+
+    public LayerRows this[int k] =>
+        (uint)k < (uint)Length ? new LayerRows(Data, k * Samples * Dim, Samples, Dim) : throw new IndexOutOfRangeException($"layer {k} of {Length}");
+
+    /// <summary>Row (k, i): h_k^i (or p_k^i).</summary>
+    public ArraySegment<double> Row(int k, int i) => this[k][i];
+
+    /// <summary>The n·d entries of layer k, sample-major (row i at i·d).</summary>
+    public ReadOnlySpan<double> Layer(int k) => this[k].Block;
+
+    public IEnumerator<LayerRows> GetEnumerator() { for (int k = 0; k < Length; k++) yield return this[k]; }
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
+/// <summary>The n rows of one layer of a <see cref="StateRows"/>: <c>rows[i]</c> is row i over the shared array.</summary>
+public readonly struct LayerRows : IEnumerable<ArraySegment<double>>
+{
+    private readonly double[] _data;
+    private readonly int _offset;
+
+    internal LayerRows(double[] data, int offset, int samples, int dim) { _data = data; _offset = offset; Length = samples; Dim = dim; }
+
+    /// <summary>n, the number of rows.</summary>
+    public int Length { get; }
+    /// <summary>d, the entries of a row.</summary>
+    public int Dim { get; }
+
+    public ArraySegment<double> this[int i] =>
+        (uint)i < (uint)Length ? new ArraySegment<double>(_data, _offset + i * Dim, Dim) : throw new IndexOutOfRangeException($"sample {i} of {Length}");
+
+    /// <summary>The layer's n·d entries, sample-major (row i at i·d).</summary>
+    public ReadOnlySpan<double> Block => _data.AsSpan(_offset, Length * Dim);
+
+    /// <summary>The layer's rows as n arrays of d (copies, for a reader that wants arrays).</summary>
+    public double[][] ToArrays()
+    {
+        var x = new double[Length][];
+        for (int i = 0; i < Length; i++) x[i] = this[i].ToArray();
+        return x;
+    }
+
+    public IEnumerator<ArraySegment<double>> GetEnumerator() { for (int i = 0; i < Length; i++) yield return this[i]; }
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }

@@ -19,19 +19,20 @@ public static class RoundingSums
     public static int StateScratch(int m, int d) => 2 * m * d + m + d;
 
     /// <summary>
-    /// For one layer (W m×d and V d×m row-major) and every sample i (state x = <paramref name="x"/>[i] ∈ R^d, σ of its
-    /// pre-activations z = <paramref name="z"/>[i] ∈ R^m), squares[i] = Σ_r e_r² in order r = 0..d−1, where
+    /// For one layer (W m×d and V d×m row-major) and every sample i (state x = the d entries of <paramref name="x"/> at i·d, the
+    /// layer's states sample-major as <see cref="LayerRows.Block"/> holds them; σ of its pre-activations z =
+    /// <paramref name="z"/>[i] ∈ R^m), squares[i] = Σ_r e_r² in order r = 0..d−1, where
     ///   q_j = gm·|z_j| + s1·(gd·Σ_c |W_jc·x_c| + dEta) + u16·(1 + |z_j|),
     ///   e_r = gm·|x_r| + (Σ_j |V_rj|·q_j)/fL + etaState,
     /// each inner sum from zero over its index in order (c, then j), evaluated left to right as written: the operations of
     /// <c>Rounding.stateCountAt</c>'s loops (dEta = d·η and u16 = 16u formed once by the caller, the same numbers).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void StateSquares(ReadOnlySpan<double> w, ReadOnlySpan<double> v, double[][] x, double[][] z, int m, int d,
+    public static void StateSquares(ReadOnlySpan<double> w, ReadOnlySpan<double> v, ReadOnlySpan<double> x, double[][] z, int m, int d,
         double gm, double gd, double s1, double dEta, double u16, double fL, double etaState, Span<double> squares, double[] scratch)
     {
-        int n = x.Length, md = m * d;
-        if (w.Length < md || v.Length < md || z.Length != n || squares.Length < n || scratch.Length < StateScratch(m, d))
+        int n = z.Length, md = m * d;
+        if (w.Length < md || v.Length < md || x.Length < (long)n * d || squares.Length < n || scratch.Length < StateScratch(m, d))
             throw new ArgumentException("StateSquares: an operand is too short");
         // |W|ᵀ is not needed: |W_jc·x_c| is formed from the product itself; Wᵀ (d×m) puts the j's of one c side by side
         var wT = scratch.AsSpan(0, md);
@@ -47,8 +48,8 @@ public static class RoundingSums
         int lanes = Vector<double>.Count;
         for (int i = 0; i < n; i++)
         {
-            var xi = x[i]; var zi = z[i];
-            if (xi.Length < d || zi.Length < m) throw new ArgumentException("StateSquares: a sample's state or σ is too short");
+            var xi = x.Slice(i * d, d); var zi = z[i];
+            if (zi.Length < m) throw new ArgumentException("StateSquares: a sample's σ is too short");
             int j = 0;
             if (vec)
             {
@@ -78,7 +79,7 @@ public static class RoundingSums
                 {
                     var t = Vector<double>.Zero;
                     for (int jj = 0; jj < m; jj++) t = t + new Vector<double>(vAbsT.Slice(jj * d + r, lanes)) * new Vector<double>(q[jj]);
-                    var er = vgm * Vector.Abs(new Vector<double>(xi, r)) + t / vfL + vEta;
+                    var er = vgm * Vector.Abs(new Vector<double>(xi.Slice(r, lanes))) + t / vfL + vEta;
                     er.CopyTo(e.Slice(r, lanes));
                 }
             }

@@ -101,6 +101,44 @@ public static partial class SpectralNorm
         return zero ? 0.0 : UpperFromLongByK(x, rows * cols / k, k);
     }
 
+    /// <summary>
+    /// <see cref="UpperOfColumns(double[][])"/> of <paramref name="cols"/> columns of <paramref name="rows"/> entries stored one
+    /// after another in <paramref name="block"/> (column c at c·rows: a layer of <see cref="StateRows"/>, a sample's row a
+    /// column): the same copy, so the same number.
+    /// </summary>
+    public static double UpperOfColumns(ReadOnlySpan<double> block, int cols, int rows)
+    {
+        if (cols < 0 || rows < 0 || block.Length < (long)cols * rows) throw new ArgumentException("UpperOfColumns: the block is shorter than its columns");
+        if (cols == 0 || rows == 0) return 0.0;
+        bool byRows = rows <= cols;
+        int k = byRows ? rows : cols;
+        var x = Scratch.Of(ref t_copy, rows * cols);
+        bool zero = true;
+        for (int c = 0; c < cols; c++)
+        {
+            var col = block.Slice(c * rows, rows);
+            for (int r = 0; r < rows; r++)
+            {
+                double e = col[r];
+                if (!double.IsFinite(e)) return FirstNonFinite(block, rows, cols);
+                zero &= e == 0.0;
+                if (byRows) x[c * k + r] = e; else x[r * k + c] = e;
+            }
+        }
+        return zero ? 0.0 : UpperFromLongByK(x, rows * cols / k, k);
+    }
+
+    private static double FirstNonFinite(ReadOnlySpan<double> block, int rows, int cols)
+    {
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+            {
+                double e = block[c * rows + r];
+                if (!double.IsFinite(e)) return double.IsNaN(e) ? e : double.PositiveInfinity;
+            }
+        return double.NaN;
+    }
+
     /// <summary>The certified upper value from x, the matrix copied with its longer side as rows (len × k; finite, not all 0).</summary>
     private static double UpperFromLongByK(double[] x, int len, int k)
     {

@@ -20,7 +20,7 @@ open ResOdeProofs.Theory.Rounding
 let residualError (run: Run) (s: int) =
     let lw = run.Layerwise s
     let hL = lw.H.[lw.H.Length - 1]
-    let hmax = hL |> Array.map Linalg.norm |> Comparison.maxKeepNaN
+    let hmax = Array.init hL.Length (fun i -> Linalg.normOf hL.[i]) |> Comparison.maxKeepNaN
     let count = if run.IsMlp && run.SnapshotCount > 0 then Some (stateCountAt run s) else None
     match count with
     | Some c when Double.IsFinite c.Prefix.[c.Prefix.Length - 1] ->
@@ -28,9 +28,9 @@ let residualError (run: Run) (s: int) =
         let ur = unitRoundoff run
         let d = st.Dim
         let dOut = run.Data.Data.OutputDim
-        let absReadout (h: float[]) =
+        let absReadout (h: ArraySegment<float>) =
             match run.Data.B with
-            | null -> Linalg.norm h
+            | null -> Linalg.normOf h
             | b ->
                 let mutable sq = 0.0
                 for o in 0 .. dOut - 1 do
@@ -38,7 +38,7 @@ let residualError (run: Run) (s: int) =
                     for r in 0 .. d - 1 do t <- t + abs (b.[o * d + r] * h.[r])
                     sq <- sq + t * t
                 sqrt sq
-        let readout = hL |> Array.map absReadout |> Comparison.maxKeepNaN
+        let readout = Array.init hL.Length (fun i -> absReadout hL.[i]) |> Comparison.maxKeepNaN
         let y = run.Data.Data.Y
         let yMax =
             if isFloat32 run then
@@ -193,10 +193,10 @@ let private gradientScalesOf (run: Run) (s: int) : float[] * float[] =
             let h = lw.H.[layer].[i]
             let sg = sigma.[i]
             let slopes = slopesOf.[i]
-            let pn, sn, hn = Linalg.norm p, Linalg.norm sg, Linalg.norm h
+            let pn, sn, hn = Linalg.normOf p, Linalg.norm sg, Linalg.normOf h
             // ‖σ' ⊙ Vᵀp‖² = Σ_j (σ'_j·Σ_r V_rj·p_r)², each sum in index order (`RoundingSums.SlopedAdjointSquare`: the j's side
             // by side in vector lanes, the scalar loops' bits)
-            let g2 = ResOdeProofs.Numerics.Model.RoundingSums.SlopedAdjointSquare(ReadOnlySpan(v, o, md), ReadOnlySpan(p), ReadOnlySpan(slopes), m, d, Span(work))
+            let g2 = ResOdeProofs.Numerics.Model.RoundingSums.SlopedAdjointSquare(ReadOnlySpan(v, o, md), Linalg.spanOf p, ReadOnlySpan(slopes), m, d, Span(work))
             mV <- mV + pn * sn
             mW <- mW + sqrt g2 * hn
             sSig <- sSig + sn

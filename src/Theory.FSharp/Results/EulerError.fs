@@ -170,7 +170,7 @@ let analyseSnapshotAt (rtol: float, atol: float, checkRtol: float, checkAtol: fl
     let md = m * d
     let w, v = run.W s, run.V s
     let lw = run.Layerwise s
-    let h0 = Array.concat lw.H.[0].[0 .. n - 1]
+    let h0 = (lw.H.Layer 0).Slice(0, n * d).ToArray()
     let ode = NeuralOde.PiecewiseLinear(L, m, d, st.Activation, w, v)
     let nodes = [| for k in 0 .. L -> float k / float L |]
     let midpoints = checkSolveStops L
@@ -244,7 +244,7 @@ let analyseSnapshotAt (rtol: float, atol: float, checkRtol: float, checkAtol: fl
             let est k = vdiff sol.States.[k] chk.States.[k] (i * d) d
             let pi =
                 Secant.propagationFactors st.Activation s1 st.S2 L m d w v (fun k -> struct (nW.[k], nV.[k])) (fun k -> frobenius.[k - 1])
-                    (fun k -> lw.H.[k].[i]) (fun k -> sol.States.[k].[i * d .. i * d + d - 1])
+                    (fun k -> lw.H.[k].[i].ToArray()) (fun k -> sol.States.[k].[i * d .. i * d + d - 1])
             let mutable e = 0.0
             let mutable secant = 0.0
             let mutable secantNorm = 0.0
@@ -312,7 +312,7 @@ let analyseSnapshotAt (rtol: float, atol: float, checkRtol: float, checkAtol: fl
             let measured = sqrt (Array.sumBy (fun r -> let x = hl.[r] - sol.Final.[i * d + r] in x * x) [| 0 .. d - 1 |])
             let rounding =
                 Rounding.forwardOutputRounding m d s0 s1
-                    (Array.init L (fun k0 -> froW.[k0], froV.[k0], nW.[k0 + 1], nV.[k0 + 1], Linalg.norm lw.H.[k0].[i], Linalg.norm lw.H.[k0 + 1].[i]))
+                    (Array.init L (fun k0 -> froW.[k0], froV.[k0], nW.[k0 + 1], nV.[k0 + 1], Linalg.normOf lw.H.[k0].[i], Linalg.normOf lw.H.[k0 + 1].[i]))
                     measured
             let finalTerm = EstimateMargin * est L
             let finalShare = if finalTerm = 0.0 then 0.0 else finalTerm / Comparison.minKeepNaN [ e; secant; defectBound ]

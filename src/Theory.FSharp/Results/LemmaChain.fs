@@ -48,9 +48,9 @@ let private cache = ConditionalWeakTable<Run, Collections.Concurrent.ConcurrentD
 
 let private norm (v: float[]) = Linalg.norm v
 
-let private diffNorm (a: float[]) (b: float[]) =
+let private diffNorm (a: ArraySegment<float>) (b: ArraySegment<float>) =
     let mutable s = 0.0
-    for i in 0 .. a.Length - 1 do
+    for i in 0 .. a.Count - 1 do
         let x = a.[i] - b.[i]
         s <- s + x * x
     sqrt s
@@ -105,15 +105,16 @@ let private norms (run: Run) (s: int) : SnapshotNorms =
         let ginf = lw.VtPMax // max_{i,j} |Σ_r V_k[r,j]·p_k^i[r]|, formed by the reference's backward pass
         // each column's sum of squares once, for its norm and the layer's Frobenius norm (`Linalg.columnNormsAndFrobenius`:
         // the bits of `norm` per column and of `fro`)
-        let pNF = lw.P |> Array.map Linalg.columnNormsAndFrobenius
+        let pNF = Array.init lw.P.Length (fun k -> Linalg.columnNormsAndFrobeniusOf lw.P.[k])
+        let layerSpec (rows: Model.StateRows) k = Model.SpectralNorm.UpperOfColumns(rows.Layer k, rows.Samples, rows.Dim)
         { WOp = wop
           VOp = vop
-          HNorm = lw.H |> Array.map (Array.map norm)
+          HNorm = Array.init lw.H.Length (fun k -> let rows = lw.H.[k] in Array.init rows.Length (fun i -> Linalg.normOf rows.[i]))
           PNorm = pNF |> Array.map fst
           SigmaNorm = sNF |> Array.map fst
-          PSpec = lw.P |> Array.map spec
+          PSpec = Array.init lw.P.Length (layerSpec lw.P)
           PFro = pNF |> Array.map snd
-          HSpec = lw.H |> Array.map spec
+          HSpec = Array.init lw.H.Length (layerSpec lw.H)
           SSpec = sSpec
           SFro = sNF |> Array.map snd
           DHSpec = dhSpec

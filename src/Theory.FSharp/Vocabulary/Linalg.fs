@@ -70,6 +70,17 @@ let frobeniusNorm (a: Matrix<float>) : float =
 /// Euclidean norm of a vector.
 let norm (v: float[]) = sqrt (Array.sumBy (fun x -> x * x) v)
 
+/// Euclidean norm of a row of a reference pass' states or adjoints (`Layerwise.H`, `Layerwise.P`: a segment of one array):
+/// the squares summed from zero in index order, the operations `norm` does on an array, so the same bits.
+let normOf (v: ArraySegment<float>) =
+    let a, o = nonNull v.Array, v.Offset
+    let mutable s = 0.0
+    for i in 0 .. v.Count - 1 do s <- s + a.[o + i] * a.[o + i]
+    sqrt s
+
+/// A row of a reference pass' states or adjoints (`Layerwise.H`, `.P`) as a span, for a kernel that reads spans.
+let spanOf (v: ArraySegment<float>) = ReadOnlySpan<float>(nonNull v.Array, v.Offset, v.Count)
+
 /// Euclidean norm as MathNet's dense `L2Norm` forms it: the fold acc ← Hypotenuse(acc, v_i) from 0, i in order,
 /// with MathNet's own `SpecialFunctions.Hypotenuse` (the same calls in the same order, hence the same bits), in a
 /// plain loop over the array rather than a LINQ fold over a Vector.
@@ -87,6 +98,20 @@ let columnNormsAndFrobenius (cols: float[][]) : float[] * float =
     for i in 0 .. cols.Length - 1 do
         let mutable sc = 0.0
         for x in cols.[i] do sc <- sc + x * x
+        norms.[i] <- sqrt sc
+        acc <- acc + sc
+    norms, sqrt acc
+
+/// `columnNormsAndFrobenius` of the n rows of one layer of a reference pass' states or adjoints (`Layerwise.H`, `.P`), each
+/// row a column: the same sums in the same order, so the same bits.
+let columnNormsAndFrobeniusOf (rows: ResOdeProofs.Numerics.Model.LayerRows) : float[] * float =
+    let norms = Array.zeroCreate rows.Length
+    let mutable acc = 0.0
+    for i in 0 .. rows.Length - 1 do
+        let row = rows.[i]
+        let a, o = nonNull row.Array, row.Offset
+        let mutable sc = 0.0
+        for r in 0 .. row.Count - 1 do sc <- sc + a.[o + r] * a.[o + r]
         norms.[i] <- sqrt sc
         acc <- acc + sc
     norms, sqrt acc

@@ -144,7 +144,7 @@ let stateCountAt (run: Run) (s: int) : StateCount =
                      lw.VisitLayers(fun layer _ sigma ->
                          let o = layer * md
                          ResOdeProofs.Numerics.Model.RoundingSums.StateSquares(
-                             ReadOnlySpan(w, o, md), ReadOnlySpan(v, o, md), lw.H.[layer], sigma, m, d, gm, gd, s1, dEta, u16, fL, etaState,
+                             ReadOnlySpan(w, o, md), ReadOnlySpan(v, o, md), lw.H.Layer layer, sigma, m, d, gm, gd, s1, dEta, u16, fL, etaState,
                              Span(squares), scratch)
                          for i in 0 .. n - 1 do sums.[i] <- sums.[i] + sqrt squares.[i]
                          prefix.[layer + 1] <- Comparison.maxKeepNaN sums)
@@ -154,7 +154,8 @@ let stateCountAt (run: Run) (s: int) : StateCount =
                      let raise = 1.0 + gammaOf Float64UnitRoundoff (float (md + m + d + dIn + L + 16))
                      let prefix = prefix |> Array.map (fun p -> p * raise)
                      let ratio b =
-                         let hb = lw.H.[b] |> Array.map Linalg.norm |> Comparison.maxKeepNaN
+                         let rows = lw.H.[b]
+                         let hb = Array.init rows.Length (fun i -> Linalg.normOf rows.[i]) |> Comparison.maxKeepNaN
                          if prefix.[b] = 0.0 then 0.0 elif hb > 0.0 then prefix.[b] / hb else Double.PositiveInfinity
                      let mutable count = 0.0
                      for b in 1 .. L do
@@ -177,7 +178,7 @@ let private rowNorms (run: Run) (s: int) =
 /// The largest ‖h_k^i‖ of the verifier's float64 pass at snapshot s (`Run.Layerwise`), over k = 0..L and every sample, a NaN
 /// counting as the largest (`Comparison.maxKeepNaN`, in the same order, k then i).
 let private stateNormMax (run: Run) (s: int) =
-    (run.Layerwise s).H |> Seq.collect id |> Seq.map Linalg.norm |> Comparison.maxKeepNaN
+    (run.Layerwise s).H |> Seq.collect id |> Seq.map Linalg.normOf |> Comparison.maxKeepNaN
 
 /// Ā from the products of the Jacobians at the verifier's own float64 states (`Run.Layerwise`), None where they
 /// cannot be certified (σ'' unbounded, a state or norm not finite, or the second-order term too large: 4T²K ≥ 1 or
@@ -224,7 +225,7 @@ let private actualAmplification (run: Run) (s: int) (hMaxOf: Lazy<float>) (rowsO
             for k in 0 .. L - 1 do
                 let o = k * md
                 let h = lw.H.[k].[i]
-                ResOdeProofs.Numerics.Model.Layerwise.ProductSums(ReadOnlySpan(wT.[k]), d, m, ReadOnlySpan(h), Span(pre), Span(absSums))
+                ResOdeProofs.Numerics.Model.Layerwise.ProductSums(ReadOnlySpan(wT.[k]), d, m, Linalg.spanOf h, Span(pre), Span(absSums))
                 let epsMax = LayerJacobian.tangentSlopes u st.Activation st.S2 errScale absSums pre 0 slopes
                 LayerJacobian.form L m d w v o slopes vd js.[k]
                 let eta = LayerJacobian.formError u L m st.S1 vOp.[k] wOp.[k] epsMax fro.[k]

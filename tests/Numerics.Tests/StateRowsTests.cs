@@ -1,0 +1,78 @@
+using ResOdeProofs.Numerics.Model;
+
+namespace ResOdeProofs.Numerics.Tests;
+
+/// <summary>
+/// <see cref="StateRows"/>: a reference pass keeps its states and adjoints in one array each, and every row its readers take
+/// is a view of that array (the numbers themselves are checked against the formula by <see cref="LayerwiseTests"/>).
+/// </summary>
+public sealed class StateRowsTests
+{
+    [Fact(DisplayName = "Layerwise.Evaluate: states and adjoints in one array each, row (k, i) at (k·n + i)·d, rows and layer blocks views of it; out-of-range rows refused")]
+    public void OnePassKeepsTwoArrays()
+    {
+        var s = TestSetting.Random(11, 7, 9, 5, 6, true, 1.2 / Math.Sqrt(5), 1.2 / Math.Sqrt(9));
+        var lw = Layerwise.Evaluate(s.Shape, ActivationKind.Gelu, s.Data, s.A, s.B, s.W, s.V);
+        int L = s.Shape.Depth, n = 6, d = s.Shape.Dim;
+        foreach (var rows in new[] { lw.H, lw.P })
+        {
+            Assert.Equal(L + 1, rows.Length);
+            Assert.Equal(n, rows.Samples);
+            Assert.Equal(d, rows.Dim);
+            Assert.Equal((L + 1) * n * d, rows.Data.Length);
+            for (int k = 0; k <= L; k++)
+            {
+                Assert.Equal(n, rows[k].Length);
+                Assert.True(rows.Layer(k).SequenceEqual(rows.Data.AsSpan(k * n * d, n * d)), $"layer {k}: its block");
+                for (int i = 0; i < n; i++)
+                {
+                    var row = rows[k][i];
+                    Assert.Same(rows.Data, row.Array);
+                    Assert.Equal((k * n + i) * d, row.Offset);
+                    Assert.Equal(d, row.Count);
+                }
+            }
+            Assert.Throws<IndexOutOfRangeException>(() => rows[L + 1]);
+            Assert.Throws<IndexOutOfRangeException>(() => rows[-1]);
+            Assert.Throws<IndexOutOfRangeException>(() => rows[0][n]);
+        }
+        // the enumerators walk k then i in order, the copies are copies
+        var walked = lw.H.SelectMany(layer => layer).SelectMany(row => row).ToArray();
+        Assert.Equal(lw.H.Data, walked);
+        var copy = lw.H[2].ToArrays();
+        copy[1][0] += 1.0;
+        Assert.NotEqual(copy[1][0], lw.H[2][1][0]);
+        // a write through a row is a write into the pass' numbers (the negative controls rely on it)
+        var view = lw.P[3][4];
+        double before = lw.P.Data[(3 * n + 4) * d + 1];
+        view[1] = before + 1.0;
+        Assert.Equal(before + 1.0, lw.P.Data[(3 * n + 4) * d + 1]);
+        Assert.Throws<ArgumentException>(() => new StateRows(new double[10], 2, 2, 3));
+    }
+
+    [Fact(DisplayName = "SpectralNorm.UpperOfColumns of a block of columns → the bits of the same columns as arrays (finite, zero, NaN and ∞ entries; both orientations); another matrix → another value (control)")]
+    public void BlockColumnsAreTheArrays()
+    {
+        var rng = new System.Random(23);
+        int differs = 0;
+        for (int trial = 0; trial < 120; trial++)
+        {
+            int cols = 1 + rng.Next(40), rows = 1 + rng.Next(20);
+            var block = TestRandom.Gaussian(rng, cols * rows, Math.Pow(10, rng.Next(-3, 4)));
+            if (trial % 10 == 1) Array.Clear(block);
+            if (trial % 10 == 2) block[rng.Next(block.Length)] = double.NaN;
+            if (trial % 10 == 3) block[rng.Next(block.Length)] = double.NegativeInfinity;
+            var columns = Enumerable.Range(0, cols).Select(c => block.AsSpan(c * rows, rows).ToArray()).ToArray();
+            double want = SpectralNorm.UpperOfColumns(columns), got = SpectralNorm.UpperOfColumns(block, cols, rows);
+            Assert.True(BitConverter.DoubleToInt64Bits(want) == BitConverter.DoubleToInt64Bits(got), $"{cols} columns of {rows}: {got:R} vs {want:R}");
+            if (trial % 10 > 3)
+            {
+                var other = (double[])block.Clone();
+                other[0] *= 2.0;
+                if (BitConverter.DoubleToInt64Bits(SpectralNorm.UpperOfColumns(other, cols, rows)) != BitConverter.DoubleToInt64Bits(want)) differs++;
+            }
+        }
+        Assert.True(differs > 50, $"only {differs} changed matrices changed the value: the comparison could not see a changed input");
+        Assert.Throws<ArgumentException>(() => SpectralNorm.UpperOfColumns(new double[5], 2, 3));
+    }
+}
