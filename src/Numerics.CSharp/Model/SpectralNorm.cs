@@ -83,22 +83,17 @@ public static partial class SpectralNorm
         if (columns.Length == 0) return 0.0;
         int rows = columns[0].Length, cols = columns.Length;
         if (rows == 0) return 0.0;
-        bool byRows = rows <= cols;
-        int k = byRows ? rows : cols;
         var x = Scratch.Of(ref t_copy, rows * cols);
         bool zero = true;
         for (int c = 0; c < cols; c++)
-        {
-            var col = columns[c];
-            for (int r = 0; r < rows; r++)
+            if (!CopyColumn(columns[c].AsSpan(0, rows), c, rows, cols, x, ref zero))
             {
-                double e = col[r];
-                if (!double.IsFinite(e)) return FirstNonFinite(columns, rows, cols);
-                zero &= e == 0.0;
-                if (byRows) x[c * k + r] = e; else x[r * k + c] = e;
+                // the rare path: the columns one after another, and the block's scan
+                var block = new double[rows * cols];
+                for (int j = 0; j < cols; j++) columns[j].AsSpan(0, rows).CopyTo(block.AsSpan(j * rows, rows));
+                return FirstNonFinite(block, rows, cols);
             }
-        }
-        return zero ? 0.0 : UpperFromLongByK(x, rows * cols / k, k);
+        return zero ? 0.0 : UpperFromLongByK(x, rows * cols / Math.Min(rows, cols), Math.Min(rows, cols));
     }
 
     /// <summary>
@@ -110,24 +105,32 @@ public static partial class SpectralNorm
     {
         if (cols < 0 || rows < 0 || block.Length < (long)cols * rows) throw new ArgumentException("UpperOfColumns: the block is shorter than its columns");
         if (cols == 0 || rows == 0) return 0.0;
-        bool byRows = rows <= cols;
-        int k = byRows ? rows : cols;
         var x = Scratch.Of(ref t_copy, rows * cols);
         bool zero = true;
         for (int c = 0; c < cols; c++)
-        {
-            var col = block.Slice(c * rows, rows);
-            for (int r = 0; r < rows; r++)
-            {
-                double e = col[r];
-                if (!double.IsFinite(e)) return FirstNonFinite(block, rows, cols);
-                zero &= e == 0.0;
-                if (byRows) x[c * k + r] = e; else x[r * k + c] = e;
-            }
-        }
-        return zero ? 0.0 : UpperFromLongByK(x, rows * cols / k, k);
+            if (!CopyColumn(block.Slice(c * rows, rows), c, rows, cols, x, ref zero)) return FirstNonFinite(block, rows, cols);
+        return zero ? 0.0 : UpperFromLongByK(x, rows * cols / Math.Min(rows, cols), Math.Min(rows, cols));
     }
 
+    /// <summary>Column c of a rows×cols matrix into x with its longer side as rows (k = min(rows, cols) columns), as
+    /// <see cref="CopyLongByK"/> places it; false at the column's first entry that is not finite.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool CopyColumn(ReadOnlySpan<double> col, int c, int rows, int cols, double[] x, ref bool zero)
+    {
+        bool byRows = rows <= cols;
+        int k = byRows ? rows : cols;
+        for (int r = 0; r < rows; r++)
+        {
+            double e = col[r];
+            if (!double.IsFinite(e)) return false;
+            zero &= e == 0.0;
+            if (byRows) x[c * k + r] = e; else x[r * k + c] = e;
+        }
+        return true;
+    }
+
+    /// <summary>What the row-by-row scan reports for a matrix (columns one after another in <paramref name="block"/>) with a
+    /// non-finite entry: the first one in row order decides.</summary>
     private static double FirstNonFinite(ReadOnlySpan<double> block, int rows, int cols)
     {
         for (int r = 0; r < rows; r++)
@@ -151,18 +154,6 @@ public static partial class SpectralNorm
     }
 
     [ThreadStatic] private static double[]? t_gramEstimate;
-
-    /// <summary>What the row-by-row scan reports for a matrix with a non-finite entry: the first one in row order decides.</summary>
-    private static double FirstNonFinite(double[][] columns, int rows, int cols)
-    {
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++)
-            {
-                double e = columns[c][r];
-                if (!double.IsFinite(e)) return double.IsNaN(e) ? e : double.PositiveInfinity;
-            }
-        return double.NaN;
-    }
 
     /// <summary>
     /// ‖M‖₂ from x, the matrix copied with its longer side as rows (len × k, row-major; every entry finite): the
