@@ -50,6 +50,17 @@ public sealed class StateRowsTests
         Assert.Throws<ArgumentException>(() => new StateRows(new double[10], 2, 2, 3));
     }
 
+    [Fact(DisplayName = "Layerwise.Evaluate: (L + 1)·n·d states beyond one array's length → refused as out of memory before any work (not an index overflow)")]
+    public void TooManyStatesForOneArrayAreRefused()
+    {
+        // L = 2²⁰, n = 256, d = 16: 2³² + 4 096 states, above Array.MaxLength; the weights are never read
+        int L = 1 << 20, n = 256, d = 16;
+        var shape = new NetworkShape(L, 1, d, d, d);
+        var data = new Dataset(n, d, d, new double[n * d], new double[n * d]);
+        var e = Assert.Throws<InsufficientMemoryException>(() => Layerwise.Evaluate(shape, ActivationKind.Gelu, data, null, null, ReadOnlySpan<double>.Empty, ReadOnlySpan<double>.Empty));
+        Assert.Contains("(L + 1)·n·d", e.Message);
+    }
+
     [Fact(DisplayName = "SpectralNorm.UpperOfColumns of a block of columns → the bits of the same columns as arrays (finite, zero, NaN and ∞ entries; both orientations); another matrix → another value (control)")]
     public void BlockColumnsAreTheArrays()
     {

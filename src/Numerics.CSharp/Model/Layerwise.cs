@@ -130,7 +130,10 @@ public sealed class Layerwise
         // layer by layer from the feature-major work rows below: two large arrays instead of 2·(L + 1)·n small ones, which
         // the collector kept copying from generation to generation while a verify holds every snapshot's pass
         // (docs/performance.md)
-        var hAll = new double[(long)(L + 1) * n * d]; var pAll = new double[(long)(L + 1) * n * d];
+        long entries = (long)(L + 1) * n * d;
+        if (entries > Array.MaxLength)
+            throw new InsufficientMemoryException($"the reference pass keeps (L + 1)·n·d = {entries} states, more than one array holds ({Array.MaxLength})");
+        var hAll = new double[entries]; var pAll = new double[entries];
         int nd = n * d;
         // Feature-major work rows: xT[c·n + i] is coordinate c of sample i.
         var hT = new double[d * n]; var uT = new double[m * n]; var tmp = new double[Math.Max(d, m) * n];
