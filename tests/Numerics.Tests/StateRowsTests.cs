@@ -8,7 +8,7 @@ namespace ResOdeProofs.Numerics.Tests;
 /// </summary>
 public sealed class StateRowsTests
 {
-    [Fact(DisplayName = "Layerwise.Evaluate: states and adjoints in one array each, row (k, i) at (k·n + i)·d, rows and layer blocks views of it; out-of-range rows refused")]
+    [Fact(DisplayName = "Layerwise.Evaluate: a pass with A and B → its states and adjoints in one array each, row (k, i) at (k·n + i)·d, rows and layer blocks views of it; out-of-range rows refused")]
     public void OnePassKeepsTwoArrays()
     {
         var s = TestSetting.Random(11, 7, 9, 5, 6, true, 1.2 / Math.Sqrt(5), 1.2 / Math.Sqrt(9));
@@ -61,7 +61,7 @@ public sealed class StateRowsTests
         Assert.Contains("(L + 1)·n·d", e.Message);
     }
 
-    [Fact(DisplayName = "SpectralNorm.UpperOfColumns of a block of columns → the bits of the same columns as arrays (finite, zero, NaN and ∞ entries; both orientations); another matrix → another value (control)")]
+    [Fact(DisplayName = "SpectralNorm.UpperOfColumns: a block of columns (finite, zero, NaN and ∞ entries; both orientations) → the bits of the same columns as arrays; another matrix → another value (control)")]
     public void BlockColumnsAreTheArrays()
     {
         var rng = new System.Random(23);

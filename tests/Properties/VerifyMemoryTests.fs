@@ -137,7 +137,7 @@ let ``Layerwise.Evaluate: σ buffers shared between threads, left full of a deep
     again |> Array.iteri (fun t a -> Assert.True((a = first.[t % small.SnapshotCount]), sprintf "evaluation %d (snapshot %d)" t (t % small.SnapshotCount)))
 
 [<Fact>]
-let ``Linalg.normOf, columnNormsAndFrobeniusOf of a reference pass' rows → the bits of norm, columnNormsAndFrobenius of the same rows as arrays; a moved entry → other bits (control)`` () =
+let ``Linalg.normOf, columnNormsAndFrobeniusOf: a reference pass' rows as segments → the bits of norm, columnNormsAndFrobenius of the same rows as arrays; a moved entry → other bits (control)`` () =
     // the readers of Layerwise.H and .P take its rows as segments of one array: the norms they form must be the numbers the
     // array versions formed when every row was an array of its own
     let run = train spec

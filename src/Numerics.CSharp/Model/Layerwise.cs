@@ -205,7 +205,8 @@ public sealed class Layerwise
         }
         var gw = new double[L][]; var gv = new double[L][]; var vtpMax = new double[L];
         var pT = new double[d * n]; var qT = new double[m * n];
-        // Vᵀ_k and Wᵀ_k (copies), and σ_k, h_{k−1} of every sample as one sample-major block: the factors of the sums below
+        // Vᵀ_k and Wᵀ_k (copies), and σ_k of every sample as one sample-major block: the factors of the sums below (h_{k−1} of
+        // every sample is such a block already, layer k − 1 of the states)
         var vkT = new double[md]; var wkT = new double[md]; var sigRows = new double[n * m];
         ToFeatureMajor(pAll.AsSpan(L * nd, nd), pT, d, n);
         for (int k = L; k >= 1; k--)

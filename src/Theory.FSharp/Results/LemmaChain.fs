@@ -46,8 +46,6 @@ type SnapshotNorms =
 // one Lazy per snapshot: a check and the references started beside the replay (`Registry.verifyRun`) share one computation
 let private cache = ConditionalWeakTable<Run, Collections.Concurrent.ConcurrentDictionary<int, Lazy<SnapshotNorms>>>()
 
-let private norm (v: float[]) = Linalg.norm v
-
 let private diffNorm (a: ArraySegment<float>) (b: ArraySegment<float>) =
     let mutable s = 0.0
     for i in 0 .. a.Count - 1 do
@@ -103,8 +101,8 @@ let private norms (run: Run) (s: int) : SnapshotNorms =
             dhSpec.[k] <- spec dh
             dhFro.[k] <- fro dh
         let ginf = lw.VtPMax // max_{i,j} |Σ_r V_k[r,j]·p_k^i[r]|, formed by the reference's backward pass
-        // each column's sum of squares once, for its norm and the layer's Frobenius norm (`Linalg.columnNormsAndFrobenius`:
-        // the bits of `norm` per column and of `fro`)
+        // each column's sum of squares once, for its norm and the layer's Frobenius norm (`Linalg.columnNormsAndFrobeniusOf`:
+        // the bits of `Linalg.norm` per column and of `fro`)
         let pNF = Array.init lw.P.Length (fun k -> Linalg.columnNormsAndFrobeniusOf lw.P.[k])
         let layerSpec (rows: Model.StateRows) k = Model.SpectralNorm.UpperOfColumns(rows.Layer k, rows.Samples, rows.Dim)
         { WOp = wop
