@@ -759,14 +759,6 @@ public readonly struct LayerRows : IEnumerable<ArraySegment<double>>
     /// <summary>The layer's n·d entries, sample-major (row i at i·d).</summary>
     public ReadOnlySpan<double> Block => _data.AsSpan(_offset, Length * Dim);
 
-    /// <summary>The layer's rows as n arrays of d (copies, for a reader that wants arrays).</summary>
-    public double[][] ToArrays()
-    {
-        var x = new double[Length][];
-        for (int i = 0; i < Length; i++) x[i] = this[i].ToArray();
-        return x;
-    }
-
     public IEnumerator<ArraySegment<double>> GetEnumerator() { for (int i = 0; i < Length; i++) yield return this[i]; }
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }
