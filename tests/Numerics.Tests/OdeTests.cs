@@ -116,6 +116,24 @@ public class OdeTests(ITestOutputHelper output)
             Assert.True(MaxAbsDiff(sol.States[j], p.Exact(times[j])) < 1e-8, $"state at t = {times[j]}");
     }
 
+    [Fact(DisplayName = "Ode solve: a cancellation set during the integration → stopped at the next step (OperationCanceledException); never set → the same solve as without a token")]
+    public void A_cancelled_solve_stops_at_its_next_step()
+    {
+        var p = OdeProblem.Rotation;
+        var plain = OdeSolver.Integrate(p.F, p.T0, p.T1, p.Y0, 1e-10, 1e-13);
+        using var never = new CancellationTokenSource();
+        var same = OdeSolver.Integrate(p.F, p.T0, p.T1, p.Y0, 1e-10, 1e-13, cancel: never.Token);
+        Assert.Equal(plain.Final, same.Final);
+        Assert.Equal(plain.Steps, same.Steps);
+        // the right-hand side sets the cancellation at its 50th call: the solve ends within the step that call belongs to
+        using var stop = new CancellationTokenSource();
+        int calls = 0;
+        OdeRhs f = (t, y, dy) => { if (++calls == 50) stop.Cancel(); p.F(t, y, dy); };
+        Assert.Throws<OperationCanceledException>(() => OdeSolver.Integrate(f, p.T0, p.T1, p.Y0, 1e-10, 1e-13, cancel: stop.Token));
+        Assert.True(calls < 50 + ButcherTableau.DormandPrince54.Stages, $"{calls} evaluations: the solve went on past the step after the cancellation");
+        Assert.True(plain.Evaluations > 2 * (50 + ButcherTableau.DormandPrince54.Stages), "the whole solve is too short for the stop to show");
+    }
+
     [Fact(DisplayName = "Ode tableaux: published ones → satisfy their invariants")]
     public void Published_tableaux_satisfy_their_invariants()
     {

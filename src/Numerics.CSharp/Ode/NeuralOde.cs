@@ -184,15 +184,16 @@ public sealed class NeuralOde
     /// an InvalidOperationException that names it. <paramref name="extraStops"/> (optional) are hit exactly besides the
     /// weight function's breakpoints, without being returned: a solve that must not take the same steps as another one
     /// at a looser tolerance (a second solve whose difference estimates the first one's error) stops at more points.
+    /// <paramref name="cancel"/>, once set, stops the solve at its next step (OperationCanceledException).
     /// </summary>
     public NeuralOdeSolution Solve(double[] h0, double rtol, double atol, double[]? outputTimes = null,
         ButcherTableau? tableau = null, double[]? b = null, int outputDim = 0, int maxSteps = 10_000_000,
-        double[]? extraStops = null)
+        double[]? extraStops = null, CancellationToken cancel = default)
     {
         if (h0.Length % _d != 0) throw new ArgumentException($"h0 has {h0.Length} entries, not a multiple of d = {_d}");
         int n = h0.Length / _d;
         var stops = extraStops is null || extraStops.Length == 0 ? _breaks : _breaks.Concat(extraStops).ToArray();
-        var sol = OdeSolver.Integrate(RightHandSide(n), 0.0, 1.0, h0, rtol, atol, tableau, outputTimes, stops, maxSteps);
+        var sol = OdeSolver.Integrate(RightHandSide(n), 0.0, 1.0, h0, rtol, atol, tableau, outputTimes, stops, maxSteps, cancel: cancel);
         double[] outputs;
         if (b is null) outputs = (double[])sol.Final.Clone();
         else

@@ -78,11 +78,14 @@ public static class OdeSolver
     /// Throws InvalidOperationException when the step size underflows or maxSteps is exceeded, and when f
     /// returns a non-finite value. With <paramref name="onOutput"/>, each output state is passed to it
     /// (output index, time, state; the array is reused after the call returns) instead of being stored, so
-    /// that long output grids of large states need no memory; <see cref="OdeSolution.States"/> is then empty.
+    /// that long output grids of large states need no memory; <see cref="OdeSolution.States"/> is then empty. A
+    /// <paramref name="cancel"/> that is set stops the integration at its next step (OperationCanceledException): a solve whose
+    /// result nobody will read any more need not run to its step budget.
     /// </summary>
     public static OdeSolution Integrate(OdeRhs f, double t0, double t1, double[] y0, double rtol, double atol,
         ButcherTableau? tableau = null, double[]? outputTimes = null, double[]? stops = null, int maxSteps = 10_000_000,
-        Action<int, double, double[]>? onOutput = null, IStageObserver? observer = null, OdeCounts? countsAtOutput = null)
+        Action<int, double, double[]>? onOutput = null, IStageObserver? observer = null, OdeCounts? countsAtOutput = null,
+        CancellationToken cancel = default)
     {
         var tab = tableau ?? ButcherTableau.DormandPrince54;
         if (!(t1 > t0)) throw new ArgumentException($"need t1 > t0 (got t0 = {t0}, t1 = {t1})");
@@ -170,6 +173,7 @@ public static class OdeSolver
                 lastRejected = true;
             }
             if (steps + rejected > maxSteps) throw new InvalidOperationException($"more than {maxSteps} steps between {t0} and {t1}");
+            cancel.ThrowIfCancellationRequested();
             if (h < 1e-15 * Math.Max(1, Math.Abs(t))) throw new InvalidOperationException($"step size underflow at t = {t} (h = {h:E3})");
         }
         return new OdeSolution { Final = y, Times = outs, States = states, Steps = steps, Rejected = rejected, Evaluations = evals };

@@ -180,10 +180,13 @@ let analyseSnapshotAt (rtol: float, atol: float, checkRtol: float, checkAtol: fl
     // on a second thread meanwhile. Each result is the one a solve alone gives; a failure is reported as before, the
     // solve at Rtol's first.
     // (each solve's processor seconds are taken on the thread that ran it: `OdeCpuSeconds`)
+    // When the solve at Rtol fails, its failure is the analysis' result and the check solve's is never read: it is stopped
+    // then instead of running on to its own step budget (on i.i.d. layers at L = 1 024 both spend 20 500 steps and fail).
+    use stopCheck = new System.Threading.CancellationTokenSource()
     let chkTask =
         System.Threading.Tasks.Task.Run(fun () ->
             let c0 = ResOdeProofs.Numerics.ThreadClock.Seconds()
-            let chk = ode.Solve(h0, checkRtol, checkAtol, nodes, maxSteps = budget, extraStops = midpoints)
+            let chk = ode.Solve(h0, checkRtol, checkAtol, nodes, maxSteps = budget, extraStops = midpoints, cancel = stopCheck.Token)
             struct (chk, ResOdeProofs.Numerics.ThreadClock.Seconds() - c0))
     let sol, seconds, solCpu =
         try
@@ -191,6 +194,7 @@ let analyseSnapshotAt (rtol: float, atol: float, checkRtol: float, checkAtol: fl
             let sol = ode.Solve(h0, rtol, atol, nodes, maxSteps = budget)
             sol, sw.Elapsed.TotalSeconds, ResOdeProofs.Numerics.ThreadClock.Seconds() - c0
         with _ ->
+            stopCheck.Cancel()
             (try chkTask.Wait() with _ -> ())
             reraise ()
     let struct (chk, chkCpu) = chkTask.GetAwaiter().GetResult()
