@@ -151,7 +151,7 @@ let ``L4.layer-gradient: an MLP run with one layer's gradient G^V_k of the last 
     // the bound Σ_i Pb_k^i(s0√m + s1‖W_k‖₂Hb_{k−1}^i) reads no gradient
     let where', m, b = c.LayerGradient k hb pb |> List.head
     Assert.StartsWith("G^V", where')
-    let run = withLayerwise s (fun lw -> scale (ArraySegment lw.GV.[k - 1]) (2.0 * b / m))
+    let run = withLayerwise s (fun lw -> scale (ArraySegment(lw.GV.[k - 1])) (2.0 * b / m))
     rejectedAt s LemmaChain.layerGradients run
 
 [<Fact>]

@@ -16,7 +16,7 @@ open ResOdeProofs.Theory
 let private factors act scale (seed, L, m, d) =
     let s1, s2 = PropagationOracle.activationConstants act
     let w, v, xs, ys, norms, fro = PropagationOracle.randomLayers seed L m d scale 0
-    let got = Secant.propagationFactors act s1 s2 L m d w v norms fro (fun k -> xs.[k]) (fun k -> ys.[k])
+    let got = Secant.propagationFactors act s1 s2 L m d w v norms fro (fun k -> System.ArraySegment(xs.[k])) (fun k -> System.ArraySegment(ys.[k]))
     let worst, allowedWorst = PropagationOracle.factors act s1 s2 L m d w v norms fro xs ys false
     let computed, allowedComputed = PropagationOracle.factors act s1 s2 L m d w v norms fro xs ys true
     got, (worst, allowedWorst), (computed, allowedComputed)

@@ -113,7 +113,7 @@ let ``Secant.propagationFactors: σ at the segments' ends in one call per layer,
     let s1, s2 = constants act
     for seed, L, m, d in [ 1, 12, 32, 16; 2, 9, 19, 5; 3, 7, 64, 16 ] do
         let w, v, xs, ys, norms, fro = setting (seed * 10 + int act) L m d
-        let got = Secant.propagationFactors act s1 s2 L m d w v norms fro (fun k -> xs.[k]) (fun k -> ys.[k])
+        let got = Secant.propagationFactors act s1 s2 L m d w v norms fro (fun k -> System.ArraySegment(xs.[k])) (fun k -> System.ArraySegment(ys.[k]))
         let expected = formerFactors act s1 s2 L m d w v norms fro (fun k -> xs.[k]) (fun k -> ys.[k])
         for k in 0 .. L do
             Assert.True(bits got.[k] = bits expected.[k], sprintf "%A, L = %d, m = %d, d = %d: π_%d %.17g vs the former %.17g" act L m d k got.[k] expected.[k])
@@ -127,5 +127,5 @@ let ``Secant.propagationFactors: one state entry moved by one ulp → other bits
     let expected = formerFactors act s1 s2 L m d w v norms fro (fun k -> xs.[k]) (fun k -> ys.[k])
     let moved = ys |> Array.map Array.copy
     moved.[L - 1].[0] <- Math.BitIncrement moved.[L - 1].[0]
-    let got = Secant.propagationFactors act s1 s2 L m d w v norms fro (fun k -> xs.[k]) (fun k -> moved.[k])
+    let got = Secant.propagationFactors act s1 s2 L m d w v norms fro (fun k -> System.ArraySegment(xs.[k])) (fun k -> System.ArraySegment(moved.[k]))
     Assert.False(Array.forall2 (fun (a: float) b -> bits a = bits b) got expected, "no factor changed when one state entry moved")

@@ -381,7 +381,7 @@ let ``Secant.propagationFactors: flat loops against MathNet products and SVD →
     for i in 0 .. st.Samples - 1 do
         let xs = Array.init (L + 1) (fun k -> lw.H.[k].[i].ToArray())
         let ys = xs |> Array.map (Array.map (fun t -> t * (1.0 + 1e-3) + 1e-3))
-        let pi = Secant.propagationFactors st.Activation st.S1 st.S2 L m d w v norms fro (fun k -> xs.[k]) (fun k -> ys.[k])
+        let pi = Secant.propagationFactors st.Activation st.S1 st.S2 L m d w v norms fro (fun k -> System.ArraySegment(xs.[k])) (fun k -> System.ArraySegment(ys.[k]))
         let oracle, allowed, _ = PropagationOracle.chosen st.Activation st.S1 st.S2 L m d w v norms fro xs ys
         for k in 0 .. L - 1 do
             Assert.True(abs (pi.[k] - oracle.[k]) <= allowed.[k],

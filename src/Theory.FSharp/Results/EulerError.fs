@@ -248,7 +248,7 @@ let analyseSnapshotAt (rtol: float, atol: float, checkRtol: float, checkAtol: fl
             let est k = vdiff sol.States.[k] chk.States.[k] (i * d) d
             let pi =
                 Secant.propagationFactors st.Activation s1 st.S2 L m d w v (fun k -> struct (nW.[k], nV.[k])) (fun k -> frobenius.[k - 1])
-                    (fun k -> lw.H.[k].[i].ToArray()) (fun k -> sol.States.[k].[i * d .. i * d + d - 1])
+                    (fun k -> lw.H.[k].[i]) (fun k -> ArraySegment(sol.States.[k], i * d, d))
             let mutable e = 0.0
             let mutable secant = 0.0
             let mutable secantNorm = 0.0

@@ -85,7 +85,7 @@ let correctionUpper (pert: float) (norm: float) (count: int) (grow: float) =
 /// order (the rounding bounds above hold for any order of the sums); nothing is allocated per layer.
 let propagationFactors (act: ActivationKind) (s1: float) (s2: float option) (depth: int) (width: int) (dim: int)
                        (w: float[]) (v: float[]) (norms: int -> struct (float * float)) (frobenius: int -> float)
-                       (x: int -> float[]) (y: int -> float[]) : float[] =
+                       (x: int -> ArraySegment<float>) (y: int -> ArraySegment<float>) : float[] =
     let L, m, d = depth, width, dim
     let md = m * d
     let fL = float L
