@@ -137,10 +137,11 @@ let ``Layerwise.Evaluate: σ buffers shared between threads, left full of a deep
     again |> Array.iteri (fun t a -> Assert.True((a = first.[t % small.SnapshotCount]), sprintf "evaluation %d (snapshot %d)" t (t % small.SnapshotCount)))
 
 [<Fact>]
-let ``Linalg.normOf, columnNormsAndFrobeniusOf: a reference pass' rows as segments → the bits of norm, columnNormsAndFrobenius of the same rows as arrays; a moved entry → other bits (control)`` () =
-    // the readers of Layerwise.H and .P take its rows as segments of one array: the norms they form must be the numbers the
-    // array versions formed when every row was an array of its own
+let ``Linalg.normOf, norm, columnNormsAndFrobeniusOf: a reference pass' rows as segments → the bits of the sums of squares formed apart (Array.sumBy over a copy, the former array forms); a moved entry → other bits (control)`` () =
+    // the readers of Layerwise.H and .P take its rows as segments of one array, and `norm` is `normOf` of the whole array:
+    // the norms must be the numbers the array forms gave when every row was an array of its own (Σ x² by Array.sumBy)
     let run = train spec
+    let former (x: float[]) = Array.sumBy (fun t -> t * t) x
     let mutable moved = 0
     for s in 0 .. run.SnapshotCount - 1 do
         let lw = run.Layerwise s
@@ -149,14 +150,18 @@ let ``Linalg.normOf, columnNormsAndFrobeniusOf: a reference pass' rows as segmen
                 let layer = rows.[k]
                 let arrays = Array.init layer.Length (fun i -> layer.[i].ToArray())
                 for i in 0 .. layer.Length - 1 do
-                    Assert.True(bits (Linalg.normOf layer.[i]) = bits (Linalg.norm arrays.[i]), sprintf "snapshot %d, layer %d, row %d" s k i)
+                    let want = sqrt (former arrays.[i])
+                    Assert.True(bits (Linalg.normOf layer.[i]) = bits want && bits (Linalg.norm arrays.[i]) = bits want, sprintf "snapshot %d, layer %d, row %d" s k i)
                 let norms, fro = Linalg.columnNormsAndFrobeniusOf layer
                 let norms0, fro0 = Linalg.columnNormsAndFrobenius arrays
-                Assert.True((Array.map bits norms = Array.map bits norms0) && bits fro = bits fro0, sprintf "snapshot %d, layer %d: column norms" s k)
+                let want = arrays |> Array.map (former >> sqrt)
+                let wantFro = sqrt (arrays |> Array.fold (fun acc x -> acc + former x) 0.0)
+                Assert.True((Array.map bits norms = Array.map bits want) && bits fro = bits wantFro, sprintf "snapshot %d, layer %d: column norms" s k)
+                Assert.True((Array.map bits norms0 = Array.map bits want) && bits fro0 = bits wantFro, sprintf "snapshot %d, layer %d: column norms of arrays" s k)
                 // control: the same row with one entry moved by an ulp-scale amount gives other bits
                 let a = arrays.[0]
                 if a.[0] <> 0.0 then
                     let b = Array.copy a
                     b.[0] <- b.[0] * (1.0 + 1e-9)
-                    if bits (Linalg.norm b) <> bits (Linalg.normOf layer.[0]) then moved <- moved + 1
+                    if bits (sqrt (former b)) <> bits (Linalg.normOf layer.[0]) then moved <- moved + 1
     Assert.True(moved > 0, "no moved entry changed a norm: the comparison could not see a change")

@@ -67,16 +67,20 @@ let frobeniusNorm (a: Matrix<float>) : float =
         normF <- normF + abs (0.0 + 1.0 * s)
     sqrt normF
 
-/// Euclidean norm of a vector.
-let norm (v: float[]) = sqrt (Array.sumBy (fun x -> x * x) v)
-
-/// Euclidean norm of a row of a reference pass' states or adjoints (`Layerwise.H`, `Layerwise.P`: a segment of one array):
-/// the squares summed from zero in index order, the operations `norm` does on an array, so the same bits.
-let normOf (v: ArraySegment<float>) =
+/// The sum of squares of a segment from zero in index order (one product and one sum a term).
+let private sumSquares (v: ArraySegment<float>) =
     let a, o = nonNull v.Array, v.Offset
     let mutable s = 0.0
     for i in 0 .. v.Count - 1 do s <- s + a.[o + i] * a.[o + i]
-    sqrt s
+    s
+
+/// Euclidean norm of a row of a reference pass' states or adjoints (`Layerwise.H`, `Layerwise.P`: a segment of one array),
+/// or of any segment: sqrt of its squares summed from zero in index order.
+let normOf (v: ArraySegment<float>) = sqrt (sumSquares v)
+
+/// Euclidean norm of a vector (`normOf` of the whole array: the same sum, so the same bits as the sum by `Array.sumBy`
+/// it was formed with before).
+let norm (v: float[]) = normOf (ArraySegment v)
 
 /// A row of a reference pass' states or adjoints (`Layerwise.H`, `.P`) as a span, for a kernel that reads spans.
 let spanOf (v: ArraySegment<float>) = ReadOnlySpan<float>(nonNull v.Array, v.Offset, v.Count)
@@ -89,32 +93,24 @@ let hypotNorm (v: float[]) : float =
     for x in v do acc <- MathNet.Numerics.SpecialFunctions.Hypotenuse(acc, x)
     acc
 
-/// For n vectors (the columns of a matrix) their Euclidean norms, each sqrt of its sum of squares from zero in index
-/// order (the bits of `norm`), and the Frobenius norm sqrt(Σ_i s_i) of the columns' sums of squares s_i added in column
-/// order: the two results one pass over the entries reads (each s_i formed once).
-let columnNormsAndFrobenius (cols: float[][]) : float[] * float =
-    let norms = Array.zeroCreate cols.Length
+/// For n vectors (the columns of a matrix, column i from `col i`) their Euclidean norms, each sqrt of its sum of squares
+/// from zero in index order (the bits of `normOf`), and the Frobenius norm sqrt(Σ_i s_i) of the columns' sums of squares s_i
+/// added in column order: the two results one pass over the entries reads (each s_i formed once).
+let private normsAndFrobenius (count: int) (col: int -> ArraySegment<float>) : float[] * float =
+    let norms = Array.zeroCreate count
     let mutable acc = 0.0
-    for i in 0 .. cols.Length - 1 do
-        let mutable sc = 0.0
-        for x in cols.[i] do sc <- sc + x * x
+    for i in 0 .. count - 1 do
+        let sc = sumSquares (col i)
         norms.[i] <- sqrt sc
         acc <- acc + sc
     norms, sqrt acc
 
-/// `columnNormsAndFrobenius` of the n rows of one layer of a reference pass' states or adjoints (`Layerwise.H`, `.P`), each
-/// row a column: the same sums in the same order, so the same bits.
-let columnNormsAndFrobeniusOf (rows: ResOdeProofs.Numerics.Model.LayerRows) : float[] * float =
-    let norms = Array.zeroCreate rows.Length
-    let mutable acc = 0.0
-    for i in 0 .. rows.Length - 1 do
-        let row = rows.[i]
-        let a, o = nonNull row.Array, row.Offset
-        let mutable sc = 0.0
-        for r in 0 .. row.Count - 1 do sc <- sc + a.[o + r] * a.[o + r]
-        norms.[i] <- sqrt sc
-        acc <- acc + sc
-    norms, sqrt acc
+/// `normsAndFrobenius` of the columns given as arrays.
+let columnNormsAndFrobenius (cols: float[][]) : float[] * float = normsAndFrobenius cols.Length (fun i -> ArraySegment(cols.[i]))
+
+/// `normsAndFrobenius` of the n rows of one layer of a reference pass' states or adjoints (`Layerwise.H`, `.P`), each row
+/// a column.
+let columnNormsAndFrobeniusOf (rows: ResOdeProofs.Numerics.Model.LayerRows) : float[] * float = normsAndFrobenius rows.Length (fun i -> rows.[i])
 
 /// Smallest eigenvalue of a symmetric matrix.
 let lambdaMin (m: Matrix<float>) : float =
