@@ -111,6 +111,20 @@ public sealed class TinyReportTests
         finally { Directory.Delete(dir, true); }
     }
 
+    [Fact(DisplayName = "figure 1 across seeds: a run at a depth that is not a slope depth → replayed in its own job, as fig1.seeds' descent hypothesis reads its loss")]
+    public void A_seed_run_off_the_slope_depths_is_replayed_in_its_job()
+    {
+        var s = ReportSettings.Create("tiny", 0);
+        var ex = new Experiments(s, _ => { }, CancellationToken.None, (name, _) => throw new InvalidOperationException(name));
+        int depth = ex.SeedDepths().First(L => !s.SlopeDepths.Contains(L));
+        var run = ex.SeedRun(1, depth);
+        // replayed by the job (on a lane beside the cells), not later by fig1.seeds on the page's own thread
+        Assert.True(run.Replayed);
+        Assert.NotNull(run.Trace("loss"));
+        // what the hypothesis then reads is that replay's loss: met without replaying again
+        Assert.True(Hypotheses.descends.Item2.Invoke(run).IsMet);
+    }
+
     [Fact(DisplayName = "verdicts.json: infinite tightness → written as null with a flag, read back as ∞")]
     public void Verdicts_json_writes_infinities_as_null_with_a_flag_and_reads_them_back()
     {

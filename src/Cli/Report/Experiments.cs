@@ -400,18 +400,21 @@ internal sealed class Experiments(ReportSettings s, Action<string> log, Cancella
 
     /// <summary>
     /// Depth <paramref name="depth"/> of seed s + <paramref name="i"/> of figure 1 across seeds, trained on its own (it depends on
-    /// no other run), with snapshots at iterations 0 and N so that the verifier replays it: at a slope depth the replay is run
-    /// here (in this run's own job), and fig1.seeds reads the replay's smooth_z, never the producer's trace. The replay feeds
+    /// no other run), with snapshots at iterations 0 and N so that the verifier replays it. The replay is run here, in this
+    /// run's own job, at every depth: fig1.seeds reads the replay's smooth_z at the slope depths (never the producer's trace)
+    /// and its descent hypothesis reads the replayed loss of every run; replayed later, the runs that are not at a slope depth
+    /// were replayed one after another on the page's own thread after the cells (7.6 CPU s of the paper preset's page, the
+    /// deepest depths above all: docs/performance.md, 2026-12-07 17:24–). The replay feeds
     /// none of the iterate observers of a full verify (the split recursions of A.split*, which fig1.seeds does not read and
     /// which cost many times the replay itself): its iterates, comparisons and columns are the same without them.
     /// </summary>
     public Run SeedRun(int i, int depth)
     {
         long seed = s.Seed + i;
-        log($"figure 1 across seeds: seed {seed}, L = {depth} (tied{(s.SlopeDepths.Contains(depth) ? ", replayed for fig1.seeds" : "")})");
+        log($"figure 1 across seeds: seed {seed}, L = {depth} (tied, replayed for fig1.seeds)");
         var data = RunDirectory.InMemory(SeedSpec(i, depth).Train((_, _, _) => cancel.ThrowIfCancellationRequested()), $"seed {seed} L = {depth} (in memory)");
         var run = new Run(data).WithoutIterateObservers();
-        if (s.SlopeDepths.Contains(depth)) _ = run.Trace("smooth_z");
+        _ = run.Trace("smooth_z");
         return run;
     }
 

@@ -44,17 +44,16 @@ internal sealed class ReportSideWork
         // instead of trained again
         _seedZeroFromLadder = s.Study is { } st && _ex.SeedZeroIsLadder(L =>
             st.Cells.Where(c => c.Grids.Contains("fig1-tied")).Select(ReportStudy.SpecOf).Where(x => x.Depth == L).ToList() is [var one] ? one : null);
-        // One job per run (seed and depth), so that the lanes can share a seed's runs: the training, and at a slope depth the
-        // replay. Estimated at a quarter of a cell of that setting (train and a full verify) for the training, as much again
-        // for the replay.
+        // One job per run (seed and depth), so that the lanes can share a seed's runs: the training and the replay (at every
+        // depth: fig1.seeds' descent hypothesis reads every run's replayed loss). Estimated at a quarter of a cell of that
+        // setting (train and a full verify) for the training, as much again for the replay.
         var seedDepths = _ex.SeedDepths();
         _seedRuns = Enumerable.Range(0, seeds).Select(_ => new Run?[seedDepths.Length]).ToArray();
         for (int i = _seedZeroFromLadder ? 1 : 0; i < seeds; i++)
             for (int j = 0; j < seedDepths.Length; j++)
             {
                 int k = i, q = j, L = seedDepths[j];
-                double cost = CellSchedule.Estimate(L, s.Ladder.Samples, s.Ladder.Width, s.Ladder.Dim, s.Ladder.Iterations, 1, iid: false) / 4
-                              * (s.SlopeDepths.Contains(L) ? 2 : 1);
+                double cost = CellSchedule.Estimate(L, s.Ladder.Samples, s.Ladder.Width, s.Ladder.Dim, s.Ladder.Iterations, 1, iid: false) / 2;
                 Add($"figure 1 across seeds: seed {s.Seed + k}, L = {L}", cost, "figure 1 across seeds", () => _seedRuns[k][q] = _ex.SeedRun(k, L));
             }
 
