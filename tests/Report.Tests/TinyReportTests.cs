@@ -125,6 +125,28 @@ public sealed class TinyReportTests
         Assert.True(Hypotheses.descends.Item2.Invoke(run).IsMet);
     }
 
+    [Fact(DisplayName = "report side jobs: run on the cells' lanes → each limited to a worker's share of the cores, the lanes themselves not")]
+    public void Side_jobs_on_the_lanes_see_a_workers_share_of_the_cores()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "resode-side-share-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var study = ReportStudy.Load("tiny", null, null);
+            var seen = new System.Collections.Concurrent.ConcurrentBag<int>();
+            var jobs = Enumerable.Range(0, 4).Select(i => new ResOdeProofs.Cli.Sweep.SideJob($"probe {i}", 1, () => seen.Add(ResOdeProofs.Numerics.ProcessorBudget.Available))).ToList();
+            int lanes = Environment.ProcessorCount;
+            ResOdeProofs.Cli.Sweep.CellRunner.Run(study, new ResOdeProofs.Cli.Sweep.StudyOutput(dir), Array.Empty<ResOdeProofs.Cli.Sweep.Cell>(), lanes, retryFailed: false,
+                                                  CancellationToken.None, jobs);
+            // a lane per core: each side job sees one processor, as each worker does (its DOTNET_PROCESSOR_COUNT)
+            Assert.Equal(4, seen.Count);
+            Assert.All(seen, x => Assert.Equal(ResOdeProofs.Cli.Sweep.CellWorkers.ProcessorShare(lanes), x));
+            Assert.All(seen, x => Assert.Equal(1, x));
+            // outside a side job (the page's parts, `sweep merge` running them one after another) nothing is limited
+            Assert.Equal(Environment.ProcessorCount, ResOdeProofs.Numerics.ProcessorBudget.Available);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
+    }
+
     [Fact(DisplayName = "verdicts.json: infinite tightness → written as null with a flag, read back as ∞")]
     public void Verdicts_json_writes_infinities_as_null_with_a_flag_and_reads_them_back()
     {

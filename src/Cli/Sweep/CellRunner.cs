@@ -104,10 +104,15 @@ internal static class CellRunner
             .Concat((side ?? Array.Empty<SideJob>()).Select(j => (Cell: (Cell?)null, Side: (SideJob?)j))).ToList();
         var log = new LaneLog(Array.Empty<double>(), Array.Empty<LaneItem>());
         var sideCpu = new Dictionary<SideJob, double>();
+        // a side job runs in this process on a lane of its own, beside the workers: it may keep as many processors busy as a
+        // worker sees (its share of the cores), so that a verify inside it does not start a second busy thread on a core the
+        // other lane is using (docs/performance.md, 2026-12-07 17:24–)
+        int sideProcessors = CellWorkers.ProcessorShare(Math.Max(1, jobs));
         void RunSide(SideJob j)
         {
             double c0 = Numerics.ThreadClock.Seconds();
-            j.Run();
+            using (Numerics.ProcessorBudget.Limit(sideProcessors))
+                j.Run();
             lock (sideCpu) sideCpu[j] = Numerics.ThreadClock.Seconds() - c0;
         }
         if (items.Count > 0)

@@ -273,7 +273,7 @@ public static class FlowReplay
         // the segments are independent (each starts from its recorded snapshot): side by side on the machine's cores, each
         // with a network of its own (one thread per evaluation), the same numbers in any order
         var segs = new FlowSegmentReplay[run.Steps.Length];
-        Parallel.For(0, segs.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) },
+        Parallel.For(0, segs.Length, new ParallelOptions { MaxDegreeOfParallelism = ProcessorBudget.Available },
             s => segs[s] = Segment(run, s, new ResNet<double>(run.Shape, run.Activation, run.Data, run.A, run.B), rtolV, atolV, observe?.Invoke(s)));
         return new FlowRunReplay { Segments = segs, Outputs = run.Losses.Length, Rtol = rtolV, Atol = atolV, ProducerRtol = rtolP };
     }

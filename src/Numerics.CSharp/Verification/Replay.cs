@@ -380,9 +380,10 @@ public static class Replay
         // With an observer on a thread of its own, the replay's thread evaluates its recorded blocks of samples one after
         // the other (Inline: the same blocks and reduction, so the same bits) and then shares the observer's per-pair work
         // (ObserverTeam): two busy threads, none spinning beside them. Without one, the replay's evaluation uses the
-        // engine's helper thread, or the companions run on the side thread.
+        // engine's helper thread, or the companions run on the side thread; with one processor available (ProcessorBudget:
+        // a report's side job beside the cells) everything runs on the calling thread, the blocks one after another.
         var team = onIterate is not null && side.Concurrent ? new ObserverTeam() : null;
-        net.Inline = team is not null;
+        net.Inline = team is not null || !side.Concurrent && ProcessorBudget.Available < 2;
         if (companions) netP!.Inline = netN!.Inline = onIterate is null || team is not null;
         EvaluationStats sp = default, sn = default;
         double etaTau = eta * tau;

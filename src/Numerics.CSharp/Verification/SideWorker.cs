@@ -4,8 +4,8 @@ namespace ResOdeProofs.Numerics.Verification;
 
 /// <summary>
 /// One dedicated thread that runs a job beside the caller: <see cref="Start"/> hands it over, <see cref="Join"/> waits
-/// for it (and rethrows the job's exception as it was thrown). With a single processor, or when built with <c>concurrent: false</c>, the
-/// job runs on the caller inside <see cref="Start"/>. The kernel width forced on the creating thread
+/// for it (and rethrows the job's exception as it was thrown). With a single processor available (<see cref="ProcessorBudget"/>),
+/// or when built with <c>concurrent: false</c>, the job runs on the caller inside <see cref="Start"/>. The kernel width forced on the creating thread
 /// (<see cref="Simd.Override"/>, tests) is forced on the worker too, so a job computes what it would on the caller.
 /// Nothing is allocated per job.
 /// </summary>
@@ -23,7 +23,7 @@ internal sealed class SideWorker : IDisposable
 
     public SideWorker(bool concurrent)
     {
-        if (!concurrent || Environment.ProcessorCount < 2) return;
+        if (!concurrent || ProcessorBudget.Available < 2) return;
         var level = Simd.Override;
         _thread = new Thread(() =>
         {

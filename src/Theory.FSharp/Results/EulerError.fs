@@ -687,7 +687,7 @@ let private rateSolves : Hypotheses.Hypothesis<Ladder> =
         "reference solve of every run",
         fun (l: Ladder) ->
             let rungs = l.Runs |> List.sortByDescending (fun r -> r.Setting.Depth * r.SnapshotCount) |> Array.ofList
-            Threading.Tasks.Parallel.ForEach(rungs, Threading.Tasks.ParallelOptions(MaxDegreeOfParallelism = Environment.ProcessorCount),
+            Threading.Tasks.Parallel.ForEach(rungs, Threading.Tasks.ParallelOptions(MaxDegreeOfParallelism = ResOdeProofs.Numerics.ProcessorBudget.Available),
                                              fun r -> try analyse r |> ignore with _ -> ()) |> ignore
             match l.Runs |> List.tryPick (fun r -> try analyse r |> ignore; None with ex -> Some(r, ex.Message)) with
             | None -> Met "every run's neural-ODE solve completed"
