@@ -189,6 +189,30 @@ public sealed class ReplayCompanionLaneTests : IDisposable
         }
     }
 
+    [Fact(DisplayName = "Replay: inside a budget of one processor (a report's side job) → the two-thread replay bit for bit, observed or not, the observer seeing the same iterates")]
+    public void OneProcessorBudgetChangesNoBit()
+    {
+        // a run of two blocks of samples: inside the budget the side thread runs on the caller and the blocks one after
+        // another (Inline), outside it the blocks go to the engine's helper and the observer or companions to the side thread
+        var run = TwoBlockRun("run");
+        for (int s = 0; s < run.Steps.Length; s++)
+        {
+            var seenFree = new List<string>(); var seenOne = new List<string>();
+            var free = Replay.Segment(run, s, Recorder(seenFree), concurrent: true);
+            var bareFree = Replay.Segment(run, s, null, concurrent: true);
+            SegmentReplay one, bareOne;
+            using (ResOdeProofs.Numerics.ProcessorBudget.Limit(1))
+            {
+                one = Replay.Segment(run, s, Recorder(seenOne), concurrent: true);
+                bareOne = Replay.Segment(run, s, null, concurrent: true);
+            }
+            SameReplay(free, one);
+            SameReplay(bareFree, bareOne);
+            Assert.Equal(seenFree, seenOne);
+            RanCompanions(one);
+        }
+    }
+
     [Fact(DisplayName = "E.replay: one layer of the last snapshot bumped by 1e-3 → landing beyond the tolerance on every lane, faithful run within it")]
     public void BumpedSnapshotIsCaughtOnEveryLane()
     {

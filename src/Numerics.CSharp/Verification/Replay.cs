@@ -383,8 +383,9 @@ public static class Replay
         // engine's helper thread, or the companions run on the side thread; with one processor available (ProcessorBudget:
         // a report's side job beside the cells) everything runs on the calling thread, the blocks one after another.
         var team = onIterate is not null && side.Concurrent ? new ObserverTeam() : null;
-        net.Inline = team is not null || !side.Concurrent && ProcessorBudget.Available < 2;
-        if (companions) netP!.Inline = netN!.Inline = onIterate is null || team is not null;
+        bool oneProcessor = !side.Concurrent && ProcessorBudget.Available < 2;
+        net.Inline = team is not null || oneProcessor;
+        if (companions) netP!.Inline = netN!.Inline = onIterate is null || team is not null || oneProcessor;
         EvaluationStats sp = default, sn = default;
         double etaTau = eta * tau;
         // the replay's measured amplification at the current iterate (Amplification): the noisy companion's injection takes
