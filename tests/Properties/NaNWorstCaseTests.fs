@@ -136,6 +136,33 @@ let ``Rate.decideOutcome leaves a pre-asymptotic rejection inconclusive`` () =
     Assert.Equal(Rate.Rejected, outcome2)
     Assert.True(Verdict.isViolated (Rate.verdict outcome2 best2 "ladder" "t"))
 
+[<Fact(DisplayName = "Rate.reportedAt: a ladder inconclusive in one part (an interval wider than 1) and supported by another → the row reports the inconclusive part and its interval, not the supporting part's fit as lying below 1")>]
+let ``Rate.reportedAt reports a part that gave the combined outcome`` () =
+    // D.curve of a faithful softplus ladder (n = 10, d = 3, m = 8, 100 iterations, η = 0.002, L = 4 … 64; the errors of
+    // L = 4 … 32 against L = 64 as its notes print them): V at iteration 50 supports the rate, W at iteration 100 cannot
+    // tell it from no decay
+    let depths = [ 4; 8; 16; 32 ]
+    let decided part errs =
+        let plain = Rate.fit depths errs
+        part, plain, Rate.decideOutcome plain (Rate.fitWithCorrection depths errs)
+    let items =
+        [ decided "V, iteration 50" [ 4.237e-1; 1.591e-1; 7.625e-2; 3.853e-2 ]
+          decided "W, iteration 100" [ 2.557e-1; 7.626e-2; 3.811e-2; 1.902e-2 ] ]
+    let outcomeOf (_, _, (o, _)) = o
+    Assert.Equal<Rate.RateOutcome list>([ Rate.Consistent; Rate.Inconclusive ], items |> List.map outcomeOf)
+    let combined = items |> List.map outcomeOf |> Rate.combine
+    Assert.Equal(Rate.Inconclusive, combined)
+    let part, plain, (_, best) = items |> Rate.reportedAt combined outcomeOf (fun (_, _, (_, o)) -> o.Upper)
+    Assert.Equal("W, iteration 100", part)
+    Assert.True(plain.Upper - plain.Lower >= Rate.inconclusiveWidth, sprintf "%A" plain)
+    match Rate.verdict combined best "ladder" part with
+    | HypothesisNotMet [ name, detail ] ->
+        Assert.Equal("informative interval (width < 1)", name)
+        Assert.DoesNotContain("lies below 1", detail)
+    | v -> failwithf "expected hypothesis not met, got %A" v
+    // the smallest upper end over every part (the rule before) is the supporting part's
+    Assert.Equal("V, iteration 50", (items |> Comparison.worstByMin (fun (_, _, (_, o)) -> o.Upper) |> fun (p, _, _) -> p))
+
 [<Fact(DisplayName = "GenericResults.pathRadius: speed F(r) = r from 10 over dt = 0.5 → 23 (c = 16: F(26)·dt = 13 ≤ 16), where c = 1 alone gave ∞; a constant speed 1 → 10.5 as before; a speed too large for any c → ∞")>]
 let ``pathRadius finds a radius beyond the first try`` () =
     Assert.Equal(23.0, GenericResults.pathRadius id 10.0 0.5)
