@@ -163,6 +163,27 @@ let ``Rate.reportedAt reports a part that gave the combined outcome`` () =
     // the smallest upper end over every part (the rule before) is the supporting part's
     Assert.Equal("V, iteration 50", (items |> Comparison.worstByMin (fun (_, _, (_, o)) -> o.Upper) |> fun (p, _, _) -> p))
 
+[<Fact(DisplayName = "Rate.reportedAt: a rejected snapshot beside a pre-asymptotic one whose fit ends lower → the rejected one is reported; a consistent outcome → the smallest upper end of all, as before")>]
+let ``Rate.reportedAt reports a rejection at a rejected item`` () =
+    let fit upper : Rate.ObservedOrder =
+        { Depths = [ 4; 8; 16; 32; 64 ]; Errors = []; Order = upper - 0.1; Lower = upper - 0.2; Upper = upper; Correction = 0.0
+          Weights = []; Rounding = 0.0; WeightRounding = []; Uncertainties = [] }
+    let items =
+        [ "pre-asymptotic", Rate.PreAsymptotic(fit 0.80, fit 1.1), 0.80
+          "rejected", Rate.Rejected, 0.95
+          "consistent", Rate.Consistent, 1.2 ]
+    let outcomeOf (_, o, _) = o
+    let upperOf (_, _, u) = u
+    let combined = items |> List.map outcomeOf |> Rate.combine
+    Assert.Equal(Rate.Rejected, combined)
+    let name, _, _ = items |> Rate.reportedAt combined outcomeOf upperOf
+    Assert.Equal("rejected", name)
+    // the smallest upper end over every item (the rule before) is the pre-asymptotic one's
+    Assert.Equal("pre-asymptotic", (items |> Comparison.worstByMin upperOf |> fun (n, _, _) -> n))
+    // a consistent outcome (every item consistent, or none decided, as D.rate passes its undecided snapshots): all items
+    let name2, _, _ = items |> Rate.reportedAt Rate.Consistent outcomeOf upperOf
+    Assert.Equal("pre-asymptotic", name2)
+
 [<Fact(DisplayName = "GenericResults.pathRadius: speed F(r) = r from 10 over dt = 0.5 → 23 (c = 16: F(26)·dt = 13 ≤ 16), where c = 1 alone gave ∞; a constant speed 1 → 10.5 as before; a speed too large for any c → ∞")>]
 let ``pathRadius finds a radius beyond the first try`` () =
     Assert.Equal(23.0, GenericResults.pathRadius id 10.0 0.5)

@@ -183,25 +183,24 @@ let combine (outcomes: RateOutcome list) =
         | Some p -> p
         | None -> if List.contains Inconclusive outcomes then Inconclusive else Consistent
 
-/// Whether two outcomes are of one kind (a pre-asymptotic outcome's fits aside).
-let private sameKind (a: RateOutcome) (b: RateOutcome) =
-    match a, b with
-    | Consistent, Consistent | Rejected, Rejected | Inconclusive, Inconclusive | PreAsymptotic _, PreAsymptotic _ -> true
-    | _ -> false
-
 /// The item of several (snapshots, parts) a combined outcome is reported at: for a pre-asymptotic outcome the item it came
-/// from (the same object `combine` returned: structural equality fails on a fit holding NaN), otherwise, of the items whose
-/// own outcome is the combined one, the one whose fit has the smallest upper end: the row's verdict, witness and message
-/// describe an item that gave that outcome. Until 2026-12-07 the smallest upper end was taken over every item, so an
-/// inconclusive ladder (one part's interval wider than 1) was reported at a part whose fit supports the rate, and its message
-/// said that fit's order "lies below 1" (a faithful softplus ladder, D.curve: "order 1.144 [0.841, 1.447] lies below 1").
-/// D.rate and D.curve report their rows through it.
+/// from (the same object `combine` returned: structural equality fails on a fit holding NaN); for a rejection or an
+/// inconclusive outcome, of the items whose own outcome it is, the one whose fit has the smallest upper end, so that the
+/// row's verdict, witness and message describe an item that gave it; otherwise the item whose fit has the smallest upper
+/// end. Until 2026-12-07 the smallest upper end was taken over every item in each case, so an inconclusive ladder (one
+/// part's interval wider than 1) was reported at a part whose fit supports the rate, and its message said that fit's order
+/// "lies below 1" (a faithful softplus ladder, D.curve: "order 1.144 [0.841, 1.447] lies below 1"). D.rate and D.curve
+/// report their rows through it.
 let reportedAt (combined: RateOutcome) (outcomeOf: 'a -> RateOutcome) (upperOf: 'a -> float) (items: 'a list) =
+    let gave (kind: RateOutcome -> bool) =
+        match items |> List.filter (outcomeOf >> kind) with
+        | [] -> items
+        | some -> some
     match combined, items |> List.tryFind (fun x -> LanguagePrimitives.PhysicalEquality (outcomeOf x) combined) with
     | PreAsymptotic _, Some x -> x
-    | _ ->
-        let gave = items |> List.filter (fun x -> sameKind (outcomeOf x) combined)
-        (if gave.IsEmpty then items else gave) |> Comparison.worstByMin upperOf
+    | Rejected, _ -> gave (function Rejected -> true | _ -> false) |> Comparison.worstByMin upperOf
+    | Inconclusive, _ -> gave (function Inconclusive -> true | _ -> false) |> Comparison.worstByMin upperOf
+    | _ -> items |> Comparison.worstByMin upperOf
 
 /// The verdict rule of the rate results: the claim p ≥ 1 stands unless BOTH fits reject it — the plain slope
 /// (biased low when the error approaches C/L from below, e.g. C/L − c/L²) and the fit with the c/L correction
