@@ -136,6 +136,24 @@ let ``Rate.decideOutcome leaves a pre-asymptotic rejection inconclusive`` () =
     Assert.Equal(Rate.Rejected, outcome2)
     Assert.True(Verdict.isViolated (Rate.verdict outcome2 best2 "ladder" "t"))
 
+[<Fact(DisplayName = "Rate.decideOutcome: three fitted depths, the plain fit wider than 1 and reaching the order, the corrected fit over [-∞, ∞] → inconclusive, and the reported fit is the plain one widened (finite), not [-∞, ∞]")>]
+let ``Rate.decideOutcome reports the narrowest fit of an inconclusive ladder`` () =
+    // D.curve of a faithful GELU ladder over L = 4, 8, 16 against 32 (Z at iteration 15, the errors its notes print)
+    let depths = [ 4; 8; 16 ]
+    let errs = [ 5.209e-1; 1.969e-1; 8.930e-2 ]
+    let plain, corrected = Rate.fit depths errs, Rate.fitWithCorrection depths errs
+    Assert.True(Double.IsInfinity corrected.Upper && plain.Upper - plain.Lower >= 1.0, sprintf "%A / %A" plain corrected)
+    let outcome, best = Rate.decideOutcome plain corrected
+    Assert.Equal(Rate.Inconclusive, outcome)
+    Assert.True(Double.IsFinite best.Lower && Double.IsFinite best.Upper, sprintf "%A" best)
+    Assert.Equal(plain.Order, best.Order)
+    Assert.True(best.Lower <= plain.Lower && best.Upper >= plain.Upper)
+    match Rate.verdict outcome best "ladder" "t" with
+    | HypothesisNotMet [ name, detail ] ->
+        Assert.Equal("informative interval (width < 1)", name)
+        Assert.DoesNotContain("Infinity", detail)
+    | v -> failwithf "expected hypothesis not met, got %A" v
+
 [<Fact(DisplayName = "Rate.reportedAt: a ladder inconclusive in one part (an interval wider than 1) and supported by another → the row reports the inconclusive part and its interval, not the supporting part's fit as lying below 1")>]
 let ``Rate.reportedAt reports a part that gave the combined outcome`` () =
     // D.curve of a faithful softplus ladder (n = 10, d = 3, m = 8, 100 iterations, η = 0.002, L = 4 … 64; the errors of

@@ -227,9 +227,17 @@ let decideOutcome (plain: ObservedOrder) (corrected: ObservedOrder) =
     // uninformative one whose interval is infinite (it once made a holding D.curve read "slack Infinity" over [-∞, ∞])
     let supporting =
         fits |> List.collect (fun (raw, wide) -> [ raw; wide ]) |> List.filter (fun o -> o.Upper - o.Lower < inconclusiveWidth && consistentWithFirstOrder o)
+    // inconclusive: of the widened fits that reach the order, the narrowest (the most the ladder says); the one with the
+    // larger upper end was often the corrected fit over [−∞, ∞] (no degree of freedom left), which said nothing (a faithful
+    // GELU ladder, D.curve over L = 4, 8, 16: "order 0.878 with interval [-Infinity, Infinity]" where the plain fit, widened,
+    // gives 1.272 [0.308, 2.236])
     let best =
         match outcome, supporting with
         | Consistent, (_ :: _) -> supporting |> Comparison.worstBy (fun o -> o.Upper)
+        | Inconclusive, _ ->
+            match fits |> List.map snd |> List.filter consistentWithFirstOrder with
+            | [] -> fits |> List.map snd |> Comparison.worstBy (fun o -> o.Upper)
+            | reaching -> reaching |> Comparison.worstByMin (fun o -> o.Upper - o.Lower)
         | _ -> fits |> List.map snd |> Comparison.worstBy (fun o -> o.Upper)
     confirmByDeepest (outcome, best) plain
 
