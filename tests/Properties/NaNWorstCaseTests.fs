@@ -136,7 +136,7 @@ let ``Rate.decideOutcome leaves a pre-asymptotic rejection inconclusive`` () =
     Assert.Equal(Rate.Rejected, outcome2)
     Assert.True(Verdict.isViolated (Rate.verdict outcome2 best2 "ladder" "t"))
 
-[<Fact(DisplayName = "Rate.decideOutcome: three fitted depths, the plain fit wider than 1 and reaching the order, the corrected fit over [-∞, ∞] → inconclusive, and the reported fit is the plain one widened (finite), not [-∞, ∞]")>]
+[<Fact(DisplayName = "Rate.decideOutcome: three fitted depths, the plain fit wider than 1 and reaching the order, the corrected fit over [-∞, ∞] → inconclusive, and the reported fit is the plain one widened (finite), not [-∞, ∞]; a corrected fit that is not a number → not measured")>]
 let ``Rate.decideOutcome reports the narrowest fit of an inconclusive ladder`` () =
     // D.curve of a faithful GELU ladder over L = 4, 8, 16 against 32 (Z at iteration 15, the errors its notes print)
     let depths = [ 4; 8; 16 ]
@@ -153,6 +153,13 @@ let ``Rate.decideOutcome reports the narrowest fit of an inconclusive ladder`` (
         Assert.Equal("informative interval (width < 1)", name)
         Assert.DoesNotContain("Infinity", detail)
     | v -> failwithf "expected hypothesis not met, got %A" v
+    // a corrected fit that is not a number is still reported first: not measured, never passed over for a finite one
+    let nanCorrected = { corrected with Lower = nan; Upper = nan; Correction = 0.1 }
+    let outcome2, best2 = Rate.decideOutcome plain nanCorrected
+    Assert.Equal(Rate.Inconclusive, outcome2)
+    match Rate.verdict outcome2 best2 "ladder" "t" with
+    | HypothesisNotMet [ name, _ ] -> Assert.Equal("finite measured quantity", name)
+    | v -> failwithf "expected not measured, got %A" v
 
 [<Fact(DisplayName = "Rate.reportedAt: a ladder inconclusive in one part (an interval wider than 1) and supported by another → the row reports the inconclusive part and its interval, not the supporting part's fit as lying below 1")>]
 let ``Rate.reportedAt reports a part that gave the combined outcome`` () =

@@ -234,7 +234,8 @@ let decideOutcome (plain: ObservedOrder) (corrected: ObservedOrder) =
     let best =
         match outcome, supporting with
         | Consistent, (_ :: _) -> supporting |> Comparison.worstBy (fun o -> o.Upper)
-        | Inconclusive, _ ->
+        // (a fit that is not a number is reported as before, first: the row is then "not measured", never passed over)
+        | Inconclusive, _ when fits |> List.forall (fun (_, w) -> not (Double.IsNaN w.Upper || Double.IsNaN w.Lower)) ->
             match fits |> List.map snd |> List.filter consistentWithFirstOrder with
             | [] -> fits |> List.map snd |> Comparison.worstBy (fun o -> o.Upper)
             | reaching -> reaching |> Comparison.worstByMin (fun o -> o.Upper - o.Lower)
