@@ -87,8 +87,9 @@ internal static class TrainCommand
     /// architecture: the synthetic setting, the block and its hyper-parameters (each given, or at the architecture's default),
     /// the scales (the MLP's --scale and --v-scale, another block's --scales), the step, the snapshots and the engine settings.
     /// Data and weight files, the optimizer and the output are read by the command itself. Options the setting would not
-    /// read are refused (ArgumentException), not dropped: --snapshots with --snapshot-steps, and a scale option of another
-    /// architecture (--scales with the MLP, --scale or --v-scale with a generic block).
+    /// read are refused (ArgumentException), not dropped: --snapshots with --snapshot-steps, a scale option of another
+    /// architecture (--scales with the MLP, --scale or --v-scale with a generic block), the integrator's --horizon, --rtol
+    /// and --atol with gradient descent, and --modes with an initialization other than smooth.
     /// </summary>
     internal static RunSpec SpecOf(ParseResult pr)
     {
@@ -104,6 +105,14 @@ internal static class TrainCommand
             throw new ArgumentException($"--scales applies to the generic architectures (--arch {string.Join(", ", GenericArchitectures.Select(e => e.Name))}); --arch mlp takes --scale (W) and --v-scale (V)");
         if (entry.Name != "mlp" && new[] { "scale", "v-scale" }.Where(Given).ToList() is { Count: > 0 } mlpScales)
             throw new ArgumentException($"{string.Join(" and ", mlpScales.Select(o => "--" + o))} appl{(mlpScales.Count == 1 ? "ies" : "y")} to --arch mlp only; --arch {entry.Name} takes --scales (one per parameter part: {string.Join(", ", entry.Parts.Select(q => q.Name))})");
+        // the integrator's options are read by the gradient flow alone, and the count of Fourier modes by the smooth
+        // initialization alone: given to gradient descent or to another initialization they were dropped without a word
+        // (--horizon nan, --atol -0.5 trained and exited 0)
+        if (!string.Equals(pr.GetValue<string>("--optimizer"), "gf", StringComparison.OrdinalIgnoreCase)
+            && new[] { "horizon", "rtol", "atol" }.Where(Given).ToList() is { Count: > 0 } flowOnly)
+            throw new ArgumentException($"{string.Join(" and ", flowOnly.Select(o => "--" + o))} appl{(flowOnly.Count == 1 ? "ies" : "y")} to --optimizer gf only (the gradient flow's integrator); gradient descent takes --eta and --iters");
+        if (Given("modes") && !string.Equals(V<string>("init"), "smooth", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"--modes applies to --init smooth only (the Fourier modes in depth of the smooth initialization); --init {V<string>("init")} has none");
         // a hyper-parameter not given on the command line takes this architecture's default (options are shared by several blocks)
         var hyper = entry.HyperParameters.ToDictionary(p => p.Name,
             p => Given(p.Option) ? (double)V<int>(p.Option) : p.Default);

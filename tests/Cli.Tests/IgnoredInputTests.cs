@@ -67,6 +67,30 @@ public sealed class IgnoredInputTests : IDisposable
         Assert.False(Directory.Exists(_s.P("x")));
     }
 
+    [Theory(DisplayName = "train: an option the optimizer or the initialization does not read (--horizon, --rtol or --atol with gradient descent, --modes with --init tied or iid) → exit 2 naming it and what reads it, nothing written; the same option where it is read → trains")]
+    [InlineData("--horizon applies to --optimizer gf only", "--horizon", "NaN")]
+    [InlineData("--rtol and --atol apply to --optimizer gf only", "--rtol", "-0.5", "--atol", "1e-10")]
+    [InlineData("--atol applies to --optimizer gf only", "--optimizer", "gd", "--atol", "1e-10")]
+    [InlineData("--modes applies to --init smooth only", "--modes", "3")]
+    [InlineData("--init iid has none", "--init", "iid", "--modes", "3")]
+    public void AnOptionTheOptimizerOrTheInitializationDoesNotReadIsRefused(string message, params string[] args)
+    {
+        var r = Cli.Run(_s.Dir, Cli.Small.With(args).With("--out", "x"));
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains(message, r.Err);
+        Assert.False(Directory.Exists(_s.P("x")));
+    }
+
+    [Fact(DisplayName = "train: --horizon, --rtol and --atol with --optimizer gf, --modes with --init smooth → train (the controls of the refusals above)")]
+    public void TheOptionsAreTakenWhereTheyAreRead()
+    {
+        var flow = Cli.Run(_s.Dir, Cli.Small.With("--optimizer", "gf", "--horizon", "0.05", "--rtol", "1e-7", "--atol", "1e-10", "--out", "flow"));
+        Assert.True(flow.Code == ExitCodes.Done, flow.ToString());
+        var smooth = Cli.Run(_s.Dir, Cli.Small.With("--init", "smooth", "--modes", "3", "--out", "smooth"));
+        Assert.True(smooth.Code == ExitCodes.Done, smooth.ToString());
+    }
+
     [Fact(DisplayName = "report: --preset and --study together → exit 2 naming both, nothing written (the study file silently won)")]
     public void ReportWithAPresetAndAStudyIsRefused()
     {
