@@ -37,6 +37,17 @@ public sealed class IgnoredInputTests : IDisposable
     public void AStudyKeyGivenTwiceIsRefused(string study, string key) =>
         StudyRefused(ReadStudy(study), key, "already defined");
 
+    /// <summary>The refusal of a train command line (<see cref="Cli.Small"/> with <paramref name="args"/>): exit 2, one line
+    /// containing <paramref name="message"/>, nothing written.</summary>
+    private void TrainRefused(string message, string[] args)
+    {
+        var r = Cli.Run(_s.Dir, Cli.Small.With(args).With("--out", "x"));
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Cli.OneLine(r);
+        Assert.Contains(message, r.Err);
+        Assert.False(Directory.Exists(_s.P("x")));
+    }
+
     [Fact(DisplayName = "train: --snapshots N with --snapshot-steps LIST → exit 2 naming both, nothing written; --snapshot-steps alone (--snapshots at its default) → trains")]
     public void SnapshotsWithSnapshotStepsIsRefused()
     {
@@ -58,14 +69,7 @@ public sealed class IgnoredInputTests : IDisposable
     [InlineData("--scales applies to the generic architectures", "--arch", "mlp", "--scales", "0.5")]
     [InlineData("--scale applies to --arch mlp only; --arch glu takes --scales", "--arch", "glu", "--scale", "2")]
     [InlineData("--scale and --v-scale apply to --arch mlp only; --arch one-layer takes --scales", "--arch", "one-layer", "--scale", "2", "--v-scale", "0.1")]
-    public void AScaleOptionOfAnotherArchitectureIsRefused(string message, params string[] args)
-    {
-        var r = Cli.Run(_s.Dir, Cli.Small.With(args).With("--out", "x"));
-        Assert.Equal(ExitCodes.BadInput, r.Code);
-        Cli.OneLine(r);
-        Assert.Contains(message, r.Err);
-        Assert.False(Directory.Exists(_s.P("x")));
-    }
+    public void AScaleOptionOfAnotherArchitectureIsRefused(string message, params string[] args) => TrainRefused(message, args);
 
     [Theory(DisplayName = "train: an option the optimizer or the initialization does not read (--horizon, --rtol or --atol with gradient descent, --modes with --init tied or iid) → exit 2 naming it and what reads it, nothing written; the same option where it is read → trains")]
     [InlineData("--horizon applies to --optimizer gf only", "--horizon", "NaN")]
@@ -73,14 +77,7 @@ public sealed class IgnoredInputTests : IDisposable
     [InlineData("--atol applies to --optimizer gf only", "--optimizer", "gd", "--atol", "1e-10")]
     [InlineData("--modes applies to --init smooth only", "--modes", "3")]
     [InlineData("--init iid has none", "--init", "iid", "--modes", "3")]
-    public void AnOptionTheOptimizerOrTheInitializationDoesNotReadIsRefused(string message, params string[] args)
-    {
-        var r = Cli.Run(_s.Dir, Cli.Small.With(args).With("--out", "x"));
-        Assert.Equal(ExitCodes.BadInput, r.Code);
-        Cli.OneLine(r);
-        Assert.Contains(message, r.Err);
-        Assert.False(Directory.Exists(_s.P("x")));
-    }
+    public void AnOptionTheOptimizerOrTheInitializationDoesNotReadIsRefused(string message, params string[] args) => TrainRefused(message, args);
 
     [Fact(DisplayName = "train: --horizon, --rtol and --atol with --optimizer gf, --modes with --init smooth → train (the controls of the refusals above)")]
     public void TheOptionsAreTakenWhereTheyAreRead()
