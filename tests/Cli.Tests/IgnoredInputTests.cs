@@ -71,7 +71,7 @@ public sealed class IgnoredInputTests : IDisposable
     [InlineData("--scale and --v-scale apply to --arch mlp only; --arch one-layer takes --scales", "--arch", "one-layer", "--scale", "2", "--v-scale", "0.1")]
     public void AScaleOptionOfAnotherArchitectureIsRefused(string message, params string[] args) => TrainRefused(message, args);
 
-    [Theory(DisplayName = "train: an option the optimizer or the initialization does not read (--horizon, --rtol or --atol with gradient descent, --modes with --init tied or iid) → exit 2 naming it and what reads it, nothing written; the same option where it is read → trains")]
+    [Theory(DisplayName = "train: an option the optimizer or the initialization does not read (--horizon, --rtol or --atol with gradient descent, --modes with --init tied or iid) → exit 2 naming it and what reads it, nothing written")]
     [InlineData("--horizon applies to --optimizer gf only", "--horizon", "NaN")]
     [InlineData("--rtol and --atol apply to --optimizer gf only", "--rtol", "-0.5", "--atol", "1e-10")]
     [InlineData("--atol applies to --optimizer gf only", "--optimizer", "gd", "--atol", "1e-10")]
