@@ -34,7 +34,7 @@ internal static class TrainCommand
         var clip = new Option<double?>("--clip") { Description = "Clip radius C: each layer's update L·∂ℓ/∂Z_k is projected onto the Frobenius ball of radius C (clipped gradient descent)." };
         var seed = new Option<long>("--seed") { Description = "Seed: fixes data, initialization and everything else.", DefaultValueFactory = _ => 0 };
         var snapSteps = new Option<string?>("--snapshot-steps") { Description = "The snapshot iterations themselves, instead of --snapshots: a comma-separated list of iterations and ranges FIRST..LAST or FIRST..LAST/STEP (both ends included), e.g. 0..50/5,49." };
-        var snaps = new Option<int>("--snapshots") { Description = "Number of evenly spaced snapshot iterations whose full weights are written (iteration 0 and the last included).", DefaultValueFactory = _ => 5 };
+        var snaps = new Option<int>("--snapshots") { Description = "Number of evenly spaced snapshot iterations whose full weights are written (iteration 0 and the last included); at most --iters + 1 (every iterate). The default 5 is capped there on a shorter run.", DefaultValueFactory = _ => 5 };
         var f32 = new Option<bool>("--float32") { Description = "Compute in float32 (files stay float64)." };
         var outDir = new Option<string>("--out") { Description = "Run directory to write.", DefaultValueFactory = _ => "runs/run" };
         var force = new Option<bool>("--force") { Description = "Replace --out if it exists, only when it is a run directory written by resode that holds nothing else (replaced only after the new run is complete)." };
@@ -111,6 +111,11 @@ internal static class TrainCommand
         if (!string.Equals(pr.GetValue<string>("--optimizer"), "gf", StringComparison.OrdinalIgnoreCase)
             && new[] { "horizon", "rtol", "atol" }.Where(Given).ToList() is { Count: > 0 } flowOnly)
             throw new ArgumentException($"{string.Join(" and ", flowOnly.Select(o => "--" + o))} appl{(flowOnly.Count == 1 ? "ies" : "y")} to --optimizer gf only (the gradient flow's integrator); gradient descent takes --eta and --iters");
+        // more evenly spaced snapshots than the run records iterates (gradient descent's updates, or the flow's recorded times)
+        // were merged into one per iterate without a word (`--snapshots 99999999` of a 10-iteration run wrote 11, after 0.8 s
+        // of placing the ones asked for)
+        if (Given("snapshots") && V<int>("snapshots") is int asked && V<int>("iters") is int its and >= 0 && asked > its + 1L)
+            throw new ArgumentException($"--snapshots {asked} asks for more snapshots than a run of {its} iterations has iterates ({its + 1}: iterations 0..{its}); give at most {its + 1} (every iterate), or the iterations themselves with --snapshot-steps");
         if (Given("modes") && !string.Equals(V<string>("init"), "smooth", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"--modes applies to --init smooth only (the Fourier modes in depth of the smooth initialization); --init {V<string>("init")} has none");
         // a hyper-parameter not given on the command line takes this architecture's default (options are shared by several blocks)

@@ -79,6 +79,24 @@ public sealed class IgnoredInputTests : IDisposable
     [InlineData("--init iid has none", "--init", "iid", "--modes", "3")]
     public void AnOptionTheOptimizerOrTheInitializationDoesNotReadIsRefused(string message, params string[] args) => TrainRefused(message, args);
 
+    [Theory(DisplayName = "train: --snapshots more than the run's iterates (5 or 99999999 of a 3-iteration run, with gd or gf) → exit 2 naming the most it can write, nothing written")]
+    [InlineData("--snapshots", "5")]
+    [InlineData("--snapshots", "99999999")]
+    [InlineData("--snapshots", "5", "--optimizer", "gf")]
+    public void MoreSnapshotsThanIteratesAreRefused(params string[] args) =>
+        TrainRefused("give at most 4 (every iterate)", args);
+
+    [Fact(DisplayName = "train: --snapshots equal to the run's iterates, or the default 5 of a 3-iteration run → trains, a snapshot at every iterate (the controls of the refusal above)")]
+    public void EveryIterateAsSnapshotsIsTaken()
+    {
+        foreach (var (args, dir) in new[] { (new[] { "--snapshots", "4" }, "all"), (Array.Empty<string>(), "default") })
+        {
+            var r = Cli.Run(_s.Dir, Cli.Small.With(args).With("--out", dir));
+            Assert.True(r.Code == ExitCodes.Done, r.ToString());
+            Assert.Equal(new long[] { 0, 1, 2, 3 }, ResOdeProofs.Numerics.IO.Npy.ReadInt64(_s.P(dir, "steps.npy"), out _));
+        }
+    }
+
     [Fact(DisplayName = "train: --horizon, --rtol and --atol with --optimizer gf, --modes with --init smooth → train (the controls of the refusals above)")]
     public void TheOptionsAreTakenWhereTheyAreRead()
     {
