@@ -84,6 +84,47 @@ public sealed class KeptStatesTests
         finally { Simd.Override = old; }
     }
 
+    [Theory(DisplayName = "SplitPass.Evaluate: u_k, σ(u_k), σ'(u_k) formed again in the backward pass (StoresLayers false) → every pair quantity, E_k, the summed gradient, the states and adjoints the stored pass' bits, every width; the pass allocates its three per-layer arrays once instead of L + 1 times")]
+    [InlineData(SimdLevel.Vector512)]
+    [InlineData(SimdLevel.Vector256)]
+    [InlineData(SimdLevel.Scalar)]
+    public void ProductsFormedAgainGiveTheSameBits(SimdLevel level)
+    {
+        var old = Simd.Override;
+        Simd.Override = level;
+        try
+        {
+            foreach (var (general, act) in new[] { (false, ActivationKind.Gelu), (true, ActivationKind.Tanh), (true, ActivationKind.Softplus) })
+            {
+                var s = TestSetting.Random(general ? 15 : 16, 9, 8, 5, 13, general);
+                int n = s.Data.Count, L = s.Shape.Depth, nm = n * s.Shape.Width;
+                var stored = new SplitPass(s.Shape, act, n, Embedded(s), s.Data.Y, s.B);
+                Assert.True(stored.StoresLayers);   // 3·(L + 1)·n·m doubles far below the engine's storage budget
+                var again = new SplitPass(s.Shape, act, n, Embedded(s), s.Data.Y, s.B) { StoresLayers = false };
+                long a0 = GC.GetAllocatedBytesForCurrentThread();
+                stored.Evaluate(s.W, s.V, [], [], withForcing: true);
+                long a1 = GC.GetAllocatedBytesForCurrentThread();
+                again.Evaluate(s.W, s.V, [], [], withForcing: true);
+                long a2 = GC.GetAllocatedBytesForCurrentThread();
+                // the first evaluation allocates the pass' arrays: 3·L·n·m doubles fewer when the products are formed again
+                Assert.True((a1 - a0) - (a2 - a1) >= 3L * L * nm * sizeof(double), $"stored {a1 - a0} B, formed again {a2 - a1} B");
+                var a = Quantities(stored.Pairs); var b = Quantities(again.Pairs);
+                for (int i = 0; i < a.Length; i++) SameBits(a[i], b[i], $"pair quantity {i} ({act})");
+                SameBits(stored.EW, again.EW, "E^W"); SameBits(stored.EV, again.EV, "E^V");
+                SameBits(stored.GW, again.GW, "G^W"); SameBits(stored.GV, again.GV, "G^V");
+                SameBits(stored.LastStates!, again.LastStates!, "h"); SameBits(stored.LastAdjoints!, again.LastAdjoints!, "p");
+                SameBits([stored.Loss], [again.Loss], "loss");
+                Assert.All(a[0], x => Assert.True(x > 0));
+                // a second evaluation at other weights reuses the arrays and still agrees
+                var w2 = s.W.Select((x, i) => x + 0.01 * Math.Sin(i)).ToArray();
+                stored.Evaluate(w2, s.V, [], [], withForcing: false);
+                again.Evaluate(w2, s.V, [], [], withForcing: false);
+                SameBits(stored.GW, again.GW, "G^W at the second weights"); SameBits(stored.EW, again.EW, "E^W at the second weights");
+            }
+        }
+        finally { Simd.Override = old; }
+    }
+
     [Fact(DisplayName = "ResNet.Keep: with checkpointing → refused (the states are not all stored)")]
     public void KeepNeedsAllStates()
     {

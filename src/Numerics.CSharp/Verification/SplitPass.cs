@@ -24,7 +24,9 @@ public sealed class SplitPass
     private readonly double[] _y;
     private readonly double[]? _b;
     // the pass' own forward and backward arrays, formed on the first Evaluate: an observer that only ever takes the engine's
-    // kept states (EvaluateKept) never allocates or touches them ((L + 1)·n·(3m + 2d) doubles, 105 MB at L = 1 024, n = 100)
+    // kept states (EvaluateKept) never allocates or touches them ((L + 1)·n·(3m + 2d) doubles, 105 MB at L = 1 024, n = 100).
+    // u_k, σ(u_k), σ'(u_k) of every layer (L + 1 arrays each) when the pass keeps them for its backward pass, else one array
+    // each that the backward pass fills again layer by layer (StoresLayers)
     private double[][]? _u, _sd, _s;
     // h_k and p_k, k = 0..L, n×d each at k·n·d (the layout of ResNet.KeptStates)
     private double[]? _hF, _pF;
@@ -72,6 +74,7 @@ public sealed class SplitPass
         EW = AlignedArrays.Create<double>(pairs * md); EV = AlignedArrays.Create<double>(pairs * md);
         GW = AlignedArrays.Create<double>(L * md); GV = AlignedArrays.Create<double>(L * md);
         Pairs = new PairQuantities(pairs);
+        StoresLayers = 3L * (L + 1) * nm * sizeof(double) <= Training.TrainOptions.AutoCheckpointBytes;
     }
 
     private static double[][] Alloc(int count, int len)
@@ -110,6 +113,16 @@ public sealed class SplitPass
     private Span<double> Slice(double[] flat, int k) => flat.AsSpan(k * _n * _d, _n * _d);
 
     /// <summary>
+    /// Whether <see cref="Evaluate"/> keeps u_k, σ(u_k) and σ'(u_k) of every layer from its forward pass for its backward
+    /// pass ((L + 1)·n·m doubles each): when the three take at most <see cref="Training.TrainOptions.AutoCheckpointBytes"/>, the
+    /// budget above which the engine stops storing every layer's activations. Above it (L = 16 384, n = 100, m = 32: 1.26 GB
+    /// a pass, which a verify held twice), the backward pass forms them again from h_{k−1} and W_k with the forward pass'
+    /// kernels on the same numbers, so the same bits, at one more product and activation a layer. Set false to form them
+    /// again at any size.
+    /// </summary>
+    public bool StoresLayers { get; set; }
+
+    /// <summary>
     /// Evaluates one iterate at weights W (L·m·d, W_k m×d) and V (L·d·m, V_k d×m). <paramref name="gw"/>,
     /// <paramref name="gv"/>: the depth-scaled gradient G = L·∂ℓ/∂Z of these weights when already computed (else empty:
     /// summed here into <see cref="GW"/>, <see cref="GV"/>). <paramref name="withForcing"/> adds the spectral norms only
@@ -124,27 +137,31 @@ public sealed class SplitPass
         if (given && (gw.Length != L * md || gv.Length != L * md)) throw new ArgumentException("the given gradient does not match the weights");
         var level = Simd.Level;
         double invL = 1.0 / L;
+        bool stores = StoresLayers;
         if (_hF is null)
         {
             _hF = AlignedArrays.Create<double>((L + 1) * nd); _pF = AlignedArrays.Create<double>((L + 1) * nd);
-            _u = Alloc(L + 1, nm); _sd = Alloc(L + 1, nm); _s = Alloc(L + 1, nm);
             _h0.CopyTo(_hF, 0);
         }
+        int layerArrays = stores ? L + 1 : 1;
+        if (_u is null || _u.Length != layerArrays) { _u = Alloc(layerArrays, nm); _sd = Alloc(layerArrays, nm); _s = Alloc(layerArrays, nm); }
         double[] hF = _hF, pF = _pF!;
-        double[][] us = _u!, ss = _s!, sds = _sd!;
+        double[][] us = _u, ss = _s!, sds = _sd!;
+        // layer k's u_k, σ(u_k), σ'(u_k): its own arrays when kept, else the one set the backward pass fills again
+        int at(int k) => stores ? k : 0;
         // forward: u_k = h_{k−1} W_kᵀ, h_k = h_{k−1} + (1/L) σ(u_k) V_kᵀ; per layer the range of u_k and max|σ'(u_k)|
         for (int k = 1; k <= L; k++)
         {
-            int o = (k - 1) * md;
+            int o = (k - 1) * md, a = at(k);
             FastKernels.Transpose<double>(w.Slice(o, md), _wt, m, d);
             FastKernels.Transpose<double>(v.Slice(o, md), _vt, d, m);
             var hPrev = Slice(hF, k - 1); var hk = Slice(hF, k);
-            FastKernels.Gemm<double>(level, hPrev, d, 1, _wt, us[k], n, d, m, 1.0, accumulate: false);
+            FastKernels.Gemm<double>(level, hPrev, d, 1, _wt, us[a], n, d, m, 1.0, accumulate: false);
             // σ, σ' and the range of u_k in one pass over u_k (the bits of Evaluate and MinMax called one after the other)
             _uLo[k] = double.PositiveInfinity; _uHi[k] = double.NegativeInfinity;
-            VectorActivations.EvaluateWithRange<double>(level, _act, us[k], ss[k], sds[k], ref _uLo[k], ref _uHi[k]);
-            _d1[k] = MaxAbs(sds[k]);
-            FastKernels.Gemm<double>(level, ss[k], m, 1, _vt, hk, n, m, d, invL, accumulate: true, source: hPrev);   // hPrev + (1/L)σVᵀ, no copy
+            VectorActivations.EvaluateWithRange<double>(level, _act, us[a], ss[a], sds[a], ref _uLo[k], ref _uHi[k]);
+            _d1[k] = MaxAbs(sds[a]);
+            FastKernels.Gemm<double>(level, ss[a], m, 1, _vt, hk, n, m, d, invL, accumulate: true, source: hPrev);   // hPrev + (1/L)σVᵀ, no copy
         }
         // loss and p_L = (2/n)·Bᵀ(B h_L − y)
         var hL = Slice(hF, L); var pL = Slice(pF, L);
@@ -164,14 +181,23 @@ public sealed class SplitPass
         // backward: g_k = p_k V_k (n×m), q_k = σ'(u_k) ⊙ g_k, p_{k−1} = p_k + (1/L) q_k W_k
         for (int k = L; k >= 1; k--)
         {
-            int o = (k - 1) * md;
+            int o = (k - 1) * md, a = at(k);
             var pk = Slice(pF, k); var pPrev = Slice(pF, k - 1);
+            if (!stores)
+            {
+                // u_k, σ(u_k), σ'(u_k) formed again: the forward pass' calls on the same h_{k−1} and W_k, so the same bits
+                // (the range accumulators are the forward pass' business: discarded here)
+                FastKernels.Transpose<double>(w.Slice(o, md), _wt, m, d);
+                FastKernels.Gemm<double>(level, Slice(hF, k - 1), d, 1, _wt, us[a], n, d, m, 1.0, accumulate: false);
+                double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
+                VectorActivations.EvaluateWithRange<double>(level, _act, us[a], ss[a], sds[a], ref lo, ref hi);
+            }
             FastKernels.Gemm<double>(level, pk, d, 1, v.Slice(o, md), _q, n, d, m, 1.0, accumulate: false);
             _gInf[k] = MaxAbs(_q);
-            FastKernels.MultiplyInPlace<double>(level, _q, sds[k]);
+            FastKernels.MultiplyInPlace<double>(level, _q, sds[a]);
             if (!given)
             {
-                FastKernels.Gemm<double>(level, pk, 1, d, ss[k], GV.AsSpan(o, md), d, n, m, 1.0, accumulate: false);
+                FastKernels.Gemm<double>(level, pk, 1, d, ss[a], GV.AsSpan(o, md), d, n, m, 1.0, accumulate: false);
                 FastKernels.Gemm<double>(level, _q, 1, m, Slice(hF, k - 1), GW.AsSpan(o, md), m, n, d, 1.0, accumulate: false);
             }
             pk.CopyTo(pPrev);
