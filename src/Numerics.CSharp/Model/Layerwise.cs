@@ -120,10 +120,17 @@ public sealed class Layerwise
         }
     }
 
-    /// <summary>Evaluates everything at weights W (L·m·d), V (L·d·m).</summary>
+    /// <summary>
+    /// Evaluates everything at weights W (L·m·d), V (L·d·m). <paramref name="storeLayers"/>: keep σ(u_k) and σ'(u_k) of every
+    /// layer from the forward pass for the backward pass (2·L·m·n doubles), or form them again there, layer by layer, from the
+    /// kept states h_{k−1} with the forward pass' operations (the same bits, at one more ordered product and activation a
+    /// layer); null: keep them when they take at most <see cref="Training.TrainOptions.AutoCheckpointBytes"/>, the budget
+    /// above which the engine stops storing every layer's activations (L = 16 384, n = 100, m = 32: 839 MB a pass, held once
+    /// per pass running at once and then kept by the pool for the process).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Layerwise Evaluate(NetworkShape s, ActivationKind act, Dataset data, double[]? a, double[]? b,
-        ReadOnlySpan<double> w, ReadOnlySpan<double> v)
+        ReadOnlySpan<double> w, ReadOnlySpan<double> v, bool? storeLayers = null)
     {
         int L = s.Depth, m = s.Width, d = s.Dim, n = data.Count, md = m * d, dIn = s.InputDim, dOut = s.OutputDim;
         // h_k^i and p_k^i of every layer and sample in one array each ((L + 1)·n·d, sample-major by layer: StateRows), filled
@@ -143,8 +150,12 @@ public sealed class Layerwise
         // than the pass). Every entry the pass reads is written first (the forward pass fills both halves layer by layer),
         // so what the buffer held before changes no number.
         // (a pass that throws does not give it back: the pool makes another when it runs short)
-        var buffer = RentDerivativeBuffer(2 * L * m * n);
-        var dsig = buffer.AsMemory(0, L * m * n); var sig = buffer.AsMemory(L * m * n, L * m * n);
+        bool stores = storeLayers ?? 2L * L * m * n * sizeof(double) <= Training.TrainOptions.AutoCheckpointBytes;
+        // layer k's σ'(u_k), σ(u_k) at (k − 1)·m·n when kept, else in the one layer's room the backward pass fills again
+        int kept = stores ? L : 1;
+        int at(int k) => stores ? (k - 1) * m * n : 0;
+        var buffer = RentDerivativeBuffer(2 * kept * m * n);
+        var dsig = buffer.AsMemory(0, kept * m * n); var sig = buffer.AsMemory(kept * m * n, kept * m * n);
         for (int i = 0; i < n; i++)
         {
             var h0 = hAll.AsSpan(i * d, d);
@@ -163,8 +174,8 @@ public sealed class Layerwise
             var wk = w.Slice((k - 1) * md, md); var vk = v.Slice((k - 1) * md, md);
             // u_j = Σ_c W[j,c] h_c
             MultiplyOrdered(wk, m, d, hT, n, uT);
-            var dk = dsig.Span.Slice((k - 1) * m * n, m * n);
-            var sk = sig.Span.Slice((k - 1) * m * n, m * n);
+            var dk = dsig.Span.Slice(at(k), m * n);
+            var sk = sig.Span.Slice(at(k), m * n);
             Activations.Evaluate(act, uT, sk, dk);
             // h_k = h_{k−1} + (Σ_j V[r,j] σ_j) / L
             MultiplyOrdered(vk, d, m, sk, n, tmp);
@@ -212,7 +223,15 @@ public sealed class Layerwise
         for (int k = L; k >= 1; k--)
         {
             var wk = w.Slice((k - 1) * md, md); var vk = v.Slice((k - 1) * md, md);
-            var dk = dsig.Span.Slice((k - 1) * m * n, m * n);
+            var dk = dsig.Span.Slice(at(k), m * n);
+            if (!stores)
+            {
+                // u_k = W_k h_{k−1} and σ, σ' of it formed again: h_{k−1} feature-major (the rows the forward pass multiplied,
+                // moved, not computed), the same ordered sums and activation, so the forward pass' bits
+                ToFeatureMajor(hAll.AsSpan((k - 1) * nd, nd), hT, d, n);
+                MultiplyOrdered(wk, m, d, hT, n, uT);
+                Activations.Evaluate(act, uT, sig.Span.Slice(0, m * n), dk);
+            }
             var gwk = gw[k - 1] = new double[md]; var gvk = gv[k - 1] = new double[md];
             // a_j = Σ_r V[r,j] p_r, q_j = σ'(u_j)·a_j
             for (int r = 0; r < d; r++)
@@ -222,7 +241,7 @@ public sealed class Layerwise
             Multiply(dk, qT);
             // G^V[r,:] = Σ_i p_i[r] σ_i, G^W[j,:] = Σ_i q_i[j] h_{k−1,i}: samples in order, lanes over the row
             // (pT holds p_k feature-major: row r is p_i[r] over the samples i; qT likewise q)
-            FeatureToRows(sig.Span.Slice((k - 1) * m * n, m * n), sigRows, m, n);
+            FeatureToRows(sig.Span.Slice(at(k), m * n), sigRows, m, n);
             MultiplyOrdered(pT, d, n, sigRows, m, gvk);
             MultiplyOrdered(qT, m, n, hAll.AsSpan((k - 1) * nd, nd), d, gwk);
             // p_{k−1} = p_k + (Σ_j W[j,c] q_j) / L
