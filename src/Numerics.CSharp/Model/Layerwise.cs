@@ -124,7 +124,7 @@ public sealed class Layerwise
     /// Evaluates everything at weights W (L·m·d), V (L·d·m). <paramref name="storeLayers"/>: keep σ(u_k) and σ'(u_k) of every
     /// layer from the forward pass for the backward pass (2·L·m·n doubles), or form them again there, layer by layer, from the
     /// kept states h_{k−1} with the forward pass' operations (the same bits, at one more ordered product and activation a
-    /// layer); null: keep them when they take at most <see cref="Training.TrainOptions.AutoCheckpointBytes"/>, the budget
+    /// layer); null: keep them when they take at most <see cref="EngineOptions.StorageBudgetBytes"/>, the budget
     /// above which the engine stops storing every layer's activations (L = 16 384, n = 100, m = 32: 839 MB a pass, held once
     /// per pass running at once and then kept by the pool for the process).
     /// </summary>
@@ -150,7 +150,7 @@ public sealed class Layerwise
         // than the pass). Every entry the pass reads is written first (the forward pass fills both halves layer by layer),
         // so what the buffer held before changes no number.
         // (a pass that throws does not give it back: the pool makes another when it runs short)
-        bool stores = storeLayers ?? 2L * L * m * n * sizeof(double) <= Training.TrainOptions.AutoCheckpointBytes;
+        bool stores = storeLayers ?? 2L * L * m * n * sizeof(double) <= EngineOptions.StorageBudgetBytes;
         // layer k's σ'(u_k), σ(u_k) at (k − 1)·m·n when kept, else in the one layer's room the backward pass fills again
         int kept = stores ? L : 1;
         int at(int k) => stores ? (k - 1) * m * n : 0;

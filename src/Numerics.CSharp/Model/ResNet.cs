@@ -39,6 +39,13 @@ public struct EvaluationStats
 /// </summary>
 public sealed record EngineOptions
 {
+    /// <summary>
+    /// The bytes of per-layer arrays above which a pass stops storing them for its backward pass and forms them again
+    /// (512 MiB): the engine's automatic checkpointing (<c>TrainOptions.AutoCheckpointBytes</c>), and the verifier's own
+    /// passes, the reference pass (<see cref="Layerwise.Evaluate"/>) and the split pass, for σ(u_k), σ'(u_k) of every layer.
+    /// </summary>
+    public const long StorageBudgetBytes = 512L << 20;
+
     /// <summary>Number of threads; the batch is split into this many contiguous blocks of samples
     /// (at most n). The per-block gradients are added in block order, so a result is bit-reproducible
     /// for a given thread count.</summary>

@@ -64,7 +64,7 @@ public sealed record TrainOptions(ActivationKind Activation, double Eta, int Ite
     public int? Checkpoint { get; init; }
 
     /// <summary>Stored-activation size above which the automatic setting turns checkpointing on (512 MiB).</summary>
-    public const long AutoCheckpointBytes = 512L << 20;
+    public const long AutoCheckpointBytes = EngineOptions.StorageBudgetBytes;
     /// <summary>Work per iteration, n·d·m·L, from which the automatic setting uses 2 threads.</summary>
     public const long AutoThreadsWork = 1L << 20;
 

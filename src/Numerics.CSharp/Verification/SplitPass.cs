@@ -74,7 +74,7 @@ public sealed class SplitPass
         EW = AlignedArrays.Create<double>(pairs * md); EV = AlignedArrays.Create<double>(pairs * md);
         GW = AlignedArrays.Create<double>(L * md); GV = AlignedArrays.Create<double>(L * md);
         Pairs = new PairQuantities(pairs);
-        StoresLayers = 3L * (L + 1) * nm * sizeof(double) <= Training.TrainOptions.AutoCheckpointBytes;
+        StoresLayers = 3L * (L + 1) * nm * sizeof(double) <= EngineOptions.StorageBudgetBytes;
     }
 
     private static double[][] Alloc(int count, int len)
@@ -114,7 +114,7 @@ public sealed class SplitPass
 
     /// <summary>
     /// Whether <see cref="Evaluate"/> keeps u_k, σ(u_k) and σ'(u_k) of every layer from its forward pass for its backward
-    /// pass ((L + 1)·n·m doubles each): when the three take at most <see cref="Training.TrainOptions.AutoCheckpointBytes"/>, the
+    /// pass ((L + 1)·n·m doubles each): when the three take at most <see cref="EngineOptions.StorageBudgetBytes"/>, the
     /// budget above which the engine stops storing every layer's activations. Above it (L = 16 384, n = 100, m = 32: 1.26 GB
     /// a pass, which a verify held twice), the backward pass forms them again from h_{k−1} and W_k with the forward pass'
     /// kernels on the same numbers, so the same bits, at one more product and activation a layer. Set false to form them
