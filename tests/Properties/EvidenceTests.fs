@@ -393,6 +393,64 @@ let ``E.init: declared scale 5 on entries drawn at 1, v_scale 0.3 on V(0) = 0, s
         let e = Result.evaluate Evidence.init (Run(d))
         Assert.True(Verdict.isViolated e.Verdict, sprintf "%A" e.Verdict)
 
+/// An MLP run written as another producer following docs/run-format.md would: the engine's smooth run (L = 6, m = 8, n = 5,
+/// d = 4) as theta.npy with the MLP's layout (`thetaFile`) or as w.npy and v.npy without "architecture", its run.json's
+/// "init" given verbatim; the engine's own declared constants are returned beside it (lipschitz_w, lipschitz_v, scale).
+let private mlpWritten (thetaFile: bool) (init: float -> float -> float -> string) =
+    let spec = RunSpec(Depth = 6, Width = 8, Samples = 5, Dim = 4, Init = InitKind.Smooth, Eta = 0.01, Iterations = 2, Seed = 3L)
+    let d = RunDirectory.InMemory(spec.Train())
+    let L, m, dd, S = 6, 8, 4, d.Steps.Length
+    let dir = tempDir ()
+    let P f = Path.Combine(dir, f)
+    Npy.Write(P "x.npy", ReadOnlySpan<float>(d.Data.X), d.Data.Count, dd)
+    Npy.Write(P "y.npy", ReadOnlySpan<float>(d.Data.Y), d.Data.Count, dd)
+    if thetaFile then
+        // θ_k = (W_k, V_k) row-major, one layer after the other
+        let theta = [| for s in 0 .. S - 1 do for k in 0 .. L - 1 do yield! d.W.[s].[k * m * dd .. (k + 1) * m * dd - 1]; yield! d.V.[s].[k * m * dd .. (k + 1) * m * dd - 1] |]
+        Npy.Write(P "theta.npy", ReadOnlySpan<float>(theta), S, L, 2 * m * dd)
+    else
+        Npy.Write(P "w.npy", ReadOnlySpan<float>(Array.concat d.W), S, L, m, dd)
+        Npy.Write(P "v.npy", ReadOnlySpan<float>(Array.concat d.V), S, L, dd, m)
+    Npy.WriteInt64(P "steps.npy", ReadOnlySpan<int64>(d.Steps |> Array.map int64), S)
+    Npy.Write(P "losses.npy", ReadOnlySpan<float>(d.Losses), d.Losses.Length)
+    let lw, lv, scale = d.Meta.Init.LipschitzW.Value, d.Meta.Init.LipschitzV.Value, d.Meta.Init.Scale.Value
+    let arch = if thetaFile then sprintf """, "architecture": {"name": "mlp", "layout": [["W", [%d, %d]], ["V", [%d, %d]]], "hyper": {"width": %d}}""" m dd dd m m else ""
+    // init.modes: the variance factor of the smooth draw, which a scale claim of kind 'smooth' needs
+    let init = (init lw lv scale).Replace("\"kind\": \"smooth\"", sprintf "\"kind\": \"smooth\", \"modes\": %d" d.Meta.Init.Modes.Value)
+    File.WriteAllText(P "run.json", sprintf """{"activation": "gelu", "eta": 0.01, "precision": "float64", "init": %s%s}""" init arch)
+    dir
+
+/// An MLP run may give its initialization constants by part name (init.lipschitz_parts, init.scales), the spelling of any
+/// block and of an MLP written as theta.npy: E.init checks them as lipschitz_w, lipschitz_v and scale. Until 2026-12-08 they
+/// were dropped (E.init "not applicable: run.json declares no initialization constants", whatever they said).
+[<Fact>]
+let ``E.init: an MLP run written as theta.npy declaring lipschitz_parts or scales by part name → checked: the engine's own constants hold, W's bound at a thousandth of its own or scales W = 0.05 (the draw's is 1) → violated`` () =
+    let initEval thetaFile init = Result.evaluate Evidence.init (Run(RunDirectory.Read(mlpWritten thetaFile init)))
+    for thetaFile in [ true; false ] do
+        let faithful = initEval thetaFile (fun lw lv scale -> sprintf """{"kind": "smooth", "lipschitz_parts": {"W": %.17g, "V": %.17g}, "scales": {"W": %.17g, "V": 0}}""" lw lv scale)
+        Assert.True(Verdict.isHolds faithful.Verdict, sprintf "%b faithful: %A" thetaFile faithful.Verdict)
+        // the engine's declared bound for W divided by 1 000: below snapshot 0's largest increment of W
+        let understated = initEval thetaFile (fun lw lv _ -> sprintf """{"kind": "smooth", "lipschitz_parts": {"W": %.17g, "V": %.17g}}""" (lw / 1000.0) lv)
+        Assert.True(Verdict.isViolated understated.Verdict, sprintf "%b understated: %A" thetaFile understated.Verdict)
+        Assert.Contains("lipschitz_w", sprintf "%A" understated.Verdict)
+        // (a scale claimed too small: 32 entries of one layer cannot reject one claimed too large at e^{-40})
+        let scaled = initEval thetaFile (fun _ _ _ -> """{"kind": "smooth", "scales": {"W": 0.05, "V": 0}}""")
+        Assert.True(Verdict.isViolated scaled.Verdict, sprintf "%b scale 0.05: %A" thetaFile scaled.Verdict)
+
+[<Fact>]
+let ``RunDirectory.Read: an MLP run giving one constant under both spellings with two values, or lipschitz_parts naming a part the MLP has not → refused naming both keys or the parts`` () =
+    let refused thetaFile init = Assert.Throws<RunFormatException>(fun () -> RunDirectory.Read(mlpWritten thetaFile init) |> ignore).Message
+    let twice = refused true (fun lw lv _ -> sprintf """{"kind": "smooth", "lipschitz_w": %.17g, "lipschitz_parts": {"W": %.17g, "V": %.17g}}""" lw (2.0 * lw) lv)
+    Assert.Contains("\"init.lipschitz_w\"", twice)
+    Assert.Contains("\"init.lipschitz_parts\" gives W", twice)
+    let scaleTwice = refused false (fun _ _ _ -> """{"kind": "smooth", "scale": 1, "scales": {"W": 2}}""")
+    Assert.Contains("\"init.scale\"", scaleTwice)
+    let misnamed = refused false (fun lw _ _ -> sprintf """{"kind": "smooth", "lipschitz_parts": {"w": %.17g}}""" lw)
+    Assert.Contains("names w, which is not a part of the MLP (its parts: W, V)", misnamed)
+    // the same constant under both spellings with one value is read once
+    let same = RunDirectory.Read(mlpWritten true (fun lw lv _ -> sprintf """{"kind": "smooth", "lipschitz_w": %.17g, "lipschitz_parts": {"W": %.17g, "V": %.17g}}""" lw lw lv))
+    Assert.True(same.Meta.Init.LipschitzW.HasValue && isNull same.Meta.Init.LipschitzParts)
+
 [<Fact>]
 let ``Hypothesis 'run not diverged': status diverged with every recorded loss finite → names run.json's status; this engine's diverged run → names the non-finite iterates`` () =
     let spec eta = ResOdeProofs.Numerics.Training.RunSpec(Depth = 4, Width = 4, Samples = 8, Dim = 4, Eta = eta, Iterations = 10, Seed = 0L)

@@ -647,6 +647,33 @@ public static class RunDirectory
     }
 
     /// <summary>The declared sizes and settings run.json may carry beside the arrays, checked against them.</summary>
+    /// <summary>
+    /// An MLP run's init.lipschitz_parts and init.scales (the parts W and V) moved to its own keys lipschitz_w, lipschitz_v,
+    /// scale and v_scale, the ones E.init and the results read. A part other than W or V, or one constant given under both
+    /// spellings with two values, is refused (either would be read as something the producer did not write).
+    /// </summary>
+    private static void MlpPartConstants(InitMetadata init, string json)
+    {
+        foreach (var (key, given) in new[] { ("init.lipschitz_parts", init.LipschitzParts), ("init.scales", init.Scales) })
+            if (given is not null)
+                foreach (var part in given.Keys.OrderBy(k => k, StringComparer.Ordinal))
+                    if (part is not ("W" or "V"))
+                        throw new RunFormatException($"{json}: \"{key}\" names {part}, which is not a part of the MLP (its parts: W, V); name each part as the layout does");
+        double? Merged(double? own, string ownKey, Dictionary<string, double>? byPart, string key, string part)
+        {
+            if (byPart is null || !byPart.TryGetValue(part, out var value)) return own;
+            if (own is double o && !o.Equals(value))
+                throw new RunFormatException($"{json}: \"{ownKey}\" is {o.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} and \"{key}\" gives {part} = {value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}: one constant with two values; give it once");
+            return value;
+        }
+        init.LipschitzW = Merged(init.LipschitzW, "init.lipschitz_w", init.LipschitzParts, "init.lipschitz_parts", "W");
+        init.LipschitzV = Merged(init.LipschitzV, "init.lipschitz_v", init.LipschitzParts, "init.lipschitz_parts", "V");
+        init.Scale = Merged(init.Scale, "init.scale", init.Scales, "init.scales", "W");
+        init.VScale = Merged(init.VScale, "init.v_scale", init.Scales, "init.scales", "V");
+        init.LipschitzParts = null;
+        init.Scales = null;
+    }
+
     private static void CheckDeclared(RunMetadata meta, int lossCount, int dIn, int dOut, string dir, string json)
     {
         Check(meta.DIn, dIn, "d_in", dir); Check(meta.DOut, dOut, "d_out", dir);
@@ -680,6 +707,10 @@ public static class RunDirectory
             foreach (var kv in parts)
                 if (!(kv.Value >= 0 && double.IsFinite(kv.Value)))
                     throw new RunFormatException($"{json}: \"init.lipschitz_parts\" gives {kv.Key} = {kv.Value}; a Lipschitz constant is a finite number ≥ 0 (leave it out when none is known)");
+        // an MLP run (no "architecture", or "mlp", e.g. written as theta.npy with the MLP's layout) may give its constants by
+        // part name as any block does: read as the MLP's own keys, which E.init checks (until 2026-12-08 they were dropped:
+        // E.init said "declares no initialization constants" beside a declared W bound far below snapshot 0's increments)
+        if (meta.Architecture is null || meta.Architecture.Name == "mlp") MlpPartConstants(meta.Init, json);
         if (meta.ClipRadius is double c && !(c > 0 && double.IsFinite(c)))
             throw new RunFormatException($"{json}: \"clip_radius\" is {c}; the clipping radius C of Z ← Z − η·min(1, C/‖G‖)·G must be a positive number");
         if (meta.OutputTimes is { } ts)
