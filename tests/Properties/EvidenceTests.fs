@@ -437,6 +437,21 @@ let ``E.init: an MLP run written as theta.npy declaring lipschitz_parts or scale
         let scaled = initEval thetaFile (fun _ _ _ -> """{"kind": "smooth", "scales": {"W": 0.05, "V": 0}}""")
         Assert.True(Verdict.isViolated scaled.Verdict, sprintf "%b scale 0.05: %A" thetaFile scaled.Verdict)
 
+/// A scale claim E.init cannot compare (a 'smooth' draw without init.modes: its variance factor is unknown) is named, not
+/// counted as "no initialization constants" (which the row said until 2026-12-08); beside other claims it is a note.
+[<Fact>]
+let ``E.init: scales declared for a smooth draw without init.modes → not applicable naming the missing modes; beside a Lipschitz claim → that claim compared, the scales named in a note`` () =
+    let initEval init = Result.evaluate Evidence.init (Run(RunDirectory.Read(mlpWritten true init)))
+    // mlpWritten adds init.modes where run.json spells "kind": "smooth" with a space; without the space it is left out
+    let written (lip: string) = sprintf """{"kind":"smooth", "scales": {"W": 0.05}%s}""" lip
+    let scalesOnly = initEval (fun _ _ _ -> written "")
+    match scalesOnly.Verdict with
+    | NotApplicable why -> Assert.Contains("without init.modes", why)
+    | v -> failwithf "scales only: %A" v
+    let withLipschitz = initEval (fun lw lv _ -> written (sprintf """, "lipschitz_parts": {"W": %.17g, "V": %.17g}""" lw lv))
+    Assert.True(Verdict.isHolds withLipschitz.Verdict, sprintf "%A" withLipschitz.Verdict)
+    Assert.Contains(withLipschitz.Notes, fun n -> n.Contains "without init.modes")
+
 [<Fact>]
 let ``RunDirectory.Read: an MLP run giving one constant under both spellings with two values, or lipschitz_parts naming a part the MLP has not → refused naming both keys or the parts`` () =
     let refused thetaFile init = Assert.Throws<RunFormatException>(fun () -> RunDirectory.Read(mlpWritten thetaFile init) |> ignore).Message

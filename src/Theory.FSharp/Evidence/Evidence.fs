@@ -120,6 +120,20 @@ let private declaredScales (run: Run) =
                     yield name, sigma, c, Array.concat [ for k in 0 .. layers - 1 -> theta.[k * P + o .. k * P + o + n - 1] ]
                 | _ -> () ]
 
+/// Why scales that run.json declares are not compared by E.init (None: every declared one is, or none is declared): a
+/// 'smooth' draw without init.modes (its variance factor c is unknown), a kind that names no Gaussian draw, or no
+/// snapshot at iteration 0. Until 2026-12-08 such a run's E.init said "run.json declares no initialization constants".
+let private uncheckedScales (run: Run) =
+    let init = run.Data.Meta.Init
+    let declared =
+        if run.IsMlp then init.Scale.HasValue || init.VScale.HasValue
+        else match init.Scales with null -> false | scales -> scales.Count > 0
+    if not declared || not (declaredScales run).IsEmpty then None
+    elif run.SnapshotCount = 0 || run.Steps.[0] <> 0 then Some "the declared scales are not compared: no snapshot at iteration 0"
+    elif init.Kind = "smooth" then
+        Some "the declared scales of a 'smooth' initialization are not compared: without init.modes (F) the draw's variance factor c = 1 + (1/F)Σ_f 1/f² is unknown"
+    else Some(sprintf "the declared scales are not compared: init kind '%s' names no Gaussian draw of the engine's (tied, iid or smooth)" init.Kind)
+
 /// x of the Laurent–Massart bounds for the declared scales: for S ~ χ²_k, P(S ≥ k + 2√(kx) + 2x) ≤ e^{−x} and
 /// P(S ≤ k − 2√(kx)) ≤ e^{−x} (Laurent & Massart, Ann. Statist. 28(5), 2000, Lemma 1); x = 40 makes a false alarm on a
 /// faithful draw at most 2e^{−40} ≈ 8.5·10⁻¹⁸ per part.
@@ -174,12 +188,16 @@ let init : Result<Run> =
                     let d = meta.MaxIncrementTimesDepth.Value
                     yield { Measured = abs (d - L * inc); Bound = tau * L * inc + 4.0 * u * L * zmax
                             Where = sprintf "declared max_increment_times_depth = %.10g vs measured %.10g" d (L * inc); When = "snapshot 0" } ]
+            let unchecked = uncheckedScales run
             if checks.IsEmpty then
-                { Evaluation.notApplicable (sprintf "run.json declares no initialization constants (init '%s'); measured L·max_k‖Z_{k+1}(0) − Z_k(0)‖ = %.6g is what the results use" meta.Kind (L * inc)) with
+                let why =
+                    match unchecked with
+                    | Some w -> w
+                    | None -> "run.json declares no initialization constants"
+                { Evaluation.notApplicable (sprintf "%s (init '%s'); measured L·max_k‖Z_{k+1}(0) − Z_k(0)‖ = %.6g is what the results use" why meta.Kind (L * inc)) with
                     Constants = [ "measured L*max increment", L * inc ] }
             else
-                let e = evaluation 0.0 checks [ "measured L*max increment", L * inc; "tau", tau; "unit roundoff", u ] []
-                e }
+                evaluation 0.0 checks [ "measured L*max increment", L * inc; "tau", tau; "unit roundoff", u ] (Option.toList unchecked) }
 
 
 /// Why the coarser run `c` and the finer run `f` do not discretize one function of depth at initialization (None: they do):
