@@ -396,7 +396,7 @@ let ``E.init: declared scale 5 on entries drawn at 1, v_scale 0.3 on V(0) = 0, s
 /// An MLP run written as another producer following docs/run-format.md would: the engine's smooth run (L = 6, m = 8, n = 5,
 /// d = 4) as theta.npy with the MLP's layout (`thetaFile`) or as w.npy and v.npy without "architecture", its run.json's
 /// "init" given verbatim; the engine's own declared constants are returned beside it (lipschitz_w, lipschitz_v, scale).
-let private mlpWritten (thetaFile: bool) (init: float -> float -> float -> string) =
+let private mlpWrittenWith (thetaFile: bool) (init: float -> float -> float -> string) (trace: RunData -> (string * float[]) list) =
     let spec = RunSpec(Depth = 6, Width = 8, Samples = 5, Dim = 4, Init = InitKind.Smooth, Eta = 0.01, Iterations = 2, Seed = 3L)
     let d = RunDirectory.InMemory(spec.Train())
     let L, m, dd, S = 6, 8, 4, d.Steps.Length
@@ -418,7 +418,14 @@ let private mlpWritten (thetaFile: bool) (init: float -> float -> float -> strin
     // init.modes: the variance factor of the smooth draw, which a scale claim of kind 'smooth' needs
     let init = (init lw lv scale).Replace("\"kind\": \"smooth\"", sprintf "\"kind\": \"smooth\", \"modes\": %d" d.Meta.Init.Modes.Value)
     File.WriteAllText(P "run.json", sprintf """{"activation": "gelu", "eta": 0.01, "precision": "float64", "init": %s%s}""" init arch)
+    match trace d with
+    | [] -> ()
+    | columns ->
+        Directory.CreateDirectory(P "trace") |> ignore
+        for (name, values) in columns do Npy.Write(Path.Combine(dir, "trace", name + ".npy"), ReadOnlySpan<float>(values), values.Length)
     dir
+
+let private mlpWritten thetaFile init = mlpWrittenWith thetaFile init (fun _ -> [])
 
 /// An MLP run may give its initialization constants by part name (init.lipschitz_parts, init.scales), the spelling of any
 /// block and of an MLP written as theta.npy: E.init checks them as lipschitz_w, lipschitz_v and scale. Until 2026-12-08 they
@@ -451,6 +458,27 @@ let ``E.init: scales declared for a smooth draw without init.modes → not appli
     let withLipschitz = initEval (fun lw lv _ -> written (sprintf """, "lipschitz_parts": {"W": %.17g, "V": %.17g}""" lw lv))
     Assert.True(Verdict.isHolds withLipschitz.Verdict, sprintf "%A" withLipschitz.Verdict)
     Assert.Contains(withLipschitz.Notes, fun n -> n.Contains "without init.modes")
+
+/// An MLP run written as theta.npy may name its trace columns as any block's run does (docs/run-format.md): smooth_theta,
+/// smooth_W, smooth_V, fro_max_W and fro_max_V are the MLP's smooth_z, smooth_w, smooth_v, w_fro_max and v_fro_max and are
+/// compared as those; a column no comparison reads (a block's grad_max, theta_fro_max) is named in a note. Until
+/// 2026-12-08 nothing read them: smooth_theta ten times its value held without a word.
+[<Fact>]
+let ``E.claims: an MLP run written as theta.npy with a block's column names → compared under the MLP's (faithful holds, smooth_theta × 10 → violated); grad_max, which nothing reads → named in a note`` () =
+    let spelled (scale: float) (d: RunData) =
+        let t name = d.Trace.[name]
+        [ "loss", t "loss"; "smooth_theta", t "smooth_z" |> Array.map (fun x -> x * scale); "smooth_W", t "smooth_w"; "smooth_V", t "smooth_v"
+          "fro_max_W", t "w_fro_max"; "fro_max_V", t "v_fro_max"; "step_max", t "step_max"; "grad_max", t "grad_w_max" ]
+    let claimsOf scale =
+        let run = Run(RunDirectory.Read(mlpWrittenWith true (fun lw lv _ -> sprintf """{"kind": "smooth", "lipschitz_parts": {"W": %.17g, "V": %.17g}}""" lw lv) (spelled scale)))
+        Result.evaluate ReplayEvidence.claims run, Result.evaluate RunIntegrity.traceConsistency run
+    let faithful, traceRow = claimsOf 1.0
+    Assert.True(Verdict.isHolds faithful.Verdict, sprintf "%A" faithful.Verdict)
+    Assert.True(Verdict.isHolds traceRow.Verdict, sprintf "I.trace: %A" traceRow.Verdict)
+    Assert.Contains(faithful.Notes, fun n -> n.Contains "no comparison reads, not compared: grad_max (")
+    let forged, _ = claimsOf 10.0
+    Assert.True(Verdict.isViolated forged.Verdict, sprintf "%A" forged.Verdict)
+    Assert.Contains("smooth_z", sprintf "%A" forged.Verdict)
 
 [<Fact>]
 let ``RunDirectory.Read: an MLP run giving one constant under both spellings with two values, or lipschitz_parts naming a part the MLP has not → refused naming both keys or the parts`` () =

@@ -188,6 +188,12 @@ public static class RunDirectory
     /// so) from theta.npy laid out as run.json "architecture" says. Throws <see cref="RunFormatException"/> naming the
     /// file and the problem.
     /// </summary>
+    /// <summary>A block run's trace columns that mean one of the MLP's (θ_k = (W_k, V_k)): (block name, MLP name).</summary>
+    private static readonly (string Block, string Mlp)[] MlpColumnSpellings =
+    {
+        ("smooth_theta", "smooth_z"), ("smooth_W", "smooth_w"), ("smooth_V", "smooth_v"), ("fro_max_W", "w_fro_max"), ("fro_max_V", "v_fro_max"),
+    };
+
     /// <summary>The optimizer names run.json may give that the verifier replays (in any case).</summary>
     private static readonly string[] KnownOptimizers = { "gd", "clipped-gd", "gf", "clipped-gf" };
 
@@ -448,6 +454,16 @@ public static class RunDirectory
                     if (col == "loss") stored = Combine(stored, conversion);
                     if (stored > 0) traceStorage[col] = stored;
                 }
+            // an MLP run may name its columns as any block's run does (docs/run-format.md, the columns of a run written as
+            // theta.npy): those meaning one of the MLP's own are read under its name, so that E.claims and I.trace compare them
+            // (until 2026-12-08 nothing read them: an MLP run written as theta.npy with smooth_theta ten times its value held)
+            if (arch is null || arch.Name == "mlp")
+                foreach (var (blockName, mlpName) in MlpColumnSpellings)
+                    if (!trace.ContainsKey(mlpName) && trace.Remove(blockName, out var column))
+                    {
+                        trace[mlpName] = column;
+                        if (traceStorage.Remove(blockName, out var r)) traceStorage[mlpName] = r;
+                    }
             RequireTraceFinite(trace, losses, lossesChecked, L, meta.Optimizer is "clipped-gd" or "clipped-gf", traceDir);
             var data = new Dataset(n, dIn, dOut, x.Data, y.Data);
             var intSteps = steps.Select(z => (int)z).ToArray();

@@ -970,7 +970,16 @@ let claims : Result<Run> =
             let evidence = replayed run
             let replayChecks = match evidence with Ok e -> e.ClaimChecks | Error _ -> []
             let present = traceColumns run |> Array.exists (fun n -> (claimed n).IsSome)
-            if not present && replayChecks.IsEmpty then Evaluation.notApplicable "the run records no trace columns: nothing is claimed beyond the snapshots and losses"
+            // columns the run holds under a name no comparison reads (another architecture's, a misspelt one): named, since
+            // such a claim passed without a word (an MLP run with a block's grad_max and theta_fro_max ten times their value)
+            let unread =
+                let known = set (traceColumns run)
+                run.Data.Trace.Keys |> Seq.filter (fun c -> not (known.Contains c)) |> Seq.sort |> Seq.toList
+            let unreadNote =
+                if unread.IsEmpty then []
+                else [ sprintf "trace column(s) under a name no comparison reads, not compared: %s (this architecture's columns: %s; docs/run-format.md)" (String.concat ", " unread) (String.concat ", " (traceColumns run)) ]
+            if not present && replayChecks.IsEmpty then
+                { Evaluation.notApplicable "the run records no trace columns: nothing is claimed beyond the snapshots and losses" with Notes = unreadNote }
             else
             let tau, u = Evidence.tau run, Evidence.unit run
             let L = run.Setting.Depth
@@ -1093,6 +1102,7 @@ let claims : Result<Run> =
                  | Error why -> [ sprintf "%s: the claims are checked through the identities only" why ])
                 @ (if overflowNotCompared.Count = 0 then []
                    else [ sprintf "not compared, as overflows the verifier has no finite value to refute: %s" (String.concat ", " overflowNotCompared) ])
+                @ unreadNote
             evaluation 0.0 checks ([ "tau", tau; "unit roundoff", u ] @ smoothnessConstants run) notes }
 
 /// E.replay and E.claims, for a registry (with E.init: `Registry.evidenceEveryArchitecture`).
