@@ -32,6 +32,46 @@ public sealed class RunDirectoryTests : IDisposable
         return Trainer.Train(s.Shape, s.Data, init, opts, seed, "random test data", s.A, s.B);
     }
 
+    /// <summary>
+    /// A run stored as theta.npy has no array whose shape is d: with an embedding A and no "d" in run.json, d is A's row count
+    /// (until 2026-12-08 d_in was taken and A refused as the wrong shape).
+    /// </summary>
+    [Fact(DisplayName = "RunDirectory.Read: an MLP run with an embedding A written as theta.npy without \"d\" in run.json → d from a.npy's rows, the same W, V; a.npy of another row count beside a declared d → refused")]
+    public void ThetaRunTakesDFromTheEmbedding()
+    {
+        var r = GeneralRun();
+        var dir = _tmp.File("run");
+        RunDirectory.Write(r, dir);
+        var wv = RunDirectory.Read(dir);
+        int S = wv.Steps.Length, L = r.Shape.Depth, m = r.Shape.Width, d = r.Shape.Dim, md = m * d;
+        Assert.NotEqual(d, r.Data.InputDim);
+        var theta = new double[S * L * 2 * md];
+        for (int s = 0; s < S; s++)
+            for (int k = 0; k < L; k++)
+            {
+                Array.Copy(wv.W[s], k * md, theta, (s * L + k) * 2 * md, md);
+                Array.Copy(wv.V[s], k * md, theta, (s * L + k) * 2 * md + md, md);
+            }
+        File.Delete(Path.Combine(dir, "w.npy"));
+        File.Delete(Path.Combine(dir, "v.npy"));
+        Npy.Write(Path.Combine(dir, "theta.npy"), theta, S, L, 2 * md);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "run.json")))!.AsObject();
+        json.Remove("d");
+        json["architecture"] = System.Text.Json.Nodes.JsonNode.Parse("{\"name\": \"mlp\", \"layout\": [[\"W\", [" + m + ", " + d + "]], [\"V\", [" + d + ", " + m + "]]], \"hyper\": {\"width\": " + m + "}}");
+        File.WriteAllText(Path.Combine(dir, "run.json"), json.ToJsonString());
+        var back = RunDirectory.Read(dir);
+        Assert.Equal(d, back.Dim);
+        for (int s = 0; s < S; s++)
+        {
+            AssertSameBits(wv.W[s], back.W[s], $"W of snapshot {s}");
+            AssertSameBits(wv.V[s], back.V[s], $"V of snapshot {s}");
+        }
+        // a declared d stays what d is: an A of another row count is the file to fix
+        json["d"] = d + 1;
+        File.WriteAllText(Path.Combine(dir, "run.json"), json.ToJsonString());
+        Assert.Throws<RunFormatException>(() => RunDirectory.Read(dir));
+    }
+
     [Fact(DisplayName = "RunDirectory: write then read → everything round trips")]
     public void WriteThenReadRoundTripsEverything()
     {

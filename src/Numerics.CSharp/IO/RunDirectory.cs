@@ -293,7 +293,11 @@ public static class RunDirectory
             }
             var x = Npy.Read(P("x.npy"), "inputs x (n, d_in)", -1, -1);
             int n = x.Shape[0], dIn = x.Shape[1];
-            if (arch is not null) CheckArchitecture(arch, meta, meta.D ?? dIn, act, P("run.json"));
+            // a run stored as theta.npy has no array whose shape is d: run.json's "d", else the rows of the embedding A
+            // (a.npy, (d, d_in)), else d_in (no embedding). Until 2026-12-08 a.npy was not asked: a NumPy block run with an
+            // embedding and no "d" was refused, its A "expected (d_in, d_in)"
+            int thetaDim = meta.D ?? (thetaFile && File.Exists(P("a.npy")) ? Npy.Read(P("a.npy"), $"embedding A (d, d_in) with d_in = {dIn}", -1, dIn).Shape[0] : dIn);
+            if (arch is not null) CheckArchitecture(arch, meta, thetaDim, act, P("run.json"));
             int S, L, d, m = 0;
             double[][] ws = Array.Empty<double[]>(), vs = Array.Empty<double[]>(), thetas = Array.Empty<double[]>();
             bool float32;
@@ -303,7 +307,7 @@ public static class RunDirectory
                 int perLayer = parts.Sum(q => q.Shape.Aggregate(1, (a, b) => a * b));
                 // one array per snapshot, read straight from the file (`Npy.ReadSlices`)
                 var th = Npy.ReadSlices(P("theta.npy"), $"parameters θ (S, L, P) with P = {perLayer} from architecture.layout", -1, -1, perLayer);
-                S = th.Shape[0]; L = th.Shape[1]; d = meta.D ?? dIn;
+                S = th.Shape[0]; L = th.Shape[1]; d = thetaDim;
                 CheckArray(meta.Depth, L, "depth", P("theta.npy"), th.Shape, "(S, L, P)");
                 thetas = th.Slices;
                 float32 = th.DType.EndsWith("f4");
