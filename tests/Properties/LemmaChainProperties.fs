@@ -45,6 +45,24 @@ let ``L1–L5: relu → L1–L4 hold, L5 hypothesis not met`` () =
         if id = "L5.gradient-difference" then Assert.True(Verdict.isHypothesisNotMet v, sprintf "%s: %A" id v)
         else Assert.True(Verdict.isHolds v, sprintf "%s: %A" id v)
 
+/// Where no layer moves a state (V = 0 at every snapshot: κ_k = 0 and F₀ = 0) L1's and L3's bounds never grow from the
+/// measured ‖h_0‖, ‖p_L‖: no comparison is made, and the row says why (until 2026-12-08 "nothing to compare", as on a
+/// faithful ReLU run whose single unit was inactive throughout).
+[<Fact>]
+let ``L1.hidden, L3.adjoint: V = 0 at every snapshot → not applicable, the row saying the bound never grows; the run itself → hold`` () =
+    let run = train (RunSpec(Depth = 6, Width = 6, Samples = 4, Dim = 3, VScale = 0.5, Iterations = 3, Seed = 3L))
+    let d = run.Data
+    let still =
+        Registry.openRun (
+            RunData(Directory = d.Directory + " (V = 0)", Meta = d.Meta, Shape = d.Shape, Data = d.Data, A = d.A, B = d.B,
+                    Activation = d.Activation, Eta = d.Eta, Steps = d.Steps, W = d.W, V = (d.V |> Array.map (fun v -> Array.zeroCreate v.Length)),
+                    Losses = d.Losses, Trace = d.Trace))
+    for r in [ LemmaChain.hiddenStates; LemmaChain.adjoints ] do
+        Assert.True(Verdict.isHolds (Result.evaluate r run).Verdict, r.Id)
+        match (Result.evaluate r still).Verdict with
+        | NotApplicable why -> Assert.Contains("never grows", why)
+        | v -> failwithf "%s: %A" r.Id v
+
 /// The hidden-state bound of L1 (the chain's own recursion on the MLP's snapshot) without its growth factor (κ_k = 0) must
 /// fail once V ≠ 0.
 [<Fact>]

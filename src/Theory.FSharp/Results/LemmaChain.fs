@@ -286,7 +286,12 @@ let statedOver (supply: ChainSupply) : Statements =
                             for i in 0 .. run.Setting.Samples - 1 do
                                 if hb.[k].[i] <> hb.[0].[i] then
                                     yield { Measured = c.HNorm.[k].[i]; Bound = hb.[k].[i]; Where = place.[k].[i]; When = whenOf.[s] } |]
-                compared run checks constants)
+                // (until 2026-12-08 such a row said only "nothing to compare": a faithful ReLU run whose units were all
+                // inactive, m = 1)
+                if checks.Length = 0 then
+                    { Evaluation.notApplicable "the bound never grows from ‖h_0^i‖ (κ_k·Hb + F₀_k = 0 at every layer, sample and snapshot: no layer moves a state here, as at V = 0 or with every unit of a ReLU inactive), so no comparison could fail; none made" with
+                        Constants = constants }
+                else compared run checks constants)
 
     /// (L2) L·‖h_k^i − h_{k−1}^i‖ ≤ F_k(Hb_{k−1}^i).
     let increments : Result<Run> =
@@ -327,7 +332,10 @@ let statedOver (supply: ChainSupply) : Statements =
                             for i in 0 .. run.Setting.Samples - 1 do
                                 if pb.[k].[i] <> pb.[L].[i] then
                                     yield { Measured = c.PNorm.[k].[i]; Bound = pb.[k].[i]; Where = place.[k].[i]; When = whenOf.[s] } |]
-                compared run checks constants)
+                if checks.Length = 0 then
+                    { Evaluation.notApplicable "the bound never grows from ‖p_L^i‖ (κ_k = 0 at every layer and snapshot: every layer's Jacobian is the identity here, as at V = 0 or with every unit of a ReLU inactive), so no comparison could fail; none made" with
+                        Constants = constants }
+                else compared run checks constants)
 
     /// (L3b) ‖p_{k+1}^i − p_k^i‖ ≤ κ_{k+1}(Hb_k^i)‖p_{k+1}^i‖/L.
     let adjointIncrements : Result<Run> =
