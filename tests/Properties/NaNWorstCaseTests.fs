@@ -161,6 +161,25 @@ let ``Rate.decideOutcome reports the narrowest fit of an inconclusive ladder`` (
     | HypothesisNotMet [ name, _ ] -> Assert.Equal("finite measured quantity", name)
     | v -> failwithf "expected not measured, got %A" v
 
+[<Fact(DisplayName = "Rate.decideOutcome: three fitted depths, the plain fit narrow and below the order, the corrected fit over [-∞, ∞] → inconclusive, reporting the plain fit widened and saying the corrected one has no degree of freedom left, not [-∞, ∞]")>]
+let ``Rate.decideOutcome reports the finite fit when only an infinite one reaches the order`` () =
+    // D.curve of a NumPy MLP ladder (GELU, embedding A and read-out B) over L = 4, 8, 16 against 32: V at iteration 39, the
+    // errors its notes print
+    let depths = [ 4; 8; 16 ]
+    let errs = [ 1.535e-1; 7.949e-2; 4.135e-2 ]
+    let plain, corrected = Rate.fit depths errs, Rate.fitWithCorrection depths errs
+    Assert.True(Double.IsInfinity corrected.Upper && plain.Upper < 1.0 && plain.Upper - plain.Lower < 1.0, sprintf "%A / %A" plain corrected)
+    let outcome, best = Rate.decideOutcome plain corrected
+    Assert.Equal(Rate.Inconclusive, outcome)
+    Assert.Equal(plain.Order, best.Order)
+    Assert.True(Double.IsFinite best.Lower && best.Upper < 1.0 && best.Lower <= plain.Lower, sprintf "%A" best)
+    match Rate.verdict outcome best "ladder" "t" with
+    | HypothesisNotMet [ _, detail ] ->
+        Assert.DoesNotContain("Infinity", detail)
+        Assert.Contains("lies below 1", detail)
+        Assert.Contains("no degree of freedom", detail)
+    | v -> failwithf "expected hypothesis not met, got %A" v
+
 [<Fact(DisplayName = "Rate.reportedAt: a ladder inconclusive in one part (an interval wider than 1) and supported by another → the row reports the inconclusive part and its interval, not the supporting part's fit as lying below 1")>]
 let ``Rate.reportedAt reports a part that gave the combined outcome`` () =
     // D.curve of a faithful softplus ladder (n = 10, d = 3, m = 8, 100 iterations, η = 0.002, L = 4 … 64; the errors of

@@ -236,8 +236,14 @@ let decideOutcome (plain: ObservedOrder) (corrected: ObservedOrder) =
         | Consistent, (_ :: _) -> supporting |> Comparison.worstBy (fun o -> o.Upper)
         // (a fit that is not a number is reported as before, first: the row is then "not measured", never passed over)
         | Inconclusive, _ when fits |> List.forall (fun (_, w) -> not (Double.IsNaN w.Upper || Double.IsNaN w.Lower)) ->
+            let finite (o: ObservedOrder) = Double.IsFinite(o.Upper - o.Lower)
             match fits |> List.map snd |> List.filter consistentWithFirstOrder with
             | [] -> fits |> List.map snd |> Comparison.worstBy (fun o -> o.Upper)
+            // only an infinite interval reaches the order (the corrected fit with no degree of freedom left): the finite
+            // fit says more, narrow and below the order (a NumPy MLP ladder over L = 4, 8, 16 against 32, V at iteration
+            // 39: D.curve read "order 0.937 with interval [-Infinity, Infinity]", its plain fit 0.946 [0.923, 0.969])
+            | reaching when not (List.exists finite reaching) && fits |> List.exists (snd >> finite) ->
+                fits |> List.map snd |> List.filter finite |> Comparison.worstByMin (fun o -> o.Upper - o.Lower)
             | reaching -> reaching |> Comparison.worstByMin (fun o -> o.Upper - o.Lower)
         | _ -> fits |> List.map snd |> Comparison.worstBy (fun o -> o.Upper)
     confirmByDeepest (outcome, best) plain
@@ -291,11 +297,16 @@ let verdict (o: RateOutcome) (best: ObservedOrder) (where': string) (when': stri
               sprintf "inconclusive (%s, %s): over L = %s the order %.3f [%.3f, %.3f] lies below 1, but over the deepest %d depths L = %s alone it is %.3f [%.3f, %.3f], which reaches 1 and excludes no decay (order 0): the rejection rests on the shallower depths, where the terms of higher order in 1/L are largest (a ladder not yet asymptotic); add deeper depths"
                   where' when' (depths whole) whole.Order whole.Lower whole.Upper DeepestCount (depths deep) deep.Order deep.Lower deep.Upper ]
     | Inconclusive when best.Upper - best.Lower < inconclusiveWidth ->
-        // narrow yet inconclusive: the plain fit rejects, the fit with a 1/L correction cannot be used (`decideOutcome`)
+        // narrow yet inconclusive: the plain fit rejects, the fit with a 1/L correction cannot decide (`decideOutcome`): on
+        // three fitted depths it has no degree of freedom left (its interval is infinite), else its correction is as large as
+        // the main term at the smallest depth
+        let why =
+            if best.Depths.Length <= 3 then sprintf "cannot decide on %d fitted depths (its three parameters leave no degree of freedom: its interval is infinite)" best.Depths.Length
+            else "cannot be used at these depths (its correction is as large as the main term at the smallest depth)"
         HypothesisNotMet
-            [ "asymptotic ladder (the 1/L-corrected fit usable: |c|/L < 1 at every depth)",
-              sprintf "inconclusive: the plain fit's order %.3f [%.3f, %.3f] lies below 1, but the fit with a 1/L correction cannot be used at these depths (its correction is as large as the main term at the smallest depth): a ladder not yet asymptotic and one whose order is below 1 look alike here; deeper depths would tell them apart"
-                  best.Order best.Lower best.Upper ]
+            [ "asymptotic ladder (the 1/L-corrected fit usable: |c|/L < 1 at every depth, and a degree of freedom left)",
+              sprintf "inconclusive: the plain fit's order %.3f [%.3f, %.3f] lies below 1, but the fit with a 1/L correction %s: a ladder not yet asymptotic and one whose order is below 1 look alike here; deeper depths would tell them apart"
+                  best.Order best.Lower best.Upper why ]
     | Inconclusive ->
         HypothesisNotMet
             [ "informative interval (width < 1)",
