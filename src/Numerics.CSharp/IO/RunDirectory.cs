@@ -182,20 +182,14 @@ public static class RunDirectory
         return all;
     }
 
-    /// <summary>
-    /// Reads a run directory of any architecture written by this engine or by any tool that follows docs/run-format.md:
-    /// an MLP run (no "architecture" in run.json, or "mlp") from its parts w.npy and v.npy, any other (and an MLP written
-    /// so) from theta.npy laid out as run.json "architecture" says. Throws <see cref="RunFormatException"/> naming the
-    /// file and the problem.
-    /// </summary>
+    /// <summary>The optimizer names run.json may give that the verifier replays (in any case).</summary>
+    private static readonly string[] KnownOptimizers = { "gd", "clipped-gd", "gf", "clipped-gf" };
+
     /// <summary>A block run's trace columns that mean one of the MLP's (θ_k = (W_k, V_k)): (block name, MLP name).</summary>
     private static readonly (string Block, string Mlp)[] MlpColumnSpellings =
     {
         ("smooth_theta", "smooth_z"), ("smooth_W", "smooth_w"), ("smooth_V", "smooth_v"), ("fro_max_W", "w_fro_max"), ("fro_max_V", "v_fro_max"),
     };
-
-    /// <summary>The optimizer names run.json may give that the verifier replays (in any case).</summary>
-    private static readonly string[] KnownOptimizers = { "gd", "clipped-gd", "gf", "clipped-gf" };
 
     /// <summary>
     /// What a run directory holds, as a string that changes when it does: run.json's SHA-256 and, for every .npy file at its
@@ -246,6 +240,12 @@ public static class RunDirectory
         return sb.ToString();
     }
 
+    /// <summary>
+    /// Reads a run directory of any architecture written by this engine or by any tool that follows docs/run-format.md:
+    /// an MLP run (no "architecture" in run.json, or "mlp") from its parts w.npy and v.npy, any other (and an MLP written
+    /// so) from theta.npy laid out as run.json "architecture" says. Throws <see cref="RunFormatException"/> naming the
+    /// file and the problem.
+    /// </summary>
     public static RunData Read(string dir)
     {
         if (File.Exists(dir)) throw new RunFormatException($"{dir}: is a file, not a run directory (a directory with run.json and the .npy files; see docs/run-format.md)");
@@ -666,7 +666,6 @@ public static class RunDirectory
                     throw new RunFormatException($"{path}: run.json says \"precision\": \"float32\", but {what} {s} holds {snapshots[s][i]:R} at flat index {i}, which is not a float32 number; a float32 run's weights are float32 numbers: declare \"float64\" (or leave \"precision\" out to take it from the dtype) or store the float32 weights");
     }
 
-    /// <summary>The declared sizes and settings run.json may carry beside the arrays, checked against them.</summary>
     /// <summary>
     /// An MLP run's init.lipschitz_parts and init.scales (the parts W and V) moved to its own keys lipschitz_w, lipschitz_v,
     /// scale and v_scale, the ones E.init and the results read. A part other than W or V, or one constant given under both
@@ -694,6 +693,7 @@ public static class RunDirectory
         init.Scales = null;
     }
 
+    /// <summary>The declared sizes and settings run.json may carry beside the arrays, checked against them.</summary>
     private static void CheckDeclared(RunMetadata meta, int lossCount, int dIn, int dOut, string dir, string json)
     {
         Check(meta.DIn, dIn, "d_in", dir); Check(meta.DOut, dOut, "d_out", dir);
