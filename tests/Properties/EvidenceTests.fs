@@ -481,6 +481,17 @@ let ``E.claims: an MLP run written as theta.npy with a block's column names → 
     Assert.Contains("smooth_z", sprintf "%A" forged.Verdict)
 
 [<Fact>]
+let ``E.claims: an MLP run whose only trace columns have names no comparison reads (grad_max, theta_fro_max) → not applicable naming them, not "the run records no trace columns"`` () =
+    let run =
+        Run(RunDirectory.Read(mlpWrittenWith true (fun lw lv _ -> sprintf """{"kind": "smooth", "lipschitz_parts": {"W": %.17g, "V": %.17g}}""" lw lv)
+                (fun d -> [ "grad_max", d.Trace.["grad_w_max"]; "theta_fro_max", d.Trace.["w_fro_max"] ])))
+    match (Result.evaluate ReplayEvidence.claims run).Verdict with
+    | NotApplicable why ->
+        Assert.Contains("only grad_max, theta_fro_max, which no comparison reads", why)
+        Assert.DoesNotContain("records no trace columns", why)
+    | v -> failwithf "%A" v
+
+[<Fact>]
 let ``RunDirectory.Read: an MLP run giving one constant under both spellings with two values, or lipschitz_parts naming a part the MLP has not → refused naming both keys or the parts`` () =
     let refused thetaFile init = Assert.Throws<RunFormatException>(fun () -> RunDirectory.Read(mlpWritten thetaFile init) |> ignore).Message
     let twice = refused true (fun lw lv _ -> sprintf """{"kind": "smooth", "lipschitz_w": %.17g, "lipschitz_parts": {"W": %.17g, "V": %.17g}}""" lw (2.0 * lw) lv)

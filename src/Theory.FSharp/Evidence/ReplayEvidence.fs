@@ -979,7 +979,10 @@ let claims : Result<Run> =
                 if unread.IsEmpty then []
                 else [ sprintf "trace column(s) under a name no comparison reads, not compared: %s (this architecture's columns: %s; docs/run-format.md)" (String.concat ", " unread) (String.concat ", " (traceColumns run)) ]
             if not present && replayChecks.IsEmpty then
-                { Evaluation.notApplicable "the run records no trace columns: nothing is claimed beyond the snapshots and losses" with Notes = unreadNote }
+                if unread.IsEmpty then Evaluation.notApplicable "the run records no trace columns: nothing is claimed beyond the snapshots and losses"
+                else
+                    { Evaluation.notApplicable (sprintf "the run records no trace column under a name of this architecture's, only %s, which no comparison reads: nothing is compared beyond the snapshots and losses" (String.concat ", " unread)) with
+                        Notes = unreadNote }
             else
             let tau, u = Evidence.tau run, Evidence.unit run
             let L = run.Setting.Depth
