@@ -123,12 +123,12 @@ let private declaredScales (run: Run) =
 /// Why scales that run.json declares are not compared by E.init (None: every declared one is, or none is declared): a
 /// 'smooth' draw without init.modes (its variance factor c is unknown), a kind that names no Gaussian draw, or no
 /// snapshot at iteration 0. Until 2026-12-08 such a run's E.init said "run.json declares no initialization constants".
-let private uncheckedScales (run: Run) =
+let private uncheckedScales (run: Run) (compared: (string * float * float * float[]) list) =
     let init = run.Data.Meta.Init
     let declared =
         if run.IsMlp then init.Scale.HasValue || init.VScale.HasValue
         else match init.Scales with null -> false | scales -> scales.Count > 0
-    if not declared || not (declaredScales run).IsEmpty then None
+    if not declared || not compared.IsEmpty then None
     elif run.SnapshotCount = 0 || run.Steps.[0] <> 0 then Some "the declared scales are not compared: no snapshot at iteration 0"
     elif init.Kind = "smooth" then
         Some "the declared scales of a 'smooth' initialization are not compared: without init.modes (F) the draw's variance factor c = 1 + (1/F)Σ_f 1/f² is unknown"
@@ -160,6 +160,8 @@ let init : Result<Run> =
             let u, tau = unit run, tau run
             let inc = run.DepthIncrement 0
             let _, zmax = zNorms run 0
+            // the declared scales with their entries (for iid every layer's: formed once, read by the checks and the note)
+            let scales = declaredScales run
             let checks =
                 [ if meta.Kind = "tied" then
                     yield { Measured = inc; Bound = 4.0 * u * zmax; Where = sprintf "declared 'tied' (equal layers) vs measured max_k‖Z_{k+1}(0) − Z_k(0)‖ = %.6g" inc; When = "snapshot 0" }
@@ -171,7 +173,7 @@ let init : Result<Run> =
                   // held): σ = 0 means every entry is exactly 0; σ > 0 means S = Σx²/(cσ²) is a χ²_k draw, k the independent
                   // entries, within the Laurent–Massart bounds at x = 40 (and not every entry 0: a Gaussian draw is 0 with
                   // probability 0)
-                  for (part, sigma, c, xs) in declaredScales run do
+                  for (part, sigma, c, xs) in scales do
                     let k = float xs.Length
                     let largest = xs |> Array.fold (fun m x -> max m (abs x)) 0.0
                     if sigma = 0.0 then
@@ -188,7 +190,7 @@ let init : Result<Run> =
                     let d = meta.MaxIncrementTimesDepth.Value
                     yield { Measured = abs (d - L * inc); Bound = tau * L * inc + 4.0 * u * L * zmax
                             Where = sprintf "declared max_increment_times_depth = %.10g vs measured %.10g" d (L * inc); When = "snapshot 0" } ]
-            let unchecked = uncheckedScales run
+            let unchecked = uncheckedScales run scales
             if checks.IsEmpty then
                 let why =
                     match unchecked with
