@@ -671,8 +671,10 @@ public static class RunDirectory
     /// scale and v_scale, the ones E.init and the results read. A part other than W or V, or one constant given under both
     /// spellings with two values, is refused (either would be read as something the producer did not write).
     /// </summary>
-    private static void MlpPartConstants(InitMetadata init, string json)
+    private static void MlpPartConstants(InitMetadata init, bool namesChecked, string json)
     {
+        // (a run.json with "architecture" "mlp" had its part names checked against the layout already, `CheckArchitecture`)
+        if (!namesChecked)
         foreach (var (key, given) in new[] { ("init.lipschitz_parts", init.LipschitzParts), ("init.scales", init.Scales) })
             if (given is not null)
                 foreach (var part in given.Keys.OrderBy(k => k, StringComparer.Ordinal))
@@ -730,7 +732,7 @@ public static class RunDirectory
         // an MLP run (no "architecture", or "mlp", e.g. written as theta.npy with the MLP's layout) may give its constants by
         // part name as any block does: read as the MLP's own keys, which E.init checks (until 2026-12-08 they were dropped:
         // E.init said "declares no initialization constants" beside a declared W bound far below snapshot 0's increments)
-        if (meta.Architecture is null || meta.Architecture.Name == "mlp") MlpPartConstants(meta.Init, json);
+        if (meta.Architecture is null || meta.Architecture.Name == "mlp") MlpPartConstants(meta.Init, meta.Architecture is not null, json);
         if (meta.ClipRadius is double c && !(c > 0 && double.IsFinite(c)))
             throw new RunFormatException($"{json}: \"clip_radius\" is {c}; the clipping radius C of Z ← Z − η·min(1, C/‖G‖)·G must be a positive number");
         if (meta.OutputTimes is { } ts)
