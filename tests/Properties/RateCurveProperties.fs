@@ -106,6 +106,23 @@ let ``D.curve: three depths → hypothesis not met`` () =
         let e = Result.evaluate RateCurve.rateCurve (ladderOf (specs |> List.take 3 |> List.map train))
         Verdict.isHypothesisNotMet e.Verdict |> Prop.label (sprintf "%s\n%A" (describe spec) e.Verdict))
 
+/// Four depths (three fitted): the fit with the 1/L correction has no degree of freedom left and the claim stands unless
+/// both fits reject it, so no such ladder can be violated (the flat distances below are not); a ladder whose fits support
+/// the order is "hypothesis not met" (at least 5 depths), not "holds", with its fits and distances kept as constants.
+[<ProfiledProperty(2, Replay = "(4321,8765)")>]
+let ``D.curve: four depths, fits supporting the order → hypothesis not met (no rejection possible), distances kept`` () =
+    Prop.forAll (Arb.fromGen ladderGen) (fun (spec, specs) ->
+        let runs = specs |> List.take 4 |> List.map train
+        let e = Result.evaluate RateCurve.rateCurve (ladderOf runs)
+        let flat = Result.evaluate RateCurve.rateCurve (ladderOf (flatDistances runs))
+        let named =
+            match e.Verdict with
+            | HypothesisNotMet [ h, why ] -> h.StartsWith "at least 5 depths" && why.Contains "no ladder of 4 depths can violate it"
+            | _ -> false
+        let kept = e.Constants |> List.exists (fun (k, _) -> k = RateCurve.distanceName "W" 4 (List.last runs).Steps.[2])
+        (named && kept && not (Verdict.isViolated flat.Verdict) && not (Verdict.isHolds flat.Verdict))
+        |> Prop.label (sprintf "%s\n%A\nflat %A" (describe spec) e.Verdict flat.Verdict))
+
 let private seedDepths = [ 4; 8; 16; 32; 64 ]
 
 /// Three seeds of one tied setting (each seed its own data and initialization), snapshots at 0, the middle and N so

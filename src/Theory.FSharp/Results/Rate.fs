@@ -143,6 +143,12 @@ let outcome (fits: ObservedOrder list) = outcomeOf (fits |> List.map (fun o -> o
 [<Literal>]
 let DeepestCount = 3
 
+/// The fewest fitted depths on which `decideOutcome` can reject the claim: the fit with the 1/L correction has three
+/// parameters, so on three depths it has no residual degree of freedom (an infinite interval, or no usable fit when
+/// |ĉ|/L ≥ 1, which makes the plain fit's rejection inconclusive), and the claim stands unless both fits reject it.
+[<Literal>]
+let FittedDepthsToReject = 4
+
 /// The plain fit over the deepest `DeepestCount` depths of a fit's ladder, with the same uncertainties of the errors.
 let deepestFit (o: ObservedOrder) =
     let skip = o.Depths.Length - DeepestCount

@@ -156,14 +156,24 @@ let rateCurve : Result<Ladder> =
                 // a pre-asymptotic verdict is that snapshot's and part's: its place is named
                 let j, part, _, _, (_, worst) = decided |> Rate.reportedAt combined (fun (_, _, _, _, (o, _)) -> o) (fun (_, _, _, _, (_, o)) -> o.Upper)
                 let where' = sprintf "depth ladder L = %s, %s" (l.Depths |> List.map string |> String.concat ", ") part
-                { Range = None; Series = []; Hypotheses = []
-                  Verdict = Rate.verdict combined worst where' (sprintf "iteration %d" j)
-                  Measured = Some worst.Order
-                  Bound = Some Rate.ClaimedOrder
-                  Constants = [ "observed order (worst snapshot and part)", worst.Order; "95% lower", worst.Lower; "95% upper", worst.Upper ] @ constants
-                  Notes =
-                    decided |> List.map (fun (j, part, plain, o, _) ->
-                        sprintf "iteration %d, %s: fit with 1/L correction: %s; plain: %s" j part (Rate.describe o) (Rate.describe plain)) } }
+                let e =
+                    { Range = None; Series = []; Hypotheses = []
+                      Verdict = Rate.verdict combined worst where' (sprintf "iteration %d" j)
+                      Measured = Some worst.Order
+                      Bound = Some Rate.ClaimedOrder
+                      Constants = [ "observed order (worst snapshot and part)", worst.Order; "95% lower", worst.Lower; "95% upper", worst.Upper ] @ constants
+                      Notes =
+                        decided |> List.map (fun (j, part, plain, o, _) ->
+                            sprintf "iteration %d, %s: fit with 1/L correction: %s; plain: %s" j part (Rate.describe o) (Rate.describe plain)) }
+                // on fewer fitted depths than a rejection needs (a ladder of four: the deepest is the reference) no outcome of
+                // Rate.decideOutcome is a rejection, so "holds" would be a check that could not have failed: the row says so,
+                // keeping the fits and distances it recorded (the report's figure 1 right reads them)
+                match e.Verdict with
+                | Holds _ when depths.Length < Rate.FittedDepthsToReject ->
+                    e |> Evaluation.notMetKeeping (sprintf "at least %d depths, so that the order can be rejected" (Rate.FittedDepthsToReject + 1))
+                        (sprintf "%d depths (%d fitted): the fit with the 1/L correction has no degree of freedom left, and the claim stands unless both fits reject it, so no ladder of %d depths can violate it; the fits support the order (%.3f [%.3f, %.3f]), which is no evidence here"
+                            l.Depths.Length depths.Length l.Depths.Length worst.Order worst.Lower worst.Upper)
+                | _ -> e }
 
 /// Ladder results of this file.
 let ladder : Result<Ladder> list = [ rateCurve ]
