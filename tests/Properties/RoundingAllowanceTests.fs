@@ -652,6 +652,17 @@ let ``Rounding.fs: the floor scanner → flags max 1e-4 (…) in code, not max 1
     let file = Path.Combine(repositoryRoot (), "src", "Theory.FSharp", "Vocabulary", "Rounding.fs")
     Assert.Empty(floors (codeOf (File.ReadAllText file)))
 
+/// The theory layer's parallel loops run within the caller's processor budget (Budgeted.fs): FSharp.Core's Array.Parallel
+/// takes every processor of the machine, also inside a report's side job limited to its share of the cores.
+[<Fact>]
+let ``Theory sources: every .fs file of src/Theory.FSharp but Budgeted.fs → no Array.Parallel (loops within the processor budget)`` () =
+    let found =
+        [ for f in theorySources () do
+            if Path.GetFileName f <> "Budgeted.fs" then
+                for i, line in Array.indexed ((codeOf (File.ReadAllText f)).Split('\n')) do
+                    if line.Contains "Array.Parallel" then yield sprintf "%s:%d: %s" (Path.GetFileName f) (i + 1) (line.Trim()) ]
+    Assert.True(List.isEmpty found, String.Join("\n", found))
+
 [<Fact>]
 let ``Theory sources: every .fs file of src/Theory.FSharp → no fixed rounding allowance (no roundingRel, no literal given to the comparison kernel)`` () =
     let files = theorySources ()

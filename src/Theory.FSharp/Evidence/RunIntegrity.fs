@@ -121,8 +121,8 @@ let snapshotLoss : Result<Run> =
       Conclusion =
         fun run ->
             // the snapshots' reference evaluations (kept by the run for the later checks) are independent of one another:
-            // as many at a time as there are cores, each the same numbers as alone (a failure is left to the loop below)
-            Array.Parallel.iter (fun s -> try run.Layerwise s |> ignore with _ -> ()) [| 0 .. run.SnapshotCount - 1 |]
+            // as many at a time as the processor budget allows, each the same numbers as alone (a failure is left to the loop below)
+            Budgeted.iter (fun s -> try run.Layerwise s |> ignore with _ -> ()) [| 0 .. run.SnapshotCount - 1 |]
             let checks =
                 seq {
                     for s in 0 .. run.SnapshotCount - 1 ->

@@ -242,9 +242,9 @@ let analyseSnapshotAt (rtol: float, atol: float, checkRtol: float, checkAtol: fl
                 let wk, vk, _, _ = layerMats.[k0]
                 let prev = if k0 = 0 then None else (let wp, vp, _, _ = layerMats.[k0 - 1] in Some (wp, vp))
                 Some (Secant.substeps L p prev wk vk nW.[max 1 (k - 1)] nW.[k] nV.[max 1 (k - 1)] nV.[k] aW.[k] aV.[k]))
-    // the samples are independent of one another (each reads the shared arrays only): two at a time, same numbers
+    // the samples are independent of one another (each reads the shared arrays only): as many at a time as the processor budget allows, same numbers
     let samples =
-        Array.Parallel.init n (fun i ->
+        Budgeted.init n (fun i ->
             let est k = vdiff sol.States.[k] chk.States.[k] (i * d) d
             let pi =
                 Secant.propagationFactors st.Activation s1 st.S2 L m d w v (fun k -> struct (nW.[k], nV.[k])) (fun k -> frobenius.[k - 1])

@@ -636,9 +636,9 @@ let chainSupplyOver (archOf: Run -> Architecture) : LemmaChain.ChainSupply =
       Snapshot = snapshot
       Prepare =
         fun run ->
-            // the snapshots' passes are independent of one another: as many at a time as there are cores, each the same
+            // the snapshots' passes are independent of one another: as many at a time as the processor budget allows, each the same
             // numbers as alone (a failure is left to the rows)
-            Array.Parallel.iter (fun s -> try snapshot run s |> ignore with _ -> ()) [| 0 .. run.SnapshotCount - 1 |]
+            Budgeted.iter (fun s -> try snapshot run s |> ignore with _ -> ()) [| 0 .. run.SnapshotCount - 1 |]
       Constants =
         fun run ->
             let cs = snapshots run

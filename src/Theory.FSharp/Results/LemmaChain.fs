@@ -566,9 +566,9 @@ let mlp : ChainSupply =
       Snapshot = mlpSnapshot
       Prepare =
         fun run ->
-            // the snapshots' norms (kept for the later lemmas) are independent of one another: as many at a time as there
-            // are cores, each the same numbers as alone (a failure is left to the rows)
-            Array.Parallel.iter (fun s -> try snapshotNorms run s |> ignore with _ -> ()) [| 0 .. run.SnapshotCount - 1 |]
+            // the snapshots' norms (kept for the later lemmas) are independent of one another: as many at a time as the
+            // processor budget allows, each the same numbers as alone (a failure is left to the rows)
+            Budgeted.iter (fun s -> try snapshotNorms run s |> ignore with _ -> ()) [| 0 .. run.SnapshotCount - 1 |]
       Constants = runConstants
       ClosedForm =
         fun run ->

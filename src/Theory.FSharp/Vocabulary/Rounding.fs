@@ -235,7 +235,7 @@ let private actualAmplification (run: Run) (s: int) (hMaxOf: Lazy<float>) (rowsO
             // blocks whose worst case Π ν_k is near 1 take it (`LayerJacobian.BlockWorstCase`): the ν_k above bound the exact
             // Jacobians' norms at any states
             LayerJacobian.segmentBoundBlocks true u d eps (Some nu) js
-        let T = Array.Parallel.init lw.H.[0].Length perSample |> Comparison.maxKeepNaN
+        let T = Budgeted.init lw.H.[0].Length perSample |> Comparison.maxKeepNaN
         // step 4: the secant Jacobians differ from the tangent ones by ‖Δ_k‖ ≤ (2s2/L)‖V_k‖₂‖W_k‖₂r_k·ĀS_{k−1}
         // (r_k = max_j ‖(W_k)_{j,:}‖₂, `rowNorms`),
         // S_{k−1} = 2·max_i S_{k−1}^i (the per-state count of the first k − 1 layers, `stateCountAt`; 2 for the three passes'
