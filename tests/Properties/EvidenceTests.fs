@@ -349,6 +349,26 @@ let ``E.claims: this engine's diverged run whose gradient norm overflows while i
     faithful.Trace.["grad_norm"].[3] <- infinity
     Assert.True(Verdict.isViolated (Result.evaluate ReplayEvidence.claims (Run(faithful))).Verdict)
 
+/// A diverged run's last iterate (its loss not finite) may hold NaN in every trace column (docs/run-format.md, "Errors"):
+/// a NumPy producer that writes the whole row of the overflowing iterate as NaN was VIOLATED by the identity between
+/// consecutive smoothness claims and step_max, whose last pair reached that iterate. A NaN at an iterate whose loss is
+/// finite is still a false claim.
+[<Fact>]
+let ``E.claims: a diverged run with NaN in every trace column at its last iterate → not violated; NaN in the smoothness column at an earlier iterate → violated`` () =
+    let diverged () =
+        let d = RunDirectory.InMemory(ResOdeProofs.Numerics.Training.RunSpec(Depth = 4, Width = 4, Samples = 8, Dim = 4, Eta = 100.0, Iterations = 10, Seed = 0L).Train())
+        Assert.True(d.Diverged, "the run diverged")
+        d
+    let d = diverged ()
+    let last = d.Losses.Length - 1
+    Assert.False(Double.IsFinite d.Losses.[last])
+    for c in d.Trace.Values do if c.Length > last then c.[last] <- nan
+    let e = Result.evaluate ReplayEvidence.claims (Run(d))
+    Assert.False(Verdict.isViolated e.Verdict, sprintf "%A" e.Verdict)
+    let early = diverged ()
+    early.Trace.["smooth_z"].[1] <- nan
+    Assert.True(Verdict.isViolated (Result.evaluate ReplayEvidence.claims (Run(early))).Verdict)
+
 /// A run at an interpolating minimum from the start (V⁰ = 0, targets = inputs: ℓ ≡ 0, G ≡ 0): its pl_ratio is 0/0 at every
 /// iterate, so a claimed pl_ratio is not compared there (the row said "the bound is Infinity … (it overflowed)" and was
 /// hypothesis not met); the row is decided by the other columns, and a false claim in one of them is still VIOLATED.

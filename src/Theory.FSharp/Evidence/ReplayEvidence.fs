@@ -1086,7 +1086,9 @@ let claims : Result<Run> =
                           // float32 columns: each stored value within r of its computed one (r = 0 for float64 columns)
                           let rStep, rSmooth = run.TraceStorageRoundoff "step_max", run.TraceStorageRoundoff smooth
                           let rScale = scales |> List.map run.TraceStorageRoundoff |> List.max
-                          for j in 0 .. sz.Length - 2 do
+                          // pairs of iterates whose losses are checked finite: a diverged run's last iterate may hold NaN in
+                          // every column (docs/run-format.md, "Errors"; a NumPy producer's whole overflowing row read VIOLATED)
+                          for j in 0 .. min (sz.Length - 2) (lastFinite - 1) do
                               let scale = fros |> List.map (fun f -> max f.[j] f.[j + 1]) |> Comparison.maxKeepNaN
                               let storage = rSmooth / (1.0 - rSmooth) * (abs sz.[j] + abs sz.[j + 1])
                               let claims = [ sz.[j]; sz.[j + 1]; stepAt j ]
