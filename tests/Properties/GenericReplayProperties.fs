@@ -145,6 +145,34 @@ let replaySaysWhoComparesTheLosses () =
     let mlp = Generators.train (RunSpec(Depth = 4, Width = 4, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 4, Snapshots = 3, Seed = 3L))
     Assert.DoesNotContain((Result.evaluate ReplayEvidence.replay mlp).Notes, fun n -> n.Contains note)
 
+/// p_L = (2/n)Bᵀ(Bh_L − y) cancels when the targets are near the outputs: each evaluation's adjoints then carry the outputs'
+/// absolute error (δ of the losses' allowance) through the backward pass, which a relative allowance γ_N(|c| + |r|) does not
+/// hold (a NumPy conv run with y = F(x) at θ⁰ read VIOLATED, recorded 0 against a recomputed 10⁻¹⁵).
+[<Fact(DisplayName = "E.claims: another producer's one-layer run whose targets are its outputs at θ⁰ (the adjoints cancel), adjoint_sum_max of outputs one ulp off → holds; claimed 10⁻⁸ there → violated")>]
+let claimsAllowForCancellingAdjoints () =
+    let spec = RunSpec(Architecture = "one-layer", Depth = 8, Samples = 6, Dim = 4, Iterations = 3, Snapshots = 4, Seed = 5L)
+    let block = spec.Block()
+    let init = spec.InitialParameters block
+    let data = spec.Data()
+    let net = ResOdeProofs.Numerics.Training.GenericResNet(block, spec.Depth, data, null, null)
+    net.Evaluate(ReadOnlySpan(init.Theta), Span(Array.zeroCreate init.Theta.Length)) |> ignore
+    let n, d = data.Count, spec.StateDim
+    let outputs = net.HiddenStates.Slice(spec.Depth * n * d, n * d).ToArray()
+    let atOutputs = ResOdeProofs.Numerics.Model.Dataset(n, d, d, data.X, outputs)
+    let foreign (edit: IReadOnlyDictionary<string, float[]> -> unit) =
+        let record = ThetaTrainer.Train(block, spec.Depth, atOutputs, init, spec.Options(), spec.Seed, "y = F(x) at θ⁰")
+        let dir = RunDirectory.InMemory(record, "one-layer at its outputs")
+        dir.Meta.EngineBuild <- "content:0000000000000000"
+        edit dir.Trace
+        Result.evaluate ReplayEvidence.claims (Registry.openRun dir)
+    // this engine's adjoints at iterate 0 are exactly 0 (its outputs are the targets bit for bit); a producer whose outputs
+    // are one unit in the last place off records (2/n)Σ_i‖ulp(h_L^i)‖ there, which is the claim here
+    let ulpSum = (2.0 / float n) * Seq.sum (seq { for i in 0 .. n - 1 -> sqrt (Seq.sum (seq { for r in 0 .. d - 1 -> let x = outputs.[i * d + r] in (Math.BitIncrement x - x) ** 2.0 })) })
+    let faithful = foreign (fun t -> Assert.Equal(0.0, t.["adjoint_sum_max"].[0]); t.["adjoint_sum_max"].[0] <- ulpSum)
+    Assert.True(Verdict.isHolds faithful.Verdict, sprintf "%A %A" faithful.Verdict faithful.Notes)
+    let forged = foreign (fun t -> t.["adjoint_sum_max"].[0] <- 1e-8)
+    Assert.True(Verdict.isViolated forged.Verdict, sprintf "%A" forged.Verdict)
+
 [<Fact(DisplayName = "E.claims: conv report example, one entry of hidden_max, adjoint_sum_max, smooth_theta, step_max or the losses rewritten by one part in 10⁶ → violated")>]
 let claimsCatchRewrite () =
     let _, run = examples () |> List.find (fun (n, _) -> n = "conv")

@@ -391,6 +391,12 @@ let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * Ge
     let foreignLossAllowance (c: float) (r: float) (hMax: float) (amp: float) =
         let delta = gamma * amp * bNorm * hMax
         gamma * (abs c + abs r) + 2.0 * (2.0 * sqrt (abs r) * delta + delta * delta)
+    // another producer's adjoint_sum_max: p_L^i = (2/n)Bᵀ(Bh_L^i − y_i) carries each evaluation's output error δ absolutely,
+    // (2/n)‖B‖₂δ a sample, which cancellation between outputs and targets does not shrink; the backward pass carries it
+    // through the transposed Jacobians of the later layers (norms at most Ā), so over the n samples of the two evaluations
+    // 4Ā‖B‖₂δ besides γ_N(|c| + |r|) (a NumPy conv run with y = F(x) at θ⁰: recorded 0 against a recomputed 10⁻¹⁵, VIOLATED)
+    let foreignAdjointAllowance (c: float) (r: float) (hMax: float) (amp: float) =
+        gamma * (abs c + abs r) + 4.0 * amp * bNorm * (gamma * amp * bNorm * hMax)
     let checks =
         [ for (s, st) in segs do
             let full = landsExactly run s st && (s = 0 || (match byIndex.TryFind(s - 1) with Some p -> landsExactly run (s - 1) p | None -> false))
@@ -410,13 +416,15 @@ let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * Ge
                         let exactly = ownRun && full && name <> "step_max"
                         // a column or losses.npy stored as float32 moved by up to r of itself (read from the recomputed r)
                         let stored = if name.StartsWith "loss (" then run.LossesStorageRoundoff else run.TraceStorageRoundoff name
-                        // a loss of another producer: `foreignLossAllowance`; any other column γ_N(|c| + |r|)
+                        // a loss of another producer: `foreignLossAllowance`, its adjoint_sum_max `foreignAdjointAllowance`; any
+                        // other column γ_N(|c| + |r|)
                         let allowed =
                             if exactly then 0.0
-                            elif ownRun || not (name.StartsWith "loss") then gamma * (abs c + abs r)
+                            elif ownRun || not (name.StartsWith "loss" || name = "adjoint_sum_max") then gamma * (abs c + abs r)
                             else
                                 let amp = if j = st.From then GenericReplay.amplificationAtSnapshot run s else GenericReplay.amplificationAround run j
-                                foreignLossAllowance c r hidden.[j] amp
+                                if name = "adjoint_sum_max" then foreignAdjointAllowance c r hidden.[j] amp
+                                else foreignLossAllowance c r hidden.[j] amp
                         yield { Measured = diff; Bound = (if stored = 0.0 then allowed else allowed + stored * (abs r + allowed))
                                 Where = sprintf "recorded %s %.17g vs recomputed %.17g" name c r
                                 When = sprintf "iteration %d (replayed from snapshot %d)" j s } ]
