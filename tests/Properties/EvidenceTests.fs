@@ -369,6 +369,29 @@ let ``E.claims: a diverged run with NaN in every trace column at its last iterat
     early.Trace.["smooth_z"].[1] <- nan
     Assert.True(Verdict.isViolated (Result.evaluate ReplayEvidence.claims (Run(early))).Verdict)
 
+/// The MLP's form of the block test in GenericReplayProperties.fs: targets at the outputs of θ⁰ (V⁰ ≠ 0) make the adjoints
+/// cancel; a producer whose outputs are one ulp off records adjoints of that size where this engine's are its own rounding.
+[<Fact>]
+let ``E.claims: another producer's MLP run whose targets are its outputs at θ⁰, adjoint_sum_max of outputs one ulp off → holds; claimed 10⁻⁸ there → violated`` () =
+    let spec = ResOdeProofs.Numerics.Training.RunSpec(Depth = 4, Width = 4, Samples = 5, Dim = 3, VScale = 0.3, Eta = 0.01, Iterations = 3, Snapshots = 4, Seed = 2L)
+    let data = spec.Data()
+    let init = spec.InitialWeights()
+    // the outputs by the generic pass of the MLP block (another summation order than the engine's kernels)
+    let net = ResOdeProofs.Numerics.Training.GenericResNet(spec.Block(), spec.Depth, data, null, null)
+    net.Evaluate(ReadOnlySpan(init.Theta), Span(Array.zeroCreate init.Theta.Length)) |> ignore
+    let n, d = data.Count, spec.Dim
+    let outputs = net.HiddenStates.Slice(spec.Depth * n * d, n * d).ToArray()
+    let atOutputs = ResOdeProofs.Numerics.Model.Dataset(n, d, d, data.X, outputs)
+    let ulpSum = (2.0 / float n) * Seq.sum (seq { for i in 0 .. n - 1 -> sqrt (Seq.sum (seq { for r in 0 .. d - 1 -> let x = outputs.[i * d + r] in (Math.BitIncrement x - x) ** 2.0 })) })
+    let foreign (claim: float) =
+        let dir = RunDirectory.InMemory(ResOdeProofs.Numerics.Training.Trainer.Train(spec.Shape, atOutputs, init, spec.Options(), spec.Seed, "y = F(x) at θ⁰"))
+        dir.Meta.EngineBuild <- "content:0000000000000000"
+        dir.Trace.["adjoint_sum_max"].[0] <- claim
+        Result.evaluate ReplayEvidence.claims (Run(dir))
+    let faithful = foreign ulpSum
+    Assert.True(Verdict.isHolds faithful.Verdict, sprintf "%A %A" faithful.Verdict faithful.Notes)
+    Assert.True(Verdict.isViolated (foreign 1e-8).Verdict)
+
 /// A run at an interpolating minimum from the start (V⁰ = 0, targets = inputs: ℓ ≡ 0, G ≡ 0): its pl_ratio is 0/0 at every
 /// iterate, so a claimed pl_ratio is not compared there (the row said "the bound is Infinity … (it overflowed)" and was
 /// hypothesis not met); the row is decided by the other columns, and a false claim in one of them is still VIOLATED.
