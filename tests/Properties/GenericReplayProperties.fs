@@ -59,18 +59,19 @@ let claimsOfAnOwnRunAreExact () =
             let v = verdict ReplayEvidence.claims (rewrittenWith run name j Math.BitIncrement)
             Assert.True(Verdict.isHolds v, sprintf "%s, %s moved by one ulp, another producer's: %A" example name v)
 
-[<Fact(DisplayName = "E.claims: another producer's one-layer run without a trace whose last snapshot (at the last iterate, starting no interval) holds the initial parameters → violated (its loss recomputed against losses.npy; every row held); the faithful run → holds")>]
+[<Fact(DisplayName = "E.claims: another producer's one-layer run without a trace whose last snapshot (at the last iterate, starting no interval) holds the initial parameters → violated (its loss recomputed against losses.npy; every row held); the faithful run → holds, the note counting losses.npy's compared entries (also beside a trace loss column)")>]
 let claimsCheckTheLastSnapshot () =
     let _, run = examples () |> List.find (fun (n, _) -> n = "one-layer")
     let d = run.Data
     Assert.Equal(d.Losses.Length - 1, d.Steps.[d.Steps.Length - 1])
-    let foreign (theta: float[][]) =
+    let foreignWith (trace: Dictionary<string, float[]>) (theta: float[][]) =
         let meta = Text.Json.JsonSerializer.Deserialize<RunMetadata>(Text.Json.JsonSerializer.Serialize d.Meta)
         meta.EngineBuild <- "content:0000000000000000"
         Registry.openRun (
             RunData(Directory = d.Directory + " (another producer's)", Meta = meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
                     Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
-                    Steps = d.Steps, Theta = theta, Losses = d.Losses, Trace = Dictionary<string, float[]>()))
+                    Steps = d.Steps, Theta = theta, Losses = d.Losses, Trace = trace))
+    let foreign = foreignWith (Dictionary<string, float[]>())
     let faithful = Result.evaluate ReplayEvidence.claims (foreign d.Theta)
     Assert.True(Verdict.isHolds faithful.Verdict, sprintf "%A %A" faithful.Verdict faithful.Notes)
     // with its snapshots an ulp off the replay (another producer's rounding: no interval lands bit for bit) the losses
@@ -78,6 +79,9 @@ let claimsCheckTheLastSnapshot () =
     let ulpOff = d.Theta |> Array.mapi (fun s t -> if s = 0 then t else t |> Array.mapi (fun i x -> if i = 0 then Math.BitIncrement x else x))
     let other = Result.evaluate ReplayEvidence.claims (foreign ulpOff)
     Assert.Contains(other.Notes, fun n -> n.Contains(sprintf "%d of the %d recorded losses compared" d.Steps.Length d.Losses.Length))
+    // the trace's loss column beside losses.npy: the count is of losses.npy's entries still (it counted both, "9 of the 5")
+    let withLossColumn = Result.evaluate ReplayEvidence.claims (foreignWith (Dictionary<string, float[]>(dict [ "loss", Array.copy d.Losses ])) ulpOff)
+    Assert.Contains(withLossColumn.Notes, fun n -> n.Contains(sprintf "%d of the %d recorded losses compared" d.Steps.Length d.Losses.Length))
     let stale = d.Theta |> Array.mapi (fun s t -> if s = d.Theta.Length - 1 then Array.copy d.Theta.[0] else t)
     let e = Result.evaluate ReplayEvidence.claims (foreign stale)
     Assert.True(Verdict.isViolated e.Verdict, sprintf "%A %A" e.Verdict e.Notes)

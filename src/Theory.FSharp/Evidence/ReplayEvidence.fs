@@ -452,7 +452,9 @@ let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * Ge
         "this engine's own run (run.json names its build): on the intervals that land bit for bit every column but step_max is compared exactly"
       if partial.Count > 0 then
         // how many recorded losses that leaves uncompared (a referee read the note as covering them)
-        let compared = checks @ lastSnapshots |> List.filter (fun c -> c.Where.StartsWith "recorded loss") |> List.length
+        // (losses.npy's entries: a trace loss column's comparisons start "recorded loss " too and were counted beside them,
+        // "9 of the 5 recorded losses")
+        let compared = checks @ lastSnapshots |> List.filter (fun c -> c.Where.StartsWith "recorded loss (losses.npy)") |> List.length
         sprintf "the replay does not land bit for bit on the recording in %s: there the columns are compared at the interval's first iterate only (%d of the %d recorded losses compared here; E.replay compares the others within its companions' estimated tolerance where it certifies the segment)"
             (String.concat ", " partial) compared run.Losses.Length
       if notCompared.Count > 0 then
