@@ -10,6 +10,7 @@ open System.Text.Json.Nodes
 /// Results evaluated on one run.
 let singleRun : Result<Run> list =
     RunIntegrity.all @ ReplayEvidence.mlpAll @ [ Evidence.init ] @ LemmaChain.all @ DepthSmoothness.all @ SplitResults.all @ FlowSplit.all @ EulerError.all @ PolyakLojasiewicz.all @ LimitDynamics.all
+    |> List.map (fun r -> if r.Id.StartsWith "A." then Hypotheses.onLayerPairs r else r)
 
 /// Rate statements evaluated on a ladder of runs that differ only in depth.
 let ladder : Result<Ladder> list =
@@ -267,7 +268,8 @@ let architectures : Architecture list =
 /// (secant slopes, exact). The MLP's results whose hypotheses need its form Vσ(Wh) are not listed for the other
 /// architectures (the evidence results are, through `evidenceEveryArchitecture`, result C through
 /// `polyakLojasiewiczEveryArchitecture` and the lemma chain L1–L5 through `lemmaChainEveryArchitecture`).
-let blockSingleRun : Result<Run> list = GenericResults.all @ GenericSplit.all @ GenericEuler.all
+let blockSingleRun : Result<Run> list =
+    GenericResults.all @ GenericSplit.all @ GenericEuler.all |> List.map (fun r -> if r.Id.StartsWith "A." then Hypotheses.onLayerPairs r else r)
 
 /// The evidence results stated once for every architecture and listed for the MLP in `singleRun`: on a run of any other
 /// architecture they are evaluated through the same code (E.replay, E.claims, E.init; docs/theorems/Evidence.md).

@@ -149,6 +149,21 @@ let replaySaysWhoComparesTheLosses () =
     let mlp = Generators.train (RunSpec(Depth = 4, Width = 4, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 4, Snapshots = 3, Seed = 3L))
     Assert.DoesNotContain((Result.evaluate ReplayEvidence.replay mlp).Notes, fun n -> n.Contains note)
 
+/// Result A bounds the increments Z_{k+1} − Z_k of consecutive layers: a run of one layer has none, its maxima over no
+/// pairs are 0 and every comparison would hold whatever the run. A one-layer block run (and an MLP run) of L = 1: every A.*
+/// row not applicable (three held on measured 0 and A.split.segments.remainder read "it overflowed"); at L = 2 none is.
+[<Fact(DisplayName = "verify: one-layer block and MLP runs of depth L = 1 → every A.* row not applicable (no pair of layers); at L = 2 → A rows evaluated")>]
+let resultAOnOneLayer () =
+    for L in [ 1; 2 ] do
+        let block = trainBlock (RunSpec(Architecture = "one-layer", Depth = L, Samples = 3, Dim = 2, Iterations = 4, Snapshots = 3))
+        let mlp = Generators.train (RunSpec(Depth = L, Width = 4, Samples = 5, Dim = 3, VScale = 0.3, Eta = 0.01, Iterations = 4, Snapshots = 3, Seed = 3L))
+        for name, rows in [ "one-layer", Registry.verifyView Registry.every block; "mlp", Registry.verifyView Registry.every mlp ] do
+            let a = rows |> List.filter (fun r -> r.Id.StartsWith "A.")
+            Assert.True(a.Length >= 4, sprintf "%s: %d A rows" name a.Length)
+            let na = a |> List.filter (fun r -> r.Verdict = "not applicable" && r.Detail.Contains "no pair of consecutive layers")
+            if L = 1 then Assert.True(na.Length = a.Length, sprintf "%s, L = 1: %A" name [ for r in a -> r.Id, r.Verdict, r.Detail ])
+            else Assert.Empty(na)
+
 /// p_L = (2/n)Bᵀ(Bh_L − y) cancels when the targets are near the outputs: each evaluation's adjoints then carry the outputs'
 /// absolute error (δ of the losses' allowance) through the backward pass, which a relative allowance γ_N(|c| + |r|) does not
 /// hold (a NumPy conv run with y = F(x) at θ⁰ read VIOLATED, recorded 0 against a recomputed 10⁻¹⁵).

@@ -21,6 +21,20 @@ let mapCheck (wrap: ('input -> HypothesisCheck) -> 'input -> HypothesisCheck) ((
     let wrapped = wrap check
     if DeferredCheck.isDeferred check then whenOthersHold (name, wrapped) else name, wrapped
 
+/// A statement about the increments Z_{k+1} − Z_k of consecutive layers (result A: every A.* row) made not applicable to a
+/// run of one layer: there is no pair, its maxima over no pairs are 0, and every comparison would hold whatever the run
+/// (a one-layer conv run read A.aposteriori, A.aposteriori.segments and A.split.segments "holds" on measured 0, and
+/// A.split.segments.remainder "hypothesis not met … it overflowed"). Its hypotheses report met (nothing to check) and
+/// its conclusion returns NotApplicable, as L5's rows say "nothing to compare".
+let onLayerPairs (r: Result<Run>) : Result<Run> =
+    { r with
+        Hypotheses = r.Hypotheses |> List.map (mapCheck (fun h run -> if run.Setting.Depth < 2 then Met "one layer (not checked)" else h run))
+        Conclusion =
+            fun run ->
+                if run.Setting.Depth < 2 then
+                    Evaluation.notApplicable "L = 1: no pair of consecutive layers, so no increment Z_{k+1} − Z_k to bound (every comparison would hold whatever the run)"
+                else r.Conclusion run }
+
 /// The name of "σ twice differentiable with bounded σ''" (the hypothesis of every result whose constants use s2).
 [<Literal>]
 let SmoothSigmaName = "sigma twice differentiable with bounded sigma''"
