@@ -149,6 +149,22 @@ let replaySaysWhoComparesTheLosses () =
     let mlp = Generators.train (RunSpec(Depth = 4, Width = 4, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 4, Snapshots = 3, Seed = 3L))
     Assert.DoesNotContain((Result.evaluate ReplayEvidence.replay mlp).Notes, fun n -> n.Contains note)
 
+/// B's reference rebuilds θ⁰(s) by this engine's generator from run.json's seed, scales and modes: a smooth run whose draw
+/// is not that function (another program's, here the engine's own with run.json's seed changed) is told so, where the bare
+/// relative distance read like corrupted weights on a faithful NumPy ladder; the faithful run meets the hypothesis.
+[<Fact(DisplayName = "B's initial function: a smooth one-layer run whose run.json names another seed → not met, naming this engine's generator and another program's draw; as trained → met")>]
+let initialFunctionNamesTheGenerator () =
+    let spec = RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 3, Init = InitKind.Smooth, Seed = 7L)
+    let check (run: Run) = (snd GenericResults.hypInitialFunction) run
+    match check (trainBlock spec) with
+    | Met _ -> ()
+    | NotMet why -> failwithf "faithful: %s" why
+    let other = trainBlock spec
+    other.Data.Meta.Seed <- Nullable 8L
+    match check other with
+    | NotMet why -> Assert.Contains("as this engine's generator draws it from run.json's seed, scales and modes", why)
+    | Met v -> failwithf "another seed met: %s" v
+
 /// Result A bounds the increments Z_{k+1} − Z_k of consecutive layers: a run of one layer has none, its maxima over no
 /// pairs are 0 and every comparison would hold whatever the run. A one-layer block run (and an MLP run) of L = 1: every A.*
 /// row not applicable (three held on measured 0 and A.split.segments.remainder read "it overflowed"); at L = 2 none is.

@@ -320,6 +320,10 @@ let hypInitialFunction : string * (Run -> HypothesisCheck) =
             let worst =
                 seq { for k in 1 .. L -> let v = f (float k / float L) in Linalg.frobeniusDiff t ((k - 1) * P) v 0 P / max 1.0 (Linalg.norm v) } |> Seq.max
             if worst <= Rounding.storedRel run then Met(sprintf "%s init, layers = theta0(k/L) to %.1e" run.Setting.InitKind worst)
+            // θ⁰ is rebuilt by this engine's generator: a smooth draw of another program is a function of depth of its own,
+            // and the bare distance read like corrupted weights on a faithful NumPy ladder
+            elif run.Setting.InitKind = "smooth" then
+                NotMet(sprintf "snapshot 0 differs by %.3e relative from theta0(k/L) as this engine's generator draws it from run.json's seed, scales and modes: a smooth initialization drawn by another program is a function of depth of its own, which the engine cannot rebuild (a tied one it can: the common layer)" worst)
             else NotMet(sprintf "snapshot 0 differs from theta0(k/L) by %.3e relative" worst)
 
 /// Minimum RK4 steps over [0, 1] for the interpolant's ODE (rounded up to a multiple of L, at least 2 per layer).
