@@ -134,6 +134,18 @@ let ``A.rate: i.i.d. ladder → violated`` () =
     let e = Result.evaluate DepthSmoothness.rate (ladderOf InitKind.Iid)
     Assert.True(Verdict.isViolated e.Verdict, sprintf "%A %A" e.Verdict e.Notes)
 
+/// A ladder that starts at L = 1 (whose run has no pair of layers, max‖Δ‖ = 0 by definition) is told so, where the row read
+/// "e.g. no training"; the same ladder from L = 2 is decided.
+[<Fact>]
+let ``A.rate: a smooth ladder L = 1, 2, 4, 8 → not applicable naming L = 1's missing pair of layers; from L = 2 → decided`` () =
+    let runs = [ 1; 2; 4; 8 ] |> List.map (fun l -> train (RunSpec(Depth = l, Width = 6, Samples = 5, Dim = 3, Init = InitKind.Smooth, VScale = 0.3, Eta = 0.01, Iterations = 10, Snapshots = 2, Seed = 4L)))
+    let ladder (rs: Run list) = match Ladder.create rs with | Ok l -> l | Error e -> failwith e
+    match (Result.evaluate DepthSmoothness.rate (ladder runs)).Verdict with
+    | NotApplicable why -> Assert.Contains("L = 1 has no pair of consecutive layers", why)
+    | v -> failwithf "%A" v
+    let fromTwo = Result.evaluate DepthSmoothness.rate (ladder (List.tail runs))
+    Assert.False((match fromTwo.Verdict with NotApplicable _ -> true | _ -> false), sprintf "%A" fromTwo.Verdict)
+
 [<Fact>]
 let ``A.rate: two depths → hypothesis not met (three depths)`` () =
     let l = ladderOf InitKind.Tied

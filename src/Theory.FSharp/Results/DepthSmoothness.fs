@@ -462,7 +462,12 @@ let rate : Result<Ladder> =
             let xs = l.Runs |> List.map (fun r -> Portable.log (float r.Setting.Depth)) |> Array.ofList
             let ds = l.Runs |> List.map maxIncrement |> Array.ofList
             if ds |> Array.exists (fun d -> d <= 0.0) then
-                Evaluation.notApplicable "some depth has max_k‖Δ_k‖ = 0 at every iterate (e.g. no training): no slope to fit"
+                let zero = [ for r, d in List.zip l.Runs (List.ofArray ds) do if d <= 0.0 then yield r.Setting.Depth ]
+                // a run of one layer has no pair of layers, not an untrained one (a ladder 1, 2, …, 16 read "e.g. no training")
+                if List.contains 1 zero then
+                    Evaluation.notApplicable "L = 1 has no pair of consecutive layers, so no increment Δ_k (its max_k‖Δ_k‖ is 0 by definition): a ladder for the rate starts at L = 2"
+                else
+                    Evaluation.notApplicable (sprintf "max_k‖Δ_k‖ = 0 at every iterate at L = %s (e.g. no training): no slope to fit" (zero |> List.map string |> String.concat ", "))
             else
                 let fit = LeastSquares.line xs (Array.map Portable.log ds)
                 let beta, w = fit.Slope, fit.HalfWidth
