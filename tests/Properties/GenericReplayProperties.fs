@@ -122,6 +122,22 @@ let splitSaysTheClaimIsRefuted () =
     let met, why = detail relabelled
     Assert.True(met && why.Contains "refuted: the replay from snapshot 0 does not land", why)
 
+[<Fact(DisplayName = "E.replay: a one-layer run whose run.json says optimizer 'adam' (another producer's) → hypothesis not met naming the optimizer, never an error (the MLP's replay raised on the block's missing W and V)")>]
+let replayOfANonGdBlockRun () =
+    let run = trainBlock (RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 4, Snapshots = 3))
+    let d = run.Data
+    let meta = Text.Json.JsonSerializer.Deserialize<RunMetadata>(Text.Json.JsonSerializer.Serialize d.Meta)
+    meta.Optimizer <- "adam"
+    meta.EngineBuild <- "content:0000000000000000"
+    let adam =
+        Registry.openRun (
+            RunData(Directory = d.Directory + " (adam)", Meta = meta, Architecture = d.Architecture, Block = d.Block, Depth = d.Depth,
+                    Dim = d.Dim, Data = d.Data, A = d.A, B = d.B, Activation = d.Activation, Eta = d.Eta,
+                    Steps = d.Steps, Theta = d.Theta, Losses = d.Losses, Trace = Dictionary<string, float[]>()))
+    let row = Registry.verifyView (fun id -> id = "E.replay") adam |> List.exactlyOne
+    Assert.Equal("hypothesis not met", row.Verdict)
+    Assert.Contains("optimizer 'adam'", row.Detail)
+
 [<Fact(DisplayName = "A.aposteriori: a one-layer run labelled tied whose snapshot 0 has one layer moved by 0.05 → 'Lipschitz initialization' not met, naming the measured increment (it was met from the label); as trained → met")>]
 let lipschitzHypothesisReadsSnapshotZero () =
     let run = trainBlock (RunSpec(Architecture = "one-layer", Depth = 8, Samples = 3, Dim = 2, Iterations = 4, Snapshots = 3))

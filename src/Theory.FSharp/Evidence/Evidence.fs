@@ -63,8 +63,10 @@ let private declaredPartLipschitz (run: Run) (s: int) =
 
 /// For a run that does not declare gradient descent: how far snapshot 1 is from a gradient-descent replay of
 /// snapshot 0, absolutely and relative to the displacement ‖Z(1) − Z(0)‖_F.
+/// The MLP's replay only: a block run has no W and V (its deviation is left out; the replay of a block run that said "adam"
+/// raised in the MLP's network constructor, and E.replay read "error").
 let gdDeviation (run: Run) : (float * float) option =
-    if run.SnapshotCount < 2 then None
+    if run.SnapshotCount < 2 || not run.IsMlp then None
     else
         let seg = Replay.Segment(run.Data, 0)
         let md = run.Shape.LayerSize * run.Setting.Depth
