@@ -181,6 +181,21 @@ let initialFunctionNamesTheGenerator () =
     | NotMet why -> Assert.Contains("as this engine's generator draws it from run.json's seed, scales and modes", why)
     | Met v -> failwithf "another seed met: %s" v
 
+/// run-format.md: lipschitz_parts bounds each part's sup‖dθ⁰_part/ds‖, "absent when unknown"; a part left out is unknown, so
+/// θ's constant is too (it counted as 0: a conv run declaring K2 alone met the hypothesis with K2's constant).
+[<Fact(DisplayName = "A's Lipschitz initialization: a smooth one-layer run whose lipschitz_parts leaves b out → not met, naming b (it was met with W's constant alone); both parts → met")>]
+let partialLipschitzPartsAreUnknown () =
+    let spec = RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 2, Snapshots = 3, Init = InitKind.Smooth, Seed = 7L)
+    let check (run: Run) = (snd GenericResults.hypLipschitzInit) run
+    match check (trainBlock spec) with
+    | Met _ -> ()
+    | NotMet why -> failwithf "faithful: %s" why
+    let partial = trainBlock spec
+    Assert.True(partial.Data.Meta.Init.LipschitzParts.Remove "b")
+    match check (Registry.openRun partial.Data) with
+    | NotMet why -> Assert.Contains("leaves b undeclared", why)
+    | Met v -> failwithf "W alone met: %s" v
+
 /// Result A bounds the increments Z_{k+1} − Z_k of consecutive layers: a run of one layer has none, its maxima over no
 /// pairs are 0 and every comparison would hold whatever the run. A one-layer block run (and an MLP run) of L = 1: every A.*
 /// row not applicable (three held on measured 0 and A.split.segments.remainder read "it overflowed"); at L = 2 none is.

@@ -248,12 +248,20 @@ type Run(data: RunData, architectures: Architecture list) as this =
                 else Some(float L * BlockInitialization.MaxIncrement(ReadOnlySpan(data.Theta.[0]), L, P))
             else None
           DeclaredInitLipschitz =
-            (match meta.Init.LipschitzParts, meta.Init.LipschitzW, meta.Init.LipschitzV with
-             | null, w, v when w.HasValue && v.HasValue -> Some(sqrt (w.Value * w.Value + v.Value * v.Value))
+            // every part of the layout declared: the joint constant; a part left out is unknown, not 0 (a NumPy conv run
+            // declaring K2 alone read "Lip(theta0) <= 14.17: met", an i.i.d. one-layer run declaring W alone "<= 100: met")
+            let joint =
+                match meta.Init.LipschitzParts with
+                | null -> None
+                | d when parts |> Array.forall (fun (n, _) -> d.ContainsKey n) -> Some(sqrt (d.Values |> Seq.sumBy (fun x -> x * x)))
+                | _ -> None
+            (match joint, meta.Init.LipschitzW, meta.Init.LipschitzV with
+             | Some lip, _, _ -> Some lip
+             | None, w, v when isNull meta.Init.LipschitzParts && w.HasValue && v.HasValue -> Some(sqrt (w.Value * w.Value + v.Value * v.Value))
              // 'tied' without constants declares equal layers: the constant function of depth, up to what E.init allows
              // for the equality (4u·max_k‖Z_k(0)‖ an increment), so Lip ≤ L·4u·max_k‖Z_k(0)‖ (GenericResults.md lists
              // tied as meeting the hypothesis; a tied block run without lipschitz_parts was refused it)
-             | null, _, _ when meta.Init.Kind = "tied" && data.Steps.Length > 0 && data.Steps.[0] = 0 ->
+             | None, _, _ when meta.Init.Kind = "tied" && data.Steps.Length > 0 && data.Steps.[0] = 0 ->
                 let u = Replay.UnitRoundoff meta.Precision
                 let layerNorm k =
                     if isMlp then
@@ -262,8 +270,7 @@ type Run(data: RunData, architectures: Architecture list) as this =
                     else Linalg.frobenius data.Theta.[0] (k * P) P
                 let zmax = Seq.init L layerNorm |> Seq.fold max 0.0
                 Some(float L * 4.0 * u * zmax)
-             | null, _, _ -> None
-             | d, _, _ -> Some(sqrt (d.Values |> Seq.sumBy (fun x -> x * x))))
+             | None, _, _ -> None)
           InputNormMax = h0max; TargetNormMax = ymax; ReadoutNorm = bnorm
           Hyper = hyper
           Fault = meta.Fault; Diverged = data.Diverged }

@@ -52,7 +52,13 @@ let hypLipschitzInit : string * (Run -> HypothesisCheck) =
             if run.DepthIncrement 0 <= Evidence.declaredIncrementBound run lip then Met(sprintf "%s init, Lip(theta0) <= %.6g (snapshot 0: L·max_k‖θ_{k+1}(0) − θ_k(0)‖ = %.6g)" run.Setting.InitKind lip measured)
             else NotMet(sprintf "%s init declares Lip(theta0) <= %.6g, but snapshot 0 measures L·max_k‖θ_{k+1}(0) − θ_k(0)‖ = %.6g (E.init compares the claim)" run.Setting.InitKind lip measured)
         | Some lip -> Met(sprintf "%s init, Lip(theta0) <= %.6g (no snapshot at iteration 0 to check it against)" run.Setting.InitKind lip)
-        | None -> NotMet(sprintf "%s init discretizes no function of depth with a known Lipschitz constant" run.Setting.InitKind)
+        | None ->
+            let undeclared =
+                match run.Data.Meta.Init.LipschitzParts with
+                | null -> []
+                | d -> [ for n, _ in run.Parts do if not (d.ContainsKey n) then yield n ]
+            if undeclared.IsEmpty then NotMet(sprintf "%s init discretizes no function of depth with a known Lipschitz constant" run.Setting.InitKind)
+            else NotMet(sprintf "%s init: run.json's lipschitz_parts leaves %s undeclared, so the constant of θ is unknown (a part left out is not 0)" run.Setting.InitKind (String.concat ", " undeclared))
 
 let hypNotDiverged = Hypotheses.notDiverged
 
