@@ -86,7 +86,7 @@ let claimsCheckTheLastSnapshot () =
     let e = Result.evaluate ReplayEvidence.claims (foreign stale)
     Assert.True(Verdict.isViolated e.Verdict, sprintf "%A %A" e.Verdict e.Notes)
 
-[<Fact(DisplayName = "E.claims: this engine's clipped runs (one-layer and MLP) with clip_fraction 1 at every update rewritten to 0 at one iterate → violated (compared exactly on the bit-exact path; it was not compared); as recorded → holds")>]
+[<Fact(DisplayName = "E.claims: this engine's clipped runs (one-layer and MLP) with clip_fraction 1 at every update rewritten to 0 at one iterate → violated (compared exactly on the bit-exact path; it was not compared); as recorded → holds; another producer's clipped block run → a note says the column is not compared")>]
 let claimsCompareClipFractionBitExact () =
     let block () = trainBlock (RunSpec(Architecture = "one-layer", Depth = 4, Samples = 3, Dim = 2, Iterations = 4, Snapshots = 3, Clip = Nullable 1e-4))
     let mlp () = Generators.train (RunSpec(Depth = 4, Width = 4, Samples = 5, Dim = 3, Eta = 0.01, Iterations = 4, Snapshots = 3, Clip = Nullable 1e-4, Seed = 3L))
@@ -100,6 +100,12 @@ let claimsCompareClipFractionBitExact () =
         run.Data.Trace.["clip_fraction"].[1] <- 0.0
         let v = Result.evaluate ReplayEvidence.claims run
         Assert.True(Verdict.isViolated v.Verdict, sprintf "%s: %A %A" name v.Verdict v.Notes)
+    // another producer's clipped block run: the column is not compared, and the row's note says so (it was dropped silently)
+    let foreign = block ()
+    foreign.Data.Meta.EngineBuild <- "content:0000000000000000"
+    foreign.Data.Trace.["clip_fraction"].[1] <- 0.0
+    let e = Result.evaluate ReplayEvidence.claims foreign
+    Assert.Contains(e.Notes, fun n -> n.Contains "another producer's clip_fraction not compared")
 
 [<Fact(DisplayName = "A.split: this engine's clipped one-layer run relabelled plain gd → the bit-exact claim's hypothesis says it is refuted (E.replay violated), where it read plainly met; the faithful run's says nothing of it")>]
 let splitSaysTheClaimIsRefuted () =

@@ -458,7 +458,11 @@ let private blockClaimChecks (run: Run) (block: IResidualBlock) (segs: (int * Ge
         sprintf "the replay does not land bit for bit on the recording in %s: there the columns are compared at the interval's first iterate only (%d of the %d recorded losses compared here; E.replay compares the others within its companions' estimated tolerance where it certifies the segment)"
             (String.concat ", " partial) compared run.Losses.Length
       if notCompared.Count > 0 then
-        sprintf "another producer's %s not compared: for a block the allowance of another producer's gradient rounding (relative to the gradient's sample terms) is not derived" (String.concat ", " notCompared) ]
+        sprintf "another producer's %s not compared: for a block the allowance of another producer's gradient rounding (relative to the gradient's sample terms) is not derived" (String.concat ", " notCompared)
+      // clip_fraction is compared on the bit-exact path only (`exactOnly`); another producer's was dropped without a word
+      // (a NumPy conv run with every layer clipped and the column rewritten from 1 to 0 held, its note naming other columns)
+      if not ownRun && (run.ClaimedTrace "clip_fraction").IsSome then
+        "another producer's clip_fraction not compared: the count of layers whose ‖G_k‖ exceeds the radius jumps there, so its rounding may change it (compared on this engine's own runs only; for a block the layers' decision against the radius is not made, as it is for the MLP)" ]
 
 /// What a block's replay supplies: every segment replayed from its snapshot through the block's Forward/Backward; a run of
 /// this build compared bit for bit (its bit-exact claim), another producer's within the tolerance of the rounding companions
